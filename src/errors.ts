@@ -1,0 +1,78 @@
+/** The error kinds of scim-sso: SCIM protocol errors, setup misuse, and login refusals. */
+
+/** `scimType` values of RFC 7644 §3.12, table 9. */
+export type ScimType =
+  | 'invalidFilter'
+  | 'tooMany'
+  | 'uniqueness'
+  | 'mutability'
+  | 'invalidSyntax'
+  | 'invalidPath'
+  | 'noTarget'
+  | 'invalidValue'
+  | 'invalidVers'
+  | 'sensitive';
+
+export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+/** The RFC 7644 §3.12 error body. `status` is a string, as the RFC's examples show. */
+export interface ScimErrorBody {
+  schemas: [typeof SCIM_ERROR_SCHEMA];
+  status: string;
+  scimType?: ScimType;
+  detail: string;
+}
+
+/** A client mistake (or an unavailable dependency) that the handler answers with a SCIM error body. */
+export class ScimError extends Error {
+  readonly status: number;
+  readonly scimType: ScimType | undefined;
+  /** Extra response headers, e.g. `Retry-After` on 429 and 503. */
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, detail: string, scimType?: ScimType, headers: Record<string, string> = {}) {
+    super(detail);
+    this.name = 'ScimError';
+    this.status = status;
+    this.scimType = scimType;
+    this.headers = headers;
+  }
+
+  toBody(): ScimErrorBody {
+    const body: ScimErrorBody = { schemas: [SCIM_ERROR_SCHEMA], status: String(this.status), detail: this.message };
+    if (this.scimType) body.scimType = this.scimType;
+    return body;
+  }
+}
+
+/** Shorthands for the errors the routes raise most. */
+export const scimErrors = {
+  badRequest: (scimType: ScimType, detail: string) => new ScimError(400, detail, scimType),
+  notFound: (detail: string) => new ScimError(404, detail),
+  conflict: (detail: string) => new ScimError(409, detail, 'uniqueness'),
+};
+
+/** Codes of {@link ScimSsoConfigError}: misuse of the library at setup time, never a client's fault. */
+export type ConfigErrorCode =
+  | 'invalid_options'
+  | 'connection_exists'
+  | 'connection_not_found'
+  | 'oidc_client_exists'
+  | 'oidc_client_not_found'
+  | 'invalid_argument';
+
+/** Thrown synchronously or by a management call when the application misuses the library. */
+export class ScimSsoConfigError extends Error {
+  readonly code: ConfigErrorCode;
+  constructor(code: ConfigErrorCode, message: string) {
+    super(message);
+    this.name = 'ScimSsoConfigError';
+    this.code = code;
+  }
+}
+
+/** A result of a parser: the value, or the SCIM error explaining why the input is bad. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ScimError };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = (error: ScimError): { ok: false; error: ScimError } => ({ ok: false, error });

@@ -1,0 +1,127 @@
+/**
+ * Brings attribute values sent by clients into canonical shape, guided by the schema:
+ * - attribute names are matched case-insensitively and rewritten to the schema's spelling (RFC 7643 §2.1;
+ *   Microsoft's test suite sends `Primary`, `Department`, `Manager.Value`);
+ * - boolean attributes accept "True"/"False" strings in any case (Entra's default PATCH) and emit booleans;
+ * - a multi-valued attribute sent as a single object becomes a one-element array (OneLogin's `emails`);
+ * - `null` means unassigned (RFC 7643 §2.5): such keys are dropped, as are empty arrays;
+ * - attributes no schema declares are kept exactly as sent.
+ * Values of the wrong type for a known attribute are a 400 `invalidValue`.
+ */
+import { fail, ok, scimErrors, type Result } from '../errors.js';
+import { findAttribute, findSchema, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Parses a boolean the way real clients send it: JSON booleans, or "true"/"false" in any case. */
+export function coerceBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const lower = value.trim().toLowerCase();
+    if (lower === 'true') return true;
+    if (lower === 'false') return false;
+  }
+  return undefined;
+}
+
+/** Normalises one value of an attribute whose definition is known. */
+export function normalizeValue(def: AttributeDef, value: Json, where: string): Result<Json | undefined> {
+  if (value === null) return ok(undefined);
+  if (def.multiValued) {
+    const items = Array.isArray(value) ? value : [value];
+    const out: Json[] = [];
+    for (const item of items) {
+      const one = normalizeSingle(def, item, where);
+      if (!one.ok) return one;
+      if (one.value !== undefined) out.push(one.value);
+    }
+    return ok(out.length ? out : undefined);
+  }
+  if (Array.isArray(value)) {
+    // A single-valued attribute sent as an array of one (Entra sends `manager` as `[{value}]`).
+    if (value.length === 0) return ok(undefined);
+    if (value.length === 1) return normalizeSingle(def, value[0] as Json, where);
+    return fail(scimErrors.badRequest('invalidValue', `${where} is single-valued but an array was sent`));
+  }
+  return normalizeSingle(def, value, where);
+}
+
+function normalizeSingle(def: AttributeDef, value: Json, where: string): Result<Json | undefined> {
+  if (value === null) return ok(undefined);
+  switch (def.type) {
+    case 'boolean': {
+      const b = coerceBoolean(value);
+      if (b === undefined) return fail(scimErrors.badRequest('invalidValue', `${where} must be a boolean`));
+      return ok(b);
+    }
+    case 'complex': {
+      if (!isObject(value)) {
+        // A bare value for a complex attribute means its `value` sub-attribute (manager: "<id>", members: "<id>").
+        if (typeof value === 'string' && findAttribute(def.subAttributes, 'value')) return ok({ value });
+        return fail(scimErrors.badRequest('invalidValue', `${where} must be an object`));
+      }
+      const out = normalizeObject(def.subAttributes ?? [], value, where);
+      if (!out.ok) return out;
+      return ok(Object.keys(out.value).length ? out.value : undefined);
+    }
+    case 'string':
+    case 'reference':
+    case 'binary':
+    case 'dateTime':
+      if (typeof value === 'string') return ok(value);
+      if (typeof value === 'number' || typeof value === 'boolean') return ok(String(value));
+      return fail(scimErrors.badRequest('invalidValue', `${where} must be a string`));
+    case 'integer':
+    case 'decimal':
+      if (typeof value === 'number') return ok(value);
+      return fail(scimErrors.badRequest('invalidValue', `${where} must be a number`));
+  }
+}
+
+/** Normalises the attributes of an object against a list of definitions; unknown keys are kept. */
+export function normalizeObject(defs: AttributeDef[], input: JsonObject, where = ''): Result<JsonObject> {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(input)) {
+    const def = findAttribute(defs, key);
+    const name = def?.name ?? key;
+    const path = where ? `${where}.${name}` : name;
+    if (!def) {
+      if (value !== null) out[name] = value;
+      continue;
+    }
+    const normalized = normalizeValue(def, value, path);
+    if (!normalized.ok) return normalized;
+    if (normalized.value !== undefined) out[name] = normalized.value;
+  }
+  return ok(out);
+}
+
+/**
+ * Normalises a whole resource body: core attributes by name, extension attributes under their schema URN
+ * (matched case-insensitively and rewritten to the canonical URN). `schemas` is passed through untouched.
+ */
+export function normalizeResource(type: ResourceTypeDef, input: JsonObject, coreDefs: AttributeDef[]): Result<JsonObject> {
+  const core: JsonObject = {};
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(input)) {
+    const extension = key.includes(':') ? findSchema(type, key) : undefined;
+    if (extension && extension.id !== type.schema.id) {
+      if (value === null) continue;
+      if (!isObject(value)) return fail(scimErrors.badRequest('invalidValue', `${extension.id} must be an object`));
+      const normalized = normalizeObject(extension.attributes, value, extension.id);
+      if (!normalized.ok) return normalized;
+      if (Object.keys(normalized.value).length) out[extension.id] = normalized.value;
+    } else if (key.toLowerCase() === 'schemas') {
+      out.schemas = value;
+    } else {
+      core[key] = value;
+    }
+  }
+  const normalizedCore = normalizeObject(coreDefs, core);
+  if (!normalizedCore.ok) return normalizedCore;
+  return ok({ ...normalizedCore.value, ...out });
+}
