@@ -65,9 +65,12 @@ export interface StoredResource {
   json: string;
   /** Increases by one on every write; starts at 1. */
   version: number;
-  /** Groups: their members, in the order they were first added. */
+  /**
+   * Groups: their members, in the order they were first added (the store keeps the order of the last
+   * `ResourceWrite.members` list, first occurrence wins for duplicate values).
+   */
   members?: StoredMember[];
-  /** Users: the groups they are a direct member of. */
+  /** Users: the groups they are a direct member of, in the groups' creation order. */
   groups?: StoredMembership[];
 }
 
@@ -82,15 +85,27 @@ export interface Page {
   resources: StoredResource[];
 }
 
-/** The contract. Every resource method is scoped to one connection id: nothing crosses connections. */
+/**
+ * The contract. Every resource method is scoped to one connection id: nothing crosses connections.
+ * Resource writes on a connection that does not exist (or is being deleted) fail with 'not_found', so a
+ * write racing a deleteConnection cannot resurrect the deleted connection's data.
+ * Removing a member because the member was deleted bumps the group's version (its member list changed);
+ * a user's version does not change when its derived `groups` do (RFC 7643: `groups` is read-only).
+ */
 export interface Store {
   /** A short name for diagnostics: 'memory' or 'redis'. */
   readonly kind: string;
 
-  /** Creates a connection; 'exists' when the customer already has one. */
+  /**
+   * Creates a connection; 'exists' when the customer already has one. Throws if the connectionId is
+   * already used by another connection (ids are the caller's to make unique), or on invalid ids.
+   */
   createConnection(connection: StoredConnection): Promise<'created' | 'exists'>;
   getConnectionByCustomer(customerId: string): Promise<StoredConnection | null>;
-  /** Finds the connection whose current token, or unexpired previous token, has this hash. */
+  /**
+   * Finds the connection whose current token, or unexpired previous token, has this hash. A previous token
+   * whose `previousTokenExpiresAt` is null is not accepted.
+   */
   findConnectionByTokenHash(tokenHash: string): Promise<StoredConnection | null>;
   /** Replaces the token hashes (rotation). Returns the updated connection, or null if it is gone. */
   updateConnectionTokens(
@@ -121,4 +136,93 @@ export interface Store {
 
   /** Releases what the store holds (not the app's Redis client). */
   close?(): Promise<void>;
+}
+
+/** The longest connection, customer or resource id (and token hash, attribute name) the stores accept. */
+export const MAX_STORE_ID_LENGTH = 200;
+
+/**
+ * True when `value` can be a connection id, customer id, resource id or token hash: 1 to 200 characters,
+ * no `{` or `}` (they would break Redis Cluster hash tags), no whitespace (the Redis store separates ids by
+ * spaces) and no control characters.
+ */
+export function isValidStoreId(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= MAX_STORE_ID_LENGTH &&
+    !/[{}\s\p{Cc}]/u.test(value)
+  );
+}
+
+/** Throws a TypeError naming `what` unless `value` passes {@link isValidStoreId}. */
+export function assertStoreId(what: string, value: unknown): asserts value is string {
+  if (!isValidStoreId(value)) {
+    throw new TypeError(
+      `${what} must be 1-${MAX_STORE_ID_LENGTH} characters without braces, whitespace or control characters`,
+    );
+  }
+}
+
+/** Throws a TypeError unless `kind` is 'User' or 'Group'. */
+export function assertResourceKind(kind: unknown): asserts kind is ResourceKind {
+  if (kind !== 'User' && kind !== 'Group') throw new TypeError(`kind must be 'User' or 'Group'`);
+}
+
+/** Throws a TypeError unless `attribute` can name an index: 1 to 200 characters, no control characters. */
+export function assertIndexAttribute(attribute: unknown): asserts attribute is string {
+  if (
+    typeof attribute !== 'string' ||
+    attribute.length === 0 ||
+    attribute.length > MAX_STORE_ID_LENGTH ||
+    /\p{Cc}/u.test(attribute)
+  ) {
+    throw new TypeError('index attribute must be 1-200 characters without control characters');
+  }
+}
+
+/**
+ * Validates a write the same way for every store and returns a clean copy: index entries deduplicated (a
+ * value claimed both unique and non-unique counts as unique), members deduplicated by `value` (first one
+ * wins) and reduced to their string `value`/`display`/`type`. Throws a TypeError on malformed input.
+ */
+export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
+  assertResourceKind(write.kind);
+  assertStoreId('resource id', write.id);
+  if (typeof write.json !== 'string') throw new TypeError('json must be a string');
+  const indexes = new Map<string, IndexEntry>();
+  for (const entry of write.indexes) {
+    assertIndexAttribute(entry.attribute);
+    if (typeof entry.value !== 'string') throw new TypeError('index value must be a string');
+    const key = `${entry.attribute}\u0000${entry.value}`;
+    const unique = entry.unique === true || indexes.get(key)?.unique === true;
+    indexes.set(key, { attribute: entry.attribute, value: entry.value, unique });
+  }
+  const out: ResourceWrite = { id: write.id, kind: write.kind, json: write.json, indexes: [...indexes.values()] };
+  if (write.kind === 'User') {
+    if (write.members !== undefined) throw new TypeError('members are for groups only');
+    return out;
+  }
+  if (write.displayName !== undefined && typeof write.displayName !== 'string') {
+    throw new TypeError('displayName must be a string');
+  }
+  out.displayName = write.displayName ?? '';
+  const members = new Map<string, StoredMember>();
+  for (const member of write.members ?? []) {
+    if (typeof member.value !== 'string') throw new TypeError('member value must be a string');
+    if (members.has(member.value)) continue;
+    const copy: StoredMember = { value: member.value };
+    if (typeof member.display === 'string') copy.display = member.display;
+    if (typeof member.type === 'string') copy.type = member.type;
+    members.set(member.value, copy);
+  }
+  out.members = [...members.values()];
+  return out;
+}
+
+/** Throws a TypeError unless offset and count are non-negative safe integers. */
+export function assertPaging(offset: number, count: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0) {
+    throw new TypeError('offset and count must be non-negative integers');
+  }
 }

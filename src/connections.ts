@@ -1,0 +1,122 @@
+/**
+ * Management of SCIM connections: one per customer, each with a bearer token shown once and stored only
+ * as its SHA-256 hash. Token rotation keeps the previous token valid for a grace period, so the new token
+ * can be pasted into the IdP without a provisioning outage.
+ */
+import { randomUUID } from 'node:crypto';
+import { ScimSsoConfigError } from './errors.js';
+import { generateToken, hashToken } from './scim/auth.js';
+import type { Store, StoredConnection } from './store/store.js';
+
+/** A SCIM connection as the app sees it: never the token or its hash. */
+export interface ScimConnection {
+  connectionId: string;
+  customerId: string;
+  displayName: string | null;
+  createdAt: string;
+  /** When the previous token stops working, if a rotation left one valid. */
+  previousTokenExpiresAt: string | null;
+}
+
+export interface CreatedScimConnection {
+  connectionId: string;
+  customerId: string;
+  /** The bearer token to paste into the IdP. Returned only here; scim-sso keeps only its hash. */
+  token: string;
+}
+
+const CUSTOMER_ID = /^[^\s{}\p{Cc}]{1,200}$/u;
+
+/** Checks a customer id chosen by the app: 1–200 characters, no whitespace, braces or control characters. */
+export function checkCustomerId(customerId: unknown): string {
+  if (typeof customerId !== 'string' || !CUSTOMER_ID.test(customerId)) {
+    throw new ScimSsoConfigError(
+      'invalid_argument',
+      'customerId must be a string of 1–200 characters without whitespace, "{", "}" or control characters',
+    );
+  }
+  return customerId;
+}
+
+function toPublic(connection: StoredConnection, now = Date.now()): ScimConnection {
+  const previousValid = connection.previousTokenExpiresAt !== null && connection.previousTokenExpiresAt > now;
+  return {
+    connectionId: connection.connectionId,
+    customerId: connection.customerId,
+    displayName: connection.displayName,
+    createdAt: connection.createdAt,
+    previousTokenExpiresAt: previousValid ? new Date(connection.previousTokenExpiresAt!).toISOString() : null,
+  };
+}
+
+export function connectionManager(store: Store) {
+  async function existing(customerId: string): Promise<StoredConnection> {
+    const connection = await store.getConnectionByCustomer(checkCustomerId(customerId));
+    if (!connection) throw new ScimSsoConfigError('connection_not_found', `customer "${customerId}" has no SCIM connection`);
+    return connection;
+  }
+
+  return {
+    /** Creates the customer's SCIM connection; a second one for the same customer is an error. */
+    async createScimConnection(input: {
+      customerId: string;
+      displayName?: string;
+      /** Bring your own token (e.g. when migrating from another SCIM server): at least 32 characters. Default: a new random one. */
+      token?: string;
+    }): Promise<CreatedScimConnection> {
+      const customerId = checkCustomerId(input?.customerId);
+      if (input.displayName !== undefined && typeof input.displayName !== 'string') {
+        throw new ScimSsoConfigError('invalid_argument', 'displayName must be a string');
+      }
+      if (input.token !== undefined && (typeof input.token !== 'string' || !/^\S{32,}$/.test(input.token))) {
+        throw new ScimSsoConfigError('invalid_argument', 'token must be at least 32 characters without whitespace');
+      }
+      const token = input.token ?? generateToken();
+      const connection: StoredConnection = {
+        connectionId: randomUUID(),
+        customerId,
+        displayName: input.displayName ?? null,
+        tokenHash: hashToken(token),
+        previousTokenHash: null,
+        previousTokenExpiresAt: null,
+        createdAt: new Date().toISOString(),
+      };
+      if ((await store.createConnection(connection)) === 'exists') {
+        throw new ScimSsoConfigError('connection_exists', `customer "${customerId}" already has a SCIM connection`);
+      }
+      return { connectionId: connection.connectionId, customerId, token };
+    },
+
+    /** The customer's SCIM connection, or null. */
+    async fetchScimConnection(customerId: string): Promise<ScimConnection | null> {
+      const connection = await store.getConnectionByCustomer(checkCustomerId(customerId));
+      return connection ? toPublic(connection) : null;
+    },
+
+    /** Deletes the connection with all its users and groups; false if there was none. */
+    async deleteScimConnection(customerId: string): Promise<boolean> {
+      const connection = await store.getConnectionByCustomer(checkCustomerId(customerId));
+      return connection ? store.deleteConnection(connection.connectionId) : false;
+    },
+
+    /**
+     * Issues a new token. The old one keeps working for `graceSeconds` (default 0: it stops at once), so
+     * the IdP can be updated without failed provisioning runs in between.
+     */
+    async rotateScimToken(customerId: string, options: { graceSeconds?: number } = {}): Promise<CreatedScimConnection> {
+      const grace = options.graceSeconds ?? 0;
+      if (!Number.isInteger(grace) || grace < 0) {
+        throw new ScimSsoConfigError('invalid_argument', 'graceSeconds must be a non-negative integer');
+      }
+      const connection = await existing(customerId);
+      const token = generateToken();
+      const updated = await store.updateConnectionTokens(connection.connectionId, {
+        tokenHash: hashToken(token),
+        previousTokenHash: grace > 0 ? connection.tokenHash : null,
+        previousTokenExpiresAt: grace > 0 ? Date.now() + grace * 1000 : null,
+      });
+      if (!updated) throw new ScimSsoConfigError('connection_not_found', `customer "${customerId}" has no SCIM connection`);
+      return { connectionId: connection.connectionId, customerId: connection.customerId, token };
+    },
+  };
+}

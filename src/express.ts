@@ -1,0 +1,41 @@
+/** The Express adapter: a thin translation between Express and the neutral SCIM handler. */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ScimError } from './errors.js';
+import { errorResponse, type ScimResponse } from './scim/http.js';
+import type { ScimHandler } from './scim/handler.js';
+import { toScimRequest } from './scim/mount.js';
+
+export interface ExpressMountOptions {
+  basePath: string;
+  maxBodyBytes: number;
+  publicBaseUrl: string | undefined;
+}
+
+function send(res: Response, response: ScimResponse): void {
+  res.status(response.status);
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  res.end(response.body);
+}
+
+/** Express middleware serving the SCIM routes under `basePath` and passing every other request on. */
+export function expressScimMiddleware(handler: ScimHandler, options: ExpressMountOptions): RequestHandler {
+  return async function scimSsoMiddleware(req: Request, res: Response, next: NextFunction) {
+    try {
+      const request = await toScimRequest(
+        {
+          node: req,
+          url: req.url,
+          parsedBody: (req as { body?: unknown }).body,
+          mountUrl: `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`,
+        },
+        options.basePath,
+        options.maxBodyBytes,
+        options.publicBaseUrl,
+      );
+      if (request === null) return next();
+      send(res, request instanceof ScimError ? errorResponse(request) : await handler(request));
+    } catch (error) {
+      next(error);
+    }
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The options of `scimSso(...)`: one zod schema, parsed once in the factory. Unknown keys are rejected
+ * with a "did you mean" hint, because a misspelt option silently ignored is a security bug waiting.
+ */
+import { z } from 'zod';
+import { ScimSsoConfigError } from './errors.js';
+import type { Store } from './store/store.js';
+
+const storeSchema = z.custom<Store>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    ['createConnection', 'findConnectionByTokenHash', 'createResource', 'listPage'].every(
+      (method) => typeof (value as Record<string, unknown>)[method] === 'function',
+    ),
+  { message: 'store must be a scim-sso Store, e.g. memoryStore() or redisStore({ client })' },
+);
+
+export const optionsSchema = z.strictObject({
+  /** Where SCIM data lives. Default: memoryStore() (one process only; use redisStore in production). */
+  store: storeSchema.optional(),
+  /** Path under which the SCIM routes are mounted. Default: '/scim/v2'. */
+  basePath: z
+    .string()
+    .regex(/^\/[A-Za-z0-9/._~-]*$/, 'basePath must start with "/" and contain only URL path characters')
+    .default('/scim/v2'),
+  /** Page size when a client sends no `count`. Default: 100. */
+  defaultPageSize: z.number().int().min(1).max(10_000).default(100),
+  /** Largest page ever returned, whatever `count` asks (advertised as filter.maxResults). Default: 1000. */
+  maxPageSize: z.number().int().min(1).max(10_000).default(1000),
+  /** Largest accepted request body in bytes; larger bodies get 413. Default: 1_000_000 (1 MB). */
+  maxBodyBytes: z.number().int().min(1024).default(1_000_000),
+  /** Longest accepted `filter`, in characters. Default: 4096. */
+  maxFilterLength: z.number().int().min(16).default(4096),
+  /** Deepest accepted nesting of a filter (parentheses, `not`, brackets). Default: 32. */
+  maxFilterDepth: z.number().int().min(1).max(256).default(32),
+  /** Most operations accepted in one PATCH. Default: 1000. */
+  maxPatchOperations: z.number().int().min(1).default(1000),
+  /** `Retry-After` seconds sent with a 503 when the store is unreachable. Default: 5. */
+  retryAfterSeconds: z.number().int().min(1).default(5),
+  /**
+   * Absolute URL of the SCIM base as clients see it (e.g. `https://api.example.com/scim/v2`), used in
+   * `Location` and `meta.location`. Default: derived from each request's protocol and Host header.
+   */
+  publicBaseUrl: z.url().optional(),
+  /** Receives unexpected errors (answered 500 without details). Default: console.error. */
+  onError: z.custom<(error: unknown) => void>((v) => typeof v === 'function').optional(),
+});
+
+export type ScimSsoOptions = z.input<typeof optionsSchema>;
+export type ResolvedOptions = z.output<typeof optionsSchema>;
+
+const KNOWN_KEYS = Object.keys(optionsSchema.shape);
+
+/** Edit distance, for "did you mean" hints. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+function hintFor(key: string): string {
+  const best = KNOWN_KEYS.map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
+  return best && best.d <= 3 ? ` Did you mean "${best.k}"?` : ` Known options: ${KNOWN_KEYS.join(', ')}.`;
+}
+
+/** Parses options once; misuse throws a ScimSsoConfigError with code 'invalid_options'. */
+export function parseOptions(input: unknown): ResolvedOptions {
+  const result = optionsSchema.safeParse(input ?? {});
+  if (result.success) {
+    if (result.data.defaultPageSize > result.data.maxPageSize) {
+      throw new ScimSsoConfigError('invalid_options', 'scimSso: defaultPageSize must not exceed maxPageSize.');
+    }
+    return result.data;
+  }
+  const messages = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `unknown option "${key}".${hintFor(key)}`).join(' ');
+    }
+    const where = issue.path.length ? issue.path.join('.') : 'options';
+    return `${where}: ${issue.message}`;
+  });
+  throw new ScimSsoConfigError('invalid_options', `scimSso: ${messages.join('; ')}`);
+}

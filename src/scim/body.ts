@@ -1,0 +1,75 @@
+/**
+ * Request bodies: the SCIM routes read and parse their own (the app mounts no body parser for them), with
+ * a size limit (413) and strict UTF-8 (RFC 7644 §3.8). Both `application/scim+json` and `application/json`
+ * are accepted, with any charset parameter (Okta sends both types).
+ */
+import type { Readable } from 'node:stream';
+import { ScimError, scimErrors } from '../errors.js';
+
+const tooLarge = (limit: number) => new ScimError(413, `the request body exceeds the limit of ${limit} bytes`);
+
+/** Reads a Node request stream up to `limit` bytes; a larger body is a 413 and the rest is discarded. */
+export function readBody(stream: Readable, limit: number, declaredLength?: string): Promise<Buffer | ScimError> {
+  if (declaredLength !== undefined && Number(declaredLength) > limit) {
+    stream.resume();
+    return Promise.resolve(tooLarge(limit));
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (result: Buffer | ScimError) => {
+      if (done) return;
+      done = true;
+      resolve(result);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        finish(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.on('end', () => finish(Buffer.concat(chunks)));
+    stream.on('error', () => finish(scimErrors.badRequest('invalidSyntax', 'the request body could not be read')));
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isJsonMediaType(contentType: string | undefined): boolean {
+  if (!contentType) return true;
+  const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  return type === 'application/json' || type === 'application/scim+json' || type.endsWith('+json');
+}
+
+/**
+ * Turns the body an adapter got into a JSON value. A value already parsed by a body parser mounted before
+ * scim-sso is taken as is; raw bytes must be UTF-8 JSON.
+ */
+export function parseJsonBody(body: unknown, contentType: string | undefined): unknown | ScimError {
+  if (!isJsonMediaType(contentType)) {
+    return new ScimError(415, 'send the body as application/scim+json or application/json');
+  }
+  if (body === undefined || body === null) return scimErrors.badRequest('invalidSyntax', 'a JSON request body is required');
+  let text: string;
+  if (Buffer.isBuffer(body)) {
+    try {
+      text = utf8.decode(body);
+    } catch {
+      return scimErrors.badRequest('invalidSyntax', 'the request body is not valid UTF-8');
+    }
+  } else if (typeof body === 'string') {
+    text = body;
+  } else {
+    return body;
+  }
+  if (text.trim() === '') return scimErrors.badRequest('invalidSyntax', 'a JSON request body is required');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return scimErrors.badRequest('invalidSyntax', 'the request body is not valid JSON');
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The discovery endpoints (RFC 7644 §4, RFC 7643 §5–§7), built once per handler from the same schema data
+ * and limits the routes use, so what they advertise is what the server does.
+ */
+import type { JsonObject } from './normalize.js';
+import { RESOURCE_TYPES, type AttributeDef, type SchemaDef } from './schemas.js';
+
+const SPC_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig';
+const RESOURCE_TYPE_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ResourceType';
+const SCHEMA_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Schema';
+
+export interface DiscoveryLimits {
+  maxCount: number;
+  maxPatchOperations: number;
+  maxBodyBytes: number;
+  documentationUri?: string;
+}
+
+export interface Discovery {
+  serviceProviderConfig(baseUrl: string): JsonObject;
+  resourceTypes(baseUrl: string): JsonObject[];
+  schemas(baseUrl: string): JsonObject[];
+}
+
+function renderAttribute(def: AttributeDef): JsonObject {
+  const out: JsonObject = {
+    name: def.name,
+    type: def.type,
+    multiValued: def.multiValued,
+    description: def.description,
+    required: def.required,
+    caseExact: def.caseExact,
+    mutability: def.mutability,
+    returned: def.returned,
+    uniqueness: def.uniqueness,
+  };
+  if (def.canonicalValues) out.canonicalValues = def.canonicalValues;
+  if (def.referenceTypes) out.referenceTypes = def.referenceTypes;
+  if (def.subAttributes) out.subAttributes = def.subAttributes.map(renderAttribute);
+  return out;
+}
+
+function renderSchema(schema: SchemaDef, baseUrl: string): JsonObject {
+  return {
+    schemas: [SCHEMA_SCHEMA],
+    id: schema.id,
+    name: schema.name,
+    description: schema.description,
+    attributes: schema.attributes.map(renderAttribute),
+    meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${schema.id}` },
+  };
+}
+
+export function createDiscovery(limits: DiscoveryLimits): Discovery {
+  const allSchemas = [RESOURCE_TYPES.User.schema, ...RESOURCE_TYPES.User.extensions, RESOURCE_TYPES.Group.schema];
+  return {
+    serviceProviderConfig: (baseUrl) => ({
+      schemas: [SPC_SCHEMA],
+      documentationUri: limits.documentationUri ?? 'https://github.com/scim-sso/scim-sso#readme',
+      patch: { supported: true },
+      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+      filter: { supported: true, maxResults: limits.maxCount },
+      changePassword: { supported: false },
+      sort: { supported: true },
+      etag: { supported: true },
+      authenticationSchemes: [
+        {
+          type: 'oauthbearertoken',
+          name: 'OAuth Bearer Token',
+          description: 'A per-connection bearer token sent as "Authorization: Bearer <token>".',
+          specUri: 'https://www.rfc-editor.org/info/rfc6750',
+          primary: true,
+        },
+      ],
+      meta: { resourceType: 'ServiceProviderConfig', location: `${baseUrl}/ServiceProviderConfig` },
+    }),
+    resourceTypes: (baseUrl) =>
+      Object.values(RESOURCE_TYPES).map((type) => ({
+        schemas: [RESOURCE_TYPE_SCHEMA],
+        id: type.name,
+        name: type.name,
+        endpoint: type.endpoint,
+        description: type.schema.description,
+        schema: type.schema.id,
+        schemaExtensions: type.extensions.map((e) => ({ schema: e.id, required: false })),
+        meta: { resourceType: 'ResourceType', location: `${baseUrl}/ResourceTypes/${type.name}` },
+      })),
+    schemas: (baseUrl) => allSchemas.map((s) => renderSchema(s, baseUrl)),
+  };
+}

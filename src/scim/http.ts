@@ -1,0 +1,39 @@
+/** The framework-neutral request and response the SCIM handler works with; adapters translate to these. */
+import { ScimError } from '../errors.js';
+
+export interface ScimRequest {
+  method: string;
+  /** The path below `basePath`, e.g. `/Users/2819c223`. */
+  path: string;
+  query: URLSearchParams;
+  /** Header names lower-cased. */
+  headers: Record<string, string | undefined>;
+  /** The raw body, or a value a body parser mounted before scim-sso already produced. */
+  body: Buffer | string | unknown;
+  /** Absolute URL of `basePath` as the client sees it, used for `Location` and `meta.location`. */
+  baseUrl: string;
+}
+
+export interface ScimResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
+
+/** A JSON response with the SCIM media type (RFC 7644 §3.1 and §8.1). */
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): ScimResponse {
+  return { status, headers: { 'Content-Type': SCIM_CONTENT_TYPE, ...headers }, body: JSON.stringify(body) };
+}
+
+/** A response carrying a pre-serialised JSON body. */
+export function rawJsonResponse(status: number, body: string, headers: Record<string, string> = {}): ScimResponse {
+  return { status, headers: { 'Content-Type': SCIM_CONTENT_TYPE, ...headers }, body };
+}
+
+export function errorResponse(error: ScimError): ScimResponse {
+  return jsonResponse(error.status, error.toBody(), error.headers);
+}
+
+export const noContent = (headers: Record<string, string> = {}): ScimResponse => ({ status: 204, headers });

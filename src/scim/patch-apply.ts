@@ -1,0 +1,285 @@
+/**
+ * One PATCH operation (RFC 7644 §3.5.2.1–3) applied at a resolved path of a working copy of a resource.
+ * Values are normalised with normalize.ts against the target's definition; `null` and `""` clear the target
+ * (scim-clients.md §7 rule 15). Everything here mutates only the working copy handed in by patch.ts.
+ */
+import { fail, ok, scimErrors, type Result } from '../errors.js';
+import type { FilterNode } from './filter.js';
+import { matchesElement } from './filter-eval.js';
+import { isObject, normalizeValue, type Json, type JsonObject } from './normalize.js';
+import type { ResolvedPatchPath } from './patch-path.js';
+import type { AttributeDef, ResourceTypeDef } from './schemas.js';
+
+export type PatchOp = 'add' | 'remove' | 'replace';
+
+/** The working copy of one applyPatch call. */
+export interface PatchState {
+  type: ResourceTypeDef;
+  resource: JsonObject;
+  /** Extension URNs an operation wrote to, so an emptied extension can be dropped with its URN. */
+  touchedExtensions: Set<string>;
+}
+
+type Done = Result<void>;
+const done: Done = ok(undefined);
+const bad = (scimType: 'invalidValue' | 'mutability' | 'noTarget', detail: string) => fail(scimErrors.badRequest(scimType, detail));
+
+/** Whether a value asks to clear its target (RFC 7643 §2.5 null; `""` from Entra, scim-clients.md §7 rule 15). */
+const isClear = (value: Json | undefined) => value === null || value === '';
+
+/** The existing key spelling `name` case-insensitively (unknown attributes are stored as sent). */
+export function keyOf(object: JsonObject, name: string): string | undefined {
+  if (Object.hasOwn(object, name)) return name;
+  const lower = name.toLowerCase();
+  return Object.keys(object).find((k) => k.toLowerCase() === lower);
+}
+
+/** Reads an own property only (never `constructor` & co. from the prototype). */
+const get = (object: JsonObject, name: string): Json | undefined => {
+  const key = keyOf(object, name);
+  return key === undefined ? undefined : object[key];
+};
+
+/** Writes under the canonical name, dropping a differently-cased spelling; `undefined` deletes. */
+function put(object: JsonObject, name: string, value: Json | undefined): void {
+  const existing = keyOf(object, name);
+  if (existing !== undefined) delete object[existing];
+  if (value !== undefined && name !== '__proto__') object[name] = value;
+}
+
+/** Structural equality of JSON values (object key order ignored). */
+export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+}
+
+/** Applies one operation at a resolved path. `wholeReplace` makes `replace` of a complex attribute not merge. */
+export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined, wholeReplace: boolean): Done {
+  const { def, subDef } = path;
+  const where = path.subAttribute ? `${path.attribute}.${path.subAttribute}` : path.attribute;
+  if (path.schema === undefined && path.attribute.toLowerCase() === 'schemas') {
+    // `schemas` is recomputed by the server; RFC 7644 §3.5.2.2 forbids removing a required attribute.
+    return op === 'remove' ? bad('mutability', 'schemas cannot be removed') : done;
+  }
+  if (def?.mutability === 'readOnly') return readOnlyWrite(state, op, path, value);
+  if (def?.returned === 'never' || subDef?.mutability === 'readOnly') return done; // password: accepted and discarded
+  if (op === 'remove' && def?.required && !path.filter && !path.subAttribute) {
+    return bad('mutability', `${path.attribute} is required and cannot be removed (RFC 7644 §3.5.2.2)`);
+  }
+  if (op !== 'remove' && def?.required && !path.subAttribute && isClear(value)) {
+    return bad('mutability', `${path.attribute} is required and cannot be cleared (RFC 7644 §3.5.2.2)`);
+  }
+
+  if (path.schema !== undefined) state.touchedExtensions.add(path.schema);
+  const container = containerOf(state, path.schema);
+  const key = def ? def.name : (keyOf(container, path.attribute) ?? path.attribute);
+
+  if (path.filter) return atValuePath(container, key, op, path, path.filter, value, where);
+  if (path.subAttribute) return atSubAttribute(container, key, op, path, value, where);
+  if (op === 'remove') return removeValues(container, key, def, value, where);
+  if (isClear(value)) {
+    put(container, key, undefined);
+    return done;
+  }
+
+  const normalized = def ? normalizeValue(def, value as Json, where) : ok(value);
+  if (!normalized.ok) return normalized;
+  const next = normalized.value;
+  if (next === undefined) {
+    if (op === 'replace') put(container, key, undefined); // `[]` or `{}`: replace clears, add does nothing
+    return done;
+  }
+  const current = container[key];
+  if (def?.multiValued || (!def && Array.isArray(current) && Array.isArray(next))) {
+    // RFC 7644 §3.5.2.1: add appends (an identical value is not added twice); §3.5.2.3: replace sets all values.
+    const list = op === 'add' && Array.isArray(current) ? current : [];
+    const written = appendValues(list, toList(next), def);
+    enforceSinglePrimary(list, written);
+    put(container, key, list.length ? list : undefined);
+  } else if (isObject(next) && isObject(current) && (op === 'add' || !wholeReplace)) {
+    // RFC 7644 §3.5.2.1 / §3.5.2.3: sub-attributes of a complex attribute are merged, the others kept.
+    mergeComplex(current, next, true);
+  } else {
+    put(container, key, next);
+  }
+  return done;
+}
+
+/** readOnly attributes (`id`, `meta`, `groups`): writes are ignored (RFC 7644 §3.5.1 spirit), removal refused. */
+function readOnlyWrite(state: PatchState, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined): Done {
+  if (op === 'remove') return bad('mutability', `${path.attribute} is readOnly and cannot be removed (RFC 7644 §3.5.2.2)`);
+  if (path.attribute === 'id' && !path.subAttribute && !path.filter && !isClear(value)) {
+    // Okta's group rename sends `{"id":"<gid>","displayName":…}` (scim-clients.md §1): same id is fine.
+    const id = get(state.resource, 'id');
+    if (value !== id) return bad('mutability', 'id is readOnly and differs from the resource id');
+  }
+  return done;
+}
+
+/** Where an attribute lives: the resource, or its extension object (created when absent, dropped later if empty). */
+function containerOf(state: PatchState, schema: string | undefined): JsonObject {
+  if (schema === undefined) return state.resource;
+  const existing = get(state.resource, schema);
+  if (isObject(existing)) return existing;
+  const created: JsonObject = {};
+  put(state.resource, schema, created);
+  return created;
+}
+
+const toList = (value: Json | undefined): Json[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Members (whose `value` is immutable) are the same element when their `value`s are equal. */
+const identifiedByValue = (def: AttributeDef | undefined) =>
+  def?.subAttributes?.some((s) => s.name === 'value' && s.mutability === 'immutable') ?? false;
+
+/** Index of an element of `list` that `item` duplicates, or -1. */
+function indexOfSame(list: Json[], item: Json, byValue: boolean): number {
+  return list.findIndex(
+    (el) => jsonEqual(el, item) || (byValue && isObject(el) && isObject(item) && item.value !== undefined && jsonEqual(el.value, item.value)),
+  );
+}
+
+/** Appends values not already present; returns the appended ones. */
+function appendValues(list: Json[], items: Json[], def: AttributeDef | undefined): Json[] {
+  const written: Json[] = [];
+  for (const item of items) {
+    if (indexOfSame(list, item, identifiedByValue(def)) >= 0) continue;
+    list.push(item);
+    written.push(item);
+  }
+  return written;
+}
+
+/** RFC 7644 §3.5.2: setting `primary` true on one value sets it false on the others (the first written wins). */
+function enforceSinglePrimary(list: Json[], written: Json[]): void {
+  const winner = written.find((el) => isObject(el) && el.primary === true);
+  if (!winner) return;
+  for (const el of list) if (el !== winner && isObject(el) && el.primary === true) el.primary = false;
+}
+
+/**
+ * Merges sub-attributes into a complex value. For a single-valued reference (`manager`), a different `value`
+ * names a different resource whose old `$ref`/`displayName` would be stale: the object is then replaced.
+ */
+function mergeComplex(target: JsonObject, source: JsonObject, isReference = false): void {
+  if (isReference && source.value !== undefined && target.value !== undefined && !jsonEqual(source.value, target.value)) {
+    for (const k of Object.keys(target)) delete target[k];
+  }
+  for (const [k, v] of Object.entries(source)) put(target, k, v);
+}
+
+/** `name.familyName`, `manager.value`: the sub-attribute of a single-valued complex attribute. */
+function atSubAttribute(container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined, where: string): Done {
+  const sub = path.subAttribute as string;
+  const current = container[key];
+  if (op === 'remove' || isClear(value)) {
+    if (!isObject(current)) return done; // removing something absent is a no-op
+    put(current, keyOf(current, sub) ?? sub, undefined);
+    if (Object.keys(current).length === 0) put(container, key, undefined);
+    return done;
+  }
+  const normalized = path.subDef ? normalizeValue(path.subDef, value as Json, where) : ok(value);
+  if (!normalized.ok) return normalized;
+  if (normalized.value === undefined) return done;
+  const target: JsonObject = isObject(current) ? current : {};
+  mergeComplex(target, { [sub]: normalized.value }, true);
+  put(container, key, target);
+  return done;
+}
+
+/** `remove` without a filter: the whole attribute, or — with a value list (Entra, §7 rule 6) — only those values. */
+function removeValues(container: JsonObject, key: string, def: AttributeDef | undefined, value: Json | undefined, where: string): Done {
+  const current = container[key];
+  if (value === undefined || isClear(value) || !Array.isArray(current) || (def && !def.multiValued)) {
+    put(container, key, undefined);
+    return done;
+  }
+  const normalized = def ? normalizeValue(def, value, where) : ok(value);
+  if (!normalized.ok) return normalized;
+  // Values are identified by their `value` sub-attribute when they have one (members, emails).
+  const byValue = !def || def.subAttributes?.some((s) => s.name === 'value') === true;
+  const remaining = current.filter((el) => !toList(normalized.value).some((item) => indexOfSame([el], item, byValue) === 0));
+  put(container, key, remaining.length ? remaining : undefined);
+  return done;
+}
+
+/** `emails[type eq "work"].value`, `members[value eq "x"]`: the elements selected by a filter (RFC 7644 §3.5.2). */
+function atValuePath(container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, filter: FilterNode, value: Json | undefined, where: string): Done {
+  const { def, subDef } = path;
+  const sub = path.subAttribute;
+  const list = toList(container[key]);
+  const matched = new Set(list.filter((el) => matchesElement(filter, el, def)));
+
+  if (op === 'remove' || isClear(value)) {
+    // RFC 7644 §3.5.2.2: remove the selected values, or the sub-attribute of each; no match is a no-op.
+    const remaining: Json[] = [];
+    for (const el of list) {
+      if (!matched.has(el)) remaining.push(el);
+      else if (sub && isObject(el)) {
+        put(el, keyOf(el, sub) ?? sub, undefined);
+        if (Object.keys(el).length > 0) remaining.push(el);
+      }
+    }
+    put(container, key, remaining.length ? remaining : undefined);
+    return done;
+  }
+
+  const elementDef: AttributeDef | undefined = def ? { ...def, multiValued: false } : undefined;
+  const asElement = (fields: Json): Result<Json | undefined> => (elementDef ? normalizeValue(elementDef, fields, where) : ok(fields));
+  const normalized = sub ? (subDef ? normalizeValue(subDef, value as Json, where) : ok(value)) : asElement(value as Json);
+  if (!normalized.ok) return normalized;
+  if (normalized.value === undefined) return done;
+  if (!sub && !isObject(normalized.value)) return bad('invalidValue', `${where} must be an object`);
+  const patch: JsonObject = sub ? { [sub]: normalized.value } : (normalized.value as JsonObject);
+
+  const written: Json[] = [];
+  if (matched.size === 0) {
+    // Deliberate deviation from RFC 7644 §3.5.2.3 (noTarget): add *and* replace on an unmatched value path
+    // create the element, as Microsoft's validator expects (scim-clients.md §7 rule 5). Its fields come from
+    // the filter's `eq` comparisons; if the result would not match the filter, there is no target.
+    const created = asElement({ ...derivedFields(filter), ...patch });
+    if (!created.ok) return created;
+    if (!isObject(created.value) || !matchesElement(filter, created.value, def)) {
+      return bad('noTarget', `no value of ${path.attribute} matches the filter, and the filter does not describe one to create`);
+    }
+    if (indexOfSame(list, created.value, identifiedByValue(def)) < 0) list.push(created.value);
+    written.push(created.value);
+  } else {
+    for (const [index, el] of list.entries()) {
+      if (!matched.has(el)) continue;
+      if (isObject(el) && (op === 'add' || sub)) {
+        mergeComplex(el, patch);
+        written.push(el);
+        continue;
+      }
+      // RFC 7644 §3.5.2.3: replace the selected values; they keep what the filter asserted about them.
+      const replacement = asElement({ ...derivedFields(filter), ...patch });
+      if (!replacement.ok) return replacement;
+      if (replacement.value === undefined) continue;
+      list[index] = replacement.value;
+      written.push(replacement.value);
+    }
+  }
+  enforceSinglePrimary(list, written);
+  put(container, key, list);
+  return done;
+}
+
+/** The `attr eq value` comparisons of an `and`-only filter, as element fields (`type eq "work"` → `{type:"work"}`). */
+function derivedFields(filter: FilterNode): JsonObject {
+  const out: JsonObject = {};
+  const stack: FilterNode[] = [filter];
+  while (stack.length) {
+    const node = stack.pop() as FilterNode;
+    if (node.kind === 'and') stack.push(node.right, node.left);
+    else if (node.kind === 'compare' && node.op === 'eq' && !node.path.subAttribute && !node.path.schema && node.value !== null) {
+      if (node.path.attribute !== '__proto__') out[node.path.attribute] = node.value;
+    }
+  }
+  return out;
+}

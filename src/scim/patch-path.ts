@@ -1,0 +1,131 @@
+/**
+ * The PATCH `path` grammar of RFC 7644 §3.5.2 (`PATH = attrPath / valuePath [subAttr]`), resolved against a
+ * resource type's schemas: attribute names are matched case-insensitively and rewritten to the schema's
+ * spelling (RFC 7643 §2.1), URN prefixes select the core schema or an extension (RFC 7644 §3.10).
+ */
+import { fail, ok, scimErrors, type Result } from '../errors.js';
+import { parseFilter, type FilterNode } from './filter.js';
+import { findAttribute, resolveAttribute, splitSchemaUrn, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+
+/** A parsed PATCH path: `schema` is set (to the canonical URN) only for extension attributes. */
+export interface PatchPath {
+  schema?: string;
+  attribute: string;
+  filter?: FilterNode;
+  subAttribute?: string;
+}
+
+/** A {@link PatchPath} with the definitions it resolved to (undefined for attributes no schema declares). */
+export interface ResolvedPatchPath extends PatchPath {
+  def: AttributeDef | undefined;
+  subDef: AttributeDef | undefined;
+}
+
+/** Longest path accepted; real clients send well under 200 characters. */
+export const MAX_PATH_LENGTH = 1024;
+
+// RFC 7643 §2.1 ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA; plus `$ref` (§2.4).
+// This also rules out `__proto__` and anything else that is not a plain identifier.
+const ATTR_NAME = /^(?:[A-Za-z][A-Za-z0-9_-]*|\$ref)$/;
+
+const invalidPath = (text: string, why: string) => fail(scimErrors.badRequest('invalidPath', `invalid path "${clip(text)}": ${why}`));
+const clip = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
+
+/** Whether a path names a whole schema (`urn:…:enterprise:2.0:User`), which the grammar does not allow but clients send. */
+export function schemaOfPath(type: ResourceTypeDef, text: string): string | undefined {
+  const { urn, rest } = splitSchemaUrn(type, text.trim());
+  return urn !== undefined && rest === '' ? urn : undefined;
+}
+
+/** Parses a PATCH path (RFC 7644 §3.5.2); a bad path is a 400 `invalidPath`, a bad value filter a 400 `invalidFilter`. */
+export function parsePatchPath(type: ResourceTypeDef, text: string): Result<PatchPath> {
+  const resolved = resolvePatchPath(type, text);
+  if (!resolved.ok) return resolved;
+  const { def: _def, subDef: _subDef, ...path } = resolved.value;
+  return ok(path);
+}
+
+/** Like {@link parsePatchPath}, also returning the attribute definitions. */
+export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<ResolvedPatchPath> {
+  if (typeof text !== 'string') return invalidPath(String(text), 'not a string');
+  if (text.length > MAX_PATH_LENGTH) return invalidPath(text, `longer than ${MAX_PATH_LENGTH} characters`);
+  const trimmed = text.trim();
+  if (trimmed === '') return invalidPath(text, 'empty');
+  const { urn, rest } = splitSchemaUrn(type, trimmed);
+  if (urn !== undefined && rest === '') return invalidPath(text, 'names a schema, not an attribute');
+
+  // Split `attr[filter].sub` / `attr.sub` / `attr`. The filter may hold `]` or `[` inside quoted strings.
+  let head = rest;
+  let filterText: string | undefined;
+  let tail = '';
+  const open = rest.indexOf('[');
+  if (open >= 0) {
+    const close = closingBracket(rest, open);
+    if (close < 0) return invalidPath(text, 'unbalanced "["');
+    head = rest.slice(0, open);
+    filterText = rest.slice(open + 1, close);
+    tail = rest.slice(close + 1);
+    if (tail !== '' && !tail.startsWith('.')) return invalidPath(text, 'only ".subAttribute" may follow "]"');
+    tail = tail.slice(1);
+    if (head.includes('.')) return invalidPath(text, 'a value filter applies to a top-level attribute');
+    if (tail === '' && rest.endsWith('.')) return invalidPath(text, 'missing sub-attribute after "."');
+  } else {
+    const dot = rest.indexOf('.');
+    if (dot >= 0) {
+      head = rest.slice(0, dot);
+      tail = rest.slice(dot + 1);
+      if (tail === '') return invalidPath(text, 'missing sub-attribute after "."');
+    }
+  }
+  if (!ATTR_NAME.test(head)) {
+    return invalidPath(text, /^urn:/i.test(trimmed) && urn === undefined ? 'unknown schema URN' : `"${clip(head)}" is not an attribute name`);
+  }
+  if (tail !== '' && !ATTR_NAME.test(tail)) return invalidPath(text, `"${clip(tail)}" is not a sub-attribute name`);
+
+  let { schemaId, def, name } = resolveAttribute(type, head, urn);
+  if (!def && urn === undefined) {
+    // An unqualified extension attribute (Entra documents `"path": "manager"`, scim-clients.md §2).
+    for (const extension of type.extensions) {
+      const found = findAttribute(extension.attributes, head);
+      if (found) ({ schemaId, def, name } = { schemaId: extension.id, def: found, name: found.name });
+      if (found) break;
+    }
+  }
+  const out: ResolvedPatchPath = { attribute: name, def, subDef: undefined };
+  if (schemaId !== type.schema.id) out.schema = schemaId;
+
+  if (filterText !== undefined) {
+    if (def && (!def.multiValued || def.type !== 'complex')) return invalidPath(text, `${name} is not a multi-valued complex attribute`);
+    const filter = parseFilter(filterText);
+    if (!filter.ok) {
+      // RFC 7644 §3.12 table 9 lists PATCH path filters under `invalidFilter`.
+      return fail(scimErrors.badRequest(filter.error.scimType ?? 'invalidFilter', `invalid filter in path "${clip(text)}": ${filter.error.message}`));
+    }
+    out.filter = filter.value;
+  }
+  if (tail !== '') {
+    if (def && def.type !== 'complex') return invalidPath(text, `${name} has no sub-attributes`);
+    if (def?.multiValued && filterText === undefined) {
+      return invalidPath(text, `${name} is multi-valued: select values with a filter, e.g. ${name}[type eq "work"].${tail}`);
+    }
+    const subDef = findAttribute(def?.subAttributes, tail);
+    out.subAttribute = subDef?.name ?? tail;
+    out.subDef = subDef;
+  }
+  return ok(out);
+}
+
+/** The index of the `]` closing the `[` at `open`, skipping quoted strings; -1 if unbalanced or nested. */
+function closingBracket(text: string, open: number): number {
+  let inString = false;
+  for (let i = open + 1; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '[') return -1;
+    else if (c === ']') return i;
+  }
+  return -1;
+}

@@ -1,0 +1,268 @@
+/**
+ * SCIM PATCH (RFC 7644 §3.5.2): the PatchOp envelope and the atomic application of its operations to a
+ * resource. Liberal in what it accepts, following the clients catalogued in scim-clients.md §1, §2 and §7.
+ */
+import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
+import { isObject, type Json, type JsonObject } from './normalize.js';
+import { applyAtPath, keyOf, type PatchState } from './patch-apply.js';
+import { resolvePatchPath, schemaOfPath } from './patch-path.js';
+import type { ResourceTypeDef } from './schemas.js';
+
+export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+/** Bounds on a PATCH request. */
+export interface PatchLimits {
+  /** Most operations in one request; more is a 400 `invalidValue`. */
+  maxOperations: number;
+}
+
+export const DEFAULT_PATCH_LIMITS: PatchLimits = { maxOperations: 1000 };
+
+/** Deepest nesting of a JSON value accepted in an operation (SCIM values are at most 3 levels deep). */
+const MAX_VALUE_DEPTH = 32;
+
+/** One validated operation: `op` lower-cased, `path` trimmed (absent when empty), `value` plain JSON. */
+export interface PatchOperation {
+  op: 'add' | 'remove' | 'replace';
+  path?: string;
+  value?: Json;
+}
+
+const syntax = (detail: string) => fail(scimErrors.badRequest('invalidSyntax', detail));
+
+/** Reads a key case-insensitively from a client object (`Operations`/`operations`, `Op`, `Path`). */
+const member = (object: JsonObject, name: string): Json | undefined => {
+  const key = keyOf(object, name);
+  return key === undefined ? undefined : object[key];
+};
+
+/**
+ * Validates a PatchOp body (RFC 7644 §3.5.2). Lenient: a missing `schemas` is accepted (Entra's documented
+ * examples omit it, scim-clients.md §2), but one that is present must name the PatchOp URN; op names are
+ * case-insensitive and extra operation keys are ignored (§7 rule 2). Never throws.
+ */
+export function parsePatchRequest(body: unknown, limits: Partial<PatchLimits> = {}): Result<PatchOperation[]> {
+  try {
+    return parseEnvelope(body, limits);
+  } catch {
+    return syntax('the PATCH body could not be read'); // only reachable for hand-built objects (getters, proxies)
+  }
+}
+
+function parseEnvelope(body: unknown, limits: Partial<PatchLimits>): Result<PatchOperation[]> {
+  const { maxOperations } = { ...DEFAULT_PATCH_LIMITS, ...limits };
+  if (!isPlainObject(body)) return syntax('the PATCH body must be a JSON object');
+  const schemas = member(body, 'schemas');
+  if (schemas !== undefined) {
+    const list = Array.isArray(schemas) ? schemas : [schemas];
+    if (!list.some((s) => typeof s === 'string' && s.toLowerCase() === PATCH_OP_SCHEMA.toLowerCase())) {
+      return syntax(`schemas must contain "${PATCH_OP_SCHEMA}"`);
+    }
+  }
+  const operations = member(body, 'Operations');
+  if (!Array.isArray(operations) || operations.length === 0) return syntax('Operations must be a non-empty array');
+  if (operations.length > maxOperations) {
+    // RFC 7644 §3.12 has no code for this; `tooMany` is defined for filters only, so a too-long list is an invalid value.
+    return fail(scimErrors.badRequest('invalidValue', `Operations has ${operations.length} operations; at most ${maxOperations} are allowed`));
+  }
+  const out: PatchOperation[] = [];
+  for (const [index, raw] of operations.entries()) {
+    const where = `Operations[${index}]`;
+    if (!isPlainObject(raw)) return syntax(`${where}: an operation must be a JSON object`);
+    const opName = member(raw, 'op');
+    const op = typeof opName === 'string' ? opName.trim().toLowerCase() : undefined;
+    if (op !== 'add' && op !== 'remove' && op !== 'replace') return syntax(`${where}: op must be "add", "remove" or "replace"`);
+    const operation: PatchOperation = { op };
+    const path = member(raw, 'path');
+    if (path !== undefined && path !== null && typeof path !== 'string') {
+      return fail(scimErrors.badRequest('invalidPath', `${where}: path must be a string`));
+    }
+    if (typeof path === 'string' && path.trim() !== '') operation.path = path.trim();
+    if (keyOf(raw, 'value') !== undefined) {
+      const value = toJson(member(raw, 'value'), 0);
+      if (!value.ok) return fail(prefixed(where, value.error));
+      operation.value = value.value;
+    } else if (op !== 'remove') {
+      return syntax(`${where}: ${op} requires a value (RFC 7644 §3.5.2.1, §3.5.2.3)`);
+    }
+    if (op === 'remove' && operation.path === undefined) {
+      return fail(scimErrors.badRequest('noTarget', `${where}: remove requires a path (RFC 7644 §3.5.2.2)`));
+    }
+    out.push(operation);
+  }
+  return ok(out);
+}
+
+/**
+ * Applies operations in order to a copy of `resource` (canonical stored form) and returns the copy; the first
+ * failing operation's error is returned instead, prefixed with its index (RFC 7644 §3.5.2: atomic).
+ * Keeps `schemas` in step with the extensions present. Pure; never throws.
+ */
+export function applyPatch(type: ResourceTypeDef, resource: JsonObject, operations: PatchOperation[]): Result<JsonObject> {
+  let copy: JsonObject;
+  try {
+    copy = structuredClone(resource);
+  } catch {
+    return fail(new ScimError(500, 'the stored resource could not be copied'));
+  }
+  const state: PatchState = { type, resource: copy, touchedExtensions: new Set() };
+  for (const [index, operation] of operations.entries()) {
+    const where = `Operations[${index}]`;
+    let outcome: Result<void>;
+    try {
+      outcome = applyOperation(state, operation);
+    } catch {
+      outcome = fail(scimErrors.badRequest('invalidValue', 'the operation could not be applied'));
+    }
+    if (!outcome.ok) return fail(prefixed(where, outcome.error));
+  }
+  syncSchemas(state);
+  return ok(state.resource);
+}
+
+function applyOperation(state: PatchState, operation: PatchOperation): Result<void> {
+  const op = typeof operation.op === 'string' ? operation.op.toLowerCase() : '';
+  if (op !== 'add' && op !== 'remove' && op !== 'replace') return syntax('op must be "add", "remove" or "replace"');
+  let value: Json | undefined;
+  if (operation.value !== undefined) {
+    const clean = toJson(operation.value, 0);
+    if (!clean.ok) return clean;
+    value = clean.value;
+  }
+  const path = typeof operation.path === 'string' && operation.path.trim() !== '' ? operation.path.trim() : undefined;
+  if (path === undefined) {
+    if (op === 'remove') return fail(scimErrors.badRequest('noTarget', 'remove requires a path (RFC 7644 §3.5.2.2)'));
+    if (value === undefined) return syntax(`${op} requires a value`);
+    // RFC 7644 §3.5.2.1 / §3.5.2.3: no path means the value holds the attributes to add or replace.
+    return applyWithoutPath(state, op, value);
+  }
+  const schema = schemaOfPath(state.type, path);
+  if (schema !== undefined) {
+    // A path naming a whole schema (`urn:…:enterprise:2.0:User`): not in the RFC grammar, but unambiguous.
+    if (op !== 'remove') return applyWithoutPath(state, op, { [schema]: value ?? null });
+    return clearExtension(state, schema);
+  }
+  const resolved = resolvePatchPath(state.type, path);
+  if (!resolved.ok) return resolved;
+  return applyAtPath(state, op, resolved.value, value, false);
+}
+
+/**
+ * A path-less add/replace. Keys may be plain names, dotted sub-attributes (`name.givenName`), URN-qualified
+ * attributes or whole extension objects keyed by URN (Entra, scim-clients.md §7 rule 4). `replace` replaces
+ * each named attribute rather than merging into it.
+ */
+function applyWithoutPath(state: PatchState, op: 'add' | 'replace', value: Json): Result<void> {
+  if (!isObject(value)) return fail(scimErrors.badRequest('invalidValue', `${op} without a path needs an object value`));
+  for (const [key, item] of Object.entries(value)) {
+    if (key.toLowerCase() === 'schemas') continue; // recomputed by the server
+    const schema = schemaOfPath(state.type, key);
+    if (schema === state.type.schema.id) {
+      const core = applyWithoutPath(state, op, item); // `{"urn:…:core:2.0:User": {…}}`
+      if (!core.ok) return core;
+      continue;
+    }
+    if (schema !== undefined) {
+      const extension = applyExtensionObject(state, op, schema, item);
+      if (!extension.ok) return extension;
+      continue;
+    }
+    // Unknown schema URNs are ignored, as in `schemas` (scim-clients.md §7 rule 8).
+    if (/^urn:/i.test(key) && isUnknownUrn(state, key)) continue;
+    const path = resolvePatchPath(state.type, key);
+    if (!path.ok) return path;
+    const outcome = applyAtPath(state, op, path.value, item, true);
+    if (!outcome.ok) return outcome;
+  }
+  return ok(undefined);
+}
+
+/** Whether a key is a URN no schema of the type starts (so it is neither an extension nor a qualified attribute). */
+function isUnknownUrn(state: PatchState, key: string): boolean {
+  const lower = key.toLowerCase();
+  return ![state.type.schema, ...state.type.extensions].some((s) => lower.startsWith(s.id.toLowerCase()));
+}
+
+/** `{"urn:…:enterprise:2.0:User": {…}}`: add merges its attributes, replace swaps the whole extension. */
+function applyExtensionObject(state: PatchState, op: 'add' | 'replace', schema: string, item: Json): Result<void> {
+  if (item === null || item === '') return clearExtension(state, schema);
+  if (!isObject(item)) return fail(scimErrors.badRequest('invalidValue', `${schema} must be an object`));
+  if (op === 'replace') clearExtension(state, schema);
+  for (const [key, sub] of Object.entries(item)) {
+    const path = resolvePatchPath(state.type, `${schema}:${key}`);
+    if (!path.ok) return path;
+    const outcome = applyAtPath(state, op, path.value, sub, true);
+    if (!outcome.ok) return outcome;
+  }
+  return ok(undefined);
+}
+
+function clearExtension(state: PatchState, schema: string): Result<void> {
+  const key = keyOf(state.resource, schema);
+  if (key !== undefined) delete state.resource[key];
+  state.touchedExtensions.add(schema);
+  return ok(undefined);
+}
+
+/** Drops emptied extensions the request touched, with their URN; lists the URN of every extension present (RFC 7643 §3). */
+function syncSchemas(state: PatchState): void {
+  const { resource, type } = state;
+  const current = resource.schemas;
+  const schemas: Json[] = Array.isArray(current) ? [...current] : [type.schema.id];
+  const has = (urn: string) => schemas.some((s) => typeof s === 'string' && s.toLowerCase() === urn.toLowerCase());
+  for (const extension of type.extensions) {
+    const key = keyOf(resource, extension.id);
+    const value = key === undefined ? undefined : resource[key];
+    const present = isObject(value) && Object.keys(value).length > 0;
+    if (present && !has(extension.id)) schemas.push(extension.id);
+    if (!present && state.touchedExtensions.has(extension.id)) {
+      if (key !== undefined) delete resource[key];
+      const at = schemas.findIndex((s) => typeof s === 'string' && s.toLowerCase() === extension.id.toLowerCase());
+      if (at >= 0) schemas.splice(at, 1);
+    }
+  }
+  resource.schemas = schemas;
+}
+
+/** The error with `Operations[i]: ` before its detail. */
+function prefixed(where: string, error: ScimError): ScimError {
+  return new ScimError(error.status, `${where}: ${error.message}`, error.scimType, error.headers);
+}
+
+const isPlainObject = (value: unknown): value is JsonObject => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * A clean copy of a client value as plain JSON: only plain objects, arrays, strings, finite numbers, booleans
+ * and null; `__proto__` keys and deep nesting are refused (400 `invalidValue`), so nothing can pollute objects.
+ */
+function toJson(value: unknown, depth: number): Result<Json> {
+  if (depth > MAX_VALUE_DEPTH) return fail(scimErrors.badRequest('invalidValue', `value is nested deeper than ${MAX_VALUE_DEPTH} levels`));
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return ok(value);
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? ok(value) : fail(scimErrors.badRequest('invalidValue', 'value holds a non-finite number'));
+  }
+  if (Array.isArray(value)) {
+    const out: Json[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const item = toJson(value[i], depth + 1);
+      if (!item.ok) return item;
+      out.push(item.value);
+    }
+    return ok(out);
+  }
+  if (isPlainObject(value)) {
+    const out: JsonObject = {};
+    for (const key of Object.keys(value)) {
+      if (key === '__proto__') return fail(scimErrors.badRequest('invalidValue', 'the attribute name "__proto__" is not allowed'));
+      const item = toJson(value[key], depth + 1);
+      if (!item.ok) return item;
+      out[key] = item.value;
+    }
+    return ok(out);
+  }
+  return fail(scimErrors.badRequest('invalidValue', 'value is not JSON'));
+}

@@ -1,0 +1,104 @@
+/**
+ * What differs between Users and Groups, gathered in one description each (users.ts, groups.ts), so that
+ * the create/replace/patch/list logic in resources.ts and list.ts is written once for both.
+ */
+import { fail, ok, scimErrors, type Result } from '../errors.js';
+import type { IndexEntry, ResourceKind, ResourceWrite, StoredResource } from '../store/store.js';
+import { isObject, normalizeResource, type Json, type JsonObject } from './normalize.js';
+import { COMMON_ATTRIBUTES, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+
+/** An `eq` filter on one of these attribute paths is answered from a store index (see list.ts). */
+export interface EqualityIndex {
+  /** The store index name. */
+  index: string;
+  /** Whether index values are folded (case-insensitive attributes). */
+  folded: boolean;
+}
+
+export interface ResourceSpec {
+  kind: ResourceKind;
+  type: ResourceTypeDef;
+  /** Common plus core-schema attribute definitions. */
+  coreDefs: AttributeDef[];
+  /** Lower-cased filter path (`username`, `emails.value`) → the index that answers `eq` on it. */
+  equalityIndexes: Record<string, EqualityIndex>;
+  /** Attributes that cannot be set by clients on this resource and are dropped from input. */
+  ignoredInput: string[];
+  /** Checks required attributes and value shapes of a normalised resource. */
+  validate(resource: JsonObject): Result<void>;
+  /** The index entries of a resource. */
+  indexes(resource: JsonObject): IndexEntry[];
+  /** Splits a resource into what the store keeps (JSON blob plus members for groups). */
+  toWrite(resource: JsonObject): ResourceWrite;
+  /** Puts back what the store keeps outside the blob (`members`) — `groups` is added at render time. */
+  fromStored(stored: StoredResource): JsonObject;
+}
+
+export const withCommon = (type: ResourceTypeDef): AttributeDef[] => [...COMMON_ATTRIBUTES, ...type.schema.attributes];
+
+/** Identity and timestamps that the server owns. */
+export interface ServerOwned {
+  id: string;
+  created: string;
+  lastModified: string;
+}
+
+/**
+ * Builds the canonical stored form of a resource from client input (POST, PUT, or a patched resource):
+ * normalised attributes, readOnly input dropped (RFC 7644 §3.3 and §3.5.1), `schemas` recomputed, and the
+ * server-owned `id` and `meta`. Key order: schemas, id, externalId, the client's attributes, meta.
+ */
+export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerOwned): Result<JsonObject> {
+  if (!isObject(input)) return fail(scimErrors.badRequest('invalidSyntax', 'the request body must be a JSON object'));
+  if (Object.prototype.hasOwnProperty.call(input, '__proto__')) {
+    return fail(scimErrors.badRequest('invalidSyntax', 'the attribute name "__proto__" is not allowed'));
+  }
+  const normalized = normalizeResource(spec.type, input, spec.coreDefs);
+  if (!normalized.ok) return normalized;
+  const { schemas: sentSchemas, id: _id, meta: _meta, externalId, ...attributes } = normalized.value;
+  for (const name of spec.ignoredInput) delete attributes[name];
+  if (externalId !== undefined && typeof externalId !== 'string') {
+    return fail(scimErrors.badRequest('invalidValue', 'externalId must be a string'));
+  }
+
+  const resource: JsonObject = { schemas: schemasFor(spec.type, attributes, sentSchemas), id: owned.id };
+  if (externalId !== undefined) resource.externalId = externalId;
+  Object.assign(resource, attributes);
+  resource.meta = { resourceType: spec.type.name, created: owned.created, lastModified: owned.lastModified };
+  const valid = spec.validate(resource);
+  return valid.ok ? ok(resource) : valid;
+}
+
+/**
+ * The `schemas` of a resource: the core URN, the URN of each extension present, then any other URN the
+ * client sent (Entra's ADSCIM group URN must be accepted, scim-clients.md §2), without duplicates.
+ */
+function schemasFor(type: ResourceTypeDef, attributes: JsonObject, sent: Json | undefined): string[] {
+  const out = [type.schema.id];
+  for (const extension of type.extensions) if (attributes[extension.id] !== undefined) out.push(extension.id);
+  const known = new Set([type.schema.id, ...type.extensions.map((e) => e.id)].map((s) => s.toLowerCase()));
+  if (Array.isArray(sent)) {
+    for (const urn of sent) {
+      if (typeof urn !== 'string' || known.has(urn.toLowerCase()) || out.includes(urn)) continue;
+      out.push(urn);
+    }
+  }
+  return out;
+}
+
+/** Requires a non-empty string attribute (`userName`, group `displayName`). */
+export function requireString(resource: JsonObject, name: string): Result<void> {
+  const value = resource[name];
+  if (typeof value !== 'string' || value.trim() === '') {
+    return fail(scimErrors.badRequest('invalidValue', `${name} is required and must be a non-empty string`));
+  }
+  return ok(undefined);
+}
+
+/** Adds an attribute just before `meta`, so rendered resources keep `meta` last. */
+export function insertBeforeMeta(resource: JsonObject, name: string, value: Json): JsonObject {
+  const { meta, ...rest } = resource;
+  const out: JsonObject = { ...rest, [name]: value };
+  if (meta !== undefined) out.meta = meta;
+  return out;
+}

@@ -1,0 +1,136 @@
+/**
+ * Create, read, replace, patch and delete of one resource, written once for Users and Groups. Every write
+ * is optimistic: read the version, compute the new resource in TypeScript, and let the store write it only
+ * if the version is unchanged; on a lost race the whole read-compute-write is retried, so concurrent PATCHes
+ * behave as if applied in some serial order. `If-Match` (RFC 7644 §3.14) turns a lost race into 412.
+ */
+import { randomUUID } from 'node:crypto';
+import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
+import type { Store, StoredResource, WriteOutcome } from '../store/store.js';
+import type { JsonObject } from './normalize.js';
+import { applyPatch, parsePatchRequest } from './patch.js';
+import { etagOf } from './render.js';
+import { buildResource, type ResourceSpec } from './resource-spec.js';
+
+/** How many times a write that lost a race is recomputed before giving up with 409. */
+const MAX_ATTEMPTS = 20;
+
+export interface ResourceContext {
+  store: Store;
+  connectionId: string;
+  spec: ResourceSpec;
+  maxPatchOperations: number;
+}
+
+const now = () => new Date().toISOString();
+
+function notFound(ctx: ResourceContext, id: string): ScimError {
+  return scimErrors.notFound(`${ctx.spec.kind} ${id} not found`);
+}
+
+function writeError(ctx: ResourceContext, outcome: Exclude<WriteOutcome, { ok: true }>, id: string): ScimError {
+  switch (outcome.reason) {
+    case 'uniqueness':
+      return scimErrors.conflict(`${outcome.attribute} already exists`);
+    case 'not_found':
+      return notFound(ctx, id);
+    case 'version_mismatch':
+      return new ScimError(409, `${ctx.spec.kind} ${id} is being changed concurrently; retry`);
+  }
+}
+
+/** Checks `If-Match` against the current version: `*` matches anything; otherwise one of the listed ETags. */
+export function ifMatchFails(ifMatch: string | undefined, version: number): boolean {
+  if (!ifMatch) return false;
+  const tags = ifMatch.split(',').map((t) => t.trim());
+  if (tags.includes('*')) return false;
+  const current = etagOf(version);
+  const strong = `"${version}"`;
+  return !tags.some((t) => t === current || t === strong);
+}
+
+const preconditionFailed = (id: string) => new ScimError(412, `${id} has changed: its version no longer matches If-Match`);
+
+export async function createResource(ctx: ResourceContext, body: unknown): Promise<Result<StoredResource>> {
+  const timestamp = now();
+  const built = buildResource(ctx.spec, body, { id: randomUUID(), created: timestamp, lastModified: timestamp });
+  if (!built.ok) return built;
+  const write = ctx.spec.toWrite(built.value);
+  const outcome = await ctx.store.createResource(ctx.connectionId, write);
+  if (!outcome.ok) return fail(writeError(ctx, outcome, write.id));
+  // A new resource has a fresh random id, so no group can list it yet: what was written is what is stored.
+  const stored: StoredResource = { id: write.id, kind: write.kind, json: write.json, version: outcome.version };
+  if (write.members) stored.members = write.members;
+  return ok(stored);
+}
+
+export async function readResource(ctx: ResourceContext, id: string): Promise<Result<StoredResource>> {
+  const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
+  return stored ? ok(stored) : fail(notFound(ctx, id));
+}
+
+/** The shared read-compute-write loop of PUT and PATCH. `compute` returns the new resource, or null for "no change". */
+async function updateResource(
+  ctx: ResourceContext,
+  id: string,
+  ifMatch: string | undefined,
+  compute: (current: JsonObject, stored: StoredResource) => Result<JsonObject | null>,
+): Promise<Result<StoredResource>> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
+    if (!stored) return fail(notFound(ctx, id));
+    if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
+    const next = compute(ctx.spec.fromStored(stored), stored);
+    if (!next.ok) return next;
+    if (next.value === null) return ok(stored);
+    const outcome = await ctx.store.replaceResource(ctx.connectionId, ctx.spec.toWrite(next.value), stored.version);
+    if (outcome.ok) {
+      const fresh = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
+      return fresh ? ok(fresh) : fail(notFound(ctx, id));
+    }
+    if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
+    if (ifMatch) return fail(preconditionFailed(id));
+  }
+  return fail(new ScimError(409, `${ctx.spec.kind} ${id} is being changed concurrently; retry`));
+}
+
+/** The server-owned parts of an existing resource. */
+function ownedOf(current: JsonObject, id: string) {
+  const meta = (current.meta ?? {}) as JsonObject;
+  return { id, created: String(meta.created ?? now()), lastModified: now() };
+}
+
+/** PUT (RFC 7644 §3.5.1): the body replaces every client-writable attribute. */
+export function replaceResource(ctx: ResourceContext, id: string, body: unknown, ifMatch?: string) {
+  return updateResource(ctx, id, ifMatch, (current) => buildResource(ctx.spec, body, ownedOf(current, id)));
+}
+
+/** PATCH (RFC 7644 §3.5.2): all operations apply, or none. */
+export function patchResource(ctx: ResourceContext, id: string, body: unknown, ifMatch?: string) {
+  const operations = parsePatchRequest(body, { maxOperations: ctx.maxPatchOperations });
+  if (!operations.ok) return Promise.resolve(operations);
+  return updateResource(ctx, id, ifMatch, (current) => {
+    const patched = applyPatch(ctx.spec.type, current, operations.value);
+    if (!patched.ok) return patched;
+    const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id));
+    if (!rebuilt.ok) return rebuilt;
+    return ok(sameContent(current, rebuilt.value) ? null : rebuilt.value);
+  });
+}
+
+/** Whether two resources differ only in `meta` (a PATCH that changes nothing is not written). */
+function sameContent(a: JsonObject, b: JsonObject): boolean {
+  const { meta: _a, ...restA } = a;
+  const { meta: _b, ...restB } = b;
+  return JSON.stringify(restA) === JSON.stringify(restB);
+}
+
+export async function deleteResource(ctx: ResourceContext, id: string, ifMatch?: string): Promise<Result<void>> {
+  if (ifMatch) {
+    const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
+    if (!stored) return fail(notFound(ctx, id));
+    if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
+  }
+  const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id);
+  return deleted ? ok(undefined) : fail(notFound(ctx, id));
+}

@@ -1,0 +1,51 @@
+/** The User resource: validation, indexes and storage shape (RFC 7643 §4.1). */
+import { fold, localPart } from '../fold.js';
+import type { IndexEntry } from '../store/store.js';
+import { isObject, type JsonObject } from './normalize.js';
+import { requireString, withCommon, type ResourceSpec } from './resource-spec.js';
+import { RESOURCE_TYPES } from './schemas.js';
+
+/** Store index names for users. */
+export const USER_INDEX = {
+  userName: 'userName',
+  userNameLocal: 'userNameLocal',
+  externalId: 'externalId',
+  email: 'email',
+} as const;
+
+export const userSpec: ResourceSpec = {
+  kind: 'User',
+  type: RESOURCE_TYPES.User,
+  coreDefs: withCommon(RESOURCE_TYPES.User),
+  equalityIndexes: {
+    username: { index: USER_INDEX.userName, folded: true },
+    externalid: { index: USER_INDEX.externalId, folded: false },
+    'emails.value': { index: USER_INDEX.email, folded: true },
+    emails: { index: USER_INDEX.email, folded: true },
+  },
+  // `groups` is readOnly (RFC 7643 §4.1.2; Okta sends `groups: []`); `password` is never stored.
+  ignoredInput: ['groups', 'password'],
+  validate: (user) => requireString(user, 'userName'),
+  indexes(user) {
+    const entries: IndexEntry[] = [];
+    const userName = user.userName as string;
+    entries.push({ attribute: USER_INDEX.userName, value: fold(userName), unique: true });
+    entries.push({ attribute: USER_INDEX.userNameLocal, value: fold(localPart(userName)), unique: false });
+    if (typeof user.externalId === 'string') {
+      entries.push({ attribute: USER_INDEX.externalId, value: user.externalId, unique: false });
+    }
+    const seen = new Set<string>();
+    for (const email of Array.isArray(user.emails) ? user.emails : []) {
+      if (!isObject(email) || typeof email.value !== 'string') continue;
+      const value = fold(email.value);
+      if (value === '' || seen.has(value)) continue;
+      seen.add(value);
+      entries.push({ attribute: USER_INDEX.email, value, unique: false });
+    }
+    return entries;
+  },
+  toWrite(user) {
+    return { id: user.id as string, kind: 'User', json: JSON.stringify(user), indexes: userSpec.indexes(user) };
+  },
+  fromStored: (stored) => JSON.parse(stored.json) as JsonObject,
+};

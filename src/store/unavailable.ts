@@ -1,0 +1,35 @@
+/**
+ * Recognises "the store cannot be reached" among errors, so the SCIM routes answer 503 and the guard fails
+ * closed, instead of a generic 500. ioredis reports an unreachable server in a few ways; they are listed here.
+ */
+
+/** Thrown by stores (or wrapped around client errors) when the backing service is unreachable. */
+export class StoreUnavailableError extends Error {
+  constructor(message = 'the store is unavailable', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+const UNAVAILABLE_MESSAGES = [
+  'Connection is closed',
+  "Stream isn't writeable",
+  'Reached the max retries per request limit',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'Command timed out',
+  'CLUSTERDOWN',
+  'LOADING',
+  'TRYAGAIN',
+  'Failed to refresh slots cache',
+  'None of startup nodes is available',
+];
+
+export function isStoreUnavailable(error: unknown): boolean {
+  if (error instanceof StoreUnavailableError) return true;
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  return UNAVAILABLE_MESSAGES.some((m) => error.message.includes(m));
+}
