@@ -86,6 +86,8 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string): Result<
 export function normalizeObject(defs: AttributeDef[], input: JsonObject, where = ''): Result<JsonObject> {
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(input)) {
+    // JSON.parse makes "__proto__" an own key; assigning it would swap the output object's prototype.
+    if (key === '__proto__') return fail(scimErrors.badRequest('invalidValue', 'the attribute name "__proto__" is not allowed'));
     const def = findAttribute(defs, key);
     const name = def?.name ?? key;
     const path = where ? `${where}.${name}` : name;

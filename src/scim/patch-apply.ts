@@ -94,7 +94,7 @@ export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchP
     if (op === 'replace') put(container, key, undefined); // `[]` or `{}`: replace clears, add does nothing
     return done;
   }
-  const current = container[key];
+  const current = get(container, key);
   if (def?.multiValued || (!def && Array.isArray(current) && Array.isArray(next))) {
     // RFC 7644 §3.5.2.1: add appends (an identical value is not added twice); §3.5.2.3: replace sets all values.
     const list = op === 'add' && Array.isArray(current) ? current : [];
@@ -176,7 +176,7 @@ function mergeComplex(target: JsonObject, source: JsonObject, isReference = fals
 /** `name.familyName`, `manager.value`: the sub-attribute of a single-valued complex attribute. */
 function atSubAttribute(container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined, where: string): Done {
   const sub = path.subAttribute as string;
-  const current = container[key];
+  const current = get(container, key);
   if (op === 'remove' || isClear(value)) {
     if (!isObject(current)) return done; // removing something absent is a no-op
     put(current, keyOf(current, sub) ?? sub, undefined);
@@ -194,7 +194,7 @@ function atSubAttribute(container: JsonObject, key: string, op: PatchOp, path: R
 
 /** `remove` without a filter: the whole attribute, or — with a value list (Entra, §7 rule 6) — only those values. */
 function removeValues(container: JsonObject, key: string, def: AttributeDef | undefined, value: Json | undefined, where: string): Done {
-  const current = container[key];
+  const current = get(container, key);
   if (value === undefined || isClear(value) || !Array.isArray(current) || (def && !def.multiValued)) {
     put(container, key, undefined);
     return done;
@@ -212,7 +212,7 @@ function removeValues(container: JsonObject, key: string, def: AttributeDef | un
 function atValuePath(container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, filter: FilterNode, value: Json | undefined, where: string): Done {
   const { def, subDef } = path;
   const sub = path.subAttribute;
-  const list = toList(container[key]);
+  const list = toList(get(container, key));
   const matched = new Set(list.filter((el) => matchesElement(filter, el, def)));
 
   if (op === 'remove' || isClear(value)) {

@@ -85,11 +85,8 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
   let { schemaId, def, name } = resolveAttribute(type, head, urn);
   if (!def && urn === undefined) {
     // An unqualified extension attribute (Entra documents `"path": "manager"`, scim-clients.md §2).
-    for (const extension of type.extensions) {
-      const found = findAttribute(extension.attributes, head);
-      if (found) ({ schemaId, def, name } = { schemaId: extension.id, def: found, name: found.name });
-      if (found) break;
-    }
+    const extension = type.extensions.find((e) => findAttribute(e.attributes, head));
+    if (extension) ({ schemaId, def, name } = resolveAttribute(type, head, extension.id));
   }
   const out: ResolvedPatchPath = { attribute: name, def, subDef: undefined };
   if (schemaId !== type.schema.id) out.schema = schemaId;

@@ -129,6 +129,9 @@ function applyOperation(state: PatchState, operation: PatchOperation): Result<vo
     if (!clean.ok) return clean;
     value = clean.value;
   }
+  if (operation.path !== undefined && operation.path !== null && typeof operation.path !== 'string') {
+    return fail(scimErrors.badRequest('invalidPath', 'path must be a string'));
+  }
   const path = typeof operation.path === 'string' && operation.path.trim() !== '' ? operation.path.trim() : undefined;
   if (path === undefined) {
     if (op === 'remove') return fail(scimErrors.badRequest('noTarget', 'remove requires a path (RFC 7644 §3.5.2.2)'));

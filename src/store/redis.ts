@@ -353,7 +353,7 @@ function parseResource(kind: ResourceKind, row: unknown[]): StoredResource {
   }
   const members: { position: number; member: StoredMember }[] = [];
   for (let i = 0; i + 1 < aux.length; i += 2) {
-    const [position, display, type] = JSON.parse(aux[i + 1]!) as [number, string | null?, string | null?];
+    const [position, display, type] = JSON.parse(aux[i + 1]!) as [number, (string | null)?, (string | null)?];
     const member: StoredMember = { value: aux[i]! };
     if (typeof display === 'string') member.display = display;
     if (typeof type === 'string') member.type = type;

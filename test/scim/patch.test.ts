@@ -199,6 +199,8 @@ describe('applyPatch on Users', () => {
     ['clears the manager when replaced with ""', userWithManager, body({ op: 'replace', path: `${ENT}:manager`, value: '' }), { [ENT]: undefined, schemas: [CORE] }],
     ['clears the manager when replaced with null', userWithManager, body({ op: 'replace', path: `${ENT}:manager`, value: null }), { [ENT]: undefined, schemas: [CORE] }],
     ['keeps other extension attributes when the manager goes', () => ({ ...userWithManager(), [ENT]: { department: 'R&D', manager: { value: 'm1' } } }), body({ op: 'remove', path: `${ENT}:manager` }), { [ENT]: { department: 'R&D' }, schemas: [CORE, ENT] }],
+    ['adds through a path that names the whole extension', user, body({ op: 'add', path: ENT, value: { employeeNumber: '9' } }), { [ENT]: { employeeNumber: '9' }, schemas: [CORE, ENT] }],
+    ['removes a whole extension by its URN path', userWithManager, body({ op: 'remove', path: ENT }), { [ENT]: undefined, schemas: [CORE] }],
     // value paths that match nothing create the element (scim-clients.md §7 rule 5)
     ['creates phoneNumbers[type eq "work"] on replace', user, body({ op: 'replace', path: 'phoneNumbers[type eq "work"].value', value: '555-1234' }), { phoneNumbers: [{ type: 'work', value: '555-1234' }] }],
     ['creates addresses[type eq "work"] on replace', user, body({ op: 'replace', path: 'addresses[type eq "work"].streetAddress', value: '1 Main St' }), { addresses: [{ type: 'work', streetAddress: '1 Main St' }] }],
@@ -243,7 +245,7 @@ describe('applyPatch on Users', () => {
 });
 
 describe('applyPatch on Groups', () => {
-  const members = group().members;
+  const members = group().members as JsonObject[];
   it.each<[string, () => JsonObject, unknown, Record<string, unknown>]>([
     ['renames with a path-less replace that carries the id (Okta)', group, body({ op: 'replace', value: { id: 'g1', displayName: 'New name' } }), { displayName: 'New name', id: 'g1', members }],
     ['renames with Replace displayName (Entra)', group, { Operations: [{ op: 'Replace', path: 'displayName', value: 'Renamed' }] }, { displayName: 'Renamed' }],

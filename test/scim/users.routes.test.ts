@@ -1,0 +1,276 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCIM_JSON, STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+/** An Okta-shaped create body (scim-clients.md §1). */
+const oktaUser = (userName: string, extra: Record<string, unknown> = {}) => ({
+  schemas: [USER],
+  userName,
+  name: { givenName: 'Test', familyName: 'User' },
+  emails: [{ primary: true, value: userName, type: 'work' }],
+  displayName: 'Test User',
+  locale: 'en-US',
+  externalId: `00u-${userName}`,
+  groups: [],
+  password: 'placeholder-Secret1',
+  active: true,
+  ...extra,
+});
+
+describe.each(STORE_KINDS)('SCIM /Users on the %s store', (kind) => {
+  let t: ScimTestApp;
+  beforeAll(async () => {
+    t = await scimTestApp(kind, `users-${kind}`);
+  });
+  afterAll(async () => {
+    expect(t.unexpected).toEqual([]);
+    await t.cleanup();
+  });
+
+  const create = async (userName: string, extra: Record<string, unknown> = {}) => {
+    const res = await t.http.post('/scim/v2/Users').set(t.auth).send(oktaUser(userName, extra));
+    expect(res.status).toBe(201);
+    return res.body as Record<string, any>;
+  };
+
+  describe('authentication', () => {
+    it('answers a request without a token with 401 and a SCIM error body', async () => {
+      const res = await t.http.get('/scim/v2/Users');
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toMatch(SCIM_JSON);
+      expect(res.body).toMatchObject({ schemas: [ERROR], status: '401' });
+      expect(res.body.detail).toMatch(/bearer/i);
+    });
+
+    it('answers a wrong token and a non-bearer scheme with 401', async () => {
+      for (const header of ['Bearer nope', 'non-token', `Basic ${t.token}`]) {
+        const res = await t.http.get('/scim/v2/Users').set('Authorization', header);
+        expect(res.status).toBe(401);
+        expect(res.body.status).toBe('401');
+      }
+    });
+
+    it('accepts the bearer scheme in any case', async () => {
+      const res = await t.http.get('/scim/v2/Users').set('Authorization', `bearer ${t.token}`);
+      expect(res.status).toBe(200);
+    });
+  });
+
+  describe('create', () => {
+    it('creates a user with 201, Location, ETag and the full resource', async () => {
+      const res = await t.http.post('/scim/v2/Users').set(t.auth).set('Content-Type', 'application/scim+json; charset=utf-8')
+        .send(JSON.stringify(oktaUser('create.one@example.com')));
+      expect(res.status).toBe(201);
+      expect(res.headers['content-type']).toMatch(SCIM_JSON);
+      expect(res.headers.location).toBe(res.body.meta.location);
+      expect(res.headers.location).toMatch(new RegExp(`/scim/v2/Users/${res.body.id}$`));
+      expect(res.headers.etag).toBe(res.body.meta.version);
+      expect(res.body).toMatchObject({
+        schemas: [USER],
+        userName: 'create.one@example.com',
+        active: true,
+        name: { givenName: 'Test', familyName: 'User' },
+        meta: { resourceType: 'User' },
+      });
+      expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('never stores or returns the password Okta always sends, nor the groups it sends', async () => {
+      const user = await create('password.check@example.com');
+      expect(user).not.toHaveProperty('password');
+      const res = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
+      expect(JSON.stringify(res.body)).not.toContain('placeholder-Secret1');
+      expect(res.body).not.toHaveProperty('groups');
+    });
+
+    it('accepts application/json as well as application/scim+json', async () => {
+      const res = await t.http.post('/scim/v2/Users').set(t.auth).set('Content-Type', 'application/json')
+        .send(JSON.stringify(oktaUser('json.type@example.com')));
+      expect(res.status).toBe(201);
+    });
+
+    it('refuses a body that is not JSON with 415 or 400 invalidSyntax', async () => {
+      const plain = await t.http.post('/scim/v2/Users').set(t.auth).set('Content-Type', 'text/plain').send('hello');
+      expect(plain.status).toBe(415);
+      expect(plain.body.schemas).toEqual([ERROR]);
+      const broken = await t.http.post('/scim/v2/Users').set(t.auth).set('Content-Type', 'application/scim+json').send('{"acve": tre,');
+      expect(broken.status).toBe(400);
+      expect(broken.body).toMatchObject({ status: '400', scimType: 'invalidSyntax' });
+    });
+
+    it('refuses invalid UTF-8 with 400 invalidSyntax', async () => {
+      const body = Buffer.concat([Buffer.from('{"userName":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+      const res = await fetch(`${t.origin}/scim/v2/Users`, {
+        method: 'POST',
+        headers: { ...t.auth, 'Content-Type': 'application/scim+json' },
+        body,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ scimType: 'invalidSyntax', detail: 'the request body is not valid UTF-8' });
+    });
+
+    it('requires userName', async () => {
+      const res = await t.http.post('/scim/v2/Users').set(t.auth).send({ schemas: [USER], active: true });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ scimType: 'invalidValue' });
+      expect(res.body.detail).toContain('userName');
+    });
+
+    it('answers a duplicate userName, compared case-insensitively, with 409 uniqueness', async () => {
+      await create('Dup.User@Example.com');
+      const res = await t.http.post('/scim/v2/Users').set(t.auth).send(oktaUser('dup.user@example.COM'));
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({ schemas: [ERROR], status: '409', scimType: 'uniqueness' });
+      expect(res.body.detail).toContain('userName');
+    });
+
+    it('does not enforce externalId uniqueness (Microsoft creates several users with one externalId)', async () => {
+      await create('ext.a@example.com', { externalId: 'shared-ext' });
+      await create('ext.b@example.com', { externalId: 'shared-ext' });
+      const res = await t.http.get('/scim/v2/Users').query({ filter: 'externalId eq "shared-ext"' }).set(t.auth);
+      expect(res.body.totalResults).toBe(2);
+    });
+
+    it('normalises attribute-name case, "True" strings and single-object emails, and keeps unknown attributes as sent', async () => {
+      const res = await t.http.post('/scim/v2/Users').set(t.auth).send({
+        schemas: [USER, ENTERPRISE],
+        UserName: 'normalise@example.com',
+        Active: 'True',
+        emails: { Value: 'normalise@example.com', Primary: 'true', type: 'work' },
+        [ENTERPRISE]: { Department: 'Sales', Manager: { Value: 'mgr-1' } },
+        favouriteColour: 'Teal',
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({
+        userName: 'normalise@example.com',
+        active: true,
+        emails: [{ value: 'normalise@example.com', primary: true, type: 'work' }],
+        [ENTERPRISE]: { department: 'Sales', manager: { value: 'mgr-1' } },
+        favouriteColour: 'Teal',
+      });
+      expect(res.body.schemas).toEqual([USER, ENTERPRISE]);
+    });
+
+    it('refuses a boolean attribute that is not a boolean', async () => {
+      const res = await t.http.post('/scim/v2/Users').set(t.auth).send(oktaUser('bad.bool@example.com', { active: 'maybe' }));
+      expect(res.status).toBe(400);
+      expect(res.body.scimType).toBe('invalidValue');
+    });
+
+    it('answers a body over the size limit with 413', async () => {
+      const huge = oktaUser('huge@example.com', { blob: 'x'.repeat(1_100_000) });
+      const res = await t.http.post('/scim/v2/Users').set(t.auth).send(huge);
+      expect(res.status).toBe(413);
+      expect(res.body).toMatchObject({ schemas: [ERROR], status: '413' });
+    });
+  });
+
+  describe('read, replace, patch, delete', () => {
+    it('reads a user by id and answers an unknown id with 404 and a SCIM error', async () => {
+      const user = await create('read.me@example.com');
+      const res = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(user);
+      const missing = await t.http.get('/scim/v2/Users/010101001010101011001010101011').set(t.auth);
+      expect(missing.status).toBe(404);
+      expect(missing.body).toMatchObject({ schemas: [ERROR], status: '404' });
+      expect(missing.body.detail).toBeTruthy();
+    });
+
+    it('replaces a user with PUT, ignoring id, meta and groups in the body, keeping created', async () => {
+      const user = await create('put.me@example.com');
+      const res = await t.http.put(`/scim/v2/Users/${user.id}`).set(t.auth).send({
+        ...user,
+        id: 'something-else',
+        meta: { created: '2000-01-01T00:00:00Z' },
+        groups: [],
+        displayName: 'Replaced',
+        name: { formatted: 'New Name' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.id).toBe(user.id);
+      expect(res.body.displayName).toBe('Replaced');
+      expect(res.body.name).toEqual({ formatted: 'New Name' });
+      expect(res.body.meta.created).toBe(user.meta.created);
+      expect(res.body.meta.version).not.toBe(user.meta.version);
+    });
+
+    it('refuses a PUT without userName and changes nothing', async () => {
+      const user = await create('put.bad@example.com');
+      const res = await t.http.put(`/scim/v2/Users/${user.id}`).set(t.auth).send({ userame: 'typo', active: false });
+      expect(res.status).toBe(400);
+      const after = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
+      expect(after.body).toEqual(user);
+    });
+
+    it('deactivates with Entra\'s PATCH (capitalised op, "False" string) and answers 204', async () => {
+      const user = await create('entra.off@example.com');
+      const res = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+      expect(res.status).toBe(204);
+      expect(res.text).toBe('');
+      const after = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
+      expect(after.body.active).toBe(false);
+    });
+
+    it('deactivates with Okta\'s path-less PATCH and returns the resource when attributes are asked for', async () => {
+      const user = await create('okta.off@example.com');
+      const res = await t.http.patch(`/scim/v2/Users/${user.id}`).query({ attributes: 'active,userName' }).set(t.auth)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ schemas: [USER], id: user.id, userName: 'okta.off@example.com', active: false });
+    });
+
+    it('applies a PATCH atomically: a failing operation leaves the user unchanged', async () => {
+      const user = await create('atomic@example.com');
+      const res = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).send({
+        schemas: [PATCH_OP],
+        Operations: [
+          { op: 'replace', path: 'displayName', value: 'Changed' },
+          { op: 'remove' },
+        ],
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.scimType).toBe('noTarget');
+      const after = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
+      expect(after.body).toEqual(user);
+    });
+
+    it('refuses a PATCH that would rename a user onto a taken userName', async () => {
+      await create('taken@example.com');
+      const user = await create('renamer@example.com');
+      const res = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: 'TAKEN@example.com' }] });
+      expect(res.status).toBe(409);
+      expect(res.body.scimType).toBe('uniqueness');
+    });
+
+    it('deletes with 204 and then answers 404 to every method on that id, and omits it from lists', async () => {
+      const user = await create('delete.me@example.com');
+      expect((await t.http.delete(`/scim/v2/Users/${user.id}`).set(t.auth)).status).toBe(204);
+      expect((await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth)).status).toBe(404);
+      expect((await t.http.put(`/scim/v2/Users/${user.id}`).set(t.auth).send(oktaUser('delete.me@example.com'))).status).toBe(404);
+      expect((await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true } }] })).status).toBe(404);
+      expect((await t.http.delete(`/scim/v2/Users/${user.id}`).set(t.auth)).status).toBe(404);
+      const list = await t.http.get('/scim/v2/Users').query({ filter: 'userName eq "delete.me@example.com"' }).set(t.auth);
+      expect(list.body.totalResults).toBe(0);
+    });
+
+    it('honours If-Match: a stale version gets 412 and changes nothing', async () => {
+      const user = await create('etag@example.com');
+      const ok = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-Match', user.meta.version)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value: 'one' }] });
+      expect(ok.status).toBe(204);
+      const stale = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-Match', user.meta.version)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value: 'two' }] });
+      expect(stale.status).toBe(412);
+      expect(stale.body.status).toBe('412');
+      const after = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
+      expect(after.body.nickName).toBe('one');
+    });
+  });
+});

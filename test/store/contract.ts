@@ -1,0 +1,569 @@
+/**
+ * The one contract suite that every Store implementation passes (see src/store/store.ts).
+ * Each test gets a fresh store from `makeStore`.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { IndexEntry, ResourceWrite, Store, StoredConnection, StoredMember } from '../../src/store/store.js';
+
+type MakeStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
+
+const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A connection with fresh ids and a fresh token hash. */
+export function makeConnection(overrides: Partial<StoredConnection> = {}): StoredConnection {
+  return {
+    connectionId: `conn-${randomUUID()}`,
+    customerId: `cust-${randomUUID()}`,
+    displayName: 'Acme',
+    tokenHash: hash(randomUUID()),
+    previousTokenHash: null,
+    previousTokenExpiresAt: null,
+    createdAt: '2024-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** A user write with the indexes the SCIM layer produces: userName, its local part, externalId, emails. */
+export function userWrite(
+  id: string,
+  userName: string,
+  extra: { externalId?: string; emails?: string[]; json?: string } = {},
+): ResourceWrite {
+  const folded = userName.toLowerCase();
+  const indexes: IndexEntry[] = [
+    { attribute: 'userName', value: folded, unique: true },
+    { attribute: 'userNameLocal', value: folded.split('@')[0]!, unique: false },
+  ];
+  if (extra.externalId !== undefined) indexes.push({ attribute: 'externalId', value: extra.externalId, unique: false });
+  for (const email of extra.emails ?? []) indexes.push({ attribute: 'email', value: email.toLowerCase(), unique: false });
+  const json = extra.json ?? JSON.stringify({ id, userName, externalId: extra.externalId, emails: extra.emails ?? [] });
+  return { id, kind: 'User', json, indexes };
+}
+
+/** A group write with a unique folded displayName index. */
+export function groupWrite(id: string, displayName: string, members: StoredMember[] = []): ResourceWrite {
+  return {
+    id,
+    kind: 'Group',
+    json: JSON.stringify({ id, displayName }),
+    indexes: [{ attribute: 'displayName', value: displayName.toLowerCase(), unique: true }],
+    members,
+    displayName,
+  };
+}
+
+const ids = (resources: { id: string }[]): string[] => resources.map((r) => r.id);
+
+export function storeContract(name: string, makeStore: MakeStore): void {
+  describe(`${name} store contract`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    let conn: StoredConnection;
+    let cid: string;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+      conn = makeConnection();
+      cid = conn.connectionId;
+      expect(await store.createConnection(conn)).toBe('created');
+    });
+    afterEach(async () => {
+      await store.close?.();
+      await cleanup();
+    });
+
+    const createUser = async (userName: string, extra: Parameters<typeof userWrite>[2] = {}): Promise<string> => {
+      const id = randomUUID();
+      expect(await store.createResource(cid, userWrite(id, userName, extra))).toEqual({ ok: true, version: 1 });
+      return id;
+    };
+    const createGroup = async (displayName: string, members: StoredMember[] = []): Promise<string> => {
+      const id = randomUUID();
+      expect(await store.createResource(cid, groupWrite(id, displayName, members))).toEqual({ ok: true, version: 1 });
+      return id;
+    };
+
+    describe('connections', () => {
+      it('finds a created connection by customer and by token hash', async () => {
+        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual(conn);
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toEqual(conn);
+        expect(await store.findConnectionByTokenHash(hash('unknown'))).toBeNull();
+        expect(await store.getConnectionByCustomer('nobody')).toBeNull();
+      });
+
+      it('answers exists for a second connection of the same customer and keeps the first', async () => {
+        const second = makeConnection({ customerId: conn.customerId });
+        expect(await store.createConnection(second)).toBe('exists');
+        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual(conn);
+        expect(await store.findConnectionByTokenHash(second.tokenHash)).toBeNull();
+        expect(await store.createResource(second.connectionId, userWrite('u1', 'a'))).toEqual({
+          ok: false,
+          reason: 'not_found',
+        });
+      });
+
+      it('creates exactly one connection when one customer is created concurrently', async () => {
+        const customerId = `cust-${randomUUID()}`;
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => store.createConnection(makeConnection({ customerId }))),
+        );
+        expect(results.filter((r) => r === 'created')).toHaveLength(1);
+        expect(results.filter((r) => r === 'exists')).toHaveLength(9);
+      });
+
+      it('throws when the connectionId is already used by another customer', async () => {
+        await expect(store.createConnection(makeConnection({ connectionId: cid }))).rejects.toThrow(/in use/);
+        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual(conn);
+      });
+
+      it('rejects ids with braces, whitespace or control characters, or longer than 200 characters', async () => {
+        for (const bad of ['a{b', 'a}b', 'a b', 'a\tb', 'a\u0000b', '', 'x'.repeat(201)]) {
+          await expect(store.createConnection(makeConnection({ connectionId: bad }))).rejects.toThrow(TypeError);
+          await expect(store.createConnection(makeConnection({ customerId: bad }))).rejects.toThrow(TypeError);
+          await expect(store.getConnectionByCustomer(bad)).rejects.toThrow(TypeError);
+        }
+        await expect(store.createConnection(makeConnection({ connectionId: 'x'.repeat(200) }))).resolves.toBe('created');
+      });
+
+      it('rotates tokens: the new hash works and the old one stops when no previous is kept', async () => {
+        const next = hash('next');
+        const updated = await store.updateConnectionTokens(cid, {
+          tokenHash: next,
+          previousTokenHash: null,
+          previousTokenExpiresAt: null,
+        });
+        expect(updated).toEqual({ ...conn, tokenHash: next });
+        expect(await store.findConnectionByTokenHash(next)).toEqual(updated);
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toBeNull();
+        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual(updated);
+      });
+
+      it('accepts the previous token until it expires, then refuses it', async () => {
+        const next = hash('next');
+        const expiresAt = Date.now() + 400;
+        await store.updateConnectionTokens(cid, {
+          tokenHash: next,
+          previousTokenHash: conn.tokenHash,
+          previousTokenExpiresAt: expiresAt,
+        });
+        const before = await store.findConnectionByTokenHash(conn.tokenHash);
+        expect(before).toMatchObject({ connectionId: cid, tokenHash: next, previousTokenExpiresAt: expiresAt });
+        await sleep(expiresAt - Date.now() + 50);
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toBeNull();
+        expect(await store.findConnectionByTokenHash(next)).toMatchObject({ connectionId: cid });
+      });
+
+      it('refuses a previous token whose expiry is in the past or null', async () => {
+        const past = await store.updateConnectionTokens(cid, {
+          tokenHash: hash('a'),
+          previousTokenHash: conn.tokenHash,
+          previousTokenExpiresAt: Date.now() - 1,
+        });
+        expect(past?.previousTokenHash).toBe(conn.tokenHash);
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toBeNull();
+        await store.updateConnectionTokens(cid, {
+          tokenHash: hash('b'),
+          previousTokenHash: hash('a'),
+          previousTokenExpiresAt: null,
+        });
+        expect(await store.findConnectionByTokenHash(hash('a'))).toBeNull();
+        expect(await store.findConnectionByTokenHash(hash('b'))).toMatchObject({ connectionId: cid });
+      });
+
+      it('stops accepting the former previous token after a second rotation', async () => {
+        const later = Date.now() + 60_000;
+        await store.updateConnectionTokens(cid, {
+          tokenHash: hash('t2'),
+          previousTokenHash: conn.tokenHash,
+          previousTokenExpiresAt: later,
+        });
+        await store.updateConnectionTokens(cid, {
+          tokenHash: hash('t3'),
+          previousTokenHash: hash('t2'),
+          previousTokenExpiresAt: later,
+        });
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toBeNull();
+        expect(await store.findConnectionByTokenHash(hash('t2'))).toMatchObject({ tokenHash: hash('t3') });
+        expect(await store.findConnectionByTokenHash(hash('t3'))).toMatchObject({ previousTokenHash: hash('t2') });
+      });
+
+      it('returns null when rotating the tokens of an unknown connection', async () => {
+        const tokens = { tokenHash: hash('x'), previousTokenHash: null, previousTokenExpiresAt: null };
+        expect(await store.updateConnectionTokens('conn-unknown', tokens)).toBeNull();
+        expect(await store.findConnectionByTokenHash(hash('x'))).toBeNull();
+      });
+
+      it('deletes a connection with its users, groups, tokens and customer lookup', async () => {
+        const later = Date.now() + 60_000;
+        await store.updateConnectionTokens(cid, {
+          tokenHash: hash('new'),
+          previousTokenHash: conn.tokenHash,
+          previousTokenExpiresAt: later,
+        });
+        const uid = await createUser('ann@example.com', { externalId: 'e1' });
+        const gid = await createGroup('Admins', [{ value: uid }]);
+
+        expect(await store.deleteConnection(cid)).toBe(true);
+        expect(await store.deleteConnection(cid)).toBe(false);
+        expect(await store.getConnectionByCustomer(conn.customerId)).toBeNull();
+        expect(await store.findConnectionByTokenHash(hash('new'))).toBeNull();
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toBeNull();
+        expect(await store.getResource(cid, 'User', uid)).toBeNull();
+        expect(await store.getResource(cid, 'Group', gid)).toBeNull();
+        expect(await store.findByIndex(cid, 'User', 'externalId', 'e1')).toEqual([]);
+        expect(await store.listPage(cid, 'User', 0, 10)).toEqual({ total: 0, resources: [] });
+        expect(await store.createResource(cid, userWrite(randomUUID(), 'bob'))).toEqual({
+          ok: false,
+          reason: 'not_found',
+        });
+        expect(await store.updateConnectionTokens(cid, { ...conn })).toBeNull();
+        expect(await store.createConnection(makeConnection({ customerId: conn.customerId }))).toBe('created');
+      });
+
+      it('leaves other connections intact when deleting one', async () => {
+        const other = makeConnection();
+        await store.createConnection(other);
+        await store.createResource(other.connectionId, userWrite('keep', 'ann'));
+        await store.deleteConnection(cid);
+        expect(await store.getConnectionByCustomer(other.customerId)).toEqual(other);
+        expect(await store.findConnectionByTokenHash(other.tokenHash)).toEqual(other);
+        expect(await store.getResource(other.connectionId, 'User', 'keep')).toMatchObject({ id: 'keep' });
+      });
+
+      it('returns copies that callers cannot use to change the store', async () => {
+        const found = await store.getConnectionByCustomer(conn.customerId);
+        found!.tokenHash = 'changed';
+        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual(conn);
+      });
+    });
+
+    describe('resources', () => {
+      it('creates a resource at version 1 and returns its JSON byte for byte', async () => {
+        const json = '{"id":"u1","emails":[],"big":12345678901234567890,"n":1.50,"name":"Zoë 😀"}';
+        const write = userWrite('u1', 'zoe', { json });
+        expect(await store.createResource(cid, write)).toEqual({ ok: true, version: 1 });
+        expect(await store.getResource(cid, 'User', 'u1')).toEqual({
+          id: 'u1',
+          kind: 'User',
+          json,
+          version: 1,
+          groups: [],
+        });
+      });
+
+      it('returns null for unknown ids, including ids no write could use', async () => {
+        expect(await store.getResource(cid, 'User', 'missing')).toBeNull();
+        expect(await store.getResource(cid, 'User', 'has space')).toBeNull();
+        expect(await store.deleteResource(cid, 'User', 'has space')).toBe(false);
+      });
+
+      it('keeps users and groups apart even with the same id', async () => {
+        await store.createResource(cid, userWrite('same', 'ann'));
+        expect(await store.getResource(cid, 'Group', 'same')).toBeNull();
+        expect(await store.createResource(cid, groupWrite('same', 'ann'))).toEqual({ ok: true, version: 1 });
+        expect((await store.getResource(cid, 'Group', 'same'))?.kind).toBe('Group');
+      });
+
+      it('rejects a second resource with the same unique index value and leaves no trace of it', async () => {
+        await createUser('Ann@example.com', { externalId: 'e1' });
+        const loser = userWrite('loser', 'ann@example.com', { externalId: 'e2', emails: ['x@y.z'] });
+        expect(await store.createResource(cid, loser)).toEqual({
+          ok: false,
+          reason: 'uniqueness',
+          attribute: 'userName',
+        });
+        expect(await store.getResource(cid, 'User', 'loser')).toBeNull();
+        expect(await store.findByIndex(cid, 'User', 'externalId', 'e2')).toEqual([]);
+        expect(await store.findByIndex(cid, 'User', 'email', 'x@y.z')).toEqual([]);
+        expect((await store.listPage(cid, 'User', 0, 10)).total).toBe(1);
+      });
+
+      it('rejects a second resource with the same id', async () => {
+        await store.createResource(cid, userWrite('dup', 'ann'));
+        expect(await store.createResource(cid, userWrite('dup', 'bob'))).toEqual({
+          ok: false,
+          reason: 'uniqueness',
+          attribute: 'id',
+        });
+        expect(await store.findByIndex(cid, 'User', 'userName', 'bob')).toEqual([]);
+      });
+
+      it('lets several resources share a non-unique value and finds them in creation order', async () => {
+        const a = await createUser('john@one.com', { externalId: 'x', emails: ['shared@x.com'] });
+        const b = await createUser('john@two.com', { externalId: 'x', emails: ['shared@x.com'] });
+        const c = await createUser('john@three.com', { externalId: 'x' });
+        expect(ids(await store.findByIndex(cid, 'User', 'userNameLocal', 'john'))).toEqual([a, b, c]);
+        expect(ids(await store.findByIndex(cid, 'User', 'email', 'shared@x.com'))).toEqual([a, b]);
+        // Replacing the first puts it back at the end of the index list; the answer stays in creation order.
+        const write = userWrite(a, 'john@one.com', { externalId: 'x', emails: ['shared@x.com'] });
+        expect(await store.replaceResource(cid, write, 1)).toEqual({ ok: true, version: 2 });
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'x'))).toEqual([a, b, c]);
+        expect(await store.findByIndex(cid, 'User', 'externalId', 'X')).toEqual([]);
+      });
+
+      it('replaces a resource when the version matches and bumps the version', async () => {
+        const id = await createUser('ann');
+        const write = userWrite(id, 'ann', { json: '{"v":2}' });
+        expect(await store.replaceResource(cid, write, 1)).toEqual({ ok: true, version: 2 });
+        expect(await store.replaceResource(cid, { ...write, json: '{"v":3}' }, 2)).toEqual({ ok: true, version: 3 });
+        expect(await store.getResource(cid, 'User', id)).toMatchObject({ json: '{"v":3}', version: 3 });
+      });
+
+      it('refuses a replace with a stale version and changes nothing', async () => {
+        const id = await createUser('ann', { externalId: 'e1' });
+        await store.replaceResource(cid, userWrite(id, 'ann', { externalId: 'e1', json: '{"v":2}' }), 1);
+        const stale = userWrite(id, 'bob', { externalId: 'e9', json: '{"stale":true}' });
+        expect(await store.replaceResource(cid, stale, 1)).toEqual({
+          ok: false,
+          reason: 'version_mismatch',
+          currentVersion: 2,
+        });
+        expect(await store.getResource(cid, 'User', id)).toMatchObject({ json: '{"v":2}', version: 2 });
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'e1'))).toEqual([id]);
+        expect(await store.findByIndex(cid, 'User', 'userName', 'bob')).toEqual([]);
+      });
+
+      it('answers not_found when replacing a resource that does not exist', async () => {
+        expect(await store.replaceResource(cid, userWrite('ghost', 'ghost'), 1)).toEqual({
+          ok: false,
+          reason: 'not_found',
+        });
+        expect(await store.findByIndex(cid, 'User', 'userName', 'ghost')).toEqual([]);
+      });
+
+      it('rejects a replace that takes another resource’s unique value and changes nothing', async () => {
+        await createUser('ann');
+        const bob = await createUser('bob', { externalId: 'b1' });
+        const write = userWrite(bob, 'ANN', { externalId: 'b2' });
+        expect(await store.replaceResource(cid, write, 1)).toEqual({
+          ok: false,
+          reason: 'uniqueness',
+          attribute: 'userName',
+        });
+        expect(await store.getResource(cid, 'User', bob)).toMatchObject({ version: 1 });
+        expect(ids(await store.findByIndex(cid, 'User', 'userName', 'bob'))).toEqual([bob]);
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'b1'))).toEqual([bob]);
+      });
+
+      it('allows a replace that keeps its own unique value', async () => {
+        const id = await createUser('ann');
+        expect(await store.replaceResource(cid, userWrite(id, 'ann', { json: '{}' }), 1)).toEqual({
+          ok: true,
+          version: 2,
+        });
+      });
+
+      it('replaces index entries exactly: dropped values stop matching, kept and new ones match', async () => {
+        const id = await createUser('ann@old.com', { externalId: 'e1', emails: ['a@x.com', 'b@x.com'] });
+        const write = userWrite(id, 'ann@new.com', { externalId: 'e1', emails: ['b@x.com', 'c@x.com'] });
+        await store.replaceResource(cid, write, 1);
+        expect(await store.findByIndex(cid, 'User', 'userName', 'ann@old.com')).toEqual([]);
+        expect(await store.findByIndex(cid, 'User', 'email', 'a@x.com')).toEqual([]);
+        for (const [attribute, value] of [
+          ['userName', 'ann@new.com'],
+          ['userNameLocal', 'ann'],
+          ['externalId', 'e1'],
+          ['email', 'b@x.com'],
+          ['email', 'c@x.com'],
+        ] as const) {
+          expect(ids(await store.findByIndex(cid, 'User', attribute, value))).toEqual([id]);
+        }
+        // The old unique value is free again.
+        await createUser('ann@old.com');
+      });
+
+      it('deletes a resource with its index entries', async () => {
+        const id = await createUser('ann', { externalId: 'e1', emails: ['a@x.com'] });
+        const other = await createUser('bob', { externalId: 'e1' });
+        expect(await store.deleteResource(cid, 'User', id)).toBe(true);
+        expect(await store.deleteResource(cid, 'User', id)).toBe(false);
+        expect(await store.getResource(cid, 'User', id)).toBeNull();
+        expect(await store.findByIndex(cid, 'User', 'userName', 'ann')).toEqual([]);
+        expect(await store.findByIndex(cid, 'User', 'email', 'a@x.com')).toEqual([]);
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'e1'))).toEqual([other]);
+        expect(await store.listPage(cid, 'User', 0, 10)).toMatchObject({ total: 1 });
+        await createUser('ann'); // the unique value is free again
+      });
+
+      it('lists resources in creation order with the total, also past the end', async () => {
+        const created: string[] = [];
+        for (const n of ['e', 'd', 'c', 'b', 'a']) created.push(await createUser(n));
+        await store.replaceResource(cid, userWrite(created[0]!, 'e', { json: '{}' }), 1); // order is unchanged
+        const page = async (offset: number, count: number) => {
+          const p = await store.listPage(cid, 'User', offset, count);
+          return { total: p.total, ids: ids(p.resources) };
+        };
+        expect(await page(0, 2)).toEqual({ total: 5, ids: created.slice(0, 2) });
+        expect(await page(2, 2)).toEqual({ total: 5, ids: created.slice(2, 4) });
+        expect(await page(4, 10)).toEqual({ total: 5, ids: created.slice(4) });
+        expect(await page(5, 1)).toEqual({ total: 5, ids: [] });
+        expect(await page(1000, 5)).toEqual({ total: 5, ids: [] });
+        expect(await page(0, 0)).toEqual({ total: 5, ids: [] });
+        expect(await page(0, Number.MAX_SAFE_INTEGER)).toEqual({ total: 5, ids: created });
+        await store.deleteResource(cid, 'User', created[1]!);
+        expect(await page(0, 10)).toEqual({ total: 4, ids: created.filter((_, i) => i !== 1) });
+        expect(await store.listPage(cid, 'Group', 0, 10)).toEqual({ total: 0, resources: [] });
+      });
+
+      it('rejects negative or fractional paging', async () => {
+        await expect(store.listPage(cid, 'User', -1, 10)).rejects.toThrow(TypeError);
+        await expect(store.listPage(cid, 'User', 0, 1.5)).rejects.toThrow(TypeError);
+      });
+
+      it('rejects malformed writes', async () => {
+        await expect(store.createResource(cid, userWrite('a b', 'ann'))).rejects.toThrow(TypeError);
+        await expect(store.createResource(cid, { ...userWrite('u1', 'ann'), members: [] })).rejects.toThrow(TypeError);
+        await expect(
+          store.createResource(cid, { ...userWrite('u1', 'ann'), kind: 'Thing' as 'User' }),
+        ).rejects.toThrow(TypeError);
+        expect(await store.getResource(cid, 'User', 'u1')).toBeNull();
+      });
+    });
+
+    describe('groups', () => {
+      it('keeps members in the order given, drops repeated values and keeps unknown ids', async () => {
+        const a = await createUser('a');
+        const b = await createUser('b');
+        const members: StoredMember[] = [
+          { value: b, display: 'B', type: 'User' },
+          { value: 'no-such-user' },
+          { value: a, type: 'User' },
+          { value: b, display: 'again' },
+        ];
+        const gid = await createGroup('Team', members);
+        expect(await store.getResource(cid, 'Group', gid)).toEqual({
+          id: gid,
+          kind: 'Group',
+          json: JSON.stringify({ id: gid, displayName: 'Team' }),
+          version: 1,
+          members: members.slice(0, 3),
+        });
+        const reordered = [{ value: a }, { value: 'new' }, { value: b, display: 'B2' }];
+        expect(await store.replaceResource(cid, groupWrite(gid, 'Team', reordered), 1)).toEqual({ ok: true, version: 2 });
+        expect((await store.getResource(cid, 'Group', gid))?.members).toEqual(reordered);
+      });
+
+      it('derives user.groups with group display names, in group creation order', async () => {
+        const uid = await createUser('ann');
+        const second = randomUUID();
+        const first = await createGroup('First');
+        await store.createResource(cid, groupWrite(second, 'Second', [{ value: uid }]));
+        await store.replaceResource(cid, groupWrite(first, 'First', [{ value: uid }]), 1);
+        const user = await store.getResource(cid, 'User', uid);
+        expect(user?.groups).toEqual([
+          { value: first, display: 'First' },
+          { value: second, display: 'Second' },
+        ]);
+        expect((await store.findByIndex(cid, 'User', 'userName', 'ann'))[0]?.groups).toEqual(user?.groups);
+        expect((await store.listPage(cid, 'User', 0, 1)).resources[0]?.groups).toEqual(user?.groups);
+      });
+
+      it('reflects a group rename in its members’ groups without bumping the users', async () => {
+        const uid = await createUser('ann');
+        const gid = await createGroup('Old', [{ value: uid }]);
+        await store.replaceResource(cid, groupWrite(gid, 'New', [{ value: uid }]), 1);
+        expect(await store.getResource(cid, 'User', uid)).toMatchObject({
+          version: 1,
+          groups: [{ value: gid, display: 'New' }],
+        });
+        expect(await store.findByIndex(cid, 'Group', 'displayName', 'old')).toEqual([]);
+        expect(ids(await store.findByIndex(cid, 'Group', 'displayName', 'new'))).toEqual([gid]);
+      });
+
+      it('updates users’ groups when a group’s member list is replaced', async () => {
+        const a = await createUser('a');
+        const b = await createUser('b');
+        const gid = await createGroup('Team', [{ value: a }]);
+        await store.replaceResource(cid, groupWrite(gid, 'Team', [{ value: b }]), 1);
+        expect((await store.getResource(cid, 'User', a))?.groups).toEqual([]);
+        expect((await store.getResource(cid, 'User', b))?.groups).toEqual([{ value: gid, display: 'Team' }]);
+      });
+
+      it('removes a deleted user from every group and bumps those groups’ versions', async () => {
+        const a = await createUser('a');
+        const b = await createUser('b');
+        const g1 = await createGroup('One', [{ value: a }, { value: b }]);
+        const g2 = await createGroup('Two', [{ value: a }]);
+        const g3 = await createGroup('Three', [{ value: b }]);
+        expect(await store.deleteResource(cid, 'User', a)).toBe(true);
+        expect(await store.getResource(cid, 'Group', g1)).toMatchObject({ version: 2, members: [{ value: b }] });
+        expect(await store.getResource(cid, 'Group', g2)).toMatchObject({ version: 2, members: [] });
+        expect(await store.getResource(cid, 'Group', g3)).toMatchObject({ version: 1, members: [{ value: b }] });
+        // A user re-created with the same id starts with no memberships.
+        await store.createResource(cid, userWrite(a, 'a'));
+        expect((await store.getResource(cid, 'User', a))?.groups).toEqual([]);
+      });
+
+      it('removes a deleted group from its parent groups and from its members’ groups', async () => {
+        const uid = await createUser('ann');
+        const child = await createGroup('Child', [{ value: uid }]);
+        const parent = await createGroup('Parent', [{ value: child, type: 'Group' }, { value: uid }]);
+        expect(await store.deleteResource(cid, 'Group', child)).toBe(true);
+        expect(await store.getResource(cid, 'Group', parent)).toMatchObject({ version: 2, members: [{ value: uid }] });
+        expect((await store.getResource(cid, 'User', uid))?.groups).toEqual([{ value: parent, display: 'Parent' }]);
+        expect(await store.findByIndex(cid, 'Group', 'displayName', 'child')).toEqual([]);
+        await createGroup('Child'); // its unique displayName is free again
+      });
+
+      it('deletes a group that lists itself', async () => {
+        const gid = randomUUID();
+        await store.createResource(cid, groupWrite(gid, 'Loop', [{ value: gid }]));
+        expect(await store.deleteResource(cid, 'Group', gid)).toBe(true);
+        expect(await store.getResource(cid, 'Group', gid)).toBeNull();
+        await store.createResource(cid, groupWrite(gid, 'Loop'));
+        expect(await store.getResource(cid, 'Group', gid)).toMatchObject({ version: 1, members: [] });
+      });
+    });
+
+    describe('isolation between connections', () => {
+      it('allows the same userName in two connections and hides each one’s ids from the other', async () => {
+        const other = makeConnection();
+        await store.createConnection(other);
+        const mine = await createUser('ann', { externalId: 'e1' });
+        const theirs = randomUUID();
+        expect(await store.createResource(other.connectionId, userWrite(theirs, 'ann', { externalId: 'e1' }))).toEqual({
+          ok: true,
+          version: 1,
+        });
+        expect(await store.getResource(cid, 'User', theirs)).toBeNull();
+        expect(await store.getResource(other.connectionId, 'User', mine)).toBeNull();
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'e1'))).toEqual([mine]);
+        expect(ids((await store.listPage(other.connectionId, 'User', 0, 10)).resources)).toEqual([theirs]);
+        expect(await store.deleteResource(cid, 'User', theirs)).toBe(false);
+        expect(await store.replaceResource(cid, userWrite(theirs, 'x'), 1)).toEqual({ ok: false, reason: 'not_found' });
+        const gid = await createGroup('G', [{ value: theirs }]);
+        expect((await store.getResource(other.connectionId, 'User', theirs))?.groups).toEqual([]);
+        expect(await store.getResource(other.connectionId, 'Group', gid)).toBeNull();
+      });
+    });
+
+    describe('concurrency', () => {
+      it('lets exactly one of 50 concurrent creates with the same unique userName succeed', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => store.createResource(cid, userWrite(`u${i}`, 'Same@Example.com'))),
+        );
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        expect(results.filter((r) => !r.ok && r.reason === 'uniqueness')).toHaveLength(49);
+        expect((await store.listPage(cid, 'User', 0, 100)).total).toBe(1);
+        expect(await store.findByIndex(cid, 'User', 'userName', 'same@example.com')).toHaveLength(1);
+      });
+
+      it('lets exactly one of 20 concurrent replaces with the same expected version succeed', async () => {
+        const id = await createUser('ann');
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.replaceResource(cid, userWrite(id, 'ann', { json: `{"writer":${i}}` }), 1),
+          ),
+        );
+        expect(results.filter((r) => r.ok)).toEqual([{ ok: true, version: 2 }]);
+        expect(results.filter((r) => !r.ok)).toEqual(
+          Array.from({ length: 19 }, () => ({ ok: false, reason: 'version_mismatch', currentVersion: 2 })),
+        );
+        const winner = results.findIndex((r) => r.ok);
+        expect(await store.getResource(cid, 'User', id)).toMatchObject({ version: 2, json: `{"writer":${winner}}` });
+      });
+    });
+  });
+}
