@@ -13,7 +13,11 @@ import { etagOf } from './render.js';
 import { buildResource, type ResourceSpec } from './resource-spec.js';
 
 /** How many times a write that lost a race is recomputed before giving up with 409. */
-const MAX_ATTEMPTS = 20;
+const MAX_ATTEMPTS = 50;
+
+/** A short random pause before retrying a lost race, growing with the attempt, so racers spread out. */
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt * 2)));
 
 export interface ResourceContext {
   store: Store;
@@ -90,6 +94,7 @@ async function updateResource(
     }
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
     if (ifMatch) return fail(preconditionFailed(id));
+    await backoff(attempt);
   }
   return fail(new ScimError(409, `${ctx.spec.kind} ${id} is being changed concurrently; retry`));
 }

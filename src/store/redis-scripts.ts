@@ -4,7 +4,7 @@
  * Cluster slot, and (b) a client-side ioredis `keyPrefix`, applied to KEYS[1], reaches every derived key.
  *
  * Key suffixes under the tag (see redis.ts for the full layout): `conn`, `dying`, `seq`, `attrs`, `member`,
- * `<k>:order`, `<k>:r:<id>`, `<k>:i:<attribute>`, `g:m:<groupId>`, with `<k>` = `u` (users) or `g` (groups).
+ * `g:dn`, `<k>:order`, `<k>:r:<id>`, `<k>:i:<attribute>`, `g:m:<groupId>`, with `<k>` = `u` (users) or `g` (groups).
  *
  * Rules kept by every script: resource JSON is an opaque string (never cjson: it would mangle `[]` and
  * large numbers); replies contain no nil (a nil truncates a Lua array reply), only strings, integers and
@@ -18,6 +18,17 @@ local MEMBER = base .. 'member'
 local function rkey(k, id) return base .. k .. ':r:' .. id end
 local function mkey(gid) return base .. 'g:m:' .. gid end
 local function ikey(k, attr) return base .. k .. ':i:' .. attr end
+local DN = base .. 'g:dn'
+
+-- A resource is one STRING '<version>:<length of x>:<x><json>' (x = its own index entries, msgpack).
+-- A string costs far less memory than a hash whose JSON field exceeds hash-max-listpack-value, and the
+-- JSON stays an opaque byte string: it is only ever cut out with string.sub.
+local function parseRes(s)
+  local v, xl, p = string.match(s, '^(%d+):(%d+):()')
+  xl = tonumber(xl)
+  return tonumber(v), string.sub(s, p, p + xl - 1), string.sub(s, p + xl)
+end
+local function packRes(v, x, json) return string.format('%d', v) .. ':' .. #x .. ':' .. x .. json end
 
 local function addId(h, field, id)
   local cur = redis.call('HGET', h, field)
@@ -117,9 +128,9 @@ local taken = conflict(w)
 if taken then return { 'uniqueness', taken } end
 local packed = addIndexes(w)
 redis.call('ZADD', base .. w.k .. ':order', redis.call('INCR', base .. 'seq'), w.id)
-redis.call('HSET', rk, 'j', w.json, 'v', 1, 'x', packed)
+redis.call('SET', rk, packRes(1, packed, w.json))
 if w.k == 'g' then
-  redis.call('HSET', rk, 'dn', w.dn)
+  redis.call('HSET', DN, w.id, w.dn)
   writeMembers(w, false)
 end
 return { 'ok', 1 }
@@ -130,17 +141,17 @@ export const REPLACE_RESOURCE = `${WRITE_PRELUDE}
 local w = parseWrite()
 if redis.call('EXISTS', base .. 'conn') == 0 then return { 'not_found' } end
 local rk = rkey(w.k, w.id)
-local cur = redis.call('HMGET', rk, 'v', 'x')
-if not cur[1] then return { 'not_found' } end
-local version = tonumber(cur[1])
+local cur = redis.call('GET', rk)
+if not cur then return { 'not_found' } end
+local version, oldX = parseRes(cur)
 if version ~= w.expected then return { 'version_mismatch', version } end
 local taken = conflict(w)
 if taken then return { 'uniqueness', taken } end
-removeIndexes(w.k, w.id, cur[2])
+removeIndexes(w.k, w.id, oldX)
 local packed = addIndexes(w)
-redis.call('HSET', rk, 'j', w.json, 'v', version + 1, 'x', packed)
+redis.call('SET', rk, packRes(version + 1, packed, w.json))
 if w.k == 'g' then
-  redis.call('HSET', rk, 'dn', w.dn)
+  redis.call('HSET', DN, w.id, w.dn)
   writeMembers(w, true)
 end
 return { 'ok', version + 1 }
@@ -153,9 +164,10 @@ return { 'ok', version + 1 }
 export const DELETE_RESOURCE = `${PRELUDE}
 local k, id = ARGV[1], ARGV[2]
 local rk = rkey(k, id)
-local packed = redis.call('HGET', rk, 'x')
-if not packed then return 0 end
-local old = cmsgpack.unpack(packed)
+local cur = redis.call('GET', rk)
+if not cur then return 0 end
+local _, x = parseRes(cur)
+local old = cmsgpack.unpack(x)
 for i = 1, #old, 2 do removeId(ikey(k, old[i]), old[i + 1], id) end
 redis.call('ZREM', base .. k .. ':order', id)
 redis.call('DEL', rk)
@@ -163,12 +175,17 @@ local parents = redis.call('HGET', MEMBER, id)
 if parents then
   for gid in string.gmatch(parents, '%S+') do
     redis.call('HDEL', mkey(gid), id)
-    -- EXISTS guards a group listing itself: it is already gone and must not be recreated by HINCRBY.
-    if redis.call('EXISTS', rkey('g', gid)) == 1 then redis.call('HINCRBY', rkey('g', gid), 'v', 1) end
+    -- A group listing itself is already gone here and is skipped by the nil check.
+    local g = redis.call('GET', rkey('g', gid))
+    if g then
+      local gv, gx, gjson = parseRes(g)
+      redis.call('SET', rkey('g', gid), packRes(gv + 1, gx, gjson))
+    end
   end
   redis.call('HDEL', MEMBER, id)
 end
 if k == 'g' then
+  redis.call('HDEL', DN, id)
   local mk = mkey(id)
   for _, v in ipairs(redis.call('HKEYS', mk)) do removeId(MEMBER, v, id) end
   redis.call('DEL', mk)
@@ -202,12 +219,13 @@ local function split(list)
 end
 
 local function load(k, id)
-  local r = redis.call('HMGET', rkey(k, id), 'j', 'v')
-  if not r[1] then return nil end
+  local s = redis.call('GET', rkey(k, id))
+  if not s then return nil end
+  local version, _, json = parseRes(s)
   local aux = {}
   if k == 'u' then
     for _, gid in ipairs(byScore(base .. 'g:order', split(redis.call('HGET', MEMBER, id)))) do
-      local dn = redis.call('HGET', rkey('g', gid), 'dn')
+      local dn = redis.call('HGET', DN, gid)
       if dn then
         aux[#aux + 1] = gid
         aux[#aux + 1] = dn
@@ -216,7 +234,7 @@ local function load(k, id)
   else
     aux = redis.call('HGETALL', mkey(id))
   end
-  return { id, r[1], r[2], aux }
+  return { id, json, version, aux }
 end
 `;
 
@@ -273,7 +291,7 @@ for _, k in ipairs({ 'u', 'g' }) do
 end
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', base .. 'member', base .. 'seq', base .. 'u:order', base .. 'g:order',
-  base .. 'dying')
+  base .. 'g:dn', base .. 'dying')
 return 0
 `;
 

@@ -7,7 +7,8 @@
  *   <p>{c:<id>}:dying               STRING  the record while deleteConnection runs (renamed from conn)
  *   <p>{c:<id>}:seq                 STRING  creation counter shared by users and groups
  *   <p>{c:<id>}:<k>:order           ZSET    resource id, scored by creation counter
- *   <p>{c:<id>}:<k>:r:<resourceId>  HASH    j = JSON, v = version, x = own index entries (msgpack), dn (groups)
+ *   <p>{c:<id>}:<k>:r:<resourceId>  STRING  `<version>:<len(x)>:<x><json>`, x = own index entries (msgpack)
+ *   <p>{c:<id>}:g:dn                HASH    group id -> displayName (for users' derived `groups`)
  *   <p>{c:<id>}:g:m:<groupId>       HASH    member value -> `[position, display?, type?]` JSON
  *   <p>{c:<id>}:<k>:i:<attribute>   HASH    index value -> space-separated resource ids
  *   <p>{c:<id>}:member              HASH    member value -> space-separated ids of groups listing it

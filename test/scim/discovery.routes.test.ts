@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCIM_JSON, scimTestApp, type ScimTestApp } from '../support/app.js';
+
+describe('SCIM discovery and other endpoints', () => {
+  let t: ScimTestApp;
+  beforeAll(async () => {
+    t = await scimTestApp('memory', 'discovery', { maxPageSize: 250 });
+  });
+  afterAll(async () => {
+    expect(t.unexpected).toEqual([]);
+    await t.cleanup();
+  });
+
+  it('describes what the server supports truthfully in /ServiceProviderConfig', async () => {
+    const res = await t.http.get('/scim/v2/ServiceProviderConfig').set(t.auth);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(SCIM_JSON);
+    expect(res.body).toMatchObject({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+      patch: { supported: true },
+      bulk: { supported: false },
+      filter: { supported: true, maxResults: 250 },
+      changePassword: { supported: false },
+      sort: { supported: true },
+      etag: { supported: true },
+    });
+    expect(res.body.authenticationSchemes[0].type).toBe('oauthbearertoken');
+  });
+
+  it('lists the User and Group resource types, and serves each by id', async () => {
+    const res = await t.http.get('/scim/v2/ResourceTypes').set(t.auth);
+    expect(res.body.Resources.map((r: any) => r.endpoint)).toEqual(['/Users', '/Groups']);
+    expect(res.body.totalResults).toBe(2);
+    const user = await t.http.get('/scim/v2/ResourceTypes/User').set(t.auth);
+    expect(user.body.schemaExtensions).toEqual([{ schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false }]);
+    expect((await t.http.get('/scim/v2/ResourceTypes/Device').set(t.auth)).status).toBe(404);
+  });
+
+  it('serves the User, enterprise User and Group schemas with attribute definitions', async () => {
+    const res = await t.http.get('/scim/v2/Schemas').set(t.auth);
+    expect(res.body.Resources.map((s: any) => s.id)).toEqual([
+      'urn:ietf:params:scim:schemas:core:2.0:User',
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+      'urn:ietf:params:scim:schemas:core:2.0:Group',
+    ]);
+    const user = await t.http.get('/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User').set(t.auth);
+    expect(user.body.name).toBe('User');
+    expect(user.body.description).toBe('User Account');
+    const userName = user.body.attributes.find((a: any) => a.name === 'userName');
+    expect(userName).toMatchObject({ required: true, caseExact: false, uniqueness: 'server' });
+    const groups = user.body.attributes.find((a: any) => a.name === 'groups');
+    expect(groups.mutability).toBe('readOnly');
+  });
+
+  it('answers unsupported endpoints with 501, unknown ones with 404, wrong methods with 405', async () => {
+    expect((await t.http.get('/scim/v2/Me').set(t.auth)).status).toBe(501);
+    const bulk = await t.http.post('/scim/v2/Bulk').set(t.auth).send({});
+    expect(bulk.status).toBe(501);
+    expect(bulk.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+    expect((await t.http.get('/scim/v2/Devices').set(t.auth)).status).toBe(404);
+    const post = await t.http.post('/scim/v2/ServiceProviderConfig').set(t.auth).send({});
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toBe('GET');
+    expect((await t.http.delete('/scim/v2/Users').set(t.auth)).status).toBe(405);
+  });
+
+  it('matches resource endpoints case-insensitively and tolerates a trailing slash', async () => {
+    expect((await t.http.get('/scim/v2/users').set(t.auth)).status).toBe(200);
+    expect((await t.http.get('/scim/v2/Users/').query({ filter: 'userName eq "x"' }).set(t.auth)).status).toBe(200);
+  });
+
+  it('passes requests outside basePath on to the app', async () => {
+    t.app.get('/health', (_req, res) => {
+      res.send('ok');
+    });
+    const res = await t.http.get('/health');
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('ok');
+  });
+});

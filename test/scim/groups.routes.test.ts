@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
+
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const ADSCIM = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group';
+
+describe.each(STORE_KINDS)('SCIM /Groups on the %s store', (kind) => {
+  let t: ScimTestApp;
+  beforeAll(async () => {
+    t = await scimTestApp(kind, `groups-${kind}`);
+  });
+  afterAll(async () => {
+    expect(t.unexpected).toEqual([]);
+    await t.cleanup();
+  });
+
+  const user = async (userName: string) => {
+    const res = await t.http.post('/scim/v2/Users').set(t.auth).send({ schemas: [USER], userName, active: true });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  const group = async (displayName: string, members: { value: string; display?: string }[] = [], extra = {}) => {
+    const res = await t.http.post('/scim/v2/Groups').set(t.auth).send({ schemas: [GROUP], displayName, members, ...extra });
+    expect(res.status).toBe(201);
+    return res.body as Record<string, any>;
+  };
+  const patch = (id: string, Operations: unknown[]) =>
+    t.http.patch(`/scim/v2/Groups/${id}`).set(t.auth).send({ schemas: [PATCH_OP], Operations });
+  const get = async (path: string) => (await t.http.get(path).set(t.auth)).body as Record<string, any>;
+
+  it('creates Entra\'s group with its ADSCIM schema URN and answers members: []', async () => {
+    const created = await group('Entra Group', [], { schemas: [GROUP, ADSCIM], externalId: 'entra-obj-1', meta: { resourceType: 'Group' } });
+    expect(created.schemas).toEqual([GROUP, ADSCIM]);
+    expect(created.members).toEqual([]);
+    expect(created.externalId).toBe('entra-obj-1');
+    expect(created.meta.resourceType).toBe('Group');
+  });
+
+  it('answers a duplicate displayName, compared case-insensitively, with 409 uniqueness', async () => {
+    await group('Unique Name');
+    const res = await t.http.post('/scim/v2/Groups').set(t.auth).send({ schemas: [GROUP], displayName: 'UNIQUE name' });
+    expect(res.status).toBe(409);
+    expect(res.body.scimType).toBe('uniqueness');
+  });
+
+  it('derives a user\'s read-only groups from membership, and follows renames', async () => {
+    const alice = await user('alice.groups@example.com');
+    const g = await group('Engineering', [{ value: alice, display: 'Alice' }]);
+    expect(g.members).toEqual([{ value: alice, display: 'Alice' }]);
+    let u = await get(`/scim/v2/Users/${alice}`);
+    expect(u.groups).toEqual([{ value: g.id, $ref: expect.stringMatching(new RegExp(`/Groups/${g.id}$`)), display: 'Engineering', type: 'direct' }]);
+    expect((await patch(g.id, [{ op: 'Replace', path: 'displayName', value: 'Platform' }])).status).toBe(204);
+    u = await get(`/scim/v2/Users/${alice}`);
+    expect(u.groups[0].display).toBe('Platform');
+  });
+
+  it('adds and removes members with Okta\'s mixed PATCH and Entra\'s value-list remove', async () => {
+    const [a, b, c] = [await user('m.a@example.com'), await user('m.b@example.com'), await user('m.c@example.com')];
+    const g = await group('Mixed', [{ value: a }, { value: b }]);
+    const okta = await patch(g.id, [
+      { op: 'remove', path: `members[value eq "${a}"]` },
+      { op: 'add', path: 'members', value: [{ value: c, display: 'm.c@example.com' }] },
+    ]);
+    expect(okta.status).toBe(204);
+    expect((await get(`/scim/v2/Groups/${g.id}`)).members.map((m: any) => m.value)).toEqual([b, c]);
+    const entra = await patch(g.id, [{ op: 'Remove', path: 'members', value: [{ value: b }] }]);
+    expect(entra.status).toBe(204);
+    expect((await get(`/scim/v2/Groups/${g.id}`)).members.map((m: any) => m.value)).toEqual([c]);
+    expect((await get(`/scim/v2/Users/${a}`)).groups).toBeUndefined();
+  });
+
+  it('renames with Okta\'s path-less replace carrying the group id, and removes every member', async () => {
+    const a = await user('rename.a@example.com');
+    const g = await group('Before', [{ value: a }]);
+    const res = await patch(g.id, [{ op: 'replace', value: { id: g.id, displayName: 'After' } }]);
+    expect(res.status).toBe(204);
+    const after = await get(`/scim/v2/Groups/${g.id}`);
+    expect(after.displayName).toBe('After');
+    expect(after.members).toHaveLength(1);
+    expect((await patch(g.id, [{ op: 'remove', path: 'members' }])).status).toBe(204);
+    expect((await get(`/scim/v2/Groups/${g.id}`)).members).toEqual([]);
+  });
+
+  it('replaces the member list with PUT', async () => {
+    const [a, b] = [await user('put.a@example.com'), await user('put.b@example.com')];
+    const g = await group('Put Group', [{ value: a }]);
+    const res = await t.http.put(`/scim/v2/Groups/${g.id}`).set(t.auth).send({ schemas: [GROUP], id: g.id, displayName: 'Put Group', members: [{ value: b, display: 'B' }] });
+    expect(res.status).toBe(200);
+    expect(res.body.members).toEqual([{ value: b, display: 'B' }]);
+  });
+
+  it('leaves members out with excludedAttributes=members, single and in lists', async () => {
+    const a = await user('excl.a@example.com');
+    const g = await group('Excluded', [{ value: a }]);
+    const single = await get(`/scim/v2/Groups/${g.id}?excludedAttributes=members`);
+    expect(single).not.toHaveProperty('members');
+    expect(single.displayName).toBe('Excluded');
+    const list = await t.http.get('/scim/v2/Groups').query({ excludedAttributes: 'members', filter: 'displayName eq "Excluded"' }).set(t.auth);
+    expect(list.body.totalResults).toBe(1);
+    expect(list.body.Resources[0]).not.toHaveProperty('members');
+    expect(list.body.Resources[0].id).toBe(g.id);
+  });
+
+  it('removes a deleted user from every group', async () => {
+    const a = await user('gone@example.com');
+    const g1 = await group('Gone One', [{ value: a }]);
+    const g2 = await group('Gone Two', [{ value: a }]);
+    expect((await t.http.delete(`/scim/v2/Users/${a}`).set(t.auth)).status).toBe(204);
+    expect((await get(`/scim/v2/Groups/${g1.id}`)).members).toEqual([]);
+    expect((await get(`/scim/v2/Groups/${g2.id}`)).members).toEqual([]);
+  });
+
+  it('keeps a member whose value is not a known id, as Microsoft\'s suite expects', async () => {
+    const g = await group('Strings');
+    expect((await patch(g.id, [{ op: 'add', path: 'members', value: 'string id 1' }])).status).toBe(204);
+    expect((await get(`/scim/v2/Groups/${g.id}`)).members).toEqual([{ value: 'string id 1' }]);
+  });
+
+  it('deletes a group with 204, then 404', async () => {
+    const g = await group('Temporary');
+    expect((await t.http.delete(`/scim/v2/Groups/${g.id}`).set(t.auth)).status).toBe(204);
+    expect((await t.http.get(`/scim/v2/Groups/${g.id}`).set(t.auth)).status).toBe(404);
+  });
+});

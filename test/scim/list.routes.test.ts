@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+
+describe.each(STORE_KINDS)('SCIM list queries on the %s store', (kind) => {
+  let t: ScimTestApp;
+  const ids: string[] = [];
+  beforeAll(async () => {
+    t = await scimTestApp(kind, `list-${kind}`, { defaultPageSize: 4, maxPageSize: 6 });
+    // Twelve users in a known creation order.
+    for (let i = 0; i < 12; i++) {
+      const res = await t.http.post('/scim/v2/Users').set(t.auth).send({
+        schemas: [USER, ENTERPRISE],
+        userName: `Person${String(i).padStart(2, '0')}@Example.com`,
+        externalId: i === 3 ? 'ExT-Three' : `ext-${i}`,
+        name: { givenName: `Given${i}`, familyName: i % 2 ? 'Odd' : 'Even' },
+        emails: [{ value: `person${i}@work.example`, type: 'work', primary: true }, { value: `p${i}@home.example`, type: 'home' }],
+        active: i !== 5,
+        title: i < 3 ? undefined : `Title ${11 - i}`,
+        [ENTERPRISE]: { employeeNumber: String(1000 + i) },
+      });
+      expect(res.status).toBe(201);
+      ids.push(res.body.id);
+    }
+  });
+  afterAll(async () => {
+    expect(t.unexpected).toEqual([]);
+    await t.cleanup();
+  });
+
+  const list = async (query: Record<string, string | number>) => {
+    const res = await t.http.get('/scim/v2/Users').query(query).set(t.auth);
+    expect(res.status).toBe(200);
+    expect(res.body.schemas).toEqual([LIST]);
+    return res.body as { totalResults: number; startIndex: number; itemsPerPage: number; Resources: Record<string, any>[] };
+  };
+
+  it('answers a filter that matches nothing with 200 and an empty ListResponse', async () => {
+    const body = await list({ filter: 'userName eq "nobody@example.com"', startIndex: 1, count: 100 });
+    expect(body).toEqual({ schemas: [LIST], totalResults: 0, startIndex: 1, itemsPerPage: 0, Resources: [] });
+  });
+
+  it('finds by userName case-insensitively, by externalId exactly', async () => {
+    expect((await list({ filter: 'userName eq "PERSON04@example.com"' })).Resources.map((r) => r.id)).toEqual([ids[4]]);
+    expect((await list({ filter: 'UserName Eq "person04@EXAMPLE.com"' })).totalResults).toBe(1);
+    expect((await list({ filter: 'externalId eq "ExT-Three"' })).Resources.map((r) => r.id)).toEqual([ids[3]]);
+    expect((await list({ filter: 'externalId eq "ext-three"' })).totalResults).toBe(0);
+  });
+
+  it('finds by id, by emails value path, by enterprise URN path, and by unquoted values', async () => {
+    expect((await list({ filter: `id eq "${ids[7]}"` })).Resources.map((r) => r.id)).toEqual([ids[7]]);
+    expect((await list({ filter: 'emails[type eq "work"].value eq "PERSON8@work.example"' })).Resources.map((r) => r.id)).toEqual([ids[8]]);
+    expect((await list({ filter: 'emails[type eq "work"].value eq "p8@home.example"' })).totalResults).toBe(0);
+    expect((await list({ filter: `${ENTERPRISE}:employeeNumber eq "1009"` })).Resources.map((r) => r.id)).toEqual([ids[9]]);
+    expect((await list({ filter: 'externalId eq ext-10' })).Resources.map((r) => r.id)).toEqual([ids[10]]);
+  });
+
+  it('evaluates and, or, not, parentheses, pr and comparison operators', async () => {
+    const odd = await list({ filter: 'name.familyName eq "odd" and (active eq false or userName sw "person1")', count: 6 });
+    expect(odd.Resources.map((r) => r.id)).toEqual([ids[5], ids[11]]);
+    const notActive = await list({ filter: 'not (active eq true)' });
+    expect(notActive.Resources.map((r) => r.id)).toEqual([ids[5]]);
+    expect((await list({ filter: 'title pr' })).totalResults).toBe(9);
+    expect((await list({ filter: 'userName co "son1"' })).totalResults).toBe(2);
+    expect((await list({ filter: 'userName ew "11@example.com"' })).totalResults).toBe(1);
+    expect((await list({ filter: 'meta.created gt "2015-10-10T14:38:21.8617979-07:00"' })).totalResults).toBe(12);
+    expect((await list({ filter: 'meta.created lt "2015-10-10T14:38:21Z"' })).totalResults).toBe(0);
+  });
+
+  it('pages in creation order with startIndex and count, never returning more than count', async () => {
+    const first = await list({ startIndex: 1, count: 5 });
+    expect(first).toMatchObject({ totalResults: 12, startIndex: 1, itemsPerPage: 5 });
+    const second = await list({ startIndex: 6, count: 5 });
+    const third = await list({ startIndex: 11, count: 5 });
+    expect(third.itemsPerPage).toBe(2);
+    expect([...first.Resources, ...second.Resources, ...third.Resources].map((r) => r.id)).toEqual(ids);
+    expect((await list({ startIndex: 50, count: 5 })).Resources).toEqual([]);
+  });
+
+  it('applies the default and maximum page sizes, count=0 and out-of-range values as the RFC says', async () => {
+    expect((await list({})).itemsPerPage).toBe(4);
+    expect((await list({ count: 1000 })).itemsPerPage).toBe(6);
+    const zero = await list({ count: 0 });
+    expect(zero).toMatchObject({ totalResults: 12, itemsPerPage: 0, Resources: [] });
+    expect(await list({ startIndex: -3, count: 1 })).toMatchObject({ startIndex: 1, itemsPerPage: 1 });
+    expect((await list({ count: -1 })).itemsPerPage).toBe(0);
+    const bad = await t.http.get('/scim/v2/Users').query({ count: 'ten' }).set(t.auth);
+    expect(bad.status).toBe(400);
+    expect(bad.body.scimType).toBe('invalidValue');
+  });
+
+  it('pages a filtered result stably', async () => {
+    const a = await list({ filter: 'name.familyName eq "Even"', startIndex: 1, count: 4 });
+    const b = await list({ filter: 'name.familyName eq "Even"', startIndex: 5, count: 4 });
+    expect(a.totalResults).toBe(6);
+    expect([...a.Resources, ...b.Resources].map((r) => r.id)).toEqual(ids.filter((_, i) => i % 2 === 0));
+  });
+
+  it('sorts by an attribute, ascending and descending, with missing values last', async () => {
+    const asc = await list({ sortBy: 'title', count: 6 });
+    expect(asc.Resources.map((r) => r.title)).toEqual(['Title 0', 'Title 1', 'Title 2', 'Title 3', 'Title 4', 'Title 5']);
+    const desc = await list({ sortBy: 'title', sortOrder: 'descending', startIndex: 1, count: 3 });
+    expect(desc.Resources.map((r) => r.title)).toEqual(['Title 8', 'Title 7', 'Title 6']);
+    const tail = await list({ sortBy: 'title', startIndex: 10, count: 6 });
+    expect(tail.Resources.map((r) => r.title)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('returns only requested attributes plus id and schemas, and drops excluded ones', async () => {
+    const only = await list({ attributes: 'userName,name.givenName', filter: `id eq "${ids[2]}"` });
+    expect(only.Resources[0]).toEqual({ schemas: [USER, ENTERPRISE], id: ids[2], userName: 'Person02@Example.com', name: { givenName: 'Given2' } });
+    const ext = await list({ attributes: `${ENTERPRISE}:employeeNumber`, filter: `id eq "${ids[2]}"` });
+    expect(ext.Resources[0][ENTERPRISE]).toEqual({ employeeNumber: '1002' });
+    const without = await list({ excludedAttributes: 'emails,meta,id', filter: `id eq "${ids[2]}"` });
+    expect(without.Resources[0]).not.toHaveProperty('emails');
+    expect(without.Resources[0]).not.toHaveProperty('meta');
+    expect(without.Resources[0].id).toBe(ids[2]);
+    const msft = await list({ attributes: 'emails[type eq "work"]', filter: `id eq "${ids[2]}"` });
+    expect(msft.Resources[0].emails).toHaveLength(2);
+  });
+
+  it('refuses a malformed filter with 400 invalidFilter', async () => {
+    for (const filter of ['userName eq', 'userName xx "a"', '(userName eq "a"', '', 'userName eq "a" garbage']) {
+      const res = await t.http.get('/scim/v2/Users').query({ filter }).set(t.auth);
+      expect(res.status, filter).toBe(400);
+      expect(res.body).toMatchObject({ status: '400', scimType: 'invalidFilter' });
+    }
+  });
+
+  it('searches with POST /Users/.search', async () => {
+    const res = await t.http.post('/scim/v2/Users/.search').set(t.auth).send({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+      filter: 'userName sw "person0"',
+      attributes: ['userName'],
+      startIndex: 2,
+      count: 3,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ totalResults: 10, startIndex: 2, itemsPerPage: 3 });
+    expect(Object.keys(res.body.Resources[0]).sort()).toEqual(['id', 'schemas', 'userName']);
+  });
+});
