@@ -119,8 +119,7 @@ export function memoryStore(): Store {
     async createConnection(connection) {
       assertStoreId('connectionId', connection.connectionId);
       assertStoreId('customerId', connection.customerId);
-      assertStoreId('tokenHash', connection.tokenHash);
-      if (connection.previousTokenHash !== null) assertStoreId('previousTokenHash', connection.previousTokenHash);
+      checkTokens(connection);
       if (byCustomer.has(connection.customerId)) return 'exists';
       if (connections.has(connection.connectionId)) throw new Error('connectionId is already in use');
       connections.set(connection.connectionId, copyConnection(connection));
@@ -159,8 +158,7 @@ export function memoryStore(): Store {
 
     async updateConnectionTokens(connectionId, tokens) {
       assertStoreId('connectionId', connectionId);
-      assertStoreId('tokenHash', tokens.tokenHash);
-      if (tokens.previousTokenHash !== null) assertStoreId('previousTokenHash', tokens.previousTokenHash);
+      checkTokens(tokens);
       const current = connections.get(connectionId);
       if (!current) return null;
       const next: StoredConnection = {
@@ -264,6 +262,7 @@ export function memoryStore(): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertIndexAttribute(attribute);
+      if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const s = space(connectionId);
       if (!s) return [];
       return idsAt(s, kind, attribute, value)
@@ -285,4 +284,13 @@ export function memoryStore(): Store {
 
     async close() {},
   };
+}
+
+/** The token checks both stores apply (the Redis store writes these values into keys and PEXPIREAT). */
+function checkTokens(tokens: Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>): void {
+  assertStoreId('tokenHash', tokens.tokenHash);
+  if (tokens.previousTokenHash !== null) assertStoreId('previousTokenHash', tokens.previousTokenHash);
+  if (tokens.previousTokenExpiresAt !== null && !Number.isFinite(tokens.previousTokenExpiresAt)) {
+    throw new TypeError('previousTokenExpiresAt must be epoch milliseconds or null');
+  }
 }

@@ -4,49 +4,68 @@
  * Cluster slot, and (b) a client-side ioredis `keyPrefix`, applied to KEYS[1], reaches every derived key.
  *
  * Key suffixes under the tag (see redis.ts for the full layout): `conn`, `dying`, `seq`, `attrs`, `member`,
- * `g:dn`, `<k>:order`, `<k>:r:<id>`, `<k>:i:<attribute>`, `g:m:<groupId>`, with `<k>` = `u` (users) or `g` (groups).
+ * `g:dn`, `g:m:<groupId>`, `<k>:order`, `<k>:r`, `<k>:i:<attribute>`, with `<k>` = `u` (users) or `g` (groups).
  *
- * Rules kept by every script: resource JSON is an opaque string (never cjson: it would mangle `[]` and
- * large numbers); replies contain no nil (a nil truncates a Lua array reply), only strings, integers and
- * nested arrays; ids are separated by single spaces (the stores reject ids containing whitespace).
+ * Inside a connection a resource is addressed by its `seq` (creation counter, decimal): `<k>:order` maps
+ * id -> seq (ZSCORE) and ranks by creation; `<k>:r` and the indexes hold seqs instead of ids. A 3-7 digit
+ * seq instead of a 36-character id in five places is what keeps a user within the memory target.
+ *
+ * Rules kept by every script: resource JSON is an opaque string, only ever cut out with string.sub (never
+ * cjson: it would mangle `[]` and large numbers); replies contain no nil (a nil truncates a Lua array
+ * reply), only strings, integers and nested arrays; seqs and group ids are separated by single spaces (the
+ * stores reject ids containing whitespace).
  */
 
 /** Helpers shared by every resource script. */
 const PRELUDE = `
 local base = KEYS[1]
 local MEMBER = base .. 'member'
-local function rkey(k, id) return base .. k .. ':r:' .. id end
+local DN = base .. 'g:dn'
+local function order(k) return base .. k .. ':order' end
+local function rhash(k) return base .. k .. ':r' end
 local function mkey(gid) return base .. 'g:m:' .. gid end
 local function ikey(k, attr) return base .. k .. ':i:' .. attr end
-local DN = base .. 'g:dn'
+local function fmt(n) return string.format('%d', tonumber(n)) end
 
--- A resource is one STRING '<version>:<length of x>:<x><json>' (x = its own index entries, msgpack).
--- A string costs far less memory than a hash whose JSON field exceeds hash-max-listpack-value, and the
--- JSON stays an opaque byte string: it is only ever cut out with string.sub.
-local function parseRes(s)
-  local v, xl, p = string.match(s, '^(%d+):(%d+):()')
-  xl = tonumber(xl)
-  return tonumber(v), string.sub(s, p, p + xl - 1), string.sub(s, p + xl)
+-- The seq of resource id, as the decimal string used for hash fields, or nil.
+local function seqOf(k, id)
+  local score = redis.call('ZSCORE', order(k), id)
+  if score then return fmt(score) end
+  return nil
 end
-local function packRes(v, x, json) return string.format('%d', v) .. ':' .. #x .. ':' .. x .. json end
 
-local function addId(h, field, id)
+-- A resource is the value '<version>:<len(id)>:<len(x)>:<id><x><json>' of field seq in <k>:r;
+-- x = its own index entries (cmsgpack of attr, value pairs; byte-exact, unlike a JSON round trip).
+local function parseRes(s)
+  local v, il, xl, p = string.match(s, '^(%d+):(%d+):(%d+):()')
+  il, xl = tonumber(il), tonumber(xl)
+  return { v = tonumber(v), id = string.sub(s, p, p + il - 1), x = string.sub(s, p + il, p + il + xl - 1),
+    json = string.sub(s, p + il + xl) }
+end
+local function packRes(v, id, x, json) return fmt(v) .. ':' .. #id .. ':' .. #x .. ':' .. id .. x .. json end
+
+local function addTo(h, field, item)
   local cur = redis.call('HGET', h, field)
   if not cur or cur == '' then
-    redis.call('HSET', h, field, id)
-  elseif not string.find(' ' .. cur .. ' ', ' ' .. id .. ' ', 1, true) then
-    redis.call('HSET', h, field, cur .. ' ' .. id)
+    redis.call('HSET', h, field, item)
+  elseif not string.find(' ' .. cur .. ' ', ' ' .. item .. ' ', 1, true) then
+    redis.call('HSET', h, field, cur .. ' ' .. item)
   end
 end
 
-local function removeId(h, field, id)
+local function removeFrom(h, field, item)
   local cur = redis.call('HGET', h, field)
   if not cur then return end
   local rest = {}
   for x in string.gmatch(cur, '%S+') do
-    if x ~= id then rest[#rest + 1] = x end
+    if x ~= item then rest[#rest + 1] = x end
   end
   if #rest == 0 then redis.call('HDEL', h, field) else redis.call('HSET', h, field, table.concat(rest, ' ')) end
+end
+
+local function removeIndexes(k, seq, packed)
+  local old = cmsgpack.unpack(packed)
+  for i = 1, #old, 2 do removeFrom(ikey(k, old[i]), old[i + 1], seq) end
 end
 `;
 
@@ -67,14 +86,14 @@ local function parseWrite()
   return w
 end
 
--- The attribute of the first unique entry that another resource already holds, or nil.
-local function conflict(w)
+-- The attribute of the first unique entry that another resource (seq other than mine) holds, or nil.
+local function conflict(w, mine)
   for _, e in ipairs(w.idx) do
     if e[3] == '1' then
       local cur = redis.call('HGET', ikey(w.k, e[1]), e[2])
       if cur then
         for x in string.gmatch(cur, '%S+') do
-          if x ~= w.id then return e[1] end
+          if x ~= mine then return e[1] end
         end
       end
     end
@@ -82,12 +101,11 @@ local function conflict(w)
   return nil
 end
 
--- Adds the entries and returns them packed (attr, value pairs) for storing with the resource.
--- cmsgpack is byte-exact for strings, unlike a JSON round trip.
-local function addIndexes(w)
+-- Adds the entries for seq and returns them packed for storing with the resource.
+local function addIndexes(w, seq)
   local flat = {}
   for _, e in ipairs(w.idx) do
-    addId(ikey(w.k, e[1]), e[2], w.id)
+    addTo(ikey(w.k, e[1]), e[2], seq)
     redis.call('SADD', base .. 'attrs', w.k .. ':i:' .. e[1])
     flat[#flat + 1] = e[1]
     flat[#flat + 1] = e[2]
@@ -95,25 +113,20 @@ local function addIndexes(w)
   return cmsgpack.pack(flat)
 end
 
-local function removeIndexes(k, id, packed)
-  local old = cmsgpack.unpack(packed)
-  for i = 1, #old, 2 do removeId(ikey(k, old[i]), old[i + 1], id) end
-end
-
--- Rewrites the member hash of group w.id and keeps the reverse index (member id -> group ids) in step.
+-- Rewrites the member hash of group w.id and keeps the reverse index (member -> group ids) in step.
 local function writeMembers(w, replacing)
   local mk = mkey(w.id)
   if replacing then
     local keep = {}
     for _, m in ipairs(w.members) do keep[m[1]] = true end
     for _, v in ipairs(redis.call('HKEYS', mk)) do
-      if not keep[v] then removeId(MEMBER, v, w.id) end
+      if not keep[v] then removeFrom(MEMBER, v, w.id) end
     end
     redis.call('DEL', mk)
   end
   for _, m in ipairs(w.members) do
     redis.call('HSET', mk, m[1], m[2])
-    addId(MEMBER, m[1], w.id)
+    addTo(MEMBER, m[1], w.id)
   end
 end
 `;
@@ -122,13 +135,13 @@ end
 export const CREATE_RESOURCE = `${WRITE_PRELUDE}
 local w = parseWrite()
 if redis.call('EXISTS', base .. 'conn') == 0 then return { 'not_found' } end
-local rk = rkey(w.k, w.id)
-if redis.call('EXISTS', rk) == 1 then return { 'uniqueness', 'id' } end
-local taken = conflict(w)
+if seqOf(w.k, w.id) then return { 'uniqueness', 'id' } end
+local taken = conflict(w, nil)
 if taken then return { 'uniqueness', taken } end
-local packed = addIndexes(w)
-redis.call('ZADD', base .. w.k .. ':order', redis.call('INCR', base .. 'seq'), w.id)
-redis.call('SET', rk, packRes(1, packed, w.json))
+local seq = fmt(redis.call('INCR', base .. 'seq'))
+local packed = addIndexes(w, seq)
+redis.call('ZADD', order(w.k), seq, w.id)
+redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   writeMembers(w, false)
@@ -140,21 +153,20 @@ return { 'ok', 1 }
 export const REPLACE_RESOURCE = `${WRITE_PRELUDE}
 local w = parseWrite()
 if redis.call('EXISTS', base .. 'conn') == 0 then return { 'not_found' } end
-local rk = rkey(w.k, w.id)
-local cur = redis.call('GET', rk)
-if not cur then return { 'not_found' } end
-local version, oldX = parseRes(cur)
-if version ~= w.expected then return { 'version_mismatch', version } end
-local taken = conflict(w)
+local seq = seqOf(w.k, w.id)
+if not seq then return { 'not_found' } end
+local cur = parseRes(redis.call('HGET', rhash(w.k), seq))
+if cur.v ~= w.expected then return { 'version_mismatch', cur.v } end
+local taken = conflict(w, seq)
 if taken then return { 'uniqueness', taken } end
-removeIndexes(w.k, w.id, oldX)
-local packed = addIndexes(w)
-redis.call('SET', rk, packRes(version + 1, packed, w.json))
+removeIndexes(w.k, seq, cur.x)
+local packed = addIndexes(w, seq)
+redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   writeMembers(w, true)
 end
-return { 'ok', version + 1 }
+return { 'ok', cur.v + 1 }
 `;
 
 /**
@@ -163,23 +175,20 @@ return { 'ok', version + 1 }
  */
 export const DELETE_RESOURCE = `${PRELUDE}
 local k, id = ARGV[1], ARGV[2]
-local rk = rkey(k, id)
-local cur = redis.call('GET', rk)
-if not cur then return 0 end
-local _, x = parseRes(cur)
-local old = cmsgpack.unpack(x)
-for i = 1, #old, 2 do removeId(ikey(k, old[i]), old[i + 1], id) end
-redis.call('ZREM', base .. k .. ':order', id)
-redis.call('DEL', rk)
+local seq = seqOf(k, id)
+if not seq then return 0 end
+removeIndexes(k, seq, parseRes(redis.call('HGET', rhash(k), seq)).x)
+redis.call('ZREM', order(k), id)
+redis.call('HDEL', rhash(k), seq)
 local parents = redis.call('HGET', MEMBER, id)
 if parents then
   for gid in string.gmatch(parents, '%S+') do
     redis.call('HDEL', mkey(gid), id)
-    -- A group listing itself is already gone here and is skipped by the nil check.
-    local g = redis.call('GET', rkey('g', gid))
-    if g then
-      local gv, gx, gjson = parseRes(g)
-      redis.call('SET', rkey('g', gid), packRes(gv + 1, gx, gjson))
+    -- A group listing itself is already gone here, so seqOf skips it.
+    local gseq = seqOf('g', gid)
+    if gseq then
+      local g = parseRes(redis.call('HGET', rhash('g'), gseq))
+      redis.call('HSET', rhash('g'), gseq, packRes(g.v + 1, g.id, g.x, g.json))
     end
   end
   redis.call('HDEL', MEMBER, id)
@@ -187,7 +196,7 @@ end
 if k == 'g' then
   redis.call('HDEL', DN, id)
   local mk = mkey(id)
-  for _, v in ipairs(redis.call('HKEYS', mk)) do removeId(MEMBER, v, id) end
+  for _, v in ipairs(redis.call('HKEYS', mk)) do removeFrom(MEMBER, v, id) end
   redis.call('DEL', mk)
 end
 return 1
@@ -198,57 +207,44 @@ return 1
  * pairs in group creation order, and for a group, flat (memberValue, meta) pairs (meta holds the position).
  */
 const READ_PRELUDE = `${PRELUDE}
-local function byScore(order, ids)
-  local found = {}
-  for _, id in ipairs(ids) do
-    local s = redis.call('ZSCORE', order, id)
-    if s then found[#found + 1] = { tonumber(s), id } end
-  end
-  table.sort(found, function(a, b) return a[1] < b[1] end)
-  local out = {}
-  for i, f in ipairs(found) do out[i] = f[2] end
-  return out
-end
-
-local function split(list)
-  local out = {}
-  if list then
-    for x in string.gmatch(list, '%S+') do out[#out + 1] = x end
-  end
-  return out
-end
-
-local function load(k, id)
-  local s = redis.call('GET', rkey(k, id))
+local function load(k, seq)
+  local s = redis.call('HGET', rhash(k), seq)
   if not s then return nil end
-  local version, _, json = parseRes(s)
+  local r = parseRes(s)
   local aux = {}
   if k == 'u' then
-    for _, gid in ipairs(byScore(base .. 'g:order', split(redis.call('HGET', MEMBER, id)))) do
-      local dn = redis.call('HGET', DN, gid)
-      if dn then
-        aux[#aux + 1] = gid
-        aux[#aux + 1] = dn
-      end
+    local groups = {}
+    for gid in string.gmatch(redis.call('HGET', MEMBER, r.id) or '', '%S+') do
+      local gseq = redis.call('ZSCORE', order('g'), gid)
+      if gseq then groups[#groups + 1] = { tonumber(gseq), gid } end
+    end
+    table.sort(groups, function(a, b) return a[1] < b[1] end)
+    for _, g in ipairs(groups) do
+      aux[#aux + 1] = g[2]
+      aux[#aux + 1] = redis.call('HGET', DN, g[2]) or ''
     end
   else
-    aux = redis.call('HGETALL', mkey(id))
+    aux = redis.call('HGETALL', mkey(r.id))
   end
-  return { id, json, version, aux }
+  return { r.id, r.json, r.v, aux }
 end
 `;
 
 /** Reads one resource (ARGV: kind, id). Reply: the loaded resource, or an empty array. */
 export const GET_RESOURCE = `${READ_PRELUDE}
-return load(ARGV[1], ARGV[2]) or {}
+local seq = seqOf(ARGV[1], ARGV[2])
+return seq and load(ARGV[1], seq) or {}
 `;
 
 /** Reads the resources an index value points at (ARGV: kind, attribute, value), in creation order. */
 export const FIND_BY_INDEX = `${READ_PRELUDE}
 local k = ARGV[1]
+local seqs = {}
+for s in string.gmatch(redis.call('HGET', ikey(k, ARGV[2]), ARGV[3]) or '', '%S+') do seqs[#seqs + 1] = s end
+table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
 local out = {}
-for _, id in ipairs(byScore(base .. k .. ':order', split(redis.call('HGET', ikey(k, ARGV[2]), ARGV[3])))) do
-  local r = load(k, id)
+for _, s in ipairs(seqs) do
+  local r = load(k, s)
   if r then out[#out + 1] = r end
 end
 return out
@@ -257,14 +253,13 @@ return out
 /** Reads one page in creation order (ARGV: kind, offset, count). Reply {total, resources}. */
 export const LIST_PAGE = `${READ_PRELUDE}
 local k, offset, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local order = base .. k .. ':order'
-local total = redis.call('ZCARD', order)
+local total = redis.call('ZCARD', order(k))
 local out = {}
 if count > 0 and offset < total then
   -- Clamped to the total so that a huge count never reaches ZRANGE as a float-formatted number.
-  local stop = math.min(offset + count, total) - 1
-  for _, id in ipairs(redis.call('ZRANGE', order, offset, stop)) do
-    local r = load(k, id)
+  local ranked = redis.call('ZRANGE', order(k), offset, math.min(offset + count, total) - 1, 'WITHSCORES')
+  for i = 2, #ranked, 2 do
+    local r = load(k, fmt(ranked[i]))
     if r then out[#out + 1] = r end
   end
 end
@@ -275,25 +270,24 @@ return { total, out }
  * Deletes up to ARGV[1] users, then groups, of a connection being deleted; once none are left, deletes the
  * indexes and bookkeeping keys. Reply: how many resources it deleted (0 = finished).
  */
-export const SWEEP_CONNECTION = `
-local base = KEYS[1]
+export const SWEEP_CONNECTION = `${PRELUDE}
 for _, k in ipairs({ 'u', 'g' }) do
-  local order = base .. k .. ':order'
-  local ids = redis.call('ZRANGE', order, 0, tonumber(ARGV[1]) - 1)
-  if #ids > 0 then
-    for _, id in ipairs(ids) do
-      redis.call('UNLINK', base .. k .. ':r:' .. id)
-      if k == 'g' then redis.call('UNLINK', base .. 'g:m:' .. id) end
-      redis.call('ZREM', order, id)
+  local ranked = redis.call('ZRANGE', order(k), 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+  if #ranked > 0 then
+    for i = 1, #ranked, 2 do
+      redis.call('HDEL', rhash(k), fmt(ranked[i + 1]))
+      if k == 'g' then redis.call('UNLINK', mkey(ranked[i])) end
+      redis.call('ZREM', order(k), ranked[i])
     end
-    return #ids
+    return #ranked / 2
   end
 end
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
-redis.call('UNLINK', base .. 'attrs', base .. 'member', base .. 'seq', base .. 'u:order', base .. 'g:order',
-  base .. 'g:dn', base .. 'dying')
+redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
+  base .. 'dying')
 return 0
 `;
+
 
 /*
  * Connection copies (the `conn` record, token keys, customer key) are stored as `<rev>:<json>`; `rev`

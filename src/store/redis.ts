@@ -6,16 +6,19 @@
  *   <p>{c:<id>}:conn                STRING  `<rev>:<connection JSON>`, the authoritative record
  *   <p>{c:<id>}:dying               STRING  the record while deleteConnection runs (renamed from conn)
  *   <p>{c:<id>}:seq                 STRING  creation counter shared by users and groups
- *   <p>{c:<id>}:<k>:order           ZSET    resource id, scored by creation counter
- *   <p>{c:<id>}:<k>:r:<resourceId>  STRING  `<version>:<len(x)>:<x><json>`, x = own index entries (msgpack)
+ *   <p>{c:<id>}:<k>:order           ZSET    resource id, scored by its seq (the creation counter)
+ *   <p>{c:<id>}:<k>:r               HASH    seq -> `<version>:<len(id)>:<len(x)>:<id><x><json>`,
+ *                                           x = the resource's own index entries (msgpack)
+ *   <p>{c:<id>}:<k>:i:<attribute>   HASH    index value -> space-separated seqs
  *   <p>{c:<id>}:g:dn                HASH    group id -> displayName (for users' derived `groups`)
  *   <p>{c:<id>}:g:m:<groupId>       HASH    member value -> `[position, display?, type?]` JSON
- *   <p>{c:<id>}:<k>:i:<attribute>   HASH    index value -> space-separated resource ids
  *   <p>{c:<id>}:member              HASH    member value -> space-separated ids of groups listing it
  *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` suffixes in use (for deleteConnection)
  *
  * Everything of one connection carries the hash tag `{c:<id>}` (one Cluster slot, so multi-key Lua is
- * legal); token and customer keys are reached with single-key commands only.
+ * legal); token and customer keys are reached with single-key commands only. Resources live in one hash
+ * per kind, keyed by seq, and indexes hold seqs: measured, that is ~2.3× the JSON size per user with four
+ * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource.
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -117,7 +120,8 @@ export function redisStore(options: RedisStoreOptions): Store {
 
   async function writeTokens(record: StoredConnection, rev: number, value: string): Promise<string[]> {
     const live = liveTokens(record);
-    await Promise.all(live.map((t) => run('setIfNewer', t.key, rev, value, t.expiresAt ?? '', '')));
+    const expiry = (at: number | null): string | number => (at === null ? '' : Math.ceil(at)); // PEXPIREAT wants an integer
+    await Promise.all(live.map((t) => run('setIfNewer', t.key, rev, value, expiry(t.expiresAt), '')));
     return live.map((t) => t.key);
   }
 
@@ -128,8 +132,9 @@ export function redisStore(options: RedisStoreOptions): Store {
       const record = checkConnection(connection);
       const value = serialize(1, record);
       // Order: claim the id-scoped record (NX), then the customer (NX: the atomic "one per customer"
-      // decision), then make tokens work. A crash in between leaves no usable half-connection: without
-      // the customer key nothing finds it, and without token keys no request authenticates.
+      // decision), then make tokens work. A crash in between leaves nothing half-usable: before the
+      // customer key nothing finds the record; before the token keys no request authenticates, and the
+      // app can still find the connection by customer to rotate its token or delete it.
       if ((await redis.set(connKey(record.connectionId), value, 'NX')) === null) {
         if ((await redis.exists(customerKey(record.customerId))) === 1) return 'exists';
         throw new Error('connectionId is already in use');
@@ -164,28 +169,35 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       // Order: (1) compare-and-set the record, which serialises concurrent rotations; (2) write the token
       // keys that must work; (3) refresh the customer copy; (4) delete token keys that must stop working;
-      // (5) if the connection was deleted meanwhile, remove what (2) wrote. The new token is returned only
-      // after (2), so nobody can present it before its key exists; copies carry `rev`, so a slower older
-      // rotation never overwrites a newer one.
+      // (5) read the record again: if the connection is gone, remove what (2) wrote; if a newer rotation
+      // won meanwhile, remove what (2) wrote that the newer record does not keep (the newer rotation may
+      // have run its step 4 before our step 2). The new token is returned only after (2), so nobody can
+      // present it before its key exists; copies carry `rev`, so an older rotation never overwrites or
+      // deletes a newer one's keys.
       for (let attempt = 0; attempt < 16; attempt++) {
         const raw = await redis.get(connKey(connectionId));
         if (raw === null) return null;
         const { rev, record } = parseRevision(raw);
         const next = checkConnection({ ...record, ...pickTokens(tokens) });
-        const value = serialize(rev + 1, next);
+        const mine = rev + 1;
+        const value = serialize(mine, next);
         const swapped = Number(await run('cas', connKey(connectionId), rev, value));
         if (swapped === -1) return null;
         if (swapped === 0) continue;
-        const live = await writeTokens(next, rev + 1, value);
-        await run('setIfNewer', customerKey(next.customerId), rev + 1, value, '', 'xx');
+        const written = await writeTokens(next, mine, value);
+        await run('setIfNewer', customerKey(next.customerId), mine, value, '', 'xx');
         const stale = [record.tokenHash, record.previousTokenHash]
           .filter((h): h is string => h !== null)
           .map(tokenKey)
-          .filter((key) => !live.includes(key));
-        await Promise.all(stale.map((key) => run('deleteCopy', key, connectionId, rev + 1)));
-        if ((await redis.exists(connKey(connectionId))) === 0) {
-          await Promise.all(live.map((key) => run('deleteCopy', key, connectionId, rev + 2)));
-          return null;
+          .filter((key) => !written.includes(key));
+        await Promise.all(stale.map((key) => run('deleteCopy', key, connectionId, mine)));
+        const after = await redis.get(connKey(connectionId));
+        const latest = after === null ? null : parseRevision(after);
+        if (latest?.rev !== mine) {
+          const keep = latest ? liveTokens(latest.record).map((t) => t.key) : [];
+          const orphans = written.filter((key) => !keep.includes(key));
+          await Promise.all(orphans.map((key) => run('deleteCopy', key, connectionId, mine + 1)));
+          if (latest === null) return null;
         }
         return next;
       }

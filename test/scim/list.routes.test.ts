@@ -112,13 +112,13 @@ describe.each(STORE_KINDS)('SCIM list queries on the %s store', (kind) => {
     const only = await list({ attributes: 'userName,name.givenName', filter: `id eq "${ids[2]}"` });
     expect(only.Resources[0]).toEqual({ schemas: [USER, ENTERPRISE], id: ids[2], userName: 'Person02@Example.com', name: { givenName: 'Given2' } });
     const ext = await list({ attributes: `${ENTERPRISE}:employeeNumber`, filter: `id eq "${ids[2]}"` });
-    expect(ext.Resources[0][ENTERPRISE]).toEqual({ employeeNumber: '1002' });
+    expect(ext.Resources[0]?.[ENTERPRISE]).toEqual({ employeeNumber: '1002' });
     const without = await list({ excludedAttributes: 'emails,meta,id', filter: `id eq "${ids[2]}"` });
     expect(without.Resources[0]).not.toHaveProperty('emails');
     expect(without.Resources[0]).not.toHaveProperty('meta');
-    expect(without.Resources[0].id).toBe(ids[2]);
+    expect(without.Resources[0]?.id).toBe(ids[2]);
     const msft = await list({ attributes: 'emails[type eq "work"]', filter: `id eq "${ids[2]}"` });
-    expect(msft.Resources[0].emails).toHaveLength(2);
+    expect(msft.Resources[0]?.emails).toHaveLength(2);
   });
 
   it('refuses a malformed filter with 400 invalidFilter', async () => {

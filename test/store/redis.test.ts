@@ -1,7 +1,11 @@
-import { afterAll, beforeAll } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { tracingChannel } from 'node:diagnostics_channel';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
+import type { Store, StoredConnection } from '../../src/store/store.js';
 import { testRedis, type TestRedis } from '../support/redis.js';
-import { storeContract } from './contract.js';
+import { groupWrite, makeConnection, storeContract, userWrite } from './contract.js';
 
 let t: TestRedis;
 beforeAll(async () => {
@@ -16,3 +20,277 @@ storeContract('redis', async () => ({
   store: redisStore({ client: t.client, prefix: `${t.prefix}${stores++}:` }),
   cleanup: async () => {},
 }));
+
+async function keysUnder(client: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys.sort();
+}
+
+/** Runs `fn` and returns the Redis commands ioredis sent meanwhile, from its `ioredis:command` tracing channel. */
+async function commandsDuring(fn: () => Promise<unknown>): Promise<string[]> {
+  const commands: string[] = [];
+  const channel = tracingChannel<unknown, { command: string }>('ioredis:command');
+  const handlers = {
+    start: (context: { command: string }) => void commands.push(context.command),
+    end: () => {},
+    asyncStart: () => {},
+    asyncEnd: () => {},
+    error: () => {},
+  };
+  channel.subscribe(handlers);
+  try {
+    await fn();
+  } finally {
+    channel.unsubscribe(handlers);
+  }
+  return commands;
+}
+
+describe('redis store specifics', () => {
+  let store: Store;
+  let prefix: string;
+  let conn: StoredConnection;
+  let cid: string;
+
+  beforeEach(async () => {
+    prefix = `${t.prefix}x${stores++}:`;
+    store = redisStore({ client: t.client, prefix });
+    conn = makeConnection();
+    cid = conn.connectionId;
+    await store.createConnection(conn);
+  });
+
+  it('puts every key of a connection under its hash tag, except the token and customer keys', async () => {
+    await store.updateConnectionTokens(cid, {
+      tokenHash: 'b'.repeat(64),
+      previousTokenHash: conn.tokenHash,
+      previousTokenExpiresAt: Date.now() + 60_000,
+    });
+    const uid = randomUUID();
+    await store.createResource(cid, userWrite(uid, 'ann@x.com', { externalId: 'e', emails: ['ann@x.com'] }));
+    const gid = randomUUID();
+    await store.createResource(cid, groupWrite(gid, 'G', [{ value: uid }]));
+    await store.replaceResource(cid, groupWrite(gid, 'G2', [{ value: uid }, { value: 'other' }]), 1);
+
+    const keys = await keysUnder(t.client, `${prefix}*`);
+    const untagged = keys.filter((k) => !k.startsWith(`${prefix}{c:${cid}}:`));
+    expect(untagged).toEqual(
+      [
+        `${prefix}customer:${conn.customerId}`,
+        `${prefix}token:${'b'.repeat(64)}`,
+        `${prefix}token:${conn.tokenHash}`,
+      ].sort(),
+    );
+    // The first `{...}` of a key decides its slot, so every tagged key shares the connection's slot.
+    const tagged = keys.filter((k) => k.startsWith(`${prefix}{c:${cid}}:`));
+    expect(tagged.length).toBeGreaterThanOrEqual(8);
+    for (const key of tagged) expect(key.indexOf('{')).toBe(prefix.length);
+    // The previous token's key expires on its own.
+    expect(await t.client.pttl(`${prefix}token:${conn.tokenHash}`)).toBeGreaterThan(50_000);
+    expect(await t.client.pttl(`${prefix}token:${'b'.repeat(64)}`)).toBe(-1);
+  });
+
+  it('answers every read and every resource write in one round trip', async () => {
+    const uid = randomUUID();
+    const gid = randomUUID();
+    await store.createResource(cid, groupWrite(gid, 'G'));
+    const cases: [string, () => Promise<unknown>][] = [
+      ['createResource', () => store.createResource(cid, userWrite(uid, 'ann', { externalId: 'e' }))],
+      ['replaceResource', () => store.replaceResource(cid, groupWrite(gid, 'G', [{ value: uid }]), 1)],
+      ['getResource', () => store.getResource(cid, 'User', uid)],
+      ['findByIndex', () => store.findByIndex(cid, 'User', 'externalId', 'e')],
+      ['listPage', () => store.listPage(cid, 'User', 0, 10)],
+      ['findConnectionByTokenHash', () => store.findConnectionByTokenHash(conn.tokenHash)],
+      ['getConnectionByCustomer', () => store.getConnectionByCustomer(conn.customerId)],
+      ['deleteResource', () => store.deleteResource(cid, 'User', uid)],
+    ];
+    for (const [name, fn] of cases) {
+      const commands = await commandsDuring(fn);
+      expect({ name, commands: commands.length }).toEqual({ name, commands: 1 });
+      expect(commands[0]).toMatch(/^(evalsha|eval|get)$/);
+    }
+    // The round trips really returned the data.
+    const found = await commandsDuring(async () => {
+      expect(await store.findByIndex(cid, 'Group', 'displayName', 'g')).toHaveLength(1);
+    });
+    expect(found).toHaveLength(1);
+  });
+
+  it('keeps Redis memory within 2.5× the JSON size per user with four indexes', async () => {
+    let jsonBytes = 0;
+    const n = 400;
+    for (let i = 0; i < n; i++) {
+      const id = randomUUID();
+      const userName = `first.last${i}@example.com`;
+      const externalId = `00u${randomUUID().replace(/-/g, '').slice(0, 17)}`;
+      const json = JSON.stringify({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        id,
+        externalId,
+        userName,
+        name: { givenName: 'First', familyName: 'Last', formatted: 'First Last' },
+        displayName: 'First Last',
+        emails: [{ value: userName, type: 'work', primary: true }],
+        active: true,
+        meta: {
+          resourceType: 'User',
+          created: '2024-05-01T12:00:00.000Z',
+          lastModified: '2024-05-01T12:00:00.000Z',
+          version: 'W/"1"',
+        },
+      });
+      jsonBytes += Buffer.byteLength(json);
+      const write = userWrite(id, userName, { externalId, emails: [userName], json });
+      expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+    }
+    let used = 0;
+    for (const key of await keysUnder(t.client, `${prefix}{c:${cid}}:*`)) {
+      used += Number(await t.client.memory('USAGE', key, 'SAMPLES', 0));
+    }
+    const ratio = used / jsonBytes;
+    expect(jsonBytes / n).toBeGreaterThan(450);
+    expect(ratio, `Redis uses ${ratio.toFixed(2)}× the JSON size`).toBeLessThanOrEqual(2.5);
+  });
+
+  it('works behind an ioredis keyPrefix, keeping every key under it', async () => {
+    const keyPrefix = `${t.prefix}kp${stores++}:`;
+    const client = new Redis(inject('redisUrl'), { keyPrefix });
+    try {
+      const prefixed = redisStore({ client });
+      const c = makeConnection();
+      await prefixed.createConnection(c);
+      const uid = randomUUID();
+      await prefixed.createResource(c.connectionId, userWrite(uid, 'ann', { externalId: 'e' }));
+      await prefixed.createResource(c.connectionId, groupWrite(randomUUID(), 'G', [{ value: uid }]));
+      expect(await prefixed.findByIndex(c.connectionId, 'User', 'externalId', 'e')).toMatchObject([
+        { id: uid, groups: [{ display: 'G' }] },
+      ]);
+      expect(await prefixed.findConnectionByTokenHash(c.tokenHash)).toEqual(c);
+      const keys = await keysUnder(t.client, `${keyPrefix}*`);
+      expect(keys.length).toBeGreaterThan(5);
+      expect(keys.every((k) => k.startsWith(`${keyPrefix}scim:`))).toBe(true);
+      expect(await prefixed.deleteConnection(c.connectionId)).toBe(true);
+      expect(await keysUnder(t.client, `${keyPrefix}*`)).toEqual([]);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('deletes every key of a connection in batches, and finishes an interrupted delete', async () => {
+    for (let i = 0; i < 450; i++) await store.createResource(cid, userWrite(`u${i}`, `user${i}`, { externalId: 'same' }));
+    await store.createResource(cid, groupWrite('g1', 'G', [{ value: 'u1' }, { value: 'ghost' }]));
+    // Simulate a delete that stopped right after its first step.
+    await t.client.rename(`${prefix}{c:${cid}}:conn`, `${prefix}{c:${cid}}:dying`);
+    expect(await store.createResource(cid, userWrite('late', 'late'))).toEqual({ ok: false, reason: 'not_found' });
+    expect(await store.deleteConnection(cid)).toBe(true);
+    expect(await keysUnder(t.client, `${prefix}*`)).toEqual([]);
+    expect(await store.deleteConnection(cid)).toBe(false);
+  });
+
+  it('leaves no working token when rotations race a deletion', async () => {
+    for (let round = 0; round < 15; round++) {
+      const c = makeConnection();
+      await store.createConnection(c);
+      const fresh = randomUUID().replace(/-/g, '');
+      const tokens = { tokenHash: fresh, previousTokenHash: c.tokenHash, previousTokenExpiresAt: Date.now() + 60_000 };
+      await Promise.all([store.updateConnectionTokens(c.connectionId, tokens), store.deleteConnection(c.connectionId)]);
+      expect(await store.findConnectionByTokenHash(fresh)).toBeNull();
+      expect(await store.findConnectionByTokenHash(c.tokenHash)).toBeNull();
+      expect(await store.getConnectionByCustomer(c.customerId)).toBeNull();
+    }
+    expect(await keysUnder(t.client, `${prefix}token:*`)).toEqual([`${prefix}token:${conn.tokenHash}`]);
+  });
+
+  it('keeps exactly the last rotation’s tokens working when rotations race', async () => {
+    for (let round = 0; round < 5; round++) {
+      const attempted = Array.from({ length: 8 }, () => randomUUID().replace(/-/g, ''));
+      const results = await Promise.all(
+        attempted.map((tokenHash) =>
+          store.updateConnectionTokens(cid, {
+            tokenHash,
+            previousTokenHash: conn.tokenHash,
+            previousTokenExpiresAt: Date.now() + 60_000,
+          }),
+        ),
+      );
+      expect(results.every((r) => r !== null)).toBe(true);
+      const final = await store.getConnectionByCustomer(conn.customerId);
+      const working: string[] = [];
+      for (const hash of [...attempted, conn.tokenHash]) {
+        if (await store.findConnectionByTokenHash(hash)) working.push(hash);
+      }
+      expect(working.sort()).toEqual([final!.tokenHash, conn.tokenHash].sort());
+      expect(await t.client.get(`${prefix}{c:${cid}}:conn`)).toBe(await t.client.get(`${prefix}customer:${conn.customerId}`));
+      expect(await keysUnder(t.client, `${prefix}token:*`)).toHaveLength(2);
+    }
+  });
+
+  /**
+   * A second store on the same keys whose `script` calls wait until `release()`, to force an interleaving:
+   * the test lets another store act while this one is stopped just before that script.
+   */
+  async function heldStore(script: string): Promise<{ store: Store; client: Redis; held: Promise<void>; release(): void }> {
+    const client = new Redis(inject('redisUrl'));
+    const held = redisStore({ client, prefix });
+    const commands = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const name = Object.keys(client).find((k) => k.startsWith(`scimSso_${script}_`) && !k.endsWith('Buffer'));
+    expect(name).toBeDefined();
+    const original = commands[name!]!.bind(client);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    commands[name!] = async (...args: unknown[]) => {
+      reached();
+      await gate;
+      return original(...args);
+    };
+    return { store: held, client, held: arrived, release };
+  }
+
+  const onlyToken = (tokenHash: string) => ({ tokenHash, previousTokenHash: null, previousTokenExpiresAt: null });
+
+  it('removes the token a rotation wrote after a newer rotation had already replaced it', async () => {
+    const slow = await heldStore('setIfNewer');
+    try {
+      const late = slow.store.updateConnectionTokens(cid, onlyToken('late'));
+      await slow.held; // the slow rotation has swapped the record and is about to write its token key
+      expect((await store.updateConnectionTokens(cid, onlyToken('newer')))?.tokenHash).toBe('newer');
+      slow.release();
+      expect(await late).toMatchObject({ tokenHash: 'late' });
+      expect(await store.findConnectionByTokenHash('late')).toBeNull();
+      expect(await store.findConnectionByTokenHash('newer')).toMatchObject({ tokenHash: 'newer' });
+      expect(await store.getConnectionByCustomer(conn.customerId)).toMatchObject({ tokenHash: 'newer' });
+      expect(await keysUnder(t.client, `${prefix}token:*`)).toEqual([`${prefix}token:newer`]);
+    } finally {
+      slow.release();
+      await slow.client.quit();
+    }
+  });
+
+  it('removes the token a rotation wrote after the connection was deleted', async () => {
+    const slow = await heldStore('setIfNewer');
+    try {
+      const late = slow.store.updateConnectionTokens(cid, onlyToken('late'));
+      await slow.held;
+      expect(await store.deleteConnection(cid)).toBe(true);
+      slow.release();
+      expect(await late).toBeNull();
+      expect(await store.findConnectionByTokenHash('late')).toBeNull();
+      expect(await keysUnder(t.client, `${prefix}*`)).toEqual([]);
+    } finally {
+      slow.release();
+      await slow.client.quit();
+    }
+  });
+
+  it('rejects a prefix with braces', () => {
+    expect(() => redisStore({ client: t.client, prefix: 'a{b}:' })).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { decide, type GuardFacts } from '../../src/guard/decide.js';
+import type { ScimCandidate } from '../../src/match/strategies.js';
+
+const user = (active: boolean, id = 'u1'): ScimCandidate => ({ id, userName: `${id}@x.example`, externalId: null, active });
+
+describe('guard decision', () => {
+  it.each([
+    ['a customer without a SCIM connection is admitted with no SCIM user', { hasConnection: false, matches: [], deletedMatch: false }, { admit: true, scimUser: null }],
+    ['one active match is admitted', { hasConnection: true, matches: [user(true)], deletedMatch: false }, { admit: true, scimUser: user(true) }],
+    ['one inactive match is refused as deactivated', { hasConnection: true, matches: [user(false)], deletedMatch: false }, { admit: false, reason: 'deactivated', scimUser: user(false) }],
+    ['no match after a deletion is refused as deleted', { hasConnection: true, matches: [], deletedMatch: true }, { admit: false, reason: 'deleted', scimUser: null }],
+    ['no match at all is refused as not provisioned', { hasConnection: true, matches: [], deletedMatch: false }, { admit: false, reason: 'not_provisioned', scimUser: null }],
+    ['two matches are refused as ambiguous, even if both are active', { hasConnection: true, matches: [user(true, 'a'), user(true, 'b')], deletedMatch: false }, { admit: false, reason: 'ambiguous', scimUser: null }],
+    ['a live match wins over a deleted one', { hasConnection: true, matches: [user(true)], deletedMatch: true }, { admit: true, scimUser: user(true) }],
+  ] as [string, GuardFacts, unknown][])('%s', (_name, facts, expected) => {
+    expect(decide(facts)).toEqual(expected);
+  });
+});
