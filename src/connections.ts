@@ -16,6 +16,8 @@ export interface ScimConnection {
   createdAt: string;
   /** When the previous token stops working, if a rotation left one valid. */
   previousTokenExpiresAt: string | null;
+  /** The OIDC client of the same customer (paired), or null when there is none. */
+  oidcClientId: string | null;
 }
 
 export interface CreatedScimConnection {
@@ -38,7 +40,7 @@ export function checkCustomerId(customerId: unknown): string {
   return customerId;
 }
 
-function toPublic(connection: StoredConnection, now = Date.now()): ScimConnection {
+function toPublic(connection: StoredConnection, oidcClientId: string | null, now = Date.now()): ScimConnection {
   const previousValid = connection.previousTokenExpiresAt !== null && connection.previousTokenExpiresAt > now;
   return {
     connectionId: connection.connectionId,
@@ -46,10 +48,11 @@ function toPublic(connection: StoredConnection, now = Date.now()): ScimConnectio
     displayName: connection.displayName,
     createdAt: connection.createdAt,
     previousTokenExpiresAt: previousValid ? new Date(connection.previousTokenExpiresAt!).toISOString() : null,
+    oidcClientId,
   };
 }
 
-export function connectionManager(store: Store) {
+export function connectionManager(store: Store, onChange: (customerId: string) => void = () => {}) {
   async function existing(customerId: string): Promise<StoredConnection> {
     const connection = await store.getConnectionByCustomer(checkCustomerId(customerId));
     if (!connection) throw new ScimSsoConfigError('connection_not_found', `customer "${customerId}" has no SCIM connection`);
@@ -84,19 +87,24 @@ export function connectionManager(store: Store) {
       if ((await store.createConnection(connection)) === 'exists') {
         throw new ScimSsoConfigError('connection_exists', `customer "${customerId}" already has a SCIM connection`);
       }
+      onChange(customerId);
       return { connectionId: connection.connectionId, customerId, token };
     },
 
     /** The customer's SCIM connection, or null. */
     async fetchScimConnection(customerId: string): Promise<ScimConnection | null> {
-      const connection = await store.getConnectionByCustomer(checkCustomerId(customerId));
-      return connection ? toPublic(connection) : null;
+      checkCustomerId(customerId);
+      const [connection, client] = await Promise.all([store.getConnectionByCustomer(customerId), store.getOidcClient(customerId)]);
+      return connection ? toPublic(connection, client?.oidcClientId ?? null) : null;
     },
 
     /** Deletes the connection with all its users and groups; false if there was none. */
     async deleteScimConnection(customerId: string): Promise<boolean> {
       const connection = await store.getConnectionByCustomer(checkCustomerId(customerId));
-      return connection ? store.deleteConnection(connection.connectionId) : false;
+      if (!connection) return false;
+      const deleted = await store.deleteConnection(connection.connectionId);
+      onChange(customerId);
+      return deleted;
     },
 
     /**

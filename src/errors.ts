@@ -76,3 +76,57 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: ScimError }
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const fail = (error: ScimError): { ok: false; error: ScimError } => ({ ok: false, error });
+
+/** Why the guard refused a login (DESIGN.md "Guard outcomes"). */
+export type ScimUserNotActiveReason = 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
+
+/**
+ * The login was refused because the person's SCIM user is not active: deactivated, deleted, never
+ * provisioned, or not identifiable (several SCIM users match). Rendered by `sso.errorHandler()` as 403 JSON
+ * `{ error: 'ScimUserNotActive', reason }` or a redirect with `?error=ScimUserNotActive&reason=…`.
+ */
+export class ScimUserNotActive extends Error {
+  readonly code = 'ScimUserNotActive' as const;
+  readonly status = 403 as const;
+  readonly customerId: string;
+  readonly reason: ScimUserNotActiveReason;
+  /** The matching strategy that was applied. */
+  readonly strategy: string;
+
+  constructor(customerId: string, reason: ScimUserNotActiveReason, strategy: string) {
+    super(`login refused for customer "${customerId}": SCIM user ${reason.replace('_', ' ')} (strategy ${strategy})`);
+    this.name = 'ScimUserNotActive';
+    this.customerId = customerId;
+    this.reason = reason;
+    this.strategy = strategy;
+  }
+}
+
+/** Codes of {@link SsoLoginError}. */
+export type SsoLoginErrorCode =
+  | 'unknown_customer'
+  | 'idp_error'
+  | 'access_denied'
+  | 'invalid_response'
+  | 'token_exchange_failed'
+  | 'missing_claim'
+  | 'store_unavailable'
+  | 'idp_unreachable';
+
+/**
+ * A login that could not complete for a reason other than the SCIM guard: the IdP said no, the response
+ * failed validation, or a dependency is down. `status` is 400, 401, 404 or 503 — never a 500.
+ */
+export class SsoLoginError extends Error {
+  readonly code: SsoLoginErrorCode;
+  readonly status: number;
+  readonly customerId: string | null;
+
+  constructor(code: SsoLoginErrorCode, status: number, message: string, customerId: string | null = null, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SsoLoginError';
+    this.code = code;
+    this.status = status;
+    this.customerId = customerId;
+  }
+}

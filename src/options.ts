@@ -43,6 +43,11 @@ export const optionsSchema = z.strictObject({
    * `Location` and `meta.location`. Default: derived from each request's protocol and Host header.
    */
   publicBaseUrl: z.url().optional(),
+  /**
+   * Accept `http://` OIDC issuers. For tests and local demo IdPs only — never in production, where tokens
+   * would travel in clear. Default: false.
+   */
+  allowHttpIssuers: z.boolean().default(false),
   /** Receives unexpected errors (answered 500 without details). Default: console.error. */
   onError: z.custom<(error: unknown) => void>((v) => typeof v === 'function').optional(),
 });

@@ -1,23 +1,41 @@
 /**
- * The factory: parse the options once, wire the store, the SCIM handler and the management API, and return
- * a handle that is itself Express middleware (`app.use(sso)`).
+ * The factory: parse the options once, wire the store, the SCIM handler, the login guard and the
+ * management API, and return a handle that is itself Express middleware (`app.use(sso)`).
  */
-import type { RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
+import type { Strategy, VerifyFunctionWithRequest } from 'openid-client/passport';
 import { connectionManager } from './connections.js';
+import { checkCustomerId } from './connections.js';
+import { expressAuthRoutes, expressErrorHandler, expressRequireActiveUser, type AuthRoutesOptions } from './express-auth.js';
 import { expressScimMiddleware } from './express.js';
+import { OidcRuntime, type AppVerify } from './guard/passport.js';
+import { oidcClientManager } from './oidc-clients.js';
 import { parseOptions, type ResolvedOptions, type ScimSsoOptions } from './options.js';
 import { createScimHandler, type ScimHandler } from './scim/handler.js';
 import { memoryStore } from './store/memory.js';
-import type { Store } from './store/store.js';
+import type { Store, StoredSsoUser } from './store/store.js';
 
 export type ScimSso = RequestHandler &
-  ReturnType<typeof connectionManager> & {
+  ReturnType<typeof connectionManager> &
+  ReturnType<typeof oidcClientManager> & {
     /** The resolved options (defaults applied). */
     readonly options: Readonly<ResolvedOptions>;
     /** The store in use. */
     readonly store: Store;
     /** The framework-neutral SCIM handler, for adapters and tests. */
     readonly handleScim: ScimHandler;
+    /** An openid-client passport verify (passReqToCallback form) with the guard inside, for a Strategy the app builds. */
+    guardVerify(customerId: string, verify?: AppVerify): VerifyFunctionWithRequest;
+    /** A ready openid-client Strategy for the customer (discovery cached, PKCE + state + nonce, the guard inside). */
+    strategy(customerId: string, verify?: AppVerify): Promise<Strategy>;
+    /** Express router: `GET /:customerId/login` and `GET /:customerId/callback` for every customer. */
+    authRoutes(options: AuthRoutesOptions): Router;
+    /** Express error handler rendering ScimUserNotActive (403 JSON or redirect) and login errors. */
+    errorHandler(options?: { redirectTo?: string }): ErrorRequestHandler;
+    /** Express middleware ending the session of a user deactivated or deleted since login (one store read). */
+    requireActiveUser(options?: { redirectTo?: string }): RequestHandler;
+    /** Every login attempt through the customer's OIDC client, most recent first. */
+    listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
   };
 
 /** Creates a scim-sso instance. Throws ScimSsoConfigError('invalid_options') on bad options. */
@@ -39,5 +57,17 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     maxBodyBytes: options.maxBodyBytes,
     publicBaseUrl: options.publicBaseUrl,
   });
-  return Object.assign(middleware, connectionManager(store), { options, store, handleScim });
+  const runtime = new OidcRuntime(store, { allowHttpIssuers: options.allowHttpIssuers });
+  const connections = connectionManager(store, (customerId) => runtime.forget(customerId));
+  return Object.assign(middleware, connections, oidcClientManager(store, (customerId) => runtime.forget(customerId)), {
+    options,
+    store,
+    handleScim,
+    guardVerify: (customerId: string, verify?: AppVerify) => runtime.guardVerify(checkCustomerId(customerId), verify),
+    strategy: (customerId: string, verify?: AppVerify) => runtime.strategy(checkCustomerId(customerId), verify),
+    authRoutes: (authOptions: AuthRoutesOptions) => expressAuthRoutes(runtime, authOptions),
+    errorHandler: (handlerOptions?: { redirectTo?: string }) => expressErrorHandler(handlerOptions),
+    requireActiveUser: (checkOptions?: { redirectTo?: string }) => expressRequireActiveUser(runtime, checkOptions),
+    listSsoUsers: (customerId: string) => store.listSsoUsers(checkCustomerId(customerId)),
+  });
 }

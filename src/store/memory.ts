@@ -10,6 +10,7 @@ import {
   isValidStoreId,
   normalizeResourceWrite,
   type IndexEntry,
+  type LoginLookup,
   type Page,
   type ResourceKind,
   type ResourceWrite,
@@ -19,6 +20,7 @@ import {
   type StoredResource,
   type WriteOutcome,
 } from './store.js';
+import { memoryOidcMethods } from './memory-oidc.js';
 
 interface Entry {
   id: string;
@@ -39,6 +41,8 @@ interface Space {
   indexes: Map<string, Map<string, string[]>>;
   /** member id → ids of the groups listing it. */
   memberOf: Map<string, Set<string>>;
+  /** Tombstones of deleted users: attribute → index value → deletion time (epoch ms). */
+  gone: Map<string, Map<string, number>>;
 }
 
 const indexKey = (kind: ResourceKind, attribute: string): string => `${kind}\u0000${attribute}`;
@@ -99,6 +103,14 @@ export function memoryStore(): Store {
     for (const m of before) if (s.memberOf.get(m.value)?.size === 0) s.memberOf.delete(m.value);
   }
 
+  function found(s: Space, kind: ResourceKind, attribute: string, value: string): StoredResource[] {
+    return idsAt(s, kind, attribute, value)
+      .map((id) => s.resources[kind].get(id))
+      .filter((e): e is Entry => e !== undefined)
+      .sort((a, b) => a.seq - b.seq)
+      .map((e) => output(s, e));
+  }
+
   function output(s: Space, entry: Entry): StoredResource {
     const out: StoredResource = { id: entry.id, kind: entry.kind, json: entry.json, version: entry.version };
     if (entry.kind === 'Group') {
@@ -129,6 +141,7 @@ export function memoryStore(): Store {
         resources: { User: new Map(), Group: new Map() },
         indexes: new Map(),
         memberOf: new Map(),
+        gone: new Map(),
       });
       return 'created';
     },
@@ -238,6 +251,14 @@ export function memoryStore(): Store {
       if (!s || !entry) return false;
       s.resources[kind].delete(id);
       removeIndexes(s, kind, id, entry.indexes);
+      if (kind === 'User') {
+        const now = Date.now();
+        for (const { attribute, value } of entry.indexes) {
+          let values = s.gone.get(attribute);
+          if (!values) s.gone.set(attribute, (values = new Map()));
+          values.set(value, now);
+        }
+      }
       // Leave every group that lists it; those groups changed, so their versions move on.
       for (const gid of s.memberOf.get(id) ?? []) {
         const group = s.resources.Group.get(gid);
@@ -264,12 +285,16 @@ export function memoryStore(): Store {
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const s = space(connectionId);
-      if (!s) return [];
-      return idsAt(s, kind, attribute, value)
-        .map((id) => s.resources[kind].get(id))
-        .filter((e): e is Entry => e !== undefined)
-        .sort((a, b) => a.seq - b.seq)
-        .map((e) => output(s, e));
+      return s ? found(s, kind, attribute, value) : [];
+    },
+
+    async findUsersForLogin(connectionId, attribute, value): Promise<LoginLookup> {
+      assertStoreId('connectionId', connectionId);
+      assertIndexAttribute(attribute);
+      if (typeof value !== 'string') throw new TypeError('index value must be a string');
+      const s = space(connectionId);
+      if (!s) return { users: [], deletedMatch: false };
+      return { users: found(s, 'User', attribute, value), deletedMatch: s.gone.get(attribute)?.has(value) === true };
     },
 
     async listPage(connectionId, kind, offset, count): Promise<Page> {
@@ -281,6 +306,8 @@ export function memoryStore(): Store {
       const all = [...s.resources[kind].values()]; // Map order is insertion order = creation order
       return { total: all.length, resources: all.slice(offset, offset + count).map((e) => output(s, e)) };
     },
+
+    ...memoryOidcMethods(() => byCustomer.keys()),
 
     async close() {},
   };

@@ -85,6 +85,55 @@ export interface Page {
   resources: StoredResource[];
 }
 
+/** What the login guard reads in its one round trip. */
+export interface LoginLookup {
+  /** The users whose index `attribute` holds `value`, in creation order. */
+  users: StoredResource[];
+  /** Whether a user that held this index value was deleted (and no live user holds it now or not). */
+  deletedMatch: boolean;
+}
+
+/** The IdP kinds an OIDC client can be; they set the default matching strategy. */
+export type IdpType = 'Okta' | 'MicrosoftEntra' | 'Generic';
+
+/** An OIDC client: one per customer, paired with the SCIM connection of the same customer. */
+export interface StoredOidcClient {
+  oidcClientId: string;
+  customerId: string;
+  idpType: IdpType;
+  issuer: string;
+  clientId: string;
+  /** Kept so the app can authenticate to the IdP; never returned by the public fetch API. */
+  clientSecret: string | null;
+  redirectUri: string;
+  /** One of the five strategy names (match/strategies.ts). */
+  matchingStrategy: string;
+  /** The claim used as the subject: 'sub', or 'oid' for Entra. */
+  subjectClaim: string;
+  claimsSource: 'id_token' | 'userinfo' | 'auto';
+  scopes: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A person who tried to log in through a customer's OIDC client (admitted or not), by subject. */
+export interface StoredSsoUser {
+  subject: string;
+  email: string | null;
+  emailVerified: boolean | null;
+  preferredUsername: string | null;
+  name: string | null;
+  /** The other claims the matching tool may show (no tokens). */
+  claims: Record<string, unknown>;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  lastOutcome: 'admitted' | 'refused';
+  /** The refusal reason, or null when admitted. */
+  lastReason: string | null;
+  /** The SCIM user id the last login matched, if any. */
+  lastScimUserId: string | null;
+}
+
 /**
  * The contract. Every resource method is scoped to one connection id: nothing crosses connections.
  * Resource writes on a connection that does not exist (or is being deleted) fail with 'not_found', so a
@@ -133,6 +182,30 @@ export interface Store {
   findByIndex(connectionId: string, kind: ResourceKind, attribute: string, value: string): Promise<StoredResource[]>;
   /** Resources in creation order: `offset` is 0-based. Also returns the total count. One round trip. */
   listPage(connectionId: string, kind: ResourceKind, offset: number, count: number): Promise<Page>;
+
+  /**
+   * The login guard's lookup: users by index value, plus whether a deleted user once held that value
+   * (deleting a user leaves a tombstone per index entry; see `deletedMatch`). ONE round trip.
+   */
+  findUsersForLogin(connectionId: string, attribute: string, value: string): Promise<LoginLookup>;
+
+  /** Creates the customer's OIDC client; 'exists' when it already has one. */
+  createOidcClient(client: StoredOidcClient): Promise<'created' | 'exists'>;
+  getOidcClient(customerId: string): Promise<StoredOidcClient | null>;
+  /** Replaces the customer's OIDC client; false when it has none. */
+  replaceOidcClient(client: StoredOidcClient): Promise<boolean>;
+  /** Deletes the customer's OIDC client and its recorded SSO users; false when it had none. */
+  deleteOidcClient(customerId: string): Promise<boolean>;
+  /** Every customer id with a SCIM connection or an OIDC client (admin pages; not on request paths). */
+  listCustomers(): Promise<string[]>;
+
+  /**
+   * Records a login attempt: inserts or updates the SSO user with this subject (keeping `firstSeenAt`).
+   * One round trip.
+   */
+  recordSsoUser(customerId: string, user: StoredSsoUser): Promise<void>;
+  /** The customer's SSO users, most recently seen first (admin reads; may be O(n)). */
+  listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
 
   /** Releases what the store holds (not the app's Redis client). */
   close?(): Promise<void>;

@@ -1,0 +1,112 @@
+/**
+ * Express glue for the login guard: the per-customer login/callback routes, the error handler that renders
+ * refusals, and the session check for protected routes. The logic lives in guard/; this file only wires.
+ */
+import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { PassportStatic } from 'passport';
+import { ScimUserNotActive, SsoLoginError } from './errors.js';
+import { checkCustomerId } from './connections.js';
+import { failureToLoginError, toLoginError } from './guard/login-errors.js';
+import { logOutQuietly, strategyName, type OidcRuntime } from './guard/passport.js';
+import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
+import { checkSession, sessionRefOf } from './guard/session-check.js';
+import { ScimSsoConfigError } from './errors.js';
+
+export interface AuthRoutesOptions {
+  /** The app's passport instance (strategies are registered on it). */
+  passport: PassportStatic;
+  /** Where an admitted user is sent. */
+  successRedirect: string;
+  /** Where a refused or failed login is sent, with `?error=…&reason=…`. Default: a JSON error response. */
+  failureRedirect?: string;
+}
+
+function send(res: Response, rendered: RenderedLoginError): void {
+  res.status(rendered.status);
+  for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
+  if (rendered.body) res.json(rendered.body);
+  else res.end();
+}
+
+/** `GET /:customerId/login` and `GET /:customerId/callback` for every customer. */
+export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptions): Router {
+  if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {
+    throw new ScimSsoConfigError('invalid_argument', 'authRoutes: pass your passport instance as { passport }');
+  }
+  if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'authRoutes: successRedirect is required');
+  const { passport } = options;
+  /** The updatedAt of the client each registered strategy was built from, per customer. */
+  const registered = new Map<string, string>();
+
+  async function ensureStrategy(customerId: string, fresh: boolean): Promise<string> {
+    const config = fresh ? await runtime.load(customerId) : await runtime.current(customerId);
+    const name = strategyName(customerId);
+    if (registered.get(customerId) !== config.client.updatedAt || !(passport as unknown as { _strategy(n: string): unknown })._strategy(name)) {
+      passport.use(name, await runtime.strategy(customerId));
+      registered.set(customerId, config.client.updatedAt);
+    }
+    return name;
+  }
+
+  const fail = (res: Response, next: NextFunction, error: unknown, customerId: string | null) => {
+    const mapped = toLoginError(error, customerId);
+    if (!mapped) return next(error);
+    send(res, renderLoginError(mapped, options.failureRedirect));
+  };
+
+  const router = Router();
+  router.get('/:customerId/login', async (req: Request, res: Response, next: NextFunction) => {
+    const customerId = String(req.params.customerId);
+    try {
+      checkCustomerId(customerId);
+      const name = await ensureStrategy(customerId, true);
+      const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;
+      passport.authenticate(name, { ...(loginHint ? { loginHint } : {}) } as object)(req, res, next);
+    } catch (error) {
+      fail(res, next, error instanceof ScimSsoConfigError ? new SsoLoginError('unknown_customer', 404, error.message) : error, customerId);
+    }
+  });
+  router.get('/:customerId/callback', async (req: Request, res: Response, next: NextFunction) => {
+    const customerId = String(req.params.customerId);
+    let name: string;
+    try {
+      checkCustomerId(customerId);
+      name = await ensureStrategy(customerId, false);
+    } catch (error) {
+      return fail(res, next, error instanceof ScimSsoConfigError ? new SsoLoginError('unknown_customer', 404, error.message) : error, customerId);
+    }
+    passport.authenticate(name, (error: unknown, user: unknown, info: unknown) => {
+      if (error) return fail(res, next, error, customerId);
+      if (!user) return fail(res, next, failureToLoginError(info, customerId), customerId);
+      req.logIn(user as Express.User, (loginError) => (loginError ? next(loginError) : res.redirect(options.successRedirect)));
+    })(req, res, next);
+  });
+  return router;
+}
+
+/** Renders ScimUserNotActive and login errors (incl. openid-client's) passed to `next(err)`; passes others on. */
+export function expressErrorHandler(options: { redirectTo?: string } = {}): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    const mapped = toLoginError(error);
+    if (!mapped || res.headersSent) return next(error);
+    send(res, renderLoginError(mapped, options.redirectTo));
+  };
+}
+
+/** Ends the session of a user whose SCIM user has been deactivated or deleted since login (one store read). */
+export function expressRequireActiveUser(runtime: OidcRuntime, options: { redirectTo?: string } = {}): RequestHandler {
+  return async (req, res, next) => {
+    let status;
+    try {
+      status = await checkSession(runtime.store, sessionRefOf((req as { user?: unknown }).user));
+    } catch (error) {
+      // Fail closed: an unreachable store never lets a request through.
+      const mapped = toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable');
+      return send(res, renderLoginError(mapped));
+    }
+    if (status.active) return next();
+    if (status.reason !== 'not_logged_in') await logOutQuietly(req);
+    send(res, renderSessionEnded(status.reason, options.redirectTo));
+  };
+}
+

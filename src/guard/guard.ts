@@ -1,0 +1,111 @@
+/**
+ * The guard itself, framework-neutral: given a customer's configuration and validated claims, look the
+ * person up (one store round trip), decide, and record the attempt. Passport and Koa glue call this.
+ */
+import { ScimUserNotActive, SsoLoginError } from '../errors.js';
+import { findMatches, isMatchingStrategy, lookupFor, type MatchingStrategy, type ScimCandidate, type SsoIdentity } from '../match/strategies.js';
+import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '../store/store.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
+import { decide, type GuardDecision } from './decide.js';
+import { identityOf, ssoUserRecord, type Claims } from './identity.js';
+
+/** The SCIM user handed to the app after an admitted login. */
+export interface ScimUserView {
+  id: string;
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  /** The whole SCIM resource as stored (without derived groups). */
+  resource: Record<string, unknown>;
+}
+
+/** What scim-sso puts in the session by default (`req.user`). */
+export interface SessionUser {
+  customerId: string;
+  /** The paired SCIM connection, so `requireActiveUser` needs one store read per request. */
+  connectionId: string | null;
+  scimUserId: string | null;
+  userName: string | null;
+  subject: string;
+  email: string | null;
+}
+
+export interface GuardResult {
+  customerId: string;
+  strategy: MatchingStrategy;
+  identity: SsoIdentity;
+  decision: GuardDecision;
+  scimUser: ScimUserView | null;
+  sessionUser: SessionUser;
+}
+
+/** Reads the matching-relevant parts of a stored SCIM user. */
+export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidate {
+  const resource = JSON.parse(stored.json) as Record<string, unknown>;
+  return {
+    id: stored.id,
+    userName: typeof resource.userName === 'string' ? resource.userName : '',
+    externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
+    // RFC 7643 §4.1.1: `active` is optional; a user provisioned without it is treated as active.
+    active: resource.active !== false,
+    resource,
+  };
+}
+
+export interface CustomerConfig {
+  client: StoredOidcClient;
+  connection: StoredConnection | null;
+}
+
+/** Runs the guard. Throws SsoLoginError('store_unavailable', 503) when the store cannot be reached: fail closed. */
+export async function runGuard(store: Store, config: CustomerConfig, claims: Claims): Promise<GuardResult> {
+  const { client, connection } = config;
+  const strategy: MatchingStrategy = isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : 'OidcEmailToScimUsername';
+  const identity = identityOf(claims, client.subjectClaim);
+  if (!identity.subject) {
+    throw new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" or "sub" claim`, client.customerId);
+  }
+  try {
+    let decision: GuardDecision;
+    let scimUser: ScimUserView | null = null;
+    if (!connection) {
+      decision = decide({ hasConnection: false, matches: [], deletedMatch: false });
+    } else {
+      const lookup = lookupFor(strategy, identity);
+      const found = lookup ? await store.findUsersForLogin(connection.connectionId, lookup.index, lookup.value) : { users: [], deletedMatch: false };
+      // The index narrows; the strategy decides (the same pure function the matching report uses).
+      const matches = findMatches(strategy, identity, found.users.map(candidateOf)) as (ScimUserView & ScimCandidate)[];
+      decision = decide({ hasConnection: true, matches, deletedMatch: found.deletedMatch });
+      if (decision.admit && decision.scimUser) scimUser = matches.find((m) => m.id === decision.scimUser!.id) ?? null;
+    }
+    const reason = decision.admit ? null : decision.reason;
+    await store.recordSsoUser(
+      client.customerId,
+      ssoUserRecord(claims, identity, { admitted: decision.admit, reason, scimUserId: decision.scimUser?.id ?? null }),
+    );
+    return {
+      customerId: client.customerId,
+      strategy,
+      identity,
+      decision,
+      scimUser,
+      sessionUser: {
+        customerId: client.customerId,
+        connectionId: connection?.connectionId ?? null,
+        scimUserId: scimUser?.id ?? null,
+        userName: scimUser?.userName ?? null,
+        subject: identity.subject,
+        email: identity.email,
+      },
+    };
+  } catch (error) {
+    if (isStoreUnavailable(error)) {
+      throw new SsoLoginError('store_unavailable', 503, 'the user store is unavailable; the login was refused', client.customerId, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** The error a refused decision becomes. */
+export const refusal = (result: GuardResult): ScimUserNotActive | null =>
+  result.decision.admit ? null : new ScimUserNotActive(result.customerId, result.decision.reason, result.strategy);

@@ -1,0 +1,49 @@
+/**
+ * Maps what can go wrong in an OIDC login to a well-defined error, so IdP and token problems answer
+ * 400/401/503 with a clear code — never a 500 (oidc-passport.md lists these failure routes).
+ */
+import * as oidc from 'openid-client';
+import { ScimUserNotActive, SsoLoginError } from '../errors.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
+
+const NETWORK = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN|fetch failed|socket hang up/;
+
+function isNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const cause = (error as { cause?: unknown }).cause;
+  return NETWORK.test(error.message) || (cause instanceof Error && NETWORK.test(`${cause.message} ${(cause as { code?: string }).code ?? ''}`));
+}
+
+/** Turns a login failure into ScimUserNotActive / SsoLoginError; returns null for errors that are not login errors. */
+export function toLoginError(error: unknown, customerId: string | null = null): ScimUserNotActive | SsoLoginError | null {
+  if (error instanceof ScimUserNotActive || error instanceof SsoLoginError) return error;
+  if (error instanceof oidc.AuthorizationResponseError) {
+    const code = error.error === 'access_denied' ? 'access_denied' : 'idp_error';
+    return new SsoLoginError(code, code === 'access_denied' ? 401 : 400, `the identity provider answered ${error.error}${error.error_description ? `: ${error.error_description}` : ''}`, customerId, { cause: error });
+  }
+  if (error instanceof oidc.ResponseBodyError) {
+    return new SsoLoginError('token_exchange_failed', 400, `the identity provider refused the code: ${error.error}`, customerId, { cause: error });
+  }
+  if (error instanceof oidc.WWWAuthenticateChallengeError) {
+    return new SsoLoginError('token_exchange_failed', 401, 'the identity provider rejected the client credentials', customerId, { cause: error });
+  }
+  if (isStoreUnavailable(error)) {
+    return new SsoLoginError('store_unavailable', 503, 'the user store is unavailable; the login was refused', customerId, { cause: error });
+  }
+  if (isNetworkError(error)) {
+    return new SsoLoginError('idp_unreachable', 503, 'the identity provider could not be reached', customerId, { cause: error });
+  }
+  if (error instanceof oidc.ClientError || (error instanceof Error && /^OAUTH_/.test((error as { code?: string }).code ?? ''))) {
+    return new SsoLoginError('invalid_response', 400, `the login response failed validation: ${error instanceof Error ? error.message : 'invalid'}`, customerId, { cause: error });
+  }
+  return null;
+}
+
+/** A passport `fail(info)` (missing or replayed state, access_denied) as an SsoLoginError. */
+export function failureToLoginError(info: unknown, customerId: string): SsoLoginError {
+  const details = (info ?? {}) as { message?: string; error?: string };
+  if (details.error === 'access_denied') {
+    return new SsoLoginError('access_denied', 401, `the identity provider denied access: ${details.message ?? 'access_denied'}`, customerId);
+  }
+  return new SsoLoginError('invalid_response', 400, details.message ?? 'the login could not be verified; start again', customerId);
+}

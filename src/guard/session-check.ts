@@ -1,0 +1,35 @@
+/**
+ * Whether a logged-in person is still active in SCIM: one store read per request. Used by
+ * `requireActiveUser` on Express and Koa, so a deprovisioned person's live session ends at their next request.
+ */
+import type { Store } from '../store/store.js';
+import type { SessionUser } from './guard.js';
+import { candidateOf } from './guard.js';
+
+export type SessionStatus = { active: true } | { active: false; reason: 'deactivated' | 'deleted' | 'not_logged_in' };
+
+/** The fields of the session user the check reads (the default session user has them all). */
+export type SessionRef = Pick<SessionUser, 'customerId' | 'connectionId' | 'scimUserId'>;
+
+export function sessionRefOf(user: unknown): SessionRef | null {
+  if (!user || typeof user !== 'object') return null;
+  const u = user as Record<string, unknown>;
+  if (typeof u.customerId !== 'string') return null;
+  return {
+    customerId: u.customerId,
+    connectionId: typeof u.connectionId === 'string' ? u.connectionId : null,
+    scimUserId: typeof u.scimUserId === 'string' ? u.scimUserId : null,
+  };
+}
+
+/** Throws when the store is unreachable (callers fail closed). */
+export async function checkSession(store: Store, ref: SessionRef | null): Promise<SessionStatus> {
+  if (!ref) return { active: false, reason: 'not_logged_in' };
+  // Admitted without a SCIM user: the customer had no SCIM connection at login. Nothing to re-check.
+  if (!ref.scimUserId) return { active: true };
+  const connectionId = ref.connectionId ?? (await store.getConnectionByCustomer(ref.customerId))?.connectionId;
+  if (!connectionId) return { active: false, reason: 'deleted' };
+  const stored = await store.getResource(connectionId, 'User', ref.scimUserId);
+  if (!stored) return { active: false, reason: 'deleted' };
+  return candidateOf(stored).active ? { active: true } : { active: false, reason: 'deactivated' };
+}

@@ -1,0 +1,163 @@
+/**
+ * Management of OIDC clients: one per customer, paired with the customer's SCIM connection by
+ * `customerId`. The IdP type picks the default matching strategy (DESIGN.md); an explicit strategy wins and
+ * can be changed later. Client secrets are stored for the login flow and never returned.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { checkCustomerId } from './connections.js';
+import { ScimSsoConfigError } from './errors.js';
+import { MATCHING_STRATEGIES, type MatchingStrategy } from './match/strategies.js';
+import type { IdpType, Store, StoredOidcClient } from './store/store.js';
+
+/** Default matching strategy per IdP type (PropelAuth's table; Entra's `sub` is pairwise, so `oid` ↔ externalId). */
+export const DEFAULT_STRATEGY: Record<IdpType, MatchingStrategy> = {
+  Okta: 'OidcEmailToScimUsername',
+  MicrosoftEntra: 'OidcSubToScimExternalId',
+  Generic: 'OidcEmailToScimUsername',
+};
+
+/** Default subject claim per IdP type: Entra's `oid` (its directory object id), else `sub`. */
+export const DEFAULT_SUBJECT_CLAIM: Record<IdpType, string> = { Okta: 'sub', MicrosoftEntra: 'oid', Generic: 'sub' };
+
+const settings = {
+  idpType: z.enum(['Okta', 'MicrosoftEntra', 'Generic']),
+  issuer: z.url({ protocol: /^https?$/ }),
+  clientId: z.string().min(1).max(500),
+  clientSecret: z.string().min(1).max(2000).nullable(),
+  redirectUri: z.url({ protocol: /^https?$/ }),
+  matchingStrategy: z.enum(MATCHING_STRATEGIES),
+  subjectClaim: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'subjectClaim must be a claim name'),
+  claimsSource: z.enum(['id_token', 'userinfo', 'auto']),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are OAuth scope tokens')).min(1),
+};
+
+const createSchema = z.strictObject({
+  customerId: z.string(),
+  ...settings,
+  clientSecret: settings.clientSecret.optional(),
+  matchingStrategy: settings.matchingStrategy.optional(),
+  subjectClaim: settings.subjectClaim.optional(),
+  claimsSource: settings.claimsSource.optional(),
+  scopes: settings.scopes.optional(),
+});
+
+const updateSchema = z.strictObject(settings).partial();
+
+export type CreateOidcClientInput = z.input<typeof createSchema>;
+export type UpdateOidcClientInput = z.input<typeof updateSchema>;
+
+/** An OIDC client as the app sees it: no secret, and the paired SCIM connection's id. */
+export interface OidcClient {
+  oidcClientId: string;
+  customerId: string;
+  idpType: IdpType;
+  issuer: string;
+  clientId: string;
+  /** Whether a client secret is stored (the secret itself is never returned). */
+  hasClientSecret: boolean;
+  redirectUri: string;
+  matchingStrategy: MatchingStrategy;
+  subjectClaim: string;
+  claimsSource: 'id_token' | 'userinfo' | 'auto';
+  scopes: string[];
+  /** The SCIM connection of the same customer, or null when there is none. */
+  scimConnectionId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+  throw new ScimSsoConfigError('invalid_argument', `${what}: ${details}`);
+}
+
+export function toPublicOidcClient(client: StoredOidcClient, scimConnectionId: string | null): OidcClient {
+  return {
+    oidcClientId: client.oidcClientId,
+    customerId: client.customerId,
+    idpType: client.idpType,
+    issuer: client.issuer,
+    clientId: client.clientId,
+    hasClientSecret: client.clientSecret !== null,
+    redirectUri: client.redirectUri,
+    matchingStrategy: client.matchingStrategy as MatchingStrategy,
+    subjectClaim: client.subjectClaim,
+    claimsSource: client.claimsSource,
+    scopes: [...client.scopes],
+    scimConnectionId,
+    createdAt: client.createdAt,
+    updatedAt: client.updatedAt,
+  };
+}
+
+export function oidcClientManager(store: Store, onChange: (customerId: string) => void = () => {}) {
+  const pairedConnectionId = async (customerId: string) => (await store.getConnectionByCustomer(customerId))?.connectionId ?? null;
+
+  return {
+    /** Creates the customer's OIDC client; a second one for the same customer is an error. */
+    async createOidcClient(input: CreateOidcClientInput): Promise<OidcClient> {
+      const parsed = parse(createSchema, input, 'createOidcClient');
+      const customerId = checkCustomerId(parsed.customerId);
+      const now = new Date().toISOString();
+      const client: StoredOidcClient = {
+        oidcClientId: randomUUID(),
+        customerId,
+        idpType: parsed.idpType,
+        issuer: parsed.issuer,
+        clientId: parsed.clientId,
+        clientSecret: parsed.clientSecret ?? null,
+        redirectUri: parsed.redirectUri,
+        matchingStrategy: parsed.matchingStrategy ?? DEFAULT_STRATEGY[parsed.idpType],
+        subjectClaim: parsed.subjectClaim ?? DEFAULT_SUBJECT_CLAIM[parsed.idpType],
+        claimsSource: parsed.claimsSource ?? 'auto',
+        scopes: parsed.scopes ?? ['openid', 'email', 'profile'],
+        createdAt: now,
+        updatedAt: now,
+      };
+      if (!client.scopes.includes('openid')) client.scopes.unshift('openid');
+      if ((await store.createOidcClient(client)) === 'exists') {
+        throw new ScimSsoConfigError('oidc_client_exists', `customer "${customerId}" already has an OIDC client`);
+      }
+      onChange(customerId);
+      return toPublicOidcClient(client, await pairedConnectionId(customerId));
+    },
+
+    /** Changes settings of the customer's OIDC client; they apply from the next login. */
+    async updateOidcClient(customerId: string, patch: UpdateOidcClientInput): Promise<OidcClient> {
+      checkCustomerId(customerId);
+      const changes = parse(updateSchema, patch, 'updateOidcClient');
+      const current = await store.getOidcClient(customerId);
+      if (!current) throw new ScimSsoConfigError('oidc_client_not_found', `customer "${customerId}" has no OIDC client`);
+      const next: StoredOidcClient = { ...current, ...changes, updatedAt: new Date().toISOString() };
+      if (changes.idpType && !changes.matchingStrategy && current.matchingStrategy === DEFAULT_STRATEGY[current.idpType]) {
+        // The strategy was the old type's default, so it follows the new type.
+        next.matchingStrategy = DEFAULT_STRATEGY[changes.idpType];
+      }
+      if (changes.idpType && !changes.subjectClaim && current.subjectClaim === DEFAULT_SUBJECT_CLAIM[current.idpType]) {
+        next.subjectClaim = DEFAULT_SUBJECT_CLAIM[changes.idpType];
+      }
+      if (!next.scopes.includes('openid')) next.scopes = ['openid', ...next.scopes];
+      if (!(await store.replaceOidcClient(next))) {
+        throw new ScimSsoConfigError('oidc_client_not_found', `customer "${customerId}" has no OIDC client`);
+      }
+      onChange(customerId);
+      return toPublicOidcClient(next, await pairedConnectionId(customerId));
+    },
+
+    /** The customer's OIDC client (without its secret), or null. */
+    async fetchOidcClient(customerId: string): Promise<OidcClient | null> {
+      const client = await store.getOidcClient(checkCustomerId(customerId));
+      return client ? toPublicOidcClient(client, await pairedConnectionId(customerId)) : null;
+    },
+
+    /** Deletes the customer's OIDC client and its recorded SSO users; false if there was none. */
+    async deleteOidcClient(customerId: string): Promise<boolean> {
+      const deleted = await store.deleteOidcClient(checkCustomerId(customerId));
+      if (deleted) onChange(customerId);
+      return deleted;
+    },
+  };
+}

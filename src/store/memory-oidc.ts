@@ -1,0 +1,81 @@
+/**
+ * The OIDC half of the in-memory store: OIDC clients, SSO users and the customer list. Records are kept as
+ * JSON text, like the Redis store keeps them, so both stores copy (and reject) exactly the same data.
+ */
+import {
+  bySeenDescending,
+  checkOidcClient,
+  checkSsoUser,
+  earlierTimestamp,
+  parseOidcClient,
+  parseSsoUser,
+} from './sso-records.js';
+import { assertStoreId, type Store } from './store.js';
+
+/** The Store methods this file implements. */
+export type OidcMethods = Pick<
+  Store,
+  | 'createOidcClient'
+  | 'getOidcClient'
+  | 'replaceOidcClient'
+  | 'deleteOidcClient'
+  | 'listCustomers'
+  | 'recordSsoUser'
+  | 'listSsoUsers'
+>;
+
+/** In-memory OIDC clients and SSO users; `connectionCustomers` lists the customers with a SCIM connection. */
+export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): OidcMethods {
+  /** customerId → the client as JSON. */
+  const clients = new Map<string, string>();
+  /** customerId → subject → { firstSeenAt, JSON of the rest }. */
+  const ssoUsers = new Map<string, Map<string, { firstSeenAt: string; json: string }>>();
+
+  return {
+    async createOidcClient(client) {
+      const record = checkOidcClient(client);
+      if (clients.has(record.customerId)) return 'exists';
+      clients.set(record.customerId, JSON.stringify(record));
+      return 'created';
+    },
+
+    async getOidcClient(customerId) {
+      assertStoreId('customerId', customerId);
+      const json = clients.get(customerId);
+      return json === undefined ? null : parseOidcClient(json);
+    },
+
+    async replaceOidcClient(client) {
+      const record = checkOidcClient(client);
+      if (!clients.has(record.customerId)) return false;
+      clients.set(record.customerId, JSON.stringify(record));
+      return true;
+    },
+
+    async deleteOidcClient(customerId) {
+      assertStoreId('customerId', customerId);
+      ssoUsers.delete(customerId);
+      return clients.delete(customerId);
+    },
+
+    async listCustomers() {
+      return [...new Set([...connectionCustomers(), ...clients.keys()])].sort();
+    },
+
+    async recordSsoUser(customerId, user) {
+      assertStoreId('customerId', customerId);
+      const record = checkSsoUser(user);
+      let users = ssoUsers.get(customerId);
+      if (!users) ssoUsers.set(customerId, (users = new Map()));
+      const old = users.get(record.subject);
+      const firstSeenAt = old ? earlierTimestamp(old.firstSeenAt, record.firstSeenAt) : record.firstSeenAt;
+      users.set(record.subject, { firstSeenAt, json: record.json });
+    },
+
+    async listSsoUsers(customerId) {
+      assertStoreId('customerId', customerId);
+      const users = [...(ssoUsers.get(customerId)?.values() ?? [])].map((u) => parseSsoUser(u.firstSeenAt, u.json));
+      return users.sort(bySeenDescending);
+    },
+  };
+}

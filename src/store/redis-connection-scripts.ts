@@ -1,0 +1,56 @@
+/**
+ * Lua sources of the Redis store's connection records (see redis.ts). Connection copies (the `conn` record,
+ * token keys, customer key) are stored as `<rev>:<json>`; `rev` increases on every rotation so that writes of
+ * a slower, older rotation never overwrite a newer one. Every script takes one key, except BEGIN_DELETE,
+ * whose two keys (`conn`, `dying`) share the connection's hash tag.
+ */
+
+/** Writes KEYS[1] = ARGV[2] unless it holds a newer rev than ARGV[1]; ARGV[3] = PEXPIREAT ms or ''; ARGV[4] = 'xx' to only overwrite. */
+export const SET_IF_NEWER = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local rev = tonumber(string.match(cur, '^(%d+):'))
+  if rev and rev > tonumber(ARGV[1]) then return 0 end
+elseif ARGV[4] == 'xx' then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
+return 1
+`;
+
+/** Deletes KEYS[1] if it is a copy of connection ARGV[1] with rev below ARGV[2] ('' = any rev). Reply 1 or 0. */
+export const DELETE_COPY = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local rev, json = string.match(cur, '^(%d+):(.*)$')
+if not rev then return 0 end
+-- Decoding the connection record (our own flat JSON) only to read its id; it is never re-encoded.
+local ok, record = pcall(cjson.decode, json)
+if not ok or type(record) ~= 'table' or record.connectionId ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' and tonumber(rev) >= tonumber(ARGV[2]) then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`;
+
+/** Compare-and-set of the `conn` record: reply 1 if its rev was ARGV[1] and it now holds ARGV[2], 0 if the rev moved, -1 if gone. */
+export const CAS_CONNECTION = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return -1 end
+if tonumber(string.match(cur, '^(%d+):')) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * Starts deleting a connection: renames `conn` (KEYS[1]) to `dying` (KEYS[2]) so that every resource write
+ * fails from now on, and replies the record; or replies a `dying` record left by an interrupted delete, or ''.
+ */
+export const BEGIN_DELETE = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  return cur
+end
+return redis.call('GET', KEYS[2]) or ''
+`;

@@ -1,0 +1,131 @@
+/**
+ * Validation and copying of the OIDC client and SSO user records, shared by both stores so that they
+ * accept, store and return exactly the same thing. Both records travel as JSON text inside the stores: what
+ * comes out is always a fresh copy, never an object a caller could use to change the store.
+ */
+import { assertStoreId, type IdpType, type StoredOidcClient, type StoredSsoUser } from './store.js';
+
+/** The longest SSO subject the stores accept (subjects are hash fields, not key names). */
+export const MAX_SUBJECT_LENGTH = 1000;
+
+const IDP_TYPES: readonly IdpType[] = ['Okta', 'MicrosoftEntra', 'Generic'];
+const CLAIMS_SOURCES: readonly StoredOidcClient['claimsSource'][] = ['id_token', 'userinfo', 'auto'];
+const OUTCOMES: readonly StoredSsoUser['lastOutcome'][] = ['admitted', 'refused'];
+
+function str(what: string, value: unknown): string {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
+  return value;
+}
+
+function strOrNull(what: string, value: unknown): string | null {
+  if (value !== null && typeof value !== 'string') throw new TypeError(`${what} must be a string or null`);
+  return value;
+}
+
+function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw new TypeError(`${what} must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+/** A timestamp (ISO 8601 expected): 1-100 characters, no control characters (the Redis store ends it with `\n`). */
+function timestamp(what: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 100 || /\p{Cc}/u.test(value)) {
+    throw new TypeError(`${what} must be a timestamp string without control characters`);
+  }
+  return value;
+}
+
+/** Throws a TypeError unless `subject` is 1-1000 characters without control characters. */
+export function assertSsoSubject(subject: unknown): asserts subject is string {
+  if (
+    typeof subject !== 'string' ||
+    subject.length === 0 ||
+    subject.length > MAX_SUBJECT_LENGTH ||
+    /\p{Cc}/u.test(subject)
+  ) {
+    throw new TypeError(`subject must be 1-${MAX_SUBJECT_LENGTH} characters without control characters`);
+  }
+}
+
+/** Validates an OIDC client and returns a copy with exactly the contract's fields, in a fixed order. */
+export function checkOidcClient(c: StoredOidcClient): StoredOidcClient {
+  assertStoreId('customerId', c.customerId);
+  if (!Array.isArray(c.scopes) || !c.scopes.every((s) => typeof s === 'string')) {
+    throw new TypeError('scopes must be an array of strings');
+  }
+  return {
+    oidcClientId: str('oidcClientId', c.oidcClientId),
+    customerId: c.customerId,
+    idpType: oneOf('idpType', c.idpType, IDP_TYPES),
+    issuer: str('issuer', c.issuer),
+    clientId: str('clientId', c.clientId),
+    clientSecret: strOrNull('clientSecret', c.clientSecret),
+    redirectUri: str('redirectUri', c.redirectUri),
+    matchingStrategy: str('matchingStrategy', c.matchingStrategy),
+    subjectClaim: str('subjectClaim', c.subjectClaim),
+    claimsSource: oneOf('claimsSource', c.claimsSource, CLAIMS_SOURCES),
+    scopes: [...c.scopes],
+    createdAt: str('createdAt', c.createdAt),
+    updatedAt: str('updatedAt', c.updatedAt),
+  };
+}
+
+/** Reads an OIDC client back from the JSON text a store holds. */
+export function parseOidcClient(json: string): StoredOidcClient {
+  return JSON.parse(json) as StoredOidcClient;
+}
+
+/**
+ * An SSO user split the way the stores keep it: `firstSeenAt` on its own (the store decides which one to
+ * keep) and the rest as JSON text (`claims` go through JSON, so they must be JSON data).
+ */
+export interface SsoUserRecord {
+  subject: string;
+  firstSeenAt: string;
+  /** Every field except `firstSeenAt`, as JSON. */
+  json: string;
+}
+
+/** Validates an SSO user and splits it into a {@link SsoUserRecord}. */
+export function checkSsoUser(u: StoredSsoUser): SsoUserRecord {
+  assertSsoSubject(u.subject);
+  if (u.emailVerified !== null && typeof u.emailVerified !== 'boolean') {
+    throw new TypeError('emailVerified must be a boolean or null');
+  }
+  if (typeof u.claims !== 'object' || u.claims === null || Array.isArray(u.claims)) {
+    throw new TypeError('claims must be an object');
+  }
+  const rest: Omit<StoredSsoUser, 'firstSeenAt'> = {
+    subject: u.subject,
+    email: strOrNull('email', u.email),
+    emailVerified: u.emailVerified,
+    preferredUsername: strOrNull('preferredUsername', u.preferredUsername),
+    name: strOrNull('name', u.name),
+    claims: u.claims,
+    lastSeenAt: timestamp('lastSeenAt', u.lastSeenAt),
+    lastOutcome: oneOf('lastOutcome', u.lastOutcome, OUTCOMES),
+    lastReason: strOrNull('lastReason', u.lastReason),
+    lastScimUserId: strOrNull('lastScimUserId', u.lastScimUserId),
+  };
+  return { subject: u.subject, firstSeenAt: timestamp('firstSeenAt', u.firstSeenAt), json: JSON.stringify(rest) };
+}
+
+/** Rebuilds the SSO user a store holds as `firstSeenAt` plus the JSON of the rest. */
+export function parseSsoUser(firstSeenAt: string, json: string): StoredSsoUser {
+  const rest = JSON.parse(json) as Omit<StoredSsoUser, 'firstSeenAt'>;
+  return { ...rest, firstSeenAt };
+}
+
+/**
+ * The earlier of two timestamps, compared as strings code unit by code unit (the Redis script compares
+ * bytes: the same order for the ASCII of ISO 8601 timestamps from `toISOString()`).
+ */
+export function earlierTimestamp(a: string, b: string): string {
+  return a <= b ? a : b;
+}
+
+/** Sort order of listSsoUsers: most recently seen first, then by subject. */
+export function bySeenDescending(a: StoredSsoUser, b: StoredSsoUser): number {
+  if (a.lastSeenAt !== b.lastSeenAt) return a.lastSeenAt > b.lastSeenAt ? -1 : 1;
+  return a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0;
+}
