@@ -9,20 +9,9 @@ import {
   earlierTimestamp,
   parseOidcClient,
   parseSsoUser,
+  type OidcMethods,
 } from './sso-records.js';
-import { assertStoreId, type Store } from './store.js';
-
-/** The Store methods this file implements. */
-export type OidcMethods = Pick<
-  Store,
-  | 'createOidcClient'
-  | 'getOidcClient'
-  | 'replaceOidcClient'
-  | 'deleteOidcClient'
-  | 'listCustomers'
-  | 'recordSsoUser'
-  | 'listSsoUsers'
->;
+import { assertStoreId } from './store.js';
 
 /** In-memory OIDC clients and SSO users; `connectionCustomers` lists the customers with a SCIM connection. */
 export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): OidcMethods {

@@ -4,7 +4,8 @@
  * Cluster slot, and (b) a client-side ioredis `keyPrefix`, applied to KEYS[1], reaches every derived key.
  *
  * Key suffixes under the tag (see redis.ts for the full layout): `conn`, `dying`, `seq`, `attrs`, `member`,
- * `g:dn`, `g:m:<groupId>`, `<k>:order`, `<k>:r`, `<k>:i:<attribute>`, with `<k>` = `u` (users) or `g` (groups).
+ * `g:dn`, `g:m:<groupId>`, `<k>:order`, `<k>:r`, `<k>:i:<attribute>`, with `<k>` = `u` (users) or `g` (groups),
+ * and the user tombstones `u:gone:<attribute>`.
  *
  * Inside a connection a resource is addressed by its `seq` (creation counter, decimal): `<k>:order` maps
  * id -> seq (ZSCORE) and ranks by creation; `<k>:r` and the indexes hold seqs instead of ids. A 3-7 digit
@@ -25,6 +26,7 @@ local function order(k) return base .. k .. ':order' end
 local function rhash(k) return base .. k .. ':r' end
 local function mkey(gid) return base .. 'g:m:' .. gid end
 local function ikey(k, attr) return base .. k .. ':i:' .. attr end
+local function gonekey(attr) return base .. 'u:gone:' .. attr end
 local function fmt(n) return string.format('%d', tonumber(n)) end
 
 -- The seq of resource id, as the decimal string used for hash fields, or nil.
@@ -170,14 +172,24 @@ return { 'ok', cur.v + 1 }
 `;
 
 /**
- * Deletes a resource (ARGV: kind, id) with its index entries; removes it from every group listing it
- * (bumping those groups' versions) and, for a group, drops its members' reverse entries. Reply 1 or 0.
+ * Deletes a resource (ARGV: kind, id, now in epoch ms) with its index entries; removes it from every group
+ * listing it (bumping those groups' versions) and, for a group, drops its members' reverse entries. A user
+ * leaves a tombstone per index entry: field value = deletion time in `u:gone:<attribute>` (read by
+ * FIND_USERS_FOR_LOGIN; the hash is listed in `attrs` so that SWEEP_CONNECTION removes it). Reply 1 or 0.
  */
 export const DELETE_RESOURCE = `${PRELUDE}
 local k, id = ARGV[1], ARGV[2]
 local seq = seqOf(k, id)
 if not seq then return 0 end
-removeIndexes(k, seq, parseRes(redis.call('HGET', rhash(k), seq)).x)
+local packed = parseRes(redis.call('HGET', rhash(k), seq)).x
+if k == 'u' then
+  local old = cmsgpack.unpack(packed)
+  for i = 1, #old, 2 do
+    redis.call('HSET', gonekey(old[i]), old[i + 1], ARGV[3])
+    redis.call('SADD', base .. 'attrs', 'u:gone:' .. old[i])
+  end
+end
+removeIndexes(k, seq, packed)
 redis.call('ZREM', order(k), id)
 redis.call('HDEL', rhash(k), seq)
 local parents = redis.call('HGET', MEMBER, id)
@@ -228,6 +240,19 @@ local function load(k, seq)
   end
   return { r.id, r.json, r.v, aux }
 end
+
+-- The loaded resources that index value (attr, value) of kind k points at, in creation order.
+local function findAll(k, attr, value)
+  local seqs = {}
+  for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
+  table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
+  local out = {}
+  for _, s in ipairs(seqs) do
+    local r = load(k, s)
+    if r then out[#out + 1] = r end
+  end
+  return out
+end
 `;
 
 /** Reads one resource (ARGV: kind, id). Reply: the loaded resource, or an empty array. */
@@ -238,16 +263,15 @@ return seq and load(ARGV[1], seq) or {}
 
 /** Reads the resources an index value points at (ARGV: kind, attribute, value), in creation order. */
 export const FIND_BY_INDEX = `${READ_PRELUDE}
-local k = ARGV[1]
-local seqs = {}
-for s in string.gmatch(redis.call('HGET', ikey(k, ARGV[2]), ARGV[3]) or '', '%S+') do seqs[#seqs + 1] = s end
-table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
-local out = {}
-for _, s in ipairs(seqs) do
-  local r = load(k, s)
-  if r then out[#out + 1] = r end
-end
-return out
+return findAll(ARGV[1], ARGV[2], ARGV[3])
+`;
+
+/**
+ * The login guard's whole lookup (ARGV: attribute, value): the users that index value points at, in
+ * creation order, and 1 if a deleted user left a tombstone for it (else 0). Reply {users, 0|1}.
+ */
+export const FIND_USERS_FOR_LOGIN = `${READ_PRELUDE}
+return { findAll('u', ARGV[1], ARGV[2]), redis.call('HEXISTS', gonekey(ARGV[1]), ARGV[2]) }
 `;
 
 /** Reads one page in creation order (ARGV: kind, offset, count). Reply {total, resources}. */

@@ -13,15 +13,22 @@
  *   <p>{c:<id>}:g:dn                HASH    group id -> displayName (for users' derived `groups`)
  *   <p>{c:<id>}:g:m:<groupId>       HASH    member value -> `[position, display?, type?]` JSON
  *   <p>{c:<id>}:member              HASH    member value -> space-separated ids of groups listing it
- *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` suffixes in use (for deleteConnection)
+ *   <p>{c:<id>}:u:gone:<attribute>  HASH    user tombstones: index value a deleted user held -> deletion ms
+ *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` and `u:gone:<attribute>` suffixes in use
+ *                                           (for deleteConnection)
+ *
+ * OIDC clients, SSO users and the customer set are described in redis-oidc.ts.
  *
  * Everything of one connection carries the hash tag `{c:<id>}` (one Cluster slot, so multi-key Lua is
  * legal); token and customer keys are reached with single-key commands only. Resources live in one hash
  * per kind, keyed by seq, and indexes hold seqs: measured, that is ~2.3× the JSON size per user with four
  * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource.
  */
-import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { KIND_CODE, outcome, parseResource, writeArgs } from './redis-codec.js';
+import { defineScripts } from './redis-commands.js';
+import * as connLua from './redis-connection-scripts.js';
+import { redisOidcMethods } from './redis-oidc.js';
 import * as lua from './redis-scripts.js';
 import {
   assertIndexAttribute,
@@ -30,13 +37,8 @@ import {
   assertStoreId,
   isValidStoreId,
   normalizeResourceWrite,
-  type ResourceKind,
-  type ResourceWrite,
   type Store,
   type StoredConnection,
-  type StoredMember,
-  type StoredResource,
-  type WriteOutcome,
 } from './store.js';
 
 /** Options of {@link redisStore}. */
@@ -53,31 +55,17 @@ const SCRIPTS = {
   delete: { lua: lua.DELETE_RESOURCE, keys: 1, readOnly: false },
   get: { lua: lua.GET_RESOURCE, keys: 1, readOnly: true },
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
+  login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
   sweep: { lua: lua.SWEEP_CONNECTION, keys: 1, readOnly: false },
-  setIfNewer: { lua: lua.SET_IF_NEWER, keys: 1, readOnly: false },
-  deleteCopy: { lua: lua.DELETE_COPY, keys: 1, readOnly: false },
-  cas: { lua: lua.CAS_CONNECTION, keys: 1, readOnly: false },
-  beginDelete: { lua: lua.BEGIN_DELETE, keys: 2, readOnly: false },
+  setIfNewer: { lua: connLua.SET_IF_NEWER, keys: 1, readOnly: false },
+  deleteCopy: { lua: connLua.DELETE_COPY, keys: 1, readOnly: false },
+  cas: { lua: connLua.CAS_CONNECTION, keys: 1, readOnly: false },
+  beginDelete: { lua: connLua.BEGIN_DELETE, keys: 2, readOnly: false },
 } as const;
-type ScriptName = keyof typeof SCRIPTS;
 
 /** Resources deleted per round trip by deleteConnection. */
 const SWEEP_BATCH = 200;
-const KIND_CODE: Record<ResourceKind, string> = { User: 'u', Group: 'g' };
-
-/**
- * Command names carry a hash of their source, so two versions of this library sharing one client never
- * overwrite each other's scripts, and several stores on one client reuse one definition.
- */
-const COMMAND_NAMES = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([name, s]) => [
-    name,
-    `scimSso_${name}_${createHash('sha1').update(s.lua).digest('hex').slice(0, 8)}`,
-  ]),
-) as Record<ScriptName, string>;
-
-type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 /** A StoredConnection with the revision that orders its copies. */
 interface Revision {
@@ -94,19 +82,13 @@ export function redisStore(options: RedisStoreOptions): Store {
   const client = options.client;
   // Plain commands: Redis and Cluster share these signatures; the cast only picks one for TypeScript.
   const redis = client as Redis;
-  for (const [name, s] of Object.entries(SCRIPTS) as [ScriptName, (typeof SCRIPTS)[ScriptName]][]) {
-    const command = COMMAND_NAMES[name];
-    if (typeof (client as unknown as Record<string, unknown>)[command] !== 'function') {
-      client.defineCommand(command, { lua: s.lua, numberOfKeys: s.keys, readOnly: s.readOnly });
-    }
-  }
-  const run = (name: ScriptName, ...args: (string | number)[]): Promise<unknown> =>
-    (client as unknown as Record<string, ScriptFn>)[COMMAND_NAMES[name]]!(...args);
+  const run = defineScripts(client, SCRIPTS);
 
   const tag = (connectionId: string): string => `${prefix}{c:${connectionId}}:`;
   const connKey = (connectionId: string): string => `${tag(connectionId)}conn`;
   const tokenKey = (hash: string): string => `${prefix}token:${hash}`;
   const customerKey = (customerId: string): string => `${prefix}customer:${customerId}`;
+  const oidc = redisOidcMethods({ client, prefix, customerKey });
 
   /** The token keys that must work for `record`: its current token, and its previous one until expiry. */
   function liveTokens(record: StoredConnection): { key: string; expiresAt: number | null }[] {
@@ -134,7 +116,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       // Order: claim the id-scoped record (NX), then the customer (NX: the atomic "one per customer"
       // decision), then make tokens work. A crash in between leaves nothing half-usable: before the
       // customer key nothing finds the record; before the token keys no request authenticates, and the
-      // app can still find the connection by customer to rotate its token or delete it.
+      // app can still find the connection by customer to rotate its token or delete it. The customer set
+      // (listCustomers) is added to after the customer key: see redis-oidc.ts for why that order.
       if ((await redis.set(connKey(record.connectionId), value, 'NX')) === null) {
         if ((await redis.exists(customerKey(record.customerId))) === 1) return 'exists';
         throw new Error('connectionId is already in use');
@@ -143,6 +126,7 @@ export function redisStore(options: RedisStoreOptions): Store {
         await redis.del(connKey(record.connectionId));
         return 'exists';
       }
+      await oidc.customers.add(record.customerId);
       await writeTokens(record, 1, value);
       return 'created';
     },
@@ -217,6 +201,7 @@ export function redisStore(options: RedisStoreOptions): Store {
           .map(tokenKey)
           .concat(customerKey(record.customerId));
         await Promise.all(keys.map((key) => run('deleteCopy', key, connectionId, '')));
+        await oidc.customers.release(record.customerId);
       }
       while (Number(await run('sweep', tag(connectionId), SWEEP_BATCH)) > 0) {
         // each call deletes one batch
@@ -241,7 +226,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       if (!isValidStoreId(id)) return false; // such an id can never have been written
-      return Number(await run('delete', tag(connectionId), KIND_CODE[kind], id)) === 1;
+      return Number(await run('delete', tag(connectionId), KIND_CODE[kind], id, Date.now())) === 1;
     },
 
     async getResource(connectionId, kind, id) {
@@ -261,6 +246,14 @@ export function redisStore(options: RedisStoreOptions): Store {
       return reply.map((r) => parseResource(kind, r));
     },
 
+    async findUsersForLogin(connectionId, attribute, value) {
+      assertStoreId('connectionId', connectionId);
+      assertIndexAttribute(attribute);
+      if (typeof value !== 'string') throw new TypeError('index value must be a string');
+      const [users, gone] = (await run('login', tag(connectionId), attribute, value)) as [unknown[][], number];
+      return { users: users.map((r) => parseResource('User', r)), deletedMatch: Number(gone) === 1 };
+    },
+
     async listPage(connectionId, kind, offset, count) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
@@ -271,6 +264,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       ];
       return { total: Number(total), resources: rows.map((r) => parseResource(kind, r)) };
     },
+
+    ...oidc.methods,
 
     async close() {
       // The client belongs to the app; the store holds nothing else.
@@ -315,63 +310,4 @@ function parseRevision(raw: string): Revision {
   const rev = Number(raw.slice(0, colon));
   if (colon < 1 || !Number.isSafeInteger(rev)) throw new Error('malformed connection record in Redis');
   return { rev, record: JSON.parse(raw.slice(colon + 1)) as StoredConnection };
-}
-
-/** The ARGV of the create/replace scripts; see WRITE_PRELUDE in redis-scripts.ts. */
-function writeArgs(write: ResourceWrite, expectedVersion: number): (string | number)[] {
-  const args: (string | number)[] = [
-    KIND_CODE[write.kind],
-    write.id,
-    write.json,
-    expectedVersion,
-    write.displayName ?? '',
-    write.indexes.length,
-  ];
-  for (const e of write.indexes) args.push(e.attribute, e.value, e.unique ? '1' : '0');
-  const members = write.members ?? [];
-  args.push(members.length);
-  members.forEach((m, position) => {
-    // The position travels with the member because Redis hashes keep no order.
-    const meta: (number | string | null)[] = [position, m.display ?? null, m.type ?? null];
-    while (meta[meta.length - 1] === null) meta.pop();
-    args.push(m.value, JSON.stringify(meta));
-  });
-  return args;
-}
-
-function outcome(reply: unknown): WriteOutcome {
-  const [status, detail] = reply as [string, string | number | undefined];
-  switch (status) {
-    case 'ok':
-      return { ok: true, version: Number(detail) };
-    case 'uniqueness':
-      return { ok: false, reason: 'uniqueness', attribute: String(detail) };
-    case 'not_found':
-      return { ok: false, reason: 'not_found' };
-    case 'version_mismatch':
-      return { ok: false, reason: 'version_mismatch', currentVersion: Number(detail) };
-    default:
-      throw new Error(`unexpected reply from the Redis store: ${String(status)}`);
-  }
-}
-
-/** Turns a loaded {id, json, version, aux} reply (see READ_PRELUDE) into a StoredResource. */
-function parseResource(kind: ResourceKind, row: unknown[]): StoredResource {
-  const [id, json, version, aux] = row as [string, string, string, string[]];
-  const out: StoredResource = { id, kind, json, version: Number(version) };
-  if (kind === 'User') {
-    out.groups = [];
-    for (let i = 0; i + 1 < aux.length; i += 2) out.groups.push({ value: aux[i]!, display: aux[i + 1]! });
-    return out;
-  }
-  const members: { position: number; member: StoredMember }[] = [];
-  for (let i = 0; i + 1 < aux.length; i += 2) {
-    const [position, display, type] = JSON.parse(aux[i + 1]!) as [number, (string | null)?, (string | null)?];
-    const member: StoredMember = { value: aux[i]! };
-    if (typeof display === 'string') member.display = display;
-    if (typeof type === 'string') member.type = type;
-    members.push({ position, member });
-  }
-  out.members = members.sort((a, b) => a.position - b.position).map((m) => m.member);
-  return out;
 }

@@ -3,7 +3,19 @@
  * accept, store and return exactly the same thing. Both records travel as JSON text inside the stores: what
  * comes out is always a fresh copy, never an object a caller could use to change the store.
  */
-import { assertStoreId, type IdpType, type StoredOidcClient, type StoredSsoUser } from './store.js';
+import { assertStoreId, type IdpType, type Store, type StoredOidcClient, type StoredSsoUser } from './store.js';
+
+/** The Store methods about OIDC clients, SSO users and customers (memory-oidc.ts, redis-oidc.ts). */
+export type OidcMethods = Pick<
+  Store,
+  | 'createOidcClient'
+  | 'getOidcClient'
+  | 'replaceOidcClient'
+  | 'deleteOidcClient'
+  | 'listCustomers'
+  | 'recordSsoUser'
+  | 'listSsoUsers'
+>;
 
 /** The longest SSO subject the stores accept (subjects are hash fields, not key names). */
 export const MAX_SUBJECT_LENGTH = 1000;

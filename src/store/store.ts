@@ -89,7 +89,12 @@ export interface Page {
 export interface LoginLookup {
   /** The users whose index `attribute` holds `value`, in creation order. */
   users: StoredResource[];
-  /** Whether a user that held this index value was deleted (and no live user holds it now or not). */
+  /**
+   * Whether a user deleted from this connection held this index value. Only deleteResource of a user
+   * leaves such a tombstone (one per index entry, kept until deleteConnection); a value a user dropped by
+   * being replaced (e.g. renamed) does not count. It stays true after a live user takes the value again:
+   * it is meant to be consulted only when `users` is empty (to tell a deleted user from one never provisioned).
+   */
   deletedMatch: boolean;
 }
 

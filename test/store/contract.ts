@@ -4,7 +4,15 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { IndexEntry, ResourceWrite, Store, StoredConnection, StoredMember } from '../../src/store/store.js';
+import type {
+  IndexEntry,
+  ResourceWrite,
+  Store,
+  StoredConnection,
+  StoredMember,
+  StoredOidcClient,
+  StoredSsoUser,
+} from '../../src/store/store.js';
 
 type MakeStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
 
@@ -51,6 +59,44 @@ export function groupWrite(id: string, displayName: string, members: StoredMembe
     indexes: [{ attribute: 'displayName', value: displayName.toLowerCase(), unique: true }],
     members,
     displayName,
+  };
+}
+
+/** An OIDC client for `customerId`. */
+export function makeOidcClient(customerId: string, overrides: Partial<StoredOidcClient> = {}): StoredOidcClient {
+  return {
+    oidcClientId: `oidc-${randomUUID()}`,
+    customerId,
+    idpType: 'Okta',
+    issuer: 'https://acme.okta.com',
+    clientId: 'client-1',
+    clientSecret: 'secret-1',
+    redirectUri: 'https://app.example.com/callback',
+    matchingStrategy: 'OidcEmailToScimUsername',
+    subjectClaim: 'sub',
+    claimsSource: 'auto',
+    scopes: ['openid', 'email', 'profile'],
+    createdAt: '2024-01-01T00:00:00.000Z',
+    updatedAt: '2024-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** An SSO user seen once at `at`. */
+export function makeSsoUser(subject: string, at: string, overrides: Partial<StoredSsoUser> = {}): StoredSsoUser {
+  return {
+    subject,
+    email: `${subject}@example.com`,
+    emailVerified: true,
+    preferredUsername: subject,
+    name: 'Ann Example',
+    claims: { sub: subject, groups: [], amr: ['pwd'], nested: { big: 12345678901234, empty: {} } },
+    firstSeenAt: at,
+    lastSeenAt: at,
+    lastOutcome: 'admitted',
+    lastReason: null,
+    lastScimUserId: 'scim-1',
+    ...overrides,
   };
 }
 
@@ -558,6 +604,288 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const gid = await createGroup('G', [{ value: theirs }]);
         expect((await store.getResource(other.connectionId, 'User', theirs))?.groups).toEqual([]);
         expect(await store.getResource(other.connectionId, 'Group', gid)).toBeNull();
+      });
+    });
+
+    describe('login lookup', () => {
+      it('returns the users an index value points at, like findByIndex, and no groups', async () => {
+        const a = await createUser('ann@one.com', { emails: ['shared@x.com'] });
+        const b = await createUser('bob@two.com', { emails: ['shared@x.com'] });
+        await createGroup('Team', [{ value: b }]);
+        await createGroup('shared@x.com');
+        const found = await store.findUsersForLogin(cid, 'email', 'shared@x.com');
+        expect(found).toEqual({ users: await store.findByIndex(cid, 'User', 'email', 'shared@x.com'), deletedMatch: false });
+        expect(ids(found.users)).toEqual([a, b]);
+        expect(found.users[1]?.groups).toEqual([{ value: expect.any(String), display: 'Team' }]);
+        expect(await store.findUsersForLogin(cid, 'displayName', 'shared@x.com')).toEqual({ users: [], deletedMatch: false });
+        expect(await store.findUsersForLogin('conn-unknown', 'email', 'shared@x.com')).toEqual({
+          users: [],
+          deletedMatch: false,
+        });
+        await expect(store.findUsersForLogin('a b', 'email', 'x')).rejects.toThrow(TypeError);
+        await expect(store.findUsersForLogin(cid, '', 'x')).rejects.toThrow(TypeError);
+      });
+
+      it('reports deletedMatch for every index value a deleted user held', async () => {
+        const id = await createUser('Ann@Example.com', { externalId: 'e1', emails: ['ann@work.com'] });
+        await createUser('bob');
+        expect(await store.deleteResource(cid, 'User', id)).toBe(true);
+        for (const [attribute, value] of [
+          ['userName', 'ann@example.com'],
+          ['userNameLocal', 'ann'],
+          ['externalId', 'e1'],
+          ['email', 'ann@work.com'],
+        ] as const) {
+          expect({ attribute, ...(await store.findUsersForLogin(cid, attribute, value)) }).toEqual({
+            attribute,
+            users: [],
+            deletedMatch: true,
+          });
+        }
+        expect(await store.findUsersForLogin(cid, 'externalId', 'E1')).toEqual({ users: [], deletedMatch: false });
+        expect(await store.findUsersForLogin(cid, 'email', 'ann@example.com')).toEqual({ users: [], deletedMatch: false });
+      });
+
+      it('reports no deletedMatch for a value a replace dropped, a deleted group’s value or a value never held', async () => {
+        const id = await createUser('ann', { externalId: 'old' });
+        await store.replaceResource(cid, userWrite(id, 'anne', { externalId: 'new' }), 1);
+        expect(await store.findUsersForLogin(cid, 'userName', 'ann')).toEqual({ users: [], deletedMatch: false });
+        expect(await store.findUsersForLogin(cid, 'externalId', 'old')).toEqual({ users: [], deletedMatch: false });
+        const gid = await createGroup('Admins');
+        expect(await store.deleteResource(cid, 'Group', gid)).toBe(true);
+        expect(await store.findUsersForLogin(cid, 'displayName', 'admins')).toEqual({ users: [], deletedMatch: false });
+        expect(await store.findUsersForLogin(cid, 'userName', 'nobody')).toEqual({ users: [], deletedMatch: false });
+        // The replace's new values, deleted, do leave tombstones.
+        await store.deleteResource(cid, 'User', id);
+        expect((await store.findUsersForLogin(cid, 'externalId', 'new')).deletedMatch).toBe(true);
+        expect((await store.findUsersForLogin(cid, 'externalId', 'old')).deletedMatch).toBe(false);
+      });
+
+      it('keeps the tombstone when a new user takes the value again', async () => {
+        const gone = await createUser('ann');
+        await store.deleteResource(cid, 'User', gone);
+        const back = await createUser('ann');
+        const found = await store.findUsersForLogin(cid, 'userName', 'ann');
+        expect({ ids: ids(found.users), deletedMatch: found.deletedMatch }).toEqual({ ids: [back], deletedMatch: true });
+      });
+
+      it('keeps tombstones within their connection', async () => {
+        const other = makeConnection();
+        await store.createConnection(other);
+        await store.createResource(other.connectionId, userWrite('theirs', 'ann'));
+        await store.deleteResource(other.connectionId, 'User', 'theirs');
+        expect(await store.findUsersForLogin(cid, 'userName', 'ann')).toEqual({ users: [], deletedMatch: false });
+        expect(await store.findUsersForLogin(other.connectionId, 'userName', 'ann')).toEqual({
+          users: [],
+          deletedMatch: true,
+        });
+      });
+
+      it('drops the tombstones with the connection', async () => {
+        const id = await createUser('ann', { externalId: 'e1' });
+        await store.deleteResource(cid, 'User', id);
+        expect((await store.findUsersForLogin(cid, 'userName', 'ann')).deletedMatch).toBe(true);
+        expect(await store.deleteConnection(cid)).toBe(true);
+        expect(await store.createConnection(makeConnection({ connectionId: cid, customerId: conn.customerId }))).toBe(
+          'created',
+        );
+        expect(await store.findUsersForLogin(cid, 'userName', 'ann')).toEqual({ users: [], deletedMatch: false });
+        expect(await store.findUsersForLogin(cid, 'externalId', 'e1')).toEqual({ users: [], deletedMatch: false });
+      });
+    });
+
+    describe('OIDC clients', () => {
+      it('creates one OIDC client per customer and answers exists for a second', async () => {
+        const client = makeOidcClient(conn.customerId);
+        expect(await store.getOidcClient(conn.customerId)).toBeNull();
+        expect(await store.createOidcClient(client)).toBe('created');
+        expect(await store.getOidcClient(conn.customerId)).toEqual(client);
+        const second = makeOidcClient(conn.customerId, { issuer: 'https://other.example.com' });
+        expect(await store.createOidcClient(second)).toBe('exists');
+        expect(await store.getOidcClient(conn.customerId)).toEqual(client);
+      });
+
+      it('creates exactly one OIDC client when one customer’s client is created concurrently', async () => {
+        const customerId = `cust-${randomUUID()}`;
+        const clients = Array.from({ length: 10 }, (_, i) => makeOidcClient(customerId, { clientId: `c${i}` }));
+        const results = await Promise.all(clients.map((c) => store.createOidcClient(c)));
+        expect(results.filter((r) => r === 'created')).toHaveLength(1);
+        expect(await store.getOidcClient(customerId)).toEqual(clients[results.indexOf('created')]);
+      });
+
+      it('replaces an OIDC client, and answers false when the customer has none', async () => {
+        await store.createOidcClient(makeOidcClient(conn.customerId));
+        const next = makeOidcClient(conn.customerId, {
+          idpType: 'MicrosoftEntra',
+          clientSecret: null,
+          subjectClaim: 'oid',
+          scopes: [],
+          updatedAt: '2024-02-01T00:00:00.000Z',
+        });
+        expect(await store.replaceOidcClient(next)).toBe(true);
+        expect(await store.getOidcClient(conn.customerId)).toEqual(next);
+        const stranger = makeOidcClient(`cust-${randomUUID()}`);
+        expect(await store.replaceOidcClient(stranger)).toBe(false);
+        expect(await store.getOidcClient(stranger.customerId)).toBeNull();
+      });
+
+      it('deletes an OIDC client with its SSO users and leaves other customers’ intact', async () => {
+        const other = makeOidcClient(`cust-${randomUUID()}`);
+        await store.createOidcClient(makeOidcClient(conn.customerId));
+        await store.createOidcClient(other);
+        await store.recordSsoUser(conn.customerId, makeSsoUser('ann', '2024-01-01T00:00:00.000Z'));
+        await store.recordSsoUser(other.customerId, makeSsoUser('bob', '2024-01-01T00:00:00.000Z'));
+        expect(await store.deleteOidcClient(conn.customerId)).toBe(true);
+        expect(await store.getOidcClient(conn.customerId)).toBeNull();
+        expect(await store.listSsoUsers(conn.customerId)).toEqual([]);
+        expect(await store.deleteOidcClient(conn.customerId)).toBe(false);
+        expect(await store.getOidcClient(other.customerId)).toEqual(other);
+        expect((await store.listSsoUsers(other.customerId)).map((u) => u.subject)).toEqual(['bob']);
+        // The SCIM connection is not the OIDC client's to delete.
+        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual(conn);
+        expect(await store.createOidcClient(makeOidcClient(conn.customerId))).toBe('created');
+      });
+
+      it('returns copies that callers cannot use to change the store', async () => {
+        const client = makeOidcClient(conn.customerId);
+        await store.createOidcClient(client);
+        client.scopes.push('mutated-input');
+        const found = await store.getOidcClient(conn.customerId);
+        found!.scopes.push('mutated-output');
+        found!.issuer = 'changed';
+        expect(await store.getOidcClient(conn.customerId)).toEqual(makeOidcClient(conn.customerId, {
+          oidcClientId: client.oidcClientId,
+        }));
+      });
+
+      it('rejects malformed OIDC clients and customer ids', async () => {
+        for (const bad of ['a b', 'a{b', '', 'x'.repeat(201)]) {
+          await expect(store.createOidcClient(makeOidcClient(bad))).rejects.toThrow(TypeError);
+          await expect(store.getOidcClient(bad)).rejects.toThrow(TypeError);
+          await expect(store.deleteOidcClient(bad)).rejects.toThrow(TypeError);
+        }
+        const wrong = [
+          { idpType: 'Auth0' },
+          { claimsSource: 'token' },
+          { scopes: 'openid' },
+          { clientSecret: 1 },
+        ] as unknown as Partial<StoredOidcClient>[];
+        for (const overrides of wrong) {
+          await expect(store.createOidcClient(makeOidcClient(conn.customerId, overrides))).rejects.toThrow(TypeError);
+        }
+        expect(await store.getOidcClient(conn.customerId)).toBeNull();
+      });
+    });
+
+    describe('SSO users', () => {
+      const t1 = '2024-03-01T10:00:00.000Z';
+      const t2 = '2024-03-02T10:00:00.000Z';
+      const t3 = '2024-03-03T10:00:00.000Z';
+
+      it('records an SSO user, then updates it and keeps its firstSeenAt', async () => {
+        const first = makeSsoUser('sub-1', t1);
+        await store.recordSsoUser(conn.customerId, first);
+        expect(await store.listSsoUsers(conn.customerId)).toEqual([first]);
+        const later = makeSsoUser('sub-1', t2, {
+          email: null,
+          emailVerified: null,
+          name: 'Ann Renamed',
+          claims: { sub: 'sub-1', groups: ['a'], empty: [] },
+          lastOutcome: 'refused',
+          lastReason: 'deactivated',
+          lastScimUserId: null,
+        });
+        await store.recordSsoUser(conn.customerId, later);
+        expect(await store.listSsoUsers(conn.customerId)).toEqual([{ ...later, firstSeenAt: t1 }]);
+      });
+
+      it('keeps the earlier firstSeenAt when an older record arrives late', async () => {
+        await store.recordSsoUser(conn.customerId, makeSsoUser('sub-1', t2));
+        await store.recordSsoUser(conn.customerId, makeSsoUser('sub-1', t1));
+        expect(await store.listSsoUsers(conn.customerId)).toMatchObject([{ firstSeenAt: t1, lastSeenAt: t1 }]);
+      });
+
+      it('lists SSO users most recently seen first', async () => {
+        await store.recordSsoUser(conn.customerId, makeSsoUser('a', t2));
+        await store.recordSsoUser(conn.customerId, makeSsoUser('b', t3));
+        await store.recordSsoUser(conn.customerId, makeSsoUser('c', t1));
+        const subjects = async () => (await store.listSsoUsers(conn.customerId)).map((u) => u.subject);
+        expect(await subjects()).toEqual(['b', 'a', 'c']);
+        await store.recordSsoUser(conn.customerId, makeSsoUser('c', '2024-03-04T10:00:00.000Z'));
+        expect(await subjects()).toEqual(['c', 'b', 'a']);
+      });
+
+      it('keeps SSO users per customer and accepts any subject without control characters', async () => {
+        const other = `cust-${randomUUID()}`;
+        const subjects = ['has space', 'a{b}c:d', 'Zoë 😀 例え', 's'.repeat(1000)];
+        for (const subject of subjects) await store.recordSsoUser(conn.customerId, makeSsoUser(subject, t1));
+        await store.recordSsoUser(other, makeSsoUser('has space', t2));
+        const mine = (await store.listSsoUsers(conn.customerId)).map((u) => u.subject);
+        expect(mine.sort()).toEqual([...subjects].sort());
+        expect(await store.listSsoUsers(other)).toEqual([makeSsoUser('has space', t2)]);
+        expect(await store.listSsoUsers(`cust-${randomUUID()}`)).toEqual([]);
+      });
+
+      it('returns copies that callers cannot use to change the store', async () => {
+        const user = makeSsoUser('sub-1', t1);
+        await store.recordSsoUser(conn.customerId, user);
+        (user.claims as { groups: string[] }).groups.push('mutated-input');
+        const [found] = await store.listSsoUsers(conn.customerId);
+        found!.claims.sub = 'changed';
+        expect(await store.listSsoUsers(conn.customerId)).toEqual([makeSsoUser('sub-1', t1)]);
+      });
+
+      it('rejects malformed SSO users and customer ids', async () => {
+        for (const subject of ['', 'a\nb', 'a\u0000b', 's'.repeat(1001)]) {
+          await expect(store.recordSsoUser(conn.customerId, makeSsoUser(subject, t1))).rejects.toThrow(TypeError);
+        }
+        const wrong = [
+          { claims: null },
+          { claims: ['a'] },
+          { lastOutcome: 'maybe' },
+          { emailVerified: 'yes' },
+          { firstSeenAt: '' },
+          { lastSeenAt: 'x\ny' },
+        ] as unknown as Partial<StoredSsoUser>[];
+        for (const overrides of wrong) {
+          await expect(store.recordSsoUser(conn.customerId, makeSsoUser('sub', t1, overrides))).rejects.toThrow(TypeError);
+        }
+        await expect(store.recordSsoUser('a b', makeSsoUser('sub', t1))).rejects.toThrow(TypeError);
+        await expect(store.listSsoUsers('a{b')).rejects.toThrow(TypeError);
+        expect(await store.listSsoUsers(conn.customerId)).toEqual([]);
+      });
+    });
+
+    describe('customers', () => {
+      it('lists customers with a SCIM connection, an OIDC client or both, sorted', async () => {
+        const clientOnly = `cust-${randomUUID()}`;
+        await store.createOidcClient(makeOidcClient(clientOnly));
+        await store.createOidcClient(makeOidcClient(conn.customerId));
+        const connectionOnly = makeConnection();
+        await store.createConnection(connectionOnly);
+        await store.recordSsoUser(`cust-${randomUUID()}`, makeSsoUser('sub', '2024-01-01T00:00:00.000Z'));
+        expect(await store.listCustomers()).toEqual([clientOnly, conn.customerId, connectionOnly.customerId].sort());
+      });
+
+      it('drops a customer once neither its connection nor its OIDC client is left', async () => {
+        const clientOnly = `cust-${randomUUID()}`;
+        await store.createOidcClient(makeOidcClient(clientOnly));
+        await store.createOidcClient(makeOidcClient(conn.customerId));
+        expect(await store.listCustomers()).toEqual([clientOnly, conn.customerId].sort());
+        await store.deleteConnection(cid);
+        expect(await store.listCustomers()).toEqual([clientOnly, conn.customerId].sort());
+        await store.deleteOidcClient(conn.customerId);
+        expect(await store.listCustomers()).toEqual([clientOnly]);
+        await store.deleteOidcClient(clientOnly);
+        expect(await store.listCustomers()).toEqual([]);
+        // And in the other order: client first, then the connection.
+        const both = makeConnection();
+        await store.createConnection(both);
+        await store.createOidcClient(makeOidcClient(both.customerId));
+        await store.deleteOidcClient(both.customerId);
+        expect(await store.listCustomers()).toEqual([both.customerId]);
+        await store.deleteConnection(both.connectionId);
+        expect(await store.listCustomers()).toEqual([]);
       });
     });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { redisStore } from '../../src/store/redis.js';
 import type { Store, StoredConnection } from '../../src/store/store.js';
 import { testRedis, type TestRedis } from '../support/redis.js';
-import { groupWrite, makeConnection, storeContract, userWrite } from './contract.js';
+import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
 
 let t: TestRedis;
 beforeAll(async () => {
@@ -66,7 +66,7 @@ describe('redis store specifics', () => {
     await store.createConnection(conn);
   });
 
-  it('puts every key of a connection under its hash tag, except the token and customer keys', async () => {
+  it('puts every key of a connection under its hash tag, except the token, customer and customer-set keys', async () => {
     await store.updateConnectionTokens(cid, {
       tokenHash: 'b'.repeat(64),
       previousTokenHash: conn.tokenHash,
@@ -83,6 +83,7 @@ describe('redis store specifics', () => {
     expect(untagged).toEqual(
       [
         `${prefix}customer:${conn.customerId}`,
+        `${prefix}customers`,
         `${prefix}token:${'b'.repeat(64)}`,
         `${prefix}token:${conn.tokenHash}`,
       ].sort(),
@@ -120,6 +121,59 @@ describe('redis store specifics', () => {
       expect(await store.findByIndex(cid, 'Group', 'displayName', 'g')).toHaveLength(1);
     });
     expect(found).toHaveLength(1);
+  });
+
+  it('answers the login lookup and records an SSO user in one round trip each', async () => {
+    const uid = randomUUID();
+    await store.createResource(cid, userWrite(uid, 'ann@x.com', { emails: ['ann@x.com'] }));
+    await store.createResource(cid, userWrite('gone', 'bob@x.com', { emails: ['bob@x.com'] }));
+    await store.deleteResource(cid, 'User', 'gone');
+    const sso = (at: string) => makeSsoUser('sub-1', at);
+    // Each of these is the method's first call on the shared client or a later one: both must be one command.
+    for (const at of ['2024-01-01T00:00:00.000Z', '2024-01-02T00:00:00.000Z']) {
+      const lookups: [string, () => Promise<unknown>, unknown][] = [
+        ['live', () => store.findUsersForLogin(cid, 'email', 'ann@x.com'), { users: [{ id: uid }], deletedMatch: false }],
+        ['deleted', () => store.findUsersForLogin(cid, 'email', 'bob@x.com'), { users: [], deletedMatch: true }],
+        ['never', () => store.findUsersForLogin(cid, 'email', 'nobody@x.com'), { users: [], deletedMatch: false }],
+      ];
+      for (const [name, fn, expected] of lookups) {
+        let reply: unknown;
+        const commands = await commandsDuring(async () => void (reply = await fn()));
+        expect({ name, commands }).toEqual({ name, commands: [expect.stringMatching(/^(evalsha|eval)$/)] });
+        expect(reply).toMatchObject(expected as object);
+      }
+      const recorded = await commandsDuring(() => store.recordSsoUser(conn.customerId, sso(at)));
+      expect(recorded).toEqual([expect.stringMatching(/^(evalsha|eval)$/)]);
+    }
+    expect(await store.listSsoUsers(conn.customerId)).toEqual([
+      { ...sso('2024-01-02T00:00:00.000Z'), firstSeenAt: '2024-01-01T00:00:00.000Z' },
+    ]);
+  });
+
+  it('keeps tombstones under the connection’s hash tag and OIDC data under customer keys', async () => {
+    const before = Date.now();
+    await store.createResource(cid, userWrite('u1', 'ann@x.com', { externalId: 'e1' }));
+    await store.deleteResource(cid, 'User', 'u1');
+    const tag = `${prefix}{c:${cid}}:`;
+    expect(await t.client.hgetall(`${tag}u:gone:userName`)).toEqual({ 'ann@x.com': expect.any(String) });
+    const deletedAt = Number(await t.client.hget(`${tag}u:gone:externalId`, 'e1'));
+    expect(deletedAt).toBeGreaterThanOrEqual(before);
+    expect(deletedAt).toBeLessThanOrEqual(Date.now());
+    expect(await t.client.smembers(`${tag}attrs`)).toEqual(
+      expect.arrayContaining(['u:gone:userName', 'u:gone:userNameLocal', 'u:gone:externalId']),
+    );
+
+    await store.createOidcClient(makeOidcClient(conn.customerId));
+    await store.recordSsoUser(conn.customerId, makeSsoUser('sub-1', '2024-01-01T00:00:00.000Z'));
+    expect(await t.client.type(`${prefix}oidc:${conn.customerId}`)).toBe('string');
+    expect(await t.client.type(`${prefix}sso:{s:${conn.customerId}}:users`)).toBe('hash');
+    expect(await t.client.smembers(`${prefix}customers`)).toEqual([conn.customerId]);
+
+    // Deleting the connection and the client leaves nothing behind, tombstones included.
+    expect(await store.deleteConnection(cid)).toBe(true);
+    expect(await keysUnder(t.client, `${tag}*`)).toEqual([]);
+    expect(await store.deleteOidcClient(conn.customerId)).toBe(true);
+    expect(await keysUnder(t.client, `${prefix}*`)).toEqual([]);
   });
 
   it('keeps Redis memory within 2.5× the JSON size per user with four indexes', async () => {
@@ -172,10 +226,19 @@ describe('redis store specifics', () => {
         { id: uid, groups: [{ display: 'G' }] },
       ]);
       expect(await prefixed.findConnectionByTokenHash(c.tokenHash)).toEqual(c);
+      await prefixed.deleteResource(c.connectionId, 'User', uid);
+      expect(await prefixed.findUsersForLogin(c.connectionId, 'externalId', 'e')).toEqual({ users: [], deletedMatch: true });
+      const oidcClient = makeOidcClient(c.customerId);
+      await prefixed.createOidcClient(oidcClient);
+      await prefixed.recordSsoUser(c.customerId, makeSsoUser('sub', '2024-01-01T00:00:00.000Z'));
+      expect(await prefixed.getOidcClient(c.customerId)).toEqual(oidcClient);
+      expect(await prefixed.listSsoUsers(c.customerId)).toEqual([makeSsoUser('sub', '2024-01-01T00:00:00.000Z')]);
+      expect(await prefixed.listCustomers()).toEqual([c.customerId]);
       const keys = await keysUnder(t.client, `${keyPrefix}*`);
       expect(keys.length).toBeGreaterThan(5);
       expect(keys.every((k) => k.startsWith(`${keyPrefix}scim:`))).toBe(true);
       expect(await prefixed.deleteConnection(c.connectionId)).toBe(true);
+      expect(await prefixed.deleteOidcClient(c.customerId)).toBe(true);
       expect(await keysUnder(t.client, `${keyPrefix}*`)).toEqual([]);
     } finally {
       await client.quit();

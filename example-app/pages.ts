@@ -1,0 +1,66 @@
+/** The example app's few pages: plain HTML, no build step. */
+import type { SessionUser } from '../src/index.js';
+import type { DemoPerson } from './demo-data.js';
+
+const escape = (value: string) =>
+  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const layout = (title: string, body: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(title)} · scim-sso example</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1d2433}
+a.button,button{display:inline-block;padding:.4rem .9rem;border:1px solid #345;border-radius:.3rem;background:#f4f7fb;color:#123;text-decoration:none;cursor:pointer;font:inherit}
+code,pre{background:#f1f3f6;padding:.1rem .3rem;border-radius:.2rem}pre{padding:.8rem;overflow:auto}li{margin:.4rem 0}</style>
+</head><body><main>${body}</main></body></html>`;
+
+const EXPECTED: Record<DemoPerson['scim'], string> = {
+  active: 'admitted',
+  deactivated: 'refused: deactivated',
+  none: 'refused: not_provisioned',
+};
+
+export function homePage(customerId: string, people: DemoPerson[], user: SessionUser | undefined): string {
+  const items = people
+    .map(
+      (p) =>
+        `<li><a class="button" href="/sso/${encodeURIComponent(customerId)}/login?login_hint=${encodeURIComponent(p.account.sub)}">Log in as ${escape(p.account.label ?? p.account.sub)}</a> — expected: ${EXPECTED[p.scim]}</li>`,
+    )
+    .join('\n');
+  const session = user
+    ? `<p>Logged in as <strong>${escape(user.userName ?? user.subject)}</strong>. <a href="/me">Your session</a>.</p><form method="post" action="/logout"><button>Log out</button></form>`
+    : '<p>Not logged in.</p>';
+  return layout(
+    'Home',
+    `<h1>scim-sso example</h1>
+<p>Customer <code>${escape(customerId)}</code> logs in through its own OpenID Connect IdP (an embedded demo IdP). scim-sso admits only people whose SCIM user is active.</p>
+${session}
+<h2>Log in</h2><ul>${items}</ul>
+<p>Or <a href="/sso/${encodeURIComponent(customerId)}/login">log in and choose an account on the IdP's page</a>.</p>`,
+  );
+}
+
+export function mePage(user: SessionUser): string {
+  return layout(
+    'Your session',
+    `<h1>Admitted</h1><p>The guard found your active SCIM user. This is your session (<code>req.user</code>):</p>
+<pre>${escape(JSON.stringify(user, null, 2))}</pre>
+<p>Deactivate this user through SCIM and reload: the session ends at the next request.</p>
+<form method="post" action="/logout"><button>Log out</button></form><p><a href="/">Home</a></p>`,
+  );
+}
+
+const REASONS: Record<string, string> = {
+  deactivated: 'Your account was deactivated in your company\'s identity provider.',
+  deleted: 'Your account was deleted in your company\'s identity provider.',
+  not_provisioned: 'Your company\'s identity provider has not provisioned your account to this app.',
+  ambiguous: 'Several accounts match your login; ask your administrator to fix the matching strategy.',
+};
+
+export function refusedPage(error: string, reason: string): string {
+  const explanation = error === 'ScimUserNotActive' ? (REASONS[reason] ?? 'Your account is not active.') : `The login failed (${escape(error || 'unknown error')}).`;
+  return layout(
+    'Login refused',
+    `<h1>Login refused</h1><p role="alert">${escape(explanation)}</p>
+<p>Error <code>${escape(error)}</code>${reason ? `, reason <code>${escape(reason)}</code>` : ''}.</p><p><a href="/">Home</a></p>`,
+  );
+}

@@ -1,0 +1,65 @@
+/** Arguments and replies of the Redis store's resource scripts (see redis-scripts.ts). */
+import type { ResourceKind, ResourceWrite, StoredMember, StoredResource, WriteOutcome } from './store.js';
+
+/** The kind code used in keys and script arguments: `u` users, `g` groups. */
+export const KIND_CODE: Record<ResourceKind, string> = { User: 'u', Group: 'g' };
+
+/** The ARGV of the create/replace scripts; see WRITE_PRELUDE in redis-scripts.ts. */
+export function writeArgs(write: ResourceWrite, expectedVersion: number): (string | number)[] {
+  const args: (string | number)[] = [
+    KIND_CODE[write.kind],
+    write.id,
+    write.json,
+    expectedVersion,
+    write.displayName ?? '',
+    write.indexes.length,
+  ];
+  for (const e of write.indexes) args.push(e.attribute, e.value, e.unique ? '1' : '0');
+  const members = write.members ?? [];
+  args.push(members.length);
+  members.forEach((m, position) => {
+    // The position travels with the member because Redis hashes keep no order.
+    const meta: (number | string | null)[] = [position, m.display ?? null, m.type ?? null];
+    while (meta[meta.length - 1] === null) meta.pop();
+    args.push(m.value, JSON.stringify(meta));
+  });
+  return args;
+}
+
+/** Turns a create/replace reply {status, detail} into a WriteOutcome. */
+export function outcome(reply: unknown): WriteOutcome {
+  const [status, detail] = reply as [string, string | number | undefined];
+  switch (status) {
+    case 'ok':
+      return { ok: true, version: Number(detail) };
+    case 'uniqueness':
+      return { ok: false, reason: 'uniqueness', attribute: String(detail) };
+    case 'not_found':
+      return { ok: false, reason: 'not_found' };
+    case 'version_mismatch':
+      return { ok: false, reason: 'version_mismatch', currentVersion: Number(detail) };
+    default:
+      throw new Error(`unexpected reply from the Redis store: ${String(status)}`);
+  }
+}
+
+/** Turns a loaded {id, json, version, aux} reply (see READ_PRELUDE) into a StoredResource. */
+export function parseResource(kind: ResourceKind, row: unknown[]): StoredResource {
+  const [id, json, version, aux] = row as [string, string, string, string[]];
+  const out: StoredResource = { id, kind, json, version: Number(version) };
+  if (kind === 'User') {
+    out.groups = [];
+    for (let i = 0; i + 1 < aux.length; i += 2) out.groups.push({ value: aux[i]!, display: aux[i + 1]! });
+    return out;
+  }
+  const members: { position: number; member: StoredMember }[] = [];
+  for (let i = 0; i + 1 < aux.length; i += 2) {
+    const [position, display, type] = JSON.parse(aux[i + 1]!) as [number, (string | null)?, (string | null)?];
+    const member: StoredMember = { value: aux[i]! };
+    if (typeof display === 'string') member.display = display;
+    if (typeof type === 'string') member.type = type;
+    members.push({ position, member });
+  }
+  out.members = members.sort((a, b) => a.position - b.position).map((m) => m.member);
+  return out;
+}
