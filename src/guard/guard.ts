@@ -65,6 +65,9 @@ export async function runGuard(store: Store, config: CustomerConfig, claims: Cla
   if (!identity.subject) {
     throw new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" or "sub" claim`, client.customerId);
   }
+  if (identity.subject.length > 1000 || /\p{Cc}/u.test(identity.subject)) {
+    throw new SsoLoginError('invalid_response', 400, 'the subject claim is too long or holds control characters', client.customerId);
+  }
   try {
     let decision: GuardDecision;
     let scimUser: ScimUserView | null = null;
