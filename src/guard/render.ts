@@ -28,9 +28,12 @@ export function renderLoginError(error: ScimUserNotActive | SsoLoginError, redir
   return { status: error.status, headers: { ...headers, 'Cache-Control': 'no-store' }, body };
 }
 
-/** The reason a session check ended a session, rendered like a refused login but with 401. */
+/**
+ * A request `requireActiveUser` turned away, with 401: a session ended because the SCIM user is no longer
+ * active (`error=ScimUserNotActive&reason=…`), or no session at all (`error=unauthenticated`).
+ */
 export function renderSessionEnded(reason: string, redirectTo?: string): RenderedLoginError {
-  const params = { error: 'ScimUserNotActive', reason };
+  const params: Record<string, string> = reason === 'not_logged_in' ? { error: 'unauthenticated' } : { error: 'ScimUserNotActive', reason };
   if (redirectTo) return { status: 302, headers: { Location: withQuery(redirectTo, params) } };
   return { status: 401, headers: { 'Cache-Control': 'no-store' }, body: params };
 }
