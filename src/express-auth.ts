@@ -7,7 +7,8 @@ import type { PassportStatic } from 'passport';
 import { ScimUserNotActive, SsoLoginError } from './errors.js';
 import { checkCustomerId } from './connections.js';
 import { failureToLoginError, toLoginError } from './guard/login-errors.js';
-import { logOutQuietly, strategyName, type OidcRuntime } from './guard/passport.js';
+import { logOutQuietly, type OidcRuntime } from './guard/passport.js';
+import { StrategyRegistry } from './guard/strategy-registry.js';
 import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
 import { checkSession, sessionRefOf } from './guard/session-check.js';
 import { ScimSsoConfigError } from './errors.js';
@@ -35,18 +36,7 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
   }
   if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'authRoutes: successRedirect is required');
   const { passport } = options;
-  /** The updatedAt of the client each registered strategy was built from, per customer. */
-  const registered = new Map<string, string>();
-
-  async function ensureStrategy(customerId: string, fresh: boolean): Promise<string> {
-    const config = fresh ? await runtime.load(customerId) : await runtime.current(customerId);
-    const name = strategyName(customerId);
-    if (registered.get(customerId) !== config.client.updatedAt || !(passport as unknown as { _strategy(n: string): unknown })._strategy(name)) {
-      passport.use(name, await runtime.strategy(customerId));
-      registered.set(customerId, config.client.updatedAt);
-    }
-    return name;
-  }
+  const strategies = new StrategyRegistry(runtime, passport);
 
   const fail = (res: Response, next: NextFunction, error: unknown, customerId: string | null) => {
     const mapped = toLoginError(error, customerId);
@@ -59,7 +49,7 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
     const customerId = String(req.params.customerId);
     try {
       checkCustomerId(customerId);
-      const name = await ensureStrategy(customerId, true);
+      const name = await strategies.ensure(customerId, true);
       const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;
       passport.authenticate(name, { ...(loginHint ? { loginHint } : {}) } as object)(req, res, next);
     } catch (error) {
@@ -71,7 +61,7 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
     let name: string;
     try {
       checkCustomerId(customerId);
-      name = await ensureStrategy(customerId, false);
+      name = await strategies.ensure(customerId, false);
     } catch (error) {
       return fail(res, next, error instanceof ScimSsoConfigError ? new SsoLoginError('unknown_customer', 404, error.message) : error, customerId);
     }

@@ -22,3 +22,4 @@ export { MATCHING_STRATEGIES, type MatchingStrategy } from './match/strategies.j
 export type { GuardResult, ScimUserView, SessionUser } from './guard/guard.js';
 export type { AppVerify } from './guard/passport.js';
 export type { AuthRoutesOptions } from './express-auth.js';
+export type { KoaAuthRoutesOptions } from './koa.js';

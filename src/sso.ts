@@ -8,6 +8,8 @@ import { connectionManager } from './connections.js';
 import { checkCustomerId } from './connections.js';
 import { expressAuthRoutes, expressErrorHandler, expressRequireActiveUser, type AuthRoutesOptions } from './express-auth.js';
 import { expressScimMiddleware } from './express.js';
+import type { Middleware as KoaMiddleware } from 'koa';
+import { koaAuthRoutes, koaErrorHandler, koaRequireActiveUser, koaScimMiddleware, type KoaAuthRoutesOptions } from './koa.js';
 import { OidcRuntime, type AppVerify } from './guard/passport.js';
 import { oidcClientManager } from './oidc-clients.js';
 import { parseOptions, type ResolvedOptions, type ScimSsoOptions } from './options.js';
@@ -36,6 +38,14 @@ export type ScimSso = RequestHandler &
     requireActiveUser(options?: { redirectTo?: string }): RequestHandler;
     /** Every login attempt through the customer's OIDC client, most recent first. */
     listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
+    /** Koa middleware serving the SCIM routes under `basePath` (same behaviour as `app.use(sso)`). */
+    koa(): KoaMiddleware;
+    /** Koa middleware: `GET <prefix>/:customerId/login` and `/callback`, on the app's KoaPassport. */
+    koaAuthRoutes(options: KoaAuthRoutesOptions): KoaMiddleware;
+    /** Koa middleware rendering ScimUserNotActive and login errors thrown downstream. */
+    koaErrorHandler(options?: { redirectTo?: string }): KoaMiddleware;
+    /** Koa middleware ending the session of a user deprovisioned since login (one store read). */
+    koaRequireActiveUser(options?: { redirectTo?: string }): KoaMiddleware;
   };
 
 /** Creates a scim-sso instance. Throws ScimSsoConfigError('invalid_options') on bad options. */
@@ -52,11 +62,8 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     retryAfterSeconds: options.retryAfterSeconds,
     onError,
   });
-  const middleware = expressScimMiddleware(handleScim, {
-    basePath: options.basePath,
-    maxBodyBytes: options.maxBodyBytes,
-    publicBaseUrl: options.publicBaseUrl,
-  });
+  const mount = { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes, publicBaseUrl: options.publicBaseUrl };
+  const middleware = expressScimMiddleware(handleScim, mount);
   const runtime = new OidcRuntime(store, { allowHttpIssuers: options.allowHttpIssuers });
   const connections = connectionManager(store, (customerId) => runtime.forget(customerId));
   return Object.assign(middleware, connections, oidcClientManager(store, (customerId) => runtime.forget(customerId)), {
@@ -69,5 +76,9 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     errorHandler: (handlerOptions?: { redirectTo?: string }) => expressErrorHandler(handlerOptions),
     requireActiveUser: (checkOptions?: { redirectTo?: string }) => expressRequireActiveUser(runtime, checkOptions),
     listSsoUsers: (customerId: string) => store.listSsoUsers(checkCustomerId(customerId)),
+    koa: () => koaScimMiddleware(handleScim, mount),
+    koaAuthRoutes: (authOptions: KoaAuthRoutesOptions) => koaAuthRoutes(runtime, authOptions),
+    koaErrorHandler: (handlerOptions?: { redirectTo?: string }) => koaErrorHandler(handlerOptions),
+    koaRequireActiveUser: (checkOptions?: { redirectTo?: string }) => koaRequireActiveUser(runtime, checkOptions),
   });
 }

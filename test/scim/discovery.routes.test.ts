@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADAPTERS } from '../support/adapters.js';
 import { SCIM_JSON, scimTestApp, type ScimTestApp } from '../support/app.js';
 
-describe('SCIM discovery and other endpoints', () => {
+describe.each(ADAPTERS)('SCIM discovery and other endpoints through %s', (adapter) => {
   let t: ScimTestApp;
   beforeAll(async () => {
-    t = await scimTestApp('memory', 'discovery', { maxPageSize: 250 });
+    t = await scimTestApp('memory', `discovery-${adapter}`, { maxPageSize: 250 }, adapter);
   });
   afterAll(async () => {
     expect(t.unexpected).toEqual([]);
@@ -70,9 +71,6 @@ describe('SCIM discovery and other endpoints', () => {
   });
 
   it('passes requests outside basePath on to the app', async () => {
-    t.app.get('/health', (_req, res) => {
-      res.send('ok');
-    });
     const res = await t.http.get('/health');
     expect(res.status).toBe(200);
     expect(res.text).toBe('ok');

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
+import { SCIM_TARGETS, scimTestApp, type ScimTestApp } from '../support/app.js';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const ADSCIM = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group';
 
-describe.each(STORE_KINDS)('SCIM /Groups on the %s store', (kind) => {
+describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter', ({ store: kind, adapter }) => {
   let t: ScimTestApp;
   beforeAll(async () => {
-    t = await scimTestApp(kind, `groups-${kind}`);
+    t = await scimTestApp(kind, `groups-${kind}-${adapter}`, {}, adapter);
   });
   afterAll(async () => {
     expect(t.unexpected).toEqual([]);

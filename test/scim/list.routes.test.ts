@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
+import { SCIM_TARGETS, scimTestApp, type ScimTestApp } from '../support/app.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
-describe.each(STORE_KINDS)('SCIM list queries on the %s store', (kind) => {
+describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adapter', ({ store: kind, adapter }) => {
   let t: ScimTestApp;
   const ids: string[] = [];
   beforeAll(async () => {
-    t = await scimTestApp(kind, `list-${kind}`, { defaultPageSize: 4, maxPageSize: 6 });
+    t = await scimTestApp(kind, `list-${kind}-${adapter}`, { defaultPageSize: 4, maxPageSize: 6 }, adapter);
     // Twelve users in a known creation order.
     for (let i = 0; i < 12; i++) {
       const res = await t.http.post('/scim/v2/Users').set(t.auth).send({

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCIM_JSON, STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
+import { SCIM_JSON, SCIM_TARGETS, scimTestApp, type ScimTestApp } from '../support/app.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -21,10 +21,10 @@ const oktaUser = (userName: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-describe.each(STORE_KINDS)('SCIM /Users on the %s store', (kind) => {
+describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', ({ store: kind, adapter }) => {
   let t: ScimTestApp;
   beforeAll(async () => {
-    t = await scimTestApp(kind, `users-${kind}`);
+    t = await scimTestApp(kind, `users-${kind}-${adapter}`, {}, adapter);
   });
   afterAll(async () => {
     expect(t.unexpected).toEqual([]);

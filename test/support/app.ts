@@ -1,16 +1,24 @@
-/** An Express app with scim-sso mounted on a memory or Redis store, and a SCIM connection ready to use. */
-import type { Server } from 'node:http';
+/**
+ * An app (Express or Koa) with scim-sso's SCIM routes mounted on a memory or Redis store, a SCIM connection
+ * ready to use, and a `/health` route behind them (to prove other requests pass through).
+ */
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import Koa from 'koa';
 import supertest from 'supertest';
 import { scimSso, type ScimSso, type ScimSsoOptions } from '../../src/index.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
 import { testRedis } from './redis.js';
+import { ADAPTERS, type AdapterKind } from './adapters.js';
 
 export type StoreKind = 'memory' | 'redis';
 export const STORE_KINDS: StoreKind[] = ['memory', 'redis'];
+
+/** Every store × adapter combination the shared SCIM route tests run on. */
+export const SCIM_TARGETS = STORE_KINDS.flatMap((store) => ADAPTERS.map((adapter) => ({ store, adapter })));
 
 export interface TestStore {
   store: Store;
@@ -25,7 +33,6 @@ export async function makeStore(kind: StoreKind, hint: string): Promise<TestStor
 
 export interface ScimTestApp {
   sso: ScimSso;
-  app: express.Express;
   http: supertest.Agent;
   token: string;
   auth: { Authorization: string };
@@ -39,21 +46,39 @@ export interface ScimTestApp {
 /** The SCIM media type with the charset the routes answer with. */
 export const SCIM_JSON = /^application\/scim\+json/;
 
-export async function scimTestApp(kind: StoreKind, hint: string, options: ScimSsoOptions = {}): Promise<ScimTestApp> {
+/** A listening server with the SCIM routes of `sso` mounted through the given adapter. */
+function listen(sso: ScimSso, adapter: AdapterKind): Promise<Server> {
+  let server: Server;
+  if (adapter === 'express') {
+    const app = express();
+    app.use(sso);
+    app.get('/health', (_req, res) => {
+      res.send('ok');
+    });
+    server = createServer(app);
+  } else {
+    const app = new Koa();
+    app.use(sso.koa());
+    app.use(async (ctx, next) => {
+      if (ctx.path !== '/health') return next();
+      ctx.body = 'ok';
+    });
+    // Build the server after the middleware is mounted (oidc-passport.md: Koa pitfall).
+    server = createServer(app.callback());
+  }
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+export async function scimTestApp(kind: StoreKind, hint: string, options: ScimSsoOptions = {}, adapter: AdapterKind = 'express'): Promise<ScimTestApp> {
   const { store, cleanup } = await makeStore(kind, hint);
   const unexpected: unknown[] = [];
   const sso = scimSso({ ...options, store, onError: (error) => unexpected.push(error) });
   const { token } = await sso.createScimConnection({ customerId: `${hint}-customer` });
-  const app = express();
-  app.use(sso);
   // One listening server for the whole file, so URLs in responses (Location, meta.location) are stable.
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const server = await listen(sso, adapter);
   const auth = { Authorization: `Bearer ${token}` };
   return {
     sso,
-    app,
     http: supertest.agent(server),
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     token,

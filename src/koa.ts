@@ -1,0 +1,161 @@
+/**
+ * The Koa adapter: the same SCIM routes, login routes, error rendering and session check as Express,
+ * translated from the framework-neutral core (scim/handler, guard/*). Koa differences that matter
+ * (oidc-passport.md): strategies live on the app's own KoaPassport; koa-passport hands verify a mock `req`
+ * whose Koa context is `req.ctx`; errors arrive as thrown exceptions.
+ */
+import type { Context, Middleware, Next } from 'koa';
+import type koaPassport from 'koa-passport';
+
+/** An instance of koa-passport's KoaPassport. */
+type KoaPassport = InstanceType<typeof koaPassport.KoaPassport>;
+import { checkCustomerId } from './connections.js';
+import { ScimError, ScimSsoConfigError, SsoLoginError } from './errors.js';
+import { failureToLoginError, toLoginError } from './guard/login-errors.js';
+import type { OidcRuntime } from './guard/passport.js';
+import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
+import { checkSession, sessionRefOf } from './guard/session-check.js';
+import { StrategyRegistry, type StrategyHost } from './guard/strategy-registry.js';
+import type { ScimHandler } from './scim/handler.js';
+import { errorResponse, type ScimResponse } from './scim/http.js';
+import { toScimRequest } from './scim/mount.js';
+
+export interface KoaMountOptions {
+  basePath: string;
+  maxBodyBytes: number;
+  publicBaseUrl: string | undefined;
+}
+
+function sendScim(ctx: Context, response: ScimResponse): void {
+  ctx.status = response.status;
+  // Headers first: Koa keeps an explicit Content-Type when the body is set.
+  for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
+  ctx.body = response.body ?? null;
+  if (response.body === undefined) ctx.remove('Content-Type');
+}
+
+/** The mount prefix koa-mount stripped from `ctx.url`, if any. */
+function mountPrefix(ctx: Context): string {
+  const original = ctx.originalUrl ?? ctx.url;
+  return original.endsWith(ctx.url) ? original.slice(0, original.length - ctx.url.length) : '';
+}
+
+/** Koa middleware serving the SCIM routes under `basePath` and passing every other request on. */
+export function koaScimMiddleware(handler: ScimHandler, options: KoaMountOptions): Middleware {
+  return async function scimSsoKoa(ctx: Context, next: Next) {
+    const request = await toScimRequest(
+      {
+        node: ctx.req,
+        url: ctx.url,
+        parsedBody: (ctx.request as { body?: unknown }).body,
+        mountUrl: `${ctx.protocol}://${ctx.host}${mountPrefix(ctx)}`,
+      },
+      options.basePath,
+      options.maxBodyBytes,
+      options.publicBaseUrl,
+    );
+    if (request === null) return next();
+    sendScim(ctx, request instanceof ScimError ? errorResponse(request) : await handler(request));
+  };
+}
+
+function sendRendered(ctx: Context, rendered: RenderedLoginError): void {
+  ctx.status = rendered.status;
+  for (const [name, value] of Object.entries(rendered.headers)) {
+    if (name === 'Location') ctx.redirect(value);
+    else ctx.set(name, value);
+  }
+  ctx.status = rendered.status;
+  if (rendered.body) ctx.body = rendered.body;
+}
+
+export interface KoaAuthRoutesOptions {
+  /** The app's own `new KoaPassport()` (its nested passport does not see strategies registered elsewhere). */
+  passport: KoaPassport;
+  successRedirect: string;
+  /** Where a refused or failed login is sent, with `?error=…&reason=…`. Default: a JSON error response. */
+  failureRedirect?: string;
+  /** Path prefix the routes live under. Default: '/sso'. */
+  prefix?: string;
+}
+
+/** `GET <prefix>/:customerId/login` and `GET <prefix>/:customerId/callback` for every customer. */
+export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOptions): Middleware {
+  if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {
+    throw new ScimSsoConfigError('invalid_argument', 'koaAuthRoutes: pass your KoaPassport instance as { passport }');
+  }
+  if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'koaAuthRoutes: successRedirect is required');
+  const { passport } = options;
+  const strategies = new StrategyRegistry(runtime, passport as unknown as StrategyHost);
+  const prefix = (options.prefix ?? '/sso').replace(/\/+$/, '');
+  const route = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^/]+)/(login|callback)$`);
+
+  const fail = (ctx: Context, error: unknown, customerId: string | null) => {
+    const mapped = toLoginError(error, customerId);
+    if (!mapped) throw error;
+    sendRendered(ctx, renderLoginError(mapped, options.failureRedirect));
+  };
+
+  return async function scimSsoKoaAuth(ctx: Context, next: Next) {
+    const match = ctx.method === 'GET' ? route.exec(ctx.path) : null;
+    if (!match) return next();
+    const customerId = decodeURIComponent(match[1]!);
+    const step = match[2] as 'login' | 'callback';
+    let name: string;
+    try {
+      checkCustomerId(customerId);
+      name = await strategies.ensure(customerId, step === 'login');
+    } catch (error) {
+      return fail(ctx, error instanceof ScimSsoConfigError ? new SsoLoginError('unknown_customer', 404, error.message) : error, customerId);
+    }
+    if (step === 'login') {
+      const loginHint = typeof ctx.query.login_hint === 'string' ? ctx.query.login_hint : undefined;
+      try {
+        return await passport.authenticate(name, { ...(loginHint ? { loginHint } : {}) } as object)(ctx, next);
+      } catch (error) {
+        return fail(ctx, error, customerId);
+      }
+    }
+    let outcome: { error?: unknown; user?: unknown; info?: unknown } = {};
+    try {
+      await passport.authenticate(name, (error: unknown, user: unknown, info: unknown) => {
+        outcome = { error, user, info };
+      })(ctx, next);
+    } catch (error) {
+      outcome = { error };
+    }
+    if (outcome.error) return fail(ctx, outcome.error, customerId);
+    if (!outcome.user) return fail(ctx, failureToLoginError(outcome.info, customerId), customerId);
+    await ctx.login(outcome.user);
+    ctx.redirect(options.successRedirect);
+  };
+}
+
+/** Renders ScimUserNotActive and login errors thrown downstream; rethrows the rest. */
+export function koaErrorHandler(options: { redirectTo?: string } = {}): Middleware {
+  return async function scimSsoKoaErrors(ctx: Context, next: Next) {
+    try {
+      await next();
+    } catch (error) {
+      const mapped = toLoginError(error);
+      if (!mapped) throw error;
+      sendRendered(ctx, renderLoginError(mapped, options.redirectTo));
+    }
+  };
+}
+
+/** Ends the session of a user whose SCIM user has been deactivated or deleted since login (one store read). */
+export function koaRequireActiveUser(runtime: OidcRuntime, options: { redirectTo?: string } = {}): Middleware {
+  return async function scimSsoKoaRequireActive(ctx: Context, next: Next) {
+    let status;
+    try {
+      status = await checkSession(runtime.store, sessionRefOf(ctx.state.user));
+    } catch (error) {
+      // Fail closed: an unreachable store never lets a request through.
+      return sendRendered(ctx, renderLoginError(toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable')));
+    }
+    if (status.active) return next();
+    if (status.reason !== 'not_logged_in' && ctx.isAuthenticated?.()) await ctx.logout();
+    sendRendered(ctx, renderSessionEnded(status.reason, options.redirectTo));
+  };
+}
