@@ -1,0 +1,66 @@
+/**
+ * The scim-sso example app on Koa 3: `npm run example:koa`. Same demo as the Express app (setup.ts), same
+ * pages; sessions are server-side (koa-session with an external store), passport is the app's own KoaPassport.
+ */
+import { createServer } from 'node:http';
+import Koa from 'koa';
+import koaPassport from 'koa-passport';
+import session from 'koa-session';
+import type { SessionUser } from '../src/index.js';
+import { DEMO_CUSTOMER, DEMO_PEOPLE } from './demo-data.js';
+import { homePage, mePage, refusedPage } from './pages.js';
+import { memorySessionStore } from './session-store.js';
+import { setUpDemo } from './setup.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const demo = await setUpDemo(port);
+const { sso } = demo;
+
+const passport = new koaPassport.KoaPassport();
+passport.serializeUser((user, done) => done(null, user));
+passport.deserializeUser((user: Express.User, done) => done(null, user));
+
+const app = new Koa();
+app.keys = [process.env.SESSION_SECRET ?? 'demo-session-secret-change-me'];
+app.use(sso.koa()); // SCIM routes under /scim/v2 (they parse their own bodies)
+app.use(session({ store: memorySessionStore(), httpOnly: true, sameSite: 'lax' }, app));
+app.use(passport.initialize());
+app.use(passport.session());
+app.use(sso.koaErrorHandler({ redirectTo: '/refused' }));
+app.use(sso.koaAuthRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused', prefix: '/sso' }));
+
+const requireActive = sso.koaRequireActiveUser({ redirectTo: '/refused' });
+app.use(async (ctx, next) => {
+  if (ctx.method === 'GET' && ctx.path === '/') {
+    ctx.type = 'html';
+    ctx.body = homePage(DEMO_CUSTOMER, DEMO_PEOPLE, ctx.state.user as SessionUser | undefined);
+  } else if (ctx.method === 'GET' && ctx.path === '/me') {
+    await requireActive(ctx, async () => {
+      if (ctx.accepts(['html', 'json']) === 'json') ctx.body = ctx.state.user;
+      else {
+        ctx.type = 'html';
+        ctx.body = mePage(ctx.state.user as SessionUser);
+      }
+    });
+  } else if (ctx.method === 'GET' && ctx.path === '/refused') {
+    ctx.status = 403;
+    ctx.type = 'html';
+    ctx.body = refusedPage(String(ctx.query.error ?? ''), String(ctx.query.reason ?? ''));
+  } else if (ctx.method === 'POST' && ctx.path === '/logout') {
+    await ctx.logout();
+    ctx.redirect('/');
+  } else {
+    await next();
+  }
+});
+
+// Create the server after every middleware is mounted (oidc-passport.md: Koa pitfall).
+const server = createServer(app.callback()).listen(port, '127.0.0.1', () => console.log(demo.banner('koa')));
+
+async function shutdown() {
+  server.close();
+  await demo.close();
+  process.exit(0);
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

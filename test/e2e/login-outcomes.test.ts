@@ -1,0 +1,214 @@
+/**
+ * Every guard outcome (DESIGN.md "Guard outcomes") for every matching strategy, through a real login: the
+ * demo IdP, the app's passport + session, `sso.authRoutes`, and `/me` behind `requireActiveUser`.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DemoAccount } from '../../example-app/demo-idp.js';
+import type { MatchingStrategy } from '../../src/match/strategies.js';
+import { STORE_KINDS } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { ADAPTERS, startLoginHarness, type Customer, type LoginHarness } from './harness.js';
+
+type Outcome = 'admitted' | 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
+
+/** An IdP account and the SCIM user(s) provisioned for it. */
+interface Person {
+  account: DemoAccount;
+  /** One SCIM user, or several for the ambiguous case. */
+  users: Array<Record<string, unknown>>;
+}
+
+/**
+ * Per strategy, a person keyed by `k` whose SCIM user matches under THAT strategy only: the other claims
+ * point elsewhere, so a guard applying the wrong strategy would answer not_provisioned for the admitted row.
+ * Values differ in case on the two sides where the comparison is case-insensitive.
+ */
+const PEOPLE: Record<MatchingStrategy, (k: string, outcome: Outcome) => Person> = {
+  OidcSubToScimUsername: (k) => ({
+    account: { sub: `Sub.${k}`, email: `mail.${k}@idp.test`, email_verified: true, preferred_username: `pref.${k}` },
+    users: [{ userName: `SUB.${k.toUpperCase()}`, externalId: `not-the-sub-${k}` }],
+  }),
+  OidcSubToScimExternalId: (k, outcome) => ({
+    account: { sub: `ext-${k}`, email: `mail.${k}@idp.test`, email_verified: true },
+    users:
+      outcome === 'ambiguous'
+        ? [
+            { userName: `first.${k}@scim.test`, externalId: `ext-${k}` },
+            { userName: `second.${k}@scim.test`, externalId: `ext-${k}` },
+          ]
+        : [{ userName: `person.${k}@scim.test`, externalId: `ext-${k}` }],
+  }),
+  OidcEmailToScimUsername: (k) => ({
+    account: { sub: `email-sub-${k}`, email: `Email.${k}@Corp.Test`, email_verified: true, preferred_username: `pref.${k}` },
+    users: [{ userName: `email.${k}@corp.test`, externalId: `email-sub-${k}-other` }],
+  }),
+  OidcEmailUsernameToScimUsername: (k, outcome) => ({
+    account: { sub: `local-sub-${k}`, email: `local.${k}@idp.example`, email_verified: true },
+    users:
+      outcome === 'ambiguous'
+        ? [{ userName: `Local.${k}@a.example` }, { userName: `local.${k}@B.example` }]
+        : [{ userName: `Local.${k}@corp.example` }],
+  }),
+  OidcPreferredUsernameToScimUsername: (k) => ({
+    account: { sub: `pref-sub-${k}`, email: `mail.${k}@idp.test`, email_verified: true, preferred_username: `Pref.${k}` },
+    users: [{ userName: `PREF.${k}` }],
+  }),
+};
+
+const STRATEGIES = Object.keys(PEOPLE) as MatchingStrategy[];
+const BASIC: Outcome[] = ['admitted', 'deactivated', 'deleted', 'not_provisioned'];
+/** Ambiguity is possible only where the SCIM side is not unique: externalId, and userName local parts. */
+const AMBIGUOUS_STRATEGIES: MatchingStrategy[] = ['OidcSubToScimExternalId', 'OidcEmailUsernameToScimUsername'];
+
+const TABLE: Array<{ strategy: MatchingStrategy; outcome: Outcome }> = [
+  ...STRATEGIES.flatMap((strategy) => BASIC.map((outcome) => ({ strategy, outcome }))),
+  ...AMBIGUOUS_STRATEGIES.map((strategy) => ({ strategy, outcome: 'ambiguous' as const })),
+];
+
+const customerIdOf = (strategy: MatchingStrategy) => `outcomes-${strategy}`;
+
+describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
+  describe.each(ADAPTERS)('%s adapter', (adapter) => {
+    let h: LoginHarness;
+    const customers = new Map<MatchingStrategy, Customer>();
+
+    beforeAll(async () => {
+      h = await startLoginHarness({ store: storeKind, adapter, hint: `outcomes-${adapter}` });
+      for (const strategy of STRATEGIES) {
+        customers.set(strategy, await h.customer({ customerId: customerIdOf(strategy), tenant: 'outcomes', idpType: 'Generic', matchingStrategy: strategy }));
+      }
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    afterEach(() => {
+      expect(h.serverErrors).toEqual([]);
+      expect(h.idp.errors).toEqual([]);
+    });
+
+    /** Provisions `person` as the outcome requires; returns the id of the (last) SCIM user created. */
+    async function provision(customer: Customer, person: Person, outcome: Outcome): Promise<string | null> {
+      h.idp.upsertAccount(customer.tenant, person.account);
+      let id: string | null = null;
+      switch (outcome) {
+        case 'not_provisioned':
+          return null;
+        case 'deactivated':
+          return customer.scim.createUser({ ...person.users[0], active: false });
+        case 'deleted':
+          id = await customer.scim.createUser({ ...person.users[0], active: true });
+          await customer.scim.remove(id);
+          return id;
+        default:
+          for (const user of person.users) id = await customer.scim.createUser({ ...user, active: true });
+          return id;
+      }
+    }
+
+    it.each(TABLE)('$strategy: $outcome', async ({ strategy, outcome }) => {
+      const customer = customers.get(strategy)!;
+      const person = PEOPLE[strategy](`${outcome.replace('_', '')}`, outcome);
+      const scimUserId = await provision(customer, person, outcome);
+      const browser = new Browser();
+      const result = await h.login(browser, customer.customerId, person.account.sub);
+
+      if (outcome === 'admitted') {
+        const sessionUser = {
+          customerId: customer.customerId,
+          connectionId: customer.connectionId,
+          scimUserId,
+          userName: person.users[0]!.userName,
+          subject: person.account.sub,
+          email: person.account.email,
+        };
+        expect(result.status, JSON.stringify(result.body)).toBe(200);
+        expect(result.url).toMatch(/\/me$/);
+        expect(result.body).toEqual(sessionUser);
+        const me = await h.me(browser);
+        expect(me.status).toBe(200);
+        expect(me.body).toEqual(sessionUser);
+      } else {
+        expect(result.status, JSON.stringify(result.body)).toBe(403);
+        expect(result.url).toContain(`/sso/${customer.customerId}/callback?`);
+        expect(result.body).toEqual({ error: 'ScimUserNotActive', reason: outcome });
+        // A refused login leaves no session behind.
+        expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+      }
+    });
+
+    describe('email_verified: false never matches on the email strategies', () => {
+      it.each(['OidcEmailToScimUsername', 'OidcEmailUsernameToScimUsername'] as const)('%s', async (strategy) => {
+        const customer = customers.get(strategy)!;
+        const unverified = PEOPLE[strategy]('unverified', 'admitted');
+        unverified.account.email_verified = false;
+        await provision(customer, unverified, 'admitted');
+        const refused = await h.login(new Browser(), customer.customerId, unverified.account.sub);
+        expect(refused.status).toBe(403);
+        expect(refused.body).toEqual({ error: 'ScimUserNotActive', reason: 'not_provisioned' });
+
+        // The same shape without the claim is admitted: only an explicit `false` disqualifies the email.
+        const unstated = PEOPLE[strategy]('unstated', 'admitted');
+        delete unstated.account.email_verified;
+        await provision(customer, unstated, 'admitted');
+        const admitted = await h.login(new Browser(), customer.customerId, unstated.account.sub);
+        expect(admitted.status, JSON.stringify(admitted.body)).toBe(200);
+        expect(admitted.body).toMatchObject({ subject: unstated.account.sub, email: unstated.account.email });
+      });
+    });
+
+    describe('default strategy per idpType', () => {
+      it('Okta matches the email to the SCIM userName', async () => {
+        const c = await h.customer({ customerId: 'default-okta', tenant: 'okta', idpType: 'Okta' });
+        await expect((await h.instance()).sso.fetchOidcClient('default-okta')).resolves.toMatchObject({ matchingStrategy: 'OidcEmailToScimUsername', subjectClaim: 'sub' });
+        h.idp.upsertAccount('okta', { sub: '00u-okta-sub', email: 'Olivia@Okta.Test', email_verified: true, preferred_username: 'olivia' });
+        const id = await c.scim.createUser({ userName: 'olivia@okta.test', externalId: '00u-something-else' });
+        const browser = new Browser();
+        const result = await h.login(browser, c.customerId, '00u-okta-sub');
+        expect(result.status, JSON.stringify(result.body)).toBe(200);
+        expect(result.body).toEqual({
+          customerId: 'default-okta', connectionId: c.connectionId, scimUserId: id, userName: 'olivia@okta.test', subject: '00u-okta-sub', email: 'Olivia@Okta.Test',
+        });
+      });
+
+      it('MicrosoftEntra matches the oid claim (not the pairwise sub) to the SCIM externalId', async () => {
+        const c = await h.customer({ customerId: 'default-entra', tenant: 'entra', idpType: 'MicrosoftEntra' });
+        const oid = '6f1c3b2a-0000-4000-8000-00000000c0de';
+        h.idp.upsertAccount('entra', { sub: 'pairwise-sub-carol', oid, tid: 'tenant-guid', email: 'carol@entra.test', preferred_username: 'carol@entra.test' });
+        const id = await c.scim.createUser({ userName: 'carol@entra.test', externalId: oid });
+        const browser = new Browser();
+        const result = await h.login(browser, c.customerId, 'pairwise-sub-carol');
+        expect(result.status, JSON.stringify(result.body)).toBe(200);
+        expect(result.body).toEqual({
+          customerId: 'default-entra', connectionId: c.connectionId, scimUserId: id, userName: 'carol@entra.test', subject: oid, email: 'carol@entra.test',
+        });
+
+        // A SCIM user whose externalId is the pairwise `sub` (what Entra never sends) does not match.
+        h.idp.upsertAccount('entra', { sub: 'pairwise-sub-dan', oid: 'dan-object-id', email: 'dan@entra.test' });
+        await c.scim.createUser({ userName: 'dan@entra.test', externalId: 'pairwise-sub-dan' });
+        const refused = await h.login(new Browser(), c.customerId, 'pairwise-sub-dan');
+        expect(refused.status).toBe(403);
+        expect(refused.body).toEqual({ error: 'ScimUserNotActive', reason: 'not_provisioned' });
+      });
+    });
+
+    describe('claimsSource on an IdP that puts email only in userinfo', () => {
+      it("'auto' fetches userinfo and matches by email", async () => {
+        const c = await h.customer({ customerId: 'claims-auto', tenant: 'userinfo-idp', tenantOptions: { claimsIn: 'userinfo' }, idpType: 'Generic', claimsSource: 'auto' });
+        h.idp.upsertAccount('userinfo-idp', { sub: 'ui-sub-1', email: 'uma@userinfo.test', email_verified: true, preferred_username: 'uma' });
+        const id = await c.scim.createUser({ userName: 'uma@userinfo.test' });
+        const result = await h.login(new Browser(), c.customerId, 'ui-sub-1');
+        expect(result.status, JSON.stringify(result.body)).toBe(200);
+        expect(result.body).toMatchObject({ customerId: 'claims-auto', scimUserId: id, subject: 'ui-sub-1', email: 'uma@userinfo.test' });
+      });
+
+      it("'id_token' reads only the ID token: the email is missing, so nobody matches", async () => {
+        const c = await h.customer({ customerId: 'claims-idtoken', tenant: 'userinfo-idp', tenantOptions: { claimsIn: 'userinfo' }, idpType: 'Generic', claimsSource: 'id_token' });
+        h.idp.upsertAccount('userinfo-idp', { sub: 'ui-sub-2', email: 'ivan@userinfo.test', email_verified: true });
+        await c.scim.createUser({ userName: 'ivan@userinfo.test' });
+        const result = await h.login(new Browser(), c.customerId, 'ui-sub-2');
+        expect(result.status).toBe(403);
+        expect(result.body).toEqual({ error: 'ScimUserNotActive', reason: 'not_provisioned' });
+      });
+    });
+  });
+});
