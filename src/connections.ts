@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ScimSsoConfigError } from './errors.js';
 import { generateToken, hashToken } from './scim/auth.js';
 import type { Store, StoredConnection } from './store/store.js';
+import type { AuditEventType, Emit } from './events.js';
 
 /** A SCIM connection as the app sees it: never the token or its hash. */
 export interface ScimConnection {
@@ -52,7 +53,10 @@ function toPublic(connection: StoredConnection, oidcClientId: string | null, now
   };
 }
 
-export function connectionManager(store: Store, onChange: (customerId: string) => void = () => {}) {
+export function connectionManager(store: Store, onChange: (customerId: string) => void = () => {}, emit: Emit = () => {}) {
+  const audit = (type: AuditEventType, customerId: string, connectionId: string) =>
+    emit({ type, actor: 'admin', outcome: 'success', customerId, connectionId });
+
   async function existing(customerId: string): Promise<StoredConnection> {
     const connection = await store.getConnectionByCustomer(checkCustomerId(customerId));
     if (!connection) throw new ScimSsoConfigError('connection_not_found', `customer "${customerId}" has no SCIM connection`);
@@ -88,6 +92,7 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
         throw new ScimSsoConfigError('connection_exists', `customer "${customerId}" already has a SCIM connection`);
       }
       onChange(customerId);
+      audit('connection.created', customerId, connection.connectionId);
       return { connectionId: connection.connectionId, customerId, token };
     },
 
@@ -104,6 +109,7 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
       if (!connection) return false;
       const deleted = await store.deleteConnection(connection.connectionId);
       onChange(customerId);
+      audit('connection.deleted', customerId, connection.connectionId);
       return deleted;
     },
 
@@ -124,6 +130,7 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
         previousTokenExpiresAt: grace > 0 ? Date.now() + grace * 1000 : null,
       });
       if (!updated) throw new ScimSsoConfigError('connection_not_found', `customer "${customerId}" has no SCIM connection`);
+      audit('connection.token_rotated', connection.customerId, connection.connectionId);
       return { connectionId: connection.connectionId, customerId: connection.customerId, token };
     },
   };

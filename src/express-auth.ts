@@ -10,7 +10,7 @@ import { failureToLoginError, toLoginError } from './guard/login-errors.js';
 import { logOutQuietly, type OidcRuntime } from './guard/passport.js';
 import { StrategyRegistry } from './guard/strategy-registry.js';
 import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
-import { checkSession, sessionRefOf } from './guard/session-check.js';
+import { checkAndAuditSession } from './guard/session-check.js';
 import { ScimSsoConfigError } from './errors.js';
 
 export interface AuthRoutesOptions {
@@ -88,7 +88,7 @@ export function expressRequireActiveUser(runtime: OidcRuntime, options: { redire
   return async (req, res, next) => {
     let status;
     try {
-      status = await checkSession(runtime.store, sessionRefOf((req as { user?: unknown }).user));
+      status = await checkAndAuditSession(runtime.store, (req as { user?: unknown }).user, runtime.emit);
     } catch (error) {
       // Fail closed: an unreachable store never lets a request through.
       const mapped = toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable');

@@ -23,3 +23,4 @@ export type { GuardResult, ScimUserView, SessionUser } from './guard/guard.js';
 export type { AppVerify } from './guard/passport.js';
 export type { AuthRoutesOptions } from './express-auth.js';
 export type { KoaAuthRoutesOptions } from './koa.js';
+export type { AuditEvent, AuditEventType } from './events.js';

@@ -14,7 +14,7 @@ import { ScimError, ScimSsoConfigError, SsoLoginError } from './errors.js';
 import { failureToLoginError, toLoginError } from './guard/login-errors.js';
 import type { OidcRuntime } from './guard/passport.js';
 import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
-import { checkSession, sessionRefOf } from './guard/session-check.js';
+import { checkAndAuditSession } from './guard/session-check.js';
 import { StrategyRegistry, type StrategyHost } from './guard/strategy-registry.js';
 import type { ScimHandler } from './scim/handler.js';
 import { errorResponse, type ScimResponse } from './scim/http.js';
@@ -149,7 +149,7 @@ export function koaRequireActiveUser(runtime: OidcRuntime, options: { redirectTo
   return async function scimSsoKoaRequireActive(ctx: Context, next: Next) {
     let status;
     try {
-      status = await checkSession(runtime.store, sessionRefOf(ctx.state.user));
+      status = await checkAndAuditSession(runtime.store, ctx.state.user, runtime.emit);
     } catch (error) {
       // Fail closed: an unreachable store never lets a request through.
       return sendRendered(ctx, renderLoginError(toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable')));

@@ -9,6 +9,7 @@ import { checkCustomerId } from './connections.js';
 import { ScimSsoConfigError } from './errors.js';
 import { MATCHING_STRATEGIES, type MatchingStrategy } from './match/strategies.js';
 import type { IdpType, Store, StoredOidcClient } from './store/store.js';
+import type { AuditEventType, Emit } from './events.js';
 
 /** Default matching strategy per IdP type (PropelAuth's table; Entra's `sub` is pairwise, so `oid` ↔ externalId). */
 export const DEFAULT_STRATEGY: Record<IdpType, MatchingStrategy> = {
@@ -93,7 +94,11 @@ export function toPublicOidcClient(client: StoredOidcClient, scimConnectionId: s
   };
 }
 
-export function oidcClientManager(store: Store, onChange: (customerId: string) => void = () => {}) {
+export function oidcClientManager(store: Store, onChange: (customerId: string) => void = () => {}, emit: Emit = () => {}) {
+  const changed = (type: AuditEventType, customerId: string) => {
+    onChange(customerId);
+    emit({ type, actor: 'admin', outcome: 'success', customerId, connectionId: null });
+  };
   const pairedConnectionId = async (customerId: string) => (await store.getConnectionByCustomer(customerId))?.connectionId ?? null;
 
   return {
@@ -121,7 +126,7 @@ export function oidcClientManager(store: Store, onChange: (customerId: string) =
       if ((await store.createOidcClient(client)) === 'exists') {
         throw new ScimSsoConfigError('oidc_client_exists', `customer "${customerId}" already has an OIDC client`);
       }
-      onChange(customerId);
+      changed('oidc_client.created', customerId);
       return toPublicOidcClient(client, await pairedConnectionId(customerId));
     },
 
@@ -143,7 +148,7 @@ export function oidcClientManager(store: Store, onChange: (customerId: string) =
       if (!(await store.replaceOidcClient(next))) {
         throw new ScimSsoConfigError('oidc_client_not_found', `customer "${customerId}" has no OIDC client`);
       }
-      onChange(customerId);
+      changed('oidc_client.updated', customerId);
       return toPublicOidcClient(next, await pairedConnectionId(customerId));
     },
 
@@ -156,7 +161,7 @@ export function oidcClientManager(store: Store, onChange: (customerId: string) =
     /** Deletes the customer's OIDC client and its recorded SSO users; false if there was none. */
     async deleteOidcClient(customerId: string): Promise<boolean> {
       const deleted = await store.deleteOidcClient(checkCustomerId(customerId));
-      if (deleted) onChange(customerId);
+      if (deleted) changed('oidc_client.deleted', customerId);
       return deleted;
     },
   };

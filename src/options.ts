@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ScimSsoConfigError } from './errors.js';
 import type { Store } from './store/store.js';
+import type { AuditEvent } from './events.js';
 
 const storeSchema = z.custom<Store>(
   (value) =>
@@ -48,6 +49,18 @@ export const optionsSchema = z.strictObject({
    * would travel in clear. Default: false.
    */
   allowHttpIssuers: z.boolean().default(false),
+  /**
+   * Per-connection SCIM rate limit in this process: sustained requests per second and burst. Over it,
+   * 429 with an integer Retry-After. `false` turns it off. Default: { requestsPerSecond: 200, burst: 400 }.
+   */
+  rateLimit: z
+    .union([
+      z.literal(false),
+      z.strictObject({ requestsPerSecond: z.number().positive(), burst: z.number().int().min(1) }),
+    ])
+    .default({ requestsPerSecond: 200, burst: 400 }),
+  /** Receives the audit trail: every SCIM write, refusal, login decision and management change. Default: none. */
+  onEvent: z.custom<(event: AuditEvent) => void>((v) => typeof v === 'function').optional(),
   /** Receives unexpected errors (answered 500 without details). Default: console.error. */
   onError: z.custom<(error: unknown) => void>((v) => typeof v === 'function').optional(),
 });

@@ -12,6 +12,7 @@ import type { Middleware as KoaMiddleware } from 'koa';
 import { koaAuthRoutes, koaErrorHandler, koaRequireActiveUser, koaScimMiddleware, type KoaAuthRoutesOptions } from './koa.js';
 import { OidcRuntime, type AppVerify } from './guard/passport.js';
 import { oidcClientManager } from './oidc-clients.js';
+import { createEmitter } from './events.js';
 import { parseOptions, type ResolvedOptions, type ScimSsoOptions } from './options.js';
 import { createScimHandler, type ScimHandler } from './scim/handler.js';
 import { memoryStore } from './store/memory.js';
@@ -53,8 +54,11 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
   const options = parseOptions(input);
   const store = options.store ?? memoryStore();
   const onError = options.onError ?? ((error: unknown) => console.error('[scim-sso] unexpected error', error));
+  const emit = createEmitter(options.onEvent, onError);
   const handleScim = createScimHandler({
     store,
+    rateLimit: options.rateLimit || null,
+    emit,
     paging: { defaultCount: options.defaultPageSize, maxCount: options.maxPageSize },
     filterLimits: { maxLength: options.maxFilterLength, maxDepth: options.maxFilterDepth },
     maxPatchOperations: options.maxPatchOperations,
@@ -64,9 +68,9 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
   });
   const mount = { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes, publicBaseUrl: options.publicBaseUrl };
   const middleware = expressScimMiddleware(handleScim, mount);
-  const runtime = new OidcRuntime(store, { allowHttpIssuers: options.allowHttpIssuers });
-  const connections = connectionManager(store, (customerId) => runtime.forget(customerId));
-  return Object.assign(middleware, connections, oidcClientManager(store, (customerId) => runtime.forget(customerId)), {
+  const runtime = new OidcRuntime(store, { allowHttpIssuers: options.allowHttpIssuers }, emit);
+  const connections = connectionManager(store, (customerId) => runtime.forget(customerId), emit);
+  return Object.assign(middleware, connections, oidcClientManager(store, (customerId) => runtime.forget(customerId), emit), {
     options,
     store,
     handleScim,

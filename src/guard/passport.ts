@@ -13,6 +13,7 @@ import type { Store, StoredOidcClient } from '../store/store.js';
 import { refusal, runGuard, type CustomerConfig, type GuardResult } from './guard.js';
 import { missingClaims, neededClaims, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
+import type { Emit } from '../events.js';
 
 type Tokens = Parameters<VerifyFunctionWithRequest>[1];
 type Verified = Parameters<VerifyFunctionWithRequest>[2];
@@ -46,6 +47,7 @@ export class OidcRuntime {
   constructor(
     readonly store: Store,
     private readonly options: OidcRuntimeOptions,
+    readonly emit: Emit = () => {},
   ) {}
 
   /** Reads the customer's OIDC client and SCIM connection afresh (login start). */
@@ -110,13 +112,28 @@ export class OidcRuntime {
   guardVerify(customerId: string, appVerify?: AppVerify): VerifyFunctionWithRequest {
     return async (req, tokens, verified) => {
       let result: GuardResult;
+      let connectionId: string | null = null;
       try {
         const config = await this.current(customerId);
+        connectionId = config.connection?.connectionId ?? null;
         result = await runGuard(this.store, config, await this.claims(config.client, tokens));
       } catch (error) {
-        return verified(toLoginError(error, customerId) ?? error);
+        const mapped = toLoginError(error, customerId);
+        this.emit({ type: 'login.failed', actor: 'login', outcome: 'failure', customerId, connectionId, reason: mapped?.code ?? 'error' });
+        return verified(mapped ?? error);
       }
       const refused = refusal(result);
+      this.emit({
+        type: refused ? 'login.refused' : 'login.admitted',
+        actor: 'login',
+        outcome: refused ? 'failure' : 'success',
+        customerId,
+        connectionId,
+        subject: result.identity.subject,
+        strategy: result.strategy,
+        ...(result.scimUser ? { resourceType: 'User' as const, resourceId: result.scimUser.id } : {}),
+        ...(refused ? { reason: refused.reason } : {}),
+      });
       if (refused) {
         await logOutQuietly(req);
         return verified(refused);

@@ -3,6 +3,7 @@
  * `requireActiveUser` on Express and Koa, so a deprovisioned person's live session ends at their next request.
  */
 import type { Store } from '../store/store.js';
+import type { Emit } from '../events.js';
 import type { SessionUser } from './guard.js';
 import { candidateOf } from './guard.js';
 
@@ -20,6 +21,27 @@ export function sessionRefOf(user: unknown): SessionRef | null {
     connectionId: typeof u.connectionId === 'string' ? u.connectionId : null,
     scimUserId: typeof u.scimUserId === 'string' ? u.scimUserId : null,
   };
+}
+
+/**
+ * Checks the session and reports an ended one to the audit trail. Throws when the store is unreachable
+ * (callers fail closed).
+ */
+export async function checkAndAuditSession(store: Store, user: unknown, emit: Emit): Promise<SessionStatus> {
+  const ref = sessionRefOf(user);
+  const status = await checkSession(store, ref);
+  if (!status.active && status.reason !== 'not_logged_in' && ref) {
+    emit({
+      type: 'session.ended',
+      actor: 'session',
+      outcome: 'success',
+      customerId: ref.customerId,
+      connectionId: ref.connectionId,
+      reason: status.reason,
+      ...(ref.scimUserId ? { resourceType: 'User' as const, resourceId: ref.scimUserId } : {}),
+    });
+  }
+  return status;
 }
 
 /** Throws when the store is unreachable (callers fail closed). */

@@ -27,9 +27,15 @@ import { groupSpec } from './groups.js';
 import { userSpec } from './users.js';
 import type { StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
+import type { AuditEventType, Emit } from '../events.js';
+import { RateLimiter, type RateLimit } from './rate-limit.js';
+import { candidateOf } from '../guard/guard.js';
 
 export interface ScimHandlerOptions {
   store: Store;
+  /** Per-connection rate limit, or null for none. */
+  rateLimit: RateLimit | null;
+  emit: Emit;
   paging: PagingLimits;
   filterLimits: FilterLimits;
   maxPatchOperations: number;
@@ -43,6 +49,16 @@ export type ScimHandler = (request: ScimRequest) => Promise<ScimResponse>;
 
 const RESOURCE_ENDPOINTS: Record<string, ResourceSpec> = { users: userSpec, groups: groupSpec };
 
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The resource a request path names, for audit events of failed requests. */
+function targetOf(path: string): { resourceType?: 'User' | 'Group'; resourceId?: string } {
+  const [endpoint = '', id] = path.split('/').filter((s) => s !== '');
+  const resourceType = endpoint.toLowerCase() === 'users' ? 'User' : endpoint.toLowerCase() === 'groups' ? 'Group' : undefined;
+  if (!resourceType) return {};
+  return id ? { resourceType, resourceId: id.slice(0, 200) } : { resourceType };
+}
+
 const notFound = (path: string) => scimErrors.notFound(`no SCIM endpoint at ${path}`);
 
 function methodNotAllowed(allowed: string): ScimError {
@@ -54,6 +70,31 @@ function notImplemented(what: string): ScimError {
 }
 
 export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
+  const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : null;
+  const { emit } = options;
+
+  /** Emits the audit event of a successful write; a user whose `active` flipped gets the specific event. */
+  function written(ctx: ResourceContext, connection: StoredConnection, method: string, status: number, stored: StoredResource, previous?: StoredResource) {
+    const noun = ctx.spec.kind === 'User' ? 'user' : 'group';
+    let type = `${noun}.${method === 'POST' ? 'created' : method === 'DELETE' ? 'deleted' : 'updated'}` as AuditEventType;
+    if (ctx.spec.kind === 'User' && previous) {
+      const [before, after] = [candidateOf(previous).active, candidateOf(stored).active];
+      if (before && !after) type = 'user.deactivated';
+      if (!before && after) type = 'user.reactivated';
+    }
+    emit({
+      type,
+      actor: 'scim',
+      outcome: 'success',
+      customerId: connection.customerId,
+      connectionId: connection.connectionId,
+      resourceType: ctx.spec.kind,
+      resourceId: stored.id,
+      method,
+      status,
+    });
+  }
+
   const discovery = createDiscovery({
     maxCount: options.paging.maxCount,
     maxPatchOperations: options.maxPatchOperations,
@@ -75,9 +116,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         spec,
         maxPatchOperations: options.maxPatchOperations,
       };
-      if (second === undefined) return collection(ctx, request, method);
+      if (second === undefined) return collection(ctx, request, method, connection);
       if (second === '.search') return method === 'POST' ? search(ctx, request) : Promise.reject(methodNotAllowed('POST'));
-      return single(ctx, request, method, second);
+      return single(ctx, request, method, second, connection);
     }
     if (method !== 'GET') {
       if (['serviceproviderconfig', 'resourcetypes', 'schemas'].includes(endpoint)) throw methodNotAllowed('GET');
@@ -151,13 +192,17 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return list(ctx, request, query);
   }
 
-  async function collection(ctx: ResourceContext, request: ScimRequest, method: string): Promise<ScimResponse> {
+  async function collection(ctx: ResourceContext, request: ScimRequest, method: string, connection: StoredConnection): Promise<ScimResponse> {
     if (method === 'GET') return list(ctx, request, request.query);
-    if (method === 'POST') return resourceResponse(ctx, request, 201, unwrap(await createResource(ctx, body(request))));
+    if (method === 'POST') {
+      const stored = unwrap(await createResource(ctx, body(request)));
+      written(ctx, connection, method, 201, stored);
+      return resourceResponse(ctx, request, 201, stored);
+    }
     throw methodNotAllowed('GET, POST');
   }
 
-  async function single(ctx: ResourceContext, request: ScimRequest, method: string, id: string): Promise<ScimResponse> {
+  async function single(ctx: ResourceContext, request: ScimRequest, method: string, id: string, connection: StoredConnection): Promise<ScimResponse> {
     const ifMatch = request.headers['if-match'];
     switch (method) {
       case 'GET': {
@@ -168,39 +213,80 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         }
         return resourceResponse(ctx, request, 200, stored);
       }
-      case 'PUT':
-        return resourceResponse(ctx, request, 200, unwrap(await replaceResource(ctx, id, body(request), ifMatch)));
+      case 'PUT': {
+        const { stored, previous } = unwrap(await replaceResource(ctx, id, body(request), ifMatch));
+        written(ctx, connection, method, 200, stored, previous);
+        return resourceResponse(ctx, request, 200, stored);
+      }
       case 'PATCH': {
-        const stored = unwrap(await patchResource(ctx, id, body(request), ifMatch));
+        const { stored, previous } = unwrap(await patchResource(ctx, id, body(request), ifMatch));
         // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
         const wantsBody = request.query.has('attributes') || request.query.has('excludedAttributes');
+        written(ctx, connection, method, wantsBody ? 200 : 204, stored, previous);
         return wantsBody ? resourceResponse(ctx, request, 200, stored) : noContent({ ETag: etagOf(stored.version) });
       }
       case 'DELETE':
         unwrap(await deleteResource(ctx, id, ifMatch));
+        emit({
+          type: ctx.spec.kind === 'User' ? 'user.deleted' : 'group.deleted',
+          actor: 'scim',
+          outcome: 'success',
+          customerId: connection.customerId,
+          connectionId: connection.connectionId,
+          resourceType: ctx.spec.kind,
+          resourceId: id,
+          method,
+          status: 204,
+        });
         return noContent();
       default:
         throw methodNotAllowed('GET, PUT, PATCH, DELETE');
     }
   }
 
+  /** Turns any failure into a SCIM error: client mistakes as they are, an unreachable store as 503, the rest as a bare 500. */
+  function toScimError(error: unknown): ScimError {
+    if (error instanceof ScimError) return error;
+    if (error instanceof URIError) return scimErrors.badRequest('invalidPath', 'the path is not validly percent-encoded');
+    if (isStoreUnavailable(error)) {
+      return new ScimError(503, 'the user store is temporarily unavailable; retry later', undefined, {
+        'Retry-After': String(options.retryAfterSeconds),
+      });
+    }
+    options.onError(error);
+    return new ScimError(500, 'internal server error');
+  }
+
   return async function handle(request: ScimRequest): Promise<ScimResponse> {
+    let connection: StoredConnection | null = null;
     try {
-      const connection = await authenticate(options.store, request.headers.authorization);
-      if (connection instanceof ScimError) return errorResponse(connection);
+      const authenticated = await authenticate(options.store, request.headers.authorization);
+      if (authenticated instanceof ScimError) {
+        emit({ type: 'scim.unauthorized', actor: 'scim', outcome: 'failure', customerId: null, connectionId: null, method: request.method, status: 401 });
+        return errorResponse(authenticated);
+      }
+      connection = authenticated;
+      const wait = limiter?.take(connection.connectionId) ?? 0;
+      if (wait > 0) {
+        emit({ type: 'scim.rate_limited', actor: 'scim', outcome: 'failure', customerId: connection.customerId, connectionId: connection.connectionId, method: request.method, status: 429 });
+        return errorResponse(new ScimError(429, 'too many requests for this connection; retry later', undefined, { 'Retry-After': String(wait) }));
+      }
       return await route(request, connection);
     } catch (error) {
-      if (error instanceof ScimError) return errorResponse(error);
-      if (error instanceof URIError) return errorResponse(scimErrors.badRequest('invalidPath', 'the path is not validly percent-encoded'));
-      if (isStoreUnavailable(error)) {
-        return errorResponse(
-          new ScimError(503, 'the user store is temporarily unavailable; retry later', undefined, {
-            'Retry-After': String(options.retryAfterSeconds),
-          }),
-        );
-      }
-      options.onError(error);
-      return errorResponse(new ScimError(500, 'internal server error'));
+      const scimError = toScimError(error);
+      const event = {
+        actor: 'scim' as const,
+        outcome: 'failure' as const,
+        customerId: connection?.customerId ?? null,
+        connectionId: connection?.connectionId ?? null,
+        method: request.method,
+        status: scimError.status,
+        ...targetOf(request.path),
+        ...(scimError.scimType ? { reason: scimError.scimType } : {}),
+      };
+      if (scimError.status === 503) emit({ type: 'scim.store_unavailable', ...event });
+      else if (connection && WRITE_METHODS.has(request.method.toUpperCase())) emit({ type: 'scim.write_rejected', ...event });
+      return errorResponse(scimError);
     }
   };
 }

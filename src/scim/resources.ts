@@ -73,24 +73,30 @@ export async function readResource(ctx: ResourceContext, id: string): Promise<Re
   return stored ? ok(stored) : fail(notFound(ctx, id));
 }
 
+/** A resource after an update, with the version it replaced (for audit events such as deactivation). */
+export interface Updated {
+  stored: StoredResource;
+  previous: StoredResource;
+}
+
 /** The shared read-compute-write loop of PUT and PATCH. `compute` returns the new resource, or null for "no change". */
 async function updateResource(
   ctx: ResourceContext,
   id: string,
   ifMatch: string | undefined,
   compute: (current: JsonObject, stored: StoredResource) => Result<JsonObject | null>,
-): Promise<Result<StoredResource>> {
+): Promise<Result<Updated>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
     if (!stored) return fail(notFound(ctx, id));
     if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
     const next = compute(ctx.spec.fromStored(stored), stored);
     if (!next.ok) return next;
-    if (next.value === null) return ok(stored);
+    if (next.value === null) return ok({ stored, previous: stored });
     const outcome = await ctx.store.replaceResource(ctx.connectionId, ctx.spec.toWrite(next.value), stored.version);
     if (outcome.ok) {
       const fresh = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
-      return fresh ? ok(fresh) : fail(notFound(ctx, id));
+      return fresh ? ok({ stored: fresh, previous: stored }) : fail(notFound(ctx, id));
     }
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
     if (ifMatch) return fail(preconditionFailed(id));

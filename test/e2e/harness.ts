@@ -43,6 +43,12 @@ export interface AppContext {
   observe(req: IncomingMessage, res: ServerResponse): void;
   /** Records unexpected errors that reached the app's last error handler (they answer 500). */
   unexpected(error: unknown): void;
+  /**
+   * State shared by every instance of one harness, for builders that need it (e.g. one session store when
+   * `sharedSessions` is set, as behind a load balancer without sticky sessions).
+   */
+  shared: Map<string, unknown>;
+  sharedSessions: boolean;
 }
 
 /**
@@ -69,7 +75,7 @@ export function buildExpressApp(ctx: AppContext, extensions: Extensions): expres
     next();
   });
   app.use(sso); // SCIM routes under /scim/v2
-  app.use(session({ secret: `harness-${randomBytes(8).toString('hex')}`, resave: false, saveUninitialized: false, name: 'app.sid' }));
+  app.use(session({ ...expressSessionStore(ctx), resave: false, saveUninitialized: false, name: SESSION_COOKIE }));
   app.use(passport.initialize());
   app.use(passport.session());
   // authRoutes is typed for the static passport module; a `new Passport()` is an Authenticator (same runtime API).
@@ -84,6 +90,20 @@ export function buildExpressApp(ctx: AppContext, extensions: Extensions): expres
   return app;
 }
 
+/** The session cookie's name on every adapter. */
+export const SESSION_COOKIE = 'app.sid';
+
+/** Per-instance memory sessions, or one store and secret for all instances when sessions are shared. */
+function expressSessionStore(ctx: AppContext): { secret: string; store?: session.Store } {
+  if (!ctx.sharedSessions) return { secret: `harness-${randomBytes(8).toString('hex')}` };
+  let shared = ctx.shared.get('express-session') as { secret: string; store: session.Store } | undefined;
+  if (!shared) {
+    shared = { secret: `harness-${randomBytes(8).toString('hex')}`, store: new session.MemoryStore() };
+    ctx.shared.set('express-session', shared);
+  }
+  return shared;
+}
+
 const BUILDERS: Record<AdapterKind, AppBuilder> = {
   express: buildExpressApp,
 };
@@ -96,6 +116,8 @@ export interface HarnessOptions {
   /** Wraps the shared store before any instance sees it (fault injection at the edge). */
   wrapStore?: (store: Store) => Store;
   extensions?: Extensions;
+  /** One session store for all instances (a load balancer without sticky sessions). Default false. */
+  sharedSessions?: boolean;
 }
 
 export interface TenantOptions {
@@ -136,7 +158,10 @@ export interface CustomerOptions {
 
 export interface ScimClient {
   createUser(body: Record<string, unknown>): Promise<string>;
-  patch(id: string, operations: Array<Record<string, unknown>>): Promise<Record<string, unknown>>;
+  /** PATCH (RFC 7644 §3.5.2); the server may answer 204 without a body, so this resolves to nothing. */
+  patch(id: string, operations: Array<Record<string, unknown>>): Promise<void>;
+  /** GET /Users/<id>: the resource, or null on 404. */
+  get(id: string): Promise<Record<string, unknown> | null>;
   remove(id: string): Promise<void>;
   /** The same client, talking to another instance (same token, same store). */
   via(instance: number): ScimClient;
@@ -210,6 +235,7 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
   const started = new Map<string, DemoIdp>();
   const instances = new Map<number, Promise<{ app: AppInstance; server: Server }>>();
   const customers = new Map<string, Customer>();
+  const shared = new Map<string, unknown>();
 
   const idp: HarnessIdp = {
     errors: idpErrors,
@@ -255,6 +281,8 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
               });
               for (const observer of observers) observer(req, res, n);
             },
+            shared,
+            sharedSessions: options.sharedSessions ?? false,
             unexpected: (error) => serverErrors.push(`instance ${n} unexpected: ${error instanceof Error ? error.stack : String(error)}`),
           },
           options.extensions ?? {},
@@ -287,7 +315,12 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
       async patch(id, operations) {
         const { status, body } = await call('PATCH', `/Users/${id}`, { schemas: [SCIM_PATCH_SCHEMA], Operations: operations });
         if (status !== 200 && status !== 204) throw new Error(`SCIM PATCH answered ${status}: ${JSON.stringify(body)}`);
-        return body ?? {};
+      },
+      async get(id) {
+        const { status, body } = await call('GET', `/Users/${id}`);
+        if (status === 404) return null;
+        if (status !== 200) throw new Error(`SCIM GET answered ${status}: ${JSON.stringify(body)}`);
+        return body;
       },
       async remove(id) {
         const { status, body } = await call('DELETE', `/Users/${id}`);
@@ -319,6 +352,7 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
     const noScim: ScimClient = {
       createUser: () => Promise.reject(new Error('customer has no SCIM connection')),
       patch: () => Promise.reject(new Error('customer has no SCIM connection')),
+      get: () => Promise.reject(new Error('customer has no SCIM connection')),
       remove: () => Promise.reject(new Error('customer has no SCIM connection')),
       via: () => noScim,
     };

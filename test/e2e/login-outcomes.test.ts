@@ -65,6 +65,14 @@ const TABLE: Array<{ strategy: MatchingStrategy; outcome: Outcome }> = [
   ...AMBIGUOUS_STRATEGIES.map((strategy) => ({ strategy, outcome: 'ambiguous' as const })),
 ];
 
+const SENTENCES: Record<Outcome, string> = {
+  admitted: 'admits the active matching SCIM user with the default session user',
+  deactivated: 'refuses a deactivated match with reason deactivated',
+  deleted: 'refuses a match that SCIM deleted with reason deleted',
+  not_provisioned: 'refuses a person with no SCIM user with reason not_provisioned',
+  ambiguous: 'refuses a person matching two SCIM users with reason ambiguous',
+};
+
 const customerIdOf = (strategy: MatchingStrategy) => `outcomes-${strategy}`;
 
 describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
@@ -105,7 +113,7 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
       }
     }
 
-    it.each(TABLE)('$strategy: $outcome', async ({ strategy, outcome }) => {
+    it.each(TABLE.map((row) => ({ ...row, what: SENTENCES[row.outcome] })))('$strategy $what', async ({ strategy, outcome }) => {
       const customer = customers.get(strategy)!;
       const person = PEOPLE[strategy](`${outcome.replace('_', '')}`, outcome);
       const scimUserId = await provision(customer, person, outcome);

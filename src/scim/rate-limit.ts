@@ -1,0 +1,37 @@
+/**
+ * Per-connection rate limiting of SCIM requests: a token bucket per connection, in this process (each app
+ * instance limits on its own). Over the limit a client gets 429 with an integer `Retry-After`, which Okta
+ * honours (it reads only integer seconds) and Entra retries on.
+ */
+
+export interface RateLimit {
+  /** Sustained requests per second per connection. */
+  requestsPerSecond: number;
+  /** Requests allowed in a burst above the sustained rate. */
+  burst: number;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(private readonly limit: RateLimit) {}
+
+  /** Takes one request from the connection's bucket: 0 if allowed, else the seconds to wait (an integer ≥ 1). */
+  take(connectionId: string, now = Date.now()): number {
+    const { requestsPerSecond, burst } = this.limit;
+    const bucket = this.buckets.get(connectionId) ?? { tokens: burst, updatedAt: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * requestsPerSecond);
+    bucket.updatedAt = now;
+    this.buckets.set(connectionId, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / requestsPerSecond));
+  }
+}

@@ -1,0 +1,401 @@
+/**
+ * The guard over time: deprovisioning ends live sessions, refusals never leave a session behind, customers
+ * stay apart, several app instances share one store, configuration changes apply at the next login, and
+ * every attempt is recorded. Real IdP, real passport + sessions, SCIM over HTTP.
+ */
+import express from 'express';
+import * as client from 'openid-client';
+import { Strategy } from 'openid-client/passport';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { STORE_KINDS } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { ADAPTERS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Customer, type Extensions, type LoginHarness } from './harness.js';
+
+/** Entra's deactivation and reactivation: `Replace` with a capital R and the boolean as a string. */
+const ENTRA_DEACTIVATE = [{ op: 'Replace', path: 'active', value: 'False' }];
+const ENTRA_REACTIVATE = [{ op: 'Replace', path: 'active', value: 'True' }];
+
+/** What an app keeps to build its own Strategy (the secret never comes back from scim-sso). */
+interface AppClient {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+const CUSTOM = {
+  login: (customerId: string) => `/custom/${customerId}/login`,
+  callback: (customerId: string) => `/custom/${customerId}/callback`,
+};
+
+/**
+ * Routes of an app that builds its own openid-client Strategy per customer and wraps it with
+ * `sso.guardVerify(customerId)`; refusals go through `failWithError` to `sso.errorHandler()`. One
+ * implementation per adapter (the mapped type makes a new adapter supply its own).
+ */
+function customStrategyRoutes(clients: Map<string, AppClient>): { [K in AdapterKind]-?: NonNullable<Extensions[K]> } {
+  return {
+    express(app, { sso, passport }) {
+      const registered = new Map<string, Promise<string>>();
+      const ensure = (req: express.Request): Promise<string> => {
+        const customerId = String(req.params.customerId);
+        let pending = registered.get(customerId);
+        if (!pending) {
+          pending = (async () => {
+            const c = clients.get(customerId);
+            if (!c) throw new Error(`test app: no client for ${customerId}`);
+            const config = await client.discovery(new URL(c.issuer), c.clientId, c.clientSecret, undefined, { execute: [client.allowInsecureRequests] });
+            const name = `custom:${customerId}`;
+            const strategy = new Strategy(
+              {
+                config,
+                name,
+                sessionKey: name,
+                callbackURL: `${req.protocol}://${req.get('host')}${CUSTOM.callback(customerId)}`,
+                scope: 'openid email profile',
+                passReqToCallback: true,
+              },
+              sso.guardVerify(customerId),
+            );
+            passport.use(name, strategy);
+            return name;
+          })();
+          registered.set(customerId, pending);
+        }
+        return pending;
+      };
+      app.get(CUSTOM.login(':customerId'), async (req, res, next) => {
+        const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;
+        passport.authenticate(await ensure(req), { failWithError: true, loginHint } as object)(req, res, next);
+      });
+      app.get(CUSTOM.callback(':customerId'), async (req, res, next) => {
+        passport.authenticate(await ensure(req), { failWithError: true, successRedirect: '/me' })(req, res, next);
+      });
+      app.use('/custom', sso.errorHandler());
+    },
+  };
+}
+
+describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
+  describe.each(ADAPTERS)('%s adapter', (adapter) => {
+    let h: LoginHarness;
+    const appClients = new Map<string, AppClient>();
+
+    beforeAll(async () => {
+      h = await startLoginHarness({
+        store: storeKind,
+        adapter,
+        hint: `lifecycle-${adapter}`,
+        extensions: { [adapter]: customStrategyRoutes(appClients)[adapter] },
+      });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    afterEach(() => {
+      expect(h.serverErrors).toEqual([]);
+      expect(h.idp.errors).toEqual([]);
+    });
+
+    /** A customer (email → userName) on its own tenant, with a person provisioned active. */
+    async function customerWithPerson(name: string, instance = 0) {
+      const customerId = `${name}-${uid()}`;
+      const c = await h.customer({ customerId, tenant: 'lifecycle', idpType: 'Okta', instance });
+      const sub = `${customerId}-sub`;
+      const email = `${customerId}@corp.test`;
+      h.idp.upsertAccount('lifecycle', { sub, email, email_verified: true });
+      const id = await c.scim.createUser({ userName: email, active: true });
+      return { c, sub, email, id };
+    }
+
+    it('deactivating by an Entra-style PATCH refuses the next login and ends the live session at its next request; reactivating admits again', async () => {
+      const { c, sub, email, id } = await customerWithPerson('deact');
+      const browser = new Browser();
+      expect((await h.login(browser, c.customerId, sub)).status).toBe(200);
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { scimUserId: id, userName: email } });
+
+      await c.scim.patch(id, ENTRA_DEACTIVATE);
+      expect(await c.scim.get(id)).toMatchObject({ id, active: false });
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'ScimUserNotActive', reason: 'deactivated' } });
+      // The session was ended, not just refused once.
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+      expect(await h.login(browser, c.customerId, sub)).toMatchObject({ status: 403, body: { error: 'ScimUserNotActive', reason: 'deactivated' } });
+
+      await c.scim.patch(id, ENTRA_REACTIVATE);
+      expect(await c.scim.get(id)).toMatchObject({ id, active: true });
+      const again = await h.login(browser, c.customerId, sub);
+      expect(again.status, JSON.stringify(again.body)).toBe(200);
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { scimUserId: id } });
+    });
+
+    it('deleting the SCIM user ends the live session with reason deleted', async () => {
+      const { c, sub, id } = await customerWithPerson('del');
+      const browser = new Browser();
+      expect((await h.login(browser, c.customerId, sub)).status).toBe(200);
+      await c.scim.remove(id);
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'ScimUserNotActive', reason: 'deleted' } });
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+      expect(await h.login(browser, c.customerId, sub)).toMatchObject({ status: 403, body: { reason: 'deleted' } });
+    });
+
+    it('a refused login creates no session and logs out the session the browser already had', async () => {
+      const { c, sub: activeSub } = await customerWithPerson('refuse');
+      const offSub = `${c.customerId}-off`;
+      h.idp.upsertAccount('lifecycle', { sub: offSub, email: `${offSub}@corp.test`, email_verified: true });
+      await c.scim.createUser({ userName: `${offSub}@corp.test`, active: false });
+
+      const fresh = new Browser();
+      expect(await h.login(fresh, c.customerId, offSub)).toMatchObject({ status: 403, body: { reason: 'deactivated' } });
+      expect(await h.me(fresh)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+
+      const browser = new Browser();
+      expect((await h.login(browser, c.customerId, activeSub)).status).toBe(200);
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { subject: activeSub } });
+      // Same browser, now as the deactivated person (the IdP switches account on login_hint).
+      expect(await h.login(browser, c.customerId, offSub)).toMatchObject({ status: 403, body: { reason: 'deactivated' } });
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+    });
+
+    it("two customers on two IdPs never see each other's users", async () => {
+      const suffix = uid();
+      const a = await h.customer({ customerId: `iso-a-${suffix}`, tenant: 'idp-a', idpType: 'Okta' });
+      const b = await h.customer({ customerId: `iso-b-${suffix}`, tenant: 'idp-b', idpType: 'Okta' });
+      const shared = { sub: `shared-${suffix}`, email: `shared-${suffix}@both.test`, email_verified: true };
+      const bOnly = { sub: `b-only-${suffix}`, email: `b-only-${suffix}@both.test`, email_verified: true };
+      for (const tenant of ['idp-a', 'idp-b']) {
+        h.idp.upsertAccount(tenant, shared);
+        h.idp.upsertAccount(tenant, bOnly);
+      }
+      const inA = await a.scim.createUser({ userName: shared.email });
+      const inB = await b.scim.createUser({ userName: bOnly.email });
+
+      expect(await h.login(new Browser(), b.customerId, shared.sub)).toMatchObject({ status: 403, body: { reason: 'not_provisioned' } });
+      expect(await h.login(new Browser(), a.customerId, shared.sub)).toMatchObject({ status: 200, body: { customerId: a.customerId, connectionId: a.connectionId, scimUserId: inA } });
+      expect(await h.login(new Browser(), a.customerId, bOnly.sub)).toMatchObject({ status: 403, body: { reason: 'not_provisioned' } });
+      expect(await h.login(new Browser(), b.customerId, bOnly.sub)).toMatchObject({ status: 200, body: { customerId: b.customerId, connectionId: b.connectionId, scimUserId: inB } });
+    });
+
+    it('an app-built openid-client Strategy wrapped with sso.guardVerify admits and refuses like authRoutes', async () => {
+      const { c, sub, email, id } = await customerWithPerson('custom');
+      const { origin } = await h.instance(c.instance);
+      appClients.set(c.customerId, { issuer: c.issuer, clientId: c.clientId, clientSecret: c.clientSecret });
+      await h.idp.addClient(c.tenant, { client_id: c.clientId, client_secret: c.clientSecret, redirect_uris: [c.redirectUri, `${origin}${CUSTOM.callback(c.customerId)}`] });
+      const offSub = `${c.customerId}-off`;
+      h.idp.upsertAccount('lifecycle', { sub: offSub, email: `${offSub}@corp.test`, email_verified: true });
+      await c.scim.createUser({ userName: `${offSub}@corp.test`, active: false });
+      const customLogin = (browser: Browser, who: string) =>
+        browser.navigate(`${origin}${CUSTOM.login(c.customerId)}?${new URLSearchParams({ login_hint: who })}`);
+
+      const browser = new Browser();
+      const admitted = await customLogin(browser, sub);
+      expect(admitted.url).toBe(`${origin}/me`);
+      expect(admitted.response.status).toBe(200);
+      const sessionUser = { customerId: c.customerId, connectionId: c.connectionId, scimUserId: id, userName: email, subject: sub, email };
+      expect(await admitted.response.json()).toEqual(sessionUser);
+
+      const refused = await customLogin(browser, offSub);
+      expect(refused.url).toContain(`${CUSTOM.callback(c.customerId)}?`);
+      expect(refused.response.status).toBe(403);
+      expect(await refused.response.json()).toEqual({ error: 'ScimUserNotActive', reason: 'deactivated' });
+      // The refusal logged out the session this browser had.
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+
+      // And a live session from the custom Strategy ends on deactivation like any other.
+      expect((await customLogin(browser, sub)).response.status).toBe(200);
+      await c.scim.patch(id, ENTRA_DEACTIVATE);
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { reason: 'deactivated' } });
+    });
+
+    it('an app-built Strategy wrapped with guardVerify sees a SCIM connection created through another instance after its first login', async () => {
+      // The customer starts with SSO only: the guard admits everyone (no SCIM connection, DESIGN.md).
+      const customerId = `later-scim-${uid()}`;
+      const c = await h.customer({ customerId, tenant: 'lifecycle', idpType: 'Okta', noScim: true });
+      const { origin } = await h.instance(0);
+      appClients.set(customerId, { issuer: c.issuer, clientId: c.clientId, clientSecret: c.clientSecret });
+      await h.idp.addClient(c.tenant, { client_id: c.clientId, client_secret: c.clientSecret, redirect_uris: [c.redirectUri, `${origin}${CUSTOM.callback(customerId)}`] });
+      const sub = `${customerId}-sub`;
+      const email = `${customerId}@corp.test`;
+      h.idp.upsertAccount('lifecycle', { sub, email, email_verified: true });
+      const customLogin = (browser: Browser) => browser.navigate(`${origin}${CUSTOM.login(customerId)}?${new URLSearchParams({ login_hint: sub })}`);
+
+      const before = await customLogin(new Browser());
+      expect(before.response.status).toBe(200);
+      expect(await before.response.json()).toMatchObject({ customerId, connectionId: null, scimUserId: null });
+
+      // The customer now connects SCIM — through another app instance (or an admin process) — and its
+      // IdP provisions this person deactivated.
+      const other = (await h.instance(1)).sso;
+      const { token } = await other.createScimConnection({ customerId });
+      const response = await fetch(`${(await h.instance(1)).origin}/scim/v2/Users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: email, active: false }),
+      });
+      expect(response.status).toBe(201);
+
+      const after = await customLogin(new Browser());
+      expect(after.url).toContain(`${CUSTOM.callback(customerId)}?`);
+      expect({ status: after.response.status, body: await after.response.json() }).toEqual({
+        status: 403,
+        body: { error: 'ScimUserNotActive', reason: 'deactivated' },
+      });
+    });
+
+    it('a login through instance B sees a deactivation written through instance A at once (shared store)', async () => {
+      const { c, sub, id } = await customerWithPerson('multi', 1);
+      const browser = new Browser();
+      const first = await h.login(browser, c.customerId, sub, 1);
+      expect(first.status).toBe(200);
+      expect(first.url).toBe(`${(await h.instance(1)).origin}/me`);
+
+      await c.scim.via(0).patch(id, ENTRA_DEACTIVATE); // written through instance A
+      expect(await h.me(browser, 1)).toMatchObject({ status: 401, body: { reason: 'deactivated' } });
+      expect(await h.login(new Browser(), c.customerId, sub, 1)).toMatchObject({ status: 403, body: { reason: 'deactivated' } });
+
+      await c.scim.via(0).patch(id, ENTRA_REACTIVATE);
+      expect((await h.login(new Browser(), c.customerId, sub, 1)).status).toBe(200);
+    });
+
+    it('an OIDC client updated after mount applies at the next login, without restart, whichever instance wrote it', async () => {
+      const customerId = `upd-${uid()}`;
+      const c = await h.customer({ customerId, tenant: 'lifecycle', idpType: 'Generic', matchingStrategy: 'OidcEmailToScimUsername' });
+      const sub = `${customerId}-sub`;
+      h.idp.upsertAccount('lifecycle', { sub, email: `una-${customerId}@corp.test`, email_verified: true, preferred_username: `una.${customerId}` });
+      const byEmail = await c.scim.createUser({ userName: `una-${customerId}@corp.test` });
+      const byPreferred = await c.scim.createUser({ userName: `una.${customerId}` });
+
+      expect(await h.login(new Browser(), customerId, sub)).toMatchObject({ status: 200, body: { scimUserId: byEmail } });
+
+      // Written by another instance: instance 0 learns it only from the store.
+      await (await h.instance(1)).sso.updateOidcClient(customerId, { matchingStrategy: 'OidcPreferredUsernameToScimUsername' });
+      expect(await h.login(new Browser(), customerId, sub)).toMatchObject({ status: 200, body: { scimUserId: byPreferred, userName: `una.${customerId}` } });
+      await c.scim.patch(byPreferred, ENTRA_DEACTIVATE);
+      expect(await h.login(new Browser(), customerId, sub)).toMatchObject({ status: 403, body: { reason: 'deactivated' } });
+
+      // Written by the serving instance itself.
+      await (await h.instance(0)).sso.updateOidcClient(customerId, { matchingStrategy: 'OidcEmailToScimUsername' });
+      expect(await h.login(new Browser(), customerId, sub)).toMatchObject({ status: 200, body: { scimUserId: byEmail } });
+    });
+
+    it('listSsoUsers records every attempt with its outcome and reason, one record per subject', async () => {
+      const customerId = `rec-${uid()}`;
+      const c = await h.customer({ customerId, tenant: 'lifecycle', idpType: 'Okta' });
+      const person = (name: string) => ({ sub: `${customerId}-${name}`, email: `${name}-${customerId}@corp.test`, email_verified: true, preferred_username: name, name: `${name} person` });
+      const ok = person('ok');
+      const off = person('off');
+      const none = person('none');
+      for (const p of [ok, off, none]) h.idp.upsertAccount('lifecycle', p);
+      const okId = await c.scim.createUser({ userName: ok.email });
+      const offId = await c.scim.createUser({ userName: off.email, active: false });
+
+      expect((await h.login(new Browser(), customerId, ok.sub)).status).toBe(200);
+      expect((await h.login(new Browser(), customerId, off.sub)).status).toBe(403);
+      expect((await h.login(new Browser(), customerId, none.sub)).status).toBe(403);
+      const { sso } = await h.instance(0);
+      const afterFirst = await sso.listSsoUsers(customerId);
+      const okFirstSeen = afterFirst.find((u) => u.subject === ok.sub)?.firstSeenAt;
+      expect(okFirstSeen).toBeDefined();
+
+      await c.scim.patch(okId, ENTRA_DEACTIVATE);
+      expect((await h.login(new Browser(), customerId, ok.sub)).status).toBe(403);
+
+      const users = await sso.listSsoUsers(customerId);
+      expect(users.map((u) => u.subject)).toEqual([ok.sub, none.sub, off.sub]); // most recent first
+      const bySubject = Object.fromEntries(users.map((u) => [u.subject, u]));
+      expect(bySubject[ok.sub]).toMatchObject({
+        email: ok.email, emailVerified: true, preferredUsername: 'ok', name: 'ok person',
+        lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: okId, firstSeenAt: okFirstSeen,
+      });
+      expect(bySubject[ok.sub]!.lastSeenAt >= bySubject[ok.sub]!.firstSeenAt).toBe(true);
+      expect(bySubject[off.sub]).toMatchObject({ lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: offId });
+      expect(bySubject[none.sub]).toMatchObject({ lastOutcome: 'refused', lastReason: 'not_provisioned', lastScimUserId: null });
+      expect(afterFirst.find((u) => u.subject === ok.sub)).toMatchObject({ lastOutcome: 'admitted', lastReason: null, lastScimUserId: okId });
+      // Another instance reads the same records (they live in the shared store).
+      expect(await (await h.instance(1)).sso.listSsoUsers(customerId)).toEqual(users);
+    });
+  });
+});
+
+/**
+ * Several instances behind a load balancer without sticky sessions: one session store, so the login may
+ * start on one instance and come back to another (the example app recommends a shared session store).
+ */
+describe.each(STORE_KINDS)('login lifecycle across instances with shared sessions (%s store)', (storeKind) => {
+  describe.each(ADAPTERS)('%s adapter', (adapter) => {
+    let h: LoginHarness;
+    beforeAll(async () => {
+      h = await startLoginHarness({ store: storeKind, adapter, hint: `lifecycle-lb-${adapter}`, sharedSessions: true });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    afterEach(() => {
+      expect(h.serverErrors).toEqual([]);
+      expect(h.idp.errors).toEqual([]);
+    });
+
+    /** Starts the login on instance `from`; the IdP's redirect comes back to instance `to`, with the same session cookie. */
+    async function loginAcross(browser: Browser, customerId: string, sub: string, from: number, to: number) {
+      const callback = new URL(await h.startLogin(browser, customerId, sub, from));
+      const [a, b] = [await h.instance(from), await h.instance(to)];
+      const cookie = browser.cookies(a.origin)[SESSION_COOKIE];
+      expect(cookie).toBeDefined();
+      const target = `${b.origin}${callback.pathname}${callback.search}`;
+      const response = await browser.fetch(target, { headers: { cookie: `${SESSION_COOKIE}=${cookie}` } });
+      const json = (response.headers.get('content-type') ?? '').includes('json');
+      const body = json ? ((await response.json()) as unknown) : (await response.body?.cancel(), null);
+      return { status: response.status, location: response.headers.get('location'), body };
+    }
+
+    it('a login started on instance A and completed on B is admitted', async () => {
+      const customerId = `lb-${uid()}`;
+      const c = await h.customer({ customerId, tenant: 'lb', idpType: 'Okta' });
+      const sub = `${customerId}-sub`;
+      h.idp.upsertAccount('lb', { sub, email: `${customerId}@corp.test`, email_verified: true });
+      const id = await c.scim.createUser({ userName: `${customerId}@corp.test` });
+      const browser = new Browser();
+      expect(await loginAcross(browser, customerId, sub, 0, 1)).toMatchObject({ status: 302, location: '/me' });
+      expect(await h.me(browser, 1)).toMatchObject({ status: 200, body: { customerId, scimUserId: id } });
+    });
+
+    it('the completing instance applies the SCIM connection and users as they are now, not as it last saw them', async () => {
+      // SSO first, SCIM later: a customer without a SCIM connection admits everyone (DESIGN.md).
+      const customerId = `lb-later-${uid()}`;
+      await h.customer({ customerId, tenant: 'lb', idpType: 'Okta', noScim: true });
+      const sub = `${customerId}-sub`;
+      const email = `${customerId}@corp.test`;
+      h.idp.upsertAccount('lb', { sub, email, email_verified: true });
+      expect(await loginAcross(new Browser(), customerId, sub, 0, 1)).toMatchObject({ status: 302, location: '/me' });
+
+      // Instance A connects SCIM; the IdP provisions the person deactivated.
+      const a = await h.instance(0);
+      const { token } = await a.sso.createScimConnection({ customerId });
+      const created = await fetch(`${a.origin}/scim/v2/Users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: email, active: false }),
+      });
+      expect(created.status).toBe(201);
+
+      // The next login starts on A (which re-reads the customer) and completes on B.
+      const refused = await loginAcross(new Browser(), customerId, sub, 0, 1);
+      expect(refused).toEqual({ status: 403, location: null, body: { error: 'ScimUserNotActive', reason: 'deactivated' } });
+    });
+
+    it('the completing instance applies the matching strategy as it is now', async () => {
+      const customerId = `lb-strategy-${uid()}`;
+      const c = await h.customer({ customerId, tenant: 'lb', idpType: 'Generic', matchingStrategy: 'OidcEmailToScimUsername' });
+      const sub = `${customerId}-sub`;
+      h.idp.upsertAccount('lb', { sub, email: `${customerId}@corp.test`, email_verified: true, preferred_username: `p.${customerId}` });
+      const byEmail = await c.scim.createUser({ userName: `${customerId}@corp.test` });
+      const byPreferred = await c.scim.createUser({ userName: `p.${customerId}` });
+      const first = new Browser();
+      expect((await loginAcross(first, customerId, sub, 0, 1)).status).toBe(302);
+      expect(await h.me(first, 1)).toMatchObject({ status: 200, body: { scimUserId: byEmail } });
+
+      await (await h.instance(0)).sso.updateOidcClient(customerId, { matchingStrategy: 'OidcPreferredUsernameToScimUsername' });
+      const second = new Browser();
+      expect((await loginAcross(second, customerId, sub, 0, 1)).status).toBe(302);
+      expect(await h.me(second, 1)).toMatchObject({ status: 200, body: { scimUserId: byPreferred } });
+    });
+  });
+});
