@@ -24,3 +24,4 @@ export type { AppVerify } from './guard/passport.js';
 export type { AuthRoutesOptions } from './express-auth.js';
 export type { KoaAuthRoutesOptions } from './koa.js';
 export type { AuditEvent, AuditEventType } from './events.js';
+export type { MatchingReport, StrategyEvaluation, SsoUserSummary, ScimUserSummary } from './match/report.js';

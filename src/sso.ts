@@ -12,6 +12,8 @@ import type { Middleware as KoaMiddleware } from 'koa';
 import { koaAuthRoutes, koaErrorHandler, koaRequireActiveUser, koaScimMiddleware, type KoaAuthRoutesOptions } from './koa.js';
 import { OidcRuntime, type AppVerify } from './guard/passport.js';
 import { oidcClientManager } from './oidc-clients.js';
+import { matchingReport } from './match/report-loader.js';
+import type { MatchingReport } from './match/report.js';
 import { createEmitter } from './events.js';
 import { parseOptions, type ResolvedOptions, type ScimSsoOptions } from './options.js';
 import { createScimHandler, type ScimHandler } from './scim/handler.js';
@@ -39,6 +41,8 @@ export type ScimSso = RequestHandler &
     requireActiveUser(options?: { redirectTo?: string }): RequestHandler;
     /** Every login attempt through the customer's OIDC client, most recent first. */
     listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
+    /** The SCIM Matching report: all five strategies evaluated on the customer's SSO and SCIM users, with a recommendation. */
+    matchingReport(customerId: string): Promise<MatchingReport>;
     /** Koa middleware serving the SCIM routes under `basePath` (same behaviour as `app.use(sso)`). */
     koa(): KoaMiddleware;
     /** Koa middleware: `GET <prefix>/:customerId/login` and `/callback`, on the app's KoaPassport. */
@@ -80,6 +84,7 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     errorHandler: (handlerOptions?: { redirectTo?: string }) => expressErrorHandler(handlerOptions),
     requireActiveUser: (checkOptions?: { redirectTo?: string }) => expressRequireActiveUser(runtime, checkOptions),
     listSsoUsers: (customerId: string) => store.listSsoUsers(checkCustomerId(customerId)),
+    matchingReport: (customerId: string) => matchingReport(store, checkCustomerId(customerId)),
     koa: () => koaScimMiddleware(handleScim, mount),
     koaAuthRoutes: (authOptions: KoaAuthRoutesOptions) => koaAuthRoutes(runtime, authOptions),
     koaErrorHandler: (handlerOptions?: { redirectTo?: string }) => koaErrorHandler(handlerOptions),

@@ -1,16 +1,33 @@
 /**
- * vitest globalSetup: provides `redisUrl` to every test file. Uses REDIS_URL when set; otherwise starts a
- * throwaway redis-server (no persistence, loopback only) on a free port and stops it after the run.
+ * vitest globalSetup. Provides to every test file:
+ *
+ * - `redisUrl`: REDIS_URL when set; otherwise a throwaway redis-server (no persistence, loopback only) on
+ *   a free port, stopped after the run.
+ * - `redisClusterNodes`: the nodes of a 3-master Redis Cluster. REDIS_CLUSTER_NODES=host:port,host:port,…
+ *   when set; otherwise three `redis-server --cluster-enabled yes` children on free ports (tmp dir for their
+ *   nodes-<port>.conf, no persistence, loopback only), joined with `redis-cli --cluster create` and ready
+ *   (`cluster_state:ok` on every node) before any test runs. Stopped and their dir removed after the run.
+ *
+ * Both start in parallel; the cluster takes about 2 s, most of it `redis-cli --cluster create` waiting for
+ * the nodes to agree. Setup runs once per vitest process: a second call (another project) reuses them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { freeClusterPort, freePort, INSTALL_HINT, onPath, rawCommand, spawnRedisServer, stopChild } from './redis-process.js';
+
+/** One node of the test Redis Cluster, as ioredis's `new Cluster(nodes)` takes it. */
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
+    redisClusterNodes: ClusterNode[];
   }
 }
 
@@ -18,85 +35,158 @@ const MISSING =
   'Tests need Redis: set REDIS_URL=redis://host:port, or install redis-server ' +
   '(Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis)';
 
-function onPath(binary: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, binary);
+const MISSING_CLI =
+  'The Redis Cluster tests need redis-cli to create the cluster: ' +
+  `${INSTALL_HINT}; on Debian/Ubuntu redis-cli alone comes with apt-get install -y redis-tools. ` +
+  'Or point the tests at a running cluster with REDIS_CLUSTER_NODES=host:port,host:port,host:port.';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+type Stop = () => Promise<void>;
+
+async function startRedis(binary: string): Promise<{ url: string; stop: Stop }> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
     try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
+      const child = await spawnRedisServer(binary, port, ['--save', '', '--appendonly', 'no']);
+      return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
+    } catch (error) {
+      lastError = error; // the port may have been taken meanwhile: try another
     }
   }
-  return null;
+  throw lastError;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves when a raw PING on the port gets +PONG (no client library needed here). */
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let reply = '';
-    socket.setTimeout(500);
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('utf8');
-      if (reply.includes('\r\n')) {
-        socket.destroy();
-        resolve(reply.startsWith('+PONG'));
+/** Parses REDIS_CLUSTER_NODES (`host:port,host:port`). */
+function parseClusterNodes(value: string): ClusterNode[] {
+  const nodes = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((entry) => {
+      const match = /^(.+):(\d{1,5})$/.exec(entry);
+      const port = match ? Number(match[2]) : NaN;
+      if (!match || port < 1 || port > 65_535) {
+        throw new Error(`REDIS_CLUSTER_NODES: "${entry}" is not host:port (expected host:port,host:port,…)`);
       }
+      return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
     });
-    socket.on('timeout', () => {
-      socket.destroy();
-      resolve(false);
+  if (nodes.length === 0) throw new Error('REDIS_CLUSTER_NODES is set but lists no node (expected host:port,host:port,…)');
+  return nodes;
+}
+
+function run(binary: string, args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(binary, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, output: `${stdout}${stderr}${error && !stdout && !stderr ? String(error) : ''}` });
     });
-    socket.on('error', () => resolve(false));
   });
 }
 
-async function startRedis(binary: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(binary, ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited early (${child.exitCode}): ${stderr}`);
-    if (await ping(port)) return { url: `redis://127.0.0.1:${port}`, child };
-    await new Promise((r) => setTimeout(r, 50));
+/** Starts three cluster-enabled masters, creates the cluster, and waits until every node says ok. */
+async function startCluster(serverBinary: string, cliBinary: string): Promise<{ nodes: ClusterNode[]; stop: Stop; ms: number }> {
+  const started = Date.now();
+  const dir = await mkdtemp(join(tmpdir(), 'scim-sso-cluster-'));
+  const children: ChildProcess[] = [];
+  const stop: Stop = async () => {
+    await Promise.all(children.map((child) => stopChild(child)));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const taken = new Set<number>();
+    const ports: number[] = [];
+    for (let i = 0; i < 3; i++) ports.push(await freeClusterPort(taken));
+    const args = (port: number) => [
+      '--cluster-enabled', 'yes',
+      '--cluster-config-file', `nodes-${port}.conf`,
+      '--dir', dir,
+      '--save', '',
+      '--appendonly', 'no',
+    ];
+    children.push(...(await Promise.all(ports.map((port) => spawnRedisServer(serverBinary, port, args(port))))));
+    const addresses = ports.map((port) => `127.0.0.1:${port}`);
+    const created = await run(cliBinary, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], 30_000);
+    if (created.code !== 0) {
+      throw new Error(`redis-cli --cluster create ${addresses.join(' ')} failed (exit ${created.code}):\n${created.output.slice(-3000)}`);
+    }
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const infos = await Promise.all(ports.map((port) => rawCommand(port, 'CLUSTER INFO')));
+      if (infos.every((info) => info?.includes('cluster_state:ok'))) break;
+      if (Date.now() > deadline) {
+        throw new Error(`the test Redis Cluster did not reach cluster_state:ok within 15 s:\n${infos.join('\n---\n')}`);
+      }
+      await sleep(25);
+    }
+    return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop, ms: Date.now() - started };
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server did not answer PING on port ${port} within 10 s: ${stderr}`);
+}
+
+interface Started {
+  redisUrl: string;
+  clusterNodes: ClusterNode[];
+  stop: Stop;
+}
+
+/** Everything this process started, shared by every call of setup (vitest calls it once per project). */
+let shared: { started: Promise<Started>; users: number } | null = null;
+
+async function startAll(): Promise<Started> {
+  const stops: Stop[] = [];
+  const stopAll: Stop = async () => {
+    await Promise.all(stops.map((stop) => stop().catch(() => {})));
+  };
+  const needServer = !process.env.REDIS_URL || !process.env.REDIS_CLUSTER_NODES;
+  const serverBinary = needServer ? onPath('redis-server') : null;
+  if (needServer && !serverBinary) throw new Error(MISSING);
+
+  const redis = process.env.REDIS_URL
+    ? Promise.resolve({ url: process.env.REDIS_URL, stop: async () => {} })
+    : startRedis(serverBinary!);
+  const cluster = (async () => {
+    if (process.env.REDIS_CLUSTER_NODES) return { nodes: parseClusterNodes(process.env.REDIS_CLUSTER_NODES), stop: async () => {} };
+    const cliBinary = onPath('redis-cli');
+    if (!cliBinary) throw new Error(MISSING_CLI);
+    const result = await startCluster(serverBinary!, cliBinary);
+    if (process.env.SCIM_SSO_TEST_VERBOSE || process.env.CI) {
+      console.log(`[global-setup] Redis Cluster: 3 masters on ${result.nodes.map((n) => n.port).join(', ')}, ready in ${result.ms} ms`);
+    }
+    return result;
+  })();
+  const [r, c] = await Promise.allSettled([redis, cluster]);
+  if (r.status === 'fulfilled') stops.push(r.value.stop);
+  if (c.status === 'fulfilled') stops.push(c.value.stop);
+  if (r.status === 'rejected' || c.status === 'rejected') {
+    await stopAll();
+    throw r.status === 'rejected' ? r.reason : (c as PromiseRejectedResult).reason;
+  }
+  return { redisUrl: r.value.url, clusterNodes: c.value.nodes, stop: stopAll };
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  if (process.env.REDIS_URL) {
-    project.provide('redisUrl', process.env.REDIS_URL);
-    return async () => {};
+  if (!shared) shared = { started: startAll(), users: 0 };
+  const current = shared;
+  current.users++;
+  let started: Started;
+  try {
+    started = await current.started;
+  } catch (error) {
+    if (shared === current) shared = null;
+    throw error;
   }
-  const binary = onPath('redis-server');
-  if (!binary) throw new Error(MISSING);
-  const { url, child } = await startRedis(binary);
-  project.provide('redisUrl', url);
+  project.provide('redisUrl', started.redisUrl);
+  project.provide('redisClusterNodes', started.clusterNodes);
+  let tornDown = false;
   return async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (tornDown) return;
+    tornDown = true;
+    if (--current.users > 0) return;
+    if (shared === current) shared = null;
+    await started.stop();
   };
 }

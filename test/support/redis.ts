@@ -1,6 +1,6 @@
 /** A Redis client for one test file, with a key prefix of its own so files can run in parallel. */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { inject } from 'vitest';
 
 export interface TestRedis {
@@ -31,3 +31,93 @@ export async function testRedis(prefixHint: string): Promise<TestRedis> {
     },
   };
 }
+
+/**
+ * Cross-checks every structure of one connection in the Redis store (layout: src/store/redis.ts), in one
+ * read-only Lua script on the connection's slot, and returns the problems found ([] = consistent):
+ * - every resource (`<k>:r` field) has its `<k>:order` entry (same id, same seq) and vice versa;
+ * - every index entry a resource holds (its packed `x`) is in the index hash, pointing at its seq;
+ * - every index entry points at a live resource that holds that entry (no entry without resource);
+ * - group membership: `g:m:<gid>` and the reverse `member` hash agree, and list live groups only;
+ * - `g:dn` names exactly the live groups.
+ * Works on a standalone client and on a Cluster (the script's one key carries the connection's hash tag).
+ */
+export async function storeProblems(client: Redis | Cluster, prefix: string, connectionId: string): Promise<string[]> {
+  const reply = (await client.eval(CONSISTENCY_LUA, 1, `${prefix}{c:${connectionId}}:`)) as string[];
+  return reply;
+}
+
+const CONSISTENCY_LUA = `
+local base = KEYS[1]
+local problems = {}
+local function problem(s) problems[#problems + 1] = s end
+local function parseRes(s)
+  local v, il, xl, p = string.match(s, '^(%d+):(%d+):(%d+):()')
+  if not v then return nil end
+  il, xl = tonumber(il), tonumber(xl)
+  return { v = tonumber(v), id = string.sub(s, p, p + il - 1), x = string.sub(s, p + il, p + il + xl - 1) }
+end
+local function has(list, item)
+  return string.find(' ' .. (list or '') .. ' ', ' ' .. item .. ' ', 1, true) ~= nil
+end
+local live = { u = {}, g = {} }
+for _, k in ipairs({ 'u', 'g' }) do
+  local res = {}
+  local flat = redis.call('HGETALL', base .. k .. ':r')
+  for i = 1, #flat, 2 do
+    local r = parseRes(flat[i + 1])
+    if not r then problem(k .. ': malformed resource at seq ' .. flat[i]) else res[flat[i]] = r end
+  end
+  local ranked = redis.call('ZRANGE', base .. k .. ':order', 0, -1, 'WITHSCORES')
+  local ordered = {}
+  for i = 1, #ranked, 2 do
+    local id, seq = ranked[i], string.format('%d', tonumber(ranked[i + 1]))
+    ordered[seq] = true
+    local r = res[seq]
+    if not r then problem(k .. ': order lists ' .. id .. ' at seq ' .. seq .. ' but no resource is stored there')
+    elseif r.id ~= id then problem(k .. ': order says seq ' .. seq .. ' is ' .. id .. ', the resource says ' .. r.id)
+    else live[k][id] = seq end
+  end
+  local held = {}
+  for seq, r in pairs(res) do
+    if not ordered[seq] then problem(k .. ': resource ' .. r.id .. ' (seq ' .. seq .. ') is missing from order') end
+    local entries = cmsgpack.unpack(r.x)
+    for i = 1, #entries, 2 do
+      held[seq .. '\\0' .. entries[i] .. '\\0' .. entries[i + 1]] = true
+      local seqs = redis.call('HGET', base .. k .. ':i:' .. entries[i], entries[i + 1])
+      if not has(seqs, seq) then problem(k .. ': ' .. r.id .. ' holds ' .. entries[i] .. '=' .. entries[i + 1] .. ' but the index does not point at it') end
+    end
+  end
+  for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do
+    local attr = string.match(suffix, '^' .. k .. ':i:(.*)$')
+    if attr then
+      local idx = redis.call('HGETALL', base .. suffix)
+      for i = 1, #idx, 2 do
+        for seq in string.gmatch(idx[i + 1], '%S+') do
+          if not res[seq] then problem(k .. ': index ' .. attr .. '=' .. idx[i] .. ' points at seq ' .. seq .. ', which holds no resource')
+          elseif not held[seq .. '\\0' .. attr .. '\\0' .. idx[i]] then problem(k .. ': index ' .. attr .. '=' .. idx[i] .. ' points at ' .. res[seq].id .. ', which does not hold it') end
+        end
+      end
+    end
+  end
+end
+for gid, _ in pairs(live.g) do
+  local members = redis.call('HKEYS', base .. 'g:m:' .. gid)
+  for _, value in ipairs(members) do
+    if not has(redis.call('HGET', base .. 'member', value), gid) then problem('group ' .. gid .. ' lists ' .. value .. ' but member does not say so') end
+  end
+  if not redis.call('HGET', base .. 'g:dn', gid) then problem('group ' .. gid .. ' has no g:dn entry') end
+end
+local reverse = redis.call('HGETALL', base .. 'member')
+for i = 1, #reverse, 2 do
+  for gid in string.gmatch(reverse[i + 1], '%S+') do
+    if not live.g[gid] then problem('member says ' .. reverse[i] .. ' is in ' .. gid .. ', which is no live group')
+    elseif redis.call('HEXISTS', base .. 'g:m:' .. gid, reverse[i]) == 0 then problem('member says ' .. reverse[i] .. ' is in ' .. gid .. ', whose member hash does not list it') end
+  end
+end
+local dn = redis.call('HKEYS', base .. 'g:dn')
+for _, gid in ipairs(dn) do
+  if not live.g[gid] then problem('g:dn names ' .. gid .. ', which is no live group') end
+end
+return problems
+`;

@@ -1,0 +1,34 @@
+/** Loads what the matching report needs from the store, in Redis-friendly pages, and builds the report. */
+import { candidateOf } from '../guard/guard.js';
+import type { Store } from '../store/store.js';
+import { buildMatchingReport, type MatchingReport } from './report.js';
+import { isMatchingStrategy, type ScimCandidate } from './strategies.js';
+
+const PAGE = 500;
+
+/** Every SCIM user of a connection, read in pages of 500 (one round trip each). */
+export async function loadScimUsers(store: Store, connectionId: string): Promise<ScimCandidate[]> {
+  const users: ScimCandidate[] = [];
+  for (let offset = 0; ; offset += PAGE) {
+    const page = await store.listPage(connectionId, 'User', offset, PAGE);
+    for (const resource of page.resources) users.push(candidateOf(resource));
+    if (page.resources.length < PAGE) return users;
+  }
+}
+
+export async function matchingReport(store: Store, customerId: string): Promise<MatchingReport> {
+  const [client, connection, ssoUsers] = await Promise.all([
+    store.getOidcClient(customerId),
+    store.getConnectionByCustomer(customerId),
+    store.listSsoUsers(customerId),
+  ]);
+  const scimUsers = connection ? await loadScimUsers(store, connection.connectionId) : [];
+  return buildMatchingReport({
+    customerId,
+    currentStrategy: client && isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : null,
+    idpType: client?.idpType ?? null,
+    subjectClaim: client?.subjectClaim ?? null,
+    ssoUsers,
+    scimUsers,
+  });
+}

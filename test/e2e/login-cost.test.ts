@@ -1,0 +1,133 @@
+/**
+ * The guard's cost per login, measured on the app's callback request: the store calls it makes, the Redis
+ * commands those send (ioredis 6's `ioredis:command` tracing channel; each command is one round trip, as
+ * the guard's reads and writes are single scripts/commands, never pipelines), and the milliseconds the
+ * callback takes. Only the COUNTS are asserted; the times are printed for the report (no timing thresholds).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { tracingChannel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import { STORE_KINDS } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { ADAPTERS, startLoginHarness, uid, type Customer, type LoginHarness } from './harness.js';
+
+/** The store method whose call is running (async context), so Redis commands can be attributed to it. */
+const storeMethod = new AsyncLocalStorage<string>();
+
+/** Measurements of one callback request. */
+interface CallbackCost {
+  storeCalls: string[];
+  /** Redis commands started during the request, as `<storeMethod>:<command>`. */
+  redisCommands: string[];
+  ms: number;
+}
+
+let recording: CallbackCost | null = null;
+
+function counting(store: Store): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        recording?.storeCalls.push(String(property));
+        return storeMethod.run(String(property), () => (value as (...a: unknown[]) => unknown).apply(target, args));
+      };
+    },
+  });
+}
+
+const commandChannel = tracingChannel<unknown, { command: string }>('ioredis:command');
+const batchChannel = tracingChannel<unknown, object>('ioredis:batch');
+const onCommand = {
+  start: (context: { command: string }) => void recording?.redisCommands.push(`${storeMethod.getStore() ?? '?'}:${context.command}`),
+  end: () => {},
+  asyncStart: () => {},
+  asyncEnd: () => {},
+  error: () => {},
+};
+const onBatch = {
+  start: () => void recording?.redisCommands.push(`${storeMethod.getStore() ?? '?'}:<batch>`),
+  end: () => {},
+  asyncStart: () => {},
+  asyncEnd: () => {},
+  error: () => {},
+};
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+
+describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
+  describe.each(ADAPTERS)('%s adapter', (adapter) => {
+    let h: LoginHarness;
+    let c: Customer;
+    const costs: CallbackCost[] = [];
+    const sub = 'cost-person';
+
+    beforeAll(async () => {
+      commandChannel.subscribe(onCommand);
+      batchChannel.subscribe(onBatch);
+      h = await startLoginHarness({ store: storeKind, adapter, hint: `cost-${adapter}`, wrapStore: counting });
+      c = await h.customer({ customerId: `cost-${uid()}`, tenant: 'cost', idpType: 'Okta' });
+      h.idp.upsertAccount('cost', { sub, email: 'cost@corp.test', email_verified: true });
+      await c.scim.createUser({ userName: 'cost@corp.test' });
+      // Records from the start to the end of each callback request (the only requests the guard runs in).
+      h.observe((req, res) => {
+        if (!req.url?.startsWith(`/sso/${c.customerId}/callback?`)) return;
+        const cost: CallbackCost = { storeCalls: [], redisCommands: [], ms: 0 };
+        const started = performance.now();
+        recording = cost;
+        res.once('finish', () => {
+          cost.ms = performance.now() - started;
+          recording = null;
+          costs.push(cost);
+        });
+      });
+    });
+    afterAll(async () => {
+      commandChannel.unsubscribe(onCommand);
+      batchChannel.unsubscribe(onBatch);
+      await h?.close();
+    });
+    afterEach(() => {
+      expect(h.serverErrors).toEqual([]);
+    });
+
+    it('an admitted login costs one guard lookup and one attempt record: two store round trips on the callback', async () => {
+      const logins = 31; // the first is cold (discovery, Lua script load); the other 30 are measured warm
+      for (let i = 0; i < logins; i++) {
+        const result = await h.login(new Browser(), c.customerId, sub);
+        expect(result.status).toBe(200);
+      }
+      expect(costs).toHaveLength(logins);
+      const [cold, ...warm] = costs;
+      const ms = warm.map((cost) => cost.ms);
+      console.log(
+        `[login-cost] ${storeKind}/${adapter} callback: store calls ${JSON.stringify(warm[0]!.storeCalls)}, ` +
+          `redis commands ${JSON.stringify(warm[0]!.redisCommands)} (cold: ${JSON.stringify(cold!.redisCommands)}); ` +
+          `ms warm median ${median(ms).toFixed(2)} p90 ${percentile(ms, 90).toFixed(2)} min ${Math.min(...ms).toFixed(2)} ` +
+          `max ${Math.max(...ms).toFixed(2)}; cold ${cold!.ms.toFixed(2)}`,
+      );
+
+      for (const cost of warm) {
+        expect(cost.storeCalls).toEqual(['findUsersForLogin', 'recordSsoUser']);
+        if (storeKind === 'redis') {
+          // One round trip for the guard's lookup (DESIGN.md "Storage"), one for recording the attempt.
+          expect(cost.redisCommands).toHaveLength(2);
+          expect(cost.redisCommands.filter((command) => command.startsWith('findUsersForLogin:'))).toHaveLength(1);
+          expect(cost.redisCommands.filter((command) => command.startsWith('recordSsoUser:'))).toHaveLength(1);
+        } else {
+          expect(cost.redisCommands).toEqual([]);
+        }
+      }
+    });
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * What goes wrong in a login, and what the app answers: IdP refusals, forged or replayed callbacks, unknown
+ * customers, and a store that goes away mid-login. Every answer is a well-defined 4xx or 503 JSON error;
+ * no request in this file produces a 500 (the harness records any, and afterEach asserts there are none).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import { StoreUnavailableError } from '../../src/store/unavailable.js';
+import { STORE_KINDS } from '../support/app.js';
+import { Browser, parseForms } from '../support/browser.js';
+import { ADAPTERS, PATHS, startLoginHarness, uid, type Customer, type LoginHarness } from './harness.js';
+
+/** Store methods that throw StoreUnavailableError while named here: fault injection at the edge. */
+const failing = new Set<keyof Store>();
+
+function withFaults(store: Store): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (failing.has(property as keyof Store)) return Promise.reject(new StoreUnavailableError());
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** The callback URL with one query parameter replaced. */
+function withParam(url: string, name: string, value: string): string {
+  const u = new URL(url);
+  u.searchParams.set(name, value);
+  return u.href;
+}
+
+describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
+  describe.each(ADAPTERS)('%s adapter', (adapter) => {
+    let h: LoginHarness;
+    let c: Customer;
+    let origin: string;
+    const alice = { sub: 'alice-errors', email: 'alice@errors.test', email_verified: true };
+    const bob = { sub: 'bob-errors', email: 'bob@errors.test', email_verified: true };
+
+    beforeAll(async () => {
+      h = await startLoginHarness({ store: storeKind, adapter, hint: `errors-${adapter}`, wrapStore: withFaults });
+      c = await h.customer({ customerId: `errors-${uid()}`, tenant: 'errors', idpType: 'Okta' });
+      origin = (await h.instance(0)).origin;
+      h.idp.upsertAccount('errors', alice);
+      h.idp.upsertAccount('errors', bob);
+      await c.scim.createUser({ userName: alice.email });
+      await c.scim.createUser({ userName: bob.email });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    afterEach(() => {
+      failing.clear();
+      expect(h.serverErrors).toEqual([]);
+      expect(h.idp.errors).toEqual([]);
+    });
+
+    /** GETs a URL with this browser's cookies; returns status, JSON body, headers. */
+    async function get(browser: Browser, url: string) {
+      const response = await browser.fetch(url);
+      const json = (response.headers.get('content-type') ?? '').includes('json');
+      const body = json ? ((await response.json()) as Record<string, unknown>) : (await response.body?.cancel(), null);
+      return { status: response.status, body, headers: response.headers };
+    }
+
+    it('answers 401 access_denied when the person cancels at the IdP, and creates no session', async () => {
+      const browser = new Browser();
+      const page = await browser.navigate(`${origin}${PATHS.login(c.customerId)}`); // no login_hint: the IdP shows its page
+      expect(page.response.status).toBe(200);
+      const cancel = parseForms(await page.response.text(), page.url).find((f) => f.text === 'Cancel');
+      expect(cancel).toBeDefined();
+      const denied = await browser.submit(cancel!);
+      expect(denied.url).toContain(`${PATHS.callback(c.customerId)}?`);
+      expect(denied.response.status).toBe(401);
+      expect(await denied.response.json()).toMatchObject({ error: 'access_denied', message: expect.any(String) });
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+    });
+
+    it('answers 400 idp_error for any other error the IdP sends back', async () => {
+      const browser = new Browser();
+      const callback = new URL(await h.startLogin(browser, c.customerId, alice.sub));
+      const errorUrl = new URL(`${callback.origin}${callback.pathname}`);
+      errorUrl.search = new URLSearchParams({ error: 'temporarily_unavailable', state: callback.searchParams.get('state')!, iss: c.issuer }).toString();
+      expect(await get(browser, errorUrl.href)).toMatchObject({ status: 400, body: { error: 'idp_error' } });
+      expect(await h.me(browser)).toMatchObject({ status: 401 });
+    });
+
+    it('answers 400 invalid_response to a callback without a prior login', async () => {
+      const browser = new Browser();
+      const result = await get(browser, `${origin}${PATHS.callback(c.customerId)}?code=made-up&state=made-up`);
+      expect(result).toMatchObject({ status: 400, body: { error: 'invalid_response', message: expect.any(String) } });
+      expect(await h.me(browser)).toMatchObject({ status: 401 });
+    });
+
+    it('answers 400 invalid_response to a callback whose state was forged, and the real one no longer works', async () => {
+      const browser = new Browser();
+      const callback = await h.startLogin(browser, c.customerId, alice.sub);
+      expect(await get(browser, withParam(callback, 'state', 'forged-state'))).toMatchObject({ status: 400, body: { error: 'invalid_response' } });
+      // The attempt consumed the login transaction: the genuine callback is refused too, never admitted.
+      expect(await get(browser, callback)).toMatchObject({ status: 400, body: { error: 'invalid_response' } });
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+    });
+
+    it('refuses a replayed callback URL: the second use answers 400/401, never 500', async () => {
+      const browser = new Browser();
+      const callback = await h.startLogin(browser, c.customerId, alice.sub);
+      expect(await get(browser, callback)).toMatchObject({ status: 302 });
+      const replay = await get(browser, callback);
+      expect([400, 401]).toContain(replay.status);
+      expect(replay.body).toMatchObject({ error: expect.stringMatching(/^(invalid_response|token_exchange_failed)$/) });
+    });
+
+    it('answers 400 token_exchange_failed when a used code comes back with a valid state', async () => {
+      const browser = new Browser();
+      const first = await h.startLogin(browser, c.customerId, alice.sub);
+      expect(await get(browser, first)).toMatchObject({ status: 302 });
+      // A new login in the same browser puts a fresh state in the session; the IdP then sees the old code again.
+      const second = await h.startLogin(browser, c.customerId, alice.sub);
+      const replayed = withParam(second, 'code', new URL(first).searchParams.get('code')!);
+      expect(await get(browser, replayed)).toMatchObject({ status: 400, body: { error: 'token_exchange_failed' } });
+    });
+
+    it('answers 400 token_exchange_failed to a made-up code with a valid state', async () => {
+      const browser = new Browser();
+      const callback = await h.startLogin(browser, c.customerId, alice.sub);
+      expect(await get(browser, withParam(callback, 'code', 'not-a-code'))).toMatchObject({ status: 400, body: { error: 'token_exchange_failed' } });
+      expect(await h.me(browser)).toMatchObject({ status: 401 });
+    });
+
+    it('answers 404 unknown_customer for a customer without an OIDC client, at login and at callback', async () => {
+      const browser = new Browser();
+      expect(await get(browser, `${origin}${PATHS.login('nobody-here')}`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
+      expect(await get(browser, `${origin}${PATHS.callback('nobody-here')}?code=x&state=y`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
+      // An id that can never be a customer id (braces) is unknown too, not a crash.
+      expect(await get(browser, `${origin}${PATHS.login('{bad}')}`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
+    });
+
+    it.each(['findUsersForLogin', 'recordSsoUser'] as const)(
+      'answers 503 store_unavailable and creates no session when %s fails during the callback',
+      async (method) => {
+        const browser = new Browser();
+        const callback = await h.startLogin(browser, c.customerId, alice.sub);
+        failing.add(method);
+        const result = await get(browser, callback);
+        expect(result).toMatchObject({ status: 503, body: { error: 'store_unavailable' } });
+        expect(result.headers.get('retry-after')).toBe('5');
+        failing.clear();
+        expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+        // Once the store is back, the same person logs in.
+        expect(await h.login(browser, c.customerId, alice.sub)).toMatchObject({ status: 200, body: { subject: alice.sub } });
+      },
+    );
+
+    it('answers 503 when the store is unavailable at login start', async () => {
+      failing.add('getOidcClient');
+      const result = await get(new Browser(), `${origin}${PATHS.login(c.customerId)}?login_hint=${alice.sub}`);
+      expect(result).toMatchObject({ status: 503, body: { error: 'store_unavailable' } });
+    });
+
+    it('answers 503 on a protected route while the store is unavailable, and keeps the session for later', async () => {
+      const browser = new Browser();
+      expect((await h.login(browser, c.customerId, bob.sub)).status).toBe(200);
+      failing.add('getResource');
+      expect(await h.me(browser)).toMatchObject({ status: 503, body: { error: 'store_unavailable' } });
+      failing.clear();
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { subject: bob.sub } });
+    });
+  });
+});
