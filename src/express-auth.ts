@@ -3,7 +3,7 @@
  * refusals, and the session check for protected routes. The logic lives in guard/; this file only wires.
  */
 import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { PassportStatic } from 'passport';
+import type { Authenticator } from 'passport';
 import { ScimUserNotActive, SsoLoginError } from './errors.js';
 import { checkCustomerId } from './connections.js';
 import { failureToLoginError, toLoginError } from './guard/login-errors.js';
@@ -14,8 +14,8 @@ import { checkAndAuditSession } from './guard/session-check.js';
 import { ScimSsoConfigError } from './errors.js';
 
 export interface AuthRoutesOptions {
-  /** The app's passport instance (strategies are registered on it). */
-  passport: PassportStatic;
+  /** The app's passport instance — the default export or a `new Passport()` (strategies are registered on it). */
+  passport: Authenticator;
   /** Where an admitted user is sent. */
   successRedirect: string;
   /** Where a refused or failed login is sent, with `?error=…&reason=…`. Default: a JSON error response. */
@@ -77,7 +77,8 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
 /** Renders ScimUserNotActive and login errors (incl. openid-client's) passed to `next(err)`; passes others on. */
 export function expressErrorHandler(options: { redirectTo?: string } = {}): ErrorRequestHandler {
   return (error, _req, res, next) => {
-    const mapped = toLoginError(error);
+    // passport's own AuthenticationError (failWithError) carries no reason: a failed state check or a denial.
+    const mapped = (error as { name?: string })?.name === 'AuthenticationError' ? failureToLoginError(undefined, '') : toLoginError(error);
     if (!mapped || res.headersSent) return next(error);
     send(res, renderLoginError(mapped, options.redirectTo));
   };

@@ -24,4 +24,5 @@ export type { AppVerify } from './guard/passport.js';
 export type { AuthRoutesOptions } from './express-auth.js';
 export type { KoaAuthRoutesOptions } from './koa.js';
 export type { AuditEvent, AuditEventType } from './events.js';
+export type { DashboardOptions } from './dashboard/index.js';
 export type { MatchingReport, StrategyEvaluation, SsoUserSummary, ScimUserSummary } from './match/report.js';

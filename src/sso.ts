@@ -15,6 +15,7 @@ import { oidcClientManager } from './oidc-clients.js';
 import { matchingReport } from './match/report-loader.js';
 import type { MatchingReport } from './match/report.js';
 import { createEmitter } from './events.js';
+import { createDashboard, type DashboardOptions } from './dashboard/index.js';
 import { parseOptions, type ResolvedOptions, type ScimSsoOptions } from './options.js';
 import { createScimHandler, type ScimHandler } from './scim/handler.js';
 import { memoryStore } from './store/memory.js';
@@ -51,6 +52,8 @@ export type ScimSso = RequestHandler &
     koaErrorHandler(options?: { redirectTo?: string }): KoaMiddleware;
     /** Koa middleware ending the session of a user deprovisioned since login (one store read). */
     koaRequireActiveUser(options?: { redirectTo?: string }): KoaMiddleware;
+    /** Express router of the admin dashboard (`app.use('/admin', sso.dashboard({ authorize }))`); refuses everyone without `authorize`. */
+    dashboard(options?: DashboardOptions): Router;
   };
 
 /** Creates a scim-sso instance. Throws ScimSsoConfigError('invalid_options') on bad options. */
@@ -74,7 +77,7 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
   const middleware = expressScimMiddleware(handleScim, mount);
   const runtime = new OidcRuntime(store, { allowHttpIssuers: options.allowHttpIssuers }, emit);
   const connections = connectionManager(store, (customerId) => runtime.forget(customerId), emit);
-  return Object.assign(middleware, connections, oidcClientManager(store, (customerId) => runtime.forget(customerId), emit), {
+  const instance: ScimSso = Object.assign(middleware, connections, oidcClientManager(store, (customerId) => runtime.forget(customerId), emit), {
     options,
     store,
     handleScim,
@@ -89,5 +92,7 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     koaAuthRoutes: (authOptions: KoaAuthRoutesOptions) => koaAuthRoutes(runtime, authOptions),
     koaErrorHandler: (handlerOptions?: { redirectTo?: string }) => koaErrorHandler(handlerOptions),
     koaRequireActiveUser: (checkOptions?: { redirectTo?: string }) => koaRequireActiveUser(runtime, checkOptions),
+    dashboard: (dashboardOptions?: DashboardOptions) => createDashboard(instance, dashboardOptions, onError),
   });
+  return instance;
 }

@@ -50,22 +50,25 @@ export class OidcRuntime {
     readonly emit: Emit = () => {},
   ) {}
 
-  /** Reads the customer's OIDC client and SCIM connection afresh (login start). */
+  /**
+   * Reads the customer's OIDC client and SCIM connection afresh, in one store round trip. The guard does
+   * this at every callback, so a connection, strategy or deprovisioning change made through any instance
+   * applies to the very next login.
+   */
   async load(customerId: string): Promise<CustomerConfig> {
-    let client: StoredOidcClient | null;
-    let connection;
+    let customer;
     try {
-      [client, connection] = await Promise.all([this.store.getOidcClient(customerId), this.store.getConnectionByCustomer(customerId)]);
+      customer = await this.store.getCustomer(customerId);
     } catch (error) {
       throw toLoginError(error, customerId) ?? error;
     }
-    if (!client) throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" has no OIDC client`, customerId);
-    const config = { client, connection };
+    if (!customer.client) throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" has no OIDC client`, customerId);
+    const config = { client: customer.client, connection: customer.connection };
     this.customers.set(customerId, config);
     return config;
   }
 
-  /** The configuration read at this instance's last login start, or a fresh read. */
+  /** The configuration this instance read last (for building strategies), or a fresh read. */
   async current(customerId: string): Promise<CustomerConfig> {
     return this.customers.get(customerId) ?? this.load(customerId);
   }
@@ -114,7 +117,7 @@ export class OidcRuntime {
       let result: GuardResult;
       let connectionId: string | null = null;
       try {
-        const config = await this.current(customerId);
+        const config = await this.load(customerId);
         connectionId = config.connection?.connectionId ?? null;
         result = await runGuard(this.store, config, await this.claims(config.client, tokens));
       } catch (error) {

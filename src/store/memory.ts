@@ -146,6 +146,11 @@ export function memoryStore(): Store {
       return 'created';
     },
 
+    async getCustomer(customerId) {
+      const [connection, client] = await Promise.all([this.getConnectionByCustomer(customerId), this.getOidcClient(customerId)]);
+      return { connection, client };
+    },
+
     async getConnectionByCustomer(customerId) {
       assertStoreId('customerId', customerId);
       const id = byCustomer.get(customerId);

@@ -1,7 +1,7 @@
 /**
  * The OIDC half of the Redis store. Keys (`<p>` = prefix):
  *
- *   <p>oidc:<customerId>             STRING  the customer's OIDC client (JSON); SET NX makes creation atomic
+ *   <p>oidc:{<customerId>}           STRING  the customer's OIDC client (JSON); SET NX makes creation atomic
  *   <p>sso:{s:<customerId>}:users    HASH    subject -> `<firstSeenAt>\n<JSON of the other fields>`
  *   <p>customers                     SET     customer ids with a SCIM connection or an OIDC client
  *
@@ -64,12 +64,13 @@ export function redisOidcMethods(options: {
   client: Redis | Cluster;
   prefix: string;
   customerKey: (customerId: string) => string;
-}): { methods: OidcMethods; customers: CustomerSet } {
+}): { methods: OidcMethods; customers: CustomerSet; oidcKey: (customerId: string) => string } {
   const { client, prefix, customerKey } = options;
   const redis = client as Redis; // Redis and Cluster share these signatures; the cast only picks one.
   const run = defineScripts(client, { recordSso: { lua: RECORD_SSO_USER, keys: 1, readOnly: false } });
   const customersKey = `${prefix}customers`;
-  const oidcKey = (customerId: string): string => `${prefix}oidc:${customerId}`;
+  // Same hash tag as the customer key (redis.ts): one MGET reads both, even on a cluster.
+  const oidcKey = (customerId: string): string => `${prefix}oidc:{${customerId}}`;
   const ssoKey = (customerId: string): string => `${prefix}sso:{s:${customerId}}:users`;
 
   // Creators write their key, then SADD; release SREMs, then checks both keys and SADDs back if either
@@ -148,5 +149,5 @@ export function redisOidcMethods(options: {
       return users.sort(bySeenDescending);
     },
   };
-  return { methods, customers };
+  return { methods, customers, oidcKey };
 }

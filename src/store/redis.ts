@@ -2,7 +2,7 @@
  * The Redis store, shared by every app instance. Key layout (`<p>` = prefix, `<k>` = `u` users / `g` groups):
  *
  *   <p>token:<tokenHash>            STRING  `<rev>:<connection JSON>`; previous tokens carry PEXPIREAT
- *   <p>customer:<customerId>        STRING  `<rev>:<connection JSON>`; SET NX makes creation atomic
+ *   <p>customer:{<customerId>}      STRING  `<rev>:<connection JSON>`; SET NX makes creation atomic
  *   <p>{c:<id>}:conn                STRING  `<rev>:<connection JSON>`, the authoritative record
  *   <p>{c:<id>}:dying               STRING  the record while deleteConnection runs (renamed from conn)
  *   <p>{c:<id>}:seq                 STRING  creation counter shared by users and groups
@@ -29,6 +29,7 @@ import { KIND_CODE, outcome, parseResource, writeArgs } from './redis-codec.js';
 import { defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
+import { parseOidcClient } from './sso-records.js';
 import * as lua from './redis-scripts.js';
 import {
   assertIndexAttribute,
@@ -87,7 +88,8 @@ export function redisStore(options: RedisStoreOptions): Store {
   const tag = (connectionId: string): string => `${prefix}{c:${connectionId}}:`;
   const connKey = (connectionId: string): string => `${tag(connectionId)}conn`;
   const tokenKey = (hash: string): string => `${prefix}token:${hash}`;
-  const customerKey = (customerId: string): string => `${prefix}customer:${customerId}`;
+  // The customer key shares its hash tag with the OIDC client key, so getCustomer can MGET both on a cluster.
+  const customerKey = (customerId: string): string => `${prefix}customer:{${customerId}}`;
   const oidc = redisOidcMethods({ client, prefix, customerKey });
 
   /** The token keys that must work for `record`: its current token, and its previous one until expiry. */
@@ -135,6 +137,15 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('customerId', customerId);
       const raw = await redis.get(customerKey(customerId));
       return raw === null ? null : parseRevision(raw).record;
+    },
+
+    async getCustomer(customerId) {
+      assertStoreId('customerId', customerId);
+      const [connection, client] = await redis.mget(customerKey(customerId), oidc.oidcKey(customerId));
+      return {
+        connection: connection == null ? null : parseRevision(connection).record,
+        client: client == null ? null : parseOidcClient(client),
+      };
     },
 
     async findConnectionByTokenHash(tokenHash) {

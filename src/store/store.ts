@@ -194,6 +194,12 @@ export interface Store {
    */
   findUsersForLogin(connectionId: string, attribute: string, value: string): Promise<LoginLookup>;
 
+  /**
+   * The customer's SCIM connection and OIDC client together, in ONE round trip (the login callback reads
+   * both fresh on every login, so a change made through any app instance applies at once).
+   */
+  getCustomer(customerId: string): Promise<{ connection: StoredConnection | null; client: StoredOidcClient | null }>;
+
   /** Creates the customer's OIDC client; 'exists' when it already has one. */
   createOidcClient(client: StoredOidcClient): Promise<'created' | 'exists'>;
   getOidcClient(customerId: string): Promise<StoredOidcClient | null>;

@@ -21,7 +21,9 @@ interface CallbackCost {
   storeCalls: string[];
   /** Redis commands started during the request, as `<storeMethod>:<command>`. */
   redisCommands: string[];
+  /** Milliseconds of the whole callback request, and of the store calls inside it. */
   ms: number;
+  storeMs: number;
 }
 
 let recording: CallbackCost | null = null;
@@ -32,8 +34,12 @@ function counting(store: Store): Store {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        recording?.storeCalls.push(String(property));
-        return storeMethod.run(String(property), () => (value as (...a: unknown[]) => unknown).apply(target, args));
+        const cost = recording;
+        if (!cost) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        cost.storeCalls.push(String(property));
+        const started = performance.now();
+        const result = storeMethod.run(String(property), () => (value as (...a: unknown[]) => unknown).apply(target, args));
+        return Promise.resolve(result).finally(() => (cost.storeMs += performance.now() - started));
       };
     },
   });
@@ -82,7 +88,7 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
       // Records from the start to the end of each callback request (the only requests the guard runs in).
       h.observe((req, res) => {
         if (!req.url?.startsWith(`/sso/${c.customerId}/callback?`)) return;
-        const cost: CallbackCost = { storeCalls: [], redisCommands: [], ms: 0 };
+        const cost: CallbackCost = { storeCalls: [], redisCommands: [], ms: 0, storeMs: 0 };
         const started = performance.now();
         recording = cost;
         res.once('finish', () => {
@@ -101,33 +107,64 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
       expect(h.serverErrors).toEqual([]);
     });
 
-    it('an admitted login costs one guard lookup and one attempt record: two store round trips on the callback', async () => {
-      const logins = 31; // the first is cold (discovery, Lua script load); the other 30 are measured warm
+    /** Runs `logins` logins of `who` (fresh browsers), returns the callback costs (the first one is cold). */
+    async function measure(who: string, status: number, logins: number): Promise<{ cold: CallbackCost; warm: CallbackCost[]; fullMs: number[] }> {
+      costs.length = 0;
+      const fullMs: number[] = [];
       for (let i = 0; i < logins; i++) {
-        const result = await h.login(new Browser(), c.customerId, sub);
-        expect(result.status).toBe(200);
+        const started = performance.now();
+        const result = await h.login(new Browser(), c.customerId, who);
+        fullMs.push(performance.now() - started);
+        expect(result.status).toBe(status);
       }
       expect(costs).toHaveLength(logins);
       const [cold, ...warm] = costs;
-      const ms = warm.map((cost) => cost.ms);
-      console.log(
-        `[login-cost] ${storeKind}/${adapter} callback: store calls ${JSON.stringify(warm[0]!.storeCalls)}, ` +
-          `redis commands ${JSON.stringify(warm[0]!.redisCommands)} (cold: ${JSON.stringify(cold!.redisCommands)}); ` +
-          `ms warm median ${median(ms).toFixed(2)} p90 ${percentile(ms, 90).toFixed(2)} min ${Math.min(...ms).toFixed(2)} ` +
-          `max ${Math.max(...ms).toFixed(2)}; cold ${cold!.ms.toFixed(2)}`,
-      );
+      return { cold: cold!, warm, fullMs: fullMs.slice(1) };
+    }
 
+    function report(label: string, { cold, warm, fullMs }: { cold: CallbackCost; warm: CallbackCost[]; fullMs: number[] }) {
+      const ms = warm.map((cost) => cost.ms);
+      const storeMs = warm.map((cost) => cost.storeMs);
+      const f = (n: number) => n.toFixed(2);
+      console.log(
+        `[login-cost] ${storeKind}/${adapter} ${label}: store calls ${JSON.stringify(warm[0]!.storeCalls)}; ` +
+          `redis commands ${JSON.stringify(warm[0]!.redisCommands)} (cold: ${JSON.stringify(cold.redisCommands)}); ` +
+          `callback ms (n=${ms.length}) median ${f(median(ms))} p90 ${f(percentile(ms, 90))} min ${f(Math.min(...ms))} max ${f(Math.max(...ms))}, cold ${f(cold.ms)}; ` +
+          `of which store calls median ${f(median(storeMs))}; whole login (browser, all hops) median ${f(median(fullMs))}`,
+      );
+    }
+
+    /**
+     * The counts: store calls on both stores, and on Redis one command (= one round trip) per call: the fresh
+     * read of the customer's configuration, the guard's decision lookup (DESIGN.md "Storage": one round trip),
+     * and recording the attempt.
+     */
+    function expectThreeRoundTrips(warm: CallbackCost[]) {
       for (const cost of warm) {
-        expect(cost.storeCalls).toEqual(['findUsersForLogin', 'recordSsoUser']);
+        expect(cost.storeCalls).toEqual(['getCustomer', 'findUsersForLogin', 'recordSsoUser']);
         if (storeKind === 'redis') {
-          // One round trip for the guard's lookup (DESIGN.md "Storage"), one for recording the attempt.
-          expect(cost.redisCommands).toHaveLength(2);
+          expect(cost.redisCommands).toHaveLength(3);
+          expect(cost.redisCommands.filter((command) => command.startsWith('getCustomer:'))).toHaveLength(1);
           expect(cost.redisCommands.filter((command) => command.startsWith('findUsersForLogin:'))).toHaveLength(1);
           expect(cost.redisCommands.filter((command) => command.startsWith('recordSsoUser:'))).toHaveLength(1);
         } else {
           expect(cost.redisCommands).toEqual([]);
         }
       }
+    }
+
+    it('an admitted login costs a configuration read, one guard lookup and one attempt record: three store round trips on the callback', async () => {
+      const measured = await measure(sub, 200, 31);
+      report('admitted', measured);
+      expectThreeRoundTrips(measured.warm);
+    });
+
+    it('a refused login costs the same three store round trips on the callback', async () => {
+      h.idp.upsertAccount('cost', { sub: 'cost-off', email: 'cost-off@corp.test', email_verified: true });
+      await c.scim.createUser({ userName: 'cost-off@corp.test', active: false });
+      const measured = await measure('cost-off', 403, 11);
+      report('refused', measured);
+      expectThreeRoundTrips(measured.warm);
     });
   });
 });

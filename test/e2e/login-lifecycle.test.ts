@@ -137,6 +137,40 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
       expect(await h.login(browser, c.customerId, sub)).toMatchObject({ status: 403, body: { reason: 'deleted' } });
     });
 
+    it('a person deleted and provisioned again is admitted as the new SCIM user', async () => {
+      const { c, sub, email, id } = await customerWithPerson('again');
+      await c.scim.remove(id);
+      expect(await h.login(new Browser(), c.customerId, sub)).toMatchObject({ status: 403, body: { reason: 'deleted' } });
+      const newId = await c.scim.createUser({ userName: email.toUpperCase() });
+      expect(await h.login(new Browser(), c.customerId, sub)).toMatchObject({ status: 200, body: { scimUserId: newId, userName: email.toUpperCase() } });
+    });
+
+    it('issues a new session id at login (no session fixation)', async () => {
+      const { c, sub } = await customerWithPerson('fixation');
+      const browser = new Browser();
+      const callback = await h.startLogin(browser, c.customerId, sub);
+      const { origin } = await h.instance(0);
+      const before = browser.cookies(origin)[SESSION_COOKIE];
+      expect(before).toBeDefined(); // the login transaction (PKCE, state, nonce) lives in the session
+      expect((await browser.navigate(callback)).response.status).toBe(200);
+      const after = browser.cookies(origin)[SESSION_COOKIE];
+      expect(after).toBeDefined();
+      expect(after).not.toBe(before);
+    });
+
+    it('admits 20 concurrent logins, each as its own person', async () => {
+      const customerId = `conc-${uid()}`;
+      const c = await h.customer({ customerId, tenant: 'lifecycle', idpType: 'Okta' });
+      const people = Array.from({ length: 20 }, (_, i) => ({ sub: `${customerId}-${i}`, email: `${customerId}-${i}@corp.test`, email_verified: true }));
+      const ids = new Map<string, string>();
+      for (const p of people) {
+        h.idp.upsertAccount('lifecycle', p);
+        ids.set(p.sub, await c.scim.createUser({ userName: p.email }));
+      }
+      const results = await Promise.all(people.map((p) => h.login(new Browser(), customerId, p.sub)));
+      expect(results.map((r) => [r.status, r.body?.subject, r.body?.scimUserId])).toEqual(people.map((p) => [200, p.sub, ids.get(p.sub)]));
+    });
+
     it('a refused login creates no session and logs out the session the browser already had', async () => {
       const { c, sub: activeSub } = await customerWithPerson('refuse');
       const offSub = `${c.customerId}-off`;

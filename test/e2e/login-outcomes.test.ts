@@ -164,6 +164,25 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
       });
     });
 
+    describe('comparison rules', () => {
+      it('OidcEmailUsernameToScimUsername matches a userName without a domain by its whole value', async () => {
+        const customer = customers.get('OidcEmailUsernameToScimUsername')!;
+        h.idp.upsertAccount(customer.tenant, { sub: 'nodomain-sub', email: 'Pat.NoDomain@idp.example', email_verified: true });
+        const id = await customer.scim.createUser({ userName: 'pat.nodomain' });
+        const result = await h.login(new Browser(), customer.customerId, 'nodomain-sub');
+        expect(result.status, JSON.stringify(result.body)).toBe(200);
+        expect(result.body).toMatchObject({ scimUserId: id, userName: 'pat.nodomain' });
+      });
+
+      it('OidcSubToScimExternalId compares case-exactly (RFC 7643 §3.1)', async () => {
+        const customer = customers.get('OidcSubToScimExternalId')!;
+        h.idp.upsertAccount(customer.tenant, { sub: 'CaseExactSub', email: 'case@idp.test', email_verified: true });
+        await customer.scim.createUser({ userName: 'case-exact@scim.test', externalId: 'caseexactsub' });
+        const result = await h.login(new Browser(), customer.customerId, 'CaseExactSub');
+        expect(result).toMatchObject({ status: 403, body: { error: 'ScimUserNotActive', reason: 'not_provisioned' } });
+      });
+    });
+
     describe('default strategy per idpType', () => {
       it('Okta matches the email to the SCIM userName', async () => {
         const c = await h.customer({ customerId: 'default-okta', tenant: 'okta', idpType: 'Okta' });

@@ -1,0 +1,23 @@
+/**
+ * What the dashboard uses of a scim-sso instance: the public management API and the store's admin reads.
+ * Kept to a Pick so the dashboard cannot reach past the management API by accident.
+ */
+import type { ScimSso } from '../sso.js';
+
+export type DashboardApi = Pick<
+  ScimSso,
+  'store' | 'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'listSsoUsers' | 'matchingReport'
+>;
+
+/** The statuses an SSO user's last login can show. PropelAuth calls a never-provisioned one "Inactive". */
+export function ssoStatus(user: { lastOutcome: 'admitted' | 'refused'; lastReason: string | null }): { label: string; ok: boolean } {
+  if (user.lastOutcome === 'admitted') return { label: 'Admitted', ok: true };
+  if (user.lastReason === 'not_provisioned') return { label: 'Inactive', ok: false };
+  return { label: `Refused: ${user.lastReason ?? 'unknown'}`, ok: false };
+}
+
+/** A 0-based offset from a query parameter (default 0; junk counts as 0). */
+export function offsetParam(value: unknown): number {
+  const n = typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : 0;
+  return Number.isSafeInteger(n) ? n : 0;
+}

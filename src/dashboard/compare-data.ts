@@ -1,0 +1,83 @@
+/**
+ * The Compare page's data: one SSO user, and for each strategy the SCIM users the guard would look at and
+ * what it would decide. It runs the guard's own steps — `lookupFor`, the store's `findUsersForLogin`,
+ * `findMatches`, `decide` — so the page can never disagree with a real login.
+ */
+import type { ScimConnection } from '../connections.js';
+import { fold } from '../fold.js';
+import { decide, type GuardDecision } from '../guard/decide.js';
+import { candidateOf, type ScimUserView } from '../guard/guard.js';
+import { MATCHING_STRATEGIES, findMatches, isMatchingStrategy, lookupFor, type MatchingStrategy, type ScimCandidate, type SsoIdentity, type StoreLookup } from '../match/strategies.js';
+import type { OidcClient } from '../oidc-clients.js';
+import type { StoredResource, StoredSsoUser } from '../store/store.js';
+import type { DashboardApi } from './api.js';
+
+export type Candidate = ScimUserView & ScimCandidate & { groups: string[] };
+
+export interface StrategyComparison {
+  strategy: MatchingStrategy;
+  lookup: StoreLookup | null;
+  /** Ids of the candidates this strategy matches. */
+  matchedIds: string[];
+  decision: GuardDecision;
+}
+
+export interface CompareData {
+  customerId: string;
+  client: OidcClient | null;
+  connection: ScimConnection | null;
+  ssoUser: StoredSsoUser;
+  identity: SsoIdentity;
+  /** Every SCIM user some strategy looks at, plus those whose emails hold the SSO user's email. */
+  candidates: Candidate[];
+  strategies: StrategyComparison[];
+}
+
+export const identityOfSsoUser = (u: StoredSsoUser): SsoIdentity => ({
+  subject: u.subject,
+  email: u.email,
+  emailVerified: u.emailVerified,
+  preferredUsername: u.preferredUsername,
+});
+
+/** Null when the customer has no SSO user with this subject. */
+export async function loadCompare(api: DashboardApi, customerId: string, subject: string): Promise<CompareData | null> {
+  const [client, connection, ssoUsers] = await Promise.all([
+    api.fetchOidcClient(customerId),
+    api.fetchScimConnection(customerId),
+    api.listSsoUsers(customerId),
+  ]);
+  const ssoUser = ssoUsers.find((u) => u.subject === subject);
+  if (!ssoUser) return null;
+  const identity = identityOfSsoUser(ssoUser);
+  const candidates = new Map<string, Candidate>();
+  const add = (users: StoredResource[]) =>
+    users.map((stored) => {
+      const existing = candidates.get(stored.id);
+      if (existing) return existing;
+      const candidate: Candidate = { ...candidateOf(stored), groups: (stored.groups ?? []).map((g) => g.display) };
+      candidates.set(stored.id, candidate);
+      return candidate;
+    });
+
+  const strategies: StrategyComparison[] = [];
+  for (const strategy of MATCHING_STRATEGIES) {
+    const lookup = lookupFor(strategy, identity);
+    let matched: ScimCandidate[] = [];
+    let deletedMatch = false;
+    if (connection && lookup) {
+      const found = await api.store.findUsersForLogin(connection.connectionId, lookup.index, lookup.value);
+      matched = findMatches(strategy, identity, add(found.users));
+      deletedMatch = found.deletedMatch;
+    }
+    const decision = decide({ hasConnection: connection !== null, matches: matched, deletedMatch });
+    strategies.push({ strategy, lookup, matchedIds: matched.map((m) => m.id), decision });
+  }
+  // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
+  if (connection && ssoUser.email) add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email)));
+
+  return { customerId, client, connection, ssoUser, identity, candidates: [...candidates.values()], strategies };
+}
+
+export const currentStrategyOf = (data: CompareData): MatchingStrategy | null =>
+  data.client && isMatchingStrategy(data.client.matchingStrategy) ? data.client.matchingStrategy : null;

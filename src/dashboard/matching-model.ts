@@ -1,0 +1,87 @@
+/**
+ * The SCIM Matching page's data: the matching report cut down to what the page shows (counts per strategy
+ * and at most MAX_LISTED affected and ambiguous users each), so a 10,000-user report stays a small page.
+ * The same model is rendered by the server (first paint, no JavaScript) and by the page script.
+ */
+import type { MatchingReport, SsoUserSummary } from '../match/report.js';
+import { MATCHING_STRATEGIES, isMatchingStrategy, type MatchingStrategy } from '../match/strategies.js';
+
+export const MAX_LISTED = 200;
+
+export interface ListedUser {
+  subject: string;
+  /** What the list shows first: email, else preferred_username, else the subject. */
+  label: string;
+  name: string | null;
+  email: string | null;
+}
+
+export interface StrategyModel {
+  strategy: MatchingStrategy;
+  admitted: number;
+  inactive: number;
+  affected: number;
+  ambiguous: number;
+  unmatchedScimUsers: number;
+  /** The first MAX_LISTED affected users. */
+  affectedUsers: ListedUser[];
+  /** The first MAX_LISTED ambiguous users. */
+  ambiguousUsers: ListedUser[];
+}
+
+export interface MatchingModel {
+  customerId: string;
+  currentStrategy: MatchingStrategy | null;
+  recommendedStrategy: MatchingStrategy | null;
+  reason: string;
+  warnings: string[];
+  totals: { ssoUsers: number; scimUsers: number };
+  /** The Compare page's URL without the subject; the script appends `encodeURIComponent(subject)`. */
+  compareUrl: string;
+  strategies: StrategyModel[];
+}
+
+const listed = (u: SsoUserSummary): ListedUser => ({
+  subject: u.subject,
+  label: u.email ?? u.preferredUsername ?? u.subject,
+  name: u.name,
+  email: u.email,
+});
+
+export function matchingModel(report: MatchingReport, compareUrl: string): MatchingModel {
+  return {
+    customerId: report.customerId,
+    currentStrategy: report.currentStrategy,
+    recommendedStrategy: report.recommendedStrategy,
+    reason: report.reason,
+    warnings: report.warnings,
+    totals: report.totals,
+    compareUrl,
+    strategies: report.strategies.map((s) => ({
+      strategy: s.strategy,
+      admitted: s.admitted.length,
+      inactive: s.inactive.length,
+      affected: s.affected.length,
+      ambiguous: s.ambiguous.length,
+      unmatchedScimUsers: s.unmatchedScimUsers.length,
+      affectedUsers: s.affected.slice(0, MAX_LISTED).map(listed),
+      ambiguousUsers: s.ambiguous.slice(0, MAX_LISTED).map((a) => listed(a.ssoUser)),
+    })),
+  };
+}
+
+/** The strategy shown first: `?strategy=` when valid, else the current one, else the recommendation. */
+export function initialStrategy(model: MatchingModel, requested: unknown): MatchingStrategy {
+  if (isMatchingStrategy(requested)) return requested;
+  return model.currentStrategy ?? model.recommendedStrategy ?? MATCHING_STRATEGIES[2];
+}
+
+/** The live summary sentence for one strategy (server and script word it the same way). */
+export function summaryText(s: StrategyModel): string {
+  const refused = s.affected + s.ambiguous;
+  const parts = [`${s.affected} affected user${s.affected === 1 ? '' : 's'} under ${s.strategy}`];
+  parts.push(`${s.admitted} admitted`);
+  if (s.inactive) parts.push(`${s.inactive} deactivated in SCIM (correctly refused)`);
+  if (s.ambiguous) parts.push(`${s.ambiguous} ambiguous`);
+  return `${parts.join(', ')}.${refused === 0 ? ' Nobody is locked out by this strategy.' : ''}`;
+}
