@@ -3,19 +3,24 @@
  * refusals, and the session check for protected routes. The logic lives in guard/; this file only wires.
  */
 import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { Authenticator } from 'passport';
+
+/** What authRoutes needs of passport: the default export or a `new Passport()` both fit. */
+export interface PassportLike extends StrategyHost {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  authenticate(...args: any[]): any;
+}
 import { ScimUserNotActive, SsoLoginError } from './errors.js';
 import { checkCustomerId } from './connections.js';
 import { failureToLoginError, toLoginError } from './guard/login-errors.js';
 import { logOutQuietly, type OidcRuntime } from './guard/passport.js';
-import { StrategyRegistry } from './guard/strategy-registry.js';
+import { StrategyRegistry, type StrategyHost } from './guard/strategy-registry.js';
 import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
 import { checkAndAuditSession } from './guard/session-check.js';
 import { ScimSsoConfigError } from './errors.js';
 
 export interface AuthRoutesOptions {
   /** The app's passport instance — the default export or a `new Passport()` (strategies are registered on it). */
-  passport: Authenticator;
+  passport: PassportLike;
   /** Where an admitted user is sent. */
   successRedirect: string;
   /** Where a refused or failed login is sent, with `?error=…&reason=…`. Default: a JSON error response. */
@@ -51,7 +56,7 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
       checkCustomerId(customerId);
       const name = await strategies.ensure(customerId, true);
       const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;
-      passport.authenticate(name, { ...(loginHint ? { loginHint } : {}) } as object)(req, res, next);
+      (passport.authenticate(name, { ...(loginHint ? { loginHint } : {}) }) as RequestHandler)(req, res, next);
     } catch (error) {
       fail(res, next, error instanceof ScimSsoConfigError ? new SsoLoginError('unknown_customer', 404, error.message) : error, customerId);
     }
@@ -65,11 +70,11 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
     } catch (error) {
       return fail(res, next, error instanceof ScimSsoConfigError ? new SsoLoginError('unknown_customer', 404, error.message) : error, customerId);
     }
-    passport.authenticate(name, (error: unknown, user: unknown, info: unknown) => {
+    (passport.authenticate(name, (error: unknown, user: unknown, info: unknown) => {
       if (error) return fail(res, next, error, customerId);
       if (!user) return fail(res, next, failureToLoginError(info, customerId), customerId);
       req.logIn(user as Express.User, (loginError) => (loginError ? next(loginError) : res.redirect(options.successRedirect)));
-    })(req, res, next);
+    }) as RequestHandler)(req, res, next);
   });
   return router;
 }

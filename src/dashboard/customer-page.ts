@@ -14,6 +14,8 @@ import { csrfField, layout, time, type PageContext } from './layout.js';
 export const USERS_PAGE = 100;
 export const GROUPS_PAGE = 50;
 export const SSO_PAGE = 100;
+/** Members listed per group (the count shows them all). */
+export const MEMBERS_SHOWN = 20;
 
 export interface CustomerOffsets {
   users: number;
@@ -29,6 +31,8 @@ export interface CustomerData {
   groups: { total: number; resources: StoredResource[] };
   ssoUsers: StoredSsoUser[];
   offsets: CustomerOffsets;
+  /** userName of the listed group members that came without a `display` (Entra sends none). */
+  memberNames: Map<string, string>;
 }
 
 /** Null when the customer has neither a SCIM connection nor an OIDC client. */
@@ -41,7 +45,21 @@ export async function loadCustomer(api: DashboardApi, customerId: string, offset
     connection ? api.store.listPage(connection.connectionId, 'Group', offsets.groups, GROUPS_PAGE) : empty,
     client ? api.listSsoUsers(customerId) : [],
   ]);
-  return { customerId, connection, client, users, groups, ssoUsers, offsets };
+  return { customerId, connection, client, users, groups, ssoUsers, offsets, memberNames: await memberNames(api, connection, users.resources, groups.resources) };
+}
+
+/** Names of the shown members without a `display`: from the listed users, else one read each (in parallel). */
+async function memberNames(api: DashboardApi, connection: ScimConnection | null, users: StoredResource[], groups: StoredResource[]): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  if (!connection) return names;
+  for (const user of users) names.set(user.id, candidateOf(user).userName);
+  const missing = new Set<string>();
+  for (const group of groups) {
+    for (const m of (group.members ?? []).slice(0, MEMBERS_SHOWN)) if (m.display === undefined && !names.has(m.value)) missing.add(m.value);
+  }
+  const found = await Promise.all([...missing].map((id) => api.store.getResource(connection.connectionId, 'User', id)));
+  for (const user of found) if (user) names.set(user.id, candidateOf(user).userName);
+  return names;
 }
 
 function pager(ctx: PageContext, data: CustomerData, name: keyof CustomerOffsets, size: number, total: number, what: string): SafeHtml {
@@ -110,7 +128,8 @@ function groupsSection(ctx: PageContext, data: CustomerData): SafeHtml {
     const group = JSON.parse(stored.json) as { displayName?: unknown };
     const members = stored.members ?? [];
     return html`<tr><th scope="row">${typeof group.displayName === 'string' ? group.displayName : stored.id}</th><td>${members.length}</td>
-<td>${members.length ? html`<ul class="plain">${members.map((m) => html`<li>${m.display ?? m.value}</li>`)}</ul>` : html`<span class="muted">no members</span>`}</td></tr>`;
+<td>${members.length ? html`<ul class="plain">${members.slice(0, MEMBERS_SHOWN).map((m) => html`<li>${m.display ?? data.memberNames.get(m.value) ?? m.value}</li>`)}</ul>` : html`<span class="muted">no members</span>`}
+${members.length > MEMBERS_SHOWN ? html`<p class="muted">and ${members.length - MEMBERS_SHOWN} more</p>` : ''}</td></tr>`;
   });
   return html`<section id="groups" aria-labelledby="groups-heading"><h2 id="groups-heading">SCIM groups (${data.groups.total})</h2>
 ${rows.length ? html`<table><thead><tr><th scope="col">Group</th><th scope="col">Size</th><th scope="col">Members</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No SCIM groups.</p>`}

@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
-import { Passport, type PassportStatic } from 'passport';
+import { Passport } from 'passport';
 import { scimSso, type ScimSso } from '../../src/index.js';
 import type { IdpType, Store } from '../../src/store/store.js';
 import type { MatchingStrategy } from '../../src/match/strategies.js';
@@ -78,8 +78,7 @@ export function buildExpressApp(ctx: AppContext, extensions: Extensions): expres
   app.use(session({ ...expressSessionStore(ctx), resave: false, saveUninitialized: false, name: SESSION_COOKIE }));
   app.use(passport.initialize());
   app.use(passport.session());
-  // authRoutes is typed for the static passport module; a `new Passport()` is an Authenticator (same runtime API).
-  app.use(PATHS.ssoBase, sso.authRoutes({ passport: passport as unknown as PassportStatic, successRedirect: PATHS.me }));
+  app.use(PATHS.ssoBase, sso.authRoutes({ passport, successRedirect: PATHS.me }));
   extensions.express?.(app, ctx);
   app.get(PATHS.me, sso.requireActiveUser(), (req, res) => void res.json(req.user));
   app.use(sso.errorHandler());
