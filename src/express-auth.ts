@@ -82,8 +82,7 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
 /** Renders ScimUserNotActive and login errors (incl. openid-client's) passed to `next(err)`; passes others on. */
 export function expressErrorHandler(options: { redirectTo?: string } = {}): ErrorRequestHandler {
   return (error, _req, res, next) => {
-    // passport's own AuthenticationError (failWithError) carries no reason: a failed state check or a denial.
-    const mapped = (error as { name?: string })?.name === 'AuthenticationError' ? failureToLoginError(undefined, '') : toLoginError(error);
+    const mapped = toLoginError(error);
     if (!mapped || res.headersSent) return next(error);
     send(res, renderLoginError(mapped, options.redirectTo));
   };

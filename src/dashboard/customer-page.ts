@@ -82,7 +82,7 @@ function connectionSection(ctx: PageContext, data: CustomerData, newToken: strin
   if (!c) return html`<section id="scim-connection" aria-labelledby="scim-heading"><h2 id="scim-heading">SCIM connection</h2><p>None.</p></section>`;
   return html`<section id="scim-connection" aria-labelledby="scim-heading"><h2 id="scim-heading">SCIM connection</h2>
 ${newToken ? html`<div class="notice" role="alert"><p><strong>New SCIM token.</strong> Copy it into the IdP now: it is shown only once.</p>
-<code id="new-token" class="secret" aria-label="New SCIM token">${newToken}</code></div>` : ''}
+<p>New token: <code id="new-token" class="secret">${newToken}</code></p></div>` : ''}
 <table><tbody>
 <tr><th scope="row">Connection id</th><td><code>${c.connectionId}</code></td></tr>
 <tr><th scope="row">Name</th><td>${c.displayName ?? '—'}</td></tr>

@@ -45,7 +45,7 @@ table{border-collapse:collapse;width:100%;margin:.4rem 0}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 thead th{background:#eef1f5}
 caption{text-align:left;font-weight:600;padding:.3rem 0}
-code{background:#eef1f5;padding:.05rem .3rem;border-radius:.2rem;word-break:break-all}
+code{background:#eef1f5;padding:.05rem .3rem;border-radius:.2rem;overflow-wrap:break-word}
 .badge{display:inline-block;padding:0 .45rem;border-radius:.8rem;font-size:.85em;border:1px solid currentColor}
 .ok{color:var(--ok);background:var(--ok-bg)}.bad{color:var(--bad);background:var(--bad-bg)}.muted{color:var(--muted)}
 .notice{background:var(--warn-bg);border:1px solid #e0c36a;padding:.5rem .8rem;border-radius:.3rem}

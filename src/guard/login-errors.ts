@@ -17,6 +17,8 @@ function isNetworkError(error: unknown): boolean {
 /** Turns a login failure into ScimUserNotActive / SsoLoginError; returns null for errors that are not login errors. */
 export function toLoginError(error: unknown, customerId: string | null = null): ScimUserNotActive | SsoLoginError | null {
   if (error instanceof ScimUserNotActive || error instanceof SsoLoginError) return error;
+  // passport's own AuthenticationError (`failWithError`) carries no reason: a failed state check or a denial.
+  if (error instanceof Error && error.name === 'AuthenticationError') return failureToLoginError(undefined, customerId ?? '');
   if (error instanceof oidc.AuthorizationResponseError) {
     const code = error.error === 'access_denied' ? 'access_denied' : 'idp_error';
     return new SsoLoginError(code, code === 'access_denied' ? 401 : 400, `the identity provider answered ${error.error}${error.error_description ? `: ${error.error_description}` : ''}`, customerId, { cause: error });

@@ -3,24 +3,35 @@
  * instances sharing ONE scim-sso store (each its own listening server, scimSso, passport and sessions), a
  * SCIM client speaking HTTP to an instance, and headless logins through the Browser.
  *
- * The framework-specific wiring lives in one function per adapter (`buildExpressApp`); a Koa adapter adds
- * `'koa'` to AdapterKind/ADAPTERS and a `buildKoaApp` with the same contract (see `AppBuilder`).
+ * The framework-specific wiring lives in one function per adapter (`buildExpressApp`, `buildKoaApp`), with
+ * the same contract (see `AppBuilder`); every test case runs once per adapter in ADAPTERS
+ * (test/support/adapters.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import session from 'express-session';
+import Koa from 'koa';
+import koaPassport from 'koa-passport';
+import koaSession from 'koa-session';
 import { Passport } from 'passport';
 import { scimSso, type ScimSso } from '../../src/index.js';
 import type { IdpType, Store } from '../../src/store/store.js';
 import type { MatchingStrategy } from '../../src/match/strategies.js';
 import { startDemoIdp, type DemoAccount, type DemoClient, type DemoIdp } from '../../example-app/demo-idp.js';
 import type { Browser } from '../support/browser.js';
+import { memorySessionStore } from '../../example-app/session-store.js';
 import { makeStore, type StoreKind } from '../support/app.js';
+import { ADAPTERS, type AdapterKind } from '../support/adapters.js';
 
-export type AdapterKind = 'express';
-export const ADAPTERS: AdapterKind[] = ['express'];
+export { ADAPTERS, type AdapterKind };
+
+/** Each adapter's passport: passport 0.7's `Passport` for Express, koa-passport's `KoaPassport` (nesting passport 0.6) for Koa. */
+export interface PassportOf {
+  express: InstanceType<typeof Passport>;
+  koa: InstanceType<typeof koaPassport.KoaPassport>;
+}
 
 export const SCIM_USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const SCIM_PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -35,10 +46,10 @@ export const PATHS = {
 } as const;
 
 /** What an adapter's app builder receives. */
-export interface AppContext {
+export interface AppContext<A extends AdapterKind = AdapterKind> {
   sso: ScimSso;
-  /** The instance's own passport (a new `Passport()`, never the global one). */
-  passport: InstanceType<typeof Passport>;
+  /** The instance's own passport (a new `Passport()` / `KoaPassport()`, never the global one). */
+  passport: PassportOf[A];
   /** Called with every request and its response as it starts (the harness's request observers). */
   observe(req: IncomingMessage, res: ServerResponse): void;
   /** Records unexpected errors that reached the app's last error handler (they answer 500). */
@@ -56,18 +67,19 @@ export interface AppContext {
  * Keyed by adapter: a route a test needs must be written once per adapter.
  */
 export interface Extensions {
-  express?: (app: express.Express, ctx: AppContext) => void;
+  express?: (app: express.Express, ctx: AppContext<'express'>) => void;
+  koa?: (app: Koa, ctx: AppContext<'koa'>) => void;
 }
 
-/** Builds one app instance: returns a request listener (Node http). */
-type AppBuilder = (ctx: AppContext, extensions: Extensions) => (req: IncomingMessage, res: ServerResponse) => void;
+/** Builds one app instance: returns a request listener (Node http), taken after every middleware is mounted. */
+type AppBuilder<A extends AdapterKind> = (ctx: AppContext<A>, extensions: Extensions) => (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Express: express-session (memory, per instance) + the instance's passport + `sso.authRoutes` at /sso +
  * `/me` behind `sso.requireActiveUser()` answering the session user as JSON. No failureRedirect: refusals
  * and login errors answer JSON.
  */
-export function buildExpressApp(ctx: AppContext, extensions: Extensions): express.Express {
+export function buildExpressApp(ctx: AppContext<'express'>, extensions: Extensions): express.Express {
   const { sso, passport } = ctx;
   const app = express();
   app.use((req, res, next) => {
@@ -103,9 +115,89 @@ function expressSessionStore(ctx: AppContext): { secret: string; store?: session
   return shared;
 }
 
-const BUILDERS: Record<AdapterKind, AppBuilder> = {
+/**
+ * Koa 3: the same app as `buildExpressApp`, in Koa's terms. koa-session on a SERVER-SIDE store (koa-session's
+ * default cookie store would put the PKCE verifier, state and nonce in a readable cookie), the instance's own
+ * KoaPassport, `sso.koaAuthRoutes` under /sso, `/me` behind `sso.koaRequireActiveUser()` answering
+ * `ctx.state.user` as JSON. No failureRedirect: refusals and login errors answer JSON.
+ *
+ * Koa has no error middleware after the routes: errors are thrown back up the stack, so the catchers wrap
+ * what they guard — the unexpected-error catcher (500) outermost, `sso.koaErrorHandler()` around the login
+ * routes, the extensions and `/me`. The caller takes `app.callback()` only after this returns (a callback
+ * taken before `app.use` serves an empty stack).
+ */
+export function buildKoaApp(ctx: AppContext<'koa'>, extensions: Extensions): Koa {
+  const { sso, passport } = ctx;
+  const app = new Koa();
+  const { secret, store } = koaSessionStore(ctx);
+  app.keys = [secret];
+  app.use(async (kctx, next) => {
+    ctx.observe(kctx.req, kctx.res);
+    await next();
+  });
+  app.use(async (kctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      ctx.unexpected(error);
+      if (kctx.headerSent) return;
+      kctx.status = 500;
+      kctx.body = { error: 'internal' };
+    }
+  });
+  // Anything Koa itself reports (errors past the catcher, e.g. while writing the response) is unexpected too.
+  app.on('error', (error: unknown) => ctx.unexpected(error));
+  app.use(sso.koa()); // SCIM routes under /scim/v2
+  app.use(koaSession({ store, key: SESSION_COOKIE, httpOnly: true, sameSite: 'lax' }, app));
+  app.use(passport.initialize());
+  app.use(passport.session());
+  app.use(sso.koaErrorHandler());
+  app.use(sso.koaAuthRoutes({ passport, successRedirect: PATHS.me, prefix: PATHS.ssoBase }));
+  extensions.koa?.(app, ctx);
+  const requireActive = sso.koaRequireActiveUser();
+  app.use(async (kctx, next) => {
+    if (kctx.method !== 'GET' || kctx.path !== PATHS.me) return next();
+    await requireActive(kctx, async () => {
+      kctx.body = kctx.state.user;
+    });
+  });
+  return app;
+}
+
+/** A koa-session external store (server-side), as example-app/session-store.ts builds it. */
+type KoaSessionStore = ReturnType<typeof memorySessionStore>;
+
+/** Per-instance server-side sessions, or one store and signing key for all instances when sessions are shared. */
+function koaSessionStore(ctx: AppContext): { secret: string; store: KoaSessionStore } {
+  const own = () => ({ secret: `harness-${randomBytes(8).toString('hex')}`, store: memorySessionStore() });
+  if (!ctx.sharedSessions) return own();
+  let shared = ctx.shared.get('koa-session') as { secret: string; store: KoaSessionStore } | undefined;
+  if (!shared) {
+    shared = own();
+    ctx.shared.set('koa-session', shared);
+  }
+  return shared;
+}
+
+const BUILDERS: { [A in AdapterKind]: AppBuilder<A> } = {
   express: buildExpressApp,
+  // The request listener is taken after buildKoaApp mounted everything (Koa pitfall, oidc-passport.md).
+  koa: (ctx, extensions) => buildKoaApp(ctx, extensions).callback(),
 };
+
+/** The instance's own passport, with identity (de)serialization: the session keeps the whole session user. */
+function newPassport<A extends AdapterKind>(adapter: A): PassportOf[A] {
+  if (adapter === 'koa') {
+    const passport = new koaPassport.KoaPassport();
+    passport.serializeUser((user, done) => done(null, user));
+    passport.deserializeUser((user: Express.User, done) => done(null, user));
+    return passport as PassportOf[A];
+  }
+  const passport = new Passport();
+  passport.serializeUser((user, done) => done(null, user));
+  passport.deserializeUser((user: Express.User, done) => done(null, user));
+  return passport as PassportOf[A];
+}
 
 export interface HarnessOptions {
   store: StoreKind;
@@ -138,7 +230,7 @@ export interface AppInstance {
   index: number;
   origin: string;
   sso: ScimSso;
-  passport: InstanceType<typeof Passport>;
+  passport: PassportOf[AdapterKind];
 }
 
 export interface CustomerOptions {
@@ -267,10 +359,9 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
     if (!pending) {
       pending = (async () => {
         const sso = scimSso({ store, allowHttpIssuers: true, onError: (error) => serverErrors.push(`instance ${n} onError: ${String(error)}`) });
-        const passport = new Passport();
-        passport.serializeUser((user, done) => done(null, user));
-        passport.deserializeUser((user: Express.User, done) => done(null, user));
-        const handler = BUILDERS[options.adapter](
+        const passport = newPassport(options.adapter);
+        const build = BUILDERS[options.adapter] as AppBuilder<AdapterKind>;
+        const handler = build(
           {
             sso,
             passport,

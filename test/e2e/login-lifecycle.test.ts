@@ -3,13 +3,15 @@
  * stay apart, several app instances share one store, configuration changes apply at the next login, and
  * every attempt is recorded. Real IdP, real passport + sessions, SCIM over HTTP.
  */
+import Router from '@koa/router';
 import express from 'express';
+import type Koa from 'koa';
 import * as client from 'openid-client';
 import { Strategy } from 'openid-client/passport';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
-import { ADAPTERS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Customer, type Extensions, type LoginHarness } from './harness.js';
+import { ADAPTERS, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Customer, type Extensions, type LoginHarness } from './harness.js';
 
 /** Entra's deactivation and reactivation: `Replace` with a capital R and the boolean as a string. */
 const ENTRA_DEACTIVATE = [{ op: 'Replace', path: 'active', value: 'False' }];
@@ -28,41 +30,55 @@ const CUSTOM = {
 };
 
 /**
+ * An app's own openid-client Strategy for a customer, its verify wrapped with `sso.guardVerify(customerId)`,
+ * registered once per customer on `register` (the instance's passport) under a per-customer name and session
+ * key (oidc-passport.md). Framework-neutral: each adapter supplies only the callback URL's origin.
+ */
+function customStrategies(
+  clients: Map<string, AppClient>,
+  sso: { guardVerify(customerId: string): ConstructorParameters<typeof Strategy>[1] },
+  register: (name: string, strategy: Strategy) => void,
+): (customerId: string, origin: string) => Promise<string> {
+  const registered = new Map<string, Promise<string>>();
+  return (customerId, origin) => {
+    let pending = registered.get(customerId);
+    if (!pending) {
+      pending = (async () => {
+        const c = clients.get(customerId);
+        if (!c) throw new Error(`test app: no client for ${customerId}`);
+        const config = await client.discovery(new URL(c.issuer), c.clientId, c.clientSecret, undefined, { execute: [client.allowInsecureRequests] });
+        const name = `custom:${customerId}`;
+        const strategy = new Strategy(
+          {
+            config,
+            name,
+            sessionKey: name,
+            callbackURL: `${origin}${CUSTOM.callback(customerId)}`,
+            scope: 'openid email profile',
+            passReqToCallback: true,
+          },
+          sso.guardVerify(customerId),
+        );
+        register(name, strategy);
+        return name;
+      })();
+      registered.set(customerId, pending);
+    }
+    return pending;
+  };
+}
+
+/**
  * Routes of an app that builds its own openid-client Strategy per customer and wraps it with
- * `sso.guardVerify(customerId)`; refusals go through `failWithError` to `sso.errorHandler()`. One
- * implementation per adapter (the mapped type makes a new adapter supply its own).
+ * `sso.guardVerify(customerId)`; refusals go through `failWithError` to the adapter's error handler
+ * (`sso.errorHandler()` / `sso.koaErrorHandler()`). One implementation per adapter (the mapped type makes a
+ * new adapter supply its own).
  */
 function customStrategyRoutes(clients: Map<string, AppClient>): { [K in AdapterKind]-?: NonNullable<Extensions[K]> } {
   return {
     express(app, { sso, passport }) {
-      const registered = new Map<string, Promise<string>>();
-      const ensure = (req: express.Request): Promise<string> => {
-        const customerId = String(req.params.customerId);
-        let pending = registered.get(customerId);
-        if (!pending) {
-          pending = (async () => {
-            const c = clients.get(customerId);
-            if (!c) throw new Error(`test app: no client for ${customerId}`);
-            const config = await client.discovery(new URL(c.issuer), c.clientId, c.clientSecret, undefined, { execute: [client.allowInsecureRequests] });
-            const name = `custom:${customerId}`;
-            const strategy = new Strategy(
-              {
-                config,
-                name,
-                sessionKey: name,
-                callbackURL: `${req.protocol}://${req.get('host')}${CUSTOM.callback(customerId)}`,
-                scope: 'openid email profile',
-                passReqToCallback: true,
-              },
-              sso.guardVerify(customerId),
-            );
-            passport.use(name, strategy);
-            return name;
-          })();
-          registered.set(customerId, pending);
-        }
-        return pending;
-      };
+      const strategies = customStrategies(clients, sso, (name, strategy) => passport.use(name, strategy));
+      const ensure = (req: express.Request): Promise<string> => strategies(String(req.params.customerId), `${req.protocol}://${req.get('host')}`);
       app.get(CUSTOM.login(':customerId'), async (req, res, next) => {
         const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;
         passport.authenticate(await ensure(req), { failWithError: true, loginHint } as object)(req, res, next);
@@ -71,6 +87,23 @@ function customStrategyRoutes(clients: Map<string, AppClient>): { [K in AdapterK
         passport.authenticate(await ensure(req), { failWithError: true, successRedirect: '/me' })(req, res, next);
       });
       app.use('/custom', sso.errorHandler());
+    },
+
+    koa(app, { sso, passport }) {
+      // The instance's own KoaPassport: its nested passport 0.6 sees only strategies registered on it.
+      const strategies = customStrategies(clients, sso, (name, strategy) => passport.use(name, strategy));
+      const ensure = (ctx: Koa.Context): Promise<string> => strategies(String(ctx.params.customerId), `${ctx.protocol}://${ctx.host}`);
+      const router = new Router();
+      // Errors are thrown, not passed on: koaErrorHandler wraps the custom routes (Express mounts it at /custom).
+      router.use(sso.koaErrorHandler());
+      router.get(CUSTOM.login(':customerId'), async (ctx, next) => {
+        const loginHint = typeof ctx.query.login_hint === 'string' ? ctx.query.login_hint : undefined;
+        await passport.authenticate(await ensure(ctx), { failWithError: true, loginHint } as object)(ctx, next);
+      });
+      router.get(CUSTOM.callback(':customerId'), async (ctx, next) => {
+        await passport.authenticate(await ensure(ctx), { failWithError: true, successRedirect: '/me' })(ctx, next);
+      });
+      app.use(router.routes());
     },
   };
 }
@@ -92,8 +125,8 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
       await h?.close();
     });
     afterEach(() => {
-      expect(h.serverErrors).toEqual([]);
-      expect(h.idp.errors).toEqual([]);
+      // Taken, not just read: an error fails the test that caused it, not every test after it.
+      expect({ server: h.serverErrors.splice(0), idp: h.idp.errors.splice(0) }).toEqual({ server: [], idp: [] });
     });
 
     /** A customer (email → userName) on its own tenant, with a person provisioned active. */
@@ -239,6 +272,21 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
       expect(await h.me(browser)).toMatchObject({ status: 401, body: { reason: 'deactivated' } });
     });
 
+    it('an app-built Strategy answers a callback without a prior login with 400 invalid_response through the error handler, like authRoutes', async () => {
+      // passport's fail() (no login transaction in the session) with failWithError reaches the adapter's
+      // error handler as passport's AuthenticationError; it must render as authRoutes does, never a 500.
+      const { c } = await customerWithPerson('custom-nostate');
+      const { origin } = await h.instance(c.instance);
+      appClients.set(c.customerId, { issuer: c.issuer, clientId: c.clientId, clientSecret: c.clientSecret });
+      const browser = new Browser();
+      const viaAuthRoutes = await browser.fetch(`${origin}${PATHS.callback(c.customerId)}?code=made-up&state=made-up`);
+      const custom = await browser.fetch(`${origin}${CUSTOM.callback(c.customerId)}?code=made-up&state=made-up`);
+      const expected = { status: 400, body: { error: 'invalid_response', message: expect.any(String) } };
+      expect({ status: viaAuthRoutes.status, body: await viaAuthRoutes.json() }).toEqual(expected);
+      expect({ status: custom.status, body: await custom.json() }).toEqual(expected);
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+    });
+
     it('an app-built Strategy wrapped with guardVerify sees a SCIM connection created through another instance after its first login', async () => {
       // The customer starts with SSO only: the guard admits everyone (no SCIM connection, DESIGN.md).
       const customerId = `later-scim-${uid()}`;
@@ -364,18 +412,23 @@ describe.each(STORE_KINDS)('login lifecycle across instances with shared session
       await h?.close();
     });
     afterEach(() => {
-      expect(h.serverErrors).toEqual([]);
-      expect(h.idp.errors).toEqual([]);
+      // Taken, not just read: an error fails the test that caused it, not every test after it.
+      expect({ server: h.serverErrors.splice(0), idp: h.idp.errors.splice(0) }).toEqual({ server: [], idp: [] });
     });
 
-    /** Starts the login on instance `from`; the IdP's redirect comes back to instance `to`, with the same session cookie. */
+    /**
+     * Starts the login on instance `from`; the IdP's redirect comes back to instance `to`, with the cookies of
+     * `from` (behind one load balancer both are one origin): the session cookie, and its signature where the
+     * session middleware signs it in a cookie of its own (koa-session's `app.sid.sig`).
+     */
     async function loginAcross(browser: Browser, customerId: string, sub: string, from: number, to: number) {
       const callback = new URL(await h.startLogin(browser, customerId, sub, from));
       const [a, b] = [await h.instance(from), await h.instance(to)];
-      const cookie = browser.cookies(a.origin)[SESSION_COOKIE];
-      expect(cookie).toBeDefined();
+      const cookies = browser.cookies(a.origin);
+      expect(cookies[SESSION_COOKIE]).toBeDefined();
       const target = `${b.origin}${callback.pathname}${callback.search}`;
-      const response = await browser.fetch(target, { headers: { cookie: `${SESSION_COOKIE}=${cookie}` } });
+      const cookie = Object.entries(cookies).map(([name, value]) => `${name}=${value}`).join('; ');
+      const response = await browser.fetch(target, { headers: { cookie } });
       const json = (response.headers.get('content-type') ?? '').includes('json');
       const body = json ? ((await response.json()) as unknown) : (await response.body?.cancel(), null);
       return { status: response.status, location: response.headers.get('location'), body };
