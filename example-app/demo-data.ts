@@ -28,6 +28,38 @@ export const DEMO_PEOPLE: DemoPerson[] = [
   },
 ];
 
+/**
+ * People the default strategy (OidcEmailToScimUsername) locks out: their IdP email differs from the
+ * userName their SCIM app sent (an old domain; a UPN-style short name), but their `sub` is the SCIM
+ * `externalId`, so OidcSubToScimExternalId admits them. Both "logged in" once before the demo starts
+ * (setup.ts records those attempts), so the dashboard's SCIM Matching page lists them as affected.
+ */
+export interface MismatchedPerson {
+  account: DemoAccount;
+  /** The SCIM userName their IdP provisioned (not their email). */
+  scimUserName: string;
+}
+
+export const MISMATCHED_PEOPLE: MismatchedPerson[] = [
+  {
+    account: { sub: '00u-dave', email: 'dave@acme.test', email_verified: true, preferred_username: 'dave@acme.test', name: 'Dave Okafor', label: 'Dave (SCIM userName from the old domain)' },
+    scimUserName: 'dave.okafor@acme-legacy.test',
+  },
+  {
+    account: { sub: '00u-erin', email: 'erin.lee@acme.test', email_verified: true, preferred_username: 'erin.lee@acme.test', name: 'Erin Lee', label: 'Erin (SCIM userName is a short name)' },
+    scimUserName: 'elee@acme.test',
+  },
+];
+
+/** Demo groups provisioned with their members (by userName). */
+export const DEMO_GROUPS = [
+  { displayName: 'Engineering', members: ['alice@acme.test', 'dave.okafor@acme-legacy.test'] },
+  { displayName: 'Sales', members: ['bob@acme.test', 'elee@acme.test'] },
+];
+
+/** Subjects recorded as SSO users at startup, as if they had logged in once under the default strategy. */
+export const EARLIER_LOGINS = ['00u-alice', '00u-bob', '00u-dave', '00u-erin'];
+
 /** An Okta-shaped SCIM create body for a demo person (scim-clients.md §1). */
 export function oktaUserBody(account: DemoAccount, active = true) {
   const [givenName = '', familyName = ''] = String(account.name ?? '').split(' ');

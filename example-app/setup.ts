@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { memoryStore, redisStore, scimSso, type ScimSso } from '../src/index.js';
-import { DEMO_CLIENT, DEMO_CUSTOMER, DEMO_PEOPLE, oktaUserBody } from './demo-data.js';
+import { DEMO_CLIENT, DEMO_CUSTOMER, DEMO_GROUPS, DEMO_PEOPLE, EARLIER_LOGINS, MISMATCHED_PEOPLE, oktaUserBody } from './demo-data.js';
 import { startDemoIdp, type DemoIdp } from './demo-idp.js';
 
 export interface Demo {
@@ -15,8 +15,8 @@ export interface Demo {
   demoToken: string;
   /** The token of the empty "conformance" customer, when SCIM_TOKEN was set. */
   conformanceToken: string | null;
-  /** The line CI and people read: `SCIM base URL: <url> token: <token>`. */
-  banner(framework: string): string;
+  /** The line CI and people read: `SCIM base URL: <url> token: <token>` (last; `extra` lines go before it). */
+  banner(framework: string, extra?: string[]): string;
   close(): Promise<void>;
 }
 
@@ -33,7 +33,7 @@ export async function setUpDemo(port: number): Promise<Demo> {
       {
         id: DEMO_CUSTOMER,
         clients: [{ ...DEMO_CLIENT, redirect_uris: [`${origin}/sso/${DEMO_CUSTOMER}/callback`] }],
-        accounts: DEMO_PEOPLE.map((p) => p.account),
+        accounts: [...DEMO_PEOPLE, ...MISMATCHED_PEOPLE].map((p) => p.account),
       },
     ],
   });
@@ -66,13 +66,24 @@ export async function setUpDemo(port: number): Promise<Demo> {
     });
     return JSON.parse(response.body ?? 'null') as { id: string };
   };
+  const userIds = new Map<string, string>(); // userName → SCIM id
   for (const person of DEMO_PEOPLE) {
     if (person.scim === 'none') continue;
     const user = await scim('POST', '/Users', oktaUserBody(person.account));
+    userIds.set(String(person.account.email), user.id);
     if (person.scim === 'deactivated') {
       await scim('PATCH', `/Users/${user.id}`, { Operations: [{ op: 'replace', value: { active: false } }] });
     }
   }
+  for (const person of MISMATCHED_PEOPLE) {
+    const user = await scim('POST', '/Users', { ...oktaUserBody(person.account), userName: person.scimUserName });
+    userIds.set(person.scimUserName, user.id);
+  }
+  for (const group of DEMO_GROUPS) {
+    const members = group.members.map((userName) => ({ value: userIds.get(userName)!, display: userName }));
+    await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: group.displayName, members });
+  }
+  await recordEarlierLogins(sso, idp.issuer(DEMO_CUSTOMER));
 
   let conformanceToken: string | null = null;
   if (process.env.SCIM_TOKEN) {
@@ -86,12 +97,13 @@ export async function setUpDemo(port: number): Promise<Demo> {
     origin,
     demoToken: demo.token,
     conformanceToken,
-    banner: (framework) =>
+    banner: (framework, extra = []) =>
       [
         `framework: ${framework}, store: ${store.kind}`,
         `demo IdP: ${idp.issuer(DEMO_CUSTOMER)}`,
         `example app: ${origin}/  (log in as Alice, Bob or Carol)`,
         ...(conformanceToken ? [`demo customer ${DEMO_CUSTOMER} token: ${demo.token}`] : []),
+        ...extra,
         `SCIM base URL: ${origin}${sso.options.basePath} token: ${conformanceToken ?? demo.token}`,
       ].join('\n'),
     async close() {
@@ -99,4 +111,43 @@ export async function setUpDemo(port: number): Promise<Demo> {
       await redis?.quit();
     },
   };
+}
+
+/**
+ * Records one earlier login attempt for each of EARLIER_LOGINS, with the claims the demo IdP sends, as the
+ * guard would have recorded it under the customer's current strategy: first stored as attempts, then each
+ * outcome taken from the matching report's evaluation of that strategy (the guard's own functions).
+ */
+async function recordEarlierLogins(sso: ScimSso, issuer: string): Promise<void> {
+  const accounts = [...DEMO_PEOPLE, ...MISMATCHED_PEOPLE].map((p) => p.account).filter((a) => EARLIER_LOGINS.includes(a.sub));
+  const record = (index: number, outcome: { admitted: boolean; reason: string | null; scimUserId: string | null }) => {
+    const account = accounts[index]!;
+    const seen = new Date(Date.now() - (index + 1) * 86_400_000).toISOString();
+    const [givenName, familyName] = String(account.name ?? '').split(' ');
+    return sso.store.recordSsoUser(DEMO_CUSTOMER, {
+      subject: account.sub,
+      email: account.email ?? null,
+      emailVerified: account.email_verified ?? null,
+      preferredUsername: account.preferred_username ?? null,
+      name: account.name ?? null,
+      claims: { sub: account.sub, iss: issuer, email: account.email, email_verified: account.email_verified, preferred_username: account.preferred_username, name: account.name, given_name: givenName, family_name: familyName },
+      firstSeenAt: seen,
+      lastSeenAt: seen,
+      lastOutcome: outcome.admitted ? 'admitted' : 'refused',
+      lastReason: outcome.reason,
+      lastScimUserId: outcome.scimUserId,
+    });
+  };
+  for (let i = 0; i < accounts.length; i++) await record(i, { admitted: false, reason: 'not_provisioned', scimUserId: null });
+  const report = await sso.matchingReport(DEMO_CUSTOMER);
+  const current = report.strategies.find((s) => s.strategy === report.currentStrategy)!;
+  for (let i = 0; i < accounts.length; i++) {
+    const subject = accounts[i]!.sub;
+    const admitted = current.admitted.find((a) => a.ssoUser.subject === subject);
+    const inactive = current.inactive.find((a) => a.ssoUser.subject === subject);
+    const ambiguous = current.ambiguous.some((a) => a.ssoUser.subject === subject);
+    if (admitted) await record(i, { admitted: true, reason: null, scimUserId: admitted.scimUser.id });
+    else if (inactive) await record(i, { admitted: false, reason: 'deactivated', scimUserId: inactive.scimUser.id });
+    else if (ambiguous) await record(i, { admitted: false, reason: 'ambiguous', scimUserId: null });
+  }
 }

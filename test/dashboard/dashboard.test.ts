@@ -190,7 +190,7 @@ describe.each(['memory', 'redis'] as const)('dashboard on the %s store', (kind) 
   it('saves the strategy with a valid token (303 to the page, which then shows it)', async () => {
     const agent = f.agent();
     const page = await agent.get(`/admin/customers/${CUSTOMER}/matching`).set(ADMIN);
-    expect(page.headers['set-cookie']!.join()).toMatch(new RegExp(`${CSRF_COOKIE}=[^;]+; Path=/admin; Max-Age=28800; HttpOnly; SameSite=Strict`));
+    expect([page.headers['set-cookie'] as unknown as string[]].flat().join()).toMatch(new RegExp(`${CSRF_COOKIE}=[^;]+; Path=/admin; Max-Age=28800; HttpOnly; SameSite=Strict`));
     const token = csrfTokenOf(page.text);
     const bad = await agent.post(`/admin/customers/${CUSTOMER}/matching`).set(ADMIN).type('form').send({ strategy: 'Nope', _csrf: token });
     expect(bad.status).toBe(400);

@@ -1,0 +1,132 @@
+/**
+ * The dashboard in real headless Chromium (Debian's chromium, driven by playwright-core) against the
+ * example app (`npm run example`'s script as a child process): the demo admin logs in, SCIM Matching
+ * lists the people the default strategy locks out, switching the strategy empties the list without a
+ * reload, Save applies it, and one of those people then logs in through the demo IdP and is admitted.
+ * Screenshots of the matching page before and after go to test-artifacts/.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startExampleApp, type ExampleApp } from './example-process.js';
+
+/** Debian's chromium; CHROMIUM_PATH overrides it (e.g. to check the failure when it is missing). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARTIFACTS = resolve('test-artifacts');
+const SCREENSHOTS = { before: join(ARTIFACTS, 'dashboard-matching-before.png'), after: join(ARTIFACTS, 'dashboard-matching-after.png') };
+
+describe('the dashboard in headless Chromium against the example app', () => {
+  let app: ExampleApp;
+  let context: BrowserContext;
+  let page: Page;
+  let userDataDir: string;
+  const pageErrors: string[] = [];
+  // A missing Chromium fails every test with this message (never a skip).
+  const missing = existsSync(CHROMIUM)
+    ? null
+    : `Chromium is missing at ${CHROMIUM}: the dashboard browser test needs Debian's chromium package — apt-get install -y chromium (CI installs it).`;
+  const step = (name: string, fn: () => Promise<void>) =>
+    it(name, async () => {
+      if (missing) throw new Error(missing);
+      await fn();
+    });
+
+  beforeAll(async () => {
+    if (missing) return;
+    await mkdir(ARTIFACTS, { recursive: true });
+    userDataDir = await mkdtemp(join(tmpdir(), 'scim-sso-chromium-'));
+    app = await startExampleApp();
+    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text())) pageErrors.push(message.text());
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await app?.stop();
+    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  });
+
+  const login = async (sub: string) => {
+    await page.goto(`${app.origin}/sso/acme/login?login_hint=${encodeURIComponent(sub)}`);
+    await page.waitForURL((url) => url.origin === app.origin && (url.pathname === '/me' || url.pathname === '/refused'));
+    return new URL(page.url());
+  };
+
+  step('keeps the demo outcomes under the default strategy: Alice admitted, Bob refused as deactivated', async () => {
+    expect((await login('00u-alice')).pathname).toBe('/me');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Admitted');
+    const bob = await login('00u-bob');
+    expect(bob.pathname).toBe('/refused');
+    expect(bob.searchParams.get('reason')).toBe('deactivated');
+  });
+
+  step('refuses the dashboard until the demo admin logs in', async () => {
+    const refused = await page.goto(`${app.origin}/admin/`);
+    expect(refused!.status()).toBe(403);
+    await page.getByRole('link', { name: 'Log in' }).click();
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toBe('Wrong password.');
+    await page.getByLabel('Password').fill(app.adminPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${app.origin}/admin/`);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Customers');
+  });
+
+  step('lists the affected users, empties the list when the strategy changes, saves it, and keeps it after a reload', async () => {
+    await page.getByRole('link', { name: 'acme', exact: true }).click();
+    await page.getByRole('main').getByRole('link', { name: 'SCIM Matching' }).first().click();
+    await page.waitForURL(`${app.origin}/admin/customers/acme/matching`);
+
+    const affected = page.locator('#affected-list li');
+    await expect(affected.allTextContents()).resolves.toEqual([
+      expect.stringContaining('dave@acme.test'),
+      expect.stringContaining('erin.lee@acme.test'),
+    ]);
+    await expect(page.locator('#recommended').textContent()).resolves.toContain('OidcSubToScimExternalId');
+    await expect(page.getByRole('combobox', { name: 'Strategy' }).inputValue()).resolves.toBe('OidcEmailToScimUsername');
+    await page.screenshot({ path: SCREENSHOTS.before, fullPage: true });
+
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.getByRole('combobox', { name: 'Strategy' }).selectOption('OidcSubToScimExternalId');
+    await page.locator('#affected-empty').waitFor();
+    await expect(affected.count()).resolves.toBe(0);
+    await expect(page.locator('#affected').getAttribute('data-strategy')).resolves.toBe('OidcSubToScimExternalId');
+    await expect(page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).resolves.toBe(true);
+    // And back: the list comes back, still without a reload.
+    await page.getByRole('combobox', { name: 'Strategy' }).selectOption('OidcEmailUsernameToScimUsername');
+    await expect(affected.count()).resolves.toBe(2);
+    await page.getByRole('combobox', { name: 'Strategy' }).selectOption('OidcSubToScimExternalId');
+    await expect(affected.count()).resolves.toBe(0);
+
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(`${app.origin}/admin/customers/acme/matching?saved=1`);
+    await expect(page.getByRole('status').textContent()).resolves.toContain('OidcSubToScimExternalId');
+    await page.reload();
+    await expect(page.getByRole('combobox', { name: 'Strategy' }).inputValue()).resolves.toBe('OidcSubToScimExternalId');
+    await expect(page.locator('#current-strategy').textContent()).resolves.toBe('OidcSubToScimExternalId');
+    await page.locator('#affected-empty').waitFor();
+    await page.screenshot({ path: SCREENSHOTS.after, fullPage: true });
+    console.log(`dashboard screenshots:\n  before: ${SCREENSHOTS.before}\n  after:  ${SCREENSHOTS.after}`);
+    expect(pageErrors).toEqual([]);
+  });
+
+  step('admits the previously affected users through the demo IdP; Carol is still refused', async () => {
+    expect((await login('00u-dave')).pathname).toBe('/me');
+    await expect(page.locator('pre').textContent()).resolves.toContain('"userName": "dave.okafor@acme-legacy.test"');
+    expect((await login('00u-erin')).pathname).toBe('/me');
+    await expect(page.locator('pre').textContent()).resolves.toContain('"userName": "elee@acme.test"');
+    const carol = await login('00u-carol');
+    expect(carol.pathname).toBe('/refused');
+    expect(carol.searchParams.get('reason')).toBe('not_provisioned');
+  });
+});

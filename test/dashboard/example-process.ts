@@ -1,0 +1,60 @@
+/**
+ * Runs the Express example app (`npm run example`'s script) as a child process on a free port, with the
+ * memory store, and reads what it prints: the origin, the SCIM line and the demo admin password.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/redis-process.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ExampleApp {
+  origin: string;
+  adminPassword: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startExampleApp(timeoutMs = 60_000): Promise<ExampleApp> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), IDP_PORT: '0' };
+  for (const name of ['REDIS_URL', 'SCIM_TOKEN', 'DEMO_ADMIN_PASSWORD']) delete env[name];
+  // Its own process group, so stopping it stops tsx's child too.
+  const child: ChildProcess = spawn(`${ROOT}node_modules/.bin/tsx`, ['example-app/express.ts'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
+    }, 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const started = Date.now();
+  while (!/SCIM base URL: \S+ token: \S+/.test(output)) {
+    if (child.exitCode !== null) throw new Error(`the example app exited (${child.exitCode}):\n${output}`);
+    if (Date.now() - started > timeoutMs) {
+      await stop();
+      throw new Error(`the example app printed no "SCIM base URL" line in ${timeoutMs} ms:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const password = /demo admin password: (\S+)/.exec(output)?.[1];
+  if (!password) {
+    await stop();
+    throw new Error(`the example app printed no demo admin password:\n${output}`);
+  }
+  return { origin: `http://127.0.0.1:${port}`, adminPassword: password, output: () => output, stop };
+}
