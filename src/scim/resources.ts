@@ -93,10 +93,14 @@ async function updateResource(
     const next = compute(ctx.spec.fromStored(stored), stored);
     if (!next.ok) return next;
     if (next.value === null) return ok({ stored, previous: stored });
-    const outcome = await ctx.store.replaceResource(ctx.connectionId, ctx.spec.toWrite(next.value), stored.version);
+    const write = ctx.spec.toWrite(next.value);
+    const outcome = await ctx.store.replaceResource(ctx.connectionId, write, stored.version);
     if (outcome.ok) {
-      const fresh = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
-      return fresh ? ok({ stored: fresh, previous: stored }) : fail(notFound(ctx, id));
+      // What was written is what is stored; a user's derived groups are not changed by writing the user.
+      const written: StoredResource = { id, kind: write.kind, json: write.json, version: outcome.version };
+      if (write.members) written.members = write.members;
+      if (stored.groups) written.groups = stored.groups;
+      return ok({ stored: written, previous: stored });
     }
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
     if (ifMatch) return fail(preconditionFailed(id));
