@@ -64,12 +64,47 @@ export function parseJsonBody(body: unknown, contentType: string | undefined): u
   } else if (typeof body === 'string') {
     text = body;
   } else {
-    return body;
+    // Parsed by a body parser mounted before scim-sso: apply the same shape checks.
+    const problem = checkShape(body);
+    return problem ? scimErrors.badRequest('invalidValue', problem) : body;
   }
   if (text.trim() === '') return scimErrors.badRequest('invalidSyntax', 'a JSON request body is required');
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     return scimErrors.badRequest('invalidSyntax', 'the request body is not valid JSON');
   }
+  const problem = checkShape(value);
+  return problem ? scimErrors.badRequest('invalidValue', problem) : value;
+}
+
+/** Deepest nesting of arrays and objects accepted in a body (SCIM resources need fewer than 10 levels). */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * Refuses what would break later stages, walking the value without recursion: nesting deeper than
+ * MAX_BODY_DEPTH (recursive serialisation would overflow the stack), and strings or keys with lone UTF-16
+ * surrogates (`"\ud800"` is valid JSON but not valid UTF-8: Redis would store U+FFFD instead).
+ */
+export function checkShape(root: unknown): string | null {
+  const stack: { value: unknown; depth: number }[] = [{ value: root, depth: 0 }];
+  while (stack.length) {
+    const { value, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (!value.isWellFormed()) return 'the body holds a string with a lone UTF-16 surrogate';
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_BODY_DEPTH) return `the body is nested deeper than ${MAX_BODY_DEPTH} levels`;
+    if (Array.isArray(value)) {
+      for (const item of value) stack.push({ value: item, depth: depth + 1 });
+      continue;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      if (!key.isWellFormed()) return 'the body holds a key with a lone UTF-16 surrogate';
+      stack.push({ value: item, depth: depth + 1 });
+    }
+  }
+  return null;
 }

@@ -47,9 +47,19 @@ export interface ScimHandlerOptions {
 
 export type ScimHandler = (request: ScimRequest) => Promise<ScimResponse>;
 
-const RESOURCE_ENDPOINTS: Record<string, ResourceSpec> = { users: userSpec, groups: groupSpec };
+const RESOURCE_ENDPOINTS = new Map<string, ResourceSpec>([
+  ['users', userSpec],
+  ['groups', groupSpec],
+]);
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A SearchRequest member as a query parameter: strings, numbers, booleans, and lists of strings (RFC 7644 §3.4.3). */
+function searchParameter(value: unknown): string | null {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
+  return null;
+}
 
 /** The resource a request path names, for audit events of failed requests. */
 function targetOf(path: string): { resourceType?: 'User' | 'Group'; resourceId?: string } {
@@ -108,7 +118,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const method = request.method.toUpperCase();
     if (third !== undefined) throw notFound(request.path);
 
-    const spec = RESOURCE_ENDPOINTS[endpoint];
+    const spec = RESOURCE_ENDPOINTS.get(endpoint);
     if (spec) {
       const ctx: ResourceContext = {
         store: options.store,
@@ -187,7 +197,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(input)) {
       if (key === 'schemas' || value === null || value === undefined) continue;
-      query.set(key, Array.isArray(value) ? value.join(',') : String(value));
+      const text = searchParameter(value);
+      if (text === null) throw scimErrors.badRequest('invalidValue', `SearchRequest "${key}" must be a string, number or list of strings`);
+      query.set(key, text);
     }
     return list(ctx, request, query);
   }

@@ -127,7 +127,7 @@ function equalityLookup(ctx: ResourceContext, schema: string | undefined, attrib
   if (resolved.schemaId !== ctx.spec.type.schema.id) return null;
   const key = sub ? `${resolved.name}.${sub}`.toLowerCase() : resolved.name.toLowerCase();
   if (key === 'id') return [{ index: null, value }];
-  const index = ctx.spec.equalityIndexes[key];
+  const index = Object.hasOwn(ctx.spec.equalityIndexes, key) ? ctx.spec.equalityIndexes[key] : undefined;
   if (!index) return null;
   return [{ index: index.index, value: index.folded ? fold(value) : value }];
 }

@@ -137,19 +137,49 @@ const toList = (value: Json | undefined): Json[] => (value === undefined ? [] : 
 const identifiedByValue = (def: AttributeDef | undefined) =>
   def?.subAttributes?.some((s) => s.name === 'value' && s.mutability === 'immutable') ?? false;
 
-/** Index of an element of `list` that `item` duplicates, or -1. */
-function indexOfSame(list: Json[], item: Json, byValue: boolean): number {
-  return list.findIndex(
-    (el) => jsonEqual(el, item) || (byValue && isObject(el) && isObject(item) && item.value !== undefined && jsonEqual(el.value, item.value)),
-  );
+/** A key equal for JSON-equal values (object keys sorted), so duplicate checks are set lookups, not scans. */
+function canonical(value: Json): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isObject(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k] as Json)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Recognises elements already in a list: equal as a whole, or — for members, whose `value` is immutable —
+ * with an equal `value`. Linear in the list and the items (a 10,000-member PATCH must not be quadratic).
+ */
+class Duplicates {
+  private readonly whole = new Set<string>();
+  private readonly values = new Set<string>();
+
+  constructor(private readonly byValue: boolean, elements: Json[] = []) {
+    for (const el of elements) this.add(el);
+  }
+
+  add(el: Json): void {
+    this.whole.add(canonical(el));
+    if (this.byValue && isObject(el) && el.value !== undefined) this.values.add(canonical(el.value as Json));
+  }
+
+  has(item: Json): boolean {
+    if (this.whole.has(canonical(item))) return true;
+    return this.byValue && isObject(item) && item.value !== undefined && this.values.has(canonical(item.value as Json));
+  }
 }
 
 /** Appends values not already present; returns the appended ones. */
 function appendValues(list: Json[], items: Json[], def: AttributeDef | undefined): Json[] {
   const written: Json[] = [];
+  const present = new Duplicates(identifiedByValue(def), list);
   for (const item of items) {
-    if (indexOfSame(list, item, identifiedByValue(def)) >= 0) continue;
+    if (present.has(item)) continue;
     list.push(item);
+    present.add(item);
     written.push(item);
   }
   return written;
@@ -203,7 +233,8 @@ function removeValues(container: JsonObject, key: string, def: AttributeDef | un
   if (!normalized.ok) return normalized;
   // Values are identified by their `value` sub-attribute when they have one (members, emails).
   const byValue = !def || def.subAttributes?.some((s) => s.name === 'value') === true;
-  const remaining = current.filter((el) => !toList(normalized.value).some((item) => indexOfSame([el], item, byValue) === 0));
+  const doomed = new Duplicates(byValue, toList(normalized.value));
+  const remaining = current.filter((el) => !doomed.has(el));
   put(container, key, remaining.length ? remaining : undefined);
   return done;
 }
@@ -247,7 +278,7 @@ function atValuePath(container: JsonObject, key: string, op: PatchOp, path: Reso
     if (!isObject(created.value) || !matchesElement(filter, created.value, def)) {
       return bad('noTarget', `no value of ${path.attribute} matches the filter, and the filter does not describe one to create`);
     }
-    if (indexOfSame(list, created.value, identifiedByValue(def)) < 0) list.push(created.value);
+    if (!new Duplicates(identifiedByValue(def), list).has(created.value)) list.push(created.value);
     written.push(created.value);
   } else {
     for (const [index, el] of list.entries()) {

@@ -40,7 +40,7 @@ export interface ResponseExpectations {
  * is an RFC 7644 §3.12 body (`schemas` = [Error URN], `status` the HTTP status as a string, `detail` a string,
  * `scimType` one of the RFC values if present, no other members) served as `application/scim+json`; every
  * other body is JSON served as `application/scim+json`; 204/304 carry no body; 401 carries
- * `WWW-Authenticate` and 405 carries `Allow`.
+ * `WWW-Authenticate`, 405 carries `Allow`, 429 and 503 carry an integer `Retry-After`.
  */
 export function checkScimResponse(response: ObservedResponse, expectations: ResponseExpectations): ResponseCheck {
   const problems: string[] = [];
@@ -52,7 +52,8 @@ export function checkScimResponse(response: ObservedResponse, expectations: Resp
   const { status, headers, body } = response;
   expect(Number.isInteger(status) && status >= 100 && status <= 599, `status ${status} is not an HTTP status`);
   expect(status !== 500, 'status 500');
-  expect(status < 500 || (status === 501 && expectations.allowNotImplemented), `status ${status} on a healthy store`);
+  // (500 itself is reported once, above.)
+  expect(status <= 500 || (status === 501 && expectations.allowNotImplemented), `status ${status} on a healthy store`);
   const contentType = headers['content-type'] ?? '';
   const hasBody = body !== undefined && body !== '';
   if (status === 204 || status === 304) {
@@ -88,6 +89,7 @@ export function checkScimResponse(response: ObservedResponse, expectations: Resp
   expect(extra.length === 0, `${status} error body has extra members ${extra.join(', ')}`);
   if (status === 401) expect(headers['www-authenticate'] !== undefined, '401 without WWW-Authenticate');
   if (status === 405) expect(headers.allow !== undefined, '405 without Allow');
+  if (status === 429 || status === 503) expect(/^\d+$/.test(headers['retry-after'] ?? ''), `${status} without an integer Retry-After`);
   return { problems, checks };
 }
 
