@@ -25,6 +25,11 @@ const UNAVAILABLE_MESSAGES = [
   'TRYAGAIN',
   'Failed to refresh slots cache',
   'None of startup nodes is available',
+  // Redis Cluster: the master owning a slot is down, or the whole cluster is.
+  'Too many Cluster redirections',
+  "Cluster isn't ready",
+  'Cluster is disconnected',
+  'Node is disconnected',
 ];
 
 export function isStoreUnavailable(error: unknown): boolean {

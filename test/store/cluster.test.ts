@@ -15,7 +15,7 @@ import type { Store } from '../../src/store/store.js';
 import { Browser } from '../support/browser.js';
 import { keysByMaster, testCluster, type TestCluster } from '../support/cluster.js';
 import { storeProblems } from '../support/redis.js';
-import { startLoginHarness, type LoginHarness } from '../e2e/harness.js';
+import { ADAPTERS, startLoginHarness, type LoginHarness } from '../e2e/harness.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -194,12 +194,12 @@ describe('redis cluster: SCIM routes through Express', () => {
   });
 });
 
-describe('redis cluster: the login guard end to end', () => {
+describe.each(ADAPTERS)('redis cluster: the login guard end to end (%s)', (adapter) => {
   let h: LoginHarness;
   beforeAll(async () => {
     const store = redisStore({ client: t.client, prefix: `${t.prefix}e2e${stores++}:` });
     // The harness makes its own store; `wrapStore` swaps in the cluster store before any instance sees it.
-    h = await startLoginHarness({ store: 'memory', adapter: 'express', hint: 'cluster-e2e', wrapStore: () => store });
+    h = await startLoginHarness({ store: 'memory', adapter, hint: `cluster-e2e-${adapter}`, wrapStore: () => store });
   });
   afterAll(async () => {
     await h?.close();
@@ -222,7 +222,7 @@ describe('redis cluster: the login guard end to end', () => {
     expect(refused.status).toBe(403);
     expect(refused.body).toEqual({ error: 'ScimUserNotActive', reason: 'deactivated' });
 
-    expect((await h.instance()).sso.listSsoUsers(c.customerId)).resolves.toHaveLength(2);
+    await expect((await h.instance()).sso.listSsoUsers(c.customerId)).resolves.toHaveLength(2);
     expect(h.serverErrors).toEqual([]);
     expect(h.idp.errors).toEqual([]);
   });

@@ -82,7 +82,7 @@ describe('redis store specifics', () => {
     const untagged = keys.filter((k) => !k.startsWith(`${prefix}{c:${cid}}:`));
     expect(untagged).toEqual(
       [
-        `${prefix}customer:${conn.customerId}`,
+        `${prefix}customer:{${conn.customerId}}`,
         `${prefix}customers`,
         `${prefix}token:${'b'.repeat(64)}`,
         `${prefix}token:${conn.tokenHash}`,
@@ -165,7 +165,7 @@ describe('redis store specifics', () => {
 
     await store.createOidcClient(makeOidcClient(conn.customerId));
     await store.recordSsoUser(conn.customerId, makeSsoUser('sub-1', '2024-01-01T00:00:00.000Z'));
-    expect(await t.client.type(`${prefix}oidc:${conn.customerId}`)).toBe('string');
+    expect(await t.client.type(`${prefix}oidc:{${conn.customerId}}`)).toBe('string');
     expect(await t.client.type(`${prefix}sso:{s:${conn.customerId}}:users`)).toBe('hash');
     expect(await t.client.smembers(`${prefix}customers`)).toEqual([conn.customerId]);
 
@@ -289,7 +289,7 @@ describe('redis store specifics', () => {
         if (await store.findConnectionByTokenHash(hash)) working.push(hash);
       }
       expect(working.sort()).toEqual([final!.tokenHash, conn.tokenHash].sort());
-      expect(await t.client.get(`${prefix}{c:${cid}}:conn`)).toBe(await t.client.get(`${prefix}customer:${conn.customerId}`));
+      expect(await t.client.get(`${prefix}{c:${cid}}:conn`)).toBe(await t.client.get(`${prefix}customer:{${conn.customerId}}`));
       expect(await keysUnder(t.client, `${prefix}token:*`)).toHaveLength(2);
     }
   });

@@ -6,9 +6,9 @@
  * No Redis client library here: the checks speak raw RESP over a socket, so they work before any client
  * would, and in vitest's main process too.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -244,5 +244,186 @@ export class RedisProcess {
       await this.stop('kill');
     }
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** One node of a Redis Cluster, as ioredis's `new Cluster(nodes)` takes it. */
+export interface ClusterNodeAddress {
+  host: string;
+  port: number;
+}
+
+/** cluster-node-timeout while the cluster forms, and once it is up (Redis's default). */
+const FORMING_NODE_TIMEOUT_MS = 1_000;
+const RUNNING_NODE_TIMEOUT_MS = 15_000;
+
+function run(binary: string, args: string[], timeoutMs: number): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(binary, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, output: `${stdout}${stderr}${error && !stdout && !stderr ? String(error) : ''}` });
+    });
+  });
+}
+
+/** Resolves when every port answers CLUSTER INFO with cluster_state:ok; rejects after `timeoutMs` or when `failed()` says so. */
+export async function waitClusterOk(ports: number[], timeoutMs: number, failed: () => Error | null = () => null): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const infos = await Promise.all(ports.map((port) => rawCommand(port, 'CLUSTER INFO')));
+    const error = failed();
+    if (error) throw error;
+    if (infos.every((info) => info?.includes('cluster_state:ok'))) return;
+    if (Date.now() > deadline) {
+      throw new Error(`the Redis Cluster did not reach cluster_state:ok within ${timeoutMs} ms:\n${infos.join('\n---\n')}`);
+    }
+    await sleep(25);
+  }
+}
+
+/**
+ * A 3-master Redis Cluster of child processes (no replicas, no persistence, loopback only), with the
+ * nodes' `nodes-<port>.conf` in a tmp dir of its own: `start()` spawns the nodes, runs
+ * `redis-cli --cluster create … --cluster-replicas 0 --cluster-yes` and resolves once every node says
+ * cluster_state:ok (about 2 s: a new master waits 2 s before declaring itself writable). A test can kill
+ * a node and restart it (same port, same nodes.conf: it rejoins with its slots).
+ */
+export class RedisClusterProcess {
+  readonly nodes: ClusterNodeAddress[];
+  /** Milliseconds from start() to a ready cluster. */
+  readonly startupMs: number;
+  readonly #server: string;
+  readonly #dir: string;
+  readonly #persistence: 'aof' | 'none';
+  readonly #ports: number[];
+  readonly #children: (ChildProcess | null)[];
+  #cli: Promise<{ code: number; output: string }> | null;
+
+  private constructor(
+    server: string,
+    dir: string,
+    persistence: 'aof' | 'none',
+    ports: number[],
+    children: ChildProcess[],
+    cli: Promise<{ code: number; output: string }>,
+    startupMs: number,
+  ) {
+    this.#server = server;
+    this.#dir = dir;
+    this.#persistence = persistence;
+    this.#ports = ports;
+    this.#children = children;
+    this.#cli = cli;
+    this.startupMs = startupMs;
+    this.nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
+  }
+
+  static #args(dir: string, port: number, nodeTimeoutMs: number, persistence: 'aof' | 'none'): string[] {
+    return [
+      '--cluster-enabled', 'yes',
+      '--cluster-config-file', `nodes-${port}.conf`,
+      '--cluster-node-timeout', String(nodeTimeoutMs),
+      '--dir', join(dir, String(port)), // one dir per node: nodes.conf and the AOF are per node
+      '--save', '',
+      ...(persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ];
+  }
+
+  /**
+   * Starts the cluster. `serverBinary`/`cliBinary` default to redis-server/redis-cli on PATH; a missing
+   * redis-cli is an error that says how to install it. `persistence: 'aof'` (appendfsync always) keeps
+   * each node's data across kill() + restart(); default 'none'.
+   */
+  static async start(
+    options: { serverBinary?: string; cliBinary?: string; persistence?: 'aof' | 'none' } = {},
+  ): Promise<RedisClusterProcess> {
+    const persistence = options.persistence ?? 'none';
+    const started = Date.now();
+    const server = options.serverBinary ?? onPath('redis-server');
+    if (!server) throw new Error(`a Redis Cluster needs redis-server: ${INSTALL_HINT}`);
+    const cliBinary = options.cliBinary ?? onPath('redis-cli');
+    if (!cliBinary) {
+      throw new Error(
+        `a Redis Cluster needs redis-cli to create it: ${INSTALL_HINT}; on Debian/Ubuntu redis-cli alone comes with ` +
+          'apt-get install -y redis-tools. Or point the tests at a running cluster with REDIS_CLUSTER_NODES=host:port,host:port,host:port.',
+      );
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'scim-sso-cluster-'));
+    const children: ChildProcess[] = [];
+    let cli: Promise<{ code: number; output: string }> | null = null;
+    try {
+      const taken = new Set<number>();
+      const ports: number[] = [];
+      for (let i = 0; i < 3; i++) ports.push(await freeClusterPort(taken));
+      await Promise.all(ports.map((port) => mkdir(join(dir, String(port)))));
+      // A short node timeout while the cluster forms makes the nodes ping each other every 0.5 s, so all
+      // three learn the whole slot map at once instead of after up to ~10 s of random gossip.
+      const spawned = await Promise.allSettled(
+        ports.map((port) => spawnRedisServer(server, port, RedisClusterProcess.#args(dir, port, FORMING_NODE_TIMEOUT_MS, persistence))),
+      );
+      for (const result of spawned) if (result.status === 'fulfilled') children.push(result.value);
+      const refused = spawned.find((r) => r.status === 'rejected');
+      if (refused) throw (refused as PromiseRejectedResult).reason;
+      const addresses = ports.map((port) => `127.0.0.1:${port}`);
+      // redis-cli assigns the slots and introduces the nodes within a few ms, sleeps 1 s, then polls once a
+      // second until the nodes agree. It changes nothing after that (no replicas), so start() goes on as
+      // soon as every node says cluster_state:ok, and redis-cli finishes its check meanwhile (close() awaits it).
+      cli = run(cliBinary, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], 30_000);
+      let created: { code: number; output: string } | null = null;
+      void cli.then((result) => (created = result));
+      await waitClusterOk(ports, 20_000, () => {
+        const done = created as { code: number; output: string } | null;
+        return done && done.code !== 0
+          ? new Error(`redis-cli --cluster create ${addresses.join(' ')} failed (exit ${done.code}):\n${done.output.slice(-3000)}`)
+          : null;
+      });
+      // A 1 s timeout would let a node stalled by a busy CI machine be voted failed (CLUSTERDOWN for a while).
+      for (const port of ports) {
+        const reply = await rawCommand(port, `CONFIG SET cluster-node-timeout ${RUNNING_NODE_TIMEOUT_MS}`);
+        if (reply !== 'OK') throw new Error(`CONFIG SET cluster-node-timeout on port ${port} answered ${reply}`);
+      }
+      return new RedisClusterProcess(server, dir, persistence, ports, children, cli, Date.now() - started);
+    } catch (error) {
+      await cli;
+      await Promise.all(children.map((child) => stopChild(child)));
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** The index (0-2) of the node listening on `port`. */
+  indexOf(port: number): number {
+    return this.#ports.indexOf(port);
+  }
+
+  /** SIGKILLs node `index` (0-2); resolves when it has exited. */
+  async kill(index: number): Promise<void> {
+    const child = this.#children[index];
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+    this.#children[index] = null;
+  }
+
+  /** Restarts a killed node on its port with its nodes.conf (its slots; its data only with persistence 'aof'). */
+  async restart(index: number): Promise<void> {
+    if (this.#children[index]) throw new Error(`RedisClusterProcess.restart: node ${index} is running`);
+    const port = this.#ports[index]!;
+    this.#children[index] = await spawnRedisServer(this.#server, port, RedisClusterProcess.#args(this.#dir, port, RUNNING_NODE_TIMEOUT_MS, this.#persistence));
+  }
+
+  /** Resolves when every node says cluster_state:ok. */
+  waitOk(timeoutMs = 20_000): Promise<void> {
+    return waitClusterOk(this.#ports, timeoutMs);
+  }
+
+  /** Stops every node and removes the tmp dir; returns redis-cli's result when it failed after start(). */
+  async close(): Promise<{ code: number; output: string } | null> {
+    const check = await this.#cli;
+    this.#cli = null;
+    await Promise.all(this.#children.map((child) => (child ? stopChild(child) : Promise.resolve())));
+    await rm(this.#dir, { recursive: true, force: true });
+    return check && check.code !== 0 ? check : null;
   }
 }
