@@ -50,4 +50,36 @@ describe.each(STORE_KINDS)('two app instances sharing one %s store', (kind) => {
     expect(after.body.emails).toHaveLength(30);
     expect(after.body.meta.version).toBe('W/"31"');
   });
+
+  it('keeps every member when 40 member adds and removes on one group race through both instances', async () => {
+    const auth = { Authorization: `Bearer ${token}` };
+    const users: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await supertest(apps[i % 2]!).post('/scim/v2/Users').set(auth).send({ schemas: [USER], userName: `member${i}@example.com` });
+      users.push(res.body.id);
+    }
+    // The group starts with the first 20; the race removes the even ones of those and adds the last 20.
+    const group = await supertest(apps[0]!).post('/scim/v2/Groups').set(auth)
+      .send({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Race', members: users.slice(0, 20).map((value) => ({ value })) });
+    const gid = group.body.id as string;
+    const removed = users.slice(0, 20).filter((_, i) => i % 2 === 0);
+    const added = users.slice(20);
+    const operations = [
+      ...removed.map((id) => ({ op: 'remove', path: `members[value eq "${id}"]` })),
+      ...added.map((id) => ({ op: 'add', path: 'members', value: [{ value: id }] })),
+    ];
+    const responses = await Promise.all(
+      operations.map((op, i) => supertest(apps[i % 2]!).patch(`/scim/v2/Groups/${gid}`).set(auth).send({ Operations: [op] })),
+    );
+    expect(responses.map((r) => r.status).every((s) => s === 204)).toBe(true);
+    const after = await supertest(apps[1]!).get(`/scim/v2/Groups/${gid}`).set(auth);
+    const expected = users.filter((id) => !removed.includes(id));
+    expect(new Set(after.body.members.map((m: { value: string }) => m.value))).toEqual(new Set(expected));
+    expect(after.body.members).toHaveLength(expected.length);
+    // Every user's derived groups agree with the membership: no orphaned or lost member.
+    for (const id of users) {
+      const user = await supertest(apps[0]!).get(`/scim/v2/Users/${id}`).set(auth);
+      expect(user.body.groups?.map((g: { value: string }) => g.value) ?? []).toEqual(expected.includes(id) ? [gid] : []);
+    }
+  });
 });

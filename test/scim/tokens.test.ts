@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
+
+describe.each(STORE_KINDS)('SCIM token rotation end to end on the %s store', (kind) => {
+  let t: ScimTestApp;
+  beforeAll(async () => {
+    t = await scimTestApp(kind, `tokens-${kind}`);
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  const status = async (token: string) => (await t.http.get('/scim/v2/Users').set('Authorization', `Bearer ${token}`)).status;
+
+  it('keeps the old token working through the grace period, then refuses it; the new one works throughout', async () => {
+    const customerId = `${kind}-rotating`;
+    const { token: first } = await t.sso.createScimConnection({ customerId });
+    const { token: second } = await t.sso.rotateScimToken(customerId, { graceSeconds: 1 });
+    expect(second).not.toBe(first);
+    expect(second).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
+    expect([await status(first), await status(second)]).toEqual([200, 200]);
+    expect((await t.sso.fetchScimConnection(customerId))?.previousTokenExpiresAt).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect([await status(first), await status(second)]).toEqual([401, 200]);
+  });
+
+  it('refuses the old token at once without a grace period, and a token of a deleted connection', async () => {
+    const customerId = `${kind}-immediate`;
+    const { token: first } = await t.sso.createScimConnection({ customerId });
+    const { token: second } = await t.sso.rotateScimToken(customerId);
+    expect([await status(first), await status(second)]).toEqual([401, 200]);
+    await t.sso.deleteScimConnection(customerId);
+    expect(await status(second)).toBe(401);
+  });
+
+  it('never returns the token or its hash from fetchScimConnection', async () => {
+    const customerId = `${kind}-fetch`;
+    const { token } = await t.sso.createScimConnection({ customerId });
+    const fetched = await t.sso.fetchScimConnection(customerId);
+    expect(Object.keys(fetched!).sort()).toEqual(['connectionId', 'createdAt', 'customerId', 'displayName', 'oidcClientId', 'previousTokenExpiresAt']);
+    expect(JSON.stringify(fetched)).not.toContain(token);
+  });
+});
