@@ -1,0 +1,120 @@
+/** The run's results: one object (written as JSON with --json) and its text tables. */
+import type { Cost } from './cost.js';
+
+export interface PhaseRow {
+  phase: string;
+  server: string;
+  status: 'ok' | 'FAILED';
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Figures divided by the limit server's in the same phase of the same run (null for the limit itself or if it failed). */
+  ratio: { rps: number; p50: number; p99: number } | null;
+  /** CPU and Redis commands per request over the measured run (see cost.ts). */
+  cost: Cost | null;
+  wrong: number;
+  firstWrong: string | null;
+}
+
+export interface ScaleRow {
+  phase: string;
+  server: string;
+  users: number;
+  status: 'ok' | 'FAILED';
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Server + Redis CPU per request (µs): the cost, whatever the machine's load. */
+  cpuUs: number;
+  firstWrong: string | null;
+}
+
+export interface Target {
+  name: string;
+  value: number | null;
+  goal: string;
+  met: boolean;
+}
+
+export interface Report {
+  meta: Record<string, unknown>;
+  phases: PhaseRow[];
+  scale: ScaleRow[];
+  scaleRatios: { phase: string; server: string; p50Small: number; p50Large: number; ratio: number; ratioToLimit: number; cpuRatio: number }[];
+  guard: Record<string, unknown> | null;
+  logins: Record<string, unknown> | null;
+  memory: Record<string, unknown>[];
+  targets: Target[];
+}
+
+const f = (n: number | null | undefined, digits = 2) => (n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits));
+const rps = (n: number) => (Number.isNaN(n) ? '—' : Math.round(n).toString());
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+export function phaseTable(rows: PhaseRow[]): string {
+  return table(
+    ['phase', 'server', 'req/s', 'p50 ms', 'p99 ms', 'req/s ×limit', 'p50 ×limit', 'p99 ×limit', 'status'],
+    rows.map((r) => [
+      r.phase,
+      r.server,
+      r.status === 'ok' ? rps(r.rps) : '—',
+      r.status === 'ok' ? f(r.p50) : '—',
+      r.status === 'ok' ? f(r.p99) : '—',
+      f(r.ratio?.rps),
+      f(r.ratio?.p50),
+      f(r.ratio?.p99),
+      r.status === 'ok' ? 'ok' : `FAILED: ${r.firstWrong ?? ''}`.slice(0, 90),
+    ]),
+  );
+}
+
+/** Where each request's work went: server CPU, Redis CPU, Redis commands (the top three with µs per call). */
+export function costTable(rows: PhaseRow[]): string {
+  return table(
+    ['phase', 'server', 'server CPU µs/req', 'redis CPU µs/req', 'redis cmds/req', 'top redis commands per req (× µs per call)'],
+    rows.map((r) => [r.phase, r.server, f(r.cost?.serverUs, 0), f(r.cost?.redisUs, 0), f(r.cost?.redisCalls), r.cost?.commands ?? '—']),
+  );
+}
+
+export function scaleTable(rows: ScaleRow[], ratios: Report['scaleRatios']): string {
+  const main = table(
+    ['phase', 'server', 'users', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'status'],
+    rows.map((r) => [r.phase, r.server, String(r.users), r.status === 'ok' ? rps(r.rps) : '—', f(r.p50), f(r.p99), f(r.cpuUs, 0), r.status === 'ok' ? 'ok' : `FAILED: ${r.firstWrong ?? ''}`.slice(0, 80)]),
+  );
+  const summary = table(
+    ['phase', 'server', 'p50 smallest ms', 'p50 largest ms', 'p50 largest/smallest', '÷ limit\'s', 'CPU/req largest/smallest'],
+    ratios.map((r) => [r.phase, r.server, f(r.p50Small), f(r.p50Large), f(r.ratio), r.server === 'limit' ? '—' : f(r.ratioToLimit), f(r.cpuRatio)]),
+  );
+  return `${main}\n\n${summary}`;
+}
+
+export function loginTable(rows: { variant: string; logins: number; loginsPerSecond: number; p50: number; p99: number; wrong: number }[]): string {
+  const plain = rows.find((r) => r.variant === 'plain');
+  return table(
+    ['variant', 'logins', 'logins/s', '×plain', 'p50 ms', 'p99 ms', 'wrong'],
+    rows.map((r) => [r.variant, String(r.logins), f(r.loginsPerSecond, 1), f(plain ? r.loginsPerSecond / plain.loginsPerSecond : null), f(r.p50, 1), f(r.p99, 1), String(r.wrong)]),
+  );
+}
+
+export function keyValueTable(title: string, values: Record<string, unknown>): string {
+  const rows = Object.entries(values).map(([k, v]) => [k, typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : JSON.stringify(v)]);
+  return table([title, 'value'], rows);
+}
+
+export function memoryTable(rows: Record<string, unknown>[]): string {
+  const headers = Object.keys(rows[0] ?? {});
+  return table(headers, rows.map((r) => headers.map((h) => (typeof r[h] === 'number' ? (Number.isInteger(r[h]) ? String(r[h]) : (r[h] as number).toFixed(2)) : String(r[h])))));
+}
+
+export function targetTable(targets: Target[]): string {
+  return table(
+    ['target', 'value', 'goal', 'met'],
+    targets.map((t) => [t.name, f(t.value, 3), t.goal, t.met ? 'yes' : 'NO']),
+  );
+}

@@ -1,0 +1,31 @@
+/** The targets of issue 5, evaluated on one run's figures (ratios within the run). */
+import type { Report, Target } from './report.js';
+
+export function evaluateTargets(report: Report): Target[] {
+  const targets: Target[] = [];
+  for (const row of report.phases.filter((r) => r.server === 'scim-redis')) {
+    const value = row.ratio?.rps ?? null;
+    targets.push({ name: `redis req/s ×limit: ${row.phase}`, value, goal: '≥ 0.7', met: row.status === 'ok' && value !== null && value >= 0.7 });
+  }
+  for (const r of report.scaleRatios.filter((x) => x.server === 'scim-redis')) {
+    targets.push({ name: `redis p50 largest/smallest: ${r.phase}`, value: r.ratio, goal: '≤ 1.2', met: r.ratio <= 1.2 });
+    targets.push({ name: `  the same ÷ the limit's (same slices)`, value: r.ratioToLimit, goal: '≤ 1.2', met: r.ratioToLimit <= 1.2 });
+  }
+  for (const r of report.scale.filter((x) => x.server === 'scim-redis' && x.status !== 'ok')) {
+    targets.push({ name: `redis scale ${r.phase} at ${r.users}`, value: null, goal: 'correct', met: false });
+  }
+  const guard = report.guard as { decisionRoundTrips: number; p50: number; wrong: number } | null;
+  if (guard) {
+    targets.push({ name: 'guard round trips per login decision', value: guard.decisionRoundTrips, goal: '= 1', met: guard.decisionRoundTrips === 1 && guard.wrong === 0 });
+    targets.push({ name: 'guard time p50 (ms)', value: guard.p50, goal: '≤ 0.5', met: guard.p50 <= 0.5 && guard.wrong === 0 });
+  }
+  const logins = report.logins as Record<string, { ratioToPlain: number; wrong: number }> | null;
+  if (logins?.guard) {
+    targets.push({ name: 'logins/s guard ×pass-through', value: logins.guard.ratioToPlain, goal: '≥ 0.9', met: logins.guard.ratioToPlain >= 0.9 && logins.guard.wrong === 0 });
+  }
+  for (const m of report.memory.filter((x) => x.server === 'scim-redis')) {
+    const ratio = m.ratio as number;
+    targets.push({ name: `redis bytes per user ×JSON (${m.users} users)`, value: ratio, goal: '≤ 2.5', met: ratio <= 2.5 });
+  }
+  return targets;
+}
