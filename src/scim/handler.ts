@@ -10,10 +10,11 @@ import { authenticate } from './auth.js';
 import { parseJsonBody } from './body.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
-import { errorResponse, jsonResponse, noContent, type ScimRequest, type ScimResponse } from './http.js';
-import { listResources, listResponse, parseListQuery, type PagingLimits } from './list.js';
-import { applyProjection, parseProjection } from './projection.js';
-import { etagOf, locationOf, renderResource } from './render.js';
+import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
+import { listResources, listResponse, listResponseJson, parseListQuery, type PagingLimits } from './list.js';
+import { applyProjection, isIdentity, parseProjection, type Projection } from './projection.js';
+import { etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
+import type { JsonObject } from './normalize.js';
 import type { ResourceSpec } from './resource-spec.js';
 import {
   createResource,
@@ -154,7 +155,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
 
   function discoveryList(items: Record<string, unknown>[], id: string | undefined, kind: string): ScimResponse {
     if (id === undefined) {
-      return jsonResponse(200, listResponse({ total: items.length, startIndex: 1, resources: [] }, items as never));
+      return jsonResponse(200, listResponse(items.length, 1, items as never));
     }
     const found = items.find((item) => String(item.id).toLowerCase() === id.toLowerCase());
     if (!found) throw scimErrors.notFound(`${kind} ${id} not found`);
@@ -172,20 +173,25 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return result.value;
   }
 
+  /** A resource as response text: spliced from the stored JSON when no projection asks to reshape it. */
+  function resourceJson(ctx: ResourceContext, stored: StoredResource, rendered: JsonObject | null, projection: Projection, baseUrl: string): string {
+    if (isIdentity(projection)) return renderResourceJson(ctx.spec, stored, baseUrl);
+    return JSON.stringify(applyProjection(rendered ?? renderResource(ctx.spec, stored, baseUrl), projection));
+  }
+
   /** One resource in a response, with its ETag and projection. */
   function resourceResponse(ctx: ResourceContext, request: ScimRequest, status: number, stored: StoredResource): ScimResponse {
     const projection = parseProjection(ctx.spec.type, request.query.get('attributes'), request.query.get('excludedAttributes'));
-    const rendered = applyProjection(renderResource(ctx.spec, stored, request.baseUrl), projection);
     const headers: Record<string, string> = { ETag: etagOf(stored.version) };
     if (status === 201) headers.Location = locationOf(ctx.spec, request.baseUrl, stored.id);
-    return jsonResponse(status, rendered, headers);
+    return rawJsonResponse(status, resourceJson(ctx, stored, null, projection, request.baseUrl), headers);
   }
 
   async function list(ctx: ResourceContext, request: ScimRequest, query: URLSearchParams): Promise<ScimResponse> {
     const parsed = unwrap(parseListQuery(ctx, query, options.paging, options.filterLimits));
     const result = await listResources(ctx, parsed, request.baseUrl);
-    const items = result.resources.map((r) => applyProjection(r, parsed.projection));
-    return jsonResponse(200, listResponse(result, items));
+    const items = result.resources.map((r) => resourceJson(ctx, r.stored, r.rendered, parsed.projection, request.baseUrl));
+    return rawJsonResponse(200, listResponseJson(result.total, result.startIndex, items));
   }
 
   /** POST /Users/.search (RFC 7644 §3.4.3): the query in a JSON body. */

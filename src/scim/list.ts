@@ -155,24 +155,30 @@ async function candidates(ctx: ResourceContext, filter: FilterNode | null): Prom
   }
 }
 
+/** One resource of a page: as stored, and rendered when filtering or sorting already needed it. */
+export interface ListedResource {
+  stored: StoredResource;
+  rendered: JsonObject | null;
+}
+
 export interface ListResult {
   total: number;
   startIndex: number;
-  resources: JsonObject[];
+  resources: ListedResource[];
 }
 
-/** Runs a query and renders the page (before projection). */
+/** Runs a query: the page's resources (rendered only where filtering or sorting needed it). */
 export async function listResources(ctx: ResourceContext, query: ListQuery, baseUrl: string): Promise<ListResult> {
   const offset = query.startIndex - 1;
   if (!query.filter && !query.sortBy) {
     const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count);
     // count=0 asks for totalResults only; listPage with 0 still returns the total.
-    return { total: page.total, startIndex: query.startIndex, resources: page.resources.map((r) => renderResource(ctx.spec, r, baseUrl)) };
+    return { total: page.total, startIndex: query.startIndex, resources: page.resources.map((stored) => ({ stored, rendered: null })) };
   }
   const scope = { type: ctx.spec.type };
   let matches = (await candidates(ctx, query.filter))
-    .map((r) => renderResource(ctx.spec, r, baseUrl))
-    .filter((r) => !query.filter || matchesFilter(query.filter, r, scope));
+    .map((stored) => ({ stored, rendered: renderResource(ctx.spec, stored, baseUrl) }))
+    .filter((r) => !query.filter || matchesFilter(query.filter, r.rendered, scope));
   if (query.sortBy) matches = sortResources(ctx, matches, query.sortBy, query.descending);
   return { total: matches.length, startIndex: query.startIndex, resources: matches.slice(offset, offset + query.count) };
 }
@@ -181,7 +187,7 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
  * RFC 7644 §3.4.2.3: sorts by one attribute; a multi-valued attribute sorts by its primary (else first)
  * value; strings honour `caseExact`. Resources without the attribute sort last in ascending order.
  */
-function sortResources(ctx: ResourceContext, resources: JsonObject[], sortBy: string, descending: boolean): JsonObject[] {
+function sortResources<T extends { rendered: JsonObject }>(ctx: ResourceContext, resources: T[], sortBy: string, descending: boolean): T[] {
   const [attribute = '', sub] = sortBy.split('.', 2);
   const resolved = resolveAttribute(ctx.spec.type, attribute);
   const subDef = sub ? resolved.def?.subAttributes?.find((s) => s.name.toLowerCase() === sub.toLowerCase()) : undefined;
@@ -196,7 +202,7 @@ function sortResources(ctx: ResourceContext, resources: JsonObject[], sortBy: st
     if (value === undefined || value === null || typeof value === 'object') return null;
     return typeof value === 'string' && !caseExact ? value.toLowerCase() : value;
   };
-  const keyed = resources.map((resource, position) => ({ resource, key: keyOf(resource), position }));
+  const keyed = resources.map((resource, position) => ({ resource, key: keyOf(resource.rendered), position }));
   keyed.sort((a, b) => {
     if (a.key === null || b.key === null) return a.key === b.key ? a.position - b.position : a.key === null ? 1 : -1;
     const order = a.key < b.key ? -1 : a.key > b.key ? 1 : a.position - b.position;
@@ -205,12 +211,11 @@ function sortResources(ctx: ResourceContext, resources: JsonObject[], sortBy: st
   return keyed.map((k) => k.resource);
 }
 
-export function listResponse(result: ListResult, items: JsonObject[]): JsonObject {
-  return {
-    schemas: [LIST_RESPONSE_SCHEMA],
-    totalResults: result.total,
-    startIndex: result.startIndex,
-    itemsPerPage: items.length,
-    Resources: items,
-  };
+export function listResponse(total: number, startIndex: number, items: JsonObject[]): JsonObject {
+  return { schemas: [LIST_RESPONSE_SCHEMA], totalResults: total, startIndex, itemsPerPage: items.length, Resources: items };
+}
+
+/** The same ListResponse as text, from resources already serialised (see renderResourceJson). */
+export function listResponseJson(total: number, startIndex: number, items: string[]): string {
+  return `{"schemas":["${LIST_RESPONSE_SCHEMA}"],"totalResults":${total},"startIndex":${startIndex},"itemsPerPage":${items.length},"Resources":[${items.join(',')}]}`;
 }

@@ -13,21 +13,39 @@ export const etagOf = (version: number): string => `W/"${version}"`;
 export const locationOf = (spec: ResourceSpec, baseUrl: string, id: string): string =>
   `${baseUrl}${spec.type.endpoint}/${encodeURIComponent(id)}`;
 
+/** The derived `groups` of a user as clients see them. */
+function groupsOf(stored: StoredResource, baseUrl: string) {
+  return (stored.groups ?? []).map((g) => ({
+    value: g.value,
+    $ref: `${baseUrl}/Groups/${encodeURIComponent(g.value)}`,
+    display: g.display,
+    type: 'direct',
+  }));
+}
+
 export function renderResource(spec: ResourceSpec, stored: StoredResource, baseUrl: string): JsonObject {
   let resource = spec.fromStored(stored);
-  if (stored.groups?.length) {
-    resource = insertBeforeMeta(
-      resource,
-      'groups',
-      stored.groups.map((g) => ({
-        value: g.value,
-        $ref: `${baseUrl}/Groups/${encodeURIComponent(g.value)}`,
-        display: g.display,
-        type: 'direct',
-      })),
-    );
-  }
+  if (stored.groups?.length) resource = insertBeforeMeta(resource, 'groups', groupsOf(stored, baseUrl));
   const meta = (resource.meta ?? {}) as JsonObject;
   resource.meta = { ...meta, location: locationOf(spec, baseUrl, stored.id), version: etagOf(stored.version) };
   return resource;
+}
+
+const META = ',"meta":{';
+
+/**
+ * The same text as `JSON.stringify(renderResource(...))`, built by splicing into the stored JSON instead of
+ * parsing and re-serialising it (a page of 100 users is rendered this way without 100 JSON.parse calls).
+ * Stored resources end with their `meta` object, which the SCIM layer always writes last.
+ */
+export function renderResourceJson(spec: ResourceSpec, stored: StoredResource, baseUrl: string): string {
+  const json = stored.json;
+  const metaAt = json.lastIndexOf(META);
+  if (metaAt === -1 || !json.endsWith('}}')) return JSON.stringify(renderResource(spec, stored, baseUrl));
+  let derived = '';
+  if (stored.members) derived = `,"members":${JSON.stringify(stored.members)}`;
+  else if (stored.groups?.length) derived = `,"groups":${JSON.stringify(groupsOf(stored, baseUrl))}`;
+  const meta = json.slice(metaAt + META.length, -2);
+  const tail = `"location":${JSON.stringify(locationOf(spec, baseUrl, stored.id))},"version":${JSON.stringify(etagOf(stored.version))}`;
+  return `${json.slice(0, metaAt)}${derived}${META}${meta}${meta ? ',' : ''}${tail}}}`;
 }

@@ -63,3 +63,26 @@ export function parseResource(kind: ResourceKind, row: unknown[]): StoredResourc
   out.members = members.sort((a, b) => a.position - b.position).map((m) => m.member);
   return out;
 }
+
+/**
+ * Splits a stored row read as bytes, `<v>:<len id>:<len x>:<id><x><json>` (lengths in bytes), into a
+ * resource. Returns null for a row that vanished between the page's ZRANGE and HMGET (not possible inside
+ * one script, but cheap to guard).
+ */
+export function parseRawRow(kind: ResourceKind, raw: Buffer | null, aux: Buffer[]): StoredResource | null {
+  if (!raw) return null;
+  const header: number[] = [];
+  let start = 0;
+  let p = 0;
+  while (header.length < 3) {
+    if (raw[p] === 0x3a /* ':' */) {
+      header.push(Number(raw.toString('latin1', start, p)));
+      start = p + 1;
+    }
+    p++;
+  }
+  const [version, idLength, indexLength] = header as [number, number, number];
+  const id = raw.toString('utf8', start, start + idLength);
+  const json = raw.toString('utf8', start + idLength + indexLength);
+  return parseResource(kind, [id, json, String(version), aux.map((b) => b.toString('utf8'))]);
+}

@@ -25,8 +25,8 @@
  * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { KIND_CODE, outcome, parseResource, writeArgs } from './redis-codec.js';
-import { defineScripts } from './redis-commands.js';
+import { KIND_CODE, outcome, parseRawRow, parseResource, writeArgs } from './redis-codec.js';
+import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
 import { parseOidcClient } from './sso-records.js';
@@ -40,6 +40,7 @@ import {
   normalizeResourceWrite,
   type Store,
   type StoredConnection,
+  type StoredResource,
 } from './store.js';
 
 /** Options of {@link redisStore}. */
@@ -84,6 +85,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   // Plain commands: Redis and Cluster share these signatures; the cast only picks one for TypeScript.
   const redis = client as Redis;
   const run = defineScripts(client, SCRIPTS);
+  const runBuffer = bufferRunner(client, SCRIPTS);
 
   const tag = (connectionId: string): string => `${prefix}{c:${connectionId}}:`;
   const connKey = (connectionId: string): string => `${tag(connectionId)}conn`;
@@ -269,11 +271,17 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertPaging(offset, count);
-      const [total, rows] = (await run('page', tag(connectionId), KIND_CODE[kind], offset, count)) as [
-        number,
-        unknown[][],
+      const [total, rows, aux] = (await runBuffer('page', tag(connectionId), KIND_CODE[kind], offset, count)) as [
+        number | Buffer,
+        (Buffer | null)[],
+        Buffer[][],
       ];
-      return { total: Number(total), resources: rows.map((r) => parseResource(kind, r)) };
+      const resources: StoredResource[] = [];
+      rows.forEach((row, i) => {
+        const resource = parseRawRow(kind, row, aux[i] ?? []);
+        if (resource) resources.push(resource);
+      });
+      return { total: Number(total), resources };
     },
 
     ...oidc.methods,
