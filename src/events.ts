@@ -56,16 +56,20 @@ export interface AuditEvent {
 
 export type AuditEventInput = Omit<AuditEvent, 'at'>;
 
-/** Emits events to the app's listener; a throwing listener is reported to onError and never breaks a request. */
-export type Emit = (event: AuditEventInput) => void;
+/**
+ * Emits events to the app's listener; a throwing listener is reported to onError and never breaks a request.
+ * `listening` is false without a listener, so callers can skip work that only an event would use.
+ */
+export type Emit = ((event: AuditEventInput) => void) & { listening?: boolean };
 
 export function createEmitter(listener: ((event: AuditEvent) => void) | undefined, onError: (error: unknown) => void): Emit {
-  if (!listener) return () => {};
-  return (event) => {
+  if (!listener) return Object.assign(() => {}, { listening: false });
+  const emit = (event: AuditEventInput) => {
     try {
       listener({ at: new Date().toISOString(), ...event });
     } catch (error) {
       onError(error);
     }
   };
+  return Object.assign(emit, { listening: true });
 }

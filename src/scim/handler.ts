@@ -86,6 +86,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
 
   /** Emits the audit event of a successful write; a user whose `active` flipped gets the specific event. */
   function written(ctx: ResourceContext, connection: StoredConnection, method: string, status: number, stored: StoredResource, previous?: StoredResource) {
+    if (emit.listening === false) return;
     const noun = ctx.spec.kind === 'User' ? 'user' : 'group';
     let type = `${noun}.${method === 'POST' ? 'created' : method === 'DELETE' ? 'deleted' : 'updated'}` as AuditEventType;
     if (ctx.spec.kind === 'User' && previous) {
