@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { scimSso, ScimSsoConfigError } from '../src/index.js';
+
+const base = { issuer: 'https://idp.example.com/oauth2/default', clientId: 'client-1', redirectUri: 'https://app.example.com/sso/acme/callback' };
+
+describe('OIDC clients', () => {
+  it('sets the default strategy and subject claim from the IdP type; an explicit strategy wins', async () => {
+    const sso = scimSso();
+    const okta = await sso.createOidcClient({ customerId: 'okta', idpType: 'Okta', ...base });
+    const entra = await sso.createOidcClient({ customerId: 'entra', idpType: 'MicrosoftEntra', ...base });
+    const generic = await sso.createOidcClient({ customerId: 'generic', idpType: 'Generic', ...base });
+    const explicit = await sso.createOidcClient({ customerId: 'explicit', idpType: 'Okta', matchingStrategy: 'OidcPreferredUsernameToScimUsername', ...base });
+    expect([okta, entra, generic, explicit].map((c) => [c.matchingStrategy, c.subjectClaim])).toEqual([
+      ['OidcEmailToScimUsername', 'sub'],
+      ['OidcSubToScimExternalId', 'oid'],
+      ['OidcEmailToScimUsername', 'sub'],
+      ['OidcPreferredUsernameToScimUsername', 'sub'],
+    ]);
+    expect(okta.scopes).toEqual(['openid', 'email', 'profile']);
+    expect(okta.claimsSource).toBe('auto');
+  });
+
+  it('allows one client per customer: a second is a coded error', async () => {
+    const sso = scimSso();
+    await sso.createOidcClient({ customerId: 'once', idpType: 'Okta', ...base });
+    await expect(sso.createOidcClient({ customerId: 'once', idpType: 'Okta', ...base })).rejects.toMatchObject({ code: 'oidc_client_exists' });
+  });
+
+  it('pairs the client and the SCIM connection of the same customer, each showing the other', async () => {
+    const sso = scimSso();
+    const alone = await sso.createOidcClient({ customerId: 'paired', idpType: 'Okta', ...base });
+    expect(alone.scimConnectionId).toBeNull();
+    const { connectionId } = await sso.createScimConnection({ customerId: 'paired' });
+    expect((await sso.fetchOidcClient('paired'))?.scimConnectionId).toBe(connectionId);
+    expect((await sso.fetchScimConnection('paired'))?.oidcClientId).toBe(alone.oidcClientId);
+  });
+
+  it('never returns the client secret', async () => {
+    const sso = scimSso();
+    const created = await sso.createOidcClient({ customerId: 'secret', idpType: 'Okta', clientSecret: 's3cr3t-value', ...base });
+    const fetched = await sso.fetchOidcClient('secret');
+    const updated = await sso.updateOidcClient('secret', { matchingStrategy: 'OidcSubToScimUsername' });
+    for (const view of [created, fetched, updated]) {
+      expect(JSON.stringify(view)).not.toContain('s3cr3t-value');
+      expect(view?.hasClientSecret).toBe(true);
+    }
+  });
+
+  it('changes the strategy later, and follows a new IdP type when the strategy was the old default', async () => {
+    const sso = scimSso();
+    await sso.createOidcClient({ customerId: 'moving', idpType: 'Okta', ...base });
+    expect((await sso.updateOidcClient('moving', { matchingStrategy: 'OidcEmailUsernameToScimUsername' })).matchingStrategy).toBe('OidcEmailUsernameToScimUsername');
+    await sso.updateOidcClient('moving', { matchingStrategy: 'OidcEmailToScimUsername' });
+    const entra = await sso.updateOidcClient('moving', { idpType: 'MicrosoftEntra' });
+    expect([entra.matchingStrategy, entra.subjectClaim]).toEqual(['OidcSubToScimExternalId', 'oid']);
+    expect(await sso.deleteOidcClient('moving')).toBe(true);
+    expect(await sso.fetchOidcClient('moving')).toBeNull();
+    await expect(sso.updateOidcClient('moving', {})).rejects.toMatchObject({ code: 'oidc_client_not_found' });
+  });
+
+  it.each([
+    [{ customerId: 'bad', idpType: 'Auth0', ...base }, /idpType/],
+    [{ customerId: 'bad', idpType: 'Okta', ...base, issuer: 'not a url' }, /issuer/],
+    [{ customerId: 'bad', idpType: 'Okta', ...base, matchingStrategy: 'ByMagic' }, /matchingStrategy/],
+    [{ customerId: 'bad', idpType: 'Okta', ...base, clientSecretTypo: 'x' }, /clientSecretTypo/],
+    [{ customerId: 'has space', idpType: 'Okta', ...base }, /customerId/],
+  ])('refuses bad settings with a config error naming the field: %o', async (input, message) => {
+    const sso = scimSso();
+    const error = await sso.createOidcClient(input as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ScimSsoConfigError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe('scimSso options', () => {
+  it('rejects an unknown option with a did-you-mean hint', () => {
+    expect(() => scimSso({ basepath: '/scim' } as never)).toThrow(/unknown option "basepath". Did you mean "basePath"\?/);
+    expect(() => scimSso({ basePath: 'scim' })).toThrow(ScimSsoConfigError);
+  });
+});
