@@ -46,7 +46,7 @@ export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidat
     id: stored.id,
     userName: typeof resource.userName === 'string' ? resource.userName : '',
     externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
-    // RFC 7643 §4.1.1: `active` is optional; a user provisioned without it is treated as active.
+    // RFC 7643 §4.1.1: `active` is optional; a user provisioned without it is treated as active (isActiveUser).
     active: resource.active !== false,
     resource,
   };

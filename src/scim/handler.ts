@@ -28,9 +28,9 @@ import { groupSpec } from './groups.js';
 import { userSpec } from './users.js';
 import type { StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
-import type { AuditEventType, Emit } from '../events.js';
+import type { Emit } from '../events.js';
+import { auditFailure, auditWrite } from './audit.js';
 import { RateLimiter, type RateLimit } from './rate-limit.js';
-import { candidateOf } from '../guard/guard.js';
 
 export interface ScimHandlerOptions {
   store: Store;
@@ -53,21 +53,12 @@ const RESOURCE_ENDPOINTS = new Map<string, ResourceSpec>([
   ['groups', groupSpec],
 ]);
 
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** A SearchRequest member as a query parameter: strings, numbers, booleans, and lists of strings (RFC 7644 §3.4.3). */
 function searchParameter(value: unknown): string | null {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
   return null;
-}
-
-/** The resource a request path names, for audit events of failed requests. */
-function targetOf(path: string): { resourceType?: 'User' | 'Group'; resourceId?: string } {
-  const [endpoint = '', id] = path.split('/').filter((s) => s !== '');
-  const resourceType = endpoint.toLowerCase() === 'users' ? 'User' : endpoint.toLowerCase() === 'groups' ? 'Group' : undefined;
-  if (!resourceType) return {};
-  return id ? { resourceType, resourceId: id.slice(0, 200) } : { resourceType };
 }
 
 const notFound = (path: string) => scimErrors.notFound(`no SCIM endpoint at ${path}`);
@@ -83,29 +74,6 @@ function notImplemented(what: string): ScimError {
 export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : null;
   const { emit } = options;
-
-  /** Emits the audit event of a successful write; a user whose `active` flipped gets the specific event. */
-  function written(ctx: ResourceContext, connection: StoredConnection, method: string, status: number, stored: StoredResource, previous?: StoredResource) {
-    if (emit.listening === false) return;
-    const noun = ctx.spec.kind === 'User' ? 'user' : 'group';
-    let type = `${noun}.${method === 'POST' ? 'created' : method === 'DELETE' ? 'deleted' : 'updated'}` as AuditEventType;
-    if (ctx.spec.kind === 'User' && previous) {
-      const [before, after] = [candidateOf(previous).active, candidateOf(stored).active];
-      if (before && !after) type = 'user.deactivated';
-      if (!before && after) type = 'user.reactivated';
-    }
-    emit({
-      type,
-      actor: 'scim',
-      outcome: 'success',
-      customerId: connection.customerId,
-      connectionId: connection.connectionId,
-      resourceType: ctx.spec.kind,
-      resourceId: stored.id,
-      method,
-      status,
-    });
-  }
 
   const discovery = createDiscovery({
     maxCount: options.paging.maxCount,
@@ -215,7 +183,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     if (method === 'GET') return list(ctx, request, request.query);
     if (method === 'POST') {
       const stored = unwrap(await createResource(ctx, body(request)));
-      written(ctx, connection, method, 201, stored);
+      auditWrite(emit, connection, { kind: ctx.spec.kind, id: stored.id, method, status: 201, stored });
       return resourceResponse(ctx, request, 201, stored);
     }
     throw methodNotAllowed('GET, POST');
@@ -234,29 +202,19 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       }
       case 'PUT': {
         const { stored, previous } = unwrap(await replaceResource(ctx, id, body(request), ifMatch));
-        written(ctx, connection, method, 200, stored, previous);
+        auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 200, stored, previous });
         return resourceResponse(ctx, request, 200, stored);
       }
       case 'PATCH': {
         const { stored, previous } = unwrap(await patchResource(ctx, id, body(request), ifMatch));
         // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
         const wantsBody = request.query.has('attributes') || request.query.has('excludedAttributes');
-        written(ctx, connection, method, wantsBody ? 200 : 204, stored, previous);
+        auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, stored, previous });
         return wantsBody ? resourceResponse(ctx, request, 200, stored) : noContent({ ETag: etagOf(stored.version) });
       }
       case 'DELETE':
         unwrap(await deleteResource(ctx, id, ifMatch));
-        emit({
-          type: ctx.spec.kind === 'User' ? 'user.deleted' : 'group.deleted',
-          actor: 'scim',
-          outcome: 'success',
-          customerId: connection.customerId,
-          connectionId: connection.connectionId,
-          resourceType: ctx.spec.kind,
-          resourceId: id,
-          method,
-          status: 204,
-        });
+        auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 204 });
         return noContent();
       default:
         throw methodNotAllowed('GET, PUT, PATCH, DELETE');
@@ -293,18 +251,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       return await route(request, connection);
     } catch (error) {
       const scimError = toScimError(error);
-      const event = {
-        actor: 'scim' as const,
-        outcome: 'failure' as const,
-        customerId: connection?.customerId ?? null,
-        connectionId: connection?.connectionId ?? null,
-        method: request.method,
-        status: scimError.status,
-        ...targetOf(request.path),
-        ...(scimError.scimType ? { reason: scimError.scimType } : {}),
-      };
-      if (scimError.status === 503) emit({ type: 'scim.store_unavailable', ...event });
-      else if (connection && WRITE_METHODS.has(request.method.toUpperCase())) emit({ type: 'scim.write_rejected', ...event });
+      auditFailure(emit, request, connection, scimError);
       return errorResponse(scimError);
     }
   };

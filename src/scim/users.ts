@@ -13,6 +13,14 @@ export const USER_INDEX = {
   email: 'email',
 } as const;
 
+/**
+ * Whether a stored user (its JSON text) is active. RFC 7643 §4.1.1 makes `active` optional: a user
+ * provisioned without it counts as active. The guard, the session check and the audit trail all use this.
+ */
+export function isActiveUser(json: string): boolean {
+  return (JSON.parse(json) as JsonObject).active !== false;
+}
+
 export const userSpec: ResourceSpec = {
   kind: 'User',
   type: RESOURCE_TYPES.User,
