@@ -30,6 +30,9 @@ export interface CreatedScimConnection {
 
 const CUSTOMER_ID = /^[^\s{}\p{Cc}]{1,200}$/u;
 
+/** The longest overlap of an old and a new token after a rotation. */
+export const MAX_GRACE_SECONDS = 30 * 24 * 60 * 60;
+
 /** Checks a customer id chosen by the app: 1–200 characters, no whitespace, braces or control characters. */
 export function checkCustomerId(customerId: unknown): string {
   if (typeof customerId !== 'string' || !CUSTOMER_ID.test(customerId)) {
@@ -119,8 +122,8 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
      */
     async rotateScimToken(customerId: string, options: { graceSeconds?: number } = {}): Promise<CreatedScimConnection> {
       const grace = options.graceSeconds ?? 0;
-      if (!Number.isInteger(grace) || grace < 0) {
-        throw new ScimSsoConfigError('invalid_argument', 'graceSeconds must be a non-negative integer');
+      if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
+        throw new ScimSsoConfigError('invalid_argument', `graceSeconds must be an integer from 0 to ${MAX_GRACE_SECONDS} (30 days)`);
       }
       const connection = await existing(customerId);
       const token = generateToken();

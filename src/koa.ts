@@ -99,14 +99,16 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
   return async function scimSsoKoaAuth(ctx: Context, next: Next) {
     const match = ctx.method === 'GET' ? route.exec(ctx.path) : null;
     if (!match) return next();
-    const customerId = decodeURIComponent(match[1]!);
     const step = match[2] as 'login' | 'callback';
+    let customerId = match[1]!;
     let name: string;
     try {
+      customerId = decodeURIComponent(customerId);
       checkCustomerId(customerId);
       name = await strategies.ensure(customerId, step === 'login');
     } catch (error) {
-      return fail(ctx, error instanceof ScimSsoConfigError ? new SsoLoginError('unknown_customer', 404, error.message) : error, customerId);
+      const unknown = error instanceof ScimSsoConfigError || error instanceof URIError;
+      return fail(ctx, unknown ? new SsoLoginError('unknown_customer', 404, `no such customer: ${customerId.slice(0, 200)}`) : error, customerId);
     }
     if (step === 'login') {
       const loginHint = typeof ctx.query.login_hint === 'string' ? ctx.query.login_hint : undefined;

@@ -6,6 +6,8 @@ import { ScimUserNotActive, SsoLoginError } from '../errors.js';
 import { findMatches, isMatchingStrategy, lookupFor, type MatchingStrategy, type ScimCandidate, type SsoIdentity } from '../match/strategies.js';
 import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
+import { isActiveUser } from '../scim/users.js';
+import type { JsonObject } from '../scim/normalize.js';
 import { decide, type GuardDecision } from './decide.js';
 import { identityOf, ssoUserRecord, type Claims } from './identity.js';
 
@@ -46,8 +48,7 @@ export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidat
     id: stored.id,
     userName: typeof resource.userName === 'string' ? resource.userName : '',
     externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
-    // RFC 7643 §4.1.1: `active` is optional; a user provisioned without it is treated as active (isActiveUser).
-    active: resource.active !== false,
+    active: isActiveUser(resource as JsonObject),
     resource,
   };
 }

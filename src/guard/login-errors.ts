@@ -17,6 +17,8 @@ function isNetworkError(error: unknown): boolean {
 /** Turns a login failure into ScimUserNotActive / SsoLoginError; returns null for errors that are not login errors. */
 export function toLoginError(error: unknown, customerId: string | null = null): ScimUserNotActive | SsoLoginError | null {
   if (error instanceof ScimUserNotActive || error instanceof SsoLoginError) return error;
+  // A customer id in the URL that is not validly percent-encoded names no customer.
+  if (error instanceof URIError) return new SsoLoginError('unknown_customer', 404, 'the customer id in the URL is not validly percent-encoded', customerId);
   // passport's own AuthenticationError (`failWithError`) carries no reason: a failed state check or a denial.
   if (error instanceof Error && error.name === 'AuthenticationError') return failureToLoginError(undefined, customerId ?? '');
   if (error instanceof oidc.AuthorizationResponseError) {

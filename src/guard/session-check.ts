@@ -5,9 +5,9 @@
 import type { Store } from '../store/store.js';
 import type { Emit } from '../events.js';
 import type { SessionUser } from './guard.js';
-import { candidateOf } from './guard.js';
+import { isActiveUser } from '../scim/users.js';
 
-export type SessionStatus = { active: true } | { active: false; reason: 'deactivated' | 'deleted' | 'not_logged_in' };
+export type SessionStatus = { active: true } | { active: false; reason: 'deactivated' | 'deleted' | 'not_provisioned' | 'not_logged_in' };
 
 /** The fields of the session user the check reads (the default session user has them all). */
 export type SessionRef = Pick<SessionUser, 'customerId' | 'connectionId' | 'scimUserId'>;
@@ -47,11 +47,15 @@ export async function checkAndAuditSession(store: Store, user: unknown, emit: Em
 /** Throws when the store is unreachable (callers fail closed). */
 export async function checkSession(store: Store, ref: SessionRef | null): Promise<SessionStatus> {
   if (!ref) return { active: false, reason: 'not_logged_in' };
-  // Admitted without a SCIM user: the customer had no SCIM connection at login. Nothing to re-check.
-  if (!ref.scimUserId) return { active: true };
+  // Admitted without a SCIM user: the customer had no SCIM connection at login. If it has one now (SCIM is
+  // usually switched on after SSO), the session's person was never matched to a SCIM user: end it.
+  if (!ref.scimUserId) {
+    const connection = await store.getConnectionByCustomer(ref.customerId);
+    return connection ? { active: false, reason: 'not_provisioned' } : { active: true };
+  }
   const connectionId = ref.connectionId ?? (await store.getConnectionByCustomer(ref.customerId))?.connectionId;
   if (!connectionId) return { active: false, reason: 'deleted' };
   const stored = await store.getResource(connectionId, 'User', ref.scimUserId);
   if (!stored) return { active: false, reason: 'deleted' };
-  return candidateOf(stored).active ? { active: true } : { active: false, reason: 'deactivated' };
+  return isActiveUser(stored.json) ? { active: true } : { active: false, reason: 'deactivated' };
 }

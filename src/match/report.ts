@@ -142,8 +142,26 @@ function recommend(input: ReportInput, evaluations: StrategyEvaluation[]): { str
   return { strategy: best.strategy, reason: `${parts.join(' ')}.` };
 }
 
-function warningsFor(input: ReportInput): string[] {
+/** The domain of an address, folded; null when it has none. */
+const domainOf = (value: string | null): string | null => {
+  if (!value) return null;
+  const at = value.lastIndexOf('@');
+  return at === -1 ? null : fold(value.slice(at + 1));
+};
+
+function warningsFor(input: ReportInput, evaluations: StrategyEvaluation[], recommended: MatchingStrategy | null): string[] {
   const warnings: string[] = [];
+  for (const strategy of new Set([input.currentStrategy, recommended])) {
+    if (strategy !== 'OidcEmailUsernameToScimUsername') continue;
+    const evaluation = evaluations.find((e) => e.strategy === strategy)!;
+    const crossing = [...evaluation.admitted, ...evaluation.inactive].filter(({ ssoUser, scimUser }) => {
+      const [sso, scim] = [domainOf(ssoUser.email), domainOf(scimUser.userName)];
+      return sso !== null && scim !== null && sso !== scim;
+    }).length;
+    if (crossing) {
+      warnings.push(`${crossing} match${crossing === 1 ? '' : 'es'} under OidcEmailUsernameToScimUsername pair${crossing === 1 ? 's' : ''} an email with a SCIM userName in another domain: this strategy ignores domains, so anyone whose IdP issues that local part in any domain would match. Use it only when the IdP issues emails in the customer's own domains.`);
+    }
+  }
   if (input.idpType === 'MicrosoftEntra' && input.subjectClaim === 'sub' && input.currentStrategy?.startsWith('OidcSub')) {
     warnings.push('This Entra client matches on "sub", which Entra makes pairwise per application: it never equals anything SCIM sends. Use subjectClaim "oid" with OidcSubToScimExternalId (map externalId ← objectId in the Entra SCIM app).');
   }
@@ -168,7 +186,7 @@ export function buildMatchingReport(input: ReportInput): MatchingReport {
     currentStrategy: input.currentStrategy,
     recommendedStrategy: strategy,
     reason,
-    warnings: warningsFor(input),
+    warnings: warningsFor(input, strategies, strategy),
     totals: { ssoUsers: input.ssoUsers.length, scimUsers: input.scimUsers.length },
     strategies,
   };

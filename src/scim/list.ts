@@ -16,7 +16,7 @@ import type { Json, JsonObject } from './normalize.js';
 import { parseProjection, type Projection } from './projection.js';
 import { renderResource } from './render.js';
 import type { ResourceContext } from './resources.js';
-import { resolveAttribute } from './schemas.js';
+import { resolveAttribute, splitSchemaUrn } from './schemas.js';
 
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
@@ -188,12 +188,16 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
  * value; strings honour `caseExact`. Resources without the attribute sort last in ascending order.
  */
 function sortResources<T extends { rendered: JsonObject }>(ctx: ResourceContext, resources: T[], sortBy: string, descending: boolean): T[] {
-  const [attribute = '', sub] = sortBy.split('.', 2);
-  const resolved = resolveAttribute(ctx.spec.type, attribute);
+  // `urn:…:enterprise:2.0:User:employeeNumber`: the URN's own dots are not sub-attribute separators.
+  const { urn, rest } = splitSchemaUrn(ctx.spec.type, sortBy);
+  const [attribute = '', sub] = rest.split('.', 2);
+  const resolved = resolveAttribute(ctx.spec.type, attribute, urn);
+  const container = resolved.schemaId === ctx.spec.type.schema.id ? null : resolved.schemaId;
   const subDef = sub ? resolved.def?.subAttributes?.find((s) => s.name.toLowerCase() === sub.toLowerCase()) : undefined;
   const caseExact = (subDef ?? resolved.def)?.caseExact ?? false;
   const keyOf = (resource: JsonObject): string | number | boolean | null => {
-    let value: Json | undefined = resource[resolved.name];
+    const holder = container ? resource[container] : resource;
+    let value: Json | undefined = holder && typeof holder === 'object' && !Array.isArray(holder) ? holder[resolved.name] : undefined;
     if (Array.isArray(value)) {
       const items = value as Json[];
       value = items.find((v) => typeof v === 'object' && v !== null && (v as JsonObject).primary === true) ?? items[0];

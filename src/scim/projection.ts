@@ -70,13 +70,6 @@ export function parseProjection(type: ResourceTypeDef, attributes: string | null
 /** Whether a projection leaves resources as they are (no `attributes`, no `excludedAttributes`). */
 export const isIdentity = (projection: Projection): boolean => projection.include === null && projection.exclude.length === 0;
 
-/** Whether a projection asks to leave out an attribute (used to skip work such as loading members). */
-export function excludes(projection: Projection, attribute: string): boolean {
-  const lower = attribute.toLowerCase();
-  if (projection.exclude.some((p) => !p.container && !p.subAttribute && p.attribute.toLowerCase() === lower)) return true;
-  return projection.include !== null && !projection.include.some((p) => !p.container && p.attribute.toLowerCase() === lower);
-}
-
 const keyOf = (object: JsonObject, name: string): string | undefined => {
   if (name in object) return name;
   const lower = name.toLowerCase();

@@ -14,11 +14,11 @@ export const USER_INDEX = {
 } as const;
 
 /**
- * Whether a stored user (its JSON text) is active. RFC 7643 §4.1.1 makes `active` optional: a user
- * provisioned without it counts as active. The guard, the session check and the audit trail all use this.
+ * Whether a user is active. RFC 7643 §4.1.1 makes `active` optional: a user provisioned without it counts
+ * as active. The guard, the session check and the audit trail all use this rule.
  */
-export function isActiveUser(json: string): boolean {
-  return (JSON.parse(json) as JsonObject).active !== false;
+export function isActiveUser(user: string | JsonObject): boolean {
+  return (typeof user === 'string' ? (JSON.parse(user) as JsonObject) : user).active !== false;
 }
 
 export const userSpec: ResourceSpec = {

@@ -137,6 +137,8 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
       expect(await get(browser, `${origin}${PATHS.callback('nobody-here')}?code=x&state=y`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
       // An id that can never be a customer id (braces) is unknown too, not a crash.
       expect(await get(browser, `${origin}${PATHS.login('{bad}')}`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
+      // Not validly percent-encoded: still a 404 on both adapters, never a 500.
+      expect(await get(browser, `${origin}/sso/%E0%A4%A/login`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
     });
 
     it.each(['findUsersForLogin', 'recordSsoUser'] as const)(

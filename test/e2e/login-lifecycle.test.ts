@@ -140,6 +140,28 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
       return { c, sub, email, id };
     }
 
+    it('ends a session admitted before the customer had SCIM once SCIM is switched on, until the person is provisioned', async () => {
+      const customerId = `late-scim-${uid()}`;
+      await h.customer({ customerId, tenant: 'lifecycle', idpType: 'Okta', noScim: true });
+      const sub = `${customerId}-sub`;
+      const email = `${customerId}@corp.test`;
+      h.idp.upsertAccount('lifecycle', { sub, email, email_verified: true });
+      const browser = new Browser();
+      expect((await h.login(browser, customerId, sub)).status).toBe(200);
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId, scimUserId: null } });
+      const { sso, origin } = await h.instance(0);
+      const { token } = await sso.createScimConnection({ customerId });
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'ScimUserNotActive', reason: 'not_provisioned' } });
+      const created = await fetch(`${origin}/scim/v2/Users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: email }),
+      });
+      expect(created.status).toBe(201);
+      expect((await h.login(browser, customerId, sub)).status).toBe(200);
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId, userName: email } });
+    });
+
     it('deactivating by an Entra-style PATCH refuses the next login and ends the live session at its next request; reactivating admits again', async () => {
       const { c, sub, email, id } = await customerWithPerson('deact');
       const browser = new Browser();

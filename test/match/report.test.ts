@@ -88,4 +88,19 @@ describe('the SCIM Matching report', () => {
     expect(report.warnings.some((w) => w.includes('no email claim'))).toBe(true);
     expect(report.warnings.some((w) => w.includes('no domain'))).toBe(true);
   });
+
+  it('warns when the local-part strategy pairs an email with a userName in another domain', () => {
+    const report = buildMatchingReport(
+      input({
+        currentStrategy: 'OidcEmailUsernameToScimUsername',
+        ssoUsers: [sso({ subject: 'guest', email: 'alice@gmail.example' })],
+        scimUsers: [scim({ id: 'a', userName: 'alice@corp.example' })],
+      }),
+    );
+    expect(report.warnings.some((w) => w.includes('another domain'))).toBe(true);
+    const sameDomain = buildMatchingReport(
+      input({ currentStrategy: 'OidcEmailUsernameToScimUsername', ssoUsers: [sso({ subject: 's', email: 'bob@corp.example' })], scimUsers: [scim({ id: 'b', userName: 'bob@corp.example' })] }),
+    );
+    expect(sameDomain.warnings.some((w) => w.includes('another domain'))).toBe(false);
+  });
 });

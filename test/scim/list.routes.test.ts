@@ -108,6 +108,13 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect(tail.Resources.map((r) => r.title)).toEqual([undefined, undefined, undefined]);
   });
 
+  it('sorts by URN-qualified core and extension attributes', async () => {
+    const byUserName = await list({ sortBy: `${USER}:userName`, sortOrder: 'descending', count: 2 });
+    expect(byUserName.Resources.map((r) => r.userName)).toEqual(['Person11@Example.com', 'Person10@Example.com']);
+    const byEmployee = await list({ sortBy: `${ENTERPRISE}:employeeNumber`, sortOrder: 'descending', count: 3 });
+    expect(byEmployee.Resources.map((r) => r[ENTERPRISE].employeeNumber)).toEqual(['1011', '1010', '1009']);
+  });
+
   it('returns only requested attributes plus id and schemas, and drops excluded ones', async () => {
     const only = await list({ attributes: 'userName,name.givenName', filter: `id eq "${ids[2]}"` });
     expect(only.Resources[0]).toEqual({ schemas: [USER, ENTERPRISE], id: ids[2], userName: 'Person02@Example.com', name: { givenName: 'Given2' } });
