@@ -2,21 +2,20 @@
  * Express glue for the login guard: the per-customer login/callback routes, the error handler that renders
  * refusals, and the session check for protected routes. The logic lives in guard/; this file only wires.
  */
-import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 
 /** What authRoutes needs of passport: the default export or a `new Passport()` both fit. */
 export interface PassportLike extends StrategyHost {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   authenticate(...args: any[]): any;
 }
-import { ScimUserNotActive, SsoLoginError } from './errors.js';
-import { checkCustomerId } from './connections.js';
+import { ScimSsoConfigError, SsoLoginError } from './errors.js';
 import { failureToLoginError, toLoginError } from './guard/login-errors.js';
+import { loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from './guard/login-routes.js';
 import { logOutQuietly, type OidcRuntime } from './guard/passport.js';
 import { StrategyRegistry, type StrategyHost } from './guard/strategy-registry.js';
 import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
 import { checkAndAuditSession } from './guard/session-check.js';
-import { ScimSsoConfigError } from './errors.js';
 
 export interface AuthRoutesOptions {
   /** The app's passport instance — the default export or a `new Passport()` (strategies are registered on it). */
@@ -35,7 +34,7 @@ function send(res: Response, rendered: RenderedLoginError): void {
 }
 
 /** `GET /:customerId/login` and `GET /:customerId/callback` for every customer. */
-export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptions): Router {
+export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptions): RequestHandler {
   if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {
     throw new ScimSsoConfigError('invalid_argument', 'authRoutes: pass your passport instance as { passport }');
   }
@@ -44,39 +43,26 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
   const strategies = new StrategyRegistry(runtime, passport);
 
   const fail = (res: Response, next: NextFunction, error: unknown, customerId: string | null) => {
-    const mapped = toLoginError(error, customerId);
-    if (!mapped) return next(error);
-    send(res, renderLoginError(mapped, options.failureRedirect));
+    const rendered = renderLoginFailure(error, customerId, options.failureRedirect);
+    if (rendered) send(res, rendered);
+    else next(error);
   };
 
-  const router = Router();
-  router.get('/:customerId/login', async (req: Request, res: Response, next: NextFunction) => {
-    const customerId = String(req.params.customerId);
-    try {
-      checkCustomerId(customerId);
-      const name = await strategies.ensure(customerId, true);
-      const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;
-      (passport.authenticate(name, { ...(loginHint ? { loginHint } : {}) }) as RequestHandler)(req, res, next);
-    } catch (error) {
-      fail(res, next, error instanceof ScimSsoConfigError ? new SsoLoginError('unknown_customer', 404, error.message) : error, customerId);
+  return async function scimSsoLoginRoutes(req: Request, res: Response, next: NextFunction) {
+    const route = matchLoginRoute(req.method, req.path, '');
+    if (!route) return next();
+    const prepared = await prepareLoginStep(strategies, route.rawCustomerId, route.step);
+    if (!prepared.ok) return fail(res, next, prepared.error, prepared.customerId);
+    const { customerId, strategyName } = prepared;
+    if (route.step === 'login') {
+      return (passport.authenticate(strategyName, loginStepOptions(req.query.login_hint)) as RequestHandler)(req, res, next);
     }
-  });
-  router.get('/:customerId/callback', async (req: Request, res: Response, next: NextFunction) => {
-    const customerId = String(req.params.customerId);
-    let name: string;
-    try {
-      checkCustomerId(customerId);
-      name = await strategies.ensure(customerId, false);
-    } catch (error) {
-      return fail(res, next, error instanceof ScimSsoConfigError ? new SsoLoginError('unknown_customer', 404, error.message) : error, customerId);
-    }
-    (passport.authenticate(name, (error: unknown, user: unknown, info: unknown) => {
+    (passport.authenticate(strategyName, (error: unknown, user: unknown, info: unknown) => {
       if (error) return fail(res, next, error, customerId);
       if (!user) return fail(res, next, failureToLoginError(info, customerId), customerId);
       req.logIn(user as Express.User, (loginError) => (loginError ? next(loginError) : res.redirect(options.successRedirect)));
     }) as RequestHandler)(req, res, next);
-  });
-  return router;
+  };
 }
 
 /** Renders ScimUserNotActive and login errors (incl. openid-client's) passed to `next(err)`; passes others on. */

@@ -9,9 +9,9 @@ import type koaPassport from 'koa-passport';
 
 /** An instance of koa-passport's KoaPassport. */
 type KoaPassport = InstanceType<typeof koaPassport.KoaPassport>;
-import { checkCustomerId } from './connections.js';
 import { ScimError, ScimSsoConfigError, SsoLoginError } from './errors.js';
 import { failureToLoginError, toLoginError } from './guard/login-errors.js';
+import { loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from './guard/login-routes.js';
 import type { OidcRuntime } from './guard/passport.js';
 import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
 import { checkAndAuditSession } from './guard/session-check.js';
@@ -88,47 +88,40 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
   const { passport } = options;
   const strategies = new StrategyRegistry(runtime, passport as unknown as StrategyHost);
   const prefix = (options.prefix ?? '/sso').replace(/\/+$/, '');
-  const route = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^/]+)/(login|callback)$`);
 
   const fail = (ctx: Context, error: unknown, customerId: string | null) => {
-    const mapped = toLoginError(error, customerId);
-    if (!mapped) throw error;
-    sendRendered(ctx, renderLoginError(mapped, options.failureRedirect));
+    const rendered = renderLoginFailure(error, customerId, options.failureRedirect);
+    if (!rendered) throw error;
+    sendRendered(ctx, rendered);
   };
 
   return async function scimSsoKoaAuth(ctx: Context, next: Next) {
-    const match = ctx.method === 'GET' ? route.exec(ctx.path) : null;
-    if (!match) return next();
-    const step = match[2] as 'login' | 'callback';
-    let customerId = match[1]!;
-    let name: string;
-    try {
-      customerId = decodeURIComponent(customerId);
-      checkCustomerId(customerId);
-      name = await strategies.ensure(customerId, step === 'login');
-    } catch (error) {
-      const unknown = error instanceof ScimSsoConfigError || error instanceof URIError;
-      return fail(ctx, unknown ? new SsoLoginError('unknown_customer', 404, `no such customer: ${customerId.slice(0, 200)}`) : error, customerId);
-    }
-    if (step === 'login') {
-      const loginHint = typeof ctx.query.login_hint === 'string' ? ctx.query.login_hint : undefined;
+    const route = matchLoginRoute(ctx.method, ctx.path, prefix);
+    if (!route) return next();
+    const prepared = await prepareLoginStep(strategies, route.rawCustomerId, route.step);
+    if (!prepared.ok) return fail(ctx, prepared.error, prepared.customerId);
+    const { customerId, strategyName } = prepared;
+    if (route.step === 'login') {
       try {
-        return await passport.authenticate(name, { ...(loginHint ? { loginHint } : {}) } as object)(ctx, next);
+        return await passport.authenticate(strategyName, loginStepOptions(ctx.query.login_hint))(ctx, next);
       } catch (error) {
         return fail(ctx, error, customerId);
       }
     }
-    let outcome: { error?: unknown; user?: unknown; info?: unknown } = {};
+    let outcome: { error?: unknown; user?: unknown; info?: unknown } | null = null;
     try {
-      await passport.authenticate(name, (error: unknown, user: unknown, info: unknown) => {
+      await passport.authenticate(strategyName, (error: unknown, user: unknown, info: unknown) => {
         outcome = { error, user, info };
       })(ctx, next);
     } catch (error) {
       outcome = { error };
     }
-    if (outcome.error) return fail(ctx, outcome.error, customerId);
-    if (!outcome.user) return fail(ctx, failureToLoginError(outcome.info, customerId), customerId);
-    await ctx.login(outcome.user);
+    // The strategy answered by itself (a callback without a code starts a new login, as on Express).
+    if (outcome === null) return;
+    const { error, user, info } = outcome as { error?: unknown; user?: unknown; info?: unknown };
+    if (error) return fail(ctx, error, customerId);
+    if (!user) return fail(ctx, failureToLoginError(info, customerId), customerId);
+    await ctx.login(user);
     ctx.redirect(options.successRedirect);
   };
 }

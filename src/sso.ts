@@ -35,7 +35,7 @@ export type ScimSso = RequestHandler &
     /** A ready openid-client Strategy for the customer (discovery cached, PKCE + state + nonce, the guard inside). */
     strategy(customerId: string, verify?: AppVerify): Promise<Strategy>;
     /** Express router: `GET /:customerId/login` and `GET /:customerId/callback` for every customer. */
-    authRoutes(options: AuthRoutesOptions): Router;
+    authRoutes(options: AuthRoutesOptions): RequestHandler;
     /** Express error handler rendering ScimUserNotActive (403 JSON or redirect) and login errors. */
     errorHandler(options?: { redirectTo?: string }): ErrorRequestHandler;
     /** Express middleware ending the session of a user deactivated or deleted since login (one store read). */

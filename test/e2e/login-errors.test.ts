@@ -67,6 +67,12 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
       return { status: response.status, body, headers: response.headers };
     }
 
+    it('starts a new login when the callback is opened without a code, the same on every adapter', async () => {
+      const result = await get(new Browser(), `${origin}${PATHS.callback(c.customerId)}`);
+      expect(result.status).toBe(302);
+      expect(result.headers.get('location')).toMatch(new RegExp(`^${c.issuer}/auth\\?`));
+    });
+
     it('answers 401 access_denied when the person cancels at the IdP, and creates no session', async () => {
       const browser = new Browser();
       const page = await browser.navigate(`${origin}${PATHS.login(c.customerId)}`); // no login_hint: the IdP shows its page

@@ -1,0 +1,51 @@
+/**
+ * What the Express and Koa login routes share: which URL is a login step, which customer it names, the
+ * strategy to run for it, and how a refusal or failure is answered. The adapters only drive passport.
+ */
+import { checkCustomerId } from '../connections.js';
+import { ScimSsoConfigError, SsoLoginError, type ScimUserNotActive } from '../errors.js';
+import { toLoginError } from './login-errors.js';
+import { renderLoginError, type RenderedLoginError } from './render.js';
+import type { StrategyRegistry } from './strategy-registry.js';
+
+export type LoginStep = 'login' | 'callback';
+
+/** `<prefix>/:customerId/login` or `/callback` (GET only); the customer id still percent-encoded. */
+export function matchLoginRoute(method: string, path: string, prefix: string): { rawCustomerId: string; step: LoginStep } | null {
+  if (method !== 'GET' || !path.startsWith(`${prefix}/`)) return null;
+  const parts = path.slice(prefix.length + 1).split('/');
+  if (parts.length !== 2 || !parts[0] || (parts[1] !== 'login' && parts[1] !== 'callback')) return null;
+  return { rawCustomerId: parts[0], step: parts[1] };
+}
+
+export type PreparedStep = { ok: true; customerId: string; strategyName: string } | { ok: false; customerId: string; error: unknown };
+
+/**
+ * Decodes and checks the customer id and makes sure its strategy is registered (the login step re-reads
+ * the customer's OIDC client, so changes apply at once). An id that is malformed or names no OIDC client
+ * is a 404 `unknown_customer`.
+ */
+export async function prepareLoginStep(strategies: StrategyRegistry, rawCustomerId: string, step: LoginStep): Promise<PreparedStep> {
+  let customerId = rawCustomerId;
+  try {
+    customerId = decodeURIComponent(rawCustomerId);
+    checkCustomerId(customerId);
+    return { ok: true, customerId, strategyName: await strategies.ensure(customerId, step === 'login') };
+  } catch (error) {
+    if (error instanceof ScimSsoConfigError || error instanceof URIError) {
+      return { ok: false, customerId, error: new SsoLoginError('unknown_customer', 404, `no OIDC client for customer "${customerId.slice(0, 200)}"`, null) };
+    }
+    return { ok: false, customerId, error };
+  }
+}
+
+/** Passport options of the login step: the IdP login hint, when the app passes `?login_hint=`. */
+export function loginStepOptions(loginHint: unknown): { loginHint?: string } {
+  return typeof loginHint === 'string' && loginHint !== '' ? { loginHint } : {};
+}
+
+/** The answer to a failed login step, or null when the error is not a login error (the app's handlers take it). */
+export function renderLoginFailure(error: unknown, customerId: string | null, failureRedirect: string | undefined): RenderedLoginError | null {
+  const mapped: ScimUserNotActive | SsoLoginError | null = toLoginError(error, customerId);
+  return mapped ? renderLoginError(mapped, failureRedirect) : null;
+}
