@@ -43,7 +43,7 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
   const strategies = new StrategyRegistry(runtime, passport);
 
   const fail = (res: Response, next: NextFunction, error: unknown, customerId: string | null) => {
-    const rendered = renderLoginFailure(error, customerId, options.failureRedirect);
+    const rendered = renderLoginFailure(error, customerId, options.failureRedirect, runtime.options.retryAfterSeconds);
     if (rendered) send(res, rendered);
     else next(error);
   };
@@ -66,11 +66,11 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
 }
 
 /** Renders ScimUserNotActive and login errors (incl. openid-client's) passed to `next(err)`; passes others on. */
-export function expressErrorHandler(options: { redirectTo?: string } = {}): ErrorRequestHandler {
+export function expressErrorHandler(options: { redirectTo?: string } = {}, retryAfterSeconds = 5): ErrorRequestHandler {
   return (error, _req, res, next) => {
     const mapped = toLoginError(error);
     if (!mapped || res.headersSent) return next(error);
-    send(res, renderLoginError(mapped, options.redirectTo));
+    send(res, renderLoginError(mapped, options.redirectTo, retryAfterSeconds));
   };
 }
 
@@ -83,7 +83,7 @@ export function expressRequireActiveUser(runtime: OidcRuntime, options: { redire
     } catch (error) {
       // Fail closed: an unreachable store never lets a request through.
       const mapped = toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable');
-      return send(res, renderLoginError(mapped));
+      return send(res, renderLoginError(mapped, undefined, runtime.options.retryAfterSeconds));
     }
     if (status.active) return next();
     if (status.reason !== 'not_logged_in') await logOutQuietly(req);

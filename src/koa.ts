@@ -90,7 +90,7 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
   const prefix = (options.prefix ?? '/sso').replace(/\/+$/, '');
 
   const fail = (ctx: Context, error: unknown, customerId: string | null) => {
-    const rendered = renderLoginFailure(error, customerId, options.failureRedirect);
+    const rendered = renderLoginFailure(error, customerId, options.failureRedirect, runtime.options.retryAfterSeconds);
     if (!rendered) throw error;
     sendRendered(ctx, rendered);
   };
@@ -127,14 +127,14 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
 }
 
 /** Renders ScimUserNotActive and login errors thrown downstream; rethrows the rest. */
-export function koaErrorHandler(options: { redirectTo?: string } = {}): Middleware {
+export function koaErrorHandler(options: { redirectTo?: string } = {}, retryAfterSeconds = 5): Middleware {
   return async function scimSsoKoaErrors(ctx: Context, next: Next) {
     try {
       await next();
     } catch (error) {
       const mapped = toLoginError(error);
       if (!mapped) throw error;
-      sendRendered(ctx, renderLoginError(mapped, options.redirectTo));
+      sendRendered(ctx, renderLoginError(mapped, options.redirectTo, retryAfterSeconds));
     }
   };
 }
@@ -147,7 +147,8 @@ export function koaRequireActiveUser(runtime: OidcRuntime, options: { redirectTo
       status = await checkAndAuditSession(runtime.store, ctx.state.user, runtime.emit);
     } catch (error) {
       // Fail closed: an unreachable store never lets a request through.
-      return sendRendered(ctx, renderLoginError(toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable')));
+      const mapped = toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable');
+      return sendRendered(ctx, renderLoginError(mapped, undefined, runtime.options.retryAfterSeconds));
     }
     if (status.active) return next();
     if (status.reason !== 'not_logged_in' && ctx.isAuthenticated?.()) await ctx.logout();

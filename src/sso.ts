@@ -75,7 +75,7 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
   });
   const mount = { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes, publicBaseUrl: options.publicBaseUrl };
   const middleware = expressScimMiddleware(handleScim, mount);
-  const runtime = new OidcRuntime(store, { allowHttpIssuers: options.allowHttpIssuers }, emit);
+  const runtime = new OidcRuntime(store, { allowHttpIssuers: options.allowHttpIssuers, retryAfterSeconds: options.retryAfterSeconds }, emit);
   const connections = connectionManager(store, (customerId) => runtime.forget(customerId), emit);
   const instance: ScimSso = Object.assign(middleware, connections, oidcClientManager(store, (customerId) => runtime.forget(customerId), emit), {
     options,
@@ -84,13 +84,13 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     guardVerify: (customerId: string, verify?: AppVerify) => runtime.guardVerify(checkCustomerId(customerId), verify),
     strategy: (customerId: string, verify?: AppVerify) => runtime.strategy(checkCustomerId(customerId), verify),
     authRoutes: (authOptions: AuthRoutesOptions) => expressAuthRoutes(runtime, authOptions),
-    errorHandler: (handlerOptions?: { redirectTo?: string }) => expressErrorHandler(handlerOptions),
+    errorHandler: (handlerOptions?: { redirectTo?: string }) => expressErrorHandler(handlerOptions, options.retryAfterSeconds),
     requireActiveUser: (checkOptions?: { redirectTo?: string }) => expressRequireActiveUser(runtime, checkOptions),
     listSsoUsers: (customerId: string) => store.listSsoUsers(checkCustomerId(customerId)),
     matchingReport: (customerId: string) => matchingReport(store, checkCustomerId(customerId)),
     koa: () => koaScimMiddleware(handleScim, mount),
     koaAuthRoutes: (authOptions: KoaAuthRoutesOptions) => koaAuthRoutes(runtime, authOptions),
-    koaErrorHandler: (handlerOptions?: { redirectTo?: string }) => koaErrorHandler(handlerOptions),
+    koaErrorHandler: (handlerOptions?: { redirectTo?: string }) => koaErrorHandler(handlerOptions, options.retryAfterSeconds),
     koaRequireActiveUser: (checkOptions?: { redirectTo?: string }) => koaRequireActiveUser(runtime, checkOptions),
     dashboard: (dashboardOptions?: DashboardOptions) => createDashboard(instance, dashboardOptions, onError),
   });

@@ -37,6 +37,8 @@ class GuardedStrategy extends Strategy {
 export interface OidcRuntimeOptions {
   /** Allow `http://` issuers: for tests and local demo IdPs only. */
   allowHttpIssuers: boolean;
+  /** `Retry-After` seconds of a login 503 (the store or the IdP is unreachable). */
+  retryAfterSeconds: number;
 }
 
 /** Loads and caches what logins need: customer configuration, IdP discovery, strategies. */
@@ -46,7 +48,7 @@ export class OidcRuntime {
 
   constructor(
     readonly store: Store,
-    private readonly options: OidcRuntimeOptions,
+    readonly options: OidcRuntimeOptions,
     readonly emit: Emit = () => {},
   ) {}
 
