@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store, StoredConnection } from '../../src/store/store.js';
-import { testRedis, type TestRedis } from '../support/redis.js';
+import { scanKeys, testRedis, type TestRedis } from '../support/redis.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
 
 let t: TestRedis;
@@ -21,16 +21,7 @@ storeContract('redis', async () => ({
   cleanup: async () => {},
 }));
 
-async function keysUnder(client: Redis, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys.sort();
-}
+const keysUnder = scanKeys;
 
 /** Runs `fn` and returns the Redis commands ioredis sent meanwhile, from its `ioredis:command` tracing channel. */
 async function commandsDuring(fn: () => Promise<unknown>): Promise<string[]> {

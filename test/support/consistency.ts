@@ -27,6 +27,7 @@
  *
  * Index values are compared as exact JavaScript strings (what the SCIM layer computed), not as UTF-8 bytes.
  */
+import { scanKeys } from './redis.js';
 import type { Redis } from 'ioredis';
 import { fold, localPart } from '../../src/fold.js';
 import { groupSpec } from '../../src/scim/groups.js';
@@ -266,16 +267,6 @@ export async function checkConnectionGone(store: Store, connectionId: string, re
 
 const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
-async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys.sort();
-}
 
 /** Decodes the msgpack array of strings Lua's cmsgpack writes for a record's own index entries. */
 export function decodeStringArray(buf: Buffer): string[] {

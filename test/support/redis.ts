@@ -11,6 +11,18 @@ export interface TestRedis {
   cleanup(): Promise<void>;
 }
 
+/** Every key matching a glob pattern, sorted (SCAN: fine in tests, never on a request path). */
+export async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys.sort();
+}
+
 /** Connects to the Redis provided by test/support/global-setup.ts. */
 export async function testRedis(prefixHint: string): Promise<TestRedis> {
   const client = new Redis(inject('redisUrl'), { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -20,13 +32,8 @@ export async function testRedis(prefixHint: string): Promise<TestRedis> {
     client,
     prefix,
     async cleanup() {
-      // SCAN is fine in tests (never on a request path).
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await client.unlink(...keys);
-      } while (cursor !== '0');
+      const keys = await scanKeys(client, `${prefix}*`);
+      for (let i = 0; i < keys.length; i += 500) await client.unlink(...keys.slice(i, i + 500));
       await client.quit();
     },
   };
