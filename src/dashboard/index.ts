@@ -20,6 +20,7 @@ import { isMatchingStrategy } from '../match/strategies.js';
 import { offsetParam, type DashboardApi } from './api.js';
 import { loadCompare } from './compare-data.js';
 import { comparePage } from './compare-page.js';
+import { createFlash } from './flash.js';
 import { createCsrf } from './csrf.js';
 import { customerPage, loadCustomer } from './customer-page.js';
 import { customersPage, loadCustomerRows } from './customers-page.js';
@@ -50,6 +51,7 @@ export function createDashboard(api: DashboardApi, options: DashboardOptions = {
     throw new ScimSsoConfigError('invalid_argument', 'dashboard: loginUrl must be a path or an http(s) URL');
   }
   const csrf = createCsrf(options.csrfSecret);
+  const flash = createFlash(options.csrfSecret);
   const { authorize, loginUrl } = options;
   const router = Router();
   const nonceOf = (res: Response) => res.locals.scimSsoDashboardNonce as string;
@@ -102,7 +104,8 @@ export function createDashboard(api: DashboardApi, options: DashboardOptions = {
     const offsets = { users: offsetParam(req.query.users), groups: offsetParam(req.query.groups), sso: offsetParam(req.query.sso) };
     const data = await loadCustomer(api, customerId, offsets);
     if (!data) return fail(req, res, 404, 'Not found', `No customer "${customerId}".`);
-    res.type('html').send(customerPage(ctx(req, res), data));
+    const rotatedToken = flash.take(req, res, `${req.baseUrl}/customers/${enc(customerId)}`);
+    res.type('html').send(customerPage(ctx(req, res), data, rotatedToken ?? undefined));
   });
 
   router.post('/customers/:customerId/scim-token', async (req, res) => {
@@ -110,9 +113,10 @@ export function createDashboard(api: DashboardApi, options: DashboardOptions = {
     const grace = Number((req.body as Record<string, unknown>)?.graceSeconds ?? 0);
     if (!GRACE_CHOICES.has(grace)) return fail(req, res, 400, 'Bad request', 'Choose how long the old token keeps working.');
     const { token } = await api.rotateScimToken(customerId, { graceSeconds: grace });
-    const data = await loadCustomer(api, customerId, { users: 0, groups: 0, sso: 0 });
-    if (!data) return fail(req, res, 404, 'Not found', `No customer "${customerId}".`);
-    res.type('html').send(customerPage(ctx(req, res), data, token));
+    // POST → 303 → GET: the new token is shown once, and reloading the page cannot rotate it again.
+    const page = `${req.baseUrl}/customers/${enc(customerId)}`;
+    flash.put(req, res, page, token);
+    res.redirect(303, page);
   });
 
   router.get('/customers/:customerId/matching.json', async (req, res) => {

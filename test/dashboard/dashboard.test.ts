@@ -204,22 +204,30 @@ describe.each(['memory', 'redis'] as const)('dashboard on the %s store', (kind) 
     await f.sso.updateOidcClient(CUSTOMER, { matchingStrategy: 'OidcEmailToScimUsername' });
   });
 
-  it('rotates the SCIM token: shown once, the new one works, the old one stops', async () => {
+  it('rotates the SCIM token: shown once after a redirect, so a reload cannot rotate again; the new one works, the old one stops', async () => {
     const agent = f.agent();
-    const token = csrfTokenOf((await agent.get(`/admin/customers/${SCIM_ONLY}`).set(ADMIN)).text);
-    const res = await agent.post(`/admin/customers/${SCIM_ONLY}/scim-token`).set(ADMIN).type('form').send({ graceSeconds: '0', _csrf: token });
-    expect(res.status).toBe(200);
-    expect(res.headers['cache-control']).toBe('no-store');
-    const fresh = /<code id="new-token" class="secret"[^>]*>([^<]+)<\/code>/.exec(res.text)![1]!;
+    const page = `/admin/customers/${SCIM_ONLY}`;
+    const token = csrfTokenOf((await agent.get(page).set(ADMIN)).text);
+    const res = await agent.post(`${page}/scim-token`).set(ADMIN).type('form').send({ graceSeconds: '0', _csrf: token });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(page);
+    const flashCookie = String(res.headers['set-cookie']).split(';')[0]!;
+    expect(String(res.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict/);
+    const shown = await agent.get(page).set(ADMIN);
+    expect(shown.headers['cache-control']).toBe('no-store');
+    const fresh = /<code id="new-token" class="secret"[^>]*>([^<]+)<\/code>/.exec(shown.text)![1]!;
     expect(fresh).toMatch(/^scim_/);
+    expect(flashCookie).not.toContain(fresh); // sealed, not the token in clear
     expect((await agent.get('/scim/v2/Users').set('Authorization', `Bearer ${fresh}`)).status).toBe(200);
     expect((await agent.get('/scim/v2/Users').set('Authorization', `Bearer ${f.scimOnlyToken}`)).status).toBe(401);
-    expect((await agent.get(`/admin/customers/${SCIM_ONLY}`).set(ADMIN)).text).not.toContain(fresh);
-    // With a grace period the previous token keeps working.
-    const graced = await agent.post(`/admin/customers/${SCIM_ONLY}/scim-token`).set(ADMIN).type('form').send({ graceSeconds: '3600', _csrf: token });
-    expect(graced.text).toContain('still accepted until');
+    // Shown once: a reload is a GET, which neither shows the token again nor rotates it.
+    expect((await agent.get(page).set(ADMIN)).text).not.toContain(fresh);
     expect((await agent.get('/scim/v2/Users').set('Authorization', `Bearer ${fresh}`)).status).toBe(200);
-    expect((await agent.post(`/admin/customers/${SCIM_ONLY}/scim-token`).set(ADMIN).type('form').send({ graceSeconds: '5', _csrf: token })).status).toBe(400);
+    // With a grace period the previous token keeps working.
+    await agent.post(`${page}/scim-token`).set(ADMIN).type('form').send({ graceSeconds: '3600', _csrf: token });
+    expect((await agent.get(page).set(ADMIN)).text).toContain('still accepted until');
+    expect((await agent.get('/scim/v2/Users').set('Authorization', `Bearer ${fresh}`)).status).toBe(200);
+    expect((await agent.post(`${page}/scim-token`).set(ADMIN).type('form').send({ graceSeconds: '5', _csrf: token })).status).toBe(400);
   });
 
   it('sends a nonce CSP that the page script and style carry', async () => {
