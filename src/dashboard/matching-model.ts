@@ -60,7 +60,8 @@ export function matchingModel(report: MatchingReport, compareUrl: string): Match
     strategies: report.strategies.map((s) => ({
       strategy: s.strategy,
       admitted: s.admitted.length,
-      inactive: s.inactive.length,
+      // Deleted users are refused like deactivated ones: the dashboard counts them together.
+      inactive: s.inactive.length + s.deleted.length,
       affected: s.affected.length,
       ambiguous: s.ambiguous.length,
       unmatchedScimUsers: s.unmatchedScimUsers.length,
@@ -81,7 +82,7 @@ export function summaryText(s: StrategyModel): string {
   const refused = s.affected + s.ambiguous;
   const parts = [`${s.affected} affected user${s.affected === 1 ? '' : 's'} under ${s.strategy}`];
   parts.push(`${s.admitted} admitted`);
-  if (s.inactive) parts.push(`${s.inactive} deactivated in SCIM (correctly refused)`);
+  if (s.inactive) parts.push(`${s.inactive} deactivated or deleted in SCIM (correctly refused)`);
   if (s.ambiguous) parts.push(`${s.ambiguous} ambiguous`);
   return `${parts.join(', ')}.${refused === 0 ? ' Nobody is locked out by this strategy.' : ''}`;
 }

@@ -32,7 +32,7 @@ function optionLabel(model: MatchingModel, s: StrategyModel): string {
 function overview(model: MatchingModel): SafeHtml {
   return html`<section aria-labelledby="overview-heading"><h2 id="overview-heading">Every strategy on the recorded logins</h2>
 <table><caption>${model.totals.ssoUsers} SSO users and ${model.totals.scimUsers} SCIM users</caption>
-<thead><tr><th scope="col">Strategy</th><th scope="col">Admitted</th><th scope="col">Deactivated in SCIM</th><th scope="col">Affected (Inactive)</th><th scope="col">Ambiguous</th><th scope="col">SCIM users nobody matched</th></tr></thead>
+<thead><tr><th scope="col">Strategy</th><th scope="col">Admitted</th><th scope="col">Deactivated or deleted in SCIM</th><th scope="col">Affected (Inactive)</th><th scope="col">Ambiguous</th><th scope="col">SCIM users nobody matched</th></tr></thead>
 <tbody>${model.strategies.map(
     (s) => html`<tr><th scope="row"><code>${s.strategy}</code>${s.strategy === model.currentStrategy ? html` <span class="badge ok">current</span>` : ''}${s.strategy === model.recommendedStrategy ? html` <span class="badge ok">recommended</span>` : ''}</th>
 <td>${s.admitted}</td><td>${s.inactive}</td><td>${s.affected}</td><td>${s.ambiguous}</td><td>${s.unmatchedScimUsers}</td></tr>`,

@@ -25,7 +25,7 @@ export const MATCHING_SCRIPT = raw(`(function () {
   function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
   function summary(s) {
     var parts = [plural(s.affected, 'affected user') + ' under ' + s.strategy, s.admitted + ' admitted'];
-    if (s.inactive) parts.push(s.inactive + ' deactivated in SCIM (correctly refused)');
+    if (s.inactive) parts.push(s.inactive + ' deactivated or deleted in SCIM (correctly refused)');
     if (s.ambiguous) parts.push(s.ambiguous + ' ambiguous');
     return parts.join(', ') + '.' + (s.affected + s.ambiguous === 0 ? ' Nobody is locked out by this strategy.' : '');
   }

@@ -1,7 +1,7 @@
 /** Loads what the matching report needs from the store, in Redis-friendly pages, and builds the report. */
 import { candidateOf } from '../guard/guard.js';
 import type { Store } from '../store/store.js';
-import { buildMatchingReport, type MatchingReport } from './report.js';
+import { buildMatchingReport, lookupKey, unmatchedLookups, type MatchingReport } from './report.js';
 import { isMatchingStrategy, type ScimCandidate } from './strategies.js';
 
 const PAGE = 500;
@@ -23,12 +23,24 @@ export async function matchingReport(store: Store, customerId: string): Promise<
     store.listSsoUsers(customerId),
   ]);
   const scimUsers = connection ? await loadScimUsers(store, connection.connectionId) : [];
-  return buildMatchingReport({
+  const input = {
     customerId,
     currentStrategy: client && isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : null,
     idpType: client?.idpType ?? null,
     subjectClaim: client?.subjectClaim ?? null,
     ssoUsers,
     scimUsers,
-  });
+  };
+  const first = buildMatchingReport(input);
+  if (!connection) return first;
+  // Second pass: which of the unmatched lookups a deleted SCIM user once answered (tombstones, pages of 500).
+  const pending = unmatchedLookups(first, ssoUsers);
+  if (pending.length === 0) return first;
+  const deletedLookups = new Set<string>();
+  for (let i = 0; i < pending.length; i += PAGE) {
+    const batch = pending.slice(i, i + PAGE);
+    const flags = await store.findDeletedUsers(connection.connectionId, batch);
+    batch.forEach((lookup, j) => flags[j] && deletedLookups.add(lookupKey(lookup.attribute, lookup.value)));
+  }
+  return deletedLookups.size ? buildMatchingReport({ ...input, deletedLookups }) : first;
 }

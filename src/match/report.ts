@@ -41,6 +41,8 @@ export interface StrategyEvaluation {
   admitted: { ssoUser: SsoUserSummary; scimUser: ScimUserSummary }[];
   /** SSO users matching exactly one inactive SCIM user: refused as `deactivated`. */
   inactive: { ssoUser: SsoUserSummary; scimUser: ScimUserSummary }[];
+  /** SSO users whose only match was deleted from SCIM: refused as `deleted`. */
+  deleted: SsoUserSummary[];
   /** SSO users matching nothing: refused as `not_provisioned` (the dashboard lists them as Inactive). */
   affected: SsoUserSummary[];
   /** SSO users matching more than one SCIM user: refused as `ambiguous`. */
@@ -67,6 +69,25 @@ export interface ReportInput {
   subjectClaim: string | null;
   ssoUsers: StoredSsoUser[];
   scimUsers: ScimCandidate[];
+  /** Index lookups (see lookupKey) that a deleted SCIM user once answered; read by the loader from the store. */
+  deletedLookups?: ReadonlySet<string>;
+}
+
+/** The key of an index lookup in `deletedLookups`. */
+export const lookupKey = (index: MatchIndex, value: string): string => `${index}\u0000${value}`;
+
+/** The lookups of SSO users that no live SCIM user matches, per the report: the ones worth a tombstone check. */
+export function unmatchedLookups(report: MatchingReport, ssoUsers: StoredSsoUser[]): { attribute: MatchIndex; value: string }[] {
+  const bySubject = new Map(ssoUsers.map((u) => [u.subject, u]));
+  const seen = new Map<string, { attribute: MatchIndex; value: string }>();
+  for (const evaluation of report.strategies) {
+    for (const summary of evaluation.affected) {
+      const user = bySubject.get(summary.subject);
+      const lookup = user ? lookupFor(evaluation.strategy, identityOf(user)) : null;
+      if (lookup) seen.set(lookupKey(lookup.index, lookup.value), { attribute: lookup.index, value: lookup.value });
+    }
+  }
+  return [...seen.values()];
 }
 
 const identityOf = (u: StoredSsoUser): SsoIdentity => ({
@@ -101,8 +122,14 @@ function indexBy(index: MatchIndex, users: ScimCandidate[]): Map<string, ScimCan
   return map;
 }
 
-export function evaluateStrategy(strategy: MatchingStrategy, ssoUsers: StoredSsoUser[], scimUsers: ScimCandidate[], indexes: Map<MatchIndex, Map<string, ScimCandidate[]>>): StrategyEvaluation {
-  const evaluation: StrategyEvaluation = { strategy, admitted: [], inactive: [], affected: [], ambiguous: [], unmatchedScimUsers: [] };
+export function evaluateStrategy(
+  strategy: MatchingStrategy,
+  ssoUsers: StoredSsoUser[],
+  scimUsers: ScimCandidate[],
+  indexes: Map<MatchIndex, Map<string, ScimCandidate[]>>,
+  deletedLookups: ReadonlySet<string> = new Set(),
+): StrategyEvaluation {
+  const evaluation: StrategyEvaluation = { strategy, admitted: [], inactive: [], deleted: [], affected: [], ambiguous: [], unmatchedScimUsers: [] };
   const matched = new Set<string>();
   for (const ssoUser of ssoUsers) {
     const identity = identityOf(ssoUser);
@@ -112,7 +139,7 @@ export function evaluateStrategy(strategy: MatchingStrategy, ssoUsers: StoredSso
     for (const m of matches) matched.add(m.id);
     const [only] = matches;
     if (matches.length > 1) evaluation.ambiguous.push({ ssoUser: summary(ssoUser), scimUsers: matches.map(scimSummary) });
-    else if (!only) evaluation.affected.push(summary(ssoUser));
+    else if (!only) (lookup && deletedLookups.has(lookupKey(lookup.index, lookup.value)) ? evaluation.deleted : evaluation.affected).push(summary(ssoUser));
     else (only.active ? evaluation.admitted : evaluation.inactive).push({ ssoUser: summary(ssoUser), scimUser: scimSummary(only) });
   }
   evaluation.unmatchedScimUsers = scimUsers.filter((u) => !matched.has(u.id)).map(scimSummary);
@@ -179,7 +206,7 @@ export function buildMatchingReport(input: ReportInput): MatchingReport {
   const indexes = new Map<MatchIndex, Map<string, ScimCandidate[]>>(
     (['userName', 'externalId', 'userNameLocal'] as MatchIndex[]).map((index) => [index, indexBy(index, input.scimUsers)]),
   );
-  const strategies = MATCHING_STRATEGIES.map((s) => evaluateStrategy(s, input.ssoUsers, input.scimUsers, indexes));
+  const strategies = MATCHING_STRATEGIES.map((s) => evaluateStrategy(s, input.ssoUsers, input.scimUsers, indexes, input.deletedLookups));
   const { strategy, reason } = recommend(input, strategies);
   return {
     customerId: input.customerId,

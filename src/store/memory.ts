@@ -293,6 +293,15 @@ export function memoryStore(): Store {
       return s ? found(s, kind, attribute, value) : [];
     },
 
+    async findDeletedUsers(connectionId, lookups) {
+      assertStoreId('connectionId', connectionId);
+      const s = space(connectionId);
+      return lookups.map(({ attribute, value }) => {
+        assertIndexAttribute(attribute);
+        return s?.gone.get(attribute)?.has(value) === true;
+      });
+    },
+
     async findUsersForLogin(connectionId, attribute, value): Promise<LoginLookup> {
       assertStoreId('connectionId', connectionId);
       assertIndexAttribute(attribute);

@@ -290,6 +290,13 @@ export const FIND_USERS_FOR_LOGIN = `${READ_PRELUDE}
 return { findAll('u', ARGV[1], ARGV[2]), redis.call('HEXISTS', gonekey(ARGV[1]), ARGV[2]) }
 `;
 
+/** For each (attribute, value) pair in ARGV: 1 if a deleted user held it (a user tombstone), else 0. */
+export const FIND_DELETED_USERS = `${PRELUDE}
+local out = {}
+for i = 1, #ARGV, 2 do out[#out + 1] = redis.call('HEXISTS', gonekey(ARGV[i]), ARGV[i + 1]) end
+return out
+`;
+
 /**
  * Reads one page in creation order (ARGV: kind, offset, count). Reply {total, rows, aux}: the page's stored
  * rows as they are (one HMGET; the caller splits `<v>:<len id>:<len x>:<id><x><json>` byte-exactly, which

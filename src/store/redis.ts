@@ -58,6 +58,7 @@ const SCRIPTS = {
   get: { lua: lua.GET_RESOURCE, keys: 1, readOnly: true },
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
+  deleted: { lua: lua.FIND_DELETED_USERS, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
   sweep: { lua: lua.SWEEP_CONNECTION, keys: 1, readOnly: false },
   setIfNewer: { lua: connLua.SET_IF_NEWER, keys: 1, readOnly: false },
@@ -265,6 +266,19 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const [users, gone] = (await run('login', tag(connectionId), attribute, value)) as [unknown[][], number];
       return { users: users.map((r) => parseResource('User', r)), deletedMatch: Number(gone) === 1 };
+    },
+
+    async findDeletedUsers(connectionId, lookups) {
+      assertStoreId('connectionId', connectionId);
+      if (lookups.length === 0) return [];
+      const args: string[] = [];
+      for (const { attribute, value } of lookups) {
+        assertIndexAttribute(attribute);
+        if (typeof value !== 'string') throw new TypeError('index value must be a string');
+        args.push(attribute, value);
+      }
+      const flags = (await run('deleted', tag(connectionId), ...args)) as number[];
+      return flags.map((flag) => Number(flag) === 1);
     },
 
     async listPage(connectionId, kind, offset, count) {

@@ -200,6 +200,12 @@ export interface Store {
    */
   getCustomer(customerId: string): Promise<{ connection: StoredConnection | null; client: StoredOidcClient | null }>;
 
+  /**
+   * For each (attribute, value): whether a deleted user once held it (the tombstones findUsersForLogin
+   * reads). For the matching report's dry run; ONE round trip per call, so callers batch.
+   */
+  findDeletedUsers(connectionId: string, lookups: { attribute: string; value: string }[]): Promise<boolean[]>;
+
   /** Creates the customer's OIDC client; 'exists' when it already has one. */
   createOidcClient(client: StoredOidcClient): Promise<'created' | 'exists'>;
   getOidcClient(customerId: string): Promise<StoredOidcClient | null>;

@@ -104,3 +104,30 @@ describe('the SCIM Matching report', () => {
     expect(sameDomain.warnings.some((w) => w.includes('another domain'))).toBe(false);
   });
 });
+
+describe('the matching report read from a store', () => {
+  it('tells SSO users whose SCIM user was deleted apart from those never provisioned', async () => {
+    const { scimSso } = await import('../../src/index.js');
+    const sso = scimSso();
+    const { token } = await sso.createScimConnection({ customerId: 'r' });
+    await sso.createOidcClient({ customerId: 'r', idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });
+    const scim = (method: string, path: string, body?: unknown) =>
+      sso.handleScim({ method, path, query: new URLSearchParams(), headers: { authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body), baseUrl: 'https://app.example.com/scim/v2' });
+    const created = JSON.parse((await scim('POST', '/Users', { userName: 'gone@corp.example' })).body!) as { id: string };
+    await scim('POST', '/Users', { userName: 'here@corp.example' });
+    expect((await scim('DELETE', `/Users/${created.id}`)).status).toBe(204);
+    for (const email of ['gone@corp.example', 'here@corp.example', 'never@corp.example']) {
+      await sso.store.recordSsoUser('r', loggedIn(email));
+    }
+    const report = await sso.matchingReport('r');
+    const byEmail = report.strategies.find((s) => s.strategy === 'OidcEmailToScimUsername')!;
+    expect(byEmail.admitted.map((a) => a.ssoUser.email)).toEqual(['here@corp.example']);
+    expect(byEmail.deleted.map((u) => u.email)).toEqual(['gone@corp.example']);
+    expect(byEmail.affected.map((u) => u.email)).toEqual(['never@corp.example']);
+  });
+});
+
+/** An SSO user who logged in once with a verified email. */
+function loggedIn(email: string): StoredSsoUser {
+  return sso({ subject: `sub-${email}`, email, emailVerified: true });
+}

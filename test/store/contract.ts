@@ -646,6 +646,21 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.findUsersForLogin(cid, 'email', 'ann@example.com')).toEqual({ users: [], deletedMatch: false });
       });
 
+      it('answers, in one call, which index values deleted users once held', async () => {
+        const id = await createUser('Gone@Example.com', { externalId: 'g1' });
+        await createUser('kept', { externalId: 'k1' });
+        expect(await store.deleteResource(cid, 'User', id)).toBe(true);
+        const flags = await store.findDeletedUsers(cid, [
+          { attribute: 'userName', value: 'gone@example.com' },
+          { attribute: 'externalId', value: 'g1' },
+          { attribute: 'externalId', value: 'k1' },
+          { attribute: 'userName', value: 'never' },
+        ]);
+        expect(flags).toEqual([true, true, false, false]);
+        expect(await store.findDeletedUsers(cid, [])).toEqual([]);
+        expect(await store.findDeletedUsers('conn-unknown', [{ attribute: 'externalId', value: 'g1' }])).toEqual([false]);
+      });
+
       it('reports no deletedMatch for a value a replace dropped, a deleted group’s value or a value never held', async () => {
         const id = await createUser('ann', { externalId: 'old' });
         await store.replaceResource(cid, userWrite(id, 'anne', { externalId: 'new' }), 1);
