@@ -94,6 +94,23 @@ export function toPublicOidcClient(client: StoredOidcClient, scimConnectionId: s
   };
 }
 
+/**
+ * The client after an update. A strategy or subject claim that was the old IdP type's default follows a new
+ * IdP type. `updatedAt` always moves forward (at least 1 ms), as the compare-and-set relies on it.
+ */
+function merged(current: StoredOidcClient, changes: UpdateOidcClientInput): StoredOidcClient {
+  const updatedAt = new Date(Math.max(Date.now(), Date.parse(current.updatedAt) + 1)).toISOString();
+  const next: StoredOidcClient = { ...current, ...(changes as Partial<StoredOidcClient>), updatedAt };
+  if (changes.idpType && !changes.matchingStrategy && current.matchingStrategy === DEFAULT_STRATEGY[current.idpType]) {
+    next.matchingStrategy = DEFAULT_STRATEGY[changes.idpType];
+  }
+  if (changes.idpType && !changes.subjectClaim && current.subjectClaim === DEFAULT_SUBJECT_CLAIM[current.idpType]) {
+    next.subjectClaim = DEFAULT_SUBJECT_CLAIM[changes.idpType];
+  }
+  if (!next.scopes.includes('openid')) next.scopes = ['openid', ...next.scopes];
+  return next;
+}
+
 export function oidcClientManager(store: Store, onChange: (customerId: string) => void = () => {}, emit: Emit = () => {}) {
   const changed = (type: AuditEventType, customerId: string) => {
     onChange(customerId);
@@ -134,22 +151,17 @@ export function oidcClientManager(store: Store, onChange: (customerId: string) =
     async updateOidcClient(customerId: string, patch: UpdateOidcClientInput): Promise<OidcClient> {
       checkCustomerId(customerId);
       const changes = parse(updateSchema, patch, 'updateOidcClient');
-      const current = await store.getOidcClient(customerId);
-      if (!current) throw new ScimSsoConfigError('oidc_client_not_found', `customer "${customerId}" has no OIDC client`);
-      const next: StoredOidcClient = { ...current, ...changes, updatedAt: new Date().toISOString() };
-      if (changes.idpType && !changes.matchingStrategy && current.matchingStrategy === DEFAULT_STRATEGY[current.idpType]) {
-        // The strategy was the old type's default, so it follows the new type.
-        next.matchingStrategy = DEFAULT_STRATEGY[changes.idpType];
+      // Read, merge, compare-and-set on updatedAt: concurrent updates (dashboard Save, app code) all land.
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const current = await store.getOidcClient(customerId);
+        if (!current) throw new ScimSsoConfigError('oidc_client_not_found', `customer "${customerId}" has no OIDC client`);
+        const next = merged(current, changes);
+        if (await store.replaceOidcClient(next, current.updatedAt)) {
+          changed('oidc_client.updated', customerId);
+          return toPublicOidcClient(next, await pairedConnectionId(customerId));
+        }
       }
-      if (changes.idpType && !changes.subjectClaim && current.subjectClaim === DEFAULT_SUBJECT_CLAIM[current.idpType]) {
-        next.subjectClaim = DEFAULT_SUBJECT_CLAIM[changes.idpType];
-      }
-      if (!next.scopes.includes('openid')) next.scopes = ['openid', ...next.scopes];
-      if (!(await store.replaceOidcClient(next))) {
-        throw new ScimSsoConfigError('oidc_client_not_found', `customer "${customerId}" has no OIDC client`);
-      }
-      changed('oidc_client.updated', customerId);
-      return toPublicOidcClient(next, await pairedConnectionId(customerId));
+      throw new ScimSsoConfigError('oidc_client_not_found', `customer "${customerId}"'s OIDC client kept changing during the update; retry`);
     },
 
     /** The customer's OIDC client (without its secret), or null. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scimSso, ScimSsoConfigError } from '../src/index.js';
+import { STORE_KINDS, makeStore } from './support/app.js';
 
 const base = { issuer: 'https://idp.example.com/oauth2/default', clientId: 'client-1', redirectUri: 'https://app.example.com/sso/acme/callback' };
 
@@ -76,5 +77,31 @@ describe('scimSso options', () => {
   it('rejects an unknown option with a did-you-mean hint', () => {
     expect(() => scimSso({ basepath: '/scim' } as never)).toThrow(/unknown option "basepath". Did you mean "basePath"\?/);
     expect(() => scimSso({ basePath: 'scim' })).toThrow(ScimSsoConfigError);
+  });
+});
+
+describe.each(STORE_KINDS)('concurrent OIDC client updates on the %s store', (kind) => {
+  it('lands every one of several concurrent updates to different settings', async () => {
+    const { store, cleanup } = await makeStore(kind, `oidc-race-${kind}`);
+    try {
+      const sso = scimSso({ store });
+      await sso.createOidcClient({ customerId: 'race', idpType: 'Okta', ...base });
+      await Promise.all([
+        sso.updateOidcClient('race', { matchingStrategy: 'OidcSubToScimExternalId' }),
+        sso.updateOidcClient('race', { claimsSource: 'userinfo' }),
+        sso.updateOidcClient('race', { scopes: ['openid', 'email'] }),
+        sso.updateOidcClient('race', { clientId: 'client-2' }),
+        sso.updateOidcClient('race', { redirectUri: 'https://app.example.com/sso/race/callback' }),
+      ]);
+      expect(await sso.fetchOidcClient('race')).toMatchObject({
+        matchingStrategy: 'OidcSubToScimExternalId',
+        claimsSource: 'userinfo',
+        scopes: ['openid', 'email'],
+        clientId: 'client-2',
+        redirectUri: 'https://app.example.com/sso/race/callback',
+      });
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -34,9 +34,11 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): 
       return json === undefined ? null : parseOidcClient(json);
     },
 
-    async replaceOidcClient(client) {
+    async replaceOidcClient(client, expectedUpdatedAt) {
       const record = checkOidcClient(client);
-      if (!clients.has(record.customerId)) return false;
+      const current = clients.get(record.customerId);
+      if (current === undefined) return false;
+      if (expectedUpdatedAt !== undefined && parseOidcClient(current).updatedAt !== expectedUpdatedAt) return false;
       clients.set(record.customerId, JSON.stringify(record));
       return true;
     },

@@ -27,6 +27,18 @@ import { assertStoreId, type StoredSsoUser } from './store.js';
  * firstSeenAt sits before the first newline (timestamps hold no control characters). Strings are compared
  * byte by byte, because Lua's `<` follows the server's locale. Reply 1.
  */
+/**
+ * Replaces an OIDC client (KEYS[1]; ARGV: new JSON, expected updatedAt or '') only if it exists and, when
+ * an expected updatedAt is given, the stored one equals it. Reply 1 or 0. The JSON is our own flat record.
+ */
+export const REPLACE_OIDC_CLIENT = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if ARGV[2] ~= '' and cjson.decode(current).updatedAt ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`;
+
 export const RECORD_SSO_USER = `
 local function before(a, b)
   for i = 1, math.min(#a, #b) do
@@ -67,7 +79,10 @@ export function redisOidcMethods(options: {
 }): { methods: OidcMethods; customers: CustomerSet; oidcKey: (customerId: string) => string } {
   const { client, prefix, customerKey } = options;
   const redis = client as Redis; // Redis and Cluster share these signatures; the cast only picks one.
-  const run = defineScripts(client, { recordSso: { lua: RECORD_SSO_USER, keys: 1, readOnly: false } });
+  const run = defineScripts(client, {
+    recordSso: { lua: RECORD_SSO_USER, keys: 1, readOnly: false },
+    replaceOidc: { lua: REPLACE_OIDC_CLIENT, keys: 1, readOnly: false },
+  });
   const customersKey = `${prefix}customers`;
   // Same hash tag as the customer key (redis.ts): one MGET reads both, even on a cluster.
   const oidcKey = (customerId: string): string => `${prefix}oidc:{${customerId}}`;
@@ -115,9 +130,9 @@ export function redisOidcMethods(options: {
       return raw === null ? null : parseOidcClient(raw);
     },
 
-    async replaceOidcClient(input) {
+    async replaceOidcClient(input, expectedUpdatedAt) {
       const client = checkOidcClient(input);
-      return (await redis.set(oidcKey(client.customerId), JSON.stringify(client), 'XX')) !== null;
+      return Number(await run('replaceOidc', oidcKey(client.customerId), JSON.stringify(client), expectedUpdatedAt ?? '')) === 1;
     },
 
     async deleteOidcClient(customerId) {

@@ -209,8 +209,11 @@ export interface Store {
   /** Creates the customer's OIDC client; 'exists' when it already has one. */
   createOidcClient(client: StoredOidcClient): Promise<'created' | 'exists'>;
   getOidcClient(customerId: string): Promise<StoredOidcClient | null>;
-  /** Replaces the customer's OIDC client; false when it has none. */
-  replaceOidcClient(client: StoredOidcClient): Promise<boolean>;
+  /**
+   * Replaces the customer's OIDC client; false when it has none or, given `expectedUpdatedAt`, when the
+   * stored client's `updatedAt` differs (another update won: re-read and retry). Atomic.
+   */
+  replaceOidcClient(client: StoredOidcClient, expectedUpdatedAt?: string): Promise<boolean>;
   /** Deletes the customer's OIDC client and its recorded SSO users; false when it had none. */
   deleteOidcClient(customerId: string): Promise<boolean>;
   /** Every customer id with a SCIM connection or an OIDC client (admin pages; not on request paths). */

@@ -741,6 +741,12 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.getOidcClient(conn.customerId)).toEqual(next);
         const stranger = makeOidcClient(`cust-${randomUUID()}`);
         expect(await store.replaceOidcClient(stranger)).toBe(false);
+        // With an expected updatedAt, a stale writer loses and changes nothing.
+        const current = (await store.getOidcClient(next.customerId))!;
+        expect(await store.replaceOidcClient({ ...current, clientId: 'stale' }, 'not-the-current-updatedAt')).toBe(false);
+        expect((await store.getOidcClient(next.customerId))!.clientId).toBe(current.clientId);
+        expect(await store.replaceOidcClient({ ...current, clientId: 'fresh', updatedAt: 'later' }, current.updatedAt)).toBe(true);
+        expect((await store.getOidcClient(next.customerId))!.clientId).toBe('fresh');
         expect(await store.getOidcClient(stranger.customerId)).toBeNull();
       });
 
