@@ -15,10 +15,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import session from 'express-session';
 import { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
-import { Strategy } from 'openid-client/passport';
 import passport from 'passport';
 import { startDemoIdp } from '../example-app/demo-idp.js';
 import { redisStore } from '../src/index.js';
+// The same Strategy scim-sso builds (PKCE + state + nonce), with a pass-through verify instead of the guard.
+import { StateNonceStrategy } from '../src/guard/passport.js';
 import { serveRpc } from './child.js';
 import { freePort } from './redis-server.js';
 import { provision } from './provision.js';
@@ -63,21 +64,12 @@ await sso.createOidcClient({
 });
 const ids = await provision(sso.handleScim, token, Math.max(accounts, filler));
 
-/** openid-client's Strategy sending state and nonce as well as PKCE (what scim-sso's own Strategy does). */
-class PlainStrategy extends Strategy {
-  override authorizationRequestParams<T extends Parameters<Strategy['authorizationRequestParams']>[1]>(req: Request, options: T) {
-    const params = new URLSearchParams(super.authorizationRequestParams(req, options) ?? undefined);
-    params.set('state', oidc.randomState());
-    params.set('nonce', oidc.randomNonce());
-    return params;
-  }
-}
 const config = await oidc.discovery(new URL(idp.issuer(CUSTOMER)), CLIENT.client_id, CLIENT.client_secret, undefined, {
   execute: [oidc.allowInsecureRequests],
 });
 passport.use(
   'plain',
-  new PlainStrategy({ config, name: 'plain', sessionKey: 'plain', scope: 'openid email profile', passReqToCallback: true }, (_req, tokens, verified) =>
+  new StateNonceStrategy({ config, name: 'plain', sessionKey: 'plain', scope: 'openid email profile', passReqToCallback: true }, (_req, tokens, verified) =>
     verified(null, { sub: tokens.claims()!.sub }),
   ),
 );

@@ -29,13 +29,8 @@ export interface StrategyModel {
   ambiguousUsers: ListedUser[];
 }
 
-export interface MatchingModel {
-  customerId: string;
-  currentStrategy: MatchingStrategy | null;
-  recommendedStrategy: MatchingStrategy | null;
-  reason: string;
-  warnings: string[];
-  totals: { ssoUsers: number; scimUsers: number };
+/** The report as the page needs it: the same summary fields, with per-strategy counts and short lists. */
+export interface MatchingModel extends Omit<MatchingReport, 'strategies'> {
   /** The Compare page's URL without the subject; the script appends `encodeURIComponent(subject)`. */
   compareUrl: string;
   strategies: StrategyModel[];

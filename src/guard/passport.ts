@@ -25,7 +25,7 @@ export type AppVerify = (req: Request, tokens: Tokens, result: GuardResult, veri
 export const strategyName = (customerId: string) => `scim-sso:${customerId}`;
 
 /** openid-client's Strategy, sending `state` and `nonce` as well as PKCE (by default it sends only PKCE). */
-class GuardedStrategy extends Strategy {
+export class StateNonceStrategy extends Strategy {
   override authorizationRequestParams<T extends Parameters<Strategy['authorizationRequestParams']>[1]>(req: Request, options: T) {
     const params = new URLSearchParams(super.authorizationRequestParams(req, options) ?? undefined);
     params.set('state', oidc.randomState());
@@ -152,7 +152,7 @@ export class OidcRuntime {
   async strategy(customerId: string, appVerify?: AppVerify): Promise<Strategy> {
     const { client } = await this.current(customerId);
     const config = await this.configuration(client);
-    return new GuardedStrategy(
+    return new StateNonceStrategy(
       {
         config,
         name: strategyName(customerId),
