@@ -5,6 +5,7 @@
  * Evaluation never throws, whatever JSON the resource holds.
  */
 import type { AttrPath, CompareOp, FilterNode, FilterValue } from './filter.js';
+import { fold, foldCase } from '../fold.js';
 import { JSON_NUMBER } from './filter-lexer.js';
 import { coerceBoolean, isObject, type Json, type JsonObject } from './normalize.js';
 import { findAttribute, resolveAttribute, type AttributeDef, type ResourceTypeDef } from './schemas.js';
@@ -144,8 +145,12 @@ function evaluateCompare(node: CompareNode, located: Located): boolean {
   return values.some((v) => compareOne(v, node.op, node, def)); // multi-valued: any value matches
 }
 
-/** Case folding for caseExact=false (RFC 7643 §2.2): Unicode NFC, then lower case. */
-const fold = (s: string, caseExact: boolean) => (caseExact ? s : s.normalize('NFC').toLowerCase());
+/**
+ * Case folding for caseExact=false (RFC 7643 §2.2): the same rule as the indexes and uniqueness
+ * (src/fold.ts), so a filter finds exactly the users a POST would collide with.
+ */
+const folded = (s: string, caseExact: boolean) => (caseExact ? s : fold(s));
+const foldedSubstring = (s: string, caseExact: boolean) => (caseExact ? s : foldCase(s));
 
 /** `2015-10-10T14:38:21.8617979-07:00` (7 fractional digits, as .NET writes) is cut to milliseconds for Date.parse. */
 function instant(text: string): number | undefined {
@@ -167,8 +172,8 @@ function compareOne(actual: Json, op: CompareOp, node: CompareNode, def: Attribu
     case 'sw':
     case 'ew': {
       if (typeof actual !== 'string') return false; // RFC 7644: string operators apply to strings
-      const a = fold(actual, caseExact);
-      const b = fold(text, caseExact);
+      const a = foldedSubstring(actual, caseExact);
+      const b = foldedSubstring(text, caseExact);
       return op === 'co' ? a.includes(b) : op === 'sw' ? a.startsWith(b) : a.endsWith(b);
     }
     default: {
@@ -195,7 +200,7 @@ function equals(actual: string | number | boolean, expected: FilterValue, text: 
     const b = instant(text);
     if (a !== undefined && b !== undefined) return a === b;
   }
-  return fold(actual, caseExact) === fold(text, caseExact);
+  return folded(actual, caseExact) === folded(text, caseExact);
 }
 
 /** Sign of actual − expected, or undefined when the two cannot be ordered. */
@@ -212,7 +217,7 @@ function ordering(actual: string | number | boolean, expected: FilterValue, text
     const b = instant(text);
     return a === undefined || b === undefined ? undefined : Math.sign(a - b);
   }
-  const a = fold(actual, caseExact); // strings: lexicographic (RFC 7644 §3.4.2.2), honouring caseExact
-  const b = fold(text, caseExact);
+  const a = folded(actual, caseExact); // strings: lexicographic (RFC 7644 §3.4.2.2), honouring caseExact
+  const b = folded(text, caseExact);
   return a < b ? -1 : a > b ? 1 : 0;
 }
