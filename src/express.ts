@@ -1,9 +1,8 @@
 /** The Express adapter: a thin translation between Express and the neutral SCIM handler. */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ScimError } from './errors.js';
-import { errorResponse, type ScimResponse } from './scim/http.js';
+import type { ScimResponse } from './scim/http.js';
 import type { ScimHandler } from './scim/handler.js';
-import { toScimRequest } from './scim/mount.js';
+import { settleUnreadBody, toScimRequest } from './scim/mount.js';
 
 export interface ExpressMountOptions {
   basePath: string;
@@ -21,7 +20,7 @@ function send(res: Response, response: ScimResponse): void {
 export function expressScimMiddleware(handler: ScimHandler, options: ExpressMountOptions): RequestHandler {
   return async function scimSsoMiddleware(req: Request, res: Response, next: NextFunction) {
     try {
-      const request = await toScimRequest(
+      const request = toScimRequest(
         {
           node: req,
           url: req.url,
@@ -33,7 +32,8 @@ export function expressScimMiddleware(handler: ScimHandler, options: ExpressMoun
         options.publicBaseUrl,
       );
       if (request === null) return next();
-      send(res, request instanceof ScimError ? errorResponse(request) : await handler(request));
+      const response = await handler(request);
+      send(res, { ...response, headers: settleUnreadBody(req, response.headers) });
     } catch (error) {
       next(error);
     }

@@ -9,7 +9,7 @@ import type koaPassport from 'koa-passport';
 
 /** An instance of koa-passport's KoaPassport. */
 type KoaPassport = InstanceType<typeof koaPassport.KoaPassport>;
-import { ScimError, ScimSsoConfigError, SsoLoginError } from './errors.js';
+import { ScimSsoConfigError, SsoLoginError } from './errors.js';
 import { failureToLoginError, toLoginError } from './guard/login-errors.js';
 import { loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from './guard/login-routes.js';
 import type { OidcRuntime } from './guard/passport.js';
@@ -17,8 +17,8 @@ import { renderLoginError, renderSessionEnded, type RenderedLoginError } from '.
 import { checkAndAuditSession } from './guard/session-check.js';
 import { StrategyRegistry, type StrategyHost } from './guard/strategy-registry.js';
 import type { ScimHandler } from './scim/handler.js';
-import { errorResponse, type ScimResponse } from './scim/http.js';
-import { toScimRequest } from './scim/mount.js';
+import type { ScimResponse } from './scim/http.js';
+import { settleUnreadBody, toScimRequest } from './scim/mount.js';
 
 export interface KoaMountOptions {
   basePath: string;
@@ -43,7 +43,7 @@ function mountPrefix(ctx: Context): string {
 /** Koa middleware serving the SCIM routes under `basePath` and passing every other request on. */
 export function koaScimMiddleware(handler: ScimHandler, options: KoaMountOptions): Middleware {
   return async function scimSsoKoa(ctx: Context, next: Next) {
-    const request = await toScimRequest(
+    const request = toScimRequest(
       {
         node: ctx.req,
         url: ctx.url,
@@ -55,7 +55,8 @@ export function koaScimMiddleware(handler: ScimHandler, options: KoaMountOptions
       options.publicBaseUrl,
     );
     if (request === null) return next();
-    sendScim(ctx, request instanceof ScimError ? errorResponse(request) : await handler(request));
+    const response = await handler(request);
+    sendScim(ctx, { ...response, headers: settleUnreadBody(ctx.req, response.headers) });
   };
 }
 

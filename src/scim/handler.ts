@@ -97,7 +97,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         maxPatchOperations: options.maxPatchOperations,
       };
       if (second === undefined) return collection(ctx, request, method, connection);
-      if (second === '.search') return method === 'POST' ? search(ctx, request) : Promise.reject(methodNotAllowed('POST'));
+      if (second === '.search') {
+        if (method !== 'POST') throw methodNotAllowed('POST');
+        return search(ctx, request);
+      }
       return single(ctx, request, method, second, connection);
     }
     if (method !== 'GET') {
@@ -131,8 +134,14 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return jsonResponse(200, found);
   }
 
-  function body(request: ScimRequest): unknown {
-    const parsed = parseJsonBody(request.body, request.headers['content-type']);
+  /** The parsed body, read from the wire now if the adapter left it unread (after authentication). */
+  async function body(request: ScimRequest): Promise<unknown> {
+    let raw = request.body;
+    if (raw === undefined && request.readBody) {
+      raw = await request.readBody();
+      if (raw instanceof ScimError) throw raw;
+    }
+    const parsed = parseJsonBody(raw, request.headers['content-type']);
     if (parsed instanceof ScimError) throw parsed;
     return parsed;
   }
@@ -164,8 +173,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   }
 
   /** POST /Users/.search (RFC 7644 §3.4.3): the query in a JSON body. */
-  function search(ctx: ResourceContext, request: ScimRequest): Promise<ScimResponse> {
-    const input = body(request);
+  async function search(ctx: ResourceContext, request: ScimRequest): Promise<ScimResponse> {
+    const input = await body(request);
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw scimErrors.badRequest('invalidSyntax', 'a SearchRequest must be a JSON object');
     }
@@ -182,7 +191,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   async function collection(ctx: ResourceContext, request: ScimRequest, method: string, connection: StoredConnection): Promise<ScimResponse> {
     if (method === 'GET') return list(ctx, request, request.query);
     if (method === 'POST') {
-      const stored = unwrap(await createResource(ctx, body(request)));
+      const stored = unwrap(await createResource(ctx, await body(request)));
       auditWrite(emit, connection, { kind: ctx.spec.kind, id: stored.id, method, status: 201, stored });
       return resourceResponse(ctx, request, 201, stored);
     }
@@ -201,12 +210,12 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         return resourceResponse(ctx, request, 200, stored);
       }
       case 'PUT': {
-        const { stored, previous } = unwrap(await replaceResource(ctx, id, body(request), ifMatch));
+        const { stored, previous } = unwrap(await replaceResource(ctx, id, await body(request), ifMatch));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 200, stored, previous });
         return resourceResponse(ctx, request, 200, stored);
       }
       case 'PATCH': {
-        const { stored, previous } = unwrap(await patchResource(ctx, id, body(request), ifMatch));
+        const { stored, previous } = unwrap(await patchResource(ctx, id, await body(request), ifMatch));
         // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
         const wantsBody = request.query.has('attributes') || request.query.has('excludedAttributes');
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, stored, previous });

@@ -10,6 +10,11 @@ export interface ScimRequest {
   headers: Record<string, string | undefined>;
   /** The raw body, or a value a body parser mounted before scim-sso already produced. */
   body: Buffer | string | unknown;
+  /**
+   * Reads the body from the wire when it has not been read yet (`body` is then undefined). The handler
+   * calls it only after the request is authenticated, so an anonymous client never gets a body buffered.
+   */
+  readBody?: () => Promise<Buffer | ScimError>;
   /** Absolute URL of `basePath` as the client sees it, used for `Location` and `meta.location`. */
   baseUrl: string;
 }

@@ -1,10 +1,11 @@
 /**
  * What every HTTP adapter does the same way: decide whether a URL is under `basePath`, build the
- * neutral ScimRequest from a Node request (reading the body only when the method carries one), and
- * compute the base URL clients see.
+ * neutral ScimRequest from a Node request, and compute the base URL clients see. The body is not read
+ * here: the handler reads it through `readBody` once the bearer token is checked, so an anonymous client
+ * cannot make the server buffer (and parse) a body. `settleUnreadBody` then decides what happens to a body
+ * nobody read.
  */
 import type { IncomingMessage } from 'node:http';
-import { ScimError } from '../errors.js';
 import { readBody } from './body.js';
 import type { ScimRequest } from './http.js';
 
@@ -30,27 +31,26 @@ export interface MountedRequest {
   mountUrl: string;
 }
 
-/** Builds the neutral request, or null when the URL is not under basePath. A body over the limit gives a ScimError. */
-export async function toScimRequest(
+/**
+ * An unread body up to this size is drained after the response so the connection can be kept alive;
+ * anything larger (or of unknown length) closes the connection instead of reading it.
+ */
+export const UNREAD_BODY_DRAIN_BYTES = 16 * 1024;
+
+/** Builds the neutral request, or null when the URL is not under basePath. */
+export function toScimRequest(
   mounted: MountedRequest,
   basePath: string,
   maxBodyBytes: number,
   publicBaseUrl: string | undefined,
-): Promise<ScimRequest | ScimError | null> {
+): ScimRequest | null {
   const questionMark = mounted.url.indexOf('?');
   const urlPath = questionMark === -1 ? mounted.url : mounted.url.slice(0, questionMark);
   const path = pathBelow(basePath, urlPath);
   if (path === null) return null;
   const method = (mounted.node.method ?? 'GET').toUpperCase();
-  let body: unknown = undefined;
-  if (BODY_METHODS.has(method)) {
-    if (mounted.parsedBody !== undefined) body = mounted.parsedBody;
-    else if (!mounted.node.readableEnded) {
-      const raw = await readBody(mounted.node, maxBodyBytes, mounted.node.headers['content-length']);
-      if (raw instanceof ScimError) return raw;
-      body = raw;
-    }
-  }
+  const body: unknown = BODY_METHODS.has(method) ? mounted.parsedBody : undefined;
+  const unread = body === undefined && BODY_METHODS.has(method) && !mounted.node.readableEnded;
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(mounted.node.headers)) {
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -61,6 +61,23 @@ export async function toScimRequest(
     query: new URLSearchParams(questionMark === -1 ? '' : mounted.url.slice(questionMark + 1)),
     headers,
     body,
+    ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, mounted.node.headers['content-length']) } : {}),
     baseUrl: publicBaseUrl ? publicBaseUrl.replace(/\/+$/, '') : mounted.mountUrl + basePath.replace(/\/+$/, ''),
   };
+}
+
+/**
+ * Called by an adapter after the response is chosen: when the body was never read (an unauthenticated or
+ * refused request), a small declared body is drained so the connection stays usable, and a large or
+ * chunked one is not read at all: the response asks the client to close the connection.
+ */
+export function settleUnreadBody(node: IncomingMessage, headers: Record<string, string>): Record<string, string> {
+  if (node.readableEnded || node.readableFlowing !== null) return headers;
+  const declared = node.headers['content-length'];
+  const length = declared === undefined ? Number.NaN : Number(declared);
+  if (Number.isSafeInteger(length) && length <= UNREAD_BODY_DRAIN_BYTES) {
+    node.resume();
+    return headers;
+  }
+  return { ...headers, Connection: 'close' };
 }
