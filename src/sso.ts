@@ -75,9 +75,11 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
   });
   const mount = { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes, publicBaseUrl: options.publicBaseUrl };
   const middleware = expressScimMiddleware(handleScim, mount);
+  // No cache is invalidated by "this instance made the change": login steps read the store and pick the
+  // strategy built for the stored client version (src/guard/passport.ts), so every instance is current.
   const runtime = new OidcRuntime(store, { allowHttpIssuers: options.allowHttpIssuers, retryAfterSeconds: options.retryAfterSeconds }, emit);
-  const connections = connectionManager(store, (customerId) => runtime.forget(customerId), emit);
-  const instance: ScimSso = Object.assign(middleware, connections, oidcClientManager(store, (customerId) => runtime.forget(customerId), emit), {
+  const connections = connectionManager(store, undefined, emit);
+  const instance: ScimSso = Object.assign(middleware, connections, oidcClientManager(store, undefined, emit), {
     options,
     store,
     handleScim,
