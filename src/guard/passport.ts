@@ -16,7 +16,7 @@ import { SsoLoginError } from '../errors.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
 import { isMatchingStrategy } from '../match/strategies.js';
 import type { Store, StoredOidcClient } from '../store/store.js';
-import { refusal, runGuard, type CustomerConfig, type GuardResult } from './guard.js';
+import { matchPolicyOf, refusal, runGuard, type CustomerConfig, type GuardResult } from './guard.js';
 import { missingClaims, neededClaims, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
 import type { Emit } from '../events.js';
@@ -227,7 +227,8 @@ export class OidcRuntime {
         if (handed) this.readForRequest.delete(requestKey(req));
         const config = handed?.client.customerId === customerId ? handed : await this.load(customerId);
         connectionId = config.connection?.connectionId ?? null;
-        result = await runGuard(this.store, config, await this.claims(config.client, tokens));
+        const policy = matchPolicyOf(config.client, this.options.requireVerifiedEmail);
+        result = await runGuard(this.store, config, await this.claims(config.client, tokens), policy);
       } catch (error) {
         const mapped = toLoginError(error, customerId);
         this.emit({ type: 'login.failed', actor: 'login', outcome: 'failure', customerId, connectionId, reason: mapped?.code ?? 'error' });
