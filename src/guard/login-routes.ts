@@ -27,7 +27,7 @@ export type PreparedStep = { ok: true; customerId: string; strategy: StateNonceS
  * is a 404 `unknown_customer`.
  *
  * Hand passport `Object.create(strategy)`, never the cached instance itself: passport sets the request's
- * `success`/`fail`/`error` on the object it is given (oidc-passport.md).
+ * `success`/`fail`/`error` on the object it is given, and concurrent requests would overwrite each other.
  */
 export async function prepareLoginStep(runtime: OidcRuntime, rawCustomerId: string, step: LoginStep, req: object): Promise<PreparedStep> {
   let customerId = rawCustomerId;
