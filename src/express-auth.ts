@@ -5,7 +5,8 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 
 /** What authRoutes needs of passport: the default export or a `new Passport()` both fit. */
-export interface PassportLike extends StrategyHost {
+export interface PassportLike {
+  use(name: string, strategy: unknown): unknown;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   authenticate(...args: any[]): any;
 }
@@ -13,7 +14,6 @@ import { ScimSsoConfigError, SsoLoginError } from './errors.js';
 import { failureToLoginError, toLoginError } from './guard/login-errors.js';
 import { loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from './guard/login-routes.js';
 import { logOutQuietly, type OidcRuntime } from './guard/passport.js';
-import { StrategyRegistry, type StrategyHost } from './guard/strategy-registry.js';
 import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
 import { checkAndAuditSession } from './guard/session-check.js';
 
@@ -40,7 +40,6 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
   }
   if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'authRoutes: successRedirect is required');
   const { passport } = options;
-  const strategies = new StrategyRegistry(runtime, passport);
 
   const fail = (res: Response, next: NextFunction, error: unknown, customerId: string | null) => {
     const rendered = renderLoginFailure(error, customerId, options.failureRedirect, runtime.options.retryAfterSeconds);
@@ -51,13 +50,14 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
   return async function scimSsoLoginRoutes(req: Request, res: Response, next: NextFunction) {
     const route = matchLoginRoute(req.method, req.path, '');
     if (!route) return next();
-    const prepared = await prepareLoginStep(strategies, route.rawCustomerId, route.step);
+    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, req);
     if (!prepared.ok) return fail(res, next, prepared.error, prepared.customerId);
-    const { customerId, strategyName } = prepared;
+    const { customerId } = prepared;
+    const strategy = Object.create(prepared.strategy) as typeof prepared.strategy;
     if (route.step === 'login') {
-      return (passport.authenticate(strategyName, loginStepOptions(req.query.login_hint)) as RequestHandler)(req, res, next);
+      return (passport.authenticate(strategy, loginStepOptions(req.query.login_hint)) as RequestHandler)(req, res, next);
     }
-    (passport.authenticate(strategyName, (error: unknown, user: unknown, info: unknown) => {
+    (passport.authenticate(strategy, (error: unknown, user: unknown, info: unknown) => {
       if (error) return fail(res, next, error, customerId);
       if (!user) return fail(res, next, failureToLoginError(info, customerId), customerId);
       req.logIn(user as Express.User, (loginError) => (loginError ? next(loginError) : res.redirect(options.successRedirect)));

@@ -1,8 +1,9 @@
 /**
  * The Koa adapter: the same SCIM routes, login routes, error rendering and session check as Express,
  * translated from the framework-neutral core (scim/handler, guard/*). Koa differences that matter
- * (oidc-passport.md): strategies live on the app's own KoaPassport; koa-passport hands verify a mock `req`
- * whose Koa context is `req.ctx`; errors arrive as thrown exceptions.
+ * (oidc-passport.md): the login routes run on the app's own KoaPassport (its nested passport 0.6 is not the
+ * app's passport 0.7); koa-passport hands verify a mock `req` whose Koa context is `req.ctx`; errors arrive
+ * as thrown exceptions.
  */
 import type { Context, Middleware, Next } from 'koa';
 import type koaPassport from 'koa-passport';
@@ -15,7 +16,6 @@ import { loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure
 import type { OidcRuntime } from './guard/passport.js';
 import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
 import { checkAndAuditSession } from './guard/session-check.js';
-import { StrategyRegistry, type StrategyHost } from './guard/strategy-registry.js';
 import type { ScimHandler } from './scim/handler.js';
 import type { ScimResponse } from './scim/http.js';
 import { settleUnreadBody, toScimRequest } from './scim/mount.js';
@@ -87,7 +87,6 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
   }
   if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'koaAuthRoutes: successRedirect is required');
   const { passport } = options;
-  const strategies = new StrategyRegistry(runtime, passport as unknown as StrategyHost);
   const prefix = (options.prefix ?? '/sso').replace(/\/+$/, '');
 
   const fail = (ctx: Context, error: unknown, customerId: string | null) => {
@@ -99,19 +98,22 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
   return async function scimSsoKoaAuth(ctx: Context, next: Next) {
     const route = matchLoginRoute(ctx.method, ctx.path, prefix);
     if (!route) return next();
-    const prepared = await prepareLoginStep(strategies, route.rawCustomerId, route.step);
+    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, ctx.req);
     if (!prepared.ok) return fail(ctx, prepared.error, prepared.customerId);
-    const { customerId, strategyName } = prepared;
+    const { customerId } = prepared;
+    // koa-passport's types name strategies by string; at run time it hands an instance to passport 0.6, which
+    // accepts one (as passport 0.7 does on Express).
+    const strategy = Object.create(prepared.strategy) as string;
     if (route.step === 'login') {
       try {
-        return await passport.authenticate(strategyName, loginStepOptions(ctx.query.login_hint))(ctx, next);
+        return await passport.authenticate(strategy, loginStepOptions(ctx.query.login_hint))(ctx, next);
       } catch (error) {
         return fail(ctx, error, customerId);
       }
     }
     let outcome: { error?: unknown; user?: unknown; info?: unknown } | null = null;
     try {
-      await passport.authenticate(strategyName, (error: unknown, user: unknown, info: unknown) => {
+      await passport.authenticate(strategy, (error: unknown, user: unknown, info: unknown) => {
         outcome = { error, user, info };
       })(ctx, next);
     } catch (error) {

@@ -31,6 +31,8 @@ const settings = {
   subjectClaim: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'subjectClaim must be a claim name'),
   claimsSource: z.enum(['id_token', 'userinfo', 'auto']),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are OAuth scope tokens')).min(1),
+  /** true: the email strategies need email_verified true; false: absent is enough; null: the instance default. */
+  requireVerifiedEmail: z.boolean().nullable(),
 };
 
 const createSchema = z.strictObject({
@@ -41,6 +43,7 @@ const createSchema = z.strictObject({
   subjectClaim: settings.subjectClaim.optional(),
   claimsSource: settings.claimsSource.optional(),
   scopes: settings.scopes.optional(),
+  requireVerifiedEmail: settings.requireVerifiedEmail.optional(),
 });
 
 const updateSchema = z.strictObject(settings).partial();
@@ -62,6 +65,11 @@ export interface OidcClient {
   subjectClaim: string;
   claimsSource: 'id_token' | 'userinfo' | 'auto';
   scopes: string[];
+  /**
+   * Whether the email strategies need `email_verified` true (absent then counts as unverified); null
+   * follows the scimSso instance's `requireVerifiedEmail`. docs/login-freshness.md.
+   */
+  requireVerifiedEmail: boolean | null;
   /** The SCIM connection of the same customer, or null when there is none. */
   scimConnectionId: string | null;
   createdAt: string;
@@ -88,6 +96,7 @@ export function toPublicOidcClient(client: StoredOidcClient, scimConnectionId: s
     subjectClaim: client.subjectClaim,
     claimsSource: client.claimsSource,
     scopes: [...client.scopes],
+    requireVerifiedEmail: client.requireVerifiedEmail ?? null,
     scimConnectionId,
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,
@@ -136,6 +145,7 @@ export function oidcClientManager(store: Store, onChange: (customerId: string) =
         subjectClaim: parsed.subjectClaim ?? DEFAULT_SUBJECT_CLAIM[parsed.idpType],
         claimsSource: parsed.claimsSource ?? 'auto',
         scopes: parsed.scopes ?? ['openid', 'email', 'profile'],
+        requireVerifiedEmail: parsed.requireVerifiedEmail ?? null,
         createdAt: now,
         updatedAt: now,
       };

@@ -59,6 +59,13 @@ export const optionsSchema = z.strictObject({
       z.strictObject({ requestsPerSecond: z.number().positive(), burst: z.number().int().min(1) }),
     ])
     .default({ requestsPerSecond: 200, burst: 400 }),
+  /**
+   * Whether the email matching strategies need `email_verified` to be true, i.e. an absent claim counts as
+   * unverified (`true`, or `"true"` in any case, is verified; any other value is unverified either way).
+   * Entra never sends the claim: leave this off for Entra customers, or set it per OIDC client
+   * (`requireVerifiedEmail` on the client wins over this default). Default: false.
+   */
+  requireVerifiedEmail: z.boolean().default(false),
   /** Receives the audit trail: every SCIM write, refusal, login decision and management change. Default: none. */
   onEvent: z.custom<(event: AuditEvent) => void>((v) => typeof v === 'function').optional(),
   /** Receives unexpected errors (answered 500 without details). Default: console.error. */

@@ -75,9 +75,15 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
   });
   const mount = { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes, publicBaseUrl: options.publicBaseUrl };
   const middleware = expressScimMiddleware(handleScim, mount);
-  const runtime = new OidcRuntime(store, { allowHttpIssuers: options.allowHttpIssuers, retryAfterSeconds: options.retryAfterSeconds }, emit);
-  const connections = connectionManager(store, (customerId) => runtime.forget(customerId), emit);
-  const instance: ScimSso = Object.assign(middleware, connections, oidcClientManager(store, (customerId) => runtime.forget(customerId), emit), {
+  // No cache is invalidated by "this instance made the change": login steps read the store and pick the
+  // strategy built for the stored client version (src/guard/passport.ts), so every instance is current.
+  const runtime = new OidcRuntime(
+    store,
+    { allowHttpIssuers: options.allowHttpIssuers, retryAfterSeconds: options.retryAfterSeconds, requireVerifiedEmail: options.requireVerifiedEmail },
+    emit,
+  );
+  const connections = connectionManager(store, undefined, emit);
+  const instance: ScimSso = Object.assign(middleware, connections, oidcClientManager(store, undefined, emit), {
     options,
     store,
     handleScim,
@@ -87,7 +93,7 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     errorHandler: (handlerOptions?: { redirectTo?: string }) => expressErrorHandler(handlerOptions, options.retryAfterSeconds),
     requireActiveUser: (checkOptions?: { redirectTo?: string }) => expressRequireActiveUser(runtime, checkOptions),
     listSsoUsers: (customerId: string) => store.listSsoUsers(checkCustomerId(customerId)),
-    matchingReport: (customerId: string) => matchingReport(store, checkCustomerId(customerId)),
+    matchingReport: (customerId: string) => matchingReport(store, checkCustomerId(customerId), options.requireVerifiedEmail),
     koa: () => koaScimMiddleware(handleScim, mount),
     koaAuthRoutes: (authOptions: KoaAuthRoutesOptions) => koaAuthRoutes(runtime, authOptions),
     koaErrorHandler: (handlerOptions?: { redirectTo?: string }) => koaErrorHandler(handlerOptions, options.retryAfterSeconds),

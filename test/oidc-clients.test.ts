@@ -21,6 +21,16 @@ describe('OIDC clients', () => {
     expect(okta.claimsSource).toBe('auto');
   });
 
+  it('keeps requireVerifiedEmail per client: null (follow the instance) by default, settable to true, false or back to null', async () => {
+    const sso = scimSso();
+    expect((await sso.createOidcClient({ customerId: 'rve', idpType: 'Okta', ...base })).requireVerifiedEmail).toBeNull();
+    expect((await sso.createOidcClient({ customerId: 'rve-on', idpType: 'Okta', requireVerifiedEmail: true, ...base })).requireVerifiedEmail).toBe(true);
+    expect((await sso.updateOidcClient('rve', { requireVerifiedEmail: false })).requireVerifiedEmail).toBe(false);
+    expect((await sso.updateOidcClient('rve', { requireVerifiedEmail: null })).requireVerifiedEmail).toBeNull();
+    await expect(sso.updateOidcClient('rve', { requireVerifiedEmail: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'invalid_argument' });
+    expect(() => scimSso({ requireVerifiedEmail: 'true' as unknown as boolean })).toThrow(ScimSsoConfigError);
+  });
+
   it('allows one client per customer: a second is a coded error', async () => {
     const sso = scimSso();
     await sso.createOidcClient({ customerId: 'once', idpType: 'Okta', ...base });

@@ -6,7 +6,7 @@ import type { ScimSso } from '../sso.js';
 
 export type DashboardApi = Pick<
   ScimSso,
-  'store' | 'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'listSsoUsers' | 'matchingReport'
+  'store' | 'options' | 'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'listSsoUsers' | 'matchingReport'
 >;
 
 /** The statuses an SSO user's last login can show. PropelAuth calls a never-provisioned one "Inactive". */

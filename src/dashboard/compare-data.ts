@@ -6,8 +6,8 @@
 import type { ScimConnection } from '../connections.js';
 import { fold } from '../fold.js';
 import { decide, type GuardDecision } from '../guard/decide.js';
-import { candidateOf, type ScimUserView } from '../guard/guard.js';
-import { MATCHING_STRATEGIES, findMatches, isMatchingStrategy, lookupFor, type MatchingStrategy, type ScimCandidate, type SsoIdentity, type StoreLookup } from '../match/strategies.js';
+import { candidateOf, matchPolicyOf, type ScimUserView } from '../guard/guard.js';
+import { MATCHING_STRATEGIES, findMatches, isMatchingStrategy, lookupFor, type MatchPolicy, type MatchingStrategy, type ScimCandidate, type SsoIdentity, type StoreLookup } from '../match/strategies.js';
 import type { OidcClient } from '../oidc-clients.js';
 import type { StoredResource, StoredSsoUser } from '../store/store.js';
 import type { DashboardApi } from './api.js';
@@ -28,6 +28,8 @@ export interface CompareData {
   connection: ScimConnection | null;
   ssoUser: StoredSsoUser;
   identity: SsoIdentity;
+  /** The matching policy the guard applies to this customer (requireVerifiedEmail). */
+  policy: MatchPolicy;
   /** Every SCIM user some strategy looks at, plus those whose emails hold the SSO user's email. */
   candidates: Candidate[];
   strategies: StrategyComparison[];
@@ -50,6 +52,7 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
   const ssoUser = ssoUsers.find((u) => u.subject === subject);
   if (!ssoUser) return null;
   const identity = identityOfSsoUser(ssoUser);
+  const policy = matchPolicyOf(client, api.options.requireVerifiedEmail);
   const candidates = new Map<string, Candidate>();
   const add = (users: StoredResource[]) =>
     users.map((stored) => {
@@ -62,12 +65,12 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
 
   const strategies: StrategyComparison[] = [];
   for (const strategy of MATCHING_STRATEGIES) {
-    const lookup = lookupFor(strategy, identity);
+    const lookup = lookupFor(strategy, identity, policy);
     let matched: ScimCandidate[] = [];
     let deletedMatch = false;
     if (connection && lookup) {
       const found = await api.store.findUsersForLogin(connection.connectionId, lookup.index, lookup.value);
-      matched = findMatches(strategy, identity, add(found.users));
+      matched = findMatches(strategy, identity, add(found.users), policy);
       deletedMatch = found.deletedMatch;
     }
     const decision = decide({ hasConnection: connection !== null, matches: matched, deletedMatch });
@@ -76,7 +79,7 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
   // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
   if (connection && ssoUser.email) add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email)));
 
-  return { customerId, client, connection, ssoUser, identity, candidates: [...candidates.values()], strategies };
+  return { customerId, client, connection, ssoUser, identity, policy, candidates: [...candidates.values()], strategies };
 }
 
 export const currentStrategyOf = (data: CompareData): MatchingStrategy | null =>

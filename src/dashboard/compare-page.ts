@@ -4,7 +4,7 @@
  * words too), and the outcome the guard would give under that strategy.
  */
 import { localPart } from '../fold.js';
-import { matches, type MatchingStrategy, type SsoIdentity } from '../match/strategies.js';
+import { matches, type MatchPolicy, type MatchingStrategy, type SsoIdentity } from '../match/strategies.js';
 import type { GuardDecision } from '../guard/decide.js';
 import { currentStrategyOf, type Candidate, type CompareData, type StrategyComparison } from './compare-data.js';
 import { enc, html, type SafeHtml } from './html.js';
@@ -22,8 +22,13 @@ interface Sides {
   localOnly: boolean;
 }
 
-function sides(strategy: MatchingStrategy, identity: SsoIdentity, subjectClaim: string): Sides {
-  const unverified = identity.emailVerified === false ? 'email_verified is false: the email is not used' : null;
+function sides(strategy: MatchingStrategy, identity: SsoIdentity, subjectClaim: string, policy: MatchPolicy): Sides {
+  const unverified =
+    identity.emailVerified === false
+      ? 'email_verified is not true: the email is not used'
+      : identity.emailVerified === null && policy.requireVerifiedEmail
+        ? 'no email_verified claim, and this client requires a verified email: the email is not used'
+        : null;
   switch (strategy) {
     case 'OidcSubToScimUsername':
       return { claim: subjectClaim, value: identity.subject, note: null, attribute: 'userName', localOnly: false };
@@ -53,13 +58,13 @@ function outcome(decision: GuardDecision): SafeHtml {
 }
 
 function row(data: CompareData, s: StrategyComparison, subjectClaim: string, current: MatchingStrategy | null): SafeHtml {
-  const side = sides(s.strategy, data.identity, subjectClaim);
+  const side = sides(s.strategy, data.identity, subjectClaim, data.policy);
   const anyMatch = s.matchedIds.length > 0;
   const ssoCell = side.value === null
     ? html`<span class="muted">no <code>${side.claim}</code> claim</span>`
     : html`<code>${side.claim}</code>: ${marked(side.value, side.localOnly, anyMatch)}${side.note ? html`<br><span class="muted">${side.note}</span>` : ''}`;
   const cells = data.candidates.map((c: Candidate) => {
-    const ok = matches(s.strategy, data.identity, c);
+    const ok = matches(s.strategy, data.identity, c, data.policy);
     const value = side.attribute === 'userName' ? c.userName : c.externalId;
     return html`<td><code>${side.attribute}</code>: ${value === null ? html`<span class="muted">none</span>` : marked(value, side.localOnly, ok)}
 <br>${ok ? html`<span class="badge ok">matches</span>` : html`<span class="badge bad">no match</span>`}</td>`;

@@ -92,7 +92,7 @@ ${newToken ? html`<div class="notice" role="alert"><p><strong>New SCIM token.</s
 </tbody></table>
 <form method="post" action="${ctx.base}/customers/${enc(data.customerId)}/scim-token">${csrfField(ctx)}
 <label for="grace">Keep the old token working for</label>
-<select id="grace" name="graceSeconds"><option value="0">no time (stop at once)</option><option value="3600">1 hour</option><option value="86400">1 day</option></select>
+<select id="grace" name="graceSeconds"><option value="0">no time (stop at once)</option><option value="3600" selected>1 hour</option><option value="86400">1 day</option></select>
 <button type="submit">Rotate SCIM token</button></form></section>`;
 }
 

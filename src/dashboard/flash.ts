@@ -1,8 +1,13 @@
 /**
- * A one-time message carried across a redirect in a short-lived, encrypted, HttpOnly cookie: how the
- * dashboard shows a freshly rotated SCIM token once (POST → 303 → GET), so reloading the page never
- * re-submits the rotation. AES-256-GCM, keyed from the dashboard's `csrfSecret` (random per process without
- * one, like the CSRF key: set it when several instances serve the dashboard).
+ * The one-time reveal of a freshly rotated SCIM token, carried across the redirect (POST → 303 → GET) in a
+ * short-lived, encrypted, HttpOnly cookie, so reloading the page never re-submits the rotation.
+ *
+ * It must open on whichever instance serves the GET (behind a load balancer that is often another one),
+ * so the key is never per process: AES-256-GCM under a key derived from the connection's current token
+ * hash as the store holds it (plus the dashboard's `csrfSecret` when the app set one). Every instance reads
+ * the same hash from the shared store; the cookie alone opens nothing (the hash is server-side, and the
+ * token cannot be derived from it); and once another rotation replaces the token, the old reveal no longer
+ * opens, so the page never shows a token that has stopped working.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
@@ -12,32 +17,39 @@ export const FLASH_COOKIE = 'scim_sso_dashboard_flash';
 const MAX_AGE_SECONDS = 120;
 
 export interface Flash {
-  /** Sets the message for the next GET of `path`. */
-  put(req: Request, res: Response, path: string, message: string): void;
-  /** Reads and clears the message, or null (absent, expired, tampered, or sealed with another key). */
-  take(req: Request, res: Response, path: string): string | null;
+  /** Sets the message for the next GET of `path`, sealed to `tokenHash` (the connection's current token hash). */
+  put(req: Request, res: Response, path: string, message: string, tokenHash: string): void;
+  /** Whether the request carries a reveal cookie at all (so callers read the token hash only then). */
+  pending(req: Request): boolean;
+  /**
+   * Reads and clears the message, or null (absent, expired, tampered, or sealed to another token hash,
+   * i.e. the token was rotated again since).
+   */
+  take(req: Request, res: Response, path: string, tokenHash: string | null): string | null;
 }
 
 export function createFlash(secret?: string): Flash {
-  const key = secret ? createHash('sha256').update(`scim-sso-dashboard-flash.v1\0${secret}`).digest() : randomBytes(32);
+  const keyFor = (tokenHash: string) => createHash('sha256').update(`scim-sso-dashboard-flash.v2\0${secret ?? ''}\0${tokenHash}`).digest();
   const cookie = (req: Request, path: string, value: string, maxAge: number) =>
     [`${FLASH_COOKIE}=${value}`, `Path=${path}`, `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Strict', ...(req.secure ? ['Secure'] : [])].join('; ');
 
   return {
-    put(req, res, path, message) {
+    put(req, res, path, message, tokenHash) {
       const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const cipher = createCipheriv('aes-256-gcm', keyFor(tokenHash), iv);
       const sealed = Buffer.concat([cipher.update(message, 'utf8'), cipher.final()]);
       const value = Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
       res.append('Set-Cookie', cookie(req, path, value, MAX_AGE_SECONDS));
     },
-    take(req, res, path) {
+    pending: (req) => readCookie(req, FLASH_COOKIE) !== null,
+    take(req, res, path, tokenHash) {
       const value = readCookie(req, FLASH_COOKIE);
       if (!value) return null;
       res.append('Set-Cookie', cookie(req, path, '', 0));
+      if (tokenHash === null) return null;
       try {
         const raw = Buffer.from(value, 'base64url');
-        const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+        const decipher = createDecipheriv('aes-256-gcm', keyFor(tokenHash), raw.subarray(0, 12));
         decipher.setAuthTag(raw.subarray(12, 28));
         return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
       } catch {

@@ -17,6 +17,7 @@ import express, { Router, type ErrorRequestHandler, type NextFunction, type Requ
 import { checkCustomerId } from '../connections.js';
 import { ScimSsoConfigError } from '../errors.js';
 import { isMatchingStrategy } from '../match/strategies.js';
+import { hashToken } from '../scim/auth.js';
 import { offsetParam, type DashboardApi } from './api.js';
 import { loadCompare } from './compare-data.js';
 import { comparePage } from './compare-page.js';
@@ -42,6 +43,12 @@ export interface DashboardOptions {
 }
 
 const GRACE_CHOICES = new Set([0, 3600, 86_400]);
+/**
+ * The grace a rotation gets unless the admin chooses otherwise: one hour. With none, the IdP's provisioning
+ * fails (401) from the rotation until someone pastes the new token into it, and IdPs pause or quarantine an
+ * app after repeated failures; an hour covers the paste. For a leaked token the form offers "stop at once".
+ */
+export const DEFAULT_GRACE_SECONDS = 3600;
 
 export function createDashboard(api: DashboardApi, options: DashboardOptions = {}, onError: (error: unknown) => void = console.error): Router {
   if (options.authorize !== undefined && typeof options.authorize !== 'function') {
@@ -104,18 +111,20 @@ export function createDashboard(api: DashboardApi, options: DashboardOptions = {
     const offsets = { users: offsetParam(req.query.users), groups: offsetParam(req.query.groups), sso: offsetParam(req.query.sso) };
     const data = await loadCustomer(api, customerId, offsets);
     if (!data) return fail(req, res, 404, 'Not found', `No customer "${customerId}".`);
-    const rotatedToken = flash.take(req, res, `${req.baseUrl}/customers/${enc(customerId)}`);
+    // The reveal is sealed to the token hash the shared store holds now: it opens on any instance.
+    const tokenHash = flash.pending(req) ? ((await api.store.getConnectionByCustomer(customerId))?.tokenHash ?? null) : null;
+    const rotatedToken = flash.take(req, res, `${req.baseUrl}/customers/${enc(customerId)}`, tokenHash);
     res.type('html').send(customerPage(ctx(req, res), data, rotatedToken ?? undefined));
   });
 
   router.post('/customers/:customerId/scim-token', async (req, res) => {
     const customerId = customerIdOf(req);
-    const grace = Number((req.body as Record<string, unknown>)?.graceSeconds ?? 0);
+    const grace = Number((req.body as Record<string, unknown>)?.graceSeconds ?? DEFAULT_GRACE_SECONDS);
     if (!GRACE_CHOICES.has(grace)) return fail(req, res, 400, 'Bad request', 'Choose how long the old token keeps working.');
     const { token } = await api.rotateScimToken(customerId, { graceSeconds: grace });
     // POST → 303 → GET: the new token is shown once, and reloading the page cannot rotate it again.
     const page = `${req.baseUrl}/customers/${enc(customerId)}`;
-    flash.put(req, res, page, token);
+    flash.put(req, res, page, token, hashToken(token));
     res.redirect(303, page);
   });
 

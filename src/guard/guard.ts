@@ -3,7 +3,7 @@
  * person up (one store round trip), decide, and record the attempt. Passport and Koa glue call this.
  */
 import { ScimUserNotActive, SsoLoginError } from '../errors.js';
-import { findMatches, isMatchingStrategy, lookupFor, type MatchingStrategy, type ScimCandidate, type SsoIdentity } from '../match/strategies.js';
+import { findMatches, isMatchingStrategy, lookupFor, type MatchPolicy, type MatchingStrategy, type ScimCandidate, type SsoIdentity } from '../match/strategies.js';
 import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isActiveUser } from '../scim/users.js';
@@ -58,8 +58,16 @@ export interface CustomerConfig {
   connection: StoredConnection | null;
 }
 
+/**
+ * The matching policy of a client: its own `requireVerifiedEmail` when set, else the instance default
+ * (`scimSso({ requireVerifiedEmail })`). Pure.
+ */
+export function matchPolicyOf(client: { requireVerifiedEmail?: boolean | null } | null, instanceDefault = false): MatchPolicy {
+  return { requireVerifiedEmail: client?.requireVerifiedEmail ?? instanceDefault };
+}
+
 /** Runs the guard. Throws SsoLoginError('store_unavailable', 503) when the store cannot be reached: fail closed. */
-export async function runGuard(store: Store, config: CustomerConfig, claims: Claims): Promise<GuardResult> {
+export async function runGuard(store: Store, config: CustomerConfig, claims: Claims, policy: MatchPolicy = matchPolicyOf(config.client)): Promise<GuardResult> {
   const { client, connection } = config;
   const strategy: MatchingStrategy = isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : 'OidcEmailToScimUsername';
   const identity = identityOf(claims, client.subjectClaim);
@@ -75,10 +83,10 @@ export async function runGuard(store: Store, config: CustomerConfig, claims: Cla
     if (!connection) {
       decision = decide({ hasConnection: false, matches: [], deletedMatch: false });
     } else {
-      const lookup = lookupFor(strategy, identity);
+      const lookup = lookupFor(strategy, identity, policy);
       const found = lookup ? await store.findUsersForLogin(connection.connectionId, lookup.index, lookup.value) : { users: [], deletedMatch: false };
       // The index narrows; the strategy decides (the same pure function the matching report uses).
-      const matches = findMatches(strategy, identity, found.users.map(candidateOf)) as (ScimUserView & ScimCandidate)[];
+      const matches = findMatches(strategy, identity, found.users.map(candidateOf), policy) as (ScimUserView & ScimCandidate)[];
       decision = decide({ hasConnection: true, matches, deletedMatch: found.deletedMatch });
       if (decision.admit && decision.scimUser) scimUser = matches.find((m) => m.id === decision.scimUser!.id) ?? null;
     }

@@ -8,12 +8,16 @@ export type Claims = Record<string, unknown>;
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
-/** `email_verified` as a boolean, or null when absent (some IdPs send the string "true"). */
-function verified(value: unknown): boolean | null {
-  if (typeof value === 'boolean') return value;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return null;
+/**
+ * `email_verified` as the guard counts it: true only for `true` or the string "true" in any ASCII case (some
+ * IdPs send strings); false for any other value that is present (`"FALSE"`, `0`, `1`, `"yes"`, `null`, …),
+ * since an IdP that sends something other than "true" has not vouched for the address; null when the claim
+ * is absent (Entra never sends it). Pure.
+ */
+export function emailVerifiedOf(claims: Claims): boolean | null {
+  if (!Object.hasOwn(claims, 'email_verified') || claims.email_verified === undefined) return null;
+  const value = claims.email_verified;
+  return value === true || (typeof value === 'string' && /^true$/i.test(value));
 }
 
 /** The subject: the configured claim (e.g. Entra's `oid`) when present, else `sub`. */
@@ -25,7 +29,7 @@ export function identityOf(claims: Claims, subjectClaim: string): SsoIdentity {
   return {
     subject: subjectOf(claims, subjectClaim) ?? '',
     email: text(claims.email),
-    emailVerified: verified(claims.email_verified),
+    emailVerified: emailVerifiedOf(claims),
     preferredUsername: text(claims.preferred_username),
   };
 }

@@ -6,7 +6,7 @@ import { checkCustomerId } from '../connections.js';
 import { ScimSsoConfigError, SsoLoginError, type ScimUserNotActive } from '../errors.js';
 import { toLoginError } from './login-errors.js';
 import { renderLoginError, type RenderedLoginError } from './render.js';
-import type { StrategyRegistry } from './strategy-registry.js';
+import type { OidcRuntime, StateNonceStrategy } from './passport.js';
 
 export type LoginStep = 'login' | 'callback';
 
@@ -18,19 +18,24 @@ export function matchLoginRoute(method: string, path: string, prefix: string): {
   return { rawCustomerId: parts[0], step: parts[1] };
 }
 
-export type PreparedStep = { ok: true; customerId: string; strategyName: string } | { ok: false; customerId: string; error: unknown };
+export type PreparedStep = { ok: true; customerId: string; strategy: StateNonceStrategy } | { ok: false; customerId: string; error: unknown };
 
 /**
- * Decodes and checks the customer id and makes sure its strategy is registered (the login step re-reads
- * the customer's OIDC client, so changes apply at once). An id that is malformed or names no OIDC client
+ * Decodes and checks the customer id, reads the customer's OIDC client and SCIM connection from the store
+ * (one round trip, at both steps) and returns the strategy built for exactly that stored client. At the
+ * callback, `req` receives the configuration for the guard. An id that is malformed or names no OIDC client
  * is a 404 `unknown_customer`.
+ *
+ * Hand passport `Object.create(strategy)`, never the cached instance itself: passport sets the request's
+ * `success`/`fail`/`error` on the object it is given, and concurrent requests would overwrite each other.
  */
-export async function prepareLoginStep(strategies: StrategyRegistry, rawCustomerId: string, step: LoginStep): Promise<PreparedStep> {
+export async function prepareLoginStep(runtime: OidcRuntime, rawCustomerId: string, step: LoginStep, req: object): Promise<PreparedStep> {
   let customerId = rawCustomerId;
   try {
     customerId = decodeURIComponent(rawCustomerId);
     checkCustomerId(customerId);
-    return { ok: true, customerId, strategyName: await strategies.ensure(customerId, step === 'login') };
+    const config = await runtime.load(customerId);
+    return { ok: true, customerId, strategy: await runtime.routeStrategy(config, step === 'callback' ? req : undefined) };
   } catch (error) {
     if (error instanceof ScimSsoConfigError || error instanceof URIError) {
       return { ok: false, customerId, error: new SsoLoginError('unknown_customer', 404, `no OIDC client for customer "${customerId.slice(0, 200)}"`, null) };

@@ -1,16 +1,22 @@
 /**
  * The guard inside passport + openid-client. A per-customer openid-client Strategy whose verify step runs
  * the guard after the tokens are validated and before passport logs the user in (oidc-passport.md).
- * Discovery is cached per issuer and client; each customer's configuration is re-read at every login start,
- * so changes to an OIDC client apply from the next login, on every app instance.
+ *
+ * Freshness (docs/login-freshness.md): both login steps read the customer's OIDC client from the store, and
+ * the strategy that runs is the one built for exactly that stored version (cached per `oidcClientId` and
+ * `updatedAt`, never invalidated by "this instance made the change"). The login step binds its `state` to
+ * the client's issuer, client id and redirect URI; a callback whose login began under other values is
+ * refused as `invalid_response`. Every cache here is a bounded LRU (src/lru.ts).
  */
+import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { Strategy, type VerifyFunctionWithRequest } from 'openid-client/passport';
+import { Strategy, type StrategyOptionsWithRequest, type VerifyFunctionWithRequest } from 'openid-client/passport';
 import type { Request } from 'express';
 import { SsoLoginError } from '../errors.js';
+import { CACHE_LIMITS, Lru } from '../lru.js';
 import { isMatchingStrategy } from '../match/strategies.js';
 import type { Store, StoredOidcClient } from '../store/store.js';
-import { refusal, runGuard, type CustomerConfig, type GuardResult } from './guard.js';
+import { matchPolicyOf, refusal, runGuard, type CustomerConfig, type GuardResult } from './guard.js';
 import { missingClaims, neededClaims, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
 import type { Emit } from '../events.js';
@@ -24,13 +30,70 @@ export type AppVerify = (req: Request, tokens: Tokens, result: GuardResult, veri
 /** Strategy names and session keys are per customer: issuers sharing a host must not collide (oidc-passport.md). */
 export const strategyName = (customerId: string) => `scim-sso:${customerId}`;
 
-/** openid-client's Strategy, sending `state` and `nonce` as well as PKCE (by default it sends only PKCE). */
+/**
+ * What an authorization request depends on: the client record (a deleted and re-created client is another
+ * one), its issuer, client id and redirect URI. A login started under one binding cannot be completed under
+ * another. The secret, scopes and matching settings are not part of it: they may change mid-login and the
+ * callback then uses the new ones. Pure.
+ */
+export function clientBinding(client: Pick<StoredOidcClient, 'oidcClientId' | 'issuer' | 'clientId' | 'redirectUri'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify(['scim-sso.binding.v1', client.oidcClientId, client.issuer, client.clientId, client.redirectUri]))
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+/** The binding a `state` made by StateNonceStrategy carries (`<random>.<binding>`), or null. Pure. */
+export function bindingOfState(state: unknown): string | null {
+  if (typeof state !== 'string') return null;
+  const dot = state.lastIndexOf('.');
+  return dot === -1 ? null : state.slice(dot + 1);
+}
+
+type SessionHolder = { session?: Record<string, unknown> };
+type StrategyActions = { error(error: unknown): void };
+
+/**
+ * openid-client's Strategy, sending `state` and `nonce` as well as PKCE (by default it sends only PKCE).
+ * With a `binding` (clientBinding), the state carries it, and a callback whose saved state was made under
+ * another binding is refused before any token request.
+ */
 export class StateNonceStrategy extends Strategy {
+  // Plain properties, not #private ones: passport runs each request on Object.create(strategy), which
+  // inherits properties but cannot read the original's #private fields.
+  protected readonly stateSessionKey: string | undefined;
+  protected readonly binding: string | undefined;
+  protected readonly boundCustomerId: string | null;
+
+  constructor(options: StrategyOptionsWithRequest, verify: VerifyFunctionWithRequest, bound?: { binding: string; customerId: string }) {
+    super(options, verify);
+    this.stateSessionKey = options.sessionKey;
+    this.binding = bound?.binding;
+    this.boundCustomerId = bound?.customerId ?? null;
+  }
+
   override authorizationRequestParams<T extends Parameters<Strategy['authorizationRequestParams']>[1]>(req: Request, options: T) {
     const params = new URLSearchParams(super.authorizationRequestParams(req, options) ?? undefined);
-    params.set('state', oidc.randomState());
+    params.set('state', this.binding ? `${oidc.randomState()}.${this.binding}` : oidc.randomState());
     params.set('nonce', oidc.randomNonce());
     return params;
+  }
+
+  override authenticate<T extends Parameters<Strategy['authenticate']>[1]>(this: ThisParameterType<Strategy['authenticate']>, req: Request, options: T): void {
+    const self = this as unknown as StateNonceStrategy & StrategyActions;
+    const session = (req as unknown as SessionHolder).session;
+    const key = self.stateSessionKey;
+    if (self.binding && key && session && !self.shouldInitiateAuthRequest(req, self.currentUrl(req), options)) {
+      const saved = session[key] as { code_verifier?: unknown; state?: unknown } | undefined;
+      // No saved state at all is openid-client's own failure ("Unable to verify authorization request state").
+      if (saved?.code_verifier && bindingOfState(saved.state) !== self.binding) {
+        delete session[key];
+        return self.error(
+          new SsoLoginError('invalid_response', 400, "the login was started under another configuration of the customer's OIDC client (issuer, client id or redirect URI changed); start again", self.boundCustomerId),
+        );
+      }
+    }
+    return Strategy.prototype.authenticate.call(this, req, options);
   }
 }
 
@@ -39,23 +102,42 @@ export interface OidcRuntimeOptions {
   allowHttpIssuers: boolean;
   /** `Retry-After` seconds of a login 503 (the store or the IdP is unreachable). */
   retryAfterSeconds: number;
+  /** The instance default for clients whose `requireVerifiedEmail` is null (identity.ts). */
+  requireVerifiedEmail?: boolean;
+  /** Smaller cache capacities (tests of the bounds); default CACHE_LIMITS. */
+  cacheLimits?: { discoveries?: number; strategies?: number };
 }
 
-/** Loads and caches what logins need: customer configuration, IdP discovery, strategies. */
+/** The node request under an Express request or a koa-passport mock request (whose Koa context is `req.ctx`). */
+const requestKey = (req: object): object => (req as { ctx?: { req?: object } }).ctx?.req ?? req;
+
+/** Loads what logins need (customer configuration, IdP discovery, strategies) and keeps bounded caches of it. */
 export class OidcRuntime {
-  private readonly discoveries = new Map<string, Promise<oidc.Configuration>>();
-  private readonly customers = new Map<string, CustomerConfig>();
+  /** openid-client Configurations by issuer, client id and secret (a changed secret is another entry). */
+  private readonly discoveries: Lru<string, Promise<oidc.Configuration>>;
+  /** Strategies by customer and stored client version (`oidcClientId`, `updatedAt`). */
+  private readonly strategies: Lru<string, StateNonceStrategy>;
+  /** The configuration a login route read for this request, handed to the verify step (no second read). */
+  private readonly readForRequest = new WeakMap<object, CustomerConfig>();
 
   constructor(
     readonly store: Store,
     readonly options: OidcRuntimeOptions,
     readonly emit: Emit = () => {},
-  ) {}
+  ) {
+    this.discoveries = new Lru(options.cacheLimits?.discoveries ?? CACHE_LIMITS.discoveries);
+    this.strategies = new Lru(options.cacheLimits?.strategies ?? CACHE_LIMITS.strategies);
+  }
+
+  /** How many entries the caches hold (tests check the bounds). */
+  get cacheSizes(): { discoveries: number; strategies: number } {
+    return { discoveries: this.discoveries.size, strategies: this.strategies.size };
+  }
 
   /**
-   * Reads the customer's OIDC client and SCIM connection afresh, in one store round trip. The guard does
-   * this at every callback, so a connection, strategy or deprovisioning change made through any instance
-   * applies to the very next login.
+   * Reads the customer's OIDC client and SCIM connection afresh, in one store round trip. Both login steps
+   * do this, so a client, connection, strategy or deprovisioning change made through any instance applies
+   * to the very next login step.
    */
   async load(customerId: string): Promise<CustomerConfig> {
     let customer;
@@ -65,39 +147,61 @@ export class OidcRuntime {
       throw toLoginError(error, customerId) ?? error;
     }
     if (!customer.client) throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" has no OIDC client`, customerId);
-    const config = { client: customer.client, connection: customer.connection };
-    this.customers.set(customerId, config);
-    return config;
-  }
-
-  /** The configuration this instance read last (for building strategies), or a fresh read. */
-  async current(customerId: string): Promise<CustomerConfig> {
-    return this.customers.get(customerId) ?? this.load(customerId);
-  }
-
-  forget(customerId: string): void {
-    this.customers.delete(customerId);
+    return { client: customer.client, connection: customer.connection };
   }
 
   /** openid-client's configuration for a client, from cached discovery. */
   configuration(client: StoredOidcClient): Promise<oidc.Configuration> {
-    const key = JSON.stringify([client.issuer, client.clientId, client.clientSecret]);
+    const key = createHash('sha256').update(JSON.stringify([client.issuer, client.clientId, client.clientSecret])).digest('base64url');
     let pending = this.discoveries.get(key);
     if (!pending) {
       const insecure = client.issuer.startsWith('http:');
       if (insecure && !this.options.allowHttpIssuers) {
         return Promise.reject(new SsoLoginError('idp_error', 400, `issuer ${client.issuer} is not https (set allowHttpIssuers only for local testing)`, client.customerId));
       }
-      pending = oidc.discovery(new URL(client.issuer), client.clientId, client.clientSecret ?? undefined, client.clientSecret ? undefined : oidc.None(), {
+      const started = oidc.discovery(new URL(client.issuer), client.clientId, client.clientSecret ?? undefined, client.clientSecret ? undefined : oidc.None(), {
         ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
       });
-      this.discoveries.set(key, pending);
+      pending = started;
+      this.discoveries.set(key, started);
       // A failed discovery is not cached: the next login retries.
-      pending.catch(() => this.discoveries.delete(key));
+      started.catch(() => this.discoveries.deleteIf(key, started));
     }
     return pending.catch((error: unknown) => {
       throw toLoginError(error, client.customerId) ?? error;
     });
+  }
+
+  /**
+   * The login routes' strategy for a configuration just read from the store: the one built for exactly this
+   * stored client version, with the state bound to it. `req` (the callback's request) receives the
+   * configuration so the guard does not read it a second time.
+   */
+  async routeStrategy(config: CustomerConfig, req?: object): Promise<StateNonceStrategy> {
+    const { client } = config;
+    if (req) this.readForRequest.set(requestKey(req), config);
+    const key = JSON.stringify([client.customerId, client.oidcClientId, client.updatedAt]);
+    const cached = this.strategies.get(key);
+    if (cached) return cached;
+    const built = await this.build(client, this.guardVerify(client.customerId));
+    this.strategies.set(key, built);
+    return built;
+  }
+
+  private async build(client: StoredOidcClient, verify: VerifyFunctionWithRequest): Promise<StateNonceStrategy> {
+    const name = strategyName(client.customerId);
+    return new StateNonceStrategy(
+      {
+        config: await this.configuration(client),
+        name,
+        sessionKey: name,
+        callbackURL: client.redirectUri,
+        scope: client.scopes.join(' '),
+        passReqToCallback: true,
+      },
+      verify,
+      { binding: clientBinding(client), customerId: client.customerId },
+    );
   }
 
   /** The claims the guard matches on: ID token claims, plus userinfo when configured or when a needed claim is missing. */
@@ -119,9 +223,12 @@ export class OidcRuntime {
       let result: GuardResult;
       let connectionId: string | null = null;
       try {
-        const config = await this.load(customerId);
+        const handed = this.readForRequest.get(requestKey(req));
+        if (handed) this.readForRequest.delete(requestKey(req));
+        const config = handed?.client.customerId === customerId ? handed : await this.load(customerId);
         connectionId = config.connection?.connectionId ?? null;
-        result = await runGuard(this.store, config, await this.claims(config.client, tokens));
+        const policy = matchPolicyOf(config.client, this.options.requireVerifiedEmail);
+        result = await runGuard(this.store, config, await this.claims(config.client, tokens), policy);
       } catch (error) {
         const mapped = toLoginError(error, customerId);
         this.emit({ type: 'login.failed', actor: 'login', outcome: 'failure', customerId, connectionId, reason: mapped?.code ?? 'error' });
@@ -148,21 +255,14 @@ export class OidcRuntime {
     };
   }
 
-  /** A ready Strategy for the customer: discovery cached, PKCE + state + nonce, the guard inside. */
+  /**
+   * A ready Strategy for the customer as its OIDC client is stored now (discovery cached, PKCE + state +
+   * nonce bound to the client, the guard inside). An app that registers it must build it again when the
+   * client changes; authRoutes does that by itself.
+   */
   async strategy(customerId: string, appVerify?: AppVerify): Promise<Strategy> {
-    const { client } = await this.current(customerId);
-    const config = await this.configuration(client);
-    return new StateNonceStrategy(
-      {
-        config,
-        name: strategyName(customerId),
-        sessionKey: strategyName(customerId),
-        callbackURL: client.redirectUri,
-        scope: client.scopes.join(' '),
-        passReqToCallback: true,
-      },
-      this.guardVerify(customerId, appVerify),
-    );
+    const { client } = await this.load(customerId);
+    return this.build(client, this.guardVerify(customerId, appVerify));
   }
 }
 

@@ -1,5 +1,5 @@
 /** Loads what the matching report needs from the store, in Redis-friendly pages, and builds the report. */
-import { candidateOf } from '../guard/guard.js';
+import { candidateOf, matchPolicyOf } from '../guard/guard.js';
 import type { Store } from '../store/store.js';
 import { buildMatchingReport, lookupKey, unmatchedLookups, type MatchingReport } from './report.js';
 import { isMatchingStrategy, type ScimCandidate } from './strategies.js';
@@ -16,7 +16,8 @@ export async function loadScimUsers(store: Store, connectionId: string): Promise
   }
 }
 
-export async function matchingReport(store: Store, customerId: string): Promise<MatchingReport> {
+/** `requireVerifiedEmail` is the instance default, for clients that leave it null. */
+export async function matchingReport(store: Store, customerId: string, requireVerifiedEmail = false): Promise<MatchingReport> {
   const [client, connection, ssoUsers] = await Promise.all([
     store.getOidcClient(customerId),
     store.getConnectionByCustomer(customerId),
@@ -30,11 +31,12 @@ export async function matchingReport(store: Store, customerId: string): Promise<
     subjectClaim: client?.subjectClaim ?? null,
     ssoUsers,
     scimUsers,
+    policy: matchPolicyOf(client, requireVerifiedEmail),
   };
   const first = buildMatchingReport(input);
   if (!connection) return first;
   // Second pass: which of the unmatched lookups a deleted SCIM user once answered (tombstones, pages of 500).
-  const pending = unmatchedLookups(first, ssoUsers);
+  const pending = unmatchedLookups(first, ssoUsers, input.policy);
   if (pending.length === 0) return first;
   const deletedLookups = new Set<string>();
   for (let i = 0; i < pending.length; i += PAGE) {

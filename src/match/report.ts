@@ -13,6 +13,7 @@ import {
   findMatches,
   lookupFor,
   type MatchIndex,
+  type MatchPolicy,
   type MatchingStrategy,
   type ScimCandidate,
   type SsoIdentity,
@@ -71,19 +72,21 @@ export interface ReportInput {
   scimUsers: ScimCandidate[];
   /** Index lookups (see lookupKey) that a deleted SCIM user once answered; read by the loader from the store. */
   deletedLookups?: ReadonlySet<string>;
+  /** The client's matching policy (guard.ts matchPolicyOf), as the guard applies it. Default: {}. */
+  policy?: MatchPolicy;
 }
 
 /** The key of an index lookup in `deletedLookups`. */
 export const lookupKey = (index: MatchIndex, value: string): string => `${index}\u0000${value}`;
 
 /** The lookups of SSO users that no live SCIM user matches, per the report: the ones worth a tombstone check. */
-export function unmatchedLookups(report: MatchingReport, ssoUsers: StoredSsoUser[]): { attribute: MatchIndex; value: string }[] {
+export function unmatchedLookups(report: MatchingReport, ssoUsers: StoredSsoUser[], policy: MatchPolicy = {}): { attribute: MatchIndex; value: string }[] {
   const bySubject = new Map(ssoUsers.map((u) => [u.subject, u]));
   const seen = new Map<string, { attribute: MatchIndex; value: string }>();
   for (const evaluation of report.strategies) {
     for (const summary of evaluation.affected) {
       const user = bySubject.get(summary.subject);
-      const lookup = user ? lookupFor(evaluation.strategy, identityOf(user)) : null;
+      const lookup = user ? lookupFor(evaluation.strategy, identityOf(user), policy) : null;
       if (lookup) seen.set(lookupKey(lookup.index, lookup.value), { attribute: lookup.index, value: lookup.value });
     }
   }
@@ -128,14 +131,15 @@ export function evaluateStrategy(
   scimUsers: ScimCandidate[],
   indexes: Map<MatchIndex, Map<string, ScimCandidate[]>>,
   deletedLookups: ReadonlySet<string> = new Set(),
+  policy: MatchPolicy = {},
 ): StrategyEvaluation {
   const evaluation: StrategyEvaluation = { strategy, admitted: [], inactive: [], deleted: [], affected: [], ambiguous: [], unmatchedScimUsers: [] };
   const matched = new Set<string>();
   for (const ssoUser of ssoUsers) {
     const identity = identityOf(ssoUser);
-    const lookup = lookupFor(strategy, identity);
+    const lookup = lookupFor(strategy, identity, policy);
     const candidates = lookup ? (indexes.get(lookup.index)?.get(lookup.value) ?? []) : [];
-    const matches = findMatches(strategy, identity, candidates);
+    const matches = findMatches(strategy, identity, candidates, policy);
     for (const m of matches) matched.add(m.id);
     const [only] = matches;
     if (matches.length > 1) evaluation.ambiguous.push({ ssoUser: summary(ssoUser), scimUsers: matches.map(scimSummary) });
@@ -195,7 +199,11 @@ function warningsFor(input: ReportInput, evaluations: StrategyEvaluation[], reco
   const withoutEmail = input.ssoUsers.filter((u) => !u.email).length;
   if (withoutEmail) warnings.push(`${withoutEmail} SSO user${withoutEmail === 1 ? ' has' : 's have'} no email claim: the email strategies cannot match them (check the "email" scope and claim mapping).`);
   const unverified = input.ssoUsers.filter((u) => u.emailVerified === false).length;
-  if (unverified) warnings.push(`${unverified} SSO user${unverified === 1 ? ' has' : 's have'} email_verified=false: email strategies never match an unverified email.`);
+  if (unverified) warnings.push(`${unverified} SSO user${unverified === 1 ? ' has' : 's have'} email_verified other than true: email strategies never match an unverified email.`);
+  const unstated = input.ssoUsers.filter((u) => u.email && u.emailVerified === null).length;
+  if (unstated && input.policy?.requireVerifiedEmail) {
+    warnings.push(`${unstated} SSO user${unstated === 1 ? ' has' : 's have'} no email_verified claim: with requireVerifiedEmail the email strategies cannot match ${unstated === 1 ? 'it' : 'them'} (Entra never sends the claim).`);
+  }
   const noDomain = input.scimUsers.filter((u) => !u.userName.includes('@')).length;
   if (noDomain) warnings.push(`${noDomain} SCIM userName${noDomain === 1 ? ' has' : 's have'} no domain: OidcEmailToScimUsername cannot match ${noDomain === 1 ? 'it' : 'them'}; OidcEmailUsernameToScimUsername compares local parts instead.`);
   return warnings;
@@ -206,7 +214,7 @@ export function buildMatchingReport(input: ReportInput): MatchingReport {
   const indexes = new Map<MatchIndex, Map<string, ScimCandidate[]>>(
     (['userName', 'externalId', 'userNameLocal'] as MatchIndex[]).map((index) => [index, indexBy(index, input.scimUsers)]),
   );
-  const strategies = MATCHING_STRATEGIES.map((s) => evaluateStrategy(s, input.ssoUsers, input.scimUsers, indexes, input.deletedLookups));
+  const strategies = MATCHING_STRATEGIES.map((s) => evaluateStrategy(s, input.ssoUsers, input.scimUsers, indexes, input.deletedLookups, input.policy));
   const { strategy, reason } = recommend(input, strategies);
   return {
     customerId: input.customerId,

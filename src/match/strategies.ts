@@ -20,7 +20,10 @@ export interface SsoIdentity {
   /** The subject claim (`sub`, or `oid` for Entra — see subjectClaim). */
   subject: string;
   email: string | null;
-  /** `email_verified` as sent; `false` disqualifies the email, absent does not. */
+  /**
+   * `email_verified` read by `emailVerifiedOf` (guard/identity.ts): true, false (any other value sent), or
+   * null when the IdP sent none. False disqualifies the email; null does too under `requireVerifiedEmail`.
+   */
   emailVerified: boolean | null;
   preferredUsername: string | null;
 }
@@ -42,19 +45,31 @@ export interface StoreLookup {
   value: string;
 }
 
-/** The email, unless the IdP said explicitly that it is not verified. */
-function usableEmail(identity: SsoIdentity): string | null {
-  if (identity.emailVerified === false) return null;
-  return identity.email && identity.email.trim() !== '' ? identity.email : null;
+/** How the email strategies treat `email_verified`; the customer's OIDC client decides (oidc-clients.ts). */
+export interface MatchPolicy {
+  /** An email counts only when `email_verified` is true; absent counts as unverified. Default false. */
+  requireVerifiedEmail?: boolean;
 }
 
-const present = (value: string | null): value is string => value !== null && value.trim() !== '';
+/**
+ * Whether a claim value is there to match on: non-empty after the one folding rule (src/fold.ts), which
+ * trims ASCII whitespace only, so a value of Unicode spaces or format characters is present, and matches
+ * only itself.
+ */
+const present = (value: string | null): value is string => value !== null && fold(value) !== '';
+
+/** The email, unless the IdP said it is not verified (or said nothing, under `requireVerifiedEmail`). */
+function usableEmail(identity: SsoIdentity, policy: MatchPolicy): string | null {
+  if (identity.emailVerified === false) return null;
+  if (policy.requireVerifiedEmail && identity.emailVerified !== true) return null;
+  return present(identity.email) ? identity.email : null;
+}
 
 /**
  * The single index lookup that finds every SCIM user a strategy could match, or null when the SSO user
  * lacks the claim the strategy needs (then nothing can match).
  */
-export function lookupFor(strategy: MatchingStrategy, identity: SsoIdentity): StoreLookup | null {
+export function lookupFor(strategy: MatchingStrategy, identity: SsoIdentity, policy: MatchPolicy = {}): StoreLookup | null {
   switch (strategy) {
     case 'OidcSubToScimUsername':
       return present(identity.subject) ? { index: 'userName', value: fold(identity.subject) } : null;
@@ -62,11 +77,11 @@ export function lookupFor(strategy: MatchingStrategy, identity: SsoIdentity): St
       // externalId is case-exact (RFC 7643 §3.1): no folding.
       return present(identity.subject) ? { index: 'externalId', value: identity.subject } : null;
     case 'OidcEmailToScimUsername': {
-      const email = usableEmail(identity);
+      const email = usableEmail(identity, policy);
       return email ? { index: 'userName', value: fold(email) } : null;
     }
     case 'OidcEmailUsernameToScimUsername': {
-      const email = usableEmail(identity);
+      const email = usableEmail(identity, policy);
       return email ? { index: 'userNameLocal', value: fold(localPart(email)) } : null;
     }
     case 'OidcPreferredUsernameToScimUsername':
@@ -75,8 +90,8 @@ export function lookupFor(strategy: MatchingStrategy, identity: SsoIdentity): St
 }
 
 /** Whether one SCIM user matches an SSO identity under a strategy. */
-export function matches(strategy: MatchingStrategy, identity: SsoIdentity, user: ScimCandidate): boolean {
-  const lookup = lookupFor(strategy, identity);
+export function matches(strategy: MatchingStrategy, identity: SsoIdentity, user: ScimCandidate, policy: MatchPolicy = {}): boolean {
+  const lookup = lookupFor(strategy, identity, policy);
   if (!lookup) return false;
   switch (lookup.index) {
     case 'userName':
@@ -89,9 +104,9 @@ export function matches(strategy: MatchingStrategy, identity: SsoIdentity, user:
 }
 
 /** All SCIM users an identity matches under a strategy (more than one means ambiguous). */
-export function findMatches(strategy: MatchingStrategy, identity: SsoIdentity, users: Iterable<ScimCandidate>): ScimCandidate[] {
+export function findMatches(strategy: MatchingStrategy, identity: SsoIdentity, users: Iterable<ScimCandidate>, policy: MatchPolicy = {}): ScimCandidate[] {
   const out: ScimCandidate[] = [];
-  for (const user of users) if (matches(strategy, identity, user)) out.push(user);
+  for (const user of users) if (matches(strategy, identity, user, policy)) out.push(user);
   return out;
 }
 

@@ -2,7 +2,12 @@
  * Per-connection rate limiting of SCIM requests: a token bucket per connection, in this process (each app
  * instance limits on its own). Over the limit a client gets 429 with an integer `Retry-After`, which Okta
  * honours (it reads only integer seconds) and Entra retries on.
+ *
+ * Buckets live in a bounded LRU (src/lru.ts), so the map never grows with the number of connections. An
+ * evicted bucket starts full again; with the default capacity that needs 10,000 other connections to send
+ * requests after its last one, by which time it has normally refilled anyway.
  */
+import { CACHE_LIMITS, Lru } from '../lru.js';
 
 export interface RateLimit {
   /** Sustained requests per second per connection. */
@@ -17,9 +22,19 @@ interface Bucket {
 }
 
 export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: Lru<string, Bucket>;
 
-  constructor(private readonly limit: RateLimit) {}
+  constructor(
+    private readonly limit: RateLimit,
+    capacity: number = CACHE_LIMITS.rateLimitBuckets,
+  ) {
+    this.buckets = new Lru(capacity);
+  }
+
+  /** Buckets held (bounded by the capacity). */
+  get size(): number {
+    return this.buckets.size;
+  }
 
   /** Takes one request from the connection's bucket: 0 if allowed, else the seconds to wait (an integer ≥ 1). */
   take(connectionId: string, now = Date.now()): number {

@@ -34,6 +34,11 @@ function strOrNull(what: string, value: unknown): string | null {
   return value;
 }
 
+function boolOrNull(what: string, value: unknown): boolean | null {
+  if (value !== null && typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean or null`);
+  return value;
+}
+
 function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) throw new TypeError(`${what} must be one of ${allowed.join(', ')}`);
   return value as T;
@@ -77,6 +82,8 @@ export function checkOidcClient(c: StoredOidcClient): StoredOidcClient {
     subjectClaim: str('subjectClaim', c.subjectClaim),
     claimsSource: oneOf('claimsSource', c.claimsSource, CLAIMS_SOURCES),
     scopes: [...c.scopes],
+    // Optional: records written before the field existed (and callers that omit it) keep not having it.
+    ...(c.requireVerifiedEmail === undefined ? {} : { requireVerifiedEmail: boolOrNull('requireVerifiedEmail', c.requireVerifiedEmail) }),
     createdAt: str('createdAt', c.createdAt),
     updatedAt: str('updatedAt', c.updatedAt),
   };

@@ -117,6 +117,11 @@ export interface StoredOidcClient {
   subjectClaim: string;
   claimsSource: 'id_token' | 'userinfo' | 'auto';
   scopes: string[];
+  /**
+   * Whether the email strategies need `email_verified` to be true (absent counts as unverified); null or
+   * absent (records written before the field existed) follows the scimSso instance's default.
+   */
+  requireVerifiedEmail?: boolean | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -16,7 +16,7 @@ import Koa from 'koa';
 import koaPassport from 'koa-passport';
 import koaSession from 'koa-session';
 import { Passport } from 'passport';
-import { scimSso, type AuditEvent, type ScimSso } from '../../src/index.js';
+import { scimSso, type AuditEvent, type ScimSso, type ScimSsoOptions } from '../../src/index.js';
 import type { IdpType, Store } from '../../src/store/store.js';
 import type { MatchingStrategy } from '../../src/match/strategies.js';
 import { startDemoIdp, type DemoAccount, type DemoClient, type DemoIdp } from '../../example-app/demo-idp.js';
@@ -211,6 +211,8 @@ export interface HarnessOptions {
   sharedSessions?: boolean;
   /** Receives every instance's audit events. */
   onEvent?: (event: AuditEvent) => void;
+  /** More scimSso options for every instance (e.g. requireVerifiedEmail). */
+  ssoOptions?: Omit<ScimSsoOptions, 'store' | 'onEvent' | 'onError'>;
 }
 
 export interface TenantOptions {
@@ -360,7 +362,7 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
     let pending = instances.get(n);
     if (!pending) {
       pending = (async () => {
-        const sso = scimSso({ store, allowHttpIssuers: true, ...(options.onEvent ? { onEvent: options.onEvent } : {}), onError: (error) => serverErrors.push(`instance ${n} onError: ${String(error)}`) });
+        const sso = scimSso({ store, allowHttpIssuers: true, ...options.ssoOptions, ...(options.onEvent ? { onEvent: options.onEvent } : {}), onError: (error) => serverErrors.push(`instance ${n} onError: ${String(error)}`) });
         const passport = newPassport(options.adapter);
         const build = BUILDERS[options.adapter] as AppBuilder<AdapterKind>;
         const handler = build(

@@ -21,6 +21,24 @@ describe('the per-connection token bucket', () => {
   });
 });
 
+describe('the bucket map is bounded', () => {
+  it('never holds more buckets than its capacity, however many connections send requests', () => {
+    const limiter = new RateLimiter({ requestsPerSecond: 1, burst: 2 }, 50);
+    for (let i = 0; i < 1000; i++) limiter.take(`connection-${i}`, 0);
+    expect(limiter.size).toBe(50);
+  });
+
+  it('keeps the buckets in use: a busy connection stays limited while others come and go', () => {
+    const limiter = new RateLimiter({ requestsPerSecond: 1, burst: 2 }, 10);
+    expect([limiter.take('busy', 0), limiter.take('busy', 0), limiter.take('busy', 0)]).toEqual([0, 0, 1]);
+    for (let i = 0; i < 100; i++) {
+      limiter.take(`other-${i}`, 0);
+      expect(limiter.take('busy', 0)).toBe(1); // still spent: its bucket is the most recently used
+    }
+    expect(limiter.size).toBe(10);
+  });
+});
+
 describe.each(ADAPTERS)('SCIM rate limiting through %s', (adapter) => {
   let t: ScimTestApp;
   beforeAll(async () => {

@@ -1,0 +1,66 @@
+/**
+ * The one bounded cache for per-process state (discovery, openid-client configurations, strategies,
+ * rate-limit buckets): a least-recently-used map with a fixed capacity. Every cache keyed by something a
+ * customer or a client controls (customer ids, connections, issuers) must be one of these, so a process
+ * serving many tenants (or a tenant creating many) never grows without bound. docs/login-freshness.md
+ * lists the bounds.
+ */
+export class Lru<K, V> {
+  private readonly entries = new Map<K, V>();
+
+  /** @param capacity the most entries kept; the least recently used one goes when a new one would exceed it. */
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('Lru capacity must be a positive integer');
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The value, marked as just used; undefined when absent. */
+  get(key: K): V | undefined {
+    if (!this.entries.has(key)) return undefined;
+    const value = this.entries.get(key) as V;
+    // A Map iterates in insertion order: re-inserting moves the key to the most recent end.
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    return value;
+  }
+
+  has(key: K): boolean {
+    return this.entries.has(key);
+  }
+
+  /** Stores the value as the most recently used, evicting the least recently used entries beyond capacity. */
+  set(key: K, value: V): this {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value as K;
+      this.entries.delete(oldest);
+    }
+    return this;
+  }
+
+  delete(key: K): boolean {
+    return this.entries.delete(key);
+  }
+
+  /**
+   * Deletes the entry only if it still holds `value` (a failed promise must not evict a newer entry that
+   * replaced it in the meantime).
+   */
+  deleteIf(key: K, value: V): boolean {
+    return this.entries.get(key) === value && this.entries.delete(key);
+  }
+}
+
+/** Capacities of the per-process caches (docs/login-freshness.md says why these numbers). */
+export const CACHE_LIMITS = {
+  /** openid-client Configurations (discovery + client credentials), one per distinct issuer/client/secret. */
+  discoveries: 1000,
+  /** Built passport strategies, one per customer and stored client version. */
+  strategies: 1000,
+  /** SCIM rate-limit token buckets, one per connection that sent a request. */
+  rateLimitBuckets: 10_000,
+} as const;

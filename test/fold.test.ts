@@ -1,0 +1,57 @@
+/**
+ * The one folding rule (src/fold.ts): ASCII-safe. Case folds; look-alikes never collide with the ASCII
+ * value they imitate; canonically equal spellings (NFC) collide, as they are the same text.
+ */
+import { describe, expect, it } from 'vitest';
+import { fold, foldCase, localPart } from '../src/fold.js';
+
+describe('fold', () => {
+  it('lower-cases plain ASCII and trims ASCII whitespace at both ends only', () => {
+    expect(fold('Alice@Example.COM')).toBe('alice@example.com');
+    expect(fold(' \t alice@example.com \r\n')).toBe('alice@example.com');
+    expect(fold('a b')).toBe('a b');
+    expect(fold('')).toBe('');
+  });
+
+  it('keeps the Kelvin sign (U+212A): it never folds to the ASCII k', () => {
+    expect(fold('\u212Aate@corp.test')).not.toBe(fold('kate@corp.test'));
+    expect(fold('\u212Aate@corp.test')).toBe('\u212Aate@corp.test');
+  });
+
+  it('keeps a BOM (U+FEFF), a no-break space (U+00A0) and a zero-width joiner (U+200D), at the ends or inside', () => {
+    for (const odd of ['\uFEFF', '\u00A0', '\u200D']) {
+      expect(fold(`${odd}alice@corp.test`)).not.toBe(fold('alice@corp.test'));
+      expect(fold(`alice@corp.test${odd}`)).not.toBe(fold('alice@corp.test'));
+      expect(fold(`al${odd}ice@corp.test`)).not.toBe(fold('alice@corp.test'));
+      expect(fold(`${odd}Alice`)).toBe(`${odd}alice`); // the rest still folds
+    }
+  });
+
+  it('keeps İ (U+0130): its lower case would be ASCII i plus a combining dot', () => {
+    expect(fold('\u0130van@corp.test')).not.toBe(fold('ivan@corp.test'));
+    expect(fold('\u0130van@corp.test').startsWith('i')).toBe(false);
+  });
+
+  it('keeps the Greek question mark (U+037E), a canonical singleton of the ASCII semicolon', () => {
+    expect(fold('a\u037Eb')).not.toBe(fold('a;b'));
+    expect(fold('a\u037Eb')).toBe('a\u037Eb');
+  });
+
+  it('folds NFC-equivalent spellings together: é precomposed and e + combining acute are the same text', () => {
+    expect(fold('Ren\u00E9@corp.test')).toBe(fold('rene\u0301@corp.test'));
+    expect(fold('REN\u00C9')).toBe('ren\u00E9');
+    // but never to plain ASCII e
+    expect(fold('ren\u00E9')).not.toBe(fold('rene'));
+  });
+
+  it('lower-cases non-ASCII letters that stay non-ASCII (Greek, Cyrillic)', () => {
+    expect(fold('ΣΟΦΙΑ')).toBe('σοφια');
+    expect(fold('Иван')).toBe('иван');
+  });
+
+  it('foldCase folds without trimming (substring filters); localPart takes what precedes the last @', () => {
+    expect(foldCase(' Alice ')).toBe(' alice ');
+    expect(localPart('a@b@corp.test')).toBe('a@b');
+    expect(localPart('no-domain')).toBe('no-domain');
+  });
+});
