@@ -3,7 +3,7 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
-import type { Store, StoredConnection } from '../../src/store/store.js';
+import { tombstoneDigest, type Store, type StoredConnection } from '../../src/store/store.js';
 import { scanKeys, testRedis, type TestRedis } from '../support/redis.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
 
@@ -16,8 +16,8 @@ afterAll(async () => {
 });
 
 let stores = 0;
-storeContract('redis', async () => ({
-  store: redisStore({ client: t.client, prefix: `${t.prefix}${stores++}:` }),
+storeContract('redis', async (options) => ({
+  store: redisStore({ ...options, client: t.client, prefix: `${t.prefix}${stores++}:` }),
   cleanup: async () => {},
 }));
 
@@ -141,18 +141,24 @@ describe('redis store specifics', () => {
     ]);
   });
 
-  it('keeps tombstones under the connection’s hash tag and OIDC data under customer keys', async () => {
+  it('keeps tombstones as digests in one sorted set under the connection’s hash tag, and OIDC data under customer keys', async () => {
     const before = Date.now();
     await store.createResource(cid, userWrite('u1', 'ann@x.com', { externalId: 'e1' }));
     await store.deleteResource(cid, 'User', 'u1');
     const tag = `${prefix}{c:${cid}}:`;
-    expect(await t.client.hgetall(`${tag}u:gone:userName`)).toEqual({ 'ann@x.com': expect.any(String) });
-    const deletedAt = Number(await t.client.hget(`${tag}u:gone:externalId`, 'e1'));
+    // One member per index entry, the same digest the memory store computes, scored by the deletion time.
+    const gone = await t.client.zrange(`${tag}u:gone`, 0, -1);
+    const expected = [
+      tombstoneDigest('userName', 'ann@x.com'),
+      tombstoneDigest('userNameLocal', 'ann'),
+      tombstoneDigest('externalId', 'e1'),
+    ];
+    expect(gone.sort()).toEqual(expected.sort());
+    expect(gone.every((member) => /^[0-9a-f]{32}$/.test(member))).toBe(true);
+    const deletedAt = Number(await t.client.zscore(`${tag}u:gone`, tombstoneDigest('externalId', 'e1')));
     expect(deletedAt).toBeGreaterThanOrEqual(before);
     expect(deletedAt).toBeLessThanOrEqual(Date.now());
-    expect(await t.client.smembers(`${tag}attrs`)).toEqual(
-      expect.arrayContaining(['u:gone:userName', 'u:gone:userNameLocal', 'u:gone:externalId']),
-    );
+    expect((await t.client.smembers(`${tag}attrs`)).filter((s) => s.includes('gone'))).toEqual([]);
 
     await store.createOidcClient(makeOidcClient(conn.customerId));
     await store.recordSsoUser(conn.customerId, makeSsoUser('sub-1', '2024-01-01T00:00:00.000Z'));
@@ -273,7 +279,7 @@ describe('redis store specifics', () => {
           }),
         ),
       );
-      expect(results.every((r) => r !== null)).toBe(true);
+      expect(results.every((r) => r.ok)).toBe(true);
       const final = await store.getConnectionByCustomer(conn.customerId);
       const working: string[] = [];
       for (const hash of [...attempted, conn.tokenHash]) {
@@ -315,9 +321,9 @@ describe('redis store specifics', () => {
     try {
       const late = slow.store.updateConnectionTokens(cid, onlyToken('late'));
       await slow.held; // the slow rotation has swapped the record and is about to write its token key
-      expect((await store.updateConnectionTokens(cid, onlyToken('newer')))?.tokenHash).toBe('newer');
+      expect(await store.updateConnectionTokens(cid, onlyToken('newer'))).toMatchObject({ ok: true, connection: { tokenHash: 'newer' } });
       slow.release();
-      expect(await late).toMatchObject({ tokenHash: 'late' });
+      expect(await late).toMatchObject({ ok: true, connection: { tokenHash: 'late' } });
       expect(await store.findConnectionByTokenHash('late')).toBeNull();
       expect(await store.findConnectionByTokenHash('newer')).toMatchObject({ tokenHash: 'newer' });
       expect(await store.getConnectionByCustomer(conn.customerId)).toMatchObject({ tokenHash: 'newer' });
@@ -335,7 +341,7 @@ describe('redis store specifics', () => {
       await slow.held;
       expect(await store.deleteConnection(cid)).toBe(true);
       slow.release();
-      expect(await late).toBeNull();
+      expect(await late).toEqual({ ok: false, reason: 'not_found' });
       expect(await store.findConnectionByTokenHash('late')).toBeNull();
       expect(await keysUnder(t.client, `${prefix}*`)).toEqual([]);
     } finally {
