@@ -30,6 +30,36 @@ export interface CreatedScimConnection {
 
 const CUSTOMER_ID = /^[^\s{}\p{Cc}]{1,200}$/u;
 
+/** Shortest and longest bring-your-own token, and the fewest distinct characters it must use. */
+export const BYO_TOKEN_MIN_LENGTH = 32;
+export const BYO_TOKEN_MAX_LENGTH = 1024;
+export const BYO_TOKEN_MIN_DISTINCT = 8;
+
+/**
+ * Checks a bring-your-own SCIM token: 32–1024 printable ASCII characters without spaces (what an IdP's
+ * token field and an `Authorization` header carry safely), using at least 8 distinct characters (refuses
+ * `aaaa…`, `abab…` and similar placeholders). A floor against obvious mistakes, not an entropy proof:
+ * generated tokens (256 random bits) remain the recommendation.
+ */
+export function checkByoToken(token: unknown): string {
+  if (
+    typeof token !== 'string' ||
+    token.length < BYO_TOKEN_MIN_LENGTH ||
+    token.length > BYO_TOKEN_MAX_LENGTH ||
+    !/^[\x21-\x7e]+$/.test(token) ||
+    new Set(token).size < BYO_TOKEN_MIN_DISTINCT
+  ) {
+    throw new ScimSsoConfigError(
+      'invalid_argument',
+      `token must be ${BYO_TOKEN_MIN_LENGTH}–${BYO_TOKEN_MAX_LENGTH} printable ASCII characters without spaces, using at least ${BYO_TOKEN_MIN_DISTINCT} distinct characters`,
+    );
+  }
+  return token;
+}
+
+const tokenInUse = () =>
+  new ScimSsoConfigError('token_in_use', 'this token is already in use by another SCIM connection; choose another token');
+
 /** The longest overlap of an old and a new token after a rotation. */
 export const MAX_GRACE_SECONDS = 30 * 24 * 60 * 60;
 
@@ -71,17 +101,14 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
     async createScimConnection(input: {
       customerId: string;
       displayName?: string;
-      /** Bring your own token (e.g. when migrating from another SCIM server): at least 32 characters. Default: a new random one. */
+      /** Bring your own token (e.g. when migrating from another SCIM server); see checkByoToken. Default: a new random one. */
       token?: string;
     }): Promise<CreatedScimConnection> {
       const customerId = checkCustomerId(input?.customerId);
       if (input.displayName !== undefined && typeof input.displayName !== 'string') {
         throw new ScimSsoConfigError('invalid_argument', 'displayName must be a string');
       }
-      if (input.token !== undefined && (typeof input.token !== 'string' || !/^\S{32,}$/.test(input.token))) {
-        throw new ScimSsoConfigError('invalid_argument', 'token must be at least 32 characters without whitespace');
-      }
-      const token = input.token ?? generateToken();
+      const token = input.token === undefined ? generateToken() : checkByoToken(input.token);
       const connection: StoredConnection = {
         connectionId: randomUUID(),
         customerId,
@@ -91,9 +118,11 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
         previousTokenExpiresAt: null,
         createdAt: new Date().toISOString(),
       };
-      if ((await store.createConnection(connection)) === 'exists') {
+      const created = await store.createConnection(connection);
+      if (created === 'exists') {
         throw new ScimSsoConfigError('connection_exists', `customer "${customerId}" already has a SCIM connection`);
       }
+      if (created === 'token_in_use') throw tokenInUse();
       onChange(customerId);
       audit('connection.created', customerId, connection.connectionId);
       return { connectionId: connection.connectionId, customerId, token };
@@ -117,22 +146,37 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
     },
 
     /**
-     * Issues a new token. The old one keeps working for `graceSeconds` (default 0: it stops at once), so
-     * the IdP can be updated without failed provisioning runs in between.
+     * Issues a new token (or installs `token`, a bring-your-own one, checked like at creation). The old one
+     * keeps working for `graceSeconds` (default 0: it stops at once), so the IdP can be updated without
+     * failed provisioning runs in between. Linearisable: of concurrent rotations (on any instance), exactly
+     * one wins; the others throw `rotation_conflict` and change nothing, so every token returned works.
      */
-    async rotateScimToken(customerId: string, options: { graceSeconds?: number } = {}): Promise<CreatedScimConnection> {
+    async rotateScimToken(customerId: string, options: { graceSeconds?: number; token?: string } = {}): Promise<CreatedScimConnection> {
       const grace = options.graceSeconds ?? 0;
       if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
         throw new ScimSsoConfigError('invalid_argument', `graceSeconds must be an integer from 0 to ${MAX_GRACE_SECONDS} (30 days)`);
       }
+      const token = options.token === undefined ? generateToken() : checkByoToken(options.token);
       const connection = await existing(customerId);
-      const token = generateToken();
-      const updated = await store.updateConnectionTokens(connection.connectionId, {
-        tokenHash: hashToken(token),
-        previousTokenHash: grace > 0 ? connection.tokenHash : null,
-        previousTokenExpiresAt: grace > 0 ? Date.now() + grace * 1000 : null,
-      });
-      if (!updated) throw new ScimSsoConfigError('connection_not_found', `customer "${customerId}" has no SCIM connection`);
+      const updated = await store.updateConnectionTokens(
+        connection.connectionId,
+        {
+          tokenHash: hashToken(token),
+          previousTokenHash: grace > 0 ? connection.tokenHash : null,
+          previousTokenExpiresAt: grace > 0 ? Date.now() + grace * 1000 : null,
+        },
+        connection.tokenHash,
+      );
+      if (!updated.ok) {
+        if (updated.reason === 'token_in_use') throw tokenInUse();
+        if (updated.reason === 'token_changed') {
+          throw new ScimSsoConfigError(
+            'rotation_conflict',
+            `the SCIM token of customer "${customerId}" was rotated concurrently; this rotation was not applied (rotate again to replace the new token)`,
+          );
+        }
+        throw new ScimSsoConfigError('connection_not_found', `customer "${customerId}" has no SCIM connection`);
+      }
       audit('connection.token_rotated', connection.customerId, connection.connectionId);
       return { connectionId: connection.connectionId, customerId: connection.customerId, token };
     },

@@ -59,7 +59,11 @@ export type ConfigErrorCode =
   | 'connection_not_found'
   | 'oidc_client_exists'
   | 'oidc_client_not_found'
-  | 'invalid_argument';
+  | 'invalid_argument'
+  /** A bring-your-own SCIM token is already another connection's token. */
+  | 'token_in_use'
+  /** A token rotation lost to a concurrent rotation of the same connection and was not applied. */
+  | 'rotation_conflict';
 
 /** Thrown synchronously or by a management call when the application misuses the library. */
 export class ScimSsoConfigError extends Error {

@@ -1,7 +1,7 @@
 /** Public exports of scim-sso. */
 export { scimSso, type ScimSso } from './sso.js';
 export type { ScimSsoOptions } from './options.js';
-export { memoryStore } from './store/memory.js';
+export { memoryStore, type MemoryStoreOptions } from './store/memory.js';
 export { redisStore, type RedisStoreOptions } from './store/redis.js';
 export type { Store, IdpType, StoredSsoUser as SsoUser } from './store/store.js';
 export { StoreUnavailableError } from './store/unavailable.js';

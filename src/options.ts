@@ -7,6 +7,9 @@ import { ScimSsoConfigError } from './errors.js';
 import type { Store } from './store/store.js';
 import type { AuditEvent } from './events.js';
 
+/** The default per-connection quotas (see docs/storage-limits.md for the sizing). */
+export const DEFAULT_QUOTA = { maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3 } as const;
+
 const storeSchema = z.custom<Store>(
   (value) =>
     typeof value === 'object' &&
@@ -37,6 +40,19 @@ export const optionsSchema = z.strictObject({
   maxFilterDepth: z.number().int().min(1).max(256).default(32),
   /** Most operations accepted in one PATCH. Default: 1000. */
   maxPatchOperations: z.number().int().min(1).default(1000),
+  /**
+   * Per-connection quotas, enforced atomically by the store: a create or a growing update over one is
+   * answered 507 with a SCIM error; updates that shrink and deletes always pass. `maxBytes` counts the
+   * stored JSON, index values and group members (see docs/storage-limits.md). Default: { maxUsers:
+   * 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB }: twice what a 1,000,000-user enterprise needs.
+   */
+  quota: z
+    .strictObject({
+      maxUsers: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxUsers),
+      maxGroups: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxGroups),
+      maxBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxBytes),
+    })
+    .default(DEFAULT_QUOTA),
   /** `Retry-After` seconds sent with a 503 when the store is unreachable. Default: 5. */
   retryAfterSeconds: z.number().int().min(1).default(5),
   /**

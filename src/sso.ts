@@ -69,6 +69,7 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     paging: { defaultCount: options.defaultPageSize, maxCount: options.maxPageSize },
     filterLimits: { maxLength: options.maxFilterLength, maxDepth: options.maxFilterDepth },
     maxPatchOperations: options.maxPatchOperations,
+    quota: options.quota,
     maxBodyBytes: options.maxBodyBytes,
     retryAfterSeconds: options.retryAfterSeconds,
     onError,

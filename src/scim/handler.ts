@@ -5,7 +5,7 @@
  * unreachable store with a 503 and `Retry-After`.
  */
 import { ScimError, scimErrors } from '../errors.js';
-import type { Store, StoredConnection } from '../store/store.js';
+import type { Store, StoredConnection, StoreQuota } from '../store/store.js';
 import { authenticate } from './auth.js';
 import { parseJsonBody } from './body.js';
 import { createDiscovery } from './discovery.js';
@@ -40,6 +40,8 @@ export interface ScimHandlerOptions {
   paging: PagingLimits;
   filterLimits: FilterLimits;
   maxPatchOperations: number;
+  /** Per-connection quotas, enforced by the store (see docs/storage-limits.md). */
+  quota: StoreQuota;
   maxBodyBytes: number;
   /** Seconds clients are told to wait when the store is unreachable. */
   retryAfterSeconds: number;
@@ -95,6 +97,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         connectionId: connection.connectionId,
         spec,
         maxPatchOperations: options.maxPatchOperations,
+        quota: options.quota,
       };
       if (second === undefined) return collection(ctx, request, method, connection);
       if (second === '.search') {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
-import type { Store, StoredResource, WriteOutcome } from '../store/store.js';
+import type { QuotaName, Store, StoredResource, StoreQuota, WriteOutcome } from '../store/store.js';
 import type { JsonObject } from './normalize.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
 import { etagOf } from './render.js';
@@ -24,6 +24,8 @@ export interface ResourceContext {
   connectionId: string;
   spec: ResourceSpec;
   maxPatchOperations: number;
+  /** The connection's quotas, checked atomically by the store on every create and growing update. */
+  quota: StoreQuota;
 }
 
 const now = () => new Date().toISOString();
@@ -40,7 +42,21 @@ function writeError(ctx: ResourceContext, outcome: Exclude<WriteOutcome, { ok: t
       return notFound(ctx, id);
     case 'version_mismatch':
       return new ScimError(409, `${ctx.spec.kind} ${id} is being changed concurrently; retry`);
+    case 'quota':
+      return quotaExceeded(outcome.quota, outcome.limit);
   }
+}
+
+const QUOTA_WHAT: Record<QuotaName, string> = { users: 'users', groups: 'groups', bytes: 'bytes of stored resources' };
+
+/**
+ * A write over a per-connection quota: 507 Insufficient Storage (RFC 4918 §11.5, the status WebDAV quotas
+ * use, RFC 4331 §6) with the RFC 7644 §3.12 error body. Not 400 `tooMany`: RFC 7644 defines that for
+ * filters yielding too many results, and a 4xx tells the IdP the request itself is wrong, so it would not
+ * retry; the request is valid and succeeds once the operator raises the quota or the customer deletes.
+ */
+function quotaExceeded(quota: QuotaName, limit: number): ScimError {
+  return new ScimError(507, `this SCIM connection has reached its quota of ${limit} ${QUOTA_WHAT[quota]}; delete some or ask the application's operator to raise the quota`);
 }
 
 /** Checks `If-Match` against the current version: `*` matches anything; otherwise one of the listed ETags. */
@@ -60,7 +76,7 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   const built = buildResource(ctx.spec, body, { id: randomUUID(), created: timestamp, lastModified: timestamp });
   if (!built.ok) return built;
   const write = ctx.spec.toWrite(built.value);
-  const outcome = await ctx.store.createResource(ctx.connectionId, write);
+  const outcome = await ctx.store.createResource(ctx.connectionId, write, ctx.quota);
   if (!outcome.ok) return fail(writeError(ctx, outcome, write.id));
   // A new resource has a fresh random id, so no group can list it yet: what was written is what is stored.
   const stored: StoredResource = { id: write.id, kind: write.kind, json: write.json, version: outcome.version };
@@ -94,7 +110,7 @@ async function updateResource(
     if (!next.ok) return next;
     if (next.value === null) return ok({ stored, previous: stored });
     const write = ctx.spec.toWrite(next.value);
-    const outcome = await ctx.store.replaceResource(ctx.connectionId, write, stored.version);
+    const outcome = await ctx.store.replaceResource(ctx.connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {
       // What was written is what is stored; a user's derived groups are not changed by writing the user.
       const written: StoredResource = { id, kind: write.kind, json: write.json, version: outcome.version };
@@ -140,12 +156,20 @@ function sameContent(a: JsonObject, b: JsonObject): boolean {
   return JSON.stringify(restA) === JSON.stringify(restB);
 }
 
+/**
+ * DELETE (RFC 7644 §3.6). With `If-Match`, the version the header matched is handed to the store, which
+ * deletes only if it is still current (checked and deleted atomically): a write landing in between is 412.
+ */
 export async function deleteResource(ctx: ResourceContext, id: string, ifMatch?: string): Promise<Result<void>> {
+  let expectedVersion: number | undefined;
   if (ifMatch) {
     const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
     if (!stored) return fail(notFound(ctx, id));
     if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
+    // `*` matches whatever version is current then; a listed ETag matches only the version it named.
+    if (!ifMatch.split(',').some((t) => t.trim() === '*')) expectedVersion = stored.version;
   }
-  const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id);
-  return deleted ? ok(undefined) : fail(notFound(ctx, id));
+  const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id, expectedVersion);
+  if (deleted === true) return ok(undefined);
+  return fail(deleted === false ? notFound(ctx, id) : preconditionFailed(id));
 }

@@ -5,10 +5,16 @@
 import {
   assertIndexAttribute,
   assertPaging,
+  assertQuota,
   assertResourceKind,
   assertStoreId,
   isValidStoreId,
+  memberBytes,
   normalizeResourceWrite,
+  resolveTombstoneOptions,
+  resourceBytes,
+  TOMBSTONE_TRIM_BUDGET,
+  tombstoneDigest,
   type IndexEntry,
   type LoginLookup,
   type Page,
@@ -18,6 +24,9 @@ import {
   type StoredConnection,
   type StoredMember,
   type StoredResource,
+  type StoreQuota,
+  type TombstoneOptions,
+  type TokenUpdate,
   type WriteOutcome,
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
@@ -32,6 +41,10 @@ interface Entry {
   indexes: IndexEntry[];
   members: StoredMember[];
   displayName: string;
+  /** What this resource counts against maxBytes (resourceBytes), kept current as members leave. */
+  bytes: number;
+  /** Groups: member value -> the bytes it counts for (its position is the one written). */
+  memberCost: Map<string, number>;
 }
 
 interface Space {
@@ -41,14 +54,23 @@ interface Space {
   indexes: Map<string, Map<string, string[]>>;
   /** member id → ids of the groups listing it. */
   memberOf: Map<string, Set<string>>;
-  /** Tombstones of deleted users: attribute → index value → deletion time (epoch ms). */
-  gone: Map<string, Map<string, number>>;
+  /**
+   * Tombstones of deleted users: tombstoneDigest(attribute, value) → deletion time (epoch ms), oldest
+   * first (a re-deleted value moves to the end), like the Redis store's sorted set.
+   */
+  gone: Map<string, number>;
+  /** Sum of the live resources' `bytes`. */
+  bytes: number;
 }
 
 const indexKey = (kind: ResourceKind, attribute: string): string => `${kind}\u0000${attribute}`;
 
+/** Options of {@link memoryStore}. */
+export type MemoryStoreOptions = TombstoneOptions;
+
 /** A store that keeps everything in this process's memory (lost on restart, not shared). */
-export function memoryStore(): Store {
+export function memoryStore(options: MemoryStoreOptions = {}): Store {
+  const { tombstoneRetentionMs: retention, maxTombstones, now } = resolveTombstoneOptions(options);
   const connections = new Map<string, StoredConnection>();
   const byCustomer = new Map<string, string>();
   const spaces = new Map<string, Space>();
@@ -103,6 +125,71 @@ export function memoryStore(): Store {
     for (const m of before) if (s.memberOf.get(m.value)?.size === 0) s.memberOf.delete(m.value);
   }
 
+  /** The connection whose current or unexpired previous token has this hash, if any. */
+  function tokenOwner(tokenHash: string): StoredConnection | undefined {
+    // A linear scan is fine for a development store; the Redis store does one GET.
+    for (const c of connections.values()) {
+      if (c.tokenHash === tokenHash) return c;
+      if (c.previousTokenHash === tokenHash && c.previousTokenExpiresAt !== null && c.previousTokenExpiresAt > now()) {
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  /** True when a hash `tokens` would make work is another connection's live token. */
+  function tokensTaken(connectionId: string, tokens: Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>): boolean {
+    const live = [tokens.tokenHash];
+    if (tokens.previousTokenHash !== null && tokens.previousTokenExpiresAt !== null && tokens.previousTokenExpiresAt > now()) {
+      live.push(tokens.previousTokenHash);
+    }
+    return live.some((hash) => {
+      const owner = tokenOwner(hash);
+      return owner !== undefined && owner.connectionId !== connectionId;
+    });
+  }
+
+  /** Adds tombstones for `entries` and trims: expired ones (at most the trim budget), then over the cap. */
+  function bury(s: Space, entries: IndexEntry[]): void {
+    const at = now();
+    for (const { attribute, value } of entries) {
+      const digest = tombstoneDigest(attribute, value);
+      s.gone.delete(digest);
+      s.gone.set(digest, at);
+    }
+    let budget = TOMBSTONE_TRIM_BUDGET;
+    for (const [digest, deletedAt] of s.gone) {
+      if (budget-- <= 0 || deletedAt > at - retention) break;
+      s.gone.delete(digest);
+    }
+    let over = Math.min(s.gone.size - maxTombstones, entries.length + TOMBSTONE_TRIM_BUDGET);
+    for (const digest of s.gone.keys()) {
+      if (over-- <= 0) break;
+      s.gone.delete(digest);
+    }
+  }
+
+  function buried(s: Space | undefined, attribute: string, value: string): boolean {
+    const deletedAt = s?.gone.get(tombstoneDigest(attribute, value));
+    return deletedAt !== undefined && deletedAt > now() - retention;
+  }
+
+  /** The quota a write would exceed, checked in the same order as the Redis scripts, or null. */
+  function overQuota(s: Space, write: ResourceWrite, creating: boolean, delta: number, quota: StoreQuota | undefined): WriteOutcome | null {
+    if (!quota) return null;
+    if (creating && write.kind === 'User' && s.resources.User.size >= quota.maxUsers) {
+      return { ok: false, reason: 'quota', quota: 'users', limit: quota.maxUsers };
+    }
+    if (creating && write.kind === 'Group' && s.resources.Group.size >= quota.maxGroups) {
+      return { ok: false, reason: 'quota', quota: 'groups', limit: quota.maxGroups };
+    }
+    // A write that does not grow the connection is never refused, even when it is already over.
+    if (delta > 0 && s.bytes + delta > quota.maxBytes) return { ok: false, reason: 'quota', quota: 'bytes', limit: quota.maxBytes };
+    return null;
+  }
+
+  const costs = (members: StoredMember[]): Map<string, number> => new Map(members.map((m, i) => [m.value, memberBytes(i, m)]));
+
   function found(s: Space, kind: ResourceKind, attribute: string, value: string): StoredResource[] {
     return idsAt(s, kind, attribute, value)
       .map((id) => s.resources[kind].get(id))
@@ -134,6 +221,7 @@ export function memoryStore(): Store {
       checkTokens(connection);
       if (byCustomer.has(connection.customerId)) return 'exists';
       if (connections.has(connection.connectionId)) throw new Error('connectionId is already in use');
+      if (tokensTaken(connection.connectionId, connection)) return 'token_in_use';
       connections.set(connection.connectionId, copyConnection(connection));
       byCustomer.set(connection.customerId, connection.connectionId);
       spaces.set(connection.connectionId, {
@@ -142,6 +230,7 @@ export function memoryStore(): Store {
         indexes: new Map(),
         memberOf: new Map(),
         gone: new Map(),
+        bytes: 0,
       });
       return 'created';
     },
@@ -160,25 +249,18 @@ export function memoryStore(): Store {
 
     async findConnectionByTokenHash(tokenHash) {
       if (!isValidStoreId(tokenHash)) return null;
-      // A linear scan is fine for a development store; the Redis store does one GET.
-      for (const c of connections.values()) {
-        if (c.tokenHash === tokenHash) return copyConnection(c);
-        if (
-          c.previousTokenHash === tokenHash &&
-          c.previousTokenExpiresAt !== null &&
-          c.previousTokenExpiresAt > Date.now()
-        ) {
-          return copyConnection(c);
-        }
-      }
-      return null;
+      const owner = tokenOwner(tokenHash);
+      return owner ? copyConnection(owner) : null;
     },
 
-    async updateConnectionTokens(connectionId, tokens) {
+    async updateConnectionTokens(connectionId, tokens, expectedTokenHash): Promise<TokenUpdate> {
       assertStoreId('connectionId', connectionId);
       checkTokens(tokens);
+      if (expectedTokenHash !== undefined) assertStoreId('expectedTokenHash', expectedTokenHash);
       const current = connections.get(connectionId);
-      if (!current) return null;
+      if (!current) return { ok: false, reason: 'not_found' };
+      if (expectedTokenHash !== undefined && current.tokenHash !== expectedTokenHash) return { ok: false, reason: 'token_changed' };
+      if (tokensTaken(connectionId, tokens)) return { ok: false, reason: 'token_in_use' };
       const next: StoredConnection = {
         ...current,
         tokenHash: tokens.tokenHash,
@@ -186,7 +268,7 @@ export function memoryStore(): Store {
         previousTokenExpiresAt: tokens.previousTokenExpiresAt,
       };
       connections.set(connectionId, next);
-      return copyConnection(next);
+      return { ok: true, connection: copyConnection(next) };
     },
 
     async deleteConnection(connectionId) {
@@ -199,8 +281,9 @@ export function memoryStore(): Store {
       return true;
     },
 
-    async createResource(connectionId, input) {
+    async createResource(connectionId, input, quota) {
       assertStoreId('connectionId', connectionId);
+      assertQuota(quota);
       const write = normalizeResourceWrite(input);
       const s = space(connectionId);
       if (!s) return { ok: false, reason: 'not_found' };
@@ -208,6 +291,10 @@ export function memoryStore(): Store {
       if (existing.has(write.id)) return { ok: false, reason: 'uniqueness', attribute: 'id' };
       const taken = conflict(s, write);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
+      const bytes = resourceBytes(write);
+      const refused = overQuota(s, write, true, bytes, quota);
+      if (refused) return refused;
+      s.bytes += bytes;
       const entry: Entry = {
         id: write.id,
         kind: write.kind,
@@ -217,6 +304,8 @@ export function memoryStore(): Store {
         indexes: write.indexes,
         members: write.members ?? [],
         displayName: write.displayName ?? '',
+        bytes,
+        memberCost: costs(write.members ?? []),
       };
       existing.set(write.id, entry);
       addIndexes(s, write.kind, write.id, write.indexes);
@@ -224,8 +313,9 @@ export function memoryStore(): Store {
       return { ok: true, version: 1 };
     },
 
-    async replaceResource(connectionId, input, expectedVersion): Promise<WriteOutcome> {
+    async replaceResource(connectionId, input, expectedVersion, quota): Promise<WriteOutcome> {
       assertStoreId('connectionId', connectionId);
+      assertQuota(quota);
       const write = normalizeResourceWrite(input);
       const s = space(connectionId);
       const entry = s?.resources[write.kind].get(write.id);
@@ -235,11 +325,17 @@ export function memoryStore(): Store {
       }
       const taken = conflict(s, write);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
+      const bytes = resourceBytes(write);
+      const refused = overQuota(s, write, false, bytes - entry.bytes, quota);
+      if (refused) return refused;
+      s.bytes += bytes - entry.bytes;
+      entry.bytes = bytes;
       removeIndexes(s, write.kind, write.id, entry.indexes);
       addIndexes(s, write.kind, write.id, write.indexes);
       if (write.kind === 'Group') {
         setMembers(s, write.id, entry.members, write.members ?? []);
         entry.members = write.members ?? [];
+        entry.memberCost = costs(entry.members);
         entry.displayName = write.displayName ?? '';
       }
       entry.json = write.json;
@@ -248,27 +344,31 @@ export function memoryStore(): Store {
       return { ok: true, version: entry.version };
     },
 
-    async deleteResource(connectionId, kind, id) {
+    async deleteResource(connectionId, kind, id, expectedVersion) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
+      if (expectedVersion !== undefined && !Number.isSafeInteger(expectedVersion)) {
+        throw new TypeError('expectedVersion must be an integer');
+      }
       const s = space(connectionId);
       const entry = s?.resources[kind].get(id);
       if (!s || !entry) return false;
-      s.resources[kind].delete(id);
-      removeIndexes(s, kind, id, entry.indexes);
-      if (kind === 'User') {
-        const now = Date.now();
-        for (const { attribute, value } of entry.indexes) {
-          let values = s.gone.get(attribute);
-          if (!values) s.gone.set(attribute, (values = new Map()));
-          values.set(value, now);
-        }
+      if (expectedVersion !== undefined && entry.version !== expectedVersion) {
+        return { ok: false, reason: 'version_mismatch', currentVersion: entry.version };
       }
+      s.resources[kind].delete(id);
+      s.bytes -= entry.bytes;
+      removeIndexes(s, kind, id, entry.indexes);
+      if (kind === 'User') bury(s, entry.indexes);
       // Leave every group that lists it; those groups changed, so their versions move on.
       for (const gid of s.memberOf.get(id) ?? []) {
         const group = s.resources.Group.get(gid);
         if (!group || gid === id) continue;
         group.members = group.members.filter((m) => m.value !== id);
+        const cost = group.memberCost.get(id) ?? 0;
+        group.memberCost.delete(id);
+        group.bytes -= cost;
+        s.bytes -= cost;
         group.version += 1;
       }
       s.memberOf.delete(id);
@@ -298,7 +398,8 @@ export function memoryStore(): Store {
       const s = space(connectionId);
       return lookups.map(({ attribute, value }) => {
         assertIndexAttribute(attribute);
-        return s?.gone.get(attribute)?.has(value) === true;
+        if (typeof value !== 'string') throw new TypeError('index value must be a string');
+        return buried(s, attribute, value);
       });
     },
 
@@ -308,7 +409,13 @@ export function memoryStore(): Store {
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const s = space(connectionId);
       if (!s) return { users: [], deletedMatch: false };
-      return { users: found(s, 'User', attribute, value), deletedMatch: s.gone.get(attribute)?.has(value) === true };
+      return { users: found(s, 'User', attribute, value), deletedMatch: buried(s, attribute, value) };
+    },
+
+    async getUsage(connectionId) {
+      assertStoreId('connectionId', connectionId);
+      const s = space(connectionId);
+      return s ? { users: s.resources.User.size, groups: s.resources.Group.size, bytes: s.bytes } : { users: 0, groups: 0, bytes: 0 };
     },
 
     async listPage(connectionId, kind, offset, count): Promise<Page> {

@@ -1,11 +1,11 @@
 /** Arguments and replies of the Redis store's resource scripts (see redis-scripts.ts). */
-import type { ResourceKind, ResourceWrite, StoredMember, StoredResource, WriteOutcome } from './store.js';
+import { memberMeta, type QuotaName, type ResourceKind, type ResourceWrite, type StoredMember, type StoredResource, type StoreQuota, type WriteOutcome } from './store.js';
 
 /** The kind code used in keys and script arguments: `u` users, `g` groups. */
 export const KIND_CODE: Record<ResourceKind, string> = { User: 'u', Group: 'g' };
 
 /** The ARGV of the create/replace scripts; see WRITE_PRELUDE in redis-scripts.ts. */
-export function writeArgs(write: ResourceWrite, expectedVersion: number): (string | number)[] {
+export function writeArgs(write: ResourceWrite, expectedVersion: number, quota?: StoreQuota): (string | number)[] {
   const args: (string | number)[] = [
     KIND_CODE[write.kind],
     write.id,
@@ -17,18 +17,16 @@ export function writeArgs(write: ResourceWrite, expectedVersion: number): (strin
   for (const e of write.indexes) args.push(e.attribute, e.value, e.unique ? '1' : '0');
   const members = write.members ?? [];
   args.push(members.length);
-  members.forEach((m, position) => {
-    // The position travels with the member because Redis hashes keep no order.
-    const meta: (number | string | null)[] = [position, m.display ?? null, m.type ?? null];
-    while (meta[meta.length - 1] === null) meta.pop();
-    args.push(m.value, JSON.stringify(meta));
-  });
+  // The position travels with the member because Redis hashes keep no order.
+  members.forEach((m, position) => args.push(m.value, memberMeta(position, m)));
+  if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes);
+  else args.push('');
   return args;
 }
 
-/** Turns a create/replace reply {status, detail} into a WriteOutcome. */
+/** Turns a create/replace reply {status, detail, limit?} into a WriteOutcome. */
 export function outcome(reply: unknown): WriteOutcome {
-  const [status, detail] = reply as [string, string | number | undefined];
+  const [status, detail, limit] = reply as [string, string | number | undefined, string | undefined];
   switch (status) {
     case 'ok':
       return { ok: true, version: Number(detail) };
@@ -38,6 +36,8 @@ export function outcome(reply: unknown): WriteOutcome {
       return { ok: false, reason: 'not_found' };
     case 'version_mismatch':
       return { ok: false, reason: 'version_mismatch', currentVersion: Number(detail) };
+    case 'quota':
+      return { ok: false, reason: 'quota', quota: String(detail) as QuotaName, limit: Number(limit) };
     default:
       throw new Error(`unexpected reply from the Redis store: ${String(status)}`);
   }

@@ -54,3 +54,31 @@ if cur then
 end
 return redis.call('GET', KEYS[2]) or ''
 `;
+
+/**
+ * Claims token key KEYS[1] (ARGV: connectionId, rev, value, PEXPIREAT ms or '', now ms, the key's token
+ * hash) for a copy of connection ARGV[1], atomically: written when the key is absent, holds an older copy
+ * of the same connection, or holds another connection's copy in which this hash is no longer live (neither
+ * its current token nor an unexpired previous one). Reply 1 written, 0 skipped (a newer copy of the same
+ * connection is there), -1 refused (another connection's live token, or an unreadable value).
+ */
+export const CLAIM_TOKEN = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local rev, json = string.match(cur, '^(%d+):(.*)$')
+  if not rev then return -1 end
+  local ok, record = pcall(cjson.decode, json)
+  if not ok or type(record) ~= 'table' then return -1 end
+  if record.connectionId == ARGV[1] then
+    if tonumber(rev) > tonumber(ARGV[2]) then return 0 end
+  else
+    local hash = ARGV[6]
+    if record.tokenHash == hash then return -1 end
+    local expires = record.previousTokenExpiresAt
+    if record.previousTokenHash == hash and type(expires) == 'number' and expires > tonumber(ARGV[5]) then return -1 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[3])
+if ARGV[4] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end
+return 1
+`;

@@ -4,8 +4,8 @@
  * Cluster slot, and (b) a client-side ioredis `keyPrefix`, applied to KEYS[1], reaches every derived key.
  *
  * Key suffixes under the tag (see redis.ts for the full layout): `conn`, `dying`, `seq`, `attrs`, `member`,
- * `g:dn`, `g:m:<groupId>`, `<k>:order`, `<k>:r`, `<k>:i:<attribute>`, with `<k>` = `u` (users) or `g` (groups),
- * and the user tombstones `u:gone:<attribute>`.
+ * `g:dn`, `g:m:<groupId>`, `g:mb`, `bytes`, `<k>:order`, `<k>:r`, `<k>:i:<attribute>`, with `<k>` = `u` (users)
+ * or `g` (groups), and the user tombstones `u:gone` (a sorted set of digests scored by deletion time).
  *
  * Inside a connection a resource is addressed by its `seq` (creation counter, decimal): `<k>:order` maps
  * id -> seq (ZSCORE) and ranks by creation; `<k>:r` and the indexes hold seqs instead of ids. A 3-7 digit
@@ -26,8 +26,29 @@ local function order(k) return base .. k .. ':order' end
 local function rhash(k) return base .. k .. ':r' end
 local function mkey(gid) return base .. 'g:m:' .. gid end
 local function ikey(k, attr) return base .. k .. ':i:' .. attr end
-local function gonekey(attr) return base .. 'u:gone:' .. attr end
+local GONE = base .. 'u:gone'
+local BYTES = base .. 'bytes'
+local MB = base .. 'g:mb'
 local function fmt(n) return string.format('%d', tonumber(n)) end
+
+-- The tombstone of an index value: the first 32 hex digits of SHA-1(attribute NUL value); the same as
+-- tombstoneDigest in src/store/store.ts, so a 400 KB value costs 32 bytes.
+local function digest(attr, value) return string.sub(redis.sha1hex(attr .. '\0' .. value), 1, 32) end
+
+-- 1 if a deleted user held (attr, value) less than \`retention\` ms before \`now\`, else 0.
+local function buried(attr, value, now, retention)
+  local at = redis.call('ZSCORE', GONE, digest(attr, value))
+  if at and tonumber(at) > now - retention then return 1 end
+  return 0
+end
+
+-- The bytes packed index entries count for (attributes and values; see resourceBytes in src/store/store.ts).
+local function idxBytes(packed)
+  local n = 0
+  local flat = cmsgpack.unpack(packed)
+  for i = 1, #flat do n = n + #flat[i] end
+  return n
+end
 
 -- The seq of resource id, as the decimal string used for hash fields, or nil.
 local function seqOf(k, id)
@@ -71,7 +92,10 @@ local function removeIndexes(k, seq, packed)
 end
 `;
 
-/** Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), m, m×(value, meta). */
+/**
+ * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), m,
+ * m×(value, meta), then the quota: maxUsers, maxGroups, maxBytes, or a single '' when unchecked.
+ */
 const WRITE_PRELUDE = `${PRELUDE}
 local function parseWrite()
   local w = { k = ARGV[1], id = ARGV[2], json = ARGV[3], expected = tonumber(ARGV[4]), dn = ARGV[5],
@@ -81,11 +105,36 @@ local function parseWrite()
     w.idx[i] = { ARGV[p], ARGV[p + 1], ARGV[p + 2] }
     p = p + 3
   end
-  for i = 1, tonumber(ARGV[p]) do
-    w.members[i] = { ARGV[p + 1], ARGV[p + 2] }
+  local m = tonumber(ARGV[p])
+  p = p + 1
+  for i = 1, m do
+    w.members[i] = { ARGV[p], ARGV[p + 1] }
     p = p + 2
   end
+  if ARGV[p] ~= '' then
+    w.quota = { users = tonumber(ARGV[p]), groups = tonumber(ARGV[p + 1]), bytes = tonumber(ARGV[p + 2]) }
+  end
+  -- What the write counts for (resourceBytes in src/store/store.ts), split in parts.
+  w.idxBytes, w.memberBytes = 0, 0
+  for _, e in ipairs(w.idx) do w.idxBytes = w.idxBytes + #e[1] + #e[2] end
+  for _, mm in ipairs(w.members) do w.memberBytes = w.memberBytes + #mm[1] + #mm[2] end
   return w
+end
+
+-- The quota reply a write growing the connection by delta bytes would get, or nil (O(1): counters only).
+-- A write that does not grow the connection is never refused, even when it is already over a quota.
+local function quotaRefusal(w, creating, delta)
+  local q = w.quota
+  if not q then return nil end
+  if creating then
+    local n = redis.call('ZCARD', order(w.k))
+    if w.k == 'u' and n >= q.users then return { 'quota', 'users', fmt(q.users) } end
+    if w.k == 'g' and n >= q.groups then return { 'quota', 'groups', fmt(q.groups) } end
+  end
+  if delta > 0 and tonumber(redis.call('GET', BYTES) or '0') + delta > q.bytes then
+    return { 'quota', 'bytes', fmt(q.bytes) }
+  end
+  return nil
 end
 
 -- The attribute of the first unique entry that another resource (seq other than mine) holds, or nil.
@@ -147,12 +196,17 @@ if redis.call('EXISTS', base .. 'conn') == 0 then return { 'not_found' } end
 if seqOf(w.k, w.id) then return { 'uniqueness', 'id' } end
 local taken = conflict(w, nil)
 if taken then return { 'uniqueness', taken } end
+local bytes = #w.json + w.idxBytes + w.memberBytes
+local refused = quotaRefusal(w, true, bytes)
+if refused then return refused end
+redis.call('INCRBY', BYTES, bytes)
 local seq = fmt(redis.call('INCR', base .. 'seq'))
 local packed = addIndexes(w, seq)
 redis.call('ZADD', order(w.k), seq, w.id)
 redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
+  redis.call('HSET', MB, w.id, w.memberBytes)
   writeMembers(w, false)
 end
 return { 'ok', 1 }
@@ -168,37 +222,62 @@ local cur = parseRes(redis.call('HGET', rhash(w.k), seq))
 if cur.v ~= w.expected then return { 'version_mismatch', cur.v } end
 -- Most updates (active, names, titles) leave every index entry as it was: then the indexes are not touched.
 local packed = packIndexes(w)
-if packed ~= cur.x then
+local changed = packed ~= cur.x
+if changed then
   local taken = conflict(w, seq)
   if taken then return { 'uniqueness', taken } end
+end
+local before = #cur.json + (changed and idxBytes(cur.x) or w.idxBytes)
+if w.k == 'g' then before = before + tonumber(redis.call('HGET', MB, w.id) or '0') end
+local delta = #w.json + w.idxBytes + w.memberBytes - before
+local refused = quotaRefusal(w, false, delta)
+if refused then return refused end
+redis.call('INCRBY', BYTES, delta)
+if changed then
   removeIndexes(w.k, seq, cur.x)
   addIndexes(w, seq)
 end
 redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
+  redis.call('HSET', MB, w.id, w.memberBytes)
   writeMembers(w, true)
 end
 return { 'ok', cur.v + 1 }
 `;
 
+/** Most tombstones past their retention that one delete drops (TOMBSTONE_TRIM_BUDGET in src/store/store.ts). */
+const TRIM_BUDGET = 64;
+
 /**
- * Deletes a resource (ARGV: kind, id, now in epoch ms) with its index entries; removes it from every group
- * listing it (bumping those groups' versions) and, for a group, drops its members' reverse entries. A user
- * leaves a tombstone per index entry: field value = deletion time in `u:gone:<attribute>` (read by
- * FIND_USERS_FOR_LOGIN; the hash is listed in `attrs` so that SWEEP_CONNECTION removes it). Reply 1 or 0.
+ * Deletes a resource (ARGV: kind, id, now in epoch ms, expected version or '', tombstone retention ms, most
+ * tombstones) with its index entries; removes it from every group listing it (bumping those groups'
+ * versions) and, for a group, drops its members' reverse entries. A user leaves a tombstone per index
+ * entry in `u:gone` (digest scored by deletion time; read by FIND_USERS_FOR_LOGIN), and the oldest
+ * tombstones go: at most ${TRIM_BUDGET} past the retention, then those over the cap, at most the entries
+ * added plus ${TRIM_BUDGET}, so every delete's work stays bounded. Reply 1, 0, or {'version_mismatch', v}.
  */
 export const DELETE_RESOURCE = `${PRELUDE}
-local k, id = ARGV[1], ARGV[2]
+local k, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local seq = seqOf(k, id)
 if not seq then return 0 end
-local packed = parseRes(redis.call('HGET', rhash(k), seq)).x
+local cur = parseRes(redis.call('HGET', rhash(k), seq))
+if ARGV[4] ~= '' and cur.v ~= tonumber(ARGV[4]) then return { 'version_mismatch', cur.v } end
+local packed = cur.x
+local freed = #cur.json + idxBytes(packed)
 if k == 'u' then
   local old = cmsgpack.unpack(packed)
-  for i = 1, #old, 2 do
-    redis.call('HSET', gonekey(old[i]), old[i + 1], ARGV[3])
-    redis.call('SADD', base .. 'attrs', 'u:gone:' .. old[i])
+  for i = 1, #old, 2 do redis.call('ZADD', GONE, now, digest(old[i], old[i + 1])) end
+  local retention, max = tonumber(ARGV[5]), tonumber(ARGV[6])
+  local oldest = redis.call('ZRANGE', GONE, 0, ${TRIM_BUDGET - 1}, 'WITHSCORES')
+  local expired = 0
+  for i = 2, #oldest, 2 do
+    if tonumber(oldest[i]) > now - retention then break end
+    expired = expired + 1
   end
+  if expired > 0 then redis.call('ZREMRANGEBYRANK', GONE, 0, expired - 1) end
+  local over = math.min(redis.call('ZCARD', GONE) - max, #old / 2 + ${TRIM_BUDGET})
+  if over > 0 then redis.call('ZREMRANGEBYRANK', GONE, 0, over - 1) end
 end
 removeIndexes(k, seq, packed)
 redis.call('ZREM', order(k), id)
@@ -206,6 +285,11 @@ redis.call('HDEL', rhash(k), seq)
 local parents = redis.call('HGET', MEMBER, id)
 if parents then
   for gid in string.gmatch(parents, '%S+') do
+    local meta = redis.call('HGET', mkey(gid), id)
+    if meta then
+      redis.call('HINCRBY', MB, gid, -(#id + #meta))
+      freed = freed + #id + #meta
+    end
     redis.call('HDEL', mkey(gid), id)
     -- A group listing itself is already gone here, so seqOf skips it.
     local gseq = seqOf('g', gid)
@@ -217,11 +301,14 @@ if parents then
   redis.call('HDEL', MEMBER, id)
 end
 if k == 'g' then
+  freed = freed + tonumber(redis.call('HGET', MB, id) or '0')
   redis.call('HDEL', DN, id)
+  redis.call('HDEL', MB, id)
   local mk = mkey(id)
   for _, v in ipairs(redis.call('HKEYS', mk)) do removeFrom(MEMBER, v, id) end
   redis.call('DEL', mk)
 end
+redis.call('INCRBY', BYTES, -freed)
 return 1
 `;
 
@@ -283,18 +370,28 @@ return findAll(ARGV[1], ARGV[2], ARGV[3])
 `;
 
 /**
- * The login guard's whole lookup (ARGV: attribute, value): the users that index value points at, in
- * creation order, and 1 if a deleted user left a tombstone for it (else 0). Reply {users, 0|1}.
+ * The login guard's whole lookup (ARGV: attribute, value, now ms, retention ms): the users that index value
+ * points at, in creation order, and 1 if a deleted user left a tombstone for it within the retention (else
+ * 0). Reply {users, 0|1}.
  */
 export const FIND_USERS_FOR_LOGIN = `${READ_PRELUDE}
-return { findAll('u', ARGV[1], ARGV[2]), redis.call('HEXISTS', gonekey(ARGV[1]), ARGV[2]) }
+return { findAll('u', ARGV[1], ARGV[2]), buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
 `;
 
-/** For each (attribute, value) pair in ARGV: 1 if a deleted user held it (a user tombstone), else 0. */
+/**
+ * ARGV: now ms, retention ms, then (attribute, value) pairs; for each pair: 1 if a deleted user held it
+ * within the retention (a user tombstone), else 0.
+ */
 export const FIND_DELETED_USERS = `${PRELUDE}
+local now, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out = {}
-for i = 1, #ARGV, 2 do out[#out + 1] = redis.call('HEXISTS', gonekey(ARGV[i]), ARGV[i + 1]) end
+for i = 3, #ARGV, 2 do out[#out + 1] = buried(ARGV[i], ARGV[i + 1], now, retention) end
 return out
+`;
+
+/** What the connection holds against its quotas. Reply {users, groups, bytes}. */
+export const GET_USAGE = `${PRELUDE}
+return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis.call('GET', BYTES) or '0' }
 `;
 
 /**
@@ -343,6 +440,6 @@ for _, k in ipairs({ 'u', 'g' }) do
 end
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
-  base .. 'dying')
+  GONE, BYTES, MB, base .. 'dying')
 return 0
 `;

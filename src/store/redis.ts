@@ -1,7 +1,8 @@
 /**
  * The Redis store, shared by every app instance. Key layout (`<p>` = prefix, `<k>` = `u` users / `g` groups):
  *
- *   <p>token:<tokenHash>            STRING  `<rev>:<connection JSON>`; previous tokens carry PEXPIREAT
+ *   <p>token:<tokenHash>            STRING  `<rev>:<connection JSON>`; previous tokens carry PEXPIREAT; claimed
+ *                                           by one connection at a time (CLAIM_TOKEN)
  *   <p>customer:{<customerId>}      STRING  `<rev>:<connection JSON>`; SET NX makes creation atomic
  *   <p>{c:<id>}:conn                STRING  `<rev>:<connection JSON>`, the authoritative record
  *   <p>{c:<id>}:dying               STRING  the record while deleteConnection runs (renamed from conn)
@@ -13,9 +14,11 @@
  *   <p>{c:<id>}:g:dn                HASH    group id -> displayName (for users' derived `groups`)
  *   <p>{c:<id>}:g:m:<groupId>       HASH    member value -> `[position, display?, type?]` JSON
  *   <p>{c:<id>}:member              HASH    member value -> space-separated ids of groups listing it
- *   <p>{c:<id>}:u:gone:<attribute>  HASH    user tombstones: index value a deleted user held -> deletion ms
- *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` and `u:gone:<attribute>` suffixes in use
- *                                           (for deleteConnection)
+ *   <p>{c:<id>}:g:mb                HASH    group id -> bytes its members count for (quota accounting)
+ *   <p>{c:<id>}:bytes               STRING  bytes the connection's resources count for (resourceBytes)
+ *   <p>{c:<id>}:u:gone              ZSET    user tombstones: tombstoneDigest(attribute, value), scored by
+ *                                           deletion ms; trimmed by retention and cap in the delete script
+ *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` suffixes in use (for deleteConnection)
  *
  * OIDC clients, SSO users and the customer set are described in redis-oidc.ts.
  *
@@ -34,17 +37,21 @@ import * as lua from './redis-scripts.js';
 import {
   assertIndexAttribute,
   assertPaging,
+  assertQuota,
   assertResourceKind,
   assertStoreId,
   isValidStoreId,
   normalizeResourceWrite,
+  resolveTombstoneOptions,
   type Store,
   type StoredConnection,
   type StoredResource,
+  type TombstoneOptions,
+  type TokenUpdate,
 } from './store.js';
 
 /** Options of {@link redisStore}. */
-export interface RedisStoreOptions {
+export interface RedisStoreOptions extends TombstoneOptions {
   /** The app's ioredis client (standalone or Cluster); the store never closes it. */
   client: Redis | Cluster;
   /** Prepended to every key. Default: 'scim:'. Must not contain `{` or `}`. */
@@ -60,6 +67,8 @@ const SCRIPTS = {
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
   deleted: { lua: lua.FIND_DELETED_USERS, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
+  usage: { lua: lua.GET_USAGE, keys: 1, readOnly: true },
+  claimToken: { lua: connLua.CLAIM_TOKEN, keys: 1, readOnly: false },
   sweep: { lua: lua.SWEEP_CONNECTION, keys: 1, readOnly: false },
   setIfNewer: { lua: connLua.SET_IF_NEWER, keys: 1, readOnly: false },
   deleteCopy: { lua: connLua.DELETE_COPY, keys: 1, readOnly: false },
@@ -83,6 +92,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     throw new TypeError('prefix must be a string without { or } (they would replace the hash tag)');
   }
   const client = options.client;
+  const { tombstoneRetentionMs: retention, maxTombstones, now } = resolveTombstoneOptions(options);
   // Plain commands: Redis and Cluster share these signatures; the cast only picks one for TypeScript.
   const redis = client as Redis;
   const run = defineScripts(client, SCRIPTS);
@@ -96,20 +106,44 @@ export function redisStore(options: RedisStoreOptions): Store {
   const oidc = redisOidcMethods({ client, prefix, customerKey });
 
   /** The token keys that must work for `record`: its current token, and its previous one until expiry. */
-  function liveTokens(record: StoredConnection): { key: string; expiresAt: number | null }[] {
-    const live: { key: string; expiresAt: number | null }[] = [{ key: tokenKey(record.tokenHash), expiresAt: null }];
+  function liveTokens(record: StoredConnection): { key: string; hash: string; expiresAt: number | null }[] {
+    const live: { key: string; hash: string; expiresAt: number | null }[] = [
+      { key: tokenKey(record.tokenHash), hash: record.tokenHash, expiresAt: null },
+    ];
     const { previousTokenHash: previous, previousTokenExpiresAt: expiresAt } = record;
-    if (previous !== null && previous !== record.tokenHash && expiresAt !== null && expiresAt > Date.now()) {
-      live.push({ key: tokenKey(previous), expiresAt });
+    if (previous !== null && previous !== record.tokenHash && expiresAt !== null && expiresAt > now()) {
+      live.push({ key: tokenKey(previous), hash: previous, expiresAt });
     }
     return live;
   }
 
-  async function writeTokens(record: StoredConnection, rev: number, value: string): Promise<string[]> {
-    const live = liveTokens(record);
+  /** Runs CLAIM_TOKEN for each of `live` (copies of `record` at `rev`); answers the replies (1, 0 or -1). */
+  async function claim(record: StoredConnection, live: ReturnType<typeof liveTokens>, rev: number, value: string): Promise<number[]> {
     const expiry = (at: number | null): string | number => (at === null ? '' : Math.ceil(at)); // PEXPIREAT wants an integer
-    await Promise.all(live.map((t) => run('setIfNewer', t.key, rev, value, expiry(t.expiresAt), '')));
-    return live.map((t) => t.key);
+    const replies = await Promise.all(
+      live.map((t) => run('claimToken', t.key, record.connectionId, rev, value, expiry(t.expiresAt), now(), t.hash)),
+    );
+    return replies.map(Number);
+  }
+
+  /**
+   * Claims the token keys that must work for `record` and that `owned` (the connection's record before, if
+   * any) did not already hold. On a refusal (another connection's live token), releases what it claimed
+   * and answers false; else answers the keys written.
+   */
+  async function claimNewTokens(record: StoredConnection, rev: number, value: string, owned?: StoredConnection): Promise<string[] | false> {
+    const held = owned ? liveTokens(owned).map((t) => t.key) : [];
+    const live = liveTokens(record).filter((t) => !held.includes(t.key));
+    const replies = await claim(record, live, rev, value);
+    const written = live.filter((_, i) => replies[i] === 1).map((t) => t.key);
+    if (replies.every((r) => r !== -1)) return written;
+    await release(record.connectionId, written, rev + 1);
+    return false;
+  }
+
+  /** Deletes the token keys among `keys` that hold a copy of the connection older than `belowRev`. */
+  async function release(connectionId: string, keys: string[], belowRev: number | ''): Promise<void> {
+    await Promise.all(keys.map((key) => run('deleteCopy', key, connectionId, belowRev)));
   }
 
   return {
@@ -119,7 +153,9 @@ export function redisStore(options: RedisStoreOptions): Store {
       const record = checkConnection(connection);
       const value = serialize(1, record);
       // Order: claim the id-scoped record (NX), then the customer (NX: the atomic "one per customer"
-      // decision), then make tokens work. A crash in between leaves nothing half-usable: before the
+      // decision), then claim the token (atomic set-if-absent in CLAIM_TOKEN: the token key lives in
+      // another Cluster slot than the connection's, so it cannot share a script with the record; a refused
+      // token undoes the first two steps). A crash in between leaves nothing half-usable: before the
       // customer key nothing finds the record; before the token keys no request authenticates, and the
       // app can still find the connection by customer to rotate its token or delete it. The customer set
       // (listCustomers) is added to after the customer key: see redis-oidc.ts for why that order.
@@ -131,8 +167,12 @@ export function redisStore(options: RedisStoreOptions): Store {
         await redis.del(connKey(record.connectionId));
         return 'exists';
       }
+      if ((await claimNewTokens(record, 1, value)) === false) {
+        await run('deleteCopy', customerKey(record.customerId), record.connectionId, '');
+        await redis.del(connKey(record.connectionId));
+        return 'token_in_use';
+      }
       await oidc.customers.add(record.customerId);
-      await writeTokens(record, 1, value);
       return 'created';
     },
 
@@ -159,30 +199,43 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (record.tokenHash === tokenHash) return record;
       // PEXPIREAT runs on Redis's clock; checking here too keeps the app's clock authoritative.
       const expiresAt = record.previousTokenExpiresAt;
-      if (record.previousTokenHash === tokenHash && expiresAt !== null && expiresAt > Date.now()) return record;
+      if (record.previousTokenHash === tokenHash && expiresAt !== null && expiresAt > now()) return record;
       return null;
     },
 
-    async updateConnectionTokens(connectionId, tokens) {
+    async updateConnectionTokens(connectionId, tokens, expectedTokenHash): Promise<TokenUpdate> {
       assertStoreId('connectionId', connectionId);
-      // Order: (1) compare-and-set the record, which serialises concurrent rotations; (2) write the token
-      // keys that must work; (3) refresh the customer copy; (4) delete token keys that must stop working;
-      // (5) read the record again: if the connection is gone, remove what (2) wrote; if a newer rotation
-      // won meanwhile, remove what (2) wrote that the newer record does not keep (the newer rotation may
-      // have run its step 4 before our step 2). The new token is returned only after (2), so nobody can
-      // present it before its key exists; copies carry `rev`, so an older rotation never overwrites or
-      // deletes a newer one's keys.
+      if (expectedTokenHash !== undefined) assertStoreId('expectedTokenHash', expectedTokenHash);
+      // Order: (1) claim the token keys new to this connection (refused if another connection's live
+      // token: then nothing changed); (2) compare-and-set the record, which serialises concurrent rotations
+      // (if it lost, release what (1) claimed unless the winner keeps it); (3) rewrite the keys the
+      // connection already held (e.g. the old token, now previous, with its expiry) and the customer copy;
+      // (4) delete token keys that must stop working; (5) read the record again: if the connection is
+      // gone, remove what (1) and (3) wrote; if a newer rotation won meanwhile, remove what they wrote that
+      // the newer record does not keep. The new token is returned only after (2), so nobody can present it
+      // before its key exists; copies carry `rev`, so an older rotation never overwrites or deletes a newer
+      // one's keys. With `expectedTokenHash`, a rotation that finds another token current gives up.
       for (let attempt = 0; attempt < 16; attempt++) {
         const raw = await redis.get(connKey(connectionId));
-        if (raw === null) return null;
+        if (raw === null) return { ok: false, reason: 'not_found' };
         const { rev, record } = parseRevision(raw);
+        if (expectedTokenHash !== undefined && record.tokenHash !== expectedTokenHash) return { ok: false, reason: 'token_changed' };
         const next = checkConnection({ ...record, ...pickTokens(tokens) });
         const mine = rev + 1;
         const value = serialize(mine, next);
+        const claimed = await claimNewTokens(next, mine, value, record);
+        if (claimed === false) return { ok: false, reason: 'token_in_use' };
         const swapped = Number(await run('cas', connKey(connectionId), rev, value));
-        if (swapped === -1) return null;
-        if (swapped === 0) continue;
-        const written = await writeTokens(next, mine, value);
+        if (swapped !== 1) {
+          const current = await redis.get(connKey(connectionId));
+          const keep = current === null ? [] : liveTokens(parseRevision(current).record).map((t) => t.key);
+          await release(connectionId, claimed.filter((key) => !keep.includes(key)), mine + 1);
+          if (swapped === -1) return { ok: false, reason: 'not_found' };
+          continue;
+        }
+        const live = liveTokens(next);
+        await claim(next, live.filter((t) => !claimed.includes(t.key)), mine, value);
+        const written = live.map((t) => t.key);
         await run('setIfNewer', customerKey(next.customerId), mine, value, '', 'xx');
         const stale = [record.tokenHash, record.previousTokenHash]
           .filter((h): h is string => h !== null)
@@ -194,10 +247,10 @@ export function redisStore(options: RedisStoreOptions): Store {
         if (latest?.rev !== mine) {
           const keep = latest ? liveTokens(latest.record).map((t) => t.key) : [];
           const orphans = written.filter((key) => !keep.includes(key));
-          await Promise.all(orphans.map((key) => run('deleteCopy', key, connectionId, mine + 1)));
-          if (latest === null) return null;
+          await release(connectionId, orphans, mine + 1);
+          if (latest === null) return { ok: false, reason: 'not_found' };
         }
-        return next;
+        return { ok: true, connection: next };
       }
       throw new Error('token rotation kept losing to concurrent rotations');
     },
@@ -223,24 +276,38 @@ export function redisStore(options: RedisStoreOptions): Store {
       return raw !== '';
     },
 
-    async createResource(connectionId, input) {
+    async createResource(connectionId, input, quota) {
       assertStoreId('connectionId', connectionId);
+      assertQuota(quota);
       const write = normalizeResourceWrite(input);
-      return outcome(await run('create', tag(connectionId), ...writeArgs(write, 0)));
+      return outcome(await run('create', tag(connectionId), ...writeArgs(write, 0, quota)));
     },
 
-    async replaceResource(connectionId, input, expectedVersion) {
+    async replaceResource(connectionId, input, expectedVersion, quota) {
       assertStoreId('connectionId', connectionId);
       if (!Number.isSafeInteger(expectedVersion)) throw new TypeError('expectedVersion must be an integer');
+      assertQuota(quota);
       const write = normalizeResourceWrite(input);
-      return outcome(await run('replace', tag(connectionId), ...writeArgs(write, expectedVersion)));
+      return outcome(await run('replace', tag(connectionId), ...writeArgs(write, expectedVersion, quota)));
     },
 
-    async deleteResource(connectionId, kind, id) {
+    async deleteResource(connectionId, kind, id, expectedVersion) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
+      if (expectedVersion !== undefined && !Number.isSafeInteger(expectedVersion)) {
+        throw new TypeError('expectedVersion must be an integer');
+      }
       if (!isValidStoreId(id)) return false; // such an id can never have been written
-      return Number(await run('delete', tag(connectionId), KIND_CODE[kind], id, Date.now())) === 1;
+      const args = [KIND_CODE[kind], id, now(), expectedVersion ?? '', retention, maxTombstones];
+      const reply = await run('delete', tag(connectionId), ...args);
+      if (Array.isArray(reply)) return { ok: false, reason: 'version_mismatch', currentVersion: Number(reply[1]) };
+      return Number(reply) === 1;
+    },
+
+    async getUsage(connectionId) {
+      assertStoreId('connectionId', connectionId);
+      const [users, groups, bytes] = (await run('usage', tag(connectionId))) as [number, number, string];
+      return { users: Number(users), groups: Number(groups), bytes: Number(bytes) };
     },
 
     async getResource(connectionId, kind, id) {
@@ -264,14 +331,14 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
-      const [users, gone] = (await run('login', tag(connectionId), attribute, value)) as [unknown[][], number];
+      const [users, gone] = (await run('login', tag(connectionId), attribute, value, now(), retention)) as [unknown[][], number];
       return { users: users.map((r) => parseResource('User', r)), deletedMatch: Number(gone) === 1 };
     },
 
     async findDeletedUsers(connectionId, lookups) {
       assertStoreId('connectionId', connectionId);
       if (lookups.length === 0) return [];
-      const args: string[] = [];
+      const args: (string | number)[] = [now(), retention];
       for (const { attribute, value } of lookups) {
         assertIndexAttribute(attribute);
         if (typeof value !== 'string') throw new TypeError('index value must be a string');

@@ -5,6 +5,8 @@
  * atomically, per connection.
  */
 
+import { createHash } from 'node:crypto';
+
 export type ResourceKind = 'User' | 'Group';
 
 /** A SCIM connection: one per customer. The token is kept only as its SHA-256 hash (hex). */
@@ -74,11 +76,49 @@ export interface StoredResource {
   groups?: StoredMembership[];
 }
 
+/** The per-connection quotas a write may be checked against (see docs/storage-limits.md). */
+export interface StoreQuota {
+  /** Most users a connection may hold. */
+  maxUsers: number;
+  /** Most groups a connection may hold. */
+  maxGroups: number;
+  /** Most stored bytes a connection may hold, as measured by {@link resourceBytes}. */
+  maxBytes: number;
+}
+
+/** Which quota a write would exceed. */
+export type QuotaName = 'users' | 'groups' | 'bytes';
+
 export type WriteOutcome =
   | { ok: true; version: number }
   | { ok: false; reason: 'uniqueness'; attribute: string }
   | { ok: false; reason: 'not_found' }
-  | { ok: false; reason: 'version_mismatch'; currentVersion: number };
+  | { ok: false; reason: 'version_mismatch'; currentVersion: number }
+  /** The write would take the connection over `quota` (whose limit is `limit`); nothing changed. */
+  | { ok: false; reason: 'quota'; quota: QuotaName; limit: number };
+
+/**
+ * What deleteResource answers: true (deleted), false (no such resource), or, given an expected version, the
+ * current version when it differs (nothing was deleted).
+ */
+export type DeleteOutcome = boolean | { ok: false; reason: 'version_mismatch'; currentVersion: number };
+
+/** What a connection holds against its quotas. */
+export interface ConnectionUsage {
+  users: number;
+  groups: number;
+  /** Stored bytes as measured by {@link resourceBytes}. */
+  bytes: number;
+}
+
+/** What updateConnectionTokens answers. */
+export type TokenUpdate =
+  | { ok: true; connection: StoredConnection }
+  /**
+   * not_found: the connection is gone. token_in_use: a new hash is another connection's live token.
+   * token_changed: the current token hash was not the expected one (another rotation won).
+   */
+  | { ok: false; reason: 'not_found' | 'token_in_use' | 'token_changed' };
 
 export interface Page {
   total: number;
@@ -91,9 +131,10 @@ export interface LoginLookup {
   users: StoredResource[];
   /**
    * Whether a user deleted from this connection held this index value. Only deleteResource of a user
-   * leaves such a tombstone (one per index entry, kept until deleteConnection); a value a user dropped by
-   * being replaced (e.g. renamed) does not count. It stays true after a live user takes the value again:
-   * it is meant to be consulted only when `users` is empty (to tell a deleted user from one never provisioned).
+   * leaves such a tombstone (a fixed-size digest per index entry, kept for the store's tombstone retention
+   * and within its per-connection cap, oldest dropped first); a value a user dropped by being replaced (e.g.
+   * renamed) does not count. It stays true after a live user takes the value again: it is meant to be
+   * consulted only when `users` is empty (to tell a deleted user from one never provisioned).
    */
   deletedMatch: boolean;
 }
@@ -156,36 +197,55 @@ export interface Store {
   readonly kind: string;
 
   /**
-   * Creates a connection; 'exists' when the customer already has one. Throws if the connectionId is
-   * already used by another connection (ids are the caller's to make unique), or on invalid ids.
+   * Creates a connection; 'exists' when the customer already has one; 'token_in_use' (nothing created)
+   * when its token hash is another connection's current token, or unexpired previous token. Throws if the
+   * connectionId is already used by another connection (ids are the caller's to make unique), or on
+   * invalid ids.
    */
-  createConnection(connection: StoredConnection): Promise<'created' | 'exists'>;
+  createConnection(connection: StoredConnection): Promise<'created' | 'exists' | 'token_in_use'>;
   getConnectionByCustomer(customerId: string): Promise<StoredConnection | null>;
   /**
    * Finds the connection whose current token, or unexpired previous token, has this hash. A previous token
    * whose `previousTokenExpiresAt` is null is not accepted.
    */
   findConnectionByTokenHash(tokenHash: string): Promise<StoredConnection | null>;
-  /** Replaces the token hashes (rotation). Returns the updated connection, or null if it is gone. */
+  /**
+   * Replaces the token hashes (rotation). Given `expectedTokenHash`, only if the current token hash still
+   * equals it (compare-and-set: of concurrent rotations from one state, exactly one wins). Refuses new
+   * hashes that are another connection's live tokens. The hash of a token that stops working is forgotten.
+   */
   updateConnectionTokens(
     connectionId: string,
     tokens: Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>,
-  ): Promise<StoredConnection | null>;
+    expectedTokenHash?: string,
+  ): Promise<TokenUpdate>;
   /** Deletes the connection and all its users and groups. Returns false if it did not exist. */
   deleteConnection(connectionId: string): Promise<boolean>;
 
-  /** Creates a resource; fails with 'uniqueness' if a unique index entry is taken. */
-  createResource(connectionId: string, write: ResourceWrite): Promise<WriteOutcome>;
+  /**
+   * Creates a resource; fails with 'uniqueness' if a unique index entry is taken, or, given `quota`, with
+   * 'quota' if the connection would hold more users, groups or bytes than it allows.
+   */
+  createResource(connectionId: string, write: ResourceWrite, quota?: StoreQuota): Promise<WriteOutcome>;
   /**
    * Replaces a resource if its version still equals `expectedVersion` (optimistic concurrency).
-   * Fails with 'not_found', 'version_mismatch' or 'uniqueness'; on failure nothing changes.
+   * Fails with 'not_found', 'version_mismatch', 'uniqueness' or (given `quota`, only for a write that
+   * grows the connection's bytes past maxBytes) 'quota'; on failure nothing changes.
    */
-  replaceResource(connectionId: string, write: ResourceWrite, expectedVersion: number): Promise<WriteOutcome>;
+  replaceResource(
+    connectionId: string,
+    write: ResourceWrite,
+    expectedVersion: number,
+    quota?: StoreQuota,
+  ): Promise<WriteOutcome>;
   /**
    * Deletes a resource with its index entries. A deleted user leaves every group; a deleted group leaves
-   * every group it was a member of. Returns false if it did not exist.
+   * every group it was a member of. Returns false if it did not exist. Given `expectedVersion`, deletes only
+   * if the version still equals it (checked and deleted atomically), else answers 'version_mismatch'.
    */
-  deleteResource(connectionId: string, kind: ResourceKind, id: string): Promise<boolean>;
+  deleteResource(connectionId: string, kind: ResourceKind, id: string, expectedVersion?: number): Promise<DeleteOutcome>;
+  /** What the connection holds against its quotas (zeros for an unknown connection). One round trip. */
+  getUsage(connectionId: string): Promise<ConnectionUsage>;
 
   getResource(connectionId: string, kind: ResourceKind, id: string): Promise<StoredResource | null>;
   /** The resources whose index `attribute` holds `value`, in creation order. One round trip. */
@@ -316,6 +376,79 @@ export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
   }
   out.members = [...members.values()];
   return out;
+}
+
+/** The metadata the stores keep per group member: `[position, display?, type?]` as JSON, trailing nulls cut. */
+export function memberMeta(position: number, member: StoredMember): string {
+  const meta: (number | string | null)[] = [position, member.display ?? null, member.type ?? null];
+  while (meta[meta.length - 1] === null) meta.pop();
+  return JSON.stringify(meta);
+}
+
+const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** The bytes one group member counts for: its value and its stored metadata ({@link memberMeta}). */
+export function memberBytes(position: number, member: StoredMember): number {
+  return utf8(member.value) + utf8(memberMeta(position, member));
+}
+
+/**
+ * The bytes a (normalised) write counts for against the `maxBytes` quota: the UTF-8 bytes of its JSON, of
+ * each index entry's attribute and value, and of each group member's value and metadata. Both stores keep
+ * this exact sum per connection (Redis adds its own per-key overhead on top, roughly the same again).
+ */
+export function resourceBytes(write: ResourceWrite): number {
+  let bytes = utf8(write.json);
+  for (const e of write.indexes) bytes += utf8(e.attribute) + utf8(e.value);
+  (write.members ?? []).forEach((m, position) => (bytes += memberBytes(position, m)));
+  return bytes;
+}
+
+/** Throws a TypeError unless `quota` holds three non-negative safe integers. */
+export function assertQuota(quota: StoreQuota | undefined): void {
+  if (quota === undefined) return;
+  for (const key of ['maxUsers', 'maxGroups', 'maxBytes'] as const) {
+    const v = quota[key];
+    if (!Number.isSafeInteger(v) || v < 0) throw new TypeError(`quota.${key} must be a non-negative integer`);
+  }
+}
+
+/** How long a deletion tombstone counts by default: 90 days, the matching report's horizon. */
+export const DEFAULT_TOMBSTONE_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
+/** How many tombstones (index entries of deleted users) one connection keeps at most by default. */
+export const DEFAULT_MAX_TOMBSTONES = 1_000_000;
+/** Tombstones past their retention dropped per delete at most (keeps every delete's work bounded). */
+export const TOMBSTONE_TRIM_BUDGET = 64;
+
+/** The tombstone options both stores take. */
+export interface TombstoneOptions {
+  /** How long a deleted user's index values count as "deleted" (ms). Default: 90 days. */
+  tombstoneRetentionMs?: number;
+  /** Most tombstones per connection; the oldest go first. Default: 1,000,000. */
+  maxTombstones?: number;
+  /** The clock (epoch ms) for tombstones and token expiry. Default: Date.now. For tests. */
+  now?: () => number;
+}
+
+/** Validates {@link TombstoneOptions} and fills in the defaults. */
+export function resolveTombstoneOptions(options: TombstoneOptions): Required<TombstoneOptions> {
+  const retention = options.tombstoneRetentionMs ?? DEFAULT_TOMBSTONE_RETENTION_MS;
+  const max = options.maxTombstones ?? DEFAULT_MAX_TOMBSTONES;
+  if (!Number.isSafeInteger(retention) || retention < 1) throw new TypeError('tombstoneRetentionMs must be a positive integer');
+  if (!Number.isSafeInteger(max) || max < 0) throw new TypeError('maxTombstones must be a non-negative integer');
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw new TypeError('now must be a function returning epoch milliseconds');
+  return { tombstoneRetentionMs: retention, maxTombstones: max, now };
+}
+
+/**
+ * The tombstone of index value (attribute, value): the first 16 bytes of SHA-1(attribute NUL value), as 32
+ * hex characters, whatever the value's length. SHA-1 because it is the one digest Redis's Lua offers (the
+ * Redis store computes it inside its delete script); a collision could only make a never-provisioned login
+ * read as "deleted" within one connection, and both are refusals.
+ */
+export function tombstoneDigest(attribute: string, value: string): string {
+  return createHash('sha1').update(`${attribute}\u0000${value}`, 'utf8').digest('hex').slice(0, 32);
 }
 
 /** Throws a TypeError unless offset and count are non-negative safe integers. */

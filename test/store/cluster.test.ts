@@ -32,8 +32,8 @@ afterAll(async () => {
 });
 
 let stores = 0;
-storeContract('redis cluster', async () => ({
-  store: redisStore({ client: t.client, prefix: `${t.prefix}${stores++}:` }),
+storeContract('redis cluster', async (options) => ({
+  store: redisStore({ ...options, client: t.client, prefix: `${t.prefix}${stores++}:` }),
   cleanup: async () => {},
 }));
 

@@ -12,12 +12,14 @@ import type {
   StoredMember,
   StoredOidcClient,
   StoredSsoUser,
+  TombstoneOptions,
 } from '../../src/store/store.js';
+import { memberBytes, normalizeResourceWrite, resourceBytes } from '../../src/store/store.js';
 
-type MakeStore = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
+/** Makes a fresh store (with its own key prefix on Redis) with these options. */
+export type MakeStore = (options?: TombstoneOptions) => Promise<{ store: Store; cleanup(): Promise<void> }>;
 
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A connection with fresh ids and a fresh token hash. */
 export function makeConnection(overrides: Partial<StoredConnection> = {}): StoredConnection {
@@ -108,9 +110,13 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     let cleanup: () => Promise<void>;
     let conn: StoredConnection;
     let cid: string;
+    /** The stores' clock: tests move it instead of sleeping. */
+    const clock = { now: Date.now() };
+    const now = () => clock.now;
 
     beforeEach(async () => {
-      ({ store, cleanup } = await makeStore());
+      clock.now = Date.now();
+      ({ store, cleanup } = await makeStore({ now }));
       conn = makeConnection();
       cid = conn.connectionId;
       expect(await store.createConnection(conn)).toBe('created');
@@ -180,23 +186,24 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           previousTokenHash: null,
           previousTokenExpiresAt: null,
         });
-        expect(updated).toEqual({ ...conn, tokenHash: next });
-        expect(await store.findConnectionByTokenHash(next)).toEqual(updated);
+        expect(updated).toEqual({ ok: true, connection: { ...conn, tokenHash: next } });
+        expect(await store.findConnectionByTokenHash(next)).toEqual({ ...conn, tokenHash: next });
         expect(await store.findConnectionByTokenHash(conn.tokenHash)).toBeNull();
-        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual(updated);
+        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual({ ...conn, tokenHash: next });
       });
 
       it('accepts the previous token until it expires, then refuses it', async () => {
         const next = hash('next');
-        const expiresAt = Date.now() + 800; // long enough for a loaded CI machine to check before expiry
+        const expiresAt = clock.now + 60_000;
         await store.updateConnectionTokens(cid, {
           tokenHash: next,
           previousTokenHash: conn.tokenHash,
           previousTokenExpiresAt: expiresAt,
         });
+        clock.now = expiresAt - 1;
         const before = await store.findConnectionByTokenHash(conn.tokenHash);
         expect(before).toMatchObject({ connectionId: cid, tokenHash: next, previousTokenExpiresAt: expiresAt });
-        await sleep(expiresAt - Date.now() + 50);
+        clock.now = expiresAt;
         expect(await store.findConnectionByTokenHash(conn.tokenHash)).toBeNull();
         expect(await store.findConnectionByTokenHash(next)).toMatchObject({ connectionId: cid });
       });
@@ -205,9 +212,9 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const past = await store.updateConnectionTokens(cid, {
           tokenHash: hash('a'),
           previousTokenHash: conn.tokenHash,
-          previousTokenExpiresAt: Date.now() - 1,
+          previousTokenExpiresAt: clock.now - 1,
         });
-        expect(past?.previousTokenHash).toBe(conn.tokenHash);
+        expect(past).toMatchObject({ ok: true, connection: { previousTokenHash: conn.tokenHash } });
         expect(await store.findConnectionByTokenHash(conn.tokenHash)).toBeNull();
         await store.updateConnectionTokens(cid, {
           tokenHash: hash('b'),
@@ -237,7 +244,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
 
       it('returns null when rotating the tokens of an unknown connection', async () => {
         const tokens = { tokenHash: hash('x'), previousTokenHash: null, previousTokenExpiresAt: null };
-        expect(await store.updateConnectionTokens('conn-unknown', tokens)).toBeNull();
+        expect(await store.updateConnectionTokens('conn-unknown', tokens)).toEqual({ ok: false, reason: 'not_found' });
         expect(await store.findConnectionByTokenHash(hash('x'))).toBeNull();
       });
 
@@ -264,7 +271,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           ok: false,
           reason: 'not_found',
         });
-        expect(await store.updateConnectionTokens(cid, { ...conn })).toBeNull();
+        expect(await store.updateConnectionTokens(cid, { ...conn })).toEqual({ ok: false, reason: 'not_found' });
         expect(await store.createConnection(makeConnection({ customerId: conn.customerId }))).toBe('created');
       });
 
@@ -907,6 +914,300 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.listCustomers()).toEqual([both.customerId]);
         await store.deleteConnection(both.connectionId);
         expect(await store.listCustomers()).toEqual([]);
+      });
+    });
+
+    describe('tombstones: fixed-size digests, retention and cap', () => {
+      const DAY = 24 * 60 * 60 * 1000;
+      const deleted = async (s: Store, c: string, attribute: string, value: string) => ({
+        login: (await s.findUsersForLogin(c, attribute, value)).deletedMatch,
+        report: (await s.findDeletedUsers(c, [{ attribute, value }]))[0],
+      });
+
+      it('remembers a deleted 400 KB value as deleted, and a value differing in one character as never held', async () => {
+        const big = `${'x'.repeat(400_000)}@example.com`;
+        const id = await createUser(big);
+        expect(await store.deleteResource(cid, 'User', id)).toBe(true);
+        expect(await deleted(store, cid, 'userName', big)).toEqual({ login: true, report: true });
+        expect(await deleted(store, cid, 'userName', `y${big.slice(1)}`)).toEqual({ login: false, report: false });
+        expect(await deleted(store, cid, 'userNameLocal', 'x'.repeat(400_000))).toEqual({ login: true, report: true });
+        // The attribute is part of the digest: the same value under another attribute was never held.
+        expect(await deleted(store, cid, 'externalId', big)).toEqual({ login: false, report: false });
+      });
+
+      it('counts a tombstone for 90 days by default, then no longer', async () => {
+        const id = await createUser('ann', { externalId: 'e1' });
+        await store.deleteResource(cid, 'User', id);
+        clock.now += 90 * DAY - 1;
+        expect(await deleted(store, cid, 'externalId', 'e1')).toEqual({ login: true, report: true });
+        clock.now += 1;
+        expect(await deleted(store, cid, 'externalId', 'e1')).toEqual({ login: false, report: false });
+        expect(await store.findUsersForLogin(cid, 'userName', 'ann')).toEqual({ users: [], deletedMatch: false });
+      });
+
+      it('applies a configured retention, and a later deletion renews a value’s tombstone', async () => {
+        const made = await makeStore({ now, tombstoneRetentionMs: 1000 });
+        try {
+          const s = made.store;
+          const c = makeConnection();
+          await s.createConnection(c);
+          await s.createResource(c.connectionId, userWrite('a1', 'ann'));
+          await s.deleteResource(c.connectionId, 'User', 'a1');
+          clock.now += 600;
+          await s.createResource(c.connectionId, userWrite('a2', 'ann'));
+          await s.deleteResource(c.connectionId, 'User', 'a2');
+          clock.now += 600; // 1200 ms after the first deletion, 600 after the second
+          expect(await deleted(s, c.connectionId, 'userName', 'ann')).toEqual({ login: true, report: true });
+          clock.now += 400;
+          expect(await deleted(s, c.connectionId, 'userName', 'ann')).toEqual({ login: false, report: false });
+          // Expired tombstones are dropped by later deletions (bounded work each), and reads stay right.
+          await s.createResource(c.connectionId, userWrite('b1', 'bob'));
+          await s.deleteResource(c.connectionId, 'User', 'b1');
+          expect(await deleted(s, c.connectionId, 'userName', 'bob')).toEqual({ login: true, report: true });
+          expect(await deleted(s, c.connectionId, 'userName', 'ann')).toEqual({ login: false, report: false });
+        } finally {
+          await made.store.close?.();
+          await made.cleanup();
+        }
+      });
+
+      it('keeps at most maxTombstones per connection, dropping the oldest first', async () => {
+        const made = await makeStore({ now, maxTombstones: 4 });
+        try {
+          const s = made.store;
+          const c = makeConnection();
+          const other = makeConnection();
+          await s.createConnection(c);
+          await s.createConnection(other);
+          // Each user holds two index entries (userName, userNameLocal): the cap keeps the last two users.
+          for (const name of ['u1', 'u2', 'u3']) {
+            clock.now += 1000;
+            await s.createResource(c.connectionId, userWrite(name, name));
+            await s.deleteResource(c.connectionId, 'User', name);
+          }
+          await s.createResource(other.connectionId, userWrite('o1', 'o1'));
+          await s.deleteResource(other.connectionId, 'User', 'o1');
+          const flags = await s.findDeletedUsers(c.connectionId, ['u1', 'u2', 'u3'].map((value) => ({ attribute: 'userName', value })));
+          expect(flags).toEqual([false, true, true]);
+          expect((await s.findUsersForLogin(c.connectionId, 'userNameLocal', 'u1')).deletedMatch).toBe(false);
+          expect((await s.findUsersForLogin(c.connectionId, 'userNameLocal', 'u3')).deletedMatch).toBe(true);
+          // The cap is per connection: another connection's deletions do not push these out.
+          expect(await s.findDeletedUsers(other.connectionId, [{ attribute: 'userName', value: 'o1' }])).toEqual([true]);
+          expect(await s.findDeletedUsers(c.connectionId, [{ attribute: 'userName', value: 'u3' }])).toEqual([true]);
+        } finally {
+          await made.store.close?.();
+          await made.cleanup();
+        }
+      });
+
+      it('rejects invalid tombstone options', async () => {
+        await expect(makeStore({ tombstoneRetentionMs: 0 })).rejects.toThrow(TypeError);
+        await expect(makeStore({ maxTombstones: -1 })).rejects.toThrow(TypeError);
+        await expect(makeStore({ tombstoneRetentionMs: 1.5 })).rejects.toThrow(TypeError);
+      });
+    });
+
+    describe('quotas', () => {
+      const roomy = { maxUsers: 1_000, maxGroups: 1_000, maxBytes: 1_000_000 };
+
+      it('refuses a user over maxUsers and a group over maxGroups, leaving no trace, and accepts again after a delete', async () => {
+        const quota = { ...roomy, maxUsers: 2, maxGroups: 1 };
+        expect(await store.createResource(cid, userWrite('u1', 'a'), quota)).toEqual({ ok: true, version: 1 });
+        expect(await store.createResource(cid, userWrite('u2', 'b'), quota)).toEqual({ ok: true, version: 1 });
+        expect(await store.createResource(cid, userWrite('u3', 'c', { externalId: 'e3' }), quota)).toEqual({
+          ok: false,
+          reason: 'quota',
+          quota: 'users',
+          limit: 2,
+        });
+        expect(await store.getResource(cid, 'User', 'u3')).toBeNull();
+        expect(await store.findByIndex(cid, 'User', 'externalId', 'e3')).toEqual([]);
+        expect(await store.createResource(cid, groupWrite('g1', 'G1', [{ value: 'u1' }]), quota)).toEqual({ ok: true, version: 1 });
+        expect(await store.createResource(cid, groupWrite('g2', 'G2'), quota)).toEqual({
+          ok: false,
+          reason: 'quota',
+          quota: 'groups',
+          limit: 1,
+        });
+        // Updates of existing resources do not count against the resource quotas.
+        expect(await store.replaceResource(cid, userWrite('u1', 'a', { json: '{"v":2}' }), 1, quota)).toEqual({ ok: true, version: 2 });
+        expect(await store.deleteResource(cid, 'User', 'u2')).toBe(true);
+        expect(await store.createResource(cid, userWrite('u3', 'c'), quota)).toEqual({ ok: true, version: 1 });
+        // A uniqueness conflict is reported before the quota.
+        expect(await store.createResource(cid, userWrite('u4', 'a'), quota)).toMatchObject({ reason: 'uniqueness' });
+        expect(await store.getUsage(cid)).toMatchObject({ users: 2, groups: 1 });
+      });
+
+      it('counts bytes exactly as resourceBytes does, through creates, replaces, member removals and deletes', async () => {
+        const ann = userWrite('u1', 'ann@x.com', { externalId: 'é1', emails: ['ann@x.com'] });
+        const bob = userWrite('u2', 'bob', { json: '{"name":"Bøb 😀"}' });
+        await store.createResource(cid, ann);
+        await store.createResource(cid, bob);
+        const members = [{ value: 'u1', display: 'Ann', type: 'User' }, { value: 'ghost' }, { value: 'u2', display: 'Bøb' }];
+        const group = groupWrite('g1', 'Team', members);
+        await store.createResource(cid, group);
+        const expected = (writes: ResourceWrite[]) => writes.reduce((n, w) => n + resourceBytes(normalizeResourceWrite(w)), 0);
+        expect(await store.getUsage(cid)).toEqual({ users: 2, groups: 1, bytes: expected([ann, bob, group]) });
+        const renamed = userWrite('u1', 'ann@y.com', { externalId: 'é1', json: '{}' });
+        await store.replaceResource(cid, renamed, 1);
+        expect((await store.getUsage(cid)).bytes).toBe(expected([renamed, bob, group]));
+        // Deleting u1 removes it from the group: the group's member bytes shrink by that member's share.
+        await store.deleteResource(cid, 'User', 'u1');
+        const shrunk = resourceBytes(normalizeResourceWrite(group)) - memberBytes(0, members[0]!);
+        expect((await store.getUsage(cid)).bytes).toBe(expected([bob]) + shrunk);
+        const regrouped = groupWrite('g1', 'Team', [{ value: 'u2' }]);
+        await store.replaceResource(cid, regrouped, 2);
+        expect((await store.getUsage(cid)).bytes).toBe(expected([bob, regrouped]));
+        await store.deleteResource(cid, 'Group', 'g1');
+        await store.deleteResource(cid, 'User', 'u2');
+        expect(await store.getUsage(cid)).toEqual({ users: 0, groups: 0, bytes: 0 });
+        expect(await store.getUsage('conn-unknown')).toEqual({ users: 0, groups: 0, bytes: 0 });
+      });
+
+      it('refuses writes that would grow past maxBytes, never one that shrinks or keeps the size', async () => {
+        const small = userWrite('u1', 'ann', { json: JSON.stringify({ pad: 'x'.repeat(100) }) });
+        await store.createResource(cid, small);
+        const used = (await store.getUsage(cid)).bytes;
+        const grown = userWrite('u1', 'ann', { json: JSON.stringify({ pad: 'x'.repeat(200) }) });
+        const tight = { ...roomy, maxBytes: used + 50 };
+        expect(await store.replaceResource(cid, grown, 1, tight)).toEqual({ ok: false, reason: 'quota', quota: 'bytes', limit: used + 50 });
+        expect(await store.getResource(cid, 'User', 'u1')).toMatchObject({ version: 1, json: small.json });
+        expect(await store.createResource(cid, userWrite('u2', 'a-longer-name-than-fifty-bytes-of-quota-left-here'), tight)).toMatchObject({
+          reason: 'quota',
+          quota: 'bytes',
+        });
+        // Over the quota already (it was lowered): a same-size update and a shrinking one still pass.
+        const over = { ...roomy, maxBytes: 10 };
+        expect(await store.replaceResource(cid, userWrite('u1', 'ann', { json: small.json }), 1, over)).toEqual({ ok: true, version: 2 });
+        const shrunk = userWrite('u1', 'ann', { json: '{}' });
+        expect(await store.replaceResource(cid, shrunk, 2, over)).toEqual({ ok: true, version: 3 });
+        expect((await store.getUsage(cid)).bytes).toBe(resourceBytes(normalizeResourceWrite(shrunk)));
+        expect(await store.deleteResource(cid, 'User', 'u1')).toBe(true);
+      });
+
+      it('admits exactly maxUsers of 20 concurrent creates', async () => {
+        const quota = { ...roomy, maxUsers: 5 };
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.createResource(cid, userWrite(`u${i}`, `user${i}`), quota)));
+        expect(results.filter((r) => r.ok)).toHaveLength(5);
+        expect(results.filter((r) => !r.ok && r.reason === 'quota')).toHaveLength(15);
+        expect((await store.listPage(cid, 'User', 0, 100)).total).toBe(5);
+      });
+
+      it('rejects malformed quotas', async () => {
+        for (const quota of [{ ...roomy, maxUsers: -1 }, { ...roomy, maxBytes: 1.5 }, { ...roomy, maxGroups: Number.NaN }]) {
+          await expect(store.createResource(cid, userWrite('u1', 'a'), quota)).rejects.toThrow(TypeError);
+        }
+        expect(await store.getResource(cid, 'User', 'u1')).toBeNull();
+      });
+    });
+
+    describe('conditional delete', () => {
+      it('deletes only when the expected version is current, and answers the current version otherwise', async () => {
+        const id = await createUser('ann', { externalId: 'e1' });
+        await store.replaceResource(cid, userWrite(id, 'ann', { externalId: 'e1', json: '{}' }), 1);
+        expect(await store.deleteResource(cid, 'User', id, 1)).toEqual({ ok: false, reason: 'version_mismatch', currentVersion: 2 });
+        expect(await store.getResource(cid, 'User', id)).toMatchObject({ version: 2 });
+        expect((await store.findUsersForLogin(cid, 'externalId', 'e1')).deletedMatch).toBe(false);
+        expect(await store.deleteResource(cid, 'User', id, 2)).toBe(true);
+        expect(await store.deleteResource(cid, 'User', id, 2)).toBe(false);
+        expect((await store.findUsersForLogin(cid, 'externalId', 'e1')).deletedMatch).toBe(true);
+        await expect(store.deleteResource(cid, 'User', id, 1.5)).rejects.toThrow(TypeError);
+      });
+
+      it('lets exactly one of a replace and a delete expecting the same version win, every time', async () => {
+        for (let round = 0; round < 10; round++) {
+          const id = await createUser(`racer${round}`);
+          const [replaced, removed] = await Promise.all([
+            store.replaceResource(cid, userWrite(id, `racer${round}`, { json: '{"v":2}' }), 1),
+            store.deleteResource(cid, 'User', id, 1),
+          ]);
+          const current = await store.getResource(cid, 'User', id);
+          if (removed === true) {
+            expect({ replaced, current }).toEqual({ replaced: { ok: false, reason: 'not_found' }, current: null });
+          } else {
+            expect({ replaced, removed, version: current?.version }).toEqual({
+              replaced: { ok: true, version: 2 },
+              removed: { ok: false, reason: 'version_mismatch', currentVersion: 2 },
+              version: 2,
+            });
+          }
+        }
+      });
+    });
+
+    describe('token ownership', () => {
+      const rotate = (tokenHash: string, previous: string | null = null) => ({
+        tokenHash,
+        previousTokenHash: previous,
+        previousTokenExpiresAt: previous === null ? null : clock.now + 60_000,
+      });
+
+      it('refuses a connection whose token is another connection’s, creating nothing', async () => {
+        const thief = makeConnection({ tokenHash: conn.tokenHash });
+        expect(await store.createConnection(thief)).toBe('token_in_use');
+        expect(await store.getConnectionByCustomer(thief.customerId)).toBeNull();
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toEqual(conn);
+        expect(await store.createResource(thief.connectionId, userWrite('u1', 'a'))).toEqual({ ok: false, reason: 'not_found' });
+        expect(await store.listCustomers()).toEqual([conn.customerId]);
+        // The same customer and connection id can be created with a token of its own.
+        const fresh = { ...thief, tokenHash: hash('fresh') };
+        expect(await store.createConnection(fresh)).toBe('created');
+        expect(await store.findConnectionByTokenHash(hash('fresh'))).toEqual(fresh);
+      });
+
+      it('treats another connection’s previous token as taken until it expires', async () => {
+        await store.updateConnectionTokens(cid, rotate(hash('second'), conn.tokenHash));
+        const late = makeConnection({ tokenHash: conn.tokenHash });
+        expect(await store.createConnection(late)).toBe('token_in_use');
+        clock.now += 60_000;
+        expect(await store.createConnection(late)).toBe('created');
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toEqual(late);
+        expect(await store.findConnectionByTokenHash(hash('second'))).toMatchObject({ connectionId: cid });
+      });
+
+      it('creates one connection when two race for the same token', async () => {
+        const token = hash('contested');
+        const racers = Array.from({ length: 6 }, () => makeConnection({ tokenHash: token }));
+        const results = await Promise.all(racers.map((c) => store.createConnection(c)));
+        expect(results.filter((r) => r === 'created')).toHaveLength(1);
+        expect(results.filter((r) => r === 'token_in_use')).toHaveLength(5);
+        const winner = racers[results.indexOf('created')]!;
+        expect(await store.findConnectionByTokenHash(token)).toEqual(winner);
+      });
+
+      it('refuses a rotation to another connection’s token and changes nothing', async () => {
+        const other = makeConnection();
+        await store.createConnection(other);
+        expect(await store.updateConnectionTokens(cid, rotate(other.tokenHash))).toEqual({ ok: false, reason: 'token_in_use' });
+        expect(await store.updateConnectionTokens(cid, rotate(hash('x'), other.tokenHash))).toEqual({ ok: false, reason: 'token_in_use' });
+        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual(conn);
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toEqual(conn);
+        expect(await store.findConnectionByTokenHash(other.tokenHash)).toEqual(other);
+        expect(await store.findConnectionByTokenHash(hash('x'))).toBeNull();
+        // Rotating to its own current token (e.g. re-installing a BYO token) is fine.
+        expect(await store.updateConnectionTokens(cid, rotate(conn.tokenHash))).toEqual({ ok: true, connection: conn });
+      });
+
+      it('rotates only from the expected current token', async () => {
+        expect(await store.updateConnectionTokens(cid, rotate(hash('b')), hash('not-current'))).toEqual({ ok: false, reason: 'token_changed' });
+        expect(await store.findConnectionByTokenHash(hash('b'))).toBeNull();
+        expect(await store.updateConnectionTokens(cid, rotate(hash('b')), conn.tokenHash)).toMatchObject({ ok: true });
+        expect(await store.updateConnectionTokens('conn-unknown', rotate(hash('c')), conn.tokenHash)).toEqual({ ok: false, reason: 'not_found' });
+      });
+
+      it('lets exactly one of concurrent rotations from the same token win; only its token and the kept previous work', async () => {
+        let current = conn.tokenHash;
+        for (let round = 0; round < 5; round++) {
+          const attempted = Array.from({ length: 6 }, (_, i) => hash(`r${round}-${i}`));
+          const results = await Promise.all(attempted.map((h) => store.updateConnectionTokens(cid, rotate(h, current), current)));
+          expect(results.filter((r) => r.ok)).toHaveLength(1);
+          expect(results.filter((r) => !r.ok)).toEqual(Array.from({ length: 5 }, () => ({ ok: false, reason: 'token_changed' })));
+          const winner = attempted[results.findIndex((r) => r.ok)]!;
+          const working: string[] = [];
+          for (const h of [...attempted, current]) if (await store.findConnectionByTokenHash(h)) working.push(h);
+          expect(working.sort()).toEqual([winner, current].sort());
+          current = winner;
+        }
       });
     });
 

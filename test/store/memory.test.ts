@@ -1,4 +1,4 @@
 import { memoryStore } from '../../src/store/memory.js';
 import { storeContract } from './contract.js';
 
-storeContract('memory', async () => ({ store: memoryStore(), cleanup: async () => {} }));
+storeContract('memory', async (options) => ({ store: memoryStore(options), cleanup: async () => {} }));

@@ -3,7 +3,7 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
-import type { Store, StoredConnection } from '../../src/store/store.js';
+import { tombstoneDigest, type Store, type StoredConnection } from '../../src/store/store.js';
 import { scanKeys, testRedis, type TestRedis } from '../support/redis.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
 
@@ -16,8 +16,8 @@ afterAll(async () => {
 });
 
 let stores = 0;
-storeContract('redis', async () => ({
-  store: redisStore({ client: t.client, prefix: `${t.prefix}${stores++}:` }),
+storeContract('redis', async (options) => ({
+  store: redisStore({ ...options, client: t.client, prefix: `${t.prefix}${stores++}:` }),
   cleanup: async () => {},
 }));
 
@@ -141,18 +141,24 @@ describe('redis store specifics', () => {
     ]);
   });
 
-  it('keeps tombstones under the connection’s hash tag and OIDC data under customer keys', async () => {
+  it('keeps tombstones as digests in one sorted set under the connection’s hash tag, and OIDC data under customer keys', async () => {
     const before = Date.now();
     await store.createResource(cid, userWrite('u1', 'ann@x.com', { externalId: 'e1' }));
     await store.deleteResource(cid, 'User', 'u1');
     const tag = `${prefix}{c:${cid}}:`;
-    expect(await t.client.hgetall(`${tag}u:gone:userName`)).toEqual({ 'ann@x.com': expect.any(String) });
-    const deletedAt = Number(await t.client.hget(`${tag}u:gone:externalId`, 'e1'));
+    // One member per index entry, the same digest the memory store computes, scored by the deletion time.
+    const gone = await t.client.zrange(`${tag}u:gone`, '0', '-1');
+    const expected = [
+      tombstoneDigest('userName', 'ann@x.com'),
+      tombstoneDigest('userNameLocal', 'ann'),
+      tombstoneDigest('externalId', 'e1'),
+    ];
+    expect(gone.sort()).toEqual(expected.sort());
+    expect(gone.every((member) => /^[0-9a-f]{32}$/.test(member))).toBe(true);
+    const deletedAt = Number(await t.client.zscore(`${tag}u:gone`, tombstoneDigest('externalId', 'e1')));
     expect(deletedAt).toBeGreaterThanOrEqual(before);
     expect(deletedAt).toBeLessThanOrEqual(Date.now());
-    expect(await t.client.smembers(`${tag}attrs`)).toEqual(
-      expect.arrayContaining(['u:gone:userName', 'u:gone:userNameLocal', 'u:gone:externalId']),
-    );
+    expect((await t.client.smembers(`${tag}attrs`)).filter((s) => s.includes('gone'))).toEqual([]);
 
     await store.createOidcClient(makeOidcClient(conn.customerId));
     await store.recordSsoUser(conn.customerId, makeSsoUser('sub-1', '2024-01-01T00:00:00.000Z'));
@@ -201,6 +207,80 @@ describe('redis store specifics', () => {
     const ratio = used / jsonBytes;
     expect(jsonBytes / n).toBeGreaterThan(450);
     expect(ratio, `Redis uses ${ratio.toFixed(2)}× the JSON size`).toBeLessThanOrEqual(2.5);
+  });
+
+  /** Bytes Redis uses for every key of a connection (MEMORY USAGE, all samples), and the keys. */
+  async function connectionMemory(s: string, c: string): Promise<{ bytes: number; keys: string[] }> {
+    const keys = await keysUnder(t.client, `${s}{c:${c}}:*`);
+    let bytes = 0;
+    for (const key of keys) bytes += Number(await t.client.memory('USAGE', key, 'SAMPLES', 0));
+    return { bytes, keys };
+  }
+
+  it('leaves bounded memory after 40 create/delete cycles of users with 400 KB values (issue 10: 37 MB before)', async () => {
+    const baseline = await connectionMemory(prefix, cid);
+    for (let i = 0; i < 40; i++) {
+      const big = `${String(i).padStart(2, '0')}${'x'.repeat(400_000)}@example.com`;
+      const write = userWrite(`u${i}`, big, { externalId: big, emails: [big], json: JSON.stringify({ userName: big }) });
+      expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+      expect(await store.deleteResource(cid, 'User', `u${i}`)).toBe(true);
+    }
+    const after = await connectionMemory(prefix, cid);
+    // 40 users × 4 index entries = 160 tombstones of 32 bytes each, plus Redis's bookkeeping: a few KB, where
+    // one user alone held over 2 MB while alive.
+    expect(await t.client.zcard(`${prefix}{c:${cid}}:u:gone`)).toBe(160);
+    expect(after.bytes - baseline.bytes, after.keys.join(', ')).toBeLessThan(32 * 1024);
+    expect(await store.getUsage(cid)).toEqual({ users: 0, groups: 0, bytes: 0 });
+    const last = `39${'x'.repeat(400_000)}@example.com`;
+    expect((await store.findUsersForLogin(cid, 'email', last)).deletedMatch).toBe(true);
+  });
+
+  it('trims the tombstone set inside the delete script: expired ones go, and it never exceeds the cap', async () => {
+    let clock = Date.now();
+    const capped = redisStore({ client: t.client, prefix, now: () => clock, tombstoneRetentionMs: 10_000, maxTombstones: 50 });
+    const c = makeConnection();
+    await capped.createConnection(c);
+    const gone = `${prefix}{c:${c.connectionId}}:u:gone`;
+    for (let i = 0; i < 40; i++) {
+      await capped.createResource(c.connectionId, userWrite(`u${i}`, `user${i}`));
+      await capped.deleteResource(c.connectionId, 'User', `u${i}`);
+      expect(await t.client.zcard(gone)).toBeLessThanOrEqual(50);
+    }
+    expect(await t.client.zcard(gone)).toBe(50);
+    clock += 10_000; // every tombstone so far is past the retention: the next delete drops them (≤ 64 per call)
+    await capped.createResource(c.connectionId, userWrite('last', 'last'));
+    await capped.deleteResource(c.connectionId, 'User', 'last');
+    expect(await t.client.zcard(gone)).toBe(2);
+    expect(await capped.deleteConnection(c.connectionId)).toBe(true);
+    expect(await keysUnder(t.client, `${prefix}{c:${c.connectionId}}:*`)).toEqual([]);
+  });
+
+  it('answers usage and a conditional delete in one round trip each', async () => {
+    const uid = randomUUID();
+    await store.createResource(cid, userWrite(uid, 'ann'));
+    for (const fn of [() => store.getUsage(cid), () => store.deleteResource(cid, 'User', uid, 7), () => store.deleteResource(cid, 'User', uid, 1)]) {
+      expect(await commandsDuring(fn)).toEqual([expect.stringMatching(/^(evalsha|eval)$/)]);
+    }
+    expect(await store.getResource(cid, 'User', uid)).toBeNull();
+  });
+
+  it('forgets replaced and expired token hashes: at most the current and one previous token key per connection', async () => {
+    let clock = Date.now();
+    const timed = redisStore({ client: t.client, prefix, now: () => clock });
+    let current = conn.tokenHash;
+    for (let i = 0; i < 20; i++) {
+      const next = randomUUID().replace(/-/g, '');
+      const rotated = await timed.updateConnectionTokens(cid, { tokenHash: next, previousTokenHash: current, previousTokenExpiresAt: clock + 60_000 }, current);
+      expect(rotated).toMatchObject({ ok: true });
+      current = next;
+      expect((await keysUnder(t.client, `${prefix}token:*`)).length).toBeLessThanOrEqual(2);
+    }
+    // Redis drops the previous token's key itself at its expiry (PEXPIREAT).
+    const previous = (await timed.getConnectionByCustomer(conn.customerId))!.previousTokenHash!;
+    expect(await t.client.pexpiretime(`${prefix}token:${previous}`)).toBe(Math.ceil(clock + 60_000));
+    expect(await t.client.pttl(`${prefix}token:${current}`)).toBe(-1);
+    clock += 60_000;
+    expect(await timed.findConnectionByTokenHash(previous)).toBeNull();
   });
 
   it('works behind an ioredis keyPrefix, keeping every key under it', async () => {
@@ -273,7 +353,7 @@ describe('redis store specifics', () => {
           }),
         ),
       );
-      expect(results.every((r) => r !== null)).toBe(true);
+      expect(results.every((r) => r.ok)).toBe(true);
       const final = await store.getConnectionByCustomer(conn.customerId);
       const working: string[] = [];
       for (const hash of [...attempted, conn.tokenHash]) {
@@ -315,9 +395,9 @@ describe('redis store specifics', () => {
     try {
       const late = slow.store.updateConnectionTokens(cid, onlyToken('late'));
       await slow.held; // the slow rotation has swapped the record and is about to write its token key
-      expect((await store.updateConnectionTokens(cid, onlyToken('newer')))?.tokenHash).toBe('newer');
+      expect(await store.updateConnectionTokens(cid, onlyToken('newer'))).toMatchObject({ ok: true, connection: { tokenHash: 'newer' } });
       slow.release();
-      expect(await late).toMatchObject({ tokenHash: 'late' });
+      expect(await late).toMatchObject({ ok: true, connection: { tokenHash: 'late' } });
       expect(await store.findConnectionByTokenHash('late')).toBeNull();
       expect(await store.findConnectionByTokenHash('newer')).toMatchObject({ tokenHash: 'newer' });
       expect(await store.getConnectionByCustomer(conn.customerId)).toMatchObject({ tokenHash: 'newer' });
@@ -335,7 +415,7 @@ describe('redis store specifics', () => {
       await slow.held;
       expect(await store.deleteConnection(cid)).toBe(true);
       slow.release();
-      expect(await late).toBeNull();
+      expect(await late).toEqual({ ok: false, reason: 'not_found' });
       expect(await store.findConnectionByTokenHash('late')).toBeNull();
       expect(await keysUnder(t.client, `${prefix}*`)).toEqual([]);
     } finally {

@@ -10,7 +10,7 @@ import supertest from 'supertest';
 import { scimSso, type ScimSso, type ScimSsoOptions } from '../../src/index.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store, TombstoneOptions } from '../../src/store/store.js';
 import { testRedis } from './redis.js';
 import { ADAPTERS, type AdapterKind } from './adapters.js';
 
@@ -25,10 +25,11 @@ export interface TestStore {
   cleanup(): Promise<void>;
 }
 
-export async function makeStore(kind: StoreKind, hint: string): Promise<TestStore> {
-  if (kind === 'memory') return { store: memoryStore(), cleanup: async () => {} };
+/** A fresh store; `storeOptions` sets its clock and tombstone limits (tests move a clock, never sleep). */
+export async function makeStore(kind: StoreKind, hint: string, storeOptions: TombstoneOptions = {}): Promise<TestStore> {
+  if (kind === 'memory') return { store: memoryStore(storeOptions), cleanup: async () => {} };
   const redis = await testRedis(hint);
-  return { store: redisStore({ client: redis.client, prefix: redis.prefix }), cleanup: redis.cleanup };
+  return { store: redisStore({ ...storeOptions, client: redis.client, prefix: redis.prefix }), cleanup: redis.cleanup };
 }
 
 export interface ScimTestApp {
@@ -69,8 +70,14 @@ function listen(sso: ScimSso, adapter: AdapterKind): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-export async function scimTestApp(kind: StoreKind, hint: string, options: ScimSsoOptions = {}, adapter: AdapterKind = 'express'): Promise<ScimTestApp> {
-  const { store, cleanup } = await makeStore(kind, hint);
+export async function scimTestApp(
+  kind: StoreKind,
+  hint: string,
+  options: ScimSsoOptions = {},
+  adapter: AdapterKind = 'express',
+  storeOptions: TombstoneOptions = {},
+): Promise<ScimTestApp> {
+  const { store, cleanup } = await makeStore(kind, hint, storeOptions);
   const unexpected: unknown[] = [];
   const sso = scimSso({ ...options, store, onError: (error) => unexpected.push(error) });
   const { token } = await sso.createScimConnection({ customerId: `${hint}-customer` });

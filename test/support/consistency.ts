@@ -136,6 +136,9 @@ export async function checkConsistency(store: Store, connectionId: string, optio
     expect(total === resources.length, () => `${kind}: listPage total ${total} but ${resources.length} resources listed`);
     const ids = new Set(resources.map((r) => r.id));
     expect(ids.size === resources.length, () => `${kind}: listPage returns duplicate ids`);
+    const usage = await store.getUsage(connectionId);
+    const counted = kind === 'User' ? usage.users : usage.groups;
+    expect(counted === resources.length, () => `${kind}: getUsage counts ${counted} but ${resources.length} are listed`);
     for (const r of resources) {
       expect(r.kind === kind, () => `${kind} ${r.id}: listed with kind ${r.kind}`);
       expect(Number.isSafeInteger(r.version) && r.version >= 1, () => `${kind} ${r.id}: bad version ${r.version}`);
@@ -321,7 +324,7 @@ function parseRecord(buf: Buffer): RawRecord {
   };
 }
 
-const ALLOWED_SUFFIX = /^(conn|seq|attrs|member|g:dn|g:m:.+|[ug]:order|[ug]:r|[ug]:i:.+|u:gone:.+)$/;
+const ALLOWED_SUFFIX = /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:m:.+|[ug]:order|[ug]:r|[ug]:i:.+|u:gone)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,
@@ -444,5 +447,20 @@ async function checkRedisKeys(
     const want = parsed.get(`Group:${g.id}`)?.displayName;
     expect(dn[g.id] === want, () => `g:dn of ${g.id} is ${JSON.stringify(dn[g.id])} but its displayName is ${JSON.stringify(want)}`);
   }
+  // The quota's byte counter equals what the live data counts for (resourceBytes in src/store/store.ts).
+  const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
+  let bytes = 0;
+  for (const kind of KINDS) {
+    for (const record of records[kind].values()) bytes += utf8(record.json) + record.entries.reduce((n, e) => n + utf8(e), 0);
+  }
+  const memberBytes = await client.hgetall(`${tag}g:mb`);
+  for (const g of live.Group) {
+    const members = await client.hgetall(`${tag}g:m:${g.id}`);
+    const own = Object.entries(members).reduce((n, [value, meta]) => n + utf8(value) + utf8(meta), 0);
+    expect(Number(memberBytes[g.id] ?? 0) === own, () => `g:mb of ${g.id} is ${memberBytes[g.id]} but its members count for ${own} bytes`);
+    bytes += own;
+  }
+  const counted = Number((await client.get(`${tag}bytes`)) ?? 0);
+  expect(counted === bytes, () => `the bytes counter is ${counted} but the live resources count for ${bytes}`);
   return { problems, checks };
 }

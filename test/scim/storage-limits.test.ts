@@ -1,0 +1,228 @@
+/**
+ * Storage limits and token ownership through the public API (docs/storage-limits.md): quotas answered
+ * 507, conditional DELETE racing a PUT, bring-your-own tokens claimed once across instances, and token
+ * rotations through two scim-sso instances sharing one store (exactly one wins; every token reported works).
+ */
+import express from 'express';
+import { Redis } from 'ioredis';
+import supertest from 'supertest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { scimSso, ScimSsoConfigError, type CreatedScimConnection, type ScimSso, type ScimSsoOptions } from '../../src/index.js';
+import { DEFAULT_QUOTA } from '../../src/options.js';
+import { memoryStore } from '../../src/store/memory.js';
+import { redisStore } from '../../src/store/redis.js';
+import { STORE_KINDS, type StoreKind } from '../support/app.js';
+import { testRedis } from '../support/redis.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+interface Instances {
+  a: ScimSso;
+  b: ScimSso;
+  cleanup(): Promise<void>;
+}
+
+/** Two scim-sso instances on one store: one memory store shared in-process, or two Redis clients on one prefix. */
+async function twoInstances(kind: StoreKind, hint: string, options: ScimSsoOptions = {}): Promise<Instances> {
+  const onError = (error: unknown) => {
+    throw error;
+  };
+  if (kind === 'memory') {
+    const store = memoryStore();
+    return { a: scimSso({ ...options, store, onError }), b: scimSso({ ...options, store, onError }), cleanup: async () => {} };
+  }
+  const redis = await testRedis(hint);
+  const second = new Redis(inject('redisUrl'));
+  return {
+    a: scimSso({ ...options, store: redisStore({ client: redis.client, prefix: redis.prefix }), onError }),
+    b: scimSso({ ...options, store: redisStore({ client: second, prefix: redis.prefix }), onError }),
+    async cleanup() {
+      await second.quit();
+      await redis.cleanup();
+    },
+  };
+}
+
+const http = (sso: ScimSso) => supertest(express().use(sso));
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+const user = (userName: string, extra: Record<string, unknown> = {}) => ({ schemas: [USER], userName, ...extra });
+
+/** A 40-character token that passes the bring-your-own rules. */
+const byoToken = (seed: string) => `byo-${seed}-0123456789abcdefghijklmnopqrstuvwxyz`.slice(0, 40);
+
+async function configError(promise: Promise<unknown>): Promise<ScimSsoConfigError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ScimSsoConfigError);
+  return error as ScimSsoConfigError;
+}
+
+describe.each(STORE_KINDS)('storage limits and token ownership on the %s store', (kind) => {
+  let t: Instances;
+  beforeAll(async () => {
+    t = await twoInstances(kind, `limits-${kind}`, { quota: { maxUsers: 2, maxGroups: 1, maxBytes: 4_000 }, rateLimit: false });
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  describe('quotas', () => {
+    it('answers a create over maxUsers or maxGroups with 507 and an RFC 7644 error body', async () => {
+      const { token } = await t.a.createScimConnection({ customerId: `${kind}-quota-count` });
+      const api = http(t.a);
+      expect((await api.post('/scim/v2/Users').set(bearer(token)).send(user('ann'))).status).toBe(201);
+      expect((await api.post('/scim/v2/Users').set(bearer(token)).send(user('bob'))).status).toBe(201);
+      const over = await api.post('/scim/v2/Users').set(bearer(token)).send(user('cid'));
+      expect(over.status).toBe(507);
+      expect(over.headers['content-type']).toMatch(/^application\/scim\+json/);
+      expect(over.body).toEqual({ schemas: [ERROR], status: '507', detail: expect.stringContaining('quota of 2 users') });
+      // Through the other instance too: the count is the store's, not a process's.
+      expect((await http(t.b).post('/scim/v2/Users').set(bearer(token)).send(user('dee'))).status).toBe(507);
+      expect((await api.post('/scim/v2/Groups').set(bearer(token)).send({ schemas: [GROUP], displayName: 'One' })).status).toBe(201);
+      const group = await api.post('/scim/v2/Groups').set(bearer(token)).send({ schemas: [GROUP], displayName: 'Two' });
+      expect([group.status, group.body.detail]).toEqual([507, expect.stringContaining('quota of 1 groups')]);
+      const list = await api.get('/scim/v2/Users').set(bearer(token));
+      expect(list.body.totalResults).toBe(2);
+    });
+
+    it('refuses an update that grows past maxBytes with 507, and accepts one that shrinks', async () => {
+      const { token } = await t.a.createScimConnection({ customerId: `${kind}-quota-bytes` });
+      const api = http(t.a);
+      const created = await api.post('/scim/v2/Users').set(bearer(token)).send(user('ann', { displayName: 'Ann' }));
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const big = await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann', { displayName: 'A'.repeat(5_000) }));
+      expect([big.status, big.body.detail]).toEqual([507, expect.stringContaining('quota of 4000 bytes')]);
+      expect((await api.get(`/scim/v2/Users/${id}`).set(bearer(token))).body.displayName).toBe('Ann');
+      const smaller = await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann'));
+      expect(smaller.status).toBe(200);
+    });
+
+    it('takes quotas from the options, with defaults no real enterprise reaches', () => {
+      expect(scimSso().options.quota).toEqual(DEFAULT_QUOTA);
+      expect(DEFAULT_QUOTA).toEqual({ maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3 });
+      expect(scimSso({ quota: { maxUsers: 10 } }).options.quota).toEqual({ ...DEFAULT_QUOTA, maxUsers: 10 });
+      expect(() => scimSso({ quota: { maxUsers: -1 } })).toThrow(/quota\.maxUsers/);
+      expect(() => scimSso({ quota: { maxUser: 1 } as never })).toThrow(ScimSsoConfigError);
+    });
+  });
+
+  describe('conditional DELETE', () => {
+    it('answers 412 for a stale If-Match and deletes with the current one', async () => {
+      const { token } = await t.a.createScimConnection({ customerId: `${kind}-if-match` });
+      const api = http(t.a);
+      const id = (await api.post('/scim/v2/Users').set(bearer(token)).send(user('ann'))).body.id as string;
+      await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann', { displayName: 'v2' }));
+      expect((await api.delete(`/scim/v2/Users/${id}`).set(bearer(token)).set('If-Match', 'W/"1"')).status).toBe(412);
+      expect((await api.delete(`/scim/v2/Users/${id}`).set(bearer(token)).set('If-Match', 'W/"2"')).status).toBe(204);
+      expect((await api.get(`/scim/v2/Users/${id}`).set(bearer(token))).status).toBe(404);
+    });
+
+    it('lets exactly one of a PUT and a DELETE with the same If-Match win, through two instances', async () => {
+      const { token } = await t.a.createScimConnection({ customerId: `${kind}-if-match-race` });
+      for (let round = 0; round < 8; round++) {
+        const api = http(t.a);
+        const id = (await api.post('/scim/v2/Users').set(bearer(token)).send(user(`racer${round}`))).body.id as string;
+        const [put, del] = await Promise.all([
+          api.put(`/scim/v2/Users/${id}`).set(bearer(token)).set('If-Match', 'W/"1"').send(user(`racer${round}`, { displayName: 'x' })),
+          http(t.b).delete(`/scim/v2/Users/${id}`).set(bearer(token)).set('If-Match', 'W/"1"'),
+        ]);
+        const after = (await api.get(`/scim/v2/Users/${id}`).set(bearer(token))).status;
+        if (del.status === 204) expect({ put: put.status, after }).toEqual({ put: 404, after: 404 });
+        else expect({ put: put.status, del: del.status, after }).toEqual({ put: 200, del: 412, after: 200 });
+        if (after === 200) await api.delete(`/scim/v2/Users/${id}`).set(bearer(token));
+      }
+    });
+  });
+
+  describe('bring-your-own tokens', () => {
+    it('refuses another connection’s token, through another instance, without naming its customer', async () => {
+      const token = byoToken(`${kind}-shared`);
+      const owner = `${kind}-token-owner`;
+      await t.a.createScimConnection({ customerId: owner, token });
+      const users = http(t.a);
+      await users.post('/scim/v2/Users').set(bearer(token)).send(user('owned'));
+      const error = await configError(t.b.createScimConnection({ customerId: `${kind}-token-thief`, token }));
+      expect(error.code).toBe('token_in_use');
+      expect(error.message).not.toContain(owner);
+      expect(await t.b.fetchScimConnection(`${kind}-token-thief`)).toBeNull();
+      // The token still provisions into its owner's connection, on either instance.
+      const listed = await http(t.b).get('/scim/v2/Users').set(bearer(token));
+      expect(listed.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(['owned']);
+      // The refused customer can be created with a token of its own.
+      expect((await t.b.createScimConnection({ customerId: `${kind}-token-thief` })).token).toMatch(/^scim_/);
+    });
+
+    it('creates exactly one of two connections racing for the same token on two instances', async () => {
+      const token = byoToken(`${kind}-race`);
+      const results = await Promise.allSettled([
+        t.a.createScimConnection({ customerId: `${kind}-race-a`, token }),
+        t.b.createScimConnection({ customerId: `${kind}-race-b`, token }),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason).toMatchObject({ code: 'token_in_use' });
+    });
+
+    it('refuses weak tokens with a message saying what is required', async () => {
+      const weak = [
+        'abcdefgh12345678abcdefgh1234567', // 31 characters
+        'a'.repeat(40),
+        'ab'.repeat(20),
+        '0123456'.repeat(6),
+        `${byoToken('space')} with space`,
+        `${byoToken('tab')}\t`,
+        `${byoToken('accent')}é`,
+        'Ab1!'.repeat(300),
+      ];
+      for (const token of weak) {
+        const error = await configError(t.a.createScimConnection({ customerId: `${kind}-weak`, token }));
+        expect(error.code).toBe('invalid_argument');
+        expect(error.message).toMatch(/32–1024 printable ASCII characters without spaces, using at least 8 distinct characters/);
+      }
+      expect(await t.a.fetchScimConnection(`${kind}-weak`)).toBeNull();
+      const good = await t.a.createScimConnection({ customerId: `${kind}-weak`, token: byoToken(`${kind}-good`) });
+      expect(good.token).toBe(byoToken(`${kind}-good`));
+    });
+
+    it('refuses a rotation to a token another connection holds, and keeps the current token working', async () => {
+      const taken = byoToken(`${kind}-taken`);
+      await t.a.createScimConnection({ customerId: `${kind}-holder`, token: taken });
+      const { token } = await t.a.createScimConnection({ customerId: `${kind}-rotator` });
+      const error = await configError(t.b.rotateScimToken(`${kind}-rotator`, { token: taken }));
+      expect(error.code).toBe('token_in_use');
+      expect((await http(t.a).get('/scim/v2/Users').set(bearer(token))).status).toBe(200);
+      const mine = byoToken(`${kind}-mine`);
+      expect((await t.b.rotateScimToken(`${kind}-rotator`, { token: mine })).token).toBe(mine);
+      expect((await http(t.a).get('/scim/v2/Users').set(bearer(mine))).status).toBe(200);
+      expect((await http(t.a).get('/scim/v2/Users').set(bearer(token))).status).toBe(401);
+    });
+  });
+
+  describe('concurrent rotations', () => {
+    it('lets exactly one of six rotations through two instances win; its token works, the losers change nothing', async () => {
+      const customerId = `${kind}-rotations`;
+      let { token: current } = await t.a.createScimConnection({ customerId });
+      for (const graceSeconds of [0, 3600]) {
+        const results = await Promise.allSettled(
+          Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? t.a : t.b).rotateScimToken(customerId, { graceSeconds })),
+        );
+        const won = results.filter((r): r is PromiseFulfilledResult<CreatedScimConnection> => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        for (const r of results) {
+          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'rotation_conflict', message: expect.stringMatching(/rotated concurrently/) });
+        }
+        const winner = won[0]!.value.token;
+        for (const sso of [t.a, t.b]) {
+          expect((await http(sso).get('/scim/v2/Users').set(bearer(winner))).status).toBe(200);
+          expect((await http(sso).get('/scim/v2/Users').set(bearer(current))).status).toBe(graceSeconds > 0 ? 200 : 401);
+        }
+        current = winner;
+      }
+    });
+  });
+});
