@@ -121,7 +121,14 @@ export function createDashboard(api: DashboardApi, options: DashboardOptions = {
     const customerId = customerIdOf(req);
     const grace = Number((req.body as Record<string, unknown>)?.graceSeconds ?? DEFAULT_GRACE_SECONDS);
     if (!GRACE_CHOICES.has(grace)) return fail(req, res, 400, 'Bad request', 'Choose how long the old token keeps working.');
-    const { token } = await api.rotateScimToken(customerId, { graceSeconds: grace });
+    let token: string;
+    try {
+      ({ token } = await api.rotateScimToken(customerId, { graceSeconds: grace }));
+    } catch (error) {
+      // Two admins rotated at once: the other rotation won and its token is the live one; nothing changed here.
+      if (!(error instanceof ScimSsoConfigError) || error.code !== 'rotation_conflict') throw error;
+      return fail(req, res, 409, 'Conflict', 'Another rotation of this token happened at the same moment and won. Its new token is the current one; this rotation changed nothing.');
+    }
     // POST → 303 → GET: the new token is shown once, and reloading the page cannot rotate it again.
     const page = `${req.baseUrl}/customers/${enc(customerId)}`;
     flash.put(req, res, page, token, hashToken(token));
