@@ -53,6 +53,23 @@ describe.each(ADAPTERS)('SCIM discovery and other endpoints through %s', (adapte
     expect(groups.mutability).toBe('readOnly');
   });
 
+  it('names referenceTypes on every reference attribute, at every depth (RFC 7643 §7)', async () => {
+    const res = await t.http.get('/scim/v2/Schemas').set(t.auth);
+    const references: [string, unknown][] = [];
+    const walk = (attributes: any[], prefix: string) => {
+      for (const a of attributes) {
+        if (a.type === 'reference') references.push([`${prefix}${a.name}`, a.referenceTypes]);
+        if (a.subAttributes) walk(a.subAttributes, `${prefix}${a.name}.`);
+      }
+    };
+    for (const schema of res.body.Resources) walk(schema.attributes, `${schema.name}:`);
+    expect(references.map(([name]) => name)).toContain('User:photos.value');
+    for (const [name, types] of references) {
+      expect(Array.isArray(types) && types.length > 0 && types.every((x) => typeof x === 'string'), name).toBe(true);
+    }
+    expect(Object.fromEntries(references)['User:photos.value']).toEqual(['external']);
+  });
+
   it('answers unsupported endpoints with 501, unknown ones with 404, wrong methods with 405', async () => {
     expect((await t.http.get('/scim/v2/Me').set(t.auth)).status).toBe(501);
     const bulk = await t.http.post('/scim/v2/Bulk').set(t.auth).send({});
