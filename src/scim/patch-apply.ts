@@ -1,10 +1,12 @@
 /**
  * One PATCH operation (RFC 7644 §3.5.2.1–3) applied at a resolved path of a working copy of a resource.
  * Values are normalised with normalize.ts against the target's definition; `null` and `""` clear the target
- * (scim-clients.md §7 rule 15). Everything here mutates only the working copy handed in by patch.ts.
+ * (Entra clears attributes with `""`). Attributes are read and written through attribute-access.ts
+ * (own properties only). Everything here mutates only the working copy handed in by patch.ts.
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { FilterNode } from './filter.js';
+import { getAttr, keyOf, setAttr } from './attribute-access.js';
 import { matchesElement } from './filter-eval.js';
 import { isObject, normalizeValue, type Json, type JsonObject } from './normalize.js';
 import type { ResolvedPatchPath } from './patch-path.js';
@@ -24,28 +26,14 @@ type Done = Result<void>;
 const done: Done = ok(undefined);
 const bad = (scimType: 'invalidValue' | 'mutability' | 'noTarget', detail: string) => fail(scimErrors.badRequest(scimType, detail));
 
-/** Whether a value asks to clear its target (RFC 7643 §2.5 null; `""` from Entra, scim-clients.md §7 rule 15). */
+/** Whether a value asks to clear its target (RFC 7643 §2.5 null; `""` from Entra). */
 const isClear = (value: Json | undefined) => value === null || value === '';
 
-/** The existing key spelling `name` case-insensitively (unknown attributes are stored as sent). */
-export function keyOf(object: JsonObject, name: string): string | undefined {
-  if (Object.hasOwn(object, name)) return name;
-  const lower = name.toLowerCase();
-  return Object.keys(object).find((k) => k.toLowerCase() === lower);
-}
-
-/** Reads an own property only (never `constructor` & co. from the prototype). */
-const get = (object: JsonObject, name: string): Json | undefined => {
-  const key = keyOf(object, name);
-  return key === undefined ? undefined : object[key];
-};
+/** Reads an own property only, case-insensitively (never `constructor` & co. from the prototype). */
+const get = getAttr;
 
 /** Writes under the canonical name, dropping a differently-cased spelling; `undefined` deletes. */
-function put(object: JsonObject, name: string, value: Json | undefined): void {
-  const existing = keyOf(object, name);
-  if (existing !== undefined) delete object[existing];
-  if (value !== undefined && name !== '__proto__') object[name] = value;
-}
+const put = setAttr;
 
 /** Structural equality of JSON values (object key order ignored). */
 export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
@@ -114,7 +102,7 @@ export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchP
 function readOnlyWrite(state: PatchState, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined): Done {
   if (op === 'remove') return bad('mutability', `${path.attribute} is readOnly and cannot be removed (RFC 7644 §3.5.2.2)`);
   if (path.attribute === 'id' && !path.subAttribute && !path.filter && !isClear(value)) {
-    // Okta's group rename sends `{"id":"<gid>","displayName":…}` (scim-clients.md §1): same id is fine.
+    // Okta's group rename sends `{"id":"<gid>","displayName":…}`: same id is fine.
     const id = get(state.resource, 'id');
     if (value !== id) return bad('mutability', 'id is readOnly and differs from the resource id');
   }
@@ -198,7 +186,7 @@ function enforceSinglePrimary(list: Json[], written: Json[]): void {
  */
 function mergeComplex(target: JsonObject, source: JsonObject, isReference = false): void {
   if (isReference && source.value !== undefined && target.value !== undefined && !jsonEqual(source.value, target.value)) {
-    for (const k of Object.keys(target)) delete target[k];
+    for (const k of Object.keys(target)) put(target, k, undefined);
   }
   for (const [k, v] of Object.entries(source)) put(target, k, v);
 }
@@ -271,7 +259,7 @@ function atValuePath(container: JsonObject, key: string, op: PatchOp, path: Reso
   const written: Json[] = [];
   if (matched.size === 0) {
     // Deliberate deviation from RFC 7644 §3.5.2.3 (noTarget): add *and* replace on an unmatched value path
-    // create the element, as Microsoft's validator expects (scim-clients.md §7 rule 5). Its fields come from
+    // create the element, as Microsoft's validator expects. Its fields come from
     // the filter's `eq` comparisons; if the result would not match the filter, there is no target.
     const created = asElement({ ...derivedFields(filter), ...patch });
     if (!created.ok) return created;

@@ -71,7 +71,7 @@ export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerO
 
 /**
  * The `schemas` of a resource: the core URN, the URN of each extension present, then any other URN the
- * client sent (Entra's ADSCIM group URN must be accepted, scim-clients.md §2), without duplicates.
+ * client sent (Entra's ADSCIM group URN must be accepted), without duplicates.
  */
 function schemasFor(type: ResourceTypeDef, attributes: JsonObject, sent: Json | undefined): string[] {
   const out = [type.schema.id];
