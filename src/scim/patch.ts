@@ -6,6 +6,7 @@ import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import { deleteAttr, keyOf } from './attribute-access.js';
 import { applyAtPath, type PatchState } from './patch-apply.js';
+import { PatchLists } from './patch-list.js';
 import { resolvePatchPath, schemaOfPath } from './patch-path.js';
 import type { ResourceTypeDef } from './schemas.js';
 
@@ -106,7 +107,7 @@ export function applyPatch(type: ResourceTypeDef, resource: JsonObject, operatio
   } catch {
     return fail(new ScimError(500, 'the stored resource could not be copied'));
   }
-  const state: PatchState = { type, resource: copy, touchedExtensions: new Set() };
+  const state: PatchState = { type, resource: copy, touchedExtensions: new Set(), lists: new PatchLists() };
   for (const [index, operation] of operations.entries()) {
     const where = `Operations[${index}]`;
     let outcome: Result<void>;
@@ -117,6 +118,7 @@ export function applyPatch(type: ResourceTypeDef, resource: JsonObject, operatio
     }
     if (!outcome.ok) return fail(prefixed(where, outcome.error));
   }
+  state.lists.compact();
   syncSchemas(state);
   return ok(state.resource);
 }
