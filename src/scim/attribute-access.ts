@@ -8,7 +8,7 @@
  *   `Object.prototype` (`__proto__`, `constructor`, `hasOwnProperty`, …), whatever it is;
  * - the case-insensitive fallback uses a lower-cased key map built once per object (and kept up to date
  *   by {@link setAttr} / {@link deleteAttr}), so N lookups on an object of W keys cost O(N + W), not O(N·W);
- * - names of `Object.prototype` members are reserved: they match nothing when read and are refused when
+ * - names of `Object.prototype` members (and `prototype`) are reserved: they match nothing when read and are refused when
  *   written (src/scim/resource-limits.ts), so no stored resource ever shadows them.
  */
 import { MAX_NAME_LENGTH } from './limits.js';
@@ -27,9 +27,9 @@ export const isSubAttrName = (name: string): boolean => name === '$ref' || isAtt
 /** A schema URN written as a key (`{"urn:…:enterprise:2.0:User": {…}}`). */
 export const isUrnKey = (name: string): boolean => name.length <= MAX_NAME_LENGTH && URN_KEY.test(name);
 
-const RESERVED: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype).map((n) => n.toLowerCase()));
+const RESERVED: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype'].map((n) => n.toLowerCase()));
 
-/** Whether a name is (case-insensitively) that of an `Object.prototype` member: `constructor`, `toString`, `__proto__`, … */
+/** Whether a name is (case-insensitively) that of an `Object.prototype` member (`constructor`, `toString`, `__proto__`, …) or `prototype`. */
 export const isReservedName = (name: string): boolean => RESERVED.has(name.toLowerCase());
 
 /** Objects at most this wide are scanned; wider ones get a cached lower-cased key map. */

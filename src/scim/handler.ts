@@ -55,7 +55,7 @@ const RESOURCE_ENDPOINTS = new Map<string, ResourceSpec>([
 ]);
 
 
-/** The members of a SearchRequest (RFC 7644 §3.4.3), lower-cased; others are ignored. */
+/** The members of a SearchRequest (RFC 7644 §3.4.3), lower-cased; others are type-checked, then ignored. */
 const SEARCH_MEMBERS: ReadonlySet<string> = new Set(['attributes', 'excludedattributes', 'filter', 'sortby', 'sortorder', 'startindex', 'count']);
 
 /** A SearchRequest member as a query parameter: strings, numbers, booleans, and lists of strings (RFC 7644 §3.4.3). */
@@ -185,10 +185,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     }
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(input)) {
-      if (!SEARCH_MEMBERS.has(key.toLowerCase()) || value === null || value === undefined) continue;
+      if (key === 'schemas' || value === null || value === undefined) continue;
       const text = searchParameter(key, value);
       if (text === null) throw scimErrors.badRequest('invalidValue', `SearchRequest "${key}" must be a string, number or list of strings`);
-      query.set(key, text);
+      if (SEARCH_MEMBERS.has(key.toLowerCase())) query.set(key, text);
     }
     return list(ctx, request, query);
   }

@@ -59,12 +59,14 @@ function parsePath(type: ResourceTypeDef, parameter: string, text: string): Resu
     // The whole extension: `attributes=urn:…:enterprise:2.0:User`.
     return ok(urn === type.schema.id ? null : { container: null, attribute: urn });
   }
-  if (urn === undefined && /^urn:/i.test(withoutFilter)) return ok(null);
-  const parts = rest.split('.');
+  // Another schema's URN names nothing here, but what follows it must still be an attribute path.
+  const unknownUrn = urn === undefined && /^urn:/i.test(withoutFilter);
+  const parts = (unknownUrn ? withoutFilter.slice(withoutFilter.lastIndexOf(':') + 1) : rest).split('.');
   const [attribute = '', subAttribute] = parts;
   if (parts.length > 2 || !isAttrName(attribute) || (subAttribute !== undefined && !isSubAttrName(subAttribute))) {
     return invalid(parameter, `"${clip(text)}" is not an attribute path (RFC 7644 §3.10)`);
   }
+  if (unknownUrn) return ok(null);
   const resolved = resolveAttribute(type, attribute, urn);
   const container = resolved.schemaId === type.schema.id ? null : resolved.schemaId;
   if (subAttribute === undefined) return ok({ container, attribute: resolved.name });
