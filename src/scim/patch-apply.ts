@@ -10,7 +10,7 @@ import { getAttr, keyOf, setAttr } from './attribute-access.js';
 import { matchesElement } from './filter-eval.js';
 import { isObject, normalizeValue, type Json, type JsonObject } from './normalize.js';
 import type { ResolvedPatchPath } from './patch-path.js';
-import { canonical, pinnedValue, type PatchLists } from './patch-list.js';
+import { canonical, comparisonsOf, pinnedValue, type PatchLists } from './patch-list.js';
 import { MAX_PATCH_SCAN } from './limits.js';
 import type { AttributeDef, ResourceTypeDef } from './schemas.js';
 
@@ -36,7 +36,7 @@ function charge(state: PatchState, n: number, what: string): Done {
   return fail(
     scimErrors.badRequest(
       'tooMany',
-      `this PATCH would scan more than ${MAX_PATCH_SCAN} values of multi-valued attributes (${what}); ` +
+      `this PATCH would make more than ${MAX_PATCH_SCAN} comparisons scanning multi-valued attributes (${what}); ` +
         'select values with value eq filters (members[value eq "…"]), or split the request',
     ),
   );
@@ -268,9 +268,10 @@ function atValuePath(state: PatchState, container: JsonObject, key: string, op: 
   const { def } = path;
   const sub = path.subAttribute;
   const indexed = state.lists.of(container, key, def);
+  const cost = comparisonsOf(filter);
   if (!indexed) {
     const size = toList(get(container, key)).length;
-    const charged = charge(state, size, `${where}: ${size} values`);
+    const charged = charge(state, size * cost, `${where}: ${size} values × ${cost} comparisons`);
     if (!charged.ok) return charged;
     return atValuePathScanning(state, container, key, op, path, filter, value, where);
   }
@@ -278,7 +279,7 @@ function atValuePath(state: PatchState, container: JsonObject, key: string, op: 
   let candidates: JsonObject[];
   if (pinned !== undefined) candidates = indexed.candidatesByValue(pinned);
   else {
-    const charged = charge(state, indexed.size, `${where}: ${indexed.size} values`);
+    const charged = charge(state, indexed.size * cost, `${where}: ${indexed.size} values × ${cost} comparisons`);
     if (!charged.ok) return charged;
     candidates = indexed.live();
   }

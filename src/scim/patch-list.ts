@@ -234,3 +234,16 @@ export function pinnedValue(filter: FilterNode, def: AttributeDef | undefined): 
   }
   return undefined;
 }
+
+/** How many comparisons a filter makes per element (what a scan with it costs per element). */
+export function comparisonsOf(filter: FilterNode): number {
+  let n = 0;
+  const stack: FilterNode[] = [filter];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (node.kind === 'and' || node.kind === 'or') stack.push(node.left, node.right);
+    else if (node.kind === 'not' || node.kind === 'valuePath') stack.push(node.filter);
+    else n++;
+  }
+  return n;
+}
