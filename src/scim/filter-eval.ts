@@ -2,7 +2,8 @@
  * Evaluates parsed SCIM filters (RFC 7644 §3.4.2.2) against a resource, or against one element of a
  * multi-valued complex attribute (PATCH value paths). Attribute definitions (RFC 7643 §2.2–2.4) decide
  * case-exactness and dateTime handling; attributes no schema declares compare case-insensitively.
- * Evaluation never throws, whatever JSON the resource holds.
+ * Evaluation never throws, whatever JSON the resource holds; attributes are read through
+ * attribute-access.ts (own properties only, case-insensitive without rescanning wide objects).
  */
 import type { AttrPath, CompareOp, FilterNode, FilterValue } from './filter.js';
 import { fold, foldCase } from '../fold.js';
