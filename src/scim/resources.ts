@@ -141,7 +141,7 @@ function ownedOf(current: JsonObject, id: string) {
 
 /** PUT (RFC 7644 §3.5.1): the body replaces every client-writable attribute. */
 export function replaceResource(ctx: ResourceContext, id: string, body: unknown, ifMatch?: string) {
-  return updateResource(ctx, id, ifMatch, (current) => buildResource(ctx.spec, body, ownedOf(current, id)));
+  return updateResource(ctx, id, ifMatch, (current) => buildResource(ctx.spec, body, ownedOf(current, id), current));
 }
 
 /** PATCH (RFC 7644 §3.5.2): all operations apply, or none. */
@@ -151,7 +151,7 @@ export function patchResource(ctx: ResourceContext, id: string, body: unknown, i
   return updateResource(ctx, id, ifMatch, (current) => {
     const patched = applyPatch(ctx.spec.type, current, operations.value);
     if (!patched.ok) return patched;
-    const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id));
+    const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id), current);
     if (!rebuilt.ok) return rebuilt;
     return ok(sameContent(current, rebuilt.value) ? null : rebuilt.value);
   });

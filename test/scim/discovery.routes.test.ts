@@ -19,7 +19,7 @@ describe.each(ADAPTERS)('SCIM discovery and other endpoints through %s', (adapte
     expect(res.body).toMatchObject({
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
       patch: { supported: true },
-      bulk: { supported: false },
+      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 1_000_000 },
       filter: { supported: true, maxResults: 250 },
       changePassword: { supported: false },
       sort: { supported: true },
