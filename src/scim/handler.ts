@@ -100,15 +100,16 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const method = request.method.toUpperCase();
     if (third !== undefined) throw notFound(request.path);
 
+    const contextFor = (spec: ResourceSpec): ResourceContext => ({
+      store: options.store,
+      connectionId: connection.connectionId,
+      spec,
+      maxPatchOperations: options.maxPatchOperations,
+      quota: options.quota,
+    });
     const spec = RESOURCE_ENDPOINTS.get(endpoint);
     if (spec) {
-      const ctx: ResourceContext = {
-        store: options.store,
-        connectionId: connection.connectionId,
-        spec,
-        maxPatchOperations: options.maxPatchOperations,
-        quota: options.quota,
-      };
+      const ctx = contextFor(spec);
       if (second === undefined) return collection(ctx, request, method, connection);
       if (second === '.search') {
         if (method !== 'POST') throw methodNotAllowed('POST');
@@ -116,10 +117,13 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       }
       return single(ctx, request, method, second, connection);
     }
+    if (endpoint === '.search' && second === undefined) {
+      if (method !== 'POST') throw methodNotAllowed('POST');
+      return rootSearch([contextFor(userSpec), contextFor(groupSpec)], request);
+    }
     if (method !== 'GET') {
       if (['serviceproviderconfig', 'resourcetypes', 'schemas'].includes(endpoint)) throw methodNotAllowed('GET');
       if (endpoint === 'bulk') throw notImplemented('Bulk');
-      if (endpoint === '.search') throw notImplemented('POST /.search across resource types');
     }
     switch (endpoint) {
       case 'serviceproviderconfig':
@@ -191,6 +195,36 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
 
   /** POST /Users/.search (RFC 7644 §3.4.3): the query in a JSON body. */
   async function search(ctx: ResourceContext, request: ScimRequest): Promise<ScimResponse> {
+    return list(ctx, request, await searchQuery(request));
+  }
+
+  /**
+   * POST /.search (RFC 7644 §3.4.3) across Users and Groups: one result list, Users first then Groups, each
+   * in its own order (creation, or `sortBy` within the type); `startIndex`/`count` page over the whole list
+   * and `totalResults` counts both. A filter on an attribute one type lacks matches nothing of that type.
+   * Costs what the two per-type queries cost, with at most one page of resources read in all.
+   */
+  async function rootSearch(contexts: ResourceContext[], request: ScimRequest): Promise<ScimResponse> {
+    const query = await searchQuery(request);
+    const parsed = contexts.map((ctx) => unwrap(parseListQuery(ctx, query, options.paging, options.filterLimits)));
+    const { startIndex, count } = parsed[0]!;
+    let skip = startIndex - 1;
+    let room = count;
+    let total = 0;
+    const items: string[] = [];
+    for (const [i, ctx] of contexts.entries()) {
+      const own = parsed[i]!;
+      const result = await listResources(ctx, { ...own, startIndex: skip + 1, count: room }, request.baseUrl);
+      total += result.total;
+      for (const r of result.resources) items.push(resourceJson(ctx, r.stored, r.rendered, own.projection, request.baseUrl));
+      room -= result.resources.length;
+      skip = Math.max(0, skip - result.total);
+    }
+    return rawJsonResponse(200, listResponseJson(total, startIndex, items));
+  }
+
+  /** A SearchRequest body as the query parameters it stands for. */
+  async function searchQuery(request: ScimRequest): Promise<URLSearchParams> {
     const input = await body(request);
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw scimErrors.badRequest('invalidSyntax', 'a SearchRequest must be a JSON object');
@@ -202,7 +236,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       if (text === null) throw scimErrors.badRequest('invalidValue', `SearchRequest "${key}" must be a string, number or list of strings`);
       if (SEARCH_MEMBERS.has(key.toLowerCase())) query.set(key, text);
     }
-    return list(ctx, request, query);
+    return query;
   }
 
   async function collection(ctx: ResourceContext, request: ScimRequest, method: string, connection: StoredConnection): Promise<ScimResponse> {

@@ -31,7 +31,7 @@ export interface ResponseCheck {
 }
 
 export interface ResponseExpectations {
-  /** 501 is the RFC's answer for an unsupported endpoint (`/Bulk`, `/Me`, root `/.search`); elsewhere any 5xx is a failure. */
+  /** 501 is the RFC's answer for an unsupported endpoint (`/Bulk`, `/Me`); elsewhere any 5xx is a failure. */
   allowNotImplemented: boolean;
 }
 
