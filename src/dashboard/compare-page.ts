@@ -5,7 +5,7 @@
  */
 import { localPart } from '../fold.js';
 import { matches, type MatchPolicy, type MatchingStrategy, type SsoIdentity } from '../match/strategies.js';
-import type { GuardDecision } from '../guard/decide.js';
+import type { GuardDecision } from '../match/decide.js';
 import { currentStrategyOf, type Candidate, type CompareData, type StrategyComparison } from './compare-data.js';
 import { enc, html, type SafeHtml } from './html.js';
 import { layout, time, type PageContext } from './layout.js';

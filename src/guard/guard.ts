@@ -8,7 +8,7 @@ import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isActiveUser } from '../scim/users.js';
 import type { JsonObject } from '../scim/normalize.js';
-import { decide, type GuardDecision } from './decide.js';
+import { decide, type GuardDecision } from '../match/decide.js';
 import { identityOf, ssoUserRecord, type Claims } from './identity.js';
 
 /** The SCIM user handed to the app after an admitted login. */

@@ -7,6 +7,7 @@
  * strategy one hash map over the SCIM users and one lookup per SSO user: O(5 · (S + U)) time, O(S + U) memory.
  */
 import { fold, localPart } from '../fold.js';
+import { decide } from './decide.js';
 import type { StoredSsoUser } from '../store/store.js';
 import {
   MATCHING_STRATEGIES,
@@ -141,10 +142,13 @@ export function evaluateStrategy(
     const candidates = lookup ? (indexes.get(lookup.index)?.get(lookup.value) ?? []) : [];
     const matches = findMatches(strategy, identity, candidates, policy);
     for (const m of matches) matched.add(m.id);
-    const [only] = matches;
-    if (matches.length > 1) evaluation.ambiguous.push({ ssoUser: summary(ssoUser), scimUsers: matches.map(scimSummary) });
-    else if (!only) (lookup && deletedLookups.has(lookupKey(lookup.index, lookup.value)) ? evaluation.deleted : evaluation.affected).push(summary(ssoUser));
-    else (only.active ? evaluation.admitted : evaluation.inactive).push({ ssoUser: summary(ssoUser), scimUser: scimSummary(only) });
+    // The guard's own decision (src/guard/decide.ts), so the report can never disagree with a login.
+    const deletedMatch = lookup !== null && deletedLookups.has(lookupKey(lookup.index, lookup.value));
+    const decision = decide({ hasConnection: true, matches, deletedMatch });
+    if (decision.admit) evaluation.admitted.push({ ssoUser: summary(ssoUser), scimUser: scimSummary(decision.scimUser!) });
+    else if (decision.reason === 'ambiguous') evaluation.ambiguous.push({ ssoUser: summary(ssoUser), scimUsers: matches.filter((m) => m.active).map(scimSummary) });
+    else if (decision.reason === 'deactivated') evaluation.inactive.push({ ssoUser: summary(ssoUser), scimUser: scimSummary(decision.scimUser!) });
+    else (decision.reason === 'deleted' ? evaluation.deleted : evaluation.affected).push(summary(ssoUser));
   }
   evaluation.unmatchedScimUsers = scimUsers.filter((u) => !matched.has(u.id)).map(scimSummary);
   return evaluation;

@@ -58,7 +58,9 @@ export function createDiscovery(limits: DiscoveryLimits): Discovery {
       schemas: [SPC_SCHEMA],
       documentationUri: limits.documentationUri ?? 'https://github.com/scim-sso/scim-sso#readme',
       patch: { supported: true },
-      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+      // Bulk is not supported; maxPayloadSize still tells clients the largest body any endpoint accepts
+      // (RFC 7643 §5 has no other place for it). docs/limits.md lists every limit.
+      bulk: { supported: false, maxOperations: 0, maxPayloadSize: limits.maxBodyBytes },
       filter: { supported: true, maxResults: limits.maxCount },
       changePassword: { supported: false },
       sort: { supported: true },

@@ -2,11 +2,13 @@
  * Evaluates parsed SCIM filters (RFC 7644 §3.4.2.2) against a resource, or against one element of a
  * multi-valued complex attribute (PATCH value paths). Attribute definitions (RFC 7643 §2.2–2.4) decide
  * case-exactness and dateTime handling; attributes no schema declares compare case-insensitively.
- * Evaluation never throws, whatever JSON the resource holds.
+ * Evaluation never throws, whatever JSON the resource holds; attributes are read through
+ * attribute-access.ts (own properties only, case-insensitive without rescanning wide objects).
  */
 import type { AttrPath, CompareOp, FilterNode, FilterValue } from './filter.js';
 import { fold, foldCase } from '../fold.js';
 import { JSON_NUMBER } from './filter-lexer.js';
+import { getAttr } from './attribute-access.js';
 import { coerceBoolean, isObject, type Json, type JsonObject } from './normalize.js';
 import { findAttribute, resolveAttribute, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
@@ -41,19 +43,11 @@ export function matchesElement(node: FilterNode, element: Json, elementDef: Attr
   }
 }
 
-/** Reads a key: the canonical spelling first, then case-insensitively (unknown attributes are kept as sent). */
-function getKey(object: JsonObject, key: string): Json | undefined {
-  if (Object.hasOwn(object, key)) return object[key];
-  const lower = key.toLowerCase();
-  for (const k of Object.keys(object)) if (k.toLowerCase() === lower) return object[k];
-  return undefined;
-}
-
 /** Core and common attributes at the top level; extension attributes under their schema URN (RFC 7643 §3.3). */
 function locateInResource(resource: JsonObject, type: ResourceTypeDef, path: AttrPath): Located {
   const resolved = resolveAttribute(type, path.attribute, path.schema);
-  const container = resolved.schemaId === type.schema.id ? resource : getKey(resource, resolved.schemaId);
-  return { value: isObject(container) ? getKey(container, resolved.name) : undefined, def: resolved.def };
+  const container = resolved.schemaId === type.schema.id ? resource : getAttr(resource, resolved.schemaId);
+  return { value: isObject(container) ? getAttr(container, resolved.name) : undefined, def: resolved.def };
 }
 
 /** Paths inside `[...]` are relative to the element (RFC 7644 §3.4.2.2 valuePath). */
@@ -64,7 +58,7 @@ function locateInElement(element: Json | undefined, def: AttributeDef | undefine
     return { value: element, def: def?.subAttributes ? findAttribute(def.subAttributes, 'value') : def };
   }
   const sub = findAttribute(def?.subAttributes, path.attribute);
-  return { value: getKey(element, sub?.name ?? path.attribute), def: sub };
+  return { value: getAttr(element, sub?.name ?? path.attribute), def: sub };
 }
 
 const toList = (value: Json | undefined): Json[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
@@ -73,7 +67,7 @@ const toList = (value: Json | undefined): Json[] => (value === undefined ? [] : 
 function subValues(located: Located, sub: string): Located & { values: Json[] } {
   const def = findAttribute(located.def?.subAttributes, sub);
   const name = def?.name ?? sub;
-  const values = toList(located.value).flatMap((item) => (isObject(item) ? toList(getKey(item, name)) : []));
+  const values = toList(located.value).flatMap((item) => (isObject(item) ? toList(getAttr(item, name)) : []));
   return { value: values, values, def };
 }
 
@@ -129,7 +123,7 @@ function evaluateCompare(node: CompareNode, located: Located): boolean {
     ({ values, def } = subValues(located, node.path.subAttribute));
   } else if (located.def?.type === 'complex' || toList(located.value).some(isObject)) {
     // A complex attribute compared without a sub-attribute (`emails co "x"`) compares its `value`s.
-    values = toList(located.value).flatMap((item) => (isObject(item) ? toList(getKey(item, 'value')) : [item]));
+    values = toList(located.value).flatMap((item) => (isObject(item) ? toList(getAttr(item, 'value')) : [item]));
     def = findAttribute(located.def?.subAttributes, 'value');
   } else {
     values = toList(located.value);

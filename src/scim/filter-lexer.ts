@@ -3,6 +3,7 @@
  * attribute paths and (quoted or bare) comparison values. Errors are thrown as {@link FilterSyntaxError}
  * and turned into a 400 `invalidFilter` result by the parser's entry points, which never throw.
  */
+import { isSubAttrName } from './attribute-access.js';
 import type { AttrPath, FilterValue } from './filter.js';
 
 /** A syntax error with its position already in the message; internal to the parser. */
@@ -17,8 +18,6 @@ const WORD_STOP = new Set([...WS, '(', ')', '[', ']', '"']);
 const VALUE_STOP = new Set([...WS, ')', ']']);
 /** Characters of an attribute path, URN prefix included (`urn:…:enterprise:2.0:User:manager.value`). */
 const PATH_CHAR = /[A-Za-z0-9_\-$:.]/;
-/** RFC 7644 §3.10 ATTRNAME = ALPHA *(nameChar), plus `$ref` (RFC 7643 §2.4). */
-const ATTR_NAME = /^(?:[A-Za-z][A-Za-z0-9_-]*|\$ref)$/;
 /** RFC 8259 §6 number grammar. */
 export const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
@@ -156,7 +155,8 @@ export class Cursor {
     const parts = rest.split('.');
     if (parts.length > 2) this.fail(`'${text}' has more than one sub-attribute level`, at);
     for (const part of parts) {
-      if (!ATTR_NAME.test(part)) this.fail(`'${part}' is not a valid attribute name`, at);
+      // RFC 7643 §2.1 ATTRNAME (or `$ref`): names are data, checked before anything looks them up.
+      if (!isSubAttrName(part)) this.fail(`'${part}' is not a valid attribute name`, at);
     }
     const path: AttrPath = { attribute: parts[0]! };
     if (schema) path.schema = schema;

@@ -12,6 +12,7 @@
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { Cursor, FilterSyntaxError } from './filter-lexer.js';
+import { MAX_FILTER_TERMS } from './limits.js';
 
 /** An attribute reference: `[schema:]attribute[.subAttribute]`, names as written. */
 export interface AttrPath {
@@ -39,14 +40,16 @@ export type FilterNode =
   | { kind: 'not'; filter: FilterNode }
   | { kind: 'valuePath'; path: AttrPath; filter: FilterNode };
 
-/** Bounds on hostile input: text length, and nesting of parentheses, `not` and brackets. */
+/** Bounds on hostile input: text length, nesting of parentheses, `not` and brackets, and comparisons. */
 export interface FilterLimits {
   maxLength: number;
   maxDepth: number;
+  /** Most comparisons (`attr op value`, `attr pr`); evaluation costs this per resource. Default: MAX_FILTER_TERMS. */
+  maxTerms?: number;
 }
 
 /** The limits {@link parseFilter} applies unless told otherwise. */
-export const DEFAULT_FILTER_LIMITS: FilterLimits = { maxLength: 4096, maxDepth: 32 };
+export const DEFAULT_FILTER_LIMITS: Required<FilterLimits> = { maxLength: 4096, maxDepth: 32, maxTerms: MAX_FILTER_TERMS };
 
 const COMPARE_OPS: ReadonlySet<string> = new Set<CompareOp>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
 const OPERATOR_LIST = 'eq, ne, co, sw, ew, gt, ge, lt, le or pr';
@@ -56,7 +59,7 @@ const invalid = (detail: string) => scimErrors.badRequest('invalidFilter', detai
 
 /** Parses a `filter` query parameter; a bad filter is a 400 `invalidFilter` result. Never throws. */
 export function parseFilter(text: string, limits: Partial<FilterLimits> = {}): Result<FilterNode> {
-  const { maxLength, maxDepth } = { ...DEFAULT_FILTER_LIMITS, ...limits };
+  const { maxLength, maxDepth, maxTerms } = { ...DEFAULT_FILTER_LIMITS, ...definedOnly(limits) };
   if (typeof text !== 'string') return fail(invalid('Invalid filter: the filter must be a string'));
   // Checked before anything else so over-long input costs nothing (e.g. 100,000 '(').
   if (text.length > maxLength) {
@@ -64,7 +67,7 @@ export function parseFilter(text: string, limits: Partial<FilterLimits> = {}): R
   }
   if (text.trim() === '') return fail(invalid('Invalid filter: the filter is empty'));
   try {
-    const parser = new Parser(new Cursor(text), maxDepth);
+    const parser = new Parser(new Cursor(text), maxDepth, maxTerms);
     return ok(parser.parseAll());
   } catch (error) {
     if (error instanceof FilterSyntaxError) return fail(invalid(error.message));
@@ -92,10 +95,22 @@ export function parseAttrPath(text: string): Result<AttrPath> {
   }
 }
 
+/** The limits given, without keys set to undefined (which would override the defaults). */
+function definedOnly(limits: Partial<FilterLimits>): Partial<FilterLimits> {
+  const out: Partial<FilterLimits> = {};
+  if (limits.maxLength !== undefined) out.maxLength = limits.maxLength;
+  if (limits.maxDepth !== undefined) out.maxDepth = limits.maxDepth;
+  if (limits.maxTerms !== undefined) out.maxTerms = limits.maxTerms;
+  return out;
+}
+
 class Parser {
+  private terms = 0;
+
   constructor(
     private readonly c: Cursor,
     private readonly maxDepth: number,
+    private readonly maxTerms: number,
   ) {}
 
   parseAll(): FilterNode {
@@ -213,6 +228,8 @@ class Parser {
   /** The operator and value after an attribute path. */
   private attrTail(path: AttrPath): FilterNode {
     const c = this.c;
+    // Refused while parsing, before any evaluation: a filter's cost is its terms times the resources scanned.
+    if (++this.terms > this.maxTerms) c.fail(`the filter has more than ${this.maxTerms} comparisons`);
     c.skipWs();
     const opAt = c.pos;
     const word = c.readWord();

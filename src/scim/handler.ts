@@ -12,6 +12,7 @@ import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
 import { listResources, listResponse, listResponseJson, parseListQuery, type PagingLimits } from './list.js';
+import { MAX_PROJECTION_PATHS } from './limits.js';
 import { applyProjection, isIdentity, parseProjection, type Projection } from './projection.js';
 import { etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
 import type { JsonObject } from './normalize.js';
@@ -56,10 +57,19 @@ const RESOURCE_ENDPOINTS = new Map<string, ResourceSpec>([
 ]);
 
 
+/** The members of a SearchRequest (RFC 7644 §3.4.3), lower-cased; others are type-checked, then ignored. */
+const SEARCH_MEMBERS: ReadonlySet<string> = new Set(['attributes', 'excludedattributes', 'filter', 'sortby', 'sortorder', 'startindex', 'count']);
+
 /** A SearchRequest member as a query parameter: strings, numbers, booleans, and lists of strings (RFC 7644 §3.4.3). */
-function searchParameter(value: unknown): string | null {
+function searchParameter(key: string, value: unknown): string | null {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
+  if (Array.isArray(value)) {
+    // Refused before any joining or parsing: 3,000 names would cost seconds of projection work.
+    if (value.length > MAX_PROJECTION_PATHS) {
+      throw scimErrors.badRequest('invalidValue', `SearchRequest "${key}" lists ${value.length} values; at most ${MAX_PROJECTION_PATHS} are accepted`);
+    }
+    if (value.every((v) => typeof v === 'string')) return value.join(',');
+  }
   return null;
 }
 
@@ -160,9 +170,13 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return JSON.stringify(applyProjection(rendered ?? renderResource(ctx.spec, stored, baseUrl), projection));
   }
 
+  /** The `attributes`/`excludedAttributes` of a request: parsed before any write, so a bad one changes nothing. */
+  function projectionOf(ctx: ResourceContext, request: ScimRequest): Projection {
+    return unwrap(parseProjection(ctx.spec.type, request.query.get('attributes'), request.query.get('excludedAttributes')));
+  }
+
   /** One resource in a response, with its ETag and projection. */
-  function resourceResponse(ctx: ResourceContext, request: ScimRequest, status: number, stored: StoredResource): ScimResponse {
-    const projection = parseProjection(ctx.spec.type, request.query.get('attributes'), request.query.get('excludedAttributes'));
+  function resourceResponse(ctx: ResourceContext, request: ScimRequest, status: number, stored: StoredResource, projection: Projection): ScimResponse {
     const headers: Record<string, string> = { ETag: etagOf(stored.version) };
     if (status === 201) headers.Location = locationOf(ctx.spec, request.baseUrl, stored.id);
     return rawJsonResponse(status, resourceJson(ctx, stored, null, projection, request.baseUrl), headers);
@@ -184,9 +198,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(input)) {
       if (key === 'schemas' || value === null || value === undefined) continue;
-      const text = searchParameter(value);
+      const text = searchParameter(key, value);
       if (text === null) throw scimErrors.badRequest('invalidValue', `SearchRequest "${key}" must be a string, number or list of strings`);
-      query.set(key, text);
+      if (SEARCH_MEMBERS.has(key.toLowerCase())) query.set(key, text);
     }
     return list(ctx, request, query);
   }
@@ -194,15 +208,17 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   async function collection(ctx: ResourceContext, request: ScimRequest, method: string, connection: StoredConnection): Promise<ScimResponse> {
     if (method === 'GET') return list(ctx, request, request.query);
     if (method === 'POST') {
+      const projection = projectionOf(ctx, request);
       const stored = unwrap(await createResource(ctx, await body(request)));
       auditWrite(emit, connection, { kind: ctx.spec.kind, id: stored.id, method, status: 201, stored });
-      return resourceResponse(ctx, request, 201, stored);
+      return resourceResponse(ctx, request, 201, stored, projection);
     }
     throw methodNotAllowed('GET, POST');
   }
 
   async function single(ctx: ResourceContext, request: ScimRequest, method: string, id: string, connection: StoredConnection): Promise<ScimResponse> {
     const ifMatch = request.headers['if-match'];
+    const projection = ['GET', 'PUT', 'PATCH'].includes(method) ? projectionOf(ctx, request) : null;
     switch (method) {
       case 'GET': {
         const stored = unwrap(await readResource(ctx, id));
@@ -210,19 +226,19 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etagOf(stored.version))) {
           return { status: 304, headers: { ETag: etagOf(stored.version) } };
         }
-        return resourceResponse(ctx, request, 200, stored);
+        return resourceResponse(ctx, request, 200, stored, projection!);
       }
       case 'PUT': {
         const { stored, previous } = unwrap(await replaceResource(ctx, id, await body(request), ifMatch));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 200, stored, previous });
-        return resourceResponse(ctx, request, 200, stored);
+        return resourceResponse(ctx, request, 200, stored, projection!);
       }
       case 'PATCH': {
         const { stored, previous } = unwrap(await patchResource(ctx, id, await body(request), ifMatch));
         // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
         const wantsBody = request.query.has('attributes') || request.query.has('excludedAttributes');
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, stored, previous });
-        return wantsBody ? resourceResponse(ctx, request, 200, stored) : noContent({ ETag: etagOf(stored.version) });
+        return wantsBody ? resourceResponse(ctx, request, 200, stored, projection!) : noContent({ ETag: etagOf(stored.version) });
       }
       case 'DELETE':
         unwrap(await deleteResource(ctx, id, ifMatch));

@@ -12,11 +12,13 @@ import { fold } from '../fold.js';
 import type { StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
-import type { Json, JsonObject } from './normalize.js';
+import { getAttr, getAttrOf, isAttrName, isSubAttrName } from './attribute-access.js';
+import { LIST_YIELD_EVERY, MAX_PATH_LENGTH } from './limits.js';
+import { isObject, type Json, type JsonObject } from './normalize.js';
 import { parseProjection, type Projection } from './projection.js';
 import { renderResource } from './render.js';
 import type { ResourceContext } from './resources.js';
-import { resolveAttribute, splitSchemaUrn } from './schemas.js';
+import { findAttribute, resolveAttribute, splitSchemaUrn } from './schemas.js';
 
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
@@ -25,7 +27,7 @@ export interface ListQuery {
   /** 1-based (RFC 7644 §3.4.2.4). */
   startIndex: number;
   count: number;
-  sortBy: string | null;
+  sortBy: SortKey | null;
   descending: boolean;
   projection: Projection;
 }
@@ -67,6 +69,10 @@ export function parseListQuery(
     if (!parsed.ok) return parsed;
     filter = parsed.value;
   }
+  const projection = parseProjection(ctx.spec.type, param(query, 'attributes'), param(query, 'excludedAttributes'));
+  if (!projection.ok) return projection;
+  const sortBy = parseSortBy(ctx, param(query, 'sortBy'));
+  if (!sortBy.ok) return sortBy;
   const sortOrder = (param(query, 'sortOrder') ?? 'ascending').toLowerCase();
   if (sortOrder !== 'ascending' && sortOrder !== 'descending') {
     return fail(scimErrors.badRequest('invalidValue', 'sortOrder must be "ascending" or "descending"'));
@@ -76,9 +82,9 @@ export function parseListQuery(
     // RFC 7644 §3.4.2.4: startIndex < 1 is read as 1; a negative count as 0; count is capped at maxCount.
     startIndex: Math.max(1, startIndex.value ?? 1),
     count: Math.min(paging.maxCount, Math.max(0, count.value ?? paging.defaultCount)),
-    sortBy: param(query, 'sortBy'),
+    sortBy: sortBy.value,
     descending: sortOrder === 'descending',
-    projection: parseProjection(ctx.spec.type, param(query, 'attributes'), param(query, 'excludedAttributes')),
+    projection: projection.value,
   });
 }
 
@@ -134,6 +140,8 @@ function equalityLookup(ctx: ResourceContext, schema: string | undefined, attrib
 
 const SCAN_BATCH = 500;
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Every resource of the connection that could match, in creation order. */
 async function candidates(ctx: ResourceContext, filter: FilterNode | null): Promise<StoredResource[]> {
   const lookups = filter ? planLookups(ctx, filter) : null;
@@ -176,37 +184,70 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     return { total: page.total, startIndex: query.startIndex, resources: page.resources.map((stored) => ({ stored, rendered: null })) };
   }
   const scope = { type: ctx.spec.type };
-  let matches = (await candidates(ctx, query.filter))
-    .map((stored) => ({ stored, rendered: renderResource(ctx.spec, stored, baseUrl) }))
-    .filter((r) => !query.filter || matchesFilter(query.filter, r.rendered, scope));
-  if (query.sortBy) matches = sortResources(ctx, matches, query.sortBy, query.descending);
+  const all = await candidates(ctx, query.filter);
+  let matches: { stored: StoredResource; rendered: JsonObject }[] = [];
+  // Evaluated in slices with a yield between them, so a scan of a large connection never holds the event loop.
+  for (let from = 0; from < all.length; from += LIST_YIELD_EVERY) {
+    if (from > 0) await yieldToEventLoop();
+    for (const stored of all.slice(from, from + LIST_YIELD_EVERY)) {
+      const rendered = renderResource(ctx.spec, stored, baseUrl);
+      if (!query.filter || matchesFilter(query.filter, rendered, scope)) matches.push({ stored, rendered });
+    }
+  }
+  if (query.sortBy) matches = sortResources(matches, query.sortBy, query.descending);
   return { total: matches.length, startIndex: query.startIndex, resources: matches.slice(offset, offset + query.count) };
 }
 
+/** A validated `sortBy`: where the attribute lives, its canonical name, an optional sub-attribute, and its case rule. */
+export interface SortKey {
+  container: string | null;
+  attribute: string;
+  subAttribute?: string;
+  caseExact: boolean;
+}
+
 /**
- * RFC 7644 §3.4.2.3: sorts by one attribute; a multi-valued attribute sorts by its primary (else first)
- * value; strings honour `caseExact`. Resources without the attribute sort last in ascending order.
+ * Parses `sortBy` (RFC 7644 §3.4.2.3): `[urn:…:]attribute[.subAttribute]`, names checked against the RFC
+ * 7643 §2.1 grammar; a malformed one is a 400 `invalidValue`. The URN's own dots are not separators.
  */
-function sortResources<T extends { rendered: JsonObject }>(ctx: ResourceContext, resources: T[], sortBy: string, descending: boolean): T[] {
-  // `urn:…:enterprise:2.0:User:employeeNumber`: the URN's own dots are not sub-attribute separators.
-  const { urn, rest } = splitSchemaUrn(ctx.spec.type, sortBy);
-  const [attribute = '', sub] = rest.split('.', 2);
+export function parseSortBy(ctx: ResourceContext, text: string | null): Result<SortKey | null> {
+  if (text === null || text.trim() === '') return ok(null);
+  const bad = () => fail(scimErrors.badRequest('invalidValue', `sortBy: "${text.length > 60 ? `${text.slice(0, 57)}...` : text}" is not an attribute path (RFC 7644 §3.10)`));
+  if (text.length > MAX_PATH_LENGTH) return bad();
+  const { urn, rest } = splitSchemaUrn(ctx.spec.type, text.trim());
+  const parts = rest.split('.');
+  const [attribute = '', sub] = parts;
+  if (parts.length > 2 || !isAttrName(attribute) || (sub !== undefined && !isSubAttrName(sub))) return bad();
   const resolved = resolveAttribute(ctx.spec.type, attribute, urn);
-  const container = resolved.schemaId === ctx.spec.type.schema.id ? null : resolved.schemaId;
-  const subDef = sub ? resolved.def?.subAttributes?.find((s) => s.name.toLowerCase() === sub.toLowerCase()) : undefined;
-  const caseExact = (subDef ?? resolved.def)?.caseExact ?? false;
-  const keyOf = (resource: JsonObject): string | number | boolean | null => {
-    const holder = container ? resource[container] : resource;
-    let value: Json | undefined = holder && typeof holder === 'object' && !Array.isArray(holder) ? holder[resolved.name] : undefined;
-    if (Array.isArray(value)) {
-      const items = value as Json[];
-      value = items.find((v) => typeof v === 'object' && v !== null && (v as JsonObject).primary === true) ?? items[0];
-    }
-    if (value && typeof value === 'object' && !Array.isArray(value)) value = (value as JsonObject)[sub ?? 'value'];
-    if (value === undefined || value === null || typeof value === 'object') return null;
-    return typeof value === 'string' && !caseExact ? value.toLowerCase() : value;
+  const subDef = sub === undefined ? undefined : findAttribute(resolved.def?.subAttributes, sub);
+  const key: SortKey = {
+    container: resolved.schemaId === ctx.spec.type.schema.id ? null : resolved.schemaId,
+    attribute: resolved.name,
+    caseExact: (subDef ?? resolved.def)?.caseExact ?? false,
   };
-  const keyed = resources.map((resource, position) => ({ resource, key: keyOf(resource.rendered), position }));
+  if (sub !== undefined) key.subAttribute = subDef?.name ?? sub;
+  return ok(key);
+}
+
+/** The value a resource sorts by: a multi-valued attribute by its primary (else first) value; own keys only. */
+function sortValue(resource: JsonObject, key: SortKey): string | number | boolean | null {
+  const holder = key.container ? getAttrOf(resource, key.container) : resource;
+  let value = getAttrOf(holder, key.attribute);
+  if (Array.isArray(value)) {
+    const items = value as Json[];
+    value = items.find((v) => getAttrOf(v, 'primary') === true) ?? items[0];
+  }
+  if (isObject(value)) value = getAttr(value, key.subAttribute ?? 'value');
+  if (value === undefined || value === null || typeof value === 'object') return null;
+  return typeof value === 'string' && !key.caseExact ? value.toLowerCase() : value;
+}
+
+/**
+ * RFC 7644 §3.4.2.3: sorts by one attribute; strings honour `caseExact`. Resources without the attribute
+ * sort last in ascending order.
+ */
+function sortResources<T extends { rendered: JsonObject }>(resources: T[], sortBy: SortKey, descending: boolean): T[] {
+  const keyed = resources.map((resource, position) => ({ resource, key: sortValue(resource.rendered, sortBy), position }));
   keyed.sort((a, b) => {
     if (a.key === null || b.key === null) return a.key === b.key ? a.position - b.position : a.key === null ? 1 : -1;
     const order = a.key < b.key ? -1 : a.key > b.key ? 1 : a.position - b.position;

@@ -1,13 +1,17 @@
 /**
  * One PATCH operation (RFC 7644 §3.5.2.1–3) applied at a resolved path of a working copy of a resource.
  * Values are normalised with normalize.ts against the target's definition; `null` and `""` clear the target
- * (scim-clients.md §7 rule 15). Everything here mutates only the working copy handed in by patch.ts.
+ * (Entra clears attributes with `""`). Attributes are read and written through attribute-access.ts
+ * (own properties only). Everything here mutates only the working copy handed in by patch.ts.
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { FilterNode } from './filter.js';
+import { getAttr, keyOf, setAttr } from './attribute-access.js';
 import { matchesElement } from './filter-eval.js';
 import { isObject, normalizeValue, type Json, type JsonObject } from './normalize.js';
 import type { ResolvedPatchPath } from './patch-path.js';
+import { canonical, comparisonsOf, pinnedValue, type PatchLists } from './patch-list.js';
+import { MAX_PATCH_SCAN } from './limits.js';
 import type { AttributeDef, ResourceTypeDef } from './schemas.js';
 
 export type PatchOp = 'add' | 'remove' | 'replace';
@@ -18,34 +22,34 @@ export interface PatchState {
   resource: JsonObject;
   /** Extension URNs an operation wrote to, so an emptied extension can be dropped with its URN. */
   touchedExtensions: Set<string>;
+  /** The multi-valued lists indexed for this request, and its scan budget (patch-list.ts). */
+  lists: PatchLists;
 }
 
 type Done = Result<void>;
 const done: Done = ok(undefined);
 const bad = (scimType: 'invalidValue' | 'mutability' | 'noTarget', detail: string) => fail(scimErrors.badRequest(scimType, detail));
 
-/** Whether a value asks to clear its target (RFC 7643 §2.5 null; `""` from Entra, scim-clients.md §7 rule 15). */
+/** Charges a scan of `n` list elements before it happens; over the request's budget, a 400 `tooMany`. */
+function charge(state: PatchState, n: number, what: string): Done {
+  if (state.lists.charge(n)) return done;
+  return fail(
+    scimErrors.badRequest(
+      'tooMany',
+      `this PATCH would make more than ${MAX_PATCH_SCAN} comparisons scanning multi-valued attributes (${what}); ` +
+        'select values with value eq filters (members[value eq "…"]), or split the request',
+    ),
+  );
+}
+
+/** Whether a value asks to clear its target (RFC 7643 §2.5 null; `""` from Entra). */
 const isClear = (value: Json | undefined) => value === null || value === '';
 
-/** The existing key spelling `name` case-insensitively (unknown attributes are stored as sent). */
-export function keyOf(object: JsonObject, name: string): string | undefined {
-  if (Object.hasOwn(object, name)) return name;
-  const lower = name.toLowerCase();
-  return Object.keys(object).find((k) => k.toLowerCase() === lower);
-}
-
-/** Reads an own property only (never `constructor` & co. from the prototype). */
-const get = (object: JsonObject, name: string): Json | undefined => {
-  const key = keyOf(object, name);
-  return key === undefined ? undefined : object[key];
-};
+/** Reads an own property only, case-insensitively (never `constructor` & co. from the prototype). */
+const get = getAttr;
 
 /** Writes under the canonical name, dropping a differently-cased spelling; `undefined` deletes. */
-function put(object: JsonObject, name: string, value: Json | undefined): void {
-  const existing = keyOf(object, name);
-  if (existing !== undefined) delete object[existing];
-  if (value !== undefined && name !== '__proto__') object[name] = value;
-}
+const put = setAttr;
 
 /** Structural equality of JSON values (object key order ignored). */
 export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
@@ -79,9 +83,9 @@ export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchP
   const container = containerOf(state, path.schema);
   const key = def ? def.name : (keyOf(container, path.attribute) ?? path.attribute);
 
-  if (path.filter) return atValuePath(container, key, op, path, path.filter, value, where);
+  if (path.filter) return atValuePath(state, container, key, op, path, path.filter, value, where);
   if (path.subAttribute) return atSubAttribute(container, key, op, path, value, where);
-  if (op === 'remove') return removeValues(container, key, def, value, where);
+  if (op === 'remove') return removeValues(state, container, key, def, value, where);
   if (isClear(value)) {
     put(container, key, undefined);
     return done;
@@ -94,12 +98,27 @@ export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchP
     if (op === 'replace') put(container, key, undefined); // `[]` or `{}`: replace clears, add does nothing
     return done;
   }
+  const indexed = op === 'add' ? state.lists.of(container, key, def) : null;
+  if (indexed) {
+    // RFC 7644 §3.5.2.1: add appends; an identical value is not added twice (an index lookup per value).
+    const written: Json[] = [];
+    const byValue = identifiedByValue(def);
+    for (const item of toList(next)) {
+      if (!isObject(item) || indexed.has(item, byValue)) continue;
+      indexed.append(item);
+      written.push(item);
+    }
+    return enforceSinglePrimary(state, indexed.items, written);
+  }
   const current = get(container, key);
   if (def?.multiValued || (!def && Array.isArray(current) && Array.isArray(next))) {
-    // RFC 7644 §3.5.2.1: add appends (an identical value is not added twice); §3.5.2.3: replace sets all values.
+    // §3.5.2.3: replace sets all values (and add to a list of unknown or non-object values appends).
     const list = op === 'add' && Array.isArray(current) ? current : [];
+    const charged = charge(state, list.length, `${where}: ${list.length} values`);
+    if (!charged.ok) return charged;
     const written = appendValues(list, toList(next), def);
-    enforceSinglePrimary(list, written);
+    const primary = enforceSinglePrimary(state, list, written);
+    if (!primary.ok) return primary;
     put(container, key, list.length ? list : undefined);
   } else if (isObject(next) && isObject(current) && (op === 'add' || !wholeReplace)) {
     // RFC 7644 §3.5.2.1 / §3.5.2.3: sub-attributes of a complex attribute are merged, the others kept.
@@ -114,7 +133,7 @@ export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchP
 function readOnlyWrite(state: PatchState, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined): Done {
   if (op === 'remove') return bad('mutability', `${path.attribute} is readOnly and cannot be removed (RFC 7644 §3.5.2.2)`);
   if (path.attribute === 'id' && !path.subAttribute && !path.filter && !isClear(value)) {
-    // Okta's group rename sends `{"id":"<gid>","displayName":…}` (scim-clients.md §1): same id is fine.
+    // Okta's group rename sends `{"id":"<gid>","displayName":…}`: same id is fine.
     const id = get(state.resource, 'id');
     if (value !== id) return bad('mutability', 'id is readOnly and differs from the resource id');
   }
@@ -136,18 +155,6 @@ const toList = (value: Json | undefined): Json[] => (value === undefined ? [] : 
 /** Members (whose `value` is immutable) are the same element when their `value`s are equal. */
 const identifiedByValue = (def: AttributeDef | undefined) =>
   def?.subAttributes?.some((s) => s.name === 'value' && s.mutability === 'immutable') ?? false;
-
-/** A key equal for JSON-equal values (object keys sorted), so duplicate checks are set lookups, not scans. */
-function canonical(value: Json): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isObject(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(value[k] as Json)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /**
  * Recognises elements already in a list: equal as a whole, or — for members, whose `value` is immutable —
@@ -186,10 +193,13 @@ function appendValues(list: Json[], items: Json[], def: AttributeDef | undefined
 }
 
 /** RFC 7644 §3.5.2: setting `primary` true on one value sets it false on the others (the first written wins). */
-function enforceSinglePrimary(list: Json[], written: Json[]): void {
+function enforceSinglePrimary(state: PatchState, list: Json[], written: Json[]): Done {
   const winner = written.find((el) => isObject(el) && el.primary === true);
-  if (!winner) return;
+  if (!winner) return done;
+  const charged = charge(state, list.length, `primary among ${list.length} values`);
+  if (!charged.ok) return charged;
   for (const el of list) if (el !== winner && isObject(el) && el.primary === true) el.primary = false;
+  return done;
 }
 
 /**
@@ -198,7 +208,7 @@ function enforceSinglePrimary(list: Json[], written: Json[]): void {
  */
 function mergeComplex(target: JsonObject, source: JsonObject, isReference = false): void {
   if (isReference && source.value !== undefined && target.value !== undefined && !jsonEqual(source.value, target.value)) {
-    for (const k of Object.keys(target)) delete target[k];
+    for (const k of Object.keys(target)) put(target, k, undefined);
   }
   for (const [k, v] of Object.entries(source)) put(target, k, v);
 }
@@ -222,8 +232,8 @@ function atSubAttribute(container: JsonObject, key: string, op: PatchOp, path: R
   return done;
 }
 
-/** `remove` without a filter: the whole attribute, or — with a value list (Entra, §7 rule 6) — only those values. */
-function removeValues(container: JsonObject, key: string, def: AttributeDef | undefined, value: Json | undefined, where: string): Done {
+/** `remove` without a filter: the whole attribute, or — with a value list (Entra) — only those values. */
+function removeValues(state: PatchState, container: JsonObject, key: string, def: AttributeDef | undefined, value: Json | undefined, where: string): Done {
   const current = get(container, key);
   if (value === undefined || isClear(value) || !Array.isArray(current) || (def && !def.multiValued)) {
     put(container, key, undefined);
@@ -233,21 +243,134 @@ function removeValues(container: JsonObject, key: string, def: AttributeDef | un
   if (!normalized.ok) return normalized;
   // Values are identified by their `value` sub-attribute when they have one (members, emails).
   const byValue = !def || def.subAttributes?.some((s) => s.name === 'value') === true;
+  const indexed = state.lists.of(container, key, def);
+  if (indexed) {
+    for (const item of toList(normalized.value)) {
+      // Equal as a whole implies an equal `value`, so the whole-value index is only needed without one.
+      const doomed = byValue && isObject(item) && item.value !== undefined ? indexed.withValue(item.value) : indexed.equalTo(item);
+      for (const el of doomed) indexed.remove(el);
+    }
+    return done;
+  }
+  const charged = charge(state, current.length, `${where}: ${current.length} values`);
+  if (!charged.ok) return charged;
   const doomed = new Duplicates(byValue, toList(normalized.value));
   const remaining = current.filter((el) => !doomed.has(el));
   put(container, key, remaining.length ? remaining : undefined);
   return done;
 }
 
-/** `emails[type eq "work"].value`, `members[value eq "x"]`: the elements selected by a filter (RFC 7644 §3.5.2). */
-function atValuePath(container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, filter: FilterNode, value: Json | undefined, where: string): Done {
+/**
+ * `emails[type eq "work"].value`, `members[value eq "x"]`: the elements selected by a filter (RFC 7644 §3.5.2).
+ * A filter pinning `value` is answered from the list index; any other filter scans the list (charged).
+ */
+function atValuePath(state: PatchState, container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, filter: FilterNode, value: Json | undefined, where: string): Done {
+  const { def } = path;
+  const sub = path.subAttribute;
+  const indexed = state.lists.of(container, key, def);
+  const cost = comparisonsOf(filter);
+  if (!indexed) {
+    const size = toList(get(container, key)).length;
+    const charged = charge(state, size * cost, `${where}: ${size} values × ${cost} comparisons`);
+    if (!charged.ok) return charged;
+    return atValuePathScanning(state, container, key, op, path, filter, value, where);
+  }
+  const pinned = pinnedValue(filter, def);
+  let candidates: JsonObject[];
+  if (pinned !== undefined) candidates = indexed.candidatesByValue(pinned);
+  else {
+    const charged = charge(state, indexed.size * cost, `${where}: ${indexed.size} values × ${cost} comparisons`);
+    if (!charged.ok) return charged;
+    candidates = indexed.live();
+  }
+  const matched = candidates.filter((el) => matchesElement(filter, el, def));
+
+  if (op === 'remove' || isClear(value)) {
+    // RFC 7644 §3.5.2.2: remove the selected values, or the sub-attribute of each; no match is a no-op.
+    for (const el of matched) {
+      if (!sub) {
+        indexed.remove(el);
+        continue;
+      }
+      indexed.unindex(el);
+      put(el, keyOf(el, sub) ?? sub, undefined);
+      if (Object.keys(el).length > 0) indexed.index(el);
+      else indexed.remove(el);
+    }
+    return done;
+  }
+
+  const shaped = valuePathPatch(path, value, where);
+  if (!shaped.ok) return shaped;
+  if (shaped.value === undefined) return done;
+  const { patch, asElement } = shaped.value;
+
+  const written: Json[] = [];
+  if (matched.length === 0) {
+    const created = createdElement(path, filter, patch, asElement);
+    if (!created.ok) return created;
+    if (!indexed.has(created.value, identifiedByValue(def))) indexed.append(created.value);
+    written.push(created.value);
+  } else {
+    for (const el of matched) {
+      if (op === 'add' || sub) {
+        indexed.unindex(el);
+        mergeComplex(el, patch);
+        indexed.index(el);
+        written.push(el);
+        continue;
+      }
+      // RFC 7644 §3.5.2.3: replace the selected values; they keep what the filter asserted about them.
+      const replacement = asElement({ ...derivedFields(filter), ...patch });
+      if (!replacement.ok) return replacement;
+      if (!isObject(replacement.value)) continue;
+      // Replaced in place, so the element keeps its position and identity in the index.
+      indexed.unindex(el);
+      for (const k of Object.keys(el)) put(el, k, undefined);
+      for (const [k, v] of Object.entries(replacement.value)) put(el, k, v);
+      indexed.index(el);
+      written.push(el);
+    }
+  }
+  return enforceSinglePrimary(state, indexed.items, written);
+}
+
+/** What an add/replace at a value path writes: the sub-attribute or element fields, and how to shape an element. */
+function valuePathPatch(path: ResolvedPatchPath, value: Json | undefined, where: string): Result<{ patch: JsonObject; asElement: (fields: Json) => Result<Json | undefined> } | undefined> {
   const { def, subDef } = path;
+  const sub = path.subAttribute;
+  const elementDef: AttributeDef | undefined = def ? { ...def, multiValued: false } : undefined;
+  const asElement = (fields: Json): Result<Json | undefined> => (elementDef ? normalizeValue(elementDef, fields, where) : ok(fields));
+  const normalized = sub ? (subDef ? normalizeValue(subDef, value as Json, where) : ok(value)) : asElement(value as Json);
+  if (!normalized.ok) return normalized;
+  if (normalized.value === undefined) return ok(undefined);
+  if (!sub && !isObject(normalized.value)) return bad('invalidValue', `${where} must be an object`);
+  const patch: JsonObject = sub ? { [sub]: normalized.value } : (normalized.value as JsonObject);
+  return ok({ patch, asElement });
+}
+
+/**
+ * Deliberate deviation from RFC 7644 §3.5.2.3 (noTarget): add *and* replace on an unmatched value path
+ * create the element, as Microsoft's validator expects. Its fields come from the filter's `eq` comparisons;
+ * if the result would not match the filter, there is no target.
+ */
+function createdElement(path: ResolvedPatchPath, filter: FilterNode, patch: JsonObject, asElement: (fields: Json) => Result<Json | undefined>): Result<JsonObject> {
+  const created = asElement({ ...derivedFields(filter), ...patch });
+  if (!created.ok) return created;
+  if (!isObject(created.value) || !matchesElement(filter, created.value, path.def)) {
+    return bad('noTarget', `no value of ${path.attribute} matches the filter, and the filter does not describe one to create`);
+  }
+  return ok(created.value);
+}
+
+/** {@link atValuePath} on a list the index does not cover (unknown attributes, non-object values); already charged. */
+function atValuePathScanning(state: PatchState, container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, filter: FilterNode, value: Json | undefined, where: string): Done {
+  const { def } = path;
   const sub = path.subAttribute;
   const list = toList(get(container, key));
   const matched = new Set(list.filter((el) => matchesElement(filter, el, def)));
 
   if (op === 'remove' || isClear(value)) {
-    // RFC 7644 §3.5.2.2: remove the selected values, or the sub-attribute of each; no match is a no-op.
     const remaining: Json[] = [];
     for (const el of list) {
       if (!matched.has(el)) remaining.push(el);
@@ -260,24 +383,15 @@ function atValuePath(container: JsonObject, key: string, op: PatchOp, path: Reso
     return done;
   }
 
-  const elementDef: AttributeDef | undefined = def ? { ...def, multiValued: false } : undefined;
-  const asElement = (fields: Json): Result<Json | undefined> => (elementDef ? normalizeValue(elementDef, fields, where) : ok(fields));
-  const normalized = sub ? (subDef ? normalizeValue(subDef, value as Json, where) : ok(value)) : asElement(value as Json);
-  if (!normalized.ok) return normalized;
-  if (normalized.value === undefined) return done;
-  if (!sub && !isObject(normalized.value)) return bad('invalidValue', `${where} must be an object`);
-  const patch: JsonObject = sub ? { [sub]: normalized.value } : (normalized.value as JsonObject);
+  const shaped = valuePathPatch(path, value, where);
+  if (!shaped.ok) return shaped;
+  if (shaped.value === undefined) return done;
+  const { patch, asElement } = shaped.value;
 
   const written: Json[] = [];
   if (matched.size === 0) {
-    // Deliberate deviation from RFC 7644 §3.5.2.3 (noTarget): add *and* replace on an unmatched value path
-    // create the element, as Microsoft's validator expects (scim-clients.md §7 rule 5). Its fields come from
-    // the filter's `eq` comparisons; if the result would not match the filter, there is no target.
-    const created = asElement({ ...derivedFields(filter), ...patch });
+    const created = createdElement(path, filter, patch, asElement);
     if (!created.ok) return created;
-    if (!isObject(created.value) || !matchesElement(filter, created.value, def)) {
-      return bad('noTarget', `no value of ${path.attribute} matches the filter, and the filter does not describe one to create`);
-    }
     if (!new Duplicates(identifiedByValue(def), list).has(created.value)) list.push(created.value);
     written.push(created.value);
   } else {
@@ -288,7 +402,6 @@ function atValuePath(container: JsonObject, key: string, op: PatchOp, path: Reso
         written.push(el);
         continue;
       }
-      // RFC 7644 §3.5.2.3: replace the selected values; they keep what the filter asserted about them.
       const replacement = asElement({ ...derivedFields(filter), ...patch });
       if (!replacement.ok) return replacement;
       if (replacement.value === undefined) continue;
@@ -296,7 +409,8 @@ function atValuePath(container: JsonObject, key: string, op: PatchOp, path: Reso
       written.push(replacement.value);
     }
   }
-  enforceSinglePrimary(list, written);
+  const primary = enforceSinglePrimary(state, list, written);
+  if (!primary.ok) return primary;
   put(container, key, list);
   return done;
 }

@@ -4,7 +4,9 @@
  * spelling (RFC 7643 §2.1), URN prefixes select the core schema or an extension (RFC 7644 §3.10).
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
+import { isAttrName, isSubAttrName } from './attribute-access.js';
 import { parseFilter, type FilterNode } from './filter.js';
+import { MAX_PATH_LENGTH } from './limits.js';
 import { findAttribute, resolveAttribute, splitSchemaUrn, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
 /** A parsed PATCH path: `schema` is set (to the canonical URN) only for extension attributes. */
@@ -21,12 +23,8 @@ export interface ResolvedPatchPath extends PatchPath {
   subDef: AttributeDef | undefined;
 }
 
-/** Longest path accepted; real clients send well under 200 characters. */
-export const MAX_PATH_LENGTH = 1024;
+export { MAX_PATH_LENGTH } from './limits.js';
 
-// RFC 7643 §2.1 ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA; plus `$ref` (§2.4).
-// This also rules out `__proto__` and anything else that is not a plain identifier.
-const ATTR_NAME = /^(?:[A-Za-z][A-Za-z0-9_-]*|\$ref)$/;
 
 const invalidPath = (text: string, why: string) => fail(scimErrors.badRequest('invalidPath', `invalid path "${clip(text)}": ${why}`));
 const clip = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
@@ -77,14 +75,14 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
       if (tail === '') return invalidPath(text, 'missing sub-attribute after "."');
     }
   }
-  if (!ATTR_NAME.test(head)) {
+  if (!isAttrName(head)) {
     return invalidPath(text, /^urn:/i.test(trimmed) && urn === undefined ? 'unknown schema URN' : `"${clip(head)}" is not an attribute name`);
   }
-  if (tail !== '' && !ATTR_NAME.test(tail)) return invalidPath(text, `"${clip(tail)}" is not a sub-attribute name`);
+  if (tail !== '' && !isSubAttrName(tail)) return invalidPath(text, `"${clip(tail)}" is not a sub-attribute name`);
 
   let { schemaId, def, name } = resolveAttribute(type, head, urn);
   if (!def && urn === undefined) {
-    // An unqualified extension attribute (Entra documents `"path": "manager"`, scim-clients.md §2).
+    // An unqualified extension attribute (Entra documents `"path": "manager"`).
     const extension = type.extensions.find((e) => findAttribute(e.attributes, head));
     if (extension) ({ schemaId, def, name } = resolveAttribute(type, head, extension.id));
   }

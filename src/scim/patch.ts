@@ -1,10 +1,12 @@
 /**
  * SCIM PATCH (RFC 7644 §3.5.2): the PatchOp envelope and the atomic application of its operations to a
- * resource. Liberal in what it accepts, following the clients catalogued in scim-clients.md §1, §2 and §7.
+ * resource. Liberal in what it accepts, following what Okta, Entra and the other IdPs send (test/scim/patch.test.ts has their shapes).
  */
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
-import { applyAtPath, keyOf, type PatchState } from './patch-apply.js';
+import { deleteAttr, keyOf } from './attribute-access.js';
+import { applyAtPath, type PatchState } from './patch-apply.js';
+import { PatchLists } from './patch-list.js';
 import { resolvePatchPath, schemaOfPath } from './patch-path.js';
 import type { ResourceTypeDef } from './schemas.js';
 
@@ -38,8 +40,8 @@ const member = (object: JsonObject, name: string): Json | undefined => {
 
 /**
  * Validates a PatchOp body (RFC 7644 §3.5.2). Lenient: a missing `schemas` is accepted (Entra's documented
- * examples omit it, scim-clients.md §2), but one that is present must name the PatchOp URN; op names are
- * case-insensitive and extra operation keys are ignored (§7 rule 2). Never throws.
+ * examples omit it), but one that is present must name the PatchOp URN; op names are
+ * case-insensitive and extra operation keys are ignored. Never throws.
  */
 export function parsePatchRequest(body: unknown, limits: Partial<PatchLimits> = {}): Result<PatchOperation[]> {
   try {
@@ -105,7 +107,7 @@ export function applyPatch(type: ResourceTypeDef, resource: JsonObject, operatio
   } catch {
     return fail(new ScimError(500, 'the stored resource could not be copied'));
   }
-  const state: PatchState = { type, resource: copy, touchedExtensions: new Set() };
+  const state: PatchState = { type, resource: copy, touchedExtensions: new Set(), lists: new PatchLists() };
   for (const [index, operation] of operations.entries()) {
     const where = `Operations[${index}]`;
     let outcome: Result<void>;
@@ -116,6 +118,7 @@ export function applyPatch(type: ResourceTypeDef, resource: JsonObject, operatio
     }
     if (!outcome.ok) return fail(prefixed(where, outcome.error));
   }
+  state.lists.compact();
   syncSchemas(state);
   return ok(state.resource);
 }
@@ -152,7 +155,7 @@ function applyOperation(state: PatchState, operation: PatchOperation): Result<vo
 
 /**
  * A path-less add/replace. Keys may be plain names, dotted sub-attributes (`name.givenName`), URN-qualified
- * attributes or whole extension objects keyed by URN (Entra, scim-clients.md §7 rule 4). `replace` replaces
+ * attributes or whole extension objects keyed by URN (Entra). `replace` replaces
  * each named attribute rather than merging into it.
  */
 function applyWithoutPath(state: PatchState, op: 'add' | 'replace', value: Json): Result<void> {
@@ -170,7 +173,7 @@ function applyWithoutPath(state: PatchState, op: 'add' | 'replace', value: Json)
       if (!extension.ok) return extension;
       continue;
     }
-    // Unknown schema URNs are ignored, as in `schemas` (scim-clients.md §7 rule 8).
+    // Unknown schema URNs are ignored, as in `schemas`.
     if (/^urn:/i.test(key) && isUnknownUrn(state, key)) continue;
     const path = resolvePatchPath(state.type, key);
     if (!path.ok) return path;
@@ -201,8 +204,7 @@ function applyExtensionObject(state: PatchState, op: 'add' | 'replace', schema: 
 }
 
 function clearExtension(state: PatchState, schema: string): Result<void> {
-  const key = keyOf(state.resource, schema);
-  if (key !== undefined) delete state.resource[key];
+  deleteAttr(state.resource, schema);
   state.touchedExtensions.add(schema);
   return ok(undefined);
 }
@@ -219,7 +221,7 @@ function syncSchemas(state: PatchState): void {
     const present = isObject(value) && Object.keys(value).length > 0;
     if (present && !has(extension.id)) schemas.push(extension.id);
     if (!present && state.touchedExtensions.has(extension.id)) {
-      if (key !== undefined) delete resource[key];
+      if (key !== undefined) deleteAttr(resource, key);
       const at = schemas.findIndex((s) => typeof s === 'string' && s.toLowerCase() === extension.id.toLowerCase());
       if (at >= 0) schemas.splice(at, 1);
     }

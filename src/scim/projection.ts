@@ -5,8 +5,11 @@
  * — a leniency for Microsoft's test suite — carry a value filter (`emails[type eq "work"]`), which selects
  * the whole attribute.
  */
-import type { JsonObject } from './normalize.js';
-import { findSchema, type ResourceTypeDef } from './schemas.js';
+import { fail, ok, scimErrors, type Result } from '../errors.js';
+import { deleteAttr, getAttrOf, isAttrName, isSubAttrName, keyOf } from './attribute-access.js';
+import { MAX_PATH_LENGTH, MAX_PROJECTION_PATHS } from './limits.js';
+import { isObject, type Json, type JsonObject } from './normalize.js';
+import { findAttribute, resolveAttribute, splitSchemaUrn, type ResourceTypeDef } from './schemas.js';
 
 /** One requested attribute: where it lives (core or an extension URN key), its name, and an optional sub-attribute. */
 interface ProjectedPath {
@@ -41,40 +44,61 @@ export function splitList(text: string): string[] {
   return out.map((s) => s.trim()).filter((s) => s !== '');
 }
 
-function parsePath(type: ResourceTypeDef, text: string): ProjectedPath {
+const invalid = (parameter: string, detail: string) => fail(scimErrors.badRequest('invalidValue', `${parameter}: ${detail}`));
+const clip = (text: string) => (text.length > 60 ? `${text.slice(0, 57)}...` : text);
+
+/**
+ * One entry of `attributes`/`excludedAttributes`: `[urn:…:]attribute[.subAttribute]`, names checked against
+ * the RFC 7643 §2.1 grammar and resolved to the schema's spelling. An unknown schema URN names nothing (null).
+ */
+function parsePath(type: ResourceTypeDef, parameter: string, text: string): Result<ProjectedPath | null> {
+  if (text.length > MAX_PATH_LENGTH) return invalid(parameter, `an attribute path is longer than ${MAX_PATH_LENGTH} characters`);
   const withoutFilter = text.replace(/\[[^\]]*\]/g, '');
-  let container: string | null = null;
-  let rest = withoutFilter;
-  if (withoutFilter.toLowerCase().startsWith('urn:')) {
-    const lastColon = withoutFilter.lastIndexOf(':');
-    const urn = withoutFilter.slice(0, lastColon);
-    const schema = findSchema(type, urn) ?? findSchema(type, withoutFilter);
-    if (schema && schema.id.toLowerCase() === withoutFilter.toLowerCase()) {
-      // The whole extension: `attributes=urn:…:enterprise:2.0:User`.
-      return { container: null, attribute: schema.id };
-    }
-    rest = withoutFilter.slice(lastColon + 1);
-    container = schema && schema.id !== type.schema.id ? schema.id : null;
+  const { urn, rest } = splitSchemaUrn(type, withoutFilter);
+  if (urn !== undefined && rest === '') {
+    // The whole extension: `attributes=urn:…:enterprise:2.0:User`.
+    return ok(urn === type.schema.id ? null : { container: null, attribute: urn });
   }
-  const [attribute = '', subAttribute] = rest.split('.', 2);
-  return subAttribute ? { container, attribute, subAttribute } : { container, attribute };
+  // Another schema's URN names nothing here, but what follows it must still be an attribute path.
+  const unknownUrn = urn === undefined && /^urn:/i.test(withoutFilter);
+  const parts = (unknownUrn ? withoutFilter.slice(withoutFilter.lastIndexOf(':') + 1) : rest).split('.');
+  const [attribute = '', subAttribute] = parts;
+  if (parts.length > 2 || !isAttrName(attribute) || (subAttribute !== undefined && !isSubAttrName(subAttribute))) {
+    return invalid(parameter, `"${clip(text)}" is not an attribute path (RFC 7644 §3.10)`);
+  }
+  if (unknownUrn) return ok(null);
+  const resolved = resolveAttribute(type, attribute, urn);
+  const container = resolved.schemaId === type.schema.id ? null : resolved.schemaId;
+  if (subAttribute === undefined) return ok({ container, attribute: resolved.name });
+  const sub = findAttribute(resolved.def?.subAttributes, subAttribute)?.name ?? subAttribute;
+  return ok({ container, attribute: resolved.name, subAttribute: sub });
 }
 
-export function parseProjection(type: ResourceTypeDef, attributes: string | null, excluded: string | null): Projection {
-  return {
-    include: attributes ? splitList(attributes).map((p) => parsePath(type, p)) : null,
-    exclude: excluded ? splitList(excluded).map((p) => parsePath(type, p)) : [],
-  };
+function parseList(type: ResourceTypeDef, parameter: string, text: string): Result<ProjectedPath[]> {
+  const entries = splitList(text);
+  if (entries.length > MAX_PROJECTION_PATHS) {
+    return invalid(parameter, `${entries.length} attribute paths; at most ${MAX_PROJECTION_PATHS} are accepted`);
+  }
+  const out: ProjectedPath[] = [];
+  for (const entry of entries) {
+    const path = parsePath(type, parameter, entry);
+    if (!path.ok) return path;
+    if (path.value) out.push(path.value);
+  }
+  return ok(out);
+}
+
+/** Parses both parameters; a malformed or over-long list is a 400 `invalidValue`. */
+export function parseProjection(type: ResourceTypeDef, attributes: string | null, excluded: string | null): Result<Projection> {
+  const include = attributes ? parseList(type, 'attributes', attributes) : ok(null);
+  if (!include.ok) return include;
+  const exclude = excluded ? parseList(type, 'excludedAttributes', excluded) : ok([]);
+  if (!exclude.ok) return exclude;
+  return ok({ include: include.value, exclude: exclude.value });
 }
 
 /** Whether a projection leaves resources as they are (no `attributes`, no `excludedAttributes`). */
 export const isIdentity = (projection: Projection): boolean => projection.include === null && projection.exclude.length === 0;
-
-const keyOf = (object: JsonObject, name: string): string | undefined => {
-  if (name in object) return name;
-  const lower = name.toLowerCase();
-  return Object.keys(object).find((k) => k.toLowerCase() === lower);
-};
 
 export function applyProjection(resource: JsonObject, projection: Projection): JsonObject {
   if (!projection.include && projection.exclude.length === 0) return resource;
@@ -85,7 +109,7 @@ export function applyProjection(resource: JsonObject, projection: Projection): J
     for (const path of projection.include) copyPath(resource, out, path);
     // Keep the original attribute order.
     const ordered: JsonObject = {};
-    for (const key of Object.keys(resource)) if (key in out) ordered[key] = out[key]!;
+    for (const key of Object.keys(resource)) if (Object.hasOwn(out, key)) ordered[key] = out[key]!;
     out = ordered;
   } else {
     out = { ...resource };
@@ -94,12 +118,22 @@ export function applyProjection(resource: JsonObject, projection: Projection): J
   return out;
 }
 
+/** The object holding a path's attribute: the resource, or its extension object (own keys only). */
+function holderOf(resource: JsonObject, path: ProjectedPath): JsonObject | undefined {
+  const holder = path.container ? getAttrOf(resource, path.container) : resource;
+  return isObject(holder) ? holder : undefined;
+}
+
 function copyPath(from: JsonObject, to: JsonObject, path: ProjectedPath): void {
-  const source = path.container ? from[path.container] : from;
-  if (!source || typeof source !== 'object' || Array.isArray(source)) return;
+  const source = holderOf(from, path);
+  if (!source) return;
   const key = keyOf(source, path.attribute);
   if (key === undefined) return;
-  const target = path.container ? ((to[path.container] ??= {}) as JsonObject) : to;
+  let target = to;
+  if (path.container) {
+    const existing = Object.hasOwn(to, path.container) ? to[path.container] : undefined;
+    target = isObject(existing) ? existing : (to[path.container] = {});
+  }
   const value = source[key]!;
   if (!path.subAttribute) {
     target[key] = value;
@@ -108,33 +142,34 @@ function copyPath(from: JsonObject, to: JsonObject, path: ProjectedPath): void {
   const sub = path.subAttribute;
   if (Array.isArray(value)) {
     target[key] = value.map((item) => pick(item, sub));
-  } else if (value && typeof value === 'object') {
-    target[key] = { ...((target[key] as JsonObject | undefined) ?? {}), ...pick(value, sub) };
+  } else if (isObject(value)) {
+    const existing = Object.hasOwn(target, key) ? target[key] : undefined;
+    target[key] = { ...(isObject(existing) ? existing : {}), ...pick(value, sub) };
   }
 }
 
 function pick(item: unknown, sub: string): JsonObject {
-  if (!item || typeof item !== 'object' || Array.isArray(item)) return {};
-  const object = item as JsonObject;
-  const key = keyOf(object, sub);
-  return key === undefined ? {} : { [key]: object[key]! };
+  if (!isObject(item)) return {};
+  const key = keyOf(item, sub);
+  return key === undefined ? {} : { [key]: item[key]! };
 }
 
 function removePath(resource: JsonObject, path: ProjectedPath): void {
-  const container = path.container ? resource[path.container] : resource;
-  if (!container || typeof container !== 'object' || Array.isArray(container)) return;
+  const container = holderOf(resource, path);
+  if (!container) return;
   const key = keyOf(container, path.attribute);
   if (key === undefined || (!path.container && ALWAYS.has(key))) return;
   if (!path.subAttribute) {
-    delete container[key];
+    deleteAttr(container, key);
     return;
   }
+  // The resource is a copy, but its values are shared with the stored form: copy what is changed.
   const value = container[key];
-  const items = Array.isArray(value) ? value : [value];
-  for (const item of items) {
-    if (item && typeof item === 'object' && !Array.isArray(item)) {
-      const sub = keyOf(item, path.subAttribute);
-      if (sub !== undefined) delete item[sub];
-    }
-  }
+  const strip = (item: Json): Json => {
+    if (!isObject(item) || keyOf(item, path.subAttribute!) === undefined) return item;
+    const copy = { ...item };
+    deleteAttr(copy, path.subAttribute!);
+    return copy;
+  };
+  container[key] = Array.isArray(value) ? value.map(strip) : strip(value as Json);
 }

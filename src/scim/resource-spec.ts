@@ -5,6 +5,7 @@
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { IndexEntry, ResourceKind, ResourceWrite, StoredResource } from '../store/store.js';
 import { isObject, normalizeResource, type Json, type JsonObject } from './normalize.js';
+import { checkResourceLimits } from './resource-limits.js';
 import { COMMON_ATTRIBUTES, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
 /** An `eq` filter on one of these attribute paths is answered from a store index (see list.ts). */
@@ -46,9 +47,10 @@ export interface ServerOwned {
 /**
  * Builds the canonical stored form of a resource from client input (POST, PUT, or a patched resource):
  * normalised attributes, readOnly input dropped (RFC 7644 §3.3 and §3.5.1), `schemas` recomputed, and the
- * server-owned `id` and `meta`. Key order: schemas, id, externalId, the client's attributes, meta.
+ * server-owned `id` and `meta`, within the budget of resource-limits.ts (`previous`: the stored version a PUT
+ * or PATCH replaces, whose unchanged attributes are accepted as they are). Key order: schemas, id, externalId, the client's attributes, meta.
  */
-export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerOwned): Result<JsonObject> {
+export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerOwned, previous?: JsonObject): Result<JsonObject> {
   if (!isObject(input)) return fail(scimErrors.badRequest('invalidSyntax', 'the request body must be a JSON object'));
   if (Object.prototype.hasOwnProperty.call(input, '__proto__')) {
     return fail(scimErrors.badRequest('invalidSyntax', 'the attribute name "__proto__" is not allowed'));
@@ -65,13 +67,15 @@ export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerO
   if (externalId !== undefined) resource.externalId = externalId;
   Object.assign(resource, attributes);
   resource.meta = { resourceType: spec.type.name, created: owned.created, lastModified: owned.lastModified };
+  const withinLimits = checkResourceLimits(resource, previous);
+  if (!withinLimits.ok) return withinLimits;
   const valid = spec.validate(resource);
   return valid.ok ? ok(resource) : valid;
 }
 
 /**
  * The `schemas` of a resource: the core URN, the URN of each extension present, then any other URN the
- * client sent (Entra's ADSCIM group URN must be accepted, scim-clients.md §2), without duplicates.
+ * client sent (Entra's ADSCIM group URN must be accepted), without duplicates.
  */
 function schemasFor(type: ResourceTypeDef, attributes: JsonObject, sent: Json | undefined): string[] {
   const out = [type.schema.id];

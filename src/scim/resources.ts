@@ -12,7 +12,7 @@ import { applyPatch, parsePatchRequest } from './patch.js';
 import { etagOf } from './render.js';
 import { buildResource, type ResourceSpec } from './resource-spec.js';
 
-/** How many times a write that lost a race is recomputed before giving up with 409. */
+/** How many times a write that lost a race is recomputed before giving up with a retryable 503. */
 const MAX_ATTEMPTS = 50;
 
 /** A short random pause before retrying a lost race, growing with the attempt, so racers spread out. */
@@ -41,10 +41,18 @@ function writeError(ctx: ResourceContext, outcome: Exclude<WriteOutcome, { ok: t
     case 'not_found':
       return notFound(ctx, id);
     case 'version_mismatch':
-      return new ScimError(409, `${ctx.spec.kind} ${id} is being changed concurrently; retry`);
+      return busy(ctx, id);
     case 'quota':
       return quotaExceeded(outcome.quota, outcome.limit);
   }
+}
+
+/**
+ * A write that kept losing races: 503 with `Retry-After`, not 409. IdPs read every 409 as "uniqueness:
+ * the resource already exists" (RFC 7644 §3.3) and switch to matching or give up, while a 503 is retried.
+ */
+function busy(ctx: ResourceContext, id: string): ScimError {
+  return new ScimError(503, `${ctx.spec.kind} ${id} is being changed concurrently; retry`, undefined, { 'Retry-After': '1' });
 }
 
 const QUOTA_WHAT: Record<QuotaName, string> = { users: 'users', groups: 'groups', bytes: 'bytes of stored resources' };
@@ -122,7 +130,7 @@ async function updateResource(
     if (ifMatch) return fail(preconditionFailed(id));
     await backoff(attempt);
   }
-  return fail(new ScimError(409, `${ctx.spec.kind} ${id} is being changed concurrently; retry`));
+  return fail(busy(ctx, id));
 }
 
 /** The server-owned parts of an existing resource. */
@@ -133,7 +141,7 @@ function ownedOf(current: JsonObject, id: string) {
 
 /** PUT (RFC 7644 §3.5.1): the body replaces every client-writable attribute. */
 export function replaceResource(ctx: ResourceContext, id: string, body: unknown, ifMatch?: string) {
-  return updateResource(ctx, id, ifMatch, (current) => buildResource(ctx.spec, body, ownedOf(current, id)));
+  return updateResource(ctx, id, ifMatch, (current) => buildResource(ctx.spec, body, ownedOf(current, id), current));
 }
 
 /** PATCH (RFC 7644 §3.5.2): all operations apply, or none. */
@@ -143,7 +151,7 @@ export function patchResource(ctx: ResourceContext, id: string, body: unknown, i
   return updateResource(ctx, id, ifMatch, (current) => {
     const patched = applyPatch(ctx.spec.type, current, operations.value);
     if (!patched.ok) return patched;
-    const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id));
+    const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id), current);
     if (!rebuilt.ok) return rebuilt;
     return ok(sameContent(current, rebuilt.value) ? null : rebuilt.value);
   });

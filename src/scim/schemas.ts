@@ -62,11 +62,13 @@ const str = (name: string, description: string, options: AttrOptions = {}) =>
 
 /** The usual sub-attributes of a multi-valued attribute (RFC 7643 §2.4). */
 function multiValued(name: string, description: string, valueType: AttributeType, types: string[], extra: AttributeDef[] = []) {
+  // RFC 7643 §7: every reference attribute names its referenceTypes (photos.value is an external URI).
+  const reference = valueType === 'reference' ? { referenceTypes: ['external'] } : {};
   return attr(name, 'complex', {
     multiValued: true,
     description,
     subAttributes: [
-      attr('value', valueType, { description: `The value of the ${name} entry.` }),
+      attr('value', valueType, { description: `The value of the ${name} entry.`, ...reference }),
       str('display', 'A human-readable name, primarily used for display purposes.'),
       str('type', `A label indicating the ${name} entry's function.`, types.length ? { canonicalValues: types } : {}),
       attr('primary', 'boolean', { description: 'Whether this is the primary value of the attribute.' }),

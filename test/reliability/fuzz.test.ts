@@ -50,11 +50,16 @@ import {
 } from '../support/fuzz-requests.js';
 import { makeInspectableStore, type InspectableStore } from '../support/inspectable-store.js';
 import { checkScimResponse, lowerHeaders, type ObservedResponse } from '../support/scim-invariants.js';
+import { startEventLoopMonitor, yieldToEventLoop } from '../support/event-loop.js';
+import { prototypeChanges, snapshotPrototypes } from '../support/prototype-integrity.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 0x5c1a_2026;
 const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : 50;
 /** Requests per fast-check run; the store consistency check runs after each run. */
 const PER_RUN = 200;
+/** Members of the big seeded group (`@@g:2@@`) that the 1,000-operation PATCH generator works on. */
+const BIG_GROUP = 3_000;
+const prototypesBefore = snapshotPrototypes();
 const BASE = '/scim/v2';
 const BASE_URL = `http://fuzz.test${BASE}`;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -151,6 +156,8 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
   }
 
   it(`keeps every invariant over ${RUNS * PER_RUN} generated requests (seed ${SEED})`, async () => {
+    const monitor = startEventLoopMonitor(`fuzz suite, ${kind} store`);
+    const tags = new Map<string, number>();
     const violations = new Map<string, Violation>();
     const statuses = new Map<number, number>();
     const count = { handler: 0, http: 0, seeding: 0, responseChecks: 0, consistencyChecks: 0, consistencyRuns: 0, users: 0, groups: 0 };
@@ -235,12 +242,18 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
           const errorsBefore = unexpected.length;
           const eventsBefore = events.length;
           let outcome: Outcome;
+          // A macrotask turn between requests, so the event-loop monitor samples each request's own block.
+          await yieldToEventLoop();
+          monitor.step(`${r.method} ${path.replace(UUID, '<id>').slice(0, 40)} (${r.tag ?? 'base'}, ${body?.length ?? 0} B)`);
           try {
             outcome = r.via === 'http' ? await viaHttp(token, r, path, body) : await viaHandler(token, r, path, body);
           } catch (error) {
             record(`request failed: ${String(error)}`, describeRequest());
             return;
+          } finally {
+            monitor.step('test code');
           }
+          if (r.tag && !seeding) tags.set(r.tag, (tags.get(r.tag) ?? 0) + 1);
           if (seeding) count.seeding++;
           else count[r.via]++;
           statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
@@ -250,6 +263,9 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
           count.responseChecks += check.checks + 1;
           const example = () => `${describeRequest()}\n      → ${outcome.status} ${preview(outcome.body ?? '', 200)}`;
           for (const problem of check.problems) record(problem, example());
+          // Issue 10: no request may change a built-in prototype (checked after every request).
+          count.responseChecks++;
+          for (const change of prototypeChanges(prototypesBefore)) record(`a built-in prototype changed: ${change}`, example());
           if (unexpected.length !== errorsBefore) {
             for (const error of unexpected.slice(errorsBefore)) {
               const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -300,6 +316,13 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
             true,
           );
         }
+        await execute(
+          {
+            via: 'handler', method: 'POST', path: '/Groups', query: '', auth: 'good', headers: {},
+            body: { kind: 'json', value: { schemas: [GROUP], displayName: 'Seed Group Big', members: Array.from({ length: BIG_GROUP }, (_, i) => ({ value: `big-member-${i}` })) }, text: [] },
+          },
+          true,
+        );
 
         lastWrite.clear();
         for (const request of requests) await execute(request);
@@ -320,6 +343,7 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
     count.consistencyChecks++;
     if (bystanderAfter !== bystanderBefore) record('a tenant no request addressed was changed', `bystander connection ${bystander.connectionId}`);
 
+    const loop = monitor.stop(`fuzz-${kind}`);
     const requestsRun = count.handler + count.http;
     const byStatus = [...statuses.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}:${n}`).join(' ');
     console.log(
@@ -327,8 +351,11 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
         `+ ${count.seeding} seeding requests in ${seconds.toFixed(1)} s; invariant checks: ${count.responseChecks + count.consistencyChecks} ` +
         `(${count.responseChecks} per-response, ${count.consistencyChecks} store-consistency in ${count.consistencyRuns} consistency passes: ` +
         `one after every ${PER_RUN} requests, one after each connection delete, plus the bystander); resources checked: ${count.users} users, ${count.groups} groups; ` +
-        `statuses ${byStatus}; slowest ${slowest.ms.toFixed(0)} ms (${slowest.what}); distinct violations: ${violations.size}`,
+        `statuses ${byStatus}; slowest ${slowest.ms.toFixed(0)} ms (${slowest.what}); distinct violations: ${violations.size}; ` +
+        `issue-10 generators: ${[...tags.entries()].map(([tag, n]) => `${tag} ${n}`).join(', ')}; ` +
+        `event-loop delay p99 ${loop.p99Ms} ms, max ${loop.maxMs} ms`,
     );
+    expect(tags.size, 'every issue-10 generator produced requests').toBe(4);
 
     const report = [...violations.values()].map((v) => `[×${v.count}] ${v.problem.slice(0, 600)}\n    e.g. ${v.example}`);
     expect(requestsRun).toBeGreaterThanOrEqual(RUNS * PER_RUN);

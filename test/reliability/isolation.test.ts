@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fold, localPart } from '../../src/fold.js';
-import { decide } from '../../src/guard/decide.js';
+import { decide } from '../../src/match/decide.js';
 import { candidateOf, runGuard } from '../../src/guard/guard.js';
 import { scimSso, type ScimSso } from '../../src/index.js';
 import { findMatches, MATCHING_STRATEGIES, type MatchingStrategy } from '../../src/match/strategies.js';

@@ -19,7 +19,7 @@ describe.each(ADAPTERS)('SCIM discovery and other endpoints through %s', (adapte
     expect(res.body).toMatchObject({
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
       patch: { supported: true },
-      bulk: { supported: false },
+      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 1_000_000 },
       filter: { supported: true, maxResults: 250 },
       changePassword: { supported: false },
       sort: { supported: true },
@@ -51,6 +51,23 @@ describe.each(ADAPTERS)('SCIM discovery and other endpoints through %s', (adapte
     expect(userName).toMatchObject({ required: true, caseExact: false, uniqueness: 'server' });
     const groups = user.body.attributes.find((a: any) => a.name === 'groups');
     expect(groups.mutability).toBe('readOnly');
+  });
+
+  it('names referenceTypes on every reference attribute, at every depth (RFC 7643 §7)', async () => {
+    const res = await t.http.get('/scim/v2/Schemas').set(t.auth);
+    const references: [string, unknown][] = [];
+    const walk = (attributes: any[], prefix: string) => {
+      for (const a of attributes) {
+        if (a.type === 'reference') references.push([`${prefix}${a.name}`, a.referenceTypes]);
+        if (a.subAttributes) walk(a.subAttributes, `${prefix}${a.name}.`);
+      }
+    };
+    for (const schema of res.body.Resources) walk(schema.attributes, `${schema.name}:`);
+    expect(references.map(([name]) => name)).toContain('User:photos.value');
+    for (const [name, types] of references) {
+      expect(Array.isArray(types) && types.length > 0 && types.every((x) => typeof x === 'string'), name).toBe(true);
+    }
+    expect(Object.fromEntries(references)['User:photos.value']).toEqual(['external']);
   });
 
   it('answers unsupported endpoints with 501, unknown ones with 404, wrong methods with 405', async () => {

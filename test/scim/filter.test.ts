@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAttrPath, parseFilter, type FilterNode } from '../../src/scim/filter.js';
 import { matchesElement, matchesFilter } from '../../src/scim/filter-eval.js';
+import { MAX_FILTER_TERMS } from '../../src/scim/limits.js';
 import type { JsonObject } from '../../src/scim/normalize.js';
 import { ENTERPRISE_USER_SCHEMA_ID, GROUP_SCHEMA, RESOURCE_TYPES, USER_SCHEMA, findAttribute } from '../../src/scim/schemas.js';
 
@@ -176,9 +177,26 @@ describe('parseFilter', () => {
   it('parses a long and-chain within the length limit without a depth error', () => {
     const chain = Array.from({ length: 250 }, (_, i) => `id eq "${i}"`).join(' or ');
     expect(chain.length).toBeLessThan(4096);
-    const result = parseFilter(chain);
+    // The default term budget (MAX_FILTER_TERMS, 100) would refuse it; chains must still not count as depth.
+    const result = parseFilter(chain, { maxTerms: 250 });
     expect(result.ok).toBe(true);
     if (result.ok) expect(matchesFilter(result.value, { id: '249' }, { type: RESOURCE_TYPES.User })).toBe(true);
+  });
+});
+
+describe('filter term budget', () => {
+  it(`refuses more than ${MAX_FILTER_TERMS} comparisons with invalidFilter, and accepts exactly that many`, () => {
+    const terms = (n: number) => Array.from({ length: n }, (_, i) => `userName eq "u${i}"`).join(' or ');
+    expect(parseFilter(terms(MAX_FILTER_TERMS)).ok).toBe(true);
+    const over = parseFilter(terms(MAX_FILTER_TERMS + 1));
+    expect(over.ok).toBe(false);
+    if (!over.ok) {
+      expect(over.error.scimType).toBe('invalidFilter');
+      expect(over.error.message).toContain(`more than ${MAX_FILTER_TERMS} comparisons`);
+    }
+    // Comparisons inside value paths count too.
+    const inBrackets = `emails[${Array.from({ length: MAX_FILTER_TERMS + 1 }, () => 'type eq "w"').join(' or ')}]`;
+    expect(parseFilter(inBrackets).ok).toBe(false);
   });
 });
 

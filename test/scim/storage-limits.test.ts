@@ -95,7 +95,7 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
       const created = await api.post('/scim/v2/Users').set(bearer(token)).send(user('ann', { displayName: 'Ann' }));
       expect(created.status).toBe(201);
       const id = created.body.id as string;
-      const big = await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann', { displayName: 'A'.repeat(5_000) }));
+      const big = await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann', { title: 'A'.repeat(5_000) }));
       expect([big.status, big.body.detail]).toEqual([507, expect.stringContaining('quota of 4000 bytes')]);
       expect((await api.get(`/scim/v2/Users/${id}`).set(bearer(token))).body.displayName).toBe('Ann');
       const smaller = await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann'));

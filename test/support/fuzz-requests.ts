@@ -61,6 +61,8 @@ export interface FuzzRequest {
   body?: BodySpec;
   /** HTTP only: send without Content-Length (chunked). */
   chunked?: boolean;
+  /** The issue-10 generator that made it (projection, .search, PATCH paths, huge PATCH), for the counts. */
+  tag?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -716,7 +718,104 @@ interface Shape {
   /** Forces the HTTP path (bytes the handler never sees otherwise). */
   http?: boolean;
   chunked?: boolean;
+  /** A query string of its own (instead of the random one). */
+  query?: string;
+  tag?: string;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Issue 10: names of built-in prototype members in every place an attribute name is accepted (projection,
+// .search, sortBy, filters, PATCH paths and value keys), lists far over the limits, and 1,000-operation
+// PATCHes on the largest seeded group.
+
+export const PROTO_NAMES = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', '__defineGetter__', 'valueOf', 'isPrototypeOf'];
+const protoPathArb = fc
+  .tuple(fc.constantFrom(...PROTO_NAMES), fc.constantFrom(...PROTO_NAMES), fc.nat({ max: 9 }))
+  .map(([a, b, shape]) =>
+    [a, `${a}.${b}`, `name.${a}`, `emails.${a}`, `${USER}:${a}.${b}`, `${ENTERPRISE}:${a}`, `emails[${a} eq "x"]`, `emails[type eq "work"].${a}`, `members[value eq "@@u:0@@"].${a}`, `${a.toUpperCase()}`][shape]!,
+  );
+const namePathArb = fc.oneof({ weight: 2, arbitrary: attrPathArb }, { weight: 3, arbitrary: protoPathArb });
+/** A list of attribute paths: a few, or many (at, just over, and far over MAX_PROJECTION_PATHS = 100). */
+const pathListArb: fc.Arbitrary<string[]> = fc.oneof(
+  { weight: 5, arbitrary: fc.array(namePathArb, { maxLength: 5 }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom(99, 100, 101, 300, 3_000), namePathArb)
+      .map(([n, path]) => Array.from({ length: n }, (_, i) => (i % 97 === 0 ? path : `attr${i}`))),
+  },
+);
+/** Filters on prototype names, and or-chains at and over MAX_FILTER_TERMS (100). */
+const protoFilterArb = fc.oneof(
+  fc.tuple(protoPathArb, fc.constantFrom('eq "x"', 'pr', 'co "a"', 'gt 1')).map(([path, tail]) => `${path} ${tail}`),
+  fc.tuple(fc.constantFrom(99, 100, 101, 370), fc.constantFrom('userName eq "u@@n@@"', 'emails.value co "@@n@@"', 'constructor eq "@@n@@"')).map(([n, term]) =>
+    Array.from({ length: n }, (_, i) => term.replace('@@n@@', String(i))).join(' or '),
+  ),
+);
+const projectionQueryArb = fc
+  .tuple(fc.option(pathListArb, { nil: undefined }), fc.option(pathListArb, { nil: undefined }), fc.option(namePathArb, { nil: undefined }), fc.option(protoFilterArb, { nil: undefined }))
+  .map(([attributes, excluded, sortBy, filter]) => {
+    const q = new URLSearchParams();
+    if (attributes) q.set('attributes', attributes.join(','));
+    if (excluded) q.set('excludedAttributes', excluded.join(','));
+    if (sortBy) q.set('sortBy', sortBy);
+    if (filter) q.set('filter', filter);
+    return q.toString();
+  });
+const protoSearchBodyArb: fc.Arbitrary<BodySpec> = fc
+  .record(
+    {
+      schemas: fc.constant([SEARCH]),
+      attributes: fc.oneof(pathListArb, pathListArb.map((l) => l.join(','))),
+      excludedAttributes: fc.oneof(pathListArb, pathListArb.map((l) => l.join(','))),
+      sortBy: namePathArb,
+      filter: protoFilterArb,
+      count: fc.integer({ min: 0, max: 50 }),
+    },
+    { requiredKeys: ['schemas'] },
+  )
+  .chain((value) =>
+    // Sometimes a prototype name as a SearchRequest member of its own.
+    fc.option(fc.constantFrom(...PROTO_NAMES), { nil: undefined }).map((extra) => {
+      if (extra) defineKey(value as Record<string, unknown>, extra, [{ toString: null }]);
+      return { kind: 'json' as const, value, text: [] };
+    }),
+  );
+/** PATCH operations whose paths and value keys are prototype names. */
+const protoOpArb = fc.oneof(
+  fc.tuple(fc.constantFrom('add', 'replace', 'remove', 'Add'), namePathArb, hostileValueArb).map(([op, path, value]) => ({ op, path, value })),
+  fc.tuple(fc.constantFrom('add', 'replace'), fc.constantFrom(...PROTO_NAMES), fc.constantFrom<unknown>({ polluted: true }, 'x', [{ value: 'x' }])).map(([op, name, value]) => {
+    const inner: Record<string, unknown> = {};
+    defineKey(inner, name, value);
+    return { op, value: inner };
+  }),
+  fc.tuple(fc.constantFrom(...PROTO_NAMES), fc.constantFrom('emails', 'members', 'name', ENTERPRISE)).map(([name, path]) => {
+    const element: Record<string, unknown> = { value: 'p@example.com' };
+    defineKey(element, name, { prototype: { polluted: true } });
+    return path === 'name' ? { op: 'add', path, value: element } : path === ENTERPRISE ? { op: 'add', value: { [ENTERPRISE]: element } } : { op: 'add', path, value: [element] };
+  }),
+);
+const protoPatchBodyArb: fc.Arbitrary<BodySpec> = fc
+  .array(protoOpArb, { minLength: 1, maxLength: 4 })
+  .map((Operations) => ({ kind: 'json' as const, value: { schemas: [PATCH_OP], Operations }, text: [] }));
+/** 1,000-operation PATCHes on a group: Okta-style value-path removes mixed with adds, Entra-style removes, or unindexable filters. */
+const hugePatchBodyArb: fc.Arbitrary<BodySpec> = fc
+  .tuple(fc.constantFrom('okta', 'entra', 'unindexed', 'display'), fc.constantFrom(1_000, 1_001, 300))
+  .map(([style, n]) => {
+    const Operations = Array.from({ length: n }, (_, i) => {
+      switch (style) {
+        case 'okta':
+          return i % 2 ? { op: 'add', path: 'members', value: [{ value: `fuzz-new-${i}` }] } : { op: 'remove', path: `members[value eq "big-member-${i}"]` };
+        case 'entra':
+          return { op: 'Remove', path: 'members', value: [{ value: `big-member-${i * 3}` }] };
+        case 'unindexed':
+          return { op: 'remove', path: `members[display eq "x${i}" or value eq "big-member-${i}"]` };
+        default:
+          return { op: 'replace', path: `members[value eq "big-member-${i}"].display`, value: `D${i}` };
+      }
+    });
+    return { kind: 'json' as const, value: { schemas: [PATCH_OP], Operations }, text: [] };
+  });
 
 const shapeArb: fc.Arbitrary<Shape> = fc.oneof(
   { weight: 14, arbitrary: fc.constantFrom('/Users', '/Groups', '/users', '/Groups/').map((path) => ({ method: 'GET', path })) },
@@ -735,6 +834,11 @@ const shapeArb: fc.Arbitrary<Shape> = fc.oneof(
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom('POST /Users', 'PATCH /Users/@@u:1@@', 'PUT /Groups/@@g:0@@', 'POST /Groups/.search'), deepArb).map(([route, body]) => ({ method: route.split(' ')[0]!, path: route.split(' ')[1]!, body })) },
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom('POST /Users', 'PATCH /Users/@@u:1@@', 'PATCH /Groups/@@g:0@@', 'PUT /Users/@@u:0@@', 'POST /Groups', 'POST /Users/.search'), hugeArb, fc.boolean()).map(([route, body, chunked]) => ({ method: route.split(' ')[0]!, path: route.split(' ')[1]!, body, http: body.kind === 'huge' && body.bytes > 1_000_000, chunked })) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom('POST /Users', 'PATCH /Users/@@u:0@@', 'POST /Groups', 'POST /Users/.search'), badUtf8Arb, fc.boolean()).map(([route, body, http]) => ({ method: route.split(' ')[0]!, path: route.split(' ')[1]!, body, http })) },
+  // Issue 10 generators.
+  { weight: 5, arbitrary: fc.tuple(fc.constantFrom('/Users', '/Groups', '/Users/@@u:0@@', '/Groups/@@g:2@@'), projectionQueryArb).map(([path, query]) => ({ method: 'GET', path, query, tag: 'projection/sortBy/filter names' })) },
+  { weight: 3, arbitrary: fc.tuple(fc.constantFrom('/Users/.search', '/Groups/.search'), protoSearchBodyArb).map(([path, body]) => ({ method: 'POST', path, body, tag: '.search names and lists' })) },
+  { weight: 4, arbitrary: fc.tuple(fc.constantFrom('/Users/@@u:0@@', '/Users/@@u:1@@', '/Groups/@@g:0@@', '/Groups/@@g:2@@'), protoPatchBodyArb).map(([path, body]) => ({ method: 'PATCH', path, body, tag: 'PATCH paths and value keys' })) },
+  { weight: 1, arbitrary: hugePatchBodyArb.map((body) => ({ method: 'PATCH', path: '/Groups/@@g:2@@', body, tag: '1,000-op PATCH on a big group' })) },
 );
 
 /** One generated request; about 10% go through real HTTP (Express), the rest straight to `handleScim`. */
@@ -743,7 +847,7 @@ export const requestArb: fc.Arbitrary<FuzzRequest> = fc
   .map(([shape, rawQuery, dice, headers, auth]) => {
     // List-style queries matter on GET collections and are noise elsewhere (but still sent sometimes).
     const isList = shape.method === 'GET' && /^\/(users|groups)\/?$/i.test(shape.path);
-    const query = isList || dice < 3 ? rawQuery : '';
+    const query = shape.query ?? (isList || dice < 3 ? rawQuery : '');
     // Node's HTTP server refuses request heads over 16 KB (431) before any middleware runs: such requests
     // go to the handler, which is what they would test anyway.
     const headBytes = shape.path.length * 3 + query.length + (auth === 'long' ? 8_100 : 200);
@@ -752,6 +856,7 @@ export const requestArb: fc.Arbitrary<FuzzRequest> = fc
     const request: FuzzRequest = { via, method: via === 'http' && !httpable ? 'GET' : shape.method, path: shape.path, query, auth, headers };
     if (shape.body) request.body = shape.body;
     if (shape.chunked && via === 'http') request.chunked = true;
+    if (shape.tag) request.tag = shape.tag;
     return request;
   });
 

@@ -2,7 +2,7 @@
  * The guard's decision, as a pure function of what the store returned (DESIGN.md "Guard outcomes").
  * The store-unreachable case never gets here: it fails closed before a decision is possible.
  */
-import type { ScimCandidate } from '../match/strategies.js';
+import type { ScimCandidate } from './strategies.js';
 
 export type RefusalReason = 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
 
@@ -19,10 +19,18 @@ export interface GuardFacts {
   deletedMatch: boolean;
 }
 
+/**
+ * Ambiguity counts active matches only. IdPs replace a user by deactivating it and POSTing a new one with
+ * the same externalId (Okta on re-assignment and some renames): the deactivated record is history, the
+ * active one is the person's account. Two or more *active* matches are ambiguous; no active match among
+ * several inactive ones is `deactivated` (reporting the most recently created of them).
+ */
 export function decide(facts: GuardFacts): GuardDecision {
   if (!facts.hasConnection) return { admit: true, scimUser: null };
-  if (facts.matches.length > 1) return { admit: false, reason: 'ambiguous', scimUser: null };
-  const [user] = facts.matches;
-  if (user) return user.active ? { admit: true, scimUser: user } : { admit: false, reason: 'deactivated', scimUser: user };
+  const active = facts.matches.filter((user) => user.active);
+  if (active.length > 1) return { admit: false, reason: 'ambiguous', scimUser: null };
+  if (active.length === 1) return { admit: true, scimUser: active[0]! };
+  const latest = facts.matches.at(-1);
+  if (latest) return { admit: false, reason: 'deactivated', scimUser: latest };
   return { admit: false, reason: facts.deletedMatch ? 'deleted' : 'not_provisioned', scimUser: null };
 }

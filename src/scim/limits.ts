@@ -1,0 +1,52 @@
+/**
+ * Work and size budgets of the SCIM request layer, in one place (issue 10). Every limit is far above what
+ * real identity providers send (docs/limits.md gives each one's reason), is checked before the work it
+ * bounds is done, and is refused with an RFC 7644 §3.12 error. The aim: no single request blocks the
+ * event loop for more than about 50 ms, and nothing a client sends grows without bound.
+ *
+ * Limits that deployments may need to tune are options of `scimSso(...)` (src/options.ts: page size,
+ * body size, filter length and depth, PATCH operations); the ones below are fixed.
+ */
+
+/** Longest attribute name or URN accepted as a key or in a path segment. */
+export const MAX_NAME_LENGTH = 256;
+
+/** Longest attribute path (PATCH `path`, projection entry, `sortBy`); real clients send well under 200 characters. */
+export const MAX_PATH_LENGTH = 1_024;
+
+/** Most keys in one object of a resource: the resource itself, an extension, a complex value (incl. unknown attributes). */
+export const MAX_OBJECT_KEYS = 100;
+
+/** Most values of a multi-valued attribute (and of any array in an unknown attribute), `members` aside. */
+export const MAX_VALUES = 1_000;
+
+/** Most values of the multi-valued contact attributes of a user; `emails` values are indexed. */
+export const MAX_CONTACT_VALUES = 100;
+export const CONTACT_ATTRIBUTES: ReadonlySet<string> = new Set(['emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'x509Certificates']);
+
+/** Most members of one group (Entra and Okta push groups of 100,000+ members in several PATCHes). */
+export const MAX_MEMBERS = 250_000;
+
+/** Longest `userName`, `externalId`, `displayName` and member `value` (identifiers, UPNs, LDAP DNs). */
+export const MAX_IDENTIFIER_LENGTH = 1_024;
+
+/** Longest `emails[].value`: 64 (local part) + 1 + 255 (domain), the RFC 3696 bound; RFC 5321 paths stop at 254. */
+export const MAX_EMAIL_LENGTH = 320;
+
+/** Most attribute paths in `attributes` and in `excludedAttributes` (each); the full User schema has about 70. */
+export const MAX_PROJECTION_PATHS = 100;
+
+/** Most comparisons (`eq`, `pr`, …) in one filter, PATCH value filters included. */
+export const MAX_FILTER_TERMS = 100;
+
+/**
+ * The most work a PATCH may do scanning multi-valued lists where the list index cannot help (see
+ * patch-list.ts), in element comparisons: a value filter that does not pin `value` costs the list's length
+ * times the filter's comparisons, other scans the list's length. Measured at about 0.6 µs per comparison
+ * (docs/limits.md), so this is about 30 ms. Over budget: 400 `tooMany`, refused before the scan.
+ * Operations on `members[value eq "…"]`, adding values and removing listed values cost O(1) each.
+ */
+export const MAX_PATCH_SCAN = 50_000;
+
+/** Resources a filtered or sorted list evaluates between two yields to the event loop. */
+export const LIST_YIELD_EVERY = 500;

@@ -1,0 +1,162 @@
+/**
+ * The shape budget of a resource as it is about to be stored (POST, PUT, and the result of a PATCH): names
+ * that are valid attribute names and not `Object.prototype` members, bounded widths, bounded value lists,
+ * bounded identifier lengths (src/scim/limits.ts; docs/limits.md gives the reasons). Violations are a 400
+ * `invalidValue` naming the place.
+ *
+ * A write never makes an existing resource unwritable: an attribute that breaks a limit but is unchanged
+ * from the stored resource (stored before the limit existed) is accepted as it is, so such a user can
+ * still be deactivated by a PATCH or a GET-then-PUT.
+ */
+import { fail, ok, scimErrors, type Result } from '../errors.js';
+import { isReservedName, isSubAttrName, isAttrName, isUrnKey } from './attribute-access.js';
+import {
+  CONTACT_ATTRIBUTES,
+  MAX_CONTACT_VALUES,
+  MAX_EMAIL_LENGTH,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_MEMBERS,
+  MAX_NAME_LENGTH,
+  MAX_OBJECT_KEYS,
+  MAX_VALUES,
+} from './limits.js';
+import { isObject, type Json, type JsonObject } from './normalize.js';
+import { jsonEqual } from './patch-apply.js';
+
+/** Top-level string attributes with a length limit (they are indexed, unique or shown as names). */
+const IDENTIFIERS: ReadonlySet<string> = new Set(['userName', 'externalId', 'displayName']);
+
+const invalid = (detail: string) => fail(scimErrors.badRequest('invalidValue', detail));
+const shown = (name: string) => JSON.stringify(name.length > 40 ? `${name.slice(0, 37)}...` : name);
+
+/** Why a top-level attribute's value breaks the budget, or null. `name` is its key in the resource. */
+function checkValue(name: string, value: Json): string | null {
+  const maxValues = name === 'members' ? MAX_MEMBERS : CONTACT_ATTRIBUTES.has(name) ? MAX_CONTACT_VALUES : MAX_VALUES;
+  if (typeof value === 'string') {
+    if (IDENTIFIERS.has(name) && value.length > MAX_IDENTIFIER_LENGTH) return `${name} is ${value.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted`;
+    return null;
+  }
+  if (name === 'schemas' && Array.isArray(value)) {
+    if (value.length > MAX_OBJECT_KEYS) return `schemas lists ${value.length} URNs; at most ${MAX_OBJECT_KEYS} are accepted`;
+    const long = value.find((urn) => typeof urn === 'string' && urn.length > MAX_NAME_LENGTH);
+    return long === undefined ? null : `schemas holds a URN longer than ${MAX_NAME_LENGTH} characters`;
+  }
+  if (Array.isArray(value) && value.length <= maxValues) {
+    // The common case, and the big one (45,000 members): flat elements, checked without the general walk.
+    let flat = true;
+    for (const item of value) {
+      if (!isObject(item)) {
+        flat = false;
+        break;
+      }
+      const problem = checkFlatElement(name, item);
+      if (problem === undefined) {
+        flat = false;
+        break;
+      }
+      if (problem !== null) return problem;
+    }
+    if (flat) return null;
+  }
+  // Iterative walk: depth is already bounded by body.ts (MAX_BODY_DEPTH), width is bounded here.
+  const stack: { node: Json; where: string; top: boolean }[] = [{ node: value, where: name, top: true }];
+  while (stack.length) {
+    const { node, where, top } = stack.pop()!;
+    if (Array.isArray(node)) {
+      const limit = top ? maxValues : MAX_VALUES;
+      if (node.length > limit) return `${where} has ${node.length} values; at most ${limit} are accepted`;
+      for (const item of node) {
+        if (typeof item === 'object' && item !== null) stack.push({ node: item, where, top: false });
+        else if (top && typeof item === 'string') {
+          const problem = checkElementValue(name, item);
+          if (problem) return problem;
+        }
+      }
+      continue;
+    }
+    if (!isObject(node)) continue;
+    const keys = Object.keys(node);
+    if (keys.length > MAX_OBJECT_KEYS) return `${where} has ${keys.length} sub-attributes; at most ${MAX_OBJECT_KEYS} are accepted`;
+    for (const key of keys) {
+      if (!isSubAttrName(key) || isReservedName(key)) return `${where} holds ${shown(key)}, which is not an attribute name (RFC 7643 §2.1)`;
+      const item = node[key]!;
+      if (typeof item === 'string') {
+        if (key === 'value' && (where === name)) {
+          const problem = checkElementValue(name, item);
+          if (problem) return problem;
+        }
+      } else if (typeof item === 'object' && item !== null) {
+        stack.push({ node: item, where: `${where}.${key}`, top: false });
+      }
+    }
+  }
+  return null;
+}
+
+/** Names already checked (sub-attribute names repeat across the elements of a list). */
+const goodNames = new Set<string>(['value', 'display', 'type', 'primary', '$ref', 'displayName']);
+
+/**
+ * One element of a multi-valued attribute whose sub-attributes are all simple: why it breaks the budget,
+ * null when it is fine, undefined when it holds nested values (the general walk then checks it).
+ */
+function checkFlatElement(name: string, item: JsonObject): string | null | undefined {
+  let keys = 0;
+  for (const key in item) {
+    if (!Object.hasOwn(item, key)) continue;
+    if (++keys > MAX_OBJECT_KEYS) return `${name} has a value with more than ${MAX_OBJECT_KEYS} sub-attributes`;
+    if (!goodNames.has(key)) {
+      if (!isSubAttrName(key) || isReservedName(key)) return `${name} holds ${shown(key)}, which is not an attribute name (RFC 7643 §2.1)`;
+      if (goodNames.size < 1_000) goodNames.add(key);
+    }
+    const v = item[key];
+    if (typeof v === 'object' && v !== null) return undefined;
+    if (key === 'value' && typeof v === 'string') {
+      const problem = checkElementValue(name, v);
+      if (problem) return problem;
+    }
+  }
+  return null;
+}
+
+/** Length limits of the `value` of one element of `emails` and `members`. */
+function checkElementValue(name: string, value: string): string | null {
+  if (name === 'emails' && value.length > MAX_EMAIL_LENGTH) return `an emails value is ${value.length} characters long; at most ${MAX_EMAIL_LENGTH} are accepted`;
+  if (name === 'members' && value.length > MAX_IDENTIFIER_LENGTH) return `a members value is ${value.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted`;
+  return null;
+}
+
+/** Why an extension object (`{"urn:…:enterprise:2.0:User": {…}}`) breaks the budget, or null. */
+function checkExtension(urn: string, value: Json): string | null {
+  if (!isObject(value)) return null; // normalisation already refused non-objects for known extensions
+  const keys = Object.keys(value);
+  if (keys.length > MAX_OBJECT_KEYS) return `${urn} has ${keys.length} attributes; at most ${MAX_OBJECT_KEYS} are accepted`;
+  for (const key of keys) {
+    if (!isAttrName(key) || isReservedName(key)) return `${urn} holds ${shown(key)}, which is not an attribute name (RFC 7643 §2.1)`;
+    const problem = checkValue(key, value[key]!);
+    if (problem) return `${urn}: ${problem}`;
+  }
+  return null;
+}
+
+/**
+ * Checks a resource about to be stored against the budget; `previous` is the stored version it replaces
+ * (PUT, PATCH), whose unchanged attributes are accepted as they are.
+ */
+export function checkResourceLimits(resource: JsonObject, previous?: JsonObject): Result<void> {
+  const keys = Object.keys(resource);
+  if (keys.length > MAX_OBJECT_KEYS && keys.length > (previous ? Object.keys(previous).length : 0)) {
+    return invalid(`the resource has ${keys.length} attributes; at most ${MAX_OBJECT_KEYS} are accepted`);
+  }
+  for (const key of keys) {
+    const value = resource[key]!;
+    let problem: string | null;
+    if (isUrnKey(key)) problem = isReservedName(key) ? `${shown(key)} is not an attribute name` : checkExtension(key, value);
+    else if (!isAttrName(key) || isReservedName(key)) problem = `${shown(key)} is not an attribute name (RFC 7643 §2.1)`;
+    else problem = checkValue(key, value);
+    if (problem === null) continue;
+    const unchanged = previous !== undefined && Object.hasOwn(previous, key) && jsonEqual(previous[key], value);
+    if (!unchanged) return invalid(problem);
+  }
+  return ok(undefined);
+}

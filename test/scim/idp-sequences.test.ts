@@ -1,0 +1,95 @@
+/**
+ * SCIM sequences real IdPs send that break other servers, on both stores and both adapters:
+ * - Okta's deactivate-then-POST: a POST reusing the externalId of a deactivated user is a new user (201);
+ *   reusing its userName is a 409 the IdP understands (`scimType: uniqueness`), and reactivating works.
+ * - A group `replace` without `members` (Okta's rename, Entra's path-less replace) keeps the membership.
+ * - Every 409 carries `scimType: "uniqueness"`: IdPs treat a 409 as "already exists" and look the resource up.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCIM_TARGETS, scimTestApp, type ScimTestApp } from '../support/app.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+describe.each(SCIM_TARGETS)('IdP sequences on the $store store through $adapter', ({ store, adapter }) => {
+  let app: ScimTestApp;
+  beforeAll(async () => {
+    app = await scimTestApp(store, `idp-seq-${store}-${adapter}`, {}, adapter);
+  });
+  afterAll(async () => {
+    expect(app.unexpected).toEqual([]);
+    await app.cleanup();
+  });
+
+  const post = (path: string, body: object) => app.http.post(`/scim/v2/${path}`).set(app.auth).send(body);
+  const patch = (path: string, Operations: object[]) => app.http.patch(`/scim/v2/${path}`).set(app.auth).send({ schemas: [PATCH], Operations });
+  const put = (path: string, body: object) => app.http.put(`/scim/v2/${path}`).set(app.auth).send(body);
+  const user = (userName: string, extra: object = {}) => ({ schemas: [USER], userName, active: true, ...extra });
+
+  it("accepts Okta's deactivate-then-POST with the same externalId, and refuses the same userName with uniqueness", async () => {
+    const old = await post('Users', user('jdoe@corp.test', { externalId: '00u-okta-1' }));
+    expect(old.status).toBe(201);
+    expect((await patch(`Users/${old.body.id}`, [{ op: 'replace', value: { active: false } }])).status).toBe(204);
+
+    const renamed = await post('Users', user('john.doe@corp.test', { externalId: '00u-okta-1' }));
+    expect(renamed.status).toBe(201);
+    expect(renamed.body.id).not.toBe(old.body.id);
+    const byExternalId = await app.http.get('/scim/v2/Users').query({ filter: 'externalId eq "00u-okta-1"' }).set(app.auth);
+    expect(byExternalId.body.Resources.map((u: any) => [u.id, u.active]).sort()).toEqual(
+      [
+        [old.body.id, false],
+        [renamed.body.id, true],
+      ].sort(),
+    );
+
+    const sameName = await post('Users', user('JDoe@corp.test', { externalId: '00u-okta-1' }));
+    expect(sameName.status).toBe(409);
+    expect(sameName.body).toMatchObject({ status: '409', scimType: 'uniqueness' });
+    // The IdP's recovery: look the user up by userName and reactivate it.
+    const found = await app.http.get('/scim/v2/Users').query({ filter: 'userName eq "jdoe@corp.test"' }).set(app.auth);
+    expect(found.body.Resources.map((u: any) => u.id)).toEqual([old.body.id]);
+    expect((await patch(`Users/${old.body.id}`, [{ op: 'replace', path: 'active', value: true }])).status).toBe(204);
+  });
+
+  it('keeps the members of a group through a replace that omits them', async () => {
+    const a = await post('Users', user('member-a@corp.test'));
+    const b = await post('Users', user('member-b@corp.test'));
+    const group = await post('Groups', { schemas: [GROUP], displayName: 'Engineering', members: [{ value: a.body.id }, { value: b.body.id }] });
+    expect(group.status).toBe(201);
+    const path = `Groups/${group.body.id}`;
+    // Okta's rename, Entra's path-less replace, and a replace of another attribute.
+    expect((await patch(path, [{ op: 'replace', path: 'displayName', value: 'Engineering EU' }])).status).toBe(204);
+    expect((await patch(path, [{ op: 'replace', value: { displayName: 'Engineering Europe', externalId: 'grp-1' } }])).status).toBe(204);
+    expect((await patch(path, [{ op: 'Replace', value: { id: group.body.id, displayName: 'Engineering Europe' } }])).status).toBe(204);
+    const read = await app.http.get(`/scim/v2/${path}`).set(app.auth);
+    expect(read.body.displayName).toBe('Engineering Europe');
+    expect(read.body.members.map((m: any) => m.value).sort()).toEqual([a.body.id, b.body.id].sort());
+    const member = await app.http.get(`/scim/v2/Users/${a.body.id}`).set(app.auth);
+    expect(member.body.groups).toEqual([expect.objectContaining({ value: group.body.id, display: 'Engineering Europe' })]);
+  });
+
+  it('answers every uniqueness conflict 409 with scimType uniqueness', async () => {
+    const taken = await post('Users', user('taken@corp.test'));
+    const other = await post('Users', user('other@corp.test'));
+    await post('Groups', { schemas: [GROUP], displayName: 'Taken Group' });
+    const otherGroup = await post('Groups', { schemas: [GROUP], displayName: 'Other Group' });
+    expect([taken.status, other.status, otherGroup.status]).toEqual([201, 201, 201]);
+    const conflicts = [
+      await post('Users', user('TAKEN@corp.test')),
+      await put(`Users/${other.body.id}`, user('taken@corp.test')),
+      await patch(`Users/${other.body.id}`, [{ op: 'replace', path: 'userName', value: 'Taken@Corp.test' }]),
+      await patch(`Users/${other.body.id}`, [{ op: 'replace', value: { userName: 'taken@corp.test' } }]),
+      await post('Groups', { schemas: [GROUP], displayName: 'taken group' }),
+      await put(`Groups/${otherGroup.body.id}`, { schemas: [GROUP], displayName: 'TAKEN GROUP' }),
+      await patch(`Groups/${otherGroup.body.id}`, [{ op: 'replace', path: 'displayName', value: 'Taken Group' }]),
+    ];
+    for (const res of conflicts) {
+      expect(res.status, JSON.stringify(res.body)).toBe(409);
+      expect(res.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '409', scimType: 'uniqueness' });
+    }
+    // Nothing changed: the losers keep their names.
+    expect((await app.http.get(`/scim/v2/Users/${other.body.id}`).set(app.auth)).body.userName).toBe('other@corp.test');
+    expect((await app.http.get(`/scim/v2/Groups/${otherGroup.body.id}`).set(app.auth)).body.displayName).toBe('Other Group');
+  });
+});
