@@ -458,7 +458,8 @@ async function checkRedisKeys(
   for (const g of live.Group) {
     const values = await client.zrange(`${tag}g:mz:${g.id}`, '0', '-1');
     const metas = await client.hgetall(`${tag}g:mm:${g.id}`);
-    const own = values.reduce((n, value) => n + utf8(value) + utf8(metas[value] ?? ''), 0);
+    // Own keys only: member values are client data (`valueOf`, `__proto__`…).
+    const own = values.reduce((n, value) => n + utf8(value) + utf8(Object.hasOwn(metas, value) ? metas[value]! : ''), 0);
     expect(Number(memberBytes[g.id] ?? 0) === own, () => `g:mb of ${g.id} is ${memberBytes[g.id]} but its members count for ${own} bytes`);
     bytes += own;
   }
