@@ -1,5 +1,6 @@
 /** The run's results: one object (written as JSON with --json) and its text tables. */
 import type { Cost } from './cost.js';
+import type { GroupScaleResult } from './groups.js';
 
 export interface PhaseRow {
   phase: string;
@@ -42,6 +43,8 @@ export interface Report {
   phases: PhaseRow[];
   scale: ScaleRow[];
   scaleRatios: { phase: string; server: string; p50Small: number; p50Large: number; ratio: number; ratioToLimit: number; cpuRatio: number }[];
+  /** The group-scale section (bench/groups.ts). */
+  groups: GroupScaleResult | null;
   guard: Record<string, unknown> | null;
   logins: Record<string, unknown> | null;
   memory: Record<string, unknown>[];

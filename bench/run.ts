@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,guard,logins,memory]`: scim-sso against the
+ * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,memory]`: scim-sso against the
  * limit of Express + Redis on this machine, in one run. See bench/README.md for how to read the output.
  */
 import { writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { measureMemory } from './memory.js';
 import { costTable, keyValueTable, loginTable, memoryTable, phaseTable, scaleTable, targetTable, type Report } from './report.js';
 import { evaluateTargets } from './targets.js';
 import { runScale, type ScaleSettings } from './scale.js';
+import { groupTable, runGroupScale, type GroupScaleSettings } from './groups.js';
 import { loadFresh, startServers } from './servers.js';
 
 const args = process.argv.slice(2);
@@ -30,6 +31,7 @@ const config = quick
       users: 300,
       phase: { connections: 16, duration: 0.6, slices: 1, warmup: 0, deletes: 400 } satisfies PhaseSettings,
       scale: { sizes: [300, 1000, 3000], connections: 16, duration: 0.6, slices: 1, warmup: 0 } satisfies ScaleSettings,
+      groups: { sizes: [1000, 10_000], iterations: 50 } satisfies GroupScaleSettings,
       guard: { users: 1000, calls: 300 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 1, rounds: 2, secondsPerRound: 1, users: 300 } satisfies LoginSettings,
     }
@@ -37,6 +39,7 @@ const config = quick
       users: 2000,
       phase: { connections: 16, duration: 5, slices: 4, warmup: 1, deletes: 6000 } satisfies PhaseSettings,
       scale: { sizes: [1000, 10_000, 100_000], connections: 16, duration: 4, slices: 4, warmup: 1 } satisfies ScaleSettings,
+      groups: { sizes: [1000, 100_000], iterations: 200 } satisfies GroupScaleSettings,
       guard: { users: 10_000, calls: 2000 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 3, rounds: 8, secondsPerRound: 1.5, users: 2000 } satisfies LoginSettings,
     };
@@ -63,6 +66,7 @@ const report: Report = {
   phases: [],
   scale: [],
   scaleRatios: [],
+  groups: null,
   guard: null,
   logins: null,
   memory: [],
@@ -94,6 +98,11 @@ try {
     report.scaleRatios = scale.ratios;
     report.memory.push(...scale.memory);
     log(`\n${scaleTable(scale.rows, scale.ratios)}`);
+  }
+  if (wants('groups')) {
+    log(`\n## Groups: one group grown to ${config.groups.sizes.join(' → ')} members with PATCHes of 1,000 (scim-redis), ${config.groups.iterations} sequential requests per figure`);
+    report.groups = await runGroupScale(servers, redis.client, config.groups, log);
+    log(`\n${groupTable(report.groups)}`);
   }
   if (wants('guard')) {
     log(`\n## Guard: runGuard in process, Redis store, ${config.guard.users} users, ${config.guard.calls} sequential calls`);

@@ -14,6 +14,14 @@ export function evaluateTargets(report: Report): Target[] {
   for (const r of report.scale.filter((x) => x.server === 'scim-redis' && x.status !== 'ok')) {
     targets.push({ name: `redis scale ${r.phase} at ${r.users}`, value: null, goal: 'correct', met: false });
   }
+  if (report.groups) {
+    const { ratios, failure, rows } = report.groups;
+    const sizes = rows.length > 0 ? `${rows[0]!.members} → ${rows[rows.length - 1]!.members} members` : 'group';
+    targets.push({ name: `group built with PATCHes of 1,000, no 5xx (${sizes})`, value: null, goal: 'no failure', met: failure === null });
+    for (const [name, value] of [['PATCH add', ratios?.addP50], ['PATCH remove', ratios?.removeP50], ['GET without members', ratios?.getP50]] as const) {
+      targets.push({ name: `group p50 largest/smallest: ${name}`, value: value ?? null, goal: '≤ 2', met: value !== undefined && value <= 2 });
+    }
+  }
   const guard = report.guard as { decisionRoundTrips: number; p50: number; wrong: number } | null;
   if (guard) {
     targets.push({ name: 'guard round trips per login decision', value: guard.decisionRoundTrips, goal: '= 1', met: guard.decisionRoundTrips === 1 && guard.wrong === 0 });

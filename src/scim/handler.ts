@@ -5,7 +5,7 @@
  * unreachable store with a 503 and `Retry-After`.
  */
 import { ScimError, scimErrors } from '../errors.js';
-import type { Store, StoredConnection, StoreQuota } from '../store/store.js';
+import type { Store, StoredConnection, StoredMember, StoreQuota } from '../store/store.js';
 import { authenticate } from './auth.js';
 import { parseJsonBody } from './body.js';
 import { createDiscovery } from './discovery.js';
@@ -26,6 +26,7 @@ import {
   type ResourceContext,
 } from './resources.js';
 import { groupSpec } from './groups.js';
+import { membersJson, wantsMembers } from './group-members.js';
 import { userSpec } from './users.js';
 import type { StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
@@ -179,11 +180,35 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return unwrap(parseProjection(ctx.spec.type, request.query.get('attributes'), request.query.get('excludedAttributes')));
   }
 
-  /** One resource in a response, with its ETag and projection. */
-  function resourceResponse(ctx: ResourceContext, request: ScimRequest, status: number, stored: StoredResource, projection: Projection): ScimResponse {
+  /** One resource in a response, with its ETag and projection; `membersJson`: a group's members, serialised. */
+  function resourceResponse(ctx: ResourceContext, request: ScimRequest, status: number, stored: StoredResource, projection: Projection, membersJson?: string): ScimResponse {
     const headers: Record<string, string> = { ETag: etagOf(stored.version) };
     if (status === 201) headers.Location = locationOf(ctx.spec, request.baseUrl, stored.id);
+    if (membersJson !== undefined) {
+      const text = isIdentity(projection)
+        ? renderResourceJson(ctx.spec, stored, request.baseUrl, membersJson)
+        : JSON.stringify(applyProjection(renderResource(ctx.spec, { ...stored, members: JSON.parse(membersJson) as StoredMember[] }, request.baseUrl), projection));
+      return rawJsonResponse(status, text, headers);
+    }
     return rawJsonResponse(status, resourceJson(ctx, stored, null, projection, request.baseUrl), headers);
+  }
+
+  /**
+   * A group as a response shows it: read without members (O(1)) when the projection leaves them out, else
+   * with its members read page by page (src/scim/group-members.ts), all of the group's version.
+   */
+  async function readGroup(ctx: ResourceContext, id: string, projection: Projection): Promise<{ stored: StoredResource; membersJson?: string }> {
+    const withMembers = wantsMembers(projection);
+    for (let attempt = 0; ; attempt++) {
+      const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
+      if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
+      if (!withMembers) return { stored };
+      const members = await membersJson(ctx.store, ctx.connectionId, id);
+      if (!members) throw scimErrors.notFound(`Group ${id} not found`);
+      if (members.version === stored.version) return { stored, membersJson: members.json };
+      // Changed in between: after a few tries, answer with the older version (no later If-None-Match matches it).
+      if (attempt >= 4) return { stored: { ...stored, version: Math.min(stored.version, members.version) }, membersJson: members.json };
+    }
   }
 
   async function list(ctx: ResourceContext, request: ScimRequest, query: URLSearchParams): Promise<ScimResponse> {
@@ -255,12 +280,13 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const projection = ['GET', 'PUT', 'PATCH'].includes(method) ? projectionOf(ctx, request) : null;
     switch (method) {
       case 'GET': {
-        const stored = unwrap(await readResource(ctx, id));
+        const group = ctx.spec.kind === 'Group' ? await readGroup(ctx, id, projection!) : null;
+        const stored = group ? group.stored : unwrap(await readResource(ctx, id));
         const ifNoneMatch = request.headers['if-none-match'];
         if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etagOf(stored.version))) {
           return { status: 304, headers: { ETag: etagOf(stored.version) } };
         }
-        return resourceResponse(ctx, request, 200, stored, projection!);
+        return resourceResponse(ctx, request, 200, stored, projection!, group?.membersJson);
       }
       case 'PUT': {
         const { stored, previous } = unwrap(await replaceResource(ctx, id, await body(request), ifMatch));
@@ -272,7 +298,13 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
         const wantsBody = request.query.has('attributes') || request.query.has('excludedAttributes');
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, stored, previous });
-        return wantsBody ? resourceResponse(ctx, request, 200, stored, projection!) : noContent({ ETag: etagOf(stored.version) });
+        if (!wantsBody) return noContent({ ETag: etagOf(stored.version) });
+        if (ctx.spec.kind === 'Group' && stored.members === undefined) {
+          // A group PATCH writes member changes without reading the list: read what the response shows.
+          const group = await readGroup(ctx, id, projection!);
+          return resourceResponse(ctx, request, 200, group.stored, projection!, group.membersJson);
+        }
+        return resourceResponse(ctx, request, 200, stored, projection!);
       }
       case 'DELETE':
         unwrap(await deleteResource(ctx, id, ifMatch));

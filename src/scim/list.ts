@@ -16,6 +16,7 @@ import { getAttr, getAttrOf, isAttrName, isSubAttrName } from './attribute-acces
 import { LIST_YIELD_EVERY, MAX_PATH_LENGTH } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import { parseProjection, type Projection } from './projection.js';
+import { wantsMembers } from './group-members.js';
 import { renderResource } from './render.js';
 import type { ResourceContext } from './resources.js';
 import { findAttribute, resolveAttribute, splitSchemaUrn } from './schemas.js';
@@ -179,7 +180,9 @@ export interface ListResult {
 export async function listResources(ctx: ResourceContext, query: ListQuery, baseUrl: string): Promise<ListResult> {
   const offset = query.startIndex - 1;
   if (!query.filter && !query.sortBy) {
-    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count);
+    // Groups are read without members when the projection leaves them out (O(page), whatever their size).
+    const options = ctx.spec.kind === 'Group' ? { members: wantsMembers(query.projection) } : undefined;
+    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count, options);
     // count=0 asks for totalResults only; listPage with 0 still returns the total.
     return { total: page.total, startIndex: query.startIndex, resources: page.resources.map((stored) => ({ stored, rendered: null })) };
   }

@@ -36,14 +36,20 @@ const META = ',"meta":{';
 /**
  * The same text as `JSON.stringify(renderResource(...))`, built by splicing into the stored JSON instead of
  * parsing and re-serialising it (a page of 100 users is rendered this way without 100 JSON.parse calls).
- * Stored resources end with their `meta` object, which the SCIM layer always writes last.
+ * Stored resources end with their `meta` object, which the SCIM layer always writes last. A group read
+ * without members (`members` absent) renders without them.
  */
-export function renderResourceJson(spec: ResourceSpec, stored: StoredResource, baseUrl: string): string {
+export function renderResourceJson(spec: ResourceSpec, stored: StoredResource, baseUrl: string, membersJson?: string): string {
   const json = stored.json;
   const metaAt = json.lastIndexOf(META);
-  if (metaAt === -1 || !json.endsWith('}}')) return JSON.stringify(renderResource(spec, stored, baseUrl));
+  if (metaAt === -1 || !json.endsWith('}}')) {
+    const whole = membersJson === undefined ? stored : { ...stored, members: JSON.parse(membersJson) as StoredResource['members'] };
+    return JSON.stringify(renderResource(spec, whole, baseUrl));
+  }
   let derived = '';
-  if (stored.members) derived = `,"members":${JSON.stringify(stored.members)}`;
+  // `membersJson`: a group's member list already serialised page by page (src/scim/group-members.ts).
+  if (membersJson !== undefined) derived = `,"members":${membersJson}`;
+  else if (stored.members) derived = `,"members":${JSON.stringify(stored.members)}`;
   else if (stored.groups?.length) derived = `,"groups":${JSON.stringify(groupsOf(stored, baseUrl))}`;
   const meta = json.slice(metaAt + META.length, -2);
   const tail = `"location":${JSON.stringify(locationOf(spec, baseUrl, stored.id))},"version":${JSON.stringify(etagOf(stored.version))}`;

@@ -6,7 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
-import type { QuotaName, Store, StoredResource, StoreQuota, WriteOutcome } from '../store/store.js';
+import type { QuotaName, ResourceWrite, Store, StoredMember, StoredResource, StoreQuota, WriteOutcome } from '../store/store.js';
+import { planGroupPatch, type GroupPatchPlan } from './group-members.js';
+import { membersOf } from './groups.js';
+import { MAX_MEMBERS } from './limits.js';
 import type { JsonObject } from './normalize.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
 import { etagOf } from './render.js';
@@ -148,6 +151,11 @@ export function replaceResource(ctx: ResourceContext, id: string, body: unknown,
 export function patchResource(ctx: ResourceContext, id: string, body: unknown, ifMatch?: string) {
   const operations = parsePatchRequest(body, { maxOperations: ctx.maxPatchOperations });
   if (!operations.ok) return Promise.resolve(operations);
+  if (ctx.spec.kind === 'Group') {
+    // Member operations become member changes: the group is read and written without its member list.
+    const plan = planGroupPatch(operations.value);
+    if (plan) return patchGroup(ctx, id, plan, ifMatch);
+  }
   return updateResource(ctx, id, ifMatch, (current) => {
     const patched = applyPatch(ctx.spec.type, current, operations.value);
     if (!patched.ok) return patched;
@@ -155,6 +163,54 @@ export function patchResource(ctx: ResourceContext, id: string, body: unknown, i
     if (!rebuilt.ok) return rebuilt;
     return ok(sameContent(current, rebuilt.value) ? null : rebuilt.value);
   });
+}
+
+/**
+ * A group PATCH planned by planGroupPatch: the operations on other attributes apply to the group read
+ * without members (O(1)); member operations go to the store as changes (O(k)) or, for a replace of the
+ * whole list, as that list; both in the one version-checked write. The answer carries no member list
+ * (the handler reads one only when the response shows members).
+ */
+async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan, ifMatch: string | undefined): Promise<Result<Updated>> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
+    if (!stored) return fail(notFound(ctx, id));
+    if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
+    const current = JSON.parse(stored.json) as JsonObject;
+    const patched = plan.rest.length > 0 ? applyPatch(ctx.spec.type, current, plan.rest) : ok(current);
+    if (!patched.ok) return patched;
+    const owned = ownedOf(current, id);
+    const rebuilt = buildResource(ctx.spec, patched.value, owned, current);
+    if (!rebuilt.ok) return rebuilt;
+    const members = plan.list ?? plan.changes?.add;
+    let listed: StoredMember[] = [];
+    if (members && members.size > 0) {
+      // The members sent, validated and normalised exactly as in a POST (values, limits, display names).
+      const checked = buildResource(ctx.spec, { displayName: 'members', members: [...members.values()] }, owned);
+      if (!checked.ok) return checked;
+      const list = membersOf(checked.value);
+      if (!list.ok) return list;
+      listed = list.value;
+    }
+    const count = plan.list ? listed.length : (stored.memberCount ?? 0) + listed.length;
+    if (count > MAX_MEMBERS) {
+      return fail(scimErrors.badRequest('invalidValue', `members would have ${count} values; at most ${MAX_MEMBERS} are accepted`));
+    }
+    if (!plan.list && !plan.changes && sameContent(current, rebuilt.value)) return ok({ stored, previous: stored });
+    const { members: _none, ...write } = ctx.spec.toWrite(rebuilt.value);
+    const changed: ResourceWrite = { ...write };
+    if (plan.list) changed.members = listed;
+    else if (plan.changes) changed.memberChanges = { add: listed, remove: [...plan.changes.remove] };
+    const outcome = await ctx.store.replaceResource(ctx.connectionId, changed, stored.version, ctx.quota);
+    if (outcome.ok) {
+      const written: StoredResource = { id, kind: 'Group', json: changed.json, version: outcome.version };
+      return ok({ stored: written, previous: stored });
+    }
+    if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
+    if (ifMatch) return fail(preconditionFailed(id));
+    await backoff(attempt);
+  }
+  return fail(busy(ctx, id));
 }
 
 /** Whether two resources differ only in `meta` (a PATCH that changes nothing is not written). */

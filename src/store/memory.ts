@@ -17,7 +17,10 @@ import {
   tombstoneDigest,
   type IndexEntry,
   type LoginLookup,
+  type MemberChanges,
+  type MemberPage,
   type Page,
+  type ReadOptions,
   type ResourceKind,
   type ResourceWrite,
   type Store,
@@ -39,12 +42,13 @@ interface Entry {
   /** Creation order within the connection (shared by users and groups, like the Redis counter). */
   seq: number;
   indexes: IndexEntry[];
-  members: StoredMember[];
+  /** Groups: member value -> member, in the order added (a Map keeps insertion order). */
+  members: Map<string, StoredMember>;
+  /** Groups: the members as an array for paging, rebuilt lazily after a change (null = stale). */
+  memberList: StoredMember[] | null;
   displayName: string;
-  /** What this resource counts against maxBytes (resourceBytes), kept current as members leave. */
+  /** What this resource counts against maxBytes (resourceBytes), kept current as members come and go. */
   bytes: number;
-  /** Groups: member value -> the bytes it counts for (its position is the one written). */
-  memberCost: Map<string, number>;
 }
 
 interface Space {
@@ -114,15 +118,74 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     }
   }
 
-  function setMembers(s: Space, groupId: string, before: StoredMember[], after: StoredMember[]): void {
-    const keep = new Set(after.map((m) => m.value));
-    for (const m of before) if (!keep.has(m.value)) s.memberOf.get(m.value)?.delete(groupId);
-    for (const m of after) {
-      let groups = s.memberOf.get(m.value);
-      if (!groups) s.memberOf.set(m.value, (groups = new Set()));
-      groups.add(groupId);
+  /** A live user's derived `groups` changed: its version moves on (RFC 7644 §3.14). */
+  function bumpUser(s: Space, value: string): void {
+    const user = s.resources.User.get(value);
+    if (user) user.version += 1;
+  }
+
+  function link(s: Space, groupId: string, value: string): void {
+    let groups = s.memberOf.get(value);
+    if (!groups) s.memberOf.set(value, (groups = new Set()));
+    groups.add(groupId);
+    bumpUser(s, value);
+  }
+
+  function unlink(s: Space, groupId: string, value: string): void {
+    const groups = s.memberOf.get(value);
+    groups?.delete(groupId);
+    if (groups?.size === 0) s.memberOf.delete(value);
+    bumpUser(s, value);
+  }
+
+  /** Replaces a group's member list: O(old + new); users that join or leave are bumped. */
+  function setMembers(s: Space, group: Entry, after: StoredMember[]): void {
+    const next = new Map(after.map((m) => [m.value, m]));
+    for (const value of group.members.keys()) if (!next.has(value)) unlink(s, group.id, value);
+    for (const value of next.keys()) if (!group.members.has(value)) link(s, group.id, value);
+    group.members = next;
+    group.memberList = null;
+  }
+
+  /** The bytes member changes would add (negative: free), without applying them. */
+  function changeBytes(group: Entry, changes: MemberChanges): number {
+    let delta = 0;
+    const removed = new Set<string>();
+    for (const value of changes.remove) {
+      const m = group.members.get(value);
+      if (m) {
+        removed.add(value);
+        delta -= memberBytes(m);
+      }
     }
-    for (const m of before) if (s.memberOf.get(m.value)?.size === 0) s.memberOf.delete(m.value);
+    for (const m of changes.add) if (removed.has(m.value) || !group.members.has(m.value)) delta += memberBytes(m);
+    return delta;
+  }
+
+  /** Applies member changes: O(k). */
+  function applyChanges(s: Space, group: Entry, changes: MemberChanges): void {
+    for (const value of changes.remove) {
+      if (!group.members.delete(value)) continue;
+      unlink(s, group.id, value);
+      group.memberList = null;
+    }
+    for (const m of changes.add) {
+      if (group.members.has(m.value)) continue;
+      group.members.set(m.value, m);
+      link(s, group.id, m.value);
+      group.memberList = null;
+    }
+  }
+
+  function memberBytesOf(members: Iterable<StoredMember>): number {
+    let n = 0;
+    for (const m of members) n += memberBytes(m);
+    return n;
+  }
+
+  function listOf(group: Entry): StoredMember[] {
+    if (group.memberList === null) group.memberList = [...group.members.values()];
+    return group.memberList;
   }
 
   /** The connection whose current or unexpired previous token has this hash, if any. */
@@ -188,20 +251,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return null;
   }
 
-  const costs = (members: StoredMember[]): Map<string, number> => new Map(members.map((m, i) => [m.value, memberBytes(i, m)]));
-
-  function found(s: Space, kind: ResourceKind, attribute: string, value: string): StoredResource[] {
+  function found(s: Space, kind: ResourceKind, attribute: string, value: string, options?: ReadOptions): StoredResource[] {
     return idsAt(s, kind, attribute, value)
       .map((id) => s.resources[kind].get(id))
       .filter((e): e is Entry => e !== undefined)
       .sort((a, b) => a.seq - b.seq)
-      .map((e) => output(s, e));
+      .map((e) => output(s, e, options));
   }
 
-  function output(s: Space, entry: Entry): StoredResource {
+  function output(s: Space, entry: Entry, options?: ReadOptions): StoredResource {
     const out: StoredResource = { id: entry.id, kind: entry.kind, json: entry.json, version: entry.version };
     if (entry.kind === 'Group') {
-      out.members = entry.members.map((m) => ({ ...m }));
+      if (options?.members !== false) out.members = listOf(entry).map((m) => ({ ...m }));
+      out.memberCount = entry.members.size;
     } else {
       const groups = [...(s.memberOf.get(entry.id) ?? [])]
         .map((gid) => s.resources.Group.get(gid))
@@ -291,6 +353,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (existing.has(write.id)) return { ok: false, reason: 'uniqueness', attribute: 'id' };
       const taken = conflict(s, write);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
+      if (write.memberChanges !== undefined) throw new TypeError('memberChanges are for replaceResource only');
       const bytes = resourceBytes(write);
       const refused = overQuota(s, write, true, bytes, quota);
       if (refused) return refused;
@@ -302,14 +365,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         version: 1,
         seq: ++s.seq,
         indexes: write.indexes,
-        members: write.members ?? [],
+        members: new Map(),
+        memberList: null,
         displayName: write.displayName ?? '',
         bytes,
-        memberCost: costs(write.members ?? []),
       };
       existing.set(write.id, entry);
       addIndexes(s, write.kind, write.id, write.indexes);
-      if (write.kind === 'Group') setMembers(s, write.id, [], entry.members);
+      if (write.kind === 'Group') setMembers(s, entry, write.members ?? []);
       return { ok: true, version: 1 };
     },
 
@@ -325,7 +388,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       }
       const taken = conflict(s, write);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
-      const bytes = resourceBytes(write);
+      // The bytes of everything but the members, then the members' (old, and after this write).
+      const ownBytes = resourceBytes({ ...write, members: [] });
+      const oldMembers = memberBytesOf(entry.members.values());
+      let newMembers = oldMembers;
+      if (write.members !== undefined) newMembers = memberBytesOf(write.members);
+      else if (write.memberChanges !== undefined) newMembers = oldMembers + changeBytes(entry, write.memberChanges);
+      const bytes = ownBytes + newMembers;
       const refused = overQuota(s, write, false, bytes - entry.bytes, quota);
       if (refused) return refused;
       s.bytes += bytes - entry.bytes;
@@ -333,9 +402,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       removeIndexes(s, write.kind, write.id, entry.indexes);
       addIndexes(s, write.kind, write.id, write.indexes);
       if (write.kind === 'Group') {
-        setMembers(s, write.id, entry.members, write.members ?? []);
-        entry.members = write.members ?? [];
-        entry.memberCost = costs(entry.members);
+        if (write.members !== undefined) setMembers(s, entry, write.members);
+        else if (write.memberChanges !== undefined) applyChanges(s, entry, write.memberChanges);
         entry.displayName = write.displayName ?? '';
       }
       entry.json = write.json;
@@ -364,33 +432,44 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       for (const gid of s.memberOf.get(id) ?? []) {
         const group = s.resources.Group.get(gid);
         if (!group || gid === id) continue;
-        group.members = group.members.filter((m) => m.value !== id);
-        const cost = group.memberCost.get(id) ?? 0;
-        group.memberCost.delete(id);
+        const member = group.members.get(id);
+        if (!member) continue;
+        group.members.delete(id);
+        group.memberList = null;
+        const cost = memberBytes(member);
         group.bytes -= cost;
         s.bytes -= cost;
         group.version += 1;
       }
       s.memberOf.delete(id);
-      if (kind === 'Group') setMembers(s, id, entry.members, []);
+      if (kind === 'Group') setMembers(s, entry, []);
       return true;
     },
 
-    async getResource(connectionId, kind, id) {
+    async getResource(connectionId, kind, id, options) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       const s = space(connectionId);
       const entry = s?.resources[kind].get(id);
-      return s && entry ? output(s, entry) : null;
+      return s && entry ? output(s, entry, options) : null;
     },
 
-    async findByIndex(connectionId, kind, attribute, value) {
+    async listGroupMembers(connectionId, groupId, offset, count): Promise<MemberPage | null> {
+      assertStoreId('connectionId', connectionId);
+      assertPaging(offset, count);
+      const group = space(connectionId)?.resources.Group.get(groupId);
+      if (!group) return null;
+      const members = listOf(group).slice(offset, offset + count).map((m) => ({ ...m }));
+      return { version: group.version, total: group.members.size, members };
+    },
+
+    async findByIndex(connectionId, kind, attribute, value, options) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const s = space(connectionId);
-      return s ? found(s, kind, attribute, value) : [];
+      return s ? found(s, kind, attribute, value, options) : [];
     },
 
     async findDeletedUsers(connectionId, lookups) {
@@ -418,14 +497,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return s ? { users: s.resources.User.size, groups: s.resources.Group.size, bytes: s.bytes } : { users: 0, groups: 0, bytes: 0 };
     },
 
-    async listPage(connectionId, kind, offset, count): Promise<Page> {
+    async listPage(connectionId, kind, offset, count, options): Promise<Page> {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertPaging(offset, count);
       const s = space(connectionId);
       if (!s) return { total: 0, resources: [] };
       const all = [...s.resources[kind].values()]; // Map order is insertion order = creation order
-      return { total: all.length, resources: all.slice(offset, offset + count).map((e) => output(s, e)) };
+      return { total: all.length, resources: all.slice(offset, offset + count).map((e) => output(s, e, options)) };
     },
 
     ...memoryOidcMethods(() => byCustomer.keys()),

@@ -1,11 +1,21 @@
 /** Arguments and replies of the Redis store's resource scripts (see redis-scripts.ts). */
-import { memberMeta, type QuotaName, type ResourceKind, type ResourceWrite, type StoredMember, type StoredResource, type StoreQuota, type WriteOutcome } from './store.js';
+import { memberMeta, parseMemberMeta, type QuotaName, type ResourceKind, type ResourceWrite, type StoredMember, type StoredResource, type StoreQuota, type WriteOutcome } from './store.js';
+
+/**
+ * How a write hands group members to the create/replace scripts: 'keep' (unchanged), the whole list or the
+ * changes inline (both at most MEMBER_CHUNK members), or a list staged earlier under a job token.
+ */
+export type MembersMode =
+  | { mode: 'keep' }
+  | { mode: 'full'; members: StoredMember[] }
+  | { mode: 'delta'; add: StoredMember[]; remove: string[] }
+  | { mode: 'staged'; token: string };
 
 /** The kind code used in keys and script arguments: `u` users, `g` groups. */
 export const KIND_CODE: Record<ResourceKind, string> = { User: 'u', Group: 'g' };
 
 /** The ARGV of the create/replace scripts; see WRITE_PRELUDE in redis-scripts.ts. */
-export function writeArgs(write: ResourceWrite, expectedVersion: number, quota?: StoreQuota): (string | number)[] {
+export function writeArgs(write: ResourceWrite, expectedVersion: number, members: MembersMode, quota?: StoreQuota): (string | number)[] {
   const args: (string | number)[] = [
     KIND_CODE[write.kind],
     write.id,
@@ -15,10 +25,16 @@ export function writeArgs(write: ResourceWrite, expectedVersion: number, quota?:
     write.indexes.length,
   ];
   for (const e of write.indexes) args.push(e.attribute, e.value, e.unique ? '1' : '0');
-  const members = write.members ?? [];
-  args.push(members.length);
-  // The position travels with the member because Redis hashes keep no order.
-  members.forEach((m, position) => args.push(m.value, memberMeta(position, m)));
+  args.push(members.mode);
+  if (members.mode === 'full') {
+    args.push(members.members.length);
+    for (const m of members.members) args.push(m.value, memberMeta(m));
+  } else if (members.mode === 'delta') {
+    args.push(members.remove.length, ...members.remove, members.add.length);
+    for (const m of members.add) args.push(m.value, memberMeta(m));
+  } else if (members.mode === 'staged') {
+    args.push(members.token);
+  }
   if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes);
   else args.push('');
   return args;
@@ -38,12 +54,13 @@ export function outcome(reply: unknown): WriteOutcome {
       return { ok: false, reason: 'version_mismatch', currentVersion: Number(detail) };
     case 'quota':
       return { ok: false, reason: 'quota', quota: String(detail) as QuotaName, limit: Number(limit) };
+    // 'too_big' (an inline list over too many old members) and 'staging_lost' are handled by redis.ts.
     default:
       throw new Error(`unexpected reply from the Redis store: ${String(status)}`);
   }
 }
 
-/** Turns a loaded {id, json, version, aux} reply (see READ_PRELUDE) into a StoredResource. */
+/** Turns a loaded {id, json, version, aux} reply (see READ_PRELUDE) into a StoredResource (groups without members). */
 export function parseResource(kind: ResourceKind, row: unknown[]): StoredResource {
   const [id, json, version, aux] = row as [string, string, string, string[]];
   const out: StoredResource = { id, kind, json, version: Number(version) };
@@ -52,16 +69,15 @@ export function parseResource(kind: ResourceKind, row: unknown[]): StoredResourc
     for (let i = 0; i + 1 < aux.length; i += 2) out.groups.push({ value: aux[i]!, display: aux[i + 1]! });
     return out;
   }
-  const members: { position: number; member: StoredMember }[] = [];
-  for (let i = 0; i + 1 < aux.length; i += 2) {
-    const [position, display, type] = JSON.parse(aux[i + 1]!) as [number, (string | null)?, (string | null)?];
-    const member: StoredMember = { value: aux[i]! };
-    if (typeof display === 'string') member.display = display;
-    if (typeof type === 'string') member.type = type;
-    members.push({ position, member });
-  }
-  out.members = members.sort((a, b) => a.position - b.position).map((m) => m.member);
+  out.memberCount = Number(aux[0] ?? 0);
   return out;
+}
+
+/** Turns LIST_MEMBERS' flat (value, meta) pairs into members. */
+export function parseMembers(flat: string[]): StoredMember[] {
+  const members: StoredMember[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) members.push(parseMemberMeta(flat[i]!, flat[i + 1]!));
+  return members;
 }
 
 /**

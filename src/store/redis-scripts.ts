@@ -4,8 +4,15 @@
  * Cluster slot, and (b) a client-side ioredis `keyPrefix`, applied to KEYS[1], reaches every derived key.
  *
  * Key suffixes under the tag (see redis.ts for the full layout): `conn`, `dying`, `seq`, `attrs`, `member`,
- * `g:dn`, `g:m:<groupId>`, `g:mb`, `bytes`, `<k>:order`, `<k>:r`, `<k>:i:<attribute>`, with `<k>` = `u` (users)
- * or `g` (groups), and the user tombstones `u:gone` (a sorted set of digests scored by deletion time).
+ * `g:dn`, `g:mz:<groupId>`, `g:mm:<groupId>`, `g:mb`, `g:jobs`, `g:j:<token>:<part>`, `bytes`, `<k>:order`,
+ * `<k>:r`, `<k>:i:<attribute>`, with `<k>` = `u` (users) or `g` (groups), and the user tombstones `u:gone` (a
+ * sorted set of digests scored by deletion time).
+ *
+ * Group members (docs/groups.md): `g:mz:<gid>` is a sorted set member value -> insertion seq (order, count,
+ * pages by rank), `g:mm:<gid>` a hash member value -> `[display, type]` JSON for the members that have
+ * either. No script takes or returns more than a bounded number of members: lists longer than MEMBER_CHUNK
+ * are staged in chunks and swapped in with RENAME, and what a swap or a group deletion leaves to tidy (the
+ * reverse index, users' versions) is settled by SETTLE_JOB in bounded batches.
  *
  * Inside a connection a resource is addressed by its `seq` (creation counter, decimal): `<k>:order` maps
  * id -> seq (ZSCORE) and ranks by creation; `<k>:r` and the indexes hold seqs instead of ids. A 3-7 digit
@@ -24,7 +31,10 @@ local MEMBER = base .. 'member'
 local DN = base .. 'g:dn'
 local function order(k) return base .. k .. ':order' end
 local function rhash(k) return base .. k .. ':r' end
-local function mkey(gid) return base .. 'g:m:' .. gid end
+local function mzkey(gid) return base .. 'g:mz:' .. gid end
+local function mmkey(gid) return base .. 'g:mm:' .. gid end
+local JOBS = base .. 'g:jobs'
+local function jobKey(token, part) return base .. 'g:j:' .. token .. ':' .. part end
 local function ikey(k, attr) return base .. k .. ':i:' .. attr end
 local GONE = base .. 'u:gone'
 local BYTES = base .. 'bytes'
@@ -90,26 +100,67 @@ local function removeIndexes(k, seq, packed)
   local old = cmsgpack.unpack(packed)
   for i = 1, #old, 2 do removeFrom(ikey(k, old[i]), old[i + 1], seq) end
 end
+
+-- Increments the version of the resource at seq, rewriting only its '<version>:' header.
+local function bumpAt(k, seq)
+  local s = redis.call('HGET', rhash(k), seq)
+  if not s then return end
+  local v, p = string.match(s, '^(%d+)()')
+  redis.call('HSET', rhash(k), seq, fmt(tonumber(v) + 1) .. string.sub(s, p))
+end
+
+-- A live user whose derived groups changed gets a new version (RFC 7644 §3.14); other values are ignored.
+local function bumpUser(value)
+  local seq = seqOf('u', value)
+  if seq then bumpAt('u', seq) end
+end
+
+-- Value joins / leaves group gid in the reverse index, and a user's version moves on.
+local function link(value, gid)
+  addTo(MEMBER, value, gid)
+  bumpUser(value)
+end
+local function unlink(value, gid)
+  removeFrom(MEMBER, value, gid)
+  bumpUser(value)
+end
+
+-- The highest insertion seq of group gid's members (0 when it has none): new members go after it.
+local function topSeq(mz)
+  local top = redis.call('ZRANGE', mz, -1, -1, 'WITHSCORES')
+  return tonumber(top[2] or '0')
+end
 `;
 
 /**
- * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), m,
- * m×(value, meta), then the quota: maxUsers, maxGroups, maxBytes, or a single '' when unchecked.
+ * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), then the
+ * members mode and its arguments: 'keep' (members unchanged); 'full', m, m×(value, meta) (a whole list of at
+ * most MEMBER_CHUNK members); 'delta', r, r×value, a, a×(value, meta) (removals then additions, at most
+ * MEMBER_CHUNK in all); 'staged', token (the list staged by STAGE_MEMBERS under that token); then the quota:
+ * maxUsers, maxGroups, maxBytes, or a single '' when unchecked.
  */
 const WRITE_PRELUDE = `${PRELUDE}
 local function parseWrite()
   local w = { k = ARGV[1], id = ARGV[2], json = ARGV[3], expected = tonumber(ARGV[4]), dn = ARGV[5],
-    idx = {}, members = {} }
+    idx = {}, members = {}, add = {}, remove = {} }
   local p = 7
   for i = 1, tonumber(ARGV[6]) do
     w.idx[i] = { ARGV[p], ARGV[p + 1], ARGV[p + 2] }
     p = p + 3
   end
-  local m = tonumber(ARGV[p])
+  w.mode = ARGV[p]
   p = p + 1
-  for i = 1, m do
-    w.members[i] = { ARGV[p], ARGV[p + 1] }
-    p = p + 2
+  if w.mode == 'full' then
+    for i = 1, tonumber(ARGV[p]) do w.members[i] = { ARGV[p + 2 * i - 1], ARGV[p + 2 * i] } end
+    p = p + 1 + 2 * #w.members
+  elseif w.mode == 'delta' then
+    for i = 1, tonumber(ARGV[p]) do w.remove[i] = ARGV[p + i] end
+    p = p + 1 + #w.remove
+    for i = 1, tonumber(ARGV[p]) do w.add[i] = { ARGV[p + 2 * i - 1], ARGV[p + 2 * i] } end
+    p = p + 1 + 2 * #w.add
+  elseif w.mode == 'staged' then
+    w.token = ARGV[p]
+    p = p + 1
   end
   if ARGV[p] ~= '' then
     w.quota = { users = tonumber(ARGV[p]), groups = tonumber(ARGV[p + 1]), bytes = tonumber(ARGV[p + 2]) }
@@ -171,23 +222,83 @@ local function addIndexes(w, seq)
   return packIndexes(w)
 end
 
--- Rewrites the member hash of group w.id and keeps the reverse index (member -> group ids) in step.
-local function writeMembers(w, replacing)
-  local mk = mkey(w.id)
-  if replacing then
-    local keep = {}
-    for _, m in ipairs(w.members) do keep[m[1]] = true end
-    for _, v in ipairs(redis.call('HKEYS', mk)) do
-      if not keep[v] then removeFrom(MEMBER, v, w.id) end
+-- The staged list of w is ready to be swapped in: its job is staging for this group. Returns its bytes.
+local function stagedBytes(w)
+  if redis.call('HGET', JOBS, w.token) ~= 's ' .. w.id then return nil end
+  return tonumber(redis.call('GET', jobKey(w.token, 'b')) or '0')
+end
+
+-- The bytes the members of group w.id count for after the write (before: the current ones), or nil when
+-- the write cannot be done in this call.
+local function membersAfter(w, before)
+  local mz, mm = mzkey(w.id), mmkey(w.id)
+  if w.mode == 'keep' then return before end
+  if w.mode == 'full' then return w.memberBytes end
+  if w.mode == 'staged' then return stagedBytes(w) end
+  local after = before
+  local removed = {}
+  for _, v in ipairs(w.remove) do
+    if redis.call('ZSCORE', mz, v) then
+      removed[v] = true
+      after = after - #v - #(redis.call('HGET', mm, v) or '')
     end
-    redis.call('DEL', mk)
   end
-  for _, m in ipairs(w.members) do
-    redis.call('HSET', mk, m[1], m[2])
-    addTo(MEMBER, m[1], w.id)
+  for _, m in ipairs(w.add) do
+    if removed[m[1]] or not redis.call('ZSCORE', mz, m[1]) then after = after + #m[1] + #m[2] end
+  end
+  return after
+end
+
+-- Writes the members of group w.id (creating: it has none yet). Bounded: 'full' and 'delta' carry at most
+-- MEMBER_CHUNK members and a 'full' replace is only inlined over at most MEMBER_CHUNK old ones (checked by
+-- the caller); 'staged' is O(1) (RENAME) and leaves the rest to SETTLE_JOB.
+local function writeMembers(w, creating)
+  local mz, mm = mzkey(w.id), mmkey(w.id)
+  if w.mode == 'full' then
+    local keep, was = {}, {}
+    for _, m in ipairs(w.members) do keep[m[1]] = true end
+    if not creating then
+      for _, v in ipairs(redis.call('ZRANGE', mz, 0, -1)) do
+        was[v] = true
+        if not keep[v] then unlink(v, w.id) end
+      end
+      redis.call('DEL', mz, mm)
+    end
+    for i, m in ipairs(w.members) do
+      redis.call('ZADD', mz, i, m[1])
+      if m[2] ~= '' then redis.call('HSET', mm, m[1], m[2]) end
+      if not was[m[1]] then link(m[1], w.id) end
+    end
+  elseif w.mode == 'delta' then
+    for _, v in ipairs(w.remove) do
+      if redis.call('ZREM', mz, v) == 1 then
+        redis.call('HDEL', mm, v)
+        unlink(v, w.id)
+      end
+    end
+    local n = topSeq(mz)
+    for _, m in ipairs(w.add) do
+      if not redis.call('ZSCORE', mz, m[1]) then
+        n = n + 1
+        redis.call('ZADD', mz, n, m[1])
+        if m[2] ~= '' then redis.call('HSET', mm, m[1], m[2]) end
+        link(m[1], w.id)
+      end
+    end
+  elseif w.mode == 'staged' then
+    -- The old list becomes the job's trash; the staged one takes its place; SETTLE_JOB then links the new
+    -- members and unlinks the old ones that left, in batches.
+    if redis.call('EXISTS', mz) == 1 then redis.call('RENAME', mz, jobKey(w.token, 'x')) end
+    redis.call('UNLINK', mm, jobKey(w.token, 'b'))
+    if redis.call('EXISTS', jobKey(w.token, 'st')) == 1 then redis.call('RENAME', jobKey(w.token, 'st'), mz) end
+    if redis.call('EXISTS', jobKey(w.token, 'sd')) == 1 then redis.call('RENAME', jobKey(w.token, 'sd'), mm) end
+    redis.call('HSET', JOBS, w.token, 'c ' .. w.id)
   end
 end
 `;
+
+/** Most members one script takes or returns (arguments, inline lists, pages, settle batches). */
+export const MEMBER_CHUNK = 1000;
 
 /** Creates a resource: connection must exist, id and unique index values must be free. Reply {status, detail}. */
 export const CREATE_RESOURCE = `${WRITE_PRELUDE}
@@ -196,7 +307,12 @@ if redis.call('EXISTS', base .. 'conn') == 0 then return { 'not_found' } end
 if seqOf(w.k, w.id) then return { 'uniqueness', 'id' } end
 local taken = conflict(w, nil)
 if taken then return { 'uniqueness', taken } end
-local bytes = #w.json + w.idxBytes + w.memberBytes
+local members = 0
+if w.k == 'g' then
+  members = membersAfter(w, 0)
+  if not members then return { 'staging_lost' } end
+end
+local bytes = #w.json + w.idxBytes + members
 local refused = quotaRefusal(w, true, bytes)
 if refused then return refused end
 redis.call('INCRBY', BYTES, bytes)
@@ -206,8 +322,10 @@ redis.call('ZADD', order(w.k), seq, w.id)
 redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
-  redis.call('HSET', MB, w.id, w.memberBytes)
-  writeMembers(w, false)
+  redis.call('HSET', MB, w.id, members)
+  -- Nothing may be left of an earlier group with this id (deletion renames its list away; this is a guard).
+  redis.call('UNLINK', mzkey(w.id), mmkey(w.id))
+  writeMembers(w, true)
 end
 return { 'ok', 1 }
 `;
@@ -228,8 +346,18 @@ if changed then
   if taken then return { 'uniqueness', taken } end
 end
 local before = #cur.json + (changed and idxBytes(cur.x) or w.idxBytes)
-if w.k == 'g' then before = before + tonumber(redis.call('HGET', MB, w.id) or '0') end
-local delta = #w.json + w.idxBytes + w.memberBytes - before
+local after = #w.json + w.idxBytes
+if w.k == 'g' then
+  -- An inline list replaces at most MEMBER_CHUNK old members in one call; more go through staging.
+  if w.mode == 'full' and redis.call('ZCARD', mzkey(w.id)) > ${MEMBER_CHUNK} then return { 'too_big' } end
+  local old = tonumber(redis.call('HGET', MB, w.id) or '0')
+  local members = membersAfter(w, old)
+  if not members then return { 'staging_lost' } end
+  before = before + old
+  after = after + members
+  w.memberBytes = members
+end
+local delta = after - before
 local refused = quotaRefusal(w, false, delta)
 if refused then return refused end
 redis.call('INCRBY', BYTES, delta)
@@ -241,7 +369,7 @@ redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   redis.call('HSET', MB, w.id, w.memberBytes)
-  writeMembers(w, true)
+  writeMembers(w, false)
 end
 return { 'ok', cur.v + 1 }
 `;
@@ -251,8 +379,9 @@ const TRIM_BUDGET = 64;
 
 /**
  * Deletes a resource (ARGV: kind, id, now in epoch ms, expected version or '', tombstone retention ms, most
- * tombstones) with its index entries; removes it from every group listing it (bumping those groups'
- * versions) and, for a group, drops its members' reverse entries. A user leaves a tombstone per index
+ * tombstones, job token) with its index entries; removes it from every group listing it (bumping those
+ * groups' versions). A group's member list is renamed to the job's trash (O(1)): SETTLE_JOB then drops its
+ * members' reverse entries and bumps those users, in batches; readers skip groups that are gone. A user leaves a tombstone per index
  * entry in `u:gone` (digest scored by deletion time; read by FIND_USERS_FOR_LOGIN), and the oldest
  * tombstones go: at most ${TRIM_BUDGET} past the retention, then those over the cap, at most the entries
  * added plus ${TRIM_BUDGET}, so every delete's work stays bounded. Reply 1, 0, or {'version_mismatch', v}.
@@ -285,17 +414,14 @@ redis.call('HDEL', rhash(k), seq)
 local parents = redis.call('HGET', MEMBER, id)
 if parents then
   for gid in string.gmatch(parents, '%S+') do
-    local meta = redis.call('HGET', mkey(gid), id)
-    if meta then
-      redis.call('HINCRBY', MB, gid, -(#id + #meta))
-      freed = freed + #id + #meta
-    end
-    redis.call('HDEL', mkey(gid), id)
-    -- A group listing itself is already gone here, so seqOf skips it.
-    local gseq = seqOf('g', gid)
-    if gseq then
-      local g = parseRes(redis.call('HGET', rhash('g'), gseq))
-      redis.call('HSET', rhash('g'), gseq, packRes(g.v + 1, g.id, g.x, g.json))
+    if redis.call('ZREM', mzkey(gid), id) == 1 then
+      local cost = #id + #(redis.call('HGET', mmkey(gid), id) or '')
+      redis.call('HDEL', mmkey(gid), id)
+      redis.call('HINCRBY', MB, gid, -cost)
+      freed = freed + cost
+      -- A group listing itself is already gone here, so seqOf skips it.
+      local gseq = seqOf('g', gid)
+      if gseq then bumpAt('g', gseq) end
     end
   end
   redis.call('HDEL', MEMBER, id)
@@ -304,9 +430,11 @@ if k == 'g' then
   freed = freed + tonumber(redis.call('HGET', MB, id) or '0')
   redis.call('HDEL', DN, id)
   redis.call('HDEL', MB, id)
-  local mk = mkey(id)
-  for _, v in ipairs(redis.call('HKEYS', mk)) do removeFrom(MEMBER, v, id) end
-  redis.call('DEL', mk)
+  redis.call('UNLINK', mmkey(id))
+  if redis.call('EXISTS', mzkey(id)) == 1 then
+    redis.call('RENAME', mzkey(id), jobKey(ARGV[7], 'x'))
+    redis.call('HSET', JOBS, ARGV[7], 'c ' .. id)
+  end
 end
 redis.call('INCRBY', BYTES, -freed)
 return 1
@@ -314,14 +442,15 @@ return 1
 
 /**
  * Read helper: one resource as {id, json, version, aux} where aux is, for a user, flat (groupId, displayName)
- * pairs in group creation order, and for a group, flat (memberValue, meta) pairs (meta holds the position).
+ * pairs in group creation order, and for a group, {member count} (members are read by LIST_MEMBERS).
  */
 const READ_PRELUDE = `${PRELUDE}
--- What is read beside a resource: a user's groups (id, displayName, in group creation order), or a group's
--- member hash. Most users are in no group: one HGET answers that.
+-- What is read beside a resource: a user's groups (id, displayName, in group creation order; O(its
+-- groups)), or a group's member count (O(1)). Most users are in no group: one HGET answers that. Reverse
+-- entries of groups that are gone (a deletion's job still settling) are skipped.
 -- parents may be passed when already read (a page reads them with one HMGET).
 local function auxOf(k, id, parents)
-  if k ~= 'u' then return redis.call('HGETALL', mkey(id)) end
+  if k ~= 'u' then return { fmt(redis.call('ZCARD', mzkey(id))) } end
   if parents == nil then parents = redis.call('HGET', MEMBER, id) end
   if not parents then return {} end
   local groups, aux = {}, {}
@@ -397,7 +526,7 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
 /**
  * Reads one page in creation order (ARGV: kind, offset, count). Reply {total, rows, aux}: the page's stored
  * rows as they are (one HMGET; the caller splits `<v>:<len id>:<len x>:<id><x><json>` byte-exactly, which
- * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or members.
+ * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count.
  */
 export const LIST_PAGE = `${READ_PRELUDE}
 local k, offset, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -432,14 +561,108 @@ for _, k in ipairs({ 'u', 'g' }) do
   if #ranked > 0 then
     for i = 1, #ranked, 2 do
       redis.call('HDEL', rhash(k), fmt(ranked[i + 1]))
-      if k == 'g' then redis.call('UNLINK', mkey(ranked[i])) end
+      if k == 'g' then redis.call('UNLINK', mzkey(ranked[i]), mmkey(ranked[i])) end
       redis.call('ZREM', order(k), ranked[i])
     end
     return #ranked / 2
   end
 end
+-- Unsettled jobs (staging or trash lists); UNLINK frees large values off the main thread.
+local jobs = redis.call('HKEYS', JOBS)
+for i = 1, math.min(#jobs, tonumber(ARGV[1])) do
+  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
+  redis.call('HDEL', JOBS, jobs[i])
+end
+if #jobs > 0 then return math.min(#jobs, tonumber(ARGV[1])) end
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
   GONE, BYTES, MB, base .. 'dying')
 return 0
+`;
+
+/**
+ * Stages a chunk of a member list that is too long for one call (ARGV: group id, token, m, m×(value, meta),
+ * m at most MEMBER_CHUNK), under job keys of its own: `st` (sorted set, list order), `sd` (metadata), `sb`
+ * (a list of the values, for SETTLE_JOB) and `b` (their bytes). Repeated values are kept once. Nothing a
+ * reader sees changes; the create/replace script in 'staged' mode swaps the list in. Reply: the staged
+ * count, or -1 when the connection is gone.
+ */
+export const STAGE_MEMBERS = `${PRELUDE}
+local gid, token = ARGV[1], ARGV[2]
+if redis.call('EXISTS', base .. 'conn') == 0 then return -1 end
+local job = redis.call('HGET', JOBS, token)
+if job and job ~= 's ' .. gid then return redis.error_reply('staging token already used') end
+redis.call('HSET', JOBS, token, 's ' .. gid)
+local st, sd, sb = jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb')
+local n = redis.call('ZCARD', st)
+local bytes = 0
+for i = 4, 3 + 2 * tonumber(ARGV[3]), 2 do
+  local v, meta = ARGV[i], ARGV[i + 1]
+  if not redis.call('ZSCORE', st, v) then
+    n = n + 1
+    redis.call('ZADD', st, n, v)
+    if meta ~= '' then redis.call('HSET', sd, v, meta) end
+    redis.call('RPUSH', sb, v)
+    bytes = bytes + #v + #meta
+  end
+end
+redis.call('INCRBY', jobKey(token, 'b'), bytes)
+return n
+`;
+
+/**
+ * Settles one batch (ARGV: token, batch size) of a job. A staging job ('s') that was never swapped in is
+ * dropped whole (UNLINK). A swapped-in or deletion job ('c'): first the new members (`sb`) that were not
+ * members before (not in the trash `x`) and still are join the reverse index and get a new version; then
+ * the old members (`x`) that are no longer members leave it and get a new version. Each member's reverse
+ * entry and version change in the same step. Reply: how much it did (0 = finished, job removed).
+ */
+export const SETTLE_JOB = `${PRELUDE}
+local token, batch = ARGV[1], tonumber(ARGV[2])
+local job = redis.call('HGET', JOBS, token)
+if not job then return 0 end
+local phase, gid = string.match(job, '^(%S+) (%S+)$')
+if phase == 's' then
+  redis.call('UNLINK', jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb'), jobKey(token, 'b'))
+  redis.call('HDEL', JOBS, token)
+  return 0
+end
+local mz, trash, sb = mzkey(gid), jobKey(token, 'x'), jobKey(token, 'sb')
+local added = redis.call('LPOP', sb, batch)
+if added then
+  for _, v in ipairs(added) do
+    if redis.call('ZSCORE', mz, v) and not redis.call('ZSCORE', trash, v) then link(v, gid) end
+  end
+  return #added
+end
+local popped = redis.call('ZPOPMIN', trash, batch)
+for i = 1, #popped, 2 do
+  if not redis.call('ZSCORE', mz, popped[i]) then unlink(popped[i], gid) end
+end
+if #popped > 0 then return #popped / 2 end
+redis.call('HDEL', JOBS, token)
+return 0
+`;
+
+/**
+ * A page of group members in insertion order (ARGV: group id, offset, count at most MEMBER_CHUNK). Reply
+ * {version, total, flat (value, meta) pairs}, or an empty array when there is no such group.
+ */
+export const LIST_MEMBERS = `${PRELUDE}
+local gid, offset, count = ARGV[1], tonumber(ARGV[2]), math.min(tonumber(ARGV[3]), ${MEMBER_CHUNK})
+local seq = seqOf('g', gid)
+if not seq then return {} end
+local version = string.match(redis.call('HGET', rhash('g'), seq), '^(%d+)')
+local mz, mm = mzkey(gid), mmkey(gid)
+local total = redis.call('ZCARD', mz)
+local flat = {}
+if count > 0 and offset < total then
+  local values = redis.call('ZRANGE', mz, offset, math.min(offset + count, total) - 1)
+  local metas = redis.call('HMGET', mm, unpack(values))
+  for i, v in ipairs(values) do
+    flat[#flat + 1] = v
+    flat[#flat + 1] = metas[i] or ''
+  end
+end
+return { tonumber(version), total, flat }
 `;

@@ -12,29 +12,37 @@
  *                                           x = the resource's own index entries (msgpack)
  *   <p>{c:<id>}:<k>:i:<attribute>   HASH    index value -> space-separated seqs
  *   <p>{c:<id>}:g:dn                HASH    group id -> displayName (for users' derived `groups`)
- *   <p>{c:<id>}:g:m:<groupId>       HASH    member value -> `[position, display?, type?]` JSON
+ *   <p>{c:<id>}:g:mz:<groupId>      ZSET    member value, scored by insertion seq (order, count, pages)
+ *   <p>{c:<id>}:g:mm:<groupId>      HASH    member value -> `[display, type?]` JSON (members with either)
  *   <p>{c:<id>}:member              HASH    member value -> space-separated ids of groups listing it
  *   <p>{c:<id>}:g:mb                HASH    group id -> bytes its members count for (quota accounting)
+ *   <p>{c:<id>}:g:jobs              HASH    job token -> `s <gid>` (staging a long list) or `c <gid>`
+ *                                           (a swapped-in or deleted list still settling)
+ *   <p>{c:<id>}:g:j:<token>:<part>  various a job's staged list (`st` ZSET, `sd` HASH, `sb` LIST, `b`
+ *                                           bytes) or the old list it settles (`x` ZSET)
  *   <p>{c:<id>}:bytes               STRING  bytes the connection's resources count for (resourceBytes)
  *   <p>{c:<id>}:u:gone              ZSET    user tombstones: tombstoneDigest(attribute, value), scored by
  *                                           deletion ms; trimmed by retention and cap in the delete script
  *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` suffixes in use (for deleteConnection)
  *
- * OIDC clients, SSO users and the customer set are described in redis-oidc.ts.
+ * OIDC clients, SSO users and the customer set are described in redis-oidc.ts. Group members: see
+ * docs/groups.md (no call carries more than MEMBER_CHUNK members; long lists are staged and swapped in).
  *
  * Everything of one connection carries the hash tag `{c:<id>}` (one Cluster slot, so multi-key Lua is
  * legal); token and customer keys are reached with single-key commands only. Resources live in one hash
  * per kind, keyed by seq, and indexes hold seqs: measured, that is ~2.3× the JSON size per user with four
  * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource.
  */
+import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { KIND_CODE, outcome, parseRawRow, parseResource, writeArgs } from './redis-codec.js';
+import { KIND_CODE, outcome, parseMembers, parseRawRow, parseResource, writeArgs, type MembersMode } from './redis-codec.js';
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
 import { parseOidcClient } from './sso-records.js';
 import * as lua from './redis-scripts.js';
 import {
+  memberMeta,
   assertIndexAttribute,
   assertPaging,
   assertQuota,
@@ -43,11 +51,17 @@ import {
   isValidStoreId,
   normalizeResourceWrite,
   resolveTombstoneOptions,
+  type MemberPage,
+  type ReadOptions,
+  type ResourceWrite,
   type Store,
   type StoredConnection,
+  type StoredMember,
   type StoredResource,
+  type StoreQuota,
   type TombstoneOptions,
   type TokenUpdate,
+  type WriteOutcome,
 } from './store.js';
 
 /** Options of {@link redisStore}. */
@@ -74,10 +88,22 @@ const SCRIPTS = {
   deleteCopy: { lua: connLua.DELETE_COPY, keys: 1, readOnly: false },
   cas: { lua: connLua.CAS_CONNECTION, keys: 1, readOnly: false },
   beginDelete: { lua: connLua.BEGIN_DELETE, keys: 2, readOnly: false },
+  stage: { lua: lua.STAGE_MEMBERS, keys: 1, readOnly: false },
+  settle: { lua: lua.SETTLE_JOB, keys: 1, readOnly: false },
+  members: { lua: lua.LIST_MEMBERS, keys: 1, readOnly: true },
 } as const;
 
 /** Resources deleted per round trip by deleteConnection. */
 const SWEEP_BATCH = 200;
+
+/** Members per script call: staged chunks, settle batches and member pages (see docs/groups.md). */
+const CHUNK = lua.MEMBER_CHUNK;
+
+/** How often a group read restarts when the group changes between its member pages. */
+const MAX_READ_ATTEMPTS = 5;
+
+/** A fresh job token (no braces or spaces: it goes into keys and a space-separated job record). */
+const newToken = (): string => randomUUID().replace(/-/g, '');
 
 /** A StoredConnection with the revision that orders its copies. */
 interface Revision {
@@ -144,6 +170,137 @@ export function redisStore(options: RedisStoreOptions): Store {
   /** Deletes the token keys among `keys` that hold a copy of the connection older than `belowRev`. */
   async function release(connectionId: string, keys: string[], belowRev: number | ''): Promise<void> {
     await Promise.all(keys.map((key) => run('deleteCopy', key, connectionId, belowRev)));
+  }
+
+  /** Runs SETTLE_JOB for `token` until its job is finished (each call one bounded batch). */
+  async function settle(connectionId: string, token: string): Promise<void> {
+    while (Number(await run('settle', tag(connectionId), token, CHUNK)) > 0) {
+      // each call settles one batch
+    }
+  }
+
+  /** Stages `members` in chunks under a new job token; null when the connection is gone. */
+  async function stage(connectionId: string, groupId: string, members: StoredMember[]): Promise<string | null> {
+    const token = newToken();
+    for (let i = 0; i === 0 || i < members.length; i += CHUNK) {
+      const chunk = members.slice(i, i + CHUNK);
+      const args: (string | number)[] = [groupId, token, chunk.length];
+      for (const m of chunk) args.push(m.value, memberMeta(m));
+      if (Number(await run('stage', tag(connectionId), ...args)) === -1) {
+        await settle(connectionId, token);
+        return null;
+      }
+    }
+    return token;
+  }
+
+  /**
+   * A create or replace. Member lists and changes of at most CHUNK members go inline, in one script; longer
+   * ones are staged in chunks and swapped in by the create/replace script (atomic for readers of the
+   * group), and the reverse index and users' versions are settled after, in batches (docs/groups.md).
+   */
+  async function writeWith(
+    connectionId: string,
+    write: ResourceWrite,
+    expectedVersion: number,
+    quota: StoreQuota | undefined,
+    script: 'create' | 'replace',
+  ): Promise<WriteOutcome> {
+    let members: StoredMember[] | undefined = write.members;
+    let mode: MembersMode = { mode: 'keep' };
+    if (write.kind === 'Group') {
+      if (script === 'create') members ??= [];
+      const changes = write.memberChanges;
+      if (changes && changes.add.length + changes.remove.length <= CHUNK) {
+        mode = { mode: 'delta', add: changes.add, remove: changes.remove };
+      } else if (changes) {
+        // Too many changes for one call: the resulting list replaces the current one (read in pages).
+        const current = await readAllMembers(connectionId, write.id, expectedVersion);
+        if (current === 'not_found') return { ok: false, reason: 'not_found' };
+        if (typeof current === 'number') return { ok: false, reason: 'version_mismatch', currentVersion: current };
+        const removed = new Set(changes.remove);
+        const kept = current.filter((m) => !removed.has(m.value));
+        const listed = new Set(kept.map((m) => m.value));
+        members = [...kept, ...changes.add.filter((m) => !listed.has(m.value))];
+      }
+      if (members !== undefined && members.length <= CHUNK) mode = { mode: 'full', members };
+    }
+    const attempt = async (m: MembersMode) =>
+      run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota)) as Promise<unknown[]>;
+    let reply = mode.mode === 'keep' && members !== undefined ? null : await attempt(mode);
+    if (reply === null || reply[0] === 'too_big') {
+      const token = await stage(connectionId, write.id, members ?? []);
+      if (token === null) return { ok: false, reason: 'not_found' };
+      reply = await attempt({ mode: 'staged', token });
+      await settle(connectionId, token); // swapped in: settles the new and old lists; refused: drops the staging
+    }
+    if (reply[0] === 'staging_lost') throw new Error('the staged member list vanished (was the connection deleted?)');
+    return outcome(reply);
+  }
+
+  /** Every member of a group at `expectedVersion`, or the current version when it differs, or not_found. */
+  async function readAllMembers(connectionId: string, groupId: string, expectedVersion: number): Promise<StoredMember[] | number | 'not_found'> {
+    const all: StoredMember[] = [];
+    for (let offset = 0; ; offset += CHUNK) {
+      const page = await memberPage(connectionId, groupId, offset, CHUNK);
+      if (page === null) return 'not_found';
+      if (page.version !== expectedVersion) return page.version;
+      all.push(...page.members);
+      if (offset + CHUNK >= page.total) return all;
+    }
+  }
+
+  /** One LIST_MEMBERS call (at most CHUNK members). */
+  async function memberPage(connectionId: string, groupId: string, offset: number, count: number): Promise<MemberPage | null> {
+    const reply = (await run('members', tag(connectionId), groupId, offset, Math.min(count, CHUNK))) as unknown[];
+    if (reply.length === 0) return null;
+    const [version, total, flat] = reply as [number, number, string[]];
+    return { version: Number(version), total: Number(total), members: parseMembers(flat) };
+  }
+
+  /** Up to `count` members from `offset`, in calls of at most CHUNK, all of one version (else restarted). */
+  async function memberPages(connectionId: string, groupId: string, offset: number, count: number): Promise<MemberPage | null> {
+    let page: MemberPage | null = null;
+    for (let attempt = 0; attempt < MAX_READ_ATTEMPTS; attempt++) {
+      page = await memberPage(connectionId, groupId, offset, count);
+      if (page === null) return null;
+      let consistent = true;
+      for (let at = offset + CHUNK; consistent && page.members.length < count && at < page.total; at += CHUNK) {
+        const next: MemberPage | null = await memberPage(connectionId, groupId, at, Math.min(CHUNK, count - page.members.length));
+        if (next === null) return null;
+        consistent = next.version === page.version;
+        page.members.push(...next.members);
+      }
+      if (consistent) return page;
+    }
+    // The group kept changing: answer the last read with its first page's version, which is already stale,
+    // so that no conditional request can match what this mixed read returned.
+    return page;
+  }
+
+  /** The group with all its members, read in pages of the group's version (re-read if it changed meanwhile). */
+  async function withMembers(connectionId: string, group: StoredResource): Promise<StoredResource | null> {
+    let row = group;
+    for (let attempt = 0; ; attempt++) {
+      const page = await memberPages(connectionId, row.id, 0, Number.MAX_SAFE_INTEGER);
+      if (page === null) return null;
+      const out = { ...row, members: page.members, memberCount: page.total };
+      if (page.version === row.version) return out;
+      // Never answer a mix with the newer version: the older one can match no conditional request later.
+      if (attempt + 1 >= MAX_READ_ATTEMPTS) return { ...out, version: Math.min(row.version, page.version) };
+      const fresh = (await run('get', tag(connectionId), 'g', row.id)) as unknown[];
+      if (fresh.length === 0) return null;
+      row = parseResource('Group', fresh);
+    }
+  }
+
+  async function allWithMembers(connectionId: string, groups: StoredResource[]): Promise<StoredResource[]> {
+    const out: StoredResource[] = [];
+    for (const g of groups) {
+      const full = await withMembers(connectionId, g);
+      if (full) out.push(full);
+    }
+    return out;
   }
 
   return {
@@ -280,7 +437,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertQuota(quota);
       const write = normalizeResourceWrite(input);
-      return outcome(await run('create', tag(connectionId), ...writeArgs(write, 0, quota)));
+      if (write.memberChanges !== undefined) throw new TypeError('memberChanges are for replaceResource only');
+      return writeWith(connectionId, write, 0, quota, 'create');
     },
 
     async replaceResource(connectionId, input, expectedVersion, quota) {
@@ -288,7 +446,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (!Number.isSafeInteger(expectedVersion)) throw new TypeError('expectedVersion must be an integer');
       assertQuota(quota);
       const write = normalizeResourceWrite(input);
-      return outcome(await run('replace', tag(connectionId), ...writeArgs(write, expectedVersion, quota)));
+      return writeWith(connectionId, write, expectedVersion, quota, 'replace');
     },
 
     async deleteResource(connectionId, kind, id, expectedVersion) {
@@ -298,9 +456,12 @@ export function redisStore(options: RedisStoreOptions): Store {
         throw new TypeError('expectedVersion must be an integer');
       }
       if (!isValidStoreId(id)) return false; // such an id can never have been written
-      const args = [KIND_CODE[kind], id, now(), expectedVersion ?? '', retention, maxTombstones];
+      const token = newToken();
+      const args = [KIND_CODE[kind], id, now(), expectedVersion ?? '', retention, maxTombstones, token];
       const reply = await run('delete', tag(connectionId), ...args);
       if (Array.isArray(reply)) return { ok: false, reason: 'version_mismatch', currentVersion: Number(reply[1]) };
+      // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).
+      if (Number(reply) === 1 && kind === 'Group') await settle(connectionId, token);
       return Number(reply) === 1;
     },
 
@@ -310,21 +471,31 @@ export function redisStore(options: RedisStoreOptions): Store {
       return { users: Number(users), groups: Number(groups), bytes: Number(bytes) };
     },
 
-    async getResource(connectionId, kind, id) {
+    async getResource(connectionId, kind, id, options) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       if (!isValidStoreId(id)) return null;
       const reply = (await run('get', tag(connectionId), KIND_CODE[kind], id)) as unknown[];
-      return reply.length === 0 ? null : parseResource(kind, reply);
+      if (reply.length === 0) return null;
+      const resource = parseResource(kind, reply);
+      return kind === 'Group' && options?.members !== false ? withMembers(connectionId, resource) : resource;
     },
 
-    async findByIndex(connectionId, kind, attribute, value) {
+    async listGroupMembers(connectionId, groupId, offset, count) {
+      assertStoreId('connectionId', connectionId);
+      assertPaging(offset, count);
+      if (!isValidStoreId(groupId)) return null;
+      return memberPages(connectionId, groupId, offset, count);
+    },
+
+    async findByIndex(connectionId, kind, attribute, value, options) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value)) as unknown[][];
-      return reply.map((r) => parseResource(kind, r));
+      const found = reply.map((r) => parseResource(kind, r));
+      return kind === 'Group' && options?.members !== false ? allWithMembers(connectionId, found) : found;
     },
 
     async findUsersForLogin(connectionId, attribute, value) {
@@ -348,7 +519,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       return flags.map((flag) => Number(flag) === 1);
     },
 
-    async listPage(connectionId, kind, offset, count) {
+    async listPage(connectionId, kind, offset, count, options) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertPaging(offset, count);
@@ -362,7 +533,8 @@ export function redisStore(options: RedisStoreOptions): Store {
         const resource = parseRawRow(kind, row, aux[i] ?? []);
         if (resource) resources.push(resource);
       });
-      return { total: Number(total), resources };
+      const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, resources) : resources;
+      return { total: Number(total), resources: withAll };
     },
 
     ...oidc.methods,

@@ -46,6 +46,17 @@ export interface StoredMembership {
   display: string;
 }
 
+/**
+ * Changes to a group's members (replaceResource only): `remove` is applied first, then `add`. Adding a value
+ * the group already lists keeps the listed member as it is (position, display, type); removing a value it
+ * does not list does nothing. Costs O(k) for k changes, whatever the group's size (see docs/groups.md).
+ */
+export interface MemberChanges {
+  add: StoredMember[];
+  /** Member values to remove. */
+  remove: string[];
+}
+
 /** What the SCIM layer writes. */
 export interface ResourceWrite {
   id: string;
@@ -54,10 +65,34 @@ export interface ResourceWrite {
   json: string;
   /** Index entries the resource produces; the store replaces the previous set atomically. */
   indexes: IndexEntry[];
-  /** Groups only: the full member list (replaces the previous one). */
+  /**
+   * Groups only: the full member list (replaces the previous one; O(old + new), chunked on Redis). On a
+   * create, absent means no members; on a replace, absent (and no `memberChanges`) keeps the members as
+   * they are.
+   */
   members?: StoredMember[];
+  /** Groups only, replaceResource only: member changes instead of a full list (not with `members`). */
+  memberChanges?: MemberChanges;
   /** Groups only: the display name shown in its members' derived `groups`. */
   displayName?: string;
+}
+
+/** How much of a group a read returns. */
+export interface ReadOptions {
+  /**
+   * Whether groups come with their `members` (default true). False makes a group read O(1) whatever its
+   * size: `memberCount` is still set; read the members with listGroupMembers.
+   */
+  members?: boolean;
+}
+
+/** One page of a group's members, in the order they were added (see listGroupMembers). */
+export interface MemberPage {
+  /** The group's version when the page was read (pages of one version form a consistent list). */
+  version: number;
+  /** How many members the group has. */
+  total: number;
+  members: StoredMember[];
 }
 
 /** What the store returns. */
@@ -68,10 +103,13 @@ export interface StoredResource {
   /** Increases by one on every write; starts at 1. */
   version: number;
   /**
-   * Groups: their members, in the order they were first added (the store keeps the order of the last
-   * `ResourceWrite.members` list, first occurrence wins for duplicate values).
+   * Groups: their members, in the order they were added (a full `ResourceWrite.members` list sets the
+   * order, first occurrence wins for duplicate values; `memberChanges.add` appends). Absent when read with
+   * `{ members: false }`.
    */
   members?: StoredMember[];
+  /** Groups: how many members they have (always set on groups read from the store; O(1)). */
+  memberCount?: number;
   /** Users: the groups they are a direct member of, in the groups' creation order. */
   groups?: StoredMembership[];
 }
@@ -189,8 +227,11 @@ export interface StoredSsoUser {
  * The contract. Every resource method is scoped to one connection id: nothing crosses connections.
  * Resource writes on a connection that does not exist (or is being deleted) fail with 'not_found', so a
  * write racing a deleteConnection cannot resurrect the deleted connection's data.
- * Removing a member because the member was deleted bumps the group's version (its member list changed);
- * a user's version does not change when its derived `groups` do (RFC 7643: `groups` is read-only).
+ * Removing a member because the member was deleted bumps the group's version (its member list changed).
+ * A user's version increases whenever a membership change adds or removes it from a group (its derived
+ * `groups` changed, so its ETag must too: RFC 7644 §3.14), in the same atomic step as the change; for a
+ * group deletion and a full member-list replace on Redis, in the bounded follow-up steps of the same call
+ * (see docs/groups.md). Renaming a group does not bump its members (that would be O(members)).
  */
 export interface Store {
   /** A short name for diagnostics: 'memory' or 'redis'. */
@@ -247,11 +288,24 @@ export interface Store {
   /** What the connection holds against its quotas (zeros for an unknown connection). One round trip. */
   getUsage(connectionId: string): Promise<ConnectionUsage>;
 
-  getResource(connectionId: string, kind: ResourceKind, id: string): Promise<StoredResource | null>;
-  /** The resources whose index `attribute` holds `value`, in creation order. One round trip. */
-  findByIndex(connectionId: string, kind: ResourceKind, attribute: string, value: string): Promise<StoredResource[]>;
-  /** Resources in creation order: `offset` is 0-based. Also returns the total count. One round trip. */
-  listPage(connectionId: string, kind: ResourceKind, offset: number, count: number): Promise<Page>;
+  /**
+   * One resource. A group comes with its members unless `options.members` is false (then O(1)); on Redis
+   * its members are read in pages of bounded size, all of one version.
+   */
+  getResource(connectionId: string, kind: ResourceKind, id: string, options?: ReadOptions): Promise<StoredResource | null>;
+  /** The resources whose index `attribute` holds `value`, in creation order. One round trip (without members). */
+  findByIndex(connectionId: string, kind: ResourceKind, attribute: string, value: string, options?: ReadOptions): Promise<StoredResource[]>;
+  /**
+   * Resources in creation order: `offset` is 0-based. Also returns the total count. One round trip when
+   * no group members are read (users, or `{ members: false }`).
+   */
+  listPage(connectionId: string, kind: ResourceKind, offset: number, count: number, options?: ReadOptions): Promise<Page>;
+  /**
+   * A page of a group's members in the order they were added: `offset` 0-based, at most `count` (O(page),
+   * whatever the group's size), with the group's version and member count; null when there is no such
+   * group.
+   */
+  listGroupMembers(connectionId: string, groupId: string, offset: number, count: number): Promise<MemberPage | null>;
 
   /**
    * The login guard's lookup: users by index value, plus whether a deleted user once held that value
@@ -342,7 +396,8 @@ export function assertIndexAttribute(attribute: unknown): asserts attribute is s
 /**
  * Validates a write the same way for every store and returns a clean copy: index entries deduplicated (a
  * value claimed both unique and non-unique counts as unique), members deduplicated by `value` (first one
- * wins) and reduced to their string `value`/`display`/`type`. Throws a TypeError on malformed input.
+ * wins) and reduced to their string `value`/`display`/`type`; member changes likewise (`add` deduplicated,
+ * `remove` deduplicated). Throws a TypeError on malformed input.
  */
 export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
   assertResourceKind(write.kind);
@@ -358,49 +413,81 @@ export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
   }
   const out: ResourceWrite = { id: write.id, kind: write.kind, json: write.json, indexes: [...indexes.values()] };
   if (write.kind === 'User') {
-    if (write.members !== undefined) throw new TypeError('members are for groups only');
+    if (write.members !== undefined || write.memberChanges !== undefined) throw new TypeError('members are for groups only');
     return out;
   }
   if (write.displayName !== undefined && typeof write.displayName !== 'string') {
     throw new TypeError('displayName must be a string');
   }
   out.displayName = write.displayName ?? '';
+  if (write.members !== undefined && write.memberChanges !== undefined) {
+    throw new TypeError('a write carries either members or memberChanges, not both');
+  }
+  if (write.members !== undefined) {
+    if (!Array.isArray(write.members)) throw new TypeError('members must be an array');
+    out.members = cleanMembers(write.members);
+  }
+  if (write.memberChanges !== undefined) {
+    const { add, remove } = write.memberChanges;
+    if (!Array.isArray(add) || !Array.isArray(remove)) throw new TypeError('memberChanges needs add and remove arrays');
+    for (const value of remove) if (typeof value !== 'string') throw new TypeError('member value must be a string');
+    out.memberChanges = { add: cleanMembers(add), remove: [...new Set(remove)] };
+  }
+  return out;
+}
+
+/** Members deduplicated by value (first wins), reduced to string value/display/type. */
+function cleanMembers(list: StoredMember[]): StoredMember[] {
   const members = new Map<string, StoredMember>();
-  for (const member of write.members ?? []) {
-    if (typeof member.value !== 'string') throw new TypeError('member value must be a string');
+  for (const member of list) {
+    if (typeof member?.value !== 'string') throw new TypeError('member value must be a string');
     if (members.has(member.value)) continue;
     const copy: StoredMember = { value: member.value };
     if (typeof member.display === 'string') copy.display = member.display;
     if (typeof member.type === 'string') copy.type = member.type;
     members.set(member.value, copy);
   }
-  out.members = [...members.values()];
-  return out;
+  return [...members.values()];
 }
 
-/** The metadata the stores keep per group member: `[position, display?, type?]` as JSON, trailing nulls cut. */
-export function memberMeta(position: number, member: StoredMember): string {
-  const meta: (number | string | null)[] = [position, member.display ?? null, member.type ?? null];
+/**
+ * The metadata the stores keep per group member: `[display, type]` as JSON with trailing nulls cut, or ''
+ * when the member has neither (most members: Entra sends only `value`). The order is kept apart (a sorted
+ * set score on Redis), so it does not count.
+ */
+export function memberMeta(member: StoredMember): string {
+  if (member.display === undefined && member.type === undefined) return '';
+  const meta: (string | null)[] = [member.display ?? null, member.type ?? null];
   while (meta[meta.length - 1] === null) meta.pop();
   return JSON.stringify(meta);
+}
+
+/** Reads {@link memberMeta} back into a member. */
+export function parseMemberMeta(value: string, meta: string): StoredMember {
+  const member: StoredMember = { value };
+  if (meta === '') return member;
+  const [display, type] = JSON.parse(meta) as [(string | null)?, (string | null)?];
+  if (typeof display === 'string') member.display = display;
+  if (typeof type === 'string') member.type = type;
+  return member;
 }
 
 const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 /** The bytes one group member counts for: its value and its stored metadata ({@link memberMeta}). */
-export function memberBytes(position: number, member: StoredMember): number {
-  return utf8(member.value) + utf8(memberMeta(position, member));
+export function memberBytes(member: StoredMember): number {
+  return utf8(member.value) + utf8(memberMeta(member));
 }
 
 /**
  * The bytes a (normalised) write counts for against the `maxBytes` quota: the UTF-8 bytes of its JSON, of
- * each index entry's attribute and value, and of each group member's value and metadata. Both stores keep
+ * each index entry's attribute and value, and of each group member's value and metadata (display, type). Both stores keep
  * this exact sum per connection (Redis adds its own per-key overhead on top, roughly the same again).
  */
 export function resourceBytes(write: ResourceWrite): number {
   let bytes = utf8(write.json);
   for (const e of write.indexes) bytes += utf8(e.attribute) + utf8(e.value);
-  (write.members ?? []).forEach((m, position) => (bytes += memberBytes(position, m)));
+  for (const m of write.members ?? []) bytes += memberBytes(m);
   return bytes;
 }
 

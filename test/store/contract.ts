@@ -514,6 +514,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           json: JSON.stringify({ id: gid, displayName: 'Team' }),
           version: 1,
           members: members.slice(0, 3),
+          memberCount: 3,
         });
         const reordered = [{ value: a }, { value: 'new' }, { value: b, display: 'B2' }];
         expect(await store.replaceResource(cid, groupWrite(gid, 'Team', reordered), 1)).toEqual({ ok: true, version: 2 });
@@ -535,12 +536,12 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect((await store.listPage(cid, 'User', 0, 1)).resources[0]?.groups).toEqual(user?.groups);
       });
 
-      it('reflects a group rename in its members’ groups without bumping the users', async () => {
+      it('reflects a group rename in its members’ groups without bumping the users again', async () => {
         const uid = await createUser('ann');
         const gid = await createGroup('Old', [{ value: uid }]);
         await store.replaceResource(cid, groupWrite(gid, 'New', [{ value: uid }]), 1);
         expect(await store.getResource(cid, 'User', uid)).toMatchObject({
-          version: 1,
+          version: 2, // joining Old bumped it; the rename does not
           groups: [{ value: gid, display: 'New' }],
         });
         expect(await store.findByIndex(cid, 'Group', 'displayName', 'old')).toEqual([]);
@@ -589,6 +590,159 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.getResource(cid, 'Group', gid)).toBeNull();
         await store.createResource(cid, groupWrite(gid, 'Loop'));
         expect(await store.getResource(cid, 'Group', gid)).toMatchObject({ version: 1, members: [] });
+      });
+    });
+
+    describe('member changes, member pages and user versions', () => {
+      const member = (i: number): StoredMember => (i % 3 === 0 ? { value: `m${i}`, display: `M ${i}`, type: 'User' } : { value: `m${i}` });
+      const range = (from: number, to: number): StoredMember[] => Array.from({ length: to - from }, (_, i) => member(from + i));
+      /** Every member through listGroupMembers, in pages of `size`. */
+      const pages = async (gid: string, size: number): Promise<StoredMember[]> => {
+        const out: StoredMember[] = [];
+        for (let offset = 0; ; offset += size) {
+          const page = await store.listGroupMembers(cid, gid, offset, size);
+          if (!page) throw new Error('no such group');
+          out.push(...page.members);
+          if (offset + size >= page.total) return out;
+        }
+      };
+      const usageMatches = async (writes: ResourceWrite[]) => {
+        const bytes = writes.reduce((n, w) => n + resourceBytes(normalizeResourceWrite(w)), 0);
+        expect((await store.getUsage(cid)).bytes).toBe(bytes);
+      };
+
+      it('applies member changes: removals first, then additions appended; existing members are kept as they are', async () => {
+        const gid = await createGroup('Team', [{ value: 'a', display: 'A' }, { value: 'b' }, { value: 'c' }]);
+        const write = { ...groupWrite(gid, 'Team'), members: undefined };
+        const outcome = await store.replaceResource(
+          cid,
+          { ...write, memberChanges: { remove: ['b', 'nobody', 'd'], add: [{ value: 'a', display: 'changed' }, { value: 'd', type: 'User' }, { value: 'e' }, { value: 'd' }] } },
+          1,
+        );
+        expect(outcome).toEqual({ ok: true, version: 2 });
+        const group = await store.getResource(cid, 'Group', gid);
+        expect(group?.members).toEqual([{ value: 'a', display: 'A' }, { value: 'c' }, { value: 'd', type: 'User' }, { value: 'e' }]);
+        expect(group?.memberCount).toBe(4);
+        // Remove then add again in one write: the member moves to the end with what was sent.
+        await store.replaceResource(cid, { ...write, memberChanges: { remove: ['a'], add: [{ value: 'a', display: 'A2' }] } }, 2);
+        expect((await store.getResource(cid, 'Group', gid))?.members?.map((m) => m.value)).toEqual(['c', 'd', 'e', 'a']);
+        // A write without members or changes keeps them.
+        await store.replaceResource(cid, { ...groupWrite(gid, 'Renamed'), members: undefined }, 3);
+        expect(await store.getResource(cid, 'Group', gid)).toMatchObject({ version: 4, memberCount: 4 });
+        await usageMatches([groupWrite(gid, 'Renamed', [{ value: 'c' }, { value: 'd', type: 'User' }, { value: 'e' }, { value: 'a', display: 'A2' }])]);
+      });
+
+      it('refuses member changes with a stale version, or with a full list too, and changes nothing', async () => {
+        const gid = await createGroup('Team', [{ value: 'a' }]);
+        const write = { ...groupWrite(gid, 'Team'), members: undefined, memberChanges: { add: [{ value: 'b' }], remove: ['a'] } };
+        expect(await store.replaceResource(cid, write, 7)).toEqual({ ok: false, reason: 'version_mismatch', currentVersion: 1 });
+        expect((await store.getResource(cid, 'Group', gid))?.members).toEqual([{ value: 'a' }]);
+        await expect(store.replaceResource(cid, { ...write, members: [] }, 1)).rejects.toThrow(TypeError);
+        await expect(store.createResource(cid, { ...groupWrite('g2', 'G2'), members: undefined, memberChanges: { add: [], remove: [] } })).rejects.toThrow(TypeError);
+      });
+
+      it('reads a group without members, pages its members in order and counts them', async () => {
+        const gid = await createGroup('Team', range(0, 25));
+        const bare = await store.getResource(cid, 'Group', gid, { members: false });
+        expect(bare).toEqual({ id: gid, kind: 'Group', json: JSON.stringify({ id: gid, displayName: 'Team' }), version: 1, memberCount: 25 });
+        expect(await store.listGroupMembers(cid, gid, 0, 10)).toEqual({ version: 1, total: 25, members: range(0, 10) });
+        expect(await store.listGroupMembers(cid, gid, 20, 10)).toEqual({ version: 1, total: 25, members: range(20, 25) });
+        expect(await store.listGroupMembers(cid, gid, 30, 10)).toEqual({ version: 1, total: 25, members: [] });
+        expect(await store.listGroupMembers(cid, gid, 0, 0)).toEqual({ version: 1, total: 25, members: [] });
+        expect(await store.listGroupMembers(cid, 'no-such-group', 0, 10)).toBeNull();
+        await expect(store.listGroupMembers(cid, gid, -1, 10)).rejects.toThrow(TypeError);
+        expect(await pages(gid, 7)).toEqual(range(0, 25));
+        expect((await store.findByIndex(cid, 'Group', 'displayName', 'team', { members: false }))[0]).toEqual(bare);
+        expect((await store.listPage(cid, 'Group', 0, 10, { members: false })).resources).toEqual([bare]);
+        expect((await store.listPage(cid, 'Group', 0, 10)).resources[0]?.members).toEqual(range(0, 25));
+      });
+
+      it('moves a user’s version on whenever its groups change: joining, leaving, the group’s deletion', async () => {
+        const uid = await createUser('ann');
+        const other = await createUser('bob');
+        const version = async (id: string) => (await store.getResource(cid, 'User', id))?.version;
+        const gid = await createGroup('Team', [{ value: uid }]);
+        expect(await version(uid)).toBe(2);
+        const bare = { ...groupWrite(gid, 'Team'), members: undefined };
+        await store.replaceResource(cid, { ...bare, memberChanges: { remove: [uid], add: [] } }, 1);
+        expect(await version(uid)).toBe(3);
+        expect((await store.getResource(cid, 'User', uid))?.groups).toEqual([]);
+        await store.replaceResource(cid, { ...bare, memberChanges: { remove: [], add: [{ value: uid }] } }, 2);
+        expect(await version(uid)).toBe(4);
+        expect((await store.getResource(cid, 'User', uid))?.groups).toEqual([{ value: gid, display: 'Team' }]);
+        // Changes that do nothing to a user leave it alone.
+        await store.replaceResource(cid, { ...bare, memberChanges: { remove: ['nobody'], add: [{ value: uid }] } }, 3);
+        expect(await version(uid)).toBe(4);
+        await store.replaceResource(cid, groupWrite(gid, 'Team', [{ value: uid }, { value: other }]), 4);
+        expect([await version(uid), await version(other)]).toEqual([4, 2]);
+        expect(await store.deleteResource(cid, 'Group', gid)).toBe(true);
+        expect([await version(uid), await version(other)]).toEqual([5, 3]);
+        expect((await store.getResource(cid, 'User', uid))?.groups).toEqual([]);
+      });
+
+      it('keeps membership, user versions and bytes exact through lists and changes longer than one chunk', async () => {
+        const users: string[] = [];
+        for (let i = 0; i < 30; i++) users.push(await createUser(`user${i}`));
+        const list = [...range(0, 1200), ...users.slice(0, 20).map((value) => ({ value })), ...range(1200, 2400)];
+        const gid = await createGroup('Big', list);
+        expect(await store.getResource(cid, 'Group', gid, { members: false })).toMatchObject({ version: 1, memberCount: list.length });
+        expect(await pages(gid, 1000)).toEqual(list);
+        expect((await store.getResource(cid, 'User', users[0]!))).toMatchObject({ version: 2, groups: [{ value: gid, display: 'Big' }] });
+        await usageMatches([...users.map((u, i) => userWrite(u, `user${i}`)), groupWrite(gid, 'Big', list)]);
+        // A full replace longer than a chunk: users 10..29 in, 0..9 out, members reordered.
+        const next = [...users.slice(10).map((value) => ({ value })), ...range(600, 3000)];
+        expect(await store.replaceResource(cid, groupWrite(gid, 'Big', next), 1)).toEqual({ ok: true, version: 2 });
+        expect((await store.getResource(cid, 'Group', gid))?.members).toEqual(next);
+        const versions = await Promise.all(users.map(async (u) => (await store.getResource(cid, 'User', u))?.version));
+        expect(versions).toEqual([...Array(10).fill(3), ...Array(10).fill(2), ...Array(10).fill(2)]);
+        expect((await store.getResource(cid, 'User', users[0]!))?.groups).toEqual([]);
+        expect((await store.getResource(cid, 'User', users[29]!))?.groups).toEqual([{ value: gid, display: 'Big' }]);
+        await usageMatches([...users.map((u, i) => userWrite(u, `user${i}`)), groupWrite(gid, 'Big', next)]);
+        // More changes than one chunk: applied as one write all the same.
+        const changes = { remove: [...users.slice(10, 15), ...range(600, 1600).map((m) => m.value)], add: range(5000, 5700) };
+        expect(await store.replaceResource(cid, { ...groupWrite(gid, 'Big'), members: undefined, memberChanges: changes }, 2)).toEqual({ ok: true, version: 3 });
+        const after = [...users.slice(15).map((value) => ({ value })), ...range(1600, 3000), ...range(5000, 5700)];
+        expect(await pages(gid, 999)).toEqual(after);
+        expect((await store.getResource(cid, 'User', users[12]!))).toMatchObject({ version: 3, groups: [] });
+        await usageMatches([...users.map((u, i) => userWrite(u, `user${i}`)), groupWrite(gid, 'Big', after)]);
+        // A stale full replace changes nothing.
+        expect(await store.replaceResource(cid, groupWrite(gid, 'Big', range(0, 2000)), 2)).toEqual({ ok: false, reason: 'version_mismatch', currentVersion: 3 });
+        expect((await store.getResource(cid, 'Group', gid, { members: false }))?.memberCount).toBe(after.length);
+        // Deleting the big group frees its bytes and its members' groups.
+        expect(await store.deleteResource(cid, 'Group', gid)).toBe(true);
+        expect((await store.getResource(cid, 'User', users[20]!))).toMatchObject({ version: 3, groups: [] });
+        await usageMatches(users.map((u, i) => userWrite(u, `user${i}`)));
+        expect(await store.listGroupMembers(cid, gid, 0, 10)).toBeNull();
+        // The id can be used again, with none of the old members.
+        await store.createResource(cid, groupWrite(gid, 'Big', [{ value: users[0]! }]));
+        expect(await pages(gid, 10)).toEqual([{ value: users[0]! }]);
+      });
+
+      it('refuses a long list over the bytes quota and leaves nothing behind', async () => {
+        const list = range(0, 2500);
+        const tight = { maxUsers: 10, maxGroups: 10, maxBytes: 1000 };
+        expect(await store.createResource(cid, groupWrite('g1', 'Big', list), tight)).toMatchObject({ ok: false, reason: 'quota', quota: 'bytes' });
+        expect(await store.getResource(cid, 'Group', 'g1')).toBeNull();
+        expect(await store.getUsage(cid)).toEqual({ users: 0, groups: 0, bytes: 0 });
+        expect(await store.createResource(cid, groupWrite('g1', 'Big', list))).toEqual({ ok: true, version: 1 });
+        expect((await store.getResource(cid, 'Group', 'g1', { members: false }))?.memberCount).toBe(2500);
+      });
+
+      it('applies concurrent member changes from the same version exactly once each, by retrying the losers', async () => {
+        const gid = await createGroup('Team');
+        await Promise.all(
+          Array.from({ length: 10 }, async (_, i) => {
+            for (;;) {
+              const current = await store.getResource(cid, 'Group', gid, { members: false });
+              const write = { ...groupWrite(gid, 'Team'), members: undefined, memberChanges: { add: range(i * 10, i * 10 + 10), remove: [] } };
+              const outcome = await store.replaceResource(cid, write, current!.version);
+              if (outcome.ok) return;
+            }
+          }),
+        );
+        const members = await pages(gid, 1000);
+        expect(members).toHaveLength(100);
+        expect(new Set(members.map((m) => m.value)).size).toBe(100);
       });
     });
 
@@ -1030,7 +1184,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           limit: 1,
         });
         // Updates of existing resources do not count against the resource quotas.
-        expect(await store.replaceResource(cid, userWrite('u1', 'a', { json: '{"v":2}' }), 1, quota)).toEqual({ ok: true, version: 2 });
+        // (u1 is at version 2: joining g1 changed its derived groups.)
+        expect(await store.replaceResource(cid, userWrite('u1', 'a', { json: '{"v":2}' }), 2, quota)).toEqual({ ok: true, version: 3 });
         expect(await store.deleteResource(cid, 'User', 'u2')).toBe(true);
         expect(await store.createResource(cid, userWrite('u3', 'c'), quota)).toEqual({ ok: true, version: 1 });
         // A uniqueness conflict is reported before the quota.
@@ -1049,11 +1204,12 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const expected = (writes: ResourceWrite[]) => writes.reduce((n, w) => n + resourceBytes(normalizeResourceWrite(w)), 0);
         expect(await store.getUsage(cid)).toEqual({ users: 2, groups: 1, bytes: expected([ann, bob, group]) });
         const renamed = userWrite('u1', 'ann@y.com', { externalId: 'é1', json: '{}' });
-        await store.replaceResource(cid, renamed, 1);
+        // Version 2: joining g1 changed u1's derived groups.
+        expect(await store.replaceResource(cid, renamed, 2)).toMatchObject({ ok: true });
         expect((await store.getUsage(cid)).bytes).toBe(expected([renamed, bob, group]));
         // Deleting u1 removes it from the group: the group's member bytes shrink by that member's share.
         await store.deleteResource(cid, 'User', 'u1');
-        const shrunk = resourceBytes(normalizeResourceWrite(group)) - memberBytes(0, members[0]!);
+        const shrunk = resourceBytes(normalizeResourceWrite(group)) - memberBytes(members[0]!);
         expect((await store.getUsage(cid)).bytes).toBe(expected([bob]) + shrunk);
         const regrouped = groupWrite('g1', 'Team', [{ value: 'u2' }]);
         await store.replaceResource(cid, regrouped, 2);

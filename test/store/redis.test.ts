@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
 import { tombstoneDigest, type Store, type StoredConnection } from '../../src/store/store.js';
-import { scanKeys, testRedis, type TestRedis } from '../support/redis.js';
+import { MEMBER_CHUNK } from '../../src/store/redis-scripts.js';
+import { scanKeys, storeProblems, testRedis, type TestRedis } from '../support/redis.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
 
 let t: TestRedis;
@@ -24,11 +25,14 @@ storeContract('redis', async (options) => ({
 const keysUnder = scanKeys;
 
 /** Runs `fn` and returns the Redis commands ioredis sent meanwhile, from its `ioredis:command` tracing channel. */
-async function commandsDuring(fn: () => Promise<unknown>): Promise<string[]> {
+async function commandsDuring(fn: () => Promise<unknown>, argCounts: number[] = []): Promise<string[]> {
   const commands: string[] = [];
-  const channel = tracingChannel<unknown, { command: string }>('ioredis:command');
+  const channel = tracingChannel<unknown, { command: string; args?: unknown[] }>('ioredis:command');
   const handlers = {
-    start: (context: { command: string }) => void commands.push(context.command),
+    start: (context: { command: string; args?: unknown[] }) => {
+      commands.push(context.command);
+      argCounts.push(context.args?.length ?? 0);
+    },
     end: () => {},
     asyncStart: () => {},
     asyncEnd: () => {},
@@ -95,7 +99,13 @@ describe('redis store specifics', () => {
     const cases: [string, () => Promise<unknown>][] = [
       ['createResource', () => store.createResource(cid, userWrite(uid, 'ann', { externalId: 'e' }))],
       ['replaceResource', () => store.replaceResource(cid, groupWrite(gid, 'G', [{ value: uid }]), 1)],
+      [
+        'replaceResource with member changes',
+        () => store.replaceResource(cid, { ...groupWrite(gid, 'G'), members: undefined, memberChanges: { add: [{ value: 'x' }], remove: [uid] } }, 2),
+      ],
       ['getResource', () => store.getResource(cid, 'User', uid)],
+      ['getResource of a group without members', () => store.getResource(cid, 'Group', gid, { members: false })],
+      ['listGroupMembers', () => store.listGroupMembers(cid, gid, 0, 100)],
       ['findByIndex', () => store.findByIndex(cid, 'User', 'externalId', 'e')],
       ['listPage', () => store.listPage(cid, 'User', 0, 10)],
       ['findConnectionByTokenHash', () => store.findConnectionByTokenHash(conn.tokenHash)],
@@ -109,9 +119,36 @@ describe('redis store specifics', () => {
     }
     // The round trips really returned the data.
     const found = await commandsDuring(async () => {
-      expect(await store.findByIndex(cid, 'Group', 'displayName', 'g')).toHaveLength(1);
+      expect(await store.findByIndex(cid, 'Group', 'displayName', 'g', { members: false })).toHaveLength(1);
     });
     expect(found).toHaveLength(1);
+    // With its members, a group takes one more round trip per page of members.
+    const withMembers = await commandsDuring(async () => {
+      expect((await store.getResource(cid, 'Group', gid))?.members).toEqual([{ value: 'x' }]);
+    });
+    expect(withMembers).toHaveLength(2);
+  });
+
+  it('never sends or reads more than MEMBER_CHUNK members in one call, and leaves no job behind', async () => {
+    const list = Array.from({ length: 2600 }, (_, i) => ({ value: `member-${i}`, display: `Member ${i}` }));
+    const gid = randomUUID();
+    const argCounts: number[] = [];
+    const replies: unknown[] = [];
+    await commandsDuring(async () => {
+      replies.push(await store.createResource(cid, groupWrite(gid, 'Big', list)));
+      replies.push(await store.replaceResource(cid, groupWrite(gid, 'Big', list.slice(500)), 1));
+      const changes = { add: list.slice(0, 1500), remove: list.slice(2000).map((m) => m.value) };
+      replies.push(await store.replaceResource(cid, { ...groupWrite(gid, 'Big'), members: undefined, memberChanges: changes }, 2));
+      replies.push((await store.getResource(cid, 'Group', gid))?.members?.length);
+      replies.push(await store.deleteResource(cid, 'Group', gid));
+    }, argCounts);
+    expect(replies).toEqual([{ ok: true, version: 1 }, { ok: true, version: 2 }, { ok: true, version: 3 }, 2000, true]);
+    // EVALSHA sha numkeys key + (member value, meta) pairs + a few fixed arguments.
+    expect(Math.max(...argCounts)).toBeLessThanOrEqual(3 + 2 * MEMBER_CHUNK + 20);
+    expect(argCounts.length).toBeGreaterThan(10);
+    const left = await keysUnder(t.client, `${prefix}{c:${cid}}:g:j*`);
+    expect(left).toEqual([]);
+    expect(await storeProblems(t.client, prefix, cid)).toEqual([]);
   });
 
   it('answers the login lookup and records an SSO user in one round trip each', async () => {

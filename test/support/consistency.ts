@@ -21,7 +21,8 @@
  *  - HGETALL of every `<k>:i:<attribute>` hash: each field (index value) lists only live seqs whose resource
  *    produces exactly that value, no empty or duplicate seqs, and every entry a resource produces is there;
  *    each such hash is registered in `attrs` (or deleteConnection would leak it);
- *  - the `member` reverse index equals the groups' member lists, `g:m:<id>` exists only for live groups,
+ *  - the `member` reverse index equals the groups' member lists, `g:mz:<id>` / `g:mm:<id>` exist only for
+ *    live groups with members, no membership job is left unsettled (`g:jobs`, `g:j:*`),
  *    `g:dn` maps exactly the live groups to their displayName, `seq` is not behind the records, and no key
  *    outside the documented layout exists under the connection's hash tag.
  *
@@ -324,7 +325,7 @@ function parseRecord(buf: Buffer): RawRecord {
   };
 }
 
-const ALLOWED_SUFFIX = /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:m:.+|[ug]:order|[ug]:r|[ug]:i:.+|u:gone)$/;
+const ALLOWED_SUFFIX = /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|u:gone)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,
@@ -436,10 +437,10 @@ async function checkRedisKeys(
       );
     }
   }
-  for (const suffix of keys.filter((s) => s.startsWith('g:m:'))) {
-    const gid = suffix.slice(4);
-    expect(liveGroups.has(gid), () => `member hash g:m:${gid} exists for a group that is gone`);
-    expect((liveGroups.get(gid)?.members?.length ?? 0) > 0, () => `member hash g:m:${gid} exists but the group has no members`);
+  for (const suffix of keys.filter((s) => s.startsWith('g:mz:') || s.startsWith('g:mm:'))) {
+    const gid = suffix.slice(5);
+    expect(liveGroups.has(gid), () => `member key ${suffix} exists for a group that is gone`);
+    expect((liveGroups.get(gid)?.members?.length ?? 0) > 0, () => `member key ${suffix} exists but the group has no members`);
   }
   const dn = await client.hgetall(`${tag}g:dn`);
   expect(Object.keys(dn).length === live.Group.length, () => `g:dn has ${Object.keys(dn).length} groups, ${live.Group.length} are live`);
@@ -455,8 +456,10 @@ async function checkRedisKeys(
   }
   const memberBytes = await client.hgetall(`${tag}g:mb`);
   for (const g of live.Group) {
-    const members = await client.hgetall(`${tag}g:m:${g.id}`);
-    const own = Object.entries(members).reduce((n, [value, meta]) => n + utf8(value) + utf8(meta), 0);
+    const values = await client.zrange(`${tag}g:mz:${g.id}`, '0', '-1');
+    const metas = await client.hgetall(`${tag}g:mm:${g.id}`);
+    // Own keys only: member values are client data (`valueOf`, `__proto__`…).
+    const own = values.reduce((n, value) => n + utf8(value) + utf8(Object.hasOwn(metas, value) ? metas[value]! : ''), 0);
     expect(Number(memberBytes[g.id] ?? 0) === own, () => `g:mb of ${g.id} is ${memberBytes[g.id]} but its members count for ${own} bytes`);
     bytes += own;
   }

@@ -45,7 +45,8 @@ export async function testRedis(prefixHint: string): Promise<TestRedis> {
  * - every resource (`<k>:r` field) has its `<k>:order` entry (same id, same seq) and vice versa;
  * - every index entry a resource holds (its packed `x`) is in the index hash, pointing at its seq;
  * - every index entry points at a live resource that holds that entry (no entry without resource);
- * - group membership: `g:m:<gid>` and the reverse `member` hash agree, and list live groups only;
+ * - group membership: `g:mz:<gid>` (with its metadata `g:mm:<gid>`) and the reverse `member` hash agree,
+ *   and list live groups only (once every membership job has settled: `g:jobs` is empty);
  * - `g:dn` names exactly the live groups.
  * Works on a standalone client and on a Cluster (the script's one key carries the connection's hash tag).
  */
@@ -108,10 +109,17 @@ for _, k in ipairs({ 'u', 'g' }) do
     end
   end
 end
+if redis.call('HLEN', base .. 'g:jobs') > 0 then problem('unsettled membership jobs: ' .. table.concat(redis.call('HKEYS', base .. 'g:jobs'), ' ')) end
 for gid, _ in pairs(live.g) do
-  local members = redis.call('HKEYS', base .. 'g:m:' .. gid)
+  local members = redis.call('ZRANGE', base .. 'g:mz:' .. gid, 0, -1)
+  local listed = {}
   for _, value in ipairs(members) do
+    listed[value] = true
     if not has(redis.call('HGET', base .. 'member', value), gid) then problem('group ' .. gid .. ' lists ' .. value .. ' but member does not say so') end
+  end
+  local metas = redis.call('HKEYS', base .. 'g:mm:' .. gid)
+  for _, value in ipairs(metas) do
+    if not listed[value] then problem('group ' .. gid .. ' keeps metadata of ' .. value .. ', which it does not list') end
   end
   if not redis.call('HGET', base .. 'g:dn', gid) then problem('group ' .. gid .. ' has no g:dn entry') end
 end
@@ -119,7 +127,7 @@ local reverse = redis.call('HGETALL', base .. 'member')
 for i = 1, #reverse, 2 do
   for gid in string.gmatch(reverse[i + 1], '%S+') do
     if not live.g[gid] then problem('member says ' .. reverse[i] .. ' is in ' .. gid .. ', which is no live group')
-    elseif redis.call('HEXISTS', base .. 'g:m:' .. gid, reverse[i]) == 0 then problem('member says ' .. reverse[i] .. ' is in ' .. gid .. ', whose member hash does not list it') end
+    elseif not redis.call('ZSCORE', base .. 'g:mz:' .. gid, reverse[i]) then problem('member says ' .. reverse[i] .. ' is in ' .. gid .. ', whose member list does not list it') end
   end
 end
 local dn = redis.call('HKEYS', base .. 'g:dn')

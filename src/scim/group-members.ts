@@ -1,0 +1,176 @@
+/**
+ * Group members at scale (docs/groups.md): which requests need a group's member list at all, PATCH member
+ * operations turned into member changes for the store (O(k) for k members named, whatever the group's size),
+ * and member lists rendered from pages with a yield between pages.
+ */
+import { getAttrOf, keyOf } from './attribute-access.js';
+import { isObject, type Json, type JsonObject } from './normalize.js';
+import type { PatchOperation } from './patch.js';
+import type { Projection } from './projection.js';
+import type { Store } from '../store/store.js';
+
+const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:group';
+
+/** Whether a response shaped by `projection` shows group members (else the group is read without them). */
+export function wantsMembers(projection: Projection): boolean {
+  const isMembers = (p: { container: string | null; attribute: string }) => p.container === null && p.attribute.toLowerCase() === 'members';
+  if (projection.include !== null) return projection.include.some(isMembers);
+  return !projection.exclude.some((p) => isMembers(p) && p.subAttribute === undefined);
+}
+
+/**
+ * What a group PATCH does to members, planned without reading them:
+ * - `changes`: remove these values, then add these member objects (as sent; validated by the caller);
+ * - `list`: the member list is replaced by this one (a `replace` of `members`, or `remove` of all of them),
+ *   with the operations after it applied;
+ * - neither: the PATCH does not touch members.
+ * `rest` holds the operations on other attributes, in order.
+ */
+export interface GroupPatchPlan {
+  rest: PatchOperation[];
+  changes: { remove: Set<string>; add: Map<string, JsonObject> } | null;
+  list: Map<string, JsonObject> | null;
+}
+
+/** `members` alone or URN-qualified (`urn:…:core:2.0:Group:members`), case-insensitively. */
+function isMembersPath(path: string): boolean {
+  const lower = path.toLowerCase();
+  return lower === 'members' || lower === `${GROUP_URN}:members`;
+}
+
+const VALUE_FILTER = /^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?members\s*\[\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\]$/i;
+
+/** The value of `members[value eq "x"]`, or null for any other path. */
+function filteredValue(path: string): string | null {
+  const match = VALUE_FILTER.exec(path);
+  if (!match) return null;
+  try {
+    const value = JSON.parse(`"${match[1]}"`) as unknown;
+    return typeof value === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Member objects of a value: an array of objects with a string `value`, or one such object; else null. */
+function memberObjects(value: Json | undefined): JsonObject[] | null {
+  const list = Array.isArray(value) ? value : value === undefined ? null : [value];
+  if (list === null) return null;
+  const out: JsonObject[] = [];
+  for (const item of list) {
+    if (!isObject(item) || typeof getAttrOf(item, 'value') !== 'string') return null;
+    out.push(item);
+  }
+  return out;
+}
+
+/**
+ * Plans a group PATCH, or answers null when some operation needs the member list itself (a filter other
+ * than `value eq`, a sub-attribute of members, a malformed member value: the general path handles those,
+ * with its own errors). Recognised: `add` of members (with the path, or path-less `{"members": [...]}`);
+ * `remove` of `members[value eq "x"]`; `remove` of `members` with a value list (Entra) or without a value
+ * (all members); `replace` of `members` (Okta), with the path or path-less.
+ */
+export function planGroupPatch(operations: PatchOperation[]): GroupPatchPlan | null {
+  const plan: GroupPatchPlan = { rest: [], changes: null, list: null };
+  const add = (member: JsonObject) => {
+    const value = getAttrOf(member, 'value') as string;
+    if (plan.list) {
+      if (!plan.list.has(value)) plan.list.set(value, member);
+      return;
+    }
+    plan.changes ??= { remove: new Set(), add: new Map() };
+    if (!plan.changes.add.has(value)) plan.changes.add.set(value, member);
+  };
+  const remove = (value: string) => {
+    if (plan.list) {
+      plan.list.delete(value);
+      return;
+    }
+    plan.changes ??= { remove: new Set(), add: new Map() };
+    plan.changes.add.delete(value);
+    plan.changes.remove.add(value);
+  };
+  const replace = (members: JsonObject[]) => {
+    plan.changes = null;
+    plan.list = new Map();
+    for (const m of members) add(m);
+  };
+
+  for (const operation of operations) {
+    const { op, path, value } = operation;
+    if (path === undefined) {
+      // Path-less add/replace: the `members` key (if any) is taken out, the rest stays an operation.
+      if (!isObject(value)) return null;
+      if (Object.keys(value).some((k) => k.toLowerCase().startsWith('urn:') && k.toLowerCase().startsWith(GROUP_URN))) return null;
+      const key = keyOf(value, 'members');
+      if (key === undefined) {
+        plan.rest.push(operation);
+        continue;
+      }
+      const members = memberObjects(value[key]);
+      if (members === null) return null;
+      if (op === 'add') members.forEach(add);
+      else replace(members);
+      const { [key]: _members, ...others } = value;
+      if (Object.keys(others).length > 0) plan.rest.push({ ...operation, value: others });
+      continue;
+    }
+    if (isMembersPath(path)) {
+      if (op === 'remove' && value === undefined) {
+        replace([]);
+        continue;
+      }
+      const members = memberObjects(value);
+      if (members === null) return null;
+      if (op === 'add') members.forEach(add);
+      else if (op === 'replace') replace(members);
+      else members.forEach((m) => remove(getAttrOf(m, 'value') as string));
+      continue;
+    }
+    const filtered = filteredValue(path);
+    if (filtered !== null) {
+      if (op !== 'remove') return null; // replace/add at a filtered member needs that member
+      remove(filtered);
+      continue;
+    }
+    if (/^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?members\b/i.test(path)) return null;
+    plan.rest.push(operation);
+  }
+  return plan;
+}
+
+/** Members per page when rendering a member list (one store call each, a yield between them). */
+export const RENDER_PAGE = 1000;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A group's member list as JSON text (`[...]`), read page by page with a yield between pages so a 100,000
+ * member list never holds the event loop for long. Pages are all of one group version (restarted if the
+ * group changes meanwhile, up to a few times); answers that version, or null when the group is gone.
+ */
+export async function membersJson(store: Store, connectionId: string, groupId: string): Promise<{ version: number; json: string } | null> {
+  let last: { version: number; json: string } | null = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const parts: string[] = [];
+    let version: number | null = null;
+    let consistent = true;
+    for (let offset = 0; ; offset += RENDER_PAGE) {
+      if (offset > 0) await yieldToEventLoop();
+      const page = await store.listGroupMembers(connectionId, groupId, offset, RENDER_PAGE);
+      if (page === null) return null;
+      if (version === null) version = page.version;
+      else if (page.version !== version) {
+        consistent = false;
+        version = Math.min(version, page.version);
+      }
+      if (page.members.length > 0) parts.push(JSON.stringify(page.members).slice(1, -1));
+      if (offset + RENDER_PAGE >= page.total) break;
+    }
+    last = { version: version ?? 0, json: `[${parts.join(',')}]` };
+    if (consistent) return last;
+  }
+  // The group kept changing: the oldest version seen, which no later conditional request can match.
+  return last;
+}
