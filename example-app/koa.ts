@@ -54,7 +54,7 @@ app.use(async (ctx, next) => {
   }
 });
 
-// Create the server after every middleware is mounted (oidc-passport.md: Koa pitfall).
+// Create the server after every middleware is mounted (docs/oidc-and-passport.md §Koa).
 const server = createServer(app.callback())
   .once('error', (error) => exitOnListenError('the example app', port, 'PORT', error))
   .listen(port, '127.0.0.1', () => console.log(demo.banner('koa')));
