@@ -1,4 +1,4 @@
-/** Okta-shaped SCIM users (scim-clients.md §1) and the request bodies the phases send. */
+/** Okta-shaped SCIM users (docs/idp-behaviour.md §Okta) and the request bodies the phases send. */
 
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';

@@ -60,7 +60,7 @@ export const DEMO_GROUPS = [
 /** Subjects recorded as SSO users at startup, as if they had logged in once under the default strategy. */
 export const EARLIER_LOGINS = ['00u-alice', '00u-bob', '00u-dave', '00u-erin'];
 
-/** An Okta-shaped SCIM create body for a demo person (scim-clients.md §1). */
+/** An Okta-shaped SCIM create body for a demo person (docs/idp-behaviour.md §Okta). */
 export function oktaUserBody(account: DemoAccount, active = true) {
   const [givenName = '', familyName = ''] = String(account.name ?? '').split(' ');
   return {

@@ -159,7 +159,8 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   const app = express();
   app.disable('x-powered-by');
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port ?? 0, host, () => resolve(s)).once('error', reject);
+    // Express 5 passes a listen error (a taken port) to the callback: reject rather than resolve.
+    const s = app.listen(options.port ?? 0, host, (error?: Error) => (error ? reject(error) : resolve(s)));
   });
   const { port } = server.address() as AddressInfo;
   // The issuer needs a host browsers can reach: a wildcard listen address becomes loopback.

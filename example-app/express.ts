@@ -12,7 +12,7 @@ import passport from 'passport';
 import type { SessionUser } from '../src/index.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE, MISMATCHED_PEOPLE } from './demo-data.js';
 import { homePage, mePage, refusedPage } from './pages.js';
-import { setUpDemo } from './setup.js';
+import { exitOnListenError, setUpDemo } from './setup.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const demo = await setUpDemo(port);
@@ -44,7 +44,7 @@ app.use(passport.session());
 app.use('/sso', sso.authRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused' }));
 
 app.get('/', (req, res) => {
-  res.type('html').send(homePage(DEMO_CUSTOMER, DEMO_PEOPLE, req.user as SessionUser | undefined).replace('</main>', `${adminSection}</main>`));
+  res.type('html').send(homePage(DEMO_CUSTOMER, DEMO_PEOPLE, req.user as SessionUser | undefined).replace('</main>', `${adminSection(req.session?.demoAdmin === true)}</main>`));
 });
 
 // The demo admin login. It is outside the dashboard (which refuses everyone `authorize` rejects).
@@ -78,14 +78,16 @@ app.get('/refused', (req, res) => {
 app.post('/logout', (req, res, next) => req.logout((error) => (error ? next(error) : res.redirect('/'))));
 app.use(sso.errorHandler({ redirectTo: '/refused' }));
 
-const server = app.listen(port, '127.0.0.1', () =>
+// Express 5 hands a listen error (a taken port) to this callback: exit non-zero rather than print the banner.
+const server = app.listen(port, '127.0.0.1', (error?: Error) => {
+  if (error) exitOnListenError('the example app', port, 'PORT', error);
   console.log(
     demo.banner('express', [
       `admin dashboard: ${demo.origin}/admin/login demo admin password: ${adminPassword}`,
       `affected by the default matching strategy: ${MISMATCHED_PEOPLE.map((p) => p.account.name).join(', ')} (see SCIM Matching for ${DEMO_CUSTOMER})`,
     ]),
-  ),
-);
+  );
+});
 
 async function shutdown() {
   server.close();
@@ -109,7 +111,9 @@ ${failed ? '<p role="alert">Wrong password.</p>' : ''}
 <button type="submit">Log in</button></form><p><a href="/">Home</a></p></main></body></html>`;
 }
 
-const adminSection = `<h2>Admin dashboard</h2>
+// The dashboard's pages have no logout of their own (src/dashboard): the admin session ends here, on the home page.
+const adminSection = (loggedIn: boolean) => `<h2>Admin dashboard</h2>
+${loggedIn ? '<form method="post" action="/admin/logout"><p>You are logged in to the admin dashboard. <button>Log out of the admin dashboard</button></p></form>' : ''}
 <p><a href="/admin/">The admin dashboard</a> (demo admin password printed at startup) shows customers, SCIM users and SSO users,
 and the SCIM Matching tool. ${MISMATCHED_PEOPLE.map((p) => p.account.name).join(' and ')} are locked out by the default strategy
 (their email is not their SCIM userName): switch to <code>OidcSubToScimExternalId</code>, Save, then log in as them:</p>

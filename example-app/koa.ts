@@ -10,7 +10,7 @@ import type { SessionUser } from '../src/index.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE } from './demo-data.js';
 import { homePage, mePage, refusedPage } from './pages.js';
 import { memorySessionStore } from './session-store.js';
-import { setUpDemo } from './setup.js';
+import { exitOnListenError, setUpDemo } from './setup.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const demo = await setUpDemo(port);
@@ -54,8 +54,10 @@ app.use(async (ctx, next) => {
   }
 });
 
-// Create the server after every middleware is mounted (oidc-passport.md: Koa pitfall).
-const server = createServer(app.callback()).listen(port, '127.0.0.1', () => console.log(demo.banner('koa')));
+// Create the server after every middleware is mounted (docs/oidc-and-passport.md §Koa).
+const server = createServer(app.callback())
+  .once('error', (error) => exitOnListenError('the example app', port, 'PORT', error))
+  .listen(port, '127.0.0.1', () => console.log(demo.banner('koa')));
 
 async function shutdown() {
   server.close();

@@ -27,8 +27,9 @@ export async function setUpDemo(port: number): Promise<Demo> {
   // allowHttpIssuers: the demo IdP runs on http://127.0.0.1. Never set it in production.
   const sso = scimSso({ store, allowHttpIssuers: true });
 
+  const idpPort = Number(process.env.IDP_PORT ?? 0);
   const idp = await startDemoIdp({
-    port: Number(process.env.IDP_PORT ?? 0),
+    port: idpPort,
     tenants: [
       {
         id: DEMO_CUSTOMER,
@@ -36,7 +37,7 @@ export async function setUpDemo(port: number): Promise<Demo> {
         accounts: [...DEMO_PEOPLE, ...MISMATCHED_PEOPLE].map((p) => p.account),
       },
     ],
-  });
+  }).catch((error: unknown) => exitOnListenError('the demo IdP', idpPort, 'IDP_PORT', error));
 
   // Demo data is recreated at every start, so a persistent Redis never carries an old run.
   const reset = async (customerId: string) => {
@@ -150,4 +151,15 @@ async function recordEarlierLogins(sso: ScimSso, issuer: string): Promise<void> 
     else if (inactive) await record(i, { admitted: false, reason: 'deactivated', scimUserId: inactive.scimUser.id });
     else if (ambiguous) await record(i, { admitted: false, reason: 'ambiguous', scimUserId: null });
   }
+}
+
+/**
+ * Ends the process with a clear message and exit code 1 when a server cannot listen (its port is taken,
+ * most often by an example app that is still running): never a half-started demo that prints its banner.
+ */
+export function exitOnListenError(what: string, port: number, variable: string, error: unknown): never {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const why = code === 'EADDRINUSE' ? `port ${port} is already in use` : code === 'EACCES' ? `port ${port} needs privileges` : String(error);
+  console.error(`example app: ${what} cannot listen on 127.0.0.1:${port}: ${why}. Stop whatever uses it, or set ${variable} to a free port.`);
+  process.exit(1);
 }

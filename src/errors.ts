@@ -81,7 +81,7 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: ScimError }
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const fail = (error: ScimError): { ok: false; error: ScimError } => ({ ok: false, error });
 
-/** Why the guard refused a login (DESIGN.md "Guard outcomes"). */
+/** Why the guard refused a login (docs/design-decisions.md §Guard outcomes). */
 export type ScimUserNotActiveReason = 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The Koa adapter: the same SCIM routes, login routes, error rendering and session check as Express,
  * translated from the framework-neutral core (scim/handler, guard/*). Koa differences that matter
- * (oidc-passport.md): the login routes run on the app's own KoaPassport (its nested passport 0.6 is not the
+ * (docs/oidc-and-passport.md §Koa): the login routes run on the app's own KoaPassport (its nested passport 0.6 is not the
  * app's passport 0.7); koa-passport hands verify a mock `req` whose Koa context is `req.ctx`; errors arrive
  * as thrown exceptions.
  */

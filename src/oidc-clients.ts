@@ -1,6 +1,6 @@
 /**
  * Management of OIDC clients: one per customer, paired with the customer's SCIM connection by
- * `customerId`. The IdP type picks the default matching strategy (DESIGN.md); an explicit strategy wins and
+ * `customerId`. The IdP type picks the default matching strategy (docs/design-decisions.md §Matching strategies); an explicit strategy wins and
  * can be changed later. Client secrets are stored for the login flow and never returned.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * Maps what can go wrong in an OIDC login to a well-defined error, so IdP and token problems answer
- * 400/401/503 with a clear code — never a 500 (oidc-passport.md lists these failure routes).
+ * 400/401/503 with a clear code — never a 500 (docs/oidc-and-passport.md §The openid-client Strategy lists these failure routes).
  */
 import * as oidc from 'openid-client';
 import { ScimUserNotActive, SsoLoginError } from '../errors.js';

@@ -1,6 +1,6 @@
 /**
  * The guard inside passport + openid-client. A per-customer openid-client Strategy whose verify step runs
- * the guard after the tokens are validated and before passport logs the user in (oidc-passport.md).
+ * the guard after the tokens are validated and before passport logs the user in (docs/oidc-and-passport.md §The openid-client Strategy).
  *
  * Freshness (docs/login-freshness.md): both login steps read the customer's OIDC client from the store, and
  * the strategy that runs is the one built for exactly that stored version (cached per `oidcClientId` and
@@ -27,7 +27,7 @@ type Verified = Parameters<VerifyFunctionWithRequest>[2];
 /** The app's own verify, called after an admitted login with the guard's result. */
 export type AppVerify = (req: Request, tokens: Tokens, result: GuardResult, verified: Verified) => void;
 
-/** Strategy names and session keys are per customer: issuers sharing a host must not collide (oidc-passport.md). */
+/** Strategy names and session keys are per customer: issuers sharing a host must not collide (docs/oidc-and-passport.md §The openid-client Strategy). */
 export const strategyName = (customerId: string) => `scim-sso:${customerId}`;
 
 /**
@@ -266,7 +266,7 @@ export class OidcRuntime {
   }
 }
 
-/** A refused login must not leave a session the browser already had (oidc-passport.md). */
+/** A refused login must not leave a session the browser already had (docs/oidc-and-passport.md §The openid-client Strategy). */
 export async function logOutQuietly(req: Request): Promise<void> {
   const r = req as Request & { isAuthenticated?: () => boolean; logout?: (done: (err?: unknown) => void) => void };
   if (typeof r.logout !== 'function' || !r.isAuthenticated?.()) return;

@@ -1,5 +1,5 @@
 /**
- * The guard's decision, as a pure function of what the store returned (DESIGN.md "Guard outcomes").
+ * The guard's decision, as a pure function of what the store returned (docs/design-decisions.md §Guard outcomes).
  * The store-unreachable case never gets here: it fails closed before a decision is possible.
  */
 import type { ScimCandidate } from './strategies.js';

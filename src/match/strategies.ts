@@ -1,5 +1,5 @@
 /**
- * The five SCIM matching strategies (DESIGN.md "Matching strategies", PropelAuth's model): how the person
+ * The five SCIM matching strategies (docs/design-decisions.md §Matching strategies, after PropelAuth's model): how the person
  * behind an OIDC login is found among the customer's SCIM users. Pure functions; the guard, the matching
  * report and the dashboard all use these, so they can never disagree.
  */

@@ -181,7 +181,7 @@ function koaSessionStore(ctx: AppContext): { secret: string; store: KoaSessionSt
 
 const BUILDERS: { [A in AdapterKind]: AppBuilder<A> } = {
   express: buildExpressApp,
-  // The request listener is taken after buildKoaApp mounted everything (Koa pitfall, oidc-passport.md).
+  // The request listener is taken after buildKoaApp mounted everything (Koa pitfall, docs/oidc-and-passport.md §Koa).
   koa: (ctx, extensions) => buildKoaApp(ctx, extensions).callback(),
 };
 

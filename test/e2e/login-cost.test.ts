@@ -136,7 +136,7 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
 
     /**
      * The counts: store calls on both stores, and on Redis one command (= one round trip) per call: the fresh
-     * read of the customer's configuration, the guard's decision lookup (DESIGN.md "Storage": one round trip),
+     * read of the customer's configuration, the guard's decision lookup (docs/design-decisions.md §Storage: one round trip),
      * and recording the attempt.
      */
     function expectThreeRoundTrips(warm: CallbackCost[]) {

@@ -32,7 +32,7 @@ const CUSTOM = {
 /**
  * An app's own openid-client Strategy for a customer, its verify wrapped with `sso.guardVerify(customerId)`,
  * registered once per customer on `register` (the instance's passport) under a per-customer name and session
- * key (oidc-passport.md). Framework-neutral: each adapter supplies only the callback URL's origin.
+ * key (docs/oidc-and-passport.md §The openid-client Strategy). Framework-neutral: each adapter supplies only the callback URL's origin.
  */
 function customStrategies(
   clients: Map<string, AppClient>,
@@ -310,7 +310,7 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
     });
 
     it('an app-built Strategy wrapped with guardVerify sees a SCIM connection created through another instance after its first login', async () => {
-      // The customer starts with SSO only: the guard admits everyone (no SCIM connection, DESIGN.md).
+      // The customer starts with SSO only: the guard admits everyone (no SCIM connection, docs/design-decisions.md §Guard outcomes).
       const customerId = `later-scim-${uid()}`;
       const c = await h.customer({ customerId, tenant: 'lifecycle', idpType: 'Okta', noScim: true });
       const { origin } = await h.instance(0);
@@ -468,7 +468,7 @@ describe.each(STORE_KINDS)('login lifecycle across instances with shared session
     });
 
     it('the completing instance applies the SCIM connection and users as they are now, not as it last saw them', async () => {
-      // SSO first, SCIM later: a customer without a SCIM connection admits everyone (DESIGN.md).
+      // SSO first, SCIM later: a customer without a SCIM connection admits everyone (docs/design-decisions.md §Guard outcomes).
       const customerId = `lb-later-${uid()}`;
       await h.customer({ customerId, tenant: 'lb', idpType: 'Okta', noScim: true });
       const sub = `${customerId}-sub`;

@@ -1,5 +1,5 @@
 /**
- * Every guard outcome (DESIGN.md "Guard outcomes") for every matching strategy, through a real login: the
+ * Every guard outcome (docs/design-decisions.md §Guard outcomes) for every matching strategy, through a real login: the
  * demo IdP, the app's passport + session, `sso.authRoutes`, and `/me` behind `requireActiveUser`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -25,7 +25,7 @@ const scim = (over: Partial<ScimCandidate> = {}): ScimCandidate => ({
 });
 
 describe('PropelAuth\'s documented John Doe pair', () => {
-  // reference/propelauth-using-sso-with-scim.md: the SSO user and the SCIM user of the same person.
+  // docs/design-decisions.md §The product model (after PropelAuth), PropelAuth's own example: the SSO user and the SCIM user of the same person.
   const john = sso({ subject: '00utc0x6na8aflr0E697', email: 'john@acmeinc.com', emailVerified: true, preferredUsername: 'john@acmeinc.com' });
   const johnScim = scim({ id: 'bd0b9f34-d4a2-41dc-a2d7-14bfd65c0df3', userName: 'john@acmeinc.com', externalId: '00utc0x6na8aflr0E697' });
 

@@ -157,47 +157,7 @@ describe.each(STORE_KINDS)('hostile input on the %s store', (kind: StoreKind) =>
   });
 });
 
-describe('hostile input: cost of large PATCH requests', () => {
-  let sso: ScimSso;
-  let token: string;
-  beforeAll(async () => {
-    sso = scimSso({ rateLimit: false });
-    ({ token } = await sso.createScimConnection({ customerId: 'hostile-cost' }));
-  });
-  const send = (method: string, path: string, body: string) =>
-    sso.handleScim({
-      method,
-      path,
-      query: new URLSearchParams(),
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-      body: Buffer.from(body),
-      baseUrl: 'http://hostile.test/scim/v2',
-    });
-  const members = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ value: `${prefix}${i}` }));
-
-  // Bug 4 — patch-apply.ts `appendValues()` checks each added value against the whole list with
-  // `indexOfSame()` (a linear scan with deep jsonEqual), and `removeValues()` compares every element with
-  // every value to remove: O(n²) in one request. 16,000 members (390 KB) take ~12 s; a 1 MB body (~44,000
-  // members) blocks the event loop — every tenant's requests and logins — for minutes.
-  it('adds 10,000 members in one PATCH in well under 2 s', async () => {
-    const group = JSON.parse((await send('POST', '/Groups', JSON.stringify({ displayName: 'Big add' }))).body!);
-    const started = performance.now();
-    const res = await send('PATCH', `/Groups/${group.id}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: members(10_000, 'a') }] }));
-    const ms = performance.now() - started;
-    expect(res.status).toBe(204);
-    expect(ms, `PATCH add of 10,000 members took ${ms.toFixed(0)} ms`).toBeLessThan(2_000);
-  }, 120_000);
-
-  it('removes 10,000 listed members (Entra style) in one PATCH in well under 2 s', async () => {
-    const list = members(10_000, 'r');
-    const group = JSON.parse((await send('POST', '/Groups', JSON.stringify({ displayName: 'Big remove', members: list }))).body!);
-    const started = performance.now();
-    const res = await send('PATCH', `/Groups/${group.id}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'Remove', path: 'members', value: list }] }));
-    const ms = performance.now() - started;
-    expect(res.status).toBe(204);
-    expect(ms, `PATCH remove of 10,000 members took ${ms.toFixed(0)} ms`).toBeLessThan(2_000);
-  }, 120_000);
-});
+// The cost of large member PATCHes (bug 4) is counted, not timed, in patch-cost.test.ts.
 
 // ---------------------------------------------------------------------------------------------------------
 // Issue 10: attribute names are data, and every request is bounded. Each class below runs on both stores;

@@ -175,12 +175,12 @@ describe('parsePatchRequest', () => {
 describe('applyPatch on Users', () => {
   const work = { value: 'bjensen@example.com', type: 'work', primary: true };
   it.each<[string, () => JsonObject, JsonObject, Record<string, unknown>]>([
-    // Okta (scim-clients.md §1)
+    // Okta (docs/idp-behaviour.md §Okta)
     ['deactivates with a path-less replace (Okta)', user, body({ op: 'replace', value: { active: false } }), { active: false }],
     ['reactivates with a path-less replace of "true"', () => ({ ...user(), active: false }), body({ op: 'replace', value: { active: 'true' } }), { active: true }],
     ['ignores id, meta, groups and schemas in a path-less value (Okta)', user, body({ op: 'replace', value: { id: 'u1', meta: { created: 'x' }, groups: [], schemas: ['x'], displayName: 'B' } }), { id: 'u1', meta, groups: undefined, schemas: [CORE], displayName: 'B' }],
     ['discards a password (writeOnly, never stored)', user, body({ op: 'replace', value: { password: 'hunter2' } }), { password: undefined }],
-    // Entra (scim-clients.md §2)
+    // Entra (docs/idp-behaviour.md §Entra)
     ['disables with Replace active "False" (Entra default)', user, { Operations: [{ op: 'Replace', path: 'active', value: 'False' }] }, { active: false }],
     ['disables with replace active false (compliance flag)', user, body({ op: 'replace', path: 'active', value: false }), { active: false }],
     ['replaces emails[type eq "work"].value', user, { Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'new@example.com' }] }, { emails: [{ ...work, value: 'new@example.com' }] }],
@@ -201,7 +201,7 @@ describe('applyPatch on Users', () => {
     ['keeps other extension attributes when the manager goes', () => ({ ...userWithManager(), [ENT]: { department: 'R&D', manager: { value: 'm1' } } }), body({ op: 'remove', path: `${ENT}:manager` }), { [ENT]: { department: 'R&D' }, schemas: [CORE, ENT] }],
     ['adds through a path that names the whole extension', user, body({ op: 'add', path: ENT, value: { employeeNumber: '9' } }), { [ENT]: { employeeNumber: '9' }, schemas: [CORE, ENT] }],
     ['removes a whole extension by its URN path', userWithManager, body({ op: 'remove', path: ENT }), { [ENT]: undefined, schemas: [CORE] }],
-    // value paths that match nothing create the element (scim-clients.md §7 rule 5)
+    // value paths that match nothing create the element (docs/idp-behaviour.md §Rules, rule 5)
     ['creates phoneNumbers[type eq "work"] on replace', user, body({ op: 'replace', path: 'phoneNumbers[type eq "work"].value', value: '555-1234' }), { phoneNumbers: [{ type: 'work', value: '555-1234' }] }],
     ['creates addresses[type eq "work"] on replace', user, body({ op: 'replace', path: 'addresses[type eq "work"].streetAddress', value: '1 Main St' }), { addresses: [{ type: 'work', streetAddress: '1 Main St' }] }],
     ['creates emails[type eq "home"] on add', user, body({ op: 'add', path: 'emails[type eq "home"].value', value: 'h@x' }), { emails: [work, { type: 'home', value: 'h@x' }] }],

@@ -6,7 +6,7 @@ const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-/** An Okta-shaped create body (scim-clients.md §1). */
+/** An Okta-shaped create body (docs/idp-behaviour.md §Okta). */
 const oktaUser = (userName: string, extra: Record<string, unknown> = {}) => ({
   schemas: [USER],
   userName,

@@ -64,7 +64,7 @@ function listen(sso: ScimSso, adapter: AdapterKind): Promise<Server> {
       if (ctx.path !== '/health') return next();
       ctx.body = 'ok';
     });
-    // Build the server after the middleware is mounted (oidc-passport.md: Koa pitfall).
+    // Build the server after the middleware is mounted (docs/oidc-and-passport.md §Koa).
     server = createServer(app.callback());
   }
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));

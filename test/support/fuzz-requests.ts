@@ -9,7 +9,7 @@
  * Large or deep bodies are described, not generated, and materialised by the executor
  * ({@link materializeBody}), so that fast-check never holds a megabyte string.
  *
- * Bodies start from the realistic Okta / Entra / OneLogin / JumpCloud payloads of scim-clients.md (§1–§4)
+ * Bodies start from the realistic Okta / Entra / OneLogin / JumpCloud payloads of docs/idp-behaviour.md (§Okta, §Entra, §OneLogin, §JumpCloud)
  * and are mutated: keys dropped, duplicated in another case, renamed, retyped, nulled, wrapped; prototype
  * keys (`__proto__`, `constructor`, …) inserted; strings replaced with unicode, lone surrogates, huge
  * strings; values nested 1,000 (or 10,000) levels deep; and the JSON text itself is corrupted.
@@ -117,7 +117,7 @@ const groupNameArb = fc.oneof(
 );
 
 // ---------------------------------------------------------------------------------------------------------
-// Realistic payloads (scim-clients.md §1–§4)
+// Realistic payloads (docs/idp-behaviour.md §Okta, §Entra, §OneLogin, §JumpCloud)
 
 interface Fields {
   userName: string;
@@ -152,13 +152,13 @@ const fieldsArb: fc.Arbitrary<Fields> = fc.record({
 });
 
 const USER_TEMPLATES: ((f: Fields) => unknown)[] = [
-  // Okta create (§1 step 2)
+  // Okta create (docs/idp-behaviour.md §Okta, step 2)
   (f) => ({
     schemas: [USER], userName: f.userName, name: { givenName: f.given, familyName: f.family },
     emails: [{ primary: true, value: f.email, type: 'work' }], displayName: `${f.given} ${f.family}`, locale: 'en-US',
     externalId: f.externalId, groups: [], password: 'placeholder-Secret1', active: true,
   }),
-  // Entra create (§2), with its nulls and readOnly meta
+  // Entra create (docs/idp-behaviour.md §Entra), with its nulls and readOnly meta
   (f) => ({
     schemas: [USER, ENTERPRISE], externalId: f.externalId, userName: f.userName, active: true,
     emails: [{ primary: true, type: 'work', value: f.email }], meta: { resourceType: 'User' },
@@ -186,7 +186,7 @@ const USER_TEMPLATES: ((f: Fields) => unknown)[] = [
   }),
 ];
 
-/** PUT bodies: Okta's GET-then-PUT carries id, meta and groups (§1 step 4). */
+/** PUT bodies: Okta's GET-then-PUT carries id, meta and groups (docs/idp-behaviour.md §Okta, step 3). */
 const PUT_USER_TEMPLATES: ((f: Fields) => unknown)[] = [
   (f) => ({
     schemas: [USER], id: '@@self@@', userName: f.userName, name: { givenName: f.given, familyName: f.family },
