@@ -4,6 +4,7 @@
  * and member lists rendered from pages with a yield between pages.
  */
 import { getAttrOf, keyOf } from './attribute-access.js';
+import { yieldToEventLoop } from './event-loop.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { PatchOperation } from './patch.js';
 import type { Projection } from './projection.js';
@@ -142,8 +143,6 @@ export function planGroupPatch(operations: PatchOperation[]): GroupPatchPlan | n
 
 /** Members per page when rendering a member list (one store call each, a yield between them). */
 export const RENDER_PAGE = 1000;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * A group's member list as JSON text (`[...]`), read page by page with a yield between pages so a 100,000

@@ -12,6 +12,7 @@ import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
 import { listResources, listResponse, listResponseJson, parseListQuery, type PagingLimits } from './list.js';
+import { PHASED_BODY_BYTES, yieldForMembers, yieldToEventLoop } from './event-loop.js';
 import { MAX_PROJECTION_PATHS } from './limits.js';
 import { applyProjection, isIdentity, parseProjection, type Projection } from './projection.js';
 import { etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
@@ -161,6 +162,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     }
     const parsed = parseJsonBody(raw, request.headers['content-type']);
     if (parsed instanceof ScimError) throw parsed;
+    // A large body was one long phase (decode, parse, shape check): let other requests run before the next.
+    if ((Buffer.isBuffer(raw) || typeof raw === 'string') && raw.length > PHASED_BODY_BYTES) await yieldToEventLoop();
     return parsed;
   }
 
@@ -181,7 +184,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   }
 
   /** One resource in a response, with its ETag and projection; `membersJson`: a group's members, serialised. */
-  function resourceResponse(ctx: ResourceContext, request: ScimRequest, status: number, stored: StoredResource, projection: Projection, membersJson?: string): ScimResponse {
+  async function resourceResponse(ctx: ResourceContext, request: ScimRequest, status: number, stored: StoredResource, projection: Projection, membersJson?: string): Promise<ScimResponse> {
+    // Rendering a long member list is a phase of its own (src/scim/event-loop.ts).
+    await yieldForMembers(stored.members);
+    if (membersJson !== undefined && membersJson.length > PHASED_BODY_BYTES) await yieldToEventLoop();
     const headers: Record<string, string> = { ETag: etagOf(stored.version) };
     if (status === 201) headers.Location = locationOf(ctx.spec, request.baseUrl, stored.id);
     if (membersJson !== undefined) {

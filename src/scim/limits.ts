@@ -43,10 +43,10 @@ export const MAX_FILTER_TERMS = 100;
  * The most work a PATCH may do scanning multi-valued lists where the list index cannot help (see
  * patch-list.ts), in element comparisons: a value filter that does not pin `value` costs the list's length
  * times the filter's comparisons, other scans the list's length. Measured at about 0.6 µs per comparison
- * (docs/limits.md), so this is about 30 ms. Over budget: 400 `tooMany`, refused before the scan.
+ * (docs/limits.md), so this is about 12 ms. Over budget: 400 `tooMany`, refused before the scan.
  * Operations on `members[value eq "…"]`, adding values and removing listed values cost O(1) each.
  */
-export const MAX_PATCH_SCAN = 50_000;
+export const MAX_PATCH_SCAN = 20_000;
 
 /** Resources a filtered or sorted list evaluates between two yields to the event loop. */
 export const LIST_YIELD_EVERY = 500;

@@ -13,6 +13,7 @@ import type { StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { getAttr, getAttrOf, isAttrName, isSubAttrName } from './attribute-access.js';
+import { yieldToEventLoop } from './event-loop.js';
 import { LIST_YIELD_EVERY, MAX_PATH_LENGTH } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import { parseProjection, type Projection } from './projection.js';
@@ -140,8 +141,6 @@ function equalityLookup(ctx: ResourceContext, schema: string | undefined, attrib
 }
 
 const SCAN_BATCH = 500;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Every resource of the connection that could match, in creation order. */
 async function candidates(ctx: ResourceContext, filter: FilterNode | null): Promise<StoredResource[]> {

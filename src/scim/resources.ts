@@ -9,6 +9,7 @@ import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import type { QuotaName, ResourceWrite, Store, StoredMember, StoredResource, StoreQuota, WriteOutcome } from '../store/store.js';
 import { planGroupPatch, type GroupPatchPlan } from './group-members.js';
 import { membersOf } from './groups.js';
+import { yieldForMembers } from './event-loop.js';
 import { MAX_MEMBERS } from './limits.js';
 import type { JsonObject } from './normalize.js';
 import { applyPatch, parsePatchRequest } from './patch.js';
@@ -87,6 +88,7 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   const built = buildResource(ctx.spec, body, { id: randomUUID(), created: timestamp, lastModified: timestamp });
   if (!built.ok) return built;
   const write = ctx.spec.toWrite(built.value);
+  await yieldForMembers(write.members); // building a long member list and writing it are separate phases
   const outcome = await ctx.store.createResource(ctx.connectionId, write, ctx.quota);
   if (!outcome.ok) return fail(writeError(ctx, outcome, write.id));
   // A new resource has a fresh random id, so no group can list it yet: what was written is what is stored.
@@ -111,16 +113,18 @@ async function updateResource(
   ctx: ResourceContext,
   id: string,
   ifMatch: string | undefined,
-  compute: (current: JsonObject, stored: StoredResource) => Result<JsonObject | null>,
+  compute: (current: JsonObject, stored: StoredResource) => Result<JsonObject | null> | Promise<Result<JsonObject | null>>,
 ): Promise<Result<Updated>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
     if (!stored) return fail(notFound(ctx, id));
     if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
-    const next = compute(ctx.spec.fromStored(stored), stored);
+    await yieldForMembers(stored.members); // read, compute and write a long member list in separate phases
+    const next = await compute(ctx.spec.fromStored(stored), stored);
     if (!next.ok) return next;
     if (next.value === null) return ok({ stored, previous: stored });
     const write = ctx.spec.toWrite(next.value);
+    await yieldForMembers(write.members);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {
       // What was written is what is stored; a user's derived groups are not changed by writing the user.
@@ -156,11 +160,13 @@ export function patchResource(ctx: ResourceContext, id: string, body: unknown, i
     const plan = planGroupPatch(operations.value);
     if (plan) return patchGroup(ctx, id, plan, ifMatch);
   }
-  return updateResource(ctx, id, ifMatch, (current) => {
+  return updateResource(ctx, id, ifMatch, async (current, stored) => {
     const patched = applyPatch(ctx.spec.type, current, operations.value);
     if (!patched.ok) return patched;
+    await yieldForMembers(stored.members); // applying, rebuilding and comparing a long list: three phases
     const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id), current);
     if (!rebuilt.ok) return rebuilt;
+    await yieldForMembers(stored.members);
     return ok(sameContent(current, rebuilt.value) ? null : rebuilt.value);
   });
 }
@@ -197,6 +203,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
       return fail(scimErrors.badRequest('invalidValue', `members would have ${count} values; at most ${MAX_MEMBERS} are accepted`));
     }
     if (!plan.list && !plan.changes && sameContent(current, rebuilt.value)) return ok({ stored, previous: stored });
+    await yieldForMembers(listed);
     const { members: _none, ...write } = ctx.spec.toWrite(rebuilt.value);
     const changed: ResourceWrite = { ...write };
     if (plan.list) changed.members = listed;
@@ -227,7 +234,7 @@ function sameContent(a: JsonObject, b: JsonObject): boolean {
 export async function deleteResource(ctx: ResourceContext, id: string, ifMatch?: string): Promise<Result<void>> {
   let expectedVersion: number | undefined;
   if (ifMatch) {
-    const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
+    const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id, { members: false });
     if (!stored) return fail(notFound(ctx, id));
     if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
     // `*` matches whatever version is current then; a listed ETag matches only the version it named.
