@@ -5,6 +5,7 @@
  */
 import { getAttrOf, keyOf } from './attribute-access.js';
 import { yieldToEventLoop } from './event-loop.js';
+import { memberViews } from './render.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { PatchOperation } from './patch.js';
 import type { Projection } from './projection.js';
@@ -149,7 +150,7 @@ export const RENDER_PAGE = 1000;
  * member list never holds the event loop for long. Pages are all of one group version (restarted if the
  * group changes meanwhile, up to a few times); answers that version, or null when the group is gone.
  */
-export async function membersJson(store: Store, connectionId: string, groupId: string): Promise<{ version: number; json: string } | null> {
+export async function membersJson(store: Store, connectionId: string, groupId: string, baseUrl: string): Promise<{ version: number; json: string } | null> {
   let last: { version: number; json: string } | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     const parts: string[] = [];
@@ -164,7 +165,7 @@ export async function membersJson(store: Store, connectionId: string, groupId: s
         consistent = false;
         version = Math.min(version, page.version);
       }
-      if (page.members.length > 0) parts.push(JSON.stringify(page.members).slice(1, -1));
+      if (page.members.length > 0) parts.push(JSON.stringify(memberViews(page.members, baseUrl)).slice(1, -1));
       if (offset + RENDER_PAGE >= page.total) break;
     }
     last = { version: version ?? 0, json: `[${parts.join(',')}]` };

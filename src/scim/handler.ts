@@ -203,13 +203,13 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
    * A group as a response shows it: read without members (O(1)) when the projection leaves them out, else
    * with its members read page by page (src/scim/group-members.ts), all of the group's version.
    */
-  async function readGroup(ctx: ResourceContext, id: string, projection: Projection): Promise<{ stored: StoredResource; membersJson?: string }> {
+  async function readGroup(ctx: ResourceContext, id: string, projection: Projection, baseUrl: string): Promise<{ stored: StoredResource; membersJson?: string }> {
     const withMembers = wantsMembers(projection);
     for (let attempt = 0; ; attempt++) {
       const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
       if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
       if (!withMembers) return { stored };
-      const members = await membersJson(ctx.store, ctx.connectionId, id);
+      const members = await membersJson(ctx.store, ctx.connectionId, id, baseUrl);
       if (!members) throw scimErrors.notFound(`Group ${id} not found`);
       if (members.version === stored.version) return { stored, membersJson: members.json };
       // Changed in between: after a few tries, answer with the older version (no later If-None-Match matches it).
@@ -286,7 +286,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const projection = ['GET', 'PUT', 'PATCH'].includes(method) ? projectionOf(ctx, request) : null;
     switch (method) {
       case 'GET': {
-        const group = ctx.spec.kind === 'Group' ? await readGroup(ctx, id, projection!) : null;
+        const group = ctx.spec.kind === 'Group' ? await readGroup(ctx, id, projection!, request.baseUrl) : null;
         const stored = group ? group.stored : unwrap(await readResource(ctx, id));
         const ifNoneMatch = request.headers['if-none-match'];
         if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etagOf(stored.version))) {
@@ -307,7 +307,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         if (!wantsBody) return noContent({ ETag: etagOf(stored.version) });
         if (ctx.spec.kind === 'Group' && stored.members === undefined) {
           // A group PATCH writes member changes without reading the list: read what the response shows.
-          const group = await readGroup(ctx, id, projection!);
+          const group = await readGroup(ctx, id, projection!, request.baseUrl);
           return resourceResponse(ctx, request, 200, group.stored, projection!, group.membersJson);
         }
         return resourceResponse(ctx, request, 200, stored, projection!);

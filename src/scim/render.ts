@@ -3,7 +3,7 @@
  * request-dependent parts of `meta` (`location`, `version`). The ETag is the weak `meta.version`
  * (RFC 7644 §3.14).
  */
-import type { StoredResource } from '../store/store.js';
+import type { StoredMember, StoredResource } from '../store/store.js';
 import type { JsonObject } from './normalize.js';
 import { insertBeforeMeta, type ResourceSpec } from './resource-spec.js';
 
@@ -23,8 +23,23 @@ function groupsOf(stored: StoredResource, baseUrl: string) {
   }));
 }
 
+/**
+ * Group members as clients see them, with the `$ref` the Group schema declares (RFC 7643 §4.2): a member
+ * whose `type` is `Group` points at /Groups, any other at /Users (IdPs send users without a `type`).
+ */
+export function memberViews(members: readonly StoredMember[], baseUrl: string): Record<string, string>[] {
+  return members.map((m) => {
+    const endpoint = m.type?.toLowerCase() === 'group' ? 'Groups' : 'Users';
+    const view: Record<string, string> = { value: m.value, $ref: `${baseUrl}/${endpoint}/${encodeURIComponent(m.value)}` };
+    if (m.display !== undefined) view.display = m.display;
+    if (m.type !== undefined) view.type = m.type;
+    return view;
+  });
+}
+
 export function renderResource(spec: ResourceSpec, stored: StoredResource, baseUrl: string): JsonObject {
   let resource = spec.fromStored(stored);
+  if (stored.members && resource.members !== undefined) resource.members = memberViews(stored.members, baseUrl);
   if (stored.groups?.length) resource = insertBeforeMeta(resource, 'groups', groupsOf(stored, baseUrl));
   const meta = (resource.meta ?? {}) as JsonObject;
   resource.meta = { ...meta, location: locationOf(spec, baseUrl, stored.id), version: etagOf(stored.version) };
@@ -49,7 +64,7 @@ export function renderResourceJson(spec: ResourceSpec, stored: StoredResource, b
   let derived = '';
   // `membersJson`: a group's member list already serialised page by page (src/scim/group-members.ts).
   if (membersJson !== undefined) derived = `,"members":${membersJson}`;
-  else if (stored.members) derived = `,"members":${JSON.stringify(stored.members)}`;
+  else if (stored.members) derived = `,"members":${JSON.stringify(memberViews(stored.members, baseUrl))}`;
   else if (stored.groups?.length) derived = `,"groups":${JSON.stringify(groupsOf(stored, baseUrl))}`;
   const meta = json.slice(metaAt + META.length, -2);
   const tail = `"location":${JSON.stringify(locationOf(spec, baseUrl, stored.id))},"version":${JSON.stringify(etagOf(stored.version))}`;

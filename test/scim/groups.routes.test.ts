@@ -6,6 +6,9 @@ const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const ADSCIM = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group';
 
+
+/** The `$ref` a member pointing at a user carries (RFC 7643 §4.2), whatever host the test server has. */
+const userRef = (id: string) => expect.stringMatching(new RegExp(`^http://[^/]+/scim/v2/Users/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter', ({ store: kind, adapter }) => {
   let t: ScimTestApp;
   beforeAll(async () => {
@@ -21,7 +24,7 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
-  const group = async (displayName: string, members: { value: string; display?: string }[] = [], extra = {}) => {
+  const group = async (displayName: string, members: { value: string; display?: string; type?: string }[] = [], extra = {}) => {
     const res = await t.http.post('/scim/v2/Groups').set(t.auth).send({ schemas: [GROUP], displayName, members, ...extra });
     expect(res.status).toBe(201);
     return res.body as Record<string, any>;
@@ -48,7 +51,7 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
   it('derives a user\'s read-only groups from membership, and follows renames', async () => {
     const alice = await user('alice.groups@example.com');
     const g = await group('Engineering', [{ value: alice, display: 'Alice' }]);
-    expect(g.members).toEqual([{ value: alice, display: 'Alice' }]);
+    expect(g.members).toEqual([{ value: alice, $ref: userRef(alice), display: 'Alice' }]);
     let u = await get(`/scim/v2/Users/${alice}`);
     expect(u.groups).toEqual([{ value: g.id, $ref: expect.stringMatching(new RegExp(`/Groups/${g.id}$`)), display: 'Engineering', type: 'direct' }]);
     expect((await patch(g.id, [{ op: 'Replace', path: 'displayName', value: 'Platform' }])).status).toBe(204);
@@ -88,7 +91,7 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     const g = await group('Put Group', [{ value: a }]);
     const res = await t.http.put(`/scim/v2/Groups/${g.id}`).set(t.auth).send({ schemas: [GROUP], id: g.id, displayName: 'Put Group', members: [{ value: b, display: 'B' }] });
     expect(res.status).toBe(200);
-    expect(res.body.members).toEqual([{ value: b, display: 'B' }]);
+    expect(res.body.members).toEqual([{ value: b, $ref: userRef(b), display: 'B' }]);
   });
 
   it('leaves members out with excludedAttributes=members, single and in lists', async () => {
@@ -115,7 +118,21 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
   it('keeps a member whose value is not a known id, as Microsoft\'s suite expects', async () => {
     const g = await group('Strings');
     expect((await patch(g.id, [{ op: 'add', path: 'members', value: 'string id 1' }])).status).toBe(204);
-    expect((await get(`/scim/v2/Groups/${g.id}`)).members).toEqual([{ value: 'string id 1' }]);
+    expect((await get(`/scim/v2/Groups/${g.id}`)).members).toEqual([{ value: 'string id 1', $ref: userRef('string id 1') }]);
+  });
+
+  it('gives every member the $ref the Group schema declares: /Groups for a member of type Group, /Users otherwise', async () => {
+    const inner = await group('Inner');
+    const outer = await group('Outer', [{ value: inner.id, type: 'Group' }, { value: 'someone' }]);
+    const read = await get(`/scim/v2/Groups/${outer.id}`);
+    expect(read.members).toEqual([
+      { value: inner.id, $ref: expect.stringMatching(new RegExp(`/scim/v2/Groups/${inner.id}$`)), type: 'Group' },
+      { value: 'someone', $ref: userRef('someone') },
+    ]);
+    expect(read.members[0].$ref).toBe(inner.meta.location);
+    const schema = await t.http.get('/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group').set(t.auth);
+    const members = schema.body.attributes.find((a: any) => a.name === 'members');
+    expect(members.subAttributes.map((a: any) => a.name)).toContain('$ref');
   });
 
   it('deletes a group with 204, then 404', async () => {

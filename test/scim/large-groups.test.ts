@@ -10,6 +10,9 @@ const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
+
+/** The `$ref` a member pointing at a user carries (RFC 7643 §4.2), whatever host the test server has. */
+const userRef = (id: string) => expect.stringMatching(new RegExp(`^http://[^/]+/scim/v2/Users/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) => {
   let t: ScimTestApp;
   beforeAll(async () => {
@@ -57,9 +60,9 @@ describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) =
     expect(full.status).toBe(200);
     expect(full.headers.etag).toBe('W/"8"');
     expect(full.body.members).toHaveLength(5000);
-    expect(full.body.members[0]).toEqual({ value: 'ext-0' });
+    expect(full.body.members[0]).toEqual({ value: 'ext-0', $ref: userRef('ext-0') });
     expect(full.body.members.some((m: { value: string }) => m.value === 'ext-17')).toBe(false);
-    expect(full.body.members.at(-1)).toEqual({ value: newcomer });
+    expect(full.body.members.at(-1)).toEqual({ value: newcomer, $ref: userRef(newcomer) });
     expect((await get(`/scim/v2/Users/${newcomer}`)).body.groups).toEqual([expect.objectContaining({ value: gid, display: 'All employees' })]);
 
     // A listed page without members reads none; with attributes=members the list is there.
@@ -70,7 +73,7 @@ describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) =
     const withMembers = await patch(gid, [{ op: 'remove', path: 'members', value: [{ value: 'ext-0' }, { value: 'ext-1' }] }], '?attributes=members');
     expect(withMembers.status).toBe(200);
     expect(withMembers.body.members).toHaveLength(4998);
-    expect(withMembers.body.members[0]).toEqual({ value: 'ext-2' });
+    expect(withMembers.body.members[0]).toEqual({ value: 'ext-2', $ref: userRef('ext-2') });
   });
 
   it('applies member and other operations of one PATCH together, in order', async () => {
@@ -88,10 +91,10 @@ describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) =
     expect(res.status).toBe(204);
     const read = (await get(`/scim/v2/Groups/${gid}`)).body;
     expect(read).toMatchObject({ displayName: 'Ordered 2', externalId: 'ext-ordered' });
-    expect(read.members).toEqual([{ value: a, display: 'A' }, { value: b, display: 'B again' }]);
+    expect(read.members).toEqual([{ value: a, $ref: userRef(a), display: 'A' }, { value: b, $ref: userRef(b), display: 'B again' }]);
     // Okta's replace of the whole list, then Entra's remove of all members.
     expect((await patch(gid, [{ op: 'replace', path: 'members', value: [{ value: b }] }])).status).toBe(204);
-    expect((await get(`/scim/v2/Groups/${gid}`)).body.members).toEqual([{ value: b }]);
+    expect((await get(`/scim/v2/Groups/${gid}`)).body.members).toEqual([{ value: b, $ref: userRef(b) }]);
     expect((await patch(gid, [{ op: 'replace', value: { members: [{ value: a }], displayName: 'Ordered 3' } }])).status).toBe(204);
     expect((await get(`/scim/v2/Groups/${gid}`)).body).toMatchObject({ displayName: 'Ordered 3', members: [{ value: a }] });
     expect((await patch(gid, [{ op: 'remove', path: 'members' }])).status).toBe(204);

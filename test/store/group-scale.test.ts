@@ -99,7 +99,7 @@ describe.each(BACKENDS)('a 50,000-member group on $name', ({ open }) => {
     expect(listed).toEqual(users);
     const full = await scim('GET', `/Groups/${gid}`);
     expect(full.body!.members).toHaveLength(SIZE);
-    expect(full.body!.members[SIZE - 1]).toEqual({ value: users[SIZE - 1], type: 'User' });
+    expect(full.body!.members[SIZE - 1]).toEqual({ value: users[SIZE - 1], $ref: `http://127.0.0.1/scim/v2/Users/${users[SIZE - 1]}`, type: 'User' });
 
     // User → groups: every user, through the store, and a sample through SCIM.
     for (let i = 0; i < SIZE; i += CHUNK) {
