@@ -3,36 +3,18 @@
  * refusals, and the session check for protected routes. The logic lives in guard/; this file only wires.
  */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-
-/** What authRoutes needs of passport: the default export or a `new Passport()` both fit (no passport types needed). */
-export interface PassportLike {
-  use(name: string, strategy: never): unknown;
-  authenticate(strategy: never, options?: never, callback?: never): unknown;
-}
-
-/** passport's authenticate as authRoutes calls it. */
-type Authenticate = (strategy: unknown, optionsOrCallback?: unknown) => RequestHandler;
 import { ScimSsoConfigError, SsoLoginError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
 import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
 import { logOutQuietly, type OidcRuntime } from '../guard/passport.js';
 import { renderLoginError, renderSessionEnded, type RenderedLoginError } from '../guard/render.js';
 import { checkAndAuditSession } from '../guard/session-check.js';
+import type { AuthRoutesOptions } from './types.js';
 
-export interface AuthRoutesOptions {
-  /** The app's passport instance — the default export or a `new Passport()` (strategies are registered on it). */
-  passport: PassportLike;
-  /** Where an admitted user is sent. */
-  successRedirect: string;
-  /** Where a refused or failed login is sent, with `?error=…&reason=…`. Default: a JSON error response. */
-  failureRedirect?: string;
-  /**
-   * Path prefix of the routes, relative to where the middleware is mounted: `<prefix>/:customerId/login` and
-   * `/callback`. Default: '/sso' (the same on Koa), so the app's own `/<x>/login` routes stay the app's.
-   */
-  prefix?: string;
-}
+export type { AuthRoutesOptions, PassportLike } from './types.js';
 
+/** passport's authenticate as authRoutes calls it. */
+type Authenticate = (strategy: unknown, optionsOrCallback?: unknown) => RequestHandler;
 
 function send(res: Response, rendered: RenderedLoginError): void {
   res.status(rendered.status);

@@ -6,7 +6,8 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { AppVerify, GuardVerify, OidcLoginStrategy } from '../guard/contract.js';
 import { internalsOf, registerInternals } from '../internal.js';
 import type { ScimSsoCore } from '../sso.js';
-import { expressAuthRoutes, expressErrorHandler, expressRequireActiveUser, type AuthRoutesOptions } from './auth.js';
+import { expressAuthRoutes, expressErrorHandler, expressRequireActiveUser } from './auth.js';
+import type { AuthRoutesOptions } from './types.js';
 import { expressScimMiddleware } from './scim.js';
 
 /** Where `errorHandler` and `requireActiveUser` send the browser instead of answering JSON. */

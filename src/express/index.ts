@@ -7,7 +7,7 @@ import type { ScimSsoOptions } from '../options.js';
 import { expressHandle, type ScimSso } from './handle.js';
 
 export type { ScimSso, RedirectOptions } from './handle.js';
-export type { AuthRoutesOptions, PassportLike } from './auth.js';
+export type { AuthRoutesOptions, PassportLike } from './types.js';
 
 /** Creates a scim-sso instance for Express. Throws ScimSsoConfigError on bad options (and without a store in production). */
 export function scimSso(options: ScimSsoOptions = {}): ScimSso {

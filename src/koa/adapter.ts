@@ -15,6 +15,9 @@ import { checkAndAuditSession } from '../guard/session-check.js';
 import type { ScimHandler } from '../scim/handler.js';
 import type { ScimResponse } from '../scim/http.js';
 import { settleUnreadBody, toScimRequest } from '../scim/mount.js';
+import type { KoaAuthRoutesOptions } from './types.js';
+
+export type { KoaAuthRoutesOptions, KoaPassportLike } from './types.js';
 
 export interface KoaMountOptions {
   basePath: string;
@@ -66,12 +69,6 @@ function sendRendered(ctx: Context, rendered: RenderedLoginError): void {
   if (rendered.body) ctx.body = rendered.body;
 }
 
-/** What the Koa login routes need of koa-passport: an app's `new KoaPassport()` fits (no koa-passport types needed). */
-export interface KoaPassportLike {
-  use(name: string, strategy: never): unknown;
-  authenticate(strategy: never, options?: never, callback?: never): unknown;
-}
-
 /** koa-passport's authenticate as the login routes call it. */
 type KoaAuthenticate = (strategy: unknown, optionsOrCallback?: unknown) => Middleware;
 
@@ -82,18 +79,6 @@ interface PassportContext {
   isAuthenticated?(): boolean;
 }
 
-export interface KoaAuthRoutesOptions {
-  /** The app's own `new KoaPassport()` (its nested passport does not see strategies registered elsewhere). */
-  passport: KoaPassportLike;
-  successRedirect: string;
-  /** Where a refused or failed login is sent, with `?error=…&reason=…`. Default: a JSON error response. */
-  failureRedirect?: string;
-  /**
-   * Path prefix of the routes, relative to where the middleware is mounted: `<prefix>/:customerId/login` and
-   * `/callback`. Default: '/sso' (the same on Express).
-   */
-  prefix?: string;
-}
 
 /** `GET <prefix>/:customerId/login` and `GET <prefix>/:customerId/callback` for every customer. */
 export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOptions): Middleware {

@@ -6,7 +6,8 @@ import type { Context, Middleware, Next } from 'koa';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy } from '../guard/contract.js';
 import { internalsOf, registerInternals } from '../internal.js';
 import type { ScimSsoCore } from '../sso.js';
-import { koaAuthRoutes, koaErrorHandler, koaRequireActiveUser, koaScimMiddleware, type KoaAuthRoutesOptions } from './adapter.js';
+import { koaAuthRoutes, koaErrorHandler, koaRequireActiveUser, koaScimMiddleware } from './adapter.js';
+import type { KoaAuthRoutesOptions } from './types.js';
 
 /** Where `errorHandler` and `requireActiveUser` send the browser instead of answering JSON. */
 export interface KoaRedirectOptions {

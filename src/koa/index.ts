@@ -7,7 +7,7 @@ import type { ScimSsoOptions } from '../options.js';
 import { koaHandle, type KoaScimSso } from './handle.js';
 
 export type { KoaScimSso, KoaRedirectOptions, KoaLoginRequest } from './handle.js';
-export type { KoaAuthRoutesOptions, KoaPassportLike } from './adapter.js';
+export type { KoaAuthRoutesOptions, KoaPassportLike } from './types.js';
 
 /** Creates a scim-sso instance for Koa. Throws ScimSsoConfigError on bad options (and without a store in production). */
 export function scimSso(options: ScimSsoOptions = {}): KoaScimSso {
