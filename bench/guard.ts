@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { Redis } from 'ioredis';
 import { runGuard, type CustomerConfig } from '../src/guard/guard.js';
-import { redisStore } from '../src/index.js';
+import { redisStore } from '../src/redis.js';
 import type { Store } from '../src/store/store.js';
 import { percentile } from './load.js';
 import { provision } from './provision.js';

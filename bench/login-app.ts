@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
 import passport from 'passport';
 import { startDemoIdp } from '../example-app/demo-idp.js';
-import { redisStore } from '../src/index.js';
+import { redisStore } from '../src/redis.js';
 // The same Strategy scim-sso builds (PKCE + state + nonce), with a pass-through verify instead of the guard.
 import { StateNonceStrategy } from '../src/guard/passport.js';
 import { serveRpc } from './child.js';
@@ -91,7 +91,7 @@ for (const name of ['guard', 'plain']) {
   });
   app.get(`/${name}/callback`, passport.authenticate(name, { callbackURL, successRedirect: '/me', failWithError: true } as object));
 }
-app.use('/sso', sso.authRoutes({ passport, successRedirect: '/me' }));
+app.use(sso.authRoutes({ passport, successRedirect: '/me' })); // under /sso (the default prefix)
 app.get('/me', (req, res) => void res.json(req.user ?? null));
 app.use(sso.errorHandler());
 app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -1,10 +1,10 @@
 /** Provisioning users through scim-sso's own SCIM handler, so that they are stored exactly as scim-sso stores them. */
-import type { ScimSso } from '../src/index.js';
+import type { BenchSso } from './sso-options.js';
 import { oktaUser } from './users.js';
 
 /** POSTs body(0) … body(count-1) through the SCIM handler, 64 at a time; returns the ids in that order. */
 export async function provision(
-  handle: ScimSso['handleScim'],
+  handle: BenchSso['handleScim'],
   token: string,
   count: number,
   body: (n: number) => Record<string, unknown> = (n) => oktaUser('u', n),

@@ -9,13 +9,15 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import session from 'express-session';
 import passport from 'passport';
-import type { SessionUser } from '../src/index.js';
+import type { DefaultSessionUser } from '../src/index.js';
+import { scimSso } from '../src/express/index.js';
+import { dashboard } from '../src/express/dashboard.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE, MISMATCHED_PEOPLE } from './demo-data.js';
 import { homePage, mePage, refusedPage } from './pages.js';
 import { exitOnListenError, setUpDemo } from './setup.js';
 
 const port = Number(process.env.PORT ?? 3000);
-const demo = await setUpDemo(port);
+const demo = await setUpDemo(port, scimSso);
 const { sso } = demo;
 const adminPassword = process.env.DEMO_ADMIN_PASSWORD || randomBytes(12).toString('base64url');
 
@@ -41,10 +43,10 @@ app.use(
 );
 app.use(passport.initialize());
 app.use(passport.session());
-app.use('/sso', sso.authRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused' }));
+app.use(sso.authRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused' })); // /sso/:customerId/login and /callback
 
 app.get('/', (req, res) => {
-  res.type('html').send(homePage(DEMO_CUSTOMER, DEMO_PEOPLE, req.user as SessionUser | undefined).replace('</main>', `${adminSection(req.session?.demoAdmin === true)}</main>`));
+  res.type('html').send(homePage(DEMO_CUSTOMER, DEMO_PEOPLE, req.user as DefaultSessionUser | undefined).replace('</main>', `${adminSection(req.session?.demoAdmin === true)}</main>`));
 });
 
 // The demo admin login. It is outside the dashboard (which refuses everyone `authorize` rejects).
@@ -67,10 +69,11 @@ app.post('/admin/logout', (req, res, next) => {
   if (crossSite(req)) return res.status(403).end();
   req.session.destroy((error) => (error ? next(error) : res.redirect(303, '/')));
 });
-app.use('/admin', sso.dashboard({ authorize: (req) => req.session?.demoAdmin === true, loginUrl: '/admin/login', csrfSecret: process.env.DASHBOARD_CSRF_SECRET }));
+// The dashboard under /admin (its default prefix); the demo's own /admin/login and /admin/logout are above it.
+app.use(dashboard(sso, { authorize: (req) => req.session?.demoAdmin === true, loginUrl: '/admin/login', csrfSecret: process.env.DASHBOARD_CSRF_SECRET }));
 app.get('/me', sso.requireActiveUser({ redirectTo: '/refused' }), (req, res) => {
   if (req.accepts(['html', 'json']) === 'json') return res.json(req.user);
-  res.type('html').send(mePage(req.user as SessionUser));
+  res.type('html').send(mePage(req.user as DefaultSessionUser));
 });
 app.get('/refused', (req, res) => {
   res.status(403).type('html').send(refusedPage(String(req.query.error ?? ''), String(req.query.reason ?? '')));

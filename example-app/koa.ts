@@ -6,14 +6,15 @@ import { createServer } from 'node:http';
 import Koa from 'koa';
 import koaPassport from 'koa-passport';
 import session from 'koa-session';
-import type { SessionUser } from '../src/index.js';
+import type { DefaultSessionUser } from '../src/index.js';
+import { scimSso } from '../src/koa/index.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE } from './demo-data.js';
 import { homePage, mePage, refusedPage } from './pages.js';
 import { memorySessionStore } from './session-store.js';
 import { exitOnListenError, setUpDemo } from './setup.js';
 
 const port = Number(process.env.PORT ?? 3000);
-const demo = await setUpDemo(port);
+const demo = await setUpDemo(port, scimSso);
 const { sso } = demo;
 
 const passport = new koaPassport.KoaPassport();
@@ -22,24 +23,24 @@ passport.deserializeUser((user: Express.User, done) => done(null, user));
 
 const app = new Koa();
 app.keys = [process.env.SESSION_SECRET ?? 'demo-session-secret-change-me'];
-app.use(sso.koa()); // SCIM routes under /scim/v2 (they parse their own bodies)
+app.use(sso); // SCIM routes under /scim/v2 (they parse their own bodies)
 app.use(session({ store: memorySessionStore(), httpOnly: true, sameSite: 'lax' }, app));
 app.use(passport.initialize());
 app.use(passport.session());
-app.use(sso.koaErrorHandler({ redirectTo: '/refused' }));
-app.use(sso.koaAuthRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused', prefix: '/sso' }));
+app.use(sso.errorHandler({ redirectTo: '/refused' }));
+app.use(sso.authRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused' })); // /sso/:customerId/login and /callback
 
-const requireActive = sso.koaRequireActiveUser({ redirectTo: '/refused' });
+const requireActive = sso.requireActiveUser({ redirectTo: '/refused' });
 app.use(async (ctx, next) => {
   if (ctx.method === 'GET' && ctx.path === '/') {
     ctx.type = 'html';
-    ctx.body = homePage(DEMO_CUSTOMER, DEMO_PEOPLE, ctx.state.user as SessionUser | undefined);
+    ctx.body = homePage(DEMO_CUSTOMER, DEMO_PEOPLE, ctx.state.user as DefaultSessionUser | undefined);
   } else if (ctx.method === 'GET' && ctx.path === '/me') {
     await requireActive(ctx, async () => {
       if (ctx.accepts(['html', 'json']) === 'json') ctx.body = ctx.state.user;
       else {
         ctx.type = 'html';
-        ctx.body = mePage(ctx.state.user as SessionUser);
+        ctx.body = mePage(ctx.state.user as DefaultSessionUser);
       }
     });
   } else if (ctx.method === 'GET' && ctx.path === '/refused') {

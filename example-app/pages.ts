@@ -1,5 +1,5 @@
 /** The example app's few pages: plain HTML, no build step. */
-import type { SessionUser } from '../src/index.js';
+import type { DefaultSessionUser } from '../src/index.js';
 import type { DemoPerson } from './demo-data.js';
 
 const escape = (value: string) =>
@@ -19,7 +19,7 @@ const EXPECTED: Record<DemoPerson['scim'], string> = {
   none: 'refused: not_provisioned',
 };
 
-export function homePage(customerId: string, people: DemoPerson[], user: SessionUser | undefined): string {
+export function homePage(customerId: string, people: DemoPerson[], user: DefaultSessionUser | undefined): string {
   const items = people
     .map(
       (p) =>
@@ -39,7 +39,7 @@ ${session}
   );
 }
 
-export function mePage(user: SessionUser): string {
+export function mePage(user: DefaultSessionUser): string {
   return layout(
     'Your session',
     `<h1>Admitted</h1><p>The guard found your active SCIM user. This is your session (<code>req.user</code>):</p>

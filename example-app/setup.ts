@@ -3,12 +3,14 @@
  * connection and OIDC client, the provisioned demo people, and the optional empty "conformance" customer.
  */
 import { Redis } from 'ioredis';
-import { memoryStore, redisStore, scimSso, type ScimSso } from '../src/index.js';
+import { memoryStore, type ScimSsoCore, type ScimSsoOptions, type Store } from '../src/index.js';
+import { internalsOf } from '../src/internal.js';
+import { redisStore } from '../src/redis.js';
 import { DEMO_CLIENT, DEMO_CUSTOMER, DEMO_GROUPS, DEMO_PEOPLE, EARLIER_LOGINS, MISMATCHED_PEOPLE, oktaUserBody } from './demo-data.js';
 import { startDemoIdp, type DemoIdp } from './demo-idp.js';
 
-export interface Demo {
-  sso: ScimSso;
+export interface Demo<Sso extends ScimSsoCore> {
+  sso: Sso;
   idp: DemoIdp;
   origin: string;
   /** The demo customer's SCIM token. */
@@ -20,12 +22,13 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-export async function setUpDemo(port: number): Promise<Demo> {
+/** Sets the demo up on a scim-sso instance made by `create`: `scimSso` of 'scim-sso/express' or 'scim-sso/koa'. */
+export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (options: ScimSsoOptions) => Sso): Promise<Demo<Sso>> {
   const origin = `http://127.0.0.1:${port}`;
   const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : null;
   const store = redis ? redisStore({ client: redis, prefix: 'scim-sso-example:' }) : memoryStore();
   // allowHttpIssuers: the demo IdP runs on http://127.0.0.1. Never set it in production.
-  const sso = scimSso({ store, allowHttpIssuers: true });
+  const sso = create({ store, allowHttpIssuers: true });
 
   const idpPort = Number(process.env.IDP_PORT ?? 0);
   const idp = await startDemoIdp({
@@ -56,14 +59,17 @@ export async function setUpDemo(port: number): Promise<Demo> {
   });
 
   // Provision the demo people the way an IdP would: through the SCIM routes, with the connection's token.
+  // Demo seeding only: the SCIM handler is scim-sso's internal one (src/internal.ts), so the people exist
+  // before the server listens; an app never needs it (IdPs provision over HTTP).
+  const { handleScim } = internalsOf(sso);
   const scim = async (method: string, path: string, body: unknown) => {
-    const response = await sso.handleScim({
+    const response = await handleScim({
       method,
       path,
       query: new URLSearchParams(),
       headers: { authorization: `Bearer ${demo.token}`, 'content-type': 'application/scim+json' },
       body: JSON.stringify(body),
-      baseUrl: `${origin}${sso.options.basePath}`,
+      baseUrl: `${origin}${sso.basePath}`,
     });
     return JSON.parse(response.body ?? 'null') as { id: string };
   };
@@ -84,7 +90,7 @@ export async function setUpDemo(port: number): Promise<Demo> {
     const members = group.members.map((userName) => ({ value: userIds.get(userName)!, display: userName }));
     await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: group.displayName, members });
   }
-  await recordEarlierLogins(sso, idp.issuer(DEMO_CUSTOMER));
+  await recordEarlierLogins(sso, store, idp.issuer(DEMO_CUSTOMER));
 
   let conformanceToken: string | null = null;
   if (process.env.SCIM_TOKEN) {
@@ -105,7 +111,7 @@ export async function setUpDemo(port: number): Promise<Demo> {
         `example app: ${origin}/  (log in as Alice, Bob or Carol)`,
         ...(conformanceToken ? [`demo customer ${DEMO_CUSTOMER} token: ${demo.token}`] : []),
         ...extra,
-        `SCIM base URL: ${origin}${sso.options.basePath} token: ${conformanceToken ?? demo.token}`,
+        `SCIM base URL: ${origin}${sso.basePath} token: ${conformanceToken ?? demo.token}`,
       ].join('\n'),
     async close() {
       await idp.close();
@@ -119,13 +125,13 @@ export async function setUpDemo(port: number): Promise<Demo> {
  * guard would have recorded it under the customer's current strategy: first stored as attempts, then each
  * outcome taken from the matching report's evaluation of that strategy (the guard's own functions).
  */
-async function recordEarlierLogins(sso: ScimSso, issuer: string): Promise<void> {
+async function recordEarlierLogins(sso: ScimSsoCore, store: Store, issuer: string): Promise<void> {
   const accounts = [...DEMO_PEOPLE, ...MISMATCHED_PEOPLE].map((p) => p.account).filter((a) => EARLIER_LOGINS.includes(a.sub));
   const record = (index: number, outcome: { admitted: boolean; reason: string | null; scimUserId: string | null }) => {
     const account = accounts[index]!;
     const seen = new Date(Date.now() - (index + 1) * 86_400_000).toISOString();
     const [givenName, familyName] = String(account.name ?? '').split(' ');
-    return sso.store.recordSsoUser(DEMO_CUSTOMER, {
+    return store.recordSsoUser(DEMO_CUSTOMER, {
       subject: account.sub,
       email: account.email ?? null,
       emailVerified: account.email_verified ?? null,

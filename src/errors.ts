@@ -115,7 +115,9 @@ export type SsoLoginErrorCode =
   | 'token_exchange_failed'
   | 'missing_claim'
   | 'store_unavailable'
-  | 'idp_unreachable';
+  | 'idp_unreachable'
+  /** The customer's stored matching strategy is unknown to this version (src/guard/guard.ts strategyOf). */
+  | 'unsupported_strategy';
 
 /**
  * A login that could not complete for a reason other than the SCIM guard: the IdP said no, the response

@@ -1,8 +1,11 @@
-/** Public exports of scim-sso. */
-export { scimSso, type ScimSso } from './sso.js';
+/**
+ * `scim-sso`: the framework-free core. No Express, Koa, passport or ioredis at run time or in its types; the
+ * frameworks have their own entries (src/express/index.ts, src/koa/index.ts, src/express/dashboard.ts,
+ * src/koa/dashboard.ts) and so does the Redis store (src/redis.ts).
+ */
+export { createScimSso, type ScimSsoCore, type ScimConnectionsApi, type OidcClientsApi } from './sso.js';
 export type { ScimSsoOptions } from './options.js';
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js';
-export { redisStore, type RedisStoreOptions } from './store/redis.js';
 export type { Store, IdpType, StoredSsoUser as SsoUser } from './store/store.js';
 export { StoreUnavailableError } from './store/unavailable.js';
 export {
@@ -19,10 +22,21 @@ export {
 export type { ScimConnection, CreatedScimConnection } from './connections.js';
 export type { OidcClient, CreateOidcClientInput, UpdateOidcClientInput } from './oidc-clients.js';
 export { MATCHING_STRATEGIES, type MatchingStrategy } from './match/strategies.js';
-export type { GuardResult, ScimUserView, SessionUser } from './guard/guard.js';
-export type { AppVerify } from './guard/passport.js';
-export type { AuthRoutesOptions } from './express-auth.js';
-export type { KoaAuthRoutesOptions } from './koa.js';
+export type {
+  AppVerify,
+  DefaultSessionUser,
+  GuardResult,
+  GuardVerify,
+  LoginRequest,
+  LoginTokens,
+  OidcLoginStrategy,
+  PassportDone,
+  ScimUserView,
+  SessionUser,
+  VerifiedCallback,
+} from './guard/contract.js';
+export type { GuardDecision } from './match/decide.js';
+export type { SsoIdentity } from './match/strategies.js';
 export type { AuditEvent, AuditEventType } from './events.js';
 export type { DashboardOptions } from './dashboard/index.js';
 export type { MatchingReport, StrategyEvaluation, SsoUserSummary, ScimUserSummary } from './match/report.js';

@@ -88,8 +88,50 @@ export const optionsSchema = z.strictObject({
   onError: z.custom<(error: unknown) => void>((v) => typeof v === 'function').optional(),
 });
 
-export type ScimSsoOptions = z.input<typeof optionsSchema>;
+/** The options of `scimSso(...)` / `createScimSso(...)`; every one is optional (see optionsSchema above for the details). */
+export interface ScimSsoOptions {
+  /**
+   * Where SCIM data lives: `redisStore({ client })` (from 'scim-sso/redis') or `memoryStore()`. Default:
+   * memoryStore(), except with NODE_ENV=production, where leaving it out throws ScimSsoConfigError.
+   */
+  store?: Store;
+  /** Path under which the SCIM routes are mounted. Default: '/scim/v2'. */
+  basePath?: string;
+  /** Page size when a client sends no `count`. Default: 100. */
+  defaultPageSize?: number;
+  /** Largest page ever returned. Default: 1000. */
+  maxPageSize?: number;
+  /** Largest accepted request body in bytes (413 above). Default: 1_000_000. */
+  maxBodyBytes?: number;
+  /** Longest accepted `filter`, in characters. Default: 4096. */
+  maxFilterLength?: number;
+  /** Deepest accepted nesting of a filter. Default: 32. */
+  maxFilterDepth?: number;
+  /** Most operations accepted in one PATCH. Default: 1000. */
+  maxPatchOperations?: number;
+  /** Per-connection quotas (507 over them). Default: { maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB }. */
+  quota?: { maxUsers?: number; maxGroups?: number; maxBytes?: number };
+  /** `Retry-After` seconds sent with a 503. Default: 5. */
+  retryAfterSeconds?: number;
+  /** Absolute URL of the SCIM base as clients see it. Default: derived from each request. */
+  publicBaseUrl?: string;
+  /** Accept `http://` OIDC issuers (tests and local demo IdPs only). Default: false. */
+  allowHttpIssuers?: boolean;
+  /** Per-connection SCIM rate limit in this process, or false. Default: { requestsPerSecond: 200, burst: 400 }. */
+  rateLimit?: false | { requestsPerSecond: number; burst: number };
+  /** Whether the email strategies need `email_verified` true (a client's own setting wins). Default: false. */
+  requireVerifiedEmail?: boolean;
+  /** Receives the audit trail. Default: none. */
+  onEvent?: (event: AuditEvent) => void;
+  /** Receives unexpected errors (answered 500 without details). Default: console.error. */
+  onError?: (error: unknown) => void;
+}
+
 export type ResolvedOptions = z.output<typeof optionsSchema>;
+
+// The interface and the schema describe the same options (a compile error here means they drifted).
+type SchemaInput = z.input<typeof optionsSchema>;
+const optionsMatchSchema: [ScimSsoOptions, SchemaInput] extends [SchemaInput, ScimSsoOptions] ? true : never = true;
 
 const KNOWN_KEYS = Object.keys(optionsSchema.shape);
 

@@ -1,64 +1,83 @@
 /**
- * The factory: parse the options once, wire the store, the SCIM handler, the login guard and the
- * management API, and return a handle that is itself Express middleware (`app.use(sso)`).
+ * The framework-free core: `createScimSso(options)` parses the options once, wires the store, the SCIM
+ * handler, the login guard and the management API, and returns a `ScimSsoCore`. The Express and Koa entries
+ * (src/express/index.ts, src/koa/index.ts) build their handles on it; internals stay off the handle
+ * (src/internal.ts).
  */
-import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
-import type { Strategy, VerifyFunctionWithRequest } from 'openid-client/passport';
-import { connectionManager } from './connections.js';
-import { checkCustomerId } from './connections.js';
-import { expressAuthRoutes, expressErrorHandler, expressRequireActiveUser, type AuthRoutesOptions } from './express-auth.js';
-import { expressScimMiddleware } from './express.js';
-import type { Middleware as KoaMiddleware } from 'koa';
-import { koaAuthRoutes, koaErrorHandler, koaRequireActiveUser, koaScimMiddleware, type KoaAuthRoutesOptions } from './koa.js';
-import { OidcRuntime, type AppVerify } from './guard/passport.js';
-import { oidcClientManager } from './oidc-clients.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkCustomerId, connectionManager, type CreatedScimConnection, type ScimConnection } from './connections.js';
+import { ScimSsoConfigError } from './errors.js';
+import { createEmitter } from './events.js';
+import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy } from './guard/contract.js';
+import { asGuardVerify, asLoginStrategy, OidcRuntime } from './guard/passport.js';
+import { registerInternals, type Internals } from './internal.js';
 import { matchingReport } from './match/report-loader.js';
 import type { MatchingReport } from './match/report.js';
-import { createEmitter } from './events.js';
-import { createDashboard, type DashboardOptions } from './dashboard/index.js';
-import { parseOptions, type ResolvedOptions, type ScimSsoOptions } from './options.js';
-import { createScimHandler, type ScimHandler } from './scim/handler.js';
+import { oidcClientManager, type CreateOidcClientInput, type OidcClient, type UpdateOidcClientInput } from './oidc-clients.js';
+import { parseOptions, type ScimSsoOptions } from './options.js';
+import { createScimHandler } from './scim/handler.js';
+import { settleUnreadBody, toScimRequest } from './scim/mount.js';
 import { memoryStore } from './store/memory.js';
-import type { Store, StoredSsoUser } from './store/store.js';
+import type { StoredSsoUser } from './store/store.js';
 
-export type ScimSso = RequestHandler &
-  ReturnType<typeof connectionManager> &
-  ReturnType<typeof oidcClientManager> & {
-    /** The resolved options (defaults applied). */
-    readonly options: Readonly<ResolvedOptions>;
-    /** The store in use. */
-    readonly store: Store;
-    /** The framework-neutral SCIM handler, for adapters and tests. */
-    readonly handleScim: ScimHandler;
-    /** An openid-client passport verify (passReqToCallback form) with the guard inside, for a Strategy the app builds. */
-    guardVerify(customerId: string, verify?: AppVerify): VerifyFunctionWithRequest;
-    /** A ready openid-client Strategy for the customer (discovery cached, PKCE + state + nonce, the guard inside). */
-    strategy(customerId: string, verify?: AppVerify): Promise<Strategy>;
-    /** Express router: `GET /:customerId/login` and `GET /:customerId/callback` for every customer. */
-    authRoutes(options: AuthRoutesOptions): RequestHandler;
-    /** Express error handler rendering ScimUserNotActive (403 JSON or redirect) and login errors. */
-    errorHandler(options?: { redirectTo?: string }): ErrorRequestHandler;
-    /** Express middleware ending the session of a user deactivated or deleted since login (one store read). */
-    requireActiveUser(options?: { redirectTo?: string }): RequestHandler;
-    /** Every login attempt through the customer's OIDC client, most recent first. */
-    listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
-    /** The SCIM Matching report: all five strategies evaluated on the customer's SSO and SCIM users, with a recommendation. */
-    matchingReport(customerId: string): Promise<MatchingReport>;
-    /** Koa middleware serving the SCIM routes under `basePath` (same behaviour as `app.use(sso)`). */
-    koa(): KoaMiddleware;
-    /** Koa middleware: `GET <prefix>/:customerId/login` and `/callback`, on the app's KoaPassport. */
-    koaAuthRoutes(options: KoaAuthRoutesOptions): KoaMiddleware;
-    /** Koa middleware rendering ScimUserNotActive and login errors thrown downstream. */
-    koaErrorHandler(options?: { redirectTo?: string }): KoaMiddleware;
-    /** Koa middleware ending the session of a user deprovisioned since login (one store read). */
-    koaRequireActiveUser(options?: { redirectTo?: string }): KoaMiddleware;
-    /** Express router of the admin dashboard (`app.use('/admin', sso.dashboard({ authorize }))`); refuses everyone without `authorize`. */
-    dashboard(options?: DashboardOptions): Router;
-  };
+/** Management of the customers' SCIM connections (src/connections.ts). */
+export interface ScimConnectionsApi {
+  /** Creates the customer's SCIM connection and returns its token (shown once); a second one is an error. */
+  createScimConnection(input: { customerId: string; displayName?: string; token?: string }): Promise<CreatedScimConnection>;
+  /** The customer's SCIM connection, or null. */
+  fetchScimConnection(customerId: string): Promise<ScimConnection | null>;
+  /** Deletes the connection with all its users and groups; false if there was none. */
+  deleteScimConnection(customerId: string): Promise<boolean>;
+  /** Issues (or installs) a new token; the old one keeps working for `graceSeconds` (default 0). */
+  rotateScimToken(customerId: string, options?: { graceSeconds?: number; token?: string }): Promise<CreatedScimConnection>;
+}
 
-/** Creates a scim-sso instance. Throws ScimSsoConfigError('invalid_options') on bad options. */
-export function scimSso(input: ScimSsoOptions = {}): ScimSso {
+/** Management of the customers' OIDC clients (src/oidc-clients.ts). */
+export interface OidcClientsApi {
+  /** Creates the customer's OIDC client; a second one for the same customer is an error. */
+  createOidcClient(input: CreateOidcClientInput): Promise<OidcClient>;
+  /** Changes settings of the customer's OIDC client; they apply from the next login. */
+  updateOidcClient(customerId: string, patch: UpdateOidcClientInput): Promise<OidcClient>;
+  /** The customer's OIDC client (without its secret), or null. */
+  fetchOidcClient(customerId: string): Promise<OidcClient | null>;
+  /** Deletes the customer's OIDC client and its recorded SSO users; false if there was none. */
+  deleteOidcClient(customerId: string): Promise<boolean>;
+}
+
+/** A scim-sso instance without any framework: management, directory and report APIs, guard verify, SCIM over Node http. */
+export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi {
+  /** The path the SCIM routes are served under (the `basePath` option, default `/scim/v2`). */
+  readonly basePath: string;
+  /** Every login attempt through the customer's OIDC client, most recent first. */
+  listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
+  /** The SCIM Matching report: all five strategies evaluated on the customer's SSO and SCIM users, with a recommendation. */
+  matchingReport(customerId: string): Promise<MatchingReport>;
+  /**
+   * A verify function for an openid-client passport Strategy the app builds itself
+   * (`new Strategy({ ..., passReqToCallback: true }, sso.guardVerify(customerId))`), with the guard inside.
+   */
+  guardVerify(customerId: string, verify?: AppVerify): GuardVerify;
+  /** A ready openid-client passport Strategy for the customer (discovery cached, PKCE + state + nonce, the guard inside). */
+  strategy(customerId: string, verify?: AppVerify): Promise<OidcLoginStrategy>;
+  /**
+   * The SCIM routes on plain Node http: serves `req` when its URL is under `basePath` and resolves true, else
+   * resolves false without touching `res` (serve it yourself). Every framework adapter behaves the same.
+   */
+  handleScimRequest(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
+export type { LoginRequest };
+
+/** Creates the core of a scim-sso instance. Throws ScimSsoConfigError('invalid_options') on bad options. */
+export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const options = parseOptions(input);
+  if (!options.store && process.env.NODE_ENV === 'production') {
+    throw new ScimSsoConfigError(
+      'invalid_options',
+      'scimSso: no `store` with NODE_ENV=production. The default memory store keeps SCIM data in this process only: it is lost on restart and not shared between instances. ' +
+        "Pass store: redisStore({ client }) (from 'scim-sso/redis'), or store: memoryStore() explicitly if one process with volatile data is really what you want.",
+    );
+  }
   const store = options.store ?? memoryStore();
   const onError = options.onError ?? ((error: unknown) => console.error('[scim-sso] unexpected error', error));
   const emit = createEmitter(options.onEvent, onError);
@@ -75,7 +94,6 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     onError,
   });
   const mount = { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes, publicBaseUrl: options.publicBaseUrl };
-  const middleware = expressScimMiddleware(handleScim, mount);
   // No cache is invalidated by "this instance made the change": login steps read the store and pick the
   // strategy built for the stored client version (src/guard/passport.ts), so every instance is current.
   const runtime = new OidcRuntime(
@@ -83,23 +101,48 @@ export function scimSso(input: ScimSsoOptions = {}): ScimSso {
     { allowHttpIssuers: options.allowHttpIssuers, retryAfterSeconds: options.retryAfterSeconds, requireVerifiedEmail: options.requireVerifiedEmail },
     emit,
   );
+  const internals: Internals = { options, store, handleScim, runtime, mount, emit, onError };
   const connections = connectionManager(store, undefined, emit);
-  const instance: ScimSso = Object.assign(middleware, connections, oidcClientManager(store, undefined, emit), {
-    options,
-    store,
-    handleScim,
-    guardVerify: (customerId: string, verify?: AppVerify) => runtime.guardVerify(checkCustomerId(customerId), verify),
-    strategy: (customerId: string, verify?: AppVerify) => runtime.strategy(checkCustomerId(customerId), verify),
-    authRoutes: (authOptions: AuthRoutesOptions) => expressAuthRoutes(runtime, authOptions),
-    errorHandler: (handlerOptions?: { redirectTo?: string }) => expressErrorHandler(handlerOptions, options.retryAfterSeconds),
-    requireActiveUser: (checkOptions?: { redirectTo?: string }) => expressRequireActiveUser(runtime, checkOptions),
-    listSsoUsers: (customerId: string) => store.listSsoUsers(checkCustomerId(customerId)),
-    matchingReport: (customerId: string) => matchingReport(store, checkCustomerId(customerId), options.requireVerifiedEmail),
-    koa: () => koaScimMiddleware(handleScim, mount),
-    koaAuthRoutes: (authOptions: KoaAuthRoutesOptions) => koaAuthRoutes(runtime, authOptions),
-    koaErrorHandler: (handlerOptions?: { redirectTo?: string }) => koaErrorHandler(handlerOptions, options.retryAfterSeconds),
-    koaRequireActiveUser: (checkOptions?: { redirectTo?: string }) => koaRequireActiveUser(runtime, checkOptions),
-    dashboard: (dashboardOptions?: DashboardOptions) => createDashboard(instance, dashboardOptions, onError),
-  });
-  return instance;
+  const clients = oidcClientManager(store, undefined, emit);
+  const core: ScimSsoCore = {
+    basePath: options.basePath,
+    createScimConnection: connections.createScimConnection,
+    fetchScimConnection: connections.fetchScimConnection,
+    deleteScimConnection: connections.deleteScimConnection,
+    rotateScimToken: connections.rotateScimToken,
+    createOidcClient: clients.createOidcClient,
+    updateOidcClient: clients.updateOidcClient,
+    fetchOidcClient: clients.fetchOidcClient,
+    deleteOidcClient: clients.deleteOidcClient,
+    listSsoUsers: (customerId) => store.listSsoUsers(checkCustomerId(customerId)),
+    matchingReport: (customerId) => matchingReport(store, checkCustomerId(customerId), options.requireVerifiedEmail),
+    guardVerify: (customerId, verify) => asGuardVerify(runtime.guardVerify(checkCustomerId(customerId), verify as AppVerify<never>)),
+    strategy: async (customerId, verify) => asLoginStrategy(await runtime.strategy(checkCustomerId(customerId), verify as AppVerify<never>)),
+    handleScimRequest: (req, res) => handleNodeScim(internals, req, res),
+  };
+  registerInternals(core, internals);
+  return core;
+}
+
+/** Serves a SCIM request on plain Node http (ScimSsoCore.handleScimRequest). */
+async function handleNodeScim(internals: Internals, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const { mount } = internals;
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+  const request = toScimRequest(
+    {
+      node: req,
+      url: req.url ?? '/',
+      parsedBody: (req as { body?: unknown }).body,
+      mountUrl: `${encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
+    },
+    mount.basePath,
+    mount.maxBodyBytes,
+    mount.publicBaseUrl,
+  );
+  if (request === null) return false;
+  const response = await internals.handleScim(request);
+  res.statusCode = response.status;
+  for (const [name, value] of Object.entries(settleUnreadBody(req, response.headers))) res.setHeader(name, value);
+  res.end(response.body);
+  return true;
 }

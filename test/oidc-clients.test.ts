@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { scimSso, ScimSsoConfigError } from '../src/index.js';
+import { ScimSsoConfigError } from '../src/index.js';
+import { scimSso } from './support/sso.js';
 import { STORE_KINDS, makeStore } from './support/app.js';
 
 const base = { issuer: 'https://idp.example.com/oauth2/default', clientId: 'client-1', redirectUri: 'https://app.example.com/sso/acme/callback' };

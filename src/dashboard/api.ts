@@ -1,13 +1,14 @@
 /**
- * What the dashboard uses of a scim-sso instance: the public management API and the store's admin reads.
- * Kept to a Pick so the dashboard cannot reach past the management API by accident.
+ * What the dashboard uses of a scim-sso instance: the public management API, the store's admin reads and the
+ * instance default of requireVerifiedEmail. Kept to a Pick so the dashboard cannot reach past them by accident.
  */
-import type { ScimSso } from '../sso.js';
+import type { ScimSsoCore } from '../sso.js';
+import type { Store } from '../store/store.js';
 
-export type DashboardApi = Pick<
-  ScimSso,
-  'store' | 'options' | 'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'listSsoUsers' | 'matchingReport'
->;
+export type DashboardApi = Pick<ScimSsoCore, 'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'listSsoUsers' | 'matchingReport'> & {
+  readonly store: Store;
+  readonly options: { readonly requireVerifiedEmail: boolean };
+};
 
 /** The statuses an SSO user's last login can show. PropelAuth calls a never-provisioned one "Inactive". */
 export function ssoStatus(user: { lastOutcome: 'admitted' | 'refused'; lastReason: string | null }): { label: string; ok: boolean } {

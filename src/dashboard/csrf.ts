@@ -16,7 +16,7 @@
  * reload of the page.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 
 export const CSRF_COOKIE = 'scim_sso_dashboard_csrf';
 export const CSRF_FIELD = '_csrf';
@@ -24,15 +24,27 @@ export const CSRF_HEADER = 'x-csrf-token';
 const MAX_AGE_SECONDS = 8 * 60 * 60;
 const NONCE = /^[A-Za-z0-9_-]{43}$/;
 
+/** What the CSRF and flash cookies need of a request (src/dashboard/index.ts builds it for every framework). */
+export interface CookieRequest {
+  readonly headers: IncomingHttpHeaders;
+  /** The dashboard's absolute base path (`/admin`): the cookies' Path. */
+  readonly base: string;
+  /** Whether the browser reached the app over https (cookies get `Secure`). */
+  readonly secure: boolean;
+}
+
+/** Collects the `Set-Cookie` lines of a response. */
+export type SetCookie = (line: string) => void;
+
 export interface Csrf {
   /** The token for this request's forms; sets the nonce cookie when the browser has none. */
-  issue(req: Request, res: Response): string;
-  /** Whether a state-changing request carries a valid token. */
-  verify(req: Request): boolean;
+  issue(req: CookieRequest, setCookie: SetCookie): string;
+  /** Whether a state-changing request carries a valid token (in its form or its `X-CSRF-Token` header). */
+  verify(req: CookieRequest, form: Record<string, unknown>): boolean;
 }
 
 /** Reads one cookie from the Cookie header (no cookie-parser needed). */
-export function readCookie(req: Request, name: string): string | null {
+export function readCookie(req: { readonly headers: IncomingHttpHeaders }, name: string): string | null {
   const header = req.headers.cookie;
   if (!header) return null;
   for (const part of header.split(';')) {
@@ -48,34 +60,34 @@ export function createCsrf(secret?: string): Csrf {
   }
   const key = secret ?? randomBytes(32);
   const sign = (nonce: string) => createHmac('sha256', key).update(`scim-sso-dashboard-csrf.v1.${nonce}`).digest('base64url');
-  const nonceOf = (req: Request) => {
+  const nonceOf = (req: CookieRequest) => {
     const value = readCookie(req, CSRF_COOKIE);
     return value && NONCE.test(value) ? value : null;
   };
 
   return {
-    issue(req, res) {
+    issue(req, setCookie) {
       let nonce = nonceOf(req);
       if (!nonce) {
         nonce = randomBytes(32).toString('base64url');
         const attributes = [
           `${CSRF_COOKIE}=${nonce}`,
-          `Path=${req.baseUrl || '/'}`,
+          `Path=${req.base || '/'}`,
           `Max-Age=${MAX_AGE_SECONDS}`,
           'HttpOnly',
           'SameSite=Strict',
           ...(req.secure ? ['Secure'] : []),
         ];
-        res.append('Set-Cookie', attributes.join('; '));
+        setCookie(attributes.join('; '));
       }
       return sign(nonce);
     },
-    verify(req) {
+    verify(req, form) {
       const site = req.headers['sec-fetch-site'];
       if (site !== undefined && site !== 'same-origin') return false;
       const nonce = nonceOf(req);
-      const body = req.body as Record<string, unknown> | undefined;
-      const sent = typeof body?.[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : req.get(CSRF_HEADER);
+      const header = req.headers[CSRF_HEADER];
+      const sent = typeof form[CSRF_FIELD] === 'string' ? (form[CSRF_FIELD] as string) : header;
       if (!nonce || typeof sent !== 'string') return false;
       const expected = Buffer.from(sign(nonce));
       const actual = Buffer.from(sent);

@@ -10,42 +10,41 @@
  * opens, so the page never shows a token that has stopped working.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { Request, Response } from 'express';
-import { readCookie } from './csrf.js';
+import { readCookie, type CookieRequest, type SetCookie } from './csrf.js';
 
 export const FLASH_COOKIE = 'scim_sso_dashboard_flash';
 const MAX_AGE_SECONDS = 120;
 
 export interface Flash {
   /** Sets the message for the next GET of `path`, sealed to `tokenHash` (the connection's current token hash). */
-  put(req: Request, res: Response, path: string, message: string, tokenHash: string): void;
+  put(req: CookieRequest, setCookie: SetCookie, path: string, message: string, tokenHash: string): void;
   /** Whether the request carries a reveal cookie at all (so callers read the token hash only then). */
-  pending(req: Request): boolean;
+  pending(req: CookieRequest): boolean;
   /**
    * Reads and clears the message, or null (absent, expired, tampered, or sealed to another token hash,
    * i.e. the token was rotated again since).
    */
-  take(req: Request, res: Response, path: string, tokenHash: string | null): string | null;
+  take(req: CookieRequest, setCookie: SetCookie, path: string, tokenHash: string | null): string | null;
 }
 
 export function createFlash(secret?: string): Flash {
   const keyFor = (tokenHash: string) => createHash('sha256').update(`scim-sso-dashboard-flash.v2\0${secret ?? ''}\0${tokenHash}`).digest();
-  const cookie = (req: Request, path: string, value: string, maxAge: number) =>
+  const cookie = (req: CookieRequest, path: string, value: string, maxAge: number) =>
     [`${FLASH_COOKIE}=${value}`, `Path=${path}`, `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Strict', ...(req.secure ? ['Secure'] : [])].join('; ');
 
   return {
-    put(req, res, path, message, tokenHash) {
+    put(req, setCookie, path, message, tokenHash) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', keyFor(tokenHash), iv);
       const sealed = Buffer.concat([cipher.update(message, 'utf8'), cipher.final()]);
       const value = Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
-      res.append('Set-Cookie', cookie(req, path, value, MAX_AGE_SECONDS));
+      setCookie(cookie(req, path, value, MAX_AGE_SECONDS));
     },
     pending: (req) => readCookie(req, FLASH_COOKIE) !== null,
-    take(req, res, path, tokenHash) {
+    take(req, setCookie, path, tokenHash) {
       const value = readCookie(req, FLASH_COOKIE);
       if (!value) return null;
-      res.append('Set-Cookie', cookie(req, path, '', 0));
+      setCookie(cookie(req, path, '', 0));
       if (tokenHash === null) return null;
       try {
         const raw = Buffer.from(value, 'base64url');

@@ -10,36 +10,9 @@ import { isActiveUser } from '../scim/users.js';
 import type { JsonObject } from '../scim/normalize.js';
 import { decide, type GuardDecision } from '../match/decide.js';
 import { identityOf, ssoUserRecord, type Claims } from './identity.js';
+import type { GuardResult, ScimUserView } from './contract.js';
 
-/** The SCIM user handed to the app after an admitted login. */
-export interface ScimUserView {
-  id: string;
-  userName: string;
-  externalId: string | null;
-  active: boolean;
-  /** The whole SCIM resource as stored (without derived groups). */
-  resource: Record<string, unknown>;
-}
-
-/** What scim-sso puts in the session by default (`req.user`). */
-export interface SessionUser {
-  customerId: string;
-  /** The paired SCIM connection, so `requireActiveUser` needs one store read per request. */
-  connectionId: string | null;
-  scimUserId: string | null;
-  userName: string | null;
-  subject: string;
-  email: string | null;
-}
-
-export interface GuardResult {
-  customerId: string;
-  strategy: MatchingStrategy;
-  identity: SsoIdentity;
-  decision: GuardDecision;
-  scimUser: ScimUserView | null;
-  sessionUser: SessionUser;
-}
+export type { DefaultSessionUser, GuardResult, ScimUserView, SessionUser } from './contract.js';
 
 /** Reads the matching-relevant parts of a stored SCIM user. */
 export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidate {
@@ -66,10 +39,25 @@ export function matchPolicyOf(client: { requireVerifiedEmail?: boolean | null } 
   return { requireVerifiedEmail: client?.requireVerifiedEmail ?? instanceDefault };
 }
 
+/**
+ * The client's stored matching strategy. One this version does not know (written by a newer version sharing
+ * the store, or by hand) refuses the login with `unsupported_strategy` (503): no silent fallback to another
+ * strategy, which could admit a different SCIM user.
+ */
+export function strategyOf(client: Pick<StoredOidcClient, 'customerId' | 'matchingStrategy'>): MatchingStrategy {
+  if (isMatchingStrategy(client.matchingStrategy)) return client.matchingStrategy;
+  throw new SsoLoginError(
+    'unsupported_strategy',
+    503,
+    `the OIDC client of customer "${client.customerId}" has the matching strategy "${String(client.matchingStrategy).slice(0, 100)}", which this version of scim-sso does not know; the login was refused. Set a known one with updateOidcClient (one of MATCHING_STRATEGIES) or upgrade scim-sso.`,
+    client.customerId,
+  );
+}
+
 /** Runs the guard. Throws SsoLoginError('store_unavailable', 503) when the store cannot be reached: fail closed. */
 export async function runGuard(store: Store, config: CustomerConfig, claims: Claims, policy: MatchPolicy = matchPolicyOf(config.client)): Promise<GuardResult> {
   const { client, connection } = config;
-  const strategy: MatchingStrategy = isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : 'OidcEmailToScimUsername';
+  const strategy = strategyOf(client);
   const identity = identityOf(claims, client.subjectClaim);
   if (!identity.subject) {
     throw new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" or "sub" claim`, client.customerId);

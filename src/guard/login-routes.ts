@@ -10,6 +10,15 @@ import type { OidcRuntime, StateNonceStrategy } from './passport.js';
 
 export type LoginStep = 'login' | 'callback';
 
+/** The prefix option as the routes match it: '/sso' by default, no trailing slash. Throws on a malformed one. */
+export function loginPrefix(prefix: unknown, where: string): string {
+  if (prefix === undefined) return '/sso';
+  if (typeof prefix !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(prefix)) {
+    throw new ScimSsoConfigError('invalid_argument', `${where}: prefix must be a path such as '/sso' (use the default unless it collides with your routes)`);
+  }
+  return prefix.replace(/\/+$/, '');
+}
+
 /** `<prefix>/:customerId/login` or `/callback` (GET only); the customer id still percent-encoded. */
 export function matchLoginRoute(method: string, path: string, prefix: string): { rawCustomerId: string; step: LoginStep } | null {
   if (method !== 'GET' || !path.startsWith(`${prefix}/`)) return null;

@@ -11,21 +11,20 @@
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { Strategy, type StrategyOptionsWithRequest, type VerifyFunctionWithRequest } from 'openid-client/passport';
-import type { Request } from 'express';
-import { SsoLoginError } from '../errors.js';
+import { ScimSsoConfigError, SsoLoginError } from '../errors.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
-import { isMatchingStrategy } from '../match/strategies.js';
 import type { Store, StoredOidcClient } from '../store/store.js';
-import { matchPolicyOf, refusal, runGuard, type CustomerConfig, type GuardResult } from './guard.js';
+import { matchPolicyOf, refusal, runGuard, strategyOf, type CustomerConfig, type GuardResult } from './guard.js';
+import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
 import { missingClaims, neededClaims, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
 import type { Emit } from '../events.js';
 
 type Tokens = Parameters<VerifyFunctionWithRequest>[1];
-type Verified = Parameters<VerifyFunctionWithRequest>[2];
+/** The request type openid-client's Strategy methods take (passport's). */
+type StrategyRequest = Parameters<Strategy['authorizationRequestParams']>[0];
 
-/** The app's own verify, called after an admitted login with the guard's result. */
-export type AppVerify = (req: Request, tokens: Tokens, result: GuardResult, verified: Verified) => void;
+export type { AppVerify } from './contract.js';
 
 /** Strategy names and session keys are per customer: issuers sharing a host must not collide (docs/oidc-and-passport.md §The openid-client Strategy). */
 export const strategyName = (customerId: string) => `scim-sso:${customerId}`;
@@ -72,14 +71,14 @@ export class StateNonceStrategy extends Strategy {
     this.boundCustomerId = bound?.customerId ?? null;
   }
 
-  override authorizationRequestParams<T extends Parameters<Strategy['authorizationRequestParams']>[1]>(req: Request, options: T) {
+  override authorizationRequestParams<T extends Parameters<Strategy['authorizationRequestParams']>[1]>(req: StrategyRequest, options: T) {
     const params = new URLSearchParams(super.authorizationRequestParams(req, options) ?? undefined);
     params.set('state', this.binding ? `${oidc.randomState()}.${this.binding}` : oidc.randomState());
     params.set('nonce', oidc.randomNonce());
     return params;
   }
 
-  override authenticate<T extends Parameters<Strategy['authenticate']>[1]>(this: ThisParameterType<Strategy['authenticate']>, req: Request, options: T): void {
+  override authenticate<T extends Parameters<Strategy['authenticate']>[1]>(this: ThisParameterType<Strategy['authenticate']>, req: StrategyRequest, options: T): void {
     const self = this as unknown as StateNonceStrategy & StrategyActions;
     const session = (req as unknown as SessionHolder).session;
     const key = self.stateSessionKey;
@@ -147,6 +146,8 @@ export class OidcRuntime {
       throw toLoginError(error, customerId) ?? error;
     }
     if (!customer.client) throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" has no OIDC client`, customerId);
+    // An unknown stored strategy refuses both login steps (before the IdP is involved), not a fallback.
+    strategyOf(customer.client);
     return { client: customer.client, connection: customer.connection };
   }
 
@@ -207,7 +208,7 @@ export class OidcRuntime {
   /** The claims the guard matches on: ID token claims, plus userinfo when configured or when a needed claim is missing. */
   async claims(client: StoredOidcClient, tokens: Tokens): Promise<Claims> {
     const fromToken = (tokens.claims() ?? {}) as Claims;
-    const strategy = isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : 'OidcEmailToScimUsername';
+    const strategy = strategyOf(client);
     const wantUserinfo =
       client.claimsSource === 'userinfo' ||
       (client.claimsSource === 'auto' && missingClaims(fromToken, neededClaims(strategy, client.subjectClaim)).length > 0);
@@ -218,7 +219,7 @@ export class OidcRuntime {
   }
 
   /** A verify function (passReqToCallback form) that runs the guard, then the app's verify or the default session user. */
-  guardVerify(customerId: string, appVerify?: AppVerify): VerifyFunctionWithRequest {
+  guardVerify(customerId: string, appVerify?: AppVerify<never>): VerifyFunctionWithRequest {
     return async (req, tokens, verified) => {
       let result: GuardResult;
       let connectionId: string | null = null;
@@ -250,7 +251,7 @@ export class OidcRuntime {
         await logOutQuietly(req);
         return verified(refused);
       }
-      if (appVerify) return appVerify(req, tokens, result, verified);
+      if (appVerify) return (appVerify as AppVerify<object>)(req, tokens, result, keepingContract(result, verified as PassportDone));
       return verified(null, result.sessionUser);
     };
   }
@@ -260,15 +261,42 @@ export class OidcRuntime {
    * nonce bound to the client, the guard inside). An app that registers it must build it again when the
    * client changes; authRoutes does that by itself.
    */
-  async strategy(customerId: string, appVerify?: AppVerify): Promise<Strategy> {
+  async strategy(customerId: string, appVerify?: AppVerify<never>): Promise<Strategy> {
     const { client } = await this.load(customerId);
     return this.build(client, this.guardVerify(customerId, appVerify));
   }
 }
 
+/**
+ * The `verified` an app's verify receives: a user that does not carry the guard's customerId, connectionId
+ * and scimUserId (src/guard/contract.ts SessionUser) fails the login with a ScimSsoConfigError (the app's
+ * bug, answered by its error handler) instead of being logged in and then refused on every request.
+ */
+function keepingContract(result: GuardResult, done: PassportDone): PassportDone {
+  return (error, user, info) => {
+    if (error || !user) return done(error, user, info);
+    const u = user as Partial<Record<keyof SessionUser, unknown>>;
+    const s = result.sessionUser;
+    if (u.customerId !== s.customerId || (u.connectionId ?? null) !== s.connectionId || (u.scimUserId ?? null) !== s.scimUserId) {
+      return done(
+        new ScimSsoConfigError(
+          'invalid_argument',
+          `verify: the user passed to verified() must keep customerId, connectionId and scimUserId of result.sessionUser (spread result.sessionUser into it); customer "${s.customerId}"`,
+        ),
+      );
+    }
+    return done(null, user, info);
+  };
+}
+
+/** The public (framework-neutral) form of a runtime's guard verify. */
+export const asGuardVerify = (verify: VerifyFunctionWithRequest): GuardVerify => verify as unknown as GuardVerify;
+/** The public (framework-neutral) form of a runtime's Strategy. */
+export const asLoginStrategy = (strategy: Strategy): OidcLoginStrategy => strategy as unknown as OidcLoginStrategy;
+
 /** A refused login must not leave a session the browser already had (docs/oidc-and-passport.md §The openid-client Strategy). */
-export async function logOutQuietly(req: Request): Promise<void> {
-  const r = req as Request & { isAuthenticated?: () => boolean; logout?: (done: (err?: unknown) => void) => void };
+export async function logOutQuietly(req: LoginRequest | object): Promise<void> {
+  const r = req as { isAuthenticated?: () => boolean; logout?: (done: (err?: unknown) => void) => void };
   if (typeof r.logout !== 'function' || !r.isAuthenticated?.()) return;
   await new Promise<void>((resolve) => r.logout!(() => resolve()));
 }

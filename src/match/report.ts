@@ -142,7 +142,7 @@ export function evaluateStrategy(
     const candidates = lookup ? (indexes.get(lookup.index)?.get(lookup.value) ?? []) : [];
     const matches = findMatches(strategy, identity, candidates, policy);
     for (const m of matches) matched.add(m.id);
-    // The guard's own decision (src/guard/decide.ts), so the report can never disagree with a login.
+    // The guard's own decision (src/match/decide.ts), so the report can never disagree with a login.
     const deletedMatch = lookup !== null && deletedLookups.has(lookupKey(lookup.index, lookup.value));
     const decision = decide({ hasConnection: true, matches, deletedMatch });
     if (decision.admit) evaluation.admitted.push({ ssoUser: summary(ssoUser), scimUser: scimSummary(decision.scimUser!) });

@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Request } from 'express';
-import type { DashboardOptions } from '../../src/index.js';
 import { CSRF_COOKIE } from '../../src/dashboard/csrf.js';
-import { ADMIN, CUSTOMER, HOSTILE_NAME, HOSTILE_USERNAME, SCIM_ONLY, csrfTokenOf, dashboardFixture, type DashboardFixture } from './fixture.js';
+import { dashboard as expressDashboard } from '../../src/express/dashboard.js';
+import { dashboard as koaDashboard } from '../../src/koa/dashboard.js';
+import { ADAPTERS } from '../support/adapters.js';
+import { STORE_KINDS } from '../support/app.js';
+import { ADMIN, CUSTOMER, HOSTILE_NAME, HOSTILE_USERNAME, SCIM_ONLY, csrfTokenOf, dashboardFixture, type AnyDashboardOptions, type DashboardFixture, type HeaderReader } from './fixture.js';
 
 const PAGES = ['/admin/', `/admin/customers/${CUSTOMER}`, `/admin/customers/${CUSTOMER}/matching`, `/admin/customers/${CUSTOMER}/matching.json`, `/admin/customers/${CUSTOMER}/compare?subject=00u-dave`];
 const POSTS = [`/admin/customers/${CUSTOMER}/matching`, `/admin/customers/${CUSTOMER}/scim-token`];
 
-describe('dashboard authorization', () => {
-  const refusing: [string, DashboardOptions | null][] = [
+describe.each(ADAPTERS)('dashboard authorization on %s', (adapter) => {
+  const refusing: [string, AnyDashboardOptions | null][] = [
     ['no options at all', null],
     ['no authorize', {}],
     ['authorize returning false', { authorize: () => false }],
@@ -17,7 +19,7 @@ describe('dashboard authorization', () => {
     ['authorize throwing', { authorize: () => { throw new Error('session store down'); } }],
   ];
   it.each(refusing)('refuses every request with %s (403, no data, nothing changed)', async (_name, options) => {
-    const f = await dashboardFixture('memory', options);
+    const f = await dashboardFixture('memory', options, adapter);
     try {
       for (const path of PAGES) {
         const res = await f.agent().get(path).set(ADMIN);
@@ -39,34 +41,41 @@ describe('dashboard authorization', () => {
 
   it('refuses per request: authorize sees the request', async () => {
     const seen: string[] = [];
-    const f = await dashboardFixture('memory', { authorize: (req: Request) => (seen.push(req.path), req.get('x-test-admin') === 'yes'), loginUrl: '/login' });
+    const authorize = (req: HeaderReader & { path: string }) => (seen.push(req.path), req.get('x-test-admin') === 'yes');
+    const f = await dashboardFixture('memory', { authorize, loginUrl: '/login' }, adapter);
     try {
       const refused = await f.agent().get('/admin/');
       expect(refused.status).toBe(403);
       expect(refused.text).toContain('href="/login"');
       expect((await f.agent().get('/admin/').set(ADMIN)).status).toBe(200);
-      expect(seen).toEqual(['/', '/']);
+      // Express's `req` / Koa's `ctx`, mounted at the root: the dashboard serves under its prefix.
+      expect(seen).toEqual(['/admin/', '/admin/']);
     } finally {
       await f.cleanup();
     }
   });
 
   it('rejects a non-function authorize and a bad loginUrl at mount time', async () => {
-    const f = await dashboardFixture('memory');
+    const f = await dashboardFixture('memory', undefined, adapter);
+    const dashboard = adapter === 'express' ? expressDashboard : koaDashboard;
     try {
-      expect(() => f.sso.dashboard({ authorize: true as never })).toThrow(/authorize must be a function/);
-      expect(() => f.sso.dashboard({ authorize: () => true, loginUrl: 'javascript:alert(1)' })).toThrow(/loginUrl/);
-      expect(() => f.sso.dashboard({ authorize: () => true, csrfSecret: 'short' })).toThrow(/csrfSecret/);
+      expect(() => dashboard(f.sso, { authorize: true as never })).toThrow(/authorize must be a function/);
+      expect(() => dashboard(f.sso, { authorize: () => true, loginUrl: 'javascript:alert(1)' })).toThrow(/loginUrl/);
+      expect(() => dashboard(f.sso, { authorize: () => true, csrfSecret: 'short' })).toThrow(/csrfSecret/);
+      expect(() => dashboard(f.sso, { authorize: () => true, prefix: 'admin' })).toThrow(/prefix/);
+      expect(() => dashboard({} as never, { authorize: () => true })).toThrow(/createScimSso\(\) or scimSso\(\)/);
     } finally {
       await f.cleanup();
     }
   });
 });
 
-describe.each(['memory', 'redis'] as const)('dashboard on the %s store', (kind) => {
+const TARGETS = STORE_KINDS.flatMap((kind) => ADAPTERS.map((adapter) => [kind, adapter] as const));
+
+describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
   let f: DashboardFixture;
   beforeAll(async () => {
-    f = await dashboardFixture(kind);
+    f = await dashboardFixture(kind, undefined, adapter);
   });
   afterAll(async () => {
     expect(f.errors).toEqual([]);

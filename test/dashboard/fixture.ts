@@ -5,11 +5,16 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Request } from 'express';
+import express from 'express';
+import Koa from 'koa';
 import supertest from 'supertest';
-import { scimSso, type DashboardOptions, type ScimSso } from '../../src/index.js';
+import type { DashboardOptions } from '../../src/index.js';
+import { dashboard as expressDashboard, type ExpressDashboardOptions } from '../../src/express/dashboard.js';
+import { dashboard as koaDashboard, type KoaDashboardOptions } from '../../src/koa/dashboard.js';
 import type { StoredSsoUser } from '../../src/store/store.js';
+import type { AdapterKind } from '../support/adapters.js';
 import { makeStore, type StoreKind } from '../support/app.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
 
 export const CUSTOMER = 'acme';
 export const SCIM_ONLY = 'scim-only';
@@ -46,17 +51,40 @@ export const ssoUser = (over: Partial<StoredSsoUser> & { subject: string }): Sto
   ...over,
 });
 
-export const defaultAuthorize = (req: Request) => req.get('x-test-admin') === 'yes';
+/** What `authorize` reads of the request, the same on Express (`req.get`) and Koa (`ctx.get`). */
+export interface HeaderReader {
+  get(name: string): string | undefined;
+}
 
-/** `options` null mounts `sso.dashboard()` with no options at all. */
-export async function dashboardFixture(kind: StoreKind, options: DashboardOptions | null = { authorize: defaultAuthorize }): Promise<DashboardFixture> {
-  const { store, cleanup } = await makeStore(kind, `dashboard-${kind}`);
+export const defaultAuthorize = (req: HeaderReader) => req.get('x-test-admin') === 'yes';
+
+/** Options for either adapter: `authorize` receives Express's `req` or Koa's `ctx`. */
+export type AnyDashboardOptions = DashboardOptions<never>;
+
+/** Mounts the dashboard of `sso` at the root (it serves under `/admin`), after the SCIM routes. */
+export function dashboardApp(sso: ScimSso, adapter: AdapterKind, options: AnyDashboardOptions | null): Server {
+  if (adapter === 'express') {
+    const app = express();
+    app.use(sso);
+    app.use(options === null ? expressDashboard(sso) : expressDashboard(sso, options as ExpressDashboardOptions));
+    return createServer(app);
+  }
+  const app = new Koa();
+  app.use(sso.koa);
+  app.use(options === null ? koaDashboard(sso) : koaDashboard(sso, options as KoaDashboardOptions));
+  return createServer(app.callback());
+}
+
+/** `options` null mounts `dashboard(sso)` with no options at all. */
+export async function dashboardFixture(
+  kind: StoreKind,
+  options: AnyDashboardOptions | null = { authorize: defaultAuthorize },
+  adapter: AdapterKind = 'express',
+): Promise<DashboardFixture> {
+  const { store, cleanup } = await makeStore(kind, `dashboard-${kind}-${adapter}`);
   const errors: unknown[] = [];
   const sso = scimSso({ store, onError: (e) => errors.push(e) });
-  const app = express();
-  app.use(sso);
-  app.use('/admin', options === null ? sso.dashboard() : sso.dashboard(options));
-  const server: Server = createServer(app);
+  const server = dashboardApp(sso, adapter, options);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

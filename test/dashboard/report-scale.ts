@@ -13,7 +13,10 @@ import { performance } from 'node:perf_hooks';
 import express from 'express';
 import { Redis } from 'ioredis';
 import supertest from 'supertest';
-import { memoryStore, redisStore, scimSso } from '../../src/index.js';
+import { memoryStore } from '../../src/index.js';
+import { redisStore } from '../../src/redis.js';
+import { scimSso } from '../support/sso.js';
+import { dashboard } from '../../src/express/dashboard.js';
 import { userSpec } from '../../src/scim/users.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -64,7 +67,7 @@ async function measure(label: string, store: Store): Promise<void> {
     runs.push(performance.now() - start);
   }
   const app = express();
-  app.use('/admin', sso.dashboard({ authorize: () => true }));
+  app.use(dashboard(sso, { authorize: () => true }));
   const start = performance.now();
   const page = await supertest(app).get(`/admin/customers/${CUSTOMER}/matching`);
   const pageMs = performance.now() - start;

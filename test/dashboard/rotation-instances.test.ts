@@ -1,16 +1,15 @@
 /**
- * Dashboard token rotation behind a load balancer: two app instances (two scimSso, two dashboards) on one
- * store. The one-time reveal set by the POST on instance A opens on instance B, with or without a shared
+ * Dashboard token rotation behind a load balancer: two app instances (two scimSso, two dashboards, one on
+ * Express and one on Koa) on one store. The one-time reveal set by the POST on instance A opens on instance B, with or without a shared
  * csrfSecret; a reveal of a token already replaced by another rotation shows nothing; the default grace
  * keeps the previous token working.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scimSso, type ScimSso } from '../../src/index.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
-import { ADMIN, csrfTokenOf, defaultAuthorize } from './fixture.js';
+import { ADMIN, csrfTokenOf, dashboardApp, defaultAuthorize } from './fixture.js';
 
 interface Instance {
   sso: ScimSso;
@@ -32,10 +31,8 @@ describe.each(STORE_KINDS)('dashboard token rotation across instances (%s store)
         made = await makeStore(kind, `rotation-instances-${kind}`);
         for (let i = 0; i < 2; i++) {
           const sso = scimSso({ store: made.store, onError: (e) => errors.push(e) });
-          const app = express();
-          app.use(sso);
-          app.use('/admin', sso.dashboard({ authorize: defaultAuthorize, ...(csrfSecret ? { csrfSecret } : {}) }));
-          const server = createServer(app);
+          // Instance 0 on Express, instance 1 on Koa: the reveal opens across frameworks too.
+          const server = dashboardApp(sso, i === 0 ? 'express' : 'koa', { authorize: defaultAuthorize, ...(csrfSecret ? { csrfSecret } : {}) });
           await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
           instances.push({ sso, server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
         }

@@ -16,7 +16,8 @@ import Koa from 'koa';
 import koaPassport from 'koa-passport';
 import koaSession from 'koa-session';
 import { Passport } from 'passport';
-import { scimSso, type AuditEvent, type ScimSso, type ScimSsoOptions } from '../../src/index.js';
+import type { AuditEvent, ScimSsoOptions } from '../../src/index.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
 import type { IdpType, Store } from '../../src/store/store.js';
 import type { MatchingStrategy } from '../../src/match/strategies.js';
 import { startDemoIdp, type DemoAccount, type DemoClient, type DemoIdp } from '../../example-app/demo-idp.js';
@@ -90,7 +91,7 @@ export function buildExpressApp(ctx: AppContext<'express'>, extensions: Extensio
   app.use(session({ ...expressSessionStore(ctx), resave: false, saveUninitialized: false, name: SESSION_COOKIE }));
   app.use(passport.initialize());
   app.use(passport.session());
-  app.use(PATHS.ssoBase, sso.authRoutes({ passport, successRedirect: PATHS.me }));
+  app.use(sso.authRoutes({ passport, successRedirect: PATHS.me })); // under /sso (the default prefix)
   extensions.express?.(app, ctx);
   app.get(PATHS.me, sso.requireActiveUser(), (req, res) => void res.json(req.user));
   app.use(sso.errorHandler());
@@ -118,11 +119,11 @@ function expressSessionStore(ctx: AppContext): { secret: string; store?: session
 /**
  * Koa 3: the same app as `buildExpressApp`, in Koa's terms. koa-session on a SERVER-SIDE store (koa-session's
  * default cookie store would put the PKCE verifier, state and nonce in a readable cookie), the instance's own
- * KoaPassport, `sso.koaAuthRoutes` under /sso, `/me` behind `sso.koaRequireActiveUser()` answering
+ * KoaPassport, `sso.koaAuthRoutes` under /sso, `/me` behind `sso.koa.requireActiveUser()` answering
  * `ctx.state.user` as JSON. No failureRedirect: refusals and login errors answer JSON.
  *
  * Koa has no error middleware after the routes: errors are thrown back up the stack, so the catchers wrap
- * what they guard — the unexpected-error catcher (500) outermost, `sso.koaErrorHandler()` around the login
+ * what they guard — the unexpected-error catcher (500) outermost, `sso.koa.errorHandler()` around the login
  * routes, the extensions and `/me`. The caller takes `app.callback()` only after this returns (a callback
  * taken before `app.use` serves an empty stack).
  */
@@ -147,14 +148,14 @@ export function buildKoaApp(ctx: AppContext<'koa'>, extensions: Extensions): Koa
   });
   // Anything Koa itself reports (errors past the catcher, e.g. while writing the response) is unexpected too.
   app.on('error', (error: unknown) => ctx.unexpected(error));
-  app.use(sso.koa()); // SCIM routes under /scim/v2
+  app.use(sso.koa); // SCIM routes under /scim/v2
   app.use(koaSession({ store, key: SESSION_COOKIE, httpOnly: true, sameSite: 'lax' }, app));
   app.use(passport.initialize());
   app.use(passport.session());
-  app.use(sso.koaErrorHandler());
-  app.use(sso.koaAuthRoutes({ passport, successRedirect: PATHS.me, prefix: PATHS.ssoBase }));
+  app.use(sso.koa.errorHandler());
+  app.use(sso.koa.authRoutes({ passport, successRedirect: PATHS.me })); // under /sso (the default prefix)
   extensions.koa?.(app, ctx);
-  const requireActive = sso.koaRequireActiveUser();
+  const requireActive = sso.koa.requireActiveUser();
   app.use(async (kctx, next) => {
     if (kctx.method !== 'GET' || kctx.path !== PATHS.me) return next();
     await requireActive(kctx, async () => {

@@ -71,7 +71,7 @@ function customStrategies(
 /**
  * Routes of an app that builds its own openid-client Strategy per customer and wraps it with
  * `sso.guardVerify(customerId)`; refusals go through `failWithError` to the adapter's error handler
- * (`sso.errorHandler()` / `sso.koaErrorHandler()`). One implementation per adapter (the mapped type makes a
+ * (`sso.errorHandler()` / `sso.koa.errorHandler()`). One implementation per adapter (the mapped type makes a
  * new adapter supply its own).
  */
 function customStrategyRoutes(clients: Map<string, AppClient>): { [K in AdapterKind]-?: NonNullable<Extensions[K]> } {
@@ -95,7 +95,7 @@ function customStrategyRoutes(clients: Map<string, AppClient>): { [K in AdapterK
       const ensure = (ctx: Koa.Context): Promise<string> => strategies(String(ctx.params.customerId), `${ctx.protocol}://${ctx.host}`);
       const router = new Router();
       // Errors are thrown, not passed on: koaErrorHandler wraps the custom routes (Express mounts it at /custom).
-      router.use(sso.koaErrorHandler());
+      router.use(sso.koa.errorHandler());
       router.get(CUSTOM.login(':customerId'), async (ctx, next) => {
         const loginHint = typeof ctx.query.login_hint === 'string' ? ctx.query.login_hint : undefined;
         await passport.authenticate(await ensure(ctx), { failWithError: true, loginHint } as object)(ctx, next);

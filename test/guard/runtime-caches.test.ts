@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoIdp, type DemoIdp } from '../../example-app/demo-idp.js';
 import { OidcRuntime } from '../../src/guard/passport.js';
-import { scimSso, type ScimSso } from '../../src/index.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
 
 describe.each(STORE_KINDS)('login runtime caches (%s store)', (kind) => {

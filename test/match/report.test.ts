@@ -107,7 +107,7 @@ describe('the SCIM Matching report', () => {
 
 describe('the matching report read from a store', () => {
   it('tells SSO users whose SCIM user was deleted apart from those never provisioned', async () => {
-    const { scimSso } = await import('../../src/index.js');
+    const { scimSso } = await import('../support/sso.js');
     const sso = scimSso();
     const { token } = await sso.createScimConnection({ customerId: 'r' });
     await sso.createOidcClient({ customerId: 'r', idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });

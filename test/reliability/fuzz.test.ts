@@ -30,7 +30,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scimSso, type ScimSso } from '../../src/index.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
 import type { AuditEvent } from '../../src/events.js';
 import { hashToken } from '../../src/scim/auth.js';
 import type { ResourceKind } from '../../src/store/store.js';

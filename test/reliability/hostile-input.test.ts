@@ -10,7 +10,7 @@
  * run is reported in test-artifacts/event-loop-hostile-<store>.json (measured, not asserted).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scimSso, type ScimSso } from '../../src/index.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
 import type supertest from 'supertest';
 import { MAX_CONTACT_VALUES, MAX_EMAIL_LENGTH, MAX_FILTER_TERMS, MAX_IDENTIFIER_LENGTH, MAX_OBJECT_KEYS, MAX_PATCH_SCAN, MAX_PROJECTION_PATHS, MAX_VALUES } from '../../src/scim/limits.js';
 import { userSpec } from '../../src/scim/users.js';

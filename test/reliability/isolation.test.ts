@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fold, localPart } from '../../src/fold.js';
 import { decide } from '../../src/match/decide.js';
 import { candidateOf, runGuard } from '../../src/guard/guard.js';
-import { scimSso, type ScimSso } from '../../src/index.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
 import { findMatches, MATCHING_STRATEGIES, type MatchingStrategy } from '../../src/match/strategies.js';
 import type { StoredConnection, StoredOidcClient } from '../../src/store/store.js';
 import { makeStore, STORE_KINDS, type StoreKind, type TestStore } from '../support/app.js';

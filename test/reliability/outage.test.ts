@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scimSso, type ScimSso } from '../../src/index.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
 import { SsoLoginError } from '../../src/errors.js';
 import { runGuard } from '../../src/guard/guard.js';
 import { redisStore } from '../../src/store/redis.js';

@@ -24,7 +24,7 @@ vi.mock('../../src/scim/normalize.js', async (importOriginal) => {
   };
 });
 
-import { scimSso, type ScimSso } from '../../src/index.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 /** Linear work grows 10× from 1,000 to 10,000 members, quadratic work 100×: the bound sits between them. */

@@ -1,7 +1,7 @@
 import express from 'express';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scimSso } from '../../src/index.js';
+import { scimSso } from '../support/sso.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';

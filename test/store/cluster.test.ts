@@ -9,7 +9,7 @@ import express from 'express';
 import type { Cluster } from 'ioredis';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scimSso } from '../../src/index.js';
+import { scimSso } from '../support/sso.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
 import { Browser } from '../support/browser.js';

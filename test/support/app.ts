@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Koa from 'koa';
 import supertest from 'supertest';
-import { scimSso, type ScimSso, type ScimSsoOptions } from '../../src/index.js';
+import type { ScimSsoOptions } from '../../src/index.js';
+import { scimSso, type ScimSso } from './sso.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store, TombstoneOptions } from '../../src/store/store.js';
@@ -59,7 +60,7 @@ function listen(sso: ScimSso, adapter: AdapterKind): Promise<Server> {
     server = createServer(app);
   } else {
     const app = new Koa();
-    app.use(sso.koa());
+    app.use(sso.koa);
     app.use(async (ctx, next) => {
       if (ctx.path !== '/health') return next();
       ctx.body = 'ok';

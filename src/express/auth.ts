@@ -3,28 +3,18 @@
  * refusals, and the session check for protected routes. The logic lives in guard/; this file only wires.
  */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { ScimSsoConfigError, SsoLoginError } from '../errors.js';
+import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
+import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
+import { logOutQuietly, type OidcRuntime } from '../guard/passport.js';
+import { renderLoginError, renderSessionEnded, type RenderedLoginError } from '../guard/render.js';
+import { checkAndAuditSession } from '../guard/session-check.js';
+import type { AuthRoutesOptions } from './types.js';
 
-/** What authRoutes needs of passport: the default export or a `new Passport()` both fit. */
-export interface PassportLike {
-  use(name: string, strategy: unknown): unknown;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  authenticate(...args: any[]): any;
-}
-import { ScimSsoConfigError, SsoLoginError } from './errors.js';
-import { failureToLoginError, toLoginError } from './guard/login-errors.js';
-import { loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from './guard/login-routes.js';
-import { logOutQuietly, type OidcRuntime } from './guard/passport.js';
-import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
-import { checkAndAuditSession } from './guard/session-check.js';
+export type { AuthRoutesOptions, PassportLike } from './types.js';
 
-export interface AuthRoutesOptions {
-  /** The app's passport instance — the default export or a `new Passport()` (strategies are registered on it). */
-  passport: PassportLike;
-  /** Where an admitted user is sent. */
-  successRedirect: string;
-  /** Where a refused or failed login is sent, with `?error=…&reason=…`. Default: a JSON error response. */
-  failureRedirect?: string;
-}
+/** passport's authenticate as authRoutes calls it. */
+type Authenticate = (strategy: unknown, optionsOrCallback?: unknown) => RequestHandler;
 
 function send(res: Response, rendered: RenderedLoginError): void {
   res.status(rendered.status);
@@ -33,13 +23,14 @@ function send(res: Response, rendered: RenderedLoginError): void {
   else res.end();
 }
 
-/** `GET /:customerId/login` and `GET /:customerId/callback` for every customer. */
+/** `GET <prefix>/:customerId/login` and `GET <prefix>/:customerId/callback` for every customer. */
 export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptions): RequestHandler {
   if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {
     throw new ScimSsoConfigError('invalid_argument', 'authRoutes: pass your passport instance as { passport }');
   }
   if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'authRoutes: successRedirect is required');
-  const { passport } = options;
+  const authenticate = options.passport.authenticate.bind(options.passport) as Authenticate;
+  const prefix = loginPrefix(options.prefix, 'authRoutes');
 
   const fail = (res: Response, next: NextFunction, error: unknown, customerId: string | null) => {
     const rendered = renderLoginFailure(error, customerId, options.failureRedirect, runtime.options.retryAfterSeconds);
@@ -48,21 +39,28 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
   };
 
   return async function scimSsoLoginRoutes(req: Request, res: Response, next: NextFunction) {
-    const route = matchLoginRoute(req.method, req.path, '');
+    const route = matchLoginRoute(req.method, req.path, prefix);
     if (!route) return next();
     const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, req);
     if (!prepared.ok) return fail(res, next, prepared.error, prepared.customerId);
     const { customerId } = prepared;
     const strategy = Object.create(prepared.strategy) as typeof prepared.strategy;
     if (route.step === 'login') {
-      return (passport.authenticate(strategy, loginStepOptions(req.query.login_hint)) as RequestHandler)(req, res, next);
+      return authenticate(strategy, loginStepOptions(req.query.login_hint))(req, res, next);
     }
-    (passport.authenticate(strategy, (error: unknown, user: unknown, info: unknown) => {
+    authenticate(strategy, (error: unknown, user: unknown, info: unknown) => {
       if (error) return fail(res, next, error, customerId);
       if (!user) return fail(res, next, failureToLoginError(info, customerId), customerId);
-      req.logIn(user as Express.User, (loginError) => (loginError ? next(loginError) : res.redirect(options.successRedirect)));
-    }) as RequestHandler)(req, res, next);
+      logIn(req, user, (loginError) => (loginError ? next(loginError) : res.redirect(options.successRedirect)));
+    })(req, res, next);
   };
+}
+
+/** passport's `req.logIn` (added by `passport.initialize()`), typed here so no passport types are needed. */
+function logIn(req: Request, user: unknown, done: (error?: unknown) => void): void {
+  const login = (req as { logIn?: (user: unknown, done: (error?: unknown) => void) => void }).logIn;
+  if (typeof login !== 'function') return done(new ScimSsoConfigError('invalid_argument', 'authRoutes: mount passport.initialize() before the login routes'));
+  login.call(req, user, done);
 }
 
 /** Renders ScimUserNotActive and login errors (incl. openid-client's) passed to `next(err)`; passes others on. */

@@ -6,19 +6,18 @@
  * as thrown exceptions.
  */
 import type { Context, Middleware, Next } from 'koa';
-import type koaPassport from 'koa-passport';
+import { ScimSsoConfigError, SsoLoginError } from '../errors.js';
+import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
+import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
+import type { OidcRuntime } from '../guard/passport.js';
+import { renderLoginError, renderSessionEnded, type RenderedLoginError } from '../guard/render.js';
+import { checkAndAuditSession } from '../guard/session-check.js';
+import type { ScimHandler } from '../scim/handler.js';
+import type { ScimResponse } from '../scim/http.js';
+import { settleUnreadBody, toScimRequest } from '../scim/mount.js';
+import type { KoaAuthRoutesOptions } from './types.js';
 
-/** An instance of koa-passport's KoaPassport. */
-type KoaPassport = InstanceType<typeof koaPassport.KoaPassport>;
-import { ScimSsoConfigError, SsoLoginError } from './errors.js';
-import { failureToLoginError, toLoginError } from './guard/login-errors.js';
-import { loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from './guard/login-routes.js';
-import type { OidcRuntime } from './guard/passport.js';
-import { renderLoginError, renderSessionEnded, type RenderedLoginError } from './guard/render.js';
-import { checkAndAuditSession } from './guard/session-check.js';
-import type { ScimHandler } from './scim/handler.js';
-import type { ScimResponse } from './scim/http.js';
-import { settleUnreadBody, toScimRequest } from './scim/mount.js';
+export type { KoaAuthRoutesOptions, KoaPassportLike } from './types.js';
 
 export interface KoaMountOptions {
   basePath: string;
@@ -70,15 +69,16 @@ function sendRendered(ctx: Context, rendered: RenderedLoginError): void {
   if (rendered.body) ctx.body = rendered.body;
 }
 
-export interface KoaAuthRoutesOptions {
-  /** The app's own `new KoaPassport()` (its nested passport does not see strategies registered elsewhere). */
-  passport: KoaPassport;
-  successRedirect: string;
-  /** Where a refused or failed login is sent, with `?error=…&reason=…`. Default: a JSON error response. */
-  failureRedirect?: string;
-  /** Path prefix the routes live under. Default: '/sso'. */
-  prefix?: string;
+/** koa-passport's authenticate as the login routes call it. */
+type KoaAuthenticate = (strategy: unknown, optionsOrCallback?: unknown) => Middleware;
+
+/** What koa-passport adds to the context (typed here so no koa-passport types are needed). */
+interface PassportContext {
+  login(user: unknown): Promise<void>;
+  logout(): Promise<void>;
+  isAuthenticated?(): boolean;
 }
+
 
 /** `GET <prefix>/:customerId/login` and `GET <prefix>/:customerId/callback` for every customer. */
 export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOptions): Middleware {
@@ -86,8 +86,8 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
     throw new ScimSsoConfigError('invalid_argument', 'koaAuthRoutes: pass your KoaPassport instance as { passport }');
   }
   if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'koaAuthRoutes: successRedirect is required');
-  const { passport } = options;
-  const prefix = (options.prefix ?? '/sso').replace(/\/+$/, '');
+  const authenticate = options.passport.authenticate.bind(options.passport) as KoaAuthenticate;
+  const prefix = loginPrefix(options.prefix, 'authRoutes');
 
   const fail = (ctx: Context, error: unknown, customerId: string | null) => {
     const rendered = renderLoginFailure(error, customerId, options.failureRedirect, runtime.options.retryAfterSeconds);
@@ -101,19 +101,18 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
     const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, ctx.req);
     if (!prepared.ok) return fail(ctx, prepared.error, prepared.customerId);
     const { customerId } = prepared;
-    // koa-passport's types name strategies by string; at run time it hands an instance to passport 0.6, which
-    // accepts one (as passport 0.7 does on Express).
-    const strategy = Object.create(prepared.strategy) as string;
+    // koa-passport hands a strategy instance to passport 0.6, which accepts one (as passport 0.7 does on Express).
+    const strategy = Object.create(prepared.strategy) as object;
     if (route.step === 'login') {
       try {
-        return await passport.authenticate(strategy, loginStepOptions(ctx.query.login_hint))(ctx, next);
+        return await authenticate(strategy, loginStepOptions(ctx.query.login_hint))(ctx, next);
       } catch (error) {
         return fail(ctx, error, customerId);
       }
     }
     let outcome: { error?: unknown; user?: unknown; info?: unknown } | null = null;
     try {
-      await passport.authenticate(strategy, (error: unknown, user: unknown, info: unknown) => {
+      await authenticate(strategy, (error: unknown, user: unknown, info: unknown) => {
         outcome = { error, user, info };
       })(ctx, next);
     } catch (error) {
@@ -124,7 +123,7 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
     const { error, user, info } = outcome as { error?: unknown; user?: unknown; info?: unknown };
     if (error) return fail(ctx, error, customerId);
     if (!user) return fail(ctx, failureToLoginError(info, customerId), customerId);
-    await ctx.login(user);
+    await (ctx as unknown as PassportContext).login(user);
     ctx.redirect(options.successRedirect);
   };
 }
@@ -154,7 +153,8 @@ export function koaRequireActiveUser(runtime: OidcRuntime, options: { redirectTo
       return sendRendered(ctx, renderLoginError(mapped, undefined, runtime.options.retryAfterSeconds));
     }
     if (status.active) return next();
-    if (status.reason !== 'not_logged_in' && ctx.isAuthenticated?.()) await ctx.logout();
+    const passportCtx = ctx as unknown as Partial<PassportContext>;
+    if (status.reason !== 'not_logged_in' && passportCtx.isAuthenticated?.()) await passportCtx.logout?.();
     sendRendered(ctx, renderSessionEnded(status.reason, options.redirectTo));
   };
 }

@@ -1,8 +1,8 @@
 /** The Express adapter: a thin translation between Express and the neutral SCIM handler. */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { ScimResponse } from './scim/http.js';
-import type { ScimHandler } from './scim/handler.js';
-import { settleUnreadBody, toScimRequest } from './scim/mount.js';
+import type { ScimResponse } from '../scim/http.js';
+import type { ScimHandler } from '../scim/handler.js';
+import { settleUnreadBody, toScimRequest } from '../scim/mount.js';
 
 export interface ExpressMountOptions {
   basePath: string;

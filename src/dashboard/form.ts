@@ -1,0 +1,44 @@
+/**
+ * Reads the dashboard's urlencoded forms from the Node request, for every framework alike: a body a parser
+ * mounted before the dashboard already produced is used as it is; otherwise the body is read here, up to
+ * 16 KB (413 above). A body of another type counts as empty (the CSRF check then refuses the POST).
+ */
+import type { IncomingMessage } from 'node:http';
+
+export const FORM_LIMIT_BYTES = 16 * 1024;
+
+/** An error with the HTTP status the dashboard answers it with. */
+class FormError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The form as a plain object: a repeated field is an array (and so never a valid CSRF token or choice). */
+function fromParams(params: URLSearchParams): Record<string, unknown> {
+  const form: Record<string, unknown> = {};
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
+    form[key] = values.length === 1 ? values[0] : values;
+  }
+  return form;
+}
+
+export async function readForm(node: IncomingMessage, parsedBody: unknown): Promise<Record<string, unknown>> {
+  if (parsedBody !== null && typeof parsedBody === 'object' && !Buffer.isBuffer(parsedBody)) return parsedBody as Record<string, unknown>;
+  const type = (node.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded' || node.readableEnded) return {};
+  const declared = Number(node.headers['content-length'] ?? Number.NaN);
+  if (declared > FORM_LIMIT_BYTES) throw new FormError(413, 'form too large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of node as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > FORM_LIMIT_BYTES) throw new FormError(413, 'form too large');
+    chunks.push(chunk);
+  }
+  return fromParams(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+}
