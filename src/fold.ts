@@ -15,9 +15,17 @@
  * docs/folding.md explains the choice and its consequences.
  */
 
-const ASCII_ONLY = /^[\x00-\x7f]*$/;
 const ASCII_EDGE_SPACE = /^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g;
-const HAS_ASCII = /[\x00-\x7f]/;
+
+function isAsciiOnly(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function hasAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) <= 0x7f) return true;
+  return false;
+}
 /** Characters kept verbatim: format characters and non-ASCII whitespace. */
 const PROTECTED_CLASS = /[\p{Cf}\p{White_Space}]/u;
 
@@ -57,7 +65,7 @@ function lowerRun(run: string): string {
       continue;
     }
     const lower = ch.toLowerCase();
-    out += HAS_ASCII.test(lower) ? ch : lower;
+    out += hasAscii(lower) ? ch : lower;
   }
   return out;
 }
@@ -69,7 +77,7 @@ export function fold(value: string): string {
 
 /** The case folding alone, without trimming: for substring comparisons (`co`, `sw`, `ew` filters). */
 export function foldCase(value: string): string {
-  if (ASCII_ONLY.test(value)) return value.toLowerCase();
+  if (isAsciiOnly(value)) return value.toLowerCase();
   let out = '';
   let run = '';
   for (const ch of value) {

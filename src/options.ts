@@ -132,6 +132,7 @@ export type ResolvedOptions = z.output<typeof optionsSchema>;
 // The interface and the schema describe the same options (a compile error here means they drifted).
 type SchemaInput = z.input<typeof optionsSchema>;
 const optionsMatchSchema: [ScimSsoOptions, SchemaInput] extends [SchemaInput, ScimSsoOptions] ? true : never = true;
+void optionsMatchSchema;
 
 const KNOWN_KEYS = Object.keys(optionsSchema.shape);
 

@@ -11,7 +11,7 @@ import { createEmitter } from './events.js';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy } from './guard/contract.js';
 import { asGuardVerify, asLoginStrategy, OidcRuntime } from './guard/passport.js';
 import { registerInternals, type Internals } from './internal.js';
-import { matchingReport } from './match/report-loader.js';
+import { matchingReport } from './matching-report.js';
 import type { MatchingReport } from './match/report.js';
 import { oidcClientManager, type CreateOidcClientInput, type OidcClient, type UpdateOidcClientInput } from './oidc-clients.js';
 import { parseOptions, type ScimSsoOptions } from './options.js';

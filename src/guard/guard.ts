@@ -3,7 +3,7 @@
  * person up (one store round trip), decide, and record the attempt. Passport and Koa glue call this.
  */
 import { ScimUserNotActive, SsoLoginError } from '../errors.js';
-import { findMatches, isMatchingStrategy, lookupFor, type MatchPolicy, type MatchingStrategy, type ScimCandidate, type SsoIdentity } from '../match/strategies.js';
+import { findMatches, isMatchingStrategy, lookupFor, type MatchPolicy, type MatchingStrategy, type ScimCandidate } from '../match/strategies.js';
 import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isActiveUser } from '../scim/users.js';

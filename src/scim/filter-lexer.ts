@@ -4,7 +4,7 @@
  * and turned into a 400 `invalidFilter` result by the parser's entry points, which never throw.
  */
 import { isSubAttrName } from './attribute-access.js';
-import type { AttrPath, FilterValue } from './filter.js';
+import type { AttrPath, FilterValue } from './filter-ast.js';
 
 /** A syntax error with its position already in the message; internal to the parser. */
 export class FilterSyntaxError extends Error {

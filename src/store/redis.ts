@@ -52,7 +52,6 @@ import {
   normalizeResourceWrite,
   resolveTombstoneOptions,
   type MemberPage,
-  type ReadOptions,
   type ResourceWrite,
   type Store,
   type StoredConnection,

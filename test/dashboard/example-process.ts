@@ -36,7 +36,9 @@ export async function startExampleApp(timeoutMs = 60_000): Promise<ExampleApp> {
     const timer = setTimeout(() => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
-      } catch {}
+      } catch {
+        // Already gone: nothing to kill.
+      }
     }, 5_000);
     await exited;
     clearTimeout(timer);

@@ -11,7 +11,7 @@ import { Strategy } from 'openid-client/passport';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
-import { ADAPTERS, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Customer, type Extensions, type LoginHarness } from './harness.js';
+import { ADAPTERS, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Extensions, type LoginHarness } from './harness.js';
 
 /** Entra's deactivation and reactivation: `Replace` with a capital R and the boolean as a string. */
 const ENTRA_DEACTIVATE = [{ op: 'Replace', path: 'active', value: 'False' }];

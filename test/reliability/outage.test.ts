@@ -277,7 +277,7 @@ describe.each([
     // Traffic, then the stop in its middle, with a burst of creates in flight.
     const load = traffic(app, 6, 'load');
     let confirmed!: Sample;
-    let burstResults: Sample[] = [];
+    let burstResults: Sample[];
     let firstSuccess = 0;
     try {
       await sleep(400);

@@ -62,10 +62,6 @@ export interface ConsistencyReport {
 
 const KINDS: ResourceKind[] = ['User', 'Group'];
 const CODE: Record<ResourceKind, 'u' | 'g'> = { User: 'u', Group: 'g' };
-const INDEX_ATTRIBUTES: Record<ResourceKind, string[]> = {
-  User: ['userName', 'userNameLocal', 'externalId', 'email'],
-  Group: ['displayName', 'externalId'],
-};
 /** Unique index attributes, by kind (users.ts and groups.ts). */
 const UNIQUE: Record<ResourceKind, Set<string>> = { User: new Set(['userName']), Group: new Set(['displayName']) };
 
@@ -102,7 +98,7 @@ export function probeValues(text: string): { kind: ResourceKind; attribute: stri
 
 async function listAll(store: Store, connectionId: string, kind: ResourceKind): Promise<{ total: number; resources: StoredResource[] }> {
   const resources: StoredResource[] = [];
-  let total = 0;
+  let total: number;
   for (let offset = 0; ; offset += 500) {
     const page = await store.listPage(connectionId, kind, offset, 500);
     total = page.total;

@@ -1,8 +1,8 @@
 /** Loads what the matching report needs from the store, in Redis-friendly pages, and builds the report. */
-import { candidateOf, matchPolicyOf } from '../guard/guard.js';
-import type { Store } from '../store/store.js';
-import { buildMatchingReport, lookupKey, unmatchedLookups, type MatchingReport } from './report.js';
-import { isMatchingStrategy, type ScimCandidate } from './strategies.js';
+import { candidateOf, matchPolicyOf } from './guard/guard.js';
+import type { Store } from './store/store.js';
+import { buildMatchingReport, lookupKey, unmatchedLookups, type MatchingReport } from './match/report.js';
+import { isMatchingStrategy, type ScimCandidate } from './match/strategies.js';
 
 const PAGE = 500;
 
