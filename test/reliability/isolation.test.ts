@@ -317,7 +317,10 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
         const patched = await call(a.token, 'PATCH', `/Groups/${aGroup.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: foreign }] }, 'attributes=members');
         expect(patched.status).toBe(200);
         const members = patched.json!.members as { value: string }[];
-        for (const m of foreign) expect(members.filter((x) => x.value === m.value), 'B id kept as sent, nothing added').toEqual([{ value: m.value }]);
+        // Kept as sent, with only the `$ref` every member gets: a link in A's own namespace, never to B.
+        for (const m of foreign) {
+          expect(members.filter((x) => x.value === m.value), 'B id kept as sent, nothing added').toEqual([{ value: m.value, $ref: `${BASE_URL}/Users/${m.value}` }]);
+        }
         const created = await call(a.token, 'POST', '/Groups', { schemas: [GROUP], displayName: `with foreign members ${run}`, members: foreign.slice(0, 2) });
         expect(created.status).toBe(201);
         expect(created.json!.members).toEqual(foreign.slice(0, 2));
