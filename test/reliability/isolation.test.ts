@@ -323,7 +323,7 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
         }
         const created = await call(a.token, 'POST', '/Groups', { schemas: [GROUP], displayName: `with foreign members ${run}`, members: foreign.slice(0, 2) });
         expect(created.status).toBe(201);
-        expect(created.json!.members).toEqual(foreign.slice(0, 2));
+        expect(created.json!.members).toEqual(foreign.slice(0, 2).map((m) => ({ ...m, $ref: `${BASE_URL}/Users/${m.value}` })));
         expect(await snapshot(b), "B after A listed B's ids as members").toBe(bBefore);
         for (const u of b.users) {
           const seen = await call(a.token, 'GET', `/Users/${u.id}`);
