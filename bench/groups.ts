@@ -66,7 +66,10 @@ export async function runGroupScale(allServers: Server[], redis: Redis, settings
 
   const rows: GroupScaleRow[] = [];
   try {
-    const user = await request('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `group-bench-${randomUUID()}@example.com` });
+    const user = await request('POST', '/Users', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: `group-bench-${randomUUID()}@example.com`,
+    });
     expectStatus('POST /Users', user, 201);
     const userId = (JSON.parse(user.text) as { id: string }).id;
     const group = await request('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'All employees' });
@@ -129,7 +132,8 @@ export async function runGroupScale(allServers: Server[], redis: Redis, settings
     return { rows, ratios: null, failure: (error as Error).message };
   }
   const [small, large] = [rows[0], rows[rows.length - 1]];
-  const ratios = small && large ? { addP50: large.addP50 / small.addP50, removeP50: large.removeP50 / small.removeP50, getP50: large.getP50 / small.getP50 } : null;
+  const ratios =
+    small && large ? { addP50: large.addP50 / small.addP50, removeP50: large.removeP50 / small.removeP50, getP50: large.getP50 / small.getP50 } : null;
   return { rows, ratios, failure: null };
 }
 
@@ -144,10 +148,15 @@ export function groupTable(result: GroupScaleResult): string {
   const lines = [
     '| members | PATCH add p50 ms | PATCH remove p50 ms | GET w/o members p50 ms | bytes/member (keys) | bytes/member (used_memory) |',
     '|--------:|-----------------:|--------------------:|-----------------------:|--------------------:|---------------------------:|',
-    ...result.rows.map((r) => `| ${r.members} | ${f(r.addP50)} | ${f(r.removeP50)} | ${f(r.getP50)} | ${r.keyBytesPerMember.toFixed(0)} | ${r.usedBytesPerMember.toFixed(0)} |`),
+    ...result.rows.map(
+      (r) => `| ${r.members} | ${f(r.addP50)} | ${f(r.removeP50)} | ${f(r.getP50)} | ${r.keyBytesPerMember.toFixed(0)} | ${r.usedBytesPerMember.toFixed(0)} |`,
+    ),
   ];
   if (result.ratios) {
-    lines.push('', `p50 largest / smallest (target ≤ 2): add ${f(result.ratios.addP50)}, remove ${f(result.ratios.removeP50)}, GET without members ${f(result.ratios.getP50)}`);
+    lines.push(
+      '',
+      `p50 largest / smallest (target ≤ 2): add ${f(result.ratios.addP50)}, remove ${f(result.ratios.removeP50)}, GET without members ${f(result.ratios.getP50)}`,
+    );
   }
   if (result.failure) lines.push('', `FAILED: ${result.failure}`);
   return lines.join('\n');

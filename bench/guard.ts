@@ -101,7 +101,12 @@ export async function runGuardBench(redisUrl: string, settings: GuardSettings, l
     for (let i = 0; i < 5; i++) {
       recording = false;
       const n = (i * 7919) % settings.users;
-      counts.push(await countRoundTrips(async () => check(n, await runGuard(store, config, claims(n))), () => recording));
+      counts.push(
+        await countRoundTrips(
+          async () => check(n, await runGuard(store, config, claims(n))),
+          () => recording,
+        ),
+      );
     }
     const first = counts[counts.length - 1]!; // steady state (ioredis sends a script's first call as EVAL)
     const agree = counts.every((c) => c.decision === first.decision && c.record === first.record);

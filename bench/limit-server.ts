@@ -73,15 +73,24 @@ app.get('/scim/v2/Users', async (req, res) => {
   }
   const startIndex = Math.max(1, Number(req.query.startIndex ?? 1));
   const count = Math.min(1000, Math.max(0, Number(req.query.count ?? 100)));
-  const [[, total], [, ids]] = (await redis.pipeline().zcard(K.order).zrange(K.order, String(startIndex - 1), String(startIndex + count - 2)).exec()) as [
-    [null, number],
-    [null, string[]],
-  ];
+  const [[, total], [, ids]] = (await redis
+    .pipeline()
+    .zcard(K.order)
+    .zrange(K.order, String(startIndex - 1), String(startIndex + count - 2))
+    .exec()) as [[null, number], [null, string[]]];
   if (count === 0) ids.length = 0;
   const pipeline = redis.pipeline();
   for (const id of ids) pipeline.hget(K.users, id);
   const rows = ids.length === 0 ? [] : ((await pipeline.exec()) as [null, string | null][]);
-  send(res, 200, list(total, startIndex, rows.map(([, json]) => json).filter((j): j is string => j !== null)));
+  send(
+    res,
+    200,
+    list(
+      total,
+      startIndex,
+      rows.map(([, json]) => json).filter((j): j is string => j !== null),
+    ),
+  );
 });
 
 app.post('/scim/v2/Users', async (req, res) => {

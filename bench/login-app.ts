@@ -102,16 +102,11 @@ const server: Server = await new Promise((resolve) => {
   const s = app.listen(port, '127.0.0.1', () => resolve(s));
 });
 
-serveRpc(
-  port,
-  { origin, customer: CUSTOMER, people: people.map((p, n) => ({ sub: p.sub, scimUserId: ids[n] })) },
-  {},
-  async () => {
-    server.close();
-    server.closeAllConnections();
-    await idp.close();
-    await sso.deleteOidcClient(CUSTOMER).catch(() => {});
-    await sso.deleteScimConnection(CUSTOMER).catch(() => {});
-    await redis.quit();
-  },
-);
+serveRpc(port, { origin, customer: CUSTOMER, people: people.map((p, n) => ({ sub: p.sub, scimUserId: ids[n] })) }, {}, async () => {
+  server.close();
+  server.closeAllConnections();
+  await idp.close();
+  await sso.deleteOidcClient(CUSTOMER).catch(() => {});
+  await sso.deleteScimConnection(CUSTOMER).catch(() => {});
+  await redis.quit();
+});

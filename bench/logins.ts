@@ -58,9 +58,11 @@ export async function runLogins(redisUrl: string, settings: LoginSettings, log: 
     // Warm every path (discovery, JIT, the IdP's caches) before measuring.
     const warmUntil = Date.now() + settings.warmup * 1000;
     let w = 0;
-    await Promise.all(Array.from({ length: settings.concurrency }, async () => {
-      while (Date.now() < warmUntil) await login(LOGIN_VARIANTS[w++ % LOGIN_VARIANTS.length]!).catch(() => null);
-    }));
+    await Promise.all(
+      Array.from({ length: settings.concurrency }, async () => {
+        while (Date.now() < warmUntil) await login(LOGIN_VARIANTS[w++ % LOGIN_VARIANTS.length]!).catch(() => null);
+      }),
+    );
     for (let round = 0; round < settings.rounds; round++) {
       // Each round starts with another variant, so none is always first or last.
       const order = LOGIN_VARIANTS.map((_, i) => LOGIN_VARIANTS[(i + round) % LOGIN_VARIANTS.length]!);
@@ -100,7 +102,9 @@ export async function runLogins(redisUrl: string, settings: LoginSettings, log: 
       wrong: s.wrong,
       firstWrong: s.firstWrong,
     };
-    log(`  ${variant.padEnd(10)} ${figures.loginsPerSecond.toFixed(1)} logins/s, p50 ${figures.p50.toFixed(1)} ms${s.wrong ? `, ${s.wrong} WRONG: ${s.firstWrong}` : ''}`);
+    log(
+      `  ${variant.padEnd(10)} ${figures.loginsPerSecond.toFixed(1)} logins/s, p50 ${figures.p50.toFixed(1)} ms${s.wrong ? `, ${s.wrong} WRONG: ${s.firstWrong}` : ''}`,
+    );
     return figures;
   });
 }

@@ -93,7 +93,12 @@ export async function runPhases(
   const rows: PhaseRow[] = [];
   for (let i = 0; i < (plans[0]?.length ?? 0); i++) {
     const skip = servers.map((server) => plans[0]![i]!.name.startsWith('page walk') && data.get(server.name)!.order.length === 0);
-    const measured = await measureAcross(servers, plans.map((p, s) => (skip[s] ? null : p[i]!)), redis, settings);
+    const measured = await measureAcross(
+      servers,
+      plans.map((p, s) => (skip[s] ? null : p[i]!)),
+      redis,
+      settings,
+    );
     const group: PhaseRow[] = [];
     for (const [s, server] of servers.entries()) {
       const phase = plans[s]![i]!;
@@ -123,7 +128,9 @@ export async function runPhases(
         row.ratio = { rps: row.rps / limit.rps, p50: row.p50 / limit.p50, p99: row.p99 / limit.p99 };
       }
       const ratio = row.ratio ? ` (${row.ratio.rps.toFixed(2)}× limit)` : '';
-      log(`  ${row.phase.padEnd(28)} ${row.server.padEnd(12)} ${row.status === 'ok' ? `${Math.round(row.rps)} req/s${ratio}, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms` : `FAILED: ${row.firstWrong}`}`);
+      log(
+        `  ${row.phase.padEnd(28)} ${row.server.padEnd(12)} ${row.status === 'ok' ? `${Math.round(row.rps)} req/s${ratio}, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms` : `FAILED: ${row.firstWrong}`}`,
+      );
       rows.push(row);
     }
   }

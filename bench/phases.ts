@@ -285,7 +285,9 @@ export async function referenceWalk(target: Target, users: KnownUser[], count = 
   const known = new Set(users.map((u) => u.id));
   const seen = new Set(order);
   if (order.length !== users.length || seen.size !== order.length || [...seen].some((id) => !known.has(id))) {
-    throw new Error(`${target.name}: a full walk does not return every user exactly once (${order.length} items, ${seen.size} distinct, ${users.length} users)`);
+    throw new Error(
+      `${target.name}: a full walk does not return every user exactly once (${order.length} items, ${seen.size} distinct, ${users.length} users)`,
+    );
   }
   return order;
 }

@@ -88,10 +88,19 @@ export function costTable(rows: PhaseRow[]): string {
 export function scaleTable(rows: ScaleRow[], ratios: Report['scaleRatios']): string {
   const main = table(
     ['phase', 'server', 'users', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'status'],
-    rows.map((r) => [r.phase, r.server, String(r.users), r.status === 'ok' ? rps(r.rps) : '—', f(r.p50), f(r.p99), f(r.cpuUs, 0), r.status === 'ok' ? 'ok' : `FAILED: ${r.firstWrong ?? ''}`.slice(0, 80)]),
+    rows.map((r) => [
+      r.phase,
+      r.server,
+      String(r.users),
+      r.status === 'ok' ? rps(r.rps) : '—',
+      f(r.p50),
+      f(r.p99),
+      f(r.cpuUs, 0),
+      r.status === 'ok' ? 'ok' : `FAILED: ${r.firstWrong ?? ''}`.slice(0, 80),
+    ]),
   );
   const summary = table(
-    ['phase', 'server', 'p50 smallest ms', 'p50 largest ms', 'p50 largest/smallest', '÷ limit\'s', 'CPU/req largest/smallest'],
+    ['phase', 'server', 'p50 smallest ms', 'p50 largest ms', 'p50 largest/smallest', "÷ limit's", 'CPU/req largest/smallest'],
     ratios.map((r) => [r.phase, r.server, f(r.p50Small), f(r.p50Large), f(r.ratio), r.server === 'limit' ? '—' : f(r.ratioToLimit), f(r.cpuRatio)]),
   );
   return `${main}\n\n${summary}`;
@@ -101,7 +110,15 @@ export function loginTable(rows: { variant: string; logins: number; loginsPerSec
   const plain = rows.find((r) => r.variant === 'plain');
   return table(
     ['variant', 'logins', 'logins/s', '×plain', 'p50 ms', 'p99 ms', 'wrong'],
-    rows.map((r) => [r.variant, String(r.logins), f(r.loginsPerSecond, 1), f(plain ? r.loginsPerSecond / plain.loginsPerSecond : null), f(r.p50, 1), f(r.p99, 1), String(r.wrong)]),
+    rows.map((r) => [
+      r.variant,
+      String(r.logins),
+      f(r.loginsPerSecond, 1),
+      f(plain ? r.loginsPerSecond / plain.loginsPerSecond : null),
+      f(r.p50, 1),
+      f(r.p99, 1),
+      String(r.wrong),
+    ]),
   );
 }
 
@@ -112,7 +129,10 @@ export function keyValueTable(title: string, values: Record<string, unknown>): s
 
 export function memoryTable(rows: Record<string, unknown>[]): string {
   const headers = Object.keys(rows[0] ?? {});
-  return table(headers, rows.map((r) => headers.map((h) => (typeof r[h] === 'number' ? (Number.isInteger(r[h]) ? String(r[h]) : (r[h] as number).toFixed(2)) : String(r[h])))));
+  return table(
+    headers,
+    rows.map((r) => headers.map((h) => (typeof r[h] === 'number' ? (Number.isInteger(r[h]) ? String(r[h]) : (r[h] as number).toFixed(2)) : String(r[h])))),
+  );
 }
 
 export function targetTable(targets: Target[]): string {

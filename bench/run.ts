@@ -100,7 +100,9 @@ try {
     log(`\n${scaleTable(scale.rows, scale.ratios)}`);
   }
   if (wants('groups')) {
-    log(`\n## Groups: one group grown to ${config.groups.sizes.join(' → ')} members with PATCHes of 1,000 (scim-redis), ${config.groups.iterations} sequential requests per figure`);
+    log(
+      `\n## Groups: one group grown to ${config.groups.sizes.join(' → ')} members with PATCHes of 1,000 (scim-redis), ${config.groups.iterations} sequential requests per figure`,
+    );
     report.groups = await runGroupScale(servers, redis.client, config.groups, log);
     log(`\n${groupTable(report.groups)}`);
   }

@@ -49,14 +49,41 @@ export async function runScale(
     ];
     for (const [name, make] of kinds) {
       const skip = (s: Server) => name === 'page walk' && orderErrors.has(s.name);
-      const measured = await measureAcross(servers, servers.map((s) => (skip(s) ? null : make(data.get(s.name)!))), redis, settings);
+      const measured = await measureAcross(
+        servers,
+        servers.map((s) => (skip(s) ? null : make(data.get(s.name)!))),
+        redis,
+        settings,
+      );
       for (const [i, server] of servers.entries()) {
         const m = measured[i];
         const row: ScaleRow = m
-          ? { phase: name, server: server.name, users: size, status: m.result.failed ? 'FAILED' : 'ok', rps: m.result.rps, p50: m.result.p50, p99: m.result.p99, cpuUs: m.cost.serverUs + m.cost.redisUs, firstWrong: m.result.firstWrong }
-          : { phase: name, server: server.name, users: size, status: 'FAILED', rps: NaN, p50: NaN, p99: NaN, cpuUs: NaN, firstWrong: orderErrors.get(server.name) ?? null };
+          ? {
+              phase: name,
+              server: server.name,
+              users: size,
+              status: m.result.failed ? 'FAILED' : 'ok',
+              rps: m.result.rps,
+              p50: m.result.p50,
+              p99: m.result.p99,
+              cpuUs: m.cost.serverUs + m.cost.redisUs,
+              firstWrong: m.result.firstWrong,
+            }
+          : {
+              phase: name,
+              server: server.name,
+              users: size,
+              status: 'FAILED',
+              rps: NaN,
+              p50: NaN,
+              p99: NaN,
+              cpuUs: NaN,
+              firstWrong: orderErrors.get(server.name) ?? null,
+            };
         rows.push(row);
-        log(`  ${name.padEnd(16)} ${server.name.padEnd(12)} ${String(size).padStart(7)} users: ${row.status === 'ok' ? `${Math.round(row.rps)} req/s, p50 ${row.p50.toFixed(2)} ms, ${row.cpuUs.toFixed(0)} µs CPU/req` : `FAILED: ${row.firstWrong}`}`);
+        log(
+          `  ${name.padEnd(16)} ${server.name.padEnd(12)} ${String(size).padStart(7)} users: ${row.status === 'ok' ? `${Math.round(row.rps)} req/s, p50 ${row.p50.toFixed(2)} ms, ${row.cpuUs.toFixed(0)} µs CPU/req` : `FAILED: ${row.firstWrong}`}`,
+        );
       }
     }
   }
@@ -74,7 +101,15 @@ export async function runScale(
       if (!small || !large) continue;
       const ratio = large.p50 / small.p50;
       const limitRatio = limitSmall && limitLarge ? limitLarge.p50 / limitSmall.p50 : NaN;
-      ratios.push({ phase, server: server.name, p50Small: small.p50, p50Large: large.p50, ratio, ratioToLimit: ratio / limitRatio, cpuRatio: large.cpuUs / small.cpuUs });
+      ratios.push({
+        phase,
+        server: server.name,
+        p50Small: small.p50,
+        p50Large: large.p50,
+        ratio,
+        ratioToLimit: ratio / limitRatio,
+        cpuRatio: large.cpuUs / small.cpuUs,
+      });
     }
   }
   return { rows, ratios, memory };

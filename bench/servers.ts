@@ -15,7 +15,9 @@ export async function startServers(redisUrl: string, only: string[] | null = nul
     { name: 'scim-redis', entry: './scim-server.ts', env: { BENCH_STORE: 'redis', BENCH_PREFIX: 'bench:scim:' } },
     { name: 'scim-memory', entry: './scim-server.ts', env: { BENCH_STORE: 'memory' } },
   ];
-  const children = await Promise.all(specs.filter((s) => !only || only.includes(s.name)).map((s) => startChild(s.name, s.entry, { ...s.env, BENCH_REDIS_URL: redisUrl })));
+  const children = await Promise.all(
+    specs.filter((s) => !only || only.includes(s.name)).map((s) => startChild(s.name, s.entry, { ...s.env, BENCH_REDIS_URL: redisUrl })),
+  );
   return children.map((child) => ({
     name: child.name,
     child,

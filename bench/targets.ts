@@ -18,18 +18,32 @@ export function evaluateTargets(report: Report): Target[] {
     const { ratios, failure, rows } = report.groups;
     const sizes = rows.length > 0 ? `${rows[0]!.members} → ${rows[rows.length - 1]!.members} members` : 'group';
     targets.push({ name: `group built with PATCHes of 1,000, no 5xx (${sizes})`, value: null, goal: 'no failure', met: failure === null });
-    for (const [name, value] of [['PATCH add', ratios?.addP50], ['PATCH remove', ratios?.removeP50], ['GET without members', ratios?.getP50]] as const) {
+    for (const [name, value] of [
+      ['PATCH add', ratios?.addP50],
+      ['PATCH remove', ratios?.removeP50],
+      ['GET without members', ratios?.getP50],
+    ] as const) {
       targets.push({ name: `group p50 largest/smallest: ${name}`, value: value ?? null, goal: '≤ 2', met: value !== undefined && value <= 2 });
     }
   }
   const guard = report.guard as { decisionRoundTrips: number; p50: number; wrong: number } | null;
   if (guard) {
-    targets.push({ name: 'guard round trips per login decision', value: guard.decisionRoundTrips, goal: '= 1', met: guard.decisionRoundTrips === 1 && guard.wrong === 0 });
+    targets.push({
+      name: 'guard round trips per login decision',
+      value: guard.decisionRoundTrips,
+      goal: '= 1',
+      met: guard.decisionRoundTrips === 1 && guard.wrong === 0,
+    });
     targets.push({ name: 'guard time p50 (ms)', value: guard.p50, goal: '≤ 0.5', met: guard.p50 <= 0.5 && guard.wrong === 0 });
   }
   const logins = report.logins as Record<string, { ratioToPlain: number; wrong: number }> | null;
   if (logins?.guard) {
-    targets.push({ name: 'logins/s guard ×pass-through', value: logins.guard.ratioToPlain, goal: '≥ 0.9', met: logins.guard.ratioToPlain >= 0.9 && logins.guard.wrong === 0 });
+    targets.push({
+      name: 'logins/s guard ×pass-through',
+      value: logins.guard.ratioToPlain,
+      goal: '≥ 0.9',
+      met: logins.guard.ratioToPlain >= 0.9 && logins.guard.wrong === 0,
+    });
   }
   for (const m of report.memory.filter((x) => x.server === 'scim-redis')) {
     const ratio = m.ratio as number;

@@ -15,15 +15,36 @@ export interface DemoPerson {
 
 export const DEMO_PEOPLE: DemoPerson[] = [
   {
-    account: { sub: '00u-alice', email: 'alice@acme.test', email_verified: true, preferred_username: 'alice@acme.test', name: 'Alice Active', label: 'Alice (provisioned, active)' },
+    account: {
+      sub: '00u-alice',
+      email: 'alice@acme.test',
+      email_verified: true,
+      preferred_username: 'alice@acme.test',
+      name: 'Alice Active',
+      label: 'Alice (provisioned, active)',
+    },
     scim: 'active',
   },
   {
-    account: { sub: '00u-bob', email: 'bob@acme.test', email_verified: true, preferred_username: 'bob@acme.test', name: 'Bob Deactivated', label: 'Bob (provisioned, then deactivated)' },
+    account: {
+      sub: '00u-bob',
+      email: 'bob@acme.test',
+      email_verified: true,
+      preferred_username: 'bob@acme.test',
+      name: 'Bob Deactivated',
+      label: 'Bob (provisioned, then deactivated)',
+    },
     scim: 'deactivated',
   },
   {
-    account: { sub: '00u-carol', email: 'carol@acme.test', email_verified: true, preferred_username: 'carol@acme.test', name: 'Carol Unprovisioned', label: 'Carol (never provisioned)' },
+    account: {
+      sub: '00u-carol',
+      email: 'carol@acme.test',
+      email_verified: true,
+      preferred_username: 'carol@acme.test',
+      name: 'Carol Unprovisioned',
+      label: 'Carol (never provisioned)',
+    },
     scim: 'none',
   },
 ];
@@ -42,11 +63,25 @@ export interface MismatchedPerson {
 
 export const MISMATCHED_PEOPLE: MismatchedPerson[] = [
   {
-    account: { sub: '00u-dave', email: 'dave@acme.test', email_verified: true, preferred_username: 'dave@acme.test', name: 'Dave Okafor', label: 'Dave (SCIM userName from the old domain)' },
+    account: {
+      sub: '00u-dave',
+      email: 'dave@acme.test',
+      email_verified: true,
+      preferred_username: 'dave@acme.test',
+      name: 'Dave Okafor',
+      label: 'Dave (SCIM userName from the old domain)',
+    },
     scimUserName: 'dave.okafor@acme-legacy.test',
   },
   {
-    account: { sub: '00u-erin', email: 'erin.lee@acme.test', email_verified: true, preferred_username: 'erin.lee@acme.test', name: 'Erin Lee', label: 'Erin (SCIM userName is a short name)' },
+    account: {
+      sub: '00u-erin',
+      email: 'erin.lee@acme.test',
+      email_verified: true,
+      preferred_username: 'erin.lee@acme.test',
+      name: 'Erin Lee',
+      label: 'Erin (SCIM userName is a short name)',
+    },
     scimUserName: 'elee@acme.test',
   },
 ];

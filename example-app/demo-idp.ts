@@ -99,7 +99,9 @@ interface Provider {
   Client: { validate(metadata: object): Promise<void> };
   on(event: string, listener: (...args: any[]) => void): unknown;
 }
-interface LoginCheckContext { oidc: { params: { login_hint?: unknown }; session: { accountId?: string }; result?: unknown } }
+interface LoginCheckContext {
+  oidc: { params: { login_hint?: unknown }; session: { accountId?: string }; result?: unknown };
+}
 interface OidcProviderModule {
   default: new (issuer: string, configuration: object) => Provider;
   interactionPolicy: {
@@ -145,9 +147,7 @@ const clientMetadata = (c: DemoClient) => ({
   grant_types: ['authorization_code'],
   // A secret client may authenticate with client_secret_basic or _post: oidc-provider accepts either for
   // a client registered with one of them.
-  ...(c.client_secret
-    ? { client_secret: c.client_secret, token_endpoint_auth_method: 'client_secret_basic' }
-    : { token_endpoint_auth_method: 'none' }),
+  ...(c.client_secret ? { client_secret: c.client_secret, token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' }),
 });
 
 /** Starts the demo IdP; resolves once it listens. */
@@ -298,7 +298,9 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     const page = (res: express.Response, uid: string, details: Interaction, status: number, notice?: string) => {
       const accounts = [...t.accounts.values()].map((a) => ({ sub: a.sub, label: a.label ?? a.name ?? a.sub, email: a.email }));
       res.status(status).type('html').set('cache-control', 'no-store');
-      res.send(loginPage({ tenantId: t.config.id, clientId: String(details.params.client_id), action: `/t/${t.config.id}/interaction/${uid}`, accounts, notice }));
+      res.send(
+        loginPage({ tenantId: t.config.id, clientId: String(details.params.client_id), action: `/t/${t.config.id}/interaction/${uid}`, accounts, notice }),
+      );
     };
 
     router.get('/interaction/:uid', async (req, res) => {
@@ -315,7 +317,12 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       page(res, req.params.uid, details, 400, 'Unknown account: choose one.');
     });
     router.post('/interaction/:uid/abort', async (req, res) => {
-      await t.provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
+      await t.provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'End-User aborted interaction' },
+        { mergeWithLastSubmission: false },
+      );
     });
     // Everything else is the Provider's. Dispatch through `t` so a rebuilt Provider takes over at once.
     router.use((req, res) => void t.handler(req, res));
@@ -324,9 +331,17 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       const expired = (error as { name?: string } | null)?.name === 'SessionNotFound';
       if (!expired) report(error);
       if (res.headersSent) return;
-      res.status(expired ? 400 : 500).type('html').send(messagePage('Sign-in error', expired
-        ? '<p>This sign-in request has expired or is invalid. Start again from the application.</p>'
-        : '<p>The demo IdP failed to handle this request.</p>'));
+      res
+        .status(expired ? 400 : 500)
+        .type('html')
+        .send(
+          messagePage(
+            'Sign-in error',
+            expired
+              ? '<p>This sign-in request has expired or is invalid. Start again from the application.</p>'
+              : '<p>The demo IdP failed to handle this request.</p>',
+          ),
+        );
     });
     return router;
   }
@@ -418,9 +433,11 @@ const STYLE =
 
 /** A whole HTML page; `bodyHtml` must already be escaped. */
 function messagePage(title: string, bodyHtml: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
     `<title>${escapeHtml(title)} · demo IdP</title><style>${STYLE}</style></head>` +
-    `<body><main><h1>${escapeHtml(title)}</h1>${bodyHtml}</main></body></html>`;
+    `<body><main><h1>${escapeHtml(title)}</h1>${bodyHtml}</main></body></html>`
+  );
 }
 
 interface LoginPageInput {
@@ -434,13 +451,18 @@ interface LoginPageInput {
 /** The account picker: one form POST per account, so it works without JavaScript (and headless). */
 function loginPage(p: LoginPageInput): string {
   const items = p.accounts
-    .map((a) => `<li><form method="post" action="${escapeHtml(p.action)}/login">` +
-      `<input type="hidden" name="sub" value="${escapeHtml(a.sub)}">` +
-      `<button type="submit">${escapeHtml(a.label)}${a.email ? `<span>${escapeHtml(a.email)}</span>` : ''}</button></form></li>`)
+    .map(
+      (a) =>
+        `<li><form method="post" action="${escapeHtml(p.action)}/login">` +
+        `<input type="hidden" name="sub" value="${escapeHtml(a.sub)}">` +
+        `<button type="submit">${escapeHtml(a.label)}${a.email ? `<span>${escapeHtml(a.email)}</span>` : ''}</button></form></li>`,
+    )
     .join('');
-  return messagePage(`Sign in to ${p.tenantId}`,
+  return messagePage(
+    `Sign in to ${p.tenantId}`,
     (p.notice ? `<p class="notice" role="alert">${escapeHtml(p.notice)}</p>` : '') +
-    `<p>Demo identity provider. <code>${escapeHtml(p.clientId)}</code> asks you to sign in. Choose an account:</p>` +
-    (items ? `<ul aria-label="Accounts">${items}</ul>` : '<p>This tenant has no accounts.</p>') +
-    `<form method="post" action="${escapeHtml(p.action)}/abort"><button type="submit">Cancel</button></form>`);
+      `<p>Demo identity provider. <code>${escapeHtml(p.clientId)}</code> asks you to sign in. Choose an account:</p>` +
+      (items ? `<ul aria-label="Accounts">${items}</ul>` : '<p>This tenant has no accounts.</p>') +
+      `<form method="post" action="${escapeHtml(p.action)}/abort"><button type="submit">Cancel</button></form>`,
+  );
 }

@@ -46,7 +46,14 @@ app.use(passport.session());
 app.use(sso.authRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused' })); // /sso/:customerId/login and /callback
 
 app.get('/', (req, res) => {
-  res.type('html').send(homePage(DEMO_CUSTOMER, DEMO_PEOPLE, req.user as DefaultSessionUser | undefined).replace('</main>', `${adminSection(req.session?.demoAdmin === true)}</main>`));
+  res
+    .type('html')
+    .send(
+      homePage(DEMO_CUSTOMER, DEMO_PEOPLE, req.user as DefaultSessionUser | undefined).replace(
+        '</main>',
+        `${adminSection(req.session?.demoAdmin === true)}</main>`,
+      ),
+    );
 });
 
 // The demo admin login. It is outside the dashboard (which refuses everyone `authorize` rejects).
@@ -76,7 +83,10 @@ app.get('/me', sso.requireActiveUser({ redirectTo: '/refused' }), (req, res) => 
   res.type('html').send(mePage(req.user as DefaultSessionUser));
 });
 app.get('/refused', (req, res) => {
-  res.status(403).type('html').send(refusedPage(String(req.query.error ?? ''), String(req.query.reason ?? '')));
+  res
+    .status(403)
+    .type('html')
+    .send(refusedPage(String(req.query.error ?? ''), String(req.query.reason ?? '')));
 });
 app.post('/logout', (req, res, next) => req.logout((error) => (error ? next(error) : res.redirect('/'))));
 app.use(sso.errorHandler({ redirectTo: '/refused' }));

@@ -2,8 +2,7 @@
 import type { DefaultSessionUser } from '../src/index.js';
 import type { DemoPerson } from './demo-data.js';
 
-const escape = (value: string) =>
-  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escape = (value: string) => value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const layout = (title: string, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -50,14 +49,15 @@ export function mePage(user: DefaultSessionUser): string {
 }
 
 const REASONS: Record<string, string> = {
-  deactivated: 'Your account was deactivated in your company\'s identity provider.',
-  deleted: 'Your account was deleted in your company\'s identity provider.',
-  not_provisioned: 'Your company\'s identity provider has not provisioned your account to this app.',
+  deactivated: "Your account was deactivated in your company's identity provider.",
+  deleted: "Your account was deleted in your company's identity provider.",
+  not_provisioned: "Your company's identity provider has not provisioned your account to this app.",
   ambiguous: 'Several accounts match your login; ask your administrator to fix the matching strategy.',
 };
 
 export function refusedPage(error: string, reason: string): string {
-  const explanation = error === 'ScimUserNotActive' ? (REASONS[reason] ?? 'Your account is not active.') : `The login failed (${escape(error || 'unknown error')}).`;
+  const explanation =
+    error === 'ScimUserNotActive' ? (REASONS[reason] ?? 'Your account is not active.') : `The login failed (${escape(error || 'unknown error')}).`;
   return layout(
     'Login refused',
     `<h1>Login refused</h1><p role="alert">${escape(explanation)}</p>

@@ -57,8 +57,7 @@ export function checkByoToken(token: unknown): string {
   return token;
 }
 
-const tokenInUse = () =>
-  new ScimSsoConfigError('token_in_use', 'this token is already in use by another SCIM connection; choose another token');
+const tokenInUse = () => new ScimSsoConfigError('token_in_use', 'this token is already in use by another SCIM connection; choose another token');
 
 /** The longest overlap of an old and a new token after a rotation. */
 export const MAX_GRACE_SECONDS = 30 * 24 * 60 * 60;
@@ -66,10 +65,7 @@ export const MAX_GRACE_SECONDS = 30 * 24 * 60 * 60;
 /** Checks a customer id chosen by the app: 1–200 characters, no whitespace, braces or control characters. */
 export function checkCustomerId(customerId: unknown): string {
   if (typeof customerId !== 'string' || !CUSTOMER_ID.test(customerId)) {
-    throw new ScimSsoConfigError(
-      'invalid_argument',
-      'customerId must be a string of 1–200 characters without whitespace, "{", "}" or control characters',
-    );
+    throw new ScimSsoConfigError('invalid_argument', 'customerId must be a string of 1–200 characters without whitespace, "{", "}" or control characters');
   }
   return customerId;
 }

@@ -70,10 +70,7 @@ export const optionsSchema = z.strictObject({
    * 429 with an integer Retry-After. `false` turns it off. Default: { requestsPerSecond: 200, burst: 400 }.
    */
   rateLimit: z
-    .union([
-      z.literal(false),
-      z.strictObject({ requestsPerSecond: z.number().positive(), burst: z.number().int().min(1) }),
-    ])
+    .union([z.literal(false), z.strictObject({ requestsPerSecond: z.number().positive(), burst: z.number().int().min(1) })])
     .default({ requestsPerSecond: 200, burst: 400 }),
   /**
    * Whether the email matching strategies need `email_verified` to be true, i.e. an absent claim counts as

@@ -28,22 +28,28 @@ describe('entry points', () => {
     process.env.NODE_ENV = saved;
   });
 
-  it.each(Object.entries(FACTORIES))('%s: the management API on the handle, internals off it (reachable through src/internal.ts only)', async (_name, factory) => {
-    const sso = factory({});
-    for (const name of INTERNALS) expect(name in sso, name).toBe(false);
-    expect(typeof sso.createScimConnection).toBe('function');
-    expect(typeof sso.matchingReport).toBe('function');
-    expect(sso.basePath).toBe('/scim/v2');
-    expect(internalsOf(sso).store.kind).toBe('memory');
-    expect(() => internalsOf({})).toThrow(ScimSsoConfigError);
-  });
+  it.each(Object.entries(FACTORIES))(
+    '%s: the management API on the handle, internals off it (reachable through src/internal.ts only)',
+    async (_name, factory) => {
+      const sso = factory({});
+      for (const name of INTERNALS) expect(name in sso, name).toBe(false);
+      expect(typeof sso.createScimConnection).toBe('function');
+      expect(typeof sso.matchingReport).toBe('function');
+      expect(sso.basePath).toBe('/scim/v2');
+      expect(internalsOf(sso).store.kind).toBe('memory');
+      expect(() => internalsOf({})).toThrow(ScimSsoConfigError);
+    },
+  );
 
-  it.each(Object.entries(FACTORIES))('%s: with NODE_ENV=production, no store throws a ScimSsoConfigError saying what to do; memoryStore() stays allowed', (_name, factory) => {
-    process.env.NODE_ENV = 'production';
-    expect(() => factory({})).toThrow(ScimSsoConfigError);
-    expect(() => factory({})).toThrow(/redisStore\(\{ client \}\).*memoryStore\(\) explicitly/);
-    expect(() => factory({ store: memoryStore() })).not.toThrow();
-  });
+  it.each(Object.entries(FACTORIES))(
+    '%s: with NODE_ENV=production, no store throws a ScimSsoConfigError saying what to do; memoryStore() stays allowed',
+    (_name, factory) => {
+      process.env.NODE_ENV = 'production';
+      expect(() => factory({})).toThrow(ScimSsoConfigError);
+      expect(() => factory({})).toThrow(/redisStore\(\{ client \}\).*memoryStore\(\) explicitly/);
+      expect(() => factory({ store: memoryStore() })).not.toThrow();
+    },
+  );
 
   it('the core serves SCIM on plain Node http and leaves other requests to the caller', async () => {
     const sso = createScimSso({ store: memoryStore() });

@@ -61,7 +61,9 @@ describe('OIDC clients', () => {
   it('changes the strategy later, and follows a new IdP type when the strategy was the old default', async () => {
     const sso = scimSso();
     await sso.createOidcClient({ customerId: 'moving', idpType: 'Okta', ...base });
-    expect((await sso.updateOidcClient('moving', { matchingStrategy: 'OidcEmailUsernameToScimUsername' })).matchingStrategy).toBe('OidcEmailUsernameToScimUsername');
+    expect((await sso.updateOidcClient('moving', { matchingStrategy: 'OidcEmailUsernameToScimUsername' })).matchingStrategy).toBe(
+      'OidcEmailUsernameToScimUsername',
+    );
     await sso.updateOidcClient('moving', { matchingStrategy: 'OidcEmailToScimUsername' });
     const entra = await sso.updateOidcClient('moving', { idpType: 'MicrosoftEntra' });
     expect([entra.matchingStrategy, entra.subjectClaim]).toEqual(['OidcSubToScimExternalId', 'oid']);

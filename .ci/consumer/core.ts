@@ -26,7 +26,10 @@ try {
   if (!(error instanceof ScimSsoConfigError)) throw error;
 }
 // Internals are not reachable from outside the package.
-const internal = await import('scim-sso/dist/internal.js' as string).then(() => 'importable', (error: { code?: string }) => error.code);
+const internal = await import('scim-sso/dist/internal.js' as string).then(
+  () => 'importable',
+  (error: { code?: string }) => error.code,
+);
 if (internal !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw new Error(`core: internal module ${internal}`);
 const user: SessionUser = { customerId: 'acme', connectionId: null, scimUserId: null };
 console.log(`core ok (${user.customerId})`);

@@ -7,7 +7,17 @@ import type { ScimConnection } from '../connections.js';
 import { fold } from '../fold.js';
 import { decide, type GuardDecision } from '../match/decide.js';
 import { candidateOf, matchPolicyOf, type ScimUserView } from '../guard/guard.js';
-import { MATCHING_STRATEGIES, findMatches, isMatchingStrategy, lookupFor, type MatchPolicy, type MatchingStrategy, type ScimCandidate, type SsoIdentity, type StoreLookup } from '../match/strategies.js';
+import {
+  MATCHING_STRATEGIES,
+  findMatches,
+  isMatchingStrategy,
+  lookupFor,
+  type MatchPolicy,
+  type MatchingStrategy,
+  type ScimCandidate,
+  type SsoIdentity,
+  type StoreLookup,
+} from '../match/strategies.js';
 import type { OidcClient } from '../oidc-clients.js';
 import type { StoredResource, StoredSsoUser } from '../store/store.js';
 import type { DashboardApi } from './api.js';

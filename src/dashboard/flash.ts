@@ -28,7 +28,10 @@ export interface Flash {
 }
 
 export function createFlash(secret?: string): Flash {
-  const keyFor = (tokenHash: string) => createHash('sha256').update(`scim-sso-dashboard-flash.v2\0${secret ?? ''}\0${tokenHash}`).digest();
+  const keyFor = (tokenHash: string) =>
+    createHash('sha256')
+      .update(`scim-sso-dashboard-flash.v2\0${secret ?? ''}\0${tokenHash}`)
+      .digest();
   const cookie = (req: CookieRequest, path: string, value: string, maxAge: number) =>
     [`${FLASH_COOKIE}=${value}`, `Path=${path}`, `Max-Age=${maxAge}`, 'HttpOnly', 'SameSite=Strict', ...(req.secure ? ['Secure'] : [])].join('; ');
 

@@ -41,9 +41,7 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): SafeHtml
  * become \u escapes, so no value can close the script element or open a comment.
  */
 export function jsonForScript(value: unknown): SafeHtml {
-  return new SafeHtml(
-    JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
-  );
+  return new SafeHtml(JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 /** A path segment or query value, percent-encoded (then escaped where it lands in an attribute). */

@@ -151,7 +151,12 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
       const cookieReq = { headers: request.headers, base, secure: request.secure };
       const setCookie = (line: string) => void cookies.push(line);
       const page = (status: number, body: string): DashboardResponse => ({ status, headers: { ...headers, 'Content-Type': HTML }, cookies, body });
-      const json = (status: number, body: unknown): DashboardResponse => ({ status, headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' }, cookies, body: JSON.stringify(body) });
+      const json = (status: number, body: unknown): DashboardResponse => ({
+        status,
+        headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' },
+        cookies,
+        body: JSON.stringify(body),
+      });
       const redirect = (location: string): DashboardResponse => ({ status: 303, headers: { ...headers, Location: location }, cookies, body: '' });
       const fail = (status: number, title: string, message: string | SafeHtml) => page(status, messagePage({ base, nonce }, title, message));
       const ctx = (): PageContext => ({ base, nonce, csrfToken: csrf.issue(cookieReq, setCookie) });
@@ -189,7 +194,11 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
         const customerUrl = `${base}/customers/${enc(customerId)}`;
 
         if (method === 'GET' && action === undefined) {
-          const offsets = { users: offsetParam(request.query.get('users')), groups: offsetParam(request.query.get('groups')), sso: offsetParam(request.query.get('sso')) };
+          const offsets = {
+            users: offsetParam(request.query.get('users')),
+            groups: offsetParam(request.query.get('groups')),
+            sso: offsetParam(request.query.get('sso')),
+          };
           const data = await loadCustomer(api, customerId, offsets);
           if (!data) return fail(404, 'Not found', `No customer "${customerId}".`);
           // The reveal is sealed to the token hash the shared store holds now: it opens on any instance.
@@ -207,7 +216,11 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
           } catch (error) {
             // Two admins rotated at once: the other rotation won and its token is the live one; nothing changed here.
             if (!(error instanceof ScimSsoConfigError) || error.code !== 'rotation_conflict') throw error;
-            return fail(409, 'Conflict', 'Another rotation of this token happened at the same moment and won. Its new token is the current one; this rotation changed nothing.');
+            return fail(
+              409,
+              'Conflict',
+              'Another rotation of this token happened at the same moment and won. Its new token is the current one; this rotation changed nothing.',
+            );
           }
           // POST → 303 → GET: the new token is shown once, and reloading the page cannot rotate it again.
           flash.put(cookieReq, setCookie, customerUrl, token, hashToken(token));

@@ -88,4 +88,3 @@ export function expressRequireActiveUser(runtime: OidcRuntime, options: { redire
     send(res, renderSessionEnded(status.reason, options.redirectTo));
   };
 }
-

@@ -51,7 +51,21 @@ export function neededClaims(strategy: MatchingStrategy, subjectClaim: string): 
 export const missingClaims = (claims: Claims, needed: string[]) => needed.filter((c) => text(claims[c]) === null);
 
 /** Claims kept on an SSO user record for the matching tool: identity and profile claims, never tokens. */
-const RECORDED_CLAIMS = ['sub', 'oid', 'tid', 'iss', 'email', 'email_verified', 'preferred_username', 'upn', 'name', 'given_name', 'family_name', 'locale', 'zoneinfo'];
+const RECORDED_CLAIMS = [
+  'sub',
+  'oid',
+  'tid',
+  'iss',
+  'email',
+  'email_verified',
+  'preferred_username',
+  'upn',
+  'name',
+  'given_name',
+  'family_name',
+  'locale',
+  'zoneinfo',
+];
 
 export function ssoUserRecord(
   claims: Claims,

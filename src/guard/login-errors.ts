@@ -23,7 +23,13 @@ export function toLoginError(error: unknown, customerId: string | null = null): 
   if (error instanceof Error && error.name === 'AuthenticationError') return failureToLoginError(undefined, customerId ?? '');
   if (error instanceof oidc.AuthorizationResponseError) {
     const code = error.error === 'access_denied' ? 'access_denied' : 'idp_error';
-    return new SsoLoginError(code, code === 'access_denied' ? 401 : 400, `the identity provider answered ${error.error}${error.error_description ? `: ${error.error_description}` : ''}`, customerId, { cause: error });
+    return new SsoLoginError(
+      code,
+      code === 'access_denied' ? 401 : 400,
+      `the identity provider answered ${error.error}${error.error_description ? `: ${error.error_description}` : ''}`,
+      customerId,
+      { cause: error },
+    );
   }
   if (error instanceof oidc.ResponseBodyError) {
     return new SsoLoginError('token_exchange_failed', 400, `the identity provider refused the code: ${error.error}`, customerId, { cause: error });
@@ -38,7 +44,13 @@ export function toLoginError(error: unknown, customerId: string | null = null): 
     return new SsoLoginError('idp_unreachable', 503, 'the identity provider could not be reached', customerId, { cause: error });
   }
   if (error instanceof oidc.ClientError || (error instanceof Error && /^OAUTH_/.test((error as { code?: string }).code ?? ''))) {
-    return new SsoLoginError('invalid_response', 400, `the login response failed validation: ${error instanceof Error ? error.message : 'invalid'}`, customerId, { cause: error });
+    return new SsoLoginError(
+      'invalid_response',
+      400,
+      `the login response failed validation: ${error instanceof Error ? error.message : 'invalid'}`,
+      customerId,
+      { cause: error },
+    );
   }
   return null;
 }

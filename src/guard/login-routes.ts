@@ -59,7 +59,12 @@ export function loginStepOptions(loginHint: unknown): { loginHint?: string } {
 }
 
 /** The answer to a failed login step, or null when the error is not a login error (the app's handlers take it). */
-export function renderLoginFailure(error: unknown, customerId: string | null, failureRedirect: string | undefined, retryAfterSeconds: number): RenderedLoginError | null {
+export function renderLoginFailure(
+  error: unknown,
+  customerId: string | null,
+  failureRedirect: string | undefined,
+  retryAfterSeconds: number,
+): RenderedLoginError | null {
   const mapped: ScimUserNotActive | SsoLoginError | null = toLoginError(error, customerId);
   return mapped ? renderLoginError(mapped, failureRedirect, retryAfterSeconds) : null;
 }

@@ -78,7 +78,11 @@ export class StateNonceStrategy extends Strategy {
     return params;
   }
 
-  override authenticate<T extends Parameters<Strategy['authenticate']>[1]>(this: ThisParameterType<Strategy['authenticate']>, req: StrategyRequest, options: T): void {
+  override authenticate<T extends Parameters<Strategy['authenticate']>[1]>(
+    this: ThisParameterType<Strategy['authenticate']>,
+    req: StrategyRequest,
+    options: T,
+  ): void {
     const self = this as unknown as StateNonceStrategy & StrategyActions;
     const session = (req as unknown as SessionHolder).session;
     const key = self.stateSessionKey;
@@ -88,7 +92,12 @@ export class StateNonceStrategy extends Strategy {
       if (saved?.code_verifier && bindingOfState(saved.state) !== self.binding) {
         delete session[key];
         return self.error(
-          new SsoLoginError('invalid_response', 400, "the login was started under another configuration of the customer's OIDC client (issuer, client id or redirect URI changed); start again", self.boundCustomerId),
+          new SsoLoginError(
+            'invalid_response',
+            400,
+            "the login was started under another configuration of the customer's OIDC client (issuer, client id or redirect URI changed); start again",
+            self.boundCustomerId,
+          ),
         );
       }
     }
@@ -153,12 +162,16 @@ export class OidcRuntime {
 
   /** openid-client's configuration for a client, from cached discovery. */
   configuration(client: StoredOidcClient): Promise<oidc.Configuration> {
-    const key = createHash('sha256').update(JSON.stringify([client.issuer, client.clientId, client.clientSecret])).digest('base64url');
+    const key = createHash('sha256')
+      .update(JSON.stringify([client.issuer, client.clientId, client.clientSecret]))
+      .digest('base64url');
     let pending = this.discoveries.get(key);
     if (!pending) {
       const insecure = client.issuer.startsWith('http:');
       if (insecure && !this.options.allowHttpIssuers) {
-        return Promise.reject(new SsoLoginError('idp_error', 400, `issuer ${client.issuer} is not https (set allowHttpIssuers only for local testing)`, client.customerId));
+        return Promise.reject(
+          new SsoLoginError('idp_error', 400, `issuer ${client.issuer} is not https (set allowHttpIssuers only for local testing)`, client.customerId),
+        );
       }
       const started = oidc.discovery(new URL(client.issuer), client.clientId, client.clientSecret ?? undefined, client.clientSecret ? undefined : oidc.None(), {
         ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),

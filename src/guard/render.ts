@@ -21,8 +21,7 @@ export function withQuery(target: string, params: Record<string, string>): strin
 
 /** `retryAfterSeconds` goes out as `Retry-After` on a 503 (the `retryAfterSeconds` option). */
 export function renderLoginError(error: ScimUserNotActive | SsoLoginError, redirectTo?: string, retryAfterSeconds = 5): RenderedLoginError {
-  const params: Record<string, string> =
-    error instanceof ScimUserNotActive ? { error: 'ScimUserNotActive', reason: error.reason } : { error: error.code };
+  const params: Record<string, string> = error instanceof ScimUserNotActive ? { error: 'ScimUserNotActive', reason: error.reason } : { error: error.code };
   const headers: Record<string, string> = error.status === 503 ? { 'Retry-After': String(retryAfterSeconds) } : {};
   if (redirectTo) return { status: 302, headers: { ...headers, Location: withQuery(redirectTo, params) } };
   const body = error instanceof ScimUserNotActive ? params : { ...params, message: error.message };

@@ -79,7 +79,6 @@ interface PassportContext {
   isAuthenticated?(): boolean;
 }
 
-
 /** `GET <prefix>/:customerId/login` and `GET <prefix>/:customerId/callback` for every customer. */
 export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOptions): Middleware {
   if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {

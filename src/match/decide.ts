@@ -6,9 +6,7 @@ import type { ScimCandidate } from './strategies.js';
 
 export type RefusalReason = 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
 
-export type GuardDecision =
-  | { admit: true; scimUser: ScimCandidate | null }
-  | { admit: false; reason: RefusalReason; scimUser: ScimCandidate | null };
+export type GuardDecision = { admit: true; scimUser: ScimCandidate | null } | { admit: false; reason: RefusalReason; scimUser: ScimCandidate | null };
 
 export interface GuardFacts {
   /** Whether the customer has a SCIM connection at all. */

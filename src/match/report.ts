@@ -146,7 +146,8 @@ export function evaluateStrategy(
     const deletedMatch = lookup !== null && deletedLookups.has(lookupKey(lookup.index, lookup.value));
     const decision = decide({ hasConnection: true, matches, deletedMatch });
     if (decision.admit) evaluation.admitted.push({ ssoUser: summary(ssoUser), scimUser: scimSummary(decision.scimUser!) });
-    else if (decision.reason === 'ambiguous') evaluation.ambiguous.push({ ssoUser: summary(ssoUser), scimUsers: matches.filter((m) => m.active).map(scimSummary) });
+    else if (decision.reason === 'ambiguous')
+      evaluation.ambiguous.push({ ssoUser: summary(ssoUser), scimUsers: matches.filter((m) => m.active).map(scimSummary) });
     else if (decision.reason === 'deactivated') evaluation.inactive.push({ ssoUser: summary(ssoUser), scimUser: scimSummary(decision.scimUser!) });
     else (decision.reason === 'deleted' ? evaluation.deleted : evaluation.affected).push(summary(ssoUser));
   }
@@ -172,7 +173,9 @@ function recommend(input: ReportInput, evaluations: StrategyEvaluation[]): { str
   else if (best.strategy === input.currentStrategy) parts.push('— it is the current strategy; no change needed');
   else if (input.currentStrategy) {
     const current = evaluations.find((e) => e.strategy === input.currentStrategy)!;
-    parts.push(`— the current ${input.currentStrategy} matches ${rank(current)}${current.ambiguous.length ? ` with ${current.ambiguous.length} ambiguous` : ''}`);
+    parts.push(
+      `— the current ${input.currentStrategy} matches ${rank(current)}${current.ambiguous.length ? ` with ${current.ambiguous.length} ambiguous` : ''}`,
+    );
   }
   return { strategy: best.strategy, reason: `${parts.join(' ')}.` };
 }
@@ -194,22 +197,37 @@ function warningsFor(input: ReportInput, evaluations: StrategyEvaluation[], reco
       return sso !== null && scim !== null && sso !== scim;
     }).length;
     if (crossing) {
-      warnings.push(`${crossing} match${crossing === 1 ? '' : 'es'} under OidcEmailUsernameToScimUsername pair${crossing === 1 ? 's' : ''} an email with a SCIM userName in another domain: this strategy ignores domains, so anyone whose IdP issues that local part in any domain would match. Use it only when the IdP issues emails in the customer's own domains.`);
+      warnings.push(
+        `${crossing} match${crossing === 1 ? '' : 'es'} under OidcEmailUsernameToScimUsername pair${crossing === 1 ? 's' : ''} an email with a SCIM userName in another domain: this strategy ignores domains, so anyone whose IdP issues that local part in any domain would match. Use it only when the IdP issues emails in the customer's own domains.`,
+      );
     }
   }
   if (input.idpType === 'MicrosoftEntra' && input.subjectClaim === 'sub' && input.currentStrategy?.startsWith('OidcSub')) {
-    warnings.push('This Entra client matches on "sub", which Entra makes pairwise per application: it never equals anything SCIM sends. Use subjectClaim "oid" with OidcSubToScimExternalId (map externalId ← objectId in the Entra SCIM app).');
+    warnings.push(
+      'This Entra client matches on "sub", which Entra makes pairwise per application: it never equals anything SCIM sends. Use subjectClaim "oid" with OidcSubToScimExternalId (map externalId ← objectId in the Entra SCIM app).',
+    );
   }
   const withoutEmail = input.ssoUsers.filter((u) => !u.email).length;
-  if (withoutEmail) warnings.push(`${withoutEmail} SSO user${withoutEmail === 1 ? ' has' : 's have'} no email claim: the email strategies cannot match them (check the "email" scope and claim mapping).`);
+  if (withoutEmail)
+    warnings.push(
+      `${withoutEmail} SSO user${withoutEmail === 1 ? ' has' : 's have'} no email claim: the email strategies cannot match them (check the "email" scope and claim mapping).`,
+    );
   const unverified = input.ssoUsers.filter((u) => u.emailVerified === false).length;
-  if (unverified) warnings.push(`${unverified} SSO user${unverified === 1 ? ' has' : 's have'} email_verified other than true: email strategies never match an unverified email.`);
+  if (unverified)
+    warnings.push(
+      `${unverified} SSO user${unverified === 1 ? ' has' : 's have'} email_verified other than true: email strategies never match an unverified email.`,
+    );
   const unstated = input.ssoUsers.filter((u) => u.email && u.emailVerified === null).length;
   if (unstated && input.policy?.requireVerifiedEmail) {
-    warnings.push(`${unstated} SSO user${unstated === 1 ? ' has' : 's have'} no email_verified claim: with requireVerifiedEmail the email strategies cannot match ${unstated === 1 ? 'it' : 'them'} (Entra never sends the claim).`);
+    warnings.push(
+      `${unstated} SSO user${unstated === 1 ? ' has' : 's have'} no email_verified claim: with requireVerifiedEmail the email strategies cannot match ${unstated === 1 ? 'it' : 'them'} (Entra never sends the claim).`,
+    );
   }
   const noDomain = input.scimUsers.filter((u) => !u.userName.includes('@')).length;
-  if (noDomain) warnings.push(`${noDomain} SCIM userName${noDomain === 1 ? ' has' : 's have'} no domain: OidcEmailToScimUsername cannot match ${noDomain === 1 ? 'it' : 'them'}; OidcEmailUsernameToScimUsername compares local parts instead.`);
+  if (noDomain)
+    warnings.push(
+      `${noDomain} SCIM userName${noDomain === 1 ? ' has' : 's have'} no domain: OidcEmailToScimUsername cannot match ${noDomain === 1 ? 'it' : 'them'}; OidcEmailUsernameToScimUsername compares local parts instead.`,
+    );
   return warnings;
 }
 

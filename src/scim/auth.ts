@@ -22,8 +22,7 @@ function sameHash(a: string, b: string): boolean {
   return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
 }
 
-const unauthorized = (detail: string) =>
-  new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="SCIM"' });
+const unauthorized = (detail: string) => new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="SCIM"' });
 
 /** Reads `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750 §2.1). */
 export function bearerToken(header: string | undefined): string | null {

@@ -198,7 +198,13 @@ function equals(actual: string | number | boolean, expected: FilterValue, text: 
 }
 
 /** Sign of actual − expected, or undefined when the two cannot be ordered. */
-function ordering(actual: string | number | boolean, expected: FilterValue, text: string, def: AttributeDef | undefined, caseExact: boolean): number | undefined {
+function ordering(
+  actual: string | number | boolean,
+  expected: FilterValue,
+  text: string,
+  def: AttributeDef | undefined,
+  caseExact: boolean,
+): number | undefined {
   // RFC 7644 §3.4.2.2 makes gt/ge/lt/le on boolean or binary a 400; we simply match nothing.
   if (typeof actual === 'boolean' || typeof expected === 'boolean' || def?.type === 'binary') return undefined;
   if (typeof actual === 'number') {

@@ -49,9 +49,7 @@ export const groupSpec: ResourceSpec = {
     return members.ok ? ok(undefined) : members;
   },
   indexes(group) {
-    const entries: IndexEntry[] = [
-      { attribute: GROUP_INDEX.displayName, value: fold(group.displayName as string), unique: true },
-    ];
+    const entries: IndexEntry[] = [{ attribute: GROUP_INDEX.displayName, value: fold(group.displayName as string), unique: true }];
     if (typeof group.externalId === 'string') {
       entries.push({ attribute: GROUP_INDEX.externalId, value: group.externalId, unique: false });
     }

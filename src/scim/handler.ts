@@ -18,14 +18,7 @@ import { applyProjection, isIdentity, parseProjection, type Projection } from '.
 import { etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
 import type { JsonObject } from './normalize.js';
 import type { ResourceSpec } from './resource-spec.js';
-import {
-  createResource,
-  deleteResource,
-  patchResource,
-  readResource,
-  replaceResource,
-  type ResourceContext,
-} from './resources.js';
+import { createResource, deleteResource, patchResource, readResource, replaceResource, type ResourceContext } from './resources.js';
 import { groupSpec } from './groups.js';
 import { membersJson, wantsMembers } from './group-members.js';
 import { userSpec } from './users.js';
@@ -57,7 +50,6 @@ const RESOURCE_ENDPOINTS = new Map<string, ResourceSpec>([
   ['users', userSpec],
   ['groups', groupSpec],
 ]);
-
 
 /** The members of a SearchRequest (RFC 7644 §3.4.3), lower-cased; others are type-checked, then ignored. */
 const SEARCH_MEMBERS: ReadonlySet<string> = new Set(['attributes', 'excludedattributes', 'filter', 'sortby', 'sortorder', 'startindex', 'count']);
@@ -96,7 +88,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   });
 
   async function route(request: ScimRequest, connection: StoredConnection): Promise<ScimResponse> {
-    const segments = request.path.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+    const segments = request.path
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
     const [first = '', second, third] = segments;
     const endpoint = first.toLowerCase();
     const method = request.method.toUpperCase();
@@ -184,7 +179,14 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   }
 
   /** One resource in a response, with its ETag and projection; `membersJson`: a group's members, serialised. */
-  async function resourceResponse(ctx: ResourceContext, request: ScimRequest, status: number, stored: StoredResource, projection: Projection, membersJson?: string): Promise<ScimResponse> {
+  async function resourceResponse(
+    ctx: ResourceContext,
+    request: ScimRequest,
+    status: number,
+    stored: StoredResource,
+    projection: Projection,
+    membersJson?: string,
+  ): Promise<ScimResponse> {
     // Rendering a long member list is a phase of its own (src/scim/event-loop.ts).
     await yieldForMembers(stored.members);
     if (membersJson !== undefined && membersJson.length > PHASED_BODY_BYTES) await yieldToEventLoop();
@@ -193,7 +195,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     if (membersJson !== undefined) {
       const text = isIdentity(projection)
         ? renderResourceJson(ctx.spec, stored, request.baseUrl, membersJson)
-        : JSON.stringify(applyProjection(renderResource(ctx.spec, { ...stored, members: JSON.parse(membersJson) as StoredMember[] }, request.baseUrl), projection));
+        : JSON.stringify(
+            applyProjection(renderResource(ctx.spec, { ...stored, members: JSON.parse(membersJson) as StoredMember[] }, request.baseUrl), projection),
+          );
       return rawJsonResponse(status, text, headers);
     }
     return rawJsonResponse(status, resourceJson(ctx, stored, null, projection, request.baseUrl), headers);
@@ -203,7 +207,12 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
    * A group as a response shows it: read without members (O(1)) when the projection leaves them out, else
    * with its members read page by page (src/scim/group-members.ts), all of the group's version.
    */
-  async function readGroup(ctx: ResourceContext, id: string, projection: Projection, baseUrl: string): Promise<{ stored: StoredResource; membersJson?: string }> {
+  async function readGroup(
+    ctx: ResourceContext,
+    id: string,
+    projection: Projection,
+    baseUrl: string,
+  ): Promise<{ stored: StoredResource; membersJson?: string }> {
     const withMembers = wantsMembers(projection);
     for (let attempt = 0; ; attempt++) {
       const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
@@ -345,7 +354,15 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       connection = authenticated;
       const wait = limiter?.take(connection.connectionId) ?? 0;
       if (wait > 0) {
-        emit({ type: 'scim.rate_limited', actor: 'scim', outcome: 'failure', customerId: connection.customerId, connectionId: connection.connectionId, method: request.method, status: 429 });
+        emit({
+          type: 'scim.rate_limited',
+          actor: 'scim',
+          outcome: 'failure',
+          customerId: connection.customerId,
+          connectionId: connection.connectionId,
+          method: request.method,
+          status: 429,
+        });
         return errorResponse(new ScimError(429, 'too many requests for this connection; retry later', undefined, { 'Retry-After': String(wait) }));
       }
       return await route(request, connection);
@@ -356,4 +373,3 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     }
   };
 }
-

@@ -54,12 +54,7 @@ function parseInteger(text: string | null, name: string): Result<number | null> 
   return ok(Number.parseInt(text, 10));
 }
 
-export function parseListQuery(
-  ctx: ResourceContext,
-  query: URLSearchParams,
-  paging: PagingLimits,
-  filterLimits: FilterLimits,
-): Result<ListQuery> {
+export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, paging: PagingLimits, filterLimits: FilterLimits): Result<ListQuery> {
   const startIndex = parseInteger(param(query, 'startIndex'), 'startIndex');
   if (!startIndex.ok) return startIndex;
   const count = parseInteger(param(query, 'count'), 'count');
@@ -124,7 +119,13 @@ export function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | 
 
 function innerEquality(node: FilterNode): string | null {
   if (node.kind === 'and') return innerEquality(node.left) ?? innerEquality(node.right);
-  if (node.kind === 'compare' && node.op === 'eq' && typeof node.value === 'string' && node.path.attribute.toLowerCase() === 'value' && !node.path.subAttribute) {
+  if (
+    node.kind === 'compare' &&
+    node.op === 'eq' &&
+    typeof node.value === 'string' &&
+    node.path.attribute.toLowerCase() === 'value' &&
+    !node.path.subAttribute
+  ) {
     return node.value;
   }
   return null;
@@ -148,9 +149,10 @@ async function candidates(ctx: ResourceContext, filter: FilterNode | null): Prom
   if (lookups) {
     const seen = new Map<string, StoredResource>();
     for (const lookup of lookups) {
-      const found = lookup.index === null
-        ? [await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, lookup.value)].filter((r): r is StoredResource => r !== null)
-        : await ctx.store.findByIndex(ctx.connectionId, ctx.spec.kind, lookup.index, lookup.value);
+      const found =
+        lookup.index === null
+          ? [await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, lookup.value)].filter((r): r is StoredResource => r !== null)
+          : await ctx.store.findByIndex(ctx.connectionId, ctx.spec.kind, lookup.index, lookup.value);
       for (const resource of found) if (!seen.has(resource.id)) seen.set(resource.id, resource);
     }
     return [...seen.values()];
@@ -214,7 +216,8 @@ export interface SortKey {
  */
 export function parseSortBy(ctx: ResourceContext, text: string | null): Result<SortKey | null> {
   if (text === null || text.trim() === '') return ok(null);
-  const bad = () => fail(scimErrors.badRequest('invalidValue', `sortBy: "${text.length > 60 ? `${text.slice(0, 57)}...` : text}" is not an attribute path (RFC 7644 §3.10)`));
+  const bad = () =>
+    fail(scimErrors.badRequest('invalidValue', `sortBy: "${text.length > 60 ? `${text.slice(0, 57)}...` : text}" is not an attribute path (RFC 7644 §3.10)`));
   if (text.length > MAX_PATH_LENGTH) return bad();
   const { urn, rest } = splitSchemaUrn(ctx.spec.type, text.trim());
   const parts = rest.split('.');

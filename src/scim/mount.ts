@@ -38,12 +38,7 @@ export interface MountedRequest {
 export const UNREAD_BODY_DRAIN_BYTES = 16 * 1024;
 
 /** Builds the neutral request, or null when the URL is not under basePath. */
-export function toScimRequest(
-  mounted: MountedRequest,
-  basePath: string,
-  maxBodyBytes: number,
-  publicBaseUrl: string | undefined,
-): ScimRequest | null {
+export function toScimRequest(mounted: MountedRequest, basePath: string, maxBodyBytes: number, publicBaseUrl: string | undefined): ScimRequest | null {
   const questionMark = mounted.url.indexOf('?');
   const urlPath = questionMark === -1 ? mounted.url : mounted.url.slice(0, questionMark);
   const path = pathBelow(basePath, urlPath);

@@ -14,8 +14,7 @@ import { findAttribute, findSchema, type AttributeDef, type ResourceTypeDef } fr
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export const isObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Parses a boolean the way real clients send it: JSON booleans, or "true"/"false" in any case. */
 export function coerceBoolean(value: unknown): boolean | undefined {

@@ -153,8 +153,7 @@ function containerOf(state: PatchState, schema: string | undefined): JsonObject 
 const toList = (value: Json | undefined): Json[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** Members (whose `value` is immutable) are the same element when their `value`s are equal. */
-const identifiedByValue = (def: AttributeDef | undefined) =>
-  def?.subAttributes?.some((s) => s.name === 'value' && s.mutability === 'immutable') ?? false;
+const identifiedByValue = (def: AttributeDef | undefined) => def?.subAttributes?.some((s) => s.name === 'value' && s.mutability === 'immutable') ?? false;
 
 /**
  * Recognises elements already in a list: equal as a whole, or — for members, whose `value` is immutable —
@@ -164,7 +163,10 @@ class Duplicates {
   private readonly whole = new Set<string>();
   private readonly values = new Set<string>();
 
-  constructor(private readonly byValue: boolean, elements: Json[] = []) {
+  constructor(
+    private readonly byValue: boolean,
+    elements: Json[] = [],
+  ) {
     for (const el of elements) this.add(el);
   }
 
@@ -264,7 +266,16 @@ function removeValues(state: PatchState, container: JsonObject, key: string, def
  * `emails[type eq "work"].value`, `members[value eq "x"]`: the elements selected by a filter (RFC 7644 §3.5.2).
  * A filter pinning `value` is answered from the list index; any other filter scans the list (charged).
  */
-function atValuePath(state: PatchState, container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, filter: FilterNode, value: Json | undefined, where: string): Done {
+function atValuePath(
+  state: PatchState,
+  container: JsonObject,
+  key: string,
+  op: PatchOp,
+  path: ResolvedPatchPath,
+  filter: FilterNode,
+  value: Json | undefined,
+  where: string,
+): Done {
   const { def } = path;
   const sub = path.subAttribute;
   const indexed = state.lists.of(container, key, def);
@@ -336,7 +347,11 @@ function atValuePath(state: PatchState, container: JsonObject, key: string, op: 
 }
 
 /** What an add/replace at a value path writes: the sub-attribute or element fields, and how to shape an element. */
-function valuePathPatch(path: ResolvedPatchPath, value: Json | undefined, where: string): Result<{ patch: JsonObject; asElement: (fields: Json) => Result<Json | undefined> } | undefined> {
+function valuePathPatch(
+  path: ResolvedPatchPath,
+  value: Json | undefined,
+  where: string,
+): Result<{ patch: JsonObject; asElement: (fields: Json) => Result<Json | undefined> } | undefined> {
   const { def, subDef } = path;
   const sub = path.subAttribute;
   const elementDef: AttributeDef | undefined = def ? { ...def, multiValued: false } : undefined;
@@ -354,7 +369,12 @@ function valuePathPatch(path: ResolvedPatchPath, value: Json | undefined, where:
  * create the element, as Microsoft's validator expects. Its fields come from the filter's `eq` comparisons;
  * if the result would not match the filter, there is no target.
  */
-function createdElement(path: ResolvedPatchPath, filter: FilterNode, patch: JsonObject, asElement: (fields: Json) => Result<Json | undefined>): Result<JsonObject> {
+function createdElement(
+  path: ResolvedPatchPath,
+  filter: FilterNode,
+  patch: JsonObject,
+  asElement: (fields: Json) => Result<Json | undefined>,
+): Result<JsonObject> {
   const created = asElement({ ...derivedFields(filter), ...patch });
   if (!created.ok) return created;
   if (!isObject(created.value) || !matchesElement(filter, created.value, path.def)) {
@@ -364,7 +384,16 @@ function createdElement(path: ResolvedPatchPath, filter: FilterNode, patch: Json
 }
 
 /** {@link atValuePath} on a list the index does not cover (unknown attributes, non-object values); already charged. */
-function atValuePathScanning(state: PatchState, container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, filter: FilterNode, value: Json | undefined, where: string): Done {
+function atValuePathScanning(
+  state: PatchState,
+  container: JsonObject,
+  key: string,
+  op: PatchOp,
+  path: ResolvedPatchPath,
+  filter: FilterNode,
+  value: Json | undefined,
+  where: string,
+): Done {
   const { def } = path;
   const sub = path.subAttribute;
   const list = toList(get(container, key));

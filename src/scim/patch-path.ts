@@ -25,7 +25,6 @@ export interface ResolvedPatchPath extends PatchPath {
 
 export { MAX_PATH_LENGTH } from './limits.js';
 
-
 const invalidPath = (text: string, why: string) => fail(scimErrors.badRequest('invalidPath', `invalid path "${clip(text)}": ${why}`));
 const clip = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
 

@@ -10,8 +10,7 @@ import { insertBeforeMeta, type ResourceSpec } from './resource-spec.js';
 export const etagOf = (version: number): string => `W/"${version}"`;
 
 /** The URL of a resource: `<baseUrl>/Users/<id>`. */
-export const locationOf = (spec: ResourceSpec, baseUrl: string, id: string): string =>
-  `${baseUrl}${spec.type.endpoint}/${encodeURIComponent(id)}`;
+export const locationOf = (spec: ResourceSpec, baseUrl: string, id: string): string => `${baseUrl}${spec.type.endpoint}/${encodeURIComponent(id)}`;
 
 /** The derived `groups` of a user as clients see them. */
 function groupsOf(stored: StoredResource, baseUrl: string) {

@@ -33,7 +33,8 @@ const shown = (name: string) => JSON.stringify(name.length > 40 ? `${name.slice(
 function checkValue(name: string, value: Json): string | null {
   const maxValues = name === 'members' ? MAX_MEMBERS : CONTACT_ATTRIBUTES.has(name) ? MAX_CONTACT_VALUES : MAX_VALUES;
   if (typeof value === 'string') {
-    if (IDENTIFIERS.has(name) && value.length > MAX_IDENTIFIER_LENGTH) return `${name} is ${value.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted`;
+    if (IDENTIFIERS.has(name) && value.length > MAX_IDENTIFIER_LENGTH)
+      return `${name} is ${value.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted`;
     return null;
   }
   if (name === 'schemas' && Array.isArray(value)) {
@@ -81,7 +82,7 @@ function checkValue(name: string, value: Json): string | null {
       if (!isSubAttrName(key) || isReservedName(key)) return `${where} holds ${shown(key)}, which is not an attribute name (RFC 7643 §2.1)`;
       const item = node[key]!;
       if (typeof item === 'string') {
-        if (key === 'value' && (where === name)) {
+        if (key === 'value' && where === name) {
           const problem = checkElementValue(name, item);
           if (problem) return problem;
         }
@@ -121,8 +122,10 @@ function checkFlatElement(name: string, item: JsonObject): string | null | undef
 
 /** Length limits of the `value` of one element of `emails` and `members`. */
 function checkElementValue(name: string, value: string): string | null {
-  if (name === 'emails' && value.length > MAX_EMAIL_LENGTH) return `an emails value is ${value.length} characters long; at most ${MAX_EMAIL_LENGTH} are accepted`;
-  if (name === 'members' && value.length > MAX_IDENTIFIER_LENGTH) return `a members value is ${value.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted`;
+  if (name === 'emails' && value.length > MAX_EMAIL_LENGTH)
+    return `an emails value is ${value.length} characters long; at most ${MAX_EMAIL_LENGTH} are accepted`;
+  if (name === 'members' && value.length > MAX_IDENTIFIER_LENGTH)
+    return `a members value is ${value.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted`;
   return null;
 }
 

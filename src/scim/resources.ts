@@ -20,8 +20,7 @@ import { buildResource, type ResourceSpec } from './resource-spec.js';
 const MAX_ATTEMPTS = 50;
 
 /** A short random pause before retrying a lost race, growing with the attempt, so racers spread out. */
-const backoff = (attempt: number) =>
-  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt * 2)));
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt * 2)));
 
 export interface ResourceContext {
   store: Store;
@@ -68,7 +67,10 @@ const QUOTA_WHAT: Record<QuotaName, string> = { users: 'users', groups: 'groups'
  * retry; the request is valid and succeeds once the operator raises the quota or the customer deletes.
  */
 function quotaExceeded(quota: QuotaName, limit: number): ScimError {
-  return new ScimError(507, `this SCIM connection has reached its quota of ${limit} ${QUOTA_WHAT[quota]}; delete some or ask the application's operator to raise the quota`);
+  return new ScimError(
+    507,
+    `this SCIM connection has reached its quota of ${limit} ${QUOTA_WHAT[quota]}; delete some or ask the application's operator to raise the quota`,
+  );
 }
 
 /** Checks `If-Match` against the current version: `*` matches anything; otherwise one of the listed ETags. */

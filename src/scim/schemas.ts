@@ -4,15 +4,7 @@
  * `returned`, `mutability`) reads it from here, so the discovery endpoints and the behaviour agree.
  */
 
-export type AttributeType =
-  | 'string'
-  | 'boolean'
-  | 'decimal'
-  | 'integer'
-  | 'dateTime'
-  | 'reference'
-  | 'complex'
-  | 'binary';
+export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex' | 'binary';
 
 export interface AttributeDef {
   name: string;
@@ -57,8 +49,7 @@ function attr(name: string, type: AttributeType, options: AttrOptions = {}): Att
   };
 }
 
-const str = (name: string, description: string, options: AttrOptions = {}) =>
-  attr(name, 'string', { description, ...options });
+const str = (name: string, description: string, options: AttrOptions = {}) => attr(name, 'string', { description, ...options });
 
 /** The usual sub-attributes of a multi-valued attribute (RFC 7643 §2.4). */
 function multiValued(name: string, description: string, valueType: AttributeType, types: string[], extra: AttributeDef[] = []) {
@@ -113,7 +104,7 @@ export const USER_SCHEMA: SchemaDef = {
     str('displayName', 'The name of the User, suitable for display to end-users.'),
     str('nickName', 'The casual way to address the user.'),
     attr('profileUrl', 'reference', { description: "A URI of the user's online profile.", referenceTypes: ['external'] }),
-    str('title', "The user's title, such as \"Vice President\"."),
+    str('title', 'The user\'s title, such as "Vice President".'),
     str('userType', 'The relationship between the organization and the user.'),
     str('preferredLanguage', "The user's preferred written or spoken language."),
     str('locale', "The user's default location, e.g. en-US."),

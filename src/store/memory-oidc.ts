@@ -2,15 +2,7 @@
  * The OIDC half of the in-memory store: OIDC clients, SSO users and the customer list. Records are kept as
  * JSON text, like the Redis store keeps them, so both stores copy (and reject) exactly the same data.
  */
-import {
-  bySeenDescending,
-  checkOidcClient,
-  checkSsoUser,
-  earlierTimestamp,
-  parseOidcClient,
-  parseSsoUser,
-  type OidcMethods,
-} from './sso-records.js';
+import { bySeenDescending, checkOidcClient, checkSsoUser, earlierTimestamp, parseOidcClient, parseSsoUser, type OidcMethods } from './sso-records.js';
 import { assertStoreId } from './store.js';
 
 /** In-memory OIDC clients and SSO users; `connectionCustomers` lists the customers with a SCIM connection. */

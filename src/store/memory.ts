@@ -459,7 +459,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertPaging(offset, count);
       const group = space(connectionId)?.resources.Group.get(groupId);
       if (!group) return null;
-      const members = listOf(group).slice(offset, offset + count).map((m) => ({ ...m }));
+      const members = listOf(group)
+        .slice(offset, offset + count)
+        .map((m) => ({ ...m }));
       return { version: group.version, total: group.members.size, members };
     },
 

@@ -1,29 +1,29 @@
 /** Arguments and replies of the Redis store's resource scripts (see redis-scripts.ts). */
-import { memberMeta, parseMemberMeta, type QuotaName, type ResourceKind, type ResourceWrite, type StoredMember, type StoredResource, type StoreQuota, type WriteOutcome } from './store.js';
+import {
+  memberMeta,
+  parseMemberMeta,
+  type QuotaName,
+  type ResourceKind,
+  type ResourceWrite,
+  type StoredMember,
+  type StoredResource,
+  type StoreQuota,
+  type WriteOutcome,
+} from './store.js';
 
 /**
  * How a write hands group members to the create/replace scripts: 'keep' (unchanged), the whole list or the
  * changes inline (both at most MEMBER_CHUNK members), or a list staged earlier under a job token.
  */
 export type MembersMode =
-  | { mode: 'keep' }
-  | { mode: 'full'; members: StoredMember[] }
-  | { mode: 'delta'; add: StoredMember[]; remove: string[] }
-  | { mode: 'staged'; token: string };
+  { mode: 'keep' } | { mode: 'full'; members: StoredMember[] } | { mode: 'delta'; add: StoredMember[]; remove: string[] } | { mode: 'staged'; token: string };
 
 /** The kind code used in keys and script arguments: `u` users, `g` groups. */
 export const KIND_CODE: Record<ResourceKind, string> = { User: 'u', Group: 'g' };
 
 /** The ARGV of the create/replace scripts; see WRITE_PRELUDE in redis-scripts.ts. */
 export function writeArgs(write: ResourceWrite, expectedVersion: number, members: MembersMode, quota?: StoreQuota): (string | number)[] {
-  const args: (string | number)[] = [
-    KIND_CODE[write.kind],
-    write.id,
-    write.json,
-    expectedVersion,
-    write.displayName ?? '',
-    write.indexes.length,
-  ];
+  const args: (string | number)[] = [KIND_CODE[write.kind], write.id, write.json, expectedVersion, write.displayName ?? '', write.indexes.length];
   for (const e of write.indexes) args.push(e.attribute, e.value, e.unique ? '1' : '0');
   args.push(members.mode);
   if (members.mode === 'full') {

@@ -11,14 +11,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { defineScripts } from './redis-commands.js';
-import {
-  bySeenDescending,
-  checkOidcClient,
-  checkSsoUser,
-  parseOidcClient,
-  parseSsoUser,
-  type OidcMethods,
-} from './sso-records.js';
+import { bySeenDescending, checkOidcClient, checkSsoUser, parseOidcClient, parseSsoUser, type OidcMethods } from './sso-records.js';
 import { assertStoreId, type StoredSsoUser } from './store.js';
 
 /**
@@ -72,11 +65,11 @@ const SCAN_COUNT = 500;
  * The OIDC methods of the Redis store, and the customer set the connection methods keep up to date.
  * `customerKey` names the connection's customer copy (its existence means "has a SCIM connection").
  */
-export function redisOidcMethods(options: {
-  client: Redis | Cluster;
-  prefix: string;
-  customerKey: (customerId: string) => string;
-}): { methods: OidcMethods; customers: CustomerSet; oidcKey: (customerId: string) => string } {
+export function redisOidcMethods(options: { client: Redis | Cluster; prefix: string; customerKey: (customerId: string) => string }): {
+  methods: OidcMethods;
+  customers: CustomerSet;
+  oidcKey: (customerId: string) => string;
+} {
   const { client, prefix, customerKey } = options;
   const redis = client as Redis; // Redis and Cluster share these signatures; the cast only picks one.
   const run = defineScripts(client, {

@@ -132,9 +132,7 @@ export function redisStore(options: RedisStoreOptions): Store {
 
   /** The token keys that must work for `record`: its current token, and its previous one until expiry. */
   function liveTokens(record: StoredConnection): { key: string; hash: string; expiresAt: number | null }[] {
-    const live: { key: string; hash: string; expiresAt: number | null }[] = [
-      { key: tokenKey(record.tokenHash), hash: record.tokenHash, expiresAt: null },
-    ];
+    const live: { key: string; hash: string; expiresAt: number | null }[] = [{ key: tokenKey(record.tokenHash), hash: record.tokenHash, expiresAt: null }];
     const { previousTokenHash: previous, previousTokenExpiresAt: expiresAt } = record;
     if (previous !== null && previous !== record.tokenHash && expiresAt !== null && expiresAt > now()) {
       live.push({ key: tokenKey(previous), hash: previous, expiresAt });
@@ -145,9 +143,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   /** Runs CLAIM_TOKEN for each of `live` (copies of `record` at `rev`); answers the replies (1, 0 or -1). */
   async function claim(record: StoredConnection, live: ReturnType<typeof liveTokens>, rev: number, value: string): Promise<number[]> {
     const expiry = (at: number | null): string | number => (at === null ? '' : Math.ceil(at)); // PEXPIREAT wants an integer
-    const replies = await Promise.all(
-      live.map((t) => run('claimToken', t.key, record.connectionId, rev, value, expiry(t.expiresAt), now(), t.hash)),
-    );
+    const replies = await Promise.all(live.map((t) => run('claimToken', t.key, record.connectionId, rev, value, expiry(t.expiresAt), now(), t.hash)));
     return replies.map(Number);
   }
 
@@ -224,8 +220,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       }
       if (members !== undefined && members.length <= CHUNK) mode = { mode: 'full', members };
     }
-    const attempt = async (m: MembersMode) =>
-      run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota)) as Promise<unknown[]>;
+    const attempt = async (m: MembersMode) => run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota)) as Promise<unknown[]>;
     let reply = mode.mode === 'keep' && members !== undefined ? null : await attempt(mode);
     if (reply === null || reply[0] === 'too_big') {
       const token = await stage(connectionId, write.id, members ?? []);
@@ -385,12 +380,21 @@ export function redisStore(options: RedisStoreOptions): Store {
         if (swapped !== 1) {
           const current = await redis.get(connKey(connectionId));
           const keep = current === null ? [] : liveTokens(parseRevision(current).record).map((t) => t.key);
-          await release(connectionId, claimed.filter((key) => !keep.includes(key)), mine + 1);
+          await release(
+            connectionId,
+            claimed.filter((key) => !keep.includes(key)),
+            mine + 1,
+          );
           if (swapped === -1) return { ok: false, reason: 'not_found' };
           continue;
         }
         const live = liveTokens(next);
-        await claim(next, live.filter((t) => !claimed.includes(t.key)), mine, value);
+        await claim(
+          next,
+          live.filter((t) => !claimed.includes(t.key)),
+          mine,
+          value,
+        );
         const written = live.map((t) => t.key);
         await run('setIfNewer', customerKey(next.customerId), mine, value, '', 'xx');
         const stale = [record.tokenHash, record.previousTokenHash]

@@ -8,13 +8,7 @@ import { assertStoreId, type IdpType, type Store, type StoredOidcClient, type St
 /** The Store methods about OIDC clients, SSO users and customers (memory-oidc.ts, redis-oidc.ts). */
 export type OidcMethods = Pick<
   Store,
-  | 'createOidcClient'
-  | 'getOidcClient'
-  | 'replaceOidcClient'
-  | 'deleteOidcClient'
-  | 'listCustomers'
-  | 'recordSsoUser'
-  | 'listSsoUsers'
+  'createOidcClient' | 'getOidcClient' | 'replaceOidcClient' | 'deleteOidcClient' | 'listCustomers' | 'recordSsoUser' | 'listSsoUsers'
 >;
 
 /** The longest SSO subject the stores accept (subjects are hash fields, not key names). */
@@ -54,12 +48,7 @@ function timestamp(what: string, value: unknown): string {
 
 /** Throws a TypeError unless `subject` is 1-1000 characters without control characters. */
 export function assertSsoSubject(subject: unknown): asserts subject is string {
-  if (
-    typeof subject !== 'string' ||
-    subject.length === 0 ||
-    subject.length > MAX_SUBJECT_LENGTH ||
-    /\p{Cc}/u.test(subject)
-  ) {
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH || /\p{Cc}/u.test(subject)) {
     throw new TypeError(`subject must be 1-${MAX_SUBJECT_LENGTH} characters without control characters`);
   }
 }

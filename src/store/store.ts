@@ -273,12 +273,7 @@ export interface Store {
    * Fails with 'not_found', 'version_mismatch', 'uniqueness' or (given `quota`, only for a write that
    * grows the connection's bytes past maxBytes) 'quota'; on failure nothing changes.
    */
-  replaceResource(
-    connectionId: string,
-    write: ResourceWrite,
-    expectedVersion: number,
-    quota?: StoreQuota,
-  ): Promise<WriteOutcome>;
+  replaceResource(connectionId: string, write: ResourceWrite, expectedVersion: number, quota?: StoreQuota): Promise<WriteOutcome>;
   /**
    * Deletes a resource with its index entries. A deleted user leaves every group; a deleted group leaves
    * every group it was a member of. Returns false if it did not exist. Given `expectedVersion`, deletes only
@@ -359,20 +354,13 @@ export const MAX_STORE_ID_LENGTH = 200;
  * spaces) and no control characters.
  */
 export function isValidStoreId(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length > 0 &&
-    value.length <= MAX_STORE_ID_LENGTH &&
-    !/[{}\s\p{Cc}]/u.test(value)
-  );
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_STORE_ID_LENGTH && !/[{}\s\p{Cc}]/u.test(value);
 }
 
 /** Throws a TypeError naming `what` unless `value` passes {@link isValidStoreId}. */
 export function assertStoreId(what: string, value: unknown): asserts value is string {
   if (!isValidStoreId(value)) {
-    throw new TypeError(
-      `${what} must be 1-${MAX_STORE_ID_LENGTH} characters without braces, whitespace or control characters`,
-    );
+    throw new TypeError(`${what} must be 1-${MAX_STORE_ID_LENGTH} characters without braces, whitespace or control characters`);
   }
 }
 
@@ -383,12 +371,7 @@ export function assertResourceKind(kind: unknown): asserts kind is ResourceKind 
 
 /** Throws a TypeError unless `attribute` can name an index: 1 to 200 characters, no control characters. */
 export function assertIndexAttribute(attribute: unknown): asserts attribute is string {
-  if (
-    typeof attribute !== 'string' ||
-    attribute.length === 0 ||
-    attribute.length > MAX_STORE_ID_LENGTH ||
-    /\p{Cc}/u.test(attribute)
-  ) {
+  if (typeof attribute !== 'string' || attribute.length === 0 || attribute.length > MAX_STORE_ID_LENGTH || /\p{Cc}/u.test(attribute)) {
     throw new TypeError('index attribute must be 1-200 characters without control characters');
   }
 }

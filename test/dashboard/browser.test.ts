@@ -15,7 +15,16 @@ import { startExampleApp, type ExampleApp } from './example-process.js';
 
 /** Debian's chromium; CHROMIUM_PATH overrides it (e.g. to check the failure when it is missing). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = resolve('test-artifacts');
 const SCREENSHOTS = { before: join(ARTIFACTS, 'dashboard-matching-before.png'), after: join(ARTIFACTS, 'dashboard-matching-after.png') };
 
@@ -88,10 +97,7 @@ describe('the dashboard in headless Chromium against the example app', () => {
     await page.waitForURL(`${app.origin}/admin/customers/acme/matching`);
 
     const affected = page.locator('#affected-list li');
-    await expect(affected.allTextContents()).resolves.toEqual([
-      expect.stringContaining('dave@acme.test'),
-      expect.stringContaining('erin.lee@acme.test'),
-    ]);
+    await expect(affected.allTextContents()).resolves.toEqual([expect.stringContaining('dave@acme.test'), expect.stringContaining('erin.lee@acme.test')]);
     await expect(page.locator('#recommended').textContent()).resolves.toContain('OidcSubToScimExternalId');
     await expect(page.getByRole('combobox', { name: 'Strategy' }).inputValue()).resolves.toBe('OidcEmailToScimUsername');
     await page.screenshot({ path: SCREENSHOTS.before, fullPage: true });

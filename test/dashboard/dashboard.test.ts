@@ -4,9 +4,26 @@ import { dashboard as expressDashboard } from '../../src/express/dashboard.js';
 import { dashboard as koaDashboard } from '../../src/koa/dashboard.js';
 import { ADAPTERS } from '../support/adapters.js';
 import { STORE_KINDS } from '../support/app.js';
-import { ADMIN, CUSTOMER, HOSTILE_NAME, HOSTILE_USERNAME, SCIM_ONLY, csrfTokenOf, dashboardFixture, type AnyDashboardOptions, type DashboardFixture, type HeaderReader } from './fixture.js';
+import {
+  ADMIN,
+  CUSTOMER,
+  HOSTILE_NAME,
+  HOSTILE_USERNAME,
+  SCIM_ONLY,
+  csrfTokenOf,
+  dashboardFixture,
+  type AnyDashboardOptions,
+  type DashboardFixture,
+  type HeaderReader,
+} from './fixture.js';
 
-const PAGES = ['/admin/', `/admin/customers/${CUSTOMER}`, `/admin/customers/${CUSTOMER}/matching`, `/admin/customers/${CUSTOMER}/matching.json`, `/admin/customers/${CUSTOMER}/compare?subject=00u-dave`];
+const PAGES = [
+  '/admin/',
+  `/admin/customers/${CUSTOMER}`,
+  `/admin/customers/${CUSTOMER}/matching`,
+  `/admin/customers/${CUSTOMER}/matching.json`,
+  `/admin/customers/${CUSTOMER}/compare?subject=00u-dave`,
+];
 const POSTS = [`/admin/customers/${CUSTOMER}/matching`, `/admin/customers/${CUSTOMER}/scim-token`];
 
 describe.each(ADAPTERS)('dashboard authorization on %s', (adapter) => {
@@ -16,7 +33,14 @@ describe.each(ADAPTERS)('dashboard authorization on %s', (adapter) => {
     ['authorize returning false', { authorize: () => false }],
     ['authorize resolving false', { authorize: async () => false }],
     ['authorize returning a truthy non-boolean', { authorize: () => 'yes' as unknown as boolean }],
-    ['authorize throwing', { authorize: () => { throw new Error('session store down'); } }],
+    [
+      'authorize throwing',
+      {
+        authorize: () => {
+          throw new Error('session store down');
+        },
+      },
+    ],
   ];
   it.each(refusing)('refuses every request with %s (403, no data, nothing changed)', async (_name, options) => {
     const f = await dashboardFixture('memory', options, adapter);
@@ -107,7 +131,9 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
     const text = res.text;
     expect(text).toMatch(/<th scope="row">alice@acme.test<\/th>[\s\S]*?<span class="badge ok">Active<\/span>/);
     expect(text).toMatch(/<th scope="row">bob@acme.test<\/th>[\s\S]*?<span class="badge bad">Inactive<\/span>/);
-    expect(text).toMatch(/<th scope="row">Engineering<\/th><td>2<\/td>\s*<td><ul class="plain"><li>alice@acme.test<\/li><li>dave.okafor@legacy.test<\/li><\/ul>/);
+    expect(text).toMatch(
+      /<th scope="row">Engineering<\/th><td>2<\/td>\s*<td><ul class="plain"><li>alice@acme.test<\/li><li>dave.okafor@legacy.test<\/li><\/ul>/,
+    );
     const sso = text.slice(text.indexOf('id="sso"'));
     expect(sso).toMatch(/dave@acme.test<\/th>[\s\S]*?<span class="badge bad">Inactive<\/span>/);
     expect(sso).toMatch(/alice@acme.test<\/th>[\s\S]*?<span class="badge ok">Admitted<\/span>/);
@@ -121,7 +147,11 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
   });
 
   it('escapes hostile values everywhere (pages, attributes, embedded JSON)', async () => {
-    for (const path of [`/admin/customers/${CUSTOMER}`, `/admin/customers/${CUSTOMER}/matching?strategy=OidcEmailToScimUsername`, `/admin/customers/${CUSTOMER}/compare?subject=00u-hostile`]) {
+    for (const path of [
+      `/admin/customers/${CUSTOMER}`,
+      `/admin/customers/${CUSTOMER}/matching?strategy=OidcEmailToScimUsername`,
+      `/admin/customers/${CUSTOMER}/compare?subject=00u-hostile`,
+    ]) {
       const res = await f.agent().get(path).set(ADMIN);
       expect(res.status, path).toBe(200);
       expect(res.text, path).not.toContain('<script>alert');
@@ -189,8 +219,20 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
       expect(res.text).toContain('invalid CSRF token');
     }
     // The right token, but no cookie (another client), or sent cross-site.
-    expect((await f.agent().post(`/admin/customers/${CUSTOMER}/matching`).set(ADMIN).type('form').send({ strategy: 'OidcSubToScimExternalId', _csrf: token })).status).toBe(403);
-    expect((await agent.post(`/admin/customers/${CUSTOMER}/matching`).set(ADMIN).set('Sec-Fetch-Site', 'cross-site').type('form').send({ strategy: 'OidcSubToScimExternalId', _csrf: token })).status).toBe(403);
+    expect(
+      (await f.agent().post(`/admin/customers/${CUSTOMER}/matching`).set(ADMIN).type('form').send({ strategy: 'OidcSubToScimExternalId', _csrf: token }))
+        .status,
+    ).toBe(403);
+    expect(
+      (
+        await agent
+          .post(`/admin/customers/${CUSTOMER}/matching`)
+          .set(ADMIN)
+          .set('Sec-Fetch-Site', 'cross-site')
+          .type('form')
+          .send({ strategy: 'OidcSubToScimExternalId', _csrf: token })
+      ).status,
+    ).toBe(403);
     expect((await agent.post(`/admin/customers/${CUSTOMER}/scim-token`).set(ADMIN).type('form').send({ graceSeconds: '0' })).status).toBe(403);
     expect((await f.sso.fetchOidcClient(CUSTOMER))!.matchingStrategy).toBe('OidcEmailToScimUsername');
     expect((await agent.get('/scim/v2/Users').set('Authorization', `Bearer ${f.token}`)).status).toBe(200);
@@ -199,11 +241,18 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
   it('saves the strategy with a valid token (303 to the page, which then shows it)', async () => {
     const agent = f.agent();
     const page = await agent.get(`/admin/customers/${CUSTOMER}/matching`).set(ADMIN);
-    expect([page.headers['set-cookie'] as unknown as string[]].flat().join()).toMatch(new RegExp(`${CSRF_COOKIE}=[^;]+; Path=/admin; Max-Age=28800; HttpOnly; SameSite=Strict`));
+    expect([page.headers['set-cookie'] as unknown as string[]].flat().join()).toMatch(
+      new RegExp(`${CSRF_COOKIE}=[^;]+; Path=/admin; Max-Age=28800; HttpOnly; SameSite=Strict`),
+    );
     const token = csrfTokenOf(page.text);
     const bad = await agent.post(`/admin/customers/${CUSTOMER}/matching`).set(ADMIN).type('form').send({ strategy: 'Nope', _csrf: token });
     expect(bad.status).toBe(400);
-    const saved = await agent.post(`/admin/customers/${CUSTOMER}/matching`).set(ADMIN).set('Sec-Fetch-Site', 'same-origin').type('form').send({ strategy: 'OidcSubToScimExternalId', _csrf: token });
+    const saved = await agent
+      .post(`/admin/customers/${CUSTOMER}/matching`)
+      .set(ADMIN)
+      .set('Sec-Fetch-Site', 'same-origin')
+      .type('form')
+      .send({ strategy: 'OidcSubToScimExternalId', _csrf: token });
     expect(saved.status).toBe(303);
     expect(saved.headers.location).toBe(`/admin/customers/${CUSTOMER}/matching?saved=1`);
     expect((await f.sso.fetchOidcClient(CUSTOMER))!.matchingStrategy).toBe('OidcSubToScimExternalId');

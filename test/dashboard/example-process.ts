@@ -20,7 +20,12 @@ export async function startExampleApp(timeoutMs = 60_000): Promise<ExampleApp> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), IDP_PORT: '0' };
   for (const name of ['REDIS_URL', 'SCIM_TOKEN', 'DEMO_ADMIN_PASSWORD']) delete env[name];
   // Its own process group, so stopping it stops tsx's child too.
-  const child: ChildProcess = spawn(`${ROOT}node_modules/.bin/tsx`, ['example-app/express.ts'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(`${ROOT}node_modules/.bin/tsx`, ['example-app/express.ts'], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

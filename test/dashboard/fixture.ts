@@ -89,13 +89,22 @@ export async function dashboardFixture(
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const { token } = await sso.createScimConnection({ customerId: CUSTOMER, displayName: 'Acme <Inc>' });
-  await sso.createOidcClient({ customerId: CUSTOMER, idpType: 'Okta', issuer: 'https://idp.example.test/acme', clientId: 'acme-app', redirectUri: 'https://app.example.test/sso/acme/callback' });
+  await sso.createOidcClient({
+    customerId: CUSTOMER,
+    idpType: 'Okta',
+    issuer: 'https://idp.example.test/acme',
+    clientId: 'acme-app',
+    redirectUri: 'https://app.example.test/sso/acme/callback',
+  });
   const scimOnlyToken = (await sso.createScimConnection({ customerId: SCIM_ONLY })).token;
 
   const http = supertest(server);
   const userIds: Record<string, string> = {};
   const createUser = async (userName: string, externalId: string, extra: Record<string, unknown> = {}) => {
-    const res = await http.post('/scim/v2/Users').set('Authorization', `Bearer ${token}`).send({ schemas: [USER_SCHEMA], userName, externalId, emails: [{ value: userName, primary: true }], ...extra });
+    const res = await http
+      .post('/scim/v2/Users')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ schemas: [USER_SCHEMA], userName, externalId, emails: [{ value: userName, primary: true }], ...extra });
     if (res.status !== 201) throw new Error(`creating ${userName}: ${res.status} ${res.text}`);
     userIds[userName] = res.body.id as string;
   };
@@ -103,17 +112,36 @@ export async function dashboardFixture(
   await createUser('bob@acme.test', '00u-bob', { active: false, displayName: 'Bob Gone' });
   await createUser('dave.okafor@legacy.test', '00u-dave', { displayName: 'Dave Okafor', emails: [{ value: 'dave@acme.test', primary: true }] });
   await createUser(HOSTILE_USERNAME, '00u-hostile', { displayName: HOSTILE_NAME });
-  const group = await http.post('/scim/v2/Groups').set('Authorization', `Bearer ${token}`).send({
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
-    displayName: 'Engineering',
-    members: [{ value: userIds['alice@acme.test'] }, { value: userIds['dave.okafor@legacy.test'] }],
-  });
+  const group = await http
+    .post('/scim/v2/Groups')
+    .set('Authorization', `Bearer ${token}`)
+    .send({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Engineering',
+      members: [{ value: userIds['alice@acme.test'] }, { value: userIds['dave.okafor@legacy.test'] }],
+    });
   if (group.status !== 201) throw new Error(`creating the group: ${group.status}`);
 
-  await store.recordSsoUser(CUSTOMER, ssoUser({ subject: '00u-alice', email: 'alice@acme.test', name: 'Alice Active', lastOutcome: 'admitted', lastReason: null, lastScimUserId: userIds['alice@acme.test']! }));
+  await store.recordSsoUser(
+    CUSTOMER,
+    ssoUser({
+      subject: '00u-alice',
+      email: 'alice@acme.test',
+      name: 'Alice Active',
+      lastOutcome: 'admitted',
+      lastReason: null,
+      lastScimUserId: userIds['alice@acme.test']!,
+    }),
+  );
   await store.recordSsoUser(CUSTOMER, ssoUser({ subject: '00u-bob', email: 'bob@acme.test', name: 'Bob Gone', lastReason: 'deactivated' }));
-  await store.recordSsoUser(CUSTOMER, ssoUser({ subject: '00u-dave', email: 'dave@acme.test', name: 'Dave Okafor', claims: { sub: '00u-dave', email: 'dave@acme.test', given_name: 'Dave' } }));
-  await store.recordSsoUser(CUSTOMER, ssoUser({ subject: '00u-hostile', email: 'mallory@acme.test', name: HOSTILE_NAME, claims: { sub: '00u-hostile', [HOSTILE_NAME]: HOSTILE_NAME } }));
+  await store.recordSsoUser(
+    CUSTOMER,
+    ssoUser({ subject: '00u-dave', email: 'dave@acme.test', name: 'Dave Okafor', claims: { sub: '00u-dave', email: 'dave@acme.test', given_name: 'Dave' } }),
+  );
+  await store.recordSsoUser(
+    CUSTOMER,
+    ssoUser({ subject: '00u-hostile', email: 'mallory@acme.test', name: HOSTILE_NAME, claims: { sub: '00u-hostile', [HOSTILE_NAME]: HOSTILE_NAME } }),
+  );
 
   return {
     sso,

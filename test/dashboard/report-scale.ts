@@ -33,23 +33,58 @@ async function inBatches(count: number, task: (i: number) => Promise<unknown>): 
 async function seed(store: Store): Promise<void> {
   const now = new Date().toISOString();
   const connectionId = randomUUID();
-  await store.createConnection({ connectionId, customerId: CUSTOMER, displayName: 'Scale', tokenHash: randomBytes(32).toString('hex'), previousTokenHash: null, previousTokenExpiresAt: null, createdAt: now });
+  await store.createConnection({
+    connectionId,
+    customerId: CUSTOMER,
+    displayName: 'Scale',
+    tokenHash: randomBytes(32).toString('hex'),
+    previousTokenHash: null,
+    previousTokenExpiresAt: null,
+    createdAt: now,
+  });
   await store.createOidcClient({
-    oidcClientId: randomUUID(), customerId: CUSTOMER, idpType: 'Okta', issuer: 'https://idp.example.test', clientId: 'scale-app', clientSecret: null,
-    redirectUri: 'https://app.example.test/cb', matchingStrategy: 'OidcEmailToScimUsername', subjectClaim: 'sub', claimsSource: 'auto', scopes: ['openid', 'email'], createdAt: now, updatedAt: now,
+    oidcClientId: randomUUID(),
+    customerId: CUSTOMER,
+    idpType: 'Okta',
+    issuer: 'https://idp.example.test',
+    clientId: 'scale-app',
+    clientSecret: null,
+    redirectUri: 'https://app.example.test/cb',
+    matchingStrategy: 'OidcEmailToScimUsername',
+    subjectClaim: 'sub',
+    claimsSource: 'auto',
+    scopes: ['openid', 'email'],
+    createdAt: now,
+    updatedAt: now,
   });
   const kind = (i: number) => (i % 20 < 14 ? 'email' : i % 20 < 18 ? 'renamed' : i % 20 === 18 ? 'inactive' : 'none');
   await inBatches(N, async (i) => {
     const userName = kind(i) === 'renamed' ? `u${i}@legacy.example.test` : kind(i) === 'none' ? `other${i}@example.test` : `user${i}@example.test`;
-    const user = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: randomUUID(), userName, externalId: kind(i) === 'none' ? `00x${i}` : `00u${i}`, active: kind(i) !== 'inactive', emails: [{ value: kind(i) === 'none' ? userName : `user${i}@example.test`, primary: true }], meta: { resourceType: 'User', created: now, lastModified: now } };
+    const user = {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      id: randomUUID(),
+      userName,
+      externalId: kind(i) === 'none' ? `00x${i}` : `00u${i}`,
+      active: kind(i) !== 'inactive',
+      emails: [{ value: kind(i) === 'none' ? userName : `user${i}@example.test`, primary: true }],
+      meta: { resourceType: 'User', created: now, lastModified: now },
+    };
     const outcome = await store.createResource(connectionId, userSpec.toWrite(user));
     if (!outcome.ok) throw new Error(`seeding user ${i}: ${JSON.stringify(outcome)}`);
   });
   await inBatches(N, (i) =>
     store.recordSsoUser(CUSTOMER, {
-      subject: `00u${i}`, email: `user${i}@example.test`, emailVerified: true, preferredUsername: `user${i}@example.test`, name: `User ${i}`,
-      claims: { sub: `00u${i}`, email: `user${i}@example.test`, name: `User ${i}` }, firstSeenAt: now, lastSeenAt: now,
-      lastOutcome: 'refused', lastReason: 'not_provisioned', lastScimUserId: null,
+      subject: `00u${i}`,
+      email: `user${i}@example.test`,
+      emailVerified: true,
+      preferredUsername: `user${i}@example.test`,
+      name: `User ${i}`,
+      claims: { sub: `00u${i}`, email: `user${i}@example.test`, name: `User ${i}` },
+      firstSeenAt: now,
+      lastSeenAt: now,
+      lastOutcome: 'refused',
+      lastReason: 'not_provisioned',
+      lastScimUserId: null,
     }),
   );
 }

@@ -38,7 +38,15 @@ describe.each(STORE_KINDS)('dashboard token rotation across instances (%s store)
         }
       });
       afterAll(async () => {
-        await Promise.all(instances.map((i) => new Promise<void>((resolve) => { i.server.close(() => resolve()); i.server.closeAllConnections(); })));
+        await Promise.all(
+          instances.map(
+            (i) =>
+              new Promise<void>((resolve) => {
+                i.server.close(() => resolve());
+                i.server.closeAllConnections();
+              }),
+          ),
+        );
         await made?.cleanup();
         expect(errors).toEqual([]);
       });

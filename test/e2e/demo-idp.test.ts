@@ -13,8 +13,15 @@ import { startDemoIdp, type DemoIdp } from '../../example-app/demo-idp.js';
 import { Browser, parseForms } from '../support/browser.js';
 
 type Auth = 'post' | 'basic' | 'none';
-interface RpClient { tenant: string; auth: Auth; config?: client.Configuration }
-interface LoginResult { claims: Record<string, unknown>; userinfo?: Record<string, unknown> }
+interface RpClient {
+  tenant: string;
+  auth: Auth;
+  config?: client.Configuration;
+}
+interface LoginResult {
+  claims: Record<string, unknown>;
+  userinfo?: Record<string, unknown>;
+}
 
 /**
  * A tiny openid-client RP: `/login/:rp?login_hint=&userinfo=1` and `/cb/:rp` per registered client. The
@@ -109,7 +116,11 @@ async function startRp(idp: DemoIdp) {
         redirect_uris: [`${origin}/cb/${name}`],
       });
     },
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -117,9 +128,23 @@ let idp: DemoIdp;
 let rp: Awaited<ReturnType<typeof startRp>>;
 const errors: unknown[] = [];
 
-const alice = { sub: 'alice', label: 'Alice (admin)', email: 'alice@okta.test', email_verified: true, preferred_username: 'alice@okta.test', name: 'Alice Adams' };
+const alice = {
+  sub: 'alice',
+  label: 'Alice (admin)',
+  email: 'alice@okta.test',
+  email_verified: true,
+  preferred_username: 'alice@okta.test',
+  name: 'Alice Adams',
+};
 const bob = { sub: 'bob', label: 'Bob', email: 'bob@okta.test', email_verified: false, preferred_username: 'bob', name: 'Bob Brown' };
-const carol = { sub: 'pairwise-carol', oid: '11111111-2222-3333-4444-555555555555', tid: 'tenant-guid', email: 'carol@entra.test', preferred_username: 'carol@entra.test', name: 'Carol C' };
+const carol = {
+  sub: 'pairwise-carol',
+  oid: '11111111-2222-3333-4444-555555555555',
+  tid: 'tenant-guid',
+  email: 'carol@entra.test',
+  preferred_username: 'carol@entra.test',
+  name: 'Carol C',
+};
 
 beforeAll(async () => {
   idp = await startDemoIdp({
@@ -160,8 +185,13 @@ describe('demo IdP with a real openid-client relying party', () => {
     expect(hops.slice(0, -1).every((h) => h.status >= 300 && h.status < 400)).toBe(true);
     expect(hops.some((h) => h.url.includes('/t/okta/interaction/'))).toBe(true);
     expect(body.claims).toMatchObject({
-      iss: idp.issuer('okta'), sub: 'alice', aud: 'okta-client',
-      email: 'alice@okta.test', email_verified: true, preferred_username: 'alice@okta.test', name: 'Alice Adams',
+      iss: idp.issuer('okta'),
+      sub: 'alice',
+      aud: 'okta-client',
+      email: 'alice@okta.test',
+      email_verified: true,
+      preferred_username: 'alice@okta.test',
+      name: 'Alice Adams',
     });
     expect(body.claims).not.toHaveProperty('label');
     // One jar per host:port: the RP's cookies and the IdP's never mix; Max-Age=0 deleted rp_tx.

@@ -363,7 +363,13 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
     let pending = instances.get(n);
     if (!pending) {
       pending = (async () => {
-        const sso = scimSso({ store, allowHttpIssuers: true, ...options.ssoOptions, ...(options.onEvent ? { onEvent: options.onEvent } : {}), onError: (error) => serverErrors.push(`instance ${n} onError: ${String(error)}`) });
+        const sso = scimSso({
+          store,
+          allowHttpIssuers: true,
+          ...options.ssoOptions,
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+          onError: (error) => serverErrors.push(`instance ${n} onError: ${String(error)}`),
+        });
         const passport = newPassport(options.adapter);
         const build = BUILDERS[options.adapter] as AppBuilder<AdapterKind>;
         const handler = build(
@@ -518,7 +524,12 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
       await Promise.all(
         all.flatMap((r) =>
           r.status === 'fulfilled'
-            ? [new Promise<void>((resolve) => { r.value.server.close(() => resolve()); r.value.server.closeAllConnections(); })]
+            ? [
+                new Promise<void>((resolve) => {
+                  r.value.server.close(() => resolve());
+                  r.value.server.closeAllConnections();
+                }),
+              ]
             : [],
         ),
       );

@@ -41,7 +41,14 @@ describe.each(STORE_KINDS)('login audit events (%s store)', (storeKind) => {
 
       const mine = events.filter((e) => e.customerId === customerId);
       expect(mine.map((e) => e.type)).toEqual(['login.admitted', 'login.refused', 'user.deactivated', 'session.ended']);
-      expect(mine[0]).toMatchObject({ actor: 'login', outcome: 'success', connectionId: c.connectionId, subject: ann, strategy: 'OidcEmailToScimUsername', resourceId: annId });
+      expect(mine[0]).toMatchObject({
+        actor: 'login',
+        outcome: 'success',
+        connectionId: c.connectionId,
+        subject: ann,
+        strategy: 'OidcEmailToScimUsername',
+        resourceId: annId,
+      });
       expect(mine[1]).toMatchObject({ actor: 'login', outcome: 'failure', subject: ben, reason: 'not_provisioned' });
       expect(mine[3]).toMatchObject({ actor: 'session', reason: 'deactivated', resourceId: annId });
       const all = JSON.stringify(events);

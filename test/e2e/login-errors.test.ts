@@ -140,7 +140,10 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
     it('answers 404 unknown_customer for a customer without an OIDC client, at login and at callback', async () => {
       const browser = new Browser();
       expect(await get(browser, `${origin}${PATHS.login('nobody-here')}`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
-      expect(await get(browser, `${origin}${PATHS.callback('nobody-here')}?code=x&state=y`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
+      expect(await get(browser, `${origin}${PATHS.callback('nobody-here')}?code=x&state=y`)).toMatchObject({
+        status: 404,
+        body: { error: 'unknown_customer' },
+      });
       // An id that can never be a customer id (braces) is unknown too, not a crash.
       expect(await get(browser, `${origin}${PATHS.login('{bad}')}`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
       // Not validly percent-encoded: still a 404 on both adapters, never a 500.

@@ -60,7 +60,9 @@ describe.each(STORE_KINDS)('fresh OIDC client configuration at the callback (%s 
     async function complete(browser: Browser, callback: URL, from: number, on: number) {
       const cookies = browser.cookies(await origin(from));
       const target = `${await origin(on)}${callback.pathname}${callback.search}`;
-      const cookie = Object.entries(cookies).map(([name, value]) => `${name}=${value}`).join('; ');
+      const cookie = Object.entries(cookies)
+        .map(([name, value]) => `${name}=${value}`)
+        .join('; ');
       const response = await browser.fetch(target, { headers: { cookie } });
       const json = (response.headers.get('content-type') ?? '').includes('json');
       const body = json ? ((await response.json()) as Record<string, unknown>) : (await response.body?.cancel(), null);
@@ -104,7 +106,11 @@ describe.each(STORE_KINDS)('fresh OIDC client configuration at the callback (%s 
       expect(await complete(started[1]!.browser, started[1]!.callback, B, A)).toMatchObject(INVALID_RESPONSE);
       // Started now, on either instance, completed on either: the new issuer, admitted.
       const newIssuer = new URL(h.idp.issuer('fresh-two')).origin;
-      for (const [from, on] of [[A, A], [B, A], [A, B]] as const) {
+      for (const [from, on] of [
+        [A, A],
+        [B, A],
+        [A, B],
+      ] as const) {
         const result = await login(c.customerId, sub, from, on);
         expect(result).toMatchObject({ status: 302, location: PATHS.me });
         expect(result.visited.some((url) => url.startsWith(`${newIssuer}/t/fresh-two/`))).toBe(true);
@@ -124,7 +130,10 @@ describe.each(STORE_KINDS)('fresh OIDC client configuration at the callback (%s 
       await (await h.instance(B)).sso.updateOidcClient(c.customerId, { clientId });
 
       expect(await complete(before, callback, A, A)).toMatchObject(INVALID_RESPONSE);
-      for (const [from, on] of [[A, A], [B, A]] as const) {
+      for (const [from, on] of [
+        [A, A],
+        [B, A],
+      ] as const) {
         const result = await login(c.customerId, sub, from, on);
         expect(result).toMatchObject({ status: 302, location: PATHS.me });
         expect(result.visited.some((url) => new URL(url).searchParams.get('client_id') === clientId)).toBe(true);
@@ -142,7 +151,11 @@ describe.each(STORE_KINDS)('fresh OIDC client configuration at the callback (%s 
       await (await h.instance(B)).sso.updateOidcClient(c.customerId, { clientSecret });
 
       expect(await complete(before, callback, A, A)).toMatchObject({ status: 302, location: PATHS.me });
-      for (const [from, on] of [[A, A], [B, A], [A, B]] as const) {
+      for (const [from, on] of [
+        [A, A],
+        [B, A],
+        [A, B],
+      ] as const) {
         expect(await login(c.customerId, sub, from, on)).toMatchObject({ status: 302, location: PATHS.me });
       }
     });
@@ -172,7 +185,14 @@ describe.each(STORE_KINDS)('fresh OIDC client configuration at the callback (%s 
       const b = (await h.instance(B)).sso;
       const previous = await b.fetchOidcClient(c.customerId);
       await b.deleteOidcClient(c.customerId);
-      await b.createOidcClient({ customerId: c.customerId, idpType: 'Okta', issuer: c.issuer, clientId: c.clientId, clientSecret: c.clientSecret, redirectUri: c.redirectUri });
+      await b.createOidcClient({
+        customerId: c.customerId,
+        idpType: 'Okta',
+        issuer: c.issuer,
+        clientId: c.clientId,
+        clientSecret: c.clientSecret,
+        redirectUri: c.redirectUri,
+      });
       expect((await b.fetchOidcClient(c.customerId))?.oidcClientId).not.toBe(previous?.oidcClientId);
 
       expect(await complete(before, callback, A, A)).toMatchObject(INVALID_RESPONSE);

@@ -258,16 +258,26 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
       const inB = await b.scim.createUser({ userName: bOnly.email });
 
       expect(await h.login(new Browser(), b.customerId, shared.sub)).toMatchObject({ status: 403, body: { reason: 'not_provisioned' } });
-      expect(await h.login(new Browser(), a.customerId, shared.sub)).toMatchObject({ status: 200, body: { customerId: a.customerId, connectionId: a.connectionId, scimUserId: inA } });
+      expect(await h.login(new Browser(), a.customerId, shared.sub)).toMatchObject({
+        status: 200,
+        body: { customerId: a.customerId, connectionId: a.connectionId, scimUserId: inA },
+      });
       expect(await h.login(new Browser(), a.customerId, bOnly.sub)).toMatchObject({ status: 403, body: { reason: 'not_provisioned' } });
-      expect(await h.login(new Browser(), b.customerId, bOnly.sub)).toMatchObject({ status: 200, body: { customerId: b.customerId, connectionId: b.connectionId, scimUserId: inB } });
+      expect(await h.login(new Browser(), b.customerId, bOnly.sub)).toMatchObject({
+        status: 200,
+        body: { customerId: b.customerId, connectionId: b.connectionId, scimUserId: inB },
+      });
     });
 
     it('an app-built openid-client Strategy wrapped with sso.guardVerify admits and refuses like authRoutes', async () => {
       const { c, sub, email, id } = await customerWithPerson('custom');
       const { origin } = await h.instance(c.instance);
       appClients.set(c.customerId, { issuer: c.issuer, clientId: c.clientId, clientSecret: c.clientSecret });
-      await h.idp.addClient(c.tenant, { client_id: c.clientId, client_secret: c.clientSecret, redirect_uris: [c.redirectUri, `${origin}${CUSTOM.callback(c.customerId)}`] });
+      await h.idp.addClient(c.tenant, {
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+        redirect_uris: [c.redirectUri, `${origin}${CUSTOM.callback(c.customerId)}`],
+      });
       const offSub = `${c.customerId}-off`;
       h.idp.upsertAccount('lifecycle', { sub: offSub, email: `${offSub}@corp.test`, email_verified: true });
       await c.scim.createUser({ userName: `${offSub}@corp.test`, active: false });
@@ -315,7 +325,11 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
       const c = await h.customer({ customerId, tenant: 'lifecycle', idpType: 'Okta', noScim: true });
       const { origin } = await h.instance(0);
       appClients.set(customerId, { issuer: c.issuer, clientId: c.clientId, clientSecret: c.clientSecret });
-      await h.idp.addClient(c.tenant, { client_id: c.clientId, client_secret: c.clientSecret, redirect_uris: [c.redirectUri, `${origin}${CUSTOM.callback(customerId)}`] });
+      await h.idp.addClient(c.tenant, {
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+        redirect_uris: [c.redirectUri, `${origin}${CUSTOM.callback(customerId)}`],
+      });
       const sub = `${customerId}-sub`;
       const email = `${customerId}@corp.test`;
       h.idp.upsertAccount('lifecycle', { sub, email, email_verified: true });
@@ -384,7 +398,13 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
     it('listSsoUsers records every attempt with its outcome and reason, one record per subject', async () => {
       const customerId = `rec-${uid()}`;
       const c = await h.customer({ customerId, tenant: 'lifecycle', idpType: 'Okta' });
-      const person = (name: string) => ({ sub: `${customerId}-${name}`, email: `${name}-${customerId}@corp.test`, email_verified: true, preferred_username: name, name: `${name} person` });
+      const person = (name: string) => ({
+        sub: `${customerId}-${name}`,
+        email: `${name}-${customerId}@corp.test`,
+        email_verified: true,
+        preferred_username: name,
+        name: `${name} person`,
+      });
       const ok = person('ok');
       const off = person('off');
       const none = person('none');
@@ -407,8 +427,14 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
       expect(users.map((u) => u.subject)).toEqual([ok.sub, none.sub, off.sub]); // most recent first
       const bySubject = Object.fromEntries(users.map((u) => [u.subject, u]));
       expect(bySubject[ok.sub]).toMatchObject({
-        email: ok.email, emailVerified: true, preferredUsername: 'ok', name: 'ok person',
-        lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: okId, firstSeenAt: okFirstSeen,
+        email: ok.email,
+        emailVerified: true,
+        preferredUsername: 'ok',
+        name: 'ok person',
+        lastOutcome: 'refused',
+        lastReason: 'deactivated',
+        lastScimUserId: okId,
+        firstSeenAt: okFirstSeen,
       });
       expect(bySubject[ok.sub]!.lastSeenAt >= bySubject[ok.sub]!.firstSeenAt).toBe(true);
       expect(bySubject[off.sub]).toMatchObject({ lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: offId });
@@ -449,7 +475,9 @@ describe.each(STORE_KINDS)('login lifecycle across instances with shared session
       const cookies = browser.cookies(a.origin);
       expect(cookies[SESSION_COOKIE]).toBeDefined();
       const target = `${b.origin}${callback.pathname}${callback.search}`;
-      const cookie = Object.entries(cookies).map(([name, value]) => `${name}=${value}`).join('; ');
+      const cookie = Object.entries(cookies)
+        .map(([name, value]) => `${name}=${value}`)
+        .join('; ');
       const response = await browser.fetch(target, { headers: { cookie } });
       const json = (response.headers.get('content-type') ?? '').includes('json');
       const body = json ? ((await response.json()) as unknown) : (await response.body?.cancel(), null);

@@ -44,10 +44,7 @@ const PEOPLE: Record<MatchingStrategy, (k: string, outcome: Outcome) => Person> 
   }),
   OidcEmailUsernameToScimUsername: (k, outcome) => ({
     account: { sub: `local-sub-${k}`, email: `local.${k}@idp.example`, email_verified: true },
-    users:
-      outcome === 'ambiguous'
-        ? [{ userName: `Local.${k}@a.example` }, { userName: `local.${k}@B.example` }]
-        : [{ userName: `Local.${k}@corp.example` }],
+    users: outcome === 'ambiguous' ? [{ userName: `Local.${k}@a.example` }, { userName: `local.${k}@B.example` }] : [{ userName: `Local.${k}@corp.example` }],
   }),
   OidcPreferredUsernameToScimUsername: (k) => ({
     account: { sub: `pref-sub-${k}`, email: `mail.${k}@idp.test`, email_verified: true, preferred_username: `Pref.${k}` },
@@ -186,14 +183,22 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
     describe('default strategy per idpType', () => {
       it('Okta matches the email to the SCIM userName', async () => {
         const c = await h.customer({ customerId: 'default-okta', tenant: 'okta', idpType: 'Okta' });
-        await expect((await h.instance()).sso.fetchOidcClient('default-okta')).resolves.toMatchObject({ matchingStrategy: 'OidcEmailToScimUsername', subjectClaim: 'sub' });
+        await expect((await h.instance()).sso.fetchOidcClient('default-okta')).resolves.toMatchObject({
+          matchingStrategy: 'OidcEmailToScimUsername',
+          subjectClaim: 'sub',
+        });
         h.idp.upsertAccount('okta', { sub: '00u-okta-sub', email: 'Olivia@Okta.Test', email_verified: true, preferred_username: 'olivia' });
         const id = await c.scim.createUser({ userName: 'olivia@okta.test', externalId: '00u-something-else' });
         const browser = new Browser();
         const result = await h.login(browser, c.customerId, '00u-okta-sub');
         expect(result.status, JSON.stringify(result.body)).toBe(200);
         expect(result.body).toEqual({
-          customerId: 'default-okta', connectionId: c.connectionId, scimUserId: id, userName: 'olivia@okta.test', subject: '00u-okta-sub', email: 'Olivia@Okta.Test',
+          customerId: 'default-okta',
+          connectionId: c.connectionId,
+          scimUserId: id,
+          userName: 'olivia@okta.test',
+          subject: '00u-okta-sub',
+          email: 'Olivia@Okta.Test',
         });
       });
 
@@ -206,7 +211,12 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
         const result = await h.login(browser, c.customerId, 'pairwise-sub-carol');
         expect(result.status, JSON.stringify(result.body)).toBe(200);
         expect(result.body).toEqual({
-          customerId: 'default-entra', connectionId: c.connectionId, scimUserId: id, userName: 'carol@entra.test', subject: oid, email: 'carol@entra.test',
+          customerId: 'default-entra',
+          connectionId: c.connectionId,
+          scimUserId: id,
+          userName: 'carol@entra.test',
+          subject: oid,
+          email: 'carol@entra.test',
         });
 
         // A SCIM user whose externalId is the pairwise `sub` (what Entra never sends) does not match.
@@ -220,7 +230,13 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
 
     describe('claimsSource on an IdP that puts email only in userinfo', () => {
       it("'auto' fetches userinfo and matches by email", async () => {
-        const c = await h.customer({ customerId: 'claims-auto', tenant: 'userinfo-idp', tenantOptions: { claimsIn: 'userinfo' }, idpType: 'Generic', claimsSource: 'auto' });
+        const c = await h.customer({
+          customerId: 'claims-auto',
+          tenant: 'userinfo-idp',
+          tenantOptions: { claimsIn: 'userinfo' },
+          idpType: 'Generic',
+          claimsSource: 'auto',
+        });
         h.idp.upsertAccount('userinfo-idp', { sub: 'ui-sub-1', email: 'uma@userinfo.test', email_verified: true, preferred_username: 'uma' });
         const id = await c.scim.createUser({ userName: 'uma@userinfo.test' });
         const result = await h.login(new Browser(), c.customerId, 'ui-sub-1');
@@ -229,7 +245,13 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
       });
 
       it("'id_token' reads only the ID token: the email is missing, so nobody matches", async () => {
-        const c = await h.customer({ customerId: 'claims-idtoken', tenant: 'userinfo-idp', tenantOptions: { claimsIn: 'userinfo' }, idpType: 'Generic', claimsSource: 'id_token' });
+        const c = await h.customer({
+          customerId: 'claims-idtoken',
+          tenant: 'userinfo-idp',
+          tenantOptions: { claimsIn: 'userinfo' },
+          idpType: 'Generic',
+          claimsSource: 'id_token',
+        });
         h.idp.upsertAccount('userinfo-idp', { sub: 'ui-sub-2', email: 'ivan@userinfo.test', email_verified: true });
         await c.scim.createUser({ userName: 'ivan@userinfo.test' });
         const result = await h.login(new Browser(), c.customerId, 'ui-sub-2');

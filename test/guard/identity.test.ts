@@ -29,7 +29,8 @@ describe('email_verified', () => {
 });
 
 describe('requireVerifiedEmail', () => {
-  const person = (emailVerified: unknown) => identityOf({ sub: 's', email: 'kate@corp.test', ...(emailVerified === undefined ? {} : { email_verified: emailVerified }) }, 'sub');
+  const person = (emailVerified: unknown) =>
+    identityOf({ sub: 's', email: 'kate@corp.test', ...(emailVerified === undefined ? {} : { email_verified: emailVerified }) }, 'sub');
   const users = [scim('kate@corp.test')];
 
   it('off (the default): absent counts as usable, anything but true-ish present does not', () => {

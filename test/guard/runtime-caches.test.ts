@@ -21,7 +21,14 @@ describe.each(STORE_KINDS)('login runtime caches (%s store)', (kind) => {
     for (let i = 0; i < 8; i++) {
       const clientId = `cache-client-${i}`;
       await idp.addClient('caches', { client_id: clientId, client_secret: `secret-${i}`, redirect_uris: ['http://127.0.0.1/cb'] });
-      await sso.createOidcClient({ customerId: `cache-${i}`, idpType: 'Okta', issuer: idp.issuer('caches'), clientId, clientSecret: `secret-${i}`, redirectUri: 'http://127.0.0.1/cb' });
+      await sso.createOidcClient({
+        customerId: `cache-${i}`,
+        idpType: 'Okta',
+        issuer: idp.issuer('caches'),
+        clientId,
+        clientSecret: `secret-${i}`,
+        redirectUri: 'http://127.0.0.1/cb',
+      });
     }
   });
   afterAll(async () => {

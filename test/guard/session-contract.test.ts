@@ -13,7 +13,13 @@ const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 async function setUp() {
   const sso = scimSso({});
   const { token } = await sso.createScimConnection({ customerId: 'contract' });
-  await sso.createOidcClient({ customerId: 'contract', idpType: 'Okta', issuer: 'https://idp.example.test', clientId: 'c', redirectUri: 'https://app.example.test/sso/contract/callback' });
+  await sso.createOidcClient({
+    customerId: 'contract',
+    idpType: 'Okta',
+    issuer: 'https://idp.example.test',
+    clientId: 'c',
+    redirectUri: 'https://app.example.test/sso/contract/callback',
+  });
   const created = await sso.handleScim({
     method: 'POST',
     path: '/Users',

@@ -32,10 +32,12 @@ const counts = (report: ReturnType<typeof buildMatchingReport>) =>
   Object.fromEntries(report.strategies.map((s) => [s.strategy, [s.admitted.length, s.inactive.length, s.affected.length, s.ambiguous.length]]));
 
 describe('the SCIM Matching report', () => {
-  it('evaluates PropelAuth\'s John Doe pair under every strategy', () => {
+  it("evaluates PropelAuth's John Doe pair under every strategy", () => {
     const report = buildMatchingReport(
       input({
-        ssoUsers: [sso({ subject: '00utc0x6na8aflr0E697', email: 'john@acmeinc.com', emailVerified: true, preferredUsername: 'john@acmeinc.com', name: 'John Doe' })],
+        ssoUsers: [
+          sso({ subject: '00utc0x6na8aflr0E697', email: 'john@acmeinc.com', emailVerified: true, preferredUsername: 'john@acmeinc.com', name: 'John Doe' }),
+        ],
         scimUsers: [scim({ id: 'bd0b9f34-d4a2-41dc-a2d7-14bfd65c0df3', userName: 'john@acmeinc.com', externalId: '00utc0x6na8aflr0E697' })],
       }),
     );
@@ -54,9 +56,18 @@ describe('the SCIM Matching report', () => {
 
   it('recommends sub → externalId for an Entra directory where only the oid matches, and warns about sub', () => {
     // Entra: userNames are UPNs that differ from the emails, and the subject recorded is the oid.
-    const ssoUsers = [1, 2, 3].map((i) => sso({ subject: `oid-${i}`, email: `person${i}@contoso.com`, preferredUsername: `p${i}@contoso.onmicrosoft.com`, claims: { sub: `pairwise-${i}`, oid: `oid-${i}` } }));
+    const ssoUsers = [1, 2, 3].map((i) =>
+      sso({
+        subject: `oid-${i}`,
+        email: `person${i}@contoso.com`,
+        preferredUsername: `p${i}@contoso.onmicrosoft.com`,
+        claims: { sub: `pairwise-${i}`, oid: `oid-${i}` },
+      }),
+    );
     const scimUsers = [1, 2, 3].map((i) => scim({ id: `s${i}`, userName: `p${i}.upn@contoso.onmicrosoft.com`, externalId: `oid-${i}`, active: i !== 3 }));
-    const report = buildMatchingReport(input({ idpType: 'MicrosoftEntra', subjectClaim: 'sub', currentStrategy: 'OidcSubToScimUsername', ssoUsers, scimUsers }));
+    const report = buildMatchingReport(
+      input({ idpType: 'MicrosoftEntra', subjectClaim: 'sub', currentStrategy: 'OidcSubToScimUsername', ssoUsers, scimUsers }),
+    );
     expect(counts(report)).toEqual({
       OidcSubToScimUsername: [0, 0, 3, 0],
       OidcSubToScimExternalId: [2, 1, 0, 0],
@@ -74,7 +85,11 @@ describe('the SCIM Matching report', () => {
       input({
         currentStrategy: 'OidcEmailUsernameToScimUsername',
         ssoUsers: [sso({ subject: 's1', email: 'sam@new.example' }), sso({ subject: 's2', email: 'kim@new.example' })],
-        scimUsers: [scim({ id: 'a', userName: 'sam@new.example' }), scim({ id: 'b', userName: 'sam@old.example' }), scim({ id: 'c', userName: 'kim@new.example' })],
+        scimUsers: [
+          scim({ id: 'a', userName: 'sam@new.example' }),
+          scim({ id: 'b', userName: 'sam@old.example' }),
+          scim({ id: 'c', userName: 'kim@new.example' }),
+        ],
       }),
     );
     const local = report.strategies.find((s) => s.strategy === 'OidcEmailUsernameToScimUsername')!;
@@ -99,7 +114,11 @@ describe('the SCIM Matching report', () => {
     );
     expect(report.warnings.some((w) => w.includes('another domain'))).toBe(true);
     const sameDomain = buildMatchingReport(
-      input({ currentStrategy: 'OidcEmailUsernameToScimUsername', ssoUsers: [sso({ subject: 's', email: 'bob@corp.example' })], scimUsers: [scim({ id: 'b', userName: 'bob@corp.example' })] }),
+      input({
+        currentStrategy: 'OidcEmailUsernameToScimUsername',
+        ssoUsers: [sso({ subject: 's', email: 'bob@corp.example' })],
+        scimUsers: [scim({ id: 'b', userName: 'bob@corp.example' })],
+      }),
     );
     expect(sameDomain.warnings.some((w) => w.includes('another domain'))).toBe(false);
   });
@@ -110,9 +129,22 @@ describe('the matching report read from a store', () => {
     const { scimSso } = await import('../support/sso.js');
     const sso = scimSso();
     const { token } = await sso.createScimConnection({ customerId: 'r' });
-    await sso.createOidcClient({ customerId: 'r', idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });
+    await sso.createOidcClient({
+      customerId: 'r',
+      idpType: 'Okta',
+      issuer: 'https://idp.example.com',
+      clientId: 'c',
+      redirectUri: 'https://app.example.com/cb',
+    });
     const scim = (method: string, path: string, body?: unknown) =>
-      sso.handleScim({ method, path, query: new URLSearchParams(), headers: { authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body), baseUrl: 'https://app.example.com/scim/v2' });
+      sso.handleScim({
+        method,
+        path,
+        query: new URLSearchParams(),
+        headers: { authorization: `Bearer ${token}` },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        baseUrl: 'https://app.example.com/scim/v2',
+      });
     const created = JSON.parse((await scim('POST', '/Users', { userName: 'gone@corp.example' })).body!) as { id: string };
     await scim('POST', '/Users', { userName: 'here@corp.example' });
     expect((await scim('DELETE', `/Users/${created.id}`)).status).toBe(204);

@@ -24,7 +24,7 @@ const scim = (over: Partial<ScimCandidate> = {}): ScimCandidate => ({
   ...over,
 });
 
-describe('PropelAuth\'s documented John Doe pair', () => {
+describe("PropelAuth's documented John Doe pair", () => {
   // docs/design-decisions.md §The product model (after PropelAuth), PropelAuth's own example: the SSO user and the SCIM user of the same person.
   const john = sso({ subject: '00utc0x6na8aflr0E697', email: 'john@acmeinc.com', emailVerified: true, preferredUsername: 'john@acmeinc.com' });
   const johnScim = scim({ id: 'bd0b9f34-d4a2-41dc-a2d7-14bfd65c0df3', userName: 'john@acmeinc.com', externalId: '00utc0x6na8aflr0E697' });
@@ -77,7 +77,11 @@ describe('matching strategies', () => {
   });
 
   it('finds every SCIM user sharing an email local part, which the guard then calls ambiguous', () => {
-    const users = [scim({ id: 'a', userName: 'sam@one.example' }), scim({ id: 'b', userName: 'sam@two.example' }), scim({ id: 'c', userName: 'samuel@one.example' })];
+    const users = [
+      scim({ id: 'a', userName: 'sam@one.example' }),
+      scim({ id: 'b', userName: 'sam@two.example' }),
+      scim({ id: 'c', userName: 'samuel@one.example' }),
+    ];
     expect(findMatches('OidcEmailUsernameToScimUsername', sso({ email: 'sam@three.example' }), users).map((u) => u.id)).toEqual(['a', 'b']);
   });
 });

@@ -129,23 +129,19 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
     if (sendBody && !r.chunked) headers['content-length'] = String(body.length);
     const started = performance.now();
     return new Promise((resolve, reject) => {
-      const req = httpRequest(
-        `${origin}${BASE}${httpSafePath(path)}${r.query ? `?${r.query}` : ''}`,
-        { method: r.method, headers, agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: lowerHeaders(res.headers as Record<string, string | string[] | undefined>),
-              body: Buffer.concat(chunks).toString('utf8'),
-              ms: performance.now() - started,
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
+      const req = httpRequest(`${origin}${BASE}${httpSafePath(path)}${r.query ? `?${r.query}` : ''}`, { method: r.method, headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: lowerHeaders(res.headers as Record<string, string | string[] | undefined>),
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: performance.now() - started,
+          }),
+        );
+        res.on('error', reject);
+      });
       req.on('error', reject);
       if (sendBody) {
         if (r.chunked) for (let i = 0; i < body.length; i += 65_536) req.write(body.subarray(i, i + 65_536));
@@ -184,7 +180,9 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
       count.consistencyRuns++;
       count.consistencyChecks += report.checks;
       for (const problem of report.problems) {
-        const writes = [...new Set(problem.match(UUID) ?? [])].filter((id) => lastWrite.has(id)).map((id) => `\n      last write to ${id}: ${lastWrite.get(id)}`);
+        const writes = [...new Set(problem.match(UUID) ?? [])]
+          .filter((id) => lastWrite.has(id))
+          .map((id) => `\n      last write to ${id}: ${lastWrite.get(id)}`);
         record(`store inconsistent: ${problem}`, `${context}${writes.join('')}`);
       }
     };
@@ -298,8 +296,22 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
         const seedUser = (n: number, extra: Record<string, unknown>) =>
           execute(
             {
-              via: 'handler', method: 'POST', path: '/Users', query: '', auth: 'good', headers: { 'content-type': 'application/scim+json' },
-              body: { kind: 'json', value: { schemas: [USER], userName: `seed${n}-${run}@example.com`, emails: [{ value: `seed${n}@example.com`, type: 'work', primary: true }], ...extra }, text: [] },
+              via: 'handler',
+              method: 'POST',
+              path: '/Users',
+              query: '',
+              auth: 'good',
+              headers: { 'content-type': 'application/scim+json' },
+              body: {
+                kind: 'json',
+                value: {
+                  schemas: [USER],
+                  userName: `seed${n}-${run}@example.com`,
+                  emails: [{ value: `seed${n}@example.com`, type: 'work', primary: true }],
+                  ...extra,
+                },
+                text: [],
+              },
             },
             true,
           );
@@ -307,10 +319,18 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
         await seedUser(1, { externalId: 'shared-external-id', name: { givenName: 'Seed', familyName: 'One' } });
         await seedUser(2, { active: false });
         await seedUser(3, { externalId: `x-${run}` });
-        for (const [displayName, members] of [['Seed Group A', [0, 1]], ['Seed Group B', []]] as const) {
+        for (const [displayName, members] of [
+          ['Seed Group A', [0, 1]],
+          ['Seed Group B', []],
+        ] as const) {
           await execute(
             {
-              via: 'handler', method: 'POST', path: '/Groups', query: '', auth: 'good', headers: {},
+              via: 'handler',
+              method: 'POST',
+              path: '/Groups',
+              query: '',
+              auth: 'good',
+              headers: {},
               body: { kind: 'json', value: { schemas: [GROUP], displayName, members: members.map((i) => ({ value: `@@u:${i}@@` })) }, text: [] },
             },
             true,
@@ -318,8 +338,17 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
         }
         await execute(
           {
-            via: 'handler', method: 'POST', path: '/Groups', query: '', auth: 'good', headers: {},
-            body: { kind: 'json', value: { schemas: [GROUP], displayName: 'Seed Group Big', members: Array.from({ length: BIG_GROUP }, (_, i) => ({ value: `big-member-${i}` })) }, text: [] },
+            via: 'handler',
+            method: 'POST',
+            path: '/Groups',
+            query: '',
+            auth: 'good',
+            headers: {},
+            body: {
+              kind: 'json',
+              value: { schemas: [GROUP], displayName: 'Seed Group Big', members: Array.from({ length: BIG_GROUP }, (_, i) => ({ value: `big-member-${i}` })) },
+              text: [],
+            },
           },
           true,
         );
@@ -345,7 +374,10 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
 
     const loop = monitor.stop(`fuzz-${kind}`);
     const requestsRun = count.handler + count.http;
-    const byStatus = [...statuses.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}:${n}`).join(' ');
+    const byStatus = [...statuses.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, n]) => `${s}:${n}`)
+      .join(' ');
     console.log(
       `[fuzz ${kind}] seed=${SEED} runs=${RUNS}: ${requestsRun} generated requests (${count.handler} via handleScim, ${count.http} via HTTP/Express) ` +
         `+ ${count.seeding} seeding requests in ${seconds.toFixed(1)} s; invariant checks: ${count.responseChecks + count.consistencyChecks} ` +

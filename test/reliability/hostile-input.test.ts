@@ -12,7 +12,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scimSso, type ScimSso } from '../support/sso.js';
 import type supertest from 'supertest';
-import { MAX_CONTACT_VALUES, MAX_EMAIL_LENGTH, MAX_FILTER_TERMS, MAX_IDENTIFIER_LENGTH, MAX_OBJECT_KEYS, MAX_PATCH_SCAN, MAX_PROJECTION_PATHS, MAX_VALUES } from '../../src/scim/limits.js';
+import {
+  MAX_CONTACT_VALUES,
+  MAX_EMAIL_LENGTH,
+  MAX_FILTER_TERMS,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_OBJECT_KEYS,
+  MAX_PATCH_SCAN,
+  MAX_PROJECTION_PATHS,
+  MAX_VALUES,
+} from '../../src/scim/limits.js';
 import { userSpec } from '../../src/scim/users.js';
 import { ADAPTERS, type AdapterKind } from '../support/adapters.js';
 import { STORE_KINDS, makeStore, scimTestApp, type ScimTestApp, type StoreKind, type TestStore } from '../support/app.js';
@@ -125,7 +134,11 @@ describe.each(STORE_KINDS)('hostile input on the %s store', (kind: StoreKind) =>
       const created = await send('POST', '/Users', `{"schemas":["${USER}"],"userName":"deep.${depth}@example.com","deepAttribute":${deep(depth)}}`);
       if (created.status !== 201) continue; // refusing such a body up front is fine too
       const before = unexpected.length;
-      const patched = await send('PATCH', `/Users/${created.json!.id}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }));
+      const patched = await send(
+        'PATCH',
+        `/Users/${created.json!.id}`,
+        JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }),
+      );
       expect(patched.status, `PATCH of a user stored with a ${depth}-level value`).toBe(204);
       expect(unexpected.length, 'onError was called').toBe(before);
     }
@@ -187,7 +200,17 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
     backing = await makeStore(kind, `hostile10-${kind}`);
     sso = scimSso({ store: backing.store, rateLimit: false, onError: (error) => unexpected.push(error) });
     ({ token, connectionId } = await sso.createScimConnection({ customerId: `hostile10-${kind}` }));
-    const user = await send('POST', '/Users', JSON.stringify({ schemas: [USER, ENTERPRISE], userName: 'victim@example.com', name: { givenName: 'V', familyName: 'Ictim' }, emails: [{ value: 'victim@example.com', type: 'work', primary: true }], [ENTERPRISE]: { department: 'Sales' } }));
+    const user = await send(
+      'POST',
+      '/Users',
+      JSON.stringify({
+        schemas: [USER, ENTERPRISE],
+        userName: 'victim@example.com',
+        name: { givenName: 'V', familyName: 'Ictim' },
+        emails: [{ value: 'victim@example.com', type: 'work', primary: true }],
+        [ENTERPRISE]: { department: 'Sales' },
+      }),
+    );
     userId = user.json!.id;
     const group = await send('POST', '/Groups', JSON.stringify({ displayName: 'Victims', members: [{ value: userId }] }));
     groupId = group.json!.id;
@@ -227,7 +250,15 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
   it('refuses or ignores prototype names in attributes/excludedAttributes (plain, dotted, URN-qualified), never touching a prototype', async () => {
     for (const name of PROTO_NAMES) {
       for (const parameter of ['attributes', 'excludedAttributes']) {
-        for (const path of [name, `${name}.hasOwnProperty`, `name.${name}`, `emails.${name}`, `${USER}:${name}.x`, `${ENTERPRISE}:${name}`, `emails[type eq "work"].${name}`]) {
+        for (const path of [
+          name,
+          `${name}.hasOwnProperty`,
+          `name.${name}`,
+          `emails.${name}`,
+          `${USER}:${name}.x`,
+          `${ENTERPRISE}:${name}`,
+          `emails[type eq "work"].${name}`,
+        ]) {
           for (const target of ['/Users', `/Users/${userId}`, '/Groups']) {
             counted('projection');
             const res = await send('GET', target, undefined, query({ [parameter]: path }));
@@ -251,7 +282,11 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
       for (const member of ['attributes', 'excludedAttributes', 'sortBy']) {
         for (const value of [[`${name}.toString`], [name], [`${USER}:${name}`], `${name}.valueOf`]) {
           counted('.search');
-          const res = await send('POST', '/Users/.search', JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], [member]: value }));
+          const res = await send(
+            'POST',
+            '/Users/.search',
+            JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], [member]: value }),
+          );
           expect(res.problems, `.search ${member}=${JSON.stringify(value)}`).toEqual([]);
           expect([200, 400], `.search ${member}=${JSON.stringify(value)}`).toContain(res.status);
           if (!isAttrNameLike(name)) expect(res.status).toBe(400);
@@ -274,7 +309,16 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
 
   it('answers filters on prototype names (incl. value paths and URN-qualified) with no match or invalidFilter', async () => {
     for (const name of PROTO_NAMES) {
-      for (const filter of [`${name} eq "x"`, `${name} pr`, `${name}.x eq "y"`, `emails[${name} eq "x"]`, `emails[type eq "work"].${name} eq "x"`, `${USER}:${name} eq "x"`, `${ENTERPRISE}:${name} pr`, `userName pr and ${name}.hasOwnProperty pr`]) {
+      for (const filter of [
+        `${name} eq "x"`,
+        `${name} pr`,
+        `${name}.x eq "y"`,
+        `emails[${name} eq "x"]`,
+        `emails[type eq "work"].${name} eq "x"`,
+        `${USER}:${name} eq "x"`,
+        `${ENTERPRISE}:${name} pr`,
+        `userName pr and ${name}.hasOwnProperty pr`,
+      ]) {
         for (const target of ['/Users', '/Groups']) {
           counted('filter');
           const res = await send('GET', target, undefined, query({ filter }));
@@ -338,7 +382,10 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
         `{"userName":"p-${name}@example.com","unknownThing":{"deeper":{"${name}":1}}}`,
       ];
       for (const body of bodies) {
-        for (const [method, path] of [['POST', '/Users'], ['PUT', `/Users/${userId}`]] as const) {
+        for (const [method, path] of [
+          ['POST', '/Users'],
+          ['PUT', `/Users/${userId}`],
+        ] as const) {
           counted('POST/PUT body key');
           const res = await send(method, path, body);
           expect(res.problems, `${method} ${body}`).toEqual([]);
@@ -355,7 +402,15 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
 
   it('keeps $ref working where members and manager legitimately carry it', async () => {
     counted('legitimate $ref');
-    const patched = await send('PATCH', `/Users/${userId}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'boss', $ref: 'https://h/Users/boss' } }] }), 'attributes=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.$ref');
+    const patched = await send(
+      'PATCH',
+      `/Users/${userId}`,
+      JSON.stringify({
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'add', path: `${ENTERPRISE}:manager`, value: { value: 'boss', $ref: 'https://h/Users/boss' } }],
+      }),
+      'attributes=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.$ref',
+    );
     expect(patched.status).toBe(200);
     expect(patched.json![ENTERPRISE]).toEqual({ manager: { $ref: 'https://h/Users/boss' } });
     const members = await send('GET', `/Groups/${groupId}`, undefined, 'attributes=members.$ref,members.value');
@@ -392,7 +447,11 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
       expect(res.status, what).toBe(400);
     }
     counted('oversized string');
-    const grow = await send('PATCH', `/Users/${userId}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: 'x'.repeat(5_000) }] }));
+    const grow = await send(
+      'PATCH',
+      `/Users/${userId}`,
+      JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: 'x'.repeat(5_000) }] }),
+    );
     expect(grow.status).toBe(400);
     expect((await userNow())!.userName).toBe('victim@example.com');
   });
@@ -407,8 +466,16 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
       ['10,000 unknown attributes', { userName: 'wide-10k@example.com', ...wide(10_000) }, 400],
       ['sub-attributes', { userName: 'wide-sub@example.com', name: { givenName: 'x', ...wide(MAX_OBJECT_KEYS) } }, 400],
       ['extension attributes', { userName: 'wide-ext@example.com', [ENTERPRISE]: wide(MAX_OBJECT_KEYS + 1) }, 400],
-      ['emails at the limit', { userName: 'wide-emails-ok@example.com', emails: Array.from({ length: MAX_CONTACT_VALUES }, (_, i) => ({ value: `e${i}@example.com` })) }, 201],
-      ['emails over the limit', { userName: 'wide-emails@example.com', emails: Array.from({ length: MAX_CONTACT_VALUES + 1 }, (_, i) => ({ value: `e${i}@example.com` })) }, 400],
+      [
+        'emails at the limit',
+        { userName: 'wide-emails-ok@example.com', emails: Array.from({ length: MAX_CONTACT_VALUES }, (_, i) => ({ value: `e${i}@example.com` })) },
+        201,
+      ],
+      [
+        'emails over the limit',
+        { userName: 'wide-emails@example.com', emails: Array.from({ length: MAX_CONTACT_VALUES + 1 }, (_, i) => ({ value: `e${i}@example.com` })) },
+        400,
+      ],
       ['roles over the limit', { userName: 'wide-roles@example.com', roles: Array.from({ length: MAX_VALUES + 1 }, (_, i) => ({ value: `r${i}` })) }, 400],
       ['an unknown array over the limit', { userName: 'wide-arr@example.com', bulk: Array.from({ length: MAX_VALUES + 1 }, () => 1) }, 400],
     ];
@@ -431,13 +498,21 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
     const old = { ...JSON.parse(stored.json), title: 'ok', externalId: 'L'.repeat(5_000), 'not a name': 1 };
     const written = await backing.store.replaceResource(connectionId, userSpec.toWrite(old), stored.version);
     expect(written.ok).toBe(true);
-    const deactivate = await send('PATCH', `/Users/${legacy.json!.id}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }));
+    const deactivate = await send(
+      'PATCH',
+      `/Users/${legacy.json!.id}`,
+      JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }),
+    );
     expect(deactivate.status).toBe(204);
     const after = (await send('GET', `/Users/${legacy.json!.id}`)).json!;
     expect(after.active).toBe(false);
     expect(after.externalId).toBe('L'.repeat(5_000));
     // Changing the oversized attribute to another oversized value is refused.
-    const worse = await send('PATCH', `/Users/${legacy.json!.id}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'externalId', value: 'M'.repeat(5_000) }] }));
+    const worse = await send(
+      'PATCH',
+      `/Users/${legacy.json!.id}`,
+      JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'externalId', value: 'M'.repeat(5_000) }] }),
+    );
     expect(worse.status).toBe(400);
   });
 
@@ -448,12 +523,45 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
       ['.search with 3,000 excludedAttributes', () => send('POST', '/Users/.search', JSON.stringify({ excludedAttributes: names(3_000) })), 'invalidValue'],
       ['.search with 3,000 names in one string', () => send('POST', '/Users/.search', JSON.stringify({ attributes: names(3_000).join(',') })), 'invalidValue'],
       ['300 attributes names', () => send('GET', '/Users', undefined, query({ attributes: names(300).join(',') })), 'invalidValue'],
-      [`${MAX_PROJECTION_PATHS + 1} excludedAttributes names`, () => send('GET', '/Users', undefined, query({ excludedAttributes: names(MAX_PROJECTION_PATHS + 1).join(',') })), 'invalidValue'],
-      ['a 370-term or filter', () => send('GET', '/Users', undefined, query({ filter: Array.from({ length: 370 }, (_, i) => `userName eq "u${i}"`).join(' or ') })), 'invalidFilter'],
-      [`a ${MAX_FILTER_TERMS + 1}-term and filter in .search`, () => send('POST', '/Users/.search', JSON.stringify({ filter: Array.from({ length: MAX_FILTER_TERMS + 1 }, () => 'userName pr').join(' and ') })), 'invalidFilter'],
+      [
+        `${MAX_PROJECTION_PATHS + 1} excludedAttributes names`,
+        () => send('GET', '/Users', undefined, query({ excludedAttributes: names(MAX_PROJECTION_PATHS + 1).join(',') })),
+        'invalidValue',
+      ],
+      [
+        'a 370-term or filter',
+        () => send('GET', '/Users', undefined, query({ filter: Array.from({ length: 370 }, (_, i) => `userName eq "u${i}"`).join(' or ') })),
+        'invalidFilter',
+      ],
+      [
+        `a ${MAX_FILTER_TERMS + 1}-term and filter in .search`,
+        () => send('POST', '/Users/.search', JSON.stringify({ filter: Array.from({ length: MAX_FILTER_TERMS + 1 }, () => 'userName pr').join(' and ') })),
+        'invalidFilter',
+      ],
       ['a 4,097-character filter', () => send('GET', '/Users', undefined, query({ filter: `userName eq "${'x'.repeat(4_090)}"` })), 'invalidFilter'],
-      ['a PATCH value filter with 101 terms', () => send('PATCH', `/Users/${userId}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: `emails[${Array.from({ length: MAX_FILTER_TERMS + 1 }, () => 'a pr').join(' or ')}].value`, value: 'a@b.c' }] })), 'invalidFilter'],
-      ['a 1,001-operation PATCH', () => send('PATCH', `/Users/${userId}`, JSON.stringify({ schemas: [PATCH_OP], Operations: Array.from({ length: 1_001 }, () => ({ op: 'replace', path: 'title', value: 't' })) })), 'invalidValue'],
+      [
+        'a PATCH value filter with 101 terms',
+        () =>
+          send(
+            'PATCH',
+            `/Users/${userId}`,
+            JSON.stringify({
+              schemas: [PATCH_OP],
+              Operations: [{ op: 'replace', path: `emails[${Array.from({ length: MAX_FILTER_TERMS + 1 }, () => 'a pr').join(' or ')}].value`, value: 'a@b.c' }],
+            }),
+          ),
+        'invalidFilter',
+      ],
+      [
+        'a 1,001-operation PATCH',
+        () =>
+          send(
+            'PATCH',
+            `/Users/${userId}`,
+            JSON.stringify({ schemas: [PATCH_OP], Operations: Array.from({ length: 1_001 }, () => ({ op: 'replace', path: 'title', value: 't' })) }),
+          ),
+        'invalidValue',
+      ],
     ];
     for (const [what, run, scimType] of shapes) {
       counted('CPU-heavy shape');
@@ -466,7 +574,10 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
     counted('CPU-heavy shape');
     expect((await send('GET', '/Users', undefined, query({ attributes: names(MAX_PROJECTION_PATHS).join(',') }))).status).toBe(200);
     counted('CPU-heavy shape');
-    expect((await send('POST', '/Users/.search', JSON.stringify({ filter: Array.from({ length: MAX_FILTER_TERMS }, (_, i) => `userName eq "u${i}"`).join(' or ') }))).status).toBe(200);
+    expect(
+      (await send('POST', '/Users/.search', JSON.stringify({ filter: Array.from({ length: MAX_FILTER_TERMS }, (_, i) => `userName eq "u${i}"`).join(' or ') })))
+        .status,
+    ).toBe(200);
   });
 
   describe('a 1,000-operation PATCH on a large group', () => {
@@ -482,12 +593,21 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
     it('applies Okta-style interleaved removes (value path) and adds, and Entra-style removes, exactly', async () => {
       counted('1,000-op PATCH');
       const operations = Array.from({ length: 1_000 }, (_, i) =>
-        i % 2 === 0 ? { op: 'remove', path: `members[value eq "member-${i}"]` } : { op: 'add', path: 'members', value: [{ value: `new-${i}`, display: `New ${i}` }] },
+        i % 2 === 0
+          ? { op: 'remove', path: `members[value eq "member-${i}"]` }
+          : { op: 'add', path: 'members', value: [{ value: `new-${i}`, display: `New ${i}` }] },
       );
       const res = await send('PATCH', `/Groups/${bigId}`, JSON.stringify({ schemas: [PATCH_OP], Operations: operations }));
       expect(res.status).toBe(204);
       counted('1,000-op PATCH');
-      const entra = await send('PATCH', `/Groups/${bigId}`, JSON.stringify({ schemas: [PATCH_OP], Operations: Array.from({ length: 1_000 }, (_, i) => ({ op: 'Remove', path: 'members', value: [{ value: `member-${1_001 + 2 * i}` }] })) }));
+      const entra = await send(
+        'PATCH',
+        `/Groups/${bigId}`,
+        JSON.stringify({
+          schemas: [PATCH_OP],
+          Operations: Array.from({ length: 1_000 }, (_, i) => ({ op: 'Remove', path: 'members', value: [{ value: `member-${1_001 + 2 * i}` }] })),
+        }),
+      );
       expect(entra.status).toBe(204);
       const group = (await send('GET', `/Groups/${bigId}`)).json!;
       const expected = [
@@ -518,7 +638,12 @@ describe.each(ADAPTERS)('hostile attribute names through the %s adapter', (adapt
   let userId: string;
   beforeAll(async () => {
     t = await scimTestApp('memory', `hostile10-${adapter}`, { rateLimit: false }, adapter);
-    userId = (await t.http.post('/scim/v2/Users').set(t.auth).send({ userName: `adapter-${adapter}@example.com` })).body.id;
+    userId = (
+      await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({ userName: `adapter-${adapter}@example.com` })
+    ).body.id;
   });
   afterAll(async () => {
     expect(t.unexpected).toEqual([]);
@@ -528,12 +653,43 @@ describe.each(ADAPTERS)('hostile attribute names through the %s adapter', (adapt
   it('refuses __proto__ paths in the query string, .search, PATCH and bodies, with Object.prototype intact', async () => {
     const requests: [string, () => Promise<supertest.Response>, number][] = [
       ['excludedAttributes', () => t.http.get('/scim/v2/Users').query({ excludedAttributes: '__proto__.hasOwnProperty' }).set(t.auth), 400],
-      ['attributes (URN)', () => t.http.get(`/scim/v2/Users/${userId}`).query({ attributes: `${USER}:__proto__.toString` }).set(t.auth), 400],
+      [
+        'attributes (URN)',
+        () =>
+          t.http
+            .get(`/scim/v2/Users/${userId}`)
+            .query({ attributes: `${USER}:__proto__.toString` })
+            .set(t.auth),
+        400,
+      ],
       ['sortBy', () => t.http.get('/scim/v2/Users').query({ sortBy: '__proto__' }).set(t.auth), 400],
       ['filter', () => t.http.get('/scim/v2/Users').query({ filter: 'emails[__proto__ eq "x"]' }).set(t.auth), 400],
-      ['.search', () => t.http.post('/scim/v2/Users/.search').set(t.auth).set('content-type', 'application/scim+json').send('{"excludedAttributes":["__proto__.valueOf"]}'), 400],
-      ['PATCH path', () => t.http.patch(`/scim/v2/Users/${userId}`).set(t.auth).set('content-type', 'application/scim+json').send(JSON.stringify({ Operations: [{ op: 'add', path: '__proto__.polluted', value: 1 }] })), 400],
-      ['POST key', () => t.http.post('/scim/v2/Users').set(t.auth).set('content-type', 'application/scim+json').send('{"userName":"a@b.c","constructor":{"prototype":{"polluted":1}}}'), 400],
+      [
+        '.search',
+        () =>
+          t.http.post('/scim/v2/Users/.search').set(t.auth).set('content-type', 'application/scim+json').send('{"excludedAttributes":["__proto__.valueOf"]}'),
+        400,
+      ],
+      [
+        'PATCH path',
+        () =>
+          t.http
+            .patch(`/scim/v2/Users/${userId}`)
+            .set(t.auth)
+            .set('content-type', 'application/scim+json')
+            .send(JSON.stringify({ Operations: [{ op: 'add', path: '__proto__.polluted', value: 1 }] })),
+        400,
+      ],
+      [
+        'POST key',
+        () =>
+          t.http
+            .post('/scim/v2/Users')
+            .set(t.auth)
+            .set('content-type', 'application/scim+json')
+            .send('{"userName":"a@b.c","constructor":{"prototype":{"polluted":1}}}'),
+        400,
+      ],
       ['constructor filter (no match)', () => t.http.get('/scim/v2/Users').query({ filter: 'constructor.prototype pr' }).set(t.auth), 200],
     ];
     for (const [what, run, status] of requests) {

@@ -44,7 +44,12 @@ interface TenantSpec {
 /** A value from the shared pool (possibly re-cased), or a fresh one only this tenant has. */
 function pick(pool: string[], fresh: fc.Arbitrary<string>): fc.Arbitrary<string> {
   return fc.oneof(
-    { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...pool), fc.constantFrom('same', 'upper', 'title')).map(([v, c]) => (c === 'same' ? v : c === 'upper' ? v.toUpperCase() : v.charAt(0).toUpperCase() + v.slice(1))) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...pool), fc.constantFrom('same', 'upper', 'title'))
+        .map(([v, c]) => (c === 'same' ? v : c === 'upper' ? v.toUpperCase() : v.charAt(0).toUpperCase() + v.slice(1))),
+    },
     { weight: 3, arbitrary: fresh },
   );
 }
@@ -65,7 +70,10 @@ function tenantArb(tag: string, pool: { emails: string[]; externalIds: string[];
     users: fc.uniqueArray(person, { minLength: 1, maxLength: 6, selector: (p) => fold(p.userName) }),
     groups: fc.uniqueArray(
       fc.record({
-        displayName: pick(pool.groups, fc.stringMatching(/^[A-Z][a-z]{2,8}$/).map((s) => `${tag} ${s}`)),
+        displayName: pick(
+          pool.groups,
+          fc.stringMatching(/^[A-Z][a-z]{2,8}$/).map((s) => `${tag} ${s}`),
+        ),
         externalId: fc.option(pick(pool.externalIds, freshId), { nil: null }),
         members: fc.array(fc.nat({ max: 5 }), { maxLength: 4 }),
       }),
@@ -76,21 +84,32 @@ function tenantArb(tag: string, pool: { emails: string[]; externalIds: string[];
 
 const populationArb = fc
   .record({
-    emails: fc.uniqueArray(fc.tuple(local, domain).map(([l, d]) => `shared.${l}@${d}`), { minLength: 3, maxLength: 3, selector: fold }),
+    emails: fc.uniqueArray(
+      fc.tuple(local, domain).map(([l, d]) => `shared.${l}@${d}`),
+      { minLength: 3, maxLength: 3, selector: fold },
+    ),
     externalIds: fc.uniqueArray(fc.stringMatching(/^shared-[a-z0-9]{4}$/), { minLength: 2, maxLength: 2 }),
     groups: fc.uniqueArray(fc.stringMatching(/^Shared [A-Z][a-z]{2,6}$/), { minLength: 2, maxLength: 2, selector: fold }),
   })
   .chain((pool) => fc.record({ a: tenantArb('a', pool), b: tenantArb('b', pool) }));
 
 /** Ids nobody was given: random UUIDs and strings, and near-misses of B's real ids. */
-type Guess = { kind: 'uuid'; value: string } | { kind: 'text'; value: string } | { kind: 'nearB'; which: number; how: 'upper' | 'prefix' | 'suffix' | 'chop' | 'encoded' | 'padded' };
+type Guess =
+  | { kind: 'uuid'; value: string }
+  | { kind: 'text'; value: string }
+  | { kind: 'nearB'; which: number; how: 'upper' | 'prefix' | 'suffix' | 'chop' | 'encoded' | 'padded' };
 const guessArb: fc.Arbitrary<Guess> = fc.oneof(
   fc.uuid().map((value) => ({ kind: 'uuid' as const, value })),
   // Non-empty, and not `.search` (an empty id would address the collection itself).
-  fc.oneof(fc.string({ minLength: 1, maxLength: 16 }), fc.constantFrom('..', '*', '%', ' ', '{c:x}', 'null', '0', '\ud800'))
+  fc
+    .oneof(fc.string({ minLength: 1, maxLength: 16 }), fc.constantFrom('..', '*', '%', ' ', '{c:x}', 'null', '0', '\ud800'))
     .filter((value) => value.toLowerCase() !== '.search')
     .map((value) => ({ kind: 'text' as const, value })),
-  fc.record({ kind: fc.constant('nearB' as const), which: fc.nat(), how: fc.constantFrom('upper' as const, 'prefix' as const, 'suffix' as const, 'chop' as const, 'encoded' as const, 'padded' as const) }),
+  fc.record({
+    kind: fc.constant('nearB' as const),
+    which: fc.nat(),
+    how: fc.constantFrom('upper' as const, 'prefix' as const, 'suffix' as const, 'chop' as const, 'encoded' as const, 'padded' as const),
+  }),
 );
 
 /** An id as a path segment; a lone surrogate cannot be %-encoded and goes as is (the handler takes raw paths). */
@@ -225,8 +244,22 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
           for (const endpoint of ['/Users', '/Groups']) {
             const attempts: [string, unknown?][] = [
               ['GET'],
-              ['PUT', endpoint === '/Users' ? { schemas: [USER], userName: victim.userName, active: false } : { schemas: [GROUP], displayName: 'hijacked', members: [] }],
-              ['PATCH', { schemas: [PATCH_OP], Operations: endpoint === '/Users' ? [{ op: 'replace', path: 'active', value: false }] : [{ op: 'add', path: 'members', value: [{ value: a.users[0]!.id }] }] }],
+              [
+                'PUT',
+                endpoint === '/Users'
+                  ? { schemas: [USER], userName: victim.userName, active: false }
+                  : { schemas: [GROUP], displayName: 'hijacked', members: [] },
+              ],
+              [
+                'PATCH',
+                {
+                  schemas: [PATCH_OP],
+                  Operations:
+                    endpoint === '/Users'
+                      ? [{ op: 'replace', path: 'active', value: false }]
+                      : [{ op: 'add', path: 'members', value: [{ value: a.users[0]!.id }] }],
+                },
+              ],
               ['DELETE'],
             ];
             for (const [method, body] of attempts) {
@@ -263,7 +296,11 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
           }
           return resources.map((r) => r.id).sort();
         };
-        const expectUsers = (pred: (u: Tenant['users'][number]) => boolean) => a.users.filter(pred).map((u) => u.id).sort();
+        const expectUsers = (pred: (u: Tenant['users'][number]) => boolean) =>
+          a.users
+            .filter(pred)
+            .map((u) => u.id)
+            .sort();
         for (const u of b.users) {
           const f = (s: string) => JSON.stringify(s);
           const cases: [string, string[] | null][] = [
@@ -271,7 +308,9 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
             [`userName eq ${f(u.userName.toUpperCase())}`, expectUsers((x) => fold(x.userName) === fold(u.userName))],
             [`userName co ${f(localPart(u.userName))}`, null],
             [`userName sw ${f(u.userName)} or userName ew ${f(u.userName)}`, null],
-            ...(u.externalId === null ? [] : ([[`externalId eq ${f(u.externalId)}`, expectUsers((x) => x.externalId === u.externalId)]] as [string, string[]][])),
+            ...(u.externalId === null
+              ? []
+              : ([[`externalId eq ${f(u.externalId)}`, expectUsers((x) => x.externalId === u.externalId)]] as [string, string[]][])),
             ...u.emails.flatMap((e): [string, string[] | null][] => [
               [`emails eq ${f(e)}`, expectUsers((x) => x.emails.some((m) => fold(m) === fold(e)))],
               [`emails.value eq ${f(e)}`, expectUsers((x) => x.emails.some((m) => fold(m) === fold(e)))],
@@ -292,8 +331,24 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
         for (const g of b.groups) {
           const f = (s: string) => JSON.stringify(s);
           const cases: [string, string[]][] = [
-            [`displayName eq ${f(g.displayName)}`, a.groups.filter((x) => fold(x.displayName) === fold(g.displayName)).map((x) => x.id).sort()],
-            ...(g.externalId === null ? [] : ([[`externalId eq ${f(g.externalId)}`, a.groups.filter((x) => x.externalId === g.externalId).map((x) => x.id).sort()]] as [string, string[]][])),
+            [
+              `displayName eq ${f(g.displayName)}`,
+              a.groups
+                .filter((x) => fold(x.displayName) === fold(g.displayName))
+                .map((x) => x.id)
+                .sort(),
+            ],
+            ...(g.externalId === null
+              ? []
+              : ([
+                  [
+                    `externalId eq ${f(g.externalId)}`,
+                    a.groups
+                      .filter((x) => x.externalId === g.externalId)
+                      .map((x) => x.id)
+                      .sort(),
+                  ],
+                ] as [string, string[]][])),
           ];
           for (const [filter, want] of cases) {
             const list = await call(a.token, 'GET', '/Groups', undefined, new URLSearchParams({ filter, excludedAttributes: 'members' }).toString());
@@ -303,7 +358,10 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
           }
         }
         // Unfiltered lists hold exactly A's resources.
-        for (const [endpoint, want] of [['/Users', a.users.map((u) => u.id)], ['/Groups', a.groups.map((g) => g.id)]] as const) {
+        for (const [endpoint, want] of [
+          ['/Users', a.users.map((u) => u.id)],
+          ['/Groups', a.groups.map((g) => g.id)],
+        ] as const) {
           const list = await call(a.token, 'GET', endpoint, undefined, 'count=1000&sortBy=id');
           expect(onlyA(list.json!.Resources)).toEqual([...want].sort());
         }
@@ -314,12 +372,21 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
         // A's group takes B's ids as members: they stay opaque values in A, and B does not change.
         const aGroup = a.groups[0]!;
         const foreign = [...bIds].map((value) => ({ value }));
-        const patched = await call(a.token, 'PATCH', `/Groups/${aGroup.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: foreign }] }, 'attributes=members');
+        const patched = await call(
+          a.token,
+          'PATCH',
+          `/Groups/${aGroup.id}`,
+          { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: foreign }] },
+          'attributes=members',
+        );
         expect(patched.status).toBe(200);
         const members = patched.json!.members as { value: string }[];
         // Kept as sent, with only the `$ref` every member gets: a link in A's own namespace, never to B.
         for (const m of foreign) {
-          expect(members.filter((x) => x.value === m.value), 'B id kept as sent, nothing added').toEqual([{ value: m.value, $ref: `${BASE_URL}/Users/${m.value}` }]);
+          expect(
+            members.filter((x) => x.value === m.value),
+            'B id kept as sent, nothing added',
+          ).toEqual([{ value: m.value, $ref: `${BASE_URL}/Users/${m.value}` }]);
         }
         const created = await call(a.token, 'POST', '/Groups', { schemas: [GROUP], displayName: `with foreign members ${run}`, members: foreign.slice(0, 2) });
         expect(created.status).toBe(201);
@@ -389,9 +456,11 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
               const result = await runGuard(backing.store, { client: client(a, strategy), connection: a.connection }, claims);
               // What A's own users, and only they, imply (A has deleted nobody, so no tombstones).
               const aMatches = findMatches(strategy, result.identity, aUsers);
-              expect(result.decision, `${strategy} for ${JSON.stringify(claims)}`).toEqual(decide({ hasConnection: true, matches: aMatches, deletedMatch: false }));
+              expect(result.decision, `${strategy} for ${JSON.stringify(claims)}`).toEqual(
+                decide({ hasConnection: true, matches: aMatches, deletedMatch: false }),
+              );
               if (aMatches.length === 0) expect(result.decision).toMatchObject({ admit: false, reason: 'not_provisioned' });
-              expect(bIds.has(result.decision.scimUser?.id ?? ''), 'a B user in A\'s decision').toBe(false);
+              expect(bIds.has(result.decision.scimUser?.id ?? ''), "a B user in A's decision").toBe(false);
               expect(bIds.has(result.scimUser?.id ?? '')).toBe(false);
               expect(result.sessionUser.customerId).toBe(a.customerId);
               // Control: the same claims do find the B user through B's own connection.

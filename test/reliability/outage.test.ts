@@ -139,8 +139,18 @@ async function scimApp(store: Store, hint: string) {
     unexpected,
     call,
     createUser: (userName: string, bearer = token) =>
-      call('create', 'POST', '/Users', { schemas: [USER], userName, externalId: `ext-${userName}`, emails: [{ value: userName, primary: true }], active: true }, bearer),
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+      call(
+        'create',
+        'POST',
+        '/Users',
+        { schemas: [USER], userName, externalId: `ext-${userName}`, emails: [{ value: userName, primary: true }], active: true },
+        bearer,
+      ),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -313,13 +323,17 @@ describe.each([
       t.restarted = performance.now();
 
       // Recovery without touching the app or its client.
-      await until(async () => {
-        const created = await app.createUser(`after-${Math.random()}@outage.test`);
-        if (created.status !== 201) return false;
-        firstSuccess = created.ended;
-        const read = await app.call('get-after', 'GET', `/Users/${created.body.id}`);
-        return read.status === 200;
-      }, 20_000, 'SCIM POST + GET after the restart');
+      await until(
+        async () => {
+          const created = await app.createUser(`after-${Math.random()}@outage.test`);
+          if (created.status !== 201) return false;
+          firstSuccess = created.ended;
+          const read = await app.call('get-after', 'GET', `/Users/${created.body.id}`);
+          return read.status === 200;
+        },
+        20_000,
+        'SCIM POST + GET after the restart',
+      );
       await sleep(300);
     } finally {
       await load.stop();
@@ -512,7 +526,8 @@ describe('Redis Cluster with masters killed, recommended cluster client', () => 
     );
     // Soft: the steps below run even when these fail, so one run shows every unavailable-but-500 case.
     expect.soft(oneDown.map(outcome), 'one master down').toEqual(oneDown.map((s) => `${s.op} 503`));
-    expect.soft(guardError instanceof SsoLoginError ? { status: guardError.status, code: guardError.code } : String(guardError), 'guard, one master down')
+    expect
+      .soft(guardError instanceof SsoLoginError ? { status: guardError.status, code: guardError.code } : String(guardError), 'guard, one master down')
       .toEqual({ status: 503, code: 'store_unavailable' });
     if (survivorList.status !== 200) expect.soft(outcome(survivorList), 'a connection on a live master').toBe('list 503');
 
@@ -530,12 +545,15 @@ describe('Redis Cluster with masters killed, recommended cluster client', () => 
     for (const port of cluster.nodes.map((n) => n.port)) await cluster.restart(cluster.indexOf(port));
     const restarted = performance.now();
     const recovery = await until(
-      async () => (await app.createUser(`after-${Math.random()}@cl-outage.test`, doomed.token)).status === 201 &&
+      async () =>
+        (await app.createUser(`after-${Math.random()}@cl-outage.test`, doomed.token)).status === 201 &&
         (await app.call('list', 'GET', '/Users', undefined, survivor.token)).status === 200,
       20_000,
       'SCIM on the cluster after the restart',
     );
-    console.log(`[outage] cluster, all masters restarted: first success after ${(performance.now() - restarted).toFixed(0)} ms (poll ${recovery.toFixed(0)} ms)`);
+    console.log(
+      `[outage] cluster, all masters restarted: first success after ${(performance.now() - restarted).toFixed(0)} ms (poll ${recovery.toFixed(0)} ms)`,
+    );
     for (const c of [doomed, survivor]) {
       const found = await app.call('check', 'GET', `/Users?filter=${encodeURIComponent('userName eq "before@cl-outage.test"')}`, undefined, c.token);
       expect(found.body.totalResults).toBe(1);

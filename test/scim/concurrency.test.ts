@@ -35,7 +35,9 @@ describe.each(STORE_KINDS)('two app instances sharing one %s store', (kind) => {
   });
 
   it('loses no update when 30 PATCHes of one user race through both instances', async () => {
-    const created = await supertest(apps[0]!).post('/scim/v2/Users').set('Authorization', `Bearer ${token}`)
+    const created = await supertest(apps[0]!)
+      .post('/scim/v2/Users')
+      .set('Authorization', `Bearer ${token}`)
       .send({ schemas: [USER], userName: 'patched@example.com' });
     const id = created.body.id as string;
     const patches = Array.from({ length: 30 }, (_, i) =>
@@ -55,11 +57,16 @@ describe.each(STORE_KINDS)('two app instances sharing one %s store', (kind) => {
     const auth = { Authorization: `Bearer ${token}` };
     const users: string[] = [];
     for (let i = 0; i < 40; i++) {
-      const res = await supertest(apps[i % 2]!).post('/scim/v2/Users').set(auth).send({ schemas: [USER], userName: `member${i}@example.com` });
+      const res = await supertest(apps[i % 2]!)
+        .post('/scim/v2/Users')
+        .set(auth)
+        .send({ schemas: [USER], userName: `member${i}@example.com` });
       users.push(res.body.id);
     }
     // The group starts with the first 20; the race removes the even ones of those and adds the last 20.
-    const group = await supertest(apps[0]!).post('/scim/v2/Groups').set(auth)
+    const group = await supertest(apps[0]!)
+      .post('/scim/v2/Groups')
+      .set(auth)
       .send({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Race', members: users.slice(0, 20).map((value) => ({ value })) });
     const gid = group.body.id as string;
     const removed = users.slice(0, 20).filter((_, i) => i % 2 === 0);
@@ -69,7 +76,12 @@ describe.each(STORE_KINDS)('two app instances sharing one %s store', (kind) => {
       ...added.map((id) => ({ op: 'add', path: 'members', value: [{ value: id }] })),
     ];
     const responses = await Promise.all(
-      operations.map((op, i) => supertest(apps[i % 2]!).patch(`/scim/v2/Groups/${gid}`).set(auth).send({ Operations: [op] })),
+      operations.map((op, i) =>
+        supertest(apps[i % 2]!)
+          .patch(`/scim/v2/Groups/${gid}`)
+          .set(auth)
+          .send({ Operations: [op] }),
+      ),
     );
     expect(responses.map((r) => r.status).every((s) => s === 204)).toBe(true);
     const after = await supertest(apps[1]!).get(`/scim/v2/Groups/${gid}`).set(auth);

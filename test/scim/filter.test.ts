@@ -85,11 +85,35 @@ describe('parseFilter', () => {
       'urn:ietf:params:scim:schemas:core:2.0:User:name.givenName eq "B"',
       cmp('name', 'eq', 'B', { schema: 'urn:ietf:params:scim:schemas:core:2.0:User', subAttribute: 'givenName' }),
     ],
-    ['a pr or b pr and c pr', { kind: 'or', left: { kind: 'present', path: { attribute: 'a' } }, right: { kind: 'and', left: { kind: 'present', path: { attribute: 'b' } }, right: { kind: 'present', path: { attribute: 'c' } } } }],
-    ['(a pr or b pr) and c pr', { kind: 'and', left: { kind: 'or', left: { kind: 'present', path: { attribute: 'a' } }, right: { kind: 'present', path: { attribute: 'b' } } }, right: { kind: 'present', path: { attribute: 'c' } } }],
-    ['not (a pr) and b pr', { kind: 'and', left: { kind: 'not', filter: { kind: 'present', path: { attribute: 'a' } } }, right: { kind: 'present', path: { attribute: 'b' } } }],
+    [
+      'a pr or b pr and c pr',
+      {
+        kind: 'or',
+        left: { kind: 'present', path: { attribute: 'a' } },
+        right: { kind: 'and', left: { kind: 'present', path: { attribute: 'b' } }, right: { kind: 'present', path: { attribute: 'c' } } },
+      },
+    ],
+    [
+      '(a pr or b pr) and c pr',
+      {
+        kind: 'and',
+        left: { kind: 'or', left: { kind: 'present', path: { attribute: 'a' } }, right: { kind: 'present', path: { attribute: 'b' } } },
+        right: { kind: 'present', path: { attribute: 'c' } },
+      },
+    ],
+    [
+      'not (a pr) and b pr',
+      { kind: 'and', left: { kind: 'not', filter: { kind: 'present', path: { attribute: 'a' } } }, right: { kind: 'present', path: { attribute: 'b' } } },
+    ],
     ['NOT(a pr)', { kind: 'not', filter: { kind: 'present', path: { attribute: 'a' } } }],
-    ['a pr AND b pr Or c pr', { kind: 'or', left: { kind: 'and', left: { kind: 'present', path: { attribute: 'a' } }, right: { kind: 'present', path: { attribute: 'b' } } }, right: { kind: 'present', path: { attribute: 'c' } } }],
+    [
+      'a pr AND b pr Or c pr',
+      {
+        kind: 'or',
+        left: { kind: 'and', left: { kind: 'present', path: { attribute: 'a' } }, right: { kind: 'present', path: { attribute: 'b' } } },
+        right: { kind: 'present', path: { attribute: 'c' } },
+      },
+    ],
     ['emails[type eq "work"]', { kind: 'valuePath', path: { attribute: 'emails' }, filter: cmp('type', 'eq', 'work') }],
     [
       'emails[type eq "work"].value eq "a@b"',
@@ -371,7 +395,14 @@ describe('matchesFilter on users', () => {
     ['objects where strings are expected', { userName: { value: 'x' }, active: {} }],
     ['a non-object extension', { [ENT]: 'x' }],
   ])('never throws on %s', (_name, resource) => {
-    for (const text of ['userName eq "x"', 'emails[type eq "work"].value co "x"', `${ENT}:manager.value pr`, 'meta.created gt "2020-01-01"', 'name.givenName ne "x"', 'active eq true']) {
+    for (const text of [
+      'userName eq "x"',
+      'emails[type eq "work"].value co "x"',
+      `${ENT}:manager.value pr`,
+      'meta.created gt "2020-01-01"',
+      'name.givenName ne "x"',
+      'active eq true',
+    ]) {
       expect(() => matchesFilter(parse(text), resource as JsonObject, { type: RESOURCE_TYPES.User })).not.toThrow();
     }
   });

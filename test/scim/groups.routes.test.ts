@@ -6,9 +6,9 @@ const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const ADSCIM = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group';
 
-
 /** The `$ref` a member pointing at a user carries (RFC 7643 §4.2), whatever host the test server has. */
-const userRef = (id: string) => expect.stringMatching(new RegExp(`^http://[^/]+/scim/v2/Users/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+const userRef = (id: string) =>
+  expect.stringMatching(new RegExp(`^http://[^/]+/scim/v2/Users/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter', ({ store: kind, adapter }) => {
   let t: ScimTestApp;
   beforeAll(async () => {
@@ -20,20 +20,29 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
   });
 
   const user = async (userName: string) => {
-    const res = await t.http.post('/scim/v2/Users').set(t.auth).send({ schemas: [USER], userName, active: true });
+    const res = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER], userName, active: true });
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
   const group = async (displayName: string, members: { value: string; display?: string; type?: string }[] = [], extra = {}) => {
-    const res = await t.http.post('/scim/v2/Groups').set(t.auth).send({ schemas: [GROUP], displayName, members, ...extra });
+    const res = await t.http
+      .post('/scim/v2/Groups')
+      .set(t.auth)
+      .send({ schemas: [GROUP], displayName, members, ...extra });
     expect(res.status).toBe(201);
     return res.body as Record<string, any>;
   };
   const patch = (id: string, Operations: unknown[]) =>
-    t.http.patch(`/scim/v2/Groups/${id}`).set(t.auth).send({ schemas: [PATCH_OP], Operations });
+    t.http
+      .patch(`/scim/v2/Groups/${id}`)
+      .set(t.auth)
+      .send({ schemas: [PATCH_OP], Operations });
   const get = async (path: string) => (await t.http.get(path).set(t.auth)).body as Record<string, any>;
 
-  it('creates Entra\'s group with its ADSCIM schema URN and answers members: []', async () => {
+  it("creates Entra's group with its ADSCIM schema URN and answers members: []", async () => {
     const created = await group('Entra Group', [], { schemas: [GROUP, ADSCIM], externalId: 'entra-obj-1', meta: { resourceType: 'Group' } });
     expect(created.schemas).toEqual([GROUP, ADSCIM]);
     expect(created.members).toEqual([]);
@@ -43,12 +52,15 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
 
   it('answers a duplicate displayName, compared case-insensitively, with 409 uniqueness', async () => {
     await group('Unique Name');
-    const res = await t.http.post('/scim/v2/Groups').set(t.auth).send({ schemas: [GROUP], displayName: 'UNIQUE name' });
+    const res = await t.http
+      .post('/scim/v2/Groups')
+      .set(t.auth)
+      .send({ schemas: [GROUP], displayName: 'UNIQUE name' });
     expect(res.status).toBe(409);
     expect(res.body.scimType).toBe('uniqueness');
   });
 
-  it('derives a user\'s read-only groups from membership, and follows renames', async () => {
+  it("derives a user's read-only groups from membership, and follows renames", async () => {
     const alice = await user('alice.groups@example.com');
     const g = await group('Engineering', [{ value: alice, display: 'Alice' }]);
     expect(g.members).toEqual([{ value: alice, $ref: userRef(alice), display: 'Alice' }]);
@@ -59,7 +71,7 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect(u.groups[0].display).toBe('Platform');
   });
 
-  it('adds and removes members with Okta\'s mixed PATCH and Entra\'s value-list remove', async () => {
+  it("adds and removes members with Okta's mixed PATCH and Entra's value-list remove", async () => {
     const [a, b, c] = [await user('m.a@example.com'), await user('m.b@example.com'), await user('m.c@example.com')];
     const g = await group('Mixed', [{ value: a }, { value: b }]);
     const okta = await patch(g.id, [
@@ -74,7 +86,7 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect((await get(`/scim/v2/Users/${a}`)).groups).toBeUndefined();
   });
 
-  it('renames with Okta\'s path-less replace carrying the group id, and removes every member', async () => {
+  it("renames with Okta's path-less replace carrying the group id, and removes every member", async () => {
     const a = await user('rename.a@example.com');
     const g = await group('Before', [{ value: a }]);
     const res = await patch(g.id, [{ op: 'replace', value: { id: g.id, displayName: 'After' } }]);
@@ -89,7 +101,10 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
   it('replaces the member list with PUT', async () => {
     const [a, b] = [await user('put.a@example.com'), await user('put.b@example.com')];
     const g = await group('Put Group', [{ value: a }]);
-    const res = await t.http.put(`/scim/v2/Groups/${g.id}`).set(t.auth).send({ schemas: [GROUP], id: g.id, displayName: 'Put Group', members: [{ value: b, display: 'B' }] });
+    const res = await t.http
+      .put(`/scim/v2/Groups/${g.id}`)
+      .set(t.auth)
+      .send({ schemas: [GROUP], id: g.id, displayName: 'Put Group', members: [{ value: b, display: 'B' }] });
     expect(res.status).toBe(200);
     expect(res.body.members).toEqual([{ value: b, $ref: userRef(b), display: 'B' }]);
   });
@@ -115,7 +130,7 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect((await get(`/scim/v2/Groups/${g2.id}`)).members).toEqual([]);
   });
 
-  it('keeps a member whose value is not a known id, as Microsoft\'s suite expects', async () => {
+  it("keeps a member whose value is not a known id, as Microsoft's suite expects", async () => {
     const g = await group('Strings');
     expect((await patch(g.id, [{ op: 'add', path: 'members', value: 'string id 1' }])).status).toBe(204);
     expect((await get(`/scim/v2/Groups/${g.id}`)).members).toEqual([{ value: 'string id 1', $ref: userRef('string id 1') }]);

@@ -23,7 +23,11 @@ describe.each(SCIM_TARGETS)('IdP sequences on the $store store through $adapter'
   });
 
   const post = (path: string, body: object) => app.http.post(`/scim/v2/${path}`).set(app.auth).send(body);
-  const patch = (path: string, Operations: object[]) => app.http.patch(`/scim/v2/${path}`).set(app.auth).send({ schemas: [PATCH], Operations });
+  const patch = (path: string, Operations: object[]) =>
+    app.http
+      .patch(`/scim/v2/${path}`)
+      .set(app.auth)
+      .send({ schemas: [PATCH], Operations });
   const put = (path: string, body: object) => app.http.put(`/scim/v2/${path}`).set(app.auth).send(body);
   const user = (userName: string, extra: object = {}) => ({ schemas: [USER], userName, active: true, ...extra });
 

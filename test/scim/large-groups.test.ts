@@ -10,9 +10,9 @@ const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-
 /** The `$ref` a member pointing at a user carries (RFC 7643 §4.2), whatever host the test server has. */
-const userRef = (id: string) => expect.stringMatching(new RegExp(`^http://[^/]+/scim/v2/Users/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+const userRef = (id: string) =>
+  expect.stringMatching(new RegExp(`^http://[^/]+/scim/v2/Users/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) => {
   let t: ScimTestApp;
   beforeAll(async () => {
@@ -24,17 +24,26 @@ describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) =
   });
 
   const user = async (userName: string) => {
-    const res = await t.http.post('/scim/v2/Users').set(t.auth).send({ schemas: [USER], userName, active: true });
+    const res = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER], userName, active: true });
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
   const createGroup = async (displayName: string) => {
-    const res = await t.http.post('/scim/v2/Groups').set(t.auth).send({ schemas: [GROUP], displayName });
+    const res = await t.http
+      .post('/scim/v2/Groups')
+      .set(t.auth)
+      .send({ schemas: [GROUP], displayName });
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
   const patch = (id: string, Operations: unknown[], query = '') =>
-    t.http.patch(`/scim/v2/Groups/${id}${query}`).set(t.auth).send({ schemas: [PATCH_OP], Operations });
+    t.http
+      .patch(`/scim/v2/Groups/${id}${query}`)
+      .set(t.auth)
+      .send({ schemas: [PATCH_OP], Operations });
   const get = (path: string) => t.http.get(path).set(t.auth);
   const values = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ value: `ext-${from + i}` }));
 
@@ -91,7 +100,10 @@ describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) =
     expect(res.status).toBe(204);
     const read = (await get(`/scim/v2/Groups/${gid}`)).body;
     expect(read).toMatchObject({ displayName: 'Ordered 2', externalId: 'ext-ordered' });
-    expect(read.members).toEqual([{ value: a, $ref: userRef(a), display: 'A' }, { value: b, $ref: userRef(b), display: 'B again' }]);
+    expect(read.members).toEqual([
+      { value: a, $ref: userRef(a), display: 'A' },
+      { value: b, $ref: userRef(b), display: 'B again' },
+    ]);
     // Okta's replace of the whole list, then Entra's remove of all members.
     expect((await patch(gid, [{ op: 'replace', path: 'members', value: [{ value: b }] }])).status).toBe(204);
     expect((await get(`/scim/v2/Groups/${gid}`)).body.members).toEqual([{ value: b, $ref: userRef(b) }]);
@@ -100,7 +112,10 @@ describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) =
     expect((await patch(gid, [{ op: 'remove', path: 'members' }])).status).toBe(204);
     expect((await get(`/scim/v2/Groups/${gid}`)).body.members).toEqual([]);
     // A malformed member is refused, and the PATCH changes nothing.
-    const bad = await patch(gid, [{ op: 'replace', path: 'displayName', value: 'Nope' }, { op: 'add', path: 'members', value: [{ value: '' }] }]);
+    const bad = await patch(gid, [
+      { op: 'replace', path: 'displayName', value: 'Nope' },
+      { op: 'add', path: 'members', value: [{ value: '' }] },
+    ]);
     expect(bad.status).toBe(400);
     expect(bad.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
     expect((await get(`/scim/v2/Groups/${gid}`)).body.displayName).toBe('Ordered 3');

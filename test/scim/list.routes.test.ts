@@ -12,16 +12,22 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     t = await scimTestApp(kind, `list-${kind}-${adapter}`, { defaultPageSize: 4, maxPageSize: 6 }, adapter);
     // Twelve users in a known creation order.
     for (let i = 0; i < 12; i++) {
-      const res = await t.http.post('/scim/v2/Users').set(t.auth).send({
-        schemas: [USER, ENTERPRISE],
-        userName: `Person${String(i).padStart(2, '0')}@Example.com`,
-        externalId: i === 3 ? 'ExT-Three' : `ext-${i}`,
-        name: { givenName: `Given${i}`, familyName: i % 2 ? 'Odd' : 'Even' },
-        emails: [{ value: `person${i}@work.example`, type: 'work', primary: true }, { value: `p${i}@home.example`, type: 'home' }],
-        active: i !== 5,
-        title: i < 3 ? undefined : `Title ${11 - i}`,
-        [ENTERPRISE]: { employeeNumber: String(1000 + i) },
-      });
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({
+          schemas: [USER, ENTERPRISE],
+          userName: `Person${String(i).padStart(2, '0')}@Example.com`,
+          externalId: i === 3 ? 'ExT-Three' : `ext-${i}`,
+          name: { givenName: `Given${i}`, familyName: i % 2 ? 'Odd' : 'Even' },
+          emails: [
+            { value: `person${i}@work.example`, type: 'work', primary: true },
+            { value: `p${i}@home.example`, type: 'home' },
+          ],
+          active: i !== 5,
+          title: i < 3 ? undefined : `Title ${11 - i}`,
+          [ENTERPRISE]: { employeeNumber: String(1000 + i) },
+        });
       expect(res.status).toBe(201);
       ids.push(res.body.id);
     }
@@ -137,13 +143,16 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
   });
 
   it('searches with POST /Users/.search', async () => {
-    const res = await t.http.post('/scim/v2/Users/.search').set(t.auth).send({
-      schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
-      filter: 'userName sw "person0"',
-      attributes: ['userName'],
-      startIndex: 2,
-      count: 3,
-    });
+    const res = await t.http
+      .post('/scim/v2/Users/.search')
+      .set(t.auth)
+      .send({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+        filter: 'userName sw "person0"',
+        attributes: ['userName'],
+        startIndex: 2,
+        count: 3,
+      });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ totalResults: 10, startIndex: 2, itemsPerPage: 3 });
     expect(Object.keys(res.body.Resources[0]).sort()).toEqual(['id', 'schemas', 'userName']);

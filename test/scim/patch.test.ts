@@ -52,8 +52,7 @@ function patched(type: ResourceTypeDef, resource: JsonObject, request: unknown):
 }
 
 /** Picks the keys of `expected` from `actual`, so a case lists only what it is about (undefined = absent). */
-const pick = (actual: JsonObject, expected: Record<string, unknown>) =>
-  Object.fromEntries(Object.keys(expected).map((k) => [k, actual[k]]));
+const pick = (actual: JsonObject, expected: Record<string, unknown>) => Object.fromEntries(Object.keys(expected).map((k) => [k, actual[k]]));
 
 describe('parsePatchPath', () => {
   it.each([
@@ -126,8 +125,16 @@ describe('parsePatchRequest', () => {
     ['capitalised ops (Entra)', { Operations: [{ op: 'Replace', path: 'active', value: 'False' }] }, [{ op: 'replace', path: 'active', value: 'False' }]],
     ['a missing schemas', { Operations: [{ op: 'add', path: 'nickName', value: 'Babs' }] }, [{ op: 'add', path: 'nickName', value: 'Babs' }]],
     ['lower-case operations key', { schemas: [PATCH_OP_SCHEMA], operations: [{ op: 'REMOVE', path: ' title ' }] }, [{ op: 'remove', path: 'title' }]],
-    ['extra operation keys (MS "name")', body({ name: 'addMember', op: 'add', path: 'members', value: [{ value: 'u3' }] }), [{ op: 'add', path: 'members', value: [{ value: 'u3' }] }]],
-    ['a schemas string', { schemas: PATCH_OP_SCHEMA, Operations: [{ op: 'replace', value: { active: false } }] }, [{ op: 'replace', value: { active: false } }]],
+    [
+      'extra operation keys (MS "name")',
+      body({ name: 'addMember', op: 'add', path: 'members', value: [{ value: 'u3' }] }),
+      [{ op: 'add', path: 'members', value: [{ value: 'u3' }] }],
+    ],
+    [
+      'a schemas string',
+      { schemas: PATCH_OP_SCHEMA, Operations: [{ op: 'replace', value: { active: false } }] },
+      [{ op: 'replace', value: { active: false } }],
+    ],
     ['a null value', body({ op: 'replace', path: 'title', value: null }), [{ op: 'replace', path: 'title', value: null }]],
   ])('accepts %s', (_name, request, expected) => {
     expect(parsePatchRequest(request)).toEqual({ ok: true, value: expected });
@@ -177,63 +184,275 @@ describe('applyPatch on Users', () => {
   it.each<[string, () => JsonObject, JsonObject, Record<string, unknown>]>([
     // Okta (docs/idp-behaviour.md §Okta)
     ['deactivates with a path-less replace (Okta)', user, body({ op: 'replace', value: { active: false } }), { active: false }],
-    ['reactivates with a path-less replace of "true"', () => ({ ...user(), active: false }), body({ op: 'replace', value: { active: 'true' } }), { active: true }],
-    ['ignores id, meta, groups and schemas in a path-less value (Okta)', user, body({ op: 'replace', value: { id: 'u1', meta: { created: 'x' }, groups: [], schemas: ['x'], displayName: 'B' } }), { id: 'u1', meta, groups: undefined, schemas: [CORE], displayName: 'B' }],
+    [
+      'reactivates with a path-less replace of "true"',
+      () => ({ ...user(), active: false }),
+      body({ op: 'replace', value: { active: 'true' } }),
+      { active: true },
+    ],
+    [
+      'ignores id, meta, groups and schemas in a path-less value (Okta)',
+      user,
+      body({ op: 'replace', value: { id: 'u1', meta: { created: 'x' }, groups: [], schemas: ['x'], displayName: 'B' } }),
+      { id: 'u1', meta, groups: undefined, schemas: [CORE], displayName: 'B' },
+    ],
     ['discards a password (writeOnly, never stored)', user, body({ op: 'replace', value: { password: 'hunter2' } }), { password: undefined }],
     // Entra (docs/idp-behaviour.md §Entra)
     ['disables with Replace active "False" (Entra default)', user, { Operations: [{ op: 'Replace', path: 'active', value: 'False' }] }, { active: false }],
     ['disables with replace active false (compliance flag)', user, body({ op: 'replace', path: 'active', value: false }), { active: false }],
-    ['replaces emails[type eq "work"].value', user, { Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'new@example.com' }] }, { emails: [{ ...work, value: 'new@example.com' }] }],
-    ['replaces name.familyName', user, { Operations: [{ op: 'Replace', path: 'name.familyName', value: 'Smith' }] }, { name: { givenName: 'Barbara', familyName: 'Smith' } }],
-    ['applies a value path and a sub-attribute in one request', user, { Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'n@x' }, { op: 'Replace', path: 'name.familyName', value: 'S' }] }, { emails: [{ ...work, value: 'n@x' }], name: { givenName: 'Barbara', familyName: 'S' } }],
-    ['replaces the enterprise employeeNumber by URN path', user, { Operations: [{ op: 'Replace', path: `${ENT}:employeeNumber`, value: '701984' }] }, { [ENT]: { employeeNumber: '701984' }, schemas: [CORE, ENT] }],
+    [
+      'replaces emails[type eq "work"].value',
+      user,
+      { Operations: [{ op: 'Replace', path: 'emails[type eq "work"].value', value: 'new@example.com' }] },
+      { emails: [{ ...work, value: 'new@example.com' }] },
+    ],
+    [
+      'replaces name.familyName',
+      user,
+      { Operations: [{ op: 'Replace', path: 'name.familyName', value: 'Smith' }] },
+      { name: { givenName: 'Barbara', familyName: 'Smith' } },
+    ],
+    [
+      'applies a value path and a sub-attribute in one request',
+      user,
+      {
+        Operations: [
+          { op: 'Replace', path: 'emails[type eq "work"].value', value: 'n@x' },
+          { op: 'Replace', path: 'name.familyName', value: 'S' },
+        ],
+      },
+      { emails: [{ ...work, value: 'n@x' }], name: { givenName: 'Barbara', familyName: 'S' } },
+    ],
+    [
+      'replaces the enterprise employeeNumber by URN path',
+      user,
+      { Operations: [{ op: 'Replace', path: `${ENT}:employeeNumber`, value: '701984' }] },
+      { [ENT]: { employeeNumber: '701984' }, schemas: [CORE, ENT] },
+    ],
     ['adds a single-valued string with Add (Entra)', user, { Operations: [{ op: 'Add', path: 'nickName', value: 'Babs' }] }, { nickName: 'Babs' }],
-    ['replaces dotted and URN keys of a path-less value (Entra)', user, body({ op: 'replace', value: { displayName: 'BJ', 'name.givenName': 'Barb', 'name.familyName': 'J', [`${ENT}:employeeNumber`]: '42' } }), { displayName: 'BJ', name: { givenName: 'Barb', familyName: 'J' }, [ENT]: { employeeNumber: '42' }, schemas: [CORE, ENT] }],
-    ['replaces userName with a path-less value (validator)', user, body({ op: 'replace', value: { userName: 'new@example.com' } }), { userName: 'new@example.com' }],
+    [
+      'replaces dotted and URN keys of a path-less value (Entra)',
+      user,
+      body({ op: 'replace', value: { displayName: 'BJ', 'name.givenName': 'Barb', 'name.familyName': 'J', [`${ENT}:employeeNumber`]: '42' } }),
+      { displayName: 'BJ', name: { givenName: 'Barb', familyName: 'J' }, [ENT]: { employeeNumber: '42' }, schemas: [CORE, ENT] },
+    ],
+    [
+      'replaces userName with a path-less value (validator)',
+      user,
+      body({ op: 'replace', value: { userName: 'new@example.com' } }),
+      { userName: 'new@example.com' },
+    ],
     ['sets the manager from a string id', user, body({ op: 'add', path: `${ENT}:manager`, value: 'm2' }), { [ENT]: { manager: { value: 'm2' } } }],
-    ['sets the manager from {value} (validator)', user, body({ op: 'replace', path: `${ENT}:manager`, value: { value: 'm2' } }), { [ENT]: { manager: { value: 'm2' } } }],
-    ['sets the manager from [{$ref,value}] on the bare "manager" path (Entra docs)', user, { Operations: [{ op: 'Add', path: 'manager', value: [{ $ref: 'https://h/Users/m2', value: 'm2' }] }] }, { [ENT]: { manager: { $ref: 'https://h/Users/m2', value: 'm2' } }, schemas: [CORE, ENT] }],
-    ['changes the manager without keeping the old $ref', userWithManager, body({ op: 'replace', path: `${ENT}:manager`, value: { value: 'm2' } }), { [ENT]: { manager: { value: 'm2' } } }],
-    ['changes manager.value without keeping the old $ref', userWithManager, body({ op: 'replace', path: `${ENT}:manager.value`, value: 'm2' }), { [ENT]: { manager: { value: 'm2' } } }],
+    [
+      'sets the manager from {value} (validator)',
+      user,
+      body({ op: 'replace', path: `${ENT}:manager`, value: { value: 'm2' } }),
+      { [ENT]: { manager: { value: 'm2' } } },
+    ],
+    [
+      'sets the manager from [{$ref,value}] on the bare "manager" path (Entra docs)',
+      user,
+      { Operations: [{ op: 'Add', path: 'manager', value: [{ $ref: 'https://h/Users/m2', value: 'm2' }] }] },
+      { [ENT]: { manager: { $ref: 'https://h/Users/m2', value: 'm2' } }, schemas: [CORE, ENT] },
+    ],
+    [
+      'changes the manager without keeping the old $ref',
+      userWithManager,
+      body({ op: 'replace', path: `${ENT}:manager`, value: { value: 'm2' } }),
+      { [ENT]: { manager: { value: 'm2' } } },
+    ],
+    [
+      'changes manager.value without keeping the old $ref',
+      userWithManager,
+      body({ op: 'replace', path: `${ENT}:manager.value`, value: 'm2' }),
+      { [ENT]: { manager: { value: 'm2' } } },
+    ],
     ['removes the manager and the emptied extension', userWithManager, body({ op: 'remove', path: `${ENT}:manager` }), { [ENT]: undefined, schemas: [CORE] }],
-    ['clears the manager when replaced with ""', userWithManager, body({ op: 'replace', path: `${ENT}:manager`, value: '' }), { [ENT]: undefined, schemas: [CORE] }],
-    ['clears the manager when replaced with null', userWithManager, body({ op: 'replace', path: `${ENT}:manager`, value: null }), { [ENT]: undefined, schemas: [CORE] }],
-    ['keeps other extension attributes when the manager goes', () => ({ ...userWithManager(), [ENT]: { department: 'R&D', manager: { value: 'm1' } } }), body({ op: 'remove', path: `${ENT}:manager` }), { [ENT]: { department: 'R&D' }, schemas: [CORE, ENT] }],
-    ['adds through a path that names the whole extension', user, body({ op: 'add', path: ENT, value: { employeeNumber: '9' } }), { [ENT]: { employeeNumber: '9' }, schemas: [CORE, ENT] }],
+    [
+      'clears the manager when replaced with ""',
+      userWithManager,
+      body({ op: 'replace', path: `${ENT}:manager`, value: '' }),
+      { [ENT]: undefined, schemas: [CORE] },
+    ],
+    [
+      'clears the manager when replaced with null',
+      userWithManager,
+      body({ op: 'replace', path: `${ENT}:manager`, value: null }),
+      { [ENT]: undefined, schemas: [CORE] },
+    ],
+    [
+      'keeps other extension attributes when the manager goes',
+      () => ({ ...userWithManager(), [ENT]: { department: 'R&D', manager: { value: 'm1' } } }),
+      body({ op: 'remove', path: `${ENT}:manager` }),
+      { [ENT]: { department: 'R&D' }, schemas: [CORE, ENT] },
+    ],
+    [
+      'adds through a path that names the whole extension',
+      user,
+      body({ op: 'add', path: ENT, value: { employeeNumber: '9' } }),
+      { [ENT]: { employeeNumber: '9' }, schemas: [CORE, ENT] },
+    ],
     ['removes a whole extension by its URN path', userWithManager, body({ op: 'remove', path: ENT }), { [ENT]: undefined, schemas: [CORE] }],
     // value paths that match nothing create the element (docs/idp-behaviour.md §Rules, rule 5)
-    ['creates phoneNumbers[type eq "work"] on replace', user, body({ op: 'replace', path: 'phoneNumbers[type eq "work"].value', value: '555-1234' }), { phoneNumbers: [{ type: 'work', value: '555-1234' }] }],
-    ['creates addresses[type eq "work"] on replace', user, body({ op: 'replace', path: 'addresses[type eq "work"].streetAddress', value: '1 Main St' }), { addresses: [{ type: 'work', streetAddress: '1 Main St' }] }],
-    ['creates emails[type eq "home"] on add', user, body({ op: 'add', path: 'emails[type eq "home"].value', value: 'h@x' }), { emails: [work, { type: 'home', value: 'h@x' }] }],
-    ['creates an element from every and-ed eq', user, body({ op: 'add', path: 'emails[type eq "home" and primary eq true].value', value: 'h@x' }), { emails: [{ ...work, primary: false }, { type: 'home', primary: true, value: 'h@x' }] }],
-    ['sets addresses[type eq "work"].locality on the matching element', () => ({ ...user(), addresses: [{ type: 'work', locality: 'Paris' }, { type: 'home', locality: 'Lyon' }] }), body({ op: 'replace', path: 'addresses[type eq "work"].locality', value: 'Nice' }), { addresses: [{ type: 'work', locality: 'Nice' }, { type: 'home', locality: 'Lyon' }] }],
+    [
+      'creates phoneNumbers[type eq "work"] on replace',
+      user,
+      body({ op: 'replace', path: 'phoneNumbers[type eq "work"].value', value: '555-1234' }),
+      { phoneNumbers: [{ type: 'work', value: '555-1234' }] },
+    ],
+    [
+      'creates addresses[type eq "work"] on replace',
+      user,
+      body({ op: 'replace', path: 'addresses[type eq "work"].streetAddress', value: '1 Main St' }),
+      { addresses: [{ type: 'work', streetAddress: '1 Main St' }] },
+    ],
+    [
+      'creates emails[type eq "home"] on add',
+      user,
+      body({ op: 'add', path: 'emails[type eq "home"].value', value: 'h@x' }),
+      { emails: [work, { type: 'home', value: 'h@x' }] },
+    ],
+    [
+      'creates an element from every and-ed eq',
+      user,
+      body({ op: 'add', path: 'emails[type eq "home" and primary eq true].value', value: 'h@x' }),
+      {
+        emails: [
+          { ...work, primary: false },
+          { type: 'home', primary: true, value: 'h@x' },
+        ],
+      },
+    ],
+    [
+      'sets addresses[type eq "work"].locality on the matching element',
+      () => ({
+        ...user(),
+        addresses: [
+          { type: 'work', locality: 'Paris' },
+          { type: 'home', locality: 'Lyon' },
+        ],
+      }),
+      body({ op: 'replace', path: 'addresses[type eq "work"].locality', value: 'Nice' }),
+      {
+        addresses: [
+          { type: 'work', locality: 'Nice' },
+          { type: 'home', locality: 'Lyon' },
+        ],
+      },
+    ],
     // add semantics (RFC 7644 §3.5.2.1)
-    ['appends to a multi-valued attribute and moves primary', user, body({ op: 'add', path: 'emails', value: [{ value: 'h@x', type: 'home', Primary: 'True' }] }), { emails: [{ ...work, primary: false }, { value: 'h@x', type: 'home', primary: true }] }],
-    ['does not add an identical value twice (idempotent add)', user, body({ op: 'add', path: 'emails', value: [work] }, { op: 'add', value: { emails: [work] } }), { emails: [work] }],
-    ['merges sub-attributes into a complex attribute', user, body({ op: 'add', path: 'name', value: { middleName: 'Jane' } }), { name: { givenName: 'Barbara', familyName: 'Jensen', middleName: 'Jane' } }],
-    ['merges a path-less whole extension object', () => ({ ...user(), [ENT]: { costCenter: '4130' } }), body({ op: 'add', value: { [ENT]: { department: 'R&D' } } }), { [ENT]: { costCenter: '4130', department: 'R&D' }, schemas: [CORE, ENT] }],
-    ['coerces boolean strings in roles (validator)', user, body({ op: 'add', value: { roles: [{ value: 'admin', primary: 'True' }] } }), { roles: [{ value: 'admin', primary: true }] }],
-    ['writes an unqualified extension attribute under its URN', user, body({ op: 'add', path: 'Department', value: 'Sales' }), { [ENT]: { department: 'Sales' }, schemas: [CORE, ENT] }],
+    [
+      'appends to a multi-valued attribute and moves primary',
+      user,
+      body({ op: 'add', path: 'emails', value: [{ value: 'h@x', type: 'home', Primary: 'True' }] }),
+      {
+        emails: [
+          { ...work, primary: false },
+          { value: 'h@x', type: 'home', primary: true },
+        ],
+      },
+    ],
+    [
+      'does not add an identical value twice (idempotent add)',
+      user,
+      body({ op: 'add', path: 'emails', value: [work] }, { op: 'add', value: { emails: [work] } }),
+      { emails: [work] },
+    ],
+    [
+      'merges sub-attributes into a complex attribute',
+      user,
+      body({ op: 'add', path: 'name', value: { middleName: 'Jane' } }),
+      { name: { givenName: 'Barbara', familyName: 'Jensen', middleName: 'Jane' } },
+    ],
+    [
+      'merges a path-less whole extension object',
+      () => ({ ...user(), [ENT]: { costCenter: '4130' } }),
+      body({ op: 'add', value: { [ENT]: { department: 'R&D' } } }),
+      { [ENT]: { costCenter: '4130', department: 'R&D' }, schemas: [CORE, ENT] },
+    ],
+    [
+      'coerces boolean strings in roles (validator)',
+      user,
+      body({ op: 'add', value: { roles: [{ value: 'admin', primary: 'True' }] } }),
+      { roles: [{ value: 'admin', primary: true }] },
+    ],
+    [
+      'writes an unqualified extension attribute under its URN',
+      user,
+      body({ op: 'add', path: 'Department', value: 'Sales' }),
+      { [ENT]: { department: 'Sales' }, schemas: [CORE, ENT] },
+    ],
     ['keeps an attribute no schema declares, as sent', user, body({ op: 'add', path: 'favouriteColour', value: 'blue' }), { favouriteColour: 'blue' }],
     // replace semantics (RFC 7644 §3.5.2.3)
-    ['merges sub-attributes on a pathed replace of a complex attribute', user, body({ op: 'replace', path: 'name', value: { givenName: 'B' } }), { name: { givenName: 'B', familyName: 'Jensen' } }],
-    ['replaces a complex attribute wholly on a path-less replace', user, body({ op: 'replace', value: { name: { givenName: 'B' } } }), { name: { givenName: 'B' } }],
-    ['replaces all values of a multi-valued attribute', user, body({ op: 'replace', path: 'emails', value: [{ value: 'n@x', type: 'home' }] }), { emails: [{ value: 'n@x', type: 'home' }] }],
-    ['replaces a whole extension on a path-less replace', () => ({ ...user(), [ENT]: { costCenter: '4130' } }), body({ op: 'replace', value: { [ENT]: { department: 'R&D' } } }), { [ENT]: { department: 'R&D' } }],
+    [
+      'merges sub-attributes on a pathed replace of a complex attribute',
+      user,
+      body({ op: 'replace', path: 'name', value: { givenName: 'B' } }),
+      { name: { givenName: 'B', familyName: 'Jensen' } },
+    ],
+    [
+      'replaces a complex attribute wholly on a path-less replace',
+      user,
+      body({ op: 'replace', value: { name: { givenName: 'B' } } }),
+      { name: { givenName: 'B' } },
+    ],
+    [
+      'replaces all values of a multi-valued attribute',
+      user,
+      body({ op: 'replace', path: 'emails', value: [{ value: 'n@x', type: 'home' }] }),
+      { emails: [{ value: 'n@x', type: 'home' }] },
+    ],
+    [
+      'replaces a whole extension on a path-less replace',
+      () => ({ ...user(), [ENT]: { costCenter: '4130' } }),
+      body({ op: 'replace', value: { [ENT]: { department: 'R&D' } } }),
+      { [ENT]: { department: 'R&D' } },
+    ],
     ['clears an attribute replaced with null', user, body({ op: 'replace', path: 'title', value: null }), { title: undefined }],
     ['clears an attribute replaced with ""', user, body({ op: 'replace', value: { title: '' } }), { title: undefined }],
     ['clears a boolean replaced with ""', user, body({ op: 'replace', path: 'active', value: '' }), { active: undefined }],
     ['accepts a core URN-qualified path', user, body({ op: 'replace', path: `${CORE}:userName`, value: 'x@y' }), { userName: 'x@y' }],
     ['accepts a core URN key in a path-less value', user, body({ op: 'replace', value: { [CORE]: { displayName: 'Z' } } }), { displayName: 'Z' }],
-    ['ignores unknown schema URN keys in a path-less value', user, body({ op: 'add', value: { 'urn:example:custom:2.0:User': { a: 1 }, nickName: 'N' } }), { 'urn:example:custom:2.0:User': undefined, nickName: 'N' }],
-    ['matches op, path and URN case-insensitively', user, { Operations: [{ op: 'REPLACE', path: 'NAME.FAMILYNAME', value: 'S' }, { op: 'aDd', path: `${ENT.toUpperCase()}:EMPLOYEENUMBER`, value: '7' }, { op: 'Replace', path: 'Emails[Type eq "WORK"].Value', value: 'n@x' }] }, { name: { givenName: 'Barbara', familyName: 'S' }, [ENT]: { employeeNumber: '7' }, emails: [{ ...work, value: 'n@x' }] }],
+    [
+      'ignores unknown schema URN keys in a path-less value',
+      user,
+      body({ op: 'add', value: { 'urn:example:custom:2.0:User': { a: 1 }, nickName: 'N' } }),
+      { 'urn:example:custom:2.0:User': undefined, nickName: 'N' },
+    ],
+    [
+      'matches op, path and URN case-insensitively',
+      user,
+      {
+        Operations: [
+          { op: 'REPLACE', path: 'NAME.FAMILYNAME', value: 'S' },
+          { op: 'aDd', path: `${ENT.toUpperCase()}:EMPLOYEENUMBER`, value: '7' },
+          { op: 'Replace', path: 'Emails[Type eq "WORK"].Value', value: 'n@x' },
+        ],
+      },
+      { name: { givenName: 'Barbara', familyName: 'S' }, [ENT]: { employeeNumber: '7' }, emails: [{ ...work, value: 'n@x' }] },
+    ],
     // remove semantics (RFC 7644 §3.5.2.2)
     ['removes a simple attribute', user, body({ op: 'remove', path: 'title' }), { title: undefined }],
     ['removes a sub-attribute', user, body({ op: 'remove', path: 'name.givenName' }), { name: { familyName: 'Jensen' } }],
-    ['removes the complex attribute once its last sub-attribute goes', () => ({ ...user(), name: { givenName: 'B' } }), body({ op: 'Remove', path: 'name.givenName' }), { name: undefined }],
+    [
+      'removes the complex attribute once its last sub-attribute goes',
+      () => ({ ...user(), name: { givenName: 'B' } }),
+      body({ op: 'Remove', path: 'name.givenName' }),
+      { name: undefined },
+    ],
     ['removes the values a filter selects', user, body({ op: 'remove', path: 'emails[type eq "work"]' }), { emails: undefined }],
-    ['removes a sub-attribute of the selected values', user, body({ op: 'remove', path: 'emails[type eq "work"].primary' }), { emails: [{ value: 'bjensen@example.com', type: 'work' }] }],
-    ['treats removing an absent attribute as a no-op', user, body({ op: 'remove', path: 'nickName' }, { op: 'remove', path: 'phoneNumbers[type eq "fax"]' }, { op: 'remove', path: `${ENT}:manager.value` }), { nickName: undefined, phoneNumbers: undefined, [ENT]: undefined, schemas: [CORE] }],
+    [
+      'removes a sub-attribute of the selected values',
+      user,
+      body({ op: 'remove', path: 'emails[type eq "work"].primary' }),
+      { emails: [{ value: 'bjensen@example.com', type: 'work' }] },
+    ],
+    [
+      'treats removing an absent attribute as a no-op',
+      user,
+      body({ op: 'remove', path: 'nickName' }, { op: 'remove', path: 'phoneNumbers[type eq "fax"]' }, { op: 'remove', path: `${ENT}:manager.value` }),
+      { nickName: undefined, phoneNumbers: undefined, [ENT]: undefined, schemas: [CORE] },
+    ],
   ])('%s', (_name, make, request, expected) => {
     expect(pick(patched(User, make(), request), expected)).toEqual(expected);
   });
@@ -247,23 +466,93 @@ describe('applyPatch on Users', () => {
 describe('applyPatch on Groups', () => {
   const members = group().members as JsonObject[];
   it.each<[string, () => JsonObject, unknown, Record<string, unknown>]>([
-    ['renames with a path-less replace that carries the id (Okta)', group, body({ op: 'replace', value: { id: 'g1', displayName: 'New name' } }), { displayName: 'New name', id: 'g1', members }],
+    [
+      'renames with a path-less replace that carries the id (Okta)',
+      group,
+      body({ op: 'replace', value: { id: 'g1', displayName: 'New name' } }),
+      { displayName: 'New name', id: 'g1', members },
+    ],
     ['renames with Replace displayName (Entra)', group, { Operations: [{ op: 'Replace', path: 'displayName', value: 'Renamed' }] }, { displayName: 'Renamed' }],
     ['replaces externalId with a path-less value (validator)', group, body({ op: 'replace', value: { externalId: 'e-1' } }), { externalId: 'e-1' }],
-    ['removes by filter and adds in one request (Okta)', group, body({ op: 'remove', path: 'members[value eq "u1"]' }, { op: 'add', path: 'members', value: [{ value: 'u3', display: 'test.user@okta.local' }] }), { members: [{ value: 'u2' }, { value: 'u3', display: 'test.user@okta.local' }] }],
-    ['replaces the full member list (Okta push)', group, body({ op: 'replace', path: 'members', value: [{ value: 'u7', display: 'Seven' }, { value: 'u8' }] }), { members: [{ value: 'u7', display: 'Seven' }, { value: 'u8' }] }],
-    ['adds members with a null $ref (Entra)', group, { Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: 'u3' }] }] }, { members: [...members, { value: 'u3' }] }],
-    ['removes only the listed members (Entra Remove with value)', group, { Operations: [{ op: 'Remove', path: 'members', value: [{ $ref: null, value: 'u1' }] }] }, { members: [{ value: 'u2' }] }],
-    ['removes members by filter (Entra compliance flag)', group, body({ op: 'remove', path: 'members[value eq "u2"]' }), { members: [{ value: 'u1', display: 'Barbara' }] }],
+    [
+      'removes by filter and adds in one request (Okta)',
+      group,
+      body({ op: 'remove', path: 'members[value eq "u1"]' }, { op: 'add', path: 'members', value: [{ value: 'u3', display: 'test.user@okta.local' }] }),
+      { members: [{ value: 'u2' }, { value: 'u3', display: 'test.user@okta.local' }] },
+    ],
+    [
+      'replaces the full member list (Okta push)',
+      group,
+      body({ op: 'replace', path: 'members', value: [{ value: 'u7', display: 'Seven' }, { value: 'u8' }] }),
+      { members: [{ value: 'u7', display: 'Seven' }, { value: 'u8' }] },
+    ],
+    [
+      'adds members with a null $ref (Entra)',
+      group,
+      { Operations: [{ op: 'Add', path: 'members', value: [{ $ref: null, value: 'u3' }] }] },
+      { members: [...members, { value: 'u3' }] },
+    ],
+    [
+      'removes only the listed members (Entra Remove with value)',
+      group,
+      { Operations: [{ op: 'Remove', path: 'members', value: [{ $ref: null, value: 'u1' }] }] },
+      { members: [{ value: 'u2' }] },
+    ],
+    [
+      'removes members by filter (Entra compliance flag)',
+      group,
+      body({ op: 'remove', path: 'members[value eq "u2"]' }),
+      { members: [{ value: 'u1', display: 'Barbara' }] },
+    ],
     ['removes all members without value or filter', group, body({ op: 'remove', path: 'members' }), { members: undefined }],
-    ['adds the "string id 1" member (Microsoft collection)', group, body({ op: 'Add', path: 'members', value: [{ value: 'string id 1' }] }), { members: [...members, { value: 'string id 1' }] }],
-    ['adds a member given as a bare string', group, body({ op: 'add', path: 'members', value: 'string id 1' }), { members: [...members, { value: 'string id 1' }] }],
-    ['keeps unknown member keys as sent (Microsoft displayName)', group, body({ op: 'add', path: 'members', value: [{ displayName: 'new User', value: 'u9' }] }), { members: [...members, { displayName: 'new User', value: 'u9' }] }],
-    ['does not duplicate an existing member', group, body({ op: 'add', path: 'members', value: [{ value: 'u1' }, { value: 'u2', display: 'Two' }] }), { members }],
-    ['does not duplicate members within one list', group, body({ op: 'replace', path: 'members', value: [{ value: 'u5' }, { value: 'u5' }] }), { members: [{ value: 'u5' }] }],
-    ['adds members to a group that has none', () => ({ ...group(), members: undefined as unknown as Json }), body({ op: 'add', path: 'members', value: [{ value: 'u1' }] }), { members: [{ value: 'u1' }] }],
-    ['adds a member by value path', group, body({ op: 'add', path: 'members[value eq "u4"]', value: { display: 'Four' } }), { members: [...members, { value: 'u4', display: 'Four' }] }],
-    ['sets display of the selected member', group, body({ op: 'replace', path: 'members[value eq "u2"].display', value: 'Two' }), { members: [members[0], { value: 'u2', display: 'Two' }] }],
+    [
+      'adds the "string id 1" member (Microsoft collection)',
+      group,
+      body({ op: 'Add', path: 'members', value: [{ value: 'string id 1' }] }),
+      { members: [...members, { value: 'string id 1' }] },
+    ],
+    [
+      'adds a member given as a bare string',
+      group,
+      body({ op: 'add', path: 'members', value: 'string id 1' }),
+      { members: [...members, { value: 'string id 1' }] },
+    ],
+    [
+      'keeps unknown member keys as sent (Microsoft displayName)',
+      group,
+      body({ op: 'add', path: 'members', value: [{ displayName: 'new User', value: 'u9' }] }),
+      { members: [...members, { displayName: 'new User', value: 'u9' }] },
+    ],
+    [
+      'does not duplicate an existing member',
+      group,
+      body({ op: 'add', path: 'members', value: [{ value: 'u1' }, { value: 'u2', display: 'Two' }] }),
+      { members },
+    ],
+    [
+      'does not duplicate members within one list',
+      group,
+      body({ op: 'replace', path: 'members', value: [{ value: 'u5' }, { value: 'u5' }] }),
+      { members: [{ value: 'u5' }] },
+    ],
+    [
+      'adds members to a group that has none',
+      () => ({ ...group(), members: undefined as unknown as Json }),
+      body({ op: 'add', path: 'members', value: [{ value: 'u1' }] }),
+      { members: [{ value: 'u1' }] },
+    ],
+    [
+      'adds a member by value path',
+      group,
+      body({ op: 'add', path: 'members[value eq "u4"]', value: { display: 'Four' } }),
+      { members: [...members, { value: 'u4', display: 'Four' }] },
+    ],
+    [
+      'sets display of the selected member',
+      group,
+      body({ op: 'replace', path: 'members[value eq "u2"].display', value: 'Two' }),
+      { members: [members[0], { value: 'u2', display: 'Two' }] },
+    ],
     ['ignores a remove of members that are not there', group, body({ op: 'remove', path: 'members', value: [{ value: 'nobody' }] }), { members }],
   ])('%s', (_name, make, request, expected) => {
     expect(pick(patched(Group, make(), request), expected)).toEqual(expected);
@@ -280,7 +569,14 @@ describe('applyPatch errors and atomicity', () => {
     ['a bad path', User, user, [{ op: 'replace', path: 'name..x', value: 'x' }], 'invalidPath', 0],
     ['a bad path key in a path-less value', User, user, [{ op: 'replace', value: { 'bad key': 1 } }], 'invalidPath', 0],
     ['a bad filter in a path', User, user, [{ op: 'replace', path: 'emails[type eq].value', value: 'x' }], 'invalidFilter', 0],
-    ['a value path that matches nothing and cannot be created', User, user, [{ op: 'replace', path: 'phoneNumbers[type eq "work" or type eq "mobile"].value', value: '1' }], 'noTarget', 0],
+    [
+      'a value path that matches nothing and cannot be created',
+      User,
+      user,
+      [{ op: 'replace', path: 'phoneNumbers[type eq "work" or type eq "mobile"].value', value: '1' }],
+      'noTarget',
+      0,
+    ],
     ['remove without a path', User, user, [{ op: 'remove' }], 'noTarget', 0],
     ['a different id (Okta rename with a wrong id)', Group, group, [{ op: 'replace', value: { id: 'other', displayName: 'X' } }], 'mutability', 0],
     ['a different id by path', User, user, [{ op: 'replace', path: 'id', value: 'u2' }], 'mutability', 0],
@@ -289,8 +585,29 @@ describe('applyPatch errors and atomicity', () => {
     ['removing a group displayName (required)', Group, group, [{ op: 'remove', path: 'displayName' }], 'mutability', 0],
     ['removing meta (readOnly)', User, user, [{ op: 'remove', path: 'meta' }], 'mutability', 0],
     ['removing schemas', User, user, [{ op: 'remove', path: 'schemas' }], 'mutability', 0],
-    ['a failing second operation', User, user, [{ op: 'replace', path: 'title', value: 'Boss' }, { op: 'replace', path: 'active', value: 'maybe' }], 'invalidValue', 1],
-    ['a failing third operation after extension writes', User, user, [{ op: 'add', path: `${ENT}:employeeNumber`, value: '1' }, { op: 'add', path: 'emails', value: [{ value: 'x@y' }] }, { op: 'remove', path: 'userName' }], 'mutability', 2],
+    [
+      'a failing second operation',
+      User,
+      user,
+      [
+        { op: 'replace', path: 'title', value: 'Boss' },
+        { op: 'replace', path: 'active', value: 'maybe' },
+      ],
+      'invalidValue',
+      1,
+    ],
+    [
+      'a failing third operation after extension writes',
+      User,
+      user,
+      [
+        { op: 'add', path: `${ENT}:employeeNumber`, value: '1' },
+        { op: 'add', path: 'emails', value: [{ value: 'x@y' }] },
+        { op: 'remove', path: 'userName' },
+      ],
+      'mutability',
+      2,
+    ],
     ['an op that is not add/remove/replace', User, user, [{ op: 'copy' as 'add', path: 'title', value: 'x' }], 'invalidSyntax', 0],
   ])('refuses %s and leaves the input unchanged', (_name, type, make, operations, scimType, index) => {
     const input = make();
@@ -314,7 +631,11 @@ describe('applyPatch errors and atomicity', () => {
   });
 
   it('applies operations in order', () => {
-    const result = patched(User, user(), body({ op: 'replace', path: 'title', value: 'A' }, { op: 'remove', path: 'title' }, { op: 'add', path: 'title', value: 'B' }));
+    const result = patched(
+      User,
+      user(),
+      body({ op: 'replace', path: 'title', value: 'A' }, { op: 'remove', path: 'title' }, { op: 'add', path: 'title', value: 'B' }),
+    );
     expect(result.title).toBe('B');
   });
 });
@@ -337,7 +658,10 @@ describe('hostile input', () => {
     ['NaN values', { Operations: [{ op: 'add', path: 'title', value: Number.NaN }] }],
     ['a function value', { Operations: [{ op: 'add', path: 'title', value: () => 1 }] }],
   ])('never throws or pollutes with %s', (_name, request) => {
-    for (const [type, make] of [[User, user], [Group, group]] as const) {
+    for (const [type, make] of [
+      [User, user],
+      [Group, group],
+    ] as const) {
       expect(() => patch(type, make(), request)).not.toThrow();
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -18,13 +18,39 @@ function stored(spec: typeof userSpec, body: unknown, extra: Partial<StoredResou
 describe('rendering a stored resource as text', () => {
   it.each([
     ['a plain user', stored(userSpec, { userName: 'a@example.com' })],
-    ['a user with unicode, quotes and an extension', stored(userSpec, {
-      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
-      userName: 'zoë "quoted" \u2028@example.com', name: { givenName: 'Zoë' }, meta: { created: 'ignored' },
-      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: '},"meta":{"x":1}}' },
-    })],
-    ['a user in two groups', stored(userSpec, { userName: 'g@example.com' }, { groups: [{ value: 'g1', display: 'One' }, { value: 'g 2', display: 'Two' }] })],
-    ['a group with members', stored(groupSpec, { displayName: 'Team', members: [{ value: 'u1', display: 'U' }, { value: 'u2', type: 'User' }] })],
+    [
+      'a user with unicode, quotes and an extension',
+      stored(userSpec, {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+        userName: 'zoë "quoted" \u2028@example.com',
+        name: { givenName: 'Zoë' },
+        meta: { created: 'ignored' },
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: '},"meta":{"x":1}}' },
+      }),
+    ],
+    [
+      'a user in two groups',
+      stored(
+        userSpec,
+        { userName: 'g@example.com' },
+        {
+          groups: [
+            { value: 'g1', display: 'One' },
+            { value: 'g 2', display: 'Two' },
+          ],
+        },
+      ),
+    ],
+    [
+      'a group with members',
+      stored(groupSpec, {
+        displayName: 'Team',
+        members: [
+          { value: 'u1', display: 'U' },
+          { value: 'u2', type: 'User' },
+        ],
+      }),
+    ],
     ['an empty group', stored(groupSpec, { displayName: 'Empty' })],
   ])('splices %s to exactly the text of the parsed rendering', (_name, resource) => {
     const spec = resource.kind === 'User' ? userSpec : groupSpec;

@@ -17,11 +17,17 @@ describe.each(SCIM_TARGETS)('root /.search on the $store store through $adapter'
   beforeAll(async () => {
     t = await scimTestApp(store, `root-search-${store}-${adapter}`, {}, adapter);
     for (let i = 0; i < 3; i++) {
-      const res = await t.http.post('/scim/v2/Users').set(t.auth).send({ schemas: [USER], userName: `searcher${i}@corp.test`, displayName: `Shared ${i}` });
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({ schemas: [USER], userName: `searcher${i}@corp.test`, displayName: `Shared ${i}` });
       users.push(res.body.id);
     }
     for (let i = 0; i < 2; i++) {
-      const res = await t.http.post('/scim/v2/Groups').set(t.auth).send({ schemas: [GROUP], displayName: `Shared group ${i}`, members: [{ value: users[i] }] });
+      const res = await t.http
+        .post('/scim/v2/Groups')
+        .set(t.auth)
+        .send({ schemas: [GROUP], displayName: `Shared group ${i}`, members: [{ value: users[i] }] });
       groups.push(res.body.id);
     }
   });
@@ -31,7 +37,10 @@ describe.each(SCIM_TARGETS)('root /.search on the $store store through $adapter'
   });
 
   const search = async (request: Record<string, unknown>) => {
-    const res = await t.http.post('/scim/v2/.search').set(t.auth).send({ schemas: [SEARCH], ...request });
+    const res = await t.http
+      .post('/scim/v2/.search')
+      .set(t.auth)
+      .send({ schemas: [SEARCH], ...request });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.schemas).toEqual([LIST]);
     return res.body as { totalResults: number; startIndex: number; itemsPerPage: number; Resources: Record<string, any>[] };

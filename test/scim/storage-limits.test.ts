@@ -83,8 +83,18 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
       expect(over.body).toEqual({ schemas: [ERROR], status: '507', detail: expect.stringContaining('quota of 2 users') });
       // Through the other instance too: the count is the store's, not a process's.
       expect((await http(t.b).post('/scim/v2/Users').set(bearer(token)).send(user('dee'))).status).toBe(507);
-      expect((await api.post('/scim/v2/Groups').set(bearer(token)).send({ schemas: [GROUP], displayName: 'One' })).status).toBe(201);
-      const group = await api.post('/scim/v2/Groups').set(bearer(token)).send({ schemas: [GROUP], displayName: 'Two' });
+      expect(
+        (
+          await api
+            .post('/scim/v2/Groups')
+            .set(bearer(token))
+            .send({ schemas: [GROUP], displayName: 'One' })
+        ).status,
+      ).toBe(201);
+      const group = await api
+        .post('/scim/v2/Groups')
+        .set(bearer(token))
+        .send({ schemas: [GROUP], displayName: 'Two' });
       expect([group.status, group.body.detail]).toEqual([507, expect.stringContaining('quota of 1 groups')]);
       const list = await api.get('/scim/v2/Users').set(bearer(token));
       expect(list.body.totalResults).toBe(2);
@@ -93,10 +103,16 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
     it('refuses an update that grows past maxBytes with 507, and accepts one that shrinks', async () => {
       const { token } = await t.a.createScimConnection({ customerId: `${kind}-quota-bytes` });
       const api = http(t.a);
-      const created = await api.post('/scim/v2/Users').set(bearer(token)).send(user('ann', { displayName: 'Ann' }));
+      const created = await api
+        .post('/scim/v2/Users')
+        .set(bearer(token))
+        .send(user('ann', { displayName: 'Ann' }));
       expect(created.status).toBe(201);
       const id = created.body.id as string;
-      const big = await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann', { title: 'A'.repeat(5_000) }));
+      const big = await api
+        .put(`/scim/v2/Users/${id}`)
+        .set(bearer(token))
+        .send(user('ann', { title: 'A'.repeat(5_000) }));
       expect([big.status, big.body.detail]).toEqual([507, expect.stringContaining('quota of 4000 bytes')]);
       expect((await api.get(`/scim/v2/Users/${id}`).set(bearer(token))).body.displayName).toBe('Ann');
       const smaller = await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann'));
@@ -117,7 +133,10 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
       const { token } = await t.a.createScimConnection({ customerId: `${kind}-if-match` });
       const api = http(t.a);
       const id = (await api.post('/scim/v2/Users').set(bearer(token)).send(user('ann'))).body.id as string;
-      await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann', { displayName: 'v2' }));
+      await api
+        .put(`/scim/v2/Users/${id}`)
+        .set(bearer(token))
+        .send(user('ann', { displayName: 'v2' }));
       expect((await api.delete(`/scim/v2/Users/${id}`).set(bearer(token)).set('If-Match', 'W/"1"')).status).toBe(412);
       expect((await api.delete(`/scim/v2/Users/${id}`).set(bearer(token)).set('If-Match', 'W/"2"')).status).toBe(204);
       expect((await api.get(`/scim/v2/Users/${id}`).set(bearer(token))).status).toBe(404);
@@ -127,9 +146,18 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
       const { token } = await t.a.createScimConnection({ customerId: `${kind}-if-match-race` });
       for (let round = 0; round < 8; round++) {
         const api = http(t.a);
-        const id = (await api.post('/scim/v2/Users').set(bearer(token)).send(user(`racer${round}`))).body.id as string;
+        const id = (
+          await api
+            .post('/scim/v2/Users')
+            .set(bearer(token))
+            .send(user(`racer${round}`))
+        ).body.id as string;
         const [put, del] = await Promise.all([
-          api.put(`/scim/v2/Users/${id}`).set(bearer(token)).set('If-Match', 'W/"1"').send(user(`racer${round}`, { displayName: 'x' })),
+          api
+            .put(`/scim/v2/Users/${id}`)
+            .set(bearer(token))
+            .set('If-Match', 'W/"1"')
+            .send(user(`racer${round}`, { displayName: 'x' })),
           http(t.b).delete(`/scim/v2/Users/${id}`).set(bearer(token)).set('If-Match', 'W/"1"'),
         ]);
         const after = (await api.get(`/scim/v2/Users/${id}`).set(bearer(token))).status;
@@ -209,9 +237,7 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
       const customerId = `${kind}-rotations`;
       let { token: current } = await t.a.createScimConnection({ customerId });
       for (const graceSeconds of [0, 3600]) {
-        const results = await Promise.allSettled(
-          Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? t.a : t.b).rotateScimToken(customerId, { graceSeconds })),
-        );
+        const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? t.a : t.b).rotateScimToken(customerId, { graceSeconds })));
         const won = results.filter((r): r is PromiseFulfilledResult<CreatedScimConnection> => r.status === 'fulfilled');
         expect(won).toHaveLength(1);
         for (const r of results) {

@@ -62,7 +62,10 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
 
   describe('create', () => {
     it('creates a user with 201, Location, ETag and the full resource', async () => {
-      const res = await t.http.post('/scim/v2/Users').set(t.auth).set('Content-Type', 'application/scim+json; charset=utf-8')
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .set('Content-Type', 'application/scim+json; charset=utf-8')
         .send(JSON.stringify(oktaUser('create.one@example.com')));
       expect(res.status).toBe(201);
       expect(res.headers['content-type']).toMatch(SCIM_JSON);
@@ -88,7 +91,10 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
     });
 
     it('accepts application/json as well as application/scim+json', async () => {
-      const res = await t.http.post('/scim/v2/Users').set(t.auth).set('Content-Type', 'application/json')
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .set('Content-Type', 'application/json')
         .send(JSON.stringify(oktaUser('json.type@example.com')));
       expect(res.status).toBe(201);
     });
@@ -114,7 +120,10 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
     });
 
     it('requires userName', async () => {
-      const res = await t.http.post('/scim/v2/Users').set(t.auth).send({ schemas: [USER], active: true });
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({ schemas: [USER], active: true });
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ scimType: 'invalidValue' });
       expect(res.body.detail).toContain('userName');
@@ -136,14 +145,17 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
     });
 
     it('normalises attribute-name case, "True" strings and single-object emails, and keeps unknown attributes as sent', async () => {
-      const res = await t.http.post('/scim/v2/Users').set(t.auth).send({
-        schemas: [USER, ENTERPRISE],
-        UserName: 'normalise@example.com',
-        Active: 'True',
-        emails: { Value: 'normalise@example.com', Primary: 'true', type: 'work' },
-        [ENTERPRISE]: { Department: 'Sales', Manager: { Value: 'mgr-1' } },
-        favouriteColour: 'Teal',
-      });
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({
+          schemas: [USER, ENTERPRISE],
+          UserName: 'normalise@example.com',
+          Active: 'True',
+          emails: { Value: 'normalise@example.com', Primary: 'true', type: 'work' },
+          [ENTERPRISE]: { Department: 'Sales', Manager: { Value: 'mgr-1' } },
+          favouriteColour: 'Teal',
+        });
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({
         userName: 'normalise@example.com',
@@ -156,7 +168,10 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
     });
 
     it('refuses a boolean attribute that is not a boolean', async () => {
-      const res = await t.http.post('/scim/v2/Users').set(t.auth).send(oktaUser('bad.bool@example.com', { active: 'maybe' }));
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send(oktaUser('bad.bool@example.com', { active: 'maybe' }));
       expect(res.status).toBe(400);
       expect(res.body.scimType).toBe('invalidValue');
     });
@@ -183,14 +198,17 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
 
     it('replaces a user with PUT, ignoring id, meta and groups in the body, keeping created', async () => {
       const user = await create('put.me@example.com');
-      const res = await t.http.put(`/scim/v2/Users/${user.id}`).set(t.auth).send({
-        ...user,
-        id: 'something-else',
-        meta: { created: '2000-01-01T00:00:00Z' },
-        groups: [],
-        displayName: 'Replaced',
-        name: { formatted: 'New Name' },
-      });
+      const res = await t.http
+        .put(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
+        .send({
+          ...user,
+          id: 'something-else',
+          meta: { created: '2000-01-01T00:00:00Z' },
+          groups: [],
+          displayName: 'Replaced',
+          name: { formatted: 'New Name' },
+        });
       expect(res.status).toBe(200);
       expect(res.body.id).toBe(user.id);
       expect(res.body.displayName).toBe('Replaced');
@@ -209,7 +227,9 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
 
     it('deactivates with Entra\'s PATCH (capitalised op, "False" string) and answers 204', async () => {
       const user = await create('entra.off@example.com');
-      const res = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth)
+      const res = await t.http
+        .patch(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
         .send({ schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
       expect(res.status).toBe(204);
       expect(res.text).toBe('');
@@ -217,9 +237,12 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       expect(after.body.active).toBe(false);
     });
 
-    it('deactivates with Okta\'s path-less PATCH and returns the resource when attributes are asked for', async () => {
+    it("deactivates with Okta's path-less PATCH and returns the resource when attributes are asked for", async () => {
       const user = await create('okta.off@example.com');
-      const res = await t.http.patch(`/scim/v2/Users/${user.id}`).query({ attributes: 'active,userName' }).set(t.auth)
+      const res = await t.http
+        .patch(`/scim/v2/Users/${user.id}`)
+        .query({ attributes: 'active,userName' })
+        .set(t.auth)
         .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ schemas: [USER], id: user.id, userName: 'okta.off@example.com', active: false });
@@ -227,13 +250,13 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
 
     it('applies a PATCH atomically: a failing operation leaves the user unchanged', async () => {
       const user = await create('atomic@example.com');
-      const res = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).send({
-        schemas: [PATCH_OP],
-        Operations: [
-          { op: 'replace', path: 'displayName', value: 'Changed' },
-          { op: 'remove' },
-        ],
-      });
+      const res = await t.http
+        .patch(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
+        .send({
+          schemas: [PATCH_OP],
+          Operations: [{ op: 'replace', path: 'displayName', value: 'Changed' }, { op: 'remove' }],
+        });
       expect(res.status).toBe(400);
       expect(res.body.scimType).toBe('noTarget');
       const after = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
@@ -243,7 +266,9 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
     it('refuses a PATCH that would rename a user onto a taken userName', async () => {
       await create('taken@example.com');
       const user = await create('renamer@example.com');
-      const res = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth)
+      const res = await t.http
+        .patch(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
         .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'userName', value: 'TAKEN@example.com' }] });
       expect(res.status).toBe(409);
       expect(res.body.scimType).toBe('uniqueness');
@@ -254,7 +279,14 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       expect((await t.http.delete(`/scim/v2/Users/${user.id}`).set(t.auth)).status).toBe(204);
       expect((await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth)).status).toBe(404);
       expect((await t.http.put(`/scim/v2/Users/${user.id}`).set(t.auth).send(oktaUser('delete.me@example.com'))).status).toBe(404);
-      expect((await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true } }] })).status).toBe(404);
+      expect(
+        (
+          await t.http
+            .patch(`/scim/v2/Users/${user.id}`)
+            .set(t.auth)
+            .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true } }] })
+        ).status,
+      ).toBe(404);
       expect((await t.http.delete(`/scim/v2/Users/${user.id}`).set(t.auth)).status).toBe(404);
       const list = await t.http.get('/scim/v2/Users').query({ filter: 'userName eq "delete.me@example.com"' }).set(t.auth);
       expect(list.body.totalResults).toBe(0);
@@ -262,10 +294,16 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
 
     it('honours If-Match: a stale version gets 412 and changes nothing', async () => {
       const user = await create('etag@example.com');
-      const ok = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-Match', user.meta.version)
+      const ok = await t.http
+        .patch(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
+        .set('If-Match', user.meta.version)
         .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value: 'one' }] });
       expect(ok.status).toBe(204);
-      const stale = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-Match', user.meta.version)
+      const stale = await t.http
+        .patch(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
+        .set('If-Match', user.meta.version)
         .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value: 'two' }] });
       expect(stale.status).toBe(412);
       expect(stale.body.status).toBe('412');

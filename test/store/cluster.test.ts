@@ -108,9 +108,7 @@ describe('redis cluster: where the keys live', () => {
     );
     const byMaster = await keysByMaster(t.client, `${prefix}{c:*`);
     expect(byMaster.size).toBe(3);
-    const connectionsPerMaster = [...byMaster.values()].map(
-      (keys) => new Set(keys.map((k) => k.slice(prefix.length).split('}')[0])).size,
-    );
+    const connectionsPerMaster = [...byMaster.values()].map((keys) => new Set(keys.map((k) => k.slice(prefix.length).split('}')[0])).size);
     // 30 random slots all missing one master has probability 3 × (2/3)^30 ≈ 2e-5.
     for (const count of connectionsPerMaster) expect(count).toBeGreaterThan(0);
     expect(connectionsPerMaster.reduce((a, b) => a + b, 0)).toBe(30);
@@ -151,7 +149,10 @@ describe('redis cluster: SCIM routes through Express', () => {
 
   it('creates, reads, filters, patches and deletes users, and keeps groups with members', async () => {
     const post = (userName: string) =>
-      http.post('/scim/v2/Users').set(auth).send({ schemas: [USER], userName, externalId: `ext-${userName}`, active: true, emails: [{ value: userName, primary: true }] });
+      http
+        .post('/scim/v2/Users')
+        .set(auth)
+        .send({ schemas: [USER], userName, externalId: `ext-${userName}`, active: true, emails: [{ value: userName, primary: true }] });
     const ann = await post('Ann@Example.com');
     expect(ann.status).toBe(201);
     expect(ann.headers.location).toMatch(new RegExp(`/scim/v2/Users/${ann.body.id}$`));
@@ -171,13 +172,22 @@ describe('redis cluster: SCIM routes through Express', () => {
     const all = await http.get('/scim/v2/Users').query({ startIndex: 1, count: 10 }).set(auth);
     expect(all.body.totalResults).toBe(2);
 
-    const deactivated = await http.patch(`/scim/v2/Users/${ann.body.id}`).set(auth).send({ schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+    const deactivated = await http
+      .patch(`/scim/v2/Users/${ann.body.id}`)
+      .set(auth)
+      .send({ schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
     expect(deactivated.status).toBe(204);
     expect((await http.get(`/scim/v2/Users/${ann.body.id}`).set(auth)).body).toMatchObject({ active: false, meta: { version: 'W/"2"' } });
 
-    const group = await http.post('/scim/v2/Groups').set(auth).send({ schemas: [GROUP], displayName: 'Engineering', members: [{ value: ann.body.id }] });
+    const group = await http
+      .post('/scim/v2/Groups')
+      .set(auth)
+      .send({ schemas: [GROUP], displayName: 'Engineering', members: [{ value: ann.body.id }] });
     expect(group.status).toBe(201);
-    const added = await http.patch(`/scim/v2/Groups/${group.body.id}`).set(auth).send({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: bob.body.id }] }] });
+    const added = await http
+      .patch(`/scim/v2/Groups/${group.body.id}`)
+      .set(auth)
+      .send({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: bob.body.id }] }] });
     expect(added.status).toBe(204);
     const members = (await http.get(`/scim/v2/Groups/${group.body.id}`).set(auth)).body.members.map((m: { value: string }) => m.value);
     expect(members).toEqual([ann.body.id, bob.body.id]);

@@ -36,11 +36,7 @@ export function makeConnection(overrides: Partial<StoredConnection> = {}): Store
 }
 
 /** A user write with the indexes the SCIM layer produces: userName, its local part, externalId, emails. */
-export function userWrite(
-  id: string,
-  userName: string,
-  extra: { externalId?: string; emails?: string[]; json?: string } = {},
-): ResourceWrite {
+export function userWrite(id: string, userName: string, extra: { externalId?: string; emails?: string[]; json?: string } = {}): ResourceWrite {
   const folded = userName.toLowerCase();
   const indexes: IndexEntry[] = [
     { attribute: 'userName', value: folded, unique: true },
@@ -158,9 +154,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
 
       it('creates exactly one connection when one customer is created concurrently', async () => {
         const customerId = `cust-${randomUUID()}`;
-        const results = await Promise.all(
-          Array.from({ length: 10 }, () => store.createConnection(makeConnection({ customerId }))),
-        );
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.createConnection(makeConnection({ customerId }))));
         expect(results.filter((r) => r === 'created')).toHaveLength(1);
         expect(results.filter((r) => r === 'exists')).toHaveLength(9);
       });
@@ -490,9 +484,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       it('rejects malformed writes', async () => {
         await expect(store.createResource(cid, userWrite('a b', 'ann'))).rejects.toThrow(TypeError);
         await expect(store.createResource(cid, { ...userWrite('u1', 'ann'), members: [] })).rejects.toThrow(TypeError);
-        await expect(
-          store.createResource(cid, { ...userWrite('u1', 'ann'), kind: 'Thing' as 'User' }),
-        ).rejects.toThrow(TypeError);
+        await expect(store.createResource(cid, { ...userWrite('u1', 'ann'), kind: 'Thing' as 'User' })).rejects.toThrow(TypeError);
         expect(await store.getResource(cid, 'User', 'u1')).toBeNull();
       });
     });
@@ -616,7 +608,13 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const write = { ...groupWrite(gid, 'Team'), members: undefined };
         const outcome = await store.replaceResource(
           cid,
-          { ...write, memberChanges: { remove: ['b', 'nobody', 'd'], add: [{ value: 'a', display: 'changed' }, { value: 'd', type: 'User' }, { value: 'e' }, { value: 'd' }] } },
+          {
+            ...write,
+            memberChanges: {
+              remove: ['b', 'nobody', 'd'],
+              add: [{ value: 'a', display: 'changed' }, { value: 'd', type: 'User' }, { value: 'e' }, { value: 'd' }],
+            },
+          },
           1,
         );
         expect(outcome).toEqual({ ok: true, version: 2 });
@@ -638,7 +636,9 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.replaceResource(cid, write, 7)).toEqual({ ok: false, reason: 'version_mismatch', currentVersion: 1 });
         expect((await store.getResource(cid, 'Group', gid))?.members).toEqual([{ value: 'a' }]);
         await expect(store.replaceResource(cid, { ...write, members: [] }, 1)).rejects.toThrow(TypeError);
-        await expect(store.createResource(cid, { ...groupWrite('g2', 'G2'), members: undefined, memberChanges: { add: [], remove: [] } })).rejects.toThrow(TypeError);
+        await expect(store.createResource(cid, { ...groupWrite('g2', 'G2'), members: undefined, memberChanges: { add: [], remove: [] } })).rejects.toThrow(
+          TypeError,
+        );
       });
 
       it('reads a group without members, pages its members in order and counts them', async () => {
@@ -687,7 +687,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const gid = await createGroup('Big', list);
         expect(await store.getResource(cid, 'Group', gid, { members: false })).toMatchObject({ version: 1, memberCount: list.length });
         expect(await pages(gid, 1000)).toEqual(list);
-        expect((await store.getResource(cid, 'User', users[0]!))).toMatchObject({ version: 2, groups: [{ value: gid, display: 'Big' }] });
+        expect(await store.getResource(cid, 'User', users[0]!)).toMatchObject({ version: 2, groups: [{ value: gid, display: 'Big' }] });
         await usageMatches([...users.map((u, i) => userWrite(u, `user${i}`)), groupWrite(gid, 'Big', list)]);
         // A full replace longer than a chunk: users 10..29 in, 0..9 out, members reordered.
         const next = [...users.slice(10).map((value) => ({ value })), ...range(600, 3000)];
@@ -700,17 +700,24 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await usageMatches([...users.map((u, i) => userWrite(u, `user${i}`)), groupWrite(gid, 'Big', next)]);
         // More changes than one chunk: applied as one write all the same.
         const changes = { remove: [...users.slice(10, 15), ...range(600, 1600).map((m) => m.value)], add: range(5000, 5700) };
-        expect(await store.replaceResource(cid, { ...groupWrite(gid, 'Big'), members: undefined, memberChanges: changes }, 2)).toEqual({ ok: true, version: 3 });
+        expect(await store.replaceResource(cid, { ...groupWrite(gid, 'Big'), members: undefined, memberChanges: changes }, 2)).toEqual({
+          ok: true,
+          version: 3,
+        });
         const after = [...users.slice(15).map((value) => ({ value })), ...range(1600, 3000), ...range(5000, 5700)];
         expect(await pages(gid, 999)).toEqual(after);
-        expect((await store.getResource(cid, 'User', users[12]!))).toMatchObject({ version: 3, groups: [] });
+        expect(await store.getResource(cid, 'User', users[12]!)).toMatchObject({ version: 3, groups: [] });
         await usageMatches([...users.map((u, i) => userWrite(u, `user${i}`)), groupWrite(gid, 'Big', after)]);
         // A stale full replace changes nothing.
-        expect(await store.replaceResource(cid, groupWrite(gid, 'Big', range(0, 2000)), 2)).toEqual({ ok: false, reason: 'version_mismatch', currentVersion: 3 });
+        expect(await store.replaceResource(cid, groupWrite(gid, 'Big', range(0, 2000)), 2)).toEqual({
+          ok: false,
+          reason: 'version_mismatch',
+          currentVersion: 3,
+        });
         expect((await store.getResource(cid, 'Group', gid, { members: false }))?.memberCount).toBe(after.length);
         // Deleting the big group frees its bytes and its members' groups.
         expect(await store.deleteResource(cid, 'Group', gid)).toBe(true);
-        expect((await store.getResource(cid, 'User', users[20]!))).toMatchObject({ version: 3, groups: [] });
+        expect(await store.getResource(cid, 'User', users[20]!)).toMatchObject({ version: 3, groups: [] });
         await usageMatches(users.map((u, i) => userWrite(u, `user${i}`)));
         expect(await store.listGroupMembers(cid, gid, 0, 10)).toBeNull();
         // The id can be used again, with none of the old members.
@@ -862,9 +869,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await store.deleteResource(cid, 'User', id);
         expect((await store.findUsersForLogin(cid, 'userName', 'ann')).deletedMatch).toBe(true);
         expect(await store.deleteConnection(cid)).toBe(true);
-        expect(await store.createConnection(makeConnection({ connectionId: cid, customerId: conn.customerId }))).toBe(
-          'created',
-        );
+        expect(await store.createConnection(makeConnection({ connectionId: cid, customerId: conn.customerId }))).toBe('created');
         expect(await store.findUsersForLogin(cid, 'userName', 'ann')).toEqual({ users: [], deletedMatch: false });
         expect(await store.findUsersForLogin(cid, 'externalId', 'e1')).toEqual({ users: [], deletedMatch: false });
       });
@@ -935,9 +940,11 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const found = await store.getOidcClient(conn.customerId);
         found!.scopes.push('mutated-output');
         found!.issuer = 'changed';
-        expect(await store.getOidcClient(conn.customerId)).toEqual(makeOidcClient(conn.customerId, {
-          oidcClientId: client.oidcClientId,
-        }));
+        expect(await store.getOidcClient(conn.customerId)).toEqual(
+          makeOidcClient(conn.customerId, {
+            oidcClientId: client.oidcClientId,
+          }),
+        );
       });
 
       it('rejects malformed OIDC clients and customer ids', async () => {
@@ -946,12 +953,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           await expect(store.getOidcClient(bad)).rejects.toThrow(TypeError);
           await expect(store.deleteOidcClient(bad)).rejects.toThrow(TypeError);
         }
-        const wrong = [
-          { idpType: 'Auth0' },
-          { claimsSource: 'token' },
-          { scopes: 'openid' },
-          { clientSecret: 1 },
-        ] as unknown as Partial<StoredOidcClient>[];
+        const wrong = [{ idpType: 'Auth0' }, { claimsSource: 'token' }, { scopes: 'openid' }, { clientSecret: 1 }] as unknown as Partial<StoredOidcClient>[];
         for (const overrides of wrong) {
           await expect(store.createOidcClient(makeOidcClient(conn.customerId, overrides))).rejects.toThrow(TypeError);
         }
@@ -1141,7 +1143,10 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           }
           await s.createResource(other.connectionId, userWrite('o1', 'o1'));
           await s.deleteResource(other.connectionId, 'User', 'o1');
-          const flags = await s.findDeletedUsers(c.connectionId, ['u1', 'u2', 'u3'].map((value) => ({ attribute: 'userName', value })));
+          const flags = await s.findDeletedUsers(
+            c.connectionId,
+            ['u1', 'u2', 'u3'].map((value) => ({ attribute: 'userName', value })),
+          );
           expect(flags).toEqual([false, true, true]);
           expect((await s.findUsersForLogin(c.connectionId, 'userNameLocal', 'u1')).deletedMatch).toBe(false);
           expect((await s.findUsersForLogin(c.connectionId, 'userNameLocal', 'u3')).deletedMatch).toBe(true);
@@ -1250,7 +1255,11 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
 
       it('rejects malformed quotas', async () => {
-        for (const quota of [{ ...roomy, maxUsers: -1 }, { ...roomy, maxBytes: 1.5 }, { ...roomy, maxGroups: Number.NaN }]) {
+        for (const quota of [
+          { ...roomy, maxUsers: -1 },
+          { ...roomy, maxBytes: 1.5 },
+          { ...roomy, maxGroups: Number.NaN },
+        ]) {
           await expect(store.createResource(cid, userWrite('u1', 'a'), quota)).rejects.toThrow(TypeError);
         }
         expect(await store.getResource(cid, 'User', 'u1')).toBeNull();
@@ -1369,9 +1378,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
 
     describe('concurrency', () => {
       it('lets exactly one of 50 concurrent creates with the same unique userName succeed', async () => {
-        const results = await Promise.all(
-          Array.from({ length: 50 }, (_, i) => store.createResource(cid, userWrite(`u${i}`, 'Same@Example.com'))),
-        );
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.createResource(cid, userWrite(`u${i}`, 'Same@Example.com'))));
         expect(results.filter((r) => r.ok)).toHaveLength(1);
         expect(results.filter((r) => !r.ok && r.reason === 'uniqueness')).toHaveLength(49);
         expect((await store.listPage(cid, 'User', 0, 100)).total).toBe(1);
@@ -1381,14 +1388,10 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       it('lets exactly one of 20 concurrent replaces with the same expected version succeed', async () => {
         const id = await createUser('ann');
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            store.replaceResource(cid, userWrite(id, 'ann', { json: `{"writer":${i}}` }), 1),
-          ),
+          Array.from({ length: 20 }, (_, i) => store.replaceResource(cid, userWrite(id, 'ann', { json: `{"writer":${i}}` }), 1)),
         );
         expect(results.filter((r) => r.ok)).toEqual([{ ok: true, version: 2 }]);
-        expect(results.filter((r) => !r.ok)).toEqual(
-          Array.from({ length: 19 }, () => ({ ok: false, reason: 'version_mismatch', currentVersion: 2 })),
-        );
+        expect(results.filter((r) => !r.ok)).toEqual(Array.from({ length: 19 }, () => ({ ok: false, reason: 'version_mismatch', currentVersion: 2 })));
         const winner = results.findIndex((r) => r.ok);
         expect(await store.getResource(cid, 'User', id)).toMatchObject({ version: 2, json: `{"writer":${winner}}` });
       });

@@ -65,8 +65,19 @@ describe.each(BACKENDS)('a 50,000-member group on $name', ({ open }) => {
       await Promise.all(
         ids.slice(i, i + CHUNK).map(async (id, j) => {
           const userName = `scale-${i + j}@corp.test`;
-          const json = JSON.stringify({ schemas: [USER], id, userName, active: true, meta: { resourceType: 'User', created: '2024-01-01T00:00:00.000Z', lastModified: '2024-01-01T00:00:00.000Z' } });
-          const outcome = await store.createResource(connectionId, { id, kind: 'User', json, indexes: [{ attribute: 'userName', value: userName, unique: true }] });
+          const json = JSON.stringify({
+            schemas: [USER],
+            id,
+            userName,
+            active: true,
+            meta: { resourceType: 'User', created: '2024-01-01T00:00:00.000Z', lastModified: '2024-01-01T00:00:00.000Z' },
+          });
+          const outcome = await store.createResource(connectionId, {
+            id,
+            kind: 'User',
+            json,
+            indexes: [{ attribute: 'userName', value: userName, unique: true }],
+          });
           expect(outcome.ok).toBe(true);
         }),
       );
@@ -112,10 +123,17 @@ describe.each(BACKENDS)('a 50,000-member group on $name', ({ open }) => {
 
     // One-member changes at full size; Entra's removal of 1,000 listed members.
     const extra = randomUUID();
-    expect((await scim('PATCH', `/Groups/${gid}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: extra }] }] })).status).toBe(204);
-    expect((await scim('PATCH', `/Groups/${gid}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${extra}"]` }] })).status).toBe(204);
+    expect(
+      (await scim('PATCH', `/Groups/${gid}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: extra }] }] })).status,
+    ).toBe(204);
+    expect((await scim('PATCH', `/Groups/${gid}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${extra}"]` }] })).status).toBe(
+      204,
+    );
     const leaving = users.slice(0, CHUNK);
-    const removed = await scim('PATCH', `/Groups/${gid}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: 'members', value: leaving.map((value) => ({ value })) }] });
+    const removed = await scim('PATCH', `/Groups/${gid}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'remove', path: 'members', value: leaving.map((value) => ({ value })) }],
+    });
     expect(removed.status).toBe(204);
     expect((await store.getResource(connectionId, 'Group', gid, { members: false }))?.memberCount).toBe(SIZE - CHUNK);
     for (const u of await Promise.all(leaving.map((id) => store.getResource(connectionId, 'User', id)))) {

@@ -76,12 +76,7 @@ describe('redis store specifics', () => {
     const keys = await keysUnder(t.client, `${prefix}*`);
     const untagged = keys.filter((k) => !k.startsWith(`${prefix}{c:${cid}}:`));
     expect(untagged).toEqual(
-      [
-        `${prefix}customer:{${conn.customerId}}`,
-        `${prefix}customers`,
-        `${prefix}token:${'b'.repeat(64)}`,
-        `${prefix}token:${conn.tokenHash}`,
-      ].sort(),
+      [`${prefix}customer:{${conn.customerId}}`, `${prefix}customers`, `${prefix}token:${'b'.repeat(64)}`, `${prefix}token:${conn.tokenHash}`].sort(),
     );
     // The first `{...}` of a key decides its slot, so every tagged key shares the connection's slot.
     const tagged = keys.filter((k) => k.startsWith(`${prefix}{c:${cid}}:`));
@@ -173,9 +168,7 @@ describe('redis store specifics', () => {
       const recorded = await commandsDuring(() => store.recordSsoUser(conn.customerId, sso(at)));
       expect(recorded).toEqual([expect.stringMatching(/^(evalsha|eval)$/)]);
     }
-    expect(await store.listSsoUsers(conn.customerId)).toEqual([
-      { ...sso('2024-01-02T00:00:00.000Z'), firstSeenAt: '2024-01-01T00:00:00.000Z' },
-    ]);
+    expect(await store.listSsoUsers(conn.customerId)).toEqual([{ ...sso('2024-01-02T00:00:00.000Z'), firstSeenAt: '2024-01-01T00:00:00.000Z' }]);
   });
 
   it('keeps tombstones as digests in one sorted set under the connection’s hash tag, and OIDC data under customer keys', async () => {
@@ -185,11 +178,7 @@ describe('redis store specifics', () => {
     const tag = `${prefix}{c:${cid}}:`;
     // One member per index entry, the same digest the memory store computes, scored by the deletion time.
     const gone = await t.client.zrange(`${tag}u:gone`, '0', '-1');
-    const expected = [
-      tombstoneDigest('userName', 'ann@x.com'),
-      tombstoneDigest('userNameLocal', 'ann'),
-      tombstoneDigest('externalId', 'e1'),
-    ];
+    const expected = [tombstoneDigest('userName', 'ann@x.com'), tombstoneDigest('userNameLocal', 'ann'), tombstoneDigest('externalId', 'e1')];
     expect(gone.sort()).toEqual(expected.sort());
     expect(gone.every((member) => /^[0-9a-f]{32}$/.test(member))).toBe(true);
     const deletedAt = Number(await t.client.zscore(`${tag}u:gone`, tombstoneDigest('externalId', 'e1')));
@@ -330,9 +319,7 @@ describe('redis store specifics', () => {
       const uid = randomUUID();
       await prefixed.createResource(c.connectionId, userWrite(uid, 'ann', { externalId: 'e' }));
       await prefixed.createResource(c.connectionId, groupWrite(randomUUID(), 'G', [{ value: uid }]));
-      expect(await prefixed.findByIndex(c.connectionId, 'User', 'externalId', 'e')).toMatchObject([
-        { id: uid, groups: [{ display: 'G' }] },
-      ]);
+      expect(await prefixed.findByIndex(c.connectionId, 'User', 'externalId', 'e')).toMatchObject([{ id: uid, groups: [{ display: 'G' }] }]);
       expect(await prefixed.findConnectionByTokenHash(c.tokenHash)).toEqual(c);
       await prefixed.deleteResource(c.connectionId, 'User', uid);
       expect(await prefixed.findUsersForLogin(c.connectionId, 'externalId', 'e')).toEqual({ users: [], deletedMatch: true });

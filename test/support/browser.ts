@@ -203,7 +203,9 @@ export function parseForms(html: string, pageUrl: string): HtmlForm[] {
       action: new URL(attr(open, 'action') || pageUrl, pageUrl).href,
       method: (attr(open, 'method') ?? 'GET').toUpperCase(),
       fields,
-      text: decode(inner.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim(),
+      text: decode(inner.replace(/<[^>]*>/g, ' '))
+        .replace(/\s+/g, ' ')
+        .trim(),
     });
   }
   return forms;

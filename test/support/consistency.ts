@@ -153,7 +153,10 @@ export async function checkConsistency(store: Store, connectionId: string, optio
         expect(!('members' in json), () => `Group ${r.id}: members kept inside the JSON blob`);
         const values = (r.members ?? []).map((m) => m.value);
         expect(new Set(values).size === values.length, () => `Group ${r.id}: duplicate member values`);
-        expect(values.every((v) => typeof v === 'string' && v !== ''), () => `Group ${r.id}: a member value is not a non-empty string`);
+        expect(
+          values.every((v) => typeof v === 'string' && v !== ''),
+          () => `Group ${r.id}: a member value is not a non-empty string`,
+        );
       }
       parsed.set(`${kind}:${r.id}`, json);
       let entries: IndexEntry[] = [];
@@ -206,8 +209,7 @@ export async function checkConsistency(store: Store, connectionId: string, optio
     expect(
       got.length === want.length && got.every((id, i) => id === want[i]),
       () =>
-        `${kind} index ${attribute}=${show(value)}: findByIndex returns [${got.join(', ')}], ` +
-        `but the live resources producing it are [${want.join(', ')}]`,
+        `${kind} index ${attribute}=${show(value)}: findByIndex returns [${got.join(', ')}], ` + `but the live resources producing it are [${want.join(', ')}]`,
     );
   });
 
@@ -267,7 +269,6 @@ export async function checkConnectionGone(store: Store, connectionId: string, re
 
 const escapeGlob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
-
 /** Decodes the msgpack array of strings Lua's cmsgpack writes for a record's own index entries. */
 export function decodeStringArray(buf: Buffer): string[] {
   let p = 0;
@@ -282,7 +283,8 @@ export function decodeStringArray(buf: Buffer): string[] {
   if (first >= 0x90 && first <= 0x9f) count = first - 0x90;
   else if (first === 0xdc) count = readLen(2);
   else if (first === 0xdd) count = readLen(4);
-  else if (first === 0x80) count = 0; // an empty Lua table may be packed as an empty map
+  else if (first === 0x80)
+    count = 0; // an empty Lua table may be packed as an empty map
   else throw new Error(`not a msgpack array (0x${first.toString(16)})`);
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -376,7 +378,8 @@ async function checkRedisKeys(
       const wantSet = new Set(want.map((e) => `${e.attribute}\u0000${e.value}`));
       expect(
         got.size === wantSet.size && [...got].every((x) => wantSet.has(x)),
-        () => `${kind} ${record.id} (seq ${seq}): stored own index entries ${JSON.stringify([...got])} differ from what its JSON produces ${JSON.stringify([...wantSet])}`,
+        () =>
+          `${kind} ${record.id} (seq ${seq}): stored own index entries ${JSON.stringify([...got])} differ from what its JSON produces ${JSON.stringify([...wantSet])}`,
       );
     }
 
@@ -406,7 +409,10 @@ async function checkRedisKeys(
     }
     for (const [seq, record] of records[kind]) {
       for (const e of entriesOf.get(`${kind}:${record.id}`) ?? []) {
-        expect(seen.has(`${e.attribute}\u0000${e.value}\u0000${seq}`), () => `${kind} ${record.id} is not reachable from ${k}:i:${e.attribute} ${show(e.value)}`);
+        expect(
+          seen.has(`${e.attribute}\u0000${e.value}\u0000${seq}`),
+          () => `${kind} ${record.id} is not reachable from ${k}:i:${e.attribute} ${show(e.value)}`,
+        );
       }
     }
   }
@@ -422,15 +428,15 @@ async function checkRedisKeys(
     for (const gid of gids) {
       const group = liveGroups.get(gid);
       expect(group !== undefined, () => `member ${show(value)} lists group ${gid}, which is gone`);
-      expect(group === undefined || (group.members ?? []).some((m) => m.value === value), () => `member ${show(value)} lists group ${gid}, which has no such member`);
+      expect(
+        group === undefined || (group.members ?? []).some((m) => m.value === value),
+        () => `member ${show(value)} lists group ${gid}, which has no such member`,
+      );
     }
   }
   for (const g of live.Group) {
     for (const m of g.members ?? []) {
-      expect(
-        (memberHash[m.value] ?? '').split(' ').includes(g.id),
-        () => `Group ${g.id} lists member ${show(m.value)}, but the member reverse index does not`,
-      );
+      expect((memberHash[m.value] ?? '').split(' ').includes(g.id), () => `Group ${g.id} lists member ${show(m.value)}, but the member reverse index does not`);
     }
   }
   for (const suffix of keys.filter((s) => s.startsWith('g:mz:') || s.startsWith('g:mm:'))) {

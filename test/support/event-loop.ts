@@ -67,7 +67,12 @@ export function startEventLoopMonitor(label: string) {
         meanMs: ms(histogram.mean),
         worstSteps: worst,
       };
-      console.log(`[event loop] ${label}: p50 ${report.p50Ms} ms, p99 ${report.p99Ms} ms, max ${report.maxMs} ms over ${report.samples} samples; worst: ${worst.slice(0, 3).map((w) => `${w.step} (${w.ms} ms)`).join('; ')}`);
+      console.log(
+        `[event loop] ${label}: p50 ${report.p50Ms} ms, p99 ${report.p99Ms} ms, max ${report.maxMs} ms over ${report.samples} samples; worst: ${worst
+          .slice(0, 3)
+          .map((w) => `${w.step} (${w.ms} ms)`)
+          .join('; ')}`,
+      );
       mkdirSync('test-artifacts', { recursive: true });
       writeFileSync(`test-artifacts/event-loop-${file}.json`, `${JSON.stringify(report, null, 2)}\n`);
       return report;

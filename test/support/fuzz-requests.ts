@@ -69,15 +69,52 @@ export interface FuzzRequest {
 // Strings
 
 /** The string with lone surrogates replaced by U+FFFD (what a UTF-8 encoder sends for them). */
-export const wellFormed = (s: string): string =>
-  s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+export const wellFormed = (s: string): string => s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 
 const LONE_SURROGATES = ['\ud800', '\udbff', '\udc00', '\udfff'];
 const SPECIAL_STRINGS = [
-  '', ' ', '  padded  ', 'True', 'FALSE', 'null', 'undefined', '0', '-1', '1e400', 'NaN',
-  'İstanbul', 'ǅemal', 'STRASSE', 'straße', 'ﬃ', '\u212b', '\u00c5', 'A\u030a', 'e\u0301', '💥', '👩‍👩‍👧',
-  '\u0000', 'a\u0000b', '\u202e', '\ufeff', '\u2028', '<script>', "'; DROP TABLE users; --", '{c:x}', 'a b', '\t', '\r\n',
-  '%00', '../..', 'constructor', '__proto__', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'x'.repeat(300),
+  '',
+  ' ',
+  '  padded  ',
+  'True',
+  'FALSE',
+  'null',
+  'undefined',
+  '0',
+  '-1',
+  '1e400',
+  'NaN',
+  'İstanbul',
+  'ǅemal',
+  'STRASSE',
+  'straße',
+  'ﬃ',
+  '\u212b',
+  '\u00c5',
+  'A\u030a',
+  'e\u0301',
+  '💥',
+  '👩‍👩‍👧',
+  '\u0000',
+  'a\u0000b',
+  '\u202e',
+  '\ufeff',
+  '\u2028',
+  '<script>',
+  "'; DROP TABLE users; --",
+  '{c:x}',
+  'a b',
+  '\t',
+  '\r\n',
+  '%00',
+  '../..',
+  'constructor',
+  '__proto__',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'x'.repeat(300),
 ];
 
 const placeholder = (kind: 'u' | 'g' | 'un' | 'gn' | 'UN') => fc.nat({ max: 40 }).map((n) => `@@${kind}:${n}@@`);
@@ -154,21 +191,38 @@ const fieldsArb: fc.Arbitrary<Fields> = fc.record({
 const USER_TEMPLATES: ((f: Fields) => unknown)[] = [
   // Okta create (docs/idp-behaviour.md §Okta, step 2)
   (f) => ({
-    schemas: [USER], userName: f.userName, name: { givenName: f.given, familyName: f.family },
-    emails: [{ primary: true, value: f.email, type: 'work' }], displayName: `${f.given} ${f.family}`, locale: 'en-US',
-    externalId: f.externalId, groups: [], password: 'placeholder-Secret1', active: true,
+    schemas: [USER],
+    userName: f.userName,
+    name: { givenName: f.given, familyName: f.family },
+    emails: [{ primary: true, value: f.email, type: 'work' }],
+    displayName: `${f.given} ${f.family}`,
+    locale: 'en-US',
+    externalId: f.externalId,
+    groups: [],
+    password: 'placeholder-Secret1',
+    active: true,
   }),
   // Entra create (docs/idp-behaviour.md §Entra), with its nulls and readOnly meta
   (f) => ({
-    schemas: [USER, ENTERPRISE], externalId: f.externalId, userName: f.userName, active: true,
-    emails: [{ primary: true, type: 'work', value: f.email }], meta: { resourceType: 'User' },
-    name: { formatted: `${f.given} ${f.family}`, familyName: f.family, givenName: f.given }, roles: [],
-    addresses: null, phoneNumbers: null, title: null,
+    schemas: [USER, ENTERPRISE],
+    externalId: f.externalId,
+    userName: f.userName,
+    active: true,
+    emails: [{ primary: true, type: 'work', value: f.email }],
+    meta: { resourceType: 'User' },
+    name: { formatted: `${f.given} ${f.family}`, familyName: f.family, givenName: f.given },
+    roles: [],
+    addresses: null,
+    phoneNumbers: null,
+    title: null,
     [ENTERPRISE]: { employeeNumber: '701984', department: f.text, manager: null },
   }),
   // OneLogin template: SCIM 1.x URN, a single-object `emails` without primary, enterprise manager
   (f) => ({
-    schemas: [SCIM1], userName: f.userName, name: { givenName: f.given, familyName: f.family }, emails: { value: f.email },
+    schemas: [SCIM1],
+    userName: f.userName,
+    name: { givenName: f.given, familyName: f.family },
+    emails: { value: f.email },
     [ENTERPRISE]: { manager: { value: f.user, displayName: f.text }, department: f.text2, organization: 'Org', division: 'Div' },
   }),
   // JumpCloud
@@ -177,20 +231,39 @@ const USER_TEMPLATES: ((f: Fields) => unknown)[] = [
   (f) => ({ userName: f.userName }),
   // Everything the schema has, with Microsoft's "True" strings and key casing
   (f) => ({
-    schemas: [USER, ENTERPRISE], userName: f.userName, externalId: f.externalId, nickName: f.text, title: f.text2,
-    Active: 'True', emails: [{ Value: f.email, Type: 'work', Primary: 'true' }, { value: f.email2, type: 'home' }],
-    phoneNumbers: [{ value: '+1 555 0100', type: 'work' }], addresses: [{ type: 'work', streetAddress: f.text, locality: 'X', primary: true }],
-    ims: [{ value: f.text, type: 'xmpp' }], photos: [{ value: 'https://example.com/p.png', type: 'photo' }],
-    roles: [{ value: f.text, primary: 'True' }], entitlements: [{ value: 'e1' }], x509Certificates: [{ value: 'MIIB' }],
-    [ENTERPRISE]: { Department: f.text, Manager: { Value: f.user } }, unknownAttribute: { nested: [f.text] },
+    schemas: [USER, ENTERPRISE],
+    userName: f.userName,
+    externalId: f.externalId,
+    nickName: f.text,
+    title: f.text2,
+    Active: 'True',
+    emails: [
+      { Value: f.email, Type: 'work', Primary: 'true' },
+      { value: f.email2, type: 'home' },
+    ],
+    phoneNumbers: [{ value: '+1 555 0100', type: 'work' }],
+    addresses: [{ type: 'work', streetAddress: f.text, locality: 'X', primary: true }],
+    ims: [{ value: f.text, type: 'xmpp' }],
+    photos: [{ value: 'https://example.com/p.png', type: 'photo' }],
+    roles: [{ value: f.text, primary: 'True' }],
+    entitlements: [{ value: 'e1' }],
+    x509Certificates: [{ value: 'MIIB' }],
+    [ENTERPRISE]: { Department: f.text, Manager: { Value: f.user } },
+    unknownAttribute: { nested: [f.text] },
   }),
 ];
 
 /** PUT bodies: Okta's GET-then-PUT carries id, meta and groups (docs/idp-behaviour.md §Okta, step 3). */
 const PUT_USER_TEMPLATES: ((f: Fields) => unknown)[] = [
   (f) => ({
-    schemas: [USER], id: '@@self@@', userName: f.userName, name: { givenName: f.given, familyName: f.family },
-    emails: [{ primary: true, value: f.email, type: 'work' }], active: f.bool, groups: [], externalId: f.externalId,
+    schemas: [USER],
+    id: '@@self@@',
+    userName: f.userName,
+    name: { givenName: f.given, familyName: f.family },
+    emails: [{ primary: true, value: f.email, type: 'work' }],
+    active: f.bool,
+    groups: [],
+    externalId: f.externalId,
     meta: { resourceType: 'User', created: '2020-01-01T00:00:00Z', location: 'https://elsewhere/Users/x' },
   }),
   ...USER_TEMPLATES,
@@ -200,7 +273,14 @@ const GROUP_TEMPLATES: ((f: Fields) => unknown)[] = [
   (f) => ({ schemas: [GROUP], displayName: f.group, members: [] }), // Okta Group Push
   (f) => ({ schemas: [GROUP, ADSCIM], externalId: f.externalId, displayName: f.group, meta: { resourceType: 'Group' } }), // Entra
   (f) => ({ schemas: [GROUP], displayName: f.group, members: [{ value: f.user, display: f.text }, { value: f.user2 }] }), // AIW
-  (f) => ({ schemas: [GROUP], displayName: f.group, members: [{ value: f.groupRef, type: 'Group' }, { value: 'string id 1', displayName: f.text }] }),
+  (f) => ({
+    schemas: [GROUP],
+    displayName: f.group,
+    members: [
+      { value: f.groupRef, type: 'Group' },
+      { value: 'string id 1', displayName: f.text },
+    ],
+  }),
   (f) => ({ displayName: f.group, members: f.user }),
 ];
 
@@ -250,20 +330,71 @@ const GROUP_OPS: ((f: Fields) => unknown)[] = [
   (f) => ({ op: 'replace', value: { externalId: f.externalId } }),
   (f) => ({ op: 'add', path: 'members', value: [{ value: f.groupRef, type: 'Group' }, { value: '@@self@@' }] }),
   (f) => ({ op: 'replace', path: `members[value eq "${f.user}"].display`, value: f.text }),
-  (f) => ({ op: 'add', path: 'members', value: [{ value: f.user, display: f.text }, { value: f.user, display: f.text2 }] }),
+  (f) => ({
+    op: 'add',
+    path: 'members',
+    value: [
+      { value: f.user, display: f.text },
+      { value: f.user, display: f.text2 },
+    ],
+  }),
 ];
 
 /** Attribute paths for PATCH `path`, sortBy and attributes lists: valid, odd and broken. */
 const PATH_POOL = [
-  'userName', 'USERNAME', 'name', 'name.givenName', 'name.formatted', 'emails', 'emails.value', 'emails[type eq "work"]',
-  'emails[type eq "work"].value', 'emails[primary eq true].value', 'phoneNumbers[type eq "mobile"].value',
-  'addresses[type eq "work"].locality', 'active', 'displayName', 'title', 'externalId', 'id', 'meta', 'meta.lastModified',
-  'groups', 'members', 'members[value eq "@@u:0@@"]', 'members[value eq "@@u:1@@"].display', 'members.value',
-  ENTERPRISE, `${ENTERPRISE}:manager`, `${ENTERPRISE}:manager.value`, `${ENTERPRISE}:department`, `${USER}:userName`,
-  'urn:unknown:x:y', 'schemas', 'password', 'roles[primary eq "True"]', 'x509Certificates', 'unknownAttr', 'a.b.c',
-  'emails[', 'emails[type eq "work"', 'members[value eq "x"]]', 'emails[type eq "work"][value pr]', '__proto__',
-  'constructor', 'name.__proto__', 'prototype', 'toString', 'emails[value co "@"].type', '$ref', '', ' ', 'x'.repeat(1100),
-  'emails[type eq "work" or type eq "home"].value', 'emails[not (type eq "work")]', 'members[value eq "\\ud800"]',
+  'userName',
+  'USERNAME',
+  'name',
+  'name.givenName',
+  'name.formatted',
+  'emails',
+  'emails.value',
+  'emails[type eq "work"]',
+  'emails[type eq "work"].value',
+  'emails[primary eq true].value',
+  'phoneNumbers[type eq "mobile"].value',
+  'addresses[type eq "work"].locality',
+  'active',
+  'displayName',
+  'title',
+  'externalId',
+  'id',
+  'meta',
+  'meta.lastModified',
+  'groups',
+  'members',
+  'members[value eq "@@u:0@@"]',
+  'members[value eq "@@u:1@@"].display',
+  'members.value',
+  ENTERPRISE,
+  `${ENTERPRISE}:manager`,
+  `${ENTERPRISE}:manager.value`,
+  `${ENTERPRISE}:department`,
+  `${USER}:userName`,
+  'urn:unknown:x:y',
+  'schemas',
+  'password',
+  'roles[primary eq "True"]',
+  'x509Certificates',
+  'unknownAttr',
+  'a.b.c',
+  'emails[',
+  'emails[type eq "work"',
+  'members[value eq "x"]]',
+  'emails[type eq "work"][value pr]',
+  '__proto__',
+  'constructor',
+  'name.__proto__',
+  'prototype',
+  'toString',
+  'emails[value co "@"].type',
+  '$ref',
+  '',
+  ' ',
+  'x'.repeat(1100),
+  'emails[type eq "work" or type eq "home"].value',
+  'emails[not (type eq "work")]',
+  'members[value eq "\\ud800"]',
 ];
 export const attrPathArb = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...PATH_POOL) },
@@ -273,9 +404,37 @@ export const attrPathArb = fc.oneof(
 
 /** Values the mutations put where another type belongs. */
 const HOSTILE_VALUES: unknown[] = [
-  null, true, false, 0, -1, 1.5, 1e308, '', ' ', 'True', 'False', 'null', [], {}, [null], [{}], [[]], { value: null },
-  { toString: 1 }, { valueOf: {} }, [{ toString: null }], { value: { toString: 'x' } }, '\ud800', 'a\udc00b', '\u0000',
-  '💥', 'İ', { $ref: null }, { value: '' }, [{ value: 5 }], Array.from({ length: 40 }, () => 'x'),
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  1e308,
+  '',
+  ' ',
+  'True',
+  'False',
+  'null',
+  [],
+  {},
+  [null],
+  [{}],
+  [[]],
+  { value: null },
+  { toString: 1 },
+  { valueOf: {} },
+  [{ toString: null }],
+  { value: { toString: 'x' } },
+  '\ud800',
+  'a\udc00b',
+  '\u0000',
+  '💥',
+  'İ',
+  { $ref: null },
+  { value: '' },
+  [{ value: 5 }],
+  Array.from({ length: 40 }, () => 'x'),
 ];
 const hostileValueArb = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...HOSTILE_VALUES) },
@@ -306,11 +465,34 @@ type ValueMutation =
   | { m: 'opName'; at: number; to: unknown };
 
 const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'isPrototypeOf'];
-const OP_NAMES: unknown[] = ['add', 'Add', 'ADD', 'replace', 'Replace', 'REPLACE', 'remove', 'Remove', ' add ', 'delete', 'copy', 'move', 'test', '', 5, null, ['add']];
+const OP_NAMES: unknown[] = [
+  'add',
+  'Add',
+  'ADD',
+  'replace',
+  'Replace',
+  'REPLACE',
+  'remove',
+  'Remove',
+  ' add ',
+  'delete',
+  'copy',
+  'move',
+  'test',
+  '',
+  5,
+  null,
+  ['add'],
+];
 
 const valueMutationArb: fc.Arbitrary<ValueMutation> = fc.oneof(
   fc.record({ m: fc.constant('drop' as const), at: fc.nat() }),
-  fc.record({ m: fc.constant('recase' as const), at: fc.nat(), style: fc.constantFrom('upper' as const, 'lower' as const, 'swap' as const), keepOld: fc.boolean() }),
+  fc.record({
+    m: fc.constant('recase' as const),
+    at: fc.nat(),
+    style: fc.constantFrom('upper' as const, 'lower' as const, 'swap' as const),
+    keepOld: fc.boolean(),
+  }),
   fc.record({ m: fc.constant('retype' as const), at: fc.nat(), to: hostileValueArb }),
   fc.record({ m: fc.constant('retypeTop' as const), at: fc.nat(), to: hostileValueArb }),
   fc.record({ m: fc.constant('null' as const), at: fc.nat() }),
@@ -355,7 +537,11 @@ function defineKey(object: Record<string, unknown>, key: string, value: unknown)
 }
 
 const recase = (key: string, style: 'upper' | 'lower' | 'swap') =>
-  style === 'upper' ? key.toUpperCase() : style === 'lower' ? key.toLowerCase() : [...key].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+  style === 'upper'
+    ? key.toUpperCase()
+    : style === 'lower'
+      ? key.toLowerCase()
+      : [...key].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
 
 export function applyValueMutations(value: unknown, mutations: ValueMutation[]): unknown {
   let root = structuredClone(value);
@@ -417,8 +603,16 @@ export function applyValueMutations(value: unknown, mutations: ValueMutation[]):
 }
 
 const textMutationArb: fc.Arbitrary<TextMutation> = fc.oneof(
-  fc.record({ t: fc.constant('protoKey' as const), key: fc.constantFrom(...PROTO_KEYS), value: fc.constantFrom('{"polluted":true}', 'null', '1', '[]', '{"value":"x"}', '"x"') }),
-  fc.record({ t: fc.constant('duplicateKey' as const), key: fc.constantFrom('userName', 'UserName', 'displayName', 'Operations', 'schemas', 'members', 'id', 'op', 'filter'), value: fc.constantFrom('null', '123', '"dup@example.com"', '[]', '{}', 'true') }),
+  fc.record({
+    t: fc.constant('protoKey' as const),
+    key: fc.constantFrom(...PROTO_KEYS),
+    value: fc.constantFrom('{"polluted":true}', 'null', '1', '[]', '{"value":"x"}', '"x"'),
+  }),
+  fc.record({
+    t: fc.constant('duplicateKey' as const),
+    key: fc.constantFrom('userName', 'UserName', 'displayName', 'Operations', 'schemas', 'members', 'id', 'op', 'filter'),
+    value: fc.constantFrom('null', '123', '"dup@example.com"', '[]', '{}', 'true'),
+  }),
   fc.record({ t: fc.constant('loneSurrogate' as const), escape: fc.constantFrom('\\ud800', '\\udfff', '\\udbff\\udbff', '\\udc00x') }),
   fc.record({ t: fc.constant('truncate' as const), keep: fc.nat() }),
   fc.constant({ t: 'bom' as const }),
@@ -467,24 +661,23 @@ function jsonBody(template: fc.Arbitrary<unknown>): fc.Arbitrary<BodySpec> {
   return fc
     .tuple(
       template,
-      fc.oneof({ weight: 5, arbitrary: fc.constant([] as ValueMutation[]) }, { weight: 5, arbitrary: fc.array(valueMutationArb, { minLength: 1, maxLength: 3 }) }),
-      fc.oneof({ weight: 9, arbitrary: fc.constant([] as TextMutation[]) }, { weight: 1, arbitrary: fc.array(textMutationArb, { minLength: 1, maxLength: 2 }) }),
+      fc.oneof(
+        { weight: 5, arbitrary: fc.constant([] as ValueMutation[]) },
+        { weight: 5, arbitrary: fc.array(valueMutationArb, { minLength: 1, maxLength: 3 }) },
+      ),
+      fc.oneof(
+        { weight: 9, arbitrary: fc.constant([] as TextMutation[]) },
+        { weight: 1, arbitrary: fc.array(textMutationArb, { minLength: 1, maxLength: 2 }) },
+      ),
     )
     .map(([value, mutations, text]) => ({ kind: 'json' as const, value: applyValueMutations(value, mutations), text }));
 }
 
-const fromTemplates = (templates: ((f: Fields) => unknown)[]) =>
-  fc.tuple(fc.nat({ max: templates.length - 1 }), fieldsArb).map(([i, f]) => templates[i]!(f));
+const fromTemplates = (templates: ((f: Fields) => unknown)[]) => fc.tuple(fc.nat({ max: templates.length - 1 }), fieldsArb).map(([i, f]) => templates[i]!(f));
 
-const randomOpArb = fc.record(
-  { op: fc.constantFrom(...OP_NAMES), path: attrPathArb, value: hostileValueArb },
-  { requiredKeys: ['op'] },
-);
+const randomOpArb = fc.record({ op: fc.constantFrom(...OP_NAMES), path: attrPathArb, value: hostileValueArb }, { requiredKeys: ['op'] });
 const opsFrom = (templates: ((f: Fields) => unknown)[]) =>
-  fc.array(
-    fc.oneof({ weight: 4, arbitrary: fromTemplates(templates) }, { weight: 1, arbitrary: randomOpArb }),
-    { minLength: 1, maxLength: 4 },
-  );
+  fc.array(fc.oneof({ weight: 4, arbitrary: fromTemplates(templates) }, { weight: 1, arbitrary: randomOpArb }), { minLength: 1, maxLength: 4 });
 const patchEnvelope = (ops: fc.Arbitrary<unknown[]>) =>
   fc.tuple(ops, fc.constantFrom('standard', 'noSchemas', 'lowerKey', 'wrongSchema', 'emptyOps', 'opsObject')).map(([Operations, style]) => {
     switch (style) {
@@ -507,12 +700,42 @@ const patchEnvelope = (ops: fc.Arbitrary<unknown[]>) =>
 // Filters
 
 const FILTER_ATTRS = [
-  'userName', 'UserName', 'USERNAME', 'externalId', 'id', 'emails', 'emails.value', 'emails.type', 'name.givenName',
-  'name.familyName', 'active', 'displayName', 'members', 'members.value', 'meta.created', 'meta.lastModified',
-  'meta.resourceType', 'title', `${ENTERPRISE}:department`, `${ENTERPRISE}:manager.value`, `${USER}:userName`,
-  'unknownAttr', 'groups.value', 'roles.primary', 'x', 'schemas', '$ref', 'urn:unknown:attr',
+  'userName',
+  'UserName',
+  'USERNAME',
+  'externalId',
+  'id',
+  'emails',
+  'emails.value',
+  'emails.type',
+  'name.givenName',
+  'name.familyName',
+  'active',
+  'displayName',
+  'members',
+  'members.value',
+  'meta.created',
+  'meta.lastModified',
+  'meta.resourceType',
+  'title',
+  `${ENTERPRISE}:department`,
+  `${ENTERPRISE}:manager.value`,
+  `${USER}:userName`,
+  'unknownAttr',
+  'groups.value',
+  'roles.primary',
+  'x',
+  'schemas',
+  '$ref',
+  'urn:unknown:attr',
   // Names that exist on Object.prototype (lookups by attribute name must not find them).
-  'constructor', 'Constructor', 'toString', 'hasOwnProperty', 'valueOf', 'name.constructor', 'emails.toString',
+  'constructor',
+  'Constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'name.constructor',
+  'emails.toString',
 ];
 const filterAttrArb = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...FILTER_ATTRS) },
@@ -523,11 +746,37 @@ const filterValueArb = fc.oneof(
   { weight: 3, arbitrary: fc.oneof(placeholder('un'), placeholder('UN'), placeholder('u'), placeholder('gn')).map((p) => `"${p}"`) },
   { weight: 3, arbitrary: textArb.map((s) => JSON.stringify(s)) },
   { weight: 2, arbitrary: emailArb.map((s) => JSON.stringify(s)) },
-  { weight: 1, arbitrary: fc.constantFrom('true', 'False', 'null', '0', '-1.5e3', '1e400', 'jyoung', '"2020-01-01T00:00:00Z"', '"2015-10-10T14:38:21.8617979-07:00"', '"a\\"b"', '"\\u00e9"', '"\\ud800"', '"\\x"') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'true',
+      'False',
+      'null',
+      '0',
+      '-1.5e3',
+      '1e400',
+      'jyoung',
+      '"2020-01-01T00:00:00Z"',
+      '"2015-10-10T14:38:21.8617979-07:00"',
+      '"a\\"b"',
+      '"\\u00e9"',
+      '"\\ud800"',
+      '"\\x"',
+    ),
+  },
 );
 const atomArb = fc.oneof(
   { weight: 5, arbitrary: fc.tuple(filterAttrArb, compareOpArb, filterValueArb).map(([a, o, v]) => (o === 'pr' ? `${a} pr` : `${a} ${o} ${v}`)) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('emails', 'members', 'addresses', 'phoneNumbers', 'roles'), fc.constantFrom('type eq "work"', 'value eq "@@u:1@@"', 'value co "@"', 'primary eq true', 'type eq "work" and value pr', 'not (type eq "home")'), fc.constantFrom('', '.value eq "@@un:0@@"', '.type pr', '.value sw "a"')).map(([a, inner, tail]) => `${a}[${inner}]${tail}`) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('emails', 'members', 'addresses', 'phoneNumbers', 'roles'),
+        fc.constantFrom('type eq "work"', 'value eq "@@u:1@@"', 'value co "@"', 'primary eq true', 'type eq "work" and value pr', 'not (type eq "home")'),
+        fc.constantFrom('', '.value eq "@@un:0@@"', '.type pr', '.value sw "a"'),
+      )
+      .map(([a, inner, tail]) => `${a}[${inner}]${tail}`),
+  },
 );
 function filterAt(depth: number): fc.Arbitrary<string> {
   if (depth === 0) return atomArb;
@@ -540,20 +789,48 @@ function filterAt(depth: number): fc.Arbitrary<string> {
   );
 }
 const JUNK_FILTERS = [
-  'userName eq', 'eq "x"', 'userName eq "unterminated', 'userName eq "a" and', 'not userName eq "x"', '[', ']', '()',
-  'emails[type eq "work"][', 'emails[type eq "work"', 'userName eq "x"))', 'userName eq "x" or (displayName pr', '"',
-  'userName   EQ   "A@EXAMPLE.COM"', 'userName eq "x" and not (active eq false)', 'filter=userName eq "x"',
-  `userName eq "${'x'.repeat(4080)}"`, 'x'.repeat(4097), `${'('.repeat(32)}userName pr${')'.repeat(32)}`,
-  `${'('.repeat(33)}userName pr${')'.repeat(33)}`, `${'not ('.repeat(40)}userName pr${')'.repeat(40)}`,
-  `${'('.repeat(3000)}`, Array.from({ length: 300 }, (_, i) => `userName eq "u${i}"`).join(' or '),
-  Array.from({ length: 300 }, () => 'active pr').join(' and '), 'emails[type eq "work"].value eq jyoung@example.com',
-  'externalId eq 0123', 'userName eq @@un:0@@', 'members[value eq "@@u:0@@"]', 'id eq "@@u:0@@" or id eq "@@u:1@@"',
-  'meta.lastModified gt "2011-05-13T04:42:34Z"', 'userName eq "\\ud800"', 'userName eq "a\u0000b"', '\u0000', 'userName eq "x" ]',
+  'userName eq',
+  'eq "x"',
+  'userName eq "unterminated',
+  'userName eq "a" and',
+  'not userName eq "x"',
+  '[',
+  ']',
+  '()',
+  'emails[type eq "work"][',
+  'emails[type eq "work"',
+  'userName eq "x"))',
+  'userName eq "x" or (displayName pr',
+  '"',
+  'userName   EQ   "A@EXAMPLE.COM"',
+  'userName eq "x" and not (active eq false)',
+  'filter=userName eq "x"',
+  `userName eq "${'x'.repeat(4080)}"`,
+  'x'.repeat(4097),
+  `${'('.repeat(32)}userName pr${')'.repeat(32)}`,
+  `${'('.repeat(33)}userName pr${')'.repeat(33)}`,
+  `${'not ('.repeat(40)}userName pr${')'.repeat(40)}`,
+  `${'('.repeat(3000)}`,
+  Array.from({ length: 300 }, (_, i) => `userName eq "u${i}"`).join(' or '),
+  Array.from({ length: 300 }, () => 'active pr').join(' and '),
+  'emails[type eq "work"].value eq jyoung@example.com',
+  'externalId eq 0123',
+  'userName eq @@un:0@@',
+  'members[value eq "@@u:0@@"]',
+  'id eq "@@u:0@@" or id eq "@@u:1@@"',
+  'meta.lastModified gt "2011-05-13T04:42:34Z"',
+  'userName eq "\\ud800"',
+  'userName eq "a\u0000b"',
+  '\u0000',
+  'userName eq "x" ]',
 ];
 export const filterArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 8, arbitrary: filterAt(3) },
   { weight: 2, arbitrary: fc.constantFrom(...JUNK_FILTERS) },
-  { weight: 1, arbitrary: fc.string({ maxLength: 30, unit: fc.constantFrom('a', ' ', '"', '(', ')', '[', ']', 'e', 'q', 'o', 'r', 'n', 't', '.', ':', '\\') }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ maxLength: 30, unit: fc.constantFrom('a', ' ', '"', '(', ')', '[', ']', 'e', 'q', 'o', 'r', 'n', 't', '.', ':', '\\') }),
+  },
   { weight: 1, arbitrary: textArb },
 );
 
@@ -571,24 +848,57 @@ const queryParamArb: fc.Arbitrary<[string, string]> = fc.oneof(
   { weight: 2, arbitrary: intLikeArb.map((v) => ['startIndex', v] as [string, string]) },
   { weight: 2, arbitrary: attributesListArb.map((v) => ['attributes', v] as [string, string]) },
   { weight: 2, arbitrary: fc.oneof(attributesListArb, fc.constant('members')).map((v) => ['excludedAttributes', v] as [string, string]) },
-  { weight: 1, arbitrary: fc.oneof(attrPathArb, fc.constantFrom('userName', 'displayName', 'meta.created', 'emails', 'name.familyName')).map((v) => ['sortBy', v] as [string, string]) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .oneof(attrPathArb, fc.constantFrom('userName', 'displayName', 'meta.created', 'emails', 'name.familyName'))
+      .map((v) => ['sortBy', v] as [string, string]),
+  },
   { weight: 1, arbitrary: fc.constantFrom('ascending', 'descending', 'DESCENDING', 'up', '').map((v) => ['sortOrder', v] as [string, string]) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('Filter', 'COUNT', 'startindex', 'Attributes', 'aadOptscim062020', 'x', '', '__proto__', 'constructor'), textArb).map(([k, v]) => [k, v] as [string, string]) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('Filter', 'COUNT', 'startindex', 'Attributes', 'aadOptscim062020', 'x', '', '__proto__', 'constructor'), textArb)
+      .map(([k, v]) => [k, v] as [string, string]),
+  },
 );
-const rawQueryJunk = fc.constantFrom('', '', '', '', '&', '&&', '=x', '%zz=1', 'filter=%', 'filter', 'count=%FF', 'a[b]=c', 'filter=userName%20eq%20%22a%22&filter=x');
-export const queryArb: fc.Arbitrary<string> = fc
-  .tuple(fc.array(queryParamArb, { maxLength: 4 }), rawQueryJunk)
-  .map(([pairs, junk]) => {
-    const q = new URLSearchParams();
-    for (const [k, v] of pairs) q.append(k, wellFormed(v));
-    const text = q.toString();
-    return junk ? (text ? `${text}&${junk}` : junk) : text;
-  });
+const rawQueryJunk = fc.constantFrom(
+  '',
+  '',
+  '',
+  '',
+  '&',
+  '&&',
+  '=x',
+  '%zz=1',
+  'filter=%',
+  'filter',
+  'count=%FF',
+  'a[b]=c',
+  'filter=userName%20eq%20%22a%22&filter=x',
+);
+export const queryArb: fc.Arbitrary<string> = fc.tuple(fc.array(queryParamArb, { maxLength: 4 }), rawQueryJunk).map(([pairs, junk]) => {
+  const q = new URLSearchParams();
+  for (const [k, v] of pairs) q.append(k, wellFormed(v));
+  const text = q.toString();
+  return junk ? (text ? `${text}&${junk}` : junk) : text;
+});
 
 const CONTENT_TYPES = [
-  'application/scim+json', 'application/scim+json', 'application/json', 'application/json; charset=utf-8',
-  'application/scim+json;charset=UTF-8', 'APPLICATION/SCIM+JSON', 'application/merge-patch+json', 'text/plain',
-  'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', '', ';', 'application/json; charset=latin1',
+  'application/scim+json',
+  'application/scim+json',
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/scim+json;charset=UTF-8',
+  'APPLICATION/SCIM+JSON',
+  'application/merge-patch+json',
+  'text/plain',
+  'application/xml',
+  'multipart/form-data; boundary=x',
+  'application/x-www-form-urlencoded',
+  '',
+  ';',
+  'application/json; charset=latin1',
 ];
 const headersArb: fc.Arbitrary<Record<string, string>> = fc
   .record(
@@ -609,7 +919,10 @@ const headersArb: fc.Arbitrary<Record<string, string>> = fc
 const authArb: fc.Arbitrary<AuthVariant> = fc.oneof(
   { weight: 60, arbitrary: fc.constant('good' as const) },
   { weight: 2, arbitrary: fc.constantFrom('lower' as const, 'spaced' as const) },
-  { weight: 3, arbitrary: fc.constantFrom('missing' as const, 'empty' as const, 'wrong' as const, 'basic' as const, 'suffix' as const, 'extra' as const, 'long' as const) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom('missing' as const, 'empty' as const, 'wrong' as const, 'basic' as const, 'suffix' as const, 'extra' as const, 'long' as const),
+  },
 );
 
 export function authorizationHeader(variant: AuthVariant, token: string): string | undefined {
@@ -641,9 +954,36 @@ export function authorizationHeader(variant: AuthVariant, token: string): string
 // Paths
 
 const WEIRD_SEGMENTS = [
-  '..', '.', '%2e%2e', '%2F', 'a%2Fb', '%', '%zz', '%C0%AF', '%ED%A0%80', '%FF', '%00', '%20', '.search', '.SEARCH', '{c:x}',
-  '%7Bc%3Ax%7D', 'Users', '@@u:0@@%20', '@@U', '@@g:0@@', 'x'.repeat(5000), '%F0%9F%92%A5', 'null', 'undefined', '__proto__',
-  'constructor', '%5F%5Fproto%5F%5F', '*', "'", '%22',
+  '..',
+  '.',
+  '%2e%2e',
+  '%2F',
+  'a%2Fb',
+  '%',
+  '%zz',
+  '%C0%AF',
+  '%ED%A0%80',
+  '%FF',
+  '%00',
+  '%20',
+  '.search',
+  '.SEARCH',
+  '{c:x}',
+  '%7Bc%3Ax%7D',
+  'Users',
+  '@@u:0@@%20',
+  '@@U',
+  '@@g:0@@',
+  'x'.repeat(5000),
+  '%F0%9F%92%A5',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  '%5F%5Fproto%5F%5F',
+  '*',
+  "'",
+  '%22',
 ];
 const segmentArb = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...WEIRD_SEGMENTS) },
@@ -656,7 +996,21 @@ const weirdPathArb = fc.oneof(
   fc.tuple(fc.constantFrom('/Users/', '/Groups/', '/users/', '/GROUPS/', '/'), segmentArb).map(([a, b]) => a + b),
   fc.tuple(fc.constantFrom('/Users/', '/Groups/', '/Schemas/', '/ResourceTypes/'), segmentArb, segmentArb).map(([a, b, c]) => `${a}${b}/${c}`),
   fc.constantFrom('/constructor', '/__proto__', '/toString', '/Constructor/@@u:0@@', '/hasOwnProperty/.search'),
-  fc.constantFrom('/', '', '//Users//@@u:0@@', '/Users/@@u:0@@/', '/Users/@@u:0@@/extra', '/Users/', '/Groups/.search/x', '/Me', '/Bulk', '/.search', '/ServiceProviderConfig/x', '/Users%2F@@u:0@@', '/%55sers'),
+  fc.constantFrom(
+    '/',
+    '',
+    '//Users//@@u:0@@',
+    '/Users/@@u:0@@/',
+    '/Users/@@u:0@@/extra',
+    '/Users/',
+    '/Groups/.search/x',
+    '/Me',
+    '/Bulk',
+    '/.search',
+    '/ServiceProviderConfig/x',
+    '/Users%2F@@u:0@@',
+    '/%55sers',
+  ),
 );
 
 const ANY_METHOD = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'get', 'Patch', 'FOO', 'PROPFIND', ''];
@@ -691,12 +1045,31 @@ const searchBodyArb = jsonBody(
 const anyBodyArb: fc.Arbitrary<BodySpec> = fc.oneof(
   { weight: 3, arbitrary: fc.oneof(userBodyArb, groupBodyArb, patchUserBodyArb, patchGroupBodyArb, searchBodyArb) },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value) => ({ kind: 'json' as const, value, text: [] })) },
-  { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', ' ', 'null', '[]', '{}', '"x"', '{"a":', '\u0000', 'true')).map((text) => ({ kind: 'raw' as const, text })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', ' ', 'null', '[]', '{}', '"x"', '{"a":', '\u0000', 'true'))
+      .map((text) => ({ kind: 'raw' as const, text })),
+  },
 );
 const badUtf8Arb: fc.Arbitrary<BodySpec> = fc.record({
   kind: fc.constant('badUtf8' as const),
-  before: fc.constantFrom('{"userName":"', '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"title","value":"', '{"displayName":"', '{"filter":"userName eq \\"'),
-  bytes: fc.constantFrom([0xff], [0xfe, 0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x80], [0xf4, 0x90, 0x80, 0x80]),
+  before: fc.constantFrom(
+    '{"userName":"',
+    '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"title","value":"',
+    '{"displayName":"',
+    '{"filter":"userName eq \\"',
+  ),
+  bytes: fc.constantFrom(
+    [0xff],
+    [0xfe, 0xff],
+    [0xc0, 0xaf],
+    [0xed, 0xa0, 0x80],
+    [0xe2, 0x82],
+    [0xf8, 0x88, 0x80, 0x80, 0x80],
+    [0x80],
+    [0xf4, 0x90, 0x80, 0x80],
+  ),
   after: fc.constantFrom('"}', '"}]}', '\\""}', ''),
 });
 const hugeArb: fc.Arbitrary<BodySpec> = fc.record({
@@ -731,8 +1104,20 @@ interface Shape {
 export const PROTO_NAMES = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', '__defineGetter__', 'valueOf', 'isPrototypeOf'];
 const protoPathArb = fc
   .tuple(fc.constantFrom(...PROTO_NAMES), fc.constantFrom(...PROTO_NAMES), fc.nat({ max: 9 }))
-  .map(([a, b, shape]) =>
-    [a, `${a}.${b}`, `name.${a}`, `emails.${a}`, `${USER}:${a}.${b}`, `${ENTERPRISE}:${a}`, `emails[${a} eq "x"]`, `emails[type eq "work"].${a}`, `members[value eq "@@u:0@@"].${a}`, `${a.toUpperCase()}`][shape]!,
+  .map(
+    ([a, b, shape]) =>
+      [
+        a,
+        `${a}.${b}`,
+        `name.${a}`,
+        `emails.${a}`,
+        `${USER}:${a}.${b}`,
+        `${ENTERPRISE}:${a}`,
+        `emails[${a} eq "x"]`,
+        `emails[type eq "work"].${a}`,
+        `members[value eq "@@u:0@@"].${a}`,
+        `${a.toUpperCase()}`,
+      ][shape]!,
   );
 const namePathArb = fc.oneof({ weight: 2, arbitrary: attrPathArb }, { weight: 3, arbitrary: protoPathArb });
 /** A list of attribute paths: a few, or many (at, just over, and far over MAX_PROJECTION_PATHS = 100). */
@@ -748,12 +1133,17 @@ const pathListArb: fc.Arbitrary<string[]> = fc.oneof(
 /** Filters on prototype names, and or-chains at and over MAX_FILTER_TERMS (100). */
 const protoFilterArb = fc.oneof(
   fc.tuple(protoPathArb, fc.constantFrom('eq "x"', 'pr', 'co "a"', 'gt 1')).map(([path, tail]) => `${path} ${tail}`),
-  fc.tuple(fc.constantFrom(99, 100, 101, 370), fc.constantFrom('userName eq "u@@n@@"', 'emails.value co "@@n@@"', 'constructor eq "@@n@@"')).map(([n, term]) =>
-    Array.from({ length: n }, (_, i) => term.replace('@@n@@', String(i))).join(' or '),
-  ),
+  fc
+    .tuple(fc.constantFrom(99, 100, 101, 370), fc.constantFrom('userName eq "u@@n@@"', 'emails.value co "@@n@@"', 'constructor eq "@@n@@"'))
+    .map(([n, term]) => Array.from({ length: n }, (_, i) => term.replace('@@n@@', String(i))).join(' or ')),
 );
 const projectionQueryArb = fc
-  .tuple(fc.option(pathListArb, { nil: undefined }), fc.option(pathListArb, { nil: undefined }), fc.option(namePathArb, { nil: undefined }), fc.option(protoFilterArb, { nil: undefined }))
+  .tuple(
+    fc.option(pathListArb, { nil: undefined }),
+    fc.option(pathListArb, { nil: undefined }),
+    fc.option(namePathArb, { nil: undefined }),
+    fc.option(protoFilterArb, { nil: undefined }),
+  )
   .map(([attributes, excluded, sortBy, filter]) => {
     const q = new URLSearchParams();
     if (attributes) q.set('attributes', attributes.join(','));
@@ -766,8 +1156,14 @@ const protoSearchBodyArb: fc.Arbitrary<BodySpec> = fc
   .record(
     {
       schemas: fc.constant([SEARCH]),
-      attributes: fc.oneof(pathListArb, pathListArb.map((l) => l.join(','))),
-      excludedAttributes: fc.oneof(pathListArb, pathListArb.map((l) => l.join(','))),
+      attributes: fc.oneof(
+        pathListArb,
+        pathListArb.map((l) => l.join(',')),
+      ),
+      excludedAttributes: fc.oneof(
+        pathListArb,
+        pathListArb.map((l) => l.join(',')),
+      ),
       sortBy: namePathArb,
       filter: protoFilterArb,
       count: fc.integer({ min: 0, max: 50 }),
@@ -784,15 +1180,21 @@ const protoSearchBodyArb: fc.Arbitrary<BodySpec> = fc
 /** PATCH operations whose paths and value keys are prototype names. */
 const protoOpArb = fc.oneof(
   fc.tuple(fc.constantFrom('add', 'replace', 'remove', 'Add'), namePathArb, hostileValueArb).map(([op, path, value]) => ({ op, path, value })),
-  fc.tuple(fc.constantFrom('add', 'replace'), fc.constantFrom(...PROTO_NAMES), fc.constantFrom<unknown>({ polluted: true }, 'x', [{ value: 'x' }])).map(([op, name, value]) => {
-    const inner: Record<string, unknown> = {};
-    defineKey(inner, name, value);
-    return { op, value: inner };
-  }),
+  fc
+    .tuple(fc.constantFrom('add', 'replace'), fc.constantFrom(...PROTO_NAMES), fc.constantFrom<unknown>({ polluted: true }, 'x', [{ value: 'x' }]))
+    .map(([op, name, value]) => {
+      const inner: Record<string, unknown> = {};
+      defineKey(inner, name, value);
+      return { op, value: inner };
+    }),
   fc.tuple(fc.constantFrom(...PROTO_NAMES), fc.constantFrom('emails', 'members', 'name', ENTERPRISE)).map(([name, path]) => {
     const element: Record<string, unknown> = { value: 'p@example.com' };
     defineKey(element, name, { prototype: { polluted: true } });
-    return path === 'name' ? { op: 'add', path, value: element } : path === ENTERPRISE ? { op: 'add', value: { [ENTERPRISE]: element } } : { op: 'add', path, value: [element] };
+    return path === 'name'
+      ? { op: 'add', path, value: element }
+      : path === ENTERPRISE
+        ? { op: 'add', value: { [ENTERPRISE]: element } }
+        : { op: 'add', path, value: [element] };
   }),
 );
 const protoPatchBodyArb: fc.Arbitrary<BodySpec> = fc
@@ -819,25 +1221,114 @@ const hugePatchBodyArb: fc.Arbitrary<BodySpec> = fc
 
 const shapeArb: fc.Arbitrary<Shape> = fc.oneof(
   { weight: 14, arbitrary: fc.constantFrom('/Users', '/Groups', '/users', '/Groups/').map((path) => ({ method: 'GET', path })) },
-  { weight: 8, arbitrary: fc.oneof(placeholder('u').map((u) => `/Users/${u}`), placeholder('g').map((g) => `/Groups/${g}`)).map((path) => ({ method: 'GET', path })) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .oneof(
+        placeholder('u').map((u) => `/Users/${u}`),
+        placeholder('g').map((g) => `/Groups/${g}`),
+      )
+      .map((path) => ({ method: 'GET', path })),
+  },
   { weight: 14, arbitrary: userBodyArb.map((body) => ({ method: 'POST', path: '/Users', body })) },
   { weight: 7, arbitrary: groupBodyArb.map((body) => ({ method: 'POST', path: '/Groups', body })) },
   { weight: 4, arbitrary: fc.tuple(placeholder('u'), putUserBodyArb).map(([u, body]) => ({ method: 'PUT', path: `/Users/${u}`, body })) },
   { weight: 3, arbitrary: fc.tuple(placeholder('g'), putGroupBodyArb).map(([g, body]) => ({ method: 'PUT', path: `/Groups/${g}`, body })) },
   { weight: 14, arbitrary: fc.tuple(placeholder('u'), patchUserBodyArb).map(([u, body]) => ({ method: 'PATCH', path: `/Users/${u}`, body })) },
   { weight: 10, arbitrary: fc.tuple(placeholder('g'), patchGroupBodyArb).map(([g, body]) => ({ method: 'PATCH', path: `/Groups/${g}`, body })) },
-  { weight: 3, arbitrary: fc.oneof(placeholder('u').map((u) => `/Users/${u}`), placeholder('g').map((g) => `/Groups/${g}`)).map((path) => ({ method: 'DELETE', path })) },
-  { weight: 5, arbitrary: fc.tuple(fc.constantFrom('/Users/.search', '/Groups/.search'), searchBodyArb).map(([path, body]) => ({ method: 'POST', path, body })) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('GET', 'GET', 'POST', 'PUT', 'DELETE'), fc.constantFrom('/ServiceProviderConfig', '/ResourceTypes', '/ResourceTypes/User', '/ResourceTypes/group', '/Schemas', `/Schemas/${USER}`, `/Schemas/${ENTERPRISE.toUpperCase()}`, '/Schemas/x', '/Bulk', '/Me', '/.search')).map(([method, path]) => ({ method, path, body: { kind: 'raw' as const, text: '{}' } })) },
-  { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...ANY_METHOD), weirdPathArb, fc.option(anyBodyArb, { nil: undefined })).map(([method, path, body]) => (body ? { method, path, body } : { method, path })) },
-  { weight: 4, arbitrary: fc.tuple(fc.constantFrom('POST', 'PUT', 'PATCH'), fc.constantFrom('/Users', '/Groups', '/Users/@@u:0@@', '/Groups/@@g:0@@', '/Users/.search'), anyBodyArb).map(([method, path, body]) => ({ method, path, body })) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('POST /Users', 'PATCH /Users/@@u:1@@', 'PUT /Groups/@@g:0@@', 'POST /Groups/.search'), deepArb).map(([route, body]) => ({ method: route.split(' ')[0]!, path: route.split(' ')[1]!, body })) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('POST /Users', 'PATCH /Users/@@u:1@@', 'PATCH /Groups/@@g:0@@', 'PUT /Users/@@u:0@@', 'POST /Groups', 'POST /Users/.search'), hugeArb, fc.boolean()).map(([route, body, chunked]) => ({ method: route.split(' ')[0]!, path: route.split(' ')[1]!, body, http: body.kind === 'huge' && body.bytes > 1_000_000, chunked })) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('POST /Users', 'PATCH /Users/@@u:0@@', 'POST /Groups', 'POST /Users/.search'), badUtf8Arb, fc.boolean()).map(([route, body, http]) => ({ method: route.split(' ')[0]!, path: route.split(' ')[1]!, body, http })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .oneof(
+        placeholder('u').map((u) => `/Users/${u}`),
+        placeholder('g').map((g) => `/Groups/${g}`),
+      )
+      .map((path) => ({ method: 'DELETE', path })),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.tuple(fc.constantFrom('/Users/.search', '/Groups/.search'), searchBodyArb).map(([path, body]) => ({ method: 'POST', path, body })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('GET', 'GET', 'POST', 'PUT', 'DELETE'),
+        fc.constantFrom(
+          '/ServiceProviderConfig',
+          '/ResourceTypes',
+          '/ResourceTypes/User',
+          '/ResourceTypes/group',
+          '/Schemas',
+          `/Schemas/${USER}`,
+          `/Schemas/${ENTERPRISE.toUpperCase()}`,
+          '/Schemas/x',
+          '/Bulk',
+          '/Me',
+          '/.search',
+        ),
+      )
+      .map(([method, path]) => ({ method, path, body: { kind: 'raw' as const, text: '{}' } })),
+  },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...ANY_METHOD), weirdPathArb, fc.option(anyBodyArb, { nil: undefined }))
+      .map(([method, path, body]) => (body ? { method, path, body } : { method, path })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.constantFrom('POST', 'PUT', 'PATCH'), fc.constantFrom('/Users', '/Groups', '/Users/@@u:0@@', '/Groups/@@g:0@@', '/Users/.search'), anyBodyArb)
+      .map(([method, path, body]) => ({ method, path, body })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom('POST /Users', 'PATCH /Users/@@u:1@@', 'PUT /Groups/@@g:0@@', 'POST /Groups/.search'), deepArb)
+      .map(([route, body]) => ({ method: route.split(' ')[0]!, path: route.split(' ')[1]!, body })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('POST /Users', 'PATCH /Users/@@u:1@@', 'PATCH /Groups/@@g:0@@', 'PUT /Users/@@u:0@@', 'POST /Groups', 'POST /Users/.search'),
+        hugeArb,
+        fc.boolean(),
+      )
+      .map(([route, body, chunked]) => ({
+        method: route.split(' ')[0]!,
+        path: route.split(' ')[1]!,
+        body,
+        http: body.kind === 'huge' && body.bytes > 1_000_000,
+        chunked,
+      })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom('POST /Users', 'PATCH /Users/@@u:0@@', 'POST /Groups', 'POST /Users/.search'), badUtf8Arb, fc.boolean())
+      .map(([route, body, http]) => ({ method: route.split(' ')[0]!, path: route.split(' ')[1]!, body, http })),
+  },
   // Issue 10 generators.
-  { weight: 5, arbitrary: fc.tuple(fc.constantFrom('/Users', '/Groups', '/Users/@@u:0@@', '/Groups/@@g:2@@'), projectionQueryArb).map(([path, query]) => ({ method: 'GET', path, query, tag: 'projection/sortBy/filter names' })) },
-  { weight: 3, arbitrary: fc.tuple(fc.constantFrom('/Users/.search', '/Groups/.search'), protoSearchBodyArb).map(([path, body]) => ({ method: 'POST', path, body, tag: '.search names and lists' })) },
-  { weight: 4, arbitrary: fc.tuple(fc.constantFrom('/Users/@@u:0@@', '/Users/@@u:1@@', '/Groups/@@g:0@@', '/Groups/@@g:2@@'), protoPatchBodyArb).map(([path, body]) => ({ method: 'PATCH', path, body, tag: 'PATCH paths and value keys' })) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(fc.constantFrom('/Users', '/Groups', '/Users/@@u:0@@', '/Groups/@@g:2@@'), projectionQueryArb)
+      .map(([path, query]) => ({ method: 'GET', path, query, tag: 'projection/sortBy/filter names' })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.constantFrom('/Users/.search', '/Groups/.search'), protoSearchBodyArb)
+      .map(([path, body]) => ({ method: 'POST', path, body, tag: '.search names and lists' })),
+  },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.constantFrom('/Users/@@u:0@@', '/Users/@@u:1@@', '/Groups/@@g:0@@', '/Groups/@@g:2@@'), protoPatchBodyArb)
+      .map(([path, body]) => ({ method: 'PATCH', path, body, tag: 'PATCH paths and value keys' })),
+  },
   { weight: 1, arbitrary: hugePatchBodyArb.map((body) => ({ method: 'PATCH', path: '/Groups/@@g:2@@', body, tag: '1,000-op PATCH on a big group' })) },
 );
 
@@ -904,7 +1395,10 @@ export function materializeBody(spec: BodySpec, resolve: (text: string) => strin
       const open = spec.style === 'array' ? '['.repeat(spec.depth) : '{"a":'.repeat(spec.depth);
       const close = spec.style === 'array' ? ']'.repeat(spec.depth) : '}'.repeat(spec.depth);
       const value = `${open}"bottom"${close}`;
-      if (spec.where === 'user') return Buffer.from(`{"schemas":["${USER}"],"userName":"deep-${spec.depth}-${spec.style}-${Math.random().toString(36).slice(2)}@example.com","deepAttribute":${value}}`);
+      if (spec.where === 'user')
+        return Buffer.from(
+          `{"schemas":["${USER}"],"userName":"deep-${spec.depth}-${spec.style}-${Math.random().toString(36).slice(2)}@example.com","deepAttribute":${value}}`,
+        );
       if (spec.where === 'group') return Buffer.from(`{"displayName":"Deep ${spec.depth} ${Math.random().toString(36).slice(2)}","members":${value}}`);
       return Buffer.from(`{"schemas":["${PATCH_OP}"],"Operations":[{"op":"add","path":"deepAttribute","value":${value}}]}`);
     }

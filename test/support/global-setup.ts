@@ -26,8 +26,7 @@ declare module 'vitest' {
 }
 
 const MISSING =
-  'Tests need Redis: set REDIS_URL=redis://host:port, or install redis-server ' +
-  '(Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis)';
+  'Tests need Redis: set REDIS_URL=redis://host:port, or install redis-server ' + '(Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis)';
 
 const MISSING_CLI =
   'The Redis Cluster tests need redis-cli to create the cluster: ' +
@@ -86,9 +85,7 @@ async function startAll(): Promise<Started> {
   const serverBinary = needServer ? onPath('redis-server') : null;
   if (needServer && !serverBinary) throw new Error(MISSING);
 
-  const redis = process.env.REDIS_URL
-    ? Promise.resolve({ url: process.env.REDIS_URL, stop: async () => {} })
-    : startRedis(serverBinary!);
+  const redis = process.env.REDIS_URL ? Promise.resolve({ url: process.env.REDIS_URL, stop: async () => {} }) : startRedis(serverBinary!);
   const cluster = (async () => {
     if (process.env.REDIS_CLUSTER_NODES) return { nodes: parseClusterNodes(process.env.REDIS_CLUSTER_NODES), stop: async () => {} };
     const cliBinary = onPath('redis-cli');

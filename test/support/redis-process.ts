@@ -14,8 +14,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 export const INSTALL_HINT =
-  'install redis-server (Debian/Ubuntu: apt-get install -y redis-server, which also installs redis-cli; ' +
-  'macOS: brew install redis)';
+  'install redis-server (Debian/Ubuntu: apt-get install -y redis-server, which also installs redis-cli; ' + 'macOS: brew install redis)';
 
 /** The absolute path of `binary` on PATH, or null. */
 export function onPath(binary: string): string | null {
@@ -320,11 +319,16 @@ export class RedisClusterProcess {
 
   static #args(dir: string, port: number, nodeTimeoutMs: number, persistence: 'aof' | 'none'): string[] {
     return [
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', `nodes-${port}.conf`,
-      '--cluster-node-timeout', String(nodeTimeoutMs),
-      '--dir', join(dir, String(port)), // one dir per node: nodes.conf and the AOF are per node
-      '--save', '',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      String(nodeTimeoutMs),
+      '--dir',
+      join(dir, String(port)), // one dir per node: nodes.conf and the AOF are per node
+      '--save',
+      '',
       ...(persistence === 'aof' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     ];
   }
@@ -334,9 +338,7 @@ export class RedisClusterProcess {
    * redis-cli is an error that says how to install it. `persistence: 'aof'` (appendfsync always) keeps
    * each node's data across kill() + restart(); default 'none'.
    */
-  static async start(
-    options: { serverBinary?: string; cliBinary?: string; persistence?: 'aof' | 'none' } = {},
-  ): Promise<RedisClusterProcess> {
+  static async start(options: { serverBinary?: string; cliBinary?: string; persistence?: 'aof' | 'none' } = {}): Promise<RedisClusterProcess> {
     const persistence = options.persistence ?? 'none';
     const started = Date.now();
     const server = options.serverBinary ?? onPath('redis-server');
