@@ -63,21 +63,15 @@ function row(data: CompareData, s: StrategyComparison, subjectClaim: string, cur
   const ssoCell =
     side.value === null
       ? html`<span class="muted">no <code>${side.claim}</code> claim</span>`
-      : html`<code>${side.claim}</code>: ${marked(side.value, side.localOnly, anyMatch)}${side.note ? html`<br /><span class="muted">${side.note}</span>` : ''}`;
+      : html`<code>${side.claim}</code>: ${marked(side.value, side.localOnly, anyMatch)}${side.note ? html`<br><span class="muted">${side.note}</span>` : ''}`;
   const cells = data.candidates.map((c: Candidate) => {
     const ok = matches(s.strategy, data.identity, c, data.policy);
     const value = side.attribute === 'userName' ? c.userName : c.externalId;
-    return html`<td>
-      <code>${side.attribute}</code>: ${value === null ? html`<span class="muted">none</span>` : marked(value, side.localOnly, ok)}
-      <br />${ok ? html`<span class="badge ok">matches</span>` : html`<span class="badge bad">no match</span>`}
-    </td>`;
+    return html`<td><code>${side.attribute}</code>: ${value === null ? html`<span class="muted">none</span>` : marked(value, side.localOnly, ok)}
+<br>${ok ? html`<span class="badge ok">matches</span>` : html`<span class="badge bad">no match</span>`}</td>`;
   });
-  return html`<tr>
-    <th scope="row"><code>${s.strategy}</code>${s.strategy === current ? html` <span class="badge ok">current</span>` : ''}</th>
-    <td>${ssoCell}</td>
-    ${cells}
-    <td>${outcome(s.decision)}</td>
-  </tr>`;
+  return html`<tr><th scope="row"><code>${s.strategy}</code>${s.strategy === current ? html` <span class="badge ok">current</span>` : ''}</th>
+<td>${ssoCell}</td>${cells}<td>${outcome(s.decision)}</td></tr>`;
 }
 
 const claimValue = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
@@ -88,42 +82,15 @@ function candidateDetails(c: Candidate): SafeHtml {
         .map((e) => (e && typeof e === 'object' && typeof (e as { value?: unknown }).value === 'string' ? (e as { value: string }).value : ''))
         .filter(Boolean)
     : [];
-  return html`<table>
-    <caption>
-      SCIM user
-      <code>${c.userName}</code>
-    </caption>
-    <tbody>
-      <tr>
-        <th scope="row">id</th>
-        <td><code>${c.id}</code></td>
-      </tr>
-      <tr>
-        <th scope="row">userName</th>
-        <td>${c.userName}</td>
-      </tr>
-      <tr>
-        <th scope="row">externalId</th>
-        <td>${c.externalId ?? '—'}</td>
-      </tr>
-      <tr>
-        <th scope="row">emails</th>
-        <td>${emails.join(', ') || '—'}</td>
-      </tr>
-      <tr>
-        <th scope="row">displayName</th>
-        <td>${typeof c.resource.displayName === 'string' ? c.resource.displayName : '—'}</td>
-      </tr>
-      <tr>
-        <th scope="row">active</th>
-        <td>${c.active ? html`<span class="badge ok">Active</span>` : html`<span class="badge bad">Inactive</span>`}</td>
-      </tr>
-      <tr>
-        <th scope="row">groups</th>
-        <td>${c.groups.join(', ') || '—'}</td>
-      </tr>
-    </tbody>
-  </table>`;
+  return html`<table><caption>SCIM user <code>${c.userName}</code></caption><tbody>
+<tr><th scope="row">id</th><td><code>${c.id}</code></td></tr>
+<tr><th scope="row">userName</th><td>${c.userName}</td></tr>
+<tr><th scope="row">externalId</th><td>${c.externalId ?? '—'}</td></tr>
+<tr><th scope="row">emails</th><td>${emails.join(', ') || '—'}</td></tr>
+<tr><th scope="row">displayName</th><td>${typeof c.resource.displayName === 'string' ? c.resource.displayName : '—'}</td></tr>
+<tr><th scope="row">active</th><td>${c.active ? html`<span class="badge ok">Active</span>` : html`<span class="badge bad">Inactive</span>`}</td></tr>
+<tr><th scope="row">groups</th><td>${c.groups.join(', ') || '—'}</td></tr>
+</tbody></table>`;
 }
 
 export function comparePage(ctx: PageContext, data: CompareData): string {
@@ -136,69 +103,25 @@ export function comparePage(ctx: PageContext, data: CompareData): string {
   const shown = new Set(['email', 'email_verified', 'preferred_username', 'name', subjectClaim]);
   const claims = Object.entries(u.claims).filter(([k]) => !shown.has(k));
   const body = html`<h1>Compare <code>${who}</code></h1>
-    <p>
-      The SSO user's claims side by side with the SCIM users a strategy could match. In each row the two compared values are highlighted:
-      <mark class="match">green</mark> when they match, <mark class="nomatch">red</mark> when not.
-    </p>
-    <section aria-labelledby="side-heading">
-      <h2 id="side-heading">Side by side</h2>
-      ${data.candidates.length ? '' : html`<p id="no-candidates">No SCIM user matches this SSO user under any strategy, and none lists its email.</p>`}
-      <table id="comparison">
-        <thead>
-          <tr>
-            <th scope="col">Strategy</th>
-            <th scope="col">SSO user</th>
-            ${data.candidates.map((c) => html`<th scope="col">SCIM user <code>${c.userName}</code></th>`)}
-            <th scope="col">Login outcome</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${data.strategies.map((s) => row(data, s, subjectClaim, current))}
-        </tbody>
-      </table>
-      <p><a href="${customerHref}/matching">Back to SCIM Matching</a></p>
-    </section>
-    <section aria-labelledby="sso-heading">
-      <h2 id="sso-heading">SSO user</h2>
-      <table id="sso-claims">
-        <caption>
-          Last login ${time(u.lastSeenAt)}, first ${time(u.firstSeenAt)}
-        </caption>
-        <tbody>
-          <tr>
-            <th scope="row">subject (<code>${subjectClaim}</code>)</th>
-            <td><code>${u.subject}</code></td>
-          </tr>
-          <tr>
-            <th scope="row">email</th>
-            <td>${u.email ?? '—'}</td>
-          </tr>
-          <tr>
-            <th scope="row">email_verified</th>
-            <td>${u.emailVerified === null ? '—' : String(u.emailVerified)}</td>
-          </tr>
-          <tr>
-            <th scope="row">preferred_username</th>
-            <td>${u.preferredUsername ?? '—'}</td>
-          </tr>
-          <tr>
-            <th scope="row">name</th>
-            <td>${u.name ?? '—'}</td>
-          </tr>
-          ${claims.map(
-            ([k, v]) =>
-              html`<tr>
-                <th scope="row"><code>${k}</code></th>
-                <td>${claimValue(v)}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-    </section>
-    <section aria-labelledby="candidates-heading">
-      <h2 id="candidates-heading">Candidate SCIM users</h2>
-      ${data.candidates.length ? data.candidates.map(candidateDetails) : html`<p>None.</p>`}
-    </section>`;
+<p>The SSO user's claims side by side with the SCIM users a strategy could match. In each row the two compared values are highlighted: <mark class="match">green</mark> when they match, <mark class="nomatch">red</mark> when not.</p>
+<section aria-labelledby="side-heading"><h2 id="side-heading">Side by side</h2>
+${data.candidates.length ? '' : html`<p id="no-candidates">No SCIM user matches this SSO user under any strategy, and none lists its email.</p>`}
+<table id="comparison"><thead><tr><th scope="col">Strategy</th><th scope="col">SSO user</th>${data.candidates.map(
+    (c) => html`<th scope="col">SCIM user <code>${c.userName}</code></th>`,
+  )}<th scope="col">Login outcome</th></tr></thead>
+<tbody>${data.strategies.map((s) => row(data, s, subjectClaim, current))}</tbody></table>
+<p><a href="${customerHref}/matching">Back to SCIM Matching</a></p></section>
+<section aria-labelledby="sso-heading"><h2 id="sso-heading">SSO user</h2>
+<table id="sso-claims"><caption>Last login ${time(u.lastSeenAt)}, first ${time(u.firstSeenAt)}</caption><tbody>
+<tr><th scope="row">subject (<code>${subjectClaim}</code>)</th><td><code>${u.subject}</code></td></tr>
+<tr><th scope="row">email</th><td>${u.email ?? '—'}</td></tr>
+<tr><th scope="row">email_verified</th><td>${u.emailVerified === null ? '—' : String(u.emailVerified)}</td></tr>
+<tr><th scope="row">preferred_username</th><td>${u.preferredUsername ?? '—'}</td></tr>
+<tr><th scope="row">name</th><td>${u.name ?? '—'}</td></tr>
+${claims.map(([k, v]) => html`<tr><th scope="row"><code>${k}</code></th><td>${claimValue(v)}</td></tr>`)}
+</tbody></table></section>
+<section aria-labelledby="candidates-heading"><h2 id="candidates-heading">Candidate SCIM users</h2>
+${data.candidates.length ? data.candidates.map(candidateDetails) : html`<p>None.</p>`}</section>`;
   return layout(ctx, {
     title: `Compare ${who}`,
     crumbs: [

@@ -88,229 +88,88 @@ function pager(ctx: PageContext, data: CustomerData, name: keyof CustomerOffsets
     );
     return `${ctx.base}/customers/${enc(data.customerId)}${q.size ? `?${q}` : ''}#${name}`;
   };
-  return html`<nav class="pager" aria-label="${what} pages">
-    <span>${what} ${offset + 1}–${offset + shown} of ${total}</span> ${offset > 0 ? html`<a href="${link(Math.max(0, offset - size))}">Previous</a>` : ''}
-    ${offset + size < total ? html`<a href="${link(offset + size)}">Next</a>` : ''}
-  </nav>`;
+  return html`<nav class="pager" aria-label="${what} pages"><span>${what} ${offset + 1}–${offset + shown} of ${total}</span>
+${offset > 0 ? html`<a href="${link(Math.max(0, offset - size))}">Previous</a>` : ''}
+${offset + size < total ? html`<a href="${link(offset + size)}">Next</a>` : ''}</nav>`;
 }
 
 const status = (ok: boolean, label: string) => html`<span class="badge ${ok ? 'ok' : 'bad'}">${label}</span>`;
 
 function connectionSection(ctx: PageContext, data: CustomerData, newToken: string | null): SafeHtml {
   const c = data.connection;
-  if (!c)
-    return html`<section id="scim-connection" aria-labelledby="scim-heading">
-      <h2 id="scim-heading">SCIM connection</h2>
-      <p>None.</p>
-    </section>`;
-  return html`<section id="scim-connection" aria-labelledby="scim-heading">
-    <h2 id="scim-heading">SCIM connection</h2>
-    ${
-      newToken
-        ? html`<div class="notice" role="alert">
-            <p><strong>New SCIM token.</strong> Copy it into the IdP now: it is shown only once.</p>
-            <p>New token: <code id="new-token" class="secret">${newToken}</code></p>
-          </div>`
-        : ''
-    }
-    <table>
-      <tbody>
-        <tr>
-          <th scope="row">Connection id</th>
-          <td><code>${c.connectionId}</code></td>
-        </tr>
-        <tr>
-          <th scope="row">Name</th>
-          <td>${c.displayName ?? '—'}</td>
-        </tr>
-        <tr>
-          <th scope="row">Created</th>
-          <td>${time(c.createdAt)}</td>
-        </tr>
-        <tr>
-          <th scope="row">Previous token</th>
-          <td>${c.previousTokenExpiresAt ? html`still accepted until ${time(c.previousTokenExpiresAt)}` : 'not accepted'}</td>
-        </tr>
-        <tr>
-          <th scope="row">Paired OIDC client</th>
-          <td>${data.client ? html`<a href="#oidc-client">${data.client.clientId}</a>` : 'none'}</td>
-        </tr>
-      </tbody>
-    </table>
-    <form method="post" action="${ctx.base}/customers/${enc(data.customerId)}/scim-token">
-      ${csrfField(ctx)}
-      <label for="grace">Keep the old token working for</label>
-      <select id="grace" name="graceSeconds">
-        <option value="0">no time (stop at once)</option>
-        <option value="3600" selected>1 hour</option>
-        <option value="86400">1 day</option>
-      </select>
-      <button type="submit">Rotate SCIM token</button>
-    </form>
-  </section>`;
+  if (!c) return html`<section id="scim-connection" aria-labelledby="scim-heading"><h2 id="scim-heading">SCIM connection</h2><p>None.</p></section>`;
+  return html`<section id="scim-connection" aria-labelledby="scim-heading"><h2 id="scim-heading">SCIM connection</h2>
+${
+  newToken
+    ? html`<div class="notice" role="alert"><p><strong>New SCIM token.</strong> Copy it into the IdP now: it is shown only once.</p>
+<p>New token: <code id="new-token" class="secret">${newToken}</code></p></div>`
+    : ''
+}
+<table><tbody>
+<tr><th scope="row">Connection id</th><td><code>${c.connectionId}</code></td></tr>
+<tr><th scope="row">Name</th><td>${c.displayName ?? '—'}</td></tr>
+<tr><th scope="row">Created</th><td>${time(c.createdAt)}</td></tr>
+<tr><th scope="row">Previous token</th><td>${c.previousTokenExpiresAt ? html`still accepted until ${time(c.previousTokenExpiresAt)}` : 'not accepted'}</td></tr>
+<tr><th scope="row">Paired OIDC client</th><td>${data.client ? html`<a href="#oidc-client">${data.client.clientId}</a>` : 'none'}</td></tr>
+</tbody></table>
+<form method="post" action="${ctx.base}/customers/${enc(data.customerId)}/scim-token">${csrfField(ctx)}
+<label for="grace">Keep the old token working for</label>
+<select id="grace" name="graceSeconds"><option value="0">no time (stop at once)</option><option value="3600" selected>1 hour</option><option value="86400">1 day</option></select>
+<button type="submit">Rotate SCIM token</button></form></section>`;
 }
 
 function clientSection(ctx: PageContext, data: CustomerData): SafeHtml {
   const c = data.client;
-  if (!c)
-    return html`<section id="oidc-client" aria-labelledby="oidc-heading">
-      <h2 id="oidc-heading">OIDC client</h2>
-      <p>None.</p>
-    </section>`;
-  return html`<section id="oidc-client" aria-labelledby="oidc-heading">
-    <h2 id="oidc-heading">OIDC client</h2>
-    <table>
-      <tbody>
-        <tr>
-          <th scope="row">Client id</th>
-          <td><code>${c.clientId}</code></td>
-        </tr>
-        <tr>
-          <th scope="row">IdP type</th>
-          <td>${c.idpType}</td>
-        </tr>
-        <tr>
-          <th scope="row">Issuer</th>
-          <td><code>${c.issuer}</code></td>
-        </tr>
-        <tr>
-          <th scope="row">Matching strategy</th>
-          <td><code>${c.matchingStrategy}</code> — <a href="${ctx.base}/customers/${enc(data.customerId)}/matching">SCIM Matching</a></td>
-        </tr>
-        <tr>
-          <th scope="row">Subject claim</th>
-          <td><code>${c.subjectClaim}</code></td>
-        </tr>
-        <tr>
-          <th scope="row">Scopes</th>
-          <td>${c.scopes.join(' ')}</td>
-        </tr>
-        <tr>
-          <th scope="row">Paired SCIM connection</th>
-          <td>${data.connection ? html`<a href="#scim-connection">${data.connection.displayName ?? data.connection.connectionId}</a>` : 'none'}</td>
-        </tr>
-      </tbody>
-    </table>
-  </section>`;
+  if (!c) return html`<section id="oidc-client" aria-labelledby="oidc-heading"><h2 id="oidc-heading">OIDC client</h2><p>None.</p></section>`;
+  return html`<section id="oidc-client" aria-labelledby="oidc-heading"><h2 id="oidc-heading">OIDC client</h2>
+<table><tbody>
+<tr><th scope="row">Client id</th><td><code>${c.clientId}</code></td></tr>
+<tr><th scope="row">IdP type</th><td>${c.idpType}</td></tr>
+<tr><th scope="row">Issuer</th><td><code>${c.issuer}</code></td></tr>
+<tr><th scope="row">Matching strategy</th><td><code>${c.matchingStrategy}</code> — <a href="${ctx.base}/customers/${enc(data.customerId)}/matching">SCIM Matching</a></td></tr>
+<tr><th scope="row">Subject claim</th><td><code>${c.subjectClaim}</code></td></tr>
+<tr><th scope="row">Scopes</th><td>${c.scopes.join(' ')}</td></tr>
+<tr><th scope="row">Paired SCIM connection</th><td>${data.connection ? html`<a href="#scim-connection">${data.connection.displayName ?? data.connection.connectionId}</a>` : 'none'}</td></tr>
+</tbody></table></section>`;
 }
 
 function usersSection(ctx: PageContext, data: CustomerData): SafeHtml {
   const rows = data.users.resources.map((stored) => {
     const user = candidateOf(stored);
     const display = typeof user.resource.displayName === 'string' ? user.resource.displayName : '';
-    return html`<tr>
-      <th scope="row">${user.userName}</th>
-      <td>${user.externalId ?? '—'}</td>
-      <td>${display}</td>
-      <td>${status(user.active, user.active ? 'Active' : 'Inactive')}</td>
-      <td>${(stored.groups ?? []).map((g) => g.display).join(', ')}</td>
-    </tr>`;
+    return html`<tr><th scope="row">${user.userName}</th><td>${user.externalId ?? '—'}</td><td>${display}</td>
+<td>${status(user.active, user.active ? 'Active' : 'Inactive')}</td><td>${(stored.groups ?? []).map((g) => g.display).join(', ')}</td></tr>`;
   });
-  return html`<section id="users" aria-labelledby="users-heading">
-    <h2 id="users-heading">SCIM users (${data.users.total})</h2>
-    ${
-      rows.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th scope="col">userName</th>
-                <th scope="col">externalId</th>
-                <th scope="col">Display name</th>
-                <th scope="col">Status</th>
-                <th scope="col">Groups</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${rows}
-            </tbody>
-          </table>`
-        : html`<p>No SCIM users.</p>`
-    }
-    ${pager(ctx, data, 'users', USERS_PAGE, data.users.total, 'Users')}
-  </section>`;
+  return html`<section id="users" aria-labelledby="users-heading"><h2 id="users-heading">SCIM users (${data.users.total})</h2>
+${rows.length ? html`<table><thead><tr><th scope="col">userName</th><th scope="col">externalId</th><th scope="col">Display name</th><th scope="col">Status</th><th scope="col">Groups</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No SCIM users.</p>`}
+${pager(ctx, data, 'users', USERS_PAGE, data.users.total, 'Users')}</section>`;
 }
 
 function groupsSection(ctx: PageContext, data: CustomerData): SafeHtml {
   const rows = data.groups.resources.map((stored) => {
     const group = JSON.parse(stored.json) as { displayName?: unknown };
     const members = stored.members ?? [];
-    return html`<tr>
-      <th scope="row">${typeof group.displayName === 'string' ? group.displayName : stored.id}</th>
-      <td>${members.length}</td>
-      <td>
-        ${
-          members.length
-            ? html`<ul class="plain">
-                ${members.slice(0, MEMBERS_SHOWN).map((m) => html`<li>${m.display ?? data.memberNames.get(m.value) ?? m.value}</li>`)}
-              </ul>`
-            : html`<span class="muted">no members</span>`
-        }
-        ${members.length > MEMBERS_SHOWN ? html`<p class="muted">and ${members.length - MEMBERS_SHOWN} more</p>` : ''}
-      </td>
-    </tr>`;
+    return html`<tr><th scope="row">${typeof group.displayName === 'string' ? group.displayName : stored.id}</th><td>${members.length}</td>
+<td>${members.length ? html`<ul class="plain">${members.slice(0, MEMBERS_SHOWN).map((m) => html`<li>${m.display ?? data.memberNames.get(m.value) ?? m.value}</li>`)}</ul>` : html`<span class="muted">no members</span>`}
+${members.length > MEMBERS_SHOWN ? html`<p class="muted">and ${members.length - MEMBERS_SHOWN} more</p>` : ''}</td></tr>`;
   });
-  return html`<section id="groups" aria-labelledby="groups-heading">
-    <h2 id="groups-heading">SCIM groups (${data.groups.total})</h2>
-    ${
-      rows.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th scope="col">Group</th>
-                <th scope="col">Size</th>
-                <th scope="col">Members</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${rows}
-            </tbody>
-          </table>`
-        : html`<p>No SCIM groups.</p>`
-    }
-    ${pager(ctx, data, 'groups', GROUPS_PAGE, data.groups.total, 'Groups')}
-  </section>`;
+  return html`<section id="groups" aria-labelledby="groups-heading"><h2 id="groups-heading">SCIM groups (${data.groups.total})</h2>
+${rows.length ? html`<table><thead><tr><th scope="col">Group</th><th scope="col">Size</th><th scope="col">Members</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No SCIM groups.</p>`}
+${pager(ctx, data, 'groups', GROUPS_PAGE, data.groups.total, 'Groups')}</section>`;
 }
 
 function ssoSection(ctx: PageContext, data: CustomerData): SafeHtml {
   const page = data.ssoUsers.slice(data.offsets.sso, data.offsets.sso + SSO_PAGE);
   const rows = page.map((u) => {
     const s = ssoStatus(u);
-    return html`<tr>
-      <th scope="row">${u.email ?? u.preferredUsername ?? u.subject}</th>
-      <td><code>${u.subject}</code></td>
-      <td>${u.name ?? ''}</td>
-      <td>${time(u.lastSeenAt)}</td>
-      <td>${status(s.ok, s.label)}</td>
-      <td><a href="${ctx.base}/customers/${enc(data.customerId)}/compare?subject=${enc(u.subject)}">Compare</a></td>
-    </tr>`;
+    return html`<tr><th scope="row">${u.email ?? u.preferredUsername ?? u.subject}</th><td><code>${u.subject}</code></td><td>${u.name ?? ''}</td>
+<td>${time(u.lastSeenAt)}</td><td>${status(s.ok, s.label)}</td>
+<td><a href="${ctx.base}/customers/${enc(data.customerId)}/compare?subject=${enc(u.subject)}">Compare</a></td></tr>`;
   });
-  return html`<section id="sso" aria-labelledby="sso-heading">
-    <h2 id="sso-heading">SSO users (${data.ssoUsers.length})</h2>
-    <p class="muted">
-      Everyone who tried to log in through the OIDC client, with the outcome of their last attempt. "Inactive": no SCIM user matched (never provisioned, or the
-      strategy does not fit).
-    </p>
-    ${
-      rows.length
-        ? html`<table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Name</th>
-                <th scope="col">Last login</th>
-                <th scope="col">Last outcome</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${rows}
-            </tbody>
-          </table>`
-        : html`<p>No one has logged in yet.</p>`
-    }
-    ${pager(ctx, data, 'sso', SSO_PAGE, data.ssoUsers.length, 'SSO users')}
-  </section>`;
+  return html`<section id="sso" aria-labelledby="sso-heading"><h2 id="sso-heading">SSO users (${data.ssoUsers.length})</h2>
+<p class="muted">Everyone who tried to log in through the OIDC client, with the outcome of their last attempt. "Inactive": no SCIM user matched (never provisioned, or the strategy does not fit).</p>
+${rows.length ? html`<table><thead><tr><th scope="col">User</th><th scope="col">Subject</th><th scope="col">Name</th><th scope="col">Last login</th><th scope="col">Last outcome</th><th scope="col">Details</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No one has logged in yet.</p>`}
+${pager(ctx, data, 'sso', SSO_PAGE, data.ssoUsers.length, 'SSO users')}</section>`;
 }
 
 export function customerPage(ctx: PageContext, data: CustomerData, newToken: string | null = null): string {
@@ -318,7 +177,7 @@ export function customerPage(ctx: PageContext, data: CustomerData, newToken: str
     title: data.customerId,
     crumbs: [{ label: 'Customers', href: `${ctx.base}/` }, { label: data.customerId }],
     body: html`<h1>Customer <code>${data.customerId}</code></h1>
-      ${data.client ? html`<p><a href="${ctx.base}/customers/${enc(data.customerId)}/matching">SCIM Matching</a>: find the strategy that matches SSO users to SCIM users.</p>` : ''}
-      ${connectionSection(ctx, data, newToken)}${clientSection(ctx, data)}${usersSection(ctx, data)}${groupsSection(ctx, data)}${data.client ? ssoSection(ctx, data) : ''}`,
+${data.client ? html`<p><a href="${ctx.base}/customers/${enc(data.customerId)}/matching">SCIM Matching</a>: find the strategy that matches SSO users to SCIM users.</p>` : ''}
+${connectionSection(ctx, data, newToken)}${clientSection(ctx, data)}${usersSection(ctx, data)}${groupsSection(ctx, data)}${data.client ? ssoSection(ctx, data) : ''}`,
   });
 }

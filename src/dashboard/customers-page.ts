@@ -36,53 +36,31 @@ export function customersPage(ctx: PageContext, rows: CustomerRow[]): string {
   const href = (row: CustomerRow, fragment = '') => `${ctx.base}/customers/${enc(row.customerId)}${fragment}`;
   const body = rows.length
     ? html`<table>
-        <caption>
-          ${rows.length} customer${rows.length === 1 ? '' : 's'}
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Customer</th>
-            <th scope="col">SCIM connection</th>
-            <th scope="col">OIDC client</th>
-            <th scope="col">SCIM users</th>
-            <th scope="col">SCIM groups</th>
-            <th scope="col">IdP type</th>
-            <th scope="col">Matching strategy</th>
-            <th scope="col">Tools</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows.map((row) => {
-            const paired = row.connection !== null && row.client !== null;
-            const connection = row.connection
-              ? html`<a href="${href(row, '#scim-connection')}">${row.connection.displayName ?? row.connection.connectionId}</a>
-                  ${paired ? html`<br /><span class="muted">paired with</span> <a href="${href(row, '#oidc-client')}" aria-label="OIDC client paired with the SCIM connection of ${row.customerId}">OIDC client</a>` : ''}`
-              : html`<span class="muted">none</span>`;
-            const client = row.client
-              ? html`<a href="${href(row, '#oidc-client')}">${row.client.clientId}</a>
-                  ${paired ? html`<br /><span class="muted">paired with</span> <a href="${href(row, '#scim-connection')}" aria-label="SCIM connection paired with the OIDC client of ${row.customerId}">SCIM connection</a>` : ''}`
-              : html`<span class="muted">none</span>`;
-            return html`<tr>
-              <th scope="row"><a href="${href(row)}">${row.customerId}</a></th>
-              <td>${connection}</td>
-              <td>${client}</td>
-              <td>${row.users ?? '—'}</td>
-              <td>${row.groups ?? '—'}</td>
-              <td>${row.client?.idpType ?? '—'}</td>
-              <td>${row.client ? html`<code>${row.client.matchingStrategy}</code>` : '—'}</td>
-              <td>${row.client ? html`<a href="${href(row, '/matching')}">SCIM Matching</a>` : ''}</td>
-            </tr>`;
-          })}
-        </tbody>
-      </table>`
+<caption>${rows.length} customer${rows.length === 1 ? '' : 's'}</caption>
+<thead><tr><th scope="col">Customer</th><th scope="col">SCIM connection</th><th scope="col">OIDC client</th>
+<th scope="col">SCIM users</th><th scope="col">SCIM groups</th><th scope="col">IdP type</th><th scope="col">Matching strategy</th><th scope="col">Tools</th></tr></thead>
+<tbody>${rows.map((row) => {
+        const paired = row.connection !== null && row.client !== null;
+        const connection = row.connection
+          ? html`<a href="${href(row, '#scim-connection')}">${row.connection.displayName ?? row.connection.connectionId}</a>
+${paired ? html`<br><span class="muted">paired with</span> <a href="${href(row, '#oidc-client')}" aria-label="OIDC client paired with the SCIM connection of ${row.customerId}">OIDC client</a>` : ''}`
+          : html`<span class="muted">none</span>`;
+        const client = row.client
+          ? html`<a href="${href(row, '#oidc-client')}">${row.client.clientId}</a>
+${paired ? html`<br><span class="muted">paired with</span> <a href="${href(row, '#scim-connection')}" aria-label="SCIM connection paired with the OIDC client of ${row.customerId}">SCIM connection</a>` : ''}`
+          : html`<span class="muted">none</span>`;
+        return html`<tr>
+<th scope="row"><a href="${href(row)}">${row.customerId}</a></th>
+<td>${connection}</td><td>${client}</td>
+<td>${row.users ?? '—'}</td><td>${row.groups ?? '—'}</td>
+<td>${row.client?.idpType ?? '—'}</td><td>${row.client ? html`<code>${row.client.matchingStrategy}</code>` : '—'}</td>
+<td>${row.client ? html`<a href="${href(row, '/matching')}">SCIM Matching</a>` : ''}</td>
+</tr>`;
+      })}</tbody></table>`
     : html`<p>No customer has a SCIM connection or an OIDC client yet.</p>`;
   return layout(ctx, {
     title: 'Customers',
     crumbs: [{ label: 'Customers' }],
-    body: html`<h1>Customers</h1>
-      <section aria-labelledby="customers-heading">
-        <h2 id="customers-heading" class="visually-hidden">All customers</h2>
-        ${body}
-      </section>`,
+    body: html`<h1>Customers</h1><section aria-labelledby="customers-heading"><h2 id="customers-heading" class="visually-hidden">All customers</h2>${body}</section>`,
   });
 }

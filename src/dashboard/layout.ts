@@ -67,53 +67,31 @@ export function layout(ctx: PageContext, page: PageInput): string {
     i === page.crumbs.length - 1 || !c.href ? html`<li><span aria-current="page">${c.label}</span></li>` : html`<li><a href="${c.href}">${c.label}</a></li>`,
   );
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="csrf-token" content="${ctx.csrfToken}" />
-        <title>${page.title} · scim-sso dashboard</title>
-        <style nonce="${ctx.nonce}">
-          ${raw(STYLE)}
-        </style>
-      </head>
-      <body>
-        <a class="skip" href="#main">Skip to content</a>
-        <header>
-          <a href="${ctx.base}/">scim-sso dashboard</a>
-          <nav class="crumbs" aria-label="Breadcrumb">
-            <ol>
-              ${crumbs}
-            </ol>
-          </nav>
-        </header>
-        <main id="main" tabindex="-1">${page.body}</main>
-        ${
-          page.script
-            ? html`<script nonce="${ctx.nonce}">
-                ${page.script};
-              </script>`
-            : ''
-        }
-      </body>
-    </html>`.value;
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="csrf-token" content="${ctx.csrfToken}">
+<title>${page.title} · scim-sso dashboard</title>
+<style nonce="${ctx.nonce}">${raw(STYLE)}</style>
+</head><body>
+<a class="skip" href="#main">Skip to content</a>
+<header><a href="${ctx.base}/">scim-sso dashboard</a>
+<nav class="crumbs" aria-label="Breadcrumb"><ol>${crumbs}</ol></nav></header>
+<main id="main" tabindex="-1">
+${page.body}
+</main>
+${page.script ? html`<script nonce="${ctx.nonce}">${page.script}</script>` : ''}
+</body></html>`.value;
 }
 
 /** A page with just a heading and a message (errors, refusals). */
 export function messagePage(ctx: Pick<PageContext, 'base' | 'nonce'>, title: string, message: SafeHtml | string): string {
   return layout(
     { ...ctx, csrfToken: '' },
-    {
-      title,
-      crumbs: [{ label: 'Customers', href: `${ctx.base}/` }, { label: title }],
-      body: html`<h1>${title}</h1>
-        <p role="alert">${message}</p>`,
-    },
+    { title, crumbs: [{ label: 'Customers', href: `${ctx.base}/` }, { label: title }], body: html`<h1>${title}</h1><p role="alert">${message}</p>` },
   );
 }
 
 /** A hidden CSRF field for a form. */
-export const csrfField = (ctx: PageContext) => html`<input type="hidden" name="_csrf" value="${ctx.csrfToken}" />`;
+export const csrfField = (ctx: PageContext) => html`<input type="hidden" name="_csrf" value="${ctx.csrfToken}">`;
 
 /** Short human text for an ISO timestamp (kept machine-readable in a <time> element). */
 export const time = (iso: string) => html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time>`;
