@@ -12,6 +12,8 @@ import { DEMO_CLIENT, DEMO_CUSTOMER, DEMO_PEOPLE, MISMATCHED_PEOPLE } from './de
 import { startDemoIdp, type DemoIdp } from './demo-idp.js';
 import { exitOnListenError } from './setup.js';
 
+const ACCOUNTS = [...DEMO_PEOPLE, ...MISMATCHED_PEOPLE].map((p) => p.account);
+
 export interface SnippetIdp {
   idp: DemoIdp;
   /** What a snippet needs besides REDIS_URL, SESSION_SECRET and PORT/APP_URL. */
@@ -26,7 +28,9 @@ export async function startSnippetIdp(options: { port: number; appUrl: string })
       {
         id: DEMO_CUSTOMER,
         clients: [{ ...DEMO_CLIENT, redirect_uris: [`${options.appUrl}/sso/${DEMO_CUSTOMER}/callback`] }],
-        accounts: [...DEMO_PEOPLE, ...MISMATCHED_PEOPLE].map((p) => p.account),
+        // Labelled by email: what the example app's labels say (provisioned, deactivated) is not true here,
+        // where nobody is provisioned until you POST them.
+        accounts: ACCOUNTS.map((account) => ({ ...account, label: String(account.email) })),
       },
     ],
   });
@@ -38,9 +42,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const port = Number(process.env.IDP_PORT ?? 4000);
   const appUrl = process.env.APP_URL ?? 'http://127.0.0.1:3000';
   const { idp, env } = await startSnippetIdp({ port, appUrl }).catch((error: unknown) => exitOnListenError('the demo IdP', port, 'IDP_PORT', error));
-  const people = DEMO_PEOPLE.map((p) => `${p.account.name} (sub ${p.account.sub}, ${p.account.email})`).join(', ');
+  const people = ACCOUNTS.map((account) => `${account.email} (sub ${account.sub})`).join(', ');
   console.log(`demo IdP for customer ${DEMO_CUSTOMER}: ${env.OIDC_ISSUER} (redirect URI ${appUrl}/sso/${DEMO_CUSTOMER}/callback)`);
-  console.log(`accounts: ${people}`);
+  console.log(`accounts (none provisioned until you POST them to the app's SCIM routes): ${people}`);
   console.log('in the terminal of the snippet:');
   console.log(`export ${Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ')}`);
   const stop = () => void idp.close().then(() => process.exit(0));
