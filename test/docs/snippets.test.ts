@@ -7,7 +7,8 @@
  *   (`<!-- not compiled: why -->`);
  * - every snippet file is in tsconfig.json's program, so `npm run typecheck` compiles it;
  * - every repository path the docs name (backticked `src/…`, `test/…`, `docs/…`, `example-app/…`,
- *   `examples/…`, `bench/…`, and relative Markdown links) exists;
+ *   `examples/…`, `bench/…`, and relative Markdown links) exists, and the entry-point tables of README.md and
+ *   docs/architecture.md list exactly package.json's `exports`, each with the source file it is built from;
  * - the Express and Koa snippets run as a newcomer runs them (README "Express in 40 lines"): `tsx` as a child
  *   process against the demo IdP (example-app/snippet-idp.ts) and the test Redis, twice (the second start
  *   must not fail on the existing connection), then SCIM provisioning with the token the first start printed,
@@ -123,6 +124,26 @@ describe('repository paths named by the docs', () => {
       if (!existsSync(resolve(ROOT, dirname(doc), path))) missing.push(`(${target})`);
     }
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the entry points the docs list', () => {
+  const exportsMap = (JSON.parse(read('package.json')) as { exports: Record<string, { import?: string }> }).exports;
+  const entries = Object.entries(exportsMap)
+    .filter(([key]) => key !== './package.json')
+    .map(([key, target]) => ({ name: key === '.' ? 'scim-sso' : `scim-sso/${key.slice(2)}`, source: target.import!.replace(/^\.\/dist\/(.*)\.js$/, 'src/$1.ts') }));
+
+  it('README.md "Entry points" names exactly the package.json exports', () => {
+    const section = read('README.md').split('### Entry points')[1]!.split('\n\n|')[1]!.split('\n\n')[0]!;
+    const named = [...section.matchAll(/^\| ([^|]+) \|/gm)].flatMap(([, cell]) => [...cell!.matchAll(/`(scim-sso[^`]*)`/g)].map((m) => m[1]!));
+    expect(named.sort()).toEqual(entries.map((e) => e.name).sort());
+  });
+
+  it('docs/architecture.md maps each entry to the source file package.json builds it from', () => {
+    const text = read('docs/architecture.md');
+    const rows = new Map([...text.matchAll(/^\| `(scim-sso[^`]*)` \| `(src\/[^`]+)` \|/gm)].map(([, name, file]) => [name!, file!]));
+    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(entries.map((e) => [e.name, e.source])));
+    for (const e of entries) expect(existsSync(join(ROOT, e.source)), e.source).toBe(true);
   });
 });
 
