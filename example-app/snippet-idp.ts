@@ -46,7 +46,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(`demo IdP for customer ${DEMO_CUSTOMER}: ${env.OIDC_ISSUER} (redirect URI ${appUrl}/sso/${DEMO_CUSTOMER}/callback)`);
   console.log(`accounts (none provisioned until you POST them to the app's SCIM routes): ${people}`);
   console.log('in the terminal of the snippet:');
-  console.log(`export ${Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ')}`);
+  console.log(
+    `export ${Object.entries(env)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' ')}`,
+  );
   const stop = () => void idp.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

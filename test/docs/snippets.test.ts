@@ -29,7 +29,12 @@ import { freePort } from '../support/redis-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const READMES = ['README.md', 'example-app/README.md'];
-const DOCS = [...READMES, ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = [
+  ...READMES,
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 interface Block {
@@ -80,9 +85,7 @@ const snippets = typescriptBlocks.flatMap((b) => {
 
 describe('README snippets', () => {
   it('every TypeScript block is a snippet of a file under examples/, or says why it is not compiled', () => {
-    const unmarked = typescriptBlocks
-      .filter((b) => !/^<!-- (snippet: \S+|not compiled: .+) -->$/.test(b.marker ?? ''))
-      .map((b) => `${b.readme}:${b.line}`);
+    const unmarked = typescriptBlocks.filter((b) => !/^<!-- (snippet: \S+|not compiled: .+) -->$/.test(b.marker ?? '')).map((b) => `${b.readme}:${b.line}`);
     expect(unmarked, 'put <!-- snippet: examples/<file>.ts --> (or <!-- not compiled: why -->) on the line before').toEqual([]);
     for (const s of snippets) expect(s.file, `${s.readme}:${s.line}`).toMatch(/^examples\/[\w-]+\.ts$/);
     // The two examples the README builds on are among them.
@@ -131,7 +134,10 @@ describe('the entry points the docs list', () => {
   const exportsMap = (JSON.parse(read('package.json')) as { exports: Record<string, { import?: string }> }).exports;
   const entries = Object.entries(exportsMap)
     .filter(([key]) => key !== './package.json')
-    .map(([key, target]) => ({ name: key === '.' ? 'scim-sso' : `scim-sso/${key.slice(2)}`, source: target.import!.replace(/^\.\/dist\/(.*)\.js$/, 'src/$1.ts') }));
+    .map(([key, target]) => ({
+      name: key === '.' ? 'scim-sso' : `scim-sso/${key.slice(2)}`,
+      source: target.import!.replace(/^\.\/dist\/(.*)\.js$/, 'src/$1.ts'),
+    }));
 
   it('README.md "Entry points" names exactly the package.json exports', () => {
     const section = read('README.md').split('### Entry points')[1]!.split('\n\n|')[1]!.split('\n\n')[0]!;
@@ -151,7 +157,12 @@ function repoPathExists(path: string): boolean {
   const clean = path.replace(/[.,;:)]+$/, '');
   if (!clean.includes('*')) return existsSync(join(ROOT, clean));
   const folder = dirname(clean);
-  const pattern = new RegExp(`^${clean.slice(folder.length + 1).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+  const pattern = new RegExp(
+    `^${clean
+      .slice(folder.length + 1)
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')}$`,
+  );
   return existsSync(join(ROOT, folder)) && readdirSync(join(ROOT, folder)).some((f) => pattern.test(f));
 }
 
@@ -242,65 +253,61 @@ describe.each(['examples/express.ts', 'examples/koa.ts'])('%s, run as the README
     await deleteSnippetKeys(redisUrl);
   });
 
-  it(
-    'prints its token once, restarts cleanly, admits a provisioned user, refuses the others, ends a deactivated session',
-    async () => {
-      // First start: creates acme's SCIM connection and prints the token (shown only this once).
-      const first = await startSnippet(file, env, LISTENING);
-      running.push(first);
-      const [, baseUrl, token] = TOKEN_LINE.exec(first.output()) ?? [];
-      expect(baseUrl).toBe(`${appUrl}/scim/v2`);
-      expect(token).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
-      await first.stop();
+  it('prints its token once, restarts cleanly, admits a provisioned user, refuses the others, ends a deactivated session', async () => {
+    // First start: creates acme's SCIM connection and prints the token (shown only this once).
+    const first = await startSnippet(file, env, LISTENING);
+    running.push(first);
+    const [, baseUrl, token] = TOKEN_LINE.exec(first.output()) ?? [];
+    expect(baseUrl).toBe(`${appUrl}/scim/v2`);
+    expect(token).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
+    await first.stop();
 
-      // Second start on the same Redis: the connection exists, nothing crashes, no token is printed.
-      const second = await startSnippet(file, env, LISTENING);
-      running.push(second);
-      expect(second.output()).toContain('acme has a SCIM token already');
-      expect(second.output()).not.toMatch(TOKEN_LINE);
+    // Second start on the same Redis: the connection exists, nothing crashes, no token is printed.
+    const second = await startSnippet(file, env, LISTENING);
+    running.push(second);
+    expect(second.output()).toContain('acme has a SCIM token already');
+    expect(second.output()).not.toMatch(TOKEN_LINE);
 
-      // Provision Alice with the printed token, as Okta would.
-      const scim = (method: string, path: string, body?: unknown) =>
-        fetch(`${baseUrl}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-      const created = await scim('POST', '/Users', {
-        schemas: [SCIM_USER],
-        userName: 'alice@acme.test',
-        externalId: '00u-alice',
-        active: true,
-        emails: [{ value: 'alice@acme.test', type: 'work', primary: true }],
+    // Provision Alice with the printed token, as Okta would.
+    const scim = (method: string, path: string, body?: unknown) =>
+      fetch(`${baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-      expect(created.status).toBe(201);
-      const alice = (await created.json()) as { id: string };
+    const created = await scim('POST', '/Users', {
+      schemas: [SCIM_USER],
+      userName: 'alice@acme.test',
+      externalId: '00u-alice',
+      active: true,
+      emails: [{ value: 'alice@acme.test', type: 'work', primary: true }],
+    });
+    expect(created.status).toBe(201);
+    const alice = (await created.json()) as { id: string };
 
-      // Alice logs in: admitted, /app shows the session user.
-      const browser = new Browser();
-      const login = await browser.navigate(`${appUrl}/sso/acme/login?login_hint=00u-alice`);
-      expect(login.url).toBe(`${appUrl}/app`);
-      expect(login.response.status).toBe(200);
-      expect(await login.response.json()).toMatchObject({ customerId: 'acme', scimUserId: alice.id, userName: 'alice@acme.test' });
+    // Alice logs in: admitted, /app shows the session user.
+    const browser = new Browser();
+    const login = await browser.navigate(`${appUrl}/sso/acme/login?login_hint=00u-alice`);
+    expect(login.url).toBe(`${appUrl}/app`);
+    expect(login.response.status).toBe(200);
+    expect(await login.response.json()).toMatchObject({ customerId: 'acme', scimUserId: alice.id, userName: 'alice@acme.test' });
 
-      // Carol was never provisioned: refused, to the snippet's own /login-refused route.
-      const carol = await new Browser().navigate(`${appUrl}/sso/acme/login?login_hint=00u-carol`);
-      expect(refusal(carol.url, appUrl)).toEqual({ error: 'ScimUserNotActive', reason: 'not_provisioned' });
-      expect(carol.response.status).toBe(403);
-      expect(await carol.response.json()).toEqual({ error: 'ScimUserNotActive', reason: 'not_provisioned' });
+    // Carol was never provisioned: refused, to the snippet's own /login-refused route.
+    const carol = await new Browser().navigate(`${appUrl}/sso/acme/login?login_hint=00u-carol`);
+    expect(refusal(carol.url, appUrl)).toEqual({ error: 'ScimUserNotActive', reason: 'not_provisioned' });
+    expect(carol.response.status).toBe(403);
+    expect(await carol.response.json()).toEqual({ error: 'ScimUserNotActive', reason: 'not_provisioned' });
 
-      // Entra-style deactivation: her live session ends at its next request, and her next login is refused.
-      const deactivated = await scim('PATCH', `/Users/${alice.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
-      expect(deactivated.status).toBe(204);
-      const later = await browser.navigate(`${appUrl}/app`);
-      expect(refusal(later.url, appUrl)).toEqual({ error: 'ScimUserNotActive', reason: 'deactivated' });
-      await later.response.body?.cancel();
-      const again = await browser.navigate(`${appUrl}/sso/acme/login?login_hint=00u-alice`);
-      expect(refusal(again.url, appUrl)).toEqual({ error: 'ScimUserNotActive', reason: 'deactivated' });
-      await again.response.body?.cancel();
-    },
-    120_000,
-  );
+    // Entra-style deactivation: her live session ends at its next request, and her next login is refused.
+    const deactivated = await scim('PATCH', `/Users/${alice.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] });
+    expect(deactivated.status).toBe(204);
+    const later = await browser.navigate(`${appUrl}/app`);
+    expect(refusal(later.url, appUrl)).toEqual({ error: 'ScimUserNotActive', reason: 'deactivated' });
+    await later.response.body?.cancel();
+    const again = await browser.navigate(`${appUrl}/sso/acme/login?login_hint=00u-alice`);
+    expect(refusal(again.url, appUrl)).toEqual({ error: 'ScimUserNotActive', reason: 'deactivated' });
+    await again.response.body?.cancel();
+  }, 120_000);
 
   it('stops with the name of a missing variable', async () => {
     const { SESSION_SECRET: _unset, ...withoutSecret } = env;
