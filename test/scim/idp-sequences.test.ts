@@ -56,6 +56,27 @@ describe.each(SCIM_TARGETS)('IdP sequences on the $store store through $adapter'
     expect((await patch(`Users/${old.body.id}`, [{ op: 'replace', path: 'active', value: true }])).status).toBe(204);
   });
 
+  it('finds by filter exactly the users a POST collides with (one folding rule): an IdP look-up-then-create loop never sticks', async () => {
+    const spaced = await post('Users', user(' Spaced.User@corp.test '));
+    expect(spaced.status).toBe(201);
+    const lookups = ['userName eq "spaced.user@corp.test"', 'userName eq "SPACED.USER@corp.test" or displayName eq "nobody"'];
+    for (const filter of lookups) {
+      const found = await app.http.get('/scim/v2/Users').query({ filter }).set(app.auth);
+      expect(
+        found.body.Resources.map((u: any) => u.id),
+        filter,
+      ).toEqual([spaced.body.id]);
+    }
+    const again = await post('Users', user('spaced.user@corp.test'));
+    expect(again.status).toBe(409);
+    // A look-alike (Kelvin sign for K) is neither found nor a collision.
+    const lookalike = await post('Users', user('\u212Aate@corp.test'));
+    const kate = await post('Users', user('kate@corp.test'));
+    expect([lookalike.status, kate.status]).toEqual([201, 201]);
+    const byKate = await app.http.get('/scim/v2/Users').query({ filter: 'userName eq "KATE@corp.test"' }).set(app.auth);
+    expect(byKate.body.Resources.map((u: any) => u.id)).toEqual([kate.body.id]);
+  });
+
   it('keeps the members of a group through a replace that omits them', async () => {
     const a = await post('Users', user('member-a@corp.test'));
     const b = await post('Users', user('member-b@corp.test'));
