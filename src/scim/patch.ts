@@ -2,6 +2,7 @@
  * SCIM PATCH (RFC 7644 §3.5.2): the PatchOp envelope and the atomic application of its operations to a
  * resource. Liberal in what it accepts, following what Okta, Entra and the other IdPs send (test/scim/patch.test.ts has their shapes).
  */
+import { yieldToEventLoop } from './event-loop.js';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import { deleteAttr, keyOf } from './attribute-access.js';
@@ -101,6 +102,32 @@ function parseEnvelope(body: unknown, limits: Partial<PatchLimits>): Result<Patc
  * Keeps `schemas` in step with the extensions present. Pure; never throws.
  */
 export function applyPatch(type: ResourceTypeDef, resource: JsonObject, operations: PatchOperation[]): Result<JsonObject> {
+  const steps = patchSteps(type, resource, operations);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Operations applied between two yields to the event loop by {@link applyPatchInSlices}. */
+export const PATCH_OPERATIONS_PER_SLICE = 100;
+
+/**
+ * {@link applyPatch} for large requests: the same steps, with a yield to the event loop after every
+ * PATCH_OPERATIONS_PER_SLICE operations, so a 1,000-operation PATCH on a long list never holds the loop
+ * for the whole request (src/scim/event-loop.ts).
+ */
+export async function applyPatchInSlices(type: ResourceTypeDef, resource: JsonObject, operations: PatchOperation[]): Promise<Result<JsonObject>> {
+  const steps = patchSteps(type, resource, operations);
+  for (let applied = 1; ; applied++) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (applied % PATCH_OPERATIONS_PER_SLICE === 0) await yieldToEventLoop();
+  }
+}
+
+/** Applies the operations to a copy of the resource, pausing (yield) after each one; returns the result. */
+function* patchSteps(type: ResourceTypeDef, resource: JsonObject, operations: PatchOperation[]): Generator<void, Result<JsonObject>> {
   let copy: JsonObject;
   try {
     copy = structuredClone(resource);
@@ -117,6 +144,7 @@ export function applyPatch(type: ResourceTypeDef, resource: JsonObject, operatio
       outcome = fail(scimErrors.badRequest('invalidValue', 'the operation could not be applied'));
     }
     if (!outcome.ok) return fail(prefixed(where, outcome.error));
+    yield;
   }
   state.lists.compact();
   syncSchemas(state);

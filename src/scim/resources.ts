@@ -12,7 +12,7 @@ import { membersOf } from './groups.js';
 import { yieldForMembers } from './event-loop.js';
 import { MAX_MEMBERS } from './limits.js';
 import type { JsonObject } from './normalize.js';
-import { applyPatch, parsePatchRequest } from './patch.js';
+import { applyPatchInSlices, parsePatchRequest } from './patch.js';
 import { etagOf } from './render.js';
 import { buildResource, type ResourceSpec } from './resource-spec.js';
 
@@ -163,7 +163,7 @@ export function patchResource(ctx: ResourceContext, id: string, body: unknown, i
     if (plan) return patchGroup(ctx, id, plan, ifMatch);
   }
   return updateResource(ctx, id, ifMatch, async (current, stored) => {
-    const patched = applyPatch(ctx.spec.type, current, operations.value);
+    const patched = await applyPatchInSlices(ctx.spec.type, current, operations.value);
     if (!patched.ok) return patched;
     await yieldForMembers(stored.members); // applying, rebuilding and comparing a long list: three phases
     const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id), current);
@@ -185,7 +185,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     if (!stored) return fail(notFound(ctx, id));
     if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
     const current = JSON.parse(stored.json) as JsonObject;
-    const patched = plan.rest.length > 0 ? applyPatch(ctx.spec.type, current, plan.rest) : ok(current);
+    const patched = plan.rest.length > 0 ? await applyPatchInSlices(ctx.spec.type, current, plan.rest) : ok(current);
     if (!patched.ok) return patched;
     const owned = ownedOf(current, id);
     const rebuilt = buildResource(ctx.spec, patched.value, owned, current);
