@@ -46,6 +46,15 @@ export class Lru<K, V> {
     return this.entries.delete(key);
   }
 
+  /** Deletes every entry whose value passes `test` (O(size): for rare administrative changes). */
+  deleteWhere(test: (value: V) => boolean): number {
+    let deleted = 0;
+    for (const [key, value] of this.entries) {
+      if (test(value) && this.entries.delete(key)) deleted++;
+    }
+    return deleted;
+  }
+
   /**
    * Deletes the entry only if it still holds `value` (a failed promise must not evict a newer entry that
    * replaced it in the meantime).
@@ -63,4 +72,6 @@ export const CACHE_LIMITS = {
   strategies: 1000,
   /** SCIM rate-limit token buckets, one per connection that sent a request. */
   rateLimitBuckets: 10_000,
+  /** SCIM bearer tokens known good, one per connection's current token (src/scim/auth.ts TokenCache). */
+  scimTokens: 10_000,
 } as const;

@@ -56,6 +56,13 @@ export const optionsSchema = z.strictObject({
   /** `Retry-After` seconds sent with a 503 when the store is unreachable. Default: 5. */
   retryAfterSeconds: z.number().int().min(1).default(5),
   /**
+   * How long (ms) this process trusts a SCIM token it found current in the store, without asking again
+   * (src/scim/auth.ts). A token rotated away or a connection deleted through another instance stops working
+   * here within this time; through this instance, at once. 0: every request reads the token from the store.
+   * Default: 5000 (docs/round-trips.md).
+   */
+  scimTokenCacheMs: z.number().int().min(0).max(3_600_000).default(5000),
+  /**
    * Absolute URL of the SCIM base as clients see it (e.g. `https://api.example.com/scim/v2`), used in
    * `Location` and `meta.location`. Default: derived from each request's protocol and Host header.
    */
@@ -110,6 +117,8 @@ export interface ScimSsoOptions {
   quota?: { maxUsers?: number; maxGroups?: number; maxBytes?: number };
   /** `Retry-After` seconds sent with a 503. Default: 5. */
   retryAfterSeconds?: number;
+  /** How long (ms) a SCIM token found current is trusted without the store; 0 turns that off. Default: 5000. */
+  scimTokenCacheMs?: number;
   /** Absolute URL of the SCIM base as clients see it. Default: derived from each request. */
   publicBaseUrl?: string;
   /** Accept `http://` OIDC issuers (tests and local demo IdPs only). Default: false. */

@@ -15,6 +15,7 @@ import { matchingReport } from './matching-report.js';
 import type { MatchingReport } from './match/report.js';
 import { oidcClientManager, type CreateOidcClientInput, type OidcClient, type UpdateOidcClientInput } from './oidc-clients.js';
 import { parseOptions, type ScimSsoOptions } from './options.js';
+import { TokenCache } from './scim/auth.js';
 import { createScimHandler } from './scim/handler.js';
 import { settleUnreadBody, toScimRequest } from './scim/mount.js';
 import { memoryStore } from './store/memory.js';
@@ -81,8 +82,11 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const store = options.store ?? memoryStore();
   const onError = options.onError ?? ((error: unknown) => console.error('[scim-sso] unexpected error', error));
   const emit = createEmitter(options.onEvent, onError);
+  // Tokens found current are trusted for scimTokenCacheMs; this instance's rotations and deletions forget them.
+  const tokenCache = new TokenCache({ ttlMs: options.scimTokenCacheMs });
   const handleScim = createScimHandler({
     store,
+    tokenCache,
     rateLimit: options.rateLimit || null,
     emit,
     paging: { defaultCount: options.defaultPageSize, maxCount: options.maxPageSize },
@@ -108,8 +112,20 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     basePath: options.basePath,
     createScimConnection: connections.createScimConnection,
     fetchScimConnection: connections.fetchScimConnection,
-    deleteScimConnection: connections.deleteScimConnection,
-    rotateScimToken: connections.rotateScimToken,
+    deleteScimConnection: async (customerId) => {
+      try {
+        return await connections.deleteScimConnection(customerId);
+      } finally {
+        if (typeof customerId === 'string') tokenCache.forgetCustomer(customerId);
+      }
+    },
+    rotateScimToken: async (customerId, rotate) => {
+      try {
+        return await connections.rotateScimToken(customerId, rotate);
+      } finally {
+        if (typeof customerId === 'string') tokenCache.forgetCustomer(customerId);
+      }
+    },
     createOidcClient: clients.createOidcClient,
     updateOidcClient: clients.updateOidcClient,
     fetchOidcClient: clients.fetchOidcClient,

@@ -1,6 +1,6 @@
 /**
  * The guard itself, framework-neutral: given a customer's configuration and validated claims, look the
- * person up (one store round trip), decide, and record the attempt. Passport and Koa glue call this.
+ * person up and record the attempt (one store call, Store.recordLogin), and decide. Passport and Koa glue call this.
  */
 import { ScimUserNotActive, SsoLoginError } from '../errors.js';
 import { findMatches, isMatchingStrategy, lookupFor, type MatchPolicy, type MatchingStrategy, type ScimCandidate } from '../match/strategies.js';
@@ -66,23 +66,31 @@ export async function runGuard(store: Store, config: CustomerConfig, claims: Cla
     throw new SsoLoginError('invalid_response', 400, 'the subject claim is too long or holds control characters', client.customerId);
   }
   try {
-    let decision: GuardDecision;
-    let scimUser: ScimUserView | null = null;
-    if (!connection) {
-      decision = decide({ hasConnection: false, matches: [], deletedMatch: false });
-    } else {
-      const lookup = lookupFor(strategy, identity, policy);
-      const found = lookup ? await store.findUsersForLogin(connection.connectionId, lookup.index, lookup.value) : { users: [], deletedMatch: false };
-      // The index narrows; the strategy decides (the same pure function the matching report uses).
-      const matches = findMatches(strategy, identity, found.users.map(candidateOf), policy) as (ScimUserView & ScimCandidate)[];
-      decision = decide({ hasConnection: true, matches, deletedMatch: found.deletedMatch });
-      if (decision.admit && decision.scimUser) scimUser = matches.find((m) => m.id === decision.scimUser!.id) ?? null;
-    }
+    // One store call looks the person up and records the attempt with the outcome it implies
+    // (Store.recordLogin; one round trip on the memory store and standalone Redis, docs/round-trips.md).
+    const lookup = connection ? lookupFor(strategy, identity, policy) : null;
+    const { found, recorded } = await store.recordLogin(client.customerId, {
+      connectionId: connection?.connectionId ?? null,
+      lookup: lookup ? { attribute: lookup.index, value: lookup.value } : null,
+      inactiveWhenFalse: 'active',
+      user: ssoUserRecord(claims, identity, { admitted: true, reason: null, scimUserId: null }),
+    });
+    // The index narrows; the strategy decides (the same pure function the matching report uses).
+    const matches = findMatches(strategy, identity, found.users.map(candidateOf), policy) as (ScimUserView & ScimCandidate)[];
+    const decision: GuardDecision = decide({ hasConnection: connection !== null, matches, deletedMatch: found.deletedMatch });
+    const scimUser: ScimUserView | null = decision.admit && decision.scimUser ? (matches.find((m) => m.id === decision.scimUser!.id) ?? null) : null;
     const reason = decision.admit ? null : decision.reason;
-    await store.recordSsoUser(
-      client.customerId,
-      ssoUserRecord(claims, identity, { admitted: decision.admit, reason, scimUserId: decision.scimUser?.id ?? null }),
-    );
+    const outcome = { admitted: decision.admit, reason, scimUserId: decision.scimUser?.id ?? null };
+    // The store restates decide()'s rule (it may not import it): should the two ever differ, this decision
+    // is the one recorded, at the cost of a second round trip.
+    if (
+      !recorded ||
+      recorded.lastOutcome !== (outcome.admitted ? 'admitted' : 'refused') ||
+      recorded.lastReason !== reason ||
+      recorded.lastScimUserId !== outcome.scimUserId
+    ) {
+      await store.recordSsoUser(client.customerId, ssoUserRecord(claims, identity, outcome));
+    }
     return {
       customerId: client.customerId,
       strategy,

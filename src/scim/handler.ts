@@ -6,7 +6,7 @@
  */
 import { ScimError, scimErrors } from '../errors.js';
 import type { Store, StoredConnection, StoredMember, StoreQuota } from '../store/store.js';
-import { authenticate } from './auth.js';
+import { authenticate, type TokenCache } from './auth.js';
 import { parseJsonBody } from './body.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
@@ -42,6 +42,8 @@ export interface ScimHandlerOptions {
   /** Seconds clients are told to wait when the store is unreachable. */
   retryAfterSeconds: number;
   onError: (error: unknown) => void;
+  /** Connections by current token, trusted for a short time (src/scim/auth.ts); absent: every request asks the store. */
+  tokenCache?: TokenCache;
 }
 
 export type ScimHandler = (request: ScimRequest) => Promise<ScimResponse>;
@@ -346,7 +348,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   return async function handle(request: ScimRequest): Promise<ScimResponse> {
     let connection: StoredConnection | null = null;
     try {
-      const authenticated = await authenticate(options.store, request.headers.authorization);
+      const authenticated = await authenticate(options.store, request.headers.authorization, Date.now(), options.tokenCache);
       if (authenticated instanceof ScimError) {
         emit({ type: 'scim.unauthorized', actor: 'scim', outcome: 'failure', customerId: null, connectionId: null, method: request.method, status: 401 });
         return errorResponse(authenticated);

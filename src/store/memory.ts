@@ -31,6 +31,7 @@ import {
   type TombstoneOptions,
   type TokenUpdate,
   type WriteOutcome,
+  recordLoginInSteps,
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
 
@@ -274,7 +275,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return out;
   }
 
-  return {
+  const store: Store = {
     kind: 'memory',
 
     async createConnection(connection) {
@@ -511,8 +512,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
     ...memoryOidcMethods(() => byCustomer.keys()),
 
+    recordLogin(customerId, attempt) {
+      return recordLoginInSteps(store, customerId, attempt);
+    },
+
     async close() {},
   };
+  return store;
 }
 
 /** The token checks both stores apply (the Redis store writes these values into keys and PEXPIREAT). */

@@ -32,7 +32,11 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 1
 `;
 
-export const RECORD_SSO_USER = `
+/**
+ * The Lua function behind RECORD_SSO_USER, shared with LOGIN_AND_RECORD (src/store/redis-scripts.ts):
+ * recordSso(hash key, subject, firstSeenAt, JSON of the other fields).
+ */
+export const RECORD_SSO_FUNCTION = `
 local function before(a, b)
   for i = 1, math.min(#a, #b) do
     local x, y = string.byte(a, i), string.byte(b, i)
@@ -40,14 +44,19 @@ local function before(a, b)
   end
   return #a < #b
 end
-local first = ARGV[2]
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if old then
-  local nl = string.find(old, '\\n', 1, true)
-  if nl and before(string.sub(old, 1, nl - 1), first) then first = string.sub(old, 1, nl - 1) end
+local function recordSso(key, subject, first, json)
+  local old = redis.call('HGET', key, subject)
+  if old then
+    local nl = string.find(old, '\\n', 1, true)
+    if nl and before(string.sub(old, 1, nl - 1), first) then first = string.sub(old, 1, nl - 1) end
+  end
+  redis.call('HSET', key, subject, first .. '\\n' .. json)
+  return 1
 end
-redis.call('HSET', KEYS[1], ARGV[1], first .. '\\n' .. ARGV[3])
-return 1
+`;
+
+export const RECORD_SSO_USER = `${RECORD_SSO_FUNCTION}
+return recordSso(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 `;
 
 /** Keeps `<p>customers` in step with connections and OIDC clients. */
@@ -69,6 +78,7 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
   methods: OidcMethods;
   customers: CustomerSet;
   oidcKey: (customerId: string) => string;
+  ssoKey: (customerId: string) => string;
 } {
   const { client, prefix, customerKey } = options;
   const redis = client as Redis; // Redis and Cluster share these signatures; the cast only picks one.
@@ -157,5 +167,5 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
       return users.sort(bySeenDescending);
     },
   };
-  return { methods, customers, oidcKey };
+  return { methods, customers, oidcKey, ssoKey };
 }

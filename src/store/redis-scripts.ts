@@ -24,6 +24,8 @@
  * stores reject ids containing whitespace).
  */
 
+import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
+
 /** Helpers shared by every resource script. */
 const PRELUDE = `
 local base = KEYS[1]
@@ -505,6 +507,45 @@ return findAll(ARGV[1], ARGV[2], ARGV[3])
  */
 export const FIND_USERS_FOR_LOGIN = `${READ_PRELUDE}
 return { findAll('u', ARGV[1], ARGV[2]), buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
+`;
+
+/**
+ * The login guard's decision step (KEYS[1] = the connection's tag, KEYS[2] = the customer's SSO user hash;
+ * ARGV: '1' to look up or '0', attribute, value, now ms, retention ms, the activity attribute, subject,
+ * firstSeenAt, the attempt's JSON without its outcome fields): FIND_USERS_FOR_LOGIN's lookup, then the
+ * outcome of loginOutcome (src/store/store.ts) from it, recorded as RECORD_SSO_USER records. Reading a
+ * user's activity is the one place a script decodes resource JSON (cjson, read only, never re-encoded);
+ * a user it cannot decode leaves the attempt unrecorded (reply flag 0) for the caller to record. The two
+ * keys are in different Cluster slots: the Redis store runs this on standalone Redis only. Reply {users,
+ * 0|1 tombstone, 1|0 recorded, outcome, reason or '', scim user id or ''}.
+ */
+export const LOGIN_AND_RECORD = `${READ_PRELUDE}
+${RECORD_SSO_FUNCTION}
+local users, gone = {}, 0
+if ARGV[1] == '1' then
+  users = findAll('u', ARGV[2], ARGV[3])
+  gone = buried(ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))
+end
+local n, active, last = 0, nil, nil
+for _, u in ipairs(users) do
+  local ok, doc = pcall(cjson.decode, u[2])
+  if not ok or type(doc) ~= 'table' then return { users, gone, 0, '', '', '' } end
+  last = u[1]
+  if doc[ARGV[6]] ~= false then
+    n = n + 1
+    active = u[1]
+  end
+end
+local outcome, reason, id = 'refused', nil, nil
+if n > 1 then reason = 'ambiguous'
+elseif n == 1 then outcome, id = 'admitted', active
+elseif last then reason, id = 'deactivated', last
+elseif gone == 1 then reason = 'deleted'
+else reason = 'not_provisioned' end
+local json = string.sub(ARGV[9], 1, -2) .. ',"lastOutcome":"' .. outcome .. '","lastReason":' ..
+  (reason and ('"' .. reason .. '"') or 'null') .. ',"lastScimUserId":' .. (id and cjson.encode(id) or 'null') .. '}'
+recordSso(KEYS[2], ARGV[7], ARGV[8], json)
+return { users, gone, 1, outcome, reason or '', id or '' }
 `;
 
 /**

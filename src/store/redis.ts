@@ -39,7 +39,7 @@ import { KIND_CODE, outcome, parseMembers, parseRawRow, parseResource, writeArgs
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
-import { parseOidcClient } from './sso-records.js';
+import { checkSsoUser, parseOidcClient } from './sso-records.js';
 import * as lua from './redis-scripts.js';
 import {
   memberMeta,
@@ -50,7 +50,9 @@ import {
   assertStoreId,
   isValidStoreId,
   normalizeResourceWrite,
+  recordLoginInSteps,
   resolveTombstoneOptions,
+  type LoginOutcome,
   type MemberPage,
   type ResourceWrite,
   type Store,
@@ -78,6 +80,7 @@ const SCRIPTS = {
   get: { lua: lua.GET_RESOURCE, keys: 1, readOnly: true },
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
+  loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 2, readOnly: false },
   deleted: { lua: lua.FIND_DELETED_USERS, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
   usage: { lua: lua.GET_USAGE, keys: 1, readOnly: true },
@@ -297,7 +300,8 @@ export function redisStore(options: RedisStoreOptions): Store {
     return out;
   }
 
-  return {
+  const cluster = (client as { isCluster?: boolean }).isCluster === true;
+  const store: Store = {
     kind: 'redis',
 
     async createConnection(connection) {
@@ -542,11 +546,51 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     ...oidc.methods,
 
+    async recordLogin(customerId, attempt) {
+      // On a Cluster the SSO user hash ({s:<customerId>}) and the connection ({c:<id>}) are in different
+      // slots: lookup and record are two round trips there (docs/round-trips.md §Login).
+      if (cluster || attempt.connectionId === null) return recordLoginInSteps(store, customerId, attempt);
+      assertStoreId('customerId', customerId);
+      assertStoreId('connectionId', attempt.connectionId);
+      assertIndexAttribute(attempt.inactiveWhenFalse);
+      const { lookup } = attempt;
+      if (lookup) {
+        assertIndexAttribute(lookup.attribute);
+        if (typeof lookup.value !== 'string') throw new TypeError('index value must be a string');
+      }
+      const record = checkSsoUser({ ...attempt.user, ...UNDECIDED });
+      if (!record.json.endsWith(UNDECIDED_SUFFIX)) throw new Error('unexpected SSO user record layout');
+      const json = `${record.json.slice(0, -UNDECIDED_SUFFIX.length)}}`;
+      const args = [lookup ? '1' : '0', lookup?.attribute ?? '', lookup?.value ?? '', now(), retention, attempt.inactiveWhenFalse];
+      const reply = (await run('loginRecord', tag(attempt.connectionId), oidc.ssoKey(customerId), ...args, record.subject, record.firstSeenAt, json)) as [
+        unknown[][],
+        number,
+        number,
+        string,
+        string,
+        string,
+      ];
+      const [users, gone, done, outcome, reason, id] = reply;
+      const found = { users: users.map((r) => parseResource('User', r)), deletedMatch: Number(gone) === 1 };
+      if (Number(done) !== 1) return { found, recorded: null };
+      const recorded: LoginOutcome = {
+        lastOutcome: outcome === 'admitted' ? 'admitted' : 'refused',
+        lastReason: reason === '' ? null : reason,
+        lastScimUserId: id === '' ? null : id,
+      };
+      return { found, recorded };
+    },
+
     async close() {
       // The client belongs to the app; the store holds nothing else.
     },
   };
+  return store;
 }
+
+/** The outcome fields recordLogin sends for the script to fill in, and how checkSsoUser's JSON ends with them. */
+const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };
+const UNDECIDED_SUFFIX = ',"lastOutcome":"admitted","lastReason":null,"lastScimUserId":null}';
 
 function pickTokens(
   tokens: Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>,

@@ -177,6 +177,60 @@ export interface LoginLookup {
   deletedMatch: boolean;
 }
 
+/** The outcome fields of a recorded login attempt (see {@link loginOutcome}). */
+export type LoginOutcome = Pick<StoredSsoUser, 'lastOutcome' | 'lastReason' | 'lastScimUserId'>;
+
+/** What recordLogin looks up and records (the login guard's decision step). */
+export interface LoginAttempt {
+  /** The customer's SCIM connection, or null when it has none (then nothing is looked up). */
+  connectionId: string | null;
+  /** The index lookup (as findUsersForLogin takes it), or null when there is nothing to look up. */
+  lookup: { attribute: string; value: string } | null;
+  /**
+   * The top-level attribute of a user's JSON that makes the user inactive when it is `false` (the guard
+   * passes `active`, RFC 7643 §4.1.1). The store reads nothing else of a user.
+   */
+  inactiveWhenFalse: string;
+  /** The attempt to record; its outcome fields are replaced by the ones {@link loginOutcome} picks. */
+  user: StoredSsoUser;
+}
+
+/** What recordLogin answers. */
+export interface RecordedLogin {
+  /** What findUsersForLogin would have answered (no users, no tombstone, without a connection or lookup). */
+  found: LoginLookup;
+  /**
+   * The outcome recorded with the attempt, or null when the store could not read a found user's activity
+   * (then nothing was recorded: the caller records the attempt itself with recordSsoUser).
+   */
+  recorded: LoginOutcome | null;
+}
+
+/**
+ * The outcome recordLogin records, from what it found: the rule of src/match/decide.ts, restated here
+ * because the store may not depend on the guard (the guard checks that the two agree, and records again
+ * if they ever do not). No connection: admitted. Among the users found, those whose activity attribute is
+ * not `false` are active: two or more active, refused `ambiguous`; one, admitted as that user; none active
+ * but some found, refused `deactivated` as the last found (most recently created); none found, refused
+ * `deleted` when a deleted user held the value, else `not_provisioned`. The Redis store's Lua mirrors this
+ * (LOGIN_AND_RECORD in src/store/redis-scripts.ts).
+ */
+export function loginOutcome(hasConnection: boolean, users: { id: string; inactive: boolean }[], deletedMatch: boolean): LoginOutcome {
+  if (!hasConnection) return { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };
+  const active = users.filter((u) => !u.inactive);
+  if (active.length > 1) return { lastOutcome: 'refused', lastReason: 'ambiguous', lastScimUserId: null };
+  if (active.length === 1) return { lastOutcome: 'admitted', lastReason: null, lastScimUserId: active[0]!.id };
+  const latest = users.at(-1);
+  if (latest) return { lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: latest.id };
+  return { lastOutcome: 'refused', lastReason: deletedMatch ? 'deleted' : 'not_provisioned', lastScimUserId: null };
+}
+
+/** Whether a stored user's JSON has `attribute: false` at its top level (recordLogin's activity test). */
+export function inactiveIn(json: string, attribute: string): boolean {
+  const parsed = JSON.parse(json) as unknown;
+  return typeof parsed === 'object' && parsed !== null && (parsed as Record<string, unknown>)[attribute] === false;
+}
+
 /** The IdP kinds an OIDC client can be; they set the default matching strategy. */
 export type IdpType = 'Okta' | 'MicrosoftEntra' | 'Generic';
 
@@ -338,6 +392,14 @@ export interface Store {
    * One round trip.
    */
   recordSsoUser(customerId: string, user: StoredSsoUser): Promise<void>;
+  /**
+   * The login guard's decision step in ONE round trip where the store can (see docs/round-trips.md): the
+   * lookup of findUsersForLogin (when there is a connection and a lookup) and the recording of the attempt
+   * (as recordSsoUser) with the outcome {@link loginOutcome} picks from what was found, atomically on the
+   * memory store and on standalone Redis. On Redis Cluster the SSO users and the connection live in
+   * different slots: two round trips (lookup, then record), the same answers.
+   */
+  recordLogin(customerId: string, attempt: LoginAttempt): Promise<RecordedLogin>;
   /** The customer's SSO users, most recently seen first (admin reads; may be O(n)). */
   listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
 
@@ -526,4 +588,30 @@ export function assertPaging(offset: number, count: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0) {
     throw new TypeError('offset and count must be non-negative integers');
   }
+}
+
+/**
+ * recordLogin in two steps on any store: findUsersForLogin, then recordSsoUser with the outcome
+ * {@link loginOutcome} picks. The memory store's recordLogin (both steps in process), and the Redis store's
+ * on a Cluster (two round trips: the SSO users and the connection are in different slots).
+ */
+export async function recordLoginInSteps(
+  store: Pick<Store, 'findUsersForLogin' | 'recordSsoUser'>,
+  customerId: string,
+  attempt: LoginAttempt,
+): Promise<RecordedLogin> {
+  assertStoreId('customerId', customerId);
+  assertIndexAttribute(attempt.inactiveWhenFalse);
+  const { connectionId, lookup } = attempt;
+  const found: LoginLookup =
+    connectionId !== null && lookup !== null ? await store.findUsersForLogin(connectionId, lookup.attribute, lookup.value) : { users: [], deletedMatch: false };
+  let users: { id: string; inactive: boolean }[];
+  try {
+    users = found.users.map((u) => ({ id: u.id, inactive: inactiveIn(u.json, attempt.inactiveWhenFalse) }));
+  } catch {
+    return { found, recorded: null }; // not JSON (written by hand): the caller decides and records
+  }
+  const recorded = loginOutcome(connectionId !== null, users, found.deletedMatch);
+  await store.recordSsoUser(customerId, { ...attempt.user, ...recorded });
+  return { found, recorded };
 }

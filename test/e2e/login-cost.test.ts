@@ -136,35 +136,34 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
 
     /**
      * The counts: store calls on both stores, and on Redis one command (= one round trip) per call: the fresh
-     * read of the customer's configuration, the guard's decision lookup (docs/design-decisions.md §Storage: one round trip),
-     * and recording the attempt.
+     * read of the customer's configuration, and one script that looks the person up, decides and records the
+     * attempt (Store.recordLogin; docs/round-trips.md §Login).
      */
-    function expectThreeRoundTrips(warm: CallbackCost[]) {
+    function expectTwoRoundTrips(warm: CallbackCost[]) {
       for (const cost of warm) {
-        expect(cost.storeCalls).toEqual(['getCustomer', 'findUsersForLogin', 'recordSsoUser']);
+        expect(cost.storeCalls).toEqual(['getCustomer', 'recordLogin']);
         if (storeKind === 'redis') {
-          expect(cost.redisCommands).toHaveLength(3);
+          expect(cost.redisCommands).toHaveLength(2);
           expect(cost.redisCommands.filter((command) => command.startsWith('getCustomer:'))).toHaveLength(1);
-          expect(cost.redisCommands.filter((command) => command.startsWith('findUsersForLogin:'))).toHaveLength(1);
-          expect(cost.redisCommands.filter((command) => command.startsWith('recordSsoUser:'))).toHaveLength(1);
+          expect(cost.redisCommands.filter((command) => command.startsWith('recordLogin:'))).toHaveLength(1);
         } else {
           expect(cost.redisCommands).toEqual([]);
         }
       }
     }
 
-    it('an admitted login costs a configuration read, one guard lookup and one attempt record: three store round trips on the callback', async () => {
+    it('an admitted login costs a configuration read and one lookup-decide-record script: two store round trips on the callback', async () => {
       const measured = await measure(sub, 200, 31);
       report('admitted', measured);
-      expectThreeRoundTrips(measured.warm);
+      expectTwoRoundTrips(measured.warm);
     });
 
-    it('a refused login costs the same three store round trips on the callback', async () => {
+    it('a refused login costs the same two store round trips on the callback', async () => {
       h.idp.upsertAccount('cost', { sub: 'cost-off', email: 'cost-off@corp.test', email_verified: true });
       await c.scim.createUser({ userName: 'cost-off@corp.test', active: false });
       const measured = await measure('cost-off', 403, 11);
       report('refused', measured);
-      expectThreeRoundTrips(measured.warm);
+      expectTwoRoundTrips(measured.warm);
     });
   });
 });

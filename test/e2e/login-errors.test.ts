@@ -150,21 +150,19 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
       expect(await get(browser, `${origin}/sso/%E0%A4%A/login`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
     });
 
-    it.each(['findUsersForLogin', 'recordSsoUser'] as const)(
-      'answers 503 store_unavailable and creates no session when %s fails during the callback',
-      async (method) => {
-        const browser = new Browser();
-        const callback = await h.startLogin(browser, c.customerId, alice.sub);
-        failing.add(method);
-        const result = await get(browser, callback);
-        expect(result).toMatchObject({ status: 503, body: { error: 'store_unavailable' } });
-        expect(result.headers.get('retry-after')).toBe('5');
-        failing.clear();
-        expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
-        // Once the store is back, the same person logs in.
-        expect(await h.login(browser, c.customerId, alice.sub)).toMatchObject({ status: 200, body: { subject: alice.sub } });
-      },
-    );
+    // The guard's lookup and record are one store call now (Store.recordLogin, docs/round-trips.md).
+    it.each(['recordLogin'] as const)('answers 503 store_unavailable and creates no session when %s fails during the callback', async (method) => {
+      const browser = new Browser();
+      const callback = await h.startLogin(browser, c.customerId, alice.sub);
+      failing.add(method);
+      const result = await get(browser, callback);
+      expect(result).toMatchObject({ status: 503, body: { error: 'store_unavailable' } });
+      expect(result.headers.get('retry-after')).toBe('5');
+      failing.clear();
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+      // Once the store is back, the same person logs in.
+      expect(await h.login(browser, c.customerId, alice.sub)).toMatchObject({ status: 200, body: { subject: alice.sub } });
+    });
 
     it('answers 503 when the store is unavailable at login start', async () => {
       failing.add('getCustomer');

@@ -1,0 +1,337 @@
+/**
+ * Store round trips per SCIM request type, counted two ways on real Redis (standalone and Cluster) and on
+ * the memory store: the store calls a request makes (a counting wrapper around the store), and the Redis
+ * commands those send (ioredis 6's `ioredis:command` tracing channel; each command is one round trip, and
+ * no call on these paths pipelines: a batch would show as `<batch>`). Counts only, never times
+ * (docs/round-trips.md).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tracingChannel } from 'node:diagnostics_channel';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticate, TokenCache } from '../../src/scim/auth.js';
+import { ScimError } from '../../src/errors.js';
+import { memoryStore } from '../../src/store/memory.js';
+import { redisStore } from '../../src/store/redis.js';
+import type { Store } from '../../src/store/store.js';
+import { scimSso } from '../support/sso.js';
+import { testRedis } from '../support/redis.js';
+import { testCluster } from '../support/cluster.js';
+
+interface Counted {
+  storeCalls: string[];
+  redisCommands: string[];
+}
+
+let recording: Counted | null = null;
+
+/** The store, counting the calls made while `recording` is set. */
+function counting(store: Store): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        recording?.storeCalls.push(String(property));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+const noop = () => {};
+const commandChannel = tracingChannel<unknown, { command: string }>('ioredis:command');
+const batchChannel = tracingChannel<unknown, object>('ioredis:batch');
+const onCommand = {
+  start: (c: { command: string }) => void recording?.redisCommands.push(c.command),
+  end: noop,
+  asyncStart: noop,
+  asyncEnd: noop,
+  error: noop,
+};
+const onBatch = { start: () => void recording?.redisCommands.push('<batch>'), end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
+
+type Kind = 'memory' | 'redis' | 'redis cluster';
+
+async function storeOf(kind: Kind, hint: string): Promise<{ store: Store; cleanup: () => Promise<void> }> {
+  if (kind === 'memory') return { store: memoryStore(), cleanup: async () => {} };
+  const made = kind === 'redis' ? await testRedis(hint) : await testCluster(hint);
+  return { store: redisStore({ client: made.client, prefix: made.prefix }), cleanup: made.cleanup };
+}
+
+describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per request (%s store)', (kind) => {
+  let server: Server;
+  let origin: string;
+  let token: string;
+  let cleanup: () => Promise<void>;
+  let userId: string;
+  let serial = 0;
+
+  beforeAll(async () => {
+    commandChannel.subscribe(onCommand);
+    batchChannel.subscribe(onBatch);
+    const made = await storeOf(kind, `round-trips-${kind.replace(' ', '-')}`);
+    cleanup = made.cleanup;
+    const sso = scimSso({ store: counting(made.store), rateLimit: false, onError: (e) => console.error(e) });
+    ({ token } = await sso.createScimConnection({ customerId: `rt-${kind.replace(' ', '-')}` }));
+    const app = express();
+    app.use(sso);
+    server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Warm: the token is in the cache and every script is loaded (a first EVALSHA may be answered NOSCRIPT).
+    userId = (await (await send('POST', '/Users', { userName: 'warm@corp.test' })).json()).id;
+    await send('GET', `/Users/${userId}`);
+    await send('GET', '/Users?filter=userName%20eq%20%22warm%40corp.test%22');
+    await send('GET', '/Users?count=10');
+    await send('PATCH', `/Users/${userId}`, patchBody('Warm'));
+    await send('PUT', `/Users/${userId}`, { userName: 'warm@corp.test', displayName: 'Warm' });
+    const spare = (await (await send('POST', '/Users', { userName: 'spare@corp.test' })).json()).id;
+    await send('DELETE', `/Users/${spare}`);
+  });
+  afterAll(async () => {
+    commandChannel.unsubscribe(onCommand);
+    batchChannel.unsubscribe(onBatch);
+    await new Promise((resolve) => server?.close(resolve));
+    await cleanup?.();
+  });
+
+  const patchBody = (name: string) => ({
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'replace', path: 'displayName', value: name }],
+  });
+
+  function send(method: string, path: string, body?: unknown): Promise<Response> {
+    return fetch(`${origin}/scim/v2${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  }
+
+  /** Sends one request and answers what it cost. */
+  async function count(method: string, path: string, status: number, body?: unknown): Promise<Counted> {
+    const counted: Counted = { storeCalls: [], redisCommands: [] };
+    recording = counted;
+    try {
+      const response = await send(method, path, body);
+      await response.arrayBuffer();
+      expect(response.status).toBe(status);
+    } finally {
+      recording = null;
+    }
+    return counted;
+  }
+
+  /** The expected store calls; on Redis, exactly one command per call (one round trip each). */
+  function expectCalls(counted: Counted, calls: string[]) {
+    expect(counted.storeCalls).toEqual(calls);
+    expect(counted.redisCommands).toHaveLength(kind === 'memory' ? 0 : calls.length);
+    expect(counted.redisCommands).not.toContain('<batch>');
+  }
+
+  it('GET a user by id: 1', async () => {
+    expectCalls(await count('GET', `/Users/${userId}`, 200), ['getResource']);
+  });
+
+  it('indexed lookup (userName eq), present and absent: 1', async () => {
+    expectCalls(await count('GET', '/Users?filter=userName%20eq%20%22warm%40corp.test%22', 200), ['findByIndex']);
+    expectCalls(await count('GET', '/Users?filter=userName%20eq%20%22nobody%40corp.test%22', 200), ['findByIndex']);
+  });
+
+  it('a page: 1', async () => {
+    expectCalls(await count('GET', '/Users?startIndex=1&count=10', 200), ['listPage']);
+  });
+
+  it('POST: 1', async () => {
+    expectCalls(await count('POST', '/Users', 201, { userName: `new-${serial++}@corp.test` }), ['createResource']);
+  });
+
+  it('PATCH: 2 (read, then a version-checked write)', async () => {
+    expectCalls(await count('PATCH', `/Users/${userId}`, 204, patchBody(`Name ${serial++}`)), ['getResource', 'replaceResource']);
+  });
+
+  it('PUT: 2 (read, then a version-checked write)', async () => {
+    expectCalls(await count('PUT', `/Users/${userId}`, 200, { userName: 'warm@corp.test', displayName: `Put ${serial++}` }), [
+      'getResource',
+      'replaceResource',
+    ]);
+  });
+
+  it('DELETE: 1', async () => {
+    const id = (await (await send('POST', '/Users', { userName: `gone-${serial++}@corp.test` })).json()).id;
+    expectCalls(await count('DELETE', `/Users/${id}`, 204), ['deleteResource']);
+  });
+
+  it('an unknown token: 1 (the store is asked; nothing is cached for it)', async () => {
+    // Once before counting: on a Cluster the token key's node may not be connected yet (HELLO, CLIENT...).
+    await fetch(`${origin}/scim/v2/Users/${userId}`, { headers: { authorization: 'Bearer scim_not-a-token' } });
+    const counted: Counted = { storeCalls: [], redisCommands: [] };
+    recording = counted;
+    const response = await fetch(`${origin}/scim/v2/Users/${userId}`, { headers: { authorization: 'Bearer scim_not-a-token' } });
+    recording = null;
+    expect(response.status).toBe(401);
+    expectCalls(counted, ['findConnectionByTokenHash']);
+  });
+});
+
+describe.each<Kind>(['memory', 'redis'])('the SCIM token cache (%s store)', (kind) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    const made = await storeOf(kind, `token-cache-${kind}`);
+    store = counting(made.store);
+    cleanup = made.cleanup;
+  });
+  afterAll(async () => {
+    await cleanup?.();
+  });
+
+  /** Authenticates once; answers the connection id (or 401) and the store calls it made. */
+  async function auth(token: string, cache: TokenCache): Promise<{ result: string | number; calls: string[] }> {
+    const counted: Counted = { storeCalls: [], redisCommands: [] };
+    recording = counted;
+    const result = await authenticate(store, `Bearer ${token}`, Date.now(), cache);
+    recording = null;
+    return { result: result instanceof ScimError ? result.status : result.connectionId, calls: counted.storeCalls };
+  }
+
+  async function connection(customerId: string, token: string) {
+    const { hashToken } = await import('../../src/scim/auth.js');
+    const record = {
+      connectionId: `conn-${customerId}`,
+      customerId,
+      displayName: null,
+      tokenHash: hashToken(token),
+      previousTokenHash: null,
+      previousTokenExpiresAt: null,
+      createdAt: new Date().toISOString(),
+    };
+    expect(await store.createConnection(record)).toBe('created');
+    return record;
+  }
+
+  it('a current token costs one store read per TTL; a deletion elsewhere stops it within the TTL', async () => {
+    let clock = 1_000_000;
+    const cache = new TokenCache({ ttlMs: 5000, now: () => clock });
+    const record = await connection(`cache-${kind}-a`, 'scim_token-a');
+    expect(await auth('scim_token-a', cache)).toEqual({ result: record.connectionId, calls: ['findConnectionByTokenHash'] });
+    expect(await auth('scim_token-a', cache)).toEqual({ result: record.connectionId, calls: [] });
+    // Deleted through another instance (straight on the store): still trusted here until the TTL ends.
+    await store.deleteConnection(record.connectionId);
+    clock += 4999;
+    expect(await auth('scim_token-a', cache)).toEqual({ result: record.connectionId, calls: [] });
+    clock += 1;
+    expect(await auth('scim_token-a', cache)).toEqual({ result: 401, calls: ['findConnectionByTokenHash'] });
+    expect(await auth('scim_token-a', cache)).toEqual({ result: 401, calls: ['findConnectionByTokenHash'] });
+  });
+
+  it('a previous token in its grace period is checked in the store every time; forgetCustomer drops a current one at once', async () => {
+    const clock = 2_000_000;
+    const cache = new TokenCache({ ttlMs: 5000, now: () => clock });
+    const record = await connection(`cache-${kind}-b`, 'scim_token-b1');
+    const { hashToken } = await import('../../src/scim/auth.js');
+    const rotated = await store.updateConnectionTokens(record.connectionId, {
+      tokenHash: hashToken('scim_token-b2'),
+      previousTokenHash: record.tokenHash,
+      previousTokenExpiresAt: Date.now() + 3_600_000,
+    });
+    expect(rotated.ok).toBe(true);
+    for (let i = 0; i < 2; i++) expect(await auth('scim_token-b1', cache)).toEqual({ result: record.connectionId, calls: ['findConnectionByTokenHash'] });
+    expect(await auth('scim_token-b2', cache)).toEqual({ result: record.connectionId, calls: ['findConnectionByTokenHash'] });
+    expect(await auth('scim_token-b2', cache)).toEqual({ result: record.connectionId, calls: [] });
+    cache.forgetCustomer(record.customerId);
+    expect(await auth('scim_token-b2', cache)).toEqual({ result: record.connectionId, calls: ['findConnectionByTokenHash'] });
+  });
+
+  it('ttlMs 0 turns the cache off', async () => {
+    const cache = new TokenCache({ ttlMs: 0 });
+    const record = await connection(`cache-${kind}-c`, 'scim_token-c');
+    for (let i = 0; i < 2; i++) expect(await auth('scim_token-c', cache)).toEqual({ result: record.connectionId, calls: ['findConnectionByTokenHash'] });
+    expect(cache.size).toBe(0);
+  });
+});
+
+describe.each<Kind>(['memory', 'redis', 'redis cluster'])('the login decision step, Store.recordLogin (%s store)', (kind) => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    commandChannel.subscribe(onCommand);
+    batchChannel.subscribe(onBatch);
+    const made = await storeOf(kind, `record-login-${kind.replace(' ', '-')}`);
+    store = made.store;
+    cleanup = made.cleanup;
+  });
+  afterAll(async () => {
+    commandChannel.unsubscribe(onCommand);
+    batchChannel.unsubscribe(onBatch);
+    await cleanup?.();
+  });
+
+  const attempt = (connectionId: string | null, value: string) => ({
+    connectionId,
+    lookup: { attribute: 'userName', value },
+    inactiveWhenFalse: 'active',
+    user: {
+      subject: `sub-${value}`,
+      email: value,
+      emailVerified: true,
+      preferredUsername: null,
+      name: null,
+      claims: {},
+      firstSeenAt: '2026-01-01T00:00:00.000Z',
+      lastSeenAt: '2026-01-01T00:00:00.000Z',
+      lastOutcome: 'admitted' as const,
+      lastReason: null,
+      lastScimUserId: null,
+    },
+  });
+
+  it('looks up, decides and records in one Redis command on standalone Redis, two on a Cluster (different slots)', async () => {
+    const customerId = `login-${kind.replace(' ', '-')}`;
+    const connectionId = `conn-${customerId}`;
+    await store.createConnection({
+      connectionId,
+      customerId,
+      displayName: null,
+      tokenHash: `hash-${customerId}`,
+      previousTokenHash: null,
+      previousTokenExpiresAt: null,
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
+    const user = (id: string, userName: string, active: boolean) => ({
+      id,
+      kind: 'User' as const,
+      json: JSON.stringify({ id, userName, active }),
+      indexes: [{ attribute: 'userName', value: userName, unique: false }],
+    });
+    await store.createResource(connectionId, user('u-on', 'on@corp.test', true));
+    await store.createResource(connectionId, user('u-off', 'off@corp.test', false));
+    await store.createResource(connectionId, user('u-gone', 'gone@corp.test', true));
+    await store.deleteResource(connectionId, 'User', 'u-gone');
+    const cases: [string, string | null, unknown][] = [
+      ['on@corp.test', connectionId, { lastOutcome: 'admitted', lastReason: null, lastScimUserId: 'u-on' }],
+      ['off@corp.test', connectionId, { lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: 'u-off' }],
+      ['gone@corp.test', connectionId, { lastOutcome: 'refused', lastReason: 'deleted', lastScimUserId: null }],
+      ['never@corp.test', connectionId, { lastOutcome: 'refused', lastReason: 'not_provisioned', lastScimUserId: null }],
+      ['anyone@corp.test', null, { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null }],
+    ];
+    // Twice: the first pass loads the scripts (ioredis sends EVAL before it knows the script is cached).
+    for (const pass of [1, 2]) {
+      for (const [value, conn, expected] of cases) {
+        const counted: Counted = { storeCalls: [], redisCommands: [] };
+        recording = counted;
+        const { recorded } = await store.recordLogin(customerId, attempt(conn, value));
+        recording = null;
+        expect(recorded).toEqual(expected);
+        const listed = (await store.listSsoUsers(customerId)).find((u) => u.subject === `sub-${value}`);
+        expect(listed).toMatchObject(expected as object);
+        if (pass === 1) continue;
+        const perStore = kind === 'memory' ? 0 : kind === 'redis' || conn === null ? 1 : 2;
+        expect(counted.redisCommands).toHaveLength(perStore);
+        expect(counted.redisCommands.every((c) => c === 'evalsha')).toBe(true);
+      }
+    }
+  });
+});
