@@ -59,6 +59,11 @@ export class TokenCache {
   readonly ttlMs: number;
   private readonly now: () => number;
   private readonly entries: Lru<string, { connection: StoredConnection; until: number }>;
+  /**
+   * Moves on every forget. A store read that began before a forget may return the record the forget was
+   * about (the old token, a deleted connection): such a read must not refill the cache after the forget.
+   */
+  private generation = 0;
 
   constructor(options: TokenCacheOptions = {}) {
     const ttl = options.ttlMs ?? DEFAULT_TOKEN_CACHE_MS;
@@ -81,13 +86,19 @@ export class TokenCache {
     return null;
   }
 
-  /** Remembers a connection just read from the store by its current token hash. */
-  set(hash: string, connection: StoredConnection): void {
-    if (this.ttlMs > 0) this.entries.set(hash, { connection, until: this.now() + this.ttlMs });
+  /** Taken before a store read; hand it to {@link set} with what the read returned. */
+  ticket(): number {
+    return this.generation;
+  }
+
+  /** Remembers a connection read from the store by its current token hash, unless a forget happened since `ticket`. */
+  set(hash: string, connection: StoredConnection, ticket: number): void {
+    if (this.ttlMs > 0 && ticket === this.generation) this.entries.set(hash, { connection, until: this.now() + this.ttlMs });
   }
 
   /** Forgets the customer's connection (its token was rotated, or it was deleted, through this instance). */
   forgetCustomer(customerId: string): void {
+    this.generation++;
     this.entries.deleteWhere((entry) => entry.connection.customerId === customerId);
   }
 }
@@ -102,10 +113,11 @@ export async function authenticate(store: Store, header: string | undefined, now
   const hash = hashToken(token);
   const cached = cache?.get(hash);
   if (cached && sameHash(cached.tokenHash, hash)) return cached;
+  const ticket = cache?.ticket() ?? 0;
   const connection = await store.findConnectionByTokenHash(hash);
   if (!connection) return unauthorized('invalid bearer token');
   if (sameHash(connection.tokenHash, hash)) {
-    cache?.set(hash, connection);
+    cache?.set(hash, connection, ticket);
     return connection;
   }
   const previousValid =

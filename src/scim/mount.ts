@@ -68,6 +68,9 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
  */
 export function settleUnreadBody(node: IncomingMessage, headers: Record<string, string>): Record<string, string> {
   if (node.readableEnded || node.readableFlowing !== null) return headers;
+  // Neither Content-Length nor Transfer-Encoding: the request has no body at all (RFC 9112 §6.3), as for
+  // every GET and DELETE; the connection stays open.
+  if (node.headers['content-length'] === undefined && node.headers['transfer-encoding'] === undefined) return headers;
   const declared = node.headers['content-length'];
   const length = declared === undefined ? Number.NaN : Number(declared);
   if (Number.isSafeInteger(length) && length <= UNREAD_BODY_DRAIN_BYTES) {

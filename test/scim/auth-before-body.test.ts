@@ -68,6 +68,21 @@ describe.each(ADAPTERS)('authentication before the body on %s', (adapter) => {
     expect(res.headers.connection).not.toBe('close');
   });
 
+  it('keeps the connection open for requests without a body (GET, DELETE), authenticated or not', async () => {
+    for (const [method, auth] of [
+      ['GET', true],
+      ['DELETE', true],
+      ['GET', false],
+    ] as const) {
+      const res = await fetch(`${app.origin}/scim/v2/Users${method === 'DELETE' ? '/no-such-id' : ''}`, {
+        method,
+        headers: auth ? { Authorization: `Bearer ${app.token}` } : {},
+      });
+      await res.arrayBuffer();
+      expect(res.headers.get('connection'), `${method} ${auth ? 'with' : 'without'} a token`).not.toBe('close');
+    }
+  });
+
   it('reads the body of an authenticated request and still enforces the size limit', async () => {
     const tooLarge = await partialRequest(app.origin, { Authorization: `Bearer ${app.token}` }, 100_000, '{');
     expect(tooLarge.status).toBe(413);

@@ -245,6 +245,30 @@ describe.each<Kind>(['memory', 'redis'])('the SCIM token cache (%s store)', (kin
     expect(await auth('scim_token-b2', cache)).toEqual({ result: record.connectionId, calls: ['findConnectionByTokenHash'] });
   });
 
+  it('a store read that began before a forget does not put the forgotten token back', async () => {
+    const cache = new TokenCache({ ttlMs: 5000, now: () => 3_000_000 });
+    const record = await connection(`cache-${kind}-d`, 'scim_token-d');
+    // The read starts (and reads the record) before the rotation's forget, and finishes after it.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slow: Store = Object.create(store, {
+      findConnectionByTokenHash: {
+        value: async (hash: string) => {
+          const found = await store.findConnectionByTokenHash(hash);
+          await held;
+          return found;
+        },
+      },
+    });
+    const inFlight = authenticate(slow, 'Bearer scim_token-d', Date.now(), cache);
+    await new Promise((resolve) => setImmediate(resolve));
+    cache.forgetCustomer(record.customerId);
+    release();
+    expect(await inFlight).toMatchObject({ connectionId: record.connectionId });
+    expect(cache.size).toBe(0);
+    expect(await auth('scim_token-d', cache)).toEqual({ result: record.connectionId, calls: ['findConnectionByTokenHash'] });
+  });
+
   it('ttlMs 0 turns the cache off', async () => {
     const cache = new TokenCache({ ttlMs: 0 });
     const record = await connection(`cache-${kind}-c`, 'scim_token-c');
