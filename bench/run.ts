@@ -15,6 +15,7 @@ import { evaluateTargets } from './targets.js';
 import { runScale, type ScaleSettings } from './scale.js';
 import { groupTable, runGroupScale, type GroupScaleSettings } from './groups.js';
 import { loadFresh, startServers } from './servers.js';
+import { emptyLength } from './load.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -64,6 +65,8 @@ const report: Report = {
     users: config.users,
     connections: config.phase.connections,
     phaseSeconds: config.phase.duration,
+    /** BENCH_EMPTY_CONTENT_LENGTH=1 (bench/load.ts): GET and DELETE sent with `Content-Length: 0`. */
+    emptyContentLength: emptyLength,
   },
   phases: [],
   scale: [],
