@@ -8,6 +8,8 @@ import type { Child } from './child.js';
 
 export interface Snapshot {
   serverCpuUs: number;
+  /** Messages the server wrote to Redis (bench/round-trips.ts). */
+  roundTrips: number;
   redisCpuUs: number;
   commands: Map<string, { calls: number; usec: number }>;
 }
@@ -17,18 +19,25 @@ export interface Cost {
   serverUs: number;
   /** redis-server CPU per request (µs). */
   redisUs: number;
-  /** Redis commands per request (all kinds; EVALSHA counts one). */
+  /** Redis commands per request as Redis counts them (INFO commandstats): EVALSHA and each command its script runs. */
   redisCalls: number;
+  /** Round trips per request: messages the server wrote to Redis (a pipeline or a script is one). */
+  roundTrips: number;
   /** e.g. `evalsha 2.00×652µs` — calls per request × server time per call. */
   commands: string;
 }
 
 export async function snapshot(redis: Redis, child: Child): Promise<Snapshot> {
-  const [serverCpuUs, cpu, stats] = await Promise.all([child.cpu(), redis.info('cpu'), redis.info('commandstats')]);
+  const [serverCpuUs, roundTrips, cpu, stats] = await Promise.all([
+    child.cpu(),
+    child.call<number>('roundTrips'),
+    redis.info('cpu'),
+    redis.info('commandstats'),
+  ]);
   const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(cpu)?.[1] ?? 0);
   const commands = new Map<string, { calls: number; usec: number }>();
   for (const m of stats.matchAll(/cmdstat_([^:]+):calls=(\d+),usec=(\d+)/g)) commands.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
-  return { serverCpuUs, redisCpuUs: (num('used_cpu_user') + num('used_cpu_sys')) * 1e6, commands };
+  return { serverCpuUs, roundTrips, redisCpuUs: (num('used_cpu_user') + num('used_cpu_sys')) * 1e6, commands };
 }
 
 /** What happened between two snapshots. */
@@ -38,18 +47,28 @@ export function delta(before: Snapshot, after: Snapshot): Snapshot {
     const b = before.commands.get(name) ?? { calls: 0, usec: 0 };
     if (a.calls > b.calls) commands.set(name, { calls: a.calls - b.calls, usec: a.usec - b.usec });
   }
-  return { serverCpuUs: after.serverCpuUs - before.serverCpuUs, redisCpuUs: after.redisCpuUs - before.redisCpuUs, commands };
+  return {
+    serverCpuUs: after.serverCpuUs - before.serverCpuUs,
+    roundTrips: after.roundTrips - before.roundTrips,
+    redisCpuUs: after.redisCpuUs - before.redisCpuUs,
+    commands,
+  };
 }
 
 /** The sum of several deltas (slices of one phase). */
 export function total(deltas: Snapshot[]): Snapshot {
-  const zero: Snapshot = { serverCpuUs: 0, redisCpuUs: 0, commands: new Map() };
+  const zero: Snapshot = { serverCpuUs: 0, roundTrips: 0, redisCpuUs: 0, commands: new Map() };
   return deltas.reduce((acc, d) => {
     for (const [name, c] of d.commands) {
       const a = acc.commands.get(name) ?? { calls: 0, usec: 0 };
       acc.commands.set(name, { calls: a.calls + c.calls, usec: a.usec + c.usec });
     }
-    return { serverCpuUs: acc.serverCpuUs + d.serverCpuUs, redisCpuUs: acc.redisCpuUs + d.redisCpuUs, commands: acc.commands };
+    return {
+      serverCpuUs: acc.serverCpuUs + d.serverCpuUs,
+      roundTrips: acc.roundTrips + d.roundTrips,
+      redisCpuUs: acc.redisCpuUs + d.redisCpuUs,
+      commands: acc.commands,
+    };
   }, zero);
 }
 
@@ -63,6 +82,7 @@ export function costOf(d: Snapshot, requests: number): Cost {
     serverUs: per(d.serverCpuUs),
     redisUs: per(d.redisCpuUs),
     redisCalls: per(lines.reduce((sum, l) => sum + l.calls, 0)),
+    roundTrips: per(d.roundTrips),
     commands: lines
       .slice(0, 3)
       .map((l) => `${l.name} ${per(l.calls).toFixed(2)}×${(l.usec / l.calls).toFixed(0)}µs`)

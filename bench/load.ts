@@ -64,6 +64,13 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/**
+ * BENCH_EMPTY_CONTENT_LENGTH=1: requests without a body (GET, DELETE) carry `Content-Length: 0`. Off by
+ * default, since IdPs' clients send none; with none, scim-sso answers `Connection: close`
+ * (settleUnreadBody in src/scim/mount.ts), and the phase measures a new TCP connection per request.
+ */
+export const emptyLength = process.env.BENCH_EMPTY_CONTENT_LENGTH === '1';
+
 export async function runLoad(options: LoadOptions): Promise<PhaseResult> {
   const url = new URL(options.baseUrl);
   let wrong = 0;
@@ -76,7 +83,8 @@ export async function runLoad(options: LoadOptions): Promise<PhaseResult> {
     setupRequest(spec, context) {
       const req = options.next();
       context.req = req;
-      return { ...spec, method: req.method, path: url.pathname + req.path, body: req.body ?? '' };
+      const out = { ...spec, method: req.method, path: url.pathname + req.path, body: req.body ?? '' };
+      return req.body === undefined && emptyLength ? { ...out, headers: { ...out.headers, 'content-length': '0' } } : out;
     },
     onResponse(status, body, context, headers) {
       const req = context.req as Req | undefined;

@@ -77,11 +77,47 @@ export function phaseTable(rows: PhaseRow[]): string {
   );
 }
 
-/** Where each request's work went: server CPU, Redis CPU, Redis commands (the top three with µs per call). */
+/**
+ * Where each request's work went: server CPU, Redis CPU, round trips (messages the server wrote to Redis),
+ * Redis commands as Redis counts them (scripts' inner commands included; the top three with µs per call).
+ */
 export function costTable(rows: PhaseRow[]): string {
   return table(
-    ['phase', 'server', 'server CPU µs/req', 'redis CPU µs/req', 'redis cmds/req', 'top redis commands per req (× µs per call)'],
-    rows.map((r) => [r.phase, r.server, f(r.cost?.serverUs, 0), f(r.cost?.redisUs, 0), f(r.cost?.redisCalls), r.cost?.commands ?? '—']),
+    ['phase', 'server', 'server CPU µs/req', 'redis CPU µs/req', 'round trips/req', 'redis cmds/req', 'top redis commands per req (× µs per call)'],
+    rows.map((r) => [
+      r.phase,
+      r.server,
+      f(r.cost?.serverUs, 0),
+      f(r.cost?.redisUs, 0),
+      r.server === 'scim-memory' ? '—' : f(r.cost?.roundTrips),
+      r.server === 'scim-memory' ? '—' : f(r.cost?.redisCalls),
+      r.cost?.commands || '—',
+    ]),
+  );
+}
+
+/**
+ * One line per phase: the limit's req/s, scim-sso's (Redis, memory) req/s divided by it, and the round
+ * trips and Redis commands per request of the limit and of scim-sso on Redis.
+ */
+export function ratioTable(rows: PhaseRow[]): string {
+  const phases = [...new Set(rows.map((r) => r.phase))];
+  const of = (phase: string, server: string) => rows.find((r) => r.phase === phase && r.server === server);
+  const ratio = (r: PhaseRow | undefined) => (r?.status === 'FAILED' ? 'FAILED' : f(r?.ratio?.rps));
+  const trips = (r: PhaseRow | undefined) => (r?.cost ? `${f(r.cost.roundTrips)} / ${f(r.cost.redisCalls)}` : '—');
+  return table(
+    ['phase', 'limit req/s', 'scim-redis ×limit', 'scim-memory ×limit', 'round trips / cmds per req: limit', 'scim-redis'],
+    phases.map((phase) => {
+      const limit = of(phase, 'limit');
+      return [
+        phase,
+        limit?.status === 'ok' ? rps(limit.rps) : (limit?.status ?? '—'),
+        ratio(of(phase, 'scim-redis')),
+        ratio(of(phase, 'scim-memory')),
+        trips(limit),
+        trips(of(phase, 'scim-redis')),
+      ];
+    }),
   );
 }
 

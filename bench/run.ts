@@ -3,18 +3,19 @@
  * limit of Express + Redis on this machine, in one run. See bench/README.md for how to read the output.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { runPhases, type PhaseSettings } from './main-phases.js';
 import { referenceWalk, type Dataset } from './phases.js';
 import { startRedis } from './redis-server.js';
 import { runGuardBench, type GuardSettings } from './guard.js';
 import { runLogins, type LoginSettings } from './logins.js';
 import { measureMemory } from './memory.js';
-import { costTable, keyValueTable, loginTable, memoryTable, phaseTable, scaleTable, targetTable, type Report } from './report.js';
+import { costTable, keyValueTable, loginTable, memoryTable, phaseTable, ratioTable, scaleTable, targetTable, type Report } from './report.js';
 import { evaluateTargets } from './targets.js';
 import { runScale, type ScaleSettings } from './scale.js';
 import { groupTable, runGroupScale, type GroupScaleSettings } from './groups.js';
 import { loadFresh, startServers } from './servers.js';
+import { emptyLength } from './load.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -58,10 +59,14 @@ const report: Report = {
     quick,
     node: process.version,
     cpus: cpus().length,
+    /** 1, 5 and 15 minute load averages when the run started (others share the machine). */
+    loadBefore: loadavg().map((n) => Number(n.toFixed(2))),
     redis: String((await redis.client.info('server')).match(/redis_version:(\S+)/)?.[1]),
     users: config.users,
     connections: config.phase.connections,
     phaseSeconds: config.phase.duration,
+    /** BENCH_EMPTY_CONTENT_LENGTH=1 (bench/load.ts): GET and DELETE sent with `Content-Length: 0`. */
+    emptyContentLength: emptyLength,
   },
   phases: [],
   scale: [],
@@ -90,6 +95,7 @@ try {
     report.phases = await runPhases(servers, data, redis.client, { ...config.phase, only: phaseFilter }, log);
     log(`\n${phaseTable(report.phases)}`);
     log(`\nCost per request (CPU time, not wall time: robust to a busy machine)\n\n${costTable(report.phases)}`);
+    log(`\nPer phase: req/s ratio to the limit, round trips / Redis commands per request\n\n${ratioTable(report.phases)}`);
   }
   if (wants('scale')) {
     log(`\n## Scale: ${config.scale.sizes.join(' → ')} users in one connection, ${config.scale.duration} s per phase`);
@@ -121,14 +127,15 @@ try {
   }
   if (report.memory.length > 0) log(`\n## Memory\n\n${memoryTable(report.memory)}`);
   report.targets = evaluateTargets(report);
-  log(`\n## Targets (issue 5)\n\n${targetTable(report.targets)}`);
+  log(`\n## Targets (issue 13)\n\n${targetTable(report.targets)}`);
 } finally {
   await Promise.all(servers.map((s) => s.child.stop()));
   await redis.stop();
 }
 report.meta.seconds = Math.round((Date.now() - started) / 1000);
+report.meta.loadAfter = loadavg().map((n) => Number(n.toFixed(2)));
 if (jsonFile) {
   writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   log(`\nJSON: ${jsonFile}`);
 }
-log(`\nbench finished in ${report.meta.seconds} s`);
+log(`\nbench finished in ${report.meta.seconds} s (load average before ${String(report.meta.loadBefore)}, after ${String(report.meta.loadAfter)})`);

@@ -13,6 +13,7 @@ import { redisStore } from '../src/redis.js';
 import { serveRpc } from './child.js';
 import { unlimitedSso } from './sso-options.js';
 import { provision } from './provision.js';
+import { countRoundTrips } from './round-trips.js';
 import { externalIdOf, oktaUser, userNameOf, type KnownUser } from './users.js';
 
 const BENCH_CUSTOMER = 'bench';
@@ -20,6 +21,7 @@ const BENCH_CUSTOMER = 'bench';
 const kind = process.env.BENCH_STORE === 'memory' ? 'memory' : 'redis';
 const prefix = process.env.BENCH_PREFIX ?? 'bench:scim:';
 const redis = kind === 'redis' ? new Redis(process.env.BENCH_REDIS_URL!) : null;
+const roundTrips = redis ? countRoundTrips(redis) : () => 0;
 const store = redis ? redisStore({ client: redis, prefix }) : memoryStore();
 const token = randomBytes(32).toString('base64url');
 
@@ -51,6 +53,7 @@ serveRpc(
     },
     /** The connection's hash tag: every key of its users lives under `<prefix>{c:<id>}:`. */
     connectionTag: () => `${prefix}{c:${connectionId}}:`,
+    roundTrips,
   },
   async () => {
     server.close();
