@@ -104,6 +104,8 @@ export function planGroupPatch(operations: PatchOperation[]): GroupPatchPlan | n
     if (path === undefined) {
       // Path-less add/replace: the `members` key (if any) is taken out, the rest stays an operation.
       if (!isObject(value)) return null;
+      // `members` and `Members` side by side: the general path applies both, in order.
+      if (Object.keys(value).filter((k) => k.toLowerCase() === 'members').length > 1) return null;
       if (Object.keys(value).some((k) => k.toLowerCase().startsWith('urn:') && k.toLowerCase().startsWith(GROUP_URN))) return null;
       const key = keyOf(value, 'members');
       if (key === undefined) {

@@ -9,6 +9,7 @@ import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import type { QuotaName, ResourceWrite, Store, StoredMember, StoredResource, StoreQuota, WriteOutcome } from '../store/store.js';
 import { planGroupPatch, type GroupPatchPlan } from './group-members.js';
 import { membersOf } from './groups.js';
+import { keepDeactivation } from './users.js';
 import { yieldForMembers } from './event-loop.js';
 import { MAX_MEMBERS } from './limits.js';
 import type { JsonObject } from './normalize.js';
@@ -125,7 +126,8 @@ async function updateResource(
     const next = await compute(ctx.spec.fromStored(stored), stored);
     if (!next.ok) return next;
     if (next.value === null) return ok({ stored, previous: stored });
-    const write = ctx.spec.toWrite(next.value);
+    const resource = ctx.spec.kind === 'User' ? keepDeactivation(ctx.spec.fromStored(stored), next.value) : next.value;
+    const write = ctx.spec.toWrite(resource);
     await yieldForMembers(write.members);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {

@@ -173,7 +173,8 @@ export const GROUP_SCHEMA: SchemaDef = {
       multiValued: true,
       description: 'A list of members of the Group.',
       subAttributes: [
-        str('value', 'Identifier of the member of this Group.', { mutability: 'immutable' }),
+        // The member's id: case-exact like every id (RFC 7643 §3.1), so `members[value eq "…"]` matches exactly.
+        str('value', 'Identifier of the member of this Group.', { mutability: 'immutable', caseExact: true }),
         attr('$ref', 'reference', { description: 'The URI of the member.', mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
         str('display', 'A human-readable name of the member.', { mutability: 'immutable' }),
         str('type', 'The type of the member.', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),

@@ -2,7 +2,7 @@
 import { fold, localPart } from '../fold.js';
 import type { IndexEntry } from '../store/store.js';
 import { isObject, type JsonObject } from './normalize.js';
-import { requireString, withCommon, type ResourceSpec } from './resource-spec.js';
+import { insertBeforeMeta, requireString, withCommon, type ResourceSpec } from './resource-spec.js';
 import { RESOURCE_TYPES } from './schemas.js';
 
 /** Store index names for users. */
@@ -19,6 +19,16 @@ export const USER_INDEX = {
  */
 export function isActiveUser(user: string | JsonObject): boolean {
   return (typeof user === 'string' ? (JSON.parse(user) as JsonObject) : user).active !== false;
+}
+
+/**
+ * A deactivated user stays deactivated until a client sends `active` again: a PUT that omits `active`, or a
+ * PATCH that removes or clears it (Entra's `replace active ""`), would otherwise make a missing `active`
+ * count as active (the rule above) and silently let a deprovisioned person log in.
+ */
+export function keepDeactivation(previous: JsonObject, next: JsonObject): JsonObject {
+  if (previous.active === false && next.active === undefined) return insertBeforeMeta(next, 'active', false);
+  return next;
 }
 
 export const userSpec: ResourceSpec = {

@@ -77,6 +77,53 @@ describe.each(SCIM_TARGETS)('IdP sequences on the $store store through $adapter'
     expect(byKate.body.Resources.map((u: any) => u.id)).toEqual([kate.body.id]);
   });
 
+  it('keeps a deactivated user deactivated when a PUT omits active or a PATCH removes or clears it', async () => {
+    const created = await post('Users', user('deactivated.stays@corp.test'));
+    const id = created.body.id as string;
+    expect((await patch(`Users/${id}`, [{ op: 'replace', path: 'active', value: false }])).status).toBe(204);
+    const attempts = [
+      () => patch(`Users/${id}`, [{ op: 'remove', path: 'active' }]),
+      () => patch(`Users/${id}`, [{ op: 'replace', path: 'active', value: '' }]),
+      () => patch(`Users/${id}`, [{ op: 'replace', value: { active: null, title: 'Cleared' } }]),
+      () => put(`Users/${id}`, { schemas: [USER], userName: 'deactivated.stays@corp.test', title: 'No active' }),
+    ];
+    for (const attempt of attempts) {
+      expect((await attempt()).status).toBeLessThan(300);
+      expect((await app.http.get(`/scim/v2/Users/${id}`).set(app.auth)).body.active).toBe(false);
+    }
+    // Sending active again is what reactivates.
+    expect((await patch(`Users/${id}`, [{ op: 'replace', path: 'active', value: true }])).status).toBe(204);
+    expect((await app.http.get(`/scim/v2/Users/${id}`).set(app.auth)).body.active).toBe(true);
+  });
+
+  it('matches members[value eq …] exactly (member values are ids), whatever else the PATCH does', async () => {
+    const m = await post('Users', user('exact.member@corp.test'));
+    const group = await post('Groups', { schemas: [GROUP], displayName: 'Exact members', members: [{ value: m.body.id }] });
+    const path = `Groups/${group.body.id}`;
+    const upper = `members[value eq "${String(m.body.id).toUpperCase()}"]`;
+    expect((await patch(path, [{ op: 'remove', path: upper }])).status).toBe(204);
+    expect(
+      (
+        await patch(path, [
+          { op: 'remove', path: upper },
+          { op: 'remove', path: 'members[display eq "zzz"]' },
+        ])
+      ).status,
+    ).toBe(204);
+    const read = await app.http.get(`/scim/v2/${path}`).set(app.auth);
+    expect(read.body.members.map((x: any) => x.value)).toEqual([m.body.id]);
+  });
+
+  it('applies both spellings of members in one path-less PATCH value instead of dropping one', async () => {
+    const a = await post('Users', user('both.a@corp.test'));
+    const b = await post('Users', user('both.b@corp.test'));
+    const group = await post('Groups', { schemas: [GROUP], displayName: 'Both spellings' });
+    const res = await patch(`Groups/${group.body.id}`, [{ op: 'add', value: { members: [{ value: a.body.id }], Members: [{ value: b.body.id }] } }]);
+    expect(res.status).toBe(204);
+    const read = await app.http.get(`/scim/v2/Groups/${group.body.id}`).set(app.auth);
+    expect(read.body.members.map((x: any) => x.value).sort()).toEqual([a.body.id, b.body.id].sort());
+  });
+
   it('keeps the members of a group through a replace that omits them', async () => {
     const a = await post('Users', user('member-a@corp.test'));
     const b = await post('Users', user('member-b@corp.test'));
