@@ -418,7 +418,8 @@ describe('matchesFilter on groups', () => {
     ['displayName eq "tour guides"', true],
     ['displayName sw "Tour"', true],
     ['members[value eq "e-1"]', true],
-    ['members[value eq "E-1"]', true],
+    // Member values are ids, case-exact (src/scim/schemas.ts), like the store's member changes.
+    ['members[value eq "E-1"]', false],
     ['members.value eq "Ab12-cd34"', true],
     ['members eq "e-1"', true],
     ['members[type eq "Group"]', false],
