@@ -90,6 +90,7 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   const timestamp = now();
   const built = buildResource(ctx.spec, body, { id: randomUUID(), created: timestamp, lastModified: timestamp });
   if (!built.ok) return built;
+  await yieldForMembers(Array.isArray(built.value.members) ? built.value.members : undefined);
   const write = ctx.spec.toWrite(built.value);
   await yieldForMembers(write.members); // building a long member list and writing it are separate phases
   const outcome = await ctx.store.createResource(ctx.connectionId, write, ctx.quota);
