@@ -32,6 +32,7 @@ export const optionsSchema = z.strictObject({
   defaultPageSize: z.number().int().min(1).max(10_000).default(100),
   /** Largest page ever returned, whatever `count` asks (advertised as filter.maxResults). Default: 1000. */
   maxPageSize: z.number().int().min(1).max(10_000).default(1000),
+  maxScanResources: z.number().int().min(1).default(50_000),
   /** Largest accepted request body in bytes; larger bodies get 413. Default: 1_000_000 (1 MB). */
   maxBodyBytes: z.number().int().min(1024).default(1_000_000),
   /** Longest accepted `filter`, in characters. Default: 4096. */
@@ -105,6 +106,11 @@ export interface ScimSsoOptions {
   defaultPageSize?: number;
   /** Largest page ever returned. Default: 1000. */
   maxPageSize?: number;
+  /**
+   * Most resources a filter no index answers, or a `sortBy`, may scan in one request; a connection holding
+   * more answers such a request 400 `tooMany`, naming the filters that are answered from an index. Default: 50_000.
+   */
+  maxScanResources?: number;
   /** Largest accepted request body in bytes (413 above). Default: 1_000_000. */
   maxBodyBytes?: number;
   /** Longest accepted `filter`, in characters. Default: 4096. */

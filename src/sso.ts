@@ -89,7 +89,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     tokenCache,
     rateLimit: options.rateLimit || null,
     emit,
-    paging: { defaultCount: options.defaultPageSize, maxCount: options.maxPageSize },
+    paging: { defaultCount: options.defaultPageSize, maxCount: options.maxPageSize, maxScan: options.maxScanResources },
     filterLimits: { maxLength: options.maxFilterLength, maxDepth: options.maxFilterDepth },
     maxPatchOperations: options.maxPatchOperations,
     quota: options.quota,

@@ -7,7 +7,7 @@
  * is then applied to them, so the index never decides a result by itself. Any other filter, and `sortBy`,
  * scan the connection's resources in creation order in batches (O(resources)).
  */
-import { fail, ok, scimErrors, type Result } from '../errors.js';
+import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { fold } from '../fold.js';
 import type { StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
@@ -32,12 +32,18 @@ export interface ListQuery {
   sortBy: SortKey | null;
   descending: boolean;
   projection: Projection;
+  /** Most resources a scan (a filter no index answers, or `sortBy`) may read; more is a 400 `tooMany`. */
+  maxScan: number;
 }
 
 export interface PagingLimits {
   defaultCount: number;
   maxCount: number;
+  /** See {@link ListQuery.maxScan}. Default: DEFAULT_MAX_SCAN. */
+  maxScan?: number;
 }
+
+export const DEFAULT_MAX_SCAN = 50_000;
 
 /** Reads a query parameter case-insensitively (clients send `startindex`, `Count`, …). */
 function param(query: URLSearchParams, name: string): string | null {
@@ -82,6 +88,7 @@ export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, pag
     sortBy: sortBy.value,
     descending: sortOrder === 'descending',
     projection: projection.value,
+    maxScan: paging.maxScan ?? DEFAULT_MAX_SCAN,
   });
 }
 
@@ -143,8 +150,18 @@ function equalityLookup(ctx: ResourceContext, schema: string | undefined, attrib
 
 const SCAN_BATCH = 500;
 
+/** A scan over the budget: which requests the indexes answer instead. */
+function scanTooLarge(ctx: ResourceContext, total: number, max: number): ScimError {
+  const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
+  return scimErrors.badRequest(
+    'tooMany',
+    `this filter or sortBy would scan all ${total} ${ctx.spec.type.name} resources of the connection, over this server's limit of ${max}; ` +
+      `filter with "eq" on ${indexed.join(', ')} (alone, in an "and", or in every branch of an "or"), or page without sortBy`,
+  );
+}
+
 /** Every resource of the connection that could match, in creation order. */
-async function candidates(ctx: ResourceContext, filter: FilterNode | null): Promise<StoredResource[]> {
+async function candidates(ctx: ResourceContext, filter: FilterNode | null, maxScan: number): Promise<StoredResource[]> {
   const lookups = filter ? planLookups(ctx, filter) : null;
   if (lookups) {
     const seen = new Map<string, StoredResource>();
@@ -160,6 +177,7 @@ async function candidates(ctx: ResourceContext, filter: FilterNode | null): Prom
   const all: StoredResource[] = [];
   for (let offset = 0; ; offset += SCAN_BATCH) {
     const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, SCAN_BATCH);
+    if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan);
     all.push(...page.resources);
     if (page.resources.length < SCAN_BATCH) return all;
   }
@@ -188,7 +206,7 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     return { total: page.total, startIndex: query.startIndex, resources: page.resources.map((stored) => ({ stored, rendered: null })) };
   }
   const scope = { type: ctx.spec.type };
-  const all = await candidates(ctx, query.filter);
+  const all = await candidates(ctx, query.filter, query.maxScan);
   let matches: { stored: StoredResource; rendered: JsonObject }[] = [];
   // Evaluated in slices with a yield between them, so a scan of a large connection never holds the event loop.
   for (let from = 0; from < all.length; from += LIST_YIELD_EVERY) {
