@@ -19,7 +19,7 @@ describe.each(STORE_KINDS)('the scan budget on the %s store', (kind) => {
   });
 
   const list = (query: Record<string, string>) => t.http.get('/scim/v2/Users').query(query).set(t.auth);
-  const scans = [{ filter: 'title eq "Engineer"' }, { sortBy: 'userName' }, { filter: 'userName eq "scan0@corp.test" or title pr' }];
+  const scans: Record<string, string>[] = [{ filter: 'title eq "Engineer"' }, { sortBy: 'userName' }, { filter: 'userName eq "scan0@corp.test" or title pr' }];
 
   it('scans up to the budget, and refuses past it with 400 tooMany naming the indexed filters', async () => {
     for (let i = 0; i < 5; i++) {
