@@ -5,12 +5,12 @@
  * callback takes. Only the COUNTS are asserted; the times are printed for the report (no timing thresholds).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { tracingChannel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
+import { aroundStoreCalls, traceRedisCommands } from '../support/store-calls.js';
 import { ADAPTERS, startLoginHarness, uid, type Customer, type LoginHarness } from './harness.js';
 
 /** The store method whose call is running (async context), so Redis commands can be attributed to it. */
@@ -28,39 +28,15 @@ interface CallbackCost {
 
 let recording: CallbackCost | null = null;
 
-function counting(store: Store): Store {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const cost = recording;
-        if (!cost) return (value as (...a: unknown[]) => unknown).apply(target, args);
-        cost.storeCalls.push(String(property));
-        const started = performance.now();
-        const result = storeMethod.run(String(property), () => (value as (...a: unknown[]) => unknown).apply(target, args));
-        return Promise.resolve(result).finally(() => (cost.storeMs += performance.now() - started));
-      };
-    },
+/** The store, counting and timing the calls made while `recording` is set. */
+const counting = (store: Store): Store =>
+  aroundStoreCalls(store, (method, call) => {
+    const cost = recording;
+    if (!cost) return call();
+    cost.storeCalls.push(method);
+    const started = performance.now();
+    return Promise.resolve(storeMethod.run(method, call)).finally(() => (cost.storeMs += performance.now() - started));
   });
-}
-
-const commandChannel = tracingChannel<unknown, { command: string }>('ioredis:command');
-const batchChannel = tracingChannel<unknown, object>('ioredis:batch');
-const onCommand = {
-  start: (context: { command: string }) => void recording?.redisCommands.push(`${storeMethod.getStore() ?? '?'}:${context.command}`),
-  end: () => {},
-  asyncStart: () => {},
-  asyncEnd: () => {},
-  error: () => {},
-};
-const onBatch = {
-  start: () => void recording?.redisCommands.push(`${storeMethod.getStore() ?? '?'}:<batch>`),
-  end: () => {},
-  asyncStart: () => {},
-  asyncEnd: () => {},
-  error: () => {},
-};
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -78,9 +54,9 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
     const costs: CallbackCost[] = [];
     const sub = 'cost-person';
 
+    let stopTracing = () => {};
     beforeAll(async () => {
-      commandChannel.subscribe(onCommand);
-      batchChannel.subscribe(onBatch);
+      stopTracing = traceRedisCommands((command) => void recording?.redisCommands.push(`${storeMethod.getStore() ?? '?'}:${command}`));
       h = await startLoginHarness({ store: storeKind, adapter, hint: `cost-${adapter}`, wrapStore: counting });
       c = await h.customer({ customerId: `cost-${uid()}`, tenant: 'cost', idpType: 'Okta' });
       h.idp.upsertAccount('cost', { sub, email: 'cost@corp.test', email_verified: true });
@@ -99,8 +75,7 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
       });
     });
     afterAll(async () => {
-      commandChannel.unsubscribe(onCommand);
-      batchChannel.unsubscribe(onBatch);
+      stopTracing();
       await h?.close();
     });
     afterEach(() => {

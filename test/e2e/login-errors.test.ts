@@ -8,23 +8,14 @@ import type { Store } from '../../src/store/store.js';
 import { StoreUnavailableError } from '../../src/store/unavailable.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser, parseForms } from '../support/browser.js';
+import { aroundStoreCalls } from '../support/store-calls.js';
 import { ADAPTERS, PATHS, startLoginHarness, uid, type Customer, type LoginHarness } from './harness.js';
 
 /** Store methods that throw StoreUnavailableError while named here: fault injection at the edge. */
 const failing = new Set<keyof Store>();
 
-function withFaults(store: Store): Store {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (failing.has(property as keyof Store)) return Promise.reject(new StoreUnavailableError());
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
+const withFaults = (store: Store): Store =>
+  aroundStoreCalls(store, (method, call) => (failing.has(method as keyof Store) ? Promise.reject(new StoreUnavailableError()) : call()));
 
 /** The callback URL with one query parameter replaced. */
 function withParam(url: string, name: string, value: string): string {

@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCIM_TARGETS, scimTestApp, type ScimTestApp } from '../support/app.js';
+import { SCIM_TARGETS, scimTestApp, type ScimTestApp, createActiveUser, userRef } from '../support/app.js';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const ADSCIM = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group';
 
-/** The `$ref` a member pointing at a user carries (RFC 7643 §4.2), whatever host the test server has. */
-const userRef = (id: string) =>
-  expect.stringMatching(new RegExp(`^http://[^/]+/scim/v2/Users/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter', ({ store: kind, adapter }) => {
   let t: ScimTestApp;
   beforeAll(async () => {
@@ -19,14 +15,7 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     await t.cleanup();
   });
 
-  const user = async (userName: string) => {
-    const res = await t.http
-      .post('/scim/v2/Users')
-      .set(t.auth)
-      .send({ schemas: [USER], userName, active: true });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  };
+  const user = (userName: string) => createActiveUser(t, userName);
   const group = async (displayName: string, members: { value: string; display?: string; type?: string }[] = [], extra = {}) => {
     const res = await t.http
       .post('/scim/v2/Groups')

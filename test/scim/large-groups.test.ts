@@ -4,15 +4,11 @@
  * `remove members[value eq "…"]`), reads without members, and users' ETags following their groups.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
+import { STORE_KINDS, scimTestApp, type ScimTestApp, createActiveUser, userRef } from '../support/app.js';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-/** The `$ref` a member pointing at a user carries (RFC 7643 §4.2), whatever host the test server has. */
-const userRef = (id: string) =>
-  expect.stringMatching(new RegExp(`^http://[^/]+/scim/v2/Users/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
 describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) => {
   let t: ScimTestApp;
   beforeAll(async () => {
@@ -23,14 +19,7 @@ describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) =
     await t.cleanup();
   });
 
-  const user = async (userName: string) => {
-    const res = await t.http
-      .post('/scim/v2/Users')
-      .set(t.auth)
-      .send({ schemas: [USER], userName, active: true });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  };
+  const user = (userName: string) => createActiveUser(t, userName);
   const createGroup = async (displayName: string) => {
     const res = await t.http
       .post('/scim/v2/Groups')

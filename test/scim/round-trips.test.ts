@@ -7,7 +7,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tracingChannel } from 'node:diagnostics_channel';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, TokenCache } from '../../src/scim/auth.js';
@@ -18,6 +17,7 @@ import type { Store } from '../../src/store/store.js';
 import { scimSso } from '../support/sso.js';
 import { testRedis } from '../support/redis.js';
 import { testCluster } from '../support/cluster.js';
+import { aroundStoreCalls, traceRedisCommands } from '../support/store-calls.js';
 
 interface Counted {
   storeCalls: string[];
@@ -27,30 +27,15 @@ interface Counted {
 let recording: Counted | null = null;
 
 /** The store, counting the calls made while `recording` is set. */
-function counting(store: Store): Store {
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        recording?.storeCalls.push(String(property));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
+const counting = (store: Store): Store =>
+  aroundStoreCalls(store, (method, call) => {
+    recording?.storeCalls.push(method);
+    return call();
   });
-}
 
-const noop = () => {};
-const commandChannel = tracingChannel<unknown, { command: string }>('ioredis:command');
-const batchChannel = tracingChannel<unknown, object>('ioredis:batch');
-const onCommand = {
-  start: (c: { command: string }) => void recording?.redisCommands.push(c.command),
-  end: noop,
-  asyncStart: noop,
-  asyncEnd: noop,
-  error: noop,
-};
-const onBatch = { start: () => void recording?.redisCommands.push('<batch>'), end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
+/** Traces the Redis commands started while `recording` is set (one `describe` at a time). */
+let stopTracing = () => {};
+const startTracing = () => (stopTracing = traceRedisCommands((command) => void recording?.redisCommands.push(command)));
 
 type Kind = 'memory' | 'redis' | 'redis cluster';
 
@@ -69,8 +54,7 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
   let serial = 0;
 
   beforeAll(async () => {
-    commandChannel.subscribe(onCommand);
-    batchChannel.subscribe(onBatch);
+    startTracing();
     const made = await storeOf(kind, `round-trips-${kind.replace(' ', '-')}`);
     cleanup = made.cleanup;
     const sso = scimSso({ store: counting(made.store), rateLimit: false, onError: (e) => console.error(e) });
@@ -91,8 +75,7 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
     await send('DELETE', `/Users/${spare}`);
   });
   afterAll(async () => {
-    commandChannel.unsubscribe(onCommand);
-    batchChannel.unsubscribe(onBatch);
+    stopTracing();
     await new Promise((resolve) => server?.close(resolve));
     await cleanup?.();
   });
@@ -281,15 +264,13 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('the login decision st
   let store: Store;
   let cleanup: () => Promise<void>;
   beforeAll(async () => {
-    commandChannel.subscribe(onCommand);
-    batchChannel.subscribe(onBatch);
+    startTracing();
     const made = await storeOf(kind, `record-login-${kind.replace(' ', '-')}`);
     store = made.store;
     cleanup = made.cleanup;
   });
   afterAll(async () => {
-    commandChannel.unsubscribe(onCommand);
-    batchChannel.unsubscribe(onBatch);
+    stopTracing();
     await cleanup?.();
   });
 

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { expect } from 'vitest';
 import Koa from 'koa';
 import supertest from 'supertest';
 import type { ScimSsoOptions } from '../../src/index.js';
@@ -97,4 +98,18 @@ export async function scimTestApp(
       await cleanup();
     },
   };
+}
+
+/** The `$ref` of a group member that is a user (RFC 7643 §4.2), whatever host the test server listens on. */
+export const userRef = (id: string) =>
+  expect.stringMatching(new RegExp(`^http://[^/]+/scim/v2/Users/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+
+/** Creates an active user through the app's SCIM routes and returns its id (201 expected). */
+export async function createActiveUser(app: ScimTestApp, userName: string): Promise<string> {
+  const res = await app.http
+    .post('/scim/v2/Users')
+    .set(app.auth)
+    .send({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, active: true });
+  expect(res.status).toBe(201);
+  return res.body.id as string;
 }
