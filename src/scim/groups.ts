@@ -15,9 +15,20 @@ export const GROUP_INDEX = { displayName: 'displayName', externalId: 'externalId
  * member's name as `displayName`; it is read as `display`. Repeated values are kept once.
  */
 export function membersOf(group: JsonObject): Result<StoredMember[]> {
+  const list: Json[] | undefined = Array.isArray(group.members) ? group.members : undefined;
+  if (!list) return ok([]);
+  // Validation and the write both read the list of one built resource: read a long list once.
+  let read = readMembers.get(list);
+  if (!read) readMembers.set(list, (read = readMemberList(list)));
+  return read;
+}
+
+/** What membersOf read from a built resource's member array (arrays are not changed once built). */
+const readMembers = new WeakMap<Json[], Result<StoredMember[]>>();
+
+function readMemberList(list: Json[]): Result<StoredMember[]> {
   const members: StoredMember[] = [];
   const seen = new Set<string>();
-  const list: Json[] = Array.isArray(group.members) ? group.members : [];
   for (const member of list) {
     if (!isObject(member) || typeof member.value !== 'string' || member.value === '') {
       return fail(scimErrors.badRequest('invalidValue', 'every member needs a non-empty string "value"'));
