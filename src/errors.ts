@@ -1,4 +1,5 @@
 /** The error kinds of scim-sso: SCIM protocol errors, setup misuse, and login refusals. */
+import type { ZodType } from 'zod';
 
 /** `scimType` values of RFC 7644 §3.12, table 9. */
 export type ScimType =
@@ -64,6 +65,14 @@ export class ScimSsoConfigError extends Error {
     this.name = 'ScimSsoConfigError';
     this.code = code;
   }
+}
+
+/** Parses a management call's argument with its zod schema; throws ScimSsoConfigError('invalid_argument') saying what is wrong. */
+export function parseArgument<T>(schema: ZodType<T>, input: unknown, what: string): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+  throw new ScimSsoConfigError('invalid_argument', `${what}: ${details}`);
 }
 
 /** A result of a parser: the value, or the SCIM error explaining why the input is bad. */

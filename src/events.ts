@@ -30,7 +30,9 @@ export type AuditEventType =
   | 'connection.token_rotated'
   | 'oidc_client.created'
   | 'oidc_client.updated'
-  | 'oidc_client.deleted';
+  | 'oidc_client.deleted'
+  | 'role_mapping.updated'
+  | 'role_mapping.deleted';
 
 export interface AuditEvent {
   type: AuditEventType;

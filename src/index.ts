@@ -4,6 +4,8 @@
  * src/koa/dashboard.ts) and so does the Redis store (src/redis.ts).
  */
 export { createScimSso, type ScimSsoCore, type ScimConnectionsApi, type OidcClientsApi } from './sso.js';
+export type { RoleMappingsApi, RoleMappingView } from './roles/roles-api.js';
+export { rolesFor, type RoleMapping, type RoleMappingInput, type RoleRule, type SessionGroup } from './roles/role-mapping.js';
 export type { ScimSsoOptions } from './options.js';
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { Store, IdpType, StoredSsoUser as SsoUser } from './store/store.js';

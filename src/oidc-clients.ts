@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { checkCustomerId } from './connections.js';
-import { ScimSsoConfigError } from './errors.js';
+import { parseArgument as parse, ScimSsoConfigError } from './errors.js';
 import { MATCHING_STRATEGIES, type MatchingStrategy } from './match/strategies.js';
 import type { IdpType, Store, StoredOidcClient } from './store/store.js';
 import type { AuditEventType, Emit } from './events.js';
@@ -74,13 +74,6 @@ export interface OidcClient {
   scimConnectionId: string | null;
   createdAt: string;
   updatedAt: string;
-}
-
-function parse<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const details = result.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
-  throw new ScimSsoConfigError('invalid_argument', `${what}: ${details}`);
 }
 
 export function toPublicOidcClient(client: StoredOidcClient, scimConnectionId: string | null): OidcClient {

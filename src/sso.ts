@@ -19,6 +19,7 @@ import { TokenCache } from './scim/auth.js';
 import { createScimHandler } from './scim/handler.js';
 import { settleUnreadBody, toScimRequest } from './scim/mount.js';
 import { memoryStore } from './store/memory.js';
+import { roleMappingsApi, type RoleMappingsApi } from './roles/roles-api.js';
 import type { StoredSsoUser } from './store/store.js';
 
 /** Management of the customers' SCIM connections (src/connections.ts). */
@@ -46,7 +47,7 @@ export interface OidcClientsApi {
 }
 
 /** A scim-sso instance without any framework: management, directory and report APIs, guard verify, SCIM over Node http. */
-export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi {
+export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, RoleMappingsApi {
   /** The path the SCIM routes are served under (the `basePath` option, default `/scim/v2`). */
   readonly basePath: string;
   /** Every login attempt through the customer's OIDC client, most recent first. */
@@ -108,6 +109,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const internals: Internals = { options, store, handleScim, runtime, mount, emit, onError };
   const connections = connectionManager(store, undefined, emit);
   const clients = oidcClientManager(store, undefined, emit);
+  const roles = roleMappingsApi(store, emit);
   const core: ScimSsoCore = {
     basePath: options.basePath,
     createScimConnection: connections.createScimConnection,
@@ -130,6 +132,9 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     updateOidcClient: clients.updateOidcClient,
     fetchOidcClient: clients.fetchOidcClient,
     deleteOidcClient: clients.deleteOidcClient,
+    setRoleMapping: roles.setRoleMapping,
+    fetchRoleMapping: roles.fetchRoleMapping,
+    deleteRoleMapping: roles.deleteRoleMapping,
     listSsoUsers: (customerId) => store.listSsoUsers(checkCustomerId(customerId)),
     matchingReport: (customerId) => matchingReport(store, checkCustomerId(customerId), options.requireVerifiedEmail),
     guardVerify: (customerId, verify) => asGuardVerify(runtime.guardVerify(checkCustomerId(customerId), verify as AppVerify<never>)),

@@ -3,12 +3,12 @@
  * refusals, and the session check for protected routes. The logic lives in guard/; this file only wires.
  */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { ScimSsoConfigError, SsoLoginError } from '../errors.js';
+import { ScimSsoConfigError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
 import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
 import { logOutQuietly, type OidcRuntime } from '../guard/passport.js';
-import { renderLoginError, renderSessionEnded, type RenderedLoginError } from '../guard/render.js';
-import { checkAndAuditSession } from '../guard/session-check.js';
+import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
+import { gateSession, type GateOptions } from '../guard/session-gate.js';
 import type { AuthRoutesOptions } from './types.js';
 
 export type { AuthRoutesOptions, PassportLike } from './types.js';
@@ -72,19 +72,16 @@ export function expressErrorHandler(options: { redirectTo?: string } = {}, retry
   };
 }
 
-/** Ends the session of a user whose SCIM user has been deactivated or deleted since login (one store read). */
-export function expressRequireActiveUser(runtime: OidcRuntime, options: { redirectTo?: string } = {}): RequestHandler {
+/**
+ * Ends the session of a user whose SCIM user has been deactivated or deleted since login, and refreshes the
+ * session user's `groups` and `roles` (one store round trip per request); with `role`, also answers 403 to a
+ * user who does not hold it (requireRole).
+ */
+export function expressRequireActiveUser(runtime: OidcRuntime, options: GateOptions = {}): RequestHandler {
   return async (req, res, next) => {
-    let status;
-    try {
-      status = await checkAndAuditSession(runtime.store, (req as { user?: unknown }).user, runtime.emit);
-    } catch (error) {
-      // Fail closed: an unreachable store never lets a request through.
-      const mapped = toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable');
-      return send(res, renderLoginError(mapped, undefined, runtime.options.retryAfterSeconds));
-    }
-    if (status.active) return next();
-    if (status.reason !== 'not_logged_in') await logOutQuietly(req);
-    send(res, renderSessionEnded(status.reason, options.redirectTo));
+    const verdict = await gateSession(runtime, req, (req as { user?: unknown }).user, options);
+    if (verdict.pass) return next();
+    if (verdict.logOut) await logOutQuietly(req);
+    send(res, verdict.rendered);
   };
 }

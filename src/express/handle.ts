@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { AppVerify, GuardVerify, OidcLoginStrategy } from '../guard/contract.js';
 import { internalsOf, registerInternals } from '../internal.js';
+import { checkRole } from '../roles/role-mapping.js';
 import type { ScimSsoCore } from '../sso.js';
 import { expressAuthRoutes, expressErrorHandler, expressRequireActiveUser } from './auth.js';
 import type { AuthRoutesOptions } from './types.js';
@@ -28,6 +29,12 @@ export interface ScimSso extends ScimSsoCore, RequestHandler {
   errorHandler(options?: RedirectOptions): ErrorRequestHandler;
   /** Express middleware ending the session of a user deactivated or deleted since login (one store read). */
   requireActiveUser(options?: RedirectOptions): RequestHandler;
+  /**
+   * Middleware letting through only a live session whose user holds `role` (from the customer's role
+   * mapping, refreshed on every request); others get 403 `{ error: 'forbidden', reason: 'missing_role', role }`
+   * or a redirect. Includes requireActiveUser's check (run once per request when both are mounted).
+   */
+  requireRole(role: string, options?: RedirectOptions): RequestHandler;
 }
 
 /** Builds the Express handle on a core instance (its internals carry over). */
@@ -42,6 +49,7 @@ export function expressHandle(core: ScimSsoCore): ScimSso {
     authRoutes: (authOptions: AuthRoutesOptions) => expressAuthRoutes(runtime, authOptions),
     errorHandler: (handlerOptions?: RedirectOptions) => expressErrorHandler(handlerOptions, options.retryAfterSeconds),
     requireActiveUser: (checkOptions?: RedirectOptions) => expressRequireActiveUser(runtime, checkOptions),
+    requireRole: (role: string, checkOptions?: RedirectOptions) => expressRequireActiveUser(runtime, { ...checkOptions, role: checkRole(role) }),
   });
   registerInternals(handle, internals);
   return handle;

@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { TokenEndpointResponse, TokenEndpointResponseHelpers } from 'openid-client';
 import type { GuardDecision } from '../match/decide.js';
 import type { MatchingStrategy, SsoIdentity } from '../match/strategies.js';
+import type { SessionGroup } from '../roles/role-mapping.js';
 
 /**
  * The request a login step runs on, as the guard sees it: Express's `req`, or on Koa the request object
@@ -43,6 +44,13 @@ export interface DefaultSessionUser extends SessionUser {
   userName: string | null;
   subject: string;
   email: string | null;
+  /**
+   * The SCIM groups the person is a direct member of, at login; `requireActiveUser` refreshes them on
+   * every request (empty without a SCIM connection).
+   */
+  groups: SessionGroup[];
+  /** The app roles the customer's role mapping gives those groups, highest precedence first; refreshed likewise. */
+  roles: string[];
 }
 
 /** The SCIM user handed to the app after an admitted login. */

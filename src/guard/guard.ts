@@ -9,6 +9,7 @@ import { isStoreUnavailable } from '../store/unavailable.js';
 import { isActiveUser } from '../scim/users.js';
 import type { JsonObject } from '../scim/normalize.js';
 import { decide, type GuardDecision } from '../match/decide.js';
+import { rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
 import { identityOf, ssoUserRecord, type Claims } from './identity.js';
 import type { GuardResult, ScimUserView } from './contract.js';
 
@@ -29,6 +30,13 @@ export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidat
 export interface CustomerConfig {
   client: StoredOidcClient;
   connection: StoredConnection | null;
+  /** The customer's role mapping (null: nobody gets roles from groups). */
+  roleMapping?: RoleMapping | null;
+}
+
+/** The groups of a stored user, as the session user carries them. */
+export function sessionGroupsOf(stored: Pick<StoredResource, 'groups'>): SessionGroup[] {
+  return (stored.groups ?? []).map((g) => ({ id: g.value, displayName: g.display }));
 }
 
 /**
@@ -79,6 +87,8 @@ export async function runGuard(store: Store, config: CustomerConfig, claims: Cla
     const matches = findMatches(strategy, identity, found.users.map(candidateOf), policy) as (ScimUserView & ScimCandidate)[];
     const decision: GuardDecision = decide({ hasConnection: connection !== null, matches, deletedMatch: found.deletedMatch });
     const scimUser: ScimUserView | null = decision.admit && decision.scimUser ? (matches.find((m) => m.id === decision.scimUser!.id) ?? null) : null;
+    const admittedStored = scimUser ? found.users.find((u) => u.id === scimUser.id) : undefined;
+    const groups = admittedStored ? sessionGroupsOf(admittedStored) : [];
     const reason = decision.admit ? null : decision.reason;
     const outcome = { admitted: decision.admit, reason, scimUserId: decision.scimUser?.id ?? null };
     // The store restates decide()'s rule (it may not import it): should the two ever differ, this decision
@@ -104,6 +114,8 @@ export async function runGuard(store: Store, config: CustomerConfig, claims: Cla
         userName: scimUser?.userName ?? null,
         subject: identity.subject,
         email: identity.email,
+        groups,
+        roles: decision.admit ? rolesFor(config.roleMapping ?? null, groups) : [],
       },
     };
   } catch (error) {

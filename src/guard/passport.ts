@@ -13,6 +13,7 @@ import * as oidc from 'openid-client';
 import { Strategy, type StrategyOptionsWithRequest, type VerifyFunctionWithRequest } from 'openid-client/passport';
 import { ScimSsoConfigError, SsoLoginError } from '../errors.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
+import { roleMappingOf } from '../roles/role-mapping.js';
 import type { Store, StoredOidcClient } from '../store/store.js';
 import { matchPolicyOf, refusal, runGuard, strategyOf, type CustomerConfig, type GuardResult } from './guard.js';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
@@ -143,7 +144,7 @@ export class OidcRuntime {
   }
 
   /**
-   * Reads the customer's OIDC client and SCIM connection afresh, in one store round trip. Both login steps
+   * Reads the customer's OIDC client, SCIM connection and role mapping afresh, in one store round trip. Both login steps
    * do this, so a client, connection, strategy or deprovisioning change made through any instance applies
    * to the very next login step.
    */
@@ -157,7 +158,7 @@ export class OidcRuntime {
     if (!customer.client) throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" has no OIDC client`, customerId);
     // An unknown stored strategy refuses both login steps (before the IdP is involved), not a fallback.
     strategyOf(customer.client);
-    return { client: customer.client, connection: customer.connection };
+    return { client: customer.client, connection: customer.connection, roleMapping: roleMappingOf(customer.roleMapping) };
   }
 
   /** openid-client's configuration for a client, from cached discovery. */

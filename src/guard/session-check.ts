@@ -1,13 +1,17 @@
 /**
- * Whether a logged-in person is still active in SCIM: one store read per request. Used by
- * `requireActiveUser` on Express and Koa, so a deprovisioned person's live session ends at their next request.
+ * Whether a logged-in person is still active in SCIM, and their groups and roles now: one store round trip
+ * per request (the SCIM user and the customer's role mapping are read side by side). Used by
+ * `requireActiveUser` and `requireRole` on Express and Koa, so a deprovisioned person's live session ends at
+ * their next request, and a person removed from a group loses its roles at their next request.
  */
 import type { Store } from '../store/store.js';
 import type { Emit } from '../events.js';
-import type { SessionUser } from './guard.js';
+import { sessionGroupsOf, type SessionUser } from './guard.js';
 import { isActiveUser } from '../scim/users.js';
+import { roleMappingOf, rolesFor, type SessionGroup } from '../roles/role-mapping.js';
 
-export type SessionStatus = { active: true } | { active: false; reason: 'deactivated' | 'deleted' | 'not_provisioned' | 'not_logged_in' };
+export type SessionStatus =
+  { active: true; groups: SessionGroup[]; roles: string[] } | { active: false; reason: 'deactivated' | 'deleted' | 'not_provisioned' | 'not_logged_in' };
 
 /** The fields of the session user the check reads (the default session user has them all). */
 export type SessionRef = Pick<SessionUser, 'customerId' | 'connectionId' | 'scimUserId'>;
@@ -50,12 +54,14 @@ export async function checkSession(store: Store, ref: SessionRef | null): Promis
   // Admitted without a SCIM user: the customer had no SCIM connection at login. If it has one now (SCIM is
   // usually switched on after SSO), the session's person was never matched to a SCIM user: end it.
   if (!ref.scimUserId) {
-    const connection = await store.getConnectionByCustomer(ref.customerId);
-    return connection ? { active: false, reason: 'not_provisioned' } : { active: true };
+    const [connection, mapping] = await Promise.all([store.getConnectionByCustomer(ref.customerId), store.getRoleMapping(ref.customerId)]);
+    return connection ? { active: false, reason: 'not_provisioned' } : { active: true, groups: [], roles: rolesFor(roleMappingOf(mapping), []) };
   }
   const connectionId = ref.connectionId ?? (await store.getConnectionByCustomer(ref.customerId))?.connectionId;
   if (!connectionId) return { active: false, reason: 'deleted' };
-  const stored = await store.getResource(connectionId, 'User', ref.scimUserId);
+  const [stored, mapping] = await Promise.all([store.getResource(connectionId, 'User', ref.scimUserId), store.getRoleMapping(ref.customerId)]);
   if (!stored) return { active: false, reason: 'deleted' };
-  return isActiveUser(stored.json) ? { active: true } : { active: false, reason: 'deactivated' };
+  if (!isActiveUser(stored.json)) return { active: false, reason: 'deactivated' };
+  const groups = sessionGroupsOf(stored);
+  return { active: true, groups, roles: rolesFor(roleMappingOf(mapping), groups) };
 }

@@ -6,12 +6,12 @@
  * as thrown exceptions.
  */
 import type { Context, Middleware, Next } from 'koa';
-import { ScimSsoConfigError, SsoLoginError } from '../errors.js';
+import { ScimSsoConfigError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
 import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
 import type { OidcRuntime } from '../guard/passport.js';
-import { renderLoginError, renderSessionEnded, type RenderedLoginError } from '../guard/render.js';
-import { checkAndAuditSession } from '../guard/session-check.js';
+import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
+import { gateSession, type GateOptions } from '../guard/session-gate.js';
 import type { ScimHandler } from '../scim/handler.js';
 import type { ScimResponse } from '../scim/http.js';
 import { settleUnreadBody, toScimRequest } from '../scim/mount.js';
@@ -140,20 +140,13 @@ export function koaErrorHandler(options: { redirectTo?: string } = {}, retryAfte
   };
 }
 
-/** Ends the session of a user whose SCIM user has been deactivated or deleted since login (one store read). */
-export function koaRequireActiveUser(runtime: OidcRuntime, options: { redirectTo?: string } = {}): Middleware {
+/** Koa's requireActiveUser and requireRole: src/guard/session-gate.ts does the work (see expressRequireActiveUser). */
+export function koaRequireActiveUser(runtime: OidcRuntime, options: GateOptions = {}): Middleware {
   return async function scimSsoKoaRequireActive(ctx: Context, next: Next) {
-    let status;
-    try {
-      status = await checkAndAuditSession(runtime.store, ctx.state.user, runtime.emit);
-    } catch (error) {
-      // Fail closed: an unreachable store never lets a request through.
-      const mapped = toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable');
-      return sendRendered(ctx, renderLoginError(mapped, undefined, runtime.options.retryAfterSeconds));
-    }
-    if (status.active) return next();
+    const verdict = await gateSession(runtime, ctx, ctx.state.user, options);
+    if (verdict.pass) return next();
     const passportCtx = ctx as unknown as Partial<PassportContext>;
-    if (status.reason !== 'not_logged_in' && passportCtx.isAuthenticated?.()) await passportCtx.logout?.();
-    sendRendered(ctx, renderSessionEnded(status.reason, options.redirectTo));
+    if (verdict.logOut && passportCtx.isAuthenticated?.()) await passportCtx.logout?.();
+    sendRendered(ctx, verdict.rendered);
   };
 }

@@ -5,6 +5,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy } from '../guard/contract.js';
 import { internalsOf, registerInternals } from '../internal.js';
+import { checkRole } from '../roles/role-mapping.js';
 import type { ScimSsoCore } from '../sso.js';
 import { koaAuthRoutes, koaErrorHandler, koaRequireActiveUser, koaScimMiddleware } from './adapter.js';
 import type { KoaAuthRoutesOptions } from './types.js';
@@ -34,6 +35,12 @@ export interface KoaScimSso extends ScimSsoCore {
   errorHandler(options?: KoaRedirectOptions): Middleware;
   /** Koa middleware ending the session of a user deprovisioned since login (one store read). */
   requireActiveUser(options?: KoaRedirectOptions): Middleware;
+  /**
+   * Middleware letting through only a live session whose user holds `role` (from the customer's role
+   * mapping, refreshed on every request); others get 403 `{ error: 'forbidden', reason: 'missing_role', role }`
+   * or a redirect. Includes requireActiveUser's check (run once per request when both are mounted).
+   */
+  requireRole(role: string, options?: KoaRedirectOptions): Middleware;
 }
 
 /** Builds the Koa handle on a core instance (its internals carry over). */
@@ -49,6 +56,7 @@ export function koaHandle(core: ScimSsoCore): KoaScimSso {
     authRoutes: (authOptions: KoaAuthRoutesOptions) => koaAuthRoutes(runtime, authOptions),
     errorHandler: (handlerOptions?: KoaRedirectOptions) => koaErrorHandler(handlerOptions, options.retryAfterSeconds),
     requireActiveUser: (checkOptions?: KoaRedirectOptions) => koaRequireActiveUser(runtime, checkOptions),
+    requireRole: (role: string, checkOptions?: KoaRedirectOptions) => koaRequireActiveUser(runtime, { ...checkOptions, role: checkRole(role) }),
   });
   registerInternals(handle, internals);
   return handle;

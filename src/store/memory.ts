@@ -8,6 +8,7 @@ import {
   assertQuota,
   assertResourceKind,
   assertStoreId,
+  checkRoleMapping,
   isValidStoreId,
   memberBytes,
   normalizeResourceWrite,
@@ -27,6 +28,7 @@ import {
   type StoredConnection,
   type StoredMember,
   type StoredResource,
+  type StoredRoleMapping,
   type StoreQuota,
   type TombstoneOptions,
   type TokenUpdate,
@@ -78,6 +80,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const { tombstoneRetentionMs: retention, maxTombstones, now } = resolveTombstoneOptions(options);
   const connections = new Map<string, StoredConnection>();
   const byCustomer = new Map<string, string>();
+  const roleMappings = new Map<string, StoredRoleMapping>();
   const spaces = new Map<string, Space>();
 
   const space = (connectionId: string): Space | undefined => spaces.get(connectionId);
@@ -299,8 +302,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     },
 
     async getCustomer(customerId) {
-      const [connection, client] = await Promise.all([this.getConnectionByCustomer(customerId), this.getOidcClient(customerId)]);
-      return { connection, client };
+      const [connection, client, roleMapping] = await Promise.all([
+        this.getConnectionByCustomer(customerId),
+        this.getOidcClient(customerId),
+        this.getRoleMapping(customerId),
+      ]);
+      return { connection, client, roleMapping };
+    },
+
+    async getRoleMapping(customerId) {
+      assertStoreId('customerId', customerId);
+      const mapping = roleMappings.get(customerId);
+      return mapping ? { ...mapping } : null;
+    },
+
+    async setRoleMapping(customerId, mapping) {
+      assertStoreId('customerId', customerId);
+      if (mapping === null) roleMappings.delete(customerId);
+      else roleMappings.set(customerId, checkRoleMapping(mapping));
     },
 
     async getConnectionByCustomer(customerId) {

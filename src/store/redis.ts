@@ -4,6 +4,7 @@
  *   <p>token:<tokenHash>            STRING  `<rev>:<connection JSON>`; previous tokens carry PEXPIREAT; claimed
  *                                           by one connection at a time (CLAIM_TOKEN)
  *   <p>customer:{<customerId>}      STRING  `<rev>:<connection JSON>`; SET NX makes creation atomic
+ *   <p>roles:{<customerId>}         STRING  the customer's role mapping, `{"json":…,"updatedAt":…}`
  *   <p>{c:<id>}:conn                STRING  `<rev>:<connection JSON>`, the authoritative record
  *   <p>{c:<id>}:dying               STRING  the record while deleteConnection runs (renamed from conn)
  *   <p>{c:<id>}:seq                 STRING  creation counter shared by users and groups
@@ -48,6 +49,7 @@ import {
   assertQuota,
   assertResourceKind,
   assertStoreId,
+  checkRoleMapping,
   isValidStoreId,
   normalizeResourceWrite,
   recordLoginInSteps,
@@ -59,6 +61,7 @@ import {
   type StoredConnection,
   type StoredMember,
   type StoredResource,
+  type StoredRoleMapping,
   type StoreQuota,
   type TombstoneOptions,
   type TokenUpdate,
@@ -129,8 +132,10 @@ export function redisStore(options: RedisStoreOptions): Store {
   const tag = (connectionId: string): string => `${prefix}{c:${connectionId}}:`;
   const connKey = (connectionId: string): string => `${tag(connectionId)}conn`;
   const tokenKey = (hash: string): string => `${prefix}token:${hash}`;
-  // The customer key shares its hash tag with the OIDC client key, so getCustomer can MGET both on a cluster.
+  // The customer key shares its hash tag with the OIDC client and role mapping keys, so getCustomer can MGET
+  // all three on a cluster.
   const customerKey = (customerId: string): string => `${prefix}customer:{${customerId}}`;
+  const rolesKey = (customerId: string): string => `${prefix}roles:{${customerId}}`;
   const oidc = redisOidcMethods({ client, prefix, customerKey });
 
   /** The token keys that must work for `record`: its current token, and its previous one until expiry. */
@@ -339,11 +344,24 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     async getCustomer(customerId) {
       assertStoreId('customerId', customerId);
-      const [connection, client] = await redis.mget(customerKey(customerId), oidc.oidcKey(customerId));
+      const [connection, client, roles] = await redis.mget(customerKey(customerId), oidc.oidcKey(customerId), rolesKey(customerId));
       return {
         connection: connection == null ? null : parseRevision(connection).record,
         client: client == null ? null : parseOidcClient(client),
+        roleMapping: roles == null ? null : parseRoleMapping(roles),
       };
+    },
+
+    async getRoleMapping(customerId) {
+      assertStoreId('customerId', customerId);
+      const raw = await redis.get(rolesKey(customerId));
+      return raw === null ? null : parseRoleMapping(raw);
+    },
+
+    async setRoleMapping(customerId, mapping) {
+      assertStoreId('customerId', customerId);
+      if (mapping === null) await redis.del(rolesKey(customerId));
+      else await redis.set(rolesKey(customerId), JSON.stringify(checkRoleMapping(mapping)));
     },
 
     async findConnectionByTokenHash(tokenHash) {
@@ -620,6 +638,11 @@ function checkConnection(c: StoredConnection): StoredConnection {
     previousTokenExpiresAt: c.previousTokenExpiresAt,
     createdAt: c.createdAt,
   };
+}
+
+/** A stored role mapping record, checked as the store writes it (written by hand otherwise: refused). */
+function parseRoleMapping(raw: string): StoredRoleMapping {
+  return checkRoleMapping(JSON.parse(raw) as StoredRoleMapping);
 }
 
 const serialize = (rev: number, record: StoredConnection): string => `${rev}:${JSON.stringify(record)}`;

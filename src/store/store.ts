@@ -259,6 +259,34 @@ export interface StoredOidcClient {
   updatedAt: string;
 }
 
+/**
+ * A customer's mapping from IdP groups to app roles, as stored: the store keeps the JSON as is (the roles
+ * module validated it, src/roles/role-mapping.ts) and knows nothing of its meaning.
+ */
+export interface StoredRoleMapping {
+  json: string;
+  updatedAt: string;
+}
+
+/** What the login callback reads of a customer at every login (Store.getCustomer). */
+export interface CustomerRecords {
+  connection: StoredConnection | null;
+  client: StoredOidcClient | null;
+  roleMapping: StoredRoleMapping | null;
+}
+
+/** Checks a role mapping before either store keeps it. */
+export function checkRoleMapping(mapping: StoredRoleMapping): StoredRoleMapping {
+  if (typeof mapping.json !== 'string' || mapping.json.length > MAX_ROLE_MAPPING_BYTES) {
+    throw new TypeError(`a role mapping is JSON text of at most ${MAX_ROLE_MAPPING_BYTES} characters`);
+  }
+  if (typeof mapping.updatedAt !== 'string' || mapping.updatedAt.length > 40) throw new TypeError('updatedAt must be an ISO 8601 time');
+  return { json: mapping.json, updatedAt: mapping.updatedAt };
+}
+
+/** The largest role mapping the stores keep (200 rules of 20 roles fit well below it). */
+export const MAX_ROLE_MAPPING_BYTES = 1_000_000;
+
 /** A person who tried to log in through a customer's OIDC client (admitted or not), by subject. */
 export interface StoredSsoUser {
   subject: string;
@@ -366,7 +394,12 @@ export interface Store {
    * The customer's SCIM connection and OIDC client together, in ONE round trip (the login callback reads
    * both fresh on every login, so a change made through any app instance applies at once).
    */
-  getCustomer(customerId: string): Promise<{ connection: StoredConnection | null; client: StoredOidcClient | null }>;
+  getCustomer(customerId: string): Promise<CustomerRecords>;
+
+  /** The customer's role mapping (the JSON src/roles/role-mapping.ts validated), or null. One round trip. */
+  getRoleMapping(customerId: string): Promise<StoredRoleMapping | null>;
+  /** Sets (or, with null, removes) the customer's role mapping. One round trip. */
+  setRoleMapping(customerId: string, mapping: StoredRoleMapping | null): Promise<void>;
 
   /**
    * For each (attribute, value): whether a deleted user once held it (the tombstones findUsersForLogin

@@ -19,6 +19,8 @@ const storeMethod = new AsyncLocalStorage<string>();
 /** Measurements of one callback request. */
 interface CallbackCost {
   storeCalls: string[];
+  /** `>method` when a store call starts, `<method` when it settles, in order (shows which calls overlap). */
+  timeline: string[];
   /** Redis commands started during the request, as `<storeMethod>:<command>`. */
   redisCommands: string[];
   /** Milliseconds of the whole callback request, and of the store calls inside it. */
@@ -34,8 +36,12 @@ const counting = (store: Store): Store =>
     const cost = recording;
     if (!cost) return call();
     cost.storeCalls.push(method);
+    cost.timeline.push(`>${method}`);
     const started = performance.now();
-    return Promise.resolve(storeMethod.run(method, call)).finally(() => (cost.storeMs += performance.now() - started));
+    return Promise.resolve(storeMethod.run(method, call)).finally(() => {
+      cost.timeline.push(`<${method}`);
+      cost.storeMs += performance.now() - started;
+    });
   });
 
 const median = (values: number[]) => {
@@ -52,6 +58,7 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
     let h: LoginHarness;
     let c: Customer;
     const costs: CallbackCost[] = [];
+    const sessionCosts: CallbackCost[] = [];
     const sub = 'cost-person';
 
     let stopTracing = () => {};
@@ -61,16 +68,18 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
       c = await h.customer({ customerId: `cost-${uid()}`, tenant: 'cost', idpType: 'Okta' });
       h.idp.upsertAccount('cost', { sub, email: 'cost@corp.test', email_verified: true });
       await c.scim.createUser({ userName: 'cost@corp.test' });
-      // Records from the start to the end of each callback request (the only requests the guard runs in).
+      // Records from the start to the end of each callback request (the only requests the guard runs in),
+      // and of each `/me` request (requireActiveUser's session check).
       h.observe((req, res) => {
-        if (!req.url?.startsWith(`/sso/${c.customerId}/callback?`)) return;
-        const cost: CallbackCost = { storeCalls: [], redisCommands: [], ms: 0, storeMs: 0 };
+        const into = req.url?.startsWith(`/sso/${c.customerId}/callback?`) ? costs : req.url === '/me' ? sessionCosts : null;
+        if (!into) return;
+        const cost: CallbackCost = { storeCalls: [], timeline: [], redisCommands: [], ms: 0, storeMs: 0 };
         const started = performance.now();
         recording = cost;
         res.once('finish', () => {
           cost.ms = performance.now() - started;
           recording = null;
-          costs.push(cost);
+          into.push(cost);
         });
       });
     });
@@ -139,6 +148,21 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
       const measured = await measure('cost-off', 403, 11);
       report('refused', measured);
       expectTwoRoundTrips(measured.warm);
+    });
+
+    it('requireActiveUser reads the SCIM user and the role mapping side by side: one store round trip per request', async () => {
+      await h.instance(0).then(({ sso }) => sso.setRoleMapping(c.customerId, { rules: [], defaultRoles: ['member'] }));
+      const browser = new Browser();
+      expect((await h.login(browser, c.customerId, sub)).status).toBe(200);
+      sessionCosts.length = 0;
+      for (let i = 0; i < 5; i++) expect(await h.me(browser)).toMatchObject({ status: 200, body: { roles: ['member'] } });
+      expect(sessionCosts).toHaveLength(5);
+      for (const cost of sessionCosts) {
+        expect([...cost.storeCalls].sort()).toEqual(['getResource', 'getRoleMapping']);
+        // Both calls start before either settles: their commands are in flight together (one round trip).
+        expect(cost.timeline.slice(0, 2).every((event) => event.startsWith('>'))).toBe(true);
+        expect(cost.redisCommands).toHaveLength(storeKind === 'redis' ? 2 : 0);
+      }
     });
   });
 });

@@ -875,6 +875,36 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('role mappings', () => {
+      it('sets, reads, replaces and removes a customer’s role mapping, and getCustomer returns it with the rest', async () => {
+        const other = `cust-${randomUUID()}`;
+        expect(await store.getRoleMapping(conn.customerId)).toBeNull();
+        expect((await store.getCustomer(conn.customerId)).roleMapping).toBeNull();
+        const first = { json: '{"rules":[],"defaultRoles":["member"]}', updatedAt: '2026-01-01T00:00:00.000Z' };
+        await store.setRoleMapping(conn.customerId, first);
+        expect(await store.getRoleMapping(conn.customerId)).toEqual(first);
+        expect(await store.getRoleMapping(other)).toBeNull();
+        const client = makeOidcClient(conn.customerId);
+        await store.createOidcClient(client);
+        expect(await store.getCustomer(conn.customerId)).toEqual({ connection: conn, client, roleMapping: first });
+        const second = { json: '{"rules":[{"groupId":"g","roles":["admin"]}],"defaultRoles":[]}', updatedAt: '2026-01-02T00:00:00.000Z' };
+        await store.setRoleMapping(conn.customerId, second);
+        expect(await store.getRoleMapping(conn.customerId)).toEqual(second);
+        await store.setRoleMapping(conn.customerId, null);
+        expect(await store.getRoleMapping(conn.customerId)).toBeNull();
+        expect((await store.getCustomer(conn.customerId)).roleMapping).toBeNull();
+      });
+
+      it('refuses an oversized mapping and bad customer ids, changing nothing', async () => {
+        const kept = { json: '{"rules":[],"defaultRoles":[]}', updatedAt: '2026-01-01T00:00:00.000Z' };
+        await store.setRoleMapping(conn.customerId, kept);
+        await expect(store.setRoleMapping(conn.customerId, { json: 'x'.repeat(1_000_001), updatedAt: kept.updatedAt })).rejects.toThrow(TypeError);
+        await expect(store.setRoleMapping('bad id {x}', kept)).rejects.toThrow();
+        await expect(store.getRoleMapping('bad id {x}')).rejects.toThrow();
+        expect(await store.getRoleMapping(conn.customerId)).toEqual(kept);
+      });
+    });
+
     describe('OIDC clients', () => {
       it('creates one OIDC client per customer and answers exists for a second', async () => {
         const client = makeOidcClient(conn.customerId);
