@@ -178,6 +178,7 @@ export function customerPage(ctx: PageContext, data: CustomerData, newToken: str
     crumbs: [{ label: 'Customers', href: `${ctx.base}/` }, { label: data.customerId }],
     body: html`<h1>Customer <code>${data.customerId}</code></h1>
 ${data.client ? html`<p><a href="${ctx.base}/customers/${enc(data.customerId)}/matching">SCIM Matching</a>: find the strategy that matches SSO users to SCIM users.</p>` : ''}
+<p><a href="${ctx.base}/customers/${enc(data.customerId)}/roles">Roles</a>: which app roles the customer's IdP groups give.</p>
 ${connectionSection(ctx, data, newToken)}${clientSection(ctx, data)}${usersSection(ctx, data)}${groupsSection(ctx, data)}${data.client ? ssoSection(ctx, data) : ''}`,
   });
 }

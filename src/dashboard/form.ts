@@ -17,9 +17,12 @@ class FormError extends Error {
   }
 }
 
-/** The form as a plain object: a repeated field is an array (and so never a valid CSRF token or choice). */
+/**
+ * The form as an object without a prototype (a field named `__proto__` is just a field): a repeated field
+ * is an array (and so never a valid CSRF token or choice).
+ */
 function fromParams(params: URLSearchParams): Record<string, unknown> {
-  const form: Record<string, unknown> = {};
+  const form = Object.create(null) as Record<string, unknown>;
   for (const key of new Set(params.keys())) {
     const values = params.getAll(key);
     form[key] = values.length === 1 ? values[0] : values;

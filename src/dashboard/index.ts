@@ -12,6 +12,8 @@
  *   GET  /customers/:customerId/matching.json  The matching report as JSON
  *   POST /customers/:customerId/matching     Save the strategy (updateOidcClient), then 303 to the page
  *   GET  /customers/:customerId/compare?subject=…  Compare one SSO user with the candidate SCIM users
+ *   GET  /customers/:customerId/roles        Roles: the role mapping (IdP groups → app roles)
+ *   POST /customers/:customerId/roles        Save the role mapping (setRoleMapping), then 303 to the page
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -32,6 +34,7 @@ import { enc, html, type SafeHtml } from './html.js';
 import { messagePage, type PageContext } from './layout.js';
 import { matchingModel } from './matching-model.js';
 import { matchingPage } from './matching-page.js';
+import { mappingFromForm, rolesPage } from './roles-page.js';
 
 /** The options of the dashboard; `Req` is the framework's request (Express `req`, Koa `ctx`). */
 export interface DashboardOptions<Req = unknown> {
@@ -119,6 +122,8 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
     rotateScimToken: sso.rotateScimToken,
     listSsoUsers: sso.listSsoUsers,
     matchingReport: sso.matchingReport,
+    fetchRoleMapping: sso.fetchRoleMapping,
+    setRoleMapping: sso.setRoleMapping,
     store: internals.store,
     options: internals.options,
   };
@@ -252,6 +257,22 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
           const data = await loadCompare(api, customerId, subject);
           if (!data) return fail(404, 'Not found', `Customer "${customerId}" has no SSO user "${subject}".`);
           return page(200, comparePage(ctx(), data));
+        }
+
+        if (method === 'GET' && action === 'roles') {
+          const mapping = await api.fetchRoleMapping(customerId);
+          return page(200, rolesPage(ctx(), customerId, mapping, { saved: request.query.get('saved') === '1' }));
+        }
+
+        if (method === 'POST' && action === 'roles') {
+          try {
+            await api.setRoleMapping(customerId, mappingFromForm(form));
+          } catch (error) {
+            if (!(error instanceof ScimSsoConfigError) || error.code !== 'invalid_argument') throw error;
+            // The form comes back as it was stored, with what was wrong (nothing was saved).
+            return page(400, rolesPage(ctx(), customerId, await api.fetchRoleMapping(customerId), { saved: false, error: error.message }));
+          }
+          return redirect(`${customerUrl}/roles?saved=1`);
         }
 
         return fail(404, 'Not found', 'No such dashboard page.');

@@ -1,0 +1,88 @@
+/**
+ * The dashboard's Roles page on both adapters and stores: the mapping shown as ordered rows, saved through a
+ * CSRF-protected form (303, then shown), refused with the reason and nothing changed when invalid, and
+ * escaped when hostile.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADAPTERS } from '../support/adapters.js';
+import { STORE_KINDS } from '../support/app.js';
+import { ADMIN, CUSTOMER, HOSTILE_NAME, csrfTokenOf, dashboardFixture, type DashboardFixture } from './fixture.js';
+
+const ROLES = `/admin/customers/${CUSTOMER}/roles`;
+
+describe.each(STORE_KINDS)('dashboard Roles page (%s store)', (storeKind) => {
+  describe.each(ADAPTERS)('%s adapter', (adapter) => {
+    let f: DashboardFixture;
+    beforeAll(async () => {
+      f = await dashboardFixture(storeKind, undefined, adapter);
+    });
+    afterAll(async () => {
+      await f?.cleanup();
+    });
+
+    it('shows that there is no mapping, links from the customer page, and offers empty rows', async () => {
+      await f.sso.deleteRoleMapping(CUSTOMER);
+      const customer = await f.agent().get(`/admin/customers/${CUSTOMER}`).set(ADMIN);
+      expect(customer.text).toContain(`href="${ROLES}"`);
+      const page = await f.agent().get(ROLES).set(ADMIN);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('id="no-mapping"');
+      expect(page.text).toContain('name="group_2"');
+      expect(page.text).not.toContain('name="group_3"');
+    });
+
+    it('saves the rows in order (empty rows skipped) with a valid CSRF token, then shows them', async () => {
+      const agent = f.agent();
+      const token = csrfTokenOf((await agent.get(ROLES).set(ADMIN)).text);
+      const saved = await agent.post(ROLES).set(ADMIN).type('form').send({
+        _csrf: token,
+        by_0: 'name',
+        group_0: 'App-Admins',
+        roles_0: 'admin, editor',
+        by_1: 'id',
+        group_1: '',
+        roles_1: 'ignored',
+        by_2: 'id',
+        group_2: 'g-123',
+        roles_2: 'viewer',
+        defaultRoles: 'member',
+      });
+      expect(saved.status).toBe(303);
+      expect(saved.headers.location).toBe(`${ROLES}?saved=1`);
+      expect(await f.sso.fetchRoleMapping(CUSTOMER)).toMatchObject({
+        rules: [
+          { groupDisplayName: 'App-Admins', roles: ['admin', 'editor'] },
+          { groupId: 'g-123', roles: ['viewer'] },
+        ],
+        defaultRoles: ['member'],
+      });
+      const after = await agent.get(saved.headers.location!).set(ADMIN);
+      expect(after.text).toContain('id="saved"');
+      expect(after.text).toContain('value="App-Admins"');
+      expect(after.text).toContain('value="admin, editor"');
+      expect(after.text).toMatch(/<select id="by_1" name="by_1">\s*<option value="name">displayName<\/option><option value="id" selected>/);
+    });
+
+    it('refuses an invalid mapping with 400 and the reason, keeping the stored one; refuses a POST without CSRF', async () => {
+      await f.sso.setRoleMapping(CUSTOMER, { rules: [{ groupId: 'kept', roles: ['admin'] }] });
+      const before = await f.sso.fetchRoleMapping(CUSTOMER);
+      const agent = f.agent();
+      const token = csrfTokenOf((await agent.get(ROLES).set(ADMIN)).text);
+      const invalid = await agent.post(ROLES).set(ADMIN).type('form').send({ _csrf: token, group_0: 'G', roles_0: '' });
+      expect(invalid.status).toBe(400);
+      expect(invalid.text).toContain('id="error"');
+      expect(invalid.text).toContain('roles');
+      const forged = await f.agent().post(ROLES).set(ADMIN).type('form').send({ group_0: 'G', roles_0: 'admin' });
+      expect(forged.status).toBe(403);
+      expect(await f.sso.fetchRoleMapping(CUSTOMER)).toEqual(before);
+    });
+
+    it('escapes hostile group names and roles', async () => {
+      await f.sso.setRoleMapping(CUSTOMER, { rules: [{ groupDisplayName: HOSTILE_NAME, roles: ['"><b>x'] }] });
+      const page = await f.agent().get(ROLES).set(ADMIN);
+      expect(page.text).not.toContain(HOSTILE_NAME);
+      expect(page.text).not.toContain('"><b>x');
+      expect(page.text).toContain('&quot;&gt;&lt;img');
+    });
+  });
+});
