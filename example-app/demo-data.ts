@@ -92,6 +92,15 @@ export const DEMO_GROUPS = [
   { displayName: 'Sales', members: ['bob@acme.test', 'elee@acme.test'] },
 ];
 
+/** The demo customer's role mapping: Engineering members are admins, everyone admitted is a member. */
+export const DEMO_ROLE_MAPPING = {
+  rules: [
+    { groupDisplayName: 'Engineering', roles: ['admin', 'editor'] },
+    { groupDisplayName: 'Sales', roles: ['viewer'] },
+  ],
+  defaultRoles: ['member'],
+};
+
 /** Subjects recorded as SSO users at startup, as if they had logged in once under the default strategy. */
 export const EARLIER_LOGINS = ['00u-alice', '00u-bob', '00u-dave', '00u-erin'];
 

@@ -41,9 +41,12 @@ ${session}
 export function mePage(user: DefaultSessionUser): string {
   return layout(
     'Your session',
-    `<h1>Admitted</h1><p>The guard found your active SCIM user. This is your session (<code>req.user</code>):</p>
+    `<h1>Admitted</h1><p>The guard found your active SCIM user.</p>
+<p>Your roles: <strong id="roles">${user.roles.length ? escape(user.roles.join(', ')) : 'none'}</strong>
+(from your groups: ${user.groups.length ? user.groups.map((g) => escape(g.displayName)).join(', ') : 'none'}; the customer's role mapping is on the admin dashboard's Roles page).</p>
+<p>This is your session (<code>req.user</code>):</p>
 <pre>${escape(JSON.stringify(user, null, 2))}</pre>
-<p>Deactivate this user through SCIM and reload: the session ends at the next request.</p>
+<p>Deactivate this user through SCIM and reload: the session ends at the next request. Remove them from a group and reload: its roles go.</p>
 <form method="post" action="/logout"><button>Log out</button></form><p><a href="/">Home</a></p>`,
   );
 }

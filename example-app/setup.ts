@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { memoryStore, type ScimSsoCore, type ScimSsoOptions, type Store } from '../src/index.js';
 import { internalsOf } from '../src/internal.js';
 import { redisStore } from '../src/redis.js';
-import { DEMO_CLIENT, DEMO_CUSTOMER, DEMO_GROUPS, DEMO_PEOPLE, EARLIER_LOGINS, MISMATCHED_PEOPLE, oktaUserBody } from './demo-data.js';
+import { DEMO_CLIENT, DEMO_CUSTOMER, DEMO_GROUPS, DEMO_ROLE_MAPPING, DEMO_PEOPLE, EARLIER_LOGINS, MISMATCHED_PEOPLE, oktaUserBody } from './demo-data.js';
 import { startDemoIdp, type DemoIdp } from './demo-idp.js';
 
 export interface Demo<Sso extends ScimSsoCore> {
@@ -90,6 +90,7 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
     const members = group.members.map((userName) => ({ value: userIds.get(userName)!, display: userName }));
     await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: group.displayName, members });
   }
+  await sso.setRoleMapping(DEMO_CUSTOMER, DEMO_ROLE_MAPPING);
   await recordEarlierLogins(sso, store, idp.issuer(DEMO_CUSTOMER));
 
   let conformanceToken: string | null = null;

@@ -26,7 +26,11 @@ const ARGS = [
   '--disable-sync',
 ];
 const ARTIFACTS = resolve('test-artifacts');
-const SCREENSHOTS = { before: join(ARTIFACTS, 'dashboard-matching-before.png'), after: join(ARTIFACTS, 'dashboard-matching-after.png') };
+const SCREENSHOTS = {
+  before: join(ARTIFACTS, 'dashboard-matching-before.png'),
+  after: join(ARTIFACTS, 'dashboard-matching-after.png'),
+  roles: join(ARTIFACTS, 'dashboard-roles.png'),
+};
 
 describe('the dashboard in headless Chromium against the example app', () => {
   let app: ExampleApp;
@@ -73,6 +77,8 @@ describe('the dashboard in headless Chromium against the example app', () => {
   step('keeps the demo outcomes under the default strategy: Alice admitted, Bob refused as deactivated', async () => {
     expect((await login('00u-alice')).pathname).toBe('/me');
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Admitted');
+    // Alice is in Engineering: the demo role mapping makes her an admin.
+    await expect(page.locator('#roles').textContent()).resolves.toBe('admin, editor, member');
     const bob = await login('00u-bob');
     expect(bob.pathname).toBe('/refused');
     expect(bob.searchParams.get('reason')).toBe('deactivated');
@@ -126,8 +132,22 @@ describe('the dashboard in headless Chromium against the example app', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  step('edits the role mapping on the Roles page: Engineering members become owners', async () => {
+    await page.goto(`${app.origin}/admin/customers/acme`);
+    await page.getByRole('main').getByRole('link', { name: 'Roles' }).click();
+    await page.waitForURL(`${app.origin}/admin/customers/acme/roles`);
+    await expect(page.getByLabel('Rule 1: group').inputValue()).resolves.toBe('Engineering');
+    await page.getByLabel('Rule 1: roles, comma-separated').fill('owner, editor');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(`${app.origin}/admin/customers/acme/roles?saved=1`);
+    await expect(page.getByLabel('Rule 1: roles, comma-separated').inputValue()).resolves.toBe('owner, editor');
+    await page.screenshot({ path: SCREENSHOTS.roles, fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
   step('admits the previously affected users through the demo IdP; Carol is still refused', async () => {
     expect((await login('00u-dave')).pathname).toBe('/me');
+    await expect(page.locator('#roles').textContent()).resolves.toBe('owner, editor, member'); // Dave is in Engineering
     await expect(page.locator('pre').textContent()).resolves.toContain('"userName": "dave.okafor@acme-legacy.test"');
     expect((await login('00u-erin')).pathname).toBe('/me');
     await expect(page.locator('pre').textContent()).resolves.toContain('"userName": "elee@acme.test"');
