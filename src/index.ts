@@ -5,6 +5,7 @@
  */
 export { createScimSso, type ScimSsoCore, type ScimConnectionsApi, type OidcClientsApi } from './sso.js';
 export type { RoleMappingsApi, RoleMappingView } from './roles/roles-api.js';
+export type { DirectoryApi, DirectoryGroup, DirectoryMember, DirectoryPage, DirectoryUser, PageOptions, UserFilter } from './directory/directory.js';
 export { rolesFor, type RoleMapping, type RoleMappingInput, type RoleRule, type SessionGroup } from './roles/role-mapping.js';
 export type { ScimSsoOptions } from './options.js';
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js';

@@ -20,6 +20,7 @@ import { createScimHandler } from './scim/handler.js';
 import { settleUnreadBody, toScimRequest } from './scim/mount.js';
 import { memoryStore } from './store/memory.js';
 import { roleMappingsApi, type RoleMappingsApi } from './roles/roles-api.js';
+import { directoryApi, type DirectoryApi } from './directory/directory.js';
 import type { StoredSsoUser } from './store/store.js';
 
 /** Management of the customers' SCIM connections (src/connections.ts). */
@@ -48,6 +49,8 @@ export interface OidcClientsApi {
 
 /** A scim-sso instance without any framework: management, directory and report APIs, guard verify, SCIM over Node http. */
 export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, RoleMappingsApi {
+  /** What the customers' IdPs provisioned: users, groups and members, by cursor (src/directory/directory.ts). */
+  readonly directory: DirectoryApi;
   /** The path the SCIM routes are served under (the `basePath` option, default `/scim/v2`). */
   readonly basePath: string;
   /** Every login attempt through the customer's OIDC client, most recent first. */
@@ -112,6 +115,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const roles = roleMappingsApi(store, emit);
   const core: ScimSsoCore = {
     basePath: options.basePath,
+    directory: directoryApi(store),
     createScimConnection: connections.createScimConnection,
     fetchScimConnection: connections.fetchScimConnection,
     deleteScimConnection: async (customerId) => {

@@ -4,6 +4,7 @@
  */
 import {
   assertIndexAttribute,
+  assertCursorPaging,
   assertPaging,
   assertQuota,
   assertResourceKind,
@@ -49,6 +50,13 @@ interface Entry {
   members: Map<string, StoredMember>;
   /** Groups: the members as an array for paging, rebuilt lazily after a change (null = stale). */
   memberList: StoredMember[] | null;
+  /**
+   * Groups: each member's position, increasing in list order (cursor paging, listGroupMembersAfter), as the
+   * Redis store's member scores: a full list numbers them 1…n, an added member gets the highest + 1.
+   */
+  memberPos: Map<string, number>;
+  /** Groups: the highest position given so far (never reused, so a walk in progress misses no added member). */
+  memberTop: number;
   displayName: string;
   /** What this resource counts against maxBytes (resourceBytes), kept current as members come and go. */
   bytes: number;
@@ -144,11 +152,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
   /** Replaces a group's member list: O(old + new); users that join or leave are bumped. */
   function setMembers(s: Space, group: Entry, after: StoredMember[]): void {
-    const next = new Map(after.map((m) => [m.value, m]));
+    const next = new Map<string, StoredMember>();
+    for (const m of after) if (!next.has(m.value)) next.set(m.value, m); // the first occurrence wins
     for (const value of group.members.keys()) if (!next.has(value)) unlink(s, group.id, value);
     for (const value of next.keys()) if (!group.members.has(value)) link(s, group.id, value);
     group.members = next;
     group.memberList = null;
+    group.memberPos = new Map([...next.keys()].map((value, i) => [value, i + 1]));
+    group.memberTop = next.size;
   }
 
   /** The bytes member changes would add (negative: free), without applying them. */
@@ -170,12 +181,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   function applyChanges(s: Space, group: Entry, changes: MemberChanges): void {
     for (const value of changes.remove) {
       if (!group.members.delete(value)) continue;
+      group.memberPos.delete(value);
       unlink(s, group.id, value);
       group.memberList = null;
     }
     for (const m of changes.add) {
       if (group.members.has(m.value)) continue;
       group.members.set(m.value, m);
+      group.memberPos.set(m.value, ++group.memberTop);
       link(s, group.id, m.value);
       group.memberList = null;
     }
@@ -387,6 +400,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         indexes: write.indexes,
         members: new Map(),
         memberList: null,
+        memberPos: new Map(),
+        memberTop: 0,
         displayName: write.displayName ?? '',
         bytes,
       };
@@ -455,6 +470,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         const member = group.members.get(id);
         if (!member) continue;
         group.members.delete(id);
+        group.memberPos.delete(id);
         group.memberList = null;
         const cost = memberBytes(member);
         group.bytes -= cost;
@@ -483,6 +499,39 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         .slice(offset, offset + count)
         .map((m) => ({ ...m }));
       return { version: group.version, total: group.members.size, members };
+    },
+
+    // Both walk the insertion-ordered Map from its start (O(n) to the cursor): the memory store is for
+    // development and demos; the Redis store seeks in O(log n).
+    async listAfter(connectionId, kind, after, count, options) {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      assertCursorPaging(after, count);
+      const s = space(connectionId);
+      if (!s) return { resources: [], next: null };
+      const taken: Entry[] = [];
+      for (const entry of s.resources[kind].values()) {
+        if (entry.seq <= after) continue;
+        if (taken.length === count) return { resources: taken.map((e) => output(s, e, options)), next: taken.at(-1)!.seq };
+        taken.push(entry);
+      }
+      return { resources: taken.map((e) => output(s, e, options)), next: null };
+    },
+
+    async listGroupMembersAfter(connectionId, groupId, after, count) {
+      assertStoreId('connectionId', connectionId);
+      assertCursorPaging(after, count);
+      const group = space(connectionId)?.resources.Group.get(groupId);
+      if (!group) return null;
+      const members: StoredMember[] = [];
+      let last = after;
+      for (const [value, position] of group.memberPos) {
+        if (position <= after) continue;
+        if (members.length === count) return { version: group.version, total: group.members.size, members, next: last };
+        members.push({ ...group.members.get(value)! });
+        last = position;
+      }
+      return { version: group.version, total: group.members.size, members, next: null };
     },
 
     async findByIndex(connectionId, kind, attribute, value, options) {

@@ -468,6 +468,23 @@ local function auxOf(k, id, parents)
   return aux
 end
 
+-- The rows and aux of resources as ZRANGE … WITHSCORES ranks them (id, seq, id, seq, …): one HMGET of the
+-- rows and, for users, one of their memberships.
+local function loadRanked(k, ranked)
+  local seqs, rows, aux = {}, {}, {}
+  for i = 2, #ranked, 2 do seqs[#seqs + 1] = fmt(ranked[i]) end
+  if #seqs == 0 then return rows, aux end
+  rows = redis.call('HMGET', rhash(k), unpack(seqs))
+  local parents = {}
+  if k == 'u' then
+    local ids = {}
+    for i = 1, #ranked, 2 do ids[#ids + 1] = ranked[i] end
+    parents = redis.call('HMGET', MEMBER, unpack(ids))
+  end
+  for i = 1, #seqs do aux[i] = auxOf(k, ranked[2 * i - 1], parents[i]) end
+  return rows, aux
+end
+
 local function load(k, seq)
   local s = redis.call('HGET', rhash(k), seq)
   if not s then return nil end
@@ -575,21 +592,22 @@ local total = redis.call('ZCARD', order(k))
 local rows, aux = {}, {}
 if count > 0 and offset < total then
   -- Clamped to the total so that a huge count never reaches ZRANGE as a float-formatted number.
-  local ranked = redis.call('ZRANGE', order(k), offset, math.min(offset + count, total) - 1, 'WITHSCORES')
-  local seqs = {}
-  for i = 2, #ranked, 2 do seqs[#seqs + 1] = fmt(ranked[i]) end
-  if #seqs > 0 then
-    rows = redis.call('HMGET', rhash(k), unpack(seqs))
-    local parents = {}
-    if k == 'u' then
-      local ids = {}
-      for i = 1, #ranked, 2 do ids[#ids + 1] = ranked[i] end
-      parents = redis.call('HMGET', MEMBER, unpack(ids))
-    end
-    for i = 1, #seqs do aux[i] = auxOf(k, ranked[2 * i - 1], parents[i]) end
-  end
+  rows, aux = loadRanked(k, redis.call('ZRANGE', order(k), offset, math.min(offset + count, total) - 1, 'WITHSCORES'))
 end
 return { total, rows, aux }
+`;
+
+/**
+ * A page by cursor (ARGV: kind, after seq, count ≥ 1): up to count resources created after that seq, in
+ * creation order, O(log n + count). Reply {rows, aux, the last row's seq when more follow, else ''}.
+ */
+export const LIST_AFTER = `${READ_PRELUDE}
+local k, count = ARGV[1], tonumber(ARGV[3])
+local ranked = redis.call('ZRANGE', order(k), '(' .. ARGV[2], '+inf', 'BYSCORE', 'LIMIT', 0, count + 1, 'WITHSCORES')
+local more = #ranked > 2 * count
+if more then ranked = { unpack(ranked, 1, 2 * count) } end
+local rows, aux = loadRanked(k, ranked)
+return { rows, aux, more and fmt(ranked[#ranked]) or '' }
 `;
 
 /**
@@ -685,25 +703,54 @@ redis.call('HDEL', JOBS, token)
 return 0
 `;
 
+/** Shared by the member page scripts: a group's version and member set, and members with their metadata. */
+const MEMBERS_PRELUDE = `
+local function groupVersion(gid)
+  local seq = seqOf('g', gid)
+  if not seq then return nil end
+  return tonumber(string.match(redis.call('HGET', rhash('g'), seq), '^(%d+)')), mzkey(gid)
+end
+-- Flat (value, meta or '') pairs.
+local function withMeta(gid, values)
+  local flat = {}
+  if #values == 0 then return flat end
+  local metas = redis.call('HMGET', mmkey(gid), unpack(values))
+  for i, v in ipairs(values) do
+    flat[#flat + 1] = v
+    flat[#flat + 1] = metas[i] or ''
+  end
+  return flat
+end
+`;
+
 /**
  * A page of group members in insertion order (ARGV: group id, offset, count at most MEMBER_CHUNK). Reply
  * {version, total, flat (value, meta) pairs}, or an empty array when there is no such group.
  */
 export const LIST_MEMBERS = `${PRELUDE}
+${MEMBERS_PRELUDE}
 local gid, offset, count = ARGV[1], tonumber(ARGV[2]), math.min(tonumber(ARGV[3]), ${MEMBER_CHUNK})
-local seq = seqOf('g', gid)
-if not seq then return {} end
-local version = string.match(redis.call('HGET', rhash('g'), seq), '^(%d+)')
-local mz, mm = mzkey(gid), mmkey(gid)
+local version, mz = groupVersion(gid)
+if not version then return {} end
 local total = redis.call('ZCARD', mz)
-local flat = {}
-if count > 0 and offset < total then
-  local values = redis.call('ZRANGE', mz, offset, math.min(offset + count, total) - 1)
-  local metas = redis.call('HMGET', mm, unpack(values))
-  for i, v in ipairs(values) do
-    flat[#flat + 1] = v
-    flat[#flat + 1] = metas[i] or ''
-  end
-end
-return { tonumber(version), total, flat }
+local values = {}
+if count > 0 and offset < total then values = redis.call('ZRANGE', mz, offset, math.min(offset + count, total) - 1) end
+return { version, total, withMeta(gid, values) }
+`;
+
+/**
+ * A group's members by cursor (ARGV: group id, after position, count ≥ 1, at most MEMBER_CHUNK): those whose
+ * position (their score) is above `after`, in list order. Reply {} when the group does not exist, else
+ * {version, total, flat (value, meta) pairs, the last position when more follow, else ''}.
+ */
+export const LIST_MEMBERS_AFTER = `${PRELUDE}
+${MEMBERS_PRELUDE}
+local gid, count = ARGV[1], math.min(tonumber(ARGV[3]), ${MEMBER_CHUNK})
+local version, mz = groupVersion(gid)
+if not version then return {} end
+local ranked = redis.call('ZRANGE', mz, '(' .. ARGV[2], '+inf', 'BYSCORE', 'LIMIT', 0, count + 1, 'WITHSCORES')
+local more = #ranked > 2 * count
+local values = {}
+for i = 1, math.min(#ranked, 2 * count), 2 do values[#values + 1] = ranked[i] end
+return { version, redis.call('ZCARD', mz), withMeta(gid, values), more and fmt(ranked[2 * count]) or '' }
 `;

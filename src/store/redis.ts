@@ -45,6 +45,7 @@ import * as lua from './redis-scripts.js';
 import {
   memberMeta,
   assertIndexAttribute,
+  assertCursorPaging,
   assertPaging,
   assertQuota,
   assertResourceKind,
@@ -96,6 +97,8 @@ const SCRIPTS = {
   stage: { lua: lua.STAGE_MEMBERS, keys: 1, readOnly: false },
   settle: { lua: lua.SETTLE_JOB, keys: 1, readOnly: false },
   members: { lua: lua.LIST_MEMBERS, keys: 1, readOnly: true },
+  after: { lua: lua.LIST_AFTER, keys: 1, readOnly: true },
+  membersAfter: { lua: lua.LIST_MEMBERS_AFTER, keys: 1, readOnly: true },
 } as const;
 
 /** Resources deleted per round trip by deleteConnection. */
@@ -511,6 +514,30 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertPaging(offset, count);
       if (!isValidStoreId(groupId)) return null;
       return memberPages(connectionId, groupId, offset, count);
+    },
+
+    async listAfter(connectionId, kind, after, count, options) {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      assertCursorPaging(after, count);
+      const [rows, aux, next] = (await runBuffer('after', tag(connectionId), KIND_CODE[kind], after, count)) as [(Buffer | null)[], Buffer[][], Buffer];
+      const resources: StoredResource[] = [];
+      rows.forEach((row, i) => {
+        const resource = parseRawRow(kind, row, aux[i] ?? []);
+        if (resource) resources.push(resource);
+      });
+      const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, resources) : resources;
+      return { resources: withAll, next: next.length === 0 ? null : Number(next.toString()) };
+    },
+
+    async listGroupMembersAfter(connectionId, groupId, after, count) {
+      assertStoreId('connectionId', connectionId);
+      assertCursorPaging(after, count);
+      if (!isValidStoreId(groupId)) return null;
+      const reply = (await run('membersAfter', tag(connectionId), groupId, after, Math.min(count, CHUNK))) as unknown[];
+      if (reply.length === 0) return null;
+      const [version, total, flat, next] = reply as [number, number, string[], string];
+      return { version: Number(version), total: Number(total), members: parseMembers(flat), next: next === '' ? null : Number(next) };
     },
 
     async findByIndex(connectionId, kind, attribute, value, options) {

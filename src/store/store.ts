@@ -163,6 +163,28 @@ export interface Page {
   resources: StoredResource[];
 }
 
+/**
+ * A page read by cursor (listAfter): the resources after a position, in creation order, and the position
+ * to continue after (null: this was the last page). Positions are the store's creation counter, so a walk
+ * sees every resource that exists from its start to its end exactly once, whatever is created or deleted
+ * meanwhile (new ones come last).
+ */
+export interface CursorPage {
+  resources: StoredResource[];
+  next: number | null;
+}
+
+/** A page of a group's members read by cursor (listGroupMembersAfter). */
+export interface MemberCursorPage {
+  /** The group's version when the page was read. */
+  version: number;
+  /** How many members the group has. */
+  total: number;
+  members: StoredMember[];
+  /** The member position to continue after, or null when this was the last page. */
+  next: number | null;
+}
+
 /** What the login guard reads in its one round trip. */
 export interface LoginLookup {
   /** The users whose index `attribute` holds `value`, in creation order. */
@@ -383,6 +405,19 @@ export interface Store {
    * group.
    */
   listGroupMembers(connectionId: string, groupId: string, offset: number, count: number): Promise<MemberPage | null>;
+
+  /**
+   * Up to `count` resources created after position `after` (0: from the first), in creation order:
+   * O(log n + count) on Redis. For cursor paging (the directory API); see {@link CursorPage}.
+   */
+  listAfter(connectionId: string, kind: ResourceKind, after: number, count: number, options?: ReadOptions): Promise<CursorPage>;
+
+  /**
+   * Up to `count` (at most MEMBER_CHUNK on Redis per call) members of a group after member position `after`
+   * (0: from the first), in list order; null when the group does not exist. Members added while a walk is
+   * under way come after every earlier one; a full member-list replacement numbers the list afresh.
+   */
+  listGroupMembersAfter(connectionId: string, groupId: string, after: number, count: number): Promise<MemberCursorPage | null>;
 
   /**
    * The login guard's lookup: users by index value, plus whether a deleted user once held that value
@@ -620,6 +655,15 @@ export function tombstoneDigest(attribute: string, value: string): string {
 export function assertPaging(offset: number, count: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0) {
     throw new TypeError('offset and count must be non-negative integers');
+  }
+}
+
+/** The most a cursor page may ask for (listAfter, listGroupMembersAfter). */
+export const MAX_CURSOR_PAGE = 1000;
+
+export function assertCursorPaging(after: number, count: number): void {
+  if (!Number.isSafeInteger(after) || after < 0 || !Number.isSafeInteger(count) || count < 1 || count > MAX_CURSOR_PAGE) {
+    throw new TypeError(`after must be a non-negative integer and count an integer from 1 to ${MAX_CURSOR_PAGE}`);
   }
 }
 

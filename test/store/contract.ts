@@ -585,6 +585,85 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('cursor pages (listAfter, listGroupMembersAfter)', () => {
+      /** Every resource of a kind through listAfter in pages of `size`, and the pages' sizes. */
+      const walk = async (kind: 'User' | 'Group', size: number, between?: (page: number) => Promise<void>): Promise<string[]> => {
+        const ids: string[] = [];
+        let after = 0;
+        for (let page = 0; ; page++) {
+          const read = await store.listAfter(cid, kind, after, size, { members: false });
+          ids.push(...read.resources.map((r) => r.id));
+          if (read.next === null) return ids;
+          expect(read.resources).toHaveLength(size);
+          after = read.next;
+          await between?.(page);
+        }
+      };
+
+      it('walks users in creation order, each exactly once, whatever the page size; groups apart', async () => {
+        const users: string[] = [];
+        for (let i = 0; i < 23; i++) users.push(await createUser(`walk${i}@x.test`));
+        const group = await createGroup('G');
+        for (const size of [1, 5, 23, 24, 1000]) expect(await walk('User', size)).toEqual(users);
+        expect(await walk('Group', 10)).toEqual([group]);
+        const first = await store.listAfter(cid, 'User', 0, 2);
+        expect(first.resources.map((r) => [r.id, r.version])).toEqual([
+          [users[0], 1],
+          [users[1], 1],
+        ]);
+        expect(first.resources[0]!.json).toContain('walk0@x.test');
+        expect(await store.listAfter('no-such-connection', 'User', 0, 10)).toEqual({ resources: [], next: null });
+      });
+
+      it('is stable under writes between pages: existing ones once, deleted ones gone, created ones at the end', async () => {
+        const users: string[] = [];
+        for (let i = 0; i < 12; i++) users.push(await createUser(`stable${i}@x.test`));
+        const created: string[] = [];
+        const seen = await walk('User', 4, async (page) => {
+          if (page === 0) {
+            expect(await store.deleteResource(cid, 'User', users[1]!)).toBe(true); // already read
+            expect(await store.deleteResource(cid, 'User', users[6]!)).toBe(true); // not read yet
+            created.push(await createUser(`late@x.test`));
+          }
+        });
+        expect(seen).toEqual([...users.filter((id) => id !== users[6]), ...created]);
+      });
+
+      it('refuses bad paging arguments', async () => {
+        for (const [after, count] of [
+          [-1, 10],
+          [0, 0],
+          [0, 1001],
+          [1.5, 10],
+        ] as const) {
+          await expect(store.listAfter(cid, 'User', after, count)).rejects.toThrow(TypeError);
+          await expect(store.listGroupMembersAfter(cid, 'g', after, count)).rejects.toThrow(TypeError);
+        }
+      });
+
+      it('walks a group’s members in list order, stable under removals and additions between pages', async () => {
+        const members = Array.from({ length: 30 }, (_, i) => ({ value: `mem${i}`, ...(i % 4 === 0 ? { display: `Mem ${i}` } : {}) }));
+        const gid = await createGroup('Big', members);
+        expect(await store.listGroupMembersAfter(cid, 'nope', 0, 10)).toBeNull();
+        const seen: string[] = [];
+        let after = 0;
+        let version = 1;
+        for (let page = 0; ; page++) {
+          const read = (await store.listGroupMembersAfter(cid, gid, after, 7))!;
+          if (page === 0) expect(read).toMatchObject({ version: 1, total: 30, members: members.slice(0, 7) });
+          seen.push(...read.members.map((m) => m.value));
+          if (read.next === null) break;
+          after = read.next;
+          if (page === 1) {
+            const write = { ...groupWrite(gid, 'Big'), members: undefined, memberChanges: { remove: ['mem0', 'mem20', 'mem29'], add: [{ value: 'new1' }] } };
+            expect(await store.replaceResource(cid, write, version)).toEqual({ ok: true, version: ++version });
+          }
+        }
+        const expected = members.map((m) => m.value).filter((v) => v !== 'mem20' && v !== 'mem29');
+        expect(seen).toEqual([...expected, 'new1']);
+      });
+    });
+
     describe('member changes, member pages and user versions', () => {
       const member = (i: number): StoredMember => (i % 3 === 0 ? { value: `m${i}`, display: `M ${i}`, type: 'User' } : { value: `m${i}` });
       const range = (from: number, to: number): StoredMember[] => Array.from({ length: to - from }, (_, i) => member(from + i));
