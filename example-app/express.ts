@@ -13,7 +13,7 @@ import type { DefaultSessionUser } from '../src/index.js';
 import { scimSso } from '../src/express/index.js';
 import { dashboard } from '../src/express/dashboard.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE, MISMATCHED_PEOPLE } from './demo-data.js';
-import { homePage, mePage, refusedPage } from './pages.js';
+import { homePage, membersPage, mePage, refusedPage } from './pages.js';
 import { exitOnListenError, setUpDemo } from './setup.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -81,6 +81,15 @@ app.use(dashboard(sso, { authorize: (req) => req.session?.demoAdmin === true, lo
 app.get('/me', sso.requireActiveUser({ redirectTo: '/refused' }), (req, res) => {
   if (req.accepts(['html', 'json']) === 'json') return res.json(req.user);
   res.type('html').send(mePage(req.user as DefaultSessionUser));
+});
+app.get('/members', sso.requireActiveUser({ redirectTo: '/refused' }), async (req, res, next) => {
+  try {
+    const { customerId } = req.user as DefaultSessionUser;
+    const cursor = typeof req.query.cursor === 'string' ? req.query.cursor : null;
+    res.type('html').send(await membersPage(sso, customerId, cursor));
+  } catch (error) {
+    next(error);
+  }
 });
 app.get('/refused', (req, res) => {
   res

@@ -9,7 +9,7 @@ import session from 'koa-session';
 import type { DefaultSessionUser } from '../src/index.js';
 import { scimSso } from '../src/koa/index.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE } from './demo-data.js';
-import { homePage, mePage, refusedPage } from './pages.js';
+import { homePage, membersPage, mePage, refusedPage } from './pages.js';
 import { memorySessionStore } from './session-store.js';
 import { exitOnListenError, setUpDemo } from './setup.js';
 
@@ -42,6 +42,13 @@ app.use(async (ctx, next) => {
         ctx.type = 'html';
         ctx.body = mePage(ctx.state.user as DefaultSessionUser);
       }
+    });
+  } else if (ctx.method === 'GET' && ctx.path === '/members') {
+    await requireActive(ctx, async () => {
+      const { customerId } = ctx.state.user as DefaultSessionUser;
+      const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : null;
+      ctx.type = 'html';
+      ctx.body = await membersPage(sso, customerId, cursor);
     });
   } else if (ctx.method === 'GET' && ctx.path === '/refused') {
     ctx.status = 403;

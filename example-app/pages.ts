@@ -1,5 +1,5 @@
 /** The example app's few pages: plain HTML, no build step. */
-import type { DefaultSessionUser } from '../src/index.js';
+import type { DefaultSessionUser, ScimSsoCore } from '../src/index.js';
 import type { DemoPerson } from './demo-data.js';
 
 const escape = (value: string) => value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -47,6 +47,7 @@ export function mePage(user: DefaultSessionUser): string {
 <p>This is your session (<code>req.user</code>):</p>
 <pre>${escape(JSON.stringify(user, null, 2))}</pre>
 <p>Deactivate this user through SCIM and reload: the session ends at the next request. Remove them from a group and reload: its roles go.</p>
+<p><a href="/members">Your organisation's members</a> (the directory API).</p>
 <form method="post" action="/logout"><button>Log out</button></form><p><a href="/">Home</a></p>`,
   );
 }
@@ -65,5 +66,30 @@ export function refusedPage(error: string, reason: string): string {
     'Login refused',
     `<h1>Login refused</h1><p role="alert">${escape(explanation)}</p>
 <p>Error <code>${escape(error)}</code>${reason ? `, reason <code>${escape(reason)}</code>` : ''}.</p><p><a href="/">Home</a></p>`,
+  );
+}
+
+/** Members of the logged-in person's organisation, one directory page at a time (`sso.directory`). */
+export async function membersPage(sso: Pick<ScimSsoCore, 'directory'>, customerId: string, cursor: string | null): Promise<string> {
+  // A cursor that is not one of ours (edited by hand) starts from the first page.
+  const users = await sso.directory.listUsers(customerId, { cursor, limit: 50 }).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code !== 'invalid_argument') throw error;
+    return sso.directory.listUsers(customerId, { limit: 50 });
+  });
+  const groups = (await sso.directory.listGroups(customerId, { limit: 50 })).items;
+  const rows = users.items
+    .map(
+      (u) =>
+        `<tr><td>${escape(u.displayName ?? u.userName)}</td><td>${escape(u.userName)}</td><td>${u.active ? 'active' : 'deactivated'}</td><td>${escape(u.groups.map((g) => g.displayName).join(', '))}</td></tr>`,
+    )
+    .join('\n');
+  const next = users.nextCursor ? `<p><a href="/members?cursor=${encodeURIComponent(users.nextCursor)}">Next page</a></p>` : '';
+  return layout(
+    'Members',
+    `<h1>Members of <code>${escape(customerId)}</code></h1>
+<p>What the organisation's IdP provisioned over SCIM, read with <code>sso.directory.listUsers</code>.</p>
+<table id="members"><thead><tr><th>Name</th><th>userName</th><th>Status</th><th>Groups</th></tr></thead><tbody>${rows}</tbody></table>${next}
+<h2>Groups</h2><ul id="groups">${groups.map((g) => `<li>${escape(g.displayName)} (${g.memberCount} members)</li>`).join('')}</ul>
+<p><a href="/me">Your session</a> · <a href="/">Home</a></p>`,
   );
 }

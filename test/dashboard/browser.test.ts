@@ -3,7 +3,8 @@
  * example app (`npm run example`'s script as a child process): the demo admin logs in, SCIM Matching
  * lists the people the default strategy locks out, switching the strategy empties the list without a
  * reload, Save applies it, and one of those people then logs in through the demo IdP and is admitted.
- * Screenshots of the matching page before and after go to test-artifacts/.
+ * Roles: Alice's are shown on /me, the Roles page edits the mapping, Dave gets the new roles at login, and
+ * the members page reads the directory API. Screenshots (matching before and after, roles) go to test-artifacts/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -149,6 +150,12 @@ describe('the dashboard in headless Chromium against the example app', () => {
     expect((await login('00u-dave')).pathname).toBe('/me');
     await expect(page.locator('#roles').textContent()).resolves.toBe('owner, editor, member'); // Dave is in Engineering
     await expect(page.locator('pre').textContent()).resolves.toContain('"userName": "dave.okafor@acme-legacy.test"');
+    // The members page reads the directory API.
+    await page.getByRole('link', { name: "Your organisation's members" }).click();
+    await page.waitForURL(`${app.origin}/members`);
+    const userNames = await page.locator('#members tbody tr td:nth-child(2)').allTextContents();
+    expect(userNames).toEqual(expect.arrayContaining(['alice@acme.test', 'bob@acme.test', 'dave.okafor@acme-legacy.test', 'elee@acme.test']));
+    await expect(page.locator('#groups li').allTextContents()).resolves.toEqual(['Engineering (2 members)', 'Sales (2 members)']);
     expect((await login('00u-erin')).pathname).toBe('/me');
     await expect(page.locator('pre').textContent()).resolves.toContain('"userName": "elee@acme.test"');
     const carol = await login('00u-carol');
