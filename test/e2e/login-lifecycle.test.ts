@@ -288,7 +288,16 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
       const admitted = await customLogin(browser, sub);
       expect(admitted.url).toBe(`${origin}/me`);
       expect(admitted.response.status).toBe(200);
-      const sessionUser = { customerId: c.customerId, connectionId: c.connectionId, scimUserId: id, userName: email, subject: sub, email };
+      const sessionUser = {
+        customerId: c.customerId,
+        connectionId: c.connectionId,
+        scimUserId: id,
+        userName: email,
+        subject: sub,
+        email,
+        groups: [],
+        roles: [],
+      };
       expect(await admitted.response.json()).toEqual(sessionUser);
 
       const refused = await customLogin(browser, offSub);

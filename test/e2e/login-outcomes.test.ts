@@ -125,6 +125,8 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
           userName: person.users[0]!.userName,
           subject: person.account.sub,
           email: person.account.email,
+          groups: [],
+          roles: [],
         };
         expect(result.status, JSON.stringify(result.body)).toBe(200);
         expect(result.url).toMatch(/\/me$/);
@@ -199,6 +201,8 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
           userName: 'olivia@okta.test',
           subject: '00u-okta-sub',
           email: 'Olivia@Okta.Test',
+          groups: [],
+          roles: [],
         });
       });
 
@@ -217,6 +221,8 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
           userName: 'carol@entra.test',
           subject: oid,
           email: 'carol@entra.test',
+          groups: [],
+          roles: [],
         });
 
         // A SCIM user whose externalId is the pairwise `sub` (what Entra never sends) does not match.
