@@ -7,12 +7,14 @@ import {
   assertPaging,
   assertQuota,
   assertResourceKind,
+  assertSortOrder,
   assertStoreId,
   isValidStoreId,
   memberBytes,
   normalizeResourceWrite,
   resolveTombstoneOptions,
   resourceBytes,
+  sortedRuns,
   TOMBSTONE_TRIM_BUDGET,
   tombstoneDigest,
   type IndexEntry,
@@ -23,6 +25,7 @@ import {
   type ReadOptions,
   type ResourceKind,
   type ResourceWrite,
+  type SortEntry,
   type Store,
   type StoredConnection,
   type StoredMember,
@@ -34,6 +37,7 @@ import {
   recordLoginInSteps,
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
+import { OrderedIndex } from './ordered-index.js';
 
 interface Entry {
   id: string;
@@ -43,6 +47,7 @@ interface Entry {
   /** Creation order within the connection (shared by users and groups, like the Redis counter). */
   seq: number;
   indexes: IndexEntry[];
+  sortKeys: SortEntry[];
   /** Groups: member value -> member, in the order added (a Map keeps insertion order). */
   members: Map<string, StoredMember>;
   /** Groups: the members as an array for paging, rebuilt lazily after a change (null = stale). */
@@ -52,9 +57,37 @@ interface Entry {
   bytes: number;
 }
 
+/** One resource in a sort index: its value for the attribute (null: none) and the resource. */
+interface Sorted {
+  value: string | null;
+  entry: Entry;
+}
+
+/** A sort index: entries by value then creation (nulls last), and how many are null. */
+interface SortIndex {
+  entries: OrderedIndex<Sorted>;
+  missing: number;
+}
+
+/** listSorted's ascending order: by value, null after every value, then by creation. */
+function bySortValue(a: Sorted, b: Sorted): number {
+  if (a.value !== b.value) {
+    if (a.value === null) return 1;
+    if (b.value === null) return -1;
+    return a.value < b.value ? -1 : 1;
+  }
+  return a.entry.seq - b.entry.seq;
+}
+
+const byCreation = (a: Entry, b: Entry): number => a.seq - b.seq;
+
 interface Space {
   seq: number;
   resources: Record<ResourceKind, Map<string, Entry>>;
+  /** The resources of each kind in creation order (with ranks, for pages). */
+  order: Record<ResourceKind, OrderedIndex<Entry>>;
+  /** `${kind}\0${attribute}` → the sort index of that attribute. */
+  sorted: Map<string, SortIndex>;
   /** `${kind}\0${attribute}` → value → ids in insertion order. */
   indexes: Map<string, Map<string, string[]>>;
   /** member id → ids of the groups listing it. */
@@ -107,6 +140,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (!values) s.indexes.set(key, (values = new Map()));
       const ids = values.get(entry.value) ?? [];
       if (!ids.includes(id)) values.set(entry.value, [...ids, id]);
+    }
+  }
+
+  function addSortKeys(s: Space, entry: Entry): void {
+    for (const { attribute, value } of entry.sortKeys) {
+      const key = indexKey(entry.kind, attribute);
+      let index = s.sorted.get(key);
+      if (!index) s.sorted.set(key, (index = { entries: new OrderedIndex(bySortValue), missing: 0 }));
+      index.entries.insert({ value, entry });
+      if (value === null) index.missing++;
+    }
+  }
+
+  function removeSortKeys(s: Space, entry: Entry): void {
+    for (const { attribute, value } of entry.sortKeys) {
+      const index = s.sorted.get(indexKey(entry.kind, attribute));
+      if (index?.entries.delete({ value, entry }) && value === null) index.missing--;
     }
   }
 
@@ -290,6 +340,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       spaces.set(connection.connectionId, {
         seq: 0,
         resources: { User: new Map(), Group: new Map() },
+        order: { User: new OrderedIndex(byCreation), Group: new OrderedIndex(byCreation) },
+        sorted: new Map(),
         indexes: new Map(),
         memberOf: new Map(),
         gone: new Map(),
@@ -366,13 +418,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         version: 1,
         seq: ++s.seq,
         indexes: write.indexes,
+        sortKeys: write.sortKeys ?? [],
         members: new Map(),
         memberList: null,
         displayName: write.displayName ?? '',
         bytes,
       };
       existing.set(write.id, entry);
+      s.order[write.kind].insert(entry);
       addIndexes(s, write.kind, write.id, write.indexes);
+      addSortKeys(s, entry);
       if (write.kind === 'Group') setMembers(s, entry, write.members ?? []);
       return { ok: true, version: 1 };
     },
@@ -409,6 +464,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       }
       entry.json = write.json;
       entry.indexes = write.indexes;
+      removeSortKeys(s, entry);
+      entry.sortKeys = write.sortKeys ?? [];
+      addSortKeys(s, entry);
       entry.version += 1;
       return { ok: true, version: entry.version };
     },
@@ -426,8 +484,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         return { ok: false, reason: 'version_mismatch', currentVersion: entry.version };
       }
       s.resources[kind].delete(id);
+      s.order[kind].delete(entry);
       s.bytes -= entry.bytes;
       removeIndexes(s, kind, id, entry.indexes);
+      removeSortKeys(s, entry);
       if (kind === 'User') bury(s, entry.indexes);
       // Leave every group that lists it; those groups changed, so their versions move on.
       for (const gid of s.memberOf.get(id) ?? []) {
@@ -506,8 +566,42 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertPaging(offset, count);
       const s = space(connectionId);
       if (!s) return { total: 0, resources: [] };
-      const all = [...s.resources[kind].values()]; // Map order is insertion order = creation order
-      return { total: all.length, resources: all.slice(offset, offset + count).map((e) => output(s, e, options)) };
+      const order = s.order[kind];
+      return { total: order.size, resources: order.slice(offset, offset + count).map((e) => output(s, e, options)) };
+    },
+
+    async listSorted(connectionId, kind, sortOrder, offset, count, options): Promise<Page> {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      assertSortOrder(sortOrder);
+      assertPaging(offset, count);
+      const s = space(connectionId);
+      if (!s) return { total: 0, resources: [] };
+      // Creation order is a sort index without nulls.
+      const index = sortOrder.attribute === null ? { entries: s.order[kind], missing: 0 } : s.sorted.get(indexKey(kind, sortOrder.attribute));
+      if (!index) return { total: 0, resources: [] };
+      const total = index.entries.size;
+      const resources: StoredResource[] = [];
+      for (const run of sortedRuns(total, index.missing, sortOrder.descending, offset, count)) {
+        const items = index.entries.slice(run.from, run.to);
+        if (run.reverse) items.reverse();
+        for (const item of items) resources.push(output(s, 'entry' in item ? item.entry : item, options));
+      }
+      return { total, resources };
+    },
+
+    // Everything this store holds was written with its sort entries: nothing to rebuild.
+    async sortBacklog(connectionId, kind, count) {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      assertPaging(0, count);
+      return { done: true, resources: [], through: 0 };
+    },
+
+    async fillSortIndex(connectionId, kind) {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      return 'done';
     },
 
     ...memoryOidcMethods(() => byCustomer.keys()),

@@ -310,20 +310,21 @@ interface RawRecord {
 }
 
 function parseRecord(buf: Buffer): RawRecord {
-  const head = /^(\d+):(\d+):(\d+):/.exec(buf.subarray(0, 64).toString('latin1'));
+  const head = /^(\d+):(\d+):(\d+)(?:\/(\d+))?:/.exec(buf.subarray(0, 64).toString('latin1'));
   if (!head) throw new Error('record header is malformed');
   const p = head[0].length;
   const il = Number(head[2]);
   const xl = Number(head[3]);
+  const sl = Number(head[4] ?? 0);
   return {
     version: Number(head[1]),
     id: buf.subarray(p, p + il).toString('utf8'),
     entries: decodeStringArray(buf.subarray(p + il, p + il + xl)),
-    json: buf.subarray(p + il + xl).toString('utf8'),
+    json: buf.subarray(p + il + xl + sl).toString('utf8'),
   };
 }
 
-const ALLOWED_SUFFIX = /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|u:gone)$/;
+const ALLOWED_SUFFIX = /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|u:gone)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,
