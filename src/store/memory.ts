@@ -577,17 +577,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertPaging(offset, count);
       const s = space(connectionId);
       if (!s) return { total: 0, resources: [] };
-      // Creation order is a sort index without nulls.
-      const index = sortOrder.attribute === null ? { entries: s.order[kind], missing: 0 } : s.sorted.get(indexKey(kind, sortOrder.attribute));
-      if (!index) return { total: 0, resources: [] };
-      const total = index.entries.size;
-      const resources: StoredResource[] = [];
-      for (const run of sortedRuns(total, index.missing, sortOrder.descending, offset, count)) {
-        const items = index.entries.slice(run.from, run.to);
-        if (run.reverse) items.reverse();
-        for (const item of items) resources.push(output(s, 'entry' in item ? item.entry : item, options));
-      }
-      return { total, resources };
+      /** The page of an index whose last `missing` items are the nulls, as resources. */
+      const pageOf = <T>(entries: OrderedIndex<T>, missing: number, entryOf: (item: T) => Entry): Page => {
+        const resources: StoredResource[] = [];
+        for (const run of sortedRuns(entries.size, missing, sortOrder.descending, offset, count)) {
+          const items = entries.slice(run.from, run.to);
+          if (run.reverse) items.reverse();
+          for (const item of items) resources.push(output(s, entryOf(item), options));
+        }
+        return { total: entries.size, resources };
+      };
+      if (sortOrder.attribute === null) return pageOf(s.order[kind], 0, (entry) => entry);
+      const index = s.sorted.get(indexKey(kind, sortOrder.attribute));
+      return index ? pageOf(index.entries, index.missing, (item) => item.entry) : { total: 0, resources: [] };
     },
 
     // Everything this store holds was written with its sort entries: nothing to rebuild.

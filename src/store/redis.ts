@@ -38,7 +38,8 @@
  * Everything of one connection carries the hash tag `{c:<id>}` (one Cluster slot, so multi-key Lua is
  * legal); token and customer keys are reached with single-key commands only. Resources live in one hash
  * per kind, keyed by seq, and indexes hold seqs: measured, that is ~2.3× the JSON size per user with four
- * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource.
+ * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource. The four
+ * sort indexes of a user add about 600 bytes (~3.3× in all; test/store/redis.test.ts, docs/sorting.md).
  */
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
