@@ -192,6 +192,8 @@ async function candidates(ctx: ResourceContext, filter: FilterNode | null, maxSc
   }
   const all: StoredResource[] = [];
   for (let offset = 0; ; offset += SCAN_BATCH) {
+    // The memory store answers without waiting on I/O: yield between pages so a scan never holds the loop.
+    if (offset > 0) await yieldToEventLoop();
     const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, SCAN_BATCH);
     if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan, indexing);
     all.push(...page.resources);
