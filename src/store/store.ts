@@ -1,8 +1,8 @@
 /**
  * The storage contract of scim-sso. Two implementations (memory.ts, redis.ts) pass one contract suite
  * (test/store/contract.ts). The store knows nothing of SCIM semantics: the SCIM layer hands it JSON text
- * plus precomputed index entries, and the store keeps indexes, uniqueness and membership consistent,
- * atomically, per connection.
+ * plus precomputed index and sort entries, and the store keeps indexes, sort indexes, uniqueness and
+ * membership consistent, atomically, per connection.
  */
 
 import { createHash } from 'node:crypto';
@@ -35,7 +35,7 @@ export interface IndexEntry {
 
 /**
  * What a resource sorts by under one sort attribute (see listSorted): `value` is compared as JavaScript
- * compares strings (UTF-16 code units), already folded by the SCIM layer where the attribute is
+ * compares strings (UTF-16 code units), already lower-cased by the SCIM layer where the attribute is
  * case-insensitive; null when the resource has no value (it then sorts after every value, either way).
  */
 export interface SortEntry {
