@@ -107,8 +107,9 @@ export interface ScimSsoOptions {
   /** Largest page ever returned. Default: 1000. */
   maxPageSize?: number;
   /**
-   * Most resources a filter no index answers, or a `sortBy`, may scan in one request; a connection holding
-   * more answers such a request 400 `tooMany`, naming the filters that are answered from an index. Default: 50_000.
+   * Most resources a filter no index answers, or a `sortBy` no sort index answers, may scan in one request;
+   * a connection holding more answers such a request 400 `tooMany`, naming the filters and the sortable
+   * attributes that are answered from an index. Default: 50_000.
    */
   maxScanResources?: number;
   /** Largest accepted request body in bytes (413 above). Default: 1_000_000. */

@@ -5,6 +5,7 @@ import type { IndexEntry, StoredMember } from '../store/store.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import { insertBeforeMeta, requireString, withCommon, type ResourceSpec } from './resource-spec.js';
 import { RESOURCE_TYPES } from './schemas.js';
+import { sortEntries } from './sort.js';
 
 /** Store index names for groups. */
 export const GROUP_INDEX = { displayName: 'displayName', externalId: 'externalId' } as const;
@@ -52,6 +53,12 @@ export const groupSpec: ResourceSpec = {
     displayname: { index: GROUP_INDEX.displayName, folded: true },
     externalid: { index: GROUP_INDEX.externalId, folded: false },
   },
+  sortIndexes: [
+    { path: 'displayName', attribute: 'displayName' },
+    { path: 'externalId', attribute: 'externalId' },
+    { path: 'meta.created', attribute: null },
+    { path: 'meta.lastModified', attribute: 'meta.lastModified' },
+  ],
   ignoredInput: [],
   validate(group) {
     const named = requireString(group, 'displayName');
@@ -74,6 +81,7 @@ export const groupSpec: ResourceSpec = {
       kind: 'Group',
       json: JSON.stringify(rest),
       indexes: groupSpec.indexes(group),
+      sortKeys: sortEntries(groupSpec, group),
       members: members.ok ? members.value : [],
       displayName: group.displayName as string,
     };

@@ -50,3 +50,9 @@ export const MAX_PATCH_SCAN = 20_000;
 
 /** Resources a filtered or sorted list evaluates between two yields to the event loop. */
 export const LIST_YIELD_EVERY = 500;
+
+/**
+ * Comparisons a sort of a scanned list makes between two yields: sorting 50,000 resources in one call
+ * blocks the event loop for 50-100 ms, so sliced-sort.ts merges in steps of this many (a few ms each).
+ */
+export const SORT_YIELD_EVERY = 10_000;

@@ -1,26 +1,36 @@
 /**
  * Queries on /Users and /Groups (RFC 7644 §3.4.2): filter, sort, paging and projection.
  *
- * Cost: without a filter or sort, a page is read directly in creation order (O(page)). An `eq` on an
- * indexed attribute (`id`, `userName`, `externalId`, `emails.value`, group `displayName`) — alone, inside
- * an `and`, or in every branch of an `or` — reads only the indexed candidates (O(matches)); the full filter
- * is then applied to them, so the index never decides a result by itself. Any other filter, and `sortBy`,
- * scan the connection's resources in creation order in batches (O(resources)).
+ * Cost, one store round trip unless said otherwise:
+ * - without a filter or sort, a page is read directly in creation order (O(page));
+ * - without a filter, `sortBy` on a sortable attribute (users: `userName`, `displayName`, `externalId`,
+ *   `meta.created`, `meta.lastModified`; groups the same without `userName`; ResourceSpec.sortIndexes) is
+ *   read from the store's sort index (O(log n + page), either direction, any startIndex; docs/sorting.md);
+ *   until the sort indexes hold what an earlier version stored, such a request first indexes a bounded
+ *   share of it (sort-backfill.ts) and is scanned if that did not finish;
+ * - an `eq` on an indexed attribute (`id`, `userName`, `externalId`, `emails.value`, group `displayName`) —
+ *   alone, inside an `and`, or in every branch of an `or` — reads only the indexed candidates
+ *   (O(matches)); the full filter is then applied to them, so the index never decides a result by itself,
+ *   and a `sortBy` sorts them in memory;
+ * - any other filter or `sortBy` scans the connection's resources in creation order in batches
+ *   (O(resources)), up to `maxScan` (else 400 `tooMany` naming what the indexes answer), filters and sorts
+ *   them in slices that yield to the event loop (sliced-sort.ts).
  */
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { fold } from '../fold.js';
-import type { StoredResource } from '../store/store.js';
+import type { Page, StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
-import { getAttr, getAttrOf, isAttrName, isSubAttrName } from './attribute-access.js';
 import { yieldToEventLoop } from './event-loop.js';
-import { LIST_YIELD_EVERY, MAX_PATH_LENGTH } from './limits.js';
-import { isObject, type Json, type JsonObject } from './normalize.js';
+import { LIST_YIELD_EVERY } from './limits.js';
+import type { JsonObject } from './normalize.js';
 import { parseProjection, type Projection } from './projection.js';
 import { wantsMembers } from './group-members.js';
 import { renderResource } from './render.js';
 import type { ResourceContext } from './resources.js';
-import { findAttribute, resolveAttribute, splitSchemaUrn } from './schemas.js';
+import { resolveAttribute } from './schemas.js';
+import { indexSortBacklog } from './sort-backfill.js';
+import { parseSortBy, sortIndexOf, sortKeyed, sortValue, type Keyed, type SortKey } from './sort.js';
 
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
@@ -32,7 +42,7 @@ export interface ListQuery {
   sortBy: SortKey | null;
   descending: boolean;
   projection: Projection;
-  /** Most resources a scan (a filter no index answers, or `sortBy`) may read; more is a 400 `tooMany`. */
+  /** Most resources a scan (a filter no index answers, or a `sortBy` no sort index answers) may read; more is a 400 `tooMany`. */
   maxScan: number;
 }
 
@@ -74,7 +84,7 @@ export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, pag
   }
   const projection = parseProjection(ctx.spec.type, param(query, 'attributes'), param(query, 'excludedAttributes'));
   if (!projection.ok) return projection;
-  const sortBy = parseSortBy(ctx, param(query, 'sortBy'));
+  const sortBy = parseSortBy(ctx.spec, param(query, 'sortBy'));
   if (!sortBy.ok) return sortBy;
   const sortOrder = (param(query, 'sortOrder') ?? 'ascending').toLowerCase();
   if (sortOrder !== 'ascending' && sortOrder !== 'descending') {
@@ -150,18 +160,24 @@ function equalityLookup(ctx: ResourceContext, schema: string | undefined, attrib
 
 const SCAN_BATCH = 500;
 
-/** A scan over the budget: which requests the indexes answer instead. */
-function scanTooLarge(ctx: ResourceContext, total: number, max: number): ScimError {
+/**
+ * A scan over the budget: which requests the indexes answer instead. `indexing`: the request was a sortBy
+ * that the sort index will answer once it has indexed what an earlier version stored (sort-backfill.ts).
+ */
+function scanTooLarge(ctx: ResourceContext, total: number, max: number, indexing: boolean): ScimError {
   const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
+  const sortable = ctx.spec.sortIndexes.map((index) => index.path);
+  const retry = indexing ? '; this connection holds resources stored by an earlier version, which are being indexed for sortBy: retry later' : '';
   return scimErrors.badRequest(
     'tooMany',
     `this filter or sortBy would scan all ${total} ${ctx.spec.type.name} resources of the connection, over this server's limit of ${max}; ` +
-      `filter with "eq" on ${indexed.join(', ')} (alone, in an "and", or in every branch of an "or"), or page without sortBy`,
+      `filter with "eq" on ${indexed.join(', ')} (alone, in an "and", or in every branch of an "or"), ` +
+      `or page without a filter, with sortBy on ${sortable.join(', ')} or none${retry}`,
   );
 }
 
-/** Every resource of the connection that could match, in creation order. */
-async function candidates(ctx: ResourceContext, filter: FilterNode | null, maxScan: number): Promise<StoredResource[]> {
+/** Every resource of the connection that could match, in creation order (a scan over the budget throws tooMany). */
+async function candidates(ctx: ResourceContext, filter: FilterNode | null, maxScan: number, indexing: boolean): Promise<StoredResource[]> {
   const lookups = filter ? planLookups(ctx, filter) : null;
   if (lookups) {
     const seen = new Map<string, StoredResource>();
@@ -176,8 +192,10 @@ async function candidates(ctx: ResourceContext, filter: FilterNode | null, maxSc
   }
   const all: StoredResource[] = [];
   for (let offset = 0; ; offset += SCAN_BATCH) {
+    // The memory store answers without waiting on I/O: yield between pages so a scan never holds the loop.
+    if (offset > 0) await yieldToEventLoop();
     const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, SCAN_BATCH);
-    if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan);
+    if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan, indexing);
     all.push(...page.resources);
     if (page.resources.length < SCAN_BATCH) return all;
   }
@@ -198,85 +216,45 @@ export interface ListResult {
 /** Runs a query: the page's resources (rendered only where filtering or sorting needed it). */
 export async function listResources(ctx: ResourceContext, query: ListQuery, baseUrl: string): Promise<ListResult> {
   const offset = query.startIndex - 1;
+  // Groups are read without members when the projection leaves them out (O(page), whatever their size).
+  const options = ctx.spec.kind === 'Group' ? { members: wantsMembers(query.projection) } : undefined;
+  const index = query.sortBy && sortIndexOf(ctx.spec, query.sortBy);
+  const pageOf = (page: Page): ListResult => ({
+    total: page.total,
+    startIndex: query.startIndex,
+    resources: page.resources.map((stored) => ({ stored, rendered: null })),
+  });
   if (!query.filter && !query.sortBy) {
-    // Groups are read without members when the projection leaves them out (O(page), whatever their size).
-    const options = ctx.spec.kind === 'Group' ? { members: wantsMembers(query.projection) } : undefined;
-    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count, options);
     // count=0 asks for totalResults only; listPage with 0 still returns the total.
-    return { total: page.total, startIndex: query.startIndex, resources: page.resources.map((stored) => ({ stored, rendered: null })) };
+    return pageOf(await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count, options));
+  }
+  let indexing = false;
+  if (!query.filter && index) {
+    const order = { attribute: index.attribute, descending: query.descending };
+    let page = await ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, query.count, options);
+    // Resources stored by an earlier version are not indexed yet: index a bounded share of them, then answer
+    // from the index if that finished, else by scanning (within the budget).
+    if (page === null && (await indexSortBacklog(ctx))) {
+      page = await ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, query.count, options);
+    }
+    if (page) return pageOf(page);
+    indexing = true;
   }
   const scope = { type: ctx.spec.type };
-  const all = await candidates(ctx, query.filter, query.maxScan);
-  let matches: { stored: StoredResource; rendered: JsonObject }[] = [];
+  const all = await candidates(ctx, query.filter, query.maxScan, indexing);
+  const matches: (ListedResource & Keyed & { rendered: JsonObject })[] = [];
   // Evaluated in slices with a yield between them, so a scan of a large connection never holds the event loop.
   for (let from = 0; from < all.length; from += LIST_YIELD_EVERY) {
     if (from > 0) await yieldToEventLoop();
     for (const stored of all.slice(from, from + LIST_YIELD_EVERY)) {
       const rendered = renderResource(ctx.spec, stored, baseUrl);
-      if (!query.filter || matchesFilter(query.filter, rendered, scope)) matches.push({ stored, rendered });
+      if (query.filter && !matchesFilter(query.filter, rendered, scope)) continue;
+      const key = query.sortBy ? sortValue(rendered, query.sortBy) : null;
+      matches.push({ stored, rendered, key, position: matches.length });
     }
   }
-  if (query.sortBy) matches = sortResources(matches, query.sortBy, query.descending);
-  return { total: matches.length, startIndex: query.startIndex, resources: matches.slice(offset, offset + query.count) };
-}
-
-/** A validated `sortBy`: where the attribute lives, its canonical name, an optional sub-attribute, and its case rule. */
-export interface SortKey {
-  container: string | null;
-  attribute: string;
-  subAttribute?: string;
-  caseExact: boolean;
-}
-
-/**
- * Parses `sortBy` (RFC 7644 §3.4.2.3): `[urn:…:]attribute[.subAttribute]`, names checked against the RFC
- * 7643 §2.1 grammar; a malformed one is a 400 `invalidValue`. The URN's own dots are not separators.
- */
-export function parseSortBy(ctx: ResourceContext, text: string | null): Result<SortKey | null> {
-  if (text === null || text.trim() === '') return ok(null);
-  const bad = () =>
-    fail(scimErrors.badRequest('invalidValue', `sortBy: "${text.length > 60 ? `${text.slice(0, 57)}...` : text}" is not an attribute path (RFC 7644 §3.10)`));
-  if (text.length > MAX_PATH_LENGTH) return bad();
-  const { urn, rest } = splitSchemaUrn(ctx.spec.type, text.trim());
-  const parts = rest.split('.');
-  const [attribute = '', sub] = parts;
-  if (parts.length > 2 || !isAttrName(attribute) || (sub !== undefined && !isSubAttrName(sub))) return bad();
-  const resolved = resolveAttribute(ctx.spec.type, attribute, urn);
-  const subDef = sub === undefined ? undefined : findAttribute(resolved.def?.subAttributes, sub);
-  const key: SortKey = {
-    container: resolved.schemaId === ctx.spec.type.schema.id ? null : resolved.schemaId,
-    attribute: resolved.name,
-    caseExact: (subDef ?? resolved.def)?.caseExact ?? false,
-  };
-  if (sub !== undefined) key.subAttribute = subDef?.name ?? sub;
-  return ok(key);
-}
-
-/** The value a resource sorts by: a multi-valued attribute by its primary (else first) value; own keys only. */
-function sortValue(resource: JsonObject, key: SortKey): string | number | boolean | null {
-  const holder = key.container ? getAttrOf(resource, key.container) : resource;
-  let value = getAttrOf(holder, key.attribute);
-  if (Array.isArray(value)) {
-    const items = value as Json[];
-    value = items.find((v) => getAttrOf(v, 'primary') === true) ?? items[0];
-  }
-  if (isObject(value)) value = getAttr(value, key.subAttribute ?? 'value');
-  if (value === undefined || value === null || typeof value === 'object') return null;
-  return typeof value === 'string' && !key.caseExact ? value.toLowerCase() : value;
-}
-
-/**
- * RFC 7644 §3.4.2.3: sorts by one attribute; strings honour `caseExact`. Resources without the attribute
- * sort last in ascending order.
- */
-function sortResources<T extends { rendered: JsonObject }>(resources: T[], sortBy: SortKey, descending: boolean): T[] {
-  const keyed = resources.map((resource, position) => ({ resource, key: sortValue(resource.rendered, sortBy), position }));
-  keyed.sort((a, b) => {
-    if (a.key === null || b.key === null) return a.key === b.key ? a.position - b.position : a.key === null ? 1 : -1;
-    const order = a.key < b.key ? -1 : a.key > b.key ? 1 : a.position - b.position;
-    return descending ? -order : order;
-  });
-  return keyed.map((k) => k.resource);
+  const sorted = query.sortBy ? await sortKeyed(matches, query.descending) : matches;
+  return { total: sorted.length, startIndex: query.startIndex, resources: sorted.slice(offset, offset + query.count) };
 }
 
 export function listResponse(total: number, startIndex: number, items: JsonObject[]): JsonObject {

@@ -16,6 +16,14 @@ export interface EqualityIndex {
   folded: boolean;
 }
 
+/** A `sortBy` path answered from a store sort index (see sort.ts and list.ts). */
+export interface SortIndex {
+  /** The path as documented (`userName`, `meta.lastModified`); `sortBy` matches it case-insensitively. */
+  path: string;
+  /** The store's sort attribute, or null when the store's creation order answers it (`meta.created`). */
+  attribute: string | null;
+}
+
 export interface ResourceSpec {
   kind: ResourceKind;
   type: ResourceTypeDef;
@@ -23,6 +31,8 @@ export interface ResourceSpec {
   coreDefs: AttributeDef[];
   /** Lower-cased filter path (`username`, `emails.value`) → the index that answers `eq` on it. */
   equalityIndexes: Record<string, EqualityIndex>;
+  /** The `sortBy` paths the store's sort indexes answer without a scan. */
+  sortIndexes: SortIndex[];
   /** Attributes that cannot be set by clients on this resource and are dropped from input. */
   ignoredInput: string[];
   /** Checks required attributes and value shapes of a normalised resource. */

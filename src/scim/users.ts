@@ -4,6 +4,7 @@ import type { IndexEntry } from '../store/store.js';
 import { isObject, type JsonObject } from './normalize.js';
 import { insertBeforeMeta, requireString, withCommon, type ResourceSpec } from './resource-spec.js';
 import { RESOURCE_TYPES } from './schemas.js';
+import { sortEntries } from './sort.js';
 
 /** Store index names for users. */
 export const USER_INDEX = {
@@ -41,6 +42,13 @@ export const userSpec: ResourceSpec = {
     'emails.value': { index: USER_INDEX.email, folded: true },
     emails: { index: USER_INDEX.email, folded: true },
   },
+  sortIndexes: [
+    { path: 'userName', attribute: 'userName' },
+    { path: 'displayName', attribute: 'displayName' },
+    { path: 'externalId', attribute: 'externalId' },
+    { path: 'meta.created', attribute: null },
+    { path: 'meta.lastModified', attribute: 'meta.lastModified' },
+  ],
   // `groups` is readOnly (RFC 7643 §4.1.2; Okta sends `groups: []`); `password` is never stored.
   ignoredInput: ['groups', 'password'],
   validate: (user) => requireString(user, 'userName'),
@@ -63,7 +71,7 @@ export const userSpec: ResourceSpec = {
     return entries;
   },
   toWrite(user) {
-    return { id: user.id as string, kind: 'User', json: JSON.stringify(user), indexes: userSpec.indexes(user) };
+    return { id: user.id as string, kind: 'User', json: JSON.stringify(user), indexes: userSpec.indexes(user), sortKeys: sortEntries(userSpec, user) };
   },
   fromStored: (stored) => JSON.parse(stored.json) as JsonObject,
 };

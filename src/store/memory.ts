@@ -8,6 +8,7 @@ import {
   assertPaging,
   assertQuota,
   assertResourceKind,
+  assertSortOrder,
   assertStoreId,
   checkRoleMapping,
   isValidStoreId,
@@ -15,6 +16,7 @@ import {
   normalizeResourceWrite,
   resolveTombstoneOptions,
   resourceBytes,
+  sortedRuns,
   TOMBSTONE_TRIM_BUDGET,
   tombstoneDigest,
   type IndexEntry,
@@ -25,6 +27,7 @@ import {
   type ReadOptions,
   type ResourceKind,
   type ResourceWrite,
+  type SortEntry,
   type Store,
   type StoredConnection,
   type StoredMember,
@@ -37,6 +40,7 @@ import {
   recordLoginInSteps,
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
+import { OrderedIndex } from './ordered-index.js';
 
 interface Entry {
   id: string;
@@ -46,6 +50,7 @@ interface Entry {
   /** Creation order within the connection (shared by users and groups, like the Redis counter). */
   seq: number;
   indexes: IndexEntry[];
+  sortKeys: SortEntry[];
   /** Groups: member value -> member, in the order added (a Map keeps insertion order). */
   members: Map<string, StoredMember>;
   /** Groups: the members as an array for paging, rebuilt lazily after a change (null = stale). */
@@ -62,9 +67,37 @@ interface Entry {
   bytes: number;
 }
 
+/** One resource in a sort index: its value for the attribute (null: none) and the resource. */
+interface Sorted {
+  value: string | null;
+  entry: Entry;
+}
+
+/** A sort index: entries by value then creation (nulls last), and how many are null. */
+interface SortIndex {
+  entries: OrderedIndex<Sorted>;
+  missing: number;
+}
+
+/** listSorted's ascending order: by value, null after every value, then by creation. */
+function bySortValue(a: Sorted, b: Sorted): number {
+  if (a.value !== b.value) {
+    if (a.value === null) return 1;
+    if (b.value === null) return -1;
+    return a.value < b.value ? -1 : 1;
+  }
+  return a.entry.seq - b.entry.seq;
+}
+
+const byCreation = (a: Entry, b: Entry): number => a.seq - b.seq;
+
 interface Space {
   seq: number;
   resources: Record<ResourceKind, Map<string, Entry>>;
+  /** The resources of each kind in creation order (with ranks, for pages). */
+  order: Record<ResourceKind, OrderedIndex<Entry>>;
+  /** `${kind}\0${attribute}` → the sort index of that attribute. */
+  sorted: Map<string, SortIndex>;
   /** `${kind}\0${attribute}` → value → ids in insertion order. */
   indexes: Map<string, Map<string, string[]>>;
   /** member id → ids of the groups listing it. */
@@ -118,6 +151,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (!values) s.indexes.set(key, (values = new Map()));
       const ids = values.get(entry.value) ?? [];
       if (!ids.includes(id)) values.set(entry.value, [...ids, id]);
+    }
+  }
+
+  function addSortKeys(s: Space, entry: Entry): void {
+    for (const { attribute, value } of entry.sortKeys) {
+      const key = indexKey(entry.kind, attribute);
+      let index = s.sorted.get(key);
+      if (!index) s.sorted.set(key, (index = { entries: new OrderedIndex(bySortValue), missing: 0 }));
+      index.entries.insert({ value, entry });
+      if (value === null) index.missing++;
+    }
+  }
+
+  function removeSortKeys(s: Space, entry: Entry): void {
+    for (const { attribute, value } of entry.sortKeys) {
+      const index = s.sorted.get(indexKey(entry.kind, attribute));
+      if (index?.entries.delete({ value, entry }) && value === null) index.missing--;
     }
   }
 
@@ -306,6 +356,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       spaces.set(connection.connectionId, {
         seq: 0,
         resources: { User: new Map(), Group: new Map() },
+        order: { User: new OrderedIndex(byCreation), Group: new OrderedIndex(byCreation) },
+        sorted: new Map(),
         indexes: new Map(),
         memberOf: new Map(),
         gone: new Map(),
@@ -398,6 +450,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         version: 1,
         seq: ++s.seq,
         indexes: write.indexes,
+        sortKeys: write.sortKeys ?? [],
         members: new Map(),
         memberList: null,
         memberPos: new Map(),
@@ -406,7 +459,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         bytes,
       };
       existing.set(write.id, entry);
+      s.order[write.kind].insert(entry);
       addIndexes(s, write.kind, write.id, write.indexes);
+      addSortKeys(s, entry);
       if (write.kind === 'Group') setMembers(s, entry, write.members ?? []);
       return { ok: true, version: 1 };
     },
@@ -443,6 +498,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       }
       entry.json = write.json;
       entry.indexes = write.indexes;
+      removeSortKeys(s, entry);
+      entry.sortKeys = write.sortKeys ?? [];
+      addSortKeys(s, entry);
       entry.version += 1;
       return { ok: true, version: entry.version };
     },
@@ -460,8 +518,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         return { ok: false, reason: 'version_mismatch', currentVersion: entry.version };
       }
       s.resources[kind].delete(id);
+      s.order[kind].delete(entry);
       s.bytes -= entry.bytes;
       removeIndexes(s, kind, id, entry.indexes);
+      removeSortKeys(s, entry);
       if (kind === 'User') bury(s, entry.indexes);
       // Leave every group that lists it; those groups changed, so their versions move on.
       for (const gid of s.memberOf.get(id) ?? []) {
@@ -501,22 +561,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return { version: group.version, total: group.members.size, members };
     },
 
-    // Both walk the insertion-ordered Map from its start (O(n) to the cursor): the memory store is for
-    // development and demos; the Redis store seeks in O(log n).
     async listAfter(connectionId, kind, after, count, options) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertCursorPaging(after, count);
       const s = space(connectionId);
       if (!s) return { resources: [], next: null };
-      const taken: Entry[] = [];
-      for (const entry of s.resources[kind].values()) {
-        if (entry.seq <= after) continue;
-        if (taken.length === count) return { resources: taken.map((e) => output(s, e, options)), next: taken.at(-1)!.seq };
-        taken.push(entry);
-      }
-      return { resources: taken.map((e) => output(s, e, options)), next: null };
+      // O(log n + count): the creation order seeks to the first resource after the cursor.
+      const order = s.order[kind];
+      const from = order.countUpTo({ seq: after } as Entry);
+      const taken = order.slice(from, from + count + 1);
+      const more = taken.length > count;
+      const page = more ? taken.slice(0, count) : taken;
+      return { resources: page.map((e) => output(s, e, options)), next: more ? page.at(-1)!.seq : null };
     },
+
+    // Walks the group's position map from its start (O(members) to the cursor), like its other member reads.
 
     async listGroupMembersAfter(connectionId, groupId, after, count) {
       assertStoreId('connectionId', connectionId);
@@ -574,8 +634,44 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertPaging(offset, count);
       const s = space(connectionId);
       if (!s) return { total: 0, resources: [] };
-      const all = [...s.resources[kind].values()]; // Map order is insertion order = creation order
-      return { total: all.length, resources: all.slice(offset, offset + count).map((e) => output(s, e, options)) };
+      const order = s.order[kind];
+      return { total: order.size, resources: order.slice(offset, offset + count).map((e) => output(s, e, options)) };
+    },
+
+    async listSorted(connectionId, kind, sortOrder, offset, count, options): Promise<Page> {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      assertSortOrder(sortOrder);
+      assertPaging(offset, count);
+      const s = space(connectionId);
+      if (!s) return { total: 0, resources: [] };
+      /** The page of an index whose last `missing` items are the nulls, as resources. */
+      const pageOf = <T>(entries: OrderedIndex<T>, missing: number, entryOf: (item: T) => Entry): Page => {
+        const resources: StoredResource[] = [];
+        for (const run of sortedRuns(entries.size, missing, sortOrder.descending, offset, count)) {
+          const items = entries.slice(run.from, run.to);
+          if (run.reverse) items.reverse();
+          for (const item of items) resources.push(output(s, entryOf(item), options));
+        }
+        return { total: entries.size, resources };
+      };
+      if (sortOrder.attribute === null) return pageOf(s.order[kind], 0, (entry) => entry);
+      const index = s.sorted.get(indexKey(kind, sortOrder.attribute));
+      return index ? pageOf(index.entries, index.missing, (item) => item.entry) : { total: 0, resources: [] };
+    },
+
+    // Everything this store holds was written with its sort entries: nothing to rebuild.
+    async sortBacklog(connectionId, kind, count) {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      assertPaging(0, count);
+      return { done: true, resources: [], through: 0 };
+    },
+
+    async fillSortIndex(connectionId, kind) {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      return 'done';
     },
 
     ...memoryOidcMethods(() => byCustomer.keys()),

@@ -5,6 +5,7 @@ import {
   type QuotaName,
   type ResourceKind,
   type ResourceWrite,
+  type SortEntry,
   type StoredMember,
   type StoredResource,
   type StoreQuota,
@@ -25,6 +26,7 @@ export const KIND_CODE: Record<ResourceKind, string> = { User: 'u', Group: 'g' }
 export function writeArgs(write: ResourceWrite, expectedVersion: number, members: MembersMode, quota?: StoreQuota): (string | number)[] {
   const args: (string | number)[] = [KIND_CODE[write.kind], write.id, write.json, expectedVersion, write.displayName ?? '', write.indexes.length];
   for (const e of write.indexes) args.push(e.attribute, e.value, e.unique ? '1' : '0');
+  args.push(...sortArgs(write.sortKeys ?? []));
   args.push(members.mode);
   if (members.mode === 'full') {
     args.push(members.members.length);
@@ -38,6 +40,28 @@ export function writeArgs(write: ResourceWrite, expectedVersion: number, members
   if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes);
   else args.push('');
   return args;
+}
+
+/** Sort entries as the scripts take them: their count, then (attribute, '1', encoded value) or (attribute, '0', ''). */
+export function sortArgs(entries: SortEntry[]): (string | number)[] {
+  const args: (string | number)[] = [entries.length];
+  for (const e of entries) args.push(e.attribute, e.value === null ? '0' : '1', e.value === null ? '' : encodeSortValue(e.value));
+  return args;
+}
+
+/**
+ * A sort value as text whose UTF-8 bytes order like JavaScript orders the value (by UTF-16 code unit), and
+ * which holds no NUL (the separator before the seq in a sort member): each code unit u becomes the code
+ * point u + 1, or 0x10000 + (u + 1 - 0xD800) from the surrogates up, so that no surrogate remains (lone
+ * ones included) and code point order, which is UTF-8 byte order, follows code unit order.
+ */
+export function encodeSortValue(value: string): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i) + 1;
+    out += unit < 0xd800 ? String.fromCharCode(unit) : String.fromCodePoint(0x10000 + unit - 0xd800);
+  }
+  return out;
 }
 
 /** Turns a create/replace reply {status, detail, limit?} into a WriteOutcome. */
@@ -81,24 +105,26 @@ export function parseMembers(flat: string[]): StoredMember[] {
 }
 
 /**
- * Splits a stored row read as bytes, `<v>:<len id>:<len x>:<id><x><json>` (lengths in bytes), into a
- * resource. Returns null for a row that vanished between the page's ZRANGE and HMGET (not possible inside
- * one script, but cheap to guard).
+ * Splits a stored row read as bytes, `<v>:<len id>:<len x>[/<len s>]:<id><x><s><json>` (lengths in bytes),
+ * into a resource. Returns null for a row that is missing (a page's rows are read in one script, so only a
+ * sort member left behind by a write of an earlier version of this library could point at none).
  */
 export function parseRawRow(kind: ResourceKind, raw: Buffer | null, aux: Buffer[]): StoredResource | null {
   if (!raw) return null;
   const header: number[] = [];
   let start = 0;
   let p = 0;
-  while (header.length < 3) {
-    if (raw[p] === 0x3a /* ':' */) {
+  while (header.length < 4) {
+    const byte = raw[p];
+    if (byte === 0x3a /* ':' */ || byte === 0x2f /* '/' */) {
       header.push(Number(raw.toString('latin1', start, p)));
       start = p + 1;
+      if (byte === 0x3a && header.length === 3) header.push(0); // no sort members
     }
     p++;
   }
-  const [version, idLength, indexLength] = header as [number, number, number];
+  const [version, idLength, indexLength, sortLength] = header as [number, number, number, number];
   const id = raw.toString('utf8', start, start + idLength);
-  const json = raw.toString('utf8', start + idLength + indexLength);
+  const json = raw.toString('utf8', start + idLength + indexLength + sortLength);
   return parseResource(kind, [id, json, String(version), aux.map((b) => b.toString('utf8'))]);
 }

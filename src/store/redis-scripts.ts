@@ -5,8 +5,17 @@
  *
  * Key suffixes under the tag (see redis.ts for the full layout): `conn`, `dying`, `seq`, `attrs`, `member`,
  * `g:dn`, `g:mz:<groupId>`, `g:mm:<groupId>`, `g:mb`, `g:jobs`, `g:j:<token>:<part>`, `bytes`, `<k>:order`,
- * `<k>:r`, `<k>:i:<attribute>`, with `<k>` = `u` (users) or `g` (groups), and the user tombstones `u:gone` (a
- * sorted set of digests scored by deletion time).
+ * `<k>:r`, `<k>:i:<attribute>`, `<k>:s:<attribute>`, `<k>:sorted`, with `<k>` = `u` (users) or `g` (groups),
+ * and the user tombstones `u:gone` (a sorted set of digests scored by deletion time).
+ *
+ * Sort indexes (docs/sorting.md): `<k>:s:<attribute>` is a sorted set, every score 0, so that it is ordered
+ * by member bytes and read by rank (ZRANGE start stop: O(log n + page) whatever the offset). A member is
+ * `<value>\0<seq code>` where the value is encodeSortValue's UTF-8 (whose byte order is JavaScript's string
+ * order, without NUL bytes) and the seq code is the seq's digit count as one letter then its digits (byte
+ * order = numeric order, so equal values keep creation order); a resource without a value is `\255<seq
+ * code>`, after every value. `<k>:sorted` is 'done' once every resource of the kind carries its sort entries
+ * (set by the first create on an empty kind, or by FILL_SORT_INDEX), or the seq up to which FILL_SORT_INDEX has
+ * indexed the resources an earlier version of this library stored; absent with resources: not indexed.
  *
  * Group members (docs/groups.md): `g:mz:<gid>` is a sorted set member value -> insertion seq (order, count,
  * pages by rank), `g:mm:<gid>` a hash member value -> `[display, type]` JSON for the members that have
@@ -38,6 +47,8 @@ local function mmkey(gid) return base .. 'g:mm:' .. gid end
 local JOBS = base .. 'g:jobs'
 local function jobKey(token, part) return base .. 'g:j:' .. token .. ':' .. part end
 local function ikey(k, attr) return base .. k .. ':i:' .. attr end
+local function skey(k, attr) return base .. k .. ':s:' .. attr end
+local function sortedKey(k) return base .. k .. ':sorted' end
 local GONE = base .. 'u:gone'
 local BYTES = base .. 'bytes'
 local MB = base .. 'g:mb'
@@ -69,15 +80,62 @@ local function seqOf(k, id)
   return nil
 end
 
--- A resource is the value '<version>:<len(id)>:<len(x)>:<id><x><json>' of field seq in <k>:r;
--- x = its own index entries (cmsgpack of attr, value pairs; byte-exact, unlike a JSON round trip).
-local function parseRes(s)
-  local v, il, xl, p = string.match(s, '^(%d+):(%d+):(%d+):()')
-  il, xl = tonumber(il), tonumber(xl)
-  return { v = tonumber(v), id = string.sub(s, p, p + il - 1), x = string.sub(s, p + il, p + il + xl - 1),
-    json = string.sub(s, p + il + xl) }
+-- A resource is the value '<version>:<len(id)>:<len(x)>/<len(s)>:<id><x><s><json>' of field seq in <k>:r
+-- ('<version>:<len(id)>:<len(x)>:<id><x><json>' when s is empty, as every resource was before sort
+-- indexes); x = its own index entries (cmsgpack of attr, value pairs; byte-exact, unlike a JSON round
+-- trip), s = its sort index members (cmsgpack of attr, member pairs).
+local function parseRes(r)
+  local v, il, xl, p = string.match(r, '^(%d+):(%d+):(%d+)()')
+  local sl = string.match(r, '^/(%d+)', p) or '0'
+  il, xl, sl = tonumber(il), tonumber(xl), tonumber(sl)
+  p = string.find(r, ':', p, true) + 1
+  return { v = tonumber(v), id = string.sub(r, p, p + il - 1), x = string.sub(r, p + il, p + il + xl - 1),
+    s = string.sub(r, p + il + xl, p + il + xl + sl - 1), json = string.sub(r, p + il + xl + sl) }
 end
-local function packRes(v, id, x, json) return fmt(v) .. ':' .. #id .. ':' .. #x .. ':' .. id .. x .. json end
+local function packRes(v, id, x, s, json)
+  local sl = ''
+  if s ~= '' then sl = '/' .. #s end
+  return fmt(v) .. ':' .. #id .. ':' .. #x .. sl .. ':' .. id .. x .. s .. json
+end
+
+-- The sort index member of a resource at seq (see the top of redis-scripts.ts): '1' and its encoded value,
+-- or '0' when it has none.
+local function sortMember(flag, value, seq)
+  local code = string.char(64 + #seq) .. seq
+  if flag == '1' then return value .. '\\0' .. code end
+  return '\\255' .. code
+end
+
+-- Adds the sort entries {attr, flag, value} of the resource at seq; returns them packed for its record.
+local function addSorted(k, entries, seq)
+  if #entries == 0 then return '' end
+  local flat = {}
+  for _, e in ipairs(entries) do
+    local member = sortMember(e[2], e[3], seq)
+    redis.call('ZADD', skey(k, e[1]), 0, member)
+    redis.call('SADD', base .. 'attrs', k .. ':s:' .. e[1])
+    flat[#flat + 1] = e[1]
+    flat[#flat + 1] = member
+  end
+  return cmsgpack.pack(flat)
+end
+
+-- Removes the sort members packed in a record.
+local function removeSorted(k, packed)
+  if packed == '' then return end
+  local old = cmsgpack.unpack(packed)
+  for i = 1, #old, 2 do redis.call('ZREM', skey(k, old[i]), old[i + 1]) end
+end
+
+-- Reads n sort entries {attr, flag, value} from ARGV at p; returns them and the next position.
+local function readSorted(p, n)
+  local entries = {}
+  for i = 1, n do
+    entries[i] = { ARGV[p], ARGV[p + 1], ARGV[p + 2] }
+    p = p + 3
+  end
+  return entries, p
+end
 
 local function addTo(h, field, item)
   local cur = redis.call('HGET', h, field)
@@ -135,8 +193,8 @@ end
 `;
 
 /**
- * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), then the
- * members mode and its arguments: 'keep' (members unchanged); 'full', m, m×(value, meta) (a whole list of at
+ * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), the sort
+ * entries s, s×(attr, '1' and the encoded value | '0' and ''), then the members mode and its arguments: 'keep' (members unchanged); 'full', m, m×(value, meta) (a whole list of at
  * most MEMBER_CHUNK members); 'delta', r, r×value, a, a×(value, meta) (removals then additions, at most
  * MEMBER_CHUNK in all); 'staged', token (the list staged by STAGE_MEMBERS under that token); then the quota:
  * maxUsers, maxGroups, maxBytes, or a single '' when unchecked.
@@ -150,6 +208,7 @@ local function parseWrite()
     w.idx[i] = { ARGV[p], ARGV[p + 1], ARGV[p + 2] }
     p = p + 3
   end
+  w.sorted, p = readSorted(p + 1, tonumber(ARGV[p]))
   w.mode = ARGV[p]
   p = p + 1
   if w.mode == 'full' then
@@ -318,10 +377,12 @@ local bytes = #w.json + w.idxBytes + members
 local refused = quotaRefusal(w, true, bytes)
 if refused then return refused end
 redis.call('INCRBY', BYTES, bytes)
+-- An empty kind has nothing stored before sort indexes existed: its sort indexes are complete from now on.
+if redis.call('ZCARD', order(w.k)) == 0 then redis.call('SET', sortedKey(w.k), 'done') end
 local seq = fmt(redis.call('INCR', base .. 'seq'))
 local packed = addIndexes(w, seq)
 redis.call('ZADD', order(w.k), seq, w.id)
-redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, w.json))
+redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, addSorted(w.k, w.sorted, seq), w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   redis.call('HSET', MB, w.id, members)
@@ -367,7 +428,8 @@ if changed then
   removeIndexes(w.k, seq, cur.x)
   addIndexes(w, seq)
 end
-redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, w.json))
+removeSorted(w.k, cur.s)
+redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, addSorted(w.k, w.sorted, seq), w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   redis.call('HSET', MB, w.id, w.memberBytes)
@@ -411,6 +473,7 @@ if k == 'u' then
   if over > 0 then redis.call('ZREMRANGEBYRANK', GONE, 0, over - 1) end
 end
 removeIndexes(k, seq, packed)
+removeSorted(k, cur.s)
 redis.call('ZREM', order(k), id)
 redis.call('HDEL', rhash(k), seq)
 local parents = redis.call('HGET', MEMBER, id)
@@ -466,23 +529,6 @@ local function auxOf(k, id, parents)
     aux[#aux + 1] = redis.call('HGET', DN, g[2]) or ''
   end
   return aux
-end
-
--- The rows and aux of resources as ZRANGE … WITHSCORES ranks them (id, seq, id, seq, …): one HMGET of the
--- rows and, for users, one of their memberships.
-local function loadRanked(k, ranked)
-  local seqs, rows, aux = {}, {}, {}
-  for i = 2, #ranked, 2 do seqs[#seqs + 1] = fmt(ranked[i]) end
-  if #seqs == 0 then return rows, aux end
-  rows = redis.call('HMGET', rhash(k), unpack(seqs))
-  local parents = {}
-  if k == 'u' then
-    local ids = {}
-    for i = 1, #ranked, 2 do ids[#ids + 1] = ranked[i] end
-    parents = redis.call('HMGET', MEMBER, unpack(ids))
-  end
-  for i = 1, #seqs do aux[i] = auxOf(k, ranked[2 * i - 1], parents[i]) end
-  return rows, aux
 end
 
 local function load(k, seq)
@@ -582,32 +628,165 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
 `;
 
 /**
- * Reads one page in creation order (ARGV: kind, offset, count). Reply {total, rows, aux}: the page's stored
- * rows as they are (one HMGET; the caller splits `<v>:<len id>:<len x>:<id><x><json>` byte-exactly, which
- * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count.
+ * Page helper: the stored rows at `seqs` as they are (one HMGET; the caller splits them byte-exactly, which
+ * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count (a user's groups
+ * with one more HMGET). `ids`: the rows' ids when the caller has them, else they are cut from the rows.
  */
-export const LIST_PAGE = `${READ_PRELUDE}
+const PAGE_PRELUDE = `${READ_PRELUDE}
+local function pageOf(k, seqs, ids)
+  if #seqs == 0 then return {}, {} end
+  local rows, aux = redis.call('HMGET', rhash(k), unpack(seqs)), {}
+  if not ids then
+    ids = {}
+    for i = 1, #seqs do
+      local row, id = rows[i], ''
+      if row then
+        local il, p = string.match(row, '^%d+:(%d+):[%d/]+:()')
+        id = string.sub(row, p, p + tonumber(il) - 1)
+      end
+      ids[i] = id
+    end
+  end
+  local parents = {}
+  if k == 'u' then parents = redis.call('HMGET', MEMBER, unpack(ids)) end
+  for i = 1, #seqs do aux[i] = auxOf(k, ids[i], parents[i]) end
+  return rows, aux
+end
+`;
+
+/**
+ * Reads one page in creation order (ARGV: kind, offset, count). Reply {total, rows, aux}: the page's stored
+ * rows as they are (the caller splits `<v>:<len id>:<len x>[/<len s>]:<id><x><s><json>`), and each row's
+ * groups or member count.
+ */
+export const LIST_PAGE = `${PAGE_PRELUDE}
 local k, offset, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local total = redis.call('ZCARD', order(k))
 local rows, aux = {}, {}
 if count > 0 and offset < total then
   -- Clamped to the total so that a huge count never reaches ZRANGE as a float-formatted number.
-  rows, aux = loadRanked(k, redis.call('ZRANGE', order(k), offset, math.min(offset + count, total) - 1, 'WITHSCORES'))
+  local ranked = redis.call('ZRANGE', order(k), offset, math.min(offset + count, total) - 1, 'WITHSCORES')
+  local seqs, ids = {}, {}
+  for i = 1, #ranked, 2 do
+    ids[#ids + 1] = ranked[i]
+    seqs[#seqs + 1] = fmt(ranked[i + 1])
+  end
+  rows, aux = pageOf(k, seqs, ids)
 end
 return { total, rows, aux }
+`;
+
+/**
+ * Reads one page in a sort order (ARGV: kind, sort attribute or '' for creation order, '1' descending or
+ * '0', offset, count): the ranks of sortedRuns in src/store/store.ts, read with ZRANGE by rank (O(log n +
+ * page) whatever the offset). Reply {total, rows, aux} as LIST_PAGE, or {-1, {}, {}} when the kind holds
+ * resources not indexed yet (see `<k>:sorted`).
+ */
+export const LIST_SORTED = `${PAGE_PRELUDE}
+local k, attr, descending, offset, count = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5])
+local key, total, missing = order(k), 0, 0
+if attr == '' then
+  total = redis.call('ZCARD', key)
+else
+  if redis.call('GET', sortedKey(k)) ~= 'done' and redis.call('ZCARD', order(k)) > 0 then return { -1, {}, {} } end
+  key = skey(k, attr)
+  total = redis.call('ZCARD', key)
+  missing = redis.call('ZLEXCOUNT', key, '[\\255', '+')
+end
+local seqs = {}
+-- Appends the seqs at ascending ranks [from, to), backwards when reverse.
+local function run(from, to, reverse)
+  local got = redis.call('ZRANGE', key, from, to - 1, 'WITHSCORES')
+  local first, last, step = 1, #got - 1, 2
+  if reverse then first, last, step = #got - 1, 1, -2 end
+  for i = first, last, step do
+    if attr == '' then seqs[#seqs + 1] = fmt(got[i + 1]) else seqs[#seqs + 1] = string.match(got[i], '(%d+)$') end
+  end
+end
+local stop = math.min(total, offset + count)
+if offset < stop then
+  if not descending then
+    run(offset, stop, false)
+  else
+    local values = total - missing
+    if offset < values then run(values - math.min(stop, values), values - offset, true) end
+    if stop > values then run(math.max(offset, values), stop, false) end
+  end
+end
+local rows, aux = pageOf(k, seqs, nil)
+return { total, rows, aux }
+`;
+
+/**
+ * The sort backlog (ARGV: kind, count): up to count resources after the `<k>:sorted` cursor in creation
+ * order, and the rows among them stored without sort members. Reply {1, 0, {}} when the kind's sort
+ * indexes are complete, else {0, the last seq read (the cursor when none), rows}.
+ */
+export const SORT_BACKLOG = `${PRELUDE}
+local k, count = ARGV[1], tonumber(ARGV[2])
+local marker = redis.call('GET', sortedKey(k))
+if marker == 'done' or (not marker and redis.call('ZCARD', order(k)) == 0) then return { 1, 0, {} } end
+local through = tonumber(marker or '0')
+local ranked = redis.call('ZRANGEBYSCORE', order(k), '(' .. fmt(through), '+inf', 'WITHSCORES', 'LIMIT', 0, count)
+local seqs, rows = {}, {}
+for i = 2, #ranked, 2 do seqs[#seqs + 1] = fmt(ranked[i]) end
+if #seqs > 0 then
+  through = tonumber(seqs[#seqs])
+  for _, row in ipairs(redis.call('HMGET', rhash(k), unpack(seqs))) do
+    if row and not string.match(row, '^%d+:%d+:%d+/') then rows[#rows + 1] = row end
+  end
+end
+return { 0, through, rows }
+`;
+
+/**
+ * Stores sort entries for resources a SORT_BACKLOG read returned (ARGV: kind, through, n, then per
+ * resource: id, version, m, m×(attr, '1' and the encoded value | '0' and '')), each only if it is still at
+ * that version and still has no sort members, then moves `<k>:sorted` past through ('done' when nothing
+ * follows). Reply 'done', 'more', or 'retry' (a resource changed: the cursor stays).
+ */
+export const FILL_SORT_INDEX = `${PRELUDE}
+local k, through = ARGV[1], tonumber(ARGV[2])
+if redis.call('EXISTS', base .. 'conn') == 0 then return 'done' end
+local marker = redis.call('GET', sortedKey(k))
+if marker == 'done' then return 'done' end
+local p, retry = 4, false
+for _ = 1, tonumber(ARGV[3]) do
+  local id, version = ARGV[p], tonumber(ARGV[p + 1])
+  local entries
+  entries, p = readSorted(p + 3, tonumber(ARGV[p + 2]))
+  local seq = seqOf(k, id)
+  if seq then
+    local cur = parseRes(redis.call('HGET', rhash(k), seq))
+    if cur.s == '' and cur.v ~= version then retry = true
+    elseif cur.s == '' then
+      redis.call('HSET', rhash(k), seq, packRes(cur.v, cur.id, cur.x, addSorted(k, entries, seq), cur.json))
+    end
+  end
+end
+if retry then return 'retry' end
+if redis.call('ZCOUNT', order(k), '(' .. fmt(through), '+inf') == 0 then
+  redis.call('SET', sortedKey(k), 'done')
+  return 'done'
+end
+if tonumber(marker or '0') < through then redis.call('SET', sortedKey(k), fmt(through)) end
+return 'more'
 `;
 
 /**
  * A page by cursor (ARGV: kind, after seq, count ≥ 1): up to count resources created after that seq, in
  * creation order, O(log n + count). Reply {rows, aux, the last row's seq when more follow, else ''}.
  */
-export const LIST_AFTER = `${READ_PRELUDE}
+export const LIST_AFTER = `${PAGE_PRELUDE}
 local k, count = ARGV[1], tonumber(ARGV[3])
 local ranked = redis.call('ZRANGE', order(k), '(' .. ARGV[2], '+inf', 'BYSCORE', 'LIMIT', 0, count + 1, 'WITHSCORES')
-local more = #ranked > 2 * count
-if more then ranked = { unpack(ranked, 1, 2 * count) } end
-local rows, aux = loadRanked(k, ranked)
-return { rows, aux, more and fmt(ranked[#ranked]) or '' }
+local seqs, ids = {}, {}
+for i = 1, math.min(#ranked, 2 * count), 2 do
+  ids[#ids + 1] = ranked[i]
+  seqs[#seqs + 1] = fmt(ranked[i + 1])
+end
+local rows, aux = pageOf(k, seqs, ids)
+return { rows, aux, #ranked > 2 * count and seqs[#seqs] or '' }
 `;
 
 /**
@@ -635,7 +814,7 @@ end
 if #jobs > 0 then return math.min(#jobs, tonumber(ARGV[1])) end
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
-  GONE, BYTES, MB, base .. 'dying')
+  sortedKey('u'), sortedKey('g'), GONE, BYTES, MB, base .. 'dying')
 return 0
 `;
 

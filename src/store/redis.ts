@@ -9,9 +9,15 @@
  *   <p>{c:<id>}:dying               STRING  the record while deleteConnection runs (renamed from conn)
  *   <p>{c:<id>}:seq                 STRING  creation counter shared by users and groups
  *   <p>{c:<id>}:<k>:order           ZSET    resource id, scored by its seq (the creation counter)
- *   <p>{c:<id>}:<k>:r               HASH    seq -> `<version>:<len(id)>:<len(x)>:<id><x><json>`,
- *                                           x = the resource's own index entries (msgpack)
+ *   <p>{c:<id>}:<k>:r               HASH    seq -> `<version>:<len(id)>:<len(x)>/<len(s)>:<id><x><s><json>`,
+ *                                           x = the resource's own index entries, s = its sort members
+ *                                           (msgpack; without s, `/<len(s)>` is left out)
  *   <p>{c:<id>}:<k>:i:<attribute>   HASH    index value -> space-separated seqs
+ *   <p>{c:<id>}:<k>:s:<attribute>   ZSET    sort index, all scores 0: `<value>\0<seq code>` or, without a
+ *                                           value, `\xff<seq code>`; byte order is the sort order, read by
+ *                                           rank (see redis-scripts.ts, docs/sorting.md)
+ *   <p>{c:<id>}:<k>:sorted          STRING  'done' when every resource of the kind has its sort members,
+ *                                           else how far FILL_SORT_INDEX got through older data
  *   <p>{c:<id>}:g:dn                HASH    group id -> displayName (for users' derived `groups`)
  *   <p>{c:<id>}:g:mz:<groupId>      ZSET    member value, scored by insertion seq (order, count, pages)
  *   <p>{c:<id>}:g:mm:<groupId>      HASH    member value -> `[display, type?]` JSON (members with either)
@@ -24,7 +30,8 @@
  *   <p>{c:<id>}:bytes               STRING  bytes the connection's resources count for (resourceBytes)
  *   <p>{c:<id>}:u:gone              ZSET    user tombstones: tombstoneDigest(attribute, value), scored by
  *                                           deletion ms; trimmed by retention and cap in the delete script
- *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` suffixes in use (for deleteConnection)
+ *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` and `<k>:s:<attribute>` suffixes in use
+ *                                           (for deleteConnection)
  *
  * OIDC clients, SSO users and the customer set are described in redis-oidc.ts. Group members: see
  * docs/groups.md (no call carries more than MEMBER_CHUNK members; long lists are staged and swapped in).
@@ -32,11 +39,12 @@
  * Everything of one connection carries the hash tag `{c:<id>}` (one Cluster slot, so multi-key Lua is
  * legal); token and customer keys are reached with single-key commands only. Resources live in one hash
  * per kind, keyed by seq, and indexes hold seqs: measured, that is ~2.3× the JSON size per user with four
- * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource.
+ * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource. The four
+ * sort indexes of a user add about 600 bytes (~3.3× in all; test/store/redis.test.ts, docs/sorting.md).
  */
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { KIND_CODE, outcome, parseMembers, parseRawRow, parseResource, writeArgs, type MembersMode } from './redis-codec.js';
+import { KIND_CODE, outcome, parseMembers, parseRawRow, parseResource, sortArgs, writeArgs, type MembersMode } from './redis-codec.js';
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
@@ -49,14 +57,19 @@ import {
   assertPaging,
   assertQuota,
   assertResourceKind,
+  assertSortOrder,
   assertStoreId,
   checkRoleMapping,
   isValidStoreId,
   normalizeResourceWrite,
+  normalizeSortKeys,
   recordLoginInSteps,
   resolveTombstoneOptions,
   type LoginOutcome,
   type MemberPage,
+  type Page,
+  type ReadOptions,
+  type ResourceKind,
   type ResourceWrite,
   type Store,
   type StoredConnection,
@@ -87,6 +100,9 @@ const SCRIPTS = {
   loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 2, readOnly: false },
   deleted: { lua: lua.FIND_DELETED_USERS, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
+  sorted: { lua: lua.LIST_SORTED, keys: 1, readOnly: true },
+  backlog: { lua: lua.SORT_BACKLOG, keys: 1, readOnly: true },
+  fill: { lua: lua.FILL_SORT_INDEX, keys: 1, readOnly: false },
   usage: { lua: lua.GET_USAGE, keys: 1, readOnly: true },
   claimToken: { lua: connLua.CLAIM_TOKEN, keys: 1, readOnly: false },
   sweep: { lua: lua.SWEEP_CONNECTION, keys: 1, readOnly: false },
@@ -297,6 +313,18 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (fresh.length === 0) return null;
       row = parseResource('Group', fresh);
     }
+  }
+
+  /** A LIST_PAGE or LIST_SORTED reply as a page (groups with their members unless told otherwise). */
+  async function pageFrom(connectionId: string, kind: ResourceKind, reply: PageReply, options?: ReadOptions): Promise<Page> {
+    const [total, rows, aux] = reply;
+    const resources: StoredResource[] = [];
+    rows.forEach((row, i) => {
+      const resource = parseRawRow(kind, row, aux[i] ?? []);
+      if (resource) resources.push(resource);
+    });
+    const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, resources) : resources;
+    return { total: Number(total), resources: withAll };
   }
 
   async function allWithMembers(connectionId: string, groups: StoredResource[]): Promise<StoredResource[]> {
@@ -575,18 +603,39 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertPaging(offset, count);
-      const [total, rows, aux] = (await runBuffer('page', tag(connectionId), KIND_CODE[kind], offset, count)) as [
-        number | Buffer,
-        (Buffer | null)[],
-        Buffer[][],
-      ];
-      const resources: StoredResource[] = [];
-      rows.forEach((row, i) => {
-        const resource = parseRawRow(kind, row, aux[i] ?? []);
-        if (resource) resources.push(resource);
-      });
-      const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, resources) : resources;
-      return { total: Number(total), resources: withAll };
+      return pageFrom(connectionId, kind, (await runBuffer('page', tag(connectionId), KIND_CODE[kind], offset, count)) as PageReply, options);
+    },
+
+    async listSorted(connectionId, kind, order, offset, count, options) {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      assertSortOrder(order);
+      assertPaging(offset, count);
+      const args = [KIND_CODE[kind], order.attribute ?? '', order.descending ? '1' : '0', offset, count];
+      const reply = (await runBuffer('sorted', tag(connectionId), ...args)) as PageReply;
+      return Number(reply[0]) === -1 ? null : pageFrom(connectionId, kind, reply, options);
+    },
+
+    async sortBacklog(connectionId, kind, count) {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      assertPaging(0, count);
+      const [done, through, rows] = (await runBuffer('backlog', tag(connectionId), KIND_CODE[kind], count)) as [number, number, Buffer[]];
+      const resources = rows.map((row) => parseRawRow(kind, row, [])).filter((r): r is StoredResource => r !== null);
+      return { done: Number(done) === 1, through: Number(through), resources };
+    },
+
+    async fillSortIndex(connectionId, kind, through, fills) {
+      assertStoreId('connectionId', connectionId);
+      assertResourceKind(kind);
+      if (!Number.isSafeInteger(through) || through < 0) throw new TypeError('through must be a non-negative integer');
+      const args: (string | number)[] = [KIND_CODE[kind], through, fills.length];
+      for (const fill of fills) {
+        assertStoreId('resource id', fill.id);
+        if (!Number.isSafeInteger(fill.version)) throw new TypeError('version must be an integer');
+        args.push(fill.id, fill.version, ...sortArgs(normalizeSortKeys(fill.sortKeys)));
+      }
+      return String(await run('fill', tag(connectionId), ...args)) as 'done' | 'more' | 'retry';
     },
 
     ...oidc.methods,
@@ -632,6 +681,9 @@ export function redisStore(options: RedisStoreOptions): Store {
   };
   return store;
 }
+
+/** What LIST_PAGE and LIST_SORTED answer, read as bytes: {total, rows, aux}. */
+type PageReply = [number | Buffer, (Buffer | null)[], Buffer[][]];
 
 /** The outcome fields recordLogin sends for the script to fill in, and how checkSsoUser's JSON ends with them. */
 const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };

@@ -1,8 +1,8 @@
 /**
  * The storage contract of scim-sso. Two implementations (memory.ts, redis.ts) pass one contract suite
  * (test/store/contract.ts). The store knows nothing of SCIM semantics: the SCIM layer hands it JSON text
- * plus precomputed index entries, and the store keeps indexes, uniqueness and membership consistent,
- * atomically, per connection.
+ * plus precomputed index and sort entries, and the store keeps indexes, sort indexes, uniqueness and
+ * membership consistent, atomically, per connection.
  */
 
 import { createHash } from 'node:crypto';
@@ -31,6 +31,22 @@ export interface IndexEntry {
   attribute: string;
   value: string;
   unique: boolean;
+}
+
+/**
+ * What a resource sorts by under one sort attribute (see listSorted): `value` is compared as JavaScript
+ * compares strings (UTF-16 code units), already lower-cased by the SCIM layer where the attribute is
+ * case-insensitive; null when the resource has no value (it then sorts after every value, either way).
+ */
+export interface SortEntry {
+  attribute: string;
+  value: string | null;
+}
+
+/** The order listSorted reads in: by a sort attribute, or by creation when `attribute` is null. */
+export interface SortOrder {
+  attribute: string | null;
+  descending: boolean;
 }
 
 /** A member of a group, as stored. `value` is the member's id (kept as sent, even if unknown). */
@@ -65,6 +81,11 @@ export interface ResourceWrite {
   json: string;
   /** Index entries the resource produces; the store replaces the previous set atomically. */
   indexes: IndexEntry[];
+  /**
+   * Sort entries the resource produces, at most one per attribute (absent: none); the store replaces the
+   * previous set atomically, like `indexes`.
+   */
+  sortKeys?: SortEntry[];
   /**
    * Groups only: the full member list (replaces the previous one; O(old + new), chunked on Redis). On a
    * create, absent means no members; on a replace, absent (and no `memberChanges`) keeps the members as
@@ -183,6 +204,23 @@ export interface MemberCursorPage {
   members: StoredMember[];
   /** The member position to continue after, or null when this was the last page. */
   next: number | null;
+}
+
+/** Resources a sort index still lacks (see Store.sortBacklog). */
+export interface SortBacklog {
+  /** True when the sort indexes of the kind are complete: listSorted answers pages. */
+  done: boolean;
+  /** Resources stored without sort entries, in creation order (each with its JSON and version). */
+  resources: StoredResource[];
+  /** Where this read stopped: pass it to fillSortIndex. */
+  through: number;
+}
+
+/** The sort entries of one resource, as fillSortIndex takes them: for `id` if still at `version`. */
+export interface SortFill {
+  id: string;
+  version: number;
+  sortKeys: SortEntry[];
 }
 
 /** What the login guard reads in its one round trip. */
@@ -400,6 +438,28 @@ export interface Store {
    */
   listPage(connectionId: string, kind: ResourceKind, offset: number, count: number, options?: ReadOptions): Promise<Page>;
   /**
+   * Resources in `order`, `offset` 0-based, with their total, in O(log n + count) and one round trip when no
+   * group members are read. By a sort attribute: ascending by value, equal values in creation order;
+   * descending is the exact reverse of that; resources whose entry is null come after, in creation order,
+   * both ways. Only resources whose last write carried an entry for the attribute are listed and counted.
+   * By creation (`attribute` null): every resource, oldest first (descending: newest first). Answers null
+   * when the kind holds resources stored before the store kept sort entries (by an earlier version of
+   * this library) and sortBacklog/fillSortIndex have not finished indexing them.
+   */
+  listSorted(connectionId: string, kind: ResourceKind, order: SortOrder, offset: number, count: number, options?: ReadOptions): Promise<Page | null>;
+  /**
+   * The next (at most `count`) resources of the kind that were stored without sort entries, from where
+   * the last fillSortIndex stopped; `done` once there are none and listSorted answers. One round trip.
+   */
+  sortBacklog(connectionId: string, kind: ResourceKind, count: number): Promise<SortBacklog>;
+  /**
+   * Stores the sort entries of resources a sortBacklog read returned (each only if still at the version
+   * read, and still without entries), then moves the backlog past `through`. Answers 'done' when the
+   * kind's sort indexes are complete, 'more' when more remain, or 'retry' when a resource changed since the
+   * read (nothing moves on: read the backlog again). One round trip.
+   */
+  fillSortIndex(connectionId: string, kind: ResourceKind, through: number, fills: SortFill[]): Promise<'done' | 'more' | 'retry'>;
+  /**
    * A page of a group's members in the order they were added: `offset` 0-based, at most `count` (O(page),
    * whatever the group's size), with the group's version and member count; null when there is no such
    * group.
@@ -525,6 +585,7 @@ export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
     indexes.set(key, { attribute: entry.attribute, value: entry.value, unique });
   }
   const out: ResourceWrite = { id: write.id, kind: write.kind, json: write.json, indexes: [...indexes.values()] };
+  if (write.sortKeys !== undefined) out.sortKeys = normalizeSortKeys(write.sortKeys);
   if (write.kind === 'User') {
     if (write.members !== undefined || write.memberChanges !== undefined) throw new TypeError('members are for groups only');
     return out;
@@ -547,6 +608,48 @@ export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
     out.memberChanges = { add: cleanMembers(add), remove: [...new Set(remove)] };
   }
   return out;
+}
+
+/** Checked sort entries, reduced to attribute and value; throws a TypeError on a repeated attribute. */
+export function normalizeSortKeys(entries: SortEntry[]): SortEntry[] {
+  if (!Array.isArray(entries)) throw new TypeError('sortKeys must be an array');
+  const seen = new Set<string>();
+  return entries.map((entry) => {
+    assertIndexAttribute(entry?.attribute);
+    if (entry.value !== null && typeof entry.value !== 'string') throw new TypeError('sort value must be a string or null');
+    if (seen.has(entry.attribute)) throw new TypeError(`sortKeys list ${entry.attribute} twice`);
+    seen.add(entry.attribute);
+    return { attribute: entry.attribute, value: entry.value };
+  });
+}
+
+/** A run of ranks in a sort index, ascending [from, to), read backwards when `reverse`. */
+export interface RankRun {
+  from: number;
+  to: number;
+  reverse: boolean;
+}
+
+/**
+ * Where listSorted's page [offset, offset + count) lies in an ascending index of `total` entries whose last
+ * `missing` entries are the null values (in creation order): ascending, one run; descending, the values
+ * backwards, then the nulls forwards. LIST_SORTED in redis-scripts.ts does the same arithmetic in Lua.
+ */
+export function sortedRuns(total: number, missing: number, descending: boolean, offset: number, count: number): RankRun[] {
+  const end = Math.min(total, offset + count);
+  if (offset >= end) return [];
+  if (!descending) return [{ from: offset, to: end, reverse: false }];
+  const values = total - missing;
+  const runs: RankRun[] = [];
+  if (offset < values) runs.push({ from: values - Math.min(end, values), to: values - offset, reverse: true });
+  if (end > values) runs.push({ from: Math.max(offset, values), to: end, reverse: false });
+  return runs;
+}
+
+/** Throws a TypeError unless `order` is a SortOrder. */
+export function assertSortOrder(order: SortOrder): void {
+  if (order === null || typeof order !== 'object' || typeof order.descending !== 'boolean') throw new TypeError('order needs attribute and descending');
+  if (order.attribute !== null) assertIndexAttribute(order.attribute);
 }
 
 /** Members deduplicated by value (first wins), reduced to string value/display/type. */

@@ -69,6 +69,7 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
     await send('GET', `/Users/${userId}`);
     await send('GET', '/Users?filter=userName%20eq%20%22warm%40corp.test%22');
     await send('GET', '/Users?count=10');
+    await send('GET', '/Users?sortBy=userName&count=10');
     await send('PATCH', `/Users/${userId}`, patchBody('Warm'));
     await send('PUT', `/Users/${userId}`, { userName: 'warm@corp.test', displayName: 'Warm' });
     const spare = (await (await send('POST', '/Users', { userName: 'spare@corp.test' })).json()).id;
@@ -125,6 +126,13 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
 
   it('a page: 1', async () => {
     expectCalls(await count('GET', '/Users?startIndex=1&count=10', 200), ['listPage']);
+  });
+
+  it('a page sorted by a sortable attribute, either way, at any offset: 1', async () => {
+    for (const sortBy of ['userName', 'meta.lastModified', 'meta.created']) {
+      expectCalls(await count('GET', `/Users?sortBy=${sortBy}&sortOrder=descending&startIndex=2&count=10`, 200), ['listSorted']);
+      expectCalls(await count('GET', `/Users?sortBy=${sortBy}&count=10`, 200), ['listSorted']);
+    }
   });
 
   it('POST: 1', async () => {

@@ -489,6 +489,184 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('sort indexes', () => {
+      type Sorting = Record<string, string | null>;
+      /** A user write sorting by `sorting` (attribute → value; null: no value). */
+      const sortedUser = (id: string, userName: string, sorting: Sorting): ResourceWrite => ({
+        ...userWrite(id, userName),
+        sortKeys: Object.entries(sorting).map(([attribute, value]) => ({ attribute, value })),
+      });
+      /** Creates users in this order; answers their ids. */
+      const createSorted = async (rows: Sorting[]): Promise<string[]> => {
+        const created: string[] = [];
+        for (const [i, sorting] of rows.entries()) {
+          const id = `s${i}-${randomUUID()}`;
+          expect(await store.createResource(cid, sortedUser(id, `user${i}`, sorting))).toEqual({ ok: true, version: 1 });
+          created.push(id);
+        }
+        return created;
+      };
+      /** listSorted's order, computed the obvious way: values as JavaScript compares them, ties and nulls by creation. */
+      const reference = (created: string[], values: (string | null)[], descending: boolean): string[] => {
+        const rows = created.map((id, position) => ({ id, value: values[position]!, position }));
+        const present = rows.filter((r) => r.value !== null).sort((a, b) => (a.value! < b.value! ? -1 : a.value! > b.value! ? 1 : a.position - b.position));
+        if (descending) present.reverse();
+        return [...present, ...rows.filter((r) => r.value === null)].map((r) => r.id);
+      };
+      const page = async (attribute: string | null, descending: boolean, offset: number, count: number) => {
+        const p = await store.listSorted(cid, 'User', { attribute, descending }, offset, count);
+        return p && { total: p.total, ids: ids(p.resources) };
+      };
+      /** Every page of every size up to the total, both ways, equals the reference. */
+      const expectOrder = async (attribute: string, created: string[], values: (string | null)[]) => {
+        for (const descending of [false, true]) {
+          const want = reference(created, values, descending);
+          expect(await page(attribute, descending, 0, 1000)).toEqual({ total: want.length, ids: want });
+          for (let offset = 0; offset <= want.length; offset++) {
+            for (const count of [0, 1, 2, 3, 7]) {
+              expect(await page(attribute, descending, offset, count), `${descending} ${offset} ${count}`).toEqual({
+                total: want.length,
+                ids: want.slice(offset, offset + count),
+              });
+            }
+          }
+        }
+      };
+
+      it('orders by value with ties in creation order, values without a value last both ways, and pages at any offset', async () => {
+        const values = ['b', 'a', null, 'b', 'c', null, 'a', '', 'B', 'ab', 'b'];
+        const created = await createSorted(values.map((v) => ({ title: v })));
+        await expectOrder('title', created, values);
+        expect(await page('title', false, 11, 5)).toEqual({ total: 11, ids: [] });
+        expect(await page('title', true, 1000, Number.MAX_SAFE_INTEGER)).toEqual({ total: 11, ids: [] });
+      });
+
+      it('compares values as JavaScript compares strings: code units, prefixes first, NUL and lone surrogates included', async () => {
+        const values = [
+          'a',
+          'a\u0000',
+          'a\u0000b',
+          'a\u0000!',
+          '\uffff',
+          '\ud83d\ude00',
+          '\ue000',
+          '\ud800',
+          '\udfff',
+          'ab',
+          '',
+          'Ä',
+          'ä',
+          'z',
+          '\u0001',
+          '\ud7ff',
+        ];
+        const created = await createSorted(values.map((v) => ({ k: v })));
+        const asc = reference(created, values, false);
+        expect(asc.map((id) => values[created.indexOf(id)])).toEqual([...values].sort());
+        await expectOrder('k', created, values);
+      });
+
+      it('keeps every attribute in its own order, and lists only the resources whose write carried it', async () => {
+        const created = await createSorted([{ a: 'x', b: '2' }, { a: 'w' }, { b: '1', a: null }]);
+        expect(await page('a', false, 0, 10)).toEqual({ total: 3, ids: [created[1], created[0], created[2]] });
+        expect(await page('b', false, 0, 10)).toEqual({ total: 2, ids: [created[2], created[0]] });
+        expect(await page('c', false, 0, 10)).toEqual({ total: 0, ids: [] });
+        // A user written without sort entries is in no sort index, and in creation order like every user.
+        const plain = await createUser('plain');
+        expect(await page('a', false, 0, 10)).toMatchObject({ total: 3 });
+        expect(await page(null, false, 0, 10)).toEqual({ total: 4, ids: [...created, plain] });
+      });
+
+      it('moves a replaced resource to its new value, and a deleted one out', async () => {
+        const values: (string | null)[] = ['m', 'c', 'x', null, 'c'];
+        const created = await createSorted(values.map((v) => ({ k: v })));
+        const replace = async (i: number, value: string | null | undefined) => {
+          const sorting: Sorting = value === undefined ? {} : { k: value };
+          const current = await store.getResource(cid, 'User', created[i]!);
+          expect(await store.replaceResource(cid, sortedUser(created[i]!, `user${i}`, sorting), current!.version)).toMatchObject({ ok: true });
+        };
+        await replace(0, 'a');
+        values[0] = 'a';
+        await replace(3, 'd');
+        values[3] = 'd';
+        await replace(1, null);
+        values[1] = null;
+        await replace(2, 'x'); // unchanged value: stays where it is
+        await expectOrder('k', created, values);
+        await replace(4, undefined); // the write no longer carries the attribute
+        expect(await page('k', false, 0, 10)).toEqual({ total: 4, ids: reference(created.slice(0, 4), values.slice(0, 4), false) });
+        await replace(4, 'b');
+        values[4] = 'b';
+        await expectOrder('k', created, values);
+        expect(await store.deleteResource(cid, 'User', created[0]!)).toBe(true);
+        expect(await store.deleteResource(cid, 'User', created[1]!)).toBe(true);
+        await expectOrder('k', created.slice(2), values.slice(2));
+      });
+
+      it('lists by creation, oldest or newest first, every resource counted', async () => {
+        const created = await createSorted([{}, { k: 'a' }, {}, {}, { k: 'b' }]);
+        expect(await page(null, false, 0, 10)).toEqual({ total: 5, ids: created });
+        expect(await page(null, true, 0, 10)).toEqual({ total: 5, ids: [...created].reverse() });
+        expect(await page(null, true, 1, 2)).toEqual({ total: 5, ids: [created[3], created[2]] });
+        expect(await page(null, true, 4, 2)).toEqual({ total: 5, ids: [created[0]] });
+        expect(await page(null, false, 5, 2)).toEqual({ total: 5, ids: [] });
+        await store.deleteResource(cid, 'User', created[4]!);
+        expect(await page(null, true, 0, 2)).toEqual({ total: 4, ids: [created[3], created[2]] });
+      });
+
+      it('answers resources as the other reads do: users with their groups, groups with or without members', async () => {
+        const [uid] = await createSorted([{ k: 'u' }]);
+        const gid = randomUUID();
+        const write: ResourceWrite = { ...groupWrite(gid, 'Admins', [{ value: uid! }]), sortKeys: [{ attribute: 'displayName', value: 'admins' }] };
+        expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+        const users = await store.listSorted(cid, 'User', { attribute: 'k', descending: false }, 0, 10);
+        expect(users?.resources).toEqual([await store.getResource(cid, 'User', uid!)]);
+        const groups = await store.listSorted(cid, 'Group', { attribute: 'displayName', descending: true }, 0, 10);
+        expect(groups?.resources).toEqual([await store.getResource(cid, 'Group', gid)]);
+        const bare = await store.listSorted(cid, 'Group', { attribute: null, descending: false }, 0, 10, { members: false });
+        expect(bare?.resources).toEqual([await store.getResource(cid, 'Group', gid, { members: false })]);
+        expect(await store.listSorted(cid, 'User', { attribute: 'displayName', descending: false }, 0, 10)).toEqual({ total: 0, resources: [] });
+      });
+
+      it('keeps sort indexes within their connection, drops them with it, and answers an unknown connection empty', async () => {
+        const other = makeConnection();
+        await store.createConnection(other);
+        await createSorted([{ k: 'a' }]);
+        expect(await store.createResource(other.connectionId, sortedUser('o1', 'x', { k: '0' }))).toMatchObject({ ok: true });
+        expect(ids((await store.listSorted(other.connectionId, 'User', { attribute: 'k', descending: false }, 0, 10))!.resources)).toEqual(['o1']);
+        await store.deleteConnection(other.connectionId);
+        expect(await store.listSorted(other.connectionId, 'User', { attribute: 'k', descending: false }, 0, 10)).toEqual({ total: 0, resources: [] });
+        expect(await store.listSorted('nobody', 'User', { attribute: null, descending: false }, 0, 10)).toEqual({ total: 0, resources: [] });
+        expect(await page('k', false, 0, 10)).toMatchObject({ total: 1 });
+      });
+
+      it('has no backlog for what it stored itself', async () => {
+        await createSorted([{ k: 'a' }, {}]);
+        expect(await store.sortBacklog(cid, 'User', 10)).toMatchObject({ done: true, resources: [] });
+        expect(await store.sortBacklog(cid, 'Group', 10)).toMatchObject({ done: true, resources: [] });
+      });
+
+      it('rejects malformed sort entries, orders and paging', async () => {
+        await expect(store.createResource(cid, sortedUser('u1', 'ann', { k: 'a' }))).resolves.toMatchObject({ ok: true });
+        const twice: ResourceWrite = {
+          ...userWrite('u2', 'bob'),
+          sortKeys: [
+            { attribute: 'k', value: 'a' },
+            { attribute: 'k', value: 'b' },
+          ],
+        };
+        await expect(store.createResource(cid, twice)).rejects.toThrow(TypeError);
+        const notString = { ...userWrite('u2', 'bob'), sortKeys: [{ attribute: 'k', value: 5 }] } as unknown as ResourceWrite;
+        await expect(store.createResource(cid, notString)).rejects.toThrow(TypeError);
+        const badName: ResourceWrite = { ...userWrite('u2', 'bob'), sortKeys: [{ attribute: 'a\u0000b', value: 'x' }] };
+        await expect(store.createResource(cid, badName)).rejects.toThrow(TypeError);
+        expect(await store.getResource(cid, 'User', 'u2')).toBeNull();
+        await expect(store.listSorted(cid, 'User', { attribute: 'k', descending: false }, -1, 10)).rejects.toThrow(TypeError);
+        await expect(store.listSorted(cid, 'User', { attribute: '', descending: false }, 0, 10)).rejects.toThrow(TypeError);
+        await expect(store.listSorted(cid, 'User', { attribute: 'k' } as never, 0, 10)).rejects.toThrow(TypeError);
+      });
+    });
+
     describe('groups', () => {
       it('keeps members in the order given, drops repeated values and keeps unknown ids', async () => {
         const a = await createUser('a');

@@ -13,7 +13,9 @@
  *    whose index maps cannot be read directly;
  *  - group members are non-empty strings without duplicates, and every user's derived `groups` equals the
  *    groups (in creation order) whose members list the user's id, with their current displayName;
- *  - ids the caller saw deleted stay gone.
+ *  - ids the caller saw deleted stay gone;
+ *  - listSorted by each sort index of the SCIM layer orders the live resources as their sort entries (derived
+ *    with `sortEntries`) say, and by creation lists them all.
  *
  * Additionally, for Redis, raw reads of the connection's keys (layout in src/store/redis.ts):
  *  - `<k>:order` and `<k>:r` agree (same ids and seqs), and each record's stored index entries equal the
@@ -33,6 +35,7 @@ import type { Redis } from 'ioredis';
 import { fold, localPart } from '../../src/fold.js';
 import { groupSpec } from '../../src/scim/groups.js';
 import type { JsonObject } from '../../src/scim/normalize.js';
+import { sortEntries } from '../../src/scim/sort.js';
 import { userSpec } from '../../src/scim/users.js';
 import type { IndexEntry, ResourceKind, Store, StoredResource } from '../../src/store/store.js';
 
@@ -213,6 +216,35 @@ export async function checkConsistency(store: Store, connectionId: string, optio
     );
   });
 
+  // Sort indexes: listSorted orders every live resource as the SCIM layer's sort entries say (values as
+  // JavaScript compares strings, ties and values missing by creation), and lists all of them by creation.
+  for (const kind of KINDS) {
+    const spec = kind === 'User' ? userSpec : groupSpec;
+    const rows = live[kind].map((r, position) => {
+      const json = parsed.get(`${kind}:${r.id}`);
+      return { id: r.id, position, entries: json ? sortEntries(spec, json) : [] };
+    });
+    const read = async (attribute: string | null, descending: boolean) =>
+      store.listSorted(connectionId, kind, { attribute, descending }, 0, rows.length + 1, { members: false });
+    const byCreation = await read(null, true);
+    expect(
+      JSON.stringify(byCreation?.resources.map((r) => r.id)) === JSON.stringify(rows.map((r) => r.id).reverse()),
+      () => `${kind}: listSorted by creation, newest first, is not the reverse of listPage`,
+    );
+    for (const index of spec.sortIndexes) {
+      if (index.attribute === null) continue;
+      const keyed = rows.map((r) => ({ id: r.id, position: r.position, value: r.entries.find((e) => e.attribute === index.attribute)?.value ?? null }));
+      const present = keyed.filter((r) => r.value !== null).sort((a, b) => (a.value! < b.value! ? -1 : a.value! > b.value! ? 1 : a.position - b.position));
+      const want = [...present, ...keyed.filter((r) => r.value === null)].map((r) => r.id);
+      const got = await read(index.attribute, false);
+      expect(got !== null, () => `${kind}: listSorted(${index.attribute}) answers that the sort index is incomplete`);
+      expect(
+        got !== null && got.total === want.length && JSON.stringify(got.resources.map((r) => r.id)) === JSON.stringify(want),
+        () => `${kind}: listSorted(${index.attribute}) lists ${got?.total} resources out of the order their sort entries give (${want.length})`,
+      );
+    }
+  }
+
   // Derived user.groups equals group membership.
   const groupsByMember = new Map<string, { value: string; display: string }[]>();
   for (const g of live.Group) {
@@ -310,20 +342,21 @@ interface RawRecord {
 }
 
 function parseRecord(buf: Buffer): RawRecord {
-  const head = /^(\d+):(\d+):(\d+):/.exec(buf.subarray(0, 64).toString('latin1'));
+  const head = /^(\d+):(\d+):(\d+)(?:\/(\d+))?:/.exec(buf.subarray(0, 64).toString('latin1'));
   if (!head) throw new Error('record header is malformed');
   const p = head[0].length;
   const il = Number(head[2]);
   const xl = Number(head[3]);
+  const sl = Number(head[4] ?? 0);
   return {
     version: Number(head[1]),
     id: buf.subarray(p, p + il).toString('utf8'),
     entries: decodeStringArray(buf.subarray(p + il, p + il + xl)),
-    json: buf.subarray(p + il + xl).toString('utf8'),
+    json: buf.subarray(p + il + xl + sl).toString('utf8'),
   };
 }
 
-const ALLOWED_SUFFIX = /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|u:gone)$/;
+const ALLOWED_SUFFIX = /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|u:gone)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,

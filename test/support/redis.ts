@@ -45,6 +45,8 @@ export async function testRedis(prefixHint: string): Promise<TestRedis> {
  * - every resource (`<k>:r` field) has its `<k>:order` entry (same id, same seq) and vice versa;
  * - every index entry a resource holds (its packed `x`) is in the index hash, pointing at its seq;
  * - every index entry points at a live resource that holds that entry (no entry without resource);
+ * - every sort member a resource holds (its packed `s`) is in its sort index and ends with the resource's
+ *   seq, and every member of a sort index (`<k>:s:<attribute>`) is held by a live resource;
  * - group membership: `g:mz:<gid>` (with its metadata `g:mm:<gid>`) and the reverse `member` hash agree,
  *   and list live groups only (once every membership job has settled: `g:jobs` is empty);
  * - `g:dn` names exactly the live groups.
@@ -60,10 +62,14 @@ local base = KEYS[1]
 local problems = {}
 local function problem(s) problems[#problems + 1] = s end
 local function parseRes(s)
-  local v, il, xl, p = string.match(s, '^(%d+):(%d+):(%d+):()')
+  local v, il, xl, p = string.match(s, '^(%d+):(%d+):(%d+)()')
   if not v then return nil end
-  il, xl = tonumber(il), tonumber(xl)
-  return { v = tonumber(v), id = string.sub(s, p, p + il - 1), x = string.sub(s, p + il, p + il + xl - 1) }
+  local sl = tonumber(string.match(s, '^/(%d+)', p) or '0')
+  p = string.find(s, ':', p, true)
+  if not p then return nil end
+  il, xl, p = tonumber(il), tonumber(xl), p + 1
+  return { v = tonumber(v), id = string.sub(s, p, p + il - 1), x = string.sub(s, p + il, p + il + xl - 1),
+    s = string.sub(s, p + il + xl, p + il + xl + sl - 1) }
 end
 local function has(list, item)
   return string.find(' ' .. (list or '') .. ' ', ' ' .. item .. ' ', 1, true) ~= nil
@@ -95,6 +101,13 @@ for _, k in ipairs({ 'u', 'g' }) do
       local seqs = redis.call('HGET', base .. k .. ':i:' .. entries[i], entries[i + 1])
       if not has(seqs, seq) then problem(k .. ': ' .. r.id .. ' holds ' .. entries[i] .. '=' .. entries[i + 1] .. ' but the index does not point at it') end
     end
+    local sorted = {}
+    if r.s ~= '' then sorted = cmsgpack.unpack(r.s) end
+    for i = 1, #sorted, 2 do
+      held[seq .. '\\0s\\0' .. sorted[i] .. '\\0' .. sorted[i + 1]] = true
+      if not redis.call('ZSCORE', base .. k .. ':s:' .. sorted[i], sorted[i + 1]) then problem(k .. ': ' .. r.id .. ' holds a sort member of ' .. sorted[i] .. ' that its sort index lacks') end
+      if string.match(sorted[i + 1], '(%d+)$') ~= seq then problem(k .. ': ' .. r.id .. ' (seq ' .. seq .. ') holds a sort member of ' .. sorted[i] .. ' for another seq') end
+    end
   end
   for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do
     local attr = string.match(suffix, '^' .. k .. ':i:(.*)$')
@@ -105,6 +118,13 @@ for _, k in ipairs({ 'u', 'g' }) do
           if not res[seq] then problem(k .. ': index ' .. attr .. '=' .. idx[i] .. ' points at seq ' .. seq .. ', which holds no resource')
           elseif not held[seq .. '\\0' .. attr .. '\\0' .. idx[i]] then problem(k .. ': index ' .. attr .. '=' .. idx[i] .. ' points at ' .. res[seq].id .. ', which does not hold it') end
         end
+      end
+    end
+    local sortAttr = string.match(suffix, '^' .. k .. ':s:(.*)$')
+    if sortAttr then
+      for _, member in ipairs(redis.call('ZRANGE', base .. suffix, 0, -1)) do
+        local seq = string.match(member, '(%d+)$')
+        if not (seq and held[seq .. '\\0s\\0' .. sortAttr .. '\\0' .. member]) then problem(k .. ': sort index ' .. sortAttr .. ' has a member no live resource holds (seq ' .. tostring(seq) .. ')') end
       end
     end
   end

@@ -1,0 +1,43 @@
+/**
+ * A stable sort that yields to the event loop (see event-loop.ts): one `Array.prototype.sort` of the
+ * 50,000 resources a scan may read holds the loop for 50-100 ms, so runs of LIST_YIELD_EVERY items are
+ * sorted one at a time, then merged pairwise, yielding every SORT_YIELD_EVERY comparisons.
+ */
+import { yieldToEventLoop } from './event-loop.js';
+import { LIST_YIELD_EVERY, SORT_YIELD_EVERY } from './limits.js';
+
+export async function sortInSlices<T>(items: readonly T[], compare: (a: T, b: T) => number): Promise<T[]> {
+  let runs: T[][] = [];
+  for (let from = 0; from < items.length; from += LIST_YIELD_EVERY) {
+    if (from > 0) await yieldToEventLoop();
+    runs.push(items.slice(from, from + LIST_YIELD_EVERY).sort(compare));
+  }
+  let work = 0;
+  while (runs.length > 1) {
+    const merged: T[][] = [];
+    for (let i = 0; i < runs.length; i += 2) {
+      const left = runs[i]!;
+      const right = runs[i + 1];
+      if (!right) {
+        merged.push(left);
+        continue;
+      }
+      const out: T[] = [];
+      let a = 0;
+      let b = 0;
+      while (a < left.length && b < right.length) {
+        // Stable: on a tie the left run's item goes first.
+        out.push(compare(right[b]!, left[a]!) < 0 ? right[b++]! : left[a++]!);
+        if (++work >= SORT_YIELD_EVERY) {
+          work = 0;
+          await yieldToEventLoop();
+        }
+      }
+      for (; a < left.length; a++) out.push(left[a]!);
+      for (; b < right.length; b++) out.push(right[b]!);
+      merged.push(out);
+    }
+    runs = merged;
+  }
+  return runs[0] ?? [];
+}
