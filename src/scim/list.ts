@@ -29,7 +29,7 @@ import { wantsMembers } from './group-members.js';
 import { renderResource } from './render.js';
 import type { ResourceContext } from './resources.js';
 import { resolveAttribute } from './schemas.js';
-import { indexSortBacklog } from './sort-backfill.js';
+import { continueSortBacklog, indexSortBacklog } from './sort-backfill.js';
 import { parseSortBy, sortIndexOf, sortKeyed, sortValue, type Keyed, type SortKey } from './sort.js';
 
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
@@ -238,6 +238,7 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
       page = await ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, query.count, options);
     }
     if (page) return pageOf(page);
+    continueSortBacklog(ctx);
     indexing = true;
   }
   const scope = { type: ctx.spec.type };

@@ -1,8 +1,10 @@
 /**
- * Sort indexes for data an earlier version of this library stored (before writes carried sort entries):
- * until they are complete the store's listSorted answers null, and a `sortBy` that a sort index would
- * answer indexes a bounded share of that backlog before it is answered by a scan (docs/sorting.md).
- * Nothing runs in the background: connections whose clients never sort never pay for it.
+ * Sort indexes for resources stored without sort entries: by an earlier version of this library, or, on
+ * Redis, before a client of the connection first sorted (the Redis store keeps sort entries only from then
+ * on). Until they are complete the store's listSorted answers null, and a `sortBy` that a sort index would
+ * answer indexes a bounded share of the backlog before it is answered by a scan (docs/sorting.md); what is
+ * left goes on in the background, one slice at a time with a yield between slices, once per connection and
+ * kind on this instance. Connections whose clients never sort never pay for any of it.
  */
 import { yieldToEventLoop } from './event-loop.js';
 import { LIST_YIELD_EVERY } from './limits.js';
@@ -24,4 +26,28 @@ export async function indexSortBacklog(ctx: ResourceContext): Promise<boolean> {
     if ((await store.fillSortIndex(connectionId, spec.kind, backlog.through, fills)) === 'done') return true;
   }
   return false;
+}
+
+/** Backlogs being indexed in the background, per store, by `<connection id> <kind>`. */
+const running = new WeakMap<object, Set<string>>();
+
+/**
+ * Goes on indexing the backlog in the background until it is complete (or the store fails: the next
+ * `sortBy` starts it again). Several instances may do this at once: the store's fill is idempotent.
+ */
+export function continueSortBacklog(ctx: ResourceContext): void {
+  let keys = running.get(ctx.store);
+  if (!keys) running.set(ctx.store, (keys = new Set()));
+  const key = `${ctx.connectionId} ${ctx.spec.kind}`;
+  if (keys.has(key)) return;
+  keys.add(key);
+  void (async () => {
+    try {
+      while (!(await indexSortBacklog(ctx))) await yieldToEventLoop();
+    } catch {
+      // Store unavailable or the connection deleted: nothing is lost, the next sortBy resumes from the cursor.
+    } finally {
+      keys.delete(key);
+    }
+  })();
 }

@@ -120,6 +120,13 @@ local function addSorted(k, entries, seq)
   return cmsgpack.pack(flat)
 end
 
+-- addSorted once the kind's sort indexes are switched on (a first sortBy switches them on: SORT_BACKLOG),
+-- else nothing: a connection whose clients never sort never pays for sort entries.
+local function sortedIfOn(k, entries, seq)
+  if redis.call('EXISTS', sortedKey(k)) == 0 then return '' end
+  return addSorted(k, entries, seq)
+end
+
 -- Removes the sort members packed in a record.
 local function removeSorted(k, packed)
   if packed == '' then return end
@@ -377,12 +384,10 @@ local bytes = #w.json + w.idxBytes + members
 local refused = quotaRefusal(w, true, bytes)
 if refused then return refused end
 redis.call('INCRBY', BYTES, bytes)
--- An empty kind has nothing stored before sort indexes existed: its sort indexes are complete from now on.
-if redis.call('ZCARD', order(w.k)) == 0 then redis.call('SET', sortedKey(w.k), 'done') end
 local seq = fmt(redis.call('INCR', base .. 'seq'))
 local packed = addIndexes(w, seq)
 redis.call('ZADD', order(w.k), seq, w.id)
-redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, addSorted(w.k, w.sorted, seq), w.json))
+redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   redis.call('HSET', MB, w.id, members)
@@ -429,7 +434,7 @@ if changed then
   addIndexes(w, seq)
 end
 removeSorted(w.k, cur.s)
-redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, addSorted(w.k, w.sorted, seq), w.json))
+redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   redis.call('HSET', MB, w.id, w.memberBytes)
@@ -719,14 +724,23 @@ return { total, rows, aux }
 
 /**
  * The sort backlog (ARGV: kind, count): up to count resources after the `<k>:sorted` cursor in creation
- * order, and the rows among them stored without sort members. Reply {1, 0, {}} when the kind's sort
+ * order, and the rows among them stored without sort members. Without a `<k>:sorted` marker the kind's sort
+ * indexes are off; this read switches them on. Reply {1, 0, {}} when the kind's sort
  * indexes are complete, else {0, the last seq read (the cursor when none), rows}.
  */
 export const SORT_BACKLOG = `${PRELUDE}
 local k, count = ARGV[1], tonumber(ARGV[2])
+if redis.call('EXISTS', base .. 'conn') == 0 then return { 1, 0, {} } end
 local marker = redis.call('GET', sortedKey(k))
-if marker == 'done' or (not marker and redis.call('ZCARD', order(k)) == 0) then return { 1, 0, {} } end
-local through = tonumber(marker or '0')
+if marker == 'done' then return { 1, 0, {} } end
+-- The first read switches the kind's sort indexes on: from now on every write keeps its sort entries, and
+-- the backlog is what was stored before (everything, or nothing for an empty kind).
+if not marker then
+  marker = redis.call('ZCARD', order(k)) == 0 and 'done' or '0'
+  redis.call('SET', sortedKey(k), marker)
+  if marker == 'done' then return { 1, 0, {} } end
+end
+local through = tonumber(marker)
 local ranked = redis.call('ZRANGEBYSCORE', order(k), '(' .. fmt(through), '+inf', 'WITHSCORES', 'LIMIT', 0, count)
 local seqs, rows = {}, {}
 for i = 2, #ranked, 2 do seqs[#seqs + 1] = fmt(ranked[i]) end

@@ -16,8 +16,9 @@
  *   <p>{c:<id>}:<k>:s:<attribute>   ZSET    sort index, all scores 0: `<value>\0<seq code>` or, without a
  *                                           value, `\xff<seq code>`; byte order is the sort order, read by
  *                                           rank (see redis-scripts.ts, docs/sorting.md)
- *   <p>{c:<id>}:<k>:sorted          STRING  'done' when every resource of the kind has its sort members,
- *                                           else how far FILL_SORT_INDEX got through older data
+ *   <p>{c:<id>}:<k>:sorted          STRING  absent: sort indexes off (writes keep no sort members; the first
+ *                                           sortBy switches them on); 'done' when every resource of the kind
+ *                                           has its sort members, else how far FILL_SORT_INDEX got
  *   <p>{c:<id>}:g:dn                HASH    group id -> displayName (for users' derived `groups`)
  *   <p>{c:<id>}:g:mz:<groupId>      ZSET    member value, scored by insertion seq (order, count, pages)
  *   <p>{c:<id>}:g:mm:<groupId>      HASH    member value -> `[display, type?]` JSON (members with either)
@@ -101,7 +102,7 @@ const SCRIPTS = {
   deleted: { lua: lua.FIND_DELETED_USERS, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
   sorted: { lua: lua.LIST_SORTED, keys: 1, readOnly: true },
-  backlog: { lua: lua.SORT_BACKLOG, keys: 1, readOnly: true },
+  backlog: { lua: lua.SORT_BACKLOG, keys: 1, readOnly: false },
   fill: { lua: lua.FILL_SORT_INDEX, keys: 1, readOnly: false },
   usage: { lua: lua.GET_USAGE, keys: 1, readOnly: true },
   claimToken: { lua: connLua.CLAIM_TOKEN, keys: 1, readOnly: false },

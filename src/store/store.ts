@@ -443,8 +443,10 @@ export interface Store {
    * descending is the exact reverse of that; resources whose entry is null come after, in creation order,
    * both ways. Only resources whose last write carried an entry for the attribute are listed and counted.
    * By creation (`attribute` null): every resource, oldest first (descending: newest first). Answers null
-   * when the kind holds resources stored before the store kept sort entries (by an earlier version of
-   * this library) and sortBacklog/fillSortIndex have not finished indexing them.
+   * when the kind holds resources without sort entries and sortBacklog/fillSortIndex have not finished
+   * indexing them: resources stored by an earlier version of this library, or, on Redis, everything stored
+   * before the kind's first sortBacklog (the Redis store keeps sort entries only from the first time a
+   * client sorts: most IdPs never do, and the entries cost more memory than the rest of a user's indexes).
    */
   listSorted(connectionId: string, kind: ResourceKind, order: SortOrder, offset: number, count: number, options?: ReadOptions): Promise<Page | null>;
   /**

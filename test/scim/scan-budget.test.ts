@@ -113,3 +113,49 @@ describe.each(STORE_KINDS)('the scan budget on the %s store', (kind) => {
     expect(refused.body.detail).toContain('sortBy on displayName, externalId, meta.created, meta.lastModified or none');
   });
 });
+
+describe('the first sortBy on a large Redis connection', () => {
+  let t: ScimTestApp;
+  const n = 2_600; // more than one request indexes (BACKLOG_PER_REQUEST, src/scim/sort-backfill.ts)
+  beforeAll(async () => {
+    t = await scimTestApp('redis', 'scan-budget-first-sort', { maxScanResources: 1_000, rateLimit: false });
+    const sso = t.sso;
+    const token = (await sso.rotateScimToken('scan-budget-first-sort-customer')).token;
+    t.auth.Authorization = `Bearer ${token}`;
+    for (let from = 0; from < n; from += 100) {
+      const created = await Promise.all(
+        Array.from({ length: Math.min(100, n - from) }, (_, i) =>
+          sso.handleScim({
+            method: 'POST',
+            path: '/Users',
+            query: new URLSearchParams(),
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+            body: JSON.stringify({ schemas: [USER], userName: `u${String(n - from - i).padStart(5, '0')}@corp.test` }),
+            baseUrl: 'http://localhost/scim/v2',
+          }),
+        ),
+      );
+      expect(created.map((r) => r.status)).toEqual(created.map(() => 201));
+    }
+  }, 120_000);
+  afterAll(async () => {
+    expect(t.unexpected).toEqual([]);
+    await t.cleanup();
+  });
+
+  it('answers 400 "being indexed" at first, indexes the rest in the background, then answers from the sort index', async () => {
+    const sorted = () => t.http.get('/scim/v2/Users').query({ sortBy: 'userName', count: '3' }).set(t.auth);
+    const first = await sorted();
+    expect([first.status, first.body.scimType]).toEqual([400, 'tooMany']);
+    expect(first.body.detail).toMatch(/retry later/);
+    // No client request in between: the background indexing finishes on its own (bounded wait, not a timing assertion).
+    let res = first;
+    for (let attempt = 0; attempt < 200 && res.status !== 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      res = await sorted();
+    }
+    expect(res.status).toBe(200);
+    expect(res.body.totalResults).toBe(n);
+    expect(res.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(['u00001@corp.test', 'u00002@corp.test', 'u00003@corp.test']);
+  });
+});
