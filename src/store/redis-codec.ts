@@ -82,23 +82,31 @@ export function parseMembers(flat: string[]): StoredMember[] {
 
 /**
  * Splits a stored row read as bytes, `<v>:<len id>:<len x>:<id><x><json>` (lengths in bytes), into a
- * resource. Returns null for a row that vanished between the page's ZRANGE and HMGET (not possible inside
- * one script, but cheap to guard).
+ * resource (what parseResource makes of the same row read by a script). Returns null for a row that
+ * vanished between the page's ZRANGE and HMGET (not possible inside one script, but cheap to guard). The
+ * header's three numbers are read digit by digit: a page splits 100 rows.
  */
 export function parseRawRow(kind: ResourceKind, raw: Buffer | null, aux: Buffer[]): StoredResource | null {
   if (!raw) return null;
-  const header: number[] = [];
-  let start = 0;
+  const header = [0, 0, 0];
   let p = 0;
-  while (header.length < 3) {
-    if (raw[p] === 0x3a /* ':' */) {
-      header.push(Number(raw.toString('latin1', start, p)));
-      start = p + 1;
+  for (let h = 0; h < 3; h++) {
+    let n = 0;
+    for (let c = raw[p++]; c !== 0x3a /* ':' */; c = raw[p++]) {
+      if (c === undefined || c < 0x30 || c > 0x39) throw new Error('unexpected stored row layout in the Redis store');
+      n = n * 10 + (c - 0x30);
     }
-    p++;
+    header[h] = n;
   }
   const [version, idLength, indexLength] = header as [number, number, number];
-  const id = raw.toString('utf8', start, start + idLength);
-  const json = raw.toString('utf8', start + idLength + indexLength);
-  return parseResource(kind, [id, json, String(version), aux.map((b) => b.toString('utf8'))]);
+  const id = raw.toString('utf8', p, p + idLength);
+  const json = raw.toString('utf8', p + idLength + indexLength);
+  const out: StoredResource = { id, kind, json, version };
+  if (kind === 'User') {
+    out.groups = [];
+    for (let i = 0; i + 1 < aux.length; i += 2) out.groups.push({ value: aux[i]!.toString('utf8'), display: aux[i + 1]!.toString('utf8') });
+    return out;
+  }
+  out.memberCount = Number(aux[0]?.toString('utf8') ?? 0);
+  return out;
 }
