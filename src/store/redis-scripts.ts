@@ -567,7 +567,8 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
 /**
  * Reads one page in creation order (ARGV: kind, offset, count). Reply {total, rows, aux}: the page's stored
  * rows as they are (one HMGET; the caller splits `<v>:<len id>:<len x>:<id><x><json>` byte-exactly, which
- * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count.
+ * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count (for users:
+ * empty when no user of the page is in a group; the caller reads a missing entry as none).
  */
 export const LIST_PAGE = `${READ_PRELUDE}
 local k, offset, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -577,16 +578,24 @@ if count > 0 and offset < total then
   -- Clamped to the total so that a huge count never reaches ZRANGE as a float-formatted number.
   local ranked = redis.call('ZRANGE', order(k), offset, math.min(offset + count, total) - 1, 'WITHSCORES')
   local seqs = {}
-  for i = 2, #ranked, 2 do seqs[#seqs + 1] = fmt(ranked[i]) end
+  -- A score is a seq from INCR, an integer far below 2^53, which Redis writes as its digits: the field as is.
+  for i = 2, #ranked, 2 do seqs[#seqs + 1] = ranked[i] end
   if #seqs > 0 then
     rows = redis.call('HMGET', rhash(k), unpack(seqs))
-    local parents = {}
     if k == 'u' then
-      local ids = {}
-      for i = 1, #ranked, 2 do ids[#ids + 1] = ranked[i] end
-      parents = redis.call('HMGET', MEMBER, unpack(ids))
+      -- Users in no group have no aux: when none of the page is in a group (always, in a connection
+      -- without memberships), aux stays empty and the caller reads each missing entry as no groups.
+      if redis.call('EXISTS', MEMBER) == 1 then
+        local ids = {}
+        for i = 1, #ranked, 2 do ids[#ids + 1] = ranked[i] end
+        local parents = redis.call('HMGET', MEMBER, unpack(ids))
+        local any = false
+        for i = 1, #ids do any = any or parents[i] ~= false end
+        if any then for i = 1, #ids do aux[i] = auxOf(k, ids[i], parents[i]) end end
+      end
+    else
+      for i = 1, #seqs do aux[i] = auxOf(k, ranked[2 * i - 1]) end
     end
-    for i = 1, #seqs do aux[i] = auxOf(k, ranked[2 * i - 1], parents[i]) end
   end
 end
 return { total, rows, aux }
