@@ -140,3 +140,68 @@ export async function runPhases(
 export function failedRow(phase: string, server: string, why: string): PhaseRow {
   return { phase, server, status: 'FAILED', requests: 0, rps: NaN, p50: NaN, p99: NaN, ratio: null, cost: null, wrong: 1, firstWrong: why };
 }
+
+const median = (values: number[]): number => {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * Several runs of the phases section (each alternating the servers slice by slice) as one row per phase
+ * and server: req/s, p50 and p99 are the medians of the runs', each ratio to the limit the median of the
+ * runs' ratios (a run's ratio compares slices taken side by side), cost per request the average over
+ * every run's requests, and `runs` keeps each run's figures. A phase that failed in any run is FAILED.
+ */
+export function medianOfRuns(runs: PhaseRow[][]): PhaseRow[] {
+  if (runs.length === 1) return runs[0]!.map((row) => ({ ...row, runs: [runFigures(row)] }));
+  return runs[0]!.map((first) => {
+    const same = runs.map((rows) => rows.find((r) => r.phase === first.phase && r.server === first.server)!).filter(Boolean);
+    const failed = same.find((r) => r.status !== 'ok');
+    const requests = same.reduce((sum, r) => sum + r.requests, 0);
+    const ratios = same.map((r) => r.ratio).filter((r): r is NonNullable<PhaseRow['ratio']> => r !== null);
+    const costs = same.filter((r) => r.cost !== null);
+    const weighted = (pick: (c: Cost) => number) =>
+      costs.reduce((sum, r) => sum + pick(r.cost!) * r.requests, 0) /
+      Math.max(
+        1,
+        costs.reduce((sum, r) => sum + r.requests, 0),
+      );
+    const middle = [...costs].sort((a, b) => (a.ratio?.rps ?? a.rps) - (b.ratio?.rps ?? b.rps))[Math.floor(costs.length / 2)];
+    return {
+      phase: first.phase,
+      server: first.server,
+      status: failed ? 'FAILED' : 'ok',
+      requests,
+      rps: median(same.map((r) => r.rps)),
+      p50: median(same.map((r) => r.p50)),
+      p99: median(same.map((r) => r.p99)),
+      ratio:
+        failed || ratios.length < same.length
+          ? null
+          : { rps: median(ratios.map((r) => r.rps)), p50: median(ratios.map((r) => r.p50)), p99: median(ratios.map((r) => r.p99)) },
+      cost:
+        costs.length === 0
+          ? null
+          : {
+              serverUs: weighted((c) => c.serverUs),
+              redisUs: weighted((c) => c.redisUs),
+              redisCalls: weighted((c) => c.redisCalls),
+              roundTrips: weighted((c) => c.roundTrips),
+              commands: middle?.cost?.commands ?? '',
+            },
+      wrong: same.reduce((sum, r) => sum + r.wrong, 0),
+      firstWrong: failed?.firstWrong ?? null,
+      runs: same.map(runFigures),
+    };
+  });
+}
+
+const runFigures = (row: PhaseRow): NonNullable<PhaseRow['runs']>[number] => ({
+  status: row.status,
+  rps: row.rps,
+  p50: row.p50,
+  p99: row.p99,
+  ratio: row.ratio?.rps ?? null,
+});

@@ -115,11 +115,40 @@ export function getById(data: Dataset): Phase {
 
 /** Pages of `count` in creation order: startIndex 1, 1+count, … over the whole connection, again and again. */
 export function pageWalk(data: Dataset, count = 100): Phase {
+  const starts = Array.from({ length: Math.ceil(data.order.length / count) }, (_, i) => 1 + i * count);
+  return pagePhase(`page walk (count=${count})`, data, starts, count);
+}
+
+/**
+ * Pages of `count` spread over the whole connection: every page start, visited in a stride order (page i,
+ * i + stride, …, stride coprime to the number of pages) so that consecutive requests land far apart and a
+ * short run samples the whole range. On a small connection this is every page, like pageWalk; on 1,000,000
+ * users (10,000 pages) a few seconds visit a few thousand pages from everywhere in it.
+ */
+export function pageSpread(data: Dataset, count = 100): Phase {
+  const pages = Math.ceil(data.order.length / count);
+  let stride = Math.max(1, Math.floor(pages * 0.618));
+  while (gcd(stride, pages) !== 1) stride++;
+  const starts = Array.from({ length: pages }, (_, i) => 1 + ((i * stride) % pages) * count);
+  return pagePhase(`page spread (count=${count})`, data, starts, count);
+}
+
+/** The last `window` users' pages: startIndex near the end, the deepest offsets the connection has. */
+export function deepPages(data: Dataset, count = 100, window = 1000): Phase {
   const total = data.order.length;
-  const starts = Array.from({ length: Math.ceil(total / count) }, (_, i) => 1 + i * count);
+  const first = Math.max(1, total - window + 1);
+  const starts = Array.from({ length: Math.ceil((total - first + 1) / count) }, (_, i) => first + i * count);
+  return pagePhase(`deep page (last ${window})`, data, starts, count);
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** GETs the pages at `starts` in turn, again and again; each must hold the reference walk's ids at its place. */
+function pagePhase(name: string, data: Dataset, starts: number[], count: number): Phase {
+  const total = data.order.length;
   const pick = cycle(starts);
   return {
-    name: `page walk (count=${count})`,
+    name,
     next: () => {
       const start = pick();
       const want = data.order.slice(start - 1, start - 1 + count);

@@ -1,4 +1,8 @@
-/** A throwaway redis-server for the benchmark: a free port, no persistence, stopped at the end. */
+/**
+ * A throwaway redis-server for the benchmark: a free port, no persistence, no memory limit (`maxmemory 0`,
+ * `noeviction`: the 1,000,000-user scale step holds ~2.5 GB for the limit and scim-redis together, and an
+ * eviction would be a wrong answer, not a slow one), stopped at the end.
+ */
 import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { Redis } from 'ioredis';
@@ -22,9 +26,13 @@ export function freePort(): Promise<number> {
 
 export async function startRedis(): Promise<BenchRedis> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory', '0', '--maxmemory-policy', 'noeviction'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const failed = new Promise<never>((_, reject) => {
     proc.once('error', (error) => reject(new Error(`cannot start redis-server (is it installed? apt-get install -y redis-server): ${error.message}`)));
   });

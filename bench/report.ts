@@ -1,6 +1,7 @@
 /** The run's results: one object (written as JSON with --json) and its text tables. */
 import type { Cost } from './cost.js';
 import type { GroupScaleResult } from './groups.js';
+import type { ProvisionRow } from './scale.js';
 
 export interface PhaseRow {
   phase: string;
@@ -16,6 +17,12 @@ export interface PhaseRow {
   cost: Cost | null;
   wrong: number;
   firstWrong: string | null;
+  /**
+   * With several runs of the phases section (the full run makes 3): each run's figures, in run order. The
+   * row's own rps, p50, p99 and ratios are then the medians of these (a ratio is the median of the runs'
+   * ratios, each taken within its run); its cost is averaged over the runs' requests.
+   */
+  runs?: { status: 'ok' | 'FAILED'; rps: number; p50: number; p99: number; ratio: number | null }[];
 }
 
 export interface ScaleRow {
@@ -43,6 +50,8 @@ export interface Report {
   phases: PhaseRow[];
   scale: ScaleRow[];
   scaleRatios: { phase: string; server: string; p50Small: number; p50Large: number; ratio: number; ratioToLimit: number; cpuRatio: number }[];
+  /** scim-redis provisioned through its SCIM API over HTTP in the scale section: per step and in all. */
+  scaleProvisioning: { steps: ProvisionRow[]; users: number; seconds: number; rate: number; connections: number; completed: boolean } | null;
   /** The group-scale section (bench/groups.ts). */
   groups: GroupScaleResult | null;
   guard: Record<string, unknown> | null;
@@ -62,7 +71,7 @@ function table(headers: string[], rows: string[][]): string {
 
 export function phaseTable(rows: PhaseRow[]): string {
   return table(
-    ['phase', 'server', 'req/s', 'p50 ms', 'p99 ms', 'req/s ×limit', 'p50 ×limit', 'p99 ×limit', 'status'],
+    ['phase', 'server', 'req/s', 'p50 ms', 'p99 ms', 'req/s ×limit', 'runs ×limit', 'p50 ×limit', 'p99 ×limit', 'status'],
     rows.map((r) => [
       r.phase,
       r.server,
@@ -70,12 +79,16 @@ export function phaseTable(rows: PhaseRow[]): string {
       r.status === 'ok' ? f(r.p50) : '—',
       r.status === 'ok' ? f(r.p99) : '—',
       f(r.ratio?.rps),
+      runRatios(r),
       f(r.ratio?.p50),
       f(r.ratio?.p99),
       r.status === 'ok' ? 'ok' : `FAILED: ${r.firstWrong ?? ''}`.slice(0, 90),
     ]),
   );
 }
+
+/** Each run's req/s ratio to the limit (`0.91 0.88 0.93`), or its req/s for the limit itself. */
+const runRatios = (r: PhaseRow) => (r.runs ?? []).map((x) => (x.status !== 'ok' ? 'FAILED' : r.server === 'limit' ? rps(x.rps) : f(x.ratio))).join(' ') || '—';
 
 /**
  * Where each request's work went: server CPU, Redis CPU, round trips (messages the server wrote to Redis),
@@ -103,10 +116,11 @@ export function costTable(rows: PhaseRow[]): string {
 export function ratioTable(rows: PhaseRow[]): string {
   const phases = [...new Set(rows.map((r) => r.phase))];
   const of = (phase: string, server: string) => rows.find((r) => r.phase === phase && r.server === server);
-  const ratio = (r: PhaseRow | undefined) => (r?.status === 'FAILED' ? 'FAILED' : f(r?.ratio?.rps));
+  const ratio = (r: PhaseRow | undefined) =>
+    r?.status === 'FAILED' ? 'FAILED' : `${f(r?.ratio?.rps)}${r && (r.runs?.length ?? 0) > 1 ? ` (${runRatios(r)})` : ''}`;
   const trips = (r: PhaseRow | undefined) => (r?.cost ? `${f(r.cost.roundTrips)} / ${f(r.cost.redisCalls)}` : '—');
   return table(
-    ['phase', 'limit req/s', 'scim-redis ×limit', 'scim-memory ×limit', 'round trips / cmds per req: limit', 'scim-redis'],
+    ['phase', 'limit req/s', 'scim-redis ×limit (runs)', 'scim-memory ×limit (runs)', 'round trips / cmds per req: limit', 'scim-redis'],
     phases.map((phase) => {
       const limit = of(phase, 'limit');
       return [
@@ -140,6 +154,13 @@ export function scaleTable(rows: ScaleRow[], ratios: Report['scaleRatios']): str
     ratios.map((r) => [r.phase, r.server, f(r.p50Small), f(r.p50Large), f(r.ratio), r.server === 'limit' ? '—' : f(r.ratioToLimit), f(r.cpuRatio)]),
   );
   return `${main}\n\n${summary}`;
+}
+
+export function provisioningTable(steps: ProvisionRow[]): string {
+  return table(
+    ['users', 'seconds', 'users/s', 'POST p50 ms', 'POST p99 ms'],
+    steps.map((r) => [`${r.from + 1}–${r.to}`, f(r.seconds, 1), rps(r.rate), f(r.p50), f(r.p99)]),
+  );
 }
 
 export function loginTable(rows: { variant: string; logins: number; loginsPerSecond: number; p50: number; p99: number; wrong: number }[]): string {

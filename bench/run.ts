@@ -1,16 +1,29 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,memory]`: scim-sso against the
- * limit of Express + Redis on this machine, in one run. See bench/README.md for how to read the output.
+ * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,memory] [--runs N]
+ * [--scale-max N]`: scim-sso against the limit of Express + Redis on this machine, in one run. See
+ * bench/README.md for how to read the output.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { runPhases, type PhaseSettings } from './main-phases.js';
+import { medianOfRuns, runPhases, type PhaseSettings } from './main-phases.js';
 import { referenceWalk, type Dataset } from './phases.js';
 import { startRedis } from './redis-server.js';
 import { runGuardBench, type GuardSettings } from './guard.js';
 import { runLogins, type LoginSettings } from './logins.js';
 import { measureMemory } from './memory.js';
-import { costTable, keyValueTable, loginTable, memoryTable, phaseTable, ratioTable, scaleTable, targetTable, type Report } from './report.js';
+import {
+  costTable,
+  keyValueTable,
+  loginTable,
+  memoryTable,
+  phaseTable,
+  provisioningTable,
+  ratioTable,
+  scaleTable,
+  targetTable,
+  type PhaseRow,
+  type Report,
+} from './report.js';
 import { evaluateTargets } from './targets.js';
 import { runScale, type ScaleSettings } from './scale.js';
 import { groupTable, runGroupScale, type GroupScaleSettings } from './groups.js';
@@ -26,24 +39,41 @@ const wants = (section: string) => !only || only.has(section);
 const phaseFilter = args.includes('--phase') ? (args[args.indexOf('--phase') + 1] ?? '').split(',') : [];
 /** `--servers scim-redis,limit`: only these servers. */
 const serverFilter = args.includes('--servers') ? (args[args.indexOf('--servers') + 1] ?? '').split(',') : null;
+const numberOption = (name: string) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : undefined);
+/** `--runs N`: runs of the phases section, reported as their median (full: 3, --quick: 1). */
+const runsOption = numberOption('--runs');
+/** `--scale-max N`: the scale section's largest size (full: 1,000,000; sizes are 1,000 × powers of 10). */
+const scaleMax = numberOption('--scale-max');
 
 const config = quick
   ? {
       users: 300,
+      runs: 1,
       phase: { connections: 16, duration: 0.6, slices: 1, warmup: 0, deletes: 400 } satisfies PhaseSettings,
-      scale: { sizes: [300, 1000, 3000], connections: 16, duration: 0.6, slices: 1, warmup: 0 } satisfies ScaleSettings,
+      scale: { sizes: [300, 1000, 3000], connections: 16, duration: 0.6, slices: 1, warmup: 0, provisionConnections: 16 } satisfies ScaleSettings,
       groups: { sizes: [1000, 10_000], iterations: 50 } satisfies GroupScaleSettings,
       guard: { users: 1000, calls: 300 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 1, rounds: 2, secondsPerRound: 1, users: 300 } satisfies LoginSettings,
     }
   : {
       users: 2000,
+      runs: 3,
       phase: { connections: 16, duration: 5, slices: 4, warmup: 1, deletes: 6000 } satisfies PhaseSettings,
-      scale: { sizes: [1000, 10_000, 100_000], connections: 16, duration: 4, slices: 4, warmup: 1 } satisfies ScaleSettings,
+      scale: {
+        sizes: [1000, 10_000, 100_000, 1_000_000],
+        connections: 16,
+        duration: 4,
+        slices: 4,
+        warmup: 1,
+        provisionConnections: 16,
+      } satisfies ScaleSettings,
       groups: { sizes: [1000, 100_000], iterations: 200 } satisfies GroupScaleSettings,
       guard: { users: 10_000, calls: 2000 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 3, rounds: 8, secondsPerRound: 1.5, users: 2000 } satisfies LoginSettings,
     };
+
+if (runsOption !== undefined) config.runs = Math.max(1, Math.floor(runsOption));
+if (scaleMax !== undefined) config.scale.sizes = config.scale.sizes.filter((n) => n <= scaleMax);
 
 const started = Date.now();
 const log = (s: string) => {
@@ -63,6 +93,9 @@ const report: Report = {
     loadBefore: loadavg().map((n) => Number(n.toFixed(2))),
     redis: String((await redis.client.info('server')).match(/redis_version:(\S+)/)?.[1]),
     users: config.users,
+    /** Runs of the phases section; rows give the medians (bench/main-phases.ts medianOfRuns). */
+    phaseRuns: config.runs,
+    scaleSizes: config.scale.sizes,
     connections: config.phase.connections,
     phaseSeconds: config.phase.duration,
     /** BENCH_EMPTY_CONTENT_LENGTH=1 (bench/load.ts): GET and DELETE sent with `Content-Length: 0`. */
@@ -71,6 +104,7 @@ const report: Report = {
   phases: [],
   scale: [],
   scaleRatios: [],
+  scaleProvisioning: null,
   groups: null,
   guard: null,
   logins: null,
@@ -80,30 +114,54 @@ const report: Report = {
 
 try {
   if (wants('phases')) {
-    log(`\n## Phases: ${config.users} users, concurrency ${config.phase.connections}, ${config.phase.duration} s each`);
-    const data = new Map<string, Dataset>();
-    for (const server of servers) {
-      const dataset = await loadFresh(server, config.users);
-      try {
-        dataset.order = await referenceWalk(server, dataset.users);
-      } catch (error) {
-        log(`  ${(error as Error).message}`);
+    const runs: PhaseRow[][] = [];
+    for (let run = 1; run <= config.runs; run++) {
+      log(`\n## Phases, run ${run} of ${config.runs}: ${config.users} users, concurrency ${config.phase.connections}, ${config.phase.duration} s each`);
+      // Each run starts from freshly loaded connections (DELETE and POST of the previous run changed them).
+      const data = new Map<string, Dataset>();
+      for (const server of servers) {
+        const dataset = await loadFresh(server, config.users);
+        try {
+          dataset.order = await referenceWalk(server, dataset.users);
+        } catch (error) {
+          log(`  ${(error as Error).message}`);
+        }
+        data.set(server.name, dataset);
+        if (run === 1 && server.name !== 'scim-memory') report.memory.push(await measureMemory(redis.client, server, dataset.users));
       }
-      data.set(server.name, dataset);
-      if (server.name !== 'scim-memory') report.memory.push(await measureMemory(redis.client, server, dataset.users));
+      runs.push(await runPhases(servers, data, redis.client, { ...config.phase, only: phaseFilter }, log));
     }
-    report.phases = await runPhases(servers, data, redis.client, { ...config.phase, only: phaseFilter }, log);
-    log(`\n${phaseTable(report.phases)}`);
-    log(`\nCost per request (CPU time, not wall time: robust to a busy machine)\n\n${costTable(report.phases)}`);
-    log(`\nPer phase: req/s ratio to the limit, round trips / Redis commands per request\n\n${ratioTable(report.phases)}`);
+    report.phases = medianOfRuns(runs);
+    const of = config.runs > 1 ? `median of ${config.runs} runs; ` : '';
+    log(`\n## Phases: ${of}req/s, p50, p99 and ratios are medians, "runs ×limit" each run's ratio\n\n${phaseTable(report.phases)}`);
+    log(`\nCost per request (CPU time, not wall time: robust to a busy machine; averaged over the runs)\n\n${costTable(report.phases)}`);
+    log(`\nPer phase: req/s ratio to the limit (${of}each run's in brackets), round trips / Redis commands per request\n\n${ratioTable(report.phases)}`);
   }
   if (wants('scale')) {
     log(`\n## Scale: ${config.scale.sizes.join(' → ')} users in one connection, ${config.scale.duration} s per phase`);
-    const scale = await runScale(servers, redis.client, config.scale, log);
-    report.scale = scale.rows;
-    report.scaleRatios = scale.ratios;
-    report.memory.push(...scale.memory);
-    log(`\n${scaleTable(scale.rows, scale.ratios)}`);
+    try {
+      const scale = await runScale(servers, redis.client, config.scale, log);
+      report.scale = scale.rows;
+      report.scaleRatios = scale.ratios;
+      report.memory.push(...scale.memory);
+      const seconds = scale.provisioning.reduce((sum, r) => sum + r.seconds, 0);
+      const users = scale.provisioning.reduce((sum, r) => sum + (r.to - r.from), 0);
+      report.scaleProvisioning = {
+        steps: scale.provisioning,
+        users,
+        seconds,
+        rate: users / seconds,
+        connections: config.scale.provisionConnections,
+        completed: users === config.scale.sizes[config.scale.sizes.length - 1],
+      };
+      log(`\n${scaleTable(scale.rows, scale.ratios)}`);
+      log(
+        `\nscim-redis provisioned through its SCIM API over HTTP, concurrency ${config.scale.provisionConnections}: ${users} users in ${seconds.toFixed(1)} s, ${Math.round(users / seconds)} users/s\n\n${provisioningTable(scale.provisioning)}`,
+      );
+    } catch (error) {
+      log(`  scale FAILED: ${(error as Error).stack ?? String(error)}`);
+      report.scaleProvisioning = { steps: [], users: 0, seconds: 0, rate: NaN, connections: config.scale.provisionConnections, completed: false };
+    }
   }
   if (wants('groups')) {
     log(

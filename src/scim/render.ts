@@ -47,11 +47,27 @@ export function renderResource(spec: ResourceSpec, stored: StoredResource, baseU
 
 const META = ',"meta":{';
 
+/** Ids that encodeURIComponent leaves as they are and JSON.stringify never escapes (UUIDs, and most ids). */
+const PLAIN_ID = /^[\w.!~*'()-]+$/;
+/** `"<baseUrl><endpoint>/` as JSON text (no closing quote), for the last base and endpoint seen (one per page). */
+let lastLocation = { base: '', endpoint: '', json: '' };
+
+/** The same text as `JSON.stringify(locationOf(spec, baseUrl, id))`, without encoding a plain id or re-quoting the base per resource. */
+function locationJson(spec: ResourceSpec, baseUrl: string, id: string): string {
+  if (!PLAIN_ID.test(id)) return JSON.stringify(locationOf(spec, baseUrl, id));
+  const endpoint = spec.type.endpoint;
+  if (lastLocation.base !== baseUrl || lastLocation.endpoint !== endpoint) {
+    lastLocation = { base: baseUrl, endpoint, json: JSON.stringify(`${baseUrl}${endpoint}/`).slice(0, -1) };
+  }
+  return `${lastLocation.json}${id}"`;
+}
+
 /**
  * The same text as `JSON.stringify(renderResource(...))`, built by splicing into the stored JSON instead of
  * parsing and re-serialising it (a page of 100 users is rendered this way without 100 JSON.parse calls).
  * Stored resources end with their `meta` object, which the SCIM layer always writes last. A group read
- * without members (`members` absent) renders without them.
+ * without members (`members` absent) renders without them. A user in no group (most of them) is the stored
+ * text up to the end of its `meta`, then `location` and `version`.
  */
 export function renderResourceJson(spec: ResourceSpec, stored: StoredResource, baseUrl: string, membersJson?: string): string {
   const json = stored.json;
@@ -60,12 +76,14 @@ export function renderResourceJson(spec: ResourceSpec, stored: StoredResource, b
     const whole = membersJson === undefined ? stored : { ...stored, members: JSON.parse(membersJson) as StoredResource['members'] };
     return JSON.stringify(renderResource(spec, whole, baseUrl));
   }
+  // JSON.stringify(etagOf(version)): a number's text never needs escaping.
+  const tail = `"location":${locationJson(spec, baseUrl, stored.id)},"version":"W/\\"${stored.version}\\""}}`;
   let derived = '';
   // `membersJson`: a group's member list already serialised page by page (src/scim/group-members.ts).
   if (membersJson !== undefined) derived = `,"members":${membersJson}`;
   else if (stored.members) derived = `,"members":${JSON.stringify(memberViews(stored.members, baseUrl))}`;
   else if (stored.groups?.length) derived = `,"groups":${JSON.stringify(groupsOf(stored, baseUrl))}`;
-  const meta = json.slice(metaAt + META.length, -2);
-  const tail = `"location":${JSON.stringify(locationOf(spec, baseUrl, stored.id))},"version":${JSON.stringify(etagOf(stored.version))}`;
-  return `${json.slice(0, metaAt)}${derived}${META}${meta}${meta ? ',' : ''}${tail}}}`;
+  const emptyMeta = metaAt + META.length === json.length - 2;
+  if (derived === '') return `${json.slice(0, -2)}${emptyMeta ? '' : ','}${tail}`;
+  return `${json.slice(0, metaAt)}${derived}${json.slice(metaAt, -2)}${emptyMeta ? '' : ','}${tail}`;
 }

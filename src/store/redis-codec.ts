@@ -106,25 +106,37 @@ export function parseMembers(flat: string[]): StoredMember[] {
 
 /**
  * Splits a stored row read as bytes, `<v>:<len id>:<len x>[/<len s>]:<id><x><s><json>` (lengths in bytes),
- * into a resource. Returns null for a row that is missing (a page's rows are read in one script, so only a
- * sort member left behind by a write of an earlier version of this library could point at none).
+ * into a resource (what parseResource makes of the same row read by a script). Returns null for a row that
+ * is missing (a page's rows are read in one script, so only a sort member left behind by a write of an
+ * earlier version of this library could point at none). The header's numbers are read digit by digit: a
+ * page splits 100 rows.
  */
 export function parseRawRow(kind: ResourceKind, raw: Buffer | null, aux: Buffer[]): StoredResource | null {
   if (!raw) return null;
-  const header: number[] = [];
-  let start = 0;
+  // version, id length, index entries length, sort members length (0 when the row has none: no '/')
+  const header = [0, 0, 0, 0];
   let p = 0;
-  while (header.length < 4) {
-    const byte = raw[p];
-    if (byte === 0x3a /* ':' */ || byte === 0x2f /* '/' */) {
-      header.push(Number(raw.toString('latin1', start, p)));
-      start = p + 1;
-      if (byte === 0x3a && header.length === 3) header.push(0); // no sort members
+  for (let h = 0; h < 4; h++) {
+    let n = 0;
+    let c = raw[p++];
+    for (; c !== 0x3a /* ':' */ && c !== 0x2f /* '/' */; c = raw[p++]) {
+      if (c === undefined || c < 0x30 || c > 0x39) throw new Error('unexpected stored row layout in the Redis store');
+      n = n * 10 + (c - 0x30);
     }
-    p++;
+    header[h] = n;
+    // Only the index length may be followed by '/' (then the sort length comes); a ':' there means none.
+    if (h === 2 && c === 0x3a) break;
+    if ((c === 0x2f) !== (h === 2)) throw new Error('unexpected stored row layout in the Redis store');
   }
   const [version, idLength, indexLength, sortLength] = header as [number, number, number, number];
-  const id = raw.toString('utf8', start, start + idLength);
-  const json = raw.toString('utf8', start + idLength + indexLength + sortLength);
-  return parseResource(kind, [id, json, String(version), aux.map((b) => b.toString('utf8'))]);
+  const id = raw.toString('utf8', p, p + idLength);
+  const json = raw.toString('utf8', p + idLength + indexLength + sortLength);
+  const out: StoredResource = { id, kind, json, version };
+  if (kind === 'User') {
+    out.groups = [];
+    for (let i = 0; i + 1 < aux.length; i += 2) out.groups.push({ value: aux[i]!.toString('utf8'), display: aux[i + 1]!.toString('utf8') });
+    return out;
+  }
+  out.memberCount = Number(aux[0]?.toString('utf8') ?? 0);
+  return out;
 }

@@ -634,8 +634,10 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
 
 /**
  * Page helper: the stored rows at `seqs` as they are (one HMGET; the caller splits them byte-exactly, which
- * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count (a user's groups
- * with one more HMGET). `ids`: the rows' ids when the caller has them, else they are cut from the rows.
+ * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count. For users, aux
+ * stays empty when no user of the page is in a group (always, in a connection without memberships): the
+ * caller reads a missing entry as no groups. `ids`: the rows' ids when the caller has them, else they are
+ * cut from the rows.
  */
 const PAGE_PRELUDE = `${READ_PRELUDE}
 local function pageOf(k, seqs, ids)
@@ -652,9 +654,14 @@ local function pageOf(k, seqs, ids)
       ids[i] = id
     end
   end
-  local parents = {}
-  if k == 'u' then parents = redis.call('HMGET', MEMBER, unpack(ids)) end
-  for i = 1, #seqs do aux[i] = auxOf(k, ids[i], parents[i]) end
+  if k ~= 'u' then
+    for i = 1, #seqs do aux[i] = auxOf(k, ids[i]) end
+  elseif redis.call('EXISTS', MEMBER) == 1 then
+    local parents = redis.call('HMGET', MEMBER, unpack(ids))
+    local any = false
+    for i = 1, #ids do any = any or parents[i] ~= false end
+    if any then for i = 1, #ids do aux[i] = auxOf(k, ids[i], parents[i]) end end
+  end
   return rows, aux
 end
 `;
@@ -672,9 +679,10 @@ if count > 0 and offset < total then
   -- Clamped to the total so that a huge count never reaches ZRANGE as a float-formatted number.
   local ranked = redis.call('ZRANGE', order(k), offset, math.min(offset + count, total) - 1, 'WITHSCORES')
   local seqs, ids = {}, {}
+  -- A score is a seq from INCR, an integer far below 2^53, which Redis writes as its digits: the field as is.
   for i = 1, #ranked, 2 do
     ids[#ids + 1] = ranked[i]
-    seqs[#seqs + 1] = fmt(ranked[i + 1])
+    seqs[#seqs + 1] = ranked[i + 1]
   end
   rows, aux = pageOf(k, seqs, ids)
 end

@@ -52,8 +52,28 @@ describe('rendering a stored resource as text', () => {
       }),
     ],
     ['an empty group', stored(groupSpec, { displayName: 'Empty' })],
+    ['a user whose id needs encoding', { ...stored(userSpec, { userName: 'e@example.com' }), id: 'a b/é"\\?#' }],
+    ["a user whose id is plain but unusual (!~*'()._-)", { ...stored(userSpec, { userName: 'p@example.com' }), id: "A-z_0.9!~*'()" }],
+    ['a user in a group whose id needs encoding', stored(userSpec, { userName: 'q@example.com' }, { groups: [{ value: 'g/1 é', display: 'Q "1"' }] })],
+    ['a user with a large version', stored(userSpec, { userName: 'v@example.com' }, { version: 2 ** 52 + 1 })],
+    ['a stored user with an empty meta', { id: 'm1', kind: 'User', version: 3, json: '{"userName":"m@example.com","id":"m1","meta":{}}' } as StoredResource],
   ])('splices %s to exactly the text of the parsed rendering', (_name, resource) => {
     const spec = resource.kind === 'User' ? userSpec : groupSpec;
     expect(renderResourceJson(spec, resource, BASE)).toBe(JSON.stringify(renderResource(spec, resource, BASE)));
+  });
+
+  it('renders for whichever base URL and endpoint it is given, in any order (the location prefix is reused only for the same)', () => {
+    const user = stored(userSpec, { userName: 'b@example.com' });
+    const group = stored(groupSpec, { displayName: 'B' });
+    const bases = [BASE, 'https://other.example.com/a "quoted" ü/scim/v2', BASE, 'http://127.0.0.1:1/x\\y'];
+    for (const base of bases) {
+      for (const [spec, resource] of [
+        [userSpec, user],
+        [groupSpec, group],
+        [userSpec, user],
+      ] as const) {
+        expect(renderResourceJson(spec, resource, base)).toBe(JSON.stringify(renderResource(spec, resource, base)));
+      }
+    }
   });
 });
