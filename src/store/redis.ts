@@ -25,6 +25,7 @@
  *   <p>{c:<id>}:u:gone              ZSET    user tombstones: tombstoneDigest(attribute, value), scored by
  *                                           deletion ms; trimmed by retention and cap in the delete script
  *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` suffixes in use (for deleteConnection)
+ *   <p>{c:<id>}:ev, ev:*            various the durable event log (see redis-event-scripts.ts)
  *
  * OIDC clients, SSO users and the customer set are described in redis-oidc.ts. Group members: see
  * docs/groups.md (no call carries more than MEMBER_CHUNK members; long lists are staged and swapped in).
@@ -42,6 +43,8 @@ import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
 import { checkSsoUser, parseOidcClient } from './sso-records.js';
 import * as lua from './redis-scripts.js';
+import { checkWriteEvents, resolveEventLogOptions, type EventLogOptions } from './event-log.js';
+import { eventArgs, readEventPage } from './redis-events.js';
 import {
   memberMeta,
   assertIndexAttribute,
@@ -69,7 +72,7 @@ import {
 } from './store.js';
 
 /** Options of {@link redisStore}. */
-export interface RedisStoreOptions extends TombstoneOptions {
+export interface RedisStoreOptions extends TombstoneOptions, EventLogOptions {
   /** The app's ioredis client (standalone or Cluster); the store never closes it. */
   client: Redis | Cluster;
   /** Prepended to every key. Default: 'scim:'. Must not contain `{` or `}`. */
@@ -96,6 +99,7 @@ const SCRIPTS = {
   stage: { lua: lua.STAGE_MEMBERS, keys: 1, readOnly: false },
   settle: { lua: lua.SETTLE_JOB, keys: 1, readOnly: false },
   members: { lua: lua.LIST_MEMBERS, keys: 1, readOnly: true },
+  events: { lua: lua.READ_EVENTS, keys: 1, readOnly: true },
 } as const;
 
 /** Resources deleted per round trip by deleteConnection. */
@@ -124,6 +128,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
   const client = options.client;
   const { tombstoneRetentionMs: retention, maxTombstones, now } = resolveTombstoneOptions(options);
+  const eventLog = resolveEventLogOptions(options);
   // Plain commands: Redis and Cluster share these signatures; the cast only picks one for TypeScript.
   const redis = client as Redis;
   const run = defineScripts(client, SCRIPTS);
@@ -228,7 +233,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       }
       if (members !== undefined && members.length <= CHUNK) mode = { mode: 'full', members };
     }
-    const attempt = async (m: MembersMode) => run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota)) as Promise<unknown[]>;
+    const attempt = async (m: MembersMode) =>
+      run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota), ...eventArgs(write.events, now(), eventLog)) as Promise<unknown[]>;
     let reply = mode.mode === 'keep' && members !== undefined ? null : await attempt(mode);
     if (reply === null || reply[0] === 'too_big') {
       const token = await stage(connectionId, write.id, members ?? []);
@@ -474,7 +480,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       return writeWith(connectionId, write, expectedVersion, quota, 'replace');
     },
 
-    async deleteResource(connectionId, kind, id, expectedVersion) {
+    async deleteResource(connectionId, kind, id, expectedVersion, events) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       if (expectedVersion !== undefined && !Number.isSafeInteger(expectedVersion)) {
@@ -482,12 +488,28 @@ export function redisStore(options: RedisStoreOptions): Store {
       }
       if (!isValidStoreId(id)) return false; // such an id can never have been written
       const token = newToken();
-      const args = [KIND_CODE[kind], id, now(), expectedVersion ?? '', retention, maxTombstones, token];
+      const logged = events === undefined ? undefined : { resource: checkWriteEvents(events).resource };
+      const args = [KIND_CODE[kind], id, now(), expectedVersion ?? '', retention, maxTombstones, token, ...eventArgs(logged, now(), eventLog)];
       const reply = await run('delete', tag(connectionId), ...args);
       if (Array.isArray(reply)) return { ok: false, reason: 'version_mismatch', currentVersion: Number(reply[1]) };
       // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).
       if (Number(reply) === 1 && kind === 'Group') await settle(connectionId, token);
       return Number(reply) === 1;
+    },
+
+    async readEvents(connectionId, after, limit) {
+      assertStoreId('connectionId', connectionId);
+      const reader = {
+        read: async (cid: string, from: string, n: number) => (await run('events', tag(cid), from, n)) as unknown[],
+        settle,
+      };
+      return readEventPage(reader, connectionId, after, limit);
+    },
+
+    async lastEventCursor(connectionId) {
+      assertStoreId('connectionId', connectionId);
+      const last = await redis.get(`${tag(connectionId)}ev:last`);
+      return last;
     },
 
     async getUsage(connectionId) {
