@@ -94,6 +94,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     filterLimits: { maxLength: options.maxFilterLength, maxDepth: options.maxFilterDepth },
     maxPatchOperations: options.maxPatchOperations,
     quota: options.quota,
+    events: options.durableEvents,
     maxBodyBytes: options.maxBodyBytes,
     retryAfterSeconds: options.retryAfterSeconds,
     onError,

@@ -16,6 +16,7 @@ import type { JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest } from './patch.js';
 import { etagOf } from './render.js';
 import { buildResource, type ResourceSpec } from './resource-spec.js';
+import { createdEvents, deletedEvents, updatedEvents } from './provisioning-events.js';
 
 /** How many times a write that lost a race is recomputed before giving up with a retryable 503. */
 const MAX_ATTEMPTS = 50;
@@ -30,6 +31,8 @@ export interface ResourceContext {
   maxPatchOperations: number;
   /** The connection's quotas, checked atomically by the store on every create and growing update. */
   quota: StoreQuota;
+  /** Whether writes append durable provisioning events (src/scim/provisioning-events.ts). */
+  events: boolean;
 }
 
 const now = () => new Date().toISOString();
@@ -92,6 +95,7 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   if (!built.ok) return built;
   await yieldForMembers(Array.isArray(built.value.members) ? built.value.members : undefined);
   const write = ctx.spec.toWrite(built.value);
+  if (ctx.events) write.events = createdEvents(write.kind, JSON.parse(write.json) as JsonObject);
   await yieldForMembers(write.members); // building a long member list and writing it are separate phases
   const outcome = await ctx.store.createResource(ctx.connectionId, write, ctx.quota);
   if (!outcome.ok) return fail(writeError(ctx, outcome, write.id));
@@ -129,6 +133,7 @@ async function updateResource(
     if (next.value === null) return ok({ stored, previous: stored });
     const resource = ctx.spec.kind === 'User' ? keepDeactivation(ctx.spec.fromStored(stored), next.value) : next.value;
     const write = ctx.spec.toWrite(resource);
+    if (ctx.events) write.events = eventsOf(stored, write);
     await yieldForMembers(write.members);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {
@@ -213,6 +218,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     const changed: ResourceWrite = { ...write };
     if (plan.list) changed.members = listed;
     else if (plan.changes) changed.memberChanges = { add: listed, remove: [...plan.changes.remove] };
+    if (ctx.events) changed.events = eventsOf(stored, changed);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, changed, stored.version, ctx.quota);
     if (outcome.ok) {
       const written: StoredResource = { id, kind: 'Group', json: changed.json, version: outcome.version };
@@ -223,6 +229,15 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     await backoff(attempt);
   }
   return fail(busy(ctx, id));
+}
+
+/**
+ * The events of an update from the stored resource to the write (both JSON texts are without members);
+ * a write that carries members or member changes asks the store to log the member changes.
+ */
+function eventsOf(stored: StoredResource, write: ResourceWrite): ResourceWrite['events'] {
+  const touchesMembers = write.members !== undefined || write.memberChanges !== undefined;
+  return updatedEvents(write.kind, JSON.parse(stored.json) as JsonObject, JSON.parse(write.json) as JsonObject, touchesMembers);
 }
 
 /** Whether two resources differ only in `meta` (a PATCH that changes nothing is not written). */
@@ -245,7 +260,8 @@ export async function deleteResource(ctx: ResourceContext, id: string, ifMatch?:
     // `*` matches whatever version is current then; a listed ETag matches only the version it named.
     if (!ifMatch.split(',').some((t) => t.trim() === '*')) expectedVersion = stored.version;
   }
-  const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id, expectedVersion);
+  const events = ctx.events ? deletedEvents(ctx.spec.kind) : undefined;
+  const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id, expectedVersion, events);
   if (deleted === true) return ok(undefined);
   return fail(deleted === false ? notFound(ctx, id) : preconditionFailed(id));
 }
