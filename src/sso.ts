@@ -20,6 +20,7 @@ import { createScimHandler } from './scim/handler.js';
 import { settleUnreadBody, toScimRequest } from './scim/mount.js';
 import { memoryStore } from './store/memory.js';
 import { roleMappingsApi, type RoleMappingsApi } from './roles/roles-api.js';
+import { provisioningEventsApi, type ProvisioningEventsApi } from './provisioning/events-api.js';
 import type { StoredSsoUser } from './store/store.js';
 
 /** Management of the customers' SCIM connections (src/connections.ts). */
@@ -50,6 +51,8 @@ export interface OidcClientsApi {
 export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, RoleMappingsApi {
   /** The path the SCIM routes are served under (the `basePath` option, default `/scim/v2`). */
   readonly basePath: string;
+  /** The customers' durable provisioning events (docs/events.md). */
+  readonly events: ProvisioningEventsApi;
   /** Every login attempt through the customer's OIDC client, most recent first. */
   listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
   /** The SCIM Matching report: all five strategies evaluated on the customer's SSO and SCIM users, with a recommendation. */
@@ -113,6 +116,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const roles = roleMappingsApi(store, emit);
   const core: ScimSsoCore = {
     basePath: options.basePath,
+    events: provisioningEventsApi(store),
     createScimConnection: connections.createScimConnection,
     fetchScimConnection: connections.fetchScimConnection,
     deleteScimConnection: async (customerId) => {
