@@ -116,7 +116,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const roles = roleMappingsApi(store, emit);
   const core: ScimSsoCore = {
     basePath: options.basePath,
-    events: provisioningEventsApi(store),
+    events: provisioningEventsApi(store, onError),
     createScimConnection: connections.createScimConnection,
     fetchScimConnection: connections.fetchScimConnection,
     deleteScimConnection: async (customerId) => {

@@ -6,32 +6,13 @@
 import { z } from 'zod';
 import { checkCustomerId } from '../connections.js';
 import { parseArgument } from '../errors.js';
-import type { ProvisioningEventType } from '../scim/provisioning-events.js';
-import { MAX_EVENT_PAGE, type StoredEvent } from '../store/event-log.js';
+import { MAX_EVENT_PAGE } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
+import { startConsumer, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
+import { parseDeadLetter, type DeadLetter } from './dead-letters.js';
+import { toProvisioningEvent, type ProvisioningEvent } from './event.js';
 
-/** One provisioning event: a SCIM write, or one group member it removed or added. */
-export interface ProvisioningEvent {
-  type: ProvisioningEventType;
-  /** This event's place in the customer's log: read `after` it to get what follows. */
-  cursor: string;
-  /** The write's sequence number in its connection: increases with every write that logged events. */
-  seq: number;
-  /** The event's position among its write's events (a write of many member changes has many). */
-  index: number;
-  /** When the write happened (ISO 8601). */
-  at: string;
-  customerId: string;
-  connectionId: string;
-  resourceType: 'User' | 'Group';
-  resourceId: string;
-  /** The resource after the write, as stored (a group without `members`, a user without `groups`); null for a deletion. */
-  resource: Record<string, unknown> | null;
-  /** The top-level attributes the write changed (none for member events and deletions). */
-  changed: string[];
-  /** Member events: the member (a user's or group's id, as the IdP sent it). */
-  member?: { value: string };
-}
+export type { ProvisioningEvent } from './event.js';
 
 export interface ProvisioningEventPage {
   events: ProvisioningEvent[];
@@ -55,6 +36,19 @@ export interface ProvisioningEventsApi {
   read(customerId: string, options?: ReadEventsOptions): Promise<ProvisioningEventPage>;
   /** The cursor after the customer's last event (null: none yet): take it BEFORE a resync, then read after it. */
   end(customerId: string): Promise<string | null>;
+  /**
+   * Delivers every event to the consumer group `group`, at least once, in order per customer, sharing the
+   * work with the group's consumers in other app instances (src/provisioning/consumer.ts). Runs until the
+   * returned handle's `stop()`.
+   */
+  consume(options: ConsumeOptions): ConsumerHandle;
+  /** The group's dead letters, oldest first; only one customer's with `customerId`. */
+  deadLetters(group: string, options?: { customerId?: string }): Promise<DeadLetter[]>;
+  /**
+   * Hands a dead letter's event to `handler` again; once it succeeds, the letter is removed (true). False
+   * when the group has no such letter; a handler that throws leaves it parked and rethrows.
+   */
+  replayDeadLetter(group: string, id: string, handler: (event: ProvisioningEvent) => void | Promise<void>): Promise<boolean>;
 }
 
 const readOptionsSchema = z.strictObject({
@@ -65,26 +59,10 @@ const readOptionsSchema = z.strictObject({
   limit: z.number().int().min(1).max(MAX_EVENT_PAGE).default(100),
 });
 
-/** A stored event as the app sees it. */
-export function toProvisioningEvent(event: StoredEvent, customerId: string, connectionId: string): ProvisioningEvent {
-  const out: ProvisioningEvent = {
-    type: event.type as ProvisioningEventType,
-    cursor: event.cursor,
-    seq: event.seq,
-    index: event.index,
-    at: new Date(event.at).toISOString(),
-    customerId,
-    connectionId,
-    resourceType: event.kind,
-    resourceId: event.id,
-    resource: event.json === null ? null : (JSON.parse(event.json) as Record<string, unknown>),
-    changed: event.changed,
-  };
-  if (event.member !== undefined) out.member = { value: event.member };
-  return out;
-}
+const groupSchema = z.string().regex(/^[^{}\s\p{Cc}]{1,200}$/u, 'a group name is 1-200 characters without braces, whitespace or control characters');
 
-export function provisioningEventsApi(store: Store): ProvisioningEventsApi {
+export function provisioningEventsApi(store: Store, onError: (error: unknown) => void): ProvisioningEventsApi {
+  const letters = async (group: string) => (await store.listDeadLetters(parseArgument(groupSchema, group, 'group'))).map(parseDeadLetter);
   return {
     async read(customerId, options = {}) {
       checkCustomerId(customerId);
@@ -98,6 +76,19 @@ export function provisioningEventsApi(store: Store): ProvisioningEventsApi {
       checkCustomerId(customerId);
       const connection = await store.getConnectionByCustomer(customerId);
       return connection ? store.lastEventCursor(connection.connectionId) : null;
+    },
+    consume: (options) => startConsumer(store, options, onError),
+    async deadLetters(group, options = {}) {
+      const all = await letters(group);
+      const mine = options.customerId === undefined ? all : all.filter((l) => l.event.customerId === checkCustomerId(options.customerId));
+      return mine.sort((a, b) => a.failedAt.localeCompare(b.failedAt) || a.id.localeCompare(b.id));
+    },
+    async replayDeadLetter(group, id, handler) {
+      const letter = (await letters(group)).find((l) => l.id === id);
+      if (!letter) return false;
+      await handler(letter.event);
+      await store.removeDeadLetter(group, id);
+      return true;
     },
   };
 }

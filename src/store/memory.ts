@@ -38,6 +38,7 @@ import {
 import { memoryOidcMethods } from './memory-oidc.js';
 import { assertEventLimit, checkWriteEvents, resolveEventLogOptions, type EventLogOptions, type WriteEvents } from './event-log.js';
 import { MemoryEventLog, type MemberDelta } from './memory-events.js';
+import { memoryEventConsumers } from './memory-event-consumers.js';
 
 interface Entry {
   id: string;
@@ -57,6 +58,7 @@ interface Entry {
 }
 
 interface Space {
+  connectionId: string;
   seq: number;
   resources: Record<ResourceKind, Map<string, Entry>>;
   /** `${kind}\0${attribute}` → value → ids in insertion order. */
@@ -89,6 +91,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const byCustomer = new Map<string, string>();
   const roleMappings = new Map<string, StoredRoleMapping>();
   const spaces = new Map<string, Space>();
+  const consumers = memoryEventConsumers(now, (connectionId) => connections.get(connectionId));
 
   const space = (connectionId: string): Space | undefined => spaces.get(connectionId);
 
@@ -204,7 +207,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
   /** Appends a write's events to the connection's log, in the write's synchronous step (docs/events.md). */
   function appendEvents(s: Space, kind: ResourceKind, id: string, json: string | null, events: WriteEvents | undefined, delta: MemberDelta = NO_DELTA): void {
-    if (events) s.events.append(kind, id, json, events, delta);
+    if (!events) return;
+    s.events.append(kind, id, json, events, delta);
+    consumers.announce(s.connectionId);
   }
 
   function memberBytesOf(members: Iterable<StoredMember>): number {
@@ -317,6 +322,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       connections.set(connection.connectionId, copyConnection(connection));
       byCustomer.set(connection.customerId, connection.connectionId);
       spaces.set(connection.connectionId, {
+        connectionId: connection.connectionId,
         seq: 0,
         resources: { User: new Map(), Group: new Map() },
         indexes: new Map(),
@@ -387,6 +393,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       connections.delete(connectionId);
       byCustomer.delete(c.customerId);
       spaces.delete(connectionId);
+      consumers.forget(connectionId);
       return true;
     },
 
@@ -574,6 +581,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     },
 
     ...memoryOidcMethods(() => byCustomer.keys()),
+    ...consumers.methods,
 
     recordLogin(customerId, attempt) {
       return recordLoginInSteps(store, customerId, attempt);

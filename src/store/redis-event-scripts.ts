@@ -149,3 +149,44 @@ while count < limit do
 end
 return { 'ok', out }
 `;
+
+/** Consumer-group state under the connection's tag: `ev:cursors` group -> cursor, `ev:leases` group -> `<owner> <until ms>`. */
+const LEASE_PRELUDE = `
+local base = KEYS[1]
+local CURSORS, LEASES = base .. 'ev:cursors', base .. 'ev:leases'
+local group, owner, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local function holder()
+  local lease = redis.call('HGET', LEASES, group)
+  if not lease then return nil, 0 end
+  local who, untilMs = string.match(lease, '^(%S+) (%d+)$')
+  return who, tonumber(untilMs)
+end
+`;
+
+/**
+ * Takes or renews a lease (ARGV: group, owner, now ms, ttl ms). Reply: {} when another owner's lease runs
+ * or the connection is gone, else {connection record, cursor or '', 1 if a cursor was committed else 0}.
+ */
+export const CLAIM_EVENT_LEASE = `${LEASE_PRELUDE}
+local conn = redis.call('GET', base .. 'conn')
+if not conn then return {} end
+local who, untilMs = holder()
+if who and who ~= owner and untilMs > now then return {} end
+redis.call('HSET', LEASES, group, owner .. ' ' .. string.format('%d', now + tonumber(ARGV[4])))
+local cursor = redis.call('HGET', CURSORS, group)
+return { conn, cursor or '', cursor and 1 or 0 }
+`;
+
+/** Renews the lease of owner and commits a cursor (ARGV: group, owner, now, ttl, '1' + cursor or '0'). Reply 1, or 0 when the lease is not owner's. */
+export const COMMIT_EVENT_CURSOR = `${LEASE_PRELUDE}
+if redis.call('EXISTS', base .. 'conn') == 0 or holder() ~= owner then return 0 end
+redis.call('HSET', LEASES, group, owner .. ' ' .. string.format('%d', now + tonumber(ARGV[4])))
+if ARGV[5] == '1' then redis.call('HSET', CURSORS, group, ARGV[6]) end
+return 1
+`;
+
+/** Gives up owner's lease (ARGV: group, owner, now). */
+export const RELEASE_EVENT_LEASE = `${LEASE_PRELUDE}
+if holder() == owner then redis.call('HDEL', LEASES, group) end
+return 1
+`;

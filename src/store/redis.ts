@@ -45,6 +45,8 @@ import { checkSsoUser, parseOidcClient } from './sso-records.js';
 import * as lua from './redis-scripts.js';
 import { checkWriteEvents, resolveEventLogOptions, type EventLogOptions } from './event-log.js';
 import { eventArgs, readEventPage } from './redis-events.js';
+import { redisEventConsumers } from './redis-event-consumers.js';
+import * as eventLua from './redis-event-scripts.js';
 import {
   memberMeta,
   assertIndexAttribute,
@@ -100,6 +102,9 @@ const SCRIPTS = {
   settle: { lua: lua.SETTLE_JOB, keys: 1, readOnly: false },
   members: { lua: lua.LIST_MEMBERS, keys: 1, readOnly: true },
   events: { lua: lua.READ_EVENTS, keys: 1, readOnly: true },
+  claimLease: { lua: eventLua.CLAIM_EVENT_LEASE, keys: 1, readOnly: false },
+  commitCursor: { lua: eventLua.COMMIT_EVENT_CURSOR, keys: 1, readOnly: false },
+  releaseLease: { lua: eventLua.RELEASE_EVENT_LEASE, keys: 1, readOnly: false },
 } as const;
 
 /** Resources deleted per round trip by deleteConnection. */
@@ -142,6 +147,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   const customerKey = (customerId: string): string => `${prefix}customer:{${customerId}}`;
   const rolesKey = (customerId: string): string => `${prefix}roles:{${customerId}}`;
   const oidc = redisOidcMethods({ client, prefix, customerKey });
+  const consumers = redisEventConsumers({ client, prefix, run, tag, now, customerOf: (raw) => parseRevision(raw).record.customerId });
 
   /** The token keys that must work for `record`: its current token, and its previous one until expiry. */
   function liveTokens(record: StoredConnection): { key: string; hash: string; expiresAt: number | null }[] {
@@ -243,7 +249,9 @@ export function redisStore(options: RedisStoreOptions): Store {
       await settle(connectionId, token); // swapped in: settles the new and old lists; refused: drops the staging
     }
     if (reply[0] === 'staging_lost') throw new Error('the staged member list vanished (was the connection deleted?)');
-    return outcome(reply);
+    const result = outcome(reply);
+    if (result.ok && write.events) consumers.announce(connectionId);
+    return result;
   }
 
   /** Every member of a group at `expectedVersion`, or the current version when it differs, or not_found. */
@@ -461,6 +469,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       while (Number(await run('sweep', tag(connectionId), SWEEP_BATCH)) > 0) {
         // each call deletes one batch
       }
+      await consumers.forget(connectionId);
       return raw !== '';
     },
 
@@ -494,6 +503,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (Array.isArray(reply)) return { ok: false, reason: 'version_mismatch', currentVersion: Number(reply[1]) };
       // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).
       if (Number(reply) === 1 && kind === 'Group') await settle(connectionId, token);
+      if (Number(reply) === 1 && logged) consumers.announce(connectionId);
       return Number(reply) === 1;
     },
 
@@ -585,6 +595,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     ...oidc.methods,
+    ...consumers.methods,
 
     async recordLogin(customerId, attempt) {
       // On a Cluster the SSO user hash ({s:<customerId>}) and the connection ({c:<id>}) are in different

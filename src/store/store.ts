@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { checkWriteEvents, type EventPage, type WriteEvents } from './event-log.js';
+import type { EventConsumerStore } from './event-consumers.js';
 
 export type ResourceKind = 'User' | 'Group';
 
@@ -318,7 +319,7 @@ export interface StoredSsoUser {
  * group deletion and a full member-list replace on Redis, in the bounded follow-up steps of the same call
  * (see docs/groups.md). Renaming a group does not bump its members (that would be O(members)).
  */
-export interface Store {
+export interface Store extends EventConsumerStore {
   /** A short name for diagnostics: 'memory' or 'redis'. */
   readonly kind: string;
 

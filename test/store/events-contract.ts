@@ -194,6 +194,58 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       expect(await store.readEvents(`conn-${randomUUID()}`, null, 10)).toEqual({ events: [], next: null });
     });
 
+    it('leases a connection log to one owner per group at a time, until it expires or is released', async () => {
+      const group = 'billing';
+      expect(await store.claimEventLease(group, cid, 'owner-a', 1000)).toEqual({ customerId: conn.customerId, cursor: null });
+      expect(await store.claimEventLease(group, cid, 'owner-b', 1000)).toBeNull();
+      // Another group is independent; the holder renews.
+      expect(await store.claimEventLease('audit', cid, 'owner-b', 1000)).toEqual({ customerId: conn.customerId, cursor: null });
+      expect(await store.commitEventCursor(group, cid, 'owner-a', 1000, '5-1')).toBe(true);
+      expect(await store.commitEventCursor(group, cid, 'owner-b', 1000, '9-9')).toBe(false);
+      // A lease that ran out (the visibility timeout) goes to the next claimer, with the committed cursor.
+      clock.now += 1001;
+      expect(await store.claimEventLease(group, cid, 'owner-b', 1000)).toEqual({ customerId: conn.customerId, cursor: '5-1' });
+      expect(await store.commitEventCursor(group, cid, 'owner-a', 1000, '6-2')).toBe(false);
+      expect(await store.commitEventCursor(group, cid, 'owner-b', 1000)).toBe(true); // renews, keeps the cursor
+      await store.releaseEventLease(group, cid, 'owner-a'); // not its lease: nothing happens
+      expect(await store.claimEventLease(group, cid, 'owner-a', 1000)).toBeNull();
+      await store.releaseEventLease(group, cid, 'owner-b');
+      expect(await store.claimEventLease(group, cid, 'owner-a', 1000)).toEqual({ customerId: conn.customerId, cursor: '5-1' });
+      expect(await store.claimEventLease(group, `conn-${randomUUID()}`, 'owner-a', 1000)).toBeNull();
+      // The connection's deletion takes its cursors and leases.
+      await store.deleteConnection(cid);
+      expect(await store.claimEventLease(group, cid, 'owner-a', 1000)).toBeNull();
+      expect(await store.commitEventCursor(group, cid, 'owner-a', 1000, '7-3')).toBe(false);
+    });
+
+    it('names the connections written to since a time, and forgets deleted ones', async () => {
+      const since = clock.now;
+      const other = makeConnection();
+      await store.createConnection(other);
+      await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
+      await store.createResource(other.connectionId, userWrite('u1', 'ann')); // logs nothing
+      expect(await store.activeEventConnections(since)).toEqual([{ connectionId: cid, at: clock.now }]);
+      expect(await store.activeEventConnections(since + 1)).toEqual([]);
+      await store.deleteConnection(cid);
+      expect(await store.activeEventConnections(since)).toEqual([]);
+    });
+
+    it('keeps dead letters per group until removed', async () => {
+      await store.addDeadLetter('billing', { id: 'a', json: '{"x":1}' });
+      await store.addDeadLetter('billing', { id: 'b', json: '{"x":2}' });
+      await store.addDeadLetter('audit', { id: 'a', json: '{"y":1}' });
+      const byId = (l: { id: string }[]) => [...l].sort((x, y) => x.id.localeCompare(y.id));
+      expect(byId(await store.listDeadLetters('billing'))).toEqual([
+        { id: 'a', json: '{"x":1}' },
+        { id: 'b', json: '{"x":2}' },
+      ]);
+      expect(await store.removeDeadLetter('billing', 'a')).toBe(true);
+      expect(await store.removeDeadLetter('billing', 'a')).toBe(false);
+      expect(await store.listDeadLetters('billing')).toEqual([{ id: 'b', json: '{"x":2}' }]);
+      expect(await store.listDeadLetters('audit')).toEqual([{ id: 'a', json: '{"y":1}' }]);
+      await expect(store.listDeadLetters('bad group')).rejects.toBeInstanceOf(TypeError);
+    });
+
     it('refuses malformed cursors and limits', async () => {
       await expect(store.readEvents(cid, 'nope', 10)).rejects.toBeInstanceOf(TypeError);
       await expect(store.readEvents(cid, null, 0)).rejects.toBeInstanceOf(TypeError);
