@@ -20,6 +20,7 @@ try {
   await crm.resync('acme');
 }
 // #endregion read
+export { saved };
 
 // #region consume
 const consumer = sso.events.consume({
