@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { parseArgument } from '../errors.js';
+import { ANNOUNCE_INTERVAL_MS } from '../store/event-consumers.js';
 import { EventsExpiredError, MAX_EVENT_PAGE } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import { toProvisioningEvent, type ProvisioningEvent } from './event.js';
@@ -115,6 +116,8 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
       if ((announced.get(connectionId) ?? -1) >= at) continue;
       announced.set(connectionId, at);
       due.add(connectionId);
+      // Writes right after an announcement go unannounced for a while: look again once that is over.
+      later(connectionId, ANNOUNCE_INTERVAL_MS + options.pollIntervalMs);
     }
     since = lookedAt - CLOCK_SLACK_MS;
   }

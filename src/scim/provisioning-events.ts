@@ -31,15 +31,22 @@ export type ProvisioningEventType =
 
 const MEMBER_EVENTS = { added: 'group.member_added', removed: 'group.member_removed' } as const satisfies Record<string, ProvisioningEventType>;
 
-/** Attributes never reported as changed: the server owns them (`meta` moves on every write). */
-const SERVER_OWNED = new Set(['id', 'schemas', 'meta']);
+/**
+ * Attributes never reported as changed: the server owns them (`meta` moves on every write), and `members`
+ * changes are member events.
+ */
+const NOT_REPORTED = new Set(['id', 'schemas', 'meta', 'members']);
+
+/** Equal as JSON values (objects compared by their JSON text, as stored). */
+const same = (a: unknown, b: unknown): boolean => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 
 const noun = (kind: ResourceKind) => (kind === 'User' ? 'user' : 'group');
 
 /** The top-level attributes whose values differ between two stored forms (added and removed ones too). */
 export function changedAttributes(before: JsonObject, after: JsonObject): string[] {
-  const names = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...names].filter((name) => !SERVER_OWNED.has(name) && JSON.stringify(before[name]) !== JSON.stringify(after[name]));
+  const changed = Object.keys(after).filter((name) => !NOT_REPORTED.has(name) && !same(before[name], after[name]));
+  for (const name of Object.keys(before)) if (!Object.hasOwn(after, name) && !NOT_REPORTED.has(name)) changed.push(name);
+  return changed;
 }
 
 /** A created resource's events: its attributes count as changed; a group's members as member events. */

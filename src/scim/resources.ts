@@ -95,7 +95,7 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   if (!built.ok) return built;
   await yieldForMembers(Array.isArray(built.value.members) ? built.value.members : undefined);
   const write = ctx.spec.toWrite(built.value);
-  if (ctx.events) write.events = createdEvents(write.kind, JSON.parse(write.json) as JsonObject);
+  if (ctx.events) write.events = createdEvents(write.kind, built.value);
   await yieldForMembers(write.members); // building a long member list and writing it are separate phases
   const outcome = await ctx.store.createResource(ctx.connectionId, write, ctx.quota);
   if (!outcome.ok) return fail(writeError(ctx, outcome, write.id));
@@ -131,9 +131,10 @@ async function updateResource(
     const next = await compute(ctx.spec.fromStored(stored), stored);
     if (!next.ok) return next;
     if (next.value === null) return ok({ stored, previous: stored });
-    const resource = ctx.spec.kind === 'User' ? keepDeactivation(ctx.spec.fromStored(stored), next.value) : next.value;
+    const before = JSON.parse(stored.json) as JsonObject; // as stored: a group without its members
+    const resource = ctx.spec.kind === 'User' ? keepDeactivation(before, next.value) : next.value;
     const write = ctx.spec.toWrite(resource);
-    if (ctx.events) write.events = eventsOf(stored, write);
+    if (ctx.events) write.events = eventsOf(before, resource, write);
     await yieldForMembers(write.members);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {
@@ -218,7 +219,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     const changed: ResourceWrite = { ...write };
     if (plan.list) changed.members = listed;
     else if (plan.changes) changed.memberChanges = { add: listed, remove: [...plan.changes.remove] };
-    if (ctx.events) changed.events = eventsOf(stored, changed);
+    if (ctx.events) changed.events = eventsOf(current, rebuilt.value, changed);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, changed, stored.version, ctx.quota);
     if (outcome.ok) {
       const written: StoredResource = { id, kind: 'Group', json: changed.json, version: outcome.version };
@@ -232,12 +233,12 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
 }
 
 /**
- * The events of an update from the stored resource to the write (both JSON texts are without members);
- * a write that carries members or member changes asks the store to log the member changes.
+ * The events of an update from `before` to `after` (`members` never counts as an attribute); a write that
+ * carries members or member changes asks the store to log the member changes.
  */
-function eventsOf(stored: StoredResource, write: ResourceWrite): ResourceWrite['events'] {
+function eventsOf(before: JsonObject, after: JsonObject, write: ResourceWrite): ResourceWrite['events'] {
   const touchesMembers = write.members !== undefined || write.memberChanges !== undefined;
-  return updatedEvents(write.kind, JSON.parse(stored.json) as JsonObject, JSON.parse(write.json) as JsonObject, touchesMembers);
+  return updatedEvents(write.kind, before, after, touchesMembers);
 }
 
 /** Whether two resources differ only in `meta` (a PATCH that changes nothing is not written). */

@@ -24,6 +24,12 @@ export interface StoredDeadLetter {
   json: string;
 }
 
+/**
+ * A store may announce a connection at most once per this many ms (per app instance): writes in between
+ * go unannounced, so a consumer looks at an announced connection again this long after the announcement.
+ */
+export const ANNOUNCE_INTERVAL_MS = 1000;
+
 export interface EventConsumerStore {
   /**
    * The connections whose logs were written to at or after `since` (epoch ms on the store's clock), with

@@ -2,14 +2,15 @@
  * The Redis store's consumer-group state (src/store/event-consumers.ts). Cursors and leases live under the
  * connection's hash tag (Lua in redis-event-scripts.ts); two keys are global, each one key so one slot:
  *
- *   <p>events:active            ZSET  connection id -> ms of its last write that logged events. Written
- *                                     after the write, by a separate fire-and-forget ZADD (it is in another
- *                                     Cluster slot than the write's script): best effort, and consumers
- *                                     rescan every connection now and then, so a lost one only delays.
+ *   <p>events:active            ZSET  connection id -> ms of its last announced write that logged events.
+ *                                     Written after the write, by a separate fire-and-forget ZADD (it is in
+ *                                     another Cluster slot than the write's script), at most once per
+ *                                     ANNOUNCE_INTERVAL_MS per connection and app instance: best effort, and
+ *                                     consumers rescan every connection now and then, so a lost one only delays.
  *   <p>events:dead:{<group>}    HASH  dead letter id -> JSON
  */
 import type { Cluster, Redis } from 'ioredis';
-import { assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
+import { ANNOUNCE_INTERVAL_MS, assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
 import type { RunScript } from './redis-commands.js';
 import { assertStoreId } from './store.js';
 
@@ -36,6 +37,8 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
   const redis = deps.client as Redis;
   const activeKey = `${deps.prefix}events:active`;
   const deadKey = (group: string) => `${deps.prefix}events:dead:{${group}}`;
+  /** When this instance last announced each connection (cleared when large: at worst one more ZADD each). */
+  const announced = new Map<string, number>();
   const check = (group: string, connectionId: string, owner: string, ttlMs?: number) => {
     assertGroupName(group);
     assertStoreId('connectionId', connectionId);
@@ -45,9 +48,15 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
 
   return {
     announce(connectionId) {
-      redis.zadd(activeKey, deps.now(), connectionId).catch(() => {});
+      const now = deps.now();
+      const last = announced.get(connectionId);
+      if (last !== undefined && now >= last && now - last < ANNOUNCE_INTERVAL_MS) return;
+      if (announced.size >= 10_000) announced.clear();
+      announced.set(connectionId, now);
+      redis.zadd(activeKey, now, connectionId).catch(() => {});
     },
     async forget(connectionId) {
+      announced.delete(connectionId);
       await redis.zrem(activeKey, connectionId);
     },
     methods: {

@@ -109,13 +109,14 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
 
   /**
    * The expected store calls; on Redis, exactly one command per call (one round trip each), plus, for a
-   * write, the fire-and-forget ZADD announcing its events to consumers (docs/events.md; never awaited).
+   * write, at most one fire-and-forget ZADD announcing its events to consumers (docs/events.md; never
+   * awaited, and sent at most once a second per connection).
    */
   function expectCalls(counted: Counted, calls: string[], write = false) {
     expect(counted.storeCalls).toEqual(calls);
-    const announced = kind !== 'memory' && write ? ['zadd'] : [];
-    expect(counted.redisCommands).toHaveLength(kind === 'memory' ? 0 : calls.length + announced.length);
-    expect(counted.redisCommands.filter((c) => c === 'zadd')).toEqual(announced);
+    const announced = counted.redisCommands.filter((c) => c === 'zadd').length;
+    expect(announced).toBeLessThanOrEqual(kind !== 'memory' && write ? 1 : 0);
+    expect(counted.redisCommands).toHaveLength(kind === 'memory' ? 0 : calls.length + announced);
     expect(counted.redisCommands).not.toContain('<batch>');
   }
 
