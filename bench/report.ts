@@ -56,6 +56,8 @@ export interface Report {
   groups: GroupScaleResult | null;
   guard: Record<string, unknown> | null;
   logins: Record<string, unknown> | null;
+  /** The events section (bench/events.ts). */
+  events: Record<string, unknown> | null;
   memory: Record<string, unknown>[];
   targets: Target[];
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,memory] [--runs N]
+ * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,events,memory] [--runs N]
  * [--scale-max N]`: scim-sso against the limit of Express + Redis on this machine, in one run. See
  * bench/README.md for how to read the output.
  */
@@ -29,6 +29,7 @@ import { runScale, type ScaleSettings } from './scale.js';
 import { groupTable, runGroupScale, type GroupScaleSettings } from './groups.js';
 import { loadFresh, startServers } from './servers.js';
 import { emptyLength } from './load.js';
+import { runEventsBench, type EventSettings } from './events.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -54,6 +55,7 @@ const config = quick
       groups: { sizes: [1000, 10_000], iterations: 50 } satisfies GroupScaleSettings,
       guard: { users: 1000, calls: 300 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 1, rounds: 2, secondsPerRound: 1, users: 300 } satisfies LoginSettings,
+      events: { concurrency: 8, slices: 2, seconds: 0.5 } satisfies EventSettings,
     }
   : {
       users: 2000,
@@ -70,6 +72,7 @@ const config = quick
       groups: { sizes: [1000, 100_000], iterations: 200 } satisfies GroupScaleSettings,
       guard: { users: 10_000, calls: 2000 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 3, rounds: 8, secondsPerRound: 1.5, users: 2000 } satisfies LoginSettings,
+      events: { concurrency: 16, slices: 6, seconds: 2 } satisfies EventSettings,
     };
 
 if (runsOption !== undefined) config.runs = Math.max(1, Math.floor(runsOption));
@@ -108,6 +111,7 @@ const report: Report = {
   groups: null,
   guard: null,
   logins: null,
+  events: null,
   memory: [],
   targets: [],
 };
@@ -182,6 +186,14 @@ try {
     const plain = logins.find((l) => l.variant === 'plain')!;
     report.logins = Object.fromEntries(logins.map((l) => [l.variant, { ...l, ratioToPlain: l.loginsPerSecond / plain.loginsPerSecond }]));
     log(`\n${loginTable(logins)}`);
+  }
+  if (wants('events')) {
+    log(
+      `\n## Events: SCIM writes (POST + PATCH) with durable events on vs off, ${config.events.slices} alternating slices of ${config.events.seconds} s each, concurrency ${config.events.concurrency}; then a consumer draining the log`,
+    );
+    const events = await runEventsBench(redis.url, config.events, log);
+    report.events = { ...events };
+    log(`\n${keyValueTable('events', report.events)}`);
   }
   if (report.memory.length > 0) log(`\n## Memory\n\n${memoryTable(report.memory)}`);
   report.targets = evaluateTargets(report);

@@ -66,6 +66,10 @@ export function evaluateTargets(report: Report): Target[] {
       met: logins.guard.ratioToPlain >= 1.0 && logins.guard.wrong === 0,
     });
   }
+  const events = report.events as { ratioOnToOff: number } | null;
+  if (events) {
+    targets.push({ name: 'write throughput, events on ×off (issue 14)', value: events.ratioOnToOff, goal: '≥ 0.9', met: events.ratioOnToOff >= 0.9 });
+  }
   for (const m of report.memory.filter((x) => x.server === 'scim-redis')) {
     const ratio = m.ratio as number;
     targets.push({ name: `redis bytes per user ×JSON (${m.users} users)`, value: ratio, goal: '≤ 2', met: ratio <= 2 });

@@ -11,6 +11,11 @@ export type { ScimSsoOptions } from './options.js';
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { Store, IdpType, StoredSsoUser as SsoUser } from './store/store.js';
 export { StoreUnavailableError } from './store/unavailable.js';
+export { EventsExpiredError } from './store/event-log.js';
+export type { ProvisioningEvent, ProvisioningEventPage, ProvisioningEventsApi, ReadEventsOptions } from './provisioning/events-api.js';
+export type { ConsumeOptions, ConsumerHandle } from './provisioning/consumer.js';
+export type { DeadLetter } from './provisioning/dead-letters.js';
+export type { ProvisioningEventType } from './scim/provisioning-events.js';
 export {
   ScimError,
   ScimSsoConfigError,

@@ -57,6 +57,11 @@ export const optionsSchema = z.strictObject({
   /** `Retry-After` seconds sent with a 503 when the store is unreachable. Default: 5. */
   retryAfterSeconds: z.number().int().min(1).default(5),
   /**
+   * Whether every SCIM write appends durable provisioning events to the store, atomically with the write,
+   * for `sso.events` (docs/events.md). The `onEvent` audit trail is independent of it. Default: true.
+   */
+  durableEvents: z.boolean().default(true),
+  /**
    * How long (ms) this process trusts a SCIM token it found current in the store, without asking again
    * (src/scim/auth.ts). A token rotated away or a connection deleted through another instance stops working
    * here within this time; through this instance, at once. 0: every request reads the token from the store.
@@ -124,6 +129,8 @@ export interface ScimSsoOptions {
   quota?: { maxUsers?: number; maxGroups?: number; maxBytes?: number };
   /** `Retry-After` seconds sent with a 503. Default: 5. */
   retryAfterSeconds?: number;
+  /** Whether SCIM writes append durable provisioning events for `sso.events` (docs/events.md). Default: true. */
+  durableEvents?: boolean;
   /** How long (ms) a SCIM token found current is trusted without the store; 0 turns that off. Default: 5000. */
   scimTokenCacheMs?: number;
   /** Absolute URL of the SCIM base as clients see it. Default: derived from each request. */

@@ -21,6 +21,7 @@ import { settleUnreadBody, toScimRequest } from './scim/mount.js';
 import { memoryStore } from './store/memory.js';
 import { roleMappingsApi, type RoleMappingsApi } from './roles/roles-api.js';
 import { directoryApi, type DirectoryApi } from './directory/directory.js';
+import { provisioningEventsApi, type ProvisioningEventsApi } from './provisioning/events-api.js';
 import type { StoredSsoUser } from './store/store.js';
 
 /** Management of the customers' SCIM connections (src/connections.ts). */
@@ -53,6 +54,8 @@ export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, RoleMap
   readonly directory: DirectoryApi;
   /** The path the SCIM routes are served under (the `basePath` option, default `/scim/v2`). */
   readonly basePath: string;
+  /** The customers' durable provisioning events (docs/events.md). */
+  readonly events: ProvisioningEventsApi;
   /** Every login attempt through the customer's OIDC client, most recent first. */
   listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
   /** The SCIM Matching report: all five strategies evaluated on the customer's SSO and SCIM users, with a recommendation. */
@@ -97,6 +100,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     filterLimits: { maxLength: options.maxFilterLength, maxDepth: options.maxFilterDepth },
     maxPatchOperations: options.maxPatchOperations,
     quota: options.quota,
+    events: options.durableEvents,
     maxBodyBytes: options.maxBodyBytes,
     retryAfterSeconds: options.retryAfterSeconds,
     onError,
@@ -116,6 +120,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const core: ScimSsoCore = {
     basePath: options.basePath,
     directory: directoryApi(store),
+    events: provisioningEventsApi(store, onError),
     createScimConnection: connections.createScimConnection,
     fetchScimConnection: connections.fetchScimConnection,
     deleteScimConnection: async (customerId) => {

@@ -38,6 +38,8 @@ export interface ScimHandlerOptions {
   maxPatchOperations: number;
   /** Per-connection quotas, enforced by the store (see docs/storage-limits.md). */
   quota: StoreQuota;
+  /** Whether writes append durable provisioning events to the store (docs/events.md). */
+  events: boolean;
   maxBodyBytes: number;
   /** Seconds clients are told to wait when the store is unreachable. */
   retryAfterSeconds: number;
@@ -105,6 +107,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       spec,
       maxPatchOperations: options.maxPatchOperations,
       quota: options.quota,
+      events: options.events,
     });
     const spec = RESOURCE_ENDPOINTS.get(endpoint);
     if (spec) {

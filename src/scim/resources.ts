@@ -16,6 +16,7 @@ import type { JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest } from './patch.js';
 import { etagOf } from './render.js';
 import { buildResource, type ResourceSpec } from './resource-spec.js';
+import { createdEvents, deletedEvents, updatedEvents } from './provisioning-events.js';
 
 /** How many times a write that lost a race is recomputed before giving up with a retryable 503. */
 const MAX_ATTEMPTS = 50;
@@ -30,6 +31,8 @@ export interface ResourceContext {
   maxPatchOperations: number;
   /** The connection's quotas, checked atomically by the store on every create and growing update. */
   quota: StoreQuota;
+  /** Whether writes append durable provisioning events (src/scim/provisioning-events.ts). */
+  events: boolean;
 }
 
 const now = () => new Date().toISOString();
@@ -92,6 +95,7 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   if (!built.ok) return built;
   await yieldForMembers(Array.isArray(built.value.members) ? built.value.members : undefined);
   const write = ctx.spec.toWrite(built.value);
+  if (ctx.events) write.events = createdEvents(write.kind, built.value);
   await yieldForMembers(write.members); // building a long member list and writing it are separate phases
   const outcome = await ctx.store.createResource(ctx.connectionId, write, ctx.quota);
   if (!outcome.ok) return fail(writeError(ctx, outcome, write.id));
@@ -127,8 +131,10 @@ async function updateResource(
     const next = await compute(ctx.spec.fromStored(stored), stored);
     if (!next.ok) return next;
     if (next.value === null) return ok({ stored, previous: stored });
-    const resource = ctx.spec.kind === 'User' ? keepDeactivation(ctx.spec.fromStored(stored), next.value) : next.value;
+    const before = JSON.parse(stored.json) as JsonObject; // as stored: a group without its members
+    const resource = ctx.spec.kind === 'User' ? keepDeactivation(before, next.value) : next.value;
     const write = ctx.spec.toWrite(resource);
+    if (ctx.events) write.events = eventsOf(before, resource, write);
     await yieldForMembers(write.members);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {
@@ -213,6 +219,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     const changed: ResourceWrite = { ...write };
     if (plan.list) changed.members = listed;
     else if (plan.changes) changed.memberChanges = { add: listed, remove: [...plan.changes.remove] };
+    if (ctx.events) changed.events = eventsOf(current, rebuilt.value, changed);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, changed, stored.version, ctx.quota);
     if (outcome.ok) {
       const written: StoredResource = { id, kind: 'Group', json: changed.json, version: outcome.version };
@@ -223,6 +230,15 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     await backoff(attempt);
   }
   return fail(busy(ctx, id));
+}
+
+/**
+ * The events of an update from `before` to `after` (`members` never counts as an attribute); a write that
+ * carries members or member changes asks the store to log the member changes.
+ */
+function eventsOf(before: JsonObject, after: JsonObject, write: ResourceWrite): ResourceWrite['events'] {
+  const touchesMembers = write.members !== undefined || write.memberChanges !== undefined;
+  return updatedEvents(write.kind, before, after, touchesMembers);
 }
 
 /** Whether two resources differ only in `meta` (a PATCH that changes nothing is not written). */
@@ -245,7 +261,8 @@ export async function deleteResource(ctx: ResourceContext, id: string, ifMatch?:
     // `*` matches whatever version is current then; a listed ETag matches only the version it named.
     if (!ifMatch.split(',').some((t) => t.trim() === '*')) expectedVersion = stored.version;
   }
-  const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id, expectedVersion);
+  const events = ctx.events ? deletedEvents(ctx.spec.kind) : undefined;
+  const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id, expectedVersion, events);
   if (deleted === true) return ok(undefined);
   return fail(deleted === false ? notFound(ctx, id) : preconditionFailed(id));
 }

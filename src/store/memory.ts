@@ -41,6 +41,9 @@ import {
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
 import { OrderedIndex } from './ordered-index.js';
+import { assertEventLimit, checkWriteEvents, resolveEventLogOptions, type EventLogOptions, type WriteEvents } from './event-log.js';
+import { MemoryEventLog, type MemberDelta } from './memory-events.js';
+import { memoryEventConsumers } from './memory-event-consumers.js';
 
 interface Entry {
   id: string;
@@ -92,6 +95,7 @@ function bySortValue(a: Sorted, b: Sorted): number {
 const byCreation = (a: Entry, b: Entry): number => a.seq - b.seq;
 
 interface Space {
+  connectionId: string;
   seq: number;
   resources: Record<ResourceKind, Map<string, Entry>>;
   /** The resources of each kind in creation order (with ranks, for pages). */
@@ -109,20 +113,26 @@ interface Space {
   gone: Map<string, number>;
   /** Sum of the live resources' `bytes`. */
   bytes: number;
+  /** The connection's durable event log (src/store/memory-events.ts). */
+  events: MemoryEventLog;
 }
+
+const NO_DELTA: MemberDelta = { removed: [], added: [] };
 
 const indexKey = (kind: ResourceKind, attribute: string): string => `${kind}\u0000${attribute}`;
 
 /** Options of {@link memoryStore}. */
-export type MemoryStoreOptions = TombstoneOptions;
+export type MemoryStoreOptions = TombstoneOptions & EventLogOptions;
 
 /** A store that keeps everything in this process's memory (lost on restart, not shared). */
 export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const { tombstoneRetentionMs: retention, maxTombstones, now } = resolveTombstoneOptions(options);
+  const eventLog = resolveEventLogOptions(options);
   const connections = new Map<string, StoredConnection>();
   const byCustomer = new Map<string, string>();
   const roleMappings = new Map<string, StoredRoleMapping>();
   const spaces = new Map<string, Space>();
+  const consumers = memoryEventConsumers(now, (connectionId) => connections.get(connectionId));
 
   const space = (connectionId: string): Space | undefined => spaces.get(connectionId);
 
@@ -200,16 +210,26 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     bumpUser(s, value);
   }
 
-  /** Replaces a group's member list: O(old + new); users that join or leave are bumped. */
-  function setMembers(s: Space, group: Entry, after: StoredMember[]): void {
+  /** Replaces a group's member list: O(old + new); users that join or leave are bumped. Answers who left and joined. */
+  function setMembers(s: Space, group: Entry, after: StoredMember[]): MemberDelta {
+    const delta: MemberDelta = { removed: [], added: [] };
     const next = new Map<string, StoredMember>();
     for (const m of after) if (!next.has(m.value)) next.set(m.value, m); // the first occurrence wins
-    for (const value of group.members.keys()) if (!next.has(value)) unlink(s, group.id, value);
-    for (const value of next.keys()) if (!group.members.has(value)) link(s, group.id, value);
+    for (const value of group.members.keys()) {
+      if (next.has(value)) continue;
+      unlink(s, group.id, value);
+      delta.removed.push(value);
+    }
+    for (const value of next.keys()) {
+      if (group.members.has(value)) continue;
+      link(s, group.id, value);
+      delta.added.push(value);
+    }
     group.members = next;
     group.memberList = null;
     group.memberPos = new Map([...next.keys()].map((value, i) => [value, i + 1]));
     group.memberTop = next.size;
+    return delta;
   }
 
   /** The bytes member changes would add (negative: free), without applying them. */
@@ -227,13 +247,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return delta;
   }
 
-  /** Applies member changes: O(k). */
-  function applyChanges(s: Space, group: Entry, changes: MemberChanges): void {
+  /** Applies member changes: O(k). Answers the members actually removed and added. */
+  function applyChanges(s: Space, group: Entry, changes: MemberChanges): MemberDelta {
+    const delta: MemberDelta = { removed: [], added: [] };
     for (const value of changes.remove) {
       if (!group.members.delete(value)) continue;
       group.memberPos.delete(value);
       unlink(s, group.id, value);
       group.memberList = null;
+      delta.removed.push(value);
     }
     for (const m of changes.add) {
       if (group.members.has(m.value)) continue;
@@ -241,7 +263,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       group.memberPos.set(m.value, ++group.memberTop);
       link(s, group.id, m.value);
       group.memberList = null;
+      delta.added.push(m.value);
     }
+    return delta;
+  }
+
+  /** Appends a write's events to the connection's log, in the write's synchronous step (docs/events.md). */
+  function appendEvents(s: Space, kind: ResourceKind, id: string, json: string | null, events: WriteEvents | undefined, delta: MemberDelta = NO_DELTA): void {
+    if (!events) return;
+    s.events.append(kind, id, json, events, delta);
+    consumers.announce(s.connectionId);
   }
 
   function memberBytesOf(members: Iterable<StoredMember>): number {
@@ -354,6 +385,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       connections.set(connection.connectionId, copyConnection(connection));
       byCustomer.set(connection.customerId, connection.connectionId);
       spaces.set(connection.connectionId, {
+        connectionId: connection.connectionId,
         seq: 0,
         resources: { User: new Map(), Group: new Map() },
         order: { User: new OrderedIndex(byCreation), Group: new OrderedIndex(byCreation) },
@@ -362,6 +394,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         memberOf: new Map(),
         gone: new Map(),
         bytes: 0,
+        events: new MemoryEventLog(eventLog, now),
       });
       return 'created';
     },
@@ -425,6 +458,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       connections.delete(connectionId);
       byCustomer.delete(c.customerId);
       spaces.delete(connectionId);
+      consumers.forget(connectionId);
       return true;
     },
 
@@ -462,7 +496,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       s.order[write.kind].insert(entry);
       addIndexes(s, write.kind, write.id, write.indexes);
       addSortKeys(s, entry);
-      if (write.kind === 'Group') setMembers(s, entry, write.members ?? []);
+      const delta = write.kind === 'Group' ? setMembers(s, entry, write.members ?? []) : NO_DELTA;
+      appendEvents(s, write.kind, write.id, write.json, write.events, delta);
       return { ok: true, version: 1 };
     },
 
@@ -491,9 +526,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       entry.bytes = bytes;
       removeIndexes(s, write.kind, write.id, entry.indexes);
       addIndexes(s, write.kind, write.id, write.indexes);
+      let delta = NO_DELTA;
       if (write.kind === 'Group') {
-        if (write.members !== undefined) setMembers(s, entry, write.members);
-        else if (write.memberChanges !== undefined) applyChanges(s, entry, write.memberChanges);
+        if (write.members !== undefined) delta = setMembers(s, entry, write.members);
+        else if (write.memberChanges !== undefined) delta = applyChanges(s, entry, write.memberChanges);
         entry.displayName = write.displayName ?? '';
       }
       entry.json = write.json;
@@ -502,12 +538,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       entry.sortKeys = write.sortKeys ?? [];
       addSortKeys(s, entry);
       entry.version += 1;
+      appendEvents(s, write.kind, write.id, write.json, write.events, delta);
       return { ok: true, version: entry.version };
     },
 
-    async deleteResource(connectionId, kind, id, expectedVersion) {
+    async deleteResource(connectionId, kind, id, expectedVersion, events) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
+      const logged = events === undefined ? undefined : { resource: checkWriteEvents(events).resource };
       if (expectedVersion !== undefined && !Number.isSafeInteger(expectedVersion)) {
         throw new TypeError('expectedVersion must be an integer');
       }
@@ -539,7 +577,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       }
       s.memberOf.delete(id);
       if (kind === 'Group') setMembers(s, entry, []);
+      appendEvents(s, kind, id, null, logged);
       return true;
+    },
+
+    async readEvents(connectionId, after, limit) {
+      assertStoreId('connectionId', connectionId);
+      assertEventLimit(limit);
+      const s = space(connectionId);
+      return s ? s.events.read(after, limit) : { events: [], next: after };
+    },
+
+    async lastEventCursor(connectionId) {
+      assertStoreId('connectionId', connectionId);
+      return space(connectionId)?.events.lastCursor() ?? null;
     },
 
     async getResource(connectionId, kind, id, options) {
@@ -675,6 +726,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     },
 
     ...memoryOidcMethods(() => byCustomer.keys()),
+    ...consumers.methods,
 
     recordLogin(customerId, attempt) {
       return recordLoginInSteps(store, customerId, attempt);

@@ -34,6 +34,7 @@
  */
 
 import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
+import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
 
 /** Helpers shared by every resource script. */
 const PRELUDE = `
@@ -197,7 +198,7 @@ local function topSeq(mz)
   local top = redis.call('ZRANGE', mz, -1, -1, 'WITHSCORES')
   return tonumber(top[2] or '0')
 end
-`;
+${EVENT_LOG_LUA}`;
 
 /**
  * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), the sort
@@ -322,26 +323,34 @@ end
 -- the caller); 'staged' is O(1) (RENAME) and leaves the rest to SETTLE_JOB.
 local function writeMembers(w, creating)
   local mz, mm = mzkey(w.id), mmkey(w.id)
+  w.gone, w.joined = {}, {} -- the values removed and added, for the event log
   if w.mode == 'full' then
     local keep, was = {}, {}
     for _, m in ipairs(w.members) do keep[m[1]] = true end
     if not creating then
       for _, v in ipairs(redis.call('ZRANGE', mz, 0, -1)) do
         was[v] = true
-        if not keep[v] then unlink(v, w.id) end
+        if not keep[v] then
+          unlink(v, w.id)
+          w.gone[#w.gone + 1] = v
+        end
       end
       redis.call('DEL', mz, mm)
     end
     for i, m in ipairs(w.members) do
       redis.call('ZADD', mz, i, m[1])
       if m[2] ~= '' then redis.call('HSET', mm, m[1], m[2]) end
-      if not was[m[1]] then link(m[1], w.id) end
+      if not was[m[1]] then
+        link(m[1], w.id)
+        w.joined[#w.joined + 1] = m[1]
+      end
     end
   elseif w.mode == 'delta' then
     for _, v in ipairs(w.remove) do
       if redis.call('ZREM', mz, v) == 1 then
         redis.call('HDEL', mm, v)
         unlink(v, w.id)
+        w.gone[#w.gone + 1] = v
       end
     end
     local n = topSeq(mz)
@@ -351,6 +360,7 @@ local function writeMembers(w, creating)
         redis.call('ZADD', mz, n, m[1])
         if m[2] ~= '' then redis.call('HSET', mm, m[1], m[2]) end
         link(m[1], w.id)
+        w.joined[#w.joined + 1] = m[1]
       end
     end
   elseif w.mode == 'staged' then
@@ -395,6 +405,7 @@ if w.k == 'g' then
   redis.call('UNLINK', mzkey(w.id), mmkey(w.id))
   writeMembers(w, true)
 end
+appendEvents(w.k, w.id, w.json, w)
 return { 'ok', 1 }
 `;
 
@@ -440,6 +451,7 @@ if w.k == 'g' then
   redis.call('HSET', MB, w.id, w.memberBytes)
   writeMembers(w, false)
 end
+appendEvents(w.k, w.id, w.json, w)
 return { 'ok', cur.v + 1 }
 `;
 
@@ -507,6 +519,7 @@ if k == 'g' then
   end
 end
 redis.call('INCRBY', BYTES, -freed)
+appendEvents(k, id, nil, nil)
 return 1
 `;
 
@@ -834,6 +847,14 @@ for i = 1, math.min(#jobs, tonumber(ARGV[1])) do
   redis.call('HDEL', JOBS, jobs[i])
 end
 if #jobs > 0 then return math.min(#jobs, tonumber(ARGV[1])) end
+-- The event log's member lists, then the log.
+local owned = redis.call('ZRANGE', EVLISTS, 0, tonumber(ARGV[1]) - 1)
+for _, seq in ipairs(owned) do
+  redis.call('UNLINK', evList(seq, 'r'), evList(seq, 'a'))
+  redis.call('ZREM', EVLISTS, seq)
+end
+if #owned > 0 then return #owned end
+redis.call('UNLINK', EV, EVLAST, EVJOBS, EVLISTS, base .. 'ev:cursors', base .. 'ev:leases')
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
   sortedKey('u'), sortedKey('g'), GONE, BYTES, MB, base .. 'dying')
@@ -888,19 +909,30 @@ if phase == 's' then
   return 0
 end
 local mz, trash, sb = mzkey(gid), jobKey(token, 'x'), jobKey(token, 'sb')
+-- A write that logs member events has its entry's lists filled here: the new values not in the old list
+-- (the kept ones leave the trash, so what remains of it is exactly the removed ones).
+local logged = settlingEntry(token)
 local added = redis.call('LPOP', sb, batch)
 if added then
+  local joined = {}
   for _, v in ipairs(added) do
-    if redis.call('ZSCORE', mz, v) and not redis.call('ZSCORE', trash, v) then link(v, gid) end
+    local was = redis.call('ZSCORE', trash, v)
+    if redis.call('ZSCORE', mz, v) and not was then link(v, gid) end
+    if logged and was then redis.call('ZREM', trash, v) elseif logged then joined[#joined + 1] = v end
   end
+  if #joined > 0 then redis.call('RPUSH', evList(logged, 'a'), unpack(joined)) end
   return #added
 end
 local popped = redis.call('ZPOPMIN', trash, batch)
+local gone = {}
 for i = 1, #popped, 2 do
   if not redis.call('ZSCORE', mz, popped[i]) then unlink(popped[i], gid) end
+  gone[#gone + 1] = popped[i]
 end
+if logged and #gone > 0 then redis.call('RPUSH', evList(logged, 'r'), unpack(gone)) end
 if #popped > 0 then return #popped / 2 end
 redis.call('HDEL', JOBS, token)
+redis.call('HDEL', EVJOBS, token)
 return 0
 `;
 
@@ -955,3 +987,6 @@ local values = {}
 for i = 1, math.min(#ranked, 2 * count), 2 do values[#values + 1] = ranked[i] end
 return { version, redis.call('ZCARD', mz), withMeta(gid, values), more and fmt(ranked[2 * count]) or '' }
 `;
+
+/** Reads a page of the event log (see READ_EVENTS_BODY in redis-event-scripts.ts). */
+export const READ_EVENTS = `${PRELUDE}${READ_EVENTS_BODY}`;

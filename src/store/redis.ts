@@ -33,6 +33,7 @@
  *                                           deletion ms; trimmed by retention and cap in the delete script
  *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` and `<k>:s:<attribute>` suffixes in use
  *                                           (for deleteConnection)
+ *   <p>{c:<id>}:ev, ev:*            various the durable event log (see redis-event-scripts.ts)
  *
  * OIDC clients, SSO users and the customer set are described in redis-oidc.ts. Group members: see
  * docs/groups.md (no call carries more than MEMBER_CHUNK members; long lists are staged and swapped in).
@@ -51,6 +52,10 @@ import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
 import { checkSsoUser, parseOidcClient } from './sso-records.js';
 import * as lua from './redis-scripts.js';
+import { checkWriteEvents, resolveEventLogOptions, type EventLogOptions } from './event-log.js';
+import { eventArgs, readEventPage } from './redis-events.js';
+import { redisEventConsumers } from './redis-event-consumers.js';
+import * as eventLua from './redis-event-scripts.js';
 import {
   memberMeta,
   assertIndexAttribute,
@@ -84,7 +89,7 @@ import {
 } from './store.js';
 
 /** Options of {@link redisStore}. */
-export interface RedisStoreOptions extends TombstoneOptions {
+export interface RedisStoreOptions extends TombstoneOptions, EventLogOptions {
   /** The app's ioredis client (standalone or Cluster); the store never closes it. */
   client: Redis | Cluster;
   /** Prepended to every key. Default: 'scim:'. Must not contain `{` or `}`. */
@@ -116,6 +121,10 @@ const SCRIPTS = {
   members: { lua: lua.LIST_MEMBERS, keys: 1, readOnly: true },
   after: { lua: lua.LIST_AFTER, keys: 1, readOnly: true },
   membersAfter: { lua: lua.LIST_MEMBERS_AFTER, keys: 1, readOnly: true },
+  events: { lua: lua.READ_EVENTS, keys: 1, readOnly: true },
+  claimLease: { lua: eventLua.CLAIM_EVENT_LEASE, keys: 1, readOnly: false },
+  commitCursor: { lua: eventLua.COMMIT_EVENT_CURSOR, keys: 1, readOnly: false },
+  releaseLease: { lua: eventLua.RELEASE_EVENT_LEASE, keys: 1, readOnly: false },
 } as const;
 
 /** Resources deleted per round trip by deleteConnection. */
@@ -144,6 +153,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
   const client = options.client;
   const { tombstoneRetentionMs: retention, maxTombstones, now } = resolveTombstoneOptions(options);
+  const eventLog = resolveEventLogOptions(options);
   // Plain commands: Redis and Cluster share these signatures; the cast only picks one for TypeScript.
   const redis = client as Redis;
   const run = defineScripts(client, SCRIPTS);
@@ -157,6 +167,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   const customerKey = (customerId: string): string => `${prefix}customer:{${customerId}}`;
   const rolesKey = (customerId: string): string => `${prefix}roles:{${customerId}}`;
   const oidc = redisOidcMethods({ client, prefix, customerKey });
+  const consumers = redisEventConsumers({ client, prefix, run, tag, now, customerOf: (raw) => parseRevision(raw).record.customerId });
 
   /** The token keys that must work for `record`: its current token, and its previous one until expiry. */
   function liveTokens(record: StoredConnection): { key: string; hash: string; expiresAt: number | null }[] {
@@ -248,7 +259,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       }
       if (members !== undefined && members.length <= CHUNK) mode = { mode: 'full', members };
     }
-    const attempt = async (m: MembersMode) => run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota)) as Promise<unknown[]>;
+    const attempt = async (m: MembersMode) =>
+      run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota), ...eventArgs(write.events, now(), eventLog)) as Promise<unknown[]>;
     let reply = mode.mode === 'keep' && members !== undefined ? null : await attempt(mode);
     if (reply === null || reply[0] === 'too_big') {
       const token = await stage(connectionId, write.id, members ?? []);
@@ -257,7 +269,9 @@ export function redisStore(options: RedisStoreOptions): Store {
       await settle(connectionId, token); // swapped in: settles the new and old lists; refused: drops the staging
     }
     if (reply[0] === 'staging_lost') throw new Error('the staged member list vanished (was the connection deleted?)');
-    return outcome(reply);
+    const result = outcome(reply);
+    if (result.ok && write.events) consumers.announce(connectionId);
+    return result;
   }
 
   /** Every member of a group at `expectedVersion`, or the current version when it differs, or not_found. */
@@ -487,6 +501,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       while (Number(await run('sweep', tag(connectionId), SWEEP_BATCH)) > 0) {
         // each call deletes one batch
       }
+      await consumers.forget(connectionId);
       return raw !== '';
     },
 
@@ -506,7 +521,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       return writeWith(connectionId, write, expectedVersion, quota, 'replace');
     },
 
-    async deleteResource(connectionId, kind, id, expectedVersion) {
+    async deleteResource(connectionId, kind, id, expectedVersion, events) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       if (expectedVersion !== undefined && !Number.isSafeInteger(expectedVersion)) {
@@ -514,12 +529,29 @@ export function redisStore(options: RedisStoreOptions): Store {
       }
       if (!isValidStoreId(id)) return false; // such an id can never have been written
       const token = newToken();
-      const args = [KIND_CODE[kind], id, now(), expectedVersion ?? '', retention, maxTombstones, token];
+      const logged = events === undefined ? undefined : { resource: checkWriteEvents(events).resource };
+      const args = [KIND_CODE[kind], id, now(), expectedVersion ?? '', retention, maxTombstones, token, ...eventArgs(logged, now(), eventLog)];
       const reply = await run('delete', tag(connectionId), ...args);
       if (Array.isArray(reply)) return { ok: false, reason: 'version_mismatch', currentVersion: Number(reply[1]) };
       // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).
       if (Number(reply) === 1 && kind === 'Group') await settle(connectionId, token);
+      if (Number(reply) === 1 && logged) consumers.announce(connectionId);
       return Number(reply) === 1;
+    },
+
+    async readEvents(connectionId, after, limit) {
+      assertStoreId('connectionId', connectionId);
+      const reader = {
+        read: async (cid: string, from: string, n: number) => (await run('events', tag(cid), from, n)) as unknown[],
+        settle,
+      };
+      return readEventPage(reader, connectionId, after, limit);
+    },
+
+    async lastEventCursor(connectionId) {
+      assertStoreId('connectionId', connectionId);
+      const last = await redis.get(`${tag(connectionId)}ev:last`);
+      return last;
     },
 
     async getUsage(connectionId) {
@@ -640,6 +672,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     ...oidc.methods,
+    ...consumers.methods,
 
     async recordLogin(customerId, attempt) {
       // On a Cluster the SSO user hash ({s:<customerId>}) and the connection ({c:<id>}) are in different

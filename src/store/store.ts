@@ -6,6 +6,8 @@
  */
 
 import { createHash } from 'node:crypto';
+import { checkWriteEvents, type EventPage, type WriteEvents } from './event-log.js';
+import type { EventConsumerStore } from './event-consumers.js';
 
 export type ResourceKind = 'User' | 'Group';
 
@@ -96,6 +98,8 @@ export interface ResourceWrite {
   memberChanges?: MemberChanges;
   /** Groups only: the display name shown in its members' derived `groups`. */
   displayName?: string;
+  /** The events the write appends to the connection's log, atomically with it (docs/events.md); absent: none. */
+  events?: WriteEvents;
 }
 
 /** How much of a group a read returns. */
@@ -375,7 +379,7 @@ export interface StoredSsoUser {
  * group deletion and a full member-list replace on Redis, in the bounded follow-up steps of the same call
  * (see docs/groups.md). Renaming a group does not bump its members (that would be O(members)).
  */
-export interface Store {
+export interface Store extends EventConsumerStore {
   /** A short name for diagnostics: 'memory' or 'redis'. */
   readonly kind: string;
 
@@ -402,7 +406,7 @@ export interface Store {
     tokens: Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>,
     expectedTokenHash?: string,
   ): Promise<TokenUpdate>;
-  /** Deletes the connection and all its users and groups. Returns false if it did not exist. */
+  /** Deletes the connection and all its users, groups and events. Returns false if it did not exist. */
   deleteConnection(connectionId: string): Promise<boolean>;
 
   /**
@@ -420,8 +424,19 @@ export interface Store {
    * Deletes a resource with its index entries. A deleted user leaves every group; a deleted group leaves
    * every group it was a member of. Returns false if it did not exist. Given `expectedVersion`, deletes only
    * if the version still equals it (checked and deleted atomically), else answers 'version_mismatch'.
+   * `events` (its `resource` event only) is appended in the same atomic step when the resource is deleted.
    */
-  deleteResource(connectionId: string, kind: ResourceKind, id: string, expectedVersion?: number): Promise<DeleteOutcome>;
+  deleteResource(connectionId: string, kind: ResourceKind, id: string, expectedVersion?: number, events?: WriteEvents): Promise<DeleteOutcome>;
+
+  /**
+   * Up to `limit` (1 to MAX_EVENT_PAGE) events of the connection's log after `after` (a cursor of an
+   * earlier read, or null: from the oldest kept), in log order; O(limit) whatever a write's size (a long
+   * member list is logged once and read in pages). Throws EventsExpiredError when events after `after`
+   * were dropped by the retention. An unknown connection has an empty log.
+   */
+  readEvents(connectionId: string, after: string | null, limit: number): Promise<EventPage>;
+  /** The cursor after the connection's last logged write (null: nothing logged yet). One round trip. */
+  lastEventCursor(connectionId: string): Promise<string | null>;
   /** What the connection holds against its quotas (zeros for an unknown connection). One round trip. */
   getUsage(connectionId: string): Promise<ConnectionUsage>;
 
@@ -588,6 +603,7 @@ export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
   }
   const out: ResourceWrite = { id: write.id, kind: write.kind, json: write.json, indexes: [...indexes.values()] };
   if (write.sortKeys !== undefined) out.sortKeys = normalizeSortKeys(write.sortKeys);
+  if (write.events !== undefined) out.events = checkWriteEvents(write.events);
   if (write.kind === 'User') {
     if (write.members !== undefined || write.memberChanges !== undefined) throw new TypeError('members are for groups only');
     return out;

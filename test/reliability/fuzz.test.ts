@@ -49,6 +49,7 @@ import {
   type Known,
 } from '../support/fuzz-requests.js';
 import { makeInspectableStore, type InspectableStore } from '../support/inspectable-store.js';
+import { EventLogChecker } from '../support/event-invariants.js';
 import { checkScimResponse, lowerHeaders, type ObservedResponse } from '../support/scim-invariants.js';
 import { startEventLoopMonitor, yieldToEventLoop } from '../support/event-loop.js';
 import { prototypeChanges, snapshotPrototypes } from '../support/prototype-integrity.js';
@@ -211,6 +212,8 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
         const known: Known = { users: [], groups: [] };
         const gone: { kind: ResourceKind; id: string }[] = [];
         const probes: string[] = [];
+        // Every acknowledged write has exactly its events, checked against the store after each request.
+        const eventLog = new EventLogChecker(backing.store, connectionId);
 
         const execute = async (r: FuzzRequest, seeding = false) => {
           const path = resolvePlaceholders(r.path, known, undefined);
@@ -237,6 +240,9 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
             `${Object.keys(r.headers).length ? ` headers=${JSON.stringify(r.headers)}` : ''}` +
             `${body ? ` body(${body.length} B)=${preview(body.toString('utf8'), 400)}` : ''}${r.chunked ? ' chunked' : ''}`;
 
+          const method = r.method.toUpperCase();
+          const target = endpoint === 'users' ? 'User' : endpoint === 'groups' ? 'Group' : null;
+          const before = await eventLog.before(method, target, self, segments.length);
           const errorsBefore = unexpected.length;
           const eventsBefore = events.length;
           let outcome: Outcome;
@@ -261,6 +267,10 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
           count.responseChecks += check.checks + 1;
           const example = () => `${describeRequest()}\n      → ${outcome.status} ${preview(outcome.body ?? '', 200)}`;
           for (const problem of check.problems) record(problem, example());
+          const created = outcome.status === 201 ? /"id":"([^"]+)"/.exec(outcome.body ?? '')?.[1] : undefined;
+          const written = { method, kind: target, id: method === 'POST' ? created : self, segments: segments.length, status: outcome.status } as const;
+          for (const problem of await eventLog.after(written, before)) record(`event log: ${problem}`, example());
+          count.responseChecks++;
           // Issue 10: no request may change a built-in prototype (checked after every request).
           count.responseChecks++;
           for (const change of prototypeChanges(prototypesBefore)) record(`a built-in prototype changed: ${change}`, example());

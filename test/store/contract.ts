@@ -15,9 +15,11 @@ import type {
   TombstoneOptions,
 } from '../../src/store/store.js';
 import { memberBytes, normalizeResourceWrite, resourceBytes } from '../../src/store/store.js';
+import type { EventLogOptions } from '../../src/store/event-log.js';
+import { eventLogContract } from './events-contract.js';
 
 /** Makes a fresh store (with its own key prefix on Redis) with these options. */
-export type MakeStore = (options?: TombstoneOptions) => Promise<{ store: Store; cleanup(): Promise<void> }>;
+export type MakeStore = (options?: TombstoneOptions & EventLogOptions) => Promise<{ store: Store; cleanup(): Promise<void> }>;
 
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -101,6 +103,7 @@ export function makeSsoUser(subject: string, at: string, overrides: Partial<Stor
 const ids = (resources: { id: string }[]): string[] => resources.map((r) => r.id);
 
 export function storeContract(name: string, makeStore: MakeStore): void {
+  eventLogContract(name, makeStore);
   describe(`${name} store contract`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;

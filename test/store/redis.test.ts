@@ -561,3 +561,39 @@ describe('redis store specifics', () => {
     expect(() => redisStore({ client: t.client, prefix: 'a{b}:' })).toThrow(TypeError);
   });
 });
+
+describe('redis store: the event log of a long member list whose settling was cut short', () => {
+  it('expands it completely: a read settles what the writer left (docs/events.md)', async () => {
+    // A client of its own whose settle script does nothing, as if the writing process died after the swap.
+    const client = new Redis(inject('redisUrl'));
+    const prefix = `${t.prefix}cut${stores++}:`;
+    try {
+      const crippled = redisStore({ client, prefix });
+      const settle = Object.keys(client).find((name) => name.startsWith('scimSso_settle_'));
+      expect(settle).toBeDefined();
+      const real = (client as unknown as Record<string, unknown>)[settle!];
+      (client as unknown as Record<string, unknown>)[settle!] = async () => 0;
+      const conn = makeConnection();
+      await crippled.createConnection(conn);
+      const members = Array.from({ length: 2500 }, (_, i) => ({ value: `m${i}` }));
+      const events = { resource: { type: 'group.created', changed: ['displayName'] }, members: { added: 'added', removed: 'removed' } };
+      await crippled.createResource(conn.connectionId, { ...groupWrite('g', 'G', members), events });
+      (client as unknown as Record<string, unknown>)[settle!] = real;
+      expect(await t.client.hlen(`${prefix}{c:${conn.connectionId}}:g:jobs`)).toBe(1); // left unsettled
+      // Another instance reads: it finishes the settling first, then expands the entry.
+      const reader = redisStore({ client: t.client, prefix });
+      const read: string[] = [];
+      for (let after: string | null = null; ;) {
+        const page = await reader.readEvents(conn.connectionId, after, 1000);
+        if (page.events.length === 0) break;
+        read.push(...page.events.map((e) => e.member ?? e.type));
+        after = page.next;
+      }
+      expect(read).toEqual(['group.created', ...members.map((m) => m.value)]);
+      expect(await storeProblems(t.client, prefix, conn.connectionId)).toEqual([]);
+      expect(await t.client.hlen(`${prefix}{c:${conn.connectionId}}:g:jobs`)).toBe(0);
+    } finally {
+      client.disconnect();
+    }
+  });
+});

@@ -13,6 +13,7 @@ import { scimSso, type ScimSso } from './sso.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store, TombstoneOptions } from '../../src/store/store.js';
+import type { EventLogOptions } from '../../src/store/event-log.js';
 import { testRedis } from './redis.js';
 import { ADAPTERS, type AdapterKind } from './adapters.js';
 
@@ -28,7 +29,7 @@ export interface TestStore {
 }
 
 /** A fresh store; `storeOptions` sets its clock and tombstone limits (tests move a clock, never sleep). */
-export async function makeStore(kind: StoreKind, hint: string, storeOptions: TombstoneOptions = {}): Promise<TestStore> {
+export async function makeStore(kind: StoreKind, hint: string, storeOptions: TombstoneOptions & EventLogOptions = {}): Promise<TestStore> {
   if (kind === 'memory') return { store: memoryStore(storeOptions), cleanup: async () => {} };
   const redis = await testRedis(hint);
   return { store: redisStore({ ...storeOptions, client: redis.client, prefix: redis.prefix }), cleanup: redis.cleanup };
@@ -77,7 +78,7 @@ export async function scimTestApp(
   hint: string,
   options: ScimSsoOptions = {},
   adapter: AdapterKind = 'express',
-  storeOptions: TombstoneOptions = {},
+  storeOptions: TombstoneOptions & EventLogOptions = {},
 ): Promise<ScimTestApp> {
   const { store, cleanup } = await makeStore(kind, hint, storeOptions);
   const unexpected: unknown[] = [];

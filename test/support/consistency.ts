@@ -367,7 +367,8 @@ function parseRecord(buf: Buffer): RawRecord {
   };
 }
 
-const ALLOWED_SUFFIX = /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|u:gone)$/;
+const ALLOWED_SUFFIX =
+  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|u:gone|ev|ev:last|ev:lists|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,

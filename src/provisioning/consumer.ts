@@ -1,0 +1,235 @@
+/**
+ * `sso.events.consume`: at-least-once delivery of the provisioning events to a named consumer group, across
+ * any number of app instances, on either store (docs/events.md).
+ *
+ * Each instance finds connections with new events (the store's announcements of recent writes, plus a rescan
+ * of every customer now and then, so a lost announcement only delays), and drains each connection's log
+ * under a lease of the store: one instance at a time per (group, connection), events handed to the handler
+ * one by one, in log order, the cursor committed after each batch. The lease is renewed while a batch runs
+ * and expires `visibilityTimeoutMs` after a crash, when another instance takes the connection over from
+ * the last committed cursor: the killed instance's uncommitted batch is delivered again (at least once). A
+ * failing handler is retried with exponential backoff, then its event is parked as a dead letter and the
+ * connection moves on.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { parseArgument } from '../errors.js';
+import { ANNOUNCE_INTERVAL_MS } from '../store/event-consumers.js';
+import { EventsExpiredError, MAX_EVENT_PAGE } from '../store/event-log.js';
+import type { Store } from '../store/store.js';
+import { toProvisioningEvent, type ProvisioningEvent } from './event.js';
+import { deadLetterOf } from './dead-letters.js';
+
+export interface ConsumeOptions {
+  /** The consumer group: each group gets every event; instances of one group share the work. */
+  group: string;
+  /** Handles one event; a throw (or rejection) is retried, then parks the event as a dead letter. */
+  handler: (event: ProvisioningEvent) => void | Promise<void>;
+  /** Connections this instance drains at once (each one's events still in order). Default: 4. */
+  concurrency?: number;
+  /** Events read and committed together (what a crash may deliver again). Default: 100. */
+  batchSize?: number;
+  /** How long a connection stays leased to an instance that stopped renewing (crashed). Default: 30_000 ms. */
+  visibilityTimeoutMs?: number;
+  /** How often an idle instance looks for new events. Default: 500 ms. */
+  pollIntervalMs?: number;
+  /** How often every customer's connection is checked, whatever the announcements. Default: 60_000 ms. */
+  rescanIntervalMs?: number;
+  /** Handler attempts per event before it becomes a dead letter. Default: 5. */
+  maxAttempts?: number;
+  /** The pause before the first retry, doubled for each next one. Default: 250 ms. */
+  retryDelayMs?: number;
+  /**
+   * Called when the group fell behind the retention on a connection (events it never handled were dropped):
+   * resynchronise the customer from the directory API, then the group goes on from the log's end as it was
+   * before this call. Without it, the connection is reported to `onError` and left where it is.
+   */
+  onExpired?: (info: { customerId: string; error: EventsExpiredError }) => void | Promise<void>;
+}
+
+export interface ConsumerHandle {
+  /** Stops taking new events, waits for the handlers running now, commits what they finished, releases the leases. */
+  stop(): Promise<void>;
+}
+
+const optionsSchema = z.strictObject({
+  group: z.string().regex(/^[^{}\s\p{Cc}]{1,200}$/u, 'a group name is 1-200 characters without braces, whitespace or control characters'),
+  handler: z.custom<ConsumeOptions['handler']>((v) => typeof v === 'function', 'handler must be a function'),
+  concurrency: z.number().int().min(1).max(1000).default(4),
+  batchSize: z.number().int().min(1).max(MAX_EVENT_PAGE).default(100),
+  visibilityTimeoutMs: z.number().int().min(100).default(30_000),
+  pollIntervalMs: z.number().int().min(1).default(500),
+  rescanIntervalMs: z.number().int().min(1).default(60_000),
+  maxAttempts: z.number().int().min(1).max(100).default(5),
+  retryDelayMs: z.number().int().min(0).default(250),
+  onExpired: z.custom<NonNullable<ConsumeOptions['onExpired']>>((v) => typeof v === 'function', 'onExpired must be a function').optional(),
+});
+
+/** Announcements this much older than the last look are read again (writers' clocks may be behind). */
+const CLOCK_SLACK_MS = 5_000;
+
+export function startConsumer(store: Store, input: ConsumeOptions, onError: (error: unknown) => void): ConsumerHandle {
+  const options = parseArgument(optionsSchema, input, 'events.consume');
+  const { group, visibilityTimeoutMs: ttl } = options;
+  const owner = randomUUID().replace(/-/g, '');
+  const due = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+  let stopped = () => {};
+  const stop = new Promise<void>((resolve) => (stopped = resolve));
+  /** Ends the main loop's idle wait early (a drain finished: a slot is free). */
+  let kick = () => {};
+  let lastRescan = -Infinity;
+  /** The last announcement acted on, per connection: an announcement seen again is not news. */
+  const announced = new Map<string, number>();
+  let since = Date.now() - CLOCK_SLACK_MS;
+
+  /** Waits `ms`, or until stopped or `early` settles; answers false when stopped. */
+  const pause = async (ms: number, early?: Promise<void>): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), stop, ...(early ? [early] : [])]);
+    clearTimeout(timer);
+    return !stopping;
+  };
+
+  /** Looks at the connection again after `ms` (its lease is another instance's now). */
+  const later = (connectionId: string, ms: number) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      due.add(connectionId);
+    }, ms);
+    timer.unref();
+    timers.add(timer);
+  };
+
+  async function discover(): Promise<void> {
+    if (Date.now() - lastRescan >= options.rescanIntervalMs) {
+      lastRescan = Date.now();
+      for (const customerId of await store.listCustomers()) {
+        const connection = await store.getConnectionByCustomer(customerId);
+        if (connection) due.add(connection.connectionId);
+      }
+    }
+    const lookedAt = Date.now();
+    for (const { connectionId, at } of await store.activeEventConnections(since)) {
+      if ((announced.get(connectionId) ?? -1) >= at) continue;
+      announced.set(connectionId, at);
+      due.add(connectionId);
+      // Writes right after an announcement go unannounced for a while: look again once that is over.
+      later(connectionId, ANNOUNCE_INTERVAL_MS + options.pollIntervalMs);
+    }
+    since = lookedAt - CLOCK_SLACK_MS;
+  }
+
+  /** Hands one event to the handler, retrying with backoff, then parking it; false when stopped meanwhile. */
+  async function deliver(event: ProvisioningEvent): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await options.handler(event);
+        return true;
+      } catch (error) {
+        if (attempt >= options.maxAttempts) {
+          await store.addDeadLetter(group, deadLetterOf(group, event, error, attempt));
+          return true;
+        }
+        if (!(await pause(options.retryDelayMs * 2 ** (attempt - 1)))) return false;
+      }
+    }
+  }
+
+  /** The cursor to go on from after the group fell behind the retention, or null to leave the connection. */
+  async function resync(connectionId: string, customerId: string, error: EventsExpiredError): Promise<string | null> {
+    if (!options.onExpired) {
+      onError(new EventsExpiredError(`events.consume(${group}): customer ${customerId} is behind the event retention; resync it (see onExpired)`));
+      return null;
+    }
+    const end = await store.lastEventCursor(connectionId);
+    await options.onExpired({ customerId, error });
+    return end;
+  }
+
+  /** Drains one connection's log under its lease, batch by batch. */
+  async function drain(connectionId: string): Promise<void> {
+    const lease = await store.claimEventLease(group, connectionId, owner, ttl);
+    if (!lease) return later(connectionId, Math.ceil(ttl / 2));
+    let cursor = lease.cursor;
+    let lost = false;
+    const heartbeat = setInterval(
+      () => {
+        store.commitEventCursor(group, connectionId, owner, ttl).then((held) => (lost ||= !held), onError);
+      },
+      Math.ceil(ttl / 3),
+    );
+    heartbeat.unref();
+    try {
+      while (!stopping && !lost) {
+        let page;
+        try {
+          page = await store.readEvents(connectionId, cursor, options.batchSize);
+        } catch (error) {
+          if (!(error instanceof EventsExpiredError)) throw error;
+          const end = await resync(connectionId, lease.customerId, error);
+          if (end === null || !(await store.commitEventCursor(group, connectionId, owner, ttl, end))) return;
+          cursor = end;
+          continue;
+        }
+        if (page.events.length === 0) {
+          if (page.next !== null && page.next !== cursor) await store.commitEventCursor(group, connectionId, owner, ttl, page.next);
+          return;
+        }
+        let finished = true;
+        for (const stored of page.events) {
+          if (stopping || lost || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId)))) {
+            finished = false;
+            break;
+          }
+          cursor = stored.cursor;
+        }
+        if (finished) cursor = page.next;
+        if (cursor !== null && !(await store.commitEventCursor(group, connectionId, owner, ttl, cursor))) return;
+      }
+    } finally {
+      clearInterval(heartbeat);
+      await store.releaseEventLease(group, connectionId, owner).catch(onError);
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopping) {
+      try {
+        await discover();
+      } catch (error) {
+        onError(error);
+      }
+      for (const connectionId of due) {
+        if (running.size >= options.concurrency) break;
+        if (running.has(connectionId)) continue;
+        due.delete(connectionId);
+        const run = drain(connectionId)
+          .catch((error: unknown) => {
+            onError(error);
+            later(connectionId, options.pollIntervalMs);
+          })
+          .finally(() => {
+            running.delete(connectionId);
+            kick();
+          });
+        running.set(connectionId, run);
+      }
+      // Connections waiting for a free slot: go on as soon as a drain ends (it kicks this pause); else poll.
+      const waiting = [...due].some((connectionId) => !running.has(connectionId));
+      await pause(options.pollIntervalMs, waiting ? new Promise<void>((resolve) => (kick = resolve)) : undefined);
+    }
+    await Promise.all(running.values());
+  })();
+
+  return {
+    async stop() {
+      stopping = true;
+      stopped();
+      for (const timer of timers) clearTimeout(timer);
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * `sso.events.read` and `sso.events.end`: the customer's durable provisioning events (docs/events.md),
+ * pulled with a cursor, typed. The store keeps one log per SCIM connection; a customer has one connection,
+ * so a cursor belongs to the customer's current connection (a new connection starts a new log).
+ */
+import { z } from 'zod';
+import { checkCustomerId } from '../connections.js';
+import { parseArgument } from '../errors.js';
+import { MAX_EVENT_PAGE } from '../store/event-log.js';
+import type { Store } from '../store/store.js';
+import { startConsumer, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
+import { parseDeadLetter, type DeadLetter } from './dead-letters.js';
+import { toProvisioningEvent, type ProvisioningEvent } from './event.js';
+
+export type { ProvisioningEvent } from './event.js';
+
+export interface ProvisioningEventPage {
+  events: ProvisioningEvent[];
+  /** The cursor to pass as `after` next time (unchanged when nothing new was logged). */
+  next: string | null;
+}
+
+export interface ReadEventsOptions {
+  /** A cursor from an earlier read (an event's `cursor` or a page's `next`); absent: from the oldest event kept. */
+  after?: string;
+  /** Most events returned, 1 to 1000. Default: 100. */
+  limit?: number;
+}
+
+/** The durable provisioning events API (`sso.events`). */
+export interface ProvisioningEventsApi {
+  /**
+   * The customer's events after `after`, oldest first. Throws EventsExpiredError (code `events_expired`)
+   * when events after that cursor were dropped by the retention: resync from the directory API.
+   */
+  read(customerId: string, options?: ReadEventsOptions): Promise<ProvisioningEventPage>;
+  /** The cursor after the customer's last event (null: none yet): take it BEFORE a resync, then read after it. */
+  end(customerId: string): Promise<string | null>;
+  /**
+   * Delivers every event to the consumer group `group`, at least once, in order per customer, sharing the
+   * work with the group's consumers in other app instances (src/provisioning/consumer.ts). Runs until the
+   * returned handle's `stop()`.
+   */
+  consume(options: ConsumeOptions): ConsumerHandle;
+  /** The group's dead letters, oldest first; only one customer's with `customerId`. */
+  deadLetters(group: string, options?: { customerId?: string }): Promise<DeadLetter[]>;
+  /**
+   * Hands a dead letter's event to `handler` again; once it succeeds, the letter is removed (true). False
+   * when the group has no such letter; a handler that throws leaves it parked and rethrows.
+   */
+  replayDeadLetter(group: string, id: string, handler: (event: ProvisioningEvent) => void | Promise<void>): Promise<boolean>;
+}
+
+const readOptionsSchema = z.strictObject({
+  after: z
+    .string()
+    .regex(/^\d{1,15}-\d{1,15}(\.\d{1,9})?$/, 'not an event cursor')
+    .optional(),
+  limit: z.number().int().min(1).max(MAX_EVENT_PAGE).default(100),
+});
+
+const groupSchema = z.string().regex(/^[^{}\s\p{Cc}]{1,200}$/u, 'a group name is 1-200 characters without braces, whitespace or control characters');
+
+export function provisioningEventsApi(store: Store, onError: (error: unknown) => void): ProvisioningEventsApi {
+  const letters = async (group: string) => (await store.listDeadLetters(parseArgument(groupSchema, group, 'group'))).map(parseDeadLetter);
+  return {
+    async read(customerId, options = {}) {
+      checkCustomerId(customerId);
+      const { after, limit } = parseArgument(readOptionsSchema, options, 'events.read');
+      const connection = await store.getConnectionByCustomer(customerId);
+      if (!connection) return { events: [], next: after ?? null };
+      const page = await store.readEvents(connection.connectionId, after ?? null, limit);
+      return { events: page.events.map((e) => toProvisioningEvent(e, customerId, connection.connectionId)), next: page.next };
+    },
+    async end(customerId) {
+      checkCustomerId(customerId);
+      const connection = await store.getConnectionByCustomer(customerId);
+      return connection ? store.lastEventCursor(connection.connectionId) : null;
+    },
+    consume: (options) => startConsumer(store, options, onError),
+    async deadLetters(group, options = {}) {
+      const all = await letters(group);
+      const mine = options.customerId === undefined ? all : all.filter((l) => l.event.customerId === checkCustomerId(options.customerId));
+      return mine.sort((a, b) => a.failedAt.localeCompare(b.failedAt) || a.id.localeCompare(b.id));
+    },
+    async replayDeadLetter(group, id, handler) {
+      const letter = (await letters(group)).find((l) => l.id === id);
+      if (!letter) return false;
+      await handler(letter.event);
+      await store.removeDeadLetter(group, id);
+      return true;
+    },
+  };
+}

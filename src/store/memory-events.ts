@@ -1,0 +1,112 @@
+/**
+ * The event log of one connection in the memory store: the writes' events in an array, appended in the
+ * same synchronous step as the write (so atomically with it), trimmed by retention and count as writes
+ * arrive, read by cursor in O(page) (sequence numbers are consecutive, so a cursor's write is found by
+ * arithmetic). A write's member lists are kept as the arrays the write computed.
+ */
+import {
+  cursorExpired,
+  eventOf,
+  EventsExpiredError,
+  formatCursor,
+  parseCursor,
+  type EventLogOptions,
+  type EventPage,
+  type LoggedWrite,
+  type StoredEvent,
+  type WriteEvents,
+} from './event-log.js';
+
+interface Entry extends LoggedWrite {
+  memberTypes: { added: string; removed: string } | null;
+  removed: string[];
+  added: string[];
+}
+
+/** The members a write removed and added, in the order both stores log them. */
+export interface MemberDelta {
+  removed: string[];
+  added: string[];
+}
+
+const total = (e: Entry): number => (e.type === null ? 0 : 1) + (e.memberTypes ? e.removed.length + e.added.length : 0);
+
+export class MemoryEventLog {
+  private entries: Entry[] = [];
+  /** Index of the oldest kept entry (the array is compacted now and then). */
+  private head = 0;
+  private lastSeq = 0;
+  private lastAt = 0;
+
+  constructor(
+    private readonly options: Required<EventLogOptions>,
+    private readonly now: () => number,
+  ) {}
+
+  /** Appends a write's events (`json` null for a deletion), then drops what is past retention or count. */
+  append(kind: 'User' | 'Group', id: string, json: string | null, events: WriteEvents, delta: MemberDelta): void {
+    const at = Math.max(this.now(), this.lastAt);
+    this.lastAt = at;
+    const resource = events.resource;
+    this.entries.push({
+      at,
+      seq: ++this.lastSeq,
+      kind,
+      id,
+      json,
+      type: resource?.type ?? null,
+      changed: resource?.changed ?? [],
+      memberTypes: events.members ?? null,
+      removed: delta.removed,
+      added: delta.added,
+    });
+    const expiredBefore = this.now() - this.options.eventRetentionMs;
+    while (this.head < this.entries.length && (this.entries[this.head]!.at < expiredBefore || this.size() > this.options.maxEventWrites)) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  read(after: string | null, limit: number): EventPage {
+    const cursor = after === null ? null : parseCursor(after);
+    const first = this.entries[this.head];
+    let at = this.head;
+    let index = 0;
+    if (cursor) {
+      if (cursorExpired(cursor, first?.seq ?? this.lastSeq + 1)) throw new EventsExpiredError();
+      if (first) at = this.head + Math.max(0, cursor.seq - first.seq);
+      if (first && cursor.seq >= first.seq) {
+        if (cursor.index === null) at++;
+        else index = cursor.index + 1;
+      }
+    }
+    const events: StoredEvent[] = [];
+    let next = after;
+    for (; at < this.entries.length && events.length < limit; at++, index = 0) {
+      const entry = this.entries[at]!;
+      const n = total(entry);
+      for (; index < n && events.length < limit; index++) events.push(this.eventAt(entry, index, n));
+      next = index >= n ? formatCursor({ at: entry.at, seq: entry.seq, index: null }) : events[events.length - 1]!.cursor;
+      if (index < n) break;
+    }
+    return { events, next };
+  }
+
+  lastCursor(): string | null {
+    return this.lastSeq === 0 ? null : formatCursor({ at: this.lastAt, seq: this.lastSeq, index: null });
+  }
+
+  private size(): number {
+    return this.entries.length - this.head;
+  }
+
+  private eventAt(entry: Entry, index: number, n: number): StoredEvent {
+    let i = index - (entry.type === null ? 0 : 1);
+    if (i < 0) return eventOf(entry, index, n);
+    const types = entry.memberTypes!;
+    if (i < entry.removed.length) return eventOf(entry, index, n, { type: types.removed, value: entry.removed[i]! });
+    i -= entry.removed.length;
+    return eventOf(entry, index, n, { type: types.added, value: entry.added[i]! });
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The Redis store's consumer-group state (src/store/event-consumers.ts). Cursors and leases live under the
+ * connection's hash tag (Lua in redis-event-scripts.ts); two keys are global, each one key so one slot:
+ *
+ *   <p>events:active            ZSET  connection id -> ms of its last announced write that logged events.
+ *                                     Written after the write, by a separate fire-and-forget ZADD (it is in
+ *                                     another Cluster slot than the write's script), at most once per
+ *                                     ANNOUNCE_INTERVAL_MS per connection and app instance: best effort, and
+ *                                     consumers rescan every connection now and then, so a lost one only delays.
+ *   <p>events:dead:{<group>}    HASH  dead letter id -> JSON
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { ANNOUNCE_INTERVAL_MS, assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
+import type { RunScript } from './redis-commands.js';
+import { assertStoreId } from './store.js';
+
+export interface RedisEventConsumerDeps {
+  client: Redis | Cluster;
+  prefix: string;
+  run: RunScript<'claimLease' | 'commitCursor' | 'releaseLease'>;
+  /** The connection's key tag, `<p>{c:<id>}:`. */
+  tag(connectionId: string): string;
+  now(): number;
+  /** The customer id in a stored connection record. */
+  customerOf(record: string): string;
+}
+
+export interface RedisEventConsumers {
+  /** Tells consumers the connection's log grew (fire and forget: never delays or fails the write). */
+  announce(connectionId: string): void;
+  /** The connection is gone: no more announcements of it. */
+  forget(connectionId: string): Promise<void>;
+  methods: EventConsumerStore;
+}
+
+export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventConsumers {
+  const redis = deps.client as Redis;
+  const activeKey = `${deps.prefix}events:active`;
+  const deadKey = (group: string) => `${deps.prefix}events:dead:{${group}}`;
+  /** When this instance last announced each connection (cleared when large: at worst one more ZADD each). */
+  const announced = new Map<string, number>();
+  const check = (group: string, connectionId: string, owner: string, ttlMs?: number) => {
+    assertGroupName(group);
+    assertStoreId('connectionId', connectionId);
+    assertStoreId('owner', owner);
+    if (ttlMs !== undefined) assertTtl(ttlMs);
+  };
+
+  return {
+    announce(connectionId) {
+      const now = deps.now();
+      const last = announced.get(connectionId);
+      if (last !== undefined && now >= last && now - last < ANNOUNCE_INTERVAL_MS) return;
+      if (announced.size >= 10_000) announced.clear();
+      announced.set(connectionId, now);
+      redis.zadd(activeKey, now, connectionId).catch(() => {});
+    },
+    async forget(connectionId) {
+      announced.delete(connectionId);
+      await redis.zrem(activeKey, connectionId);
+    },
+    methods: {
+      async activeEventConnections(since) {
+        const flat = await redis.zrangebyscore(activeKey, Math.floor(since), '+inf', 'WITHSCORES');
+        const out: { connectionId: string; at: number }[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) out.push({ connectionId: flat[i]!, at: Number(flat[i + 1]) });
+        return out;
+      },
+      async claimEventLease(group, connectionId, owner, ttlMs) {
+        check(group, connectionId, owner, ttlMs);
+        const reply = (await deps.run('claimLease', deps.tag(connectionId), group, owner, deps.now(), ttlMs)) as [string, string, number] | [];
+        if (reply.length === 0) return null;
+        const [record, cursor, has] = reply;
+        return { customerId: deps.customerOf(record), cursor: Number(has) === 1 ? cursor : null };
+      },
+      async commitEventCursor(group, connectionId, owner, ttlMs, cursor) {
+        check(group, connectionId, owner, ttlMs);
+        const args = cursor === undefined ? ['0'] : ['1', cursor];
+        return Number(await deps.run('commitCursor', deps.tag(connectionId), group, owner, deps.now(), ttlMs, ...args)) === 1;
+      },
+      async releaseEventLease(group, connectionId, owner) {
+        check(group, connectionId, owner);
+        await deps.run('releaseLease', deps.tag(connectionId), group, owner, deps.now());
+      },
+      async addDeadLetter(group, letter) {
+        assertGroupName(group);
+        await redis.hset(deadKey(group), String(letter.id), String(letter.json));
+      },
+      async listDeadLetters(group) {
+        assertGroupName(group);
+        const all = await redis.hgetall(deadKey(group));
+        return Object.entries(all).map(([id, json]) => ({ id, json }));
+      },
+      async removeDeadLetter(group, id) {
+        assertGroupName(group);
+        return (await redis.hdel(deadKey(group), id)) === 1;
+      },
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Lua of the Redis store's durable event log (docs/events.md), under the connection's hash tag:
+ *
+ *   ev            STREAM  one entry per logged write, id `<ms>-<seq>` (ms never decreases, seq counts the
+ *                         connection's logged writes): k (u|g), id, j (JSON; absent for a deletion), ty (its
+ *                         own event type or ''), ch (changed attributes, JSON text), and for member events ma,
+ *                         mr (types) with r, a (cmsgpack lists of the values removed, added) or x (the job
+ *                         token of a staged list, whose changes are in ev:r:<seq> / ev:a:<seq>)
+ *   ev:last       STRING  the id of the last entry (kept when trimming empties the stream)
+ *   ev:jobs       HASH    job token -> seq, while SETTLE_JOB still fills that entry's lists
+ *   ev:lists      ZSET    seq -> seq of the entries that own ev:r:<seq> / ev:a:<seq> (trimmed with them)
+ *   ev:r:<seq>    LIST    the values a staged write removed, in the old list's order
+ *   ev:a:<seq>    LIST    the values a staged write added, in the new list's order
+ *
+ * Every write script appends at most ONE entry, whatever its member changes: an inline list (at most
+ * MEMBER_CHUNK members) is packed in the entry; a staged one (docs/groups.md) is expanded by the bounded
+ * batches of SETTLE_JOB, which already compares the old and new lists, and a read that meets an entry whose
+ * job has not finished settles it first. Reads expand entries into events in O(page).
+ *
+ * EVENT_LOG_LUA needs `base`, `fmt` and `JOBS` (the resource PRELUDE) before it. The event arguments are
+ * the LAST ones of a write script's ARGV (so they never shift the script's own arguments): now ms,
+ * retention ms, most writes kept, own type or '', changed JSON, member-added type or '', member-removed
+ * type, then their count 7 — or a single 0 when the write logs nothing.
+ */
+
+/** How many entries one trim may drop by count (time-based trimming drops whole stream nodes). */
+const COUNT_TRIM_BUDGET = 64;
+
+export const EVENT_LOG_LUA = `
+local EV, EVLAST, EVJOBS, EVLISTS = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists'
+local function evList(seq, part) return base .. 'ev:' .. part .. ':' .. seq end
+local function seqOfEntry(id) return tonumber(string.match(id, '%-(%d+)$')) end
+local function lastEntry()
+  local ms, seq = string.match(redis.call('GET', EVLAST) or '0-0', '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+-- The seq of the oldest entry kept, or the last seq + 1 when none is.
+local function firstKept()
+  local first = redis.call('XRANGE', EV, '-', '+', 'COUNT', 1)[1]
+  if first then return seqOfEntry(first[1]) end
+  local _, seq = lastEntry()
+  return seq + 1
+end
+
+-- Drops entries past the retention (exact: whole stream nodes go in O(1) each) and over the count (at
+-- most ${COUNT_TRIM_BUDGET} per write), then the member lists of dropped entries (a few per write).
+local function trimEvents(ev)
+  if ev.now > ev.retention then redis.call('XTRIM', EV, 'MINID', '=', fmt(ev.now - ev.retention)) end
+  local over = redis.call('XLEN', EV) - ev.max
+  if over > 0 then redis.call('XTRIM', EV, 'MAXLEN', '=', redis.call('XLEN', EV) - math.min(over, ${COUNT_TRIM_BUDGET})) end
+  local owned = redis.call('ZRANGE', EVLISTS, 0, 7)
+  if #owned == 0 then return end
+  local keep = firstKept()
+  for _, seq in ipairs(owned) do
+    if tonumber(seq) >= keep then break end
+    redis.call('UNLINK', evList(seq, 'r'), evList(seq, 'a'))
+    redis.call('ZREM', EVLISTS, seq)
+  end
+end
+
+-- Appends the write's entry (json nil for a deletion; m: the write, with the member values it removed and
+-- added in m.gone / m.joined, or its staged list's job token in m.token). Called once, at the end of a
+-- successful write script, so the entry exists exactly when the write does.
+local function appendEvents(k, id, json, m)
+  local n = tonumber(ARGV[#ARGV])
+  if n == 0 then return end
+  local p = #ARGV - n
+  local ev = { now = tonumber(ARGV[p]), retention = tonumber(ARGV[p + 1]), max = tonumber(ARGV[p + 2]) }
+  local lastMs, lastSeq = lastEntry()
+  local seq = lastSeq + 1
+  local entry = fmt(math.max(ev.now, lastMs)) .. '-' .. fmt(seq)
+  local fields = { 'k', k, 'id', id, 'ty', ARGV[p + 3], 'ch', ARGV[p + 4] }
+  if json then
+    fields[#fields + 1] = 'j'
+    fields[#fields + 1] = json
+  end
+  if ARGV[p + 5] ~= '' then
+    for _, f in ipairs({ 'ma', ARGV[p + 5], 'mr', ARGV[p + 6] }) do fields[#fields + 1] = f end
+    if m and m.mode == 'staged' then
+      for _, f in ipairs({ 'x', m.token }) do fields[#fields + 1] = f end
+      redis.call('HSET', EVJOBS, m.token, fmt(seq))
+      redis.call('ZADD', EVLISTS, seq, fmt(seq))
+    else
+      for _, f in ipairs({ 'r', cmsgpack.pack(m and m.gone or {}), 'a', cmsgpack.pack(m and m.joined or {}) }) do fields[#fields + 1] = f end
+    end
+  end
+  redis.call('XADD', EV, entry, unpack(fields))
+  redis.call('SET', EVLAST, entry)
+  trimEvents(ev)
+end
+
+-- SETTLE_JOB's part: the log entry whose member lists job token fills, or nil.
+local function settlingEntry(token)
+  local seq = redis.call('HGET', EVJOBS, token)
+  if seq and redis.call('ZSCORE', EVLISTS, seq) then return seq end
+  return nil
+end
+`;
+
+/**
+ * Reads events (ARGV: cursor or '', limit). Reply {'expired'}, {'unsettled', token} (an entry whose staged
+ * list is still settling: settle it, then read again), or {'ok', entries}; each entry {id, k, resource id,
+ * json or '', 1|0 has json, own type, changed, added type, removed type, total events, first index returned,
+ * removed values returned, added values returned}. Entries without an event left to return
+ * are listed too, so the caller's cursor moves past them.
+ */
+export const READ_EVENTS_BODY = `
+local limit = tonumber(ARGV[2])
+local start, cursorId, skip = '-', nil, -1
+if ARGV[1] ~= '' then
+  local ms, seq, index = string.match(ARGV[1], '^(%d+)-(%d+)%.?(%d*)$')
+  if firstKept() > tonumber(seq) + (index == '' and 1 or 0) then return { 'expired' } end
+  cursorId = ms .. '-' .. seq
+  if index == '' then start = '(' .. cursorId else start, skip = cursorId, tonumber(index) end
+end
+local out, count = {}, 0
+while count < limit do
+  local batch = redis.call('XRANGE', EV, start, '+', 'COUNT', 16)
+  if #batch == 0 then break end
+  for _, e in ipairs(batch) do
+    local id, f = e[1], {}
+    for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
+    start = '(' .. id
+    local seq = fmt(seqOfEntry(id))
+    local own = f.ty ~= '' and 1 or 0
+    local removed, added, nr, na = nil, nil, 0, 0
+    if f.x then
+      if redis.call('HEXISTS', JOBS, f.x) == 1 then return { 'unsettled', f.x } end
+      nr, na = redis.call('LLEN', evList(seq, 'r')), redis.call('LLEN', evList(seq, 'a'))
+    elseif f.ma then
+      removed, added = cmsgpack.unpack(f.r), cmsgpack.unpack(f.a)
+      nr, na = #removed, #added
+    end
+    local total = own + nr + na
+    local from = (id == cursorId) and (skip + 1) or 0
+    local to = math.min(total, from + limit - count)
+    -- Member values of events [from, to): removed ones are indexes own .. own+nr-1, added ones follow.
+    local function slice(list, part, offset, n)
+      local a, b = math.max(from - offset, 0), math.min(to - offset, n) - 1
+      if b < a then return {} end
+      if list then return { unpack(list, a + 1, b + 1) } end
+      return redis.call('LRANGE', evList(seq, part), a, b)
+    end
+    out[#out + 1] = { id, f.k, f.id, f.j or '', f.j and 1 or 0, f.ty, f.ch, f.ma or '', f.mr or '', total, from,
+      slice(removed, 'r', own, nr), slice(added, 'a', own + nr, na) }
+    count = count + math.max(to - from, 0)
+    if to < total or count >= limit then return { 'ok', out } end
+  end
+end
+return { 'ok', out }
+`;
+
+/** Consumer-group state under the connection's tag: `ev:cursors` group -> cursor, `ev:leases` group -> `<owner> <until ms>`. */
+const LEASE_PRELUDE = `
+local base = KEYS[1]
+local CURSORS, LEASES = base .. 'ev:cursors', base .. 'ev:leases'
+local group, owner, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local function holder()
+  local lease = redis.call('HGET', LEASES, group)
+  if not lease then return nil, 0 end
+  local who, untilMs = string.match(lease, '^(%S+) (%d+)$')
+  return who, tonumber(untilMs)
+end
+`;
+
+/**
+ * Takes or renews a lease (ARGV: group, owner, now ms, ttl ms). Reply: {} when another owner's lease runs
+ * or the connection is gone, else {connection record, cursor or '', 1 if a cursor was committed else 0}.
+ */
+export const CLAIM_EVENT_LEASE = `${LEASE_PRELUDE}
+local conn = redis.call('GET', base .. 'conn')
+if not conn then return {} end
+local who, untilMs = holder()
+if who and who ~= owner and untilMs > now then return {} end
+redis.call('HSET', LEASES, group, owner .. ' ' .. string.format('%d', now + tonumber(ARGV[4])))
+local cursor = redis.call('HGET', CURSORS, group)
+return { conn, cursor or '', cursor and 1 or 0 }
+`;
+
+/** Renews the lease of owner and commits a cursor (ARGV: group, owner, now, ttl, '1' + cursor or '0'). Reply 1, or 0 when the lease is not owner's. */
+export const COMMIT_EVENT_CURSOR = `${LEASE_PRELUDE}
+if redis.call('EXISTS', base .. 'conn') == 0 or holder() ~= owner then return 0 end
+redis.call('HSET', LEASES, group, owner .. ' ' .. string.format('%d', now + tonumber(ARGV[4])))
+if ARGV[5] == '1' then redis.call('HSET', CURSORS, group, ARGV[6]) end
+return 1
+`;
+
+/** Gives up owner's lease (ARGV: group, owner, now). */
+export const RELEASE_EVENT_LEASE = `${LEASE_PRELUDE}
+if holder() == owner then redis.call('HDEL', LEASES, group) end
+return 1
+`;

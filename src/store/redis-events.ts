@@ -1,0 +1,86 @@
+/**
+ * The Redis store's side of the event log (Lua and key layout: redis-event-scripts.ts): the arguments a
+ * write script takes for its events, and reads that expand log entries into events.
+ */
+import {
+  assertEventLimit,
+  eventOf,
+  EventsExpiredError,
+  formatCursor,
+  parseCursor,
+  type EventLogOptions,
+  type EventPage,
+  type LoggedWrite,
+  type StoredEvent,
+  type WriteEvents,
+} from './event-log.js';
+
+/** How many times a read settles an unfinished staged list before giving up (each settle finishes one). */
+const MAX_SETTLES_PER_READ = 8;
+
+/** The trailing ARGV of a write script for its events (see EVENT_LOG_LUA): a single 0 when it logs none. */
+export function eventArgs(events: WriteEvents | undefined, now: number, options: Required<EventLogOptions>): (string | number)[] {
+  if (events === undefined) return [0];
+  const { resource, members } = events;
+  const args = [
+    now,
+    options.eventRetentionMs,
+    options.maxEventWrites,
+    resource?.type ?? '',
+    JSON.stringify(resource?.changed ?? []),
+    members?.added ?? '',
+    members?.removed ?? '',
+  ];
+  return [...args, args.length];
+}
+
+/** One entry of READ_EVENTS' reply. */
+type Entry = [string, string, string, string, number, string, string, string, string, number, number, string[], string[]];
+
+export interface EventReader {
+  /** Runs READ_EVENTS on the connection's tag. */
+  read(connectionId: string, after: string, limit: number): Promise<unknown[]>;
+  /** Finishes the settling of a staged member list (SETTLE_JOB until done). */
+  settle(connectionId: string, token: string): Promise<void>;
+}
+
+/** Store.readEvents on Redis: one READ_EVENTS call, after settling any staged list it meets (rare). */
+export async function readEventPage(reader: EventReader, connectionId: string, after: string | null, limit: number): Promise<EventPage> {
+  assertEventLimit(limit);
+  if (after !== null) parseCursor(after);
+  for (let attempt = 0; attempt < MAX_SETTLES_PER_READ; attempt++) {
+    const reply = await reader.read(connectionId, after ?? '', limit);
+    if (reply[0] === 'expired') throw new EventsExpiredError();
+    if (reply[0] === 'unsettled') {
+      await reader.settle(connectionId, String(reply[1]));
+      continue;
+    }
+    return expand(reply[1] as Entry[], after);
+  }
+  throw new Error('the event log kept meeting unsettled member lists');
+}
+
+function expand(entries: Entry[], after: string | null): EventPage {
+  const events: StoredEvent[] = [];
+  let next = after;
+  for (const [id, k, rid, json, hasJson, type, changed, addedType, removedType, total, from, removed, added] of entries) {
+    const cursor = parseCursor(id);
+    const write: LoggedWrite = {
+      at: cursor.at,
+      seq: cursor.seq,
+      kind: k === 'u' ? 'User' : 'Group',
+      id: rid,
+      json: Number(hasJson) === 1 ? json : null,
+      type: type === '' ? null : type,
+      changed: JSON.parse(changed) as string[],
+    };
+    const own = write.type === null ? 0 : 1;
+    const n = Number(total);
+    let index = Number(from);
+    if (own === 1 && index === 0) events.push(eventOf(write, index++, n));
+    for (const value of removed) events.push(eventOf(write, index++, n, { type: removedType, value }));
+    for (const value of added) events.push(eventOf(write, index++, n, { type: addedType, value }));
+    next = index >= n ? formatCursor({ at: cursor.at, seq: cursor.seq, index: null }) : (events[events.length - 1]?.cursor ?? next);
+  }
+  return { events, next };
+}

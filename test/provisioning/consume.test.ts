@@ -1,0 +1,194 @@
+/**
+ * `sso.events.consume` in one process, on both stores: consumers of one group share the work and see every
+ * event in order per customer, groups are independent, a failing handler is retried then parked as a dead
+ * letter (replayable), and stop() waits for the handler running. Crashes with real processes:
+ * test/provisioning/consume-crash.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProvisioningEvent } from '../../src/index.js';
+import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
+import { scimSso, type ScimSso } from '../support/sso.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const FAST = { pollIntervalMs: 10, retryDelayMs: 1, visibilityTimeoutMs: 5_000 };
+
+/** Waits until `done()` holds (polling), or fails after 15 s. */
+async function waitFor(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
+  let backing: TestStore;
+  let sso: ScimSso;
+  let other: ScimSso;
+  const errors: unknown[] = [];
+  beforeAll(async () => {
+    backing = await makeStore(kind, `consume-${kind}`);
+    sso = scimSso({ store: backing.store, rateLimit: false, onError: (e) => errors.push(e) });
+    // A second app instance on the same store (on Redis: what another process would be).
+    other = scimSso({ store: backing.store, rateLimit: false, onError: (e) => errors.push(e) });
+  });
+  afterAll(async () => {
+    await backing.cleanup();
+  });
+
+  async function customer(id: string) {
+    const { token } = await sso.createScimConnection({ customerId: id });
+    const send = (method: string, path: string, body?: unknown) =>
+      sso.handleScim({
+        method,
+        path,
+        query: new URLSearchParams(),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+        baseUrl: 'http://test/scim/v2',
+      });
+    return { send };
+  }
+
+  /** Every event of the customer, from the log. */
+  async function allEvents(customerId: string): Promise<ProvisioningEvent[]> {
+    const out: ProvisioningEvent[] = [];
+    for (let after: string | undefined; ;) {
+      const page = await sso.events.read(customerId, { after, limit: 1000 });
+      if (page.events.length === 0) return out;
+      out.push(...page.events);
+      after = page.next ?? undefined;
+    }
+  }
+
+  it('delivers every event once per group, in order per customer, sharing the work between instances', async () => {
+    const customers = [`c1-${kind}`, `c2-${kind}`, `c3-${kind}`];
+    const seen = new Map<string, ProvisioningEvent[]>(); // group/customer -> events in delivery order
+    const busy = new Set<string>();
+    let overlaps = 0;
+    const handlerFor = (group: string, instance: string) => async (event: ProvisioningEvent) => {
+      const key = `${group}/${event.customerId}`;
+      if (busy.has(key)) overlaps++;
+      busy.add(key);
+      await new Promise((resolve) => setImmediate(resolve));
+      seen.set(key, [...(seen.get(key) ?? []), { ...event, resource: { instance } }]);
+      busy.delete(key);
+    };
+    const handles = [
+      sso.events.consume({ group: 'sync', handler: handlerFor('sync', 'a'), batchSize: 3, ...FAST }),
+      other.events.consume({ group: 'sync', handler: handlerFor('sync', 'b'), batchSize: 3, ...FAST }),
+      sso.events.consume({ group: 'audit', handler: handlerFor('audit', 'a'), ...FAST }),
+    ];
+    const expected = new Map<string, string[]>();
+    try {
+      const writes = customers.map(async (customerId) => {
+        const { send } = await customer(customerId);
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const res = await send('POST', '/Users', { schemas: [USER], userName: `u${i}@${customerId}.test` });
+          ids.push(JSON.parse(res.body!).id);
+        }
+        const group = await send('POST', '/Groups', { schemas: [GROUP], displayName: 'All', members: ids.map((value) => ({ value })) });
+        const gid = JSON.parse(group.body!).id as string;
+        await send('PATCH', `/Users/${ids[0]}`, {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [{ op: 'replace', path: 'active', value: false }],
+        });
+        await send('DELETE', `/Groups/${gid}`);
+      });
+      await Promise.all(writes);
+      for (const customerId of customers)
+        expected.set(
+          customerId,
+          (await allEvents(customerId)).map((e) => e.cursor),
+        );
+      const complete = () => customers.every((c) => ['sync', 'audit'].every((g) => (seen.get(`${g}/${c}`)?.length ?? 0) >= expected.get(c)!.length));
+      await waitFor(complete, 'every event to be delivered to both groups');
+    } finally {
+      await Promise.all(handles.map((h) => h.stop()));
+    }
+    for (const customerId of customers) {
+      for (const group of ['sync', 'audit']) {
+        expect(seen.get(`${group}/${customerId}`)!.map((e) => e.cursor)).toEqual(expected.get(customerId));
+      }
+    }
+    expect(expected.get(customers[0]!)!.length).toBe(5 + 1 + 5 + 1 + 1);
+    expect(overlaps).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('retries a failing handler, then parks the event as a dead letter and goes on; a replay removes it', async () => {
+    const customerId = `dead-${kind}`;
+    const { send } = await customer(customerId);
+    const attempts = new Map<string, number>();
+    const handled: string[] = [];
+    const handle = sso.events.consume({
+      group: 'fragile',
+      maxAttempts: 3,
+      ...FAST,
+      handler: (event) => {
+        attempts.set(event.cursor, (attempts.get(event.cursor) ?? 0) + 1);
+        if ((event.resource as { userName?: string } | null)?.userName === 'poison@x.test') throw new Error('cannot handle poison');
+        if (event.customerId === customerId) handled.push(String((event.resource as { userName: string }).userName));
+      },
+    });
+    try {
+      for (const name of ['first', 'poison', 'last']) await send('POST', '/Users', { schemas: [USER], userName: `${name}@x.test` });
+      await waitFor(() => handled.includes('last@x.test'), 'the event after the poison one');
+    } finally {
+      await handle.stop();
+    }
+    expect(handled).toEqual(['first@x.test', 'last@x.test']);
+    const letters = await sso.events.deadLetters('fragile', { customerId });
+    expect(letters).toEqual([
+      expect.objectContaining({
+        group: 'fragile',
+        error: 'cannot handle poison',
+        attempts: 3,
+        event: expect.objectContaining({ type: 'user.created', customerId }),
+      }),
+    ]);
+    expect(attempts.get(letters[0]!.event.cursor)).toBe(3);
+    await expect(sso.events.replayDeadLetter('fragile', letters[0]!.id, () => Promise.reject(new Error('still failing')))).rejects.toThrow('still failing');
+    const replayed: string[] = [];
+    expect(await sso.events.replayDeadLetter('fragile', letters[0]!.id, (e) => void replayed.push(e.cursor))).toBe(true);
+    expect(replayed).toEqual([letters[0]!.event.cursor]);
+    expect(await sso.events.deadLetters('fragile', { customerId })).toEqual([]);
+    expect(await sso.events.replayDeadLetter('fragile', letters[0]!.id, () => {})).toBe(false);
+  });
+
+  it('stop() waits for the running handler, commits it, and the group goes on from there', async () => {
+    const customerId = `stop-${kind}`;
+    const { send } = await customer(customerId);
+    await send('POST', '/Users', { schemas: [USER], userName: 'one@x.test' });
+    await send('POST', '/Users', { schemas: [USER], userName: 'two@x.test' });
+    const order: string[] = [];
+    let release = () => {};
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const handle = sso.events.consume({
+      group: 'graceful',
+      ...FAST,
+      handler: async (event) => {
+        if (event.customerId !== customerId) return;
+        order.push(`start ${event.seq}`);
+        await blocked;
+        order.push(`end ${event.seq}`);
+      },
+    });
+    await waitFor(() => order.length > 0, 'the first handler to start');
+    const stopped = handle.stop().then(() => order.push('stopped'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await stopped;
+    expect(order).toEqual(['start 1', 'end 1', 'stopped']);
+    const next: number[] = [];
+    const again = other.events.consume({ group: 'graceful', ...FAST, handler: (e) => void (e.customerId === customerId && next.push(e.seq)) });
+    try {
+      await waitFor(() => next.length > 0, 'the next event');
+    } finally {
+      await again.stop();
+    }
+    expect(next).toEqual([2]);
+  });
+});

@@ -1,0 +1,80 @@
+/** `sso.events.read` and `sso.events.end` (src/provisioning/events-api.ts) on both stores. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventsExpiredError, ScimSsoConfigError, type ProvisioningEvent } from '../../src/index.js';
+import { scimTestApp, STORE_KINDS, type ScimTestApp } from '../support/app.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+
+describe.each(STORE_KINDS)('sso.events on the %s store', (kind) => {
+  let t: ScimTestApp;
+  const customerId = `events-api-${kind}-customer`;
+  const clock = { now: Date.now() };
+  beforeAll(async () => {
+    t = await scimTestApp(kind, `events-api-${kind}`, {}, 'express', { now: () => clock.now, eventRetentionMs: 60_000 });
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  it('reads typed events with a cursor, in pages', async () => {
+    expect(await t.sso.events.end(customerId)).toBeNull();
+    const user = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER], userName: 'ann@example.com' });
+    const group = await t.http
+      .post('/scim/v2/Groups')
+      .set(t.auth)
+      .send({ schemas: [GROUP], displayName: 'Team', members: [{ value: user.body.id }] });
+    const { events, next } = await t.sso.events.read(customerId);
+    const connection = await t.sso.fetchScimConnection(customerId);
+    expect(events).toEqual<ProvisioningEvent[]>([
+      {
+        type: 'user.created',
+        cursor: expect.any(String),
+        seq: 1,
+        index: 0,
+        at: new Date(clock.now).toISOString(),
+        customerId,
+        connectionId: connection!.connectionId,
+        resourceType: 'User',
+        resourceId: user.body.id,
+        resource: expect.objectContaining({ id: user.body.id, userName: 'ann@example.com' }),
+        changed: ['userName'],
+      },
+      expect.objectContaining({ type: 'group.created', seq: 2, index: 0, resourceId: group.body.id, changed: ['displayName'] }),
+      expect.objectContaining({ type: 'group.member_added', seq: 2, index: 1, member: { value: user.body.id }, changed: [] }),
+    ]);
+    expect(events[2]!.resource).toMatchObject({ id: group.body.id, displayName: 'Team' });
+    expect(next).toBe(events[2]!.cursor);
+    expect(await t.sso.events.end(customerId)).toBe(next);
+    // One at a time, following `next`.
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await t.sso.events.read(customerId, { after, limit: 1 });
+      if (page.events.length === 0) break;
+      seen.push(page.events[0]!.type);
+      after = page.next ?? undefined;
+    }
+    expect(seen).toEqual(['user.created', 'group.created', 'group.member_added']);
+  });
+
+  it('tells a reader behind the retention to resync', async () => {
+    const before = await t.sso.events.end(customerId);
+    clock.now += 120_000;
+    await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER], userName: 'bob@example.com' });
+    await expect(t.sso.events.read(customerId, { after: before! })).resolves.toMatchObject({ events: [{ type: 'user.created' }] });
+    await expect(t.sso.events.read(customerId, { after: '0-0' })).rejects.toBeInstanceOf(EventsExpiredError);
+  });
+
+  it('refuses bad arguments, and has no events for a customer without a connection', async () => {
+    await expect(t.sso.events.read(customerId, { after: 'nope' })).rejects.toBeInstanceOf(ScimSsoConfigError);
+    await expect(t.sso.events.read(customerId, { limit: 5000 })).rejects.toBeInstanceOf(ScimSsoConfigError);
+    await expect(t.sso.events.read('no-such-customer')).resolves.toEqual({ events: [], next: null });
+  });
+});

@@ -1,0 +1,255 @@
+/**
+ * The event log part of the store contract (src/store/event-log.ts, docs/events.md), run by storeContract
+ * for every store: the memory store, Redis and the Redis Cluster.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventsExpiredError, type StoredEvent, type WriteEvents } from '../../src/store/event-log.js';
+import type { ResourceWrite, Store, StoredConnection } from '../../src/store/store.js';
+import { groupWrite, makeConnection, userWrite, type MakeStore } from './contract.js';
+
+const MEMBERS: WriteEvents['members'] = { added: 'group.member_added', removed: 'group.member_removed' };
+const own = (type: string, changed: string[] = []): WriteEvents => ({ resource: { type, changed } });
+const withEvents = (write: ResourceWrite, events: WriteEvents): ResourceWrite => ({ ...write, events });
+const groupEvents = (type: string | null, changed: string[] = []): WriteEvents => ({ resource: type ? { type, changed } : null, members: MEMBERS });
+
+/** An event without its position, for comparing what was logged. */
+const what = (e: StoredEvent) => (e.member === undefined ? [e.type, e.id, e.changed] : [e.type, e.id, e.member]);
+
+export function eventLogContract(name: string, makeStore: MakeStore): void {
+  describe(`${name} store contract: the event log`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    let conn: StoredConnection;
+    let cid: string;
+    const clock = { now: Date.now() };
+    const now = () => clock.now;
+    const DAY = 24 * 60 * 60 * 1000;
+
+    const setUp = async (options: { eventRetentionMs?: number; maxEventWrites?: number } = {}) => {
+      ({ store, cleanup } = await makeStore({ now, ...options }));
+      conn = makeConnection();
+      cid = conn.connectionId;
+      expect(await store.createConnection(conn)).toBe('created');
+    };
+    beforeEach(async () => {
+      clock.now = Date.now();
+      await setUp();
+    });
+    afterEach(async () => {
+      await store.close?.();
+      await cleanup();
+    });
+
+    /** Every event after `after`, read in pages of `limit`. */
+    async function readAll(after: string | null = null, limit = 1000): Promise<StoredEvent[]> {
+      const out: StoredEvent[] = [];
+      for (let cursor = after; ;) {
+        const page = await store.readEvents(cid, cursor, limit);
+        out.push(...page.events);
+        if (page.events.length === 0) return out;
+        cursor = page.next;
+      }
+    }
+
+    it('logs each write with its events, in order, with the resource after it and cursors to read on from', async () => {
+      const ann = userWrite('u1', 'ann', { json: '{"userName":"ann"}' });
+      expect(await store.createResource(cid, withEvents(ann, own('user.created', ['userName'])))).toEqual({ ok: true, version: 1 });
+      const renamed = userWrite('u1', 'ann', { json: '{"userName":"ann","nickName":"A"}' });
+      expect(await store.replaceResource(cid, withEvents(renamed, own('user.updated', ['nickName'])), 1)).toEqual({ ok: true, version: 2 });
+      expect(await store.createResource(cid, userWrite('u2', 'bob'))).toEqual({ ok: true, version: 1 }); // no events asked
+      expect(await store.deleteResource(cid, 'User', 'u1', undefined, own('user.deleted'))).toBe(true);
+
+      const events = await readAll();
+      expect(events.map((e) => [e.type, e.kind, e.id, e.json, e.changed])).toEqual([
+        ['user.created', 'User', 'u1', '{"userName":"ann"}', ['userName']],
+        ['user.updated', 'User', 'u1', '{"userName":"ann","nickName":"A"}', ['nickName']],
+        ['user.deleted', 'User', 'u1', null, []],
+      ]);
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect(events.every((e, i) => i === 0 || e.at >= events[i - 1]!.at)).toBe(true);
+      expect(await store.lastEventCursor(cid)).toBe(events[2]!.cursor);
+      // Reading after a cursor returns what follows it, one event at a time too.
+      expect((await readAll(events[0]!.cursor)).map((e) => e.type)).toEqual(['user.updated', 'user.deleted']);
+      expect((await readAll(null, 1)).map((e) => e.cursor)).toEqual(events.map((e) => e.cursor));
+      const end = await store.readEvents(cid, events[2]!.cursor, 10);
+      expect(end).toEqual({ events: [], next: events[2]!.cursor });
+    });
+
+    it('appends nothing for a write that fails: uniqueness, version mismatch, quota, not found, conditional delete', async () => {
+      await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
+      const before = await store.lastEventCursor(cid);
+      const quota = { maxUsers: 1, maxGroups: 0, maxBytes: 1_000_000 };
+      expect(await store.createResource(cid, withEvents(userWrite('u2', 'ann'), own('user.created')))).toMatchObject({ reason: 'uniqueness' });
+      expect(await store.createResource(cid, withEvents(userWrite('u1', 'other'), own('user.created')))).toMatchObject({ reason: 'uniqueness' });
+      expect(await store.replaceResource(cid, withEvents(userWrite('u1', 'ann'), own('user.updated', ['x'])), 7)).toMatchObject({ reason: 'version_mismatch' });
+      expect(await store.createResource(cid, withEvents(userWrite('u3', 'cy'), own('user.created')), quota)).toMatchObject({ reason: 'quota' });
+      expect(await store.createResource(cid, withEvents(groupWrite('g1', 'G', [{ value: 'u1' }]), groupEvents('group.created')), quota)).toMatchObject({
+        reason: 'quota',
+      });
+      expect(await store.replaceResource(cid, withEvents(userWrite('nope', 'x'), own('user.updated', ['x'])), 1)).toMatchObject({ reason: 'not_found' });
+      expect(await store.deleteResource(cid, 'User', 'u1', 5, own('user.deleted'))).toMatchObject({ reason: 'version_mismatch' });
+      expect(await store.deleteResource(cid, 'User', 'nope', undefined, own('user.deleted'))).toBe(false);
+      expect(await store.lastEventCursor(cid)).toBe(before);
+      expect((await readAll()).map((e) => e.type)).toEqual(['user.created']);
+    });
+
+    it('logs one event per member actually removed, then per member actually added', async () => {
+      const created = withEvents(groupWrite('g1', 'G', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]), groupEvents('group.created', ['displayName']));
+      await store.createResource(cid, created);
+      // Changes: removing a non-member and adding a member change nothing; removing then adding moves `b`.
+      const changes = {
+        ...groupWrite('g1', 'G'),
+        members: undefined,
+        memberChanges: { remove: ['x', 'b', 'a'], add: [{ value: 'c' }, { value: 'b' }, { value: 'd' }] },
+      };
+      expect(await store.replaceResource(cid, withEvents(changes, groupEvents(null)), 1)).toEqual({ ok: true, version: 2 });
+      // A full list: c stays, b and d leave, e joins.
+      await store.replaceResource(cid, withEvents(groupWrite('g1', 'G2', [{ value: 'e' }, { value: 'c' }]), groupEvents('group.updated', ['displayName'])), 2);
+      // A write that changes nothing of the members logs only its own event.
+      await store.replaceResource(cid, withEvents(groupWrite('g1', 'G3', [{ value: 'e' }, { value: 'c' }]), groupEvents('group.updated', ['displayName'])), 3);
+      await store.deleteResource(cid, 'Group', 'g1', undefined, own('group.deleted'));
+
+      const events = await readAll();
+      expect(events.map(what)).toEqual([
+        ['group.created', 'g1', ['displayName']],
+        ['group.member_added', 'g1', 'a'],
+        ['group.member_added', 'g1', 'b'],
+        ['group.member_added', 'g1', 'c'],
+        ['group.member_removed', 'g1', 'b'],
+        ['group.member_removed', 'g1', 'a'],
+        ['group.member_added', 'g1', 'b'],
+        ['group.member_added', 'g1', 'd'],
+        ['group.updated', 'g1', ['displayName']],
+        ['group.member_removed', 'g1', 'b'],
+        ['group.member_removed', 'g1', 'd'],
+        ['group.member_added', 'g1', 'e'],
+        ['group.updated', 'g1', ['displayName']],
+        ['group.deleted', 'g1', []],
+      ]);
+      // Member events carry the group after the write, and their write's sequence number and index.
+      expect(events[1]).toMatchObject({ json: JSON.stringify({ id: 'g1', displayName: 'G' }), seq: 1, index: 1, changed: [] });
+      expect(events[4]).toMatchObject({ seq: 2, index: 0 });
+      expect(events.map((e) => e.seq)).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 5]);
+    });
+
+    it('logs a long member list change once, and reads its member events in pages from any cursor', async () => {
+      const values = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ value: `m${from + i}` }));
+      await store.createResource(cid, withEvents(groupWrite('big', 'Big', values(0, 3000)), groupEvents('group.created', ['displayName'])));
+      await store.replaceResource(cid, withEvents(groupWrite('big', 'Big', values(1500, 4500)), groupEvents(null)), 1);
+      const created = await readAll(null, 700);
+      expect(created).toHaveLength(1 + 3000 + 1500 + 1500);
+      expect(created[0]).toMatchObject({ type: 'group.created', index: 0 });
+      expect(created.slice(1, 3001).map((e) => e.member)).toEqual(values(0, 3000).map((m) => m.value));
+      expect(created.slice(3001, 4501).map((e) => [e.type, e.member])).toEqual(values(0, 1500).map((m) => ['group.member_removed', m.value]));
+      expect(created.slice(4501).map((e) => [e.type, e.member])).toEqual(values(3000, 4500).map((m) => ['group.member_added', m.value]));
+      expect(new Set(created.map((e) => e.cursor)).size).toBe(created.length);
+      // From a cursor inside a write, reading goes on with that write's next event.
+      expect((await readAll(created[2999]!.cursor, 1000)).map((e) => e.cursor)).toEqual(created.slice(3000).map((e) => e.cursor));
+    });
+
+    it('drops events past the retention, and a cursor older than what is kept gets EventsExpiredError', async () => {
+      await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
+      const first = (await readAll())[0]!.cursor;
+      clock.now += 2 * DAY;
+      await store.replaceResource(cid, withEvents(userWrite('u1', 'ann', { json: '{"a":1}' }), own('user.updated', ['a'])), 1);
+      // Within the retention (7 days by default), nothing is lost.
+      expect((await readAll(first)).map((e) => e.type)).toEqual(['user.updated']);
+      clock.now += 6 * DAY;
+      await store.replaceResource(cid, withEvents(userWrite('u1', 'ann', { json: '{"a":2}' }), own('user.updated', ['a'])), 2);
+      // The first write is past the retention and was dropped: its cursor still reads on (nothing after it
+      // was dropped), but a cursor before it is expired, and reading from the start begins after the gap.
+      expect((await readAll()).map((e) => e.seq)).toEqual([2, 3]);
+      expect((await readAll(first)).map((e) => e.seq)).toEqual([2, 3]);
+      await expect(store.readEvents(cid, '0-0', 10)).rejects.toBeInstanceOf(EventsExpiredError);
+      await expect(store.readEvents(cid, '0-0', 10)).rejects.toMatchObject({ code: 'events_expired' });
+      // Past the retention of the second write too: the first write's cursor now misses it.
+      clock.now += 3 * DAY;
+      await store.deleteResource(cid, 'User', 'u1', undefined, own('user.deleted'));
+      await expect(store.readEvents(cid, first, 10)).rejects.toBeInstanceOf(EventsExpiredError);
+    });
+
+    it('keeps at most maxEventWrites writes, dropping the oldest with their member lists', async () => {
+      await cleanup();
+      await setUp({ maxEventWrites: 3 });
+      const values = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ value: `${tag}${i}` }));
+      await store.createResource(cid, withEvents(groupWrite('g', 'G', values(1500, 'a')), groupEvents('group.created')));
+      const cursors: string[] = [(await store.lastEventCursor(cid))!];
+      for (let i = 0; i < 4; i++) {
+        await store.replaceResource(cid, withEvents(groupWrite('g', 'G', values(1500, `v${i}-`)), groupEvents(null)), i + 1);
+        cursors.push((await store.lastEventCursor(cid))!);
+      }
+      const kept = await readAll();
+      expect([...new Set(kept.map((e) => e.seq))]).toEqual([3, 4, 5]);
+      expect(kept).toHaveLength(3 * 3000);
+      await expect(store.readEvents(cid, cursors[0]!, 10)).rejects.toBeInstanceOf(EventsExpiredError);
+      expect((await store.readEvents(cid, cursors[1]!, 1)).events[0]).toMatchObject({ seq: 3, index: 0 });
+    });
+
+    it('deletes the events with the connection; an unknown connection has an empty log', async () => {
+      await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
+      expect(await store.deleteConnection(cid)).toBe(true);
+      expect(await store.readEvents(cid, null, 10)).toEqual({ events: [], next: null });
+      expect(await store.lastEventCursor(cid)).toBeNull();
+      expect(await store.readEvents(`conn-${randomUUID()}`, null, 10)).toEqual({ events: [], next: null });
+    });
+
+    it('leases a connection log to one owner per group at a time, until it expires or is released', async () => {
+      const group = 'billing';
+      expect(await store.claimEventLease(group, cid, 'owner-a', 1000)).toEqual({ customerId: conn.customerId, cursor: null });
+      expect(await store.claimEventLease(group, cid, 'owner-b', 1000)).toBeNull();
+      // Another group is independent; the holder renews.
+      expect(await store.claimEventLease('audit', cid, 'owner-b', 1000)).toEqual({ customerId: conn.customerId, cursor: null });
+      expect(await store.commitEventCursor(group, cid, 'owner-a', 1000, '5-1')).toBe(true);
+      expect(await store.commitEventCursor(group, cid, 'owner-b', 1000, '9-9')).toBe(false);
+      // A lease that ran out (the visibility timeout) goes to the next claimer, with the committed cursor.
+      clock.now += 1001;
+      expect(await store.claimEventLease(group, cid, 'owner-b', 1000)).toEqual({ customerId: conn.customerId, cursor: '5-1' });
+      expect(await store.commitEventCursor(group, cid, 'owner-a', 1000, '6-2')).toBe(false);
+      expect(await store.commitEventCursor(group, cid, 'owner-b', 1000)).toBe(true); // renews, keeps the cursor
+      await store.releaseEventLease(group, cid, 'owner-a'); // not its lease: nothing happens
+      expect(await store.claimEventLease(group, cid, 'owner-a', 1000)).toBeNull();
+      await store.releaseEventLease(group, cid, 'owner-b');
+      expect(await store.claimEventLease(group, cid, 'owner-a', 1000)).toEqual({ customerId: conn.customerId, cursor: '5-1' });
+      expect(await store.claimEventLease(group, `conn-${randomUUID()}`, 'owner-a', 1000)).toBeNull();
+      // The connection's deletion takes its cursors and leases.
+      await store.deleteConnection(cid);
+      expect(await store.claimEventLease(group, cid, 'owner-a', 1000)).toBeNull();
+      expect(await store.commitEventCursor(group, cid, 'owner-a', 1000, '7-3')).toBe(false);
+    });
+
+    it('names the connections written to since a time, and forgets deleted ones', async () => {
+      const since = clock.now;
+      const other = makeConnection();
+      await store.createConnection(other);
+      await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
+      await store.createResource(other.connectionId, userWrite('u1', 'ann')); // logs nothing
+      expect(await store.activeEventConnections(since)).toEqual([{ connectionId: cid, at: clock.now }]);
+      expect(await store.activeEventConnections(since + 1)).toEqual([]);
+      await store.deleteConnection(cid);
+      expect(await store.activeEventConnections(since)).toEqual([]);
+    });
+
+    it('keeps dead letters per group until removed', async () => {
+      await store.addDeadLetter('billing', { id: 'a', json: '{"x":1}' });
+      await store.addDeadLetter('billing', { id: 'b', json: '{"x":2}' });
+      await store.addDeadLetter('audit', { id: 'a', json: '{"y":1}' });
+      const byId = (l: { id: string }[]) => [...l].sort((x, y) => x.id.localeCompare(y.id));
+      expect(byId(await store.listDeadLetters('billing'))).toEqual([
+        { id: 'a', json: '{"x":1}' },
+        { id: 'b', json: '{"x":2}' },
+      ]);
+      expect(await store.removeDeadLetter('billing', 'a')).toBe(true);
+      expect(await store.removeDeadLetter('billing', 'a')).toBe(false);
+      expect(await store.listDeadLetters('billing')).toEqual([{ id: 'b', json: '{"x":2}' }]);
+      expect(await store.listDeadLetters('audit')).toEqual([{ id: 'a', json: '{"y":1}' }]);
+      await expect(store.listDeadLetters('bad group')).rejects.toBeInstanceOf(TypeError);
+    });
+
+    it('refuses malformed cursors and limits', async () => {
+      await expect(store.readEvents(cid, 'nope', 10)).rejects.toBeInstanceOf(TypeError);
+      await expect(store.readEvents(cid, null, 0)).rejects.toBeInstanceOf(TypeError);
+      await expect(store.readEvents(cid, null, 1001)).rejects.toBeInstanceOf(TypeError);
+    });
+  });
+}
