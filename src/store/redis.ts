@@ -39,6 +39,7 @@ import { KIND_CODE, outcome, parseMembers, parseRawRow, parseResource, writeArgs
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
+import { seenScore } from '../seen-order.js';
 import { checkSsoUser, parseOidcClient } from './sso-records.js';
 import * as lua from './redis-scripts.js';
 import {
@@ -80,7 +81,7 @@ const SCRIPTS = {
   get: { lua: lua.GET_RESOURCE, keys: 1, readOnly: true },
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
-  loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 2, readOnly: false },
+  loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 3, readOnly: false },
   deleted: { lua: lua.FIND_DELETED_USERS, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
   usage: { lua: lua.GET_USAGE, keys: 1, readOnly: true },
@@ -562,7 +563,9 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (!record.json.endsWith(UNDECIDED_SUFFIX)) throw new Error('unexpected SSO user record layout');
       const json = `${record.json.slice(0, -UNDECIDED_SUFFIX.length)}}`;
       const args = [lookup ? '1' : '0', lookup?.attribute ?? '', lookup?.value ?? '', now(), retention, attempt.inactiveWhenFalse];
-      const reply = (await run('loginRecord', tag(attempt.connectionId), oidc.ssoKey(customerId), ...args, record.subject, record.firstSeenAt, json)) as [
+      const keys = [tag(attempt.connectionId), oidc.ssoKey(customerId), oidc.seenKey(customerId)];
+      const score = String(seenScore(record.lastSeenAt));
+      const reply = (await run('loginRecord', ...keys, ...args, record.subject, record.firstSeenAt, json, score)) as [
         unknown[][],
         number,
         number,

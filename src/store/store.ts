@@ -177,6 +177,20 @@ export interface LoginLookup {
   deletedMatch: boolean;
 }
 
+/** One page of a customer's SSO users (listSsoUserPage). */
+export interface SsoUserPage {
+  /** How many SSO users the customer has. */
+  total: number;
+  users: StoredSsoUser[];
+}
+
+/** One batch of a scan of a customer's SSO users (scanSsoUsers). */
+export interface SsoUserScan {
+  /** The cursor of the next batch; '0' once the scan is complete. */
+  cursor: string;
+  users: StoredSsoUser[];
+}
+
 /** The outcome fields of a recorded login attempt (see {@link loginOutcome}). */
 export type LoginOutcome = Pick<StoredSsoUser, 'lastOutcome' | 'lastReason' | 'lastScimUserId'>;
 
@@ -400,8 +414,23 @@ export interface Store {
    * different slots: two round trips (lookup, then record), the same answers.
    */
   recordLogin(customerId: string, attempt: LoginAttempt): Promise<RecordedLogin>;
-  /** The customer's SSO users, most recently seen first (admin reads; may be O(n)). */
+  /** The customer's SSO users, most recently seen first, then by subject (src/seen-order.ts). O(n): prefer pages. */
   listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
+  /**
+   * One page of the customer's SSO users in listSsoUsers' order: `offset` 0-based, at most `count`, with the
+   * total. One round trip, O(log n + count) on Redis (records written before that order was kept are
+   * ordered once, at the first page read: docs/matching-report.md).
+   */
+  listSsoUserPage(customerId: string, offset: number, count: number): Promise<SsoUserPage>;
+  /**
+   * The customer's SSO users a batch at a time, in no particular order: start with cursor '0', pass on the
+   * cursor answered, stop when it is '0'. Every SSO user recorded before the scan starts is answered exactly
+   * once (SSO users are never removed one by one); one first recorded during the scan may or may not be.
+   * About `count` per batch (a hint); one round trip each, memory O(batch).
+   */
+  scanSsoUsers(customerId: string, cursor: string, count: number): Promise<SsoUserScan>;
+  /** The customer's SSO user with this subject, or null. One round trip. */
+  getSsoUser(customerId: string, subject: string): Promise<StoredSsoUser | null>;
 
   /** Releases what the store holds (not the app's Redis client). */
   close?(): Promise<void>;
@@ -581,6 +610,11 @@ export function resolveTombstoneOptions(options: TombstoneOptions): Required<Tom
  */
 export function tombstoneDigest(attribute: string, value: string): string {
   return createHash('sha1').update(`${attribute}\u0000${value}`, 'utf8').digest('hex').slice(0, 32);
+}
+
+/** Throws a TypeError unless `cursor` is a scan cursor: '0' or another decimal the store answered. */
+export function assertCursor(cursor: unknown): asserts cursor is string {
+  if (typeof cursor !== 'string' || !/^\d{1,20}$/.test(cursor)) throw new TypeError('cursor must be a decimal string');
 }
 
 /** Throws a TypeError unless offset and count are non-negative safe integers. */

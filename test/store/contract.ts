@@ -999,6 +999,81 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await subjects()).toEqual(['c', 'b', 'a']);
       });
 
+      it('pages SSO users in that order, with the total, in pages of any size', async () => {
+        const seen = ['2024-03-02T10:00:00.000Z', t1, t3, t2, t3];
+        for (const [i, at] of seen.entries()) await store.recordSsoUser(conn.customerId, makeSsoUser(`s${i}`, at));
+        const all = (await store.listSsoUsers(conn.customerId)).map((u) => u.subject);
+        // Ties (s2 and s4 at t3) go by subject.
+        expect(all).toEqual(['s2', 's4', 's0', 's3', 's1']);
+        const page = async (offset: number, count: number) => {
+          const p = await store.listSsoUserPage(conn.customerId, offset, count);
+          return { total: p.total, subjects: p.users.map((u) => u.subject) };
+        };
+        expect(await page(0, 2)).toEqual({ total: 5, subjects: all.slice(0, 2) });
+        expect(await page(2, 2)).toEqual({ total: 5, subjects: all.slice(2, 4) });
+        expect(await page(4, 10)).toEqual({ total: 5, subjects: all.slice(4) });
+        expect(await page(5, 1)).toEqual({ total: 5, subjects: [] });
+        expect(await page(0, 0)).toEqual({ total: 5, subjects: [] });
+        expect(await page(0, Number.MAX_SAFE_INTEGER)).toEqual({ total: 5, subjects: all });
+        expect((await store.listSsoUserPage(conn.customerId, 0, 5)).users).toEqual(await store.listSsoUsers(conn.customerId));
+        // A new login moves its SSO user to the front.
+        await store.recordSsoUser(conn.customerId, makeSsoUser('s1', '2024-03-04T10:00:00.000Z'));
+        expect(await page(0, 2)).toEqual({ total: 5, subjects: ['s1', 's2'] });
+        expect(await store.listSsoUserPage(`cust-${randomUUID()}`, 0, 10)).toEqual({ total: 0, users: [] });
+        await expect(store.listSsoUserPage(conn.customerId, -1, 10)).rejects.toThrow(TypeError);
+        await expect(store.listSsoUserPage('a b', 0, 10)).rejects.toThrow(TypeError);
+      });
+
+      it('pages more SSO users than one script reads, recorded in the same millisecond', async () => {
+        const subjects = Array.from({ length: 1205 }, (_, i) => `sub-${String(i).padStart(4, '0')}`);
+        for (let i = 0; i < subjects.length; i += 100) {
+          await Promise.all(subjects.slice(i, i + 100).map((s) => store.recordSsoUser(conn.customerId, makeSsoUser(s, t1))));
+        }
+        const page = await store.listSsoUserPage(conn.customerId, 100, 1100);
+        expect(page.total).toBe(1205);
+        expect(page.users.map((u) => u.subject)).toEqual(subjects.slice(100, 1200));
+      });
+
+      it('scans SSO users a batch at a time: each once, also those a login updates during the scan', async () => {
+        const subjects = Array.from({ length: 30 }, (_, i) => `sub-${i}`);
+        for (const s of subjects) await store.recordSsoUser(conn.customerId, makeSsoUser(s, t1));
+        const scanned: string[] = [];
+        let cursor = '0';
+        let batches = 0;
+        do {
+          const batch = await store.scanSsoUsers(conn.customerId, cursor, 4);
+          cursor = batch.cursor;
+          batches++;
+          scanned.push(...batch.users.map((u) => u.subject));
+          // Everyone logs in again while the scan runs: nobody is skipped or repeated.
+          if (batches === 2) for (const s of subjects) await store.recordSsoUser(conn.customerId, makeSsoUser(s, t2));
+        } while (cursor !== '0');
+        expect(scanned.sort()).toEqual([...subjects].sort());
+        expect(batches).toBeGreaterThan(1);
+        const fresh = await store.scanSsoUsers(conn.customerId, '0', 1000);
+        expect(fresh.cursor).toBe('0');
+        expect(fresh.users.find((u) => u.subject === 'sub-3')).toEqual(makeSsoUser('sub-3', t2, { firstSeenAt: t1 }));
+        expect(await store.scanSsoUsers(`cust-${randomUUID()}`, '0', 10)).toEqual({ cursor: '0', users: [] });
+        for (const bad of ['', '-1', 'x', '1.5']) await expect(store.scanSsoUsers(conn.customerId, bad, 10)).rejects.toThrow(TypeError);
+      });
+
+      it('reads one SSO user by subject', async () => {
+        await store.recordSsoUser(conn.customerId, makeSsoUser('Zoë 😀', t1));
+        await store.recordSsoUser(conn.customerId, makeSsoUser('Zoë 😀', t2));
+        expect(await store.getSsoUser(conn.customerId, 'Zoë 😀')).toEqual(makeSsoUser('Zoë 😀', t2, { firstSeenAt: t1 }));
+        expect(await store.getSsoUser(conn.customerId, 'zoë 😀')).toBeNull();
+        expect(await store.getSsoUser(conn.customerId, 'a\nb')).toBeNull();
+        expect(await store.getSsoUser(`cust-${randomUUID()}`, 'Zoë 😀')).toBeNull();
+        await expect(store.getSsoUser('a b', 'x')).rejects.toThrow(TypeError);
+      });
+
+      it('orders subjects of one moment as Redis orders bytes (code points), not as UTF-16 units', async () => {
+        // U+FF5E is one UTF-16 unit above the surrogates of U+1F600, but a smaller code point.
+        for (const subject of ['😀', '～', 'a']) await store.recordSsoUser(conn.customerId, makeSsoUser(subject, t1));
+        expect((await store.listSsoUserPage(conn.customerId, 0, 10)).users.map((u) => u.subject)).toEqual(['a', '～', '😀']);
+        expect((await store.listSsoUsers(conn.customerId)).map((u) => u.subject)).toEqual(['a', '～', '😀']);
+      });
+
       it('keeps SSO users per customer and accepts any subject without control characters', async () => {
         const other = `cust-${randomUUID()}`;
         const subjects = ['has space', 'a{b}c:d', 'Zoë 😀 例え', 's'.repeat(1000)];
