@@ -104,8 +104,8 @@ export function matches(strategy: MatchingStrategy, identity: SsoIdentity, user:
 }
 
 /** All SCIM users an identity matches under a strategy (more than one means ambiguous). */
-export function findMatches(strategy: MatchingStrategy, identity: SsoIdentity, users: Iterable<ScimCandidate>, policy: MatchPolicy = {}): ScimCandidate[] {
-  const out: ScimCandidate[] = [];
+export function findMatches<C extends ScimCandidate>(strategy: MatchingStrategy, identity: SsoIdentity, users: Iterable<C>, policy: MatchPolicy = {}): C[] {
+  const out: C[] = [];
   for (const user of users) if (matches(strategy, identity, user, policy)) out.push(user);
   return out;
 }

@@ -475,13 +475,18 @@ local function load(k, seq)
   return { r.id, r.json, r.v, auxOf(k, r.id) }
 end
 
--- The loaded resources that index value (attr, value) of kind k points at, in creation order.
-local function findAll(k, attr, value)
+-- The seqs index value (attr, value) of kind k points at, in creation order.
+local function seqsAt(k, attr, value)
   local seqs = {}
   for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
   table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
+  return seqs
+end
+
+-- The loaded resources that index value (attr, value) of kind k points at, in creation order.
+local function findAll(k, attr, value)
   local out = {}
-  for _, s in ipairs(seqs) do
+  for _, s in ipairs(seqsAt(k, attr, value)) do
     local r = load(k, s)
     if r then out[#out + 1] = r end
   end
@@ -550,14 +555,51 @@ return { users, gone, 1, outcome, reason or '', id or '' }
 `;
 
 /**
- * ARGV: now ms, retention ms, then (attribute, value) pairs; for each pair: 1 if a deleted user held it
- * within the retention (a user tombstone), else 0.
+ * FIND_USERS_FOR_LOGIN for many lookups (ARGV: now ms, retention ms, then (attribute, value) pairs), each
+ * user loaded once. Reply {users, refs, tombstones}: users are loaded resources followed by their seq;
+ * refs[i] lists, space-separated and in creation order, the 1-based positions in users of what lookup i
+ * found; tombstones[i] is 0 or 1.
  */
-export const FIND_DELETED_USERS = `${PRELUDE}
+export const FIND_USERS_FOR_LOGIN_BATCH = `${READ_PRELUDE}
 local now, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
-local out = {}
-for i = 3, #ARGV, 2 do out[#out + 1] = buried(ARGV[i], ARGV[i + 1], now, retention) end
-return out
+local users, at, refs, gone = {}, {}, {}, {}
+for i = 3, #ARGV, 2 do
+  local found = {}
+  for _, s in ipairs(seqsAt('u', ARGV[i], ARGV[i + 1])) do
+    if at[s] == nil then
+      local r = load('u', s)
+      at[s] = false
+      if r then
+        r[5] = s
+        users[#users + 1] = r
+        at[s] = #users
+      end
+    end
+    if at[s] then found[#found + 1] = at[s] end
+  end
+  refs[#refs + 1] = table.concat(found, ' ')
+  gone[#gone + 1] = buried(ARGV[i], ARGV[i + 1], now, retention)
+end
+return { users, refs, gone }
+`;
+
+/**
+ * Users in creation order after seq ARGV[1], at most ARGV[2] (at most MEMBER_CHUNK). Reply {seqs, rows, aux}:
+ * rows as LIST_PAGE returns them.
+ */
+export const SCAN_USERS = `${READ_PRELUDE}
+local ranked = redis.call('ZRANGEBYSCORE', order('u'), '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local ids, seqs, rows, aux = {}, {}, {}, {}
+for i = 1, #ranked, 2 do
+  ids[#ids + 1] = ranked[i]
+  seqs[#seqs + 1] = fmt(ranked[i + 1])
+end
+if #seqs > 0 then
+  rows = redis.call('HMGET', rhash('u'), unpack(seqs))
+  local parents = redis.call('HMGET', MEMBER, unpack(ids))
+  for i = 1, #ids do aux[i] = auxOf('u', ids[i], parents[i]) end
+end
+return { seqs, rows, aux }
 `;
 
 /** What the connection holds against its quotas. Reply {users, groups, bytes}. */

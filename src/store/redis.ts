@@ -45,6 +45,7 @@ import * as lua from './redis-scripts.js';
 import {
   memberMeta,
   assertIndexAttribute,
+  assertLookups,
   assertPaging,
   assertQuota,
   assertResourceKind,
@@ -53,8 +54,10 @@ import {
   normalizeResourceWrite,
   recordLoginInSteps,
   resolveTombstoneOptions,
+  LOGIN_BATCH,
   type LoginOutcome,
   type MemberPage,
+  type NumberedUser,
   type ResourceWrite,
   type Store,
   type StoredConnection,
@@ -82,7 +85,8 @@ const SCRIPTS = {
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
   loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 3, readOnly: false },
-  deleted: { lua: lua.FIND_DELETED_USERS, keys: 1, readOnly: true },
+  loginBatch: { lua: lua.FIND_USERS_FOR_LOGIN_BATCH, keys: 1, readOnly: true },
+  scanUsers: { lua: lua.SCAN_USERS, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
   usage: { lua: lua.GET_USAGE, keys: 1, readOnly: true },
   claimToken: { lua: connLua.CLAIM_TOKEN, keys: 1, readOnly: false },
@@ -514,17 +518,48 @@ export function redisStore(options: RedisStoreOptions): Store {
       return { users: users.map((r) => parseResource('User', r)), deletedMatch: Number(gone) === 1 };
     },
 
-    async findDeletedUsers(connectionId, lookups) {
+    async findUsersForLoginBatch(connectionId, lookups) {
       assertStoreId('connectionId', connectionId);
-      if (lookups.length === 0) return [];
-      const args: (string | number)[] = [now(), retention];
-      for (const { attribute, value } of lookups) {
-        assertIndexAttribute(attribute);
-        if (typeof value !== 'string') throw new TypeError('index value must be a string');
-        args.push(attribute, value);
+      assertLookups(lookups);
+      const chunks: (typeof lookups)[] = [];
+      for (let i = 0; i < lookups.length; i += LOGIN_BATCH) chunks.push(lookups.slice(i, i + LOGIN_BATCH));
+      // Sent together (one round trip); each script is short, so logins are not held up behind one long one.
+      const replies = await Promise.all(
+        chunks.map(
+          (chunk) =>
+            run('loginBatch', tag(connectionId), now(), retention, ...chunk.flatMap((l) => [l.attribute, l.value])) as Promise<
+              [unknown[][], string[], number[]]
+            >,
+        ),
+      );
+      const byId = new Map<string, NumberedUser>(); // one object per user, across chunks too
+      return replies.flatMap(([rows, refs, gone]) => {
+        const users = rows.map((row) => {
+          const user = { ...parseResource('User', row), seq: Number(row[4]) };
+          const first = byId.get(user.id) ?? user;
+          byId.set(user.id, first);
+          return first;
+        });
+        return refs.map((ref, i) => ({ users: ref === '' ? [] : ref.split(' ').map((n) => users[Number(n) - 1]!), deletedMatch: Number(gone[i]) === 1 }));
+      });
+    },
+
+    async scanUsers(connectionId, afterSeq, count) {
+      assertStoreId('connectionId', connectionId);
+      assertPaging(afterSeq, count);
+      const users: NumberedUser[] = [];
+      let after = afterSeq;
+      while (users.length < count) {
+        const want = Math.min(CHUNK, count - users.length);
+        const [seqs, rows, aux] = (await runBuffer('scanUsers', tag(connectionId), after, want)) as [Buffer[], (Buffer | null)[], Buffer[][]];
+        rows.forEach((row, i) => {
+          const user = parseRawRow('User', row, aux[i] ?? []);
+          if (user) users.push({ ...user, seq: Number(seqs[i]!.toString()) });
+        });
+        if (seqs.length < want) break;
+        after = Number(seqs[seqs.length - 1]!.toString());
       }
-      const flags = (await run('deleted', tag(connectionId), ...args)) as number[];
-      return flags.map((flag) => Number(flag) === 1);
+      return users;
     },
 
     async listPage(connectionId, kind, offset, count, options) {

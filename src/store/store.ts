@@ -177,6 +177,16 @@ export interface LoginLookup {
   deletedMatch: boolean;
 }
 
+/** A user with its creation number in its connection: the order findByIndex and listPage follow, never reused. */
+export interface NumberedUser extends StoredResource {
+  seq: number;
+}
+
+/** What findUsersForLoginBatch answers for one lookup: findUsersForLogin's answer, users numbered. */
+export interface NumberedLoginLookup extends LoginLookup {
+  users: NumberedUser[];
+}
+
 /** One page of a customer's SSO users (listSsoUserPage). */
 export interface SsoUserPage {
   /** How many SSO users the customer has. */
@@ -383,10 +393,18 @@ export interface Store {
   getCustomer(customerId: string): Promise<{ connection: StoredConnection | null; client: StoredOidcClient | null }>;
 
   /**
-   * For each (attribute, value): whether a deleted user once held it (the tombstones findUsersForLogin
-   * reads). For the matching report's dry run; ONE round trip per call, so callers batch.
+   * findUsersForLogin for many lookups in ONE round trip (the matching report's dry run, the Compare page):
+   * for each lookup, in order, what findUsersForLogin answers, each user with its creation number `seq`. A
+   * user that several lookups find is read once and is the same object in each answer. Redis runs it as
+   * scripts of at most {@link LOGIN_BATCH} lookups sent together, so other clients' commands run in between.
    */
-  findDeletedUsers(connectionId: string, lookups: { attribute: string; value: string }[]): Promise<boolean[]>;
+  findUsersForLoginBatch(connectionId: string, lookups: { attribute: string; value: string }[]): Promise<NumberedLoginLookup[]>;
+  /**
+   * Users in creation order after the one numbered `afterSeq` (0: from the first), at most `count`, each with
+   * its `seq`. Paging by the last `seq` seen neither skips nor repeats a user when others are created or
+   * deleted between pages, as offsets would. One round trip, O(log n + count) on Redis.
+   */
+  scanUsers(connectionId: string, afterSeq: number, count: number): Promise<NumberedUser[]>;
 
   /** Creates the customer's OIDC client; 'exists' when it already has one. */
   createOidcClient(client: StoredOidcClient): Promise<'created' | 'exists'>;
@@ -464,6 +482,15 @@ export function assertResourceKind(kind: unknown): asserts kind is ResourceKind 
 export function assertIndexAttribute(attribute: unknown): asserts attribute is string {
   if (typeof attribute !== 'string' || attribute.length === 0 || attribute.length > MAX_STORE_ID_LENGTH || /\p{Cc}/u.test(attribute)) {
     throw new TypeError('index attribute must be 1-200 characters without control characters');
+  }
+}
+
+/** Throws a TypeError unless every lookup has an index attribute and a string value. */
+export function assertLookups(lookups: { attribute: string; value: string }[]): void {
+  if (!Array.isArray(lookups)) throw new TypeError('lookups must be an array');
+  for (const { attribute, value } of lookups) {
+    assertIndexAttribute(attribute);
+    if (typeof value !== 'string') throw new TypeError('index value must be a string');
   }
 }
 
@@ -611,6 +638,9 @@ export function resolveTombstoneOptions(options: TombstoneOptions): Required<Tom
 export function tombstoneDigest(attribute: string, value: string): string {
   return createHash('sha1').update(`${attribute}\u0000${value}`, 'utf8').digest('hex').slice(0, 32);
 }
+
+/** Most lookups one Redis script of findUsersForLoginBatch takes (longer batches are split, sent together). */
+export const LOGIN_BATCH = 500;
 
 /** Throws a TypeError unless `cursor` is a scan cursor: '0' or another decimal the store answered. */
 export function assertCursor(cursor: unknown): asserts cursor is string {

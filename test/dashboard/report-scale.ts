@@ -106,7 +106,7 @@ async function measure(label: string, store: Store): Promise<void> {
   const start = performance.now();
   const page = await supertest(app).get(`/admin/customers/${CUSTOMER}/matching`);
   const pageMs = performance.now() - start;
-  const counts = report!.strategies.map((s) => `${s.strategy}: ${s.admitted.length}/${s.inactive.length}/${s.affected.length}/${s.ambiguous.length}`);
+  const counts = report!.strategies.map((s) => `${s.strategy}: ${s.admitted.count}/${s.inactive.count}/${s.affected.count}/${s.ambiguous.count}`);
   console.log(`${label}: ${report!.totals.ssoUsers} SSO users + ${report!.totals.scimUsers} SCIM users (seeded in ${(seeded / 1000).toFixed(1)} s)`);
   console.log(`  matchingReport: ${runs.map((ms) => `${ms.toFixed(0)} ms`).join(', ')} (5 runs)`);
   console.log(`  SCIM Matching page: ${pageMs.toFixed(0)} ms, ${(page.text.length / 1024).toFixed(0)} KiB, status ${page.status}`);

@@ -476,6 +476,34 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.listPage(cid, 'Group', 0, 10)).toEqual({ total: 0, resources: [] });
       });
 
+      it('scans users in creation order by creation number, skipping or repeating none as others come and go', async () => {
+        const created: string[] = [];
+        for (const n of ['e', 'd', 'c']) created.push(await createUser(n));
+        const group = await createGroup('Team', [{ value: created[1]! }]); // groups share the numbering, are not scanned
+        for (const n of ['b', 'a']) created.push(await createUser(n));
+        const first = await store.scanUsers(cid, 0, 2);
+        expect(ids(first)).toEqual(created.slice(0, 2));
+        expect(first[1]!.groups).toEqual([{ value: group, display: 'Team' }]);
+        expect(first.map(({ seq: _, ...user }) => user)).toEqual((await store.listPage(cid, 'User', 0, 2)).resources);
+        expect(first[0]!.seq).toBeLessThan(first[1]!.seq);
+        // Between pages: the first user goes, a user not yet scanned goes, and one is created.
+        await store.deleteResource(cid, 'User', created[0]!);
+        await store.deleteResource(cid, 'User', created[3]!);
+        const late = await createUser('late');
+        const rest: string[] = [];
+        for (let after = first[1]!.seq; ;) {
+          const page = await store.scanUsers(cid, after, 1);
+          if (page.length === 0) break;
+          rest.push(...ids(page));
+          after = page[0]!.seq;
+        }
+        expect(rest).toEqual([created[2], created[4], late]);
+        expect(ids(await store.scanUsers(cid, 0, Number.MAX_SAFE_INTEGER))).toEqual([created[1], created[2], created[4], late]);
+        expect(await store.scanUsers(cid, 0, 0)).toEqual([]);
+        expect(await store.scanUsers('conn-unknown', 0, 10)).toEqual([]);
+        await expect(store.scanUsers(cid, -1, 10)).rejects.toThrow(TypeError);
+      });
+
       it('rejects negative or fractional paging', async () => {
         await expect(store.listPage(cid, 'User', -1, 10)).rejects.toThrow(TypeError);
         await expect(store.listPage(cid, 'User', 0, 1.5)).rejects.toThrow(TypeError);
@@ -814,19 +842,56 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.findUsersForLogin(cid, 'email', 'ann@example.com')).toEqual({ users: [], deletedMatch: false });
       });
 
-      it('answers, in one call, which index values deleted users once held', async () => {
+      it('answers many lookups in one call as findUsersForLogin answers each, users numbered and shared', async () => {
         const id = await createUser('Gone@Example.com', { externalId: 'g1' });
-        await createUser('kept', { externalId: 'k1' });
+        const kept = await createUser('kept', { externalId: 'k1', emails: ['shared@x.com'] });
+        const other = await createUser('other', { externalId: 'k1', emails: ['shared@x.com'] });
+        await createGroup('Team', [{ value: other }]);
         expect(await store.deleteResource(cid, 'User', id)).toBe(true);
-        const flags = await store.findDeletedUsers(cid, [
+        const lookups = [
           { attribute: 'userName', value: 'gone@example.com' },
           { attribute: 'externalId', value: 'g1' },
           { attribute: 'externalId', value: 'k1' },
           { attribute: 'userName', value: 'never' },
+          { attribute: 'email', value: 'shared@x.com' },
+          { attribute: 'userName', value: 'kept' },
+        ];
+        const batch = await store.findUsersForLoginBatch(cid, lookups);
+        expect(batch.map((b) => ({ users: ids(b.users), deletedMatch: b.deletedMatch }))).toEqual([
+          { users: [], deletedMatch: true },
+          { users: [], deletedMatch: true },
+          { users: [kept, other], deletedMatch: false },
+          { users: [], deletedMatch: false },
+          { users: [kept, other], deletedMatch: false },
+          { users: [kept], deletedMatch: false },
         ]);
-        expect(flags).toEqual([true, true, false, false]);
-        expect(await store.findDeletedUsers(cid, [])).toEqual([]);
-        expect(await store.findDeletedUsers('conn-unknown', [{ attribute: 'externalId', value: 'g1' }])).toEqual([false]);
+        // Each answer is findUsersForLogin's, users with their creation numbers, in creation order.
+        for (const [i, { attribute, value }] of lookups.entries()) {
+          const one = await store.findUsersForLogin(cid, attribute, value);
+          expect(batch[i]!.users.map(({ seq: _, ...user }) => user)).toEqual(one.users);
+        }
+        const [keptUser, otherUser] = batch[2]!.users;
+        expect(keptUser!.seq).toBeLessThan(otherUser!.seq);
+        expect(otherUser!.groups).toEqual([{ value: expect.any(String), display: 'Team' }]);
+        // A user found by several lookups is one object.
+        expect(batch[4]!.users[0]).toBe(batch[2]!.users[0]);
+        expect(batch[5]!.users[0]).toBe(keptUser);
+        expect(await store.findUsersForLoginBatch(cid, [])).toEqual([]);
+        expect(await store.findUsersForLoginBatch('conn-unknown', [{ attribute: 'externalId', value: 'k1' }])).toEqual([{ users: [], deletedMatch: false }]);
+        await expect(store.findUsersForLoginBatch(cid, [{ attribute: '', value: 'x' }])).rejects.toThrow(TypeError);
+        await expect(store.findUsersForLoginBatch(cid, [{ attribute: 'userName', value: 1 as unknown as string }])).rejects.toThrow(TypeError);
+      });
+
+      it('answers a batch longer than one script the same way, one object per user across its parts', async () => {
+        const ann = await createUser('ann', { externalId: 'e-ann' });
+        const lookups = Array.from({ length: 1201 }, (_, i) => ({ attribute: 'externalId', value: i % 600 === 0 ? 'e-ann' : `none-${i}` }));
+        const batch = await store.findUsersForLoginBatch(cid, lookups);
+        expect(batch).toHaveLength(1201);
+        const hits = batch.flatMap((b, i) => (b.users.length ? [i] : []));
+        expect(hits).toEqual([0, 600, 1200]);
+        expect(batch[0]!.users[0]!.id).toBe(ann);
+        expect(batch[600]!.users[0]).toBe(batch[0]!.users[0]);
+        expect(batch[1200]!.users[0]).toBe(batch[0]!.users[0]);
       });
 
       it('reports no deletedMatch for a value a replace dropped, a deleted group’s value or a value never held', async () => {
@@ -1152,8 +1217,10 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       const DAY = 24 * 60 * 60 * 1000;
       const deleted = async (s: Store, c: string, attribute: string, value: string) => ({
         login: (await s.findUsersForLogin(c, attribute, value)).deletedMatch,
-        report: (await s.findDeletedUsers(c, [{ attribute, value }]))[0],
+        report: (await s.findUsersForLoginBatch(c, [{ attribute, value }]))[0]!.deletedMatch,
       });
+      const deletedFlags = async (s: Store, c: string, lookups: { attribute: string; value: string }[]) =>
+        (await s.findUsersForLoginBatch(c, lookups)).map((b) => b.deletedMatch);
 
       it('remembers a deleted 400 KB value as deleted, and a value differing in one character as never held', async () => {
         const big = `${'x'.repeat(400_000)}@example.com`;
@@ -1218,7 +1285,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           }
           await s.createResource(other.connectionId, userWrite('o1', 'o1'));
           await s.deleteResource(other.connectionId, 'User', 'o1');
-          const flags = await s.findDeletedUsers(
+          const flags = await deletedFlags(
+            s,
             c.connectionId,
             ['u1', 'u2', 'u3'].map((value) => ({ attribute: 'userName', value })),
           );
@@ -1226,8 +1294,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           expect((await s.findUsersForLogin(c.connectionId, 'userNameLocal', 'u1')).deletedMatch).toBe(false);
           expect((await s.findUsersForLogin(c.connectionId, 'userNameLocal', 'u3')).deletedMatch).toBe(true);
           // The cap is per connection: another connection's deletions do not push these out.
-          expect(await s.findDeletedUsers(other.connectionId, [{ attribute: 'userName', value: 'o1' }])).toEqual([true]);
-          expect(await s.findDeletedUsers(c.connectionId, [{ attribute: 'userName', value: 'u3' }])).toEqual([true]);
+          expect(await deletedFlags(s, other.connectionId, [{ attribute: 'userName', value: 'o1' }])).toEqual([true]);
+          expect(await deletedFlags(s, c.connectionId, [{ attribute: 'userName', value: 'u3' }])).toEqual([true]);
         } finally {
           await made.store.close?.();
           await made.cleanup();

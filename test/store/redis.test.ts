@@ -103,6 +103,15 @@ describe('redis store specifics', () => {
       ['listGroupMembers', () => store.listGroupMembers(cid, gid, 0, 100)],
       ['findByIndex', () => store.findByIndex(cid, 'User', 'externalId', 'e')],
       ['listPage', () => store.listPage(cid, 'User', 0, 10)],
+      ['scanUsers', () => store.scanUsers(cid, 0, 10)],
+      [
+        'findUsersForLoginBatch',
+        () =>
+          store.findUsersForLoginBatch(cid, [
+            { attribute: 'externalId', value: 'e' },
+            { attribute: 'userName', value: 'ann' },
+          ]),
+      ],
       ['listSsoUserPage', () => store.listSsoUserPage(conn.customerId, 0, 10)],
       ['scanSsoUsers', () => store.scanSsoUsers(conn.customerId, '0', 10)],
       ['getSsoUser', () => store.getSsoUser(conn.customerId, 'sub')],
@@ -125,6 +134,16 @@ describe('redis store specifics', () => {
       expect((await store.getResource(cid, 'Group', gid))?.members).toEqual([{ value: 'x' }]);
     });
     expect(withMembers).toHaveLength(2);
+    // A batch longer than one script is one wave of scripts, all sent before any answer.
+    const lookups = Array.from({ length: 1200 }, (_, i) => ({ attribute: 'userName', value: `u${i}` }));
+    let sentBeforeAnswer = 0;
+    const batch = await commandsDuring(async () => {
+      const pending = store.findUsersForLoginBatch(cid, lookups);
+      sentBeforeAnswer = t.client.commandQueue.length;
+      await pending;
+    });
+    expect(batch).toHaveLength(3);
+    expect(sentBeforeAnswer).toBe(3);
   });
 
   it('orders SSO users recorded before the page order existed at the first page read, in batches', async () => {
@@ -363,6 +382,8 @@ describe('redis store specifics', () => {
       expect(await prefixed.getOidcClient(c.customerId)).toEqual(oidcClient);
       expect(await prefixed.listSsoUsers(c.customerId)).toEqual([makeSsoUser('sub', '2024-01-01T00:00:00.000Z')]);
       expect(await prefixed.listSsoUserPage(c.customerId, 0, 10)).toEqual({ total: 1, users: [makeSsoUser('sub', '2024-01-01T00:00:00.000Z')] });
+      expect(await prefixed.scanUsers(c.connectionId, 0, 10)).toEqual([]);
+      expect(await prefixed.findUsersForLoginBatch(c.connectionId, [{ attribute: 'externalId', value: 'e' }])).toEqual([{ users: [], deletedMatch: true }]);
       expect(await prefixed.listCustomers()).toEqual([c.customerId]);
       const keys = await keysUnder(t.client, `${keyPrefix}*`);
       expect(keys.length).toBeGreaterThan(5);
