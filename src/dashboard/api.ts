@@ -5,10 +5,7 @@
 import type { ScimSsoCore } from '../sso.js';
 import type { Store } from '../store/store.js';
 
-export type DashboardApi = Pick<
-  ScimSsoCore,
-  'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'listSsoUsers' | 'matchingReport'
-> & {
+export type DashboardApi = Pick<ScimSsoCore, 'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'matchingReport'> & {
   readonly store: Store;
   readonly options: { readonly requireVerifiedEmail: boolean };
 };

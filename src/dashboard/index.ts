@@ -117,7 +117,6 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
     fetchOidcClient: sso.fetchOidcClient,
     updateOidcClient: sso.updateOidcClient,
     rotateScimToken: sso.rotateScimToken,
-    listSsoUsers: sso.listSsoUsers,
     matchingReport: sso.matchingReport,
     store: internals.store,
     options: internals.options,
