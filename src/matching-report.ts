@@ -6,11 +6,10 @@
  * one page and its answers, the examples, and a bit per SCIM user per strategy (docs/matching-report.md).
  */
 import { candidateOf, matchPolicyOf } from './guard/guard.js';
-import type { NumberedUser, Store } from './store/store.js';
+import type { NumberedUser, Store, StoredSsoUser } from './store/store.js';
 import {
   finishReport,
-  lookupKey,
-  lookupsOf,
+  planSsoUsers,
   startReport,
   tallyScimUsers,
   tallySsoUsers,
@@ -23,14 +22,17 @@ import { isMatchingStrategy, type StoreLookup } from './match/strategies.js';
 /** SSO users per scan batch, and SCIM users per page. */
 export const REPORT_PAGE = 500;
 
+/** What a customer without a SCIM connection finds: nobody (the report then says "affected" for everyone). */
+const NO_ANSWER: LookupAnswer = { users: [], deletedMatch: false };
+
 /** The parts of a stored user that matching reads (its JSON parsed once, then dropped). */
 function numbered(user: NumberedUser): NumberedCandidate {
   const { id, userName, externalId, active } = candidateOf(user);
   return { id, userName, externalId, active, seq: user.seq };
 }
 
-/** The store's answers to `lookups` (ONE round trip), by lookupKey; each SCIM user parsed once. */
-async function answers(store: Store, connectionId: string, lookups: StoreLookup[]): Promise<Map<string, LookupAnswer>> {
+/** The store's answers to `lookups`, in order (ONE round trip); each SCIM user parsed once. */
+async function answers(store: Store, connectionId: string, lookups: StoreLookup[]): Promise<LookupAnswer[]> {
   const found = await store.findUsersForLoginBatch(
     connectionId,
     lookups.map((l) => ({ attribute: l.index, value: l.value })),
@@ -41,7 +43,7 @@ async function answers(store: Store, connectionId: string, lookups: StoreLookup[
     parsed.set(user, c);
     return c;
   };
-  return new Map(lookups.map((l, i) => [lookupKey(l.index, l.value), { users: found[i]!.users.map(candidate), deletedMatch: found[i]!.deletedMatch }]));
+  return found.map(({ users, deletedMatch }) => ({ users: users.map(candidate), deletedMatch }));
 }
 
 /** `requireVerifiedEmail` is the instance default, for clients that leave it null. */
@@ -54,19 +56,38 @@ export async function matchingReport(store: Store, customerId: string, requireVe
     subjectClaim: client?.subjectClaim ?? null,
     policy: matchPolicyOf(client, requireVerifiedEmail),
   });
-  let cursor = '0';
-  do {
-    const batch = await store.scanSsoUsers(customerId, cursor, REPORT_PAGE);
-    cursor = batch.cursor;
-    const found = connection ? await answers(store, connection.connectionId, lookupsOf(tally, batch.users)) : new Map<string, LookupAnswer>();
-    tallySsoUsers(tally, batch.users, (l) => found.get(lookupKey(l.index, l.value)) ?? { users: [], deletedMatch: false });
-  } while (cursor !== '0');
+  // The next page is read and its lookups sent before this one is tallied, so that the store works on them
+  // meanwhile (two pages in memory at most). Reads are marked handled at once: errors surface when awaited.
+  const ahead = <T>(read: Promise<T>): Promise<T> => (read.catch(() => {}), read);
+  const lookUp = (users: StoredSsoUser[]) => {
+    const plan = planSsoUsers(tally, users);
+    const found = connection ? answers(store, connection.connectionId, plan.distinct) : Promise.resolve(plan.distinct.map(() => NO_ANSWER));
+    return ahead(found.then((f) => ({ plan, found: f })));
+  };
+  let batch = await store.scanSsoUsers(customerId, '0', REPORT_PAGE);
+  let current = lookUp(batch.users);
+  for (;;) {
+    const next = batch.cursor === '0' ? null : await store.scanSsoUsers(customerId, batch.cursor, REPORT_PAGE);
+    const following = next ? lookUp(next.users) : null;
+    const { plan, found } = await current;
+    tallySsoUsers(tally, plan, found);
+    if (!next || !following) break;
+    [batch, current] = [next, following];
+  }
   // Second pass, once every match is known: the SCIM users none of them included.
-  for (let after = 0; connection;) {
-    const users = await store.scanUsers(connection.connectionId, after, REPORT_PAGE);
-    tallyScimUsers(tally, users.map(numbered));
-    if (users.length < REPORT_PAGE) break;
-    after = users[users.length - 1]!.seq;
+  if (connection) {
+    const readPage = (after: number) => ahead(store.scanUsers(connection.connectionId, after, REPORT_PAGE));
+    let page = readPage(0);
+    for (let done = false; !done;) {
+      const users = await page;
+      done = users.length < REPORT_PAGE;
+      if (!done) page = readPage(users[users.length - 1]!.seq);
+      tallyScimUsers(
+        tally,
+        users.map((u) => u.seq),
+        (i) => numbered(users[i]!),
+      );
+    }
   }
   return finishReport(tally);
 }

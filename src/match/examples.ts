@@ -10,21 +10,28 @@ export interface Examples<T> {
 
 export const noExamples = <T>(): Examples<T> => ({ count: 0, examples: [] });
 
+/** Counts one more, and answers whether it is among the first `limit` by arrival: then the caller pushes it. */
+export function countFirst<T>(list: Examples<T>, limit: number): boolean {
+  list.count++;
+  return list.examples.length < limit;
+}
+
 /**
- * Counts `item` and keeps it if it is among the first `limit` by `order` (by arrival without one). The
- * examples stay sorted; an item after the last kept one costs one comparison, any other O(limit).
+ * Counts one more, and answers where an item with `key` goes among the first `limit` by `compare`
+ * (negative when `key` comes before the example), or -1 when it is not kept: then the caller makes no item.
+ * A key after the last kept one costs one comparison.
  */
-export function addExample<T>(list: Examples<T>, item: T, limit: number, order?: (a: T, b: T) => number): void {
+export function countInOrder<T, K>(list: Examples<T>, limit: number, key: K, compare: (key: K, example: T) => number): number {
   list.count++;
   const { examples } = list;
-  const full = examples.length >= limit;
-  if (!order) {
-    if (!full) examples.push(item);
-    return;
-  }
-  if (full && (limit === 0 || order(item, examples[examples.length - 1]!) >= 0)) return;
+  if (examples.length >= limit && (limit === 0 || compare(key, examples[examples.length - 1]!) >= 0)) return -1;
   let at = examples.length;
-  while (at > 0 && order(item, examples[at - 1]!) < 0) at--;
-  examples.splice(at, 0, item);
-  if (examples.length > limit) examples.pop();
+  while (at > 0 && compare(key, examples[at - 1]!) < 0) at--;
+  return at;
+}
+
+/** Keeps `item` at the place countInOrder answered, dropping the last one past `limit`. */
+export function keepAt<T>(list: Examples<T>, limit: number, at: number, item: T): void {
+  list.examples.splice(at, 0, item);
+  if (list.examples.length > limit) list.examples.pop();
 }

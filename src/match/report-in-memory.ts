@@ -3,11 +3,11 @@
  * the store's index lookups played by maps. For tests and small data sets; the app's report reads the
  * store a page at a time (src/matching-report.ts).
  */
-import { fold, localPart } from '../fold.js';
 import type { StoredSsoUser } from '../store/store.js';
 import {
   finishReport,
   lookupKey,
+  planSsoUsers,
   startReport,
   tallyScimUsers,
   tallySsoUsers,
@@ -15,7 +15,7 @@ import {
   type NumberedCandidate,
   type ReportContext,
 } from './report.js';
-import type { MatchIndex, ScimCandidate } from './strategies.js';
+import { indexValueOf, type ScimCandidate } from './strategies.js';
 
 export interface ReportInput extends ReportContext {
   ssoUsers: StoredSsoUser[];
@@ -25,19 +25,13 @@ export interface ReportInput extends ReportContext {
   deletedLookups?: ReadonlySet<string>;
 }
 
-/** The value each index holds for a user (the keys the SCIM layer gives the store: src/scim/users.ts). */
-function indexValue(index: MatchIndex, user: ScimCandidate): string | null {
-  const value = index === 'userName' ? fold(user.userName) : index === 'externalId' ? user.externalId : fold(localPart(user.userName));
-  return value === '' ? null : value;
-}
-
 export function buildMatchingReport(input: ReportInput): MatchingReport {
   const users: NumberedCandidate[] = input.scimUsers.map((u, i) => ({ ...u, seq: i + 1 }));
   const indexes = new Map<string, NumberedCandidate[]>();
   for (const user of users) {
     for (const index of ['userName', 'externalId', 'userNameLocal'] as const) {
-      const value = indexValue(index, user);
-      if (value === null) continue;
+      const value = indexValueOf(index, user);
+      if (value === null || value === '') continue;
       const key = lookupKey(index, value);
       const list = indexes.get(key);
       if (list) list.push(user);
@@ -46,10 +40,18 @@ export function buildMatchingReport(input: ReportInput): MatchingReport {
   }
   const { customerId, currentStrategy, idpType, subjectClaim, policy } = input;
   const tally = startReport({ customerId, currentStrategy, idpType, subjectClaim, policy });
-  tallySsoUsers(tally, input.ssoUsers, ({ index, value }) => {
+  const plan = planSsoUsers(tally, input.ssoUsers);
+  const answers = plan.distinct.map(({ index, value }) => {
     const key = lookupKey(index, value);
-    return { users: indexes.get(key) ?? [], deletedMatch: input.deletedLookups?.has(key) ?? false };
+    const users = indexes.get(key) ?? [];
+    // As the store answers: the tombstone only matters, and is only looked up, when nobody is found.
+    return { users, deletedMatch: users.length === 0 && (input.deletedLookups?.has(key) ?? false) };
   });
-  tallyScimUsers(tally, users);
+  tallySsoUsers(tally, plan, answers);
+  tallyScimUsers(
+    tally,
+    users.map((u) => u.seq),
+    (i) => users[i]!,
+  );
   return finishReport(tally);
 }

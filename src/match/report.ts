@@ -5,21 +5,21 @@
  * few examples of each; then it recommends a strategy with its reason in words.
  *
  * It is built a page at a time, so that its memory does not grow with the customer (src/matching-report.ts
- * reads the pages; docs/matching-report.md): `tallySsoUsers` takes a page of SSO users with what the store
- * answered for their lookups, `tallyScimUsers` a page of SCIM users in creation order once every SSO user is
+ * reads the pages; docs/matching-report.md): `planSsoUsers` says what a page of SSO users needs looked up,
+ * `tallySsoUsers` takes the page with what the store answered, `tallyScimUsers` a page of SCIM users in creation order once every SSO user is
  * tallied, `finishReport` turns the tally into the report. No I/O: the same steps run over users already in
  * memory (report-in-memory.ts).
  */
 import { fold } from '../fold.js';
-import { bySeenDescending } from '../seen-order.js';
+import { byUtf8, seenScore } from '../seen-order.js';
 import type { StoredSsoUser } from '../store/store.js';
 import { decide } from './decide.js';
-import { addExample, noExamples, type Examples } from './examples.js';
+import { countFirst, countInOrder, keepAt, noExamples, type Examples } from './examples.js';
 import { SeqSet } from './seq-set.js';
 import {
   MATCHING_STRATEGIES,
-  findMatches,
   lookupFor,
+  matchesOf,
   type MatchIndex,
   type MatchPolicy,
   type MatchingStrategy,
@@ -111,7 +111,7 @@ export interface ReportContext {
 /** A SCIM user as matching sees it, with its creation number in the connection (the store's `seq`). */
 export type NumberedCandidate = ScimCandidate & { seq: number };
 
-/** What the store answered for one lookup: the users it found, in creation order, and its tombstone. */
+/** What the store answered for one lookup: the users it found, in creation order, and its tombstone flag. */
 export interface LookupAnswer {
   users: NumberedCandidate[];
   deletedMatch: boolean;
@@ -131,8 +131,10 @@ export interface ReportTally {
   withoutEmail: number;
   unverified: number;
   unstated: number;
-  /** SCIM users whose userName has no `@`. */
+  /** SCIM users whose userName has no `@`: those some strategy matched are counted as matched (once). */
   noDomain: number;
+  /** The SCIM users some strategy matched (the union of the strategies' `matched`). */
+  seen: SeqSet;
   /** Matches under OidcEmailUsernameToScimUsername pairing an email with a userName of another domain. */
   crossingDomains: number;
   strategies: StrategyTally[];
@@ -160,8 +162,6 @@ const summary = (u: StoredSsoUser): SsoUserSummary => ({
 
 const scimSummary = (u: ScimCandidate): ScimUserSummary => ({ id: u.id, userName: u.userName, externalId: u.externalId, active: u.active });
 
-const bySsoUser = (a: { ssoUser: SsoUserSummary }, b: { ssoUser: SsoUserSummary }) => bySeenDescending(a.ssoUser, b.ssoUser);
-
 /** The domain of an address, folded; null when it has none. */
 const domainOf = (value: string | null): string | null => {
   if (!value) return null;
@@ -178,6 +178,7 @@ export function startReport(context: ReportContext): ReportTally {
     unverified: 0,
     unstated: 0,
     noDomain: 0,
+    seen: new SeqSet(),
     crossingDomains: 0,
     strategies: MATCHING_STRATEGIES.map((strategy) => ({
       strategy,
@@ -192,71 +193,127 @@ export function startReport(context: ReportContext): ReportTally {
   };
 }
 
-/** The distinct lookups a page of SSO users needs under the five strategies (what to ask the store). */
-export function lookupsOf(tally: ReportTally, users: StoredSsoUser[]): StoreLookup[] {
-  const lookups = new Map<string, StoreLookup>();
-  for (const user of users) {
+/** A page of SSO users and the lookup each needs under each strategy. */
+export interface SsoUserPlan {
+  users: StoredSsoUser[];
+  /** The distinct lookups the page needs: what to ask the store. */
+  distinct: StoreLookup[];
+  /** `at[u][s]`: the position in `distinct` of user u's lookup under the tally's strategy s; -1 for none. */
+  at: number[][];
+}
+
+/** What a page of SSO users needs looked up under the five strategies. */
+export function planSsoUsers(tally: ReportTally, users: StoredSsoUser[]): SsoUserPlan {
+  const positions = new Map<string, number>();
+  const distinct: StoreLookup[] = [];
+  const at = users.map((user) => {
     const identity = identityOf(user);
-    for (const { strategy } of tally.strategies) {
+    return tally.strategies.map(({ strategy }) => {
       const lookup = lookupFor(strategy, identity, tally.context.policy);
-      if (lookup) lookups.set(lookupKey(lookup.index, lookup.value), lookup);
-    }
-  }
-  return [...lookups.values()];
+      if (!lookup) return -1;
+      const key = lookupKey(lookup.index, lookup.value);
+      let position = positions.get(key);
+      if (position === undefined) {
+        positions.set(key, (position = distinct.length));
+        distinct.push(lookup);
+      }
+      return position;
+    });
+  });
+  return { users, distinct, at };
 }
 
 const NOTHING: LookupAnswer = { users: [], deletedMatch: false };
 
+/** Where an SSO user goes in the examples' order (src/seen-order.ts), computed once per user. */
+interface SeenKey {
+  score: number;
+  subject: string;
+}
+/** The key of each kept example (pair or summary), to compare newcomers with. */
+const keys = new WeakMap<object, SeenKey>();
+const before = (key: SeenKey, example: object): number => {
+  const other = keys.get(example)!;
+  return key.score - other.score || byUtf8(key.subject, other.subject);
+};
+
+/** Counts an SSO user in `list`: where its example goes among the first, or -1 when it is not kept. */
+const place = <T extends object>(list: Examples<T>, key: SeenKey): number => countInOrder(list, REPORT_EXAMPLES, key, before);
+
+/** Keeps `item` as an example at `at` (from place). */
+function keep<T extends object>(list: Examples<T>, at: number, key: SeenKey, item: T): void {
+  keys.set(item, key);
+  keepAt(list, REPORT_EXAMPLES, at, item);
+}
+
 /**
- * Tallies a page of SSO users under every strategy. `answer` gives what the store answered for a lookup
- * of lookupsOf. Each decision is the guard's own (`findMatches`, then `decide`), so the report can never
- * disagree with a login.
+ * Tallies a planned page of SSO users under every strategy; `answers[i]` is what the store answered for
+ * `plan.distinct[i]`. Each decision is the guard's own (the strategy's lookup and `matchesOf`, as
+ * `findMatches` does, then `decide`), so the report can never disagree with a login. Examples are made
+ * only when kept: most users cost no allocation beyond the decision.
  */
-export function tallySsoUsers(tally: ReportTally, users: StoredSsoUser[], answer: (lookup: StoreLookup) => LookupAnswer): void {
-  const { policy } = tally.context;
-  for (const user of users) {
+export function tallySsoUsers(tally: ReportTally, plan: SsoUserPlan, answers: LookupAnswer[]): void {
+  const { users, at: positions, distinct } = plan;
+  for (let u = 0; u < users.length; u++) {
+    const user = users[u]!;
     tally.ssoUsers++;
     if (!user.email) tally.withoutEmail++;
     if (user.emailVerified === false) tally.unverified++;
     if (user.email && user.emailVerified === null) tally.unstated++;
-    const identity = identityOf(user);
-    const ssoUser = summary(user);
-    for (const s of tally.strategies) {
-      const lookup = lookupFor(s.strategy, identity, policy);
-      const found = lookup ? answer(lookup) : NOTHING;
-      const matches = findMatches(s.strategy, identity, found.users, policy);
-      for (const m of matches) s.matched.add(m.seq);
+    const key: SeenKey = { score: seenScore(user.lastSeenAt), subject: user.subject };
+    let ssoUser: SsoUserSummary | undefined; // made once, when the user is first kept as an example
+    for (let k = 0; k < tally.strategies.length; k++) {
+      const s = tally.strategies[k]!;
+      const position = positions[u]![k]!;
+      const found = position === -1 ? NOTHING : answers[position]!;
+      const matches = matchesOf(position === -1 ? null : distinct[position]!, found.users);
+      for (const m of matches) {
+        s.matched.add(m.seq);
+        if (tally.seen.has(m.seq)) continue;
+        tally.seen.add(m.seq);
+        if (!m.userName.includes('@')) tally.noDomain++;
+      }
       const decision = decide({ hasConnection: true, matches, deletedMatch: found.deletedMatch });
       if (decision.admit || decision.reason === 'deactivated') {
-        const example = { ssoUser, scimUser: scimSummary(decision.scimUser!) };
-        addExample(decision.admit ? s.admitted : s.inactive, example, REPORT_EXAMPLES, bySsoUser);
+        const scimUser = decision.scimUser!;
+        const list = decision.admit ? s.admitted : s.inactive;
+        const at = place(list, key);
+        if (at !== -1) keep(list, at, key, { ssoUser: (ssoUser ??= summary(user)), scimUser: scimSummary(scimUser) });
         if (s.strategy === 'OidcEmailUsernameToScimUsername') {
-          const [sso, scim] = [domainOf(user.email), domainOf(example.scimUser.userName)];
+          const [sso, scim] = [domainOf(user.email), domainOf(scimUser.userName)];
           if (sso !== null && scim !== null && sso !== scim) tally.crossingDomains++;
         }
       } else if (decision.reason === 'ambiguous') {
+        const at = place(s.ambiguous, key);
+        if (at === -1) continue;
         const active = matches.filter((m) => m.active);
-        const example = { ssoUser, matches: active.length, scimUsers: active.slice(0, AMBIGUOUS_LISTED).map(scimSummary) };
-        addExample(s.ambiguous, example, REPORT_EXAMPLES, bySsoUser);
+        const example = { ssoUser: (ssoUser ??= summary(user)), matches: active.length, scimUsers: active.slice(0, AMBIGUOUS_LISTED).map(scimSummary) };
+        keep(s.ambiguous, at, key, example);
       } else {
-        addExample(decision.reason === 'deleted' ? s.deleted : s.affected, ssoUser, REPORT_EXAMPLES, bySeenDescending);
+        // One summary may be an example in several categories: each keeps the same key for it.
+        const list = decision.reason === 'deleted' ? s.deleted : s.affected;
+        const at = place(list, key);
+        if (at !== -1) keep(list, at, key, (ssoUser ??= summary(user)));
       }
     }
   }
 }
 
 /**
- * Tallies a page of SCIM users, in creation order, after every SSO user: those no strategy's matches
- * included are its unmatched ones (examples: the first created).
+ * Tallies a page of SCIM users, in creation order, after every SSO user: those a strategy's matches did not
+ * include are its unmatched ones (examples: the first created). `candidate(i)` reads user i (its JSON
+ * parsed): asked only for users no strategy matched (their userName was read when matched) and for
+ * examples, so most users of a well-matched customer are never parsed twice.
  */
-export function tallyScimUsers(tally: ReportTally, users: NumberedCandidate[]): void {
-  for (const user of users) {
+export function tallyScimUsers(tally: ReportTally, seqs: number[], candidate: (i: number) => ScimCandidate): void {
+  seqs.forEach((seq, i) => {
     tally.scimUsers++;
-    if (!user.userName.includes('@')) tally.noDomain++;
-    for (const s of tally.strategies) {
-      if (!s.matched.has(user.seq)) addExample(s.unmatchedScimUsers, scimSummary(user), REPORT_EXAMPLES);
+    let read: ScimCandidate | undefined;
+    if (!tally.seen.has(seq) && !(read = candidate(i)).userName.includes('@')) tally.noDomain++;
+    for (const { matched, unmatchedScimUsers: list } of tally.strategies) {
+      if (!matched.has(seq) && countFirst(list, REPORT_EXAMPLES)) list.examples.push(scimSummary((read ??= candidate(i))));
     }
-  }
+  });
 }
 
 const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);

@@ -492,10 +492,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         byId.set(e.id, user);
         return user;
       };
-      return lookups.map(({ attribute, value }) => ({
-        users: entriesAt(s, 'User', attribute, value).map(numbered),
-        deletedMatch: buried(s, attribute, value),
-      }));
+      return lookups.map(({ attribute, value }) => {
+        const users = entriesAt(s, 'User', attribute, value).map(numbered);
+        return { users, deletedMatch: users.length === 0 && buried(s, attribute, value) };
+      });
     },
 
     async scanUsers(connectionId, afterSeq, count) {

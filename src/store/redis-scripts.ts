@@ -475,18 +475,13 @@ local function load(k, seq)
   return { r.id, r.json, r.v, auxOf(k, r.id) }
 end
 
--- The seqs index value (attr, value) of kind k points at, in creation order.
-local function seqsAt(k, attr, value)
+-- The loaded resources that index value (attr, value) of kind k points at, in creation order.
+local function findAll(k, attr, value)
   local seqs = {}
   for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
   table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
-  return seqs
-end
-
--- The loaded resources that index value (attr, value) of kind k points at, in creation order.
-local function findAll(k, attr, value)
   local out = {}
-  for _, s in ipairs(seqsAt(k, attr, value)) do
+  for _, s in ipairs(seqs) do
     local r = load(k, s)
     if r then out[#out + 1] = r end
   end
@@ -555,32 +550,86 @@ return { users, gone, 1, outcome, reason or '', id or '' }
 `;
 
 /**
- * FIND_USERS_FOR_LOGIN for many lookups (ARGV: now ms, retention ms, then (attribute, value) pairs), each
- * user loaded once. Reply {users, refs, tombstones}: users are loaded resources followed by their seq;
- * refs[i] lists, space-separated and in creation order, the 1-based positions in users of what lookup i
- * found; tombstones[i] is 0 or 1.
+ * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, then per index attribute:
+ * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
+ * one for the rows of every user found (each once), one for their group memberships. The reply is five
+ * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
+ * {seqs, rows, groups, refs, tombstones}. rows are the stored rows of the users found (as LIST_PAGE returns
+ * them) and seqs their seqs, space-separated; groups is flat: for each row in some group, its position,
+ * how many groups, then (group id, displayName) pairs; refs lists per lookup, comma-separated and in ARGV
+ * order, the 1-based row positions of what it found, space-separated and in creation order; tombstones has
+ * one character per lookup, 1 if a deleted user held its value, looked up only when it found no user (a
+ * digest costs more than the rest of a lookup, and it is consulted only then) and the connection has
+ * tombstones at all, else 0.
  */
 export const FIND_USERS_FOR_LOGIN_BATCH = `${READ_PRELUDE}
 local now, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
-local users, at, refs, gone = {}, {}, {}, {}
-for i = 3, #ARGV, 2 do
-  local found = {}
-  for _, s in ipairs(seqsAt('u', ARGV[i], ARGV[i + 1])) do
-    if at[s] == nil then
-      local r = load('u', s)
-      at[s] = false
-      if r then
-        r[5] = s
-        users[#users + 1] = r
-        at[s] = #users
+local attrs, values, held = {}, {}, {}
+local a = 3
+while a <= #ARGV do
+  local attr, count = ARGV[a], tonumber(ARGV[a + 1])
+  local got = redis.call('HMGET', ikey('u', attr), unpack(ARGV, a + 2, a + 1 + count))
+  for j = 1, count do
+    attrs[#attrs + 1] = attr
+    values[#values + 1] = ARGV[a + 1 + j]
+    held[#held + 1] = got[j] or ''
+  end
+  a = a + 2 + count
+end
+local n = #held
+local seqs, position, found = {}, {}, {}
+for i = 1, n do
+  local list = {}
+  for s in string.gmatch(held[i], '%S+') do
+    if not position[s] then
+      seqs[#seqs + 1] = s
+      position[s] = #seqs
+    end
+    list[#list + 1] = s
+  end
+  if #list > 1 then table.sort(list, function(x, y) return tonumber(x) < tonumber(y) end) end
+  found[i] = list
+end
+local rows, live, ids, kept = {}, {}, {}, {}
+for from = 1, #seqs, ${MEMBER_CHUNK} do
+  local part = redis.call('HMGET', rhash('u'), unpack(seqs, from, math.min(from + ${MEMBER_CHUNK} - 1, #seqs)))
+  for j = 1, #part do
+    local row = part[j]
+    if row then
+      rows[#rows + 1] = row
+      live[from + j - 1] = #rows
+      kept[#rows] = seqs[from + j - 1]
+      local idLength, p = string.match(row, '^%d+:(%d+):%d+:()')
+      ids[#rows] = string.sub(row, p, p + tonumber(idLength) - 1)
+    end
+  end
+end
+local groups = {}
+for from = 1, #ids, ${MEMBER_CHUNK} do
+  local parents = redis.call('HMGET', MEMBER, unpack(ids, from, math.min(from + ${MEMBER_CHUNK} - 1, #ids)))
+  for j = 1, #parents do
+    if parents[j] then
+      local aux = auxOf('u', ids[from + j - 1], parents[j])
+      if #aux > 0 then
+        groups[#groups + 1] = from + j - 1
+        groups[#groups + 1] = #aux / 2
+        for _, v in ipairs(aux) do groups[#groups + 1] = v end
       end
     end
-    if at[s] then found[#found + 1] = at[s] end
   end
-  refs[#refs + 1] = table.concat(found, ' ')
-  gone[#gone + 1] = buried(ARGV[i], ARGV[i + 1], now, retention)
 end
-return { users, refs, gone }
+local anyGone = redis.call('EXISTS', GONE) == 1
+local refs, gone = {}, {}
+for i = 1, n do
+  local at = {}
+  for _, s in ipairs(found[i]) do
+    local p = live[position[s]]
+    if p then at[#at + 1] = p end
+  end
+  refs[i] = table.concat(at, ' ')
+  gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0'
+end
+return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone) }
 `;
 
 /**

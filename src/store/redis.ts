@@ -57,6 +57,7 @@ import {
   LOGIN_BATCH,
   type LoginOutcome,
   type MemberPage,
+  type NumberedLoginLookup,
   type NumberedUser,
   type ResourceWrite,
   type Store,
@@ -521,27 +522,44 @@ export function redisStore(options: RedisStoreOptions): Store {
     async findUsersForLoginBatch(connectionId, lookups) {
       assertStoreId('connectionId', connectionId);
       assertLookups(lookups);
-      const chunks: (typeof lookups)[] = [];
-      for (let i = 0; i < lookups.length; i += LOGIN_BATCH) chunks.push(lookups.slice(i, i + LOGIN_BATCH));
-      // Sent together (one round trip); each script is short, so logins are not held up behind one long one.
-      const replies = await Promise.all(
-        chunks.map(
-          (chunk) =>
-            run('loginBatch', tag(connectionId), now(), retention, ...chunk.flatMap((l) => [l.attribute, l.value])) as Promise<
-              [unknown[][], string[], number[]]
-            >,
-        ),
-      );
-      const byId = new Map<string, NumberedUser>(); // one object per user, across chunks too
-      return replies.flatMap(([rows, refs, gone]) => {
-        const users = rows.map((row) => {
-          const user = { ...parseResource('User', row), seq: Number(row[4]) };
+      // Scripts of at most LOGIN_BATCH lookups, sent together (one round trip), so that logins are not held
+      // up behind one long script. Each script takes its lookups grouped by attribute.
+      const chunks: { at: number[]; args: (string | number)[] }[] = [];
+      for (let from = 0; from < lookups.length; from += LOGIN_BATCH) {
+        const byAttribute = new Map<string, number[]>();
+        for (let i = from; i < Math.min(from + LOGIN_BATCH, lookups.length); i++) {
+          const group = byAttribute.get(lookups[i]!.attribute);
+          if (group) group.push(i);
+          else byAttribute.set(lookups[i]!.attribute, [i]);
+        }
+        const args: (string | number)[] = [now(), retention];
+        for (const [attribute, at] of byAttribute) args.push(attribute, at.length, ...at.map((i) => lookups[i]!.value));
+        chunks.push({ at: [...byAttribute.values()].flat(), args });
+      }
+      const replies = await Promise.all(chunks.map(({ args }) => runBuffer('loginBatch', tag(connectionId), ...args) as Promise<BatchReply>));
+      const answers: NumberedLoginLookup[] = new Array(lookups.length);
+      const byId = new Map<string, NumberedUser>(); // one object per user, across scripts too
+      replies.forEach(([seqs, rows, groups, refs, gone], c) => {
+        const aux = new Map<number, Buffer[]>();
+        for (let i = 0; i < groups.length; i += 2 + 2 * Number(groups[i + 1])) {
+          aux.set(Number(groups[i]), groups.slice(i + 2, i + 2 + 2 * Number(groups[i + 1])) as Buffer[]);
+        }
+        const seq = seqs.toString().split(' ');
+        const users = rows.map((row, i) => {
+          const user = parseRawRow('User', row, aux.get(i + 1) ?? []) as NumberedUser;
+          user.seq = Number(seq[i]);
           const first = byId.get(user.id) ?? user;
           byId.set(user.id, first);
           return first;
         });
-        return refs.map((ref, i) => ({ users: ref === '' ? [] : ref.split(' ').map((n) => users[Number(n) - 1]!), deletedMatch: Number(gone[i]) === 1 }));
+        const found = refs.toString().split(',');
+        const buried = gone.toString();
+        chunks[c]!.at.forEach((i, p) => {
+          const ref = found[p]!;
+          answers[i] = { users: ref === '' ? [] : ref.split(' ').map((n) => users[Number(n) - 1]!), deletedMatch: buried[p] === '1' };
+        });
       });
+      return answers;
     },
 
     async scanUsers(connectionId, afterSeq, count) {
@@ -625,6 +643,9 @@ export function redisStore(options: RedisStoreOptions): Store {
   };
   return store;
 }
+
+/** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
+type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer];
 
 /** The outcome fields recordLogin sends for the script to fill in, and how checkSsoUser's JSON ends with them. */
 const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };

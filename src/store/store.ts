@@ -182,7 +182,11 @@ export interface NumberedUser extends StoredResource {
   seq: number;
 }
 
-/** What findUsersForLoginBatch answers for one lookup: findUsersForLogin's answer, users numbered. */
+/**
+ * What findUsersForLoginBatch answers for one lookup: findUsersForLogin's answer, users numbered, except
+ * that `deletedMatch` is false whenever `users` is not empty (the only case it is meant for is an empty
+ * `users`, and checking a tombstone costs a digest).
+ */
 export interface NumberedLoginLookup extends LoginLookup {
   users: NumberedUser[];
 }
@@ -394,7 +398,8 @@ export interface Store {
 
   /**
    * findUsersForLogin for many lookups in ONE round trip (the matching report's dry run, the Compare page):
-   * for each lookup, in order, what findUsersForLogin answers, each user with its creation number `seq`. A
+   * for each lookup, in order, what findUsersForLogin answers (deletedMatch only when no user is found:
+   * {@link NumberedLoginLookup}), each user with its creation number `seq`. A
    * user that several lookups find is read once and is the same object in each answer. Redis runs it as
    * scripts of at most {@link LOGIN_BATCH} lookups sent together, so other clients' commands run in between.
    */
@@ -485,11 +490,15 @@ export function assertIndexAttribute(attribute: unknown): asserts attribute is s
   }
 }
 
-/** Throws a TypeError unless every lookup has an index attribute and a string value. */
+/** Throws a TypeError unless every lookup has an index attribute and a string value (each attribute checked once). */
 export function assertLookups(lookups: { attribute: string; value: string }[]): void {
   if (!Array.isArray(lookups)) throw new TypeError('lookups must be an array');
+  const checked = new Set<string>();
   for (const { attribute, value } of lookups) {
-    assertIndexAttribute(attribute);
+    if (!checked.has(attribute)) {
+      assertIndexAttribute(attribute);
+      checked.add(attribute);
+    }
     if (typeof value !== 'string') throw new TypeError('index value must be a string');
   }
 }

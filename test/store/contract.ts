@@ -869,7 +869,15 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         for (const [i, { attribute, value }] of lookups.entries()) {
           const one = await store.findUsersForLogin(cid, attribute, value);
           expect(batch[i]!.users.map(({ seq: _, ...user }) => user)).toEqual(one.users);
+          expect(batch[i]!.deletedMatch).toBe(one.deletedMatch);
         }
+        // A value a deleted user held and a live user holds again: findUsersForLogin still says deleted,
+        // the batch only says so when nobody is found (the one case the flag is for).
+        await createUser('gone@example.com');
+        const [again] = await store.findUsersForLoginBatch(cid, [lookups[0]!]);
+        expect(again!.users).toHaveLength(1);
+        expect(again!.deletedMatch).toBe(false);
+        expect((await store.findUsersForLogin(cid, 'userName', 'gone@example.com')).deletedMatch).toBe(true);
         const [keptUser, otherUser] = batch[2]!.users;
         expect(keptUser!.seq).toBeLessThan(otherUser!.seq);
         expect(otherUser!.groups).toEqual([{ value: expect.any(String), display: 'Team' }]);
