@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,memory]`: scim-sso against the
+ * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,report]`: scim-sso against the
  * limit of Express + Redis on this machine, in one run. See bench/README.md for how to read the output.
  */
 import { writeFileSync } from 'node:fs';
@@ -9,8 +9,9 @@ import { referenceWalk, type Dataset } from './phases.js';
 import { startRedis } from './redis-server.js';
 import { runGuardBench, type GuardSettings } from './guard.js';
 import { runLogins, type LoginSettings } from './logins.js';
+import { runMatchingBench, type MatchingSettings } from './matching.js';
 import { measureMemory } from './memory.js';
-import { costTable, keyValueTable, loginTable, memoryTable, phaseTable, ratioTable, scaleTable, targetTable, type Report } from './report.js';
+import { costTable, keyValueTable, loginTable, matchingTable, memoryTable, phaseTable, ratioTable, scaleTable, targetTable, type Report } from './report.js';
 import { evaluateTargets } from './targets.js';
 import { runScale, type ScaleSettings } from './scale.js';
 import { groupTable, runGroupScale, type GroupScaleSettings } from './groups.js';
@@ -35,6 +36,7 @@ const config = quick
       groups: { sizes: [1000, 10_000], iterations: 50 } satisfies GroupScaleSettings,
       guard: { users: 1000, calls: 300 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 1, rounds: 2, secondsPerRound: 1, users: 300 } satisfies LoginSettings,
+      report: { sizes: [2000], reportRuns: 2, renders: 20 } satisfies MatchingSettings,
     }
   : {
       users: 2000,
@@ -43,6 +45,7 @@ const config = quick
       groups: { sizes: [1000, 100_000], iterations: 200 } satisfies GroupScaleSettings,
       guard: { users: 10_000, calls: 2000 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 3, rounds: 8, secondsPerRound: 1.5, users: 2000 } satisfies LoginSettings,
+      report: { sizes: [10_000, 100_000], reportRuns: 3, renders: 50 } satisfies MatchingSettings,
     };
 
 const started = Date.now();
@@ -74,6 +77,7 @@ const report: Report = {
   groups: null,
   guard: null,
   logins: null,
+  matching: [],
   memory: [],
   targets: [],
 };
@@ -124,6 +128,12 @@ try {
     const plain = logins.find((l) => l.variant === 'plain')!;
     report.logins = Object.fromEntries(logins.map((l) => [l.variant, { ...l, ratioToPlain: l.loginsPerSecond / plain.loginsPerSecond }]));
     log(`\n${loginTable(logins)}`);
+  }
+  if (wants('report')) {
+    const sizes = config.report.sizes.map((n) => `${n} + ${n}`).join(' → ');
+    log(`\n## Matching report and customer page: ${sizes} SCIM + SSO users in one customer (Redis, in process)`);
+    report.matching = await runMatchingBench(redis.url, config.report, log);
+    log(`\n${matchingTable(report.matching)}`);
   }
   if (report.memory.length > 0) log(`\n## Memory\n\n${memoryTable(report.memory)}`);
   report.targets = evaluateTargets(report);

@@ -56,6 +56,13 @@ export function evaluateTargets(report: Report): Target[] {
       met: logins.guard.ratioToPlain >= 1.0 && logins.guard.wrong === 0,
     });
   }
+  const largest = report.matching.at(-1);
+  if (largest) {
+    const size = `${largest.scimUsers} + ${largest.ssoUsers} users`;
+    targets.push({ name: `matching report (s), ${size}`, value: largest.reportMs / 1000, goal: '≤ 5', met: largest.correct && largest.reportMs <= 5000 });
+    targets.push({ name: `customer page p50 (ms), ${size}`, value: largest.pageP50, goal: '≤ 200', met: largest.pageP50 <= 200 });
+    targets.push({ name: `customer page p50 (ms), last pages, ${size}`, value: largest.deepPageP50, goal: '≤ 200', met: largest.deepPageP50 <= 200 });
+  }
   for (const m of report.memory.filter((x) => x.server === 'scim-redis')) {
     const ratio = m.ratio as number;
     targets.push({ name: `redis bytes per user ×JSON (${m.users} users)`, value: ratio, goal: '≤ 2', met: ratio <= 2 });
