@@ -3,7 +3,7 @@
  * the SSO users in scan batches of REPORT_PAGE, each batch's lookups under the five strategies in one
  * batched store read (findUsersForLoginBatch: the guard's own lookup, tombstones included), then the SCIM
  * users in creation order, REPORT_PAGE at a time, to count those nobody matched. What it holds at any time:
- * one page and its answers, the examples, and a bit per SCIM user per strategy (docs/matching-report.md).
+ * two pages and their answers, the examples, and a bit per SCIM user per strategy (docs/matching-report.md).
  */
 import { candidateOf, matchPolicyOf } from './guard/guard.js';
 import type { NumberedUser, Store, StoredSsoUser } from './store/store.js';

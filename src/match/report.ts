@@ -6,9 +6,9 @@
  *
  * It is built a page at a time, so that its memory does not grow with the customer (src/matching-report.ts
  * reads the pages; docs/matching-report.md): `planSsoUsers` says what a page of SSO users needs looked up,
- * `tallySsoUsers` takes the page with what the store answered, `tallyScimUsers` a page of SCIM users in creation order once every SSO user is
- * tallied, `finishReport` turns the tally into the report. No I/O: the same steps run over users already in
- * memory (report-in-memory.ts).
+ * `tallySsoUsers` takes the page with what the store answered, `tallyScimUsers` a page of SCIM users in
+ * creation order once every SSO user is tallied, and `finishReport` turns the tally into the report. No
+ * I/O: the same steps run over users already in memory (report-in-memory.ts).
  */
 import { fold } from '../fold.js';
 import { byUtf8, seenScore } from '../seen-order.js';
@@ -131,7 +131,7 @@ export interface ReportTally {
   withoutEmail: number;
   unverified: number;
   unstated: number;
-  /** SCIM users whose userName has no `@`: those some strategy matched are counted as matched (once). */
+  /** SCIM users whose userName has no `@`: counted when first matched (see `seen`), the others in the second pass. */
   noDomain: number;
   /** The SCIM users some strategy matched (the union of the strategies' `matched`). */
   seen: SeqSet;
