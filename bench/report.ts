@@ -2,6 +2,7 @@
 import type { Cost } from './cost.js';
 import type { GroupScaleResult } from './groups.js';
 import type { ProvisionRow } from './scale.js';
+import type { MatchingRow } from './matching.js';
 
 export interface PhaseRow {
   phase: string;
@@ -58,6 +59,8 @@ export interface Report {
   logins: Record<string, unknown> | null;
   /** The events section (bench/events.ts). */
   events: Record<string, unknown> | null;
+  /** The matching report and customer page section (bench/matching.ts), one row per size. */
+  matching: MatchingRow[];
   memory: Record<string, unknown>[];
   targets: Target[];
 }
@@ -177,6 +180,35 @@ export function loginTable(rows: { variant: string; logins: number; loginsPerSec
       f(r.p50, 1),
       f(r.p99, 1),
       String(r.wrong),
+    ]),
+  );
+}
+
+export function matchingTable(rows: MatchingRow[]): string {
+  return table(
+    [
+      'SCIM + SSO users',
+      'report ms (runs)',
+      'CPU ms: node / redis',
+      'heap peak MB (garbage incl.)',
+      'live heap peak MB',
+      'heap kept MB',
+      'whole connection MB',
+      'page p50 / p99 ms',
+      'last pages p50 / p99 ms',
+      'counts',
+    ],
+    rows.map((r) => [
+      `${r.scimUsers} + ${r.ssoUsers}`,
+      `${Math.round(r.reportMs)} (${r.reportRunsMs.join(', ')})`,
+      `${Math.round(r.reportCpuMs)} / ${Math.round(r.redisCpuMs)}`,
+      f(r.reportHeapPeakMB, 1),
+      f(r.reportLiveHeapMB, 1),
+      f(r.reportHeapKeptMB),
+      f(r.wholeConnectionMB, 0),
+      `${f(r.pageP50, 1)} / ${f(r.pageP99, 1)}`,
+      `${f(r.deepPageP50, 1)} / ${f(r.deepPageP99, 1)}`,
+      r.correct ? 'ok' : 'WRONG',
     ]),
   );
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,events,memory] [--runs N]
+ * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,events,report,memory] [--runs N]
  * [--scale-max N]`: scim-sso against the limit of Express + Redis on this machine, in one run. See
  * bench/README.md for how to read the output.
  */
@@ -10,11 +10,13 @@ import { referenceWalk, type Dataset } from './phases.js';
 import { startRedis } from './redis-server.js';
 import { runGuardBench, type GuardSettings } from './guard.js';
 import { runLogins, type LoginSettings } from './logins.js';
+import { runMatchingBench, type MatchingSettings } from './matching.js';
 import { measureMemory } from './memory.js';
 import {
   costTable,
   keyValueTable,
   loginTable,
+  matchingTable,
   memoryTable,
   phaseTable,
   provisioningTable,
@@ -56,6 +58,7 @@ const config = quick
       guard: { users: 1000, calls: 300 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 1, rounds: 2, secondsPerRound: 1, users: 300 } satisfies LoginSettings,
       events: { concurrency: 8, slices: 2, seconds: 0.5 } satisfies EventSettings,
+      report: { sizes: [2000], reportRuns: 2, renders: 20 } satisfies MatchingSettings,
     }
   : {
       users: 2000,
@@ -73,6 +76,7 @@ const config = quick
       guard: { users: 10_000, calls: 2000 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 3, rounds: 8, secondsPerRound: 1.5, users: 2000 } satisfies LoginSettings,
       events: { concurrency: 16, slices: 6, seconds: 2 } satisfies EventSettings,
+      report: { sizes: [10_000, 100_000], reportRuns: 3, renders: 50 } satisfies MatchingSettings,
     };
 
 if (runsOption !== undefined) config.runs = Math.max(1, Math.floor(runsOption));
@@ -112,6 +116,7 @@ const report: Report = {
   guard: null,
   logins: null,
   events: null,
+  matching: [],
   memory: [],
   targets: [],
 };
@@ -194,6 +199,12 @@ try {
     const events = await runEventsBench(redis.url, config.events, log);
     report.events = { ...events };
     log(`\n${keyValueTable('events', report.events)}`);
+  }
+  if (wants('report')) {
+    const sizes = config.report.sizes.map((n) => `${n} + ${n}`).join(' → ');
+    log(`\n## Matching report and customer page: ${sizes} SCIM + SSO users in one customer (Redis, in process)`);
+    report.matching = await runMatchingBench(redis.url, config.report, log);
+    log(`\n${matchingTable(report.matching)}`);
   }
   if (report.memory.length > 0) log(`\n## Memory\n\n${memoryTable(report.memory)}`);
   report.targets = evaluateTargets(report);

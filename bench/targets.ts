@@ -70,6 +70,13 @@ export function evaluateTargets(report: Report): Target[] {
   if (events) {
     targets.push({ name: 'write throughput, events on ×off (issue 14)', value: events.ratioOnToOff, goal: '≥ 0.9', met: events.ratioOnToOff >= 0.9 });
   }
+  const largest = report.matching.at(-1);
+  if (largest) {
+    const size = `${largest.scimUsers} + ${largest.ssoUsers} users`;
+    targets.push({ name: `matching report (s), ${size}`, value: largest.reportMs / 1000, goal: '≤ 5', met: largest.correct && largest.reportMs <= 5000 });
+    targets.push({ name: `customer page p50 (ms), ${size}`, value: largest.pageP50, goal: '≤ 200', met: largest.pageP50 <= 200 });
+    targets.push({ name: `customer page p50 (ms), last pages, ${size}`, value: largest.deepPageP50, goal: '≤ 200', met: largest.deepPageP50 <= 200 });
+  }
   for (const m of report.memory.filter((x) => x.server === 'scim-redis')) {
     const ratio = m.ratio as number;
     targets.push({ name: `redis bytes per user ×JSON (${m.users} users)`, value: ratio, goal: '≤ 2', met: ratio <= 2 });

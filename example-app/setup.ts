@@ -158,11 +158,12 @@ async function recordEarlierLogins(sso: ScimSsoCore, store: Store, issuer: strin
   for (let i = 0; i < accounts.length; i++) await record(i, { admitted: false, reason: 'not_provisioned', scimUserId: null });
   const report = await sso.matchingReport(DEMO_CUSTOMER);
   const current = report.strategies.find((s) => s.strategy === report.currentStrategy)!;
+  // A handful of people: every one of them is among the report's examples (REPORT_EXAMPLES per category).
   for (let i = 0; i < accounts.length; i++) {
     const subject = accounts[i]!.sub;
-    const admitted = current.admitted.find((a) => a.ssoUser.subject === subject);
-    const inactive = current.inactive.find((a) => a.ssoUser.subject === subject);
-    const ambiguous = current.ambiguous.some((a) => a.ssoUser.subject === subject);
+    const admitted = current.admitted.examples.find((a) => a.ssoUser.subject === subject);
+    const inactive = current.inactive.examples.find((a) => a.ssoUser.subject === subject);
+    const ambiguous = current.ambiguous.examples.some((a) => a.ssoUser.subject === subject);
     if (admitted) await record(i, { admitted: true, reason: null, scimUserId: admitted.scimUser.id });
     else if (inactive) await record(i, { admitted: false, reason: 'deactivated', scimUserId: inactive.scimUser.id });
     else if (ambiguous) await record(i, { admitted: false, reason: 'ambiguous', scimUserId: null });

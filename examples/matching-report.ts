@@ -13,5 +13,5 @@ report.currentStrategy;       // 'OidcEmailToScimUsername'
 report.recommendedStrategy;   // 'OidcSubToScimExternalId'
 report.reason;                // 'OidcSubToScimExternalId matches 4 of 4 SSO users to exactly one SCIM user … — the current … matches 2'
 report.warnings;              // e.g. an Entra client matching on `sub`, SSO users without an email claim, userNames without a domain
-report.strategies;            // per strategy: admitted, inactive, deleted, affected (would be refused not_provisioned), ambiguous, unmatchedScimUsers
+report.strategies;            // per strategy, each as { count, examples } (the first 50): admitted, inactive, deleted, affected (would be refused not_provisioned), ambiguous, unmatchedScimUsers
 // #endregion report

@@ -75,6 +75,11 @@ export function fold(value: string): string {
   return foldCase(value.replace(ASCII_EDGE_SPACE, ''));
 }
 
+/** Whether `fold(value)` is '' (the value is ASCII whitespace only: folding empties nothing else), without folding. */
+export function foldsEmpty(value: string): boolean {
+  return !/[^\t\n\v\f\r ]/.test(value);
+}
+
 /** The case folding alone, without trimming: for substring comparisons (`co`, `sw`, `ew` filters). */
 export function foldCase(value: string): string {
   if (isAsciiOnly(value)) return value.toLowerCase();

@@ -1,48 +1,93 @@
-/** Loads what the matching report needs from the store, in Redis-friendly pages, and builds the report. */
+/**
+ * Reads what the matching report needs from the store a page at a time and builds it (src/match/report.ts):
+ * the SSO users in scan batches of REPORT_PAGE, each batch's lookups under the five strategies in one
+ * batched store read (findUsersForLoginBatch: the guard's own lookup, tombstones included), then the SCIM
+ * users in creation order, REPORT_PAGE at a time, to count those nobody matched. What it holds at any time:
+ * two pages and their answers, the examples, and a bit per SCIM user per strategy (docs/matching-report.md).
+ */
 import { candidateOf, matchPolicyOf } from './guard/guard.js';
-import type { Store } from './store/store.js';
-import { buildMatchingReport, lookupKey, unmatchedLookups, type MatchingReport } from './match/report.js';
-import { isMatchingStrategy, type ScimCandidate } from './match/strategies.js';
+import type { NumberedUser, Store, StoredSsoUser } from './store/store.js';
+import {
+  finishReport,
+  planSsoUsers,
+  startReport,
+  tallyScimUsers,
+  tallySsoUsers,
+  type LookupAnswer,
+  type MatchingReport,
+  type NumberedCandidate,
+} from './match/report.js';
+import { isMatchingStrategy, type StoreLookup } from './match/strategies.js';
 
-const PAGE = 500;
+/** SSO users per scan batch, and SCIM users per page. */
+export const REPORT_PAGE = 500;
 
-/** Every SCIM user of a connection, read in pages of 500 (one round trip each). */
-export async function loadScimUsers(store: Store, connectionId: string): Promise<ScimCandidate[]> {
-  const users: ScimCandidate[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await store.listPage(connectionId, 'User', offset, PAGE);
-    for (const resource of page.resources) users.push(candidateOf(resource));
-    if (page.resources.length < PAGE) return users;
-  }
+/** What a customer without a SCIM connection finds: nobody (the report then says "affected" for everyone). */
+const NO_ANSWER: LookupAnswer = { users: [], deletedMatch: false };
+
+/** The parts of a stored user that matching reads (its JSON parsed once, then dropped). */
+function numbered(user: NumberedUser): NumberedCandidate {
+  const { id, userName, externalId, active } = candidateOf(user);
+  return { id, userName, externalId, active, seq: user.seq };
+}
+
+/** The store's answers to `lookups`, in order (ONE round trip); each SCIM user parsed once. */
+async function answers(store: Store, connectionId: string, lookups: StoreLookup[]): Promise<LookupAnswer[]> {
+  const found = await store.findUsersForLoginBatch(
+    connectionId,
+    lookups.map((l) => ({ attribute: l.index, value: l.value })),
+  );
+  const parsed = new Map<NumberedUser, NumberedCandidate>(); // the batch answers a user found twice as one object
+  const candidate = (user: NumberedUser) => {
+    const c = parsed.get(user) ?? numbered(user);
+    parsed.set(user, c);
+    return c;
+  };
+  return found.map(({ users, deletedMatch }) => ({ users: users.map(candidate), deletedMatch }));
 }
 
 /** `requireVerifiedEmail` is the instance default, for clients that leave it null. */
 export async function matchingReport(store: Store, customerId: string, requireVerifiedEmail = false): Promise<MatchingReport> {
-  const [client, connection, ssoUsers] = await Promise.all([
-    store.getOidcClient(customerId),
-    store.getConnectionByCustomer(customerId),
-    store.listSsoUsers(customerId),
-  ]);
-  const scimUsers = connection ? await loadScimUsers(store, connection.connectionId) : [];
-  const input = {
+  const { client, connection } = await store.getCustomer(customerId);
+  const tally = startReport({
     customerId,
     currentStrategy: client && isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : null,
     idpType: client?.idpType ?? null,
     subjectClaim: client?.subjectClaim ?? null,
-    ssoUsers,
-    scimUsers,
     policy: matchPolicyOf(client, requireVerifiedEmail),
+  });
+  // The next page is read and its lookups sent before this one is tallied, so that the store works on them
+  // meanwhile (two pages in memory at most). Reads are marked handled at once: errors surface when awaited.
+  const ahead = <T>(read: Promise<T>): Promise<T> => (read.catch(() => {}), read);
+  const lookUp = (users: StoredSsoUser[]) => {
+    const plan = planSsoUsers(tally, users);
+    const found = connection ? answers(store, connection.connectionId, plan.distinct) : Promise.resolve(plan.distinct.map(() => NO_ANSWER));
+    return ahead(found.then((f) => ({ plan, found: f })));
   };
-  const first = buildMatchingReport(input);
-  if (!connection) return first;
-  // Second pass: which of the unmatched lookups a deleted SCIM user once answered (tombstones, pages of 500).
-  const pending = unmatchedLookups(first, ssoUsers, input.policy);
-  if (pending.length === 0) return first;
-  const deletedLookups = new Set<string>();
-  for (let i = 0; i < pending.length; i += PAGE) {
-    const batch = pending.slice(i, i + PAGE);
-    const flags = await store.findDeletedUsers(connection.connectionId, batch);
-    batch.forEach((lookup, j) => flags[j] && deletedLookups.add(lookupKey(lookup.attribute, lookup.value)));
+  let batch = await store.scanSsoUsers(customerId, '0', REPORT_PAGE);
+  let current = lookUp(batch.users);
+  for (;;) {
+    const next = batch.cursor === '0' ? null : await store.scanSsoUsers(customerId, batch.cursor, REPORT_PAGE);
+    const following = next ? lookUp(next.users) : null;
+    const { plan, found } = await current;
+    tallySsoUsers(tally, plan, found);
+    if (!next || !following) break;
+    [batch, current] = [next, following];
   }
-  return deletedLookups.size ? buildMatchingReport({ ...input, deletedLookups }) : first;
+  // Second pass, once every match is known: the SCIM users none of them included.
+  if (connection) {
+    const readPage = (after: number) => ahead(store.scanUsers(connection.connectionId, after, REPORT_PAGE));
+    let page = readPage(0);
+    for (let done = false; !done;) {
+      const users = await page;
+      done = users.length < REPORT_PAGE;
+      if (!done) page = readPage(users[users.length - 1]!.seq);
+      tallyScimUsers(
+        tally,
+        users.map((u) => u.seq),
+        (i) => numbered(users[i]!),
+      );
+    }
+  }
+  return finishReport(tally);
 }

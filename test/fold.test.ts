@@ -3,7 +3,7 @@
  * value they imitate; canonically equal spellings (NFC) collide, as they are the same text.
  */
 import { describe, expect, it } from 'vitest';
-import { fold, foldCase, localPart } from '../src/fold.js';
+import { fold, foldCase, foldsEmpty, localPart } from '../src/fold.js';
 
 describe('fold', () => {
   it('lower-cases plain ASCII and trims ASCII whitespace at both ends only', () => {
@@ -53,5 +53,11 @@ describe('fold', () => {
     expect(foldCase(' Alice ')).toBe(' alice ');
     expect(localPart('a@b@corp.test')).toBe('a@b');
     expect(localPart('no-domain')).toBe('no-domain');
+  });
+
+  it('foldsEmpty says whether a value folds to nothing, exactly as fold does', () => {
+    for (const value of ['', ' ', '\t\r\n\v\f ', 'a', ' a ', '\u00a0', '\ufeff', '\u200d', ' \u2000 ', 'İ', '\u0301']) {
+      expect({ value, empty: foldsEmpty(value) }).toEqual({ value, empty: fold(value) === '' });
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The Compare page's data: one SSO user, and for each strategy the SCIM users the guard would look at and
- * what it would decide. It runs the guard's own steps — `lookupFor`, the store's `findUsersForLogin`,
- * `findMatches`, `decide` — so the page can never disagree with a real login.
+ * what it would decide. It runs the guard's own steps — `lookupFor`, the store's login lookup (the five in
+ * one batched read), `findMatches`, `decide` — so the page can never disagree with a real login. It reads
+ * the one SSO user and the SCIM users its lookups find: nothing grows with the customer.
  */
 import type { ScimConnection } from '../connections.js';
 import { fold } from '../fold.js';
@@ -54,12 +55,11 @@ export const identityOfSsoUser = (u: StoredSsoUser): SsoIdentity => ({
 
 /** Null when the customer has no SSO user with this subject. */
 export async function loadCompare(api: DashboardApi, customerId: string, subject: string): Promise<CompareData | null> {
-  const [client, connection, ssoUsers] = await Promise.all([
+  const [client, connection, ssoUser] = await Promise.all([
     api.fetchOidcClient(customerId),
     api.fetchScimConnection(customerId),
-    api.listSsoUsers(customerId),
+    api.store.getSsoUser(customerId, subject),
   ]);
-  const ssoUser = ssoUsers.find((u) => u.subject === subject);
   if (!ssoUser) return null;
   const identity = identityOfSsoUser(ssoUser);
   const policy = matchPolicyOf(client, api.options.requireVerifiedEmail);
@@ -73,19 +73,22 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
       return candidate;
     });
 
-  const strategies: StrategyComparison[] = [];
-  for (const strategy of MATCHING_STRATEGIES) {
-    const lookup = lookupFor(strategy, identity, policy);
-    let matched: ScimCandidate[] = [];
-    let deletedMatch = false;
-    if (connection && lookup) {
-      const found = await api.store.findUsersForLogin(connection.connectionId, lookup.index, lookup.value);
-      matched = findMatches(strategy, identity, add(found.users), policy);
-      deletedMatch = found.deletedMatch;
-    }
-    const decision = decide({ hasConnection: connection !== null, matches: matched, deletedMatch });
-    strategies.push({ strategy, lookup, matchedIds: matched.map((m) => m.id), decision });
-  }
+  const planned = MATCHING_STRATEGIES.map((strategy) => ({ strategy, lookup: lookupFor(strategy, identity, policy) }));
+  const asked = connection ? planned.filter((p): p is { strategy: MatchingStrategy; lookup: StoreLookup } => p.lookup !== null) : [];
+  const found =
+    connection && asked.length
+      ? await api.store.findUsersForLoginBatch(
+          connection.connectionId,
+          asked.map(({ lookup }) => ({ attribute: lookup.index, value: lookup.value })),
+        )
+      : [];
+  const answerOf = new Map(asked.map(({ strategy }, i) => [strategy, found[i]!]));
+  const strategies: StrategyComparison[] = planned.map(({ strategy, lookup }) => {
+    const answer = answerOf.get(strategy);
+    const matched: ScimCandidate[] = answer ? findMatches(strategy, identity, add(answer.users), policy) : [];
+    const decision = decide({ hasConnection: connection !== null, matches: matched, deletedMatch: answer?.deletedMatch ?? false });
+    return { strategy, lookup, matchedIds: matched.map((m) => m.id), decision };
+  });
   // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
   if (connection && ssoUser.email) add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email)));
 

@@ -120,7 +120,6 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
     fetchOidcClient: sso.fetchOidcClient,
     updateOidcClient: sso.updateOidcClient,
     rotateScimToken: sso.rotateScimToken,
-    listSsoUsers: sso.listSsoUsers,
     matchingReport: sso.matchingReport,
     fetchRoleMapping: sso.fetchRoleMapping,
     setRoleMapping: sso.setRoleMapping,

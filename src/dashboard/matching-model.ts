@@ -1,12 +1,11 @@
 /**
  * The SCIM Matching page's data: the matching report cut down to what the page shows (counts per strategy
- * and at most MAX_LISTED affected and ambiguous users each), so a 10,000-user report stays a small page.
- * The same model is rendered by the server (first paint, no JavaScript) and by the page script.
+ * and the report's examples of affected and ambiguous users, REPORT_EXAMPLES each), so a 100,000-user
+ * report stays a small page. The same model is rendered by the server (first paint, no JavaScript) and by
+ * the page script.
  */
 import type { MatchingReport, SsoUserSummary } from '../match/report.js';
 import { MATCHING_STRATEGIES, isMatchingStrategy, type MatchingStrategy } from '../match/strategies.js';
-
-export const MAX_LISTED = 200;
 
 export interface ListedUser {
   subject: string;
@@ -23,9 +22,9 @@ export interface StrategyModel {
   affected: number;
   ambiguous: number;
   unmatchedScimUsers: number;
-  /** The first MAX_LISTED affected users. */
+  /** The report's examples of affected users (most recently seen first). */
   affectedUsers: ListedUser[];
-  /** The first MAX_LISTED ambiguous users. */
+  /** The report's examples of ambiguous users. */
   ambiguousUsers: ListedUser[];
 }
 
@@ -54,14 +53,14 @@ export function matchingModel(report: MatchingReport, compareUrl: string): Match
     compareUrl,
     strategies: report.strategies.map((s) => ({
       strategy: s.strategy,
-      admitted: s.admitted.length,
+      admitted: s.admitted.count,
       // Deleted users are refused like deactivated ones: the dashboard counts them together.
-      inactive: s.inactive.length + s.deleted.length,
-      affected: s.affected.length,
-      ambiguous: s.ambiguous.length,
-      unmatchedScimUsers: s.unmatchedScimUsers.length,
-      affectedUsers: s.affected.slice(0, MAX_LISTED).map(listed),
-      ambiguousUsers: s.ambiguous.slice(0, MAX_LISTED).map((a) => listed(a.ssoUser)),
+      inactive: s.inactive.count + s.deleted.count,
+      affected: s.affected.count,
+      ambiguous: s.ambiguous.count,
+      unmatchedScimUsers: s.unmatchedScimUsers.count,
+      affectedUsers: s.affected.examples.map(listed),
+      ambiguousUsers: s.ambiguous.examples.map((a) => listed(a.ssoUser)),
     })),
   };
 }

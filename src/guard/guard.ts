@@ -84,7 +84,7 @@ export async function runGuard(store: Store, config: CustomerConfig, claims: Cla
       user: ssoUserRecord(claims, identity, { admitted: true, reason: null, scimUserId: null }),
     });
     // The index narrows; the strategy decides (the same pure function the matching report uses).
-    const matches = findMatches(strategy, identity, found.users.map(candidateOf), policy) as (ScimUserView & ScimCandidate)[];
+    const matches = findMatches(strategy, identity, found.users.map(candidateOf), policy);
     const decision: GuardDecision = decide({ hasConnection: connection !== null, matches, deletedMatch: found.deletedMatch });
     const scimUser: ScimUserView | null = decision.admit && decision.scimUser ? (matches.find((m) => m.id === decision.scimUser!.id) ?? null) : null;
     const admittedStored = scimUser ? found.users.find((u) => u.id === scimUser.id) : undefined;

@@ -1,24 +1,39 @@
 /**
  * The SCIM Matching report: a dry run of all five strategies over a customer's recorded SSO users and SCIM
- * users, changing nothing. For each strategy it sorts SSO users into admitted / inactive / affected /
- * ambiguous, lists SCIM users nobody matched, and recommends a strategy with its reason in words.
+ * users, changing nothing. For each strategy it counts the SSO users who would be admitted, refused as
+ * deactivated, deleted, not provisioned ("affected") or ambiguous, and the SCIM users nobody matched, with a
+ * few examples of each; then it recommends a strategy with its reason in words.
  *
- * Cost: one pass over the SSO users and one over the SCIM users (read in pages of 500), then for each
- * strategy one hash map over the SCIM users and one lookup per SSO user: O(5 · (S + U)) time, O(S + U) memory.
+ * It is built a page at a time, so that its memory does not grow with the customer (src/matching-report.ts
+ * reads the pages; docs/matching-report.md): `planSsoUsers` says what a page of SSO users needs looked up,
+ * `tallySsoUsers` takes the page with what the store answered, `tallyScimUsers` a page of SCIM users in
+ * creation order once every SSO user is tallied, and `finishReport` turns the tally into the report. No
+ * I/O: the same steps run over users already in memory (report-in-memory.ts).
  */
-import { fold, localPart } from '../fold.js';
-import { decide } from './decide.js';
+import { fold } from '../fold.js';
+import { byUtf8, seenScore } from '../seen-order.js';
 import type { StoredSsoUser } from '../store/store.js';
+import { decide } from './decide.js';
+import { countFirst, countInOrder, keepAt, noExamples, type Examples } from './examples.js';
+import { SeqSet } from './seq-set.js';
 import {
   MATCHING_STRATEGIES,
-  findMatches,
   lookupFor,
+  matchesOf,
   type MatchIndex,
   type MatchPolicy,
   type MatchingStrategy,
   type ScimCandidate,
   type SsoIdentity,
+  type StoreLookup,
 } from './strategies.js';
+
+export type { Examples } from './examples.js';
+
+/** Examples kept per category and strategy. */
+export const REPORT_EXAMPLES = 50;
+/** SCIM users listed per ambiguous example. */
+export const AMBIGUOUS_LISTED = 10;
 
 export interface SsoUserSummary {
   subject: string;
@@ -37,20 +52,39 @@ export interface ScimUserSummary {
   active: boolean;
 }
 
+/** An SSO user and the one SCIM user a strategy matches it to. */
+export interface MatchExample {
+  ssoUser: SsoUserSummary;
+  scimUser: ScimUserSummary;
+}
+
+/** An SSO user that a strategy matches to several active SCIM users. */
+export interface AmbiguousExample {
+  ssoUser: SsoUserSummary;
+  /** How many active SCIM users it matches. */
+  matches: number;
+  /** The first AMBIGUOUS_LISTED of them, in creation order. */
+  scimUsers: ScimUserSummary[];
+}
+
+/**
+ * One strategy on the customer's data: counts, and examples of SSO users most recently seen first (SCIM
+ * users in creation order).
+ */
 export interface StrategyEvaluation {
   strategy: MatchingStrategy;
   /** SSO users matching exactly one active SCIM user: they would be admitted. */
-  admitted: { ssoUser: SsoUserSummary; scimUser: ScimUserSummary }[];
-  /** SSO users matching exactly one inactive SCIM user: refused as `deactivated`. */
-  inactive: { ssoUser: SsoUserSummary; scimUser: ScimUserSummary }[];
+  admitted: Examples<MatchExample>;
+  /** SSO users matching no active SCIM user but an inactive one: refused as `deactivated`. */
+  inactive: Examples<MatchExample>;
   /** SSO users whose only match was deleted from SCIM: refused as `deleted`. */
-  deleted: SsoUserSummary[];
+  deleted: Examples<SsoUserSummary>;
   /** SSO users matching nothing: refused as `not_provisioned` (the dashboard lists them as Inactive). */
-  affected: SsoUserSummary[];
-  /** SSO users matching more than one SCIM user: refused as `ambiguous`. */
-  ambiguous: { ssoUser: SsoUserSummary; scimUsers: ScimUserSummary[] }[];
+  affected: Examples<SsoUserSummary>;
+  /** SSO users matching more than one active SCIM user: refused as `ambiguous`. */
+  ambiguous: Examples<AmbiguousExample>;
   /** SCIM users no recorded SSO user matches. */
-  unmatchedScimUsers: ScimUserSummary[];
+  unmatchedScimUsers: Examples<ScimUserSummary>;
 }
 
 export interface MatchingReport {
@@ -64,35 +98,50 @@ export interface MatchingReport {
   strategies: StrategyEvaluation[];
 }
 
-export interface ReportInput {
+/** What the report is about: the customer and its OIDC client's settings. */
+export interface ReportContext {
   customerId: string;
   currentStrategy: MatchingStrategy | null;
   idpType: string | null;
   subjectClaim: string | null;
-  ssoUsers: StoredSsoUser[];
-  scimUsers: ScimCandidate[];
-  /** Index lookups (see lookupKey) that a deleted SCIM user once answered; read by the loader from the store. */
-  deletedLookups?: ReadonlySet<string>;
   /** The client's matching policy (guard.ts matchPolicyOf), as the guard applies it. Default: {}. */
   policy?: MatchPolicy;
 }
 
-/** The key of an index lookup in `deletedLookups`. */
-export const lookupKey = (index: MatchIndex, value: string): string => `${index}\u0000${value}`;
+/** A SCIM user as matching sees it, with its creation number in the connection (the store's `seq`). */
+export type NumberedCandidate = ScimCandidate & { seq: number };
 
-/** The lookups of SSO users that no live SCIM user matches, per the report: the ones worth a tombstone check. */
-export function unmatchedLookups(report: MatchingReport, ssoUsers: StoredSsoUser[], policy: MatchPolicy = {}): { attribute: MatchIndex; value: string }[] {
-  const bySubject = new Map(ssoUsers.map((u) => [u.subject, u]));
-  const seen = new Map<string, { attribute: MatchIndex; value: string }>();
-  for (const evaluation of report.strategies) {
-    for (const summary of evaluation.affected) {
-      const user = bySubject.get(summary.subject);
-      const lookup = user ? lookupFor(evaluation.strategy, identityOf(user), policy) : null;
-      if (lookup) seen.set(lookupKey(lookup.index, lookup.value), { attribute: lookup.index, value: lookup.value });
-    }
-  }
-  return [...seen.values()];
+/** What the store answered for one lookup: the users it found, in creation order, and its tombstone flag. */
+export interface LookupAnswer {
+  users: NumberedCandidate[];
+  deletedMatch: boolean;
 }
+
+interface StrategyTally extends StrategyEvaluation {
+  /** The SCIM users this strategy matched to some SSO user (all matches, ambiguous and inactive included). */
+  matched: SeqSet;
+}
+
+/** The report so far. */
+export interface ReportTally {
+  context: ReportContext;
+  ssoUsers: number;
+  scimUsers: number;
+  /** SSO users without an email claim; with email_verified other than true; without email_verified. */
+  withoutEmail: number;
+  unverified: number;
+  unstated: number;
+  /** SCIM users whose userName has no `@`: counted when first matched (see `seen`), the others in the second pass. */
+  noDomain: number;
+  /** The SCIM users some strategy matched (the union of the strategies' `matched`). */
+  seen: SeqSet;
+  /** Matches under OidcEmailUsernameToScimUsername pairing an email with a userName of another domain. */
+  crossingDomains: number;
+  strategies: StrategyTally[];
+}
+
+/** The key of a lookup, to find its answer again (lookups of several strategies and users coincide). */
+export const lookupKey = (index: MatchIndex, value: string): string => `${index}\u0000${value}`;
 
 const identityOf = (u: StoredSsoUser): SsoIdentity => ({
   subject: u.subject,
@@ -113,73 +162,6 @@ const summary = (u: StoredSsoUser): SsoUserSummary => ({
 
 const scimSummary = (u: ScimCandidate): ScimUserSummary => ({ id: u.id, userName: u.userName, externalId: u.externalId, active: u.active });
 
-/** The SCIM users grouped by the key each index would hold (the same keys the store indexes use). */
-function indexBy(index: MatchIndex, users: ScimCandidate[]): Map<string, ScimCandidate[]> {
-  const map = new Map<string, ScimCandidate[]>();
-  for (const user of users) {
-    const key = index === 'userName' ? fold(user.userName) : index === 'externalId' ? user.externalId : fold(localPart(user.userName));
-    if (key === null || key === '') continue;
-    const list = map.get(key);
-    if (list) list.push(user);
-    else map.set(key, [user]);
-  }
-  return map;
-}
-
-export function evaluateStrategy(
-  strategy: MatchingStrategy,
-  ssoUsers: StoredSsoUser[],
-  scimUsers: ScimCandidate[],
-  indexes: Map<MatchIndex, Map<string, ScimCandidate[]>>,
-  deletedLookups: ReadonlySet<string> = new Set(),
-  policy: MatchPolicy = {},
-): StrategyEvaluation {
-  const evaluation: StrategyEvaluation = { strategy, admitted: [], inactive: [], deleted: [], affected: [], ambiguous: [], unmatchedScimUsers: [] };
-  const matched = new Set<string>();
-  for (const ssoUser of ssoUsers) {
-    const identity = identityOf(ssoUser);
-    const lookup = lookupFor(strategy, identity, policy);
-    const candidates = lookup ? (indexes.get(lookup.index)?.get(lookup.value) ?? []) : [];
-    const matches = findMatches(strategy, identity, candidates, policy);
-    for (const m of matches) matched.add(m.id);
-    // The guard's own decision (src/match/decide.ts), so the report can never disagree with a login.
-    const deletedMatch = lookup !== null && deletedLookups.has(lookupKey(lookup.index, lookup.value));
-    const decision = decide({ hasConnection: true, matches, deletedMatch });
-    if (decision.admit) evaluation.admitted.push({ ssoUser: summary(ssoUser), scimUser: scimSummary(decision.scimUser!) });
-    else if (decision.reason === 'ambiguous')
-      evaluation.ambiguous.push({ ssoUser: summary(ssoUser), scimUsers: matches.filter((m) => m.active).map(scimSummary) });
-    else if (decision.reason === 'deactivated') evaluation.inactive.push({ ssoUser: summary(ssoUser), scimUser: scimSummary(decision.scimUser!) });
-    else (decision.reason === 'deleted' ? evaluation.deleted : evaluation.affected).push(summary(ssoUser));
-  }
-  evaluation.unmatchedScimUsers = scimUsers.filter((u) => !matched.has(u.id)).map(scimSummary);
-  return evaluation;
-}
-
-/** The strategy that admits the most SSO users with no ambiguous match; ties keep the current one. */
-function recommend(input: ReportInput, evaluations: StrategyEvaluation[]): { strategy: MatchingStrategy | null; reason: string } {
-  if (input.ssoUsers.length === 0) {
-    return { strategy: null, reason: 'No one has logged in through this OIDC client yet: there is no data to compare strategies on.' };
-  }
-  const safe = evaluations.filter((e) => e.ambiguous.length === 0);
-  const pool = safe.length ? safe : evaluations;
-  const rank = (e: StrategyEvaluation) => e.admitted.length + e.inactive.length;
-  const best = [...pool].sort((a, b) => rank(b) - rank(a) || Number(b.strategy === input.currentStrategy) - Number(a.strategy === input.currentStrategy))[0]!;
-  const total = input.ssoUsers.length;
-  const matchedCount = rank(best);
-  const parts = [`${best.strategy} matches ${matchedCount} of ${total} SSO user${total === 1 ? '' : 's'} to exactly one SCIM user`];
-  if (best.inactive.length) parts.push(`(${best.inactive.length} of them deactivated in SCIM, correctly refused)`);
-  if (best.affected.length) parts.push(`and leaves ${best.affected.length} unmatched`);
-  if (!safe.length) parts.push('— every strategy has ambiguous matches; fix duplicate userNames or externalIds first');
-  else if (best.strategy === input.currentStrategy) parts.push('— it is the current strategy; no change needed');
-  else if (input.currentStrategy) {
-    const current = evaluations.find((e) => e.strategy === input.currentStrategy)!;
-    parts.push(
-      `— the current ${input.currentStrategy} matches ${rank(current)}${current.ambiguous.length ? ` with ${current.ambiguous.length} ambiguous` : ''}`,
-    );
-  }
-  return { strategy: best.strategy, reason: `${parts.join(' ')}.` };
-}
-
 /** The domain of an address, folded; null when it has none. */
 const domainOf = (value: string | null): string | null => {
   if (!value) return null;
@@ -187,64 +169,224 @@ const domainOf = (value: string | null): string | null => {
   return at === -1 ? null : fold(value.slice(at + 1));
 };
 
-function warningsFor(input: ReportInput, evaluations: StrategyEvaluation[], recommended: MatchingStrategy | null): string[] {
-  const warnings: string[] = [];
-  for (const strategy of new Set([input.currentStrategy, recommended])) {
-    if (strategy !== 'OidcEmailUsernameToScimUsername') continue;
-    const evaluation = evaluations.find((e) => e.strategy === strategy)!;
-    const crossing = [...evaluation.admitted, ...evaluation.inactive].filter(({ ssoUser, scimUser }) => {
-      const [sso, scim] = [domainOf(ssoUser.email), domainOf(scimUser.userName)];
-      return sso !== null && scim !== null && sso !== scim;
-    }).length;
-    if (crossing) {
-      warnings.push(
-        `${crossing} match${crossing === 1 ? '' : 'es'} under OidcEmailUsernameToScimUsername pair${crossing === 1 ? 's' : ''} an email with a SCIM userName in another domain: this strategy ignores domains, so anyone whose IdP issues that local part in any domain would match. Use it only when the IdP issues emails in the customer's own domains.`,
-      );
+export function startReport(context: ReportContext): ReportTally {
+  return {
+    context,
+    ssoUsers: 0,
+    scimUsers: 0,
+    withoutEmail: 0,
+    unverified: 0,
+    unstated: 0,
+    noDomain: 0,
+    seen: new SeqSet(),
+    crossingDomains: 0,
+    strategies: MATCHING_STRATEGIES.map((strategy) => ({
+      strategy,
+      admitted: noExamples(),
+      inactive: noExamples(),
+      deleted: noExamples(),
+      affected: noExamples(),
+      ambiguous: noExamples(),
+      unmatchedScimUsers: noExamples(),
+      matched: new SeqSet(),
+    })),
+  };
+}
+
+/** A page of SSO users and the lookup each needs under each strategy. */
+export interface SsoUserPlan {
+  users: StoredSsoUser[];
+  /** The distinct lookups the page needs: what to ask the store. */
+  distinct: StoreLookup[];
+  /** `at[u][s]`: the position in `distinct` of user u's lookup under the tally's strategy s; -1 for none. */
+  at: number[][];
+}
+
+/** What a page of SSO users needs looked up under the five strategies. */
+export function planSsoUsers(tally: ReportTally, users: StoredSsoUser[]): SsoUserPlan {
+  const positions = new Map<string, number>();
+  const distinct: StoreLookup[] = [];
+  const at = users.map((user) => {
+    const identity = identityOf(user);
+    return tally.strategies.map(({ strategy }) => {
+      const lookup = lookupFor(strategy, identity, tally.context.policy);
+      if (!lookup) return -1;
+      const key = lookupKey(lookup.index, lookup.value);
+      let position = positions.get(key);
+      if (position === undefined) {
+        positions.set(key, (position = distinct.length));
+        distinct.push(lookup);
+      }
+      return position;
+    });
+  });
+  return { users, distinct, at };
+}
+
+const NOTHING: LookupAnswer = { users: [], deletedMatch: false };
+
+/** Where an SSO user goes in the examples' order (src/seen-order.ts), computed once per user. */
+interface SeenKey {
+  score: number;
+  subject: string;
+}
+/** The key of each kept example (pair or summary), to compare newcomers with. */
+const keys = new WeakMap<object, SeenKey>();
+const before = (key: SeenKey, example: object): number => {
+  const other = keys.get(example)!;
+  return key.score - other.score || byUtf8(key.subject, other.subject);
+};
+
+/** Counts an SSO user in `list`: where its example goes among the first, or -1 when it is not kept. */
+const place = <T extends object>(list: Examples<T>, key: SeenKey): number => countInOrder(list, REPORT_EXAMPLES, key, before);
+
+/** Keeps `item` as an example at `at` (from place). */
+function keep<T extends object>(list: Examples<T>, at: number, key: SeenKey, item: T): void {
+  keys.set(item, key);
+  keepAt(list, REPORT_EXAMPLES, at, item);
+}
+
+/**
+ * Tallies a planned page of SSO users under every strategy; `answers[i]` is what the store answered for
+ * `plan.distinct[i]`. Each decision is the guard's own (the strategy's lookup and `matchesOf`, as
+ * `findMatches` does, then `decide`), so the report can never disagree with a login. Examples are made
+ * only when kept: most users cost no allocation beyond the decision.
+ */
+export function tallySsoUsers(tally: ReportTally, plan: SsoUserPlan, answers: LookupAnswer[]): void {
+  const { users, at: positions, distinct } = plan;
+  for (let u = 0; u < users.length; u++) {
+    const user = users[u]!;
+    tally.ssoUsers++;
+    if (!user.email) tally.withoutEmail++;
+    if (user.emailVerified === false) tally.unverified++;
+    if (user.email && user.emailVerified === null) tally.unstated++;
+    const key: SeenKey = { score: seenScore(user.lastSeenAt), subject: user.subject };
+    let ssoUser: SsoUserSummary | undefined; // made once, when the user is first kept as an example
+    for (let k = 0; k < tally.strategies.length; k++) {
+      const s = tally.strategies[k]!;
+      const position = positions[u]![k]!;
+      const found = position === -1 ? NOTHING : answers[position]!;
+      const matches = matchesOf(position === -1 ? null : distinct[position]!, found.users);
+      for (const m of matches) {
+        s.matched.add(m.seq);
+        if (tally.seen.has(m.seq)) continue;
+        tally.seen.add(m.seq);
+        if (!m.userName.includes('@')) tally.noDomain++;
+      }
+      const decision = decide({ hasConnection: true, matches, deletedMatch: found.deletedMatch });
+      if (decision.admit || decision.reason === 'deactivated') {
+        const scimUser = decision.scimUser!;
+        const list = decision.admit ? s.admitted : s.inactive;
+        const at = place(list, key);
+        if (at !== -1) keep(list, at, key, { ssoUser: (ssoUser ??= summary(user)), scimUser: scimSummary(scimUser) });
+        if (s.strategy === 'OidcEmailUsernameToScimUsername') {
+          const [sso, scim] = [domainOf(user.email), domainOf(scimUser.userName)];
+          if (sso !== null && scim !== null && sso !== scim) tally.crossingDomains++;
+        }
+      } else if (decision.reason === 'ambiguous') {
+        const at = place(s.ambiguous, key);
+        if (at === -1) continue;
+        const active = matches.filter((m) => m.active);
+        const example = { ssoUser: (ssoUser ??= summary(user)), matches: active.length, scimUsers: active.slice(0, AMBIGUOUS_LISTED).map(scimSummary) };
+        keep(s.ambiguous, at, key, example);
+      } else {
+        // One summary may be an example in several categories: each keeps the same key for it.
+        const list = decision.reason === 'deleted' ? s.deleted : s.affected;
+        const at = place(list, key);
+        if (at !== -1) keep(list, at, key, (ssoUser ??= summary(user)));
+      }
     }
   }
-  if (input.idpType === 'MicrosoftEntra' && input.subjectClaim === 'sub' && input.currentStrategy?.startsWith('OidcSub')) {
+}
+
+/**
+ * Tallies a page of SCIM users, in creation order, after every SSO user: those a strategy's matches did not
+ * include are its unmatched ones (examples: the first created). `candidate(i)` reads user i (its JSON
+ * parsed): asked only for users no strategy matched (their userName was read when matched) and for
+ * examples, so most users of a well-matched customer are never parsed twice.
+ */
+export function tallyScimUsers(tally: ReportTally, seqs: number[], candidate: (i: number) => ScimCandidate): void {
+  seqs.forEach((seq, i) => {
+    tally.scimUsers++;
+    let read: ScimCandidate | undefined;
+    if (!tally.seen.has(seq) && !(read = candidate(i)).userName.includes('@')) tally.noDomain++;
+    for (const { matched, unmatchedScimUsers: list } of tally.strategies) {
+      if (!matched.has(seq) && countFirst(list, REPORT_EXAMPLES)) list.examples.push(scimSummary((read ??= candidate(i))));
+    }
+  });
+}
+
+const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
+
+/** The strategy that admits the most SSO users with no ambiguous match; ties keep the current one. */
+function recommend(tally: ReportTally, evaluations: StrategyEvaluation[]): { strategy: MatchingStrategy | null; reason: string } {
+  const current = tally.context.currentStrategy;
+  if (tally.ssoUsers === 0) {
+    return { strategy: null, reason: 'No one has logged in through this OIDC client yet: there is no data to compare strategies on.' };
+  }
+  const safe = evaluations.filter((e) => e.ambiguous.count === 0);
+  const pool = safe.length ? safe : evaluations;
+  const rank = (e: StrategyEvaluation) => e.admitted.count + e.inactive.count;
+  const best = [...pool].sort((a, b) => rank(b) - rank(a) || Number(b.strategy === current) - Number(a.strategy === current))[0]!;
+  const total = tally.ssoUsers;
+  const parts = [`${best.strategy} matches ${rank(best)} of ${total} SSO user${plural(total, '', 's')} to exactly one SCIM user`];
+  if (best.inactive.count) parts.push(`(${best.inactive.count} of them deactivated in SCIM, correctly refused)`);
+  if (best.affected.count) parts.push(`and leaves ${best.affected.count} unmatched`);
+  if (!safe.length) parts.push('— every strategy has ambiguous matches; fix duplicate userNames or externalIds first');
+  else if (best.strategy === current) parts.push('— it is the current strategy; no change needed');
+  else if (current) {
+    const now = evaluations.find((e) => e.strategy === current)!;
+    parts.push(`— the current ${current} matches ${rank(now)}${now.ambiguous.count ? ` with ${now.ambiguous.count} ambiguous` : ''}`);
+  }
+  return { strategy: best.strategy, reason: `${parts.join(' ')}.` };
+}
+
+function warningsFor(tally: ReportTally, recommended: MatchingStrategy | null): string[] {
+  const { currentStrategy, idpType, subjectClaim, policy } = tally.context;
+  const warnings: string[] = [];
+  const crossing = tally.crossingDomains;
+  if (crossing && [currentStrategy, recommended].includes('OidcEmailUsernameToScimUsername')) {
+    warnings.push(
+      `${crossing} match${plural(crossing, '', 'es')} under OidcEmailUsernameToScimUsername pair${plural(crossing, 's', '')} an email with a SCIM userName in another domain: this strategy ignores domains, so anyone whose IdP issues that local part in any domain would match. Use it only when the IdP issues emails in the customer's own domains.`,
+    );
+  }
+  if (idpType === 'MicrosoftEntra' && subjectClaim === 'sub' && currentStrategy?.startsWith('OidcSub')) {
     warnings.push(
       'This Entra client matches on "sub", which Entra makes pairwise per application: it never equals anything SCIM sends. Use subjectClaim "oid" with OidcSubToScimExternalId (map externalId ← objectId in the Entra SCIM app).',
     );
   }
-  const withoutEmail = input.ssoUsers.filter((u) => !u.email).length;
+  const { withoutEmail, unverified, unstated, noDomain } = tally;
   if (withoutEmail)
     warnings.push(
-      `${withoutEmail} SSO user${withoutEmail === 1 ? ' has' : 's have'} no email claim: the email strategies cannot match them (check the "email" scope and claim mapping).`,
+      `${withoutEmail} SSO user${plural(withoutEmail, ' has', 's have')} no email claim: the email strategies cannot match them (check the "email" scope and claim mapping).`,
     );
-  const unverified = input.ssoUsers.filter((u) => u.emailVerified === false).length;
   if (unverified)
     warnings.push(
-      `${unverified} SSO user${unverified === 1 ? ' has' : 's have'} email_verified other than true: email strategies never match an unverified email.`,
+      `${unverified} SSO user${plural(unverified, ' has', 's have')} email_verified other than true: email strategies never match an unverified email.`,
     );
-  const unstated = input.ssoUsers.filter((u) => u.email && u.emailVerified === null).length;
-  if (unstated && input.policy?.requireVerifiedEmail) {
+  if (unstated && policy?.requireVerifiedEmail) {
     warnings.push(
-      `${unstated} SSO user${unstated === 1 ? ' has' : 's have'} no email_verified claim: with requireVerifiedEmail the email strategies cannot match ${unstated === 1 ? 'it' : 'them'} (Entra never sends the claim).`,
+      `${unstated} SSO user${plural(unstated, ' has', 's have')} no email_verified claim: with requireVerifiedEmail the email strategies cannot match ${plural(unstated, 'it', 'them')} (Entra never sends the claim).`,
     );
   }
-  const noDomain = input.scimUsers.filter((u) => !u.userName.includes('@')).length;
   if (noDomain)
     warnings.push(
-      `${noDomain} SCIM userName${noDomain === 1 ? ' has' : 's have'} no domain: OidcEmailToScimUsername cannot match ${noDomain === 1 ? 'it' : 'them'}; OidcEmailUsernameToScimUsername compares local parts instead.`,
+      `${noDomain} SCIM userName${plural(noDomain, ' has', 's have')} no domain: OidcEmailToScimUsername cannot match ${plural(noDomain, 'it', 'them')}; OidcEmailUsernameToScimUsername compares local parts instead.`,
     );
   return warnings;
 }
 
-/** Builds the report from already-loaded users. Pure. */
-export function buildMatchingReport(input: ReportInput): MatchingReport {
-  const indexes = new Map<MatchIndex, Map<string, ScimCandidate[]>>(
-    (['userName', 'externalId', 'userNameLocal'] as MatchIndex[]).map((index) => [index, indexBy(index, input.scimUsers)]),
-  );
-  const strategies = MATCHING_STRATEGIES.map((s) => evaluateStrategy(s, input.ssoUsers, input.scimUsers, indexes, input.deletedLookups, input.policy));
-  const { strategy, reason } = recommend(input, strategies);
+/** The report from a finished tally. */
+export function finishReport(tally: ReportTally): MatchingReport {
+  const strategies: StrategyEvaluation[] = tally.strategies.map(({ matched: _, ...evaluation }) => evaluation);
+  const { strategy, reason } = recommend(tally, strategies);
   return {
-    customerId: input.customerId,
-    currentStrategy: input.currentStrategy,
+    customerId: tally.context.customerId,
+    currentStrategy: tally.context.currentStrategy,
     recommendedStrategy: strategy,
     reason,
-    warnings: warningsFor(input, strategies, strategy),
-    totals: { ssoUsers: input.ssoUsers.length, scimUsers: input.scimUsers.length },
+    warnings: warningsFor(tally, strategy),
+    totals: { ssoUsers: tally.ssoUsers, scimUsers: tally.scimUsers },
     strategies,
   };
 }

@@ -3,7 +3,7 @@
  * behind an OIDC login is found among the customer's SCIM users. Pure functions; the guard, the matching
  * report and the dashboard all use these, so they can never disagree.
  */
-import { fold, localPart } from '../fold.js';
+import { fold, foldsEmpty, localPart } from '../fold.js';
 
 export const MATCHING_STRATEGIES = [
   'OidcSubToScimUsername',
@@ -56,7 +56,7 @@ export interface MatchPolicy {
  * trims ASCII whitespace only, so a value of Unicode spaces or format characters is present, and matches
  * only itself.
  */
-const present = (value: string | null): value is string => value !== null && fold(value) !== '';
+const present = (value: string | null): value is string => value !== null && !foldsEmpty(value);
 
 /** The email, unless the IdP said it is not verified (or said nothing, under `requireVerifiedEmail`). */
 function usableEmail(identity: SsoIdentity, policy: MatchPolicy): string | null {
@@ -89,25 +89,34 @@ export function lookupFor(strategy: MatchingStrategy, identity: SsoIdentity, pol
   }
 }
 
-/** Whether one SCIM user matches an SSO identity under a strategy. */
-export function matches(strategy: MatchingStrategy, identity: SsoIdentity, user: ScimCandidate, policy: MatchPolicy = {}): boolean {
-  const lookup = lookupFor(strategy, identity, policy);
-  if (!lookup) return false;
-  switch (lookup.index) {
+/** The value a SCIM user has in a store index (what a lookup of that index compares to). */
+export function indexValueOf(index: MatchIndex, user: ScimCandidate): string | null {
+  switch (index) {
     case 'userName':
-      return fold(user.userName) === lookup.value;
+      return fold(user.userName);
     case 'externalId':
-      return user.externalId === lookup.value;
+      return user.externalId;
     case 'userNameLocal':
-      return fold(localPart(user.userName)) === lookup.value;
+      return fold(localPart(user.userName));
   }
 }
 
-/** All SCIM users an identity matches under a strategy (more than one means ambiguous). */
-export function findMatches(strategy: MatchingStrategy, identity: SsoIdentity, users: Iterable<ScimCandidate>, policy: MatchPolicy = {}): ScimCandidate[] {
-  const out: ScimCandidate[] = [];
-  for (const user of users) if (matches(strategy, identity, user, policy)) out.push(user);
+/** Whether one SCIM user matches an SSO identity under a strategy. */
+export function matches(strategy: MatchingStrategy, identity: SsoIdentity, user: ScimCandidate, policy: MatchPolicy = {}): boolean {
+  const lookup = lookupFor(strategy, identity, policy);
+  return lookup !== null && indexValueOf(lookup.index, user) === lookup.value;
+}
+
+/** The SCIM users a lookup (of lookupFor) matches: those whose index value is the lookup's. */
+export function matchesOf<C extends ScimCandidate>(lookup: StoreLookup | null, users: Iterable<C>): C[] {
+  const out: C[] = [];
+  if (lookup) for (const user of users) if (indexValueOf(lookup.index, user) === lookup.value) out.push(user);
   return out;
+}
+
+/** All SCIM users an identity matches under a strategy (more than one means ambiguous). */
+export function findMatches<C extends ScimCandidate>(strategy: MatchingStrategy, identity: SsoIdentity, users: Iterable<C>, policy: MatchPolicy = {}): C[] {
+  return matchesOf(lookupFor(strategy, identity, policy), users);
 }
 
 export const isMatchingStrategy = (value: unknown): value is MatchingStrategy =>

@@ -2,15 +2,41 @@
  * The OIDC half of the in-memory store: OIDC clients, SSO users and the customer list. Records are kept as
  * JSON text, like the Redis store keeps them, so both stores copy (and reject) exactly the same data.
  */
-import { bySeenDescending, checkOidcClient, checkSsoUser, earlierTimestamp, parseOidcClient, parseSsoUser, type OidcMethods } from './sso-records.js';
-import { assertStoreId } from './store.js';
+import { bySeenDescending } from '../seen-order.js';
+import { checkOidcClient, checkSsoUser, earlierTimestamp, isSsoSubject, parseOidcClient, parseSsoUser, type OidcMethods } from './sso-records.js';
+import { assertCursor, assertPaging, assertStoreId, type StoredSsoUser } from './store.js';
+
+/** One SSO user as kept: firstSeenAt apart (the store picks it), lastSeenAt apart (the order), the rest as JSON. */
+interface SsoEntry {
+  subject: string;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  json: string;
+}
+
+/** A customer's SSO users. */
+interface SsoSpace {
+  bySubject: Map<string, SsoEntry>;
+  /** Subjects in the order first recorded (never removed one by one): what scans walk, by index. */
+  arrival: string[];
+  /** The entries in listSsoUsers' order, rebuilt at the next page read after a change (null = stale). */
+  ordered: SsoEntry[] | null;
+}
+
+const toUser = (e: SsoEntry): StoredSsoUser => parseSsoUser(e.firstSeenAt, e.json);
 
 /** In-memory OIDC clients and SSO users; `connectionCustomers` lists the customers with a SCIM connection. */
 export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): OidcMethods {
   /** customerId → the client as JSON. */
   const clients = new Map<string, string>();
-  /** customerId → subject → { firstSeenAt, JSON of the rest }. */
-  const ssoUsers = new Map<string, Map<string, { firstSeenAt: string; json: string }>>();
+  /** customerId → its SSO users. */
+  const ssoUsers = new Map<string, SsoSpace>();
+
+  /** The customer's SSO users in listSsoUsers' order (sorted again only after a change: O(page) otherwise). */
+  function ordered(space: SsoSpace): SsoEntry[] {
+    space.ordered ??= [...space.bySubject.values()].sort(bySeenDescending);
+    return space.ordered;
+  }
 
   return {
     async createOidcClient(client) {
@@ -48,17 +74,50 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): 
     async recordSsoUser(customerId, user) {
       assertStoreId('customerId', customerId);
       const record = checkSsoUser(user);
-      let users = ssoUsers.get(customerId);
-      if (!users) ssoUsers.set(customerId, (users = new Map()));
-      const old = users.get(record.subject);
+      let space = ssoUsers.get(customerId);
+      if (!space) ssoUsers.set(customerId, (space = { bySubject: new Map(), arrival: [], ordered: null }));
+      const old = space.bySubject.get(record.subject);
       const firstSeenAt = old ? earlierTimestamp(old.firstSeenAt, record.firstSeenAt) : record.firstSeenAt;
-      users.set(record.subject, { firstSeenAt, json: record.json });
+      if (!old) space.arrival.push(record.subject);
+      space.bySubject.set(record.subject, { subject: record.subject, firstSeenAt, lastSeenAt: record.lastSeenAt, json: record.json });
+      space.ordered = null;
     },
 
     async listSsoUsers(customerId) {
       assertStoreId('customerId', customerId);
-      const users = [...(ssoUsers.get(customerId)?.values() ?? [])].map((u) => parseSsoUser(u.firstSeenAt, u.json));
-      return users.sort(bySeenDescending);
+      const space = ssoUsers.get(customerId);
+      return space ? ordered(space).map(toUser) : [];
+    },
+
+    async listSsoUserPage(customerId, offset, count) {
+      assertStoreId('customerId', customerId);
+      assertPaging(offset, count);
+      const space = ssoUsers.get(customerId);
+      if (!space) return { total: 0, users: [] };
+      return {
+        total: space.bySubject.size,
+        users: ordered(space)
+          .slice(offset, offset + count)
+          .map(toUser),
+      };
+    },
+
+    async scanSsoUsers(customerId, cursor, count) {
+      assertStoreId('customerId', customerId);
+      assertCursor(cursor);
+      assertPaging(0, count);
+      const space = ssoUsers.get(customerId);
+      if (!space) return { cursor: '0', users: [] };
+      const from = Number(cursor);
+      const to = from + Math.max(1, count);
+      const users = space.arrival.slice(from, to).map((subject) => toUser(space.bySubject.get(subject)!));
+      return { cursor: to < space.arrival.length ? String(to) : '0', users };
+    },
+
+    async getSsoUser(customerId, subject) {
+      assertStoreId('customerId', customerId);
+      const entry = isSsoSubject(subject) ? ssoUsers.get(customerId)?.bySubject.get(subject) : undefined;
+      return entry ? toUser(entry) : null;
     },
   };
 }

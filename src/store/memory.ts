@@ -5,6 +5,7 @@
 import {
   assertIndexAttribute,
   assertCursorPaging,
+  assertLookups,
   assertPaging,
   assertQuota,
   assertResourceKind,
@@ -23,6 +24,7 @@ import {
   type LoginLookup,
   type MemberChanges,
   type MemberPage,
+  type NumberedUser,
   type Page,
   type ReadOptions,
   type ResourceKind,
@@ -349,12 +351,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return null;
   }
 
-  function found(s: Space, kind: ResourceKind, attribute: string, value: string, options?: ReadOptions): StoredResource[] {
+  /** The entries index value (attribute, value) points at, in creation order. */
+  function entriesAt(s: Space, kind: ResourceKind, attribute: string, value: string): Entry[] {
     return idsAt(s, kind, attribute, value)
       .map((id) => s.resources[kind].get(id))
       .filter((e): e is Entry => e !== undefined)
-      .sort((a, b) => a.seq - b.seq)
-      .map((e) => output(s, e, options));
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  function found(s: Space, kind: ResourceKind, attribute: string, value: string, options?: ReadOptions): StoredResource[] {
+    return entriesAt(s, kind, attribute, value).map((e) => output(s, e, options));
   }
 
   function output(s: Space, entry: Entry, options?: ReadOptions): StoredResource {
@@ -654,14 +660,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return s ? found(s, kind, attribute, value, options) : [];
     },
 
-    async findDeletedUsers(connectionId, lookups) {
+    async findUsersForLoginBatch(connectionId, lookups) {
       assertStoreId('connectionId', connectionId);
+      assertLookups(lookups);
       const s = space(connectionId);
+      if (!s) return lookups.map(() => ({ users: [], deletedMatch: false }));
+      const byId = new Map<string, NumberedUser>(); // one object per user, whichever lookups find it
+      const numbered = (e: Entry): NumberedUser => {
+        const user = byId.get(e.id) ?? { ...output(s, e), seq: e.seq };
+        byId.set(e.id, user);
+        return user;
+      };
       return lookups.map(({ attribute, value }) => {
-        assertIndexAttribute(attribute);
-        if (typeof value !== 'string') throw new TypeError('index value must be a string');
-        return buried(s, attribute, value);
+        const users = entriesAt(s, 'User', attribute, value).map(numbered);
+        return { users, deletedMatch: users.length === 0 && buried(s, attribute, value) };
       });
+    },
+
+    async scanUsers(connectionId, afterSeq, count) {
+      assertStoreId('connectionId', connectionId);
+      assertPaging(afterSeq, count);
+      const s = space(connectionId);
+      const users: NumberedUser[] = [];
+      if (!s || count === 0) return users;
+      for (const e of s.resources.User.values()) {
+        // Map order is insertion order = creation order, so seqs only grow along it.
+        if (e.seq <= afterSeq) continue;
+        users.push({ ...output(s, e), seq: e.seq });
+        if (users.length === count) break;
+      }
+      return users;
     },
 
     async findUsersForLogin(connectionId, attribute, value): Promise<LoginLookup> {

@@ -3,23 +3,21 @@
  *
  *   <p>oidc:{<customerId>}           STRING  the customer's OIDC client (JSON); SET NX makes creation atomic
  *   <p>sso:{s:<customerId>}:users    HASH    subject -> `<firstSeenAt>\n<JSON of the other fields>`
+ *   <p>sso:{s:<customerId>}:seen     ZSET    subject, scored by seenScore(lastSeenAt) (src/seen-order.ts):
+ *                                           the order of SSO user pages, kept by every write of the hash
  *   <p>customers                     SET     customer ids with a SCIM connection or an OIDC client
  *
- * Every command here touches one key, so these keys may live in any Cluster slot. The SSO hash carries the
- * tag `{s:<customerId>}` so that per-customer SSO keys added later share one slot (multi-key scripts stay
- * legal on a Cluster).
+ * The two SSO keys carry the tag `{s:<customerId>}` (one Cluster slot): the scripts that write both are
+ * legal on a Cluster. Every other command here touches one key. SSO users recorded before `seen` existed
+ * (or by an older version still running) are added to it by the first page read that finds it short: an
+ * HSCAN in batches and `ZADD NX` (docs/matching-report.md).
  */
 import type { Cluster, Redis } from 'ioredis';
 import { defineScripts } from './redis-commands.js';
-import { bySeenDescending, checkOidcClient, checkSsoUser, parseOidcClient, parseSsoUser, type OidcMethods } from './sso-records.js';
-import { assertStoreId, type StoredSsoUser } from './store.js';
+import { bySeenDescending, seenScore } from '../seen-order.js';
+import { checkOidcClient, checkSsoUser, isSsoSubject, parseOidcClient, parseSsoUser, type OidcMethods } from './sso-records.js';
+import { assertCursor, assertPaging, assertStoreId, type StoredSsoUser } from './store.js';
 
-/**
- * Upserts one SSO user (KEYS[1] = the customer's SSO hash; ARGV: subject, firstSeenAt, JSON of the other
- * fields), keeping the earlier of the stored and the new firstSeenAt. The stored JSON is never decoded:
- * firstSeenAt sits before the first newline (timestamps hold no control characters). Strings are compared
- * byte by byte, because Lua's `<` follows the server's locale. Reply 1.
- */
 /**
  * Replaces an OIDC client (KEYS[1]; ARGV: new JSON, expected updatedAt or '') only if it exists and, when
  * an expected updatedAt is given, the stored one equals it. Reply 1 or 0. The JSON is our own flat record.
@@ -34,7 +32,10 @@ return 1
 
 /**
  * The Lua function behind RECORD_SSO_USER, shared with LOGIN_AND_RECORD (src/store/redis-scripts.ts):
- * recordSso(hash key, subject, firstSeenAt, JSON of the other fields).
+ * recordSso(hash key, seen key, subject, firstSeenAt, JSON of the other fields, seen score). It upserts
+ * the SSO user, keeping the earlier of the stored and the new firstSeenAt, and moves it in the page order.
+ * The stored JSON is never decoded: firstSeenAt sits before the first newline (timestamps hold no control
+ * characters). Strings are compared byte by byte, because Lua's `<` follows the server's locale.
  */
 export const RECORD_SSO_FUNCTION = `
 local function before(a, b)
@@ -44,20 +45,51 @@ local function before(a, b)
   end
   return #a < #b
 end
-local function recordSso(key, subject, first, json)
+local function recordSso(key, seenKey, subject, first, json, score)
   local old = redis.call('HGET', key, subject)
   if old then
     local nl = string.find(old, '\\n', 1, true)
     if nl and before(string.sub(old, 1, nl - 1), first) then first = string.sub(old, 1, nl - 1) end
   end
   redis.call('HSET', key, subject, first .. '\\n' .. json)
+  redis.call('ZADD', seenKey, score, subject)
   return 1
 end
 `;
 
+/** Upserts one SSO user (KEYS: the SSO hash, the seen set; ARGV: subject, firstSeenAt, JSON, score). Reply 1. */
 export const RECORD_SSO_USER = `${RECORD_SSO_FUNCTION}
-return recordSso(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+return recordSso(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `;
+
+/**
+ * One page of SSO users (KEYS: the SSO hash, the seen set; ARGV: offset, count): {users in the hash, users
+ * in the order, subjects of the page, their stored values ('' for one missing from the hash)}. The caller
+ * fills the order in first when it holds fewer users than the hash.
+ */
+export const SSO_PAGE = `
+local total, ordered = redis.call('HLEN', KEYS[1]), redis.call('ZCARD', KEYS[2])
+local offset, count = tonumber(ARGV[1]), tonumber(ARGV[2])
+local subjects, values = {}, {}
+if count > 0 and offset < ordered then
+  subjects = redis.call('ZRANGE', KEYS[2], offset, math.min(offset + count, ordered) - 1)
+  values = redis.call('HMGET', KEYS[1], unpack(subjects))
+  for i = 1, #subjects do values[i] = values[i] or '' end
+end
+return { total, ordered, subjects, values }
+`;
+
+/** Most SSO users one SSO_PAGE call reads (Lua's `unpack` has a limit; longer pages take several calls). */
+const PAGE_CHUNK = 1000;
+
+/** The score of an SSO user in the `seen` set, as the argument Redis parses. */
+const scoreArg = (lastSeenAt: string): string => String(seenScore(lastSeenAt));
+
+/** An SSO user from the hash value `<firstSeenAt>\n<JSON>`. */
+function parseStored(raw: string): StoredSsoUser {
+  const nl = raw.indexOf('\n');
+  return parseSsoUser(raw.slice(0, nl), raw.slice(nl + 1));
+}
 
 /** Keeps `<p>customers` in step with connections and OIDC clients. */
 export interface CustomerSet {
@@ -79,17 +111,20 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
   customers: CustomerSet;
   oidcKey: (customerId: string) => string;
   ssoKey: (customerId: string) => string;
+  seenKey: (customerId: string) => string;
 } {
   const { client, prefix, customerKey } = options;
   const redis = client as Redis; // Redis and Cluster share these signatures; the cast only picks one.
   const run = defineScripts(client, {
-    recordSso: { lua: RECORD_SSO_USER, keys: 1, readOnly: false },
+    recordSso: { lua: RECORD_SSO_USER, keys: 2, readOnly: false },
     replaceOidc: { lua: REPLACE_OIDC_CLIENT, keys: 1, readOnly: false },
+    ssoPage: { lua: SSO_PAGE, keys: 2, readOnly: true },
   });
   const customersKey = `${prefix}customers`;
   // Same hash tag as the customer key (redis.ts): one MGET reads both, even on a cluster.
   const oidcKey = (customerId: string): string => `${prefix}oidc:{${customerId}}`;
   const ssoKey = (customerId: string): string => `${prefix}sso:{s:${customerId}}:users`;
+  const seenKey = (customerId: string): string => `${prefix}sso:{s:${customerId}}:seen`;
 
   // Creators write their key, then SADD; release SREMs, then checks both keys and SADDs back if either
   // exists. So a customer that has a connection or client is always listed (a creator that stops between
@@ -106,17 +141,42 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
     },
   };
 
-  /** Every member of a hash (flat field/value pairs) or set, scanned in batches; duplicates removed. */
-  async function scanAll(kind: 'hscan' | 'sscan', key: string): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  /** Every member of a set, scanned in batches; duplicates removed. */
+  async function scanSet(key: string): Promise<Set<string>> {
+    const out = new Set<string>();
     let cursor = '0';
     do {
-      const [next, batch] = await redis[kind](key, cursor, 'COUNT', SCAN_COUNT);
+      const [next, batch] = await redis.sscan(key, cursor, 'COUNT', SCAN_COUNT);
       cursor = next;
-      if (kind === 'sscan') for (const member of batch) out.set(member, member);
-      else for (let i = 0; i + 1 < batch.length; i += 2) out.set(batch[i]!, batch[i + 1]!);
+      for (const member of batch) out.add(member);
     } while (cursor !== '0');
     return out;
+  }
+
+  /** One HSCAN batch of the customer's SSO hash: [next cursor, subject/value pairs]. */
+  async function scanBatch(customerId: string, cursor: string, count: number): Promise<[string, string[]]> {
+    return redis.hscan(ssoKey(customerId), cursor, 'COUNT', Math.max(1, count));
+  }
+
+  /**
+   * Adds to `seen` the SSO users it lacks (recorded before it existed, or by an older version), in HSCAN
+   * batches; NX keeps the score of any user a login moved meanwhile.
+   */
+  async function fillSeen(customerId: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await scanBatch(customerId, cursor, SCAN_COUNT);
+      cursor = next;
+      const args: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) args.push(scoreArg(parseStored(flat[i + 1]!).lastSeenAt), flat[i]!);
+      if (args.length) await redis.zadd(seenKey(customerId), 'NX', ...args);
+    } while (cursor !== '0');
+  }
+
+  /** SSO_PAGE's reply, its values parsed. */
+  async function ssoPage(customerId: string, offset: number, count: number): Promise<{ total: number; ordered: number; users: StoredSsoUser[] }> {
+    const [total, ordered, , values] = (await run('ssoPage', ssoKey(customerId), seenKey(customerId), offset, count)) as [number, number, string[], string[]];
+    return { total: Number(total), ordered: Number(ordered), users: values.filter((v) => v !== '').map(parseStored) };
   }
 
   const methods: OidcMethods = {
@@ -142,30 +202,64 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
       assertStoreId('customerId', customerId);
       // Two keys in two slots: not atomic. A login recorded meanwhile may leave SSO users behind; the
       // next createOidcClient then finds them, which is harmless (they are that customer's people).
-      const [removed] = await Promise.all([redis.del(oidcKey(customerId)), redis.unlink(ssoKey(customerId))]);
+      const [removed] = await Promise.all([redis.del(oidcKey(customerId)), redis.unlink(ssoKey(customerId), seenKey(customerId))]);
       await customers.release(customerId);
       return removed === 1;
     },
 
     async listCustomers() {
-      return [...(await scanAll('sscan', customersKey)).keys()].sort();
+      return [...(await scanSet(customersKey))].sort();
     },
 
     async recordSsoUser(customerId, user) {
       assertStoreId('customerId', customerId);
       const record = checkSsoUser(user);
-      await run('recordSso', ssoKey(customerId), record.subject, record.firstSeenAt, record.json);
+      await run('recordSso', ssoKey(customerId), seenKey(customerId), record.subject, record.firstSeenAt, record.json, scoreArg(record.lastSeenAt));
     },
 
     async listSsoUsers(customerId) {
       assertStoreId('customerId', customerId);
       const users: StoredSsoUser[] = [];
-      for (const raw of (await scanAll('hscan', ssoKey(customerId))).values()) {
-        const nl = raw.indexOf('\n');
-        users.push(parseSsoUser(raw.slice(0, nl), raw.slice(nl + 1)));
-      }
+      let cursor = '0';
+      do {
+        const batch = await methods.scanSsoUsers(customerId, cursor, SCAN_COUNT);
+        cursor = batch.cursor;
+        users.push(...batch.users);
+      } while (cursor !== '0');
       return users.sort(bySeenDescending);
     },
+
+    async listSsoUserPage(customerId, offset, count) {
+      assertStoreId('customerId', customerId);
+      assertPaging(offset, count);
+      let page = await ssoPage(customerId, offset, Math.min(count, PAGE_CHUNK));
+      if (page.ordered < page.total) {
+        await fillSeen(customerId);
+        page = await ssoPage(customerId, offset, Math.min(count, PAGE_CHUNK));
+      }
+      const users = page.users;
+      for (let at = offset + PAGE_CHUNK; users.length < count && at < page.ordered; at += PAGE_CHUNK) {
+        users.push(...(await ssoPage(customerId, at, Math.min(PAGE_CHUNK, count - users.length))).users);
+      }
+      return { total: page.ordered, users };
+    },
+
+    async scanSsoUsers(customerId, cursor, count) {
+      assertStoreId('customerId', customerId);
+      assertCursor(cursor);
+      assertPaging(0, count);
+      const [next, flat] = await scanBatch(customerId, cursor, count);
+      const users: StoredSsoUser[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) users.push(parseStored(flat[i + 1]!));
+      return { cursor: next, users };
+    },
+
+    async getSsoUser(customerId, subject) {
+      assertStoreId('customerId', customerId);
+      if (!isSsoSubject(subject)) return null;
+      const raw = await redis.hget(ssoKey(customerId), subject);
+      return raw === null ? null : parseStored(raw);
+    },
   };
-  return { methods, customers, oidcKey, ssoKey };
+  return { methods, customers, oidcKey, ssoKey, seenKey };
 }

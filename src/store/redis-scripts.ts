@@ -591,13 +591,14 @@ return { findAll('u', ARGV[1], ARGV[2]), buried(ARGV[1], ARGV[2], tonumber(ARGV[
 `;
 
 /**
- * The login guard's decision step (KEYS[1] = the connection's tag, KEYS[2] = the customer's SSO user hash;
- * ARGV: '1' to look up or '0', attribute, value, now ms, retention ms, the activity attribute, subject,
- * firstSeenAt, the attempt's JSON without its outcome fields): FIND_USERS_FOR_LOGIN's lookup, then the
- * outcome of loginOutcome (src/store/store.ts) from it, recorded as RECORD_SSO_USER records. Reading a
- * user's activity is the one place a script decodes resource JSON (cjson, read only, never re-encoded);
- * a user it cannot decode leaves the attempt unrecorded (reply flag 0) for the caller to record. The two
- * keys are in different Cluster slots: the Redis store runs this on standalone Redis only. Reply {users,
+ * The login guard's decision step (KEYS[1] = the connection's tag, KEYS[2] = the customer's SSO user hash,
+ * KEYS[3] = its seen set; ARGV: '1' to look up or '0', attribute, value, now ms, retention ms, the activity
+ * attribute, subject, firstSeenAt, the attempt's JSON without its outcome fields, its seen score):
+ * FIND_USERS_FOR_LOGIN's lookup, then the outcome of loginOutcome (src/store/store.ts) from it, recorded as
+ * RECORD_SSO_USER records. Reading a user's activity is the one place a script decodes resource JSON
+ * (cjson, read only, never re-encoded); a user it cannot decode leaves the attempt unrecorded (reply flag
+ * 0) for the caller to record. The connection's key and the SSO keys are in different Cluster slots: the
+ * Redis store runs this on standalone Redis only. Reply {users,
  * 0|1 tombstone, 1|0 recorded, outcome, reason or '', scim user id or ''}.
  */
 export const LOGIN_AND_RECORD = `${READ_PRELUDE}
@@ -625,19 +626,110 @@ elseif gone == 1 then reason = 'deleted'
 else reason = 'not_provisioned' end
 local json = string.sub(ARGV[9], 1, -2) .. ',"lastOutcome":"' .. outcome .. '","lastReason":' ..
   (reason and ('"' .. reason .. '"') or 'null') .. ',"lastScimUserId":' .. (id and cjson.encode(id) or 'null') .. '}'
-recordSso(KEYS[2], ARGV[7], ARGV[8], json)
+recordSso(KEYS[2], KEYS[3], ARGV[7], ARGV[8], json, ARGV[10])
 return { users, gone, 1, outcome, reason or '', id or '' }
 `;
 
 /**
- * ARGV: now ms, retention ms, then (attribute, value) pairs; for each pair: 1 if a deleted user held it
- * within the retention (a user tombstone), else 0.
+ * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, then per index attribute:
+ * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
+ * one for the rows of every user found (each once), one for their group memberships. The reply is five
+ * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
+ * {seqs, rows, groups, refs, tombstones}. rows are the stored rows of the users found (as LIST_PAGE returns
+ * them) and seqs their seqs, space-separated; groups is flat: for each row in some group, its position,
+ * how many groups, then (group id, displayName) pairs; refs lists per lookup, comma-separated and in ARGV
+ * order, the 1-based row positions of what it found, space-separated and in creation order; tombstones has
+ * one character per lookup, 1 if a deleted user held its value, looked up only when it found no user (a
+ * digest costs more than the rest of a lookup, and it is consulted only then) and the connection has
+ * tombstones at all, else 0.
  */
-export const FIND_DELETED_USERS = `${PRELUDE}
+export const FIND_USERS_FOR_LOGIN_BATCH = `${READ_PRELUDE}
 local now, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
-local out = {}
-for i = 3, #ARGV, 2 do out[#out + 1] = buried(ARGV[i], ARGV[i + 1], now, retention) end
-return out
+local attrs, values, held = {}, {}, {}
+local a = 3
+while a <= #ARGV do
+  local attr, count = ARGV[a], tonumber(ARGV[a + 1])
+  local got = redis.call('HMGET', ikey('u', attr), unpack(ARGV, a + 2, a + 1 + count))
+  for j = 1, count do
+    attrs[#attrs + 1] = attr
+    values[#values + 1] = ARGV[a + 1 + j]
+    held[#held + 1] = got[j] or ''
+  end
+  a = a + 2 + count
+end
+local n = #held
+local seqs, position, found = {}, {}, {}
+for i = 1, n do
+  local list = {}
+  for s in string.gmatch(held[i], '%S+') do
+    if not position[s] then
+      seqs[#seqs + 1] = s
+      position[s] = #seqs
+    end
+    list[#list + 1] = s
+  end
+  if #list > 1 then table.sort(list, function(x, y) return tonumber(x) < tonumber(y) end) end
+  found[i] = list
+end
+local rows, live, ids, kept = {}, {}, {}, {}
+for from = 1, #seqs, ${MEMBER_CHUNK} do
+  local part = redis.call('HMGET', rhash('u'), unpack(seqs, from, math.min(from + ${MEMBER_CHUNK} - 1, #seqs)))
+  for j = 1, #part do
+    local row = part[j]
+    if row then
+      rows[#rows + 1] = row
+      live[from + j - 1] = #rows
+      kept[#rows] = seqs[from + j - 1]
+      local idLength, p = string.match(row, '^%d+:(%d+):%d+:()')
+      ids[#rows] = string.sub(row, p, p + tonumber(idLength) - 1)
+    end
+  end
+end
+local groups = {}
+for from = 1, #ids, ${MEMBER_CHUNK} do
+  local parents = redis.call('HMGET', MEMBER, unpack(ids, from, math.min(from + ${MEMBER_CHUNK} - 1, #ids)))
+  for j = 1, #parents do
+    if parents[j] then
+      local aux = auxOf('u', ids[from + j - 1], parents[j])
+      if #aux > 0 then
+        groups[#groups + 1] = from + j - 1
+        groups[#groups + 1] = #aux / 2
+        for _, v in ipairs(aux) do groups[#groups + 1] = v end
+      end
+    end
+  end
+end
+local anyGone = redis.call('EXISTS', GONE) == 1
+local refs, gone = {}, {}
+for i = 1, n do
+  local at = {}
+  for _, s in ipairs(found[i]) do
+    local p = live[position[s]]
+    if p then at[#at + 1] = p end
+  end
+  refs[i] = table.concat(at, ' ')
+  gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0'
+end
+return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone) }
+`;
+
+/**
+ * Users in creation order after seq ARGV[1], at most ARGV[2] (at most MEMBER_CHUNK). Reply {seqs, rows, aux}:
+ * rows as LIST_PAGE returns them.
+ */
+export const SCAN_USERS = `${READ_PRELUDE}
+local ranked = redis.call('ZRANGEBYSCORE', order('u'), '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local ids, seqs, rows, aux = {}, {}, {}, {}
+for i = 1, #ranked, 2 do
+  ids[#ids + 1] = ranked[i]
+  seqs[#seqs + 1] = fmt(ranked[i + 1])
+end
+if #seqs > 0 then
+  rows = redis.call('HMGET', rhash('u'), unpack(seqs))
+  local parents = redis.call('HMGET', MEMBER, unpack(ids))
+  for i = 1, #ids do aux[i] = auxOf('u', ids[i], parents[i]) end
+end
+return { seqs, rows, aux }
 `;
 
 /** What the connection holds against its quotas. Reply {users, groups, bytes}. */

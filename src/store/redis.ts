@@ -50,6 +50,7 @@ import { KIND_CODE, outcome, parseMembers, parseRawRow, parseResource, sortArgs,
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
+import { seenScore } from '../seen-order.js';
 import { checkSsoUser, parseOidcClient } from './sso-records.js';
 import * as lua from './redis-scripts.js';
 import { checkWriteEvents, resolveEventLogOptions, type EventLogOptions } from './event-log.js';
@@ -60,6 +61,7 @@ import {
   memberMeta,
   assertIndexAttribute,
   assertCursorPaging,
+  assertLookups,
   assertPaging,
   assertQuota,
   assertResourceKind,
@@ -71,11 +73,14 @@ import {
   normalizeSortKeys,
   recordLoginInSteps,
   resolveTombstoneOptions,
+  LOGIN_BATCH,
   type LoginOutcome,
   type MemberPage,
   type Page,
   type ReadOptions,
   type ResourceKind,
+  type NumberedLoginLookup,
+  type NumberedUser,
   type ResourceWrite,
   type Store,
   type StoredConnection,
@@ -103,8 +108,9 @@ const SCRIPTS = {
   get: { lua: lua.GET_RESOURCE, keys: 1, readOnly: true },
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
-  loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 2, readOnly: false },
-  deleted: { lua: lua.FIND_DELETED_USERS, keys: 1, readOnly: true },
+  loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 3, readOnly: false },
+  loginBatch: { lua: lua.FIND_USERS_FOR_LOGIN_BATCH, keys: 1, readOnly: true },
+  scanUsers: { lua: lua.SCAN_USERS, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
   sorted: { lua: lua.LIST_SORTED, keys: 1, readOnly: true },
   backlog: { lua: lua.SORT_BACKLOG, keys: 1, readOnly: false },
@@ -619,17 +625,65 @@ export function redisStore(options: RedisStoreOptions): Store {
       return { users: users.map((r) => parseResource('User', r)), deletedMatch: Number(gone) === 1 };
     },
 
-    async findDeletedUsers(connectionId, lookups) {
+    async findUsersForLoginBatch(connectionId, lookups) {
       assertStoreId('connectionId', connectionId);
-      if (lookups.length === 0) return [];
-      const args: (string | number)[] = [now(), retention];
-      for (const { attribute, value } of lookups) {
-        assertIndexAttribute(attribute);
-        if (typeof value !== 'string') throw new TypeError('index value must be a string');
-        args.push(attribute, value);
+      assertLookups(lookups);
+      // Scripts of at most LOGIN_BATCH lookups, sent together (one round trip), so that logins are not held
+      // up behind one long script. Each script takes its lookups grouped by attribute.
+      const chunks: { at: number[]; args: (string | number)[] }[] = [];
+      for (let from = 0; from < lookups.length; from += LOGIN_BATCH) {
+        const byAttribute = new Map<string, number[]>();
+        for (let i = from; i < Math.min(from + LOGIN_BATCH, lookups.length); i++) {
+          const group = byAttribute.get(lookups[i]!.attribute);
+          if (group) group.push(i);
+          else byAttribute.set(lookups[i]!.attribute, [i]);
+        }
+        const args: (string | number)[] = [now(), retention];
+        for (const [attribute, at] of byAttribute) args.push(attribute, at.length, ...at.map((i) => lookups[i]!.value));
+        chunks.push({ at: [...byAttribute.values()].flat(), args });
       }
-      const flags = (await run('deleted', tag(connectionId), ...args)) as number[];
-      return flags.map((flag) => Number(flag) === 1);
+      const replies = await Promise.all(chunks.map(({ args }) => runBuffer('loginBatch', tag(connectionId), ...args) as Promise<BatchReply>));
+      const answers: NumberedLoginLookup[] = new Array(lookups.length);
+      const byId = new Map<string, NumberedUser>(); // one object per user, across scripts too
+      replies.forEach(([seqs, rows, groups, refs, gone], c) => {
+        const aux = new Map<number, Buffer[]>();
+        for (let i = 0; i < groups.length; i += 2 + 2 * Number(groups[i + 1])) {
+          aux.set(Number(groups[i]), groups.slice(i + 2, i + 2 + 2 * Number(groups[i + 1])) as Buffer[]);
+        }
+        const seq = seqs.toString().split(' ');
+        const users = rows.map((row, i) => {
+          const user = parseRawRow('User', row, aux.get(i + 1) ?? []) as NumberedUser;
+          user.seq = Number(seq[i]);
+          const first = byId.get(user.id) ?? user;
+          byId.set(user.id, first);
+          return first;
+        });
+        const found = refs.toString().split(',');
+        const buried = gone.toString();
+        chunks[c]!.at.forEach((i, p) => {
+          const ref = found[p]!;
+          answers[i] = { users: ref === '' ? [] : ref.split(' ').map((n) => users[Number(n) - 1]!), deletedMatch: buried[p] === '1' };
+        });
+      });
+      return answers;
+    },
+
+    async scanUsers(connectionId, afterSeq, count) {
+      assertStoreId('connectionId', connectionId);
+      assertPaging(afterSeq, count);
+      const users: NumberedUser[] = [];
+      let after = afterSeq;
+      while (users.length < count) {
+        const want = Math.min(CHUNK, count - users.length);
+        const [seqs, rows, aux] = (await runBuffer('scanUsers', tag(connectionId), after, want)) as [Buffer[], (Buffer | null)[], Buffer[][]];
+        rows.forEach((row, i) => {
+          const user = parseRawRow('User', row, aux[i] ?? []);
+          if (user) users.push({ ...user, seq: Number(seqs[i]!.toString()) });
+        });
+        if (seqs.length < want) break;
+        after = Number(seqs[seqs.length - 1]!.toString());
+      }
+      return users;
     },
 
     async listPage(connectionId, kind, offset, count, options) {
@@ -690,7 +744,9 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (!record.json.endsWith(UNDECIDED_SUFFIX)) throw new Error('unexpected SSO user record layout');
       const json = `${record.json.slice(0, -UNDECIDED_SUFFIX.length)}}`;
       const args = [lookup ? '1' : '0', lookup?.attribute ?? '', lookup?.value ?? '', now(), retention, attempt.inactiveWhenFalse];
-      const reply = (await run('loginRecord', tag(attempt.connectionId), oidc.ssoKey(customerId), ...args, record.subject, record.firstSeenAt, json)) as [
+      const keys = [tag(attempt.connectionId), oidc.ssoKey(customerId), oidc.seenKey(customerId)];
+      const score = String(seenScore(record.lastSeenAt));
+      const reply = (await run('loginRecord', ...keys, ...args, record.subject, record.firstSeenAt, json, score)) as [
         unknown[][],
         number,
         number,
@@ -718,6 +774,8 @@ export function redisStore(options: RedisStoreOptions): Store {
 
 /** What LIST_PAGE and LIST_SORTED answer, read as bytes: {total, rows, aux}. */
 type PageReply = [number | Buffer, (Buffer | null)[], Buffer[][]];
+/** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
+type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer];
 
 /** The outcome fields recordLogin sends for the script to fill in, and how checkSsoUser's JSON ends with them. */
 const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };

@@ -8,7 +8,16 @@ import { assertStoreId, type IdpType, type Store, type StoredOidcClient, type St
 /** The Store methods about OIDC clients, SSO users and customers (memory-oidc.ts, redis-oidc.ts). */
 export type OidcMethods = Pick<
   Store,
-  'createOidcClient' | 'getOidcClient' | 'replaceOidcClient' | 'deleteOidcClient' | 'listCustomers' | 'recordSsoUser' | 'listSsoUsers'
+  | 'createOidcClient'
+  | 'getOidcClient'
+  | 'replaceOidcClient'
+  | 'deleteOidcClient'
+  | 'listCustomers'
+  | 'recordSsoUser'
+  | 'listSsoUsers'
+  | 'listSsoUserPage'
+  | 'scanSsoUsers'
+  | 'getSsoUser'
 >;
 
 /** The longest SSO subject the stores accept (subjects are hash fields, not key names). */
@@ -46,11 +55,14 @@ function timestamp(what: string, value: unknown): string {
   return value;
 }
 
-/** Throws a TypeError unless `subject` is 1-1000 characters without control characters. */
+/** Whether `subject` can be an SSO user's: 1-1000 characters without control characters. */
+export function isSsoSubject(subject: unknown): subject is string {
+  return typeof subject === 'string' && subject.length > 0 && subject.length <= MAX_SUBJECT_LENGTH && !/\p{Cc}/u.test(subject);
+}
+
+/** Throws a TypeError unless {@link isSsoSubject}. */
 export function assertSsoSubject(subject: unknown): asserts subject is string {
-  if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH || /\p{Cc}/u.test(subject)) {
-    throw new TypeError(`subject must be 1-${MAX_SUBJECT_LENGTH} characters without control characters`);
-  }
+  if (!isSsoSubject(subject)) throw new TypeError(`subject must be 1-${MAX_SUBJECT_LENGTH} characters without control characters`);
 }
 
 /** Validates an OIDC client and returns a copy with exactly the contract's fields, in a fixed order. */
@@ -90,6 +102,8 @@ export function parseOidcClient(json: string): StoredOidcClient {
 export interface SsoUserRecord {
   subject: string;
   firstSeenAt: string;
+  /** Also inside `json`; apart for the stores' order (src/seen-order.ts). */
+  lastSeenAt: string;
   /** Every field except `firstSeenAt`, as JSON. */
   json: string;
 }
@@ -115,7 +129,7 @@ export function checkSsoUser(u: StoredSsoUser): SsoUserRecord {
     lastReason: strOrNull('lastReason', u.lastReason),
     lastScimUserId: strOrNull('lastScimUserId', u.lastScimUserId),
   };
-  return { subject: u.subject, firstSeenAt: timestamp('firstSeenAt', u.firstSeenAt), json: JSON.stringify(rest) };
+  return { subject: u.subject, firstSeenAt: timestamp('firstSeenAt', u.firstSeenAt), lastSeenAt: rest.lastSeenAt, json: JSON.stringify(rest) };
 }
 
 /** Rebuilds the SSO user a store holds as `firstSeenAt` plus the JSON of the rest. */
@@ -130,10 +144,4 @@ export function parseSsoUser(firstSeenAt: string, json: string): StoredSsoUser {
  */
 export function earlierTimestamp(a: string, b: string): string {
   return a <= b ? a : b;
-}
-
-/** Sort order of listSsoUsers: most recently seen first, then by subject. */
-export function bySeenDescending(a: StoredSsoUser, b: StoredSsoUser): number {
-  if (a.lastSeenAt !== b.lastSeenAt) return a.lastSeenAt > b.lastSeenAt ? -1 : 1;
-  return a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0;
 }

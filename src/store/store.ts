@@ -241,6 +241,34 @@ export interface LoginLookup {
   deletedMatch: boolean;
 }
 
+/** A user with its creation number in its connection: the order findByIndex and listPage follow, never reused. */
+export interface NumberedUser extends StoredResource {
+  seq: number;
+}
+
+/**
+ * What findUsersForLoginBatch answers for one lookup: findUsersForLogin's answer, users numbered, except
+ * that `deletedMatch` is false whenever `users` is not empty (the only case it is meant for is an empty
+ * `users`, and checking a tombstone costs a digest).
+ */
+export interface NumberedLoginLookup extends LoginLookup {
+  users: NumberedUser[];
+}
+
+/** One page of a customer's SSO users (listSsoUserPage). */
+export interface SsoUserPage {
+  /** How many SSO users the customer has. */
+  total: number;
+  users: StoredSsoUser[];
+}
+
+/** One batch of a scan of a customer's SSO users (scanSsoUsers). */
+export interface SsoUserScan {
+  /** The cursor of the next batch; '0' once the scan is complete. */
+  cursor: string;
+  users: StoredSsoUser[];
+}
+
 /** The outcome fields of a recorded login attempt (see {@link loginOutcome}). */
 export type LoginOutcome = Pick<StoredSsoUser, 'lastOutcome' | 'lastReason' | 'lastScimUserId'>;
 
@@ -514,10 +542,19 @@ export interface Store extends EventConsumerStore {
   setRoleMapping(customerId: string, mapping: StoredRoleMapping | null): Promise<void>;
 
   /**
-   * For each (attribute, value): whether a deleted user once held it (the tombstones findUsersForLogin
-   * reads). For the matching report's dry run; ONE round trip per call, so callers batch.
+   * findUsersForLogin for many lookups in ONE round trip (the matching report's dry run, the Compare page):
+   * for each lookup, in order, what findUsersForLogin answers (deletedMatch only when no user is found:
+   * {@link NumberedLoginLookup}), each user with its creation number `seq`. A
+   * user that several lookups find is read once and is the same object in each answer. Redis runs it as
+   * scripts of at most {@link LOGIN_BATCH} lookups sent together, so other clients' commands run in between.
    */
-  findDeletedUsers(connectionId: string, lookups: { attribute: string; value: string }[]): Promise<boolean[]>;
+  findUsersForLoginBatch(connectionId: string, lookups: { attribute: string; value: string }[]): Promise<NumberedLoginLookup[]>;
+  /**
+   * Users in creation order after the one numbered `afterSeq` (0: from the first), at most `count`, each with
+   * its `seq`. Paging by the last `seq` seen neither skips nor repeats a user when others are created or
+   * deleted between pages, as offsets would. One round trip, O(log n + count) on Redis.
+   */
+  scanUsers(connectionId: string, afterSeq: number, count: number): Promise<NumberedUser[]>;
 
   /** Creates the customer's OIDC client; 'exists' when it already has one. */
   createOidcClient(client: StoredOidcClient): Promise<'created' | 'exists'>;
@@ -545,8 +582,23 @@ export interface Store extends EventConsumerStore {
    * different slots: two round trips (lookup, then record), the same answers.
    */
   recordLogin(customerId: string, attempt: LoginAttempt): Promise<RecordedLogin>;
-  /** The customer's SSO users, most recently seen first (admin reads; may be O(n)). */
+  /** The customer's SSO users, most recently seen first, then by subject (src/seen-order.ts). O(n): prefer pages. */
   listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
+  /**
+   * One page of the customer's SSO users in listSsoUsers' order: `offset` 0-based, at most `count`, with the
+   * total. One round trip, O(log n + count) on Redis (records written before that order was kept are
+   * ordered once, at the first page read: docs/matching-report.md).
+   */
+  listSsoUserPage(customerId: string, offset: number, count: number): Promise<SsoUserPage>;
+  /**
+   * The customer's SSO users a batch at a time, in no particular order: start with cursor '0', pass on the
+   * cursor answered, stop when it is '0'. Every SSO user recorded before the scan starts is answered exactly
+   * once (SSO users are never removed one by one); one first recorded during the scan may or may not be.
+   * About `count` per batch (a hint); one round trip each, memory O(batch).
+   */
+  scanSsoUsers(customerId: string, cursor: string, count: number): Promise<SsoUserScan>;
+  /** The customer's SSO user with this subject, or null. One round trip. */
+  getSsoUser(customerId: string, subject: string): Promise<StoredSsoUser | null>;
 
   /** Releases what the store holds (not the app's Redis client). */
   close?(): Promise<void>;
@@ -580,6 +632,19 @@ export function assertResourceKind(kind: unknown): asserts kind is ResourceKind 
 export function assertIndexAttribute(attribute: unknown): asserts attribute is string {
   if (typeof attribute !== 'string' || attribute.length === 0 || attribute.length > MAX_STORE_ID_LENGTH || /\p{Cc}/u.test(attribute)) {
     throw new TypeError('index attribute must be 1-200 characters without control characters');
+  }
+}
+
+/** Throws a TypeError unless every lookup has an index attribute and a string value (each attribute checked once). */
+export function assertLookups(lookups: { attribute: string; value: string }[]): void {
+  if (!Array.isArray(lookups)) throw new TypeError('lookups must be an array');
+  const checked = new Set<string>();
+  for (const { attribute, value } of lookups) {
+    if (!checked.has(attribute)) {
+      assertIndexAttribute(attribute);
+      checked.add(attribute);
+    }
+    if (typeof value !== 'string') throw new TypeError('index value must be a string');
   }
 }
 
@@ -770,6 +835,14 @@ export function resolveTombstoneOptions(options: TombstoneOptions): Required<Tom
  */
 export function tombstoneDigest(attribute: string, value: string): string {
   return createHash('sha1').update(`${attribute}\u0000${value}`, 'utf8').digest('hex').slice(0, 32);
+}
+
+/** Most lookups one Redis script of findUsersForLoginBatch takes (longer batches are split, sent together). */
+export const LOGIN_BATCH = 500;
+
+/** Throws a TypeError unless `cursor` is a scan cursor: '0' or another decimal the store answered. */
+export function assertCursor(cursor: unknown): asserts cursor is string {
+  if (typeof cursor !== 'string' || !/^\d{1,20}$/.test(cursor)) throw new TypeError('cursor must be a decimal string');
 }
 
 /** Throws a TypeError unless offset and count are non-negative safe integers. */

@@ -183,7 +183,9 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
     const report = await f.agent().get(`/admin/customers/${CUSTOMER}/matching.json`).set(ADMIN);
     expect(report.status).toBe(200);
     expect(report.body.recommendedStrategy).toBe('OidcSubToScimExternalId');
-    expect(report.body.strategies.find((s: { strategy: string }) => s.strategy === 'OidcEmailToScimUsername').affected).toHaveLength(2);
+    const byEmail = report.body.strategies.find((s: { strategy: string }) => s.strategy === 'OidcEmailToScimUsername');
+    expect(byEmail.affected.count).toBe(2);
+    expect(byEmail.affected.examples.map((u: { subject: string }) => u.subject).sort()).toEqual(['00u-dave', '00u-hostile']);
     expect((await f.agent().get(`/admin/customers/${SCIM_ONLY}/matching`).set(ADMIN)).status).toBe(404);
   });
 

@@ -93,7 +93,7 @@ describe.each(STORE_KINDS)('claims at login (%s store)', (storeKind) => {
       // the matching report applies the same policy as the guard
       const report = await (await h.instance(0)).sso.matchingReport(c.customerId);
       const byEmail = report.strategies.find((s) => s.strategy === 'OidcEmailToScimUsername')!;
-      expect(byEmail.admitted.map((a) => a.scimUser.id)).toEqual([c.id]);
+      expect(byEmail.admitted.examples.map((a) => a.scimUser.id)).toEqual([c.id]);
     });
 
     it('the matching report follows requireVerifiedEmail like the guard does', async () => {
@@ -101,7 +101,7 @@ describe.each(STORE_KINDS)('claims at login (%s store)', (storeKind) => {
       expect(await c.login({ email: c.userName })).toMatchObject(NOT_PROVISIONED);
       const report = await (await h.instance(0)).sso.matchingReport(c.customerId);
       const byEmail = report.strategies.find((s) => s.strategy === 'OidcEmailToScimUsername')!;
-      expect(byEmail.admitted).toEqual([]);
+      expect(byEmail.admitted).toEqual({ count: 0, examples: [] });
       expect(report.warnings.some((w) => w.includes('no email_verified claim'))).toBe(true);
     });
   });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildMatchingReport, type ReportInput } from '../../src/match/report.js';
+import { buildMatchingReport, type ReportInput } from '../../src/match/report-in-memory.js';
+import { AMBIGUOUS_LISTED, lookupKey, REPORT_EXAMPLES } from '../../src/match/report.js';
+import { fold, localPart } from '../../src/fold.js';
+import { candidateOf } from '../../src/guard/guard.js';
+import { matchingReport, REPORT_PAGE } from '../../src/matching-report.js';
+import { userSpec } from '../../src/scim/users.js';
+import { makeStore, STORE_KINDS } from '../support/app.js';
+import { recordStoreCalls } from '../support/store-calls.js';
+import { scimSso } from '../support/sso.js';
 import type { ScimCandidate } from '../../src/match/strategies.js';
 import type { StoredSsoUser } from '../../src/store/store.js';
 
@@ -29,7 +37,7 @@ const input = (over: Partial<ReportInput>): ReportInput => ({
 });
 
 const counts = (report: ReturnType<typeof buildMatchingReport>) =>
-  Object.fromEntries(report.strategies.map((s) => [s.strategy, [s.admitted.length, s.inactive.length, s.affected.length, s.ambiguous.length]]));
+  Object.fromEntries(report.strategies.map((s) => [s.strategy, [s.admitted.count, s.inactive.count, s.affected.count, s.ambiguous.count]]));
 
 describe('the SCIM Matching report', () => {
   it("evaluates PropelAuth's John Doe pair under every strategy", () => {
@@ -49,7 +57,11 @@ describe('the SCIM Matching report', () => {
       OidcEmailUsernameToScimUsername: [1, 0, 0, 0],
       OidcPreferredUsernameToScimUsername: [1, 0, 0, 0],
     });
-    expect(report.strategies[0]!.unmatchedScimUsers.map((u) => u.id)).toEqual(['bd0b9f34-d4a2-41dc-a2d7-14bfd65c0df3']);
+    expect(report.strategies[0]!.unmatchedScimUsers).toEqual({
+      count: 1,
+      examples: [{ id: 'bd0b9f34-d4a2-41dc-a2d7-14bfd65c0df3', userName: 'john@acmeinc.com', externalId: '00utc0x6na8aflr0E697', active: true }],
+    });
+    expect(report.strategies.slice(1).map((s) => s.unmatchedScimUsers.count)).toEqual([0, 0, 0, 0]);
     expect(report.recommendedStrategy).toBe('OidcEmailToScimUsername');
     expect(report.reason).toContain('current strategy');
   });
@@ -93,7 +105,8 @@ describe('the SCIM Matching report', () => {
       }),
     );
     const local = report.strategies.find((s) => s.strategy === 'OidcEmailUsernameToScimUsername')!;
-    expect(local.ambiguous.map((a) => a.scimUsers.map((u) => u.id))).toEqual([['a', 'b']]);
+    expect(local.ambiguous.count).toBe(1);
+    expect(local.ambiguous.examples.map((a) => [a.matches, a.scimUsers.map((u) => u.id)])).toEqual([[2, ['a', 'b']]]);
     expect(report.recommendedStrategy).toBe('OidcEmailToScimUsername');
   });
 
@@ -122,11 +135,42 @@ describe('the SCIM Matching report', () => {
     );
     expect(sameDomain.warnings.some((w) => w.includes('another domain'))).toBe(false);
   });
+
+  it('counts every SSO user and SCIM user, but keeps REPORT_EXAMPLES examples: most recently seen first, first created', () => {
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+    const ssoUsers = Array.from({ length: 120 }, (_, i) => sso({ subject: `s${i}`, email: `nobody${i}@x.example`, emailVerified: true, lastSeenAt: at(i) }));
+    const scimUsers = Array.from({ length: 70 }, (_, i) => scim({ id: `id${i}`, userName: `u${i}@x.example` }));
+    const report = buildMatchingReport(input({ ssoUsers: [...ssoUsers].reverse(), scimUsers }));
+    const byEmail = report.strategies.find((s) => s.strategy === 'OidcEmailToScimUsername')!;
+    expect(byEmail.affected.count).toBe(120);
+    expect(byEmail.affected.examples.map((u) => u.subject)).toEqual(Array.from({ length: REPORT_EXAMPLES }, (_, i) => `s${119 - i}`));
+    expect(byEmail.unmatchedScimUsers.count).toBe(70);
+    expect(byEmail.unmatchedScimUsers.examples.map((u) => u.id)).toEqual(scimUsers.slice(0, REPORT_EXAMPLES).map((u) => u.id));
+    expect(report.totals).toEqual({ ssoUsers: 120, scimUsers: 70 });
+    expect(report.reason).toContain('matches 0 of 120');
+  });
+
+  it('counts a SCIM user that several SSO users match once, and lists at most AMBIGUOUS_LISTED per ambiguous example', () => {
+    // The same person recorded under two subjects (the IdP recreated the account, or the subject claim changed).
+    const ssoUsers = [
+      sso({ subject: 'old-sub', email: 'ann@x.example', emailVerified: true }),
+      sso({ subject: 'new-sub', email: 'ann@x.example', emailVerified: true }),
+      sso({ subject: 'admin', email: 'admin@x.example', emailVerified: true }),
+    ];
+    const admins = Array.from({ length: 12 }, (_, i) => scim({ id: `admin${i}`, userName: `admin@d${i}.example` }));
+    const scimUsers = [scim({ id: 'ann', userName: 'ann@x.example' }), scim({ id: 'bob', userName: 'bob@x.example' }), ...admins];
+    const report = buildMatchingReport(input({ ssoUsers, scimUsers }));
+    const byEmail = report.strategies.find((s) => s.strategy === 'OidcEmailToScimUsername')!;
+    expect([byEmail.admitted.count, byEmail.affected.count, byEmail.unmatchedScimUsers.count]).toEqual([2, 1, 13]);
+    const local = report.strategies.find((s) => s.strategy === 'OidcEmailUsernameToScimUsername')!;
+    expect([local.admitted.count, local.ambiguous.count, local.unmatchedScimUsers.count]).toEqual([2, 1, 1]);
+    expect(local.ambiguous.examples[0]).toMatchObject({ matches: 12, scimUsers: admins.slice(0, AMBIGUOUS_LISTED).map(({ id }) => ({ id })) });
+    expect(local.unmatchedScimUsers.examples.map((u) => u.id)).toEqual(['bob']);
+  });
 });
 
 describe('the matching report read from a store', () => {
   it('tells SSO users whose SCIM user was deleted apart from those never provisioned', async () => {
-    const { scimSso } = await import('../support/sso.js');
     const sso = scimSso();
     const { token } = await sso.createScimConnection({ customerId: 'r' });
     await sso.createOidcClient({
@@ -153,9 +197,93 @@ describe('the matching report read from a store', () => {
     }
     const report = await sso.matchingReport('r');
     const byEmail = report.strategies.find((s) => s.strategy === 'OidcEmailToScimUsername')!;
-    expect(byEmail.admitted.map((a) => a.ssoUser.email)).toEqual(['here@corp.example']);
-    expect(byEmail.deleted.map((u) => u.email)).toEqual(['gone@corp.example']);
-    expect(byEmail.affected.map((u) => u.email)).toEqual(['never@corp.example']);
+    expect(byEmail.admitted.examples.map((a) => a.ssoUser.email)).toEqual(['here@corp.example']);
+    expect(byEmail.deleted.examples.map((u) => u.email)).toEqual(['gone@corp.example']);
+    expect(byEmail.affected.examples.map((u) => u.email)).toEqual(['never@corp.example']);
+    expect([byEmail.admitted.count, byEmail.deleted.count, byEmail.affected.count]).toEqual([1, 1, 1]);
+  });
+});
+
+describe.each(STORE_KINDS)('the matching report read from the %s store a page at a time', (kind) => {
+  it('is the report over everything held in memory, read in pages and batches only', async () => {
+    const { store, cleanup } = await makeStore(kind, 'report-pages');
+    try {
+      const app = scimSso({ store });
+      const customerId = `pages-${kind}`;
+      const { connectionId } = await app.createScimConnection({ customerId });
+      await app.createOidcClient({ customerId, idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });
+      // 1,100 SCIM users: email matches, renamed users found by sub = externalId, deactivated ones, shared
+      // local parts (ambiguous by local part), users nobody logs in as, and deleted ones (tombstones).
+      const deleted: ScimCandidate[] = [];
+      const write = (i: number) => {
+        const kindOf = i % 10;
+        const userName = kindOf === 3 ? `legacy${i}@old.example` : kindOf === 4 ? `shared@d${i}.example` : kindOf === 5 ? `idle${i}` : `p${i}@corp.example`;
+        return userSpec.toWrite({ id: `u${i}`, userName, externalId: `00u${i}`, active: kindOf !== 2, emails: [{ value: `p${i}@corp.example` }] });
+      };
+      for (let i = 0; i < 1100; i += 100) {
+        await Promise.all(Array.from({ length: 100 }, (_, k) => store.createResource(connectionId, write(i + k))));
+      }
+      for (let i = 6; i < 1100; i += 50) {
+        expect(await store.deleteResource(connectionId, 'User', `u${i}`)).toBe(true);
+        const { userName, externalId } = JSON.parse(write(i).json) as { userName: string; externalId: string };
+        deleted.push({ id: `u${i}`, userName, externalId, active: true });
+      }
+      // 1,200 SSO users, some in the same second, some sharing an email, unverified, without email, or strangers.
+      const ssoUsers = Array.from({ length: 1200 }, (_, i) =>
+        sso({
+          subject: `00u${i}`,
+          email: i % 13 === 0 ? null : `p${i % 1150}@corp.example`,
+          emailVerified: i % 17 === 0 ? false : i % 19 === 0 ? null : true,
+          preferredUsername: i % 7 === 0 ? `legacy${i}@old.example` : `p${i}@corp.example`,
+          lastSeenAt: new Date(Date.UTC(2026, 0, 1, 0, 0, Math.floor(i / 3))).toISOString(),
+        }),
+      );
+      ssoUsers.push(sso({ subject: 'shared-local', email: 'shared@anywhere.example', emailVerified: true }));
+      for (let i = 0; i < ssoUsers.length; i += 100) await Promise.all(ssoUsers.slice(i, i + 100).map((u) => store.recordSsoUser(customerId, u)));
+
+      const { store: watched, calls } = recordStoreCalls(store);
+      const report = await matchingReport(watched, customerId);
+
+      const live = (await store.listPage(connectionId, 'User', 0, 2000)).resources.map(candidateOf);
+      const deletedLookups = new Set(
+        deleted.flatMap((u) => [
+          lookupKey('userName', fold(u.userName)),
+          lookupKey('userNameLocal', fold(localPart(u.userName))),
+          lookupKey('externalId', u.externalId!),
+        ]),
+      );
+      const expected = buildMatchingReport({
+        customerId,
+        currentStrategy: 'OidcEmailToScimUsername',
+        idpType: 'Okta',
+        subjectClaim: 'sub',
+        policy: { requireVerifiedEmail: false },
+        ssoUsers: await store.listSsoUsers(customerId),
+        scimUsers: live.map(({ id, userName, externalId, active }) => ({ id, userName, externalId, active })),
+        deletedLookups,
+      });
+      expect(report).toEqual(expected);
+      // The data really exercises every category somewhere.
+      const all = report.strategies.flatMap((s) => [s.admitted, s.inactive, s.deleted, s.affected, s.ambiguous, s.unmatchedScimUsers]);
+      expect(all.every((c) => c.examples.length === Math.min(c.count, REPORT_EXAMPLES))).toBe(true);
+      for (const category of ['admitted', 'inactive', 'deleted', 'affected', 'ambiguous', 'unmatchedScimUsers'] as const) {
+        expect({ category, some: report.strategies.some((s) => s[category].count > 0) }).toEqual({ category, some: true });
+      }
+      expect(report.totals).toEqual({ ssoUsers: 1201, scimUsers: 1100 - deleted.length });
+
+      // Pages and batches only: never a whole list, never more than a page's lookups in one call.
+      const methods = new Set(calls.map((c) => c.method));
+      expect([...methods].sort()).toEqual(['findUsersForLoginBatch', 'getCustomer', 'scanSsoUsers', 'scanUsers']);
+      const scans = calls.filter((c) => c.method === 'scanSsoUsers');
+      expect(scans.length).toBeGreaterThanOrEqual(3);
+      expect(scans.every((c) => c.args[2] === REPORT_PAGE)).toBe(true);
+      const batches = calls.filter((c) => c.method === 'findUsersForLoginBatch');
+      expect(batches.length).toBeLessThanOrEqual(scans.length);
+      expect(batches.every((c) => (c.args[1] as unknown[]).length <= 5 * REPORT_PAGE)).toBe(true);
+      expect(calls.filter((c) => c.method === 'scanUsers').map((c) => c.args[2])).toEqual([REPORT_PAGE, REPORT_PAGE, REPORT_PAGE]);
+    } finally {
+      await cleanup();
+    }
   });
 });
 

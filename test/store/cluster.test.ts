@@ -233,6 +233,9 @@ describe.each(ADAPTERS)('redis cluster: the login guard end to end (%s)', (adapt
     expect(refused.body).toEqual({ error: 'ScimUserNotActive', reason: 'deactivated' });
 
     await expect((await h.instance()).sso.listSsoUsers(c.customerId)).resolves.toHaveLength(2);
+    // Both logins are in the page order, whose key shares the SSO hash's slot.
+    const page = await h.store.listSsoUserPage(c.customerId, 0, 10);
+    expect({ total: page.total, subjects: page.users.map((u) => u.subject).sort() }).toEqual({ total: 2, subjects: ['sub-ann', 'sub-dan'] });
     expect(h.serverErrors).toEqual([]);
     expect(h.idp.errors).toEqual([]);
   });

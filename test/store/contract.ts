@@ -479,6 +479,34 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.listPage(cid, 'Group', 0, 10)).toEqual({ total: 0, resources: [] });
       });
 
+      it('scans users in creation order by creation number, skipping or repeating none as others come and go', async () => {
+        const created: string[] = [];
+        for (const n of ['e', 'd', 'c']) created.push(await createUser(n));
+        const group = await createGroup('Team', [{ value: created[1]! }]); // groups share the numbering, are not scanned
+        for (const n of ['b', 'a']) created.push(await createUser(n));
+        const first = await store.scanUsers(cid, 0, 2);
+        expect(ids(first)).toEqual(created.slice(0, 2));
+        expect(first[1]!.groups).toEqual([{ value: group, display: 'Team' }]);
+        expect(first.map(({ seq: _, ...user }) => user)).toEqual((await store.listPage(cid, 'User', 0, 2)).resources);
+        expect(first[0]!.seq).toBeLessThan(first[1]!.seq);
+        // Between pages: the first user goes, a user not yet scanned goes, and one is created.
+        await store.deleteResource(cid, 'User', created[0]!);
+        await store.deleteResource(cid, 'User', created[3]!);
+        const late = await createUser('late');
+        const rest: string[] = [];
+        for (let after = first[1]!.seq; ;) {
+          const page = await store.scanUsers(cid, after, 1);
+          if (page.length === 0) break;
+          rest.push(...ids(page));
+          after = page[0]!.seq;
+        }
+        expect(rest).toEqual([created[2], created[4], late]);
+        expect(ids(await store.scanUsers(cid, 0, Number.MAX_SAFE_INTEGER))).toEqual([created[1], created[2], created[4], late]);
+        expect(await store.scanUsers(cid, 0, 0)).toEqual([]);
+        expect(await store.scanUsers('conn-unknown', 0, 10)).toEqual([]);
+        await expect(store.scanUsers(cid, -1, 10)).rejects.toThrow(TypeError);
+      });
+
       it('rejects negative or fractional paging', async () => {
         await expect(store.listPage(cid, 'User', -1, 10)).rejects.toThrow(TypeError);
         await expect(store.listPage(cid, 'User', 0, 1.5)).rejects.toThrow(TypeError);
@@ -1080,19 +1108,64 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.findUsersForLogin(cid, 'email', 'ann@example.com')).toEqual({ users: [], deletedMatch: false });
       });
 
-      it('answers, in one call, which index values deleted users once held', async () => {
+      it('answers many lookups in one call as findUsersForLogin answers each, users numbered and shared', async () => {
         const id = await createUser('Gone@Example.com', { externalId: 'g1' });
-        await createUser('kept', { externalId: 'k1' });
+        const kept = await createUser('kept', { externalId: 'k1', emails: ['shared@x.com'] });
+        const other = await createUser('other', { externalId: 'k1', emails: ['shared@x.com'] });
+        await createGroup('Team', [{ value: other }]);
         expect(await store.deleteResource(cid, 'User', id)).toBe(true);
-        const flags = await store.findDeletedUsers(cid, [
+        const lookups = [
           { attribute: 'userName', value: 'gone@example.com' },
           { attribute: 'externalId', value: 'g1' },
           { attribute: 'externalId', value: 'k1' },
           { attribute: 'userName', value: 'never' },
+          { attribute: 'email', value: 'shared@x.com' },
+          { attribute: 'userName', value: 'kept' },
+        ];
+        const batch = await store.findUsersForLoginBatch(cid, lookups);
+        expect(batch.map((b) => ({ users: ids(b.users), deletedMatch: b.deletedMatch }))).toEqual([
+          { users: [], deletedMatch: true },
+          { users: [], deletedMatch: true },
+          { users: [kept, other], deletedMatch: false },
+          { users: [], deletedMatch: false },
+          { users: [kept, other], deletedMatch: false },
+          { users: [kept], deletedMatch: false },
         ]);
-        expect(flags).toEqual([true, true, false, false]);
-        expect(await store.findDeletedUsers(cid, [])).toEqual([]);
-        expect(await store.findDeletedUsers('conn-unknown', [{ attribute: 'externalId', value: 'g1' }])).toEqual([false]);
+        // Each answer is findUsersForLogin's, users with their creation numbers, in creation order.
+        for (const [i, { attribute, value }] of lookups.entries()) {
+          const one = await store.findUsersForLogin(cid, attribute, value);
+          expect(batch[i]!.users.map(({ seq: _, ...user }) => user)).toEqual(one.users);
+          expect(batch[i]!.deletedMatch).toBe(one.deletedMatch);
+        }
+        // A value a deleted user held and a live user holds again: findUsersForLogin still says deleted,
+        // the batch only says so when nobody is found (the one case the flag is for).
+        await createUser('gone@example.com');
+        const [again] = await store.findUsersForLoginBatch(cid, [lookups[0]!]);
+        expect(again!.users).toHaveLength(1);
+        expect(again!.deletedMatch).toBe(false);
+        expect((await store.findUsersForLogin(cid, 'userName', 'gone@example.com')).deletedMatch).toBe(true);
+        const [keptUser, otherUser] = batch[2]!.users;
+        expect(keptUser!.seq).toBeLessThan(otherUser!.seq);
+        expect(otherUser!.groups).toEqual([{ value: expect.any(String), display: 'Team' }]);
+        // A user found by several lookups is one object.
+        expect(batch[4]!.users[0]).toBe(batch[2]!.users[0]);
+        expect(batch[5]!.users[0]).toBe(keptUser);
+        expect(await store.findUsersForLoginBatch(cid, [])).toEqual([]);
+        expect(await store.findUsersForLoginBatch('conn-unknown', [{ attribute: 'externalId', value: 'k1' }])).toEqual([{ users: [], deletedMatch: false }]);
+        await expect(store.findUsersForLoginBatch(cid, [{ attribute: '', value: 'x' }])).rejects.toThrow(TypeError);
+        await expect(store.findUsersForLoginBatch(cid, [{ attribute: 'userName', value: 1 as unknown as string }])).rejects.toThrow(TypeError);
+      });
+
+      it('answers a batch longer than one script the same way, one object per user across its parts', async () => {
+        const ann = await createUser('ann', { externalId: 'e-ann' });
+        const lookups = Array.from({ length: 1201 }, (_, i) => ({ attribute: 'externalId', value: i % 600 === 0 ? 'e-ann' : `none-${i}` }));
+        const batch = await store.findUsersForLoginBatch(cid, lookups);
+        expect(batch).toHaveLength(1201);
+        const hits = batch.flatMap((b, i) => (b.users.length ? [i] : []));
+        expect(hits).toEqual([0, 600, 1200]);
+        expect(batch[0]!.users[0]!.id).toBe(ann);
+        expect(batch[600]!.users[0]).toBe(batch[0]!.users[0]);
+        expect(batch[1200]!.users[0]).toBe(batch[0]!.users[0]);
       });
 
       it('reports no deletedMatch for a value a replace dropped, a deleted group’s value or a value never held', async () => {
@@ -1295,6 +1368,81 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await subjects()).toEqual(['c', 'b', 'a']);
       });
 
+      it('pages SSO users in that order, with the total, in pages of any size', async () => {
+        const seen = ['2024-03-02T10:00:00.000Z', t1, t3, t2, t3];
+        for (const [i, at] of seen.entries()) await store.recordSsoUser(conn.customerId, makeSsoUser(`s${i}`, at));
+        const all = (await store.listSsoUsers(conn.customerId)).map((u) => u.subject);
+        // Ties (s2 and s4 at t3) go by subject.
+        expect(all).toEqual(['s2', 's4', 's0', 's3', 's1']);
+        const page = async (offset: number, count: number) => {
+          const p = await store.listSsoUserPage(conn.customerId, offset, count);
+          return { total: p.total, subjects: p.users.map((u) => u.subject) };
+        };
+        expect(await page(0, 2)).toEqual({ total: 5, subjects: all.slice(0, 2) });
+        expect(await page(2, 2)).toEqual({ total: 5, subjects: all.slice(2, 4) });
+        expect(await page(4, 10)).toEqual({ total: 5, subjects: all.slice(4) });
+        expect(await page(5, 1)).toEqual({ total: 5, subjects: [] });
+        expect(await page(0, 0)).toEqual({ total: 5, subjects: [] });
+        expect(await page(0, Number.MAX_SAFE_INTEGER)).toEqual({ total: 5, subjects: all });
+        expect((await store.listSsoUserPage(conn.customerId, 0, 5)).users).toEqual(await store.listSsoUsers(conn.customerId));
+        // A new login moves its SSO user to the front.
+        await store.recordSsoUser(conn.customerId, makeSsoUser('s1', '2024-03-04T10:00:00.000Z'));
+        expect(await page(0, 2)).toEqual({ total: 5, subjects: ['s1', 's2'] });
+        expect(await store.listSsoUserPage(`cust-${randomUUID()}`, 0, 10)).toEqual({ total: 0, users: [] });
+        await expect(store.listSsoUserPage(conn.customerId, -1, 10)).rejects.toThrow(TypeError);
+        await expect(store.listSsoUserPage('a b', 0, 10)).rejects.toThrow(TypeError);
+      });
+
+      it('pages more SSO users than one script reads, recorded in the same millisecond', async () => {
+        const subjects = Array.from({ length: 1205 }, (_, i) => `sub-${String(i).padStart(4, '0')}`);
+        for (let i = 0; i < subjects.length; i += 100) {
+          await Promise.all(subjects.slice(i, i + 100).map((s) => store.recordSsoUser(conn.customerId, makeSsoUser(s, t1))));
+        }
+        const page = await store.listSsoUserPage(conn.customerId, 100, 1100);
+        expect(page.total).toBe(1205);
+        expect(page.users.map((u) => u.subject)).toEqual(subjects.slice(100, 1200));
+      });
+
+      it('scans SSO users a batch at a time: each once, also those a login updates during the scan', async () => {
+        const subjects = Array.from({ length: 30 }, (_, i) => `sub-${i}`);
+        for (const s of subjects) await store.recordSsoUser(conn.customerId, makeSsoUser(s, t1));
+        const scanned: string[] = [];
+        let cursor = '0';
+        let batches = 0;
+        do {
+          const batch = await store.scanSsoUsers(conn.customerId, cursor, 4);
+          cursor = batch.cursor;
+          batches++;
+          scanned.push(...batch.users.map((u) => u.subject));
+          // Everyone logs in again while the scan runs: nobody is skipped or repeated.
+          if (batches === 2) for (const s of subjects) await store.recordSsoUser(conn.customerId, makeSsoUser(s, t2));
+        } while (cursor !== '0');
+        expect(scanned.sort()).toEqual([...subjects].sort());
+        expect(batches).toBeGreaterThan(1);
+        const fresh = await store.scanSsoUsers(conn.customerId, '0', 1000);
+        expect(fresh.cursor).toBe('0');
+        expect(fresh.users.find((u) => u.subject === 'sub-3')).toEqual(makeSsoUser('sub-3', t2, { firstSeenAt: t1 }));
+        expect(await store.scanSsoUsers(`cust-${randomUUID()}`, '0', 10)).toEqual({ cursor: '0', users: [] });
+        for (const bad of ['', '-1', 'x', '1.5']) await expect(store.scanSsoUsers(conn.customerId, bad, 10)).rejects.toThrow(TypeError);
+      });
+
+      it('reads one SSO user by subject', async () => {
+        await store.recordSsoUser(conn.customerId, makeSsoUser('Zoë 😀', t1));
+        await store.recordSsoUser(conn.customerId, makeSsoUser('Zoë 😀', t2));
+        expect(await store.getSsoUser(conn.customerId, 'Zoë 😀')).toEqual(makeSsoUser('Zoë 😀', t2, { firstSeenAt: t1 }));
+        expect(await store.getSsoUser(conn.customerId, 'zoë 😀')).toBeNull();
+        expect(await store.getSsoUser(conn.customerId, 'a\nb')).toBeNull();
+        expect(await store.getSsoUser(`cust-${randomUUID()}`, 'Zoë 😀')).toBeNull();
+        await expect(store.getSsoUser('a b', 'x')).rejects.toThrow(TypeError);
+      });
+
+      it('orders subjects of one moment as Redis orders bytes (code points), not as UTF-16 units', async () => {
+        // U+FF5E is one UTF-16 unit above the surrogates of U+1F600, but a smaller code point.
+        for (const subject of ['😀', '～', 'a']) await store.recordSsoUser(conn.customerId, makeSsoUser(subject, t1));
+        expect((await store.listSsoUserPage(conn.customerId, 0, 10)).users.map((u) => u.subject)).toEqual(['a', '～', '😀']);
+        expect((await store.listSsoUsers(conn.customerId)).map((u) => u.subject)).toEqual(['a', '～', '😀']);
+      });
+
       it('keeps SSO users per customer and accepts any subject without control characters', async () => {
         const other = `cust-${randomUUID()}`;
         const subjects = ['has space', 'a{b}c:d', 'Zoë 😀 例え', 's'.repeat(1000)];
@@ -1373,8 +1521,10 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       const DAY = 24 * 60 * 60 * 1000;
       const deleted = async (s: Store, c: string, attribute: string, value: string) => ({
         login: (await s.findUsersForLogin(c, attribute, value)).deletedMatch,
-        report: (await s.findDeletedUsers(c, [{ attribute, value }]))[0],
+        report: (await s.findUsersForLoginBatch(c, [{ attribute, value }]))[0]!.deletedMatch,
       });
+      const deletedFlags = async (s: Store, c: string, lookups: { attribute: string; value: string }[]) =>
+        (await s.findUsersForLoginBatch(c, lookups)).map((b) => b.deletedMatch);
 
       it('remembers a deleted 400 KB value as deleted, and a value differing in one character as never held', async () => {
         const big = `${'x'.repeat(400_000)}@example.com`;
@@ -1439,7 +1589,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           }
           await s.createResource(other.connectionId, userWrite('o1', 'o1'));
           await s.deleteResource(other.connectionId, 'User', 'o1');
-          const flags = await s.findDeletedUsers(
+          const flags = await deletedFlags(
+            s,
             c.connectionId,
             ['u1', 'u2', 'u3'].map((value) => ({ attribute: 'userName', value })),
           );
@@ -1447,8 +1598,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           expect((await s.findUsersForLogin(c.connectionId, 'userNameLocal', 'u1')).deletedMatch).toBe(false);
           expect((await s.findUsersForLogin(c.connectionId, 'userNameLocal', 'u3')).deletedMatch).toBe(true);
           // The cap is per connection: another connection's deletions do not push these out.
-          expect(await s.findDeletedUsers(other.connectionId, [{ attribute: 'userName', value: 'o1' }])).toEqual([true]);
-          expect(await s.findDeletedUsers(c.connectionId, [{ attribute: 'userName', value: 'u3' }])).toEqual([true]);
+          expect(await deletedFlags(s, other.connectionId, [{ attribute: 'userName', value: 'o1' }])).toEqual([true]);
+          expect(await deletedFlags(s, c.connectionId, [{ attribute: 'userName', value: 'u3' }])).toEqual([true]);
         } finally {
           await made.store.close?.();
           await made.cleanup();

@@ -111,6 +111,18 @@ describe('redis store specifics', () => {
       ],
       ['sortBacklog', () => store.sortBacklog(cid, 'User', 10)],
       ['fillSortIndex', () => store.fillSortIndex(cid, 'User', 0, [])],
+      ['scanUsers', () => store.scanUsers(cid, 0, 10)],
+      [
+        'findUsersForLoginBatch',
+        () =>
+          store.findUsersForLoginBatch(cid, [
+            { attribute: 'externalId', value: 'e' },
+            { attribute: 'userName', value: 'ann' },
+          ]),
+      ],
+      ['listSsoUserPage', () => store.listSsoUserPage(conn.customerId, 0, 10)],
+      ['scanSsoUsers', () => store.scanSsoUsers(conn.customerId, '0', 10)],
+      ['getSsoUser', () => store.getSsoUser(conn.customerId, 'sub')],
       ['findConnectionByTokenHash', () => store.findConnectionByTokenHash(conn.tokenHash)],
       ['getConnectionByCustomer', () => store.getConnectionByCustomer(conn.customerId)],
       ['deleteResource', () => store.deleteResource(cid, 'User', uid)],
@@ -118,7 +130,7 @@ describe('redis store specifics', () => {
     for (const [name, fn] of cases) {
       const commands = await commandsDuring(fn);
       expect({ name, commands: commands.length }).toEqual({ name, commands: 1 });
-      expect(commands[0]).toMatch(/^(evalsha|eval|get)$/);
+      expect(commands[0]).toMatch(/^(evalsha|eval|get|hscan|hget)$/);
     }
     // The round trips really returned the data.
     const found = await commandsDuring(async () => {
@@ -130,6 +142,47 @@ describe('redis store specifics', () => {
       expect((await store.getResource(cid, 'Group', gid))?.members).toEqual([{ value: 'x' }]);
     });
     expect(withMembers).toHaveLength(2);
+    // A batch longer than one script is one wave of scripts, all sent before any answer.
+    const lookups = Array.from({ length: 1200 }, (_, i) => ({ attribute: 'userName', value: `u${i}` }));
+    let sentBeforeAnswer = 0;
+    const batch = await commandsDuring(async () => {
+      const pending = store.findUsersForLoginBatch(cid, lookups);
+      sentBeforeAnswer = t.client.commandQueue.length;
+      await pending;
+    });
+    expect(batch).toHaveLength(3);
+    expect(sentBeforeAnswer).toBe(3);
+  });
+
+  it('orders SSO users recorded before the page order existed at the first page read, in batches', async () => {
+    const hash = `${prefix}sso:{s:${conn.customerId}}:users`;
+    const seen = `${prefix}sso:{s:${conn.customerId}}:seen`;
+    // As an older version wrote them: the hash only.
+    const legacy = Array.from({ length: 1100 }, (_, i) =>
+      makeSsoUser(`old-${String(i).padStart(4, '0')}`, new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString()),
+    );
+    for (const u of legacy) {
+      const { firstSeenAt, ...rest } = u;
+      await t.client.hset(hash, u.subject, `${firstSeenAt}\n${JSON.stringify(rest)}`);
+    }
+    // One recorded by this version meanwhile, and one legacy user seen again since.
+    await store.recordSsoUser(conn.customerId, makeSsoUser('new', '2025-01-01T00:00:00.000Z'));
+    await store.recordSsoUser(conn.customerId, makeSsoUser('old-0000', '2025-02-01T00:00:00.000Z'));
+    expect(await t.client.zcard(seen)).toBe(2);
+    const commands = await commandsDuring(async () => {
+      const page = await store.listSsoUserPage(conn.customerId, 0, 3);
+      expect(page.total).toBe(1101);
+      expect(page.users.map((u) => u.subject)).toEqual(['old-0000', 'new', 'old-1099']);
+    });
+    // The short order is filled with HSCAN batches and ZADD NX, then the page is read again.
+    expect(commands.filter((c) => c === 'hscan').length).toBeGreaterThan(1);
+    expect(commands.filter((c) => c === 'zadd').length).toBeGreaterThan(1);
+    expect(await t.client.zcard(seen)).toBe(1101);
+    expect(await t.client.zscore(seen, 'old-0000')).toBe(String(-Date.parse('2025-02-01T00:00:00.000Z')));
+    // From then on a page is one script.
+    const after = await commandsDuring(() => store.listSsoUserPage(conn.customerId, 1000, 10));
+    expect(after).toEqual([expect.stringMatching(/^(evalsha|eval)$/)]);
+    expect((await store.listSsoUserPage(conn.customerId, 0, 2000)).users).toEqual(await store.listSsoUsers(conn.customerId));
   });
 
   it('never sends or reads more than MEMBER_CHUNK members in one call, and leaves no job behind', async () => {
@@ -437,6 +490,9 @@ describe('redis store specifics', () => {
       await prefixed.recordSsoUser(c.customerId, makeSsoUser('sub', '2024-01-01T00:00:00.000Z'));
       expect(await prefixed.getOidcClient(c.customerId)).toEqual(oidcClient);
       expect(await prefixed.listSsoUsers(c.customerId)).toEqual([makeSsoUser('sub', '2024-01-01T00:00:00.000Z')]);
+      expect(await prefixed.listSsoUserPage(c.customerId, 0, 10)).toEqual({ total: 1, users: [makeSsoUser('sub', '2024-01-01T00:00:00.000Z')] });
+      expect(await prefixed.scanUsers(c.connectionId, 0, 10)).toEqual([]);
+      expect(await prefixed.findUsersForLoginBatch(c.connectionId, [{ attribute: 'externalId', value: 'e' }])).toEqual([{ users: [], deletedMatch: true }]);
       expect(await prefixed.listCustomers()).toEqual([c.customerId]);
       const keys = await keysUnder(t.client, `${keyPrefix}*`);
       expect(keys.length).toBeGreaterThan(5);

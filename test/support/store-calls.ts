@@ -6,15 +6,27 @@
 import { tracingChannel } from 'node:diagnostics_channel';
 import type { Store } from '../../src/store/store.js';
 
-/** The store, with every method call going through `around(method, call)`; `call()` runs the real method. */
-export function aroundStoreCalls(store: Store, around: (method: string, call: () => unknown) => unknown): Store {
+/** The store, with every method call going through `around(method, call, args)`; `call()` runs the real method. */
+export function aroundStoreCalls(store: Store, around: (method: string, call: () => unknown, args: unknown[]) => unknown): Store {
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => around(String(property), () => (value as (...a: unknown[]) => unknown).apply(target, args));
+      return (...args: unknown[]) => around(String(property), () => (value as (...a: unknown[]) => unknown).apply(target, args), args);
     },
   });
+}
+
+/** One store call as {@link recordStoreCalls} notes it. */
+export interface StoreCall {
+  method: string;
+  args: unknown[];
+}
+
+/** The store, noting every method call (name and arguments) in `calls`. */
+export function recordStoreCalls(store: Store): { store: Store; calls: StoreCall[] } {
+  const calls: StoreCall[] = [];
+  return { store: aroundStoreCalls(store, (method, call, args) => (calls.push({ method, args }), call())), calls };
 }
 
 const noop = () => {};
