@@ -6,7 +6,7 @@
  * two pages and their answers, the examples, and a bit per SCIM user per strategy (docs/matching-report.md).
  */
 import { candidateOf, matchPolicyOf } from './guard/guard.js';
-import type { NumberedUser, Store, StoredSsoUser } from './store/store.js';
+import type { NumberedResource, Store, StoredSsoUser } from './store/store.js';
 import {
   finishReport,
   planSsoUsers,
@@ -26,7 +26,7 @@ export const REPORT_PAGE = 500;
 const NO_ANSWER: LookupAnswer = { users: [], deletedMatch: false };
 
 /** The parts of a stored user that matching reads (its JSON parsed once, then dropped). */
-function numbered(user: NumberedUser): NumberedCandidate {
+function numbered(user: NumberedResource): NumberedCandidate {
   const { id, userName, externalId, active } = candidateOf(user);
   return { id, userName, externalId, active, seq: user.seq };
 }
@@ -37,8 +37,8 @@ async function answers(store: Store, connectionId: string, lookups: StoreLookup[
     connectionId,
     lookups.map((l) => ({ attribute: l.index, value: l.value })),
   );
-  const parsed = new Map<NumberedUser, NumberedCandidate>(); // the batch answers a user found twice as one object
-  const candidate = (user: NumberedUser) => {
+  const parsed = new Map<NumberedResource, NumberedCandidate>(); // the batch answers a user found twice as one object
+  const candidate = (user: NumberedResource) => {
     const c = parsed.get(user) ?? numbered(user);
     parsed.set(user, c);
     return c;
@@ -76,17 +76,16 @@ export async function matchingReport(store: Store, customerId: string, requireVe
   }
   // Second pass, once every match is known: the SCIM users none of them included.
   if (connection) {
-    const readPage = (after: number) => ahead(store.scanUsers(connection.connectionId, after, REPORT_PAGE));
-    let page = readPage(0);
-    for (let done = false; !done;) {
-      const users = await page;
-      done = users.length < REPORT_PAGE;
-      if (!done) page = readPage(users[users.length - 1]!.seq);
+    const readPage = (after: number) => ahead(store.listAfter(connection.connectionId, 'User', after, REPORT_PAGE));
+    for (let page = readPage(0); ;) {
+      const { resources: users, next } = await page;
+      if (next !== null) page = readPage(next);
       tallyScimUsers(
         tally,
         users.map((u) => u.seq),
         (i) => numbered(users[i]!),
       );
+      if (next === null) break;
     }
   }
   return finishReport(tally);

@@ -24,7 +24,7 @@ import {
   type LoginLookup,
   type MemberChanges,
   type MemberPage,
-  type NumberedUser,
+  type NumberedResource,
   type Page,
   type ReadOptions,
   type ResourceKind,
@@ -630,7 +630,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const taken = order.slice(from, from + count + 1);
       const more = taken.length > count;
       const page = more ? taken.slice(0, count) : taken;
-      return { resources: page.map((e) => output(s, e, options)), next: more ? page.at(-1)!.seq : null };
+      return { resources: page.map((e) => ({ ...output(s, e, options), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
     },
 
     // Walks the group's position map from its start (O(members) to the cursor), like its other member reads.
@@ -665,8 +665,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertLookups(lookups);
       const s = space(connectionId);
       if (!s) return lookups.map(() => ({ users: [], deletedMatch: false }));
-      const byId = new Map<string, NumberedUser>(); // one object per user, whichever lookups find it
-      const numbered = (e: Entry): NumberedUser => {
+      const byId = new Map<string, NumberedResource>(); // one object per user, whichever lookups find it
+      const numbered = (e: Entry): NumberedResource => {
         const user = byId.get(e.id) ?? { ...output(s, e), seq: e.seq };
         byId.set(e.id, user);
         return user;
@@ -675,21 +675,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         const users = entriesAt(s, 'User', attribute, value).map(numbered);
         return { users, deletedMatch: users.length === 0 && buried(s, attribute, value) };
       });
-    },
-
-    async scanUsers(connectionId, afterSeq, count) {
-      assertStoreId('connectionId', connectionId);
-      assertPaging(afterSeq, count);
-      const s = space(connectionId);
-      const users: NumberedUser[] = [];
-      if (!s || count === 0) return users;
-      for (const e of s.resources.User.values()) {
-        // Map order is insertion order = creation order, so seqs only grow along it.
-        if (e.seq <= afterSeq) continue;
-        users.push({ ...output(s, e), seq: e.seq });
-        if (users.length === count) break;
-      }
-      return users;
     },
 
     async findUsersForLogin(connectionId, attribute, value): Promise<LoginLookup> {

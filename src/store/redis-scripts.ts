@@ -713,25 +713,6 @@ end
 return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone) }
 `;
 
-/**
- * Users in creation order after seq ARGV[1], at most ARGV[2] (at most MEMBER_CHUNK). Reply {seqs, rows, aux}:
- * rows as LIST_PAGE returns them.
- */
-export const SCAN_USERS = `${READ_PRELUDE}
-local ranked = redis.call('ZRANGEBYSCORE', order('u'), '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
-local ids, seqs, rows, aux = {}, {}, {}, {}
-for i = 1, #ranked, 2 do
-  ids[#ids + 1] = ranked[i]
-  seqs[#seqs + 1] = fmt(ranked[i + 1])
-end
-if #seqs > 0 then
-  rows = redis.call('HMGET', rhash('u'), unpack(seqs))
-  local parents = redis.call('HMGET', MEMBER, unpack(ids))
-  for i = 1, #ids do aux[i] = auxOf('u', ids[i], parents[i]) end
-end
-return { seqs, rows, aux }
-`;
-
 /** What the connection holds against its quotas. Reply {users, groups, bytes}. */
 export const GET_USAGE = `${PRELUDE}
 return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis.call('GET', BYTES) or '0' }
@@ -902,7 +883,7 @@ return 'more'
 
 /**
  * A page by cursor (ARGV: kind, after seq, count ≥ 1): up to count resources created after that seq, in
- * creation order, O(log n + count). Reply {rows, aux, the last row's seq when more follow, else ''}.
+ * creation order, O(log n + count). Reply {seqs, rows, aux, 1 when more follow else 0}.
  */
 export const LIST_AFTER = `${PAGE_PRELUDE}
 local k, count = ARGV[1], tonumber(ARGV[3])
@@ -913,7 +894,7 @@ for i = 1, math.min(#ranked, 2 * count), 2 do
   seqs[#seqs + 1] = fmt(ranked[i + 1])
 end
 local rows, aux = pageOf(k, seqs, ids)
-return { rows, aux, #ranked > 2 * count and seqs[#seqs] or '' }
+return { seqs, rows, aux, #ranked > 2 * count and 1 or 0 }
 `;
 
 /**

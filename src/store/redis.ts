@@ -80,7 +80,7 @@ import {
   type ReadOptions,
   type ResourceKind,
   type NumberedLoginLookup,
-  type NumberedUser,
+  type NumberedResource,
   type ResourceWrite,
   type Store,
   type StoredConnection,
@@ -110,7 +110,6 @@ const SCRIPTS = {
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
   loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 3, readOnly: false },
   loginBatch: { lua: lua.FIND_USERS_FOR_LOGIN_BATCH, keys: 1, readOnly: true },
-  scanUsers: { lua: lua.SCAN_USERS, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
   sorted: { lua: lua.LIST_SORTED, keys: 1, readOnly: true },
   backlog: { lua: lua.SORT_BACKLOG, keys: 1, readOnly: false },
@@ -587,14 +586,24 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertCursorPaging(after, count);
-      const [rows, aux, next] = (await runBuffer('after', tag(connectionId), KIND_CODE[kind], after, count)) as [(Buffer | null)[], Buffer[][], Buffer];
-      const resources: StoredResource[] = [];
+      const [seqs, rows, aux, more] = (await runBuffer('after', tag(connectionId), KIND_CODE[kind], after, count)) as [
+        Buffer[],
+        (Buffer | null)[],
+        Buffer[][],
+        number,
+      ];
+      const resources: NumberedResource[] = [];
       rows.forEach((row, i) => {
         const resource = parseRawRow(kind, row, aux[i] ?? []);
-        if (resource) resources.push(resource);
+        if (resource) resources.push({ ...resource, seq: Number(seqs[i]!.toString()) });
       });
-      const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, resources) : resources;
-      return { resources: withAll, next: next.length === 0 ? null : Number(next.toString()) };
+      const last = seqs.at(-1);
+      const next = Number(more) === 1 && last ? Number(last.toString()) : null;
+      if (kind !== 'Group' || options?.members === false) return { resources, next };
+      // Groups with their members (a group deleted meanwhile drops out).
+      const seqOf = new Map(resources.map((r) => [r.id, r.seq]));
+      const full = await allWithMembers(connectionId, resources);
+      return { resources: full.map((g) => ({ ...g, seq: seqOf.get(g.id)! })), next };
     },
 
     async listGroupMembersAfter(connectionId, groupId, after, count) {
@@ -644,7 +653,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       }
       const replies = await Promise.all(chunks.map(({ args }) => runBuffer('loginBatch', tag(connectionId), ...args) as Promise<BatchReply>));
       const answers: NumberedLoginLookup[] = new Array(lookups.length);
-      const byId = new Map<string, NumberedUser>(); // one object per user, across scripts too
+      const byId = new Map<string, NumberedResource>(); // one object per user, across scripts too
       replies.forEach(([seqs, rows, groups, refs, gone], c) => {
         const aux = new Map<number, Buffer[]>();
         for (let i = 0; i < groups.length; i += 2 + 2 * Number(groups[i + 1])) {
@@ -652,7 +661,7 @@ export function redisStore(options: RedisStoreOptions): Store {
         }
         const seq = seqs.toString().split(' ');
         const users = rows.map((row, i) => {
-          const user = parseRawRow('User', row, aux.get(i + 1) ?? []) as NumberedUser;
+          const user = parseRawRow('User', row, aux.get(i + 1) ?? []) as NumberedResource;
           user.seq = Number(seq[i]);
           const first = byId.get(user.id) ?? user;
           byId.set(user.id, first);
@@ -666,24 +675,6 @@ export function redisStore(options: RedisStoreOptions): Store {
         });
       });
       return answers;
-    },
-
-    async scanUsers(connectionId, afterSeq, count) {
-      assertStoreId('connectionId', connectionId);
-      assertPaging(afterSeq, count);
-      const users: NumberedUser[] = [];
-      let after = afterSeq;
-      while (users.length < count) {
-        const want = Math.min(CHUNK, count - users.length);
-        const [seqs, rows, aux] = (await runBuffer('scanUsers', tag(connectionId), after, want)) as [Buffer[], (Buffer | null)[], Buffer[][]];
-        rows.forEach((row, i) => {
-          const user = parseRawRow('User', row, aux[i] ?? []);
-          if (user) users.push({ ...user, seq: Number(seqs[i]!.toString()) });
-        });
-        if (seqs.length < want) break;
-        after = Number(seqs[seqs.length - 1]!.toString());
-      }
-      return users;
     },
 
     async listPage(connectionId, kind, offset, count, options) {

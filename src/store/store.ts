@@ -195,7 +195,8 @@ export interface Page {
  * meanwhile (new ones come last).
  */
 export interface CursorPage {
-  resources: StoredResource[];
+  /** Each with its creation number (the position a cursor names). */
+  resources: NumberedResource[];
   next: number | null;
 }
 
@@ -241,8 +242,8 @@ export interface LoginLookup {
   deletedMatch: boolean;
 }
 
-/** A user with its creation number in its connection: the order findByIndex and listPage follow, never reused. */
-export interface NumberedUser extends StoredResource {
+/** A resource with its creation number in its connection: the order findByIndex and listPage follow, never reused. */
+export interface NumberedResource extends StoredResource {
   seq: number;
 }
 
@@ -252,7 +253,7 @@ export interface NumberedUser extends StoredResource {
  * `users`, and checking a tombstone costs a digest).
  */
 export interface NumberedLoginLookup extends LoginLookup {
-  users: NumberedUser[];
+  users: NumberedResource[];
 }
 
 /** One page of a customer's SSO users (listSsoUserPage). */
@@ -549,12 +550,6 @@ export interface Store extends EventConsumerStore {
    * scripts of at most {@link LOGIN_BATCH} lookups sent together, so other clients' commands run in between.
    */
   findUsersForLoginBatch(connectionId: string, lookups: { attribute: string; value: string }[]): Promise<NumberedLoginLookup[]>;
-  /**
-   * Users in creation order after the one numbered `afterSeq` (0: from the first), at most `count`, each with
-   * its `seq`. Paging by the last `seq` seen neither skips nor repeats a user when others are created or
-   * deleted between pages, as offsets would. One round trip, O(log n + count) on Redis.
-   */
-  scanUsers(connectionId: string, afterSeq: number, count: number): Promise<NumberedUser[]>;
 
   /** Creates the customer's OIDC client; 'exists' when it already has one. */
   createOidcClient(client: StoredOidcClient): Promise<'created' | 'exists'>;

@@ -273,14 +273,14 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
 
       // Pages and batches only: never a whole list, never more than a page's lookups in one call.
       const methods = new Set(calls.map((c) => c.method));
-      expect([...methods].sort()).toEqual(['findUsersForLoginBatch', 'getCustomer', 'scanSsoUsers', 'scanUsers']);
+      expect([...methods].sort()).toEqual(['findUsersForLoginBatch', 'getCustomer', 'listAfter', 'scanSsoUsers']);
       const scans = calls.filter((c) => c.method === 'scanSsoUsers');
       expect(scans.length).toBeGreaterThanOrEqual(3);
       expect(scans.every((c) => c.args[2] === REPORT_PAGE)).toBe(true);
       const batches = calls.filter((c) => c.method === 'findUsersForLoginBatch');
       expect(batches.length).toBeLessThanOrEqual(scans.length);
       expect(batches.every((c) => (c.args[1] as unknown[]).length <= 5 * REPORT_PAGE)).toBe(true);
-      expect(calls.filter((c) => c.method === 'scanUsers').map((c) => c.args[2])).toEqual([REPORT_PAGE, REPORT_PAGE, REPORT_PAGE]);
+      expect(calls.filter((c) => c.method === 'listAfter').map((c) => c.args[3])).toEqual([REPORT_PAGE, REPORT_PAGE, REPORT_PAGE]);
     } finally {
       await cleanup();
     }

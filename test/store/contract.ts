@@ -479,32 +479,32 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.listPage(cid, 'Group', 0, 10)).toEqual({ total: 0, resources: [] });
       });
 
-      it('scans users in creation order by creation number, skipping or repeating none as others come and go', async () => {
+      it('pages users by cursor with their creation numbers, skipping or repeating none as others come and go', async () => {
         const created: string[] = [];
         for (const n of ['e', 'd', 'c']) created.push(await createUser(n));
-        const group = await createGroup('Team', [{ value: created[1]! }]); // groups share the numbering, are not scanned
+        const group = await createGroup('Team', [{ value: created[1]! }]); // groups share the numbering, are not listed
         for (const n of ['b', 'a']) created.push(await createUser(n));
-        const first = await store.scanUsers(cid, 0, 2);
-        expect(ids(first)).toEqual(created.slice(0, 2));
-        expect(first[1]!.groups).toEqual([{ value: group, display: 'Team' }]);
-        expect(first.map(({ seq: _, ...user }) => user)).toEqual((await store.listPage(cid, 'User', 0, 2)).resources);
-        expect(first[0]!.seq).toBeLessThan(first[1]!.seq);
-        // Between pages: the first user goes, a user not yet scanned goes, and one is created.
+        const first = await store.listAfter(cid, 'User', 0, 2);
+        expect(ids(first.resources)).toEqual(created.slice(0, 2));
+        expect(first.resources[1]!.groups).toEqual([{ value: group, display: 'Team' }]);
+        expect(first.resources.map(({ seq: _, ...user }) => user)).toEqual((await store.listPage(cid, 'User', 0, 2)).resources);
+        expect(first.resources[0]!.seq).toBeLessThan(first.resources[1]!.seq);
+        expect(first.next).toBe(first.resources[1]!.seq);
+        // Between pages: the first user goes, a user not yet listed goes, and one is created.
         await store.deleteResource(cid, 'User', created[0]!);
         await store.deleteResource(cid, 'User', created[3]!);
         const late = await createUser('late');
         const rest: string[] = [];
-        for (let after = first[1]!.seq; ;) {
-          const page = await store.scanUsers(cid, after, 1);
-          if (page.length === 0) break;
-          rest.push(...ids(page));
-          after = page[0]!.seq;
+        for (let after: number | null = first.next; after !== null;) {
+          const page = await store.listAfter(cid, 'User', after, 1);
+          rest.push(...ids(page.resources));
+          after = page.next;
         }
         expect(rest).toEqual([created[2], created[4], late]);
-        expect(ids(await store.scanUsers(cid, 0, Number.MAX_SAFE_INTEGER))).toEqual([created[1], created[2], created[4], late]);
-        expect(await store.scanUsers(cid, 0, 0)).toEqual([]);
-        expect(await store.scanUsers('conn-unknown', 0, 10)).toEqual([]);
-        await expect(store.scanUsers(cid, -1, 10)).rejects.toThrow(TypeError);
+        expect(ids((await store.listAfter(cid, 'User', 0, 1000)).resources)).toEqual([created[1], created[2], created[4], late]);
+        const groups = await store.listAfter(cid, 'Group', 0, 10);
+        expect(groups.resources.map((g) => [g.id, g.members?.length, typeof g.seq])).toEqual([[group, 1, 'number']]);
+        expect(await store.listAfter('conn-unknown', 'User', 0, 10)).toEqual({ resources: [], next: null });
       });
 
       it('rejects negative or fractional paging', async () => {

@@ -111,7 +111,7 @@ describe('redis store specifics', () => {
       ],
       ['sortBacklog', () => store.sortBacklog(cid, 'User', 10)],
       ['fillSortIndex', () => store.fillSortIndex(cid, 'User', 0, [])],
-      ['scanUsers', () => store.scanUsers(cid, 0, 10)],
+      ['listAfter', () => store.listAfter(cid, 'User', 0, 10)],
       [
         'findUsersForLoginBatch',
         () =>
@@ -491,7 +491,7 @@ describe('redis store specifics', () => {
       expect(await prefixed.getOidcClient(c.customerId)).toEqual(oidcClient);
       expect(await prefixed.listSsoUsers(c.customerId)).toEqual([makeSsoUser('sub', '2024-01-01T00:00:00.000Z')]);
       expect(await prefixed.listSsoUserPage(c.customerId, 0, 10)).toEqual({ total: 1, users: [makeSsoUser('sub', '2024-01-01T00:00:00.000Z')] });
-      expect(await prefixed.scanUsers(c.connectionId, 0, 10)).toEqual([]);
+      expect(await prefixed.listAfter(c.connectionId, 'User', 0, 10)).toEqual({ resources: [], next: null });
       expect(await prefixed.findUsersForLoginBatch(c.connectionId, [{ attribute: 'externalId', value: 'e' }])).toEqual([{ users: [], deletedMatch: true }]);
       expect(await prefixed.listCustomers()).toEqual([c.customerId]);
       const keys = await keysUnder(t.client, `${keyPrefix}*`);
