@@ -5,7 +5,8 @@
  * users in creation order, REPORT_PAGE at a time, to count those nobody matched. What it holds at any time:
  * two pages and their answers, the examples, and a bit per SCIM user per strategy (docs/matching-report.md).
  */
-import { candidateOf, matchPolicyOf } from './guard/guard.js';
+import { candidateOf, matchPolicyOf, sessionGroupsOf } from './guard/guard.js';
+import { roleMappingOf } from './roles/role-mapping.js';
 import type { NumberedResource, Store, StoredSsoUser } from './store/store.js';
 import {
   finishReport,
@@ -28,7 +29,7 @@ const NO_ANSWER: LookupAnswer = { users: [], deletedMatch: false };
 /** The parts of a stored user that matching reads (its JSON parsed once, then dropped). */
 function numbered(user: NumberedResource): NumberedCandidate {
   const { id, userName, externalId, active } = candidateOf(user);
-  return { id, userName, externalId, active, seq: user.seq };
+  return { id, userName, externalId, active, seq: user.seq, groups: sessionGroupsOf(user) };
 }
 
 /** The store's answers to `lookups`, in order (ONE round trip); each SCIM user parsed once. */
@@ -48,13 +49,14 @@ async function answers(store: Store, connectionId: string, lookups: StoreLookup[
 
 /** `requireVerifiedEmail` is the instance default, for clients that leave it null. */
 export async function matchingReport(store: Store, customerId: string, requireVerifiedEmail = false): Promise<MatchingReport> {
-  const { client, connection } = await store.getCustomer(customerId);
+  const { client, connection, roleMapping } = await store.getCustomer(customerId);
   const tally = startReport({
     customerId,
     currentStrategy: client && isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : null,
     idpType: client?.idpType ?? null,
     subjectClaim: client?.subjectClaim ?? null,
     policy: matchPolicyOf(client, requireVerifiedEmail),
+    roleMapping: roleMappingOf(roleMapping),
   });
   // The next page is read and its lookups sent before this one is tallied, so that the store works on them
   // meanwhile (two pages in memory at most). Reads are marked handled at once: errors surface when awaited.

@@ -10,6 +10,8 @@ import type { ScimConnection } from '../connections.js';
 import type { OidcClient } from '../oidc-clients.js';
 import type { SsoUserPage, StoredMember, StoredResource } from '../store/store.js';
 import { ssoStatus, type DashboardApi } from './api.js';
+import { sessionGroupsOf } from '../guard/guard.js';
+import { roleMappingOf, rolesFor } from '../roles/role-mapping.js';
 import { enc, html, type SafeHtml } from './html.js';
 import { csrfField, layout, time, type PageContext } from './layout.js';
 
@@ -42,6 +44,8 @@ export interface CustomerData {
   offsets: CustomerOffsets;
   /** userName of the listed group members that came without a `display` (Entra sends none). */
   memberNames: Map<string, string>;
+  /** The roles of the listed SSO users whose last login was admitted, by subject (src/roles/role-mapping.ts). */
+  ssoRoles: Map<string, string[]>;
 }
 
 /** Null when the customer has neither a SCIM connection nor an OIDC client. */
@@ -62,7 +66,25 @@ export async function loadCustomer(api: DashboardApi, customerId: string, offset
     ssoUsers,
     offsets,
     memberNames: await memberNames(api, connection, users.resources, groups.rows),
+    ssoRoles: await ssoRoles(api, customerId, connection, ssoUsers),
   };
+}
+
+/**
+ * The roles each admitted SSO user of the page has now: its SCIM user's groups under the customer's role
+ * mapping, as requireActiveUser would give them (one read per listed admitted user, in parallel).
+ */
+async function ssoRoles(api: DashboardApi, customerId: string, connection: ScimConnection | null, page: SsoUserPage): Promise<Map<string, string[]>> {
+  const roles = new Map<string, string[]>();
+  const mapping = roleMappingOf(await api.store.getRoleMapping(customerId));
+  const admitted = page.users.filter((u) => u.lastOutcome === 'admitted');
+  await Promise.all(
+    admitted.map(async (u) => {
+      const stored = connection && u.lastScimUserId ? await api.store.getResource(connection.connectionId, 'User', u.lastScimUserId) : null;
+      roles.set(u.subject, rolesFor(mapping, stored ? sessionGroupsOf(stored) : []));
+    }),
+  );
+  return roles;
 }
 
 /** A page of groups without their member lists, then each one's first members (one read each, in parallel). */
@@ -176,12 +198,12 @@ function ssoSection(ctx: PageContext, data: CustomerData): SafeHtml {
   const rows = data.ssoUsers.users.map((u) => {
     const s = ssoStatus(u);
     return html`<tr><th scope="row">${u.email ?? u.preferredUsername ?? u.subject}</th><td><code>${u.subject}</code></td><td>${u.name ?? ''}</td>
-<td>${time(u.lastSeenAt)}</td><td>${status(s.ok, s.label)}</td>
+<td>${time(u.lastSeenAt)}</td><td>${status(s.ok, s.label)}</td><td>${(data.ssoRoles.get(u.subject) ?? []).join(', ')}</td>
 <td><a href="${ctx.base}/customers/${enc(data.customerId)}/compare?subject=${enc(u.subject)}">Compare</a></td></tr>`;
   });
   return html`<section id="sso" aria-labelledby="sso-heading"><h2 id="sso-heading">SSO users (${data.ssoUsers.total})</h2>
 <p class="muted">Everyone who tried to log in through the OIDC client, with the outcome of their last attempt. "Inactive": no SCIM user matched (never provisioned, or the strategy does not fit).</p>
-${rows.length ? html`<table><thead><tr><th scope="col">User</th><th scope="col">Subject</th><th scope="col">Name</th><th scope="col">Last login</th><th scope="col">Last outcome</th><th scope="col">Details</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No one has logged in yet.</p>`}
+${rows.length ? html`<table><thead><tr><th scope="col">User</th><th scope="col">Subject</th><th scope="col">Name</th><th scope="col">Last login</th><th scope="col">Last outcome</th><th scope="col">Roles now</th><th scope="col">Details</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No one has logged in yet.</p>`}
 ${pager(ctx, data, 'sso', SSO_PAGE, data.ssoUsers.total, 'SSO users')}</section>`;
 }
 

@@ -15,6 +15,7 @@ import { byUtf8, seenScore } from '../seen-order.js';
 import type { StoredSsoUser } from '../store/store.js';
 import { decide } from './decide.js';
 import { countFirst, countInOrder, keepAt, noExamples, type Examples } from './examples.js';
+import { rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
 import { SeqSet } from './seq-set.js';
 import {
   MATCHING_STRATEGIES,
@@ -56,6 +57,8 @@ export interface ScimUserSummary {
 export interface MatchExample {
   ssoUser: SsoUserSummary;
   scimUser: ScimUserSummary;
+  /** The app roles the customer's role mapping gives the SCIM user's groups (admitted only; else empty). */
+  roles: string[];
 }
 
 /** An SSO user that a strategy matches to several active SCIM users. */
@@ -106,10 +109,12 @@ export interface ReportContext {
   subjectClaim: string | null;
   /** The client's matching policy (guard.ts matchPolicyOf), as the guard applies it. Default: {}. */
   policy?: MatchPolicy;
+  /** The customer's role mapping (src/roles/role-mapping.ts): admitted examples show their roles. */
+  roleMapping?: RoleMapping | null;
 }
 
 /** A SCIM user as matching sees it, with its creation number in the connection (the store's `seq`). */
-export type NumberedCandidate = ScimCandidate & { seq: number };
+export type NumberedCandidate = ScimCandidate & { seq: number; groups?: SessionGroup[] };
 
 /** What the store answered for one lookup: the users it found, in creation order, and its tombstone flag. */
 export interface LookupAnswer {
@@ -278,7 +283,10 @@ export function tallySsoUsers(tally: ReportTally, plan: SsoUserPlan, answers: Lo
         const scimUser = decision.scimUser!;
         const list = decision.admit ? s.admitted : s.inactive;
         const at = place(list, key);
-        if (at !== -1) keep(list, at, key, { ssoUser: (ssoUser ??= summary(user)), scimUser: scimSummary(scimUser) });
+        if (at !== -1) {
+          const roles = decision.admit ? rolesFor(tally.context.roleMapping ?? null, (scimUser as NumberedCandidate).groups ?? []) : [];
+          keep(list, at, key, { ssoUser: (ssoUser ??= summary(user)), scimUser: scimSummary(scimUser), roles });
+        }
         if (s.strategy === 'OidcEmailUsernameToScimUsername') {
           const [sso, scim] = [domainOf(user.email), domainOf(scimUser.userName)];
           if (sso !== null && scim !== null && sso !== scim) tally.crossingDomains++;

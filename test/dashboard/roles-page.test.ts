@@ -77,6 +77,30 @@ describe.each(STORE_KINDS)('dashboard Roles page (%s store)', (storeKind) => {
       expect(await f.sso.fetchRoleMapping(CUSTOMER)).toEqual(before);
     });
 
+    it('shows, on the customer page, the roles each admitted SSO user has now', async () => {
+      // Alice (admitted at her last login) joins a group through SCIM; the mapping gives its members a role.
+      const group = await f
+        .agent()
+        .post('/scim/v2/Groups')
+        .set('Authorization', `Bearer ${f.token}`)
+        .send({
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+          displayName: 'Role Holders',
+          members: [{ value: f.userIds['alice@acme.test'] }],
+        });
+      expect(group.status).toBe(201);
+      await f.sso.setRoleMapping(CUSTOMER, { rules: [{ groupId: group.body.id, roles: ['auditor', 'viewer'] }], defaultRoles: ['member'] });
+      const page = await f.agent().get(`/admin/customers/${CUSTOMER}`).set(ADMIN);
+      expect(page.text).toContain('<th scope="col">Roles now</th>');
+      expect(page.text).toMatch(/<code>00u-alice<\/code>.*?<td>auditor, viewer, member<\/td>/s);
+      // Bob's last login was refused: no roles shown.
+      expect(page.text).toMatch(/<code>00u-bob<\/code>(?:(?!<\/tr>).)*<td><\/td>/s);
+      const report = await f.sso.matchingReport(CUSTOMER);
+      const current = report.strategies.find((s) => s.strategy === report.currentStrategy)!;
+      expect(current.admitted.examples.find((e) => e.ssoUser.subject === '00u-alice')?.roles).toEqual(['auditor', 'viewer', 'member']);
+      await f.agent().delete(`/scim/v2/Groups/${group.body.id}`).set('Authorization', `Bearer ${f.token}`);
+    });
+
     it('escapes hostile group names and roles', async () => {
       await f.sso.setRoleMapping(CUSTOMER, { rules: [{ groupDisplayName: HOSTILE_NAME, roles: ['"><b>x'] }] });
       const page = await f.agent().get(ROLES).set(ADMIN);
