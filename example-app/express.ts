@@ -13,12 +13,14 @@ import type { DefaultSessionUser } from '../src/index.js';
 import { scimSso } from '../src/express/index.js';
 import { dashboard } from '../src/express/dashboard.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE, MISMATCHED_PEOPLE } from './demo-data.js';
-import { homePage, membersPage, mePage, refusedPage } from './pages.js';
+import { startActivityFeed } from './activity.js';
+import { activityPage, homePage, membersPage, mePage, refusedPage } from './pages.js';
 import { exitOnListenError, setUpDemo } from './setup.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const demo = await setUpDemo(port, scimSso);
 const { sso } = demo;
+const activity = startActivityFeed(sso);
 const adminPassword = process.env.DEMO_ADMIN_PASSWORD || randomBytes(12).toString('base64url');
 
 declare module 'express-session' {
@@ -90,6 +92,10 @@ app.get('/members', sso.requireActiveUser({ redirectTo: '/refused' }), async (re
   } catch (error) {
     next(error);
   }
+});
+app.get('/activity', sso.requireActiveUser({ redirectTo: '/refused' }), (req, res) => {
+  const { customerId } = req.user as DefaultSessionUser;
+  res.type('html').send(activityPage(customerId, activity.of(customerId)));
 });
 app.get('/refused', (req, res) => {
   res

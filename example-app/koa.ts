@@ -9,13 +9,15 @@ import session from 'koa-session';
 import type { DefaultSessionUser } from '../src/index.js';
 import { scimSso } from '../src/koa/index.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE } from './demo-data.js';
-import { homePage, membersPage, mePage, refusedPage } from './pages.js';
+import { startActivityFeed } from './activity.js';
+import { activityPage, homePage, membersPage, mePage, refusedPage } from './pages.js';
 import { memorySessionStore } from './session-store.js';
 import { exitOnListenError, setUpDemo } from './setup.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const demo = await setUpDemo(port, scimSso);
 const { sso } = demo;
+const activity = startActivityFeed(sso);
 
 const passport = new koaPassport.KoaPassport();
 passport.serializeUser((user, done) => done(null, user));
@@ -49,6 +51,12 @@ app.use(async (ctx, next) => {
       const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : null;
       ctx.type = 'html';
       ctx.body = await membersPage(sso, customerId, cursor);
+    });
+  } else if (ctx.method === 'GET' && ctx.path === '/activity') {
+    await requireActive(ctx, async () => {
+      const { customerId } = ctx.state.user as DefaultSessionUser;
+      ctx.type = 'html';
+      ctx.body = activityPage(customerId, activity.of(customerId));
     });
   } else if (ctx.method === 'GET' && ctx.path === '/refused') {
     ctx.status = 403;

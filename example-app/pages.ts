@@ -1,5 +1,5 @@
 /** The example app's few pages: plain HTML, no build step. */
-import type { DefaultSessionUser, ScimSsoCore } from '../src/index.js';
+import type { DefaultSessionUser, ProvisioningEvent, ScimSsoCore } from '../src/index.js';
 import type { DemoPerson } from './demo-data.js';
 
 const escape = (value: string) => value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -47,7 +47,7 @@ export function mePage(user: DefaultSessionUser): string {
 <p>This is your session (<code>req.user</code>):</p>
 <pre>${escape(JSON.stringify(user, null, 2))}</pre>
 <p>Deactivate this user through SCIM and reload: the session ends at the next request. Remove them from a group and reload: its roles go.</p>
-<p><a href="/members">Your organisation's members</a> (the directory API).</p>
+<p><a href="/members">Your organisation's members</a> (the directory API) · <a href="/activity">Provisioning activity</a> (an event consumer).</p>
 <form method="post" action="/logout"><button>Log out</button></form><p><a href="/">Home</a></p>`,
   );
 }
@@ -90,6 +90,23 @@ export async function membersPage(sso: Pick<ScimSsoCore, 'directory'>, customerI
 <p>What the organisation's IdP provisioned over SCIM, read with <code>sso.directory.listUsers</code>.</p>
 <table id="members"><thead><tr><th>Name</th><th>userName</th><th>Status</th><th>Groups</th></tr></thead><tbody>${rows}</tbody></table>${next}
 <h2>Groups</h2><ul id="groups">${groups.map((g) => `<li>${escape(g.displayName)} (${g.memberCount} members)</li>`).join('')}</ul>
+<p><a href="/me">Your session</a> · <a href="/">Home</a></p>`,
+  );
+}
+
+/** The organisation's last provisioning events, as the activity feed's consumer received them. */
+export function activityPage(customerId: string, events: ProvisioningEvent[]): string {
+  const rows = events
+    .map(
+      (e) =>
+        `<tr><td><time datetime="${e.at}">${escape(e.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</time></td><td><code>${escape(e.type)}</code></td><td>${escape(String(e.resource?.userName ?? e.resource?.displayName ?? e.resourceId))}</td><td>${escape(e.member ? `member ${e.member.value}` : e.changed.join(', '))}</td></tr>`,
+    )
+    .join('\n');
+  return layout(
+    'Activity',
+    `<h1>Provisioning activity of <code>${escape(customerId)}</code></h1>
+<p>The last events the app's consumer (<code>sso.events.consume</code>, group <code>example-activity</code>) received, newest first. Provision someone over SCIM and reload.</p>
+<table id="activity"><thead><tr><th>When</th><th>Event</th><th>Resource</th><th>Changed</th></tr></thead><tbody>${rows}</tbody></table>
 <p><a href="/me">Your session</a> · <a href="/">Home</a></p>`,
   );
 }

@@ -4,7 +4,7 @@
  * lists the people the default strategy locks out, switching the strategy empties the list without a
  * reload, Save applies it, and one of those people then logs in through the demo IdP and is admitted.
  * Roles: Alice's are shown on /me, the Roles page edits the mapping, Dave gets the new roles at login, and
- * the members page reads the directory API. Screenshots (matching before and after, roles) go to test-artifacts/.
+ * the members page reads the directory API, the activity page an event consumer. Screenshots (matching before and after, roles) go to test-artifacts/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -156,6 +156,11 @@ describe('the dashboard in headless Chromium against the example app', () => {
     const userNames = await page.locator('#members tbody tr td:nth-child(2)').allTextContents();
     expect(userNames).toEqual(expect.arrayContaining(['alice@acme.test', 'bob@acme.test', 'dave.okafor@acme-legacy.test', 'elee@acme.test']));
     await expect(page.locator('#groups li').allTextContents()).resolves.toEqual(['Engineering (2 members)', 'Sales (2 members)']);
+    // The activity page shows what the app's event consumer received: the demo's provisioning, newest first.
+    await page.goto(`${app.origin}/activity`);
+    await expect(page.locator('#activity tbody tr td:nth-child(2)').allTextContents()).resolves.toEqual(
+      expect.arrayContaining(['user.created', 'user.deactivated', 'group.created', 'group.member_added']),
+    );
     expect((await login('00u-erin')).pathname).toBe('/me');
     await expect(page.locator('pre').textContent()).resolves.toContain('"userName": "elee@acme.test"');
     const carol = await login('00u-carol');
