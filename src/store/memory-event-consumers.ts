@@ -2,8 +2,8 @@
  * The memory store's consumer-group state (src/store/event-consumers.ts): cursors and leases per
  * connection and group, the connections written to lately, and dead letters, in maps of this process.
  */
-import { assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
-import { assertStoreId, type StoredConnection } from './store.js';
+import { assertGroupName, assertLeaseArgs, type EventConsumerStore } from './event-consumers.js';
+import type { StoredConnection } from './store.js';
 
 interface Position {
   cursor: string | null;
@@ -31,12 +31,7 @@ export function memoryEventConsumers(now: () => number, connection: (connectionI
     if (!position) groups.set(group, (position = { cursor: null, owner: null, until: 0 }));
     return position;
   };
-  const check = (group: string, connectionId: string, owner: string, ttlMs?: number) => {
-    assertGroupName(group);
-    assertStoreId('connectionId', connectionId);
-    assertStoreId('owner', owner);
-    if (ttlMs !== undefined) assertTtl(ttlMs);
-  };
+  const check = assertLeaseArgs;
 
   return {
     announce: (connectionId) => void active.set(connectionId, now()),

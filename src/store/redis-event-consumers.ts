@@ -10,9 +10,8 @@
  *   <p>events:dead:{<group>}    HASH  dead letter id -> JSON
  */
 import type { Cluster, Redis } from 'ioredis';
-import { ANNOUNCE_INTERVAL_MS, assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
+import { ANNOUNCE_INTERVAL_MS, assertGroupName, assertLeaseArgs, type EventConsumerStore } from './event-consumers.js';
 import type { RunScript } from './redis-commands.js';
-import { assertStoreId } from './store.js';
 
 export interface RedisEventConsumerDeps {
   client: Redis | Cluster;
@@ -39,12 +38,7 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
   const deadKey = (group: string) => `${deps.prefix}events:dead:{${group}}`;
   /** When this instance last announced each connection (cleared when large: at worst one more ZADD each). */
   const announced = new Map<string, number>();
-  const check = (group: string, connectionId: string, owner: string, ttlMs?: number) => {
-    assertGroupName(group);
-    assertStoreId('connectionId', connectionId);
-    assertStoreId('owner', owner);
-    if (ttlMs !== undefined) assertTtl(ttlMs);
-  };
+  const check = assertLeaseArgs;
 
   return {
     announce(connectionId) {
