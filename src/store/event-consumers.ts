@@ -6,7 +6,6 @@
  * connection; and the dead letters of each group. Generic: events are the stores' own records, dead
  * letters opaque JSON.
  */
-import { assertStoreId } from './store.js';
 
 /** Group names follow the rules of store ids (src/store/store.ts isValidStoreId): they go into keys. */
 const GROUP_NAME = /^[^{}\s\p{Cc}]{1,200}$/u;
@@ -66,12 +65,4 @@ export function assertGroupName(group: unknown): asserts group is string {
 /** Throws a TypeError unless `ttlMs` is a positive integer. */
 export function assertTtl(ttlMs: number): void {
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new TypeError('ttlMs must be a positive integer');
-}
-
-/** The checks every lease and cursor call makes of its arguments, on both stores. */
-export function assertLeaseArgs(group: string, connectionId: string, owner: string, ttlMs?: number): void {
-  assertGroupName(group);
-  assertStoreId('connectionId', connectionId);
-  assertStoreId('owner', owner);
-  if (ttlMs !== undefined) assertTtl(ttlMs);
 }

@@ -2,8 +2,8 @@
  * The memory store's consumer-group state (src/store/event-consumers.ts): cursors and leases per
  * connection and group, the connections written to lately, and dead letters, in maps of this process.
  */
-import { assertGroupName, assertLeaseArgs, type EventConsumerStore } from './event-consumers.js';
-import type { StoredConnection } from './store.js';
+import { assertGroupName, type EventConsumerStore } from './event-consumers.js';
+import { assertLeaseArgs, type StoredConnection } from './store.js';
 
 interface Position {
   cursor: string | null;

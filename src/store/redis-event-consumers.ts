@@ -10,8 +10,9 @@
  *   <p>events:dead:{<group>}    HASH  dead letter id -> JSON
  */
 import type { Cluster, Redis } from 'ioredis';
-import { ANNOUNCE_INTERVAL_MS, assertGroupName, assertLeaseArgs, type EventConsumerStore } from './event-consumers.js';
+import { ANNOUNCE_INTERVAL_MS, assertGroupName, type EventConsumerStore } from './event-consumers.js';
 import type { RunScript } from './redis-commands.js';
+import { assertLeaseArgs } from './store.js';
 
 export interface RedisEventConsumerDeps {
   client: Redis | Cluster;

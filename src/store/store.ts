@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { checkWriteEvents, type EventPage, type WriteEvents } from './event-log.js';
-import type { EventConsumerStore } from './event-consumers.js';
+import { assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
 
 export type ResourceKind = 'User' | 'Group';
 
@@ -880,4 +880,12 @@ export async function recordLoginInSteps(
   const recorded = loginOutcome(connectionId !== null, users, found.deletedMatch);
   await store.recordSsoUser(customerId, { ...attempt.user, ...recorded });
   return { found, recorded };
+}
+
+/** The checks every event lease and cursor call makes of its arguments, on both stores. */
+export function assertLeaseArgs(group: string, connectionId: string, owner: string, ttlMs?: number): void {
+  assertGroupName(group);
+  assertStoreId('connectionId', connectionId);
+  assertStoreId('owner', owner);
+  if (ttlMs !== undefined) assertTtl(ttlMs);
 }
