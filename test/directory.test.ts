@@ -71,7 +71,8 @@ describe.each(STORE_KINDS)('directory API (%s store)', (kind) => {
       version: expect.any(Number),
       resource: expect.objectContaining({ userName: 'Person0@Corp.test', schemas: [USER] }),
     });
-    expect(await app.sso.directory.listUserGroups(customer, ids[0]!)).toEqual([{ id: group.id, displayName: 'Admins' }]);
+    const { listUserGroups } = app.sso.directory; // works detached from its object
+    expect(await listUserGroups(customer, ids[0]!)).toEqual([{ id: group.id, displayName: 'Admins' }]);
     expect((await app.sso.directory.getUser(customer, ids[3]!))!.active).toBe(false);
     expect(await app.sso.directory.getUser(customer, 'no-such-id')).toBeNull();
     expect(await app.sso.directory.listUserGroups(customer, 'no-such-id')).toBeNull();

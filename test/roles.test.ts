@@ -47,7 +47,7 @@ describe('rolesFor', () => {
 
   it('checkRole refuses what is not a role name', () => {
     expect(checkRole('admin')).toBe('admin');
-    for (const bad of ['', ' admin', 'admin ', 'x'.repeat(101), 'ro\nle', 7, null]) expect(() => checkRole(bad)).toThrow(ScimSsoConfigError);
+    for (const bad of ['', ' admin', 'admin ', 'x'.repeat(101), 'ro\nle', 'read,write', 7, null]) expect(() => checkRole(bad)).toThrow(ScimSsoConfigError);
   });
 });
 
@@ -79,6 +79,8 @@ describe('role mapping management', () => {
     ['a rule naming both an id and a name', { rules: [{ groupId: 'g', groupDisplayName: 'G', roles: ['a'] }] }],
     ['a rule with no roles', { rules: [{ groupId: 'g', roles: [] }] }],
     ['a role with a newline', { rules: [{ groupId: 'g', roles: ['a\nb'] }] }],
+    ['a role with a comma (the Roles page would split it)', { rules: [{ groupId: 'g', roles: ['read,write'] }] }],
+    ['a default role with a comma', { rules: [], defaultRoles: ['a,b'] }],
     ['too many rules', { rules: Array.from({ length: 201 }, (_, i) => ({ groupId: `g${i}`, roles: ['a'] })) }],
     ['too many roles in a rule', { rules: [{ groupId: 'g', roles: Array.from({ length: 21 }, (_, i) => `r${i}`) }] }],
     ['an over-long group name', { rules: [{ groupDisplayName: 'x'.repeat(257), roles: ['a'] }] }],

@@ -84,7 +84,7 @@ export function directoryApi(store: Store): DirectoryApi {
   const connectionOf = async (customerId: string): Promise<string | null> =>
     (await store.getConnectionByCustomer(checkCustomerId(customerId)))?.connectionId ?? null;
 
-  return {
+  const api: DirectoryApi = {
     async listUsers(customerId, options = {}) {
       const after = decodeCursor(options.cursor);
       const limit = limitOf(options.limit);
@@ -134,7 +134,8 @@ export function directoryApi(store: Store): DirectoryApi {
     },
 
     async listUserGroups(customerId, userId) {
-      return (await this.getUser(customerId, userId))?.groups ?? null;
+      return (await api.getUser(customerId, userId))?.groups ?? null;
     },
   };
+  return api;
 }

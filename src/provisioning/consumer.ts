@@ -20,6 +20,9 @@ import type { Store } from '../store/store.js';
 import { toProvisioningEvent, type ProvisioningEvent } from './event.js';
 import { deadLetterOf } from './dead-letters.js';
 
+/** The longest wait between two attempts of a failing handler: one hour. */
+const MAX_RETRY_DELAY_MS = 3_600_000;
+
 export interface ConsumeOptions {
   /** The consumer group: each group gets every event; instances of one group share the work. */
   group: string;
@@ -133,7 +136,8 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
           await store.addDeadLetter(group, deadLetterOf(group, event, error, attempt));
           return true;
         }
-        if (!(await pause(options.retryDelayMs * 2 ** (attempt - 1)))) return false;
+        // Exponential backoff, capped below Node's timer limit (a longer timeout would fire at once).
+        if (!(await pause(Math.min(options.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)))) return false;
       }
     }
   }

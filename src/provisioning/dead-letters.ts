@@ -19,13 +19,22 @@ export interface DeadLetter {
   failedAt: string;
 }
 
+/** What a handler threw, as text; never throws itself (a thrown value may refuse to become a string). */
+function describeError(error: unknown): string {
+  try {
+    return (error instanceof Error ? String(error.message) : String(error)).slice(0, 2000);
+  } catch {
+    return 'an error that cannot be shown as text';
+  }
+}
+
 /** The stored form of an event that failed `attempts` times, the last time with `error`. */
 export function deadLetterOf(group: string, event: ProvisioningEvent, error: unknown, attempts: number): StoredDeadLetter {
   const letter: DeadLetter = {
     id: `${event.connectionId}:${event.cursor}`,
     group,
     event,
-    error: error instanceof Error ? error.message : String(error),
+    error: describeError(error),
     attempts,
     failedAt: new Date().toISOString(),
   };

@@ -13,13 +13,16 @@ import type { StoredRoleMapping } from '../store/store.js';
 export const MAX_ROLE_RULES = 200;
 export const MAX_ROLES_PER_RULE = 20;
 
-const roleName = z.string().regex(/^[\x21-\x7E](?:[\x20-\x7E]{0,98}[\x21-\x7E])?$/, 'a role is 1–100 printable ASCII characters, no edge spaces');
+// No comma: the dashboard's Roles page lists a rule's roles comma-separated and reads them back that way.
+const roleName = z
+  .string()
+  .regex(/^[\x21-\x2B\x2D-\x7E](?:[\x20-\x2B\x2D-\x7E]{0,98}[\x21-\x2B\x2D-\x7E])?$/, 'a role is 1–100 printable ASCII characters, no comma, no edge spaces');
 const groupText = z.string().min(1).max(256);
 
 /** Checks the role a `requireRole` middleware is built for, at setup time. */
 export function checkRole(role: unknown): string {
   if (!roleName.safeParse(role).success)
-    throw new ScimSsoConfigError('invalid_argument', 'requireRole: a role is 1–100 printable ASCII characters, no edge spaces');
+    throw new ScimSsoConfigError('invalid_argument', 'requireRole: a role is 1–100 printable ASCII characters, no comma, no edge spaces');
   return role as string;
 }
 

@@ -158,6 +158,32 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     expect(await sso.events.replayDeadLetter('fragile', letters[0]!.id, () => {})).toBe(false);
   });
 
+  it('parks an event whose handler throws a value that cannot become text, and goes on', async () => {
+    const customerId = `unprintable-${kind}`;
+    const { send } = await customer(customerId);
+    const handled: string[] = [];
+    const handle = sso.events.consume({
+      group: 'unprintable',
+      maxAttempts: 2,
+      ...FAST,
+      handler: (event) => {
+        if (event.customerId !== customerId) return;
+        const userName = String((event.resource as { userName: string }).userName);
+        if (userName === 'odd@x.test') throw Object.create(null); // String() of it throws
+        handled.push(userName);
+      },
+    });
+    try {
+      for (const name of ['odd', 'next']) await send('POST', '/Users', { schemas: [USER], userName: `${name}@x.test` });
+      await waitFor(() => handled.includes('next@x.test'), 'the event after the unprintable failure');
+    } finally {
+      await handle.stop();
+    }
+    expect(await sso.events.deadLetters('unprintable', { customerId })).toEqual([
+      expect.objectContaining({ error: 'an error that cannot be shown as text', attempts: 2 }),
+    ]);
+  });
+
   it('stop() waits for the running handler, commits it, and the group goes on from there', async () => {
     const customerId = `stop-${kind}`;
     const { send } = await customer(customerId);
