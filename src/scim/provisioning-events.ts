@@ -12,22 +12,13 @@
  *   only members logs member events only. A new group's initial members are `group.member_added` events.
  */
 import type { WriteEvents } from '../store/event-log.js';
+import type { AuditEventType } from '../events.js';
 import type { ResourceKind } from '../store/store.js';
 import type { JsonObject } from './normalize.js';
 import { isActiveUser } from './users.js';
 
-/** Every type of provisioning event. */
-export type ProvisioningEventType =
-  | 'user.created'
-  | 'user.updated'
-  | 'user.deactivated'
-  | 'user.reactivated'
-  | 'user.deleted'
-  | 'group.created'
-  | 'group.updated'
-  | 'group.deleted'
-  | 'group.member_added'
-  | 'group.member_removed';
+/** Every type of provisioning event: the audit trail's SCIM write types, plus one per member change. */
+export type ProvisioningEventType = Extract<AuditEventType, `user.${string}` | `group.${string}`> | 'group.member_added' | 'group.member_removed';
 
 const MEMBER_EVENTS = { added: 'group.member_added', removed: 'group.member_removed' } as const satisfies Record<string, ProvisioningEventType>;
 
