@@ -8,7 +8,7 @@
  * reads the pages; docs/matching-report.md): `planSsoUsers` says what a page of SSO users needs looked up,
  * `tallySsoUsers` takes the page with what the store answered, `tallyScimUsers` a page of SCIM users in
  * creation order once every SSO user is tallied, and `finishReport` turns the tally into the report. No
- * I/O: the same steps run over users already in memory (report-in-memory.ts).
+ * I/O: the tests run the same steps over users already in memory (test/support/report-in-memory.ts).
  */
 import { fold } from '../fold.js';
 import { byUtf8, seenScore } from '../seen-order.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildMatchingReport, type ReportInput } from '../../src/match/report-in-memory.js';
+import { buildMatchingReport, type ReportInput } from '../support/report-in-memory.js';
 import { AMBIGUOUS_LISTED, lookupKey, REPORT_EXAMPLES } from '../../src/match/report.js';
 import { fold, localPart } from '../../src/fold.js';
 import { candidateOf } from '../../src/guard/guard.js';

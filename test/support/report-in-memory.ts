@@ -1,9 +1,9 @@
 /**
  * The matching report over users already in memory: the page-at-a-time steps of report.ts in one go, with
- * the store's index lookups played by maps. For tests and small data sets; the app's report reads the
+ * the store's index lookups played by maps, for the tests; the app's report reads the
  * store a page at a time (src/matching-report.ts).
  */
-import type { StoredSsoUser } from '../store/store.js';
+import type { StoredSsoUser } from '../../src/store/store.js';
 import {
   finishReport,
   lookupKey,
@@ -14,8 +14,8 @@ import {
   type MatchingReport,
   type NumberedCandidate,
   type ReportContext,
-} from './report.js';
-import { indexValueOf, type ScimCandidate } from './strategies.js';
+} from '../../src/match/report.js';
+import { indexValueOf, type ScimCandidate } from '../../src/match/strategies.js';
 
 export interface ReportInput extends ReportContext {
   ssoUsers: StoredSsoUser[];
