@@ -32,14 +32,26 @@ export type AuditEventType =
   | 'oidc_client.updated'
   | 'oidc_client.deleted'
   | 'role_mapping.updated'
-  | 'role_mapping.deleted';
+  | 'role_mapping.deleted'
+  // Setup links (management calls) and the self-serve setup portal (docs/setup-portal.md), actor 'setup'
+  | 'setup_link.created'
+  | 'setup_link.revoked'
+  | 'setup.opened'
+  | 'setup.refused'
+  | 'setup.scim_token_issued'
+  | 'setup.oidc_client_saved'
+  | 'setup.oidc_client_rejected'
+  | 'setup.test_login';
 
 export interface AuditEvent {
   type: AuditEventType;
   /** ISO 8601 time of the event. */
   at: string;
-  /** Which part acted: the customer's IdP over SCIM, a login, a session check, or the app's admin code. */
-  actor: 'scim' | 'login' | 'session' | 'admin';
+  /**
+   * Which part acted: the customer's IdP over SCIM, a login, a session check, the app's admin code, or the
+   * customer's IT admin in the setup portal.
+   */
+  actor: 'scim' | 'login' | 'session' | 'admin' | 'setup';
   outcome: 'success' | 'failure';
   customerId: string | null;
   connectionId: string | null;

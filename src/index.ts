@@ -1,7 +1,7 @@
 /**
  * `scim-sso`: the framework-free core. No Express, Koa, passport or ioredis at run time or in its types; the
  * frameworks have their own entries (src/express/index.ts, src/koa/index.ts, src/express/dashboard.ts,
- * src/koa/dashboard.ts) and so does the Redis store (src/redis.ts).
+ * src/koa/dashboard.ts, src/express/setup.ts, src/koa/setup.ts) and so does the Redis store (src/redis.ts).
  */
 export { createScimSso, type ScimSsoCore, type ScimConnectionsApi, type OidcClientsApi } from './sso.js';
 export type { RoleMappingsApi, RoleMappingView } from './roles/roles-api.js';
@@ -47,4 +47,6 @@ export type { GuardDecision } from './match/decide.js';
 export type { SsoIdentity } from './match/strategies.js';
 export type { AuditEvent, AuditEventType } from './events.js';
 export type { DashboardOptions } from './dashboard/index.js';
+export type { SetupPortalOptions } from './setup/index.js';
+export type { CreateSetupLinkOptions, SetupArea, SetupLink } from './setup-links.js';
 export type { MatchingReport, StrategyEvaluation, SsoUserSummary, ScimUserSummary } from './match/report.js';

@@ -74,6 +74,12 @@ export const optionsSchema = z.strictObject({
    */
   publicBaseUrl: z.url().optional(),
   /**
+   * Absolute URL where the app mounts the self-serve setup portal (e.g. `https://app.example.com/setup`):
+   * setup links, the portal's test-login redirect URI and its default login redirect URI are built on it
+   * (docs/setup-portal.md). Default: none (createSetupLink then needs `{ portalUrl }`).
+   */
+  setupPortalUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /**
    * Accept `http://` OIDC issuers. For tests and local demo IdPs only — never in production, where tokens
    * would travel in clear. Default: false.
    */
@@ -135,6 +141,8 @@ export interface ScimSsoOptions {
   scimTokenCacheMs?: number;
   /** Absolute URL of the SCIM base as clients see it. Default: derived from each request. */
   publicBaseUrl?: string;
+  /** Absolute URL where the setup portal is mounted (setup links are built on it). Default: none. */
+  setupPortalUrl?: string;
   /** Accept `http://` OIDC issuers (tests and local demo IdPs only). Default: false. */
   allowHttpIssuers?: boolean;
   /** Per-connection SCIM rate limit in this process, or false. Default: { requestsPerSecond: 200, burst: 400 }. */

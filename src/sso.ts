@@ -23,6 +23,7 @@ import { roleMappingsApi, type RoleMappingsApi } from './roles/roles-api.js';
 import { directoryApi, type DirectoryApi } from './directory/directory.js';
 import { provisioningEventsApi, type ProvisioningEventsApi } from './provisioning/events-api.js';
 import type { StoredSsoUser } from './store/store.js';
+import { setupLinkManager, type CreateSetupLinkOptions, type SetupLink } from './setup-links.js';
 
 /** Management of the customers' SCIM connections (src/connections.ts). */
 export interface ScimConnectionsApi {
@@ -72,6 +73,13 @@ export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, RoleMap
    * resolves false without touching `res` (serve it yourself). Every framework adapter behaves the same.
    */
   handleScimRequest(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /**
+   * A setup link for the customer's IT admin (docs/setup-portal.md): an expiring, revocable URL into the
+   * setup portal, scoped to the customer and to `allow` (default SSO and SCIM). Only its hash is stored.
+   */
+  createSetupLink(customerId: string, options?: CreateSetupLinkOptions): Promise<SetupLink>;
+  /** Revokes every setup link of the customer and ends the portal sessions opened with them. */
+  revokeSetupLinks(customerId: string): Promise<void>;
 }
 
 export type { LoginRequest };
@@ -117,6 +125,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const connections = connectionManager(store, undefined, emit);
   const clients = oidcClientManager(store, undefined, emit);
   const roles = roleMappingsApi(store, emit);
+  const setupLinks = setupLinkManager(store, options.setupPortalUrl, emit);
   const core: ScimSsoCore = {
     basePath: options.basePath,
     directory: directoryApi(store),
@@ -149,6 +158,8 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     guardVerify: (customerId, verify) => asGuardVerify(runtime.guardVerify(checkCustomerId(customerId), verify as AppVerify<never>)),
     strategy: async (customerId, verify) => asLoginStrategy(await runtime.strategy(checkCustomerId(customerId), verify as AppVerify<never>)),
     handleScimRequest: (req, res) => handleNodeScim(internals, req, res),
+    createSetupLink: setupLinks.createSetupLink,
+    revokeSetupLinks: setupLinks.revokeSetupLinks,
   };
   registerInternals(core, internals);
   return core;

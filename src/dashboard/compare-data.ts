@@ -20,7 +20,7 @@ import {
   type StoreLookup,
 } from '../match/strategies.js';
 import type { OidcClient } from '../oidc-clients.js';
-import type { StoredResource, StoredSsoUser } from '../store/store.js';
+import type { Store, StoredResource, StoredSsoUser } from '../store/store.js';
 import type { DashboardApi } from './api.js';
 
 export type Candidate = ScimUserView & ScimCandidate & { groups: string[] };
@@ -73,26 +73,41 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
       return candidate;
     });
 
-  const planned = MATCHING_STRATEGIES.map((strategy) => ({ strategy, lookup: lookupFor(strategy, identity, policy) }));
-  const asked = connection ? planned.filter((p): p is { strategy: MatchingStrategy; lookup: StoreLookup } => p.lookup !== null) : [];
-  const found =
-    connection && asked.length
-      ? await api.store.findUsersForLoginBatch(
-          connection.connectionId,
-          asked.map(({ lookup }) => ({ attribute: lookup.index, value: lookup.value })),
-        )
-      : [];
-  const answerOf = new Map(asked.map(({ strategy }, i) => [strategy, found[i]!]));
-  const strategies: StrategyComparison[] = planned.map(({ strategy, lookup }) => {
-    const answer = answerOf.get(strategy);
-    const matched: ScimCandidate[] = answer ? findMatches(strategy, identity, add(answer.users), policy) : [];
-    const decision = decide({ hasConnection: connection !== null, matches: matched, deletedMatch: answer?.deletedMatch ?? false });
-    return { strategy, lookup, matchedIds: matched.map((m) => m.id), decision };
-  });
+  const strategies = await compareStrategies(api.store, connection?.connectionId ?? null, identity, policy, add);
   // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
   if (connection && ssoUser.email) add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email)));
 
   return { customerId, client, connection, ssoUser, identity, policy, candidates: [...candidates.values()], strategies };
+}
+
+/**
+ * For each strategy: its lookup, the SCIM users it matches and the guard's decision, from ONE batched store
+ * read (the guard's own steps; nothing is recorded). `add` receives every SCIM user found and returns them
+ * as the caller keeps them. Shared by the Compare page and the setup portal's Test SSO.
+ */
+export async function compareStrategies<C extends ScimCandidate>(
+  store: Store,
+  connectionId: string | null,
+  identity: SsoIdentity,
+  policy: MatchPolicy,
+  add: (users: StoredResource[]) => C[],
+): Promise<StrategyComparison[]> {
+  const planned = MATCHING_STRATEGIES.map((strategy) => ({ strategy, lookup: lookupFor(strategy, identity, policy) }));
+  const asked = connectionId ? planned.filter((p): p is { strategy: MatchingStrategy; lookup: StoreLookup } => p.lookup !== null) : [];
+  const found =
+    connectionId && asked.length
+      ? await store.findUsersForLoginBatch(
+          connectionId,
+          asked.map(({ lookup }) => ({ attribute: lookup.index, value: lookup.value })),
+        )
+      : [];
+  const answerOf = new Map(asked.map(({ strategy }, i) => [strategy, found[i]!]));
+  return planned.map(({ strategy, lookup }) => {
+    const answer = answerOf.get(strategy);
+    const matched: ScimCandidate[] = answer ? findMatches(strategy, identity, add(answer.users), policy) : [];
+    const decision = decide({ hasConnection: connectionId !== null, matches: matched, deletedMatch: answer?.deletedMatch ?? false });
+    return { strategy, lookup, matchedIds: matched.map((m) => m.id), decision };
+  });
 }
 
 export const currentStrategyOf = (data: CompareData): MatchingStrategy | null =>

@@ -27,7 +27,7 @@ export interface PageInput {
   script?: SafeHtml;
 }
 
-const STYLE = `
+export const PAGE_STYLE = `
 :root{--fg:#1d2433;--muted:#5a6478;--line:#d5dae3;--accent:#1a5fb4;--ok:#1e6b34;--ok-bg:#e3f4e8;--bad:#9b1c1c;--bad-bg:#fde8e8;--warn-bg:#fff4d6}
 *{box-sizing:border-box}
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);margin:0;background:#f7f8fa}
@@ -70,7 +70,7 @@ export function layout(ctx: PageContext, page: PageInput): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="${ctx.csrfToken}">
 <title>${page.title} · scim-sso dashboard</title>
-<style nonce="${ctx.nonce}">${raw(STYLE)}</style>
+<style nonce="${ctx.nonce}">${raw(PAGE_STYLE)}</style>
 </head><body>
 <a class="skip" href="#main">Skip to content</a>
 <header><a href="${ctx.base}/">scim-sso dashboard</a>

@@ -46,6 +46,7 @@ import { OrderedIndex } from './ordered-index.js';
 import { assertEventLimit, checkWriteEvents, resolveEventLogOptions, type EventLogOptions, type WriteEvents } from './event-log.js';
 import { MemoryEventLog, type MemberDelta } from './memory-events.js';
 import { memoryEventConsumers } from './memory-event-consumers.js';
+import { memorySetupGrants } from './setup-grants.js';
 
 interface Entry {
   id: string;
@@ -740,6 +741,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
     ...memoryOidcMethods(() => byCustomer.keys()),
     ...consumers.methods,
+    ...memorySetupGrants(now),
 
     recordLogin(customerId, attempt) {
       return recordLoginInSteps(store, customerId, attempt);

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { checkWriteEvents, type EventPage, type WriteEvents } from './event-log.js';
 import { assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
+import type { SetupGrantStore } from './setup-grants.js';
 
 export type ResourceKind = 'User' | 'Group';
 
@@ -408,7 +409,7 @@ export interface StoredSsoUser {
  * group deletion and a full member-list replace on Redis, in the bounded follow-up steps of the same call
  * (see docs/groups.md). Renaming a group does not bump its members (that would be O(members)).
  */
-export interface Store extends EventConsumerStore {
+export interface Store extends EventConsumerStore, SetupGrantStore {
   /** A short name for diagnostics: 'memory' or 'redis'. */
   readonly kind: string;
 

@@ -16,6 +16,7 @@ import type {
 } from '../../src/store/store.js';
 import { memberBytes, normalizeResourceWrite, resourceBytes } from '../../src/store/store.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
+import { SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
 import { eventLogContract } from './events-contract.js';
 
 /** Makes a fresh store (with its own key prefix on Redis) with these options. */
@@ -1211,6 +1212,61 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.createConnection(makeConnection({ connectionId: cid, customerId: conn.customerId }))).toBe('created');
         expect(await store.findUsersForLogin(cid, 'userName', 'ann')).toEqual({ users: [], deletedMatch: false });
         expect(await store.findUsersForLogin(cid, 'externalId', 'e1')).toEqual({ users: [], deletedMatch: false });
+      });
+    });
+
+    describe('setup grants', () => {
+      const grant = (over: Partial<StoredSetupGrant> = {}): StoredSetupGrant => ({
+        hash: hash(randomUUID()),
+        kind: 'link',
+        customerId: conn.customerId,
+        allow: ['sso', 'scim'],
+        createdAt: clock.now,
+        expiresAt: clock.now + 60_000,
+        linkHash: null,
+        ...over,
+      });
+
+      it('keeps a grant by its hash only, valid until it expires, then expired until retention ends', async () => {
+        const link = grant();
+        await store.putSetupGrant(link);
+        expect(await store.getSetupGrant(link.hash)).toEqual({ grant: link, status: 'valid' });
+        expect(await store.getSetupGrant(hash('never stored'))).toBeNull();
+        expect(await store.getSetupGrant('not a hash')).toBeNull();
+        clock.now += 60_000;
+        expect(await store.getSetupGrant(link.hash)).toEqual({ grant: link, status: 'expired' });
+        clock.now += SETUP_GRANT_RETENTION_MS;
+        expect(await store.getSetupGrant(link.hash)).toBeNull();
+      });
+
+      it('revokes every grant of one customer created up to the revocation, links and sessions, and no other customer’s', async () => {
+        const link = grant();
+        const session = grant({ kind: 'session', linkHash: link.hash });
+        const other = grant({ customerId: `other-${randomUUID()}` });
+        for (const g of [link, session, other]) await store.putSetupGrant(g);
+        clock.now += 1;
+        await store.revokeSetupGrants(conn.customerId);
+        expect((await store.getSetupGrant(link.hash))?.status).toBe('revoked');
+        expect((await store.getSetupGrant(session.hash))?.status).toBe('revoked');
+        expect((await store.getSetupGrant(other.hash))?.status).toBe('valid');
+        // A link made after the revocation works; revoked wins over expired.
+        clock.now += 1;
+        const later = grant();
+        await store.putSetupGrant(later);
+        expect((await store.getSetupGrant(later.hash))?.status).toBe('valid');
+        clock.now += 120_000;
+        expect((await store.getSetupGrant(link.hash))?.status).toBe('revoked');
+        expect((await store.getSetupGrant(later.hash))?.status).toBe('expired');
+      });
+
+      it('refuses malformed grants', async () => {
+        await expect(store.putSetupGrant(grant({ hash: 'abc' }))).rejects.toThrow(TypeError);
+        await expect(store.putSetupGrant(grant({ allow: [] }))).rejects.toThrow(TypeError);
+        await expect(store.putSetupGrant(grant({ allow: ['sso', 'admin' as 'sso'] }))).rejects.toThrow(TypeError);
+        await expect(store.putSetupGrant(grant({ expiresAt: clock.now }))).rejects.toThrow(TypeError);
+        await expect(store.putSetupGrant(grant({ kind: 'session', linkHash: null }))).rejects.toThrow(TypeError);
+        await expect(store.putSetupGrant(grant({ customerId: 'bad {id}' }))).rejects.toThrow(TypeError);
+        await expect(store.revokeSetupGrants('bad {id}')).rejects.toThrow(TypeError);
       });
     });
 

@@ -1,0 +1,56 @@
+/**
+ * The SSO setup form's live check: before an issuer is saved, its OpenID Connect discovery document is
+ * fetched (openid-client's discovery, the same the login uses) and every failure is said in words the IT
+ * admin can act on: unreachable, not an issuer, issuer mismatch, not https. Bounded by a 10 s timeout.
+ */
+import * as oidc from 'openid-client';
+
+export type IssuerCheck = { ok: true } | { ok: false; problem: string };
+
+const DISCOVERY_TIMEOUT_SECONDS = 10;
+
+const codeOf = (error: unknown): string | undefined => (error as { code?: unknown })?.code as string | undefined;
+const causeOf = (error: unknown): unknown => (error as { cause?: unknown })?.cause;
+
+/** The words for a discovery failure. Pure. */
+export function discoveryProblem(issuer: string, error: unknown): string {
+  const wellKnown = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  const code = codeOf(error);
+  if (code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') {
+    const named = (causeOf(error) as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
+    return typeof named === 'string'
+      ? `Issuer mismatch: ${wellKnown} says its issuer is "${named.slice(0, 300)}", not "${issuer}". Enter exactly "${named.slice(0, 300)}".`
+      : `Issuer mismatch: the discovery document at ${wellKnown} names another issuer. Enter the issuer exactly as your IdP shows it.`;
+  }
+  if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') {
+    const status = (causeOf(error) as { status?: unknown } | undefined)?.status;
+    return `Not an OpenID Connect issuer: ${wellKnown} answered HTTP ${typeof status === 'number' ? status : 'with an error'}. Check the issuer URL (Okta: https://<your-org>.okta.com or …/oauth2/default; Entra: https://login.microsoftonline.com/<tenant id>/v2.0).`;
+  }
+  if (code === 'OAUTH_RESPONSE_IS_NOT_JSON' || code === 'OAUTH_PARSE_ERROR' || code === 'OAUTH_INVALID_RESPONSE') {
+    return `Not an OpenID Connect issuer: ${wellKnown} did not answer a discovery document (JSON with an issuer). Check the issuer URL.`;
+  }
+  const name = (error as { name?: unknown })?.name;
+  if (name === 'TimeoutError' || name === 'AbortError' || codeOf(causeOf(error)) === 'UND_ERR_CONNECT_TIMEOUT') {
+    return `Unreachable: ${wellKnown} did not answer within ${DISCOVERY_TIMEOUT_SECONDS} seconds.`;
+  }
+  const network = codeOf(causeOf(error)) ?? codeOf(causeOf(causeOf(error)));
+  if (error instanceof TypeError || network) {
+    return `Unreachable: could not connect to ${wellKnown}${network ? ` (${network})` : ''}. Check the host name, and that the IdP is reachable from the app's servers.`;
+  }
+  return `The issuer could not be checked: ${wellKnown} gave an unexpected answer.`;
+}
+
+/** Fetches the issuer's discovery document; `allowHttp` only for local demo IdPs (the scimSso option allowHttpIssuers). */
+export async function checkIssuer(issuer: string, clientId: string, allowHttp: boolean): Promise<IssuerCheck> {
+  const url = new URL(issuer);
+  if (url.protocol === 'http:' && !allowHttp) return { ok: false, problem: 'The issuer must be an https URL.' };
+  try {
+    await oidc.discovery(url, clientId, undefined, oidc.None(), {
+      timeout: DISCOVERY_TIMEOUT_SECONDS,
+      ...(url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
+    });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, problem: discoveryProblem(issuer, error) };
+  }
+}

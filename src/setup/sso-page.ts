@@ -1,0 +1,60 @@
+/**
+ * The single sign-on page: the redirect URIs to register in the IdP, and the form for the IdP type, issuer,
+ * client id, client secret and scopes. The stored secret is never shown back: an empty secret field keeps it.
+ */
+import { html } from '../dashboard/html.js';
+import type { OidcClient } from '../oidc-clients.js';
+import { copyable, csrfInput, portalLayout, type PortalContext } from './layout.js';
+
+export interface SsoFormValues {
+  idpType: string;
+  issuer: string;
+  clientId: string;
+  scopes: string;
+}
+
+export interface SsoPageData {
+  client: OidcClient | null;
+  redirectUri: string;
+  testRedirectUri: string;
+  /** The form as sent, when it is shown again with an error. */
+  values?: SsoFormValues;
+  error?: string;
+  saved?: boolean;
+}
+
+const TYPES = [
+  { value: 'Okta', label: 'Okta' },
+  { value: 'MicrosoftEntra', label: 'Microsoft Entra ID' },
+  { value: 'Generic', label: 'Other OpenID Connect IdP (OneLogin, JumpCloud, …)' },
+];
+
+export function ssoPage(ctx: PortalContext, data: SsoPageData): string {
+  const { client } = data;
+  const values: SsoFormValues = data.values ?? {
+    idpType: client?.idpType ?? 'Okta',
+    issuer: client?.issuer ?? '',
+    clientId: client?.clientId ?? '',
+    scopes: (client?.scopes ?? ['openid', 'email', 'profile']).join(' '),
+  };
+  const body = html`${data.saved ? html`<p class="status" role="status" id="saved">Saved. The issuer answered its discovery document; the next login uses these settings.</p>` : ''}
+${data.error ? html`<p class="error" role="alert" id="sso-error">${data.error}</p>` : ''}
+<section aria-labelledby="uris"><h2 id="uris">Register these redirect URIs in your IdP</h2>
+<dl class="fields"><dt>Sign-in redirect URI</dt><dd>${copyable('redirect-uri', data.redirectUri, 'the sign-in redirect URI')}</dd>
+<dt>Test redirect URI</dt><dd>${copyable('test-redirect-uri', data.testRedirectUri, 'the test redirect URI')}</dd></dl>
+<p class="help">Create an OpenID Connect web application (authorization code flow) in your IdP with both URIs. The test one lets you try the login here without signing in to the app.</p></section>
+<section aria-labelledby="client"><h2 id="client">Your IdP's application</h2>
+<form method="post" action="${ctx.base}/sso">${csrfInput(ctx)}
+<div class="field"><label for="idpType">Identity provider</label><select id="idpType" name="idpType">${TYPES.map(
+    (t) => html`<option value="${t.value}"${t.value === values.idpType ? html` selected` : ''}>${t.label}</option>`,
+  )}</select></div>
+<div class="field"><label for="issuer">Issuer URL</label><input id="issuer" name="issuer" type="url" required maxlength="2000" value="${values.issuer}" aria-describedby="issuer-help">
+<p class="help" id="issuer-help">Okta: https://your-org.okta.com (or …/oauth2/default). Entra: https://login.microsoftonline.com/&lt;tenant id&gt;/v2.0. It is checked live before saving.</p></div>
+<div class="field"><label for="clientId">Client ID</label><input id="clientId" name="clientId" type="text" required maxlength="500" value="${values.clientId}" autocomplete="off"></div>
+<div class="field"><label for="clientSecret">Client secret</label><input id="clientSecret" name="clientSecret" type="password" maxlength="2000" autocomplete="new-password" aria-describedby="secret-help">
+<p class="help" id="secret-help">${client?.hasClientSecret ? 'A secret is stored (it is never shown). Leave this empty to keep it.' : 'Leave empty for a public client (PKCE only).'}</p></div>
+<div class="field"><label for="scopes">Scopes</label><input id="scopes" name="scopes" type="text" maxlength="500" value="${values.scopes}" aria-describedby="scopes-help">
+<p class="help" id="scopes-help">Space-separated; openid is always included.</p></div>
+<button type="submit">Check and save</button></form></section>`;
+  return portalLayout(ctx, 'sso', 'Single sign-on', body);
+}

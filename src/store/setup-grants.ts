@@ -1,0 +1,143 @@
+/**
+ * Setup grants: what the self-serve setup portal (docs/setup-portal.md) keeps in the store. A grant is a
+ * setup link handed to a customer's IT admin, or a portal session opened with one. Either is a secret held
+ * only as its SHA-256 hash (hex), scoped to one customer, expiring, and revocable per customer: revoking
+ * stamps the customer with a time, and every grant created at or before it counts as revoked. Grants are
+ * kept a while past their expiry (SETUP_GRANT_RETENTION_MS) so that the portal can say "this link has
+ * expired" rather than "unknown link"; then they are forgotten.
+ */
+import type { Redis, Cluster } from 'ioredis';
+
+export type SetupArea = 'sso' | 'scim';
+export const SETUP_AREAS: readonly SetupArea[] = ['sso', 'scim'];
+
+export interface StoredSetupGrant {
+  /** SHA-256 (hex) of the link token or session token. */
+  hash: string;
+  kind: 'link' | 'session';
+  customerId: string;
+  /** What the holder may set up. */
+  allow: SetupArea[];
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms; after it the grant is `expired`. */
+  expiresAt: number;
+  /** For a session: the hash of the link it was opened with; null for a link. */
+  linkHash: string | null;
+}
+
+export type SetupGrantStatus = 'valid' | 'expired' | 'revoked';
+
+export interface SetupGrantLookup {
+  grant: StoredSetupGrant;
+  status: SetupGrantStatus;
+}
+
+/** How long a grant is remembered after it expired (to tell "expired" from "unknown"). */
+export const SETUP_GRANT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface SetupGrantStore {
+  /** Stores a grant (a second put of the same hash replaces it). One round trip. */
+  putSetupGrant(grant: StoredSetupGrant): Promise<void>;
+  /**
+   * The grant with this hash and whether it is valid, expired or revoked (revoked wins over expired); null
+   * when it was never stored or is past retention. Two round trips on Redis (grant, then its customer's
+   * revocation time).
+   */
+  getSetupGrant(hash: string): Promise<SetupGrantLookup | null>;
+  /** Revokes every grant of the customer created up to now (links and sessions). One round trip. */
+  revokeSetupGrants(customerId: string): Promise<void>;
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+const STORE_ID = /^[^\s{}\p{Cc}]{1,200}$/u;
+
+/** Throws a TypeError unless the grant is well-formed; returns a copy holding only its known fields. */
+export function checkSetupGrant(grant: StoredSetupGrant): StoredSetupGrant {
+  if (!grant || typeof grant !== 'object') throw new TypeError('setup grant must be an object');
+  const { hash, kind, customerId, allow, createdAt, expiresAt, linkHash } = grant;
+  if (typeof hash !== 'string' || !HASH.test(hash)) throw new TypeError('setup grant hash must be 64 lower-case hex characters');
+  if (kind !== 'link' && kind !== 'session') throw new TypeError("setup grant kind must be 'link' or 'session'");
+  if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('setup grant customerId is not a valid id');
+  if (!Array.isArray(allow) || allow.length === 0 || allow.length > 2 || !allow.every((a) => SETUP_AREAS.includes(a)) || new Set(allow).size !== allow.length) {
+    throw new TypeError("setup grant allow must list 'sso' and/or 'scim' once each");
+  }
+  if (!Number.isSafeInteger(createdAt) || !Number.isSafeInteger(expiresAt) || expiresAt <= createdAt) {
+    throw new TypeError('setup grant createdAt and expiresAt must be epoch ms, expiresAt after createdAt');
+  }
+  if (kind === 'session' ? typeof linkHash !== 'string' || !HASH.test(linkHash) : linkHash !== null) {
+    throw new TypeError('setup grant linkHash must be the link hash for a session, null for a link');
+  }
+  return { hash, kind, customerId, allow: [...allow], createdAt, expiresAt, linkHash };
+}
+
+/** The status of a grant at `now` given its customer's last revocation time (null: never revoked). Pure. */
+export function setupGrantStatus(grant: StoredSetupGrant, revokedAt: number | null, now: number): SetupGrantStatus {
+  if (revokedAt !== null && grant.createdAt <= revokedAt) return 'revoked';
+  return grant.expiresAt <= now ? 'expired' : 'valid';
+}
+
+/** The memory store's grants: two maps, entries past retention dropped as new ones arrive. */
+export function memorySetupGrants(now: () => number): SetupGrantStore {
+  const grants = new Map<string, StoredSetupGrant>();
+  const revoked = new Map<string, number>();
+  const prune = () => {
+    const horizon = now() - SETUP_GRANT_RETENTION_MS;
+    for (const [hash, grant] of grants) if (grant.expiresAt <= horizon) grants.delete(hash);
+  };
+  return {
+    async putSetupGrant(grant) {
+      const checked = checkSetupGrant(grant);
+      prune();
+      grants.set(checked.hash, checked);
+    },
+    async getSetupGrant(hash) {
+      if (typeof hash !== 'string' || !HASH.test(hash)) return null;
+      const grant = grants.get(hash);
+      if (!grant || grant.expiresAt <= now() - SETUP_GRANT_RETENTION_MS) return null;
+      return { grant: { ...grant, allow: [...grant.allow] }, status: setupGrantStatus(grant, revoked.get(grant.customerId) ?? null, now()) };
+    },
+    async revokeSetupGrants(customerId) {
+      if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('customerId is not a valid id');
+      revoked.set(customerId, now());
+    },
+  };
+}
+
+/**
+ * The Redis store's grants. Keys (`<p>` = prefix):
+ *   <p>setup:<hash>                 STRING  the grant's JSON, PEXPIREAT its expiry + retention
+ *   <p>setup-revoked:{<customerId>} STRING  epoch ms of the customer's last revocation
+ * Single-key commands only (no Cluster slot constraint). A grant put while a revocation of its customer
+ * runs is revoked or not, never half of it; a revocation never un-revokes (the time only moves forward).
+ */
+export function redisSetupGrants(client: Redis | Cluster, prefix: string, now: () => number): SetupGrantStore {
+  const redis = client as Redis;
+  const grantKey = (hash: string) => `${prefix}setup:${hash}`;
+  const revokedKey = (customerId: string) => `${prefix}setup-revoked:{${customerId}}`;
+  return {
+    async putSetupGrant(grant) {
+      const checked = checkSetupGrant(grant);
+      await redis.set(grantKey(checked.hash), JSON.stringify(checked), 'PXAT', checked.expiresAt + SETUP_GRANT_RETENTION_MS);
+    },
+    async getSetupGrant(hash) {
+      if (typeof hash !== 'string' || !HASH.test(hash)) return null;
+      const raw = await redis.get(grantKey(hash));
+      if (raw === null) return null;
+      const grant = checkSetupGrant(JSON.parse(raw) as StoredSetupGrant);
+      if (grant.expiresAt <= now() - SETUP_GRANT_RETENTION_MS) return null;
+      const revokedAt = await redis.get(revokedKey(grant.customerId));
+      return { grant, status: setupGrantStatus(grant, revokedAt === null ? null : Number(revokedAt), now()) };
+    },
+    async revokeSetupGrants(customerId) {
+      if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('customerId is not a valid id');
+      // Only forward: a later revocation through an instance with a slower clock cannot shorten the revoked range.
+      await redis.eval(
+        "local c = tonumber(redis.call('GET', KEYS[1]) or '-1') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1",
+        1,
+        revokedKey(customerId),
+        String(now()),
+      );
+    },
+  };
+}
