@@ -117,3 +117,16 @@ export function oktaUserBody(account: DemoAccount, active = true) {
     active,
   };
 }
+
+/**
+ * A fresh customer for the self-serve setup portal (docs/setup-portal.md): "globex", whose Entra-style IdP
+ * tenant (the demo IdP) knows its people and the app's client, but nothing is set up in the app. Its IT admin
+ * gets a setup link at startup and does the rest: SSO, SCIM token, provisioning, Test SSO. `oid` is the
+ * directory object id Entra sends; map externalId ← objectId (that `oid`) when provisioning.
+ */
+export const SETUP_CUSTOMER = 'globex';
+export const SETUP_CLIENT = { client_id: 'globex-app', client_secret: 'globex-demo-secret-not-for-production' };
+export const SETUP_PEOPLE: DemoAccount[] = [
+  { sub: 'pairwise-gina', oid: '6f1c2a4e-0000-4000-8000-00000000a001', email: 'gina@globex.test', name: 'Gina Globex', label: 'Gina' },
+  { sub: 'pairwise-hal', oid: '6f1c2a4e-0000-4000-8000-00000000a002', email: 'hal@globex.test', name: 'Hal Globex', label: 'Hal' },
+];

@@ -12,6 +12,7 @@ import passport from 'passport';
 import type { DefaultSessionUser } from '../src/index.js';
 import { scimSso } from '../src/express/index.js';
 import { dashboard } from '../src/express/dashboard.js';
+import { setupPortal } from '../src/express/setup.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE, MISMATCHED_PEOPLE } from './demo-data.js';
 import { startActivityFeed } from './activity.js';
 import { activityPage, homePage, membersPage, mePage, refusedPage } from './pages.js';
@@ -80,6 +81,8 @@ app.post('/admin/logout', (req, res, next) => {
 });
 // The dashboard under /admin (its default prefix); the demo's own /admin/login and /admin/logout are above it.
 app.use(dashboard(sso, { authorize: (req) => req.session?.demoAdmin === true, loginUrl: '/admin/login', csrfSecret: process.env.DASHBOARD_CSRF_SECRET }));
+// The self-serve setup portal under /setup (the setupPortalUrl of setup.ts): the setup link is the credential.
+app.use(setupPortal(sso, { appName: 'the scim-sso example app' }));
 app.get('/me', sso.requireActiveUser({ redirectTo: '/refused' }), (req, res) => {
   if (req.accepts(['html', 'json']) === 'json') return res.json(req.user);
   res.type('html').send(mePage(req.user as DefaultSessionUser));

@@ -8,6 +8,7 @@ import koaPassport from 'koa-passport';
 import session from 'koa-session';
 import type { DefaultSessionUser } from '../src/index.js';
 import { scimSso } from '../src/koa/index.js';
+import { setupPortal } from '../src/koa/setup.js';
 import { DEMO_CUSTOMER, DEMO_PEOPLE } from './demo-data.js';
 import { startActivityFeed } from './activity.js';
 import { activityPage, homePage, membersPage, mePage, refusedPage } from './pages.js';
@@ -31,6 +32,8 @@ app.use(passport.initialize());
 app.use(passport.session());
 app.use(sso.errorHandler({ redirectTo: '/refused' }));
 app.use(sso.authRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused' })); // /sso/:customerId/login and /callback
+// The self-serve setup portal under /setup (the setupPortalUrl of setup.ts): the setup link is the credential.
+app.use(setupPortal(sso, { appName: 'the scim-sso example app' }));
 
 const requireActive = sso.requireActiveUser({ redirectTo: '/refused' });
 app.use(async (ctx, next) => {

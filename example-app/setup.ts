@@ -6,7 +6,19 @@ import { Redis } from 'ioredis';
 import { memoryStore, type ScimSsoCore, type ScimSsoOptions, type Store } from '../src/index.js';
 import { internalsOf } from '../src/internal.js';
 import { redisStore } from '../src/redis.js';
-import { DEMO_CLIENT, DEMO_CUSTOMER, DEMO_GROUPS, DEMO_ROLE_MAPPING, DEMO_PEOPLE, EARLIER_LOGINS, MISMATCHED_PEOPLE, oktaUserBody } from './demo-data.js';
+import {
+  DEMO_CLIENT,
+  DEMO_CUSTOMER,
+  DEMO_GROUPS,
+  DEMO_ROLE_MAPPING,
+  DEMO_PEOPLE,
+  EARLIER_LOGINS,
+  MISMATCHED_PEOPLE,
+  oktaUserBody,
+  SETUP_CLIENT,
+  SETUP_CUSTOMER,
+  SETUP_PEOPLE,
+} from './demo-data.js';
 import { startDemoIdp, type DemoIdp } from './demo-idp.js';
 
 export interface Demo<Sso extends ScimSsoCore> {
@@ -17,6 +29,8 @@ export interface Demo<Sso extends ScimSsoCore> {
   demoToken: string;
   /** The token of the empty "conformance" customer, when SCIM_TOKEN was set. */
   conformanceToken: string | null;
+  /** The setup link printed for the fresh customer (SETUP_CUSTOMER). */
+  setupLink: string;
   /** The line CI and people read: `SCIM base URL: <url> token: <token>` (last; `extra` lines go before it). */
   banner(framework: string, extra?: string[]): string;
   close(): Promise<void>;
@@ -28,7 +42,8 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
   const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : null;
   const store = redis ? redisStore({ client: redis, prefix: 'scim-sso-example:' }) : memoryStore();
   // allowHttpIssuers: the demo IdP runs on http://127.0.0.1. Never set it in production.
-  const sso = create({ store, allowHttpIssuers: true });
+  // setupPortalUrl: where express.ts and koa.ts mount the setup portal (setup links are built on it).
+  const sso = create({ store, allowHttpIssuers: true, setupPortalUrl: `${origin}/setup` });
 
   const idpPort = Number(process.env.IDP_PORT ?? 0);
   const idp = await startDemoIdp({
@@ -38,6 +53,13 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
         id: DEMO_CUSTOMER,
         clients: [{ ...DEMO_CLIENT, redirect_uris: [`${origin}/sso/${DEMO_CUSTOMER}/callback`] }],
         accounts: [...DEMO_PEOPLE, ...MISMATCHED_PEOPLE].map((p) => p.account),
+      },
+      {
+        // Entra-like: email and profile from userinfo, `oid` in the ID token.
+        id: SETUP_CUSTOMER,
+        claimsIn: 'userinfo',
+        clients: [{ ...SETUP_CLIENT, redirect_uris: [`${origin}/sso/${SETUP_CUSTOMER}/callback`, `${origin}/setup/${SETUP_CUSTOMER}/test/callback`] }],
+        accounts: SETUP_PEOPLE,
       },
     ],
   }).catch((error: unknown) => exitOnListenError('the demo IdP', idpPort, 'IDP_PORT', error));
@@ -93,6 +115,11 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
   await sso.setRoleMapping(DEMO_CUSTOMER, DEMO_ROLE_MAPPING);
   await recordEarlierLogins(sso, store, idp.issuer(DEMO_CUSTOMER));
 
+  // The fresh customer: nothing set up, old setup links revoked, one new link for its IT admin.
+  await reset(SETUP_CUSTOMER);
+  await sso.revokeSetupLinks(SETUP_CUSTOMER);
+  const setupLink = (await sso.createSetupLink(SETUP_CUSTOMER)).url;
+
   let conformanceToken: string | null = null;
   if (process.env.SCIM_TOKEN) {
     await reset('conformance');
@@ -105,11 +132,14 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
     origin,
     demoToken: demo.token,
     conformanceToken,
+    setupLink,
     banner: (framework, extra = []) =>
       [
         `framework: ${framework}, store: ${store.kind}`,
         `demo IdP: ${idp.issuer(DEMO_CUSTOMER)}`,
         `example app: ${origin}/  (log in as Alice, Bob or Carol)`,
+        `setup link for the fresh customer ${SETUP_CUSTOMER} (give it to their IT admin): ${setupLink}`,
+        `  ${SETUP_CUSTOMER}'s demo IdP (Entra-like): issuer ${idp.issuer(SETUP_CUSTOMER)} client id ${SETUP_CLIENT.client_id} client secret ${SETUP_CLIENT.client_secret}`,
         ...(conformanceToken ? [`demo customer ${DEMO_CUSTOMER} token: ${demo.token}`] : []),
         ...extra,
         `SCIM base URL: ${origin}${sso.basePath} token: ${conformanceToken ?? demo.token}`,
