@@ -286,6 +286,18 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
           const refused = needs('sso');
           if (refused) return refused;
           const client = await store.getOidcClient(customerId);
+          // The start form's POST answers a redirect to the IdP, which CSP form-action must allow (browsers
+          // check it on the page that submitted the form): the authorization endpoint's origin, else the issuer's.
+          if (client) {
+            let target = new URL(client.issuer).origin;
+            try {
+              const endpoint = (await runtime.configuration(client)).serverMetadata().authorization_endpoint;
+              if (endpoint) target = new URL(endpoint).origin;
+            } catch {
+              // Discovery failing now is reported when the test starts.
+            }
+            headers['Content-Security-Policy'] = headers['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${target}`);
+          }
           if (method === 'GET' && action === 'test') return page(200, testStartPage(ctx, testRedirectUri(customerId), client !== null));
           if (!client) return page(409, testStartPage(ctx, testRedirectUri(customerId), false));
           if (method === 'POST' && action === 'test') {
@@ -305,11 +317,6 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
               );
             }
             cookies.push(started.cookie);
-            // A form's redirect must be allowed by form-action: the IdP's authorization endpoint's origin too.
-            headers['Content-Security-Policy'] = headers['Content-Security-Policy']!.replace(
-              "form-action 'self'",
-              `form-action 'self' ${new URL(started.location).origin}`,
-            );
             return redirect(started.location);
           }
           if (method === 'GET' && action === 'test/callback') {
