@@ -11,7 +11,7 @@ import Koa from 'koa';
 import type { AuditEvent } from '../../src/index.js';
 import { setupPortal as expressSetupPortal } from '../../src/express/setup.js';
 import { setupPortal as koaSetupPortal } from '../../src/koa/setup.js';
-import { startDemoIdp, type DemoAccount, type DemoIdp } from '../../example-app/demo-idp.js';
+import { startDemoIdp, type DemoAccount, type DemoIdp, type DemoTenant } from '../../example-app/demo-idp.js';
 import { Browser, parseForms } from '../support/browser.js';
 import type { AdapterKind } from '../support/adapters.js';
 import { makeStore, type StoreKind } from '../support/app.js';
@@ -60,7 +60,8 @@ export async function open(browser: Browser, url: string) {
   return { status: response.status, url: final, html: await response.text(), headers: response.headers };
 }
 
-export async function portalFixture(store: StoreKind, adapter: AdapterKind, hint: string): Promise<PortalFixture> {
+/** `tenants`: more demo IdP tenants (one per fresh customer of a test, e.g. an Entra-like one with claimsIn 'userinfo'). */
+export async function portalFixture(store: StoreKind, adapter: AdapterKind, hint: string, tenants: Omit<DemoTenant, 'clients'>[] = []): Promise<PortalFixture> {
   const clock = { offset: 0 };
   const made = await makeStore(store, hint, { now: () => Date.now() + clock.offset });
   const events: AuditEvent[] = [];
@@ -76,7 +77,10 @@ export async function portalFixture(store: StoreKind, adapter: AdapterKind, hint
     onEvent: (event) => events.push(event),
     onError: (error) => errors.push(error),
   });
-  const idp = await startDemoIdp({ tenants: [A, B].map((id) => ({ id, clients: [], accounts: [] })), onError: (error) => errors.push(error) });
+  const idp = await startDemoIdp({
+    tenants: [...[A, B].map((id) => ({ id, accounts: [] })), ...tenants].map((t) => ({ ...t, clients: [] })),
+    onError: (error) => errors.push(error),
+  });
   if (adapter === 'express') {
     const app = express();
     app.use(sso);
