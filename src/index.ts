@@ -8,6 +8,7 @@ export type { RoleMappingsApi, RoleMappingView } from './roles/roles-api.js';
 export type { DirectoryApi, DirectoryGroup, DirectoryMember, DirectoryPage, DirectoryUser, PageOptions, UserFilter } from './directory/directory.js';
 export { rolesFor, type RoleMapping, type RoleMappingInput, type RoleRule, type SessionGroup } from './roles/role-mapping.js';
 export type { ScimSsoOptions } from './options.js';
+export type { ActivityApi, CustomerActivity, LoginEntry, RefusedLogin, ScimRequestEntry } from './activity/activity-api.js';
 export { memoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { Store, IdpType, StoredSsoUser as SsoUser } from './store/store.js';
 export { StoreUnavailableError } from './store/unavailable.js';

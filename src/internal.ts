@@ -6,6 +6,7 @@
  */
 import { ScimSsoConfigError } from './errors.js';
 import type { Emit } from './events.js';
+import type { ActivityRecorder } from './activity/recorder.js';
 import type { OidcRuntime } from './guard/passport.js';
 import type { ResolvedOptions } from './options.js';
 import type { ScimHandler } from './scim/handler.js';
@@ -25,6 +26,8 @@ export interface Internals {
   readonly mount: MountOptions;
   readonly emit: Emit;
   readonly onError: (error: unknown) => void;
+  /** The activity log's buffer, or null when `activityLog: false` (src/activity/recorder.ts). */
+  readonly activity: ActivityRecorder | null;
 }
 
 const registry = new WeakMap<object, Internals>();

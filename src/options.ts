@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ScimSsoConfigError } from './errors.js';
 import type { Store } from './store/store.js';
 import type { AuditEvent } from './events.js';
+import { DEFAULT_ACTIVITY_LOG } from './activity/recorder.js';
 
 /** The default per-connection quotas (see docs/storage-limits.md for the sizing). */
 export const DEFAULT_QUOTA = { maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3 } as const;
@@ -98,6 +99,27 @@ export const optionsSchema = z.strictObject({
    * (`requireVerifiedEmail` on the client wins over this default). Default: false.
    */
   requireVerifiedEmail: z.boolean().default(false),
+  /**
+   * The customers' activity log (docs/activity.md): recent SCIM requests and refused logins per customer,
+   * written in batches off the request path. `false` turns it off. Default: { maxRequests: 200, maxLogins:
+   * 100, flushIntervalMs: 1000, retentionMs: 30 days }.
+   */
+  activityLog: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        maxRequests: z.number().int().min(1).max(10_000).default(DEFAULT_ACTIVITY_LOG.maxRequests),
+        maxLogins: z.number().int().min(1).max(10_000).default(DEFAULT_ACTIVITY_LOG.maxLogins),
+        flushIntervalMs: z.number().int().min(10).max(60_000).default(DEFAULT_ACTIVITY_LOG.flushIntervalMs),
+        retentionMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .max(365 * 24 * 3600_000)
+          .default(DEFAULT_ACTIVITY_LOG.retentionMs),
+      }),
+    ])
+    .default(DEFAULT_ACTIVITY_LOG),
   /** Receives the audit trail: every SCIM write, refusal, login decision and management change. Default: none. */
   onEvent: z.custom<(event: AuditEvent) => void>((v) => typeof v === 'function').optional(),
   /** Receives unexpected errors (answered 500 without details). Default: console.error. */
@@ -149,6 +171,11 @@ export interface ScimSsoOptions {
   rateLimit?: false | { requestsPerSecond: number; burst: number };
   /** Whether the email strategies need `email_verified` true (a client's own setting wins). Default: false. */
   requireVerifiedEmail?: boolean;
+  /**
+   * The customers' activity log of recent SCIM requests and refused logins (docs/activity.md), or false.
+   * Default: { maxRequests: 200, maxLogins: 100, flushIntervalMs: 1000, retentionMs: 30 days }.
+   */
+  activityLog?: false | { maxRequests?: number; maxLogins?: number; flushIntervalMs?: number; retentionMs?: number };
   /** Receives the audit trail. Default: none. */
   onEvent?: (event: AuditEvent) => void;
   /** Receives unexpected errors (answered 500 without details). Default: console.error. */

@@ -24,6 +24,9 @@ import { directoryApi, type DirectoryApi } from './directory/directory.js';
 import { provisioningEventsApi, type ProvisioningEventsApi } from './provisioning/events-api.js';
 import type { StoredSsoUser } from './store/store.js';
 import { setupLinkManager, type CreateSetupLinkOptions, type SetupLink } from './setup-links.js';
+import { activityApi, type ActivityApi } from './activity/activity-api.js';
+import { scimRequestEntry, type LoginEntry } from './activity/entries.js';
+import { ActivityRecorder, DEFAULT_ACTIVITY_LOG } from './activity/recorder.js';
 
 /** Management of the customers' SCIM connections (src/connections.ts). */
 export interface ScimConnectionsApi {
@@ -50,7 +53,7 @@ export interface OidcClientsApi {
 }
 
 /** A scim-sso instance without any framework: management, directory and report APIs, guard verify, SCIM over Node http. */
-export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, RoleMappingsApi {
+export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, RoleMappingsApi, ActivityApi {
   /** What the customers' IdPs provisioned: users, groups and members, by cursor (src/directory/directory.ts). */
   readonly directory: DirectoryApi;
   /** The path the SCIM routes are served under (the `basePath` option, default `/scim/v2`). */
@@ -99,6 +102,8 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const emit = createEmitter(options.onEvent, onError);
   // Tokens found current are trusted for scimTokenCacheMs; this instance's rotations and deletions forget them.
   const tokenCache = new TokenCache({ ttlMs: options.scimTokenCacheMs });
+  const activityOptions = options.activityLog || DEFAULT_ACTIVITY_LOG;
+  const activity = options.activityLog ? new ActivityRecorder(store, options.activityLog, onError) : null;
   const handleScim = createScimHandler({
     store,
     tokenCache,
@@ -112,20 +117,27 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     maxBodyBytes: options.maxBodyBytes,
     retryAfterSeconds: options.retryAfterSeconds,
     onError,
+    ...(activity && { onAnswered: (answered) => activity.recordScimRequest(answered.connection.customerId, scimRequestEntry(answered)) }),
   });
   const mount = { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes, publicBaseUrl: options.publicBaseUrl };
   // No cache is invalidated by "this instance made the change": login steps read the store and pick the
   // strategy built for the stored client version (src/guard/passport.ts), so every instance is current.
   const runtime = new OidcRuntime(
     store,
-    { allowHttpIssuers: options.allowHttpIssuers, retryAfterSeconds: options.retryAfterSeconds, requireVerifiedEmail: options.requireVerifiedEmail },
+    {
+      allowHttpIssuers: options.allowHttpIssuers,
+      retryAfterSeconds: options.retryAfterSeconds,
+      requireVerifiedEmail: options.requireVerifiedEmail,
+      ...(activity && { onLoginRefused: (customerId: string, entry: LoginEntry) => activity.recordLogin(customerId, entry) }),
+    },
     emit,
   );
-  const internals: Internals = { options, store, handleScim, runtime, mount, emit, onError };
+  const internals: Internals = { options, store, handleScim, runtime, mount, emit, onError, activity };
   const connections = connectionManager(store, undefined, emit);
   const clients = oidcClientManager(store, undefined, emit);
   const roles = roleMappingsApi(store, emit);
   const setupLinks = setupLinkManager(store, options.setupPortalUrl, emit);
+  const activityLog = activityApi(store, activity, activityOptions);
   const core: ScimSsoCore = {
     basePath: options.basePath,
     directory: directoryApi(store),
@@ -153,6 +165,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     setRoleMapping: roles.setRoleMapping,
     fetchRoleMapping: roles.fetchRoleMapping,
     deleteRoleMapping: roles.deleteRoleMapping,
+    activity: activityLog.activity,
     listSsoUsers: (customerId) => store.listSsoUsers(checkCustomerId(customerId)),
     matchingReport: (customerId) => matchingReport(store, checkCustomerId(customerId), options.requireVerifiedEmail),
     guardVerify: (customerId, verify) => asGuardVerify(runtime.guardVerify(checkCustomerId(customerId), verify as AppVerify<never>)),

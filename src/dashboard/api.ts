@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 
 export type DashboardApi = Pick<
   ScimSsoCore,
-  'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'matchingReport' | 'fetchRoleMapping' | 'setRoleMapping'
+  'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'matchingReport' | 'fetchRoleMapping' | 'setRoleMapping' | 'activity'
 > & {
   readonly store: Store;
   readonly options: { readonly requireVerifiedEmail: boolean };

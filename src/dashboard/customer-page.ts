@@ -14,12 +14,16 @@ import { sessionGroupsOf } from '../guard/guard.js';
 import { roleMappingOf, rolesFor } from '../roles/role-mapping.js';
 import { enc, html, type SafeHtml } from './html.js';
 import { csrfField, layout, time, type PageContext } from './layout.js';
+import { activitySection } from './activity-section.js';
+import type { CustomerActivity } from '../activity/activity-api.js';
 
 export const USERS_PAGE = 100;
 export const GROUPS_PAGE = 50;
 export const SSO_PAGE = 100;
 /** Members listed per group (the count shows them all). */
 export const MEMBERS_SHOWN = 20;
+/** Entries shown of each activity list. */
+export const ACTIVITY_SHOWN = 20;
 
 export interface CustomerOffsets {
   users: number;
@@ -46,16 +50,19 @@ export interface CustomerData {
   memberNames: Map<string, string>;
   /** The roles of the listed SSO users whose last login was admitted, by subject (src/roles/role-mapping.ts). */
   ssoRoles: Map<string, string[]>;
+  /** The customer's recent SCIM requests and refused logins (docs/activity.md). */
+  activity: CustomerActivity;
 }
 
 /** Null when the customer has neither a SCIM connection nor an OIDC client. */
 export async function loadCustomer(api: DashboardApi, customerId: string, offsets: CustomerOffsets): Promise<CustomerData | null> {
   const [connection, client] = await Promise.all([api.fetchScimConnection(customerId), api.fetchOidcClient(customerId)]);
   if (!connection && !client) return null;
-  const [users, groups, ssoUsers] = await Promise.all([
+  const [users, groups, ssoUsers, activity] = await Promise.all([
     connection ? api.store.listPage(connection.connectionId, 'User', offsets.users, USERS_PAGE) : { total: 0, resources: [] },
     connection ? groupRows(api, connection.connectionId, offsets.groups) : { total: 0, rows: [] },
     client ? api.store.listSsoUserPage(customerId, offsets.sso, SSO_PAGE) : { total: 0, users: [] },
+    api.activity(customerId, { limit: ACTIVITY_SHOWN }),
   ]);
   return {
     customerId,
@@ -67,6 +74,7 @@ export async function loadCustomer(api: DashboardApi, customerId: string, offset
     offsets,
     memberNames: await memberNames(api, connection, users.resources, groups.rows),
     ssoRoles: await ssoRoles(api, customerId, connection, ssoUsers),
+    activity,
   };
 }
 
@@ -214,6 +222,7 @@ export function customerPage(ctx: PageContext, data: CustomerData, newToken: str
     body: html`<h1>Customer <code>${data.customerId}</code></h1>
 ${data.client ? html`<p><a href="${ctx.base}/customers/${enc(data.customerId)}/matching">SCIM Matching</a>: find the strategy that matches SSO users to SCIM users.</p>` : ''}
 <p><a href="${ctx.base}/customers/${enc(data.customerId)}/roles">Roles</a>: which app roles the customer's IdP groups give.</p>
-${connectionSection(ctx, data, newToken)}${clientSection(ctx, data)}${usersSection(ctx, data)}${groupsSection(ctx, data)}${data.client ? ssoSection(ctx, data) : ''}`,
+${connectionSection(ctx, data, newToken)}${clientSection(ctx, data)}${usersSection(ctx, data)}${groupsSection(ctx, data)}${data.client ? ssoSection(ctx, data) : ''}
+${activitySection(data.activity, Date.now())}`,
   });
 }

@@ -123,6 +123,7 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
     matchingReport: sso.matchingReport,
     fetchRoleMapping: sso.fetchRoleMapping,
     setRoleMapping: sso.setRoleMapping,
+    activity: sso.activity,
     store: internals.store,
     options: internals.options,
   };

@@ -46,6 +46,20 @@ export interface ScimHandlerOptions {
   onError: (error: unknown) => void;
   /** Connections by current token, trusted for a short time (src/scim/auth.ts); absent: every request asks the store. */
   tokenCache?: TokenCache;
+  /** Told of every authenticated request once answered (the activity log, src/activity/recorder.ts); never awaited. */
+  onAnswered?: (answered: AnsweredRequest) => void;
+}
+
+/** An authenticated SCIM request as answered: what the activity log keeps of it. */
+export interface AnsweredRequest {
+  connection: StoredConnection;
+  method: string;
+  path: string;
+  status: number;
+  scimType: string | null;
+  /** When it arrived (ms since the epoch) and how long the answer took (ms). */
+  startedAt: number;
+  latencyMs: number;
 }
 
 export type ScimHandler = (request: ScimRequest) => Promise<ScimResponse>;
@@ -348,7 +362,19 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return new ScimError(500, 'internal server error');
   }
 
+  /** Tells onAnswered about an authenticated request; a throwing listener never breaks the answer. */
+  function answered(request: ScimRequest, connection: StoredConnection | null, startedAt: number, started: number, status: number, scimType: string | null) {
+    if (!connection || !options.onAnswered) return;
+    try {
+      options.onAnswered({ connection, method: request.method, path: request.path, status, scimType, startedAt, latencyMs: performance.now() - started });
+    } catch (error) {
+      options.onError(error);
+    }
+  }
+
   return async function handle(request: ScimRequest): Promise<ScimResponse> {
+    const startedAt = Date.now();
+    const started = performance.now();
     let connection: StoredConnection | null = null;
     try {
       const authenticated = await authenticate(options.store, request.headers.authorization, Date.now(), options.tokenCache);
@@ -368,12 +394,16 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
           method: request.method,
           status: 429,
         });
+        answered(request, connection, startedAt, started, 429, null);
         return errorResponse(new ScimError(429, 'too many requests for this connection; retry later', undefined, { 'Retry-After': String(wait) }));
       }
-      return await route(request, connection);
+      const response = await route(request, connection);
+      answered(request, connection, startedAt, started, response.status, null);
+      return response;
     } catch (error) {
       const scimError = toScimError(error);
       auditFailure(emit, request, connection, scimError);
+      answered(request, connection, startedAt, started, scimError.status, scimError.scimType ?? null);
       return errorResponse(scimError);
     }
   };

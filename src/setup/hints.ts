@@ -1,9 +1,11 @@
 /**
  * What to tell the customer's IT admin when a login does not find its SCIM user: which mapping to change in
- * the IdP, or which matching strategy would fit. Used by Test SSO and by the Activity page's refused logins.
+ * the IdP, or which matching strategy would fit, for Test SSO (the refused logins of the activity log get
+ * theirs from src/match/refusal-hints.ts, which this reuses for the reasons it does not specialise).
  * Pure functions over the guard's own decisions (src/match/decide.ts).
  */
 import type { RefusalReason } from '../match/decide.js';
+import { refusalHint } from '../match/refusal-hints.js';
 import type { MatchingStrategy } from '../match/strategies.js';
 import { comparedBy, IDP_NAMES, mappingFor, type SetupIdp } from './idp-steps.js';
 
@@ -23,26 +25,6 @@ export interface HintInput {
   current: MatchingStrategy;
   subjectClaim: string;
   outcomes: StrategyOutcome[];
-}
-
-/** The hint for a refusal reason alone (refused logins on the Activity page). */
-export function refusalHint(reason: string | null, idp: SetupIdp, current: MatchingStrategy | null): string {
-  const name = IDP_NAMES[idp];
-  switch (reason) {
-    case 'deactivated':
-      return `The person's SCIM user is deactivated: assign them to the app again in ${name} (or reactivate them there).`;
-    case 'deleted':
-      return `The person's SCIM user was deleted: assign them to the app again in ${name} so it provisions them anew.`;
-    case 'ambiguous':
-      return 'Several active SCIM users match this login: remove the duplicates in your IdP (two users with the same userName or externalId).';
-    case 'not_provisioned': {
-      if (!current) return `No SCIM user matches this login: check that ${name} provisions this person.`;
-      const mapping = mappingFor(idp, current);
-      return `No SCIM user matches this login: check that ${name} provisions this person and maps ${mapping.scimAttribute} ← ${mapping.idpAttribute}. Run Test SSO as them to see which mapping would match.`;
-    }
-    default:
-      return reason ? `The login failed (${reason}): run Test SSO to see the details.` : 'Run Test SSO to see the details.';
-  }
 }
 
 /**
@@ -68,7 +50,7 @@ export function testLoginHints({ idp, current, subjectClaim, outcomes }: HintInp
       `No SCIM user has this login's ${claim}${localPart ? ' (before "@")' : ''} as its ${scimAttribute}. In ${name}, map ${mapping.scimAttribute} ← ${mapping.idpAttribute} in the SCIM app, make sure this person is assigned (provisioned), then push the user again.`,
     );
   } else if (now.reason) {
-    hints.push(refusalHint(now.reason, idp, current));
+    hints.push(refusalHint(now.reason, current));
   }
   const fits = outcomes.filter((o) => o.strategy !== current && o.admit);
   for (const fit of fits) {

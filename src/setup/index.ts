@@ -33,7 +33,6 @@ import { checkPortalUrl, portalCustomerUrl } from '../setup-links.js';
 import type { ScimSsoCore } from '../sso.js';
 import { hashSetupSecret } from '../setup-links.js';
 import type { SetupArea } from '../store/setup-grants.js';
-import { readActivity } from './activity-source.js';
 import { activityPage } from './activity-page.js';
 import { checkIssuer } from './discovery-check.js';
 import { testLoginHints } from './hints.js';
@@ -103,6 +102,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
   const portalPath = new URL(portalUrl).pathname.replace(/\/+$/, '');
   const scimBaseUrl = internals.mount.publicBaseUrl ?? `${origin}${internals.mount.basePath}`;
   const loginRedirectUri = options.loginRedirectUri ?? ((customerId: string) => `${origin}/sso/${encodeURIComponent(customerId)}/callback`);
+  const keepsLog = internals.options.activityLog !== false;
   const testRedirectUri = (customerId: string) => `${portalCustomerUrl(portalUrl, customerId)}/test/callback`;
   const audit = (event: Omit<AuditEventInput, 'actor' | 'connectionId'> & { connectionId?: string | null }) =>
     emit({ actor: 'setup', connectionId: null, ...event });
@@ -233,7 +233,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
             const [connection, { strategy, idp }, activity] = await Promise.all([
               sso.fetchScimConnection(customerId),
               clientIdp(),
-              readActivity(sso, store, customerId, 1),
+              keepsLog ? sso.activity(customerId, { limit: 1 }) : null,
             ]);
             const tokenHash = flash.pending(cookieReq) ? ((await store.getConnectionByCustomer(customerId))?.tokenHash ?? null) : null;
             const revealedToken = flash.take(cookieReq, setCookie, `${custBase}/scim`, tokenHash);
@@ -247,7 +247,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
                 revealedToken,
                 idp: isSetupIdp(asked) ? asked : idp,
                 strategy,
-                lastRequest: activity.requests === null ? undefined : (activity.requests[0] ?? null),
+                lastRequest: activity ? activity.lastRequest : undefined,
                 graceHours: DEFAULT_GRACE_SECONDS / 3600,
               }),
             );
@@ -365,8 +365,8 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
         }
 
         if (method === 'GET' && action === 'activity') {
-          const [{ strategy, idp, client }, activity] = await Promise.all([clientIdp(), readActivity(sso, store, customerId, ACTIVITY_LIMIT)]);
-          return page(200, activityPage(ctx, activity, idp, client ? strategy : null));
+          const activity = keepsLog ? await sso.activity(customerId, { limit: ACTIVITY_LIMIT }) : null;
+          return page(200, activityPage(ctx, activity));
         }
 
         return fail(404, 'Not found', 'No such setup page.');

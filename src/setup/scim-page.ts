@@ -4,7 +4,8 @@
  */
 import { enc, html, type SafeHtml } from '../dashboard/html.js';
 import type { MatchingStrategy } from '../match/strategies.js';
-import { ago, type ScimRequestView } from './activity-source.js';
+import type { ScimRequestEntry } from '../activity/activity-api.js';
+import { lastRequestLine } from '../dashboard/activity-section.js';
 import { IDP_NAMES, scimSteps, SETUP_IDPS, type SetupIdp } from './idp-steps.js';
 import { copyable, csrfInput, portalLayout, type PortalContext } from './layout.js';
 
@@ -18,16 +19,14 @@ export interface ScimPageData {
   idp: SetupIdp;
   strategy: MatchingStrategy;
   /** The newest SCIM request, or null (none yet), or undefined (no request log on this instance). */
-  lastRequest: ScimRequestView | null | undefined;
+  lastRequest: ScimRequestEntry | null | undefined;
   graceHours: number;
 }
 
-/** "Last request from your IdP: 2 min ago, 200", or why there is none. */
-export function statusLine(last: ScimRequestView | null | undefined): SafeHtml {
-  if (last === undefined) return html`<p class="muted" id="scim-status">The live status is not available on this server.</p>`;
-  if (last === null) return html`<p class="notice" id="scim-status" role="status">No request from your IdP yet.</p>`;
-  const ok = last.status < 400;
-  return html`<p class="${ok ? 'status' : 'error'}" id="scim-status" role="status">Last request from your IdP: <time datetime="${last.at}">${ago(last.at)}</time>, ${last.status}${last.scimType ? ` (${last.scimType})` : ''} — ${last.method} ${last.path}</p>`;
+/** "Last request from your IdP: 2 min ago, 200", or why there is none (the dashboard's line, src/dashboard/activity-section.ts). */
+export function statusLine(last: ScimRequestEntry | null | undefined): SafeHtml {
+  if (last === undefined) return html`<p class="muted" id="scim-status">The live status is not available on this server (no activity log).</p>`;
+  return html`<div id="scim-status">${lastRequestLine(last, Date.now())}</div>`;
 }
 
 export function scimPage(ctx: PortalContext, data: ScimPageData): string {

@@ -2,6 +2,7 @@
  * The in-memory store: plain Maps in one process, for development, demos and tests. Every method runs
  * synchronously inside its promise, so each operation is atomic, mirroring the Redis store's Lua scripts.
  */
+import { MemoryActivityLog } from './activity-log.js';
 import {
   assertIndexAttribute,
   assertCursorPaging,
@@ -134,6 +135,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const connections = new Map<string, StoredConnection>();
   const byCustomer = new Map<string, string>();
   const roleMappings = new Map<string, StoredRoleMapping>();
+  const activity = new MemoryActivityLog(now);
   const spaces = new Map<string, Space>();
   const consumers = memoryEventConsumers(now, (connectionId) => connections.get(connectionId));
 
@@ -425,6 +427,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertStoreId('customerId', customerId);
       if (mapping === null) roleMappings.delete(customerId);
       else roleMappings.set(customerId, checkRoleMapping(mapping));
+    },
+
+    async appendActivity(appends, ttlMs) {
+      for (const { customerId } of appends) assertStoreId('customerId', customerId);
+      activity.append(appends, ttlMs);
+    },
+
+    async readActivity(customerId, log, limit) {
+      assertStoreId('customerId', customerId);
+      return activity.read(customerId, log, limit);
     },
 
     async getConnectionByCustomer(customerId) {

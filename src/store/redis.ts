@@ -5,6 +5,8 @@
  *                                           by one connection at a time (CLAIM_TOKEN)
  *   <p>customer:{<customerId>}      STRING  `<rev>:<connection JSON>`; SET NX makes creation atomic
  *   <p>roles:{<customerId>}         STRING  the customer's role mapping, `{"json":…,"updatedAt":…}`
+ *   <p>activity:{<customerId>}:<log> LIST   the customer's activity log, newest first: `scim` requests and
+ *                                           refused `logins` (src/store/activity-log.ts), capped, PEXPIRE
  *   <p>{c:<id>}:conn                STRING  `<rev>:<connection JSON>`, the authoritative record
  *   <p>{c:<id>}:dying               STRING  the record while deleteConnection runs (renamed from conn)
  *   <p>{c:<id>}:seq                 STRING  creation counter shared by users and groups
@@ -45,6 +47,7 @@
  * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource. The four
  * sort indexes of a user add about 600 bytes (~3.3× in all; test/store/redis.test.ts, docs/sorting.md).
  */
+import { checkActivityAppend, type ActivityAppend, type ActivityLogName } from './activity-log.js';
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { KIND_CODE, outcome, parseMembers, parseRawRow, parseResource, sortArgs, writeArgs, type MembersMode } from './redis-codec.js';
@@ -173,6 +176,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   // all three on a cluster.
   const customerKey = (customerId: string): string => `${prefix}customer:{${customerId}}`;
   const rolesKey = (customerId: string): string => `${prefix}roles:{${customerId}}`;
+  const activityKey = (customerId: string, log: ActivityLogName): string => `${prefix}activity:{${customerId}}:${log}`;
   const oidc = redisOidcMethods({ client, prefix, customerKey });
   const consumers = redisEventConsumers({ client, prefix, run, tag, now, customerOf: (raw) => parseRevision(raw).record.customerId });
 
@@ -415,6 +419,38 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('customerId', customerId);
       if (mapping === null) await redis.del(rolesKey(customerId));
       else await redis.set(rolesKey(customerId), JSON.stringify(checkRoleMapping(mapping)));
+    },
+
+    async appendActivity(appends, ttlMs) {
+      // One MULTI per customer (its two lists share the hash tag, so one Cluster slot), all sent together.
+      const byCustomer = new Map<string, ActivityAppend[]>();
+      for (const append of appends) {
+        assertStoreId('customerId', append.customerId);
+        checkActivityAppend(append, ttlMs);
+        byCustomer.set(append.customerId, [...(byCustomer.get(append.customerId) ?? []), append]);
+      }
+      await Promise.all(
+        [...byCustomer.values()].map((lists) => {
+          const multi = redis.multi();
+          for (const { customerId, log, entries, maxEntries } of lists) {
+            if (entries.length === 0) continue;
+            const key = activityKey(customerId, log);
+            multi
+              .lpush(key, ...entries)
+              .ltrim(key, 0, maxEntries - 1)
+              .pexpire(key, ttlMs);
+          }
+          return multi.exec();
+        }),
+      ).then((answers) => {
+        for (const [error] of answers.flatMap((answer) => answer ?? [])) if (error) throw error;
+      });
+    },
+
+    async readActivity(customerId, log, limit) {
+      assertStoreId('customerId', customerId);
+      if (!Number.isSafeInteger(limit) || limit < 1) return [];
+      return redis.lrange(activityKey(customerId, log), 0, limit - 1);
     },
 
     async findConnectionByTokenHash(tokenHash) {

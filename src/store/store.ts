@@ -5,6 +5,7 @@
  * membership consistent, atomically, per connection.
  */
 
+import type { ActivityAppend, ActivityLogName } from './activity-log.js';
 import { createHash } from 'node:crypto';
 import { checkWriteEvents, type EventPage, type WriteEvents } from './event-log.js';
 import { assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
@@ -542,6 +543,15 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   getRoleMapping(customerId: string): Promise<StoredRoleMapping | null>;
   /** Sets (or, with null, removes) the customer's role mapping. One round trip. */
   setRoleMapping(customerId: string, mapping: StoredRoleMapping | null): Promise<void>;
+
+  /**
+   * Prepends entries to customers' activity logs (src/store/activity-log.ts), each list capped at its
+   * `maxEntries` and dropped `ttlMs` after its last append. One round trip per customer, sent together;
+   * called off the request path by src/activity/recorder.ts.
+   */
+  appendActivity(appends: readonly ActivityAppend[], ttlMs: number): Promise<void>;
+  /** The newest `limit` entries of one list of the customer's activity log, newest first. One round trip. */
+  readActivity(customerId: string, log: ActivityLogName, limit: number): Promise<string[]>;
 
   /**
    * findUsersForLogin for many lookups in ONE round trip (the matching report's dry run, the Compare page):

@@ -146,6 +146,17 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
     expect(scimOnly.text).not.toContain('id="sso"');
   });
 
+  it("shows the customer's activity: the last SCIM request, the recent ones, and the refused logins' section", async () => {
+    const res = await f.agent().get(`/admin/customers/${CUSTOMER}`).set(ADMIN);
+    const activity = res.text.slice(res.text.indexOf('<section id="activity"'));
+    expect(activity).toMatch(/Last request from your IdP: <strong>just now<\/strong>, POST <code>\/Groups<\/code>/);
+    expect(activity).toMatch(/<td>POST<\/td><td><code>\/Users<\/code><\/td>\s*<td><span class="badge ok">201<\/span><\/td>/);
+    expect(activity).toContain('<h3>Refused logins</h3>');
+    // The fixture's SSO users were written to the store directly, not refused by the guard: none listed.
+    expect(activity).toMatch(/<h3>Refused logins<\/h3>\s*<p>None.<\/p>/);
+    expect(activity).not.toContain('alice@acme.test');
+  });
+
   it('escapes hostile values everywhere (pages, attributes, embedded JSON)', async () => {
     for (const path of [
       `/admin/customers/${CUSTOMER}`,

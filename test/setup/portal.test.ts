@@ -298,11 +298,31 @@ describe.each(TARGETS)('setup portal ($store store, $adapter)', ({ store, adapte
     expect(await f.sso.fetchOidcClient(A)).toMatchObject({ hasClientSecret: true, scopes: ['openid', 'email'] });
   });
 
-  it('shows the activity page and never answers a 500 to hostile paths', async () => {
+  it('shows the activity log (no bodies, no tokens) and the live status, and never answers a 500 to hostile paths', async () => {
     const { agent } = await session(A);
+    const page = await agent.get('/setup/acme/scim');
+    await agent
+      .post('/setup/acme/scim/token')
+      .type('form')
+      .send({ _csrf: csrfOf(page.text) });
+    const token = /<code id="scim-token">(scim_[A-Za-z0-9_-]+)<\/code>/.exec((await agent.get('/setup/acme/scim')).text)![1]!;
+    const userName = `hidden-${store}-${adapter}@acme.test`;
+    const created = await supertest(f.origin)
+      .post('/scim/v2/Users')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ schemas: [USER_SCHEMA], userName });
+    expect(created.status).toBe(201);
+    expect((await supertest(f.origin).get(`/scim/v2/Users?filter=userName eq "${userName}"`).set('Authorization', `Bearer ${token}`)).status).toBe(200);
     const activity = await agent.get('/setup/acme/activity');
     expect(activity.status).toBe(200);
     expect(activity.text).toContain('Recent SCIM requests');
+    expect(activity.text).toMatch(/<td>POST<\/td><td><code>\/Users<\/code><\/td>\s*<td><span class="badge ok">201/);
+    expect(activity.text).not.toContain(token);
+    expect(activity.text).not.toContain(userName);
+    const status = await agent.get('/setup/acme/scim');
+    expect(status.text).toMatch(
+      /id="scim-status"><p class="status" role="status">Last request from your IdP: <strong>[^<]+<\/strong>, GET <code>\/Users<\/code>/,
+    );
     for (const path of ['/setup/%E0%A4%A/', '/setup/bad%20id/', '/setup/acme/nope', '/setup/acme/scim/token', '/setup/acme/link/a/b']) {
       const res = await agent.get(path);
       expect(res.status, path).toBeGreaterThanOrEqual(400);

@@ -1300,6 +1300,47 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('activity log', () => {
+      const entry = (n: number) => JSON.stringify({ n });
+      const append = (customerId: string, log: 'scim' | 'logins', ns: number[], maxEntries = 5) => ({ customerId, log, entries: ns.map(entry), maxEntries });
+      const read = async (customerId: string, log: 'scim' | 'logins', limit = 100) =>
+        (await store.readActivity(customerId, log, limit)).map((text) => (JSON.parse(text) as { n: number }).n);
+
+      it('keeps each list newest first, capped at its maxEntries, per customer and per list', async () => {
+        const [a, b] = [`cust-${randomUUID()}`, `cust-${randomUUID()}`];
+        await store.appendActivity([append(a, 'scim', [1, 2, 3]), append(a, 'logins', [100]), append(b, 'scim', [7])], 60_000);
+        await store.appendActivity([append(a, 'scim', [4, 5, 6, 7])], 60_000);
+        expect(await read(a, 'scim')).toEqual([7, 6, 5, 4, 3]);
+        expect(await read(a, 'scim', 2)).toEqual([7, 6]);
+        expect(await read(a, 'logins')).toEqual([100]);
+        expect(await read(b, 'scim')).toEqual([7]);
+        expect(await read(b, 'logins')).toEqual([]);
+        expect(await read(`cust-${randomUUID()}`, 'scim')).toEqual([]);
+      });
+
+      it('drops a list ttlMs after its last append', async () => {
+        const a = `cust-${randomUUID()}`;
+        await store.appendActivity([append(a, 'scim', [1])], 100);
+        // Redis expires keys by its own clock, the memory store by the injected one: move both.
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        clock.now += 250;
+        expect(await read(a, 'scim')).toEqual([]);
+        await store.appendActivity([append(a, 'scim', [2])], 60_000);
+        expect(await read(a, 'scim')).toEqual([2]);
+      });
+
+      it('refuses bad customer ids, lists and limits, changing nothing', async () => {
+        const a = `cust-${randomUUID()}`;
+        await store.appendActivity([append(a, 'scim', [1])], 60_000);
+        await expect(store.appendActivity([append('bad id {x}', 'scim', [2])], 60_000)).rejects.toThrow();
+        await expect(store.appendActivity([{ ...append(a, 'scim', [2]), log: '__proto__' as 'scim' }], 60_000)).rejects.toThrow(RangeError);
+        await expect(store.appendActivity([append(a, 'scim', [2], 0)], 60_000)).rejects.toThrow(RangeError);
+        await expect(store.appendActivity([append(a, 'scim', [2])], 0)).rejects.toThrow(RangeError);
+        await expect(store.readActivity('bad id {x}', 'scim', 10)).rejects.toThrow();
+        expect(await read(a, 'scim')).toEqual([1]);
+      });
+    });
+
     describe('OIDC clients', () => {
       it('creates one OIDC client per customer and answers exists for a second', async () => {
         const client = makeOidcClient(conn.customerId);

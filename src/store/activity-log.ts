@@ -1,0 +1,49 @@
+/**
+ * The customer's activity log as the store keeps it (docs/activity.md): two short lists per customer, the
+ * recent SCIM requests and the recent refused logins, newest first. The store only keeps text; what an
+ * entry holds is src/activity/entries.ts's business. Each list is capped at its newest `maxEntries` and
+ * dropped `ttlMs` after its last append, so a customer's log never grows and an idle one disappears.
+ */
+
+/** The two lists of a customer's activity log. */
+export type ActivityLogName = 'scim' | 'logins';
+
+/** Entries to prepend to one list of one customer, oldest first, each one JSON text; the list keeps its newest `maxEntries`. */
+export interface ActivityAppend {
+  customerId: string;
+  log: ActivityLogName;
+  entries: string[];
+  maxEntries: number;
+}
+
+/** Checks what the caller must never get wrong (the store is no place for a silent cap). */
+export function checkActivityAppend(append: ActivityAppend, ttlMs: number): void {
+  if (!Number.isSafeInteger(append.maxEntries) || append.maxEntries < 1) throw new RangeError('activity maxEntries must be a positive integer');
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new RangeError('activity ttlMs must be a positive integer');
+  if (append.log !== 'scim' && append.log !== 'logins') throw new RangeError('activity log must be "scim" or "logins"');
+}
+
+/** The memory store's lists: newest first, capped, empty once their TTL has passed (one list per customer at most). */
+export class MemoryActivityLog {
+  private readonly lists = new Map<string, { entries: string[]; expiresAt: number }>();
+
+  constructor(private readonly now: () => number) {}
+
+  append(appends: readonly ActivityAppend[], ttlMs: number): void {
+    for (const append of appends) checkActivityAppend(append, ttlMs);
+    const now = this.now();
+    for (const { customerId, log, entries, maxEntries } of appends) {
+      const key = `${log}\0${customerId}`;
+      const current = this.lists.get(key);
+      const list = current && current.expiresAt > now ? current.entries : [];
+      const merged = [...entries].reverse().concat(list).slice(0, maxEntries);
+      this.lists.set(key, { entries: merged, expiresAt: now + ttlMs });
+    }
+  }
+
+  read(customerId: string, log: ActivityLogName, limit: number): string[] {
+    const list = this.lists.get(`${log}\0${customerId}`);
+    if (!list || list.expiresAt <= this.now()) return [];
+    return list.entries.slice(0, limit);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The pure parts of the activity log: which path a request is logged under (never what a client chose to
+ * put in it), what a stored entry must look like to be read back, the fix hints, and the recorder's bound
+ * on what it buffers.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { loggedPath, parseLoginEntry, parseScimRequestEntry, scimRequestEntry } from '../../src/activity/entries.js';
+import { ActivityRecorder, MAX_PENDING_ENTRIES } from '../../src/activity/recorder.js';
+import { refusalHint } from '../../src/match/refusal-hints.js';
+import { MATCHING_STRATEGIES } from '../../src/match/strategies.js';
+import { memoryStore } from '../../src/store/memory.js';
+
+const ID = '2819c223-7f76-453a-919d-413861904646';
+
+describe('loggedPath', () => {
+  it.each([
+    ['/Users', '/Users'],
+    ['/users/', '/Users'],
+    [`/Users/${ID}`, `/Users/${ID}`],
+    ['/Users/.search', '/Users/.search'],
+    ['/Groups', '/Groups'],
+    ['/Schemas/urn:ietf:params:scim:schemas:core:2.0:User', '/Schemas/urn:ietf:params:scim:schemas:core:2.0:User'],
+    ['/ResourceTypes/User', '/ResourceTypes/User'],
+    ['/Users/alice@corp.test', '/Users/…'],
+    ['/Users/Alice%20Smith', '/Users/…'],
+    [`/Users/${ID}/x/y/z`, `/Users/${ID}/…/…`],
+    ['/etc/passwd', '/…'],
+    ['/__proto__', '/…'],
+    ['/', '/'],
+  ])('%s → %s', (path, shown) => {
+    expect(loggedPath(path)).toBe(shown);
+  });
+
+  it('keeps no character a client chose outside a UUID, a known endpoint or a discovery id', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), fc.string({ maxLength: 80 }), (a, b) => {
+        const shown = loggedPath(`/Users/${a}/${b}`);
+        expect(shown.length).toBeLessThanOrEqual(200);
+        expect(shown).toMatch(/^\/Users(\/(…|\.search|[0-9a-f-]{36}|User|Group|EnterpriseUser|urn:ietf:params:scim:schemas:[A-Za-z0-9:.]+)){0,3}$/i);
+      }),
+    );
+  });
+});
+
+describe('entries', () => {
+  it('a request entry: upper-case known method (else OTHER), ISO time, latency to 0.1 ms', () => {
+    expect(scimRequestEntry({ startedAt: 0, method: 'patch', path: `/Users/${ID}`, status: 204, scimType: null, latencyMs: 1.234 })).toEqual({
+      at: '1970-01-01T00:00:00.000Z',
+      method: 'PATCH',
+      path: `/Users/${ID}`,
+      status: 204,
+      scimType: null,
+      latencyMs: 1.2,
+    });
+    expect(scimRequestEntry({ startedAt: 0, method: 'BREW', path: '/', status: 405, scimType: null, latencyMs: 0 }).method).toBe('OTHER');
+  });
+
+  it('reads back only well-formed entries', () => {
+    const good = scimRequestEntry({ startedAt: 0, method: 'GET', path: '/Users', status: 200, scimType: null, latencyMs: 1 });
+    expect(parseScimRequestEntry(JSON.stringify(good))).toEqual(good);
+    for (const bad of ['', 'null', '[]', '{"at":1}', JSON.stringify({ ...good, status: '200' }), JSON.stringify({ ...good, scimType: 3 })]) {
+      expect(parseScimRequestEntry(bad)).toBeNull();
+    }
+    const login = { at: 'x', outcome: 'refused', reason: 'deleted', strategy: null, subject: 's', email: null, scimUserId: null };
+    expect(parseLoginEntry(JSON.stringify(login))).toEqual(login);
+    expect(parseLoginEntry(JSON.stringify({ ...login, outcome: 'admitted' }))).toBeNull();
+    expect(parseLoginEntry(JSON.stringify({ ...login, email: 5 }))).toBeNull();
+  });
+});
+
+describe('refusalHint', () => {
+  it('names, for every strategy, the attribute compared when no SCIM user matched', () => {
+    for (const strategy of MATCHING_STRATEGIES) {
+      const hint = refusalHint('not_provisioned', strategy);
+      expect(hint).toMatch(strategy.endsWith('ExternalId') ? /externalId/ : /userName/);
+    }
+    expect(refusalHint('not_provisioned', 'OidcSubToScimExternalId')).toMatch(/externalId ← objectId/);
+  });
+
+  it('has advice for every reason and for strategies and reasons it does not know', () => {
+    for (const reason of ['deactivated', 'deleted', 'ambiguous', 'idp_error', 'access_denied', 'missing_claim', 'something_new']) {
+      expect(refusalHint(reason, '__proto__').length).toBeGreaterThan(20);
+    }
+    expect(refusalHint('deactivated', null)).toMatch(/deactivated/);
+  });
+});
+
+describe('ActivityRecorder', () => {
+  it('buffers at most MAX_PENDING_ENTRIES and counts what it drops; per list only what the store keeps', async () => {
+    const store = memoryStore();
+    const recorder = new ActivityRecorder(store, { maxRequests: 3, maxLogins: 3, flushIntervalMs: 60_000, retentionMs: 60_000 }, (e) => {
+      throw e;
+    });
+    const entry = scimRequestEntry({ startedAt: 0, method: 'GET', path: '/Users', status: 200, scimType: null, latencyMs: 1 });
+    // One customer's flood is trimmed to what the store keeps: it never fills the buffer.
+    for (let i = 0; i < 3 * MAX_PENDING_ENTRIES; i++) recorder.recordScimRequest('busy', entry);
+    expect(recorder.dropped).toBe(0);
+    // Many customers fill it: past the bound, entries are dropped and counted.
+    for (let i = 0; i < MAX_PENDING_ENTRIES; i++) recorder.recordScimRequest(`c${i}`, entry);
+    expect(recorder.dropped).toBeGreaterThan(0);
+    expect(recorder.dropped).toBeLessThanOrEqual(6);
+    await recorder.flush();
+    expect(await store.readActivity('busy', 'scim', 100)).toHaveLength(3);
+    expect(await store.readActivity('c0', 'scim', 100)).toHaveLength(1);
+  });
+
+  it('reports a store failure to onError and never rejects', async () => {
+    const errors: unknown[] = [];
+    const broken = { ...memoryStore(), appendActivity: () => Promise.reject(new Error('down')) };
+    const recorder = new ActivityRecorder(broken, { maxRequests: 3, maxLogins: 3, flushIntervalMs: 60_000, retentionMs: 60_000 }, (e) => errors.push(e));
+    recorder.recordLogin('c', { at: 'x', outcome: 'failed', reason: 'idp_error', strategy: null, subject: null, email: null, scimUserId: null });
+    await expect(recorder.flush()).resolves.toBeUndefined();
+    expect(errors).toEqual([new Error('down')]);
+  });
+});
