@@ -38,7 +38,7 @@
  *   <p>{c:<id>}:ev, ev:*            various the durable event log (see redis-event-scripts.ts)
  *
  * OIDC clients, SSO users and the customer set are described in redis-oidc.ts; setup links and portal
- * sessions in setup-grants.ts. Group members: see
+ * sessions in redis-setup-grants.ts. Group members: see
  * docs/groups.md (no call carries more than MEMBER_CHUNK members; long lists are staged and swapped in).
  *
  * Everything of one connection carries the hash tag `{c:<id>}` (one Cluster slot, so multi-key Lua is
@@ -60,7 +60,7 @@ import * as lua from './redis-scripts.js';
 import { checkWriteEvents, resolveEventLogOptions, type EventLogOptions } from './event-log.js';
 import { eventArgs, readEventPage } from './redis-events.js';
 import { redisEventConsumers } from './redis-event-consumers.js';
-import { redisSetupGrants } from './setup-grants.js';
+import { redisSetupGrants } from './redis-setup-grants.js';
 import * as eventLua from './redis-event-scripts.js';
 import {
   memberMeta,

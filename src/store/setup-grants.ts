@@ -6,8 +6,6 @@
  * kept a while past their expiry (SETUP_GRANT_RETENTION_MS) so that the portal can say "this link has
  * expired" rather than "unknown link"; then they are forgotten.
  */
-import type { Redis, Cluster } from 'ioredis';
-
 export type SetupArea = 'sso' | 'scim';
 export const SETUP_AREAS: readonly SetupArea[] = ['sso', 'scim'];
 
@@ -49,8 +47,8 @@ export interface SetupGrantStore {
   revokeSetupGrants(customerId: string): Promise<void>;
 }
 
-const HASH = /^[0-9a-f]{64}$/;
-const STORE_ID = /^[^\s{}\p{Cc}]{1,200}$/u;
+export const HASH = /^[0-9a-f]{64}$/;
+export const STORE_ID = /^[^\s{}\p{Cc}]{1,200}$/u;
 
 /** Throws a TypeError unless the grant is well-formed; returns a copy holding only its known fields. */
 export function checkSetupGrant(grant: StoredSetupGrant): StoredSetupGrant {
@@ -100,44 +98,6 @@ export function memorySetupGrants(now: () => number): SetupGrantStore {
     async revokeSetupGrants(customerId) {
       if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('customerId is not a valid id');
       revoked.set(customerId, now());
-    },
-  };
-}
-
-/**
- * The Redis store's grants. Keys (`<p>` = prefix):
- *   <p>setup:<hash>                 STRING  the grant's JSON, PEXPIREAT its expiry + retention
- *   <p>setup-revoked:{<customerId>} STRING  epoch ms of the customer's last revocation
- * Single-key commands only (no Cluster slot constraint). A grant put while a revocation of its customer
- * runs is revoked or not, never half of it; a revocation never un-revokes (the time only moves forward).
- */
-export function redisSetupGrants(client: Redis | Cluster, prefix: string, now: () => number): SetupGrantStore {
-  const redis = client as Redis;
-  const grantKey = (hash: string) => `${prefix}setup:${hash}`;
-  const revokedKey = (customerId: string) => `${prefix}setup-revoked:{${customerId}}`;
-  return {
-    async putSetupGrant(grant) {
-      const checked = checkSetupGrant(grant);
-      await redis.set(grantKey(checked.hash), JSON.stringify(checked), 'PXAT', checked.expiresAt + SETUP_GRANT_RETENTION_MS);
-    },
-    async getSetupGrant(hash) {
-      if (typeof hash !== 'string' || !HASH.test(hash)) return null;
-      const raw = await redis.get(grantKey(hash));
-      if (raw === null) return null;
-      const grant = checkSetupGrant(JSON.parse(raw) as StoredSetupGrant);
-      if (grant.expiresAt <= now() - SETUP_GRANT_RETENTION_MS) return null;
-      const revokedAt = await redis.get(revokedKey(grant.customerId));
-      return { grant, status: setupGrantStatus(grant, revokedAt === null ? null : Number(revokedAt), now()) };
-    },
-    async revokeSetupGrants(customerId) {
-      if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('customerId is not a valid id');
-      // Only forward: a later revocation through an instance with a slower clock cannot shorten the revoked range.
-      await redis.eval(
-        "local c = tonumber(redis.call('GET', KEYS[1]) or '-1') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1",
-        1,
-        revokedKey(customerId),
-        String(now()),
-      );
     },
   };
 }

@@ -1,0 +1,132 @@
+/**
+ * The setup portal's pure parts: the SSO form read as hostile input, the words for discovery failures, the
+ * per-IdP steps and mappings for every strategy, and the Test SSO hints.
+ */
+import { describe, expect, it } from 'vitest';
+import { MATCHING_STRATEGIES } from '../../src/match/strategies.js';
+import { discoveryProblem } from '../../src/setup/discovery-check.js';
+import { testLoginHints, type StrategyOutcome } from '../../src/setup/hints.js';
+import { mappingFor, scimSteps, SETUP_IDPS } from '../../src/setup/idp-steps.js';
+import { parseSsoForm } from '../../src/setup/sso-form.js';
+
+const form = (fields: Record<string, unknown>) => Object.assign(Object.create(null) as Record<string, unknown>, fields);
+const good = { idpType: 'Okta', issuer: 'https://acme.okta.com', clientId: 'abc', clientSecret: '', scopes: 'email profile' };
+
+describe('parseSsoForm', () => {
+  it('reads a good form, adds openid, and keeps an empty secret as "keep the stored one"', () => {
+    expect(parseSsoForm(form(good))).toEqual({
+      ok: true,
+      values: { idpType: 'Okta', issuer: 'https://acme.okta.com', clientId: 'abc', scopes: 'email profile' },
+      clientSecret: null,
+      scopes: ['openid', 'email', 'profile'],
+    });
+  });
+
+  it.each([
+    [{ idpType: ['Okta', 'Okta'] }, 'Choose the identity provider'],
+    [{ idpType: 'toString' }, 'Choose the identity provider'],
+    [{ issuer: 'https://acme.okta.com/?x=1' }, 'The issuer must be a URL'],
+    [{ issuer: 'ftp://acme.okta.com' }, 'The issuer must be a URL'],
+    [{ issuer: 'https://user:pw@acme.okta.com' }, 'The issuer must be a URL'],
+    [{ issuer: `https://acme.okta.com/${'a'.repeat(2000)}` }, 'The issuer must be a URL'],
+    [{ clientId: 'a\u0000b' }, 'Enter the client ID'],
+    [{ clientId: { toString: (): string => 'x' } }, 'Enter the client ID'],
+    [{ clientSecret: 'x'.repeat(2001) }, 'client secret'],
+    [{ scopes: Array.from({ length: 21 }, (_, i) => `s${i}`).join(' ') }, 'OAuth scope names'],
+  ])('refuses %j', (fields, message) => {
+    const parsed = parseSsoForm(form({ ...good, ...fields }));
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toContain(message);
+  });
+
+  it('reads own fields only', () => {
+    const inherited = Object.create({ issuer: 'https://evil.test', clientId: 'x', idpType: 'Okta' }) as Record<string, unknown>;
+    expect(parseSsoForm(inherited).ok).toBe(false);
+  });
+});
+
+describe('discoveryProblem', () => {
+  const issuer = 'https://idp.test/t/a';
+  it('says which issuer the document names on a mismatch', () => {
+    const error = Object.assign(new Error('x'), { code: 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED', cause: { body: { issuer: 'https://idp.test/t/b' } } });
+    expect(discoveryProblem(issuer, error)).toBe(
+      'Issuer mismatch: https://idp.test/t/a/.well-known/openid-configuration says its issuer is "https://idp.test/t/b", not "https://idp.test/t/a". Enter exactly "https://idp.test/t/b".',
+    );
+  });
+  it('names the HTTP status of a non-issuer, and the network error of an unreachable host', () => {
+    expect(discoveryProblem(issuer, Object.assign(new Error('x'), { code: 'OAUTH_RESPONSE_IS_NOT_CONFORM', cause: { status: 404 } }))).toContain(
+      'Not an OpenID Connect issuer: https://idp.test/t/a/.well-known/openid-configuration answered HTTP 404',
+    );
+    expect(discoveryProblem(issuer, Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } }))).toContain('Unreachable');
+    expect(discoveryProblem(issuer, Object.assign(new Error('t'), { name: 'TimeoutError' }))).toContain('did not answer within 10 seconds');
+  });
+});
+
+describe('IdP steps', () => {
+  it('gives every IdP steps for every strategy, with the base URL to copy and the mapping the strategy needs', () => {
+    for (const idp of SETUP_IDPS) {
+      for (const strategy of MATCHING_STRATEGIES) {
+        const steps = scimSteps({ idp, scimBaseUrl: 'https://app.test/scim/v2', strategy, appName: 'Notes' });
+        expect(steps.flatMap((s) => s.fields ?? []).some((f) => f.value === 'https://app.test/scim/v2' && f.copy)).toBe(true);
+        const mapping = mappingFor(idp, strategy);
+        expect(steps.some((s) => s.title.includes(`${mapping.scimAttribute} ← ${mapping.idpAttribute}`))).toBe(true);
+      }
+    }
+  });
+  it('maps Entra externalId ← objectId for OidcSubToScimExternalId, and Okta userName ← user.email for the email strategy', () => {
+    expect(mappingFor('entra', 'OidcSubToScimExternalId')).toMatchObject({ scimAttribute: 'externalId', idpAttribute: expect.stringMatching(/^objectId/) });
+    expect(mappingFor('okta', 'OidcEmailToScimUsername')).toMatchObject({ scimAttribute: 'userName', idpAttribute: 'user.email' });
+    expect(mappingFor('entra', 'OidcPreferredUsernameToScimUsername').idpAttribute).toMatch(/^userPrincipalName/);
+  });
+});
+
+describe('testLoginHints', () => {
+  const outcome = (strategy: StrategyOutcome['strategy'], over: Partial<StrategyOutcome> = {}): StrategyOutcome => ({
+    strategy,
+    hasClaim: true,
+    admit: false,
+    reason: 'not_provisioned',
+    userName: null,
+    ...over,
+  });
+  const all = (over: Partial<Record<StrategyOutcome['strategy'], Partial<StrategyOutcome>>> = {}) => MATCHING_STRATEGIES.map((s) => outcome(s, over[s]));
+
+  it('is empty when the current strategy admits', () => {
+    expect(
+      testLoginHints({
+        idp: 'okta',
+        current: 'OidcEmailToScimUsername',
+        subjectClaim: 'sub',
+        outcomes: all({ OidcEmailToScimUsername: { admit: true, reason: null } }),
+      }),
+    ).toEqual([]);
+  });
+  it('names the IdP mapping to change, and the strategy that would admit', () => {
+    const hints = testLoginHints({
+      idp: 'entra',
+      current: 'OidcSubToScimExternalId',
+      subjectClaim: 'oid',
+      outcomes: all({ OidcEmailToScimUsername: { admit: true, reason: null, userName: 'rui@corp.test' } }),
+    });
+    expect(hints[0]).toContain("No SCIM user has this login's oid as its externalId. In Microsoft Entra ID, map externalId ← objectId");
+    expect(hints[1]).toContain('OidcEmailToScimUsername would admit this login as SCIM user "rui@corp.test"');
+  });
+  it('says which claim is missing', () => {
+    const hints = testLoginHints({
+      idp: 'okta',
+      current: 'OidcEmailToScimUsername',
+      subjectClaim: 'sub',
+      outcomes: all({ OidcEmailToScimUsername: { hasClaim: false } }),
+    });
+    expect(hints[0]).toContain('no usable email');
+  });
+  it('gives the activity log’s advice for deactivated and ambiguous', () => {
+    const hints = testLoginHints({
+      idp: 'okta',
+      current: 'OidcEmailToScimUsername',
+      subjectClaim: 'sub',
+      outcomes: all({ OidcEmailToScimUsername: { reason: 'deactivated' } }),
+    });
+    expect(hints[0]).toContain('deactivated');
+  });
+});
