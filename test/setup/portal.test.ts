@@ -7,7 +7,8 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScimSsoConfigError } from '../../src/index.js';
-import { Browser } from '../support/browser.js';
+import { internalsOf } from '../../src/internal.js';
+import { Browser, parseForms } from '../support/browser.js';
 import { A, B, USER_SCHEMA, open, portalFixture, submit, type PortalFixture } from './fixture.js';
 
 const TARGETS = [
@@ -296,6 +297,62 @@ describe.each(TARGETS)('setup portal ($store store, $adapter)', ({ store, adapte
     });
     expect(resaved.url).toBe(`${f.origin}/setup/acme/sso?saved=1`);
     expect(await f.sso.fetchOidcClient(A)).toMatchObject({ hasClientSecret: true, scopes: ['openid', 'email'] });
+  });
+
+  it('binds a test login to the setup session that started it: another session cannot complete it, a tampered state fails cleanly', async () => {
+    if (!(await f.sso.fetchOidcClient(A))) {
+      const { clientId, clientSecret } = await f.registerClient(A);
+      await f.sso.createOidcClient({
+        customerId: A,
+        idpType: 'Okta',
+        issuer: f.idp.issuer(A),
+        clientId,
+        clientSecret,
+        redirectUri: `${f.origin}/sso/acme/callback`,
+      });
+    }
+    f.account(A, { sub: '00u-zoe', email: 'zoe@acme.test', email_verified: true });
+    const [admin, other] = [new Browser(), new Browser()];
+    for (const browser of [admin, other]) await open(browser, (await f.sso.createSetupLink(A)).url);
+    // The admin starts a test login and the IdP answers with a code; the callback URL leaks to another session.
+    const start = await open(admin, `${f.origin}/setup/acme/test`);
+    const form = parseForms(start.html, start.url).find((x) => x.action.endsWith('/setup/acme/test'))!;
+    let next = (
+      await admin.fetch(form.action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+        body: new URLSearchParams({ ...form.fields, loginHint: '00u-zoe' }).toString(),
+      })
+    ).headers.get('location')!;
+    while (!next.startsWith(`${f.origin}/setup/acme/test/callback?`)) {
+      const response = await admin.fetch(next);
+      await response.body?.cancel();
+      next = new URL(response.headers.get('location')!, next).href;
+    }
+    const stolen = await open(other, next);
+    expect(stolen.status).toBe(400);
+    expect(stolen.html).toContain('not started from this setup session');
+    const tampered = await open(admin, next.replace(/state=[^&]+/, 'state=forged'));
+    expect(tampered.status).toBe(400);
+    expect(tampered.html).toContain('The login could not be completed');
+    expect(await f.sso.listSsoUsers(A)).toEqual([]);
+  });
+
+  it('lists refused logins with their fix hint, escaped', async () => {
+    const { agent } = await session(A);
+    internalsOf(f.sso).activity!.recordLogin(A, {
+      at: new Date().toISOString(),
+      outcome: 'refused',
+      reason: 'not_provisioned',
+      strategy: 'OidcEmailToScimUsername',
+      subject: '00u-x',
+      email: '<script>alert(1)</script>@acme.test',
+      scimUserId: null,
+    });
+    const activity = await agent.get('/setup/acme/activity');
+    expect(activity.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;@acme.test');
+    expect(activity.text).not.toContain('<script>alert(1)');
+    expect(activity.text).toContain('No SCIM user has userName equal to the email claim');
   });
 
   it('shows the activity log (no bodies, no tokens) and the live status, and never answers a 500 to hostile paths', async () => {
