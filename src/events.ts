@@ -37,6 +37,7 @@ export type AuditEventType =
   | 'setup_link.created'
   | 'setup_link.revoked'
   | 'setup.opened'
+  | 'setup.ended'
   | 'setup.refused'
   | 'setup.scim_token_issued'
   | 'setup.oidc_client_saved'

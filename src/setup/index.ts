@@ -200,6 +200,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
           // The session's grant is replaced by an expired copy: the cookie, if kept, opens nothing.
           const found = await store.getSetupGrant(hashSetupSecret(session.secret));
           if (found) await store.putSetupGrant({ ...found.grant, expiresAt: found.grant.createdAt + 1 });
+          audit({ type: 'setup.ended', outcome: 'success', customerId });
           return fail(200, 'Setup session ended', 'You can close this page. Open your setup link again to come back.');
         }
 

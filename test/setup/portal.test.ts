@@ -64,6 +64,16 @@ describe.each(TARGETS)('setup portal ($store store, $adapter)', ({ store, adapte
     expect(overview.headers['referrer-policy']).toBe('no-referrer');
     expect(overview.text).toContain('Set up Acme Notes for <strong>acme</strong>');
     expect(f.events.some((e) => e.type === 'setup.opened' && e.customerId === A && e.actor === 'setup')).toBe(true);
+    // Ending the session: the cookie is cleared, and the session no longer opens anything even if kept.
+    const secret = /scim_sso_setup=([^;]+)/.exec(cookie)![1]!;
+    const ended = await agent
+      .post('/setup/acme/logout')
+      .type('form')
+      .send({ _csrf: csrfOf(overview.text) });
+    expect(ended.status).toBe(200);
+    expect(String(ended.headers['set-cookie'])).toContain('scim_sso_setup=; Path=/setup/acme; Max-Age=0');
+    expect((await supertest(f.origin).get('/setup/acme/').set('Cookie', `scim_sso_setup=${secret}`)).status).toBe(410);
+    expect(f.events.some((e) => e.type === 'setup.ended' && e.customerId === A)).toBe(true);
   });
 
   it('refuses pages without a session, and unknown, expired and revoked links with a clear page', async () => {
