@@ -373,7 +373,12 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
         return fail(404, 'Not found', 'No such setup page.');
       } catch (error) {
         if (error instanceof URIError) return fail(400, 'Bad request', 'The URL is not validly percent-encoded.');
-        if (error instanceof ScimSsoConfigError && error.code === 'invalid_argument') return fail(400, 'Bad request', error.message);
+        if (error instanceof ScimSsoConfigError) {
+          // A bad value, or a race with another admin or the app (a client created meanwhile): said, never a 500.
+          return error.code === 'invalid_argument'
+            ? fail(400, 'Bad request', error.message)
+            : fail(409, 'Conflict', `${error.message}. Reload the page and try again.`);
+        }
         const status = (error as { status?: unknown })?.status;
         if (typeof status === 'number' && status >= 400 && status < 500) return fail(status, 'Bad request', 'The request could not be read.');
         onError(error);

@@ -23,7 +23,7 @@ export type PortalPage = 'overview' | 'scim' | 'sso' | 'test' | 'activity';
 const EXTRA_STYLE = `
 nav.portal ul{list-style:none;display:flex;gap:1rem;padding:0;margin:.6rem 0 0;flex-wrap:wrap}
 nav.portal a{color:#fff}nav.portal a[aria-current=page]{font-weight:700;text-decoration:none;border-bottom:2px solid #fff}
-ol.steps>li{margin:.6rem 0}dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.3rem .8rem;margin:.4rem 0}
+ol.steps>li{margin:.6rem 0}ul.pager{list-style:none;padding:0}dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.3rem .8rem;margin:.4rem 0}
 dl.fields dt{font-weight:600}dl.fields dd{margin:0}
 input[type=text],input[type=url],input[type=password],select{font:inherit;padding:.35rem .5rem;border:1px solid #345;border-radius:.3rem;width:100%;max-width:40rem}
 .field{margin:.7rem 0}.field label{display:block}.help{color:var(--muted);font-size:.9em;margin:.2rem 0}

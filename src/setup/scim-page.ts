@@ -54,13 +54,13 @@ ${token}</section>
 <p>The app matches single sign-on logins to provisioned users with the strategy <code id="strategy">${data.strategy}</code>.</p>
 <ol class="steps" id="idp-steps">${steps.map(
     (step, i) =>
-      html`<li><strong>${step.title}</strong>${step.detail ? html`<p class="help">${step.detail}</p>` : ''}${
+      html`<li><strong>${step.title}</strong>${
         step.fields
           ? html`<dl class="fields">${step.fields.map(
               (f, j) => html`<dt>${f.label}</dt><dd>${f.copy ? copyable(`step-${i}-${j}`, f.value, f.label) : f.value}</dd>`,
             )}</dl>`
           : ''
-      }</li>`,
+      }${step.detail ? html`<p class="help">${step.detail}</p>` : ''}</li>`,
   )}</ol></section>`;
   return portalLayout(ctx, 'scim', 'SCIM provisioning', body);
 }
