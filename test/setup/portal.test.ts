@@ -4,10 +4,15 @@
  * customer A never reading or changing customer B; the SCIM token revealed once; the SSO form validated
  * and checked by a live discovery; Test SSO through the demo IdP with no app session; audit events.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScimSsoConfigError } from '../../src/index.js';
+import { setupPortal as expressSetupPortal } from '../../src/express/setup.js';
 import { internalsOf } from '../../src/internal.js';
+import { scimSso } from '../support/sso.js';
 import { Browser, parseForms } from '../support/browser.js';
 import { A, B, USER_SCHEMA, open, portalFixture, submit, type PortalFixture } from './fixture.js';
 
@@ -397,5 +402,28 @@ describe.each(TARGETS)('setup portal ($store store, $adapter)', ({ store, adapte
     }
     expect((await agent.put('/setup/acme/scim')).status).toBe(405);
     expect((await agent.get('/elsewhere')).status).toBe(404);
+  });
+});
+
+describe('setup portal mounted under its path (Express app.use("/setup", …))', () => {
+  it('serves the same URLs as when mounted at the root', async () => {
+    const app = express();
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const sso = scimSso({ setupPortalUrl: `${origin}/setup` });
+      app.use('/setup', expressSetupPortal(sso));
+      app.use((_req, res) => void res.status(404).send('app 404'));
+      const { url } = await sso.createSetupLink('acme');
+      const agent = supertest.agent(origin);
+      const opened = await agent.get(new URL(url).pathname);
+      expect(opened.status).toBe(303);
+      expect(opened.headers.location).toBe('/setup/acme/');
+      expect((await agent.get('/setup/acme/')).status).toBe(200);
+      expect((await agent.get('/other')).text).toBe('app 404');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
