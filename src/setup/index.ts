@@ -22,10 +22,7 @@ import { DEFAULT_GRACE_SECONDS, type DashboardRequest, type DashboardResponse } 
 import { createFlash } from '../dashboard/flash.js';
 import { ScimSsoConfigError } from '../errors.js';
 import type { AuditEventInput } from '../events.js';
-import { candidateOf, matchPolicyOf } from '../guard/guard.js';
-import { identityOf } from '../guard/identity.js';
 import { internalsOf } from '../internal.js';
-import { compareStrategies } from '../dashboard/compare-data.js';
 import { isMatchingStrategy, type MatchingStrategy } from '../match/strategies.js';
 import { DEFAULT_STRATEGY } from '../oidc-clients.js';
 import { hashToken } from '../scim/auth.js';
@@ -35,15 +32,15 @@ import { hashSetupSecret } from '../setup-links.js';
 import type { SetupArea } from '../store/setup-grants.js';
 import { activityPage } from './activity-page.js';
 import { checkIssuer } from './discovery-check.js';
-import { testLoginHints } from './hints.js';
 import { idpOfType, isSetupIdp } from './idp-steps.js';
 import { portalMessage, type PortalContext } from './layout.js';
 import { overviewPage } from './overview-page.js';
 import { scimPage } from './scim-page.js';
 import { cookieLine, csrfTokenOf, csrfValid, currentSession, openSession, SESSION_COOKIE, type Refusal } from './session.js';
 import { ssoPage, type SsoFormValues } from './sso-page.js';
-import { clearTestCookie, finishTestLogin, startTestLogin } from './test-login.js';
-import { testResultPage, testStartPage, type TestRow } from './test-page.js';
+import { authorizationOrigin, clearTestCookie, finishTestLogin, startTestLogin } from './test-login.js';
+import { testResultPage, testStartPage } from './test-page.js';
+import { evaluateTestLogin } from './test-evaluation.js';
 import { parseSsoForm } from './sso-form.js';
 
 export interface SetupPortalOptions {
@@ -287,16 +284,9 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
           const refused = needs('sso');
           if (refused) return refused;
           const client = await store.getOidcClient(customerId);
-          // The start form's POST answers a redirect to the IdP, which CSP form-action must allow (browsers
-          // check it on the page that submitted the form): the authorization endpoint's origin, else the issuer's.
+          // The start form's POST answers a redirect to the IdP, which CSP form-action must allow.
           if (client) {
-            let target = new URL(client.issuer).origin;
-            try {
-              const endpoint = (await runtime.configuration(client)).serverMetadata().authorization_endpoint;
-              if (endpoint) target = new URL(endpoint).origin;
-            } catch {
-              // Discovery failing now is reported when the test starts.
-            }
+            const target = await authorizationOrigin(runtime, client);
             headers['Content-Security-Policy'] = headers['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${target}`);
           }
           if (method === 'GET' && action === 'test') return page(200, testStartPage(ctx, testRedirectUri(customerId), client !== null));
@@ -331,26 +321,19 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
             }
             const connection = await store.getConnectionByCustomer(customerId);
             const { strategy, idp } = await clientIdp();
-            const identity = identityOf(finished.claims, client.subjectClaim);
-            const policy = matchPolicyOf(client, internals.options.requireVerifiedEmail);
-            const seen = new Map<string, ReturnType<typeof candidateOf>>();
-            const comparisons = await compareStrategies(store, connection?.connectionId ?? null, identity, policy, (users) =>
-              users.map((u) => seen.get(u.id) ?? seen.set(u.id, candidateOf(u)).get(u.id)!),
+            const {
+              identity,
+              current: now,
+              result,
+            } = await evaluateTestLogin(
+              store,
+              connection?.connectionId ?? null,
+              client,
+              finished.claims,
+              strategy,
+              idp,
+              internals.options.requireVerifiedEmail,
             );
-            const rows: TestRow[] = comparisons.map((c) => ({
-              strategy: c.strategy,
-              lookup: c.lookup,
-              matched: c.matchedIds.map((id) => seen.get(id)!).map(({ id, userName, externalId, active }) => ({ id, userName, externalId, active })),
-              decision: c.decision,
-            }));
-            const outcomes = rows.map((r) => ({
-              strategy: r.strategy,
-              hasClaim: r.lookup !== null,
-              admit: r.decision.admit,
-              reason: r.decision.admit ? null : r.decision.reason,
-              userName: r.decision.scimUser ? (seen.get(r.decision.scimUser.id)?.userName ?? null) : null,
-            }));
-            const now = rows.find((r) => r.strategy === strategy)!;
             audit({
               type: 'setup.test_login',
               outcome: now.decision.admit ? 'success' : 'failure',
@@ -360,8 +343,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
               strategy,
               ...(now.decision.admit ? {} : { reason: now.decision.reason }),
             });
-            const hints = testLoginHints({ idp, current: strategy, subjectClaim: client.subjectClaim, outcomes });
-            return page(200, testResultPage(ctx, { claims: finished.claims, current: strategy, rows, hints }));
+            return page(200, testResultPage(ctx, result));
           }
         }
 

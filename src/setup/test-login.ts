@@ -50,6 +50,21 @@ function open(session: PortalSession, value: string): Pending | null {
   }
 }
 
+/**
+ * The origin the test login's form redirects to (the IdP's authorization endpoint), for CSP form-action:
+ * browsers check that redirect against the policy of the page that submitted the form. The issuer's
+ * origin when discovery fails now (the start then reports the failure).
+ */
+export async function authorizationOrigin(runtime: OidcRuntime, client: StoredOidcClient): Promise<string> {
+  try {
+    const endpoint = (await runtime.configuration(client)).serverMetadata().authorization_endpoint;
+    if (endpoint) return new URL(endpoint).origin;
+  } catch {
+    // Said when the test starts.
+  }
+  return new URL(client.issuer).origin;
+}
+
 /** Starts a test login: the IdP's authorization URL, and the sealed cookie to set. */
 export async function startTestLogin(
   runtime: OidcRuntime,

@@ -1,0 +1,51 @@
+/**
+ * What Test SSO shows for validated claims: for each strategy, the SCIM users it matches and the guard's
+ * decision (`compareStrategies`, the guard's own steps, nothing recorded), the outcome under the customer's
+ * current strategy, and the hints to fix a mismatch (hints.ts).
+ */
+import { compareStrategies } from '../dashboard/compare-data.js';
+import { candidateOf, matchPolicyOf } from '../guard/guard.js';
+import { identityOf, type Claims } from '../guard/identity.js';
+import type { MatchingStrategy, SsoIdentity } from '../match/strategies.js';
+import type { Store, StoredOidcClient } from '../store/store.js';
+import { testLoginHints } from './hints.js';
+import type { SetupIdp } from './idp-steps.js';
+import type { TestResult, TestRow } from './test-page.js';
+
+export interface TestEvaluation {
+  identity: SsoIdentity;
+  /** The row of the current strategy. */
+  current: TestRow;
+  result: TestResult;
+}
+
+export async function evaluateTestLogin(
+  store: Store,
+  connectionId: string | null,
+  client: StoredOidcClient,
+  claims: Claims,
+  strategy: MatchingStrategy,
+  idp: SetupIdp,
+  requireVerifiedEmail: boolean,
+): Promise<TestEvaluation> {
+  const identity = identityOf(claims, client.subjectClaim);
+  const seen = new Map<string, ReturnType<typeof candidateOf>>();
+  const comparisons = await compareStrategies(store, connectionId, identity, matchPolicyOf(client, requireVerifiedEmail), (users) =>
+    users.map((u) => seen.get(u.id) ?? seen.set(u.id, candidateOf(u)).get(u.id)!),
+  );
+  const rows: TestRow[] = comparisons.map((c) => ({
+    strategy: c.strategy,
+    lookup: c.lookup,
+    matched: c.matchedIds.map((id) => seen.get(id)!).map(({ id, userName, externalId, active }) => ({ id, userName, externalId, active })),
+    decision: c.decision,
+  }));
+  const outcomes = rows.map((r) => ({
+    strategy: r.strategy,
+    hasClaim: r.lookup !== null,
+    admit: r.decision.admit,
+    reason: r.decision.admit ? null : r.decision.reason,
+    userName: r.decision.scimUser ? (seen.get(r.decision.scimUser.id)?.userName ?? null) : null,
+  }));
+  const hints = testLoginHints({ idp, current: strategy, subjectClaim: client.subjectClaim, outcomes });
+  return { identity, current: rows.find((r) => r.strategy === strategy)!, result: { claims, current: strategy, rows, hints } };
+}
