@@ -97,6 +97,9 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
   const appName = options.appName ?? 'the app';
   const origin = new URL(portalUrl).origin;
   const portalPath = new URL(portalUrl).pathname.replace(/\/+$/, '');
+  // At the root the portal would answer every path of the app (the first segment is a customer id).
+  if (portalPath === '')
+    throw new ScimSsoConfigError('invalid_argument', "setupPortal: the portal URL needs a path of its own, e.g. 'https://app.example.com/setup'");
   const scimBaseUrl = internals.mount.publicBaseUrl ?? `${origin}${internals.mount.basePath}`;
   const loginRedirectUri = options.loginRedirectUri ?? ((customerId: string) => `${origin}/sso/${encodeURIComponent(customerId)}/callback`);
   const keepsLog = internals.options.activityLog !== false;

@@ -422,6 +422,8 @@ describe('setup portal mounted under its path (Express app.use("/setup", …))',
       expect(opened.headers.location).toBe('/setup/acme/');
       expect((await agent.get('/setup/acme/')).status).toBe(200);
       expect((await agent.get('/other')).text).toBe('app 404');
+      expect(() => expressSetupPortal(sso, { portalUrl: origin })).toThrow('needs a path of its own');
+      expect(() => expressSetupPortal(scimSso())).toThrow('setupPortalUrl');
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
