@@ -23,17 +23,17 @@ describe('parseSsoForm', () => {
   });
 
   it.each([
-    [{ idpType: ['Okta', 'Okta'] }, 'Choose the identity provider'],
-    [{ idpType: 'toString' }, 'Choose the identity provider'],
-    [{ issuer: 'https://acme.okta.com/?x=1' }, 'The issuer must be a URL'],
-    [{ issuer: 'ftp://acme.okta.com' }, 'The issuer must be a URL'],
-    [{ issuer: 'https://user:pw@acme.okta.com' }, 'The issuer must be a URL'],
-    [{ issuer: `https://acme.okta.com/${'a'.repeat(2000)}` }, 'The issuer must be a URL'],
-    [{ clientId: 'a\u0000b' }, 'Enter the client ID'],
-    [{ clientId: { toString: (): string => 'x' } }, 'Enter the client ID'],
-    [{ clientSecret: 'x'.repeat(2001) }, 'client secret'],
-    [{ scopes: Array.from({ length: 21 }, (_, i) => `s${i}`).join(' ') }, 'OAuth scope names'],
-  ])('refuses %j', (fields, message) => {
+    ['an IdP type sent twice', { idpType: ['Okta', 'Okta'] }, 'Choose the identity provider'],
+    ['an unknown IdP type', { idpType: 'toString' }, 'Choose the identity provider'],
+    ['an issuer with a query', { issuer: 'https://acme.okta.com/?x=1' }, 'The issuer must be a URL'],
+    ['an issuer that is not http(s)', { issuer: 'ftp://acme.okta.com' }, 'The issuer must be a URL'],
+    ['an issuer with credentials', { issuer: 'https://user:pw@acme.okta.com' }, 'The issuer must be a URL'],
+    ['an issuer over 2000 characters', { issuer: `https://acme.okta.com/${'a'.repeat(2000)}` }, 'The issuer must be a URL'],
+    ['a client id with a control character', { clientId: 'a\u0000b' }, 'Enter the client ID'],
+    ['a client id that is not a string', { clientId: { toString: (): string => 'x' } }, 'Enter the client ID'],
+    ['a secret over 2000 characters', { clientSecret: 'x'.repeat(2001) }, 'client secret'],
+    ['21 scopes', { scopes: Array.from({ length: 21 }, (_, i) => `s${i}`).join(' ') }, 'OAuth scope names'],
+  ])('refuses %s', (_name, fields, message) => {
     const parsed = parseSsoForm(form({ ...good, ...fields }));
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.error).toContain(message);
