@@ -35,7 +35,7 @@ import { checkIssuer } from './discovery-check.js';
 import { idpOfType, isSetupIdp } from './idp-steps.js';
 import { portalMessage, type PortalContext } from './layout.js';
 import { overviewPage } from './overview-page.js';
-import { scimPage } from './scim-page.js';
+import { scimPage, statusLine } from './scim-page.js';
 import { cookieLine, csrfTokenOf, csrfValid, currentSession, openSession, SESSION_COOKIE, type Refusal } from './session.js';
 import { ssoPage, type SsoFormValues } from './sso-page.js';
 import { authorizationOrigin, clearTestCookie, finishTestLogin, startTestLogin } from './test-login.js';
@@ -188,10 +188,22 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
         };
 
         if (method === 'GET' && action === '') {
-          const [connection, client] = await Promise.all([store.getConnectionByCustomer(customerId), store.getOidcClient(customerId)]);
+          const scimAllowed = session.allow.includes('scim');
+          const [connection, client, activity] = await Promise.all([
+            store.getConnectionByCustomer(customerId),
+            store.getOidcClient(customerId),
+            scimAllowed && keepsLog ? sso.activity(customerId, { limit: 1 }) : null,
+          ]);
+          const scimStatus = scimAllowed && connection ? statusLine(activity ? activity.lastRequest : undefined) : null;
           return page(
             200,
-            overviewPage(ctx, { hasConnection: connection !== null, hasClient: client !== null, issuer: client?.issuer ?? null, expiresAt: session.expiresAt }),
+            overviewPage(ctx, {
+              hasConnection: connection !== null,
+              hasClient: client !== null,
+              issuer: client?.issuer ?? null,
+              expiresAt: session.expiresAt,
+              scimStatus,
+            }),
           );
         }
 

@@ -37,8 +37,9 @@ for (const button of document.querySelectorAll('button.copy')) {
   button.addEventListener('click', async () => {
     const target = document.getElementById(button.dataset.copy);
     if (!target) return;
-    try { await navigator.clipboard.writeText(target.textContent.trim()); button.textContent = 'Copied'; }
-    catch { const range = document.createRange(); range.selectNodeContents(target); getSelection().removeAllRanges(); getSelection().addRange(range); button.textContent = 'Selected: press Ctrl+C'; }
+    const said = document.getElementById('copy-status');
+    try { await navigator.clipboard.writeText(target.textContent.trim()); button.textContent = 'Copied'; if (said) said.textContent = 'Copied.'; }
+    catch { const range = document.createRange(); range.selectNodeContents(target); getSelection().removeAllRanges(); getSelection().addRange(range); button.textContent = 'Selected: press Ctrl+C'; if (said) said.textContent = 'Selected: press Ctrl+C to copy.'; }
   });
 }`;
 
@@ -70,6 +71,7 @@ export function portalLayout(ctx: PortalContext, page: PortalPage, title: string
 ${body}
 <form method="post" action="${ctx.base}/logout"><input type="hidden" name="_csrf" value="${ctx.csrfToken}"><p><button type="submit">End this setup session</button></p></form>
 </main>
+<p class="visually-hidden" id="copy-status" aria-live="polite"></p>
 <script nonce="${ctx.nonce}">${raw(COPY_SCRIPT)}</script>
 </body></html>`.value;
 }

@@ -1,5 +1,5 @@
 /** The portal's first page: where the setup stands, and what to do next. */
-import { html } from '../dashboard/html.js';
+import { html, type SafeHtml } from '../dashboard/html.js';
 import { portalLayout, type PortalContext } from './layout.js';
 
 export interface OverviewData {
@@ -7,6 +7,8 @@ export interface OverviewData {
   hasClient: boolean;
   issuer: string | null;
   expiresAt: number;
+  /** The SCIM status line (scim-page.ts statusLine), when SCIM is allowed. */
+  scimStatus: SafeHtml | null;
 }
 
 export function overviewPage(ctx: PortalContext, data: OverviewData): string {
@@ -23,6 +25,7 @@ export function overviewPage(ctx: PortalContext, data: OverviewData): string {
   }
   const until = new Date(data.expiresAt).toISOString();
   const body = html`<p>This page lets you, the IT administrator of <strong>${ctx.customerId}</strong>, connect your identity provider to ${ctx.appName}. No account is needed: the link you opened is your access, until <time datetime="${until}">${until.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time>.</p>
-<ul class="plain" id="areas">${items}</ul>`;
+<ul class="plain" id="areas">${items}</ul>
+${data.scimStatus ?? ''}`;
   return portalLayout(ctx, 'overview', 'Setup', body);
 }

@@ -154,6 +154,7 @@ describe('the setup portal in headless Chromium, as an IT admin', () => {
       const baseUrl = await page.evaluate(() => navigator.clipboard.readText());
       await page.getByRole('button', { name: 'Copy the SCIM token' }).click();
       const token = await page.evaluate(() => navigator.clipboard.readText());
+      await expect(page.locator('#copy-status').textContent()).resolves.toBe('Copied.'); // said to screen readers too
       expect(baseUrl).toBe(`${f.origin}/scim/v2`);
       expect(token).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
       await expect(page.locator('#strategy').textContent()).resolves.toBe(walk.idpLabel === 'Okta' ? 'OidcEmailToScimUsername' : 'OidcSubToScimExternalId');
@@ -183,6 +184,9 @@ describe('the setup portal in headless Chromium, as an IT admin', () => {
       await page.screenshot({ path: shot(`${customerId}-activity`), fullPage: true });
       await page.getByRole('navigation', { name: 'Setup' }).getByRole('link', { name: 'SCIM provisioning' }).click();
       await expect(page.locator('#scim-status').textContent()).resolves.toMatch(/Last request from your IdP: .*POST \/Users\s*→\s*201/s);
+
+      await page.getByRole('navigation', { name: 'Setup' }).getByRole('link', { name: 'Overview' }).click();
+      await expect(page.locator('#scim-status').textContent()).resolves.toContain('Last request from your IdP');
 
       // Test SSO: the matching person is admitted; the mismatching one refused, with the hint.
       await expect(testLogin(customerId, walk.match.sub)).resolves.toContain(`Admitted as ${walk.match.userName}`);
