@@ -109,7 +109,7 @@ describe('the setup portal in headless Chromium, as an IT admin', () => {
   });
 
   const testLogin = async (customerId: string, sub: string) => {
-    await page.getByRole('link', { name: 'Test SSO', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Setup' }).getByRole('link', { name: 'Test SSO', exact: true }).click();
     await page.getByLabel('Log in as (optional login hint)').fill(sub);
     await page.getByRole('button', { name: 'Start a test login' }).click();
     await page.waitForURL((url) => url.pathname === `/setup/${customerId}/test/callback`);
