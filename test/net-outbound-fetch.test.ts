@@ -1,0 +1,53 @@
+/**
+ * The guard on fetches a customer can point anywhere (src/net/outbound-fetch.ts): private, loopback,
+ * link-local and other special addresses refused, public ones allowed, and answers capped in bytes.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { isPublicAddress, outboundFetch, OutboundFetchError } from '../src/net/outbound-fetch.js';
+
+describe('isPublicAddress', () => {
+  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1'])(
+    'refuses %s',
+    (address) => expect(isPublicAddress(address)).toBe(false),
+  );
+  it.each(['::1', '::', 'fe80::1', 'fd00:ec2::254', 'fc00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:7f00:1', 'ff02::1', 'not-an-ip'])(
+    'refuses %s',
+    (address) => expect(isPublicAddress(address)).toBe(false),
+  );
+  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('allows %s', (address) =>
+    expect(isPublicAddress(address)).toBe(true),
+  );
+});
+
+describe('outboundFetch', () => {
+  async function withServer(body: string, run: (origin: string) => Promise<void>) {
+    const server = createServer((_req, res) => res.end(body)).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it('refuses loopback, private and metadata hosts unless private addresses are allowed', async () => {
+    await withServer('{"ok":true}', async (origin) => {
+      const guarded = outboundFetch({ maxBytes: 1000, allowPrivate: false });
+      await expect(guarded(`${origin}/x`)).rejects.toThrow(OutboundFetchError);
+      await expect(guarded('http://localhost:1/x')).rejects.toThrow(/not a public address/);
+      await expect(guarded('http://169.254.169.254/latest/meta-data/')).rejects.toThrow(/not a public address/);
+      await expect(guarded('http://[::1]:1/')).rejects.toThrow(/not a public address/);
+      const open = outboundFetch({ maxBytes: 1000, allowPrivate: true });
+      expect(await (await open(`${origin}/x`)).json()).toEqual({ ok: true });
+    });
+  });
+
+  it('reads at most maxBytes of an answer', async () => {
+    await withServer('x'.repeat(5000), async (origin) => {
+      await expect(outboundFetch({ maxBytes: 1000, allowPrivate: true })(origin)).rejects.toThrow(/larger than 1000 bytes/);
+      expect((await (await outboundFetch({ maxBytes: 5000, allowPrivate: true })(origin)).text()).length).toBe(5000);
+    });
+  });
+});
