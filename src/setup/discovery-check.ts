@@ -1,13 +1,17 @@
 /**
  * The SSO setup form's live check: before an issuer is saved, its OpenID Connect discovery document is
  * fetched (openid-client's discovery, the same the login uses) and every failure is said in words the IT
- * admin can act on: unreachable, not an issuer, issuer mismatch, not https. Bounded by a 10 s timeout.
+ * admin can act on: unreachable, not an issuer, issuer mismatch, not https. Bounded by a 10 s timeout and
+ * a byte cap, and only public addresses are fetched unless the instance allows local IdPs (src/net/outbound-fetch.ts).
  */
 import * as oidc from 'openid-client';
+import { outboundFetch, OutboundFetchError } from '../net/outbound-fetch.js';
 
 export type IssuerCheck = { ok: true } | { ok: false; problem: string };
 
 const DISCOVERY_TIMEOUT_SECONDS = 10;
+/** The largest discovery document read (Okta's and Entra's are 2–6 KB). */
+export const MAX_DISCOVERY_BYTES = 100_000;
 
 const codeOf = (error: unknown): string | undefined => (error as { code?: unknown })?.code as string | undefined;
 const causeOf = (error: unknown): unknown => (error as { cause?: unknown })?.cause;
@@ -15,6 +19,8 @@ const causeOf = (error: unknown): unknown => (error as { cause?: unknown })?.cau
 /** The words for a discovery failure. Pure. */
 export function discoveryProblem(issuer: string, error: unknown): string {
   const wellKnown = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  const guard = [error, causeOf(error)].find((e) => e instanceof OutboundFetchError);
+  if (guard) return `Refused: ${guard.message}. The IdP must be reachable on the internet, and its discovery document at most ${MAX_DISCOVERY_BYTES} bytes.`;
   const code = codeOf(error);
   if (code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') {
     const named = (causeOf(error) as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
@@ -40,6 +46,12 @@ export function discoveryProblem(issuer: string, error: unknown): string {
   return `The issuer could not be checked: ${wellKnown} gave an unexpected answer.`;
 }
 
+/** openid-client's customFetch over the outbound guard (its options are a RequestInit in all but type). */
+const guardedFetch = (allowPrivate: boolean): oidc.CustomFetch => {
+  const fetch = outboundFetch({ maxBytes: MAX_DISCOVERY_BYTES, allowPrivate });
+  return (url, options) => fetch(url, options as RequestInit);
+};
+
 /** Fetches the issuer's discovery document; `allowHttp` only for local demo IdPs (the scimSso option allowHttpIssuers). */
 export async function checkIssuer(issuer: string, clientId: string, allowHttp: boolean): Promise<IssuerCheck> {
   const url = new URL(issuer);
@@ -47,6 +59,8 @@ export async function checkIssuer(issuer: string, clientId: string, allowHttp: b
   try {
     await oidc.discovery(url, clientId, undefined, oidc.None(), {
       timeout: DISCOVERY_TIMEOUT_SECONDS,
+      // The link holder chose this URL: public addresses only (unless local IdPs are allowed), a capped answer.
+      [oidc.customFetch]: guardedFetch(allowHttp),
       ...(url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
     });
     return { ok: true };

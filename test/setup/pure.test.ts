@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MATCHING_STRATEGIES } from '../../src/match/strategies.js';
-import { discoveryProblem } from '../../src/setup/discovery-check.js';
+import { checkIssuer, discoveryProblem } from '../../src/setup/discovery-check.js';
 import { testLoginHints, type StrategyOutcome } from '../../src/setup/hints.js';
 import { mappingFor, scimSteps, SETUP_IDPS } from '../../src/setup/idp-steps.js';
 import { parseSsoForm } from '../../src/setup/sso-form.js';
@@ -59,6 +59,19 @@ describe('discoveryProblem', () => {
     );
     expect(discoveryProblem(issuer, Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } }))).toContain('Unreachable');
     expect(discoveryProblem(issuer, Object.assign(new Error('t'), { name: 'TimeoutError' }))).toContain('did not answer within 10 seconds');
+  });
+});
+
+describe('checkIssuer', () => {
+  it('never fetches a loopback, private or metadata address unless local IdPs are allowed (server-side request forgery)', async () => {
+    for (const issuer of ['https://127.0.0.1:1/x', 'https://localhost:1/x', 'https://169.254.169.254/latest', 'https://10.0.0.1/x', 'https://[::1]:1/x']) {
+      const check = await checkIssuer(issuer, 'client', false);
+      expect(check.ok).toBe(false);
+      expect(check.ok ? '' : check.problem).toMatch(/^Refused: the host .* is not a public address/);
+    }
+    // With allowHttpIssuers (demos, tests) the fetch is made, and fails as an unreachable host.
+    const local = await checkIssuer('http://127.0.0.1:1/x', 'client', true);
+    expect(local.ok ? '' : local.problem).toMatch(/^Unreachable/);
   });
 });
 
