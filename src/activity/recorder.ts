@@ -5,10 +5,11 @@
  * round trip; the price is that an entry shows up to `flushIntervalMs` late, and that the entries of a
  * process that dies before its next flush are lost. The buffer is bounded: per customer and list only the
  * newest entries the store would keep, and MAX_PENDING_ENTRIES in all (past that, new entries are counted
- * as dropped until the next flush).
+ * as dropped until the next flush). A batch the store cannot take because it is unreachable is dropped too.
  */
 import type { ActivityAppend, ActivityLogName } from '../store/activity-log.js';
 import type { Store } from '../store/store.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 import type { LoginEntry, ScimRequestEntry } from './entries.js';
 
 export interface ActivityLogOptions {
@@ -32,7 +33,7 @@ export class ActivityRecorder {
   private pendingCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
-  /** Entries dropped because the buffer was full, since this process started. */
+  /** Entries dropped because the buffer was full or the store unreachable, since this process started. */
   dropped = 0;
 
   constructor(
@@ -61,7 +62,9 @@ export class ActivityRecorder {
       try {
         await this.store.appendActivity(appends, this.options.retentionMs);
       } catch (error) {
-        this.onError(error);
+        // A store outage loses this batch (the log is diagnostics; requests are answered 503 meanwhile).
+        if (isStoreUnavailable(error)) this.dropped += appends.reduce((n, a) => n + a.entries.length, 0);
+        else this.onError(error);
       }
     });
     return this.writing;

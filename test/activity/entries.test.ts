@@ -10,6 +10,7 @@ import { ActivityRecorder, MAX_PENDING_ENTRIES } from '../../src/activity/record
 import { refusalHint } from '../../src/match/refusal-hints.js';
 import { MATCHING_STRATEGIES } from '../../src/match/strategies.js';
 import { memoryStore } from '../../src/store/memory.js';
+import { StoreUnavailableError } from '../../src/store/unavailable.js';
 
 const ID = '2819c223-7f76-453a-919d-413861904646';
 
@@ -112,5 +113,16 @@ describe('ActivityRecorder', () => {
     recorder.recordLogin('c', { at: 'x', outcome: 'failed', reason: 'idp_error', strategy: null, subject: null, email: null, scimUserId: null });
     await expect(recorder.flush()).resolves.toBeUndefined();
     expect(errors).toEqual([new Error('down')]);
+  });
+
+  it('drops a batch the store cannot take because it is unreachable, counting it, without calling onError', async () => {
+    const errors: unknown[] = [];
+    const down = { ...memoryStore(), appendActivity: () => Promise.reject(new StoreUnavailableError('the store is down')) };
+    const recorder = new ActivityRecorder(down, { maxRequests: 3, maxLogins: 3, flushIntervalMs: 60_000, retentionMs: 60_000 }, (e) => errors.push(e));
+    for (const customer of ['a', 'b'])
+      recorder.recordLogin(customer, { at: 'x', outcome: 'failed', reason: 'idp_error', strategy: null, subject: null, email: null, scimUserId: null });
+    await recorder.flush();
+    expect(errors).toEqual([]);
+    expect(recorder.dropped).toBe(2);
   });
 });
