@@ -31,6 +31,9 @@ export type AuditEventType =
   | 'oidc_client.created'
   | 'oidc_client.updated'
   | 'oidc_client.deleted'
+  | 'saml_connection.created'
+  | 'saml_connection.updated'
+  | 'saml_connection.deleted'
   | 'role_mapping.updated'
   | 'role_mapping.deleted';
 
