@@ -18,7 +18,7 @@ import {
   type MatchingReport,
   type NumberedCandidate,
 } from './match/report.js';
-import { isMatchingStrategy, type StoreLookup } from './match/strategies.js';
+import { isSsoMatchingStrategy, type StoreLookup } from './match/strategies.js';
 
 /** SSO users per scan batch, and SCIM users per page. */
 export const REPORT_PAGE = 500;
@@ -53,7 +53,7 @@ export async function matchingReport(store: Store, customerId: string, requireVe
   const sso = client ?? saml;
   const tally = startReport({
     customerId,
-    currentStrategy: sso && isMatchingStrategy(sso.matchingStrategy) ? sso.matchingStrategy : null,
+    currentStrategy: sso && isSsoMatchingStrategy(sso.matchingStrategy) ? sso.matchingStrategy : null,
     idpType: sso?.idpType ?? null,
     subjectClaim: client?.subjectClaim ?? null,
     protocol: saml ? 'saml' : 'oidc',

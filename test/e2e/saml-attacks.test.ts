@@ -1,0 +1,190 @@
+/**
+ * Attacks on the SAML ACS, end to end on both stores and both adapters: every forged, altered, misdirected,
+ * stale or replayed response is refused with a clear `invalid_response` (400, or 413 for an oversized body),
+ * never admitted, never a 500, and leaves no session. Also IdP certificate rotation (two certificates at
+ * once) and the signing requirement ('assertion', 'response', 'both').
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { STORE_KINDS } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
+import { ADAPTERS, startLoginHarness, type HttpResult, type LoginHarness } from './harness.js';
+import { postToAcs, samlCustomer, samlLogin, startSamlLogin, type SamlCustomer } from './saml-harness.js';
+
+const ALICE: SamlAnswer = { nameId: 'alice@corp.test', attributes: { email: 'alice@corp.test' } };
+
+describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
+  describe.each(ADAPTERS)('%s adapter', (adapter) => {
+    let h: LoginHarness;
+    let victim: SamlCustomer;
+    let other: SamlCustomer;
+
+    beforeAll(async () => {
+      h = await startLoginHarness({ store: storeKind, adapter, hint: `saml-attacks-${adapter}` });
+      victim = await samlCustomer(h, { customerId: 'saml-victim', idpType: 'Okta' });
+      other = await samlCustomer(h, { customerId: 'saml-other', idpType: 'Okta' });
+      await victim.scim.createUser({ userName: 'alice@corp.test' });
+      await victim.scim.createUser({ userName: 'mallory@corp.test' });
+      await other.scim.createUser({ userName: 'alice@corp.test' });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    afterEach(() => {
+      expect(h.serverErrors.splice(0)).toEqual([]);
+    });
+
+    /** A refusal: the status, `invalid_response` with a message naming the cause, and no session. */
+    async function expectRefused(result: HttpResult, browser: Browser, cause: RegExp, status = 400) {
+      expect(result.status, JSON.stringify(result.body)).toBe(status);
+      expect(result.body).toMatchObject({ error: 'invalid_response' });
+      expect((result.body as { message: string }).message).toMatch(cause);
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+    }
+
+    it('a genuine login is admitted (the baseline the attacks alter)', async () => {
+      const result = await samlLogin(h, new Browser(), victim, ALICE);
+      expect(result.status, JSON.stringify(result.body)).toBe(200);
+      expect(result.body).toMatchObject({ subject: 'alice@corp.test', userName: 'alice@corp.test' });
+    });
+
+    it('refuses an unsigned response', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, sign: 'none' }), browser, /signature/i);
+    });
+
+    it('refuses a response signed with a key that is not the IdP’s', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, key: 'attacker' }), browser, /signature/i);
+    });
+
+    it('refuses a signed response whose signature was stripped and assertion altered', async () => {
+      const browser = new Browser();
+      const requestId = await startSamlLogin(h, browser, victim);
+      const genuine = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
+      const altered = stripSignatures(Buffer.from(genuine, 'base64').toString('utf8')).replace('alice@corp.test', 'mallory@corp.test');
+      await expectRefused(await postToAcs(h, browser, victim, Buffer.from(altered).toString('base64')), browser, /signature/i);
+    });
+
+    it('refuses XML signature wrapping: a signed assertion plus an injected unsigned one', async () => {
+      const browser = new Browser();
+      const requestId = await startSamlLogin(h, browser, victim);
+      const genuine = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
+      await expectRefused(
+        await postToAcs(h, browser, victim, wrapWithInjectedAssertion(genuine, 'mallory@corp.test')),
+        browser,
+        /multiple assertions|signature/i,
+      );
+    });
+
+    it('refuses a replayed response, on the same instance and through a second instance sharing the store', async () => {
+      const first = new Browser();
+      const admitted = await samlLogin(h, first, victim, ALICE);
+      expect(admitted.status).toBe(200);
+      const replaySame = new Browser();
+      await expectRefused(await postToAcs(h, replaySame, victim, admitted.samlResponse, 0), replaySame, /InResponseTo|already used/);
+      const replayOther = new Browser();
+      await expectRefused(await postToAcs(h, replayOther, victim, admitted.samlResponse, 1), replayOther, /InResponseTo|already used/);
+    });
+
+    it('admits a response posted to two instances at once only once (the assertion ID is remembered in the store)', async () => {
+      const browser = new Browser();
+      const requestId = await startSamlLogin(h, browser, victim);
+      const response = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
+      const [a, b] = await Promise.all([postToAcs(h, new Browser(), victim, response, 0), postToAcs(h, new Browser(), victim, response, 1)]);
+      const statuses = [a.status, b.status].sort();
+      expect(statuses).toEqual([200, 400]);
+      const refused = a.status === 400 ? a : b;
+      expect(refused.body).toMatchObject({ error: 'invalid_response' });
+    });
+
+    it('refuses an expired assertion', async () => {
+      const browser = new Browser();
+      await expectRefused(
+        await samlLogin(h, browser, victim, { ...ALICE, notBeforeMs: -20 * 60_000, notOnOrAfterMs: -10 * 60_000 }),
+        browser,
+        /expired|no valid subject confirmation/i,
+      );
+    });
+
+    it('refuses an assertion not yet valid (beyond the clock skew)', async () => {
+      const browser = new Browser();
+      await expectRefused(
+        await samlLogin(h, browser, victim, { ...ALICE, notBeforeMs: 10 * 60_000, notOnOrAfterMs: 20 * 60_000 }),
+        browser,
+        /not yet valid|expired/i,
+      );
+    });
+
+    it('accepts an assertion whose NotBefore is within the clock skew', async () => {
+      const result = await samlLogin(h, new Browser(), victim, { ...ALICE, notBeforeMs: 30_000 });
+      expect(result.status, JSON.stringify(result.body)).toBe(200);
+    });
+
+    it('refuses a wrong audience', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, audience: other.sp.entityId }), browser, /audience/i);
+    });
+
+    it('refuses a wrong recipient', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, recipient: other.sp.acsUrl }), browser, /recipient/i);
+    });
+
+    it('refuses a wrong destination', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, destination: other.sp.acsUrl }), browser, /destination/i);
+    });
+
+    it('refuses an assertion from another issuer', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, issuer: 'https://evil.test/saml' }), browser, /issuer/i);
+    });
+
+    it("refuses an InResponseTo issued for another customer's login", async () => {
+      const browser = new Browser();
+      const otherRequest = await startSamlLogin(h, browser, other);
+      const response = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: otherRequest });
+      await expectRefused(await postToAcs(h, browser, victim, response), browser, /InResponseTo/);
+    });
+
+    it('refuses an unsolicited response (no InResponseTo: IdP-initiated logins are not taken)', async () => {
+      const browser = new Browser();
+      const response = await victim.idp.respond(victim.sp, ALICE);
+      await expectRefused(await postToAcs(h, browser, victim, response), browser, /InResponseTo/);
+    });
+
+    it('refuses an oversized body, garbage and an empty post without a 500', async () => {
+      const browser = new Browser();
+      await expectRefused(await postToAcs(h, browser, victim, 'A'.repeat(300 * 1024)), browser, /larger|exceeds/, 413);
+      await expectRefused(await postToAcs(h, browser, victim, 'PHhtbD4='), browser, /.+/);
+      await expectRefused(await postToAcs(h, browser, victim, 'not base64 at all!'), browser, /base64/);
+      await expectRefused(await postToAcs(h, browser, victim, ''), browser, /no SAMLResponse/);
+    });
+
+    it('accepts the next IdP certificate once the connection holds both (rotation), and only then', async () => {
+      const c = await samlCustomer(h, { customerId: 'saml-rotation', idpType: 'Okta', idp: victim.idp });
+      await c.scim.createUser({ userName: 'alice@corp.test' });
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, c, { ...ALICE, key: 'next' }), browser, /signature/i);
+      const sso = (await h.instance()).sso;
+      await sso.updateSamlConnection(c.customerId, { idpMetadataXml: c.idp.metadata(['idp', 'next']) });
+      expect((await sso.fetchSamlConnection(c.customerId))!.idpCerts).toHaveLength(2);
+      expect((await samlLogin(h, new Browser(), c, { ...ALICE, key: 'next' })).status).toBe(200);
+      expect((await samlLogin(h, new Browser(), c, { ...ALICE, key: 'idp' })).status).toBe(200);
+    });
+
+    it("signed: 'response' refuses a response whose only signature is the assertion's, and takes a signed response", async () => {
+      const c = await samlCustomer(h, { customerId: 'saml-signed-response', idpType: 'Okta', signed: 'response', idp: victim.idp });
+      await c.scim.createUser({ userName: 'alice@corp.test' });
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, c, { ...ALICE, sign: 'assertion' }), browser, /signature/i);
+      expect((await samlLogin(h, new Browser(), c, { ...ALICE, sign: 'response' })).status).toBe(200);
+    });
+
+    it("signed: 'assertion' (the default) refuses a response whose only signature is the response's", async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, sign: 'response' }), browser, /signature/i);
+    });
+  });
+});
