@@ -7,7 +7,15 @@ import type { Store } from '../store/store.js';
 
 export type DashboardApi = Pick<
   ScimSsoCore,
-  'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'matchingReport' | 'fetchRoleMapping' | 'setRoleMapping'
+  | 'fetchScimConnection'
+  | 'fetchOidcClient'
+  | 'updateOidcClient'
+  | 'fetchSamlConnection'
+  | 'updateSamlConnection'
+  | 'rotateScimToken'
+  | 'matchingReport'
+  | 'fetchRoleMapping'
+  | 'setRoleMapping'
 > & {
   readonly store: Store;
   readonly options: { readonly requireVerifiedEmail: boolean };

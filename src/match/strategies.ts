@@ -159,6 +159,10 @@ export function findMatches<C extends ScimCandidate>(strategy: SsoMatchingStrate
 export const isMatchingStrategy = (value: unknown): value is MatchingStrategy =>
   typeof value === 'string' && (MATCHING_STRATEGIES as readonly string[]).includes(value);
 
+/** Whether `value` is a SAML strategy. */
+export const isSamlMatchingStrategy = (value: unknown): value is SamlMatchingStrategy =>
+  typeof value === 'string' && (SAML_MATCHING_STRATEGIES as readonly string[]).includes(value);
+
 /** Whether `value` is a strategy of either protocol. */
 export const isSsoMatchingStrategy = (value: unknown): value is SsoMatchingStrategy =>
   typeof value === 'string' && (SSO_MATCHING_STRATEGIES as readonly string[]).includes(value);
