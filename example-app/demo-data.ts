@@ -117,3 +117,32 @@ export function oktaUserBody(account: DemoAccount, active = true) {
     active,
   };
 }
+
+/** The SAML demo customer: "globex", whose Entra-style SAML IdP (the embedded demo SAML IdP) has one account per outcome. */
+export const SAML_DEMO_CUSTOMER = 'globex';
+
+export interface SamlDemoPerson {
+  account: { email: string; objectId: string; name: string; label: string };
+  scim: DemoPerson['scim'];
+}
+
+/** Matched by Entra's object identifier attribute ↔ SCIM externalId (the default for MicrosoftEntra). */
+export const SAML_DEMO_PEOPLE: SamlDemoPerson[] = [
+  {
+    account: { email: 'grace@globex.test', objectId: '0b6d7a8e-0000-4000-8000-00000000a11e', name: 'Grace Active', label: 'Grace (provisioned, active)' },
+    scim: 'active',
+  },
+  {
+    account: {
+      email: 'heidi@globex.test',
+      objectId: '0b6d7a8e-0000-4000-8000-0000000000b0',
+      name: 'Heidi Deactivated',
+      label: 'Heidi (provisioned, then deactivated)',
+    },
+    scim: 'deactivated',
+  },
+  {
+    account: { email: 'ivan@globex.test', objectId: '0b6d7a8e-0000-4000-8000-0000000000c0', name: 'Ivan Unprovisioned', label: 'Ivan (never provisioned)' },
+    scim: 'none',
+  },
+];

@@ -10,7 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as samlify from 'samlify';
+import * as samlifyModule from 'samlify';
+
+// samlify is CommonJS: under tsx its getters are reached through the default export, under vitest directly.
+const samlify = (samlifyModule as typeof samlifyModule & { default?: typeof samlifyModule }).default ?? samlifyModule;
 
 samlify.setSchemaValidator({ validate: () => Promise.resolve('skipped: the test IdP trusts the app under test') });
 
