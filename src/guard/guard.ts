@@ -3,7 +3,15 @@
  * person up and record the attempt (one store call, Store.recordLogin), and decide. Passport and Koa glue call this.
  */
 import { ScimUserNotActive, SsoLoginError } from '../errors.js';
-import { findMatches, isSsoMatchingStrategy, lookupFor, type MatchPolicy, type ScimCandidate, type SsoMatchingStrategy } from '../match/strategies.js';
+import {
+  findMatches,
+  lookupFor,
+  strategiesFor,
+  type MatchPolicy,
+  type ScimCandidate,
+  type SsoMatchingStrategy,
+  type SsoProtocol,
+} from '../match/strategies.js';
 import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isActiveUser } from '../scim/users.js';
@@ -27,8 +35,11 @@ export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidat
   };
 }
 
-/** What the guard reads of a customer's SSO connection (an OIDC client, or the SAML form of src/guard/saml.ts). */
-export type GuardSettings = Pick<StoredOidcClient, 'customerId' | 'matchingStrategy' | 'subjectClaim' | 'requireVerifiedEmail'>;
+/**
+ * What the guard reads of a customer's SSO connection (an OIDC client, or the SAML form of
+ * src/guard/saml.ts, which says `protocol: 'saml'`).
+ */
+export type GuardSettings = Pick<StoredOidcClient, 'customerId' | 'matchingStrategy' | 'subjectClaim' | 'requireVerifiedEmail'> & { protocol?: SsoProtocol };
 
 /** The customer as the guard sees it: its SSO connection's settings, SCIM connection and role mapping. */
 export interface GuardConfig {
@@ -62,8 +73,10 @@ export function matchPolicyOf(client: { requireVerifiedEmail?: boolean | null } 
  * the store, or by hand) refuses the login with `unsupported_strategy` (503): no silent fallback to another
  * strategy, which could admit a different SCIM user.
  */
-export function strategyOf(client: Pick<StoredOidcClient, 'customerId' | 'matchingStrategy'>): SsoMatchingStrategy {
-  if (isSsoMatchingStrategy(client.matchingStrategy)) return client.matchingStrategy;
+export function strategyOf(client: Pick<GuardSettings, 'customerId' | 'matchingStrategy' | 'protocol'>): SsoMatchingStrategy {
+  // A strategy of the other protocol is as unknown as a misspelt one: it would read claims this login lacks.
+  const known = strategiesFor(client.protocol ?? 'oidc') as readonly string[];
+  if (known.includes(client.matchingStrategy)) return client.matchingStrategy as SsoMatchingStrategy;
   throw new SsoLoginError(
     'unsupported_strategy',
     503,

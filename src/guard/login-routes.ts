@@ -7,7 +7,8 @@ import { ScimSsoConfigError, SsoLoginError, type ScimUserNotActive } from '../er
 import { toLoginError } from './login-errors.js';
 import { renderLoginError, type RenderedLoginError } from './render.js';
 import type { OidcRuntime } from './passport.js';
-import { samlConfigOf, samlRuntimeFor } from './saml.js';
+import { strategyOf } from './guard.js';
+import { samlConfigOf, samlGuardSettings, samlRuntimeFor } from './saml.js';
 
 /** The OIDC steps (login, callback), and SAML's ACS and SP metadata (the login step is shared). */
 export type LoginStep = 'login' | 'callback' | 'saml_acs' | 'saml_metadata';
@@ -63,6 +64,8 @@ export async function prepareLoginStep(runtime: OidcRuntime, rawCustomerId: stri
     if (saml) {
       const samlRuntime = samlRuntimeFor(runtime);
       if (step === 'saml_metadata') return { ok: true, customerId, kind: 'metadata', xml: samlRuntime.metadata(saml.saml) };
+      // An unknown stored strategy refuses the login step too, before the IdP is involved (as for OIDC).
+      strategyOf(samlGuardSettings(saml.saml));
       if (step === 'callback')
         throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" signs in by SAML (its ACS is <prefix>/<customerId>/saml/acs)`, customerId);
       return { ok: true, customerId, kind: 'passport', strategy: samlRuntime.strategy(saml, step === 'login' ? 'login' : 'acs', body) };

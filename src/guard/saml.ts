@@ -58,6 +58,7 @@ export const samlGuardSettings = (saml: StoredSamlConnection): GuardSettings => 
   matchingStrategy: saml.matchingStrategy,
   subjectClaim: 'sub',
   requireVerifiedEmail: false,
+  protocol: 'saml',
 });
 
 const refused = (customerId: string, message: string, status = 400) =>
@@ -176,7 +177,7 @@ export class SamlRuntime {
       if (typeof response !== 'string' || response === '') throw refused(customerId, 'no SAMLResponse was posted');
       if (response.length > MAX_SAML_RESPONSE_CHARS) throw refused(customerId, `the SAMLResponse is larger than ${MAX_SAML_RESPONSE_CHARS} characters`, 413);
       if (!/^[A-Za-z0-9+/=\r\n]+$/.test(response)) throw refused(customerId, 'the SAMLResponse is not base64');
-      strategyOf(saml);
+      strategyOf(samlGuardSettings(saml));
       let profile: Profile | null;
       try {
         profile = (await this.saml(saml).validatePostResponseAsync({ SAMLResponse: response })).profile;

@@ -11,7 +11,7 @@ import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
 import { NAMEID_EMAIL, NAMEID_PERSISTENT, type SamlAnswer } from '../support/saml-idp.js';
 import { ADAPTERS, startLoginHarness, type LoginHarness } from './harness.js';
-import { samlCustomer, samlLogin, samlPaths, type SamlCustomer } from './saml-harness.js';
+import { postToAcs, samlCustomer, samlLogin, samlPaths, startSamlLogin, type SamlCustomer } from './saml-harness.js';
 
 type Outcome = 'admitted' | 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
 
@@ -208,6 +208,23 @@ describe.each(STORE_KINDS)('SAML login outcomes (%s store)', (storeKind) => {
         report.totals.ssoUsers,
       );
       expect(report.totals.ssoUsers).toBeGreaterThan(0);
+    });
+
+    it('refuses both steps with unsupported_strategy when the stored strategy is not a SAML one (no fallback)', async () => {
+      const c = await samlCustomer(h, { customerId: 'saml-unknown-strategy', idpType: 'Okta' });
+      await c.scim.createUser({ userName: 'uma@okta.test' });
+      const browser = new Browser();
+      const requestId = await startSamlLogin(h, browser, c);
+      const stored = (await h.store.getSamlConnection(c.customerId))!;
+      expect(await h.store.replaceSamlConnection({ ...stored, matchingStrategy: 'OidcEmailToScimUsername', updatedAt: new Date().toISOString() })).toBe(true);
+      const { origin } = await h.instance();
+      const login = await browser.fetch(`${origin}/sso/${c.customerId}/login`);
+      expect(login.status).toBe(503);
+      expect(await login.json()).toMatchObject({ error: 'unsupported_strategy' });
+      const response = await c.idp.respond(c.sp, { nameId: 'uma@okta.test', inResponseTo: requestId });
+      const acs = await postToAcs(h, browser, c, response);
+      expect(acs).toMatchObject({ status: 503, body: { error: 'unsupported_strategy' } });
+      expect(await h.me(browser)).toMatchObject({ status: 401 });
     });
 
     it('serves the SP metadata of a SAML customer, and 404 for others', async () => {
