@@ -125,6 +125,16 @@ describe('SAML connections', () => {
     expect(await sso.fetchSamlConnection('bad')).toBeNull();
   });
 
+  it('emits an admin audit event for each change', async () => {
+    const types: string[] = [];
+    const sso = scimSso({ onEvent: (event) => void types.push(event.type) });
+    await sso.createSamlConnection({ customerId: 'audited', idpType: 'Okta', idpMetadataXml: idp.metadata(), acsUrl });
+    await sso.updateSamlConnection('audited', { clockSkewSeconds: 30 });
+    await sso.deleteSamlConnection('audited');
+    await sso.deleteSamlConnection('audited');
+    expect(types).toEqual(['saml_connection.created', 'saml_connection.updated', 'saml_connection.deleted']);
+  });
+
   it('updates: a second certificate for rotation, and defaults that follow a new IdP type', async () => {
     const sso = scimSso();
     const made = await sso.createSamlConnection({ customerId: 'upd', idpType: 'Okta', idpMetadataXml: idp.metadata(), acsUrl });

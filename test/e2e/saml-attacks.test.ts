@@ -5,6 +5,7 @@
  * once) and the signing requirement ('assertion', 'response', 'both').
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../src/index.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
 import { stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
@@ -19,8 +20,10 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
     let victim: SamlCustomer;
     let other: SamlCustomer;
 
+    const events: AuditEvent[] = [];
+
     beforeAll(async () => {
-      h = await startLoginHarness({ store: storeKind, adapter, hint: `saml-attacks-${adapter}` });
+      h = await startLoginHarness({ store: storeKind, adapter, hint: `saml-attacks-${adapter}`, onEvent: (event) => void events.push(event) });
       victim = await samlCustomer(h, { customerId: 'saml-victim', idpType: 'Okta' });
       other = await samlCustomer(h, { customerId: 'saml-other', idpType: 'Okta' });
       await victim.scim.createUser({ userName: 'alice@corp.test' });
@@ -46,6 +49,19 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       const result = await samlLogin(h, new Browser(), victim, ALICE);
       expect(result.status, JSON.stringify(result.body)).toBe(200);
       expect(result.body).toMatchObject({ subject: 'alice@corp.test', userName: 'alice@corp.test' });
+    });
+
+    it('audits the admission and the refusal of a forged response, without the response itself', async () => {
+      events.splice(0);
+      expect((await samlLogin(h, new Browser(), victim, ALICE)).status).toBe(200);
+      expect((await samlLogin(h, new Browser(), victim, { ...ALICE, key: 'attacker' })).status).toBe(400);
+      const logins = events.filter((e) => e.type.startsWith('login.'));
+      expect(logins.map((e) => [e.type, e.customerId, e.reason ?? null])).toEqual([
+        ['login.admitted', 'saml-victim', null],
+        ['login.failed', 'saml-victim', 'invalid_response'],
+      ]);
+      expect(logins[0]).toMatchObject({ subject: 'alice@corp.test', strategy: 'SamlNameIdToScimUsername' });
+      expect(JSON.stringify(events)).not.toContain('SAMLResponse');
     });
 
     it('refuses an unsigned response', async () => {
