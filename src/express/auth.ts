@@ -50,7 +50,8 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
         return fail(res, next, error, null);
       }
     }
-    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, req, body);
+    const browser = { cookieHeader: req.headers.cookie, setCookie: (header: string) => void res.append('Set-Cookie', header) };
+    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, req, browser, body);
     if (!prepared.ok) return fail(res, next, prepared.error, prepared.customerId);
     const { customerId } = prepared;
     if (prepared.kind === 'metadata') {

@@ -8,7 +8,7 @@ import { toLoginError } from './login-errors.js';
 import { renderLoginError, type RenderedLoginError } from './render.js';
 import type { OidcRuntime } from './passport.js';
 import { strategyOf } from './guard.js';
-import { samlConfigOf, samlGuardSettings, samlRuntimeFor } from './saml.js';
+import { samlConfigOf, samlGuardSettings, samlRuntimeFor, type SamlBrowser } from './saml.js';
 
 /** The OIDC steps (login, callback), and SAML's ACS and SP metadata (the login step is shared). */
 export type LoginStep = 'login' | 'callback' | 'saml_acs' | 'saml_metadata';
@@ -47,14 +47,22 @@ export type PreparedStep =
 /**
  * Decodes and checks the customer id, reads the customer's SSO connection (OIDC client or SAML connection)
  * and SCIM connection from the store (one round trip, at every step) and returns the strategy built for
- * exactly that stored connection (for SAML's ACS, over the posted `body`), or the SAML SP metadata. At the
+ * exactly that stored connection (for SAML's ACS, over the posted `body`), or the SAML SP metadata. `browser`
+ * is how SAML steps read and set their binding cookie (src/guard/saml.ts). At the
  * callback, `req` receives the configuration for the guard. An id that is malformed or names no OIDC client
  * is a 404 `unknown_customer`.
  *
  * Hand passport `Object.create(strategy)`, never the cached instance itself: passport sets the request's
  * `success`/`fail`/`error` on the object it is given, and concurrent requests would overwrite each other.
  */
-export async function prepareLoginStep(runtime: OidcRuntime, rawCustomerId: string, step: LoginStep, req: object, body?: unknown): Promise<PreparedStep> {
+export async function prepareLoginStep(
+  runtime: OidcRuntime,
+  rawCustomerId: string,
+  step: LoginStep,
+  req: object,
+  browser: SamlBrowser,
+  body?: unknown,
+): Promise<PreparedStep> {
   let customerId = rawCustomerId;
   try {
     customerId = decodeURIComponent(rawCustomerId);
@@ -68,7 +76,7 @@ export async function prepareLoginStep(runtime: OidcRuntime, rawCustomerId: stri
       strategyOf(samlGuardSettings(saml.saml));
       if (step === 'callback')
         throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" signs in by SAML (its ACS is <prefix>/<customerId>/saml/acs)`, customerId);
-      return { ok: true, customerId, kind: 'passport', strategy: samlRuntime.strategy(saml, step === 'login' ? 'login' : 'acs', body) };
+      return { ok: true, customerId, kind: 'passport', strategy: samlRuntime.strategy(saml, step === 'login' ? 'login' : 'acs', browser, body) };
     }
     if (step === 'saml_acs' || step === 'saml_metadata')
       throw new SsoLoginError('unknown_customer', 404, `no SAML connection for customer "${customerId}"`, customerId);

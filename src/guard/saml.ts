@@ -10,6 +10,8 @@
  * The login step and the ACS are passport strategies (plain objects with `authenticate`), so the adapters
  * drive SAML logins exactly as OIDC ones.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash, randomBytes } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
 import { SAML, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
 import { SsoLoginError } from '../errors.js';
@@ -27,6 +29,52 @@ export const SAML_REQUEST_TTL_MS = 10 * 60 * 1000;
 /** The largest `SAMLResponse` (base64) the ACS reads; real responses are a few kB. */
 export const MAX_SAML_RESPONSE_CHARS = 256 * 1024;
 
+/** The AuthnRequest IDs this app makes: `_` and 40 hex digits. Anything else in an InResponseTo was never issued. */
+const REQUEST_ID = /^_[0-9a-f]{40}$/;
+
+/** Hands the ID node-saml generates for a request to the login step that asked for it (the instance is shared). */
+const requestIdSink = new AsyncLocalStorage<(id: string) => void>();
+
+function generateRequestId(): string {
+  const id = `_${randomBytes(20).toString('hex')}`;
+  requestIdSink.getStore()?.(id);
+  return id;
+}
+
+/** How the login step and the ACS reach the browser: its Cookie header, and a way to add a Set-Cookie. */
+export interface SamlBrowser {
+  cookieHeader: string | undefined;
+  setCookie(header: string): void;
+}
+
+/** The store key of a request's browser binding (beside node-saml's own entry for the request). */
+const bindingKey = (requestId: string) => `b${requestId}`;
+/** The cookie that carries a request's browser nonce: one per login started, so two tabs do not collide. */
+const bindingCookie = (requestId: string) => `scimsso_saml${requestId}`;
+const digest = (nonce: string) => createHash('sha256').update(nonce).digest('base64url');
+
+/**
+ * The binding cookie's Set-Cookie: HttpOnly, only sent to this connection's ACS path, for as long as the request
+ * may be answered. Over https it is `SameSite=None; Secure`, so the IdP's cross-site POST carries it; over
+ * http (local development only) it is `SameSite=Lax`, which a browser sends only when the IdP is same-site.
+ */
+export function bindingCookieHeader(acsUrl: string, requestId: string, value: string, maxAgeSeconds: number): string {
+  const url = new URL(acsUrl);
+  const site = url.protocol === 'https:' ? 'SameSite=None; Secure' : 'SameSite=Lax';
+  return `${bindingCookie(requestId)}=${value}; Path=${url.pathname}; Max-Age=${maxAgeSeconds}; HttpOnly; ${site}`;
+}
+
+/** One cookie's value from a Cookie header (bounded: at most 100 cookies are looked at), or null. */
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (typeof header !== 'string' || header.length > 16_384) return null;
+  const parts = header.split(';', 100);
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
 /** A customer's SAML connection with what the guard needs alongside it, read in one store round trip. */
 export interface SamlCustomerConfig {
   saml: StoredSamlConnection;
@@ -36,17 +84,17 @@ export interface SamlCustomerConfig {
 
 /** node-saml's request cache over the store, scoped to one customer: an ID issued for A is unknown at B. */
 export function storeCacheProvider(store: Store, customerId: string): CacheProvider {
-  // An InResponseTo that is not a valid store id was never issued (ours are `_` + hex).
+  // An InResponseTo that is not one of our request IDs was never issued: not even looked up.
   return {
     async saveAsync(key, value) {
       await store.saveSamlRequest(customerId, key, value, SAML_REQUEST_TTL_MS);
       return { value, createdAt: Date.now() };
     },
     async getAsync(key) {
-      return isValidStoreId(key) ? store.getSamlRequest(customerId, key) : null;
+      return REQUEST_ID.test(key) ? store.getSamlRequest(customerId, key) : null;
     },
     async removeAsync(key) {
-      if (key !== null && isValidStoreId(key)) await store.deleteSamlRequest(customerId, key);
+      if (key !== null && REQUEST_ID.test(key)) await store.deleteSamlRequest(customerId, key);
       return key;
     },
   };
@@ -120,6 +168,7 @@ function samlOptions(store: Store, saml: StoredSamlConnection): ConstructorParam
     cacheProvider: storeCacheProvider(store, saml.customerId),
     identifierFormat: null,
     disableRequestedAuthnContext: true,
+    generateUniqueId: generateRequestId,
   };
 }
 
@@ -157,17 +206,41 @@ export class SamlRuntime {
     return this.saml(saml).generateServiceProviderMetadata(null, null);
   }
 
-  /** The IdP URL a login step redirects to (the AuthnRequest ID is saved in the store first). */
-  async loginUrl(saml: StoredSamlConnection): Promise<string> {
+  /**
+   * The IdP URL a login step redirects to. The AuthnRequest ID is saved in the store (node-saml's request
+   * cache) and bound to this browser: a random nonce goes into a cookie, its digest into the store.
+   */
+  async loginUrl(saml: StoredSamlConnection, browser: SamlBrowser): Promise<string> {
     try {
-      return await this.saml(saml).getAuthorizeUrlAsync('', undefined, {});
+      let requestId: string | null = null;
+      const url = await requestIdSink.run(
+        (id) => (requestId = id),
+        () => this.saml(saml).getAuthorizeUrlAsync('', undefined, {}),
+      );
+      if (requestId === null) throw new Error('node-saml made no request ID');
+      const nonce = randomBytes(32).toString('base64url');
+      await this.store.saveSamlRequest(saml.customerId, bindingKey(requestId), digest(nonce), SAML_REQUEST_TTL_MS);
+      browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, nonce, SAML_REQUEST_TTL_MS / 1000));
+      return url;
     } catch (error) {
       throw toLoginError(error, saml.customerId) ?? error;
     }
   }
 
+  /** Refuses a response whose request was not started in this browser (login CSRF); forgets the binding. */
+  private async checkBrowser(saml: StoredSamlConnection, requestId: unknown, browser: SamlBrowser): Promise<void> {
+    if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) throw refused(saml.customerId, 'the response answers no request of this app');
+    const expected = await this.store.getSamlRequest(saml.customerId, bindingKey(requestId));
+    const nonce = cookieValue(browser.cookieHeader, bindingCookie(requestId));
+    await this.store.deleteSamlRequest(saml.customerId, bindingKey(requestId));
+    browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, '', 0));
+    if (expected === null || nonce === null || digest(nonce) !== expected) {
+      throw refused(saml.customerId, 'the response does not answer a login started in this browser');
+    }
+  }
+
   /** Validates a posted SAMLResponse and runs the guard: the result, or a thrown SsoLoginError / ScimUserNotActive. */
-  async acs(config: SamlCustomerConfig, body: unknown, req: object): Promise<GuardResult> {
+  async acs(config: SamlCustomerConfig, body: unknown, browser: SamlBrowser, req: object): Promise<GuardResult> {
     const { saml } = config;
     const customerId = saml.customerId;
     const connectionId = config.connection?.connectionId ?? null;
@@ -188,6 +261,7 @@ export class SamlRuntime {
       }
       if (!profile) throw refused(customerId, 'the response holds no assertion');
       const { assertionId, rememberMs } = checkAssertion(profile, saml);
+      await this.checkBrowser(saml, profile.inResponseTo, browser);
       const claims = samlClaims(profile, saml);
       if (typeof claims.sub !== 'string') throw new SsoLoginError('missing_claim', 401, 'the SAML assertion has no usable NameID', customerId);
       if (!(await this.store.rememberSamlAssertion(customerId, assertionId, rememberMs))) {
@@ -219,9 +293,11 @@ export class SamlRuntime {
   }
 
   /** The passport strategy of one login step: 'login' redirects to the IdP, 'acs' takes `body`'s SAMLResponse. */
-  strategy(config: SamlCustomerConfig, step: 'login' | 'acs', body?: unknown): object {
+  strategy(config: SamlCustomerConfig, step: 'login' | 'acs', browser: SamlBrowser, body?: unknown): object {
     const run = (req: object): Promise<{ redirect: string } | { user: unknown }> =>
-      step === 'login' ? this.loginUrl(config.saml).then((redirect) => ({ redirect })) : this.acs(config, body, req).then((r) => ({ user: r.sessionUser }));
+      step === 'login'
+        ? this.loginUrl(config.saml, browser).then((redirect) => ({ redirect }))
+        : this.acs(config, body, browser, req).then((r) => ({ user: r.sessionUser }));
     return {
       name: `scim-sso-saml:${config.saml.customerId}`,
       authenticate(this: StrategyActions, req: object) {

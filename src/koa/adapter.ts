@@ -106,7 +106,8 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
         return fail(ctx, error, null);
       }
     }
-    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, ctx.req, body);
+    const browser = { cookieHeader: ctx.get('cookie') || undefined, setCookie: (header: string) => ctx.append('Set-Cookie', header) };
+    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, ctx.req, browser, body);
     if (!prepared.ok) return fail(ctx, prepared.error, prepared.customerId);
     const { customerId } = prepared;
     if (prepared.kind === 'metadata') {

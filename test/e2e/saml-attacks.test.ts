@@ -10,7 +10,7 @@ import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
 import { stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
 import { ADAPTERS, startLoginHarness, type HttpResult, type LoginHarness } from './harness.js';
-import { postToAcs, samlCustomer, samlLogin, startSamlLogin, type SamlCustomer } from './saml-harness.js';
+import { cookieHeaderOf, postToAcs, samlCustomer, samlLogin, startSamlLogin, type SamlCustomer } from './saml-harness.js';
 
 const ALICE: SamlAnswer = { nameId: 'alice@corp.test', attributes: { email: 'alice@corp.test' } };
 
@@ -101,17 +101,53 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       await expectRefused(await postToAcs(h, replaySame, victim, admitted.samlResponse, 0), replaySame, /InResponseTo|already used/);
       const replayOther = new Browser();
       await expectRefused(await postToAcs(h, replayOther, victim, admitted.samlResponse, 1), replayOther, /InResponseTo|already used/);
+      // Even from the browser that logged in (its cookies sent to the second instance): the request was answered.
+      await expectRefused(
+        await postToAcs(h, new Browser(), victim, admitted.samlResponse, 1, await cookieHeaderOf(h, first)),
+        new Browser(),
+        /InResponseTo|already used|this browser/,
+      );
     });
 
     it('admits a response posted to two instances at once only once (the assertion ID is remembered in the store)', async () => {
       const browser = new Browser();
       const requestId = await startSamlLogin(h, browser, victim);
       const response = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
-      const [a, b] = await Promise.all([postToAcs(h, new Browser(), victim, response, 0), postToAcs(h, new Browser(), victim, response, 1)]);
+      const cookie = await cookieHeaderOf(h, browser);
+      const [a, b] = await Promise.all([postToAcs(h, new Browser(), victim, response, 0, cookie), postToAcs(h, new Browser(), victim, response, 1, cookie)]);
       const statuses = [a.status, b.status].sort();
       expect(statuses).toEqual([200, 400]);
       const refused = a.status === 400 ? a : b;
       expect(refused.body).toMatchObject({ error: 'invalid_response' });
+    });
+
+    it('refuses a response to a login started in another browser (login CSRF), and one without the binding cookie', async () => {
+      const attacker = new Browser();
+      const requestId = await startSamlLogin(h, attacker, victim);
+      const response = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
+      const target = new Browser();
+      await expectRefused(await postToAcs(h, target, victim, response), target, /this browser/);
+      // The attacker's own browser cannot use it afterwards either: the request was consumed by the refusal.
+      await expectRefused(await postToAcs(h, attacker, victim, response), attacker, /InResponseTo/);
+      // A binding cookie of another login does not stand in for this one's.
+      const other = new Browser();
+      await startSamlLogin(h, other, victim);
+      const second = await startSamlLogin(h, attacker, victim);
+      const forOther = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: second });
+      await expectRefused(await postToAcs(h, other, victim, forOther), other, /this browser/);
+    });
+
+    it('sets the binding cookie HttpOnly, on the ACS path only, for the request’s lifetime, and clears it at the ACS', async () => {
+      const { origin } = await h.instance();
+      const browser = new Browser();
+      const login = await browser.fetch(`${origin}/sso/${victim.customerId}/login`);
+      await login.body?.cancel();
+      const cookie = login.headers.getSetCookie().find((c) => c.startsWith('scimsso_saml_'));
+      expect(cookie).toMatch(/^scimsso_saml_[0-9a-f]{40}=[A-Za-z0-9_-]{43}; Path=\/sso\/saml-victim\/saml\/acs; Max-Age=600; HttpOnly; SameSite=Lax$/);
+      const requestId = await victim.idp.requestIdOf(login.headers.get('location')!, victim.sp);
+      const result = await postToAcs(h, browser, victim, await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId }));
+      expect(result.status).toBe(200);
+      expect(Object.keys(browser.cookies(`${origin}/sso/${victim.customerId}/saml/acs`)).filter((n) => n.startsWith('scimsso_saml_'))).toEqual([]);
     });
 
     it('refuses an expired assertion', async () => {

@@ -70,6 +70,14 @@ async function parse(response: Response): Promise<unknown> {
   }
 }
 
+/** The browser's cookies for an instance, as a Cookie header (to post from the same browser to another instance). */
+export async function cookieHeaderOf(h: LoginHarness, browser: Browser, instance = 0): Promise<string> {
+  const { origin } = await h.instance(instance);
+  return Object.entries(browser.cookies(origin))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('; ');
+}
+
 /** Starts a login at the app; answers the AuthnRequest ID the IdP received. */
 export async function startSamlLogin(h: LoginHarness, browser: Browser, customer: SamlCustomer, instance = customer.instance): Promise<string> {
   const { origin } = await h.instance(instance);
@@ -87,12 +95,14 @@ export async function postToAcs(
   customer: SamlCustomer,
   samlResponse: string,
   instance = customer.instance,
+  /** Cookies to send besides the browser's own (the test Browser keys cookies by port; browsers do not). */
+  cookie?: string,
 ): Promise<HttpResult> {
   const { origin } = await h.instance(instance);
   const url = `${origin}${samlPaths.acs(customer.customerId)}`;
   const result = await browser.navigate(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
     body: new URLSearchParams({ SAMLResponse: samlResponse }).toString(),
   });
   return { status: result.response.status, body: await parse(result.response), url: result.url, headers: result.response.headers };
