@@ -250,6 +250,8 @@ export class SamlRuntime {
       if (typeof response !== 'string' || response === '') throw refused(customerId, 'no SAMLResponse was posted');
       if (response.length > MAX_SAML_RESPONSE_CHARS) throw refused(customerId, `the SAMLResponse is larger than ${MAX_SAML_RESPONSE_CHARS} characters`, 413);
       if (!/^[A-Za-z0-9+/=\r\n]+$/.test(response)) throw refused(customerId, 'the SAMLResponse is not base64');
+      // SAML messages have no DTD; refusing one up front rules out entity expansion in any parser below.
+      if (/<!DOCTYPE/i.test(Buffer.from(response, 'base64').toString('utf8'))) throw refused(customerId, 'the SAMLResponse contains a DOCTYPE');
       strategyOf(samlGuardSettings(saml));
       let profile: Profile | null;
       try {

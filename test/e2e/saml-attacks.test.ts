@@ -212,6 +212,9 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       await expectRefused(await postToAcs(h, browser, victim, 'PHhtbD4='), browser, /.+/);
       await expectRefused(await postToAcs(h, browser, victim, 'not base64 at all!'), browser, /base64/);
       await expectRefused(await postToAcs(h, browser, victim, ''), browser, /no SAMLResponse/);
+      const laughs =
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&b;</samlp:Response>';
+      await expectRefused(await postToAcs(h, browser, victim, Buffer.from(laughs).toString('base64')), browser, /DOCTYPE/);
     });
 
     it('accepts the next IdP certificate once the connection holds both (rotation), and only then', async () => {
