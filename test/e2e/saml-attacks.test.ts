@@ -4,6 +4,7 @@
  * never admitted, never a 500, and leaves no session. Also IdP certificate rotation (two certificates at
  * once) and the signing requirement ('assertion', 'response', 'both').
  */
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/index.js';
 import { STORE_KINDS } from '../support/app.js';
@@ -215,6 +216,40 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       const laughs =
         '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&b;</samlp:Response>';
       await expectRefused(await postToAcs(h, browser, victim, Buffer.from(laughs).toString('base64')), browser, /DOCTYPE/);
+    });
+
+    it('answers random and mangled posts with a 4xx, never a 500 and never a session (fixed seed)', async () => {
+      const { origin } = await h.instance();
+      const genuine = await victim.idp.respond(victim.sp, ALICE);
+      const xml = Buffer.from(genuine, 'base64').toString('utf8');
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.string({ maxLength: 200 }).map((text) => `SAMLResponse=${encodeURIComponent(Buffer.from(text).toString('base64'))}`),
+            fc.string({ maxLength: 200 }).map((text) => `SAMLResponse=${encodeURIComponent(text)}`),
+            fc.integer({ min: 0, max: xml.length - 1 }).map((cut) => `SAMLResponse=${encodeURIComponent(Buffer.from(xml.slice(0, cut)).toString('base64'))}`),
+            fc
+              .tuple(fc.integer({ min: 0, max: xml.length - 1 }), fc.string({ minLength: 1, maxLength: 5 }))
+              .map(([at, junk]) => `SAMLResponse=${encodeURIComponent(Buffer.from(xml.slice(0, at) + junk + xml.slice(at)).toString('base64'))}`),
+            fc.string({ maxLength: 100 }),
+            fc.constant('SAMLResponse=a&SAMLResponse=b&SAMLResponse[]=c&__proto__=x'),
+          ),
+          async (body) => {
+            const browser = new Browser();
+            const response = await browser.fetch(`${origin}/sso/${victim.customerId}/saml/acs`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body,
+            });
+            const answer = (await response.json()) as { error?: string };
+            expect(response.status).toBeGreaterThanOrEqual(400);
+            expect(response.status).toBeLessThan(500);
+            expect(answer.error).toMatch(/^(invalid_response|missing_claim)$/);
+            expect((await h.me(browser)).status).toBe(401);
+          },
+        ),
+        { seed: 16, numRuns: 60 },
+      );
     });
 
     it('accepts the next IdP certificate once the connection holds both (rotation), and only then', async () => {
