@@ -13,8 +13,13 @@ import { ADAPTERS, startLoginHarness, type LoginHarness } from './harness.js';
 import { postToAcs, samlCustomer, samlLogin, startSamlLogin, type SamlCustomer } from './saml-harness.js';
 
 const failing = new Set<keyof Store>();
+/** Every store call made while recording (the cost test), in order. */
+let recorded: string[] | null = null;
 const withFaults = (store: Store): Store =>
-  aroundStoreCalls(store, (method, call) => (failing.has(method as keyof Store) ? Promise.reject(new StoreUnavailableError()) : call()));
+  aroundStoreCalls(store, (method, call) => {
+    recorded?.push(method);
+    return failing.has(method as keyof Store) ? Promise.reject(new StoreUnavailableError()) : call();
+  });
 
 const ALICE = { nameId: 'alice@corp.test' };
 
@@ -34,6 +39,38 @@ describe.each(STORE_KINDS)('SAML logins with the store unavailable (%s store)', 
     afterEach(() => {
       failing.clear();
       expect(h.serverErrors.splice(0)).toEqual([]);
+    });
+
+    it('costs 3 store calls at the login step and 8 at the ACS (docs/saml.md)', async () => {
+      const browser = new Browser();
+      recorded = [];
+      const requestId = await startSamlLogin(h, browser, c);
+      const loginCalls = recorded;
+      const samlResponse = await c.idp.respond(c.sp, { ...ALICE, inResponseTo: requestId });
+      const { origin } = await h.instance();
+      recorded = [];
+      // The ACS alone (not the redirect to /me that follows it).
+      const result = await browser.fetch(`${origin}/sso/${c.customerId}/saml/acs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ SAMLResponse: samlResponse }).toString(),
+      });
+      await result.body?.cancel();
+      const acsCalls = recorded;
+      recorded = null;
+      expect(result.status).toBe(302);
+      expect(result.headers.get('location')).toBe('/me');
+      expect(loginCalls).toEqual(['getCustomer', 'saveSamlRequest', 'saveSamlRequest']);
+      expect(acsCalls).toEqual([
+        'getCustomer',
+        'getSamlRequest',
+        'getSamlRequest',
+        'deleteSamlRequest',
+        'getSamlRequest',
+        'deleteSamlRequest',
+        'rememberSamlAssertion',
+        'recordLogin',
+      ]);
     });
 
     it.each(['getCustomer', 'saveSamlRequest'] as const)('answers 503 at the login step when %s fails', async (method) => {
