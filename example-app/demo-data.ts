@@ -118,8 +118,8 @@ export function oktaUserBody(account: DemoAccount, active = true) {
   };
 }
 
-/** The SAML demo customer: "globex", whose Entra-style SAML IdP (the embedded demo SAML IdP) has one account per outcome. */
-export const SAML_DEMO_CUSTOMER = 'globex';
+/** The SAML demo customer: "initech", whose Entra-style SAML IdP (the embedded demo SAML IdP) has one account per outcome. */
+export const SAML_DEMO_CUSTOMER = 'initech';
 
 export interface SamlDemoPerson {
   account: { email: string; objectId: string; name: string; label: string };
@@ -129,12 +129,12 @@ export interface SamlDemoPerson {
 /** Matched by Entra's object identifier attribute ↔ SCIM externalId (the default for MicrosoftEntra). */
 export const SAML_DEMO_PEOPLE: SamlDemoPerson[] = [
   {
-    account: { email: 'grace@globex.test', objectId: '0b6d7a8e-0000-4000-8000-00000000a11e', name: 'Grace Active', label: 'Grace (provisioned, active)' },
+    account: { email: 'grace@initech.test', objectId: '0b6d7a8e-0000-4000-8000-00000000a11e', name: 'Grace Active', label: 'Grace (provisioned, active)' },
     scim: 'active',
   },
   {
     account: {
-      email: 'heidi@globex.test',
+      email: 'heidi@initech.test',
       objectId: '0b6d7a8e-0000-4000-8000-0000000000b0',
       name: 'Heidi Deactivated',
       label: 'Heidi (provisioned, then deactivated)',
@@ -142,7 +142,7 @@ export const SAML_DEMO_PEOPLE: SamlDemoPerson[] = [
     scim: 'deactivated',
   },
   {
-    account: { email: 'ivan@globex.test', objectId: '0b6d7a8e-0000-4000-8000-0000000000c0', name: 'Ivan Unprovisioned', label: 'Ivan (never provisioned)' },
+    account: { email: 'ivan@initech.test', objectId: '0b6d7a8e-0000-4000-8000-0000000000c0', name: 'Ivan Unprovisioned', label: 'Ivan (never provisioned)' },
     scim: 'none',
   },
 ];

@@ -1,6 +1,6 @@
 /**
  * What both example apps (Express and Koa) share: the store, the embedded demo IdPs (OIDC and SAML), the
- * demo customers (acme by OIDC, globex by SAML) with their SCIM connections and provisioned people, and the
+ * demo customers (acme by OIDC, initech by SAML) with their SCIM connections and provisioned people, and the
  * optional empty "conformance" customer.
  */
 import { Redis } from 'ioredis';
@@ -153,7 +153,7 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
  */
 async function setUpSamlCustomer(sso: ScimSsoCore, origin: string, samlIdp: DemoSamlIdp, reset: (customerId: string) => Promise<void>): Promise<void> {
   await reset(SAML_DEMO_CUSTOMER);
-  const scimConnection = await sso.createScimConnection({ customerId: SAML_DEMO_CUSTOMER, displayName: 'Globex Corp.' });
+  const scimConnection = await sso.createScimConnection({ customerId: SAML_DEMO_CUSTOMER, displayName: 'Initech Inc.' });
   const saml = await sso.createSamlConnection({
     customerId: SAML_DEMO_CUSTOMER,
     idpType: 'MicrosoftEntra',

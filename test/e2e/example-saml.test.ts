@@ -36,7 +36,7 @@ describe('example app: the SAML demo customer', () => {
     const result = await logIn(browser, 'Grace');
     expect(result.url).toBe(`${app.origin}/me`);
     expect(result.response.status).toBe(200);
-    expect(await result.response.text()).toContain('grace@globex.test');
+    expect(await result.response.text()).toContain('grace@initech.test');
   });
 
   it('refuses Heidi (deactivated) and Ivan (never provisioned)', async () => {
