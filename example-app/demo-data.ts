@@ -130,3 +130,32 @@ export const SETUP_PEOPLE: DemoAccount[] = [
   { sub: 'pairwise-gina', oid: '6f1c2a4e-0000-4000-8000-00000000a001', email: 'gina@globex.test', name: 'Gina Globex', label: 'Gina' },
   { sub: 'pairwise-hal', oid: '6f1c2a4e-0000-4000-8000-00000000a002', email: 'hal@globex.test', name: 'Hal Globex', label: 'Hal' },
 ];
+
+/** The SAML demo customer: "initech", whose Entra-style SAML IdP (the embedded demo SAML IdP) has one account per outcome. */
+export const SAML_DEMO_CUSTOMER = 'initech';
+
+export interface SamlDemoPerson {
+  account: { email: string; objectId: string; name: string; label: string };
+  scim: DemoPerson['scim'];
+}
+
+/** Matched by Entra's object identifier attribute ↔ SCIM externalId (the default for MicrosoftEntra). */
+export const SAML_DEMO_PEOPLE: SamlDemoPerson[] = [
+  {
+    account: { email: 'grace@initech.test', objectId: '0b6d7a8e-0000-4000-8000-00000000a11e', name: 'Grace Active', label: 'Grace (provisioned, active)' },
+    scim: 'active',
+  },
+  {
+    account: {
+      email: 'heidi@initech.test',
+      objectId: '0b6d7a8e-0000-4000-8000-0000000000b0',
+      name: 'Heidi Deactivated',
+      label: 'Heidi (provisioned, then deactivated)',
+    },
+    scim: 'deactivated',
+  },
+  {
+    account: { email: 'ivan@initech.test', objectId: '0b6d7a8e-0000-4000-8000-0000000000c0', name: 'Ivan Unprovisioned', label: 'Ivan (never provisioned)' },
+    scim: 'none',
+  },
+];

@@ -13,9 +13,9 @@ import type { DefaultSessionUser } from '../src/index.js';
 import { scimSso } from '../src/express/index.js';
 import { dashboard } from '../src/express/dashboard.js';
 import { setupPortal } from '../src/express/setup.js';
-import { DEMO_CUSTOMER, DEMO_PEOPLE, MISMATCHED_PEOPLE } from './demo-data.js';
+import { DEMO_CUSTOMER, DEMO_PEOPLE, MISMATCHED_PEOPLE, SAML_DEMO_CUSTOMER, SAML_DEMO_PEOPLE } from './demo-data.js';
 import { startActivityFeed } from './activity.js';
-import { activityPage, homePage, membersPage, mePage, refusedPage } from './pages.js';
+import { activityPage, homePage, membersPage, mePage, refusedPage, samlLoginSection } from './pages.js';
 import { exitOnListenError, setUpDemo } from './setup.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -46,7 +46,7 @@ app.use(
 );
 app.use(passport.initialize());
 app.use(passport.session());
-app.use(sso.authRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused' })); // /sso/:customerId/login and /callback
+app.use(sso.authRoutes({ passport, successRedirect: '/me', failureRedirect: '/refused' })); // /sso/:customerId/login, /callback (OIDC), /saml/acs and /saml/metadata (SAML)
 
 app.get('/', (req, res) => {
   res
@@ -54,7 +54,7 @@ app.get('/', (req, res) => {
     .send(
       homePage(DEMO_CUSTOMER, DEMO_PEOPLE, req.user as DefaultSessionUser | undefined).replace(
         '</main>',
-        `${adminSection(req.session?.demoAdmin === true)}</main>`,
+        `${samlLoginSection(SAML_DEMO_CUSTOMER, SAML_DEMO_PEOPLE)}${adminSection(req.session?.demoAdmin === true)}</main>`,
       ),
     );
 });

@@ -9,9 +9,9 @@ import session from 'koa-session';
 import type { DefaultSessionUser } from '../src/index.js';
 import { scimSso } from '../src/koa/index.js';
 import { setupPortal } from '../src/koa/setup.js';
-import { DEMO_CUSTOMER, DEMO_PEOPLE } from './demo-data.js';
+import { DEMO_CUSTOMER, DEMO_PEOPLE, SAML_DEMO_CUSTOMER, SAML_DEMO_PEOPLE } from './demo-data.js';
 import { startActivityFeed } from './activity.js';
-import { activityPage, homePage, membersPage, mePage, refusedPage } from './pages.js';
+import { activityPage, homePage, membersPage, mePage, refusedPage, samlLoginSection } from './pages.js';
 import { memorySessionStore } from './session-store.js';
 import { exitOnListenError, setUpDemo } from './setup.js';
 
@@ -39,7 +39,10 @@ const requireActive = sso.requireActiveUser({ redirectTo: '/refused' });
 app.use(async (ctx, next) => {
   if (ctx.method === 'GET' && ctx.path === '/') {
     ctx.type = 'html';
-    ctx.body = homePage(DEMO_CUSTOMER, DEMO_PEOPLE, ctx.state.user as DefaultSessionUser | undefined);
+    ctx.body = homePage(DEMO_CUSTOMER, DEMO_PEOPLE, ctx.state.user as DefaultSessionUser | undefined).replace(
+      '</main>',
+      `${samlLoginSection(SAML_DEMO_CUSTOMER, SAML_DEMO_PEOPLE)}</main>`,
+    );
   } else if (ctx.method === 'GET' && ctx.path === '/me') {
     await requireActive(ctx, async () => {
       if (ctx.accepts(['html', 'json']) === 'json') ctx.body = ctx.state.user;

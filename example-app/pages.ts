@@ -1,6 +1,6 @@
 /** The example app's few pages: plain HTML, no build step. */
 import type { DefaultSessionUser, ProvisioningEvent, ScimSsoCore } from '../src/index.js';
-import type { DemoPerson } from './demo-data.js';
+import type { DemoPerson, SamlDemoPerson } from './demo-data.js';
 
 const escape = (value: string) => value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -36,6 +36,15 @@ ${session}
 <h2>Log in</h2><ul>${items}</ul>
 <p>Or <a href="/sso/${encodeURIComponent(customerId)}/login">log in and choose an account on the IdP's page</a>.</p>`,
   );
+}
+
+/** The SAML demo customer's part of the home page: one login link (the demo SAML IdP shows the accounts). */
+export function samlLoginSection(customerId: string, people: SamlDemoPerson[]): string {
+  const expected = people.map((p) => `<li>${escape(p.account.label)} — expected: ${EXPECTED[p.scim]}</li>`).join('\n');
+  return `<h2>Log in by SAML</h2>
+<p>Customer <code>${escape(customerId)}</code> logs in through a SAML 2.0 IdP (an embedded Entra-style demo IdP); the same guard applies.</p>
+<p><a class="button" href="/sso/${encodeURIComponent(customerId)}/login">Log in to ${escape(customerId)} by SAML</a></p>
+<ul>${expected}</ul>`;
 }
 
 export function mePage(user: DefaultSessionUser): string {

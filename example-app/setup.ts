@@ -1,6 +1,7 @@
 /**
- * What both example apps (Express and Koa) share: the store, the embedded demo IdP, the demo customer's SCIM
- * connection and OIDC client, the provisioned demo people, and the optional empty "conformance" customer.
+ * What both example apps (Express and Koa) share: the store, the embedded demo IdPs (OIDC and SAML), the
+ * demo customers (acme by OIDC, initech by SAML) with their SCIM connections and provisioned people, and the
+ * optional empty "conformance" customer.
  */
 import { Redis } from 'ioredis';
 import { memoryStore, type ScimSsoCore, type ScimSsoOptions, type Store } from '../src/index.js';
@@ -15,15 +16,20 @@ import {
   EARLIER_LOGINS,
   MISMATCHED_PEOPLE,
   oktaUserBody,
+  SAML_DEMO_CUSTOMER,
+  SAML_DEMO_PEOPLE,
   SETUP_CLIENT,
   SETUP_CUSTOMER,
   SETUP_PEOPLE,
 } from './demo-data.js';
+import { startDemoSamlIdp, type DemoSamlIdp } from './demo-saml-idp.js';
 import { startDemoIdp, type DemoIdp } from './demo-idp.js';
 
 export interface Demo<Sso extends ScimSsoCore> {
   sso: Sso;
   idp: DemoIdp;
+  /** The embedded demo SAML IdP of the SAML demo customer. */
+  samlIdp: DemoSamlIdp;
   origin: string;
   /** The demo customer's SCIM token. */
   demoToken: string;
@@ -64,9 +70,15 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
     ],
   }).catch((error: unknown) => exitOnListenError('the demo IdP', idpPort, 'IDP_PORT', error));
 
+  const samlPort = Number(process.env.SAML_IDP_PORT ?? 0);
+  const samlIdp = await startDemoSamlIdp({ port: samlPort, accounts: SAML_DEMO_PEOPLE.map((p) => p.account) }).catch((error: unknown) =>
+    exitOnListenError('the demo SAML IdP', samlPort, 'SAML_IDP_PORT', error),
+  );
+
   // Demo data is recreated at every start, so a persistent Redis never carries an old run.
   const reset = async (customerId: string) => {
     await sso.deleteOidcClient(customerId);
+    await sso.deleteSamlConnection(customerId);
     await sso.deleteScimConnection(customerId);
   };
   await reset(DEMO_CUSTOMER);
@@ -114,6 +126,7 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
   }
   await sso.setRoleMapping(DEMO_CUSTOMER, DEMO_ROLE_MAPPING);
   await recordEarlierLogins(sso, store, idp.issuer(DEMO_CUSTOMER));
+  await setUpSamlCustomer(sso, origin, samlIdp, reset);
 
   // The fresh customer: nothing set up, old setup links revoked, one new link for its IT admin.
   await reset(SETUP_CUSTOMER);
@@ -129,6 +142,7 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
   return {
     sso,
     idp,
+    samlIdp,
     origin,
     demoToken: demo.token,
     conformanceToken,
@@ -137,7 +151,8 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
       [
         `framework: ${framework}, store: ${store.kind}`,
         `demo IdP: ${idp.issuer(DEMO_CUSTOMER)}`,
-        `example app: ${origin}/  (log in as Alice, Bob or Carol)`,
+        `example app: ${origin}/  (log in as Alice, Bob or Carol by OIDC; Grace, Heidi or Ivan by SAML)`,
+        `demo SAML IdP: ${samlIdp.entityId}`,
         `setup link for the fresh customer ${SETUP_CUSTOMER} (give it to their IT admin): ${setupLink}`,
         `  ${SETUP_CUSTOMER}'s demo IdP (Entra-like): issuer ${idp.issuer(SETUP_CUSTOMER)} client id ${SETUP_CLIENT.client_id} client secret ${SETUP_CLIENT.client_secret}`,
         ...(conformanceToken ? [`demo customer ${DEMO_CUSTOMER} token: ${demo.token}`] : []),
@@ -146,9 +161,46 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
       ].join('\n'),
     async close() {
       await idp.close();
+      await samlIdp.close();
       await redis?.quit();
     },
   };
+}
+
+/**
+ * The SAML demo customer: a SCIM connection whose people are provisioned as Entra provisions them (userName
+ * the email, externalId the object id), and a SAML connection to the demo SAML IdP (MicrosoftEntra: matched
+ * by the object identifier attribute). Provisioned through the management and SCIM APIs like the OIDC customer.
+ */
+async function setUpSamlCustomer(sso: ScimSsoCore, origin: string, samlIdp: DemoSamlIdp, reset: (customerId: string) => Promise<void>): Promise<void> {
+  await reset(SAML_DEMO_CUSTOMER);
+  const scimConnection = await sso.createScimConnection({ customerId: SAML_DEMO_CUSTOMER, displayName: 'Initech Inc.' });
+  const saml = await sso.createSamlConnection({
+    customerId: SAML_DEMO_CUSTOMER,
+    idpType: 'MicrosoftEntra',
+    idpMetadataXml: samlIdp.metadata,
+    acsUrl: `${origin}/sso/${SAML_DEMO_CUSTOMER}/saml/acs`,
+  });
+  samlIdp.addSp({ entityId: saml.spEntityId, acsUrl: saml.acsUrl });
+  const { handleScim } = internalsOf(sso);
+  for (const person of SAML_DEMO_PEOPLE) {
+    if (person.scim === 'none') continue;
+    const body = {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: person.account.email,
+      externalId: person.account.objectId,
+      displayName: person.account.name,
+      active: person.scim === 'active',
+    };
+    await handleScim({
+      method: 'POST',
+      path: '/Users',
+      query: new URLSearchParams(),
+      headers: { authorization: `Bearer ${scimConnection.token}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify(body),
+      baseUrl: `${origin}${sso.basePath}`,
+    });
+  }
 }
 
 /**

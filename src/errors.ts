@@ -51,6 +51,10 @@ export type ConfigErrorCode =
   | 'connection_not_found'
   | 'oidc_client_exists'
   | 'oidc_client_not_found'
+  | 'saml_connection_exists'
+  | 'saml_connection_not_found'
+  /** The customer already has an SSO connection of the other protocol (OIDC or SAML). */
+  | 'sso_connection_exists'
   | 'invalid_argument'
   /** A bring-your-own SCIM token is already another connection's token. */
   | 'token_in_use'

@@ -3,7 +3,7 @@
  * frameworks have their own entries (src/express/index.ts, src/koa/index.ts, src/express/dashboard.ts,
  * src/koa/dashboard.ts, src/express/setup.ts, src/koa/setup.ts) and so does the Redis store (src/redis.ts).
  */
-export { createScimSso, type ScimSsoCore, type ScimConnectionsApi, type OidcClientsApi } from './sso.js';
+export { createScimSso, type ScimSsoCore, type ScimConnectionsApi, type OidcClientsApi, type SamlConnectionsApi } from './sso.js';
 export type { RoleMappingsApi, RoleMappingView } from './roles/roles-api.js';
 export type { DirectoryApi, DirectoryGroup, DirectoryMember, DirectoryPage, DirectoryUser, PageOptions, UserFilter } from './directory/directory.js';
 export { rolesFor, type RoleMapping, type RoleMappingInput, type RoleRule, type SessionGroup } from './roles/role-mapping.js';
@@ -30,7 +30,15 @@ export {
 } from './errors.js';
 export type { ScimConnection, CreatedScimConnection } from './connections.js';
 export type { OidcClient, CreateOidcClientInput, UpdateOidcClientInput } from './oidc-clients.js';
-export { MATCHING_STRATEGIES, type MatchingStrategy } from './match/strategies.js';
+export type { SamlConnection, CreateSamlConnectionInput, UpdateSamlConnectionInput } from './saml-connections.js';
+export { ENTRA_OBJECT_ID_ATTRIBUTE, ENTRA_EMAIL_ATTRIBUTE } from './saml-connections.js';
+export {
+  MATCHING_STRATEGIES,
+  SAML_MATCHING_STRATEGIES,
+  type MatchingStrategy,
+  type SamlMatchingStrategy,
+  type SsoMatchingStrategy,
+} from './match/strategies.js';
 export type {
   AppVerify,
   DefaultSessionUser,

@@ -18,7 +18,7 @@ import {
   type MatchingReport,
   type NumberedCandidate,
 } from './match/report.js';
-import { isMatchingStrategy, type StoreLookup } from './match/strategies.js';
+import { isSsoMatchingStrategy, type StoreLookup } from './match/strategies.js';
 
 /** SSO users per scan batch, and SCIM users per page. */
 export const REPORT_PAGE = 500;
@@ -49,13 +49,16 @@ async function answers(store: Store, connectionId: string, lookups: StoreLookup[
 
 /** `requireVerifiedEmail` is the instance default, for clients that leave it null. */
 export async function matchingReport(store: Store, customerId: string, requireVerifiedEmail = false): Promise<MatchingReport> {
-  const { client, connection, roleMapping } = await store.getCustomer(customerId);
+  const { client, saml, connection, roleMapping } = await store.getCustomer(customerId);
+  const sso = client ?? saml;
   const tally = startReport({
     customerId,
-    currentStrategy: client && isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : null,
-    idpType: client?.idpType ?? null,
+    currentStrategy: sso && isSsoMatchingStrategy(sso.matchingStrategy) ? sso.matchingStrategy : null,
+    idpType: sso?.idpType ?? null,
     subjectClaim: client?.subjectClaim ?? null,
-    policy: matchPolicyOf(client, requireVerifiedEmail),
+    protocol: saml ? 'saml' : 'oidc',
+    // SAML has no email_verified: a signed assertion vouches for its attributes (docs/saml.md §Matching).
+    policy: saml ? {} : matchPolicyOf(client, requireVerifiedEmail),
     roleMapping: roleMappingOf(roleMapping),
   });
   // The next page is read and its lookups sent before this one is tallied, so that the store works on them

@@ -143,8 +143,13 @@ export function oidcClientManager(store: Store, onChange: (customerId: string) =
         updatedAt: now,
       };
       if (!client.scopes.includes('openid')) client.scopes.unshift('openid');
-      if ((await store.createOidcClient(client)) === 'exists') {
-        throw new ScimSsoConfigError('oidc_client_exists', `customer "${customerId}" already has an OIDC client`);
+      const created = await store.createOidcClient(client);
+      if (created === 'exists') throw new ScimSsoConfigError('oidc_client_exists', `customer "${customerId}" already has an OIDC client`);
+      if (created === 'other_protocol') {
+        throw new ScimSsoConfigError(
+          'sso_connection_exists',
+          `customer "${customerId}" already has a SAML connection; a customer has one SSO connection (delete it first to switch to OIDC)`,
+        );
       }
       changed('oidc_client.created', customerId);
       return toPublicOidcClient(client, await pairedConnectionId(customerId));

@@ -15,6 +15,7 @@ import { matchingReport } from './matching-report.js';
 import type { MatchingReport } from './match/report.js';
 import { oidcClientManager, type CreateOidcClientInput, type OidcClient, type UpdateOidcClientInput } from './oidc-clients.js';
 import { parseOptions, type ScimSsoOptions } from './options.js';
+import { samlConnectionManager, type CreateSamlConnectionInput, type SamlConnection, type UpdateSamlConnectionInput } from './saml-connections.js';
 import { TokenCache } from './scim/auth.js';
 import { createScimHandler } from './scim/handler.js';
 import { settleUnreadBody, toScimRequest } from './scim/mount.js';
@@ -52,15 +53,31 @@ export interface OidcClientsApi {
   deleteOidcClient(customerId: string): Promise<boolean>;
 }
 
+/** Management of the customers' SAML connections (src/saml-connections.ts; docs/saml.md). */
+export interface SamlConnectionsApi {
+  /**
+   * Creates the customer's SAML connection from the IdP's metadata (XML or URL, read now) or its entryPoint,
+   * idpCert and idpIssuer. Refused (ScimSsoConfigError) when the customer has a SAML connection
+   * ('saml_connection_exists') or an OIDC client ('sso_connection_exists'): one SSO connection per customer.
+   */
+  createSamlConnection(input: CreateSamlConnectionInput): Promise<SamlConnection>;
+  /** Changes settings of the customer's SAML connection (e.g. a second IdP certificate); they apply from the next login step. */
+  updateSamlConnection(customerId: string, patch: UpdateSamlConnectionInput): Promise<SamlConnection>;
+  /** The customer's SAML connection, or null. */
+  fetchSamlConnection(customerId: string): Promise<SamlConnection | null>;
+  /** Deletes the customer's SAML connection and its recorded SSO users; false if there was none. */
+  deleteSamlConnection(customerId: string): Promise<boolean>;
+}
+
 /** A scim-sso instance without any framework: management, directory and report APIs, guard verify, SCIM over Node http. */
-export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, RoleMappingsApi, ActivityApi {
+export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, SamlConnectionsApi, RoleMappingsApi, ActivityApi {
   /** What the customers' IdPs provisioned: users, groups and members, by cursor (src/directory/directory.ts). */
   readonly directory: DirectoryApi;
   /** The path the SCIM routes are served under (the `basePath` option, default `/scim/v2`). */
   readonly basePath: string;
   /** The customers' durable provisioning events (docs/events.md). */
   readonly events: ProvisioningEventsApi;
-  /** Every login attempt through the customer's OIDC client, most recent first. */
+  /** Every login attempt through the customer's OIDC client or SAML connection, most recent first. */
   listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
   /** The SCIM Matching report: all five strategies evaluated on the customer's SSO and SCIM users, with a recommendation. */
   matchingReport(customerId: string): Promise<MatchingReport>;
@@ -135,6 +152,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const internals: Internals = { options, store, handleScim, runtime, mount, emit, onError, activity };
   const connections = connectionManager(store, undefined, emit);
   const clients = oidcClientManager(store, undefined, emit);
+  const samls = samlConnectionManager(store, emit, { allowHttp: options.allowHttpIssuers });
   const roles = roleMappingsApi(store, emit);
   const setupLinks = setupLinkManager(store, options.setupPortalUrl, emit);
   const activityLog = activityApi(store, activity, activityOptions);
@@ -162,6 +180,10 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     updateOidcClient: clients.updateOidcClient,
     fetchOidcClient: clients.fetchOidcClient,
     deleteOidcClient: clients.deleteOidcClient,
+    createSamlConnection: samls.createSamlConnection,
+    updateSamlConnection: samls.updateSamlConnection,
+    fetchSamlConnection: samls.fetchSamlConnection,
+    deleteSamlConnection: samls.deleteSamlConnection,
     setRoleMapping: roles.setRoleMapping,
     fetchRoleMapping: roles.fetchRoleMapping,
     deleteRoleMapping: roles.deleteRoleMapping,

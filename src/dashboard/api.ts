@@ -7,7 +7,16 @@ import type { Store } from '../store/store.js';
 
 export type DashboardApi = Pick<
   ScimSsoCore,
-  'fetchScimConnection' | 'fetchOidcClient' | 'updateOidcClient' | 'rotateScimToken' | 'matchingReport' | 'fetchRoleMapping' | 'setRoleMapping' | 'activity'
+  | 'fetchScimConnection'
+  | 'fetchOidcClient'
+  | 'updateOidcClient'
+  | 'fetchSamlConnection'
+  | 'updateSamlConnection'
+  | 'rotateScimToken'
+  | 'matchingReport'
+  | 'fetchRoleMapping'
+  | 'setRoleMapping'
+  | 'activity'
 > & {
   readonly store: Store;
   readonly options: { readonly requireVerifiedEmail: boolean };

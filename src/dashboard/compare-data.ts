@@ -9,24 +9,25 @@ import { fold } from '../fold.js';
 import { decide, type GuardDecision } from '../match/decide.js';
 import { candidateOf, matchPolicyOf, type ScimUserView } from '../guard/guard.js';
 import {
-  MATCHING_STRATEGIES,
   findMatches,
-  isMatchingStrategy,
+  isSsoMatchingStrategy,
   lookupFor,
+  strategiesFor,
   type MatchPolicy,
-  type MatchingStrategy,
   type ScimCandidate,
   type SsoIdentity,
+  type SsoMatchingStrategy,
   type StoreLookup,
 } from '../match/strategies.js';
 import type { OidcClient } from '../oidc-clients.js';
+import type { SamlConnection } from '../saml-connections.js';
 import type { Store, StoredResource, StoredSsoUser } from '../store/store.js';
 import type { DashboardApi } from './api.js';
 
 export type Candidate = ScimUserView & ScimCandidate & { groups: string[] };
 
 export interface StrategyComparison {
-  strategy: MatchingStrategy;
+  strategy: SsoMatchingStrategy;
   lookup: StoreLookup | null;
   /** Ids of the candidates this strategy matches. */
   matchedIds: string[];
@@ -36,6 +37,8 @@ export interface StrategyComparison {
 export interface CompareData {
   customerId: string;
   client: OidcClient | null;
+  /** The customer's SAML connection, when it signs in by SAML (then the SAML strategies are compared). */
+  saml: SamlConnection | null;
   connection: ScimConnection | null;
   ssoUser: StoredSsoUser;
   identity: SsoIdentity;
@@ -51,18 +54,21 @@ export const identityOfSsoUser = (u: StoredSsoUser): SsoIdentity => ({
   email: u.email,
   emailVerified: u.emailVerified,
   preferredUsername: u.preferredUsername,
+  samlAttribute: typeof u.claims.saml_attribute === 'string' ? u.claims.saml_attribute : null,
 });
 
 /** Null when the customer has no SSO user with this subject. */
 export async function loadCompare(api: DashboardApi, customerId: string, subject: string): Promise<CompareData | null> {
-  const [client, connection, ssoUser] = await Promise.all([
+  const [client, saml, connection, ssoUser] = await Promise.all([
     api.fetchOidcClient(customerId),
+    api.fetchSamlConnection(customerId),
     api.fetchScimConnection(customerId),
     api.store.getSsoUser(customerId, subject),
   ]);
   if (!ssoUser) return null;
   const identity = identityOfSsoUser(ssoUser);
-  const policy = matchPolicyOf(client, api.options.requireVerifiedEmail);
+  // SAML has no email_verified: the guard applies no email policy to SAML logins (src/guard/saml.ts).
+  const policy = saml ? {} : matchPolicyOf(client, api.options.requireVerifiedEmail);
   const candidates = new Map<string, Candidate>();
   const add = (users: StoredResource[]) =>
     users.map((stored) => {
@@ -73,11 +79,11 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
       return candidate;
     });
 
-  const strategies = await compareStrategies(api.store, connection?.connectionId ?? null, identity, policy, add);
+  const strategies = await compareStrategies(api.store, connection?.connectionId ?? null, identity, policy, add, strategiesFor(saml ? 'saml' : 'oidc'));
   // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
   if (connection && ssoUser.email) add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email)));
 
-  return { customerId, client, connection, ssoUser, identity, policy, candidates: [...candidates.values()], strategies };
+  return { customerId, client, saml, connection, ssoUser, identity, policy, candidates: [...candidates.values()], strategies };
 }
 
 /**
@@ -85,15 +91,16 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
  * read (the guard's own steps; nothing is recorded). `add` receives every SCIM user found and returns them
  * as the caller keeps them. Shared by the Compare page and the setup portal's Test SSO.
  */
-export async function compareStrategies<C extends ScimCandidate>(
+export async function compareStrategies<C extends ScimCandidate, S extends SsoMatchingStrategy>(
   store: Store,
   connectionId: string | null,
   identity: SsoIdentity,
   policy: MatchPolicy,
   add: (users: StoredResource[]) => C[],
-): Promise<StrategyComparison[]> {
-  const planned = MATCHING_STRATEGIES.map((strategy) => ({ strategy, lookup: lookupFor(strategy, identity, policy) }));
-  const asked = connectionId ? planned.filter((p): p is { strategy: MatchingStrategy; lookup: StoreLookup } => p.lookup !== null) : [];
+  strategies: readonly S[],
+): Promise<(StrategyComparison & { strategy: S })[]> {
+  const planned = strategies.map((strategy) => ({ strategy, lookup: lookupFor(strategy, identity, policy) }));
+  const asked = connectionId ? planned.filter((p): p is { strategy: S; lookup: StoreLookup } => p.lookup !== null) : [];
   const found =
     connectionId && asked.length
       ? await store.findUsersForLoginBatch(
@@ -110,5 +117,7 @@ export async function compareStrategies<C extends ScimCandidate>(
   });
 }
 
-export const currentStrategyOf = (data: CompareData): MatchingStrategy | null =>
-  data.client && isMatchingStrategy(data.client.matchingStrategy) ? data.client.matchingStrategy : null;
+export const currentStrategyOf = (data: CompareData): SsoMatchingStrategy | null => {
+  const current = (data.client ?? data.saml)?.matchingStrategy;
+  return isSsoMatchingStrategy(current) ? current : null;
+};

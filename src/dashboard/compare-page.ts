@@ -4,7 +4,7 @@
  * words too), and the outcome the guard would give under that strategy.
  */
 import { localPart } from '../fold.js';
-import { matches, type MatchPolicy, type MatchingStrategy, type SsoIdentity } from '../match/strategies.js';
+import { matches, type MatchPolicy, type SsoIdentity, type SsoMatchingStrategy } from '../match/strategies.js';
 import type { GuardDecision } from '../match/decide.js';
 import { currentStrategyOf, type Candidate, type CompareData, type StrategyComparison } from './compare-data.js';
 import { enc, html, type SafeHtml } from './html.js';
@@ -22,7 +22,7 @@ interface Sides {
   localOnly: boolean;
 }
 
-function sides(strategy: MatchingStrategy, identity: SsoIdentity, subjectClaim: string, policy: MatchPolicy): Sides {
+function sides(strategy: SsoMatchingStrategy, identity: SsoIdentity, subjectClaim: string, policy: MatchPolicy): Sides {
   const unverified =
     identity.emailVerified === false
       ? 'email_verified is not true: the email is not used'
@@ -40,6 +40,14 @@ function sides(strategy: MatchingStrategy, identity: SsoIdentity, subjectClaim: 
       return { claim: 'email', value: identity.email, note: unverified, attribute: 'userName', localOnly: true };
     case 'OidcPreferredUsernameToScimUsername':
       return { claim: 'preferred_username', value: identity.preferredUsername, note: null, attribute: 'userName', localOnly: false };
+    case 'SamlNameIdToScimUsername':
+      return { claim: 'NameID', value: identity.subject, note: null, attribute: 'userName', localOnly: false };
+    case 'SamlNameIdToScimExternalId':
+      return { claim: 'NameID', value: identity.subject, note: null, attribute: 'externalId', localOnly: false };
+    case 'SamlEmailToScimUsername':
+      return { claim: 'email attribute', value: identity.email, note: null, attribute: 'userName', localOnly: false };
+    case 'SamlAttributeToScimExternalId':
+      return { claim: 'match attribute', value: identity.samlAttribute ?? null, note: null, attribute: 'externalId', localOnly: false };
   }
 }
 
@@ -57,7 +65,7 @@ function outcome(decision: GuardDecision): SafeHtml {
   return html`<span class="badge bad">${label}</span>`;
 }
 
-function row(data: CompareData, s: StrategyComparison, subjectClaim: string, current: MatchingStrategy | null): SafeHtml {
+function row(data: CompareData, s: StrategyComparison, subjectClaim: string, current: SsoMatchingStrategy | null): SafeHtml {
   const side = sides(s.strategy, data.identity, subjectClaim, data.policy);
   const anyMatch = s.matchedIds.length > 0;
   const ssoCell =

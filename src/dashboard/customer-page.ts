@@ -8,6 +8,7 @@
 import { candidateOf } from '../guard/guard.js';
 import type { ScimConnection } from '../connections.js';
 import type { OidcClient } from '../oidc-clients.js';
+import type { SamlConnection } from '../saml-connections.js';
 import type { SsoUserPage, StoredMember, StoredResource } from '../store/store.js';
 import { ssoStatus, type DashboardApi } from './api.js';
 import { sessionGroupsOf } from '../guard/guard.js';
@@ -42,6 +43,8 @@ export interface CustomerData {
   customerId: string;
   connection: ScimConnection | null;
   client: OidcClient | null;
+  /** The customer's SAML connection (a customer has an OIDC client or a SAML connection, not both). */
+  saml: SamlConnection | null;
   users: { total: number; resources: StoredResource[] };
   groups: { total: number; rows: GroupRow[] };
   ssoUsers: SsoUserPage;
@@ -54,20 +57,25 @@ export interface CustomerData {
   activity: CustomerActivity;
 }
 
-/** Null when the customer has neither a SCIM connection nor an OIDC client. */
+/** Null when the customer has neither a SCIM connection nor an SSO connection. */
 export async function loadCustomer(api: DashboardApi, customerId: string, offsets: CustomerOffsets): Promise<CustomerData | null> {
-  const [connection, client] = await Promise.all([api.fetchScimConnection(customerId), api.fetchOidcClient(customerId)]);
-  if (!connection && !client) return null;
+  const [connection, client, saml] = await Promise.all([
+    api.fetchScimConnection(customerId),
+    api.fetchOidcClient(customerId),
+    api.fetchSamlConnection(customerId),
+  ]);
+  if (!connection && !client && !saml) return null;
   const [users, groups, ssoUsers, activity] = await Promise.all([
     connection ? api.store.listPage(connection.connectionId, 'User', offsets.users, USERS_PAGE) : { total: 0, resources: [] },
     connection ? groupRows(api, connection.connectionId, offsets.groups) : { total: 0, rows: [] },
-    client ? api.store.listSsoUserPage(customerId, offsets.sso, SSO_PAGE) : { total: 0, users: [] },
+    client || saml ? api.store.listSsoUserPage(customerId, offsets.sso, SSO_PAGE) : { total: 0, users: [] },
     api.activity(customerId, { limit: ACTIVITY_SHOWN }),
   ]);
   return {
     customerId,
     connection,
     client,
+    saml,
     users,
     groups,
     ssoUsers,
@@ -156,6 +164,7 @@ ${
 <tr><th scope="row">Created</th><td>${time(c.createdAt)}</td></tr>
 <tr><th scope="row">Previous token</th><td>${c.previousTokenExpiresAt ? html`still accepted until ${time(c.previousTokenExpiresAt)}` : 'not accepted'}</td></tr>
 <tr><th scope="row">Paired OIDC client</th><td>${data.client ? html`<a href="#oidc-client">${data.client.clientId}</a>` : 'none'}</td></tr>
+${data.saml ? html`<tr><th scope="row">Paired SAML connection</th><td><a href="#saml-connection">${data.saml.idpEntityId}</a></td></tr>` : ''}
 </tbody></table>
 <form method="post" action="${ctx.base}/customers/${enc(data.customerId)}/scim-token">${csrfField(ctx)}
 <label for="grace">Keep the old token working for</label>
@@ -163,7 +172,27 @@ ${
 <button type="submit">Rotate SCIM token</button></form></section>`;
 }
 
+/** The SAML connection: what the IdP admin needs (SP metadata, ACS, entity ID) and what the guard checks. */
+function samlSection(ctx: PageContext, data: CustomerData): SafeHtml {
+  const c = data.saml!;
+  return html`<section id="saml-connection" aria-labelledby="saml-heading"><h2 id="saml-heading">SAML connection</h2>
+<table><tbody>
+<tr><th scope="row">IdP type</th><td>${c.idpType}</td></tr>
+<tr><th scope="row">IdP entity ID</th><td><code>${c.idpEntityId}</code></td></tr>
+<tr><th scope="row">IdP SSO URL</th><td><code>${c.entryPoint}</code></td></tr>
+<tr><th scope="row">IdP certificates</th><td>${c.idpCerts.length}</td></tr>
+<tr><th scope="row">SP entity ID</th><td><code>${c.spEntityId}</code></td></tr>
+<tr><th scope="row">ACS URL</th><td><code>${c.acsUrl}</code></td></tr>
+<tr><th scope="row">Signed</th><td>${c.signed}</td></tr>
+<tr><th scope="row">Matching strategy</th><td><code>${c.matchingStrategy}</code> — <a href="${ctx.base}/customers/${enc(data.customerId)}/matching">SCIM Matching</a></td></tr>
+<tr><th scope="row">Match attribute</th><td><code>${c.matchAttribute}</code></td></tr>
+<tr><th scope="row">Email attribute</th><td><code>${c.emailAttribute}</code></td></tr>
+<tr><th scope="row">Paired SCIM connection</th><td>${data.connection ? html`<a href="#scim-connection">${data.connection.displayName ?? data.connection.connectionId}</a>` : 'none'}</td></tr>
+</tbody></table></section>`;
+}
+
 function clientSection(ctx: PageContext, data: CustomerData): SafeHtml {
+  if (data.saml) return samlSection(ctx, data);
   const c = data.client;
   if (!c) return html`<section id="oidc-client" aria-labelledby="oidc-heading"><h2 id="oidc-heading">OIDC client</h2><p>None.</p></section>`;
   return html`<section id="oidc-client" aria-labelledby="oidc-heading"><h2 id="oidc-heading">OIDC client</h2>
@@ -210,7 +239,7 @@ function ssoSection(ctx: PageContext, data: CustomerData): SafeHtml {
 <td><a href="${ctx.base}/customers/${enc(data.customerId)}/compare?subject=${enc(u.subject)}">Compare</a></td></tr>`;
   });
   return html`<section id="sso" aria-labelledby="sso-heading"><h2 id="sso-heading">SSO users (${data.ssoUsers.total})</h2>
-<p class="muted">Everyone who tried to log in through the OIDC client, with the outcome of their last attempt. "Inactive": no SCIM user matched (never provisioned, or the strategy does not fit).</p>
+<p class="muted">Everyone who tried to log in through the ${data.saml ? 'SAML connection' : 'OIDC client'}, with the outcome of their last attempt. "Inactive": no SCIM user matched (never provisioned, or the strategy does not fit).</p>
 ${rows.length ? html`<table><thead><tr><th scope="col">User</th><th scope="col">Subject</th><th scope="col">Name</th><th scope="col">Last login</th><th scope="col">Last outcome</th><th scope="col">Roles now</th><th scope="col">Details</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No one has logged in yet.</p>`}
 ${pager(ctx, data, 'sso', SSO_PAGE, data.ssoUsers.total, 'SSO users')}</section>`;
 }
@@ -220,9 +249,9 @@ export function customerPage(ctx: PageContext, data: CustomerData, newToken: str
     title: data.customerId,
     crumbs: [{ label: 'Customers', href: `${ctx.base}/` }, { label: data.customerId }],
     body: html`<h1>Customer <code>${data.customerId}</code></h1>
-${data.client ? html`<p><a href="${ctx.base}/customers/${enc(data.customerId)}/matching">SCIM Matching</a>: find the strategy that matches SSO users to SCIM users.</p>` : ''}
+${data.client || data.saml ? html`<p><a href="${ctx.base}/customers/${enc(data.customerId)}/matching">SCIM Matching</a>: find the strategy that matches SSO users to SCIM users.</p>` : ''}
 <p><a href="${ctx.base}/customers/${enc(data.customerId)}/roles">Roles</a>: which app roles the customer's IdP groups give.</p>
-${connectionSection(ctx, data, newToken)}${clientSection(ctx, data)}${usersSection(ctx, data)}${groupsSection(ctx, data)}${data.client ? ssoSection(ctx, data) : ''}
+${connectionSection(ctx, data, newToken)}${clientSection(ctx, data)}${usersSection(ctx, data)}${groupsSection(ctx, data)}${data.client || data.saml ? ssoSection(ctx, data) : ''}
 ${activitySection(data.activity, Date.now())}`,
   });
 }

@@ -4,6 +4,7 @@
  */
 import type { ScimConnection } from '../connections.js';
 import type { OidcClient } from '../oidc-clients.js';
+import type { SamlConnection } from '../saml-connections.js';
 import type { DashboardApi } from './api.js';
 import { enc, html } from './html.js';
 import { layout, type PageContext } from './layout.js';
@@ -12,19 +13,24 @@ export interface CustomerRow {
   customerId: string;
   connection: ScimConnection | null;
   client: OidcClient | null;
+  saml: SamlConnection | null;
   users: number | null;
   groups: number | null;
 }
 
 /** Loads one customer's row: its connection, client and counts. */
 export async function loadCustomerRow(api: DashboardApi, customerId: string): Promise<CustomerRow> {
-  const [connection, client] = await Promise.all([api.fetchScimConnection(customerId), api.fetchOidcClient(customerId)]);
-  if (!connection) return { customerId, connection, client, users: null, groups: null };
+  const [connection, client, saml] = await Promise.all([
+    api.fetchScimConnection(customerId),
+    api.fetchOidcClient(customerId),
+    api.fetchSamlConnection(customerId),
+  ]);
+  if (!connection) return { customerId, connection, client, saml, users: null, groups: null };
   const [users, groups] = await Promise.all([
     api.store.listPage(connection.connectionId, 'User', 0, 0),
     api.store.listPage(connection.connectionId, 'Group', 0, 0),
   ]);
-  return { customerId, connection, client, users: users.total, groups: groups.total };
+  return { customerId, connection, client, saml, users: users.total, groups: groups.total };
 }
 
 export async function loadCustomerRows(api: DashboardApi): Promise<CustomerRow[]> {
@@ -45,16 +51,18 @@ export function customersPage(ctx: PageContext, rows: CustomerRow[]): string {
           ? html`<a href="${href(row, '#scim-connection')}">${row.connection.displayName ?? row.connection.connectionId}</a>
 ${paired ? html`<br><span class="muted">paired with</span> <a href="${href(row, '#oidc-client')}" aria-label="OIDC client paired with the SCIM connection of ${row.customerId}">OIDC client</a>` : ''}`
           : html`<span class="muted">none</span>`;
-        const client = row.client
-          ? html`<a href="${href(row, '#oidc-client')}">${row.client.clientId}</a>
+        const client = row.saml
+          ? html`<a href="${href(row, '#saml-connection')}">SAML: ${row.saml.idpEntityId}</a>`
+          : row.client
+            ? html`<a href="${href(row, '#oidc-client')}">${row.client.clientId}</a>
 ${paired ? html`<br><span class="muted">paired with</span> <a href="${href(row, '#scim-connection')}" aria-label="SCIM connection paired with the OIDC client of ${row.customerId}">SCIM connection</a>` : ''}`
-          : html`<span class="muted">none</span>`;
+            : html`<span class="muted">none</span>`;
         return html`<tr>
 <th scope="row"><a href="${href(row)}">${row.customerId}</a></th>
 <td>${connection}</td><td>${client}</td>
 <td>${row.users ?? '—'}</td><td>${row.groups ?? '—'}</td>
-<td>${row.client?.idpType ?? '—'}</td><td>${row.client ? html`<code>${row.client.matchingStrategy}</code>` : '—'}</td>
-<td>${row.client ? html`<a href="${href(row, '/matching')}">SCIM Matching</a>` : ''}</td>
+<td>${(row.client ?? row.saml)?.idpType ?? '—'}</td><td>${row.client || row.saml ? html`<code>${(row.client ?? row.saml)!.matchingStrategy}</code>` : '—'}</td>
+<td>${row.client || row.saml ? html`<a href="${href(row, '/matching')}">SCIM Matching</a>` : ''}</td>
 </tr>`;
       })}</tbody></table>`
     : html`<p>No customer has a SCIM connection or an OIDC client yet.</p>`;

@@ -20,7 +20,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { checkCustomerId } from '../connections.js';
 import { ScimSsoConfigError } from '../errors.js';
 import { internalsOf } from '../internal.js';
-import { isMatchingStrategy } from '../match/strategies.js';
+import { isMatchingStrategy, isSamlMatchingStrategy } from '../match/strategies.js';
 import { hashToken } from '../scim/auth.js';
 import type { ScimSsoCore } from '../sso.js';
 import { offsetParam, type DashboardApi } from './api.js';
@@ -115,10 +115,14 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
     throw new ScimSsoConfigError('invalid_argument', 'dashboard: loginUrl must be a path or an http(s) URL');
   }
   const prefix = dashboardPrefix(options.prefix);
+  /** Whether the customer has an SSO connection (OIDC client or SAML connection): the matching pages need one. */
+  const hasSso = async (customerId: string) => (await sso.fetchOidcClient(customerId)) !== null || (await sso.fetchSamlConnection(customerId)) !== null;
   const api: DashboardApi = {
     fetchScimConnection: sso.fetchScimConnection,
     fetchOidcClient: sso.fetchOidcClient,
     updateOidcClient: sso.updateOidcClient,
+    fetchSamlConnection: sso.fetchSamlConnection,
+    updateSamlConnection: sso.updateSamlConnection,
     rotateScimToken: sso.rotateScimToken,
     matchingReport: sso.matchingReport,
     fetchRoleMapping: sso.fetchRoleMapping,
@@ -233,12 +237,12 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
         }
 
         if (method === 'GET' && action === 'matching.json') {
-          if (!(await api.fetchOidcClient(customerId))) return json(404, { error: 'oidc_client_not_found' });
+          if (!(await hasSso(customerId))) return json(404, { error: 'sso_connection_not_found' });
           return json(200, await api.matchingReport(customerId));
         }
 
         if (method === 'GET' && action === 'matching') {
-          if (!(await api.fetchOidcClient(customerId))) return fail(404, 'Not found', `Customer "${customerId}" has no OIDC client.`);
+          if (!(await hasSso(customerId))) return fail(404, 'Not found', `Customer "${customerId}" has no OIDC client or SAML connection.`);
           const model = matchingModel(await api.matchingReport(customerId), `${customerUrl}/compare?subject=`);
           const requested = request.query.get('strategy') ?? undefined;
           return page(200, matchingPage(ctx(), model, { requested, saved: request.query.get('saved') === '1' }));
@@ -246,6 +250,11 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
 
         if (method === 'POST' && action === 'matching') {
           const strategy = form.strategy;
+          if (await api.fetchSamlConnection(customerId)) {
+            if (!isSamlMatchingStrategy(strategy)) return fail(400, 'Bad request', 'Unknown SAML matching strategy.');
+            await api.updateSamlConnection(customerId, { matchingStrategy: strategy });
+            return redirect(`${customerUrl}/matching?saved=1`);
+          }
           if (!isMatchingStrategy(strategy)) return fail(400, 'Bad request', 'Unknown matching strategy.');
           await api.updateOidcClient(customerId, { matchingStrategy: strategy });
           return redirect(`${customerUrl}/matching?saved=1`);

@@ -5,7 +5,7 @@
  * the page script.
  */
 import type { MatchingReport, SsoUserSummary } from '../match/report.js';
-import { MATCHING_STRATEGIES, isMatchingStrategy, type MatchingStrategy } from '../match/strategies.js';
+import { MATCHING_STRATEGIES, isSsoMatchingStrategy, type SsoMatchingStrategy } from '../match/strategies.js';
 
 export interface ListedUser {
   subject: string;
@@ -16,7 +16,7 @@ export interface ListedUser {
 }
 
 export interface StrategyModel {
-  strategy: MatchingStrategy;
+  strategy: SsoMatchingStrategy;
   admitted: number;
   inactive: number;
   affected: number;
@@ -65,10 +65,10 @@ export function matchingModel(report: MatchingReport, compareUrl: string): Match
   };
 }
 
-/** The strategy shown first: `?strategy=` when valid, else the current one, else the recommendation. */
-export function initialStrategy(model: MatchingModel, requested: unknown): MatchingStrategy {
-  if (isMatchingStrategy(requested)) return requested;
-  return model.currentStrategy ?? model.recommendedStrategy ?? MATCHING_STRATEGIES[2];
+/** The strategy shown first: `?strategy=` when one of the model's, else the current one, else the recommendation. */
+export function initialStrategy(model: MatchingModel, requested: unknown): SsoMatchingStrategy {
+  if (isSsoMatchingStrategy(requested) && model.strategies.some((s) => s.strategy === requested)) return requested;
+  return model.currentStrategy ?? model.recommendedStrategy ?? model.strategies[2]?.strategy ?? MATCHING_STRATEGIES[2];
 }
 
 /** The live summary sentence for one strategy (server and script word it the same way). */

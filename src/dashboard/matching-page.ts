@@ -3,7 +3,7 @@
  * affected users at once (matching-script.ts, from the embedded model), the recommendation with its reason,
  * the warnings, every strategy's counts, and Save (a CSRF-protected POST that calls `updateOidcClient`).
  */
-import { MATCHING_STRATEGIES, type MatchingStrategy } from '../match/strategies.js';
+import type { SsoMatchingStrategy } from '../match/strategies.js';
 import { enc, html, jsonForScript, type SafeHtml } from './html.js';
 import { csrfField, layout, type PageContext } from './layout.js';
 import { initialStrategy, summaryText, type ListedUser, type MatchingModel, type StrategyModel } from './matching-model.js';
@@ -43,8 +43,9 @@ function overview(model: MatchingModel): SafeHtml {
 }
 
 export function matchingPage(ctx: PageContext, model: MatchingModel, options: { requested: unknown; saved: boolean }): string {
-  const selected: MatchingStrategy = initialStrategy(model, options.requested);
-  const strategies = MATCHING_STRATEGIES.map((name) => model.strategies.find((s) => s.strategy === name)!);
+  const selected: SsoMatchingStrategy = initialStrategy(model, options.requested);
+  // The report lists the strategies of the customer's protocol, in their documented order.
+  const strategies = model.strategies;
   const shown = strategies.find((s) => s.strategy === selected)!;
   const customerHref = `${ctx.base}/customers/${enc(model.customerId)}`;
   const body = html`<h1>SCIM Matching — <code>${model.customerId}</code></h1>

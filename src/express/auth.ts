@@ -8,6 +8,7 @@ import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
 import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
 import { logOutQuietly, type OidcRuntime } from '../guard/passport.js';
 import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
+import { readSamlForm } from '../guard/saml-form.js';
 import { gateSession, type GateOptions } from '../guard/session-gate.js';
 import type { AuthRoutesOptions } from './types.js';
 
@@ -23,7 +24,7 @@ function send(res: Response, rendered: RenderedLoginError): void {
   else res.end();
 }
 
-/** `GET <prefix>/:customerId/login` and `GET <prefix>/:customerId/callback` for every customer. */
+/** `GET <prefix>/:customerId/login`, `GET …/callback` (OIDC), `POST …/saml/acs` and `GET …/saml/metadata` (SAML) for every customer. */
 export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptions): RequestHandler {
   if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {
     throw new ScimSsoConfigError('invalid_argument', 'authRoutes: pass your passport instance as { passport }');
@@ -41,10 +42,23 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
   return async function scimSsoLoginRoutes(req: Request, res: Response, next: NextFunction) {
     const route = matchLoginRoute(req.method, req.path, prefix);
     if (!route) return next();
-    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, req);
+    let body: unknown;
+    if (route.step === 'saml_acs') {
+      try {
+        body = await readSamlForm(req, (req as { body?: unknown }).body, null);
+      } catch (error) {
+        return fail(res, next, error, null);
+      }
+    }
+    const browser = { cookieHeader: req.headers.cookie, setCookie: (header: string) => void res.append('Set-Cookie', header) };
+    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, req, browser, body);
     if (!prepared.ok) return fail(res, next, prepared.error, prepared.customerId);
     const { customerId } = prepared;
-    const strategy = Object.create(prepared.strategy) as typeof prepared.strategy;
+    if (prepared.kind === 'metadata') {
+      res.status(200).type('application/samlmetadata+xml').send(prepared.xml);
+      return;
+    }
+    const strategy = Object.create(prepared.strategy) as object;
     if (route.step === 'login') {
       return authenticate(strategy, loginStepOptions(req.query.login_hint))(req, res, next);
     }

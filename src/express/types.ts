@@ -18,7 +18,7 @@ export interface AuthRoutesOptions {
   failureRedirect?: string;
   /**
    * Path prefix of the routes, relative to where the middleware is mounted: `<prefix>/:customerId/login` and
-   * `/callback`. Default: '/sso' (the same on Koa), so the app's own `/<x>/login` routes stay the app's.
+   * `/callback` (OIDC), `/saml/acs` and `/saml/metadata` (SAML). Default: '/sso' (the same on Koa), so the app's own `/<x>/login` routes stay the app's.
    */
   prefix?: string;
 }

@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TokenEndpointResponse, TokenEndpointResponseHelpers } from 'openid-client';
 import type { GuardDecision } from '../match/decide.js';
-import type { MatchingStrategy, SsoIdentity } from '../match/strategies.js';
+import type { SsoIdentity, SsoMatchingStrategy } from '../match/strategies.js';
 import type { SessionGroup } from '../roles/role-mapping.js';
 
 /**
@@ -66,7 +66,7 @@ export interface ScimUserView {
 /** What the guard decided for one login. */
 export interface GuardResult {
   customerId: string;
-  strategy: MatchingStrategy;
+  strategy: SsoMatchingStrategy;
   identity: SsoIdentity;
   decision: GuardDecision;
   scimUser: ScimUserView | null;

@@ -3,7 +3,15 @@
  * person up and record the attempt (one store call, Store.recordLogin), and decide. Passport and Koa glue call this.
  */
 import { ScimUserNotActive, SsoLoginError } from '../errors.js';
-import { findMatches, isMatchingStrategy, lookupFor, type MatchPolicy, type MatchingStrategy, type ScimCandidate } from '../match/strategies.js';
+import {
+  findMatches,
+  lookupFor,
+  strategiesFor,
+  type MatchPolicy,
+  type ScimCandidate,
+  type SsoMatchingStrategy,
+  type SsoProtocol,
+} from '../match/strategies.js';
 import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isActiveUser } from '../scim/users.js';
@@ -27,7 +35,20 @@ export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidat
   };
 }
 
-export interface CustomerConfig {
+/**
+ * What the guard reads of a customer's SSO connection (an OIDC client, or the SAML form of
+ * src/guard/saml.ts, which says `protocol: 'saml'`).
+ */
+export type GuardSettings = Pick<StoredOidcClient, 'customerId' | 'matchingStrategy' | 'subjectClaim' | 'requireVerifiedEmail'> & { protocol?: SsoProtocol };
+
+/** The customer as the guard sees it: its SSO connection's settings, SCIM connection and role mapping. */
+export interface GuardConfig {
+  client: GuardSettings;
+  connection: StoredConnection | null;
+  roleMapping?: RoleMapping | null;
+}
+
+export interface CustomerConfig extends GuardConfig {
   client: StoredOidcClient;
   connection: StoredConnection | null;
   /** The customer's role mapping (null: nobody gets roles from groups). */
@@ -52,18 +73,20 @@ export function matchPolicyOf(client: { requireVerifiedEmail?: boolean | null } 
  * the store, or by hand) refuses the login with `unsupported_strategy` (503): no silent fallback to another
  * strategy, which could admit a different SCIM user.
  */
-export function strategyOf(client: Pick<StoredOidcClient, 'customerId' | 'matchingStrategy'>): MatchingStrategy {
-  if (isMatchingStrategy(client.matchingStrategy)) return client.matchingStrategy;
+export function strategyOf(client: Pick<GuardSettings, 'customerId' | 'matchingStrategy' | 'protocol'>): SsoMatchingStrategy {
+  // A strategy of the other protocol is as unknown as a misspelt one: it would read claims this login lacks.
+  const known = strategiesFor(client.protocol ?? 'oidc') as readonly string[];
+  if (known.includes(client.matchingStrategy)) return client.matchingStrategy as SsoMatchingStrategy;
   throw new SsoLoginError(
     'unsupported_strategy',
     503,
-    `the OIDC client of customer "${client.customerId}" has the matching strategy "${String(client.matchingStrategy).slice(0, 100)}", which this version of scim-sso does not know; the login was refused. Set a known one with updateOidcClient (one of MATCHING_STRATEGIES) or upgrade scim-sso.`,
+    `the SSO connection of customer "${client.customerId}" has the matching strategy "${String(client.matchingStrategy).slice(0, 100)}", which this version of scim-sso does not know; the login was refused. Set a known one with updateOidcClient or updateSamlConnection or upgrade scim-sso.`,
     client.customerId,
   );
 }
 
 /** Runs the guard. Throws SsoLoginError('store_unavailable', 503) when the store cannot be reached: fail closed. */
-export async function runGuard(store: Store, config: CustomerConfig, claims: Claims, policy: MatchPolicy = matchPolicyOf(config.client)): Promise<GuardResult> {
+export async function runGuard(store: Store, config: GuardConfig, claims: Claims, policy: MatchPolicy = matchPolicyOf(config.client)): Promise<GuardResult> {
   const { client, connection } = config;
   const strategy = strategyOf(client);
   const identity = identityOf(claims, client.subjectClaim);

@@ -1,7 +1,7 @@
 /**
  * From validated OIDC claims to what the guard matches on and what it records. Pure functions.
  */
-import type { MatchingStrategy, SsoIdentity } from '../match/strategies.js';
+import type { SsoIdentity, SsoMatchingStrategy } from '../match/strategies.js';
 import type { StoredSsoUser } from '../store/store.js';
 
 export type Claims = Record<string, unknown>;
@@ -31,11 +31,12 @@ export function identityOf(claims: Claims, subjectClaim: string): SsoIdentity {
     email: text(claims.email),
     emailVerified: emailVerifiedOf(claims),
     preferredUsername: text(claims.preferred_username),
+    samlAttribute: text(claims.saml_attribute),
   };
 }
 
 /** The claims a strategy needs; when the ID token lacks one, 'auto' claims fetch userinfo. */
-export function neededClaims(strategy: MatchingStrategy, subjectClaim: string): string[] {
+export function neededClaims(strategy: SsoMatchingStrategy, subjectClaim: string): string[] {
   switch (strategy) {
     case 'OidcSubToScimUsername':
     case 'OidcSubToScimExternalId':
@@ -45,6 +46,9 @@ export function neededClaims(strategy: MatchingStrategy, subjectClaim: string): 
       return ['email'];
     case 'OidcPreferredUsernameToScimUsername':
       return ['preferred_username'];
+    // SAML logins fetch nothing: everything comes in the assertion.
+    default:
+      return [];
   }
 }
 
@@ -65,6 +69,9 @@ const RECORDED_CLAIMS = [
   'family_name',
   'locale',
   'zoneinfo',
+  // SAML logins (src/guard/saml-claims.ts): the NameID format and the match attribute's value.
+  'saml_name_id_format',
+  'saml_attribute',
 ];
 
 export function ssoUserRecord(

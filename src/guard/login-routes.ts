@@ -6,9 +6,12 @@ import { checkCustomerId } from '../connections.js';
 import { ScimSsoConfigError, SsoLoginError, type ScimUserNotActive } from '../errors.js';
 import { toLoginError } from './login-errors.js';
 import { renderLoginError, type RenderedLoginError } from './render.js';
-import type { OidcRuntime, StateNonceStrategy } from './passport.js';
+import type { OidcRuntime } from './passport.js';
+import { strategyOf } from './guard.js';
+import { samlConfigOf, samlGuardSettings, samlRuntimeFor, type SamlBrowser } from './saml.js';
 
-export type LoginStep = 'login' | 'callback';
+/** The OIDC steps (login, callback), and SAML's ACS and SP metadata (the login step is shared). */
+export type LoginStep = 'login' | 'callback' | 'saml_acs' | 'saml_metadata';
 
 /** The prefix option as the routes match it: '/sso' by default, no trailing slash. Throws on a malformed one. */
 export function loginPrefix(prefix: unknown, where: string): string {
@@ -19,35 +22,69 @@ export function loginPrefix(prefix: unknown, where: string): string {
   return prefix.replace(/\/+$/, '');
 }
 
-/** `<prefix>/:customerId/login` or `/callback` (GET only); the customer id still percent-encoded. */
+/**
+ * `GET <prefix>/:customerId/login` or `/callback`, `POST <prefix>/:customerId/saml/acs`, `GET
+ * <prefix>/:customerId/saml/metadata`; the customer id still percent-encoded.
+ */
 export function matchLoginRoute(method: string, path: string, prefix: string): { rawCustomerId: string; step: LoginStep } | null {
-  if (method !== 'GET' || !path.startsWith(`${prefix}/`)) return null;
+  if (!path.startsWith(`${prefix}/`)) return null;
   const parts = path.slice(prefix.length + 1).split('/');
-  if (parts.length !== 2 || !parts[0] || (parts[1] !== 'login' && parts[1] !== 'callback')) return null;
-  return { rawCustomerId: parts[0], step: parts[1] };
+  if (!parts[0]) return null;
+  if (parts.length === 2 && method === 'GET' && (parts[1] === 'login' || parts[1] === 'callback')) return { rawCustomerId: parts[0], step: parts[1] };
+  if (parts.length === 3 && parts[1] === 'saml') {
+    if (method === 'POST' && parts[2] === 'acs') return { rawCustomerId: parts[0], step: 'saml_acs' };
+    if (method === 'GET' && parts[2] === 'metadata') return { rawCustomerId: parts[0], step: 'saml_metadata' };
+  }
+  return null;
 }
 
-export type PreparedStep = { ok: true; customerId: string; strategy: StateNonceStrategy } | { ok: false; customerId: string; error: unknown };
+/** A passport strategy to run (the adapter hands passport `Object.create(strategy)`), or SP metadata to send. */
+export type PreparedStep =
+  | { ok: true; customerId: string; kind: 'passport'; strategy: object }
+  | { ok: true; customerId: string; kind: 'metadata'; xml: string }
+  | { ok: false; customerId: string; error: unknown };
 
 /**
- * Decodes and checks the customer id, reads the customer's OIDC client and SCIM connection from the store
- * (one round trip, at both steps) and returns the strategy built for exactly that stored client. At the
+ * Decodes and checks the customer id, reads the customer's SSO connection (OIDC client or SAML connection)
+ * and SCIM connection from the store (one round trip, at every step) and returns the strategy built for
+ * exactly that stored connection (for SAML's ACS, over the posted `body`), or the SAML SP metadata. `browser`
+ * is how SAML steps read and set their binding cookie (src/guard/saml.ts). At the
  * callback, `req` receives the configuration for the guard. An id that is malformed or names no OIDC client
  * is a 404 `unknown_customer`.
  *
  * Hand passport `Object.create(strategy)`, never the cached instance itself: passport sets the request's
  * `success`/`fail`/`error` on the object it is given, and concurrent requests would overwrite each other.
  */
-export async function prepareLoginStep(runtime: OidcRuntime, rawCustomerId: string, step: LoginStep, req: object): Promise<PreparedStep> {
+export async function prepareLoginStep(
+  runtime: OidcRuntime,
+  rawCustomerId: string,
+  step: LoginStep,
+  req: object,
+  browser: SamlBrowser,
+  body?: unknown,
+): Promise<PreparedStep> {
   let customerId = rawCustomerId;
   try {
     customerId = decodeURIComponent(rawCustomerId);
     checkCustomerId(customerId);
-    const config = await runtime.load(customerId);
-    return { ok: true, customerId, strategy: await runtime.routeStrategy(config, step === 'callback' ? req : undefined) };
+    const records = await runtime.readCustomer(customerId);
+    const saml = samlConfigOf(records);
+    if (saml) {
+      const samlRuntime = samlRuntimeFor(runtime);
+      if (step === 'saml_metadata') return { ok: true, customerId, kind: 'metadata', xml: samlRuntime.metadata(saml.saml) };
+      // An unknown stored strategy refuses the login step too, before the IdP is involved (as for OIDC).
+      strategyOf(samlGuardSettings(saml.saml));
+      if (step === 'callback')
+        throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" signs in by SAML (its ACS is <prefix>/<customerId>/saml/acs)`, customerId);
+      return { ok: true, customerId, kind: 'passport', strategy: samlRuntime.strategy(saml, step === 'login' ? 'login' : 'acs', browser, body) };
+    }
+    if (step === 'saml_acs' || step === 'saml_metadata')
+      throw new SsoLoginError('unknown_customer', 404, `no SAML connection for customer "${customerId}"`, customerId);
+    const config = runtime.configOf(customerId, records);
+    return { ok: true, customerId, kind: 'passport', strategy: await runtime.routeStrategy(config, step === 'callback' ? req : undefined) };
   } catch (error) {
     if (error instanceof ScimSsoConfigError || error instanceof URIError) {
-      return { ok: false, customerId, error: new SsoLoginError('unknown_customer', 404, `no OIDC client for customer "${customerId.slice(0, 200)}"`, null) };
+      return { ok: false, customerId, error: new SsoLoginError('unknown_customer', 404, `no SSO connection for customer "${customerId.slice(0, 200)}"`, null) };
     }
     return { ok: false, customerId, error };
   }

@@ -15,7 +15,7 @@ import { Strategy, type StrategyOptionsWithRequest, type VerifyFunctionWithReque
 import { ScimSsoConfigError, SsoLoginError } from '../errors.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
 import { roleMappingOf } from '../roles/role-mapping.js';
-import type { Store, StoredOidcClient } from '../store/store.js';
+import type { CustomerRecords, Store, StoredOidcClient } from '../store/store.js';
 import { matchPolicyOf, refusal, runGuard, strategyOf, type CustomerConfig, type GuardResult } from './guard.js';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
 import { missingClaims, neededClaims, type Claims } from './identity.js';
@@ -152,12 +152,20 @@ export class OidcRuntime {
    * to the very next login step.
    */
   async load(customerId: string): Promise<CustomerConfig> {
-    let customer;
+    return this.configOf(customerId, await this.readCustomer(customerId));
+  }
+
+  /** The customer's records (SCIM connection, OIDC client or SAML connection, role mapping) in one round trip. */
+  async readCustomer(customerId: string): Promise<CustomerRecords> {
     try {
-      customer = await this.store.getCustomer(customerId);
+      return await this.store.getCustomer(customerId);
     } catch (error) {
       throw toLoginError(error, customerId) ?? error;
     }
+  }
+
+  /** The OIDC configuration in a customer's records; a customer without an OIDC client is a 404. */
+  configOf(customerId: string, customer: CustomerRecords): CustomerConfig {
     if (!customer.client) throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" has no OIDC client`, customerId);
     // An unknown stored strategy refuses both login steps (before the IdP is involved), not a fallback.
     strategyOf(customer.client);

@@ -11,6 +11,7 @@ import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
 import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
 import type { OidcRuntime } from '../guard/passport.js';
 import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
+import { readSamlForm } from '../guard/saml-form.js';
 import { gateSession, type GateOptions } from '../guard/session-gate.js';
 import type { ScimHandler } from '../scim/handler.js';
 import type { ScimResponse } from '../scim/http.js';
@@ -79,7 +80,7 @@ interface PassportContext {
   isAuthenticated?(): boolean;
 }
 
-/** `GET <prefix>/:customerId/login` and `GET <prefix>/:customerId/callback` for every customer. */
+/** `GET <prefix>/:customerId/login`, `GET …/callback` (OIDC), `POST …/saml/acs` and `GET …/saml/metadata` (SAML) for every customer. */
 export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOptions): Middleware {
   if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {
     throw new ScimSsoConfigError('invalid_argument', 'koaAuthRoutes: pass your KoaPassport instance as { passport }');
@@ -97,9 +98,24 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
   return async function scimSsoKoaAuth(ctx: Context, next: Next) {
     const route = matchLoginRoute(ctx.method, ctx.path, prefix);
     if (!route) return next();
-    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, ctx.req);
+    let body: unknown;
+    if (route.step === 'saml_acs') {
+      try {
+        body = await readSamlForm(ctx.req, (ctx.request as { body?: unknown }).body, null);
+      } catch (error) {
+        return fail(ctx, error, null);
+      }
+    }
+    const browser = { cookieHeader: ctx.get('cookie') || undefined, setCookie: (header: string) => ctx.append('Set-Cookie', header) };
+    const prepared = await prepareLoginStep(runtime, route.rawCustomerId, route.step, ctx.req, browser, body);
     if (!prepared.ok) return fail(ctx, prepared.error, prepared.customerId);
     const { customerId } = prepared;
+    if (prepared.kind === 'metadata') {
+      ctx.status = 200;
+      ctx.type = 'application/samlmetadata+xml';
+      ctx.body = prepared.xml;
+      return;
+    }
     // koa-passport hands a strategy instance to passport 0.6, which accepts one (as passport 0.7 does on Express).
     const strategy = Object.create(prepared.strategy) as object;
     if (route.step === 'login') {

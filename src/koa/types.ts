@@ -17,7 +17,7 @@ export interface KoaAuthRoutesOptions {
   failureRedirect?: string;
   /**
    * Path prefix of the routes, relative to where the middleware is mounted: `<prefix>/:customerId/login` and
-   * `/callback`. Default: '/sso' (the same on Express).
+   * `/callback` (OIDC), `/saml/acs` and `/saml/metadata` (SAML). Default: '/sso' (the same on Express).
    */
   prefix?: string;
 }

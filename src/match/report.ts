@@ -18,12 +18,13 @@ import { countFirst, countInOrder, keepAt, noExamples, type Examples } from './e
 import { rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
 import { SeqSet } from './seq-set.js';
 import {
-  MATCHING_STRATEGIES,
+  strategiesFor,
+  type SsoProtocol,
   lookupFor,
   matchesOf,
   type MatchIndex,
   type MatchPolicy,
-  type MatchingStrategy,
+  type SsoMatchingStrategy,
   type ScimCandidate,
   type SsoIdentity,
   type StoreLookup,
@@ -75,7 +76,7 @@ export interface AmbiguousExample {
  * users in creation order).
  */
 export interface StrategyEvaluation {
-  strategy: MatchingStrategy;
+  strategy: SsoMatchingStrategy;
   /** SSO users matching exactly one active SCIM user: they would be admitted. */
   admitted: Examples<MatchExample>;
   /** SSO users matching no active SCIM user but an inactive one: refused as `deactivated`. */
@@ -92,8 +93,8 @@ export interface StrategyEvaluation {
 
 export interface MatchingReport {
   customerId: string;
-  currentStrategy: MatchingStrategy | null;
-  recommendedStrategy: MatchingStrategy | null;
+  currentStrategy: SsoMatchingStrategy | null;
+  recommendedStrategy: SsoMatchingStrategy | null;
   /** Why the recommendation, in words. */
   reason: string;
   warnings: string[];
@@ -104,9 +105,11 @@ export interface MatchingReport {
 /** What the report is about: the customer and its OIDC client's settings. */
 export interface ReportContext {
   customerId: string;
-  currentStrategy: MatchingStrategy | null;
+  currentStrategy: SsoMatchingStrategy | null;
   idpType: string | null;
   subjectClaim: string | null;
+  /** The protocol of the customer's SSO connection: which strategies are evaluated. Default 'oidc'. */
+  protocol?: SsoProtocol;
   /** The client's matching policy (guard.ts matchPolicyOf), as the guard applies it. Default: {}. */
   policy?: MatchPolicy;
   /** The customer's role mapping (src/roles/role-mapping.ts): admitted examples show their roles. */
@@ -153,6 +156,7 @@ const identityOf = (u: StoredSsoUser): SsoIdentity => ({
   email: u.email,
   emailVerified: u.emailVerified,
   preferredUsername: u.preferredUsername,
+  samlAttribute: typeof u.claims.saml_attribute === 'string' ? u.claims.saml_attribute : null,
 });
 
 const summary = (u: StoredSsoUser): SsoUserSummary => ({
@@ -185,7 +189,7 @@ export function startReport(context: ReportContext): ReportTally {
     noDomain: 0,
     seen: new SeqSet(),
     crossingDomains: 0,
-    strategies: MATCHING_STRATEGIES.map((strategy) => ({
+    strategies: strategiesFor(context.protocol ?? 'oidc').map((strategy) => ({
       strategy,
       admitted: noExamples(),
       inactive: noExamples(),
@@ -327,7 +331,7 @@ export function tallyScimUsers(tally: ReportTally, seqs: number[], candidate: (i
 const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);
 
 /** The strategy that admits the most SSO users with no ambiguous match; ties keep the current one. */
-function recommend(tally: ReportTally, evaluations: StrategyEvaluation[]): { strategy: MatchingStrategy | null; reason: string } {
+function recommend(tally: ReportTally, evaluations: StrategyEvaluation[]): { strategy: SsoMatchingStrategy | null; reason: string } {
   const current = tally.context.currentStrategy;
   if (tally.ssoUsers === 0) {
     return { strategy: null, reason: 'No one has logged in through this OIDC client yet: there is no data to compare strategies on.' };
@@ -349,7 +353,7 @@ function recommend(tally: ReportTally, evaluations: StrategyEvaluation[]): { str
   return { strategy: best.strategy, reason: `${parts.join(' ')}.` };
 }
 
-function warningsFor(tally: ReportTally, recommended: MatchingStrategy | null): string[] {
+function warningsFor(tally: ReportTally, recommended: SsoMatchingStrategy | null): string[] {
   const { currentStrategy, idpType, subjectClaim, policy } = tally.context;
   const warnings: string[] = [];
   const crossing = tally.crossingDomains;

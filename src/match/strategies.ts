@@ -1,10 +1,11 @@
 /**
- * The five SCIM matching strategies (docs/design-decisions.md §Matching strategies, after PropelAuth's model): how the person
- * behind an OIDC login is found among the customer's SCIM users. Pure functions; the guard, the matching
- * report and the dashboard all use these, so they can never disagree.
+ * The SCIM matching strategies (docs/design-decisions.md §Matching strategies, after PropelAuth's model): how the person
+ * behind an OIDC or SAML login is found among the customer's SCIM users. Pure functions; the guard, the
+ * matching report and the dashboard all use these, so they can never disagree.
  */
 import { fold, foldsEmpty, localPart } from '../fold.js';
 
+/** The five strategies of an OIDC client. */
 export const MATCHING_STRATEGIES = [
   'OidcSubToScimUsername',
   'OidcSubToScimExternalId',
@@ -13,7 +14,29 @@ export const MATCHING_STRATEGIES = [
   'OidcPreferredUsernameToScimUsername',
 ] as const;
 
+/** The four strategies of a SAML connection (docs/saml.md §Matching). */
+export const SAML_MATCHING_STRATEGIES = [
+  'SamlNameIdToScimUsername',
+  'SamlNameIdToScimExternalId',
+  'SamlEmailToScimUsername',
+  'SamlAttributeToScimExternalId',
+] as const;
+
+/** An OIDC client's strategy. */
 export type MatchingStrategy = (typeof MATCHING_STRATEGIES)[number];
+/** A SAML connection's strategy. */
+export type SamlMatchingStrategy = (typeof SAML_MATCHING_STRATEGIES)[number];
+/** Any connection's strategy. */
+export type SsoMatchingStrategy = MatchingStrategy | SamlMatchingStrategy;
+
+/** Every strategy, OIDC then SAML. */
+export const SSO_MATCHING_STRATEGIES: readonly SsoMatchingStrategy[] = [...MATCHING_STRATEGIES, ...SAML_MATCHING_STRATEGIES];
+
+/** Which protocol's logins a strategy reads. */
+export type SsoProtocol = 'oidc' | 'saml';
+
+/** The strategies a connection of this protocol can use. */
+export const strategiesFor = (protocol: SsoProtocol): readonly SsoMatchingStrategy[] => (protocol === 'saml' ? SAML_MATCHING_STRATEGIES : MATCHING_STRATEGIES);
 
 /** What the guard knows about the person logging in, from validated OIDC claims. */
 export interface SsoIdentity {
@@ -26,6 +49,8 @@ export interface SsoIdentity {
    */
   emailVerified: boolean | null;
   preferredUsername: string | null;
+  /** SAML only: the value of the connection's match attribute (SamlAttributeToScimExternalId), else null or absent. */
+  samlAttribute?: string | null;
 }
 
 /** The parts of a SCIM user that matching looks at. */
@@ -69,7 +94,7 @@ function usableEmail(identity: SsoIdentity, policy: MatchPolicy): string | null 
  * The single index lookup that finds every SCIM user a strategy could match, or null when the SSO user
  * lacks the claim the strategy needs (then nothing can match).
  */
-export function lookupFor(strategy: MatchingStrategy, identity: SsoIdentity, policy: MatchPolicy = {}): StoreLookup | null {
+export function lookupFor(strategy: SsoMatchingStrategy, identity: SsoIdentity, policy: MatchPolicy = {}): StoreLookup | null {
   switch (strategy) {
     case 'OidcSubToScimUsername':
       return present(identity.subject) ? { index: 'userName', value: fold(identity.subject) } : null;
@@ -86,6 +111,17 @@ export function lookupFor(strategy: MatchingStrategy, identity: SsoIdentity, pol
     }
     case 'OidcPreferredUsernameToScimUsername':
       return present(identity.preferredUsername) ? { index: 'userName', value: fold(identity.preferredUsername) } : null;
+    // SAML: the subject is the NameID; a signed assertion vouches for its attributes (no email_verified).
+    case 'SamlNameIdToScimUsername':
+      return present(identity.subject) ? { index: 'userName', value: fold(identity.subject) } : null;
+    case 'SamlNameIdToScimExternalId':
+      return present(identity.subject) ? { index: 'externalId', value: identity.subject } : null;
+    case 'SamlEmailToScimUsername':
+      return present(identity.email) ? { index: 'userName', value: fold(identity.email) } : null;
+    case 'SamlAttributeToScimExternalId': {
+      const value = identity.samlAttribute ?? null;
+      return present(value) ? { index: 'externalId', value } : null;
+    }
   }
 }
 
@@ -102,7 +138,7 @@ export function indexValueOf(index: MatchIndex, user: ScimCandidate): string | n
 }
 
 /** Whether one SCIM user matches an SSO identity under a strategy. */
-export function matches(strategy: MatchingStrategy, identity: SsoIdentity, user: ScimCandidate, policy: MatchPolicy = {}): boolean {
+export function matches(strategy: SsoMatchingStrategy, identity: SsoIdentity, user: ScimCandidate, policy: MatchPolicy = {}): boolean {
   const lookup = lookupFor(strategy, identity, policy);
   return lookup !== null && indexValueOf(lookup.index, user) === lookup.value;
 }
@@ -115,9 +151,18 @@ export function matchesOf<C extends ScimCandidate>(lookup: StoreLookup | null, u
 }
 
 /** All SCIM users an identity matches under a strategy (more than one means ambiguous). */
-export function findMatches<C extends ScimCandidate>(strategy: MatchingStrategy, identity: SsoIdentity, users: Iterable<C>, policy: MatchPolicy = {}): C[] {
+export function findMatches<C extends ScimCandidate>(strategy: SsoMatchingStrategy, identity: SsoIdentity, users: Iterable<C>, policy: MatchPolicy = {}): C[] {
   return matchesOf(lookupFor(strategy, identity, policy), users);
 }
 
+/** Whether `value` is an OIDC strategy. */
 export const isMatchingStrategy = (value: unknown): value is MatchingStrategy =>
   typeof value === 'string' && (MATCHING_STRATEGIES as readonly string[]).includes(value);
+
+/** Whether `value` is a SAML strategy. */
+export const isSamlMatchingStrategy = (value: unknown): value is SamlMatchingStrategy =>
+  typeof value === 'string' && (SAML_MATCHING_STRATEGIES as readonly string[]).includes(value);
+
+/** Whether `value` is a strategy of either protocol. */
+export const isSsoMatchingStrategy = (value: unknown): value is SsoMatchingStrategy =>
+  typeof value === 'string' && (SSO_MATCHING_STRATEGIES as readonly string[]).includes(value);

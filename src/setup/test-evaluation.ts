@@ -6,7 +6,7 @@
 import { compareStrategies } from '../dashboard/compare-data.js';
 import { candidateOf, matchPolicyOf } from '../guard/guard.js';
 import { identityOf, type Claims } from '../guard/identity.js';
-import type { MatchingStrategy, SsoIdentity } from '../match/strategies.js';
+import { MATCHING_STRATEGIES, type MatchingStrategy, type SsoIdentity } from '../match/strategies.js';
 import type { Store, StoredOidcClient } from '../store/store.js';
 import { testLoginHints } from './hints.js';
 import type { SetupIdp } from './idp-steps.js';
@@ -30,8 +30,13 @@ export async function evaluateTestLogin(
 ): Promise<TestEvaluation> {
   const identity = identityOf(claims, client.subjectClaim);
   const seen = new Map<string, ReturnType<typeof candidateOf>>();
-  const comparisons = await compareStrategies(store, connectionId, identity, matchPolicyOf(client, requireVerifiedEmail), (users) =>
-    users.map((u) => seen.get(u.id) ?? seen.set(u.id, candidateOf(u)).get(u.id)!),
+  const comparisons = await compareStrategies(
+    store,
+    connectionId,
+    identity,
+    matchPolicyOf(client, requireVerifiedEmail),
+    (users) => users.map((u) => seen.get(u.id) ?? seen.set(u.id, candidateOf(u)).get(u.id)!),
+    MATCHING_STRATEGIES,
   );
   const rows: TestRow[] = comparisons.map((c) => ({
     strategy: c.strategy,

@@ -3,7 +3,17 @@
  * JSON text, like the Redis store keeps them, so both stores copy (and reject) exactly the same data.
  */
 import { bySeenDescending } from '../seen-order.js';
-import { checkOidcClient, checkSsoUser, earlierTimestamp, isSsoSubject, parseOidcClient, parseSsoUser, type OidcMethods } from './sso-records.js';
+import {
+  checkOidcClient,
+  checkSamlConnection,
+  checkSsoUser,
+  earlierTimestamp,
+  isSsoSubject,
+  parseOidcClient,
+  parseSamlConnection,
+  parseSsoUser,
+  type OidcMethods,
+} from './sso-records.js';
 import { assertCursor, assertPaging, assertStoreId, type StoredSsoUser } from './store.js';
 
 /** One SSO user as kept: firstSeenAt apart (the store picks it), lastSeenAt apart (the order), the rest as JSON. */
@@ -29,6 +39,8 @@ const toUser = (e: SsoEntry): StoredSsoUser => parseSsoUser(e.firstSeenAt, e.jso
 export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): OidcMethods {
   /** customerId → the client as JSON. */
   const clients = new Map<string, string>();
+  /** customerId → the SAML connection as JSON (a customer is in `clients` or here, never both). */
+  const samls = new Map<string, string>();
   /** customerId → its SSO users. */
   const ssoUsers = new Map<string, SsoSpace>();
 
@@ -42,6 +54,7 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): 
     async createOidcClient(client) {
       const record = checkOidcClient(client);
       if (clients.has(record.customerId)) return 'exists';
+      if (samls.has(record.customerId)) return 'other_protocol';
       clients.set(record.customerId, JSON.stringify(record));
       return 'created';
     },
@@ -68,7 +81,36 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): 
     },
 
     async listCustomers() {
-      return [...new Set([...connectionCustomers(), ...clients.keys()])].sort();
+      return [...new Set([...connectionCustomers(), ...clients.keys(), ...samls.keys()])].sort();
+    },
+
+    async createSamlConnection(connection) {
+      const record = checkSamlConnection(connection);
+      if (samls.has(record.customerId)) return 'exists';
+      if (clients.has(record.customerId)) return 'other_protocol';
+      samls.set(record.customerId, JSON.stringify(record));
+      return 'created';
+    },
+
+    async getSamlConnection(customerId) {
+      assertStoreId('customerId', customerId);
+      const json = samls.get(customerId);
+      return json === undefined ? null : parseSamlConnection(json);
+    },
+
+    async replaceSamlConnection(connection, expectedUpdatedAt) {
+      const record = checkSamlConnection(connection);
+      const current = samls.get(record.customerId);
+      if (current === undefined) return false;
+      if (expectedUpdatedAt !== undefined && parseSamlConnection(current).updatedAt !== expectedUpdatedAt) return false;
+      samls.set(record.customerId, JSON.stringify(record));
+      return true;
+    },
+
+    async deleteSamlConnection(customerId) {
+      assertStoreId('customerId', customerId);
+      ssoUsers.delete(customerId);
+      return samls.delete(customerId);
     },
 
     async recordSsoUser(customerId, user) {

@@ -43,6 +43,7 @@ import {
   recordLoginInSteps,
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
+import { memorySamlCache } from './memory-saml-cache.js';
 import { OrderedIndex } from './ordered-index.js';
 import { assertEventLimit, checkWriteEvents, resolveEventLogOptions, type EventLogOptions, type WriteEvents } from './event-log.js';
 import { MemoryEventLog, type MemberDelta } from './memory-events.js';
@@ -409,12 +410,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     },
 
     async getCustomer(customerId) {
-      const [connection, client, roleMapping] = await Promise.all([
+      const [connection, client, saml, roleMapping] = await Promise.all([
         this.getConnectionByCustomer(customerId),
         this.getOidcClient(customerId),
+        this.getSamlConnection(customerId),
         this.getRoleMapping(customerId),
       ]);
-      return { connection, client, roleMapping };
+      return { connection, client, saml, roleMapping };
     },
 
     async getRoleMapping(customerId) {
@@ -752,6 +754,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     },
 
     ...memoryOidcMethods(() => byCustomer.keys()),
+    ...memorySamlCache({ now }),
     ...consumers.methods,
     ...memorySetupGrants(now),
 

@@ -5,7 +5,9 @@
  *   <p>sso:{s:<customerId>}:users    HASH    subject -> `<firstSeenAt>\n<JSON of the other fields>`
  *   <p>sso:{s:<customerId>}:seen     ZSET    subject, scored by seenScore(lastSeenAt) (src/seen-order.ts):
  *                                           the order of SSO user pages, kept by every write of the hash
- *   <p>customers                     SET     customer ids with a SCIM connection or an OIDC client
+ *   <p>saml:{<customerId>}           STRING  the customer's SAML connection (JSON); a customer has this or
+ *                                           an OIDC client, never both: one script checks the other key
+ *   <p>customers                     SET     customer ids with a SCIM connection, an OIDC client or a SAML connection
  *
  * The two SSO keys carry the tag `{s:<customerId>}` (one Cluster slot): the scripts that write both are
  * legal on a Cluster. Every other command here touches one key. SSO users recorded before `seen` existed
@@ -15,8 +17,28 @@
 import type { Cluster, Redis } from 'ioredis';
 import { defineScripts } from './redis-commands.js';
 import { bySeenDescending, seenScore } from '../seen-order.js';
-import { checkOidcClient, checkSsoUser, isSsoSubject, parseOidcClient, parseSsoUser, type OidcMethods } from './sso-records.js';
+import {
+  checkOidcClient,
+  checkSamlConnection,
+  checkSsoUser,
+  isSsoSubject,
+  parseOidcClient,
+  parseSamlConnection,
+  parseSsoUser,
+  type OidcMethods,
+} from './sso-records.js';
 import { assertCursor, assertPaging, assertStoreId, type StoredSsoUser } from './store.js';
+
+/**
+ * Creates an SSO connection record (KEYS[1]) unless it exists (reply 0) or the customer's record of the
+ * other protocol (KEYS[2], same hash tag) exists (reply 2); reply 1 when created. ARGV[1]: the JSON.
+ */
+export const CREATE_SSO_RECORD = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`;
 
 /**
  * Replaces an OIDC client (KEYS[1]; ARGV: new JSON, expected updatedAt or '') only if it exists and, when
@@ -110,6 +132,7 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
   methods: OidcMethods;
   customers: CustomerSet;
   oidcKey: (customerId: string) => string;
+  samlKey: (customerId: string) => string;
   ssoKey: (customerId: string) => string;
   seenKey: (customerId: string) => string;
 } {
@@ -118,11 +141,13 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
   const run = defineScripts(client, {
     recordSso: { lua: RECORD_SSO_USER, keys: 2, readOnly: false },
     replaceOidc: { lua: REPLACE_OIDC_CLIENT, keys: 1, readOnly: false },
+    createSso: { lua: CREATE_SSO_RECORD, keys: 2, readOnly: false },
     ssoPage: { lua: SSO_PAGE, keys: 2, readOnly: true },
   });
   const customersKey = `${prefix}customers`;
   // Same hash tag as the customer key (redis.ts): one MGET reads both, even on a cluster.
   const oidcKey = (customerId: string): string => `${prefix}oidc:{${customerId}}`;
+  const samlKey = (customerId: string): string => `${prefix}saml:{${customerId}}`;
   const ssoKey = (customerId: string): string => `${prefix}sso:{s:${customerId}}:users`;
   const seenKey = (customerId: string): string => `${prefix}sso:{s:${customerId}}:seen`;
 
@@ -136,8 +161,12 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
     },
     async release(customerId) {
       await redis.srem(customersKey, customerId);
-      const [conn, oidc] = await Promise.all([redis.exists(customerKey(customerId)), redis.exists(oidcKey(customerId))]);
-      if (conn + oidc > 0) await redis.sadd(customersKey, customerId);
+      const [conn, oidc, saml] = await Promise.all([
+        redis.exists(customerKey(customerId)),
+        redis.exists(oidcKey(customerId)),
+        redis.exists(samlKey(customerId)),
+      ]);
+      if (conn + oidc + saml > 0) await redis.sadd(customersKey, customerId);
     },
   };
 
@@ -182,9 +211,36 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
   const methods: OidcMethods = {
     async createOidcClient(input) {
       const client = checkOidcClient(input);
-      if ((await redis.set(oidcKey(client.customerId), JSON.stringify(client), 'NX')) === null) return 'exists';
+      const created = Number(await run('createSso', oidcKey(client.customerId), samlKey(client.customerId), JSON.stringify(client)));
+      if (created !== 1) return created === 2 ? 'other_protocol' : 'exists';
       await customers.add(client.customerId);
       return 'created';
+    },
+
+    async createSamlConnection(input) {
+      const record = checkSamlConnection(input);
+      const created = Number(await run('createSso', samlKey(record.customerId), oidcKey(record.customerId), JSON.stringify(record)));
+      if (created !== 1) return created === 2 ? 'other_protocol' : 'exists';
+      await customers.add(record.customerId);
+      return 'created';
+    },
+
+    async getSamlConnection(customerId) {
+      assertStoreId('customerId', customerId);
+      const raw = await redis.get(samlKey(customerId));
+      return raw === null ? null : parseSamlConnection(raw);
+    },
+
+    async replaceSamlConnection(input, expectedUpdatedAt) {
+      const record = checkSamlConnection(input);
+      return Number(await run('replaceOidc', samlKey(record.customerId), JSON.stringify(record), expectedUpdatedAt ?? '')) === 1;
+    },
+
+    async deleteSamlConnection(customerId) {
+      assertStoreId('customerId', customerId);
+      const [removed] = await Promise.all([redis.del(samlKey(customerId)), redis.unlink(ssoKey(customerId), seenKey(customerId))]);
+      await customers.release(customerId);
+      return removed === 1;
     },
 
     async getOidcClient(customerId) {
@@ -261,5 +317,5 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
       return raw === null ? null : parseStored(raw);
     },
   };
-  return { methods, customers, oidcKey, ssoKey, seenKey };
+  return { methods, customers, oidcKey, samlKey, ssoKey, seenKey };
 }

@@ -54,8 +54,9 @@ import { KIND_CODE, outcome, parseMembers, parseRawRow, parseResource, sortArgs,
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
+import { redisSamlCache } from './redis-saml-cache.js';
 import { seenScore } from '../seen-order.js';
-import { checkSsoUser, parseOidcClient } from './sso-records.js';
+import { checkSsoUser, parseOidcClient, parseSamlConnection } from './sso-records.js';
 import * as lua from './redis-scripts.js';
 import { checkWriteEvents, resolveEventLogOptions, type EventLogOptions } from './event-log.js';
 import { eventArgs, readEventPage } from './redis-events.js';
@@ -401,10 +402,16 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     async getCustomer(customerId) {
       assertStoreId('customerId', customerId);
-      const [connection, client, roles] = await redis.mget(customerKey(customerId), oidc.oidcKey(customerId), rolesKey(customerId));
+      const [connection, client, saml, roles] = await redis.mget(
+        customerKey(customerId),
+        oidc.oidcKey(customerId),
+        oidc.samlKey(customerId),
+        rolesKey(customerId),
+      );
       return {
         connection: connection == null ? null : parseRevision(connection).record,
         client: client == null ? null : parseOidcClient(client),
+        saml: saml == null ? null : parseSamlConnection(saml),
         roleMapping: roles == null ? null : parseRoleMapping(roles),
       };
     },
@@ -755,6 +762,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     ...oidc.methods,
+    ...redisSamlCache(client, prefix),
     ...consumers.methods,
     ...redisSetupGrants(client, prefix, now),
 

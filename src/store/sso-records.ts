@@ -3,7 +3,7 @@
  * accept, store and return exactly the same thing. Both records travel as JSON text inside the stores: what
  * comes out is always a fresh copy, never an object a caller could use to change the store.
  */
-import { assertStoreId, type IdpType, type Store, type StoredOidcClient, type StoredSsoUser } from './store.js';
+import { assertStoreId, type IdpType, type SamlSignedPart, type Store, type StoredOidcClient, type StoredSamlConnection, type StoredSsoUser } from './store.js';
 
 /** The Store methods about OIDC clients, SSO users and customers (memory-oidc.ts, redis-oidc.ts). */
 export type OidcMethods = Pick<
@@ -13,6 +13,10 @@ export type OidcMethods = Pick<
   | 'replaceOidcClient'
   | 'deleteOidcClient'
   | 'listCustomers'
+  | 'createSamlConnection'
+  | 'getSamlConnection'
+  | 'replaceSamlConnection'
+  | 'deleteSamlConnection'
   | 'recordSsoUser'
   | 'listSsoUsers'
   | 'listSsoUserPage'
@@ -88,6 +92,41 @@ export function checkOidcClient(c: StoredOidcClient): StoredOidcClient {
     createdAt: str('createdAt', c.createdAt),
     updatedAt: str('updatedAt', c.updatedAt),
   };
+}
+
+const SIGNED_PARTS: readonly SamlSignedPart[] = ['assertion', 'response', 'both'];
+
+/** Validates a SAML connection and returns a copy with exactly the contract's fields, in a fixed order. */
+export function checkSamlConnection(c: StoredSamlConnection): StoredSamlConnection {
+  assertStoreId('customerId', c.customerId);
+  if (!Array.isArray(c.idpCerts) || c.idpCerts.length < 1 || c.idpCerts.length > 3 || !c.idpCerts.every((cert) => typeof cert === 'string')) {
+    throw new TypeError('idpCerts must be an array of 1 to 3 strings');
+  }
+  if (!Number.isSafeInteger(c.clockSkewSeconds) || c.clockSkewSeconds < 0 || c.clockSkewSeconds > 300) {
+    throw new TypeError('clockSkewSeconds must be an integer from 0 to 300');
+  }
+  return {
+    samlConnectionId: str('samlConnectionId', c.samlConnectionId),
+    customerId: c.customerId,
+    idpType: oneOf('idpType', c.idpType, IDP_TYPES),
+    idpEntityId: str('idpEntityId', c.idpEntityId),
+    entryPoint: str('entryPoint', c.entryPoint),
+    idpCerts: [...c.idpCerts],
+    spEntityId: str('spEntityId', c.spEntityId),
+    acsUrl: str('acsUrl', c.acsUrl),
+    matchingStrategy: str('matchingStrategy', c.matchingStrategy),
+    matchAttribute: str('matchAttribute', c.matchAttribute),
+    emailAttribute: str('emailAttribute', c.emailAttribute),
+    signed: oneOf('signed', c.signed, SIGNED_PARTS),
+    clockSkewSeconds: c.clockSkewSeconds,
+    createdAt: str('createdAt', c.createdAt),
+    updatedAt: str('updatedAt', c.updatedAt),
+  };
+}
+
+/** Reads a SAML connection back from the JSON text a store holds. */
+export function parseSamlConnection(json: string): StoredSamlConnection {
+  return JSON.parse(json) as StoredSamlConnection;
 }
 
 /** Reads an OIDC client back from the JSON text a store holds. */

@@ -363,10 +363,47 @@ export interface StoredRoleMapping {
   updatedAt: string;
 }
 
+/** Which parts of a SAML response must carry a valid IdP signature (src/saml-connections.ts). */
+export type SamlSignedPart = 'assertion' | 'response' | 'both';
+
+/**
+ * A SAML connection: the customer's SSO connection when its IdP speaks SAML 2.0 instead of OIDC (one or the
+ * other per customer). The IdP's settings are stored resolved (metadata already read), so a login needs no
+ * fetch. docs/saml.md.
+ */
+export interface StoredSamlConnection {
+  samlConnectionId: string;
+  customerId: string;
+  idpType: IdpType;
+  /** The IdP's entity ID: the `Issuer` its responses must carry. */
+  idpEntityId: string;
+  /** The IdP's single sign-on URL (HTTP-Redirect binding). */
+  entryPoint: string;
+  /** The IdP's signing certificates (PEM or base64 DER), 1 to 3: two at once while the IdP rotates. */
+  idpCerts: string[];
+  /** This app's entity ID for the customer: the audience the assertions must name. */
+  spEntityId: string;
+  /** This app's assertion consumer service URL for the customer: the recipient and destination. */
+  acsUrl: string;
+  /** One of the SAML strategy names (match/strategies.ts). */
+  matchingStrategy: string;
+  /** The attribute SamlAttributeToScimExternalId reads (Entra: its object identifier claim). */
+  matchAttribute: string;
+  /** The attribute holding the email (SamlEmailToScimUsername). */
+  emailAttribute: string;
+  signed: SamlSignedPart;
+  /** Accepted clock skew when checking NotBefore and NotOnOrAfter, 0-300 s. */
+  clockSkewSeconds: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** What the login callback reads of a customer at every login (Store.getCustomer). */
 export interface CustomerRecords {
   connection: StoredConnection | null;
   client: StoredOidcClient | null;
+  /** The customer's SAML connection (never together with `client`). */
+  saml: StoredSamlConnection | null;
   roleMapping: StoredRoleMapping | null;
 }
 
@@ -562,8 +599,11 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    */
   findUsersForLoginBatch(connectionId: string, lookups: { attribute: string; value: string }[]): Promise<NumberedLoginLookup[]>;
 
-  /** Creates the customer's OIDC client; 'exists' when it already has one. */
-  createOidcClient(client: StoredOidcClient): Promise<'created' | 'exists'>;
+  /**
+   * Creates the customer's OIDC client; 'exists' when it already has one, 'other_protocol' when it has a
+   * SAML connection (one SSO connection per customer). Atomic.
+   */
+  createOidcClient(client: StoredOidcClient): Promise<'created' | 'exists' | 'other_protocol'>;
   getOidcClient(customerId: string): Promise<StoredOidcClient | null>;
   /**
    * Replaces the customer's OIDC client; false when it has none or, given `expectedUpdatedAt`, when the
@@ -572,8 +612,32 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   replaceOidcClient(client: StoredOidcClient, expectedUpdatedAt?: string): Promise<boolean>;
   /** Deletes the customer's OIDC client and its recorded SSO users; false when it had none. */
   deleteOidcClient(customerId: string): Promise<boolean>;
-  /** Every customer id with a SCIM connection or an OIDC client (admin pages; not on request paths). */
+  /** Every customer id with a SCIM connection, an OIDC client or a SAML connection (admin pages; not on request paths). */
   listCustomers(): Promise<string[]>;
+
+  /** Creates the customer's SAML connection; 'exists' when it has one, 'other_protocol' when it has an OIDC client. Atomic. */
+  createSamlConnection(connection: StoredSamlConnection): Promise<'created' | 'exists' | 'other_protocol'>;
+  getSamlConnection(customerId: string): Promise<StoredSamlConnection | null>;
+  /** Replaces the customer's SAML connection, as replaceOidcClient does (compare-and-set on `updatedAt`). */
+  replaceSamlConnection(connection: StoredSamlConnection, expectedUpdatedAt?: string): Promise<boolean>;
+  /** Deletes the customer's SAML connection and its recorded SSO users; false when it had none. */
+  deleteSamlConnection(customerId: string): Promise<boolean>;
+  /**
+   * Remembers a SAML AuthnRequest ID the customer's login step sent, with a short value (its issue
+   * instant), for `ttlMs` (at most {@link MAX_SAML_CACHE_TTL_MS}), so that any instance can check the
+   * response's `InResponseTo`.
+   */
+  saveSamlRequest(customerId: string, requestId: string, value: string, ttlMs: number): Promise<void>;
+  /** The value saved with this request ID of the customer, or null when unknown, expired or used. */
+  getSamlRequest(customerId: string, requestId: string): Promise<string | null>;
+  /** Forgets a request ID (its response was taken, or refused). */
+  deleteSamlRequest(customerId: string, requestId: string): Promise<void>;
+  /**
+   * Remembers a validated assertion's ID for `ttlMs` (until its NotOnOrAfter, at most
+   * {@link MAX_SAML_CACHE_TTL_MS}): true the first time, false when the ID is already remembered (a replay),
+   * atomically across instances.
+   */
+  rememberSamlAssertion(customerId: string, assertionId: string, ttlMs: number): Promise<boolean>;
 
   /**
    * Records a login attempt: inserts or updates the SSO user with this subject (keeping `firstSeenAt`).
@@ -608,6 +672,21 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
 
   /** Releases what the store holds (not the app's Redis client). */
   close?(): Promise<void>;
+}
+
+/** The longest a SAML request or assertion ID stays remembered (a day). */
+export const MAX_SAML_CACHE_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Checks the arguments of the SAML request and assertion caches (ids are key names on Redis). */
+export function assertSamlCacheArgs(customerId: string, id: string, ttlMs?: number, value?: string): void {
+  assertStoreId('customerId', customerId);
+  assertStoreId('SAML message id', id);
+  if (value !== undefined && (typeof value !== 'string' || value.length > 100 || /\p{Cc}/u.test(value))) {
+    throw new TypeError('a SAML request value is at most 100 characters without control characters');
+  }
+  if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_SAML_CACHE_TTL_MS)) {
+    throw new TypeError(`ttlMs must be an integer from 1 to ${MAX_SAML_CACHE_TTL_MS}`);
+  }
 }
 
 /** The longest connection, customer or resource id (and token hash, attribute name) the stores accept. */

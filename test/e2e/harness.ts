@@ -297,6 +297,8 @@ export interface LoginHarness {
   startLogin(browser: Browser, customerId: string, sub?: string, instance?: number): Promise<string>;
   /** `GET /me` on an instance. */
   me(browser: Browser, instance?: number): Promise<HttpResult>;
+  /** A SCIM client with `token`, talking to instance `n` (for customers made without `customer()`). */
+  scim(token: string, instance?: number): ScimClient;
   /** Adds a request observer on every instance; returns a function that removes it. */
   observe(observer: (req: IncomingMessage, res: ServerResponse, instance: number) => void): () => void;
   /** Responses with status 500 (or any 5xx other than 503), and errors scim-sso reported as unexpected. */
@@ -514,6 +516,7 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
     login,
     startLogin,
     me,
+    scim: (token, n = 0) => scimClient(token, n),
     observe(observer) {
       observers.add(observer);
       return () => void observers.delete(observer);

@@ -11,6 +11,7 @@ import type {
   StoredConnection,
   StoredMember,
   StoredOidcClient,
+  StoredSamlConnection,
   StoredSsoUser,
   TombstoneOptions,
 } from '../../src/store/store.js';
@@ -77,6 +78,28 @@ export function makeOidcClient(customerId: string, overrides: Partial<StoredOidc
     subjectClaim: 'sub',
     claimsSource: 'auto',
     scopes: ['openid', 'email', 'profile'],
+    createdAt: '2024-01-01T00:00:00.000Z',
+    updatedAt: '2024-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** A SAML connection of `customerId` (its certificate is an opaque string to the store). */
+export function makeSamlConnection(customerId: string, overrides: Partial<StoredSamlConnection> = {}): StoredSamlConnection {
+  return {
+    samlConnectionId: `saml-${randomUUID()}`,
+    customerId,
+    idpType: 'MicrosoftEntra',
+    idpEntityId: 'https://sts.windows.net/tenant/',
+    entryPoint: 'https://login.microsoftonline.com/tenant/saml2',
+    idpCerts: ['-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'],
+    spEntityId: 'https://app.example.com/sso/acme/saml/metadata',
+    acsUrl: 'https://app.example.com/sso/acme/saml/acs',
+    matchingStrategy: 'SamlAttributeToScimExternalId',
+    matchAttribute: 'http://schemas.microsoft.com/identity/claims/objectidentifier',
+    emailAttribute: 'email',
+    signed: 'assertion',
+    clockSkewSeconds: 60,
     createdAt: '2024-01-01T00:00:00.000Z',
     updatedAt: '2024-01-01T00:00:00.000Z',
     ...overrides,
@@ -1281,7 +1304,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.getRoleMapping(other)).toBeNull();
         const client = makeOidcClient(conn.customerId);
         await store.createOidcClient(client);
-        expect(await store.getCustomer(conn.customerId)).toEqual({ connection: conn, client, roleMapping: first });
+        expect(await store.getCustomer(conn.customerId)).toEqual({ connection: conn, client, saml: null, roleMapping: first });
         const second = { json: '{"rules":[{"groupId":"g","roles":["admin"]}],"defaultRoles":[]}', updatedAt: '2026-01-02T00:00:00.000Z' };
         await store.setRoleMapping(conn.customerId, second);
         expect(await store.getRoleMapping(conn.customerId)).toEqual(second);
@@ -1424,6 +1447,104 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           await expect(store.createOidcClient(makeOidcClient(conn.customerId, overrides))).rejects.toThrow(TypeError);
         }
         expect(await store.getOidcClient(conn.customerId)).toBeNull();
+      });
+    });
+
+    describe('SAML connections', () => {
+      it('creates one SAML connection per customer, and getCustomer returns it', async () => {
+        const saml = makeSamlConnection(conn.customerId);
+        expect(await store.getSamlConnection(conn.customerId)).toBeNull();
+        expect(await store.createSamlConnection(saml)).toBe('created');
+        expect(await store.getSamlConnection(conn.customerId)).toEqual(saml);
+        expect(await store.createSamlConnection(makeSamlConnection(conn.customerId, { entryPoint: 'https://other.test/sso' }))).toBe('exists');
+        expect(await store.getCustomer(conn.customerId)).toEqual({ connection: conn, client: null, saml, roleMapping: null });
+        expect(await store.listCustomers()).toContain(conn.customerId);
+      });
+
+      it('keeps one SSO connection per customer: a SAML connection and an OIDC client exclude each other', async () => {
+        const samlFirst = `cust-${randomUUID()}`;
+        expect(await store.createSamlConnection(makeSamlConnection(samlFirst))).toBe('created');
+        expect(await store.createOidcClient(makeOidcClient(samlFirst))).toBe('other_protocol');
+        expect(await store.getOidcClient(samlFirst)).toBeNull();
+        const oidcFirst = `cust-${randomUUID()}`;
+        expect(await store.createOidcClient(makeOidcClient(oidcFirst))).toBe('created');
+        expect(await store.createSamlConnection(makeSamlConnection(oidcFirst))).toBe('other_protocol');
+        expect(await store.getSamlConnection(oidcFirst)).toBeNull();
+        // Concurrent creates of both kinds: exactly one wins.
+        const raced = `cust-${randomUUID()}`;
+        const results = await Promise.all([store.createOidcClient(makeOidcClient(raced)), store.createSamlConnection(makeSamlConnection(raced))]);
+        expect(results.filter((r) => r === 'created')).toHaveLength(1);
+        expect(results.filter((r) => r === 'other_protocol')).toHaveLength(1);
+      });
+
+      it('replaces with compare-and-set on updatedAt, and deletes with the SSO users', async () => {
+        const saml = makeSamlConnection(conn.customerId);
+        expect(await store.replaceSamlConnection(saml)).toBe(false);
+        await store.createSamlConnection(saml);
+        const next = { ...saml, idpCerts: [...saml.idpCerts, 'second'], updatedAt: '2024-02-01T00:00:00.000Z' };
+        expect(await store.replaceSamlConnection(next, 'stale')).toBe(false);
+        expect(await store.getSamlConnection(conn.customerId)).toEqual(saml);
+        expect(await store.replaceSamlConnection(next, saml.updatedAt)).toBe(true);
+        expect(await store.getSamlConnection(conn.customerId)).toEqual(next);
+        await store.recordSsoUser(conn.customerId, makeSsoUser('ann', '2024-01-01T00:00:00.000Z'));
+        expect(await store.deleteSamlConnection(conn.customerId)).toBe(true);
+        expect(await store.getSamlConnection(conn.customerId)).toBeNull();
+        expect(await store.listSsoUsers(conn.customerId)).toEqual([]);
+        expect(await store.deleteSamlConnection(conn.customerId)).toBe(false);
+        expect(await store.getConnectionByCustomer(conn.customerId)).toEqual(conn);
+        // The customer is free for an OIDC client again.
+        expect(await store.createOidcClient(makeOidcClient(conn.customerId))).toBe('created');
+      });
+
+      it('refuses malformed records and ids, storing nothing', async () => {
+        const customerId = `cust-${randomUUID()}`;
+        await expect(store.createSamlConnection(makeSamlConnection(customerId, { idpCerts: [] }))).rejects.toThrow(TypeError);
+        await expect(store.createSamlConnection(makeSamlConnection(customerId, { idpCerts: ['a', 'b', 'c', 'd'] }))).rejects.toThrow(TypeError);
+        await expect(store.createSamlConnection(makeSamlConnection(customerId, { clockSkewSeconds: 301 }))).rejects.toThrow(TypeError);
+        await expect(store.createSamlConnection(makeSamlConnection(customerId, { signed: 'none' as never }))).rejects.toThrow(TypeError);
+        await expect(store.createSamlConnection(makeSamlConnection('bad id {x}'))).rejects.toThrow(TypeError);
+        expect(await store.getSamlConnection(customerId)).toBeNull();
+      });
+    });
+
+    describe('SAML request and assertion caches', () => {
+      it('keeps a request ID per customer until it is deleted', async () => {
+        const other = `cust-${randomUUID()}`;
+        await store.saveSamlRequest(conn.customerId, '_req1', '2026-01-01T00:00:00.000Z', 60_000);
+        expect(await store.getSamlRequest(conn.customerId, '_req1')).toBe('2026-01-01T00:00:00.000Z');
+        // Scoped by customer: the same ID means nothing at another customer.
+        expect(await store.getSamlRequest(other, '_req1')).toBeNull();
+        expect(await store.getSamlRequest(conn.customerId, '_unknown')).toBeNull();
+        await store.deleteSamlRequest(conn.customerId, '_req1');
+        expect(await store.getSamlRequest(conn.customerId, '_req1')).toBeNull();
+      });
+
+      it('forgets a request ID after its time to live', async () => {
+        await store.saveSamlRequest(conn.customerId, '_short', 'v', 1);
+        expect(await store.saveSamlRequest(conn.customerId, '_long', 'v', 60_000)).toBeUndefined();
+        // The memory store follows the test clock; Redis expires by its own (PX): poll, no timing threshold.
+        clock.now += 10;
+        for (let i = 0; i < 1000 && (await store.getSamlRequest(conn.customerId, '_short')) !== null; i++) await new Promise((r) => setTimeout(r, 2));
+        expect(await store.getSamlRequest(conn.customerId, '_short')).toBeNull();
+        expect(await store.getSamlRequest(conn.customerId, '_long')).toBe('v');
+      });
+
+      it('remembers an assertion ID once: the second time is a replay, also when raced', async () => {
+        expect(await store.rememberSamlAssertion(conn.customerId, '_a1', 60_000)).toBe(true);
+        expect(await store.rememberSamlAssertion(conn.customerId, '_a1', 60_000)).toBe(false);
+        expect(await store.rememberSamlAssertion(`cust-${randomUUID()}`, '_a1', 60_000)).toBe(true);
+        const raced = await Promise.all(Array.from({ length: 10 }, () => store.rememberSamlAssertion(conn.customerId, '_a2', 60_000)));
+        expect(raced.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('refuses unbounded or malformed arguments', async () => {
+        await expect(store.saveSamlRequest(conn.customerId, '_r', 'v', 0)).rejects.toThrow(TypeError);
+        await expect(store.saveSamlRequest(conn.customerId, '_r', 'v', 24 * 60 * 60 * 1000 + 1)).rejects.toThrow(TypeError);
+        await expect(store.saveSamlRequest(conn.customerId, '_r', 'x'.repeat(101), 1000)).rejects.toThrow(TypeError);
+        await expect(store.saveSamlRequest(conn.customerId, 'x'.repeat(201), 'v', 1000)).rejects.toThrow(TypeError);
+        await expect(store.saveSamlRequest(conn.customerId, 'id with space', 'v', 1000)).rejects.toThrow(TypeError);
+        await expect(store.getSamlRequest('bad {id}', '_r')).rejects.toThrow(TypeError);
+        await expect(store.rememberSamlAssertion(conn.customerId, '_a', 1.5)).rejects.toThrow(TypeError);
       });
     });
 

@@ -1,0 +1,328 @@
+/**
+ * The guard behind SAML 2.0 logins (docs/saml.md). node-saml validates the response: the XML signature
+ * (of the assertion, the response or both, as the connection requires) against the IdP's certificates,
+ * a single assertion, NotBefore/NotOnOrAfter with the connection's clock skew, the audience, and
+ * `InResponseTo` against the request cache, which lives in the store (scoped by customer) so that any
+ * instance can take the response. This file adds what node-saml leaves out: the issuer, the recipient and
+ * the destination must be the connection's, and an assertion is taken once (its ID is remembered in the
+ * store until its NotOnOrAfter). Then the guard runs, as for OIDC.
+ *
+ * The login step and the ACS are passport strategies (plain objects with `authenticate`), so the adapters
+ * drive SAML logins exactly as OIDC ones.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash, randomBytes } from 'node:crypto';
+import { DOMParser } from '@xmldom/xmldom';
+import { SAML, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
+import { SsoLoginError } from '../errors.js';
+import type { Emit } from '../events.js';
+import { CACHE_LIMITS, Lru } from '../lru.js';
+import { roleMappingOf, type RoleMapping } from '../roles/role-mapping.js';
+import { isValidStoreId, MAX_SAML_CACHE_TTL_MS, type CustomerRecords, type Store, type StoredConnection, type StoredSamlConnection } from '../store/store.js';
+import { refusal, runGuard, strategyOf, type GuardResult, type GuardSettings } from './guard.js';
+import { logOutQuietly } from './passport.js';
+import { toLoginError } from './login-errors.js';
+import { samlClaims } from './saml-claims.js';
+
+/** How long a login step's AuthnRequest may be answered (10 minutes). */
+export const SAML_REQUEST_TTL_MS = 10 * 60 * 1000;
+/** The largest `SAMLResponse` (base64) the ACS reads; real responses are a few kB. */
+export const MAX_SAML_RESPONSE_CHARS = 256 * 1024;
+
+/** The AuthnRequest IDs this app makes: `_` and 40 hex digits. Anything else in an InResponseTo was never issued. */
+const REQUEST_ID = /^_[0-9a-f]{40}$/;
+
+/** Hands the ID node-saml generates for a request to the login step that asked for it (the instance is shared). */
+const requestIdSink = new AsyncLocalStorage<(id: string) => void>();
+
+function generateRequestId(): string {
+  const id = `_${randomBytes(20).toString('hex')}`;
+  requestIdSink.getStore()?.(id);
+  return id;
+}
+
+/** How the login step and the ACS reach the browser: its Cookie header, and a way to add a Set-Cookie. */
+export interface SamlBrowser {
+  cookieHeader: string | undefined;
+  setCookie(header: string): void;
+}
+
+/** The store key of a request's browser binding (beside node-saml's own entry for the request). */
+const bindingKey = (requestId: string) => `b${requestId}`;
+/** The cookie that carries a request's browser nonce: one per login started, so two tabs do not collide. */
+const bindingCookie = (requestId: string) => `scimsso_saml${requestId}`;
+const digest = (nonce: string) => createHash('sha256').update(nonce).digest('base64url');
+
+/**
+ * The binding cookie's Set-Cookie: HttpOnly, only sent to this connection's ACS path, for as long as the request
+ * may be answered. Over https it is `SameSite=None; Secure`, so the IdP's cross-site POST carries it; over
+ * http (local development only) it is `SameSite=Lax`, which a browser sends only when the IdP is same-site.
+ */
+export function bindingCookieHeader(acsUrl: string, requestId: string, value: string, maxAgeSeconds: number): string {
+  const url = new URL(acsUrl);
+  const site = url.protocol === 'https:' ? 'SameSite=None; Secure' : 'SameSite=Lax';
+  return `${bindingCookie(requestId)}=${value}; Path=${url.pathname}; Max-Age=${maxAgeSeconds}; HttpOnly; ${site}`;
+}
+
+/** One cookie's value from a Cookie header (bounded: at most 100 cookies are looked at), or null. */
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (typeof header !== 'string' || header.length > 16_384) return null;
+  const parts = header.split(';', 100);
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+/** A customer's SAML connection with what the guard needs alongside it, read in one store round trip. */
+export interface SamlCustomerConfig {
+  saml: StoredSamlConnection;
+  connection: StoredConnection | null;
+  roleMapping: RoleMapping | null;
+}
+
+/** node-saml's request cache over the store, scoped to one customer: an ID issued for A is unknown at B. */
+export function storeCacheProvider(store: Store, customerId: string): CacheProvider {
+  // An InResponseTo that is not one of our request IDs was never issued: not even looked up.
+  return {
+    async saveAsync(key, value) {
+      await store.saveSamlRequest(customerId, key, value, SAML_REQUEST_TTL_MS);
+      return { value, createdAt: Date.now() };
+    },
+    async getAsync(key) {
+      return REQUEST_ID.test(key) ? store.getSamlRequest(customerId, key) : null;
+    },
+    async removeAsync(key) {
+      if (key !== null && REQUEST_ID.test(key)) await store.deleteSamlRequest(customerId, key);
+      return key;
+    },
+  };
+}
+
+/** The guard's view of a SAML connection: SAML has no email_verified (a signed assertion vouches for its attributes). */
+export const samlGuardSettings = (saml: StoredSamlConnection): GuardSettings => ({
+  customerId: saml.customerId,
+  matchingStrategy: saml.matchingStrategy,
+  subjectClaim: 'sub',
+  requireVerifiedEmail: false,
+  protocol: 'saml',
+});
+
+const refused = (customerId: string, message: string, status = 400) =>
+  new SsoLoginError('invalid_response', status, `the SAML response was refused: ${message}`, customerId);
+
+type XmlNode = { $?: Record<string, string>; _?: string; [child: string]: unknown };
+const children = (node: XmlNode | undefined, name: string): XmlNode[] => {
+  const value = node && Object.hasOwn(node, name) ? node[name] : undefined;
+  return Array.isArray(value) ? (value as XmlNode[]) : [];
+};
+const attr = (node: XmlNode | undefined, name: string): string | null => (node?.$ && Object.hasOwn(node.$, name) ? (node.$[name] ?? null) : null);
+
+/** The Destination of the response envelope, or null. */
+function destinationOf(responseXml: string): string | null {
+  const doc = new DOMParser({ errorHandler: { warning: () => {}, error: () => {}, fatalError: () => {} } }).parseFromString(responseXml, 'text/xml');
+  return doc.documentElement?.getAttribute('Destination') || null;
+}
+
+/**
+ * Checks node-saml leaves to the SP, on the SIGNED assertion it returns: issuer, recipient, destination.
+ * Returns the assertion's ID and how long to remember it (until its NotOnOrAfter plus the clock skew).
+ */
+export function checkAssertion(profile: Profile, saml: StoredSamlConnection, nowMs = Date.now()): { assertionId: string; rememberMs: number } {
+  const assertion = (profile.getAssertion?.() as { Assertion?: XmlNode } | undefined)?.Assertion;
+  const id = attr(assertion, 'ID');
+  if (!assertion || !id || !isValidStoreId(id)) throw refused(saml.customerId, 'the assertion has no usable ID');
+  const issuer = children(assertion, 'Issuer')[0];
+  const issuerValue = typeof issuer === 'string' ? issuer : issuer?._;
+  if (issuerValue !== saml.idpEntityId) throw refused(saml.customerId, `the assertion's issuer is not the connection's IdP (${saml.idpEntityId})`);
+  const confirmations = children(children(assertion, 'Subject')[0], 'SubjectConfirmation').flatMap((c) => children(c, 'SubjectConfirmationData'));
+  if (confirmations.length === 0 || confirmations.some((data) => attr(data, 'Recipient') !== saml.acsUrl)) {
+    throw refused(saml.customerId, `the assertion's recipient is not this connection's ACS URL`);
+  }
+  const destination = destinationOf(profile.getSamlResponseXml?.() ?? '');
+  if (destination !== null && destination !== saml.acsUrl) throw refused(saml.customerId, `the response's destination is not this connection's ACS URL`);
+  if (saml.signed !== 'assertion' && destination === null) throw refused(saml.customerId, 'the signed response has no Destination');
+  const ends = [attr(children(assertion, 'Conditions')[0], 'NotOnOrAfter'), ...confirmations.map((d) => attr(d, 'NotOnOrAfter'))]
+    .map((t) => (t ? Date.parse(t) : NaN))
+    .filter((t) => Number.isFinite(t));
+  const end = ends.length ? Math.max(...ends) : nowMs + MAX_SAML_CACHE_TTL_MS;
+  const rememberMs = Math.min(MAX_SAML_CACHE_TTL_MS, Math.max(1, Math.ceil(end - nowMs + saml.clockSkewSeconds * 1000)));
+  return { assertionId: id, rememberMs };
+}
+
+/** The node-saml options for a connection (one instance per stored version). */
+function samlOptions(store: Store, saml: StoredSamlConnection): ConstructorParameters<typeof SAML>[0] {
+  return {
+    callbackUrl: saml.acsUrl,
+    entryPoint: saml.entryPoint,
+    issuer: saml.spEntityId,
+    audience: saml.spEntityId,
+    idpCert: saml.idpCerts,
+    idpIssuer: saml.idpEntityId,
+    wantAssertionsSigned: saml.signed !== 'response',
+    wantAuthnResponseSigned: saml.signed !== 'assertion',
+    acceptedClockSkewMs: saml.clockSkewSeconds * 1000,
+    validateInResponseTo: ValidateInResponseTo.always,
+    requestIdExpirationPeriodMs: SAML_REQUEST_TTL_MS,
+    cacheProvider: storeCacheProvider(store, saml.customerId),
+    identifierFormat: null,
+    disableRequestedAuthnContext: true,
+    generateUniqueId: generateRequestId,
+  };
+}
+
+/** A passport strategy's actions (passport sets them on the per-request object). */
+interface StrategyActions {
+  success(user: unknown): void;
+  error(error: unknown): void;
+  redirect(url: string): void;
+}
+
+/** Loads SAML connections' node-saml instances (bounded LRU per stored version) and runs the guarded ACS. */
+export class SamlRuntime {
+  private readonly instances: Lru<string, SAML>;
+
+  constructor(
+    readonly store: Store,
+    readonly emit: Emit = () => {},
+  ) {
+    this.instances = new Lru(CACHE_LIMITS.strategies);
+  }
+
+  /** The node-saml instance for exactly this stored version of the connection. */
+  saml(saml: StoredSamlConnection): SAML {
+    const key = JSON.stringify([saml.customerId, saml.samlConnectionId, saml.updatedAt]);
+    let found = this.instances.get(key);
+    if (!found) {
+      found = new SAML(samlOptions(this.store, saml));
+      this.instances.set(key, found);
+    }
+    return found;
+  }
+
+  /** The SP metadata XML of a connection (entity ID, ACS URL, wants signed assertions). */
+  metadata(saml: StoredSamlConnection): string {
+    return this.saml(saml).generateServiceProviderMetadata(null, null);
+  }
+
+  /**
+   * The IdP URL a login step redirects to. The AuthnRequest ID is saved in the store (node-saml's request
+   * cache) and bound to this browser: a random nonce goes into a cookie, its digest into the store.
+   */
+  async loginUrl(saml: StoredSamlConnection, browser: SamlBrowser): Promise<string> {
+    try {
+      let requestId: string | null = null;
+      const url = await requestIdSink.run(
+        (id) => (requestId = id),
+        () => this.saml(saml).getAuthorizeUrlAsync('', undefined, {}),
+      );
+      if (requestId === null) throw new Error('node-saml made no request ID');
+      const nonce = randomBytes(32).toString('base64url');
+      await this.store.saveSamlRequest(saml.customerId, bindingKey(requestId), digest(nonce), SAML_REQUEST_TTL_MS);
+      browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, nonce, SAML_REQUEST_TTL_MS / 1000));
+      return url;
+    } catch (error) {
+      throw toLoginError(error, saml.customerId) ?? error;
+    }
+  }
+
+  /** Refuses a response whose request was not started in this browser (login CSRF); forgets the binding. */
+  private async checkBrowser(saml: StoredSamlConnection, requestId: unknown, browser: SamlBrowser): Promise<void> {
+    if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) throw refused(saml.customerId, 'the response answers no request of this app');
+    const expected = await this.store.getSamlRequest(saml.customerId, bindingKey(requestId));
+    const nonce = cookieValue(browser.cookieHeader, bindingCookie(requestId));
+    await this.store.deleteSamlRequest(saml.customerId, bindingKey(requestId));
+    browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, '', 0));
+    if (expected === null || nonce === null || digest(nonce) !== expected) {
+      throw refused(saml.customerId, 'the response does not answer a login started in this browser');
+    }
+  }
+
+  /** Validates a posted SAMLResponse and runs the guard: the result, or a thrown SsoLoginError / ScimUserNotActive. */
+  async acs(config: SamlCustomerConfig, body: unknown, browser: SamlBrowser, req: object): Promise<GuardResult> {
+    const { saml } = config;
+    const customerId = saml.customerId;
+    const connectionId = config.connection?.connectionId ?? null;
+    let result: GuardResult;
+    try {
+      const response = body && typeof body === 'object' && Object.hasOwn(body, 'SAMLResponse') ? (body as { SAMLResponse: unknown }).SAMLResponse : undefined;
+      if (typeof response !== 'string' || response === '') throw refused(customerId, 'no SAMLResponse was posted');
+      if (response.length > MAX_SAML_RESPONSE_CHARS) throw refused(customerId, `the SAMLResponse is larger than ${MAX_SAML_RESPONSE_CHARS} characters`, 413);
+      if (!/^[A-Za-z0-9+/=\r\n]+$/.test(response)) throw refused(customerId, 'the SAMLResponse is not base64');
+      // SAML messages have no DTD; refusing one up front rules out entity expansion in any parser below.
+      if (/<!DOCTYPE/i.test(Buffer.from(response, 'base64').toString('utf8'))) throw refused(customerId, 'the SAMLResponse contains a DOCTYPE');
+      strategyOf(samlGuardSettings(saml));
+      let profile: Profile | null;
+      try {
+        profile = (await this.saml(saml).validatePostResponseAsync({ SAMLResponse: response })).profile;
+      } catch (error) {
+        if (toLoginError(error, customerId)?.status === 503) throw error;
+        const message = error instanceof Error ? error.message.slice(0, 300) : 'invalid';
+        throw refused(customerId, message);
+      }
+      if (!profile) throw refused(customerId, 'the response holds no assertion');
+      const { assertionId, rememberMs } = checkAssertion(profile, saml);
+      await this.checkBrowser(saml, profile.inResponseTo, browser);
+      const claims = samlClaims(profile, saml);
+      if (typeof claims.sub !== 'string') throw new SsoLoginError('missing_claim', 401, 'the SAML assertion has no usable NameID', customerId);
+      if (!(await this.store.rememberSamlAssertion(customerId, assertionId, rememberMs))) {
+        throw refused(customerId, 'the assertion was already used (replay)');
+      }
+      result = await runGuard(this.store, { client: samlGuardSettings(saml), connection: config.connection, roleMapping: config.roleMapping }, claims, {});
+    } catch (error) {
+      const mapped = toLoginError(error, customerId);
+      this.emit({ type: 'login.failed', actor: 'login', outcome: 'failure', customerId, connectionId, reason: mapped?.code ?? 'error' });
+      throw mapped ?? error;
+    }
+    const refusedLogin = refusal(result);
+    this.emit({
+      type: refusedLogin ? 'login.refused' : 'login.admitted',
+      actor: 'login',
+      outcome: refusedLogin ? 'failure' : 'success',
+      customerId,
+      connectionId,
+      subject: result.identity.subject,
+      strategy: result.strategy,
+      ...(result.scimUser ? { resourceType: 'User' as const, resourceId: result.scimUser.id } : {}),
+      ...(refusedLogin ? { reason: refusedLogin.reason } : {}),
+    });
+    if (refusedLogin) {
+      await logOutQuietly(req);
+      throw refusedLogin;
+    }
+    return result;
+  }
+
+  /** The passport strategy of one login step: 'login' redirects to the IdP, 'acs' takes `body`'s SAMLResponse. */
+  strategy(config: SamlCustomerConfig, step: 'login' | 'acs', browser: SamlBrowser, body?: unknown): object {
+    const run = (req: object): Promise<{ redirect: string } | { user: unknown }> =>
+      step === 'login'
+        ? this.loginUrl(config.saml, browser).then((redirect) => ({ redirect }))
+        : this.acs(config, body, browser, req).then((r) => ({ user: r.sessionUser }));
+    return {
+      name: `scim-sso-saml:${config.saml.customerId}`,
+      authenticate(this: StrategyActions, req: object) {
+        run(req).then(
+          (done) => ('redirect' in done ? this.redirect(done.redirect) : this.success(done.user)),
+          (error: unknown) => this.error(error),
+        );
+      },
+    };
+  }
+}
+
+const runtimes = new WeakMap<object, SamlRuntime>();
+
+/** The SAML runtime paired with an instance's OIDC runtime (one per scimSso instance, same store and events). */
+export function samlRuntimeFor(owner: { store: Store; emit: Emit }): SamlRuntime {
+  let found = runtimes.get(owner);
+  if (!found) runtimes.set(owner, (found = new SamlRuntime(owner.store, owner.emit)));
+  return found;
+}
+
+/** A customer's SAML configuration from what Store.getCustomer answered, or null when it has no SAML connection. */
+export function samlConfigOf(records: CustomerRecords): SamlCustomerConfig | null {
+  if (!records.saml) return null;
+  return { saml: records.saml, connection: records.connection, roleMapping: roleMappingOf(records.roleMapping) };
+}

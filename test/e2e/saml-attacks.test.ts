@@ -1,0 +1,280 @@
+/**
+ * Attacks on the SAML ACS, end to end on both stores and both adapters: every forged, altered, misdirected,
+ * stale or replayed response is refused with a clear `invalid_response` (400, or 413 for an oversized body),
+ * never admitted, never a 500, and leaves no session. Also IdP certificate rotation (two certificates at
+ * once) and the signing requirement ('assertion', 'response', 'both').
+ */
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../src/index.js';
+import { STORE_KINDS } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
+import { ADAPTERS, startLoginHarness, type HttpResult, type LoginHarness } from './harness.js';
+import { cookieHeaderOf, postToAcs, samlCustomer, samlLogin, startSamlLogin, type SamlCustomer } from './saml-harness.js';
+
+const ALICE: SamlAnswer = { nameId: 'alice@corp.test', attributes: { email: 'alice@corp.test' } };
+
+describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
+  describe.each(ADAPTERS)('%s adapter', (adapter) => {
+    let h: LoginHarness;
+    let victim: SamlCustomer;
+    let other: SamlCustomer;
+
+    const events: AuditEvent[] = [];
+
+    beforeAll(async () => {
+      h = await startLoginHarness({ store: storeKind, adapter, hint: `saml-attacks-${adapter}`, onEvent: (event) => void events.push(event) });
+      victim = await samlCustomer(h, { customerId: 'saml-victim', idpType: 'Okta' });
+      other = await samlCustomer(h, { customerId: 'saml-other', idpType: 'Okta' });
+      await victim.scim.createUser({ userName: 'alice@corp.test' });
+      await victim.scim.createUser({ userName: 'mallory@corp.test' });
+      await other.scim.createUser({ userName: 'alice@corp.test' });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    afterEach(() => {
+      expect(h.serverErrors.splice(0)).toEqual([]);
+    });
+
+    /** A refusal: the status, `invalid_response` with a message naming the cause, and no session. */
+    async function expectRefused(result: HttpResult, browser: Browser, cause: RegExp, status = 400) {
+      expect(result.status, JSON.stringify(result.body)).toBe(status);
+      expect(result.body).toMatchObject({ error: 'invalid_response' });
+      expect((result.body as { message: string }).message).toMatch(cause);
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+    }
+
+    it('a genuine login is admitted (the baseline the attacks alter)', async () => {
+      const result = await samlLogin(h, new Browser(), victim, ALICE);
+      expect(result.status, JSON.stringify(result.body)).toBe(200);
+      expect(result.body).toMatchObject({ subject: 'alice@corp.test', userName: 'alice@corp.test' });
+    });
+
+    it('audits the admission and the refusal of a forged response, without the response itself', async () => {
+      events.splice(0);
+      expect((await samlLogin(h, new Browser(), victim, ALICE)).status).toBe(200);
+      expect((await samlLogin(h, new Browser(), victim, { ...ALICE, key: 'attacker' })).status).toBe(400);
+      const logins = events.filter((e) => e.type.startsWith('login.'));
+      expect(logins.map((e) => [e.type, e.customerId, e.reason ?? null])).toEqual([
+        ['login.admitted', 'saml-victim', null],
+        ['login.failed', 'saml-victim', 'invalid_response'],
+      ]);
+      expect(logins[0]).toMatchObject({ subject: 'alice@corp.test', strategy: 'SamlNameIdToScimUsername' });
+      expect(JSON.stringify(events)).not.toContain('SAMLResponse');
+    });
+
+    it('refuses an unsigned response', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, sign: 'none' }), browser, /signature/i);
+    });
+
+    it('refuses a response signed with a key that is not the IdP’s', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, key: 'attacker' }), browser, /signature/i);
+    });
+
+    it('refuses a signed response whose signature was stripped and assertion altered', async () => {
+      const browser = new Browser();
+      const requestId = await startSamlLogin(h, browser, victim);
+      const genuine = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
+      const altered = stripSignatures(Buffer.from(genuine, 'base64').toString('utf8')).replace('alice@corp.test', 'mallory@corp.test');
+      await expectRefused(await postToAcs(h, browser, victim, Buffer.from(altered).toString('base64')), browser, /signature/i);
+    });
+
+    it('refuses XML signature wrapping: a signed assertion plus an injected unsigned one', async () => {
+      const browser = new Browser();
+      const requestId = await startSamlLogin(h, browser, victim);
+      const genuine = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
+      await expectRefused(
+        await postToAcs(h, browser, victim, wrapWithInjectedAssertion(genuine, 'mallory@corp.test')),
+        browser,
+        /multiple assertions|signature/i,
+      );
+    });
+
+    it('refuses a replayed response, on the same instance and through a second instance sharing the store', async () => {
+      const first = new Browser();
+      const admitted = await samlLogin(h, first, victim, ALICE);
+      expect(admitted.status).toBe(200);
+      const replaySame = new Browser();
+      await expectRefused(await postToAcs(h, replaySame, victim, admitted.samlResponse, 0), replaySame, /InResponseTo|already used/);
+      const replayOther = new Browser();
+      await expectRefused(await postToAcs(h, replayOther, victim, admitted.samlResponse, 1), replayOther, /InResponseTo|already used/);
+      // Even from the browser that logged in (its cookies sent to the second instance): the request was answered.
+      await expectRefused(
+        await postToAcs(h, new Browser(), victim, admitted.samlResponse, 1, await cookieHeaderOf(h, first)),
+        new Browser(),
+        /InResponseTo|already used|this browser/,
+      );
+    });
+
+    it('admits a response posted to two instances at once only once (the assertion ID is remembered in the store)', async () => {
+      const browser = new Browser();
+      const requestId = await startSamlLogin(h, browser, victim);
+      const response = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
+      const cookie = await cookieHeaderOf(h, browser);
+      const [a, b] = await Promise.all([postToAcs(h, new Browser(), victim, response, 0, cookie), postToAcs(h, new Browser(), victim, response, 1, cookie)]);
+      const statuses = [a.status, b.status].sort();
+      expect(statuses).toEqual([200, 400]);
+      const refused = a.status === 400 ? a : b;
+      expect(refused.body).toMatchObject({ error: 'invalid_response' });
+    });
+
+    it('refuses a response to a login started in another browser (login CSRF), and one without the binding cookie', async () => {
+      const attacker = new Browser();
+      const requestId = await startSamlLogin(h, attacker, victim);
+      const response = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
+      const target = new Browser();
+      await expectRefused(await postToAcs(h, target, victim, response), target, /this browser/);
+      // The attacker's own browser cannot use it afterwards either: the request was consumed by the refusal.
+      await expectRefused(await postToAcs(h, attacker, victim, response), attacker, /InResponseTo/);
+      // A binding cookie of another login does not stand in for this one's.
+      const other = new Browser();
+      await startSamlLogin(h, other, victim);
+      const second = await startSamlLogin(h, attacker, victim);
+      const forOther = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: second });
+      await expectRefused(await postToAcs(h, other, victim, forOther), other, /this browser/);
+    });
+
+    it('sets the binding cookie HttpOnly, on the ACS path only, for the request’s lifetime, and clears it at the ACS', async () => {
+      const { origin } = await h.instance();
+      const browser = new Browser();
+      const login = await browser.fetch(`${origin}/sso/${victim.customerId}/login`);
+      await login.body?.cancel();
+      const cookie = login.headers.getSetCookie().find((c) => c.startsWith('scimsso_saml_'));
+      expect(cookie).toMatch(/^scimsso_saml_[0-9a-f]{40}=[A-Za-z0-9_-]{43}; Path=\/sso\/saml-victim\/saml\/acs; Max-Age=600; HttpOnly; SameSite=Lax$/);
+      const requestId = await victim.idp.requestIdOf(login.headers.get('location')!, victim.sp);
+      const result = await postToAcs(h, browser, victim, await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId }));
+      expect(result.status).toBe(200);
+      expect(Object.keys(browser.cookies(`${origin}/sso/${victim.customerId}/saml/acs`)).filter((n) => n.startsWith('scimsso_saml_'))).toEqual([]);
+    });
+
+    it('refuses an expired assertion', async () => {
+      const browser = new Browser();
+      await expectRefused(
+        await samlLogin(h, browser, victim, { ...ALICE, notBeforeMs: -20 * 60_000, notOnOrAfterMs: -10 * 60_000 }),
+        browser,
+        /expired|no valid subject confirmation/i,
+      );
+    });
+
+    it('refuses an assertion not yet valid (beyond the clock skew)', async () => {
+      const browser = new Browser();
+      await expectRefused(
+        await samlLogin(h, browser, victim, { ...ALICE, notBeforeMs: 10 * 60_000, notOnOrAfterMs: 20 * 60_000 }),
+        browser,
+        /not yet valid|expired/i,
+      );
+    });
+
+    it('accepts an assertion whose NotBefore is within the clock skew', async () => {
+      const result = await samlLogin(h, new Browser(), victim, { ...ALICE, notBeforeMs: 30_000 });
+      expect(result.status, JSON.stringify(result.body)).toBe(200);
+    });
+
+    it('refuses a wrong audience', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, audience: other.sp.entityId }), browser, /audience/i);
+    });
+
+    it('refuses a wrong recipient', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, recipient: other.sp.acsUrl }), browser, /recipient/i);
+    });
+
+    it('refuses a wrong destination', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, destination: other.sp.acsUrl }), browser, /destination/i);
+    });
+
+    it('refuses an assertion from another issuer', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, issuer: 'https://evil.test/saml' }), browser, /issuer/i);
+    });
+
+    it("refuses an InResponseTo issued for another customer's login", async () => {
+      const browser = new Browser();
+      const otherRequest = await startSamlLogin(h, browser, other);
+      const response = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: otherRequest });
+      await expectRefused(await postToAcs(h, browser, victim, response), browser, /InResponseTo/);
+    });
+
+    it('refuses an unsolicited response (no InResponseTo: IdP-initiated logins are not taken)', async () => {
+      const browser = new Browser();
+      const response = await victim.idp.respond(victim.sp, ALICE);
+      await expectRefused(await postToAcs(h, browser, victim, response), browser, /InResponseTo/);
+    });
+
+    it('refuses an oversized body, garbage and an empty post without a 500', async () => {
+      const browser = new Browser();
+      await expectRefused(await postToAcs(h, browser, victim, 'A'.repeat(300 * 1024)), browser, /larger|exceeds/, 413);
+      await expectRefused(await postToAcs(h, browser, victim, 'PHhtbD4='), browser, /.+/);
+      await expectRefused(await postToAcs(h, browser, victim, 'not base64 at all!'), browser, /base64/);
+      await expectRefused(await postToAcs(h, browser, victim, ''), browser, /no SAMLResponse/);
+      const laughs =
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&b;</samlp:Response>';
+      await expectRefused(await postToAcs(h, browser, victim, Buffer.from(laughs).toString('base64')), browser, /DOCTYPE/);
+    });
+
+    it('answers random and mangled posts with a 4xx, never a 500 and never a session (fixed seed)', async () => {
+      const { origin } = await h.instance();
+      const genuine = await victim.idp.respond(victim.sp, ALICE);
+      const xml = Buffer.from(genuine, 'base64').toString('utf8');
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.string({ maxLength: 200 }).map((text) => `SAMLResponse=${encodeURIComponent(Buffer.from(text).toString('base64'))}`),
+            fc.string({ maxLength: 200 }).map((text) => `SAMLResponse=${encodeURIComponent(text)}`),
+            fc.integer({ min: 0, max: xml.length - 1 }).map((cut) => `SAMLResponse=${encodeURIComponent(Buffer.from(xml.slice(0, cut)).toString('base64'))}`),
+            fc
+              .tuple(fc.integer({ min: 0, max: xml.length - 1 }), fc.string({ minLength: 1, maxLength: 5 }))
+              .map(([at, junk]) => `SAMLResponse=${encodeURIComponent(Buffer.from(xml.slice(0, at) + junk + xml.slice(at)).toString('base64'))}`),
+            fc.string({ maxLength: 100 }),
+            fc.constant('SAMLResponse=a&SAMLResponse=b&SAMLResponse[]=c&__proto__=x'),
+          ),
+          async (body) => {
+            const browser = new Browser();
+            const response = await browser.fetch(`${origin}/sso/${victim.customerId}/saml/acs`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body,
+            });
+            const answer = (await response.json()) as { error?: string };
+            expect(response.status).toBeGreaterThanOrEqual(400);
+            expect(response.status).toBeLessThan(500);
+            expect(answer.error).toMatch(/^(invalid_response|missing_claim)$/);
+            expect((await h.me(browser)).status).toBe(401);
+          },
+        ),
+        { seed: 16, numRuns: 60 },
+      );
+    });
+
+    it('accepts the next IdP certificate once the connection holds both (rotation), and only then', async () => {
+      const c = await samlCustomer(h, { customerId: 'saml-rotation', idpType: 'Okta', idp: victim.idp });
+      await c.scim.createUser({ userName: 'alice@corp.test' });
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, c, { ...ALICE, key: 'next' }), browser, /signature/i);
+      const sso = (await h.instance()).sso;
+      await sso.updateSamlConnection(c.customerId, { idpMetadataXml: c.idp.metadata(['idp', 'next']) });
+      expect((await sso.fetchSamlConnection(c.customerId))!.idpCerts).toHaveLength(2);
+      expect((await samlLogin(h, new Browser(), c, { ...ALICE, key: 'next' })).status).toBe(200);
+      expect((await samlLogin(h, new Browser(), c, { ...ALICE, key: 'idp' })).status).toBe(200);
+    });
+
+    it("signed: 'response' refuses a response whose only signature is the assertion's, and takes a signed response", async () => {
+      const c = await samlCustomer(h, { customerId: 'saml-signed-response', idpType: 'Okta', signed: 'response', idp: victim.idp });
+      await c.scim.createUser({ userName: 'alice@corp.test' });
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, c, { ...ALICE, sign: 'assertion' }), browser, /signature/i);
+      expect((await samlLogin(h, new Browser(), c, { ...ALICE, sign: 'response' })).status).toBe(200);
+    });
+
+    it("signed: 'assertion' (the default) refuses a response whose only signature is the response's", async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, sign: 'response' }), browser, /signature/i);
+    });
+  });
+});

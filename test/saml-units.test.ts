@@ -1,0 +1,74 @@
+/** Pure parts of the SAML login: the strategies' lookups, the claims read from an assertion, the memory caches' bounds. */
+import { describe, expect, it } from 'vitest';
+import { lookupFor, type SsoIdentity } from '../src/match/strategies.js';
+import { samlClaims } from '../src/guard/saml-claims.js';
+import { memorySamlCache } from '../src/store/memory-saml-cache.js';
+
+const identity = (over: Partial<SsoIdentity>): SsoIdentity => ({ subject: '', email: null, emailVerified: null, preferredUsername: null, ...over });
+
+describe('SAML strategies: lookups', () => {
+  it('NameID to userName folds; NameID and the attribute to externalId are exact; the email ignores email_verified', () => {
+    expect(lookupFor('SamlNameIdToScimUsername', identity({ subject: ' Ann@Corp.Test ' }))).toEqual({ index: 'userName', value: 'ann@corp.test' });
+    expect(lookupFor('SamlNameIdToScimExternalId', identity({ subject: 'AbC' }))).toEqual({ index: 'externalId', value: 'AbC' });
+    expect(
+      lookupFor('SamlEmailToScimUsername', identity({ subject: 'x', email: 'Bo@Corp.Test', emailVerified: false }), { requireVerifiedEmail: true }),
+    ).toEqual({
+      index: 'userName',
+      value: 'bo@corp.test',
+    });
+    expect(lookupFor('SamlAttributeToScimExternalId', identity({ subject: 'x', samlAttribute: 'OID-1' }))).toEqual({ index: 'externalId', value: 'OID-1' });
+  });
+
+  it('answers no lookup when the value is missing or blank', () => {
+    expect(lookupFor('SamlEmailToScimUsername', identity({ subject: 'x' }))).toBeNull();
+    expect(lookupFor('SamlAttributeToScimExternalId', identity({ subject: 'x' }))).toBeNull();
+    expect(lookupFor('SamlAttributeToScimExternalId', identity({ subject: 'x', samlAttribute: '  ' }))).toBeNull();
+    expect(lookupFor('SamlNameIdToScimUsername', identity({ subject: '' }))).toBeNull();
+  });
+});
+
+describe('samlClaims', () => {
+  const settings = { emailAttribute: 'mail', matchAttribute: 'oid' };
+
+  it('reads the NameID, the configured attributes and a display name', () => {
+    const claims = samlClaims(
+      { nameID: 'ann@corp.test', nameIDFormat: 'urn:f', issuer: 'urn:idp', attributes: { mail: 'ann@corp.test', oid: ['o-1'], displayName: 'Ann' } },
+      settings,
+    );
+    expect(claims).toEqual({ sub: 'ann@corp.test', saml_name_id_format: 'urn:f', iss: 'urn:idp', email: 'ann@corp.test', saml_attribute: 'o-1', name: 'Ann' });
+  });
+
+  it('treats several values, non-strings, control characters, overlong values and inherited names as absent', () => {
+    const attributes = Object.create({ oid: 'inherited' }) as Record<string, unknown>;
+    attributes.mail = ['a@x.test', 'b@x.test'];
+    expect(samlClaims({ nameID: 'n', attributes }, settings)).toEqual({ sub: 'n' });
+    expect(samlClaims({ nameID: 'n', attributes: { mail: { nested: true }, oid: 'x\u0000y' } }, settings)).toEqual({ sub: 'n' });
+    expect(samlClaims({ nameID: 'a'.repeat(1001), attributes: { toString: 'x' } }, settings)).toEqual({});
+    expect(samlClaims({ nameID: 'n', attributes: { __proto__: 'x', oid: 'o' } as never }, settings)).toEqual({ sub: 'n', saml_attribute: 'o' });
+  });
+});
+
+describe('memory SAML caches: bounds', () => {
+  it('a full request cache drops its oldest entry; expired entries are swept first', async () => {
+    let now = 1_000;
+    const cache = memorySamlCache({ maxEntries: 2, now: () => now });
+    await cache.saveSamlRequest('c', '_1', 'v1', 10_000);
+    await cache.saveSamlRequest('c', '_2', 'v2', 10);
+    now += 20; // _2 expired
+    await cache.saveSamlRequest('c', '_3', 'v3', 10_000);
+    expect([await cache.getSamlRequest('c', '_1'), await cache.getSamlRequest('c', '_3')]).toEqual(['v1', 'v3']);
+    await cache.saveSamlRequest('c', '_4', 'v4', 10_000); // full: _1, the oldest, goes
+    expect([await cache.getSamlRequest('c', '_1'), await cache.getSamlRequest('c', '_3'), await cache.getSamlRequest('c', '_4')]).toEqual([null, 'v3', 'v4']);
+  });
+
+  it('a full assertion cache refuses rather than forget a live assertion', async () => {
+    let now = 1_000;
+    const cache = memorySamlCache({ maxEntries: 2, now: () => now });
+    expect(await cache.rememberSamlAssertion('c', '_a', 100)).toBe(true);
+    expect(await cache.rememberSamlAssertion('c', '_b', 10_000)).toBe(true);
+    await expect(cache.rememberSamlAssertion('c', '_c', 10_000)).rejects.toThrow(/full/);
+    expect(await cache.rememberSamlAssertion('c', '_b', 10_000)).toBe(false);
+    now += 200; // _a expired: room again
+    expect(await cache.rememberSamlAssertion('c', '_c', 10_000)).toBe(true);
+  });
+});
