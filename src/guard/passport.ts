@@ -8,7 +8,7 @@
  * the client's issuer, client id and redirect URI; a callback whose login began under other values is
  * refused as `invalid_response`. Every cache here is a bounded LRU (src/lru.ts).
  */
-import { loggedClaim, type LoginEntry } from '../activity/entries.js';
+import { failedEntry, recordRefusal, refusedEntry, type OnLoginRefused } from './refusal-record.js';
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { Strategy, type StrategyOptionsWithRequest, type VerifyFunctionWithRequest } from 'openid-client/passport';
@@ -116,8 +116,8 @@ export interface OidcRuntimeOptions {
   requireVerifiedEmail?: boolean;
   /** Smaller cache capacities (tests of the bounds); default CACHE_LIMITS. */
   cacheLimits?: { discoveries?: number; strategies?: number };
-  /** Told of every refused or failed login (the activity log, src/activity/recorder.ts). */
-  onLoginRefused?: (customerId: string, entry: LoginEntry) => void;
+  /** Told of every refused or failed login, OIDC or SAML (the activity log, src/activity/recorder.ts). */
+  onLoginRefused?: OnLoginRefused;
 }
 
 /** The node request under an Express request or a koa-passport mock request (whose Koa context is `req.ctx`). */
@@ -258,7 +258,7 @@ export class OidcRuntime {
       } catch (error) {
         const mapped = toLoginError(error, customerId);
         this.emit({ type: 'login.failed', actor: 'login', outcome: 'failure', customerId, connectionId, reason: mapped?.code ?? 'error' });
-        this.recordRefusal(customerId, { outcome: 'failed', reason: mapped?.code ?? 'error', strategy: null, subject: null, email: null, scimUserId: null });
+        recordRefusal(this.options.onLoginRefused, customerId, failedEntry(mapped?.code ?? 'error'));
         return verified(mapped ?? error);
       }
       const refused = refusal(result);
@@ -274,29 +274,13 @@ export class OidcRuntime {
         ...(refused ? { reason: refused.reason } : {}),
       });
       if (refused) {
-        this.recordRefusal(customerId, {
-          outcome: 'refused',
-          reason: refused.reason,
-          strategy: result.strategy,
-          subject: loggedClaim(result.identity.subject),
-          email: loggedClaim(result.identity.email),
-          scimUserId: result.decision.scimUser?.id ?? null,
-        });
+        recordRefusal(this.options.onLoginRefused, customerId, refusedEntry(result, refused.reason));
         await logOutQuietly(req);
         return verified(refused);
       }
       if (appVerify) return (appVerify as AppVerify<object>)(req, tokens, result, keepingContract(result, verified as PassportDone));
       return verified(null, result.sessionUser);
     };
-  }
-
-  /** Hands a refused or failed login to the activity log; a throwing listener never changes the login's answer. */
-  private recordRefusal(customerId: string, entry: Omit<LoginEntry, 'at'>): void {
-    try {
-      this.options.onLoginRefused?.(customerId, { at: new Date().toISOString(), ...entry });
-    } catch {
-      // The activity log is diagnostics; the login's own answer matters more.
-    }
   }
 
   /**

@@ -12,6 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
+import { failedEntry, recordRefusal, refusedEntry, type OnLoginRefused } from './refusal-record.js';
 import { DOMParser } from '@xmldom/xmldom';
 import { SAML, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
 import { SsoLoginError } from '../errors.js';
@@ -186,6 +187,7 @@ export class SamlRuntime {
   constructor(
     readonly store: Store,
     readonly emit: Emit = () => {},
+    readonly onLoginRefused?: OnLoginRefused,
   ) {
     this.instances = new Lru(CACHE_LIMITS.strategies);
   }
@@ -273,6 +275,7 @@ export class SamlRuntime {
     } catch (error) {
       const mapped = toLoginError(error, customerId);
       this.emit({ type: 'login.failed', actor: 'login', outcome: 'failure', customerId, connectionId, reason: mapped?.code ?? 'error' });
+      recordRefusal(this.onLoginRefused, customerId, failedEntry(mapped?.code ?? 'error'));
       throw mapped ?? error;
     }
     const refusedLogin = refusal(result);
@@ -288,6 +291,7 @@ export class SamlRuntime {
       ...(refusedLogin ? { reason: refusedLogin.reason } : {}),
     });
     if (refusedLogin) {
+      recordRefusal(this.onLoginRefused, customerId, refusedEntry(result, refusedLogin.reason));
       await logOutQuietly(req);
       throw refusedLogin;
     }
@@ -315,9 +319,9 @@ export class SamlRuntime {
 const runtimes = new WeakMap<object, SamlRuntime>();
 
 /** The SAML runtime paired with an instance's OIDC runtime (one per scimSso instance, same store and events). */
-export function samlRuntimeFor(owner: { store: Store; emit: Emit }): SamlRuntime {
+export function samlRuntimeFor(owner: { store: Store; emit: Emit; options: { onLoginRefused?: OnLoginRefused } }): SamlRuntime {
   let found = runtimes.get(owner);
-  if (!found) runtimes.set(owner, (found = new SamlRuntime(owner.store, owner.emit)));
+  if (!found) runtimes.set(owner, (found = new SamlRuntime(owner.store, owner.emit, owner.options.onLoginRefused)));
   return found;
 }
 

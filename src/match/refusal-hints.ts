@@ -26,6 +26,27 @@ const COMPARED: Record<string, { claim: string; scim: string; mapping: string }>
     scim: 'the local part of userName',
     mapping: 'send a SCIM userName whose part before "@" is the same as the email\'s',
   },
+  SamlNameIdToScimUsername: {
+    claim: 'the SAML NameID',
+    scim: 'userName',
+    mapping:
+      'send the same value as the SAML NameID and as the SCIM userName (Okta: Name ID format EmailAddress with the Okta username; Entra: NameID user.userprincipalname)',
+  },
+  SamlNameIdToScimExternalId: {
+    claim: 'the SAML NameID',
+    scim: 'externalId',
+    mapping: 'send the same value as the SAML NameID and as the SCIM externalId (Entra: NameID user.objectid with externalId ← objectId)',
+  },
+  SamlEmailToScimUsername: {
+    claim: 'the email attribute of the assertion',
+    scim: 'userName',
+    mapping: "send the email address as the SCIM userName and as the assertion's email attribute",
+  },
+  SamlAttributeToScimExternalId: {
+    claim: "the connection's match attribute (Entra: http://schemas.microsoft.com/identity/claims/objectidentifier)",
+    scim: 'externalId',
+    mapping: "map the SCIM externalId to the user's object id (Entra: externalId ← objectId)",
+  },
   OidcPreferredUsernameToScimUsername: {
     claim: 'the preferred_username claim',
     scim: 'userName',

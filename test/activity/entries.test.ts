@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { loggedPath, parseLoginEntry, parseScimRequestEntry, scimRequestEntry } from '../../src/activity/entries.js';
 import { ActivityRecorder, MAX_PENDING_ENTRIES } from '../../src/activity/recorder.js';
 import { refusalHint } from '../../src/match/refusal-hints.js';
-import { MATCHING_STRATEGIES } from '../../src/match/strategies.js';
+import { MATCHING_STRATEGIES, SAML_MATCHING_STRATEGIES } from '../../src/match/strategies.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { StoreUnavailableError } from '../../src/store/unavailable.js';
 
@@ -72,7 +72,7 @@ describe('entries', () => {
 
 describe('refusalHint', () => {
   it('names, for every strategy, the attribute compared when no SCIM user matched', () => {
-    for (const strategy of MATCHING_STRATEGIES) {
+    for (const strategy of [...MATCHING_STRATEGIES, ...SAML_MATCHING_STRATEGIES]) {
       const hint = refusalHint('not_provisioned', strategy);
       expect(hint).toMatch(strategy.endsWith('ExternalId') ? /externalId/ : /userName/);
     }

@@ -130,6 +130,10 @@ describe.each(STORE_KINDS)('SAML login outcomes (%s store)', (storeKind) => {
         expect(result.url).toContain(samlPaths.acs(customer.customerId));
         expect(result.body).toEqual({ error: 'ScimUserNotActive', reason: outcome });
         expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+        // The customer's activity log lists the refusal, with a hint naming what the strategy compares.
+        const [newest] = (await (await h.instance()).sso.activity(customer.customerId)).refusedLogins;
+        expect(newest).toMatchObject({ outcome: 'refused', reason: outcome, strategy, subject: person.answer.nameId });
+        expect(newest!.hint.length).toBeGreaterThan(20);
       }
       // Every attempt is recorded as an SSO user, as OIDC logins are.
       const recorded = await (await h.instance()).sso.listSsoUsers(customer.customerId);
