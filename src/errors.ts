@@ -121,11 +121,13 @@ export type SsoLoginErrorCode =
   | 'store_unavailable'
   | 'idp_unreachable'
   /** The customer's stored matching strategy is unknown to this version (src/guard/guard.ts strategyOf). */
-  | 'unsupported_strategy';
+  | 'unsupported_strategy'
+  /** More SAML logins were started for the customer than this instance takes (429; src/guard/saml.ts). */
+  | 'too_many_logins';
 
 /**
  * A login that could not complete for a reason other than the SCIM guard: the IdP said no, the response
- * failed validation, or a dependency is down. `status` is 400, 401, 404 or 503 — never a 500.
+ * failed validation, or a dependency is down. `status` is 400, 401, 404, 413, 429 or 503 — never a 500.
  */
 export class SsoLoginError extends Error {
   readonly code: SsoLoginErrorCode;

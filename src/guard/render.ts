@@ -19,10 +19,10 @@ export function withQuery(target: string, params: Record<string, string>): strin
   return target.startsWith('http://') || target.startsWith('https://') ? url.href : `${url.pathname}${url.search}${url.hash}`;
 }
 
-/** `retryAfterSeconds` goes out as `Retry-After` on a 503 (the `retryAfterSeconds` option). */
+/** `retryAfterSeconds` goes out as `Retry-After` on a 503 or 429 (the `retryAfterSeconds` option). */
 export function renderLoginError(error: ScimUserNotActive | SsoLoginError, redirectTo?: string, retryAfterSeconds = 5): RenderedLoginError {
   const params: Record<string, string> = error instanceof ScimUserNotActive ? { error: 'ScimUserNotActive', reason: error.reason } : { error: error.code };
-  const headers: Record<string, string> = error.status === 503 ? { 'Retry-After': String(retryAfterSeconds) } : {};
+  const headers: Record<string, string> = error.status === 503 || error.status === 429 ? { 'Retry-After': String(retryAfterSeconds) } : {};
   if (redirectTo) return { status: 302, headers: { ...headers, Location: withQuery(redirectTo, params) } };
   const body = error instanceof ScimUserNotActive ? params : { ...params, message: error.message };
   return { status: error.status, headers: { ...headers, 'Cache-Control': 'no-store' }, body };

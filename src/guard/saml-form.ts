@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { SsoLoginError } from '../errors.js';
 import { readBody } from '../scim/body.js';
-import { MAX_SAML_RESPONSE_CHARS } from './saml.js';
+import { MAX_SAML_RESPONSE_CHARS } from './saml-budget.js';
 
 /** The largest ACS body read: the SAMLResponse bound, percent-encoding and a RelayState. */
 export const MAX_SAML_FORM_BYTES = MAX_SAML_RESPONSE_CHARS * 3 + 8192;

@@ -13,6 +13,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import { failedEntry, recordRefusal, refusedEntry, type OnLoginRefused } from './refusal-record.js';
+import { MAX_SAML_RESPONSE_CHARS, samlResponseOverBudget } from './saml-budget.js';
+import { RateLimiter } from '../scim/rate-limit.js';
 import { DOMParser } from '@xmldom/xmldom';
 import { SAML, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
 import { SsoLoginError } from '../errors.js';
@@ -27,8 +29,6 @@ import { samlClaims } from './saml-claims.js';
 
 /** How long a login step's AuthnRequest may be answered (10 minutes). */
 export const SAML_REQUEST_TTL_MS = 10 * 60 * 1000;
-/** The largest `SAMLResponse` (base64) the ACS reads; real responses are a few kB. */
-export const MAX_SAML_RESPONSE_CHARS = 256 * 1024;
 
 /** The AuthnRequest IDs this app makes: `_` and 40 hex digits. Anything else in an InResponseTo was never issued. */
 const REQUEST_ID = /^_[0-9a-f]{40}$/;
@@ -110,6 +110,9 @@ export const samlGuardSettings = (saml: StoredSamlConnection): GuardSettings => 
   protocol: 'saml',
 });
 
+/** SAML logins a customer may start per second in one instance, and in a burst (src/guard/saml.ts loginUrl). */
+export const SAML_LOGIN_STARTS = { requestsPerSecond: 10, burst: 100 };
+
 const refused = (customerId: string, message: string, status = 400) =>
   new SsoLoginError('invalid_response', status, `the SAML response was refused: ${message}`, customerId);
 
@@ -147,8 +150,12 @@ export function checkAssertion(profile: Profile, saml: StoredSamlConnection, now
   const ends = [attr(children(assertion, 'Conditions')[0], 'NotOnOrAfter'), ...confirmations.map((d) => attr(d, 'NotOnOrAfter'))]
     .map((t) => (t ? Date.parse(t) : NaN))
     .filter((t) => Number.isFinite(t));
-  const end = ends.length ? Math.max(...ends) : nowMs + MAX_SAML_CACHE_TTL_MS;
-  const rememberMs = Math.min(MAX_SAML_CACHE_TTL_MS, Math.max(1, Math.ceil(end - nowMs + saml.clockSkewSeconds * 1000)));
+  // The assertion ID is remembered until the assertion expires, so replay is refused for as long as it could
+  // be accepted: one without an expiry, or valid longer than the store remembers IDs, is refused.
+  if (ends.length === 0) throw refused(saml.customerId, 'the assertion has no NotOnOrAfter (Conditions or SubjectConfirmationData)');
+  const end = Math.max(...ends);
+  const rememberMs = Math.max(1, Math.ceil(end - nowMs + saml.clockSkewSeconds * 1000));
+  if (rememberMs > MAX_SAML_CACHE_TTL_MS) throw refused(saml.customerId, 'the assertion is valid for more than 24 hours');
   return { assertionId: id, rememberMs };
 }
 
@@ -183,6 +190,7 @@ interface StrategyActions {
 /** Loads SAML connections' node-saml instances (bounded LRU per stored version) and runs the guarded ACS. */
 export class SamlRuntime {
   private readonly instances: Lru<string, SAML>;
+  private readonly loginStarts: RateLimiter;
 
   constructor(
     readonly store: Store,
@@ -190,6 +198,7 @@ export class SamlRuntime {
     readonly onLoginRefused?: OnLoginRefused,
   ) {
     this.instances = new Lru(CACHE_LIMITS.strategies);
+    this.loginStarts = new RateLimiter(SAML_LOGIN_STARTS);
   }
 
   /** The node-saml instance for exactly this stored version of the connection. */
@@ -213,6 +222,10 @@ export class SamlRuntime {
    * cache) and bound to this browser: a random nonce goes into a cookie, its digest into the store.
    */
   async loginUrl(saml: StoredSamlConnection, browser: SamlBrowser): Promise<string> {
+    // Each started login stays in the store until answered or expired: anyone can start them, so they are
+    // rate-limited per customer (in this instance), which bounds what one customer's URL can make the store hold.
+    const wait = this.loginStarts.take(saml.customerId);
+    if (wait > 0) throw new SsoLoginError('too_many_logins', 429, 'too many SAML logins were started for this customer; retry shortly', saml.customerId);
     try {
       let requestId: string | null = null;
       const url = await requestIdSink.run(
@@ -254,6 +267,9 @@ export class SamlRuntime {
       if (!/^[A-Za-z0-9+/=\r\n]+$/.test(response)) throw refused(customerId, 'the SAMLResponse is not base64');
       // SAML messages have no DTD; refusing one up front rules out entity expansion in any parser below.
       if (/<!DOCTYPE/i.test(Buffer.from(response, 'base64').toString('utf8'))) throw refused(customerId, 'the SAMLResponse contains a DOCTYPE');
+      // Parsing and signature lookups cost more than linear time in the number of elements (src/guard/saml-budget.ts).
+      const overBudget = samlResponseOverBudget(response);
+      if (overBudget) throw refused(customerId, overBudget, 413);
       strategyOf(samlGuardSettings(saml));
       let profile: Profile | null;
       try {

@@ -37,7 +37,7 @@ import { portalMessage, type PortalContext } from './layout.js';
 import { overviewPage } from './overview-page.js';
 import { scimPage, statusLine } from './scim-page.js';
 import { cookieLine, csrfTokenOf, csrfValid, currentSession, openSession, SESSION_COOKIE, type Refusal } from './session.js';
-import { ssoPage, type SsoFormValues } from './sso-page.js';
+import { samlSsoPage, ssoPage, type SsoFormValues } from './sso-page.js';
 import { authorizationOrigin, clearTestCookie, finishTestLogin, startTestLogin } from './test-login.js';
 import { testResultPage, testStartPage } from './test-page.js';
 import { evaluateTestLogin } from './test-evaluation.js';
@@ -270,6 +270,12 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
         if (action === 'sso') {
           const refused = needs('sso');
           if (refused) return refused;
+          // A SAML customer: the app manages its connection; the portal shows the SP values and changes nothing.
+          const saml = await sso.fetchSamlConnection(customerId);
+          if (saml)
+            return method === 'GET'
+              ? page(200, samlSsoPage(ctx, saml))
+              : fail(409, 'Conflict', 'This organisation signs in by SAML; the app manages its SAML connection.');
           const redirectUri = loginRedirectUri(customerId);
           const uris = { redirectUri, testRedirectUri: testRedirectUri(customerId) };
           if (method === 'GET') {

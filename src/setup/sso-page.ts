@@ -4,6 +4,7 @@
  */
 import { html } from '../dashboard/html.js';
 import type { OidcClient } from '../oidc-clients.js';
+import type { SamlConnection } from '../saml-connections.js';
 import { copyable, csrfInput, portalLayout, type PortalContext } from './layout.js';
 
 export interface SsoFormValues {
@@ -56,5 +57,20 @@ ${data.error ? html`<p class="error" role="alert" id="sso-error">${data.error}</
 <div class="field"><label for="scopes">Scopes</label><input id="scopes" name="scopes" type="text" maxlength="500" value="${values.scopes}" aria-describedby="scopes-help">
 <p class="help" id="scopes-help">Space-separated; openid is always included.</p></div>
 <button type="submit">Check and save</button></form></section>`;
+  return portalLayout(ctx, 'sso', 'Single sign-on', body);
+}
+
+/**
+ * The single sign-on page of a customer that signs in by SAML: the app created its SAML connection
+ * (`createSamlConnection`), so the portal shows what the IdP needs, read-only, instead of the OIDC form.
+ */
+export function samlSsoPage(ctx: PortalContext, saml: SamlConnection): string {
+  const metadataUrl = saml.acsUrl.replace(/\/acs$/, '/metadata');
+  const body = html`<p class="status" role="status" id="saml">Your organisation signs in to this app by SAML 2.0. The app manages the SAML connection; enter these values in your IdP's SAML application.</p>
+<section aria-labelledby="sp"><h2 id="sp">Service provider values for your IdP</h2>
+<dl class="fields"><dt>Entity ID (audience)</dt><dd>${copyable('sp-entity-id', saml.spEntityId, 'the entity ID')}</dd>
+<dt>ACS (reply) URL</dt><dd>${copyable('acs-url', saml.acsUrl, 'the ACS URL')}</dd>
+<dt>Metadata URL</dt><dd>${copyable('sp-metadata', metadataUrl, 'the metadata URL')}</dd></dl>
+<p class="help">Matching: <code>${saml.matchingStrategy}</code>${saml.matchingStrategy === 'SamlAttributeToScimExternalId' ? html` on the attribute <code>${saml.matchAttribute}</code>` : ''}. Signed ${saml.signed === 'both' ? 'responses and assertions' : `${saml.signed}s`} are required.</p></section>`;
   return portalLayout(ctx, 'sso', 'Single sign-on', body);
 }

@@ -3,6 +3,7 @@
  * rememberSamlAssertion; docs/saml.md §What the store caches). Entries expire; each cache holds at most
  * `maxEntries`, the expired ones swept first when it is full.
  */
+import { StoreUnavailableError } from './unavailable.js';
 import { assertSamlCacheArgs, type Store } from './store.js';
 
 export type SamlCacheMethods = Pick<Store, 'saveSamlRequest' | 'getSamlRequest' | 'deleteSamlRequest' | 'rememberSamlAssertion'>;
@@ -73,7 +74,7 @@ export function memorySamlCache(options: { maxEntries?: number; now?: () => numb
       const key = keyOf(customerId, assertionId);
       if (assertions.get(key) !== null) return false;
       // A full assertion cache must not forget a live assertion (it could be replayed): fail closed.
-      if (!assertions.add(key, '1', ttlMs, false)) throw new Error('the SAML assertion cache is full; the login was refused');
+      if (!assertions.add(key, '1', ttlMs, false)) throw new StoreUnavailableError('the SAML assertion cache is full; retry later');
       return true;
     },
   };

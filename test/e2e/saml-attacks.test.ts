@@ -4,6 +4,7 @@
  * never admitted, never a 500, and leaves no session. Also IdP certificate rotation (two certificates at
  * once) and the signing requirement ('assertion', 'response', 'both').
  */
+import { SAML_LOGIN_STARTS } from '../../src/guard/saml.js';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/index.js';
@@ -169,6 +170,11 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       );
     });
 
+    it('refuses an assertion valid for longer than the store remembers assertion IDs (replay after it forgot)', async () => {
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, notOnOrAfterMs: 25 * 3600_000 }), browser, /valid for more than 24 hours/);
+    });
+
     it('accepts an assertion whose NotBefore is within the clock skew', async () => {
       const result = await samlLogin(h, new Browser(), victim, { ...ALICE, notBeforeMs: 30_000 });
       expect(result.status, JSON.stringify(result.body)).toBe(200);
@@ -209,13 +215,39 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
 
     it('refuses an oversized body, garbage and an empty post without a 500', async () => {
       const browser = new Browser();
-      await expectRefused(await postToAcs(h, browser, victim, 'A'.repeat(300 * 1024)), browser, /larger|exceeds/, 413);
+      await expectRefused(await postToAcs(h, browser, victim, 'A'.repeat(65 * 1024)), browser, /larger|exceeds/, 413);
       await expectRefused(await postToAcs(h, browser, victim, 'PHhtbD4='), browser, /.+/);
       await expectRefused(await postToAcs(h, browser, victim, 'not base64 at all!'), browser, /base64/);
       await expectRefused(await postToAcs(h, browser, victim, ''), browser, /no SAMLResponse/);
       const laughs =
         '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">&b;</samlp:Response>';
       await expectRefused(await postToAcs(h, browser, victim, Buffer.from(laughs).toString('base64')), browser, /DOCTYPE/);
+    });
+
+    it('rate-limits SAML login starts per customer (each one is kept in the store until it expires), not other customers', async () => {
+      const flood = await samlCustomer(h, { customerId: 'saml-flood', idpType: 'Okta', idp: victim.idp });
+      const { origin } = await h.instance();
+      const start = (customerId: string) => fetch(`${origin}/sso/${customerId}/login`, { redirect: 'manual' });
+      const statuses: number[] = [];
+      for (let i = 0; i < SAML_LOGIN_STARTS.burst + 5; i++) statuses.push((await start(flood.customerId)).status);
+      expect(statuses.filter((s) => s === 302).length).toBeGreaterThanOrEqual(SAML_LOGIN_STARTS.burst);
+      expect(statuses.at(-1)).toBe(429);
+      const limited = await start(flood.customerId);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await limited.json()).toMatchObject({ error: 'too_many_logins' });
+      expect((await start(other.customerId)).status).toBe(302);
+    });
+
+    it('refuses a small response with thousands of elements before any XML parser sees it (event-loop budget)', async () => {
+      // 8,000 sibling elements in 40 KB answering a real pending login: node-saml's xpath lookups over them
+      // would block the event loop for seconds (src/guard/saml-budget.ts).
+      const browser = new Browser();
+      const requestId = await startSamlLogin(h, browser, victim);
+      const xml = `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x" Version="2.0" InResponseTo="${requestId}">${'<a/>'.repeat(8000)}</samlp:Response>`;
+      const posted = Buffer.from(xml).toString('base64');
+      expect(posted.length).toBeLessThan(64 * 1024);
+      await expectRefused(await postToAcs(h, browser, victim, posted), browser, /holds 8001 XML elements; at most 500/, 413);
     });
 
     it('answers random and mangled posts with a 4xx, never a 500 and never a session (fixed seed)', async () => {

@@ -4,6 +4,7 @@
  * customer A never reading or changing customer B; the SCIM token revealed once; the SSO form validated
  * and checked by a live discovery; Test SSO through the demo IdP with no app session; audit events.
  */
+import { testSamlIdp } from '../support/saml-idp.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -195,6 +196,28 @@ describe.each(TARGETS)('setup portal ($store store, $adapter)', ({ store, adapte
     expect(second).not.toBe(token);
     for (const t of [token, second]) expect((await supertest(f.origin).get('/scim/v2/Users').set('Authorization', `Bearer ${t}`)).status).toBe(200);
     expect(f.events.filter((e) => e.type === 'setup.scim_token_issued' && e.customerId === A).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('shows a SAML customer the service provider values and changes nothing: no OIDC form, POST refused 409, never a 500', async () => {
+    const customerId = `saml-${store}-${adapter}`;
+    const acsUrl = `${f.origin}/sso/${customerId}/saml/acs`;
+    await f.sso.createSamlConnection({ customerId, idpType: 'MicrosoftEntra', idpMetadataXml: testSamlIdp().metadata(), acsUrl });
+    const { agent } = await session(customerId);
+    const page = await agent.get(`/setup/${customerId}/sso`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('signs in to this app by SAML 2.0');
+    expect(page.text).toContain(acsUrl);
+    expect(page.text).toContain(`${f.origin}/sso/${customerId}/saml/metadata`);
+    expect(page.text).not.toContain('name="issuer"');
+    const csrf = csrfOf((await agent.get(`/setup/${customerId}/`)).text);
+    const post = await agent
+      .post(`/setup/${customerId}/sso`)
+      .type('form')
+      .send({ _csrf: csrf, idpType: 'Okta', issuer: f.idp.issuer(A), clientId: 'x', scopes: 'openid' });
+    expect(post.status).toBe(409);
+    expect(post.text).toContain('signs in by SAML');
+    expect(await f.sso.fetchOidcClient(customerId)).toBeNull();
+    expect(f.errors).toEqual([]);
   });
 
   it('scopes a link to what it allows', async () => {
