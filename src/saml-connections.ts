@@ -144,7 +144,7 @@ async function resolveIdp(input: IdpSource, what: string, allowHttp: boolean): P
     try {
       if (input.idpMetadataUrl !== undefined) {
         if (input.idpMetadataUrl.startsWith('http:') && !allowHttp) throw new Error('the metadata URL is not https (allowHttpIssuers is for local testing)');
-        xml = await fetchIdpMetadata(input.idpMetadataUrl);
+        xml = await fetchIdpMetadata(input.idpMetadataUrl, allowHttp);
       }
       settings = parseIdpMetadata(xml!);
     } catch (error) {

@@ -80,6 +80,16 @@ describe('SAML connections', () => {
     }
   });
 
+  it('never fetches metadata from a loopback, private or metadata address without allowHttpIssuers', async () => {
+    for (const idpMetadataUrl of ['https://127.0.0.1:1/metadata', 'https://169.254.169.254/latest', 'https://[::1]:1/m', 'https://localhost:1/m']) {
+      await rejectsWith(
+        scimSso().createSamlConnection({ customerId: 'url', idpType: 'Okta', idpMetadataUrl, acsUrl }),
+        'invalid_argument',
+        /not a public address/,
+      );
+    }
+  });
+
   it('keeps one SSO connection per customer: OIDC and SAML refuse each other, with a clear error', async () => {
     const sso = scimSso();
     await sso.createOidcClient({ customerId: 'has-oidc', idpType: 'Okta', issuer: 'https://idp.test', clientId: 'c', redirectUri: 'https://app.test/cb' });

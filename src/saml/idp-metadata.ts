@@ -4,6 +4,7 @@
  * checked (the admin supplies it, as they would paste the certificate). docs/saml.md §Connections.
  */
 import { DOMParser } from '@xmldom/xmldom';
+import { outboundFetch } from '../net/outbound-fetch.js';
 
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -51,13 +52,13 @@ export function parseIdpMetadata(xml: string): IdpSettings {
   return { idpEntityId, entryPoint, idpCerts };
 }
 
-/** Fetches metadata from the IdP's URL (bounded in size and time). */
-export async function fetchIdpMetadata(url: string, timeoutMs = 10_000): Promise<string> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+/**
+ * Fetches metadata from the IdP's URL through the outbound guard (src/net/outbound-fetch.ts): public
+ * addresses only unless `allowPrivate` (the instance's allowHttpIssuers), no redirects, at most
+ * MAX_METADATA_BYTES, within `timeoutMs`.
+ */
+export async function fetchIdpMetadata(url: string, allowPrivate: boolean, timeoutMs = 10_000): Promise<string> {
+  const response = await outboundFetch({ maxBytes: MAX_METADATA_BYTES, allowPrivate })(url, { signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) throw new Error(`the IdP metadata URL answered ${response.status}`);
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > MAX_METADATA_BYTES) throw new Error(`the IdP metadata is larger than ${MAX_METADATA_BYTES} bytes`);
-  const text = await response.text();
-  if (text.length > MAX_METADATA_BYTES) throw new Error(`the IdP metadata is larger than ${MAX_METADATA_BYTES} characters`);
-  return text;
+  return response.text();
 }
