@@ -8,7 +8,7 @@
  * the client's issuer, client id and redirect URI; a callback whose login began under other values is
  * refused as `invalid_response`. Every cache here is a bounded LRU (src/lru.ts).
  */
-import { failedEntry, recordRefusal, refusedEntry, type OnLoginRefused } from './refusal-record.js';
+import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { Strategy, type StrategyOptionsWithRequest, type VerifyFunctionWithRequest } from 'openid-client/passport';
@@ -16,7 +16,7 @@ import { ScimSsoConfigError, SsoLoginError } from '../errors.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
 import { roleMappingOf } from '../roles/role-mapping.js';
 import type { CustomerRecords, Store, StoredOidcClient } from '../store/store.js';
-import { matchPolicyOf, refusal, runGuard, strategyOf, type CustomerConfig, type GuardResult } from './guard.js';
+import { matchPolicyOf, runGuard, strategyOf, type CustomerConfig, type GuardResult } from './guard.js';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
 import { missingClaims, neededClaims, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
@@ -256,25 +256,10 @@ export class OidcRuntime {
         const policy = matchPolicyOf(config.client, this.options.requireVerifiedEmail);
         result = await runGuard(this.store, config, await this.claims(config.client, tokens), policy);
       } catch (error) {
-        const mapped = toLoginError(error, customerId);
-        this.emit({ type: 'login.failed', actor: 'login', outcome: 'failure', customerId, connectionId, reason: mapped?.code ?? 'error' });
-        recordRefusal(this.options.onLoginRefused, customerId, failedEntry(mapped?.code ?? 'error'));
-        return verified(mapped ?? error);
+        return verified(reportLoginFailure({ emit: this.emit, onLoginRefused: this.options.onLoginRefused }, customerId, connectionId, error));
       }
-      const refused = refusal(result);
-      this.emit({
-        type: refused ? 'login.refused' : 'login.admitted',
-        actor: 'login',
-        outcome: refused ? 'failure' : 'success',
-        customerId,
-        connectionId,
-        subject: result.identity.subject,
-        strategy: result.strategy,
-        ...(result.scimUser ? { resourceType: 'User' as const, resourceId: result.scimUser.id } : {}),
-        ...(refused ? { reason: refused.reason } : {}),
-      });
+      const refused = reportDecision({ emit: this.emit, onLoginRefused: this.options.onLoginRefused }, customerId, connectionId, result);
       if (refused) {
-        recordRefusal(this.options.onLoginRefused, customerId, refusedEntry(result, refused.reason));
         await logOutQuietly(req);
         return verified(refused);
       }

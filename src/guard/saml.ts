@@ -12,7 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
-import { failedEntry, recordRefusal, refusedEntry, type OnLoginRefused } from './refusal-record.js';
+import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { MAX_SAML_RESPONSE_CHARS, samlResponseOverBudget } from './saml-budget.js';
 import { RateLimiter } from '../scim/rate-limit.js';
 import { DOMParser } from '@xmldom/xmldom';
@@ -22,7 +22,7 @@ import type { Emit } from '../events.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
 import { roleMappingOf, type RoleMapping } from '../roles/role-mapping.js';
 import { isValidStoreId, MAX_SAML_CACHE_TTL_MS, type CustomerRecords, type Store, type StoredConnection, type StoredSamlConnection } from '../store/store.js';
-import { refusal, runGuard, strategyOf, type GuardResult, type GuardSettings } from './guard.js';
+import { runGuard, strategyOf, type GuardResult, type GuardSettings } from './guard.js';
 import { logOutQuietly } from './passport.js';
 import { toLoginError } from './login-errors.js';
 import { samlClaims } from './saml-claims.js';
@@ -289,25 +289,10 @@ export class SamlRuntime {
       }
       result = await runGuard(this.store, { client: samlGuardSettings(saml), connection: config.connection, roleMapping: config.roleMapping }, claims, {});
     } catch (error) {
-      const mapped = toLoginError(error, customerId);
-      this.emit({ type: 'login.failed', actor: 'login', outcome: 'failure', customerId, connectionId, reason: mapped?.code ?? 'error' });
-      recordRefusal(this.onLoginRefused, customerId, failedEntry(mapped?.code ?? 'error'));
-      throw mapped ?? error;
+      throw reportLoginFailure(this, customerId, connectionId, error);
     }
-    const refusedLogin = refusal(result);
-    this.emit({
-      type: refusedLogin ? 'login.refused' : 'login.admitted',
-      actor: 'login',
-      outcome: refusedLogin ? 'failure' : 'success',
-      customerId,
-      connectionId,
-      subject: result.identity.subject,
-      strategy: result.strategy,
-      ...(result.scimUser ? { resourceType: 'User' as const, resourceId: result.scimUser.id } : {}),
-      ...(refusedLogin ? { reason: refusedLogin.reason } : {}),
-    });
+    const refusedLogin = reportDecision(this, customerId, connectionId, result);
     if (refusedLogin) {
-      recordRefusal(this.onLoginRefused, customerId, refusedEntry(result, refusedLogin.reason));
       await logOutQuietly(req);
       throw refusedLogin;
     }
