@@ -2,20 +2,13 @@
  * `scim-sso/express/dashboard`: the admin dashboard as Express middleware, on the framework-neutral
  * dashboard (src/dashboard/index.ts). `app.use(dashboard(sso, { authorize }))` serves it under `/admin`.
  */
-import type { Request, RequestHandler, Response } from 'express';
-import { createDashboardCore, type DashboardOptions, type DashboardResponse } from '../dashboard/index.js';
-import { readForm } from '../dashboard/form.js';
+import type { Request, RequestHandler } from 'express';
+import { createDashboardCore, type DashboardOptions } from '../dashboard/index.js';
 import type { ScimSsoCore } from '../sso.js';
+import { pageRequestOf, sendPage } from './pages.js';
 
 /** The dashboard's options on Express: `authorize` receives Express's `req`. */
 export type ExpressDashboardOptions = DashboardOptions<Request>;
-
-function send(res: Response, answer: DashboardResponse): void {
-  res.status(answer.status);
-  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-  if (answer.cookies.length) res.append('Set-Cookie', answer.cookies);
-  res.end(answer.body);
-}
 
 /**
  * Express middleware serving the dashboard under `prefix` (default '/admin', relative to where it is
@@ -25,18 +18,9 @@ export function dashboard(sso: ScimSsoCore, options: ExpressDashboardOptions = {
   const core = createDashboardCore<Request>(sso, options);
   return async function scimSsoDashboard(req, res, next) {
     try {
-      const question = req.url.indexOf('?');
-      const answer = await core.handle(req, {
-        method: req.method.toUpperCase(),
-        path: req.path,
-        query: new URLSearchParams(question === -1 ? '' : req.url.slice(question + 1)),
-        mountPath: req.baseUrl,
-        headers: req.headers,
-        secure: req.secure,
-        form: () => readForm(req, (req as { body?: unknown }).body),
-      });
+      const answer = await core.handle(req, pageRequestOf(req));
       if (answer === null) return next();
-      send(res, answer);
+      sendPage(res, answer);
     } catch (error) {
       next(error);
     }
