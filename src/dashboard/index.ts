@@ -15,7 +15,6 @@
  *   GET  /customers/:customerId/roles        Roles: the role mapping (IdP groups → app roles)
  *   POST /customers/:customerId/roles        Save the role mapping (setRoleMapping), then 303 to the page
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { checkCustomerId } from '../connections.js';
 import { ScimSsoConfigError } from '../errors.js';
@@ -27,6 +26,7 @@ import { offsetParam, type DashboardApi } from './api.js';
 import { loadCompare } from './compare-data.js';
 import { comparePage } from './compare-page.js';
 import { createFlash } from './flash.js';
+import { pageHeaders } from './page-headers.js';
 import { createCsrf } from './csrf.js';
 import { customerPage, loadCustomer } from './customer-page.js';
 import { customersPage, loadCustomerRows } from './customers-page.js';
@@ -148,15 +148,8 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
       const path = below(request.path);
       if (path === null) return null;
       const base = `${request.mountPath.replace(/\/+$/, '')}${prefix}`;
-      const nonce = randomBytes(16).toString('base64');
+      const { nonce, headers } = pageHeaders('same-origin');
       const cookies: string[] = [];
-      const headers: Record<string, string> = {
-        'Cache-Control': 'no-store',
-        'X-Content-Type-Options': 'nosniff',
-        'X-Frame-Options': 'DENY',
-        'Referrer-Policy': 'same-origin',
-        'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-      };
       const cookieReq = { headers: request.headers, base, secure: request.secure };
       const setCookie = (line: string) => void cookies.push(line);
       const page = (status: number, body: string): DashboardResponse => ({ status, headers: { ...headers, 'Content-Type': HTML }, cookies, body });

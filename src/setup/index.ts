@@ -16,11 +16,11 @@
  *   GET  /:customerId/activity        Recent SCIM requests and refused logins
  *   POST /:customerId/logout          End the portal session
  */
-import { randomBytes } from 'node:crypto';
 import { checkCustomerId } from '../connections.js';
 import { DEFAULT_GRACE_SECONDS, type DashboardRequest, type DashboardResponse } from '../dashboard/index.js';
 import { createFlash } from '../dashboard/flash.js';
 import { ScimSsoConfigError } from '../errors.js';
+import { pageHeaders } from '../dashboard/page-headers.js';
 import type { AuditEventInput } from '../events.js';
 import { internalsOf } from '../internal.js';
 import { isMatchingStrategy, type MatchingStrategy } from '../match/strategies.js';
@@ -112,16 +112,9 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
     async handle(request) {
       const absolute = `${request.mountPath.replace(/\/+$/, '')}${request.path}`;
       if (!absolute.startsWith(`${portalPath}/`)) return null;
-      const nonce = randomBytes(16).toString('base64');
+      // The link token is in the first URL: no page may send it on as a Referer.
+      const { nonce, headers } = pageHeaders('no-referrer');
       const cookies: string[] = [];
-      const headers: Record<string, string> = {
-        'Cache-Control': 'no-store',
-        'X-Content-Type-Options': 'nosniff',
-        'X-Frame-Options': 'DENY',
-        // The link token is in the first URL: no page may send it on as a Referer.
-        'Referrer-Policy': 'no-referrer',
-        'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-      };
       const page = (status: number, body: string): SetupResponse => ({ status, headers: { ...headers, 'Content-Type': HTML }, cookies, body });
       const redirect = (location: string): SetupResponse => ({ status: 303, headers: { ...headers, Location: location }, cookies, body: '' });
       const fail = (status: number, title: string, message: string) => page(status, portalMessage(nonce, title, message));
