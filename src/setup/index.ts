@@ -164,6 +164,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
         if (method === 'POST') {
           form = await request.form();
           if (!csrfValid(session, request.headers, form)) {
+            audit({ type: 'setup.refused', outcome: 'failure', customerId, reason: 'csrf' });
             return fail(403, 'Forbidden', 'The form had expired or did not come from this page (invalid CSRF token). Reload the page and try again.');
           }
         } else if (method !== 'GET') {
@@ -277,7 +278,10 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
           const parsed = parseSsoForm(form);
           const again = async (status: number, error: string, values: SsoFormValues) =>
             page(status, ssoPage(ctx, { client: await sso.fetchOidcClient(customerId), ...uris, values, error }));
-          if (!parsed.ok) return again(400, parsed.error, parsed.values);
+          if (!parsed.ok) {
+            audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'invalid_form' });
+            return again(400, parsed.error, parsed.values);
+          }
           const { values, clientSecret, scopes } = parsed;
           const check = await checkIssuer(values.issuer, values.clientId, internals.options.allowHttpIssuers);
           if (!check.ok) {

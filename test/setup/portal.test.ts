@@ -159,8 +159,11 @@ describe.each(TARGETS)('setup portal ($store store, $adapter)', ({ store, adapte
           .send({ _csrf: `${csrf.slice(1)}x` })
       ).status,
     ).toBe(403);
+    const refusedBefore = f.events.filter((e) => e.type === 'setup.refused' && e.reason === 'csrf').length;
     expect((await agent.post('/setup/acme/scim/token').set('Sec-Fetch-Site', 'cross-site').type('form').send({ _csrf: csrf })).status).toBe(403);
     expect(await f.sso.store.getConnectionByCustomer(A)).toEqual(before);
+    // Every refused POST is an audit event.
+    expect(f.events.filter((e) => e.type === 'setup.refused' && e.reason === 'csrf' && e.customerId === A).length).toBe(refusedBefore + 1);
   });
 
   it('reveals the SCIM token once, and it works; a second token leaves the first working for the grace hour', async () => {
