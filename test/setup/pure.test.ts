@@ -8,6 +8,8 @@ import { checkIssuer, discoveryProblem } from '../../src/setup/discovery-check.j
 import { testLoginHints, type StrategyOutcome } from '../../src/setup/hints.js';
 import { mappingFor, scimSteps, SETUP_IDPS } from '../../src/setup/idp-steps.js';
 import { parseSsoForm } from '../../src/setup/sso-form.js';
+import { currentSession, openSession, SESSION_COOKIE } from '../../src/setup/session.js';
+import { scimSso } from '../support/sso.js';
 
 const form = (fields: Record<string, unknown>) => Object.assign(Object.create(null) as Record<string, unknown>, fields);
 const good = { idpType: 'Okta', issuer: 'https://acme.okta.com', clientId: 'abc', clientSecret: '', scopes: 'email profile' };
@@ -141,5 +143,20 @@ describe('testLoginHints', () => {
       outcomes: all({ OidcEmailToScimUsername: { reason: 'deactivated' } }),
     });
     expect(hints[0]).toContain('deactivated');
+  });
+});
+
+describe('portal sessions and revocation', () => {
+  it('refuses a session opened on an instance whose clock runs ahead, once its link is revoked', async () => {
+    const sso = scimSso({ setupPortalUrl: 'https://app.test/setup' });
+    const { url } = await sso.createSetupLink('skew');
+    const token = url.split('/').at(-1)!;
+    // The portal instance that opened the session is 10 minutes ahead of the app's admin code.
+    const opened = await openSession(sso.store, 'skew', token, Date.now() + 10 * 60_000);
+    expect(opened.ok).toBe(true);
+    const headers = { cookie: `${SESSION_COOKIE}=${opened.ok ? opened.session.secret : ''}` };
+    expect((await currentSession(sso.store, headers, 'skew')).ok).toBe(true);
+    await sso.revokeSetupLinks('skew');
+    expect(await currentSession(sso.store, headers, 'skew')).toEqual({ ok: false, refusal: 'revoked' });
   });
 });
