@@ -5,6 +5,7 @@
  * and checked by a live discovery; Test SSO through the demo IdP with no app session; audit events.
  */
 import { testSamlIdp } from '../support/saml-idp.js';
+import { SCIM_TARGETS } from '../support/app.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -17,16 +18,10 @@ import { scimSso } from '../support/sso.js';
 import { Browser, parseForms } from '../support/browser.js';
 import { A, B, USER_SCHEMA, open, portalFixture, submit, type PortalFixture } from './fixture.js';
 
-const TARGETS = [
-  { store: 'memory', adapter: 'express' },
-  { store: 'memory', adapter: 'koa' },
-  { store: 'redis', adapter: 'koa' },
-] as const;
-
 const tokenOf = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
-describe.each(TARGETS)('setup portal ($store store, $adapter)', ({ store, adapter }) => {
+describe.each(SCIM_TARGETS)('setup portal ($store store, $adapter)', ({ store, adapter }) => {
   let f: PortalFixture;
   beforeAll(async () => {
     f = await portalFixture(store, adapter, `setup-portal-${store}-${adapter}`);
