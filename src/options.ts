@@ -86,6 +86,13 @@ export const optionsSchema = z.strictObject({
    */
   allowHttpIssuers: z.boolean().default(false),
   /**
+   * Let requests to IdPs (OIDC discovery, JWKS, token, userinfo; SAML metadata URLs; the setup portal's live
+   * check) reach loopback, private and link-local addresses. Off, they reach public addresses only, so an
+   * issuer a customer types cannot make the app's servers call an internal host (src/net/outbound-fetch.ts).
+   * Turn it on for IdPs on the app's own network. `allowHttpIssuers` implies it. Default: false.
+   */
+  allowPrivateIdpAddresses: z.boolean().default(false),
+  /**
    * Per-connection SCIM rate limit in this process: sustained requests per second and burst. Over it,
    * 429 with an integer Retry-After. `false` turns it off. Default: { requestsPerSecond: 200, burst: 400 }.
    */
@@ -167,6 +174,8 @@ export interface ScimSsoOptions {
   setupPortalUrl?: string;
   /** Accept `http://` OIDC issuers (tests and local demo IdPs only). Default: false. */
   allowHttpIssuers?: boolean;
+  /** Let requests to IdPs reach loopback and private addresses (IdPs on the app's own network). Default: false. */
+  allowPrivateIdpAddresses?: boolean;
   /** Per-connection SCIM rate limit in this process, or false. Default: { requestsPerSecond: 200, burst: 400 }. */
   rateLimit?: false | { requestsPerSecond: number; burst: number };
   /** Whether the email strategies need `email_verified` true (a client's own setting wins). Default: false. */
@@ -183,6 +192,10 @@ export interface ScimSsoOptions {
 }
 
 export type ResolvedOptions = z.output<typeof optionsSchema>;
+
+/** Whether requests to IdPs may reach loopback and private addresses (allowHttpIssuers implies it). */
+export const privateIdpAddressesAllowed = (options: Pick<ResolvedOptions, 'allowHttpIssuers' | 'allowPrivateIdpAddresses'>): boolean =>
+  options.allowHttpIssuers || options.allowPrivateIdpAddresses;
 
 // The interface and the schema describe the same options (a compile error here means they drifted).
 type SchemaInput = z.input<typeof optionsSchema>;

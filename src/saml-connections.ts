@@ -128,7 +128,7 @@ type IdpSource = Pick<CreateSamlConnectionInput, 'idpMetadataXml' | 'idpMetadata
  * The IdP settings from exactly one source (metadata XML, metadata URL, or entryPoint + idpCert + idpIssuer),
  * or null when the input names none (an update that leaves the IdP as it is).
  */
-async function resolveIdp(input: IdpSource, what: string, allowHttp: boolean): Promise<IdpSettings | null> {
+async function resolveIdp(input: IdpSource, what: string, allowHttp: boolean, allowPrivate: boolean): Promise<IdpSettings | null> {
   const manual = input.entryPoint !== undefined || input.idpCert !== undefined || input.idpIssuer !== undefined;
   const sources = [input.idpMetadataXml !== undefined, input.idpMetadataUrl !== undefined, manual].filter(Boolean).length;
   if (sources === 0) return null;
@@ -143,8 +143,9 @@ async function resolveIdp(input: IdpSource, what: string, allowHttp: boolean): P
     let xml = input.idpMetadataXml;
     try {
       if (input.idpMetadataUrl !== undefined) {
-        if (input.idpMetadataUrl.startsWith('http:') && !allowHttp) throw new Error('the metadata URL is not https (allowHttpIssuers is for local testing)');
-        xml = await fetchIdpMetadata(input.idpMetadataUrl, allowHttp);
+        if (new URL(input.idpMetadataUrl).protocol !== 'https:' && !allowHttp)
+          throw new Error('the metadata URL is not https (allowHttpIssuers is for local testing)');
+        xml = await fetchIdpMetadata(input.idpMetadataUrl, allowPrivate);
       }
       settings = parseIdpMetadata(xml!);
     } catch (error) {
@@ -155,8 +156,9 @@ async function resolveIdp(input: IdpSource, what: string, allowHttp: boolean): P
   return { ...settings, idpCerts: settings.idpCerts.map((c) => certificatePem(c, what)) };
 }
 
-export function samlConnectionManager(store: Store, emit: Emit = () => {}, options: { allowHttp?: boolean } = {}) {
+export function samlConnectionManager(store: Store, emit: Emit = () => {}, options: { allowHttp?: boolean; allowPrivate?: boolean } = {}) {
   const allowHttp = options.allowHttp ?? false;
+  const allowPrivate = options.allowPrivate ?? allowHttp;
   const changed = (type: AuditEventType, customerId: string) => emit({ type, actor: 'admin', outcome: 'success', customerId, connectionId: null });
   const pairedConnectionId = async (customerId: string) => (await store.getConnectionByCustomer(customerId))?.connectionId ?? null;
 
@@ -165,7 +167,7 @@ export function samlConnectionManager(store: Store, emit: Emit = () => {}, optio
     async createSamlConnection(input: CreateSamlConnectionInput): Promise<SamlConnection> {
       const parsed = parse(createSchema, input, 'createSamlConnection');
       const customerId = checkCustomerId(parsed.customerId);
-      const idp = await resolveIdp(parsed, 'createSamlConnection', allowHttp);
+      const idp = await resolveIdp(parsed, 'createSamlConnection', allowHttp, allowPrivate);
       if (!idp)
         throw new ScimSsoConfigError('invalid_argument', 'createSamlConnection: give idpMetadataXml, idpMetadataUrl, or entryPoint + idpCert + idpIssuer');
       const now = new Date().toISOString();
@@ -201,7 +203,7 @@ export function samlConnectionManager(store: Store, emit: Emit = () => {}, optio
       checkCustomerId(customerId);
       const changes = parse(updateSchema, patch, 'updateSamlConnection');
       const { idpMetadataXml, idpMetadataUrl, entryPoint, idpCert, idpIssuer, ...rest } = changes;
-      const idp = await resolveIdp({ idpMetadataXml, idpMetadataUrl, entryPoint, idpCert, idpIssuer }, 'updateSamlConnection', allowHttp);
+      const idp = await resolveIdp({ idpMetadataXml, idpMetadataUrl, entryPoint, idpCert, idpIssuer }, 'updateSamlConnection', allowHttp, allowPrivate);
       for (let attempt = 0; attempt < 10; attempt++) {
         const current = await store.getSamlConnection(customerId);
         if (!current) throw new ScimSsoConfigError('saml_connection_not_found', `customer "${customerId}" has no SAML connection`);

@@ -14,7 +14,7 @@ import { registerInternals, type Internals } from './internal.js';
 import { matchingReport } from './matching-report.js';
 import type { MatchingReport } from './match/report.js';
 import { oidcClientManager, type CreateOidcClientInput, type OidcClient, type UpdateOidcClientInput } from './oidc-clients.js';
-import { parseOptions, type ScimSsoOptions } from './options.js';
+import { parseOptions, privateIdpAddressesAllowed, type ScimSsoOptions } from './options.js';
 import { samlConnectionManager, type CreateSamlConnectionInput, type SamlConnection, type UpdateSamlConnectionInput } from './saml-connections.js';
 import { TokenCache } from './scim/auth.js';
 import { createScimHandler } from './scim/handler.js';
@@ -143,6 +143,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     store,
     {
       allowHttpIssuers: options.allowHttpIssuers,
+      allowPrivateIdpAddresses: privateIdpAddressesAllowed(options),
       retryAfterSeconds: options.retryAfterSeconds,
       requireVerifiedEmail: options.requireVerifiedEmail,
       ...(activity && { onLoginRefused: (customerId: string, entry: LoginEntry) => activity.recordLogin(customerId, entry) }),
@@ -152,7 +153,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const internals: Internals = { options, store, handleScim, runtime, mount, emit, onError, activity };
   const connections = connectionManager(store, undefined, emit);
   const clients = oidcClientManager(store, undefined, emit);
-  const samls = samlConnectionManager(store, emit, { allowHttp: options.allowHttpIssuers });
+  const samls = samlConnectionManager(store, emit, { allowHttp: options.allowHttpIssuers, allowPrivate: privateIdpAddressesAllowed(options) });
   const roles = roleMappingsApi(store, emit);
   const setupLinks = setupLinkManager(store, options.setupPortalUrl, emit);
   const activityLog = activityApi(store, activity, activityOptions);

@@ -6,16 +6,33 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isPublicAddress, outboundFetch, OutboundFetchError } from '../src/net/outbound-fetch.js';
+import { OidcRuntime } from '../src/guard/passport.js';
+import { SsoLoginError } from '../src/errors.js';
+import { memoryStore } from '../src/store/memory.js';
+import { makeOidcClient } from './store/contract.js';
 
 describe('isPublicAddress', () => {
   it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1'])(
     'refuses %s',
     (address) => expect(isPublicAddress(address)).toBe(false),
   );
-  it.each(['::1', '::', 'fe80::1', 'fd00:ec2::254', 'fc00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:7f00:1', 'ff02::1', 'not-an-ip'])(
-    'refuses %s',
-    (address) => expect(isPublicAddress(address)).toBe(false),
-  );
+  it.each([
+    '::1',
+    '::',
+    'fe80::1',
+    'fd00:ec2::254',
+    'fc00::1',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+    '::ffff:7f00:1',
+    '::7f00:1',
+    '2002:7f00:1::1',
+    'fec0::1',
+    '64:ff9b:1::1',
+    '100::1',
+    'ff02::1',
+    'not-an-ip',
+  ])('refuses %s', (address) => expect(isPublicAddress(address)).toBe(false));
   it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('allows %s', (address) =>
     expect(isPublicAddress(address)).toBe(true),
   );
@@ -49,5 +66,17 @@ describe('outboundFetch', () => {
       await expect(outboundFetch({ maxBytes: 1000, allowPrivate: true })(origin)).rejects.toThrow(/larger than 1000 bytes/);
       expect((await (await outboundFetch({ maxBytes: 5000, allowPrivate: true })(origin)).text()).length).toBe(5000);
     });
+  });
+});
+
+describe('every request to an OIDC IdP goes through the guard', () => {
+  it('refuses a login whose issuer is a loopback, private or metadata address (a clear idp_error, no request made)', async () => {
+    const runtime = new OidcRuntime(memoryStore(), { allowHttpIssuers: false, retryAfterSeconds: 5 });
+    for (const issuer of ['https://127.0.0.1:1/t', 'https://169.254.169.254/latest', 'https://10.1.2.3/t']) {
+      const failure = await runtime.configuration(makeOidcClient('guarded', { issuer })).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(SsoLoginError);
+      expect(failure).toMatchObject({ code: 'idp_error', status: 400 });
+      expect(String((failure as Error).message)).toMatch(/not a public address/);
+    }
   });
 });

@@ -34,7 +34,13 @@ export interface LoginEntry {
 const ENDPOINTS = new Map(['Users', 'Groups', 'ServiceProviderConfig', 'ResourceTypes', 'Schemas', 'Bulk', 'Me', '.search'].map((e) => [e.toLowerCase(), e]));
 /** The ids this server issues (randomUUID) and the discovery ids it serves. */
 const RESOURCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DISCOVERY_ID = /^(?:User|Group|EnterpriseUser|urn:ietf:params:scim:schemas:[A-Za-z0-9:.]{1,100})$/;
+const DISCOVERY_ID = new Set([
+  'User',
+  'Group',
+  'urn:ietf:params:scim:schemas:core:2.0:User',
+  'urn:ietf:params:scim:schemas:core:2.0:Group',
+  'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+]);
 /** Longest text kept from a claim; a claim longer than this is cut (the log is for eyes, not for matching). */
 export const MAX_CLAIM_CHARS = 320;
 
@@ -50,7 +56,7 @@ export function loggedPath(path: string): string {
   if (endpoint === undefined) return '/…';
   const shown = [endpoint];
   for (const segment of segments.slice(1, 3)) {
-    shown.push(segment === '.search' || RESOURCE_ID.test(segment) || DISCOVERY_ID.test(segment) ? segment : '…');
+    shown.push(segment === '.search' || RESOURCE_ID.test(segment) || DISCOVERY_ID.has(segment) ? segment : '…');
   }
   if (segments.length > 3) shown.push('…');
   return `/${shown.join('/')}`;

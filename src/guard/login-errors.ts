@@ -5,6 +5,7 @@
 import * as oidc from 'openid-client';
 import { ScimUserNotActive, SsoLoginError } from '../errors.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
+import { OutboundFetchError } from '../net/outbound-fetch.js';
 
 const NETWORK = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN|fetch failed|socket hang up/;
 
@@ -39,6 +40,11 @@ export function toLoginError(error: unknown, customerId: string | null = null): 
   }
   if (isStoreUnavailable(error)) {
     return new SsoLoginError('store_unavailable', 503, 'the user store is unavailable; the login was refused', customerId, { cause: error });
+  }
+  // openid-client wraps what its fetch threw: the guard's refusal may be the cause.
+  const refusedFetch = [error, (error as { cause?: unknown } | null)?.cause].find((e) => e instanceof OutboundFetchError);
+  if (refusedFetch) {
+    return new SsoLoginError('idp_error', 400, `the identity provider's address was refused: ${refusedFetch.message}`, customerId, { cause: error });
   }
   if (isNetworkError(error)) {
     return new SsoLoginError('idp_unreachable', 503, 'the identity provider could not be reached', customerId, { cause: error });

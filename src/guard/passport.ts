@@ -8,6 +8,7 @@
  * the client's issuer, client id and redirect URI; a callback whose login began under other values is
  * refused as `invalid_response`. Every cache here is a bounded LRU (src/lru.ts).
  */
+import { idpFetch } from './idp-fetch.js';
 import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
@@ -110,6 +111,8 @@ export class StateNonceStrategy extends Strategy {
 export interface OidcRuntimeOptions {
   /** Allow `http://` issuers: for tests and local demo IdPs only. */
   allowHttpIssuers: boolean;
+  /** Let requests to IdPs reach loopback and private addresses (src/net/outbound-fetch.ts). Default false. */
+  allowPrivateIdpAddresses?: boolean;
   /** `Retry-After` seconds of a login 503 (the store or the IdP is unreachable). */
   retryAfterSeconds: number;
   /** The instance default for clients whose `requireVerifiedEmail` is null (identity.ts). */
@@ -187,6 +190,8 @@ export class OidcRuntime {
       }
       const started = oidc.discovery(new URL(client.issuer), client.clientId, client.clientSecret ?? undefined, client.clientSecret ? undefined : oidc.None(), {
         ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
+        // Discovery, JWKS, token and userinfo requests: public addresses only (src/net/outbound-fetch.ts).
+        [oidc.customFetch]: idpFetch(this.options.allowPrivateIdpAddresses ?? false),
       });
       pending = started;
       this.discoveries.set(key, started);

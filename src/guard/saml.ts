@@ -112,6 +112,8 @@ export const samlGuardSettings = (saml: StoredSamlConnection): GuardSettings => 
 
 /** SAML logins a customer may start per second in one instance, and in a burst (src/guard/saml.ts loginUrl). */
 export const SAML_LOGIN_STARTS = { requestsPerSecond: 10, burst: 100 };
+/** Failed SAML logins a customer's activity log takes per second from one instance, and in a burst. */
+export const SAML_FAILURES_LOGGED = { requestsPerSecond: 0.2, burst: 10 };
 
 const refused = (customerId: string, message: string, status = 400) =>
   new SsoLoginError('invalid_response', status, `the SAML response was refused: ${message}`, customerId);
@@ -191,6 +193,7 @@ interface StrategyActions {
 export class SamlRuntime {
   private readonly instances: Lru<string, SAML>;
   private readonly loginStarts: RateLimiter;
+  private readonly failuresLogged: RateLimiter;
 
   constructor(
     readonly store: Store,
@@ -199,6 +202,7 @@ export class SamlRuntime {
   ) {
     this.instances = new Lru(CACHE_LIMITS.strategies);
     this.loginStarts = new RateLimiter(SAML_LOGIN_STARTS);
+    this.failuresLogged = new RateLimiter(SAML_FAILURES_LOGGED);
   }
 
   /** The node-saml instance for exactly this stored version of the connection. */
@@ -289,7 +293,10 @@ export class SamlRuntime {
       }
       result = await runGuard(this.store, { client: samlGuardSettings(saml), connection: config.connection, roleMapping: config.roleMapping }, claims, {});
     } catch (error) {
-      throw reportLoginFailure(this, customerId, connectionId, error);
+      // The ACS is public: anyone may post junk to it. Failures go to the audit trail, but the customer's
+      // activity log (100 entries) takes them only a few at a time, so junk cannot push out real refusals.
+      const toActivityLog = this.failuresLogged.take(customerId) === 0;
+      throw reportLoginFailure(toActivityLog ? this : { emit: this.emit }, customerId, connectionId, error);
     }
     const refusedLogin = reportDecision(this, customerId, connectionId, result);
     if (refusedLogin) {

@@ -30,9 +30,13 @@ for (const [network, prefix] of [
   NOT_PUBLIC.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 128],
+  ['::', 96],
   ['::1', 128],
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2002::', 16],
+  ['fec0::', 10],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
@@ -60,13 +64,34 @@ export class OutboundFetchError extends Error {
   }
 }
 
+/** How long a host name may take to resolve (the fetch's own timeout starts after it). */
+const LOOKUP_TIMEOUT_MS = 5000;
+
+/** The host's addresses, or none when it cannot be resolved within `ms`. */
+async function resolveWithin(host: string, ms: number): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<[]>((resolve) => (timer = setTimeout(() => resolve([]), ms)));
+  try {
+    const found = lookup(host, { all: true, verbatim: true }).then(
+      (records) => records.map((r) => r.address),
+      () => [],
+    );
+    return await Promise.race([found, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Throws OutboundFetchError unless every address the URL's host resolves to is public. */
 export async function assertPublicHost(url: URL): Promise<void> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true }).catch(() => [])).map((a) => a.address);
+  const addresses = isIP(host) ? [host] : await resolveWithin(host, LOOKUP_TIMEOUT_MS);
   if (addresses.length === 0) throw new OutboundFetchError(`the host ${url.hostname} could not be resolved`);
   if (!addresses.every(isPublicAddress)) throw new OutboundFetchError(`the host ${url.hostname} is not a public address`);
 }
+
+/** The largest answer an IdP endpoint may send (discovery, JWKS, token, userinfo, metadata). */
+export const MAX_IDP_ANSWER_BYTES = 1_000_000;
 
 export interface OutboundOptions {
   /** Largest answer read, in bytes. */

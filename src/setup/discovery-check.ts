@@ -5,13 +5,12 @@
  * a byte cap, and only public addresses are fetched unless the instance allows local IdPs (src/net/outbound-fetch.ts).
  */
 import * as oidc from 'openid-client';
-import { outboundFetch, OutboundFetchError } from '../net/outbound-fetch.js';
+import { MAX_IDP_ANSWER_BYTES, OutboundFetchError } from '../net/outbound-fetch.js';
+import { idpFetch } from '../guard/idp-fetch.js';
 
 export type IssuerCheck = { ok: true } | { ok: false; problem: string };
 
 const DISCOVERY_TIMEOUT_SECONDS = 10;
-/** The largest discovery document read (Okta's and Entra's are 2–6 KB). */
-export const MAX_DISCOVERY_BYTES = 100_000;
 
 const codeOf = (error: unknown): string | undefined => (error as { code?: unknown })?.code as string | undefined;
 const causeOf = (error: unknown): unknown => (error as { cause?: unknown })?.cause;
@@ -20,7 +19,7 @@ const causeOf = (error: unknown): unknown => (error as { cause?: unknown })?.cau
 export function discoveryProblem(issuer: string, error: unknown): string {
   const wellKnown = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
   const guard = [error, causeOf(error)].find((e) => e instanceof OutboundFetchError);
-  if (guard) return `Refused: ${guard.message}. The IdP must be reachable on the internet, and its discovery document at most ${MAX_DISCOVERY_BYTES} bytes.`;
+  if (guard) return `Refused: ${guard.message}. The IdP must be reachable on the internet, and its discovery document at most ${MAX_IDP_ANSWER_BYTES} bytes.`;
   const code = codeOf(error);
   if (code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') {
     const named = (causeOf(error) as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
@@ -46,21 +45,18 @@ export function discoveryProblem(issuer: string, error: unknown): string {
   return `The issuer could not be checked: ${wellKnown} gave an unexpected answer.`;
 }
 
-/** openid-client's customFetch over the outbound guard (its options are a RequestInit in all but type). */
-const guardedFetch = (allowPrivate: boolean): oidc.CustomFetch => {
-  const fetch = outboundFetch({ maxBytes: MAX_DISCOVERY_BYTES, allowPrivate });
-  return (url, options) => fetch(url, options as RequestInit);
-};
-
-/** Fetches the issuer's discovery document; `allowHttp` only for local demo IdPs (the scimSso option allowHttpIssuers). */
-export async function checkIssuer(issuer: string, clientId: string, allowHttp: boolean): Promise<IssuerCheck> {
+/**
+ * Fetches the issuer's discovery document; `allowHttp` only for local demo IdPs (the scimSso option
+ * allowHttpIssuers), `allowPrivate` to reach loopback and private addresses (allowPrivateIdpAddresses).
+ */
+export async function checkIssuer(issuer: string, clientId: string, allowHttp: boolean, allowPrivate = allowHttp): Promise<IssuerCheck> {
   const url = new URL(issuer);
   if (url.protocol === 'http:' && !allowHttp) return { ok: false, problem: 'The issuer must be an https URL.' };
   try {
     await oidc.discovery(url, clientId, undefined, oidc.None(), {
       timeout: DISCOVERY_TIMEOUT_SECONDS,
       // The link holder chose this URL: public addresses only (unless local IdPs are allowed), a capped answer.
-      [oidc.customFetch]: guardedFetch(allowHttp),
+      [oidc.customFetch]: idpFetch(allowPrivate),
       ...(url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
     });
     return { ok: true };

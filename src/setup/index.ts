@@ -16,6 +16,7 @@
  *   GET  /:customerId/activity        Recent SCIM requests and refused logins
  *   POST /:customerId/logout          End the portal session
  */
+import { privateIdpAddressesAllowed } from '../options.js';
 import { checkCustomerId } from '../connections.js';
 import { DEFAULT_GRACE_SECONDS, type DashboardRequest, type DashboardResponse } from '../dashboard/index.js';
 import { createFlash } from '../dashboard/flash.js';
@@ -283,7 +284,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
             return again(400, parsed.error, parsed.values);
           }
           const { values, clientSecret, scopes } = parsed;
-          const check = await checkIssuer(values.issuer, values.clientId, internals.options.allowHttpIssuers);
+          const check = await checkIssuer(values.issuer, values.clientId, internals.options.allowHttpIssuers, privateIdpAddressesAllowed(internals.options));
           if (!check.ok) {
             audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'discovery_failed' });
             return again(400, check.problem, values);

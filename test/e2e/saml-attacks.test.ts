@@ -4,7 +4,7 @@
  * never admitted, never a 500, and leaves no session. Also IdP certificate rotation (two certificates at
  * once) and the signing requirement ('assertion', 'response', 'both').
  */
-import { SAML_LOGIN_STARTS } from '../../src/guard/saml.js';
+import { SAML_FAILURES_LOGGED, SAML_LOGIN_STARTS } from '../../src/guard/saml.js';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/index.js';
@@ -237,6 +237,15 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(await limited.json()).toMatchObject({ error: 'too_many_logins' });
       expect((await start(other.customerId)).status).toBe(302);
+    });
+
+    it("keeps junk posted to a customer's ACS from pushing real refusals out of its activity log", async () => {
+      const junked = await samlCustomer(h, { customerId: 'saml-junked', idpType: 'Okta', idp: victim.idp });
+      for (let i = 0; i < 40; i++) await postToAcs(h, new Browser(), junked, Buffer.from(`<junk n="${i}"/>`).toString('base64'));
+      const { refusedLogins } = await (await h.instance()).sso.activity(junked.customerId, { limit: 100 });
+      expect(refusedLogins.length).toBeGreaterThan(0);
+      expect(refusedLogins.length).toBeLessThanOrEqual(SAML_FAILURES_LOGGED.burst + 1);
+      expect(refusedLogins.every((l) => l.outcome === 'failed' && l.reason === 'invalid_response')).toBe(true);
     });
 
     it('refuses a small response with thousands of elements before any XML parser sees it (event-loop budget)', async () => {
