@@ -111,7 +111,7 @@ export class StateNonceStrategy extends Strategy {
 export interface OidcRuntimeOptions {
   /** Allow `http://` issuers: for tests and local demo IdPs only. */
   allowHttpIssuers: boolean;
-  /** Let requests to IdPs reach loopback and private addresses (src/net/outbound-fetch.ts). Default false. */
+  /** Let requests to IdPs reach loopback and private addresses (src/net/outbound-fetch.ts). Default: allowHttpIssuers. */
   allowPrivateIdpAddresses?: boolean;
   /** `Retry-After` seconds of a login 503 (the store or the IdP is unreachable). */
   retryAfterSeconds: number;
@@ -191,7 +191,7 @@ export class OidcRuntime {
       const started = oidc.discovery(new URL(client.issuer), client.clientId, client.clientSecret ?? undefined, client.clientSecret ? undefined : oidc.None(), {
         ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
         // Discovery, JWKS, token and userinfo requests: public addresses only (src/net/outbound-fetch.ts).
-        [oidc.customFetch]: idpFetch(this.options.allowPrivateIdpAddresses ?? false),
+        [oidc.customFetch]: idpFetch(this.options.allowPrivateIdpAddresses ?? this.options.allowHttpIssuers),
       });
       pending = started;
       this.discoveries.set(key, started);
