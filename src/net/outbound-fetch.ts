@@ -1,10 +1,10 @@
 /**
  * Fetches that a customer (through the setup portal) or an app admin can point anywhere: an OIDC issuer's
- * discovery document, a SAML IdP's metadata. Two guards against server-side request forgery
- * (docs/setup-portal.md §Live discovery):
+ * discovery document and the endpoints it names (JWKS, token, userinfo), a SAML IdP's metadata. Two guards
+ * against server-side request forgery (docs/setup-portal.md, "Live discovery"):
  * - the host must resolve to public addresses only: no loopback, private, link-local (cloud metadata),
- *   carrier-grade NAT, unique-local, multicast or unspecified address, unless the instance allows local
- *   IdPs (`allowHttpIssuers`, for demos and tests);
+ *   carrier-grade NAT, unique-local, multicast or unspecified address, unless the instance allows them
+ *   (`allowPrivateIdpAddresses`, implied by `allowHttpIssuers` for demos and tests);
  * - the answer is read up to a byte cap and within a time limit, redirects are not followed.
  * The address is checked before the fetch resolves it again, so a DNS server that answers differently the
  * second time (rebinding) is not covered: the remaining gap, said in the doc.
@@ -96,7 +96,7 @@ export const MAX_IDP_ANSWER_BYTES = 1_000_000;
 export interface OutboundOptions {
   /** Largest answer read, in bytes. */
   maxBytes: number;
-  /** Whether local and private addresses may be reached (the instance's `allowHttpIssuers`: demos and tests). */
+  /** Whether local and private addresses may be reached (src/options.ts privateIdpAddressesAllowed). */
   allowPrivate: boolean;
 }
 
