@@ -6,27 +6,12 @@
  * Roles: Alice's are shown on /me, the Roles page edits the mapping, Dave gets the new roles at login, and
  * the members page reads the directory API, the activity page an event consumer. Screenshots (matching before and after, roles) go to test-artifacts/.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, chromiumMissing, launchChromium, type LaunchedChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExampleApp, type ExampleApp } from './example-process.js';
 
-/** Debian's chromium; CHROMIUM_PATH overrides it (e.g. to check the failure when it is missing). */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ARTIFACTS = resolve('test-artifacts');
 const SCREENSHOTS = {
   before: join(ARTIFACTS, 'dashboard-matching-before.png'),
   after: join(ARTIFACTS, 'dashboard-matching-after.png'),
@@ -35,14 +20,11 @@ const SCREENSHOTS = {
 
 describe('the dashboard in headless Chromium against the example app', () => {
   let app: ExampleApp;
-  let context: BrowserContext;
+  let browser: LaunchedChromium;
   let page: Page;
-  let userDataDir: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   // A missing Chromium fails every test with this message (never a skip).
-  const missing = existsSync(CHROMIUM)
-    ? null
-    : `Chromium is missing at ${CHROMIUM}: the dashboard browser test needs Debian's chromium package — apt-get install -y chromium (CI installs it).`;
+  const missing = chromiumMissing('the dashboard browser test');
   const step = (name: string, fn: () => Promise<void>) =>
     it(name, async () => {
       if (missing) throw new Error(missing);
@@ -51,22 +33,14 @@ describe('the dashboard in headless Chromium against the example app', () => {
 
   beforeAll(async () => {
     if (missing) return;
-    await mkdir(ARTIFACTS, { recursive: true });
-    userDataDir = await mkdtemp(join(tmpdir(), 'scim-sso-chromium-'));
     app = await startExampleApp();
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text())) pageErrors.push(message.text());
-    });
+    browser = await launchChromium();
+    ({ page, pageErrors } = browser);
   }, 90_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await app?.stop();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
   const login = async (sub: string) => {

@@ -545,3 +545,28 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
 
 /** A unique-enough suffix for ids inside one harness. */
 export const uid = () => randomBytes(4).toString('hex');
+
+/** The guard outcomes the outcome tables provision for. */
+export type Outcome = 'admitted' | 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
+
+/**
+ * Provisions over SCIM what `outcome` needs: nothing, the first user deactivated, the first user created
+ * then deleted, or every user active (two matching users make `ambiguous`). Returns the id of the (last)
+ * SCIM user created, or null.
+ */
+export async function provisionFor(scim: ScimClient, users: Array<Record<string, unknown>>, outcome: Outcome): Promise<string | null> {
+  let id: string | null = null;
+  switch (outcome) {
+    case 'not_provisioned':
+      return null;
+    case 'deactivated':
+      return scim.createUser({ ...users[0], active: false });
+    case 'deleted':
+      id = await scim.createUser({ ...users[0], active: true });
+      await scim.remove(id);
+      return id;
+    default:
+      for (const user of users) id = await scim.createUser({ ...user, active: true });
+      return id;
+  }
+}

@@ -7,9 +7,7 @@ import type { DemoAccount } from '../../example-app/demo-idp.js';
 import type { MatchingStrategy } from '../../src/match/strategies.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
-import { ADAPTERS, startLoginHarness, type Customer, type LoginHarness } from './harness.js';
-
-type Outcome = 'admitted' | 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
+import { ADAPTERS, provisionFor, startLoginHarness, type Customer, type LoginHarness, type Outcome } from './harness.js';
 
 /** An IdP account and the SCIM user(s) provisioned for it. */
 interface Person {
@@ -94,20 +92,7 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
     /** Provisions `person` as the outcome requires; returns the id of the (last) SCIM user created. */
     async function provision(customer: Customer, person: Person, outcome: Outcome): Promise<string | null> {
       h.idp.upsertAccount(customer.tenant, person.account);
-      let id: string | null = null;
-      switch (outcome) {
-        case 'not_provisioned':
-          return null;
-        case 'deactivated':
-          return customer.scim.createUser({ ...person.users[0], active: false });
-        case 'deleted':
-          id = await customer.scim.createUser({ ...person.users[0], active: true });
-          await customer.scim.remove(id);
-          return id;
-        default:
-          for (const user of person.users) id = await customer.scim.createUser({ ...user, active: true });
-          return id;
-      }
+      return provisionFor(customer.scim, person.users, outcome);
     }
 
     it.each(TABLE.map((row) => ({ ...row, what: SENTENCES[row.outcome] })))('$strategy $what', async ({ strategy, outcome }) => {

@@ -10,10 +10,8 @@ import type { SamlMatchingStrategy } from '../../src/match/strategies.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
 import { NAMEID_EMAIL, NAMEID_PERSISTENT, type SamlAnswer } from '../support/saml-idp.js';
-import { ADAPTERS, startLoginHarness, type LoginHarness } from './harness.js';
+import { ADAPTERS, provisionFor, startLoginHarness, type LoginHarness, type Outcome } from './harness.js';
 import { postToAcs, samlCustomer, samlLogin, samlPaths, startSamlLogin, type SamlCustomer } from './saml-harness.js';
-
-type Outcome = 'admitted' | 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
 
 /** What the IdP asserts for a person, and the SCIM user(s) provisioned for them. */
 interface Person {
@@ -87,27 +85,10 @@ describe.each(STORE_KINDS)('SAML login outcomes (%s store)', (storeKind) => {
       expect(h.serverErrors.splice(0)).toEqual([]);
     });
 
-    async function provision(customer: SamlCustomer, person: Person, outcome: Outcome): Promise<string | null> {
-      let id: string | null = null;
-      switch (outcome) {
-        case 'not_provisioned':
-          return null;
-        case 'deactivated':
-          return customer.scim.createUser({ ...person.users[0], active: false });
-        case 'deleted':
-          id = await customer.scim.createUser({ ...person.users[0], active: true });
-          await customer.scim.remove(id);
-          return id;
-        default:
-          for (const user of person.users) id = await customer.scim.createUser({ ...user, active: true });
-          return id;
-      }
-    }
-
     it.each(TABLE)('$strategy: $outcome', async ({ strategy, outcome }) => {
       const customer = customers.get(strategy)!;
       const person = PEOPLE[strategy](outcome.replace('_', ''), outcome);
-      const scimUserId = await provision(customer, person, outcome);
+      const scimUserId = await provisionFor(customer.scim, person.users, outcome);
       const browser = new Browser();
       const result = await samlLogin(h, browser, customer, person.answer);
       if (outcome === 'admitted') {
@@ -146,7 +127,7 @@ describe.each(STORE_KINDS)('SAML login outcomes (%s store)', (storeKind) => {
     it('a deactivation after login ends the session at the next request', async () => {
       const customer = customers.get('SamlNameIdToScimUsername')!;
       const person = PEOPLE.SamlNameIdToScimUsername('later', 'admitted');
-      const id = (await provision(customer, person, 'admitted'))!;
+      const id = (await provisionFor(customer.scim, person.users, 'admitted'))!;
       const browser = new Browser();
       expect((await samlLogin(h, browser, customer, person.answer)).status).toBe(200);
       await customer.scim.patch(id, [{ op: 'replace', path: 'active', value: false }]);

@@ -6,26 +6,12 @@
  * activity, and run Test SSO for a matching and a mismatching account and read the hint. No app session is
  * ever created. Screenshots go to test-artifacts/setup-*.png.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ARTIFACTS, chromiumMissing, launchChromium, type LaunchedChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USER_SCHEMA, portalFixture, type PortalFixture } from './fixture.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ARTIFACTS = resolve('test-artifacts');
 const shot = (name: string) => join(ARTIFACTS, `setup-${name}.png`);
 
 interface Walk {
@@ -73,35 +59,25 @@ const ACCOUNTS = {
 
 describe('the setup portal in headless Chromium, as an IT admin', () => {
   let f: PortalFixture;
+  let browser: LaunchedChromium;
   let context: BrowserContext;
   let page: Page;
-  let userDataDir: string;
-  const pageErrors: string[] = [];
-  const missing = existsSync(CHROMIUM)
-    ? null
-    : `Chromium is missing at ${CHROMIUM}: the setup portal browser test needs Debian's chromium package — apt-get install -y chromium (CI installs it).`;
+  let pageErrors: string[] = [];
+  const missing = chromiumMissing('the setup portal browser test');
 
   beforeAll(async () => {
     if (missing) return;
-    await mkdir(ARTIFACTS, { recursive: true });
     f = await portalFixture('memory', 'express', 'setup-browser', [
       { id: 'okta-co', accounts: ACCOUNTS['okta-co'] },
       { id: 'entra-co', accounts: ACCOUNTS['entra-co'], claimsIn: 'userinfo' },
     ]);
-    userDataDir = await mkdtemp(join(tmpdir(), 'scim-sso-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await launchChromium();
+    ({ context, page, pageErrors } = browser);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: f.origin });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy|Refused to/.test(message.text())) pageErrors.push(message.text());
-    });
   }, 90_000);
 
   afterAll(async () => {
-    await context?.close();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     if (f) {
       expect(f.errors).toEqual([]);
       await f.cleanup();
