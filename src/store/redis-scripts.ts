@@ -35,6 +35,7 @@
 
 import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
+import { linkLua } from './lua-link.js';
 
 /** Helpers shared by every resource script. */
 const PRELUDE = `
@@ -379,7 +380,9 @@ end
 export const MEMBER_CHUNK = 1000;
 
 /** Creates a resource: connection must exist, id and unique index values must be free. Reply {status, detail}. */
-export const CREATE_RESOURCE = `${WRITE_PRELUDE}
+export const CREATE_RESOURCE = linkLua(
+  WRITE_PRELUDE,
+  `
 local w = parseWrite()
 if redis.call('EXISTS', base .. 'conn') == 0 then return { 'not_found' } end
 if seqOf(w.k, w.id) then return { 'uniqueness', 'id' } end
@@ -407,10 +410,13 @@ if w.k == 'g' then
 end
 appendEvents(w.k, w.id, w.json, w)
 return { 'ok', 1 }
-`;
+`,
+);
 
 /** Replaces a resource if its version equals ARGV[4]; swaps its index entries and members. Reply {status, detail}. */
-export const REPLACE_RESOURCE = `${WRITE_PRELUDE}
+export const REPLACE_RESOURCE = linkLua(
+  WRITE_PRELUDE,
+  `
 local w = parseWrite()
 if redis.call('EXISTS', base .. 'conn') == 0 then return { 'not_found' } end
 local seq = seqOf(w.k, w.id)
@@ -453,7 +459,8 @@ if w.k == 'g' then
 end
 appendEvents(w.k, w.id, w.json, w)
 return { 'ok', cur.v + 1 }
-`;
+`,
+);
 
 /** Most tombstones past their retention that one delete drops (TOMBSTONE_TRIM_BUDGET in src/store/store.ts). */
 const TRIM_BUDGET = 64;
@@ -467,7 +474,9 @@ const TRIM_BUDGET = 64;
  * tombstones go: at most ${TRIM_BUDGET} past the retention, then those over the cap, at most the entries
  * added plus ${TRIM_BUDGET}, so every delete's work stays bounded. Reply 1, 0, or {'version_mismatch', v}.
  */
-export const DELETE_RESOURCE = `${PRELUDE}
+export const DELETE_RESOURCE = linkLua(
+  PRELUDE,
+  `
 local k, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local seq = seqOf(k, id)
 if not seq then return 0 end
@@ -521,7 +530,8 @@ end
 redis.call('INCRBY', BYTES, -freed)
 appendEvents(k, id, nil, nil)
 return 1
-`;
+`,
+);
 
 /**
  * Read helper: one resource as {id, json, version, aux} where aux is, for a user, flat (groupId, displayName)
@@ -571,24 +581,33 @@ end
 `;
 
 /** Reads one resource (ARGV: kind, id). Reply: the loaded resource, or an empty array. */
-export const GET_RESOURCE = `${READ_PRELUDE}
+export const GET_RESOURCE = linkLua(
+  READ_PRELUDE,
+  `
 local seq = seqOf(ARGV[1], ARGV[2])
 return seq and load(ARGV[1], seq) or {}
-`;
+`,
+);
 
 /** Reads the resources an index value points at (ARGV: kind, attribute, value), in creation order. */
-export const FIND_BY_INDEX = `${READ_PRELUDE}
+export const FIND_BY_INDEX = linkLua(
+  READ_PRELUDE,
+  `
 return findAll(ARGV[1], ARGV[2], ARGV[3])
-`;
+`,
+);
 
 /**
  * The login guard's whole lookup (ARGV: attribute, value, now ms, retention ms): the users that index value
  * points at, in creation order, and 1 if a deleted user left a tombstone for it within the retention (else
  * 0). Reply {users, 0|1}.
  */
-export const FIND_USERS_FOR_LOGIN = `${READ_PRELUDE}
+export const FIND_USERS_FOR_LOGIN = linkLua(
+  READ_PRELUDE,
+  `
 return { findAll('u', ARGV[1], ARGV[2]), buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
-`;
+`,
+);
 
 /**
  * The login guard's decision step (KEYS[1] = the connection's tag, KEYS[2] = the customer's SSO user hash,
@@ -601,7 +620,9 @@ return { findAll('u', ARGV[1], ARGV[2]), buried(ARGV[1], ARGV[2], tonumber(ARGV[
  * Redis store runs this on standalone Redis only. Reply {users,
  * 0|1 tombstone, 1|0 recorded, outcome, reason or '', scim user id or ''}.
  */
-export const LOGIN_AND_RECORD = `${READ_PRELUDE}
+export const LOGIN_AND_RECORD = linkLua(
+  READ_PRELUDE,
+  `
 ${RECORD_SSO_FUNCTION}
 local users, gone = {}, 0
 if ARGV[1] == '1' then
@@ -628,7 +649,8 @@ local json = string.sub(ARGV[9], 1, -2) .. ',"lastOutcome":"' .. outcome .. '","
   (reason and ('"' .. reason .. '"') or 'null') .. ',"lastScimUserId":' .. (id and cjson.encode(id) or 'null') .. '}'
 recordSso(KEYS[2], KEYS[3], ARGV[7], ARGV[8], json, ARGV[10])
 return { users, gone, 1, outcome, reason or '', id or '' }
-`;
+`,
+);
 
 /**
  * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, then per index attribute:
@@ -643,7 +665,9 @@ return { users, gone, 1, outcome, reason or '', id or '' }
  * digest costs more than the rest of a lookup, and it is consulted only then) and the connection has
  * tombstones at all, else 0.
  */
-export const FIND_USERS_FOR_LOGIN_BATCH = `${READ_PRELUDE}
+export const FIND_USERS_FOR_LOGIN_BATCH = linkLua(
+  READ_PRELUDE,
+  `
 local now, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
 local attrs, values, held = {}, {}, {}
 local a = 3
@@ -711,12 +735,16 @@ for i = 1, n do
   gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0'
 end
 return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone) }
-`;
+`,
+);
 
 /** What the connection holds against its quotas. Reply {users, groups, bytes}. */
-export const GET_USAGE = `${PRELUDE}
+export const GET_USAGE = linkLua(
+  PRELUDE,
+  `
 return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis.call('GET', BYTES) or '0' }
-`;
+`,
+);
 
 /**
  * Page helper: the stored rows at `seqs` as they are (one HMGET; the caller splits them byte-exactly, which
@@ -757,7 +785,9 @@ end
  * rows as they are (the caller splits `<v>:<len id>:<len x>[/<len s>]:<id><x><s><json>`), and each row's
  * groups or member count.
  */
-export const LIST_PAGE = `${PAGE_PRELUDE}
+export const LIST_PAGE = linkLua(
+  PAGE_PRELUDE,
+  `
 local k, offset, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local total = redis.call('ZCARD', order(k))
 local rows, aux = {}, {}
@@ -773,7 +803,8 @@ if count > 0 and offset < total then
   rows, aux = pageOf(k, seqs, ids)
 end
 return { total, rows, aux }
-`;
+`,
+);
 
 /**
  * Reads one page in a sort order (ARGV: kind, sort attribute or '' for creation order, '1' descending or
@@ -781,7 +812,9 @@ return { total, rows, aux }
  * page) whatever the offset). Reply {total, rows, aux} as LIST_PAGE, or {-1, {}, {}} when the kind holds
  * resources not indexed yet (see `<k>:sorted`).
  */
-export const LIST_SORTED = `${PAGE_PRELUDE}
+export const LIST_SORTED = linkLua(
+  PAGE_PRELUDE,
+  `
 local k, attr, descending, offset, count = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5])
 local key, total, missing = order(k), 0, 0
 if attr == '' then
@@ -814,7 +847,8 @@ if offset < stop then
 end
 local rows, aux = pageOf(k, seqs, nil)
 return { total, rows, aux }
-`;
+`,
+);
 
 /**
  * The sort backlog (ARGV: kind, count): up to count resources after the `<k>:sorted` cursor in creation
@@ -822,7 +856,9 @@ return { total, rows, aux }
  * indexes are off; this read switches them on. Reply {1, 0, {}} when the kind's sort
  * indexes are complete, else {0, the last seq read (the cursor when none), rows}.
  */
-export const SORT_BACKLOG = `${PRELUDE}
+export const SORT_BACKLOG = linkLua(
+  PRELUDE,
+  `
 local k, count = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', base .. 'conn') == 0 then return { 1, 0, {} } end
 local marker = redis.call('GET', sortedKey(k))
@@ -845,7 +881,8 @@ if #seqs > 0 then
   end
 end
 return { 0, through, rows }
-`;
+`,
+);
 
 /**
  * Stores sort entries for resources a SORT_BACKLOG read returned (ARGV: kind, through, n, then per
@@ -853,7 +890,9 @@ return { 0, through, rows }
  * that version and still has no sort members, then moves `<k>:sorted` past through ('done' when nothing
  * follows). Reply 'done', 'more', or 'retry' (a resource changed: the cursor stays).
  */
-export const FILL_SORT_INDEX = `${PRELUDE}
+export const FILL_SORT_INDEX = linkLua(
+  PRELUDE,
+  `
 local k, through = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', base .. 'conn') == 0 then return 'done' end
 local marker = redis.call('GET', sortedKey(k))
@@ -879,13 +918,16 @@ if redis.call('ZCOUNT', order(k), '(' .. fmt(through), '+inf') == 0 then
 end
 if tonumber(marker or '0') < through then redis.call('SET', sortedKey(k), fmt(through)) end
 return 'more'
-`;
+`,
+);
 
 /**
  * A page by cursor (ARGV: kind, after seq, count ≥ 1): up to count resources created after that seq, in
  * creation order, O(log n + count). Reply {seqs, rows, aux, 1 when more follow else 0}.
  */
-export const LIST_AFTER = `${PAGE_PRELUDE}
+export const LIST_AFTER = linkLua(
+  PAGE_PRELUDE,
+  `
 local k, count = ARGV[1], tonumber(ARGV[3])
 local ranked = redis.call('ZRANGE', order(k), '(' .. ARGV[2], '+inf', 'BYSCORE', 'LIMIT', 0, count + 1, 'WITHSCORES')
 local seqs, ids = {}, {}
@@ -895,13 +937,16 @@ for i = 1, math.min(#ranked, 2 * count), 2 do
 end
 local rows, aux = pageOf(k, seqs, ids)
 return { seqs, rows, aux, #ranked > 2 * count and 1 or 0 }
-`;
+`,
+);
 
 /**
  * Deletes up to ARGV[1] users, then groups, of a connection being deleted; once none are left, deletes the
  * indexes and bookkeeping keys. Reply: how many resources it deleted (0 = finished).
  */
-export const SWEEP_CONNECTION = `${PRELUDE}
+export const SWEEP_CONNECTION = linkLua(
+  PRELUDE,
+  `
 for _, k in ipairs({ 'u', 'g' }) do
   local ranked = redis.call('ZRANGE', order(k), 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
   if #ranked > 0 then
@@ -932,7 +977,8 @@ for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
   sortedKey('u'), sortedKey('g'), GONE, BYTES, MB, base .. 'dying')
 return 0
-`;
+`,
+);
 
 /**
  * Stages a chunk of a member list that is too long for one call (ARGV: group id, token, m, m×(value, meta),
@@ -941,7 +987,9 @@ return 0
  * reader sees changes; the create/replace script in 'staged' mode swaps the list in. Reply: the staged
  * count, or -1 when the connection is gone.
  */
-export const STAGE_MEMBERS = `${PRELUDE}
+export const STAGE_MEMBERS = linkLua(
+  PRELUDE,
+  `
 local gid, token = ARGV[1], ARGV[2]
 if redis.call('EXISTS', base .. 'conn') == 0 then return -1 end
 local job = redis.call('HGET', JOBS, token)
@@ -962,7 +1010,8 @@ for i = 4, 3 + 2 * tonumber(ARGV[3]), 2 do
 end
 redis.call('INCRBY', jobKey(token, 'b'), bytes)
 return n
-`;
+`,
+);
 
 /**
  * Settles one batch (ARGV: token, batch size) of a job. A staging job ('s') that was never swapped in is
@@ -971,7 +1020,9 @@ return n
  * the old members (`x`) that are no longer members leave it and get a new version. Each member's reverse
  * entry and version change in the same step. Reply: how much it did (0 = finished, job removed).
  */
-export const SETTLE_JOB = `${PRELUDE}
+export const SETTLE_JOB = linkLua(
+  PRELUDE,
+  `
 local token, batch = ARGV[1], tonumber(ARGV[2])
 local job = redis.call('HGET', JOBS, token)
 if not job then return 0 end
@@ -1007,7 +1058,8 @@ if #popped > 0 then return #popped / 2 end
 redis.call('HDEL', JOBS, token)
 redis.call('HDEL', EVJOBS, token)
 return 0
-`;
+`,
+);
 
 /** Shared by the member page scripts: a group's version and member set, and members with their metadata. */
 const MEMBERS_PRELUDE = `
@@ -1033,8 +1085,9 @@ end
  * A page of group members in insertion order (ARGV: group id, offset, count at most MEMBER_CHUNK). Reply
  * {version, total, flat (value, meta) pairs}, or an empty array when there is no such group.
  */
-export const LIST_MEMBERS = `${PRELUDE}
-${MEMBERS_PRELUDE}
+export const LIST_MEMBERS = linkLua(
+  PRELUDE + MEMBERS_PRELUDE,
+  `
 local gid, offset, count = ARGV[1], tonumber(ARGV[2]), math.min(tonumber(ARGV[3]), ${MEMBER_CHUNK})
 local version, mz = groupVersion(gid)
 if not version then return {} end
@@ -1042,15 +1095,17 @@ local total = redis.call('ZCARD', mz)
 local values = {}
 if count > 0 and offset < total then values = redis.call('ZRANGE', mz, offset, math.min(offset + count, total) - 1) end
 return { version, total, withMeta(gid, values) }
-`;
+`,
+);
 
 /**
  * A group's members by cursor (ARGV: group id, after position, count ≥ 1, at most MEMBER_CHUNK): those whose
  * position (their score) is above `after`, in list order. Reply {} when the group does not exist, else
  * {version, total, flat (value, meta) pairs, the last position when more follow, else ''}.
  */
-export const LIST_MEMBERS_AFTER = `${PRELUDE}
-${MEMBERS_PRELUDE}
+export const LIST_MEMBERS_AFTER = linkLua(
+  PRELUDE + MEMBERS_PRELUDE,
+  `
 local gid, count = ARGV[1], math.min(tonumber(ARGV[3]), ${MEMBER_CHUNK})
 local version, mz = groupVersion(gid)
 if not version then return {} end
@@ -1059,7 +1114,8 @@ local more = #ranked > 2 * count
 local values = {}
 for i = 1, math.min(#ranked, 2 * count), 2 do values[#values + 1] = ranked[i] end
 return { version, redis.call('ZCARD', mz), withMeta(gid, values), more and fmt(ranked[2 * count]) or '' }
-`;
+`,
+);
 
 /** Reads a page of the event log (see READ_EVENTS_BODY in redis-event-scripts.ts). */
-export const READ_EVENTS = `${PRELUDE}${READ_EVENTS_BODY}`;
+export const READ_EVENTS = linkLua(PRELUDE, READ_EVENTS_BODY);
