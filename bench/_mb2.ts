@@ -12,9 +12,20 @@ const ids = await provision(sso.handleScim, token, 2000);
 async function run(name: string, fn: (i: number) => Promise<unknown>, n = 20000) {
   await r.config('RESETSTAT');
   let i = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => { while (i < n) await fn(i++); }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (i < n) await fn(i++);
+    }),
+  );
   const info = await r.info('commandstats');
-  console.log(name, info.split('\n').filter((l) => /evalsha|hget|zscore/.test(l)).map((l) => l.trim().replace(/,rejected.*/, '')).join(' | '));
+  console.log(
+    name,
+    info
+      .split('\n')
+      .filter((l) => /evalsha|hget|zscore/.test(l))
+      .map((l) => l.trim().replace(/,rejected.*/, ''))
+      .join(' | '),
+  );
 }
 for (let k = 0; k < 2; k++) {
   await run('get   ', (i) => store.getResource(connectionId, 'User', ids[i % ids.length]!));

@@ -7,6 +7,11 @@
  */
 export class Lru<K, V> {
   private readonly entries = new Map<K, V>();
+  /**
+   * The most recently used key, which needs no move to be marked used again. Most reads repeat the last key
+   * (one connection's burst of requests), and a Map delete and insert per read is most of a hit's cost.
+   */
+  private newest: { key: K } | null = null;
 
   /** @param capacity the most entries kept; the least recently used one goes when a new one would exceed it. */
   constructor(readonly capacity: number) {
@@ -19,11 +24,13 @@ export class Lru<K, V> {
 
   /** The value, marked as just used; undefined when absent. */
   get(key: K): V | undefined {
+    if (this.newest !== null && this.newest.key === key) return this.entries.get(key);
     if (!this.entries.has(key)) return undefined;
     const value = this.entries.get(key) as V;
     // A Map iterates in insertion order: re-inserting moves the key to the most recent end.
     this.entries.delete(key);
     this.entries.set(key, value);
+    this.newest = { key };
     return value;
   }
 
@@ -35,6 +42,7 @@ export class Lru<K, V> {
   set(key: K, value: V): this {
     this.entries.delete(key);
     this.entries.set(key, value);
+    this.newest = { key };
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value as K;
       this.entries.delete(oldest);
@@ -43,14 +51,21 @@ export class Lru<K, V> {
   }
 
   delete(key: K): boolean {
+    this.forget(key);
     return this.entries.delete(key);
+  }
+
+  private forget(key: K): void {
+    if (this.newest !== null && this.newest.key === key) this.newest = null;
   }
 
   /** Deletes every entry whose value passes `test` (O(size): for rare administrative changes). */
   deleteWhere(test: (value: V) => boolean): number {
     let deleted = 0;
     for (const [key, value] of this.entries) {
-      if (test(value) && this.entries.delete(key)) deleted++;
+      if (!test(value)) continue;
+      this.forget(key);
+      if (this.entries.delete(key)) deleted++;
     }
     return deleted;
   }
@@ -60,7 +75,9 @@ export class Lru<K, V> {
    * replaced it in the meantime).
    */
   deleteIf(key: K, value: V): boolean {
-    return this.entries.get(key) === value && this.entries.delete(key);
+    if (this.entries.get(key) !== value) return false;
+    this.forget(key);
+    return this.entries.delete(key);
   }
 }
 

@@ -134,7 +134,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     maxBodyBytes: options.maxBodyBytes,
     retryAfterSeconds: options.retryAfterSeconds,
     onError,
-    ...(activity && { onAnswered: (answered) => activity.recordScimRequest(answered.connection.customerId, scimRequestEntry(answered)) }),
+    ...(activity && { onAnswered: (answered) => activity.recordScimRequest(answered.connection.customerId, answered) }),
   });
   const mount = { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes, publicBaseUrl: options.publicBaseUrl };
   // No cache is invalidated by "this instance made the change": login steps read the store and pick the

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Lru } from '../src/lru.js';
 
@@ -25,6 +26,49 @@ describe('Lru, the bounded cache of per-process state', () => {
     expect(lru.get('a')).toBe('new');
     expect(lru.deleteIf('a', 'new')).toBe(true);
     expect(lru.size).toBe(0);
+  });
+
+  it('behaves as a plain LRU model under any sequence of operations (its fast path for the newest key included)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.integer({ min: 0, max: 5 }), value: fc.integer() }),
+      fc.record({
+        kind: fc.constantFrom('get' as const, 'delete' as const, 'deleteIf' as const, 'deleteWhere' as const),
+        key: fc.integer({ min: 0, max: 5 }),
+        value: fc.integer(),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.array(op, { maxLength: 60 }), (capacity, ops) => {
+        const lru = new Lru<number, number>(capacity);
+        let model: [number, number][] = []; // least recently used first
+        const touch = (key: number, value: number) => {
+          model = [...model.filter(([k]) => k !== key), [key, value]];
+        };
+        for (const { kind, key, value } of ops) {
+          const held = model.find(([k]) => k === key);
+          if (kind === 'set') {
+            lru.set(key, value);
+            touch(key, value);
+            model = model.slice(-capacity);
+          } else if (kind === 'get') {
+            expect(lru.get(key)).toBe(held?.[1]);
+            if (held) touch(key, held[1]);
+          } else if (kind === 'delete') {
+            expect(lru.delete(key)).toBe(held !== undefined);
+            model = model.filter(([k]) => k !== key);
+          } else if (kind === 'deleteIf') {
+            const expected = held !== undefined && held[1] === value;
+            expect(lru.deleteIf(key, value)).toBe(expected);
+            if (expected) model = model.filter(([k]) => k !== key);
+          } else {
+            lru.deleteWhere((v) => v === value);
+            model = model.filter(([, v]) => v !== value);
+          }
+          expect(lru.size).toBe(model.length);
+          for (const [k] of model) expect(lru.has(k)).toBe(true);
+        }
+      }),
+    );
   });
 
   it('refuses a capacity that is not a positive integer', () => {

@@ -64,15 +64,19 @@ export function loggedPath(path: string): string {
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 
-/** A SCIM request's log entry; the method is one HTTP knows, else `OTHER`. */
-export function scimRequestEntry(input: {
+/** What the log is told of a SCIM request. */
+export interface ScimRequestInput {
+  /** When it arrived (ms since the epoch) and how long the answer took (ms). */
   startedAt: number;
   method: string;
   path: string;
   status: number;
   scimType: string | null;
   latencyMs: number;
-}): ScimRequestEntry {
+}
+
+/** A SCIM request's log entry; the method is one HTTP knows, else `OTHER`. */
+export function scimRequestEntry(input: ScimRequestInput): ScimRequestEntry {
   const method = input.method.toUpperCase();
   return {
     at: new Date(input.startedAt).toISOString(),

@@ -3,14 +3,17 @@
  * an entry to a buffer in this process, and the buffer goes to the store in one batch at most every
  * `flushIntervalMs` (one MULTI per customer, sent together). A request never waits for the log and costs no
  * round trip; the price is that an entry shows up to `flushIntervalMs` late, and that the entries of a
- * process that dies before its next flush are lost. The buffer is bounded: per customer and list only the
- * newest entries the store would keep, and MAX_PENDING_ENTRIES in all (past that, new entries are counted
- * as dropped until the next flush). A batch the store cannot take because it is unreachable is dropped too.
+ * process that dies before its next flush are lost. The buffer is bounded: per customer and list a ring of
+ * the newest entries the store would keep, and MAX_PENDING_ENTRIES in all (past that, new entries are
+ * counted as dropped until the next flush). A batch the store cannot take because it is unreachable is
+ * dropped too. Entries are serialised when written, not when added: a busy connection sends thousands of
+ * requests a second of which the store keeps the last few hundred, and only those are ever formatted.
  */
 import type { ActivityAppend, ActivityLogName } from '../store/activity-log.js';
 import type { Store } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
-import type { LoginEntry, ScimRequestEntry } from './entries.js';
+import { yieldToEventLoop } from '../scim/event-loop.js';
+import { loggedPath, scimRequestEntry, type LoginEntry, type ScimRequestInput } from './entries.js';
 
 export interface ActivityLogOptions {
   /** SCIM requests kept per customer. */
@@ -28,8 +31,51 @@ export const DEFAULT_ACTIVITY_LOG: ActivityLogOptions = { maxRequests: 200, maxL
 /** Entries buffered in all before new ones are dropped (a store that cannot keep up must not grow the heap). */
 export const MAX_PENDING_ENTRIES = 20_000;
 
+/** Entries serialised at a flush between two yields to the event loop (a few ms of work). */
+const SERIALIZE_SLICE = 1_000;
+
+/** One customer's buffered entries of one log: a ring of the newest `maxEntries`, serialised when written. */
+class PendingEntries<T> {
+  private readonly ring: T[] = [];
+  /** Where the next entry goes once the ring is full (its oldest entry). */
+  private oldest = 0;
+
+  constructor(
+    private readonly customerId: string,
+    private readonly log: ActivityLogName,
+    private readonly maxEntries: number,
+    private readonly serialize: (entry: T) => string,
+  ) {}
+
+  get size(): number {
+    return this.ring.length;
+  }
+
+  /** Adds an entry; true if the buffer grew, false if it took the place of the oldest. */
+  push(entry: T): boolean {
+    if (this.ring.length < this.maxEntries) {
+      this.ring.push(entry);
+      return true;
+    }
+    this.ring[this.oldest] = entry;
+    this.oldest = (this.oldest + 1) % this.maxEntries;
+    return false;
+  }
+
+  /** The entries, oldest first, as the store takes them. */
+  toAppend(): ActivityAppend {
+    const ordered = [...this.ring.slice(this.oldest), ...this.ring.slice(0, this.oldest)];
+    return { customerId: this.customerId, log: this.log, entries: ordered.map(this.serialize), maxEntries: this.maxEntries };
+  }
+}
+
+const serializeScimRequest = (input: ScimRequestInput) => JSON.stringify(scimRequestEntry(input));
+const serializeLogin = (entry: LoginEntry) => JSON.stringify(entry);
+
 export class ActivityRecorder {
-  private pending = new Map<string, ActivityAppend>();
+  /** Buffered entries by customer, one map per log. */
+  private requests = new Map<string, PendingEntries<ScimRequestInput>>();
+  private logins = new Map<string, PendingEntries<LoginEntry>>();
   private pendingCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
@@ -42,23 +88,38 @@ export class ActivityRecorder {
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  recordScimRequest(customerId: string, entry: ScimRequestEntry): void {
-    this.add(customerId, 'scim', entry, this.options.maxRequests);
+  /** A SCIM request as answered; only its logged path is kept (src/activity/entries.ts loggedPath). */
+  recordScimRequest(customerId: string, request: ScimRequestInput): void {
+    const { startedAt, method, path, status, scimType, latencyMs } = request;
+    const kept: ScimRequestInput = { startedAt, method, path: loggedPath(path), status, scimType, latencyMs };
+    this.add(this.requests, customerId, 'scim', kept, this.options.maxRequests, serializeScimRequest);
   }
 
   recordLogin(customerId: string, entry: LoginEntry): void {
-    this.add(customerId, 'logins', entry, this.options.maxLogins);
+    this.add(this.logins, customerId, 'logins', entry, this.options.maxLogins, serializeLogin);
   }
 
   /** Writes what is buffered now, after any write under way; never rejects (a failure goes to onError). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const appends = [...this.pending.values()];
-    this.pending = new Map();
+    const buffered = [...this.requests.values(), ...this.logins.values()];
+    this.requests = new Map();
+    this.logins = new Map();
     this.pendingCount = 0;
     this.writing = this.writing.then(async () => {
-      if (appends.length === 0) return;
+      if (buffered.length === 0) return;
+      // Up to MAX_PENDING_ENTRIES to serialise: in slices, so the flush never holds the event loop.
+      const appends: ActivityAppend[] = [];
+      let sinceYield = 0;
+      for (const entries of buffered) {
+        if (sinceYield >= SERIALIZE_SLICE) {
+          await yieldToEventLoop();
+          sinceYield = 0;
+        }
+        appends.push(entries.toAppend());
+        sinceYield += entries.size;
+      }
       try {
         await this.store.appendActivity(appends, this.options.retentionMs);
       } catch (error) {
@@ -70,21 +131,25 @@ export class ActivityRecorder {
     return this.writing;
   }
 
-  private add(customerId: string, log: ActivityLogName, entry: ScimRequestEntry | LoginEntry, maxEntries: number): void {
-    if (this.pendingCount >= MAX_PENDING_ENTRIES) {
+  private add<T>(
+    pending: Map<string, PendingEntries<T>>,
+    customerId: string,
+    log: ActivityLogName,
+    entry: T,
+    maxEntries: number,
+    serialize: (entry: T) => string,
+  ): void {
+    let entries = pending.get(customerId);
+    // A full buffer takes no new list, and no list grows; a full ring still takes its newest entries.
+    if (this.pendingCount >= MAX_PENDING_ENTRIES && (!entries || entries.size < maxEntries)) {
       this.dropped++;
       return;
     }
-    const key = `${log}\0${customerId}`;
-    let append = this.pending.get(key);
-    if (!append) this.pending.set(key, (append = { customerId, log, entries: [], maxEntries }));
-    append.entries.push(JSON.stringify(entry));
-    this.pendingCount++;
-    // The store keeps only the newest maxEntries: older buffered ones need not be sent.
-    if (append.entries.length > 2 * maxEntries) {
-      this.pendingCount -= append.entries.length - maxEntries;
-      append.entries = append.entries.slice(-maxEntries);
+    if (!entries) {
+      entries = new PendingEntries(customerId, log, maxEntries, serialize);
+      pending.set(customerId, entries);
     }
+    if (entries.push(entry)) this.pendingCount++;
     if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.options.flushIntervalMs);
       this.timer.unref();

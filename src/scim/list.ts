@@ -55,13 +55,24 @@ export interface PagingLimits {
 
 export const DEFAULT_MAX_SCAN = 50_000;
 
-/** Reads a query parameter case-insensitively (clients send `startindex`, `Count`, …). */
-function param(query: URLSearchParams, name: string): string | null {
-  const direct = query.get(name);
-  if (direct !== null) return direct;
-  const lower = name.toLowerCase();
-  for (const [key, value] of query) if (key.toLowerCase() === lower) return value;
-  return null;
+/**
+ * Reads query parameters case-insensitively (clients send `startindex`, `Count`, …): the name as written
+ * first, else the first parameter whose name matches in any case. The query is walked once, not per name.
+ */
+function paramReader(query: URLSearchParams): (name: string) => string | null {
+  let lowered: Map<string, string> | null = null;
+  return (name) => {
+    const direct = query.get(name);
+    if (direct !== null) return direct;
+    if (lowered === null) {
+      lowered = new Map();
+      for (const [key, value] of query) {
+        const lower = key.toLowerCase();
+        if (!lowered.has(lower)) lowered.set(lower, value);
+      }
+    }
+    return lowered.get(name.toLowerCase()) ?? null;
+  };
 }
 
 function parseInteger(text: string | null, name: string): Result<number | null> {
@@ -71,22 +82,23 @@ function parseInteger(text: string | null, name: string): Result<number | null> 
 }
 
 export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, paging: PagingLimits, filterLimits: FilterLimits): Result<ListQuery> {
-  const startIndex = parseInteger(param(query, 'startIndex'), 'startIndex');
+  const param = paramReader(query);
+  const startIndex = parseInteger(param('startIndex'), 'startIndex');
   if (!startIndex.ok) return startIndex;
-  const count = parseInteger(param(query, 'count'), 'count');
+  const count = parseInteger(param('count'), 'count');
   if (!count.ok) return count;
-  const filterText = param(query, 'filter');
+  const filterText = param('filter');
   let filter: FilterNode | null = null;
   if (filterText !== null) {
     const parsed = parseFilter(filterText, filterLimits);
     if (!parsed.ok) return parsed;
     filter = parsed.value;
   }
-  const projection = parseProjection(ctx.spec.type, param(query, 'attributes'), param(query, 'excludedAttributes'));
+  const projection = parseProjection(ctx.spec.type, param('attributes'), param('excludedAttributes'));
   if (!projection.ok) return projection;
-  const sortBy = parseSortBy(ctx.spec, param(query, 'sortBy'));
+  const sortBy = parseSortBy(ctx.spec, param('sortBy'));
   if (!sortBy.ok) return sortBy;
-  const sortOrder = (param(query, 'sortOrder') ?? 'ascending').toLowerCase();
+  const sortOrder = (param('sortOrder') ?? 'ascending').toLowerCase();
   if (sortOrder !== 'ascending' && sortOrder !== 'descending') {
     return fail(scimErrors.badRequest('invalidValue', 'sortOrder must be "ascending" or "descending"'));
   }
@@ -156,6 +168,23 @@ function equalityLookup(ctx: ResourceContext, schema: string | undefined, attrib
   const index = Object.hasOwn(ctx.spec.equalityIndexes, key) ? ctx.spec.equalityIndexes[key] : undefined;
   if (!index) return null;
   return [{ index: index.index, value: index.folded ? fold(value) : value }];
+}
+
+/**
+ * Whether the filter's index lookup finds exactly its matches, so no candidate needs rendering and checking
+ * again (the lookups of every IdP: `userName eq`, `externalId eq`, a group's `displayName eq`): one `eq` on a
+ * string, against `id` or a single-valued string attribute whose index compares as the filter does (folded
+ * by src/fold.ts on both sides where the attribute is not case-exact, byte for byte where it is).
+ */
+export function indexAnswersExactly(ctx: ResourceContext, filter: FilterNode): boolean {
+  if (filter.kind !== 'compare' || filter.op !== 'eq' || typeof filter.value !== 'string' || filter.path.subAttribute) return false;
+  const resolved = resolveAttribute(ctx.spec.type, filter.path.attribute, filter.path.schema);
+  const { def } = resolved;
+  if (resolved.schemaId !== ctx.spec.type.schema.id || !def || def.type !== 'string' || def.multiValued) return false;
+  const key = def.name.toLowerCase();
+  if (key === 'id') return true;
+  const index = Object.hasOwn(ctx.spec.equalityIndexes, key) ? ctx.spec.equalityIndexes[key] : undefined;
+  return index !== undefined && index.folded === !def.caseExact;
 }
 
 const SCAN_BATCH = 500;
@@ -241,8 +270,11 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     continueSortBacklog(ctx);
     indexing = true;
   }
-  const scope = { type: ctx.spec.type };
   const all = await candidates(ctx, query.filter, query.maxScan, indexing);
+  if (query.filter && !query.sortBy && indexAnswersExactly(ctx, query.filter)) {
+    return pageOf({ total: all.length, resources: all.slice(offset, offset + query.count) });
+  }
+  const scope = { type: ctx.spec.type };
   const matches: (ListedResource & Keyed & { rendered: JsonObject })[] = [];
   // Evaluated in slices with a yield between them, so a scan of a large connection never holds the event loop.
   for (let from = 0; from < all.length; from += LIST_YIELD_EVERY) {

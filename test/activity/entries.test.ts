@@ -32,12 +32,15 @@ describe('loggedPath', () => {
     ['/', '/'],
   ])('%s → %s', (path, shown) => {
     expect(loggedPath(path)).toBe(shown);
+    // The recorder keeps the logged path and formats the entry later: logging it again changes nothing.
+    expect(loggedPath(shown)).toBe(shown);
   });
 
   it('keeps no character a client chose outside a UUID, a known endpoint or a discovery id', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 80 }), fc.string({ maxLength: 80 }), (a, b) => {
         const shown = loggedPath(`/Users/${a}/${b}`);
+        expect(loggedPath(shown)).toBe(shown);
         expect(shown.length).toBeLessThanOrEqual(200);
         expect(shown).toMatch(
           /^\/Users(\/(…|\.search|[0-9a-f-]{36}|User|Group|urn:ietf:params:scim:schemas:(core:2\.0:User|core:2\.0:Group|extension:enterprise:2\.0:User))){0,3}$/i,
@@ -96,7 +99,7 @@ describe('ActivityRecorder', () => {
     const recorder = new ActivityRecorder(store, { maxRequests: 3, maxLogins: 3, flushIntervalMs: 60_000, retentionMs: 60_000 }, (e) => {
       throw e;
     });
-    const entry = scimRequestEntry({ startedAt: 0, method: 'GET', path: '/Users', status: 200, scimType: null, latencyMs: 1 });
+    const entry = { startedAt: 0, method: 'GET', path: '/Users', status: 200, scimType: null, latencyMs: 1 };
     // One customer's flood is trimmed to what the store keeps: it never fills the buffer.
     for (let i = 0; i < 3 * MAX_PENDING_ENTRIES; i++) recorder.recordScimRequest('busy', entry);
     expect(recorder.dropped).toBe(0);
@@ -107,6 +110,23 @@ describe('ActivityRecorder', () => {
     await recorder.flush();
     expect(await store.readActivity('busy', 'scim', 100)).toHaveLength(3);
     expect(await store.readActivity('c0', 'scim', 100)).toHaveLength(1);
+  });
+
+  it('writes the newest entries of a list, oldest first, formatted as scimRequestEntry formats them', async () => {
+    const store = memoryStore();
+    const recorder = new ActivityRecorder(store, { maxRequests: 3, maxLogins: 3, flushIntervalMs: 60_000, retentionMs: 60_000 }, (e) => {
+      throw e;
+    });
+    const request = (n: number) => ({ startedAt: n * 1000, method: 'get', path: `/Users/alice${n}@corp.test`, status: 200 + n, scimType: null, latencyMs: n });
+    for (let n = 0; n < 8; n++) recorder.recordScimRequest('ring', request(n));
+    await recorder.flush();
+    const newestFirst = [7, 6, 5].map((n) => JSON.stringify(scimRequestEntry(request(n))));
+    expect(await store.readActivity('ring', 'scim', 10)).toEqual(newestFirst);
+    expect(newestFirst[0]).toContain('"path":"/Users/…"');
+    // Past a flush, the ring starts again.
+    recorder.recordScimRequest('ring', request(9));
+    await recorder.flush();
+    expect(await store.readActivity('ring', 'scim', 10)).toEqual([JSON.stringify(scimRequestEntry(request(9))), ...newestFirst.slice(0, 2)]);
   });
 
   it('reports a store failure to onError and never rejects', async () => {
