@@ -26,7 +26,7 @@ import { provisioningEventsApi, type ProvisioningEventsApi } from './provisionin
 import type { StoredSsoUser } from './store/store.js';
 import { setupLinkManager, type CreateSetupLinkOptions, type SetupLink } from './setup-links.js';
 import { activityApi, type ActivityApi } from './activity/activity-api.js';
-import { scimRequestEntry, type LoginEntry } from './activity/entries.js';
+import type { LoginEntry } from './activity/entries.js';
 import { ActivityRecorder, DEFAULT_ACTIVITY_LOG } from './activity/recorder.js';
 
 /** Management of the customers' SCIM connections (src/connections.ts). */
