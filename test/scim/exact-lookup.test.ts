@@ -11,6 +11,7 @@ import { groupSpec } from '../../src/scim/groups.js';
 import { parseFilter } from '../../src/scim/filter.js';
 import { matchesFilter } from '../../src/scim/filter-eval.js';
 import { indexAnswersExactly } from '../../src/scim/list.js';
+import type { JsonObject } from '../../src/scim/normalize.js';
 import type { ResourceContext } from '../../src/scim/resources.js';
 import { userSpec } from '../../src/scim/users.js';
 import { memoryStore } from '../../src/store/memory.js';
@@ -75,7 +76,7 @@ describe.each(['memory', 'redis'] as const)('index answers equal a full scan (%s
   let store: Store;
   let token: string;
   let cleanup = async () => {};
-  const all = { User: [] as Record<string, unknown>[], Group: [] as Record<string, unknown>[] };
+  const all = { User: [] as JsonObject[], Group: [] as JsonObject[] };
 
   const call = async (method: string, path: string, body?: unknown, query = '') => {
     const response = await sso.handleScim({
@@ -86,7 +87,7 @@ describe.each(['memory', 'redis'] as const)('index answers equal a full scan (%s
       body: body === undefined ? undefined : JSON.stringify(body),
       baseUrl: 'https://app.example.com/scim/v2',
     });
-    return { status: response.status, body: JSON.parse(response.body ?? '{}') as Record<string, unknown> };
+    return { status: response.status, body: JSON.parse(response.body ?? '{}') as JsonObject };
   };
 
   beforeAll(async () => {
@@ -119,7 +120,7 @@ describe.each(['memory', 'redis'] as const)('index answers equal a full scan (%s
     const expected = all[resourceKind].filter((r) => matchesFilter(parsed(filter), r, { type: spec.type })).map((r) => r.id);
     const answer = await call('GET', `/${resourceKind}s`, undefined, `filter=${encodeURIComponent(filter)}`);
     expect(answer.status).toBe(200);
-    const resources = (answer.body.Resources ?? []) as Record<string, unknown>[];
+    const resources = (answer.body.Resources ?? []) as JsonObject[];
     expect({ filter, ids: resources.map((r) => r.id), total: answer.body.totalResults }).toEqual({ filter, ids: expected, total: expected.length });
     // The resources are the ones a GET by id shows (rendered from the stored text, not re-rendered).
     for (const resource of resources) expect(resource).toEqual((await call('GET', `/${resourceKind}s/${resource.id as string}`)).body);
