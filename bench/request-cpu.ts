@@ -1,24 +1,27 @@
 /**
  * `npx tsx bench/request-cpu.ts [requests] [kinds]`: CPU per request of scim-sso's SCIM handler on the Redis
  * store, in process (no HTTP): what the app process spends on a request besides Express and the socket.
- * Kinds: lookup, absent, externalId, get, page, patch, put (default: all). 8 requests in flight; the body
+ * Kinds: lookup, absent, externalId, get, page, patch, put, post (default: all); `REQUEST_CPU_STORE=memory`
+ * runs them on the memory store (the SCIM layer's own cost, no client at all). 8 requests in flight; the body
  * is encoded as UTF-8 as the socket write would. Every answer's status is checked. Not part of `npm run
  * bench`: to compare two versions of a request path, run it a few times on each, alternating, or under
  * `node --cpu-prof --import tsx` for a profile of that path alone.
  */
 import { Redis } from 'ioredis';
+import { memoryStore } from '../src/index.js';
 import { redisStore } from '../src/redis.js';
 import type { ScimRequest } from '../src/scim/http.js';
 import { provision } from './provision.js';
 import { startRedis } from './redis-server.js';
 import { unlimitedSso } from './sso-options.js';
-import { entraActivePatch, externalIdOf, oktaPut, userNameOf } from './users.js';
+import { entraActivePatch, externalIdOf, oktaPut, oktaUser, userNameOf } from './users.js';
 
 const USERS = 2000;
 const requests = Number(process.argv[2] ?? 6000);
-const redis = await startRedis();
-const client = new Redis(redis.url);
-const sso = unlimitedSso({ store: redisStore({ client, prefix: 'request-cpu:' }) });
+const onMemory = process.env.REQUEST_CPU_STORE === 'memory';
+const redis = onMemory ? null : await startRedis();
+const client = redis ? new Redis(redis.url) : null;
+const sso = unlimitedSso({ store: client ? redisStore({ client, prefix: 'request-cpu:' }) : memoryStore() });
 const token = 'request-cpu-0123456789-abcdefghijklmnopqrstuvwxyz';
 await sso.createScimConnection({ customerId: 'request-cpu', token });
 const ids = await provision(sso.handleScim, token, USERS);
@@ -43,6 +46,7 @@ const KINDS: Record<string, { make: (i: number) => ScimRequest; status: number }
   page: { make: (i) => request('GET', '/Users', `startIndex=${1 + (i % 20) * 100}&count=100`), status: 200 },
   patch: { make: (i) => request('PATCH', `/Users/${ids[n(i)]}`, '', entraActivePatch(Math.floor(i / USERS) % 2 === 1)), status: 204 },
   put: { make: (i) => request('PUT', `/Users/${ids[n(i)]}`, '', oktaPut('u', n(i), ids[n(i)]!, i)), status: 200 },
+  post: { make: (i) => request('POST', '/Users', '', oktaUser('p', i)), status: 201 },
 };
 
 const run = async (kind: string, from: number, count: number) => {
@@ -71,5 +75,5 @@ for (const kind of chosen) {
     `${kind.padEnd(10)} ${((used.user + used.system) / count).toFixed(1).padStart(7)} µs CPU per request (handler + Redis client, in process; ${count} requests)`,
   );
 }
-client.disconnect();
-await redis.stop();
+client?.disconnect();
+await redis?.stop();

@@ -87,6 +87,14 @@ interface SortIndex {
   missing: number;
 }
 
+/** The index entries a write drops and those it adds (the ones it keeps stay where they are). */
+function changedIndexes(before: IndexEntry[], after: IndexEntry[]): [gone: IndexEntry[], added: IndexEntry[]] {
+  const key = (e: IndexEntry) => `${e.attribute}\0${e.value}`;
+  const had = new Set(before.map(key));
+  const has = new Set(after.map(key));
+  return [before.filter((e) => !has.has(key(e))), after.filter((e) => !had.has(key(e)))];
+}
+
 /** listSorted's ascending order: by value, null after every value, then by creation. */
 function bySortValue(a: Sorted, b: Sorted): number {
   if (a.value !== b.value) {
@@ -170,8 +178,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     }
   }
 
-  function addSortKeys(s: Space, entry: Entry): void {
-    for (const { attribute, value } of entry.sortKeys) {
+  function addSortKeys(s: Space, entry: Entry, keys: SortEntry[] = entry.sortKeys): void {
+    for (const { attribute, value } of keys) {
       const key = indexKey(entry.kind, attribute);
       let index = s.sorted.get(key);
       if (!index) s.sorted.set(key, (index = { entries: new OrderedIndex(bySortValue), missing: 0 }));
@@ -180,8 +188,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     }
   }
 
-  function removeSortKeys(s: Space, entry: Entry): void {
-    for (const { attribute, value } of entry.sortKeys) {
+  /** Moves in the sort indexes only the keys whose value changed; the others keep their place. */
+  function replaceSortKeys(s: Space, entry: Entry, next: SortEntry[]): void {
+    const same = (a: SortEntry, b: SortEntry) => a.attribute === b.attribute && a.value === b.value;
+    removeSortKeys(
+      s,
+      entry,
+      entry.sortKeys.filter((old) => !next.some((key) => same(key, old))),
+    );
+    addSortKeys(
+      s,
+      entry,
+      next.filter((key) => !entry.sortKeys.some((old) => same(key, old))),
+    );
+    entry.sortKeys = next;
+  }
+
+  function removeSortKeys(s: Space, entry: Entry, keys: SortEntry[] = entry.sortKeys): void {
+    for (const { attribute, value } of keys) {
       const index = s.sorted.get(indexKey(entry.kind, attribute));
       if (index?.entries.delete({ value, entry }) && value === null) index.missing--;
     }
@@ -545,8 +569,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (refused) return refused;
       s.bytes += bytes - entry.bytes;
       entry.bytes = bytes;
-      removeIndexes(s, write.kind, write.id, entry.indexes);
-      addIndexes(s, write.kind, write.id, write.indexes);
+      // Only the index entries and sort keys that changed move (a PUT or PATCH usually changes one or two).
+      const [gone, added] = changedIndexes(entry.indexes, write.indexes);
+      removeIndexes(s, write.kind, write.id, gone);
+      addIndexes(s, write.kind, write.id, added);
       let delta = NO_DELTA;
       if (write.kind === 'Group') {
         if (write.members !== undefined) delta = setMembers(s, entry, write.members);
@@ -555,9 +581,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       }
       entry.json = write.json;
       entry.indexes = write.indexes;
-      removeSortKeys(s, entry);
-      entry.sortKeys = write.sortKeys ?? [];
-      addSortKeys(s, entry);
+      replaceSortKeys(s, entry, write.sortKeys ?? []);
       entry.version += 1;
       appendEvents(s, write.kind, write.id, write.json, write.events, delta);
       return { ok: true, version: entry.version };
