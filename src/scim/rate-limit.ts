@@ -39,10 +39,11 @@ export class RateLimiter {
   /** Takes one request from the connection's bucket: 0 if allowed, else the seconds to wait (an integer ≥ 1). */
   take(connectionId: string, now = Date.now()): number {
     const { requestsPerSecond, burst } = this.limit;
-    const bucket = this.buckets.get(connectionId) ?? { tokens: burst, updatedAt: now };
+    // A known bucket is changed in place: get() already marked it as just used.
+    let bucket = this.buckets.get(connectionId);
+    if (!bucket) this.buckets.set(connectionId, (bucket = { tokens: burst, updatedAt: now }));
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * requestsPerSecond);
     bucket.updatedAt = now;
-    this.buckets.set(connectionId, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;
