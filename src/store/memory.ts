@@ -89,6 +89,11 @@ interface SortIndex {
 
 /** The index entries a write drops and those it adds (the ones it keeps stay where they are). */
 function changedIndexes(before: IndexEntry[], after: IndexEntry[]): [gone: IndexEntry[], added: IndexEntry[]] {
+  if (before.length * after.length <= 64) {
+    // The usual handful of entries: pairwise costs less than building keys.
+    const same = (a: IndexEntry, b: IndexEntry) => a.attribute === b.attribute && a.value === b.value;
+    return [before.filter((e) => !after.some((f) => same(e, f))), after.filter((e) => !before.some((f) => same(e, f)))];
+  }
   const key = (e: IndexEntry) => `${e.attribute}\0${e.value}`;
   const had = new Set(before.map(key));
   const has = new Set(after.map(key));

@@ -460,6 +460,18 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await createUser('ann@old.com');
       });
 
+      it('replaces long lists of index entries exactly, and keeps a write that changes none of them', async () => {
+        const emails = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `m${from + i}@x.com`);
+        const id = await createUser('bea@x.com', { emails: emails(0, 30) });
+        await store.replaceResource(cid, userWrite(id, 'bea@x.com', { emails: emails(15, 45) }), 1);
+        for (const n of [0, 14]) expect(await store.findByIndex(cid, 'User', 'email', `m${n}@x.com`)).toEqual([]);
+        for (const n of [15, 29, 30, 44]) expect(ids(await store.findByIndex(cid, 'User', 'email', `m${n}@x.com`))).toEqual([id]);
+        // The same entries again, another JSON: the indexes still find it, once.
+        await store.replaceResource(cid, userWrite(id, 'bea@x.com', { emails: emails(15, 45), json: '{"again":true}' }), 2);
+        expect(await store.findByIndex(cid, 'User', 'userName', 'bea@x.com')).toEqual([expect.objectContaining({ id, json: '{"again":true}' })]);
+        expect(ids(await store.findByIndex(cid, 'User', 'email', 'm20@x.com'))).toEqual([id]);
+      });
+
       it('matches index values byte for byte, including non-ASCII characters and spaces', async () => {
         const id = await createUser('Zoë Ünïcode 😀 例え', { externalId: 'Ext Id ü' });
         expect(ids(await store.findByIndex(cid, 'User', 'userName', 'zoë ünïcode 😀 例え'))).toEqual([id]);
