@@ -17,7 +17,7 @@ import { userSpec } from '../../src/scim/users.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
-import { scimSso, type ScimSso } from '../support/sso.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { testRedis } from '../support/redis.js';
 
 /** Names that fold together or deliberately do not (docs/folding.md): case, edges, NFC/NFD, Kelvin, dotted I. */
@@ -79,14 +79,7 @@ describe.each(['memory', 'redis'] as const)('index answers equal a full scan (%s
   const all = { User: [] as JsonObject[], Group: [] as JsonObject[] };
 
   const call = async (method: string, path: string, body?: unknown, query = '') => {
-    const response = await sso.handleScim({
-      method,
-      path,
-      query: new URLSearchParams(query),
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      baseUrl: 'https://app.example.com/scim/v2',
-    });
+    const response = await sso.handleScim(scimRequest(token, method, path, { body, query }));
     return { status: response.status, body: JSON.parse(response.body ?? '{}') as JsonObject };
   };
 

@@ -13,7 +13,7 @@ import { userSpec } from '../../src/scim/users.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
-import { scimSso, type ScimSso } from '../support/sso.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { testRedis } from '../support/redis.js';
 
 const BASE = 'https://app.example.com/tenant "ü"/scim/v2';
@@ -27,14 +27,7 @@ describe.each(['memory', 'redis'] as const)('pages rendered from stored text (%s
   let cleanup = async () => {};
 
   const call = async (method: string, path: string, body?: unknown, query = '') => {
-    const response = await sso.handleScim({
-      method,
-      path,
-      query: new URLSearchParams(query),
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      baseUrl: BASE,
-    });
+    const response = await sso.handleScim(scimRequest(token, method, path, { body, query, baseUrl: BASE }));
     return { status: response.status, body: response.body ?? '' };
   };
 

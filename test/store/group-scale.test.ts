@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scimSso, type ScimSso } from '../support/sso.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
 import { testCluster, type TestCluster } from '../support/cluster.js';
@@ -47,14 +47,7 @@ describe.each(BACKENDS)('a 50,000-member group on $name', ({ open }) => {
   });
 
   const scim = async (method: string, path: string, body?: unknown, query = '') => {
-    const response = await sso.handleScim({
-      method,
-      path,
-      query: new URLSearchParams(query),
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      baseUrl: 'http://127.0.0.1/scim/v2',
-    });
+    const response = await sso.handleScim(scimRequest(token, method, path, { body, query }));
     return { status: response.status, etag: response.headers.ETag, body: response.body ? (JSON.parse(response.body) as Record<string, any>) : null };
   };
 

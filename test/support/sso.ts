@@ -7,6 +7,7 @@ import { expressHandle, type ScimSso as ExpressScimSso } from '../../src/express
 import { internalsOf, type Internals } from '../../src/internal.js';
 import { koaHandle, type KoaScimSso } from '../../src/koa/handle.js';
 import type { ScimSsoOptions } from '../../src/options.js';
+import type { ScimRequest } from '../../src/scim/http.js';
 import { createScimSso } from '../../src/sso.js';
 
 export interface ScimSso extends ExpressScimSso {
@@ -29,4 +30,16 @@ export function scimSso(options: ScimSsoOptions = {}): ScimSso {
     options: internals.options,
     runtime: internals.runtime,
   });
+}
+
+/** A SCIM request for `handleScim` as an IdP sends it: bearer token, SCIM JSON body, query string. */
+export function scimRequest(token: string, method: string, path: string, options: { body?: unknown; query?: string; baseUrl?: string } = {}): ScimRequest {
+  return {
+    method,
+    path,
+    query: new URLSearchParams(options.query ?? ''),
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    baseUrl: options.baseUrl ?? 'http://127.0.0.1/scim/v2',
+  };
 }
