@@ -27,6 +27,9 @@
  * id -> seq (ZSCORE) and ranks by creation; `<k>:r` and the indexes hold seqs instead of ids. A 3-7 digit
  * seq instead of a 36-character id in five places is what keeps a user within the memory target.
  *
+ * Every script is its body plus the prelude helpers it calls, linked by src/store/lua-link.ts (Redis runs a
+ * script's whole text on each call, so unused helpers would cost every call).
+ *
  * Rules kept by every script: resource JSON is an opaque string, only ever cut out with string.sub (never
  * cjson: it would mangle `[]` and large numbers); replies contain no nil (a nil truncates a Lua array
  * reply), only strings, integers and nested arrays; seqs and group ids are separated by single spaces (the
