@@ -1,7 +1,10 @@
 /**
  * Section 5: Redis bytes per stored user. Sums `MEMORY USAGE <key> SAMPLES 0` (exact, every field) over every
  * key of the connection (SCAN of its key prefix / hash tag), divides by the users it holds, and sets that
- * beside the size of a user's JSON as GET /Users/{id} returns it (averaged over up to 100 users).
+ * beside the size of a user's JSON as GET /Users/{id} returns it (averaged over up to 100 users). scim-sso's
+ * provisioning event log (the `ev` keys under the tag, docs/events.md) is counted in the total and also
+ * given apart: it keeps a copy of every write's resource for its retention (7 days or 1,000,000 writes), so
+ * right after 1,000,000 users were provisioned it holds one copy of each.
  */
 import type { Redis } from 'ioredis';
 import type { Server } from './servers.js';
@@ -15,6 +18,10 @@ export interface MemoryRow {
   bytesPerUser: number;
   jsonBytesPerUser: number;
   ratio: number;
+  /** Bytes of the event log's keys (0 for the limit, which has none). */
+  eventLogBytes: number;
+  /** bytesPerUser without the event log, over the JSON size. */
+  ratioWithoutEventLog: number;
   [key: string]: unknown;
 }
 
@@ -38,6 +45,8 @@ export async function measureMemory(client: Redis, server: Server, users: KnownU
   for (const key of keys) pipeline.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
   const sizes = ((await pipeline.exec()) ?? []).map(([, n]) => Number(n ?? 0));
   const redisBytes = sizes.reduce((a, b) => a + b, 0);
+  const isEventLogKey = (key: string) => /^ev(:|$)/.test(key.slice(prefix.length));
+  const eventLogBytes = keys.reduce((sum, key, i) => sum + (isEventLogKey(key) ? sizes[i]! : 0), 0);
   const sample = users.filter((_, i) => i % Math.max(1, Math.floor(users.length / 100)) === 0).slice(0, 100);
   let jsonBytes = 0;
   for (const u of sample) {
@@ -46,5 +55,15 @@ export async function measureMemory(client: Redis, server: Server, users: KnownU
   }
   const bytesPerUser = redisBytes / users.length;
   const jsonBytesPerUser = jsonBytes / sample.length;
-  return { server: server.name, users: users.length, keys: keys.length, redisBytes, bytesPerUser, jsonBytesPerUser, ratio: bytesPerUser / jsonBytesPerUser };
+  return {
+    server: server.name,
+    users: users.length,
+    keys: keys.length,
+    redisBytes,
+    bytesPerUser,
+    jsonBytesPerUser,
+    ratio: bytesPerUser / jsonBytesPerUser,
+    eventLogBytes,
+    ratioWithoutEventLog: (redisBytes - eventLogBytes) / users.length / jsonBytesPerUser,
+  };
 }
