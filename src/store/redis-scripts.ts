@@ -491,12 +491,8 @@ if k == 'u' then
   local old = cmsgpack.unpack(packed)
   for i = 1, #old, 2 do redis.call('ZADD', GONE, now, digest(old[i], old[i + 1])) end
   local retention, max = tonumber(ARGV[5]), tonumber(ARGV[6])
-  local oldest = redis.call('ZRANGE', GONE, 0, ${TRIM_BUDGET - 1}, 'WITHSCORES')
-  local expired = 0
-  for i = 2, #oldest, 2 do
-    if tonumber(oldest[i]) > now - retention then break end
-    expired = expired + 1
-  end
+  -- The oldest tombstones past the retention (at most the budget): by score, so that none read costs nothing.
+  local expired = #redis.call('ZRANGE', GONE, '-inf', fmt(now - retention), 'BYSCORE', 'LIMIT', 0, ${TRIM_BUDGET})
   if expired > 0 then redis.call('ZREMRANGEBYRANK', GONE, 0, expired - 1) end
   local over = math.min(redis.call('ZCARD', GONE) - max, #old / 2 + ${TRIM_BUDGET})
   if over > 0 then redis.call('ZREMRANGEBYRANK', GONE, 0, over - 1) end

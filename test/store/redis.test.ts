@@ -443,6 +443,32 @@ describe('redis store specifics', () => {
     expect(await keysUnder(t.client, `${prefix}{c:${c.connectionId}}:*`)).toEqual([]);
   });
 
+  it('drops at most 64 expired tombstones per delete, the oldest first, and none that are within the retention', async () => {
+    let clock = Date.now();
+    const timed = redisStore({ client: t.client, prefix, now: () => clock, tombstoneRetentionMs: 10_000, maxTombstones: 1000 });
+    const c = makeConnection();
+    await timed.createConnection(c);
+    const gone = `${prefix}{c:${c.connectionId}}:u:gone`;
+    for (let i = 0; i < 50; i++) {
+      await timed.createResource(c.connectionId, userWrite(`u${i}`, `user${i}`));
+      await timed.deleteResource(c.connectionId, 'User', `u${i}`);
+    }
+    expect(await t.client.zcard(gone)).toBe(100); // two index entries each
+    clock += 5_000;
+    await timed.createResource(c.connectionId, userWrite('fresh', 'fresh'));
+    await timed.deleteResource(c.connectionId, 'User', 'fresh'); // nothing expired yet
+    expect(await t.client.zcard(gone)).toBe(102);
+    clock += 5_000; // the first 100 are now at the retention; the 2 fresh ones are not
+    await timed.createResource(c.connectionId, userWrite('next', 'next'));
+    await timed.deleteResource(c.connectionId, 'User', 'next');
+    expect(await t.client.zcard(gone)).toBe(102 + 2 - 64);
+    await timed.createResource(c.connectionId, userWrite('again', 'again'));
+    await timed.deleteResource(c.connectionId, 'User', 'again');
+    expect(await t.client.zcard(gone)).toBe(40 + 2 - 36);
+    expect((await timed.findUsersForLogin(c.connectionId, 'userName', 'fresh')).deletedMatch).toBe(true);
+    expect(await timed.deleteConnection(c.connectionId)).toBe(true);
+  });
+
   it('answers usage and a conditional delete in one round trip each', async () => {
     const uid = randomUUID();
     await store.createResource(cid, userWrite(uid, 'ann'));
