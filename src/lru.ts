@@ -7,15 +7,29 @@
  */
 export class Lru<K, V> {
   private readonly entries = new Map<K, V>();
+  /** The summed weight of the values, when the cache is bounded by weight too. */
+  private weight = 0;
   /**
    * The most recently used key, which needs no move to be marked used again. Most reads repeat the last key
    * (one connection's burst of requests), and a Map delete and insert per read is most of a hit's cost.
    */
   private newest: { key: K } | null = null;
 
-  /** @param capacity the most entries kept; the least recently used one goes when a new one would exceed it. */
-  constructor(readonly capacity: number) {
+  /**
+   * @param capacity the most entries kept; the least recently used one goes when a new one would exceed it.
+   * @param bound optionally also a most total weight (e.g. bytes) of the values, each weighed once when set.
+   */
+  constructor(
+    readonly capacity: number,
+    private readonly bound?: { maxWeight: number; weigh: (value: V) => number },
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('Lru capacity must be a positive integer');
+    if (bound && !(bound.maxWeight > 0)) throw new RangeError('Lru maxWeight must be positive');
+  }
+
+  /** The summed weight of the values held (0 without a weight bound). */
+  get totalWeight(): number {
+    return this.weight;
   }
 
   get size(): number {
@@ -38,34 +52,43 @@ export class Lru<K, V> {
     return this.entries.has(key);
   }
 
-  /** Stores the value as the most recently used, evicting the least recently used entries beyond capacity. */
+  /**
+   * Stores the value as the most recently used, evicting the least recently used entries beyond capacity
+   * (or beyond the weight bound; a value heavier than the whole bound is not kept at all).
+   */
   set(key: K, value: V): this {
-    this.entries.delete(key);
+    this.remove(key);
+    if (this.bound && this.bound.weigh(value) > this.bound.maxWeight) return this;
     this.entries.set(key, value);
+    if (this.bound) this.weight += this.bound.weigh(value);
     this.newest = { key };
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value as K;
-      this.entries.delete(oldest);
+    while (this.entries.size > this.capacity || (this.bound && this.weight > this.bound.maxWeight)) {
+      this.remove(this.entries.keys().next().value as K);
     }
     return this;
   }
 
   delete(key: K): boolean {
-    this.forget(key);
-    return this.entries.delete(key);
+    return this.remove(key);
   }
 
   private forget(key: K): void {
     if (this.newest !== null && this.newest.key === key) this.newest = null;
   }
 
+  /** Deletes the entry, keeping `newest` and the total weight right. */
+  private remove(key: K): boolean {
+    this.forget(key);
+    if (!this.entries.has(key)) return false;
+    if (this.bound) this.weight -= this.bound.weigh(this.entries.get(key) as V);
+    return this.entries.delete(key);
+  }
+
   /** Deletes every entry whose value passes `test` (O(size): for rare administrative changes). */
   deleteWhere(test: (value: V) => boolean): number {
     let deleted = 0;
     for (const [key, value] of this.entries) {
-      if (!test(value)) continue;
-      this.forget(key);
-      if (this.entries.delete(key)) deleted++;
+      if (test(value) && this.remove(key)) deleted++;
     }
     return deleted;
   }
@@ -76,8 +99,7 @@ export class Lru<K, V> {
    */
   deleteIf(key: K, value: V): boolean {
     if (this.entries.get(key) !== value) return false;
-    this.forget(key);
-    return this.entries.delete(key);
+    return this.remove(key);
   }
 }
 
@@ -91,4 +113,8 @@ export const CACHE_LIMITS = {
   rateLimitBuckets: 10_000,
   /** SCIM bearer tokens known good, one per connection's current token (src/scim/auth.ts TokenCache). */
   scimTokens: 10_000,
+  /** Users this instance read or wrote last, the start of its next PUT or PATCH (src/scim/recent-users.ts). */
+  recentUsers: 10_000,
+  /** The most UTF-16 code units of user JSON those hold together (about 32 MB at most). */
+  recentUsersChars: 16 * 1024 * 1024,
 } as const;

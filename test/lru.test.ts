@@ -38,9 +38,12 @@ describe('Lru, the bounded cache of per-process state', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.array(op, { maxLength: 60 }), (capacity, ops) => {
-        const lru = new Lru<number, number>(capacity);
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.option(fc.integer({ min: 1, max: 12 })), fc.array(op, { maxLength: 60 }), (capacity, maxWeight, ops) => {
+        // Optionally bounded by weight too: each value weighs |value| mod 7.
+        const weigh = (value: number) => Math.abs(value) % 7;
+        const lru = new Lru<number, number>(capacity, maxWeight === null ? undefined : { maxWeight, weigh });
         let model: [number, number][] = []; // least recently used first
+        const weightOf = () => model.reduce((sum, [, v]) => sum + weigh(v), 0);
         const touch = (key: number, value: number) => {
           model = [...model.filter(([k]) => k !== key), [key, value]];
         };
@@ -48,8 +51,13 @@ describe('Lru, the bounded cache of per-process state', () => {
           const held = model.find(([k]) => k === key);
           if (kind === 'set') {
             lru.set(key, value);
-            touch(key, value);
-            model = model.slice(-capacity);
+            if (maxWeight !== null && weigh(value) > maxWeight) {
+              model = model.filter(([k]) => k !== key); // too heavy to keep: only the old value goes
+            } else {
+              touch(key, value);
+              model = model.slice(-capacity);
+              if (maxWeight !== null) while (weightOf() > maxWeight) model.shift();
+            }
           } else if (kind === 'get') {
             expect(lru.get(key)).toBe(held?.[1]);
             if (held) touch(key, held[1]);
@@ -65,6 +73,7 @@ describe('Lru, the bounded cache of per-process state', () => {
             model = model.filter(([, v]) => v !== value);
           }
           expect(lru.size).toBe(model.length);
+          expect(lru.totalWeight).toBe(maxWeight === null ? 0 : weightOf());
           for (const [k] of model) expect(lru.has(k)).toBe(true);
         }
       }),
@@ -74,5 +83,6 @@ describe('Lru, the bounded cache of per-process state', () => {
   it('refuses a capacity that is not a positive integer', () => {
     expect(() => new Lru(0)).toThrow(RangeError);
     expect(() => new Lru(1.5)).toThrow(RangeError);
+    expect(() => new Lru(1, { maxWeight: 0, weigh: () => 1 })).toThrow(RangeError);
   });
 });

@@ -18,6 +18,7 @@ import { applyProjection, isIdentity, parseProjection, type Projection } from '.
 import { etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
 import type { JsonObject } from './normalize.js';
 import type { ResourceSpec } from './resource-spec.js';
+import { RecentUsers } from './recent-users.js';
 import { createResource, deleteResource, patchResource, readResource, replaceResource, type ResourceContext } from './resources.js';
 import { groupSpec } from './groups.js';
 import { membersJson, wantsMembers } from './group-members.js';
@@ -98,6 +99,7 @@ function notImplemented(what: string): ScimError {
 export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : null;
   const { emit } = options;
+  const recentUsers = new RecentUsers();
 
   const discovery = createDiscovery({
     maxCount: options.paging.maxCount,
@@ -122,6 +124,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       maxPatchOperations: options.maxPatchOperations,
       quota: options.quota,
       events: options.events,
+      recentUsers,
     });
     const spec = RESOURCE_ENDPOINTS.get(endpoint);
     if (spec) {

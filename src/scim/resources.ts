@@ -2,12 +2,14 @@
  * Create, read, replace, patch and delete of one resource, written once for Users and Groups. Every write
  * is optimistic: read the version, compute the new resource in TypeScript, and let the store write it only
  * if the version is unchanged; on a lost race the whole read-compute-write is retried, so concurrent PATCHes
- * behave as if applied in some serial order. `If-Match` (RFC 7644 §3.14) turns a lost race into 412.
+ * behave as if applied in some serial order. `If-Match` (RFC 7644 §3.14) turns a lost race into 412. A user's
+ * PUT or PATCH starts from this instance's last copy of it when it has one (src/scim/recent-users.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import type { QuotaName, ResourceWrite, Store, StoredMember, StoredResource, StoreQuota, WriteOutcome } from '../store/store.js';
 import { planGroupPatch, type GroupPatchPlan } from './group-members.js';
+import type { RecentUsers } from './recent-users.js';
 import { membersOf } from './groups.js';
 import { keepDeactivation } from './users.js';
 import { yieldForMembers } from './event-loop.js';
@@ -33,6 +35,8 @@ export interface ResourceContext {
   quota: StoreQuota;
   /** Whether writes append durable provisioning events (src/scim/provisioning-events.ts). */
   events: boolean;
+  /** This instance's last copies of users, where their next PUT or PATCH starts. */
+  recentUsers: RecentUsers;
 }
 
 const now = () => new Date().toISOString();
@@ -102,12 +106,18 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   // A new resource has a fresh random id, so no group can list it yet: what was written is what is stored.
   const stored: StoredResource = { id: write.id, kind: write.kind, json: write.json, version: outcome.version };
   if (write.members) stored.members = write.members;
+  ctx.recentUsers.remember(ctx.connectionId, stored);
   return ok(stored);
 }
 
 export async function readResource(ctx: ResourceContext, id: string): Promise<Result<StoredResource>> {
   const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
-  return stored ? ok(stored) : fail(notFound(ctx, id));
+  if (!stored) {
+    ctx.recentUsers.forget(ctx.connectionId, id);
+    return fail(notFound(ctx, id));
+  }
+  ctx.recentUsers.remember(ctx.connectionId, stored);
+  return ok(stored);
 }
 
 /** A resource after an update, with the version it replaced (for audit events such as deactivation). */
@@ -123,28 +133,47 @@ async function updateResource(
   ifMatch: string | undefined,
   compute: (current: JsonObject, stored: StoredResource) => Result<JsonObject | null> | Promise<Result<JsonObject | null>>,
 ): Promise<Result<Updated>> {
+  const { recentUsers, connectionId } = ctx;
+  // A copy is only a guess (src/scim/recent-users.ts): every outcome but a successful write is decided again.
+  let copy = ctx.spec.kind === 'User' ? recentUsers.get(connectionId, id) : undefined;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id);
-    if (!stored) return fail(notFound(ctx, id));
-    if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
+    const fromCopy = copy !== undefined;
+    const stored = copy ?? (await ctx.store.getResource(connectionId, ctx.spec.kind, id));
+    copy = undefined;
+    if (!stored) {
+      recentUsers.forget(connectionId, id);
+      return fail(notFound(ctx, id));
+    }
+    if (ifMatchFails(ifMatch, stored.version)) {
+      if (fromCopy) continue;
+      return fail(preconditionFailed(id));
+    }
     await yieldForMembers(stored.members); // read, compute and write a long member list in separate phases
     const next = await compute(ctx.spec.fromStored(stored), stored);
+    if (fromCopy && (!next.ok || next.value === null)) continue;
     if (!next.ok) return next;
-    if (next.value === null) return ok({ stored, previous: stored });
+    if (next.value === null) {
+      recentUsers.remember(connectionId, stored);
+      return ok({ stored, previous: stored });
+    }
     const before = JSON.parse(stored.json) as JsonObject; // as stored: a group without its members
     const resource = ctx.spec.kind === 'User' ? keepDeactivation(before, next.value) : next.value;
     const write = ctx.spec.toWrite(resource);
     if (ctx.events) write.events = eventsOf(before, resource, write);
     await yieldForMembers(write.members);
-    const outcome = await ctx.store.replaceResource(ctx.connectionId, write, stored.version, ctx.quota);
+    const outcome = await ctx.store.replaceResource(connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {
       // What was written is what is stored; a user's derived groups are not changed by writing the user.
       const written: StoredResource = { id, kind: write.kind, json: write.json, version: outcome.version };
       if (write.members) written.members = write.members;
       if (stored.groups) written.groups = stored.groups;
+      recentUsers.remember(connectionId, written);
       return ok({ stored: written, previous: stored });
     }
+    recentUsers.forget(connectionId, id);
+    // The store checks the version before anything else, so any other refusal is about the current user.
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
+    if (fromCopy) continue; // the copy was stale: read the user, with no pause (no race was lost)
     if (ifMatch) return fail(preconditionFailed(id));
     await backoff(attempt);
   }
@@ -263,6 +292,7 @@ export async function deleteResource(ctx: ResourceContext, id: string, ifMatch?:
   }
   const events = ctx.events ? deletedEvents(ctx.spec.kind) : undefined;
   const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id, expectedVersion, events);
+  ctx.recentUsers.forget(ctx.connectionId, id);
   if (deleted === true) return ok(undefined);
   return fail(deleted === false ? notFound(ctx, id) : preconditionFailed(id));
 }

@@ -485,7 +485,9 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   /**
    * Replaces a resource if its version still equals `expectedVersion` (optimistic concurrency).
    * Fails with 'not_found', 'version_mismatch', 'uniqueness' or (given `quota`, only for a write that
-   * grows the connection's bytes past maxBytes) 'quota'; on failure nothing changes.
+   * grows the connection's bytes past maxBytes) 'quota'; on failure nothing changes. The version is checked
+   * first: a write computed from an older version is 'version_mismatch' whatever else is wrong with it
+   * (the SCIM layer relies on this to start writes from a possibly stale copy: src/scim/recent-users.ts).
    */
   replaceResource(connectionId: string, write: ResourceWrite, expectedVersion: number, quota?: StoreQuota): Promise<WriteOutcome>;
   /**

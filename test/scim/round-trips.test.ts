@@ -14,7 +14,7 @@ import { ScimError } from '../../src/errors.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
-import { scimSso } from '../support/sso.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { testRedis } from '../support/redis.js';
 import { testCluster } from '../support/cluster.js';
 import { aroundStoreCalls, traceRedisCommands } from '../support/store-calls.js';
@@ -52,6 +52,8 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
   let cleanup: () => Promise<void>;
   let userId: string;
   let serial = 0;
+  /** A second instance on the same store, uncounted: what another app process would do. */
+  let otherSso: ScimSso;
 
   beforeAll(async () => {
     startTracing();
@@ -61,6 +63,7 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
     // shows a request makes no store call for it); here one could land inside a counted request.
     const sso = scimSso({ store: counting(made.store), rateLimit: false, activityLog: false, onError: (e) => console.error(e) });
     ({ token } = await sso.createScimConnection({ customerId: `rt-${kind.replace(' ', '-')}` }));
+    otherSso = scimSso({ store: made.store, rateLimit: false, activityLog: false });
     const app = express();
     app.use(sso);
     server = createServer(app);
@@ -94,6 +97,15 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+  }
+
+  const otherRequest = (method: string, path: string, body?: unknown) => scimRequest(token, method, path, { body });
+
+  /** A user created by the other instance: this one has no copy of it. */
+  async function otherInstanceUser(userName: string): Promise<string> {
+    const created = await otherSso.handleScim(otherRequest('POST', '/Users', { userName }));
+    expect(created.status).toBe(201);
+    return JSON.parse(created.body ?? '{}').id;
   }
 
   /** Sends one request and answers what it cost. */
@@ -147,16 +159,28 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
     expectCalls(await count('POST', '/Users', 201, { userName: `new-${serial++}@corp.test` }), ['createResource'], true);
   });
 
-  it('PATCH: 2 (read, then a version-checked write)', async () => {
-    expectCalls(await count('PATCH', `/Users/${userId}`, 204, patchBody(`Name ${serial++}`)), ['getResource', 'replaceResource'], true);
+  it('PATCH of a user this instance knows: 1 (a version-checked write from its last copy)', async () => {
+    expectCalls(await count('PATCH', `/Users/${userId}`, 204, patchBody(`Name ${serial++}`)), ['replaceResource'], true);
   });
 
-  it('PUT: 2 (read, then a version-checked write)', async () => {
-    expectCalls(
-      await count('PUT', `/Users/${userId}`, 200, { userName: 'warm@corp.test', displayName: `Put ${serial++}` }),
-      ['getResource', 'replaceResource'],
-      true,
-    );
+  it('PUT of a user this instance knows: 1 (a version-checked write from its last copy)', async () => {
+    expectCalls(await count('PUT', `/Users/${userId}`, 200, { userName: 'warm@corp.test', displayName: `Put ${serial++}` }), ['replaceResource'], true);
+  });
+
+  it('PATCH and PUT of a user this instance has no copy of: 2 (read, then a version-checked write)', async () => {
+    // Created through the store directly, as another instance would have: this instance never saw it.
+    const other = await otherInstanceUser(`other-${serial++}@corp.test`);
+    expectCalls(await count('PATCH', `/Users/${other}`, 204, patchBody(`Name ${serial++}`)), ['getResource', 'replaceResource'], true);
+    const fresh = await otherInstanceUser(`other-${serial++}@corp.test`);
+    expectCalls(await count('PUT', `/Users/${fresh}`, 200, { userName: 'x@corp.test', displayName: 'X' }), ['getResource', 'replaceResource'], true);
+  });
+
+  it('PATCH of a user changed elsewhere since this instance saw it: 3 (refused write, read, write)', async () => {
+    const id = (await (await send('POST', '/Users', { userName: `stale-${serial++}@corp.test` })).json()).id;
+    const fresh = await otherSso.handleScim(otherRequest('PATCH', `/Users/${id}`, patchBody('Changed elsewhere')));
+    expect(fresh.status).toBe(204);
+    const counted = await count('PATCH', `/Users/${id}`, 204, patchBody(`Name ${serial++}`));
+    expect(counted.storeCalls).toEqual(['replaceResource', 'getResource', 'replaceResource']);
   });
 
   it('DELETE: 1', async () => {

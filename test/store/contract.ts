@@ -411,6 +411,14 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.findByIndex(cid, 'User', 'userName', 'bob')).toEqual([]);
       });
 
+      it('checks the version first: a stale write that also takes a userName in use is version_mismatch', async () => {
+        const id = await createUser('ann');
+        await createUser('taken');
+        await store.replaceResource(cid, userWrite(id, 'ann', { json: '{"v":2}' }), 1);
+        expect(await store.replaceResource(cid, userWrite(id, 'taken'), 1)).toEqual({ ok: false, reason: 'version_mismatch', currentVersion: 2 });
+        expect(await store.replaceResource(cid, userWrite(id, 'taken'), 2)).toMatchObject({ ok: false, reason: 'uniqueness' });
+      });
+
       it('answers not_found when replacing a resource that does not exist', async () => {
         expect(await store.replaceResource(cid, userWrite('ghost', 'ghost'), 1)).toEqual({
           ok: false,
