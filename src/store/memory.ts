@@ -58,7 +58,9 @@ interface Entry {
   /** Creation order within the connection (shared by users and groups, like the Redis counter). */
   seq: number;
   indexes: IndexEntry[];
+  /** The sort entries of its last write, in the sort indexes only once `sortIndexed` (see Space.sorting). */
   sortKeys: SortEntry[];
+  sortIndexed: boolean;
   /** Groups: member value -> member, in the order added (a Map keeps insertion order). */
   members: Map<string, StoredMember>;
   /** Groups: the members as an array for paging, rebuilt lazily after a change (null = stale). */
@@ -120,6 +122,12 @@ interface Space {
   order: Record<ResourceKind, OrderedIndex<Entry>>;
   /** `${kind}\0${attribute}` → the sort index of that attribute. */
   sorted: Map<string, SortIndex>;
+  /**
+   * Per kind, as the Redis store's `<k>:sorted` marker: 'off' until a client first sorts (no write pays for
+   * sort indexes before), then the seq through which sortBacklog has indexed what was stored before, then
+   * 'done' (listSorted answers by a sort attribute only then).
+   */
+  sorting: Record<ResourceKind, 'off' | number | 'done'>;
   /** `${kind}\0${attribute}` → value → ids in insertion order. */
   indexes: Map<string, Map<string, string[]>>;
   /** member id → ids of the groups listing it. */
@@ -184,6 +192,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   function addSortKeys(s: Space, entry: Entry, keys: SortEntry[] = entry.sortKeys): void {
+    entry.sortIndexed = true;
     for (const { attribute, value } of keys) {
       const key = indexKey(entry.kind, attribute);
       let index = s.sorted.get(key);
@@ -193,8 +202,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     }
   }
 
-  /** Moves in the sort indexes only the keys whose value changed; the others keep their place. */
+  /**
+   * A write's new sort entries: kept on the entry, and moved in the sort indexes (only the keys whose value
+   * changed; the others keep their place) once the kind's indexes are on.
+   */
   function replaceSortKeys(s: Space, entry: Entry, next: SortEntry[]): void {
+    if (!entry.sortIndexed) {
+      entry.sortKeys = next;
+      if (s.sorting[entry.kind] !== 'off') addSortKeys(s, entry);
+      return;
+    }
     const same = (a: SortEntry, b: SortEntry) => a.attribute === b.attribute && a.value === b.value;
     removeSortKeys(
       s,
@@ -210,6 +227,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   function removeSortKeys(s: Space, entry: Entry, keys: SortEntry[] = entry.sortKeys): void {
+    if (!entry.sortIndexed) return;
     for (const { attribute, value } of keys) {
       const index = s.sorted.get(indexKey(entry.kind, attribute));
       if (index?.entries.delete({ value, entry }) && value === null) index.missing--;
@@ -429,6 +447,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         resources: { User: new Map(), Group: new Map() },
         order: { User: new OrderedIndex(byCreation), Group: new OrderedIndex(byCreation) },
         sorted: new Map(),
+        sorting: { User: 'off', Group: 'off' },
         indexes: new Map(),
         memberOf: new Map(),
         gone: new Map(),
@@ -535,6 +554,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         seq: ++s.seq,
         indexes: write.indexes,
         sortKeys: write.sortKeys ?? [],
+        sortIndexed: false,
         members: new Map(),
         memberList: null,
         memberPos: new Map(),
@@ -545,7 +565,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       existing.set(write.id, entry);
       s.order[write.kind].insert(entry);
       addIndexes(s, write.kind, write.id, write.indexes);
-      addSortKeys(s, entry);
+      if (s.sorting[write.kind] !== 'off') addSortKeys(s, entry);
       const delta = write.kind === 'Group' ? setMembers(s, entry, write.members ?? []) : NO_DELTA;
       appendEvents(s, write.kind, write.id, write.json, write.events, delta);
       return { ok: true, version: 1 };
@@ -746,7 +766,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return { total: order.size, resources: order.slice(offset, offset + count).map((e) => output(s, e, options)) };
     },
 
-    async listSorted(connectionId, kind, sortOrder, offset, count, options): Promise<Page> {
+    async listSorted(connectionId, kind, sortOrder, offset, count, options): Promise<Page | null> {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertSortOrder(sortOrder);
@@ -764,24 +784,40 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         return { total: entries.size, resources };
       };
       if (sortOrder.attribute === null) return pageOf(s.order[kind], 0, (entry) => entry);
+      if (s.sorting[kind] !== 'done' && s.order[kind].size > 0) return null;
       const index = s.sorted.get(indexKey(kind, sortOrder.attribute));
       return index ? pageOf(index.entries, index.missing, (item) => item.entry) : { total: 0, resources: [] };
     },
 
-    // Everything this store holds was written with its sort entries: nothing to rebuild.
+    // As on Redis, the first read switches the kind's sort indexes on. The entries already carry their sort
+    // entries, so a read indexes its slice itself and hands back nothing to compute.
     async sortBacklog(connectionId, kind, count) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertPaging(0, count);
-      return { done: true, resources: [], through: 0 };
+      const s = space(connectionId);
+      if (!s) return { done: true, resources: [], through: 0 };
+      if (s.sorting[kind] === 'off') s.sorting[kind] = 0;
+      const marker = s.sorting[kind];
+      if (marker === 'done') return { done: true, resources: [], through: 0 };
+      const order = s.order[kind];
+      const from = order.countUpTo({ seq: marker } as Entry);
+      const slice = order.slice(from, from + count);
+      for (const entry of slice) if (!entry.sortIndexed) addSortKeys(s, entry);
+      const through = slice.at(-1)?.seq ?? marker;
+      s.sorting[kind] = through;
+      if (from + slice.length >= order.size) s.sorting[kind] = 'done';
+      return { done: s.sorting[kind] === 'done', resources: [], through };
     },
 
-    async fillSortIndex(connectionId, kind) {
+    async fillSortIndex(connectionId, kind, through, fills) {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
-      return 'done';
+      if (!Number.isSafeInteger(through) || through < 0) throw new TypeError('through must be a non-negative integer');
+      for (const fill of fills) assertStoreId('resource id', fill.id);
+      // Every entry here carries its sort entries (Redis fills only rows without any): fills change nothing.
+      return space(connectionId)?.sorting[kind] === 'done' || !space(connectionId) ? 'done' : 'more';
     },
-
     ...memoryOidcMethods(() => byCustomer.keys()),
     ...memorySamlCache({ now }),
     ...consumers.methods,

@@ -529,9 +529,10 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * both ways. Only resources whose last write carried an entry for the attribute are listed and counted.
    * By creation (`attribute` null): every resource, oldest first (descending: newest first). Answers null
    * when the kind holds resources without sort entries and sortBacklog/fillSortIndex have not finished
-   * indexing them: resources stored by an earlier version of this library, or, on Redis, everything stored
-   * before the kind's first sortBacklog (the Redis store keeps sort entries only from the first time a
-   * client sorts: most IdPs never do, and the entries cost more memory than the rest of a user's indexes).
+   * indexing them: resources stored by an earlier version of this library, or everything stored before
+   * the kind's first sortBacklog (both stores keep sort indexes only from the first time a client sorts:
+   * most IdPs never do; on Redis the entries cost more memory than the rest of a user's indexes, in memory
+   * keeping them current costs every write CPU).
    */
   listSorted(connectionId: string, kind: ResourceKind, order: SortOrder, offset: number, count: number, options?: ReadOptions): Promise<Page | null>;
   /**

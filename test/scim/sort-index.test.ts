@@ -9,9 +9,8 @@
 import express from 'express';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisStore } from '../../src/store/redis.js';
-import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
-import { storeProblems, testRedis } from '../support/redis.js';
+import { STORE_KINDS, makeStore, scimTestApp, type ScimTestApp } from '../support/app.js';
+import { storeProblems } from '../support/redis.js';
 import { scimSso } from '../support/sso.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -146,10 +145,10 @@ describe.each(STORE_KINDS)('sortBy from the sort indexes on the %s store', (kind
   });
 });
 
-describe('sort indexes of data stored before the first sortBy, or by an earlier version (Redis)', () => {
+describe.each(STORE_KINDS)('sort indexes of data stored before the first sortBy (%s store)', (kind) => {
   it('answers by scanning while it indexes the backlog a bounded share per request, then from the index', async () => {
-    const redis = await testRedis('sort-backlog');
-    const store = redisStore({ client: redis.client, prefix: redis.prefix });
+    const made = await makeStore(kind, 'sort-backlog');
+    const { store } = made;
     const unexpected: unknown[] = [];
     const sso = scimSso({ store, maxScanResources: 5, rateLimit: false, onError: (e) => unexpected.push(e) });
     const { token } = await sso.createScimConnection({ customerId: 'sort-backlog' });
@@ -157,6 +156,7 @@ describe('sort indexes of data stored before the first sortBy, or by an earlier 
     const auth = { Authorization: `Bearer ${token}` };
     try {
       const n = 2_100; // more than one request indexes (BACKLOG_PER_REQUEST in src/scim/sort-backfill.ts)
+      const ids: string[] = [];
       for (let i = 0; i < n; i += 100) {
         const batch = Array.from({ length: Math.min(100, n - i) }, (_, j) =>
           http
@@ -164,24 +164,45 @@ describe('sort indexes of data stored before the first sortBy, or by an earlier 
             .set(auth)
             .send({ schemas: [USER], userName: `User${String(n - i - j).padStart(5, '0')}@corp.test` }),
         );
-        for (const res of await Promise.all(batch)) expect(res.status).toBe(201);
+        for (const res of await Promise.all(batch)) {
+          expect(res.status).toBe(201);
+          ids.push(res.body.id);
+        }
       }
-      // No client has sorted yet: the records carry no sort members and there is no sort index (as an earlier
-      // version left its data too).
       const connectionId = (await store.getConnectionByCustomer('sort-backlog'))!.connectionId;
-      expect(await redis.client.exists(`${redis.prefix}{c:${connectionId}}:u:sorted`, `${redis.prefix}{c:${connectionId}}:u:s:userName`)).toBe(0);
+      // No client has sorted yet: no write kept sort entries, so the store has no answer by userName.
+      expect(await store.listSorted(connectionId, 'User', { attribute: 'userName', descending: false }, 0, 3)).toBeNull();
+      if (made.redis) {
+        // The records carry no sort members and there is no sort index (as an earlier version left its data too).
+        const base = `${made.redis.prefix}{c:${connectionId}}:u:`;
+        expect(await made.redis.client.exists(`${base}sorted`, `${base}s:userName`)).toBe(0);
+      }
+      // Writes while the backlog is being indexed, before and after the cursor, land in the right place.
+      const rename = (id: string, userName: string) =>
+        http
+          .put(`/scim/v2/Users/${id}`)
+          .set(auth)
+          .send({ schemas: [USER], userName });
       const sorted = () => http.get('/scim/v2/Users').query({ sortBy: 'userName', count: '3' }).set(auth);
       const first = await sorted();
       expect([first.status, first.body.scimType]).toEqual([400, 'tooMany']);
       expect(first.body.detail).toMatch(/being indexed for sortBy: retry later/);
+      // ids[0] (User02100) was created first, so the first request indexed it; the last one (User00001) not yet.
+      expect((await rename(ids.at(-1)!, 'User00000b@corp.test')).status).toBe(200);
+      expect((await rename(ids[0]!, 'User00000a@corp.test')).status).toBe(200);
+      expect((await http.delete(`/scim/v2/Users/${ids[1]}`).set(auth)).status).toBe(204);
       const second = await sorted();
       expect(second.status).toBe(200);
-      expect(second.body.totalResults).toBe(n);
-      expect(second.body.Resources.map((r: { userName: string }) => r.userName)).toEqual(['User00001@corp.test', 'User00002@corp.test', 'User00003@corp.test']);
-      expect(await storeProblems(redis.client, redis.prefix, connectionId)).toEqual([]);
+      expect(second.body.totalResults).toBe(n - 1);
+      expect(second.body.Resources.map((r: { userName: string }) => r.userName)).toEqual([
+        'User00000a@corp.test',
+        'User00000b@corp.test',
+        'User00002@corp.test',
+      ]);
+      if (made.redis) expect(await storeProblems(made.redis.client, made.redis.prefix, connectionId)).toEqual([]);
       expect(unexpected).toEqual([]);
     } finally {
-      await redis.cleanup();
+      await made.cleanup();
     }
   });
 });

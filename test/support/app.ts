@@ -14,6 +14,7 @@ import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store, TombstoneOptions } from '../../src/store/store.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
+import type { Redis } from 'ioredis';
 import { testRedis } from './redis.js';
 import { ADAPTERS, type AdapterKind } from './adapters.js';
 
@@ -25,6 +26,8 @@ export const SCIM_TARGETS = STORE_KINDS.flatMap((store) => ADAPTERS.map((adapter
 
 export interface TestStore {
   store: Store;
+  /** The Redis client and key prefix behind a Redis store (absent for the memory store). */
+  redis?: { client: Redis; prefix: string };
   cleanup(): Promise<void>;
 }
 
@@ -32,7 +35,11 @@ export interface TestStore {
 export async function makeStore(kind: StoreKind, hint: string, storeOptions: TombstoneOptions & EventLogOptions = {}): Promise<TestStore> {
   if (kind === 'memory') return { store: memoryStore(storeOptions), cleanup: async () => {} };
   const redis = await testRedis(hint);
-  return { store: redisStore({ ...storeOptions, client: redis.client, prefix: redis.prefix }), cleanup: redis.cleanup };
+  return {
+    store: redisStore({ ...storeOptions, client: redis.client, prefix: redis.prefix }),
+    redis: { client: redis.client, prefix: redis.prefix },
+    cleanup: redis.cleanup,
+  };
 }
 
 export interface ScimTestApp {
