@@ -115,6 +115,6 @@ export const CACHE_LIMITS = {
   scimTokens: 10_000,
   /** Users this instance read or wrote last, the start of its next PUT or PATCH (src/scim/recent-users.ts). */
   recentUsers: 10_000,
-  /** The most UTF-16 code units of user JSON those hold together (about 32 MB at most). */
+  /** The most UTF-16 code units of user JSON and group memberships those hold together (about 32 MB). */
   recentUsersChars: 16 * 1024 * 1024,
 } as const;

@@ -8,8 +8,8 @@
  * changed the user, an If-Match that does not match, a PATCH that would change nothing, a validation error)
  * is decided again from a fresh read. A stale copy costs one more round trip; it never decides an answer.
  *
- * Bounded by count and by characters of JSON (src/lru.ts CACHE_LIMITS); groups are not kept (their member
- * lists are long, and a group PATCH reads the group without them anyway).
+ * Bounded by count and by characters of JSON and group memberships (src/lru.ts CACHE_LIMITS); groups are
+ * not kept (their member lists are long, and a group PATCH reads the group without them anyway).
  */
 import { CACHE_LIMITS, Lru } from '../lru.js';
 import type { StoredResource } from '../store/store.js';
@@ -18,7 +18,7 @@ export class RecentUsers {
   readonly #users: Lru<string, StoredResource>;
 
   constructor(capacity: number = CACHE_LIMITS.recentUsers, maxChars: number = CACHE_LIMITS.recentUsersChars) {
-    this.#users = new Lru(capacity, { maxWeight: maxChars, weigh: (user) => user.json.length });
+    this.#users = new Lru(capacity, { maxWeight: maxChars, weigh: weightOf });
   }
 
   /** The last copy of the user this instance saw; undefined when it has none. */
@@ -39,6 +39,13 @@ export class RecentUsers {
   get size(): number {
     return this.#users.size;
   }
+}
+
+/** What a copy holds: its JSON, and the groups it is listed in (a user may be in thousands). */
+function weightOf(user: StoredResource): number {
+  let weight = user.json.length;
+  for (const group of user.groups ?? []) weight += 16 + group.value.length + (group.display?.length ?? 0);
+  return weight;
 }
 
 // Connection ids are store ids (assertStoreId: no NUL), so the separator cannot be forged.

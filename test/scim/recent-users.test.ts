@@ -145,6 +145,15 @@ describe('RecentUsers bounds', () => {
     expect(recent.get('c', '1')).toBeUndefined();
   });
 
+  it('counts the groups a user is listed in against maxChars', () => {
+    const recent = new RecentUsers(100, 1000);
+    const groups = Array.from({ length: 40 }, (_, i) => ({ value: `group-${i}`, display: 'A group name' }));
+    recent.remember('c', { ...user('member', '{}'), groups });
+    expect(recent.get('c', 'member')).toBeUndefined(); // 2 + 40 × (16 + 7–8 + 12) > 1,000
+    recent.remember('c', { ...user('member', '{}'), groups: groups.slice(0, 10) });
+    expect(recent.get('c', 'member')?.groups).toHaveLength(10);
+  });
+
   it('keys by connection: the same id in another connection is another user', () => {
     const recent = new RecentUsers();
     recent.remember('c1', user('same'));
