@@ -816,8 +816,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (!Number.isSafeInteger(through) || through < 0) throw new TypeError('through must be a non-negative integer');
       for (const fill of fills) assertStoreId('resource id', fill.id);
       // Every entry here carries its sort entries (Redis fills only rows without any): fills change nothing.
-      return space(connectionId)?.sorting[kind] === 'done' || !space(connectionId) ? 'done' : 'more';
+      const s = space(connectionId);
+      return !s || s.sorting[kind] === 'done' ? 'done' : 'more';
     },
+
     ...memoryOidcMethods(() => byCustomer.keys()),
     ...memorySamlCache({ now }),
     ...consumers.methods,

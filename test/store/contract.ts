@@ -748,6 +748,39 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('sort indexes switched on late', () => {
+      it('keeps none before the first sortBacklog, then indexes what was stored in slices, writes included', async () => {
+        const sortKeys = new Map<string, { attribute: string; value: string }[]>();
+        const write = (i: number, value: string): ResourceWrite => {
+          sortKeys.set(`late${i}`, [{ attribute: 'k', value }]);
+          return { ...userWrite(`late${i}`, `late-user${i}`), sortKeys: sortKeys.get(`late${i}`)! };
+        };
+        for (let i = 0; i < 5; i++) expect(await store.createResource(cid, write(i, String(9 - i)))).toMatchObject({ ok: true });
+        const byK = () => store.listSorted(cid, 'User', { attribute: 'k', descending: false }, 0, 10);
+        expect(await byK()).toBeNull();
+        expect(ids((await store.listSorted(cid, 'User', { attribute: null, descending: false }, 0, 10))!.resources)).toHaveLength(5);
+        let slices = 0;
+        for (;;) {
+          const backlog = await store.sortBacklog(cid, 'User', 2);
+          if (backlog.done) break;
+          slices++;
+          expect(await byK()).toBeNull();
+          if (slices === 1) {
+            // Between slices: a write to a user behind the cursor, one ahead of it, and a new user.
+            expect(await store.replaceResource(cid, write(0, '0'), 1)).toMatchObject({ ok: true });
+            expect(await store.replaceResource(cid, write(4, '9'), 1)).toMatchObject({ ok: true });
+            expect(await store.createResource(cid, write(5, '7'))).toMatchObject({ ok: true });
+          }
+          const fills = backlog.resources.map((r) => ({ id: r.id, version: r.version, sortKeys: sortKeys.get(r.id)! }));
+          const filled = await store.fillSortIndex(cid, 'User', backlog.through, fills);
+          if (filled === 'done') break;
+          expect(slices).toBeLessThan(10);
+        }
+        expect(slices).toBeGreaterThanOrEqual(2);
+        expect(ids((await byK())!.resources)).toEqual(['late0', 'late3', 'late2', 'late5', 'late1', 'late4']);
+      });
+    });
+
     describe('groups', () => {
       it('keeps members in the order given, drops repeated values and keeps unknown ids', async () => {
         const a = await createUser('a');
