@@ -114,14 +114,15 @@ end
 -- Adds the sort entries {attr, flag, value} of the resource at seq; returns them packed for its record.
 local function addSorted(k, entries, seq)
   if #entries == 0 then return '' end
-  local flat = {}
+  local flat, names = {}, {}
   for _, e in ipairs(entries) do
     local member = sortMember(e[2], e[3], seq)
     redis.call('ZADD', skey(k, e[1]), 0, member)
-    redis.call('SADD', base .. 'attrs', k .. ':s:' .. e[1])
+    names[#names + 1] = k .. ':s:' .. e[1]
     flat[#flat + 1] = e[1]
     flat[#flat + 1] = member
   end
+  redis.call('SADD', base .. 'attrs', unpack(names))
   return cmsgpack.pack(flat)
 end
 
@@ -149,7 +150,9 @@ local function readSorted(p, n)
   return entries, p
 end
 
+-- Most values are new (a userName, an email): HSETNX sets those in one command.
 local function addTo(h, field, item)
+  if redis.call('HSETNX', h, field, item) == 1 then return end
   local cur = redis.call('HGET', h, field)
   if not cur or cur == '' then
     redis.call('HSET', h, field, item)
@@ -288,10 +291,16 @@ end
 
 -- Adds the entries for seq and returns them packed for storing with the resource.
 local function addIndexes(w, seq)
+  local names, seen = {}, {}
   for _, e in ipairs(w.idx) do
     addTo(ikey(w.k, e[1]), e[2], seq)
-    redis.call('SADD', base .. 'attrs', w.k .. ':i:' .. e[1])
+    -- One SADD for the write's attributes (a user's emails share one), each named once.
+    if not seen[e[1]] then
+      seen[e[1]] = true
+      names[#names + 1] = w.k .. ':i:' .. e[1]
+    end
   end
+  if #names > 0 then redis.call('SADD', base .. 'attrs', unpack(names)) end
   return packIndexes(w)
 end
 
