@@ -294,10 +294,14 @@ local function addIndexes(w, seq)
   local names, seen = {}, {}
   for _, e in ipairs(w.idx) do
     addTo(ikey(w.k, e[1]), e[2], seq)
-    -- One SADD for the write's attributes (a user's emails share one), each named once.
+    -- One SADD for the write's attributes (a user's emails share one), each named once: a few names.
     if not seen[e[1]] then
       seen[e[1]] = true
       names[#names + 1] = w.k .. ':i:' .. e[1]
+      if #names == 1000 then
+        redis.call('SADD', base .. 'attrs', unpack(names))
+        names = {}
+      end
     end
   end
   if #names > 0 then redis.call('SADD', base .. 'attrs', unpack(names)) end
@@ -498,7 +502,16 @@ local packed = cur.x
 local freed = #cur.json + idxBytes(packed)
 if k == 'u' then
   local old = cmsgpack.unpack(packed)
-  for i = 1, #old, 2 do redis.call('ZADD', GONE, now, digest(old[i], old[i + 1])) end
+  -- The tombstones in one ZADD of (score, member) pairs, 500 pairs at most per call (unpack's bound).
+  local tombs = {}
+  for i = 1, #old, 2 do
+    tombs[#tombs + 1] = now
+    tombs[#tombs + 1] = digest(old[i], old[i + 1])
+    if #tombs == 1000 or i + 1 == #old then
+      redis.call('ZADD', GONE, unpack(tombs))
+      tombs = {}
+    end
+  end
   local retention, max = tonumber(ARGV[5]), tonumber(ARGV[6])
   -- The oldest tombstones past the retention (at most the budget): by score, so that none read costs nothing.
   local expired = #redis.call('ZRANGE', GONE, '-inf', fmt(now - retention), 'BYSCORE', 'LIMIT', 0, ${TRIM_BUDGET})

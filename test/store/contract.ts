@@ -419,6 +419,17 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.replaceResource(cid, userWrite(id, 'taken'), 2)).toMatchObject({ ok: false, reason: 'uniqueness' });
       });
 
+      it('creates and deletes a user with 8,500 index attributes (more than a Lua unpack takes: batches inside scripts)', async () => {
+        const write = userWrite('wide', 'wide', { emails: Array.from({ length: 300 }, (_, i) => `e${i}@x.com`) });
+        for (let i = 0; i < 8500; i++) write.indexes.push({ attribute: `attr${i}`, value: `v${i}`, unique: false });
+        expect(await store.createResource(cid, write)).toEqual({ ok: true, version: 1 });
+        expect(ids(await store.findByIndex(cid, 'User', 'attr8499', 'v8499'))).toEqual(['wide']);
+        expect(ids(await store.findByIndex(cid, 'User', 'email', 'e299@x.com'))).toEqual(['wide']);
+        expect(await store.deleteResource(cid, 'User', 'wide')).toBe(true);
+        expect(await store.findUsersForLogin(cid, 'attr8499', 'v8499')).toEqual({ users: [], deletedMatch: true });
+        expect(await store.findUsersForLogin(cid, 'email', 'e0@x.com')).toEqual({ users: [], deletedMatch: true });
+      });
+
       it('answers not_found when replacing a resource that does not exist', async () => {
         expect(await store.replaceResource(cid, userWrite('ghost', 'ghost'), 1)).toEqual({
           ok: false,
