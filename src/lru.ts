@@ -17,7 +17,8 @@ export class Lru<K, V> {
 
   /**
    * @param capacity the most entries kept; the least recently used one goes when a new one would exceed it.
-   * @param bound optionally also a most total weight (e.g. bytes) of the values, each weighed once when set.
+   * @param bound optionally also a most total weight (e.g. bytes) of the values; `weigh` is called when a value
+   *   is set and when it goes, and must give the same weight both times.
    */
   constructor(
     readonly capacity: number,
