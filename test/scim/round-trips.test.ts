@@ -168,7 +168,7 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
   });
 
   it('PATCH and PUT of a user this instance has no copy of: 2 (read, then a version-checked write)', async () => {
-    // Created through the store directly, as another instance would have: this instance never saw it.
+    // Created through the other instance: this one never saw them.
     const other = await otherInstanceUser(`other-${serial++}@corp.test`);
     expectCalls(await count('PATCH', `/Users/${other}`, 204, patchBody(`Name ${serial++}`)), ['getResource', 'replaceResource'], true);
     const fresh = await otherInstanceUser(`other-${serial++}@corp.test`);
@@ -181,6 +181,7 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
     expect(fresh.status).toBe(204);
     const counted = await count('PATCH', `/Users/${id}`, 204, patchBody(`Name ${serial++}`));
     expect(counted.storeCalls).toEqual(['replaceResource', 'getResource', 'replaceResource']);
+    expect(counted.redisCommands.filter((c) => c !== 'zadd')).toHaveLength(kind === 'memory' ? 0 : 3);
   });
 
   it('DELETE: 1', async () => {
