@@ -1,9 +1,10 @@
 /**
  * Sort indexes for resources stored without sort entries: by an earlier version of this library, or
- * before a client of the connection first sorted (both stores keep sort indexes only from then on). Until they are complete the store's listSorted answers null, and a `sortBy` that a sort index would
- * answer indexes a bounded share of the backlog before it is answered by a scan (docs/sorting.md); what is
- * left goes on in the background, one slice at a time with a yield between slices, once per connection and
- * kind on this instance. Connections whose clients never sort never pay for any of it.
+ * before a client of the connection first sorted (both stores keep sort indexes only from then on). Until
+ * they are complete the store's listSorted answers null, and a `sortBy` that a sort index would answer
+ * indexes a bounded share of the backlog before it is answered by a scan (docs/sorting.md); what is left
+ * goes on in the background, one slice at a time with a yield between slices, once per connection and kind
+ * on this instance. Connections whose clients never sort never pay for any of it.
  */
 import { yieldToEventLoop } from './event-loop.js';
 import { LIST_YIELD_EVERY } from './limits.js';

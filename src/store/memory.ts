@@ -805,9 +805,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const slice = order.slice(from, from + count);
       for (const entry of slice) if (!entry.sortIndexed) addSortKeys(s, entry);
       const through = slice.at(-1)?.seq ?? marker;
-      s.sorting[kind] = through;
-      if (from + slice.length >= order.size) s.sorting[kind] = 'done';
-      return { done: s.sorting[kind] === 'done', resources: [], through };
+      const done = from + slice.length >= order.size;
+      s.sorting[kind] = done ? 'done' : through;
+      return { done, resources: [], through };
     },
 
     async fillSortIndex(connectionId, kind, through, fills) {

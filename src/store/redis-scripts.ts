@@ -59,6 +59,12 @@ local BYTES = base .. 'bytes'
 local MB = base .. 'g:mb'
 local function fmt(n) return string.format('%d', tonumber(n)) end
 
+-- redis.call(cmd, key, items...) in calls of at most 1,000 items: what one unpack takes is bounded. An even
+-- size, so (score, member) pairs stay together.
+local function callBatched(cmd, key, items)
+  for from = 1, #items, 1000 do redis.call(cmd, key, unpack(items, from, math.min(from + 999, #items))) end
+end
+
 -- The tombstone of an index value: the first 32 hex digits of SHA-1(attribute NUL value); the same as
 -- tombstoneDigest in src/store/store.ts, so a 400 KB value costs 32 bytes.
 local function digest(attr, value) return string.sub(redis.sha1hex(attr .. '\0' .. value), 1, 32) end
@@ -122,7 +128,7 @@ local function addSorted(k, entries, seq)
     flat[#flat + 1] = e[1]
     flat[#flat + 1] = member
   end
-  redis.call('SADD', base .. 'attrs', unpack(names))
+  callBatched('SADD', base .. 'attrs', names)
   return cmsgpack.pack(flat)
 end
 
@@ -294,17 +300,13 @@ local function addIndexes(w, seq)
   local names, seen = {}, {}
   for _, e in ipairs(w.idx) do
     addTo(ikey(w.k, e[1]), e[2], seq)
-    -- One SADD for the write's attributes (a user's emails share one), each named once: a few names.
+    -- One SADD for the write's attributes, each named once (a user's emails share one).
     if not seen[e[1]] then
       seen[e[1]] = true
       names[#names + 1] = w.k .. ':i:' .. e[1]
-      if #names == 1000 then
-        redis.call('SADD', base .. 'attrs', unpack(names))
-        names = {}
-      end
     end
   end
-  if #names > 0 then redis.call('SADD', base .. 'attrs', unpack(names)) end
+  callBatched('SADD', base .. 'attrs', names)
   return packIndexes(w)
 end
 
@@ -502,16 +504,13 @@ local packed = cur.x
 local freed = #cur.json + idxBytes(packed)
 if k == 'u' then
   local old = cmsgpack.unpack(packed)
-  -- The tombstones in one ZADD of (score, member) pairs, 500 pairs at most per call (unpack's bound).
+  -- The tombstones in one ZADD of (score, member) pairs.
   local tombs = {}
   for i = 1, #old, 2 do
     tombs[#tombs + 1] = now
     tombs[#tombs + 1] = digest(old[i], old[i + 1])
-    if #tombs == 1000 or i + 1 == #old then
-      redis.call('ZADD', GONE, unpack(tombs))
-      tombs = {}
-    end
   end
+  callBatched('ZADD', GONE, tombs)
   local retention, max = tonumber(ARGV[5]), tonumber(ARGV[6])
   -- The oldest tombstones past the retention (at most the budget): by score, so that none read costs nothing.
   local expired = #redis.call('ZRANGE', GONE, '-inf', fmt(now - retention), 'BYSCORE', 'LIMIT', 0, ${TRIM_BUDGET})
