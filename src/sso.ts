@@ -204,13 +204,12 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
 /** Serves a SCIM request on plain Node http (ScimSsoCore.handleScimRequest). */
 async function handleNodeScim(internals: Internals, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   const { mount } = internals;
-  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
   const request = toScimRequest(
     {
       node: req,
       url: req.url ?? '/',
       parsedBody: (req as { body?: unknown }).body,
-      mountUrl: `${encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
+      mountUrl: () => `${(req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
     },
     mount.basePath,
     mount.maxBodyBytes,

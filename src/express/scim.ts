@@ -25,7 +25,7 @@ export function expressScimMiddleware(handler: ScimHandler, options: ExpressMoun
           node: req,
           url: req.url,
           parsedBody: (req as { body?: unknown }).body,
-          mountUrl: `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`,
+          mountUrl: () => `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`,
         },
         options.basePath,
         options.maxBodyBytes,

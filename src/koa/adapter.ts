@@ -48,7 +48,7 @@ export function koaScimMiddleware(handler: ScimHandler, options: KoaMountOptions
         node: ctx.req,
         url: ctx.url,
         parsedBody: (ctx.request as { body?: unknown }).body,
-        mountUrl: `${ctx.protocol}://${ctx.host}${mountPrefix(ctx)}`,
+        mountUrl: () => `${ctx.protocol}://${ctx.host}${mountPrefix(ctx)}`,
       },
       options.basePath,
       options.maxBodyBytes,

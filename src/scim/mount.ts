@@ -27,8 +27,11 @@ export interface MountedRequest {
   url: string;
   /** A body a parser mounted before scim-sso already produced, if any. */
   parsedBody: unknown;
-  /** Absolute URL of the mount point (`https://host/app`), without basePath. */
-  mountUrl: string;
+  /**
+   * Absolute URL of the mount point (`https://host/app`), without basePath. A function: it is built only
+   * for a SCIM request without `publicBaseUrl`, so every other request of the app passes for a path compare.
+   */
+  mountUrl: () => string;
 }
 
 /**
@@ -57,7 +60,7 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
     headers,
     body,
     ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, mounted.node.headers['content-length']) } : {}),
-    baseUrl: publicBaseUrl ? publicBaseUrl.replace(/\/+$/, '') : mounted.mountUrl + basePath.replace(/\/+$/, ''),
+    baseUrl: publicBaseUrl ? publicBaseUrl.replace(/\/+$/, '') : mounted.mountUrl() + basePath.replace(/\/+$/, ''),
   };
 }
 

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/scim/auth.js';
 import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
 
 describe.each(STORE_KINDS)('SCIM token rotation end to end on the %s store', (kind) => {
@@ -44,5 +46,13 @@ describe.each(STORE_KINDS)('SCIM token rotation end to end on the %s store', (ki
     const fetched = await t.sso.fetchScimConnection(customerId);
     expect(Object.keys(fetched!).sort()).toEqual(['connectionId', 'createdAt', 'customerId', 'displayName', 'oidcClientId', 'previousTokenExpiresAt']);
     expect(JSON.stringify(fetched)).not.toContain(token);
+  });
+});
+
+describe('hashToken', () => {
+  it('is the hex SHA-256 of the token as UTF-8, for any text an app may have set as a token', () => {
+    for (const token of ['scim_abc', '', 'ünïcødé-tökén', '\u{1F600}'.repeat(40), 'x'.repeat(10_000)]) {
+      expect(hashToken(token)).toBe(createHash('sha256').update(token, 'utf8').digest('hex'));
+    }
   });
 });
