@@ -163,10 +163,12 @@ async function updateResource(
     await yieldForMembers(write.members);
     const outcome = await ctx.store.replaceResource(connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {
-      // What was written is what is stored; a user's derived groups are not changed by writing the user.
+      // What was written is what is stored. A user's derived groups are the store's, as of this write: a group
+      // renamed or deleted since `stored` was read (or copied) moved no version, so they may differ from its.
       const written: StoredResource = { id, kind: write.kind, json: write.json, version: outcome.version };
       if (write.members) written.members = write.members;
-      if (stored.groups) written.groups = stored.groups;
+      const groups = outcome.groups ?? stored.groups;
+      if (groups) written.groups = groups;
       recentUsers.remember(connectionId, written);
       return ok({ stored: written, previous: stored });
     }

@@ -34,6 +34,7 @@ import {
   type Store,
   type StoredConnection,
   type StoredMember,
+  type StoredMembership,
   type StoredResource,
   type StoredRoleMapping,
   type StoreQuota,
@@ -420,13 +421,18 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (options?.members !== false) out.members = listOf(entry).map((m) => ({ ...m }));
       out.memberCount = entry.members.size;
     } else {
-      const groups = [...(s.memberOf.get(entry.id) ?? [])]
-        .map((gid) => s.resources.Group.get(gid))
-        .filter((g): g is Entry => g !== undefined)
-        .sort((a, b) => a.seq - b.seq);
-      out.groups = groups.map((g) => ({ value: g.id, display: g.displayName }));
+      out.groups = groupsOf(s, entry.id);
     }
     return out;
+  }
+
+  /** A user's groups as reads derive them: in group creation order, with their current displayName. */
+  function groupsOf(s: Space, userId: string): StoredMembership[] {
+    const groups = [...(s.memberOf.get(userId) ?? [])]
+      .map((gid) => s.resources.Group.get(gid))
+      .filter((g): g is Entry => g !== undefined)
+      .sort((a, b) => a.seq - b.seq);
+    return groups.map((g) => ({ value: g.id, display: g.displayName }));
   }
 
   const store: Store = {
@@ -609,7 +615,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       replaceSortKeys(s, entry, write.sortKeys ?? []);
       entry.version += 1;
       appendEvents(s, write.kind, write.id, write.json, write.events, delta);
-      return { ok: true, version: entry.version };
+      return write.kind === 'User' ? { ok: true, version: entry.version, groups: groupsOf(s, write.id) } : { ok: true, version: entry.version };
     },
 
     async deleteResource(connectionId, kind, id, expectedVersion, events) {

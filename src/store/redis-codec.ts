@@ -7,6 +7,7 @@ import {
   type ResourceWrite,
   type SortEntry,
   type StoredMember,
+  type StoredMembership,
   type StoredResource,
   type StoreQuota,
   type WriteOutcome,
@@ -66,10 +67,11 @@ export function encodeSortValue(value: string): string {
 
 /** Turns a create/replace reply {status, detail, limit?} into a WriteOutcome. */
 export function outcome(reply: unknown): WriteOutcome {
-  const [status, detail, limit] = reply as [string, string | number | undefined, string | undefined];
+  const [status, detail, limit] = reply as [string, string | number | undefined, string | string[] | undefined];
   switch (status) {
     case 'ok':
-      return { ok: true, version: Number(detail) };
+      // A replaced user's reply carries its groups after the write (REPLACE_RESOURCE), as flat (id, displayName) pairs.
+      return Array.isArray(limit) ? { ok: true, version: Number(detail), groups: membershipsOf(limit) } : { ok: true, version: Number(detail) };
     case 'uniqueness':
       return { ok: false, reason: 'uniqueness', attribute: String(detail) };
     case 'not_found':
@@ -89,12 +91,18 @@ export function parseResource(kind: ResourceKind, row: unknown[]): StoredResourc
   const [id, json, version, aux] = row as [string, string, string, string[]];
   const out: StoredResource = { id, kind, json, version: Number(version) };
   if (kind === 'User') {
-    out.groups = [];
-    for (let i = 0; i + 1 < aux.length; i += 2) out.groups.push({ value: aux[i]!, display: aux[i + 1]! });
+    out.groups = membershipsOf(aux);
     return out;
   }
   out.memberCount = Number(aux[0] ?? 0);
   return out;
+}
+
+/** A user's groups from auxOf's flat (group id, displayName) pairs. */
+function membershipsOf(flat: string[]): StoredMembership[] {
+  const groups: StoredMembership[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) groups.push({ value: flat[i]!, display: flat[i + 1]! });
+  return groups;
 }
 
 /** Turns LIST_MEMBERS' flat (value, meta) pairs into members. */

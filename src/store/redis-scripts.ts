@@ -211,6 +211,27 @@ local function topSeq(mz)
   local top = redis.call('ZRANGE', mz, -1, -1, 'WITHSCORES')
   return tonumber(top[2] or '0')
 end
+
+-- What is read beside a resource: a user's groups (id, displayName, in group creation order; O(its
+-- groups)), or a group's member count (O(1)). Most users are in no group: one HGET answers that. Reverse
+-- entries of groups that are gone (a deletion's job still settling) are skipped.
+-- parents may be passed when already read (a page reads them with one HMGET).
+local function auxOf(k, id, parents)
+  if k ~= 'u' then return { fmt(redis.call('ZCARD', mzkey(id))) } end
+  if parents == nil then parents = redis.call('HGET', MEMBER, id) end
+  if not parents then return {} end
+  local groups, aux = {}, {}
+  for gid in string.gmatch(parents, '%S+') do
+    local gseq = redis.call('ZSCORE', order('g'), gid)
+    if gseq then groups[#groups + 1] = { tonumber(gseq), gid } end
+  end
+  table.sort(groups, function(a, b) return a[1] < b[1] end)
+  for _, g in ipairs(groups) do
+    aux[#aux + 1] = g[2]
+    aux[#aux + 1] = redis.call('HGET', DN, g[2]) or ''
+  end
+  return aux
+end
 ${EVENT_LOG_LUA}`;
 
 /**
@@ -431,7 +452,10 @@ return { 'ok', 1 }
 `,
 );
 
-/** Replaces a resource if its version equals ARGV[4]; swaps its index entries and members. Reply {status, detail}. */
+/**
+ * Replaces a resource if its version equals ARGV[4]; swaps its index entries and members. Reply {status,
+ * detail}, and for a user replaced, its groups after the write as auxOf reads them.
+ */
 export const REPLACE_RESOURCE = linkLua(
   WRITE_PRELUDE,
   `
@@ -476,6 +500,8 @@ if w.k == 'g' then
   writeMembers(w, false)
 end
 appendEvents(w.k, w.id, w.json, w)
+-- A user's groups as they are now: what the answer to this write shows (a renamed group moved no version).
+if w.k == 'u' then return { 'ok', cur.v + 1, auxOf('u', w.id) } end
 return { 'ok', cur.v + 1 }
 `,
 );
@@ -558,27 +584,6 @@ return 1
  * pairs in group creation order, and for a group, {member count} (members are read by LIST_MEMBERS).
  */
 const READ_PRELUDE = `${PRELUDE}
--- What is read beside a resource: a user's groups (id, displayName, in group creation order; O(its
--- groups)), or a group's member count (O(1)). Most users are in no group: one HGET answers that. Reverse
--- entries of groups that are gone (a deletion's job still settling) are skipped.
--- parents may be passed when already read (a page reads them with one HMGET).
-local function auxOf(k, id, parents)
-  if k ~= 'u' then return { fmt(redis.call('ZCARD', mzkey(id))) } end
-  if parents == nil then parents = redis.call('HGET', MEMBER, id) end
-  if not parents then return {} end
-  local groups, aux = {}, {}
-  for gid in string.gmatch(parents, '%S+') do
-    local gseq = redis.call('ZSCORE', order('g'), gid)
-    if gseq then groups[#groups + 1] = { tonumber(gseq), gid } end
-  end
-  table.sort(groups, function(a, b) return a[1] < b[1] end)
-  for _, g in ipairs(groups) do
-    aux[#aux + 1] = g[2]
-    aux[#aux + 1] = redis.call('HGET', DN, g[2]) or ''
-  end
-  return aux
-end
-
 local function load(k, seq)
   local s = redis.call('HGET', rhash(k), seq)
   if not s then return nil end

@@ -155,7 +155,12 @@ export interface StoreQuota {
 export type QuotaName = 'users' | 'groups' | 'bytes';
 
 export type WriteOutcome =
-  | { ok: true; version: number }
+  /**
+   * `groups`: set by replaceResource of a user, its groups as they are right after the write (as a read
+   * derives them). A group renamed or deleted changes no member's version, so an update computed from an
+   * older read answers with these rather than the groups it read (src/scim/recent-users.ts).
+   */
+  | { ok: true; version: number; groups?: StoredMembership[] }
   | { ok: false; reason: 'uniqueness'; attribute: string }
   | { ok: false; reason: 'not_found' }
   | { ok: false; reason: 'version_mismatch'; currentVersion: number }
@@ -488,6 +493,7 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * grows the connection's bytes past maxBytes) 'quota'; on failure nothing changes. The version is checked
    * first: a write computed from an older version is 'version_mismatch' whatever else is wrong with it
    * (the SCIM layer relies on this to start writes from a possibly stale copy: src/scim/recent-users.ts).
+   * Replacing a user answers its groups after the write (WriteOutcome `groups`).
    */
   replaceResource(connectionId: string, write: ResourceWrite, expectedVersion: number, quota?: StoreQuota): Promise<WriteOutcome>;
   /**

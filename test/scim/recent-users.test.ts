@@ -31,8 +31,9 @@ describe.each(STORE_KINDS)('PUT and PATCH from a stale copy (%s store)', (kind) 
     await shared.cleanup();
   });
 
-  async function send(sso: ScimSso, method: string, path: string, body?: unknown, ifMatch?: string) {
-    const request = scimRequest(token, method, path, { body });
+  async function send(sso: ScimSso, method: string, target: string, body?: unknown, ifMatch?: string) {
+    const [path, query] = target.split('?') as [string, string | undefined];
+    const request = scimRequest(token, method, path, { body, query });
     if (ifMatch) request.headers['if-match'] = ifMatch;
     const response = await sso.handleScim(request);
     return { status: response.status, body: response.body ? JSON.parse(response.body) : null };
@@ -119,6 +120,31 @@ describe.each(STORE_KINDS)('PUT and PATCH from a stale copy (%s store)', (kind) 
     expect((await send(a, 'PUT', `/Users/${second.body.id}`, { userName: freed })).status).toBe(200);
     expect((await send(a, 'PUT', `/Users/${first.body.id}`, { userName: freed })).status).toBe(409);
     expect((await stored(first.body.id)).userName).toBe(`moved-${freed}`);
+  });
+
+  it("answers a user's groups as they are at the write, though renaming a group moves no member's version", async () => {
+    const user = await send(a, 'POST', '/Users', { userName: `grouped-${serial++}@corp.test` });
+    const id = user.body.id as string;
+    const first = await send(b, 'POST', '/Groups', { displayName: 'Eng', members: [{ value: id }] });
+    const second = await send(b, 'POST', '/Groups', { displayName: 'Ops', members: [{ value: id }] });
+    const read = await send(a, 'GET', `/Users/${id}`); // a's copy now lists both groups
+    expect(read.body.groups.map((g: { display: string }) => g.display)).toEqual(['Eng', 'Ops']);
+    expect((await send(b, 'PATCH', `/Groups/${first.body.id}`, patch({ op: 'replace', path: 'displayName', value: 'Engineering' }))).status).toBe(204);
+    expect((await stored(id)).meta.version).toBe(read.body.meta.version); // so a's copy is still current
+    const groupsIn = (body: { groups?: { value: string; display: string }[] }) => body.groups?.map((g) => [g.value, g.display]);
+    const expected = [
+      [first.body.id, 'Engineering'],
+      [second.body.id, 'Ops'],
+    ];
+    const patched = await send(a, 'PATCH', `/Users/${id}?attributes=groups`, patch({ op: 'replace', path: 'title', value: 'Lead' }));
+    expect(patched.status).toBe(200);
+    expect(groupsIn(patched.body)).toEqual(expected);
+    expect((await send(b, 'PATCH', `/Groups/${second.body.id}`, patch({ op: 'replace', path: 'displayName', value: 'Operations' }))).status).toBe(204);
+    const put = await send(a, 'PUT', `/Users/${id}`, { userName: read.body.userName, title: 'Staff' });
+    expect(put.status).toBe(200);
+    expected[1] = [second.body.id, 'Operations'];
+    expect(groupsIn(put.body)).toEqual(expected);
+    expect(groupsIn(await stored(id))).toEqual(expected);
   });
 });
 

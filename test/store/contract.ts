@@ -337,9 +337,9 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const write: ResourceWrite = { id: 'bare', kind: 'User', json: '{}', indexes: [] };
         expect(await store.createResource(cid, write)).toEqual({ ok: true, version: 1 });
         const indexed = userWrite('bare', 'ann');
-        expect(await store.replaceResource(cid, indexed, 1)).toEqual({ ok: true, version: 2 });
+        expect(await store.replaceResource(cid, indexed, 1)).toEqual({ ok: true, version: 2, groups: [] });
         expect(ids(await store.findByIndex(cid, 'User', 'userName', 'ann'))).toEqual(['bare']);
-        expect(await store.replaceResource(cid, write, 2)).toEqual({ ok: true, version: 3 });
+        expect(await store.replaceResource(cid, write, 2)).toEqual({ ok: true, version: 3, groups: [] });
         expect(await store.findByIndex(cid, 'User', 'userName', 'ann')).toEqual([]);
         expect(await store.deleteResource(cid, 'User', 'bare')).toBe(true);
         expect(await store.listPage(cid, 'User', 0, 10)).toEqual({ total: 0, resources: [] });
@@ -384,7 +384,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(ids(await store.findByIndex(cid, 'User', 'email', 'shared@x.com'))).toEqual([a, b]);
         // Replacing the first puts it back at the end of the index list; the answer stays in creation order.
         const write = userWrite(a, 'john@one.com', { externalId: 'x', emails: ['shared@x.com'] });
-        expect(await store.replaceResource(cid, write, 1)).toEqual({ ok: true, version: 2 });
+        expect(await store.replaceResource(cid, write, 1)).toEqual({ ok: true, version: 2, groups: [] });
         expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'x'))).toEqual([a, b, c]);
         expect(await store.findByIndex(cid, 'User', 'externalId', 'X')).toEqual([]);
       });
@@ -392,8 +392,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       it('replaces a resource when the version matches and bumps the version', async () => {
         const id = await createUser('ann');
         const write = userWrite(id, 'ann', { json: '{"v":2}' });
-        expect(await store.replaceResource(cid, write, 1)).toEqual({ ok: true, version: 2 });
-        expect(await store.replaceResource(cid, { ...write, json: '{"v":3}' }, 2)).toEqual({ ok: true, version: 3 });
+        expect(await store.replaceResource(cid, write, 1)).toEqual({ ok: true, version: 2, groups: [] });
+        expect(await store.replaceResource(cid, { ...write, json: '{"v":3}' }, 2)).toEqual({ ok: true, version: 3, groups: [] });
         expect(await store.getResource(cid, 'User', id)).toMatchObject({ json: '{"v":3}', version: 3 });
       });
 
@@ -417,6 +417,23 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await store.replaceResource(cid, userWrite(id, 'ann', { json: '{"v":2}' }), 1);
         expect(await store.replaceResource(cid, userWrite(id, 'taken'), 1)).toEqual({ ok: false, reason: 'version_mismatch', currentVersion: 2 });
         expect(await store.replaceResource(cid, userWrite(id, 'taken'), 2)).toMatchObject({ ok: false, reason: 'uniqueness' });
+      });
+
+      it("answers a replaced user's groups as they are after the write: current names, in group creation order", async () => {
+        const id = await createUser('grouped');
+        expect(await store.createResource(cid, groupWrite('gb', 'Beta', [{ value: id }]))).toMatchObject({ ok: true });
+        expect(await store.createResource(cid, groupWrite('ga', 'Alpha', [{ value: id }]))).toMatchObject({ ok: true });
+        const read = await store.getResource(cid, 'User', id);
+        // A rename moves no member's version: a write computed from `read` is still at the current version.
+        expect(await store.replaceResource(cid, groupWrite('gb', 'Beta 2', [{ value: id }]), 1)).toMatchObject({ ok: true });
+        expect(await store.replaceResource(cid, userWrite(id, 'grouped', { json: '{"v":2}' }), read!.version)).toEqual({
+          ok: true,
+          version: read!.version + 1,
+          groups: [
+            { value: 'gb', display: 'Beta 2' },
+            { value: 'ga', display: 'Alpha' },
+          ],
+        });
       });
 
       it('creates and deletes a user with 8,500 index attributes (more than a Lua unpack takes: batches inside scripts)', async () => {
@@ -457,6 +474,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.replaceResource(cid, userWrite(id, 'ann', { json: '{}' }), 1)).toEqual({
           ok: true,
           version: 2,
+          groups: [],
         });
       });
 
@@ -1919,7 +1937,11 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         });
         // Updates of existing resources do not count against the resource quotas.
         // (u1 is at version 2: joining g1 changed its derived groups.)
-        expect(await store.replaceResource(cid, userWrite('u1', 'a', { json: '{"v":2}' }), 2, quota)).toEqual({ ok: true, version: 3 });
+        expect(await store.replaceResource(cid, userWrite('u1', 'a', { json: '{"v":2}' }), 2, quota)).toEqual({
+          ok: true,
+          version: 3,
+          groups: [{ value: 'g1', display: 'G1' }],
+        });
         expect(await store.deleteResource(cid, 'User', 'u2')).toBe(true);
         expect(await store.createResource(cid, userWrite('u3', 'c'), quota)).toEqual({ ok: true, version: 1 });
         // A uniqueness conflict is reported before the quota.
@@ -1968,9 +1990,9 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         });
         // Over the quota already (it was lowered): a same-size update and a shrinking one still pass.
         const over = { ...roomy, maxBytes: 10 };
-        expect(await store.replaceResource(cid, userWrite('u1', 'ann', { json: small.json }), 1, over)).toEqual({ ok: true, version: 2 });
+        expect(await store.replaceResource(cid, userWrite('u1', 'ann', { json: small.json }), 1, over)).toEqual({ ok: true, version: 2, groups: [] });
         const shrunk = userWrite('u1', 'ann', { json: '{}' });
-        expect(await store.replaceResource(cid, shrunk, 2, over)).toEqual({ ok: true, version: 3 });
+        expect(await store.replaceResource(cid, shrunk, 2, over)).toEqual({ ok: true, version: 3, groups: [] });
         expect((await store.getUsage(cid)).bytes).toBe(resourceBytes(normalizeResourceWrite(shrunk)));
         expect(await store.deleteResource(cid, 'User', 'u1')).toBe(true);
       });
@@ -2020,7 +2042,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
             expect({ replaced, current }).toEqual({ replaced: { ok: false, reason: 'not_found' }, current: null });
           } else {
             expect({ replaced, removed, version: current?.version }).toEqual({
-              replaced: { ok: true, version: 2 },
+              replaced: { ok: true, version: 2, groups: [] },
               removed: { ok: false, reason: 'version_mismatch', currentVersion: 2 },
               version: 2,
             });
@@ -2119,7 +2141,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const results = await Promise.all(
           Array.from({ length: 20 }, (_, i) => store.replaceResource(cid, userWrite(id, 'ann', { json: `{"writer":${i}}` }), 1)),
         );
-        expect(results.filter((r) => r.ok)).toEqual([{ ok: true, version: 2 }]);
+        expect(results.filter((r) => r.ok)).toEqual([{ ok: true, version: 2, groups: [] }]);
         expect(results.filter((r) => !r.ok)).toEqual(Array.from({ length: 19 }, () => ({ ok: false, reason: 'version_mismatch', currentVersion: 2 })));
         const winner = results.findIndex((r) => r.ok);
         expect(await store.getResource(cid, 'User', id)).toMatchObject({ version: 2, json: `{"writer":${winner}}` });

@@ -56,7 +56,7 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       const ann = userWrite('u1', 'ann', { json: '{"userName":"ann"}' });
       expect(await store.createResource(cid, withEvents(ann, own('user.created', ['userName'])))).toEqual({ ok: true, version: 1 });
       const renamed = userWrite('u1', 'ann', { json: '{"userName":"ann","nickName":"A"}' });
-      expect(await store.replaceResource(cid, withEvents(renamed, own('user.updated', ['nickName'])), 1)).toEqual({ ok: true, version: 2 });
+      expect(await store.replaceResource(cid, withEvents(renamed, own('user.updated', ['nickName'])), 1)).toEqual({ ok: true, version: 2, groups: [] });
       expect(await store.createResource(cid, userWrite('u2', 'bob'))).toEqual({ ok: true, version: 1 }); // no events asked
       expect(await store.deleteResource(cid, 'User', 'u1', undefined, own('user.deleted'))).toBe(true);
 
