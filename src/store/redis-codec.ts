@@ -65,13 +65,15 @@ export function encodeSortValue(value: string): string {
   return out;
 }
 
-/** Turns a create/replace reply {status, detail, limit?} into a WriteOutcome. */
+/**
+ * Turns a create/replace reply into a WriteOutcome: {status, detail} and a third item that is the quota's
+ * limit for 'quota', and for a replaced user's 'ok' its groups after the write (flat (id, displayName) pairs).
+ */
 export function outcome(reply: unknown): WriteOutcome {
-  const [status, detail, limit] = reply as [string, string | number | undefined, string | string[] | undefined];
+  const [status, detail, third] = reply as [string, string | number | undefined, string | string[] | undefined];
   switch (status) {
     case 'ok':
-      // A replaced user's reply carries its groups after the write (REPLACE_RESOURCE), as flat (id, displayName) pairs.
-      return Array.isArray(limit) ? { ok: true, version: Number(detail), groups: membershipsOf(limit) } : { ok: true, version: Number(detail) };
+      return Array.isArray(third) ? { ok: true, version: Number(detail), groups: membershipsOf(third) } : { ok: true, version: Number(detail) };
     case 'uniqueness':
       return { ok: false, reason: 'uniqueness', attribute: String(detail) };
     case 'not_found':
@@ -79,7 +81,7 @@ export function outcome(reply: unknown): WriteOutcome {
     case 'version_mismatch':
       return { ok: false, reason: 'version_mismatch', currentVersion: Number(detail) };
     case 'quota':
-      return { ok: false, reason: 'quota', quota: String(detail) as QuotaName, limit: Number(limit) };
+      return { ok: false, reason: 'quota', quota: String(detail) as QuotaName, limit: Number(third) };
     // 'too_big' (an inline list over too many old members) and 'staging_lost' are handled by redis.ts.
     default:
       throw new Error(`unexpected reply from the Redis store: ${String(status)}`);
