@@ -157,8 +157,9 @@ export type QuotaName = 'users' | 'groups' | 'bytes';
 export type WriteOutcome =
   /**
    * `groups`: set by replaceResource of a user, its groups as they are right after the write (as a read
-   * derives them). A group renamed or deleted changes no member's version, so an update computed from an
-   * older read answers with these rather than the groups it read (src/scim/recent-users.ts).
+   * derives them). A renamed group changes no member's version, so an update computed from an older read
+   * answers with these rather than the groups it read (src/scim/recent-users.ts). Optional for other stores:
+   * without it the SCIM layer answers the groups it read.
    */
   | { ok: true; version: number; groups?: StoredMembership[] }
   | { ok: false; reason: 'uniqueness'; attribute: string }
