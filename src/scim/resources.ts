@@ -164,7 +164,7 @@ async function updateResource(
     const outcome = await ctx.store.replaceResource(connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {
       // What was written is what is stored. A user's derived groups are the store's, as of this write: a group
-      // renamed or deleted since `stored` was read (or copied) moved no version, so they may differ from its.
+      // renamed since `stored` was read (or copied) moved no version, so they may differ from its.
       const written: StoredResource = { id, kind: write.kind, json: write.json, version: outcome.version };
       if (write.members) written.members = write.members;
       const groups = outcome.groups ?? stored.groups;
