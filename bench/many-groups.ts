@@ -1,49 +1,85 @@
 /**
- * `npx tsx bench/many-groups.ts [groups]` (default 20,000): how long one user listed in many groups holds
- * Redis. A user's derived `groups` are built inside one script per read (and per write of that user), about
- * 3 µs of Lua per group; nothing caps the groups one user may be in (README, "Known limitations"). Prints the
- * wall time and size of a GET and a PATCH of that user, and what Redis's SLOWLOG recorded (scripts over
- * 10 ms). Not part of `npm run bench`.
+ * `npx tsx bench/many-groups.ts [groups] [users]` (defaults: 1,000, the default `quota.maxGroupsPerMember`,
+ * and 100): what users in the most groups allowed cost. `users` users each join `groups` groups; then one
+ * user's GET and PATCH, a page of all of them (`count=100`) and a walk of every page are sent, and for each
+ * the longest Redis command (SLOWLOG, every command logged), the event loop's longest stall
+ * (monitorEventLoopDelay) and the answer's size are printed. A user's derived `groups` are built inside a
+ * script on every read (docs/groups.md); `maxGroupsPerMember` bounds one user, PAGE_GROUPS_BUDGET a page.
+ * Not part of `npm run bench`.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { redisStore } from '../src/redis.js';
 import { scimRequest } from '../test/support/sso.js';
 import { startRedis } from './redis-server.js';
 import { unlimitedSso } from './sso-options.js';
 
-const groups = Number(process.argv[2] ?? 20_000);
+const groups = Number(process.argv[2] ?? 1_000);
+const userCount = Number(process.argv[3] ?? 100);
 const redis = await startRedis();
 const client = new Redis(redis.url);
-const sso = unlimitedSso({ store: redisStore({ client, prefix: 'many-groups:' }) });
+const sso = unlimitedSso({ store: redisStore({ client, prefix: 'many-groups:' }), quota: { maxGroupsPerMember: groups } });
 const { token } = await sso.createScimConnection({ customerId: 'many-groups' });
-const send = async (method: string, path: string, body?: unknown) => {
-  const response = await sso.handleScim(scimRequest(token, method, path, { body }));
-  return { status: response.status, bytes: response.body?.length ?? 0, body: response.body ? (JSON.parse(response.body) as { id?: string }) : null };
+const send = async (method: string, path: string, options: { body?: unknown; query?: string } = {}) => {
+  const response = await sso.handleScim(scimRequest(token, method, path, options));
+  return { status: response.status, bytes: response.body?.length ?? 0, body: response.body ? (JSON.parse(response.body) as Record<string, unknown>) : null };
 };
 
-const user = await send('POST', '/Users', { userName: 'member-of-many@example.test' });
-const id = user.body!.id!;
+const ids: string[] = [];
+for (let i = 0; i < userCount; i++) ids.push((await send('POST', '/Users', { body: { userName: `member-of-many-${i}@example.test` } })).body!.id as string);
 const started = performance.now();
-for (let i = 0; i < groups; i += 64) {
-  const batch = Array.from({ length: Math.min(64, groups - i) }, (_, j) =>
-    send('POST', '/Groups', { displayName: `group ${i + j}`, members: [{ value: id }] }),
+for (let i = 0; i < groups; i += 16) {
+  const batch = Array.from({ length: Math.min(16, groups - i) }, (_, j) =>
+    send('POST', '/Groups', { body: { displayName: `group ${i + j}`, members: ids.map((value) => ({ value })) } }),
   );
   for (const created of await Promise.all(batch)) if (created.status !== 201) throw new Error(`group create answered ${created.status}`);
 }
-console.log(`${groups} groups with the user in them, created in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(`${userCount} users in ${groups} groups each, created in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+const over = await send('POST', '/Groups', { body: { displayName: 'one too many', members: [{ value: ids[0] }] } });
+console.log(`one more group for a user at the limit: ${over.status} ${String(over.body?.detail ?? '')}`);
 
-await client.config('SET', 'slowlog-log-slower-than', '10000');
-await client.slowlog('RESET');
-const patch = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Lead' }] };
-for (const [method, body] of [
-  ['GET', undefined],
-  ['PATCH', patch],
-] as const) {
+await client.config('SET', 'slowlog-log-slower-than', '0');
+await client.config('SET', 'slowlog-max-len', '10000');
+const loop = monitorEventLoopDelay({ resolution: 1 });
+/** Runs `request`, then prints its longest Redis command and event-loop stall. */
+async function measure(label: string, request: () => Promise<string>): Promise<void> {
+  await client.slowlog('RESET');
+  loop.reset();
+  loop.enable();
   const at = performance.now();
-  const answer = await send(method, `/Users/${id}`, body);
-  console.log(`${method} /Users/<id>: ${answer.status}, ${(performance.now() - at).toFixed(1)} ms, ${answer.bytes} bytes`);
+  const what = await request();
+  const ms = performance.now() - at;
+  loop.disable();
+  const log = (await client.slowlog('GET', 10_000)) as [number, number, number, string[]][];
+  const scripts = log.filter(([, , , command]) => command[0]?.toUpperCase().startsWith('EVAL'));
+  const longest = Math.max(0, ...scripts.map(([, , micros]) => micros)) / 1000;
+  console.log(
+    `${label}: ${what}, ${ms.toFixed(1)} ms; longest script ${longest.toFixed(1)} ms of ${scripts.length}; event loop max ${(loop.max / 1e6).toFixed(1)} ms`,
+  );
 }
-const slow = (await client.slowlog('GET', 10)) as [number, number, number, string[]][];
-for (const [, , micros, command] of slow.reverse()) console.log(`SLOWLOG: ${command[0]} held Redis ${(micros / 1000).toFixed(1)} ms`);
+
+const patch = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Lead' }] };
+await measure('GET /Users/<id>', async () => {
+  const answer = await send('GET', `/Users/${ids[0]}`);
+  return `${answer.status}, ${(answer.body!.groups as unknown[]).length} groups, ${answer.bytes} bytes`;
+});
+await measure('PATCH /Users/<id>', async () => `${(await send('PATCH', `/Users/${ids[0]}`, { body: patch })).status}`);
+for (const time of ['first', 'second']) {
+  await measure(`GET /Users?count=100 (${time} time)`, async () => {
+    const answer = await send('GET', '/Users', { query: 'count=100' });
+    return `${answer.status}, itemsPerPage ${String(answer.body!.itemsPerPage)}, ${answer.bytes} bytes`;
+  });
+}
+await measure('walk of every page by itemsPerPage', async () => {
+  let seen = 0;
+  let pages = 0;
+  for (let startIndex = 1; startIndex <= userCount; pages++) {
+    const answer = await send('GET', '/Users', { query: `startIndex=${startIndex}&count=100` });
+    const got = Number(answer.body!.itemsPerPage);
+    seen += got;
+    startIndex += got;
+  }
+  return `${seen} users in ${pages} pages`;
+});
 client.disconnect();
 await redis.stop();

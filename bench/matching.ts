@@ -143,10 +143,11 @@ async function wholeConnectionMB(store: Store, connectionId: string): Promise<nu
   const before = usedMB();
   const sso = await store.listSsoUsers(CUSTOMER);
   const scim = [];
-  for (let offset = 0; ; offset += 500) {
+  for (let offset = 0; ;) {
     const page = await store.listPage(connectionId, 'User', offset, 500);
     scim.push(...page.resources.map(candidateOf));
-    if (page.resources.length < 500) break;
+    offset += page.resources.length;
+    if (page.resources.length === 0 || offset >= page.total) break;
   }
   gc();
   const held = usedMB() - before;

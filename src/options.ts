@@ -9,7 +9,7 @@ import type { AuditEvent } from './events.js';
 import { DEFAULT_ACTIVITY_LOG } from './activity/recorder.js';
 
 /** The default per-connection quotas (see docs/storage-limits.md for the sizing). */
-export const DEFAULT_QUOTA = { maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3 } as const;
+export const DEFAULT_QUOTA = { maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3, maxGroupsPerMember: 1_000 } as const;
 
 const storeSchema = z.custom<Store>(
   (value) =>
@@ -47,12 +47,15 @@ export const optionsSchema = z.strictObject({
    * answered 507 with a SCIM error; updates that shrink and deletes always pass. `maxBytes` counts the
    * stored JSON, index values and group members (see docs/storage-limits.md). Default: { maxUsers:
    * 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB }: twice what a 1,000,000-user enterprise needs.
+   * `maxGroupsPerMember` (default 1,000) bounds the groups one member may join: every read of a user
+   * derives its groups, so it bounds what one user costs each read (docs/groups.md).
    */
   quota: z
     .strictObject({
       maxUsers: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxUsers),
       maxGroups: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxGroups),
       maxBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxBytes),
+      maxGroupsPerMember: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxGroupsPerMember),
     })
     .default(DEFAULT_QUOTA),
   /** `Retry-After` seconds sent with a 503 when the store is unreachable. Default: 5. */
@@ -160,8 +163,11 @@ export interface ScimSsoOptions {
   maxFilterDepth?: number;
   /** Most operations accepted in one PATCH. Default: 1000. */
   maxPatchOperations?: number;
-  /** Per-connection quotas (507 over them). Default: { maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB }. */
-  quota?: { maxUsers?: number; maxGroups?: number; maxBytes?: number };
+  /**
+   * Per-connection quotas (507 over them). Default: { maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB,
+   * maxGroupsPerMember: 1_000 }.
+   */
+  quota?: { maxUsers?: number; maxGroups?: number; maxBytes?: number; maxGroupsPerMember?: number };
   /** `Retry-After` seconds sent with a 503. Default: 5. */
   retryAfterSeconds?: number;
   /** Whether SCIM writes append durable provisioning events for `sso.events` (docs/events.md). Default: true. */

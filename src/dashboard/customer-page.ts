@@ -129,9 +129,10 @@ async function memberNames(api: DashboardApi, connection: ScimConnection | null,
   return names;
 }
 
-function pager(ctx: PageContext, data: CustomerData, name: keyof CustomerOffsets, size: number, total: number, what: string): SafeHtml {
+/** `shown`: how many rows this page holds, when the store may end a page early (PAGE_GROUPS_BUDGET). */
+function pager(ctx: PageContext, data: CustomerData, name: keyof CustomerOffsets, size: number, total: number, what: string, shown?: number): SafeHtml {
   const offset = data.offsets[name];
-  const shown = Math.max(0, Math.min(size, total - offset));
+  shown ??= Math.max(0, Math.min(size, total - offset));
   if (total <= size && offset === 0) return html``;
   const link = (to: number) => {
     const q = new URLSearchParams(
@@ -143,7 +144,7 @@ function pager(ctx: PageContext, data: CustomerData, name: keyof CustomerOffsets
   };
   return html`<nav class="pager" aria-label="${what} pages"><span>${what} ${offset + 1}–${offset + shown} of ${total}</span>
 ${offset > 0 ? html`<a href="${link(Math.max(0, offset - size))}">Previous</a>` : ''}
-${offset + size < total ? html`<a href="${link(offset + size)}">Next</a>` : ''}</nav>`;
+${offset + shown < total && shown > 0 ? html`<a href="${link(offset + shown)}">Next</a>` : ''}</nav>`;
 }
 
 const status = (ok: boolean, label: string) => html`<span class="badge ${ok ? 'ok' : 'bad'}">${label}</span>`;
@@ -216,7 +217,7 @@ function usersSection(ctx: PageContext, data: CustomerData): SafeHtml {
   });
   return html`<section id="users" aria-labelledby="users-heading"><h2 id="users-heading">SCIM users (${data.users.total})</h2>
 ${rows.length ? html`<table><thead><tr><th scope="col">userName</th><th scope="col">externalId</th><th scope="col">Display name</th><th scope="col">Status</th><th scope="col">Groups</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No SCIM users.</p>`}
-${pager(ctx, data, 'users', USERS_PAGE, data.users.total, 'Users')}</section>`;
+${pager(ctx, data, 'users', USERS_PAGE, data.users.total, 'Users', data.users.resources.length)}</section>`;
 }
 
 function groupsSection(ctx: PageContext, data: CustomerData): SafeHtml {

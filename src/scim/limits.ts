@@ -48,8 +48,18 @@ export const MAX_FILTER_TERMS = 100;
  */
 export const MAX_PATCH_SCAN = 20_000;
 
-/** Resources a filtered or sorted list evaluates between two yields to the event loop. */
+/**
+ * Resources a filtered or sorted list evaluates between two yields to the event loop; a user's groups and a
+ * group's members count one each.
+ */
 export const LIST_YIELD_EVERY = 500;
+
+/**
+ * Group memberships (users' derived groups, or the members of groups a filter on `members` reads) that one
+ * scan may hold per resource it may read (`maxScanResources`): 500,000 in all at the default 50,000. More
+ * is a 400 `tooMany`.
+ */
+export const SCAN_MEMBERSHIPS_PER_RESOURCE = 10;
 
 /**
  * Comparisons a sort of a scanned list makes between two yields: sorting 50,000 resources in one call

@@ -22,7 +22,7 @@ import type { Page, StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from './event-loop.js';
-import { LIST_YIELD_EVERY } from './limits.js';
+import { LIST_YIELD_EVERY, SCAN_MEMBERSHIPS_PER_RESOURCE } from './limits.js';
 import type { JsonObject } from './normalize.js';
 import { parseProjection, type Projection } from './projection.js';
 import { wantsMembers } from './group-members.js';
@@ -205,29 +205,79 @@ function scanTooLarge(ctx: ResourceContext, total: number, max: number, indexing
   );
 }
 
-/** Every resource of the connection that could match, in creation order (a scan over the budget throws tooMany). */
-async function candidates(ctx: ResourceContext, filter: FilterNode | null, maxScan: number, indexing: boolean): Promise<StoredResource[]> {
-  const lookups = filter ? planLookups(ctx, filter) : null;
+/** A scan whose resources carry more group memberships or members than `max`. */
+function scanTooHeavy(ctx: ResourceContext, max: number): ScimError {
+  const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
+  const what = ctx.spec.kind === 'User' ? 'users are in' : 'groups hold';
+  return scimErrors.badRequest(
+    'tooMany',
+    `this filter or sortBy would scan resources whose ${what} more than ${max} group memberships in all, over this server's limit; ` +
+      `filter with "eq" on ${indexed.join(', ')}`,
+  );
+}
+
+/** The group memberships (a user's groups) or members (a group's) a stored resource carries. */
+const membershipsOf = (resource: StoredResource): number => (resource.groups?.length ?? 0) + (resource.members?.length ?? 0);
+
+/**
+ * Every resource of the connection that could match, in creation order (a scan over the budget throws
+ * tooMany). `members`: whether groups are read with their members (only when the filter or sort needs them).
+ */
+async function candidates(ctx: ResourceContext, lookups: Lookup[] | null, maxScan: number, indexing: boolean, members: boolean): Promise<StoredResource[]> {
+  const options = ctx.spec.kind === 'Group' ? { members } : undefined;
   if (lookups) {
     const seen = new Map<string, StoredResource>();
     for (const lookup of lookups) {
       const found =
         lookup.index === null
-          ? [await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, lookup.value)].filter((r): r is StoredResource => r !== null)
-          : await ctx.store.findByIndex(ctx.connectionId, ctx.spec.kind, lookup.index, lookup.value);
+          ? [await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, lookup.value, options)].filter((r): r is StoredResource => r !== null)
+          : await ctx.store.findByIndex(ctx.connectionId, ctx.spec.kind, lookup.index, lookup.value, options);
       for (const resource of found) if (!seen.has(resource.id)) seen.set(resource.id, resource);
     }
     return [...seen.values()];
   }
   const all: StoredResource[] = [];
-  for (let offset = 0; ; offset += SCAN_BATCH) {
+  let memberships = 0;
+  // A page may end early (users in many groups: PAGE_GROUPS_BUDGET), so the walk steps by what it got.
+  for (let offset = 0; ;) {
     // The memory store answers without waiting on I/O: yield between pages so a scan never holds the loop.
     if (offset > 0) await yieldToEventLoop();
-    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, SCAN_BATCH);
+    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, SCAN_BATCH, options);
     if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan, indexing);
+    for (const resource of page.resources) memberships += membershipsOf(resource);
+    if (memberships > maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE) throw scanTooHeavy(ctx, maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE);
     all.push(...page.resources);
-    if (page.resources.length < SCAN_BATCH) return all;
+    offset += page.resources.length;
+    if (page.resources.length === 0 || offset >= page.total) return all;
   }
+}
+
+/** Whether a filter or sortBy reads group members: only then does a scan read every group's members. */
+function mentionsMembers(filter: FilterNode | null, sortBy: SortKey | null): boolean {
+  const isMembers = (attribute: string) => attribute.toLowerCase() === 'members';
+  if (sortBy && sortBy.container === null && isMembers(sortBy.attribute)) return true;
+  const walk = (node: FilterNode): boolean => {
+    switch (node.kind) {
+      case 'and':
+      case 'or':
+        return walk(node.left) || walk(node.right);
+      case 'not':
+        return walk(node.filter);
+      default:
+        return isMembers(node.path.attribute);
+    }
+  };
+  return filter !== null && walk(filter);
+}
+
+/** The page's groups read again with their members, where the scan read them without (a deleted one drops out). */
+async function withMembers(ctx: ResourceContext, page: ListedResource[]): Promise<ListedResource[]> {
+  const out: ListedResource[] = [];
+  for (const listed of page) {
+    const full = await ctx.store.getResource(ctx.connectionId, 'Group', listed.stored.id);
+    if (full) out.push({ stored: full, rendered: null });
+  }
+  return out;
 }
 
 /** One resource of a page: as stored, and rendered when filtering or sorting already needed it. */
@@ -270,24 +320,35 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     continueSortBacklog(ctx);
     indexing = true;
   }
-  const all = await candidates(ctx, query.filter, query.maxScan, indexing);
+  const lookups = query.filter ? planLookups(ctx, query.filter) : null;
+  // Groups are read with their members only where the filter or sort names them, or where a few indexed
+  // candidates are read; a scan reads the members of the page it shows afterwards.
+  const showMembers = options?.members === true;
+  const readMembers = mentionsMembers(query.filter, query.sortBy) || (lookups !== null && showMembers);
+  const all = await candidates(ctx, lookups, query.maxScan, indexing, readMembers);
+  const shown = async (resources: ListedResource[]): Promise<ListedResource[]> => (showMembers && !readMembers ? withMembers(ctx, resources) : resources);
   if (query.filter && !query.sortBy && indexAnswersExactly(ctx, query.filter)) {
-    return pageOf({ total: all.length, resources: all.slice(offset, offset + query.count) });
+    const resources = all.slice(offset, offset + query.count).map((stored) => ({ stored, rendered: null }));
+    return { total: all.length, startIndex: query.startIndex, resources: await shown(resources) };
   }
   const scope = { type: ctx.spec.type };
   const matches: (ListedResource & Keyed & { rendered: JsonObject })[] = [];
-  // Evaluated in slices with a yield between them, so a scan of a large connection never holds the event loop.
-  for (let from = 0; from < all.length; from += LIST_YIELD_EVERY) {
-    if (from > 0) await yieldToEventLoop();
-    for (const stored of all.slice(from, from + LIST_YIELD_EVERY)) {
-      const rendered = renderResource(ctx.spec, stored, baseUrl);
-      if (query.filter && !matchesFilter(query.filter, rendered, scope)) continue;
-      const key = query.sortBy ? sortValue(rendered, query.sortBy) : null;
-      matches.push({ stored, rendered, key, position: matches.length });
+  // Evaluated with a yield whenever LIST_YIELD_EVERY resources (a user's groups and a group's members
+  // counted too) were rendered since the last, so a scan of a large connection never holds the event loop.
+  let work = 0;
+  for (const stored of all) {
+    work += 1 + membershipsOf(stored);
+    if (work > LIST_YIELD_EVERY) {
+      work = 0;
+      await yieldToEventLoop();
     }
+    const rendered = renderResource(ctx.spec, stored, baseUrl);
+    if (query.filter && !matchesFilter(query.filter, rendered, scope)) continue;
+    const key = query.sortBy ? sortValue(rendered, query.sortBy) : null;
+    matches.push({ stored, rendered, key, position: matches.length });
   }
   const sorted = query.sortBy ? await sortKeyed(matches, query.descending) : matches;
-  return { total: sorted.length, startIndex: query.startIndex, resources: sorted.slice(offset, offset + query.count) };
+  return { total: sorted.length, startIndex: query.startIndex, resources: await shown(sorted.slice(offset, offset + query.count)) };
 }
 
 export function listResponse(total: number, startIndex: number, items: JsonObject[]): JsonObject {

@@ -54,7 +54,7 @@ function writeError(ctx: ResourceContext, outcome: Exclude<WriteOutcome, { ok: t
     case 'version_mismatch':
       return busy(ctx, id);
     case 'quota':
-      return quotaExceeded(outcome.quota, outcome.limit);
+      return outcome.quota === 'groupsPerMember' ? tooManyGroups(outcome.limit, outcome.member) : quotaExceeded(outcome.quota, outcome.limit);
   }
 }
 
@@ -66,7 +66,7 @@ function busy(ctx: ResourceContext, id: string): ScimError {
   return new ScimError(503, `${ctx.spec.kind} ${id} is being changed concurrently; retry`, undefined, { 'Retry-After': '1' });
 }
 
-const QUOTA_WHAT: Record<QuotaName, string> = { users: 'users', groups: 'groups', bytes: 'bytes of stored resources' };
+const QUOTA_WHAT: Record<Exclude<QuotaName, 'groupsPerMember'>, string> = { users: 'users', groups: 'groups', bytes: 'bytes of stored resources' };
 
 /**
  * A write over a per-connection quota: 507 Insufficient Storage (RFC 4918 §11.5, the status WebDAV quotas
@@ -74,10 +74,23 @@ const QUOTA_WHAT: Record<QuotaName, string> = { users: 'users', groups: 'groups'
  * filters yielding too many results, and a 4xx tells the IdP the request itself is wrong, so it would not
  * retry; the request is valid and succeeds once the operator raises the quota or the customer deletes.
  */
-function quotaExceeded(quota: QuotaName, limit: number): ScimError {
+function quotaExceeded(quota: Exclude<QuotaName, 'groupsPerMember'>, limit: number): ScimError {
   return new ScimError(
     507,
     `this SCIM connection has reached its quota of ${limit} ${QUOTA_WHAT[quota]}; delete some or ask the application's operator to raise the quota`,
+  );
+}
+
+/**
+ * A group write that would put a member into more groups than `quota.maxGroupsPerMember` allows: 507 as for
+ * the other quotas (the request is valid; the operator can raise the limit). Every read of a user derives its
+ * groups, so the limit bounds what one user costs each read (docs/groups.md).
+ */
+function tooManyGroups(limit: number, member: string | undefined): ScimError {
+  const who = member === undefined ? 'a member' : `member ${JSON.stringify(member.slice(0, 200))}`;
+  return new ScimError(
+    507,
+    `${who} is already in ${limit} groups, the most this SCIM connection allows per member; remove it from some groups or ask the application's operator to raise quota.maxGroupsPerMember`,
   );
 }
 

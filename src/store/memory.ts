@@ -15,16 +15,21 @@ import {
   checkRoleMapping,
   isValidStoreId,
   memberBytes,
+  memberOverCap,
   normalizeResourceWrite,
   resolveTombstoneOptions,
   resourceBytes,
   sortedRuns,
   TOMBSTONE_TRIM_BUDGET,
   tombstoneDigest,
+  usersWithinGroupBudget,
+  groupIdsBytes,
+  PAGE_GROUP_IDS_BYTES,
   type IndexEntry,
   type LoginLookup,
   type MemberChanges,
   type MemberPage,
+  type NumberedLoginLookup,
   type NumberedResource,
   type Page,
   type ReadOptions,
@@ -390,8 +395,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /** The quota a write would exceed, checked in the same order as the Redis scripts, or null. */
-  function overQuota(s: Space, write: ResourceWrite, creating: boolean, delta: number, quota: StoreQuota | undefined): WriteOutcome | null {
+  function overQuota(s: Space, write: ResourceWrite, current: Entry | null, delta: number, quota: StoreQuota | undefined): WriteOutcome | null {
     if (!quota) return null;
+    const creating = current === null;
     if (creating && write.kind === 'User' && s.resources.User.size >= quota.maxUsers) {
       return { ok: false, reason: 'quota', quota: 'users', limit: quota.maxUsers };
     }
@@ -400,6 +406,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     }
     // A write that does not grow the connection is never refused, even when it is already over.
     if (delta > 0 && s.bytes + delta > quota.maxBytes) return { ok: false, reason: 'quota', quota: 'bytes', limit: quota.maxBytes };
+    const member = memberOverCap(
+      write,
+      quota,
+      (value) => s.memberOf.get(value)?.size ?? 0,
+      (value) => current?.members.has(value) ?? false,
+    );
+    if (member !== null) return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota.maxGroupsPerMember!, member };
     return null;
   }
 
@@ -424,6 +437,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       out.groups = groupsOf(s, entry.id);
     }
     return out;
+  }
+
+  /** The first entries of a page whose users' groups stay within PAGE_GROUP_IDS_BYTES (as on Redis). */
+  function withinGroupBudget(s: Space, page: Entry[]): Entry[] {
+    if (s.memberOf.size === 0) return page;
+    const kept = usersWithinGroupBudget(page.map((e) => (e.kind === 'User' ? groupIdsBytes(s.memberOf.get(e.id) ?? []) : 0)));
+    return kept === page.length ? page : page.slice(0, kept);
   }
 
   /** A user's groups as reads derive them: in group creation order, with their current displayName. */
@@ -549,7 +569,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
       if (write.memberChanges !== undefined) throw new TypeError('memberChanges are for replaceResource only');
       const bytes = resourceBytes(write);
-      const refused = overQuota(s, write, true, bytes, quota);
+      const refused = overQuota(s, write, null, bytes, quota);
       if (refused) return refused;
       s.bytes += bytes;
       const entry: Entry = {
@@ -596,7 +616,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (write.members !== undefined) newMembers = memberBytesOf(write.members);
       else if (write.memberChanges !== undefined) newMembers = oldMembers + changeBytes(entry, write.memberChanges);
       const bytes = ownBytes + newMembers;
-      const refused = overQuota(s, write, false, bytes - entry.bytes, quota);
+      const refused = overQuota(s, write, entry, bytes - entry.bytes, quota);
       if (refused) return refused;
       s.bytes += bytes - entry.bytes;
       entry.bytes = bytes;
@@ -698,8 +718,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const order = s.order[kind];
       const from = order.countUpTo({ seq: after } as Entry);
       const taken = order.slice(from, from + count + 1);
-      const more = taken.length > count;
-      const page = more ? taken.slice(0, count) : taken;
+      const page = withinGroupBudget(s, taken.slice(0, count));
+      const more = taken.length > page.length;
       return { resources: page.map((e) => ({ ...output(s, e, options), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
     },
 
@@ -741,10 +761,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         byId.set(e.id, user);
         return user;
       };
-      return lookups.map(({ attribute, value }) => {
-        const users = entriesAt(s, 'User', attribute, value).map(numbered);
-        return { users, deletedMatch: users.length === 0 && buried(s, attribute, value) };
-      });
+      // A batch may find many users in many groups: yield whenever a page's worth of groups
+      // (PAGE_GROUP_IDS_BYTES) was derived since the last yield, as the Redis store splits that work.
+      const answers: NumberedLoginLookup[] = [];
+      let work = 0;
+      for (const { attribute, value } of lookups) {
+        const entries = entriesAt(s, 'User', attribute, value);
+        for (const e of entries) work += 1 + groupIdsBytes(s.memberOf.get(e.id) ?? []);
+        if (work > PAGE_GROUP_IDS_BYTES) {
+          work = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const users = entries.map(numbered);
+        answers.push({ users, deletedMatch: users.length === 0 && buried(s, attribute, value) });
+      }
+      return answers;
     },
 
     async findUsersForLogin(connectionId, attribute, value): Promise<LoginLookup> {
@@ -769,7 +800,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const s = space(connectionId);
       if (!s) return { total: 0, resources: [] };
       const order = s.order[kind];
-      return { total: order.size, resources: order.slice(offset, offset + count).map((e) => output(s, e, options)) };
+      return { total: order.size, resources: withinGroupBudget(s, order.slice(offset, offset + count)).map((e) => output(s, e, options)) };
     },
 
     async listSorted(connectionId, kind, sortOrder, offset, count, options): Promise<Page | null> {
@@ -781,13 +812,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (!s) return { total: 0, resources: [] };
       /** The page of an index whose last `missing` items are the nulls, as resources. */
       const pageOf = <T>(entries: OrderedIndex<T>, missing: number, entryOf: (item: T) => Entry): Page => {
-        const resources: StoredResource[] = [];
+        const page: Entry[] = [];
         for (const run of sortedRuns(entries.size, missing, sortOrder.descending, offset, count)) {
           const items = entries.slice(run.from, run.to);
           if (run.reverse) items.reverse();
-          for (const item of items) resources.push(output(s, entryOf(item), options));
+          for (const item of items) page.push(entryOf(item));
         }
-        return { total: entries.size, resources };
+        return { total: entries.size, resources: withinGroupBudget(s, page).map((e) => output(s, e, options)) };
       };
       if (sortOrder.attribute === null) return pageOf(s.order[kind], 0, (entry) => entry);
       if (s.sorting[kind] !== 'done' && s.order[kind].size > 0) return null;

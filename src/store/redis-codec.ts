@@ -38,7 +38,7 @@ export function writeArgs(write: ResourceWrite, expectedVersion: number, members
   } else if (members.mode === 'staged') {
     args.push(members.token);
   }
-  if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes);
+  if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes, quota.maxGroupsPerMember ?? '');
   else args.push('');
   return args;
 }
@@ -67,10 +67,11 @@ export function encodeSortValue(value: string): string {
 
 /**
  * Turns a create/replace reply into a WriteOutcome: {status, detail} and a third item that is the quota's
- * limit for 'quota', and for a replaced user's 'ok' its groups after the write (flat (id, displayName) pairs).
+ * limit for 'quota' (and a fourth, the member over 'groupsPerMember'), and for a replaced user's 'ok' its
+ * groups after the write (flat (id, displayName) pairs).
  */
 export function outcome(reply: unknown): WriteOutcome {
-  const [status, detail, third] = reply as [string, string | number | undefined, string | string[] | undefined];
+  const [status, detail, third, fourth] = reply as [string, string | number | undefined, string | string[] | undefined, string | undefined];
   switch (status) {
     case 'ok':
       return Array.isArray(third) ? { ok: true, version: Number(detail), groups: membershipsOf(third) } : { ok: true, version: Number(detail) };
@@ -81,7 +82,9 @@ export function outcome(reply: unknown): WriteOutcome {
     case 'version_mismatch':
       return { ok: false, reason: 'version_mismatch', currentVersion: Number(detail) };
     case 'quota':
-      return { ok: false, reason: 'quota', quota: String(detail) as QuotaName, limit: Number(third) };
+      return fourth === undefined
+        ? { ok: false, reason: 'quota', quota: String(detail) as QuotaName, limit: Number(third) }
+        : { ok: false, reason: 'quota', quota: String(detail) as QuotaName, limit: Number(third), member: String(fourth) };
     // 'too_big' (an inline list over too many old members) and 'staging_lost' are handled by redis.ts.
     default:
       throw new Error(`unexpected reply from the Redis store: ${String(status)}`);

@@ -39,6 +39,7 @@
 import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
 import { linkLua } from './lua-link.js';
+import { PAGE_GROUP_IDS_BYTES } from './store.js';
 
 /** Helpers shared by every resource script. */
 const PRELUDE = `
@@ -196,6 +197,16 @@ local function bumpUser(value)
   if seq then bumpAt('u', seq) end
 end
 
+-- Whether value is listed by at least n groups in the reverse index. The entry's length bounds the count
+-- (each id is at least one character and a space), so a value in few groups costs one HSTRLEN.
+local function inGroupsAtLeast(value, n)
+  local length = redis.call('HSTRLEN', MEMBER, value)
+  if length == 0 then return n <= 0 end
+  if length < 2 * n - 1 then return false end
+  local _, spaces = string.gsub(redis.call('HGET', MEMBER, value), ' ', ' ')
+  return spaces + 1 >= n
+end
+
 -- Value joins / leaves group gid in the reverse index, and a user's version moves on.
 local function link(value, gid)
   addTo(MEMBER, value, gid)
@@ -266,7 +277,8 @@ local function parseWrite()
     p = p + 1
   end
   if ARGV[p] ~= '' then
-    w.quota = { users = tonumber(ARGV[p]), groups = tonumber(ARGV[p + 1]), bytes = tonumber(ARGV[p + 2]) }
+    w.quota = { users = tonumber(ARGV[p]), groups = tonumber(ARGV[p + 1]), bytes = tonumber(ARGV[p + 2]),
+      perMember = tonumber(ARGV[p + 3]) }
   end
   -- What the write counts for (resourceBytes in src/store/store.ts), split in parts.
   w.idxBytes, w.memberBytes = 0, 0
@@ -287,6 +299,22 @@ local function quotaRefusal(w, creating, delta)
   end
   if delta > 0 and tonumber(redis.call('GET', BYTES) or '0') + delta > q.bytes then
     return { 'quota', 'bytes', fmt(q.bytes) }
+  end
+  return nil
+end
+
+-- The quota reply when group w.id would gain a member that is already in q.perMember groups, or nil.
+-- Checked before anything changes; O(members added), each O(1) unless that member is near the cap. A
+-- staged list is checked as it is staged (STAGE_MEMBERS).
+local function joinRefusal(w)
+  local q = w.quota
+  if not q or not q.perMember or w.k ~= 'g' then return nil end
+  local added = (w.mode == 'full' and w.members) or (w.mode == 'delta' and w.add) or {}
+  local mz = mzkey(w.id)
+  for _, m in ipairs(added) do
+    if inGroupsAtLeast(m[1], q.perMember) and not redis.call('ZSCORE', mz, m[1]) then
+      return { 'quota', 'groupsPerMember', fmt(q.perMember), m[1] }
+    end
   end
   return nil
 end
@@ -418,6 +446,9 @@ end
 /** Most members one script takes or returns (arguments, inline lists, pages, settle batches). */
 export const MEMBER_CHUNK = 1000;
 
+/** Users whose reverse-index entries a page reads per HMGET, checking the page's budget between two. */
+const PAGE_PARENTS_CHUNK = 20;
+
 /** Creates a resource: connection must exist, id and unique index values must be free. Reply {status, detail}. */
 export const CREATE_RESOURCE = linkLua(
   WRITE_PRELUDE,
@@ -433,7 +464,7 @@ if w.k == 'g' then
   if not members then return { 'staging_lost' } end
 end
 local bytes = #w.json + w.idxBytes + members
-local refused = quotaRefusal(w, true, bytes)
+local refused = quotaRefusal(w, true, bytes) or joinRefusal(w)
 if refused then return refused end
 redis.call('INCRBY', BYTES, bytes)
 local seq = fmt(redis.call('INCR', base .. 'seq'))
@@ -485,7 +516,7 @@ if w.k == 'g' then
   w.memberBytes = members
 end
 local delta = after - before
-local refused = quotaRefusal(w, false, delta)
+local refused = quotaRefusal(w, false, delta) or joinRefusal(w)
 if refused then return refused end
 redis.call('INCRBY', BYTES, delta)
 if changed then
@@ -680,15 +711,17 @@ return { users, gone, 1, outcome, reason or '', id or '' }
 /**
  * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, then per index attribute:
  * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
- * one for the rows of every user found (each once), one for their group memberships. The reply is five
+ * one for the rows of every user found (each once), one for their group memberships. The reply is six
  * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
- * {seqs, rows, groups, refs, tombstones}. rows are the stored rows of the users found (as LIST_PAGE returns
+ * {seqs, rows, groups, refs, tombstones, deferred}. rows are the stored rows of the users found (as LIST_PAGE returns
  * them) and seqs their seqs, space-separated; groups is flat: for each row in some group, its position,
  * how many groups, then (group id, displayName) pairs; refs lists per lookup, comma-separated and in ARGV
  * order, the 1-based row positions of what it found, space-separated and in creation order; tombstones has
  * one character per lookup, 1 if a deleted user held its value, looked up only when it found no user (a
  * digest costs more than the rest of a lookup, and it is consulted only then) and the connection has
- * tombstones at all, else 0.
+ * tombstones at all, else 0. deferred lists the rows whose groups this script left out, space-separated:
+ * past ${PAGE_GROUP_IDS_BYTES} bytes of reverse-index entries (PAGE_GROUP_IDS_BYTES), the caller reads them
+ * one user at a time, so no script holds Redis for long however many groups the users found are in.
  */
 export const FIND_USERS_FOR_LOGIN_BATCH = linkLua(
   READ_PRELUDE,
@@ -729,21 +762,35 @@ for from = 1, #seqs, ${MEMBER_CHUNK} do
       rows[#rows + 1] = row
       live[from + j - 1] = #rows
       kept[#rows] = seqs[from + j - 1]
-      local idLength, p = string.match(row, '^%d+:(%d+):%d+:()')
+      local idLength, p = string.match(row, '^%d+:(%d+):[%d/]+:()')
       ids[#rows] = string.sub(row, p, p + tonumber(idLength) - 1)
     end
   end
 end
-local groups = {}
-for from = 1, #ids, ${MEMBER_CHUNK} do
-  local parents = redis.call('HMGET', MEMBER, unpack(ids, from, math.min(from + ${MEMBER_CHUNK} - 1, #ids)))
-  for j = 1, #parents do
-    if parents[j] then
-      local aux = auxOf('u', ids[from + j - 1], parents[j])
-      if #aux > 0 then
-        groups[#groups + 1] = from + j - 1
-        groups[#groups + 1] = #aux / 2
-        for _, v in ipairs(aux) do groups[#groups + 1] = v end
+local groups, deferred, spent = {}, {}, 0
+for from = 1, #ids, ${PAGE_PARENTS_CHUNK} do
+  local to = math.min(from + ${PAGE_PARENTS_CHUNK} - 1, #ids)
+  if spent > ${PAGE_GROUP_IDS_BYTES} then
+    -- Past the budget, a user in some group is only noted (HEXISTS: O(1), its entry is not copied).
+    for i = from, to do
+      if redis.call('HEXISTS', MEMBER, ids[i]) == 1 then deferred[#deferred + 1] = i end
+    end
+  else
+    local parents = redis.call('HMGET', MEMBER, unpack(ids, from, to))
+    for j = 1, #parents do
+      local i = from + j - 1
+      if parents[j] then
+        spent = spent + #parents[j]
+        if spent > ${PAGE_GROUP_IDS_BYTES} then
+          deferred[#deferred + 1] = i
+        else
+          local aux = auxOf('u', ids[i], parents[j])
+          if #aux > 0 then
+            groups[#groups + 1] = i
+            groups[#groups + 1] = #aux / 2
+            for _, v in ipairs(aux) do groups[#groups + 1] = v end
+          end
+        end
       end
     end
   end
@@ -759,7 +806,7 @@ for i = 1, n do
   refs[i] = table.concat(at, ' ')
   gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0'
 end
-return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone) }
+return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone), table.concat(deferred, ' ') }
 `,
 );
 
@@ -776,7 +823,10 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
  * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count. For users, aux
  * stays empty when no user of the page is in a group (always, in a connection without memberships): the
  * caller reads a missing entry as no groups. `ids`: the rows' ids when the caller has them, else they are
- * cut from the rows.
+ * cut from the rows. The page ends early, after at least one row, where its users' reverse-index entries
+ * would pass ${PAGE_GROUP_IDS_BYTES} bytes (PAGE_GROUP_IDS_BYTES in src/store/store.ts, usersWithinGroupBudget's
+ * rule): fewer rows come back than seqs went in. The entries are read ${PAGE_PARENTS_CHUNK} at a time, so a
+ * page of heavy users copies little more than what it keeps.
  */
 const PAGE_PRELUDE = `${READ_PRELUDE}
 local function pageOf(k, seqs, ids)
@@ -796,10 +846,21 @@ local function pageOf(k, seqs, ids)
   if k ~= 'u' then
     for i = 1, #seqs do aux[i] = auxOf(k, ids[i]) end
   elseif redis.call('EXISTS', MEMBER) == 1 then
-    local parents = redis.call('HMGET', MEMBER, unpack(ids))
+    local parents, kept, spent = {}, #ids, 0
+    for from = 1, #ids, ${PAGE_PARENTS_CHUNK} do
+      local part = redis.call('HMGET', MEMBER, unpack(ids, from, math.min(from + ${PAGE_PARENTS_CHUNK} - 1, #ids)))
+      for j = 1, #part do
+        local i = from + j - 1
+        spent = spent + (part[j] and #part[j] or 0)
+        if spent > ${PAGE_GROUP_IDS_BYTES} and i > 1 then kept = i - 1 break end
+        parents[i] = part[j]
+      end
+      if kept < #ids then break end
+    end
+    for j = #rows, kept + 1, -1 do rows[j] = nil end
     local any = false
-    for i = 1, #ids do any = any or parents[i] ~= false end
-    if any then for i = 1, #ids do aux[i] = auxOf(k, ids[i], parents[i]) end end
+    for i = 1, kept do any = any or parents[i] ~= false end
+    if any then for i = 1, kept do aux[i] = auxOf(k, ids[i], parents[i]) end end
   end
   return rows, aux
 end
@@ -961,7 +1022,9 @@ for i = 1, math.min(#ranked, 2 * count), 2 do
   seqs[#seqs + 1] = fmt(ranked[i + 1])
 end
 local rows, aux = pageOf(k, seqs, ids)
-return { seqs, rows, aux, #ranked > 2 * count and 1 or 0 }
+local cut = #rows < #seqs
+for j = #seqs, #rows + 1, -1 do seqs[j] = nil end
+return { seqs, rows, aux, (cut or #ranked > 2 * count) and 1 or 0 }
 `,
 );
 
@@ -1007,10 +1070,12 @@ return 0
 
 /**
  * Stages a chunk of a member list that is too long for one call (ARGV: group id, token, m, m×(value, meta),
- * m at most MEMBER_CHUNK), under job keys of its own: `st` (sorted set, list order), `sd` (metadata), `sb`
- * (a list of the values, for SETTLE_JOB) and `b` (their bytes). Repeated values are kept once. Nothing a
- * reader sees changes; the create/replace script in 'staged' mode swaps the list in. Reply: the staged
- * count, or -1 when the connection is gone.
+ * m at most MEMBER_CHUNK, then the most groups per member or ''), under job keys of its own: `st` (sorted
+ * set, list order), `sd` (metadata), `sb` (a list of the values, for SETTLE_JOB) and `b` (their bytes).
+ * Repeated values are kept once. Nothing a reader sees changes; the create/replace script in 'staged' mode
+ * swaps the list in. Reply: the staged count, -1 when the connection is gone, or {value} for a new member
+ * already in the most groups allowed (the caller drops the job). That check runs here, not at the swap (which
+ * stays O(1)): writes in flight at once may each add the same member past the cap, by one group each.
  */
 export const STAGE_MEMBERS = linkLua(
   PRELUDE,
@@ -1023,7 +1088,13 @@ redis.call('HSET', JOBS, token, 's ' .. gid)
 local st, sd, sb = jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb')
 local n = redis.call('ZCARD', st)
 local bytes = 0
-for i = 4, 3 + 2 * tonumber(ARGV[3]), 2 do
+local last = 3 + 2 * tonumber(ARGV[3])
+local cap = tonumber(ARGV[last + 1])
+for i = 4, last, 2 do
+  local v = ARGV[i]
+  if cap and inGroupsAtLeast(v, cap) and not redis.call('ZSCORE', mzkey(gid), v) then return { v } end
+end
+for i = 4, last, 2 do
   local v, meta = ARGV[i], ARGV[i + 1]
   if not redis.call('ZSCORE', st, v) then
     n = n + 1

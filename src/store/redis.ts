@@ -225,16 +225,27 @@ export function redisStore(options: RedisStoreOptions): Store {
     }
   }
 
-  /** Stages `members` in chunks under a new job token; null when the connection is gone. */
-  async function stage(connectionId: string, groupId: string, members: StoredMember[]): Promise<string | null> {
+  /**
+   * Stages `members` in chunks under a new job token. Null when the connection is gone; a quota refusal when
+   * a new member is already in `quota.maxGroupsPerMember` groups (the staged part is dropped either way).
+   */
+  async function stage(
+    connectionId: string,
+    groupId: string,
+    members: StoredMember[],
+    quota: StoreQuota | undefined,
+  ): Promise<string | null | Extract<WriteOutcome, { reason: 'quota' }>> {
     const token = newToken();
     for (let i = 0; i === 0 || i < members.length; i += CHUNK) {
       const chunk = members.slice(i, i + CHUNK);
       const args: (string | number)[] = [groupId, token, chunk.length];
       for (const m of chunk) args.push(m.value, memberMeta(m));
-      if (Number(await run('stage', tag(connectionId), ...args)) === -1) {
+      args.push(quota?.maxGroupsPerMember ?? '');
+      const reply = (await run('stage', tag(connectionId), ...args)) as number | [string];
+      if (Array.isArray(reply) || Number(reply) === -1) {
         await settle(connectionId, token);
-        return null;
+        if (!Array.isArray(reply)) return null;
+        return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota!.maxGroupsPerMember!, member: String(reply[0]) };
       }
     }
     return token;
@@ -275,8 +286,9 @@ export function redisStore(options: RedisStoreOptions): Store {
       run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota), ...eventArgs(write.events, now(), eventLog)) as Promise<unknown[]>;
     let reply = mode.mode === 'keep' && members !== undefined ? null : await attempt(mode);
     if (reply === null || reply[0] === 'too_big') {
-      const token = await stage(connectionId, write.id, members ?? []);
+      const token = await stage(connectionId, write.id, members ?? [], quota);
       if (token === null) return { ok: false, reason: 'not_found' };
+      if (typeof token !== 'string') return token;
       reply = await attempt({ mode: 'staged', token });
       await settle(connectionId, token); // swapped in: settles the new and old lists; refused: drops the staging
     }
@@ -699,7 +711,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       const replies = await Promise.all(chunks.map(({ args }) => runBuffer('loginBatch', tag(connectionId), ...args) as Promise<BatchReply>));
       const answers: NumberedLoginLookup[] = new Array(lookups.length);
       const byId = new Map<string, NumberedResource>(); // one object per user, across scripts too
-      replies.forEach(([seqs, rows, groups, refs, gone], c) => {
+      const deferred: NumberedResource[] = []; // users whose groups a script left out (past its budget)
+      replies.forEach(([seqs, rows, groups, refs, gone, later], c) => {
         const aux = new Map<number, Buffer[]>();
         for (let i = 0; i < groups.length; i += 2 + 2 * Number(groups[i + 1])) {
           aux.set(Number(groups[i]), groups.slice(i + 2, i + 2 + 2 * Number(groups[i + 1])) as Buffer[]);
@@ -712,6 +725,7 @@ export function redisStore(options: RedisStoreOptions): Store {
           byId.set(user.id, first);
           return first;
         });
+        for (const n of later.toString().split(' ')) if (n !== '') deferred.push(users[Number(n) - 1]!);
         const found = refs.toString().split(',');
         const buried = gone.toString();
         chunks[c]!.at.forEach((i, p) => {
@@ -719,6 +733,11 @@ export function redisStore(options: RedisStoreOptions): Store {
           answers[i] = { users: ref === '' ? [] : ref.split(' ').map((n) => users[Number(n) - 1]!), deletedMatch: buried[p] === '1' };
         });
       });
+      // One read per such user (its groups are bounded by maxGroupsPerMember): their groups as they are now.
+      for (const user of new Set(deferred)) {
+        const fresh = (await run('get', tag(connectionId), 'u', user.id)) as unknown[];
+        user.groups = fresh.length === 0 ? [] : parseResource('User', fresh).groups!;
+      }
       return answers;
     },
 
@@ -813,7 +832,7 @@ export function redisStore(options: RedisStoreOptions): Store {
 /** What LIST_PAGE and LIST_SORTED answer, read as bytes: {total, rows, aux}. */
 type PageReply = [number | Buffer, (Buffer | null)[], Buffer[][]];
 /** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
-type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer];
+type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer];
 
 /** The outcome fields recordLogin sends for the script to fill in, and how checkSsoUser's JSON ends with them. */
 const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };

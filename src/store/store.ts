@@ -149,10 +149,16 @@ export interface StoreQuota {
   maxGroups: number;
   /** Most stored bytes a connection may hold, as measured by {@link resourceBytes}. */
   maxBytes: number;
+  /**
+   * Most groups one member value (a user's id, or any value a group lists) may be in; unchecked when
+   * absent. Every read of a user derives its groups, at a cost proportional to them, so this bounds what a
+   * single user costs every later read (docs/groups.md).
+   */
+  maxGroupsPerMember?: number;
 }
 
 /** Which quota a write would exceed. */
-export type QuotaName = 'users' | 'groups' | 'bytes';
+export type QuotaName = 'users' | 'groups' | 'bytes' | 'groupsPerMember';
 
 export type WriteOutcome =
   /**
@@ -165,8 +171,11 @@ export type WriteOutcome =
   | { ok: false; reason: 'uniqueness'; attribute: string }
   | { ok: false; reason: 'not_found' }
   | { ok: false; reason: 'version_mismatch'; currentVersion: number }
-  /** The write would take the connection over `quota` (whose limit is `limit`); nothing changed. */
-  | { ok: false; reason: 'quota'; quota: QuotaName; limit: number };
+  /**
+   * The write would take the connection over `quota` (whose limit is `limit`); nothing changed. For
+   * 'groupsPerMember', `member` is a value already in `limit` groups that the write would add to one more.
+   */
+  | { ok: false; reason: 'quota'; quota: QuotaName; limit: number; member?: string };
 
 /**
  * What deleteResource answers: true (deleted), false (no such resource), or, given an expected version, the
@@ -191,9 +200,42 @@ export type TokenUpdate =
    */
   | { ok: false; reason: 'not_found' | 'token_in_use' | 'token_changed' };
 
+/**
+ * A page of resources. It may hold fewer than asked when its users are in many groups (at least one
+ * resource, see {@link PAGE_GROUP_IDS_BYTES}): callers step by `resources.length`, as RFC 7644 §3.4.2.4
+ * lets a SCIM client do with `itemsPerPage`.
+ */
 export interface Page {
   total: number;
   resources: StoredResource[];
+}
+
+/**
+ * How much of the group reverse index (the ids of the groups listing a user, space-separated: what
+ * {@link groupIdsBytes} counts) the users of one page read (listPage, listSorted, listAfter) may carry:
+ * 74,000 bytes, 2,000 memberships of server-issued ids (36 characters and a space). A read derives each
+ * user's groups (on Redis, a few µs of Lua per membership, inside the page's script), so without a bound a
+ * page of users in many groups would hold the store for as long as the tenant likes. Past it the page ends
+ * early, after at least one user (whose groups `maxGroupsPerMember` bounds). Bytes rather than a count:
+ * Redis learns an entry's length without reading it.
+ */
+export const PAGE_GROUP_IDS_BYTES = 74_000;
+
+/** The bytes of a user's reverse-index entry: its groups' ids joined by single spaces. */
+export function groupIdsBytes(groupIds: Iterable<string>): number {
+  let bytes = -1;
+  for (const id of groupIds) bytes += Buffer.byteLength(id) + 1;
+  return Math.max(0, bytes);
+}
+
+/** How many users of a page (in page order, with their groupIdsBytes) one page read keeps. */
+export function usersWithinGroupBudget(entryBytes: readonly number[]): number {
+  let spent = 0;
+  for (let i = 0; i < entryBytes.length; i++) {
+    spent += entryBytes[i]!;
+    if (spent > PAGE_GROUP_IDS_BYTES && i > 0) return i;
+  }
+  return entryBytes.length;
 }
 
 /**
@@ -885,13 +927,33 @@ export function resourceBytes(write: ResourceWrite): number {
   return bytes;
 }
 
-/** Throws a TypeError unless `quota` holds three non-negative safe integers. */
+/** Throws a TypeError unless `quota` holds non-negative safe integers (maxGroupsPerMember may be absent). */
 export function assertQuota(quota: StoreQuota | undefined): void {
   if (quota === undefined) return;
-  for (const key of ['maxUsers', 'maxGroups', 'maxBytes'] as const) {
+  for (const key of ['maxUsers', 'maxGroups', 'maxBytes', 'maxGroupsPerMember'] as const) {
     const v = quota[key];
-    if (!Number.isSafeInteger(v) || v < 0) throw new TypeError(`quota.${key} must be a non-negative integer`);
+    if (key === 'maxGroupsPerMember' && v === undefined) continue;
+    if (!Number.isSafeInteger(v) || (v as number) < 0) throw new TypeError(`quota.${key} must be a non-negative integer`);
   }
+}
+
+/**
+ * The first member a group write adds that is already in `quota.maxGroupsPerMember` groups, or null.
+ * `groupsOf(value)` counts the groups listing a value; `isMember(value)` says whether the group already
+ * lists it (then the write adds no membership). Both stores answer the same; Redis checks in its script.
+ */
+export function memberOverCap(
+  write: ResourceWrite,
+  quota: StoreQuota | undefined,
+  groupsOf: (value: string) => number,
+  isMember: (value: string) => boolean,
+): string | null {
+  const cap = quota?.maxGroupsPerMember;
+  if (cap === undefined || write.kind !== 'Group') return null;
+  for (const m of write.members ?? write.memberChanges?.add ?? []) {
+    if (groupsOf(m.value) >= cap && !isMember(m.value)) return m.value;
+  }
+  return null;
 }
 
 /** How long a deletion tombstone counts by default: 90 days, the matching report's horizon. */

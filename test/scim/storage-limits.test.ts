@@ -119,9 +119,48 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
       expect(smaller.status).toBe(200);
     });
 
+    it('answers a group write that puts a member past maxGroupsPerMember with 507 naming it, changing nothing', async () => {
+      const capped = await twoInstances(kind, `limits-per-member-${kind}`, { quota: { maxGroupsPerMember: 2 }, rateLimit: false });
+      try {
+        const { token } = await capped.a.createScimConnection({ customerId: `${kind}-quota-per-member` });
+        const api = http(capped.a);
+        const ann = (await api.post('/scim/v2/Users').set(bearer(token)).send(user('ann'))).body.id as string;
+        const group = async (displayName: string, members: string[]) =>
+          api
+            .post('/scim/v2/Groups')
+            .set(bearer(token))
+            .send({ schemas: [GROUP], displayName, members: members.map((value) => ({ value })) });
+        const first = (await group('First', [ann])).body.id as string;
+        expect((await group('Second', [ann])).status).toBe(201);
+        const over = await group('Third', [ann]);
+        expect(over.status).toBe(507);
+        expect(over.body).toMatchObject({ schemas: [ERROR], status: '507' });
+        expect(over.body.detail).toContain(`member "${ann}" is already in 2 groups`);
+        expect(over.body.detail).toContain('quota.maxGroupsPerMember');
+        const empty = (await group('Third', [])).body.id as string;
+        // Okta's add, through the other instance: refused the same way, the group keeps no member.
+        const patch = (id: string, op: Record<string, unknown>) =>
+          http(capped.b)
+            .patch(`/scim/v2/Groups/${id}`)
+            .set(bearer(token))
+            .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [op] });
+        expect((await patch(empty, { op: 'add', path: 'members', value: [{ value: ann }] })).status).toBe(507);
+        expect((await api.get(`/scim/v2/Groups/${empty}`).set(bearer(token))).body.members ?? []).toEqual([]);
+        expect((await api.get(`/scim/v2/Users/${ann}`).set(bearer(token))).body.groups).toHaveLength(2);
+        // Entra's remove from one group makes room for another.
+        expect((await patch(first, { op: 'remove', path: `members[value eq "${ann}"]` })).status).toBeLessThan(300);
+        expect((await patch(empty, { op: 'add', path: 'members', value: [{ value: ann }] })).status).toBeLessThan(300);
+        const groups = (await api.get(`/scim/v2/Users/${ann}`).set(bearer(token))).body.groups as { value: string }[];
+        expect(groups.map((g) => g.value)).toContain(empty);
+        expect(groups).toHaveLength(2);
+      } finally {
+        await capped.cleanup();
+      }
+    });
+
     it('takes quotas from the options, with defaults no real enterprise reaches', () => {
       expect(scimSso().options.quota).toEqual(DEFAULT_QUOTA);
-      expect(DEFAULT_QUOTA).toEqual({ maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3 });
+      expect(DEFAULT_QUOTA).toEqual({ maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3, maxGroupsPerMember: 1_000 });
       expect(scimSso({ quota: { maxUsers: 10 } }).options.quota).toEqual({ ...DEFAULT_QUOTA, maxUsers: 10 });
       expect(() => scimSso({ quota: { maxUsers: -1 } })).toThrow(/quota\.maxUsers/);
       expect(() => scimSso({ quota: { maxUser: 1 } as never })).toThrow(ScimSsoConfigError);

@@ -15,7 +15,7 @@ import type {
   StoredSsoUser,
   TombstoneOptions,
 } from '../../src/store/store.js';
-import { memberBytes, normalizeResourceWrite, resourceBytes } from '../../src/store/store.js';
+import { memberBytes, normalizeResourceWrite, PAGE_GROUP_IDS_BYTES, resourceBytes } from '../../src/store/store.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
 import { eventLogContract } from './events-contract.js';
@@ -735,6 +735,14 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const bare = await store.listSorted(cid, 'Group', { attribute: null, descending: false }, 0, 10, { members: false });
         expect(bare?.resources).toEqual([await store.getResource(cid, 'Group', gid, { members: false })]);
         expect(await store.listSorted(cid, 'User', { attribute: 'displayName', descending: false }, 0, 10)).toEqual({ total: 0, resources: [] });
+      });
+
+      it('finds users stored with sort entries in a login batch (the matching report), as the single lookup does', async () => {
+        const [uid] = await createSorted([{ k: 'u' }]);
+        const [answer] = await store.findUsersForLoginBatch(cid, [{ attribute: 'userName', value: 'user0' }]);
+        const { users } = await store.findUsersForLogin(cid, 'userName', 'user0');
+        expect(ids(answer!.users)).toEqual([uid]);
+        expect(answer!.users.map(({ seq: _seq, ...user }) => user)).toEqual(users);
       });
 
       it('keeps sort indexes within their connection, drops them with it, and answers an unknown connection empty', async () => {
@@ -1913,6 +1921,56 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
     });
 
+    describe('pages of users in many groups', () => {
+      // u0 and u1 are in `heavy` groups each, whose ids are 36 characters as the SCIM layer's are: together
+      // past PAGE_GROUP_IDS_BYTES, so a page holding both ends after u0; the users after them are in none.
+      const heavy = Math.ceil(PAGE_GROUP_IDS_BYTES / 2 / 37) + 100;
+      const gid = (n: number) => `g${n}`.padEnd(36, '-');
+      const users = ['u0', 'u1', 'u2', 'u3', 'u4'];
+      beforeEach(async () => {
+        for (const kind of ['User', 'Group'] as const) expect(await store.sortBacklog(cid, kind, 1)).toMatchObject({ done: true });
+        for (const [i, id] of users.entries()) {
+          await store.createResource(cid, { ...userWrite(id, `user${i}`), sortKeys: [{ attribute: 'userName', value: `user${i}` }] });
+        }
+        for (let from = 0; from < heavy; from += 200) {
+          await Promise.all(
+            Array.from({ length: Math.min(200, heavy - from) }, (_, j) => {
+              return store.createResource(cid, groupWrite(gid(from + j), gid(from + j), [{ value: 'u0' }, { value: 'u1' }]));
+            }),
+          );
+        }
+      });
+
+      it('ends a page early where its users pass the budget, keeping at least one, and a walk by what came back sees everyone', async () => {
+        const first = await store.listPage(cid, 'User', 0, 10);
+        expect({ total: first.total, ids: ids(first.resources) }).toEqual({ total: 5, ids: ['u0'] });
+        expect(first.resources[0]!.groups).toHaveLength(heavy);
+        const second = await store.listPage(cid, 'User', 1, 10);
+        expect(ids(second.resources)).toEqual(['u1', 'u2', 'u3', 'u4']);
+        expect(second.resources[0]!.groups).toHaveLength(heavy);
+        const sorted = await store.listSorted(cid, 'User', { attribute: 'userName', descending: true }, 0, 10);
+        expect(ids(sorted!.resources)).toEqual(['u4', 'u3', 'u2', 'u1']);
+        // By cursor: the cut page says more follows, and the walk resumes after its last user.
+        const walked: string[] = [];
+        for (let after = 0, pages = 0; ; pages++) {
+          const page = await store.listAfter(cid, 'User', after, 10);
+          walked.push(...ids(page.resources));
+          if (pages === 0) expect(page).toMatchObject({ next: page.resources[0]!.seq });
+          if (page.next === null) break;
+          after = page.next;
+        }
+        expect(walked).toEqual(users);
+      });
+
+      it('answers a login batch with the groups of every user it finds, however many', async () => {
+        const lookups = users.flatMap((_, i) => [{ attribute: 'userName', value: `user${i}` }]);
+        const found = await store.findUsersForLoginBatch(cid, [...lookups, ...lookups]);
+        const counts = found.map((answer) => answer.users.map((u) => u.groups?.length));
+        expect(counts).toEqual([...users, ...users].map((id) => [id === 'u0' || id === 'u1' ? heavy : 0]));
+        expect(found[1]!.users[0]!.groups![heavy - 1]).toEqual({ value: gid(heavy - 1), display: gid(heavy - 1) });
+      });
+    });
+
     describe('quotas', () => {
       const roomy = { maxUsers: 1_000, maxGroups: 1_000, maxBytes: 1_000_000 };
 
@@ -2005,11 +2063,76 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect((await store.listPage(cid, 'User', 0, 100)).total).toBe(5);
       });
 
+      describe('maxGroupsPerMember', () => {
+        const capped = { ...roomy, maxGroupsPerMember: 3 };
+        const refusal = (member: string) => ({ ok: false, reason: 'quota', quota: 'groupsPerMember', limit: 3, member });
+        const groupsOf = async (uid: string) => (await store.getResource(cid, 'User', uid))?.groups?.map((g) => g.value);
+        const membersOf = async (gid: string) => (await store.listGroupMembers(cid, gid, 0, 5000))?.members.map((m) => m.value);
+
+        beforeEach(async () => {
+          await store.createResource(cid, userWrite('u1', 'ann'));
+          await store.createResource(cid, userWrite('u2', 'bob'));
+          for (const gid of ['g1', 'g2', 'g3'])
+            expect(await store.createResource(cid, groupWrite(gid, gid, [{ value: 'u1' }]), capped)).toMatchObject({ ok: true });
+        });
+
+        it('refuses a create or a full replace that adds a member already at the cap, changing nothing', async () => {
+          expect(await store.createResource(cid, groupWrite('g4', 'g4', [{ value: 'u2' }, { value: 'u1' }]), capped)).toEqual(refusal('u1'));
+          expect(await store.getResource(cid, 'Group', 'g4')).toBeNull();
+          expect(await groupsOf('u2')).toEqual([]);
+          await store.createResource(cid, groupWrite('g4', 'g4', [{ value: 'u2' }]), capped);
+          expect(await store.replaceResource(cid, groupWrite('g4', 'g4', [{ value: 'u2' }, { value: 'u1' }]), 1, capped)).toEqual(refusal('u1'));
+          expect(await membersOf('g4')).toEqual(['u2']);
+          expect(await groupsOf('u1')).toEqual(['g1', 'g2', 'g3']);
+          expect(await store.getResource(cid, 'User', 'u1')).toMatchObject({ version: 4 });
+          // A list that keeps a member it already has adds no membership: it passes.
+          expect(await store.replaceResource(cid, groupWrite('g1', 'g1', [{ value: 'u2' }, { value: 'u1' }]), 1, capped)).toMatchObject({ ok: true });
+        });
+
+        it('refuses member changes that add a member at the cap, and accepts them once it has left a group', async () => {
+          await store.createResource(cid, groupWrite('g4', 'g4'), capped);
+          const add = (version: number) =>
+            store.replaceResource(
+              cid,
+              { ...groupWrite('g4', 'g4'), members: undefined, memberChanges: { remove: [], add: [{ value: 'u2' }, { value: 'u1' }] } },
+              version,
+              capped,
+            );
+          expect(await add(1)).toEqual(refusal('u1'));
+          expect(await membersOf('g4')).toEqual([]);
+          // Removing and adding a member a group already has is no new membership.
+          const same = { ...groupWrite('g1', 'g1'), members: undefined, memberChanges: { remove: ['u1'], add: [{ value: 'u1' }] } };
+          expect(await store.replaceResource(cid, same, 1, capped)).toMatchObject({ ok: true });
+          expect(
+            await store.replaceResource(cid, { ...groupWrite('g2', 'g2'), members: undefined, memberChanges: { remove: ['u1'], add: [] } }, 1, capped),
+          ).toMatchObject({ ok: true });
+          expect(await add(1)).toMatchObject({ ok: true });
+          expect(await groupsOf('u1')).toEqual(['g1', 'g3', 'g4']);
+          // Without the key the cap is not checked.
+          expect(await store.createResource(cid, groupWrite('g5', 'g5', [{ value: 'u1' }]), roomy)).toMatchObject({ ok: true });
+          expect(await groupsOf('u1')).toHaveLength(4);
+        });
+
+        it('refuses a long (staged) list holding a member at the cap and leaves nothing behind', async () => {
+          const usage = await store.getUsage(cid);
+          const range = (from: number, to: number): StoredMember[] => Array.from({ length: to - from }, (_, i) => ({ value: `m${from + i}` }));
+          const list = [...range(0, 1500), { value: 'u1' }];
+          expect(await store.createResource(cid, groupWrite('big', 'Big', list), capped)).toEqual(refusal('u1'));
+          expect(await store.getResource(cid, 'Group', 'big')).toBeNull();
+          expect(await store.getUsage(cid)).toEqual(usage);
+          expect(await store.createResource(cid, groupWrite('big', 'Big', range(0, 1500)), capped)).toMatchObject({ ok: true });
+          expect(await store.replaceResource(cid, groupWrite('big', 'Big', list), 1, capped)).toEqual(refusal('u1'));
+          expect((await store.getResource(cid, 'Group', 'big', { members: false }))?.memberCount).toBe(1500);
+          expect(await groupsOf('u1')).toEqual(['g1', 'g2', 'g3']);
+        });
+      });
+
       it('rejects malformed quotas', async () => {
         for (const quota of [
           { ...roomy, maxUsers: -1 },
           { ...roomy, maxBytes: 1.5 },
           { ...roomy, maxGroups: Number.NaN },
+          { ...roomy, maxGroupsPerMember: -1 },
         ]) {
           await expect(store.createResource(cid, userWrite('u1', 'a'), quota)).rejects.toThrow(TypeError);
         }

@@ -1,0 +1,160 @@
+/**
+ * Users in many groups through the SCIM API (docs/groups.md, "What one user costs"): a user's derived
+ * `groups` are built on every read of it, so the groups one member may join are capped
+ * (`quota.maxGroupsPerMember`), and a page whose users' groups pass PAGE_GROUP_IDS_BYTES (group ids are
+ * 36-character UUIDs, 37 bytes with their separator) ends early. Here a client that steps by `itemsPerPage` still sees every user once, and a filter that scans
+ * the connection still finds users past a short page.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAGE_GROUP_IDS_BYTES } from '../../src/store/store.js';
+import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+/** Two users in this many groups are together past the page budget; either alone is within it. */
+const HEAVY = Math.ceil(PAGE_GROUP_IDS_BYTES / 2 / 37) + 100;
+
+describe.each(STORE_KINDS)('users in many groups on the %s store', (kind) => {
+  let backing: TestStore;
+  let sso: ScimSso;
+  let token: string;
+  const ids: string[] = [];
+  const send = async (method: string, path: string, options: { body?: unknown; query?: string } = {}) => {
+    const response = await sso.handleScim(scimRequest(token, method, path, options));
+    return { status: response.status, body: response.body ? (JSON.parse(response.body) as Record<string, unknown>) : null };
+  };
+
+  beforeAll(async () => {
+    backing = await makeStore(kind, `many-groups-${kind}`);
+    sso = scimSso({ store: backing.store, rateLimit: false, quota: { maxGroupsPerMember: HEAVY } });
+    ({ token } = await sso.createScimConnection({ customerId: `many-groups-${kind}` }));
+    for (let i = 0; i < 5; i++) {
+      const created = await send('POST', '/Users', { body: { schemas: [USER], userName: `user${i}@example.test`, title: i === 3 ? 'Lead' : 'Staff' } });
+      expect(created.status).toBe(201);
+      ids.push(created.body!.id as string);
+    }
+    // The first two users join HEAVY groups each, their quota's limit: one more is refused.
+    for (let from = 0; from < HEAVY; from += 100) {
+      const batch = Array.from({ length: Math.min(100, HEAVY - from) }, (_, j) =>
+        send('POST', '/Groups', { body: { schemas: [GROUP], displayName: `group ${from + j}`, members: [{ value: ids[0] }, { value: ids[1] }] } }),
+      );
+      for (const created of await Promise.all(batch)) expect(created.status).toBe(201);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await backing.cleanup();
+  });
+
+  it('refuses the group past the per-member limit with 507', async () => {
+    const over = await send('POST', '/Groups', { body: { schemas: [GROUP], displayName: 'one too many', members: [{ value: ids[1] }] } });
+    expect(over.status).toBe(507);
+    expect(over.body!.detail).toContain(`is already in ${HEAVY} groups`);
+    expect((await send('GET', `/Users/${ids[1]}`)).body!.groups).toHaveLength(HEAVY);
+  });
+
+  it('answers a shorter page where the budget ends it, and a walk by itemsPerPage sees every user once', async () => {
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    for (let startIndex = 1; ;) {
+      const page = await send('GET', '/Users', { query: `startIndex=${startIndex}&count=100` });
+      expect(page.status).toBe(200);
+      const body = page.body as { totalResults: number; itemsPerPage: number; startIndex: number; Resources: { id: string }[] };
+      expect(body).toMatchObject({ totalResults: 5, startIndex });
+      expect(body.itemsPerPage).toBe(body.Resources.length);
+      sizes.push(body.itemsPerPage);
+      seen.push(...body.Resources.map((r) => r.id));
+      startIndex += body.itemsPerPage;
+      if (body.itemsPerPage === 0 || startIndex > body.totalResults) break;
+    }
+    expect(sizes).toEqual([1, 4]);
+    expect(seen).toEqual(ids);
+  });
+
+  it('scans past a short page: a filter no index answers finds the users after it', async () => {
+    const found = await send('GET', '/Users', { query: `filter=${encodeURIComponent('title eq "Lead"')}` });
+    expect(found.status).toBe(200);
+    expect((found.body!.Resources as { id: string }[]).map((r) => r.id)).toEqual([ids[3]]);
+  });
+
+  it('refuses a scan whose users hold more memberships than 10 per resource it may read, naming the indexed filters', async () => {
+    // 200 resources may be scanned: 2,000 memberships, fewer than the first two users hold.
+    const small = scimSso({ store: backing.store, rateLimit: false, maxScanResources: 200 });
+    const query = `filter=${encodeURIComponent('title eq "Lead"')}`;
+    const refused = await small.handleScim(scimRequest(token, 'GET', '/Users', { query }));
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body!)).toMatchObject({ scimType: 'tooMany', detail: expect.stringContaining('more than 2000 group memberships') });
+    // An indexed lookup is no scan: it still answers.
+    const byName = await small.handleScim(scimRequest(token, 'GET', '/Users', { query: `filter=${encodeURIComponent('userName eq "user0@example.test"')}` }));
+    expect(byName.status).toBe(200);
+  });
+});
+
+describe.each(STORE_KINDS)('group scans on the %s store', (kind) => {
+  let backing: TestStore;
+  /** Every read of groups the SCIM layer made, and whether it asked for their members. */
+  const reads: { method: string; members: boolean }[] = [];
+  let sso: ScimSso;
+  let token: string;
+  const send = async (query: string) => {
+    reads.length = 0;
+    const response = await sso.handleScim(scimRequest(token, 'GET', '/Groups', { query }));
+    expect(response.status).toBe(200);
+    return JSON.parse(response.body!) as { totalResults: number; Resources: { displayName: string; members?: { value: string }[] }[] };
+  };
+
+  beforeAll(async () => {
+    backing = await makeStore(kind, `group-scans-${kind}`);
+    // The real store, with its group reads recorded (listPage, listSorted, getResource, findByIndex).
+    const recorded = new Set(['listPage', 'listSorted', 'getResource', 'findByIndex']);
+    const store = new Proxy(backing.store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof name !== 'string' || !recorded.has(name) || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (args[1] === 'Group') {
+            const options = args.find((a): a is { members?: boolean } => typeof a === 'object' && a !== null && 'members' in a);
+            reads.push({ method: name, members: options?.members !== false });
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    sso = scimSso({ store, rateLimit: false });
+    ({ token } = await sso.createScimConnection({ customerId: `group-scans-${kind}` }));
+    for (const [name, members] of [
+      ['Team alpha', ['a1', 'a2']],
+      ['Other', ['o1']],
+      ['Team beta', ['b1', 'b2', 'b3']],
+    ] as const) {
+      const response = await sso.handleScim(
+        scimRequest(token, 'POST', '/Groups', {
+          body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name, members: members.map((value) => ({ value })) },
+        }),
+      );
+      expect(response.status).toBe(201);
+    }
+  });
+
+  afterAll(async () => {
+    await backing.cleanup();
+  });
+
+  it('reads no members while scanning, then the members of the groups it shows', async () => {
+    const page = await send(`filter=${encodeURIComponent('displayName co "team"')}&startIndex=2&count=1`);
+    expect(page.totalResults).toBe(2);
+    expect(page.Resources.map((g) => [g.displayName, g.members?.map((m) => m.value)])).toEqual([['Team beta', ['b1', 'b2', 'b3']]]);
+    expect(reads.filter((r) => r.method === 'listPage').every((r) => !r.members)).toBe(true);
+    expect(reads.filter((r) => r.members)).toEqual([{ method: 'getResource', members: true }]);
+    // Left out by the projection: no member is read at all.
+    await send(`filter=${encodeURIComponent('displayName co "team"')}&excludedAttributes=members`);
+    expect(reads.some((r) => r.members)).toBe(false);
+  });
+
+  it('reads members in the scan when the filter names them', async () => {
+    const page = await send(`filter=${encodeURIComponent('members[value eq "b2"]')}&excludedAttributes=members`);
+    expect(page.Resources.map((g) => g.displayName)).toEqual(['Team beta']);
+    expect(reads.filter((r) => r.method === 'listPage').every((r) => r.members)).toBe(true);
+  });
+});
