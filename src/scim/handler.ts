@@ -280,6 +280,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       total += result.total;
       for (const r of result.resources) items.push(resourceJson(ctx, r.stored, r.rendered, own.projection, request.baseUrl));
       room -= result.resources.length;
+      // While this type has resources past this page (the page is full, or ended early because its users
+      // are in many groups), the next type must not fill the rest: a client stepping by itemsPerPage would
+      // skip them. Later types then count towards totalResults only.
+      if (skip + result.resources.length < result.total) room = 0;
       skip = Math.max(0, skip - result.total);
     }
     return rawJsonResponse(200, listResponseJson(total, startIndex, items));

@@ -72,6 +72,24 @@ describe.each(STORE_KINDS)('users in many groups on the %s store', (kind) => {
     expect(seen).toEqual(ids);
   });
 
+  it('ends a /.search page with a short page of users, so that a walk by itemsPerPage sees every resource once', async () => {
+    const seen: string[] = [];
+    let total = 0;
+    for (let startIndex = 1; ;) {
+      const page = await send('POST', '/.search', { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], startIndex, count: 500 } });
+      expect(page.status).toBe(200);
+      const body = page.body as { totalResults: number; itemsPerPage: number; Resources: { id: string }[] };
+      total = body.totalResults;
+      seen.push(...body.Resources.map((r) => r.id));
+      startIndex += body.itemsPerPage;
+      if (body.itemsPerPage === 0 || startIndex > total) break;
+    }
+    expect(total).toBe(5 + HEAVY);
+    expect(seen.slice(0, 5)).toEqual(ids);
+    expect(new Set(seen).size).toBe(total);
+    expect(seen).toHaveLength(total);
+  });
+
   it('scans past a short page: a filter no index answers finds the users after it', async () => {
     const found = await send('GET', '/Users', { query: `filter=${encodeURIComponent('title eq "Lead"')}` });
     expect(found.status).toBe(200);
