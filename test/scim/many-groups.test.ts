@@ -74,7 +74,7 @@ describe.each(STORE_KINDS)('users in many groups on the %s store', (kind) => {
 
   it('ends a /.search page with a short page of users, so that a walk by itemsPerPage sees every resource once', async () => {
     const seen: string[] = [];
-    let total = 0;
+    let total: number;
     for (let startIndex = 1; ;) {
       const page = await send('POST', '/.search', { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], startIndex, count: 500 } });
       expect(page.status).toBe(200);
