@@ -9,7 +9,13 @@ import type { AuditEvent } from './events.js';
 import { DEFAULT_ACTIVITY_LOG } from './activity/recorder.js';
 
 /** The default per-connection quotas (see docs/storage-limits.md for the sizing). */
-export const DEFAULT_QUOTA = { maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3, maxGroupsPerMember: 1_000 } as const;
+export const DEFAULT_QUOTA = {
+  maxUsers: 2_000_000,
+  maxGroups: 200_000,
+  maxBytes: 8 * 1024 ** 3,
+  maxGroupsPerMember: 1_000,
+  maxResourcesPerValue: 100,
+} as const;
 
 const storeSchema = z.custom<Store>(
   (value) =>
@@ -49,6 +55,8 @@ export const optionsSchema = z.strictObject({
    * 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB }: twice what a 1,000,000-user enterprise needs.
    * `maxGroupsPerMember` (default 1,000) bounds the groups one member may join: every read of a user
    * derives its groups, so it bounds what one user costs each read (docs/groups.md).
+   * `maxResourcesPerValue` (default 100) bounds the users (or groups) sharing one externalId, email or
+   * userName local part: a lookup by such a value reads every holder (docs/storage-limits.md).
    */
   quota: z
     .strictObject({
@@ -56,6 +64,7 @@ export const optionsSchema = z.strictObject({
       maxGroups: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxGroups),
       maxBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxBytes),
       maxGroupsPerMember: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxGroupsPerMember),
+      maxResourcesPerValue: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_QUOTA.maxResourcesPerValue),
     })
     .default(DEFAULT_QUOTA),
   /** `Retry-After` seconds sent with a 503 when the store is unreachable. Default: 5. */
@@ -165,9 +174,9 @@ export interface ScimSsoOptions {
   maxPatchOperations?: number;
   /**
    * Per-connection quotas (507 over them). Default: { maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB,
-   * maxGroupsPerMember: 1_000 }.
+   * maxGroupsPerMember: 1_000, maxResourcesPerValue: 100 }.
    */
-  quota?: { maxUsers?: number; maxGroups?: number; maxBytes?: number; maxGroupsPerMember?: number };
+  quota?: { maxUsers?: number; maxGroups?: number; maxBytes?: number; maxGroupsPerMember?: number; maxResourcesPerValue?: number };
   /** `Retry-After` seconds sent with a 503. Default: 5. */
   retryAfterSeconds?: number;
   /** Whether SCIM writes append durable provisioning events for `sso.events` (docs/events.md). Default: true. */

@@ -54,7 +54,9 @@ function writeError(ctx: ResourceContext, outcome: Exclude<WriteOutcome, { ok: t
     case 'version_mismatch':
       return busy(ctx, id);
     case 'quota':
-      return outcome.quota === 'groupsPerMember' ? tooManyGroups(outcome.limit, outcome.member) : quotaExceeded(outcome.quota, outcome.limit);
+      if (outcome.quota === 'groupsPerMember') return tooManyGroups(outcome.limit, outcome.member);
+      if (outcome.quota === 'resourcesPerValue') return tooManySharing(ctx, outcome.limit, outcome.attribute);
+      return quotaExceeded(outcome.quota, outcome.limit);
   }
 }
 
@@ -66,7 +68,9 @@ function busy(ctx: ResourceContext, id: string): ScimError {
   return new ScimError(503, `${ctx.spec.kind} ${id} is being changed concurrently; retry`, undefined, { 'Retry-After': '1' });
 }
 
-const QUOTA_WHAT: Record<Exclude<QuotaName, 'groupsPerMember'>, string> = { users: 'users', groups: 'groups', bytes: 'bytes of stored resources' };
+type ConnectionQuota = Exclude<QuotaName, 'groupsPerMember' | 'resourcesPerValue'>;
+
+const QUOTA_WHAT: Record<ConnectionQuota, string> = { users: 'users', groups: 'groups', bytes: 'bytes of stored resources' };
 
 /**
  * A write over a per-connection quota: 507 Insufficient Storage (RFC 4918 §11.5, the status WebDAV quotas
@@ -74,7 +78,7 @@ const QUOTA_WHAT: Record<Exclude<QuotaName, 'groupsPerMember'>, string> = { user
  * filters yielding too many results, and a 4xx tells the IdP the request itself is wrong, so it would not
  * retry; the request is valid and succeeds once the operator raises the quota or the customer deletes.
  */
-function quotaExceeded(quota: Exclude<QuotaName, 'groupsPerMember'>, limit: number): ScimError {
+function quotaExceeded(quota: ConnectionQuota, limit: number): ScimError {
   return new ScimError(
     507,
     `this SCIM connection has reached its quota of ${limit} ${QUOTA_WHAT[quota]}; delete some or ask the application's operator to raise the quota`,
@@ -91,6 +95,21 @@ function tooManyGroups(limit: number, member: string | undefined): ScimError {
   return new ScimError(
     507,
     `${who} is already in ${limit} groups, the most this SCIM connection allows per member; remove it from some groups or ask the application's operator to raise quota.maxGroupsPerMember`,
+  );
+}
+
+/** What the store's index attributes are called in SCIM terms (src/scim/users.ts, src/scim/groups.ts). */
+const INDEX_WHAT: Record<string, string> = { externalId: 'externalId', email: 'email address (emails.value)', userNameLocal: 'userName before the @' };
+
+/**
+ * A write whose non-unique value (an externalId, an email) `limit` other resources already hold: 507 as for
+ * the quotas. A lookup by that value reads every holder, so the limit bounds what one filter or login costs.
+ */
+function tooManySharing(ctx: ResourceContext, limit: number, attribute: string | undefined): ScimError {
+  const what = (attribute !== undefined && Object.hasOwn(INDEX_WHAT, attribute) ? INDEX_WHAT[attribute] : undefined) ?? 'indexed value';
+  return new ScimError(
+    507,
+    `${limit} ${ctx.spec.type.name} resources of this SCIM connection already have this ${what}, the most allowed per value; change it or ask the application's operator to raise quota.maxResourcesPerValue`,
   );
 }
 

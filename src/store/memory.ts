@@ -16,6 +16,7 @@ import {
   isValidStoreId,
   memberBytes,
   memberOverCap,
+  crowdedIndex,
   normalizeResourceWrite,
   resolveTombstoneOptions,
   resourceBytes,
@@ -413,6 +414,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       (value) => current?.members.has(value) ?? false,
     );
     if (member !== null) return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota.maxGroupsPerMember!, member };
+    const attribute = crowdedIndex(write, quota, (name, value) => idsAt(s, write.kind, name, value));
+    if (attribute !== null) return { ok: false, reason: 'quota', quota: 'resourcesPerValue', limit: quota.maxResourcesPerValue!, attribute };
     return null;
   }
 

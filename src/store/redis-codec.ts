@@ -38,7 +38,7 @@ export function writeArgs(write: ResourceWrite, expectedVersion: number, members
   } else if (members.mode === 'staged') {
     args.push(members.token);
   }
-  if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes, quota.maxGroupsPerMember ?? '');
+  if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes, quota.maxGroupsPerMember ?? '', quota.maxResourcesPerValue ?? '');
   else args.push('');
   return args;
 }
@@ -67,7 +67,7 @@ export function encodeSortValue(value: string): string {
 
 /**
  * Turns a create/replace reply into a WriteOutcome: {status, detail} and a third item that is the quota's
- * limit for 'quota' (and a fourth, the member over 'groupsPerMember'), and for a replaced user's 'ok' its
+ * limit for 'quota' (and a fourth, the member or index attribute refused), and for a replaced user's 'ok' its
  * groups after the write (flat (id, displayName) pairs).
  */
 export function outcome(reply: unknown): WriteOutcome {
@@ -82,13 +82,19 @@ export function outcome(reply: unknown): WriteOutcome {
     case 'version_mismatch':
       return { ok: false, reason: 'version_mismatch', currentVersion: Number(detail) };
     case 'quota':
-      return fourth === undefined
-        ? { ok: false, reason: 'quota', quota: String(detail) as QuotaName, limit: Number(third) }
-        : { ok: false, reason: 'quota', quota: String(detail) as QuotaName, limit: Number(third), member: String(fourth) };
+      return quotaOutcome(String(detail) as QuotaName, Number(third), fourth);
     // 'too_big' (an inline list over too many old members) and 'staging_lost' are handled by redis.ts.
     default:
       throw new Error(`unexpected reply from the Redis store: ${String(status)}`);
   }
+}
+
+/** A quota refusal; `about` is the member (groupsPerMember) or the index attribute (resourcesPerValue) refused. */
+function quotaOutcome(quota: QuotaName, limit: number, about: string | undefined): WriteOutcome {
+  if (about === undefined) return { ok: false, reason: 'quota', quota, limit };
+  return quota === 'groupsPerMember'
+    ? { ok: false, reason: 'quota', quota, limit, member: String(about) }
+    : { ok: false, reason: 'quota', quota, limit, attribute: String(about) };
 }
 
 /** Turns a loaded {id, json, version, aux} reply (see READ_PRELUDE) into a StoredResource (groups without members). */

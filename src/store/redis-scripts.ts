@@ -197,13 +197,14 @@ local function bumpUser(value)
   if seq then bumpAt('u', seq) end
 end
 
--- Whether value is listed by at least n groups in the reverse index. The entry's length bounds the count
--- (each id is at least one character and a space), so a value in few groups costs one HSTRLEN.
-local function inGroupsAtLeast(value, n)
-  local length = redis.call('HSTRLEN', MEMBER, value)
+-- Whether field of hash h (a space-separated list: an index entry, a reverse-index entry) lists at least n
+-- items. The entry's length bounds the count (each item is at least one character and a space), so a
+-- short list costs one HSTRLEN.
+local function listsAtLeast(h, field, n)
+  local length = redis.call('HSTRLEN', h, field)
   if length == 0 then return n <= 0 end
   if length < 2 * n - 1 then return false end
-  local _, spaces = string.gsub(redis.call('HGET', MEMBER, value), ' ', ' ')
+  local _, spaces = string.gsub(redis.call('HGET', h, field), ' ', ' ')
   return spaces + 1 >= n
 end
 
@@ -278,7 +279,7 @@ local function parseWrite()
   end
   if ARGV[p] ~= '' then
     w.quota = { users = tonumber(ARGV[p]), groups = tonumber(ARGV[p + 1]), bytes = tonumber(ARGV[p + 2]),
-      perMember = tonumber(ARGV[p + 3]) }
+      perMember = tonumber(ARGV[p + 3]), perValue = tonumber(ARGV[p + 4]) }
   end
   -- What the write counts for (resourceBytes in src/store/store.ts), split in parts.
   w.idxBytes, w.memberBytes = 0, 0
@@ -312,8 +313,23 @@ local function joinRefusal(w)
   local added = (w.mode == 'full' and w.members) or (w.mode == 'delta' and w.add) or {}
   local mz = mzkey(w.id)
   for _, m in ipairs(added) do
-    if inGroupsAtLeast(m[1], q.perMember) and not redis.call('ZSCORE', mz, m[1]) then
+    if listsAtLeast(MEMBER, m[1], q.perMember) and not redis.call('ZSCORE', mz, m[1]) then
       return { 'quota', 'groupsPerMember', fmt(q.perMember), m[1] }
+    end
+  end
+  return nil
+end
+
+-- The quota reply when a non-unique index value of w is already held by q.perValue other resources (mine:
+-- the seq of the resource written, nil for a create), or nil. Checked before anything changes; O(1) per
+-- entry unless its value is near the cap.
+local function crowdRefusal(w, mine)
+  local cap = w.quota and w.quota.perValue
+  if not cap then return nil end
+  for _, e in ipairs(w.idx) do
+    local h = ikey(w.k, e[1])
+    if e[3] ~= '1' and listsAtLeast(h, e[2], cap) and not (mine and string.find(' ' .. redis.call('HGET', h, e[2]) .. ' ', ' ' .. mine .. ' ', 1, true)) then
+      return { 'quota', 'resourcesPerValue', fmt(cap), e[1] }
     end
   end
   return nil
@@ -464,7 +480,7 @@ if w.k == 'g' then
   if not members then return { 'staging_lost' } end
 end
 local bytes = #w.json + w.idxBytes + members
-local refused = quotaRefusal(w, true, bytes) or joinRefusal(w)
+local refused = quotaRefusal(w, true, bytes) or joinRefusal(w) or crowdRefusal(w, nil)
 if refused then return refused end
 redis.call('INCRBY', BYTES, bytes)
 local seq = fmt(redis.call('INCR', base .. 'seq'))
@@ -516,7 +532,7 @@ if w.k == 'g' then
   w.memberBytes = members
 end
 local delta = after - before
-local refused = quotaRefusal(w, false, delta) or joinRefusal(w)
+local refused = quotaRefusal(w, false, delta) or joinRefusal(w) or (changed and crowdRefusal(w, seq))
 if refused then return refused end
 redis.call('INCRBY', BYTES, delta)
 if changed then
@@ -1092,7 +1108,7 @@ local last = 3 + 2 * tonumber(ARGV[3])
 local cap = tonumber(ARGV[last + 1])
 for i = 4, last, 2 do
   local v = ARGV[i]
-  if cap and inGroupsAtLeast(v, cap) and not redis.call('ZSCORE', mzkey(gid), v) then return { v } end
+  if cap and listsAtLeast(MEMBER, v, cap) and not redis.call('ZSCORE', mzkey(gid), v) then return { v } end
 end
 for i = 4, last, 2 do
   local v, meta = ARGV[i], ARGV[i + 1]

@@ -155,10 +155,16 @@ export interface StoreQuota {
    * single user costs every later read (docs/groups.md).
    */
   maxGroupsPerMember?: number;
+  /**
+   * Most resources of a kind that may share one value of a non-unique index (a user's externalId, an email,
+   * the local part of a userName); unchecked when absent. A lookup by a value reads every resource holding
+   * it, so this bounds what one lookup (a SCIM filter, a login) and one write of such a value cost.
+   */
+  maxResourcesPerValue?: number;
 }
 
 /** Which quota a write would exceed. */
-export type QuotaName = 'users' | 'groups' | 'bytes' | 'groupsPerMember';
+export type QuotaName = 'users' | 'groups' | 'bytes' | 'groupsPerMember' | 'resourcesPerValue';
 
 export type WriteOutcome =
   /**
@@ -173,9 +179,10 @@ export type WriteOutcome =
   | { ok: false; reason: 'version_mismatch'; currentVersion: number }
   /**
    * The write would take the connection over `quota` (whose limit is `limit`); nothing changed. For
-   * 'groupsPerMember', `member` is a value already in `limit` groups that the write would add to one more.
+   * 'groupsPerMember', `member` is a value already in `limit` groups that the write would add to one more;
+   * for 'resourcesPerValue', `attribute` is the index whose value `limit` other resources already hold.
    */
-  | { ok: false; reason: 'quota'; quota: QuotaName; limit: number; member?: string };
+  | { ok: false; reason: 'quota'; quota: QuotaName; limit: number; member?: string; attribute?: string };
 
 /**
  * What deleteResource answers: true (deleted), false (no such resource), or, given an expected version, the
@@ -927,14 +934,33 @@ export function resourceBytes(write: ResourceWrite): number {
   return bytes;
 }
 
-/** Throws a TypeError unless `quota` holds non-negative safe integers (maxGroupsPerMember may be absent). */
+/** Throws a TypeError unless `quota` holds non-negative safe integers (the per-member and per-value ones may be absent). */
 export function assertQuota(quota: StoreQuota | undefined): void {
   if (quota === undefined) return;
-  for (const key of ['maxUsers', 'maxGroups', 'maxBytes', 'maxGroupsPerMember'] as const) {
+  for (const key of ['maxUsers', 'maxGroups', 'maxBytes', 'maxGroupsPerMember', 'maxResourcesPerValue'] as const) {
     const v = quota[key];
-    if (key === 'maxGroupsPerMember' && v === undefined) continue;
+    if ((key === 'maxGroupsPerMember' || key === 'maxResourcesPerValue') && v === undefined) continue;
     if (!Number.isSafeInteger(v) || (v as number) < 0) throw new TypeError(`quota.${key} must be a non-negative integer`);
   }
+}
+
+/**
+ * The attribute of the first non-unique index entry of `write` whose value `quota.maxResourcesPerValue`
+ * other resources already hold, or null. `holders(attribute, value)` lists the ids holding a value.
+ */
+export function crowdedIndex(
+  write: ResourceWrite,
+  quota: StoreQuota | undefined,
+  holders: (attribute: string, value: string) => readonly string[],
+): string | null {
+  const cap = quota?.maxResourcesPerValue;
+  if (cap === undefined) return null;
+  for (const entry of write.indexes) {
+    if (entry.unique) continue;
+    const ids = holders(entry.attribute, entry.value);
+    if (ids.length >= cap && !ids.includes(write.id)) return entry.attribute;
+  }
+  return null;
 }
 
 /**

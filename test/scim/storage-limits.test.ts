@@ -158,9 +158,34 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
       }
     });
 
+    it('answers a user whose externalId or email maxResourcesPerValue others hold with 507 naming the attribute', async () => {
+      const capped = await twoInstances(kind, `limits-per-value-${kind}`, { quota: { maxResourcesPerValue: 2 }, rateLimit: false });
+      try {
+        const { token } = await capped.a.createScimConnection({ customerId: `${kind}-quota-per-value` });
+        const post = (sso: ScimSso, userName: string, extra: Record<string, unknown>) =>
+          http(sso).post('/scim/v2/Users').set(bearer(token)).send(user(userName, extra));
+        expect((await post(capped.a, 'ann@a.example', { externalId: 'shared' })).status).toBe(201);
+        expect((await post(capped.b, 'bob@a.example', { externalId: 'shared' })).status).toBe(201);
+        const over = await post(capped.a, 'cid@a.example', { externalId: 'shared' });
+        expect([over.status, over.body.schemas, over.body.detail]).toEqual([
+          507,
+          [ERROR],
+          expect.stringContaining('2 User resources of this SCIM connection already have this externalId'),
+        ]);
+        const email = { emails: [{ value: 'team@a.example' }] };
+        expect((await post(capped.a, 'dan@a.example', email)).status).toBe(201);
+        expect((await post(capped.a, 'eve@a.example', email)).status).toBe(201);
+        expect((await post(capped.b, 'fay@a.example', email)).body.detail).toContain('email address (emails.value)');
+        const list = await http(capped.a).get('/scim/v2/Users').set(bearer(token));
+        expect(list.body.totalResults).toBe(4);
+      } finally {
+        await capped.cleanup();
+      }
+    });
+
     it('takes quotas from the options, with defaults no real enterprise reaches', () => {
       expect(scimSso().options.quota).toEqual(DEFAULT_QUOTA);
-      expect(DEFAULT_QUOTA).toEqual({ maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3, maxGroupsPerMember: 1_000 });
+      expect(DEFAULT_QUOTA).toEqual({ maxUsers: 2_000_000, maxGroups: 200_000, maxBytes: 8 * 1024 ** 3, maxGroupsPerMember: 1_000, maxResourcesPerValue: 100 });
       expect(scimSso({ quota: { maxUsers: 10 } }).options.quota).toEqual({ ...DEFAULT_QUOTA, maxUsers: 10 });
       expect(() => scimSso({ quota: { maxUsers: -1 } })).toThrow(/quota\.maxUsers/);
       expect(() => scimSso({ quota: { maxUser: 1 } as never })).toThrow(ScimSsoConfigError);

@@ -2127,12 +2127,42 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         });
       });
 
+      it('refuses a write that would give a non-unique value more than maxResourcesPerValue holders, changing nothing', async () => {
+        const capped = { ...roomy, maxResourcesPerValue: 2 };
+        const refusal = (attribute: string) => ({ ok: false, reason: 'quota', quota: 'resourcesPerValue', limit: 2, attribute });
+        expect(await store.createResource(cid, userWrite('u1', 'ann@a.example', { externalId: 'e', emails: ['x@y.example'] }), capped)).toMatchObject({
+          ok: true,
+        });
+        expect(await store.createResource(cid, userWrite('u2', 'ann@b.example', { externalId: 'e' }), capped)).toMatchObject({ ok: true });
+        // The userName's local part ("ann") is held twice too.
+        expect(await store.createResource(cid, userWrite('u3', 'ann@c.example', { externalId: 'f' }), capped)).toEqual(refusal('userNameLocal'));
+        expect(await store.createResource(cid, userWrite('u3', 'cid@c.example', { externalId: 'e' }), capped)).toEqual(refusal('externalId'));
+        expect(await store.getResource(cid, 'User', 'u3')).toBeNull();
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'e'))).toEqual(['u1', 'u2']);
+        expect(await store.createResource(cid, userWrite('u3', 'cid@c.example', { externalId: 'f', emails: ['x@y.example'] }), capped)).toMatchObject({
+          ok: true,
+        });
+        // A replace keeping the values it holds passes; one taking a crowded value is refused and changes nothing.
+        expect(
+          await store.replaceResource(cid, userWrite('u1', 'ann@a.example', { externalId: 'e', emails: ['x@y.example', 'z@y.example'] }), 1, capped),
+        ).toMatchObject({ ok: true });
+        expect(await store.replaceResource(cid, userWrite('u3', 'cid@c.example', { externalId: 'e', emails: ['x@y.example'] }), 1, capped)).toEqual(
+          refusal('externalId'),
+        );
+        expect(await store.getResource(cid, 'User', 'u3')).toMatchObject({ version: 1 });
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'f'))).toEqual(['u3']);
+        // Without the key the count is not checked.
+        expect(await store.createResource(cid, userWrite('u4', 'ann@d.example', { externalId: 'e' }), roomy)).toMatchObject({ ok: true });
+        expect(await store.findByIndex(cid, 'User', 'externalId', 'e')).toHaveLength(3);
+      });
+
       it('rejects malformed quotas', async () => {
         for (const quota of [
           { ...roomy, maxUsers: -1 },
           { ...roomy, maxBytes: 1.5 },
           { ...roomy, maxGroups: Number.NaN },
           { ...roomy, maxGroupsPerMember: -1 },
+          { ...roomy, maxResourcesPerValue: 0.5 },
         ]) {
           await expect(store.createResource(cid, userWrite('u1', 'a'), quota)).rejects.toThrow(TypeError);
         }
