@@ -18,7 +18,7 @@
  */
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { fold } from '../fold.js';
-import type { Page, StoredResource } from '../store/store.js';
+import { keptWithin, PAGE_MEMBERS_BUDGET, type Page, type StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from './event-loop.js';
@@ -270,10 +270,17 @@ function mentionsMembers(filter: FilterNode | null, sortBy: SortKey | null): boo
   return filter !== null && walk(filter);
 }
 
-/** The page's groups read again with their members, where the scan read them without (a deleted one drops out). */
+/**
+ * The page's groups read again with their members, where the scan read them without (a deleted one drops
+ * out); the page ends early past PAGE_MEMBERS_BUDGET members, as the store's own pages do.
+ */
 async function withMembers(ctx: ResourceContext, page: ListedResource[]): Promise<ListedResource[]> {
   const out: ListedResource[] = [];
-  for (const listed of page) {
+  const kept = keptWithin(
+    page.map((listed) => listed.stored.memberCount ?? 0),
+    PAGE_MEMBERS_BUDGET,
+  );
+  for (const listed of page.slice(0, kept)) {
     const full = await ctx.store.getResource(ctx.connectionId, 'Group', listed.stored.id);
     if (full) out.push({ stored: full, rendered: null });
   }

@@ -23,7 +23,8 @@ import {
   sortedRuns,
   TOMBSTONE_TRIM_BUDGET,
   tombstoneDigest,
-  usersWithinGroupBudget,
+  keptWithin,
+  PAGE_MEMBERS_BUDGET,
   groupIdsBytes,
   PAGE_GROUP_IDS_BYTES,
   type IndexEntry,
@@ -442,10 +443,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return out;
   }
 
-  /** The first entries of a page whose users' groups stay within PAGE_GROUP_IDS_BYTES (as on Redis). */
-  function withinGroupBudget(s: Space, page: Entry[]): Entry[] {
-    if (s.memberOf.size === 0) return page;
-    const kept = usersWithinGroupBudget(page.map((e) => (e.kind === 'User' ? groupIdsBytes(s.memberOf.get(e.id) ?? []) : 0)));
+  /**
+   * The first entries of a page within its budget, as on Redis: users whose groups stay within
+   * PAGE_GROUP_IDS_BYTES, groups read with members whose members stay within PAGE_MEMBERS_BUDGET.
+   */
+  function withinPageBudget(s: Space, page: Entry[], options: ReadOptions | undefined): Entry[] {
+    let kept = page.length;
+    if (page[0]?.kind === 'Group' && options?.members !== false)
+      kept = keptWithin(
+        page.map((e) => e.members.size),
+        PAGE_MEMBERS_BUDGET,
+      );
+    if (page[0]?.kind === 'User' && s.memberOf.size > 0)
+      kept = keptWithin(
+        page.map((e) => groupIdsBytes(s.memberOf.get(e.id) ?? [])),
+        PAGE_GROUP_IDS_BYTES,
+      );
     return kept === page.length ? page : page.slice(0, kept);
   }
 
@@ -721,7 +734,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const order = s.order[kind];
       const from = order.countUpTo({ seq: after } as Entry);
       const taken = order.slice(from, from + count + 1);
-      const page = withinGroupBudget(s, taken.slice(0, count));
+      const page = withinPageBudget(s, taken.slice(0, count), options);
       const more = taken.length > page.length;
       return { resources: page.map((e) => ({ ...output(s, e, options), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
     },
@@ -803,7 +816,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const s = space(connectionId);
       if (!s) return { total: 0, resources: [] };
       const order = s.order[kind];
-      return { total: order.size, resources: withinGroupBudget(s, order.slice(offset, offset + count)).map((e) => output(s, e, options)) };
+      return { total: order.size, resources: withinPageBudget(s, order.slice(offset, offset + count), options).map((e) => output(s, e, options)) };
     },
 
     async listSorted(connectionId, kind, sortOrder, offset, count, options): Promise<Page | null> {
@@ -821,7 +834,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
           if (run.reverse) items.reverse();
           for (const item of items) page.push(entryOf(item));
         }
-        return { total: entries.size, resources: withinGroupBudget(s, page).map((e) => output(s, e, options)) };
+        return { total: entries.size, resources: withinPageBudget(s, page, options).map((e) => output(s, e, options)) };
       };
       if (sortOrder.attribute === null) return pageOf(s.order[kind], 0, (entry) => entry);
       if (s.sorting[kind] !== 'done' && s.order[kind].size > 0) return null;

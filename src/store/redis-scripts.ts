@@ -840,7 +840,7 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
  * stays empty when no user of the page is in a group (always, in a connection without memberships): the
  * caller reads a missing entry as no groups. `ids`: the rows' ids when the caller has them, else they are
  * cut from the rows. The page ends early, after at least one row, where its users' reverse-index entries
- * would pass ${PAGE_GROUP_IDS_BYTES} bytes (PAGE_GROUP_IDS_BYTES in src/store/store.ts, usersWithinGroupBudget's
+ * would pass ${PAGE_GROUP_IDS_BYTES} bytes (PAGE_GROUP_IDS_BYTES in src/store/store.ts, keptWithin's
  * rule): fewer rows come back than seqs went in. The entries are read ${PAGE_PARENTS_CHUNK} at a time, so a
  * page of heavy users copies little more than what it keeps.
  */

@@ -73,6 +73,8 @@ import {
   assertResourceKind,
   assertSortOrder,
   assertStoreId,
+  keptWithin,
+  PAGE_MEMBERS_BUDGET,
   checkRoleMapping,
   isValidStoreId,
   normalizeResourceWrite,
@@ -362,8 +364,17 @@ export function redisStore(options: RedisStoreOptions): Store {
       const resource = parseRawRow(kind, row, aux[i] ?? []);
       if (resource) resources.push(resource);
     });
-    const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, resources) : resources;
+    const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, withinMembersBudget(resources)) : resources;
     return { total: Number(total), resources: withAll };
+  }
+
+  /** The first groups of a page whose members stay within PAGE_MEMBERS_BUDGET (at least one). */
+  function withinMembersBudget<T extends StoredResource>(groups: T[]): T[] {
+    const kept = keptWithin(
+      groups.map((g) => g.memberCount ?? 0),
+      PAGE_MEMBERS_BUDGET,
+    );
+    return kept === groups.length ? groups : groups.slice(0, kept);
   }
 
   async function allWithMembers(connectionId: string, groups: StoredResource[]): Promise<StoredResource[]> {
@@ -657,10 +668,11 @@ export function redisStore(options: RedisStoreOptions): Store {
       const last = seqs.at(-1);
       const next = Number(more) === 1 && last ? Number(last.toString()) : null;
       if (kind !== 'Group' || options?.members === false) return { resources, next };
-      // Groups with their members (a group deleted meanwhile drops out).
-      const seqOf = new Map(resources.map((r) => [r.id, r.seq]));
-      const full = await allWithMembers(connectionId, resources);
-      return { resources: full.map((g) => ({ ...g, seq: seqOf.get(g.id)! })), next };
+      // Groups with their members (a group deleted meanwhile drops out), as many as the budget allows.
+      const kept = withinMembersBudget(resources);
+      const seqOf = new Map(kept.map((r) => [r.id, r.seq]));
+      const full = await allWithMembers(connectionId, kept);
+      return { resources: full.map((g) => ({ ...g, seq: seqOf.get(g.id)! })), next: kept.length < resources.length ? kept.at(-1)!.seq : next };
     },
 
     async listGroupMembersAfter(connectionId, groupId, after, count) {

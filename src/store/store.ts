@@ -208,9 +208,10 @@ export type TokenUpdate =
   | { ok: false; reason: 'not_found' | 'token_in_use' | 'token_changed' };
 
 /**
- * A page of resources. It may hold fewer than asked when its users are in many groups (at least one
- * resource, see {@link PAGE_GROUP_IDS_BYTES}): callers step by `resources.length`, as RFC 7644 §3.4.2.4
- * lets a SCIM client do with `itemsPerPage`.
+ * A page of resources. It may hold fewer than asked when its users are in many groups, or its groups (read
+ * with their members) hold many members (at least one resource; see {@link PAGE_GROUP_IDS_BYTES} and
+ * {@link PAGE_MEMBERS_BUDGET}): callers step by `resources.length`, as RFC 7644 §3.4.2.4 lets a SCIM client
+ * do with `itemsPerPage`.
  */
 export interface Page {
   total: number;
@@ -235,14 +236,25 @@ export function groupIdsBytes(groupIds: Iterable<string>): number {
   return Math.max(0, bytes);
 }
 
-/** How many users of a page (in page order, with their groupIdsBytes) one page read keeps. */
-export function usersWithinGroupBudget(entryBytes: readonly number[]): number {
+/**
+ * How many members the groups of one page read *with their members* (listPage, listSorted, listAfter
+ * without `members: false`) may carry in all: 100,000, about 10 MB of SCIM JSON. Past it the page ends
+ * early, after at least one group (whose members the 250,000 a group may hold bound). Without it, a page of
+ * 100 groups of 100,000 members would be read, held and answered whole: a gigabyte.
+ */
+export const PAGE_MEMBERS_BUDGET = 100_000;
+
+/**
+ * How many items of a page (in page order, with what each costs: a user's groupIdsBytes, a group's member
+ * count) one page read keeps so that their costs stay within `budget`: always at least one.
+ */
+export function keptWithin(costs: readonly number[], budget: number): number {
   let spent = 0;
-  for (let i = 0; i < entryBytes.length; i++) {
-    spent += entryBytes[i]!;
-    if (spent > PAGE_GROUP_IDS_BYTES && i > 0) return i;
+  for (let i = 0; i < costs.length; i++) {
+    spent += costs[i]!;
+    if (spent > budget && i > 0) return i;
   }
-  return entryBytes.length;
+  return costs.length;
 }
 
 /**

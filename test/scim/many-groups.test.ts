@@ -6,7 +6,7 @@
  * the connection still finds users past a short page.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAGE_GROUP_IDS_BYTES } from '../../src/store/store.js';
+import { PAGE_GROUP_IDS_BYTES, PAGE_MEMBERS_BUDGET } from '../../src/store/store.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
@@ -168,6 +168,44 @@ describe.each(STORE_KINDS)('group scans on the %s store', (kind) => {
     // Left out by the projection: no member is read at all.
     await send(`filter=${encodeURIComponent('displayName co "team"')}&excludedAttributes=members`);
     expect(reads.some((r) => r.members)).toBe(false);
+  });
+
+  it('ends a page of groups shown with their members past PAGE_MEMBERS_BUDGET members, scanned or not', async () => {
+    const big = scimSso({ store: backing.store, rateLimit: false, maxBodyBytes: 8_000_000 });
+    const size = PAGE_MEMBERS_BUDGET / 2 + 1;
+    for (const name of ['Big one', 'Big two']) {
+      const members = Array.from({ length: size }, (_, i) => ({ value: `${name.at(-1)}-${i}` }));
+      const body = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name, members };
+      expect((await big.handleScim(scimRequest(token, 'POST', '/Groups', { body }))).status).toBe(201);
+    }
+    const shown = async (query: string) => {
+      const page = JSON.parse((await big.handleScim(scimRequest(token, 'GET', '/Groups', { query }))).body!) as {
+        totalResults: number;
+        itemsPerPage: number;
+        Resources: { displayName: string; members?: unknown[] }[];
+      };
+      return [page.totalResults, page.itemsPerPage, page.Resources.map((g) => [g.displayName, g.members?.length])];
+    };
+    expect(await shown(`filter=${encodeURIComponent('displayName sw "Big"')}`)).toEqual([2, 1, [['Big one', size]]]);
+    expect(await shown(`filter=${encodeURIComponent('displayName sw "Big"')}&startIndex=2`)).toEqual([2, 1, [['Big two', size]]]);
+    expect(await shown(`filter=${encodeURIComponent('displayName sw "Big"')}&excludedAttributes=members`)).toEqual([
+      2,
+      2,
+      [
+        ['Big one', undefined],
+        ['Big two', undefined],
+      ],
+    ]);
+    // Unfiltered, after the three small groups made earlier: Team beta and Big one fit, Big two does not.
+    expect(await shown('startIndex=3&count=10')).toEqual([
+      5,
+      2,
+      [
+        ['Team beta', 3],
+        ['Big one', size],
+      ],
+    ]);
+    expect(await shown('startIndex=5&count=10')).toEqual([5, 1, [['Big two', size]]]);
   });
 
   it('reads members in the scan when the filter names them', async () => {

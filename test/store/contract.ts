@@ -15,7 +15,7 @@ import type {
   StoredSsoUser,
   TombstoneOptions,
 } from '../../src/store/store.js';
-import { memberBytes, normalizeResourceWrite, PAGE_GROUP_IDS_BYTES, resourceBytes } from '../../src/store/store.js';
+import { memberBytes, normalizeResourceWrite, PAGE_GROUP_IDS_BYTES, PAGE_MEMBERS_BUDGET, resourceBytes } from '../../src/store/store.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
 import { eventLogContract } from './events-contract.js';
@@ -1968,6 +1968,29 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const counts = found.map((answer) => answer.users.map((u) => u.groups?.length));
         expect(counts).toEqual([...users, ...users].map((id) => [id === 'u0' || id === 'u1' ? heavy : 0]));
         expect(found[1]!.users[0]!.groups![heavy - 1]).toEqual({ value: gid(heavy - 1), display: gid(heavy - 1) });
+      });
+    });
+
+    describe('pages of groups with many members', () => {
+      // Two groups whose members together pass PAGE_MEMBERS_BUDGET; each alone is within it.
+      const size = PAGE_MEMBERS_BUDGET / 2 + 1;
+      const list = (tag: string): StoredMember[] => Array.from({ length: size }, (_, i) => ({ value: `${tag}${i}` }));
+      beforeEach(async () => {
+        for (const gid of ['g1', 'g2']) expect(await store.createResource(cid, groupWrite(gid, gid, list(gid)))).toMatchObject({ ok: true });
+        expect(await store.createResource(cid, groupWrite('g3', 'g3', [{ value: 'x' }]))).toMatchObject({ ok: true });
+      }, 120_000);
+
+      it('ends a page read with members after the group that passes the budget, and not one read without them', async () => {
+        const withMembers = await store.listPage(cid, 'Group', 0, 10);
+        expect(ids(withMembers.resources)).toEqual(['g1']);
+        expect(withMembers.resources[0]!.members).toHaveLength(size);
+        expect(ids((await store.listPage(cid, 'Group', 1, 10)).resources)).toEqual(['g2', 'g3']);
+        expect(ids((await store.listPage(cid, 'Group', 0, 10, { members: false })).resources)).toEqual(['g1', 'g2', 'g3']);
+        const first = await store.listAfter(cid, 'Group', 0, 10);
+        expect(ids(first.resources)).toEqual(['g1']);
+        expect(ids((await store.listAfter(cid, 'Group', first.next!, 10)).resources)).toEqual(['g2', 'g3']);
+        await store.sortBacklog(cid, 'Group', 10);
+        expect(ids((await store.listSorted(cid, 'Group', { attribute: null, descending: true }, 0, 10))!.resources)).toEqual(['g3', 'g2']);
       });
     });
 
