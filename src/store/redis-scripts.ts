@@ -638,15 +638,27 @@ local function load(k, seq)
   return { r.id, r.json, r.v, auxOf(k, r.id) }
 end
 
--- The loaded resources that index value (attr, value) of kind k points at, in creation order.
+-- The loaded resources that index value (attr, value) of kind k points at, in creation order. Users past
+-- the first whose groups pass ${PAGE_GROUP_IDS_BYTES} bytes of reverse-index entries in all (as for a page)
+-- come with aux {'*'} instead of their groups: the caller reads those one user at a time.
 local function findAll(k, attr, value)
   local seqs = {}
   for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
   table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
-  local out = {}
+  local out, spent = {}, 0
   for _, s in ipairs(seqs) do
-    local r = load(k, s)
-    if r then out[#out + 1] = r end
+    local raw = redis.call('HGET', rhash(k), s)
+    if raw then
+      local r, aux = parseRes(raw), nil
+      if k == 'u' then
+        local parents = redis.call('HGET', MEMBER, r.id)
+        spent = spent + (parents and #parents or 0)
+        if parents and spent > ${PAGE_GROUP_IDS_BYTES} and #out > 0 then aux = { '*' } else aux = auxOf(k, r.id, parents) end
+      else
+        aux = auxOf(k, r.id)
+      end
+      out[#out + 1] = { r.id, r.json, r.v, aux }
+    end
   end
   return out
 end

@@ -368,6 +368,24 @@ export function redisStore(options: RedisStoreOptions): Store {
     return { total: Number(total), resources: withAll };
   }
 
+  /**
+   * Resources as findAll (READ_PRELUDE in redis-scripts.ts) answers them. A user it left without its groups
+   * (aux {'*'}: past the script's budget) has them read by one call of its own, as they are now.
+   */
+  async function parseFound(connectionId: string, kind: ResourceKind, rows: unknown[][]): Promise<StoredResource[]> {
+    const out: StoredResource[] = [];
+    for (const row of rows) {
+      const aux = row[3] as string[];
+      if (kind !== 'User' || aux.length !== 1) {
+        out.push(parseResource(kind, row));
+        continue;
+      }
+      const fresh = (await run('get', tag(connectionId), 'u', String(row[0]))) as unknown[];
+      out.push({ ...parseResource(kind, [row[0], row[1], row[2], []]), groups: fresh.length === 0 ? [] : parseResource(kind, fresh).groups! });
+    }
+    return out;
+  }
+
   /** The first groups of a page whose members stay within PAGE_MEMBERS_BUDGET (at least one). */
   function withinMembersBudget<T extends StoredResource>(groups: T[]): T[] {
     const kept = keptWithin(
@@ -691,7 +709,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value)) as unknown[][];
-      const found = reply.map((r) => parseResource(kind, r));
+      const found = await parseFound(connectionId, kind, reply);
       return kind === 'Group' && options?.members !== false ? allWithMembers(connectionId, found) : found;
     },
 
@@ -700,7 +718,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const [users, gone] = (await run('login', tag(connectionId), attribute, value, now(), retention)) as [unknown[][], number];
-      return { users: users.map((r) => parseResource('User', r)), deletedMatch: Number(gone) === 1 };
+      return { users: await parseFound(connectionId, 'User', users), deletedMatch: Number(gone) === 1 };
     },
 
     async findUsersForLoginBatch(connectionId, lookups) {
@@ -824,7 +842,7 @@ export function redisStore(options: RedisStoreOptions): Store {
         string,
       ];
       const [users, gone, done, outcome, reason, id] = reply;
-      const found = { users: users.map((r) => parseResource('User', r)), deletedMatch: Number(gone) === 1 };
+      const found = { users: await parseFound(attempt.connectionId, 'User', users), deletedMatch: Number(gone) === 1 };
       if (Number(done) !== 1) return { found, recorded: null };
       const recorded: LoginOutcome = {
         lastOutcome: outcome === 'admitted' ? 'admitted' : 'refused',

@@ -1930,7 +1930,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       beforeEach(async () => {
         for (const kind of ['User', 'Group'] as const) expect(await store.sortBacklog(cid, kind, 1)).toMatchObject({ done: true });
         for (const [i, id] of users.entries()) {
-          await store.createResource(cid, { ...userWrite(id, `user${i}`), sortKeys: [{ attribute: 'userName', value: `user${i}` }] });
+          const externalId = i < 2 ? 'shared' : `e${i}`;
+          await store.createResource(cid, { ...userWrite(id, `user${i}`, { externalId }), sortKeys: [{ attribute: 'userName', value: `user${i}` }] });
         }
         for (let from = 0; from < heavy; from += 200) {
           await Promise.all(
@@ -1960,6 +1961,15 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           after = page.next;
         }
         expect(walked).toEqual(users);
+      });
+
+      it('answers an index lookup and the guard lookup with the groups of every user found, however many', async () => {
+        const want = [
+          ['u0', heavy],
+          ['u1', heavy],
+        ];
+        expect((await store.findByIndex(cid, 'User', 'externalId', 'shared')).map((u) => [u.id, u.groups?.length])).toEqual(want);
+        expect((await store.findUsersForLogin(cid, 'externalId', 'shared')).users.map((u) => [u.id, u.groups?.length])).toEqual(want);
       });
 
       it('answers a login batch with the groups of every user it finds, however many', async () => {
