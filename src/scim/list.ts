@@ -238,7 +238,7 @@ async function candidates(ctx: ResourceContext, lookups: Lookup[] | null, maxSca
   }
   const all: StoredResource[] = [];
   let memberships = 0;
-  // A page may end early (users in many groups: PAGE_GROUPS_BUDGET), so the walk steps by what it got.
+  // A page may end early (users in many groups: PAGE_GROUP_IDS_BYTES), so the walk steps by what it got.
   for (let offset = 0; ;) {
     // The memory store answers without waiting on I/O: yield between pages so a scan never holds the loop.
     if (offset > 0) await yieldToEventLoop();

@@ -4,8 +4,8 @@
  */
 import { MemoryActivityLog } from './activity-log.js';
 import {
-  assertIndexAttribute,
   assertCursorPaging,
+  assertIndexAttribute,
   assertLookups,
   assertPaging,
   assertQuota,
@@ -13,20 +13,21 @@ import {
   assertSortOrder,
   assertStoreId,
   checkRoleMapping,
+  crowdedIndex,
+  groupIdsBytes,
   isValidStoreId,
+  keptWithin,
   memberBytes,
   memberOverCap,
-  crowdedIndex,
   normalizeResourceWrite,
+  PAGE_GROUP_IDS_BYTES,
+  PAGE_MEMBERS_BUDGET,
+  recordLoginInSteps,
   resolveTombstoneOptions,
   resourceBytes,
   sortedRuns,
   TOMBSTONE_TRIM_BUDGET,
   tombstoneDigest,
-  keptWithin,
-  PAGE_MEMBERS_BUDGET,
-  groupIdsBytes,
-  PAGE_GROUP_IDS_BYTES,
   type IndexEntry,
   type LoginLookup,
   type MemberChanges,
@@ -45,10 +46,9 @@ import {
   type StoredResource,
   type StoredRoleMapping,
   type StoreQuota,
-  type TombstoneOptions,
   type TokenUpdate,
+  type TombstoneOptions,
   type WriteOutcome,
-  recordLoginInSteps,
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
 import { memorySamlCache } from './memory-saml-cache.js';
