@@ -739,7 +739,7 @@ return { users, gone, 1, outcome, reason or '', id or '' }
 /**
  * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, then per index attribute:
  * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
- * one for the rows of every user found (each once), one for their group memberships. The reply is six
+ * one for the rows of every user found (each once), one per 20 of them for their group memberships. The reply is six
  * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
  * {seqs, rows, groups, refs, tombstones, deferred}. rows are the stored rows of the users found (as LIST_PAGE returns
  * them) and seqs their seqs, space-separated; groups is flat: for each row in some group, its position,
