@@ -4,7 +4,7 @@
  * user's GET and PATCH, a page of all of them (`count=100`) and a walk of every page are sent, and for each
  * the longest Redis command (SLOWLOG, every command logged), the event loop's longest stall
  * (monitorEventLoopDelay) and the answer's size are printed. A user's derived `groups` are built inside a
- * script on every read (docs/groups.md); `maxGroupsPerMember` bounds one user, PAGE_GROUP_IDS_BYTES a page.
+ * script on every read (docs/groups.md); `maxGroupsPerMember` bounds one user, GROUP_IDS_PER_SCRIPT each script.
  * Not part of `npm run bench`.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';

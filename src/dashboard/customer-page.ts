@@ -129,7 +129,7 @@ async function memberNames(api: DashboardApi, connection: ScimConnection | null,
   return names;
 }
 
-/** `shown`: how many rows this page holds, when the store may end a page early (PAGE_GROUP_IDS_BYTES). */
+/** `shown`: how many rows this page holds, when the store may end a page early (GROUP_IDS_PER_PAGE). */
 function pager(ctx: PageContext, data: CustomerData, name: keyof CustomerOffsets, size: number, total: number, what: string, shown?: number): SafeHtml {
   const offset = data.offsets[name];
   shown ??= Math.max(0, Math.min(size, total - offset));

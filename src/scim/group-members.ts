@@ -15,9 +15,14 @@ const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:group';
 
 /** Whether a response shaped by `projection` shows group members (else the group is read without them). */
 export function wantsMembers(projection: Projection): boolean {
-  const isMembers = (p: { container: string | null; attribute: string }) => p.container === null && p.attribute.toLowerCase() === 'members';
-  if (projection.include !== null) return projection.include.some(isMembers);
-  return !projection.exclude.some((p) => isMembers(p) && p.subAttribute === undefined);
+  return shows(projection, 'members');
+}
+
+/** Whether a response shaped by `projection` shows the top-level attribute `name` (lower-case). */
+export function shows(projection: Projection, name: string): boolean {
+  const isName = (p: { container: string | null; attribute: string }) => p.container === null && p.attribute.toLowerCase() === name;
+  if (projection.include !== null) return projection.include.some(isName);
+  return !projection.exclude.some((p) => isName(p) && p.subAttribute === undefined);
 }
 
 /**

@@ -18,14 +18,14 @@
  */
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { fold } from '../fold.js';
-import { keptWithin, PAGE_MEMBERS_BUDGET, type Page, type StoredResource } from '../store/store.js';
+import { keptWithin, PAGE_MEMBERS_BUDGET, type Page, type ReadOptions, type StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from './event-loop.js';
 import { LIST_YIELD_EVERY, SCAN_MEMBERSHIPS_PER_RESOURCE } from './limits.js';
 import type { JsonObject } from './normalize.js';
 import { parseProjection, type Projection } from './projection.js';
-import { wantsMembers } from './group-members.js';
+import { shows, wantsMembers } from './group-members.js';
 import { renderResource } from './render.js';
 import type { ResourceContext } from './resources.js';
 import { resolveAttribute } from './schemas.js';
@@ -221,41 +221,47 @@ const membershipsOf = (resource: StoredResource): number => (resource.groups?.le
 
 /**
  * Every resource of the connection that could match, in creation order (a scan over the budget throws
- * tooMany). `members`: whether groups are read with their members (only when the filter or sort needs them).
+ * tooMany). `options`: how groups are read (with their members?) and users (with their groups?); lookups
+ * always read users with their groups, since they are few.
  */
-async function candidates(ctx: ResourceContext, lookups: Lookup[] | null, maxScan: number, indexing: boolean, members: boolean): Promise<StoredResource[]> {
-  const options = ctx.spec.kind === 'Group' ? { members } : undefined;
+async function candidates(ctx: ResourceContext, lookups: Lookup[] | null, maxScan: number, indexing: boolean, options: ReadOptions): Promise<StoredResource[]> {
+  let memberships = 0;
+  const charge = (resources: StoredResource[]) => {
+    for (const resource of resources) memberships += membershipsOf(resource);
+    if (memberships > maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE) throw scanTooHeavy(ctx, maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE);
+  };
   if (lookups) {
+    const read = { ...options, groups: true };
     const seen = new Map<string, StoredResource>();
     for (const lookup of lookups) {
       const found =
         lookup.index === null
-          ? [await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, lookup.value, options)].filter((r): r is StoredResource => r !== null)
-          : await ctx.store.findByIndex(ctx.connectionId, ctx.spec.kind, lookup.index, lookup.value, options);
-      for (const resource of found) if (!seen.has(resource.id)) seen.set(resource.id, resource);
+          ? [await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, lookup.value, read)].filter((r): r is StoredResource => r !== null)
+          : await ctx.store.findByIndex(ctx.connectionId, ctx.spec.kind, lookup.index, lookup.value, read);
+      const fresh = found.filter((resource) => !seen.has(resource.id));
+      charge(fresh);
+      for (const resource of fresh) seen.set(resource.id, resource);
     }
     return [...seen.values()];
   }
   const all: StoredResource[] = [];
-  let memberships = 0;
-  // A page may end early (users in many groups: PAGE_GROUP_IDS_BYTES), so the walk steps by what it got.
+  // A page may end early (users in very many groups: GROUP_IDS_PER_PAGE), so the walk steps by what it got.
   for (let offset = 0; ;) {
     // The memory store answers without waiting on I/O: yield between pages so a scan never holds the loop.
     if (offset > 0) await yieldToEventLoop();
     const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, SCAN_BATCH, options);
     if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan, indexing);
-    for (const resource of page.resources) memberships += membershipsOf(resource);
-    if (memberships > maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE) throw scanTooHeavy(ctx, maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE);
+    charge(page.resources);
     all.push(...page.resources);
     offset += page.resources.length;
     if (page.resources.length === 0 || offset >= page.total) return all;
   }
 }
 
-/** Whether a filter or sortBy reads group members: only then does a scan read every group's members. */
-function mentionsMembers(filter: FilterNode | null, sortBy: SortKey | null): boolean {
-  const isMembers = (attribute: string) => attribute.toLowerCase() === 'members';
-  if (sortBy && sortBy.container === null && isMembers(sortBy.attribute)) return true;
+/** Whether a filter or sortBy names the top-level attribute `name` (`members`, `groups`). */
+function mentions(filter: FilterNode | null, sortBy: SortKey | null, name: string): boolean {
+  const isName = (attribute: string) => attribute.toLowerCase() === name;
+  if (sortBy && sortBy.container === null && isName(sortBy.attribute)) return true;
   const walk = (node: FilterNode): boolean => {
     switch (node.kind) {
       case 'and':
@@ -264,27 +270,31 @@ function mentionsMembers(filter: FilterNode | null, sortBy: SortKey | null): boo
       case 'not':
         return walk(node.filter);
       default:
-        return isMembers(node.path.attribute);
+        return isName(node.path.attribute);
     }
   };
   return filter !== null && walk(filter);
 }
 
 /**
- * The page's groups read again with their members, where the scan read them without (a deleted one drops
- * out); the page ends early past PAGE_MEMBERS_BUDGET members, as the store's own pages do.
+ * The page's resources read again whole, where the scan read them without their groups' members or their
+ * users' groups (one deleted meanwhile drops out); a page of groups ends early past PAGE_MEMBERS_BUDGET
+ * members, as the store's own pages do.
  */
-async function withMembers(ctx: ResourceContext, page: ListedResource[]): Promise<ListedResource[]> {
-  const out: ListedResource[] = [];
-  const kept = keptWithin(
-    page.map((listed) => listed.stored.memberCount ?? 0),
-    PAGE_MEMBERS_BUDGET,
-  );
-  for (const listed of page.slice(0, kept)) {
-    const full = await ctx.store.getResource(ctx.connectionId, 'Group', listed.stored.id);
-    if (full) out.push({ stored: full, rendered: null });
+async function readWhole(ctx: ResourceContext, page: ListedResource[]): Promise<ListedResource[]> {
+  const kept = ctx.spec.kind === 'Group' ? keptWithin(page, (listed) => listed.stored.memberCount ?? 0, PAGE_MEMBERS_BUDGET) : page.length;
+  const whole: ListedResource[] = [];
+  if (ctx.spec.kind === 'Group') {
+    // Sequential: each group's members are read in pages of their own.
+    for (const listed of page.slice(0, kept)) {
+      const full = await ctx.store.getResource(ctx.connectionId, 'Group', listed.stored.id);
+      if (full) whole.push({ stored: full, rendered: null });
+    }
+    return whole;
   }
-  return out;
+  const users = await Promise.all(page.map((listed) => ctx.store.getResource(ctx.connectionId, 'User', listed.stored.id)));
+  for (const user of users) if (user) whole.push({ stored: user, rendered: null });
+  return whole;
 }
 
 /** One resource of a page: as stored, and rendered when filtering or sorting already needed it. */
@@ -328,12 +338,14 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     indexing = true;
   }
   const lookups = query.filter ? planLookups(ctx, query.filter) : null;
-  // Groups are read with their members only where the filter or sort names them, or where a few indexed
-  // candidates are read; a scan reads the members of the page it shows afterwards.
-  const showMembers = options?.members === true;
-  const readMembers = mentionsMembers(query.filter, query.sortBy) || (lookups !== null && showMembers);
-  const all = await candidates(ctx, lookups, query.maxScan, indexing, readMembers);
-  const shown = async (resources: ListedResource[]): Promise<ListedResource[]> => (showMembers && !readMembers ? withMembers(ctx, resources) : resources);
+  // Groups are read with their members, and a scan's users with their groups, only where the filter or sort
+  // names them; the page shown is then read whole.
+  const readMembers = mentions(query.filter, query.sortBy, 'members');
+  const readGroups = lookups !== null || mentions(query.filter, query.sortBy, 'groups');
+  const read = ctx.spec.kind === 'Group' ? { members: readMembers } : { groups: readGroups };
+  const all = await candidates(ctx, lookups, query.maxScan, indexing, read);
+  const partial = ctx.spec.kind === 'Group' ? options?.members === true && !readMembers : !readGroups && shows(query.projection, 'groups');
+  const shown = async (resources: ListedResource[]): Promise<ListedResource[]> => (partial ? readWhole(ctx, resources) : resources);
   if (query.filter && !query.sortBy && indexAnswersExactly(ctx, query.filter)) {
     const resources = all.slice(offset, offset + query.count).map((stored) => ({ stored, rendered: null }));
     return { total: all.length, startIndex: query.startIndex, resources: await shown(resources) };

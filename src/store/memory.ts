@@ -14,13 +14,14 @@ import {
   assertStoreId,
   checkRoleMapping,
   crowdedIndex,
+  GROUP_IDS_PER_PAGE,
+  GROUP_IDS_PER_SCRIPT,
   groupIdsBytes,
   isValidStoreId,
   keptWithin,
   memberBytes,
   memberOverCap,
   normalizeResourceWrite,
-  PAGE_GROUP_IDS_BYTES,
   PAGE_MEMBERS_BUDGET,
   recordLoginInSteps,
   resolveTombstoneOptions,
@@ -411,7 +412,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     const member = memberOverCap(
       write,
       quota,
-      (value) => s.memberOf.get(value)?.size ?? 0,
+      (value) => groupIdsBytes(s.memberOf.get(value) ?? []),
       (value) => current?.members.has(value) ?? false,
     );
     if (member !== null) return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota.maxGroupsPerMember!, member };
@@ -437,7 +438,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     if (entry.kind === 'Group') {
       if (options?.members !== false) out.members = listOf(entry).map((m) => ({ ...m }));
       out.memberCount = entry.members.size;
-    } else {
+    } else if (options?.groups !== false) {
       out.groups = groupsOf(s, entry.id);
     }
     return out;
@@ -445,20 +446,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
   /**
    * The first entries of a page within its budget, as on Redis: users whose groups stay within
-   * PAGE_GROUP_IDS_BYTES, groups read with members whose members stay within PAGE_MEMBERS_BUDGET.
+   * GROUP_IDS_PER_PAGE, groups read with members whose members stay within PAGE_MEMBERS_BUDGET.
    */
   function withinPageBudget(s: Space, page: Entry[], options: ReadOptions | undefined): Entry[] {
     let kept = page.length;
-    if (page[0]?.kind === 'Group' && options?.members !== false)
-      kept = keptWithin(
-        page.map((e) => e.members.size),
-        PAGE_MEMBERS_BUDGET,
-      );
-    if (page[0]?.kind === 'User' && s.memberOf.size > 0)
-      kept = keptWithin(
-        page.map((e) => groupIdsBytes(s.memberOf.get(e.id) ?? [])),
-        PAGE_GROUP_IDS_BYTES,
-      );
+    if (page[0]?.kind === 'Group' && options?.members !== false) kept = keptWithin(page, (e) => e.members.size, PAGE_MEMBERS_BUDGET);
+    if (page[0]?.kind === 'User' && options?.groups !== false && s.memberOf.size > 0)
+      kept = keptWithin(page, (e) => groupIdsBytes(s.memberOf.get(e.id) ?? []), GROUP_IDS_PER_PAGE);
     return kept === page.length ? page : page.slice(0, kept);
   }
 
@@ -777,14 +771,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         byId.set(e.id, user);
         return user;
       };
-      // A batch may find many users in many groups: yield whenever a page's worth of groups
-      // (PAGE_GROUP_IDS_BYTES) was derived since the last yield, as the Redis store splits that work.
+      // A batch may find many users in many groups: yield whenever a script's worth of groups
+      // (GROUP_IDS_PER_SCRIPT) was derived since the last yield, as the Redis store splits that work.
       const answers: NumberedLoginLookup[] = [];
       let work = 0;
       for (const { attribute, value } of lookups) {
         const entries = entriesAt(s, 'User', attribute, value);
         for (const e of entries) work += 1 + groupIdsBytes(s.memberOf.get(e.id) ?? []);
-        if (work > PAGE_GROUP_IDS_BYTES) {
+        if (work > GROUP_IDS_PER_SCRIPT) {
           work = 0;
           await new Promise((resolve) => setImmediate(resolve));
         }

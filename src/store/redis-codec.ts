@@ -110,7 +110,7 @@ export function parseResource(kind: ResourceKind, row: unknown[]): StoredResourc
 }
 
 /** A user's groups from auxOf's flat (group id, displayName) pairs. */
-function membershipsOf(flat: string[]): StoredMembership[] {
+export function membershipsOf(flat: string[]): StoredMembership[] {
   const groups: StoredMembership[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) groups.push({ value: flat[i]!, display: flat[i + 1]! });
   return groups;

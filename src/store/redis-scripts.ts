@@ -39,7 +39,7 @@
 import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
 import { linkLua } from './lua-link.js';
-import { PAGE_GROUP_IDS_BYTES } from './store.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT } from './store.js';
 
 /** Helpers shared by every resource script. */
 const PRELUDE = `
@@ -204,8 +204,16 @@ local function listsAtLeast(h, field, n)
   local length = redis.call('HSTRLEN', h, field)
   if length == 0 then return n <= 0 end
   if length < 2 * n - 1 then return false end
-  local _, spaces = string.gsub(redis.call('HGET', h, field), ' ', ' ')
+  local _, spaces = string.gsub(redis.call('HGET', h, field) or '', ' ', ' ')
   return spaces + 1 >= n
+end
+
+-- Whether value joining group gid takes its reverse-index entry past cap groups of ${GROUP_ID_BYTES} bytes
+-- each (joinPassesCap in src/store/store.ts): one HSTRLEN, whatever the entry's length.
+local function joinPasses(value, gid, cap)
+  local length = redis.call('HSTRLEN', MEMBER, value)
+  local after = length == 0 and #gid or length + 1 + #gid
+  return after > cap * ${GROUP_ID_BYTES} - 1
 end
 
 -- Value joins / leaves group gid in the reverse index, and a user's version moves on.
@@ -304,18 +312,22 @@ local function quotaRefusal(w, creating, delta)
   return nil
 end
 
--- The quota reply when group w.id would gain a member that is already in q.perMember groups, or nil.
--- Checked before anything changes; O(members added), each O(1) unless that member is near the cap. A
--- staged list is checked as it is staged (STAGE_MEMBERS).
+-- The quota reply when group w.id would gain a member that joining takes past q.perMember groups, or
+-- nil. Checked before anything changes, O(1) per member added. A staged list was checked as it was staged
+-- (STAGE_MEMBERS records the first member over the cap in the job), and is refused here, after the checks
+-- every write makes, as the memory store orders them.
 local function joinRefusal(w)
   local q = w.quota
   if not q or not q.perMember or w.k ~= 'g' then return nil end
+  local refusal = function(value) return { 'quota', 'groupsPerMember', fmt(q.perMember), value } end
+  if w.mode == 'staged' then
+    local over = redis.call('GET', jobKey(w.token, 'cap'))
+    return over and refusal(over) or nil
+  end
   local added = (w.mode == 'full' and w.members) or (w.mode == 'delta' and w.add) or {}
   local mz = mzkey(w.id)
   for _, m in ipairs(added) do
-    if listsAtLeast(MEMBER, m[1], q.perMember) and not redis.call('ZSCORE', mz, m[1]) then
-      return { 'quota', 'groupsPerMember', fmt(q.perMember), m[1] }
-    end
+    if joinPasses(m[1], w.id, q.perMember) and not redis.call('ZSCORE', mz, m[1]) then return refusal(m[1]) end
   end
   return nil
 end
@@ -461,9 +473,6 @@ end
 
 /** Most members one script takes or returns (arguments, inline lists, pages, settle batches). */
 export const MEMBER_CHUNK = 1000;
-
-/** Users whose reverse-index entries a page reads per HMGET, checking the page's budget between two. */
-const PAGE_PARENTS_CHUNK = 20;
 
 /** Creates a resource: connection must exist, id and unique index values must be free. Reply {status, detail}. */
 export const CREATE_RESOURCE = linkLua(
@@ -638,28 +647,43 @@ local function load(k, seq)
   return { r.id, r.json, r.v, auxOf(k, r.id) }
 end
 
--- The loaded resources that index value (attr, value) of kind k points at, in creation order. Users past
--- the first whose groups pass ${PAGE_GROUP_IDS_BYTES} bytes of reverse-index entries in all (as for a page)
--- come with aux {'*'} instead of their groups: the caller reads those one user at a time.
+-- The groups of users ids[1..n], as auxOf reads them, as far as ${GROUP_IDS_PER_SCRIPT} bytes of their
+-- reverse-index entries go (GROUP_IDS_PER_SCRIPT in src/store/store.ts; measured with HSTRLEN, not read):
+-- the first user in some group always, then each whose entry still fits; the others get {'*'}, which the
+-- caller reads with USER_GROUPS. lengths: the entries' lengths when already measured.
+local function groupsWithin(ids, n, lengths)
+  local aux, spent = {}, 0
+  for i = 1, n do
+    local length = lengths and lengths[i] or redis.call('HSTRLEN', MEMBER, ids[i])
+    if length == 0 then
+      aux[i] = {}
+    elseif spent == 0 or spent + length <= ${GROUP_IDS_PER_SCRIPT} then
+      spent = spent + length
+      aux[i] = auxOf('u', ids[i])
+    else
+      aux[i] = { '*' }
+    end
+  end
+  return aux
+end
+
+-- The loaded resources that index value (attr, value) of kind k points at, in creation order; users' groups
+-- as groupsWithin gives them.
 local function findAll(k, attr, value)
   local seqs = {}
   for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
   table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
-  local out, spent = {}, 0
+  local out, ids = {}, {}
   for _, s in ipairs(seqs) do
     local raw = redis.call('HGET', rhash(k), s)
     if raw then
-      local r, aux = parseRes(raw), nil
-      if k == 'u' then
-        local parents = redis.call('HGET', MEMBER, r.id)
-        spent = spent + (parents and #parents or 0)
-        if parents and spent > ${PAGE_GROUP_IDS_BYTES} and #out > 0 then aux = { '*' } else aux = auxOf(k, r.id, parents) end
-      else
-        aux = auxOf(k, r.id)
-      end
-      out[#out + 1] = { r.id, r.json, r.v, aux }
+      local r = parseRes(raw)
+      out[#out + 1] = { r.id, r.json, r.v }
+      ids[#ids + 1] = r.id
     end
   end
+  local aux = k == 'u' and groupsWithin(ids, #ids) or {}
+  for i, r in ipairs(out) do r[4] = k == 'u' and aux[i] or auxOf(k, r[1]) end
   return out
 end
 `;
@@ -670,6 +694,22 @@ export const GET_RESOURCE = linkLua(
   `
 local seq = seqOf(ARGV[1], ARGV[2])
 return seq and load(ARGV[1], seq) or {}
+`,
+);
+
+/**
+ * The groups of users (ARGV: their ids), in order, as many as one script may derive (groupsWithin): the
+ * first always. Reply: one flat (group id, displayName) list per user read; the caller sends the rest again.
+ */
+export const USER_GROUPS = linkLua(
+  READ_PRELUDE,
+  `
+local aux, out = groupsWithin(ARGV, #ARGV), {}
+for i = 1, #ARGV do
+  if #aux[i] == 1 then break end
+  out[i] = aux[i]
+end
+return out
 `,
 );
 
@@ -739,7 +779,7 @@ return { users, gone, 1, outcome, reason or '', id or '' }
 /**
  * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, then per index attribute:
  * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
- * one for the rows of every user found (each once), one per 20 of them for their group memberships. The reply is six
+ * one for the rows of every user found (each once), and their groups as groupsWithin reads them. The reply is six
  * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
  * {seqs, rows, groups, refs, tombstones, deferred}. rows are the stored rows of the users found (as LIST_PAGE returns
  * them) and seqs their seqs, space-separated; groups is flat: for each row in some group, its position,
@@ -747,9 +787,9 @@ return { users, gone, 1, outcome, reason or '', id or '' }
  * order, the 1-based row positions of what it found, space-separated and in creation order; tombstones has
  * one character per lookup, 1 if a deleted user held its value, looked up only when it found no user (a
  * digest costs more than the rest of a lookup, and it is consulted only then) and the connection has
- * tombstones at all, else 0. deferred lists the rows whose groups this script left out, space-separated:
- * past ${PAGE_GROUP_IDS_BYTES} bytes of reverse-index entries (PAGE_GROUP_IDS_BYTES), the caller reads them
- * one user at a time, so no script holds Redis for long however many groups the users found are in.
+ * tombstones at all, else 0. deferred lists the rows whose groups this script left out (past
+ * GROUP_IDS_PER_SCRIPT), space-separated: the caller reads them with USER_GROUPS, so no script holds Redis
+ * for long however many groups the users found are in.
  */
 export const FIND_USERS_FOR_LOGIN_BATCH = linkLua(
   READ_PRELUDE,
@@ -795,32 +835,15 @@ for from = 1, #seqs, ${MEMBER_CHUNK} do
     end
   end
 end
-local groups, deferred, spent = {}, {}, 0
-for from = 1, #ids, ${PAGE_PARENTS_CHUNK} do
-  local to = math.min(from + ${PAGE_PARENTS_CHUNK} - 1, #ids)
-  if spent > ${PAGE_GROUP_IDS_BYTES} then
-    -- Past the budget, a user in some group is only noted (HEXISTS: O(1), its entry is not copied).
-    for i = from, to do
-      if redis.call('HEXISTS', MEMBER, ids[i]) == 1 then deferred[#deferred + 1] = i end
-    end
-  else
-    local parents = redis.call('HMGET', MEMBER, unpack(ids, from, to))
-    for j = 1, #parents do
-      local i = from + j - 1
-      if parents[j] then
-        spent = spent + #parents[j]
-        if spent > ${PAGE_GROUP_IDS_BYTES} then
-          deferred[#deferred + 1] = i
-        else
-          local aux = auxOf('u', ids[i], parents[j])
-          if #aux > 0 then
-            groups[#groups + 1] = i
-            groups[#groups + 1] = #aux / 2
-            for _, v in ipairs(aux) do groups[#groups + 1] = v end
-          end
-        end
-      end
-    end
+local groups, deferred = {}, {}
+local aux = redis.call('EXISTS', MEMBER) == 1 and groupsWithin(ids, #ids) or {}
+for i, a in ipairs(aux) do
+  if #a == 1 then
+    deferred[#deferred + 1] = i
+  elseif #a > 0 then
+    groups[#groups + 1] = i
+    groups[#groups + 1] = #a / 2
+    for _, v in ipairs(a) do groups[#groups + 1] = v end
   end
 end
 local anyGone = redis.call('EXISTS', GONE) == 1
@@ -851,13 +874,13 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
  * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count. For users, aux
  * stays empty when no user of the page is in a group (always, in a connection without memberships): the
  * caller reads a missing entry as no groups. `ids`: the rows' ids when the caller has them, else they are
- * cut from the rows. The page ends early, after at least one row, where its users' reverse-index entries
- * would pass ${PAGE_GROUP_IDS_BYTES} bytes (PAGE_GROUP_IDS_BYTES in src/store/store.ts, keptWithin's
- * rule): fewer rows come back than seqs went in. The entries are read ${PAGE_PARENTS_CHUNK} at a time, so a
- * page of heavy users copies little more than what it keeps.
+ * cut from the rows. Users' groups are as groupsWithin gives them (some may be {'*'}: read them with
+ * USER_GROUPS). The page ends early, after at least one row, where its users' reverse-index entries would
+ * pass ${GROUP_IDS_PER_PAGE} bytes (GROUP_IDS_PER_PAGE in src/store/store.ts, keptWithin's rule; measured
+ * with HSTRLEN): fewer rows come back than seqs went in.
  */
 const PAGE_PRELUDE = `${READ_PRELUDE}
-local function pageOf(k, seqs, ids)
+local function pageOf(k, seqs, ids, withGroups)
   if #seqs == 0 then return {}, {} end
   local rows, aux = redis.call('HMGET', rhash(k), unpack(seqs)), {}
   if not ids then
@@ -873,29 +896,28 @@ local function pageOf(k, seqs, ids)
   end
   if k ~= 'u' then
     for i = 1, #seqs do aux[i] = auxOf(k, ids[i]) end
-  elseif redis.call('EXISTS', MEMBER) == 1 then
-    local parents, kept, spent = {}, #ids, 0
-    for from = 1, #ids, ${PAGE_PARENTS_CHUNK} do
-      local part = redis.call('HMGET', MEMBER, unpack(ids, from, math.min(from + ${PAGE_PARENTS_CHUNK} - 1, #ids)))
-      for j = 1, #part do
-        local i = from + j - 1
-        spent = spent + (part[j] and #part[j] or 0)
-        if spent > ${PAGE_GROUP_IDS_BYTES} and i > 1 then kept = i - 1 break end
-        parents[i] = part[j]
+  elseif withGroups and redis.call('EXISTS', MEMBER) == 1 then
+    local lengths, total, kept, any = {}, 0, #ids, false
+    for i = 1, #ids do
+      local length = redis.call('HSTRLEN', MEMBER, ids[i])
+      total = total + length
+      if total > ${GROUP_IDS_PER_PAGE} and i > 1 then
+        kept = i - 1
+        break
       end
-      if kept < #ids then break end
+      lengths[i] = length
+      any = any or length > 0
     end
     for j = #rows, kept + 1, -1 do rows[j] = nil end
-    local any = false
-    for i = 1, kept do any = any or parents[i] ~= false end
-    if any then for i = 1, kept do aux[i] = auxOf(k, ids[i], parents[i]) end end
+    if any then aux = groupsWithin(ids, kept, lengths) end
   end
   return rows, aux
 end
 `;
 
 /**
- * Reads one page in creation order (ARGV: kind, offset, count). Reply {total, rows, aux}: the page's stored
+ * Reads one page in creation order (ARGV: kind, offset, count, '0' to leave users' groups out). Reply
+ * {total, rows, aux}: the page's stored
  * rows as they are (the caller splits `<v>:<len id>:<len x>[/<len s>]:<id><x><s><json>`), and each row's
  * groups or member count.
  */
@@ -914,7 +936,7 @@ if count > 0 and offset < total then
     ids[#ids + 1] = ranked[i]
     seqs[#seqs + 1] = ranked[i + 1]
   end
-  rows, aux = pageOf(k, seqs, ids)
+  rows, aux = pageOf(k, seqs, ids, ARGV[4] ~= '0')
 end
 return { total, rows, aux }
 `,
@@ -922,7 +944,7 @@ return { total, rows, aux }
 
 /**
  * Reads one page in a sort order (ARGV: kind, sort attribute or '' for creation order, '1' descending or
- * '0', offset, count): the ranks of sortedRuns in src/store/store.ts, read with ZRANGE by rank (O(log n +
+ * '0', offset, count, '0' to leave users' groups out): the ranks of sortedRuns in src/store/store.ts, read with ZRANGE by rank (O(log n +
  * page) whatever the offset). Reply {total, rows, aux} as LIST_PAGE, or {-1, {}, {}} when the kind holds
  * resources not indexed yet (see `<k>:sorted`).
  */
@@ -959,7 +981,7 @@ if offset < stop then
     if stop > values then run(math.max(offset, values), stop, false) end
   end
 end
-local rows, aux = pageOf(k, seqs, nil)
+local rows, aux = pageOf(k, seqs, nil, ARGV[6] ~= '0')
 return { total, rows, aux }
 `,
 );
@@ -1036,7 +1058,7 @@ return 'more'
 );
 
 /**
- * A page by cursor (ARGV: kind, after seq, count ≥ 1): up to count resources created after that seq, in
+ * A page by cursor (ARGV: kind, after seq, count ≥ 1, '0' to leave users' groups out): up to count resources created after that seq, in
  * creation order, O(log n + count). Reply {seqs, rows, aux, 1 when more follow else 0}.
  */
 export const LIST_AFTER = linkLua(
@@ -1049,7 +1071,7 @@ for i = 1, math.min(#ranked, 2 * count), 2 do
   ids[#ids + 1] = ranked[i]
   seqs[#seqs + 1] = fmt(ranked[i + 1])
 end
-local rows, aux = pageOf(k, seqs, ids)
+local rows, aux = pageOf(k, seqs, ids, ARGV[4] ~= '0')
 local cut = #rows < #seqs
 for j = #seqs, #rows + 1, -1 do seqs[j] = nil end
 return { seqs, rows, aux, (cut or #ranked > 2 * count) and 1 or 0 }
@@ -1077,7 +1099,7 @@ end
 -- Unsettled jobs (staging or trash lists); UNLINK frees large values off the main thread.
 local jobs = redis.call('HKEYS', JOBS)
 for i = 1, math.min(#jobs, tonumber(ARGV[1])) do
-  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
+  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x', 'cap' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
   redis.call('HDEL', JOBS, jobs[i])
 end
 if #jobs > 0 then return math.min(#jobs, tonumber(ARGV[1])) end
@@ -1101,9 +1123,10 @@ return 0
  * m at most MEMBER_CHUNK, then the most groups per member or ''), under job keys of its own: `st` (sorted
  * set, list order), `sd` (metadata), `sb` (a list of the values, for SETTLE_JOB) and `b` (their bytes).
  * Repeated values are kept once. Nothing a reader sees changes; the create/replace script in 'staged' mode
- * swaps the list in. Reply: the staged count, -1 when the connection is gone, or {value} for a new member
- * already in the most groups allowed (the caller drops the job). That check runs here, not at the swap (which
- * stays O(1)): writes in flight at once may each add the same member past the cap, by one group each.
+ * swaps the list in. Reply: the staged count, or -1 when the connection is gone. The first new member that
+ * joining would take past the most groups allowed is recorded in the job (`cap`), and the swap refuses the
+ * write; the check runs here, not at the swap (which stays O(1)), so writes in flight at once may each add
+ * the same member past the cap, by one group each.
  */
 export const STAGE_MEMBERS = linkLua(
   PRELUDE,
@@ -1118,9 +1141,14 @@ local n = redis.call('ZCARD', st)
 local bytes = 0
 local last = 3 + 2 * tonumber(ARGV[3])
 local cap = tonumber(ARGV[last + 1])
-for i = 4, last, 2 do
-  local v = ARGV[i]
-  if cap and listsAtLeast(MEMBER, v, cap) and not redis.call('ZSCORE', mzkey(gid), v) then return { v } end
+if cap and redis.call('EXISTS', jobKey(token, 'cap')) == 0 then
+  for i = 4, last, 2 do
+    local v = ARGV[i]
+    if joinPasses(v, gid, cap) and not redis.call('ZSCORE', mzkey(gid), v) then
+      redis.call('SET', jobKey(token, 'cap'), v)
+      break
+    end
+  end
 end
 for i = 4, last, 2 do
   local v, meta = ARGV[i], ARGV[i + 1]
@@ -1152,7 +1180,7 @@ local job = redis.call('HGET', JOBS, token)
 if not job then return 0 end
 local phase, gid = string.match(job, '^(%S+) (%S+)$')
 if phase == 's' then
-  redis.call('UNLINK', jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb'), jobKey(token, 'b'))
+  redis.call('UNLINK', jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb'), jobKey(token, 'b'), jobKey(token, 'cap'))
   redis.call('HDEL', JOBS, token)
   return 0
 end

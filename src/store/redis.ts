@@ -50,7 +50,7 @@
 import { checkActivityAppend, type ActivityAppend, type ActivityLogName } from './activity-log.js';
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { KIND_CODE, outcome, parseMembers, parseRawRow, parseResource, sortArgs, writeArgs, type MembersMode } from './redis-codec.js';
+import { KIND_CODE, membershipsOf, outcome, parseMembers, parseRawRow, parseResource, sortArgs, writeArgs, type MembersMode } from './redis-codec.js';
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
@@ -115,6 +115,7 @@ const SCRIPTS = {
   delete: { lua: lua.DELETE_RESOURCE, keys: 1, readOnly: false },
   get: { lua: lua.GET_RESOURCE, keys: 1, readOnly: true },
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
+  groups: { lua: lua.USER_GROUPS, keys: 1, readOnly: true },
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
   loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 3, readOnly: false },
   loginBatch: { lua: lua.FIND_USERS_FOR_LOGIN_BATCH, keys: 1, readOnly: true },
@@ -228,26 +229,19 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
 
   /**
-   * Stages `members` in chunks under a new job token. Null when the connection is gone; a quota refusal when
-   * a new member is already in `quota.maxGroupsPerMember` groups (the staged part is dropped either way).
+   * Stages `members` in chunks under a new job token; null when the connection is gone. STAGE_MEMBERS notes
+   * in the job a new member over `quota.maxGroupsPerMember`, and the swap then refuses the write.
    */
-  async function stage(
-    connectionId: string,
-    groupId: string,
-    members: StoredMember[],
-    quota: StoreQuota | undefined,
-  ): Promise<string | null | Extract<WriteOutcome, { reason: 'quota' }>> {
+  async function stage(connectionId: string, groupId: string, members: StoredMember[], quota: StoreQuota | undefined): Promise<string | null> {
     const token = newToken();
     for (let i = 0; i === 0 || i < members.length; i += CHUNK) {
       const chunk = members.slice(i, i + CHUNK);
       const args: (string | number)[] = [groupId, token, chunk.length];
       for (const m of chunk) args.push(m.value, memberMeta(m));
       args.push(quota?.maxGroupsPerMember ?? '');
-      const reply = (await run('stage', tag(connectionId), ...args)) as number | [string];
-      if (Array.isArray(reply) || Number(reply) === -1) {
+      if (Number(await run('stage', tag(connectionId), ...args)) === -1) {
         await settle(connectionId, token);
-        if (!Array.isArray(reply)) return null;
-        return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota!.maxGroupsPerMember!, member: String(reply[0]) };
+        return null;
       }
     }
     return token;
@@ -290,7 +284,6 @@ export function redisStore(options: RedisStoreOptions): Store {
     if (reply === null || reply[0] === 'too_big') {
       const token = await stage(connectionId, write.id, members ?? [], quota);
       if (token === null) return { ok: false, reason: 'not_found' };
-      if (typeof token !== 'string') return token;
       reply = await attempt({ mode: 'staged', token });
       await settle(connectionId, token); // swapped in: settles the new and old lists; refused: drops the staging
     }
@@ -360,38 +353,50 @@ export function redisStore(options: RedisStoreOptions): Store {
   async function pageFrom(connectionId: string, kind: ResourceKind, reply: PageReply, options?: ReadOptions): Promise<Page> {
     const [total, rows, aux] = reply;
     const resources: StoredResource[] = [];
+    const later: StoredResource[] = [];
     rows.forEach((row, i) => {
       const resource = parseRawRow(kind, row, aux[i] ?? []);
+      if (resource && options?.groups === false) delete resource.groups;
       if (resource) resources.push(resource);
+      if (resource && kind === 'User' && aux[i]?.length === 1) later.push(resource);
     });
+    await fillGroups(connectionId, later);
     const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, withinMembersBudget(resources)) : resources;
     return { total: Number(total), resources: withAll };
   }
 
-  /**
-   * Resources as findAll (READ_PRELUDE in redis-scripts.ts) answers them. A user it left without its groups
-   * (aux {'*'}: past the script's budget) has them read by one call of its own, as they are now.
-   */
+  /** The page scripts' last argument: '0' when users' groups are not wanted (ReadOptions.groups). */
+  const groupsFlag = (options: ReadOptions | undefined): string => (options?.groups === false ? '0' : '1');
+
+  /** Resources as findAll (READ_PRELUDE in redis-scripts.ts) answers them, users' groups all read. */
   async function parseFound(connectionId: string, kind: ResourceKind, rows: unknown[][]): Promise<StoredResource[]> {
-    const out: StoredResource[] = [];
-    for (const row of rows) {
-      const aux = row[3] as string[];
-      if (kind !== 'User' || aux.length !== 1) {
-        out.push(parseResource(kind, row));
-        continue;
-      }
-      const fresh = (await run('get', tag(connectionId), 'u', String(row[0]))) as unknown[];
-      out.push({ ...parseResource(kind, [row[0], row[1], row[2], []]), groups: fresh.length === 0 ? [] : parseResource(kind, fresh).groups! });
+    const found = rows.map((row) => parseResource(kind, row));
+    if (kind === 'User')
+      await fillGroups(
+        connectionId,
+        found.filter((_, i) => (rows[i]![3] as unknown[]).length === 1),
+      );
+    return found;
+  }
+
+  /**
+   * Reads with USER_GROUPS the groups of the users a script left without them (aux {'*'}: past its budget,
+   * GROUP_IDS_PER_SCRIPT), a script's worth at a time: as they are now, which may be newer than the row.
+   */
+  async function fillGroups(connectionId: string, users: StoredResource[]): Promise<void> {
+    for (let from = 0; from < users.length;) {
+      const ids = users.slice(from, from + CHUNK).map((u) => u.id);
+      const reply = (await run('groups', tag(connectionId), ...ids)) as string[][];
+      reply.forEach((aux, j) => {
+        users[from + j]!.groups = membershipsOf(aux);
+      });
+      from += Math.max(1, reply.length);
     }
-    return out;
   }
 
   /** The first groups of a page whose members stay within PAGE_MEMBERS_BUDGET (at least one). */
   function withinMembersBudget<T extends StoredResource>(groups: T[]): T[] {
-    const kept = keptWithin(
-      groups.map((g) => g.memberCount ?? 0),
-      PAGE_MEMBERS_BUDGET,
-    );
+    const kept = keptWithin(groups, (g) => g.memberCount ?? 0, PAGE_MEMBERS_BUDGET);
     return kept === groups.length ? groups : groups.slice(0, kept);
   }
 
@@ -672,17 +677,21 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertCursorPaging(after, count);
-      const [seqs, rows, aux, more] = (await runBuffer('after', tag(connectionId), KIND_CODE[kind], after, count)) as [
+      const [seqs, rows, aux, more] = (await runBuffer('after', tag(connectionId), KIND_CODE[kind], after, count, groupsFlag(options))) as [
         Buffer[],
         (Buffer | null)[],
         Buffer[][],
         number,
       ];
       const resources: NumberedResource[] = [];
+      const later: NumberedResource[] = [];
       rows.forEach((row, i) => {
         const resource = parseRawRow(kind, row, aux[i] ?? []);
+        if (resource && options?.groups === false) delete resource.groups;
         if (resource) resources.push({ ...resource, seq: Number(seqs[i]!.toString()) });
+        if (resource && kind === 'User' && aux[i]?.length === 1) later.push(resources.at(-1)!);
       });
+      await fillGroups(connectionId, later);
       const last = seqs.at(-1);
       const next = Number(more) === 1 && last ? Number(last.toString()) : null;
       if (kind !== 'Group' || options?.members === false) return { resources, next };
@@ -741,7 +750,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       const replies = await Promise.all(chunks.map(({ args }) => runBuffer('loginBatch', tag(connectionId), ...args) as Promise<BatchReply>));
       const answers: NumberedLoginLookup[] = new Array(lookups.length);
       const byId = new Map<string, NumberedResource>(); // one object per user, across scripts too
-      const deferred: NumberedResource[] = []; // users whose groups a script left out (past its budget)
+      const deferred: NumberedResource[] = []; // users whose groups a script left out (fillGroups)
       replies.forEach(([seqs, rows, groups, refs, gone, later], c) => {
         const aux = new Map<number, Buffer[]>();
         for (let i = 0; i < groups.length; i += 2 + 2 * Number(groups[i + 1])) {
@@ -763,11 +772,7 @@ export function redisStore(options: RedisStoreOptions): Store {
           answers[i] = { users: ref === '' ? [] : ref.split(' ').map((n) => users[Number(n) - 1]!), deletedMatch: buried[p] === '1' };
         });
       });
-      // One read per such user (its groups are bounded by maxGroupsPerMember): their groups as they are now.
-      for (const user of new Set(deferred)) {
-        const fresh = (await run('get', tag(connectionId), 'u', user.id)) as unknown[];
-        user.groups = fresh.length === 0 ? [] : parseResource('User', fresh).groups!;
-      }
+      await fillGroups(connectionId, [...new Set(deferred)]);
       return answers;
     },
 
@@ -775,7 +780,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertPaging(offset, count);
-      return pageFrom(connectionId, kind, (await runBuffer('page', tag(connectionId), KIND_CODE[kind], offset, count)) as PageReply, options);
+      const reply = (await runBuffer('page', tag(connectionId), KIND_CODE[kind], offset, count, groupsFlag(options))) as PageReply;
+      return pageFrom(connectionId, kind, reply, options);
     },
 
     async listSorted(connectionId, kind, order, offset, count, options) {
@@ -783,7 +789,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertResourceKind(kind);
       assertSortOrder(order);
       assertPaging(offset, count);
-      const args = [KIND_CODE[kind], order.attribute ?? '', order.descending ? '1' : '0', offset, count];
+      const args = [KIND_CODE[kind], order.attribute ?? '', order.descending ? '1' : '0', offset, count, groupsFlag(options)];
       const reply = (await runBuffer('sorted', tag(connectionId), ...args)) as PageReply;
       return Number(reply[0]) === -1 ? null : pageFrom(connectionId, kind, reply, options);
     },

@@ -111,6 +111,12 @@ export interface ReadOptions {
    * size: `memberCount` is still set; read the members with listGroupMembers.
    */
   members?: boolean;
+  /**
+   * Whether users come with their derived `groups` (default true). False leaves `groups` out, costs no
+   * group read, and does not measure the page against GROUP_IDS_PER_PAGE. Honoured by listPage, listSorted
+   * and listAfter (a scan that needs no groups reads without them).
+   */
+  groups?: boolean;
 }
 
 /** One page of a group's members, in the order they were added (see listGroupMembers). */
@@ -150,9 +156,10 @@ export interface StoreQuota {
   /** Most stored bytes a connection may hold, as measured by {@link resourceBytes}. */
   maxBytes: number;
   /**
-   * Most groups one member value (a user's id, or any value a group lists) may be in; unchecked when
-   * absent. Every read of a user derives its groups, at a cost proportional to them, so this bounds what a
-   * single user costs every later read (docs/groups.md).
+   * Most groups one member value (a user's id, or any value a group lists) may be in, counted in
+   * GROUP_ID_BYTES of group ids (exact for server-issued ids); unchecked when absent. Every read of a user
+   * derives its groups, at a cost proportional to them, so this bounds what a single user costs every later
+   * read (docs/groups.md).
    */
   maxGroupsPerMember?: number;
   /**
@@ -208,10 +215,10 @@ export type TokenUpdate =
   | { ok: false; reason: 'not_found' | 'token_in_use' | 'token_changed' };
 
 /**
- * A page of resources. It may hold fewer than asked when its users are in many groups, or its groups (read
- * with their members) hold many members (at least one resource; see {@link PAGE_GROUP_IDS_BYTES} and
- * {@link PAGE_MEMBERS_BUDGET}): callers step by `resources.length`, as RFC 7644 §3.4.2.4 lets a SCIM client
- * do with `itemsPerPage`.
+ * A page of resources. It may hold fewer than asked when its users are in very many groups, or its groups
+ * (read with their members) hold very many members (at least one resource; see {@link GROUP_IDS_PER_PAGE}
+ * and {@link PAGE_MEMBERS_BUDGET}): callers step by `resources.length`, as RFC 7644 §3.4.2.4 lets a SCIM
+ * client do with `itemsPerPage`.
  */
 export interface Page {
   total: number;
@@ -219,21 +226,41 @@ export interface Page {
 }
 
 /**
- * How much of the group reverse index (the ids of the groups listing a user, space-separated: what
- * {@link groupIdsBytes} counts) the users of one page read (listPage, listSorted, listAfter) may carry:
- * 74,000 bytes, 2,000 memberships of server-issued ids (36 characters and a space). A read derives each
- * user's groups (on Redis, a few µs of Lua per membership, inside the page's script), so without a bound a
- * page of users in many groups would hold the store for as long as the tenant likes. Past it the page ends
- * early, after at least one user (whose groups `maxGroupsPerMember` bounds). Bytes rather than a count:
- * Redis learns an entry's length without reading it.
+ * The bytes a server-issued group id (a UUID: 36 characters) takes in a user's reverse-index entry, with its
+ * separator. The group bounds below are counted in these bytes, so that Redis can check them with one
+ * `HSTRLEN` instead of reading the entry: for ids the SCIM layer issues, bytes ÷ 37 is the exact count.
  */
-export const PAGE_GROUP_IDS_BYTES = 74_000;
+export const GROUP_ID_BYTES = 37;
+
+/**
+ * How much of the group reverse index (the ids of the groups listing each user, space-separated: what
+ * {@link groupIdsBytes} counts) one Redis script derives groups for: 74,000 bytes, 2,000 memberships. A
+ * read derives each user's groups (a few µs of Lua per membership); the users of a page or lookup past
+ * this budget have theirs read by further scripts of the same budget, so no script holds Redis for long.
+ */
+export const GROUP_IDS_PER_SCRIPT = 2_000 * GROUP_ID_BYTES;
+
+/**
+ * How much of the reverse index the users of one page read (listPage, listSorted, listAfter) may carry in
+ * all: 1,850,000 bytes, 50,000 memberships (about 4 MB of SCIM JSON). Past it the page ends early, after at
+ * least one user; a page of 100 users in 500 groups each is whole.
+ */
+export const GROUP_IDS_PER_PAGE = 50_000 * GROUP_ID_BYTES;
 
 /** The bytes of a user's reverse-index entry: its groups' ids joined by single spaces. */
 export function groupIdsBytes(groupIds: Iterable<string>): number {
   let bytes = -1;
   for (const id of groupIds) bytes += Buffer.byteLength(id) + 1;
   return Math.max(0, bytes);
+}
+
+/**
+ * Whether joining group `groupId` takes a member whose reverse-index entry holds `entryBytes` past
+ * `maxGroupsPerMember` (counted in GROUP_ID_BYTES: the member's groups for server-issued ids).
+ */
+export function joinPassesCap(entryBytes: number, groupId: string, maxGroupsPerMember: number): boolean {
+  const after = entryBytes === 0 ? Buffer.byteLength(groupId) : entryBytes + 1 + Buffer.byteLength(groupId);
+  return after > maxGroupsPerMember * GROUP_ID_BYTES - 1;
 }
 
 /**
@@ -245,16 +272,16 @@ export function groupIdsBytes(groupIds: Iterable<string>): number {
 export const PAGE_MEMBERS_BUDGET = 100_000;
 
 /**
- * How many items of a page (in page order, with what each costs: a user's groupIdsBytes, a group's member
- * count) one page read keeps so that their costs stay within `budget`: always at least one.
+ * How many items of a page (in page order; `costOf`: a user's groupIdsBytes, a group's member count, added up
+ * lazily) one page read keeps so that their costs stay within `budget`: always at least one.
  */
-export function keptWithin(costs: readonly number[], budget: number): number {
+export function keptWithin<T>(items: readonly T[], costOf: (item: T) => number, budget: number): number {
   let spent = 0;
-  for (let i = 0; i < costs.length; i++) {
-    spent += costs[i]!;
+  for (let i = 0; i < items.length; i++) {
+    spent += costOf(items[i]!);
     if (spent > budget && i > 0) return i;
   }
-  return costs.length;
+  return items.length;
 }
 
 /**
@@ -976,20 +1003,21 @@ export function crowdedIndex(
 }
 
 /**
- * The first member a group write adds that is already in `quota.maxGroupsPerMember` groups, or null.
- * `groupsOf(value)` counts the groups listing a value; `isMember(value)` says whether the group already
- * lists it (then the write adds no membership). Both stores answer the same; Redis checks in its script.
+ * The first member a group write adds whom joining would take past `quota.maxGroupsPerMember`
+ * ({@link joinPassesCap}), or null. `entryBytes(value)` is the groupIdsBytes of a value's groups;
+ * `isMember(value)` says whether the group already lists it (then the write adds no membership). Both
+ * stores answer the same; Redis checks in its script.
  */
 export function memberOverCap(
   write: ResourceWrite,
   quota: StoreQuota | undefined,
-  groupsOf: (value: string) => number,
+  entryBytes: (value: string) => number,
   isMember: (value: string) => boolean,
 ): string | null {
   const cap = quota?.maxGroupsPerMember;
   if (cap === undefined || write.kind !== 'Group') return null;
   for (const m of write.members ?? write.memberChanges?.add ?? []) {
-    if (groupsOf(m.value) >= cap && !isMember(m.value)) return m.value;
+    if (joinPassesCap(entryBytes(m.value), write.id, cap) && !isMember(m.value)) return m.value;
   }
   return null;
 }

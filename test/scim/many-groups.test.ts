@@ -1,19 +1,18 @@
 /**
  * Users in many groups through the SCIM API (docs/groups.md, "What one user costs"): a user's derived
  * `groups` are built on every read of it, so the groups one member may join are capped
- * (`quota.maxGroupsPerMember`), and a page whose users' groups pass PAGE_GROUP_IDS_BYTES (group ids are
- * 36-character UUIDs, 37 bytes with their separator) ends early. Here a client that steps by `itemsPerPage` still sees every user once, and a filter that scans
- * the connection still finds users past a short page.
+ * (`quota.maxGroupsPerMember`), and the users of a page past what one Redis script derives
+ * (GROUP_IDS_PER_SCRIPT) have theirs read by further scripts: pages stay whole. Scans count what they hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAGE_GROUP_IDS_BYTES, PAGE_MEMBERS_BUDGET } from '../../src/store/store.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_SCRIPT, PAGE_MEMBERS_BUDGET } from '../../src/store/store.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-/** Two users in this many groups are together past the page budget; either alone is within it. */
-const HEAVY = Math.ceil(PAGE_GROUP_IDS_BYTES / 2 / 37) + 100;
+/** Two users in this many groups (server-issued ids) are together past one script's budget; either alone is within it. */
+const HEAVY = Math.ceil(GROUP_IDS_PER_SCRIPT / 2 / GROUP_ID_BYTES) + 100;
 
 describe.each(STORE_KINDS)('users in many groups on the %s store', (kind) => {
   let backing: TestStore;
@@ -54,25 +53,17 @@ describe.each(STORE_KINDS)('users in many groups on the %s store', (kind) => {
     expect((await send('GET', `/Users/${ids[1]}`)).body!.groups).toHaveLength(HEAVY);
   });
 
-  it('answers a shorter page where the budget ends it, and a walk by itemsPerPage sees every user once', async () => {
-    const seen: string[] = [];
-    const sizes: number[] = [];
-    for (let startIndex = 1; ;) {
-      const page = await send('GET', '/Users', { query: `startIndex=${startIndex}&count=100` });
-      expect(page.status).toBe(200);
-      const body = page.body as { totalResults: number; itemsPerPage: number; startIndex: number; Resources: { id: string }[] };
-      expect(body).toMatchObject({ totalResults: 5, startIndex });
-      expect(body.itemsPerPage).toBe(body.Resources.length);
-      sizes.push(body.itemsPerPage);
-      seen.push(...body.Resources.map((r) => r.id));
-      startIndex += body.itemsPerPage;
-      if (body.itemsPerPage === 0 || startIndex > body.totalResults) break;
-    }
-    expect(sizes).toEqual([1, 4]);
-    expect(seen).toEqual(ids);
+  it("answers whole pages with every user's groups, the ones past one script's budget read by another", async () => {
+    const page = await send('GET', '/Users', { query: 'startIndex=1&count=100' });
+    expect(page.status).toBe(200);
+    const body = page.body as { totalResults: number; itemsPerPage: number; Resources: { id: string; groups?: unknown[] }[] };
+    expect(body).toMatchObject({ totalResults: 5, itemsPerPage: 5 });
+    expect(body.Resources.map((r) => [r.id, r.groups?.length ?? 0])).toEqual(ids.map((id, i) => [id, i < 2 ? HEAVY : 0]));
+    const found = await send('GET', '/Users', { query: `filter=${encodeURIComponent(`id eq "${ids[1]}" or id eq "${ids[0]}"`)}` });
+    expect((found.body!.Resources as { groups: unknown[] }[]).map((r) => r.groups.length)).toEqual([HEAVY, HEAVY]);
   });
 
-  it('ends a /.search page with a short page of users, so that a walk by itemsPerPage sees every resource once', async () => {
+  it('walks /.search by itemsPerPage over users and groups, seeing every resource once', async () => {
     const seen: string[] = [];
     let total: number;
     for (let startIndex = 1; ;) {
@@ -90,22 +81,23 @@ describe.each(STORE_KINDS)('users in many groups on the %s store', (kind) => {
     expect(seen).toHaveLength(total);
   });
 
-  it('scans past a short page: a filter no index answers finds the users after it', async () => {
-    const found = await send('GET', '/Users', { query: `filter=${encodeURIComponent('title eq "Lead"')}` });
-    expect(found.status).toBe(200);
-    expect((found.body!.Resources as { id: string }[]).map((r) => r.id)).toEqual([ids[3]]);
-  });
-
-  it('refuses a scan whose users hold more memberships than 10 per resource it may read, naming the indexed filters', async () => {
-    // 200 resources may be scanned: 2,000 memberships, fewer than the first two users hold.
+  it('scans users without their groups unless the filter names them, and shows the page with them', async () => {
+    // 200 resources may be scanned: 2,000 memberships, fewer than the first two users hold together.
     const small = scimSso({ store: backing.store, rateLimit: false, maxScanResources: 200 });
-    const query = `filter=${encodeURIComponent('title eq "Lead"')}`;
-    const refused = await small.handleScim(scimRequest(token, 'GET', '/Users', { query }));
+    const scan = async (filter: string, extra = '') =>
+      small.handleScim(scimRequest(token, 'GET', '/Users', { query: `filter=${encodeURIComponent(filter)}${extra}` }));
+    const staff = await scan('title eq "Staff"');
+    expect(staff.status).toBe(200);
+    const shown = JSON.parse(staff.body!) as { Resources: { id: string; groups?: unknown[] }[] };
+    expect(shown.Resources.map((r) => [r.id, r.groups?.length ?? 0])).toEqual([0, 1, 2, 4].map((i) => [ids[i], i < 2 ? HEAVY : 0]));
+    expect(JSON.parse((await scan('title eq "Lead"', '&attributes=userName')).body!)).toMatchObject({ totalResults: 1, Resources: [{ id: ids[3] }] });
+    // A filter on groups reads them, and is refused past the scan's budget of memberships.
+    const refused = await scan('groups.display eq "group 7"');
     expect(refused.status).toBe(400);
     expect(JSON.parse(refused.body!)).toMatchObject({ scimType: 'tooMany', detail: expect.stringContaining('more than 2000 group memberships') });
-    // An indexed lookup is no scan: it still answers.
+    // An indexed lookup is no scan: it still answers, with the groups.
     const byName = await small.handleScim(scimRequest(token, 'GET', '/Users', { query: `filter=${encodeURIComponent('userName eq "user0@example.test"')}` }));
-    expect(byName.status).toBe(200);
+    expect((JSON.parse(byName.body!) as { Resources: { groups: unknown[] }[] }).Resources[0]!.groups).toHaveLength(HEAVY);
   });
 });
 

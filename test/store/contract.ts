@@ -10,12 +10,21 @@ import type {
   Store,
   StoredConnection,
   StoredMember,
+  StoredResource,
   StoredOidcClient,
   StoredSamlConnection,
   StoredSsoUser,
   TombstoneOptions,
 } from '../../src/store/store.js';
-import { memberBytes, normalizeResourceWrite, PAGE_GROUP_IDS_BYTES, PAGE_MEMBERS_BUDGET, resourceBytes } from '../../src/store/store.js';
+import {
+  GROUP_ID_BYTES,
+  GROUP_IDS_PER_PAGE,
+  GROUP_IDS_PER_SCRIPT,
+  memberBytes,
+  normalizeResourceWrite,
+  PAGE_MEMBERS_BUDGET,
+  resourceBytes,
+} from '../../src/store/store.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
 import { eventLogContract } from './events-contract.js';
@@ -1923,32 +1932,48 @@ export function storeContract(name: string, makeStore: MakeStore): void {
 
     describe('pages of users in many groups', () => {
       // u0 and u1 are in `heavy` groups each, whose ids are 36 characters as the SCIM layer's are: together
-      // past PAGE_GROUP_IDS_BYTES, so a page holding both ends after u0; the users after them are in none.
-      const heavy = Math.ceil(PAGE_GROUP_IDS_BYTES / 2 / 37) + 100;
+      // past what one script derives (GROUP_IDS_PER_SCRIPT), so u1's groups are read by a further script.
+      const heavy = Math.ceil(GROUP_IDS_PER_SCRIPT / 2 / GROUP_ID_BYTES) + 100;
       const gid = (n: number) => `g${n}`.padEnd(36, '-');
       const users = ['u0', 'u1', 'u2', 'u3', 'u4'];
+      /** Groups from..to-1, each listing u0 and u1. */
+      const joinBoth = async (from: number, to: number) => {
+        for (let at = from; at < to; at += 500) {
+          await Promise.all(
+            Array.from({ length: Math.min(500, to - at) }, (_, j) =>
+              store.createResource(cid, groupWrite(gid(at + j), gid(at + j), [{ value: 'u0' }, { value: 'u1' }])),
+            ),
+          );
+        }
+      };
       beforeEach(async () => {
         for (const kind of ['User', 'Group'] as const) expect(await store.sortBacklog(cid, kind, 1)).toMatchObject({ done: true });
         for (const [i, id] of users.entries()) {
           const externalId = i < 2 ? 'shared' : `e${i}`;
           await store.createResource(cid, { ...userWrite(id, `user${i}`, { externalId }), sortKeys: [{ attribute: 'userName', value: `user${i}` }] });
         }
-        for (let from = 0; from < heavy; from += 200) {
-          await Promise.all(
-            Array.from({ length: Math.min(200, heavy - from) }, (_, j) => {
-              return store.createResource(cid, groupWrite(gid(from + j), gid(from + j), [{ value: 'u0' }, { value: 'u1' }]));
-            }),
-          );
-        }
+        await joinBoth(0, heavy);
       });
 
-      it('ends a page early where its users pass the budget, keeping at least one, and a walk by what came back sees everyone', async () => {
+      it('answers whole pages with the groups of every user, by offset, sort order and cursor', async () => {
+        const groupsOf = (page: { resources: StoredResource[] }) => page.resources.map((u) => [u.id, u.groups?.length]);
+        const want = users.map((id) => [id, id === 'u0' || id === 'u1' ? heavy : 0]);
+        expect(groupsOf(await store.listPage(cid, 'User', 0, 10))).toEqual(want);
+        expect(groupsOf((await store.listSorted(cid, 'User', { attribute: 'userName', descending: true }, 0, 10))!)).toEqual([...want].reverse());
+        const cursor = await store.listAfter(cid, 'User', 0, 10);
+        expect([groupsOf(cursor), cursor.next]).toEqual([want, null]);
+        expect((await store.listPage(cid, 'User', 1, 1)).resources[0]!.groups![heavy - 1]).toEqual({ value: gid(heavy - 1), display: gid(heavy - 1) });
+      });
+
+      it('ends a page early where its users pass GROUP_IDS_PER_PAGE, keeping at least one, and a walk by what came back sees everyone', async () => {
+        await joinBoth(heavy, Math.ceil(GROUP_IDS_PER_PAGE / 2 / GROUP_ID_BYTES) + 10);
         const first = await store.listPage(cid, 'User', 0, 10);
         expect({ total: first.total, ids: ids(first.resources) }).toEqual({ total: 5, ids: ['u0'] });
-        expect(first.resources[0]!.groups).toHaveLength(heavy);
-        const second = await store.listPage(cid, 'User', 1, 10);
-        expect(ids(second.resources)).toEqual(['u1', 'u2', 'u3', 'u4']);
-        expect(second.resources[0]!.groups).toHaveLength(heavy);
+        // Read without their groups, the users are whole pages and carry no `groups`.
+        const bare = await store.listPage(cid, 'User', 0, 10, { groups: false });
+        expect([ids(bare.resources), bare.resources.some((u) => 'groups' in u)]).toEqual([users, false]);
+        expect(ids((await store.listAfter(cid, 'User', 0, 10, { groups: false })).resources)).toEqual(users);
+        expect(ids((await store.listPage(cid, 'User', 1, 10)).resources)).toEqual(['u1', 'u2', 'u3', 'u4']);
         const sorted = await store.listSorted(cid, 'User', { attribute: 'userName', descending: true }, 0, 10);
         expect(ids(sorted!.resources)).toEqual(['u4', 'u3', 'u2', 'u1']);
         // By cursor: the cut page says more follows, and the walk resumes after its last user.
@@ -1961,7 +1986,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           after = page.next;
         }
         expect(walked).toEqual(users);
-      });
+      }, 120_000);
 
       it('answers an index lookup and the guard lookup with the groups of every user found, however many', async () => {
         const want = [
@@ -2097,7 +2122,9 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
 
       describe('maxGroupsPerMember', () => {
+        // Group ids of 36 characters, as the SCIM layer issues: the limit counts GROUP_ID_BYTES per group.
         const capped = { ...roomy, maxGroupsPerMember: 3 };
+        const g = (name: string) => name.padEnd(36, '-');
         const refusal = (member: string) => ({ ok: false, reason: 'quota', quota: 'groupsPerMember', limit: 3, member });
         const groupsOf = async (uid: string) => (await store.getResource(cid, 'User', uid))?.groups?.map((g) => g.value);
         const membersOf = async (gid: string) => (await store.listGroupMembers(cid, gid, 0, 5000))?.members.map((m) => m.value);
@@ -2105,44 +2132,44 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         beforeEach(async () => {
           await store.createResource(cid, userWrite('u1', 'ann'));
           await store.createResource(cid, userWrite('u2', 'bob'));
-          for (const gid of ['g1', 'g2', 'g3'])
+          for (const gid of [g('g1'), g('g2'), g('g3')])
             expect(await store.createResource(cid, groupWrite(gid, gid, [{ value: 'u1' }]), capped)).toMatchObject({ ok: true });
         });
 
         it('refuses a create or a full replace that adds a member already at the cap, changing nothing', async () => {
-          expect(await store.createResource(cid, groupWrite('g4', 'g4', [{ value: 'u2' }, { value: 'u1' }]), capped)).toEqual(refusal('u1'));
-          expect(await store.getResource(cid, 'Group', 'g4')).toBeNull();
+          expect(await store.createResource(cid, groupWrite(g('g4'), g('g4'), [{ value: 'u2' }, { value: 'u1' }]), capped)).toEqual(refusal('u1'));
+          expect(await store.getResource(cid, 'Group', g('g4'))).toBeNull();
           expect(await groupsOf('u2')).toEqual([]);
-          await store.createResource(cid, groupWrite('g4', 'g4', [{ value: 'u2' }]), capped);
-          expect(await store.replaceResource(cid, groupWrite('g4', 'g4', [{ value: 'u2' }, { value: 'u1' }]), 1, capped)).toEqual(refusal('u1'));
-          expect(await membersOf('g4')).toEqual(['u2']);
-          expect(await groupsOf('u1')).toEqual(['g1', 'g2', 'g3']);
+          await store.createResource(cid, groupWrite(g('g4'), g('g4'), [{ value: 'u2' }]), capped);
+          expect(await store.replaceResource(cid, groupWrite(g('g4'), g('g4'), [{ value: 'u2' }, { value: 'u1' }]), 1, capped)).toEqual(refusal('u1'));
+          expect(await membersOf(g('g4'))).toEqual(['u2']);
+          expect(await groupsOf('u1')).toEqual([g('g1'), g('g2'), g('g3')]);
           expect(await store.getResource(cid, 'User', 'u1')).toMatchObject({ version: 4 });
           // A list that keeps a member it already has adds no membership: it passes.
-          expect(await store.replaceResource(cid, groupWrite('g1', 'g1', [{ value: 'u2' }, { value: 'u1' }]), 1, capped)).toMatchObject({ ok: true });
+          expect(await store.replaceResource(cid, groupWrite(g('g1'), g('g1'), [{ value: 'u2' }, { value: 'u1' }]), 1, capped)).toMatchObject({ ok: true });
         });
 
         it('refuses member changes that add a member at the cap, and accepts them once it has left a group', async () => {
-          await store.createResource(cid, groupWrite('g4', 'g4'), capped);
+          await store.createResource(cid, groupWrite(g('g4'), g('g4')), capped);
           const add = (version: number) =>
             store.replaceResource(
               cid,
-              { ...groupWrite('g4', 'g4'), members: undefined, memberChanges: { remove: [], add: [{ value: 'u2' }, { value: 'u1' }] } },
+              { ...groupWrite(g('g4'), g('g4')), members: undefined, memberChanges: { remove: [], add: [{ value: 'u2' }, { value: 'u1' }] } },
               version,
               capped,
             );
           expect(await add(1)).toEqual(refusal('u1'));
-          expect(await membersOf('g4')).toEqual([]);
+          expect(await membersOf(g('g4'))).toEqual([]);
           // Removing and adding a member a group already has is no new membership.
-          const same = { ...groupWrite('g1', 'g1'), members: undefined, memberChanges: { remove: ['u1'], add: [{ value: 'u1' }] } };
+          const same = { ...groupWrite(g('g1'), g('g1')), members: undefined, memberChanges: { remove: ['u1'], add: [{ value: 'u1' }] } };
           expect(await store.replaceResource(cid, same, 1, capped)).toMatchObject({ ok: true });
           expect(
-            await store.replaceResource(cid, { ...groupWrite('g2', 'g2'), members: undefined, memberChanges: { remove: ['u1'], add: [] } }, 1, capped),
+            await store.replaceResource(cid, { ...groupWrite(g('g2'), g('g2')), members: undefined, memberChanges: { remove: ['u1'], add: [] } }, 1, capped),
           ).toMatchObject({ ok: true });
           expect(await add(1)).toMatchObject({ ok: true });
-          expect(await groupsOf('u1')).toEqual(['g1', 'g3', 'g4']);
+          expect(await groupsOf('u1')).toEqual([g('g1'), g('g3'), g('g4')]);
           // Without the key the cap is not checked.
-          expect(await store.createResource(cid, groupWrite('g5', 'g5', [{ value: 'u1' }]), roomy)).toMatchObject({ ok: true });
+          expect(await store.createResource(cid, groupWrite(g('g5'), g('g5'), [{ value: 'u1' }]), roomy)).toMatchObject({ ok: true });
           expect(await groupsOf('u1')).toHaveLength(4);
         });
 
@@ -2150,13 +2177,15 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           const usage = await store.getUsage(cid);
           const range = (from: number, to: number): StoredMember[] => Array.from({ length: to - from }, (_, i) => ({ value: `m${from + i}` }));
           const list = [...range(0, 1500), { value: 'u1' }];
-          expect(await store.createResource(cid, groupWrite('big', 'Big', list), capped)).toEqual(refusal('u1'));
-          expect(await store.getResource(cid, 'Group', 'big')).toBeNull();
+          // The write's own checks come first, as for any write: a taken displayName is a conflict.
+          expect(await store.createResource(cid, groupWrite(g('big'), g('g1'), list), capped)).toMatchObject({ reason: 'uniqueness' });
+          expect(await store.createResource(cid, groupWrite(g('big'), 'Big', list), capped)).toEqual(refusal('u1'));
+          expect(await store.getResource(cid, 'Group', g('big'))).toBeNull();
           expect(await store.getUsage(cid)).toEqual(usage);
-          expect(await store.createResource(cid, groupWrite('big', 'Big', range(0, 1500)), capped)).toMatchObject({ ok: true });
-          expect(await store.replaceResource(cid, groupWrite('big', 'Big', list), 1, capped)).toEqual(refusal('u1'));
-          expect((await store.getResource(cid, 'Group', 'big', { members: false }))?.memberCount).toBe(1500);
-          expect(await groupsOf('u1')).toEqual(['g1', 'g2', 'g3']);
+          expect(await store.createResource(cid, groupWrite(g('big'), 'Big', range(0, 1500)), capped)).toMatchObject({ ok: true });
+          expect(await store.replaceResource(cid, groupWrite(g('big'), 'Big', list), 1, capped)).toEqual(refusal('u1'));
+          expect((await store.getResource(cid, 'Group', g('big'), { members: false }))?.memberCount).toBe(1500);
+          expect(await groupsOf('u1')).toEqual([g('g1'), g('g2'), g('g3')]);
         });
       });
 
