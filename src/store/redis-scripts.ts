@@ -648,18 +648,24 @@ local function load(k, seq)
 end
 
 -- The groups of users ids[1..n], as auxOf reads them, as far as ${GROUP_IDS_PER_SCRIPT} bytes of their
--- reverse-index entries go (GROUP_IDS_PER_SCRIPT in src/store/store.ts; measured with HSTRLEN, not read):
--- the first user in some group always, then each whose entry still fits; the others get {'*'}, which the
--- caller reads with USER_GROUPS. lengths: the entries' lengths when already measured.
+-- reverse-index entries go (GROUP_IDS_PER_SCRIPT in src/store/store.ts): the first user in some group
+-- always, then each whose entry still fits; the others get {'*'}, which the caller reads with USER_GROUPS.
+-- lengths: the entries' lengths when a page measured them (HSTRLEN); else each entry is read once (an entry
+-- is at most maxGroupsPerMember ids long) and measured.
 local function groupsWithin(ids, n, lengths)
   local aux, spent = {}, 0
   for i = 1, n do
-    local length = lengths and lengths[i] or redis.call('HSTRLEN', MEMBER, ids[i])
+    local parents = nil
+    local length = lengths and lengths[i]
+    if not length then
+      parents = redis.call('HGET', MEMBER, ids[i]) or false
+      length = parents and #parents or 0
+    end
     if length == 0 then
       aux[i] = {}
     elseif spent == 0 or spent + length <= ${GROUP_IDS_PER_SCRIPT} then
       spent = spent + length
-      aux[i] = auxOf('u', ids[i])
+      aux[i] = auxOf('u', ids[i], parents)
     else
       aux[i] = { '*' }
     end
