@@ -1966,26 +1966,51 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
 
       it('ends a page early where its users pass GROUP_IDS_PER_PAGE, keeping at least one, and a walk by what came back sees everyone', async () => {
-        await joinBoth(heavy, Math.ceil(GROUP_IDS_PER_PAGE / 2 / GROUP_ID_BYTES) + 10);
-        const first = await store.listPage(cid, 'User', 0, 10);
-        expect({ total: first.total, ids: ids(first.resources) }).toEqual({ total: 5, ids: ['u0'] });
+        // Many users in a few hundred groups each (linking a member costs O(its groups), so fewer, fuller
+        // entries would make this setup slow): x0, x1, … come after u0…u4 and are in `groups` groups each.
+        const groups = 250;
+        const extra = Array.from({ length: Math.ceil(GROUP_IDS_PER_PAGE / (groups * GROUP_ID_BYTES)) + 10 }, (_, i) => `x${i}`);
+        for (const id of extra) await store.createResource(cid, { ...userWrite(id, id), sortKeys: [{ attribute: 'userName', value: id }] });
+        for (let at = 0; at < groups; at += 50) {
+          await Promise.all(
+            Array.from({ length: 50 }, (_, j) =>
+              store.createResource(
+                cid,
+                groupWrite(
+                  gid(100_000 + at + j),
+                  gid(100_000 + at + j),
+                  extra.map((value) => ({ value })),
+                ),
+              ),
+            ),
+          );
+        }
+        const all = [...users, ...extra];
+        // What each user's groups take in the reverse index; the page keeps users while they fit (at least one).
+        const groupsOf = (id: string) => (id === 'u0' || id === 'u1' ? heavy : id.startsWith('x') ? groups : 0);
+        const bytes = (id: string) => Math.max(0, groupsOf(id) * GROUP_ID_BYTES - 1);
+        let spent = 0;
+        const kept = all.findIndex((id) => (spent += bytes(id)) > GROUP_IDS_PER_PAGE);
+        expect(kept).toBeGreaterThan(users.length);
+        const first = await store.listPage(cid, 'User', 0, 1000);
+        expect({ total: first.total, ids: ids(first.resources) }).toEqual({ total: all.length, ids: all.slice(0, kept) });
+        expect(ids((await store.listPage(cid, 'User', kept, 1000)).resources)).toEqual(all.slice(kept));
         // Read without their groups, the users are whole pages and carry no `groups`.
-        const bare = await store.listPage(cid, 'User', 0, 10, { groups: false });
-        expect([ids(bare.resources), bare.resources.some((u) => 'groups' in u)]).toEqual([users, false]);
-        expect(ids((await store.listAfter(cid, 'User', 0, 10, { groups: false })).resources)).toEqual(users);
-        expect(ids((await store.listPage(cid, 'User', 1, 10)).resources)).toEqual(['u1', 'u2', 'u3', 'u4']);
-        const sorted = await store.listSorted(cid, 'User', { attribute: 'userName', descending: true }, 0, 10);
-        expect(ids(sorted!.resources)).toEqual(['u4', 'u3', 'u2', 'u1']);
-        // By cursor: the cut page says more follows, and the walk resumes after its last user.
+        const bare = await store.listPage(cid, 'User', 0, 1000, { groups: false });
+        expect([ids(bare.resources), bare.resources.some((u) => 'groups' in u)]).toEqual([all, false]);
+        expect(ids((await store.listAfter(cid, 'User', 0, 1000, { groups: false })).resources)).toEqual(all);
+        // In a sort order, and by cursor: the cut page says more follows, and the walk resumes after its last user.
+        const sorted = await store.listSorted(cid, 'User', { attribute: 'userName', descending: false }, 0, 1000);
+        expect(sorted!.resources.length).toBeLessThan(all.length);
         const walked: string[] = [];
         for (let after = 0, pages = 0; ; pages++) {
-          const page = await store.listAfter(cid, 'User', after, 10);
+          const page = await store.listAfter(cid, 'User', after, 1000);
           walked.push(...ids(page.resources));
-          if (pages === 0) expect(page).toMatchObject({ next: page.resources[0]!.seq });
+          if (pages === 0) expect(page).toMatchObject({ next: page.resources.at(-1)!.seq });
           if (page.next === null) break;
           after = page.next;
         }
-        expect(walked).toEqual(users);
+        expect(walked).toEqual(all);
       }, 120_000);
 
       it('answers an index lookup and the guard lookup with the groups of every user found, however many', async () => {
