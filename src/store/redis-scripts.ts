@@ -474,6 +474,9 @@ end
 /** Most members one script takes or returns (arguments, inline lists, pages, settle batches). */
 export const MEMBER_CHUNK = 1000;
 
+/** Users whose reverse-index entries a page reads per HMGET, checking its budget between two. */
+const PAGE_ENTRIES_CHUNK = 20;
+
 /** Creates a resource: connection must exist, id and unique index values must be free. Reply {status, detail}. */
 export const CREATE_RESOURCE = linkLua(
   WRITE_PRELUDE,
@@ -650,17 +653,14 @@ end
 -- The groups of users ids[1..n], as auxOf reads them, as far as ${GROUP_IDS_PER_SCRIPT} bytes of their
 -- reverse-index entries go (GROUP_IDS_PER_SCRIPT in src/store/store.ts): the first user in some group
 -- always, then each whose entry still fits; the others get {'*'}, which the caller reads with USER_GROUPS.
--- lengths: the entries' lengths when a page measured them (HSTRLEN); else each entry is read once (an entry
--- is at most maxGroupsPerMember ids long) and measured.
-local function groupsWithin(ids, n, lengths)
+-- entries: the users' entries when the caller read them already (false: in no group); else each is read
+-- here, once (an entry is at most maxGroupsPerMember ids long).
+local function groupsWithin(ids, n, entries)
   local aux, spent = {}, 0
   for i = 1, n do
-    local parents = nil
-    local length = lengths and lengths[i]
-    if not length then
-      parents = redis.call('HGET', MEMBER, ids[i]) or false
-      length = parents and #parents or 0
-    end
+    local parents
+    if entries then parents = entries[i] else parents = redis.call('HGET', MEMBER, ids[i]) end
+    local length = parents and #parents or 0
     if length == 0 then
       aux[i] = {}
     elseif spent == 0 or spent + length <= ${GROUP_IDS_PER_SCRIPT} then
@@ -882,8 +882,8 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
  * caller reads a missing entry as no groups. `ids`: the rows' ids when the caller has them, else they are
  * cut from the rows. Users' groups are as groupsWithin gives them (some may be {'*'}: read them with
  * USER_GROUPS). The page ends early, after at least one row, where its users' reverse-index entries would
- * pass ${GROUP_IDS_PER_PAGE} bytes (GROUP_IDS_PER_PAGE in src/store/store.ts, keptWithin's rule; measured
- * with HSTRLEN): fewer rows come back than seqs went in.
+ * pass ${GROUP_IDS_PER_PAGE} bytes (GROUP_IDS_PER_PAGE in src/store/store.ts, keptWithin's rule): fewer
+ * rows come back than seqs went in.
  */
 const PAGE_PRELUDE = `${READ_PRELUDE}
 local function pageOf(k, seqs, ids, withGroups)
@@ -903,19 +903,26 @@ local function pageOf(k, seqs, ids, withGroups)
   if k ~= 'u' then
     for i = 1, #seqs do aux[i] = auxOf(k, ids[i]) end
   elseif withGroups and redis.call('EXISTS', MEMBER) == 1 then
-    local lengths, total, kept, any = {}, 0, #ids, false
-    for i = 1, #ids do
-      local length = redis.call('HSTRLEN', MEMBER, ids[i])
-      total = total + length
-      if total > ${GROUP_IDS_PER_PAGE} and i > 1 then
-        kept = i - 1
-        break
+    -- The users' entries, ${PAGE_ENTRIES_CHUNK} per HMGET, until the page's budget is passed: a page of users
+    -- in few groups is read in a few calls, and one of heavy users copies little past where it ends.
+    local entries, total, kept, any = {}, 0, #ids, false
+    for from = 1, #ids, ${PAGE_ENTRIES_CHUNK} do
+      local part = redis.call('HMGET', MEMBER, unpack(ids, from, math.min(from + ${PAGE_ENTRIES_CHUNK} - 1, #ids)))
+      for j = 1, #part do
+        local i = from + j - 1
+        local length = part[j] and #part[j] or 0
+        total = total + length
+        if total > ${GROUP_IDS_PER_PAGE} and i > 1 then
+          kept = i - 1
+          break
+        end
+        entries[i] = part[j]
+        any = any or length > 0
       end
-      lengths[i] = length
-      any = any or length > 0
+      if kept < #ids then break end
     end
     for j = #rows, kept + 1, -1 do rows[j] = nil end
-    if any then aux = groupsWithin(ids, kept, lengths) end
+    if any then aux = groupsWithin(ids, kept, entries) end
   end
   return rows, aux
 end

@@ -227,8 +227,9 @@ export interface Page {
 
 /**
  * The bytes a server-issued group id (a UUID: 36 characters) takes in a user's reverse-index entry, with its
- * separator. The group bounds below are counted in these bytes, so that Redis can check them with one
- * `HSTRLEN` instead of reading the entry: for ids the SCIM layer issues, bytes ÷ 37 is the exact count.
+ * separator. The group bounds below are counted in these bytes, so that a write checks the per-member
+ * limit with one `HSTRLEN` instead of reading the entry: for ids the SCIM layer issues, bytes ÷ 37 is the
+ * exact count.
  */
 export const GROUP_ID_BYTES = 37;
 
