@@ -29,6 +29,8 @@ export interface LoginFigures {
   p99: number;
   wrong: number;
   firstWrong: string | null;
+  /** CPU time of the login app's process (app + demo IdP) per login, ms: what a login costs, not how long it waits. */
+  appCpuMsPerLogin: number;
 }
 
 export async function runLogins(redisUrl: string, settings: LoginSettings, log: (s: string) => void): Promise<LoginFigures[]> {
@@ -39,8 +41,8 @@ export async function runLogins(redisUrl: string, settings: LoginSettings, log: 
   const customer = String(app.info.customer);
   const people = app.info.people as { sub: string; scimUserId: string }[];
   const paths: Record<Variant, string> = { plain: '/plain/login', guard: '/guard/login', authRoutes: `/sso/${customer}/login` };
-  const stats = new Map<Variant, { logins: number; seconds: number; times: number[]; wrong: number; firstWrong: string | null }>();
-  for (const v of LOGIN_VARIANTS) stats.set(v, { logins: 0, seconds: 0, times: [], wrong: 0, firstWrong: null });
+  const stats = new Map<Variant, { logins: number; seconds: number; cpuUs: number; times: number[]; wrong: number; firstWrong: string | null }>();
+  for (const v of LOGIN_VARIANTS) stats.set(v, { logins: 0, seconds: 0, cpuUs: 0, times: [], wrong: 0, firstWrong: null });
   let n = 0;
 
   async function login(variant: Variant): Promise<string | null> {
@@ -68,6 +70,7 @@ export async function runLogins(redisUrl: string, settings: LoginSettings, log: 
       const order = LOGIN_VARIANTS.map((_, i) => LOGIN_VARIANTS[(i + round) % LOGIN_VARIANTS.length]!);
       for (const variant of order) {
         const s = stats.get(variant)!;
+        const cpuBefore = await app.cpu();
         const start = Date.now();
         const until = start + settings.secondsPerRound * 1000;
         await Promise.all(
@@ -84,6 +87,7 @@ export async function runLogins(redisUrl: string, settings: LoginSettings, log: 
           }),
         );
         s.seconds += (Date.now() - start) / 1000;
+        s.cpuUs += (await app.cpu()) - cpuBefore;
       }
     }
   } finally {
@@ -101,9 +105,10 @@ export async function runLogins(redisUrl: string, settings: LoginSettings, log: 
       p99: percentile(s.times, 99),
       wrong: s.wrong,
       firstWrong: s.firstWrong,
+      appCpuMsPerLogin: s.cpuUs / 1000 / (s.logins + s.wrong),
     };
     log(
-      `  ${variant.padEnd(10)} ${figures.loginsPerSecond.toFixed(1)} logins/s, p50 ${figures.p50.toFixed(1)} ms${s.wrong ? `, ${s.wrong} WRONG: ${s.firstWrong}` : ''}`,
+      `  ${variant.padEnd(10)} ${figures.loginsPerSecond.toFixed(1)} logins/s, p50 ${figures.p50.toFixed(1)} ms, app CPU ${figures.appCpuMsPerLogin.toFixed(2)} ms/login${s.wrong ? `, ${s.wrong} WRONG: ${s.firstWrong}` : ''}`,
     );
     return figures;
   });

@@ -168,10 +168,12 @@ export function provisioningTable(steps: ProvisionRow[]): string {
   );
 }
 
-export function loginTable(rows: { variant: string; logins: number; loginsPerSecond: number; p50: number; p99: number; wrong: number }[]): string {
+export function loginTable(
+  rows: { variant: string; logins: number; loginsPerSecond: number; p50: number; p99: number; wrong: number; appCpuMsPerLogin: number }[],
+): string {
   const plain = rows.find((r) => r.variant === 'plain');
   return table(
-    ['variant', 'logins', 'logins/s', '×plain', 'p50 ms', 'p99 ms', 'wrong'],
+    ['variant', 'logins', 'logins/s', '×plain', 'p50 ms', 'p99 ms', 'app CPU ms/login', 'wrong'],
     rows.map((r) => [
       r.variant,
       String(r.logins),
@@ -179,6 +181,7 @@ export function loginTable(rows: { variant: string; logins: number; loginsPerSec
       f(plain ? r.loginsPerSecond / plain.loginsPerSecond : null),
       f(r.p50, 1),
       f(r.p99, 1),
+      f(r.appCpuMsPerLogin),
       String(r.wrong),
     ]),
   );

@@ -135,7 +135,7 @@ interface TenantBase {
   accounts: Map<string, DemoAccount>;
   /** Claim names beyond the standard scopes' ones, carried by the `openid` scope. */
   extraClaims: Set<string>;
-  entries: AdapterEntries;
+  entries: DemoStorage;
   jwk: object;
 }
 type TenantState = TenantBase & { provider: Provider; handler: Handler };
@@ -258,7 +258,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     const metadata = clientMetadata(client);
     await t.provider.Client.validate(metadata);
     // Clients live in the adapter (oidc-provider's dynamic-client path), so no restart is needed.
-    t.entries.set(`Client:${client.client_id}`, { payload: metadata, expiresAt: Infinity });
+    t.entries.set(`Client:${client.client_id}`, metadata, Infinity);
   }
 
   const generateRsa = promisify(generateKeyPair);
@@ -267,7 +267,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       if (!TENANT_ID.test(config.id) || tenants.has(config.id)) throw new Error(`demo-idp: bad or duplicate tenant id ${JSON.stringify(config.id)}`);
       const { privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
       const jwk = { ...privateKey.export({ format: 'jwk' }), kid: `${config.id}-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' };
-      const base: TenantBase = { config, issuer: `${origin}/t/${config.id}`, accounts: new Map(), extraClaims: new Set(), entries: new Map(), jwk };
+      const base: TenantBase = { config, issuer: `${origin}/t/${config.id}`, accounts: new Map(), extraClaims: new Set(), entries: new DemoStorage(), jwk };
       for (const account of config.accounts) putAccount(base, account);
       const t: TenantState = Object.assign(base, build(base));
       for (const client of config.clients) await putClient(t, client);
@@ -375,48 +375,95 @@ function requestedClaims(value: unknown): string[] {
   }
 }
 
-/* ---- storage: oidc-provider's adapter interface over one Map per tenant ---- */
+/* ---- storage: oidc-provider's adapter interface over one DemoStorage per tenant ---- */
 
-type AdapterEntries = Map<string, { payload: Record<string, unknown>; expiresAt: number }>;
 // Models whose entries carry a grantId and go when the grant is revoked (as oidc-provider's own adapter).
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+/** Payload fields oidc-provider looks entries up by (findByUid, findByUserCode). */
+const LOOKUP_FIELDS = ['uid', 'userCode'] as const;
+
+/**
+ * One tenant's stored models (`<model>:<id>` -> payload), with the lookups oidc-provider makes by `uid`,
+ * `userCode` and `grantId` kept as indexes: every call is O(1) however many sessions and grants the demo
+ * has piled up (a scan of them all was a sixth of a login's CPU after a few thousand logins).
+ */
+export class DemoStorage {
+  private readonly entries = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
+  /** `<model>:<field>:<value>` -> key of the entry holding it. */
+  private readonly byField = new Map<string, string>();
+  /** grantId -> keys of the entries it revokes. */
+  private readonly byGrant = new Map<string, Set<string>>();
+  private writes = 0;
+
+  set(key: string, payload: Record<string, unknown>, expiresAt: number): void {
+    this.delete(key);
+    this.entries.set(key, { payload, expiresAt });
+    const model = key.slice(0, key.indexOf(':'));
+    for (const field of LOOKUP_FIELDS) {
+      if (typeof payload[field] === 'string') this.byField.set(`${model}:${field}:${payload[field]}`, key);
+    }
+    if (GRANTABLE.has(model) && typeof payload.grantId === 'string') {
+      const keys = this.byGrant.get(payload.grantId) ?? new Set<string>();
+      this.byGrant.set(payload.grantId, keys.add(key));
+    }
+    if (++this.writes % 500 === 0) for (const k of [...this.entries.keys()]) this.get(k); // sweep expired entries
+  }
+
+  /** The live payload at key; an expired entry is dropped. */
+  get(key: string): Record<string, unknown> | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt > Date.now()) return entry.payload;
+    this.delete(key);
+    return undefined;
+  }
+
+  delete(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    const model = key.slice(0, key.indexOf(':'));
+    for (const field of LOOKUP_FIELDS) {
+      const indexed = `${model}:${field}:${String(entry.payload[field])}`;
+      if (this.byField.get(indexed) === key) this.byField.delete(indexed);
+    }
+    const grant = entry.payload.grantId;
+    if (typeof grant === 'string') {
+      const keys = this.byGrant.get(grant);
+      keys?.delete(key);
+      if (keys?.size === 0) this.byGrant.delete(grant);
+    }
+  }
+
+  findBy(model: string, field: (typeof LOOKUP_FIELDS)[number], value: string): Record<string, unknown> | undefined {
+    const key = this.byField.get(`${model}:${field}:${value}`);
+    return key === undefined ? undefined : this.get(key);
+  }
+
+  revokeGrant(grantId: string): void {
+    for (const key of [...(this.byGrant.get(grantId) ?? [])]) this.delete(key);
+  }
+}
 
 /**
  * Our own in-memory adapter rather than oidc-provider's default one: that one prints a "MUST change"
  * warning, and a store we hold is where runtime clients are registered (`Client:<id>`) and what lets a
  * rebuilt Provider carry on with the same sessions, interactions and grants.
  */
-function createDemoAdapter(entries: AdapterEntries) {
-  let writes = 0;
-  const live = (key: string) => {
-    const entry = entries.get(key);
-    if (entry && entry.expiresAt <= Date.now()) entries.delete(key);
-    return entry && entry.expiresAt > Date.now() ? entry.payload : undefined;
-  };
-  const findBy = (model: string, field: string, value: string) => {
-    for (const [key, { payload }] of entries) {
-      if (key.startsWith(`${model}:`) && payload[field] === value) return live(key);
-    }
-    return undefined;
-  };
+function createDemoAdapter(storage: DemoStorage) {
   return (model: string) => ({
     async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
-      entries.set(`${model}:${id}`, { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
-      if (++writes % 500 === 0) for (const key of entries.keys()) live(key); // sweep expired entries
+      storage.set(`${model}:${id}`, payload, expiresIn ? Date.now() + expiresIn * 1000 : Infinity);
     },
-    find: async (id: string) => live(`${model}:${id}`),
-    findByUid: async (uid: string) => findBy(model, 'uid', uid),
-    findByUserCode: async (userCode: string) => findBy(model, 'userCode', userCode),
+    find: async (id: string) => storage.get(`${model}:${id}`),
+    findByUid: async (uid: string) => storage.findBy(model, 'uid', uid),
+    findByUserCode: async (userCode: string) => storage.findBy(model, 'userCode', userCode),
     async consume(id: string) {
-      const payload = live(`${model}:${id}`);
+      const payload = storage.get(`${model}:${id}`);
       if (payload) payload.consumed = Math.floor(Date.now() / 1000);
     },
-    destroy: async (id: string) => void entries.delete(`${model}:${id}`),
-    async revokeByGrantId(grantId: string) {
-      for (const [key, { payload }] of entries) {
-        if (GRANTABLE.has(key.slice(0, key.indexOf(':'))) && payload.grantId === grantId) entries.delete(key);
-      }
-    },
+    destroy: async (id: string) => storage.delete(`${model}:${id}`),
+    revokeByGrantId: async (grantId: string) => storage.revokeGrant(grantId),
   });
 }
 

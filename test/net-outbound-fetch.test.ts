@@ -2,8 +2,9 @@
  * The guard on fetches a customer can point anywhere (src/net/outbound-fetch.ts): private, loopback,
  * link-local and other special addresses refused, public ones allowed, and answers capped in bytes.
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { isPublicAddress, outboundFetch, OutboundFetchError } from '../src/net/outbound-fetch.js';
 import { OidcRuntime } from '../src/guard/passport.js';
@@ -39,8 +40,8 @@ describe('isPublicAddress', () => {
 });
 
 describe('outboundFetch', () => {
-  async function withServer(body: string, run: (origin: string) => Promise<void>) {
-    const server = createServer((_req, res) => res.end(body)).listen(0, '127.0.0.1');
+  async function withServer(body: string | ((res: ServerResponse) => void), run: (origin: string) => Promise<void>) {
+    const server = createServer((_req, res) => (typeof body === 'string' ? res.end(body) : body(res))).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
       await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -65,6 +66,30 @@ describe('outboundFetch', () => {
     await withServer('x'.repeat(5000), async (origin) => {
       await expect(outboundFetch({ maxBytes: 1000, allowPrivate: true })(origin)).rejects.toThrow(/larger than 1000 bytes/);
       expect((await (await outboundFetch({ maxBytes: 5000, allowPrivate: true })(origin)).text()).length).toBe(5000);
+    });
+  });
+
+  it('counts the bytes of an answer without a declared length (chunked) as they arrive', async () => {
+    const chunked = (res: ServerResponse) => {
+      for (let i = 0; i < 5; i++) res.write('x'.repeat(1000));
+      res.end();
+    };
+    await withServer(chunked, async (origin) => {
+      await expect(outboundFetch({ maxBytes: 4999, allowPrivate: true })(origin)).rejects.toThrow(/larger than 4999 bytes/);
+      expect((await (await outboundFetch({ maxBytes: 5000, allowPrivate: true })(origin)).text()).length).toBe(5000);
+    });
+  });
+
+  it('counts a compressed answer by its decompressed bytes, not its declared length', async () => {
+    const packed = gzipSync('x'.repeat(100_000));
+    const gzipped = (res: ServerResponse) => {
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': packed.length });
+      res.end(packed);
+    };
+    await withServer(gzipped, async (origin) => {
+      expect(packed.length).toBeLessThan(1000);
+      await expect(outboundFetch({ maxBytes: 1000, allowPrivate: true })(origin)).rejects.toThrow(/larger than 1000 bytes/);
+      expect((await (await outboundFetch({ maxBytes: 100_000, allowPrivate: true })(origin)).text()).length).toBe(100_000);
     });
   });
 });

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import * as client from 'openid-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../example-app/demo-idp.js';
+import { DemoStorage, startDemoIdp, type DemoIdp } from '../../example-app/demo-idp.js';
 import { Browser, parseForms } from '../support/browser.js';
 
 type Auth = 'post' | 'basic' | 'none';
@@ -339,5 +339,39 @@ describe('repeated logins', () => {
       const { body } = await login(new Browser(), 'okta', hint);
       expect(body.claims.sub).toBe(hint);
     }
+  });
+});
+
+describe("DemoStorage (the demo IdP adapter's indexes)", () => {
+  it('finds entries by uid and userCode, follows a changed uid, and forgets deleted and expired entries', () => {
+    const storage = new DemoStorage();
+    storage.set('Session:s1', { uid: 'u1' }, Infinity);
+    storage.set('Interaction:i1', { uid: 'u1' }, Infinity);
+    storage.set('DeviceCode:d1', { userCode: 'ABCD' }, Infinity);
+    expect(storage.findBy('Session', 'uid', 'u1')).toEqual({ uid: 'u1' });
+    expect(storage.findBy('Interaction', 'uid', 'u1')).toEqual({ uid: 'u1' });
+    expect(storage.findBy('DeviceCode', 'userCode', 'ABCD')).toEqual({ userCode: 'ABCD' });
+    storage.set('Session:s1', { uid: 'u2' }, Infinity);
+    expect(storage.findBy('Session', 'uid', 'u1')).toBeUndefined();
+    expect(storage.findBy('Session', 'uid', 'u2')).toEqual({ uid: 'u2' });
+    storage.delete('Session:s1');
+    expect(storage.findBy('Session', 'uid', 'u2')).toBeUndefined();
+    expect(storage.get('Session:s1')).toBeUndefined();
+    storage.set('Session:old', { uid: 'u3' }, Date.now() - 1);
+    expect(storage.findBy('Session', 'uid', 'u3')).toBeUndefined();
+    expect(storage.get('Session:old')).toBeUndefined();
+  });
+
+  it('revokes exactly the grantable entries of a grant', () => {
+    const storage = new DemoStorage();
+    storage.set('AccessToken:a1', { grantId: 'g1' }, Infinity);
+    storage.set('AuthorizationCode:c1', { grantId: 'g1' }, Infinity);
+    storage.set('AccessToken:a2', { grantId: 'g2' }, Infinity);
+    storage.set('Grant:g1', { grantId: 'g1' }, Infinity); // not a grantable model: the grant record itself stays
+    storage.revokeGrant('g1');
+    expect(storage.get('AccessToken:a1')).toBeUndefined();
+    expect(storage.get('AuthorizationCode:c1')).toBeUndefined();
+    expect(storage.get('AccessToken:a2')).toEqual({ grantId: 'g2' });
+    expect(storage.get('Grant:g1')).toEqual({ grantId: 'g1' });
   });
 });
