@@ -5,15 +5,13 @@
  * serving many tenants (or a tenant creating many) never grows without bound. docs/login-freshness.md
  * lists the bounds.
  */
+import { OrderedMap } from './ordered-map.js';
+
 export class Lru<K, V> {
-  private readonly entries = new Map<K, V>();
+  /** Least recently used first (src/ordered-map.ts: a read, a set and an eviction are O(1)). */
+  private readonly entries = new OrderedMap<K, V>();
   /** The summed weight of the values, when the cache is bounded by weight too. */
   private weight = 0;
-  /**
-   * The most recently used key, which needs no move to be marked used again. Most reads repeat the last key
-   * (one connection's burst of requests), and a Map delete and insert per read is most of a hit's cost.
-   */
-  private newest: { key: K } | null = null;
 
   /**
    * @param capacity the most entries kept; the least recently used one goes when a new one would exceed it.
@@ -39,14 +37,7 @@ export class Lru<K, V> {
 
   /** The value, marked as just used; undefined when absent. */
   get(key: K): V | undefined {
-    if (this.newest !== null && this.newest.key === key) return this.entries.get(key);
-    if (!this.entries.has(key)) return undefined;
-    const value = this.entries.get(key) as V;
-    // A Map iterates in insertion order: re-inserting moves the key to the most recent end.
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    this.newest = { key };
-    return value;
+    return this.entries.touch(key) ? this.entries.get(key) : undefined;
   }
 
   has(key: K): boolean {
@@ -62,9 +53,8 @@ export class Lru<K, V> {
     if (this.bound && this.bound.weigh(value) > this.bound.maxWeight) return this;
     this.entries.set(key, value);
     if (this.bound) this.weight += this.bound.weigh(value);
-    this.newest = { key };
     while (this.entries.size > this.capacity || (this.bound && this.weight > this.bound.maxWeight)) {
-      this.remove(this.entries.keys().next().value as K);
+      this.remove(this.entries.oldest()![0]);
     }
     return this;
   }
@@ -73,13 +63,8 @@ export class Lru<K, V> {
     return this.remove(key);
   }
 
-  private forget(key: K): void {
-    if (this.newest !== null && this.newest.key === key) this.newest = null;
-  }
-
-  /** Deletes the entry, keeping `newest` and the total weight right. */
+  /** Deletes the entry, keeping the total weight right. */
   private remove(key: K): boolean {
-    this.forget(key);
     if (!this.entries.has(key)) return false;
     if (this.bound) this.weight -= this.bound.weigh(this.entries.get(key) as V);
     return this.entries.delete(key);
@@ -88,7 +73,7 @@ export class Lru<K, V> {
   /** Deletes every entry whose value passes `test` (O(size): for rare administrative changes). */
   deleteWhere(test: (value: V) => boolean): number {
     let deleted = 0;
-    for (const [key, value] of this.entries) {
+    for (const [key, value] of this.entries.entries()) {
       if (test(value) && this.remove(key)) deleted++;
     }
     return deleted;
@@ -99,7 +84,7 @@ export class Lru<K, V> {
    * replaced it in the meantime).
    */
   deleteIf(key: K, value: V): boolean {
-    if (this.entries.get(key) !== value) return false;
+    if (!this.entries.has(key) || this.entries.get(key) !== value) return false;
     return this.remove(key);
   }
 }

@@ -28,7 +28,7 @@ describe('Lru, the bounded cache of per-process state', () => {
     expect(lru.size).toBe(0);
   });
 
-  it('behaves as a plain LRU model under any sequence of operations (its fast path for the newest key included)', () => {
+  it('behaves as a plain LRU model under any sequence of operations (its recency list included)', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('set' as const), key: fc.integer({ min: 0, max: 5 }), value: fc.integer() }),
       fc.record({

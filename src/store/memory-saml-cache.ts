@@ -1,8 +1,9 @@
 /**
  * The SAML request and assertion caches of the in-memory store (Store.saveSamlRequest,
  * rememberSamlAssertion; docs/saml.md §What the store caches). Entries expire; each cache holds at most
- * `maxEntries`, the expired ones swept first when it is full.
+ * `maxEntries`, the expired ones swept first when it is full (src/store/expiring-keys.ts: O(log n) per call).
  */
+import { ExpiringKeys } from './expiring-keys.js';
 import { StoreUnavailableError } from './unavailable.js';
 import { assertSamlCacheArgs, type Store } from './store.js';
 
@@ -10,42 +11,6 @@ export type SamlCacheMethods = Pick<Store, 'saveSamlRequest' | 'getSamlRequest' 
 
 /** How many entries each cache keeps at most (a login step adds one request; a login one assertion). */
 export const MAX_MEMORY_SAML_ENTRIES = 100_000;
-
-/** Keys → value and expiry time (ms), in insertion order. */
-class ExpiringKeys {
-  private readonly expiries = new Map<string, { value: string; expiry: number }>();
-  constructor(
-    private readonly maxEntries: number,
-    private readonly now: () => number,
-  ) {}
-
-  get(key: string): string | null {
-    const entry = this.expiries.get(key);
-    if (entry === undefined) return null;
-    if (entry.expiry > this.now()) return entry.value;
-    this.expiries.delete(key);
-    return null;
-  }
-
-  /** Adds `key`; when full after sweeping, drops the oldest when `evict`, else answers false (not added). */
-  add(key: string, value: string, ttlMs: number, evict: boolean): boolean {
-    if (this.expiries.size >= this.maxEntries && !this.expiries.has(key)) {
-      const now = this.now();
-      for (const [k, entry] of this.expiries) if (entry.expiry <= now) this.expiries.delete(k);
-      if (this.expiries.size >= this.maxEntries) {
-        if (!evict) return false;
-        this.expiries.delete(this.expiries.keys().next().value!);
-      }
-    }
-    this.expiries.delete(key);
-    this.expiries.set(key, { value, expiry: this.now() + ttlMs });
-    return true;
-  }
-
-  delete(key: string): void {
-    this.expiries.delete(key);
-  }
-}
 
 /** A customer and an id as one key (customer ids hold no whitespace, so the space cannot be ambiguous). */
 const keyOf = (customerId: string, id: string) => `${customerId} ${id}`;
@@ -58,7 +23,8 @@ export function memorySamlCache(options: { maxEntries?: number; now?: () => numb
   return {
     async saveSamlRequest(customerId, requestId, value, ttlMs) {
       assertSamlCacheArgs(customerId, requestId, ttlMs, value);
-      // A full request cache drops its oldest entry: that login then fails, and can be started again.
+      // A full request cache drops the entry that expires first (its oldest: every request has the same
+      // lifetime): that login then fails, and can be started again.
       requests.add(keyOf(customerId, requestId), value, ttlMs, true);
     },
     async getSamlRequest(customerId, requestId) {

@@ -58,6 +58,7 @@ import { assertEventLimit, checkWriteEvents, resolveEventLogOptions, type EventL
 import { MemoryEventLog, type MemberDelta } from './memory-events.js';
 import { memoryEventConsumers } from './memory-event-consumers.js';
 import { memorySetupGrants } from './setup-grants.js';
+import { OrderedMap } from '../ordered-map.js';
 
 interface Entry {
   id: string;
@@ -143,9 +144,10 @@ interface Space {
   memberOf: Map<string, Set<string>>;
   /**
    * Tombstones of deleted users: tombstoneDigest(attribute, value) → deletion time (epoch ms), oldest
-   * first (a re-deleted value moves to the end), like the Redis store's sorted set.
+   * first (a re-deleted value moves to the end), like the Redis store's sorted set; trimmed from the oldest
+   * in O(1) per tombstone (src/ordered-map.ts).
    */
-  gone: Map<string, number>;
+  gone: OrderedMap<string, number>;
   /** Sum of the live resources' `bytes`. */
   bytes: number;
   /** The connection's durable event log (src/store/memory-events.ts). */
@@ -375,20 +377,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   /** Adds tombstones for `entries` and trims: expired ones (at most the trim budget), then over the cap. */
   function bury(s: Space, entries: IndexEntry[]): void {
     const at = now();
-    for (const { attribute, value } of entries) {
-      const digest = tombstoneDigest(attribute, value);
-      s.gone.delete(digest);
-      s.gone.set(digest, at);
-    }
-    let budget = TOMBSTONE_TRIM_BUDGET;
-    for (const [digest, deletedAt] of s.gone) {
-      if (budget-- <= 0 || deletedAt > at - retention) break;
-      s.gone.delete(digest);
+    for (const { attribute, value } of entries) s.gone.set(tombstoneDigest(attribute, value), at);
+    let oldest = s.gone.oldest();
+    for (let budget = TOMBSTONE_TRIM_BUDGET; budget > 0 && oldest !== undefined && oldest[1] <= at - retention; budget--) {
+      s.gone.delete(oldest[0]);
+      oldest = s.gone.oldest();
     }
     let over = Math.min(s.gone.size - maxTombstones, entries.length + TOMBSTONE_TRIM_BUDGET);
-    for (const digest of s.gone.keys()) {
-      if (over-- <= 0) break;
-      s.gone.delete(digest);
+    for (; over > 0 && oldest !== undefined; over--) {
+      s.gone.delete(oldest[0]);
+      oldest = s.gone.oldest();
     }
   }
 
@@ -486,7 +484,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         sorting: { User: 'off', Group: 'off' },
         indexes: new Map(),
         memberOf: new Map(),
-        gone: new Map(),
+        gone: new OrderedMap(),
         bytes: 0,
         events: new MemoryEventLog(eventLog, now),
       });
