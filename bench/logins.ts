@@ -105,7 +105,7 @@ export async function runLogins(redisUrl: string, settings: LoginSettings, log: 
       p99: percentile(s.times, 99),
       wrong: s.wrong,
       firstWrong: s.firstWrong,
-      appCpuMsPerLogin: s.cpuUs / 1000 / (s.logins + s.wrong),
+      appCpuMsPerLogin: s.logins + s.wrong > 0 ? s.cpuUs / 1000 / (s.logins + s.wrong) : NaN,
     };
     log(
       `  ${variant.padEnd(10)} ${figures.loginsPerSecond.toFixed(1)} logins/s, p50 ${figures.p50.toFixed(1)} ms, app CPU ${figures.appCpuMsPerLogin.toFixed(2)} ms/login${s.wrong ? `, ${s.wrong} WRONG: ${s.firstWrong}` : ''}`,

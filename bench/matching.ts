@@ -173,11 +173,11 @@ export async function runMatchingBench(redisUrl: string, settings: MatchingSetti
     if (response?.status !== 200) throw new Error(`customer page answered ${response?.status}`);
   };
   const rows: MatchingRow[] = [];
-  // What this section runs beside: earlier sections may have left Redis large and this process's heap grown.
-  const redisUsed = /used_memory_human:(\S+)/.exec(await client.info('memory'))?.[1];
-  gc();
-  log(`  before: this process's live heap ${usedMB().toFixed(0)} MB (after a full GC), Redis ${redisUsed}`);
   try {
+    // What this section runs beside: earlier sections may have left Redis large and this process's heap grown.
+    const redisUsed = /used_memory_human:(\S+)/.exec(await client.info('memory'))?.[1];
+    gc();
+    log(`  before: this process's live heap ${usedMB().toFixed(0)} MB (after a full GC), Redis ${redisUsed}`);
     const { connectionId } = await sso.createScimConnection({ customerId: CUSTOMER });
     await sso.createOidcClient({
       customerId: CUSTOMER,

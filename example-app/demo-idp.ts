@@ -384,8 +384,9 @@ const LOOKUP_FIELDS = ['uid', 'userCode'] as const;
 
 /**
  * One tenant's stored models (`<model>:<id>` -> payload), with the lookups oidc-provider makes by `uid`,
- * `userCode` and `grantId` kept as indexes: every call is O(1) however many sessions and grants the demo
- * has piled up (a scan of them all was a sixth of a login's CPU after a few thousand logins).
+ * `userCode` and `grantId` kept as indexes: every lookup is O(1) however many sessions and grants the demo
+ * has piled up (a scan of them all was a sixth of a login's CPU after a few thousand logins); expired entries
+ * are swept every 500 writes.
  */
 export class DemoStorage {
   private readonly entries = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
@@ -437,7 +438,8 @@ export class DemoStorage {
 
   findBy(model: string, field: (typeof LOOKUP_FIELDS)[number], value: string): Record<string, unknown> | undefined {
     const key = this.byField.get(`${model}:${field}:${value}`);
-    return key === undefined ? undefined : this.get(key);
+    const payload = key === undefined ? undefined : this.get(key);
+    return payload?.[field] === value ? payload : undefined;
   }
 
   revokeGrant(grantId: string): void {

@@ -110,11 +110,10 @@ export function outboundFetch(options: OutboundOptions): (url: string | URL, ini
     const target = new URL(url);
     if (!options.allowPrivate) await assertPublicHost(target);
     const response = await fetch(target, { ...init, redirect: 'manual' });
-    const declared = response.headers.get('content-length');
-    if (Number(declared ?? '0') > options.maxBytes) throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
-    // A declared length within the cap, not compressed: the HTTP parser reads exactly that many bytes, so the
-    // answer is handed on unread (no second copy of the body on every token request).
-    if (declared !== null && /^\d+$/.test(declared) && !response.headers.has('content-encoding')) return response;
+    // The body is counted as it arrives even when its length is declared: whether a transport holds a body to
+    // its declared length is the dispatcher's business (an app may switch fetch to HTTP/2), not ours to assume.
+    const declared = Number(response.headers.get('content-length') ?? '0');
+    if (declared > options.maxBytes) throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
     const chunks: Uint8Array[] = [];
     let size = 0;
     if (response.body) {

@@ -1,7 +1,8 @@
 /**
  * A bounded map of keys that expire (the memory store's SAML request and assertion caches,
- * src/store/memory-saml-cache.ts). Every operation is O(log n) whatever the cache holds: the entries also sit
- * in a min-heap by expiry, so sweeping the expired ones and finding the next to evict never scans the map.
+ * src/store/memory-saml-cache.ts). Every operation is amortised O(log n) whatever the cache holds: the entries
+ * also sit in a min-heap by expiry, so sweeping the expired ones and finding the next to evict never scans
+ * the map (each entry is swept once, by whichever call finds it expired).
  * (A full sweep per add made each SAML login start on a full cache cost 1.2 ms at 100,000 entries, and
  * anybody can start logins.) Heap items of deleted or replaced entries are skipped when they surface, and the
  * heap is rebuilt from the map when they outnumber the live ones.

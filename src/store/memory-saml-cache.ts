@@ -1,7 +1,7 @@
 /**
  * The SAML request and assertion caches of the in-memory store (Store.saveSamlRequest,
  * rememberSamlAssertion; docs/saml.md §What the store caches). Entries expire; each cache holds at most
- * `maxEntries`, the expired ones swept first when it is full (src/store/expiring-keys.ts: O(log n) per call).
+ * `maxEntries`, the expired ones swept first when it is full (src/store/expiring-keys.ts: amortised O(log n) per call).
  */
 import { ExpiringKeys } from './expiring-keys.js';
 import { StoreUnavailableError } from './unavailable.js';

@@ -55,4 +55,24 @@ describe('ExpiringKeys', () => {
       }),
     );
   });
+
+  it('keeps its order through heap rebuilds: many replaced and deleted keys, then a full cache evicts the first to expire', () => {
+    let now = 0;
+    const keys = new ExpiringKeys(3, () => now);
+    // 600 adds and deletes of three keys leave hundreds of stale heap items: the heap is rebuilt many times.
+    for (let i = 0; i < 200; i++) {
+      keys.add('a', `a${i}`, 100 + i, true);
+      keys.add('b', `b${i}`, 50, true);
+      keys.delete('b');
+    }
+    keys.add('b', 'b', 10, true); // expires first
+    keys.add('c', 'c', 1000, true);
+    expect(keys.size).toBe(3);
+    expect(keys.add('d', 'd', 1000, true)).toBe(true); // full: b, the first to expire, goes
+    expect([keys.get('a'), keys.get('b'), keys.get('c'), keys.get('d')]).toEqual(['a199', null, 'c', 'd']);
+    now = 299; // a expires at 299 (ttl 100 + 199)
+    expect(keys.add('e', 'e', 1000, false)).toBe(true); // a is swept, so there is room without evicting
+    expect([keys.get('a'), keys.get('c'), keys.get('d'), keys.get('e')]).toEqual([null, 'c', 'd', 'e']);
+    expect(keys.add('f', 'f', 1000, false)).toBe(false); // full of live entries: refused
+  });
 });
