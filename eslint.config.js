@@ -32,6 +32,19 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'error' },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      // A Map's first key is reached by walking over every slot deleted since its table was last rebuilt: a
+      // cache or queue that drops its oldest entry that way pays O(size) per step once full (docs/login-freshness.md).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name='next'][callee.object.type='CallExpression'][callee.object.callee.property.name=/^(keys|values|entries)$/]",
+          message:
+            "Reaching a Map's or Set's oldest entry with keys().next() is O(deleted slots): use OrderedMap (src/ordered-map.ts) or a heap (src/store/expiring-keys.ts).",
+        },
+      ],
+    },
   },
 );
