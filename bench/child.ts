@@ -1,11 +1,13 @@
 /**
  * The benchmark's servers run in child processes (so the load generator and each server have their own
- * event loop). Parent side: `startChild(entry)` forks `node --import tsx <entry>`, waits for its
- * `{ ready, port }` message and returns an RPC handle. Child side: `serveRpc(handlers)` answers calls.
+ * event loop). Parent side: `startChild(entry)` forks `node <entry compiled to JavaScript>` (bench/compiled.ts:
+ * as an app runs the published package, not through tsx), waits for its `{ ready, port }` message and
+ * returns an RPC handle. Child side: `serveRpc(handlers)` answers calls.
  * `BENCH_CPU_PROF=<name>` (e.g. `scim-redis`) starts that child with `--cpu-prof` into bench/profiles/<name>/.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { compiledEntry } from './compiled.js';
 
 export interface Child {
   name: string;
@@ -29,12 +31,9 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 /** Forks bench/<entry> with `env`; resolves once it listens. */
 export async function startChild(name: string, entry: string, env: Record<string, string>): Promise<Child> {
-  const execArgv = ['--import', 'tsx'];
-  if (process.env.BENCH_CPU_PROF === name) {
-    // One file per thread (tsx's loader runs in a worker thread): the largest is the main thread's.
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${here(`./profiles/${name}`)}`);
-  }
-  const proc: ChildProcess = fork(here(entry), [], { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const execArgv: string[] = [];
+  if (process.env.BENCH_CPU_PROF === name) execArgv.push('--cpu-prof', `--cpu-prof-dir=${here(`./profiles/${name}`)}`);
+  const proc: ChildProcess = fork(compiledEntry(entry), [], { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let next = 0;
   const ready = new Promise<{ port: number; info: Record<string, unknown> }>((resolve, reject) => {
