@@ -37,7 +37,7 @@ export class Lru<K, V> {
 
   /** The value, marked as just used; undefined when absent. */
   get(key: K): V | undefined {
-    return this.entries.touch(key) ? this.entries.get(key) : undefined;
+    return this.entries.use(key);
   }
 
   has(key: K): boolean {

@@ -42,20 +42,17 @@ export class OrderedMap<K, V> {
       this.append(added);
     } else {
       node.value = value;
-      this.touch(key);
+      this.moveToNewest(node);
     }
     return this;
   }
 
-  /** Makes the key the newest, keeping its value; false when it is absent. */
-  touch(key: K): boolean {
+  /** The key's value, the key made the newest (one lookup: the Lru's read); undefined when it is absent. */
+  use(key: K): V | undefined {
     const node = this.nodes.get(key);
-    if (node === undefined) return false;
-    if (node !== this.last) {
-      this.unlink(node);
-      this.append(node);
-    }
-    return true;
+    if (node === undefined) return undefined;
+    this.moveToNewest(node);
+    return node.value;
   }
 
   delete(key: K): boolean {
@@ -75,6 +72,12 @@ export class OrderedMap<K, V> {
     const out: [K, V][] = [];
     for (let node = this.first; node !== null; node = node.newer) out.push([node.key, node.value]);
     return out;
+  }
+
+  private moveToNewest(node: Node<K, V>): void {
+    if (node === this.last) return;
+    this.unlink(node);
+    this.append(node);
   }
 
   private unlink(node: Node<K, V>): void {

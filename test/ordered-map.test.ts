@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { OrderedMap } from '../src/ordered-map.js';
 
 describe('OrderedMap', () => {
-  it('keeps the order in which keys were last set or touched, under any sequence of operations', () => {
+  it('keeps the order in which keys were last set or used, under any sequence of operations', () => {
     const op = fc.record({
-      kind: fc.constantFrom('set' as const, 'touch' as const, 'delete' as const, 'dropOldest' as const),
+      kind: fc.constantFrom('set' as const, 'use' as const, 'delete' as const, 'dropOldest' as const),
       key: fc.integer({ min: 0, max: 6 }),
       value: fc.integer(),
     });
@@ -19,8 +19,8 @@ describe('OrderedMap', () => {
           if (kind === 'set') {
             map.set(key, value);
             model = [...model.filter(([k]) => k !== key), [key, value]];
-          } else if (kind === 'touch') {
-            expect(map.touch(key)).toBe(held !== undefined);
+          } else if (kind === 'use') {
+            expect(map.use(key)).toBe(held?.[1]);
             if (held) model = [...model.filter(([k]) => k !== key), held];
           } else if (kind === 'delete') {
             expect(map.delete(key)).toBe(held !== undefined);

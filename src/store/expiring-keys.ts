@@ -48,10 +48,10 @@ export class ExpiringKeys {
   add(key: string, value: string, ttlMs: number, evict: boolean): boolean {
     if (this.entries.size >= this.maxEntries && !this.entries.has(key)) {
       const now = this.now();
-      while (this.peek() !== undefined && this.peek()!.expiry <= now) this.delete(this.pop()!.key);
+      let first = this.peek();
+      for (; first !== undefined && first.expiry <= now; first = this.peek()) this.delete(this.pop()!.key);
       if (this.entries.size >= this.maxEntries) {
         if (!evict) return false;
-        const first = this.peek();
         if (first !== undefined) this.delete(this.pop()!.key);
       }
     }

@@ -182,9 +182,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return s.indexes.get(indexKey(kind, attribute))?.get(value) ?? [];
   }
 
-  /** The attribute of the first unique entry among `entries` (default: all the write's) another resource holds. */
-  function conflict(s: Space, write: ResourceWrite, entries = write.indexes): string | null {
-    for (const entry of entries) {
+  function conflict(s: Space, write: ResourceWrite): string | null {
+    for (const entry of write.indexes) {
       if (!entry.unique) continue;
       if (idsAt(s, write.kind, entry.attribute, entry.value).some((other) => other !== write.id)) {
         return entry.attribute;
@@ -397,14 +396,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /** The quota a write would exceed, checked in the same order as the Redis scripts, or null. */
-  function overQuota(
-    s: Space,
-    write: ResourceWrite,
-    current: Entry | null,
-    delta: number,
-    quota: StoreQuota | undefined,
-    added: IndexEntry[] = write.indexes,
-  ): WriteOutcome | null {
+  function overQuota(s: Space, write: ResourceWrite, current: Entry | null, delta: number, quota: StoreQuota | undefined): WriteOutcome | null {
     if (!quota) return null;
     const creating = current === null;
     if (creating && write.kind === 'User' && s.resources.User.size >= quota.maxUsers) {
@@ -422,7 +414,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       (value) => current?.members.has(value) ?? false,
     );
     if (member !== null) return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota.maxGroupsPerMember!, member };
-    const attribute = crowdedIndex({ ...write, indexes: added }, quota, (name, value) => idsAt(s, write.kind, name, value));
+    const attribute = crowdedIndex(write, quota, (name, value) => idsAt(s, write.kind, name, value));
     if (attribute !== null) return { ok: false, reason: 'quota', quota: 'resourcesPerValue', limit: quota.maxResourcesPerValue!, attribute };
     return null;
   }
@@ -623,10 +615,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (entry.version !== expectedVersion) {
         return { ok: false, reason: 'version_mismatch', currentVersion: entry.version };
       }
-      // Only the index entries and sort keys that changed move (a PUT or PATCH usually changes one or two);
-      // the entries the resource already holds can neither conflict nor crowd a value (as the Redis script).
-      const [gone, added] = changedIndexes(entry.indexes, write.indexes);
-      const taken = conflict(s, write, added);
+      const taken = conflict(s, write);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
       // The bytes of everything but the members, then the members' (old, and after this write).
       const ownBytes = resourceBytes({ ...write, members: [] });
@@ -635,10 +624,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (write.members !== undefined) newMembers = memberBytesOf(write.members);
       else if (write.memberChanges !== undefined) newMembers = oldMembers + changeBytes(entry, write.memberChanges);
       const bytes = ownBytes + newMembers;
-      const refused = overQuota(s, write, entry, bytes - entry.bytes, quota, added);
+      const refused = overQuota(s, write, entry, bytes - entry.bytes, quota);
       if (refused) return refused;
       s.bytes += bytes - entry.bytes;
       entry.bytes = bytes;
+      // Only the index entries and sort keys that changed move (a PUT or PATCH usually changes one or two).
+      const [gone, added] = changedIndexes(entry.indexes, write.indexes);
       removeIndexes(s, write.kind, write.id, gone);
       addIndexes(s, write.kind, write.id, added);
       let delta = NO_DELTA;
