@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ScimError, scimErrors } from '../errors.js';
+import { MAX_BODY_OBJECT_KEYS } from './limits.js';
 
 const tooLarge = (limit: number) => new ScimError(413, `the request body exceeds the limit of ${limit} bytes`);
 
@@ -84,8 +85,10 @@ export const MAX_BODY_DEPTH = 64;
 
 /**
  * Refuses what would break later stages, walking the value without recursion: nesting deeper than
- * MAX_BODY_DEPTH (recursive serialisation would overflow the stack), and strings or keys with lone UTF-16
- * surrogates (`"\ud800"` is valid JSON but not valid UTF-8: Redis would store U+FFFD instead).
+ * MAX_BODY_DEPTH (recursive serialisation would overflow the stack), strings or keys with lone UTF-16
+ * surrogates (`"\ud800"` is valid JSON but not valid UTF-8: Redis would store U+FFFD instead), numbers JSON
+ * cannot write back (`1e999` parses as Infinity, which `JSON.stringify` turns into null), and objects wider
+ * than MAX_BODY_OBJECT_KEYS, before any stage walks their keys one by one.
  */
 export function checkShape(root: unknown): string | null {
   const stack: { value: unknown; depth: number }[] = [{ value: root, depth: 0 }];
@@ -95,12 +98,15 @@ export function checkShape(root: unknown): string | null {
       if (!value.isWellFormed()) return 'the body holds a string with a lone UTF-16 surrogate';
       continue;
     }
+    if (typeof value === 'number' && !Number.isFinite(value)) return 'the body holds a number too large to represent';
     if (typeof value !== 'object' || value === null) continue;
     if (depth >= MAX_BODY_DEPTH) return `the body is nested deeper than ${MAX_BODY_DEPTH} levels`;
     if (Array.isArray(value)) {
       for (const item of value) stack.push({ value: item, depth: depth + 1 });
       continue;
     }
+    const keys = Object.keys(value);
+    if (keys.length > MAX_BODY_OBJECT_KEYS) return `the body holds an object with ${keys.length} keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted`;
     for (const [key, item] of Object.entries(value)) {
       if (!key.isWellFormed()) return 'the body holds a key with a lone UTF-16 surrogate';
       stack.push({ value: item, depth: depth + 1 });

@@ -17,6 +17,12 @@ export const MAX_PATH_LENGTH = 1_024;
 /** Most keys in one object of a resource: the resource itself, an extension, a complex value (incl. unknown attributes). */
 export const MAX_OBJECT_KEYS = 100;
 
+/**
+ * Most keys in any object of a request body, refused as the body is parsed, before normalisation walks
+ * them. Ten times MAX_OBJECT_KEYS: a resource stored before that limit existed may be sent back whole.
+ */
+export const MAX_BODY_OBJECT_KEYS = 1_000;
+
 /** Most values of a multi-valued attribute (and of any array in an unknown attribute), `members` aside. */
 export const MAX_VALUES = 1_000;
 

@@ -5,11 +5,13 @@
  * - boolean attributes accept "True"/"False" strings in any case (Entra's default PATCH) and emit booleans;
  * - a multi-valued attribute sent as a single object becomes a one-element array (OneLogin's `emails`);
  * - `null` means unassigned (RFC 7643 §2.5): such keys are dropped, as are empty arrays;
+ * - a key qualified with a schema's URN (`urn:…:core:2.0:User:active`, `urn:…:enterprise:2.0:User:department`,
+ *   `…:name.givenName`) is the attribute it names, as in a path-less PATCH (RFC 7644 §3.10);
  * - attributes no schema declares are kept exactly as sent.
  * Values of the wrong type for a known attribute are a 400 `invalidValue`.
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
-import { findAttribute, findSchema, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+import { findAttribute, findSchema, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schemas.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -101,11 +103,92 @@ export function normalizeObject(defs: AttributeDef[], input: JsonObject, where =
   return ok(out);
 }
 
+/** The schema whose URN qualifies `key` (`<urn>:<attribute>[.<sub-attribute>]`), and the path after it; else null. */
+function qualifiedKey(type: ResourceTypeDef, key: string): { schema: SchemaDef; path: string } | null {
+  if (!key.includes(':')) return null;
+  const lower = key.toLowerCase();
+  for (const schema of [type.schema, ...type.extensions]) {
+    const prefix = `${schema.id.toLowerCase()}:`;
+    if (lower.startsWith(prefix) && key.length > prefix.length) return { schema, path: key.slice(prefix.length) };
+  }
+  return null;
+}
+
+const invalid = (detail: string): Result<never> => fail(scimErrors.badRequest('invalidValue', detail));
+
+/**
+ * Puts each URN-qualified attribute key of a POST/PUT body where its unqualified form goes: a core attribute
+ * at the top level, an extension attribute in its extension object, `attr.sub` inside `attr`. Naming one
+ * attribute both ways is a 400: which of the two the client meant is not ours to guess. Keys qualified with
+ * a URN no schema of the type has are kept as sent, as any unknown attribute is. Input is not modified.
+ * Linear in the body's keys: each object's names are indexed case-insensitively once.
+ */
+export function unqualifyKeys(type: ResourceTypeDef, input: JsonObject): Result<JsonObject> {
+  const qualified: [string, { schema: SchemaDef; path: string }][] = [];
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(input)) {
+    const found = qualifiedKey(type, key);
+    if (found) qualified.push([key, found]);
+    else out[key] = value;
+  }
+  if (qualified.length === 0) return ok(input);
+  // Attribute names are case-insensitive: each object's own keys by their lower case, built on first use.
+  const names = new Map<JsonObject, Map<string, string>>();
+  const namesOf = (target: JsonObject) => {
+    let index = names.get(target);
+    if (!index) names.set(target, (index = new Map(Object.keys(target).map((k) => [k.toLowerCase(), k]))));
+    return index;
+  };
+  /** Sets `target[name]` (a fresh key of it) and indexes it. */
+  const put = (target: JsonObject, name: string, value: Json) => {
+    target[name] = value;
+    namesOf(target).set(name.toLowerCase(), name);
+  };
+  /** Objects made here (copies of the input's, or new): changed in place, each copied at most once. */
+  const owned = new Set<JsonObject>([out]);
+  /** The object at `target[name]`, copied into place the first time (the input stays as sent), or a new one. */
+  const ownObject = (target: JsonObject, name: string): JsonObject | null => {
+    const current = target[name] ?? {};
+    if (!isObject(current)) return null;
+    if (owned.has(current)) return current;
+    const copy: JsonObject = { ...current };
+    owned.add(copy);
+    put(target, name, copy);
+    return copy;
+  };
+  for (const [key, { schema, path }] of qualified) {
+    const parts = path.split('.');
+    if (parts.length > 2 || parts.some((p) => p === '' || p === '__proto__')) return invalid(`${key} is not an attribute of ${schema.id}`);
+    let target: JsonObject | null = out;
+    if (schema.id !== type.schema.id) {
+      target = ownObject(out, namesOf(out).get(schema.id.toLowerCase()) ?? schema.id);
+      if (!target) return invalid(`${schema.id} must be an object`);
+    }
+    const [attribute, sub] = parts as [string, string | undefined];
+    const present = namesOf(target).get(attribute.toLowerCase());
+    if (sub === undefined) {
+      if (present !== undefined) return invalid(`${key} and ${present} name the same attribute; send one of them`);
+      put(target, attribute, input[key]!);
+      continue;
+    }
+    const parent = ownObject(target, present ?? attribute);
+    if (!parent) return invalid(`${key} names a sub-attribute of ${present ?? attribute}, which is not an object`);
+    const same = namesOf(parent).get(sub.toLowerCase());
+    if (same !== undefined) return invalid(`${key} and ${present ?? attribute}.${same} name the same attribute; send one of them`);
+    put(parent, sub, input[key]!);
+  }
+  return ok(out);
+}
+
 /**
  * Normalises a whole resource body: core attributes by name, extension attributes under their schema URN
- * (matched case-insensitively and rewritten to the canonical URN). `schemas` is passed through untouched.
+ * (matched case-insensitively and rewritten to the canonical URN), URN-qualified attribute keys as the
+ * attributes they name ({@link unqualifyKeys}). `schemas` is passed through untouched.
  */
-export function normalizeResource(type: ResourceTypeDef, input: JsonObject, coreDefs: AttributeDef[]): Result<JsonObject> {
+export function normalizeResource(type: ResourceTypeDef, body: JsonObject, coreDefs: AttributeDef[]): Result<JsonObject> {
+  const unqualified = unqualifyKeys(type, body);
+  if (!unqualified.ok) return unqualified;
+  const input = unqualified.value;
   const core: JsonObject = {};
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(input)) {

@@ -30,19 +30,23 @@ export function splitList(text: string): string[] {
   const out: string[] = [];
   let depth = 0;
   let quoted = false;
-  let current = '';
-  for (const ch of text) {
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && ch === '[') depth++;
-    else if (!quoted && ch === ']') depth = Math.max(0, depth - 1);
-    if (ch === ',' && depth === 0 && !quoted) {
-      out.push(current);
-      current = '';
-    } else current += ch;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) quoted = !quoted;
+    else if (!quoted && ch === 0x5b /* [ */) depth++;
+    else if (!quoted && ch === 0x5d /* ] */) depth = Math.max(0, depth - 1);
+    else if (ch === 0x2c /* , */ && depth === 0 && !quoted) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
   }
-  out.push(current);
+  out.push(text.slice(start));
   return out.map((s) => s.trim()).filter((s) => s !== '');
 }
+
+/** The longest `attributes` or `excludedAttributes` value that can hold MAX_PROJECTION_PATHS paths and their commas. */
+const MAX_LIST_LENGTH = MAX_PROJECTION_PATHS * (MAX_PATH_LENGTH + 1);
 
 const invalid = (parameter: string, detail: string) => fail(scimErrors.badRequest('invalidValue', `${parameter}: ${detail}`));
 const clip = (text: string) => (text.length > 60 ? `${text.slice(0, 57)}...` : text);
@@ -75,6 +79,9 @@ function parsePath(type: ResourceTypeDef, parameter: string, text: string): Resu
 }
 
 function parseList(type: ResourceTypeDef, parameter: string, text: string): Result<ProjectedPath[]> {
+  if (text.length > MAX_LIST_LENGTH) {
+    return invalid(parameter, `${text.length} characters; at most ${MAX_LIST_LENGTH} (${MAX_PROJECTION_PATHS} paths) are accepted`);
+  }
   const entries = splitList(text);
   if (entries.length > MAX_PROJECTION_PATHS) {
     return invalid(parameter, `${entries.length} attribute paths; at most ${MAX_PROJECTION_PATHS} are accepted`);

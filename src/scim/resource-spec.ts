@@ -5,6 +5,7 @@
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { IndexEntry, ResourceKind, ResourceWrite, StoredResource } from '../store/store.js';
 import { isObject, normalizeResource, type Json, type JsonObject } from './normalize.js';
+import { MAX_OBJECT_KEYS } from './limits.js';
 import { checkResourceLimits } from './resource-limits.js';
 import { COMMON_ATTRIBUTES, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
@@ -65,6 +66,11 @@ export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerO
   if (Object.prototype.hasOwnProperty.call(input, '__proto__')) {
     return fail(scimErrors.badRequest('invalidSyntax', 'the attribute name "__proto__" is not allowed'));
   }
+  // `schemas` is walked below with one lookup per URN; its limit (resource-limits.ts) is checked first.
+  const sent = Object.entries(input).find(([key]) => key.toLowerCase() === 'schemas')?.[1];
+  if (Array.isArray(sent) && sent.length > MAX_OBJECT_KEYS) {
+    return fail(scimErrors.badRequest('invalidValue', `schemas lists ${sent.length} URNs; at most ${MAX_OBJECT_KEYS} are accepted`));
+  }
   const normalized = normalizeResource(spec.type, input, spec.coreDefs);
   if (!normalized.ok) return normalized;
   const { schemas: sentSchemas, id: _id, meta: _meta, externalId, ...attributes } = normalized.value;
@@ -91,9 +97,11 @@ function schemasFor(type: ResourceTypeDef, attributes: JsonObject, sent: Json | 
   const out = [type.schema.id];
   for (const extension of type.extensions) if (attributes[extension.id] !== undefined) out.push(extension.id);
   const known = new Set([type.schema.id, ...type.extensions.map((e) => e.id)].map((s) => s.toLowerCase()));
+  const listed = new Set(out);
   if (Array.isArray(sent)) {
     for (const urn of sent) {
-      if (typeof urn !== 'string' || known.has(urn.toLowerCase()) || out.includes(urn)) continue;
+      if (typeof urn !== 'string' || known.has(urn.toLowerCase()) || listed.has(urn)) continue;
+      listed.add(urn);
       out.push(urn);
     }
   }

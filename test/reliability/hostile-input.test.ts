@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scimSso, type ScimSso } from '../support/sso.js';
 import type supertest from 'supertest';
 import {
+  MAX_BODY_OBJECT_KEYS,
   MAX_CONTACT_VALUES,
   MAX_EMAIL_LENGTH,
   MAX_FILTER_TERMS,
@@ -562,7 +563,39 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
           ),
         'invalidValue',
       ],
+      // Each of these was answered correctly before, but only after seconds of work: a list walked once per
+      // entry, tens of thousands of keys normalised one by one, a projection string split character by character.
+      [
+        'a POST whose schemas lists 50,000 URNs',
+        () => send('POST', '/Users', JSON.stringify({ schemas: [USER, ...names(50_000)], userName: 'wide-schemas' })),
+        'invalidValue',
+      ],
+      [
+        'a PUT whose schemas lists 50,000 URNs',
+        () => send('PUT', `/Users/${userId}`, JSON.stringify({ schemas: [USER, ...names(50_000)], userName: 'wide-schemas' })),
+        'invalidValue',
+      ],
+      ...wideBodies().map(([what, body]) => [what, body, 'invalidValue'] as (typeof shapes)[number]),
+      ['a 300,000-character attributes list', () => send('GET', '/Users', undefined, query({ attributes: 'a,'.repeat(150_000) })), 'invalidValue'],
+      [
+        '.search with a 300,000-character excludedAttributes',
+        () => send('POST', '/.search', JSON.stringify({ excludedAttributes: 'a,'.repeat(150_000) })),
+        'invalidValue',
+      ],
     ];
+    /** Bodies with one object of 20,000 keys, in every place a body's object is walked key by key. */
+    function wideBodies(): [string, () => ReturnType<typeof send>][] {
+      const wide = Object.fromEntries(names(20_000).map((n) => [n, 1]));
+      const patch = (operation: object) => () => send('PATCH', `/Users/${userId}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [operation] }));
+      return [
+        ['a POST of 20,000 top-level keys', () => send('POST', '/Users', JSON.stringify({ userName: 'wide', ...wide }))],
+        ['a POST whose name has 20,000 keys', () => send('POST', '/Users', JSON.stringify({ userName: 'wide', name: wide }))],
+        ['a PUT of 20,000 top-level keys', () => send('PUT', `/Users/${userId}`, JSON.stringify({ userName: 'wide', ...wide }))],
+        ['a path-less PATCH add of 20,000 keys', patch({ op: 'add', value: wide })],
+        ['a PATCH replacing the enterprise extension with 20,000 keys', patch({ op: 'replace', value: { [`${ENTERPRISE}`]: wide } })],
+        ['a PATCH add at name of 20,000 keys', patch({ op: 'add', path: 'name', value: wide })],
+      ];
+    }
     for (const [what, run, scimType] of shapes) {
       counted('CPU-heavy shape');
       const res = await run();
@@ -570,6 +603,13 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
       expect(res.status, what).toBe(400);
       expect(res.json!.scimType, what).toBe(scimType);
     }
+    // Refused where the body is parsed, before any stage walks the keys, and the projection before it is split.
+    for (const [what, run] of wideBodies()) {
+      expect((await run()).json!.detail, what).toMatch(
+        new RegExp(`^the body holds an object with 2000[01] keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted$`),
+      );
+    }
+    expect((await send('GET', '/Users', undefined, query({ attributes: 'a,'.repeat(150_000) }))).json!.detail).toMatch(/^attributes: 300000 characters/);
     // Exactly at the limits: accepted.
     counted('CPU-heavy shape');
     expect((await send('GET', '/Users', undefined, query({ attributes: names(MAX_PROJECTION_PATHS).join(',') }))).status).toBe(200);
