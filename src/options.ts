@@ -159,9 +159,10 @@ export interface ScimSsoOptions {
   /** Largest page ever returned. Default: 1000. */
   maxPageSize?: number;
   /**
-   * Most resources a filter no index answers, or a `sortBy` no sort index answers, may scan in one request;
-   * a connection holding more answers such a request 400 `tooMany`, naming the filters and the sortable
-   * attributes that are answered from an index. Default: 50_000.
+   * Most resources a filter no index answers, or a `sortBy` no sort index answers, may scan in one request,
+   * and the work such a scan may do: 50 units per resource (docs/limits.md, "How a scan's work is counted");
+   * a connection holding more, or a scan doing more, answers such a request 400 `tooMany`, naming the filters
+   * and the sortable attributes that are answered from an index. Default: 50_000.
    */
   maxScanResources?: number;
   /** Largest accepted request body in bytes (413 above). Default: 1_000_000. */

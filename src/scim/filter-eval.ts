@@ -4,6 +4,10 @@
  * case-exactness and dateTime handling; attributes no schema declares compare case-insensitively.
  * Evaluation never throws, whatever JSON the resource holds; attributes are read through
  * attribute-access.ts (own properties only, case-insensitive without rescanning wide objects).
+ *
+ * Given a {@link WorkMeter} (a list scan), evaluation charges its work as it goes (each value compared
+ * with each comparison, the characters compared, each stored string folded once per resource) and stops
+ * with WorkBudgetExceeded past a budget (scan-work.ts).
  */
 import type { AttrPath, CompareOp, FilterNode, FilterValue } from './filter.js';
 import { fold, foldCase } from '../fold.js';
@@ -11,57 +15,113 @@ import { JSON_NUMBER } from './filter-lexer.js';
 import { getAttr } from './attribute-access.js';
 import { coerceBoolean, isObject, type Json, type JsonObject } from './normalize.js';
 import { findAttribute, resolveAttribute, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+import { SCAN_COMPARE_CHARS } from './limits.js';
+import { WorkBudgetExceeded, type WorkMeter } from './scan-work.js';
 
 /** What a filter is evaluated against: the resource type whose schemas define the attributes. */
 export interface FilterScope {
   type: ResourceTypeDef;
 }
 
-/** What a path names in the current context: its value (undefined when absent) and its definition. */
+/**
+ * What a path names in the current context: its value (undefined when absent) and its definition; and
+ * where the value sits (`holder[key]`, key lower-cased), so that a meter folds a stored string only once.
+ */
 interface Located {
   value: Json | undefined;
   def: AttributeDef | undefined;
+  holder?: object;
+  key?: string | number;
 }
 type Locate = (path: AttrPath) => Located;
 type CompareNode = Extract<FilterNode, { kind: 'compare' }>;
 
-/** Tells whether a (normalised) resource matches a filter. */
-export function matchesFilter(node: FilterNode, resource: JsonObject, scope: FilterScope): boolean {
-  try {
-    return evaluate(node, (path) => locateInResource(resource, scope.type, path));
-  } catch {
-    return false; // unreachable for parsed filters (their depth is bounded); a guard for hand-built trees
-  }
+/** The meter of the evaluation under way (evaluation is synchronous: one at a time). */
+let meter: WorkMeter | undefined;
+
+/**
+ * Tells whether a (normalised) resource matches a filter. With a meter, the work is charged to it, and
+ * WorkBudgetExceeded is thrown past its budget.
+ */
+export function matchesFilter(node: FilterNode, resource: JsonObject, scope: FilterScope, workMeter?: WorkMeter): boolean {
+  return metered(workMeter, () => evaluate(node, (path) => locateInResource(resource, scope.type, path)));
 }
 
 /** Evaluate a filter against one element of a multi-valued complex attribute (used by PATCH value paths like members[value eq "x"]). */
-export function matchesElement(node: FilterNode, element: Json, elementDef: AttributeDef | undefined): boolean {
+export function matchesElement(node: FilterNode, element: Json, elementDef: AttributeDef | undefined, workMeter?: WorkMeter): boolean {
+  return metered(workMeter, () => evaluate(node, (path) => locateInElement(element, elementDef, path)));
+}
+
+function metered(workMeter: WorkMeter | undefined, run: () => boolean): boolean {
+  const outer = meter;
+  meter = workMeter;
   try {
-    return evaluate(node, (path) => locateInElement(element, elementDef, path));
-  } catch {
-    return false;
+    return run();
+  } catch (error) {
+    if (error instanceof WorkBudgetExceeded) throw error;
+    return false; // unreachable for parsed filters (their depth is bounded); a guard for hand-built trees
+  } finally {
+    meter = outer;
   }
 }
+
+const charge = (units: number): void => meter?.charge(units);
 
 /** Core and common attributes at the top level; extension attributes under their schema URN (RFC 7643 §3.3). */
 function locateInResource(resource: JsonObject, type: ResourceTypeDef, path: AttrPath): Located {
   const resolved = resolveAttribute(type, path.attribute, path.schema);
   const container = resolved.schemaId === type.schema.id ? resource : getAttr(resource, resolved.schemaId);
-  return { value: isObject(container) ? getAttr(container, resolved.name) : undefined, def: resolved.def };
+  if (!isObject(container)) return { value: undefined, def: resolved.def };
+  return { value: getAttr(container, resolved.name), def: resolved.def, holder: container, key: resolved.name.toLowerCase() };
 }
 
-/** Paths inside `[...]` are relative to the element (RFC 7644 §3.4.2.2 valuePath). */
-function locateInElement(element: Json | undefined, def: AttributeDef | undefined, path: AttrPath): Located {
+/** Paths inside `[...]` are relative to the element (RFC 7644 §3.4.2.2 valuePath); `at`: where the element sits. */
+function locateInElement(element: Json | undefined, def: AttributeDef | undefined, path: AttrPath, at?: Slot): Located {
   if (!isObject(element)) {
     // An element of a multi-valued attribute of simple values is its own `value`.
     if (path.attribute.toLowerCase() !== 'value' || element === undefined) return { value: undefined, def: undefined };
-    return { value: element, def: def?.subAttributes ? findAttribute(def.subAttributes, 'value') : def };
+    return { value: element, def: def?.subAttributes ? findAttribute(def.subAttributes, 'value') : def, holder: at?.holder, key: at?.key };
   }
   const sub = findAttribute(def?.subAttributes, path.attribute);
-  return { value: getAttr(element, sub?.name ?? path.attribute), def: sub };
+  const name = sub?.name ?? path.attribute;
+  return { value: getAttr(element, name), def: sub, holder: element, key: name.toLowerCase() };
+}
+
+/** Where a value sits: `holder[key]` (an object and a lower-cased name, or an array and an index). */
+interface Slot {
+  holder: object | undefined;
+  key: string | number;
 }
 
 const toList = (value: Json | undefined): Json[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Each value of `value` (itself, or each element of an array) with where it sits, `value` being `holder[key]`. */
+function eachValue(value: Json | undefined, holder: object | undefined, key: string | number | undefined, visit: (value: Json, at: Slot) => boolean): boolean {
+  if (value === undefined) return false;
+  if (!Array.isArray(value)) return visit(value, { holder: key === undefined ? undefined : holder, key: key ?? 0 });
+  for (let i = 0; i < value.length; i++) if (visit(value[i]!, { holder: value, key: i })) return true;
+  return false;
+}
+
+/**
+ * Visits the values a comparison reads until `visit` says true, each charged 1 (and each element read on
+ * the way): `located`'s own values (`from` null), or those of the sub-attribute `from.sub` across all the
+ * elements of a (possibly multi-valued) complex attribute, with its simple elements too when
+ * `from.simple` (a complex attribute compared without a sub-attribute compares its `value`s).
+ */
+function someValue(located: Located, from: { sub: string; simple: boolean } | null, visit: (value: Json, at: Slot) => boolean): boolean {
+  const charged = (value: Json, at: Slot): boolean => {
+    charge(1);
+    return visit(value, at);
+  };
+  if (from === null) return eachValue(located.value, located.holder, located.key, charged);
+  const key = from.sub.toLowerCase();
+  return eachValue(located.value, located.holder, located.key, (item, at) => {
+    if (!isObject(item)) return from.simple && charged(item, at);
+    charge(1);
+    return eachValue(getAttr(item, from.sub), item, key, charged);
+  });
+}
 
 /** The values of a sub-attribute across all elements of a (possibly multi-valued) complex attribute. */
 function subValues(located: Located, sub: string): Located & { values: Json[] } {
@@ -81,6 +141,7 @@ function evaluate(node: FilterNode, locate: Locate): boolean {
     case 'present': {
       const located = locate(node.path);
       const values = node.path.subAttribute ? subValues(located, node.path.subAttribute).values : [located.value];
+      charge(values.length);
       return values.some(isPresent);
     }
     case 'compare':
@@ -90,7 +151,10 @@ function evaluate(node: FilterNode, locate: Locate): boolean {
       let located = locate(node.path);
       if (node.path.subAttribute) located = subValues(located, node.path.subAttribute);
       const def = located.def;
-      return toList(located.value).some((element) => evaluate(node.filter, (path) => locateInElement(element, def, path)));
+      return eachValue(located.value, located.holder, located.key, (element, at) => {
+        charge(1);
+        return evaluate(node.filter, (path) => locateInElement(element, def, path, at));
+      });
     }
   }
 }
@@ -117,34 +181,51 @@ function isPresent(value: Json | undefined): boolean {
 }
 
 function evaluateCompare(node: CompareNode, located: Located): boolean {
-  let values: Json[];
+  let from: { sub: string; simple: boolean } | null = null;
   let def: AttributeDef | undefined;
   if (node.path.subAttribute) {
-    ({ values, def } = subValues(located, node.path.subAttribute));
+    def = findAttribute(located.def?.subAttributes, node.path.subAttribute);
+    from = { sub: def?.name ?? node.path.subAttribute, simple: false };
   } else if (located.def?.type === 'complex' || toList(located.value).some(isObject)) {
     // A complex attribute compared without a sub-attribute (`emails co "x"`) compares its `value`s.
-    values = toList(located.value).flatMap((item) => (isObject(item) ? toList(getAttr(item, 'value')) : [item]));
+    from = { sub: 'value', simple: true };
     def = findAttribute(located.def?.subAttributes, 'value');
   } else {
-    values = toList(located.value);
     def = located.def;
   }
   if (node.value === null) {
     // `eq null` means unassigned (RFC 7643 §2.5); ordering against null matches nothing.
-    const present = values.some(isPresent);
+    const present = someValue(located, from, isPresent);
     return node.op === 'eq' ? !present : node.op === 'ne' ? present : false;
   }
   // `ne` is the negation of `eq`, so an absent attribute matches `ne` (multi-valued: no value equals).
-  if (node.op === 'ne') return !values.some((v) => compareOne(v, 'eq', node, def));
-  return values.some((v) => compareOne(v, node.op, node, def)); // multi-valued: any value matches
+  if (node.op === 'ne') return !someValue(located, from, (v, at) => compareOne(v, 'eq', node, def, at));
+  return someValue(located, from, (v, at) => compareOne(v, node.op, node, def, at)); // multi-valued: any value matches
 }
 
 /**
  * Case folding for caseExact=false (RFC 7643 §2.2): the same rule as the indexes and uniqueness
- * (src/fold.ts), so a filter finds exactly the users a POST would collide with.
+ * (src/fold.ts), so a filter finds exactly the users a POST would collide with. A stored value is folded
+ * through the meter (once per resource), the filter's own text once per comparison node.
  */
-const folded = (s: string, caseExact: boolean) => (caseExact ? s : fold(s));
-const foldedSubstring = (s: string, caseExact: boolean) => (caseExact ? s : foldCase(s));
+function folded(s: string, caseExact: boolean, at: Slot | undefined, cased = false): string {
+  if (caseExact) return s;
+  if (meter) return meter.fold(s, cased, at?.holder, at?.key ?? 0);
+  return cased ? foldCase(s) : fold(s);
+}
+
+const foldedTexts = new WeakMap<CompareNode, { trimmed?: string; cased?: string }>();
+function foldedText(node: CompareNode, text: string, caseExact: boolean, cased = false): string {
+  if (caseExact) return text;
+  let texts = foldedTexts.get(node);
+  if (!texts) foldedTexts.set(node, (texts = {}));
+  return cased ? (texts.cased ??= foldCase(text)) : (texts.trimmed ??= fold(text));
+}
+
+/** Charges the characters a string comparison reads (besides the 1 each value costs). */
+function chargeChars(length: number): void {
+  if (length >= SCAN_COMPARE_CHARS) charge(Math.floor(length / SCAN_COMPARE_CHARS));
+}
 
 /** `2015-10-10T14:38:21.8617979-07:00` (7 fractional digits, as .NET writes) is cut to milliseconds for Date.parse. */
 function instant(text: string): number | undefined {
@@ -152,7 +233,7 @@ function instant(text: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-function compareOne(actual: Json, op: CompareOp, node: CompareNode, def: AttributeDef | undefined): boolean {
+function compareOne(actual: Json, op: CompareOp, node: CompareNode, def: AttributeDef | undefined, at?: Slot): boolean {
   if (actual === null || typeof actual === 'object') return false; // objects and arrays never compare
   const expected = node.value;
   // The text of the filter value: as quoted, or as written when unquoted (`externalId eq 123`).
@@ -161,24 +242,33 @@ function compareOne(actual: Json, op: CompareOp, node: CompareNode, def: Attribu
   switch (op) {
     case 'eq':
     case 'ne':
-      return equals(actual, expected, text, def, caseExact);
+      return equals(actual, expected, text, node, def, caseExact, at);
     case 'co':
     case 'sw':
     case 'ew': {
       if (typeof actual !== 'string') return false; // RFC 7644: string operators apply to strings
-      const a = foldedSubstring(actual, caseExact);
-      const b = foldedSubstring(text, caseExact);
+      const a = folded(actual, caseExact, at, true);
+      const b = foldedText(node, text, caseExact, true);
+      chargeChars(op === 'co' ? a.length : b.length);
       return op === 'co' ? a.includes(b) : op === 'sw' ? a.startsWith(b) : a.endsWith(b);
     }
     default: {
-      const order = ordering(actual, expected, text, def, caseExact);
+      const order = ordering(actual, expected, text, node, def, caseExact, at);
       if (order === undefined || Number.isNaN(order)) return false;
       return op === 'gt' ? order > 0 : op === 'ge' ? order >= 0 : op === 'lt' ? order < 0 : order <= 0;
     }
   }
 }
 
-function equals(actual: string | number | boolean, expected: FilterValue, text: string, def: AttributeDef | undefined, caseExact: boolean): boolean {
+function equals(
+  actual: string | number | boolean,
+  expected: FilterValue,
+  text: string,
+  node: CompareNode,
+  def: AttributeDef | undefined,
+  caseExact: boolean,
+  at: Slot | undefined,
+): boolean {
   if (typeof actual === 'boolean') return (typeof expected === 'boolean' ? expected : coerceBoolean(expected)) === actual;
   if (typeof actual === 'number') {
     if (typeof expected === 'number') return actual === expected;
@@ -190,11 +280,15 @@ function equals(actual: string | number | boolean, expected: FilterValue, text: 
     if (b !== undefined) return b === expected;
   }
   if (def?.type === 'dateTime') {
+    chargeChars(actual.length);
     const a = instant(actual);
     const b = instant(text);
     if (a !== undefined && b !== undefined) return a === b;
   }
-  return folded(actual, caseExact) === folded(text, caseExact);
+  const a = folded(actual, caseExact, at);
+  const b = foldedText(node, text, caseExact);
+  if (a.length === b.length) chargeChars(a.length); // strings of different lengths differ at once
+  return a === b;
 }
 
 /** Sign of actual − expected, or undefined when the two cannot be ordered. */
@@ -202,8 +296,10 @@ function ordering(
   actual: string | number | boolean,
   expected: FilterValue,
   text: string,
+  node: CompareNode,
   def: AttributeDef | undefined,
   caseExact: boolean,
+  at: Slot | undefined,
 ): number | undefined {
   // RFC 7644 §3.4.2.2 makes gt/ge/lt/le on boolean or binary a 400; we simply match nothing.
   if (typeof actual === 'boolean' || typeof expected === 'boolean' || def?.type === 'binary') return undefined;
@@ -213,11 +309,13 @@ function ordering(
   }
   if (def?.type === 'dateTime') {
     // dateTime compares as instants (RFC 7644 §3.4.2.2: "the chronological order").
+    chargeChars(actual.length);
     const a = instant(actual);
     const b = instant(text);
     return a === undefined || b === undefined ? undefined : Math.sign(a - b);
   }
-  const a = folded(actual, caseExact); // strings: lexicographic (RFC 7644 §3.4.2.2), honouring caseExact
-  const b = folded(text, caseExact);
+  const a = folded(actual, caseExact, at); // strings: lexicographic (RFC 7644 §3.4.2.2), honouring caseExact
+  const b = foldedText(node, text, caseExact);
+  chargeChars(Math.min(a.length, b.length));
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -47,9 +47,10 @@ export const MAX_FILTER_TERMS = 100;
 
 /**
  * The most work a PATCH may do scanning multi-valued lists where the list index cannot help (see
- * patch-list.ts), in element comparisons: a value filter that does not pin `value` costs the list's length
- * times the filter's comparisons, other scans the list's length. Measured at about 0.6 µs per comparison
- * (docs/limits.md), so this is about 12 ms. Over budget: 400 `tooMany`, refused before the scan.
+ * patch-list.ts), in units: one per value compared (a value filter that does not pin `value` costs the
+ * list's length times the filter's comparisons, other scans the list's length), plus the length of long or
+ * non-ASCII strings compared (PATCH_SCAN_FOLDED_CHARS, PATCH_SCAN_CHARS below). Measured at about 0.6 µs
+ * per unit (docs/limits.md), so this is about 12 ms. Over budget: 400 `tooMany`, refused before the scan.
  * Operations on `members[value eq "…"]`, adding values and removing listed values cost O(1) each.
  */
 export const MAX_PATCH_SCAN = 20_000;
@@ -72,3 +73,35 @@ export const SCAN_MEMBERSHIPS_PER_RESOURCE = 10;
  * blocks the event loop for 50-100 ms, so sliced-sort.ts merges in steps of this many (a few ms each).
  */
 export const SORT_YIELD_EVERY = 10_000;
+
+/**
+ * What a PATCH comparison costs beyond its one {@link MAX_PATCH_SCAN} unit when its strings are long: folding
+ * a string that is not ASCII (src/fold.ts, caseExact=false) takes up to about 110 ns a character (strings
+ * not in NFC: singletons, combining marks), so every {@link PATCH_SCAN_FOLDED_CHARS} characters cost one
+ * more unit; ASCII strings and caseExact comparisons (lower-casing, native `===`/`includes`) take up to
+ * about 8 ns a character (a search in a two-byte string), so every {@link PATCH_SCAN_CHARS} characters cost
+ * one more. The stored string and the filter's text both count, for each comparison; building a list's
+ * case-insensitive `value` index is charged the same way (patch-list.ts `textWork`).
+ */
+export const PATCH_SCAN_FOLDED_CHARS = 5;
+export const PATCH_SCAN_CHARS = 64;
+
+/**
+ * Work budgets of a scan (list.ts, scan-work.ts), in units of about 0.25 µs at worst: one value compared
+ * with one comparison of a filter costs 1, plus 1 per SCAN_COMPARE_CHARS characters a comparison reads
+ * (`co` the value, `eq` values of equal length, `sw`/`ew` the operand), 1 per SCAN_FOLD_CHARS characters
+ * folded (each stored string at most once per resource), 1 per SCAN_PARSE_CHARS characters of a resource
+ * read. A request may spend SCAN_WORK_PER_RESOURCE units per resource it may read (`maxScanResources`),
+ * 2,500,000 at the default 50,000 (under a second at worst); one resource's filter evaluation at most
+ * SCAN_RESOURCE_WORK (10-35 ms: `members[value eq "…"]` on a group of 75,000 members). More is a 400
+ * `tooMany`, as soon as the work passes the budget.
+ */
+export const SCAN_WORK_PER_RESOURCE = 50;
+export const SCAN_RESOURCE_WORK = 150_000;
+/** Work a scan does between two yields to the event loop (a few ms), besides LIST_YIELD_EVERY resources. */
+export const SCAN_SLICE_WORK = 20_000;
+/** Characters per work unit: compared (a search over a two-byte string reads up to ~8 ns per character). */
+export const SCAN_COMPARE_CHARS = 32;
+/** Characters per work unit: folded (src/fold.ts), and parsed when a resource is read. */
+export const SCAN_FOLD_CHARS = 64;
+export const SCAN_PARSE_CHARS = 128;

@@ -15,6 +15,10 @@
  * - any other filter or `sortBy` scans the connection's resources in creation order in batches
  *   (O(resources)), up to `maxScan` (else 400 `tooMany` naming what the indexes answer), filters and sorts
  *   them in slices that yield to the event loop (sliced-sort.ts).
+ * Filtering is measured in work, not resources (scan-work.ts): the values each comparison reads and their
+ * length. A slice ends after SCAN_SLICE_WORK units (or LIST_YIELD_EVERY resources); a request may spend
+ * SCAN_WORK_PER_RESOURCE units per resource of `maxScan`, one resource's evaluation SCAN_RESOURCE_WORK;
+ * past either, 400 `tooMany` as soon as the work passes it.
  */
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { fold } from '../fold.js';
@@ -22,7 +26,8 @@ import { keptWithin, PAGE_MEMBERS_BUDGET, type Page, type ReadOptions, type Stor
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from './event-loop.js';
-import { LIST_YIELD_EVERY, SCAN_MEMBERSHIPS_PER_RESOURCE } from './limits.js';
+import { SCAN_FOLD_CHARS, SCAN_MEMBERSHIPS_PER_RESOURCE, SCAN_PARSE_CHARS, SCAN_WORK_PER_RESOURCE } from './limits.js';
+import { WorkBudgetExceeded, WorkMeter } from './scan-work.js';
 import type { JsonObject } from './normalize.js';
 import { parseProjection, type Projection } from './projection.js';
 import { shows, wantsMembers } from './group-members.js';
@@ -216,6 +221,24 @@ function scanTooHeavy(ctx: ResourceContext, max: number): ScimError {
   );
 }
 
+/**
+ * A filter (or sortBy) whose evaluation passed the work budget (scan-work.ts): of the whole request, or on
+ * one resource. Names what the indexes answer, as {@link scanTooLarge} does.
+ */
+function scanTooMuchWork(ctx: ResourceContext, over: WorkBudgetExceeded): ScimError {
+  const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
+  const name = ctx.spec.type.name;
+  const what =
+    over.scope === 'request'
+      ? `this filter or sortBy would do more work scanning the connection's ${name} resources than this server's limit of ${over.limit} units ` +
+        `(each value read by each comparison, and the length of the strings compared, count); ` +
+        `filter with "eq" on ${indexed.join(', ')} (alone, in an "and", or in every branch of an "or"), or with fewer comparisons`
+      : `this filter would do more work on one ${name} resource than this server's limit of ${over.limit} units ` +
+        `(each value read by each comparison, and the length of the strings compared, count); ` +
+        `use fewer comparisons on its long or many-valued attributes, or filter with "eq" on ${indexed.join(', ')}`;
+  return scimErrors.badRequest('tooMany', what);
+}
+
 /** The group memberships (a user's groups) or members (a group's) a stored resource carries. */
 const membershipsOf = (resource: StoredResource): number => (resource.groups?.length ?? 0) + (resource.members?.length ?? 0);
 
@@ -352,19 +375,23 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
   }
   const scope = { type: ctx.spec.type };
   const matches: (ListedResource & Keyed & { rendered: JsonObject })[] = [];
-  // Evaluated with a yield whenever LIST_YIELD_EVERY resources (a user's groups and a group's members
-  // counted too) were rendered since the last, so a scan of a large connection never holds the event loop.
-  let work = 0;
-  for (const stored of all) {
-    work += 1 + membershipsOf(stored);
-    if (work > LIST_YIELD_EVERY) {
-      work = 0;
-      await yieldToEventLoop();
+  // Evaluated in slices of bounded work (reading each resource, its memberships, and each value the filter
+  // compares, by length), with a yield between them, so a scan never holds the event loop for long.
+  const meter = new WorkMeter(query.maxScan * SCAN_WORK_PER_RESOURCE);
+  try {
+    for (const stored of all) {
+      await meter.nextResource();
+      meter.chargeScan(1 + Math.floor(stored.json.length / SCAN_PARSE_CHARS));
+      meter.chargeSlice(membershipsOf(stored));
+      const rendered = renderResource(ctx.spec, stored, baseUrl);
+      if (query.filter && !matchesFilter(query.filter, rendered, scope, meter)) continue;
+      const key = query.sortBy ? sortValue(rendered, query.sortBy) : null;
+      if (typeof key === 'string') meter.chargeScan(Math.floor(key.length / SCAN_FOLD_CHARS));
+      matches.push({ stored, rendered, key, position: matches.length });
     }
-    const rendered = renderResource(ctx.spec, stored, baseUrl);
-    if (query.filter && !matchesFilter(query.filter, rendered, scope)) continue;
-    const key = query.sortBy ? sortValue(rendered, query.sortBy) : null;
-    matches.push({ stored, rendered, key, position: matches.length });
+  } catch (error) {
+    if (error instanceof WorkBudgetExceeded) throw scanTooMuchWork(ctx, error);
+    throw error;
   }
   const sorted = query.sortBy ? await sortKeyed(matches, query.descending) : matches;
   return { total: sorted.length, startIndex: query.startIndex, resources: await shown(sorted.slice(offset, offset + query.count)) };

@@ -10,7 +10,7 @@ import { getAttr, keyOf, setAttr } from './attribute-access.js';
 import { matchesElement } from './filter-eval.js';
 import { isObject, normalizeValue, type Json, type JsonObject } from './normalize.js';
 import type { ResolvedPatchPath } from './patch-path.js';
-import { canonical, comparisonsOf, pinnedValue, type PatchLists } from './patch-list.js';
+import { canonical, comparisonsOf, filterWork, pinnedValue, type PatchLists } from './patch-list.js';
 import { MAX_PATCH_SCAN } from './limits.js';
 import type { AttributeDef, ResourceTypeDef } from './schemas.js';
 
@@ -30,16 +30,30 @@ type Done = Result<void>;
 const done: Done = ok(undefined);
 const bad = (scimType: 'invalidValue' | 'mutability' | 'noTarget', detail: string) => fail(scimErrors.badRequest(scimType, detail));
 
-/** Charges a scan of `n` list elements before it happens; over the request's budget, a 400 `tooMany`. */
+/** Charges `n` units of work (a scan of `n` list elements) before it happens; over the request's budget, a 400 `tooMany`. */
 function charge(state: PatchState, n: number, what: string): Done {
   if (state.lists.charge(n)) return done;
   return fail(
     scimErrors.badRequest(
       'tooMany',
-      `this PATCH would make more than ${MAX_PATCH_SCAN} comparisons scanning multi-valued attributes (${what}); ` +
-        'select values with value eq filters (members[value eq "…"]), or split the request',
+      `this PATCH would do more than ${MAX_PATCH_SCAN} units of work comparing values of multi-valued attributes (${what}; ` +
+        'a comparison is one unit, more for long or non-ASCII strings); select values with value eq filters (members[value eq "…"]), or split the request',
     ),
   );
+}
+
+/**
+ * Charges evaluating `filter` on `elements` (matchesElement) before it happens, beyond the one unit per
+ * element and comparison callers charge first (O(1) to know): what long strings and multi-valued
+ * attributes add ({@link filterWork}), element by element, refusing as soon as the budget is passed (so this
+ * costs O(budget) at most).
+ */
+function chargeFilter(state: PatchState, filter: FilterNode, def: AttributeDef | undefined, elements: readonly Json[], what: string): Done {
+  for (const el of elements) {
+    const charged = charge(state, filterWork(filter, el, def, Math.max(0, state.lists.remaining)), what);
+    if (!charged.ok) return charged;
+  }
+  return done;
 }
 
 /** Whether a value asks to clear its target (RFC 7643 §2.5 null; `""` from Entra). */
@@ -281,19 +295,35 @@ function atValuePath(
   const indexed = state.lists.of(container, key, def);
   const cost = comparisonsOf(filter);
   if (!indexed) {
-    const size = toList(get(container, key)).length;
-    const charged = charge(state, size * cost, `${where}: ${size} values × ${cost} comparisons`);
+    const list = toList(get(container, key));
+    const what = `${where}: ${list.length} values × ${cost} comparisons`;
+    const charged = charge(state, list.length * cost, what);
     if (!charged.ok) return charged;
+    const filtered = chargeFilter(state, filter, def, list, what);
+    if (!filtered.ok) return filtered;
     return atValuePathScanning(state, container, key, op, path, filter, value, where);
   }
   const pinned = pinnedValue(filter, def);
   let candidates: JsonObject[];
-  if (pinned !== undefined) candidates = indexed.candidatesByValue(pinned);
-  else {
-    const charged = charge(state, indexed.size * cost, `${where}: ${indexed.size} values × ${cost} comparisons`);
+  let what: string;
+  if (pinned !== undefined) {
+    // An index lookup: O(1) for the first candidate; the others (values equal but for case where `value` is
+    // not caseExact, values that are not strings) and folding the list's values for the index are charged.
+    const built = charge(state, indexed.lookupIndexWork(), `${where}: indexing ${indexed.size} values`);
+    if (!built.ok) return built;
+    const count = indexed.countByValue(pinned);
+    what = `${where}: ${count} values the value eq filter selects × ${cost} comparisons`;
+    const charged = charge(state, Math.max(0, count - 1) * cost, what);
+    if (!charged.ok) return charged;
+    candidates = indexed.candidatesByValue(pinned);
+  } else {
+    what = `${where}: ${indexed.size} values × ${cost} comparisons`;
+    const charged = charge(state, indexed.size * cost, what);
     if (!charged.ok) return charged;
     candidates = indexed.live();
   }
+  const filtered = chargeFilter(state, filter, def, candidates, what);
+  if (!filtered.ok) return filtered;
   const matched = candidates.filter((el) => matchesElement(filter, el, def));
 
   if (op === 'remove' || isClear(value)) {
@@ -318,7 +348,7 @@ function atValuePath(
 
   const written: Json[] = [];
   if (matched.length === 0) {
-    const created = createdElement(path, filter, patch, asElement);
+    const created = createdElement(state, path, filter, patch, asElement, where);
     if (!created.ok) return created;
     if (!indexed.has(created.value, identifiedByValue(def))) indexed.append(created.value);
     written.push(created.value);
@@ -370,17 +400,20 @@ function valuePathPatch(
  * if the result would not match the filter, there is no target.
  */
 function createdElement(
+  state: PatchState,
   path: ResolvedPatchPath,
   filter: FilterNode,
   patch: JsonObject,
   asElement: (fields: Json) => Result<Json | undefined>,
+  where: string,
 ): Result<JsonObject> {
   const created = asElement({ ...derivedFields(filter), ...patch });
   if (!created.ok) return created;
-  if (!isObject(created.value) || !matchesElement(filter, created.value, path.def)) {
-    return bad('noTarget', `no value of ${path.attribute} matches the filter, and the filter does not describe one to create`);
-  }
-  return ok(created.value);
+  const noTarget = () => bad('noTarget', `no value of ${path.attribute} matches the filter, and the filter does not describe one to create`);
+  if (!isObject(created.value)) return noTarget();
+  const charged = chargeFilter(state, filter, path.def, [created.value], `${where}: the value to create`);
+  if (!charged.ok) return charged;
+  return matchesElement(filter, created.value, path.def) ? ok(created.value) : noTarget();
 }
 
 /** {@link atValuePath} on a list the index does not cover (unknown attributes, non-object values); already charged. */
@@ -419,7 +452,7 @@ function atValuePathScanning(
 
   const written: Json[] = [];
   if (matched.size === 0) {
-    const created = createdElement(path, filter, patch, asElement);
+    const created = createdElement(state, path, filter, patch, asElement, where);
     if (!created.ok) return created;
     if (!new Duplicates(identifiedByValue(def), list).has(created.value)) list.push(created.value);
     written.push(created.value);

@@ -4,18 +4,24 @@
  * (Okta's `remove members[value eq "…"]` next to `add members`, Entra's `Remove members` with values)
  * costs O(1,000 + 45,000) instead of O(1,000 × 45,000) (issue 10).
  *
- * - Elements are indexed by their `value` (folded like filters, src/fold.ts, so it is a superset index for
- *   `value eq "…"` filters and for exact duplicate checks alike; candidates are always verified).
+ * - Elements are indexed by their exact `value` (for duplicate checks, and for `value eq "…"` filters when
+ *   `value` is caseExact, as `members.value` is), and — only for lists whose `value` compares
+ *   case-insensitively (emails), when such a filter first needs it — by their folded `value` (src/fold.ts).
+ *   A lookup returns the elements that may match (candidates are always verified with the whole filter),
+ *   so 30,000 members whose values differ only in case never share a bucket. Buckets are insertion-ordered
+ *   sets: adding and removing an element is O(1) whatever the bucket's size.
  * - Removal is lazy: removed elements are marked dead and the list is compacted once, when the PATCH's
  *   operations are all applied ({@link PatchLists.compact}). Only this module and patch-apply.ts touch an
  *   indexed list, and always through an {@link IndexedList}.
- * - What the index cannot answer (a filter not pinning `value`, lists of unknown attributes) scans the
- *   list; those scans are charged against {@link MAX_PATCH_SCAN} before they happen (400 `tooMany` over it).
+ * - What the index cannot answer (a filter not pinning `value`, lists of unknown attributes), candidates
+ *   beyond the first of a lookup, and building the folded index, are charged against {@link MAX_PATCH_SCAN}
+ *   before they happen (400 `tooMany` over it), by their work ({@link filterWork}): a comparison of long or
+ *   non-ASCII strings costs more than one of short ones.
  */
 import { fold } from '../fold.js';
 import { getAttr, setAttr } from './attribute-access.js';
-import type { FilterNode } from './filter.js';
-import { MAX_PATCH_SCAN } from './limits.js';
+import type { AttrPath, FilterNode } from './filter.js';
+import { MAX_PATCH_SCAN, PATCH_SCAN_CHARS, PATCH_SCAN_FOLDED_CHARS } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import { findAttribute, type AttributeDef } from './schemas.js';
 
@@ -31,24 +37,44 @@ export function canonical(value: Json): string {
   return JSON.stringify(value);
 }
 
-/** The index key shared by every element whose `value` is not a string. */
-const ODD = 'odd';
+type Bucket = Set<JsonObject>;
 
-/** The index key of a `value`: folded text for strings (a superset of exact and case-insensitive equality). */
-const valueKey = (value: Json): string => (typeof value === 'string' ? `s${fold(value)}` : `j${canonical(value)}`);
+/** The exact-index key of a `value`: {@link canonical}, without its walk for the usual string. */
+const exactKey = (value: Json): string => (typeof value === 'string' ? JSON.stringify(value) : canonical(value));
+
+const NOT_ASCII = /[\u0080-\u{10ffff}]/u;
+
+/**
+ * The units of {@link MAX_PATCH_SCAN} one comparison of `text` costs beyond its first: its length over
+ * {@link PATCH_SCAN_FOLDED_CHARS} when it is folded (`folds`) and not ASCII, else over {@link PATCH_SCAN_CHARS}.
+ */
+export function textWork(text: string, folds: boolean): number {
+  if (text.length < PATCH_SCAN_FOLDED_CHARS) return 0;
+  return Math.floor(text.length / (folds && NOT_ASCII.test(text) ? PATCH_SCAN_FOLDED_CHARS : PATCH_SCAN_CHARS));
+}
 
 /** One list of complex values, with lazily built indexes and lazily removed elements. */
 export class IndexedList {
   private readonly dead = new Set<JsonObject>();
-  private byValue: Map<string, JsonObject[]> | undefined;
-  private whole: Map<string, JsonObject[]> | undefined;
+  /** canonical(value) → elements (every element with a `value`). */
+  private exact: Map<string, Bucket> | undefined;
+  /** Elements whose `value` is not a string: a filter may coerce them (`5` eq `"5"`), so they are candidates of every lookup. */
+  private odd: Bucket | undefined;
+  /** fold(value) → elements with a string `value`; built only for lists whose `value` is not caseExact. */
+  private folded: Map<string, Bucket> | undefined;
+  /** canonical(element) → elements. */
+  private whole: Map<string, Bucket> | undefined;
   private positions: Map<JsonObject, number> | undefined;
+  /** Each string of the folded index folded once per request (an entry per distinct `value` indexed). */
+  private readonly foldMemo = new Map<string, string>();
 
   constructor(
     readonly container: JsonObject,
     readonly key: string,
     /** The array stored in `container[key]`, dead elements included until compaction. */
     readonly items: JsonObject[],
+    /** Whether `value eq "…"` compares `value` exactly (its definition's caseExact; RFC 7643 §2.2). */
+    readonly caseExact: boolean = false,
   ) {}
 
   /** How many live elements there are. */
@@ -61,70 +87,113 @@ export class IndexedList {
     return this.dead.size === 0 ? [...this.items] : this.items.filter((el) => !this.dead.has(el));
   }
 
-  private valueIndex(): Map<string, JsonObject[]> {
-    if (!this.byValue) {
-      this.byValue = new Map();
-      for (const el of this.items) if (!this.dead.has(el)) this.addTo(this.byValue, el, this.valueKeyOf(el));
+  private exactIndex(): Map<string, Bucket> {
+    if (!this.exact) {
+      this.exact = new Map();
+      this.odd = new Set();
+      for (const el of this.items) if (!this.dead.has(el)) this.indexValue(el);
     }
-    return this.byValue;
+    return this.exact;
   }
 
-  private wholeIndex(): Map<string, JsonObject[]> {
+  private foldedIndex(): Map<string, Bucket> {
+    if (!this.folded) {
+      this.folded = new Map();
+      for (const el of this.items) {
+        const value = this.dead.has(el) ? undefined : getAttr(el, 'value');
+        if (typeof value === 'string') addTo(this.folded, this.foldOf(value), el);
+      }
+    }
+    return this.folded;
+  }
+
+  private wholeIndex(): Map<string, Bucket> {
     if (!this.whole) {
       this.whole = new Map();
-      for (const el of this.items) if (!this.dead.has(el)) this.addTo(this.whole, el, canonical(el));
+      for (const el of this.items) if (!this.dead.has(el)) addTo(this.whole, canonical(el), el);
     }
     return this.whole;
   }
 
-  /** Elements whose `value` is not a string sit under {@link ODD} too: a filter may coerce them (`5` eq `"5"`). */
-  private valueKeyOf(el: JsonObject): string | undefined {
+  private foldOf(value: string): string {
+    let key = this.foldMemo.get(value);
+    if (key === undefined) this.foldMemo.set(value, (key = fold(value)));
+    return key;
+  }
+
+  /** Adds an element to the value indexes that are built. */
+  private indexValue(el: JsonObject): void {
     const value = getAttr(el, 'value');
-    return value === undefined ? undefined : typeof value === 'string' ? valueKey(value) : ODD;
+    if (value === undefined || !this.exact) return;
+    addTo(this.exact, exactKey(value), el);
+    if (typeof value !== 'string') this.odd!.add(el);
+    else if (this.folded) addTo(this.folded, this.foldOf(value), el);
   }
 
-  private addTo(index: Map<string, JsonObject[]>, el: JsonObject, key: string | undefined): void {
-    if (key === undefined) return;
-    const list = index.get(key);
-    if (list) list.push(el);
-    else index.set(key, [el]); // one small array per key: most keys hold one element
+  private unindexValue(el: JsonObject): void {
+    const value = getAttr(el, 'value');
+    if (value === undefined || !this.exact) return;
+    deleteFrom(this.exact, exactKey(value), el);
+    if (typeof value !== 'string') this.odd!.delete(el);
+    else if (this.folded) deleteFrom(this.folded, this.foldOf(value), el);
   }
 
-  private deleteFrom(index: Map<string, JsonObject[]> | undefined, el: JsonObject, key: string | undefined): void {
-    if (!index || key === undefined) return;
-    const list = index.get(key);
-    const at = list ? list.indexOf(el) : -1;
-    if (at < 0) return;
-    list!.splice(at, 1);
-    if (list!.length === 0) index.delete(key);
+  /**
+   * The work ({@link MAX_PATCH_SCAN} units) that building the index of `value eq` lookups still needs: folding
+   * every string `value` of a list that compares case-insensitively, once per request; 0 once built, or when
+   * `value` is caseExact. Callers charge it before {@link candidatesByValue}.
+   */
+  lookupIndexWork(): number {
+    if (this.caseExact || this.folded) return 0;
+    let work = 0;
+    for (const el of this.items) {
+      const value = this.dead.has(el) ? undefined : getAttr(el, 'value');
+      if (typeof value === 'string') work += textWork(value, true);
+    }
+    return work;
   }
 
-  /** Live elements whose `value` may equal `value` (exactly, case-insensitively or coerced), in list order. */
-  candidatesByValue(value: Json): JsonObject[] {
-    const index = this.valueIndex();
-    const found = [...(index.get(typeof value === 'string' ? valueKey(value) : ODD) ?? [])];
-    if (typeof value === 'string') found.push(...(index.get(ODD) ?? []));
+  private bucketOf(value: string): Bucket | undefined {
+    const exact = this.exactIndex(); // also builds the odd elements' set
+    return this.caseExact ? exact.get(exactKey(value)) : this.foldedIndex().get(this.foldOf(value));
+  }
+
+  /** How many elements {@link candidatesByValue} answers, in O(1) (plus folding `value`). */
+  countByValue(value: string): number {
+    return (this.bucketOf(value)?.size ?? 0) + this.odd!.size;
+  }
+
+  /**
+   * Live elements whose `value` may equal `value` under the list's caseExact rule (exactly, case-insensitively
+   * or coerced), in list order: O(candidates), whatever other elements share their folded value.
+   */
+  candidatesByValue(value: string): JsonObject[] {
+    const bucket = this.bucketOf(value);
+    const found = bucket ? [...bucket] : [];
+    for (const el of this.odd!) found.push(el);
     return found.length > 1 ? this.inListOrder(found) : found;
   }
 
-  /** Live elements whose `value` is JSON-equal to `value`. */
+  /** Live elements whose `value` is JSON-equal to `value`: O(matches). */
   withValue(value: Json): JsonObject[] {
-    const wanted = canonical(value);
-    return this.candidatesByValue(value).filter((el) => canonical(getAttr(el, 'value') ?? null) === wanted);
+    const bucket = this.exactIndex().get(exactKey(value));
+    return bucket ? [...bucket] : [];
   }
 
-  /** Live elements JSON-equal to `item` as a whole. */
+  /** Live elements JSON-equal to `item` as a whole: O(matches). */
   equalTo(item: Json): JsonObject[] {
-    return [...(this.wholeIndex().get(canonical(item)) ?? [])];
+    const bucket = this.wholeIndex().get(canonical(item));
+    return bucket ? [...bucket] : [];
   }
 
-  /** Whether `item` is already in the list: equal as a whole, or (`byValue`, members) with an equal `value`. */
+  /** Whether `item` is already in the list: equal as a whole, or (`byValue`, members) with an equal `value`. O(1). */
   has(item: Json, byValue: boolean): boolean {
-    if (byValue && isObject(item) && item.value !== undefined && this.withValue(item.value).length > 0) return true;
-    if (byValue && isObject(item) && item.value !== undefined) return false; // equal as a whole implies an equal value
-    return this.equalTo(item).length > 0;
+    // Equal as a whole implies an equal value, so with a value only the value index is asked.
+    if (byValue && isObject(item) && item.value !== undefined) return (this.exactIndex().get(exactKey(item.value))?.size ?? 0) > 0;
+    return (this.wholeIndex().get(canonical(item))?.size ?? 0) > 0;
   }
 
+  /** Sorts elements by their position in the list (O(k log k) for k elements; positions are read once per list). */
   private inListOrder(elements: JsonObject[]): JsonObject[] {
     if (!this.positions) {
       this.positions = new Map();
@@ -146,15 +215,15 @@ export class IndexedList {
     this.dead.add(el);
   }
 
-  /** Takes an element out of the indexes before it is changed in place; {@link index} puts it back. */
+  /** Takes an element out of the indexes before it is changed in place; {@link index} puts it back. O(1) but for canonical(element). */
   unindex(el: JsonObject): void {
-    if (this.byValue) this.deleteFrom(this.byValue, el, this.valueKeyOf(el));
-    if (this.whole) this.deleteFrom(this.whole, el, canonical(el));
+    this.unindexValue(el);
+    if (this.whole) deleteFrom(this.whole, canonical(el), el);
   }
 
   index(el: JsonObject): void {
-    if (this.byValue) this.addTo(this.byValue, el, this.valueKeyOf(el));
-    if (this.whole) this.addTo(this.whole, el, canonical(el));
+    this.indexValue(el);
+    if (this.whole) addTo(this.whole, canonical(el), el);
   }
 
   /** Writes the live elements back (the attribute is removed when none is left), unless the list was replaced. */
@@ -165,16 +234,28 @@ export class IndexedList {
   }
 }
 
+function addTo(index: Map<string, Bucket>, key: string, el: JsonObject): void {
+  const bucket = index.get(key);
+  if (bucket) bucket.add(el);
+  else index.set(key, new Set([el]));
+}
+
+function deleteFrom(index: Map<string, Bucket>, key: string, el: JsonObject): void {
+  const bucket = index.get(key);
+  if (!bucket?.delete(el)) return;
+  if (bucket.size === 0) index.delete(key);
+}
+
 /** The indexed lists of one PATCH request, and its scan budget. */
 export class PatchLists {
   private readonly lists = new Map<Json[], IndexedList>();
   private scanned = 0;
 
-  constructor(private readonly budget = MAX_PATCH_SCAN) {}
+  constructor(readonly budget = MAX_PATCH_SCAN) {}
 
   /**
-   * Charges a scan of `n` list elements; false when the request would go over budget (the scan must then
-   * not happen).
+   * Charges `n` units of work ({@link MAX_PATCH_SCAN}: one per element comparison, more for long strings);
+   * false when the request would go over budget (the work must then not happen).
    */
   charge(n: number): boolean {
     this.scanned += n;
@@ -183,6 +264,11 @@ export class PatchLists {
 
   get scannedSoFar(): number {
     return this.scanned;
+  }
+
+  /** The units left before the budget is spent. */
+  get remaining(): number {
+    return this.budget - this.scanned;
   }
 
   /**
@@ -197,7 +283,8 @@ export class PatchLists {
     let list = this.lists.get(current);
     if (!list) {
       if (!current.every(isObject)) return null;
-      list = new IndexedList(container, key, current as JsonObject[]);
+      const caseExact = findAttribute(def.subAttributes, 'value')?.caseExact === true;
+      list = new IndexedList(container, key, current as JsonObject[], caseExact);
       this.lists.set(current, list);
     }
     return list;
@@ -246,4 +333,59 @@ export function comparisonsOf(filter: FilterNode): number {
     else n++;
   }
   return n;
+}
+
+type Compare = Extract<FilterNode, { kind: 'compare' | 'present' }>;
+
+/**
+ * The work of evaluating `filter` on one element (filter-eval.ts `matchesElement`) beyond one unit per
+ * comparison ({@link comparisonsOf}), in {@link MAX_PATCH_SCAN} units: each further value a comparison reads,
+ * and the length of every string it compares and of the filter's text ({@link textWork}; folded when the
+ * attribute is not caseExact). An upper bound: every value under the attribute a comparison reads counts, and
+ * `and`/`or` are not short-circuited. Stops counting once past `limit`, so it costs O(limit) at most.
+ */
+export function filterWork(filter: FilterNode, element: Json, def: AttributeDef | undefined, limit: number): number {
+  let work = 0;
+  // A valuePath (not in PATCH filters: brackets do not nest) counts as every comparison inside reading its whole attribute.
+  const stack: [FilterNode, AttrPath | undefined][] = [[filter, undefined]];
+  while (stack.length && work <= limit) {
+    const [node, outer] = stack.pop()!;
+    if (node.kind === 'and' || node.kind === 'or') stack.push([node.left, outer], [node.right, outer]);
+    else if (node.kind === 'not') stack.push([node.filter, outer]);
+    else if (node.kind === 'valuePath') stack.push([node.filter, outer ?? node.path]);
+    else if (node.kind === 'compare' || node.kind === 'present') work += comparisonWork(outer ? { ...node, path: outer } : node, element, def, limit - work);
+  }
+  return work;
+}
+
+/** {@link filterWork} of one comparison: the values it reads in the element, as filter-eval.ts locates them. */
+function comparisonWork(node: Compare, element: Json, def: AttributeDef | undefined, limit: number): number {
+  let value: Json | undefined;
+  let valueDef: AttributeDef | undefined;
+  if (!isObject(element)) {
+    // An element of simple values is its own `value`.
+    if (node.path.attribute.toLowerCase() !== 'value') return 0;
+    value = element;
+    valueDef = def?.subAttributes ? findAttribute(def.subAttributes, 'value') : def;
+  } else {
+    valueDef = findAttribute(def?.subAttributes, node.path.attribute);
+    value = getAttr(element, valueDef?.name ?? node.path.attribute);
+  }
+  if (value === undefined) return 0;
+  if (node.path.subAttribute) valueDef = findAttribute(valueDef?.subAttributes, node.path.subAttribute);
+  const text = node.kind === 'compare' && node.value !== null ? (typeof node.value === 'string' ? node.value : (node.raw ?? String(node.value))) : undefined;
+  const exact = valueDef?.caseExact === true && valueDef.type !== 'complex';
+  // Every value under the attribute (objects compare their sub-attributes, case-insensitively at worst).
+  let work = -1; // the comparison's first value is its one unit
+  const stack: [Json, boolean][] = [[value, !exact]];
+  while (stack.length && work <= limit) {
+    const [v, folds] = stack.pop()!;
+    if (Array.isArray(v)) for (const item of v) stack.push([item, folds]);
+    else if (isObject(v)) for (const item of Object.values(v)) stack.push([item as Json, true]);
+    else {
+      work += 1;
+      if (typeof v === 'string' && text !== undefined) work += textWork(v, folds) + textWork(text, folds);
+    }
+  }
+  return Math.max(0, work);
 }
