@@ -192,7 +192,20 @@ export function indexAnswersExactly(ctx: ResourceContext, filter: FilterNode): b
   return index !== undefined && index.folded === !def.caseExact;
 }
 
+/** Most resources a scan reads per store page, and what it reads first. */
 const SCAN_BATCH = 500;
+const FIRST_SCAN_BATCH = 100;
+/**
+ * The JSON a scan aims to read per store page: pages of heavy resources (a user with 1,000 values is 20 KB)
+ * are made smaller, so that decoding one page never holds the event loop for long (500 such users are 11 MB).
+ */
+const SCAN_BATCH_BYTES = 1_000_000;
+
+/** How many resources to read next, after a page of `count` resources whose JSON was `bytes` long. */
+export function nextScanBatch(count: number, bytes: number): number {
+  if (count === 0 || bytes <= 0) return SCAN_BATCH;
+  return Math.max(1, Math.min(SCAN_BATCH, Math.floor((count * SCAN_BATCH_BYTES) / bytes)));
+}
 
 /**
  * A scan over the budget: which requests the indexes answer instead. `indexing`: the request was a sortBy
@@ -269,13 +282,18 @@ async function candidates(ctx: ResourceContext, lookups: Lookup[] | null, maxSca
   }
   const all: StoredResource[] = [];
   // A page may end early (users in very many groups: GROUP_IDS_PER_PAGE), so the walk steps by what it got.
-  for (let offset = 0; ;) {
+  // Pages are sized by the bytes the last one held (nextScanBatch), starting small.
+  for (let offset = 0, batch = FIRST_SCAN_BATCH; ;) {
     // The memory store answers without waiting on I/O: yield between pages so a scan never holds the loop.
     if (offset > 0) await yieldToEventLoop();
-    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, SCAN_BATCH, options);
+    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, batch, options);
     if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan, indexing);
     charge(page.resources);
     all.push(...page.resources);
+    batch = nextScanBatch(
+      page.resources.length,
+      page.resources.reduce((bytes, r) => bytes + r.json.length, 0),
+    );
     offset += page.resources.length;
     if (page.resources.length === 0 || offset >= page.total) return all;
   }

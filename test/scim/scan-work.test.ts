@@ -7,6 +7,7 @@
  * Work is asserted as counts (slices, folds, units), never as timings.
  */
 import fc from 'fast-check';
+import { nextScanBatch } from '../../src/scim/list.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fold, foldCase } from '../../src/fold.js';
 import { parseFilter, type FilterNode } from '../../src/scim/filter.js';
@@ -292,5 +293,15 @@ describe.each(STORE_KINDS)('scans measured in work on the %s store', (kind) => {
     // 40 searches through 200,000 characters each: over one resource's budget.
     const many = await list(t, { filter: `userName eq "long@corp.test" and (${anyOf(40, (i) => `note co "z${i}"`)})` });
     expect([many.status, many.body.scimType]).toEqual([400, 'tooMany']);
+  });
+});
+
+describe('scan pages sized by the bytes they hold', () => {
+  it('reads a first page of 100, then pages of about 1 MB of JSON, never more than 500', () => {
+    expect(nextScanBatch(100, 100 * 1_000)).toBe(500); // ordinary users: full pages
+    expect(nextScanBatch(100, 100 * 22_000)).toBe(45); // users with 1,000 values each
+    expect(nextScanBatch(45, 45 * 900_000)).toBe(1); // one resource of almost the whole body limit per page
+    expect(nextScanBatch(0, 0)).toBe(500);
+    expect(nextScanBatch(3, 3_000_001)).toBe(1);
   });
 });
