@@ -39,7 +39,7 @@ function trimAsciiSpace(value: string): string {
  * Canonical singletons: code points whose canonical decomposition is one other code point (so NFC replaces
  * them). They all live in these ranges (Unicode's DerivedNormalizationProps); the set is computed once.
  */
-const SINGLETON_RANGES: [number, number][] = [
+export const SINGLETON_RANGES: readonly (readonly [number, number])[] = [
   [0x0340, 0x0390],
   [0x1f70, 0x1fff],
   [0x2000, 0x2001],
