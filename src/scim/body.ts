@@ -107,9 +107,10 @@ export function checkShape(root: unknown): string | null {
     }
     const keys = Object.keys(value);
     if (keys.length > MAX_BODY_OBJECT_KEYS) return `the body holds an object with ${keys.length} keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted`;
-    for (const [key, item] of Object.entries(value)) {
+    // An own "__proto__" key (JSON.parse makes one) shadows the accessor, so indexing reads the own value.
+    for (const key of keys) {
       if (!key.isWellFormed()) return 'the body holds a key with a lone UTF-16 surrogate';
-      stack.push({ value: item, depth: depth + 1 });
+      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1 });
     }
   }
   return null;

@@ -233,42 +233,44 @@ function instant(text: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/** One comparison node applied to a stored value: the filter's value and text, the attribute's rules, where the value sits. */
+interface Comparison {
+  node: CompareNode;
+  expected: FilterValue;
+  /** The text of the filter value: as quoted, or as written when unquoted (`externalId eq 123`). */
+  text: string;
+  def: AttributeDef | undefined;
+  caseExact: boolean;
+  at: Slot | undefined;
+}
+
 function compareOne(actual: Json, op: CompareOp, node: CompareNode, def: AttributeDef | undefined, at?: Slot): boolean {
   if (actual === null || typeof actual === 'object') return false; // objects and arrays never compare
   const expected = node.value;
-  // The text of the filter value: as quoted, or as written when unquoted (`externalId eq 123`).
   const text = typeof expected === 'string' ? expected : (node.raw ?? String(expected));
-  const caseExact = def?.caseExact ?? false;
+  const c: Comparison = { node, expected, text, def, caseExact: def?.caseExact ?? false, at };
   switch (op) {
     case 'eq':
     case 'ne':
-      return equals(actual, expected, text, node, def, caseExact, at);
+      return equals(actual, c);
     case 'co':
     case 'sw':
     case 'ew': {
       if (typeof actual !== 'string') return false; // RFC 7644: string operators apply to strings
-      const a = folded(actual, caseExact, at, true);
-      const b = foldedText(node, text, caseExact, true);
+      const a = folded(actual, c.caseExact, at, true);
+      const b = foldedText(node, text, c.caseExact, true);
       chargeChars(op === 'co' ? a.length : b.length);
       return op === 'co' ? a.includes(b) : op === 'sw' ? a.startsWith(b) : a.endsWith(b);
     }
     default: {
-      const order = ordering(actual, expected, text, node, def, caseExact, at);
+      const order = ordering(actual, c);
       if (order === undefined || Number.isNaN(order)) return false;
       return op === 'gt' ? order > 0 : op === 'ge' ? order >= 0 : op === 'lt' ? order < 0 : order <= 0;
     }
   }
 }
 
-function equals(
-  actual: string | number | boolean,
-  expected: FilterValue,
-  text: string,
-  node: CompareNode,
-  def: AttributeDef | undefined,
-  caseExact: boolean,
-  at: Slot | undefined,
-): boolean {
+function equals(actual: string | number | boolean, { node, expected, text, def, caseExact, at }: Comparison): boolean {
   if (typeof actual === 'boolean') return (typeof expected === 'boolean' ? expected : coerceBoolean(expected)) === actual;
   if (typeof actual === 'number') {
     if (typeof expected === 'number') return actual === expected;
@@ -292,15 +294,7 @@ function equals(
 }
 
 /** Sign of actual − expected, or undefined when the two cannot be ordered. */
-function ordering(
-  actual: string | number | boolean,
-  expected: FilterValue,
-  text: string,
-  node: CompareNode,
-  def: AttributeDef | undefined,
-  caseExact: boolean,
-  at: Slot | undefined,
-): number | undefined {
+function ordering(actual: string | number | boolean, { node, expected, text, def, caseExact, at }: Comparison): number | undefined {
   // RFC 7644 §3.4.2.2 makes gt/ge/lt/le on boolean or binary a 400; we simply match nothing.
   if (typeof actual === 'boolean' || typeof expected === 'boolean' || def?.type === 'binary') return undefined;
   if (typeof actual === 'number') {

@@ -11,6 +11,7 @@
  * Values of the wrong type for a known attribute are a 400 `invalidValue`.
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
+import { MAX_OBJECT_KEYS } from './limits.js';
 import { findAttribute, findSchema, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schemas.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -200,6 +201,8 @@ export function normalizeResource(type: ResourceTypeDef, body: JsonObject, coreD
       if (!normalized.ok) return normalized;
       if (Object.keys(normalized.value).length) out[extension.id] = normalized.value;
     } else if (key.toLowerCase() === 'schemas') {
+      // Refused here, before anything walks the list (its limit is resource-limits.ts's, checked again later).
+      if (Array.isArray(value) && value.length > MAX_OBJECT_KEYS) return invalid(`schemas lists ${value.length} URNs; at most ${MAX_OBJECT_KEYS} are accepted`);
       out.schemas = value;
     } else {
       core[key] = value;

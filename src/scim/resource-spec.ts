@@ -5,7 +5,6 @@
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { IndexEntry, ResourceKind, ResourceWrite, StoredResource } from '../store/store.js';
 import { isObject, normalizeResource, type Json, type JsonObject } from './normalize.js';
-import { MAX_OBJECT_KEYS } from './limits.js';
 import { checkResourceLimits } from './resource-limits.js';
 import { COMMON_ATTRIBUTES, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
@@ -65,11 +64,6 @@ export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerO
   if (!isObject(input)) return fail(scimErrors.badRequest('invalidSyntax', 'the request body must be a JSON object'));
   if (Object.prototype.hasOwnProperty.call(input, '__proto__')) {
     return fail(scimErrors.badRequest('invalidSyntax', 'the attribute name "__proto__" is not allowed'));
-  }
-  // `schemas` is walked below with one lookup per URN; its limit (resource-limits.ts) is checked first.
-  const sent = Object.entries(input).find(([key]) => key.toLowerCase() === 'schemas')?.[1];
-  if (Array.isArray(sent) && sent.length > MAX_OBJECT_KEYS) {
-    return fail(scimErrors.badRequest('invalidValue', `schemas lists ${sent.length} URNs; at most ${MAX_OBJECT_KEYS} are accepted`));
   }
   const normalized = normalizeResource(spec.type, input, spec.coreDefs);
   if (!normalized.ok) return normalized;
