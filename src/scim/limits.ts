@@ -69,6 +69,14 @@ export const LIST_YIELD_EVERY = 500;
 export const SCAN_MEMBERSHIPS_PER_RESOURCE = 10;
 
 /**
+ * Members a group may have for a filter that reads member lists (any mention of `members` other than
+ * `members[value eq "…"]`, which the reverse index answers: member-terms.ts). One group is rendered and
+ * evaluated at once, about 1 µs a member on this project's 2-core VM, so a larger group is refused with a 400
+ * `tooMany` (docs/limits.md).
+ */
+export const SCAN_GROUP_MEMBERS = 20_000;
+
+/**
  * Comparisons a sort of a scanned list makes between two yields: sorting 50,000 resources in one call
  * blocks the event loop for 50-100 ms, so sliced-sort.ts merges in steps of this many (a few ms each).
  */

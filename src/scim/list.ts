@@ -26,11 +26,12 @@ import { keptWithin, PAGE_MEMBERS_BUDGET, type Page, type ReadOptions, type Stor
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from './event-loop.js';
-import { SCAN_FOLD_CHARS, SCAN_MEMBERSHIPS_PER_RESOURCE, SCAN_PARSE_CHARS, SCAN_WORK_PER_RESOURCE } from './limits.js';
+import { SCAN_FOLD_CHARS, SCAN_GROUP_MEMBERS, SCAN_MEMBERSHIPS_PER_RESOURCE, SCAN_PARSE_CHARS, SCAN_WORK_PER_RESOURCE } from './limits.js';
 import { WorkBudgetExceeded, WorkMeter } from './scan-work.js';
 import type { JsonObject } from './normalize.js';
 import { parseProjection, type Projection } from './projection.js';
 import { shows, wantsMembers } from './group-members.js';
+import { askedMember, askedMembers, withAskedMembers } from './member-terms.js';
 import { renderResource } from './render.js';
 import type { ResourceContext } from './resources.js';
 import { resolveAttribute } from './schemas.js';
@@ -119,10 +120,8 @@ export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, pag
   });
 }
 
-interface Lookup {
-  index: string | null; // null: by id
-  value: string;
-}
+/** An index read: by id, by an equality index, or the groups listing a member (member-terms.ts). */
+type Lookup = { by: 'id'; value: string } | { by: 'index'; index: string; value: string } | { by: 'member'; value: string };
 
 /** Index lookups whose union is a superset of the filter's matches, or null when none exists. */
 export function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | null {
@@ -135,12 +134,16 @@ export function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | 
       return left && right ? [...left, ...right] : null;
     }
     case 'valuePath': {
+      const member = askedMember(ctx, node);
+      if (member !== null) return [{ by: 'member', value: member }];
       // emails[type eq "work"].value eq "x" is parsed as valuePath(emails, and(type eq "work", value eq "x")).
       const inner = innerEquality(node.filter);
       if (!inner) return null;
       return equalityLookup(ctx, node.path.schema, node.path.attribute, 'value', inner);
     }
     case 'compare': {
+      const member = askedMember(ctx, node);
+      if (member !== null) return [{ by: 'member', value: member }];
       if (node.op !== 'eq') return null;
       const value = typeof node.value === 'string' ? node.value : typeof node.value === 'number' ? (node.raw ?? String(node.value)) : null;
       if (value === null) return null;
@@ -169,10 +172,10 @@ function equalityLookup(ctx: ResourceContext, schema: string | undefined, attrib
   const resolved = resolveAttribute(ctx.spec.type, attribute, schema);
   if (resolved.schemaId !== ctx.spec.type.schema.id) return null;
   const key = sub ? `${resolved.name}.${sub}`.toLowerCase() : resolved.name.toLowerCase();
-  if (key === 'id') return [{ index: null, value }];
+  if (key === 'id') return [{ by: 'id', value }];
   const index = Object.hasOwn(ctx.spec.equalityIndexes, key) ? ctx.spec.equalityIndexes[key] : undefined;
   if (!index) return null;
-  return [{ index: index.index, value: index.folded ? fold(value) : value }];
+  return [{ by: 'index', index: index.index, value: index.folded ? fold(value) : value }];
 }
 
 /**
@@ -234,6 +237,16 @@ function scanTooHeavy(ctx: ResourceContext, max: number): ScimError {
   );
 }
 
+/** A filter that reads member lists, on a group with more than SCAN_GROUP_MEMBERS members. */
+function groupTooLarge(ctx: ResourceContext, group: StoredResource): ScimError {
+  return scimErrors.badRequest(
+    'tooMany',
+    `this filter reads the members of group ${group.id}, which has ${group.members?.length} members, over this server's limit of ` +
+      `${SCAN_GROUP_MEMBERS} for filters on members; filter on members with members[value eq "id"] only (answered from an index ` +
+      `whatever the group's size), and read the members of one group with GET ${ctx.spec.type.endpoint}/{id}`,
+  );
+}
+
 /**
  * A filter (or sortBy) whose evaluation passed the work budget (scan-work.ts): of the whole request, or on
  * one resource. Names what the indexes answer, as {@link scanTooLarge} does.
@@ -260,20 +273,28 @@ const membershipsOf = (resource: StoredResource): number => (resource.groups?.le
  * tooMany). `options`: how groups are read (with their members?) and users (with their groups?); lookups
  * always read users with their groups, since they are few.
  */
-async function candidates(ctx: ResourceContext, lookups: Lookup[] | null, maxScan: number, indexing: boolean, options: ReadOptions): Promise<StoredResource[]> {
+async function candidates(
+  ctx: ResourceContext,
+  lookups: Lookup[] | null,
+  maxScan: number,
+  indexing: boolean,
+  options: ReadOptions,
+  holders: Map<string, ReadonlySet<string>>,
+): Promise<StoredResource[]> {
   let memberships = 0;
   const charge = (resources: StoredResource[]) => {
-    for (const resource of resources) memberships += membershipsOf(resource);
+    for (const resource of resources) {
+      if (resource.members && resource.members.length > SCAN_GROUP_MEMBERS) throw groupTooLarge(ctx, resource);
+      memberships += membershipsOf(resource);
+    }
     if (memberships > maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE) throw scanTooHeavy(ctx, maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE);
   };
   if (lookups) {
     const read = { ...options, groups: true };
     const seen = new Map<string, StoredResource>();
     for (const lookup of lookups) {
-      const found =
-        lookup.index === null
-          ? [await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, lookup.value, read)].filter((r): r is StoredResource => r !== null)
-          : await ctx.store.findByIndex(ctx.connectionId, ctx.spec.kind, lookup.index, lookup.value, read);
+      const found = await lookedUp(ctx, lookup, read);
+      if (lookup.by === 'member') holders.set(lookup.value, new Set(found.map((group) => group.id)));
       const fresh = found.filter((resource) => !seen.has(resource.id));
       charge(fresh);
       for (const resource of fresh) seen.set(resource.id, resource);
@@ -297,6 +318,28 @@ async function candidates(ctx: ResourceContext, lookups: Lookup[] | null, maxSca
     offset += page.resources.length;
     if (page.resources.length === 0 || offset >= page.total) return all;
   }
+}
+
+/** The resources one index read finds, in creation order. */
+async function lookedUp(ctx: ResourceContext, lookup: Lookup, read: ReadOptions): Promise<StoredResource[]> {
+  const { store, connectionId } = ctx;
+  switch (lookup.by) {
+    case 'id': {
+      const found = await store.getResource(connectionId, ctx.spec.kind, lookup.value, read);
+      return found ? [found] : [];
+    }
+    case 'index':
+      return store.findByIndex(connectionId, ctx.spec.kind, lookup.index, lookup.value, read);
+    case 'member':
+      return store.findGroupsWithMember(connectionId, lookup.value, read);
+  }
+}
+
+/** For each asked member id not looked up already, the ids of the groups that list it (one read each, sent together). */
+async function findHolders(ctx: ResourceContext, asked: string[], holders: Map<string, ReadonlySet<string>>): Promise<void> {
+  const missing = asked.filter((value) => !holders.has(value));
+  const found = await Promise.all(missing.map((value) => ctx.store.findGroupsWithMember(ctx.connectionId, value, { members: false })));
+  missing.forEach((value, i) => holders.set(value, new Set(found[i]!.map((group) => group.id))));
 }
 
 /** Whether a filter or sortBy names the top-level attribute `name` (`members`, `groups`). */
@@ -380,11 +423,16 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
   }
   const lookups = query.filter ? planLookups(ctx, query.filter) : null;
   // Groups are read with their members, and a scan's users with their groups, only where the filter or sort
-  // names them; the page shown is then read whole.
-  const readMembers = mentions(query.filter, query.sortBy, 'members');
+  // names them (and, for members, the reverse index cannot answer: member-terms.ts); the page shown is then
+  // read whole.
+  const sortsOnMembers = mentions(null, query.sortBy, 'members');
+  const asked = query.filter && !sortsOnMembers ? askedMembers(ctx, query.filter) : null;
+  const readMembers = mentions(query.filter, query.sortBy, 'members') && asked === null;
   const readGroups = lookups !== null || mentions(query.filter, query.sortBy, 'groups');
   const read = ctx.spec.kind === 'Group' ? { members: readMembers } : { groups: readGroups };
-  const all = await candidates(ctx, lookups, query.maxScan, indexing, read);
+  const holders = new Map<string, ReadonlySet<string>>();
+  const all = await candidates(ctx, lookups, query.maxScan, indexing, read, holders);
+  if (asked) await findHolders(ctx, asked, holders);
   const partial = ctx.spec.kind === 'Group' ? options?.members === true && !readMembers : !readGroups && shows(query.projection, 'groups');
   const shown = async (resources: ListedResource[]): Promise<ListedResource[]> => (partial ? readWhole(ctx, resources) : resources);
   if (query.filter && !query.sortBy && indexAnswersExactly(ctx, query.filter)) {
@@ -402,7 +450,8 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
       meter.chargeScan(1 + Math.floor(stored.json.length / SCAN_PARSE_CHARS));
       meter.chargeSlice(membershipsOf(stored));
       const rendered = renderResource(ctx.spec, stored, baseUrl);
-      if (query.filter && !matchesFilter(query.filter, rendered, scope, meter)) continue;
+      const target = asked?.length ? withAskedMembers(rendered, stored.id, asked, holders) : rendered;
+      if (query.filter && !matchesFilter(query.filter, target, scope, meter)) continue;
       const key = query.sortBy ? sortValue(rendered, query.sortBy) : null;
       if (typeof key === 'string') meter.chargeScan(Math.floor(key.length / SCAN_FOLD_CHARS));
       matches.push({ stored, rendered, key, position: matches.length });

@@ -30,14 +30,18 @@ export function coerceBoolean(value: unknown): boolean | undefined {
   return undefined;
 }
 
-/** Normalises one value of an attribute whose definition is known. */
-export function normalizeValue(def: AttributeDef, value: Json, where: string): Result<Json | undefined> {
+/**
+ * Normalises one value of an attribute whose definition is known. `where` names it in error messages; with
+ * `name`, the attribute is `name` inside `where` (the path is only built for a message or a nested object:
+ * a 30,000-member list builds none per member).
+ */
+export function normalizeValue(def: AttributeDef, value: Json, where: string, name?: string): Result<Json | undefined> {
   if (value === null) return ok(undefined);
   if (def.multiValued) {
     const items = Array.isArray(value) ? value : [value];
     const out: Json[] = [];
     for (const item of items) {
-      const one = normalizeSingle(def, item, where);
+      const one = normalizeSingle(def, item, where, name);
       if (!one.ok) return one;
       if (one.value !== undefined) out.push(one.value);
     }
@@ -46,29 +50,37 @@ export function normalizeValue(def: AttributeDef, value: Json, where: string): R
   if (Array.isArray(value)) {
     // A single-valued attribute sent as an array of one (Entra sends `manager` as `[{value}]`).
     if (value.length === 0) return ok(undefined);
-    if (value.length === 1) return normalizeSingle(def, value[0] as Json, where);
-    return fail(scimErrors.badRequest('invalidValue', `${where} is single-valued but an array was sent`));
+    if (value.length === 1) return normalizeSingle(def, value[0] as Json, where, name);
+    return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} is single-valued but an array was sent`));
   }
-  return normalizeSingle(def, value, where);
+  return normalizeSingle(def, value, where, name);
 }
 
-function normalizeSingle(def: AttributeDef, value: Json, where: string): Result<Json | undefined> {
+const pathOf = (where: string, name: string | undefined): string => (name === undefined ? where : where ? `${where}.${name}` : name);
+
+/** Whether an object has an own enumerable key (without listing them all). */
+function hasKeys(object: JsonObject): boolean {
+  for (const key in object) if (Object.hasOwn(object, key)) return true;
+  return false;
+}
+
+function normalizeSingle(def: AttributeDef, value: Json, where: string, name: string | undefined): Result<Json | undefined> {
   if (value === null) return ok(undefined);
   switch (def.type) {
     case 'boolean': {
       const b = coerceBoolean(value);
-      if (b === undefined) return fail(scimErrors.badRequest('invalidValue', `${where} must be a boolean`));
+      if (b === undefined) return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} must be a boolean`));
       return ok(b);
     }
     case 'complex': {
       if (!isObject(value)) {
         // A bare value for a complex attribute means its `value` sub-attribute (manager: "<id>", members: "<id>").
         if (typeof value === 'string' && findAttribute(def.subAttributes, 'value')) return ok({ value });
-        return fail(scimErrors.badRequest('invalidValue', `${where} must be an object`));
+        return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} must be an object`));
       }
-      const out = normalizeObject(def.subAttributes ?? [], value, where);
+      const out = normalizeObject(def.subAttributes ?? [], value, pathOf(where, name));
       if (!out.ok) return out;
-      return ok(Object.keys(out.value).length ? out.value : undefined);
+      return ok(hasKeys(out.value) ? out.value : undefined);
     }
     case 'string':
     case 'reference':
@@ -76,28 +88,30 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string): Result<
     case 'dateTime':
       if (typeof value === 'string') return ok(value);
       if (typeof value === 'number' || typeof value === 'boolean') return ok(String(value));
-      return fail(scimErrors.badRequest('invalidValue', `${where} must be a string`));
+      return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} must be a string`));
     case 'integer':
     case 'decimal':
       if (typeof value === 'number') return ok(value);
-      return fail(scimErrors.badRequest('invalidValue', `${where} must be a number`));
+      return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} must be a number`));
   }
 }
 
 /** Normalises the attributes of an object against a list of definitions; unknown keys are kept. */
 export function normalizeObject(defs: AttributeDef[], input: JsonObject, where = ''): Result<JsonObject> {
   const out: JsonObject = {};
-  for (const [key, value] of Object.entries(input)) {
+  const keys = Object.keys(input);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     // JSON.parse makes "__proto__" an own key; assigning it would swap the output object's prototype.
     if (key === '__proto__') return fail(scimErrors.badRequest('invalidValue', 'the attribute name "__proto__" is not allowed'));
+    const value = input[key]!;
     const def = findAttribute(defs, key);
     const name = def?.name ?? key;
-    const path = where ? `${where}.${name}` : name;
     if (!def) {
       if (value !== null) out[name] = value;
       continue;
     }
-    const normalized = normalizeValue(def, value, path);
+    const normalized = normalizeValue(def, value, where, name);
     if (!normalized.ok) return normalized;
     if (normalized.value !== undefined) out[name] = normalized.value;
   }

@@ -454,13 +454,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return kept === page.length ? page : page.slice(0, kept);
   }
 
-  /** A user's groups as reads derive them: in group creation order, with their current displayName. */
-  function groupsOf(s: Space, userId: string): StoredMembership[] {
-    const groups = [...(s.memberOf.get(userId) ?? [])]
+  /** The groups listing member `value`, in group creation order. */
+  function groupsListing(s: Space, value: string): Entry[] {
+    return [...(s.memberOf.get(value) ?? [])]
       .map((gid) => s.resources.Group.get(gid))
       .filter((g): g is Entry => g !== undefined)
       .sort((a, b) => a.seq - b.seq);
-    return groups.map((g) => ({ value: g.id, display: g.displayName }));
+  }
+
+  /** A user's groups as reads derive them: in group creation order, with their current displayName. */
+  function groupsOf(s: Space, userId: string): StoredMembership[] {
+    return groupsListing(s, userId).map((g) => ({ value: g.id, display: g.displayName }));
   }
 
   const store: Store = {
@@ -756,6 +760,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const s = space(connectionId);
       return s ? found(s, kind, attribute, value, options) : [];
+    },
+
+    async findGroupsWithMember(connectionId, value, options) {
+      assertStoreId('connectionId', connectionId);
+      if (typeof value !== 'string') throw new TypeError('member value must be a string');
+      const s = space(connectionId);
+      return s ? groupsListing(s, value).map((g) => output(s, g, options)) : [];
     },
 
     async findUsersForLoginBatch(connectionId, lookups) {

@@ -728,6 +728,25 @@ return findAll(ARGV[1], ARGV[2], ARGV[3])
 );
 
 /**
+ * Reads the groups that list a member (ARGV: the member value), in creation order, from the members' reverse
+ * index: O(groups found), never the groups' member lists.
+ */
+export const FIND_GROUPS_WITH_MEMBER = linkLua(
+  READ_PRELUDE,
+  `
+local groups = {}
+for gid in string.gmatch(redis.call('HGET', MEMBER, ARGV[1]) or '', '%S+') do
+  local seq = seqOf('g', gid)
+  if seq then groups[#groups + 1] = seq end
+end
+table.sort(groups, function(a, b) return tonumber(a) < tonumber(b) end)
+local out = {}
+for _, seq in ipairs(groups) do out[#out + 1] = load('g', seq) end
+return out
+`,
+);
+
+/**
  * The login guard's whole lookup (ARGV: attribute, value, now ms, retention ms): the users that index value
  * points at, in creation order, and 1 if a deleted user left a tombstone for it within the retention (else
  * 0). Reply {users, 0|1}.

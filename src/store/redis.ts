@@ -115,6 +115,7 @@ const SCRIPTS = {
   delete: { lua: lua.DELETE_RESOURCE, keys: 1, readOnly: false },
   get: { lua: lua.GET_RESOURCE, keys: 1, readOnly: true },
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
+  groupsWith: { lua: lua.FIND_GROUPS_WITH_MEMBER, keys: 1, readOnly: true },
   groups: { lua: lua.USER_GROUPS, keys: 1, readOnly: true },
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
   loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 3, readOnly: false },
@@ -720,6 +721,14 @@ export function redisStore(options: RedisStoreOptions): Store {
       const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value)) as unknown[][];
       const found = await parseFound(connectionId, kind, reply);
       return kind === 'Group' && options?.members !== false ? allWithMembers(connectionId, found) : found;
+    },
+
+    async findGroupsWithMember(connectionId, value, options) {
+      assertStoreId('connectionId', connectionId);
+      if (typeof value !== 'string') throw new TypeError('member value must be a string');
+      const reply = (await run('groupsWith', tag(connectionId), value)) as unknown[][];
+      const found = reply.map((row) => parseResource('Group', row));
+      return options?.members !== false ? allWithMembers(connectionId, found) : found;
     },
 
     async findUsersForLogin(connectionId, attribute, value) {

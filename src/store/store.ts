@@ -614,6 +614,12 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   /** The resources whose index `attribute` holds `value`, in creation order. One round trip (without members). */
   findByIndex(connectionId: string, kind: ResourceKind, attribute: string, value: string, options?: ReadOptions): Promise<StoredResource[]>;
   /**
+   * The groups that list `value` as a member, in creation order, from the members' reverse index: O(groups
+   * found), whatever the groups' sizes (the `members[value eq "…"]` filter, src/scim/member-terms.ts). One
+   * round trip (without members).
+   */
+  findGroupsWithMember(connectionId: string, value: string, options?: ReadOptions): Promise<StoredResource[]>;
+  /**
    * Resources in creation order: `offset` is 0-based. Also returns the total count. One round trip when
    * no group members are read (users, or `{ members: false }`).
    */

@@ -116,14 +116,14 @@ describe.each(STORE_KINDS)('group scans on the %s store', (kind) => {
 
   beforeAll(async () => {
     backing = await makeStore(kind, `group-scans-${kind}`);
-    // The real store, with its group reads recorded (listPage, listSorted, getResource, findByIndex).
-    const recorded = new Set(['listPage', 'listSorted', 'getResource', 'findByIndex']);
+    // The real store, with its group reads recorded (listPage, listSorted, getResource, findByIndex, findGroupsWithMember).
+    const recorded = new Set(['listPage', 'listSorted', 'getResource', 'findByIndex', 'findGroupsWithMember']);
     const store = new Proxy(backing.store, {
       get(target, name, receiver) {
         const value = Reflect.get(target, name, receiver) as unknown;
         if (typeof name !== 'string' || !recorded.has(name) || typeof value !== 'function') return value;
         return (...args: unknown[]) => {
-          if (args[1] === 'Group') {
+          if (args[1] === 'Group' || name === 'findGroupsWithMember') {
             const options = args.find((a): a is { members?: boolean } => typeof a === 'object' && a !== null && 'members' in a);
             reads.push({ method: name, members: options?.members !== false });
           }
@@ -162,6 +162,18 @@ describe.each(STORE_KINDS)('group scans on the %s store', (kind) => {
     expect(reads.some((r) => r.members)).toBe(false);
   });
 
+  it('reads members in the scan when the filter names them other than by value', async () => {
+    const page = await send(`filter=${encodeURIComponent('members[value sw "b"]')}&excludedAttributes=members`);
+    expect(page.Resources.map((g) => g.displayName)).toEqual(['Team beta']);
+    expect(reads.filter((r) => r.method === 'listPage').every((r) => r.members)).toBe(true);
+  });
+
+  it('answers members[value eq …] from the reverse index, reading no member list', async () => {
+    const page = await send(`filter=${encodeURIComponent('members[value eq "b2"]')}&excludedAttributes=members`);
+    expect(page.Resources.map((g) => g.displayName)).toEqual(['Team beta']);
+    expect(reads).toEqual([{ method: 'findGroupsWithMember', members: false }]);
+  });
+
   it('ends a page of groups shown with their members past PAGE_MEMBERS_BUDGET members, scanned or not', async () => {
     const big = scimSso({ store: backing.store, rateLimit: false, maxBodyBytes: 8_000_000 });
     const size = PAGE_MEMBERS_BUDGET / 2 + 1;
@@ -198,11 +210,5 @@ describe.each(STORE_KINDS)('group scans on the %s store', (kind) => {
       ],
     ]);
     expect(await shown('startIndex=5&count=10')).toEqual([5, 1, [['Big two', size]]]);
-  });
-
-  it('reads members in the scan when the filter names them', async () => {
-    const page = await send(`filter=${encodeURIComponent('members[value eq "b2"]')}&excludedAttributes=members`);
-    expect(page.Resources.map((g) => g.displayName)).toEqual(['Team beta']);
-    expect(reads.filter((r) => r.method === 'listPage').every((r) => r.members)).toBe(true);
   });
 });

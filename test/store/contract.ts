@@ -913,6 +913,32 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await createGroup('Child'); // its unique displayName is free again
       });
 
+      it('finds the groups listing a member value, in creation order, exactly as stored, as the member lists change', async () => {
+        const uid = await createUser('ann');
+        const later = randomUUID();
+        const first = await createGroup('First', [{ value: 'no-such-user' }]);
+        await store.createResource(cid, groupWrite(later, 'Later', [{ value: uid }, { value: 'Mixed-Case' }]));
+        await store.replaceResource(cid, groupWrite(first, 'First', [{ value: uid }, { value: 'no-such-user' }]), 1);
+        expect(await store.findGroupsWithMember(cid, uid, { members: false })).toEqual([
+          await store.getResource(cid, 'Group', first, { members: false }),
+          await store.getResource(cid, 'Group', later, { members: false }),
+        ]);
+        expect(await store.findGroupsWithMember(cid, uid)).toEqual([
+          await store.getResource(cid, 'Group', first),
+          await store.getResource(cid, 'Group', later),
+        ]);
+        expect(ids(await store.findGroupsWithMember(cid, 'no-such-user'))).toEqual([first]);
+        expect(ids(await store.findGroupsWithMember(cid, 'Mixed-Case'))).toEqual([later]);
+        expect(await store.findGroupsWithMember(cid, 'mixed-case')).toEqual([]);
+        expect(await store.findGroupsWithMember(cid, 'nobody')).toEqual([]);
+        expect(await store.findGroupsWithMember('no-such-connection', uid)).toEqual([]);
+        const change = { ...groupWrite(first, 'First'), members: undefined, memberChanges: { remove: [uid], add: [] } };
+        expect(await store.replaceResource(cid, change, 2)).toMatchObject({ ok: true });
+        expect(ids(await store.findGroupsWithMember(cid, uid))).toEqual([later]);
+        expect(await store.deleteResource(cid, 'Group', later)).toBe(true);
+        expect(await store.findGroupsWithMember(cid, uid)).toEqual([]);
+      });
+
       it('deletes a group that lists itself', async () => {
         const gid = randomUUID();
         await store.createResource(cid, groupWrite(gid, 'Loop', [{ value: gid }]));
