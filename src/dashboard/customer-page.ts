@@ -229,7 +229,7 @@ ${size > members.length ? html`<p class="muted">and ${size - members.length} mor
   });
   return html`<section id="groups" aria-labelledby="groups-heading"><h2 id="groups-heading">SCIM groups (${data.groups.total})</h2>
 ${rows.length ? html`<table><thead><tr><th scope="col">Group</th><th scope="col">Size</th><th scope="col">Members</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No SCIM groups.</p>`}
-${pager(ctx, data, 'groups', GROUPS_PAGE, data.groups.total, 'Groups')}</section>`;
+${pager(ctx, data, 'groups', GROUPS_PAGE, data.groups.total, 'Groups', data.groups.rows.length)}</section>`;
 }
 
 function ssoSection(ctx: PageContext, data: CustomerData): SafeHtml {

@@ -51,6 +51,22 @@ function isJsonMediaType(contentType: string | undefined): boolean {
  * scim-sso is taken as is; raw bytes must be UTF-8 JSON.
  */
 export function parseJsonBody(body: unknown, contentType: string | undefined): unknown | ScimError {
+  const parsed = parseJsonText(body, contentType);
+  if (parsed instanceof ScimError) return parsed;
+  return parsed.unchecked ? shapeChecked(parsed.value) : parsed.value;
+}
+
+/** A parsed body: `unchecked` until {@link shapeChecked} has walked it. */
+export interface ParsedBody {
+  value: unknown;
+  unchecked: boolean;
+}
+
+/**
+ * The first phase of {@link parseJsonBody}: decoded and parsed, not yet walked by the shape check (a large
+ * body's two phases each take milliseconds; the caller may yield between them).
+ */
+export function parseJsonText(body: unknown, contentType: string | undefined): ParsedBody | ScimError {
   if (!isJsonMediaType(contentType)) {
     return new ScimError(415, 'send the body as application/scim+json or application/json');
   }
@@ -67,7 +83,7 @@ export function parseJsonBody(body: unknown, contentType: string | undefined): u
   } else {
     // Parsed by a body parser mounted before scim-sso: apply the same shape checks.
     const problem = checkShape(body);
-    return problem ? scimErrors.badRequest('invalidValue', problem) : body;
+    return problem ? scimErrors.badRequest('invalidValue', problem) : { value: body, unchecked: false };
   }
   if (text.trim() === '') return scimErrors.badRequest('invalidSyntax', 'a JSON request body is required');
   // Counted in the text, before JSON.parse builds a 90,000-key object from a 1 MB body (tens of ms); a
@@ -82,6 +98,11 @@ export function parseJsonBody(body: unknown, contentType: string | undefined): u
   } catch {
     return scimErrors.badRequest('invalidSyntax', 'the request body is not valid JSON');
   }
+  return { value, unchecked: true };
+}
+
+/** The second phase of {@link parseJsonBody}: the value if its shape passes {@link checkShape}, else a 400. */
+export function shapeChecked(value: unknown): unknown | ScimError {
   const problem = checkShape(value);
   return problem ? scimErrors.badRequest('invalidValue', problem) : value;
 }

@@ -7,7 +7,7 @@
 import { ScimError, scimErrors } from '../errors.js';
 import type { Store, StoredConnection, StoredMember, StoreQuota } from '../store/store.js';
 import { authenticate, type TokenCache } from './auth.js';
-import { parseJsonBody } from './body.js';
+import { parseJsonText, shapeChecked } from './body.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
@@ -177,11 +177,16 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       raw = await request.readBody();
       if (raw instanceof ScimError) throw raw;
     }
-    const parsed = parseJsonBody(raw, request.headers['content-type']);
+    const parsed = parseJsonText(raw, request.headers['content-type']);
     if (parsed instanceof ScimError) throw parsed;
-    // A large body was one long phase (decode, parse, shape check): let other requests run before the next.
-    if ((Buffer.isBuffer(raw) || typeof raw === 'string') && raw.length > PHASED_BODY_BYTES) await yieldToEventLoop();
-    return parsed;
+    // A large body is parsed, shape-checked and used in phases of their own: other requests run between them.
+    const large = (Buffer.isBuffer(raw) || typeof raw === 'string') && raw.length > PHASED_BODY_BYTES;
+    if (!parsed.unchecked) return parsed.value;
+    if (large) await yieldToEventLoop();
+    const checked = shapeChecked(parsed.value);
+    if (checked instanceof ScimError) throw checked;
+    if (large) await yieldToEventLoop();
+    return checked;
   }
 
   function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: ScimError }): T {

@@ -6,6 +6,7 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { IndexEntry, ResourceKind, ResourceWrite, StoredResource } from '../store/store.js';
 import { isObject, normalizeResource, type Json, type JsonObject } from './normalize.js';
 import { checkResourceLimits } from './resource-limits.js';
+import { yieldForMembers } from './event-loop.js';
 import { COMMON_ATTRIBUTES, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
 /** An `eq` filter on one of these attribute paths is answered from a store index (see list.ts). */
@@ -61,13 +62,35 @@ export interface ServerOwned {
  * or PATCH replaces, whose unchanged attributes are accepted as they are). Key order: schemas, id, externalId, the client's attributes, meta.
  */
 export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerOwned, previous?: JsonObject): Result<JsonObject> {
+  const normalized = normalizeInput(spec, input);
+  return normalized.ok ? assembleResource(spec, normalized.value, owned, previous) : normalized;
+}
+
+/**
+ * {@link buildResource} in two phases with a yield between them when the input carries a long member list
+ * (src/scim/event-loop.ts): normalising 30,000 members, then checking and validating them, each take
+ * milliseconds of their own.
+ */
+export async function buildResourcePhased(spec: ResourceSpec, input: unknown, owned: ServerOwned, previous?: JsonObject): Promise<Result<JsonObject>> {
+  const normalized = normalizeInput(spec, input);
+  if (!normalized.ok) return normalized;
+  const members = normalized.value.members;
+  await yieldForMembers(Array.isArray(members) ? members : undefined);
+  return assembleResource(spec, normalized.value, owned, previous);
+}
+
+/** Client input as a JSON object with its attributes normalised (normalize.ts). */
+function normalizeInput(spec: ResourceSpec, input: unknown): Result<JsonObject> {
   if (!isObject(input)) return fail(scimErrors.badRequest('invalidSyntax', 'the request body must be a JSON object'));
   if (Object.prototype.hasOwnProperty.call(input, '__proto__')) {
     return fail(scimErrors.badRequest('invalidSyntax', 'the attribute name "__proto__" is not allowed'));
   }
-  const normalized = normalizeResource(spec.type, input, spec.coreDefs);
-  if (!normalized.ok) return normalized;
-  const { schemas: sentSchemas, id: _id, meta: _meta, externalId, ...attributes } = normalized.value;
+  return normalizeResource(spec.type, input, spec.coreDefs);
+}
+
+/** The stored form from normalised input: readOnly input dropped, `schemas`, `id` and `meta` set, limits and validation checked. */
+function assembleResource(spec: ResourceSpec, normalized: JsonObject, owned: ServerOwned, previous?: JsonObject): Result<JsonObject> {
+  const { schemas: sentSchemas, id: _id, meta: _meta, externalId, ...attributes } = normalized;
   for (const name of spec.ignoredInput) delete attributes[name];
   if (externalId !== undefined && typeof externalId !== 'string') {
     return fail(scimErrors.badRequest('invalidValue', 'externalId must be a string'));

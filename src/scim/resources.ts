@@ -17,7 +17,7 @@ import { MAX_MEMBERS } from './limits.js';
 import type { JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest } from './patch.js';
 import { etagOf } from './render.js';
-import { buildResource, type ResourceSpec } from './resource-spec.js';
+import { buildResource, buildResourcePhased, type ResourceSpec } from './resource-spec.js';
 import { createdEvents, deletedEvents, updatedEvents } from './provisioning-events.js';
 
 /** How many times a write that lost a race is recomputed before giving up with a retryable 503. */
@@ -127,7 +127,7 @@ const preconditionFailed = (id: string) => new ScimError(412, `${id} has changed
 
 export async function createResource(ctx: ResourceContext, body: unknown): Promise<Result<StoredResource>> {
   const timestamp = now();
-  const built = buildResource(ctx.spec, body, { id: randomUUID(), created: timestamp, lastModified: timestamp });
+  const built = await buildResourcePhased(ctx.spec, body, { id: randomUUID(), created: timestamp, lastModified: timestamp });
   if (!built.ok) return built;
   await yieldForMembers(Array.isArray(built.value.members) ? built.value.members : undefined);
   const write = ctx.spec.toWrite(built.value);
@@ -222,7 +222,7 @@ function ownedOf(current: JsonObject, id: string) {
 
 /** PUT (RFC 7644 §3.5.1): the body replaces every client-writable attribute. */
 export function replaceResource(ctx: ResourceContext, id: string, body: unknown, ifMatch?: string) {
-  return updateResource(ctx, id, ifMatch, (current) => buildResource(ctx.spec, body, ownedOf(current, id), current));
+  return updateResource(ctx, id, ifMatch, (current) => buildResourcePhased(ctx.spec, body, ownedOf(current, id), current));
 }
 
 /** PATCH (RFC 7644 §3.5.2): all operations apply, or none. */

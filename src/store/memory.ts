@@ -23,6 +23,7 @@ import {
   memberOverCap,
   normalizeResourceWrite,
   PAGE_MEMBERS_BUDGET,
+  PAGE_ROW_BYTES,
   recordLoginInSteps,
   resolveTombstoneOptions,
   resourceBytes,
@@ -443,11 +444,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /**
-   * The first entries of a page within its budget, as on Redis: users whose groups stay within
-   * GROUP_IDS_PER_PAGE, groups read with members whose members stay within PAGE_MEMBERS_BUDGET.
+   * The first entries of a page within its budget, as on Redis: rows within PAGE_ROW_BYTES, users whose
+   * groups stay within GROUP_IDS_PER_PAGE, groups read with members whose members stay within PAGE_MEMBERS_BUDGET.
    */
   function withinPageBudget(s: Space, page: Entry[], options: ReadOptions | undefined): Entry[] {
-    let kept = page.length;
+    let kept = keptWithin(page, (e) => e.json.length, PAGE_ROW_BYTES);
+    if (kept < page.length) page = page.slice(0, kept);
     if (page[0]?.kind === 'Group' && options?.members !== false) kept = keptWithin(page, (e) => e.members.size, PAGE_MEMBERS_BUDGET);
     if (page[0]?.kind === 'User' && options?.groups !== false && s.memberOf.size > 0)
       kept = keptWithin(page, (e) => groupIdsBytes(s.memberOf.get(e.id) ?? []), GROUP_IDS_PER_PAGE);

@@ -39,7 +39,7 @@
 import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
 import { linkLua } from './lua-link.js';
-import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT } from './store.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT, PAGE_ROW_BYTES } from './store.js';
 
 /** Helpers shared by every resource script. */
 const PRELUDE = `
@@ -900,17 +900,26 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
  * stays empty when no user of the page is in a group (always, in a connection without memberships): the
  * caller reads a missing entry as no groups. `ids`: the rows' ids when the caller has them, else they are
  * cut from the rows. Users' groups are as groupsWithin gives them (some may be {'*'}: read them with
- * USER_GROUPS). The page ends early, after at least one row, where its users' reverse-index entries would
- * pass ${GROUP_IDS_PER_PAGE} bytes (GROUP_IDS_PER_PAGE in src/store/store.ts, keptWithin's rule): fewer
- * rows come back than seqs went in.
+ * USER_GROUPS). The page ends early, after at least one row, where its rows would pass ${PAGE_ROW_BYTES} bytes
+ * (PAGE_ROW_BYTES in src/store/store.ts) or its users' reverse-index entries ${GROUP_IDS_PER_PAGE} bytes
+ * (GROUP_IDS_PER_PAGE), keptWithin's rule: fewer rows come back than seqs went in.
  */
 const PAGE_PRELUDE = `${READ_PRELUDE}
 local function pageOf(k, seqs, ids, withGroups)
   if #seqs == 0 then return {}, {} end
   local rows, aux = redis.call('HMGET', rhash(k), unpack(seqs)), {}
+  local bytes = 0
+  for i = 1, #rows do
+    bytes = bytes + (rows[i] and #rows[i] or 0)
+    if bytes > ${PAGE_ROW_BYTES} and i > 1 then
+      for j = #rows, i, -1 do rows[j] = nil end
+      break
+    end
+  end
+  local n = #rows
   if not ids then
     ids = {}
-    for i = 1, #seqs do
+    for i = 1, n do
       local row, id = rows[i], ''
       if row then
         local il, p = string.match(row, '^%d+:(%d+):[%d/]+:()')
@@ -920,13 +929,13 @@ local function pageOf(k, seqs, ids, withGroups)
     end
   end
   if k ~= 'u' then
-    for i = 1, #seqs do aux[i] = auxOf(k, ids[i]) end
+    for i = 1, n do aux[i] = auxOf(k, ids[i]) end
   elseif withGroups and redis.call('EXISTS', MEMBER) == 1 then
     -- The users' entries, ${PAGE_ENTRIES_CHUNK} per HMGET, until the page's budget is passed: a page of users
     -- in few groups is read in a few calls, and one of heavy users copies little past where it ends.
-    local entries, total, kept, any = {}, 0, #ids, false
-    for from = 1, #ids, ${PAGE_ENTRIES_CHUNK} do
-      local part = redis.call('HMGET', MEMBER, unpack(ids, from, math.min(from + ${PAGE_ENTRIES_CHUNK} - 1, #ids)))
+    local entries, total, kept, any = {}, 0, n, false
+    for from = 1, n, ${PAGE_ENTRIES_CHUNK} do
+      local part = redis.call('HMGET', MEMBER, unpack(ids, from, math.min(from + ${PAGE_ENTRIES_CHUNK} - 1, n)))
       for j = 1, #part do
         local i = from + j - 1
         local length = part[j] and #part[j] or 0
@@ -938,7 +947,7 @@ local function pageOf(k, seqs, ids, withGroups)
         entries[i] = part[j]
         any = any or length > 0
       end
-      if kept < #ids then break end
+      if kept < n then break end
     end
     for j = #rows, kept + 1, -1 do rows[j] = nil end
     if any then aux = groupsWithin(ids, kept, entries) end

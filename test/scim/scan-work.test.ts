@@ -280,9 +280,9 @@ describe.each(STORE_KINDS)('scans measured in work on the %s store', (kind) => {
       .send({ schemas: [USER], userName: 'long@corp.test', note });
     expect(created.status).toBe(201);
     const before = scanWorkStats.folds;
-    const few = await list(t, { filter: `userName eq "long@corp.test" and (${anyOf(10, (i) => `note co "z${i}"`)} or note sw "\u00c9\u00c9")` });
+    const few = await list(t, { filter: `userName eq "long@corp.test" and (${anyOf(5, (i) => `note co "z${i}"`)} or note sw "\u00c9\u00c9")` });
     expect([few.status, few.body.totalResults]).toEqual([200, 1]);
-    expect(scanWorkStats.folds - before).toBe(2); // the note once for 11 comparisons, and the userName
+    expect(scanWorkStats.folds - before).toBe(2); // the note once for 6 comparisons, and the userName
     // 40 searches through 200,000 characters each: over one resource's budget.
     const many = await list(t, { filter: `userName eq "long@corp.test" and (${anyOf(40, (i) => `note co "z${i}"`)})` });
     expect([many.status, many.body.scimType]).toEqual([400, 'tooMany']);

@@ -103,11 +103,13 @@ export function probeValues(text: string): { kind: ResourceKind; attribute: stri
 async function listAll(store: Store, connectionId: string, kind: ResourceKind): Promise<{ total: number; resources: StoredResource[] }> {
   const resources: StoredResource[] = [];
   let total: number;
-  for (let offset = 0; ; offset += 500) {
+  // A page may end early (PAGE_ROW_BYTES, GROUP_IDS_PER_PAGE): the walk steps by what it got.
+  for (let offset = 0; ;) {
     const page = await store.listPage(connectionId, kind, offset, 500);
     total = page.total;
     resources.push(...page.resources);
-    if (page.resources.length < 500) break;
+    offset += page.resources.length;
+    if (page.resources.length === 0 || offset >= total) break;
   }
   return { total, resources };
 }
@@ -225,8 +227,19 @@ export async function checkConsistency(store: Store, connectionId: string, optio
       const json = parsed.get(`${kind}:${r.id}`);
       return { id: r.id, position, entries: json ? sortEntries(spec, json) : [] };
     });
-    const read = async (attribute: string | null, descending: boolean) =>
-      store.listSorted(connectionId, kind, { attribute, descending }, 0, rows.length + 1, { members: false });
+    /** The whole sorted list, page by page (a page may end early), or null while the index is incomplete. */
+    const read = async (attribute: string | null, descending: boolean) => {
+      const order = { attribute, descending };
+      const first = await store.listSorted(connectionId, kind, order, 0, rows.length + 1, { members: false });
+      if (first === null) return null;
+      const resources = [...first.resources];
+      while (resources.length < first.total) {
+        const next = await store.listSorted(connectionId, kind, order, resources.length, rows.length + 1, { members: false });
+        if (next === null || next.resources.length === 0) break;
+        resources.push(...next.resources);
+      }
+      return { total: first.total, resources };
+    };
     // A store may keep sort entries only once a client sorts (Redis): index the backlog as a first sortBy
     // does (src/scim/sort-backfill.ts), which also switches them on for the writes that follow.
     if ((await read(spec.sortIndexes.find((i) => i.attribute !== null)?.attribute ?? null, false)) === null) {
