@@ -7,8 +7,8 @@
 export const yieldToEventLoop = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Group member lists longer than this are handled in phases (parse, build, write, render) with a yield
- * between them: at about 4 µs per member per phase, a phase stays under ~10 ms up to the body limit.
+ * Group member lists longer than this are handled in phases (parse, shape check, normalise, check, write,
+ * render) with a yield between them, so no phase holds the loop for the whole list's work.
  */
 export const PHASED_MEMBERS = 1_000;
 

@@ -237,6 +237,14 @@ function scanTooHeavy(ctx: ResourceContext, max: number): ScimError {
   );
 }
 
+/** Index reads (a long `or` of them, or of members in many groups) that find more than the scan budget. */
+function lookupsTooLarge(ctx: ResourceContext, max: number): ScimError {
+  return scimErrors.badRequest(
+    'tooMany',
+    `this filter's index lookups find more than ${max} ${ctx.spec.type.name} resources, over this server's limit; filter with fewer "eq" terms`,
+  );
+}
+
 /** A filter that reads member lists, on a group with more than SCAN_GROUP_MEMBERS members. */
 function groupTooLarge(ctx: ResourceContext, group: StoredResource): ScimError {
   return scimErrors.badRequest(
@@ -298,6 +306,7 @@ async function candidates(
       const fresh = found.filter((resource) => !seen.has(resource.id));
       charge(fresh);
       for (const resource of fresh) seen.set(resource.id, resource);
+      if (seen.size > maxScan) throw lookupsTooLarge(ctx, maxScan);
     }
     return [...seen.values()];
   }
@@ -335,10 +344,14 @@ async function lookedUp(ctx: ResourceContext, lookup: Lookup, read: ReadOptions)
   }
 }
 
-/** For each asked member id not looked up already, the ids of the groups that list it (one read each, sent together). */
-async function findHolders(ctx: ResourceContext, asked: string[], holders: Map<string, ReadonlySet<string>>): Promise<void> {
+/**
+ * For each asked member id not looked up already, the ids of the groups that list it (one read each, sent
+ * together); more than `max` groups in all is a 400 `tooMany`, as for lookups.
+ */
+async function findHolders(ctx: ResourceContext, asked: string[], holders: Map<string, ReadonlySet<string>>, max: number): Promise<void> {
   const missing = asked.filter((value) => !holders.has(value));
   const found = await Promise.all(missing.map((value) => ctx.store.findGroupsWithMember(ctx.connectionId, value, { members: false })));
+  if (found.reduce((sum, groups) => sum + groups.length, 0) > max) throw lookupsTooLarge(ctx, max);
   missing.forEach((value, i) => holders.set(value, new Set(found[i]!.map((group) => group.id))));
 }
 
@@ -432,7 +445,7 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
   const read = ctx.spec.kind === 'Group' ? { members: readMembers } : { groups: readGroups };
   const holders = new Map<string, ReadonlySet<string>>();
   const all = await candidates(ctx, lookups, query.maxScan, indexing, read, holders);
-  if (asked) await findHolders(ctx, asked, holders);
+  if (asked) await findHolders(ctx, asked, holders, query.maxScan);
   const partial = ctx.spec.kind === 'Group' ? options?.members === true && !readMembers : !readGroups && shows(query.projection, 'groups');
   const shown = async (resources: ListedResource[]): Promise<ListedResource[]> => (partial ? readWhole(ctx, resources) : resources);
   if (query.filter && !query.sortBy && indexAnswersExactly(ctx, query.filter)) {

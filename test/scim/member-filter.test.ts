@@ -160,6 +160,30 @@ describe.each(STORE_KINDS)('member filters on the %s store', (kind) => {
     }
   });
 
+  it('refuses lookups that find more groups than the scan budget (maxScanResources)', async () => {
+    const small = scimSso({ store: backing.store, rateLimit: false, maxScanResources: 5 });
+    const { token: smallToken } = await small.createScimConnection({ customerId: `member-filter-budget-${kind}` });
+    const call = async (method: string, path: string, options: { body?: unknown; query?: string } = {}) => {
+      const response = await small.handleScim(scimRequest(smallToken, method, path, options));
+      return { status: response.status, body: JSON.parse(response.body!) as JsonObject };
+    };
+    for (let i = 0; i < 5; i++) {
+      const members = [{ value: 'in-every' }, { value: 'also-in-every' }];
+      expect((await call('POST', '/Groups', { body: { schemas: [GROUP], displayName: `budget ${i}`, members } })).status).toBe(201);
+    }
+    const query = (filter: string) => ({ query: `filter=${encodeURIComponent(filter)}&excludedAttributes=members` });
+    expect((await call('GET', '/Groups', query('members[value eq "in-every"]'))).body.totalResults).toBe(5);
+    // The same groups found twice count once; the two holders' lists count in full.
+    expect((await call('GET', '/Groups', query('members[value eq "in-every"] or members[value eq "also-in-every"]'))).status).toBe(200);
+    const refused = await call('GET', '/Groups', query('displayName co "zz" or members[value eq "in-every"] or members[value eq "also-in-every"]'));
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ scimType: 'tooMany' });
+    expect(refused.body.detail).toContain("this filter's index lookups find more than 5 Group resources");
+    expect((await call('POST', '/Groups', { body: { schemas: [GROUP], displayName: 'budget 5', members: [{ value: 'in-every' }] } })).status).toBe(201);
+    const over = await call('GET', '/Groups', query('id eq "none" or members[value eq "in-every"]'));
+    expect([over.status, over.body.scimType]).toEqual([400, 'tooMany']);
+  });
+
   it('follows membership changes', async () => {
     const gamma = groups.find((g) => g.displayName === 'Gamma')!.id as string;
     const add = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: users[3] }] }] };
