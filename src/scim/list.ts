@@ -199,8 +199,9 @@ export function indexAnswersExactly(ctx: ResourceContext, filter: FilterNode): b
 const SCAN_BATCH = 500;
 const FIRST_SCAN_BATCH = 100;
 /**
- * The JSON a scan aims to read per store page: pages of heavy resources (a user with 1,000 values is 20 KB)
- * are made smaller, so that decoding one page never holds the event loop for long (500 such users are 11 MB).
+ * The JSON a scan reads per store page: pages of heavy resources (a user with 1,000 values is 20 KB) are made
+ * smaller, and the store ends a page past it (ReadOptions.rowBytes), so that decoding one page never holds
+ * the event loop for long (500 such users are 11 MB).
  */
 const SCAN_BATCH_BYTES = 1_000_000;
 
@@ -316,7 +317,7 @@ async function candidates(
   for (let offset = 0, batch = FIRST_SCAN_BATCH; ;) {
     // The memory store answers without waiting on I/O: yield between pages so a scan never holds the loop.
     if (offset > 0) await yieldToEventLoop();
-    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, batch, options);
+    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, batch, { ...options, rowBytes: SCAN_BATCH_BYTES });
     if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan, indexing);
     charge(page.resources);
     all.push(...page.resources);

@@ -8,6 +8,7 @@ import {
   assertIndexAttribute,
   assertLookups,
   assertPaging,
+  assertRowBytes,
   assertQuota,
   assertResourceKind,
   assertSortOrder,
@@ -23,7 +24,6 @@ import {
   memberOverCap,
   normalizeResourceWrite,
   PAGE_MEMBERS_BUDGET,
-  PAGE_ROW_BYTES,
   recordLoginInSteps,
   resolveTombstoneOptions,
   resourceBytes,
@@ -444,11 +444,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /**
-   * The first entries of a page within its budget, as on Redis: rows within PAGE_ROW_BYTES, users whose
-   * groups stay within GROUP_IDS_PER_PAGE, groups read with members whose members stay within PAGE_MEMBERS_BUDGET.
+   * The first entries of a page within its budget, as on Redis: rows within `rowBytes` (listPage's
+   * ReadOptions.rowBytes), users whose groups stay within GROUP_IDS_PER_PAGE, groups read with members whose
+   * members stay within PAGE_MEMBERS_BUDGET.
    */
-  function withinPageBudget(s: Space, page: Entry[], options: ReadOptions | undefined): Entry[] {
-    let kept = keptWithin(page, (e) => e.json.length, PAGE_ROW_BYTES);
+  function withinPageBudget(s: Space, page: Entry[], options: ReadOptions | undefined, rowBytes?: number): Entry[] {
+    let kept = rowBytes === undefined ? page.length : keptWithin(page, (e) => e.json.length, rowBytes);
     if (kept < page.length) page = page.slice(0, kept);
     if (page[0]?.kind === 'Group' && options?.members !== false) kept = keptWithin(page, (e) => e.members.size, PAGE_MEMBERS_BUDGET);
     if (page[0]?.kind === 'User' && options?.groups !== false && s.memberOf.size > 0)
@@ -818,10 +819,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertPaging(offset, count);
+      assertRowBytes(options);
       const s = space(connectionId);
       if (!s) return { total: 0, resources: [] };
       const order = s.order[kind];
-      return { total: order.size, resources: withinPageBudget(s, order.slice(offset, offset + count), options).map((e) => output(s, e, options)) };
+      const page = withinPageBudget(s, order.slice(offset, offset + count), options, options?.rowBytes);
+      return { total: order.size, resources: page.map((e) => output(s, e, options)) };
     },
 
     async listSorted(connectionId, kind, sortOrder, offset, count, options): Promise<Page | null> {

@@ -39,7 +39,7 @@
 import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
 import { linkLua } from './lua-link.js';
-import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT, PAGE_ROW_BYTES } from './store.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT } from './store.js';
 
 /** Helpers shared by every resource script. */
 const PRELUDE = `
@@ -900,20 +900,22 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
  * stays empty when no user of the page is in a group (always, in a connection without memberships): the
  * caller reads a missing entry as no groups. `ids`: the rows' ids when the caller has them, else they are
  * cut from the rows. Users' groups are as groupsWithin gives them (some may be {'*'}: read them with
- * USER_GROUPS). The page ends early, after at least one row, where its rows would pass ${PAGE_ROW_BYTES} bytes
- * (PAGE_ROW_BYTES in src/store/store.ts) or its users' reverse-index entries ${GROUP_IDS_PER_PAGE} bytes
- * (GROUP_IDS_PER_PAGE), keptWithin's rule: fewer rows come back than seqs went in.
+ * USER_GROUPS). The page ends early, after at least one row, where its rows would pass `rowBytes` (when
+ * given: ReadOptions.rowBytes in src/store/store.ts) or its users' reverse-index entries ${GROUP_IDS_PER_PAGE}
+ * bytes (GROUP_IDS_PER_PAGE), keptWithin's rule: fewer rows come back than seqs went in.
  */
 const PAGE_PRELUDE = `${READ_PRELUDE}
-local function pageOf(k, seqs, ids, withGroups)
+local function pageOf(k, seqs, ids, withGroups, rowBytes)
   if #seqs == 0 then return {}, {} end
   local rows, aux = redis.call('HMGET', rhash(k), unpack(seqs)), {}
-  local bytes = 0
-  for i = 1, #rows do
-    bytes = bytes + (rows[i] and #rows[i] or 0)
-    if bytes > ${PAGE_ROW_BYTES} and i > 1 then
-      for j = #rows, i, -1 do rows[j] = nil end
-      break
+  if rowBytes then
+    local bytes = 0
+    for i = 1, #rows do
+      bytes = bytes + (rows[i] and #rows[i] or 0)
+      if bytes > rowBytes and i > 1 then
+        for j = #rows, i, -1 do rows[j] = nil end
+        break
+      end
     end
   end
   local n = #rows
@@ -957,7 +959,8 @@ end
 `;
 
 /**
- * Reads one page in creation order (ARGV: kind, offset, count, '0' to leave users' groups out). Reply
+ * Reads one page in creation order (ARGV: kind, offset, count, '0' to leave users' groups out, the most bytes
+ * of rows or '' for no limit). Reply
  * {total, rows, aux}: the page's stored
  * rows as they are (the caller splits `<v>:<len id>:<len x>[/<len s>]:<id><x><s><json>`), and each row's
  * groups or member count.
@@ -977,7 +980,7 @@ if count > 0 and offset < total then
     ids[#ids + 1] = ranked[i]
     seqs[#seqs + 1] = ranked[i + 1]
   end
-  rows, aux = pageOf(k, seqs, ids, ARGV[4] ~= '0')
+  rows, aux = pageOf(k, seqs, ids, ARGV[4] ~= '0', tonumber(ARGV[5]))
 end
 return { total, rows, aux }
 `,

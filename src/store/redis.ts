@@ -69,6 +69,7 @@ import {
   assertCursorPaging,
   assertLookups,
   assertPaging,
+  assertRowBytes,
   assertQuota,
   assertResourceKind,
   assertSortOrder,
@@ -789,7 +790,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertPaging(offset, count);
-      const reply = (await runBuffer('page', tag(connectionId), KIND_CODE[kind], offset, count, groupsFlag(options))) as PageReply;
+      assertRowBytes(options);
+      const reply = (await runBuffer('page', tag(connectionId), KIND_CODE[kind], offset, count, groupsFlag(options), options?.rowBytes ?? '')) as PageReply;
       return pageFrom(connectionId, kind, reply, options);
     },
 

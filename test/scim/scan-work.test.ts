@@ -17,6 +17,8 @@ import type { JsonObject } from '../../src/scim/normalize.js';
 import { scanWorkStats, WorkBudgetExceeded, WorkMeter } from '../../src/scim/scan-work.js';
 import { RESOURCE_TYPES } from '../../src/scim/schemas.js';
 import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
+import { scimRequest, scimSso } from '../support/sso.js';
+import { aroundStoreCalls } from '../support/store-calls.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const scope = { type: RESOURCE_TYPES.User };
@@ -270,6 +272,32 @@ describe.each(STORE_KINDS)('scans measured in work on the %s store', (kind) => {
     expect(res.body.detail).toMatch(/filter with "eq" on id, username.*in every branch of an "or"/);
     // Stopped once past the budget, not after evaluating all 5,000 comparisons.
     expect(scanWorkStats.folds - before).toBeLessThanOrEqual(budget);
+  });
+
+  it("reads a scan's store pages by the bytes they hold, and keeps a client's page whole", async () => {
+    const rowBytes: number[] = [];
+    const watched = scimSso({
+      store: aroundStoreCalls(t.sso.store, (method, call, args) => {
+        if (method === 'listPage') rowBytes.push((args[4] as { rowBytes?: number } | undefined)?.rowBytes ?? 0);
+        return call();
+      }),
+      rateLimit: false,
+    });
+    const { token } = await watched.createScimConnection({ customerId: `scan-bytes-${kind}` });
+    const send = async (method: string, query: string, body?: unknown) => {
+      const response = await watched.handleScim(scimRequest(token, method, '/Users', { query, body }));
+      return JSON.parse(response.body!) as { totalResults: number; itemsPerPage: number; Resources: { userName: string }[] };
+    };
+    for (let i = 0; i < 3; i++) await send('POST', '', { schemas: [USER], userName: `bulky${i}@corp.test`, note: 'n'.repeat(400_000) });
+    const page = await send('GET', 'count=10');
+    expect([page.totalResults, page.itemsPerPage]).toEqual([3, 3]);
+    expect(rowBytes).toEqual([0]);
+    rowBytes.length = 0;
+    const scanned = await send('GET', `filter=${encodeURIComponent('note sw "n"')}&count=10`);
+    expect(scanned.Resources.map((u) => u.userName)).toEqual(['bulky0@corp.test', 'bulky1@corp.test', 'bulky2@corp.test']);
+    // 1 MB of rows per store page: two of these users, then the third.
+    expect(rowBytes.length).toBe(2);
+    expect(rowBytes.every((bytes) => bytes === 1_000_000)).toBe(true);
   });
 
   it('folds a long stored string once per request, and refuses comparisons that would read it too often', async () => {

@@ -23,7 +23,6 @@ import {
   memberBytes,
   normalizeResourceWrite,
   PAGE_MEMBERS_BUDGET,
-  PAGE_ROW_BYTES,
   resourceBytes,
 } from '../../src/store/store.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
@@ -562,29 +561,27 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.listPage(cid, 'Group', 0, 10)).toEqual({ total: 0, resources: [] });
       });
 
-      it(`ends a page early, after at least one resource, once its rows pass ${PAGE_ROW_BYTES} bytes`, async () => {
+      it('ends a page early, after at least one resource, once its rows pass rowBytes (listPage only)', async () => {
         // Three users of 40% of the budget each: two fit a page, the third starts the next.
+        const rowBytes = 100_000;
         const heavy: string[] = [];
         for (let i = 0; i < 3; i++) {
           const id = randomUUID();
-          const json = JSON.stringify({ id, userName: `heavy${i}`, note: 'x'.repeat(PAGE_ROW_BYTES * 0.4) });
+          const json = JSON.stringify({ id, userName: `heavy${i}`, note: 'x'.repeat(rowBytes * 0.4) });
           expect(await store.createResource(cid, userWrite(id, `heavy${i}`, { json }))).toMatchObject({ ok: true });
           heavy.push(id);
         }
         const light = await createUser('light');
-        const first = await store.listPage(cid, 'User', 0, 10);
+        const first = await store.listPage(cid, 'User', 0, 10, { rowBytes });
         expect([first.total, ids(first.resources)]).toEqual([4, heavy.slice(0, 2)]);
-        expect(ids((await store.listPage(cid, 'User', 2, 10)).resources)).toEqual([heavy[2], light]);
-        const sorted = await store.listSorted(cid, 'User', { attribute: null, descending: true }, 0, 10);
-        expect(ids(sorted!.resources)).toEqual([light, heavy[2], heavy[1]]);
-        const after = await store.listAfter(cid, 'User', 0, 10);
-        expect(ids(after.resources)).toEqual(heavy.slice(0, 2));
-        const rest = await store.listAfter(cid, 'User', after.next!, 10);
-        expect([ids(rest.resources), rest.next]).toEqual([[heavy[2], light], null]);
-        // One row over the whole budget still makes a page of one.
-        const huge = randomUUID();
-        await store.createResource(cid, userWrite(huge, 'huge', { json: JSON.stringify({ id: huge, note: 'y'.repeat(PAGE_ROW_BYTES) }) }));
-        expect(ids((await store.listPage(cid, 'User', 4, 10)).resources)).toEqual([huge]);
+        expect(ids((await store.listPage(cid, 'User', 2, 10, { rowBytes })).resources)).toEqual([heavy[2], light]);
+        expect(ids((await store.listPage(cid, 'User', 2, 10, { rowBytes, groups: false })).resources)).toEqual([heavy[2], light]);
+        // One row over the whole budget still makes a page of one; without rowBytes a page is whole.
+        expect(ids((await store.listPage(cid, 'User', 0, 10, { rowBytes: 10 })).resources)).toEqual([heavy[0]]);
+        expect(ids((await store.listPage(cid, 'User', 0, 10)).resources)).toEqual([...heavy, light]);
+        expect(ids((await store.listSorted(cid, 'User', { attribute: null, descending: true }, 0, 10))!.resources)).toEqual([light, ...[...heavy].reverse()]);
+        await expect(store.listPage(cid, 'User', 0, 10, { rowBytes: 0 })).rejects.toThrow(TypeError);
+        await expect(store.listPage(cid, 'User', 0, 10, { rowBytes: 1.5 })).rejects.toThrow(TypeError);
       });
 
       it('pages users by cursor with their creation numbers, skipping or repeating none as others come and go', async () => {

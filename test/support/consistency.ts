@@ -103,7 +103,7 @@ export function probeValues(text: string): { kind: ResourceKind; attribute: stri
 async function listAll(store: Store, connectionId: string, kind: ResourceKind): Promise<{ total: number; resources: StoredResource[] }> {
   const resources: StoredResource[] = [];
   let total: number;
-  // A page may end early (PAGE_ROW_BYTES, GROUP_IDS_PER_PAGE): the walk steps by what it got.
+  // A page may end early (GROUP_IDS_PER_PAGE, PAGE_MEMBERS_BUDGET): the walk steps by what it got.
   for (let offset = 0; ;) {
     const page = await store.listPage(connectionId, kind, offset, 500);
     total = page.total;
