@@ -440,7 +440,7 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
   // names them (and, for members, the reverse index cannot answer: member-terms.ts); the page shown is then
   // read whole.
   const sortsOnMembers = mentions(null, query.sortBy, 'members');
-  const asked = query.filter && !sortsOnMembers ? askedMembers(ctx, query.filter) : null;
+  const asked = ctx.spec.kind === 'Group' && query.filter && !sortsOnMembers ? askedMembers(ctx, query.filter) : null;
   const readMembers = mentions(query.filter, query.sortBy, 'members') && asked === null;
   const readGroups = lookups !== null || mentions(query.filter, query.sortBy, 'groups');
   const read = ctx.spec.kind === 'Group' ? { members: readMembers } : { groups: readGroups };
