@@ -1082,13 +1082,13 @@ export function assertCursor(cursor: unknown): asserts cursor is string {
   if (typeof cursor !== 'string' || !/^\d{1,20}$/.test(cursor)) throw new TypeError('cursor must be a decimal string');
 }
 
-/** Throws a TypeError unless offset and count are non-negative safe integers. */
-/** ReadOptions.rowBytes, when given, is a positive integer. */
+/** Throws a TypeError unless ReadOptions.rowBytes, when given, is a positive safe integer. */
 export function assertRowBytes(options: ReadOptions | undefined): void {
   const rowBytes = options?.rowBytes;
   if (rowBytes !== undefined && (!Number.isSafeInteger(rowBytes) || rowBytes < 1)) throw new TypeError('rowBytes must be a positive integer');
 }
 
+/** Throws a TypeError unless offset and count are non-negative safe integers. */
 export function assertPaging(offset: number, count: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0) {
     throw new TypeError('offset and count must be non-negative integers');
