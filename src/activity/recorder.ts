@@ -12,7 +12,7 @@
 import type { ActivityAppend, ActivityLogName } from '../store/activity-log.js';
 import type { Store } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
-import { yieldToEventLoop } from '../scim/event-loop.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { loggedPath, scimRequestEntry, type LoginEntry, type ScimRequestInput } from './entries.js';
 
 export interface ActivityLogOptions {

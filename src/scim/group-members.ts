@@ -4,7 +4,7 @@
  * and member lists rendered from pages with a yield between pages.
  */
 import { getAttrOf, keyOf } from './attribute-access.js';
-import { yieldToEventLoop } from './event-loop.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { memberViews } from './render.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { PatchOperation } from './patch.js';

@@ -12,7 +12,7 @@ import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
 import { listResources, listResponse, listResponseJson, parseListQuery, type PagingLimits } from './list.js';
-import { PHASED_BODY_BYTES, yieldForMembers, yieldToEventLoop } from './event-loop.js';
+import { PHASED_BODY_BYTES, yieldForMembers, yieldToEventLoop } from '../event-loop.js';
 import { MAX_PROJECTION_PATHS } from './limits.js';
 import { applyProjection, isIdentity, parseProjection, type Projection } from './projection.js';
 import { etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
@@ -214,7 +214,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     projection: Projection,
     membersJson?: string,
   ): Promise<ScimResponse> {
-    // Rendering a long member list is a phase of its own (src/scim/event-loop.ts).
+    // Rendering a long member list is a phase of its own (src/event-loop.ts).
     await yieldForMembers(stored.members);
     if (membersJson !== undefined && membersJson.length > PHASED_BODY_BYTES) await yieldToEventLoop();
     const headers: Record<string, string> = { ETag: etagOf(stored.version) };

@@ -25,7 +25,7 @@ import { fold } from '../fold.js';
 import { keptWithin, PAGE_MEMBERS_BUDGET, type Page, type ReadOptions, type StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
-import { yieldToEventLoop } from './event-loop.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { SCAN_FOLD_CHARS, SCAN_GROUP_MEMBERS, SCAN_MEMBERSHIPS_PER_RESOURCE, SCAN_PARSE_CHARS, SCAN_WORK_PER_RESOURCE } from './limits.js';
 import { WorkBudgetExceeded, WorkMeter } from './scan-work.js';
 import type { JsonObject } from './normalize.js';

@@ -2,7 +2,7 @@
  * SCIM PATCH (RFC 7644 §3.5.2): the PatchOp envelope and the atomic application of its operations to a
  * resource. Liberal in what it accepts, following what Okta, Entra and the other IdPs send (test/scim/patch.test.ts has their shapes).
  */
-import { yieldToEventLoop } from './event-loop.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import { deleteAttr, keyOf } from './attribute-access.js';
@@ -115,7 +115,7 @@ export const PATCH_OPERATIONS_PER_SLICE = 100;
 /**
  * {@link applyPatch} for large requests: the same steps, with a yield to the event loop after every
  * PATCH_OPERATIONS_PER_SLICE operations, so a 1,000-operation PATCH on a long list never holds the loop
- * for the whole request (src/scim/event-loop.ts).
+ * for the whole request (src/event-loop.ts).
  */
 export async function applyPatchInSlices(type: ResourceTypeDef, resource: JsonObject, operations: PatchOperation[]): Promise<Result<JsonObject>> {
   const steps = patchSteps(type, resource, operations);

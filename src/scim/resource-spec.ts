@@ -6,7 +6,7 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { IndexEntry, ResourceKind, ResourceWrite, StoredResource } from '../store/store.js';
 import { isObject, normalizeResource, type Json, type JsonObject } from './normalize.js';
 import { checkResourceLimits } from './resource-limits.js';
-import { yieldForMembers } from './event-loop.js';
+import { yieldForMembers } from '../event-loop.js';
 import { COMMON_ATTRIBUTES, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
 /** An `eq` filter on one of these attribute paths is answered from a store index (see list.ts). */
@@ -68,7 +68,7 @@ export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerO
 
 /**
  * {@link buildResource} in two phases with a yield between them when the input carries a long member list
- * (src/scim/event-loop.ts): normalising 30,000 members, then checking and validating them, each take
+ * (src/event-loop.ts): normalising 30,000 members, then checking and validating them, each take
  * milliseconds of their own.
  */
 export async function buildResourcePhased(spec: ResourceSpec, input: unknown, owned: ServerOwned, previous?: JsonObject): Promise<Result<JsonObject>> {

@@ -12,7 +12,7 @@ import { planGroupPatch, type GroupPatchPlan } from './group-members.js';
 import type { RecentUsers } from './recent-users.js';
 import { membersOf } from './groups.js';
 import { keepDeactivation } from './users.js';
-import { yieldForMembers } from './event-loop.js';
+import { yieldForMembers } from '../event-loop.js';
 import { MAX_MEMBERS } from './limits.js';
 import type { JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest } from './patch.js';

@@ -10,7 +10,7 @@
  * by its text, so a lookup costs O(1) whatever the string's length.
  */
 import { fold, foldCase, foldedPieces } from '../fold.js';
-import { yieldToEventLoop } from './event-loop.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { LIST_YIELD_EVERY, SCAN_FOLD_CHARS, SCAN_RESOURCE_WORK, SCAN_SLICE_WORK } from './limits.js';
 
 /** Thrown by {@link WorkMeter.charge} past a budget; the scan turns it into a 400 `tooMany`. */

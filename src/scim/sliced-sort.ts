@@ -1,9 +1,9 @@
 /**
- * A stable sort that yields to the event loop (see event-loop.ts): one `Array.prototype.sort` of the
+ * A stable sort that yields to the event loop (see src/event-loop.ts): one `Array.prototype.sort` of the
  * 50,000 resources a scan may read holds the loop for 50-100 ms, so runs of LIST_YIELD_EVERY items are
  * sorted one at a time, then merged pairwise, yielding every SORT_YIELD_EVERY comparisons.
  */
-import { yieldToEventLoop } from './event-loop.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { LIST_YIELD_EVERY, SORT_YIELD_EVERY } from './limits.js';
 
 export async function sortInSlices<T>(items: readonly T[], compare: (a: T, b: T) => number): Promise<T[]> {

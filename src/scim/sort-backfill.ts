@@ -6,7 +6,7 @@
  * goes on in the background, one slice at a time with a yield between slices, once per connection and kind
  * on this instance. Connections whose clients never sort never pay for any of it.
  */
-import { yieldToEventLoop } from './event-loop.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { LIST_YIELD_EVERY } from './limits.js';
 import type { ResourceContext } from './resources.js';
 import { sortEntries } from './sort.js';

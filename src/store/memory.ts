@@ -60,6 +60,7 @@ import { MemoryEventLog, type MemberDelta } from './memory-events.js';
 import { memoryEventConsumers } from './memory-event-consumers.js';
 import { memorySetupGrants } from './setup-grants.js';
 import { OrderedMap } from '../ordered-map.js';
+import { PHASED_MEMBERS, yieldToEventLoop } from '../event-loop.js';
 
 interface Entry {
   id: string;
@@ -86,7 +87,38 @@ interface Entry {
   displayName: string;
   /** What this resource counts against maxBytes (resourceBytes), kept current as members come and go. */
   bytes: number;
+  /** The part of `bytes` that is not members (JSON and index entries), so a write needs no pass over the old members. */
+  ownBytes: number;
 }
+
+/**
+ * A group's new member list, built from the write alone before the write takes its synchronous step: a long
+ * list's maps are built on one side of a yield and swapped in on the other (src/event-loop.ts).
+ */
+interface PreparedMembers {
+  members: Map<string, StoredMember>;
+  /** Positions 1…n in list order (Entry.memberPos). */
+  positions: Map<string, number>;
+  bytes: number;
+}
+
+/** Pure: the maps and byte count of a member list (the first occurrence of a value wins). */
+function prepareMembers(list: readonly StoredMember[]): PreparedMembers {
+  const members = new Map<string, StoredMember>();
+  const positions = new Map<string, number>();
+  let bytes = 0;
+  for (const m of list) {
+    if (members.has(m.value)) continue;
+    members.set(m.value, m);
+    positions.set(m.value, members.size);
+    bytes += memberBytes(m);
+  }
+  return { members, positions, bytes };
+}
+
+/** How many member values a write carries (a whole list, or the values it adds and removes). */
+const membersIn = (write: ResourceWrite): number =>
+  (write.members?.length ?? 0) + (write.memberChanges ? write.memberChanges.add.length + write.memberChanges.remove.length : 0);
 
 /** One resource in a sort index: its value for the attribute (null: none) and the resource. */
 interface Sorted {
@@ -275,11 +307,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     bumpUser(s, value);
   }
 
-  /** Replaces a group's member list: O(old + new); users that join or leave are bumped. Answers who left and joined. */
-  function setMembers(s: Space, group: Entry, after: StoredMember[]): MemberDelta {
+  /**
+   * Swaps in a group's prepared member list: O(old + new) lookups, links only for users that join or leave
+   * (they are bumped). Answers who left and joined.
+   */
+  function setMembers(s: Space, group: Entry, after: PreparedMembers): MemberDelta {
     const delta: MemberDelta = { removed: [], added: [] };
-    const next = new Map<string, StoredMember>();
-    for (const m of after) if (!next.has(m.value)) next.set(m.value, m); // the first occurrence wins
+    const next = after.members;
     for (const value of group.members.keys()) {
       if (next.has(value)) continue;
       unlink(s, group.id, value);
@@ -292,7 +326,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     }
     group.members = next;
     group.memberList = null;
-    group.memberPos = new Map([...next.keys()].map((value, i) => [value, i + 1]));
+    group.memberPos = after.positions;
     group.memberTop = next.size;
     return delta;
   }
@@ -338,12 +372,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     if (!events) return;
     s.events.append(kind, id, json, events, delta);
     consumers.announce(s.connectionId);
-  }
-
-  function memberBytesOf(members: Iterable<StoredMember>): number {
-    let n = 0;
-    for (const m of members) n += memberBytes(m);
-    return n;
   }
 
   function listOf(group: Entry): StoredMember[] {
@@ -576,14 +604,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertStoreId('connectionId', connectionId);
       assertQuota(quota);
       const write = normalizeResourceWrite(input);
+      if (write.memberChanges !== undefined) throw new TypeError('memberChanges are for replaceResource only');
+      // What depends on the write alone is computed first, in phases of its own for a long member list.
+      const phased = membersIn(write) > PHASED_MEMBERS;
+      if (phased) await yieldToEventLoop();
+      const ownBytes = resourceBytes({ ...write, members: [] });
+      const members = write.kind === 'Group' ? prepareMembers(write.members ?? []) : null;
+      if (phased) await yieldToEventLoop();
       const s = space(connectionId);
       if (!s) return { ok: false, reason: 'not_found' };
       const existing = s.resources[write.kind];
       if (existing.has(write.id)) return { ok: false, reason: 'uniqueness', attribute: 'id' };
       const taken = conflict(s, write);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
-      if (write.memberChanges !== undefined) throw new TypeError('memberChanges are for replaceResource only');
-      const bytes = resourceBytes(write);
+      const bytes = ownBytes + (members?.bytes ?? 0);
       const refused = overQuota(s, write, null, bytes, quota);
       if (refused) return refused;
       s.bytes += bytes;
@@ -602,12 +636,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         memberTop: 0,
         displayName: write.displayName ?? '',
         bytes,
+        ownBytes,
       };
       existing.set(write.id, entry);
       s.order[write.kind].insert(entry);
       addIndexes(s, write.kind, write.id, write.indexes);
       if (s.sorting[write.kind] !== 'off') addSortKeys(s, entry);
-      const delta = write.kind === 'Group' ? setMembers(s, entry, write.members ?? []) : NO_DELTA;
+      const delta = members ? setMembers(s, entry, members) : NO_DELTA;
       appendEvents(s, write.kind, write.id, write.json, write.events, delta);
       return { ok: true, version: 1 };
     },
@@ -616,6 +651,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertStoreId('connectionId', connectionId);
       assertQuota(quota);
       const write = normalizeResourceWrite(input);
+      // As in createResource: what depends on the write alone first, then the write's synchronous step.
+      const phased = membersIn(write) > PHASED_MEMBERS;
+      if (phased) await yieldToEventLoop();
+      const ownBytes = resourceBytes({ ...write, members: [] });
+      const members = write.members !== undefined ? prepareMembers(write.members) : null;
+      if (phased) await yieldToEventLoop();
       const s = space(connectionId);
       const entry = s?.resources[write.kind].get(write.id);
       if (!s || !entry) return { ok: false, reason: 'not_found' };
@@ -625,23 +666,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const taken = conflict(s, write);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
       // The bytes of everything but the members, then the members' (old, and after this write).
-      const ownBytes = resourceBytes({ ...write, members: [] });
-      const oldMembers = memberBytesOf(entry.members.values());
+      const oldMembers = entry.bytes - entry.ownBytes;
       let newMembers = oldMembers;
-      if (write.members !== undefined) newMembers = memberBytesOf(write.members);
+      if (members) newMembers = members.bytes;
       else if (write.memberChanges !== undefined) newMembers = oldMembers + changeBytes(entry, write.memberChanges);
       const bytes = ownBytes + newMembers;
       const refused = overQuota(s, write, entry, bytes - entry.bytes, quota);
       if (refused) return refused;
       s.bytes += bytes - entry.bytes;
       entry.bytes = bytes;
+      entry.ownBytes = ownBytes;
       // Only the index entries and sort keys that changed move (a PUT or PATCH usually changes one or two).
       const [gone, added] = changedIndexes(entry.indexes, write.indexes);
       removeIndexes(s, write.kind, write.id, gone);
       addIndexes(s, write.kind, write.id, added);
       let delta = NO_DELTA;
       if (write.kind === 'Group') {
-        if (write.members !== undefined) delta = setMembers(s, entry, write.members);
+        if (members) delta = setMembers(s, entry, members);
         else if (write.memberChanges !== undefined) delta = applyChanges(s, entry, write.memberChanges);
         entry.displayName = write.displayName ?? '';
       }
@@ -687,7 +728,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         group.version += 1;
       }
       s.memberOf.delete(id);
-      if (kind === 'Group') setMembers(s, entry, []);
+      if (kind === 'Group') setMembers(s, entry, prepareMembers([]));
       appendEvents(s, kind, id, null, logged);
       return true;
     },

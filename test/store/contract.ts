@@ -1201,6 +1201,34 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect((await store.getResource(cid, 'Group', 'g1', { members: false }))?.memberCount).toBe(2500);
       });
 
+      it('keeps a long list write atomic against writes started while it is under way', async () => {
+        // A store may prepare a long list in phases (the memory store yields between them): whatever it does,
+        // the checks and the write are one step, so of two writes that conflict exactly one wins.
+        const long = range(0, 2500);
+        const [big, small] = await Promise.all([
+          store.createResource(cid, groupWrite('g1', 'Same', long)),
+          store.createResource(cid, groupWrite('g2', 'Same', [{ value: 'm' }])),
+        ]);
+        expect([big, small].filter((outcome) => outcome.ok)).toHaveLength(1);
+        const winner = big.ok ? 'g1' : 'g2';
+        expect((await store.getResource(cid, 'Group', winner === 'g1' ? 'g2' : 'g1')) ?? null).toBeNull();
+        await usageMatches([winner === 'g1' ? groupWrite('g1', 'Same', long) : groupWrite('g2', 'Same', [{ value: 'm' }])]);
+        // Two replaces from the same version: one applies, the other sees the version it moved to.
+        const gid = await createGroup('Race', range(0, 10));
+        const outcomes = await Promise.all([
+          store.replaceResource(cid, groupWrite(gid, 'Race', range(100, 2600)), 1),
+          store.replaceResource(cid, groupWrite(gid, 'Race', range(5000, 5002)), 1),
+        ]);
+        expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(1);
+        expect(outcomes.find((outcome) => !outcome.ok)).toEqual({ ok: false, reason: 'version_mismatch', currentVersion: 2 });
+        const kept = outcomes[0]!.ok ? range(100, 2600) : range(5000, 5002);
+        expect(await pages(gid, 1000)).toEqual(kept);
+        // A connection deleted while a long write is under way keeps nothing of it.
+        await Promise.all([store.createResource(cid, groupWrite('g3', 'Late', long)), store.deleteConnection(cid)]);
+        expect(await store.getResource(cid, 'Group', 'g3')).toBeNull();
+        expect(await store.getUsage(cid)).toEqual({ users: 0, groups: 0, bytes: 0 });
+      });
+
       it('applies concurrent member changes from the same version exactly once each, by retrying the losers', async () => {
         const gid = await createGroup('Team');
         await Promise.all(
