@@ -131,6 +131,9 @@ export class Cursor {
     const at = this.pos;
     const word = this.readWhile((c) => !VALUE_STOP.has(c));
     if (!word) this.fail(`missing value after '${op}'`, at);
+    // `'x'` would otherwise be the bare word 'x' with its quotes, matching nothing: a client would then
+    // create a user it could not find, and loop on 409s.
+    if (word.startsWith("'")) this.fail(`strings are written in double quotes ("…"), not single quotes`, at);
     const lower = word.toLowerCase();
     if (lower === 'true') return { value: true, raw: word };
     if (lower === 'false') return { value: false, raw: word };

@@ -7,9 +7,12 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { isAttrName, isSubAttrName } from './attribute-access.js';
 import { parseFilter, type FilterNode } from './filter.js';
 import { MAX_PATH_LENGTH } from './limits.js';
-import { findAttribute, resolveAttribute, splitSchemaUrn, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+import { findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
-/** A parsed PATCH path: `schema` is set (to the canonical URN) only for extension attributes. */
+/**
+ * A parsed PATCH path: `schema` is set only for extension attributes: the canonical URN of an extension the
+ * type defines, or the URN as written for a custom one (an extension no schema here describes).
+ */
 export interface PatchPath {
   schema?: string;
   attribute: string;
@@ -48,7 +51,10 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
   if (text.length > MAX_PATH_LENGTH) return invalidPath(text, `longer than ${MAX_PATH_LENGTH} characters`);
   const trimmed = text.trim();
   if (trimmed === '') return invalidPath(text, 'empty');
-  const { urn, rest } = splitSchemaUrn(type, trimmed);
+  const known = splitSchemaUrn(type, trimmed);
+  const custom = known.urn === undefined && /^urn:/i.test(trimmed) ? splitCustomUrn(trimmed) : undefined;
+  if (custom === null) return invalidPath(text, 'not a schema URN followed by ":" and an attribute name');
+  const { urn, rest } = custom ?? known;
   if (urn !== undefined && rest === '') return invalidPath(text, 'names a schema, not an attribute');
 
   // Split `attr[filter].sub` / `attr.sub` / `attr`. The filter may hold `]` or `[` inside quoted strings.
@@ -74,9 +80,7 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
       if (tail === '') return invalidPath(text, 'missing sub-attribute after "."');
     }
   }
-  if (!isAttrName(head)) {
-    return invalidPath(text, /^urn:/i.test(trimmed) && urn === undefined ? 'unknown schema URN' : `"${clip(head)}" is not an attribute name`);
-  }
+  if (!isAttrName(head)) return invalidPath(text, `"${clip(head)}" is not an attribute name`);
   if (tail !== '' && !isSubAttrName(tail)) return invalidPath(text, `"${clip(tail)}" is not a sub-attribute name`);
 
   let { schemaId, def, name } = resolveAttribute(type, head, urn);

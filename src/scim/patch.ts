@@ -8,8 +8,8 @@ import { isObject, type Json, type JsonObject } from './normalize.js';
 import { deleteAttr, keyOf } from './attribute-access.js';
 import { applyAtPath, type PatchState } from './patch-apply.js';
 import { PatchLists } from './patch-list.js';
-import { resolvePatchPath, schemaOfPath } from './patch-path.js';
-import type { ResourceTypeDef } from './schemas.js';
+import { resolvePatchPath, schemaOfPath, type ResolvedPatchPath } from './patch-path.js';
+import { splitCustomUrn, type ResourceTypeDef } from './schemas.js';
 
 export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
@@ -170,7 +170,7 @@ function applyOperation(state: PatchState, operation: PatchOperation): Result<vo
     // RFC 7644 §3.5.2.1 / §3.5.2.3: no path means the value holds the attributes to add or replace.
     return applyWithoutPath(state, op, value);
   }
-  const schema = schemaOfPath(state.type, path);
+  const schema = schemaOfPath(state.type, path) ?? customExtensionKey(state, path);
   if (schema !== undefined) {
     // A path naming a whole schema (`urn:…:enterprise:2.0:User`): not in the RFC grammar, but unambiguous.
     if (op !== 'remove') return applyWithoutPath(state, op, { [schema]: value ?? null });
@@ -201,9 +201,7 @@ function applyWithoutPath(state: PatchState, op: 'add' | 'replace', value: Json)
       if (!extension.ok) return extension;
       continue;
     }
-    // Unknown schema URNs are ignored, as in `schemas`.
-    if (/^urn:/i.test(key) && isUnknownUrn(state, key)) continue;
-    const path = resolvePatchPath(state.type, key);
+    const path = /^urn:/i.test(key) && isUnknownUrn(state, key) ? customUrnPath(state, key, item) : resolvePatchPath(state.type, key);
     if (!path.ok) return path;
     const outcome = applyAtPath(state, op, path.value, item, true);
     if (!outcome.ok) return outcome;
@@ -215,6 +213,32 @@ function applyWithoutPath(state: PatchState, op: 'add' | 'replace', value: Json)
 function isUnknownUrn(state: PatchState, key: string): boolean {
   const lower = key.toLowerCase();
   return ![state.type.schema, ...state.type.extensions].some((s) => lower.startsWith(s.id.toLowerCase()));
+}
+
+/**
+ * The key under which the resource carries a custom extension whose URN is `text` (matched
+ * case-insensitively), if it does: such a text names the whole extension.
+ */
+function customExtensionKey(state: PatchState, text: string): string | undefined {
+  return /^urn:/i.test(text) && isUnknownUrn(state, text) ? keyOf(state.resource, text) : undefined;
+}
+
+/**
+ * A path-less key under a URN no schema of the type has: a custom extension (Entra, Okta and OneLogin send
+ * them as `{"<urn>": {…}}` or `{"<urn>:<attribute>": …}`). It names the whole extension when the resource
+ * carries that URN, or when its value is an object and the resource carries no extension the key could
+ * qualify an attribute of; otherwise one attribute, after the key's last ":". The extension is kept under its
+ * URN as POST keeps it, so filters and reads find what PATCH wrote.
+ */
+function customUrnPath(state: PatchState, key: string, item: Json): Result<ResolvedPatchPath> {
+  const whole = customExtensionKey(state, key);
+  const split = splitCustomUrn(key);
+  const qualifies = split !== null && customExtensionKey(state, split.urn) !== undefined;
+  if (whole !== undefined || (isObject(item) && !qualifies)) {
+    state.touchedExtensions.add(whole ?? key);
+    return ok({ attribute: whole ?? key, def: undefined, subDef: undefined });
+  }
+  return resolvePatchPath(state.type, split && qualifies ? `${customExtensionKey(state, split.urn)}:${split.rest}` : key);
 }
 
 /** `{"urn:…:enterprise:2.0:User": {…}}`: add merges its attributes, replace swaps the whole extension. */
@@ -237,20 +261,25 @@ function clearExtension(state: PatchState, schema: string): Result<void> {
   return ok(undefined);
 }
 
-/** Drops emptied extensions the request touched, with their URN; lists the URN of every extension present (RFC 7643 §3). */
+/**
+ * Drops emptied extensions the request touched, with their URN; lists the URN of every extension present
+ * (RFC 7643 §3): each extension of the type, and each custom one the request wrote to.
+ */
 function syncSchemas(state: PatchState): void {
   const { resource, type } = state;
   const current = resource.schemas;
   const schemas: Json[] = Array.isArray(current) ? [...current] : [type.schema.id];
   const has = (urn: string) => schemas.some((s) => typeof s === 'string' && s.toLowerCase() === urn.toLowerCase());
-  for (const extension of type.extensions) {
-    const key = keyOf(resource, extension.id);
+  const known = new Set(type.extensions.map((e) => e.id));
+  const custom = [...state.touchedExtensions].filter((urn) => !known.has(urn));
+  for (const urn of [...known, ...custom]) {
+    const key = keyOf(resource, urn);
     const value = key === undefined ? undefined : resource[key];
-    const present = isObject(value) && Object.keys(value).length > 0;
-    if (present && !has(extension.id)) schemas.push(extension.id);
-    if (!present && state.touchedExtensions.has(extension.id)) {
+    const present = isObject(value) ? Object.keys(value).length > 0 : value !== undefined;
+    if (present && isObject(value) && !has(urn)) schemas.push(key ?? urn);
+    if (!present && state.touchedExtensions.has(urn)) {
       if (key !== undefined) deleteAttr(resource, key);
-      const at = schemas.findIndex((s) => typeof s === 'string' && s.toLowerCase() === extension.id.toLowerCase());
+      const at = schemas.findIndex((s) => typeof s === 'string' && s.toLowerCase() === urn.toLowerCase());
       if (at >= 0) schemas.splice(at, 1);
     }
   }

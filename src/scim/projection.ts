@@ -9,7 +9,7 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { deleteAttr, getAttrOf, isAttrName, isSubAttrName, keyOf } from './attribute-access.js';
 import { MAX_PATH_LENGTH, MAX_PROJECTION_PATHS } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
-import { findAttribute, resolveAttribute, splitSchemaUrn, type ResourceTypeDef } from './schemas.js';
+import { CUSTOM_URN, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn, type ResourceTypeDef } from './schemas.js';
 
 /** One requested attribute: where it lives (core or an extension URN key), its name, and an optional sub-attribute. */
 interface ProjectedPath {
@@ -53,29 +53,49 @@ const clip = (text: string) => (text.length > 60 ? `${text.slice(0, 57)}...` : t
 
 /**
  * One entry of `attributes`/`excludedAttributes`: `[urn:…:]attribute[.subAttribute]`, names checked against
- * the RFC 7643 §2.1 grammar and resolved to the schema's spelling. An unknown schema URN names nothing (null).
+ * the RFC 7643 §2.1 grammar and resolved to the schema's spelling; under a URN no schema here has, see
+ * {@link customPaths}.
  */
-function parsePath(type: ResourceTypeDef, parameter: string, text: string): Result<ProjectedPath | null> {
+function parsePath(type: ResourceTypeDef, parameter: string, text: string): Result<ProjectedPath[]> {
   if (text.length > MAX_PATH_LENGTH) return invalid(parameter, `an attribute path is longer than ${MAX_PATH_LENGTH} characters`);
   const withoutFilter = text.replace(/\[[^\]]*\]/g, '');
   const { urn, rest } = splitSchemaUrn(type, withoutFilter);
   if (urn !== undefined && rest === '') {
     // The whole extension: `attributes=urn:…:enterprise:2.0:User`.
-    return ok(urn === type.schema.id ? null : { container: null, attribute: urn });
+    return ok(urn === type.schema.id ? [] : [{ container: null, attribute: urn }]);
   }
-  // Another schema's URN names nothing here, but what follows it must still be an attribute path.
-  const unknownUrn = urn === undefined && /^urn:/i.test(withoutFilter);
-  const parts = (unknownUrn ? withoutFilter.slice(withoutFilter.lastIndexOf(':') + 1) : rest).split('.');
-  const [attribute = '', subAttribute] = parts;
-  if (parts.length > 2 || !isAttrName(attribute) || (subAttribute !== undefined && !isSubAttrName(subAttribute))) {
-    return invalid(parameter, `"${clip(text)}" is not an attribute path (RFC 7644 §3.10)`);
+  if (urn === undefined && /^urn:/i.test(withoutFilter)) {
+    const paths = customPaths(withoutFilter);
+    return paths.length > 0 ? ok(paths) : invalid(parameter, `"${clip(text)}" is not an attribute path (RFC 7644 §3.10)`);
   }
-  if (unknownUrn) return ok(null);
-  const resolved = resolveAttribute(type, attribute, urn);
+  const named = attributePath(rest);
+  if (!named) return invalid(parameter, `"${clip(text)}" is not an attribute path (RFC 7644 §3.10)`);
+  const resolved = resolveAttribute(type, named.attribute, urn);
   const container = resolved.schemaId === type.schema.id ? null : resolved.schemaId;
-  if (subAttribute === undefined) return ok({ container, attribute: resolved.name });
-  const sub = findAttribute(resolved.def?.subAttributes, subAttribute)?.name ?? subAttribute;
-  return ok({ container, attribute: resolved.name, subAttribute: sub });
+  if (named.subAttribute === undefined) return ok([{ container, attribute: resolved.name }]);
+  const sub = findAttribute(resolved.def?.subAttributes, named.subAttribute)?.name ?? named.subAttribute;
+  return ok([{ container, attribute: resolved.name, subAttribute: sub }]);
+}
+
+/** `attribute[.subAttribute]` with both names checked against the RFC 7643 §2.1 grammar, else null. */
+function attributePath(text: string): { attribute: string; subAttribute?: string } | null {
+  const parts = text.split('.');
+  const [attribute = '', subAttribute] = parts;
+  if (parts.length > 2 || !isAttrName(attribute) || (subAttribute !== undefined && !isSubAttrName(subAttribute))) return null;
+  return subAttribute === undefined ? { attribute } : { attribute, subAttribute };
+}
+
+/**
+ * A path under a URN no schema here has (a custom extension, kept under its URN as sent): `urn:…:ext:User`
+ * may name the whole extension, or the attribute `User` of `urn:…:ext`, which only the resource could tell,
+ * so both are taken (each selects or drops only what is there).
+ */
+function customPaths(text: string): ProjectedPath[] {
+  const out: ProjectedPath[] = CUSTOM_URN.test(text) ? [{ container: null, attribute: text }] : [];
+  const split = splitCustomUrn(text);
+  const named = split && attributePath(split.rest);
+  if (split && named) out.push({ container: split.urn, ...named });
+  return out;
 }
 
 function parseList(type: ResourceTypeDef, parameter: string, text: string): Result<ProjectedPath[]> {
@@ -88,9 +108,9 @@ function parseList(type: ResourceTypeDef, parameter: string, text: string): Resu
   }
   const out: ProjectedPath[] = [];
   for (const entry of entries) {
-    const path = parsePath(type, parameter, entry);
-    if (!path.ok) return path;
-    if (path.value) out.push(path.value);
+    const paths = parsePath(type, parameter, entry);
+    if (!paths.ok) return paths;
+    out.push(...paths.value);
   }
   return ok(out);
 }
@@ -138,8 +158,10 @@ function copyPath(from: JsonObject, to: JsonObject, path: ProjectedPath): void {
   if (key === undefined) return;
   let target = to;
   if (path.container) {
-    const existing = Object.hasOwn(to, path.container) ? to[path.container] : undefined;
-    target = isObject(existing) ? existing : (to[path.container] = {});
+    // The resource's own spelling of the container key (a custom URN is matched case-insensitively).
+    const name = keyOf(from, path.container) ?? path.container;
+    const existing = Object.hasOwn(to, name) ? to[name] : undefined;
+    target = isObject(existing) ? existing : (to[name] = {});
   }
   const value = source[key]!;
   if (!path.subAttribute) {
@@ -168,6 +190,8 @@ function removePath(resource: JsonObject, path: ProjectedPath): void {
   if (key === undefined || (!path.container && ALWAYS.has(key))) return;
   if (!path.subAttribute) {
     deleteAttr(container, key);
+    // An extension left with no attribute is left out, as an extension with none is never stored.
+    if (path.container && Object.keys(container).length === 0) deleteAttr(resource, keyOf(resource, path.container) ?? path.container);
     return;
   }
   // The resource is a copy, but its values are shared with the stored form: copy what is changed.

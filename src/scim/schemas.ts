@@ -280,3 +280,18 @@ export function splitSchemaUrn(type: ResourceTypeDef, path: string): { urn?: str
   }
   return { rest: path };
 }
+
+/** A URN as RFC 8141 shapes it: `urn:<NID>:<NSS>`, no brackets, quotes or spaces (they belong to the path's filter). */
+export const CUSTOM_URN = /^urn:[a-z0-9][a-z0-9-]{0,31}:[^\s"[\]]+$/i;
+
+/**
+ * Splits `<urn>:<attribute>…` under a URN no schema of the type has (RFC 7644 §3.10: the attribute name is
+ * what follows the last ":" before any value filter, as attribute names hold no ":"). Null when the text
+ * before that ":" is no URN.
+ */
+export function splitCustomUrn(text: string): { urn: string; rest: string } | null {
+  const bracket = text.indexOf('[');
+  const colon = text.lastIndexOf(':', bracket < 0 ? text.length : bracket);
+  const urn = text.slice(0, colon);
+  return CUSTOM_URN.test(urn) ? { urn, rest: text.slice(colon + 1) } : null;
+}

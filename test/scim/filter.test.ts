@@ -133,6 +133,7 @@ describe('parseFilter', () => {
     ['a missing value', 'userName eq', /missing value after 'eq'/],
     ['a missing value before a parenthesis', '(userName eq )', /missing value after 'eq'/],
     ['an unterminated string', 'userName eq "abc', /character 13: unterminated string/],
+    ['a single-quoted string', "userName eq 'bjensen'", /character 13: strings are written in double quotes/],
     ['an invalid escape', 'userName eq "a\\qb"', /invalid escape '\\q'/],
     ['a bad unicode escape', 'userName eq "\\u12"', /invalid \\u escape/],
     ['an unclosed parenthesis', '(userName eq "x"', /missing '\)' to close the '\(' at character 1/],

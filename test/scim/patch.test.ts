@@ -8,6 +8,8 @@ import { ENTERPRISE_USER_SCHEMA_ID as ENT, GROUP_SCHEMA_ID, RESOURCE_TYPES, USER
 const User = RESOURCE_TYPES.User;
 const Group = RESOURCE_TYPES.Group;
 const CORE = USER_SCHEMA_ID;
+/** A custom extension, as Microsoft documents them for Entra ID. */
+const CUSTOM = 'urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User';
 const meta = { resourceType: 'User', created: '2026-01-01T00:00:00Z', lastModified: '2026-01-01T00:00:00Z' };
 
 const user = (): JsonObject => ({
@@ -69,6 +71,10 @@ describe('parsePatchPath', () => {
     ['manager', { schema: ENT, attribute: 'manager' }],
     ['nickName', { attribute: 'nickName' }],
     ['customAttribute', { attribute: 'customAttribute' }],
+    // A URN no schema here has: a custom extension, the attribute after the last ":" (RFC 7644 §3.10).
+    [`${CUSTOM}:CustomAttribute`, { schema: CUSTOM, attribute: 'CustomAttribute' }],
+    ['urn:okta:app:1.0:user:custom:costCenter', { schema: 'urn:okta:app:1.0:user:custom', attribute: 'costCenter' }],
+    ['urn:example:ext:Address.city', { schema: 'urn:example:ext', attribute: 'Address', subAttribute: 'city' }],
   ])('resolves %s', (text, expected) => {
     const result = parsePatchPath(User, text);
     expect(result).toEqual({ ok: true, value: expected });
@@ -107,7 +113,12 @@ describe('parsePatchPath', () => {
     ['name[givenName eq "x"]', 'invalidPath'],
     ['emails.value', 'invalidPath'],
     ['emails[type eq "a"][type eq "b"]', 'invalidPath'],
-    ['urn:example:unknown:2.0:User:attr', 'invalidPath'],
+    ['urn:example', 'invalidPath'],
+    ['urn:example:', 'invalidPath'],
+    ['urn::x:attr', 'invalidPath'],
+    ['urn:example:x:__proto__', 'invalidPath'],
+    ['urn:example:x:a.b.c', 'invalidPath'],
+    ['urn:example:x y:attr', 'invalidPath'],
     [ENT, 'invalidPath'],
     ['x'.repeat(2000), 'invalidPath'],
     ['emails[type eq]', 'invalidFilter'],
@@ -414,10 +425,10 @@ describe('applyPatch on Users', () => {
     ['accepts a core URN-qualified path', user, body({ op: 'replace', path: `${CORE}:userName`, value: 'x@y' }), { userName: 'x@y' }],
     ['accepts a core URN key in a path-less value', user, body({ op: 'replace', value: { [CORE]: { displayName: 'Z' } } }), { displayName: 'Z' }],
     [
-      'ignores unknown schema URN keys in a path-less value',
+      'keeps a custom extension object of a path-less value under its URN, and lists the URN',
       user,
       body({ op: 'add', value: { 'urn:example:custom:2.0:User': { a: 1 }, nickName: 'N' } }),
-      { 'urn:example:custom:2.0:User': undefined, nickName: 'N' },
+      { 'urn:example:custom:2.0:User': { a: 1 }, nickName: 'N', schemas: [CORE, 'urn:example:custom:2.0:User'] },
     ],
     [
       'matches op, path and URN case-insensitively',
@@ -460,6 +471,90 @@ describe('applyPatch on Users', () => {
   it('keeps the enterprise URN listed while the extension has attributes', () => {
     const result = patched(User, userWithManager(), body({ op: 'replace', path: 'active', value: false }));
     expect(result.schemas).toEqual([CORE, ENT]);
+  });
+});
+
+describe('applyPatch on custom extensions (URNs no schema here has)', () => {
+  const withCustom = (): JsonObject => ({ ...user(), schemas: [CORE, CUSTOM], [CUSTOM]: { CustomAttribute: 'v1', Other: 'o' } });
+
+  it.each<[string, () => JsonObject, JsonObject, Record<string, unknown>]>([
+    // Entra updates custom attributes one PATCH path at a time.
+    [
+      'replaces an attribute by its URN-qualified path',
+      withCustom,
+      body({ op: 'Replace', path: `${CUSTOM}:CustomAttribute`, value: 'v2' }),
+      { [CUSTOM]: { CustomAttribute: 'v2', Other: 'o' } },
+    ],
+    [
+      'matches the URN and attribute of a path case-insensitively',
+      withCustom,
+      body({ op: 'replace', path: `${CUSTOM.toLowerCase()}:customattribute`, value: 'v2' }),
+      { [CUSTOM]: { CustomAttribute: 'v2', Other: 'o' }, schemas: [CORE, CUSTOM] },
+    ],
+    [
+      'adds the first attribute of a custom extension and lists its URN',
+      user,
+      body({ op: 'add', path: `${CUSTOM}:CustomAttribute`, value: 'v1' }),
+      { [CUSTOM]: { CustomAttribute: 'v1' }, schemas: [CORE, CUSTOM] },
+    ],
+    [
+      'replaces an attribute given URN-qualified in a path-less value',
+      withCustom,
+      body({ op: 'replace', value: { [`${CUSTOM}:CustomAttribute`]: 'v3' } }),
+      { [CUSTOM]: { CustomAttribute: 'v3', Other: 'o' } },
+    ],
+    [
+      'creates the extension for a URN-qualified scalar of a path-less value',
+      user,
+      body({ op: 'add', value: { 'urn:custom:group:1.0:owner': 'x' } }),
+      { 'urn:custom:group:1.0': { owner: 'x' }, schemas: [CORE, 'urn:custom:group:1.0'] },
+    ],
+    [
+      'merges a whole extension object on add',
+      withCustom,
+      body({ op: 'add', value: { [CUSTOM]: { Third: '3' } } }),
+      { [CUSTOM]: { CustomAttribute: 'v1', Other: 'o', Third: '3' } },
+    ],
+    ['swaps a whole extension object on replace', withCustom, body({ op: 'replace', value: { [CUSTOM]: { Only: 'z' } } }), { [CUSTOM]: { Only: 'z' } }],
+    [
+      'replaces a whole extension named by the path',
+      withCustom,
+      body({ op: 'replace', path: CUSTOM, value: { Only: 'z' } }),
+      { [CUSTOM]: { Only: 'z' }, schemas: [CORE, CUSTOM] },
+    ],
+    [
+      'removes an attribute, and the extension with its URN once it is empty',
+      () => ({ ...user(), schemas: [CORE, CUSTOM], [CUSTOM]: { CustomAttribute: 'v1' } }),
+      body({ op: 'remove', path: `${CUSTOM}:CustomAttribute` }),
+      { [CUSTOM]: undefined, schemas: [CORE] },
+    ],
+    ['removes a whole extension named by the path', withCustom, body({ op: 'remove', path: CUSTOM }), { [CUSTOM]: undefined, schemas: [CORE] }],
+    ['clears an attribute given "" (Entra)', withCustom, body({ op: 'replace', path: `${CUSTOM}:Other`, value: '' }), { [CUSTOM]: { CustomAttribute: 'v1' } }],
+    [
+      'applies a value filter inside a custom extension',
+      user,
+      body({ op: 'add', path: 'urn:example:ext:emails[type eq "work"].value', value: 'w@x' }),
+      { 'urn:example:ext': { emails: [{ type: 'work', value: 'w@x' }] } },
+    ],
+  ])('%s', (_name, make, request, expected) => {
+    expect(pick(patched(User, make(), request), expected)).toEqual(expected);
+  });
+
+  it('refuses a path-less URN key that is no URN-qualified attribute', () => {
+    const result = patch(User, user(), body({ op: 'add', value: { 'urn:x': 'v' } }));
+    expect(!result.ok && result.error.scimType).toBe('invalidPath');
+  });
+
+  it('never writes to a prototype through a custom URN', () => {
+    for (const request of [
+      body({ op: 'add', value: { 'urn:example:x:__proto__': { polluted: 1 } } }),
+      body({ op: 'add', value: { 'urn:example:x': { __proto__: { polluted: 1 } } } }),
+      body({ op: 'add', path: 'urn:example:x:constructor', value: { prototype: { polluted: 1 } } }),
+    ]) {
+      const result = patch(User, user(), request);
+      if (result.ok) expect(Object.getPrototypeOf(result.value)).toBe(Object.prototype);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
 

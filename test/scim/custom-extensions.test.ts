@@ -1,0 +1,70 @@
+/**
+ * Custom extensions: attributes under a schema URN this server does not describe, as Microsoft documents
+ * them for Entra ID (`urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:CustomAttribute`)
+ * and as Okta and OneLogin send app-specific attributes. POST keeps them under their URN; PATCH (by path
+ * or path-less) must change what POST stored, never answer success and change nothing, and filters and
+ * `attributes` must see what PATCH wrote.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCIM_TARGETS, scimTestApp, type ScimTestApp } from '../support/app.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const CUSTOM = 'urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+describe.each(SCIM_TARGETS)('custom extensions on the $store store through $adapter', ({ store: kind, adapter }) => {
+  let t: ScimTestApp;
+  beforeAll(async () => {
+    t = await scimTestApp(kind, `custom-ext-${kind}-${adapter}`, {}, adapter);
+  });
+  afterAll(async () => {
+    expect(t.unexpected).toEqual([]);
+    await t.cleanup();
+  });
+
+  const patch = (path: string, ...Operations: object[]) =>
+    t.http
+      .patch(path)
+      .set(t.auth)
+      .send({ schemas: [PATCH_OP], Operations });
+  const get = async (path: string, query: Record<string, string> = {}) => (await t.http.get(path).set(t.auth).query(query)).body;
+  const count = async (filter: string) => (await get('/scim/v2/Users', { filter })).totalResults as number;
+
+  it('updates what POST stored, by path and path-less, and filters and projections see it', async () => {
+    const created = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER, CUSTOM], userName: `custom-${kind}-${adapter}`, [CUSTOM]: { CustomAttribute: 'v1' } });
+    expect(created.status).toBe(201);
+    const at = `/scim/v2/Users/${created.body.id}`;
+
+    expect((await patch(at, { op: 'Replace', path: `${CUSTOM}:CustomAttribute`, value: 'v2' })).status).toBeLessThan(300);
+    expect((await get(at))[CUSTOM]).toEqual({ CustomAttribute: 'v2' });
+    expect(await count(`${CUSTOM}:CustomAttribute eq "v2"`)).toBe(1);
+
+    expect((await patch(at, { op: 'replace', value: { [`${CUSTOM}:CustomAttribute`]: 'v3', [CUSTOM]: { Second: 's' } } })).status).toBeLessThan(300);
+    const after = await get(at, { attributes: CUSTOM });
+    expect(after[CUSTOM]).toEqual({ Second: 's' });
+    expect(after.userName).toBeUndefined();
+    expect(after.schemas).toEqual([USER, CUSTOM]);
+    expect((await get(at, { excludedAttributes: `${CUSTOM}:Second` }))[CUSTOM]).toBeUndefined();
+
+    expect((await patch(at, { op: 'remove', path: `${CUSTOM}:Second` })).status).toBeLessThan(300);
+    const removed = await get(at);
+    expect(removed[CUSTOM]).toBeUndefined();
+    expect(removed.schemas).toEqual([USER]);
+    expect(removed.meta.version).toBe('W/"4"');
+  });
+
+  it('refuses a PATCH whose custom path is no URN and attribute, and changes nothing', async () => {
+    const created = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ userName: `custom-bad-${kind}-${adapter}`, title: 'kept' });
+    const at = `/scim/v2/Users/${created.body.id}`;
+    const refused = await patch(at, { op: 'add', path: 'title', value: 'changed' }, { op: 'add', path: 'urn:x', value: 'v' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.scimType).toBe('invalidPath');
+    expect(await get(at)).toMatchObject({ title: 'kept', meta: { version: 'W/"1"' } });
+  });
+});
