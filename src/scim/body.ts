@@ -86,11 +86,13 @@ export function parseJsonText(body: unknown, contentType: string | undefined): P
     return problem ? scimErrors.badRequest('invalidValue', problem) : { value: body, unchecked: false };
   }
   if (text.trim() === '') return scimErrors.badRequest('invalidSyntax', 'a JSON request body is required');
-  // Counted in the text, before JSON.parse builds a 90,000-key object from a 1 MB body (tens of ms); a
-  // body under PRESCAN_BYTES parses in a few ms whatever its shape, and is checked after parsing.
+  // Measured in the text, before JSON.parse builds a 90,000-key object or 500,000 nested arrays from a 1 MB
+  // body (hundreds of ms); a body under PRESCAN_BYTES parses in a few ms whatever its shape, and is checked
+  // after parsing.
   if (text.length > PRESCAN_BYTES) {
-    const wide = widestObjectKeys(text);
-    if (wide > MAX_BODY_OBJECT_KEYS) return scimErrors.badRequest('invalidValue', tooWide(wide));
+    const shape = textShape(text);
+    if (shape.depth > MAX_BODY_DEPTH) return scimErrors.badRequest('invalidValue', tooDeep);
+    if (shape.widest > MAX_BODY_OBJECT_KEYS) return scimErrors.badRequest('invalidValue', tooWide(shape.widest));
   }
   let value: unknown;
   try {
@@ -107,10 +109,14 @@ export function shapeChecked(value: unknown): unknown | ScimError {
   return problem ? scimErrors.badRequest('invalidValue', problem) : value;
 }
 
-/** Bodies longer than this have their objects' keys counted before parsing (about 3 ms per MB). */
+/** Bodies longer than this have their nesting and objects' keys measured before parsing (about 3 ms per MB). */
 const PRESCAN_BYTES = 64 * 1024;
 
+/** Deepest nesting of arrays and objects accepted in a body (SCIM resources need fewer than 10 levels). */
+export const MAX_BODY_DEPTH = 64;
+
 const tooWide = (keys: number) => `the body holds an object with ${keys} keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted`;
+const tooDeep = `the body is nested deeper than ${MAX_BODY_DEPTH} levels`;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -121,19 +127,22 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
 /**
- * The most keys (colons outside strings) of any object in JSON text, counting a repeated key each time: one
- * pass, strings skipped with indexOf. Text that is not JSON gets some count; JSON.parse refuses it after.
+ * The shape of JSON text in one pass, strings skipped with indexOf: `widest`, the most keys (colons outside
+ * strings) of any object, a repeated key counted each time, and `depth`, the deepest nesting of arrays and
+ * objects. The pass stops once `depth` passes MAX_BODY_DEPTH (so it keeps at most that many open levels).
+ * Text that is not JSON gets some figures; JSON.parse refuses it after.
  */
-export function widestObjectKeys(text: string): number {
+export function textShape(text: string): { widest: number; depth: number } {
   const open: number[] = []; // per open object its keys so far; -1 for an array
   let widest = 0;
+  let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       // Skip to the closing quote: one not preceded by an odd number of backslashes.
       for (;;) {
         const end = text.indexOf('"', i + 1);
-        if (end === -1) return widest;
+        if (end === -1) return { widest, depth };
         let slashes = 0;
         while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
         i = end;
@@ -142,45 +151,44 @@ export function widestObjectKeys(text: string): number {
     } else if (c === COLON) {
       const top = open.length - 1;
       if (top >= 0 && open[top]! >= 0 && ++open[top]! > widest) widest = open[top]!;
-    } else if (c === OPEN_OBJECT) open.push(0);
-    else if (c === OPEN_ARRAY) open.push(-1);
-    else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) open.pop();
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (open.push(c === OPEN_OBJECT ? 0 : -1) > depth && ++depth > MAX_BODY_DEPTH) return { widest, depth };
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) open.pop();
   }
-  return widest;
+  return { widest, depth };
 }
 
-/** Deepest nesting of arrays and objects accepted in a body (SCIM resources need fewer than 10 levels). */
-export const MAX_BODY_DEPTH = 64;
-
 /**
- * Refuses what would break later stages, walking the value without recursion: nesting deeper than
- * MAX_BODY_DEPTH (recursive serialisation would overflow the stack), strings or keys with lone UTF-16
- * surrogates (`"\ud800"` is valid JSON but not valid UTF-8: Redis would store U+FFFD instead), numbers JSON
- * cannot write back (`1e999` parses as Infinity, which `JSON.stringify` turns into null), and objects wider
- * than MAX_BODY_OBJECT_KEYS, before any stage walks their keys one by one.
+ * Refuses what would break later stages: nesting deeper than MAX_BODY_DEPTH (recursive serialisation would
+ * overflow the stack), strings or keys with lone UTF-16 surrogates (`"\ud800"` is valid JSON but not valid
+ * UTF-8: Redis would store U+FFFD instead), numbers JSON cannot write back (`1e999` parses as Infinity,
+ * which `JSON.stringify` turns into null), and objects wider than MAX_BODY_OBJECT_KEYS, before any stage
+ * walks their keys one by one. The walk recurses at most MAX_BODY_DEPTH calls deep and allocates nothing per
+ * value, so a 200,000-element array costs what reading it does.
  */
 export function checkShape(root: unknown): string | null {
-  const stack: { value: unknown; depth: number }[] = [{ value: root, depth: 0 }];
-  while (stack.length) {
-    const { value, depth } = stack.pop()!;
-    if (typeof value === 'string') {
-      if (!value.isWellFormed()) return 'the body holds a string with a lone UTF-16 surrogate';
-      continue;
+  return shapeProblem(root, 0);
+}
+
+function shapeProblem(value: unknown, depth: number): string | null {
+  if (typeof value === 'string') return value.isWellFormed() ? null : 'the body holds a string with a lone UTF-16 surrogate';
+  if (typeof value === 'number') return Number.isFinite(value) ? null : 'the body holds a number too large to represent';
+  if (typeof value !== 'object' || value === null) return null;
+  if (depth >= MAX_BODY_DEPTH) return tooDeep;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = shapeProblem(value[i], depth + 1);
+      if (problem !== null) return problem;
     }
-    if (typeof value === 'number' && !Number.isFinite(value)) return 'the body holds a number too large to represent';
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth >= MAX_BODY_DEPTH) return `the body is nested deeper than ${MAX_BODY_DEPTH} levels`;
-    if (Array.isArray(value)) {
-      for (const item of value) stack.push({ value: item, depth: depth + 1 });
-      continue;
-    }
-    const keys = Object.keys(value);
-    if (keys.length > MAX_BODY_OBJECT_KEYS) return tooWide(keys.length);
-    // An own "__proto__" key (JSON.parse makes one) shadows the accessor, so indexing reads the own value.
-    for (const key of keys) {
-      if (!key.isWellFormed()) return 'the body holds a key with a lone UTF-16 surrogate';
-      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1 });
-    }
+    return null;
+  }
+  const keys = Object.keys(value);
+  if (keys.length > MAX_BODY_OBJECT_KEYS) return tooWide(keys.length);
+  // An own "__proto__" key (JSON.parse makes one) shadows the accessor, so indexing reads the own value.
+  for (const key of keys) {
+    if (!key.isWellFormed()) return 'the body holds a key with a lone UTF-16 surrogate';
+    const problem = shapeProblem((value as Record<string, unknown>)[key], depth + 1);
+    if (problem !== null) return problem;
   }
   return null;
 }

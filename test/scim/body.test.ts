@@ -1,10 +1,11 @@
 /**
- * Request bodies (src/scim/body.ts): the keys of each object are counted in the text before a large body is
- * parsed, so a 1 MB body of 90,000 keys is refused without JSON.parse building that object.
+ * Request bodies (src/scim/body.ts): the keys of each object are counted, and the nesting measured, in the
+ * text before a large body is parsed, so a 1 MB body of 90,000 keys or of 500,000 nested arrays is refused
+ * without JSON.parse building it.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ScimError } from '../../src/errors.js';
-import { parseJsonBody, widestObjectKeys } from '../../src/scim/body.js';
+import { checkShape, MAX_BODY_DEPTH, parseJsonBody, textShape } from '../../src/scim/body.js';
 import { MAX_BODY_OBJECT_KEYS } from '../../src/scim/limits.js';
 
 /** The most keys of any object in a parsed value (the reference the text count must agree with). */
@@ -15,7 +16,16 @@ function widestParsed(value: unknown): number {
   return Math.max(keys.length, ...keys.map((k) => widestParsed((value as Record<string, unknown>)[k])));
 }
 
-describe('widestObjectKeys', () => {
+/** The deepest nesting of arrays and objects in a parsed value. */
+function depthParsed(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return 1 + Math.max(0, ...children.map(depthParsed));
+}
+
+const widestObjectKeys = (text: string) => textShape(text).widest;
+
+describe('textShape', () => {
   it.each<[string, string]>([
     ['an empty object', '{}'],
     ['an empty array', '[]'],
@@ -27,8 +37,16 @@ describe('widestObjectKeys', () => {
     ['whitespace everywhere', ' { "a" : 1 , "b" : [ 1 , 2 ] , "c" : { "d" : null } } '],
     ['300 members with colons and quotes', JSON.stringify({ members: Array.from({ length: 300 }, (_, i) => ({ value: `m:${i}`, display: `"${i}"` })), x: 1 })],
     ['2,000 objects with escaped quotes', JSON.stringify(Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`k${i}`, { v: `\\:${i}"` }])))],
-  ])('counts the keys JSON.parse makes of %s', (_label, text) => {
-    expect(widestObjectKeys(text)).toBe(widestParsed(JSON.parse(text)));
+  ])('counts the keys and levels JSON.parse makes of %s', (_label, text) => {
+    expect(textShape(text)).toEqual({ widest: widestParsed(JSON.parse(text)), depth: depthParsed(JSON.parse(text)) });
+  });
+
+  it('stops measuring once the nesting passes the limit', () => {
+    const deep = `${'['.repeat(500_000)}${']'.repeat(500_000)}`;
+    expect(textShape(deep).depth).toBe(MAX_BODY_DEPTH + 1);
+    const limit = `${'[{"a":'.repeat(MAX_BODY_DEPTH / 2)}1${'}]'.repeat(MAX_BODY_DEPTH / 2)}`;
+    expect(textShape(limit).depth).toBe(depthParsed(JSON.parse(limit)));
+    expect(textShape(limit).depth).toBe(MAX_BODY_DEPTH);
   });
 
   it('counts a repeated key each time (JSON.parse keeps one)', () => {
@@ -42,6 +60,8 @@ describe('widestObjectKeys', () => {
 });
 
 describe('parseJsonBody', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   const wide = (keys: number, pad = 0) => `{"userName":"wide","x":"${'.'.repeat(pad)}",${Array.from({ length: keys }, (_, i) => `"k${i}":1`).join(',')}}`;
 
   it('refuses a large body with an object over the limit before parsing it, with the count of its keys', () => {
@@ -57,6 +77,29 @@ describe('parseJsonBody', () => {
     expect((parseJsonBody(wide(MAX_BODY_OBJECT_KEYS - 1), undefined) as ScimError).message).toBe(
       `the body holds an object with ${MAX_BODY_OBJECT_KEYS + 1} keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted`,
     );
+  });
+
+  it.each<[string, string]>([
+    ['arrays', `{"userName":"deep","x":${'['.repeat(400_000)}1${']'.repeat(400_000)}}`],
+    ['objects', `{"userName":"deep","x":${'{"a":'.repeat(150_000)}1${'}'.repeat(150_000)}}`],
+    ['arrays left open', '['.repeat(999_990)],
+  ])('refuses a large body of nested %s before parsing it, as the small one after', (_label, text) => {
+    const parse = vi.spyOn(JSON, 'parse');
+    const refused = parseJsonBody(Buffer.from(text), 'application/scim+json');
+    expect(parse).not.toHaveBeenCalled();
+    expect((refused as ScimError).message).toBe(`the body is nested deeper than ${MAX_BODY_DEPTH} levels`);
+    const small = `${'['.repeat(MAX_BODY_DEPTH + 1)}${']'.repeat(MAX_BODY_DEPTH + 1)}`;
+    expect((parseJsonBody(small, undefined) as ScimError).message).toBe(`the body is nested deeper than ${MAX_BODY_DEPTH} levels`);
+    const fits = `${'['.repeat(MAX_BODY_DEPTH)}${']'.repeat(MAX_BODY_DEPTH)}`;
+    expect(parseJsonBody(fits, undefined)).not.toBeInstanceOf(ScimError);
+  });
+
+  it('walks a wide array without refusing it or stopping early', () => {
+    const values = Array.from({ length: 200_000 }, (_, i) => (i % 2 ? {} : i));
+    expect(checkShape({ userName: 'x', y: values })).toBeNull();
+    expect(checkShape({ y: [...values, String.raw`\ud800`] })).toBeNull(); // the escape's text, not the code unit
+    expect(checkShape({ y: [...values, Infinity] })).toBe('the body holds a number too large to represent');
+    expect(checkShape({ y: [...values, String.fromCharCode(0xd800)] })).toBe('the body holds a string with a lone UTF-16 surrogate');
   });
 
   it('accepts a large body whose objects are within the limit, and reports invalid JSON as such', () => {
