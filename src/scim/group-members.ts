@@ -8,8 +8,8 @@ import { yieldToEventLoop } from '../event-loop.js';
 import { memberViews } from './render.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { PatchOperation } from './patch.js';
-import type { Projection } from './projection.js';
-import type { Store } from '../store/store.js';
+import { applyProjection, isIdentity, type Projection } from './projection.js';
+import type { Store, StoredMember } from '../store/store.js';
 
 const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:group';
 
@@ -153,11 +153,39 @@ export function planGroupPatch(operations: PatchOperation[]): GroupPatchPlan | n
 export const RENDER_PAGE = 1000;
 
 /**
- * A group's member list as JSON text (`[...]`), read page by page with a yield between pages so a 100,000
- * member list never holds the event loop for long. Pages are all of one group version (restarted if the
- * group changes meanwhile, up to a few times); answers that version, or null when the group is gone.
+ * Members as clients see them, shaped by their group response's projection (`members.value`,
+ * `excludedAttributes=members.display`), as JSON array items without the brackets ('' for none).
  */
-export async function membersJson(store: Store, connectionId: string, groupId: string, baseUrl: string): Promise<{ version: number; json: string } | null> {
+function viewsJson(members: readonly StoredMember[], baseUrl: string, projection: Projection): string {
+  const views: Json[] = memberViews(members, baseUrl);
+  const shaped = isIdentity(projection) ? views : applyProjection({ members: views }, projection).members;
+  return Array.isArray(shaped) ? JSON.stringify(shaped).slice(1, -1) : '';
+}
+
+/** A member list in hand as JSON text (`[...]`) under `projection`, RENDER_PAGE members at a time with a yield between. */
+export async function renderMembersJson(members: readonly StoredMember[], baseUrl: string, projection: Projection): Promise<string> {
+  const parts: string[] = [];
+  for (let from = 0; from < members.length; from += RENDER_PAGE) {
+    if (from > 0) await yieldToEventLoop();
+    const part = viewsJson(members.slice(from, from + RENDER_PAGE), baseUrl, projection);
+    if (part !== '') parts.push(part);
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/**
+ * A group's member list as JSON text (`[...]`) under `projection`, read page by page with a yield between
+ * pages so a 100,000 member list never holds the event loop for long. Pages are all of one group version
+ * (restarted if the group changes meanwhile, up to a few times); answers that version, or null when the
+ * group is gone.
+ */
+export async function membersJson(
+  store: Store,
+  connectionId: string,
+  groupId: string,
+  baseUrl: string,
+  projection: Projection,
+): Promise<{ version: number; json: string } | null> {
   let last: { version: number; json: string } | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     const parts: string[] = [];
@@ -172,7 +200,8 @@ export async function membersJson(store: Store, connectionId: string, groupId: s
         consistent = false;
         version = Math.min(version, page.version);
       }
-      if (page.members.length > 0) parts.push(JSON.stringify(memberViews(page.members, baseUrl)).slice(1, -1));
+      const part = viewsJson(page.members, baseUrl, projection);
+      if (part !== '') parts.push(part);
       if (offset + RENDER_PAGE >= page.total) break;
     }
     last = { version: version ?? 0, json: `[${parts.join(',')}]` };

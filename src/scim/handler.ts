@@ -4,15 +4,16 @@
  * unexpected failure is logged through `onError` and answered with a 500 that holds no internals, and an
  * unreachable store with a 503 and `Retry-After`.
  */
+import { randomUUID } from 'node:crypto';
 import { ScimError, scimErrors } from '../errors.js';
-import type { Store, StoredConnection, StoredMember, StoreQuota } from '../store/store.js';
+import type { Store, StoredConnection, StoreQuota } from '../store/store.js';
 import { authenticate, type TokenCache } from './auth.js';
 import { parseJsonText, shapeChecked } from './body.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
-import { listResources, listResponse, listResponseJson, parseListQuery, type PagingLimits } from './list.js';
-import { PHASED_BODY_BYTES, yieldForMembers, yieldToEventLoop } from '../event-loop.js';
+import { checkPageBytes, listResources, listResponse, listResponseJson, parseListQuery, type ListedResource, type PagingLimits } from './list.js';
+import { PHASED_BODY_BYTES, yieldToEventLoop } from '../event-loop.js';
 import { MAX_PROJECTION_PATHS } from './limits.js';
 import { applyProjection, isIdentity, parseProjection, type Projection } from './projection.js';
 import { etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
@@ -21,7 +22,7 @@ import type { ResourceSpec } from './resource-spec.js';
 import { RecentUsers } from './recent-users.js';
 import { createResource, deleteResource, patchResource, readResource, replaceResource, type ResourceContext } from './resources.js';
 import { groupSpec } from './groups.js';
-import { membersJson, wantsMembers } from './group-members.js';
+import { membersJson, RENDER_PAGE, renderMembersJson, wantsMembers } from './group-members.js';
 import { userSpec } from './users.js';
 import type { StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
@@ -87,6 +88,12 @@ function searchParameter(key: string, value: unknown): string | null {
 }
 
 const notFound = (path: string) => scimErrors.notFound(`no SCIM endpoint at ${path}`);
+
+/** Characters of resources rendered between two yields while a page is rendered (about 256 KB of text). */
+const RENDER_SLICE_CHARS = 256 * 1024;
+
+/** What a shaped group's `members` holds until its members' separately rendered text replaces it (unguessable). */
+const MEMBERS_PLACEHOLDER = `members-${randomUUID()}`;
 
 function methodNotAllowed(allowed: string): ScimError {
   return new ScimError(405, `method not allowed here; allowed: ${allowed}`, undefined, { Allow: allowed });
@@ -194,10 +201,46 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return result.value;
   }
 
-  /** A resource as response text: spliced from the stored JSON when no projection asks to reshape it. */
-  function resourceJson(ctx: ResourceContext, stored: StoredResource, rendered: JsonObject | null, projection: Projection, baseUrl: string): string {
-    if (isIdentity(projection)) return renderResourceJson(ctx.spec, stored, baseUrl);
-    return JSON.stringify(applyProjection(rendered ?? renderResource(ctx.spec, stored, baseUrl), projection));
+  /**
+   * A resource as response text: spliced from the stored JSON when no projection asks to reshape it.
+   * `membersJson`: a group's members rendered apart (in slices, already shaped by the projection), put in
+   * place of the shaped group's own empty list.
+   */
+  function resourceJson(
+    ctx: ResourceContext,
+    stored: StoredResource,
+    rendered: JsonObject | null,
+    projection: Projection,
+    baseUrl: string,
+    membersJson?: string,
+  ): string {
+    if (isIdentity(projection)) return renderResourceJson(ctx.spec, stored, baseUrl, membersJson);
+    if (membersJson === undefined) return JSON.stringify(applyProjection(rendered ?? renderResource(ctx.spec, stored, baseUrl), projection));
+    const shaped = applyProjection(renderResource(ctx.spec, { ...stored, members: [] }, baseUrl), projection);
+    if (!Object.hasOwn(shaped, 'members')) return JSON.stringify(shaped);
+    shaped.members = MEMBERS_PLACEHOLDER;
+    // A function as replacement: the members' text is inserted as is (`$&` in a value stays `$&`).
+    return JSON.stringify(shaped).replace(`"${MEMBERS_PLACEHOLDER}"`, () => membersJson);
+  }
+
+  /**
+   * A page's resources as response texts, with a yield after each RENDER_SLICE_CHARS of text rendered and a
+   * long member list rendered in slices: a page of 100 users with 1,000 roles each, or one group of 100,000
+   * members, never holds the event loop for the whole page.
+   */
+  async function renderPage(ctx: ResourceContext, resources: ListedResource[], projection: Projection, baseUrl: string, into: string[]): Promise<void> {
+    let sinceYield = 0;
+    for (const { stored, rendered } of resources) {
+      const long = stored.members !== undefined && stored.members.length > RENDER_PAGE;
+      const members = long ? await renderMembersJson(stored.members!, baseUrl, projection) : undefined;
+      const text = resourceJson(ctx, stored, long ? null : rendered, projection, baseUrl, members);
+      into.push(text);
+      sinceYield += text.length;
+      if (sinceYield > RENDER_SLICE_CHARS) {
+        await yieldToEventLoop();
+        sinceYield = 0;
+      }
+    }
   }
 
   /** The `attributes`/`excludedAttributes` of a request: parsed before any write, so a bad one changes nothing. */
@@ -214,20 +257,14 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     projection: Projection,
     membersJson?: string,
   ): Promise<ScimResponse> {
-    // Rendering a long member list is a phase of its own (src/event-loop.ts).
-    await yieldForMembers(stored.members);
+    // Rendering a long member list is a phase of its own, in slices (src/event-loop.ts).
+    if (membersJson === undefined && stored.members !== undefined && stored.members.length > RENDER_PAGE) {
+      membersJson = await renderMembersJson(stored.members, request.baseUrl, projection);
+    }
     if (membersJson !== undefined && membersJson.length > PHASED_BODY_BYTES) await yieldToEventLoop();
     const headers: Record<string, string> = { ETag: etagOf(stored.version) };
     if (status === 201) headers.Location = locationOf(ctx.spec, request.baseUrl, stored.id);
-    if (membersJson !== undefined) {
-      const text = isIdentity(projection)
-        ? renderResourceJson(ctx.spec, stored, request.baseUrl, membersJson)
-        : JSON.stringify(
-            applyProjection(renderResource(ctx.spec, { ...stored, members: JSON.parse(membersJson) as StoredMember[] }, request.baseUrl), projection),
-          );
-      return rawJsonResponse(status, text, headers);
-    }
-    return rawJsonResponse(status, resourceJson(ctx, stored, null, projection, request.baseUrl), headers);
+    return rawJsonResponse(status, resourceJson(ctx, stored, null, projection, request.baseUrl, membersJson), headers);
   }
 
   /**
@@ -245,7 +282,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
       if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
       if (!withMembers) return { stored };
-      const members = await membersJson(ctx.store, ctx.connectionId, id, baseUrl);
+      const members = await membersJson(ctx.store, ctx.connectionId, id, baseUrl, projection);
       if (!members) throw scimErrors.notFound(`Group ${id} not found`);
       if (members.version === stored.version) return { stored, membersJson: members.json };
       // Changed in between: after a few tries, answer with the older version (no later If-None-Match matches it).
@@ -256,7 +293,13 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   async function list(ctx: ResourceContext, request: ScimRequest, query: URLSearchParams): Promise<ScimResponse> {
     const parsed = unwrap(parseListQuery(ctx, query, options.paging, options.filterLimits));
     const result = await listResources(ctx, parsed, request.baseUrl);
-    const items = result.resources.map((r) => resourceJson(ctx, r.stored, r.rendered, parsed.projection, request.baseUrl));
+    checkPageBytes(
+      ctx,
+      result.resources.map((r) => r.stored),
+      parsed.startIndex - 1,
+    );
+    const items: string[] = [];
+    await renderPage(ctx, result.resources, parsed.projection, request.baseUrl, items);
     return rawJsonResponse(200, listResponseJson(result.total, result.startIndex, items));
   }
 
@@ -282,8 +325,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     for (const [i, ctx] of contexts.entries()) {
       const own = parsed[i]!;
       const result = await listResources(ctx, { ...own, startIndex: skip + 1, count: room }, request.baseUrl);
+      checkPageBytes(ctx, [...items.map((json) => ({ json })), ...result.resources.map((r) => r.stored)], startIndex - 1);
       total += result.total;
-      for (const r of result.resources) items.push(resourceJson(ctx, r.stored, r.rendered, own.projection, request.baseUrl));
+      await renderPage(ctx, result.resources, own.projection, request.baseUrl, items);
       room -= result.resources.length;
       // While this type has resources past this page (the page is full, or ended early because its users
       // are in many groups), the next type must not fill the rest: a client stepping by itemsPerPage would

@@ -70,9 +70,10 @@ export const SCAN_MEMBERSHIPS_PER_RESOURCE = 10;
 
 /**
  * Members a group may have for a filter that reads member lists (any mention of `members` other than
- * `members[value eq "…"]`, which the reverse index answers: member-terms.ts). One group is rendered and
- * evaluated at once, about 1 µs a member on this project's 2-core VM, so a larger group is refused with a 400
- * `tooMany` (docs/limits.md).
+ * `members[value eq "…"]`, which the reverse index answers: member-terms.ts), and for a PATCH that needs the
+ * list in hand (one planGroupPatch cannot turn into member changes: resources.ts patchWholeGroup). One group
+ * is rendered and evaluated at once, about 1 µs a member on this project's 2-core VM, so a larger group is
+ * refused with a 400 `tooMany` (docs/limits.md).
  */
 export const SCAN_GROUP_MEMBERS = 20_000;
 

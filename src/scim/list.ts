@@ -395,6 +395,52 @@ async function readWhole(ctx: ResourceContext, page: ListedResource[]): Promise<
   return whole;
 }
 
+/** Stored bytes of rows one client page may hold: a larger page is refused (400 `tooMany`) rather than built. */
+export const MAX_PAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A client's page, read from the store (`read`: listPage or listSorted from an offset) SCAN_BATCH_BYTES of
+ * rows at a time with a yield between reads, so a page of heavy resources is never decoded or held in one
+ * piece. The page is whole (Okta's import steps `startIndex` by `count`: a short page would skip users)
+ * unless its rows pass MAX_PAGE_BYTES. Null when the store cannot answer in that order (listSorted's null).
+ */
+async function readClientPage(
+  ctx: ResourceContext,
+  offset: number,
+  count: number,
+  read: (offset: number, count: number, rowBytes: number) => Promise<Page | null>,
+): Promise<Page | null> {
+  const resources: StoredResource[] = [];
+  // Each read asks for about as many rows as SCAN_BATCH_BYTES holds at the last read's size, so the store
+  // never loads far more rows than it returns.
+  let ask = FIRST_SCAN_BATCH;
+  for (;;) {
+    if (resources.length > 0) await yieldToEventLoop();
+    const at = offset + resources.length;
+    const page = await read(at, Math.min(count - resources.length, ask), SCAN_BATCH_BYTES);
+    if (page === null) return null;
+    let bytes = 0;
+    for (const stored of page.resources) {
+      bytes += stored.json.length;
+      resources.push(stored);
+    }
+    checkPageBytes(ctx, resources, offset);
+    if (page.resources.length === 0 || resources.length >= count || at + page.resources.length >= page.total) return { total: page.total, resources };
+    ask = nextScanBatch(page.resources.length, bytes);
+  }
+}
+
+/** Throws a 400 `tooMany` when a page's stored rows pass MAX_PAGE_BYTES (O(page)). */
+export function checkPageBytes(ctx: ResourceContext, resources: readonly { json: string }[], offset: number): void {
+  let bytes = 0;
+  for (const { json } of resources) bytes += json.length;
+  if (bytes <= MAX_PAGE_BYTES) return;
+  throw scimErrors.badRequest(
+    'tooMany',
+    `the ${resources.length} ${ctx.spec.type.endpoint.slice(1)} from startIndex ${offset + 1} hold more than ${MAX_PAGE_BYTES / 1024 / 1024} MB; ask for a smaller count`,
+  );
+}
+
 /** One resource of a page: as stored, and rendered when filtering or sorting already needed it. */
 export interface ListedResource {
   stored: StoredResource;
@@ -419,18 +465,25 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     resources: page.resources.map((stored) => ({ stored, rendered: null })),
   });
   if (!query.filter && !query.sortBy) {
-    // count=0 asks for totalResults only; listPage with 0 still returns the total.
-    return pageOf(await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count, options));
+    // count=0 asks for totalResults only; listPage with 0 still returns the total. A page of groups with their
+    // members is one read: the store ends it early past PAGE_MEMBERS_BUDGET members, on purpose.
+    if (options?.members) return pageOf(await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count, options));
+    const read = (at: number, count: number, rowBytes: number) => ctx.store.listPage(ctx.connectionId, ctx.spec.kind, at, count, { ...options, rowBytes });
+    return pageOf((await readClientPage(ctx, offset, query.count, read))!);
   }
   let indexing = false;
   if (!query.filter && index) {
     const order = { attribute: index.attribute, descending: query.descending };
-    let page = await ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, query.count, options);
+    const sorted = () =>
+      options?.members
+        ? ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, query.count, options)
+        : readClientPage(ctx, offset, query.count, (at, count, rowBytes) =>
+            ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, at, count, { ...options, rowBytes }),
+          );
+    let page = await sorted();
     // Resources stored by an earlier version are not indexed yet: index a bounded share of them, then answer
     // from the index if that finished, else by scanning (within the budget).
-    if (page === null && (await indexSortBacklog(ctx))) {
-      page = await ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, query.count, options);
-    }
+    if (page === null && (await indexSortBacklog(ctx))) page = await sorted();
     if (page) return pageOf(page);
     continueSortBacklog(ctx);
     indexing = true;

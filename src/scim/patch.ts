@@ -109,6 +109,20 @@ export function applyPatch(type: ResourceTypeDef, resource: JsonObject, operatio
   }
 }
 
+/**
+ * The error applyPatch would answer for the first operation whose path is malformed, or null: checked
+ * before the resource is read, so a bad path costs nothing whatever the resource's size.
+ */
+export function pathProblem(type: ResourceTypeDef, operations: PatchOperation[]): ScimError | null {
+  for (const [index, operation] of operations.entries()) {
+    const path = typeof operation.path === 'string' ? operation.path.trim() : '';
+    if (path === '' || schemaOfPath(type, path) !== undefined) continue;
+    const resolved = resolvePatchPath(type, path);
+    if (!resolved.ok) return prefixed(`Operations[${index}]`, resolved.error);
+  }
+  return null;
+}
+
 /** Operations applied between two yields to the event loop by {@link applyPatchInSlices}. */
 export const PATCH_OPERATIONS_PER_SLICE = 100;
 

@@ -6,7 +6,7 @@
  * the whole attribute.
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
-import { deleteAttr, getAttrOf, isAttrName, isSubAttrName, keyOf } from './attribute-access.js';
+import { deleteAttr, isAttrName, isSubAttrName, keyOf } from './attribute-access.js';
 import { MAX_PATH_LENGTH, MAX_PROJECTION_PATHS } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import { CUSTOM_URN, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn, type ResourceTypeDef } from './schemas.js';
@@ -127,80 +127,120 @@ export function parseProjection(type: ResourceTypeDef, attributes: string | null
 /** Whether a projection leaves resources as they are (no `attributes`, no `excludedAttributes`). */
 export const isIdentity = (projection: Projection): boolean => projection.include === null && projection.exclude.length === 0;
 
+/**
+ * The paths of one parameter grouped: per container (null for the resource itself, else an extension URN)
+ * and attribute, both in lower case, the whole attribute (true) or the set of its sub-attributes named.
+ * Applying it visits each selected value once, whatever the number of paths: 100 sub-attribute paths on a
+ * 1,000-value attribute cost one pass over the values, not 100.
+ */
+type Selection = Map<string | null, Map<string, true | Set<string>>>;
+
+const selections = new WeakMap<ProjectedPath[], Selection>();
+
+function selectionOf(paths: ProjectedPath[]): Selection {
+  let selection = selections.get(paths);
+  if (selection) return selection;
+  selection = new Map();
+  for (const path of paths) {
+    const container = path.container === null ? null : path.container.toLowerCase();
+    let attributes = selection.get(container);
+    if (!attributes) selection.set(container, (attributes = new Map()));
+    const attribute = path.attribute.toLowerCase();
+    const current = attributes.get(attribute);
+    if (current === true) continue;
+    if (path.subAttribute === undefined) attributes.set(attribute, true);
+    else if (current) current.add(path.subAttribute.toLowerCase());
+    else attributes.set(attribute, new Set([path.subAttribute.toLowerCase()]));
+  }
+  selections.set(paths, selection);
+  return selection;
+}
+
 export function applyProjection(resource: JsonObject, projection: Projection): JsonObject {
   if (!projection.include && projection.exclude.length === 0) return resource;
-  let out: JsonObject;
-  if (projection.include) {
-    out = {};
-    for (const key of Object.keys(resource)) if (ALWAYS.has(key)) out[key] = resource[key]!;
-    for (const path of projection.include) copyPath(resource, out, path);
-    // Keep the original attribute order.
-    const ordered: JsonObject = {};
-    for (const key of Object.keys(resource)) if (Object.hasOwn(out, key)) ordered[key] = out[key]!;
-    out = ordered;
-  } else {
-    out = { ...resource };
-  }
-  for (const path of projection.exclude) removePath(out, path);
+  const out = projection.include ? selected(resource, selectionOf(projection.include)) : { ...resource };
+  if (projection.exclude.length > 0) dropSelected(out, selectionOf(projection.exclude));
   return out;
 }
 
-/** The object holding a path's attribute: the resource, or its extension object (own keys only). */
-function holderOf(resource: JsonObject, path: ProjectedPath): JsonObject | undefined {
-  const holder = path.container ? getAttrOf(resource, path.container) : resource;
-  return isObject(holder) ? holder : undefined;
+/** The object a container names in `resource` (the resource itself for null) and its own key. */
+function holderIn(resource: JsonObject, container: string | null): { key: string | null; holder: JsonObject } | undefined {
+  if (container === null) return { key: null, holder: resource };
+  const key = keyOf(resource, container);
+  const holder = key === undefined ? undefined : resource[key];
+  return key !== undefined && isObject(holder) ? { key, holder } : undefined;
 }
 
-function copyPath(from: JsonObject, to: JsonObject, path: ProjectedPath): void {
-  const source = holderOf(from, path);
-  if (!source) return;
-  const key = keyOf(source, path.attribute);
-  if (key === undefined) return;
-  let target = to;
-  if (path.container) {
-    // The resource's own spelling of the container key (a custom URN is matched case-insensitively).
-    const name = keyOf(from, path.container) ?? path.container;
-    const existing = Object.hasOwn(to, name) ? to[name] : undefined;
-    target = isObject(existing) ? existing : (to[name] = {});
+/** `attributes`: what `resource` holds of the selection, plus `id` and `schemas`, in the resource's attribute order. */
+function selected(resource: JsonObject, selection: Selection): JsonObject {
+  const out: JsonObject = {};
+  for (const key of Object.keys(resource)) if (ALWAYS.has(key)) out[key] = resource[key]!;
+  for (const [container, attributes] of selection) {
+    const found = holderIn(resource, container);
+    if (!found) continue;
+    const target: JsonObject = found.key === null ? out : {};
+    for (const [attribute, subs] of attributes) {
+      const key = keyOf(found.holder, attribute);
+      if (key === undefined) continue;
+      const value = found.holder[key]!;
+      if (subs === true) target[key] = value;
+      else if (Array.isArray(value)) target[key] = value.map((item) => keptSubs(item, subs));
+      else if (isObject(value)) target[key] = keptSubs(value, subs);
+    }
+    if (found.key !== null && Object.keys(target).length > 0) out[found.key] = target;
   }
-  const value = source[key]!;
-  if (!path.subAttribute) {
-    target[key] = value;
-    return;
-  }
-  const sub = path.subAttribute;
-  if (Array.isArray(value)) {
-    target[key] = value.map((item) => pick(item, sub));
-  } else if (isObject(value)) {
-    const existing = Object.hasOwn(target, key) ? target[key] : undefined;
-    target[key] = { ...(isObject(existing) ? existing : {}), ...pick(value, sub) };
-  }
+  // Keep the original attribute order.
+  const ordered: JsonObject = {};
+  for (const key of Object.keys(resource)) if (Object.hasOwn(out, key)) ordered[key] = out[key]!;
+  return ordered;
 }
 
-function pick(item: unknown, sub: string): JsonObject {
-  if (!isObject(item)) return {};
-  const key = keyOf(item, sub);
-  return key === undefined ? {} : { [key]: item[key]! };
-}
-
-function removePath(resource: JsonObject, path: ProjectedPath): void {
-  const container = holderOf(resource, path);
-  if (!container) return;
-  const key = keyOf(container, path.attribute);
-  if (key === undefined || (!path.container && ALWAYS.has(key))) return;
-  if (!path.subAttribute) {
-    deleteAttr(container, key);
+/** `excludedAttributes`: removes the selection from `out` (a shallow copy; what it changes below is copied first). */
+function dropSelected(out: JsonObject, selection: Selection): void {
+  for (const [container, attributes] of selection) {
+    const found = holderIn(out, container);
+    if (!found) continue;
+    // An extension object is shared with the stored form: changed on a copy.
+    const holder = found.key === null ? found.holder : (out[found.key] = { ...found.holder });
+    for (const [attribute, subs] of attributes) {
+      const key = keyOf(holder, attribute);
+      if (key === undefined || (found.key === null && ALWAYS.has(key))) continue;
+      if (subs === true) {
+        deleteAttr(holder, key);
+        continue;
+      }
+      const value = holder[key]!;
+      holder[key] = Array.isArray(value) ? value.map((item) => withoutSubs(item, subs)) : withoutSubs(value, subs);
+    }
     // An extension left with no attribute is left out, as an extension with none is never stored.
-    if (path.container && Object.keys(container).length === 0) deleteAttr(resource, keyOf(resource, path.container) ?? path.container);
-    return;
+    if (found.key !== null && Object.keys(holder).length === 0) deleteAttr(out, found.key);
   }
-  // The resource is a copy, but its values are shared with the stored form: copy what is changed.
-  const value = container[key];
-  const strip = (item: Json): Json => {
-    if (!isObject(item) || keyOf(item, path.subAttribute!) === undefined) return item;
-    const copy = { ...item };
-    deleteAttr(copy, path.subAttribute!);
-    return copy;
-  };
-  container[key] = Array.isArray(value) ? value.map(strip) : strip(value as Json);
+}
+
+/** The keys of an object that a set of lower-case sub-attribute names selects: O(min(keys, names)). */
+function selectedKeys(item: JsonObject, subs: Set<string>): string[] {
+  const keys = Object.keys(item);
+  if (keys.length <= subs.size) return keys.filter((k) => subs.has(k.toLowerCase()));
+  const out: string[] = [];
+  for (const sub of subs) {
+    const key = keyOf(item, sub);
+    if (key !== undefined) out.push(key);
+  }
+  return out;
+}
+
+function keptSubs(item: Json, subs: Set<string>): JsonObject {
+  if (!isObject(item)) return {};
+  const out: JsonObject = {};
+  for (const key of selectedKeys(item, subs)) out[key] = item[key]!;
+  return out;
+}
+
+function withoutSubs(item: Json, subs: Set<string>): Json {
+  if (!isObject(item)) return item;
+  const drop = selectedKeys(item, subs);
+  if (drop.length === 0) return item;
+  const copy = { ...item };
+  for (const key of drop) deleteAttr(copy, key);
+  return copy;
 }

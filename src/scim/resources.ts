@@ -13,9 +13,9 @@ import type { RecentUsers } from './recent-users.js';
 import { membersOf } from './groups.js';
 import { keepDeactivation } from './users.js';
 import { yieldForMembers } from '../event-loop.js';
-import { MAX_MEMBERS } from './limits.js';
+import { MAX_MEMBERS, SCAN_GROUP_MEMBERS } from './limits.js';
 import type { JsonObject } from './normalize.js';
-import { applyPatchInSlices, parsePatchRequest } from './patch.js';
+import { applyPatchInSlices, parsePatchRequest, pathProblem, type PatchOperation } from './patch.js';
 import { etagOf } from './render.js';
 import { buildResource, buildResourcePhased, type ResourceSpec } from './resource-spec.js';
 import { createdEvents, deletedEvents, updatedEvents } from './provisioning-events.js';
@@ -233,9 +233,15 @@ export function patchResource(ctx: ResourceContext, id: string, body: unknown, i
     // Member operations become member changes: the group is read and written without its member list.
     const plan = planGroupPatch(operations.value);
     if (plan) return patchGroup(ctx, id, plan, ifMatch);
+    return patchWholeGroup(ctx, id, operations.value, ifMatch);
   }
+  return patchInHand(ctx, id, operations.value, ifMatch);
+}
+
+/** A PATCH applied to the whole resource in hand (a group with its member list): read, apply, write. */
+function patchInHand(ctx: ResourceContext, id: string, operations: PatchOperation[], ifMatch: string | undefined) {
   return updateResource(ctx, id, ifMatch, async (current, stored) => {
-    const patched = await applyPatchInSlices(ctx.spec.type, current, operations.value);
+    const patched = await applyPatchInSlices(ctx.spec.type, current, operations);
     if (!patched.ok) return patched;
     await yieldForMembers(stored.members); // applying, rebuilding and comparing a long list: three phases
     const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id), current);
@@ -243,6 +249,30 @@ export function patchResource(ctx: ResourceContext, id: string, body: unknown, i
     await yieldForMembers(stored.members);
     return ok(sameContent(current, rebuilt.value) ? null : rebuilt.value);
   });
+}
+
+/**
+ * A group PATCH that needs the member list in hand (a member filter other than `value eq`, a member's
+ * `display`, …). Its paths are checked before anything is read, and a group of more than
+ * SCAN_GROUP_MEMBERS members is refused (400 `tooMany`) after an O(1) read, before its list is loaded: the
+ * member operations IdPs send never need it (docs/groups.md).
+ */
+async function patchWholeGroup(ctx: ResourceContext, id: string, operations: PatchOperation[], ifMatch: string | undefined): Promise<Result<Updated>> {
+  const problem = pathProblem(ctx.spec.type, operations);
+  if (problem) return fail(problem);
+  const bare = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
+  if (!bare) return fail(notFound(ctx, id));
+  const members = bare.memberCount ?? 0;
+  if (members > SCAN_GROUP_MEMBERS) {
+    return fail(
+      scimErrors.badRequest(
+        'tooMany',
+        `this PATCH needs the group's whole member list, and the group has ${members} members (at most ${SCAN_GROUP_MEMBERS} are read for it); ` +
+          'on larger groups, add members, remove them by value (members[value eq "…"], or a list of values) or replace the list',
+      ),
+    );
+  }
+  return patchInHand(ctx, id, operations, ifMatch);
 }
 
 /**

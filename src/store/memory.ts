@@ -873,6 +873,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertResourceKind(kind);
       assertSortOrder(sortOrder);
       assertPaging(offset, count);
+      assertRowBytes(options);
       const s = space(connectionId);
       if (!s) return { total: 0, resources: [] };
       /** The page of an index whose last `missing` items are the nulls, as resources. */
@@ -883,7 +884,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
           if (run.reverse) items.reverse();
           for (const item of items) page.push(entryOf(item));
         }
-        return { total: entries.size, resources: withinPageBudget(s, page, options).map((e) => output(s, e, options)) };
+        return { total: entries.size, resources: withinPageBudget(s, page, options, options?.rowBytes).map((e) => output(s, e, options)) };
       };
       if (sortOrder.attribute === null) return pageOf(s.order[kind], 0, (entry) => entry);
       if (s.sorting[kind] !== 'done' && s.order[kind].size > 0) return null;

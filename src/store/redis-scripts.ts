@@ -907,16 +907,18 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
 const PAGE_PRELUDE = `${READ_PRELUDE}
 local function pageOf(k, seqs, ids, withGroups, rowBytes)
   if #seqs == 0 then return {}, {} end
-  local rows, aux = redis.call('HMGET', rhash(k), unpack(seqs)), {}
+  local rows, aux = {}, {}
   if rowBytes then
+    -- Row by row, so that no more than rowBytes (and one row) is ever loaded.
     local bytes = 0
-    for i = 1, #rows do
-      bytes = bytes + (rows[i] and #rows[i] or 0)
-      if bytes > rowBytes and i > 1 then
-        for j = #rows, i, -1 do rows[j] = nil end
-        break
-      end
+    for i = 1, #seqs do
+      local row = redis.call('HGET', rhash(k), seqs[i])
+      bytes = bytes + (row and #row or 0)
+      if bytes > rowBytes and i > 1 then break end
+      rows[i] = row
     end
+  else
+    rows = redis.call('HMGET', rhash(k), unpack(seqs))
   end
   local n = #rows
   if not ids then
@@ -988,7 +990,7 @@ return { total, rows, aux }
 
 /**
  * Reads one page in a sort order (ARGV: kind, sort attribute or '' for creation order, '1' descending or
- * '0', offset, count, '0' to leave users' groups out): the ranks of sortedRuns in src/store/store.ts, read with ZRANGE by rank (O(log n +
+ * '0', offset, count, '0' to leave users' groups out, the most bytes of rows or '' for no limit): the ranks of sortedRuns in src/store/store.ts, read with ZRANGE by rank (O(log n +
  * page) whatever the offset). Reply {total, rows, aux} as LIST_PAGE, or {-1, {}, {}} when the kind holds
  * resources not indexed yet (see `<k>:sorted`).
  */
@@ -1025,17 +1027,21 @@ if offset < stop then
     if stop > values then run(math.max(offset, values), stop, false) end
   end
 end
-local rows, aux = pageOf(k, seqs, nil, ARGV[6] ~= '0')
+local rows, aux = pageOf(k, seqs, nil, ARGV[6] ~= '0', tonumber(ARGV[7]))
 return { total, rows, aux }
 `,
 );
 
+/** The most bytes of rows one SORT_BACKLOG read takes (it ends before the row that would pass them, after the first). */
+export const SORT_BACKLOG_BYTES = 1_000_000;
+
 /**
  * The sort backlog (ARGV: kind, count): up to count resources after the `<k>:sorted` cursor in creation
- * order, and the rows among them stored without sort members. Without a `<k>:sorted` marker the kind's sort
- * indexes are off; this read switches them on. Reply {1, 0, {}} when the kind's sort
- * indexes are complete, else {0, the last seq read (the cursor when none), rows}.
+ * order, within SORT_BACKLOG_BYTES of rows, and the rows among them stored without sort members. Without a
+ * `<k>:sorted` marker the kind's sort indexes are off; this read switches them on. Reply {1, 0, {}} when
+ * the kind's sort indexes are complete, else {0, the last seq read (the cursor when none), rows}.
  */
+
 export const SORT_BACKLOG = linkLua(
   PRELUDE,
   `
@@ -1056,8 +1062,20 @@ local seqs, rows = {}, {}
 for i = 2, #ranked, 2 do seqs[#seqs + 1] = fmt(ranked[i]) end
 if #seqs > 0 then
   through = tonumber(seqs[#seqs])
-  for _, row in ipairs(redis.call('HMGET', rhash(k), unpack(seqs))) do
-    if row and not string.match(row, '^%d+:%d+:%d+/') then rows[#rows + 1] = row end
+  -- The read ends past ${SORT_BACKLOG_BYTES} bytes of rows (after at least one): the app decodes and parses
+  -- what it gets in one go, and 500 users of 60 KB are 30 MB.
+  -- Row by row, so that no more than that is ever loaded.
+  local bytes = 0
+  for i = 1, #seqs do
+    local row = redis.call('HGET', rhash(k), seqs[i])
+    if row then
+      bytes = bytes + #row
+      if bytes > ${SORT_BACKLOG_BYTES} and i > 1 then
+        through = tonumber(seqs[i - 1])
+        break
+      end
+      if not string.match(row, '^%d+:%d+:%d+/') then rows[#rows + 1] = row end
+    end
   end
 end
 return { 0, through, rows }

@@ -800,7 +800,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertResourceKind(kind);
       assertSortOrder(order);
       assertPaging(offset, count);
-      const args = [KIND_CODE[kind], order.attribute ?? '', order.descending ? '1' : '0', offset, count, groupsFlag(options)];
+      assertRowBytes(options);
+      const args = [KIND_CODE[kind], order.attribute ?? '', order.descending ? '1' : '0', offset, count, groupsFlag(options), options?.rowBytes ?? ''];
       const reply = (await runBuffer('sorted', tag(connectionId), ...args)) as PageReply;
       return Number(reply[0]) === -1 ? null : pageFrom(connectionId, kind, reply, options);
     },

@@ -118,10 +118,10 @@ export interface ReadOptions {
    */
   groups?: boolean;
   /**
-   * listPage only: the most bytes of stored rows the page returns; past them it ends early, after at least
-   * one resource (keptWithin's rule). Scans set it: 100 users of 40 KB are 4 MB, which the Redis client
-   * decodes in one go when it arrives at once (40-55 ms on a busy 2-core VM). Absent: no such limit (a
-   * client's page stays whole: Okta imports step `startIndex` by `count`).
+   * listPage and listSorted: the most bytes of stored rows the page returns; past them it ends early, after
+   * at least one resource (keptWithin's rule). 100 users of 40 KB are 4 MB, which the Redis client decodes in
+   * one go when it arrives at once (40-55 ms on a busy 2-core VM): scans set it, and a client's page is read
+   * in such pieces and put together whole (Okta imports step `startIndex` by `count`). Absent: no limit.
    */
   rowBytes?: number;
 }

@@ -110,6 +110,27 @@ describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) =
     expect((await get(`/scim/v2/Groups/${gid}`)).body.displayName).toBe('Ordered 3');
   });
 
+  it('shapes a long member list by attributes and excludedAttributes, read, listed and in a PATCH answer alike', async () => {
+    // Longer than one rendering slice (group-members.ts RENDER_PAGE): members are rendered and shaped apart.
+    const gid = await createGroup('Shaped');
+    const list = Array.from({ length: 2500 }, (_, i) => ({ value: `shaped-${i}`, display: `Member $& ${i}` }));
+    expect((await patch(gid, [{ op: 'add', path: 'members', value: list }])).status).toBe(204);
+    const valuesOnly = list.map(({ value }) => ({ value }));
+    const read = await get(`/scim/v2/Groups/${gid}?attributes=members.value`);
+    expect(read.body).toEqual({ schemas: [GROUP], id: gid, members: valuesOnly });
+    const withoutDisplay = await get(`/scim/v2/Groups/${gid}?excludedAttributes=members.display,meta`);
+    expect(withoutDisplay.body.members).toEqual(list.map(({ value }) => ({ value, $ref: expect.stringMatching(/\/Users\/shaped-/) })));
+    expect(withoutDisplay.body).toMatchObject({ displayName: 'Shaped' });
+    expect(withoutDisplay.body.meta).toBeUndefined();
+    const listed = await get(`/scim/v2/Groups?filter=${encodeURIComponent('displayName eq "Shaped"')}&attributes=displayName,members.display`);
+    expect(listed.body.Resources).toEqual([{ schemas: [GROUP], id: gid, displayName: 'Shaped', members: list.map(({ display }) => ({ display })) }]);
+    const answered = await patch(gid, [{ op: 'replace', path: 'displayName', value: 'Shaped again' }], '?attributes=members.value,displayName');
+    expect(answered.body).toEqual({ schemas: [GROUP], id: gid, displayName: 'Shaped again', members: valuesOnly });
+    const whole = await get(`/scim/v2/Groups/${gid}`);
+    expect(whole.body.members).toHaveLength(2500);
+    expect(whole.body.members[7]).toEqual({ value: 'shaped-7', display: 'Member $& 7', $ref: expect.stringMatching(/\/Users\/shaped-7$/) });
+  });
+
   it('changes a user’s ETag whenever its groups change, so If-None-Match never answers a stale 304', async () => {
     const uid = await user('etag@corp.test');
     const gid = await createGroup('ETag group');

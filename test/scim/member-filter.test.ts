@@ -139,7 +139,7 @@ describe.each(STORE_KINDS)('member filters on the %s store', (kind) => {
     }
   });
 
-  it(`refuses a filter that reads member lists on a group of more than ${SCAN_GROUP_MEMBERS} members, and answers members[value eq] on it`, async () => {
+  it(`refuses a filter or PATCH that reads member lists on a group of more than ${SCAN_GROUP_MEMBERS} members, and answers members[value eq] on it`, async () => {
     const members = Array.from({ length: SCAN_GROUP_MEMBERS + 1 }, (_, i) => ({ value: `bulk-${i}` }));
     const big = scimSso({ store: backing.store, rateLimit: false, maxBodyBytes: 8_000_000 });
     const created = await big.handleScim(scimRequest(token, 'POST', '/Groups', { body: { schemas: [GROUP], displayName: 'Huge', members } }));
@@ -155,6 +155,26 @@ describe.each(STORE_KINDS)('member filters on the %s store', (kind) => {
       }
       expect(await list(`members[value eq "bulk-${SCAN_GROUP_MEMBERS}"]`, '&excludedAttributes=members')).toEqual([id]);
       expect(await list(`id eq "${id}" and not (members[value eq "bulk-0"])`, '&excludedAttributes=members')).toEqual([]);
+      // A PATCH that needs the list in hand is refused the same way, before the list is read; a bad path
+      // before anything is read; the member operations IdPs send still apply.
+      const patch = async (...Operations: object[]) => {
+        calls.length = 0;
+        return send('PATCH', `/Groups/${id}`, { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations } });
+      };
+      for (const op of [
+        { op: 'replace', path: 'members[value eq "bulk-1"].display', value: 'x' },
+        { op: 'remove', path: 'members[value sw "bulk-2"]' },
+      ]) {
+        const refused = await patch(op);
+        expect(refused.body).toMatchObject({ status: '400', scimType: 'tooMany' });
+        expect(refused.body!.detail).toContain(`the group has ${SCAN_GROUP_MEMBERS + 1} members`);
+        expect(readMemberLists()).toBe(false);
+      }
+      const badPath = await patch({ op: 'remove', path: 'members.display' });
+      expect(badPath.body).toMatchObject({ status: '400', scimType: 'invalidPath' });
+      expect(calls.filter((c) => c.method === 'getResource')).toEqual([]);
+      expect((await patch({ op: 'remove', path: 'members[value eq "bulk-3"]' })).status).toBe(204);
+      expect(readMemberLists()).toBe(false);
     } finally {
       expect((await send('DELETE', `/Groups/${id}`)).status).toBe(204);
     }

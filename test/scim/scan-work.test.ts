@@ -7,7 +7,7 @@
  * Work is asserted as counts (slices, folds, units), never as timings.
  */
 import fc from 'fast-check';
-import { nextScanBatch } from '../../src/scim/list.js';
+import { MAX_PAGE_BYTES, nextScanBatch } from '../../src/scim/list.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fold, foldCase, SINGLETON_RANGES } from '../../src/fold.js';
 import { parseFilter, type FilterNode } from '../../src/scim/filter.js';
@@ -274,7 +274,7 @@ describe.each(STORE_KINDS)('scans measured in work on the %s store', (kind) => {
     expect(scanWorkStats.folds - before).toBeLessThanOrEqual(budget);
   });
 
-  it("reads a scan's store pages by the bytes they hold, and keeps a client's page whole", async () => {
+  it("reads a scan's and a client's store pages by the bytes they hold, and keeps a client's page whole", async () => {
     const rowBytes: number[] = [];
     const watched = scimSso({
       store: aroundStoreCalls(t.sso.store, (method, call, args) => {
@@ -290,14 +290,34 @@ describe.each(STORE_KINDS)('scans measured in work on the %s store', (kind) => {
     };
     for (let i = 0; i < 3; i++) await send('POST', '', { schemas: [USER], userName: `bulky${i}@corp.test`, note: 'n'.repeat(400_000) });
     const page = await send('GET', 'count=10');
+    // Read from the store as two of these users, then the third, and answered whole (Okta steps by count).
     expect([page.totalResults, page.itemsPerPage]).toEqual([3, 3]);
-    expect(rowBytes).toEqual([0]);
+    expect(rowBytes).toEqual([1_000_000, 1_000_000]);
     rowBytes.length = 0;
     const scanned = await send('GET', `filter=${encodeURIComponent('note sw "n"')}&count=10`);
     expect(scanned.Resources.map((u) => u.userName)).toEqual(['bulky0@corp.test', 'bulky1@corp.test', 'bulky2@corp.test']);
     // 1 MB of rows per store page: two of these users, then the third.
     expect(rowBytes.length).toBe(2);
     expect(rowBytes.every((bytes) => bytes === 1_000_000)).toBe(true);
+  });
+
+  it('refuses a client page whose rows pass MAX_PAGE_BYTES, read or sorted, and answers a smaller count whole', async () => {
+    const { token } = await t.sso.createScimConnection({ customerId: `page-bytes-${kind}` });
+    const send = async (method: string, query: string, body?: unknown) => {
+      const response = await t.sso.handleScim(scimRequest(token, method, '/Users', { query, body }));
+      return { status: response.status, body: JSON.parse(response.body!) as { scimType?: string; detail?: string; itemsPerPage?: number } };
+    };
+    const heavy = Math.ceil(MAX_PAGE_BYTES / 400_000) + 1;
+    for (let i = 0; i < heavy; i++)
+      expect((await send('POST', '', { schemas: [USER], userName: `heavy${i}@corp.test`, note: 'n'.repeat(400_000) })).status).toBe(201);
+    for (const query of [`count=${heavy}`, `count=${heavy}&sortBy=userName`, `count=${heavy}&filter=${encodeURIComponent('note sw "n"')}`]) {
+      const refused = await send('GET', query);
+      expect([refused.status, refused.body.scimType], query).toEqual([400, 'tooMany']);
+      expect(refused.body.detail).toMatch(/hold more than 16 MB; ask for a smaller count$/);
+    }
+    const smaller = await send('GET', 'count=10&sortBy=userName');
+    expect([smaller.status, smaller.body.itemsPerPage]).toEqual([200, 10]);
+    await t.sso.deleteScimConnection(`page-bytes-${kind}`);
   });
 
   it('folds a long stored string once per request, and refuses comparisons that would read it too often', async () => {
