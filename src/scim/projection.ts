@@ -85,13 +85,17 @@ function attributePath(text: string): { attribute: string; subAttribute?: string
   return subAttribute === undefined ? { attribute } : { attribute, subAttribute };
 }
 
+/** The last segment of a URN that names a whole extension (`User`, `1.0`): letters, digits, dots and dashes. */
+const URN_LAST_SEGMENT = /:[A-Za-z0-9][A-Za-z0-9.-]*$/;
+
 /**
  * A path under a URN no schema here has (a custom extension, kept under its URN as sent): `urn:…:ext:User`
  * may name the whole extension, or the attribute `User` of `urn:…:ext`, which only the resource could tell,
- * so both are taken (each selects or drops only what is there).
+ * so both are taken (each selects or drops only what is there). A text that is neither (what follows the
+ * last ":" is no attribute path and no URN segment, `…:__proto__.x`) names nothing: none.
  */
 function customPaths(text: string): ProjectedPath[] {
-  const out: ProjectedPath[] = CUSTOM_URN.test(text) ? [{ container: null, attribute: text }] : [];
+  const out: ProjectedPath[] = CUSTOM_URN.test(text) && URN_LAST_SEGMENT.test(text) ? [{ container: null, attribute: text }] : [];
   const split = splitCustomUrn(text);
   const named = split && attributePath(split.rest);
   if (split && named) out.push({ container: split.urn, ...named });
