@@ -31,11 +31,17 @@ export class ScimError extends Error {
   }
 
   toBody(): ScimErrorBody {
-    const body: ScimErrorBody = { schemas: [SCIM_ERROR_SCHEMA], status: String(this.status), detail: this.message };
+    const body: ScimErrorBody = { schemas: [SCIM_ERROR_SCHEMA], status: String(this.status), detail: clippedDetail(this.message) };
     if (this.scimType) body.scimType = this.scimType;
     return body;
   }
 }
+
+/** Longest `detail` an error body carries: a detail that quotes a client's id or path never echoes 1 MB back. */
+export const MAX_DETAIL_LENGTH = 1_000;
+
+const clippedDetail = (detail: string): string =>
+  detail.length <= MAX_DETAIL_LENGTH ? detail : `${detail.slice(0, MAX_DETAIL_LENGTH - 25)}… (${detail.length} characters)`;
 
 /** Shorthands for the errors the routes raise most. */
 export const scimErrors = {

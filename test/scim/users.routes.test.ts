@@ -194,6 +194,11 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       expect(missing.status).toBe(404);
       expect(missing.body).toMatchObject({ schemas: [ERROR], status: '404' });
       expect(missing.body.detail).toBeTruthy();
+      // A detail quoting what the client sent is clipped: a 10,000-character id is not echoed back whole.
+      const long = await t.http.get(`/scim/v2/Users/${'x'.repeat(10_000)}`).set(t.auth);
+      expect(long.status).toBe(404);
+      expect(long.body.detail.length).toBeLessThanOrEqual(1_000);
+      expect(long.body.detail).toMatch(/^User x+… \(\d+ characters\)$/);
     });
 
     it('replaces a user with PUT, ignoring id, meta and groups in the body, keeping created', async () => {
