@@ -4,7 +4,9 @@
  * store. Three ways in, one passport, one session store, one IdP client:
  *
  *   /guard/login        a Strategy from `sso.strategy()` (the guard in its verify)
- *   /plain/login        a plain openid-client Strategy whose verify only calls `verified(null, { sub })`
+ *   /plain/login        the same Strategy and Configuration (requests to the IdP through scim-sso's checked
+ *                       fetch, src/guard/idp-fetch.ts) with a verify that only calls `verified(null, { sub })`
+ *   /nativefetch/login  as /plain, on a Configuration with openid-client's own fetch (what the checked fetch costs)
  *   /sso/<c>/login      `sso.authRoutes()`, as the example app mounts it (re-reads the customer at each start)
  *
  * All three send PKCE, state and nonce, take `?login_hint=<sub>` and end at `/me` (the session user as JSON).
@@ -20,6 +22,7 @@ import { startDemoIdp } from '../example-app/demo-idp.js';
 import { redisStore } from '../src/redis.js';
 // The same Strategy scim-sso builds (PKCE + state + nonce), with a pass-through verify instead of the guard.
 import { StateNonceStrategy } from '../src/guard/passport.js';
+import { idpFetch } from '../src/guard/idp-fetch.js';
 import { serveRpc } from './child.js';
 import { freePort } from './redis-server.js';
 import { provision } from './provision.js';
@@ -45,7 +48,12 @@ const idp = await startDemoIdp({
   tenants: [
     {
       id: CUSTOMER,
-      clients: [{ ...CLIENT, redirect_uris: [`${origin}/guard/callback`, `${origin}/plain/callback`, `${origin}/sso/${CUSTOMER}/callback`] }],
+      clients: [
+        {
+          ...CLIENT,
+          redirect_uris: [`${origin}/guard/callback`, `${origin}/plain/callback`, `${origin}/nativefetch/callback`, `${origin}/sso/${CUSTOMER}/callback`],
+        },
+      ],
       accounts: people,
     },
   ],
@@ -64,15 +72,25 @@ await sso.createOidcClient({
 });
 const ids = await provision(sso.handleScim, token, Math.max(accounts, filler));
 
-const config = await oidc.discovery(new URL(idp.issuer(CUSTOMER)), CLIENT.client_id, CLIENT.client_secret, undefined, {
-  execute: [oidc.allowInsecureRequests],
-});
-passport.use(
-  'plain',
-  new StateNonceStrategy({ config, name: 'plain', sessionKey: 'plain', scope: 'openid email profile', passReqToCallback: true }, (_req, tokens, verified) =>
-    verified(null, { sub: tokens.claims()!.sub }),
-  ),
-);
+// `plain` has the guard's Configuration (discovery, JWKS and token requests through scim-sso's outbound fetch,
+// src/guard/idp-fetch.ts), so that the two differ in their verify only; `nativefetch` has openid-client's own.
+const discover = (checked: boolean) =>
+  oidc.discovery(new URL(idp.issuer(CUSTOMER)), CLIENT.client_id, CLIENT.client_secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+    ...(checked ? { [oidc.customFetch]: idpFetch(true) } : {}),
+  });
+for (const [name, checked] of [
+  ['plain', true],
+  ['nativefetch', false],
+] as const) {
+  const config = await discover(checked);
+  passport.use(
+    name,
+    new StateNonceStrategy({ config, name, sessionKey: name, scope: 'openid email profile', passReqToCallback: true }, (_req, tokens, verified) =>
+      verified(null, { sub: tokens.claims()!.sub }),
+    ),
+  );
+}
 passport.use('guard', await sso.strategy(CUSTOMER));
 passport.serializeUser((user, done) => done(null, user));
 passport.deserializeUser((user: Express.User, done) => done(null, user));
@@ -83,7 +101,7 @@ app.use(sso);
 app.use(session({ secret: randomBytes(16).toString('hex'), resave: false, saveUninitialized: false, cookie: { httpOnly: true, sameSite: 'lax' } }));
 app.use(passport.initialize());
 app.use(passport.session());
-for (const name of ['guard', 'plain']) {
+for (const name of ['guard', 'plain', 'nativefetch']) {
   const callbackURL = `${origin}/${name}/callback`;
   app.get(`/${name}/login`, (req, res, next) => {
     const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;

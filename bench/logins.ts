@@ -17,7 +17,7 @@ export interface LoginSettings {
   users: number;
 }
 
-export const LOGIN_VARIANTS = ['plain', 'guard', 'authRoutes'] as const;
+export const LOGIN_VARIANTS = ['plain', 'guard', 'authRoutes', 'nativefetch'] as const;
 type Variant = (typeof LOGIN_VARIANTS)[number];
 
 export interface LoginFigures {
@@ -40,7 +40,12 @@ export async function runLogins(redisUrl: string, settings: LoginSettings, log: 
   const origin = String(app.info.origin);
   const customer = String(app.info.customer);
   const people = app.info.people as { sub: string; scimUserId: string }[];
-  const paths: Record<Variant, string> = { plain: '/plain/login', guard: '/guard/login', authRoutes: `/sso/${customer}/login` };
+  const paths: Record<Variant, string> = {
+    plain: '/plain/login',
+    guard: '/guard/login',
+    authRoutes: `/sso/${customer}/login`,
+    nativefetch: '/nativefetch/login',
+  };
   const stats = new Map<Variant, { logins: number; seconds: number; cpuUs: number; times: number[]; wrong: number; firstWrong: string | null }>();
   for (const v of LOGIN_VARIANTS) stats.set(v, { logins: 0, seconds: 0, cpuUs: 0, times: [], wrong: 0, firstWrong: null });
   let n = 0;
@@ -52,7 +57,7 @@ export async function runLogins(redisUrl: string, settings: LoginSettings, log: 
     const text = await response.text();
     if (response.status !== 200 || !url.endsWith('/me')) return `ended at ${url} with ${response.status}: ${text.slice(0, 120)}`;
     const user = JSON.parse(text) as { sub?: string; subject?: string; scimUserId?: string };
-    if (variant === 'plain') return user.sub === person.sub ? null : `session user ${text}`;
+    if (variant === 'plain' || variant === 'nativefetch') return user.sub === person.sub ? null : `session user ${text}`;
     return user.scimUserId === person.scimUserId && user.subject === person.sub ? null : `session user ${text}`;
   }
 
