@@ -894,6 +894,9 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
 `,
 );
 
+/** Rows read per HMGET where a read ends at a byte budget (ReadOptions.rowBytes, SORT_BACKLOG_BYTES). */
+const ROW_CHUNK = 20;
+
 /**
  * Page helper: the stored rows at `seqs` as they are (one HMGET; the caller splits them byte-exactly, which
  * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count. For users, aux
@@ -909,13 +912,17 @@ local function pageOf(k, seqs, ids, withGroups, rowBytes)
   if #seqs == 0 then return {}, {} end
   local rows, aux = {}, {}
   if rowBytes then
-    -- Row by row, so that no more than rowBytes (and one row) is ever loaded.
-    local bytes = 0
-    for i = 1, #seqs do
-      local row = redis.call('HGET', rhash(k), seqs[i])
-      bytes = bytes + (row and #row or 0)
-      if bytes > rowBytes and i > 1 then break end
-      rows[i] = row
+    -- ${ROW_CHUNK} rows per HMGET, so that little more than rowBytes is ever loaded.
+    local bytes, full = 0, false
+    for from = 1, #seqs, ${ROW_CHUNK} do
+      local part = redis.call('HMGET', rhash(k), unpack(seqs, from, math.min(from + ${ROW_CHUNK} - 1, #seqs)))
+      for j = 1, #part do
+        local i = from + j - 1
+        bytes = bytes + (part[j] and #part[j] or 0)
+        if bytes > rowBytes and i > 1 then full = true break end
+        rows[i] = part[j]
+      end
+      if full then break end
     end
   else
     rows = redis.call('HMGET', rhash(k), unpack(seqs))
@@ -1064,18 +1071,23 @@ if #seqs > 0 then
   through = tonumber(seqs[#seqs])
   -- The read ends past ${SORT_BACKLOG_BYTES} bytes of rows (after at least one): the app decodes and parses
   -- what it gets in one go, and 500 users of 60 KB are 30 MB.
-  -- Row by row, so that no more than that is ever loaded.
-  local bytes = 0
-  for i = 1, #seqs do
-    local row = redis.call('HGET', rhash(k), seqs[i])
-    if row then
-      bytes = bytes + #row
-      if bytes > ${SORT_BACKLOG_BYTES} and i > 1 then
-        through = tonumber(seqs[i - 1])
-        break
+  -- ${ROW_CHUNK} rows per HMGET, so that little more than that is ever loaded.
+  local bytes, full = 0, false
+  for from = 1, #seqs, ${ROW_CHUNK} do
+    local part = redis.call('HMGET', rhash(k), unpack(seqs, from, math.min(from + ${ROW_CHUNK} - 1, #seqs)))
+    for j = 1, #part do
+      local i, row = from + j - 1, part[j]
+      if row then
+        bytes = bytes + #row
+        if bytes > ${SORT_BACKLOG_BYTES} and i > 1 then
+          through = tonumber(seqs[i - 1])
+          full = true
+          break
+        end
+        if not string.match(row, '^%d+:%d+:%d+/') then rows[#rows + 1] = row end
       end
-      if not string.match(row, '^%d+:%d+:%d+/') then rows[#rows + 1] = row end
     end
+    if full then break end
   end
 end
 return { 0, through, rows }
