@@ -227,6 +227,22 @@ function scanTooLarge(ctx: ResourceContext, total: number, max: number, indexing
   );
 }
 
+/**
+ * Stored bytes a scan may read (and hold while it evaluates): 50,000 users (`maxScanResources`) of 2.5 KB.
+ * One tenant's scans must not fill the process's memory, which every tenant shares.
+ */
+export const SCAN_MAX_BYTES = 128 * 1024 * 1024;
+
+/** A scan over SCAN_MAX_BYTES. */
+function scanTooBig(ctx: ResourceContext): ScimError {
+  const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
+  return scimErrors.badRequest(
+    'tooMany',
+    `this filter or sortBy would scan more than ${SCAN_MAX_BYTES / 1024 / 1024} MB of the connection's ${ctx.spec.type.name} resources, ` +
+      `over this server's limit; filter with "eq" on ${indexed.join(', ')} (alone, in an "and", or in every branch of an "or")`,
+  );
+}
+
 /** A scan whose resources carry more group memberships or members than `max`. */
 function scanTooHeavy(ctx: ResourceContext, max: number): ScimError {
   const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
@@ -301,17 +317,23 @@ async function candidates(
   if (lookups) {
     const read = { ...options, groups: true };
     const seen = new Map<string, StoredResource>();
+    let looked = 0;
     for (const lookup of lookups) {
       const found = await lookedUp(ctx, lookup, read);
       if (lookup.by === 'member') holders.set(lookup.value, new Set(found.map((group) => group.id)));
       const fresh = found.filter((resource) => !seen.has(resource.id));
       charge(fresh);
-      for (const resource of fresh) seen.set(resource.id, resource);
+      for (const resource of fresh) {
+        seen.set(resource.id, resource);
+        looked += resource.json.length;
+      }
       if (seen.size > maxScan) throw lookupsTooLarge(ctx, maxScan);
+      if (looked > SCAN_MAX_BYTES) throw scanTooBig(ctx);
     }
     return [...seen.values()];
   }
   const all: StoredResource[] = [];
+  let read = 0;
   // A page may end early (users in very many groups: GROUP_IDS_PER_PAGE), so the walk steps by what it got.
   // Pages are sized by the bytes the last one held (nextScanBatch), starting small.
   for (let offset = 0, batch = FIRST_SCAN_BATCH; ;) {
@@ -321,10 +343,10 @@ async function candidates(
     if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan, indexing);
     charge(page.resources);
     all.push(...page.resources);
-    batch = nextScanBatch(
-      page.resources.length,
-      page.resources.reduce((bytes, r) => bytes + r.json.length, 0),
-    );
+    const bytes = page.resources.reduce((sum, r) => sum + r.json.length, 0);
+    read += bytes;
+    if (read > SCAN_MAX_BYTES) throw scanTooBig(ctx);
+    batch = nextScanBatch(page.resources.length, bytes);
     offset += page.resources.length;
     if (page.resources.length === 0 || offset >= page.total) return all;
   }
@@ -507,7 +529,11 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     return { total: all.length, startIndex: query.startIndex, resources: await shown(resources) };
   }
   const scope = { type: ctx.spec.type };
-  const matches: (ListedResource & Keyed & { rendered: JsonObject })[] = [];
+  // Without sortBy only the page's matches are kept (the rest are counted); with it, each match's sort key
+  // and stored form, not its rendered one (rendered again for the page): a scan holds little beyond what it read.
+  const matches: (ListedResource & Keyed)[] = [];
+  let matched = 0;
+  let windowBytes = 0;
   // Evaluated in slices of bounded work (reading each resource, its memberships, and each value the filter
   // compares, by length), with a yield between them, so a scan never holds the event loop for long.
   const meter = new WorkMeter(query.maxScan * SCAN_WORK_PER_RESOURCE);
@@ -519,16 +545,31 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
       const rendered = renderResource(ctx.spec, stored, baseUrl);
       const target = asked?.length ? withAskedMembers(rendered, stored.id, asked, holders) : rendered;
       if (query.filter && !matchesFilter(query.filter, target, scope, meter)) continue;
-      const key = query.sortBy ? sortValue(rendered, query.sortBy) : null;
+      const position = matched++;
+      if (!query.sortBy) {
+        if (position >= offset && position < offset + query.count) {
+          matches.push({ stored, rendered, key: null, position });
+          // A page that will be refused for its size is refused now, not after the whole scan.
+          if ((windowBytes += stored.json.length) > MAX_PAGE_BYTES)
+            checkPageBytes(
+              ctx,
+              matches.map((m) => m.stored),
+              offset,
+            );
+        }
+        continue;
+      }
+      const key = sortValue(rendered, query.sortBy);
       if (typeof key === 'string') meter.chargeScan(Math.floor(key.length / SCAN_FOLD_CHARS));
-      matches.push({ stored, rendered, key, position: matches.length });
+      matches.push({ stored, rendered: null, key, position });
     }
   } catch (error) {
     if (error instanceof WorkBudgetExceeded) throw scanTooMuchWork(ctx, error);
     throw error;
   }
-  const sorted = query.sortBy ? await sortKeyed(matches, query.descending) : matches;
-  return { total: sorted.length, startIndex: query.startIndex, resources: await shown(sorted.slice(offset, offset + query.count)) };
+  if (!query.sortBy) return { total: matched, startIndex: query.startIndex, resources: await shown(matches) };
+  const sorted = await sortKeyed(matches, query.descending);
+  return { total: matched, startIndex: query.startIndex, resources: await shown(sorted.slice(offset, offset + query.count)) };
 }
 
 export function listResponse(total: number, startIndex: number, items: JsonObject[]): JsonObject {
