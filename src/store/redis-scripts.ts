@@ -894,9 +894,6 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
 `,
 );
 
-/** Rows read per HMGET where a read ends at a byte budget (ReadOptions.rowBytes, SORT_BACKLOG_BYTES). */
-const ROW_CHUNK = 20;
-
 /**
  * Page helper: the stored rows at `seqs` as they are (one HMGET; the caller splits them byte-exactly, which
  * is cheaper than cutting 100 JSON strings in Lua), and each row's groups or member count. For users, aux
@@ -910,22 +907,18 @@ const ROW_CHUNK = 20;
 const PAGE_PRELUDE = `${READ_PRELUDE}
 local function pageOf(k, seqs, ids, withGroups, rowBytes)
   if #seqs == 0 then return {}, {} end
-  local rows, aux = {}, {}
+  -- One HMGET: callers ask for about as many rows as rowBytes holds (src/scim/list.ts nextScanBatch), so
+  -- what is cut below is little; reading in chunks cost a page walk 50% more Redis CPU.
+  local rows, aux = redis.call('HMGET', rhash(k), unpack(seqs)), {}
   if rowBytes then
-    -- ${ROW_CHUNK} rows per HMGET, so that little more than rowBytes is ever loaded.
-    local bytes, full = 0, false
-    for from = 1, #seqs, ${ROW_CHUNK} do
-      local part = redis.call('HMGET', rhash(k), unpack(seqs, from, math.min(from + ${ROW_CHUNK} - 1, #seqs)))
-      for j = 1, #part do
-        local i = from + j - 1
-        bytes = bytes + (part[j] and #part[j] or 0)
-        if bytes > rowBytes and i > 1 then full = true break end
-        rows[i] = part[j]
+    local bytes = 0
+    for i = 1, #rows do
+      bytes = bytes + (rows[i] and #rows[i] or 0)
+      if bytes > rowBytes and i > 1 then
+        for j = #rows, i, -1 do rows[j] = nil end
+        break
       end
-      if full then break end
     end
-  else
-    rows = redis.call('HMGET', rhash(k), unpack(seqs))
   end
   local n = #rows
   if not ids then
@@ -1038,6 +1031,9 @@ local rows, aux = pageOf(k, seqs, nil, ARGV[6] ~= '0', tonumber(ARGV[7]))
 return { total, rows, aux }
 `,
 );
+
+/** Rows read per HMGET where SORT_BACKLOG reads up to a byte budget (SORT_BACKLOG_BYTES). */
+const ROW_CHUNK = 20;
 
 /** The most bytes of rows one SORT_BACKLOG read takes (it ends before the row that would pass them, after the first). */
 export const SORT_BACKLOG_BYTES = 1_000_000;
