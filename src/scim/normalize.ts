@@ -40,10 +40,17 @@ export function normalizeValue(def: AttributeDef, value: Json, where: string, na
   if (def.multiValued) {
     const items = Array.isArray(value) ? value : [value];
     const out: Json[] = [];
+    let primary = false;
     for (const item of items) {
       const one = normalizeSingle(def, item, where, name);
       if (!one.ok) return one;
-      if (one.value !== undefined) out.push(one.value);
+      if (one.value === undefined) continue;
+      // RFC 7643 §2.4: `primary` true at most once; as a PATCH does (RFC 7644 §3.5.2), the first one wins.
+      if (isObject(one.value) && one.value.primary === true) {
+        if (primary) one.value = { ...one.value, primary: false };
+        primary = true;
+      }
+      out.push(one.value);
     }
     return ok(out.length ? out : undefined);
   }

@@ -61,6 +61,23 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
   });
 
   describe('create', () => {
+    it('keeps primary true on the first value only (RFC 7643 §2.4), on POST and PUT as a PATCH does', async () => {
+      const emails = [
+        { value: 'one@example.com', type: 'work', primary: true },
+        { value: 'two@example.com', type: 'home', primary: 'True' },
+        { value: 'three@example.com', type: 'other' },
+      ];
+      const user = await create('two.primaries@example.com', { emails });
+      const primaries = (list: { primary?: boolean }[]) => list.map((e) => e.primary);
+      expect(primaries(user.emails)).toEqual([true, false, undefined]);
+      const put = await t.http
+        .put(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
+        .send({ userName: user.userName, emails: [emails[2], { ...emails[1], primary: true }, emails[0]] });
+      expect(put.status).toBe(200);
+      expect(primaries(put.body.emails)).toEqual([undefined, true, false]);
+    });
+
     it('creates a user with 201, Location, ETag and the full resource', async () => {
       const res = await t.http
         .post('/scim/v2/Users')
