@@ -152,7 +152,11 @@ export function textShape(text: string): { widest: number; depth: number } {
       const top = open.length - 1;
       if (top >= 0 && open[top]! >= 0 && ++open[top]! > widest) widest = open[top]!;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (open.push(c === OPEN_OBJECT ? 0 : -1) > depth && ++depth > MAX_BODY_DEPTH) return { widest, depth };
+      open.push(c === OPEN_OBJECT ? 0 : -1);
+      if (open.length > depth) {
+        depth = open.length;
+        if (depth > MAX_BODY_DEPTH) return { widest, depth };
+      }
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) open.pop();
   }
   return { widest, depth };

@@ -12,7 +12,17 @@ import { parseJsonText, shapeChecked } from './body.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
-import { checkPageBytes, listResources, listResponse, listResponseJson, parseListQuery, type ListedResource, type PagingLimits } from './list.js';
+import {
+  listResources,
+  listResponse,
+  listResponseJson,
+  MAX_PAGE_BYTES,
+  pageTooLarge,
+  parseListQuery,
+  rowBytesOf,
+  type ListedResource,
+  type PagingLimits,
+} from './list.js';
 import { PHASED_BODY_BYTES, yieldToEventLoop } from '../event-loop.js';
 import { MAX_PROJECTION_PATHS } from './limits.js';
 import { applyProjection, isIdentity, parseProjection, type Projection } from './projection.js';
@@ -293,11 +303,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   async function list(ctx: ResourceContext, request: ScimRequest, query: URLSearchParams): Promise<ScimResponse> {
     const parsed = unwrap(parseListQuery(ctx, query, options.paging, options.filterLimits));
     const result = await listResources(ctx, parsed, request.baseUrl);
-    checkPageBytes(
-      ctx,
-      result.resources.map((r) => r.stored),
-      parsed.startIndex - 1,
-    );
+    // Every way of answering (page, sort index, lookups, scan) is held to the same page size.
+    if (rowBytesOf(result.resources.map((r) => r.stored)) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, result.resources.length, parsed.startIndex - 1);
     const items: string[] = [];
     await renderPage(ctx, result.resources, parsed.projection, request.baseUrl, items);
     return rawJsonResponse(200, listResponseJson(result.total, result.startIndex, items));
@@ -321,11 +328,13 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     let skip = startIndex - 1;
     let room = count;
     let total = 0;
+    let bytes = 0;
     const items: string[] = [];
     for (const [i, ctx] of contexts.entries()) {
       const own = parsed[i]!;
       const result = await listResources(ctx, { ...own, startIndex: skip + 1, count: room }, request.baseUrl);
-      checkPageBytes(ctx, [...items.map((json) => ({ json })), ...result.resources.map((r) => r.stored)], startIndex - 1);
+      bytes += rowBytesOf(result.resources.map((r) => r.stored));
+      if (bytes > MAX_PAGE_BYTES) throw pageTooLarge(ctx, items.length + result.resources.length, startIndex - 1);
       total += result.total;
       await renderPage(ctx, result.resources, own.projection, request.baseUrl, items);
       room -= result.resources.length;

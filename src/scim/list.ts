@@ -343,7 +343,7 @@ async function candidates(
     if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan, indexing);
     charge(page.resources);
     all.push(...page.resources);
-    const bytes = page.resources.reduce((sum, r) => sum + r.json.length, 0);
+    const bytes = rowBytesOf(page.resources);
     read += bytes;
     if (read > SCAN_MAX_BYTES) throw scanTooBig(ctx);
     batch = nextScanBatch(page.resources.length, bytes);
@@ -433,6 +433,7 @@ async function readClientPage(
   read: (offset: number, count: number, rowBytes: number) => Promise<Page | null>,
 ): Promise<Page | null> {
   const resources: StoredResource[] = [];
+  let total = 0;
   // Each read asks for about as many rows as SCAN_BATCH_BYTES holds at the last read's size, so the store
   // never loads far more rows than it returns.
   let ask = FIRST_SCAN_BATCH;
@@ -441,25 +442,22 @@ async function readClientPage(
     const at = offset + resources.length;
     const page = await read(at, Math.min(count - resources.length, ask), SCAN_BATCH_BYTES);
     if (page === null) return null;
-    let bytes = 0;
-    for (const stored of page.resources) {
-      bytes += stored.json.length;
-      resources.push(stored);
-    }
-    checkPageBytes(ctx, resources, offset);
+    const bytes = rowBytesOf(page.resources);
+    resources.push(...page.resources);
+    if ((total += bytes) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, resources.length, offset);
     if (page.resources.length === 0 || resources.length >= count || at + page.resources.length >= page.total) return { total: page.total, resources };
     ask = nextScanBatch(page.resources.length, bytes);
   }
 }
 
-/** Throws a 400 `tooMany` when a page's stored rows pass MAX_PAGE_BYTES (O(page)). */
-export function checkPageBytes(ctx: ResourceContext, resources: readonly { json: string }[], offset: number): void {
-  let bytes = 0;
-  for (const { json } of resources) bytes += json.length;
-  if (bytes <= MAX_PAGE_BYTES) return;
-  throw scimErrors.badRequest(
+/** The stored bytes of some rows (what MAX_PAGE_BYTES and the scan limits count). */
+export const rowBytesOf = (resources: readonly { json: string }[]): number => resources.reduce((sum, r) => sum + r.json.length, 0);
+
+/** A page of `count` resources from `offset` whose rows passed MAX_PAGE_BYTES. */
+export function pageTooLarge(ctx: ResourceContext, count: number, offset: number): ScimError {
+  return scimErrors.badRequest(
     'tooMany',
-    `the ${resources.length} ${ctx.spec.type.endpoint.slice(1)} from startIndex ${offset + 1} hold more than ${MAX_PAGE_BYTES / 1024 / 1024} MB; ask for a smaller count`,
+    `the ${count} ${ctx.spec.type.endpoint.slice(1)} from startIndex ${offset + 1} hold more than ${MAX_PAGE_BYTES / 1024 / 1024} MB; ask for a smaller count`,
   );
 }
 
@@ -550,12 +548,7 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
         if (position >= offset && position < offset + query.count) {
           matches.push({ stored, rendered, key: null, position });
           // A page that will be refused for its size is refused now, not after the whole scan.
-          if ((windowBytes += stored.json.length) > MAX_PAGE_BYTES)
-            checkPageBytes(
-              ctx,
-              matches.map((m) => m.stored),
-              offset,
-            );
+          if ((windowBytes += stored.json.length) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, matches.length, offset);
         }
         continue;
       }

@@ -247,12 +247,12 @@ function customExtensionKey(state: PatchState, text: string): string | undefined
 function customUrnPath(state: PatchState, key: string, item: Json): Result<ResolvedPatchPath> {
   const whole = customExtensionKey(state, key);
   const split = splitCustomUrn(key);
-  const qualifies = split !== null && customExtensionKey(state, split.urn) !== undefined;
-  if (whole !== undefined || (isObject(item) && !qualifies)) {
+  const container = split === null ? undefined : customExtensionKey(state, split.urn);
+  if (whole !== undefined || (isObject(item) && container === undefined)) {
     state.touchedExtensions.add(whole ?? key);
     return ok({ attribute: whole ?? key, def: undefined, subDef: undefined });
   }
-  return resolvePatchPath(state.type, split && qualifies ? `${customExtensionKey(state, split.urn)}:${split.rest}` : key);
+  return resolvePatchPath(state.type, container !== undefined ? `${container}:${split!.rest}` : key);
 }
 
 /** `{"urn:…:enterprise:2.0:User": {…}}`: add merges its attributes, replace swaps the whole extension. */

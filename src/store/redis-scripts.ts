@@ -1044,7 +1044,6 @@ export const SORT_BACKLOG_BYTES = 1_000_000;
  * `<k>:sorted` marker the kind's sort indexes are off; this read switches them on. Reply {1, 0, {}} when
  * the kind's sort indexes are complete, else {0, the last seq read (the cursor when none), rows}.
  */
-
 export const SORT_BACKLOG = linkLua(
   PRELUDE,
   `
