@@ -10,7 +10,7 @@ import { getAttr, keyOf, setAttr } from './attribute-access.js';
 import { matchesElement } from './filter-eval.js';
 import { isObject, normalizeValue, type Json, type JsonObject } from './normalize.js';
 import type { ResolvedPatchPath } from './patch-path.js';
-import { canonical, comparisonsOf, filterWork, pinnedValue, type PatchLists } from './patch-list.js';
+import { comparisonsOf, equalityKey, filterWork, pinnedValue, valueKey, type PatchLists } from './patch-list.js';
 import { MAX_PATCH_SCAN } from './limits.js';
 import type { AttributeDef, ResourceTypeDef } from './schemas.js';
 
@@ -170,35 +170,41 @@ const toList = (value: Json | undefined): Json[] => (value === undefined ? [] : 
 const identifiedByValue = (def: AttributeDef | undefined) => def?.subAttributes?.some((s) => s.name === 'value' && s.mutability === 'immutable') ?? false;
 
 /**
- * Recognises elements already in a list: equal as a whole, or — for members, whose `value` is immutable —
- * with an equal `value`. Linear in the list and the items (a 10,000-member PATCH must not be quadratic).
+ * Recognises elements already in a list: equal as a whole under the schema (patch-list.ts equalityKey), or —
+ * for members, whose `value` is immutable, and for value lists to remove — with an equal `value` (valueKey).
+ * Linear in the list and the items (a 10,000-member PATCH must not be quadratic).
  */
 class Duplicates {
   private readonly whole = new Set<string>();
   private readonly values = new Set<string>();
+  private readonly sameKey: (value: Json) => string;
+  private readonly valueKey: (value: Json) => string;
 
   constructor(
     private readonly byValue: boolean,
+    def: AttributeDef | undefined,
     elements: Json[] = [],
   ) {
+    this.sameKey = equalityKey(def);
+    this.valueKey = valueKey(def);
     for (const el of elements) this.add(el);
   }
 
   add(el: Json): void {
-    this.whole.add(canonical(el));
-    if (this.byValue && isObject(el) && el.value !== undefined) this.values.add(canonical(el.value as Json));
+    this.whole.add(this.sameKey(el));
+    if (this.byValue && isObject(el) && el.value !== undefined) this.values.add(this.valueKey(el.value as Json));
   }
 
   has(item: Json): boolean {
-    if (this.whole.has(canonical(item))) return true;
-    return this.byValue && isObject(item) && item.value !== undefined && this.values.has(canonical(item.value as Json));
+    if (this.whole.has(this.sameKey(item))) return true;
+    return this.byValue && isObject(item) && item.value !== undefined && this.values.has(this.valueKey(item.value as Json));
   }
 }
 
 /** Appends values not already present; returns the appended ones. */
 function appendValues(list: Json[], items: Json[], def: AttributeDef | undefined): Json[] {
   const written: Json[] = [];
-  const present = new Duplicates(identifiedByValue(def), list);
+  const present = new Duplicates(identifiedByValue(def), def, list);
   for (const item of items) {
     if (present.has(item)) continue;
     list.push(item);
@@ -261,16 +267,18 @@ function removeValues(state: PatchState, container: JsonObject, key: string, def
   const byValue = !def || def.subAttributes?.some((s) => s.name === 'value') === true;
   const indexed = state.lists.of(container, key, def);
   if (indexed) {
+    const indexing = charge(state, indexed.lookupIndexWork(), `${where}: indexing ${indexed.size} values`);
+    if (!indexing.ok) return indexing;
     for (const item of toList(normalized.value)) {
       // Equal as a whole implies an equal `value`, so the whole-value index is only needed without one.
-      const doomed = byValue && isObject(item) && item.value !== undefined ? indexed.withValue(item.value) : indexed.equalTo(item);
+      const doomed = byValue && isObject(item) && item.value !== undefined ? indexed.withEqualValue(item.value) : indexed.equalTo(item);
       for (const el of doomed) indexed.remove(el);
     }
     return done;
   }
   const charged = charge(state, current.length, `${where}: ${current.length} values`);
   if (!charged.ok) return charged;
-  const doomed = new Duplicates(byValue, toList(normalized.value));
+  const doomed = new Duplicates(byValue, def, toList(normalized.value));
   const remaining = current.filter((el) => !doomed.has(el));
   put(container, key, remaining.length ? remaining : undefined);
   return done;
@@ -454,7 +462,7 @@ function atValuePathScanning(
   if (matched.size === 0) {
     const created = createdElement(state, path, filter, patch, asElement, where);
     if (!created.ok) return created;
-    if (!new Duplicates(identifiedByValue(def), list).has(created.value)) list.push(created.value);
+    if (!new Duplicates(identifiedByValue(def), def, list).has(created.value)) list.push(created.value);
     written.push(created.value);
   } else {
     for (const [index, el] of list.entries()) {

@@ -37,6 +37,32 @@ export function canonical(value: Json): string {
   return JSON.stringify(value);
 }
 
+/**
+ * The key of a complex value under the schema's equality (RFC 7643 §2.4, §2.2): {@link canonical}, with the
+ * strings of sub-attributes that are not caseExact folded (src/fold.ts), so `{"value":"A@x.com"}` and
+ * `{"value":"a@x.com"}` are one email. Sub-attributes the schema does not describe compare exactly.
+ */
+export function equalityKey(def: AttributeDef | undefined): (value: Json) => string {
+  const folded = new Set((def?.subAttributes ?? []).filter((sub) => sub.type === 'string' && !sub.caseExact).map((sub) => sub.name.toLowerCase()));
+  if (folded.size === 0) return canonical;
+  return (value) => {
+    if (!isObject(value)) return canonical(value);
+    const keys = Object.keys(value).sort();
+    const parts = keys.map((k) => {
+      const v = value[k] as Json;
+      return `${JSON.stringify(k)}:${typeof v === 'string' && folded.has(k.toLowerCase()) ? JSON.stringify(fold(v)) : canonical(v)}`;
+    });
+    return `{${parts.join(',')}}`;
+  };
+}
+
+/** The key of a `value` sub-attribute under its caseExact rule: a string that is not caseExact is folded. */
+export function valueKey(def: AttributeDef | undefined): (value: Json) => string {
+  const value = findAttribute(def?.subAttributes, 'value');
+  if (!value || value.caseExact) return canonical;
+  return (v) => (typeof v === 'string' ? JSON.stringify(fold(v)) : canonical(v));
+}
+
 type Bucket = Set<JsonObject>;
 
 /** The exact-index key of a `value`: {@link canonical}, without its walk for the usual string. */
@@ -62,7 +88,7 @@ export class IndexedList {
   private odd: Bucket | undefined;
   /** fold(value) → elements with a string `value`; built only for lists whose `value` is not caseExact. */
   private folded: Map<string, Bucket> | undefined;
-  /** canonical(element) → elements. */
+  /** sameKey(element) → elements. */
   private whole: Map<string, Bucket> | undefined;
   private positions: Map<JsonObject, number> | undefined;
   /** Each string of the folded index folded once per request (an entry per distinct `value` indexed). */
@@ -75,6 +101,8 @@ export class IndexedList {
     readonly items: JsonObject[],
     /** Whether `value eq "…"` compares `value` exactly (its definition's caseExact; RFC 7643 §2.2). */
     readonly caseExact: boolean = false,
+    /** The key of elements equal under the schema ({@link equalityKey}). */
+    private readonly sameKey: (value: Json) => string = canonical,
   ) {}
 
   /** How many live elements there are. */
@@ -110,7 +138,7 @@ export class IndexedList {
   private wholeIndex(): Map<string, Bucket> {
     if (!this.whole) {
       this.whole = new Map();
-      for (const el of this.items) if (!this.dead.has(el)) addTo(this.whole, canonical(el), el);
+      for (const el of this.items) if (!this.dead.has(el)) addTo(this.whole, this.sameKey(el), el);
     }
     return this.whole;
   }
@@ -180,9 +208,19 @@ export class IndexedList {
     return bucket ? [...bucket] : [];
   }
 
-  /** Live elements JSON-equal to `item` as a whole: O(matches). */
+  /**
+   * Live elements whose `value` equals `value` under the list's caseExact rule (an email's case-insensitively):
+   * O(matches). Callers charge {@link lookupIndexWork} first.
+   */
+  withEqualValue(value: Json): JsonObject[] {
+    if (typeof value !== 'string') return this.withValue(value);
+    const bucket = this.bucketOf(value);
+    return bucket ? [...bucket] : [];
+  }
+
+  /** Live elements equal to `item` as a whole under the schema ({@link equalityKey}): O(matches). */
   equalTo(item: Json): JsonObject[] {
-    const bucket = this.wholeIndex().get(canonical(item));
+    const bucket = this.wholeIndex().get(this.sameKey(item));
     return bucket ? [...bucket] : [];
   }
 
@@ -190,7 +228,7 @@ export class IndexedList {
   has(item: Json, byValue: boolean): boolean {
     // Equal as a whole implies an equal value, so with a value only the value index is asked.
     if (byValue && isObject(item) && item.value !== undefined) return (this.exactIndex().get(exactKey(item.value))?.size ?? 0) > 0;
-    return (this.wholeIndex().get(canonical(item))?.size ?? 0) > 0;
+    return (this.wholeIndex().get(this.sameKey(item))?.size ?? 0) > 0;
   }
 
   /** Sorts elements by their position in the list (O(k log k) for k elements; positions are read once per list). */
@@ -215,15 +253,15 @@ export class IndexedList {
     this.dead.add(el);
   }
 
-  /** Takes an element out of the indexes before it is changed in place; {@link index} puts it back. O(1) but for canonical(element). */
+  /** Takes an element out of the indexes before it is changed in place; {@link index} puts it back. O(1) but for sameKey(element). */
   unindex(el: JsonObject): void {
     this.unindexValue(el);
-    if (this.whole) deleteFrom(this.whole, canonical(el), el);
+    if (this.whole) deleteFrom(this.whole, this.sameKey(el), el);
   }
 
   index(el: JsonObject): void {
     this.indexValue(el);
-    if (this.whole) addTo(this.whole, canonical(el), el);
+    if (this.whole) addTo(this.whole, this.sameKey(el), el);
   }
 
   /** Writes the live elements back (the attribute is removed when none is left), unless the list was replaced. */
@@ -284,7 +322,7 @@ export class PatchLists {
     if (!list) {
       if (!current.every(isObject)) return null;
       const caseExact = findAttribute(def.subAttributes, 'value')?.caseExact === true;
-      list = new IndexedList(container, key, current as JsonObject[], caseExact);
+      list = new IndexedList(container, key, current as JsonObject[], caseExact, equalityKey(def));
       this.lists.set(current, list);
     }
     return list;

@@ -60,6 +60,7 @@ import { MemoryEventLog, type MemberDelta } from './memory-events.js';
 import { memoryEventConsumers } from './memory-event-consumers.js';
 import { memorySetupGrants } from './setup-grants.js';
 import { OrderedMap } from '../ordered-map.js';
+import { LAST_MODIFIED_SORT_ATTRIBUTE, lastModifiedSortValue, withLastModified } from './last-modified.js';
 import { PHASED_MEMBERS, yieldToEventLoop } from '../event-loop.js';
 
 interface Entry {
@@ -285,6 +286,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (rest.length > 0) values?.set(entry.value, rest);
       else values?.delete(entry.value);
     }
+  }
+
+  /** A resource changed by a cascade: version + 1 and `meta.lastModified` = iso (src/store/last-modified.ts). */
+  function touch(s: Space, entry: Entry, iso: string): void {
+    entry.version += 1;
+    const json = withLastModified(entry.json, iso);
+    const grown = json.length - entry.json.length;
+    entry.json = json;
+    entry.ownBytes += grown;
+    entry.bytes += grown;
+    s.bytes += grown;
+    const value = lastModifiedSortValue(iso);
+    const keys = entry.sortKeys.map((key) => (key.attribute === LAST_MODIFIED_SORT_ATTRIBUTE && key.value !== null ? { ...key, value } : key));
+    replaceSortKeys(s, entry, keys);
   }
 
   /** A live user's derived `groups` changed: its version moves on (RFC 7644 §3.14). */
@@ -707,6 +722,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (expectedVersion !== undefined && entry.version !== expectedVersion) {
         return { ok: false, reason: 'version_mismatch', currentVersion: entry.version };
       }
+      const modifiedAt = new Date(now()).toISOString();
       s.resources[kind].delete(id);
       s.order[kind].delete(entry);
       s.bytes -= entry.bytes;
@@ -725,7 +741,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         const cost = memberBytes(member);
         group.bytes -= cost;
         s.bytes -= cost;
-        group.version += 1;
+        touch(s, group, modifiedAt);
       }
       s.memberOf.delete(id);
       if (kind === 'Group') setMembers(s, entry, prepareMembers([]));

@@ -31,7 +31,7 @@
  * script's whole text on each call, so unused helpers would cost every call).
  *
  * Rules kept by every script: resource JSON is an opaque string, only ever cut out with string.sub (never
- * cjson: it would mangle `[]` and large numbers); replies contain no nil (a nil truncates a Lua array
+ * cjson: it would mangle `[]` and large numbers), save the trailing `meta.lastModified` that touchAt sets; replies contain no nil (a nil truncates a Lua array
  * reply), only strings, integers and nested arrays; seqs and group ids are separated by single spaces (the
  * stores reject ids containing whitespace).
  */
@@ -39,6 +39,7 @@
 import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
 import { linkLua } from './lua-link.js';
+import { LAST_MODIFIED_SORT_ATTRIBUTE } from './last-modified.js';
 import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT } from './store.js';
 
 /** Helpers shared by every resource script. */
@@ -189,6 +190,31 @@ local function bumpAt(k, seq)
   if not s then return end
   local v, p = string.match(s, '^(%d+)()')
   redis.call('HSET', rhash(k), seq, fmt(tonumber(v) + 1) .. string.sub(s, p))
+end
+
+-- A resource changed by a cascade (a group a deleted member left): version + 1 and meta.lastModified = iso,
+-- in its JSON, whose last attribute is meta (src/scim/resource-spec.ts), and in its lastModified sort entry,
+-- whose value is sortValue (encoded as redis-codec.ts encodeSortValue does). src/store/last-modified.ts is
+-- the memory store's copy. Answers the change in its bytes.
+local function touchAt(k, seq, iso, sortValue)
+  local r = redis.call('HGET', rhash(k), seq)
+  if not r then return 0 end
+  local cur = parseRes(r)
+  local json = string.gsub(cur.json, '"lastModified":"[^"]*"}}$', '"lastModified":"' .. iso .. '"}}')
+  local sorted = cur.s
+  if sorted ~= '' then
+    local flat = cmsgpack.unpack(sorted)
+    for i = 1, #flat, 2 do
+      if flat[i] == '${LAST_MODIFIED_SORT_ATTRIBUTE}' and string.byte(flat[i + 1], 1) ~= 255 then
+        redis.call('ZREM', skey(k, flat[i]), flat[i + 1])
+        flat[i + 1] = sortMember('1', sortValue, seq)
+        redis.call('ZADD', skey(k, flat[i]), 0, flat[i + 1])
+      end
+    end
+    sorted = cmsgpack.pack(flat)
+  end
+  redis.call('HSET', rhash(k), seq, packRes(cur.v + 1, cur.id, cur.x, sorted, json))
+  return #json - #cur.json
 end
 
 -- A live user whose derived groups changed gets a new version (RFC 7644 §3.14); other values are ignored.
@@ -570,8 +596,8 @@ const TRIM_BUDGET = 64;
 
 /**
  * Deletes a resource (ARGV: kind, id, now in epoch ms, expected version or '', tombstone retention ms, most
- * tombstones, job token) with its index entries; removes it from every group listing it (bumping those
- * groups' versions). A group's member list is renamed to the job's trash (O(1)): SETTLE_JOB then drops its
+ * tombstones, job token, now as an ISO dateTime and as its encoded sort value) with its index entries; removes it from every group listing
+ * it (those groups' versions and `meta.lastModified` move: touchAt). A group's member list is renamed to the job's trash (O(1)): SETTLE_JOB then drops its
  * members' reverse entries and bumps those users, in batches; readers skip groups that are gone. A user leaves a tombstone per index
  * entry in `u:gone` (digest scored by deletion time; read by FIND_USERS_FOR_LOGIN), and the oldest
  * tombstones go: at most ${TRIM_BUDGET} past the retention, then those over the cap, at most the entries
@@ -617,7 +643,7 @@ if parents then
       freed = freed + cost
       -- A group listing itself is already gone here, so seqOf skips it.
       local gseq = seqOf('g', gid)
-      if gseq then bumpAt('g', gseq) end
+      if gseq then freed = freed - touchAt('g', gseq, ARGV[8], ARGV[9]) end
     end
   end
   redis.call('HDEL', MEMBER, id)

@@ -50,7 +50,19 @@
 import { checkActivityAppend, type ActivityAppend, type ActivityLogName } from './activity-log.js';
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { KIND_CODE, membershipsOf, outcome, parseMembers, parseRawRow, parseResource, sortArgs, writeArgs, type MembersMode } from './redis-codec.js';
+import {
+  KIND_CODE,
+  encodeSortValue,
+  membershipsOf,
+  outcome,
+  parseMembers,
+  parseRawRow,
+  parseResource,
+  sortArgs,
+  writeArgs,
+  type MembersMode,
+} from './redis-codec.js';
+import { lastModifiedSortValue } from './last-modified.js';
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
@@ -628,7 +640,20 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (!isValidStoreId(id)) return false; // such an id can never have been written
       const token = newToken();
       const logged = events === undefined ? undefined : { resource: checkWriteEvents(events).resource };
-      const args = [KIND_CODE[kind], id, now(), expectedVersion ?? '', retention, maxTombstones, token, ...eventArgs(logged, now(), eventLog)];
+      const at = now();
+      const modifiedAt = new Date(at).toISOString();
+      const args = [
+        KIND_CODE[kind],
+        id,
+        at,
+        expectedVersion ?? '',
+        retention,
+        maxTombstones,
+        token,
+        modifiedAt,
+        encodeSortValue(lastModifiedSortValue(modifiedAt)),
+        ...eventArgs(logged, at, eventLog),
+      ];
       const reply = await run('delete', tag(connectionId), ...args);
       if (Array.isArray(reply)) return { ok: false, reason: 'version_mismatch', currentVersion: Number(reply[1]) };
       // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).

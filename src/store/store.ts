@@ -595,7 +595,8 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   replaceResource(connectionId: string, write: ResourceWrite, expectedVersion: number, quota?: StoreQuota): Promise<WriteOutcome>;
   /**
    * Deletes a resource with its index entries. A deleted user leaves every group; a deleted group leaves
-   * every group it was a member of. Returns false if it did not exist. Given `expectedVersion`, deletes only
+   * every group it was a member of, and each group it leaves gets a new version and `meta.lastModified`
+   * (src/store/last-modified.ts). Returns false if it did not exist. Given `expectedVersion`, deletes only
    * if the version still equals it (checked and deleted atomically), else answers 'version_mismatch'.
    * `events` (its `resource` event only) is appended in the same atomic step when the resource is deleted.
    */

@@ -119,6 +119,45 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect((await get(`/scim/v2/Groups/${g2.id}`)).members).toEqual([]);
   });
 
+  it("moves a group's meta.lastModified, version and lastModified sort entry when a deleted member leaves it", async () => {
+    const a = await user('leaves@example.com');
+    const child = await group('Nested Child');
+    const touched = await group('Touched By Delete', [{ value: a }, { value: child.id, type: 'Group' }]);
+    const untouched = await group('Not Touched By Delete');
+    const byLastModified = async () => {
+      const res = await t.http
+        .get('/scim/v2/Groups')
+        .set(t.auth)
+        .query({ sortBy: 'meta.lastModified', sortOrder: 'descending', count: '2', excludedAttributes: 'members' });
+      expect(res.status).toBe(200);
+      return (res.body.Resources as { id: string }[]).map((r) => r.id);
+    };
+    // The first sortBy switches the sort indexes on, so the deletes below must move the group's entry.
+    expect(await byLastModified()).toEqual([untouched.id, touched.id]);
+
+    let before = touched.meta as { created: string; lastModified: string; version: string };
+    // Changes since the last group written before the deletes: only the group a deleted member left.
+    let since = untouched.meta.lastModified as string;
+    for (const gone of [`/scim/v2/Users/${a}`, `/scim/v2/Groups/${child.id}`]) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect((await t.http.delete(gone).set(t.auth)).status).toBe(204);
+      const after = (await get(`/scim/v2/Groups/${touched.id}`)).meta as typeof before;
+      expect(after.lastModified > before.lastModified).toBe(true);
+      expect(after.version).not.toBe(before.version);
+      expect(after.created).toBe(touched.meta.created);
+      expect(await byLastModified()).toEqual([touched.id, untouched.id]);
+      const changed = await t.http
+        .get('/scim/v2/Groups')
+        .set(t.auth)
+        .query({ filter: `meta.lastModified gt "${since}"`, excludedAttributes: 'members' });
+      expect(changed.body.Resources.map((r: { id: string }) => r.id)).toEqual([touched.id]);
+      before = after;
+      since = after.lastModified;
+    }
+    expect((await get(`/scim/v2/Groups/${touched.id}`)).members).toEqual([]);
+    expect((await get(`/scim/v2/Groups/${untouched.id}`)).meta.lastModified).toBe(untouched.meta.lastModified);
+  });
+
   it("keeps a member whose value is not a known id, as Microsoft's suite expects", async () => {
     const g = await group('Strings');
     expect((await patch(g.id, [{ op: 'add', path: 'members', value: 'string id 1' }])).status).toBe(204);

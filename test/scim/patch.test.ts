@@ -370,6 +370,27 @@ describe('applyPatch on Users', () => {
       { emails: [work] },
     ],
     [
+      'does not add an email equal but for case (emails.value and type are not caseExact: RFC 7643 §4.1.2)',
+      user,
+      body(
+        { op: 'add', path: 'emails', value: [{ ...work, value: 'BJensen@Example.COM', type: 'Work' }] },
+        { op: 'add', value: { emails: [{ ...work, value: 'bjensen@EXAMPLE.com' }] } },
+      ),
+      { emails: [work] },
+    ],
+    [
+      'adds an email that differs in more than case',
+      user,
+      body({ op: 'add', path: 'emails', value: [{ ...work, value: 'BJensen2@Example.COM', primary: false }] }),
+      { emails: [work, { ...work, value: 'BJensen2@Example.COM', primary: false }] },
+    ],
+    [
+      'removes an email by a value differing only in case (Entra value-list remove)',
+      () => ({ ...user(), emails: [work, { value: 'other@example.com', type: 'home' }] }),
+      body({ op: 'remove', path: 'emails', value: [{ value: 'BJENSEN@example.com' }] }),
+      { emails: [{ value: 'other@example.com', type: 'home' }] },
+    ],
+    [
       'merges sub-attributes into a complex attribute',
       user,
       body({ op: 'add', path: 'name', value: { middleName: 'Jane' } }),
