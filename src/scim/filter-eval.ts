@@ -228,7 +228,7 @@ function chargeChars(length: number): void {
 }
 
 /** `2015-10-10T14:38:21.8617979-07:00` (7 fractional digits, as .NET writes) is cut to milliseconds for Date.parse. */
-function instant(text: string): number | undefined {
+export function instant(text: string): number | undefined {
   const ms = Date.parse(text.trim().replace(/(\d{2}:\d{2}:\d{2}\.\d{3})\d+/, '$1'));
   return Number.isNaN(ms) ? undefined : ms;
 }

@@ -26,7 +26,7 @@ import {
 import { PHASED_BODY_BYTES, yieldToEventLoop } from '../event-loop.js';
 import { MAX_PROJECTION_PATHS } from './limits.js';
 import { applyProjection, isIdentity, parseProjection, type Projection } from './projection.js';
-import { etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
+import { etagListMatches, etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
 import type { JsonObject } from './normalize.js';
 import type { ResourceSpec } from './resource-spec.js';
 import { RecentUsers } from './recent-users.js';
@@ -382,7 +382,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         const group = ctx.spec.kind === 'Group' ? await readGroup(ctx, id, projection!, request.baseUrl) : null;
         const stored = group ? group.stored : unwrap(await readResource(ctx, id));
         const ifNoneMatch = request.headers['if-none-match'];
-        if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etagOf(stored.version))) {
+        if (ifNoneMatch && etagListMatches(ifNoneMatch, stored.version)) {
           return { status: 304, headers: { ETag: etagOf(stored.version) } };
         }
         return resourceResponse(ctx, request, 200, stored, projection!, group?.membersJson);

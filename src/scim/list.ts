@@ -35,6 +35,7 @@ import { askedMember, askedMembers, withAskedMembers } from './member-terms.js';
 import { renderResource } from './render.js';
 import type { ResourceContext } from './resources.js';
 import { resolveAttribute } from './schemas.js';
+import { checkFilterValues } from './filter-check.js';
 import { continueSortBacklog, indexSortBacklog } from './sort-backfill.js';
 import { parseSortBy, sortIndexOf, sortKeyed, sortValue, type Keyed, type SortKey } from './sort.js';
 
@@ -98,6 +99,8 @@ export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, pag
   if (filterText !== null) {
     const parsed = parseFilter(filterText, filterLimits);
     if (!parsed.ok) return parsed;
+    const checked = checkFilterValues(ctx.spec.type, parsed.value);
+    if (!checked.ok) return checked;
     filter = parsed.value;
   }
   const projection = parseProjection(ctx.spec.type, param('attributes'), param('excludedAttributes'));

@@ -40,18 +40,22 @@ export function canonical(value: Json): string {
 /**
  * The key of a complex value under the schema's equality (RFC 7643 §2.4, §2.2): {@link canonical}, with the
  * strings of sub-attributes that are not caseExact folded (src/fold.ts), so `{"value":"A@x.com"}` and
- * `{"value":"a@x.com"}` are one email. Sub-attributes the schema does not describe compare exactly.
+ * `{"value":"a@x.com"}` are one email, and `primary: false` the same as no `primary` (the server stores
+ * `false` on the values it took `primary` from). Sub-attributes the schema does not describe compare exactly.
  */
 export function equalityKey(def: AttributeDef | undefined): (value: Json) => string {
-  const folded = new Set((def?.subAttributes ?? []).filter((sub) => sub.type === 'string' && !sub.caseExact).map((sub) => sub.name.toLowerCase()));
-  if (folded.size === 0) return canonical;
+  const subs = def?.subAttributes ?? [];
+  const folded = new Set(subs.filter((sub) => sub.type === 'string' && !sub.caseExact).map((sub) => sub.name.toLowerCase()));
+  const hasPrimary = subs.some((sub) => sub.name === 'primary');
+  if (folded.size === 0 && !hasPrimary) return canonical;
   return (value) => {
     if (!isObject(value)) return canonical(value);
-    const keys = Object.keys(value).sort();
-    const parts = keys.map((k) => {
+    const parts: string[] = [];
+    for (const k of Object.keys(value).sort()) {
       const v = value[k] as Json;
-      return `${JSON.stringify(k)}:${typeof v === 'string' && folded.has(k.toLowerCase()) ? JSON.stringify(fold(v)) : canonical(v)}`;
-    });
+      if (hasPrimary && v === false && k.toLowerCase() === 'primary') continue;
+      parts.push(`${JSON.stringify(k)}:${typeof v === 'string' && folded.has(k.toLowerCase()) ? JSON.stringify(fold(v)) : canonical(v)}`);
+    }
     return `{${parts.join(',')}}`;
   };
 }

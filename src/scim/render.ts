@@ -9,6 +9,19 @@ import { insertBeforeMeta, type ResourceSpec } from './resource-spec.js';
 
 export const etagOf = (version: number): string => `W/"${version}"`;
 
+/**
+ * Whether an `If-Match` / `If-None-Match` list names the resource at `version`: `*`, or a tag equal to its
+ * ETag under the weak comparison (RFC 9110 §8.8.3.2: `W/"3"` and `"3"` are the same tag).
+ */
+export function etagListMatches(header: string, version: number): boolean {
+  const weak = etagOf(version);
+  const strong = `"${version}"`;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === weak || t === strong;
+  });
+}
+
 /** The URL of a resource: `<baseUrl>/Users/<id>`. */
 export const locationOf = (spec: ResourceSpec, baseUrl: string, id: string): string => `${baseUrl}${spec.type.endpoint}/${encodeURIComponent(id)}`;
 

@@ -7,7 +7,7 @@ import type { IndexEntry, ResourceKind, ResourceWrite, StoredResource } from '..
 import { isObject, normalizeResource, type Json, type JsonObject } from './normalize.js';
 import { checkResourceLimits } from './resource-limits.js';
 import { yieldForMembers } from '../event-loop.js';
-import { COMMON_ATTRIBUTES, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+import { COMMON_ATTRIBUTES, RESOURCE_TYPES, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
 /** An `eq` filter on one of these attribute paths is answered from a store index (see list.ts). */
 export interface EqualityIndex {
@@ -106,18 +106,30 @@ function assembleResource(spec: ResourceSpec, normalized: JsonObject, owned: Ser
   return valid.ok ? ok(resource) : valid;
 }
 
+/** Every schema URN this server describes, lower-cased: a resource lists those of its own type only. */
+const DESCRIBED_SCHEMAS = new Set(
+  Object.values(RESOURCE_TYPES)
+    .flatMap((type) => [type.schema.id, ...type.extensions.map((e) => e.id)])
+    .map((urn) => urn.toLowerCase()),
+);
+
+/** RFC 7644 message schemas (PatchOp, ListResponse, …): never a resource's. */
+const MESSAGE_SCHEMA_PREFIX = 'urn:ietf:params:scim:api:messages:2.0:';
+
 /**
  * The `schemas` of a resource: the core URN, the URN of each extension present, then any other URN the
- * client sent (Entra's ADSCIM group URN must be accepted), without duplicates.
+ * client sent (Entra's ADSCIM group URN must be accepted), without duplicates. A described schema of another
+ * resource type (the Group URN on a user) and message schemas are dropped: they never describe this resource.
  */
 function schemasFor(type: ResourceTypeDef, attributes: JsonObject, sent: Json | undefined): string[] {
   const out = [type.schema.id];
   for (const extension of type.extensions) if (attributes[extension.id] !== undefined) out.push(extension.id);
-  const known = new Set([type.schema.id, ...type.extensions.map((e) => e.id)].map((s) => s.toLowerCase()));
   const listed = new Set(out);
   if (Array.isArray(sent)) {
     for (const urn of sent) {
-      if (typeof urn !== 'string' || known.has(urn.toLowerCase()) || listed.has(urn)) continue;
+      if (typeof urn !== 'string' || listed.has(urn)) continue;
+      const lower = urn.toLowerCase();
+      if (DESCRIBED_SCHEMAS.has(lower) || lower.startsWith(MESSAGE_SCHEMA_PREFIX)) continue;
       listed.add(urn);
       out.push(urn);
     }

@@ -16,7 +16,7 @@ import { yieldForMembers } from '../event-loop.js';
 import { MAX_MEMBERS, SCAN_GROUP_MEMBERS } from './limits.js';
 import type { JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest, pathProblem, type PatchOperation } from './patch.js';
-import { etagOf } from './render.js';
+import { etagListMatches } from './render.js';
 import { buildResource, buildResourcePhased, type ResourceSpec } from './resource-spec.js';
 import { createdEvents, deletedEvents, updatedEvents } from './provisioning-events.js';
 
@@ -115,12 +115,7 @@ function tooManySharing(ctx: ResourceContext, limit: number, attribute: string |
 
 /** Checks `If-Match` against the current version: `*` matches anything; otherwise one of the listed ETags. */
 export function ifMatchFails(ifMatch: string | undefined, version: number): boolean {
-  if (!ifMatch) return false;
-  const tags = ifMatch.split(',').map((t) => t.trim());
-  if (tags.includes('*')) return false;
-  const current = etagOf(version);
-  const strong = `"${version}"`;
-  return !tags.some((t) => t === current || t === strong);
+  return ifMatch !== undefined && ifMatch !== '' && !etagListMatches(ifMatch, version);
 }
 
 const preconditionFailed = (id: string) => new ScimError(412, `${id} has changed: its version no longer matches If-Match`);
@@ -306,14 +301,19 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     if (count > MAX_MEMBERS) {
       return fail(scimErrors.badRequest('invalidValue', `members would have ${count} values; at most ${MAX_MEMBERS} are accepted`));
     }
-    if (!plan.list && !plan.changes && sameContent(current, rebuilt.value)) return ok({ stored, previous: stored });
+    // A PATCH that changes nothing is not written (RFC 7644 §3.5.2.1): without member operations that is
+    // known here; with them only the store knows whether they change the members.
+    const sameAttributes = sameContent(current, rebuilt.value);
+    if (!plan.list && !plan.changes && sameAttributes) return ok({ stored, previous: stored });
     await yieldForMembers(listed);
     const { members: _none, ...write } = ctx.spec.toWrite(rebuilt.value);
     const changed: ResourceWrite = { ...write };
     if (plan.list) changed.members = listed;
     else if (plan.changes) changed.memberChanges = { add: listed, remove: [...plan.changes.remove] };
+    if (sameAttributes) changed.keepIfMembersUnchanged = true;
     if (ctx.events) changed.events = eventsOf(current, rebuilt.value, changed);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, changed, stored.version, ctx.quota);
+    if (outcome.ok && outcome.unchanged) return ok({ stored, previous: stored });
     if (outcome.ok) {
       const written: StoredResource = { id, kind: 'Group', json: changed.json, version: outcome.version };
       return ok({ stored: written, previous: stored });

@@ -100,13 +100,15 @@ export interface Keyed {
 }
 
 /**
- * RFC 7644 §3.4.2.3 order: by value (strings honour `caseExact` through {@link sortValue}), ties by position;
- * descending reverses that; resources without the attribute come last in position order either way.
+ * RFC 7644 §3.4.2.3 order: by value (strings honour `caseExact` through {@link sortValue}), ties by position,
+ * then the resources without the attribute in position order; descending is the exact reverse, so those come
+ * first ("ordered last if ascending and first if descending").
  */
 export function compareSorted(descending: boolean): (a: Keyed, b: Keyed) => number {
   return (a, b) => {
-    if (a.key === null || b.key === null) return a.key === b.key ? a.position - b.position : a.key === null ? 1 : -1;
-    const order = a.key < b.key ? -1 : a.key > b.key ? 1 : a.position - b.position;
+    let order: number;
+    if (a.key === null || b.key === null) order = a.key === b.key ? a.position - b.position : a.key === null ? 1 : -1;
+    else order = a.key < b.key ? -1 : a.key > b.key ? 1 : a.position - b.position;
     return descending ? -order : order;
   };
 }

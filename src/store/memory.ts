@@ -27,7 +27,7 @@ import {
   recordLoginInSteps,
   resolveTombstoneOptions,
   resourceBytes,
-  sortedRuns,
+  sortedRun,
   TOMBSTONE_TRIM_BUDGET,
   tombstoneDigest,
   type IndexEntry,
@@ -127,11 +127,8 @@ interface Sorted {
   entry: Entry;
 }
 
-/** A sort index: entries by value then creation (nulls last), and how many are null. */
-interface SortIndex {
-  entries: OrderedIndex<Sorted>;
-  missing: number;
-}
+/** A sort index: entries by value then creation, nulls last. */
+type SortIndex = OrderedIndex<Sorted>;
 
 /** The index entries a write drops and those it adds (the ones it keeps stay where they are). */
 function changedIndexes(before: IndexEntry[], after: IndexEntry[]): [gone: IndexEntry[], added: IndexEntry[]] {
@@ -241,9 +238,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     for (const { attribute, value } of keys) {
       const key = indexKey(entry.kind, attribute);
       let index = s.sorted.get(key);
-      if (!index) s.sorted.set(key, (index = { entries: new OrderedIndex(bySortValue), missing: 0 }));
-      index.entries.insert({ value, entry });
-      if (value === null) index.missing++;
+      if (!index) s.sorted.set(key, (index = new OrderedIndex(bySortValue)));
+      index.insert({ value, entry });
     }
   }
 
@@ -275,7 +271,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     if (!entry.sortIndexed) return;
     for (const { attribute, value } of keys) {
       const index = s.sorted.get(indexKey(entry.kind, attribute));
-      if (index?.entries.delete({ value, entry }) && value === null) index.missing--;
+      index?.delete({ value, entry });
     }
   }
 
@@ -359,6 +355,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     }
     for (const m of changes.add) if (removed.has(m.value) || !group.members.has(m.value)) delta += memberBytes(m);
     return delta;
+  }
+
+  /**
+   * Whether a write's members leave the group's as they are (ResourceWrite.keepIfMembersUnchanged): O(k)
+   * for changes, O(list) for a full list.
+   */
+  function membersUnchanged(group: Entry, write: ResourceWrite, list: PreparedMembers | null): boolean {
+    if (write.memberChanges) {
+      const { add, remove } = write.memberChanges;
+      return remove.every((value) => !group.members.has(value)) && add.every((m) => group.members.has(m.value));
+    }
+    if (!list || list.members.size !== group.members.size) return false;
+    for (const [value, m] of list.members) {
+      const had = group.members.get(value);
+      if (!had || had.display !== m.display || had.type !== m.type) return false;
+    }
+    return true;
   }
 
   /** Applies member changes: O(k). Answers the members actually removed and added. */
@@ -678,6 +691,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (entry.version !== expectedVersion) {
         return { ok: false, reason: 'version_mismatch', currentVersion: entry.version };
       }
+      if (write.keepIfMembersUnchanged && membersUnchanged(entry, write, members)) return { ok: true, version: entry.version, unchanged: true };
       const taken = conflict(s, write);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
       // The bytes of everything but the members, then the members' (old, and after this write).
@@ -892,20 +906,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertRowBytes(options);
       const s = space(connectionId);
       if (!s) return { total: 0, resources: [] };
-      /** The page of an index whose last `missing` items are the nulls, as resources. */
-      const pageOf = <T>(entries: OrderedIndex<T>, missing: number, entryOf: (item: T) => Entry): Page => {
+      /** The page of an index, as resources. */
+      const pageOf = <T>(entries: OrderedIndex<T>, entryOf: (item: T) => Entry): Page => {
         const page: Entry[] = [];
-        for (const run of sortedRuns(entries.size, missing, sortOrder.descending, offset, count)) {
+        const run = sortedRun(entries.size, sortOrder.descending, offset, count);
+        if (run) {
           const items = entries.slice(run.from, run.to);
           if (run.reverse) items.reverse();
           for (const item of items) page.push(entryOf(item));
         }
         return { total: entries.size, resources: withinPageBudget(s, page, options, options?.rowBytes).map((e) => output(s, e, options)) };
       };
-      if (sortOrder.attribute === null) return pageOf(s.order[kind], 0, (entry) => entry);
+      if (sortOrder.attribute === null) return pageOf(s.order[kind], (entry) => entry);
       if (s.sorting[kind] !== 'done' && s.order[kind].size > 0) return null;
       const index = s.sorted.get(indexKey(kind, sortOrder.attribute));
-      return index ? pageOf(index.entries, index.missing, (item) => item.entry) : { total: 0, resources: [] };
+      return index ? pageOf(index, (item) => item.entry) : { total: 0, resources: [] };
     },
 
     // As on Redis, the first read switches the kind's sort indexes on. The entries already carry their sort

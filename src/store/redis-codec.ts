@@ -28,7 +28,7 @@ export function writeArgs(write: ResourceWrite, expectedVersion: number, members
   const args: (string | number)[] = [KIND_CODE[write.kind], write.id, write.json, expectedVersion, write.displayName ?? '', write.indexes.length];
   for (const e of write.indexes) args.push(e.attribute, e.value, e.unique ? '1' : '0');
   args.push(...sortArgs(write.sortKeys ?? []));
-  args.push(members.mode);
+  args.push(members.mode, write.keepIfMembersUnchanged ? '1' : '0');
   if (members.mode === 'full') {
     args.push(members.members.length);
     for (const m of members.members) args.push(m.value, memberMeta(m));
@@ -75,6 +75,8 @@ export function outcome(reply: unknown): WriteOutcome {
   switch (status) {
     case 'ok':
       return Array.isArray(third) ? { ok: true, version: Number(detail), groups: membershipsOf(third) } : { ok: true, version: Number(detail) };
+    case 'unchanged':
+      return { ok: true, version: Number(detail), unchanged: true };
     case 'uniqueness':
       return { ok: false, reason: 'uniqueness', attribute: String(detail) };
     case 'not_found':

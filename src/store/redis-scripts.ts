@@ -282,7 +282,8 @@ ${EVENT_LOG_LUA}`;
 
 /**
  * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), the sort
- * entries s, s×(attr, '1' and the encoded value | '0' and ''), then the members mode and its arguments: 'keep' (members unchanged); 'full', m, m×(value, meta) (a whole list of at
+ * entries s, s×(attr, '1' and the encoded value | '0' and ''), then the members mode, '1' when the write is to be skipped if its members change nothing
+ * (keepIfMembersUnchanged) else '0', and the mode's arguments: 'keep' (members unchanged); 'full', m, m×(value, meta) (a whole list of at
  * most MEMBER_CHUNK members); 'delta', r, r×value, a, a×(value, meta) (removals then additions, at most
  * MEMBER_CHUNK in all); 'staged', token (the list staged by STAGE_MEMBERS under that token); then the quota:
  * maxUsers, maxGroups, maxBytes, or a single '' when unchecked.
@@ -297,8 +298,8 @@ local function parseWrite()
     p = p + 3
   end
   w.sorted, p = readSorted(p + 1, tonumber(ARGV[p]))
-  w.mode = ARGV[p]
-  p = p + 1
+  w.mode, w.keepSame = ARGV[p], ARGV[p + 1] == '1'
+  p = p + 2
   if w.mode == 'full' then
     for i = 1, tonumber(ARGV[p]) do w.members[i] = { ARGV[p + 2 * i - 1], ARGV[p + 2 * i] } end
     p = p + 1 + 2 * #w.members
@@ -443,6 +444,27 @@ end
 -- Writes the members of group w.id (creating: it has none yet). Bounded: 'full' and 'delta' carry at most
 -- MEMBER_CHUNK members and a 'full' replace is only inlined over at most MEMBER_CHUNK old ones (checked by
 -- the caller); 'staged' is O(1) (RENAME) and leaves the rest to SETTLE_JOB.
+-- Whether an inline write's members leave group w.id's as they are (ResourceWrite.keepIfMembersUnchanged in
+-- src/store/store.ts): changes add only members it has and remove only members it has not; a full list
+-- holds exactly its members, with the same display and type. O(members sent).
+local function membersUnchanged(w)
+  local mz, mm = mzkey(w.id), mmkey(w.id)
+  if w.mode == 'delta' then
+    for _, v in ipairs(w.remove) do
+      if redis.call('ZSCORE', mz, v) then return false end
+    end
+    for _, m in ipairs(w.add) do
+      if not redis.call('ZSCORE', mz, m[1]) then return false end
+    end
+    return true
+  end
+  if w.mode ~= 'full' or redis.call('ZCARD', mz) ~= #w.members then return false end
+  for _, m in ipairs(w.members) do
+    if not redis.call('ZSCORE', mz, m[1]) or (redis.call('HGET', mm, m[1]) or '') ~= m[2] then return false end
+  end
+  return true
+end
+
 local function writeMembers(w, creating)
   local mz, mm = mzkey(w.id), mmkey(w.id)
   w.gone, w.joined = {}, {} -- the values removed and added, for the event log
@@ -550,6 +572,7 @@ local seq = seqOf(w.k, w.id)
 if not seq then return { 'not_found' } end
 local cur = parseRes(redis.call('HGET', rhash(w.k), seq))
 if cur.v ~= w.expected then return { 'version_mismatch', cur.v } end
+if w.keepSame and w.k == 'g' and membersUnchanged(w) then return { 'unchanged', cur.v } end
 -- Most updates (active, names, titles) leave every index entry as it was: then the indexes are not touched.
 local packed = packIndexes(w)
 local changed = packed ~= cur.x
@@ -1016,7 +1039,7 @@ return { total, rows, aux }
 
 /**
  * Reads one page in a sort order (ARGV: kind, sort attribute or '' for creation order, '1' descending or
- * '0', offset, count, '0' to leave users' groups out, the most bytes of rows or '' for no limit): the ranks of sortedRuns in src/store/store.ts, read with ZRANGE by rank (O(log n +
+ * '0', offset, count, '0' to leave users' groups out, the most bytes of rows or '' for no limit): the ranks of sortedRun in src/store/store.ts, read with ZRANGE by rank (O(log n +
  * page) whatever the offset). Reply {total, rows, aux} as LIST_PAGE, or {-1, {}, {}} when the kind holds
  * resources not indexed yet (see `<k>:sorted`).
  */
@@ -1024,15 +1047,12 @@ export const LIST_SORTED = linkLua(
   PAGE_PRELUDE,
   `
 local k, attr, descending, offset, count = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5])
-local key, total, missing = order(k), 0, 0
-if attr == '' then
-  total = redis.call('ZCARD', key)
-else
+local key = order(k)
+if attr ~= '' then
   if redis.call('GET', sortedKey(k)) ~= 'done' and redis.call('ZCARD', order(k)) > 0 then return { -1, {}, {} } end
   key = skey(k, attr)
-  total = redis.call('ZCARD', key)
-  missing = redis.call('ZLEXCOUNT', key, '[\\255', '+')
 end
+local total = redis.call('ZCARD', key)
 local seqs = {}
 -- Appends the seqs at ascending ranks [from, to), backwards when reverse.
 local function run(from, to, reverse)
@@ -1045,13 +1065,7 @@ local function run(from, to, reverse)
 end
 local stop = math.min(total, offset + count)
 if offset < stop then
-  if not descending then
-    run(offset, stop, false)
-  else
-    local values = total - missing
-    if offset < values then run(values - math.min(stop, values), values - offset, true) end
-    if stop > values then run(math.max(offset, values), stop, false) end
-  end
+  if descending then run(total - stop, total - offset, true) else run(offset, stop, false) end
 end
 local rows, aux = pageOf(k, seqs, nil, ARGV[6] ~= '0', tonumber(ARGV[7]))
 return { total, rows, aux }

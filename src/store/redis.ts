@@ -288,7 +288,12 @@ export function redisStore(options: RedisStoreOptions): Store {
         const removed = new Set(changes.remove);
         const kept = current.filter((m) => !removed.has(m.value));
         const listed = new Set(kept.map((m) => m.value));
-        members = [...kept, ...changes.add.filter((m) => !listed.has(m.value))];
+        const added = changes.add.filter((m) => !listed.has(m.value));
+        // Read at expectedVersion: when nothing would change, nothing is written (keepIfMembersUnchanged).
+        if (write.keepIfMembersUnchanged && kept.length === current.length && added.length === 0) {
+          return { ok: true, version: expectedVersion, unchanged: true };
+        }
+        members = [...kept, ...added];
       }
       if (members !== undefined && members.length <= CHUNK) mode = { mode: 'full', members };
     }

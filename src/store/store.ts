@@ -100,6 +100,15 @@ export interface ResourceWrite {
   memberChanges?: MemberChanges;
   /** Groups only: the display name shown in its members' derived `groups`. */
   displayName?: string;
+  /**
+   * Groups only, replaceResource only: the write changes nothing but the members. When its `members` or
+   * `memberChanges` would leave the members as they are (the same values with the same display and type;
+   * adds of members it has, removes of members it has not), nothing is written: no new version, JSON or
+   * events, and the outcome is `unchanged` (RFC 7644 §3.5.2.1: such an add "SHALL NOT change the modify
+   * timestamp"). The Redis store checks lists of up to MEMBER_CHUNK members and changes of any size; a
+   * longer full list is written as sent.
+   */
+  keepIfMembersUnchanged?: boolean;
   /** The events the write appends to the connection's log, atomically with it (docs/events.md); absent: none. */
   events?: WriteEvents;
 }
@@ -185,9 +194,10 @@ export type WriteOutcome =
    * `groups`: set by replaceResource of a user, its groups as they are right after the write (as a read
    * derives them). A renamed group changes no member's version, so an update computed from an older read
    * answers with these rather than the groups it read (src/scim/recent-users.ts). Optional for other stores:
-   * without it the SCIM layer answers the groups it read.
+   * without it the SCIM layer answers the groups it read. `unchanged`: a `keepIfMembersUnchanged` write
+   * that would have changed nothing was not written; `version` is the current one.
    */
-  | { ok: true; version: number; groups?: StoredMembership[] }
+  | { ok: true; version: number; groups?: StoredMembership[]; unchanged?: true }
   | { ok: false; reason: 'uniqueness'; attribute: string }
   | { ok: false; reason: 'not_found' }
   | { ok: false; reason: 'version_mismatch'; currentVersion: number }
@@ -635,8 +645,8 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   /**
    * Resources in `order`, `offset` 0-based, with their total, in O(log n + count) and one round trip when no
    * group members are read. By a sort attribute: ascending by value, equal values in creation order;
-   * descending is the exact reverse of that; resources whose entry is null come after, in creation order,
-   * both ways. Only resources whose last write carried an entry for the attribute are listed and counted.
+   * resources whose entry is null after them, in creation order; descending is the exact reverse of that, so
+   * the nulls come first (RFC 7644 §3.4.2.3). Only resources whose last write carried an entry for the attribute are listed and counted.
    * By creation (`attribute` null): every resource, oldest first (descending: newest first). Answers null
    * when the kind holds resources without sort entries and sortBacklog/fillSortIndex have not finished
    * indexing them: resources stored by an earlier version of this library, or everything stored before
@@ -888,6 +898,7 @@ export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
     for (const value of remove) if (typeof value !== 'string') throw new TypeError('member value must be a string');
     out.memberChanges = { add: cleanMembers(add), remove: [...new Set(remove)] };
   }
+  if (write.keepIfMembersUnchanged === true) out.keepIfMembersUnchanged = true;
   return out;
 }
 
@@ -912,19 +923,14 @@ export interface RankRun {
 }
 
 /**
- * Where listSorted's page [offset, offset + count) lies in an ascending index of `total` entries whose last
- * `missing` entries are the null values (in creation order): ascending, one run; descending, the values
- * backwards, then the nulls forwards. LIST_SORTED in redis-scripts.ts does the same arithmetic in Lua.
+ * Where listSorted's page [offset, offset + count) lies in an ascending index of `total` entries (the null
+ * values last, in creation order): ascending, those ranks; descending, the index read backwards from its end.
+ * LIST_SORTED in redis-scripts.ts does the same arithmetic in Lua.
  */
-export function sortedRuns(total: number, missing: number, descending: boolean, offset: number, count: number): RankRun[] {
+export function sortedRun(total: number, descending: boolean, offset: number, count: number): RankRun | null {
   const end = Math.min(total, offset + count);
-  if (offset >= end) return [];
-  if (!descending) return [{ from: offset, to: end, reverse: false }];
-  const values = total - missing;
-  const runs: RankRun[] = [];
-  if (offset < values) runs.push({ from: values - Math.min(end, values), to: values - offset, reverse: true });
-  if (end > values) runs.push({ from: Math.max(offset, values), to: end, reverse: false });
-  return runs;
+  if (offset >= end) return null;
+  return descending ? { from: total - end, to: total - offset, reverse: true } : { from: offset, to: end, reverse: false };
 }
 
 /** Throws a TypeError unless `order` is a SortOrder. */

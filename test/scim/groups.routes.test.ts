@@ -87,6 +87,48 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect((await get(`/scim/v2/Groups/${g.id}`)).members).toEqual([]);
   });
 
+  it('writes nothing for a member PATCH that changes nothing: same version and lastModified (RFC 7644 §3.5.2.1)', async () => {
+    const [a, b] = [await user('noop.a@example.com'), await user('noop.b@example.com')];
+    const g = await group('No-op Group', [{ value: a }, { value: b, display: 'B' }]);
+    const meta = async () => (await get(`/scim/v2/Groups/${g.id}`)).meta as { version: string; lastModified: string };
+    const before = await meta();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const noOps: unknown[][] = [
+      [{ op: 'add', path: 'members', value: [{ value: a }] }],
+      [{ op: 'Add', path: 'members', value: [{ value: a }, { value: b, display: 'B' }] }],
+      [{ op: 'Remove', path: 'members', value: [{ value: 'not-a-member' }] }],
+      [{ op: 'remove', path: 'members[value eq "not-a-member"]' }],
+      [{ op: 'replace', path: 'members', value: [{ value: a }, { value: b, display: 'B' }] }],
+      // Okta's rename PATCH, sent with every membership change, with the name the group already has.
+      [
+        { op: 'replace', value: { id: g.id, displayName: 'No-op Group' } },
+        { op: 'add', path: 'members', value: [{ value: b, display: 'B' }] },
+      ],
+    ];
+    for (const operations of noOps) {
+      expect((await patch(g.id, operations)).status).toBe(204);
+      expect(await meta()).toEqual(before);
+    }
+    // A member's display is part of the list: replacing it is a change.
+    expect((await patch(g.id, [{ op: 'replace', path: 'members', value: [{ value: a }, { value: b, display: 'B2' }] }])).status).toBe(204);
+    const changed = await meta();
+    expect(changed.version).not.toBe(before.version);
+    expect(changed.lastModified > before.lastModified).toBe(true);
+    expect((await get(`/scim/v2/Groups/${g.id}`)).members.map((m: { display?: string }) => m.display)).toEqual([undefined, 'B2']);
+  });
+
+  it('writes nothing for more member changes than one store call carries when none changes anything', async () => {
+    // 1,001 values: past the Redis store's inline limit (MEMBER_CHUNK), so the changes are applied to the list read whole.
+    const values = Array.from({ length: 1001 }, (_, i) => ({ value: `noop-big-${i}` }));
+    const g = await group('No-op Big Group', values);
+    const before = (await get(`/scim/v2/Groups/${g.id}?excludedAttributes=members`)).meta;
+    expect((await patch(g.id, [{ op: 'add', path: 'members', value: values }])).status).toBe(204);
+    expect((await get(`/scim/v2/Groups/${g.id}?excludedAttributes=members`)).meta).toEqual(before);
+    expect((await patch(g.id, [{ op: 'add', path: 'members', value: [...values, { value: 'noop-big-new' }] }])).status).toBe(204);
+    const after = await get(`/scim/v2/Groups/${g.id}?attributes=members.value`);
+    expect(after.members).toHaveLength(1002);
+  });
+
   it('replaces the member list with PUT', async () => {
     const [a, b] = [await user('put.a@example.com'), await user('put.b@example.com')];
     const g = await group('Put Group', [{ value: a }]);

@@ -105,11 +105,11 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect([...a.Resources, ...b.Resources].map((r) => r.id)).toEqual(ids.filter((_, i) => i % 2 === 0));
   });
 
-  it('sorts by an attribute, ascending and descending, with missing values last', async () => {
+  it('sorts by an attribute, with missing values last ascending and first descending (RFC 7644 §3.4.2.3)', async () => {
     const asc = await list({ sortBy: 'title', count: 6 });
     expect(asc.Resources.map((r) => r.title)).toEqual(['Title 0', 'Title 1', 'Title 2', 'Title 3', 'Title 4', 'Title 5']);
-    const desc = await list({ sortBy: 'title', sortOrder: 'descending', startIndex: 1, count: 3 });
-    expect(desc.Resources.map((r) => r.title)).toEqual(['Title 8', 'Title 7', 'Title 6']);
+    const desc = await list({ sortBy: 'title', sortOrder: 'descending', startIndex: 1, count: 5 });
+    expect(desc.Resources.map((r) => r.title)).toEqual([undefined, undefined, undefined, 'Title 8', 'Title 7']);
     const tail = await list({ sortBy: 'title', startIndex: 10, count: 6 });
     expect(tail.Resources.map((r) => r.title)).toEqual([undefined, undefined, undefined]);
   });
@@ -140,6 +140,26 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
       expect(res.status, filter).toBe(400);
       expect(res.body).toMatchObject({ status: '400', scimType: 'invalidFilter' });
     }
+  });
+
+  it('refuses a dateTime comparison whose value is no dateTime with 400 invalidFilter, and compares real ones chronologically', async () => {
+    for (const filter of [
+      'meta.lastModified gt "not-a-date"',
+      'meta.created lt 5',
+      'meta.lastModified ge true',
+      'not (meta.created eq "yesterday")',
+      'userName pr and meta.lastModified le "2026-13-45T99:00:00Z"',
+    ]) {
+      const res = await t.http.get('/scim/v2/Users').query({ filter }).set(t.auth);
+      expect(res.status, filter).toBe(400);
+      expect(res.body, filter).toMatchObject({ status: '400', scimType: 'invalidFilter' });
+      expect(res.body.detail, filter).toContain('is a dateTime');
+    }
+    const all = (await list({ count: 0 })).totalResults;
+    expect(all).toBeGreaterThan(0);
+    expect((await list({ filter: 'meta.lastModified gt "2000-01-01T00:00:00Z"' })).totalResults).toBe(all);
+    expect((await list({ filter: 'meta.created lt "2000-01-01T00:00:00.000+01:00"' })).totalResults).toBe(0);
+    expect((await list({ filter: 'meta.created sw "20"' })).totalResults).toBe(all);
   });
 
   it('searches with POST /Users/.search', async () => {

@@ -379,6 +379,12 @@ describe('applyPatch on Users', () => {
       { emails: [work] },
     ],
     [
+      'does not add an email the server stored with primary false again without primary',
+      () => ({ ...user(), emails: [work, { value: 'h@x', type: 'home', primary: false }] }),
+      body({ op: 'add', path: 'emails', value: [{ value: 'h@x', type: 'home' }] }),
+      { emails: [work, { value: 'h@x', type: 'home', primary: false }] },
+    ],
+    [
       'adds an email that differs in more than case',
       user,
       body({ op: 'add', path: 'emails', value: [{ ...work, value: 'BJensen2@Example.COM', primary: false }] }),

@@ -38,7 +38,10 @@ const PATHS: Record<string, { read: (r: Resource) => unknown; caseExact: boolean
   'meta.lastModified': { read: (r) => r.meta.lastModified, caseExact: false },
 };
 
-/** The reference order: values as JavaScript compares strings, ties and resources without one by creation. */
+/**
+ * The reference order: values as JavaScript compares strings, ties by creation, then resources without one by
+ * creation; descending is the exact reverse (RFC 7644 §3.4.2.3: those come first).
+ */
 function referenceSort(created: Resource[], path: string, descending: boolean): string[] {
   const { read, caseExact } = PATHS[path]!;
   const rows = created.map((r, position) => {
@@ -46,8 +49,8 @@ function referenceSort(created: Resource[], path: string, descending: boolean): 
     return { id: r.id, position, key: typeof value === 'string' ? (caseExact ? value : value.toLowerCase()) : null };
   });
   const present = rows.filter((r) => r.key !== null).sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : a.position - b.position));
-  if (descending) present.reverse();
-  return [...present, ...rows.filter((r) => r.key === null)].map((r) => r.id);
+  const ascending = [...present, ...rows.filter((r) => r.key === null)].map((r) => r.id);
+  return descending ? ascending.reverse() : ascending;
 }
 
 describe.each(STORE_KINDS)('sortBy from the sort indexes on the %s store', (kind) => {

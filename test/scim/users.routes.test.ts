@@ -184,6 +184,21 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       expect(res.body.schemas).toEqual([USER, ENTERPRISE]);
     });
 
+    it("lists only its own type's schemas: a described schema of another type and message schemas are dropped, other URNs kept", async () => {
+      const custom = 'urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User';
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group', 'urn:ietf:params:scim:api:messages:2.0:PatchOp', USER, custom],
+          userName: 'schemas-of-another-type@example.com',
+          [custom]: { CustomAttribute: 'x' },
+        });
+      expect(res.status).toBe(201);
+      expect(res.body.schemas).toEqual([USER, custom]);
+      expect((await t.http.get(`/scim/v2/Users/${res.body.id}`).set(t.auth)).body.schemas).toEqual([USER, custom]);
+    });
+
     it('refuses a boolean attribute that is not a boolean', async () => {
       const res = await t.http
         .post('/scim/v2/Users')
@@ -331,6 +346,18 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       expect(stale.body.status).toBe('412');
       const after = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
       expect(after.body.nickName).toBe('one');
+    });
+
+    it('answers If-None-Match with 304 for *, the weak ETag and its strong form, and 200 for another version', async () => {
+      const user = await create('if-none-match@example.com');
+      const conditional = (tag: string) => t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-None-Match', tag);
+      const version = /^W\/"(\d+)"$/.exec(user.meta.version)![1];
+      for (const tag of ['*', user.meta.version, `"${version}"`, `W/"999", ${user.meta.version}`]) {
+        const res = await conditional(tag);
+        expect(res.status, tag).toBe(304);
+        expect(res.headers.etag, tag).toBe(user.meta.version);
+      }
+      for (const tag of ['W/"999"', '"999"', `W/"${version}0"`]) expect((await conditional(tag)).status, tag).toBe(200);
     });
   });
 });

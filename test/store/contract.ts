@@ -647,12 +647,15 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         }
         return created;
       };
-      /** listSorted's order, computed the obvious way: values as JavaScript compares them, ties and nulls by creation. */
+      /**
+       * listSorted's order, computed the obvious way: values as JavaScript compares them, ties by creation,
+       * then the nulls by creation; descending is the reverse, nulls first (RFC 7644 §3.4.2.3).
+       */
       const reference = (created: string[], values: (string | null)[], descending: boolean): string[] => {
         const rows = created.map((id, position) => ({ id, value: values[position]!, position }));
         const present = rows.filter((r) => r.value !== null).sort((a, b) => (a.value! < b.value! ? -1 : a.value! > b.value! ? 1 : a.position - b.position));
-        if (descending) present.reverse();
-        return [...present, ...rows.filter((r) => r.value === null)].map((r) => r.id);
+        const ascending = [...present, ...rows.filter((r) => r.value === null)].map((r) => r.id);
+        return descending ? ascending.reverse() : ascending;
       };
       const page = async (attribute: string | null, descending: boolean, offset: number, count: number) => {
         const p = await store.listSorted(cid, 'User', { attribute, descending }, offset, count);
@@ -1094,6 +1097,27 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await store.replaceResource(cid, { ...groupWrite(gid, 'Renamed'), members: undefined }, 3);
         expect(await store.getResource(cid, 'Group', gid)).toMatchObject({ version: 4, memberCount: 4 });
         await usageMatches([groupWrite(gid, 'Renamed', [{ value: 'c' }, { value: 'd', type: 'User' }, { value: 'e' }, { value: 'a', display: 'A2' }])]);
+      });
+
+      it('writes nothing for a keepIfMembersUnchanged write whose members change nothing, and writes one that changes them', async () => {
+        const members = [{ value: 'a', display: 'A' }, { value: 'b' }];
+        const gid = await createGroup('Team', members);
+        const write = { ...groupWrite(gid, 'Team, renamed'), members: undefined, keepIfMembersUnchanged: true };
+        const unchanged = { ok: true, version: 1, unchanged: true };
+        // Adds of members it has (whatever display is sent: an add keeps an existing member as it is), removes of members it has not.
+        expect(await store.replaceResource(cid, { ...write, memberChanges: { add: [{ value: 'a', display: 'other' }], remove: ['z'] } }, 1)).toEqual(unchanged);
+        expect(await store.replaceResource(cid, { ...write, memberChanges: { add: [], remove: ['y', 'z'] } }, 1)).toEqual(unchanged);
+        expect(await store.replaceResource(cid, { ...write, members: [members[1]!, members[0]!] }, 1)).toEqual(unchanged);
+        expect(await store.getResource(cid, 'Group', gid)).toMatchObject({ version: 1, json: groupWrite(gid, 'Team').json, members });
+        // A stale version is still refused; a list that differs in a display, or a change that does something, is written.
+        expect(await store.replaceResource(cid, { ...write, memberChanges: { add: [], remove: ['z'] } }, 5)).toEqual({
+          ok: false,
+          reason: 'version_mismatch',
+          currentVersion: 1,
+        });
+        expect(await store.replaceResource(cid, { ...write, members: [members[0]!, { value: 'b', display: 'B' }] }, 1)).toEqual({ ok: true, version: 2 });
+        expect(await store.replaceResource(cid, { ...write, memberChanges: { add: [{ value: 'a' }], remove: ['b'] } }, 2)).toEqual({ ok: true, version: 3 });
+        expect(await store.getResource(cid, 'Group', gid)).toMatchObject({ version: 3, json: write.json, members: [members[0]] });
       });
 
       it('refuses member changes with a stale version, or with a full list too, and changes nothing', async () => {

@@ -1,0 +1,41 @@
+/**
+ * Checks a parsed filter against the resource type's schema before it runs: a comparison of a dateTime
+ * attribute (`meta.lastModified gt "…"`) needs a dateTime value. RFC 7644 §3.4.2.2 compares dateTimes in
+ * chronological order, so a value that is not one cannot be ordered; it is a 400 `invalidFilter` rather
+ * than a page that silently matches nothing (a delta sync would read that as "no changes").
+ */
+import { fail, ok, scimErrors, type Result } from '../errors.js';
+import type { AttrPath, FilterNode } from './filter-ast.js';
+import { instant } from './filter-eval.js';
+import { findAttribute, resolveAttribute, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+
+/** The definition a path names: from the resource type at the top level, from the element's inside `[...]`. */
+function defOf(type: ResourceTypeDef, element: AttributeDef | undefined, path: AttrPath): AttributeDef | undefined {
+  const def = element ? findAttribute(element.subAttributes, path.attribute) : resolveAttribute(type, path.attribute, path.schema).def;
+  return path.subAttribute === undefined ? def : findAttribute(def?.subAttributes, path.subAttribute);
+}
+
+/** Ok, or the first comparison of a dateTime attribute with a value that is not a dateTime. The tree's depth is bounded by the parser. */
+export function checkFilterValues(type: ResourceTypeDef, node: FilterNode, element?: AttributeDef): Result<void> {
+  switch (node.kind) {
+    case 'and':
+    case 'or': {
+      const left = checkFilterValues(type, node.left, element);
+      return left.ok ? checkFilterValues(type, node.right, element) : left;
+    }
+    case 'not':
+      return checkFilterValues(type, node.filter, element);
+    case 'valuePath':
+      return checkFilterValues(type, node.filter, defOf(type, element, node.path));
+    case 'present':
+      return ok(undefined);
+    case 'compare': {
+      if (node.op === 'co' || node.op === 'sw' || node.op === 'ew' || node.value === null) return ok(undefined);
+      if (defOf(type, element, node.path)?.type !== 'dateTime') return ok(undefined);
+      if (typeof node.value === 'string' && instant(node.value) !== undefined) return ok(undefined);
+      const name = [node.path.attribute, node.path.subAttribute].filter(Boolean).join('.');
+      const shown = String(node.raw ?? JSON.stringify(node.value)).slice(0, 100);
+      return fail(scimErrors.badRequest('invalidFilter', `${name} is a dateTime; ${shown} is not one (e.g. "2026-01-31T12:00:00Z")`));
+    }
+  }
+}
