@@ -117,7 +117,10 @@ export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchP
     // RFC 7644 §3.5.2.1: add appends; an identical value is not added twice (an index lookup per value).
     const written: Json[] = [];
     const byValue = identifiedByValue(def);
-    for (const item of toList(next)) {
+    const items = toList(next);
+    const keyed = charge(state, indexed.addWork(items, byValue), `${where}: keying ${items.length} values among ${indexed.size}`);
+    if (!keyed.ok) return keyed;
+    for (const item of items) {
       if (!isObject(item) || indexed.has(item, byValue)) continue;
       indexed.append(item);
       written.push(item);
@@ -267,9 +270,10 @@ function removeValues(state: PatchState, container: JsonObject, key: string, def
   const byValue = !def || def.subAttributes?.some((s) => s.name === 'value') === true;
   const indexed = state.lists.of(container, key, def);
   if (indexed) {
-    const indexing = charge(state, indexed.lookupIndexWork(), `${where}: indexing ${indexed.size} values`);
+    const items = toList(normalized.value);
+    const indexing = charge(state, indexed.lookupIndexWork() + indexed.removeWork(items, byValue), `${where}: indexing ${indexed.size} values`);
     if (!indexing.ok) return indexing;
-    for (const item of toList(normalized.value)) {
+    for (const item of items) {
       // Equal as a whole implies an equal `value`, so the whole-value index is only needed without one.
       const doomed = byValue && isObject(item) && item.value !== undefined ? indexed.withEqualValue(item.value) : indexed.equalTo(item);
       for (const el of doomed) indexed.remove(el);
@@ -333,6 +337,9 @@ function atValuePath(
   const filtered = chargeFilter(state, filter, def, candidates, what);
   if (!filtered.ok) return filtered;
   const matched = candidates.filter((el) => matchesElement(filter, el, def));
+  // Each selected element is keyed out of the whole-element index and back in as it changes.
+  const rekeyed = charge(state, indexed.rekeyWork(matched), `${where}: re-keying ${matched.length} values`);
+  if (!rekeyed.ok) return rekeyed;
 
   if (op === 'remove' || isClear(value)) {
     // RFC 7644 §3.5.2.2: remove the selected values, or the sub-attribute of each; no match is a no-op.
@@ -358,6 +365,8 @@ function atValuePath(
   if (matched.length === 0) {
     const created = createdElement(state, path, filter, patch, asElement, where);
     if (!created.ok) return created;
+    const keyed = charge(state, indexed.addWork([created.value], identifiedByValue(def)), `${where}: keying a value among ${indexed.size}`);
+    if (!keyed.ok) return keyed;
     if (!indexed.has(created.value, identifiedByValue(def))) indexed.append(created.value);
     written.push(created.value);
   } else {

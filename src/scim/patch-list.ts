@@ -83,6 +83,18 @@ export function textWork(text: string, folds: boolean): number {
   return Math.floor(text.length / (folds && NOT_ASCII.test(text) ? PATCH_SCAN_FOLDED_CHARS : PATCH_SCAN_CHARS));
 }
 
+/** What keying one element for the whole-element index costs beyond a unit: its strings' {@link textWork}, folded. */
+function elementTextWork(el: Json): number {
+  if (typeof el === 'string') return textWork(el, true);
+  if (!isObject(el)) return 0;
+  let work = 0;
+  for (const k of Object.keys(el)) {
+    const v = el[k];
+    if (typeof v === 'string') work += textWork(v, true);
+  }
+  return work;
+}
+
 /** One list of complex values, with lazily built indexes and lazily removed elements. */
 export class IndexedList {
   private readonly dead = new Set<JsonObject>();
@@ -188,6 +200,43 @@ export class IndexedList {
   private bucketOf(value: string): Bucket | undefined {
     const exact = this.exactIndex(); // also builds the odd elements' set
     return this.caseExact ? exact.get(exactKey(value)) : this.foldedIndex().get(this.foldOf(value));
+  }
+
+  /**
+   * The work ({@link MAX_PATCH_SCAN} units) of keying `elements` for the whole-element index `times` each
+   * (a change in place keys an element twice: out, then back in): its long strings, which {@link equalityKey}
+   * folds. 0 while that index is not built, as no key is then made. Callers charge it before the change.
+   */
+  rekeyWork(elements: readonly Json[], times = 2): number {
+    if (!this.whole) return 0;
+    let work = 0;
+    for (const el of elements) work += elementTextWork(el);
+    return work * times;
+  }
+
+  /** {@link rekeyWork} of every live element once: what building the whole-element index costs. */
+  private liveTextWork(): number {
+    let work = 0;
+    for (const el of this.items) if (!this.dead.has(el)) work += elementTextWork(el);
+    return work;
+  }
+
+  /** The work of {@link has} then {@link append} for `items`: the whole-element index built if they need it, and their keys. */
+  addWork(items: readonly Json[], byValue: boolean): number {
+    const itemsWork = items.reduce<number>((n, item) => n + elementTextWork(item), 0);
+    if (byValue && items.every((item) => isObject(item) && item.value !== undefined)) return this.whole ? itemsWork : 0;
+    return (this.whole ? 0 : this.liveTextWork()) + 2 * itemsWork;
+  }
+
+  /**
+   * The most work removing the elements equal to `items` costs ({@link withEqualValue} or {@link equalTo}, then
+   * {@link remove}): with the whole-element index built, or needed for items without a `value`, keying the
+   * items and at most every live element.
+   */
+  removeWork(items: readonly Json[], byValue: boolean): number {
+    const needsWhole = !byValue || items.some((item) => !isObject(item) || item.value === undefined);
+    if (!this.whole && !needsWhole) return 0;
+    return this.liveTextWork() + items.reduce<number>((n, item) => n + elementTextWork(item), 0);
   }
 
   /** How many elements {@link candidatesByValue} answers, in O(1) (plus folding `value`). */

@@ -95,6 +95,10 @@ function assembleResource(spec: ResourceSpec, normalized: JsonObject, owned: Ser
   if (externalId !== undefined && typeof externalId !== 'string') {
     return fail(scimErrors.badRequest('invalidValue', 'externalId must be a string'));
   }
+  const foreign = foreignSchemaKey(spec.type, attributes);
+  if (foreign !== undefined) {
+    return fail(scimErrors.badRequest('invalidValue', `${foreign} is the schema of another resource type; a ${spec.type.name} cannot hold its attributes`));
+  }
 
   const resource: JsonObject = { schemas: schemasFor(spec.type, attributes, sentSchemas), id: owned.id };
   if (externalId !== undefined) resource.externalId = externalId;
@@ -115,6 +119,19 @@ const DESCRIBED_SCHEMAS = new Set(
 
 /** RFC 7644 message schemas (PatchOp, ListResponse, …): never a resource's. */
 const MESSAGE_SCHEMA_PREFIX = 'urn:ietf:params:scim:api:messages:2.0:';
+
+/**
+ * The first attribute key that is, or is qualified by, a schema this server describes for another resource
+ * type (the enterprise User extension on a group, `urn:…:core:2.0:Group:displayName` on a user).
+ */
+function foreignSchemaKey(type: ResourceTypeDef, attributes: JsonObject): string | undefined {
+  const own = new Set([type.schema.id, ...type.extensions.map((e) => e.id)].map((urn) => urn.toLowerCase()));
+  const foreign = [...DESCRIBED_SCHEMAS].filter((urn) => !own.has(urn));
+  return Object.keys(attributes).find((key) => {
+    const lower = key.toLowerCase();
+    return foreign.some((urn) => lower === urn || lower.startsWith(`${urn}:`));
+  });
+}
 
 /**
  * The `schemas` of a resource: the core URN, the URN of each extension present, then any other URN the

@@ -3,8 +3,8 @@
  * looked-up list, and the sort entries a write hands the store so that the sortable attributes of each
  * resource type (ResourceSpec.sortIndexes) are answered from the store's sort indexes instead (list.ts).
  * Both paths order alike: values compared as JavaScript compares strings (case-insensitive attributes
- * lower-cased), equal values in creation order, descending the exact reverse, resources without the
- * attribute last in creation order either way (docs/sorting.md).
+ * lower-cased), equal values in creation order, then the resources without the attribute in creation
+ * order; descending is the exact reverse, so those come first (RFC 7644 §3.4.2.3, docs/sorting.md).
  */
 import { ok, fail, scimErrors, type Result } from '../errors.js';
 import type { SortEntry } from '../store/store.js';

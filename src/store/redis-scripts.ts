@@ -42,6 +42,9 @@ import { linkLua } from './lua-link.js';
 import { LAST_MODIFIED_SORT_ATTRIBUTE } from './last-modified.js';
 import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT } from './store.js';
 
+/** How far from its end touchAt looks for a record's `"lastModified":"…"}}` (the value is 24 characters). */
+const TOUCH_TAIL = 80;
+
 /** Helpers shared by every resource script. */
 const PRELUDE = `
 local base = KEYS[1]
@@ -195,13 +198,21 @@ end
 -- A resource changed by a cascade (a group a deleted member left): version + 1 and meta.lastModified = iso,
 -- in its JSON, whose last attribute is meta (src/scim/resource-spec.ts), and in its lastModified sort entry,
 -- whose value is sortValue (encoded as redis-codec.ts encodeSortValue does). src/store/last-modified.ts is
--- the memory store's copy. Answers the change in its bytes.
+-- the memory store's copy. The record is cut by position (parseRes's layout) and only the JSON's last
+-- ${TOUCH_TAIL} bytes are searched, so a large group costs one copy of its record, as bumpAt's does.
+-- Answers the change in its bytes.
 local function touchAt(k, seq, iso, sortValue)
   local r = redis.call('HGET', rhash(k), seq)
   if not r then return 0 end
-  local cur = parseRes(r)
-  local json = string.gsub(cur.json, '"lastModified":"[^"]*"}}$', '"lastModified":"' .. iso .. '"}}')
-  local sorted = cur.s
+  local v, il, xl, p = string.match(r, '^(%d+):(%d+):(%d+)()')
+  local sl = tonumber(string.match(r, '^/(%d+)', p) or '0')
+  local idAt = string.find(r, ':', p, true) + 1
+  local sAt = idAt + tonumber(il) + tonumber(xl)
+  local jsonAt = sAt + sl
+  local at = string.find(r, '"lastModified":"', math.max(jsonAt, #r - ${TOUCH_TAIL}), true)
+  local tail = '"lastModified":"' .. iso .. '"}}'
+  if not at or not string.find(r, '^"lastModified":"[^"]*"}}$', at) then at, tail = #r + 1, '' end
+  local sorted = string.sub(r, sAt, jsonAt - 1)
   if sorted ~= '' then
     local flat = cmsgpack.unpack(sorted)
     for i = 1, #flat, 2 do
@@ -213,8 +224,11 @@ local function touchAt(k, seq, iso, sortValue)
     end
     sorted = cmsgpack.pack(flat)
   end
-  redis.call('HSET', rhash(k), seq, packRes(cur.v + 1, cur.id, cur.x, sorted, json))
-  return #json - #cur.json
+  local sPart = ''
+  if sorted ~= '' then sPart = '/' .. #sorted end
+  redis.call('HSET', rhash(k), seq, fmt(tonumber(v) + 1) .. ':' .. il .. ':' .. xl .. sPart .. ':' ..
+    string.sub(r, idAt, sAt - 1) .. sorted .. string.sub(r, jsonAt, at - 1) .. tail)
+  return #tail - (#r - at + 1)
 end
 
 -- A live user whose derived groups changed gets a new version (RFC 7644 §3.14); other values are ignored.
@@ -441,9 +455,6 @@ local function membersAfter(w, before)
   return after
 end
 
--- Writes the members of group w.id (creating: it has none yet). Bounded: 'full' and 'delta' carry at most
--- MEMBER_CHUNK members and a 'full' replace is only inlined over at most MEMBER_CHUNK old ones (checked by
--- the caller); 'staged' is O(1) (RENAME) and leaves the rest to SETTLE_JOB.
 -- Whether an inline write's members leave group w.id's as they are (ResourceWrite.keepIfMembersUnchanged in
 -- src/store/store.ts): changes add only members it has and remove only members it has not; a full list
 -- holds exactly its members, with the same display and type. O(members sent).
@@ -465,6 +476,9 @@ local function membersUnchanged(w)
   return true
 end
 
+-- Writes the members of group w.id (creating: it has none yet). Bounded: 'full' and 'delta' carry at most
+-- MEMBER_CHUNK members and a 'full' replace is only inlined over at most MEMBER_CHUNK old ones (checked by
+-- the caller); 'staged' is O(1) (RENAME) and leaves the rest to SETTLE_JOB.
 local function writeMembers(w, creating)
   local mz, mm = mzkey(w.id), mmkey(w.id)
   w.gone, w.joined = {}, {} -- the values removed and added, for the event log

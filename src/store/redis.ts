@@ -93,6 +93,7 @@ import {
   normalizeSortKeys,
   recordLoginInSteps,
   resolveTombstoneOptions,
+  sameMembers,
   LOGIN_BATCH,
   PAGE_MEMBERS_BUDGET,
   type LoginOutcome,
@@ -296,6 +297,14 @@ export function redisStore(options: RedisStoreOptions): Store {
         members = [...kept, ...added];
       }
       if (members !== undefined && members.length <= CHUNK) mode = { mode: 'full', members };
+      else if (members !== undefined && script === 'replace' && write.keepIfMembersUnchanged && write.memberChanges === undefined) {
+        // Too long to compare inside one script: compared here with the list read at expectedVersion, so that
+        // Okta's full push of an unchanged list writes nothing (keepIfMembersUnchanged).
+        const current = await readAllMembers(connectionId, write.id, expectedVersion);
+        if (current === 'not_found') return { ok: false, reason: 'not_found' };
+        if (typeof current === 'number') return { ok: false, reason: 'version_mismatch', currentVersion: current };
+        if (sameMembers(current, members)) return { ok: true, version: expectedVersion, unchanged: true };
+      }
     }
     const attempt = async (m: MembersMode) =>
       run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota), ...eventArgs(write.events, now(), eventLog)) as Promise<unknown[]>;

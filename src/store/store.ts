@@ -40,7 +40,8 @@ export interface IndexEntry {
 /**
  * What a resource sorts by under one sort attribute (see listSorted): `value` is compared as JavaScript
  * compares strings (UTF-16 code units), already lower-cased by the SCIM layer where the attribute is
- * case-insensitive; null when the resource has no value (it then sorts after every value, either way).
+ * case-insensitive; null when the resource has no value (it then sorts after every value ascending, before
+ * every value descending).
  */
 export interface SortEntry {
   attribute: string;
@@ -105,8 +106,7 @@ export interface ResourceWrite {
    * `memberChanges` would leave the members as they are (the same values with the same display and type;
    * adds of members it has, removes of members it has not), nothing is written: no new version, JSON or
    * events, and the outcome is `unchanged` (RFC 7644 §3.5.2.1: such an add "SHALL NOT change the modify
-   * timestamp"). The Redis store checks lists of up to MEMBER_CHUNK members and changes of any size; a
-   * longer full list is written as sent.
+   * timestamp").
    */
   keepIfMembersUnchanged?: boolean;
   /** The events the write appends to the connection's log, atomically with it (docs/events.md); absent: none. */
@@ -937,6 +937,16 @@ export function sortedRun(total: number, descending: boolean, offset: number, co
 export function assertSortOrder(order: SortOrder): void {
   if (order === null || typeof order !== 'object' || typeof order.descending !== 'boolean') throw new TypeError('order needs attribute and descending');
   if (order.attribute !== null) assertIndexAttribute(order.attribute);
+}
+
+/** Whether two member lists (each without repeated values) hold the same values with the same display and type, in any order. */
+export function sameMembers(a: readonly StoredMember[], b: readonly StoredMember[]): boolean {
+  if (a.length !== b.length) return false;
+  const byValue = new Map(a.map((m) => [m.value, m]));
+  return b.every((m) => {
+    const had = byValue.get(m.value);
+    return had !== undefined && had.display === m.display && had.type === m.type;
+  });
 }
 
 /** Members deduplicated by value (first wins), reduced to string value/display/type. */

@@ -237,6 +237,31 @@ describe('PATCH work on long strings and case-insensitive buckets', () => {
     expect(over.folded).toBeLessThanOrEqual(RUNS * MAX_FOLDED);
   });
 
+  it('charges the keys of duplicate checks (equal values fold their long strings), and refuses before folding past the budget', async () => {
+    const long = 'Σ'.repeat(3_000);
+    const id = await user('keyed-displays', {
+      emails: Array.from({ length: 99 }, (_, i) => ({ value: `k${i}@example.com`, display: `${i}${long}`, type: 'work' })),
+    });
+    const before = (await send('GET', `/Users/${id}`)).json;
+    // An add compares whole values (RFC 7644 §3.5.2.1), and each value-path change re-keys what it changes.
+    const res = await patch(id, [
+      { op: 'add', path: 'emails', value: [{ value: 'new@example.com' }] },
+      ...Array.from({ length: 190 }, () => ({ op: 'replace', path: 'emails[type eq "work"].primary', value: false })),
+    ]);
+    tooMany(res, 0);
+    // Before: 99 × 3,001 characters folded to key the list, then twice per re-keyed value, for a 204 (about 2 s).
+    expect(res.folded).toBeLessThan(1_000);
+    expect((await send('GET', `/Users/${id}`)).json).toEqual(before);
+
+    const short = await user('keyed-short', { emails: [{ value: 'a@example.com', display: 'A', type: 'work' }] });
+    const added = await patch(short, [
+      { op: 'add', path: 'emails', value: [{ value: 'A@EXAMPLE.com', display: 'a', type: 'Work' }, { value: 'b@example.com' }] },
+      ...Array.from({ length: 190 }, () => ({ op: 'replace', path: 'emails[type eq "work"].primary', value: false })),
+    ]);
+    expect(added.status, JSON.stringify(added.json)).toBe(204);
+    expect(((await send('GET', `/Users/${short}`)).json!.emails as { value: string }[]).map((e) => e.value)).toEqual(['a@example.com', 'b@example.com']);
+  });
+
   it('refuses a value filter over 1,000 long non-ASCII strings of an unknown attribute, and filters short ones', async () => {
     const id = await user('long-tags', { tags: Array.from({ length: 1_000 }, (_, i) => `${i}`.padEnd(400, 'ü')) });
     const res = await patch(

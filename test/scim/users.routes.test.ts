@@ -199,6 +199,28 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       expect((await t.http.get(`/scim/v2/Users/${res.body.id}`).set(t.auth)).body.schemas).toEqual([USER, custom]);
     });
 
+    it("refuses attributes under another resource type's schema with 400 invalidValue, and stores nothing", async () => {
+      const group = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+      const user = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({ schemas: [USER], userName: 'foreign-schema@example.com', [group]: { displayName: 'x' } });
+      expect([user.status, user.body.scimType]).toEqual([400, 'invalidValue']);
+      expect(user.body.detail).toContain(group);
+      const qualified = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({ schemas: [USER], userName: 'foreign-schema@example.com', [`${group}:displayName`]: 'x' });
+      expect([qualified.status, qualified.body.scimType]).toEqual([400, 'invalidValue']);
+      const onGroup = await t.http
+        .post('/scim/v2/Groups')
+        .set(t.auth)
+        .send({ schemas: [group, ENTERPRISE], displayName: 'Foreign Schema Group', [ENTERPRISE]: { employeeNumber: '1' } });
+      expect([onGroup.status, onGroup.body.scimType]).toEqual([400, 'invalidValue']);
+      const found = await t.http.get('/scim/v2/Users').query({ filter: 'userName eq "foreign-schema@example.com"' }).set(t.auth);
+      expect(found.body.totalResults).toBe(0);
+    });
+
     it('refuses a boolean attribute that is not a boolean', async () => {
       const res = await t.http
         .post('/scim/v2/Users')
