@@ -9,11 +9,15 @@
 /** The sort index attribute that holds `meta.lastModified` (src/scim/users.ts, src/scim/groups.ts). */
 export const LAST_MODIFIED_SORT_ATTRIBUTE = 'meta.lastModified';
 
-const TRAILING_LAST_MODIFIED = /"lastModified":"[^"]*"}}$/;
+const LAST_MODIFIED = '"lastModified":"';
+/** A `"lastModified":"…"}}` ending, as the SCIM layer writes it (the value is 24 characters). */
+const TRAILING_LAST_MODIFIED = /^"lastModified":"[^"]{0,40}"}}$/;
 
-/** The JSON with its trailing `meta.lastModified` set to `iso`; unchanged when it does not end with one. */
+/** The JSON with its trailing `meta.lastModified` set to `iso`; unchanged when it does not end with one. Reads only its tail. */
 export function withLastModified(json: string, iso: string): string {
-  return json.replace(TRAILING_LAST_MODIFIED, `"lastModified":"${iso}"}}`);
+  const at = json.lastIndexOf(LAST_MODIFIED);
+  if (at === -1 || json.length - at > 80 || !TRAILING_LAST_MODIFIED.test(json.slice(at))) return json;
+  return `${json.slice(0, at)}${LAST_MODIFIED}${iso}"}}`;
 }
 
 /** The sort value of a `meta.lastModified` (a dateTime is not caseExact: src/scim/sort.ts sortValue). */

@@ -45,6 +45,13 @@ import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT } from './stor
 /** How far from its end touchAt looks for a record's `"lastModified":"…"}}` (the value is 24 characters). */
 const TOUCH_TAIL = 80;
 
+/**
+ * The most bytes of group records one script rewrites to give groups a new version and lastModified (touchAt):
+ * a deleted member's groups past it are touched by SETTLE_JOB, a batch at a time, so that a user in 1,000
+ * groups of 1 MB each never holds Redis for one long script.
+ */
+export const TOUCH_SCRIPT_BYTES = 1_000_000;
+
 /** Helpers shared by every resource script. */
 const PRELUDE = `
 local base = KEYS[1]
@@ -229,6 +236,22 @@ local function touchAt(k, seq, iso, sortValue)
   redis.call('HSET', rhash(k), seq, fmt(tonumber(v) + 1) .. ':' .. il .. ':' .. xl .. sPart .. ':' ..
     string.sub(r, idAt, sAt - 1) .. sorted .. string.sub(r, jsonAt, at - 1) .. tail)
   return #tail - (#r - at + 1)
+end
+
+-- Touches (touchAt) the live groups gids[from..] whose records fit in ${TOUCH_SCRIPT_BYTES} bytes in all (the first
+-- always); answers the change in bytes and the index of the first group left untouched (#gids + 1: none).
+local function touchWithin(gids, from, iso, sortValue)
+  local spent, grown = 0, 0
+  for i = from, #gids do
+    local gseq = seqOf('g', gids[i])
+    if gseq then
+      local size = redis.call('HSTRLEN', rhash('g'), gseq)
+      if spent > 0 and spent + size > ${TOUCH_SCRIPT_BYTES} then return grown, i end
+      spent = spent + size
+      grown = grown + touchAt('g', gseq, iso, sortValue)
+    end
+  end
+  return grown, #gids + 1
 end
 
 -- A live user whose derived groups changed gets a new version (RFC 7644 §3.14); other values are ignored.
@@ -638,7 +661,9 @@ const TRIM_BUDGET = 64;
  * members' reverse entries and bumps those users, in batches; readers skip groups that are gone. A user leaves a tombstone per index
  * entry in `u:gone` (digest scored by deletion time; read by FIND_USERS_FOR_LOGIN), and the oldest
  * tombstones go: at most ${TRIM_BUDGET} past the retention, then those over the cap, at most the entries
- * added plus ${TRIM_BUDGET}, so every delete's work stays bounded. Reply 1, 0, or {'version_mismatch', v}.
+ * added plus ${TRIM_BUDGET}, so every delete's work stays bounded. The groups it leaves are touched within
+ * TOUCH_SCRIPT_BYTES of their records; the rest are left to a touch job (token ARGV[7] .. 't'). Reply 1, 2
+ * (deleted, with a touch job to settle), 0, or {'version_mismatch', v}.
  */
 export const DELETE_RESOURCE = linkLua(
   PRELUDE,
@@ -671,19 +696,24 @@ removeSorted(k, cur.s)
 redis.call('ZREM', order(k), id)
 redis.call('HDEL', rhash(k), seq)
 local parents = redis.call('HGET', MEMBER, id)
+local left = {}
 if parents then
+  local touched = {}
   for gid in string.gmatch(parents, '%S+') do
     if redis.call('ZREM', mzkey(gid), id) == 1 then
       local cost = #id + #(redis.call('HGET', mmkey(gid), id) or '')
       redis.call('HDEL', mmkey(gid), id)
       redis.call('HINCRBY', MB, gid, -cost)
       freed = freed + cost
-      -- A group listing itself is already gone here, so seqOf skips it.
-      local gseq = seqOf('g', gid)
-      if gseq then freed = freed - touchAt('g', gseq, ARGV[8], ARGV[9]) end
+      touched[#touched + 1] = gid
     end
   end
   redis.call('HDEL', MEMBER, id)
+  -- A group listing itself is already gone here, so seqOf skips it. The groups past the script's budget
+  -- are left to a touch job under the token ARGV[7] .. 't' (SETTLE_JOB), which the caller settles.
+  local grown, next = touchWithin(touched, 1, ARGV[8], ARGV[9])
+  freed = freed - grown
+  for i = next, #touched do left[#left + 1] = touched[i] end
 end
 if k == 'g' then
   freed = freed + tonumber(redis.call('HGET', MB, id) or '0')
@@ -697,6 +727,11 @@ if k == 'g' then
 end
 redis.call('INCRBY', BYTES, -freed)
 appendEvents(k, id, nil, nil)
+if #left > 0 then
+  callBatched('RPUSH', jobKey(ARGV[7] .. 't', 't'), left)
+  redis.call('HSET', JOBS, ARGV[7] .. 't', 't ' .. ARGV[8] .. ' ' .. ARGV[9])
+  return 2
+end
 return 1
 `,
 );
@@ -1289,8 +1324,9 @@ return n
 );
 
 /**
- * Settles one batch (ARGV: token, batch size) of a job. A staging job ('s') that was never swapped in is
- * dropped whole (UNLINK). A swapped-in or deletion job ('c'): first the new members (`sb`) that were not
+ * Settles one batch (ARGV: token, batch size) of a job. A touch job ('t', left by DELETE_RESOURCE) gives the
+ * next groups of its list a new version and lastModified, within TOUCH_SCRIPT_BYTES of their records. A
+ * staging job ('s') that was never swapped in is dropped whole (UNLINK). A swapped-in or deletion job ('c'): first the new members (`sb`) that were not
  * members before (not in the trash `x`) and still are join the reverse index and get a new version; then
  * the old members (`x`) that are no longer members leave it and get a new version. Each member's reverse
  * entry and version change in the same step. Reply: how much it did (0 = finished, job removed).
@@ -1301,6 +1337,20 @@ export const SETTLE_JOB = linkLua(
 local token, batch = ARGV[1], tonumber(ARGV[2])
 local job = redis.call('HGET', JOBS, token)
 if not job then return 0 end
+-- A touch job ('t <iso> <sort value>'): the next groups of its list, within touchWithin's budget.
+local iso, sortValue = string.match(job, '^t (%S+) (%S+)$')
+if iso then
+  local list = jobKey(token, 't')
+  local gids = redis.call('LRANGE', list, 0, batch - 1)
+  if #gids == 0 then
+    redis.call('HDEL', JOBS, token)
+    return 0
+  end
+  local grown, next = touchWithin(gids, 1, iso, sortValue)
+  redis.call('LTRIM', list, next - 1, -1)
+  redis.call('INCRBY', BYTES, grown)
+  return next - 1
+end
 local phase, gid = string.match(job, '^(%S+) (%S+)$')
 if phase == 's' then
   redis.call('UNLINK', jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb'), jobKey(token, 'b'), jobKey(token, 'cap'))

@@ -670,10 +670,13 @@ export function redisStore(options: RedisStoreOptions): Store {
       ];
       const reply = await run('delete', tag(connectionId), ...args);
       if (Array.isArray(reply)) return { ok: false, reason: 'version_mismatch', currentVersion: Number(reply[1]) };
+      const deleted = Number(reply) >= 1;
       // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).
-      if (Number(reply) === 1 && kind === 'Group') await settle(connectionId, token);
-      if (Number(reply) === 1 && logged) consumers.announce(connectionId);
-      return Number(reply) === 1;
+      if (deleted && kind === 'Group') await settle(connectionId, token);
+      // The groups it left past one script's budget are touched in batches too (TOUCH_SCRIPT_BYTES).
+      if (Number(reply) === 2) await settle(connectionId, `${token}t`);
+      if (deleted && logged) consumers.announce(connectionId);
+      return deleted;
     },
 
     async readEvents(connectionId, after, limit) {

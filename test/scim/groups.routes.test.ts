@@ -203,6 +203,25 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect((await get(`/scim/v2/Groups/${untouched.id}`)).meta.lastModified).toBe(untouched.meta.lastModified);
   });
 
+  it('moves every group a deleted user leaves, also past what one Redis script rewrites (TOUCH_SCRIPT_BYTES)', async () => {
+    const a = await user('leaves.large@example.com');
+    // Three groups of 600 KB each: 1.8 MB of records, more than one delete script touches on Redis.
+    const large = await Promise.all([1, 2, 3].map((i) => group(`Large ${i}`, [{ value: a }], { notes: String(i).repeat(600_000) })));
+    const metas = async () => Promise.all(large.map(async (g) => (await get(`/scim/v2/Groups/${g.id}?attributes=displayName,meta`)).meta));
+    const before = await metas();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await t.http.delete(`/scim/v2/Users/${a}`).set(t.auth)).status).toBe(204);
+    const after = await metas();
+    after.forEach((meta, i) => {
+      expect(meta.version).not.toBe(before[i].version);
+      expect(meta.lastModified > before[i].lastModified).toBe(true);
+    });
+    for (const g of large) {
+      const read = await get(`/scim/v2/Groups/${g.id}`);
+      expect([read.members, read.notes.length]).toEqual([[], 600_000]);
+    }
+  });
+
   it("keeps a member whose value is not a known id, as Microsoft's suite expects", async () => {
     const g = await group('Strings');
     expect((await patch(g.id, [{ op: 'add', path: 'members', value: 'string id 1' }])).status).toBe(204);
