@@ -31,8 +31,8 @@
  * script's whole text on each call, so unused helpers would cost every call).
  *
  * Rules kept by every script: resource JSON is an opaque string, only ever cut out with string.sub (never
- * cjson: it would mangle `[]` and large numbers), save the trailing `meta.lastModified` that touchAt sets; replies contain no nil (a nil truncates a Lua array
- * reply), only strings, integers and nested arrays; seqs and group ids are separated by single spaces (the
+ * cjson: it would mangle `[]` and large numbers), save the trailing `meta.lastModified` that touchAt sets;
+ * replies contain no nil (a nil truncates a Lua array reply), only strings, integers and nested arrays; seqs and group ids are separated by single spaces (the
  * stores reject ids containing whitespace).
  */
 
@@ -319,9 +319,10 @@ ${EVENT_LOG_LUA}`;
 
 /**
  * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), the sort
- * entries s, s×(attr, '1' and the encoded value | '0' and ''), then the members mode, '1' when the write is to be skipped if its members change nothing
- * (keepIfMembersUnchanged) else '0', and the mode's arguments: 'keep' (members unchanged); 'full', m, m×(value, meta) (a whole list of at
- * most MEMBER_CHUNK members); 'delta', r, r×value, a, a×(value, meta) (removals then additions, at most
+ * entries s, s×(attr, '1' and the encoded value | '0' and ''), then the members mode, '1' when the write
+ * is to be skipped if its members change nothing (keepIfMembersUnchanged) else '0', and the mode's
+ * arguments: 'keep' (members unchanged); 'full', m, m×(value, meta) (a whole list of at most MEMBER_CHUNK
+ * members); 'delta', r, r×value, a, a×(value, meta) (removals then additions, at most
  * MEMBER_CHUNK in all); 'staged', token (the list staged by STAGE_MEMBERS under that token); then the quota:
  * maxUsers, maxGroups, maxBytes, or a single '' when unchecked.
  */
@@ -656,9 +657,10 @@ const TRIM_BUDGET = 64;
 
 /**
  * Deletes a resource (ARGV: kind, id, now in epoch ms, expected version or '', tombstone retention ms, most
- * tombstones, job token, now as an ISO dateTime and as its encoded sort value) with its index entries; removes it from every group listing
- * it (those groups' versions and `meta.lastModified` move: touchAt). A group's member list is renamed to the job's trash (O(1)): SETTLE_JOB then drops its
- * members' reverse entries and bumps those users, in batches; readers skip groups that are gone. A user leaves a tombstone per index
+ * tombstones, job token, now as an ISO dateTime and as its encoded sort value) with its index entries;
+ * removes it from every group listing it (those groups' versions and `meta.lastModified` move: touchAt). A
+ * group's member list is renamed to the job's trash (O(1)): SETTLE_JOB then drops its members' reverse
+ * entries and bumps those users, in batches; readers skip groups that are gone. A user leaves a tombstone per index
  * entry in `u:gone` (digest scored by deletion time; read by FIND_USERS_FOR_LOGIN), and the oldest
  * tombstones go: at most ${TRIM_BUDGET} past the retention, then those over the cap, at most the entries
  * added plus ${TRIM_BUDGET}, so every delete's work stays bounded. The groups it leaves are touched within
