@@ -44,7 +44,17 @@ export function canonical(value: Json): string {
  * `false` on the values it took `primary` from). Sub-attributes the schema does not describe compare exactly.
  */
 export function equalityKey(def: AttributeDef | undefined): (value: Json) => string {
-  const subs = def?.subAttributes ?? [];
+  if (!def) return canonical;
+  let key = equalityKeys.get(def);
+  if (!key) equalityKeys.set(def, (key = buildEqualityKey(def)));
+  return key;
+}
+
+/** One {@link equalityKey} per attribute definition, built once. */
+const equalityKeys = new WeakMap<AttributeDef, (value: Json) => string>();
+
+function buildEqualityKey(def: AttributeDef): (value: Json) => string {
+  const subs = def.subAttributes ?? [];
   const folded = new Set(subs.filter((sub) => sub.type === 'string' && !sub.caseExact).map((sub) => sub.name.toLowerCase()));
   const hasPrimary = subs.some((sub) => sub.name === 'primary');
   if (folded.size === 0 && !hasPrimary) return canonical;
@@ -223,8 +233,11 @@ export class IndexedList {
 
   /** The work of {@link has} then {@link append} for `items`: the whole-element index built if they need it, and their keys. */
   addWork(items: readonly Json[], byValue: boolean): number {
+    // Members (identified by value) use the value index: keys are made only once the whole index exists.
+    const byValueOnly = byValue && items.every((item) => isObject(item) && item.value !== undefined);
+    if (byValueOnly && !this.whole) return 0;
     const itemsWork = items.reduce<number>((n, item) => n + elementTextWork(item), 0);
-    if (byValue && items.every((item) => isObject(item) && item.value !== undefined)) return this.whole ? itemsWork : 0;
+    if (byValueOnly) return itemsWork;
     return (this.whole ? 0 : this.liveTextWork()) + 2 * itemsWork;
   }
 

@@ -120,13 +120,19 @@ const DESCRIBED_SCHEMAS = new Set(
 /** RFC 7644 message schemas (PatchOp, ListResponse, …): never a resource's. */
 const MESSAGE_SCHEMA_PREFIX = 'urn:ietf:params:scim:api:messages:2.0:';
 
+/** Per resource type, the described schemas of the other types (lower-cased), computed once. */
+const foreignSchemas = new WeakMap<ResourceTypeDef, string[]>();
+
 /**
  * The first attribute key that is, or is qualified by, a schema this server describes for another resource
  * type (the enterprise User extension on a group, `urn:…:core:2.0:Group:displayName` on a user).
  */
 function foreignSchemaKey(type: ResourceTypeDef, attributes: JsonObject): string | undefined {
-  const own = new Set([type.schema.id, ...type.extensions.map((e) => e.id)].map((urn) => urn.toLowerCase()));
-  const foreign = [...DESCRIBED_SCHEMAS].filter((urn) => !own.has(urn));
+  let foreign = foreignSchemas.get(type);
+  if (!foreign) {
+    const own = new Set([type.schema.id, ...type.extensions.map((e) => e.id)].map((urn) => urn.toLowerCase()));
+    foreignSchemas.set(type, (foreign = [...DESCRIBED_SCHEMAS].filter((urn) => !own.has(urn))));
+  }
   return Object.keys(attributes).find((key) => {
     const lower = key.toLowerCase();
     return foreign.some((urn) => lower === urn || lower.startsWith(`${urn}:`));

@@ -27,6 +27,7 @@ import {
   recordLoginInSteps,
   resolveTombstoneOptions,
   resourceBytes,
+  sameMembers,
   sortedRun,
   TOMBSTONE_TRIM_BUDGET,
   tombstoneDigest,
@@ -366,12 +367,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const { add, remove } = write.memberChanges;
       return remove.every((value) => !group.members.has(value)) && add.every((m) => group.members.has(m.value));
     }
-    if (!list || list.members.size !== group.members.size) return false;
-    for (const [value, m] of list.members) {
-      const had = group.members.get(value);
-      if (!had || had.display !== m.display || had.type !== m.type) return false;
-    }
-    return true;
+    return list !== null && sameMembers(group.members, list.members.values(), list.members.size);
   }
 
   /** Applies member changes: O(k). Answers the members actually removed and added. */

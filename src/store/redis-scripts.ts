@@ -46,8 +46,8 @@ import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT } from './stor
 const TOUCH_TAIL = 80;
 
 /**
- * The most bytes of group records one script rewrites to give groups a new version and lastModified (touchAt):
- * a deleted member's groups past it are touched by SETTLE_JOB, a batch at a time, so that a user in 1,000
+ * The bytes of group records after which a script stops giving groups a new version and lastModified
+ * (touchAt; it finishes the record under way): a deleted member's groups past it are touched by SETTLE_JOB, a batch at a time, so that a user in 1,000
  * groups of 1 MB each never holds Redis for one long script.
  */
 export const TOUCH_SCRIPT_BYTES = 1_000_000;
@@ -207,10 +207,10 @@ end
 -- whose value is sortValue (encoded as redis-codec.ts encodeSortValue does). src/store/last-modified.ts is
 -- the memory store's copy. The record is cut by position (parseRes's layout) and only the JSON's last
 -- ${TOUCH_TAIL} bytes are searched, so a large group costs one copy of its record, as bumpAt's does.
--- Answers the change in its bytes.
+-- Answers the change in its bytes and the length of the record it read.
 local function touchAt(k, seq, iso, sortValue)
   local r = redis.call('HGET', rhash(k), seq)
-  if not r then return 0 end
+  if not r then return 0, 0 end
   local v, il, xl, p = string.match(r, '^(%d+):(%d+):(%d+)()')
   local sl = tonumber(string.match(r, '^/(%d+)', p) or '0')
   local idAt = string.find(r, ':', p, true) + 1
@@ -235,20 +235,20 @@ local function touchAt(k, seq, iso, sortValue)
   if sorted ~= '' then sPart = '/' .. #sorted end
   redis.call('HSET', rhash(k), seq, fmt(tonumber(v) + 1) .. ':' .. il .. ':' .. xl .. sPart .. ':' ..
     string.sub(r, idAt, sAt - 1) .. sorted .. string.sub(r, jsonAt, at - 1) .. tail)
-  return #tail - (#r - at + 1)
+  return #tail - (#r - at + 1), #r
 end
 
--- Touches (touchAt) the live groups gids[from..] whose records fit in ${TOUCH_SCRIPT_BYTES} bytes in all (the first
--- always); answers the change in bytes and the index of the first group left untouched (#gids + 1: none).
+-- Touches (touchAt) the live groups gids[from..] until ${TOUCH_SCRIPT_BYTES} bytes of records are rewritten (so at
+-- most that plus one record); answers the change in bytes and the index of the first group left untouched
+-- (#gids + 1: none).
 local function touchWithin(gids, from, iso, sortValue)
   local spent, grown = 0, 0
   for i = from, #gids do
+    if spent >= ${TOUCH_SCRIPT_BYTES} then return grown, i end
     local gseq = seqOf('g', gids[i])
     if gseq then
-      local size = redis.call('HSTRLEN', rhash('g'), gseq)
-      if spent > 0 and spent + size > ${TOUCH_SCRIPT_BYTES} then return grown, i end
-      spent = spent + size
-      grown = grown + touchAt('g', gseq, iso, sortValue)
+      local delta, size = touchAt('g', gseq, iso, sortValue)
+      grown, spent = grown + delta, spent + size
     end
   end
   return grown, #gids + 1

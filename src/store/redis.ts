@@ -284,8 +284,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       } else if (changes) {
         // Too many changes for one call: the resulting list replaces the current one (read in pages).
         const current = await readAllMembers(connectionId, write.id, expectedVersion);
-        if (current === 'not_found') return { ok: false, reason: 'not_found' };
-        if (typeof current === 'number') return { ok: false, reason: 'version_mismatch', currentVersion: current };
+        if (!Array.isArray(current)) return current;
         const removed = new Set(changes.remove);
         const kept = current.filter((m) => !removed.has(m.value));
         const listed = new Set(kept.map((m) => m.value));
@@ -301,9 +300,8 @@ export function redisStore(options: RedisStoreOptions): Store {
         // Too long to compare inside one script: compared here with the list read at expectedVersion, so that
         // Okta's full push of an unchanged list writes nothing (keepIfMembersUnchanged).
         const current = await readAllMembers(connectionId, write.id, expectedVersion);
-        if (current === 'not_found') return { ok: false, reason: 'not_found' };
-        if (typeof current === 'number') return { ok: false, reason: 'version_mismatch', currentVersion: current };
-        if (sameMembers(current, members)) return { ok: true, version: expectedVersion, unchanged: true };
+        if (!Array.isArray(current)) return current;
+        if (sameMembers(new Map(current.map((m) => [m.value, m])), members, members.length)) return { ok: true, version: expectedVersion, unchanged: true };
       }
     }
     const attempt = async (m: MembersMode) =>
@@ -321,13 +319,13 @@ export function redisStore(options: RedisStoreOptions): Store {
     return result;
   }
 
-  /** Every member of a group at `expectedVersion`, or the current version when it differs, or not_found. */
-  async function readAllMembers(connectionId: string, groupId: string, expectedVersion: number): Promise<StoredMember[] | number | 'not_found'> {
+  /** Every member of a group at `expectedVersion`, or the refusal a write at that version gets (not_found, version_mismatch). */
+  async function readAllMembers(connectionId: string, groupId: string, expectedVersion: number): Promise<StoredMember[] | WriteOutcome> {
     const all: StoredMember[] = [];
     for (let offset = 0; ; offset += CHUNK) {
       const page = await memberPage(connectionId, groupId, offset, CHUNK);
-      if (page === null) return 'not_found';
-      if (page.version !== expectedVersion) return page.version;
+      if (page === null) return { ok: false, reason: 'not_found' };
+      if (page.version !== expectedVersion) return { ok: false, reason: 'version_mismatch', currentVersion: page.version };
       all.push(...page.members);
       if (offset + CHUNK >= page.total) return all;
     }

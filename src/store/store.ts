@@ -939,14 +939,14 @@ export function assertSortOrder(order: SortOrder): void {
   if (order.attribute !== null) assertIndexAttribute(order.attribute);
 }
 
-/** Whether two member lists (each without repeated values) hold the same values with the same display and type, in any order. */
-export function sameMembers(a: readonly StoredMember[], b: readonly StoredMember[]): boolean {
-  if (a.length !== b.length) return false;
-  const byValue = new Map(a.map((m) => [m.value, m]));
-  return b.every((m) => {
-    const had = byValue.get(m.value);
-    return had !== undefined && had.display === m.display && had.type === m.type;
-  });
+/** Whether a group's members (by value) hold exactly `next` (without repeated values), with the same display and type, in any order. */
+export function sameMembers(current: ReadonlyMap<string, StoredMember>, next: Iterable<StoredMember>, nextSize: number): boolean {
+  if (current.size !== nextSize) return false;
+  for (const m of next) {
+    const had = current.get(m.value);
+    if (had === undefined || had.display !== m.display || had.type !== m.type) return false;
+  }
+  return true;
 }
 
 /** Members deduplicated by value (first wins), reduced to string value/display/type. */
