@@ -3,8 +3,8 @@
  * key of the connection (SCAN of its key prefix / hash tag), divides by the users it holds, and sets that
  * beside the size of a user's JSON as GET /Users/{id} returns it (averaged over up to 100 users). scim-sso's
  * provisioning event log (the `ev` keys under the tag, docs/events.md) is counted in the total and also
- * given apart: it keeps a copy of every write's resource for its retention (7 days or 1,000,000 writes), so
- * right after 1,000,000 users were provisioned it holds one copy of each.
+ * given apart: right after the users were provisioned it holds one entry per creation (7 days or 1,000,000
+ * writes), which shares the user's JSON with its row instead of copying it.
  */
 import type { Redis } from 'ioredis';
 import type { Server } from './servers.js';

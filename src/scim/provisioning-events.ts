@@ -11,7 +11,7 @@
  *   member actually removed / added, and never as `members` in a `group.updated`: a write that changes
  *   only members logs member events only. A new group's initial members are `group.member_added` events.
  */
-import type { WriteEvents } from '../store/event-log.js';
+import { UNREPORTED_ATTRIBUTES, type WriteEvents } from '../store/event-log.js';
 import type { AuditEventType } from '../events.js';
 import type { ResourceKind } from '../store/store.js';
 import type { JsonObject } from './normalize.js';
@@ -22,12 +22,6 @@ export type ProvisioningEventType = Extract<AuditEventType, `user.${string}` | `
 
 const MEMBER_EVENTS = { added: 'group.member_added', removed: 'group.member_removed' } as const satisfies Record<string, ProvisioningEventType>;
 
-/**
- * Attributes never reported as changed: the server owns them (`meta` moves on every write), and `members`
- * changes are member events.
- */
-const NOT_REPORTED = new Set(['id', 'schemas', 'meta', 'members']);
-
 /** Equal as JSON values (objects compared by their JSON text, as stored). */
 const same = (a: unknown, b: unknown): boolean => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 
@@ -35,14 +29,17 @@ const noun = (kind: ResourceKind) => (kind === 'User' ? 'user' : 'group');
 
 /** The top-level attributes whose values differ between two stored forms (added and removed ones too). */
 export function changedAttributes(before: JsonObject, after: JsonObject): string[] {
-  const changed = Object.keys(after).filter((name) => !NOT_REPORTED.has(name) && !same(before[name], after[name]));
-  for (const name of Object.keys(before)) if (!Object.hasOwn(after, name) && !NOT_REPORTED.has(name)) changed.push(name);
+  const changed = Object.keys(after).filter((name) => !UNREPORTED_ATTRIBUTES.has(name) && !same(before[name], after[name]));
+  for (const name of Object.keys(before)) if (!Object.hasOwn(after, name) && !UNREPORTED_ATTRIBUTES.has(name)) changed.push(name);
   return changed;
 }
 
-/** A created resource's events: its attributes count as changed; a group's members as member events. */
-export function createdEvents(kind: ResourceKind, after: JsonObject): WriteEvents {
-  const events: WriteEvents = { resource: { type: `${noun(kind)}.created`, changed: changedAttributes({}, after) } };
+/**
+ * A created resource's events: every attribute counts as changed (`'all'`: the store lists them from the
+ * JSON when the event is read); a group's members are member events.
+ */
+export function createdEvents(kind: ResourceKind): WriteEvents {
+  const events: WriteEvents = { resource: { type: `${noun(kind)}.created`, changed: 'all' } };
   if (kind === 'Group') events.members = { ...MEMBER_EVENTS };
   return events;
 }

@@ -126,7 +126,7 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   if (!built.ok) return built;
   await yieldForMembers(Array.isArray(built.value.members) ? built.value.members : undefined);
   const write = ctx.spec.toWrite(built.value);
-  if (ctx.events) write.events = createdEvents(write.kind, built.value);
+  if (ctx.events) write.events = createdEvents(write.kind);
   await yieldForMembers(write.members); // building a long member list and writing it are separate phases
   const outcome = await ctx.store.createResource(ctx.connectionId, write, ctx.quota);
   if (!outcome.ok) return fail(writeError(ctx, outcome, write.id));

@@ -6,6 +6,26 @@
  */
 
 /**
+ * The top-level attributes a write never reports as changed: the server owns them (`meta` moves on every
+ * write), and `members` changes are member events.
+ */
+export const UNREPORTED_ATTRIBUTES: ReadonlySet<string> = new Set(['id', 'schemas', 'meta', 'members']);
+
+/**
+ * What a write changed: the names of the top-level attributes, or `'all'` for every attribute of the
+ * resource JSON it wrote save {@link UNREPORTED_ATTRIBUTES} (a creation). `'all'` is kept as such and
+ * expanded when read, so that a log of creations holds no list of names per resource.
+ */
+export type ChangedAttributes = string[] | 'all';
+
+/** The names `changed` stands for, given the JSON the write logged. */
+export function changedNames(changed: ChangedAttributes, json: string | null): string[] {
+  if (changed !== 'all') return [...changed];
+  if (json === null) return [];
+  return Object.keys(JSON.parse(json) as object).filter((name) => !UNREPORTED_ATTRIBUTES.has(name));
+}
+
+/**
  * The events a write appends in the same atomic step as the write. `resource` is the write's own event:
  * the store records it with the resource JSON it writes (none for a deletion). `members` asks the store to
  * log one event per member the write actually removes, then one per member it actually adds (only the
@@ -13,7 +33,7 @@
  */
 export interface WriteEvents {
   /** The write's own event, or null when it has none (e.g. a group write that changed only members). */
-  resource: { type: string; changed: string[] } | null;
+  resource: { type: string; changed: ChangedAttributes } | null;
   /** Groups: the types of the events logged for each member removed and added. */
   members?: { added: string; removed: string };
 }
@@ -105,8 +125,10 @@ export function checkWriteEvents(events: WriteEvents): WriteEvents {
   const out: WriteEvents = { resource: null };
   if (events.resource !== null) {
     const { changed } = events.resource;
-    if (!Array.isArray(changed) || changed.some((name) => typeof name !== 'string')) throw new TypeError('changed must be an array of strings');
-    out.resource = { type: type(events.resource.type, 'event type'), changed: [...changed] };
+    if (changed !== 'all' && (!Array.isArray(changed) || changed.some((name) => typeof name !== 'string'))) {
+      throw new TypeError("changed must be an array of strings or 'all'");
+    }
+    out.resource = { type: type(events.resource.type, 'event type'), changed: changed === 'all' ? 'all' : [...changed] };
   }
   if (events.members !== undefined) {
     out.members = { added: type(events.members.added, 'member event type'), removed: type(events.members.removed, 'member event type') };
@@ -136,7 +158,7 @@ export interface LoggedWrite {
   json: string | null;
   /** The write's own event type, or null when it logged member events only. */
   type: string | null;
-  changed: string[];
+  changed: ChangedAttributes;
 }
 
 /**
@@ -147,7 +169,7 @@ export function eventOf(write: LoggedWrite, index: number, total: number, member
   const cursor = formatCursor({ at: write.at, seq: write.seq, index: index === total - 1 ? null : index });
   const base = { cursor, seq: write.seq, index, at: write.at, kind: write.kind, id: write.id, json: write.json };
   if (member) return { ...base, type: member.type, changed: [], member: member.value };
-  return { ...base, type: write.type ?? '', changed: [...write.changed] };
+  return { ...base, type: write.type ?? '', changed: changedNames(write.changed, write.json) };
 }
 
 /**

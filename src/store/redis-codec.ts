@@ -126,7 +126,7 @@ export function parseMembers(flat: string[]): StoredMember[] {
 }
 
 /**
- * Splits a stored row read as bytes, `<v>:<len id>:<len x>[/<len s>]:<id><x><s><json>` (lengths in bytes),
+ * Splits a stored row read as bytes, `<v>:<len id>:<len x>[/<len s>[/<entry seq>]]:<id><x><s><json>` (lengths in bytes),
  * into a resource (what parseResource makes of the same row read by a script). Returns null for a row that
  * is missing (a page's rows are read in one script, so only a sort member left behind by a write of an
  * earlier version of this library could point at none). The header's numbers are read digit by digit: a
@@ -134,10 +134,11 @@ export function parseMembers(flat: string[]): StoredMember[] {
  */
 export function parseRawRow(kind: ResourceKind, raw: Buffer | null, aux: Buffer[]): StoredResource | null {
   if (!raw) return null;
-  // version, id length, index entries length, sort members length (0 when the row has none: no '/')
-  const header = [0, 0, 0, 0];
+  // version, id length, index entries length, sort members length (0 when the row has none: no '/'), and
+  // the seq of the event log entry sharing the JSON (not needed here)
+  const header = [0, 0, 0, 0, 0];
   let p = 0;
-  for (let h = 0; h < 4; h++) {
+  for (let h = 0; h < 5; h++) {
     let n = 0;
     let c = raw[p++];
     for (; c !== 0x3a /* ':' */ && c !== 0x2f /* '/' */; c = raw[p++]) {
@@ -145,9 +146,9 @@ export function parseRawRow(kind: ResourceKind, raw: Buffer | null, aux: Buffer[
       n = n * 10 + (c - 0x30);
     }
     header[h] = n;
-    // Only the index length may be followed by '/' (then the sort length comes); a ':' there means none.
-    if (h === 2 && c === 0x3a) break;
-    if ((c === 0x2f) !== (h === 2)) throw new Error('unexpected stored row layout in the Redis store');
+    // ':' ends the header after the index length or any later number; only those two may be followed by '/'.
+    if (h >= 2 && c === 0x3a) break;
+    if ((c === 0x2f) !== (h === 2 || h === 3)) throw new Error('unexpected stored row layout in the Redis store');
   }
   const [version, idLength, indexLength, sortLength] = header as [number, number, number, number];
   const id = raw.toString('utf8', p, p + idLength);

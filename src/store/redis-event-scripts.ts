@@ -2,15 +2,26 @@
  * Lua of the Redis store's durable event log (docs/events.md), under the connection's hash tag:
  *
  *   ev            STREAM  one entry per logged write, id `<ms>-<seq>` (ms never decreases, seq counts the
- *                         connection's logged writes): k (u|g), id, j (JSON; absent for a deletion), ty (its
- *                         own event type or ''), ch (changed attributes, JSON text), and for member events ma,
- *                         mr (types) with r, a (cmsgpack lists of the values removed, added) or x (the job
- *                         token of a staged list, whose changes are in ev:r:<seq> / ev:a:<seq>)
+ *                         connection's logged writes): k (u|g), then s (the resource's seq: its JSON is
+ *                         shared, below) or, for a deletion, id; ty (its own event type or ''), ch (changed
+ *                         attributes, JSON text, or '' for 'all'), and for member events ma, mr (types) with
+ *                         r, a (cmsgpack lists of the values removed, added) or x (the job token of a staged
+ *                         list, whose changes are in ev:r:<seq> / ev:a:<seq>). Entries written by earlier
+ *                         versions of this library carry id and j (the JSON) instead of s, and are read as such.
  *   ev:last       STRING  the id of the last entry (kept when trimming empties the stream)
  *   ev:jobs       HASH    job token -> seq, while SETTLE_JOB still fills that entry's lists
- *   ev:lists      ZSET    seq -> seq of the entries that own ev:r:<seq> / ev:a:<seq> (trimmed with them)
+ *   ev:lists      ZSET    seq -> seq of the entries that own side data: ev:r:<seq> / ev:a:<seq>, or a field
+ *                         of ev:j (trimmed with them)
  *   ev:r:<seq>    LIST    the values a staged write removed, in the old list's order
  *   ev:a:<seq>    LIST    the values a staged write added, in the new list's order
+ *   ev:j          HASH    seq -> '<id> <JSON>': the resource as entry seq logged it, once its row has moved on
+ *
+ * Shared JSON: an entry does not copy the resource JSON its write stored. The row (`<k>:r`, redis-scripts.ts)
+ * names the entry that logged its JSON (`e` in its header), and a read of that entry takes the JSON from the
+ * row. Before a script rewrites or deletes a row, keepShared copies the JSON to ev:j under that entry's seq,
+ * if the log still holds the entry; a row whose JSON no entry logged (a write that logs nothing, a cascade's
+ * lastModified) names none. So the log costs one copy of a resource only for the versions that were
+ * replaced while their entries are kept, and a connection's initial provisioning costs no copy at all.
  *
  * Every write script appends at most ONE entry, whatever its member changes: an inline list (at most
  * MEMBER_CHUNK members) is packed in the entry; a staged one (docs/groups.md) is expanded by the bounded
@@ -27,7 +38,7 @@
 const COUNT_TRIM_BUDGET = 64;
 
 export const EVENT_LOG_LUA = `
-local EV, EVLAST, EVJOBS, EVLISTS = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists'
+local EV, EVLAST, EVJOBS, EVLISTS, EVJSON = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists', base .. 'ev:j'
 local function evList(seq, part) return base .. 'ev:' .. part .. ':' .. seq end
 local function seqOfEntry(id) return tonumber(string.match(id, '%-(%d+)$')) end
 local function lastEntry()
@@ -43,25 +54,42 @@ local function firstKept()
 end
 
 -- Drops entries past the retention (exact: whole stream nodes go in O(1) each) and over the count (at
--- most ${COUNT_TRIM_BUDGET} per write), then the member lists of dropped entries (a few per write).
+-- most ${COUNT_TRIM_BUDGET} per write), then the side data of dropped entries (at most ${COUNT_TRIM_BUDGET} per write).
 local function trimEvents(ev)
   if ev.now > ev.retention then redis.call('XTRIM', EV, 'MINID', '=', fmt(ev.now - ev.retention)) end
   local over = redis.call('XLEN', EV) - ev.max
   if over > 0 then redis.call('XTRIM', EV, 'MAXLEN', '=', redis.call('XLEN', EV) - math.min(over, ${COUNT_TRIM_BUDGET})) end
-  local owned = redis.call('ZRANGE', EVLISTS, 0, 7)
-  if #owned == 0 then return end
+  local oldest = redis.call('ZRANGE', EVLISTS, 0, 0, 'WITHSCORES')[2]
+  if not oldest then return end
   local keep = firstKept()
-  for _, seq in ipairs(owned) do
-    if tonumber(seq) >= keep then break end
-    redis.call('UNLINK', evList(seq, 'r'), evList(seq, 'a'))
-    redis.call('ZREM', EVLISTS, seq)
-  end
+  if tonumber(oldest) >= keep then return end
+  local owned = redis.call('ZRANGE', EVLISTS, '-inf', '(' .. fmt(keep), 'BYSCORE', 'LIMIT', 0, ${COUNT_TRIM_BUDGET})
+  for _, seq in ipairs(owned) do redis.call('UNLINK', evList(seq, 'r'), evList(seq, 'a')) end
+  redis.call('HDEL', EVJSON, unpack(owned))
+  redis.call('ZREM', EVLISTS, unpack(owned))
 end
 
--- Appends the write's entry (json nil for a deletion; m: the write, with the member values it removed and
--- added in m.gone / m.joined, or its staged list's job token in m.token). Called once, at the end of a
+-- The seq the entry of this write will have, or nil when the write logs nothing: the row it writes names
+-- it (shared JSON, above).
+local function entrySeq()
+  if tonumber(ARGV[#ARGV]) == 0 then return nil end
+  local _, seq = lastEntry()
+  return seq + 1
+end
+
+-- Called before a row's JSON is rewritten or deleted, with the entry seq e its header names (or nil), its
+-- id and JSON: while the log holds that entry, the entry keeps a copy.
+local function keepShared(e, id, json)
+  if not e or e < firstKept() then return end
+  redis.call('HSET', EVJSON, fmt(e), id .. ' ' .. json)
+  redis.call('ZADD', EVLISTS, e, fmt(e))
+end
+
+-- Appends the write's entry (rseq: the seq of the resource written, whose row shares its JSON with the
+-- entry, or nil for a deletion, whose entry names the id; m: the write, with the member values it removed
+-- and added in m.gone / m.joined, or its staged list's job token in m.token). Called once, at the end of a
 -- successful write script, so the entry exists exactly when the write does.
-local function appendEvents(k, id, json, m)
+local function appendEvents(k, id, rseq, m)
   local n = tonumber(ARGV[#ARGV])
   if n == 0 then return end
   local p = #ARGV - n
@@ -70,10 +98,7 @@ local function appendEvents(k, id, json, m)
   local seq = lastSeq + 1
   local entry = fmt(math.max(ev.now, lastMs)) .. '-' .. fmt(seq)
   local fields = { 'k', k, 'id', id, 'ty', ARGV[p + 3], 'ch', ARGV[p + 4] }
-  if json then
-    fields[#fields + 1] = 'j'
-    fields[#fields + 1] = json
-  end
+  if rseq then fields[3], fields[4] = 's', rseq end
   if ARGV[p + 5] ~= '' then
     for _, f in ipairs({ 'ma', ARGV[p + 5], 'mr', ARGV[p + 6] }) do fields[#fields + 1] = f end
     if m and m.mode == 'staged' then
@@ -105,6 +130,8 @@ end
  * are listed too, so the caller's cursor moves past them.
  */
 export const READ_EVENTS_BODY = `
+-- A connection being deleted (its record renamed away) has an empty log, whatever its sweep has left.
+if redis.call('EXISTS', base .. 'conn') == 0 then return { 'ok', {} } end
 local limit = tonumber(ARGV[2])
 local start, cursorId, skip = '-', nil, -1
 if ARGV[1] ~= '' then
@@ -112,6 +139,20 @@ if ARGV[1] ~= '' then
   if firstKept() > tonumber(seq) + (index == '' and 1 or 0) then return { 'expired' } end
   cursorId = ms .. '-' .. seq
   if index == '' then start = '(' .. cursorId else start, skip = cursorId, tonumber(index) end
+end
+-- The resource id and JSON of entry seq (fields f), or nil for a deletion: from the row while it still
+-- names the entry, else from the copy keepShared made (see "Shared JSON" above).
+local function loggedResource(f, seq)
+  if not f.s then return f.id, f.j end
+  local row = redis.call('HGET', rhash(f.k), f.s)
+  if row then
+    local r = parseRes(row)
+    if r.e == tonumber(seq) then return r.id, r.json end
+  end
+  local saved = redis.call('HGET', EVJSON, seq)
+  if not saved then error('the event log lost the resource of entry ' .. seq) end
+  local at = string.find(saved, ' ', 1, true)
+  return string.sub(saved, 1, at - 1), string.sub(saved, at + 1)
 end
 local out, count = {}, 0
 while count < limit do
@@ -141,7 +182,8 @@ while count < limit do
       if list then return { unpack(list, a + 1, b + 1) } end
       return redis.call('LRANGE', evList(seq, part), a, b)
     end
-    out[#out + 1] = { id, f.k, f.id, f.j or '', f.j and 1 or 0, f.ty, f.ch, f.ma or '', f.mr or '', total, from,
+    local rid, json = loggedResource(f, seq)
+    out[#out + 1] = { id, f.k, rid, json or '', json and 1 or 0, f.ty, f.ch, f.ma or '', f.mr or '', total, from,
       slice(removed, 'r', own, nr), slice(added, 'a', own + nr, na) }
     count = count + math.max(to - from, 0)
     if to < total or count >= limit then return { 'ok', out } end

@@ -27,7 +27,8 @@ export function eventArgs(events: WriteEvents | undefined, now: number, options:
     options.eventRetentionMs,
     options.maxEventWrites,
     resource?.type ?? '',
-    JSON.stringify(resource?.changed ?? []),
+    // '' stands for 'all' (a creation): the names are listed from the JSON when the event is read.
+    resource?.changed === 'all' ? '' : JSON.stringify(resource?.changed ?? []),
     members?.added ?? '',
     members?.removed ?? '',
   ];
@@ -72,7 +73,7 @@ function expand(entries: Entry[], after: string | null): EventPage {
       id: rid,
       json: Number(hasJson) === 1 ? json : null,
       type: type === '' ? null : type,
-      changed: JSON.parse(changed) as string[],
+      changed: changed === '' ? 'all' : (JSON.parse(changed) as string[]),
     };
     const own = write.type === null ? 0 : 1;
     const n = Number(total);

@@ -70,6 +70,7 @@ local GONE = base .. 'u:gone'
 local BYTES = base .. 'bytes'
 local MB = base .. 'g:mb'
 local function fmt(n) return string.format('%d', tonumber(n)) end
+${EVENT_LOG_LUA}
 
 -- redis.call(cmd, key, items...) in calls of at most 1,000 items: what one unpack takes is bounded. An even
 -- size, so (score, member) pairs stay together.
@@ -103,22 +104,23 @@ local function seqOf(k, id)
   return nil
 end
 
--- A resource is the value '<version>:<len(id)>:<len(x)>/<len(s)>:<id><x><s><json>' of field seq in <k>:r
--- ('<version>:<len(id)>:<len(x)>:<id><x><json>' when s is empty, as every resource was before sort
--- indexes); x = its own index entries (cmsgpack of attr, value pairs; byte-exact, unlike a JSON round
--- trip), s = its sort index members (cmsgpack of attr, member pairs).
+-- A resource is the value '<version>:<len(id)>:<len(x)>/<len(s)>/<e>:<id><x><s><json>' of field seq in
+-- <k>:r, where e is the seq of the event log entry that shares this JSON (see keepShared); without e,
+-- '<version>:<len(id)>:<len(x)>/<len(s)>:…', and without e and s, '<version>:<len(id)>:<len(x)>:<id><x><json>'
+-- (as every resource was before sort indexes); x = its own index entries (cmsgpack of attr, value pairs;
+-- byte-exact, unlike a JSON round trip), s = its sort index members (cmsgpack of attr, member pairs).
 local function parseRes(r)
   local v, il, xl, p = string.match(r, '^(%d+):(%d+):(%d+)()')
-  local sl = string.match(r, '^/(%d+)', p) or '0'
-  il, xl, sl = tonumber(il), tonumber(xl), tonumber(sl)
+  local sl, e = string.match(r, '^/(%d+)/?(%d*)', p)
+  il, xl, sl = tonumber(il), tonumber(xl), tonumber(sl or '0')
   p = string.find(r, ':', p, true) + 1
   return { v = tonumber(v), id = string.sub(r, p, p + il - 1), x = string.sub(r, p + il, p + il + xl - 1),
-    s = string.sub(r, p + il + xl, p + il + xl + sl - 1), json = string.sub(r, p + il + xl + sl) }
+    s = string.sub(r, p + il + xl, p + il + xl + sl - 1), json = string.sub(r, p + il + xl + sl), e = tonumber(e) }
 end
-local function packRes(v, id, x, s, json)
-  local sl = ''
-  if s ~= '' then sl = '/' .. #s end
-  return fmt(v) .. ':' .. #id .. ':' .. #x .. sl .. ':' .. id .. x .. s .. json
+local function packRes(v, id, x, s, json, e)
+  local lengths = ''
+  if e then lengths = '/' .. #s .. '/' .. fmt(e) elseif s ~= '' then lengths = '/' .. #s end
+  return fmt(v) .. ':' .. #id .. ':' .. #x .. lengths .. ':' .. id .. x .. s .. json
 end
 
 -- The sort index member of a resource at seq (see the top of redis-scripts.ts): '1' and its encoded value,
@@ -212,10 +214,12 @@ local function touchAt(k, seq, iso, sortValue)
   local r = redis.call('HGET', rhash(k), seq)
   if not r then return 0, 0 end
   local v, il, xl, p = string.match(r, '^(%d+):(%d+):(%d+)()')
-  local sl = tonumber(string.match(r, '^/(%d+)', p) or '0')
+  local sl, e = string.match(r, '^/(%d+)/?(%d*)', p)
+  sl = tonumber(sl or '0')
   local idAt = string.find(r, ':', p, true) + 1
   local sAt = idAt + tonumber(il) + tonumber(xl)
   local jsonAt = sAt + sl
+  if e ~= nil and e ~= '' then keepShared(tonumber(e), string.sub(r, idAt, idAt + tonumber(il) - 1), string.sub(r, jsonAt)) end
   local at = string.find(r, '"lastModified":"', math.max(jsonAt, #r - ${TOUCH_TAIL}), true)
   local tail = '"lastModified":"' .. iso .. '"}}'
   if not at or not string.find(r, '^"lastModified":"[^"]*"}}$', at) then at, tail = #r + 1, '' end
@@ -315,7 +319,7 @@ local function auxOf(k, id, parents)
   end
   return aux
 end
-${EVENT_LOG_LUA}`;
+`;
 
 /**
  * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), the sort
@@ -584,7 +588,7 @@ redis.call('INCRBY', BYTES, bytes)
 local seq = fmt(redis.call('INCR', base .. 'seq'))
 local packed = addIndexes(w, seq)
 redis.call('ZADD', order(w.k), seq, w.id)
-redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json))
+redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json, entrySeq()))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   redis.call('HSET', MB, w.id, members)
@@ -592,7 +596,7 @@ if w.k == 'g' then
   redis.call('UNLINK', mzkey(w.id), mmkey(w.id))
   writeMembers(w, true)
 end
-appendEvents(w.k, w.id, w.json, w)
+appendEvents(w.k, w.id, seq, w)
 return { 'ok', 1 }
 `,
 );
@@ -639,13 +643,14 @@ if changed then
   addIndexes(w, seq)
 end
 removeSorted(w.k, cur.s)
-redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json))
+keepShared(cur.e, cur.id, cur.json)
+redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json, entrySeq()))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   redis.call('HSET', MB, w.id, w.memberBytes)
   writeMembers(w, false)
 end
-appendEvents(w.k, w.id, w.json, w)
+appendEvents(w.k, w.id, seq, w)
 -- A user's groups as they are now: what the answer to this write shows (a renamed group moved no version).
 if w.k == 'u' then return { 'ok', cur.v + 1, auxOf('u', w.id) } end
 return { 'ok', cur.v + 1 }
@@ -696,6 +701,7 @@ end
 removeIndexes(k, seq, packed)
 removeSorted(k, cur.s)
 redis.call('ZREM', order(k), id)
+keepShared(cur.e, cur.id, cur.json)
 redis.call('HDEL', rhash(k), seq)
 local parents = redis.call('HGET', MEMBER, id)
 local left = {}
@@ -1170,7 +1176,8 @@ if #seqs > 0 then
           full = true
           break
         end
-        if not string.match(row, '^%d+:%d+:%d+/') then rows[#rows + 1] = row end
+        -- Without sort members: no sort length, or 0 (a row naming its event entry, packRes).
+        if not string.match(row, '^%d+:%d+:%d+/[1-9]') then rows[#rows + 1] = row end
       end
     end
     if full then break end
@@ -1203,7 +1210,7 @@ for _ = 1, tonumber(ARGV[3]) do
     local cur = parseRes(redis.call('HGET', rhash(k), seq))
     if cur.s == '' and cur.v ~= version then retry = true
     elseif cur.s == '' then
-      redis.call('HSET', rhash(k), seq, packRes(cur.v, cur.id, cur.x, addSorted(k, entries, seq), cur.json))
+      redis.call('HSET', rhash(k), seq, packRes(cur.v, cur.id, cur.x, addSorted(k, entries, seq), cur.json, cur.e))
     end
   end
 end
@@ -1270,7 +1277,7 @@ for _, seq in ipairs(owned) do
   redis.call('ZREM', EVLISTS, seq)
 end
 if #owned > 0 then return #owned end
-redis.call('UNLINK', EV, EVLAST, EVJOBS, EVLISTS, base .. 'ev:cursors', base .. 'ev:leases')
+redis.call('UNLINK', EV, EVLAST, EVJOBS, EVLISTS, EVJSON, base .. 'ev:cursors', base .. 'ev:leases')
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
   sortedKey('u'), sortedKey('g'), GONE, BYTES, MB, base .. 'dying')

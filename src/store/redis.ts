@@ -11,9 +11,10 @@
  *   <p>{c:<id>}:dying               STRING  the record while deleteConnection runs (renamed from conn)
  *   <p>{c:<id>}:seq                 STRING  creation counter shared by users and groups
  *   <p>{c:<id>}:<k>:order           ZSET    resource id, scored by its seq (the creation counter)
- *   <p>{c:<id>}:<k>:r               HASH    seq -> `<version>:<len(id)>:<len(x)>/<len(s)>:<id><x><s><json>`,
+ *   <p>{c:<id>}:<k>:r               HASH    seq -> `<version>:<len(id)>:<len(x)>/<len(s)>/<e>:<id><x><s><json>`,
  *                                           x = the resource's own index entries, s = its sort members
- *                                           (msgpack; without s, `/<len(s)>` is left out)
+ *                                           (msgpack), e = the event log entry sharing the JSON (without
+ *                                           e, `/<e>` is left out; without e and s, `/<len(s)>` too)
  *   <p>{c:<id>}:<k>:i:<attribute>   HASH    index value -> space-separated seqs
  *   <p>{c:<id>}:<k>:s:<attribute>   ZSET    sort index, all scores 0: `<value>\0<seq code>` or, without a
  *                                           value, `\xff<seq code>`; byte order is the sort order, read by

@@ -76,6 +76,40 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       expect(end).toEqual({ events: [], next: events[2]!.cursor });
     });
 
+    it("keeps each event's resource as its write left it, through later writes, a cascade, a sort backfill and the deletion", async () => {
+      const ann = { id: 'u1', userName: 'ann', title: 'a' };
+      const user = (json: object) => userWrite('u1', 'ann', { json: JSON.stringify(json) });
+      const created: WriteEvents = { resource: { type: 'user.created', changed: 'all' } };
+      await store.createResource(cid, withEvents(user(ann), created));
+      // A write that logs nothing, then one that logs its event.
+      await store.replaceResource(cid, user({ ...ann, title: 'b' }), 1);
+      await store.replaceResource(cid, withEvents(user({ ...ann, title: 'c' }), own('user.updated', ['title'])), 2);
+      const g = { id: 'g1', displayName: 'G', meta: { lastModified: '2026-01-01T00:00:00.000Z' } };
+      const group = { ...groupWrite('g1', 'G', [{ value: 'u1' }]), json: JSON.stringify(g) };
+      await store.createResource(cid, withEvents(group, { resource: { type: 'group.created', changed: 'all' }, members: MEMBERS }));
+      // Sort entries filled in for what was stored before the first sort (Redis rewrites those rows with the
+      // same JSON; the memory store indexes them itself and returns none).
+      for (const kind of ['User', 'Group'] as const) {
+        const backlog = await store.sortBacklog(cid, kind, 10);
+        const fills = backlog.resources.map((r) => ({ id: r.id, version: r.version, sortKeys: [{ attribute: 'externalId', value: null }] }));
+        expect(await store.fillSortIndex(cid, kind, backlog.through, fills)).toBe('done');
+      }
+      // Deleting the user gives the group a new lastModified, a cascade that logs nothing.
+      expect(await store.deleteResource(cid, 'User', 'u1', undefined, own('user.deleted'))).toBe(true);
+      expect(JSON.parse((await store.getResource(cid, 'Group', 'g1'))!.json).meta.lastModified).not.toBe(g.meta.lastModified);
+
+      const events = await readAll();
+      expect(events.map((e) => [e.type, e.id, e.json, e.changed])).toEqual([
+        ['user.created', 'u1', JSON.stringify(ann), ['userName', 'title']],
+        ['user.updated', 'u1', JSON.stringify({ ...ann, title: 'c' }), ['title']],
+        ['group.created', 'g1', JSON.stringify(g), ['displayName']],
+        ['group.member_added', 'g1', JSON.stringify(g), []],
+        ['user.deleted', 'u1', null, []],
+      ]);
+      // And the same again, read from each cursor (a read that starts inside the log).
+      for (let i = 0; i < events.length - 1; i++) expect((await readAll(events[i]!.cursor))[0]).toEqual(events[i + 1]);
+    });
+
     it('appends nothing for a write that fails: uniqueness, version mismatch, quota, not found, conditional delete', async () => {
       await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
       const before = await store.lastEventCursor(cid);

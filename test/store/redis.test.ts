@@ -644,6 +644,50 @@ describe('redis store specifics', () => {
   });
 });
 
+describe('redis store: the event log shares the JSON of the rows (src/store/redis-event-scripts.ts)', () => {
+  it('copies no created resource, copies a replaced or deleted version once while its entry is kept, and drops the copy with it', async () => {
+    const prefix = `${t.prefix}share${stores++}:`;
+    const store = redisStore({ client: t.client, prefix, maxEventWrites: 4 });
+    const conn = makeConnection();
+    const cid = conn.connectionId;
+    await store.createConnection(conn);
+    const tag = `${prefix}{c:${cid}}:`;
+    const copies = () => t.client.hgetall(`${tag}ev:j`);
+    const created = { resource: { type: 'user.created', changed: 'all' as const } };
+    for (const id of ['u1', 'u2', 'u3']) await store.createResource(cid, { ...userWrite(id, id), events: created });
+    const entries = await t.client.xrange(`${tag}ev`, '-', '+');
+    expect(entries.map(([, fields]) => fields)).toEqual([1, 2, 3].map((seq) => ['k', 'u', 's', String(seq), 'ty', 'user.created', 'ch', '']));
+    expect(await copies()).toEqual({});
+    // Rows naming their entry (header '/0/<seq>': no sort members) are still in the sort backlog.
+    expect((await store.sortBacklog(cid, 'User', 10)).resources.map((r) => [r.id, r.json])).toEqual(
+      ['u1', 'u2', 'u3'].map((id) => [id, userWrite(id, id).json]),
+    );
+
+    // u1's row moves on: entry 1 keeps a copy. Then entry 1 leaves the log (4 writes kept) and so does its copy.
+    const u1 = userWrite('u1', 'u1');
+    await store.replaceResource(cid, { ...u1, json: '{"v":2}', events: { resource: { type: 'user.updated', changed: ['v'] } } }, 1);
+    expect(Object.keys(await copies())).toEqual(['1']);
+    expect((await copies())['1']).toBe(`u1 ${u1.json}`);
+    await store.replaceResource(cid, { ...u1, json: '{"v":3}', events: { resource: { type: 'user.updated', changed: ['v'] } } }, 2);
+    expect(Object.keys(await copies())).toEqual(['4']);
+    // A deletion copies the row's last logged JSON (entry 5's); the deletion's own entry names the id.
+    await store.deleteResource(cid, 'User', 'u1', undefined, { resource: { type: 'user.deleted', changed: [] } });
+    expect(Object.keys(await copies()).sort()).toEqual(['4', '5']);
+    const last = (await t.client.xrange(`${tag}ev`, '-', '+')).at(-1)![1];
+    expect(last).toEqual(['k', 'u', 'id', 'u1', 'ty', 'user.deleted', 'ch', '[]']);
+    // u2's entry (2) left the log before its row moved on: nothing is copied for it.
+    await store.replaceResource(cid, { ...userWrite('u2', 'u2'), json: '{"v":2}' }, 1);
+    expect(Object.keys(await copies()).sort()).toEqual(['4', '5']);
+    expect((await store.readEvents(cid, null, 10)).events.map((e) => [e.seq, e.json])).toEqual([
+      [3, userWrite('u3', 'u3').json],
+      [4, '{"v":2}'],
+      [5, '{"v":3}'],
+      [6, null],
+    ]);
+    expect(await storeProblems(t.client, prefix, cid)).toEqual([]);
+  });
+});
+
 describe('redis store: the event log of a long member list whose settling was cut short', () => {
   it('expands it completely: a read settles what the writer left (docs/events.md)', async () => {
     // A client of its own whose settle script does nothing, as if the writing process died after the swap.

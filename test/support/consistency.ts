@@ -366,7 +366,8 @@ interface RawRecord {
 }
 
 function parseRecord(buf: Buffer): RawRecord {
-  const head = /^(\d+):(\d+):(\d+)(?:\/(\d+))?:/.exec(buf.subarray(0, 64).toString('latin1'));
+  // '<v>:<len id>:<len x>[/<len s>[/<event entry seq>]]:' (src/store/redis-scripts.ts, parseRes)
+  const head = /^(\d+):(\d+):(\d+)(?:\/(\d+)(?:\/\d+)?)?:/.exec(buf.subarray(0, 64).toString('latin1'));
   if (!head) throw new Error('record header is malformed');
   const p = head[0].length;
   const il = Number(head[2]);
@@ -381,7 +382,7 @@ function parseRecord(buf: Buffer): RawRecord {
 }
 
 const ALLOWED_SUFFIX =
-  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|u:gone|ev|ev:last|ev:lists|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
+  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|u:gone|ev|ev:last|ev:lists|ev:j|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,

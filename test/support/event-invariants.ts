@@ -82,6 +82,9 @@ export class EventLogChecker {
     if (own && own.json !== stored.json) problems.push(`the ${own.type} event's resource differs from the stored one`);
     if (method === 'POST') {
       if (own?.type !== `${noun}.created`) problems.push(`a create logged ${types(events) || 'nothing'} first`);
+      const all = changedAttributes({}, JSON.parse(stored.json) as JsonObject);
+      if (own && JSON.stringify(own.changed) !== JSON.stringify(all))
+        problems.push(`${own.type} names ${own.changed.join(', ')} as changed, not ${all.join(', ')}`);
       const added = memberEvents.map((e) => (e.type === 'group.member_added' ? e.member : `!${e.type}`));
       if (JSON.stringify(added) !== JSON.stringify(members)) problems.push(`a created group's member events do not list its members in order`);
       return problems;

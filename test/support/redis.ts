@@ -64,13 +64,15 @@ local function problem(s) problems[#problems + 1] = s end
 local function parseRes(s)
   local v, il, xl, p = string.match(s, '^(%d+):(%d+):(%d+)()')
   if not v then return nil end
-  local sl = tonumber(string.match(s, '^/(%d+)', p) or '0')
+  local sl, e = string.match(s, '^/(%d+)/?(%d*)', p)
+  sl = tonumber(sl or '0')
   p = string.find(s, ':', p, true)
   if not p then return nil end
   il, xl, p = tonumber(il), tonumber(xl), p + 1
   return { v = tonumber(v), id = string.sub(s, p, p + il - 1), x = string.sub(s, p + il, p + il + xl - 1),
-    s = string.sub(s, p + il + xl, p + il + xl + sl - 1) }
+    s = string.sub(s, p + il + xl, p + il + xl + sl - 1), e = tonumber(e) }
 end
+local rows = {}
 local function has(list, item)
   return string.find(' ' .. (list or '') .. ' ', ' ' .. item .. ' ', 1, true) ~= nil
 end
@@ -82,6 +84,7 @@ for _, k in ipairs({ 'u', 'g' }) do
     local r = parseRes(flat[i + 1])
     if not r then problem(k .. ': malformed resource at seq ' .. flat[i]) else res[flat[i]] = r end
   end
+  rows[k] = res
   local ranked = redis.call('ZRANGE', base .. k .. ':order', 0, -1, 'WITHSCORES')
   local ordered = {}
   for i = 1, #ranked, 2 do
@@ -149,6 +152,32 @@ for i = 1, #reverse, 2 do
     if not live.g[gid] then problem('member says ' .. reverse[i] .. ' is in ' .. gid .. ', which is no live group')
     elseif not redis.call('ZSCORE', base .. 'g:mz:' .. gid, reverse[i]) then problem('member says ' .. reverse[i] .. ' is in ' .. gid .. ', whose member list does not list it') end
   end
+end
+-- The event log (src/store/redis-event-scripts.ts, "Shared JSON"): every kept entry of a written resource
+-- finds its JSON in the row that names it or in its copy (never both); a row names only an entry about it;
+-- every copy is listed for trimming.
+local kept = {}
+for _, entry in ipairs(redis.call('XRANGE', base .. 'ev', '-', '+')) do
+  local f = {}
+  for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
+  local seq = string.match(entry[1], '%-(%d+)$')
+  kept[seq] = f
+  if f.s then
+    local r = rows[f.k] and rows[f.k][f.s]
+    local shared = r ~= nil and r.e == tonumber(seq)
+    local copied = redis.call('HEXISTS', base .. 'ev:j', seq) == 1
+    if not shared and not copied then problem('event entry ' .. seq .. ' has lost its resource JSON') end
+    if shared and copied then problem('event entry ' .. seq .. ' is both shared by its row and copied') end
+  end
+end
+for k, res in pairs(rows) do
+  for seq, r in pairs(res) do
+    local f = r.e and kept[string.format('%d', r.e)]
+    if f and (f.k ~= k or f.s ~= seq) then problem(k .. ': ' .. r.id .. ' names event entry ' .. r.e .. ', which is about another resource') end
+  end
+end
+for _, seq in ipairs(redis.call('HKEYS', base .. 'ev:j')) do
+  if not redis.call('ZSCORE', base .. 'ev:lists', seq) then problem('the copy of event entry ' .. seq .. ' is not listed for trimming') end
 end
 local dn = redis.call('HKEYS', base .. 'g:dn')
 for _, gid in ipairs(dn) do
