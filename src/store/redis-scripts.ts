@@ -89,10 +89,23 @@ local function buried(attr, value, now, retention)
   return 0
 end
 
+-- The index attributes the SCIM layer uses (src/scim/users.ts, src/scim/groups.ts) are stored in a row's
+-- index entries as one control character each (attribute names never hold one: assertIndexAttribute), so
+-- that a million rows do not each carry 36 bytes of the same names; others are stored as they are.
+local INDEX_CODE = { userName = '\\1', userNameLocal = '\\2', externalId = '\\3', email = '\\4', displayName = '\\5' }
+local INDEX_NAME = { ['\\1'] = 'userName', ['\\2'] = 'userNameLocal', ['\\3'] = 'externalId', ['\\4'] = 'email', ['\\5'] = 'displayName' }
+
+-- A row's packed index entries as flat (attribute, value) pairs, attribute names spelt out.
+local function unpackIndexes(packed)
+  local flat = cmsgpack.unpack(packed)
+  for i = 1, #flat, 2 do flat[i] = INDEX_NAME[flat[i]] or flat[i] end
+  return flat
+end
+
 -- The bytes packed index entries count for (attributes and values; see resourceBytes in src/store/store.ts).
 local function idxBytes(packed)
   local n = 0
-  local flat = cmsgpack.unpack(packed)
+  local flat = unpackIndexes(packed)
   for i = 1, #flat do n = n + #flat[i] end
   return n
 end
@@ -108,7 +121,8 @@ end
 -- <k>:r, where e is the seq of the event log entry that shares this JSON (see keepShared); without e,
 -- '<version>:<len(id)>:<len(x)>/<len(s)>:…', and without e and s, '<version>:<len(id)>:<len(x)>:<id><x><json>'
 -- (as every resource was before sort indexes); x = its own index entries (cmsgpack of attr, value pairs;
--- byte-exact, unlike a JSON round trip), s = its sort index members (cmsgpack of attr, member pairs).
+-- byte-exact, unlike a JSON round trip; attr coded by INDEX_CODE), s = its sort index members (cmsgpack
+-- of attr, member pairs).
 local function parseRes(r)
   local v, il, xl, p = string.match(r, '^(%d+):(%d+):(%d+)()')
   local sl, e = string.match(r, '^/(%d+)/?(%d*)', p)
@@ -192,7 +206,7 @@ local function removeFrom(h, field, item)
 end
 
 local function removeIndexes(k, seq, packed)
-  local old = cmsgpack.unpack(packed)
+  local old = unpackIndexes(packed)
   for i = 1, #old, 2 do removeFrom(ikey(k, old[i]), old[i + 1], seq) end
 end
 
@@ -435,7 +449,7 @@ end
 local function packIndexes(w)
   local flat = {}
   for _, e in ipairs(w.idx) do
-    flat[#flat + 1] = e[1]
+    flat[#flat + 1] = INDEX_CODE[e[1]] or e[1]
     flat[#flat + 1] = e[2]
   end
   return cmsgpack.pack(flat)
@@ -559,6 +573,14 @@ local function writeMembers(w, creating)
     redis.call('HSET', JOBS, w.token, 'c ' .. w.id)
   end
 end
+-- Writes the row of a created or replaced resource, then its log entry: last, and together, because the row
+-- names the entry that shares its JSON (redis-event-scripts.ts, "Shared JSON"). cur is the row replaced
+-- (nil for a creation): its JSON is first copied for the entry that named it.
+local function writeRowAndEntry(w, seq, version, packed, cur)
+  if cur then keepShared(cur.e, cur.id, cur.json) end
+  redis.call('HSET', rhash(w.k), seq, packRes(version, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json, entrySeq()))
+  appendEvents(w.k, w.id, seq, w)
+end
 `;
 
 /** Most members one script takes or returns (arguments, inline lists, pages, settle batches). */
@@ -588,7 +610,6 @@ redis.call('INCRBY', BYTES, bytes)
 local seq = fmt(redis.call('INCR', base .. 'seq'))
 local packed = addIndexes(w, seq)
 redis.call('ZADD', order(w.k), seq, w.id)
-redis.call('HSET', rhash(w.k), seq, packRes(1, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json, entrySeq()))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   redis.call('HSET', MB, w.id, members)
@@ -596,7 +617,7 @@ if w.k == 'g' then
   redis.call('UNLINK', mzkey(w.id), mmkey(w.id))
   writeMembers(w, true)
 end
-appendEvents(w.k, w.id, seq, w)
+writeRowAndEntry(w, seq, 1, packed, nil)
 return { 'ok', 1 }
 `,
 );
@@ -643,14 +664,12 @@ if changed then
   addIndexes(w, seq)
 end
 removeSorted(w.k, cur.s)
-keepShared(cur.e, cur.id, cur.json)
-redis.call('HSET', rhash(w.k), seq, packRes(cur.v + 1, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json, entrySeq()))
 if w.k == 'g' then
   redis.call('HSET', DN, w.id, w.dn)
   redis.call('HSET', MB, w.id, w.memberBytes)
   writeMembers(w, false)
 end
-appendEvents(w.k, w.id, seq, w)
+writeRowAndEntry(w, seq, cur.v + 1, packed, cur)
 -- A user's groups as they are now: what the answer to this write shows (a renamed group moved no version).
 if w.k == 'u' then return { 'ok', cur.v + 1, auxOf('u', w.id) } end
 return { 'ok', cur.v + 1 }
@@ -683,7 +702,7 @@ if ARGV[4] ~= '' and cur.v ~= tonumber(ARGV[4]) then return { 'version_mismatch'
 local packed = cur.x
 local freed = #cur.json + idxBytes(packed)
 if k == 'u' then
-  local old = cmsgpack.unpack(packed)
+  local old = unpackIndexes(packed)
   -- The tombstones in one ZADD of (score, member) pairs.
   local tombs = {}
   for i = 1, #old, 2 do

@@ -61,6 +61,47 @@ describe('redis store specifics', () => {
     await store.createConnection(conn);
   });
 
+  it('stores the SCIM index attribute names as one-byte codes, and still reads, replaces and deletes rows that spell them out', async () => {
+    const tagged = `${prefix}{c:${cid}}:`;
+    const entries = (row: Buffer) => {
+      const [, , il, xl] = /^(\d+):(\d+):(\d+)/.exec(row.toString('latin1'))!;
+      const at = row.indexOf(':', row.indexOf(':', row.indexOf(':') + 1) + 1) + 1;
+      return row.subarray(at + Number(il), at + Number(il) + Number(xl));
+    };
+    await store.createResource(cid, userWrite('u1', 'ann@x.com', { externalId: 'e1', emails: ['ann@x.com'], json: '{"v":1}' }));
+    const row = (await t.client.hgetBuffer(`${tagged}u:r`, '1'))!;
+    // cmsgpack of ['\1', 'ann@x.com', '\2', 'ann', '\3', 'e1', '\4', 'ann@x.com']: names as codes.
+    const str = (text: string) => Buffer.concat([Buffer.from([0xa0 | Buffer.byteLength(text)]), Buffer.from(text)]);
+    const pack = (items: string[]) => Buffer.concat([Buffer.from([0x90 | items.length]), ...items.map(str)]);
+    const values = ['ann@x.com', 'ann', 'e1', 'ann@x.com'];
+    expect(entries(row)).toEqual(pack(values.flatMap((value, i) => [String.fromCharCode(i + 1), value])));
+    // The row as an earlier version wrote it: the same entries with the names spelt out.
+    const spelt = pack(['userName', 'ann@x.com', 'userNameLocal', 'ann', 'externalId', 'e1', 'email', 'ann@x.com']);
+    const old = Buffer.concat([Buffer.from(`1:2:${spelt.length}:u1`), spelt, Buffer.from('{"v":1}')]);
+    await t.client.hset(`${tagged}u:r`, '1', old);
+    expect(await storeProblems(t.client, prefix, cid)).toEqual([]);
+    expect((await store.getResource(cid, 'User', 'u1'))?.json).toBe('{"v":1}');
+    // A replace moves every index entry the old row names; a delete removes them and leaves their tombstones.
+    expect(await store.replaceResource(cid, userWrite('u1', 'bob@x.com', { externalId: 'e2', emails: ['bob@x.com'] }), 1)).toMatchObject({ ok: true });
+    expect(await store.findByIndex(cid, 'User', 'userName', 'ann@x.com')).toEqual([]);
+    expect(await store.findByIndex(cid, 'User', 'externalId', 'e1')).toEqual([]);
+    expect((await store.findByIndex(cid, 'User', 'email', 'bob@x.com')).map((r) => r.id)).toEqual(['u1']);
+    await t.client.hset(`${tagged}u:r`, '1', old);
+    await t.client.hset(`${tagged}u:i:userName`, 'ann@x.com', '1');
+    await t.client.hdel(`${tagged}u:i:userName`, 'bob@x.com');
+    await t.client.hset(`${tagged}u:i:userNameLocal`, 'ann', '1');
+    await t.client.hdel(`${tagged}u:i:userNameLocal`, 'bob');
+    await t.client.hset(`${tagged}u:i:externalId`, 'e1', '1');
+    await t.client.hdel(`${tagged}u:i:externalId`, 'e2');
+    await t.client.hset(`${tagged}u:i:email`, 'ann@x.com', '1');
+    await t.client.hdel(`${tagged}u:i:email`, 'bob@x.com');
+    expect(await storeProblems(t.client, prefix, cid)).toEqual([]);
+    expect(await store.deleteResource(cid, 'User', 'u1')).toBe(true);
+    for (const attribute of ['userName', 'userNameLocal', 'externalId', 'email']) expect(await t.client.hlen(`${tagged}u:i:${attribute}`)).toBe(0);
+    expect(await t.client.zscore(`${tagged}u:gone`, tombstoneDigest('externalId', 'e1'))).not.toBeNull();
+    expect(await storeProblems(t.client, prefix, cid)).toEqual([]);
+  });
+
   it('puts every key of a connection under its hash tag, except the token, customer and customer-set keys', async () => {
     await store.updateConnectionTokens(cid, {
       tokenHash: 'b'.repeat(64),

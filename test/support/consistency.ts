@@ -358,6 +358,15 @@ export function decodeStringArray(buf: Buffer): string[] {
   return out;
 }
 
+/** The one-character codes a row's index entries use for the SCIM layer's attributes (INDEX_CODE in src/store/redis-scripts.ts). */
+const INDEX_NAME: Record<string, string> = {
+  '\u0001': 'userName',
+  '\u0002': 'userNameLocal',
+  '\u0003': 'externalId',
+  '\u0004': 'email',
+  '\u0005': 'displayName',
+};
+
 interface RawRecord {
   version: number;
   id: string;
@@ -376,7 +385,7 @@ function parseRecord(buf: Buffer): RawRecord {
   return {
     version: Number(head[1]),
     id: buf.subarray(p, p + il).toString('utf8'),
-    entries: decodeStringArray(buf.subarray(p + il, p + il + xl)),
+    entries: decodeStringArray(buf.subarray(p + il, p + il + xl)).map((item, i) => (i % 2 === 0 ? (INDEX_NAME[item] ?? item) : item)),
     json: buf.subarray(p + il + xl + sl).toString('utf8'),
   };
 }

@@ -99,6 +99,9 @@ for _, k in ipairs({ 'u', 'g' }) do
   for seq, r in pairs(res) do
     if not ordered[seq] then problem(k .. ': resource ' .. r.id .. ' (seq ' .. seq .. ') is missing from order') end
     local entries = cmsgpack.unpack(r.x)
+    -- Attribute codes of the index entries (INDEX_CODE in src/store/redis-scripts.ts).
+    local names = { ['\\1'] = 'userName', ['\\2'] = 'userNameLocal', ['\\3'] = 'externalId', ['\\4'] = 'email', ['\\5'] = 'displayName' }
+    for i = 1, #entries, 2 do entries[i] = names[entries[i]] or entries[i] end
     for i = 1, #entries, 2 do
       held[seq .. '\\0' .. entries[i] .. '\\0' .. entries[i + 1]] = true
       local seqs = redis.call('HGET', base .. k .. ':i:' .. entries[i], entries[i + 1])
