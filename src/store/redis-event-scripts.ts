@@ -145,9 +145,11 @@ end
 local function loggedResource(f, seq)
   if not f.s then return f.id, f.j end
   local row = redis.call('HGET', rhash(f.k), f.s)
-  if row then
-    local r = parseRes(row)
-    if r.e == tonumber(seq) then return r.id, r.json end
+  -- A row naming an entry always has the '<v>:<len id>:<len x>/<len s>/<e>:' header (packRes).
+  local il, xl, sl, e, p = string.match(row or '', '^%d+:(%d+):(%d+)/(%d+)/(%d+):()')
+  if e == seq then
+    il = tonumber(il)
+    return string.sub(row, p, p + il - 1), string.sub(row, p + il + tonumber(xl) + tonumber(sl))
   end
   local saved = redis.call('HGET', EVJSON, seq)
   if not saved then error('the event log lost the resource of entry ' .. seq) end

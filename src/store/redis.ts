@@ -12,7 +12,8 @@
  *   <p>{c:<id>}:seq                 STRING  creation counter shared by users and groups
  *   <p>{c:<id>}:<k>:order           ZSET    resource id, scored by its seq (the creation counter)
  *   <p>{c:<id>}:<k>:r               HASH    seq -> `<version>:<len(id)>:<len(x)>/<len(s)>/<e>:<id><x><s><json>`,
- *                                           x = the resource's own index entries, s = its sort members
+ *                                           x = the resource's own index entries (msgpack; the SCIM
+ *                                           layer's attribute names as one-byte codes), s = its sort members
  *                                           (msgpack), e = the event log entry sharing the JSON (without
  *                                           e, `/<e>` is left out; without e and s, `/<len(s)>` too)
  *   <p>{c:<id>}:<k>:i:<attribute>   HASH    index value -> space-separated seqs
