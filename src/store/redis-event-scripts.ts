@@ -10,11 +10,11 @@
  *                         versions of this library carry id and j (the JSON) instead of s, and are read as such.
  *   ev:last       STRING  the id of the last entry (kept when trimming empties the stream)
  *   ev:jobs       HASH    job token -> seq, while SETTLE_JOB still fills that entry's lists
- *   ev:lists      ZSET    seq -> seq of the entries that own side data: ev:r:<seq> / ev:a:<seq>, or a field
- *                         of ev:j (trimmed with them)
+ *   ev:lists      ZSET    seq -> seq of the entries that own ev:r:<seq> / ev:a:<seq> (trimmed with them)
  *   ev:r:<seq>    LIST    the values a staged write removed, in the old list's order
  *   ev:a:<seq>    LIST    the values a staged write added, in the new list's order
  *   ev:j          HASH    seq -> '<id> <JSON>': the resource as entry seq logged it, once its row has moved on
+ *   ev:jq         LIST    the seqs of ev:j, in the order the copies were made (trimmed from the head)
  *
  * Shared JSON: an entry does not copy the resource JSON its write stored. The row (`<k>:r`, redis-scripts.ts)
  * names the entry that logged its JSON (`e` in its header), and a read of that entry takes the JSON from the
@@ -38,35 +38,58 @@
 const COUNT_TRIM_BUDGET = 64;
 
 export const EVENT_LOG_LUA = `
-local EV, EVLAST, EVJOBS, EVLISTS, EVJSON = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists', base .. 'ev:j'
+local EV, EVLAST, EVJOBS, EVLISTS = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists'
+local EVJSON, EVJQ = base .. 'ev:j', base .. 'ev:jq'
 local function evList(seq, part) return base .. 'ev:' .. part .. ':' .. seq end
 local function seqOfEntry(id) return tonumber(string.match(id, '%-(%d+)$')) end
+-- The ms and seq of the last entry, read once per script (an append notes the entry it adds).
+local lastMemo = {}
 local function lastEntry()
-  local ms, seq = string.match(redis.call('GET', EVLAST) or '0-0', '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(seq)
+  if not lastMemo.seq then
+    local ms, seq = string.match(redis.call('GET', EVLAST) or '0-0', '^(%d+)-(%d+)$')
+    lastMemo.ms, lastMemo.seq = tonumber(ms), tonumber(seq)
+  end
+  return lastMemo.ms, lastMemo.seq
 end
--- The seq of the oldest entry kept, or the last seq + 1 when none is.
+-- The seq of the oldest entry kept, or the last seq + 1 when none is; read once per script (trimEvents
+-- forgets it when it drops entries; an append leaves it as it was).
+local keptMemo = {}
 local function firstKept()
+  if keptMemo.seq then return keptMemo.seq end
   local first = redis.call('XRANGE', EV, '-', '+', 'COUNT', 1)[1]
-  if first then return seqOfEntry(first[1]) end
-  local _, seq = lastEntry()
-  return seq + 1
+  if first then
+    keptMemo.seq = seqOfEntry(first[1])
+  else
+    local _, seq = lastEntry()
+    keptMemo.seq = seq + 1
+  end
+  return keptMemo.seq
 end
 
 -- Drops entries past the retention (exact: whole stream nodes go in O(1) each) and over the count (at
--- most ${COUNT_TRIM_BUDGET} per write), then the side data of dropped entries (at most ${COUNT_TRIM_BUDGET} per write).
+-- most ${COUNT_TRIM_BUDGET} per write), then the side data of dropped entries: the member lists of at most 8
+-- and the copies of at most ${COUNT_TRIM_BUDGET}. Copies are listed in ev:jq in the order they were made, not by
+-- seq, so one can outlive its entry until the copies made before it go: never longer than the retention.
 local function trimEvents(ev)
-  if ev.now > ev.retention then redis.call('XTRIM', EV, 'MINID', '=', fmt(ev.now - ev.retention)) end
+  local dropped = 0
+  if ev.now > ev.retention then dropped = redis.call('XTRIM', EV, 'MINID', '=', fmt(ev.now - ev.retention)) end
   local over = redis.call('XLEN', EV) - ev.max
-  if over > 0 then redis.call('XTRIM', EV, 'MAXLEN', '=', redis.call('XLEN', EV) - math.min(over, ${COUNT_TRIM_BUDGET})) end
-  local oldest = redis.call('ZRANGE', EVLISTS, 0, 0, 'WITHSCORES')[2]
-  if not oldest then return end
-  local keep = firstKept()
-  if tonumber(oldest) >= keep then return end
-  local owned = redis.call('ZRANGE', EVLISTS, '-inf', '(' .. fmt(keep), 'BYSCORE', 'LIMIT', 0, ${COUNT_TRIM_BUDGET})
-  for _, seq in ipairs(owned) do redis.call('UNLINK', evList(seq, 'r'), evList(seq, 'a')) end
-  redis.call('HDEL', EVJSON, unpack(owned))
-  redis.call('ZREM', EVLISTS, unpack(owned))
+  if over > 0 then dropped = dropped + redis.call('XTRIM', EV, 'MAXLEN', '=', redis.call('XLEN', EV) - math.min(over, ${COUNT_TRIM_BUDGET})) end
+  if dropped > 0 then keptMemo.seq = nil end
+  local head = redis.call('LINDEX', EVJQ, 0)
+  if head and tonumber(head) < firstKept() then
+    local queued, n = redis.call('LRANGE', EVJQ, 0, ${COUNT_TRIM_BUDGET - 1}), 0
+    while n < #queued and tonumber(queued[n + 1]) < firstKept() do n = n + 1 end
+    redis.call('HDEL', EVJSON, unpack(queued, 1, n))
+    redis.call('LTRIM', EVJQ, n, -1)
+  end
+  local owned = redis.call('ZRANGE', EVLISTS, 0, 7)
+  if #owned == 0 then return end
+  for _, seq in ipairs(owned) do
+    if tonumber(seq) >= firstKept() then break end
+    redis.call('UNLINK', evList(seq, 'r'), evList(seq, 'a'))
+    redis.call('ZREM', EVLISTS, seq)
+  end
 end
 
 -- The seq the entry of this write will have, or nil when the write logs nothing: the row it writes names
@@ -82,7 +105,7 @@ end
 local function keepShared(e, id, json)
   if not e or e < firstKept() then return end
   redis.call('HSET', EVJSON, fmt(e), id .. ' ' .. json)
-  redis.call('ZADD', EVLISTS, e, fmt(e))
+  redis.call('RPUSH', EVJQ, fmt(e))
 end
 
 -- Appends the write's entry (rseq: the seq of the resource written, whose row shares its JSON with the
@@ -111,6 +134,7 @@ local function appendEvents(k, id, rseq, m)
   end
   redis.call('XADD', EV, entry, unpack(fields))
   redis.call('SET', EVLAST, entry)
+  lastMemo.ms, lastMemo.seq = math.max(ev.now, lastMs), seq
   trimEvents(ev)
 end
 

@@ -391,7 +391,7 @@ function parseRecord(buf: Buffer): RawRecord {
 }
 
 const ALLOWED_SUFFIX =
-  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|u:gone|ev|ev:last|ev:lists|ev:j|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
+  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|u:gone|ev|ev:last|ev:lists|ev:j|ev:jq|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,

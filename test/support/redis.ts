@@ -179,8 +179,13 @@ for k, res in pairs(rows) do
     if f and (f.k ~= k or f.s ~= seq) then problem(k .. ': ' .. r.id .. ' names event entry ' .. r.e .. ', which is about another resource') end
   end
 end
+local queued = {}
+for _, seq in ipairs(redis.call('LRANGE', base .. 'ev:jq', 0, -1)) do
+  if queued[seq] then problem('the copy of event entry ' .. seq .. ' is queued twice') end
+  queued[seq] = true
+end
 for _, seq in ipairs(redis.call('HKEYS', base .. 'ev:j')) do
-  if not redis.call('ZSCORE', base .. 'ev:lists', seq) then problem('the copy of event entry ' .. seq .. ' is not listed for trimming') end
+  if not queued[seq] then problem('the copy of event entry ' .. seq .. ' is not queued for trimming') end
 end
 local dn = redis.call('HKEYS', base .. 'g:dn')
 for _, gid in ipairs(dn) do
