@@ -21,8 +21,9 @@ export type ChangedAttributes = string[] | 'all';
 /** The names `changed` stands for, given the JSON the write logged. */
 export function changedNames(changed: ChangedAttributes, json: string | null): string[] {
   if (changed !== 'all') return [...changed];
-  if (json === null) return [];
-  return Object.keys(JSON.parse(json) as object).filter((name) => !UNREPORTED_ATTRIBUTES.has(name));
+  const value: unknown = json === null ? null : JSON.parse(json);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.keys(value).filter((name) => !UNREPORTED_ATTRIBUTES.has(name));
 }
 
 /**
