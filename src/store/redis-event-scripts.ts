@@ -101,11 +101,12 @@ local function entrySeq()
 end
 
 -- Called before a row's JSON is rewritten or deleted, with the entry seq e its header names (or nil), its
--- id and JSON: while the log holds that entry, the entry keeps a copy.
+-- id and JSON: while the log holds that entry, the entry keeps a copy. Answers the bytes copied.
 local function keepShared(e, id, json)
-  if not e or e < firstKept() then return end
+  if not e or e < firstKept() then return 0 end
   redis.call('HSET', EVJSON, fmt(e), id .. ' ' .. json)
   redis.call('RPUSH', EVJQ, fmt(e))
+  return #json
 end
 
 -- Appends the write's entry (rseq: the seq of the resource written, whose row shares its JSON with the

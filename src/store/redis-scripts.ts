@@ -223,7 +223,8 @@ end
 -- whose value is sortValue (encoded as redis-codec.ts encodeSortValue does). src/store/last-modified.ts is
 -- the memory store's copy. The record is cut by position (parseRes's layout) and only the JSON's last
 -- ${TOUCH_TAIL} bytes are searched, so a large group costs one copy of its record, as bumpAt's does.
--- Answers the change in its bytes and the length of the record it read.
+-- Answers the change in its bytes, and the bytes it wrote: its record, plus the copy of its JSON kept for
+-- the log entry sharing it (keepShared).
 local function touchAt(k, seq, iso, sortValue)
   local r = redis.call('HGET', rhash(k), seq)
   if not r then return 0, 0 end
@@ -233,7 +234,8 @@ local function touchAt(k, seq, iso, sortValue)
   local idAt = string.find(r, ':', p, true) + 1
   local sAt = idAt + tonumber(il) + tonumber(xl)
   local jsonAt = sAt + sl
-  if e ~= nil and e ~= '' then keepShared(tonumber(e), string.sub(r, idAt, idAt + tonumber(il) - 1), string.sub(r, jsonAt)) end
+  local copied = 0
+  if e ~= nil and e ~= '' then copied = keepShared(tonumber(e), string.sub(r, idAt, idAt + tonumber(il) - 1), string.sub(r, jsonAt)) end
   local at = string.find(r, '"lastModified":"', math.max(jsonAt, #r - ${TOUCH_TAIL}), true)
   local tail = '"lastModified":"' .. iso .. '"}}'
   if not at or not string.find(r, '^"lastModified":"[^"]*"}}$', at) then at, tail = #r + 1, '' end
@@ -253,7 +255,7 @@ local function touchAt(k, seq, iso, sortValue)
   if sorted ~= '' then sPart = '/' .. #sorted end
   redis.call('HSET', rhash(k), seq, fmt(tonumber(v) + 1) .. ':' .. il .. ':' .. xl .. sPart .. ':' ..
     string.sub(r, idAt, sAt - 1) .. sorted .. string.sub(r, jsonAt, at - 1) .. tail)
-  return #tail - (#r - at + 1), #r
+  return #tail - (#r - at + 1), #r + copied
 end
 
 -- Touches (touchAt) the live groups gids[from..] until ${TOUCH_SCRIPT_BYTES} bytes of records are rewritten (so at
