@@ -42,6 +42,25 @@ import { linkLua } from './lua-link.js';
 import { LAST_MODIFIED_SORT_ATTRIBUTE } from './last-modified.js';
 import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT } from './store.js';
 
+/**
+ * The one-character codes a row's index entries store instead of the SCIM layer's index attribute names
+ * (INDEX_CODE in the prelude below): control characters, which no attribute name holds.
+ */
+export const INDEX_ATTRIBUTE_CODES: Readonly<Record<string, string>> = {
+  userName: '\u0001',
+  userNameLocal: '\u0002',
+  externalId: '\u0003',
+  email: '\u0004',
+  displayName: '\u0005',
+};
+
+/** INDEX_ATTRIBUTE_CODES as the entries of a Lua table, each code a Lua string literal ('\1' …). */
+export function luaIndexCodes(entry: (name: string, code: string) => string): string {
+  return Object.entries(INDEX_ATTRIBUTE_CODES)
+    .map(([name, code]) => entry(name, `'\\${code.charCodeAt(0)}'`))
+    .join(', ');
+}
+
 /** How far from its end touchAt looks for a record's `"lastModified":"…"}}` (the value is 24 characters). */
 const TOUCH_TAIL = 80;
 
@@ -92,8 +111,8 @@ end
 -- The index attributes the SCIM layer uses (src/scim/users.ts, src/scim/groups.ts) are stored in a row's
 -- index entries as one control character each (attribute names never hold one: assertIndexAttribute), so
 -- that a million rows do not each carry 36 bytes of the same names; others are stored as they are.
-local INDEX_CODE = { userName = '\\1', userNameLocal = '\\2', externalId = '\\3', email = '\\4', displayName = '\\5' }
-local INDEX_NAME = { ['\\1'] = 'userName', ['\\2'] = 'userNameLocal', ['\\3'] = 'externalId', ['\\4'] = 'email', ['\\5'] = 'displayName' }
+local INDEX_CODE = { ${luaIndexCodes((name, code) => `${name} = ${code}`)} }
+local INDEX_NAME = { ${luaIndexCodes((name, code) => `[${code}] = '${name}'`)} }
 
 -- A row's packed index entries as flat (attribute, value) pairs, attribute names spelt out.
 local function unpackIndexes(packed)

@@ -39,6 +39,7 @@ import type { JsonObject } from '../../src/scim/normalize.js';
 import { sortEntries } from '../../src/scim/sort.js';
 import { userSpec } from '../../src/scim/users.js';
 import type { IndexEntry, ResourceKind, Store, StoredResource } from '../../src/store/store.js';
+import { INDEX_ATTRIBUTE_CODES } from '../../src/store/redis-scripts.js';
 
 export interface RedisInspection {
   client: Redis;
@@ -358,14 +359,8 @@ export function decodeStringArray(buf: Buffer): string[] {
   return out;
 }
 
-/** The one-character codes a row's index entries use for the SCIM layer's attributes (INDEX_CODE in src/store/redis-scripts.ts). */
-const INDEX_NAME: Record<string, string> = {
-  '\u0001': 'userName',
-  '\u0002': 'userNameLocal',
-  '\u0003': 'externalId',
-  '\u0004': 'email',
-  '\u0005': 'displayName',
-};
+/** Attribute names by the one-character codes a row's index entries use (src/store/redis-scripts.ts). */
+const INDEX_NAME: Record<string, string> = Object.fromEntries(Object.entries(INDEX_ATTRIBUTE_CODES).map(([name, code]) => [code, name]));
 
 interface RawRecord {
   version: number;

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type Cluster } from 'ioredis';
 import { inject } from 'vitest';
+import { luaIndexCodes } from '../../src/store/redis-scripts.js';
 
 export interface TestRedis {
   client: Redis;
@@ -100,7 +101,7 @@ for _, k in ipairs({ 'u', 'g' }) do
     if not ordered[seq] then problem(k .. ': resource ' .. r.id .. ' (seq ' .. seq .. ') is missing from order') end
     local entries = cmsgpack.unpack(r.x)
     -- Attribute codes of the index entries (INDEX_CODE in src/store/redis-scripts.ts).
-    local names = { ['\\1'] = 'userName', ['\\2'] = 'userNameLocal', ['\\3'] = 'externalId', ['\\4'] = 'email', ['\\5'] = 'displayName' }
+    local names = { ${luaIndexCodes((name, code) => `[${code}] = '${name}'`)} }
     for i = 1, #entries, 2 do entries[i] = names[entries[i]] or entries[i] end
     for i = 1, #entries, 2 do
       held[seq .. '\\0' .. entries[i] .. '\\0' .. entries[i + 1]] = true
