@@ -51,31 +51,47 @@ local function lastEntry()
   end
   return lastMemo.ms, lastMemo.seq
 end
--- The seq of the oldest entry kept, or the last seq + 1 when none is; read once per script (trimEvents
--- forgets it when it drops entries; an append leaves it as it was).
+-- The ms and seq of the oldest entry kept (nil, nil when the log is empty), read once per script: trimEvents
+-- forgets them when it drops entries, and an append to an empty log makes its entry the oldest.
 local keptMemo = {}
-local function firstKept()
-  if keptMemo.seq then return keptMemo.seq end
-  local first = redis.call('XRANGE', EV, '-', '+', 'COUNT', 1)[1]
-  if first then
-    keptMemo.seq = seqOfEntry(first[1])
-  else
-    local _, seq = lastEntry()
-    keptMemo.seq = seq + 1
+local function firstEntry()
+  if not keptMemo.read then
+    local first = redis.call('XRANGE', EV, '-', '+', 'COUNT', 1)[1]
+    keptMemo.read = true
+    if first then
+      local ms, seq = string.match(first[1], '^(%d+)-(%d+)$')
+      keptMemo.ms, keptMemo.seq = tonumber(ms), tonumber(seq)
+    end
   end
-  return keptMemo.seq
+  return keptMemo.ms, keptMemo.seq
+end
+-- The seq of the oldest entry kept, or the last seq + 1 when none is.
+local function firstKept()
+  local _, seq = firstEntry()
+  if seq then return seq end
+  local _, last = lastEntry()
+  return last + 1
 end
 
 -- Drops entries past the retention (exact: whole stream nodes go in O(1) each) and over the count (at
 -- most ${COUNT_TRIM_BUDGET} per write), then the side data of dropped entries: the member lists of at most 8
 -- and the copies of at most ${COUNT_TRIM_BUDGET}. Copies are listed in ev:jq in the order they were made, not by
 -- seq, so one can outlive its entry until the copies made before it go: never longer than the retention.
-local function trimEvents(ev)
+-- Most writes drop nothing, and that is known from the oldest entry alone: its ms against the retention, and
+-- its seq against the last one (seqs grow by one per entry and only the head is trimmed, so the log holds at
+-- most last - first + 1 entries). The side data is then looked at only by every 16th write, for what an
+-- earlier write's budgets left.
+local function trimEvents(ev, seq)
+  local firstMs, firstSeq = firstEntry()
   local dropped = 0
-  if ev.now > ev.retention then dropped = redis.call('XTRIM', EV, 'MINID', '=', fmt(ev.now - ev.retention)) end
-  local over = redis.call('XLEN', EV) - ev.max
-  if over > 0 then dropped = dropped + redis.call('XTRIM', EV, 'MAXLEN', '=', redis.call('XLEN', EV) - math.min(over, ${COUNT_TRIM_BUDGET})) end
-  if dropped > 0 then keptMemo.seq = nil end
+  if firstMs and ev.now > ev.retention and firstMs < ev.now - ev.retention then
+    dropped = redis.call('XTRIM', EV, 'MINID', '=', fmt(ev.now - ev.retention))
+  end
+  if firstSeq and seq - firstSeq + 1 - dropped > ev.max then
+    local held = redis.call('XLEN', EV)
+    if held > ev.max then dropped = dropped + redis.call('XTRIM', EV, 'MAXLEN', '=', held - math.min(held - ev.max, ${COUNT_TRIM_BUDGET})) end
+  end
+  if dropped > 0 then keptMemo = {} elseif seq % 16 ~= 0 then return end
   local head = redis.call('LINDEX', EVJQ, 0)
   if head and tonumber(head) < firstKept() then
     local queued, n = redis.call('LRANGE', EVJQ, 0, ${COUNT_TRIM_BUDGET - 1}), 0
@@ -84,11 +100,10 @@ local function trimEvents(ev)
     redis.call('LTRIM', EVJQ, n, -1)
   end
   local owned = redis.call('ZRANGE', EVLISTS, 0, 7)
-  if #owned == 0 then return end
-  for _, seq in ipairs(owned) do
-    if tonumber(seq) >= firstKept() then break end
-    redis.call('UNLINK', evList(seq, 'r'), evList(seq, 'a'))
-    redis.call('ZREM', EVLISTS, seq)
+  for _, listed in ipairs(owned) do
+    if tonumber(listed) >= firstKept() then break end
+    redis.call('UNLINK', evList(listed, 'r'), evList(listed, 'a'))
+    redis.call('ZREM', EVLISTS, listed)
   end
 end
 
@@ -136,7 +151,8 @@ local function appendEvents(k, id, rseq, m)
   redis.call('XADD', EV, entry, unpack(fields))
   redis.call('SET', EVLAST, entry)
   lastMemo.ms, lastMemo.seq = math.max(ev.now, lastMs), seq
-  trimEvents(ev)
+  if keptMemo.read and not keptMemo.seq then keptMemo.ms, keptMemo.seq = lastMemo.ms, seq end
+  trimEvents(ev, seq)
 end
 
 -- SETTLE_JOB's part: the log entry whose member lists job token fills, or nil.

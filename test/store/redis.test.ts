@@ -727,6 +727,32 @@ describe('redis store: the event log shares the JSON of the rows (src/store/redi
     ]);
     expect(await storeProblems(t.client, prefix, cid)).toEqual([]);
   });
+
+  it('drops the copies a retention trim left past its budget over the later writes, which drop no entry themselves', async () => {
+    const prefix = `${t.prefix}share${stores++}:`;
+    const store = redisStore({ client: t.client, prefix, eventRetentionMs: 300 });
+    const conn = makeConnection();
+    const cid = conn.connectionId;
+    await store.createConnection(conn);
+    const tag = `${prefix}{c:${cid}}:`;
+    const updated = { resource: { type: 'user.updated', changed: ['v'] } };
+    const ids = Array.from({ length: 100 }, (_, i) => `u${i}`);
+    for (const id of ids) await store.createResource(cid, { ...userWrite(id, id), events: { resource: { type: 'user.created', changed: 'all' } } });
+    for (const id of ids) await store.replaceResource(cid, { ...userWrite(id, id), json: '{"v":2}', events: updated }, 1);
+    expect(await t.client.hlen(`${tag}ev:j`)).toBe(100); // each creation's entry kept the JSON it replaced
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
+    // This write drops all 200 entries, and 64 of the 100 copies (its budget).
+    await store.replaceResource(cid, { ...userWrite('u0', 'u0'), json: '{"v":3}', events: updated }, 2);
+    expect(await t.client.xlen(`${tag}ev`)).toBe(1);
+    expect(await t.client.hlen(`${tag}ev:j`)).toBe(36 + 1); // the rest, and the copy of entry 101 (u0's update)
+    // Later writes within the retention drop no entry; every 16th still looks at the copies.
+    for (let i = 1; i <= 16; i++) await store.replaceResource(cid, { ...userWrite(`u${i}`, `u${i}`), json: '{"v":3}', events: updated }, 2);
+    expect(await t.client.xlen(`${tag}ev`)).toBe(17);
+    expect(await t.client.lrange(`${tag}ev:jq`, 0, -1)).toEqual([]);
+    expect(await t.client.hlen(`${tag}ev:j`)).toBe(0);
+    expect(await storeProblems(t.client, prefix, cid)).toEqual([]);
+  });
 });
 
 describe('redis store: the event log of a long member list whose settling was cut short', () => {
