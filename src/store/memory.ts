@@ -162,16 +162,16 @@ interface Space {
   resources: Record<ResourceKind, Map<string, Entry>>;
   /** The resources of each kind in creation order (with ranks, for pages). */
   order: Record<ResourceKind, OrderedIndex<Entry>>;
-  /** `${kind}\0${attribute}` → the sort index of that attribute. */
-  sorted: Map<string, SortIndex>;
+  /** Per kind, attribute → the sort index of that attribute. */
+  sorted: Record<ResourceKind, Map<string, SortIndex>>;
   /**
    * Per kind, as the Redis store's `<k>:sorted` marker: 'off' until a client first sorts (no write pays for
    * sort indexes before), then the seq through which sortBacklog has indexed what was stored before, then
    * 'done' (listSorted answers by a sort attribute only then).
    */
   sorting: Record<ResourceKind, 'off' | number | 'done'>;
-  /** `${kind}\0${attribute}` → value → ids in insertion order. */
-  indexes: Map<string, Map<string, string[]>>;
+  /** Per kind, attribute → value → ids in insertion order. */
+  indexes: Record<ResourceKind, Map<string, Map<string, string[]>>>;
   /** member id → ids of the groups listing it. */
   memberOf: Map<string, Set<string>>;
   /**
@@ -187,8 +187,6 @@ interface Space {
 }
 
 const NO_DELTA: MemberDelta = { removed: [], added: [] };
-
-const indexKey = (kind: ResourceKind, attribute: string): string => `${kind}\u0000${attribute}`;
 
 /** Options of {@link memoryStore}. */
 export type MemoryStoreOptions = TombstoneOptions & EventLogOptions;
@@ -211,11 +209,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   function idsAt(s: Space, kind: ResourceKind, attribute: string, value: string): string[] {
-    return s.indexes.get(indexKey(kind, attribute))?.get(value) ?? [];
+    return s.indexes[kind].get(attribute)?.get(value) ?? [];
   }
 
-  function conflict(s: Space, write: ResourceWrite): string | null {
-    for (const entry of write.indexes) {
+  /** The attribute of the first unique entry of `entries` (the write's, or those a replace adds) held by another resource. */
+  function conflict(s: Space, write: ResourceWrite, entries = write.indexes): string | null {
+    for (const entry of entries) {
       if (!entry.unique) continue;
       if (idsAt(s, write.kind, entry.attribute, entry.value).some((other) => other !== write.id)) {
         return entry.attribute;
@@ -226,9 +225,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
   function addIndexes(s: Space, kind: ResourceKind, id: string, entries: IndexEntry[]): void {
     for (const entry of entries) {
-      const key = indexKey(kind, entry.attribute);
-      let values = s.indexes.get(key);
-      if (!values) s.indexes.set(key, (values = new Map()));
+      let values = s.indexes[kind].get(entry.attribute);
+      if (!values) s.indexes[kind].set(entry.attribute, (values = new Map()));
       const ids = values.get(entry.value) ?? [];
       if (!ids.includes(id)) values.set(entry.value, [...ids, id]);
     }
@@ -237,9 +235,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   function addSortKeys(s: Space, entry: Entry, keys: SortEntry[] = entry.sortKeys): void {
     entry.sortIndexed = true;
     for (const { attribute, value } of keys) {
-      const key = indexKey(entry.kind, attribute);
-      let index = s.sorted.get(key);
-      if (!index) s.sorted.set(key, (index = new OrderedIndex(bySortValue)));
+      let index = s.sorted[entry.kind].get(attribute);
+      if (!index) s.sorted[entry.kind].set(attribute, (index = new OrderedIndex(bySortValue)));
       index.insert({ value, entry });
     }
   }
@@ -271,14 +268,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   function removeSortKeys(s: Space, entry: Entry, keys: SortEntry[] = entry.sortKeys): void {
     if (!entry.sortIndexed) return;
     for (const { attribute, value } of keys) {
-      const index = s.sorted.get(indexKey(entry.kind, attribute));
+      const index = s.sorted[entry.kind].get(attribute);
       index?.delete({ value, entry });
     }
   }
 
   function removeIndexes(s: Space, kind: ResourceKind, id: string, entries: IndexEntry[]): void {
     for (const entry of entries) {
-      const values = s.indexes.get(indexKey(kind, entry.attribute));
+      const values = s.indexes[kind].get(entry.attribute);
       const rest = (values?.get(entry.value) ?? []).filter((other) => other !== id);
       if (rest.length > 0) values?.set(entry.value, rest);
       else values?.delete(entry.value);
@@ -448,8 +445,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return deletedAt !== undefined && deletedAt > now() - retention;
   }
 
-  /** The quota a write would exceed, checked in the same order as the Redis scripts, or null. */
-  function overQuota(s: Space, write: ResourceWrite, current: Entry | null, delta: number, quota: StoreQuota | undefined): WriteOutcome | null {
+  /**
+   * The quota a write would exceed, checked in the same order as the Redis scripts, or null. `entries`: the
+   * write's index entries that are new to the resource (all of a creation's).
+   */
+  function overQuota(s: Space, write: ResourceWrite, current: Entry | null, delta: number, quota: StoreQuota | undefined, entries = write.indexes): WriteOutcome | null {
     if (!quota) return null;
     const creating = current === null;
     if (creating && write.kind === 'User' && s.resources.User.size >= quota.maxUsers) {
@@ -467,7 +467,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       (value) => current?.members.has(value) ?? false,
     );
     if (member !== null) return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota.maxGroupsPerMember!, member };
-    const attribute = crowdedIndex(write, quota, (name, value) => idsAt(s, write.kind, name, value));
+    const attribute = crowdedIndex(write.id, entries, quota, (name, value) => idsAt(s, write.kind, name, value));
     if (attribute !== null) return { ok: false, reason: 'quota', quota: 'resourcesPerValue', limit: quota.maxResourcesPerValue!, attribute };
     return null;
   }
@@ -539,9 +539,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         seq: 0,
         resources: { User: new Map(), Group: new Map() },
         order: { User: new OrderedIndex(byCreation), Group: new OrderedIndex(byCreation) },
-        sorted: new Map(),
+        sorted: { User: new Map(), Group: new Map() },
         sorting: { User: 'off', Group: 'off' },
-        indexes: new Map(),
+        indexes: { User: new Map(), Group: new Map() },
         memberOf: new Map(),
         gone: new OrderedMap(),
         bytes: 0,
@@ -688,7 +688,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         return { ok: false, reason: 'version_mismatch', currentVersion: entry.version };
       }
       if (write.keepIfMembersUnchanged && membersUnchanged(entry, write, members)) return { ok: true, version: entry.version, unchanged: true };
-      const taken = conflict(s, write);
+      // Only the index entries that change move (a PUT or PATCH usually changes one or two), and only those
+      // it adds can collide or crowd: the ones it keeps are this resource's already (as on Redis).
+      const [gone, added] = changedIndexes(entry.indexes, write.indexes);
+      const taken = conflict(s, write, added);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
       // The bytes of everything but the members, then the members' (old, and after this write).
       const oldMembers = entry.bytes - entry.ownBytes;
@@ -696,13 +699,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (members) newMembers = members.bytes;
       else if (write.memberChanges !== undefined) newMembers = oldMembers + changeBytes(entry, write.memberChanges);
       const bytes = ownBytes + newMembers;
-      const refused = overQuota(s, write, entry, bytes - entry.bytes, quota);
+      const refused = overQuota(s, write, entry, bytes - entry.bytes, quota, added);
       if (refused) return refused;
       s.bytes += bytes - entry.bytes;
       entry.bytes = bytes;
       entry.ownBytes = ownBytes;
-      // Only the index entries and sort keys that changed move (a PUT or PATCH usually changes one or two).
-      const [gone, added] = changedIndexes(entry.indexes, write.indexes);
       removeIndexes(s, write.kind, write.id, gone);
       addIndexes(s, write.kind, write.id, added);
       let delta = NO_DELTA;
@@ -915,7 +916,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       };
       if (sortOrder.attribute === null) return pageOf(s.order[kind], (entry) => entry);
       if (s.sorting[kind] !== 'done' && s.order[kind].size > 0) return null;
-      const index = s.sorted.get(indexKey(kind, sortOrder.attribute));
+      const index = s.sorted[kind].get(sortOrder.attribute);
       return index ? pageOf(index, (item) => item.entry) : { total: 0, resources: [] };
     },
 

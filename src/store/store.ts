@@ -1015,20 +1015,22 @@ export function assertQuota(quota: StoreQuota | undefined): void {
 }
 
 /**
- * The attribute of the first non-unique index entry of `write` whose value `quota.maxResourcesPerValue`
- * other resources already hold, or null. `holders(attribute, value)` lists the ids holding a value.
+ * The attribute of the first non-unique entry of `entries` (written for resource `id`) whose value
+ * `quota.maxResourcesPerValue` other resources already hold, or null. `holders(attribute, value)` lists the
+ * ids holding a value.
  */
 export function crowdedIndex(
-  write: ResourceWrite,
+  id: string,
+  entries: readonly IndexEntry[],
   quota: StoreQuota | undefined,
   holders: (attribute: string, value: string) => readonly string[],
 ): string | null {
   const cap = quota?.maxResourcesPerValue;
   if (cap === undefined) return null;
-  for (const entry of write.indexes) {
+  for (const entry of entries) {
     if (entry.unique) continue;
     const ids = holders(entry.attribute, entry.value);
-    if (ids.length >= cap && !ids.includes(write.id)) return entry.attribute;
+    if (ids.length >= cap && !ids.includes(id)) return entry.attribute;
   }
   return null;
 }
