@@ -118,6 +118,15 @@ export function ifMatchFails(ifMatch: string | undefined, version: number): bool
   return ifMatch !== undefined && ifMatch !== '' && !etagListMatches(ifMatch, version);
 }
 
+/**
+ * Whether `If-Match` holds the write to the version it matched: it lists ETags and no `*`. `*` matches
+ * whatever version is current (RFC 9110 §13.1.1), so a write that lost a race to another is retried as
+ * without the header, never answered 412.
+ */
+function pinsVersion(ifMatch: string | undefined): ifMatch is string {
+  return ifMatch !== undefined && ifMatch !== '' && !ifMatch.split(',').some((tag) => tag.trim() === '*');
+}
+
 const preconditionFailed = (id: string) => new ScimError(412, `${id} has changed: its version no longer matches If-Match`);
 
 export async function createResource(ctx: ResourceContext, body: unknown): Promise<Result<StoredResource>> {
@@ -203,7 +212,7 @@ async function updateResource(
     // The store checks the version before anything else, so any other refusal is about the current user.
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
     if (fromCopy) continue; // the copy was stale: read the user, with no pause (no race was lost)
-    if (ifMatch) return fail(preconditionFailed(id));
+    if (pinsVersion(ifMatch)) return fail(preconditionFailed(id));
     await backoff(attempt);
   }
   return fail(busy(ctx, id));
@@ -319,7 +328,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
       return ok({ stored: written, previous: stored });
     }
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
-    if (ifMatch) return fail(preconditionFailed(id));
+    if (pinsVersion(ifMatch)) return fail(preconditionFailed(id));
     await backoff(attempt);
   }
   return fail(busy(ctx, id));
@@ -351,8 +360,7 @@ export async function deleteResource(ctx: ResourceContext, id: string, ifMatch?:
     const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id, { members: false });
     if (!stored) return fail(notFound(ctx, id));
     if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
-    // `*` matches whatever version is current then; a listed ETag matches only the version it named.
-    if (!ifMatch.split(',').some((t) => t.trim() === '*')) expectedVersion = stored.version;
+    if (pinsVersion(ifMatch)) expectedVersion = stored.version;
   }
   const events = ctx.events ? deletedEvents(ctx.spec.kind) : undefined;
   const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id, expectedVersion, events);

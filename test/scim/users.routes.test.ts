@@ -370,6 +370,34 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       expect(after.body.nickName).toBe('one');
     });
 
+    it('retries a write that lost a race under If-Match: * (any current version), as DELETE does, instead of answering 412', async () => {
+      const user = await create('etag-star@example.com');
+      const star = (request: ReturnType<typeof t.http.patch>) => request.set(t.auth).set('If-Match', '*');
+      const patches = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map((i) =>
+          star(t.http.patch(`/scim/v2/Users/${user.id}`)).send({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'nickName', value: `n${i}` }] }),
+        ),
+      );
+      expect(patches.map((r) => r.status)).toEqual([204, 204, 204, 204, 204, 204]);
+      const puts = await Promise.all(
+        [1, 2, 3, 4].map((i) => star(t.http.put(`/scim/v2/Users/${user.id}`)).send({ ...oktaUser('etag-star@example.com'), title: `t${i}` })),
+      );
+      expect(puts.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      const after = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
+      expect(/^W\/"(\d+)"$/.exec(after.body.meta.version)![1]).toBe(String(1 + 6 + 4)); // every write landed once
+      // A listed ETag still holds a write to the version it named: of writes racing from one version, one wins.
+      const pinned = await Promise.all(
+        [1, 2, 3].map((i) =>
+          t.http
+            .patch(`/scim/v2/Users/${user.id}`)
+            .set(t.auth)
+            .set('If-Match', after.body.meta.version)
+            .send({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'nickName', value: `p${i}` }] }),
+        ),
+      );
+      expect(pinned.map((r) => r.status).sort()).toEqual([204, 412, 412]);
+    });
+
     it('answers If-None-Match with 304 for *, the weak ETag and its strong form, and 200 for another version', async () => {
       const user = await create('if-none-match@example.com');
       const conditional = (tag: string) => t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-None-Match', tag);
