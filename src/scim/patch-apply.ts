@@ -24,6 +24,11 @@ export interface PatchState {
   touchedExtensions: Set<string>;
   /** The multi-valued lists indexed for this request, and its scan budget (patch-list.ts). */
   lists: PatchLists;
+  /**
+   * The objects the current operation wrote into (the resource or an extension, and the value written),
+   * each with its key count before the operation: patch.ts measures them after it (widthProblem).
+   */
+  written: Map<JsonObject, number>;
 }
 
 type Done = Result<void>;
@@ -96,7 +101,32 @@ export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchP
   if (path.schema !== undefined) state.touchedExtensions.add(path.schema);
   const container = containerOf(state, path.schema);
   const key = def ? def.name : (keyOf(container, path.attribute) ?? path.attribute);
+  noteWritten(state, container);
+  const target = get(container, key);
+  if (isObject(target)) noteWritten(state, target);
+  const outcome = writeAt(state, container, key, op, path, value, wholeReplace, where);
+  const written = get(container, key);
+  if (isObject(written)) noteWritten(state, written);
+  return outcome;
+}
 
+/** Notes an object the current operation writes into, with its key count before the first write. */
+function noteWritten(state: PatchState, object: JsonObject): void {
+  if (!state.written.has(object)) state.written.set(object, Object.keys(object).length);
+}
+
+/** The write of {@link applyAtPath} once the attribute's container and key are known. */
+function writeAt(
+  state: PatchState,
+  container: JsonObject,
+  key: string,
+  op: PatchOp,
+  path: ResolvedPatchPath,
+  value: Json | undefined,
+  wholeReplace: boolean,
+  where: string,
+): Done {
+  const { def } = path;
   if (path.filter) return atValuePath(state, container, key, op, path, path.filter, value, where);
   if (path.subAttribute) return atSubAttribute(container, key, op, path, value, where);
   if (op === 'remove') return removeValues(state, container, key, def, value, where);
@@ -373,6 +403,7 @@ function atValuePath(
     for (const el of matched) {
       if (op === 'add' || sub) {
         indexed.unindex(el);
+        noteWritten(state, el);
         mergeComplex(el, patch);
         indexed.index(el);
         written.push(el);
@@ -477,6 +508,7 @@ function atValuePathScanning(
     for (const [index, el] of list.entries()) {
       if (!matched.has(el)) continue;
       if (isObject(el) && (op === 'add' || sub)) {
+        noteWritten(state, el);
         mergeComplex(el, patch);
         written.push(el);
         continue;

@@ -5,6 +5,7 @@
 import { yieldToEventLoop } from '../event-loop.js';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
+import { MAX_BODY_OBJECT_KEYS } from './limits.js';
 import { deleteAttr, keyOf } from './attribute-access.js';
 import { applyAtPath, type PatchState } from './patch-apply.js';
 import { PatchLists } from './patch-list.js';
@@ -148,15 +149,18 @@ function* patchSteps(type: ResourceTypeDef, resource: JsonObject, operations: Pa
   } catch {
     return fail(new ScimError(500, 'the stored resource could not be copied'));
   }
-  const state: PatchState = { type, resource: copy, touchedExtensions: new Set(), lists: new PatchLists() };
+  const state: PatchState = { type, resource: copy, touchedExtensions: new Set(), lists: new PatchLists(), written: new Map() };
   for (const [index, operation] of operations.entries()) {
     const where = `Operations[${index}]`;
     let outcome: Result<void>;
     try {
+      state.written.set(state.resource, Object.keys(state.resource).length);
       outcome = applyOperation(state, operation);
+      if (outcome.ok) outcome = widthProblem(state);
     } catch {
       outcome = fail(scimErrors.badRequest('invalidValue', 'the operation could not be applied'));
     }
+    state.written.clear();
     if (!outcome.ok) return fail(prefixed(where, outcome.error));
     yield;
   }
@@ -276,6 +280,25 @@ function clearExtension(state: PatchState, schema: string): Result<void> {
 }
 
 /**
+ * Refuses an operation that made an object of the working copy wider than a request body's objects may be
+ * (MAX_BODY_OBJECT_KEYS) and wider than it was: each operation's value is within that bound, but many
+ * operations could add up to an object of 70,000 keys that every later step (schemas, normalisation, the
+ * resource limits) would walk, holding the event loop for seconds. Measured on the objects the operation
+ * wrote into, so an operation costs about the width of what it touched.
+ */
+function widthProblem(state: PatchState): Result<void> {
+  for (const [object, before] of state.written) {
+    const keys = Object.keys(object).length;
+    if (keys > MAX_BODY_OBJECT_KEYS && keys > before) {
+      return fail(
+        scimErrors.badRequest('invalidValue', `the patched resource would hold an object with ${keys} keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted`),
+      );
+    }
+  }
+  return ok(undefined);
+}
+
+/**
  * Drops emptied extensions the request touched, with their URN; lists the URN of every extension present
  * (RFC 7643 §3): each extension of the type, and each custom one the request wrote to.
  */
@@ -283,21 +306,27 @@ function syncSchemas(state: PatchState): void {
   const { resource, type } = state;
   const current = resource.schemas;
   const schemas: Json[] = Array.isArray(current) ? [...current] : [type.schema.id];
-  const has = (urn: string) => schemas.some((s) => typeof s === 'string' && s.toLowerCase() === urn.toLowerCase());
+  // Lower-cased URNs listed, so each extension costs one lookup (a request may touch hundreds).
+  const listed = new Set(schemas.map((s) => (typeof s === 'string' ? s.toLowerCase() : s)));
+  const has = (urn: string) => listed.has(urn.toLowerCase());
+  const dropped = new Set<string>();
   const known = new Set(type.extensions.map((e) => e.id));
   const custom = [...state.touchedExtensions].filter((urn) => !known.has(urn));
   for (const urn of [...known, ...custom]) {
     const key = keyOf(resource, urn);
     const value = key === undefined ? undefined : resource[key];
     const present = isObject(value) ? Object.keys(value).length > 0 : value !== undefined;
-    if (present && isObject(value) && !has(urn)) schemas.push(key ?? urn);
+    if (present && isObject(value) && !has(urn)) {
+      schemas.push(key ?? urn);
+      listed.add((key ?? urn).toLowerCase());
+    }
     if (!present && state.touchedExtensions.has(urn)) {
       if (key !== undefined) deleteAttr(resource, key);
-      const at = schemas.findIndex((s) => typeof s === 'string' && s.toLowerCase() === urn.toLowerCase());
-      if (at >= 0) schemas.splice(at, 1);
+      dropped.add(urn.toLowerCase());
     }
   }
-  resource.schemas = schemas;
+  // The first listing of each dropped URN goes, as one pass over the list.
+  resource.schemas = schemas.filter((s) => typeof s !== 'string' || !dropped.delete(s.toLowerCase()));
 }
 
 /** The error with `Operations[i]: ` before its detail. */

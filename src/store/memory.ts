@@ -449,7 +449,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
    * The quota a write would exceed, checked in the same order as the Redis scripts, or null. `entries`: the
    * write's index entries that are new to the resource (all of a creation's).
    */
-  function overQuota(s: Space, write: ResourceWrite, current: Entry | null, delta: number, quota: StoreQuota | undefined, entries = write.indexes): WriteOutcome | null {
+  function overQuota(
+    s: Space,
+    write: ResourceWrite,
+    current: Entry | null,
+    delta: number,
+    quota: StoreQuota | undefined,
+    entries = write.indexes,
+  ): WriteOutcome | null {
     if (!quota) return null;
     const creating = current === null;
     if (creating && write.kind === 'User' && s.resources.User.size >= quota.maxUsers) {
