@@ -115,6 +115,47 @@ describe.each(STORE_KINDS)('directory API (%s store)', (kind) => {
     expect((await app.sso.directory.listUsers(customer, { filter: { externalId: 'EXT-5' } })).items).toEqual([]);
   });
 
+  it('pages a filter that matches more users than a page holds, exactly under writes between pages', async () => {
+    // Okta's deactivate-then-POST leaves several users with one externalId; they also share an email here.
+    const shared: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      shared.push(
+        (await scim('post', '/Users', { schemas: [USER], userName: `shared${i}@corp.test`, externalId: 'ext-shared', emails: [{ value: 'team@corp.test' }] }))
+          .id as string,
+      );
+    }
+    for (const filter of [{ externalId: 'ext-shared' }, { email: 'TEAM@corp.test' }]) {
+      expect((await walk((cursor) => app.sso.directory.listUsers(customer, { filter, cursor, limit: 2 }))).map((u) => u.id)).toEqual(shared);
+      const first = await app.sso.directory.listUsers(customer, { filter, limit: 5 });
+      expect(first).toEqual({ items: shared.map((id) => expect.objectContaining({ id })), nextCursor: null });
+    }
+    // Between pages: a match already read is deleted and one is created; the walk still sees every user
+    // that exists from its first page to its last exactly once, the new one at the end.
+    const late: string[] = [];
+    const seen = await walk(
+      (cursor) => app.sso.directory.listUsers(customer, { filter: { externalId: 'ext-shared' }, cursor, limit: 2 }),
+      async (page) => {
+        if (page !== 0) return;
+        await scim('delete', `/Users/${shared[0]}`);
+        late.push((await scim('post', '/Users', { schemas: [USER], userName: 'shared-late@corp.test', externalId: 'ext-shared' })).id as string);
+      },
+    );
+    expect(seen.map((u) => u.id)).toEqual([...shared, ...late]);
+    // The last user a page returned is deleted before the next page: the walk starts over, missing nobody.
+    const again = await walk(
+      (cursor) => app.sso.directory.listUsers(customer, { filter: { externalId: 'ext-shared' }, cursor, limit: 2 }),
+      async (page) => {
+        if (page === 0) await scim('delete', `/Users/${shared[2]}`);
+      },
+    );
+    const rest = [shared[1]!, shared[3]!, shared[4]!, ...late];
+    expect(again.map((u) => u.id)).toEqual([shared[1], shared[2], ...rest]);
+    await expect(app.sso.directory.listUsers(customer, { filter: { externalId: 'ext-shared' }, cursor: 'd1.2' })).rejects.toMatchObject({
+      code: 'invalid_argument',
+    });
+    for (const id of rest) await scim('delete', `/Users/${id}`);
+  });
+
   it('lists groups without members, and a group’s members by cursor, stable under membership changes', async () => {
     const members = ids.map((value) => ({ value }));
     const team = await scim('post', '/Groups', { schemas: [GROUP], displayName: 'Team', externalId: 'team-ext', members });

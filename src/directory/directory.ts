@@ -54,6 +54,25 @@ function decodeCursor(cursor: unknown): number {
   return position;
 }
 
+/** A filtered list's cursor: the id of the last user the previous page returned. */
+const FILTER_CURSOR = /^f1\.(.{1,200})$/s;
+
+const encodeFilterCursor = (lastId: string): string => `f1.${lastId}`;
+
+/**
+ * Where a filtered page starts among the matches (in creation order): right after the last user the
+ * previous page returned, found by id, so matches deleted or created in between shift nothing (new ones come
+ * at the end). When that user was deleted too, its place is unknown and the walk starts over: it may return
+ * users twice then, never miss one (matches are few: one per userName, at most maxResourcesPerValue per
+ * email or externalId).
+ */
+function filteredStart(found: readonly { id: string }[], cursor: unknown): number {
+  if (cursor === undefined || cursor === null) return 0;
+  const match = typeof cursor === 'string' ? FILTER_CURSOR.exec(cursor) : null;
+  if (!match) throw new ScimSsoConfigError('invalid_argument', 'directory: cursor must be a nextCursor from an earlier page of the same filter');
+  return found.findIndex((user) => user.id === match[1]) + 1;
+}
+
 function limitOf(limit: unknown): number {
   if (limit === undefined) return DEFAULT_LIMIT;
   if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_CURSOR_PAGE) {
@@ -86,15 +105,19 @@ export function directoryApi(store: Store): DirectoryApi {
 
   const api: DirectoryApi = {
     async listUsers(customerId, options = {}) {
-      const after = decodeCursor(options.cursor);
-      const limit = limitOf(options.limit);
       const lookup = options.filter === undefined ? null : lookupOf(options.filter);
+      const after = lookup ? 0 : decodeCursor(options.cursor);
+      const limit = limitOf(options.limit);
       const connectionId = await connectionOf(customerId);
       if (!connectionId) return { items: [], nextCursor: null };
       if (lookup) {
-        // An index answers with few users (one per userName): one page, in creation order.
+        // An index answers with few users (one per userName, at most maxResourcesPerValue per email or
+        // externalId), in creation order: pages of them, each cursor naming the last user it returned.
         const found = await store.findByIndex(connectionId, 'User', lookup.attribute, lookup.value);
-        return { items: found.slice(0, limit).map(userView), nextCursor: null };
+        const from = filteredStart(found, options.cursor);
+        const items = found.slice(from, from + limit);
+        const next = from + limit < found.length ? encodeFilterCursor(items.at(-1)!.id) : null;
+        return { items: items.map(userView), nextCursor: next };
       }
       const page = await store.listAfter(connectionId, 'User', after, limit);
       return { items: page.resources.map(userView), nextCursor: page.next === null ? null : encodeCursor(page.next) };
