@@ -2,7 +2,7 @@
  * The event log of one connection in the memory store: the writes' events in an array, appended in the
  * same synchronous step as the write (so atomically with it), trimmed by retention and count as writes
  * arrive, read by cursor in O(page) (sequence numbers are consecutive, so a cursor's write is found by
- * arithmetic). A write's member lists are kept as the arrays the write computed.
+ * arithmetic; a cursor from elsewhere in O(log n)). A write's member lists are kept as the arrays the write computed.
  */
 import {
   cursorExpired,
@@ -10,6 +10,7 @@ import {
   EventsExpiredError,
   formatCursor,
   parseCursor,
+  type EventCursor,
   type EventLogOptions,
   type EventPage,
   type LoggedWrite,
@@ -75,10 +76,17 @@ export class MemoryEventLog {
     let index = 0;
     if (cursor) {
       if (cursorExpired(cursor, first?.seq ?? this.lastSeq + 1)) throw new EventsExpiredError();
-      if (first) at = this.head + Math.max(0, cursor.seq - first.seq);
-      if (first && cursor.seq >= first.seq) {
+      // The cursor's own entry, found by arithmetic (seqs are consecutive); a cursor whose entry this log does
+      // not hold (one of an earlier connection of the customer, deleted since) reads what came after its time
+      // and seq, as the Redis stream's ids order them.
+      const own = first ? this.head + cursor.seq - first.seq : -1;
+      const entry = own >= this.head && own < this.entries.length ? this.entries[own]! : undefined;
+      if (entry && entry.at === cursor.at && entry.seq === cursor.seq) {
+        at = own;
         if (cursor.index === null) at++;
         else index = cursor.index + 1;
+      } else {
+        at = this.firstAfter(cursor);
       }
     }
     const events: StoredEvent[] = [];
@@ -91,6 +99,18 @@ export class MemoryEventLog {
       if (index < n) break;
     }
     return { events, next };
+  }
+
+  /** The index of the first kept entry after (at, seq) in the log's order: O(log n). */
+  private firstAfter(cursor: EventCursor): number {
+    let [low, high] = [this.head, this.entries.length];
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const e = this.entries[mid]!;
+      if (e.at < cursor.at || (e.at === cursor.at && e.seq <= cursor.seq)) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   lastCursor(): string | null {

@@ -52,6 +52,25 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       }
     }
 
+    it("reads every event of a customer's new connection after a cursor kept from its deleted one (no silent gap)", async () => {
+      for (const id of ['u1', 'u2', 'u3', 'u4', 'u5']) await store.createResource(cid, withEvents(userWrite(id, id), own('user.created', ['userName'])));
+      const kept = (await readAll()).at(-1)!;
+      expect(kept.seq).toBe(5);
+      expect(await store.deleteConnection(cid)).toBe(true);
+      clock.now += 1000;
+      conn = makeConnection();
+      cid = conn.connectionId;
+      expect(await store.createConnection(conn)).toBe('created');
+      for (const id of ['n1', 'n2', 'n3']) await store.createResource(cid, withEvents(userWrite(id, id), own('user.created', ['userName'])));
+      // Its seqs start again at 1, below the kept cursor's 5: still read, as coming after it in time.
+      expect((await readAll(kept.cursor)).map((e) => [e.id, e.seq])).toEqual([
+        ['n1', 1],
+        ['n2', 2],
+        ['n3', 3],
+      ]);
+      expect((await readAll(kept.cursor, 1)).map((e) => e.id)).toEqual(['n1', 'n2', 'n3']);
+    });
+
     it('logs each write with its events, in order, with the resource after it and cursors to read on from', async () => {
       const ann = userWrite('u1', 'ann', { json: '{"userName":"ann"}' });
       expect(await store.createResource(cid, withEvents(ann, own('user.created', ['userName'])))).toEqual({ ok: true, version: 1 });
