@@ -2,7 +2,8 @@
  * The event log of one connection in the memory store: the writes' events in an array, appended in the
  * same synchronous step as the write (so atomically with it), trimmed by retention and count as writes
  * arrive, read by cursor in O(page) (sequence numbers are consecutive, so a cursor's write is found by
- * arithmetic; a cursor from elsewhere in O(log n)). A write's member lists are kept as the arrays the write computed.
+ * arithmetic; a cursor from elsewhere in O(log n)). A write's member lists are kept as the arrays the write
+ * computed.
  */
 import {
   cursorExpired,
