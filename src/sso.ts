@@ -18,7 +18,7 @@ import { parseOptions, privateIdpAddressesAllowed, type ScimSsoOptions } from '.
 import { samlConnectionManager, type CreateSamlConnectionInput, type SamlConnection, type UpdateSamlConnectionInput } from './saml-connections.js';
 import { TokenCache } from './scim/auth.js';
 import { createScimHandler } from './scim/handler.js';
-import { settleUnreadBody, toScimRequest } from './scim/mount.js';
+import { requestOrigin, settleUnreadBody, toScimRequest } from './scim/mount.js';
 import { memoryStore } from './store/memory.js';
 import { roleMappingsApi, type RoleMappingsApi } from './roles/roles-api.js';
 import { directoryApi, type DirectoryApi } from './directory/directory.js';
@@ -209,7 +209,7 @@ async function handleNodeScim(internals: Internals, req: IncomingMessage, res: S
       node: req,
       url: req.url ?? '/',
       parsedBody: (req as { body?: unknown }).body,
-      mountUrl: () => `${(req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`,
+      mountUrl: () => requestOrigin((req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http', req.headers.host),
     },
     mount.basePath,
     mount.maxBodyBytes,

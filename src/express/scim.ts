@@ -2,7 +2,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ScimResponse } from '../scim/http.js';
 import type { ScimHandler } from '../scim/handler.js';
-import { settleUnreadBody, toScimRequest } from '../scim/mount.js';
+import { requestOrigin, settleUnreadBody, toScimRequest } from '../scim/mount.js';
 
 export interface ExpressMountOptions {
   basePath: string;
@@ -25,7 +25,7 @@ export function expressScimMiddleware(handler: ScimHandler, options: ExpressMoun
           node: req,
           url: req.url,
           parsedBody: (req as { body?: unknown }).body,
-          mountUrl: () => `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`,
+          mountUrl: () => `${requestOrigin(req.protocol, req.get('host'))}${req.baseUrl}`,
         },
         options.basePath,
         options.maxBodyBytes,

@@ -15,7 +15,7 @@ import { readSamlForm } from '../guard/saml-form.js';
 import { gateSession, type GateOptions } from '../guard/session-gate.js';
 import type { ScimHandler } from '../scim/handler.js';
 import type { ScimResponse } from '../scim/http.js';
-import { settleUnreadBody, toScimRequest } from '../scim/mount.js';
+import { requestOrigin, settleUnreadBody, toScimRequest } from '../scim/mount.js';
 import type { KoaAuthRoutesOptions } from './types.js';
 
 export type { KoaAuthRoutesOptions, KoaPassportLike } from './types.js';
@@ -48,7 +48,7 @@ export function koaScimMiddleware(handler: ScimHandler, options: KoaMountOptions
         node: ctx.req,
         url: ctx.url,
         parsedBody: (ctx.request as { body?: unknown }).body,
-        mountUrl: () => `${ctx.protocol}://${ctx.host}${mountPrefix(ctx)}`,
+        mountUrl: () => `${requestOrigin(ctx.protocol, ctx.host)}${mountPrefix(ctx)}`,
       },
       options.basePath,
       options.maxBodyBytes,

@@ -34,6 +34,18 @@ export interface MountedRequest {
   mountUrl: () => string;
 }
 
+/** A Host header as RFC 9110 §7.2 allows it: a host name or IP literal, and a port. */
+const HOST = /^(?:[A-Za-z0-9._~%!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * `<protocol>://<host>` of a request, for the URLs an answer carries (`Location`, `meta.location`,
+ * `$ref`) when no `publicBaseUrl` is set: `localhost` when the request has no usable Host header (HTTP/1.0
+ * may send none, and a malformed one must not shape the URLs). Every adapter builds its mount URL with it.
+ */
+export function requestOrigin(protocol: string, host: string | undefined): string {
+  return `${protocol}://${host !== undefined && HOST.test(host) ? host : 'localhost'}`;
+}
+
 /**
  * An unread body up to this size is drained after the response so the connection can be kept alive;
  * anything larger (or of unknown length) closes the connection instead of reading it.

@@ -30,11 +30,18 @@ const UNAVAILABLE_MESSAGES = [
   "Cluster isn't ready",
   'Cluster is disconnected',
   'Node is disconnected',
+  // A replica answering where a master was (a failover in progress or gone wrong): its own master is
+  // unreachable (MASTERDOWN, with replica-serve-stale-data no), or it refuses writes (READONLY).
+  'MASTERDOWN',
+  'READONLY',
 ];
 
 export function isStoreUnavailable(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
   if (!(error instanceof Error)) return false;
   if (error.name === 'MaxRetriesPerRequestError') return true;
+  // A transaction Redis discarded (EXECABORT) carries the errors of its commands: unavailable if one was.
+  const previous = (error as { previousErrors?: unknown }).previousErrors;
+  if (Array.isArray(previous) && previous.some(isStoreUnavailable)) return true;
   return UNAVAILABLE_MESSAGES.some((m) => error.message.includes(m));
 }

@@ -454,6 +454,45 @@ describe('Redis hung (SIGSTOP), recommended client', () => {
   }, 60_000);
 });
 
+describe('Redis demoted to a replica whose master is unreachable (a failover gone wrong), recommended client', () => {
+  let redis: RedisProcess;
+  let client: Redis;
+  let admin: Redis;
+  let app: App;
+
+  beforeAll(async () => {
+    redis = await RedisProcess.start({ persistence: 'none' });
+    client = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true, ...RECOMMENDED_CLIENT_OPTIONS });
+    client.on('error', () => {});
+    await client.connect();
+    admin = new Redis(redis.url);
+    app = await scimApp(redisStore({ client, prefix: 'demoted:' }), 'demoted');
+  });
+  afterAll(async () => {
+    await app?.close();
+    client?.disconnect();
+    admin?.disconnect();
+    await redis?.close();
+  });
+
+  it('answers 503 + Retry-After (never 500) to reads and writes a replica refuses, and serves again once it is a master', async () => {
+    expect((await app.createUser('before@demoted.test')).status).toBe(201);
+    const unusedPort = redis.port === 1 ? 2 : 1; // nothing listens there: the replica's master stays down
+    await admin.call('REPLICAOF', '127.0.0.1', String(unusedPort));
+    // Without stale data a replica answers every command MASTERDOWN.
+    await admin.config('SET', 'replica-serve-stale-data', 'no');
+    for (const s of await Promise.all([app.createUser('masterdown@demoted.test'), app.call('list', 'GET', '/Users?count=5')])) expectUnavailable(s);
+    // With stale data it serves reads and refuses writes (READONLY, inside the write's script).
+    await admin.config('SET', 'replica-serve-stale-data', 'yes');
+    expect((await app.call('list', 'GET', '/Users?count=5')).status).toBe(200);
+    expectUnavailable(await app.createUser('readonly@demoted.test'));
+    await admin.call('REPLICAOF', 'NO', 'ONE');
+    expect((await app.createUser('after@demoted.test')).status).toBe(201);
+    expect(app.samples.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
+    expect(app.unexpected).toEqual([]);
+  }, 30_000);
+});
+
 describe('Redis Cluster with masters killed, recommended cluster client', () => {
   let cluster: RedisClusterProcess;
   let client: Cluster;

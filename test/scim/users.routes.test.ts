@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import { SCIM_JSON, SCIM_TARGETS, scimTestApp, type ScimTestApp } from '../support/app.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -76,6 +77,35 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
         .send({ userName: user.userName, emails: [emails[2], { ...emails[1], primary: true }, emails[0]] });
       expect(put.status).toBe(200);
       expect(primaries(put.body.emails)).toEqual([undefined, true, false]);
+    });
+
+    it('builds Location from the Host header, and from localhost when there is none (HTTP/1.0) or it is malformed', async () => {
+      /** One raw HTTP request on its own connection; answers its status line and Location header. */
+      const raw = (head: string, body: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(Number(new URL(t.origin).port), '127.0.0.1', () =>
+            socket.write(`${head}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`),
+          );
+          let answer = '';
+          socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+          socket.on('end', () => resolve(answer));
+          socket.on('error', reject);
+        });
+      const post = (version: string, host: string | null, userName: string) =>
+        raw(
+          [
+            `POST /scim/v2/Users HTTP/${version}`,
+            ...(host === null ? [] : [`Host: ${host}`]),
+            `Authorization: ${t.auth.Authorization}`,
+            'Content-Type: application/scim+json',
+            'Connection: close',
+          ].join('\r\n'),
+          JSON.stringify(oktaUser(userName)),
+        );
+      const location = (answer: string) => /\r\nlocation: ([^\r]*)/i.exec(answer)?.[1];
+      expect(location(await post('1.0', null, 'no.host@example.com'))).toMatch(/^http:\/\/localhost\/scim\/v2\/Users\/[0-9a-f-]{36}$/);
+      expect(location(await post('1.1', 'evil.example/x?', 'bad.host@example.com'))).toMatch(/^http:\/\/localhost\/scim\/v2\/Users\/[0-9a-f-]{36}$/);
+      expect(location(await post('1.1', 'app.example:8443', 'good.host@example.com'))).toMatch(/^http:\/\/app\.example:8443\/scim\/v2\/Users\/[0-9a-f-]{36}$/);
     });
 
     it('creates a user with 201, Location, ETag and the full resource', async () => {
