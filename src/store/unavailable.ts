@@ -37,11 +37,17 @@ const UNAVAILABLE_MESSAGES = [
 ];
 
 export function isStoreUnavailable(error: unknown): boolean {
+  if (saysUnavailable(error)) return true;
+  // A transaction Redis discarded (EXECABORT) carries the errors of its commands: unavailable if one was.
+  // One level only: ioredis may list an error among its own previousErrors.
+  const previous = error instanceof Error ? (error as { previousErrors?: unknown }).previousErrors : undefined;
+  return Array.isArray(previous) && previous.some(saysUnavailable);
+}
+
+/** Whether an error itself says the store cannot be reached (its own message or type, nothing it wraps). */
+function saysUnavailable(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
   if (!(error instanceof Error)) return false;
   if (error.name === 'MaxRetriesPerRequestError') return true;
-  // A transaction Redis discarded (EXECABORT) carries the errors of its commands: unavailable if one was.
-  const previous = (error as { previousErrors?: unknown }).previousErrors;
-  if (Array.isArray(previous) && previous.some(isStoreUnavailable)) return true;
   return UNAVAILABLE_MESSAGES.some((m) => error.message.includes(m));
 }
