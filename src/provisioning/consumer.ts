@@ -86,6 +86,13 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
   let lastRescan = -Infinity;
   /** The last announcement acted on, per connection: an announcement seen again is not news. */
   const announced = new Map<string, number>();
+  /**
+   * The connections the last rescan found, and those announced since: only these are looked at again when
+   * another instance holds their lease. A deleted connection is in neither after the next rescan, so it is
+   * not polled for ever (the store answers a missing connection's lease as a held one: null).
+   */
+  let live = new Set<string>();
+  const announcedSinceRescan = new Set<string>();
   let since = Date.now() - CLOCK_SLACK_MS;
 
   /** Waits `ms`, or until stopped or `early` settles; answers false when stopped. */
@@ -109,15 +116,22 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
   async function discover(): Promise<void> {
     if (Date.now() - lastRescan >= options.rescanIntervalMs) {
       lastRescan = Date.now();
+      const found = new Set<string>();
       for (const customerId of await store.listCustomers()) {
         const connection = await store.getConnectionByCustomer(customerId);
-        if (connection) due.add(connection.connectionId);
+        if (connection) found.add(connection.connectionId);
       }
+      for (const connectionId of found) due.add(connectionId);
+      // Announcements of connections gone, once too old to be read again (CLOCK_SLACK_MS), are forgotten.
+      for (const [connectionId, at] of announced) if (!found.has(connectionId) && at < since) announced.delete(connectionId);
+      live = found;
+      announcedSinceRescan.clear();
     }
     const lookedAt = Date.now();
     for (const { connectionId, at } of await store.activeEventConnections(since)) {
       if ((announced.get(connectionId) ?? -1) >= at) continue;
       announced.set(connectionId, at);
+      announcedSinceRescan.add(connectionId);
       due.add(connectionId);
       // Writes right after an announcement go unannounced for a while: look again once that is over.
       later(connectionId, ANNOUNCE_INTERVAL_MS + options.pollIntervalMs);
@@ -156,7 +170,10 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
   /** Drains one connection's log under its lease, batch by batch. */
   async function drain(connectionId: string): Promise<void> {
     const lease = await store.claimEventLease(group, connectionId, owner, ttl);
-    if (!lease) return later(connectionId, Math.ceil(ttl / 2));
+    if (!lease) {
+      if (live.has(connectionId) || announcedSinceRescan.has(connectionId)) later(connectionId, Math.ceil(ttl / 2));
+      return;
+    }
     let cursor = lease.cursor;
     let lost = false;
     const heartbeat = setInterval(

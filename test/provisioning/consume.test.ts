@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisioningEvent } from '../../src/index.js';
+import { ANNOUNCE_INTERVAL_MS } from '../../src/store/event-consumers.js';
+import type { Store } from '../../src/store/store.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
 
@@ -116,6 +118,52 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     expect(expected.get(customers[0]!)!.length).toBe(5 + 1 + 5 + 1 + 1);
     expect(overlaps).toBe(0);
     expect(errors).toEqual([]);
+  });
+
+  it('stops looking at a connection deleted while it is read, once a rescan no longer finds it', async () => {
+    const claims = new Map<string, number>();
+    const counted: Store = {
+      ...backing.store,
+      claimEventLease: (group, connectionId, owner, ttl) => {
+        claims.set(connectionId, (claims.get(connectionId) ?? 0) + 1);
+        return backing.store.claimEventLease(group, connectionId, owner, ttl);
+      },
+    };
+    const app = scimSso({ store: counted, rateLimit: false, onError: (e) => errors.push(e) });
+    const { token } = await app.createScimConnection({ customerId: 'deleted-while-read' });
+    for (let i = 0; i < 4; i++) {
+      const created = await app.handleScim({
+        method: 'POST',
+        path: '/Users',
+        query: new URLSearchParams(),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: Buffer.from(JSON.stringify({ schemas: [USER], userName: `gone${i}@example.com` })),
+        baseUrl: 'http://test/scim/v2',
+      });
+      expect(created.status).toBe(201);
+    }
+    const connectionId = (await backing.store.getConnectionByCustomer('deleted-while-read'))!.connectionId;
+    let seen = 0;
+    const consumer = app.events.consume({
+      group: 'deleted-while-read',
+      ...FAST,
+      visibilityTimeoutMs: 200,
+      rescanIntervalMs: 100,
+      batchSize: 1,
+      handler: async () => {
+        if (++seen === 2) await app.deleteScimConnection('deleted-while-read');
+      },
+    });
+    try {
+      await waitFor(() => seen >= 2, 'the deletion');
+      // Past the look an announcement schedules (ANNOUNCE_INTERVAL_MS later), several rescans and lease periods.
+      await new Promise((resolve) => setTimeout(resolve, ANNOUNCE_INTERVAL_MS + 1000));
+      const settled = claims.get(connectionId);
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // before: a claim every 100 ms, for ever
+      expect(claims.get(connectionId)).toBe(settled);
+    } finally {
+      await consumer.stop();
+    }
   });
 
   it('retries a failing handler, then parks the event as a dead letter and goes on; a replay removes it', async () => {
