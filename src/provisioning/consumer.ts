@@ -84,7 +84,7 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
   /** Ends the main loop's idle wait early (a drain finished: a slot is free). */
   let kick = () => {};
   let lastRescan = -Infinity;
-  /** The last announcement acted on, per connection: an announcement seen again is not news. */
+  /** The time of the last announcement acted on, per connection: the same announcement seen again is not news. */
   const announced = new Map<string, number>();
   /**
    * The connections the last rescan found, and those announced since: only these are looked at again when
@@ -129,7 +129,9 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
     }
     const lookedAt = Date.now();
     for (const { connectionId, at } of await store.activeEventConnections(since)) {
-      if ((announced.get(connectionId) ?? -1) >= at) continue;
+      // The same announcement read again (the slack window) is not news; any other time is, even an earlier
+      // one: instances stamp announcements with their own clocks, so a later write can carry an earlier time.
+      if (announced.get(connectionId) === at) continue;
       announced.set(connectionId, at);
       announcedSinceRescan.add(connectionId);
       due.add(connectionId);

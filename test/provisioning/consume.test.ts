@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisioningEvent } from '../../src/index.js';
 import { ANNOUNCE_INTERVAL_MS } from '../../src/store/event-consumers.js';
 import type { Store } from '../../src/store/store.js';
+import { redisStore } from '../../src/store/redis.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
 
@@ -161,6 +162,45 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
       const settled = claims.get(connectionId);
       await new Promise((resolve) => setTimeout(resolve, 1000)); // before: a claim every 100 ms, for ever
       expect(claims.get(connectionId)).toBe(settled);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  // Redis only: instances with clocks of their own are separate stores on one backing; a memory store is one
+  // process's, with one clock.
+  it.runIf(kind !== 'memory')('delivers at once a write announced with an earlier time than one before it (instances whose clocks differ)', async () => {
+    // Two app instances on one Redis: Y's clock 2 s ahead of X's (within the slack consumers read with).
+    const { client, prefix } = backing.redis!;
+    const instance = (skewMs: number) =>
+      scimSso({ store: redisStore({ client, prefix, now: () => Date.now() + skewMs }), rateLimit: false, onError: (e) => errors.push(e) });
+    const [x, y] = [instance(0), instance(2000)];
+    const { token } = await x.createScimConnection({ customerId: 'skewed-clocks' });
+    const post = (app: ScimSso, userName: string) =>
+      app.handleScim({
+        method: 'POST',
+        path: '/Users',
+        query: new URLSearchParams(),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: Buffer.from(JSON.stringify({ schemas: [USER], userName })),
+        baseUrl: 'http://test/scim/v2',
+      });
+    const got: string[] = [];
+    // A rescan far away: only announcements can bring the writes in time.
+    const consumer = sso.events.consume({
+      group: 'skewed-clocks',
+      ...FAST,
+      rescanIntervalMs: 600_000,
+      handler: (e) => void (e.customerId === 'skewed-clocks' && got.push(String(e.resource?.userName))),
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // its first rescan is behind it
+      expect((await post(y, 'ahead@example.com')).status).toBe(201);
+      await waitFor(() => got.length === 1, "Y's write");
+      await new Promise((resolve) => setTimeout(resolve, ANNOUNCE_INTERVAL_MS + 200)); // past the look Y's announcement scheduled
+      expect((await post(x, 'behind@example.com')).status).toBe(201);
+      await waitFor(() => got.length === 2, "X's write (before: only at the next rescan)");
+      expect(got).toEqual(['ahead@example.com', 'behind@example.com']);
     } finally {
       await consumer.stop();
     }
