@@ -408,22 +408,36 @@ describe.each([
   }, 60_000);
 });
 
+/** A redis-server of the test's own (no persistence), the recommended client on it, and a SCIM app on that. */
+async function standaloneApp(hint: string): Promise<{ redis: RedisProcess; client: Redis; app: App; close(): Promise<void> }> {
+  const redis = await RedisProcess.start({ persistence: 'none' });
+  const client = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true, ...RECOMMENDED_CLIENT_OPTIONS });
+  client.on('error', () => {});
+  await client.connect();
+  const app = await scimApp(redisStore({ client, prefix: `${hint}:` }), hint);
+  return {
+    redis,
+    client,
+    app,
+    async close() {
+      await app.close();
+      client.disconnect();
+      await redis.close();
+    },
+  };
+}
+
 describe('Redis hung (SIGSTOP), recommended client', () => {
   let redis: RedisProcess;
   let client: Redis;
   let app: App;
+  let close = async () => {};
 
   beforeAll(async () => {
-    redis = await RedisProcess.start({ persistence: 'none' });
-    client = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true, ...RECOMMENDED_CLIENT_OPTIONS });
-    client.on('error', () => {});
-    await client.connect();
-    app = await scimApp(redisStore({ client, prefix: 'hung:' }), 'hung');
+    ({ redis, client, app, close } = await standaloneApp('hung'));
   });
   afterAll(async () => {
-    await app?.close();
-    client?.disconnect();
-    await redis?.close();
+    await close();
   });
 
   it('answers 503 once commandTimeout passes, and serves again when Redis answers again', async () => {
@@ -456,23 +470,17 @@ describe('Redis hung (SIGSTOP), recommended client', () => {
 
 describe('Redis demoted to a replica whose master is unreachable (a failover gone wrong), recommended client', () => {
   let redis: RedisProcess;
-  let client: Redis;
   let admin: Redis;
   let app: App;
+  let close = async () => {};
 
   beforeAll(async () => {
-    redis = await RedisProcess.start({ persistence: 'none' });
-    client = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true, ...RECOMMENDED_CLIENT_OPTIONS });
-    client.on('error', () => {});
-    await client.connect();
+    ({ redis, app, close } = await standaloneApp('demoted'));
     admin = new Redis(redis.url);
-    app = await scimApp(redisStore({ client, prefix: 'demoted:' }), 'demoted');
   });
   afterAll(async () => {
-    await app?.close();
-    client?.disconnect();
     admin?.disconnect();
-    await redis?.close();
+    await close();
   });
 
   it('answers 503 + Retry-After (never 500) to reads and writes a replica refuses, and serves again once it is a master', async () => {
