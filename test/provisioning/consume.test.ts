@@ -40,18 +40,20 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     await backing.cleanup();
   });
 
+  /** SCIM requests to `app` with `token`. */
+  const sender = (app: ScimSso, token: string) => (method: string, path: string, body?: unknown) =>
+    app.handleScim({
+      method,
+      path,
+      query: new URLSearchParams(),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      baseUrl: 'http://test/scim/v2',
+    });
+
   async function customer(id: string) {
     const { token } = await sso.createScimConnection({ customerId: id });
-    const send = (method: string, path: string, body?: unknown) =>
-      sso.handleScim({
-        method,
-        path,
-        query: new URLSearchParams(),
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-        body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
-        baseUrl: 'http://test/scim/v2',
-      });
-    return { send };
+    return { send: sender(sso, token) };
   }
 
   /** Every event of the customer, from the log. */
@@ -131,18 +133,8 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
       },
     };
     const app = scimSso({ store: counted, rateLimit: false, onError: (e) => errors.push(e) });
-    const { token } = await app.createScimConnection({ customerId: 'deleted-while-read' });
-    for (let i = 0; i < 4; i++) {
-      const created = await app.handleScim({
-        method: 'POST',
-        path: '/Users',
-        query: new URLSearchParams(),
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-        body: Buffer.from(JSON.stringify({ schemas: [USER], userName: `gone${i}@example.com` })),
-        baseUrl: 'http://test/scim/v2',
-      });
-      expect(created.status).toBe(201);
-    }
+    const send = sender(app, (await app.createScimConnection({ customerId: 'deleted-while-read' })).token);
+    for (let i = 0; i < 4; i++) expect((await send('POST', '/Users', { schemas: [USER], userName: `gone${i}@example.com` })).status).toBe(201);
     const connectionId = (await backing.store.getConnectionByCustomer('deleted-while-read'))!.connectionId;
     let seen = 0;
     const consumer = app.events.consume({
@@ -176,15 +168,7 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
       scimSso({ store: redisStore({ client, prefix, now: () => Date.now() + skewMs }), rateLimit: false, onError: (e) => errors.push(e) });
     const [x, y] = [instance(0), instance(2000)];
     const { token } = await x.createScimConnection({ customerId: 'skewed-clocks' });
-    const post = (app: ScimSso, userName: string) =>
-      app.handleScim({
-        method: 'POST',
-        path: '/Users',
-        query: new URLSearchParams(),
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
-        body: Buffer.from(JSON.stringify({ schemas: [USER], userName })),
-        baseUrl: 'http://test/scim/v2',
-      });
+    const post = (app: ScimSso, userName: string) => sender(app, token)('POST', '/Users', { schemas: [USER], userName });
     const got: string[] = [];
     // A rescan far away: only announcements can bring the writes in time.
     const consumer = sso.events.consume({
