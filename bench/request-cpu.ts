@@ -1,7 +1,8 @@
 /**
  * `npx tsx bench/request-cpu.ts [requests] [kinds]`: CPU per request of scim-sso's SCIM handler on the Redis
  * store, in process (no HTTP): what the app process spends on a request besides Express and the socket.
- * Kinds: lookup, absent, externalId, get, page, patch, put, post (default: all); `REQUEST_CPU_STORE=memory`
+ * Kinds: lookup, absent, externalId, get, page, patch, put, post, delete (default: all; delete first provisions
+ * the users it deletes); `REQUEST_CPU_STORE=memory`
  * runs them on the memory store (the SCIM layer's own cost, no client at all). 8 requests in flight; the body
  * is encoded as UTF-8 as the socket write would. Every answer's status is checked. Not part of `npm run
  * bench`: to compare two versions of a request path, run it a few times on each, alternating, or under
@@ -47,7 +48,10 @@ const KINDS: Record<string, { make: (i: number) => ScimRequest; status: number }
   patch: { make: (i) => request('PATCH', `/Users/${ids[n(i)]}`, '', entraActivePatch(Math.floor(i / USERS) % 2 === 1)), status: 204 },
   put: { make: (i) => request('PUT', `/Users/${ids[n(i)]}`, '', oktaPut('u', n(i), ids[n(i)]!, i)), status: 200 },
   post: { make: (i) => request('POST', '/Users', '', oktaUser('p', i)), status: 201 },
+  delete: { make: (i) => request('DELETE', `/Users/${doomed[i]}`), status: 204 },
 };
+/** The users the delete kind deletes, each once (provisioned when that kind is chosen). */
+let doomed: string[] = [];
 
 const run = async (kind: string, from: number, count: number) => {
   const { make, status } = KINDS[kind]!;
@@ -67,6 +71,7 @@ const chosen = process.argv[3] ? process.argv[3].split(',') : Object.keys(KINDS)
 for (const kind of chosen) {
   if (!(kind in KINDS)) throw new Error(`unknown kind ${kind}; one of ${Object.keys(KINDS).join(', ')}`);
   const count = kind === 'page' ? Math.ceil(requests / 10) : requests;
+  if (kind === 'delete') doomed = await provision(sso.handleScim, token, count + Math.ceil(count / 10), (i) => oktaUser('d', i));
   await run(kind, 0, Math.ceil(count / 10)); // warm-up
   const before = process.cpuUsage();
   await run(kind, Math.ceil(count / 10), count);

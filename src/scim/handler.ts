@@ -86,6 +86,8 @@ const SEARCH_MEMBERS: ReadonlySet<string> = new Set(['attributes', 'excludedattr
 
 /** A SearchRequest member as a query parameter: strings, numbers, booleans, and lists of strings (RFC 7644 §3.4.3). */
 function searchParameter(key: string, value: unknown): string | null {
+  // A whole number too large for plain digits (1e21) is written out, so startIndex and count clamp it as in a query.
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) {
     // Refused before any joining or parsing: 3,000 names would cost seconds of projection work.
@@ -375,25 +377,24 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   }
 
   async function single(ctx: ResourceContext, request: ScimRequest, method: string, id: string, connection: StoredConnection): Promise<ScimResponse> {
-    const ifMatch = request.headers['if-match'];
+    const conditions = { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] };
     const projection = ['GET', 'PUT', 'PATCH'].includes(method) ? projectionOf(ctx, request) : null;
     switch (method) {
       case 'GET': {
         const group = ctx.spec.kind === 'Group' ? await readGroup(ctx, id, projection!, request.baseUrl) : null;
         const stored = group ? group.stored : unwrap(await readResource(ctx, id));
-        const ifNoneMatch = request.headers['if-none-match'];
-        if (ifNoneMatch && etagListMatches(ifNoneMatch, stored.version)) {
+        if (conditions.ifNoneMatch && etagListMatches(conditions.ifNoneMatch, stored.version)) {
           return { status: 304, headers: { ETag: etagOf(stored.version) } };
         }
         return resourceResponse(ctx, request, 200, stored, projection!, group?.membersJson);
       }
       case 'PUT': {
-        const { stored, previous } = unwrap(await replaceResource(ctx, id, await body(request), ifMatch));
+        const { stored, previous } = unwrap(await replaceResource(ctx, id, await body(request), conditions));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 200, stored, previous });
         return resourceResponse(ctx, request, 200, stored, projection!);
       }
       case 'PATCH': {
-        const { stored, previous } = unwrap(await patchResource(ctx, id, await body(request), ifMatch));
+        const { stored, previous } = unwrap(await patchResource(ctx, id, await body(request), conditions));
         // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
         const wantsBody = request.query.has('attributes') || request.query.has('excludedAttributes');
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, stored, previous });
@@ -406,7 +407,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         return resourceResponse(ctx, request, 200, stored, projection!);
       }
       case 'DELETE':
-        unwrap(await deleteResource(ctx, id, ifMatch));
+        unwrap(await deleteResource(ctx, id, conditions));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 204 });
         return noContent();
       default:

@@ -82,10 +82,17 @@ function paramReader(query: URLSearchParams): (name: string) => string | null {
   };
 }
 
+/**
+ * An integer query parameter. One of more digits than a safe integer holds is clamped to
+ * ±Number.MAX_SAFE_INTEGER: RFC 7644 §3.4.2.4 answers a `startIndex` past the end with an empty page and
+ * caps a large `count`, whatever their size.
+ */
 function parseInteger(text: string | null, name: string): Result<number | null> {
   if (text === null || text.trim() === '') return ok(null);
-  if (!/^\s*[-+]?\d{1,15}\s*$/.test(text)) return fail(scimErrors.badRequest('invalidValue', `${name} must be an integer`));
-  return ok(Number.parseInt(text, 10));
+  const match = /^\s*([-+]?)0*(\d+)\s*$/.exec(text);
+  if (!match) return fail(scimErrors.badRequest('invalidValue', `${name} must be an integer`));
+  const magnitude = match[2]!.length > 15 ? Number.MAX_SAFE_INTEGER : Number.parseInt(match[2]!, 10);
+  return ok(match[1] === '-' ? -magnitude : magnitude);
 }
 
 export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, paging: PagingLimits, filterLimits: FilterLimits): Result<ListQuery> {

@@ -113,21 +113,35 @@ function tooManySharing(ctx: ResourceContext, limit: number, attribute: string |
   );
 }
 
-/** Checks `If-Match` against the current version: `*` matches anything; otherwise one of the listed ETags. */
-export function ifMatchFails(ifMatch: string | undefined, version: number): boolean {
-  return ifMatch !== undefined && ifMatch !== '' && !etagListMatches(ifMatch, version);
+/** A write's preconditions (RFC 7644 §3.14, RFC 9110 §13.1): the request's `If-Match` and `If-None-Match`. */
+export interface Preconditions {
+  ifMatch?: string | undefined;
+  ifNoneMatch?: string | undefined;
+}
+
+const given = (header: string | undefined): header is string => header !== undefined && header !== '';
+
+/**
+ * Whether the preconditions refuse a write on the resource at `version`: `If-Match` lists none of its ETags
+ * (`*` matches any), or `If-None-Match` lists one (`*` matches any, so a PUT "only if absent" never
+ * overwrites an existing resource).
+ */
+export function preconditionFails(conditions: Preconditions, version: number): boolean {
+  const { ifMatch, ifNoneMatch } = conditions;
+  return (given(ifMatch) && !etagListMatches(ifMatch, version)) || (given(ifNoneMatch) && etagListMatches(ifNoneMatch, version));
 }
 
 /**
  * Whether `If-Match` holds the write to the version it matched: it lists ETags and no `*`. `*` matches
  * whatever version is current (RFC 9110 §13.1.1), so a write that lost a race to another is retried as
- * without the header, never answered 412.
+ * without the header, never answered 412. `If-None-Match` pins nothing: after a lost race it is checked
+ * again on the version then current.
  */
-function pinsVersion(ifMatch: string | undefined): ifMatch is string {
-  return ifMatch !== undefined && ifMatch !== '' && !ifMatch.split(',').some((tag) => tag.trim() === '*');
+function pinsVersion({ ifMatch }: Preconditions): boolean {
+  return given(ifMatch) && !ifMatch.split(',').some((tag) => tag.trim() === '*');
 }
 
-const preconditionFailed = (id: string) => new ScimError(412, `${id} has changed: its version no longer matches If-Match`);
+const preconditionFailed = (id: string) => new ScimError(412, `${id} is at a version the request's If-Match or If-None-Match refuses`);
 
 export async function createResource(ctx: ResourceContext, body: unknown): Promise<Result<StoredResource>> {
   const timestamp = now();
@@ -166,7 +180,7 @@ export interface Updated {
 async function updateResource(
   ctx: ResourceContext,
   id: string,
-  ifMatch: string | undefined,
+  conditions: Preconditions,
   compute: (current: JsonObject, stored: StoredResource) => Result<JsonObject | null> | Promise<Result<JsonObject | null>>,
 ): Promise<Result<Updated>> {
   const { recentUsers, connectionId } = ctx;
@@ -180,19 +194,22 @@ async function updateResource(
       recentUsers.forget(connectionId, id);
       return fail(notFound(ctx, id));
     }
-    if (ifMatchFails(ifMatch, stored.version)) {
+    if (preconditionFails(conditions, stored.version)) {
       if (fromCopy) continue;
       return fail(preconditionFailed(id));
     }
     await yieldForMembers(stored.members); // read, compute and write a long member list in separate phases
-    const next = await compute(ctx.spec.fromStored(stored), stored);
+    const current = ctx.spec.fromStored(stored);
+    const next = await compute(current, stored);
     if (fromCopy && (!next.ok || next.value === null)) continue;
     if (!next.ok) return next;
     if (next.value === null) {
       recentUsers.remember(connectionId, stored);
       return ok({ stored, previous: stored });
     }
-    const before = JSON.parse(stored.json) as JsonObject; // as stored: a group without its members
+    // As stored: a group without its members. A user's is `current`, which compute only reads (PATCH applies
+    // its operations to a copy).
+    const before = ctx.spec.kind === 'User' ? current : (JSON.parse(stored.json) as JsonObject);
     const resource = ctx.spec.kind === 'User' ? keepDeactivation(before, next.value) : next.value;
     const write = ctx.spec.toWrite(resource);
     if (ctx.events) write.events = eventsOf(before, resource, write);
@@ -212,7 +229,7 @@ async function updateResource(
     // The store checks the version before anything else, so any other refusal is about the current user.
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
     if (fromCopy) continue; // the copy was stale: read the user, with no pause (no race was lost)
-    if (pinsVersion(ifMatch)) return fail(preconditionFailed(id));
+    if (pinsVersion(conditions)) return fail(preconditionFailed(id));
     await backoff(attempt);
   }
   return fail(busy(ctx, id));
@@ -225,26 +242,26 @@ function ownedOf(current: JsonObject, id: string) {
 }
 
 /** PUT (RFC 7644 §3.5.1): the body replaces every client-writable attribute. */
-export function replaceResource(ctx: ResourceContext, id: string, body: unknown, ifMatch?: string) {
-  return updateResource(ctx, id, ifMatch, (current) => buildResourcePhased(ctx.spec, body, ownedOf(current, id), current));
+export function replaceResource(ctx: ResourceContext, id: string, body: unknown, conditions: Preconditions = {}) {
+  return updateResource(ctx, id, conditions, (current) => buildResourcePhased(ctx.spec, body, ownedOf(current, id), current));
 }
 
 /** PATCH (RFC 7644 §3.5.2): all operations apply, or none. */
-export function patchResource(ctx: ResourceContext, id: string, body: unknown, ifMatch?: string) {
+export function patchResource(ctx: ResourceContext, id: string, body: unknown, conditions: Preconditions = {}) {
   const operations = parsePatchRequest(body, { maxOperations: ctx.maxPatchOperations });
   if (!operations.ok) return Promise.resolve(operations);
   if (ctx.spec.kind === 'Group') {
     // Member operations become member changes: the group is read and written without its member list.
     const plan = planGroupPatch(operations.value);
-    if (plan) return patchGroup(ctx, id, plan, ifMatch);
-    return patchWholeGroup(ctx, id, operations.value, ifMatch);
+    if (plan) return patchGroup(ctx, id, plan, conditions);
+    return patchWholeGroup(ctx, id, operations.value, conditions);
   }
-  return patchInHand(ctx, id, operations.value, ifMatch);
+  return patchInHand(ctx, id, operations.value, conditions);
 }
 
 /** A PATCH applied to the whole resource in hand (a group with its member list): read, apply, write. */
-function patchInHand(ctx: ResourceContext, id: string, operations: PatchOperation[], ifMatch: string | undefined) {
-  return updateResource(ctx, id, ifMatch, async (current, stored) => {
+function patchInHand(ctx: ResourceContext, id: string, operations: PatchOperation[], conditions: Preconditions) {
+  return updateResource(ctx, id, conditions, async (current, stored) => {
     const patched = await applyPatchInSlices(ctx.spec.type, current, operations);
     if (!patched.ok) return patched;
     await yieldForMembers(stored.members); // applying, rebuilding and comparing a long list: three phases
@@ -261,7 +278,7 @@ function patchInHand(ctx: ResourceContext, id: string, operations: PatchOperatio
  * SCAN_GROUP_MEMBERS members is refused (400 `tooMany`) after an O(1) read, before its list is loaded: the
  * member operations IdPs send never need it (docs/groups.md).
  */
-async function patchWholeGroup(ctx: ResourceContext, id: string, operations: PatchOperation[], ifMatch: string | undefined): Promise<Result<Updated>> {
+async function patchWholeGroup(ctx: ResourceContext, id: string, operations: PatchOperation[], conditions: Preconditions): Promise<Result<Updated>> {
   const problem = pathProblem(ctx.spec.type, operations);
   if (problem) return fail(problem);
   const bare = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
@@ -276,7 +293,7 @@ async function patchWholeGroup(ctx: ResourceContext, id: string, operations: Pat
       ),
     );
   }
-  return patchInHand(ctx, id, operations, ifMatch);
+  return patchInHand(ctx, id, operations, conditions);
 }
 
 /**
@@ -285,11 +302,11 @@ async function patchWholeGroup(ctx: ResourceContext, id: string, operations: Pat
  * whole list, as that list; both in the one version-checked write. The answer carries no member list
  * (the handler reads one only when the response shows members).
  */
-async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan, ifMatch: string | undefined): Promise<Result<Updated>> {
+async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan, conditions: Preconditions): Promise<Result<Updated>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
     if (!stored) return fail(notFound(ctx, id));
-    if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
+    if (preconditionFails(conditions, stored.version)) return fail(preconditionFailed(id));
     const current = JSON.parse(stored.json) as JsonObject;
     const patched = plan.rest.length > 0 ? await applyPatchInSlices(ctx.spec.type, current, plan.rest) : ok(current);
     if (!patched.ok) return patched;
@@ -328,7 +345,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
       return ok({ stored: written, previous: stored });
     }
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
-    if (pinsVersion(ifMatch)) return fail(preconditionFailed(id));
+    if (pinsVersion(conditions)) return fail(preconditionFailed(id));
     await backoff(attempt);
   }
   return fail(busy(ctx, id));
@@ -351,20 +368,28 @@ function sameContent(a: JsonObject, b: JsonObject): boolean {
 }
 
 /**
- * DELETE (RFC 7644 §3.6). With `If-Match`, the version the header matched is handed to the store, which
- * deletes only if it is still current (checked and deleted atomically): a write landing in between is 412.
+ * DELETE (RFC 7644 §3.6). With a precondition, the version it was checked on is handed to the store, which
+ * deletes only if it is still current (checked and deleted atomically). A write landing in between is 412
+ * when `If-Match` listed the version; otherwise the preconditions are checked again on the new version.
  */
-export async function deleteResource(ctx: ResourceContext, id: string, ifMatch?: string): Promise<Result<void>> {
-  let expectedVersion: number | undefined;
-  if (ifMatch) {
-    const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id, { members: false });
-    if (!stored) return fail(notFound(ctx, id));
-    if (ifMatchFails(ifMatch, stored.version)) return fail(preconditionFailed(id));
-    if (pinsVersion(ifMatch)) expectedVersion = stored.version;
-  }
+export async function deleteResource(ctx: ResourceContext, id: string, conditions: Preconditions = {}): Promise<Result<void>> {
   const events = ctx.events ? deletedEvents(ctx.spec.kind) : undefined;
-  const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id, expectedVersion, events);
-  ctx.recentUsers.forget(ctx.connectionId, id);
-  if (deleted === true) return ok(undefined);
-  return fail(deleted === false ? notFound(ctx, id) : preconditionFailed(id));
+  const conditional = given(conditions.ifMatch) || given(conditions.ifNoneMatch);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    let expectedVersion: number | undefined;
+    if (conditional) {
+      const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id, { members: false });
+      if (!stored) return fail(notFound(ctx, id));
+      if (preconditionFails(conditions, stored.version)) return fail(preconditionFailed(id));
+      // `If-Match: *` alone holds for any version: no need to pin one.
+      if (pinsVersion(conditions) || given(conditions.ifNoneMatch)) expectedVersion = stored.version;
+    }
+    const deleted = await ctx.store.deleteResource(ctx.connectionId, ctx.spec.kind, id, expectedVersion, events);
+    ctx.recentUsers.forget(ctx.connectionId, id);
+    if (deleted === true) return ok(undefined);
+    if (deleted === false) return fail(notFound(ctx, id));
+    if (pinsVersion(conditions)) return fail(preconditionFailed(id));
+    await backoff(attempt);
+  }
+  return fail(busy(ctx, id));
 }

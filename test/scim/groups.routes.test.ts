@@ -148,6 +148,30 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect((await get(`/scim/v2/Groups/${created.id}`)).members.map((m: { value: string }) => m.value).sort()).toEqual(values);
   });
 
+  it('refuses a member PATCH, a PUT or a DELETE of a group whose If-None-Match matches it (412), and writes nothing', async () => {
+    const created = await group('None-Match Group');
+    const version = (await get(`/scim/v2/Groups/${created.id}?excludedAttributes=members`)).meta.version;
+    for (const tag of ['*', version]) {
+      const member = await t.http
+        .patch(`/scim/v2/Groups/${created.id}`)
+        .set(t.auth)
+        .set('If-None-Match', tag)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: 'nm1' }] }] });
+      expect(member.status, tag).toBe(412);
+      const put = await t.http
+        .put(`/scim/v2/Groups/${created.id}`)
+        .set(t.auth)
+        .set('If-None-Match', tag)
+        .send({ schemas: [GROUP], displayName: 'Renamed' });
+      expect(put.status, tag).toBe(412);
+      expect((await t.http.delete(`/scim/v2/Groups/${created.id}`).set(t.auth).set('If-None-Match', tag)).status, tag).toBe(412);
+    }
+    const after = await get(`/scim/v2/Groups/${created.id}`);
+    expect(after.meta.version).toBe(version);
+    expect(after.displayName).toBe('None-Match Group');
+    expect(after.members ?? []).toEqual([]);
+  });
+
   it('replaces the member list with PUT', async () => {
     const [a, b] = [await user('put.a@example.com'), await user('put.b@example.com')];
     const g = await group('Put Group', [{ value: a }]);

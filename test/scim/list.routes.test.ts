@@ -93,6 +93,25 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect(zero).toMatchObject({ totalResults: 12, itemsPerPage: 0, Resources: [] });
     expect(await list({ startIndex: -3, count: 1 })).toMatchObject({ startIndex: 1, itemsPerPage: 1 });
     expect((await list({ count: -1 })).itemsPerPage).toBe(0);
+    // Values of more digits than a safe integer holds are clamped, not refused: past the end is an empty page
+    // (with or without a filter or a sort), and a huge count is capped.
+    const huge = '99999999999999999999';
+    for (const query of [
+      { startIndex: huge },
+      { startIndex: huge, filter: 'userName sw "person"' },
+      { startIndex: huge, sortBy: 'userName' },
+      { startIndex: `-${huge}`, count: 2 },
+    ]) {
+      const res = await t.http.get('/scim/v2/Users').query(query).set(t.auth);
+      expect(res.status, JSON.stringify(query)).toBe(200);
+      expect(res.body.totalResults, JSON.stringify(query)).toBe(12);
+    }
+    expect((await list({ startIndex: huge })).Resources).toEqual([]);
+    expect((await list({ startIndex: `-${huge}`, count: 2 })).startIndex).toBe(1);
+    expect((await list({ count: huge })).itemsPerPage).toBe(6);
+    const searched = await t.http.post('/scim/v2/Users/.search').set(t.auth).send({ startIndex: 1e21, count: 1e21 });
+    expect(searched.status).toBe(200);
+    expect(searched.body).toMatchObject({ totalResults: 12, itemsPerPage: 0, Resources: [] });
     const bad = await t.http.get('/scim/v2/Users').query({ count: 'ten' }).set(t.auth);
     expect(bad.status).toBe(400);
     expect(bad.body.scimType).toBe('invalidValue');

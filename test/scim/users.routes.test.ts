@@ -439,5 +439,35 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       }
       for (const tag of ['W/"999"', '"999"', `W/"${version}0"`]) expect((await conditional(tag)).status, tag).toBe(200);
     });
+
+    it('refuses a PUT, PATCH or DELETE whose If-None-Match lists the current version or * (412, nothing written), and lets another version through', async () => {
+      const user = await create('if-none-match-write@example.com');
+      const patch = (value: string) => ({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value }] });
+      for (const tag of ['*', user.meta.version, `W/"999", ${user.meta.version}`]) {
+        const put = await t.http
+          .put(`/scim/v2/Users/${user.id}`)
+          .set(t.auth)
+          .set('If-None-Match', tag)
+          .send({ ...oktaUser('if-none-match-write@example.com'), title: 'x' });
+        expect(put.status, `PUT ${tag}`).toBe(412);
+        expect(put.body.schemas, `PUT ${tag}`).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+        const patched = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-None-Match', tag).send(patch('x'));
+        expect(patched.status, `PATCH ${tag}`).toBe(412);
+        expect((await t.http.delete(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-None-Match', tag)).status, `DELETE ${tag}`).toBe(412);
+      }
+      const unchanged = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth);
+      expect(unchanged.body.meta.version).toBe(user.meta.version);
+      expect(unchanged.body.title).toBeUndefined();
+      const other = await t.http.patch(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-None-Match', 'W/"999"').send(patch('n'));
+      expect(other.status).toBe(204);
+      const put = await t.http
+        .put(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
+        .set('If-None-Match', user.meta.version)
+        .send({ ...oktaUser('if-none-match-write@example.com'), title: 't' });
+      expect(put.status).toBe(200);
+      expect(put.body.title).toBe('t');
+      expect((await t.http.delete(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-None-Match', user.meta.version)).status).toBe(204);
+    });
   });
 });
