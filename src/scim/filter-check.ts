@@ -2,7 +2,8 @@
  * Checks a parsed filter against the resource type's schema before it runs: a comparison of a dateTime
  * attribute (`meta.lastModified gt "…"`) needs a dateTime value. RFC 7644 §3.4.2.2 compares dateTimes in
  * chronological order, so a value that is not one cannot be ordered; it is a 400 `invalidFilter` rather
- * than a page that silently matches nothing (a delta sync would read that as "no changes").
+ * than a page that silently matches nothing (a delta sync would read that as "no changes"). Booleans and
+ * binary values have no order at all (the same section): `gt`/`ge`/`lt`/`le` on them is refused the same way.
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { AttrPath, FilterNode } from './filter-ast.js';
@@ -15,7 +16,15 @@ function defOf(type: ResourceTypeDef, element: AttributeDef | undefined, path: A
   return path.subAttribute === undefined ? def : findAttribute(def?.subAttributes, path.subAttribute);
 }
 
-/** Ok, or the first comparison of a dateTime attribute with a value that is not a dateTime. The tree's depth is bounded by the parser. */
+/** The ordering operators: RFC 7644 §3.4.2.2 makes them on a boolean or binary attribute a 400 `invalidFilter`. */
+const ORDERING: ReadonlySet<string> = new Set(['gt', 'ge', 'lt', 'le']);
+
+const pathName = (path: AttrPath) => [path.attribute, path.subAttribute].filter(Boolean).join('.');
+
+/**
+ * Ok, or the first comparison that cannot be evaluated: a dateTime attribute with a value that is not a
+ * dateTime, or an ordering of a boolean or binary value. The tree's depth is bounded by the parser.
+ */
 export function checkFilterValues(type: ResourceTypeDef, node: FilterNode, element?: AttributeDef): Result<void> {
   switch (node.kind) {
     case 'and':
@@ -31,9 +40,15 @@ export function checkFilterValues(type: ResourceTypeDef, node: FilterNode, eleme
       return ok(undefined);
     case 'compare': {
       if (node.op === 'co' || node.op === 'sw' || node.op === 'ew' || node.value === null) return ok(undefined);
-      if (defOf(type, element, node.path)?.type !== 'dateTime') return ok(undefined);
+      const def = defOf(type, element, node.path);
+      if (def?.type !== 'dateTime') {
+        if (!ORDERING.has(node.op) || (typeof node.value !== 'boolean' && def?.type !== 'boolean' && def?.type !== 'binary')) return ok(undefined);
+        const what =
+          def?.type === 'boolean' || def?.type === 'binary' ? `${pathName(node.path)}, a ${def.type} attribute` : `the boolean ${String(node.value)}`;
+        return fail(scimErrors.badRequest('invalidFilter', `${node.op} cannot order ${what}; use eq or ne`));
+      }
       if (typeof node.value === 'string' && instant(node.value) !== undefined) return ok(undefined);
-      const name = [node.path.attribute, node.path.subAttribute].filter(Boolean).join('.');
+      const name = pathName(node.path);
       const shown = String(node.raw ?? JSON.stringify(node.value)).slice(0, 100);
       return fail(scimErrors.badRequest('invalidFilter', `${name} is a dateTime; ${shown} is not one (e.g. "2026-01-31T12:00:00Z")`));
     }

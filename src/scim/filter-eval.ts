@@ -295,7 +295,8 @@ function equals(actual: string | number | boolean, { node, expected, text, def, 
 
 /** Sign of actual − expected, or undefined when the two cannot be ordered. */
 function ordering(actual: string | number | boolean, { node, expected, text, def, caseExact, at }: Comparison): number | undefined {
-  // RFC 7644 §3.4.2.2 makes gt/ge/lt/le on boolean or binary a 400; we simply match nothing.
+  // RFC 7644 §3.4.2.2 makes gt/ge/lt/le on boolean or binary a 400 (checkFilterValues, src/scim/filter-check.ts,
+  // refuses those the schema declares); a value found boolean only here matches nothing.
   if (typeof actual === 'boolean' || typeof expected === 'boolean' || def?.type === 'binary') return undefined;
   if (typeof actual === 'number') {
     const b = typeof expected === 'number' ? expected : JSON_NUMBER.test(text.trim()) ? Number(text.trim()) : undefined;

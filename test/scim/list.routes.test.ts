@@ -181,6 +181,24 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect((await list({ filter: 'meta.created sw "20"' })).totalResults).toBe(all);
   });
 
+  it('refuses gt, ge, lt and le on booleans and binary values with 400 invalidFilter (RFC 7644 §3.4.2.2), not an empty page', async () => {
+    for (const [filter, named] of [
+      ['active gt true', 'active, a boolean attribute'],
+      ['active LE false', 'active, a boolean attribute'],
+      ['emails.primary ge false', 'emails.primary, a boolean attribute'],
+      ['emails[primary lt true]', 'primary, a boolean attribute'],
+      ['x509Certificates.value gt "YQ=="', 'x509Certificates.value, a binary attribute'],
+      ['userName pr and not (customFlag gt true)', 'the boolean true'],
+    ]) {
+      const res = await t.http.get('/scim/v2/Users').query({ filter }).set(t.auth);
+      expect(res.status, filter).toBe(400);
+      expect(res.body, filter).toMatchObject({ status: '400', scimType: 'invalidFilter' });
+      expect(res.body.detail, filter).toContain(named);
+    }
+    // eq and ne still compare booleans.
+    expect((await list({ filter: 'active eq true' })).totalResults).toBe((await list({ filter: 'active ne false' })).totalResults);
+  });
+
   it('searches with POST /Users/.search', async () => {
     const res = await t.http
       .post('/scim/v2/Users/.search')
