@@ -196,7 +196,20 @@ function applyOperation(state: PatchState, operation: PatchOperation): Result<vo
   }
   const resolved = resolvePatchPath(state.type, path);
   if (!resolved.ok) return resolved;
+  const readOnly = readOnlyTarget(resolved.value, op);
+  if (readOnly) return fail(readOnly);
   return applyAtPath(state, op, resolved.value, value, false);
+}
+
+/**
+ * An add or replace whose path names a readOnly attribute (`groups`, `meta`, `meta.lastModified`): RFC 7644
+ * §3.5.2 requires an error, not a 204 that changed nothing. `id` is left to applyAtPath, which accepts the
+ * resource's own id (Okta's rename carries it). A path-less value's readOnly keys are ignored, as in a PUT.
+ */
+function readOnlyTarget(path: ResolvedPatchPath, op: 'add' | 'remove' | 'replace'): ScimError | null {
+  if (op === 'remove' || path.def?.mutability !== 'readOnly' || path.def.name === 'id') return null;
+  const how = path.def.name === 'groups' ? "; a user's groups change through the members of each group" : '';
+  return scimErrors.badRequest('mutability', `${path.def.name} is readOnly and cannot be set by a PATCH (RFC 7644 §3.5.2)${how}`);
 }
 
 /**
