@@ -99,6 +99,9 @@ function searchParameter(key: string, value: unknown): string | null {
   return null;
 }
 
+/** The discovery endpoints (lower-cased), which describe the server rather than list resources (RFC 7644 §4). */
+const DISCOVERY_ENDPOINTS: ReadonlySet<string> = new Set(['serviceproviderconfig', 'resourcetypes', 'schemas']);
+
 const notFound = (path: string) => scimErrors.notFound(`no SCIM endpoint at ${path}`);
 
 /** Characters of resources rendered between two yields while a page is rendered (about 256 KB of text). */
@@ -160,8 +163,12 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       return rootSearch([contextFor(userSpec), contextFor(groupSpec)], request);
     }
     if (method !== 'GET') {
-      if (['serviceproviderconfig', 'resourcetypes', 'schemas'].includes(endpoint)) throw methodNotAllowed('GET');
+      if (DISCOVERY_ENDPOINTS.has(endpoint)) throw methodNotAllowed('GET');
       if (endpoint === 'bulk') throw notImplemented('Bulk');
+    }
+    if (DISCOVERY_ENDPOINTS.has(endpoint) && request.query.has('filter')) {
+      // RFC 7644 §4: a filter here SHOULD be a 403, so that no client assumes the answer matched it.
+      throw new ScimError(403, `${request.path} takes no filter: it always answers every item (RFC 7644 §4)`);
     }
     switch (endpoint) {
       case 'serviceproviderconfig':

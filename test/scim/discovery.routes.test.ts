@@ -82,6 +82,20 @@ describe.each(ADAPTERS)('SCIM discovery and other endpoints through %s', (adapte
     expect((await t.http.delete('/scim/v2/Users').set(t.auth)).status).toBe(405);
   });
 
+  it('answers a filter on a discovery endpoint with 403 (RFC 7644 §4), never a list that seems to match it', async () => {
+    for (const path of [
+      '/scim/v2/Schemas',
+      '/scim/v2/ResourceTypes',
+      '/scim/v2/ServiceProviderConfig',
+      '/scim/v2/schemas/urn:ietf:params:scim:schemas:core:2.0:User',
+    ]) {
+      const res = await t.http.get(path).query({ filter: 'id eq "x"' }).set(t.auth);
+      expect(res.status, path).toBe(403);
+      expect(res.body, path).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '403' });
+      expect((await t.http.get(path).set(t.auth)).status, path).toBe(200);
+    }
+  });
+
   it('matches resource endpoints case-insensitively and tolerates a trailing slash', async () => {
     expect((await t.http.get('/scim/v2/users').set(t.auth)).status).toBe(200);
     expect((await t.http.get('/scim/v2/Users/').query({ filter: 'userName eq "x"' }).set(t.auth)).status).toBe(200);
