@@ -262,7 +262,7 @@ export function patchResource(ctx: ResourceContext, id: string, body: unknown, c
 /** A PATCH applied to the whole resource in hand (a group with its member list): read, apply, write. */
 function patchInHand(ctx: ResourceContext, id: string, operations: PatchOperation[], conditions: Preconditions) {
   return updateResource(ctx, id, conditions, async (current, stored) => {
-    const patched = await applyPatchInSlices(ctx.spec.type, current, operations);
+    const patched = await applyPatchInSlices(ctx.spec.type, current, operations, ctx.spec.kind === 'User' ? ctx.spec.fromStored(stored) : undefined);
     if (!patched.ok) return patched;
     await yieldForMembers(stored.members); // applying, rebuilding and comparing a long list: three phases
     const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id), current);
