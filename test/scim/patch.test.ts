@@ -708,7 +708,7 @@ describe('applyPatch errors and atomicity', () => {
     ['removing meta (readOnly)', User, user, [{ op: 'remove', path: 'meta' }], 'mutability', 0],
     // RFC 7644 §3.5.2: a write to a readOnly attribute named by the path is an error, not a 204 that changed nothing.
     ['adding to groups by path (readOnly)', User, user, [{ op: 'add', path: 'groups', value: [{ value: 'g1' }] }], 'mutability', 0],
-    ['replacing groups by path (readOnly)', User, user, [{ op: 'Replace', path: 'groups', value: [] }], 'mutability', 0],
+    ['replacing groups by path (readOnly)', User, user, [{ op: 'Replace' as 'replace', path: 'groups', value: [] }], 'mutability', 0],
     ['replacing meta.created by path (readOnly)', User, user, [{ op: 'replace', path: 'meta.created', value: '2000-01-01T00:00:00Z' }], 'mutability', 0],
     ['adding meta by URN path (readOnly)', Group, group, [{ op: 'add', path: `${GROUP_SCHEMA_ID}:meta`, value: { created: 'x' } }], 'mutability', 0],
     ['removing schemas', User, user, [{ op: 'remove', path: 'schemas' }], 'mutability', 0],
