@@ -26,7 +26,18 @@ export function lastRequestLine(last: ScimRequestEntry | null, now: number): Saf
 }
 
 /** The whole activity section; `id` is the section's anchor. */
-export function activitySection(activity: CustomerActivity, now: number, id = 'activity'): SafeHtml {
+/** Which parts of the log a viewer may see (a setup link scoped to SSO sees no SCIM requests, and the reverse). */
+export interface ActivityParts {
+  scimRequests: boolean;
+  refusedLogins: boolean;
+}
+
+export function activitySection(
+  activity: CustomerActivity,
+  now: number,
+  id = 'activity',
+  parts: ActivityParts = { scimRequests: true, refusedLogins: true },
+): SafeHtml {
   const requests = activity.requests.map(
     (r) => html`<tr><td>${time(r.at)}</td><td>${r.method}</td><td><code>${r.path}</code></td>
 <td><span class="badge ${ok(r.status) ? 'ok' : 'bad'}">${String(r.status)}</span></td><td>${r.scimType ?? ''}</td><td>${r.latencyMs.toFixed(1)} ms</td></tr>`,
@@ -37,12 +48,14 @@ export function activitySection(activity: CustomerActivity, now: number, id = 'a
     ) => html`<tr><td>${time(l.at)}</td><th scope="row">${l.email ?? l.subject ?? 'unknown'}</th><td>${l.outcome === 'refused' ? 'Refused' : 'Failed'}: ${l.reason}</td>
 <td>${l.strategy ? html`<code>${l.strategy}</code>` : ''}</td><td>${l.hint}</td></tr>`,
   );
-  return html`<section id="${id}" aria-labelledby="${id}-heading"><h2 id="${id}-heading">Activity</h2>
-${lastRequestLine(activity.lastRequest, now)}
+  const scim = html`${lastRequestLine(activity.lastRequest, now)}
 <h3>Recent SCIM requests</h3>
 <p class="muted">Time, method, path, status, SCIM error type and latency of each request; no bodies, no tokens, no query strings.</p>
-${requests.length ? html`<table><thead><tr><th scope="col">Time</th><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Status</th><th scope="col">scimType</th><th scope="col">Latency</th></tr></thead><tbody>${requests}</tbody></table>` : html`<p>None yet.</p>`}
-<h3>Refused logins</h3>
-${logins.length ? html`<table><thead><tr><th scope="col">Time</th><th scope="col">Person</th><th scope="col">Outcome</th><th scope="col">Strategy</th><th scope="col">How to fix</th></tr></thead><tbody>${logins}</tbody></table>` : html`<p>None.</p>`}
+${requests.length ? html`<table><thead><tr><th scope="col">Time</th><th scope="col">Method</th><th scope="col">Path</th><th scope="col">Status</th><th scope="col">scimType</th><th scope="col">Latency</th></tr></thead><tbody>${requests}</tbody></table>` : html`<p>None yet.</p>`}`;
+  const refused = html`<h3>Refused logins</h3>
+${logins.length ? html`<table><thead><tr><th scope="col">Time</th><th scope="col">Person</th><th scope="col">Outcome</th><th scope="col">Strategy</th><th scope="col">How to fix</th></tr></thead><tbody>${logins}</tbody></table>` : html`<p>None.</p>`}`;
+  return html`<section id="${id}" aria-labelledby="${id}-heading"><h2 id="${id}-heading">Activity</h2>
+${parts.scimRequests ? scim : ''}
+${parts.refusedLogins ? refused : ''}
 </section>`;
 }

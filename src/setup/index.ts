@@ -284,13 +284,24 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
             return again(400, parsed.error, parsed.values);
           }
           const { values, clientSecret, scopes } = parsed;
+          const stored = await store.getOidcClient(customerId);
+          if (stored?.clientSecret && !clientSecret && (stored.issuer !== values.issuer || stored.clientId !== values.clientId)) {
+            // The stored secret belongs to one IdP application: kept for another issuer or client ID, the next
+            // token request would hand it to whoever runs that issuer (anyone holding a setup link).
+            audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'secret_required' });
+            return again(
+              400,
+              'The issuer or client ID changed: enter the client secret of that application (the stored secret is kept only for the same issuer and client ID).',
+              values,
+            );
+          }
           const check = await checkIssuer(values.issuer, values.clientId, internals.options.allowHttpIssuers, privateIdpAddressesAllowed(internals.options));
           if (!check.ok) {
             audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'discovery_failed' });
             return again(400, check.problem, values);
           }
           const settings = { idpType: values.idpType as 'Okta' | 'MicrosoftEntra' | 'Generic', issuer: values.issuer, clientId: values.clientId, scopes };
-          if (await store.getOidcClient(customerId)) {
+          if (stored) {
             await sso.updateOidcClient(customerId, { ...settings, ...(clientSecret ? { clientSecret } : {}) });
           } else {
             await sso.createOidcClient({ customerId, ...settings, redirectUri, ...(clientSecret ? { clientSecret } : {}) });

@@ -53,7 +53,7 @@ ${data.error ? html`<p class="error" role="alert" id="sso-error">${data.error}</
 <p class="help" id="issuer-help">Okta: https://your-org.okta.com (or …/oauth2/default). Entra: https://login.microsoftonline.com/&lt;tenant id&gt;/v2.0. It is checked live before saving.</p></div>
 <div class="field"><label for="clientId">Client ID</label><input id="clientId" name="clientId" type="text" required maxlength="500" value="${values.clientId}" autocomplete="off"></div>
 <div class="field"><label for="clientSecret">Client secret</label><input id="clientSecret" name="clientSecret" type="password" maxlength="2000" autocomplete="new-password" aria-describedby="secret-help">
-<p class="help" id="secret-help">${client?.hasClientSecret ? 'A secret is stored (it is never shown). Leave this empty to keep it.' : 'Leave empty for a public client (PKCE only).'}</p></div>
+<p class="help" id="secret-help">${client?.hasClientSecret ? 'A secret is stored (it is never shown). Leave this empty to keep it; a new issuer or client ID needs its secret entered again.' : 'Leave empty for a public client (PKCE only).'}</p></div>
 <div class="field"><label for="scopes">Scopes</label><input id="scopes" name="scopes" type="text" maxlength="500" value="${values.scopes}" aria-describedby="scopes-help">
 <p class="help" id="scopes-help">Space-separated; openid is always included.</p></div>
 <button type="submit">Check and save</button></form></section>`;

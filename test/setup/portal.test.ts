@@ -333,6 +333,19 @@ describe.each(SCIM_TARGETS)('setup portal ($store store, $adapter)', ({ store, a
     });
     expect(resaved.url).toBe(`${f.origin}/setup/acme/sso?saved=1`);
     expect(await f.sso.fetchOidcClient(A)).toMatchObject({ hasClientSecret: true, scopes: ['openid', 'email'] });
+    // Another issuer or client ID with an empty secret is refused: the stored secret would otherwise go to
+    // whoever runs the new issuer on the next token request.
+    for (const moved of [
+      { issuer: f.idp.issuer(B), clientId },
+      { issuer: f.idp.issuer(A), clientId: 'another-app' },
+    ]) {
+      const form = await open(browser, `${f.origin}/setup/acme/sso`);
+      const refused = await submit(browser, form, '/setup/acme/sso', { idpType: 'Okta', ...moved, clientSecret: '', scopes: 'openid email' });
+      expect(refused.response.status).toBe(400);
+      expect(await refused.response.text()).toContain('enter the client secret of that application');
+      expect(await f.sso.fetchOidcClient(A)).toMatchObject({ issuer: f.idp.issuer(A), clientId, hasClientSecret: true });
+    }
+    expect(f.events.some((e) => e.type === 'setup.oidc_client_rejected' && e.reason === 'secret_required')).toBe(true);
   });
 
   it('binds a test login to the setup session that started it: another session cannot complete it, a tampered state fails cleanly', async () => {
@@ -389,6 +402,35 @@ describe.each(SCIM_TARGETS)('setup portal ($store store, $adapter)', ({ store, a
     expect(activity.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;@acme.test');
     expect(activity.text).not.toContain('<script>alert(1)');
     expect(activity.text).toContain('No SCIM user has userName equal to the email claim');
+  });
+
+  it('shows a link only the part of the activity log it allows: no SCIM requests without scim, no refused logins without sso', async () => {
+    const refusal = {
+      outcome: 'refused' as const,
+      reason: 'not_provisioned',
+      strategy: 'OidcEmailToScimUsername',
+      subject: '00u-scope',
+      email: 'scoped.person@acme.test',
+      scimUserId: null,
+    };
+    internalsOf(f.sso).activity!.recordLogin(A, { at: new Date().toISOString(), ...refusal });
+    const token = 'scoped-activity-token-0123456789-abcdefghij';
+    // The customer may have a connection from an earlier test: then its token becomes this one.
+    await f.sso.createScimConnection({ customerId: A, token }).catch(() => f.sso.rotateScimToken(A, { token }));
+    const sent = await supertest(f.origin).delete('/scim/v2/Users/scoped-activity-missing').set('Authorization', `Bearer ${token}`);
+    expect(sent.status).toBe(404);
+    const viewed = async (allow: ('sso' | 'scim')[]) => (await (await session(A, allow)).agent.get('/setup/acme/activity')).text;
+    const ssoOnly = await viewed(['sso']);
+    expect(ssoOnly).toContain('scoped.person@acme.test');
+    expect(ssoOnly).not.toContain('Recent SCIM requests');
+    expect(ssoOnly).not.toContain('<td>DELETE</td>');
+    const scimOnly = await viewed(['scim']);
+    expect(scimOnly).toContain('<td>DELETE</td>');
+    expect(scimOnly).not.toContain('Refused logins');
+    expect(scimOnly).not.toContain('scoped.person@acme.test');
+    const both = await viewed(['sso', 'scim']);
+    expect(both).toContain('<td>DELETE</td>');
+    expect(both).toContain('scoped.person@acme.test');
   });
 
   it('shows the activity log (no bodies, no tokens) and the live status, and never answers a 500 to hostile paths', async () => {
