@@ -23,7 +23,11 @@ export interface CustomerActivity {
   requests: ScimRequestEntry[];
   /** The most recent of them ("last request from your IdP: 2 min ago, 200"), or null. */
   lastRequest: ScimRequestEntry | null;
-  /** Recent logins that were refused (ScimUserNotActive) or failed, newest first, each with a fix hint. */
+  /**
+   * Recent logins that were refused (ScimUserNotActive) or failed, newest first, each with a fix hint; within
+   * `limit`, every refusal kept, then the newest failures in the room left (failures are kept apart, so a
+   * flood of them never pushes a refusal out).
+   */
   refusedLogins: RefusedLogin[];
 }
 
@@ -41,13 +45,18 @@ export function activityApi(store: Store, recorder: ActivityRecorder | null, opt
       const limit = read?.limit ?? DEFAULT_ACTIVITY_LIMIT;
       if (!Number.isSafeInteger(limit) || limit < 1) throw new ScimSsoConfigError('invalid_argument', 'activity: limit must be a positive integer');
       await recorder?.flush();
-      const [requests, logins] = await Promise.all([
+      const loginLimit = Math.min(limit, options.maxLogins);
+      const [requests, refusals, failures] = await Promise.all([
         store.readActivity(customerId, 'scim', Math.min(limit, options.maxRequests)),
-        store.readActivity(customerId, 'logins', Math.min(limit, options.maxLogins)),
+        store.readActivity(customerId, 'logins', loginLimit),
+        store.readActivity(customerId, 'failures', loginLimit),
       ]);
       // Several instances append in flush order: sort by time (a list is at most a few hundred entries).
       const parsedRequests = newestFirst(requests.map(parseScimRequestEntry));
-      const refusedLogins = newestFirst(logins.map(parseLoginEntry)).map((entry) => ({ ...entry, hint: refusalHint(entry.reason, entry.strategy) }));
+      // Refusals first, failures in the room they leave: junk posted to a public callback never hides one.
+      const refused = newestFirst(refusals.map(parseLoginEntry));
+      const failed = newestFirst(failures.map(parseLoginEntry)).slice(0, loginLimit - refused.length);
+      const refusedLogins = newestFirst([...refused, ...failed]).map((entry) => ({ ...entry, hint: refusalHint(entry.reason, entry.strategy) }));
       return { requests: parsedRequests, lastRequest: parsedRequests[0] ?? null, refusedLogins };
     },
   };

@@ -76,6 +76,7 @@ export class ActivityRecorder {
   /** Buffered entries by customer, one map per log. */
   private requests = new Map<string, PendingEntries<ScimRequestInput>>();
   private logins = new Map<string, PendingEntries<LoginEntry>>();
+  private failures = new Map<string, PendingEntries<LoginEntry>>();
   private pendingCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
@@ -95,17 +96,20 @@ export class ActivityRecorder {
     this.add(this.requests, customerId, 'scim', kept, this.options.maxRequests, serializeScimRequest);
   }
 
+  /** A refused login goes to the `logins` list, a failed one to `failures`: failures cannot push refusals out. */
   recordLogin(customerId: string, entry: LoginEntry): void {
-    this.add(this.logins, customerId, 'logins', entry, this.options.maxLogins, serializeLogin);
+    if (entry.outcome === 'failed') this.add(this.failures, customerId, 'failures', entry, this.options.maxLogins, serializeLogin);
+    else this.add(this.logins, customerId, 'logins', entry, this.options.maxLogins, serializeLogin);
   }
 
   /** Writes what is buffered now, after any write under way; never rejects (a failure goes to onError). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const buffered = [...this.requests.values(), ...this.logins.values()];
+    const buffered = [...this.requests.values(), ...this.logins.values(), ...this.failures.values()];
     this.requests = new Map();
     this.logins = new Map();
+    this.failures = new Map();
     this.pendingCount = 0;
     this.writing = this.writing.then(async () => {
       if (buffered.length === 0) return;

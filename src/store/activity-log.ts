@@ -1,12 +1,18 @@
 /**
- * The customer's activity log as the store keeps it (docs/activity.md): two short lists per customer, the
- * recent SCIM requests and the recent refused logins, newest first. The store only keeps text; what an
+ * The customer's activity log as the store keeps it (docs/activity.md): three short lists per customer, the
+ * recent SCIM requests, refused logins and failed logins, newest first. The store only keeps text; what an
  * entry holds is src/activity/entries.ts's business. Each list is capped at its newest `maxEntries` and
  * dropped `ttlMs` after its last append, so a customer's log never grows and an idle one disappears.
  */
 
-/** The two lists of a customer's activity log. */
-export type ActivityLogName = 'scim' | 'logins';
+/**
+ * The lists of a customer's activity log: SCIM requests, refused logins (a decision on a person the
+ * customer's IdP vouched for) and failed logins (broken before a decision: anyone can post junk to a public
+ * callback, so failures have their own list and can never push refusals out).
+ */
+export type ActivityLogName = 'scim' | 'logins' | 'failures';
+
+const LOG_NAMES: ReadonlySet<string> = new Set<ActivityLogName>(['scim', 'logins', 'failures']);
 
 /** Entries to prepend to one list of one customer, oldest first, each one JSON text; the list keeps its newest `maxEntries`. */
 export interface ActivityAppend {
@@ -20,7 +26,7 @@ export interface ActivityAppend {
 export function checkActivityAppend(append: ActivityAppend, ttlMs: number): void {
   if (!Number.isSafeInteger(append.maxEntries) || append.maxEntries < 1) throw new RangeError('activity maxEntries must be a positive integer');
   if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new RangeError('activity ttlMs must be a positive integer');
-  if (append.log !== 'scim' && append.log !== 'logins') throw new RangeError('activity log must be "scim" or "logins"');
+  if (!LOG_NAMES.has(append.log)) throw new RangeError('activity log must be "scim", "logins" or "failures"');
 }
 
 /** The memory store's lists: newest first, capped, empty once their TTL has passed (one list per customer at most). */

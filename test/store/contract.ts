@@ -25,6 +25,7 @@ import {
   PAGE_MEMBERS_BUDGET,
   resourceBytes,
 } from '../../src/store/store.js';
+import type { ActivityLogName } from '../../src/store/activity-log.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
 import { eventLogContract } from './events-contract.js';
@@ -1525,17 +1526,21 @@ export function storeContract(name: string, makeStore: MakeStore): void {
 
     describe('activity log', () => {
       const entry = (n: number) => JSON.stringify({ n });
-      const append = (customerId: string, log: 'scim' | 'logins', ns: number[], maxEntries = 5) => ({ customerId, log, entries: ns.map(entry), maxEntries });
-      const read = async (customerId: string, log: 'scim' | 'logins', limit = 100) =>
+      const append = (customerId: string, log: ActivityLogName, ns: number[], maxEntries = 5) => ({ customerId, log, entries: ns.map(entry), maxEntries });
+      const read = async (customerId: string, log: ActivityLogName, limit = 100) =>
         (await store.readActivity(customerId, log, limit)).map((text) => (JSON.parse(text) as { n: number }).n);
 
       it('keeps each list newest first, capped at its maxEntries, per customer and per list', async () => {
         const [a, b] = [`cust-${randomUUID()}`, `cust-${randomUUID()}`];
-        await store.appendActivity([append(a, 'scim', [1, 2, 3]), append(a, 'logins', [100]), append(b, 'scim', [7])], 60_000);
+        await store.appendActivity(
+          [append(a, 'scim', [1, 2, 3]), append(a, 'logins', [100]), append(a, 'failures', [200, 201]), append(b, 'scim', [7])],
+          60_000,
+        );
         await store.appendActivity([append(a, 'scim', [4, 5, 6, 7])], 60_000);
         expect(await read(a, 'scim')).toEqual([7, 6, 5, 4, 3]);
         expect(await read(a, 'scim', 2)).toEqual([7, 6]);
         expect(await read(a, 'logins')).toEqual([100]);
+        expect(await read(a, 'failures')).toEqual([201, 200]);
         expect(await read(b, 'scim')).toEqual([7]);
         expect(await read(b, 'logins')).toEqual([]);
         expect(await read(`cust-${randomUUID()}`, 'scim')).toEqual([]);
