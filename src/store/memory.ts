@@ -20,6 +20,7 @@ import {
   groupIdsBytes,
   isValidStoreId,
   keptWithin,
+  PAGE_READ_BYTES,
   memberBytes,
   memberOverCap,
   normalizeResourceWrite,
@@ -504,11 +505,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
   /**
    * The first entries of a page within its budget, as on Redis: rows within `rowBytes` (listPage's
-   * ReadOptions.rowBytes), users whose groups stay within GROUP_IDS_PER_PAGE, groups read with members whose
+   * ReadOptions.rowBytes, at most PAGE_READ_BYTES), users whose groups stay within GROUP_IDS_PER_PAGE, groups read with members whose
    * members stay within PAGE_MEMBERS_BUDGET.
    */
   function withinPageBudget(s: Space, page: Entry[], options: ReadOptions | undefined, rowBytes?: number): Entry[] {
-    let kept = rowBytes === undefined ? page.length : keptWithin(page, (e) => e.json.length, rowBytes);
+    let kept = keptWithin(page, (e) => e.json.length, Math.min(rowBytes ?? PAGE_READ_BYTES, PAGE_READ_BYTES));
     if (kept < page.length) page = page.slice(0, kept);
     if (page[0]?.kind === 'Group' && options?.members !== false) kept = keptWithin(page, (e) => e.members.size, PAGE_MEMBERS_BUDGET);
     if (page[0]?.kind === 'User' && options?.groups !== false && s.memberOf.size > 0)

@@ -33,6 +33,7 @@
  * retention ms, most writes kept, own type or '', changed JSON, member-added type or '', member-removed
  * type, then their count 7 — or a single 0 when the write logs nothing.
  */
+import { EVENT_READ_BYTES } from './event-log.js';
 
 /** How many entries one trim may drop by count (time-based trimming drops whole stream nodes). */
 const COUNT_TRIM_BUDGET = 64;
@@ -197,7 +198,7 @@ local function loggedResource(f, seq)
   local at = string.find(saved, ' ', 1, true)
   return string.sub(saved, 1, at - 1), string.sub(saved, at + 1)
 end
-local out, count = {}, 0
+local out, count, bytes = {}, 0, 0
 while count < limit do
   local batch = redis.call('XRANGE', EV, start, '+', 'COUNT', 16)
   if #batch == 0 then break end
@@ -229,7 +230,9 @@ while count < limit do
     out[#out + 1] = { id, f.k, rid, json or '', json and 1 or 0, f.ty, f.ch, f.ma or '', f.mr or '', total, from,
       slice(removed, 'r', own, nr), slice(added, 'a', own + nr, na) }
     count = count + math.max(to - from, 0)
-    if to < total or count >= limit then return { 'ok', out } end
+    -- Each entry copies its resource's JSON: the page ends after the entry that passes the budget.
+    bytes = bytes + #(json or '')
+    if to < total or count >= limit or bytes > ${EVENT_READ_BYTES} then return { 'ok', out } end
   end
 end
 return { 'ok', out }

@@ -40,7 +40,7 @@ import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
 import { linkLua } from './lua-link.js';
 import { LAST_MODIFIED_SORT_ATTRIBUTE } from './last-modified.js';
-import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT } from './store.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT, PAGE_READ_BYTES } from './store.js';
 
 /**
  * The one-character codes a row's index entries store instead of the SCIM layer's index attribute names
@@ -1046,27 +1046,24 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
  * stays empty when no user of the page is in a group (always, in a connection without memberships): the
  * caller reads a missing entry as no groups. `ids`: the rows' ids when the caller has them, else they are
  * cut from the rows. Users' groups are as groupsWithin gives them (some may be {'*'}: read them with
- * USER_GROUPS). The page ends early, after at least one row, where its rows would pass `rowBytes` (when
- * given: ReadOptions.rowBytes in src/store/store.ts) or its users' reverse-index entries ${GROUP_IDS_PER_PAGE}
+ * USER_GROUPS). The page ends early, after at least one row, where its rows would pass `rowBytes`
+ * (ReadOptions.rowBytes in src/store/store.ts; at most PAGE_READ_BYTES) or its users' reverse-index entries ${GROUP_IDS_PER_PAGE}
  * bytes (GROUP_IDS_PER_PAGE), keptWithin's rule: fewer rows come back than seqs went in.
  */
 const PAGE_PRELUDE = `${READ_PRELUDE}
 local function pageOf(k, seqs, ids, withGroups, rowBytes)
   if #seqs == 0 then return {}, {} end
-  -- One HMGET: callers ask for about as many rows as rowBytes holds (src/scim/list.ts nextScanBatch), so
-  -- what is cut below is little; reading in chunks cost a page walk 50% more Redis CPU.
-  local rows, aux = redis.call('HMGET', rhash(k), unpack(seqs)), {}
-  if rowBytes then
-    local bytes = 0
-    for i = 1, #rows do
-      bytes = bytes + (rows[i] and #rows[i] or 0)
-      if bytes > rowBytes and i > 1 then
-        for j = #rows, i, -1 do rows[j] = nil end
-        break
-      end
+  -- The rows are sized before they are read (HSTRLEN copies nothing), and one HMGET reads those within the
+  -- budget: what a script copies is bounded whatever the rows hold (PAGE_READ_BYTES in src/store/store.ts).
+  local budget, h, n, bytes = math.min(rowBytes or ${PAGE_READ_BYTES}, ${PAGE_READ_BYTES}), rhash(k), #seqs, 0
+  for i = 1, #seqs do
+    bytes = bytes + redis.call('HSTRLEN', h, seqs[i])
+    if bytes > budget and i > 1 then
+      n = i - 1
+      break
     end
   end
-  local n = #rows
+  local rows, aux = redis.call('HMGET', h, unpack(seqs, 1, n)), {}
   if not ids then
     ids = {}
     for i = 1, n do

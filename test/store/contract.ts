@@ -23,6 +23,7 @@ import {
   memberBytes,
   normalizeResourceWrite,
   PAGE_MEMBERS_BUDGET,
+  PAGE_READ_BYTES,
   resourceBytes,
 } from '../../src/store/store.js';
 import type { ActivityLogName } from '../../src/store/activity-log.js';
@@ -583,6 +584,41 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(ids((await store.listSorted(cid, 'User', { attribute: null, descending: true }, 0, 10))!.resources)).toEqual([light, ...[...heavy].reverse()]);
         await expect(store.listPage(cid, 'User', 0, 10, { rowBytes: 0 })).rejects.toThrow(TypeError);
         await expect(store.listPage(cid, 'User', 0, 10, { rowBytes: 1.5 })).rejects.toThrow(TypeError);
+      });
+
+      it('ends every page read, listPage, listSorted and listAfter, past PAGE_READ_BYTES even without rowBytes, and a walk by what came back loses nothing', async () => {
+        // Users of 35% of the budget each: a page of ten holds two (Redis sizes the rows before it reads
+        // them, so no script copies more than the budget and one row, whatever count asked for).
+        const heavy: string[] = [];
+        for (let i = 0; i < 7; i++) {
+          const id = randomUUID();
+          const json = JSON.stringify({ id, userName: `big${i}`, note: 'x'.repeat(PAGE_READ_BYTES * 0.35) });
+          expect(await store.createResource(cid, userWrite(id, `big${i}`, { json }))).toMatchObject({ ok: true });
+          heavy.push(id);
+        }
+        const light = await createUser('small');
+        const all = [...heavy, light];
+        expect(ids((await store.listPage(cid, 'User', 0, 10)).resources)).toEqual(all.slice(0, 2));
+        expect(ids((await store.listPage(cid, 'User', 0, 10, { rowBytes: 10 * PAGE_READ_BYTES })).resources)).toEqual(all.slice(0, 2));
+        expect(ids((await store.listSorted(cid, 'User', { attribute: null, descending: false }, 0, 10))!.resources)).toEqual(all.slice(0, 2));
+        const walked: string[] = [];
+        for (let offset = 0, total = Infinity; offset < total;) {
+          const page = await store.listPage(cid, 'User', offset, 1000);
+          expect(page.resources.length).toBeGreaterThan(0);
+          walked.push(...ids(page.resources));
+          [offset, total] = [offset + page.resources.length, page.total];
+        }
+        expect(walked).toEqual(all);
+        const byCursor: string[] = [];
+        for (let after = 0, pages = 0; ; pages++) {
+          expect(pages).toBeLessThan(all.length);
+          const page = await store.listAfter(cid, 'User', after, 1000);
+          byCursor.push(...ids(page.resources));
+          if (page.next === null) break;
+          expect(page.resources.length).toBeLessThanOrEqual(2);
+          after = page.next;
+        }
+        expect(byCursor).toEqual(all);
       });
 
       it('pages users by cursor with their creation numbers, skipping or repeating none as others come and go', async () => {

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventsExpiredError, type StoredEvent, type WriteEvents } from '../../src/store/event-log.js';
+import { EVENT_READ_BYTES, EventsExpiredError, type StoredEvent, type WriteEvents } from '../../src/store/event-log.js';
 import type { ResourceWrite, Store, StoredConnection } from '../../src/store/store.js';
 import { groupWrite, makeConnection, userWrite, type MakeStore } from './contract.js';
 
@@ -51,6 +51,18 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
         cursor = page.next;
       }
     }
+
+    it('ends a Redis event page after the entry whose resource JSON passes EVENT_READ_BYTES; reading on from next loses nothing', async () => {
+      const ids = Array.from({ length: 5 }, () => randomUUID());
+      const note = 'x'.repeat(EVENT_READ_BYTES * 0.4);
+      for (const id of ids) await store.createResource(cid, withEvents(userWrite(id, id, { json: JSON.stringify({ id, note }) }), own('user.created')));
+      const first = await store.readEvents(cid, null, 1000);
+      // 0.4 + 0.4 + 0.4 of the budget: the third entry passes it and ends the page (the memory store has no copy to bound).
+      expect(first.events.length).toBe(name === 'memory' ? 5 : 3);
+      const all = await readAll();
+      expect(all.map((e) => e.id)).toEqual(ids);
+      expect(all.every((e) => e.json !== null && e.json.includes(note))).toBe(true);
+    });
 
     it("reads every event of a customer's new connection after a cursor kept from its deleted one (no silent gap)", async () => {
       for (const id of ['u1', 'u2', 'u3', 'u4', 'u5']) await store.createResource(cid, withEvents(userWrite(id, id), own('user.created', ['userName'])));
