@@ -820,22 +820,38 @@ local function groupsWithin(ids, n, entries)
 end
 
 -- The loaded resources that index value (attr, value) of kind k points at, in creation order; users' groups
--- as groupsWithin gives them.
+-- as groupsWithin gives them. Rows after the first are sized (HSTRLEN) before they are read: past
+-- ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES) the others come back deferred, {id, '', -1, {}}, for the caller
+-- to read one by one (up to 100 holders of one value, each up to a resource's limit, would otherwise be
+-- copied by one script).
 local function findAll(k, attr, value)
   local seqs = {}
   for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
   table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
-  local out, ids = {}, {}
-  for _, s in ipairs(seqs) do
-    local raw = redis.call('HGET', rhash(k), s)
-    if raw then
-      local r = parseRes(raw)
-      out[#out + 1] = { r.id, r.json, r.v }
-      ids[#ids + 1] = r.id
+  local out, ids, h, bytes = {}, {}, rhash(k), 0
+  for i, s in ipairs(seqs) do
+    local size = i == 1 and 0 or redis.call('HSTRLEN', h, s)
+    if bytes + size > ${PAGE_READ_BYTES} and #ids > 0 then
+      local id = redis.call('ZRANGE', order(k), s, s, 'BYSCORE')[1]
+      if id then out[#out + 1] = { id, '', -1, {} } end
+    else
+      local raw = redis.call('HGET', h, s)
+      if raw then
+        bytes = bytes + #raw
+        local r = parseRes(raw)
+        out[#out + 1] = { r.id, r.json, r.v }
+        ids[#ids + 1] = r.id
+      end
     end
   end
   local aux = k == 'u' and groupsWithin(ids, #ids) or {}
-  for i, r in ipairs(out) do r[4] = k == 'u' and aux[i] or auxOf(k, r[1]) end
+  local read = 0
+  for _, r in ipairs(out) do
+    if r[3] ~= -1 then
+      read = read + 1
+      r[4] = k == 'u' and aux[read] or auxOf(k, r[1])
+    end
+  end
   return out
 end
 `;
@@ -926,6 +942,8 @@ if ARGV[1] == '1' then
 end
 local n, active, last = 0, nil, nil
 for _, u in ipairs(users) do
+  -- A deferred user (findAll's budget) or one that does not decode: the caller decides and records.
+  if u[3] == -1 then return { users, gone, 0, '', '', '' } end
   local ok, doc = pcall(cjson.decode, u[2])
   if not ok or type(doc) ~= 'table' then return { users, gone, 0, '', '', '' } end
   last = u[1]

@@ -398,6 +398,9 @@ export function redisStore(options: RedisStoreOptions): Store {
 
   /** Resources as findAll (READ_PRELUDE in redis-scripts.ts) answers them, users' groups all read. */
   async function parseFound(connectionId: string, kind: ResourceKind, rows: unknown[][]): Promise<StoredResource[]> {
+    // Rows the script left past its byte budget (version -1) are read one script each; one deleted since is gone.
+    const deferred = await Promise.all(rows.map((row) => (Number(row[2]) === -1 ? run('get', tag(connectionId), KIND_CODE[kind], String(row[0])) : null)));
+    rows = rows.map((row, i) => (deferred[i] ? (deferred[i] as unknown[]) : row)).filter((row) => row.length > 0 && Number(row[2]) !== -1);
     const found = rows.map((row) => parseResource(kind, row));
     if (kind === 'User')
       await fillGroups(

@@ -387,6 +387,24 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.findByIndex(cid, 'User', 'userName', 'bob')).toEqual([]);
       });
 
+      it('finds every holder of a value, whole, however heavy (Redis reads those past PAGE_READ_BYTES by further scripts)', async () => {
+        const note = 'x'.repeat(PAGE_READ_BYTES * 0.4);
+        const heavy: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const id = randomUUID();
+          const write = userWrite(id, `heavy-holder${i}`, { externalId: 'shared-heavy', json: JSON.stringify({ id, userName: `heavy-holder${i}`, note }) });
+          expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+          heavy.push(id);
+        }
+        await store.deleteResource(cid, 'User', heavy[4]!);
+        const live = heavy.slice(0, 4);
+        const found = await store.findByIndex(cid, 'User', 'externalId', 'shared-heavy');
+        expect(ids(found)).toEqual(live);
+        expect(found.every((u) => u.json.includes(note) && u.version === 1 && Array.isArray(u.groups))).toBe(true);
+        const login = await store.findUsersForLogin(cid, 'externalId', 'shared-heavy');
+        expect(ids(login.users)).toEqual(live);
+      });
+
       it('lets several resources share a non-unique value and finds them in creation order', async () => {
         const a = await createUser('john@one.com', { externalId: 'x', emails: ['shared@x.com'] });
         const b = await createUser('john@two.com', { externalId: 'x', emails: ['shared@x.com'] });
