@@ -978,7 +978,9 @@ return { users, gone, 1, outcome, reason or '', id or '' }
  * digest costs more than the rest of a lookup, and it is consulted only then) and the connection has
  * tombstones at all, else 0. deferred lists the rows whose groups this script left out (past
  * GROUP_IDS_PER_SCRIPT), space-separated: the caller reads them with USER_GROUPS, so no script holds Redis
- * for long however many groups the users found are in.
+ * for long however many groups the users found are in. The seventh item is how many lookups, in ARGV order,
+ * this script answered: it stops before the lookup whose users' rows would pass PAGE_READ_BYTES (at least
+ * one), and the caller sends the rest again.
  */
 export const FIND_USERS_FOR_LOGIN_BATCH = linkLua(
   READ_PRELUDE,
@@ -996,16 +998,27 @@ while a <= #ARGV do
   end
   a = a + 2 + count
 end
-local n = #held
+local n, bytes = #held, 0
 local seqs, position, found = {}, {}, {}
 for i = 1, n do
-  local list = {}
+  local list, before = {}, #seqs
   for s in string.gmatch(held[i], '%S+') do
     if not position[s] then
       seqs[#seqs + 1] = s
       position[s] = #seqs
     end
     list[#list + 1] = s
+  end
+  -- The new rows are sized before they are read: past ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES), after the
+  -- first lookup, this lookup and the rest are left to the caller's next script.
+  for j = before + 1, #seqs do bytes = bytes + redis.call('HSTRLEN', rhash('u'), seqs[j]) end
+  if bytes > ${PAGE_READ_BYTES} and i > 1 then
+    for j = #seqs, before + 1, -1 do
+      position[seqs[j]] = nil
+      seqs[j] = nil
+    end
+    n = i - 1
+    break
   end
   if #list > 1 then table.sort(list, function(x, y) return tonumber(x) < tonumber(y) end) end
   found[i] = list
@@ -1046,7 +1059,7 @@ for i = 1, n do
   refs[i] = table.concat(at, ' ')
   gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0'
 end
-return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone), table.concat(deferred, ' ') }
+return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone), table.concat(deferred, ' '), n }
 `,
 );
 

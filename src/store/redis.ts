@@ -803,23 +803,26 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertLookups(lookups);
       // Scripts of at most LOGIN_BATCH lookups, sent together (one round trip), so that logins are not held
       // up behind one long script. Each script takes its lookups grouped by attribute.
-      const chunks: { at: number[]; args: (string | number)[] }[] = [];
-      for (let from = 0; from < lookups.length; from += LOGIN_BATCH) {
+      const chunkOf = (indexes: number[]) => {
         const byAttribute = new Map<string, number[]>();
-        for (let i = from; i < Math.min(from + LOGIN_BATCH, lookups.length); i++) {
+        for (const i of indexes) {
           const group = byAttribute.get(lookups[i]!.attribute);
           if (group) group.push(i);
           else byAttribute.set(lookups[i]!.attribute, [i]);
         }
         const args: (string | number)[] = [now(), retention];
         for (const [attribute, at] of byAttribute) args.push(attribute, at.length, ...at.map((i) => lookups[i]!.value));
-        chunks.push({ at: [...byAttribute.values()].flat(), args });
+        return { at: [...byAttribute.values()].flat(), args };
+      };
+      let chunks: { at: number[]; args: (string | number)[] }[] = [];
+      for (let from = 0; from < lookups.length; from += LOGIN_BATCH) {
+        chunks.push(chunkOf(Array.from({ length: Math.min(LOGIN_BATCH, lookups.length - from) }, (_, j) => from + j)));
       }
-      const replies = await Promise.all(chunks.map(({ args }) => runBuffer('loginBatch', tag(connectionId), ...args) as Promise<BatchReply>));
       const answers: NumberedLoginLookup[] = new Array(lookups.length);
       const byId = new Map<string, NumberedResource>(); // one object per user, across scripts too
       const deferred: NumberedResource[] = []; // users whose groups a script left out (fillGroups)
-      replies.forEach(([seqs, rows, groups, refs, gone, later], c) => {
+      /** Takes in one script's reply for the lookups `at` (in the order sent); returns the lookups it left. */
+      const takeReply = ([seqs, rows, groups, refs, gone, later, answered]: BatchReply, at: number[]): number[] => {
         const aux = new Map<number, Buffer[]>();
         for (let i = 0; i < groups.length; i += 2 + 2 * Number(groups[i + 1])) {
           aux.set(Number(groups[i]), groups.slice(i + 2, i + 2 + 2 * Number(groups[i + 1])) as Buffer[]);
@@ -835,11 +838,21 @@ export function redisStore(options: RedisStoreOptions): Store {
         for (const n of later.toString().split(' ')) if (n !== '') deferred.push(users[Number(n) - 1]!);
         const found = refs.toString().split(',');
         const buried = gone.toString();
-        chunks[c]!.at.forEach((i, p) => {
+        const done = Number(answered);
+        at.slice(0, done).forEach((i, p) => {
           const ref = found[p]!;
           answers[i] = { users: ref === '' ? [] : ref.split(' ').map((n) => users[Number(n) - 1]!), deletedMatch: buried[p] === '1' };
         });
-      });
+        return at.slice(done);
+      };
+      // A script answers its lookups up to PAGE_READ_BYTES of rows (at least one): those it left go again.
+      while (chunks.length > 0) {
+        const replies = await Promise.all(chunks.map(({ args }) => runBuffer('loginBatch', tag(connectionId), ...args) as Promise<BatchReply>));
+        chunks = replies.flatMap((reply, c) => {
+          const left = takeReply(reply, chunks[c]!.at);
+          return left.length > 0 ? [chunkOf(left)] : [];
+        });
+      }
       await fillGroups(connectionId, [...new Set(deferred)]);
       return answers;
     },
@@ -938,7 +951,7 @@ export function redisStore(options: RedisStoreOptions): Store {
 /** What LIST_PAGE and LIST_SORTED answer, read as bytes: {total, rows, aux}. */
 type PageReply = [number | Buffer, (Buffer | null)[], Buffer[][]];
 /** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
-type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer];
+type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer, number];
 
 /** The outcome fields recordLogin sends for the script to fill in, and how checkSsoUser's JSON ends with them. */
 const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };

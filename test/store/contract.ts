@@ -1435,6 +1435,37 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await expect(store.findUsersForLoginBatch(cid, [{ attribute: 'userName', value: 1 as unknown as string }])).rejects.toThrow(TypeError);
       });
 
+      it('answers a batch of heavy users whole, as findUsersForLogin does, however many bytes they hold (Redis: in several scripts)', async () => {
+        const note = 'x'.repeat(PAGE_READ_BYTES * 0.3);
+        const heavy: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const id = randomUUID();
+          const write = userWrite(id, `weighty${i}`, {
+            externalId: i < 2 ? 'weighty-shared' : `weighty-${i}`,
+            json: JSON.stringify({ id, userName: `weighty${i}`, note }),
+          });
+          expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+          heavy.push(id);
+        }
+        const light = await createUser('featherweight');
+        const lookups = [
+          { attribute: 'externalId', value: 'weighty-shared' },
+          { attribute: 'userName', value: 'weighty2' },
+          { attribute: 'externalId', value: 'weighty-3' },
+          { attribute: 'userName', value: 'featherweight' },
+          { attribute: 'userName', value: 'weighty0' },
+          { attribute: 'externalId', value: 'weighty-4' },
+          { attribute: 'userName', value: 'nobody-weighty' },
+        ];
+        const batch = await store.findUsersForLoginBatch(cid, lookups);
+        expect(batch.map((b) => ids(b.users))).toEqual([[heavy[0], heavy[1]], [heavy[2]], [heavy[3]], [light], [heavy[0]], [heavy[4]], []]);
+        for (const [i, { attribute, value }] of lookups.entries()) {
+          const one = await store.findUsersForLogin(cid, attribute, value);
+          expect(batch[i]!.users.map(({ seq: _, ...user }) => user)).toEqual(one.users);
+        }
+        expect(batch[4]!.users[0]).toBe(batch[0]!.users[0]);
+      });
+
       it('answers a batch longer than one script the same way, one object per user across its parts', async () => {
         const ann = await createUser('ann', { externalId: 'e-ann' });
         const lookups = Array.from({ length: 1201 }, (_, i) => ({ attribute: 'externalId', value: i % 600 === 0 ? 'e-ann' : `none-${i}` }));
