@@ -891,7 +891,8 @@ return findAll(ARGV[1], ARGV[2], ARGV[3])
 
 /**
  * Reads the groups that list a member (ARGV: the member value), in creation order, from the members' reverse
- * index: O(groups found), never the groups' member lists.
+ * index: O(groups found), never the groups' member lists. As findAll: the groups after the first are sized
+ * before they are read, and past PAGE_READ_BYTES come back deferred, {id, '', -1, {}}, for the caller.
  */
 export const FIND_GROUPS_WITH_MEMBER = linkLua(
   READ_PRELUDE,
@@ -899,11 +900,21 @@ export const FIND_GROUPS_WITH_MEMBER = linkLua(
 local groups = {}
 for gid in string.gmatch(redis.call('HGET', MEMBER, ARGV[1]) or '', '%S+') do
   local seq = seqOf('g', gid)
-  if seq then groups[#groups + 1] = seq end
+  if seq then groups[#groups + 1] = { seq, gid } end
 end
-table.sort(groups, function(a, b) return tonumber(a) < tonumber(b) end)
-local out = {}
-for _, seq in ipairs(groups) do out[#out + 1] = load('g', seq) end
+table.sort(groups, function(a, b) return tonumber(a[1]) < tonumber(b[1]) end)
+local out, bytes = {}, 0
+for i, g in ipairs(groups) do
+  if i > 1 and bytes + redis.call('HSTRLEN', rhash('g'), g[1]) > ${PAGE_READ_BYTES} then
+    out[#out + 1] = { g[2], '', -1, {} }
+  else
+    local r = load('g', g[1])
+    if r then
+      bytes = bytes + #r[2]
+      out[#out + 1] = r
+    end
+  end
+end
 return out
 `,
 );

@@ -786,7 +786,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       if (typeof value !== 'string') throw new TypeError('member value must be a string');
       const reply = (await run('groupsWith', tag(connectionId), value)) as unknown[][];
-      const found = reply.map((row) => parseResource('Group', row));
+      const found = await parseFound(connectionId, 'Group', reply);
       return options?.members !== false ? allWithMembers(connectionId, found) : found;
     },
 

@@ -994,6 +994,20 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await createGroup('Child'); // its unique displayName is free again
       });
 
+      it('finds every heavy group listing a member, exactly as stored (Redis reads those past PAGE_READ_BYTES by further scripts)', async () => {
+        const note = 'x'.repeat(PAGE_READ_BYTES * 0.4);
+        const groups: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const gid = randomUUID();
+          const write = { ...groupWrite(gid, `Heavy ${i}`, [{ value: 'heavy-member' }]), json: JSON.stringify({ id: gid, displayName: `Heavy ${i}`, note }) };
+          expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+          groups.push(gid);
+        }
+        const found = await store.findGroupsWithMember(cid, 'heavy-member', { members: false });
+        expect(found).toEqual(await Promise.all(groups.map((gid) => store.getResource(cid, 'Group', gid, { members: false }))));
+        expect(found.every((g) => g.json.includes(note))).toBe(true);
+      });
+
       it('finds the groups listing a member value, in creation order, exactly as stored, as the member lists change', async () => {
         const uid = await createUser('ann');
         const later = randomUUID();
