@@ -3,8 +3,8 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
-import { tombstoneDigest, type Store, type StoredConnection } from '../../src/store/store.js';
-import { MEMBER_CHUNK } from '../../src/store/redis-scripts.js';
+import { PAGE_READ_BYTES, tombstoneDigest, type Store, type StoredConnection } from '../../src/store/store.js';
+import { MEMBER_CHUNK, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';
 import { scanKeys, storeProblems, testRedis, type TestRedis } from '../support/redis.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
 
@@ -332,6 +332,49 @@ describe('redis store specifics', () => {
     ]);
     expect(await store.deleteConnection(cid)).toBe(true);
     expect(await keysUnder(t.client, `${prefix}{c:${cid}}:*`)).toEqual([]);
+  });
+
+  it("knows a kind's rows are small until one is not, and keeps pages within their budget either way (and for rows an earlier version wrote)", async () => {
+    const tagged = `${prefix}{c:${cid}}:`;
+    const user = (name: string, bytes: number) => {
+      const id = randomUUID();
+      return { ...userWrite(id, name), json: JSON.stringify({ id, userName: name, note: 'x'.repeat(bytes) }) };
+    };
+    // Rows of 7 KB: small. A page of 200 (1.4 MB) ends before the row that passes PAGE_READ_BYTES.
+    for (let i = 0; i < 200; i++) expect(await store.createResource(cid, user(`small${i}`, 7000))).toMatchObject({ ok: true });
+    expect(await t.client.get(`${tagged}u:rows`)).toBe('small');
+    const bytesOf = (page: { resources: { json: string }[] }) => page.resources.reduce((n, r) => n + r.json.length, 0);
+    const small = await store.listPage(cid, 'User', 0, 200);
+    expect(small.resources.length).toBeGreaterThan(100);
+    expect(small.resources.length).toBeLessThan(200);
+    expect(bytesOf(small)).toBeLessThanOrEqual(PAGE_READ_BYTES);
+    // One row past SMALL_ROW_BYTES: the kind is read by sizing its rows from then on.
+    expect(await store.createResource(cid, user('big', SMALL_ROW_BYTES))).toMatchObject({ ok: true });
+    expect(await t.client.get(`${tagged}u:rows`)).toBe('big');
+    const after = await store.listPage(cid, 'User', 0, 201);
+    expect(after.resources.map((r) => r.id)).toEqual(small.resources.map((r) => r.id));
+    // Rows an earlier version wrote (no marker): sized too.
+    await t.client.del(`${tagged}u:rows`);
+    expect((await store.listPage(cid, 'User', 0, 201)).resources.map((r) => r.id)).toEqual(small.resources.map((r) => r.id));
+    // Deleting the connection leaves no marker behind.
+    expect(await store.deleteConnection(cid)).toBe(true);
+    expect(await keysUnder(t.client, `${tagged}*`)).toEqual([]);
+  });
+
+  it("reads a value's holders past PAGE_READ_BYTES, and a batch's lookups past it, in further scripts", async () => {
+    const note = 'x'.repeat(PAGE_READ_BYTES * 0.4);
+    for (let i = 0; i < 4; i++) {
+      const id = randomUUID();
+      const write = userWrite(id, `holder${i}`, { externalId: 'held', json: JSON.stringify({ id, userName: `holder${i}`, note }) });
+      expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+    }
+    // Two holders fit one script (0.8 of the budget); the other two are read one script each.
+    const lookup = await commandsDuring(() => store.findByIndex(cid, 'User', 'externalId', 'held'));
+    const scripts = (commands: string[]) => commands.filter((c) => c === 'eval' || c === 'evalsha'); // EVAL: a script's first use
+    expect(scripts(lookup)).toHaveLength(3);
+    const lookups = [0, 1, 2, 3].map((i) => ({ attribute: 'userName', value: `holder${i}` }));
+    const batch = await commandsDuring(() => store.findUsersForLoginBatch(cid, lookups));
+    expect(scripts(batch)).toHaveLength(2);
   });
 
   it('indexes the users an earlier version stored, in bounded steps, while writes go on', async () => {
