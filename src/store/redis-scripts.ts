@@ -111,13 +111,13 @@ local function noteRow(k, row, created)
 end
 -- The rows at seqs of kind k, in order, as far as budget bytes go (at least one; a missing row is false):
 -- what one script copies is bounded whatever the rows hold. Small rows are read in chunks that the budget
--- holds even at twice the small size (a version bump can add a digit); others are sized first (HSTRLEN
--- copies nothing), and one HMGET reads those within the budget.
+-- holds (64 bytes over the small size: version bumps add digits), so at most twice the budget is copied;
+-- others are sized first (HSTRLEN copies nothing), and one HMGET reads those within the budget.
 local function readRows(k, seqs, budget)
   local h, bytes = rhash(k), 0
   if #seqs == 0 then return {} end
   if redis.call('GET', rowsKey(k)) == 'small' then
-    local rows, chunk = {}, math.max(1, math.floor(budget / ${2 * SMALL_ROW_BYTES}))
+    local rows, chunk = {}, math.max(1, math.floor(budget / ${SMALL_ROW_BYTES + 64}))
     for from = 1, #seqs, chunk do
       local part = redis.call('HMGET', h, unpack(seqs, from, math.min(from + chunk - 1, #seqs)))
       for j = 1, #part do
