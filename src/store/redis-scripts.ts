@@ -931,6 +931,25 @@ return out
 `,
 );
 
+/**
+ * Reads one resource a lookup deferred (findAll's budget), if it is still what the lookup found (ARGV: kind,
+ * 'i' for an index value or 'm' for the groups listing a member, attribute, value, id): the index entry of
+ * the value still lists its seq, or the member's reverse entry the group. Reply: the loaded resource, or an
+ * empty array (gone, or no longer holding the value).
+ */
+export const GET_HOLDER = linkLua(
+  READ_PRELUDE,
+  `
+local k, id = ARGV[1], ARGV[5]
+local seq = seqOf(k, id)
+if not seq then return {} end
+local listed, token = nil, seq
+if ARGV[2] == 'i' then listed = redis.call('HGET', ikey(k, ARGV[3]), ARGV[4]) else listed, token = redis.call('HGET', MEMBER, ARGV[4]), id end
+if not string.find(' ' .. (listed or '') .. ' ', ' ' .. token .. ' ', 1, true) then return {} end
+return load(k, seq)
+`,
+);
+
 /** Reads the resources an index value points at (ARGV: kind, attribute, value), in creation order. */
 export const FIND_BY_INDEX = linkLua(
   READ_PRELUDE,

@@ -130,6 +130,7 @@ const SCRIPTS = {
   replace: { lua: lua.REPLACE_RESOURCE, keys: 1, readOnly: false },
   delete: { lua: lua.DELETE_RESOURCE, keys: 1, readOnly: false },
   get: { lua: lua.GET_RESOURCE, keys: 1, readOnly: true },
+  holder: { lua: lua.GET_HOLDER, keys: 1, readOnly: true },
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
   groupsWith: { lua: lua.FIND_GROUPS_WITH_MEMBER, keys: 1, readOnly: true },
   groups: { lua: lua.USER_GROUPS, keys: 1, readOnly: true },
@@ -410,9 +411,21 @@ export function redisStore(options: RedisStoreOptions): Store {
   const groupsFlag = (options: ReadOptions | undefined): string => (options?.groups === false ? '0' : '1');
 
   /** Resources as findAll (READ_PRELUDE in redis-scripts.ts) answers them, users' groups all read. */
-  async function parseFound(connectionId: string, kind: ResourceKind, rows: unknown[][]): Promise<StoredResource[]> {
-    // Rows the script left past its byte budget (version -1) are read one script each; one deleted since is gone.
-    const deferred = await Promise.all(rows.map((row) => (Number(row[2]) === -1 ? run('get', tag(connectionId), KIND_CODE[kind], String(row[0])) : null)));
+  /**
+   * What a lookup found, as StoredResources. Rows the script left past its byte budget (version -1) are read
+   * one script each, and kept only if they still hold what was looked up (`lookup`: an index value, or the
+   * member whose groups were listed), so a deferred read never answers a resource changed meanwhile.
+   */
+  async function parseFound(
+    connectionId: string,
+    kind: ResourceKind,
+    rows: unknown[][],
+    lookup: { source: 'i' | 'm'; attribute: string; value: string },
+  ): Promise<StoredResource[]> {
+    const { source, attribute, value } = lookup;
+    const deferred = await Promise.all(
+      rows.map((row) => (Number(row[2]) === -1 ? run('holder', tag(connectionId), KIND_CODE[kind], source, attribute, value, String(row[0])) : null)),
+    );
     rows = rows.map((row, i) => (deferred[i] ? (deferred[i] as unknown[]) : row)).filter((row) => row.length > 0 && Number(row[2]) !== -1);
     const found = rows.map((row) => parseResource(kind, row));
     if (kind === 'User')
@@ -778,7 +791,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value)) as unknown[][];
-      const found = await parseFound(connectionId, kind, reply);
+      const found = await parseFound(connectionId, kind, reply, { source: 'i', attribute, value });
       return kind === 'Group' && options?.members !== false ? allWithMembers(connectionId, found) : found;
     },
 
@@ -786,7 +799,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       if (typeof value !== 'string') throw new TypeError('member value must be a string');
       const reply = (await run('groupsWith', tag(connectionId), value)) as unknown[][];
-      const found = await parseFound(connectionId, 'Group', reply);
+      const found = await parseFound(connectionId, 'Group', reply, { source: 'm', attribute: '', value });
       return options?.members !== false ? allWithMembers(connectionId, found) : found;
     },
 
@@ -795,7 +808,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const [users, gone] = (await run('login', tag(connectionId), attribute, value, now(), retention)) as [unknown[][], number];
-      return { users: await parseFound(connectionId, 'User', users), deletedMatch: Number(gone) === 1 };
+      return { users: await parseFound(connectionId, 'User', users, { source: 'i', attribute, value }), deletedMatch: Number(gone) === 1 };
     },
 
     async findUsersForLoginBatch(connectionId, lookups) {
@@ -931,7 +944,10 @@ export function redisStore(options: RedisStoreOptions): Store {
         string,
       ];
       const [users, gone, done, outcome, reason, id] = reply;
-      const found = { users: await parseFound(attempt.connectionId, 'User', users), deletedMatch: Number(gone) === 1 };
+      const found = {
+        users: lookup ? await parseFound(attempt.connectionId, 'User', users, { source: 'i', ...lookup }) : [],
+        deletedMatch: Number(gone) === 1,
+      };
       if (Number(done) !== 1) return { found, recorded: null };
       const recorded: LoginOutcome = {
         lastOutcome: outcome === 'admitted' ? 'admitted' : 'refused',
