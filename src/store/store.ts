@@ -139,8 +139,10 @@ export interface ReadOptions {
 /**
  * The most bytes of stored rows one page read (listPage, listSorted, listAfter) returns, whatever its
  * `count` and rowBytes: past them the page ends early, after at least one resource. On Redis the rows are
- * sized (HSTRLEN) before they are read, so one script copies at most this much plus one row: a page of 100
- * users of 920 KB each, within every resource limit, held Redis for about a second in one HMGET.
+ * read within it (readRows in src/store/redis-scripts.ts), so one script copies at most about twice this: a
+ * page of 100 users of 920 KB each, within every resource limit, held Redis for about a second in one HMGET.
+ * The memory store counts the JSON's characters and Redis the stored row's bytes, so their pages can end
+ * one row apart.
  */
 export const PAGE_READ_BYTES = 1_000_000;
 
