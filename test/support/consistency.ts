@@ -39,7 +39,7 @@ import type { JsonObject } from '../../src/scim/normalize.js';
 import { sortEntries } from '../../src/scim/sort.js';
 import { userSpec } from '../../src/scim/users.js';
 import type { IndexEntry, ResourceKind, Store, StoredResource } from '../../src/store/store.js';
-import { INDEX_ATTRIBUTE_CODES } from '../../src/store/redis-scripts.js';
+import { INDEX_ATTRIBUTE_CODES, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';
 
 export interface RedisInspection {
   client: Redis;
@@ -386,7 +386,7 @@ function parseRecord(buf: Buffer): RawRecord {
 }
 
 const ALLOWED_SUFFIX =
-  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|u:gone|ev|ev:last|ev:lists|ev:j|ev:jq|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
+  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|[ug]:rows|u:gone|ev|ev:last|ev:lists|ev:j|ev:jq|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,
@@ -430,6 +430,14 @@ async function checkRedisKeys(
       expect(seqOfId.get(record.id) === seq, () => `${k}:r seq ${seq} holds ${record.id}, which ${k}:order maps to ${seqOfId.get(record.id) ?? 'nothing'}`);
     }
     expect(seqOfId.size === records[kind].size, () => `${k}:order has ${seqOfId.size} ids but ${k}:r has ${records[kind].size} records`);
+    // A kind said to hold small rows holds none larger (the page reads rely on it: readRows).
+    const sizes = await client.get(`${tag}${k}:rows`);
+    expect(sizes === null || sizes === 'small' || sizes === 'big', () => `${k}:rows is ${show(String(sizes))}`);
+    if (sizes === 'small') {
+      for (const [seq, buf] of Object.entries(rhash)) {
+        expect(buf.length <= SMALL_ROW_BYTES + 64, () => `${k}:rows says small, but record ${seq} is ${buf.length} bytes`);
+      }
+    }
     expect(seqOfId.size === live[kind].length, () => `${k}:order has ${seqOfId.size} ids but listPage finds ${live[kind].length}`);
 
     // Each record's own entries (what replace/delete will remove) equal what its JSON produces.
