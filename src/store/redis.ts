@@ -410,9 +410,8 @@ export function redisStore(options: RedisStoreOptions): Store {
   /** The page scripts' last argument: '0' when users' groups are not wanted (ReadOptions.groups). */
   const groupsFlag = (options: ReadOptions | undefined): string => (options?.groups === false ? '0' : '1');
 
-  /** Resources as findAll (READ_PRELUDE in redis-scripts.ts) answers them, users' groups all read. */
   /**
-   * What a lookup found, as StoredResources. Rows the script left past its byte budget (version -1) are read
+   * What a lookup found (findAll in redis-scripts.ts), as StoredResources with users' groups all read. Rows the script left past its byte budget (version -1) are read
    * one script each, and kept only if they still hold what was looked up (`lookup`: an index value, or the
    * member whose groups were listed), so a deferred read never answers a resource changed meanwhile.
    */
