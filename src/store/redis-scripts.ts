@@ -115,7 +115,7 @@ end
 -- others are sized first (HSTRLEN copies nothing), and one HMGET reads those within the budget.
 local function readRows(k, seqs, budget)
   local h, bytes = rhash(k), 0
-  if #seqs == 0 then return {} end
+  if #seqs <= 1 then return #seqs == 0 and {} or redis.call('HMGET', h, seqs[1]) end
   if redis.call('GET', rowsKey(k)) == 'small' then
     local rows, chunk = {}, math.max(1, math.floor(budget / ${SMALL_ROW_BYTES + 64}))
     for from = 1, #seqs, chunk do
@@ -869,40 +869,36 @@ local function groupsWithin(ids, n, entries)
   return aux
 end
 
--- The loaded resources that index value (attr, value) of kind k points at, in creation order; users' groups
--- as groupsWithin gives them. Rows after the first are sized (HSTRLEN) before they are read: past
--- ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES) the others come back deferred, {id, '', -1, {}}, for the caller
--- to read one by one (up to 100 holders of one value, each up to a resource's limit, would otherwise be
--- copied by one script).
+-- The resources of kind k at seqs (in that order) as {id, json, version, aux}, read as far as
+-- ${PAGE_READ_BYTES} bytes go (readRows; PAGE_READ_BYTES); the others come back deferred, {id, '', -1, {}},
+-- for the caller to read one script each. Users' groups as groupsWithin gives them. ids: the resources' ids
+-- when the caller has them (else a deferred one's is found by its seq).
+local function loadAll(k, seqs, ids)
+  local rows, out, loaded = readRows(k, seqs, ${PAGE_READ_BYTES}), {}, {}
+  for i, s in ipairs(seqs) do
+    if i > #rows then
+      local id = ids and ids[i] or redis.call('ZRANGE', order(k), s, s, 'BYSCORE')[1]
+      if id then out[#out + 1] = { id, '', -1, {} } end
+    elseif rows[i] then
+      local r = parseRes(rows[i])
+      out[#out + 1] = { r.id, r.json, r.v }
+      loaded[#loaded + 1] = out[#out]
+    end
+  end
+  local names = {}
+  for i, r in ipairs(loaded) do names[i] = r[1] end
+  local aux = k == 'u' and groupsWithin(names, #names) or {}
+  for i, r in ipairs(loaded) do r[4] = k == 'u' and aux[i] or auxOf(k, r[1]) end
+  return out
+end
+
+-- The resources that index value (attr, value) of kind k points at, in creation order (loadAll: up to 100
+-- holders, each up to a resource's limit, are never copied by one script).
 local function findAll(k, attr, value)
   local seqs = {}
   for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
   table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
-  local out, ids, h, bytes = {}, {}, rhash(k), 0
-  for i, s in ipairs(seqs) do
-    local size = i == 1 and 0 or redis.call('HSTRLEN', h, s)
-    if bytes + size > ${PAGE_READ_BYTES} and #ids > 0 then
-      local id = redis.call('ZRANGE', order(k), s, s, 'BYSCORE')[1]
-      if id then out[#out + 1] = { id, '', -1, {} } end
-    else
-      local raw = redis.call('HGET', h, s)
-      if raw then
-        bytes = bytes + #raw
-        local r = parseRes(raw)
-        out[#out + 1] = { r.id, r.json, r.v }
-        ids[#ids + 1] = r.id
-      end
-    end
-  end
-  local aux = k == 'u' and groupsWithin(ids, #ids) or {}
-  local read = 0
-  for _, r in ipairs(out) do
-    if r[3] ~= -1 then
-      read = read + 1
-      r[4] = k == 'u' and aux[read] or auxOf(k, r[1])
-    end
-  end
-  return out
+  return loadAll(k, seqs)
 end
 `;
 
@@ -960,8 +956,8 @@ return findAll(ARGV[1], ARGV[2], ARGV[3])
 
 /**
  * Reads the groups that list a member (ARGV: the member value), in creation order, from the members' reverse
- * index: O(groups found), never the groups' member lists. As findAll: the groups after the first are sized
- * before they are read, and past PAGE_READ_BYTES come back deferred, {id, '', -1, {}}, for the caller.
+ * index: O(groups found), never the groups' member lists. Those past PAGE_READ_BYTES come back deferred
+ * (loadAll).
  */
 export const FIND_GROUPS_WITH_MEMBER = linkLua(
   READ_PRELUDE,
@@ -972,19 +968,9 @@ for gid in string.gmatch(redis.call('HGET', MEMBER, ARGV[1]) or '', '%S+') do
   if seq then groups[#groups + 1] = { seq, gid } end
 end
 table.sort(groups, function(a, b) return tonumber(a[1]) < tonumber(b[1]) end)
-local out, bytes = {}, 0
-for i, g in ipairs(groups) do
-  if i > 1 and bytes + redis.call('HSTRLEN', rhash('g'), g[1]) > ${PAGE_READ_BYTES} then
-    out[#out + 1] = { g[2], '', -1, {} }
-  else
-    local r = load('g', g[1])
-    if r then
-      bytes = bytes + #r[2]
-      out[#out + 1] = r
-    end
-  end
-end
-return out
+local seqs, gids = {}, {}
+for i, g in ipairs(groups) do seqs[i], gids[i] = g[1], g[2] end
+return loadAll('g', seqs, gids)
 `,
 );
 
