@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { redisStore } from '../src/redis.js';
 import { unlimitedSso, type BenchSso } from './sso-options.js';
 import { entraActivePatch, oktaUser } from './users.js';
+import { bodyText } from '../src/scim/response-body.js';
 
 export interface EventSettings {
   /** Concurrent writers per slice. */
@@ -52,7 +53,7 @@ async function writeFor(target: { sso: BenchSso; token: string }, tag: string, s
       while (Date.now() < until) {
         const created = await send('POST', '/Users', oktaUser(tag, counter.n++));
         if (created.status !== 201) throw new Error(`bench events: POST answered ${created.status}`);
-        const id = (JSON.parse(created.body!) as { id: string }).id;
+        const id = (JSON.parse(bodyText(created.body)!) as { id: string }).id;
         const patched = await send('PATCH', `/Users/${id}`, entraActivePatch(false));
         if (patched.status >= 300) throw new Error(`bench events: PATCH answered ${patched.status}`);
         writes += 2;

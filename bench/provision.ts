@@ -7,6 +7,7 @@ import { runLoad, type Req } from './load.js';
 import type { Target } from './phases.js';
 import type { BenchSso } from './sso-options.js';
 import { externalIdOf, oktaUser, userNameOf, type KnownUser } from './users.js';
+import { bodyText } from '../src/scim/response-body.js';
 
 /** POSTs body(0) … body(count-1) through the SCIM handler, 64 at a time; returns the ids in that order. */
 export async function provision(
@@ -28,7 +29,7 @@ export async function provision(
         baseUrl: 'http://127.0.0.1/scim/v2',
       });
       if (response.status !== 201) throw new Error(`provision: POST answered ${response.status}: ${response.body}`);
-      ids[n] = (JSON.parse(response.body ?? '{}') as { id: string }).id;
+      ids[n] = (JSON.parse(bodyText(response.body) ?? '{}') as { id: string }).id;
     }
   };
   await Promise.all(Array.from({ length: 64 }, worker));

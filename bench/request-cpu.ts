@@ -16,6 +16,7 @@ import { provision } from './provision.js';
 import { startRedis } from './redis-server.js';
 import { unlimitedSso } from './sso-options.js';
 import { entraActivePatch, externalIdOf, oktaPut, oktaUser, userNameOf } from './users.js';
+import { bodyText } from '../src/scim/response-body.js';
 
 const USERS = 2000;
 const requests = Number(process.argv[2] ?? 6000);
@@ -61,7 +62,7 @@ const run = async (kind: string, from: number, count: number) => {
       for (let i = next++; i < from + count; i = next++) {
         const response = await sso.handleScim(make(i));
         if (response.status !== status) throw new Error(`${kind} answered ${response.status}: ${response.body}`);
-        Buffer.from(response.body ?? '');
+        Buffer.from(bodyText(response.body) ?? '');
       }
     }),
   );

@@ -11,6 +11,7 @@ import { redisStore } from '../src/redis.js';
 import { scimRequest } from '../test/support/sso.js';
 import { startRedis } from './redis-server.js';
 import { unlimitedSso } from './sso-options.js';
+import { bodyText } from '../src/scim/response-body.js';
 
 const users = Number(process.argv[2] ?? 20_000);
 const perValue = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
@@ -21,7 +22,7 @@ const sso = unlimitedSso({ store: redisStore({ client, prefix: 'shared:' }), ...
 const { token } = await sso.createScimConnection({ customerId: 'shared' });
 const send = async (method: string, path: string, options: { body?: unknown; query?: string } = {}) => {
   const response = await sso.handleScim(scimRequest(token, method, path, options));
-  return { status: response.status, body: response.body ? (JSON.parse(response.body) as Record<string, unknown>) : null };
+  return { status: response.status, body: bodyText(response.body) ? (JSON.parse(bodyText(response.body)!) as Record<string, unknown>) : null };
 };
 const shared = (i: number) => ({ userName: `u${i}@d${i}.example`, externalId: 'shared', emails: [{ value: 'team@example.test' }] });
 

@@ -24,6 +24,7 @@ import {
 } from './demo-data.js';
 import { startDemoSamlIdp, type DemoSamlIdp } from './demo-saml-idp.js';
 import { startDemoIdp, type DemoIdp } from './demo-idp.js';
+import { bodyText } from '../src/scim/response-body.js';
 
 export interface Demo<Sso extends ScimSsoCore> {
   sso: Sso;
@@ -105,7 +106,7 @@ export async function setUpDemo<Sso extends ScimSsoCore>(port: number, create: (
       body: JSON.stringify(body),
       baseUrl: `${origin}${sso.basePath}`,
     });
-    return JSON.parse(response.body ?? 'null') as { id: string };
+    return JSON.parse(bodyText(response.body) ?? 'null') as { id: string };
   };
   const userIds = new Map<string, string>(); // userName → SCIM id
   for (const person of DEMO_PEOPLE) {

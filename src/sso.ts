@@ -19,6 +19,7 @@ import { samlConnectionManager, type CreateSamlConnectionInput, type SamlConnect
 import { TokenCache } from './scim/auth.js';
 import { createScimHandler } from './scim/handler.js';
 import { requestOrigin, settleUnreadBody, toScimRequest } from './scim/mount.js';
+import { writeBody } from './scim/response-body.js';
 import { memoryStore } from './store/memory.js';
 import { roleMappingsApi, type RoleMappingsApi } from './roles/roles-api.js';
 import { directoryApi, type DirectoryApi } from './directory/directory.js';
@@ -219,6 +220,6 @@ async function handleNodeScim(internals: Internals, req: IncomingMessage, res: S
   const response = await internals.handleScim(request);
   res.statusCode = response.status;
   for (const [name, value] of Object.entries(settleUnreadBody(req, response.headers))) res.setHeader(name, value);
-  res.end(response.body);
+  writeBody(res, response.body);
   return true;
 }

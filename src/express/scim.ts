@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ScimResponse } from '../scim/http.js';
 import type { ScimHandler } from '../scim/handler.js';
 import { requestOrigin, settleUnreadBody, toScimRequest } from '../scim/mount.js';
+import { writeBody } from '../scim/response-body.js';
 
 export interface ExpressMountOptions {
   basePath: string;
@@ -13,7 +14,7 @@ export interface ExpressMountOptions {
 function send(res: Response, response: ScimResponse): void {
   res.status(response.status);
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
-  res.end(response.body);
+  writeBody(res, response.body);
 }
 
 /** Express middleware serving the SCIM routes under `basePath` and passing every other request on. */

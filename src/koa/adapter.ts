@@ -5,6 +5,7 @@
  * app's passport 0.7); koa-passport hands verify a mock `req` whose Koa context is `req.ctx`; errors arrive
  * as thrown exceptions.
  */
+import { Readable } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import { ScimSsoConfigError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
@@ -16,6 +17,7 @@ import { gateSession, type GateOptions } from '../guard/session-gate.js';
 import type { ScimHandler } from '../scim/handler.js';
 import type { ScimResponse } from '../scim/http.js';
 import { requestOrigin, settleUnreadBody, toScimRequest } from '../scim/mount.js';
+import { partsLength } from '../scim/response-body.js';
 import type { KoaAuthRoutesOptions } from './types.js';
 
 export type { KoaAuthRoutesOptions, KoaPassportLike } from './types.js';
@@ -30,8 +32,16 @@ function sendScim(ctx: Context, response: ScimResponse): void {
   ctx.status = response.status;
   // Headers first: Koa keeps an explicit Content-Type when the body is set.
   for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
-  ctx.body = response.body ?? null;
-  if (response.body === undefined) ctx.remove('Content-Type');
+  const { body } = response;
+  if (body === undefined) {
+    ctx.body = null;
+    ctx.remove('Content-Type');
+  } else if (typeof body === 'string') ctx.body = body;
+  else {
+    // A large body's encoded parts (src/scim/response-body.ts), streamed as they are.
+    ctx.body = Readable.from(body);
+    ctx.length = partsLength(body);
+  }
 }
 
 /** The mount prefix koa-mount stripped from `ctx.url`, if any. */

@@ -3,13 +3,15 @@
  * operations turned into member changes for the store (O(k) for k members named, whatever the group's size),
  * and member lists rendered from pages with a yield between pages.
  */
+import { randomUUID } from 'node:crypto';
 import { getAttrOf, keyOf } from './attribute-access.js';
 import { yieldToEventLoop } from '../event-loop.js';
-import { memberViews } from './render.js';
+import { memberViews, renderResource } from './render.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { PatchOperation } from './patch.js';
 import { applyProjection, isIdentity, type Projection } from './projection.js';
-import type { Store, StoredMember } from '../store/store.js';
+import type { ResourceSpec } from './resource-spec.js';
+import type { Store, StoredMember, StoredResource } from '../store/store.js';
 
 const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:group';
 
@@ -153,6 +155,13 @@ export function planGroupPatch(operations: PatchOperation[]): GroupPatchPlan | n
 export const RENDER_PAGE = 1000;
 
 /**
+ * A member list rendered as JSON array items: one text per RENDER_PAGE members, each the members' JSON
+ * objects joined by commas (no brackets; none for an empty list). Kept apart so that a long list is never
+ * one string: the response joins and encodes it part by part (src/scim/response-body.ts).
+ */
+export type MemberItems = readonly string[];
+
+/**
  * Members as clients see them, shaped by their group response's projection (`members.value`,
  * `excludedAttributes=members.display`), as JSON array items without the brackets ('' for none).
  */
@@ -162,33 +171,32 @@ function viewsJson(members: readonly StoredMember[], baseUrl: string, projection
   return Array.isArray(shaped) ? JSON.stringify(shaped).slice(1, -1) : '';
 }
 
-/** A member list in hand as JSON text (`[...]`) under `projection`, RENDER_PAGE members at a time with a yield between. */
-export async function renderMembersJson(members: readonly StoredMember[], baseUrl: string, projection: Projection): Promise<string> {
-  const parts: string[] = [];
+/** A member list in hand as items under `projection`, RENDER_PAGE members at a time with a yield between. */
+export async function renderMemberItems(members: readonly StoredMember[], baseUrl: string, projection: Projection): Promise<MemberItems> {
+  const items: string[] = [];
   for (let from = 0; from < members.length; from += RENDER_PAGE) {
     if (from > 0) await yieldToEventLoop();
     const part = viewsJson(members.slice(from, from + RENDER_PAGE), baseUrl, projection);
-    if (part !== '') parts.push(part);
+    if (part !== '') items.push(part);
   }
-  return `[${parts.join(',')}]`;
+  return items;
 }
 
 /**
- * A group's member list as JSON text (`[...]`) under `projection`, read page by page with a yield between
- * pages so a 100,000 member list never holds the event loop for long. Pages are all of one group version
- * (restarted if the group changes meanwhile, up to a few times); answers that version, or null when the
- * group is gone.
+ * A group's member list as items under `projection`, read page by page with a yield between pages so a
+ * 100,000 member list never holds the event loop for long. Pages are all of one group version (restarted
+ * if the group changes meanwhile, up to a few times); answers that version, or null when the group is gone.
  */
-export async function membersJson(
+export async function readMemberItems(
   store: Store,
   connectionId: string,
   groupId: string,
   baseUrl: string,
   projection: Projection,
-): Promise<{ version: number; json: string } | null> {
-  let last: { version: number; json: string } | null = null;
+): Promise<{ version: number; items: MemberItems } | null> {
+  let last: { version: number; items: MemberItems } | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const parts: string[] = [];
+    const items: string[] = [];
     let version: number | null = null;
     let consistent = true;
     for (let offset = 0; ; offset += RENDER_PAGE) {
@@ -201,12 +209,31 @@ export async function membersJson(
         version = Math.min(version, page.version);
       }
       const part = viewsJson(page.members, baseUrl, projection);
-      if (part !== '') parts.push(part);
+      if (part !== '') items.push(part);
       if (offset + RENDER_PAGE >= page.total) break;
     }
-    last = { version: version ?? 0, json: `[${parts.join(',')}]` };
+    last = { version: version ?? 0, items };
     if (consistent) return last;
   }
   // The group kept changing: the oldest version seen, which no later conditional request can match.
   return last;
+}
+
+/** What a shaped group's `members` holds until its member items take its place (unguessable). */
+const MEMBERS_PLACEHOLDER = `members-${randomUUID()}`;
+
+/**
+ * A group with its member items rendered apart, as response body pieces in order (src/scim/response-body.ts
+ * joins them): the group's own text under `projection`, split where its member list goes.
+ */
+export function groupPieces(spec: ResourceSpec, group: StoredResource, items: MemberItems, baseUrl: string, projection: Projection): string[] {
+  const shaped = applyProjection(renderResource(spec, { ...group, members: [] }, baseUrl), projection);
+  if (!Object.hasOwn(shaped, 'members')) return [JSON.stringify(shaped)];
+  shaped.members = MEMBERS_PLACEHOLDER;
+  const text = JSON.stringify(shaped);
+  const at = text.indexOf(`"${MEMBERS_PLACEHOLDER}"`);
+  const pieces = [`${text.slice(0, at)}[`];
+  items.forEach((item, i) => pieces.push(i === 0 ? item : `,${item}`));
+  pieces.push(`]${text.slice(at + MEMBERS_PLACEHOLDER.length + 2)}`);
+  return pieces;
 }

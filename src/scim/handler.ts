@@ -4,7 +4,6 @@
  * unexpected failure is logged through `onError` and answered with a 500 that holds no internals, and an
  * unreachable store with a 503 and `Retry-After`.
  */
-import { randomUUID } from 'node:crypto';
 import { ScimError, scimErrors } from '../errors.js';
 import type { Store, StoredConnection, StoreQuota } from '../store/store.js';
 import { authenticate, type TokenCache } from './auth.js';
@@ -15,7 +14,8 @@ import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimReque
 import {
   listResources,
   listResponse,
-  listResponseJson,
+  listResponsePieces,
+  type ResourceText,
   MAX_PAGE_BYTES,
   pageTooLarge,
   parseListQuery,
@@ -32,7 +32,8 @@ import type { ResourceSpec } from './resource-spec.js';
 import { RecentUsers } from './recent-users.js';
 import { createResource, deleteResource, patchResource, readResource, replaceResource, type ResourceContext } from './resources.js';
 import { groupSpec } from './groups.js';
-import { membersJson, RENDER_PAGE, renderMembersJson, wantsMembers } from './group-members.js';
+import { groupPieces, readMemberItems, RENDER_PAGE, renderMemberItems, wantsMembers, type MemberItems } from './group-members.js';
+import { joinBody } from './response-body.js';
 import { userSpec } from './users.js';
 import type { StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
@@ -106,9 +107,6 @@ const notFound = (path: string) => scimErrors.notFound(`no SCIM endpoint at ${pa
 
 /** Characters of resources rendered between two yields while a page is rendered (about 256 KB of text). */
 const RENDER_SLICE_CHARS = 256 * 1024;
-
-/** What a shaped group's `members` holds until its members' separately rendered text replaces it (unguessable). */
-const MEMBERS_PLACEHOLDER = `members-${randomUUID()}`;
 
 function methodNotAllowed(allowed: string): ScimError {
   return new ScimError(405, `method not allowed here; allowed: ${allowed}`, undefined, { Allow: allowed });
@@ -220,39 +218,27 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return result.value;
   }
 
-  /**
-   * A resource as response text: spliced from the stored JSON when no projection asks to reshape it.
-   * `membersJson`: a group's members rendered apart (in slices, already shaped by the projection), put in
-   * place of the shaped group's own empty list.
-   */
-  function resourceJson(
-    ctx: ResourceContext,
-    stored: StoredResource,
-    rendered: JsonObject | null,
-    projection: Projection,
-    baseUrl: string,
-    membersJson?: string,
-  ): string {
-    if (isIdentity(projection)) return renderResourceJson(ctx.spec, stored, baseUrl, membersJson);
-    if (membersJson === undefined) return JSON.stringify(applyProjection(rendered ?? renderResource(ctx.spec, stored, baseUrl), projection));
-    const shaped = applyProjection(renderResource(ctx.spec, { ...stored, members: [] }, baseUrl), projection);
-    if (!Object.hasOwn(shaped, 'members')) return JSON.stringify(shaped);
-    shaped.members = MEMBERS_PLACEHOLDER;
-    // A function as replacement: the members' text is inserted as is (`$&` in a value stays `$&`).
-    return JSON.stringify(shaped).replace(`"${MEMBERS_PLACEHOLDER}"`, () => membersJson);
+  /** A resource as response text: spliced from the stored JSON when no projection asks to reshape it. */
+  function resourceJson(ctx: ResourceContext, stored: StoredResource, rendered: JsonObject | null, projection: Projection, baseUrl: string): string {
+    if (isIdentity(projection)) return renderResourceJson(ctx.spec, stored, baseUrl);
+    return JSON.stringify(applyProjection(rendered ?? renderResource(ctx.spec, stored, baseUrl), projection));
   }
 
   /**
-   * A page's resources as response texts, with a yield after each RENDER_SLICE_CHARS of text rendered and a
-   * long member list rendered in slices: a page of 100 users with 1,000 roles each, or one group of 100,000
-   * members, never holds the event loop for the whole page.
+   * A page's resources as response texts (a long group's as body pieces), with a yield after each
+   * RENDER_SLICE_CHARS of text rendered and a long member list rendered in slices: a page of 100 users with
+   * 1,000 roles each, or one group of 100,000 members, never holds the event loop for the whole page.
    */
-  async function renderPage(ctx: ResourceContext, resources: ListedResource[], projection: Projection, baseUrl: string, into: string[]): Promise<void> {
+  async function renderPage(ctx: ResourceContext, resources: ListedResource[], projection: Projection, baseUrl: string, into: ResourceText[]): Promise<void> {
     let sinceYield = 0;
     for (const { stored, rendered } of resources) {
-      const long = stored.members !== undefined && stored.members.length > RENDER_PAGE;
-      const members = long ? await renderMembersJson(stored.members!, baseUrl, projection) : undefined;
-      const text = resourceJson(ctx, stored, long ? null : rendered, projection, baseUrl, members);
+      if (stored.members !== undefined && stored.members.length > RENDER_PAGE) {
+        into.push(groupPieces(ctx.spec, stored, await renderMemberItems(stored.members, baseUrl, projection), baseUrl, projection));
+        await yieldToEventLoop();
+        sinceYield = 0;
+        continue;
+      }
+      const text = resourceJson(ctx, stored, rendered, projection, baseUrl);
       into.push(text);
       sinceYield += text.length;
       if (sinceYield > RENDER_SLICE_CHARS) {
@@ -267,23 +253,27 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return unwrap(parseProjection(ctx.spec.type, request.query.get('attributes'), request.query.get('excludedAttributes')));
   }
 
-  /** One resource in a response, with its ETag and projection; `membersJson`: a group's members, serialised. */
+  /** One resource in a response, with its ETag and projection; `members`: a group's member items, rendered apart. */
   async function resourceResponse(
     ctx: ResourceContext,
     request: ScimRequest,
     status: number,
     stored: StoredResource,
     projection: Projection,
-    membersJson?: string,
+    members?: MemberItems,
   ): Promise<ScimResponse> {
     // Rendering a long member list is a phase of its own, in slices (src/event-loop.ts).
-    if (membersJson === undefined && stored.members !== undefined && stored.members.length > RENDER_PAGE) {
-      membersJson = await renderMembersJson(stored.members, request.baseUrl, projection);
+    if (members === undefined && stored.members !== undefined && stored.members.length > RENDER_PAGE) {
+      members = await renderMemberItems(stored.members, request.baseUrl, projection);
     }
-    if (membersJson !== undefined && membersJson.length > PHASED_BODY_BYTES) await yieldToEventLoop();
     const headers: Record<string, string> = { ETag: etagOf(stored.version) };
     if (status === 201) headers.Location = locationOf(ctx.spec, request.baseUrl, stored.id);
-    return rawJsonResponse(status, resourceJson(ctx, stored, null, projection, request.baseUrl, membersJson), headers);
+    const { baseUrl } = request;
+    const body =
+      members === undefined
+        ? resourceJson(ctx, stored, null, projection, baseUrl)
+        : await joinBody(groupPieces(ctx.spec, stored, members, baseUrl, projection));
+    return rawJsonResponse(status, body, headers);
   }
 
   /**
@@ -295,17 +285,17 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     id: string,
     projection: Projection,
     baseUrl: string,
-  ): Promise<{ stored: StoredResource; membersJson?: string }> {
+  ): Promise<{ stored: StoredResource; members?: MemberItems }> {
     const withMembers = wantsMembers(projection);
     for (let attempt = 0; ; attempt++) {
       const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
       if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
       if (!withMembers) return { stored };
-      const members = await membersJson(ctx.store, ctx.connectionId, id, baseUrl, projection);
+      const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection);
       if (!members) throw scimErrors.notFound(`Group ${id} not found`);
-      if (members.version === stored.version) return { stored, membersJson: members.json };
+      if (members.version === stored.version) return { stored, members: members.items };
       // Changed in between: after a few tries, answer with the older version (no later If-None-Match matches it).
-      if (attempt >= 4) return { stored: { ...stored, version: Math.min(stored.version, members.version) }, membersJson: members.json };
+      if (attempt >= 4) return { stored: { ...stored, version: Math.min(stored.version, members.version) }, members: members.items };
     }
   }
 
@@ -314,9 +304,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const result = await listResources(ctx, parsed, request.baseUrl);
     // Every way of answering (page, sort index, lookups, scan) is held to the same page size.
     if (rowBytesOf(result.resources.map((r) => r.stored)) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, result.resources.length, parsed.startIndex - 1);
-    const items: string[] = [];
+    const items: ResourceText[] = [];
     await renderPage(ctx, result.resources, parsed.projection, request.baseUrl, items);
-    return rawJsonResponse(200, listResponseJson(result.total, result.startIndex, items));
+    return rawJsonResponse(200, await joinBody(listResponsePieces(result.total, result.startIndex, items)));
   }
 
   /** POST /Users/.search (RFC 7644 §3.4.3): the query in a JSON body. */
@@ -338,7 +328,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     let room = count;
     let total = 0;
     let bytes = 0;
-    const items: string[] = [];
+    const items: ResourceText[] = [];
     for (const [i, ctx] of contexts.entries()) {
       const own = parsed[i]!;
       const result = await listResources(ctx, { ...own, startIndex: skip + 1, count: room }, request.baseUrl);
@@ -353,7 +343,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       if (skip + result.resources.length < result.total) room = 0;
       skip = Math.max(0, skip - result.total);
     }
-    return rawJsonResponse(200, listResponseJson(total, startIndex, items));
+    return rawJsonResponse(200, await joinBody(listResponsePieces(total, startIndex, items)));
   }
 
   /** A SearchRequest body as the query parameters it stands for. */
@@ -393,7 +383,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         if (conditions.ifNoneMatch && etagListMatches(conditions.ifNoneMatch, stored.version)) {
           return { status: 304, headers: { ETag: etagOf(stored.version) } };
         }
-        return resourceResponse(ctx, request, 200, stored, projection!, group?.membersJson);
+        return resourceResponse(ctx, request, 200, stored, projection!, group?.members);
       }
       case 'PUT': {
         const { stored, previous } = unwrap(await replaceResource(ctx, id, await body(request), conditions));
@@ -409,7 +399,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         if (ctx.spec.kind === 'Group' && stored.members === undefined) {
           // A group PATCH writes member changes without reading the list: read what the response shows.
           const group = await readGroup(ctx, id, projection!, request.baseUrl);
-          return resourceResponse(ctx, request, 200, group.stored, projection!, group.membersJson);
+          return resourceResponse(ctx, request, 200, group.stored, projection!, group.members);
         }
         return resourceResponse(ctx, request, 200, stored, projection!);
       }

@@ -1,5 +1,6 @@
 /** The framework-neutral request and response the SCIM handler works with; adapters translate to these. */
 import { ScimError } from '../errors.js';
+import type { ScimBody } from './response-body.js';
 
 export interface ScimRequest {
   method: string;
@@ -22,7 +23,8 @@ export interface ScimRequest {
 export interface ScimResponse {
   status: number;
   headers: Record<string, string>;
-  body?: string;
+  /** One string, or a large body's encoded parts (src/scim/response-body.ts). */
+  body?: ScimBody;
 }
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
@@ -33,7 +35,7 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 }
 
 /** A response carrying a pre-serialised JSON body. */
-export function rawJsonResponse(status: number, body: string, headers: Record<string, string> = {}): ScimResponse {
+export function rawJsonResponse(status: number, body: ScimBody, headers: Record<string, string> = {}): ScimResponse {
   return { status, headers: { 'Content-Type': SCIM_CONTENT_TYPE, ...headers }, body };
 }
 

@@ -582,7 +582,17 @@ export function listResponse(total: number, startIndex: number, items: JsonObjec
   return { schemas: [LIST_RESPONSE_SCHEMA], totalResults: total, startIndex, itemsPerPage: items.length, Resources: items };
 }
 
-/** The same ListResponse as text, from resources already serialised (see renderResourceJson). */
-export function listResponseJson(total: number, startIndex: number, items: string[]): string {
-  return `{"schemas":["${LIST_RESPONSE_SCHEMA}"],"totalResults":${total},"startIndex":${startIndex},"itemsPerPage":${items.length},"Resources":[${items.join(',')}]}`;
+/** A resource as response text, or a long group's as body pieces (src/scim/group-members.ts groupPieces). */
+export type ResourceText = string | readonly string[];
+
+/** A ListResponse as body pieces (src/scim/response-body.ts joins them), from resources already serialised. */
+export function listResponsePieces(total: number, startIndex: number, items: readonly ResourceText[]): string[] {
+  const pieces = [`{"schemas":["${LIST_RESPONSE_SCHEMA}"],"totalResults":${total},"startIndex":${startIndex},"itemsPerPage":${items.length},"Resources":[`];
+  items.forEach((item, i) => {
+    if (i > 0) pieces.push(',');
+    if (typeof item === 'string') pieces.push(item);
+    else for (const piece of item) pieces.push(piece);
+  });
+  pieces.push(']}');
+  return pieces;
 }

@@ -82,19 +82,14 @@ function locationJson(spec: ResourceSpec, baseUrl: string, id: string): string {
  * without members (`members` absent) renders without them. A user in no group (most of them) is the stored
  * text up to the end of its `meta`, then `location` and `version`.
  */
-export function renderResourceJson(spec: ResourceSpec, stored: StoredResource, baseUrl: string, membersJson?: string): string {
+export function renderResourceJson(spec: ResourceSpec, stored: StoredResource, baseUrl: string): string {
   const json = stored.json;
   const metaAt = json.lastIndexOf(META);
-  if (metaAt === -1 || !json.endsWith('}}')) {
-    const whole = membersJson === undefined ? stored : { ...stored, members: JSON.parse(membersJson) as StoredResource['members'] };
-    return JSON.stringify(renderResource(spec, whole, baseUrl));
-  }
+  if (metaAt === -1 || !json.endsWith('}}')) return JSON.stringify(renderResource(spec, stored, baseUrl));
   // JSON.stringify(etagOf(version)): a number's text never needs escaping.
   const tail = `"location":${locationJson(spec, baseUrl, stored.id)},"version":"W/\\"${stored.version}\\""}}`;
   let derived = '';
-  // `membersJson`: a group's member list already serialised page by page (src/scim/group-members.ts).
-  if (membersJson !== undefined) derived = `,"members":${membersJson}`;
-  else if (stored.members) derived = `,"members":${JSON.stringify(memberViews(stored.members, baseUrl))}`;
+  if (stored.members) derived = `,"members":${JSON.stringify(memberViews(stored.members, baseUrl))}`;
   else if (stored.groups?.length) derived = `,"groups":${JSON.stringify(groupsOf(stored, baseUrl))}`;
   const emptyMeta = metaAt + META.length === json.length - 2;
   if (derived === '') return `${json.slice(0, -2)}${emptyMeta ? '' : ','}${tail}`;

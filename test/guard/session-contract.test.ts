@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScimSsoConfigError, type AppVerify, type LoginTokens } from '../../src/index.js';
 import { scimSso } from '../support/sso.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
@@ -28,7 +29,7 @@ async function setUp() {
     body: JSON.stringify({ schemas: [USER_SCHEMA], userName: 'ann@contract.test' }),
     baseUrl: 'https://app.example.test/scim/v2',
   });
-  const scimUserId = (JSON.parse(created.body!) as { id: string }).id;
+  const scimUserId = (JSON.parse(bodyText(created.body)!) as { id: string }).id;
   const tokens = { claims: () => ({ sub: 'ann', email: 'ann@contract.test', email_verified: true }) } as unknown as LoginTokens;
   /** Runs the guard's verify with the app's verify; resolves with what passport would receive. */
   const login = (verify: AppVerify) =>

@@ -10,6 +10,7 @@ import { recordStoreCalls } from '../support/store-calls.js';
 import { scimSso } from '../support/sso.js';
 import type { ScimCandidate } from '../../src/match/strategies.js';
 import type { StoredSsoUser } from '../../src/store/store.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const sso = (over: Partial<StoredSsoUser> & { subject: string }): StoredSsoUser => ({
   email: null,
@@ -189,7 +190,7 @@ describe('the matching report read from a store', () => {
         body: body === undefined ? undefined : JSON.stringify(body),
         baseUrl: 'https://app.example.com/scim/v2',
       });
-    const created = JSON.parse((await scim('POST', '/Users', { userName: 'gone@corp.example' })).body!) as { id: string };
+    const created = JSON.parse(bodyText((await scim('POST', '/Users', { userName: 'gone@corp.example' })).body)!) as { id: string };
     await scim('POST', '/Users', { userName: 'here@corp.example' });
     expect((await scim('DELETE', `/Users/${created.id}`)).status).toBe(204);
     for (const email of ['gone@corp.example', 'here@corp.example', 'never@corp.example']) {

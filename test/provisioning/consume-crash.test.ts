@@ -21,6 +21,7 @@ import type { ProvisioningEvent } from '../../src/index.js';
 import { redisStore } from '../../src/store/redis.js';
 import { RedisProcess } from '../support/redis-process.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -134,7 +135,7 @@ describe('consume across real processes: a consumer SIGKILLed mid-batch, then a 
         for (let round = 0; running; round++) {
           const created = await send(customerId, 'POST', '/Users', { schemas: [USER], userName: `u${round}-${Date.now()}@${customerId}.test` });
           if (created) {
-            const id = JSON.parse(created.body!).id as string;
+            const id = JSON.parse(bodyText(created.body)!).id as string;
             users.push(id);
             acknowledged.push({ customerId, type: 'user.created', id });
             const patched = await send(customerId, 'PATCH', `/Users/${id}`, {
@@ -149,7 +150,7 @@ describe('consume across real processes: a consumer SIGKILLed mid-batch, then a 
               displayName: `g${round}-${Date.now()}`,
               members: users.slice(-5).map((value) => ({ value })),
             });
-            if (group) acknowledged.push({ customerId, type: 'group.created', id: JSON.parse(group.body!).id as string });
+            if (group) acknowledged.push({ customerId, type: 'group.created', id: JSON.parse(bodyText(group.body)!).id as string });
           }
           if (!created) await sleep(20); // the store is down: do not spin
         }

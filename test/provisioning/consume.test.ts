@@ -11,6 +11,7 @@ import type { Store } from '../../src/store/store.js';
 import { redisStore } from '../../src/store/redis.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -92,10 +93,10 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
         const ids: string[] = [];
         for (let i = 0; i < 5; i++) {
           const res = await send('POST', '/Users', { schemas: [USER], userName: `u${i}@${customerId}.test` });
-          ids.push(JSON.parse(res.body!).id);
+          ids.push(JSON.parse(bodyText(res.body)!).id);
         }
         const group = await send('POST', '/Groups', { schemas: [GROUP], displayName: 'All', members: ids.map((value) => ({ value })) });
-        const gid = JSON.parse(group.body!).id as string;
+        const gid = JSON.parse(bodyText(group.body)!).id as string;
         await send('PATCH', `/Users/${ids[0]}`, {
           schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
           Operations: [{ op: 'replace', path: 'active', value: false }],

@@ -53,6 +53,7 @@ import { EventLogChecker } from '../support/event-invariants.js';
 import { checkScimResponse, lowerHeaders, type ObservedResponse } from '../support/scim-invariants.js';
 import { startEventLoopMonitor, yieldToEventLoop } from '../support/event-loop.js';
 import { prototypeChanges, snapshotPrototypes } from '../support/prototype-integrity.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 0x5c1a_2026;
 const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : 50;
@@ -119,7 +120,7 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
         body: BODY_METHODS.has(r.method.toUpperCase()) ? body : undefined,
         baseUrl: BASE_URL,
       })
-      .then((res) => ({ status: res.status, headers: lowerHeaders(res.headers), body: res.body, ms: performance.now() - started }));
+      .then((res) => ({ status: res.status, headers: lowerHeaders(res.headers), body: bodyText(res.body), ms: performance.now() - started }));
   }
 
   function viaHttp(token: string, r: FuzzRequest, path: string, body: Buffer | undefined): Promise<Outcome> {
@@ -193,7 +194,9 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
     const bystanderAuth = { authorization: `Bearer ${bystander.token}`, 'content-type': 'application/scim+json' };
     const seedCall = (method: string, path: string, body: unknown) =>
       sso.handleScim({ method, path, query: new URLSearchParams(), headers: bystanderAuth, body: Buffer.from(JSON.stringify(body)), baseUrl: BASE_URL });
-    const b1 = JSON.parse((await seedCall('POST', '/Users', { schemas: [USER], userName: 'seed0-a@example.com', externalId: 'shared-external-id' })).body!);
+    const b1 = JSON.parse(
+      bodyText((await seedCall('POST', '/Users', { schemas: [USER], userName: 'seed0-a@example.com', externalId: 'shared-external-id' })).body)!,
+    );
     await seedCall('POST', '/Groups', { schemas: [GROUP], displayName: 'Seed Group A', members: [{ value: b1.id }] });
     const snapshot = async () => {
       const out: string[] = [];

@@ -29,6 +29,7 @@ import { STORE_KINDS, makeStore, scimTestApp, type ScimTestApp, type StoreKind, 
 import { startEventLoopMonitor, yieldToEventLoop } from '../support/event-loop.js';
 import { prototypeChanges, snapshotPrototypes } from '../support/prototype-integrity.js';
 import { checkScimResponse } from '../support/scim-invariants.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -60,10 +61,10 @@ describe.each(STORE_KINDS)('hostile input on the %s store', (kind: StoreKind) =>
       baseUrl: 'http://hostile.test/scim/v2',
     });
     const problems = checkScimResponse(
-      { status: res.status, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v])), body: res.body },
+      { status: res.status, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v])), body: bodyText(res.body) },
       { allowNotImplemented: false },
     ).problems;
-    return { status: res.status, problems, json: res.body ? (JSON.parse(res.body) as Record<string, any>) : undefined };
+    return { status: res.status, problems, json: bodyText(res.body) ? (JSON.parse(bodyText(res.body)!) as Record<string, any>) : undefined };
   }
 
   const deep = (depth: number) => `${'['.repeat(depth)}"bottom"${']'.repeat(depth)}`;
@@ -236,13 +237,13 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
     });
     monitor?.step('test code');
     const problems = checkScimResponse(
-      { status: res.status, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v])), body: res.body },
+      { status: res.status, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v])), body: bodyText(res.body) },
       { allowNotImplemented: false },
     ).problems;
     // After EVERY request: no built-in prototype changed, nothing unexpected reported.
     problems.push(...prototypeChanges(prototypesBefore));
     if (unexpected.length !== before) problems.push(`onError: ${String(unexpected.at(-1))}`);
-    return { status: res.status, problems, json: res.body ? (JSON.parse(res.body) as Record<string, any>) : undefined };
+    return { status: res.status, problems, json: bodyText(res.body) ? (JSON.parse(bodyText(res.body)!) as Record<string, any>) : undefined };
   }
   const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
   const userNow = async () => (await send('GET', `/Users/${userId}`)).json;

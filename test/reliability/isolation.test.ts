@@ -19,6 +19,7 @@ import { findMatches, MATCHING_STRATEGIES, type MatchingStrategy } from '../../s
 import type { StoredConnection, StoredOidcClient } from '../../src/store/store.js';
 import { makeStore, STORE_KINDS, type StoreKind, type TestStore } from '../support/app.js';
 import { checkScimResponse } from '../support/scim-invariants.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -159,12 +160,17 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
       baseUrl: BASE_URL,
     });
     const checked = checkScimResponse(
-      { status: res.status, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v])), body: res.body },
+      { status: res.status, headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v])), body: bodyText(res.body) },
       { allowNotImplemented: false },
     );
     counts.checks += checked.checks;
     expect(checked.problems, `${method} ${path} ${query}`).toEqual([]);
-    return { status: res.status, etag: res.headers.ETag, text: res.body ?? '', json: res.body ? (JSON.parse(res.body) as Record<string, any>) : undefined };
+    return {
+      status: res.status,
+      etag: res.headers.ETag,
+      text: bodyText(res.body) ?? '',
+      json: bodyText(res.body) ? (JSON.parse(bodyText(res.body)!) as Record<string, any>) : undefined,
+    };
   }
 
   async function createTenant(tag: string, spec: TenantSpec): Promise<Tenant> {

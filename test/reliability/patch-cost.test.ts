@@ -25,6 +25,7 @@ vi.mock('../../src/scim/normalize.js', async (importOriginal) => {
 });
 
 import { scimSso, type ScimSso } from '../support/sso.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 /** Linear work grows 10× from 1,000 to 10,000 members, quadratic work 100×: the bound sits between them. */
@@ -47,7 +48,7 @@ describe('hostile input: cost of large PATCH requests', () => {
       baseUrl: 'http://hostile.test/scim/v2',
     });
   const members = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ value: `${prefix}${i}` }));
-  const memberCount = async (id: string) => (JSON.parse((await send('GET', `/Groups/${id}`)).body!).members ?? []).length as number;
+  const memberCount = async (id: string) => (JSON.parse(bodyText((await send('GET', `/Groups/${id}`)).body)!).members ?? []).length as number;
 
   /** Runs one PATCH and returns its status and the element inspections it made (its wall time is printed). */
   async function measure(label: string, path: string, body: string) {
@@ -63,7 +64,7 @@ describe('hostile input: cost of large PATCH requests', () => {
     const cost: number[] = [];
     for (const n of [1_000, 10_000]) {
       // Half of the members are already in the group: every added one is checked against the list.
-      const group = JSON.parse((await send('POST', '/Groups', JSON.stringify({ displayName: `Big add ${n}`, members: members(n / 2, 'a') }))).body!);
+      const group = JSON.parse(bodyText((await send('POST', '/Groups', JSON.stringify({ displayName: `Big add ${n}`, members: members(n / 2, 'a') }))).body)!);
       const body = JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: members(n, 'a') }] });
       const { status, inspections } = await measure(`add ${n} members`, `/Groups/${group.id}`, body);
       expect(status).toBe(204);
@@ -77,7 +78,7 @@ describe('hostile input: cost of large PATCH requests', () => {
     const cost: number[] = [];
     for (const n of [1_000, 10_000]) {
       const list = members(n, 'r');
-      const group = JSON.parse((await send('POST', '/Groups', JSON.stringify({ displayName: `Big remove ${n}`, members: list }))).body!);
+      const group = JSON.parse(bodyText((await send('POST', '/Groups', JSON.stringify({ displayName: `Big remove ${n}`, members: list }))).body)!);
       const body = JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'Remove', path: 'members', value: list.slice(0, n - 1) }] });
       const { status, inspections } = await measure(`remove ${n - 1} of ${n} members`, `/Groups/${group.id}`, body);
       expect(status).toBe(204);

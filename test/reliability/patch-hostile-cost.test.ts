@@ -40,6 +40,7 @@ vi.mock('../../src/fold.js', async (importOriginal) => {
 import { MAX_PATCH_SCAN, PATCH_SCAN_FOLDED_CHARS } from '../../src/scim/limits.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -69,7 +70,7 @@ function client(sso: () => ScimSso, token: () => string) {
     const res = await sso().handleScim(scimRequest(token(), method, path, { body }));
     return {
       status: res.status,
-      json: res.body ? (JSON.parse(res.body) as Record<string, any>) : undefined,
+      json: bodyText(res.body) ? (JSON.parse(bodyText(res.body)!) as Record<string, any>) : undefined,
       inspections: work.inspections - before.inspections,
       folded: work.folded - before.folded,
     };

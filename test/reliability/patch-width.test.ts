@@ -25,6 +25,7 @@ vi.mock('../../src/scim/normalize.js', async (importOriginal) => {
 import { MAX_BODY_OBJECT_KEYS } from '../../src/scim/limits.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -51,7 +52,7 @@ describe.each(STORE_KINDS)('PATCH operations that widen one object of the resour
 
   const send = async (method: string, path: string, body?: unknown) => {
     const res = await sso.handleScim(scimRequest(token, method, path, { body }));
-    return { status: res.status, json: res.body ? (JSON.parse(res.body) as Record<string, any>) : undefined };
+    return { status: res.status, json: bodyText(res.body) ? (JSON.parse(bodyText(res.body)!) as Record<string, any>) : undefined };
   };
 
   // Each case: the operation that widens, the object it widens and how many keys that object has before.

@@ -19,6 +19,7 @@ import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { testRedis } from '../support/redis.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 /** Names that fold together or deliberately do not (docs/folding.md): case, edges, NFC/NFD, Kelvin, dotted I. */
 const NAMES = [
@@ -80,7 +81,7 @@ describe.each(['memory', 'redis'] as const)('index answers equal a full scan (%s
 
   const call = async (method: string, path: string, body?: unknown, query = '') => {
     const response = await sso.handleScim(scimRequest(token, method, path, { body, query }));
-    return { status: response.status, body: JSON.parse(response.body ?? '{}') as JsonObject };
+    return { status: response.status, body: JSON.parse(bodyText(response.body) ?? '{}') as JsonObject };
   };
 
   beforeAll(async () => {

@@ -15,6 +15,7 @@ import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { testRedis } from '../support/redis.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const BASE = 'https://app.example.com/tenant "ü"/scim/v2';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -54,7 +55,7 @@ describe.each(['memory', 'redis'] as const)('pages rendered from stored text (%s
       if (n % 4 === 2) body.id = `caller id ${n}/é`; // ignored: the server assigns ids
       const created = await call('POST', '/Users', body);
       expect(created.status).toBe(201);
-      ids.push((JSON.parse(created.body) as { id: string }).id);
+      ids.push((JSON.parse(bodyText(created.body)!) as { id: string }).id);
     }
     // Groups: users 0–3 in one, users 2 and 5 in another (so some users have one group, some two, most none).
     for (const [name, members] of [
@@ -94,7 +95,7 @@ describe.each(['memory', 'redis'] as const)('pages rendered from stored text (%s
   });
 
   it('covers users with two groups, one group and none, with and without the extension', async () => {
-    const page = JSON.parse((await call('GET', '/Users', undefined, 'count=100')).body) as { Resources: Record<string, unknown>[] };
+    const page = JSON.parse(bodyText((await call('GET', '/Users', undefined, 'count=100')).body)!) as { Resources: Record<string, unknown>[] };
     const groupCounts = page.Resources.map((u) => (u.groups as unknown[] | undefined)?.length ?? 0);
     expect(new Set(groupCounts)).toEqual(new Set([0, 1, 2]));
     expect(page.Resources.some((u) => u[ENTERPRISE] !== undefined)).toBe(true);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP_ID_BYTES, GROUP_IDS_PER_SCRIPT, PAGE_MEMBERS_BUDGET } from '../../src/store/store.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -21,7 +22,7 @@ describe.each(STORE_KINDS)('users in many groups on the %s store', (kind) => {
   const ids: string[] = [];
   const send = async (method: string, path: string, options: { body?: unknown; query?: string } = {}) => {
     const response = await sso.handleScim(scimRequest(token, method, path, options));
-    return { status: response.status, body: response.body ? (JSON.parse(response.body) as Record<string, unknown>) : null };
+    return { status: response.status, body: bodyText(response.body) ? (JSON.parse(bodyText(response.body)!) as Record<string, unknown>) : null };
   };
 
   beforeAll(async () => {
@@ -88,16 +89,16 @@ describe.each(STORE_KINDS)('users in many groups on the %s store', (kind) => {
       small.handleScim(scimRequest(token, 'GET', '/Users', { query: `filter=${encodeURIComponent(filter)}${extra}` }));
     const staff = await scan('title eq "Staff"');
     expect(staff.status).toBe(200);
-    const shown = JSON.parse(staff.body!) as { Resources: { id: string; groups?: unknown[] }[] };
+    const shown = JSON.parse(bodyText(staff.body)!) as { Resources: { id: string; groups?: unknown[] }[] };
     expect(shown.Resources.map((r) => [r.id, r.groups?.length ?? 0])).toEqual([0, 1, 2, 4].map((i) => [ids[i], i < 2 ? HEAVY : 0]));
-    expect(JSON.parse((await scan('title eq "Lead"', '&attributes=userName')).body!)).toMatchObject({ totalResults: 1, Resources: [{ id: ids[3] }] });
+    expect(JSON.parse(bodyText((await scan('title eq "Lead"', '&attributes=userName')).body)!)).toMatchObject({ totalResults: 1, Resources: [{ id: ids[3] }] });
     // A filter on groups reads them, and is refused past the scan's budget of memberships.
     const refused = await scan('groups.display eq "group 7"');
     expect(refused.status).toBe(400);
-    expect(JSON.parse(refused.body!)).toMatchObject({ scimType: 'tooMany', detail: expect.stringContaining('more than 2000 group memberships') });
+    expect(JSON.parse(bodyText(refused.body)!)).toMatchObject({ scimType: 'tooMany', detail: expect.stringContaining('more than 2000 group memberships') });
     // An indexed lookup is no scan: it still answers, with the groups.
     const byName = await small.handleScim(scimRequest(token, 'GET', '/Users', { query: `filter=${encodeURIComponent('userName eq "user0@example.test"')}` }));
-    expect((JSON.parse(byName.body!) as { Resources: { groups: unknown[] }[] }).Resources[0]!.groups).toHaveLength(HEAVY);
+    expect((JSON.parse(bodyText(byName.body)!) as { Resources: { groups: unknown[] }[] }).Resources[0]!.groups).toHaveLength(HEAVY);
   });
 });
 
@@ -111,7 +112,7 @@ describe.each(STORE_KINDS)('group scans on the %s store', (kind) => {
     reads.length = 0;
     const response = await sso.handleScim(scimRequest(token, 'GET', '/Groups', { query }));
     expect(response.status).toBe(200);
-    return JSON.parse(response.body!) as { totalResults: number; Resources: { displayName: string; members?: { value: string }[] }[] };
+    return JSON.parse(bodyText(response.body)!) as { totalResults: number; Resources: { displayName: string; members?: { value: string }[] }[] };
   };
 
   beforeAll(async () => {
@@ -183,7 +184,7 @@ describe.each(STORE_KINDS)('group scans on the %s store', (kind) => {
       expect((await big.handleScim(scimRequest(token, 'POST', '/Groups', { body }))).status).toBe(201);
     }
     const shown = async (query: string) => {
-      const page = JSON.parse((await big.handleScim(scimRequest(token, 'GET', '/Groups', { query }))).body!) as {
+      const page = JSON.parse(bodyText((await big.handleScim(scimRequest(token, 'GET', '/Groups', { query }))).body)!) as {
         totalResults: number;
         itemsPerPage: number;
         Resources: { displayName: string; members?: unknown[] }[];

@@ -12,6 +12,7 @@ import { RESOURCE_TYPES } from '../../src/scim/schemas.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { recordStoreCalls, type StoreCall } from '../support/store-calls.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -25,7 +26,7 @@ describe.each(STORE_KINDS)('member filters on the %s store', (kind) => {
   const groups: JsonObject[] = [];
   const send = async (method: string, path: string, options: { body?: unknown; query?: string } = {}) => {
     const response = await sso.handleScim(scimRequest(token, method, path, options));
-    return { status: response.status, body: response.body ? (JSON.parse(response.body) as JsonObject) : null };
+    return { status: response.status, body: bodyText(response.body) ? (JSON.parse(bodyText(response.body)!) as JsonObject) : null };
   };
   const list = async (filter: string, extra = '') => {
     calls.length = 0;
@@ -144,7 +145,7 @@ describe.each(STORE_KINDS)('member filters on the %s store', (kind) => {
     const big = scimSso({ store: backing.store, rateLimit: false, maxBodyBytes: 8_000_000 });
     const created = await big.handleScim(scimRequest(token, 'POST', '/Groups', { body: { schemas: [GROUP], displayName: 'Huge', members } }));
     expect(created.status).toBe(201);
-    const id = (JSON.parse(created.body!) as JsonObject).id as string;
+    const id = (JSON.parse(bodyText(created.body)!) as JsonObject).id as string;
     try {
       for (const filter of ['members[value sw "bulk-1"]', `id eq "${id}" and members pr`]) {
         const refused = await send('GET', '/Groups', { query: `filter=${encodeURIComponent(filter)}&excludedAttributes=members` });
@@ -185,7 +186,7 @@ describe.each(STORE_KINDS)('member filters on the %s store', (kind) => {
     const { token: smallToken } = await small.createScimConnection({ customerId: `member-filter-budget-${kind}` });
     const call = async (method: string, path: string, options: { body?: unknown; query?: string } = {}) => {
       const response = await small.handleScim(scimRequest(smallToken, method, path, options));
-      return { status: response.status, body: JSON.parse(response.body!) as JsonObject };
+      return { status: response.status, body: JSON.parse(bodyText(response.body)!) as JsonObject };
     };
     for (let i = 0; i < 5; i++) {
       const members = [{ value: 'in-every' }, { value: 'also-in-every' }];

@@ -8,6 +8,7 @@ import type { AuditEvent } from '../../src/events.js';
 import { RecentUsers } from '../../src/scim/recent-users.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const patch = (...Operations: unknown[]) => ({ schemas: [PATCH_OP], Operations });
@@ -36,7 +37,7 @@ describe.each(STORE_KINDS)('PUT and PATCH from a stale copy (%s store)', (kind) 
     const request = scimRequest(token, method, path, { body, query });
     if (ifMatch) request.headers['if-match'] = ifMatch;
     const response = await sso.handleScim(request);
-    return { status: response.status, body: response.body ? JSON.parse(response.body) : null };
+    return { status: response.status, body: bodyText(response.body) ? JSON.parse(bodyText(response.body)!) : null };
   }
 
   /** A user created through `a` (so `a` holds a copy), then changed through `b` with `change`. */

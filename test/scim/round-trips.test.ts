@@ -18,6 +18,7 @@ import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { testRedis } from '../support/redis.js';
 import { testCluster } from '../support/cluster.js';
 import { aroundStoreCalls, traceRedisCommands } from '../support/store-calls.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 interface Counted {
   storeCalls: string[];
@@ -105,7 +106,7 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
   async function otherInstanceUser(userName: string): Promise<string> {
     const created = await otherSso.handleScim(otherRequest('POST', '/Users', { userName }));
     expect(created.status).toBe(201);
-    return JSON.parse(created.body ?? '{}').id;
+    return JSON.parse(bodyText(created.body) ?? '{}').id;
   }
 
   /** Sends one request and answers what it cost. */

@@ -19,6 +19,7 @@ import { RESOURCE_TYPES } from '../../src/scim/schemas.js';
 import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
 import { scimRequest, scimSso } from '../support/sso.js';
 import { aroundStoreCalls } from '../support/store-calls.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const scope = { type: RESOURCE_TYPES.User };
@@ -286,7 +287,7 @@ describe.each(STORE_KINDS)('scans measured in work on the %s store', (kind) => {
     const { token } = await watched.createScimConnection({ customerId: `scan-bytes-${kind}` });
     const send = async (method: string, query: string, body?: unknown) => {
       const response = await watched.handleScim(scimRequest(token, method, '/Users', { query, body }));
-      return JSON.parse(response.body!) as { totalResults: number; itemsPerPage: number; Resources: { userName: string }[] };
+      return JSON.parse(bodyText(response.body)!) as { totalResults: number; itemsPerPage: number; Resources: { userName: string }[] };
     };
     for (let i = 0; i < 3; i++) await send('POST', '', { schemas: [USER], userName: `bulky${i}@corp.test`, note: 'n'.repeat(400_000) });
     const page = await send('GET', 'count=10');
@@ -305,7 +306,7 @@ describe.each(STORE_KINDS)('scans measured in work on the %s store', (kind) => {
     const { token } = await t.sso.createScimConnection({ customerId: `page-bytes-${kind}` });
     const send = async (method: string, query: string, body?: unknown) => {
       const response = await t.sso.handleScim(scimRequest(token, method, '/Users', { query, body }));
-      return { status: response.status, body: JSON.parse(response.body!) as { scimType?: string; detail?: string; itemsPerPage?: number } };
+      return { status: response.status, body: JSON.parse(bodyText(response.body)!) as { scimType?: string; detail?: string; itemsPerPage?: number } };
     };
     // A first sortBy on the empty connection switches its sort indexes on: the users below are indexed as
     // they are written, so `sortBy` pages come from listSorted (no backlog indexed in the background).

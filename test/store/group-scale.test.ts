@@ -10,6 +10,7 @@ import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
 import { testCluster, type TestCluster } from '../support/cluster.js';
 import { storeProblems, testRedis, type TestRedis } from '../support/redis.js';
+import { bodyText } from '../../src/scim/response-body.js';
 
 const SIZE = 50_000;
 const CHUNK = 1000;
@@ -48,7 +49,11 @@ describe.each(BACKENDS)('a 50,000-member group on $name', ({ open }) => {
 
   const scim = async (method: string, path: string, body?: unknown, query = '') => {
     const response = await sso.handleScim(scimRequest(token, method, path, { body, query }));
-    return { status: response.status, etag: response.headers.ETag, body: response.body ? (JSON.parse(response.body) as Record<string, any>) : null };
+    return {
+      status: response.status,
+      etag: response.headers.ETag,
+      body: bodyText(response.body) ? (JSON.parse(bodyText(response.body)!) as Record<string, any>) : null,
+    };
   };
 
   /** The users, created through the store (setup, not under test): stored as the SCIM layer stores them. */

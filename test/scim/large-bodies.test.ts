@@ -1,0 +1,142 @@
+/**
+ * Large response bodies (src/scim/response-body.ts): a long member list or a page of heavy users is
+ * answered in encoded parts, joined with yields between them, and every adapter (Express, Koa, plain Node
+ * http) writes those parts with the right Content-Length, byte for byte what the body's text is.
+ */
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import Koa from 'koa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BODY_PART_CHARS, bodyText, joinBody } from '../../src/scim/response-body.js';
+import { makeStore, STORE_KINDS } from '../support/app.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const MEMBERS = 3_000;
+
+describe('joinBody', () => {
+  it('keeps a short body one string', async () => {
+    expect(await joinBody(['{"a":', '1', '}'])).toBe('{"a":1}');
+  });
+
+  it('encodes a long body in bounded parts, yielding between them, with the same bytes as the joined text', async () => {
+    const pieces = Array.from({ length: 400 }, (_, i) => `"é${i}":${'x'.repeat(4000)},`);
+    let immediates = 0;
+    let ticking = true;
+    const tick = () => {
+      immediates++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const body = await joinBody(pieces);
+    ticking = false;
+    expect(Array.isArray(body)).toBe(true);
+    const parts = body as readonly Buffer[];
+    expect(parts.length).toBeGreaterThan(5);
+    for (const part of parts) expect(part.length).toBeLessThanOrEqual(2 * (BODY_PART_CHARS + 4100));
+    expect(bodyText(body)).toBe(pieces.join(''));
+    // Other callbacks ran while the parts were encoded: at least one per part but the last.
+    expect(immediates).toBeGreaterThanOrEqual(parts.length - 1);
+  });
+});
+
+/** `GET url` over a raw socket: status, headers and the body's bytes exactly as sent. */
+function get(origin: string, path: string, token: string): Promise<{ status: number; headers: Record<string, unknown>; bytes: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${origin}${path}`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const ADAPTERS = {
+  express: (sso: ScimSso) => createServer(express().use(sso)),
+  koa: (sso: ScimSso) => createServer(new Koa().use(sso.koa).callback()),
+  node: (sso: ScimSso) =>
+    createServer((req, res) => {
+      void sso.handleScimRequest(req, res).then((served) => {
+        if (!served) res.writeHead(404).end();
+      });
+    }),
+};
+
+describe.each(STORE_KINDS)('large bodies on the %s store', (kind) => {
+  let sso: ScimSso;
+  let token: string;
+  let cleanup: () => Promise<void>;
+  const servers: Partial<Record<keyof typeof ADAPTERS, { server: Server; origin: string }>> = {};
+  let groupId: string;
+  const unexpected: unknown[] = [];
+
+  const call = (method: string, path: string, options: { body?: unknown; query?: string } = {}) =>
+    sso.handleScim(scimRequest(token, method, path, { ...options, baseUrl: 'http://127.0.0.1/scim/v2' }));
+
+  beforeAll(async () => {
+    const store = await makeStore(kind, `large-bodies-${kind}`);
+    cleanup = store.cleanup;
+    sso = scimSso({ store: store.store, onError: (error) => unexpected.push(error) });
+    ({ token } = await sso.createScimConnection({ customerId: `large-bodies-${kind}` }));
+    const members = Array.from({ length: MEMBERS }, (_, i) => ({ value: `member-${i}`, display: `Member ${i} «é»` }));
+    const created = await call('POST', '/Groups', { body: { schemas: [GROUP], displayName: 'Everyone', members } });
+    expect(created.status).toBe(201);
+    expect(Array.isArray(created.body)).toBe(true);
+    groupId = (JSON.parse(bodyText(created.body)!) as { id: string }).id;
+    // Users heavy enough that one page of them passes a part's size.
+    const roles = Array.from({ length: 60 }, (_, i) => ({ value: `role-${i}-${'r'.repeat(120)}` }));
+    for (let i = 0; i < 40; i++) expect((await call('POST', '/Users', { body: { schemas: [USER], userName: `heavy${i}@corp.test`, roles } })).status).toBe(201);
+    for (const [name, make] of Object.entries(ADAPTERS)) {
+      const server = make(sso);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      servers[name as keyof typeof ADAPTERS] = { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    }
+  });
+  afterAll(async () => {
+    for (const entry of Object.values(servers)) await new Promise((resolve) => entry.server.close(resolve));
+    await cleanup();
+    expect(unexpected).toEqual([]);
+  });
+
+  it.each([
+    ['a group with its members', () => `/Groups/${groupId}`],
+    ['a group shaped by a projection', () => `/Groups/${groupId}?excludedAttributes=displayName,members.type`],
+    ['a page of groups with their members', () => '/Groups?count=5'],
+    ['a page of heavy users', () => '/Users?count=40'],
+  ])('answers %s in parts, and every adapter sends exactly their bytes', async (_what, pathOf) => {
+    const [path, query = ''] = pathOf().split('?');
+    const inProcess = await call('GET', path!, { query });
+    expect(inProcess.status).toBe(200);
+    expect(Array.isArray(inProcess.body)).toBe(true);
+    const expected = bodyText(inProcess.body)!;
+    const parsed = JSON.parse(expected) as { members?: { value: string; display?: string }[]; Resources?: { members?: unknown[]; roles?: unknown[] }[] };
+    if (path!.startsWith('/Groups/')) {
+      expect(parsed.members).toHaveLength(MEMBERS);
+      expect(parsed.members![MEMBERS - 1]!.value).toBe(`member-${MEMBERS - 1}`);
+      expect(parsed.members![0]!.display).toBe('Member 0 «é»');
+      expect((parsed as { displayName?: string }).displayName).toBe(query === '' ? 'Everyone' : undefined);
+    } else expect(parsed.Resources!.length).toBeGreaterThan(0);
+
+    for (const [name, { origin }] of Object.entries(servers)) {
+      const answer = await get(origin, `/scim/v2${pathOf()}`, token);
+      expect({ name, status: answer.status }).toEqual({ name, status: 200 });
+      expect(answer.headers['content-type']).toMatch(/^application\/scim\+json/);
+      expect(Number(answer.headers['content-length'])).toBe(answer.bytes.length);
+      // The same text as in process, but for the origin in each URL (one server per adapter).
+      const text = answer.bytes.toString('utf8').replaceAll(`${origin}/scim/v2`, 'http://127.0.0.1/scim/v2');
+      expect({ name, length: text.length, same: text === expected }).toEqual({ name, length: expected.length, same: true });
+    }
+  });
+
+  it('keeps a small answer one string', async () => {
+    const small = await call('GET', '/Users', { query: 'count=1' });
+    expect(typeof small.body).toBe('string');
+    const bare = await call('GET', `/Groups/${groupId}`, { query: 'excludedAttributes=members' });
+    expect(typeof bare.body).toBe('string');
+  });
+});
