@@ -146,6 +146,12 @@ export function checkAssertion(profile: Profile, saml: StoredSamlConnection, now
   if (confirmations.length === 0 || confirmations.some((data) => attr(data, 'Recipient') !== saml.acsUrl)) {
     throw refused(saml.customerId, `the assertion's recipient is not this connection's ACS URL`);
   }
+  // When only the assertion is signed, the envelope's InResponseTo is anyone's to write: the signed
+  // confirmation must name the same request (SAML 2.0 profiles §4.1.4.2), or an IdP-initiated assertion,
+  // which names none, could be re-wrapped to answer a login someone else started.
+  if (saml.signed === 'assertion' && confirmations.some((data) => attr(data, 'InResponseTo') !== profile.inResponseTo)) {
+    throw refused(saml.customerId, `the signed assertion's InResponseTo does not name the request the response answers`);
+  }
   const destination = destinationOf(profile.getSamlResponseXml?.() ?? '');
   if (destination !== null && destination !== saml.acsUrl) throw refused(saml.customerId, `the response's destination is not this connection's ACS URL`);
   if (saml.signed !== 'assertion' && destination === null) throw refused(saml.customerId, 'the signed response has no Destination');

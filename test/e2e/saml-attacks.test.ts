@@ -214,6 +214,17 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       await expectRefused(await postToAcs(h, browser, victim, response), browser, /InResponseTo/);
     });
 
+    it('refuses an IdP-initiated assertion re-wrapped in an envelope naming a login the attacker started', async () => {
+      // The assertion is signed and names no request (as from an IdP's app tile); the envelope is not signed.
+      const attacker = new Browser();
+      const requestId = await startSamlLogin(h, attacker, victim);
+      const unsolicited = Buffer.from(await victim.idp.respond(victim.sp, ALICE), 'base64').toString('utf8');
+      const rewrapped = unsolicited.replace(/(<samlp:Response\b[^>]*?\bInResponseTo=)""/, `$1"${requestId}"`);
+      expect(rewrapped).not.toBe(unsolicited);
+      expect(rewrapped).toMatch(/<saml:SubjectConfirmationData\b[^>]*InResponseTo=""/);
+      await expectRefused(await postToAcs(h, attacker, victim, Buffer.from(rewrapped).toString('base64')), attacker, /signed assertion's InResponseTo/);
+    });
+
     it('refuses an oversized body, garbage and an empty post without a 500', async () => {
       const browser = new Browser();
       await expectRefused(await postToAcs(h, browser, victim, 'A'.repeat(65 * 1024)), browser, /larger|exceeds/, 413);
