@@ -127,9 +127,7 @@ export type SsoLoginErrorCode =
   | 'store_unavailable'
   | 'idp_unreachable'
   /** The customer's stored matching strategy is unknown to this version (src/guard/guard.ts strategyOf). */
-  | 'unsupported_strategy'
-  /** More SAML logins were started for the customer than this instance takes (429; src/guard/saml.ts). */
-  | 'too_many_logins';
+  | 'unsupported_strategy';
 
 /**
  * A login that could not complete for a reason other than the SCIM guard: the IdP said no, the response

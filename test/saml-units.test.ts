@@ -48,19 +48,7 @@ describe('samlClaims', () => {
   });
 });
 
-describe('memory SAML caches: bounds', () => {
-  it('a full request cache drops its oldest entry; expired entries are swept first', async () => {
-    let now = 1_000;
-    const cache = memorySamlCache({ maxEntries: 2, now: () => now });
-    await cache.saveSamlRequest('c', '_1', 'v1', 10_000);
-    await cache.saveSamlRequest('c', '_2', 'v2', 10);
-    now += 20; // _2 expired
-    await cache.saveSamlRequest('c', '_3', 'v3', 10_000);
-    expect([await cache.getSamlRequest('c', '_1'), await cache.getSamlRequest('c', '_3')]).toEqual(['v1', 'v3']);
-    await cache.saveSamlRequest('c', '_4', 'v4', 10_000); // full: _1, the oldest, goes
-    expect([await cache.getSamlRequest('c', '_1'), await cache.getSamlRequest('c', '_3'), await cache.getSamlRequest('c', '_4')]).toEqual([null, 'v3', 'v4']);
-  });
-
+describe('memory SAML assertion cache: bounds', () => {
   it('a full assertion cache refuses rather than forget a live assertion', async () => {
     let now = 1_000;
     const cache = memorySamlCache({ maxEntries: 2, now: () => now });

@@ -1,22 +1,22 @@
 /**
  * The guard behind SAML 2.0 logins (docs/saml.md). node-saml validates the response: the XML signature
  * (of the assertion, the response or both, as the connection requires) against the IdP's certificates,
- * a single assertion, NotBefore/NotOnOrAfter with the connection's clock skew, the audience, and
- * `InResponseTo` against the request cache, which lives in the store (scoped by customer) so that any
- * instance can take the response. This file adds what node-saml leaves out: the issuer, the recipient and
- * the destination must be the connection's, and an assertion is taken once (its ID is remembered in the
- * store until its NotOnOrAfter). Then the guard runs, as for OIDC.
+ * a single assertion, NotBefore/NotOnOrAfter with the connection's clock skew, the audience. This file adds
+ * what node-saml leaves out: the issuer, the recipient and the destination must be the connection's, the
+ * response must answer a login started in this browser (its request ID is derived from a nonce in the
+ * browser's cookie: nothing is stored when a login starts), and an assertion is taken once (its ID is
+ * remembered in the store until its NotOnOrAfter). Then the guard runs, as for OIDC.
  *
  * The login step and the ACS are passport strategies (plain objects with `authenticate`), so the adapters
  * drive SAML logins exactly as OIDC ones.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { MAX_SAML_RESPONSE_CHARS, samlResponseOverBudget } from './saml-budget.js';
 import { RateLimiter } from '../scim/rate-limit.js';
 import { DOMParser } from '@xmldom/xmldom';
-import { SAML, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
+import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { SsoLoginError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
@@ -27,19 +27,28 @@ import { logOutQuietly } from './passport.js';
 import { toLoginError } from './login-errors.js';
 import { samlClaims } from './saml-claims.js';
 
-/** How long a login step's AuthnRequest may be answered (10 minutes). */
+/** How long a login step's AuthnRequest may be answered (10 minutes): the binding cookie's lifetime. */
 export const SAML_REQUEST_TTL_MS = 10 * 60 * 1000;
 
 /** The AuthnRequest IDs this app makes: `_` and 40 hex digits. Anything else in an InResponseTo was never issued. */
 const REQUEST_ID = /^_[0-9a-f]{40}$/;
+/** A binding nonce as the login step makes it (32 random bytes, base64url). */
+const NONCE = /^[A-Za-z0-9_-]{43}$/;
 
-/** Hands the ID node-saml generates for a request to the login step that asked for it (the instance is shared). */
-const requestIdSink = new AsyncLocalStorage<(id: string) => void>();
+/**
+ * The AuthnRequest ID of a login started with `nonce` for `customerId`: a digest of both. The ACS recomputes
+ * it from the nonce in the browser's binding cookie, so a login start stores nothing (anyone may start
+ * logins, and they cost no shared state), and only the browser that holds the nonce can answer the request.
+ */
+export function requestIdFor(customerId: string, nonce: string): string {
+  return `_${createHash('sha256').update(`${customerId}\n${nonce}`).digest('hex').slice(0, 40)}`;
+}
+
+/** Hands node-saml the ID of the request being made (its instances are shared between login steps). */
+const requestIdSource = new AsyncLocalStorage<string>();
 
 function generateRequestId(): string {
-  const id = `_${randomBytes(20).toString('hex')}`;
-  requestIdSink.getStore()?.(id);
-  return id;
+  return requestIdSource.getStore() ?? `_${randomBytes(20).toString('hex')}`;
 }
 
 /** How the login step and the ACS reach the browser: its Cookie header, and a way to add a Set-Cookie. */
@@ -48,11 +57,8 @@ export interface SamlBrowser {
   setCookie(header: string): void;
 }
 
-/** The store key of a request's browser binding (beside node-saml's own entry for the request). */
-const bindingKey = (requestId: string) => `b${requestId}`;
 /** The cookie that carries a request's browser nonce: one per login started, so two tabs do not collide. */
 const bindingCookie = (requestId: string) => `scimsso_saml${requestId}`;
-const digest = (nonce: string) => createHash('sha256').update(nonce).digest('base64url');
 
 /**
  * The binding cookie's Set-Cookie: HttpOnly, only sent to this connection's ACS path, for as long as the request
@@ -83,24 +89,6 @@ export interface SamlCustomerConfig {
   roleMapping: RoleMapping | null;
 }
 
-/** node-saml's request cache over the store, scoped to one customer: an ID issued for A is unknown at B. */
-export function storeCacheProvider(store: Store, customerId: string): CacheProvider {
-  // An InResponseTo that is not one of our request IDs was never issued: not even looked up.
-  return {
-    async saveAsync(key, value) {
-      await store.saveSamlRequest(customerId, key, value, SAML_REQUEST_TTL_MS);
-      return { value, createdAt: Date.now() };
-    },
-    async getAsync(key) {
-      return REQUEST_ID.test(key) ? store.getSamlRequest(customerId, key) : null;
-    },
-    async removeAsync(key) {
-      if (key !== null && REQUEST_ID.test(key)) await store.deleteSamlRequest(customerId, key);
-      return key;
-    },
-  };
-}
-
 /** The guard's view of a SAML connection: SAML has no email_verified (a signed assertion vouches for its attributes). */
 export const samlGuardSettings = (saml: StoredSamlConnection): GuardSettings => ({
   customerId: saml.customerId,
@@ -110,8 +98,6 @@ export const samlGuardSettings = (saml: StoredSamlConnection): GuardSettings => 
   protocol: 'saml',
 });
 
-/** SAML logins a customer may start per second in one instance, and in a burst (src/guard/saml.ts loginUrl). */
-export const SAML_LOGIN_STARTS = { requestsPerSecond: 10, burst: 100 };
 /** Failed SAML logins a customer's activity log takes per second from one instance, and in a burst. */
 export const SAML_FAILURES_LOGGED = { requestsPerSecond: 0.2, burst: 10 };
 
@@ -168,7 +154,7 @@ export function checkAssertion(profile: Profile, saml: StoredSamlConnection, now
 }
 
 /** The node-saml options for a connection (one instance per stored version). */
-function samlOptions(store: Store, saml: StoredSamlConnection): ConstructorParameters<typeof SAML>[0] {
+function samlOptions(saml: StoredSamlConnection): ConstructorParameters<typeof SAML>[0] {
   return {
     callbackUrl: saml.acsUrl,
     entryPoint: saml.entryPoint,
@@ -179,9 +165,9 @@ function samlOptions(store: Store, saml: StoredSamlConnection): ConstructorParam
     wantAssertionsSigned: saml.signed !== 'response',
     wantAuthnResponseSigned: saml.signed !== 'assertion',
     acceptedClockSkewMs: saml.clockSkewSeconds * 1000,
-    validateInResponseTo: ValidateInResponseTo.always,
-    requestIdExpirationPeriodMs: SAML_REQUEST_TTL_MS,
-    cacheProvider: storeCacheProvider(store, saml.customerId),
+    // The request a response answers is checked here, from the browser's binding cookie (checkBrowser):
+    // node-saml's request cache would store every login start.
+    validateInResponseTo: ValidateInResponseTo.never,
     identifierFormat: null,
     disableRequestedAuthnContext: true,
     generateUniqueId: generateRequestId,
@@ -198,7 +184,6 @@ interface StrategyActions {
 /** Loads SAML connections' node-saml instances (bounded LRU per stored version) and runs the guarded ACS. */
 export class SamlRuntime {
   private readonly instances: Lru<string, SAML>;
-  private readonly loginStarts: RateLimiter;
   private readonly failuresLogged: RateLimiter;
 
   constructor(
@@ -207,7 +192,6 @@ export class SamlRuntime {
     readonly onLoginRefused?: OnLoginRefused,
   ) {
     this.instances = new Lru(CACHE_LIMITS.strategies);
-    this.loginStarts = new RateLimiter(SAML_LOGIN_STARTS);
     this.failuresLogged = new RateLimiter(SAML_FAILURES_LOGGED);
   }
 
@@ -216,7 +200,7 @@ export class SamlRuntime {
     const key = JSON.stringify([saml.customerId, saml.samlConnectionId, saml.updatedAt]);
     let found = this.instances.get(key);
     if (!found) {
-      found = new SAML(samlOptions(this.store, saml));
+      found = new SAML(samlOptions(saml));
       this.instances.set(key, found);
     }
     return found;
@@ -228,23 +212,14 @@ export class SamlRuntime {
   }
 
   /**
-   * The IdP URL a login step redirects to. The AuthnRequest ID is saved in the store (node-saml's request
-   * cache) and bound to this browser: a random nonce goes into a cookie, its digest into the store.
+   * The IdP URL a login step redirects to. The AuthnRequest is bound to this browser without the store: a
+   * random nonce goes into a cookie, and the request ID is derived from it (requestIdFor).
    */
   async loginUrl(saml: StoredSamlConnection, browser: SamlBrowser): Promise<string> {
-    // Each started login stays in the store until answered or expired: anyone can start them, so they are
-    // rate-limited per customer (in this instance), which bounds what one customer's URL can make the store hold.
-    const wait = this.loginStarts.take(saml.customerId);
-    if (wait > 0) throw new SsoLoginError('too_many_logins', 429, 'too many SAML logins were started for this customer; retry shortly', saml.customerId);
     try {
-      let requestId: string | null = null;
-      const url = await requestIdSink.run(
-        (id) => (requestId = id),
-        () => this.saml(saml).getAuthorizeUrlAsync('', undefined, {}),
-      );
-      if (requestId === null) throw new Error('node-saml made no request ID');
       const nonce = randomBytes(32).toString('base64url');
-      await this.store.saveSamlRequest(saml.customerId, bindingKey(requestId), digest(nonce), SAML_REQUEST_TTL_MS);
+      const requestId = requestIdFor(saml.customerId, nonce);
+      const url = await requestIdSource.run(requestId, () => this.saml(saml).getAuthorizeUrlAsync('', undefined, {}));
       browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, nonce, SAML_REQUEST_TTL_MS / 1000));
       return url;
     } catch (error) {
@@ -252,15 +227,20 @@ export class SamlRuntime {
     }
   }
 
-  /** Refuses a response whose request was not started in this browser (login CSRF); forgets the binding. */
-  private async checkBrowser(saml: StoredSamlConnection, requestId: unknown, browser: SamlBrowser): Promise<void> {
-    if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) throw refused(saml.customerId, 'the response answers no request of this app');
-    const expected = await this.store.getSamlRequest(saml.customerId, bindingKey(requestId));
+  /**
+   * Refuses a response that answers no login started in this browser for this customer (login CSRF, an
+   * unsolicited response, another customer's request): the binding cookie's nonce must derive the request ID
+   * the response names. Clears the cookie, so a request is answered once.
+   */
+  private checkBrowser(saml: StoredSamlConnection, requestId: unknown, browser: SamlBrowser): void {
+    if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) {
+      throw refused(saml.customerId, `the response's InResponseTo names no request of this app`);
+    }
     const nonce = cookieValue(browser.cookieHeader, bindingCookie(requestId));
-    await this.store.deleteSamlRequest(saml.customerId, bindingKey(requestId));
     browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, '', 0));
-    if (expected === null || nonce === null || digest(nonce) !== expected) {
-      throw refused(saml.customerId, 'the response does not answer a login started in this browser');
+    const derived = nonce !== null && NONCE.test(nonce) ? requestIdFor(saml.customerId, nonce) : null;
+    if (derived === null || !timingSafeEqual(Buffer.from(derived), Buffer.from(requestId))) {
+      throw refused(saml.customerId, `the response's InResponseTo does not name a login started in this browser for this customer`);
     }
   }
 
@@ -291,7 +271,7 @@ export class SamlRuntime {
       }
       if (!profile) throw refused(customerId, 'the response holds no assertion');
       const { assertionId, rememberMs } = checkAssertion(profile, saml);
-      await this.checkBrowser(saml, profile.inResponseTo, browser);
+      this.checkBrowser(saml, profile.inResponseTo, browser);
       const claims = samlClaims(profile, saml);
       if (typeof claims.sub !== 'string') throw new SsoLoginError('missing_claim', 401, 'the SAML assertion has no usable NameID', customerId);
       if (!(await this.store.rememberSamlAssertion(customerId, assertionId, rememberMs))) {

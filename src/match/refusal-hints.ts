@@ -82,8 +82,6 @@ export function refusalHint(reason: string, strategy: string | null): string {
       return "The answer of your IdP failed validation: for OIDC check the issuer, client id and secret; for SAML the IdP's signing certificate, entity ID and the app's ACS URL; for both, the IdP's clock.";
     case 'token_exchange_failed':
       return 'Your IdP refused to exchange the login code: check the client id and secret.';
-    case 'too_many_logins':
-      return 'Too many logins were started for your organisation at once; try again in a few seconds.';
     case 'idp_unreachable':
     case 'store_unavailable':
       return 'A service was unreachable during the login; it is usually temporary. Try again in a minute.';

@@ -759,16 +759,6 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   /** Deletes the customer's SAML connection and its recorded SSO users; false when it had none. */
   deleteSamlConnection(customerId: string): Promise<boolean>;
   /**
-   * Remembers a SAML AuthnRequest ID the customer's login step sent, with a short value (its issue
-   * instant), for `ttlMs` (at most {@link MAX_SAML_CACHE_TTL_MS}), so that any instance can check the
-   * response's `InResponseTo`.
-   */
-  saveSamlRequest(customerId: string, requestId: string, value: string, ttlMs: number): Promise<void>;
-  /** The value saved with this request ID of the customer, or null when unknown, expired or used. */
-  getSamlRequest(customerId: string, requestId: string): Promise<string | null>;
-  /** Forgets a request ID (its response was taken, or refused). */
-  deleteSamlRequest(customerId: string, requestId: string): Promise<void>;
-  /**
    * Remembers a validated assertion's ID for `ttlMs` (until its NotOnOrAfter, at most
    * {@link MAX_SAML_CACHE_TTL_MS}): true the first time, false when the ID is already remembered (a replay),
    * atomically across instances.
@@ -810,17 +800,14 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   close?(): Promise<void>;
 }
 
-/** The longest a SAML request or assertion ID stays remembered (a day). */
+/** The longest a SAML assertion ID stays remembered (a day). */
 export const MAX_SAML_CACHE_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** Checks the arguments of the SAML request and assertion caches (ids are key names on Redis). */
-export function assertSamlCacheArgs(customerId: string, id: string, ttlMs?: number, value?: string): void {
+/** Checks the arguments of the SAML assertion cache (ids are key names on Redis). */
+export function assertSamlCacheArgs(customerId: string, id: string, ttlMs: number): void {
   assertStoreId('customerId', customerId);
   assertStoreId('SAML message id', id);
-  if (value !== undefined && (typeof value !== 'string' || value.length > 100 || /\p{Cc}/u.test(value))) {
-    throw new TypeError('a SAML request value is at most 100 characters without control characters');
-  }
-  if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_SAML_CACHE_TTL_MS)) {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_SAML_CACHE_TTL_MS) {
     throw new TypeError(`ttlMs must be an integer from 1 to ${MAX_SAML_CACHE_TTL_MS}`);
   }
 }

@@ -4,7 +4,7 @@
  * never admitted, never a 500, and leaves no session. Also IdP certificate rotation (two certificates at
  * once) and the signing requirement ('assertion', 'response', 'both').
  */
-import { SAML_FAILURES_LOGGED, SAML_LOGIN_STARTS } from '../../src/guard/saml.js';
+import { SAML_FAILURES_LOGGED } from '../../src/guard/saml.js';
 import { internalsOf } from '../../src/internal.js';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -130,8 +130,10 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       const response = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
       const target = new Browser();
       await expectRefused(await postToAcs(h, target, victim, response), target, /this browser/);
-      // The attacker's own browser cannot use it afterwards either: the request was consumed by the refusal.
-      await expectRefused(await postToAcs(h, attacker, victim, response), attacker, /InResponseTo/);
+      // Only the browser that started the login holds its binding: there the response is taken (once).
+      expect((await postToAcs(h, attacker, victim, response)).status).toBe(200);
+      const again = await postToAcs(h, attacker, victim, response);
+      expect(again).toMatchObject({ status: 400, body: { error: 'invalid_response', message: expect.stringMatching(/InResponseTo/) } });
       // A binding cookie of another login does not stand in for this one's.
       const other = new Browser();
       await startSamlLogin(h, other, victim);
@@ -236,23 +238,14 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       await expectRefused(await postToAcs(h, browser, victim, Buffer.from(laughs).toString('base64')), browser, /DOCTYPE/);
     });
 
-    it('rate-limits SAML login starts per customer (each one is kept in the store until it expires), not other customers', async () => {
+    it('lets anyone start logins (they store nothing: test/e2e/saml-store-outage.test.ts), so a flood of starts keeps nobody out', async () => {
       const flood = await samlCustomer(h, { customerId: 'saml-flood', idpType: 'Okta', idp: victim.idp });
+      await flood.scim.createUser({ userName: 'alice@corp.test' });
       const { origin } = await h.instance();
-      const start = (customerId: string) => fetch(`${origin}/sso/${customerId}/login`, { redirect: 'manual' });
-      // All at once: the bucket refills while they run (10/s), so what may pass is bounded by the time taken.
-      const started = performance.now();
-      const responses = await Promise.all(Array.from({ length: SAML_LOGIN_STARTS.burst + 100 }, () => start(flood.customerId)));
-      const seconds = (performance.now() - started) / 1000;
-      expect(responses.every((r) => r.status === 302 || r.status === 429)).toBe(true);
-      const admitted = responses.filter((r) => r.status === 302).length;
-      expect(admitted).toBeGreaterThanOrEqual(SAML_LOGIN_STARTS.burst);
-      expect(admitted).toBeLessThanOrEqual(SAML_LOGIN_STARTS.burst + Math.ceil(seconds * SAML_LOGIN_STARTS.requestsPerSecond) + 1);
-      const limited = responses.find((r) => r.status === 429);
-      if (!limited) throw new Error(`no start was refused: ${admitted} admitted in ${seconds.toFixed(2)} s`);
-      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(await limited.json()).toMatchObject({ error: 'too_many_logins' });
-      expect((await start(other.customerId)).status).toBe(302);
+      const responses = await Promise.all(Array.from({ length: 300 }, () => fetch(`${origin}/sso/${flood.customerId}/login`, { redirect: 'manual' })));
+      expect(responses.map((r) => r.status)).toEqual(responses.map(() => 302));
+      // A real login of that customer right after the flood.
+      expect((await samlLogin(h, new Browser(), flood, ALICE)).status).toBe(200);
     });
 
     it("keeps junk posted to a customer's ACS from pushing real refusals out of its activity log", async () => {

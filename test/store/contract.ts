@@ -1811,28 +1811,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
     });
 
-    describe('SAML request and assertion caches', () => {
-      it('keeps a request ID per customer until it is deleted', async () => {
-        const other = `cust-${randomUUID()}`;
-        await store.saveSamlRequest(conn.customerId, '_req1', '2026-01-01T00:00:00.000Z', 60_000);
-        expect(await store.getSamlRequest(conn.customerId, '_req1')).toBe('2026-01-01T00:00:00.000Z');
-        // Scoped by customer: the same ID means nothing at another customer.
-        expect(await store.getSamlRequest(other, '_req1')).toBeNull();
-        expect(await store.getSamlRequest(conn.customerId, '_unknown')).toBeNull();
-        await store.deleteSamlRequest(conn.customerId, '_req1');
-        expect(await store.getSamlRequest(conn.customerId, '_req1')).toBeNull();
-      });
-
-      it('forgets a request ID after its time to live', async () => {
-        await store.saveSamlRequest(conn.customerId, '_short', 'v', 1);
-        expect(await store.saveSamlRequest(conn.customerId, '_long', 'v', 60_000)).toBeUndefined();
-        // The memory store follows the test clock; Redis expires by its own (PX): poll, no timing threshold.
-        clock.now += 10;
-        for (let i = 0; i < 1000 && (await store.getSamlRequest(conn.customerId, '_short')) !== null; i++) await new Promise((r) => setTimeout(r, 2));
-        expect(await store.getSamlRequest(conn.customerId, '_short')).toBeNull();
-        expect(await store.getSamlRequest(conn.customerId, '_long')).toBe('v');
-      });
-
+    describe('SAML assertion cache', () => {
       it('remembers an assertion ID once: the second time is a replay, also when raced', async () => {
         expect(await store.rememberSamlAssertion(conn.customerId, '_a1', 60_000)).toBe(true);
         expect(await store.rememberSamlAssertion(conn.customerId, '_a1', 60_000)).toBe(false);
@@ -1842,12 +1821,11 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
 
       it('refuses unbounded or malformed arguments', async () => {
-        await expect(store.saveSamlRequest(conn.customerId, '_r', 'v', 0)).rejects.toThrow(TypeError);
-        await expect(store.saveSamlRequest(conn.customerId, '_r', 'v', 24 * 60 * 60 * 1000 + 1)).rejects.toThrow(TypeError);
-        await expect(store.saveSamlRequest(conn.customerId, '_r', 'x'.repeat(101), 1000)).rejects.toThrow(TypeError);
-        await expect(store.saveSamlRequest(conn.customerId, 'x'.repeat(201), 'v', 1000)).rejects.toThrow(TypeError);
-        await expect(store.saveSamlRequest(conn.customerId, 'id with space', 'v', 1000)).rejects.toThrow(TypeError);
-        await expect(store.getSamlRequest('bad {id}', '_r')).rejects.toThrow(TypeError);
+        await expect(store.rememberSamlAssertion(conn.customerId, '_a', 0)).rejects.toThrow(TypeError);
+        await expect(store.rememberSamlAssertion(conn.customerId, '_a', 24 * 60 * 60 * 1000 + 1)).rejects.toThrow(TypeError);
+        await expect(store.rememberSamlAssertion(conn.customerId, 'x'.repeat(201), 1000)).rejects.toThrow(TypeError);
+        await expect(store.rememberSamlAssertion(conn.customerId, 'id with space', 1000)).rejects.toThrow(TypeError);
+        await expect(store.rememberSamlAssertion('bad {id}', '_a', 1000)).rejects.toThrow(TypeError);
         await expect(store.rememberSamlAssertion(conn.customerId, '_a', 1.5)).rejects.toThrow(TypeError);
       });
     });
