@@ -303,6 +303,23 @@ function scanTooMuchWork(ctx: ResourceContext, over: WorkBudgetExceeded): ScimEr
   return scimErrors.badRequest('tooMany', what);
 }
 
+/** A stored resource's `meta.created` (written by the SCIM layer, ISO 8601 in UTC: sorts as text), '' if none. */
+function createdOf(resource: StoredResource): string {
+  // `meta` is the stored object's last member; a quote inside any string value is escaped, so the last
+  // `"created":"` of the text is meta's own.
+  const at = resource.json.lastIndexOf('"created":"');
+  return at === -1 ? '' : resource.json.slice(at + 11, resource.json.indexOf('"', at + 11));
+}
+
+/** Resources from several lookups in creation order: by `meta.created`, then by id (both stable). */
+function inCreationOrder(resources: StoredResource[]): StoredResource[] {
+  const keyed = resources.map((resource) => ({ resource, created: createdOf(resource) }));
+  keyed.sort((a, b) =>
+    a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.resource.id < b.resource.id ? -1 : a.resource.id > b.resource.id ? 1 : 0,
+  );
+  return keyed.map((k) => k.resource);
+}
+
 /** The group memberships (a user's groups) or members (a group's) a stored resource carries. */
 const membershipsOf = (resource: StoredResource): number => (resource.groups?.length ?? 0) + (resource.members?.length ?? 0);
 
@@ -331,9 +348,11 @@ async function candidates(
     const read = { ...options, groups: true };
     const seen = new Map<string, StoredResource>();
     let looked = 0;
+    let answering = 0;
     for (const lookup of lookups) {
       const found = await lookedUp(ctx, lookup, read);
       if (lookup.by === 'member') holders.set(lookup.value, new Set(found.map((group) => group.id)));
+      if (found.length > 0) answering++;
       const fresh = found.filter((resource) => !seen.has(resource.id));
       charge(fresh);
       for (const resource of fresh) {
@@ -343,7 +362,10 @@ async function candidates(
       if (seen.size > maxScan) throw lookupsTooLarge(ctx, maxScan);
       if (looked > SCAN_MAX_BYTES) throw scanTooBig(ctx);
     }
-    return [...seen.values()];
+    // Several lookups answered (`externalId eq "x" or userName eq "y"`): in lookup order, a resource created
+    // later would land between earlier answers and shift the pages a client is walking. Ordered by creation
+    // time instead, as a scan is, a new match comes last.
+    return answering > 1 ? inCreationOrder([...seen.values()]) : [...seen.values()];
   }
   const all: StoredResource[] = [];
   let read = 0;

@@ -86,6 +86,31 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect((await list({ startIndex: 50, count: 5 })).Resources).toEqual([]);
   });
 
+  it('answers an or of indexed lookups in creation order, so a match created while a client pages comes last', async () => {
+    // Lookup order would be the externalId's holders first; creation order puts Person02 before them.
+    const filter = 'externalId eq "shared-ext" or userName eq "person02@example.com"';
+    const created: string[] = [];
+    for (const n of [20, 21]) {
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({ schemas: [USER], userName: `late${n}@example.com`, externalId: 'shared-ext' });
+      expect(res.status).toBe(201);
+      created.push(res.body.id);
+    }
+    expect((await list({ filter, count: 10 })).Resources.map((r) => r.id)).toEqual([ids[2], ...created]);
+    // A client paging one at a time while a third match is created sees each exactly once.
+    const seen = [...(await list({ filter, startIndex: 1, count: 1 })).Resources, ...(await list({ filter, startIndex: 2, count: 1 })).Resources];
+    const third = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER], userName: 'late22@example.com', externalId: 'shared-ext' });
+    expect(third.status).toBe(201);
+    seen.push(...(await list({ filter, startIndex: 3, count: 1 })).Resources, ...(await list({ filter, startIndex: 4, count: 1 })).Resources);
+    expect(seen.map((r) => r.id)).toEqual([ids[2], ...created, third.body.id]);
+    for (const id of [...created, third.body.id]) expect((await t.http.delete(`/scim/v2/Users/${id}`).set(t.auth)).status).toBe(204);
+  });
+
   it('applies the default and maximum page sizes, count=0 and out-of-range values as the RFC says', async () => {
     expect((await list({})).itemsPerPage).toBe(4);
     expect((await list({ count: 1000 })).itemsPerPage).toBe(6);
