@@ -6,7 +6,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { isPublicAddress, outboundFetch, OutboundFetchError } from '../src/net/outbound-fetch.js';
+import { isPublicAddress, outboundFetch, OutboundFetchError, type HostResolver } from '../src/net/outbound-fetch.js';
 import { OidcRuntime } from '../src/guard/passport.js';
 import { SsoLoginError } from '../src/errors.js';
 import { memoryStore } from '../src/store/memory.js';
@@ -91,6 +91,37 @@ describe('outboundFetch', () => {
       await expect(outboundFetch({ maxBytes: 1000, allowPrivate: true })(origin)).rejects.toThrow(/larger than 1000 bytes/);
       expect((await (await outboundFetch({ maxBytes: 100_000, allowPrivate: true })(origin)).text()).length).toBe(100_000);
     });
+  });
+});
+
+describe('outboundFetch against DNS rebinding', () => {
+  it('connects to the address it checked: a name is resolved once, by the connection, and a private answer is refused', async () => {
+    const received: string[] = [];
+    const server = createServer((req, res) => {
+      received.push(`${req.method} ${req.url}`);
+      res.end('{}');
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      // A rebinding DNS server: a public (unroutable, TEST-NET-1) address first, loopback on every later query.
+      let queries = 0;
+      const rebinding: HostResolver = (_host, callback) => {
+        queries++;
+        callback(null, [{ address: queries === 1 ? '192.0.2.1' : '127.0.0.1', family: 4 }]);
+      };
+      const guarded = outboundFetch({ maxBytes: 1000, allowPrivate: false, resolve: rebinding });
+      // Before, the address was checked with one query and the connection made a second: it reached loopback.
+      const first = await guarded(`http://idp.rebind.test:${port}/internal`, { signal: AbortSignal.timeout(300) }).catch((error: unknown) => error);
+      expect(first).toBeInstanceOf(Error);
+      expect(queries).toBe(1);
+      // The next request's query answers loopback: refused where the connection resolves it.
+      await expect(guarded(`http://idp.rebind.test:${port}/internal`, { method: 'POST', body: 'x' })).rejects.toThrow(/not a public address/);
+      expect(queries).toBe(2);
+      expect(received).toEqual([]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

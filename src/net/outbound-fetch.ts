@@ -4,13 +4,19 @@
  * against server-side request forgery (docs/setup-portal.md, "Live discovery"):
  * - the host must resolve to public addresses only: no loopback, private, link-local (cloud metadata),
  *   carrier-grade NAT, unique-local, multicast or unspecified address, unless the instance allows them
- *   (`allowPrivateIdpAddresses`, implied by `allowHttpIssuers` for demos and tests);
- * - the answer is read up to a byte cap and within a time limit, redirects are not followed.
- * The address is checked before the fetch resolves it again, so a DNS server that answers differently the
- * second time (rebinding) is not covered: the remaining gap, said in the doc.
+ *   (`allowPrivateIdpAddresses`, implied by `allowHttpIssuers` for demos and tests). The check is the
+ *   connection's own address lookup (`publicOnlyLookup`), so the address checked is the address connected
+ *   to: a DNS server that answers a public address first and a private one next (rebinding) gains nothing;
+ * - the answer is read up to a byte cap (after decompression) and within a time limit, redirects are not
+ *   followed.
+ * Requests go through node:http(s) rather than the global fetch, whose connections cannot be given a lookup.
  */
-import { lookup } from 'node:dns/promises';
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 /** Addresses a fetch on behalf of a customer must never reach (RFC 6890 special-purpose ranges). */
 const NOT_PUBLIC = new BlockList();
@@ -64,30 +70,36 @@ export class OutboundFetchError extends Error {
   }
 }
 
-/** How long a host name may take to resolve (the fetch's own timeout starts after it). */
-const LOOKUP_TIMEOUT_MS = 5000;
+/** Resolves a host name as the connection would (dns.lookup: the system resolver, /etc/hosts included). */
+export type HostResolver = (hostname: string, callback: (error: Error | null, addresses: LookupAddress[]) => void) => void;
 
-/** The host's addresses, or none when it cannot be resolved within `ms`. */
-async function resolveWithin(host: string, ms: number): Promise<string[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<[]>((resolve) => (timer = setTimeout(() => resolve([]), ms)));
-  try {
-    const found = lookup(host, { all: true, verbatim: true }).then(
-      (records) => records.map((r) => r.address),
-      () => [],
-    );
-    return await Promise.race([found, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+const systemResolver: HostResolver = (hostname, callback) => dnsLookup(hostname, { all: true, verbatim: true }, callback);
+
+type LookupCallback = (error: Error | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for net.connect that resolves the host and refuses it unless every address is public: the
+ * connection then goes to an address this function checked, never to one a second resolution returned.
+ */
+export function publicOnlyLookup(resolve: HostResolver = systemResolver) {
+  return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
+    const refuse = (why: string) => callback(new OutboundFetchError(`the host ${hostname} ${why}`), []);
+    resolve(hostname, (error, addresses) => {
+      if (error) return refuse('could not be resolved');
+      if (addresses.length === 0 || !addresses.every((a) => isPublicAddress(a.address))) return refuse('is not a public address');
+      const family = options.family === 4 || options.family === 6 ? options.family : 0;
+      const usable = family === 0 ? addresses : addresses.filter((a) => a.family === family);
+      if (usable.length === 0) return refuse(`has no IPv${family} address`);
+      if (options.all) return callback(null, usable);
+      return callback(null, usable[0]!.address, usable[0]!.family);
+    });
+  };
 }
 
-/** Throws OutboundFetchError unless every address the URL's host resolves to is public. */
-export async function assertPublicHost(url: URL): Promise<void> {
+/** Throws OutboundFetchError unless the URL's host is public: an IP literal is checked here, a name when connecting. */
+function assertPublicLiteral(url: URL): void {
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [host] : await resolveWithin(host, LOOKUP_TIMEOUT_MS);
-  if (addresses.length === 0) throw new OutboundFetchError(`the host ${url.hostname} could not be resolved`);
-  if (!addresses.every(isPublicAddress)) throw new OutboundFetchError(`the host ${url.hostname} is not a public address`);
+  if (isIP(host) && !isPublicAddress(host)) throw new OutboundFetchError(`the host ${url.hostname} is not a public address`);
 }
 
 /** The largest answer an IdP endpoint may send (discovery, JWKS, token, userinfo, metadata). */
@@ -98,35 +110,91 @@ export interface OutboundOptions {
   maxBytes: number;
   /** Whether local and private addresses may be reached (src/options.ts privateIdpAddressesAllowed). */
   allowPrivate: boolean;
+  /** How host names are resolved when private addresses are refused (tests stand in a rebinding resolver). */
+  resolve?: HostResolver;
+}
+
+/** Connection pools per policy: a socket opened under one lookup is never reused under another. */
+const openAgents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+const publicAgents = {
+  http: new HttpAgent({ keepAlive: true, lookup: publicOnlyLookup() }),
+  https: new HttpsAgent({ keepAlive: true, lookup: publicOnlyLookup() }),
+};
+
+/** The answer's body as sent, or decompressed when the server compressed it (as the Fetch API would). */
+function decoded(response: IncomingMessage): Readable {
+  switch ((response.headers['content-encoding'] ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return response.pipe(createGunzip());
+    case 'deflate':
+      return response.pipe(createInflate());
+    case 'br':
+      return response.pipe(createBrotliDecompress());
+    default:
+      return response;
+  }
+}
+
+/** The response's headers as Fetch API Headers (repeated ones appended, as sent). */
+function headersOf(response: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) headers.append(response.rawHeaders[i]!, response.rawHeaders[i + 1]!);
+  // The body handed on is decompressed: its encoding and length no longer describe it.
+  headers.delete('content-encoding');
+  headers.delete('content-length');
+  return headers;
 }
 
 /**
- * A fetch for outbound requests on behalf of a customer: the host checked (unless `allowPrivate`), no
- * redirects followed, the body read up to `maxBytes` (more is an OutboundFetchError). Its signature is
- * the Fetch API's, so openid-client's `customFetch` can take it.
+ * A fetch for outbound requests on behalf of a customer: the host checked where the connection resolves it
+ * (unless `allowPrivate`), no redirects followed, the body read up to `maxBytes` (more is an
+ * OutboundFetchError). Its signature is the Fetch API's, so openid-client's `customFetch` can take it.
  */
 export function outboundFetch(options: OutboundOptions): (url: string | URL, init?: RequestInit) => Promise<Response> {
+  const agents = options.allowPrivate
+    ? openAgents
+    : options.resolve
+      ? { http: new HttpAgent({ lookup: publicOnlyLookup(options.resolve) }), https: new HttpsAgent({ lookup: publicOnlyLookup(options.resolve) }) }
+      : publicAgents;
   return async (url, init = {}) => {
     const target = new URL(url);
-    if (!options.allowPrivate) await assertPublicHost(target);
-    const response = await fetch(target, { ...init, redirect: 'manual' });
-    // The body is counted as it arrives even when its length is declared: whether a transport holds a body to
-    // its declared length is the dispatcher's business (an app may switch fetch to HTTP/2), not ours to assume.
-    const declared = Number(response.headers.get('content-length') ?? '0');
-    if (declared > options.maxBytes) throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (response.body) {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        size += chunk.byteLength;
-        if (size > options.maxBytes) throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
-        chunks.push(chunk);
-      }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:')
+      throw new OutboundFetchError(`only http and https URLs are fetched, not ${target.protocol}`);
+    if (!options.allowPrivate) assertPublicLiteral(target);
+    // The Fetch API's own reading of the request (a URLSearchParams body, its content type, Headers).
+    const request = new Request(target, { ...init, redirect: 'manual' });
+    const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
+    const headers = Object.fromEntries(request.headers);
+    if (body) headers['content-length'] = String(body.length);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const agent = target.protocol === 'https:' ? agents.https : agents.http;
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const outgoing = send(target, { method: request.method, headers, agent, ...(init.signal && { signal: init.signal }) }, resolve);
+      outgoing.once('error', reject);
+      outgoing.end(body);
+    });
+    const declared = Number(response.headers['content-length'] ?? '0');
+    if (!response.headers['content-encoding'] && declared > options.maxBytes) {
+      response.destroy();
+      throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
     }
-    return new Response(response.status === 204 || response.status === 304 ? null : Buffer.concat(chunks), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of decoded(response) as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > options.maxBytes) {
+        response.destroy();
+        throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status > 599) throw new OutboundFetchError(`the answer's status ${status} is not one a fetch can hold`);
+    return new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), {
+      status,
+      statusText: response.statusMessage ?? '',
+      headers: headersOf(response),
     });
   };
 }
