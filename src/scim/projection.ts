@@ -189,7 +189,11 @@ function selected(resource: JsonObject, selection: Selection): JsonObject {
       const value = found.holder[key]!;
       if (subs === true) target[key] = value;
       else if (Array.isArray(value)) target[key] = value.map((item) => keptSubs(item, subs));
-      else if (isObject(value)) target[key] = keptSubs(value, subs);
+      else if (isObject(value)) {
+        // A complex attribute none of whose named sub-attributes is set is left out, not shown as {}.
+        const kept = keptSubs(value, subs);
+        if (Object.keys(kept).length > 0) target[key] = kept;
+      }
     }
     if (found.key !== null && Object.keys(target).length > 0) out[found.key] = target;
   }

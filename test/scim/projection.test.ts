@@ -66,6 +66,12 @@ describe('applyProjection', () => {
     expect(applyProjection(user(), projection(null, CUSTOM))[CUSTOM]).toBeUndefined();
   });
 
+  it('leaves out a complex attribute none of whose named sub-attributes is set (RFC 7643 §2.5), not {}', () => {
+    const withName = { ...user(), name: { givenName: 'Ada', familyName: 'Lovelace' } };
+    expect(applyProjection(withName, projection('name.nickName,userName', null))).toEqual({ schemas: user().schemas, id: 'u1', userName: 'ada' });
+    expect(applyProjection(withName, projection('name.nickName,name.givenName', null)).name).toEqual({ givenName: 'Ada' });
+  });
+
   it('never drops id or schemas, and never changes the resource it shapes', () => {
     const resource = user();
     const before = structuredClone(resource);
