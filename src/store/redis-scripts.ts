@@ -1075,10 +1075,13 @@ for i = 1, n do
     end
     list[#list + 1] = s
   end
-  -- The new rows are sized before they are read: past ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES), after the
-  -- first lookup, this lookup and the rest are left to the caller's next script.
+  -- The new rows are sized before they are read: past ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES), this lookup
+  -- and the rest are left to the caller's next script; a first lookup that passes it alone (up to 100 heavy
+  -- holders) is answered with its holders' creation numbers only, for the caller to read one row per script.
   for j = before + 1, #seqs do bytes = bytes + redis.call('HSTRLEN', rhash('u'), seqs[j]) end
-  if bytes > ${PAGE_READ_BYTES} and i > 1 then
+  if #list > 1 then table.sort(list, function(x, y) return tonumber(x) < tonumber(y) end) end
+  if bytes > ${PAGE_READ_BYTES} then
+    if i == 1 then return { '', {}, {}, '', '', '', 0, table.concat(list, ' ') } end
     for j = #seqs, before + 1, -1 do
       position[seqs[j]] = nil
       seqs[j] = nil
@@ -1086,7 +1089,6 @@ for i = 1, n do
     n = i - 1
     break
   end
-  if #list > 1 then table.sort(list, function(x, y) return tonumber(x) < tonumber(y) end) end
   found[i] = list
 end
 local rows, live, ids, kept = {}, {}, {}, {}
@@ -1125,7 +1127,15 @@ for i = 1, n do
   refs[i] = table.concat(at, ' ')
   gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0'
 end
-return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone), table.concat(deferred, ' '), n }
+return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone), table.concat(deferred, ' '), n, '' }
+`,
+);
+
+/** Reads a user by its creation number (ARGV: seq), for a batch lookup too heavy for one script. Reply: as GET_RESOURCE. */
+export const GET_USER_BY_SEQ = linkLua(
+  READ_PRELUDE,
+  `
+return load('u', ARGV[1]) or {}
 `,
 );
 

@@ -137,6 +137,7 @@ const SCRIPTS = {
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
   loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 3, readOnly: false },
   loginBatch: { lua: lua.FIND_USERS_FOR_LOGIN_BATCH, keys: 1, readOnly: true },
+  userBySeq: { lua: lua.GET_USER_BY_SEQ, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
   sorted: { lua: lua.LIST_SORTED, keys: 1, readOnly: true },
   backlog: { lua: lua.SORT_BACKLOG, keys: 1, readOnly: false },
@@ -833,8 +834,13 @@ export function redisStore(options: RedisStoreOptions): Store {
       const answers: NumberedLoginLookup[] = new Array(lookups.length);
       const byId = new Map<string, NumberedResource>(); // one object per user, across scripts too
       const deferred: NumberedResource[] = []; // users whose groups a script left out (fillGroups)
+      const heavy: { lookup: number; seqs: string[] }[] = []; // first lookups too heavy for one script
       /** Takes in one script's reply for the lookups `at` (in the order sent); returns the lookups it left. */
-      const takeReply = ([seqs, rows, groups, refs, gone, later, answered]: BatchReply, at: number[]): number[] => {
+      const takeReply = ([seqs, rows, groups, refs, gone, later, answered, oversized]: BatchReply, at: number[]): number[] => {
+        if (Number(answered) === 0) {
+          heavy.push({ lookup: at[0]!, seqs: oversized.toString().split(' ') });
+          return at.slice(1);
+        }
         const aux = new Map<number, Buffer[]>();
         for (let i = 0; i < groups.length; i += 2 + 2 * Number(groups[i + 1])) {
           aux.set(Number(groups[i]), groups.slice(i + 2, i + 2 + 2 * Number(groups[i + 1])) as Buffer[]);
@@ -857,13 +863,34 @@ export function redisStore(options: RedisStoreOptions): Store {
         });
         return at.slice(done);
       };
-      // A script answers its lookups up to PAGE_READ_BYTES of rows (at least one): those it left go again.
+      /** A lookup whose holders pass PAGE_READ_BYTES together: each holder read by a script of its own. */
+      const readHeavy = async ({ lookup, seqs }: { lookup: number; seqs: string[] }) => {
+        const replies = (await Promise.all(seqs.map((seq) => run('userBySeq', tag(connectionId), seq)))) as unknown[][];
+        const users = replies.flatMap((reply, i) => {
+          if (reply.length === 0) return []; // deleted since the batch script
+          const user = parseResource('User', reply) as NumberedResource;
+          user.seq = Number(seqs[i]);
+          if ((reply[3] as unknown[]).length === 1) deferred.push(user);
+          const first = byId.get(user.id) ?? user;
+          byId.set(user.id, first);
+          return [first];
+        });
+        // All of them deleted meanwhile: the single lookup answers whether a deletion is what it finds.
+        const { attribute, value } = lookups[lookup]!;
+        answers[lookup] =
+          users.length > 0
+            ? { users, deletedMatch: false }
+            : { users: [], deletedMatch: (await store.findUsersForLogin(connectionId, attribute, value)).deletedMatch };
+      };
+      // A script answers its lookups up to PAGE_READ_BYTES of rows (at least one, or a first one's holders
+      // only): those it left go again.
       while (chunks.length > 0) {
         const replies = await Promise.all(chunks.map(({ args }) => runBuffer('loginBatch', tag(connectionId), ...args) as Promise<BatchReply>));
         chunks = replies.flatMap((reply, c) => {
           const left = takeReply(reply, chunks[c]!.at);
           return left.length > 0 ? [chunkOf(left)] : [];
         });
+        await Promise.all(heavy.splice(0).map(readHeavy));
       }
       await fillGroups(connectionId, [...new Set(deferred)]);
       return answers;
@@ -966,7 +993,7 @@ export function redisStore(options: RedisStoreOptions): Store {
 /** What LIST_PAGE and LIST_SORTED answer, read as bytes: {total, rows, aux}. */
 type PageReply = [number | Buffer, (Buffer | null)[], Buffer[][]];
 /** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
-type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer, number];
+type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer, number, Buffer];
 
 /** The outcome fields recordLogin sends for the script to fill in, and how checkSsoUser's JSON ends with them. */
 const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };

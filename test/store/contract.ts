@@ -1480,6 +1480,34 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(batch[4]!.users[0]).toBe(batch[0]!.users[0]);
       });
 
+      it('answers a batch whose first lookup alone holds more than PAGE_READ_BYTES whole (Redis: one row per script)', async () => {
+        const note = 'x'.repeat(PAGE_READ_BYTES * 0.4);
+        const heavy: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const id = randomUUID();
+          const write = userWrite(id, `bulky${i}`, { externalId: 'bulky-shared', json: JSON.stringify({ id, userName: `bulky${i}`, note }) });
+          expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+          heavy.push(id);
+        }
+        await store.deleteResource(cid, 'User', heavy[3]!);
+        const light = await createUser('slender', { externalId: 'slender-1' });
+        const lookups = [
+          { attribute: 'externalId', value: 'bulky-shared' },
+          { attribute: 'externalId', value: 'slender-1' },
+          { attribute: 'userName', value: 'bulky1' },
+        ];
+        const batch = await store.findUsersForLoginBatch(cid, lookups);
+        expect(batch.map((b) => ids(b.users))).toEqual([heavy.slice(0, 3), [light], [heavy[1]]]);
+        for (const [i, { attribute, value }] of lookups.entries()) {
+          const one = await store.findUsersForLogin(cid, attribute, value);
+          expect(batch[i]!.users.map(({ seq: _, ...user }) => user)).toEqual(one.users);
+          expect(batch[i]!.deletedMatch).toBe(false);
+        }
+        expect(batch[0]!.users.every((u) => u.json.includes(note) && Number.isSafeInteger(u.seq))).toBe(true);
+        expect(batch[0]!.users.map((u) => u.seq)).toEqual([...batch[0]!.users.map((u) => u.seq)].sort((a, b) => a - b));
+        expect(batch[2]!.users[0]).toBe(batch[0]!.users[1]);
+      });
+
       it('answers a batch longer than one script the same way, one object per user across its parts', async () => {
         const ann = await createUser('ann', { externalId: 'e-ann' });
         const lookups = Array.from({ length: 1201 }, (_, i) => ({ attribute: 'externalId', value: i % 600 === 0 ? 'e-ann' : `none-${i}` }));

@@ -375,6 +375,15 @@ describe('redis store specifics', () => {
     const lookups = [0, 1, 2, 3].map((i) => ({ attribute: 'userName', value: `holder${i}` }));
     const batch = await commandsDuring(() => store.findUsersForLoginBatch(cid, lookups));
     expect(scripts(batch)).toHaveLength(2);
+    // A first lookup whose holders pass the budget together: its script reads none of them, then one script
+    // per holder, then a script for the lookups after it.
+    const heavyFirst = await commandsDuring(() =>
+      store.findUsersForLoginBatch(cid, [
+        { attribute: 'externalId', value: 'held' },
+        { attribute: 'userName', value: 'holder0' },
+      ]),
+    );
+    expect(scripts(heavyFirst)).toHaveLength(1 + 4 + 1);
   });
 
   it('indexes the users an earlier version stored, in bounded steps, while writes go on', async () => {
