@@ -127,7 +127,9 @@ export type SsoLoginErrorCode =
   | 'store_unavailable'
   | 'idp_unreachable'
   /** The customer's stored matching strategy is unknown to this version (src/guard/guard.ts strategyOf). */
-  | 'unsupported_strategy';
+  | 'unsupported_strategy'
+  /** Not raised since SAML login starts stopped being rate-limited (docs/saml.md); kept so code naming it compiles. */
+  | 'too_many_logins';
 
 /**
  * A login that could not complete for a reason other than the SCIM guard: the IdP said no, the response

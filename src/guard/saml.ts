@@ -1,10 +1,11 @@
 /**
  * The guard behind SAML 2.0 logins (docs/saml.md). node-saml validates the response: the XML signature
  * (of the assertion, the response or both, as the connection requires) against the IdP's certificates,
- * a single assertion, NotBefore/NotOnOrAfter with the connection's clock skew, the audience. This file adds
- * what node-saml leaves out: the issuer, the recipient and the destination must be the connection's, the
- * response must answer a login started in this browser (its request ID is derived from a nonce in the
- * browser's cookie: nothing is stored when a login starts), and an assertion is taken once (its ID is
+ * a single assertion, the conditions' NotBefore/NotOnOrAfter with the connection's clock skew, the audience.
+ * This file adds what node-saml leaves out: the issuer, the recipient and the destination must be the
+ * connection's, the subject confirmation must be valid now and name the request, the response must answer a
+ * login started in this browser within 10 minutes (its request ID is derived from a nonce and the start time
+ * in the browser's cookie: nothing is stored when a login starts), and an assertion is taken once (its ID is
  * remembered in the store until its NotOnOrAfter). Then the guard runs, as for OIDC.
  *
  * The login step and the ACS are passport strategies (plain objects with `authenticate`), so the adapters
@@ -27,21 +28,22 @@ import { logOutQuietly } from './passport.js';
 import { toLoginError } from './login-errors.js';
 import { samlClaims } from './saml-claims.js';
 
-/** How long a login step's AuthnRequest may be answered (10 minutes): the binding cookie's lifetime. */
+/** How long a login step's AuthnRequest may be answered (10 minutes): checked at the ACS, and the cookie's lifetime. */
 export const SAML_REQUEST_TTL_MS = 10 * 60 * 1000;
 
 /** The AuthnRequest IDs this app makes: `_` and 40 hex digits. Anything else in an InResponseTo was never issued. */
 const REQUEST_ID = /^_[0-9a-f]{40}$/;
-/** A binding nonce as the login step makes it (32 random bytes, base64url). */
-const NONCE = /^[A-Za-z0-9_-]{43}$/;
+/** A binding cookie's value as the login step makes it: a nonce (32 random bytes, base64url), `.`, the start time (ms, base 36). */
+const BINDING = /^([A-Za-z0-9_-]{43})\.([0-9a-z]{1,11})$/;
 
 /**
- * The AuthnRequest ID of a login started with `nonce` for `customerId`: a digest of both. The ACS recomputes
- * it from the nonce in the browser's binding cookie, so a login start stores nothing (anyone may start
- * logins, and they cost no shared state), and only the browser that holds the nonce can answer the request.
+ * The AuthnRequest ID of a login started at `startedAt` (ms) with `nonce` for `customerId`: a digest of the
+ * three. The ACS recomputes it from the browser's binding cookie, so a login start stores nothing (anyone may
+ * start logins, and they cost no shared state), only the browser holding the nonce can answer the request,
+ * and the start time cannot be altered: the IdP's signature covers the ID the response answers.
  */
-export function requestIdFor(customerId: string, nonce: string): string {
-  return `_${createHash('sha256').update(`${customerId}\n${nonce}`).digest('hex').slice(0, 40)}`;
+export function requestIdFor(customerId: string, nonce: string, startedAt: number): string {
+  return `_${createHash('sha256').update(`${customerId}\n${nonce}\n${startedAt}`).digest('hex').slice(0, 40)}`;
 }
 
 /** Hands node-saml the ID of the request being made (its instances are shared between login steps). */
@@ -118,8 +120,9 @@ function destinationOf(responseXml: string): string | null {
 }
 
 /**
- * Checks node-saml leaves to the SP, on the SIGNED assertion it returns: issuer, recipient, destination.
- * Returns the assertion's ID and how long to remember it (until its NotOnOrAfter plus the clock skew).
+ * Checks node-saml leaves to the SP, on the SIGNED assertion it returns: issuer, recipient, destination, the
+ * subject confirmation's request and validity times. Returns the assertion's ID and how long to remember it
+ * (until its NotOnOrAfter plus the clock skew).
  */
 export function checkAssertion(profile: Profile, saml: StoredSamlConnection, nowMs = Date.now()): { assertionId: string; rememberMs: number } {
   const assertion = (profile.getAssertion?.() as { Assertion?: XmlNode } | undefined)?.Assertion;
@@ -137,6 +140,17 @@ export function checkAssertion(profile: Profile, saml: StoredSamlConnection, now
   // which names none, could be re-wrapped to answer a login someone else started.
   if (saml.signed === 'assertion' && confirmations.some((data) => attr(data, 'InResponseTo') !== profile.inResponseTo)) {
     throw refused(saml.customerId, `the signed assertion's InResponseTo does not name the request the response answers`);
+  }
+  // The bearer confirmation's own window (often 5 minutes inside the conditions' hour): node-saml checks it
+  // only beside a request cache, which scim-sso does not use (checkBrowser).
+  const skewMs = saml.clockSkewSeconds * 1000;
+  for (const data of confirmations) {
+    const notBefore = attr(data, 'NotBefore');
+    const notOnOrAfter = attr(data, 'NotOnOrAfter');
+    if (notBefore !== null && !(Date.parse(notBefore) - skewMs <= nowMs))
+      throw refused(saml.customerId, 'the subject confirmation is not yet valid (NotBefore)');
+    if (notOnOrAfter !== null && !(nowMs < Date.parse(notOnOrAfter) + skewMs))
+      throw refused(saml.customerId, 'the subject confirmation has expired (NotOnOrAfter)');
   }
   const destination = destinationOf(profile.getSamlResponseXml?.() ?? '');
   if (destination !== null && destination !== saml.acsUrl) throw refused(saml.customerId, `the response's destination is not this connection's ACS URL`);
@@ -218,9 +232,10 @@ export class SamlRuntime {
   async loginUrl(saml: StoredSamlConnection, browser: SamlBrowser): Promise<string> {
     try {
       const nonce = randomBytes(32).toString('base64url');
-      const requestId = requestIdFor(saml.customerId, nonce);
+      const startedAt = Date.now();
+      const requestId = requestIdFor(saml.customerId, nonce, startedAt);
       const url = await requestIdSource.run(requestId, () => this.saml(saml).getAuthorizeUrlAsync('', undefined, {}));
-      browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, nonce, SAML_REQUEST_TTL_MS / 1000));
+      browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, `${nonce}.${startedAt.toString(36)}`, SAML_REQUEST_TTL_MS / 1000));
       return url;
     } catch (error) {
       throw toLoginError(error, saml.customerId) ?? error;
@@ -228,20 +243,23 @@ export class SamlRuntime {
   }
 
   /**
-   * Refuses a response that answers no login started in this browser for this customer (login CSRF, an
-   * unsolicited response, another customer's request): the binding cookie's nonce must derive the request ID
-   * the response names. Clears the cookie, so a request is answered once.
+   * Refuses a response that answers no login started in this browser for this customer within
+   * SAML_REQUEST_TTL_MS (login CSRF, an unsolicited response, another customer's request, a stale one): the
+   * binding cookie's nonce and start time must derive the request ID the response names. Clears the cookie;
+   * the assertion cache makes each assertion count once whichever browser posts it.
    */
-  private checkBrowser(saml: StoredSamlConnection, requestId: unknown, browser: SamlBrowser): void {
+  private checkBrowser(saml: StoredSamlConnection, requestId: unknown, browser: SamlBrowser, nowMs = Date.now()): void {
     if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) {
       throw refused(saml.customerId, `the response's InResponseTo names no request of this app`);
     }
-    const nonce = cookieValue(browser.cookieHeader, bindingCookie(requestId));
+    const binding = BINDING.exec(cookieValue(browser.cookieHeader, bindingCookie(requestId)) ?? '');
     browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, '', 0));
-    const derived = nonce !== null && NONCE.test(nonce) ? requestIdFor(saml.customerId, nonce) : null;
+    const startedAt = binding ? parseInt(binding[2]!, 36) : NaN;
+    const derived = binding ? requestIdFor(saml.customerId, binding[1]!, startedAt) : null;
     if (derived === null || !timingSafeEqual(Buffer.from(derived), Buffer.from(requestId))) {
       throw refused(saml.customerId, `the response's InResponseTo does not name a login started in this browser for this customer`);
     }
+    if (!(nowMs - startedAt <= SAML_REQUEST_TTL_MS)) throw refused(saml.customerId, 'the login was started more than 10 minutes ago; start it again');
   }
 
   /** Validates a posted SAMLResponse and runs the guard: the result, or a thrown SsoLoginError / ScimUserNotActive. */

@@ -4,7 +4,8 @@
  * never admitted, never a 500, and leaves no session. Also IdP certificate rotation (two certificates at
  * once) and the signing requirement ('assertion', 'response', 'both').
  */
-import { SAML_FAILURES_LOGGED } from '../../src/guard/saml.js';
+import { randomBytes } from 'node:crypto';
+import { requestIdFor, SAML_FAILURES_LOGGED, SAML_REQUEST_TTL_MS } from '../../src/guard/saml.js';
 import { internalsOf } from '../../src/internal.js';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -148,11 +149,29 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       const login = await browser.fetch(`${origin}/sso/${victim.customerId}/login`);
       await login.body?.cancel();
       const cookie = login.headers.getSetCookie().find((c) => c.startsWith('scimsso_saml_'));
-      expect(cookie).toMatch(/^scimsso_saml_[0-9a-f]{40}=[A-Za-z0-9_-]{43}; Path=\/sso\/saml-victim\/saml\/acs; Max-Age=600; HttpOnly; SameSite=Lax$/);
+      expect(cookie).toMatch(
+        /^scimsso_saml_[0-9a-f]{40}=[A-Za-z0-9_-]{43}\.[0-9a-z]+; Path=\/sso\/saml-victim\/saml\/acs; Max-Age=600; HttpOnly; SameSite=Lax$/,
+      );
       const requestId = await victim.idp.requestIdOf(login.headers.get('location')!, victim.sp);
       const result = await postToAcs(h, browser, victim, await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId }));
       expect(result.status).toBe(200);
       expect(Object.keys(browser.cookies(`${origin}/sso/${victim.customerId}/saml/acs`)).filter((n) => n.startsWith('scimsso_saml_'))).toEqual([]);
+    });
+
+    it('refuses a response to a login started more than 10 minutes ago, and a binding whose start time was altered', async () => {
+      const browser = new Browser();
+      const nonce = randomBytes(32).toString('base64url');
+      const startedAt = Date.now() - SAML_REQUEST_TTL_MS - 60_000;
+      const requestId = requestIdFor(victim.customerId, nonce, startedAt);
+      const response = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId });
+      const binding = (at: number) => `scimsso_saml${requestId}=${nonce}.${at.toString(36)}`;
+      await expectRefused(await postToAcs(h, browser, victim, response, undefined, binding(startedAt)), browser, /more than 10 minutes/);
+      // The same nonce with a recent start time does not derive that request ID.
+      await expectRefused(
+        await postToAcs(h, browser, victim, response, undefined, binding(Date.now())),
+        browser,
+        /does not name a login started in this browser/,
+      );
     });
 
     it('refuses an expired assertion', async () => {
@@ -162,6 +181,12 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
         browser,
         /expired|no valid subject confirmation/i,
       );
+    });
+
+    it('refuses an assertion whose subject confirmation has expired though its conditions have not', async () => {
+      const browser = new Browser();
+      const answer = { ...ALICE, notOnOrAfterMs: 60 * 60_000, confirmationNotOnOrAfterMs: -10 * 60_000 };
+      await expectRefused(await samlLogin(h, browser, victim, answer), browser, /subject confirmation has expired/);
     });
 
     it('refuses an assertion not yet valid (beyond the clock skew)', async () => {

@@ -55,6 +55,8 @@ export interface SamlAnswer {
   inResponseTo?: string;
   notBeforeMs?: number;
   notOnOrAfterMs?: number;
+  /** The subject confirmation's own NotOnOrAfter, when it differs from the conditions' (Entra: 5 minutes in an hour). */
+  confirmationNotOnOrAfterMs?: number;
 }
 
 const escapeXml = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -138,7 +140,7 @@ export function testSamlIdp(entityId = `https://idp-${randomBytes(3).toString('h
         StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
         ConditionsNotBefore: at(answer.notBeforeMs ?? -60_000),
         ConditionsNotOnOrAfter: at(answer.notOnOrAfterMs ?? 5 * 60_000),
-        SubjectConfirmationDataNotOnOrAfter: at(answer.notOnOrAfterMs ?? 5 * 60_000),
+        SubjectConfirmationDataNotOnOrAfter: at(answer.confirmationNotOnOrAfterMs ?? answer.notOnOrAfterMs ?? 5 * 60_000),
         NameIDFormat: answer.nameIdFormat ?? NAMEID_EMAIL,
         NameID: answer.nameId,
         InResponseTo: answer.inResponseTo ?? '',
