@@ -2,7 +2,7 @@
  * The guard on fetches a customer can point anywhere (src/net/outbound-fetch.ts): private, loopback,
  * link-local and other special addresses refused, public ones allowed, and answers capped in bytes.
  */
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -91,6 +91,56 @@ describe('outboundFetch', () => {
       await expect(outboundFetch({ maxBytes: 1000, allowPrivate: true })(origin)).rejects.toThrow(/larger than 1000 bytes/);
       expect((await (await outboundFetch({ maxBytes: 100_000, allowPrivate: true })(origin)).text()).length).toBe(100_000);
     });
+  });
+});
+
+describe('outboundFetch reads answers as the Fetch API would', () => {
+  async function withRaw(handler: (req: IncomingMessage, res: ServerResponse) => void, run: (origin: string, seen: IncomingMessage[]) => Promise<void>) {
+    const seen: IncomingMessage[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req);
+      handler(req, res);
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+  const open = outboundFetch({ maxBytes: 100_000, allowPrivate: true });
+  const packed = gzipSync('{"ok":true}');
+
+  it('rejects with the timeout, not hanging, when a compressed answer stalls or its connection drops midway', async () => {
+    await withRaw(
+      (req, res) => {
+        res.writeHead(200, { 'content-encoding': 'gzip' });
+        res.write(packed.subarray(0, 10));
+        if (req.url === '/drop') setTimeout(() => res.socket?.destroy(), 50);
+      },
+      async (origin) => {
+        const stalled = await open(`${origin}/stall`, { signal: AbortSignal.timeout(200) }).catch((error: unknown) => error);
+        expect(stalled).toMatchObject({ name: 'TimeoutError' });
+        await expect(open(`${origin}/drop`)).rejects.toThrow();
+      },
+    );
+  });
+
+  it('takes an empty compressed answer and a 304 as empty, refuses stacked encodings, and sends Accept and User-Agent', async () => {
+    await withRaw(
+      (req, res) => {
+        if (req.url === '/empty') res.writeHead(200, { 'content-encoding': 'gzip' }).end();
+        else if (req.url === '/unchanged') res.writeHead(304, { 'content-encoding': 'gzip' }).end();
+        else res.writeHead(200, { 'content-encoding': 'gzip, br' }).end(packed);
+      },
+      async (origin, seen) => {
+        expect(await (await open(`${origin}/empty`)).text()).toBe('');
+        expect((await open(`${origin}/unchanged`)).status).toBe(304);
+        await expect(open(`${origin}/stacked`)).rejects.toThrow(OutboundFetchError);
+        expect(seen[0]!.headers).toMatchObject({ accept: '*/*', 'user-agent': 'scim-sso', 'accept-encoding': 'gzip, deflate' });
+      },
+    );
   });
 });
 

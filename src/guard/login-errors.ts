@@ -15,6 +15,11 @@ function isNetworkError(error: unknown): boolean {
   return NETWORK.test(error.message) || (cause instanceof Error && NETWORK.test(`${cause.message} ${(cause as { code?: string }).code ?? ''}`));
 }
 
+function isTimeout(error: unknown): boolean {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  return name === 'TimeoutError' || code === 'OAUTH_TIMEOUT';
+}
+
 /** Turns a login failure into ScimUserNotActive / SsoLoginError; returns null for errors that are not login errors. */
 export function toLoginError(error: unknown, customerId: string | null = null): ScimUserNotActive | SsoLoginError | null {
   if (error instanceof ScimUserNotActive || error instanceof SsoLoginError) return error;
@@ -46,7 +51,8 @@ export function toLoginError(error: unknown, customerId: string | null = null): 
   if (refusedFetch) {
     return new SsoLoginError('idp_error', 400, `the identity provider's address was refused: ${refusedFetch.message}`, customerId, { cause: error });
   }
-  if (isNetworkError(error)) {
+  // A timeout (openid-client's own, or the signal's reason our fetch rejects with) is an IdP not answering.
+  if (isNetworkError(error) || [error, (error as { cause?: unknown } | null)?.cause].some(isTimeout)) {
     return new SsoLoginError('idp_unreachable', 503, 'the identity provider could not be reached', customerId, { cause: error });
   }
   if (error instanceof oidc.ClientError || (error instanceof Error && /^OAUTH_/.test((error as { code?: string }).code ?? ''))) {

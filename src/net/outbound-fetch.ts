@@ -15,8 +15,8 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
-import type { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import { constants as zlib, createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 /** Addresses a fetch on behalf of a customer must never reach (RFC 6890 special-purpose ranges). */
 const NOT_PUBLIC = new BlockList();
@@ -85,7 +85,8 @@ export function publicOnlyLookup(resolve: HostResolver = systemResolver) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
     const refuse = (why: string) => callback(new OutboundFetchError(`the host ${hostname} ${why}`), []);
     resolve(hostname, (error, addresses) => {
-      if (error) return refuse('could not be resolved');
+      // A name that does not resolve (now) is a network failure, not a refused address: passed on as such.
+      if (error) return callback(error, []);
       if (addresses.length === 0 || !addresses.every((a) => isPublicAddress(a.address))) return refuse('is not a public address');
       const family = options.family === 4 || options.family === 6 ? options.family : 0;
       const usable = family === 0 ? addresses : addresses.filter((a) => a.family === family);
@@ -121,19 +122,39 @@ const publicAgents = {
   https: new HttpsAgent({ keepAlive: true, lookup: publicOnlyLookup() }),
 };
 
-/** The answer's body as sent, or decompressed when the server compressed it (as the Fetch API would). */
-function decoded(response: IncomingMessage): Readable {
-  switch ((response.headers['content-encoding'] ?? '').trim().toLowerCase()) {
+/** The decompressor for one content coding, lenient about an empty or cut-short end (as the Fetch API is). */
+function decoderFor(coding: string): Transform | null {
+  const zlibEnd = { flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH };
+  switch (coding) {
     case 'gzip':
     case 'x-gzip':
-      return response.pipe(createGunzip());
+      return createGunzip(zlibEnd);
     case 'deflate':
-      return response.pipe(createInflate());
+      return createInflate(zlibEnd);
     case 'br':
-      return response.pipe(createBrotliDecompress());
+      return createBrotliDecompress({ flush: zlib.BROTLI_OPERATION_FLUSH, finishFlush: zlib.BROTLI_OPERATION_FLUSH });
     default:
-      return response;
+      return null;
   }
+}
+
+/**
+ * The answer's body as sent, or decompressed when the server compressed it with one coding the Fetch API
+ * knows (a stacked or unknown coding is refused rather than handed on undecoded). Errors and early ends of
+ * the response reach the stream read (pipeline), so an aborted or dropped answer never hangs its reader.
+ */
+function decoded(response: IncomingMessage, bodyless: boolean): Readable {
+  const codings = (response.headers['content-encoding'] ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  if (bodyless || codings.length === 0) return response;
+  const decoder = codings.length === 1 ? decoderFor(codings[0]!) : null;
+  if (!decoder) {
+    response.destroy();
+    throw new OutboundFetchError(`the answer's content encoding "${response.headers['content-encoding']}" is not one this fetch decodes`);
+  }
+  return pipeline(response, decoder, () => {});
 }
 
 /** The response's headers as Fetch API Headers (repeated ones appended, as sent). */
@@ -162,18 +183,28 @@ export function outboundFetch(options: OutboundOptions): (url: string | URL, ini
     if (target.protocol !== 'http:' && target.protocol !== 'https:')
       throw new OutboundFetchError(`only http and https URLs are fetched, not ${target.protocol}`);
     if (!options.allowPrivate) assertPublicLiteral(target);
-    // The Fetch API's own reading of the request (a URLSearchParams body, its content type, Headers).
+    // The Fetch API's own reading of the request (a URLSearchParams body, its content type, Headers), with
+    // the headers fetch would add itself (some IdPs' firewalls refuse a request without a User-Agent).
     const request = new Request(target, { ...init, redirect: 'manual' });
     const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
-    const headers = Object.fromEntries(request.headers);
+    const headers: Record<string, string> = {
+      accept: '*/*',
+      'user-agent': 'scim-sso',
+      'accept-encoding': 'gzip, deflate',
+      ...Object.fromEntries(request.headers),
+    };
     if (body) headers['content-length'] = String(body.length);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const agent = target.protocol === 'https:' ? agents.https : agents.http;
+    const { signal } = init;
+    // An abort or timeout rejects with the signal's reason (a DOMException TimeoutError), as fetch does.
+    const failure = (error: unknown) => (signal?.aborted ? signal.reason : error) as Error;
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const outgoing = send(target, { method: request.method, headers, agent, ...(init.signal && { signal: init.signal }) }, resolve);
-      outgoing.once('error', reject);
+      const outgoing = send(target, { method: request.method, headers, agent, ...(signal && { signal }) }, resolve);
+      outgoing.once('error', (error) => reject(failure(error)));
       outgoing.end(body);
     });
+    const status = response.statusCode ?? 0;
     const declared = Number(response.headers['content-length'] ?? '0');
     if (!response.headers['content-encoding'] && declared > options.maxBytes) {
       response.destroy();
@@ -181,15 +212,16 @@ export function outboundFetch(options: OutboundOptions): (url: string | URL, ini
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of decoded(response) as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > options.maxBytes) {
-        response.destroy();
-        throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
+    try {
+      for await (const chunk of decoded(response, status === 204 || status === 304 || request.method === 'HEAD') as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > options.maxBytes) throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } catch (error) {
+      response.destroy();
+      throw error instanceof OutboundFetchError ? error : failure(error);
     }
-    const status = response.statusCode ?? 0;
     if (status < 200 || status > 599) throw new OutboundFetchError(`the answer's status ${status} is not one a fetch can hold`);
     return new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), {
       status,

@@ -1,0 +1,28 @@
+/**
+ * How IdP-side failures reach the browser (src/guard/login-errors.ts): an IdP that cannot be reached or does
+ * not answer in time is a 503 `idp_unreachable` (worth retrying), an address the outbound guard refused a
+ * 400 `idp_error`, and a name that does not resolve is the former, not the latter.
+ */
+import * as oidc from 'openid-client';
+import { describe, expect, it } from 'vitest';
+import { toLoginError } from '../../src/guard/login-errors.js';
+import { outboundFetch, OutboundFetchError, type HostResolver } from '../../src/net/outbound-fetch.js';
+
+const wrapped = (cause: unknown) => new oidc.ClientError('something went wrong', { cause } as never);
+
+describe('toLoginError for IdP-side failures', () => {
+  it('answers 503 idp_unreachable for a timeout, whether openid-client raised it or the fetch signal did', () => {
+    const signalTimeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    for (const error of [signalTimeout, wrapped(signalTimeout), Object.assign(new Error('operation timed out'), { code: 'OAUTH_TIMEOUT' })]) {
+      expect(toLoginError(error, 'c')).toMatchObject({ code: 'idp_unreachable', status: 503 });
+    }
+  });
+
+  it('answers 400 idp_error for a refused address and 503 for a name that does not resolve', async () => {
+    expect(toLoginError(wrapped(new OutboundFetchError('the host x is not a public address')), 'c')).toMatchObject({ code: 'idp_error', status: 400 });
+    const unresolvable: HostResolver = (host, callback) => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []);
+    const failure = await outboundFetch({ maxBytes: 1000, allowPrivate: false, resolve: unresolvable })('https://idp.example.test/x').catch((e: unknown) => e);
+    expect(failure).not.toBeInstanceOf(OutboundFetchError);
+    expect(toLoginError(wrapped(failure), 'c')).toMatchObject({ code: 'idp_unreachable', status: 503 });
+  });
+});
