@@ -348,11 +348,9 @@ async function candidates(
     const read = { ...options, groups: true };
     const seen = new Map<string, StoredResource>();
     let looked = 0;
-    let answering = 0;
     for (const lookup of lookups) {
       const found = await lookedUp(ctx, lookup, read);
       if (lookup.by === 'member') holders.set(lookup.value, new Set(found.map((group) => group.id)));
-      if (found.length > 0) answering++;
       const fresh = found.filter((resource) => !seen.has(resource.id));
       charge(fresh);
       for (const resource of fresh) {
@@ -362,10 +360,10 @@ async function candidates(
       if (seen.size > maxScan) throw lookupsTooLarge(ctx, maxScan);
       if (looked > SCAN_MAX_BYTES) throw scanTooBig(ctx);
     }
-    // Several lookups answered (`externalId eq "x" or userName eq "y"`): in lookup order, a resource created
-    // later would land between earlier answers and shift the pages a client is walking. Ordered by creation
-    // time instead, as a scan is, a new match comes last.
-    return answering > 1 ? inCreationOrder([...seen.values()]) : [...seen.values()];
+    // Several lookups (`externalId eq "x" or userName eq "y"`): in lookup order, a resource created later
+    // would land between earlier answers and shift the pages a client is walking. Ordered by creation time
+    // instead, whichever of them answer, a new match comes last.
+    return lookups.length > 1 ? inCreationOrder([...seen.values()]) : [...seen.values()];
   }
   const all: StoredResource[] = [];
   let read = 0;

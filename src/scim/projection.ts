@@ -188,8 +188,12 @@ function selected(resource: JsonObject, selection: Selection): JsonObject {
       if (key === undefined) continue;
       const value = found.holder[key]!;
       if (subs === true) target[key] = value;
-      else if (Array.isArray(value)) target[key] = value.map((item) => keptSubs(item, subs));
-      else if (isObject(value)) {
+      else if (Array.isArray(value)) {
+        // Values none of whose named sub-attributes is set are left out, and the attribute with them if
+        // none is left (an empty list stays one: a group's members are shaped before they are filled in).
+        const kept = value.map((item) => keptSubs(item, subs)).filter((item) => Object.keys(item).length > 0);
+        if (kept.length > 0 || value.length === 0) target[key] = kept;
+      } else if (isObject(value)) {
         // A complex attribute none of whose named sub-attributes is set is left out, not shown as {}.
         const kept = keptSubs(value, subs);
         if (Object.keys(kept).length > 0) target[key] = kept;
@@ -218,7 +222,10 @@ function dropSelected(out: JsonObject, selection: Selection): void {
         continue;
       }
       const value = holder[key]!;
-      holder[key] = Array.isArray(value) ? value.map((item) => withoutSubs(item, subs)) : withoutSubs(value, subs);
+      const left = Array.isArray(value) ? value.map((item) => withoutSubs(item, subs)).filter((item) => !isEmptyObject(item)) : withoutSubs(value, subs);
+      // What is left empty of a value, or of the attribute, is left out (RFC 7643 §2.5: unassigned).
+      if (isEmptyObject(left) || (Array.isArray(left) && left.length === 0 && Array.isArray(value) && value.length > 0)) deleteAttr(holder, key);
+      else holder[key] = left;
     }
     // An extension left with no attribute is left out, as an extension with none is never stored.
     if (found.key !== null && Object.keys(holder).length === 0) deleteAttr(out, found.key);
@@ -243,6 +250,8 @@ function keptSubs(item: Json, subs: Set<string>): JsonObject {
   for (const key of selectedKeys(item, subs)) out[key] = item[key]!;
   return out;
 }
+
+const isEmptyObject = (value: Json): boolean => isObject(value) && Object.keys(value).length === 0;
 
 function withoutSubs(item: Json, subs: Set<string>): Json {
   if (!isObject(item)) return item;

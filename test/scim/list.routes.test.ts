@@ -108,7 +108,16 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect(third.status).toBe(201);
     seen.push(...(await list({ filter, startIndex: 3, count: 1 })).Resources, ...(await list({ filter, startIndex: 4, count: 1 })).Resources);
     expect(seen.map((r) => r.id)).toEqual([ids[2], ...created, third.body.id]);
-    for (const id of [...created, third.body.id]) expect((await t.http.delete(`/scim/v2/Users/${id}`).set(t.auth)).status).toBe(204);
+    // The same when only one term matches at first: the order is creation order from the start.
+    const later = 'externalId eq "later-ext" or userName eq "person03@example.com" or userName eq "person04@example.com"';
+    const before = (await list({ filter: later, count: 10 })).Resources.map((r) => r.id);
+    expect(before).toEqual([ids[3], ids[4]]);
+    const fourth = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER], userName: 'late23@example.com', externalId: 'later-ext' });
+    expect((await list({ filter: later, count: 10 })).Resources.map((r) => r.id)).toEqual([ids[3], ids[4], fourth.body.id]);
+    for (const id of [...created, third.body.id, fourth.body.id]) expect((await t.http.delete(`/scim/v2/Users/${id}`).set(t.auth)).status).toBe(204);
   });
 
   it('applies the default and maximum page sizes, count=0 and out-of-range values as the RFC says', async () => {

@@ -70,6 +70,14 @@ describe('applyProjection', () => {
     const withName = { ...user(), name: { givenName: 'Ada', familyName: 'Lovelace' } };
     expect(applyProjection(withName, projection('name.nickName,userName', null))).toEqual({ schemas: user().schemas, id: 'u1', userName: 'ada' });
     expect(applyProjection(withName, projection('name.nickName,name.givenName', null)).name).toEqual({ givenName: 'Ada' });
+    // Values of a multi-valued attribute likewise; an empty list stays as it is.
+    expect(applyProjection(user(), projection('emails.display,userName', null)).emails).toBeUndefined();
+    expect(applyProjection({ ...user(), emails: [] }, projection('emails.value', null)).emails).toEqual([]);
+    // What excludedAttributes empties is left out too.
+    const onlyGiven = { ...user(), name: { givenName: 'Ada' } };
+    expect(applyProjection(onlyGiven, projection(null, 'name.givenName')).name).toBeUndefined();
+    expect(applyProjection(user(), projection(null, 'emails.value,emails.type,emails.primary')).emails).toBeUndefined();
+    expect(applyProjection(user(), projection(null, 'emails.type')).emails).toEqual([{ value: 'a@x', primary: true }, { value: 'b@x' }]);
   });
 
   it('never drops id or schemas, and never changes the resource it shapes', () => {
