@@ -22,7 +22,7 @@
  */
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { fold } from '../fold.js';
-import { keptWithin, PAGE_MEMBERS_BUDGET, type Page, type ReadOptions, type StoredResource } from '../store/store.js';
+import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT, type Page, type ReadOptions, type StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from '../event-loop.js';
@@ -208,8 +208,8 @@ export function indexAnswersExactly(ctx: ResourceContext, filter: FilterNode): b
   return index !== undefined && index.folded === !def.caseExact;
 }
 
-/** Most resources a scan reads per store page, and what it reads first. */
-const SCAN_BATCH = 500;
+/** Most resources a scan or a client page reads per store call (one script on Redis), and what it reads first. */
+const SCAN_BATCH = ROWS_PER_SCRIPT;
 const FIRST_SCAN_BATCH = 100;
 /**
  * The JSON a scan reads per store page: pages of heavy resources (a user with 1,000 values is 20 KB) are made

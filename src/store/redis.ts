@@ -102,6 +102,8 @@ import {
   type MemberPage,
   type Page,
   type ReadOptions,
+  type CursorPage,
+  ROWS_PER_SCRIPT,
   type ResourceKind,
   type NumberedLoginLookup,
   type NumberedResource,
@@ -451,6 +453,33 @@ export function redisStore(options: RedisStoreOptions): Store {
     }
   }
 
+  /** One LIST_AFTER script (listAfter): up to `count` resources after creation number `after`. */
+  async function afterOnce(connectionId: string, kind: ResourceKind, after: number, count: number, options?: ReadOptions): Promise<CursorPage> {
+    const [seqs, rows, aux, more] = (await runBuffer('after', tag(connectionId), KIND_CODE[kind], after, count, groupsFlag(options))) as [
+      Buffer[],
+      (Buffer | null)[],
+      Buffer[][],
+      number,
+    ];
+    const resources: NumberedResource[] = [];
+    const later: NumberedResource[] = [];
+    rows.forEach((row, i) => {
+      const resource = parseRawRow(kind, row, aux[i] ?? []);
+      if (resource && options?.groups === false) delete resource.groups;
+      if (resource) resources.push({ ...resource, seq: Number(seqs[i]!.toString()) });
+      if (resource && kind === 'User' && aux[i]?.length === 1) later.push(resources.at(-1)!);
+    });
+    await fillGroups(connectionId, later);
+    const last = seqs.at(-1);
+    const next = Number(more) === 1 && last ? Number(last.toString()) : null;
+    if (kind !== 'Group' || options?.members === false) return { resources, next };
+    // Groups with their members (a group deleted meanwhile drops out), as many as the budget allows.
+    const kept = withinMembersBudget(resources);
+    const seqOf = new Map(kept.map((r) => [r.id, r.seq]));
+    const full = await allWithMembers(connectionId, kept);
+    return { resources: full.map((g) => ({ ...g, seq: seqOf.get(g.id)! })), next: kept.length < resources.length ? kept.at(-1)!.seq : next };
+  }
+
   /** The first groups of a page whose members stay within PAGE_MEMBERS_BUDGET (at least one). */
   function withinMembersBudget<T extends StoredResource>(groups: T[]): T[] {
     const kept = keptWithin(groups, (g) => g.memberCount ?? 0, PAGE_MEMBERS_BUDGET);
@@ -750,29 +779,18 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertCursorPaging(after, count);
-      const [seqs, rows, aux, more] = (await runBuffer('after', tag(connectionId), KIND_CODE[kind], after, count, groupsFlag(options))) as [
-        Buffer[],
-        (Buffer | null)[],
-        Buffer[][],
-        number,
-      ];
+      // Groups with their members are one read, held to the members budget; others are read by scripts of
+      // at most ROWS_PER_SCRIPT rows until the page is full.
+      if (kind === 'Group' && options?.members !== false) return afterOnce(connectionId, kind, after, count, options);
       const resources: NumberedResource[] = [];
-      const later: NumberedResource[] = [];
-      rows.forEach((row, i) => {
-        const resource = parseRawRow(kind, row, aux[i] ?? []);
-        if (resource && options?.groups === false) delete resource.groups;
-        if (resource) resources.push({ ...resource, seq: Number(seqs[i]!.toString()) });
-        if (resource && kind === 'User' && aux[i]?.length === 1) later.push(resources.at(-1)!);
-      });
-      await fillGroups(connectionId, later);
-      const last = seqs.at(-1);
-      const next = Number(more) === 1 && last ? Number(last.toString()) : null;
-      if (kind !== 'Group' || options?.members === false) return { resources, next };
-      // Groups with their members (a group deleted meanwhile drops out), as many as the budget allows.
-      const kept = withinMembersBudget(resources);
-      const seqOf = new Map(kept.map((r) => [r.id, r.seq]));
-      const full = await allWithMembers(connectionId, kept);
-      return { resources: full.map((g) => ({ ...g, seq: seqOf.get(g.id)! })), next: kept.length < resources.length ? kept.at(-1)!.seq : next };
+      for (let from = after; ;) {
+        const asked = Math.min(count - resources.length, ROWS_PER_SCRIPT);
+        const page = await afterOnce(connectionId, kind, from, asked, options);
+        resources.push(...page.resources);
+        // A script that ended early (its users' groups passed GROUP_IDS_PER_PAGE) ends the page there.
+        if (page.next === null || resources.length >= count || page.resources.length < asked) return { resources, next: page.next };
+        from = page.next;
+      }
     },
 
     async listGroupMembersAfter(connectionId, groupId, after, count) {

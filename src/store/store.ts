@@ -263,11 +263,12 @@ export const GROUP_ID_BYTES = 37;
 
 /**
  * How much of the group reverse index (the ids of the groups listing each user, space-separated: what
- * {@link groupIdsBytes} counts) one Redis script derives groups for: 74,000 bytes, 2,000 memberships. A
- * read derives each user's groups (a few µs of Lua per membership); the users of a page or lookup past
- * this budget have theirs read by further scripts of the same budget, so no script holds Redis for long.
+ * {@link groupIdsBytes} counts) one Redis script derives groups for: 37,000 bytes, 1,000 memberships. A
+ * read derives each user's groups (5-10 µs of Lua per membership: 2,000 held Redis 10-25 ms in an audit
+ * at enterprise sizes, 2026-12-05); the users of a page or lookup past this budget have theirs read by
+ * further scripts of the same budget, so no script holds Redis for long.
  */
-export const GROUP_IDS_PER_SCRIPT = 2_000 * GROUP_ID_BYTES;
+export const GROUP_IDS_PER_SCRIPT = 1_000 * GROUP_ID_BYTES;
 
 /**
  * How much of the reverse index the users of one page read (listPage, listSorted, listAfter) may carry in
@@ -1093,8 +1094,17 @@ export function tombstoneDigest(attribute: string, value: string): string {
   return createHash('sha1').update(`${attribute}\u0000${value}`, 'utf8').digest('hex').slice(0, 32);
 }
 
-/** Most lookups one Redis script of findUsersForLoginBatch takes (longer batches are split, sent together). */
-export const LOGIN_BATCH = 500;
+/**
+ * Most lookups one Redis script of findUsersForLoginBatch takes (longer batches are split, sent together):
+ * 500 held Redis 25-42 ms per script at enterprise sizes (an audit, 2026-12-05), 125 about a quarter.
+ */
+export const LOGIN_BATCH = 125;
+
+/**
+ * Most rows one Redis script of a cursor read (listAfter) or a client page's read returns: each row costs the
+ * script 12-30 µs with its groups, so 1,000 held Redis 12-36 ms (the same audit); longer pages take several.
+ */
+export const ROWS_PER_SCRIPT = 250;
 
 /** Throws a TypeError unless `cursor` is a scan cursor: '0' or another decimal the store answered. */
 export function assertCursor(cursor: unknown): asserts cursor is string {

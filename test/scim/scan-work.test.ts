@@ -16,6 +16,7 @@ import { LIST_YIELD_EVERY, SCAN_RESOURCE_WORK, SCAN_SLICE_WORK, SCAN_WORK_PER_RE
 import type { JsonObject } from '../../src/scim/normalize.js';
 import { scanWorkStats, WorkBudgetExceeded, WorkMeter } from '../../src/scim/scan-work.js';
 import { RESOURCE_TYPES } from '../../src/scim/schemas.js';
+import { ROWS_PER_SCRIPT } from '../../src/store/store.js';
 import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
 import { scimRequest, scimSso } from '../support/sso.js';
 import { aroundStoreCalls } from '../support/store-calls.js';
@@ -342,11 +343,11 @@ describe.each(STORE_KINDS)('scans measured in work on the %s store', (kind) => {
 });
 
 describe('scan pages sized by the bytes they hold', () => {
-  it('reads a first page of 100, then pages of about 1 MB of JSON, never more than 500', () => {
-    expect(nextScanBatch(100, 100 * 1_000)).toBe(500); // ordinary users: full pages
+  it('reads a first page of 100, then pages of about 1 MB of JSON, never more than ROWS_PER_SCRIPT', () => {
+    expect(nextScanBatch(100, 100 * 1_000)).toBe(ROWS_PER_SCRIPT); // ordinary users: full pages
     expect(nextScanBatch(100, 100 * 22_000)).toBe(45); // users with 1,000 values each
     expect(nextScanBatch(45, 45 * 900_000)).toBe(1); // one resource of almost the whole body limit per page
-    expect(nextScanBatch(0, 0)).toBe(500);
+    expect(nextScanBatch(0, 0)).toBe(ROWS_PER_SCRIPT);
     expect(nextScanBatch(3, 3_000_001)).toBe(1);
   });
 });

@@ -3,7 +3,8 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
-import { PAGE_READ_BYTES, tombstoneDigest, type Store, type StoredConnection } from '../../src/store/store.js';
+import { LOGIN_BATCH, PAGE_READ_BYTES, ROWS_PER_SCRIPT, tombstoneDigest, type Store, type StoredConnection } from '../../src/store/store.js';
+import { EVENTS_PER_SCRIPT } from '../../src/store/redis-events.js';
 import { MEMBER_CHUNK, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';
 import { scanKeys, storeProblems, testRedis, type TestRedis } from '../support/redis.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
@@ -191,8 +192,8 @@ describe('redis store specifics', () => {
       sentBeforeAnswer = t.client.commandQueue.length;
       await pending;
     });
-    expect(batch).toHaveLength(3);
-    expect(sentBeforeAnswer).toBe(3);
+    expect(batch).toHaveLength(Math.ceil(1200 / LOGIN_BATCH));
+    expect(sentBeforeAnswer).toBe(Math.ceil(1200 / LOGIN_BATCH));
   });
 
   it('orders SSO users recorded before the page order existed at the first page read, in batches', async () => {
@@ -384,6 +385,26 @@ describe('redis store specifics', () => {
       ]),
     );
     expect(scripts(heavyFirst)).toHaveLength(1 + 4 + 1);
+  });
+
+  it('reads a long cursor page or event page by scripts of at most ROWS_PER_SCRIPT / EVENTS_PER_SCRIPT, whole and in order', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      const id = randomUUID();
+      const write = { ...userWrite(id, `row${i}`), events: { resource: { type: 'user.created', changed: 'all' as const } } };
+      expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+      made.push(id);
+    }
+    const scripts = (commands: string[]) => commands.filter((c) => c === 'eval' || c === 'evalsha');
+    let page: Awaited<ReturnType<Store['listAfter']>> | undefined;
+    const after = await commandsDuring(async () => (page = await store.listAfter(cid, 'User', 0, 600)));
+    expect(scripts(after)).toHaveLength(Math.ceil(600 / ROWS_PER_SCRIPT));
+    expect(page!.resources.map((r) => r.id)).toEqual(made);
+    let events: Awaited<ReturnType<Store['readEvents']>> | undefined;
+    const read = await commandsDuring(async () => (events = await store.readEvents(cid, null, 600)));
+    expect(scripts(read)).toHaveLength(Math.ceil(600 / EVENTS_PER_SCRIPT));
+    expect(events!.events.map((e) => e.id)).toEqual(made);
+    expect((await store.readEvents(cid, events!.next, 10)).events).toEqual([]);
   });
 
   it('indexes the users an earlier version stored, in bounded steps, while writes go on', async () => {
