@@ -19,3 +19,17 @@ export const PHASED_BODY_BYTES = 64 * 1024;
 export async function yieldForMembers(members: readonly unknown[] | undefined): Promise<void> {
   if (members !== undefined && members.length > PHASED_MEMBERS) await yieldToEventLoop();
 }
+
+/**
+ * `fn` over `items`, `size` at a time in parallel, with a yield between chunks: replies to many parallel
+ * store reads would otherwise arrive and be handled in one turn of the loop (100 users in 1,000 groups each
+ * held it 58-100 ms on the dashboard's customer page).
+ */
+export async function mapInChunks<T, R>(items: readonly T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let from = 0; from < items.length; from += size) {
+    if (from > 0) await yieldToEventLoop();
+    out.push(...(await Promise.all(items.slice(from, from + size).map(fn))));
+  }
+  return out;
+}

@@ -13,6 +13,7 @@ import type { SsoUserPage, StoredMember, StoredResource } from '../store/store.j
 import { ssoStatus, type DashboardApi } from './api.js';
 import { sessionGroupsOf } from '../guard/guard.js';
 import { roleMappingOf, rolesFor } from '../roles/role-mapping.js';
+import { mapInChunks } from '../event-loop.js';
 import { enc, html, type SafeHtml } from './html.js';
 import { csrfField, layout, time, type PageContext } from './layout.js';
 import { activitySection } from './activity-section.js';
@@ -86,20 +87,21 @@ export async function loadCustomer(api: DashboardApi, customerId: string, offset
   };
 }
 
+/** Store reads the customer page makes at once (each user read derives its groups: up to 1,000 each). */
+const READS_AT_ONCE = 10;
+
 /**
  * The roles each admitted SSO user of the page has now: its SCIM user's groups under the customer's role
- * mapping, as requireActiveUser would give them (one read per listed admitted user, in parallel).
+ * mapping, as requireActiveUser would give them (one read per listed admitted user, READS_AT_ONCE at a time).
  */
 async function ssoRoles(api: DashboardApi, customerId: string, connection: ScimConnection | null, page: SsoUserPage): Promise<Map<string, string[]>> {
   const roles = new Map<string, string[]>();
   const mapping = roleMappingOf(await api.store.getRoleMapping(customerId));
   const admitted = page.users.filter((u) => u.lastOutcome === 'admitted');
-  await Promise.all(
-    admitted.map(async (u) => {
-      const stored = connection && u.lastScimUserId ? await api.store.getResource(connection.connectionId, 'User', u.lastScimUserId) : null;
-      roles.set(u.subject, rolesFor(mapping, stored ? sessionGroupsOf(stored) : []));
-    }),
-  );
+  await mapInChunks(admitted, READS_AT_ONCE, async (u) => {
+    const stored = connection && u.lastScimUserId ? await api.store.getResource(connection.connectionId, 'User', u.lastScimUserId) : null;
+    roles.set(u.subject, rolesFor(mapping, stored ? sessionGroupsOf(stored) : []));
+  });
   return roles;
 }
 
@@ -115,7 +117,7 @@ async function groupRows(api: DashboardApi, connectionId: string, offset: number
   return { total: page.total, rows };
 }
 
-/** Names of the shown members without a `display`: from the listed users, else one read each (in parallel). */
+/** Names of the shown members without a `display`: from the listed users, else one read each (READS_AT_ONCE at a time). */
 async function memberNames(api: DashboardApi, connection: ScimConnection | null, users: StoredResource[], groups: GroupRow[]): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   if (!connection) return names;
@@ -124,7 +126,7 @@ async function memberNames(api: DashboardApi, connection: ScimConnection | null,
   for (const { members } of groups) {
     for (const m of members) if (m.display === undefined && !names.has(m.value)) missing.add(m.value);
   }
-  const found = await Promise.all([...missing].map((id) => api.store.getResource(connection.connectionId, 'User', id)));
+  const found = await mapInChunks([...missing], READS_AT_ONCE, (id) => api.store.getResource(connection.connectionId, 'User', id));
   for (const user of found) if (user) names.set(user.id, candidateOf(user).userName);
   return names;
 }
