@@ -40,7 +40,7 @@ import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
 import { linkLua } from './lua-link.js';
 import { LAST_MODIFIED_SORT_ATTRIBUTE } from './last-modified.js';
-import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT, PAGE_READ_BYTES } from './store.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT, PAGE_READ_BYTES, ROWS_PER_SCRIPT } from './store.js';
 
 /**
  * The one-character codes a row's index entries store instead of the SCIM layer's index attribute names
@@ -955,9 +955,10 @@ return findAll(ARGV[1], ARGV[2], ARGV[3])
 );
 
 /**
- * Reads the groups that list a member (ARGV: the member value), in creation order, from the members' reverse
- * index: O(groups found), never the groups' member lists. Those past PAGE_READ_BYTES come back deferred
- * (loadAll).
+ * Reads the groups that list a member (ARGV: the member value, how many to skip), in creation order, from
+ * the members' reverse index: O(groups found), never the groups' member lists. At most ${ROWS_PER_SCRIPT}
+ * (ROWS_PER_SCRIPT) per call: a user in 1,000 groups is read by four calls, not one of 11-31 ms. Those past
+ * PAGE_READ_BYTES come back deferred (loadAll). Reply {total, rows}.
  */
 export const FIND_GROUPS_WITH_MEMBER = linkLua(
   READ_PRELUDE,
@@ -968,9 +969,11 @@ for gid in string.gmatch(redis.call('HGET', MEMBER, ARGV[1]) or '', '%S+') do
   if seq then groups[#groups + 1] = { seq, gid } end
 end
 table.sort(groups, function(a, b) return tonumber(a[1]) < tonumber(b[1]) end)
-local seqs, gids = {}, {}
-for i, g in ipairs(groups) do seqs[i], gids[i] = g[1], g[2] end
-return loadAll('g', seqs, gids)
+local seqs, gids, skip = {}, {}, tonumber(ARGV[2])
+for i = skip + 1, math.min(#groups, skip + ${ROWS_PER_SCRIPT}) do
+  seqs[#seqs + 1], gids[#gids + 1] = groups[i][1], groups[i][2]
+end
+return { #groups, loadAll('g', seqs, gids) }
 `,
 );
 

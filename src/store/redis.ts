@@ -816,8 +816,14 @@ export function redisStore(options: RedisStoreOptions): Store {
     async findGroupsWithMember(connectionId, value, options) {
       assertStoreId('connectionId', connectionId);
       if (typeof value !== 'string') throw new TypeError('member value must be a string');
-      const reply = (await run('groupsWith', tag(connectionId), value)) as unknown[][];
-      const found = await parseFound(connectionId, 'Group', reply, { source: 'm', attribute: '', value });
+      // ROWS_PER_SCRIPT groups per script (FIND_GROUPS_WITH_MEMBER), in creation order.
+      const rows: unknown[][] = [];
+      for (let skip = 0; ; skip += ROWS_PER_SCRIPT) {
+        const [total, slice] = (await run('groupsWith', tag(connectionId), value, skip)) as [number, unknown[][]];
+        rows.push(...slice);
+        if (skip + ROWS_PER_SCRIPT >= Number(total)) break;
+      }
+      const found = await parseFound(connectionId, 'Group', rows, { source: 'm', attribute: '', value });
       return options?.members !== false ? allWithMembers(connectionId, found) : found;
     },
 

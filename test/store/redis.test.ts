@@ -3,7 +3,15 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
-import { LOGIN_BATCH, PAGE_READ_BYTES, ROWS_PER_SCRIPT, tombstoneDigest, type Store, type StoredConnection } from '../../src/store/store.js';
+import {
+  LOGIN_BATCH,
+  PAGE_READ_BYTES,
+  ROWS_PER_SCRIPT,
+  tombstoneDigest,
+  type Store,
+  type StoredConnection,
+  type StoredResource,
+} from '../../src/store/store.js';
 import { EVENTS_PER_SCRIPT } from '../../src/store/redis-events.js';
 import { MEMBER_CHUNK, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';
 import { scanKeys, storeProblems, testRedis, type TestRedis } from '../support/redis.js';
@@ -405,6 +413,17 @@ describe('redis store specifics', () => {
     expect(scripts(read)).toHaveLength(Math.ceil(600 / EVENTS_PER_SCRIPT));
     expect(events!.events.map((e) => e.id)).toEqual(made);
     expect((await store.readEvents(cid, events!.next, 10)).events).toEqual([]);
+    // The groups listing one member, likewise.
+    const groups: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      const gid = randomUUID();
+      expect(await store.createResource(cid, groupWrite(gid, `many${i}`, [{ value: made[0]! }]))).toMatchObject({ ok: true });
+      groups.push(gid);
+    }
+    let listing: StoredResource[] = [];
+    const holders = await commandsDuring(async () => (listing = await store.findGroupsWithMember(cid, made[0]!, { members: false })));
+    expect(scripts(holders)).toHaveLength(Math.ceil(600 / ROWS_PER_SCRIPT));
+    expect(listing.map((g) => g.id)).toEqual(groups);
   });
 
   it('indexes the users an earlier version stored, in bounded steps, while writes go on', async () => {
