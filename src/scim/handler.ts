@@ -107,6 +107,8 @@ const notFound = (path: string) => scimErrors.notFound(`no SCIM endpoint at ${pa
 
 /** Characters of resources rendered between two yields while a page is rendered (about 256 KB of text). */
 const RENDER_SLICE_CHARS = 256 * 1024;
+/** About the characters of one derived group a user's rendering builds (`value`, `$ref`, `display`, `type`). */
+const GROUP_VIEW_CHARS = 128;
 
 function methodNotAllowed(allowed: string): ScimError {
   return new ScimError(405, `method not allowed here; allowed: ${allowed}`, undefined, { Allow: allowed });
@@ -240,7 +242,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       }
       const text = resourceJson(ctx, stored, rendered, projection, baseUrl);
       into.push(text);
-      sinceYield += text.length;
+      // The work is what was read and built, not only what is sent: a projection can shrink a large user
+      // with 1,000 groups to its userName.
+      sinceYield += text.length + stored.json.length + GROUP_VIEW_CHARS * (stored.groups?.length ?? 0);
       if (sinceYield > RENDER_SLICE_CHARS) {
         await yieldToEventLoop();
         sinceYield = 0;

@@ -9,6 +9,7 @@ import { GROUP_ID_BYTES, GROUP_IDS_PER_SCRIPT, PAGE_MEMBERS_BUDGET } from '../..
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { bodyText } from '../../src/scim/response-body.js';
+import { recordStoreCalls } from '../support/store-calls.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -62,6 +63,23 @@ describe.each(STORE_KINDS)('users in many groups on the %s store', (kind) => {
     expect(body.Resources.map((r) => [r.id, r.groups?.length ?? 0])).toEqual(ids.map((id, i) => [id, i < 2 ? HEAVY : 0]));
     const found = await send('GET', '/Users', { query: `filter=${encodeURIComponent(`id eq "${ids[1]}" or id eq "${ids[0]}"`)}` });
     expect((found.body!.Resources as { groups: unknown[] }[]).map((r) => r.groups.length)).toEqual([HEAVY, HEAVY]);
+  });
+
+  it('reads a page whose projection leaves groups out without deriving them, sorted or not', async () => {
+    const { store, calls } = recordStoreCalls(backing.store);
+    const watched = scimSso({ store, rateLimit: false });
+    for (const query of ['count=100&attributes=userName', 'count=100&excludedAttributes=groups', 'count=100&sortBy=userName&attributes=userName']) {
+      calls.length = 0;
+      const page = JSON.parse(bodyText((await watched.handleScim(scimRequest(token, 'GET', '/Users', { query }))).body)!) as {
+        Resources: Record<string, unknown>[];
+      };
+      // user0 … user4: creation order is userName order.
+      expect(page.Resources.map((r) => r.id)).toEqual(ids);
+      expect(page.Resources.every((r) => r.groups === undefined)).toBe(true);
+      const reads = calls.filter((c) => c.method === 'listPage' || c.method === 'listSorted');
+      expect(reads.length).toBeGreaterThan(0);
+      expect(reads.every((c) => (c.args.at(-1) as { groups?: boolean }).groups === false)).toBe(true);
+    }
   });
 
   it('walks /.search by itemsPerPage over users and groups, seeing every resource once', async () => {
