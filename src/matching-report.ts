@@ -21,7 +21,7 @@ import {
 import { isSsoMatchingStrategy, type StoreLookup } from './match/strategies.js';
 
 /** SSO users per scan batch, and SCIM users per page. */
-export const REPORT_PAGE = 500;
+export const REPORT_PAGE = 250;
 
 /** What a customer without a SCIM connection finds: nobody (the report then says "affected" for everyone). */
 const NO_ANSWER: LookupAnswer = { users: [], deletedMatch: false };

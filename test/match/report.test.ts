@@ -281,7 +281,8 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
       const batches = calls.filter((c) => c.method === 'findUsersForLoginBatch');
       expect(batches.length).toBeLessThanOrEqual(scans.length);
       expect(batches.every((c) => (c.args[1] as unknown[]).length <= 5 * REPORT_PAGE)).toBe(true);
-      expect(calls.filter((c) => c.method === 'listAfter').map((c) => c.args[3])).toEqual([REPORT_PAGE, REPORT_PAGE, REPORT_PAGE]);
+      const pages = Math.ceil((1100 - deleted.length) / REPORT_PAGE);
+      expect(calls.filter((c) => c.method === 'listAfter').map((c) => c.args[3])).toEqual(Array.from({ length: pages }, () => REPORT_PAGE));
     } finally {
       await cleanup();
     }
