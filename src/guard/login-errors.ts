@@ -7,7 +7,7 @@ import { ScimUserNotActive, SsoLoginError } from '../errors.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { OutboundFetchError } from '../net/outbound-fetch.js';
 
-const NETWORK = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN|fetch failed|socket hang up/;
+const NETWORK = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_[A-Z]+|getaddrinfo|fetch failed|socket hang up/;
 
 function isNetworkError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

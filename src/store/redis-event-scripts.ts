@@ -175,6 +175,8 @@ export const READ_EVENTS_BODY = `
 -- A connection being deleted (its record renamed away) has an empty log, whatever its sweep has left.
 if redis.call('EXISTS', base .. 'conn') == 0 then return { 'ok', {} } end
 local limit = tonumber(ARGV[2])
+-- The bytes of resource JSON this page may still copy (what earlier scripts of the same page left).
+local budget = math.min(tonumber(ARGV[3]) or ${EVENT_READ_BYTES}, ${EVENT_READ_BYTES})
 local start, cursorId, skip = '-', nil, -1
 if ARGV[1] ~= '' then
   local ms, seq, index = string.match(ARGV[1], '^(%d+)-(%d+)%.?(%d*)$')
@@ -232,7 +234,7 @@ while count < limit do
     count = count + math.max(to - from, 0)
     -- Each entry copies its resource's JSON: the page ends after the entry that passes the budget.
     bytes = bytes + #(json or '')
-    if to < total or count >= limit or bytes > ${EVENT_READ_BYTES} then return { 'ok', out } end
+    if to < total or count >= limit or bytes > budget then return { 'ok', out } end
   end
 end
 return { 'ok', out }

@@ -4,6 +4,7 @@
  */
 import {
   assertEventLimit,
+  EVENT_READ_BYTES,
   eventOf,
   EventsExpiredError,
   formatCursor,
@@ -39,8 +40,8 @@ export function eventArgs(events: WriteEvents | undefined, now: number, options:
 type Entry = [string, string, string, string, number, string, string, string, string, number, number, string[], string[]];
 
 export interface EventReader {
-  /** Runs READ_EVENTS on the connection's tag. */
-  read(connectionId: string, after: string, limit: number): Promise<unknown[]>;
+  /** Runs READ_EVENTS on the connection's tag, with the bytes of resource JSON the page may still copy. */
+  read(connectionId: string, after: string, limit: number, budget: number): Promise<unknown[]>;
   /** Finishes the settling of a staged member list (SETTLE_JOB until done). */
   settle(connectionId: string, token: string): Promise<void>;
 }
@@ -53,27 +54,43 @@ export const EVENTS_PER_SCRIPT = 250;
 
 /**
  * Store.readEvents on Redis: READ_EVENTS calls of at most EVENTS_PER_SCRIPT events until `limit` are read,
- * the log ends, or a call ends its page early (past EVENT_READ_BYTES of resources).
+ * the log ends, or the page's EVENT_READ_BYTES of resource JSON are copied (each call is given what is left,
+ * and ends its part after the entry that passes it).
  */
 export async function readEventPage(reader: EventReader, connectionId: string, after: string | null, limit: number): Promise<EventPage> {
   assertEventLimit(limit);
   if (after !== null) parseCursor(after);
   const events: StoredEvent[] = [];
   let next = after;
-  while (events.length < limit) {
+  let bytes = 0;
+  while (events.length < limit && bytes <= EVENT_READ_BYTES) {
     const asked = Math.min(limit - events.length, EVENTS_PER_SCRIPT);
-    const page = await readOnce(reader, connectionId, next, asked);
+    let page: EventPage & { bytes: number };
+    try {
+      page = await readOnce(reader, connectionId, next, asked, EVENT_READ_BYTES - bytes);
+    } catch (error) {
+      // The log was trimmed past this page's middle: what was read is answered; the next read says expired.
+      if (error instanceof EventsExpiredError && events.length > 0) break;
+      throw error;
+    }
     events.push(...page.events);
     next = page.next;
+    bytes += page.bytes;
     if (page.events.length < asked) break;
   }
   return { events, next };
 }
 
-/** One READ_EVENTS call, after settling any staged list it meets (rare). */
-async function readOnce(reader: EventReader, connectionId: string, after: string | null, limit: number): Promise<EventPage> {
+/** One READ_EVENTS call, after settling any staged list it meets (rare), with the JSON bytes it copied. */
+async function readOnce(
+  reader: EventReader,
+  connectionId: string,
+  after: string | null,
+  limit: number,
+  budget: number,
+): Promise<EventPage & { bytes: number }> {
   for (let attempt = 0; attempt < MAX_SETTLES_PER_READ; attempt++) {
-    const reply = await reader.read(connectionId, after ?? '', limit);
+    const reply = await reader.read(connectionId, after ?? '', limit, budget);
     if (reply[0] === 'expired') throw new EventsExpiredError();
     if (reply[0] === 'unsettled') {
       await reader.settle(connectionId, String(reply[1]));
@@ -84,9 +101,10 @@ async function readOnce(reader: EventReader, connectionId: string, after: string
   throw new Error('the event log kept meeting unsettled member lists');
 }
 
-function expand(entries: Entry[], after: string | null): EventPage {
+function expand(entries: Entry[], after: string | null): EventPage & { bytes: number } {
   const events: StoredEvent[] = [];
   let next = after;
+  let bytes = 0;
   for (const [id, k, rid, json, hasJson, type, changed, addedType, removedType, total, from, removed, added] of entries) {
     const cursor = parseCursor(id);
     const write: LoggedWrite = {
@@ -98,6 +116,7 @@ function expand(entries: Entry[], after: string | null): EventPage {
       type: type === '' ? null : type,
       changed: changed === '' ? 'all' : (JSON.parse(changed) as string[]),
     };
+    bytes += write.json?.length ?? 0;
     const own = write.type === null ? 0 : 1;
     const n = Number(total);
     let index = Number(from);
@@ -106,5 +125,5 @@ function expand(entries: Entry[], after: string | null): EventPage {
     for (const value of added) events.push(eventOf(write, index++, n, { type: addedType, value }));
     next = index >= n ? formatCursor({ at: cursor.at, seq: cursor.seq, index: null }) : (events[events.length - 1]?.cursor ?? next);
   }
-  return { events, next };
+  return { events, next, bytes };
 }

@@ -955,10 +955,11 @@ return findAll(ARGV[1], ARGV[2], ARGV[3])
 );
 
 /**
- * Reads the groups that list a member (ARGV: the member value, how many to skip), in creation order, from
- * the members' reverse index: O(groups found), never the groups' member lists. At most ${ROWS_PER_SCRIPT}
- * (ROWS_PER_SCRIPT) per call: a user in 1,000 groups is read by four calls, not one of 11-31 ms. Those past
- * PAGE_READ_BYTES come back deferred (loadAll). Reply {total, rows}.
+ * Reads the groups that list a member (ARGV: the member value, the creation number to read after), in
+ * creation order, from the members' reverse index: O(groups found), never the groups' member lists. At most
+ * ${ROWS_PER_SCRIPT} (ROWS_PER_SCRIPT) per call: a user in 1,000 groups is read by four calls, not one of 11-31
+ * ms; by creation number, so a group that leaves or joins between calls shifts none of the others. Those past
+ * PAGE_READ_BYTES come back deferred (loadAll). Reply {the last creation number read, or '' when no more; rows}.
  */
 export const FIND_GROUPS_WITH_MEMBER = linkLua(
   READ_PRELUDE,
@@ -969,11 +970,17 @@ for gid in string.gmatch(redis.call('HGET', MEMBER, ARGV[1]) or '', '%S+') do
   if seq then groups[#groups + 1] = { seq, gid } end
 end
 table.sort(groups, function(a, b) return tonumber(a[1]) < tonumber(b[1]) end)
-local seqs, gids, skip = {}, {}, tonumber(ARGV[2])
-for i = skip + 1, math.min(#groups, skip + ${ROWS_PER_SCRIPT}) do
-  seqs[#seqs + 1], gids[#gids + 1] = groups[i][1], groups[i][2]
+local seqs, gids, after, more = {}, {}, tonumber(ARGV[2]), false
+for _, g in ipairs(groups) do
+  if tonumber(g[1]) > after then
+    if #seqs == ${ROWS_PER_SCRIPT} then
+      more = true
+      break
+    end
+    seqs[#seqs + 1], gids[#gids + 1] = g[1], g[2]
+  end
 end
-return { #groups, loadAll('g', seqs, gids) }
+return { more and seqs[#seqs] or '', loadAll('g', seqs, gids) }
 `,
 );
 
@@ -1161,7 +1168,7 @@ return { redis.call('ZCARD', order('u')), redis.call('ZCARD', order('g')), redis
  * bytes (GROUP_IDS_PER_PAGE), keptWithin's rule: fewer rows come back than seqs went in.
  */
 const PAGE_PRELUDE = `${READ_PRELUDE}
-local function pageOf(k, seqs, ids, withGroups, rowBytes)
+local function pageOf(k, seqs, ids, withGroups, rowBytes, groupIds)
   if #seqs == 0 then return {}, {} end
   -- Read within the budget whatever the rows hold (readRows; PAGE_READ_BYTES in src/store/store.ts).
   local rows, aux = readRows(k, seqs, math.min(rowBytes or ${PAGE_READ_BYTES}, ${PAGE_READ_BYTES})), {}
@@ -1189,7 +1196,7 @@ local function pageOf(k, seqs, ids, withGroups, rowBytes)
         local i = from + j - 1
         local length = part[j] and #part[j] or 0
         total = total + length
-        if total > ${GROUP_IDS_PER_PAGE} and i > 1 then
+        if total > math.min(groupIds or ${GROUP_IDS_PER_PAGE}, ${GROUP_IDS_PER_PAGE}) and i > 1 then
           kept = i - 1
           break
         end
@@ -1363,7 +1370,8 @@ for i = 1, math.min(#ranked, 2 * count), 2 do
   ids[#ids + 1] = ranked[i]
   seqs[#seqs + 1] = fmt(ranked[i + 1])
 end
-local rows, aux = pageOf(k, seqs, ids, ARGV[4] ~= '0')
+-- ARGV[5], ARGV[6]: the row bytes and group ids the page may still hold (listAfter reads a page in parts).
+local rows, aux = pageOf(k, seqs, ids, ARGV[4] ~= '0', tonumber(ARGV[5]), tonumber(ARGV[6]))
 local cut = #rows < #seqs
 for j = #seqs, #rows + 1, -1 do seqs[j] = nil end
 return { seqs, rows, aux, (cut or #ranked > 2 * count) and 1 or 0 }

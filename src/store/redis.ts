@@ -103,6 +103,9 @@ import {
   type Page,
   type ReadOptions,
   type CursorPage,
+  GROUP_ID_BYTES,
+  GROUP_IDS_PER_PAGE,
+  PAGE_READ_BYTES,
   ROWS_PER_SCRIPT,
   type ResourceKind,
   type NumberedLoginLookup,
@@ -453,14 +456,20 @@ export function redisStore(options: RedisStoreOptions): Store {
     }
   }
 
-  /** One LIST_AFTER script (listAfter): up to `count` resources after creation number `after`. */
-  async function afterOnce(connectionId: string, kind: ResourceKind, after: number, count: number, options?: ReadOptions): Promise<CursorPage> {
-    const [seqs, rows, aux, more] = (await runBuffer('after', tag(connectionId), KIND_CODE[kind], after, count, groupsFlag(options))) as [
-      Buffer[],
-      (Buffer | null)[],
-      Buffer[][],
-      number,
-    ];
+  /**
+   * One LIST_AFTER script (listAfter): up to `count` resources after creation number `after`, within `left`
+   * row bytes and group ids (what the page may still hold; the script keeps at least one resource).
+   */
+  async function afterOnce(
+    connectionId: string,
+    kind: ResourceKind,
+    after: number,
+    count: number,
+    options?: ReadOptions,
+    left = { bytes: PAGE_READ_BYTES, groupIds: GROUP_IDS_PER_PAGE },
+  ): Promise<CursorPage> {
+    const args = [KIND_CODE[kind], after, count, groupsFlag(options), left.bytes, left.groupIds];
+    const [seqs, rows, aux, more] = (await runBuffer('after', tag(connectionId), ...args)) as [Buffer[], (Buffer | null)[], Buffer[][], number];
     const resources: NumberedResource[] = [];
     const later: NumberedResource[] = [];
     rows.forEach((row, i) => {
@@ -740,7 +749,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     async readEvents(connectionId, after, limit) {
       assertStoreId('connectionId', connectionId);
       const reader = {
-        read: async (cid: string, from: string, n: number) => (await run('events', tag(cid), from, n)) as unknown[],
+        read: async (cid: string, from: string, n: number, budget: number) => (await run('events', tag(cid), from, n, budget)) as unknown[],
         settle,
       };
       return readEventPage(reader, connectionId, after, limit);
@@ -779,16 +788,27 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertCursorPaging(after, count);
-      // Groups with their members are one read, held to the members budget; others are read by scripts of
-      // at most ROWS_PER_SCRIPT rows until the page is full.
-      if (kind === 'Group' && options?.members !== false) return afterOnce(connectionId, kind, after, count, options);
+      // Groups with their members are one read of at most ROWS_PER_SCRIPT, held to the members budget.
+      if (kind === 'Group' && options?.members !== false) return afterOnce(connectionId, kind, after, Math.min(count, ROWS_PER_SCRIPT), options);
+      // Others: scripts of at most ROWS_PER_SCRIPT rows until the page is full, the page as a whole within
+      // PAGE_READ_BYTES of rows and GROUP_IDS_PER_PAGE of memberships (each script is given what is left, and
+      // a later one's rows past it are dropped: only the page's first resource may pass them).
       const resources: NumberedResource[] = [];
+      const left = { bytes: PAGE_READ_BYTES, groupIds: GROUP_IDS_PER_PAGE };
       for (let from = after; ;) {
         const asked = Math.min(count - resources.length, ROWS_PER_SCRIPT);
-        const page = await afterOnce(connectionId, kind, from, asked, options);
-        resources.push(...page.resources);
-        // A script that ended early (its users' groups passed GROUP_IDS_PER_PAGE) ends the page there.
+        const page = await afterOnce(connectionId, kind, from, asked, options, left);
+        for (const resource of page.resources) {
+          const bytes = resource.json.length;
+          const groupIds = (resource.groups?.length ?? 0) * GROUP_ID_BYTES;
+          if (resources.length > 0 && (bytes > left.bytes || groupIds > left.groupIds)) return { resources, next: resources.at(-1)!.seq };
+          resources.push(resource);
+          left.bytes -= bytes;
+          left.groupIds -= groupIds;
+        }
+        // A script that ended early (its budget passed) ends the page there.
         if (page.next === null || resources.length >= count || page.resources.length < asked) return { resources, next: page.next };
+        if (left.bytes <= 0 || left.groupIds <= 0) return { resources, next: page.next };
         from = page.next;
       }
     },
@@ -816,12 +836,13 @@ export function redisStore(options: RedisStoreOptions): Store {
     async findGroupsWithMember(connectionId, value, options) {
       assertStoreId('connectionId', connectionId);
       if (typeof value !== 'string') throw new TypeError('member value must be a string');
-      // ROWS_PER_SCRIPT groups per script (FIND_GROUPS_WITH_MEMBER), in creation order.
+      // ROWS_PER_SCRIPT groups per script (FIND_GROUPS_WITH_MEMBER), in creation order, each after the last.
       const rows: unknown[][] = [];
-      for (let skip = 0; ; skip += ROWS_PER_SCRIPT) {
-        const [total, slice] = (await run('groupsWith', tag(connectionId), value, skip)) as [number, unknown[][]];
+      for (let after = '0'; ;) {
+        const [last, slice] = (await run('groupsWith', tag(connectionId), value, after)) as [string, unknown[][]];
         rows.push(...slice);
-        if (skip + ROWS_PER_SCRIPT >= Number(total)) break;
+        if (last === '') break;
+        after = String(last);
       }
       const found = await parseFound(connectionId, 'Group', rows, { source: 'm', attribute: '', value });
       return options?.members !== false ? allWithMembers(connectionId, found) : found;
@@ -894,18 +915,20 @@ export function redisStore(options: RedisStoreOptions): Store {
           if (reply.length === 0) return []; // deleted since the batch script
           const user = parseResource('User', reply) as NumberedResource;
           user.seq = Number(seqs[i]);
-          if ((reply[3] as unknown[]).length === 1) deferred.push(user);
           const first = byId.get(user.id) ?? user;
           byId.set(user.id, first);
           return [first];
         });
-        // All of them deleted meanwhile: the single lookup answers whether a deletion is what it finds.
-        const { attribute, value } = lookups[lookup]!;
-        answers[lookup] =
-          users.length > 0
-            ? { users, deletedMatch: false }
-            : { users: [], deletedMatch: (await store.findUsersForLogin(connectionId, attribute, value)).deletedMatch };
+        if (users.length > 0) answers[lookup] = { users, deletedMatch: false };
+        // All of them deleted meanwhile: the lookup goes again (another may hold the value now), once.
+        else if (!retried.has(lookup)) retried.add(lookup);
+        else
+          answers[lookup] = {
+            users: [],
+            deletedMatch: (await store.findUsersForLogin(connectionId, lookups[lookup]!.attribute, lookups[lookup]!.value)).deletedMatch,
+          };
       };
+      const retried = new Set<number>();
       // A script answers its lookups up to PAGE_READ_BYTES of rows (at least one, or a first one's holders
       // only): those it left go again.
       while (chunks.length > 0) {
@@ -914,7 +937,10 @@ export function redisStore(options: RedisStoreOptions): Store {
           const left = takeReply(reply, chunks[c]!.at);
           return left.length > 0 ? [chunkOf(left)] : [];
         });
-        await Promise.all(heavy.splice(0).map(readHeavy));
+        const read = heavy.splice(0);
+        await Promise.all(read.map(readHeavy));
+        const again = read.filter(({ lookup }) => answers[lookup] === undefined).map(({ lookup }) => lookup);
+        if (again.length > 0) chunks.push(chunkOf(again));
       }
       await fillGroups(connectionId, [...new Set(deferred)]);
       return answers;

@@ -648,7 +648,7 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   /**
    * The groups that list `value` as a member, in creation order, from the members' reverse index: O(groups
    * found), whatever the groups' sizes (the `members[value eq "…"]` filter, src/scim/member-terms.ts). One
-   * round trip (without members).
+   * round trip (without members) per ROWS_PER_SCRIPT groups on Redis.
    */
   findGroupsWithMember(connectionId: string, value: string, options?: ReadOptions): Promise<StoredResource[]>;
   /**

@@ -24,5 +24,10 @@ describe('toLoginError for IdP-side failures', () => {
     const failure = await outboundFetch({ maxBytes: 1000, allowPrivate: false, resolve: unresolvable })('https://idp.example.test/x').catch((e: unknown) => e);
     expect(failure).not.toBeInstanceOf(OutboundFetchError);
     expect(toLoginError(wrapped(failure), 'c')).toMatchObject({ code: 'idp_unreachable', status: 503 });
+    // Any resolver failure, not only a name that does not exist.
+    for (const code of ['EAI_FAIL', 'EAI_AGAIN', 'EAI_NODATA']) {
+      const dns = Object.assign(new Error(`getaddrinfo ${code} idp.example.test`), { code, syscall: 'getaddrinfo' });
+      expect(toLoginError(wrapped(dns), 'c')).toMatchObject({ code: 'idp_unreachable', status: 503 });
+    }
   });
 });

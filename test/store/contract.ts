@@ -604,6 +604,29 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await expect(store.listPage(cid, 'User', 0, 10, { rowBytes: 1.5 })).rejects.toThrow(TypeError);
       });
 
+      it('holds a cursor page of many rows to PAGE_READ_BYTES as a whole, however many scripts read it (Redis: ROWS_PER_SCRIPT each)', async () => {
+        const rowChars = Math.floor(PAGE_READ_BYTES / 400);
+        const made: string[] = [];
+        for (let i = 0; i < 600; i++) {
+          const id = randomUUID();
+          const json = JSON.stringify({ id, userName: `mid${i}`, note: 'x'.repeat(rowChars) });
+          expect(await store.createResource(cid, userWrite(id, `mid${i}`, { json }))).toMatchObject({ ok: true });
+          made.push(id);
+        }
+        const walked: string[] = [];
+        for (let after = 0, pages = 0; ; pages++) {
+          expect(pages).toBeLessThan(10);
+          const page = await store.listAfter(cid, 'User', after, 1000);
+          const bytes = page.resources.reduce((sum, r) => sum + r.json.length, 0);
+          expect(bytes).toBeLessThanOrEqual(PAGE_READ_BYTES);
+          walked.push(...ids(page.resources));
+          if (page.next === null) break;
+          expect(page.resources.length).toBeGreaterThan(300);
+          after = page.next;
+        }
+        expect(walked).toEqual(made);
+      });
+
       it('ends every page read, listPage, listSorted and listAfter, past PAGE_READ_BYTES even without rowBytes, and a walk by what came back loses nothing', async () => {
         // Users of 35% of the budget each: a page of ten holds two (Redis sizes the rows before it reads
         // them, so no script copies more than the budget and one row, whatever count asked for).

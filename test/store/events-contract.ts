@@ -64,6 +64,18 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       expect(all.every((e) => e.json !== null && e.json.includes(note))).toBe(true);
     });
 
+    it('holds a Redis event page of many entries to EVENT_READ_BYTES as a whole, however many scripts read it', async () => {
+      const ids = Array.from({ length: 600 }, () => randomUUID());
+      const note = 'x'.repeat(Math.floor(EVENT_READ_BYTES / 400));
+      for (const id of ids) await store.createResource(cid, withEvents(userWrite(id, id, { json: JSON.stringify({ id, note }) }), own('user.created')));
+      const first = await store.readEvents(cid, null, 1000);
+      const bytes = first.events.reduce((sum, e) => sum + (e.json?.length ?? 0), 0);
+      if (name !== 'memory') expect(bytes).toBeLessThanOrEqual(EVENT_READ_BYTES + note.length + 100);
+      if (name === 'memory') expect(first.events).toHaveLength(600);
+      else expect(first.events.length).toBeLessThan(600);
+      expect((await readAll()).map((e) => e.id)).toEqual(ids);
+    });
+
     it("reads every event of a customer's new connection after a cursor kept from its deleted one (no silent gap)", async () => {
       for (const id of ['u1', 'u2', 'u3', 'u4', 'u5']) await store.createResource(cid, withEvents(userWrite(id, id), own('user.created', ['userName'])));
       const kept = (await readAll()).at(-1)!;
