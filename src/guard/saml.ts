@@ -259,7 +259,8 @@ export class SamlRuntime {
     if (derived === null || !timingSafeEqual(Buffer.from(derived), Buffer.from(requestId))) {
       throw refused(saml.customerId, `the response's InResponseTo does not name a login started in this browser for this customer`);
     }
-    if (!(nowMs - startedAt <= SAML_REQUEST_TTL_MS)) throw refused(saml.customerId, 'the login was started more than 10 minutes ago; start it again');
+    // Within 10 minutes either way: another instance's clock may run a little ahead of this one's.
+    if (!(Math.abs(nowMs - startedAt) <= SAML_REQUEST_TTL_MS)) throw refused(saml.customerId, 'the login was started more than 10 minutes ago; start it again');
   }
 
   /** Validates a posted SAMLResponse and runs the guard: the result, or a thrown SsoLoginError / ScimUserNotActive. */

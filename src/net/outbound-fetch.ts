@@ -205,6 +205,8 @@ export function outboundFetch(options: OutboundOptions): (url: string | URL, ini
       outgoing.end(body);
     });
     const status = response.statusCode ?? 0;
+    // Statuses whose answer has no body (the Fetch API refuses one for them).
+    const bodyless = status === 204 || status === 205 || status === 304 || request.method === 'HEAD';
     const declared = Number(response.headers['content-length'] ?? '0');
     if (!response.headers['content-encoding'] && declared > options.maxBytes) {
       response.destroy();
@@ -213,7 +215,7 @@ export function outboundFetch(options: OutboundOptions): (url: string | URL, ini
     const chunks: Buffer[] = [];
     let size = 0;
     try {
-      for await (const chunk of decoded(response, status === 204 || status === 304 || request.method === 'HEAD') as AsyncIterable<Buffer>) {
+      for await (const chunk of decoded(response, bodyless) as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > options.maxBytes) throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
         chunks.push(chunk);
@@ -223,7 +225,7 @@ export function outboundFetch(options: OutboundOptions): (url: string | URL, ini
       throw error instanceof OutboundFetchError ? error : failure(error);
     }
     if (status < 200 || status > 599) throw new OutboundFetchError(`the answer's status ${status} is not one a fetch can hold`);
-    return new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), {
+    return new Response(bodyless ? null : Buffer.concat(chunks), {
       status,
       statusText: response.statusMessage ?? '',
       headers: headersOf(response),
