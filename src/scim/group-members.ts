@@ -228,6 +228,9 @@ const MEMBERS_PLACEHOLDER = `members-${randomUUID()}`;
  */
 export function groupPieces(spec: ResourceSpec, group: StoredResource, items: MemberItems, baseUrl: string, projection: Projection): string[] {
   const shaped = applyProjection(renderResource(spec, { ...group, members: [] }, baseUrl), projection);
+  // A projection that leaves none of the members' sub-attributes leaves the list out, as for a whole group.
+  const emptied = items.length === 0 && (group.memberCount ?? group.members?.length ?? 0) > 0;
+  if (emptied) delete shaped.members;
   if (!Object.hasOwn(shaped, 'members')) return [JSON.stringify(shaped)];
   shaped.members = MEMBERS_PLACEHOLDER;
   const text = JSON.stringify(shaped);

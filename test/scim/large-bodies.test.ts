@@ -133,6 +133,18 @@ describe.each(STORE_KINDS)('large bodies on the %s store', (kind) => {
     }
   });
 
+  it('leaves the member list out when the projection leaves none of its sub-attributes, as for a short group', async () => {
+    const query = 'excludedAttributes=members.value,members.$ref,members.display,members.type';
+    const long = JSON.parse(bodyText((await call('GET', `/Groups/${groupId}`, { query })).body)!) as Record<string, unknown>;
+    expect(long.displayName).toBe('Everyone');
+    expect(Object.hasOwn(long, 'members')).toBe(false);
+    const small = await call('POST', '/Groups', { body: { schemas: [GROUP], displayName: 'Two', members: [{ value: 'a' }, { value: 'b' }] } });
+    const id = (JSON.parse(bodyText(small.body)!) as { id: string }).id;
+    const short = JSON.parse(bodyText((await call('GET', `/Groups/${id}`, { query })).body)!) as Record<string, unknown>;
+    expect(Object.hasOwn(short, 'members')).toBe(false);
+    expect((await call('DELETE', `/Groups/${id}`)).status).toBe(204);
+  });
+
   it('keeps a small answer one string', async () => {
     const small = await call('GET', '/Users', { query: 'count=1' });
     expect(typeof small.body).toBe('string');
