@@ -232,8 +232,9 @@ while count < limit do
     out[#out + 1] = { id, f.k, rid, json or '', json and 1 or 0, f.ty, f.ch, f.ma or '', f.mr or '', total, from,
       slice(removed, 'r', own, nr), slice(added, 'a', own + nr, na) }
     count = count + math.max(to - from, 0)
-    -- Each entry copies its resource's JSON: the page ends after the entry that passes the budget.
-    bytes = bytes + #(json or '')
+    -- Each entry copies its resource's JSON: the page ends after the entry that passes the budget. An entry
+    -- whose member events an earlier part of the page began is not counted again.
+    if from == 0 then bytes = bytes + #(json or '') end
     if to < total or count >= limit or bytes > budget then return { 'ok', out } end
   end
 end

@@ -116,7 +116,8 @@ function expand(entries: Entry[], after: string | null): EventPage & { bytes: nu
       type: type === '' ? null : type,
       changed: changed === '' ? 'all' : (JSON.parse(changed) as string[]),
     };
-    bytes += write.json?.length ?? 0;
+    // As READ_EVENTS counts: an entry's JSON once, where its events begin.
+    if (Number(from) === 0) bytes += write.json?.length ?? 0;
     const own = write.type === null ? 0 : 1;
     const n = Number(total);
     let index = Number(from);

@@ -113,7 +113,8 @@ export class EventLogChecker {
       const page = await this.store.readEvents(this.connectionId, this.cursor, 1000);
       out.push(...page.events);
       this.cursor = page.next;
-      if (page.events.length < 1000) return out;
+      // A page may end early (past EVENT_READ_BYTES of resource JSON): only an empty one says caught up.
+      if (page.events.length === 0) return out;
     }
   }
 
