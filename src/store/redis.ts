@@ -880,6 +880,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       const byId = new Map<string, NumberedResource>(); // one object per user, across scripts too
       const deferred: NumberedResource[] = []; // users whose groups a script left out (fillGroups)
       const heavy: { lookup: number; seqs: string[] }[] = []; // first lookups too heavy for one script
+      const retried = new Set<number>(); // heavy lookups whose holders all vanished, looked up again once
       /** Takes in one script's reply for the lookups `at` (in the order sent); returns the lookups it left. */
       const takeReply = ([seqs, rows, groups, refs, gone, later, answered, oversized]: BatchReply, at: number[]): number[] => {
         if (Number(answered) === 0) {
@@ -928,7 +929,6 @@ export function redisStore(options: RedisStoreOptions): Store {
             deletedMatch: (await store.findUsersForLogin(connectionId, lookups[lookup]!.attribute, lookups[lookup]!.value)).deletedMatch,
           };
       };
-      const retried = new Set<number>();
       // A script answers its lookups up to PAGE_READ_BYTES of rows (at least one, or a first one's holders
       // only): those it left go again.
       while (chunks.length > 0) {

@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
   IndexEntry,
+  NumberedLoginLookup,
   ResourceWrite,
   Store,
   StoredConnection,
@@ -1386,6 +1387,18 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     });
 
     describe('login lookup', () => {
+      /**
+       * Each answer of a batch is what findUsersForLogin answers alone: the same users (with their creation
+       * numbers), and its deletedMatch where it found nobody (a batch reports deletedMatch only then).
+       */
+      async function expectAnswersAsAlone(lookups: { attribute: string; value: string }[], batch: NumberedLoginLookup[]): Promise<void> {
+        for (const [i, { attribute, value }] of lookups.entries()) {
+          const one = await store.findUsersForLogin(cid, attribute, value);
+          expect(batch[i]!.users.map(({ seq: _, ...user }) => user)).toEqual(one.users);
+          expect(batch[i]!.deletedMatch).toBe(one.users.length === 0 && one.deletedMatch);
+        }
+      }
+
       it('returns the users an index value points at, like findByIndex, and no groups', async () => {
         const a = await createUser('ann@one.com', { emails: ['shared@x.com'] });
         const b = await createUser('bob@two.com', { emails: ['shared@x.com'] });
@@ -1448,11 +1461,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           { users: [kept], deletedMatch: false },
         ]);
         // Each answer is findUsersForLogin's, users with their creation numbers, in creation order.
-        for (const [i, { attribute, value }] of lookups.entries()) {
-          const one = await store.findUsersForLogin(cid, attribute, value);
-          expect(batch[i]!.users.map(({ seq: _, ...user }) => user)).toEqual(one.users);
-          expect(batch[i]!.deletedMatch).toBe(one.deletedMatch);
-        }
+        await expectAnswersAsAlone(lookups, batch);
         // A value a deleted user held and a live user holds again: findUsersForLogin still says deleted,
         // the batch only says so when nobody is found (the one case the flag is for).
         await createUser('gone@example.com');
@@ -1496,10 +1505,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         ];
         const batch = await store.findUsersForLoginBatch(cid, lookups);
         expect(batch.map((b) => ids(b.users))).toEqual([[heavy[0], heavy[1]], [heavy[2]], [heavy[3]], [light], [heavy[0]], [heavy[4]], []]);
-        for (const [i, { attribute, value }] of lookups.entries()) {
-          const one = await store.findUsersForLogin(cid, attribute, value);
-          expect(batch[i]!.users.map(({ seq: _, ...user }) => user)).toEqual(one.users);
-        }
+        await expectAnswersAsAlone(lookups, batch);
         expect(batch[4]!.users[0]).toBe(batch[0]!.users[0]);
       });
 
@@ -1521,11 +1527,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         ];
         const batch = await store.findUsersForLoginBatch(cid, lookups);
         expect(batch.map((b) => ids(b.users))).toEqual([heavy.slice(0, 3), [light], [heavy[1]]]);
-        for (const [i, { attribute, value }] of lookups.entries()) {
-          const one = await store.findUsersForLogin(cid, attribute, value);
-          expect(batch[i]!.users.map(({ seq: _, ...user }) => user)).toEqual(one.users);
-          expect(batch[i]!.deletedMatch).toBe(false);
-        }
+        await expectAnswersAsAlone(lookups, batch);
+        expect(batch.every((b) => !b.deletedMatch)).toBe(true);
         expect(batch[0]!.users.every((u) => u.json.includes(note) && Number.isSafeInteger(u.seq))).toBe(true);
         expect(batch[0]!.users.map((u) => u.seq)).toEqual([...batch[0]!.users.map((u) => u.seq)].sort((a, b) => a - b));
         expect(batch[2]!.users[0]).toBe(batch[0]!.users[1]);
