@@ -189,6 +189,9 @@ interface Space {
 
 const NO_DELTA: MemberDelta = { removed: [], added: [] };
 
+/** Members whose reverse-index entries one synchronous step moves (settleLinks): about 2-5 ms of work. */
+export const SETTLE_SLICE = 2_000;
+
 /** Options of {@link memoryStore}. */
 export type MemoryStoreOptions = TombstoneOptions & EventLogOptions;
 
@@ -318,27 +321,57 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /**
-   * Swaps in a group's prepared member list: O(old + new) lookups, links only for users that join or leave
-   * (they are bumped). Answers who left and joined.
+   * Swaps in a group's prepared member list: O(old + new) lookups. Answers who left and joined; their
+   * reverse-index entries move with {@link settleLinks}.
    */
-  function setMembers(s: Space, group: Entry, after: PreparedMembers): MemberDelta {
+  function setMembers(group: Entry, after: PreparedMembers): MemberDelta {
     const delta: MemberDelta = { removed: [], added: [] };
     const next = after.members;
-    for (const value of group.members.keys()) {
-      if (next.has(value)) continue;
-      unlink(s, group.id, value);
-      delta.removed.push(value);
-    }
-    for (const value of next.keys()) {
-      if (group.members.has(value)) continue;
-      link(s, group.id, value);
-      delta.added.push(value);
-    }
+    for (const value of group.members.keys()) if (!next.has(value)) delta.removed.push(value);
+    for (const value of next.keys()) if (!group.members.has(value)) delta.added.push(value);
     group.members = next;
     group.memberList = null;
     group.memberPos = after.positions;
     group.memberTop = next.size;
     return delta;
+  }
+
+  /**
+   * Moves the reverse-index entries (and versions) of the members a write of group `groupId` removed and
+   * added. Up to SETTLE_SLICE of them in the write's synchronous step, as nearly every write; a longer delta
+   * (a 100,000-member group deleted or replaced: 85-230 ms in one step) after it, SETTLE_SLICE at a time with
+   * a yield between, before the write answers, as the Redis store settles its jobs (docs/groups.md "Long
+   * lists"). Until a member's slice runs it shows its previous groups with its previous version; a deleted
+   * group is skipped by every read at once. Each member is checked against the group as it is when its
+   * slice runs, so a later write of the same group in between is never undone.
+   */
+  function settleLinks(s: Space, groupId: string, delta: MemberDelta): Promise<void> | undefined {
+    const settleOne = (value: string, joined: boolean) => {
+      const listed = s.resources.Group.get(groupId)?.members.has(value) ?? false;
+      if (joined && listed) link(s, groupId, value);
+      else if (!joined && !listed) unlink(s, groupId, value);
+    };
+    if (delta.removed.length + delta.added.length <= SETTLE_SLICE) {
+      for (const value of delta.removed) settleOne(value, false);
+      for (const value of delta.added) settleOne(value, true);
+      return undefined;
+    }
+    return (async () => {
+      let done = 0;
+      for (const [values, joined] of [
+        [delta.removed, false],
+        [delta.added, true],
+      ] as const) {
+        for (const value of values) {
+          if (++done % SETTLE_SLICE === 0) {
+            await yieldToEventLoop();
+            // deleteConnection dropped the space meanwhile: nothing is left to settle.
+            if (spaces.get(s.connectionId) !== s) return;
+          }
+          settleOne(value, joined);
+        }
+      }
+    })();
   }
 
   /** The bytes member changes would add (negative: free), without applying them. */
@@ -369,12 +402,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /** Applies member changes: O(k). Answers the members actually removed and added. */
-  function applyChanges(s: Space, group: Entry, changes: MemberChanges): MemberDelta {
+  function applyChanges(group: Entry, changes: MemberChanges): MemberDelta {
     const delta: MemberDelta = { removed: [], added: [] };
     for (const value of changes.remove) {
       if (!group.members.delete(value)) continue;
       group.memberPos.delete(value);
-      unlink(s, group.id, value);
       group.memberList = null;
       delta.removed.push(value);
     }
@@ -382,7 +414,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (group.members.has(m.value)) continue;
       group.members.set(m.value, m);
       group.memberPos.set(m.value, ++group.memberTop);
-      link(s, group.id, m.value);
       group.memberList = null;
       delta.added.push(m.value);
     }
@@ -674,8 +705,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       s.order[write.kind].insert(entry);
       addIndexes(s, write.kind, write.id, write.indexes);
       if (s.sorting[write.kind] !== 'off') addSortKeys(s, entry);
-      const delta = members ? setMembers(s, entry, members) : NO_DELTA;
+      const delta = members ? setMembers(entry, members) : NO_DELTA;
       appendEvents(s, write.kind, write.id, write.json, write.events, delta);
+      await settleLinks(s, write.id, delta);
       return { ok: true, version: 1 };
     },
 
@@ -716,8 +748,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       addIndexes(s, write.kind, write.id, added);
       let delta = NO_DELTA;
       if (write.kind === 'Group') {
-        if (members) delta = setMembers(s, entry, members);
-        else if (write.memberChanges !== undefined) delta = applyChanges(s, entry, write.memberChanges);
+        if (members) delta = setMembers(entry, members);
+        else if (write.memberChanges !== undefined) delta = applyChanges(entry, write.memberChanges);
         entry.displayName = write.displayName ?? '';
       }
       entry.json = write.json;
@@ -725,7 +757,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       replaceSortKeys(s, entry, write.sortKeys ?? []);
       entry.version += 1;
       appendEvents(s, write.kind, write.id, write.json, write.events, delta);
-      return write.kind === 'User' ? { ok: true, version: entry.version, groups: groupsOf(s, write.id) } : { ok: true, version: entry.version };
+      const outcome: WriteOutcome =
+        write.kind === 'User' ? { ok: true, version: entry.version, groups: groupsOf(s, write.id) } : { ok: true, version: entry.version };
+      await settleLinks(s, write.id, delta);
+      return outcome;
     },
 
     async deleteResource(connectionId, kind, id, expectedVersion, events) {
@@ -763,8 +798,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         touch(s, group, modifiedAt);
       }
       s.memberOf.delete(id);
-      if (kind === 'Group') setMembers(s, entry, prepareMembers([]));
+      const left = kind === 'Group' ? setMembers(entry, prepareMembers([])) : NO_DELTA;
       appendEvents(s, kind, id, null, logged);
+      await settleLinks(s, id, left);
       return true;
     },
 

@@ -1051,7 +1051,9 @@ export function memberOverCap(
   const cap = quota?.maxGroupsPerMember;
   if (cap === undefined || write.kind !== 'Group') return null;
   for (const m of write.members ?? write.memberChanges?.add ?? []) {
-    if (joinPassesCap(entryBytes(m.value), write.id, cap) && !isMember(m.value)) return m.value;
+    // Only a member that joins can pass its cap; asking that first spares a long list of kept members
+    // their entries' byte counts.
+    if (!isMember(m.value) && joinPassesCap(entryBytes(m.value), write.id, cap)) return m.value;
   }
   return null;
 }

@@ -1148,6 +1148,41 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     });
 
     describe('member changes, member pages and user versions', () => {
+      it('moves every member of a long swap or deletion, and keeps a write to the group made while it settles', async () => {
+        // A list long enough to be settled over several steps on both stores (memory: SETTLE_SLICE; Redis:
+        // the settle job's batches), with real users at its end (settled last) whose groups and versions are
+        // read back.
+        const users = await Promise.all(Array.from({ length: 6 }, (_, i) => createUser(`settle${i}@x.test`)));
+        const values = (prefix: string) => Array.from({ length: 6_000 }, (_, i) => ({ value: `${prefix}-${i}` }));
+        const gid = await createGroup('Big', [...values('v'), ...users.map((value) => ({ value }))]);
+        const before = await Promise.all(users.map((id) => store.getResource(cid, 'User', id)));
+        for (const u of before) expect(u?.groups).toEqual([{ value: gid, display: 'Big' }]);
+
+        let answered = false;
+        const swap = store
+          .replaceResource(cid, groupWrite(gid, 'Big', [...values('w'), ...users.slice(0, 3).map((value) => ({ value }))]), 1)
+          .then((outcome) => {
+            answered = true;
+            return outcome;
+          });
+        while ((await store.getResource(cid, 'Group', gid, { members: false }))?.version !== 2) await new Promise((resolve) => setImmediate(resolve));
+        // The swap is visible and still settling: a member it removed joins again meanwhile.
+        expect(answered).toBe(false);
+        const back = { ...groupWrite(gid, 'Big'), members: undefined, memberChanges: { remove: [], add: [{ value: users[3]! }] } };
+        expect(await store.replaceResource(cid, back, 2)).toMatchObject({ ok: true, version: 3 });
+        expect(await swap).toMatchObject({ ok: true, version: 2 });
+
+        const after = await Promise.all(users.map((id) => store.getResource(cid, 'User', id)));
+        expect(after.map((u) => u?.groups?.map((g) => g.value))).toEqual([[gid], [gid], [gid], [gid], [], []]);
+        for (const i of [3, 4, 5]) expect(after[i]!.version).toBeGreaterThan(before[i]!.version);
+        expect((await store.getResource(cid, 'Group', gid, { members: false }))?.memberCount).toBe(3 + 6_000 + 1);
+
+        expect(await store.deleteResource(cid, 'Group', gid)).toBe(true);
+        const gone = await Promise.all(users.map((id) => store.getResource(cid, 'User', id)));
+        expect(gone.map((u) => u?.groups)).toEqual(users.map(() => []));
+        for (const i of [0, 1, 2, 3]) expect(gone[i]!.version).toBeGreaterThan(after[i]!.version);
+      });
+
       const member = (i: number): StoredMember => (i % 3 === 0 ? { value: `m${i}`, display: `M ${i}`, type: 'User' } : { value: `m${i}` });
       const range = (from: number, to: number): StoredMember[] => Array.from({ length: to - from }, (_, i) => member(from + i));
       /** Every member through listGroupMembers, in pages of `size`. */
