@@ -1,0 +1,36 @@
+/** The SAMLResponse node count (src/guard/saml-budget.ts): an upper bound on what an XML parser builds. */
+import { DOMParser } from '@xmldom/xmldom';
+import { describe, expect, it } from 'vitest';
+import { countXmlNodes } from '../src/guard/saml-budget.js';
+
+/** The nodes xmldom builds for `xml`: every element, attribute, text, comment, PI and CDATA node. */
+function domNodes(xml: string): number {
+  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  let count = 0;
+  const walk = (node: { attributes?: { length: number } | null; childNodes?: ArrayLike<unknown> | null }) => {
+    count += 1 + (node.attributes?.length ?? 0);
+    for (const child of Array.from(node.childNodes ?? [])) walk(child as typeof node);
+  };
+  walk(doc.documentElement as unknown as Parameters<typeof walk>[0]);
+  return count;
+}
+
+describe('countXmlNodes', () => {
+  it.each([
+    ['a response', '<r xmlns:s="urn:x" ID="_1"><s:Issuer>idp</s:Issuer><s:A ID="_2"><s:V>x</s:V><s:V>y</s:V></s:A></r>'],
+    ['pretty-printed', '<r>\n  <a b="1">\n    <c/>\n  </a>\n</r>'],
+    ['comments, PIs and CDATA', '<r><!-- c --><?p x?><![CDATA[<a/>]]>text<!----></r>'],
+    ['a > inside an attribute value', '<r a=">" b="1" c="2"><x d="e"/>t</r>'],
+    ['quotes and = in a comment', '<r><!-- a="1" \' " --><x y="2"/></r>'],
+    ['entities in text', '<r>a &amp; b &lt; c<x/>d</r>'],
+  ])('counts at least the nodes xmldom builds for %s', (_name, xml) => {
+    const { nodes, markup } = countXmlNodes(xml);
+    expect(nodes).toBeGreaterThanOrEqual(domNodes(xml));
+    expect(markup).toBeLessThanOrEqual(nodes);
+  });
+
+  it('counts markup (elements, comments, PIs, CDATA) apart from the other nodes', () => {
+    expect(countXmlNodes('<r><a/><!----><?p?><![CDATA[x]]></r>')).toEqual({ nodes: 5, markup: 5 });
+    expect(countXmlNodes('<r a="1" b="2">t<c/>u</r>')).toEqual({ nodes: 6, markup: 2 });
+  });
+});
