@@ -2,6 +2,7 @@
  * HTML building for the dashboard: a tagged template that escapes every interpolated value unless it is
  * already `SafeHtml` (built by this template or by `raw`). Nothing reaches a page unescaped by accident.
  */
+import { urlSegment } from '../url-segment.js';
 
 export class SafeHtml {
   constructor(readonly value: string) {}
@@ -45,4 +46,4 @@ export function jsonForScript(value: unknown): SafeHtml {
 }
 
 /** A path segment or query value, percent-encoded (then escaped where it lands in an attribute). */
-export const enc = encodeURIComponent;
+export const enc = urlSegment;

@@ -14,6 +14,7 @@ import {
 } from '../match/strategies.js';
 import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
+import { isSsoSubject } from '../store/sso-records.js';
 import { isActiveUser } from '../scim/users.js';
 import type { JsonObject } from '../scim/normalize.js';
 import { decide, type GuardDecision } from '../match/decide.js';
@@ -93,8 +94,8 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
   if (!identity.subject) {
     throw new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" or "sub" claim`, client.customerId);
   }
-  if (identity.subject.length > 1000 || /\p{Cc}/u.test(identity.subject)) {
-    throw new SsoLoginError('invalid_response', 400, 'the subject claim is too long or holds control characters', client.customerId);
+  if (!isSsoSubject(identity.subject)) {
+    throw new SsoLoginError('invalid_response', 400, 'the subject claim is too long or holds control characters or a lone UTF-16 surrogate', client.customerId);
   }
   try {
     // One store call looks the person up and records the attempt with the outcome it implies

@@ -93,6 +93,9 @@ export class Cursor {
       const c = this.text.charAt(this.pos);
       if (c === '"') {
         out += this.text.slice(chunk, this.pos++);
+        // `\ud800` is a valid JSON escape but no character: stored, it would become unreadable or, in Redis
+        // (UTF-8), another value (U+FFFD). Body strings are refused alike (src/scim/body.ts).
+        if (!out.isWellFormed()) this.fail('the string holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)', start);
         return out;
       }
       if (c !== '\\') {

@@ -6,6 +6,7 @@
 import type { StoredMember, StoredResource } from '../store/store.js';
 import type { JsonObject } from './normalize.js';
 import { insertBeforeMeta, type ResourceSpec } from './resource-spec.js';
+import { urlSegment } from '../url-segment.js';
 
 export const etagOf = (version: number): string => `W/"${version}"`;
 
@@ -23,13 +24,13 @@ export function etagListMatches(header: string, version: number): boolean {
 }
 
 /** The URL of a resource: `<baseUrl>/Users/<id>`. */
-export const locationOf = (spec: ResourceSpec, baseUrl: string, id: string): string => `${baseUrl}${spec.type.endpoint}/${encodeURIComponent(id)}`;
+export const locationOf = (spec: ResourceSpec, baseUrl: string, id: string): string => `${baseUrl}${spec.type.endpoint}/${urlSegment(id)}`;
 
 /** The derived `groups` of a user as clients see them. */
 function groupsOf(stored: StoredResource, baseUrl: string) {
   return (stored.groups ?? []).map((g) => ({
     value: g.value,
-    $ref: `${baseUrl}/Groups/${encodeURIComponent(g.value)}`,
+    $ref: `${baseUrl}/Groups/${urlSegment(g.value)}`,
     display: g.display,
     type: 'direct',
   }));
@@ -42,7 +43,7 @@ function groupsOf(stored: StoredResource, baseUrl: string) {
 export function memberViews(members: readonly StoredMember[], baseUrl: string): Record<string, string>[] {
   return members.map((m) => {
     const endpoint = m.type?.toLowerCase() === 'group' ? 'Groups' : 'Users';
-    const view: Record<string, string> = { value: m.value, $ref: `${baseUrl}/${endpoint}/${encodeURIComponent(m.value)}` };
+    const view: Record<string, string> = { value: m.value, $ref: `${baseUrl}/${endpoint}/${urlSegment(m.value)}` };
     if (m.display !== undefined) view.display = m.display;
     if (m.type !== undefined) view.type = m.type;
     return view;
@@ -60,7 +61,7 @@ export function renderResource(spec: ResourceSpec, stored: StoredResource, baseU
 
 const META = ',"meta":{';
 
-/** Ids that encodeURIComponent leaves as they are and JSON.stringify never escapes (UUIDs, and most ids). */
+/** Ids that urlSegment leaves as they are and JSON.stringify never escapes (UUIDs, and most ids). */
 const PLAIN_ID = /^[\w.!~*'()-]+$/;
 /** `"<baseUrl><endpoint>/` as JSON text (no closing quote), for the last base and endpoint seen (one per page). */
 let lastLocation = { base: '', endpoint: '', json: '' };

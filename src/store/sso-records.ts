@@ -59,14 +59,14 @@ function timestamp(what: string, value: unknown): string {
   return value;
 }
 
-/** Whether `subject` can be an SSO user's: 1-1000 characters without control characters. */
+/** Whether `subject` can be an SSO user's: 1-1000 characters without control characters or lone surrogates. */
 export function isSsoSubject(subject: unknown): subject is string {
-  return typeof subject === 'string' && subject.length > 0 && subject.length <= MAX_SUBJECT_LENGTH && !/\p{Cc}/u.test(subject);
+  return typeof subject === 'string' && subject.length > 0 && subject.length <= MAX_SUBJECT_LENGTH && !/\p{Cc}/u.test(subject) && subject.isWellFormed();
 }
 
 /** Throws a TypeError unless {@link isSsoSubject}. */
 export function assertSsoSubject(subject: unknown): asserts subject is string {
-  if (!isSsoSubject(subject)) throw new TypeError(`subject must be 1-${MAX_SUBJECT_LENGTH} characters without control characters`);
+  if (!isSsoSubject(subject)) throw new TypeError(`subject must be 1-${MAX_SUBJECT_LENGTH} characters without control characters or lone surrogates`);
 }
 
 /** Validates an OIDC client and returns a copy with exactly the contract's fields, in a fixed order. */

@@ -163,6 +163,32 @@ describe.each(STORE_KINDS)('hostile input on the %s store', (kind: StoreKind) =>
     expect(read.json!.members).toEqual([{ value: 'm\ud800' }, { value: 'm\udc00' }]);
   });
 
+  // Audit 10 (2026-12-05): a filter's \u escapes reached stored data through PATCH value paths, where body
+  // strings are refused (src/scim/body.ts): a member "\ud800" made the group unreadable on the memory store
+  // (its $ref threw a URIError), merged two members on Redis (UTF-8 turns both into U+FFFD), and gave users
+  // emails a PUT of their own GET then refused.
+  it('refuses a lone surrogate escaped in a PATCH value path or a filter, and stores nothing', async () => {
+    const group = await send('POST', '/Groups', JSON.stringify({ schemas: [GROUP], displayName: 'Escapes' }));
+    const user = await send('POST', '/Users', JSON.stringify({ schemas: [USER], userName: 'escapes@example.com', emails: [{ value: 'x@e.com' }] }));
+    for (const [path, operation] of [
+      [`/Groups/${group.json!.id}`, { op: 'add', path: 'members[value eq "\\ud800"].display', value: 'x' }],
+      [`/Groups/${group.json!.id}`, { op: 'add', path: 'members[value eq "u\\udbff"]', value: { display: 'y' } }],
+      [`/Users/${user.json!.id}`, { op: 'add', path: 'emails[value eq "x\\ud800@e.com"].display', value: 'z' }],
+      [`/Users/${user.json!.id}`, { op: 'replace', path: 'emails[type eq "w\\udfff" and value eq "x@e.com"].primary', value: true }],
+    ] as const) {
+      const res = await send('PATCH', path, JSON.stringify({ schemas: [PATCH_OP], Operations: [operation] }));
+      expect(res.status, `PATCH ${operation.path}`).toBe(400);
+      expect(res.json!.detail).toMatch(/lone UTF-16 surrogate/);
+    }
+    for (const filter of ['userName eq "\\ud800@x.test"', 'externalId eq "e\\udfff"']) {
+      const res = await send('GET', '/Users', undefined, new URLSearchParams({ filter }).toString());
+      expect(res.status, `GET /Users?filter=${filter}`).toBe(400);
+      expect(res.json!.scimType).toBe('invalidFilter');
+    }
+    expect((await send('GET', `/Groups/${group.json!.id}`)).json).toMatchObject({ meta: { version: 'W/"1"' } });
+    expect((await send('GET', `/Users/${user.json!.id}`)).json).toMatchObject({ emails: [{ value: 'x@e.com' }], meta: { version: 'W/"1"' } });
+  });
+
   it("shows a group's displayName with a lone surrogate unchanged in its members' groups (or refuses it)", async () => {
     const member = await send('POST', '/Users', '{"userName":"member.of.lone@example.com"}');
     const named = await send('POST', '/Groups', JSON.stringify({ displayName: 'x\ud800y', members: [{ value: member.json!.id }] }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { groupSpec } from '../../src/scim/groups.js';
-import { renderResource, renderResourceJson } from '../../src/scim/render.js';
+import { memberViews, renderResource, renderResourceJson } from '../../src/scim/render.js';
 import { buildResource } from '../../src/scim/resource-spec.js';
 import { userSpec } from '../../src/scim/users.js';
 import type { StoredResource } from '../../src/store/store.js';
@@ -75,5 +75,12 @@ describe('rendering a stored resource as text', () => {
         expect(renderResourceJson(spec, resource, base)).toBe(JSON.stringify(renderResource(spec, resource, base)));
       }
     }
+  });
+});
+
+describe('URLs of stored values no longer accepted', () => {
+  it('writes a lone surrogate in a stored member value or id as U+FFFD in its $ref instead of failing the read', () => {
+    // SCIM writes refuse lone surrogates (bodies and filters); data stored before that rule must stay readable.
+    expect(memberViews([{ value: 'm\ud800' }], 'https://app.test/scim/v2')).toEqual([{ value: 'm\ud800', $ref: 'https://app.test/scim/v2/Users/m%EF%BF%BD' }]);
   });
 });
