@@ -47,6 +47,8 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
       try {
         body = await readSamlForm(req, (req as { body?: unknown }).body, null);
       } catch (error) {
+        // A form refused unread or part read (wrong type, 413): the rest is not taken in (docs/saml.md).
+        if (!req.readableEnded) res.setHeader('Connection', 'close');
         return fail(res, next, error, null);
       }
     }

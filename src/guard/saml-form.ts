@@ -32,7 +32,6 @@ export async function readSamlForm(req: IncomingMessage, parsedBody: unknown, cu
     .trim()
     .toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') {
-    req.resume();
     throw new SsoLoginError('invalid_response', 400, 'the SAML response must be posted as application/x-www-form-urlencoded', customerId);
   }
   const body = await readBody(req, MAX_SAML_FORM_BYTES, req.headers['content-length']);

@@ -113,6 +113,8 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
       try {
         body = await readSamlForm(ctx.req, (ctx.request as { body?: unknown }).body, null);
       } catch (error) {
+        // A form refused unread or part read (wrong type, 413): the rest is not taken in (docs/saml.md).
+        if (!ctx.req.readableEnded) ctx.set('Connection', 'close');
         return fail(ctx, error, null);
       }
     }

@@ -9,10 +9,14 @@ import { MAX_BODY_OBJECT_KEYS } from './limits.js';
 
 const tooLarge = (limit: number) => new ScimError(413, `the request body exceeds the limit of ${limit} bytes`);
 
-/** Reads a Node request stream up to `limit` bytes; a larger body is a 413 and the rest is discarded. */
+/**
+ * Reads a Node request stream up to `limit` bytes. A larger body is a 413 and nothing more of it is read:
+ * the stream is paused, and `settleUnreadBody` (src/scim/mount.ts) then closes the connection after the
+ * answer, so a client cannot make the server take in an endless body after its 413.
+ */
 export function readBody(stream: Readable, limit: number, declaredLength?: string): Promise<Buffer | ScimError> {
   if (declaredLength !== undefined && Number(declaredLength) > limit) {
-    stream.resume();
+    stream.pause();
     return Promise.resolve(tooLarge(limit));
   }
   return new Promise((resolve) => {
@@ -24,15 +28,17 @@ export function readBody(stream: Readable, limit: number, declaredLength?: strin
       done = true;
       resolve(result);
     };
-    stream.on('data', (chunk: Buffer) => {
-      if (done) return;
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        stream.off('data', onData);
+        stream.pause();
         finish(tooLarge(limit));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    stream.on('data', onData);
     stream.on('end', () => finish(Buffer.concat(chunks)));
     stream.on('error', () => finish(scimErrors.badRequest('invalidSyntax', 'the request body could not be read')));
   });

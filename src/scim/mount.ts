@@ -79,10 +79,13 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
 /**
  * Called by an adapter after the response is chosen: when the body was never read (an unauthenticated or
  * refused request), a small declared body is drained so the connection stays usable, and a large or
- * chunked one is not read at all: the response asks the client to close the connection.
+ * chunked one is not read at all: the response asks the client to close the connection. So does a body
+ * abandoned part way (413).
  */
 export function settleUnreadBody(node: IncomingMessage, headers: Record<string, string>): Record<string, string> {
-  if (node.readableEnded || node.readableFlowing !== null) return headers;
+  if (node.readableEnded) return headers;
+  // Read in part, then left (a 413 past maxBodyBytes): what is still coming is not read, not even drained.
+  if (node.readableFlowing !== null) return { ...headers, Connection: 'close' };
   // Neither Content-Length nor Transfer-Encoding: the request has no body at all (RFC 9112 §6.3), as for
   // every GET and DELETE; the connection stays open.
   if (node.headers['content-length'] === undefined && node.headers['transfer-encoding'] === undefined) return headers;
