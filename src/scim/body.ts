@@ -1,13 +1,14 @@
 /**
  * Request bodies: the SCIM routes read and parse their own (the app mounts no body parser for them), with
  * a size limit (413) and strict UTF-8 (RFC 7644 §3.8). Both `application/scim+json` and `application/json`
- * are accepted, with any charset parameter (Okta sends both types).
+ * are accepted (Okta sends both types); a charset parameter is ignored, the body is always read as UTF-8.
  */
 import type { Readable } from 'node:stream';
 import { ScimError, scimErrors } from '../errors.js';
 import { MAX_BODY_OBJECT_KEYS } from './limits.js';
 
-const tooLarge = (limit: number) => new ScimError(413, `the request body exceeds the limit of ${limit} bytes`);
+/** The 413 of a body over `limit` bytes. */
+export const tooLarge = (limit: number): ScimError => new ScimError(413, `the request body exceeds the limit of ${limit} bytes`);
 
 /**
  * Reads a Node request stream up to `limit` bytes. A larger body is a 413 and nothing more of it is read:

@@ -163,7 +163,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       return rootSearch([contextFor(userSpec), contextFor(groupSpec)], request);
     }
     if (method !== 'GET') {
-      if (DISCOVERY_ENDPOINTS.has(endpoint)) throw methodNotAllowed('GET');
+      if (DISCOVERY_ENDPOINTS.has(endpoint)) throw methodNotAllowed('GET, HEAD');
       if (endpoint === 'bulk') throw notImplemented('Bulk');
     }
     if (DISCOVERY_ENDPOINTS.has(endpoint) && request.query.has('filter')) {
@@ -374,7 +374,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       auditWrite(emit, connection, { kind: ctx.spec.kind, id: stored.id, method, status: 201, stored });
       return resourceResponse(ctx, request, 201, stored, projection);
     }
-    throw methodNotAllowed('GET, POST');
+    throw methodNotAllowed('GET, HEAD, POST');
   }
 
   async function single(ctx: ResourceContext, request: ScimRequest, method: string, id: string, connection: StoredConnection): Promise<ScimResponse> {
@@ -412,7 +412,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 204 });
         return noContent();
       default:
-        throw methodNotAllowed('GET, PUT, PATCH, DELETE');
+        throw methodNotAllowed('GET, HEAD, PUT, PATCH, DELETE');
     }
   }
 
@@ -464,7 +464,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         answered(request, connection, startedAt, started, 429, null);
         return errorResponse(new ScimError(429, 'too many requests for this connection; retry later', undefined, { 'Retry-After': String(wait) }));
       }
-      const response = await route(request, connection);
+      // HEAD is GET without its body (RFC 9110 §9.3.2): the adapters' HTTP servers leave the body out.
+      const response = await route(request.method === 'HEAD' ? { ...request, method: 'GET' } : request, connection);
       answered(request, connection, startedAt, started, response.status, null);
       return response;
     } catch (error) {

@@ -6,7 +6,7 @@
  * nobody read.
  */
 import type { IncomingMessage } from 'node:http';
-import { readBody } from './body.js';
+import { readBody, tooLarge } from './body.js';
 import type { ScimRequest } from './http.js';
 
 /** The path below `basePath` for a URL path, or null when the URL is not a SCIM route. */
@@ -43,7 +43,9 @@ const HOST = /^(?:[A-Za-z0-9._~%!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$
  * may send none, and a malformed one must not shape the URLs). Every adapter builds its mount URL with it.
  */
 export function requestOrigin(protocol: string, host: string | undefined): string {
-  return `${protocol}://${host !== undefined && HOST.test(host) ? host : 'localhost'}`;
+  // A list (`a.test, b.test`, which no valid Host header is) counts by its first member, as Koa reads it.
+  const first = host?.split(',', 1)[0]!.trim();
+  return `${protocol}://${first !== undefined && HOST.test(first) ? first : 'localhost'}`;
 }
 
 /**
@@ -59,7 +61,11 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
   const path = pathBelow(basePath, urlPath);
   if (path === null) return null;
   const method = (mounted.node.method ?? 'GET').toUpperCase();
-  const body: unknown = BODY_METHODS.has(method) ? mounted.parsedBody : undefined;
+  const declared = mounted.node.headers['content-length'];
+  // A body parser mounted before scim-sso parsed the body with its own limit: one declared larger than
+  // maxBodyBytes is still a 413, answered once the token is checked, as for a body read here.
+  const overLimit = mounted.parsedBody !== undefined && declared !== undefined && Number(declared) > maxBodyBytes;
+  const body: unknown = BODY_METHODS.has(method) && !overLimit ? mounted.parsedBody : undefined;
   const unread = body === undefined && BODY_METHODS.has(method) && !mounted.node.readableEnded;
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(mounted.node.headers)) {
@@ -71,7 +77,8 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
     query: new URLSearchParams(questionMark === -1 ? '' : mounted.url.slice(questionMark + 1)),
     headers,
     body,
-    ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, mounted.node.headers['content-length']) } : {}),
+    ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, declared) } : {}),
+    ...(overLimit && BODY_METHODS.has(method) ? { readBody: () => Promise.resolve(tooLarge(maxBodyBytes)) } : {}),
     baseUrl: publicBaseUrl ? publicBaseUrl.replace(/\/+$/, '') : mounted.mountUrl() + basePath.replace(/\/+$/, ''),
   };
 }

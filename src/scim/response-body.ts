@@ -58,6 +58,9 @@ export function bodyText(body: ScimBody | undefined): string | undefined {
  */
 export function writeBody(res: ServerResponse, body: ScimBody | undefined): void {
   if (body === undefined || typeof body === 'string') {
+    // Node sets Content-Length from the body it sends, except in an answer to HEAD (no body is sent) and to
+    // an HTTP/1.0 client (it closes the connection instead); Koa sets it in both, and so does this.
+    if (body !== undefined && (res.req?.method === 'HEAD' || res.req?.httpVersionMinor === 0)) res.setHeader('Content-Length', Buffer.byteLength(body));
     res.end(body);
     return;
   }

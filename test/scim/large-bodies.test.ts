@@ -4,7 +4,7 @@
  * http) writes those parts with the right Content-Length, byte for byte what the body's text is.
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import express from 'express';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,10 +42,10 @@ describe('joinBody', () => {
   });
 });
 
-/** `GET url` over a raw socket: status, headers and the body's bytes exactly as sent. */
-function get(origin: string, path: string, token: string): Promise<{ status: number; headers: Record<string, unknown>; bytes: Buffer }> {
+/** `GET url` (or another method without a body) over a raw socket: status, headers and the body's bytes exactly as sent. */
+function get(origin: string, path: string, token: string, method = 'GET'): Promise<{ status: number; headers: Record<string, unknown>; bytes: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${origin}${path}`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+    const req = httpRequest(`${origin}${path}`, { method, headers: { authorization: `Bearer ${token}` } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes: Buffer.concat(chunks) }));
@@ -143,6 +143,55 @@ describe.each(STORE_KINDS)('large bodies on the %s store', (kind) => {
     const short = JSON.parse(bodyText((await call('GET', `/Groups/${id}`, { query })).body)!) as Record<string, unknown>;
     expect(Object.hasOwn(short, 'members')).toBe(false);
     expect((await call('DELETE', `/Groups/${id}`)).status).toBe(204);
+  });
+
+  it.each([
+    ['a user list', () => '/Users?count=2'],
+    ['a group with its members (an answer in parts)', () => `/Groups/${groupId}`],
+    ['a discovery document', () => '/ServiceProviderConfig'],
+  ])('answers HEAD of %s as GET without the body, with the same Content-Length and ETag on every adapter', async (_what, pathOf) => {
+    for (const [name, { origin }] of Object.entries(servers)) {
+      const full = await get(origin, `/scim/v2${pathOf()}`, token);
+      const head = await get(origin, `/scim/v2${pathOf()}`, token, 'HEAD');
+      expect({ name, status: head.status, bytes: head.bytes.length }).toEqual({ name, status: 200, bytes: 0 });
+      expect({ name, length: head.headers['content-length'], etag: head.headers.etag }).toEqual({
+        name,
+        length: String(full.bytes.length),
+        etag: full.headers.etag,
+      });
+    }
+  });
+
+  it('lists HEAD in Allow', async () => {
+    const answer = await call('POST', '/ServiceProviderConfig', { body: {} });
+    expect([answer.status, answer.headers.Allow]).toEqual([405, 'GET, HEAD']);
+    const collection = await call('DELETE', '/Users');
+    expect([collection.status, collection.headers.Allow]).toEqual([405, 'GET, HEAD, POST']);
+  });
+
+  it('keeps an HTTP/1.0 client’s connection open with a Content-Length on every adapter', async () => {
+    for (const [name, { origin }] of Object.entries(servers)) {
+      const { hostname, port } = new URL(origin);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname);
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => {
+          text += chunk;
+          const end = text.indexOf('\r\n\r\n');
+          const length = /content-length: (\d+)/i.exec(text)?.[1];
+          if (end !== -1 && length !== undefined && text.length >= end + 4 + Number(length)) {
+            socket.destroy();
+            resolve(text);
+          }
+        });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+        socket.write(`GET /scim/v2/Users?count=1 HTTP/1.0\r\nHost: ${hostname}\r\nConnection: keep-alive\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+      });
+      const head = raw.slice(0, raw.indexOf('\r\n\r\n')).toLowerCase();
+      expect({ name, length: /content-length: \d+/.test(head), close: head.includes('connection: close') }).toEqual({ name, length: true, close: false });
+    }
   });
 
   it('keeps a small answer one string', async () => {

@@ -5,7 +5,11 @@
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { pathBelow, toScimRequest } from '../../src/scim/mount.js';
+import express from 'express';
+import Koa from 'koa';
+import request from 'supertest';
+import { pathBelow, requestOrigin, toScimRequest } from '../../src/scim/mount.js';
+import { scimSso } from '../support/sso.js';
 
 function nodeRequest(method: string, url: string, headers: Record<string, string> = {}): IncomingMessage {
   const req = new IncomingMessage(new Socket());
@@ -59,5 +63,52 @@ describe('toScimRequest', () => {
     const request = toScimRequest({ node: req, url: '/scim/v2/Users', parsedBody: undefined, mountUrl }, '/scim/v2', 1000, undefined);
     expect(request?.baseUrl).toBe('https://app.example/tenant/scim/v2');
     expect(built).toBe(1);
+  });
+
+  it('takes a body a parser mounted first produced, unless its declared length passes maxBodyBytes (then a 413 once authenticated)', async () => {
+    const within = toScimRequest(
+      { node: nodeRequest('POST', '/scim/v2/Users', { 'content-length': '1000' }), url: '/scim/v2/Users', parsedBody: { userName: 'a' }, mountUrl: () => '' },
+      '/scim/v2',
+      1000,
+      undefined,
+    );
+    expect(within?.body).toEqual({ userName: 'a' });
+    expect(within?.readBody).toBeUndefined();
+    const over = toScimRequest(
+      { node: nodeRequest('POST', '/scim/v2/Users', { 'content-length': '1001' }), url: '/scim/v2/Users', parsedBody: { userName: 'a' }, mountUrl: () => '' },
+      '/scim/v2',
+      1000,
+      undefined,
+    );
+    expect(over?.body).toBeUndefined();
+    expect(await over?.readBody?.()).toMatchObject({ status: 413 });
+  });
+});
+
+describe('the origin of answers’ URLs without publicBaseUrl', () => {
+  it.each([
+    ['app.test:8443', 'https://app.test:8443'],
+    ['a.test, b.test', 'https://a.test'],
+    [undefined, 'https://localhost'],
+    ['bad host/with/slashes', 'https://localhost'],
+  ])('Host %s → %s', (host, origin) => expect(requestOrigin('https', host)).toBe(origin));
+
+  it('follows X-Forwarded-Host/-Proto on Express and on Koa only when the app trusts its proxy, alike', async () => {
+    const sso = scimSso({ rateLimit: false });
+    const { token } = await sso.createScimConnection({ customerId: 'forwarded' });
+    const trustedExpress = express().set('trust proxy', true).use(sso);
+    const plainExpress = express().use(sso);
+    const trustedKoa = new Koa({ proxy: true }).use(sso.koa);
+    const plainKoa = new Koa().use(sso.koa);
+    const headers = { Authorization: `Bearer ${token}`, Host: 'internal:8080', 'X-Forwarded-Host': 'public.example', 'X-Forwarded-Proto': 'https' };
+    const locationOf = async (server: Parameters<typeof request>[0]) => {
+      const res = await request(server).get('/scim/v2/ServiceProviderConfig').set(headers);
+      expect(res.status).toBe(200);
+      return String(res.body.meta.location);
+    };
+    expect(await locationOf(trustedExpress)).toBe('https://public.example/scim/v2/ServiceProviderConfig');
+    expect(await locationOf(trustedKoa.callback())).toBe('https://public.example/scim/v2/ServiceProviderConfig');
+    expect(await locationOf(plainExpress)).toBe('http://internal:8080/scim/v2/ServiceProviderConfig');
+    expect(await locationOf(plainKoa.callback())).toBe('http://internal:8080/scim/v2/ServiceProviderConfig');
   });
 });
