@@ -4,19 +4,23 @@
  * (10,000 sibling elements, 53 KB, blocked the event loop for seconds; 6,700 empty comments, 48 KB, for
  * 0.5–1 s). So the decoded XML is checked first, with a linear scan that allocates nothing: at most
  * MAX_SAML_NODES nodes of every kind a parser makes (elements, comments, processing instructions, CDATA,
- * text, attributes), of which at most MAX_SAML_ELEMENTS markup. A real response has 100–200 nodes, or
- * about 500 (165 of them elements) for Entra's 150-group claim pretty-printed.
+ * text, attributes), of which at most MAX_SAML_ELEMENTS markup. A real response has 100–200 nodes, about
+ * 500 (169 of them markup) for Entra's 150-group claim pretty-printed, and Okta's reach the 64 KB bound
+ * first (about 260 groups of five nodes each). Then samlResponseMalformed refuses what the parser would
+ * have to repair, since some repairs build nodes the scan cannot count.
  */
 
 /** The largest SAMLResponse accepted, in base64 characters (~48 KB of XML; Entra's with 150 groups is ~20 KB). */
 export const MAX_SAML_RESPONSE_CHARS = 64 * 1024;
 /** The most DOM nodes a response may hold (countXmlNodes). */
-export const MAX_SAML_NODES = 1_000;
+export const MAX_SAML_NODES = 1_500;
 /**
  * The most of them that may be markup (elements, comments, processing instructions, CDATA): the costliest
  * kind (950 sibling elements: 67–76 ms; 950 comments: 19–25 ms).
  */
 export const MAX_SAML_ELEMENTS = 500;
+
+import { DOMParser } from '@xmldom/xmldom';
 
 const LT = 0x3c; // <
 const GT = 0x3e; // >
@@ -43,11 +47,34 @@ export function countXmlNodes(xml: string): { nodes: number; markup: number } {
   return { nodes: markup + other, markup };
 }
 
-/** Null when a base64 SAMLResponse (at most MAX_SAML_RESPONSE_CHARS, checked before) holds few enough nodes, else what is wrong. */
-export function samlResponseOverBudget(base64: string): string | null {
-  const { nodes, markup } = countXmlNodes(Buffer.from(base64, 'base64').toString('utf8'));
+/** Null when a decoded SAMLResponse (at most MAX_SAML_RESPONSE_CHARS base64, checked before) holds few enough nodes, else what is wrong. */
+export function samlResponseOverBudget(xml: string): string | null {
+  const { nodes, markup } = countXmlNodes(xml);
   if (markup > MAX_SAML_ELEMENTS)
     return `the SAMLResponse holds ${markup} XML elements, comments or processing instructions; at most ${MAX_SAML_ELEMENTS} are accepted`;
   if (nodes > MAX_SAML_NODES) return `the SAMLResponse holds ${nodes} XML nodes; at most ${MAX_SAML_NODES} are accepted`;
   return null;
+}
+
+/**
+ * Null when xmldom (the parser under node-saml and xml-crypto) reads `xml` without a warning or error, else
+ * why not. Those parsers go on after most of them, and some recoveries build nodes countXmlNodes cannot see
+ * (`<r a b c …>`: each bare name an attribute; 9,000 of them cost node-saml 0.3-0.6 s), so a response they
+ * would have to recover from is refused. Run once the budget holds (a parse of 500 elements takes ~5 ms).
+ */
+export function samlResponseMalformed(xml: string): string | null {
+  let problem: string | null = null;
+  const stop = (message: string) => {
+    problem ??= String(message)
+      .replace(/^\[xmldom \w+\]\s*/, '')
+      .replace(/\s*@#\[line:.*$/s, '')
+      .slice(0, 200);
+    throw new Error(problem);
+  };
+  try {
+    new DOMParser({ errorHandler: { warning: stop, error: stop, fatalError: stop } }).parseFromString(xml, 'text/xml');
+  } catch (error) {
+    problem ??= error instanceof Error ? error.message.slice(0, 200) : 'unreadable';
+  }
+  return problem === null ? null : `the SAMLResponse is not well-formed XML (${problem})`;
 }

@@ -14,7 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
-import { MAX_SAML_RESPONSE_CHARS, samlResponseOverBudget } from './saml-budget.js';
+import { MAX_SAML_RESPONSE_CHARS, samlResponseMalformed, samlResponseOverBudget } from './saml-budget.js';
 import { RateLimiter } from '../scim/rate-limit.js';
 import { DOMParser } from '@xmldom/xmldom';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
@@ -274,11 +274,14 @@ export class SamlRuntime {
       if (typeof response !== 'string' || response === '') throw refused(customerId, 'no SAMLResponse was posted');
       if (response.length > MAX_SAML_RESPONSE_CHARS) throw refused(customerId, `the SAMLResponse is larger than ${MAX_SAML_RESPONSE_CHARS} characters`, 413);
       if (!/^[A-Za-z0-9+/=\r\n]+$/.test(response)) throw refused(customerId, 'the SAMLResponse is not base64');
+      const xml = Buffer.from(response, 'base64').toString('utf8');
       // SAML messages have no DTD; refusing one up front rules out entity expansion in any parser below.
-      if (/<!DOCTYPE/i.test(Buffer.from(response, 'base64').toString('utf8'))) throw refused(customerId, 'the SAMLResponse contains a DOCTYPE');
-      // Parsing and signature lookups cost more than linear time in the number of elements (src/guard/saml-budget.ts).
-      const overBudget = samlResponseOverBudget(response);
+      if (/<!DOCTYPE/i.test(xml)) throw refused(customerId, 'the SAMLResponse contains a DOCTYPE');
+      // Parsing and signature lookups cost more than linear time in the number of nodes (src/guard/saml-budget.ts).
+      const overBudget = samlResponseOverBudget(xml);
       if (overBudget) throw refused(customerId, overBudget, 413);
+      const malformed = samlResponseMalformed(xml);
+      if (malformed) throw refused(customerId, malformed);
       strategyOf(samlGuardSettings(saml));
       let profile: Profile | null;
       try {
