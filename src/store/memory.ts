@@ -176,6 +176,11 @@ interface Space {
   /** member id → ids of the groups listing it. */
   memberOf: Map<string, Set<string>>;
   /**
+   * Groups whose member links a write is still settling after its synchronous step (settleLinks), with how
+   * many such writes: they may list a member its reverse entry does not name yet.
+   */
+  settling: Map<string, number>;
+  /**
    * Tombstones of deleted users: tombstoneDigest(attribute, value) → deletion time (epoch ms), oldest
    * first (a re-deleted value moves to the end), like the Redis store's sorted set; trimmed from the oldest
    * in O(1) per tombstone (src/ordered-map.ts).
@@ -356,6 +361,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       for (const value of delta.added) settleOne(value, true);
       return undefined;
     }
+    s.settling.set(groupId, (s.settling.get(groupId) ?? 0) + 1);
     return (async () => {
       let done = 0;
       for (const [values, joined] of [
@@ -371,7 +377,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
           settleOne(value, joined);
         }
       }
-    })();
+    })().finally(() => {
+      const left = (s.settling.get(groupId) ?? 1) - 1;
+      if (left > 0) s.settling.set(groupId, left);
+      else s.settling.delete(groupId);
+    });
   }
 
   /** The bytes member changes would add (negative: free), without applying them. */
@@ -582,6 +592,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         sorting: { User: 'off', Group: 'off' },
         indexes: { User: new Map(), Group: new Map() },
         memberOf: new Map(),
+        settling: new Map(),
         gone: new OrderedMap(),
         bytes: 0,
         events: new MemoryEventLog(eventLog, now),
@@ -783,8 +794,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       removeIndexes(s, kind, id, entry.indexes);
       removeSortKeys(s, entry);
       if (kind === 'User') bury(s, entry.indexes);
-      // Leave every group that lists it; those groups changed, so their versions move on.
-      for (const gid of s.memberOf.get(id) ?? []) {
+      // Leave every group that lists it, also one whose new list is still settling (its reverse entry may not
+      // name this member yet); those groups changed, so their versions move on.
+      const listing = new Set(s.memberOf.get(id));
+      for (const gid of s.settling.keys()) listing.add(gid);
+      for (const gid of listing) {
         const group = s.resources.Group.get(gid);
         if (!group || gid === id) continue;
         const member = group.members.get(id);

@@ -793,11 +793,22 @@ removeSorted(k, cur.s)
 redis.call('ZREM', order(k), id)
 keepShared(cur.e, cur.id, cur.json)
 redis.call('HDEL', rhash(k), seq)
+-- The groups listing it: those its reverse entry names, and any whose new list is still settling (a 'c'
+-- job: the swap is done, the members' reverse entries are written in batches after it), which may list it
+-- before its entry names them.
 local parents = redis.call('HGET', MEMBER, id)
+local listing, seen = {}, {}
+for gid in string.gmatch(parents or '', '%S+') do
+  listing[#listing + 1], seen[gid] = gid, true
+end
+for _, job in ipairs(redis.call('HVALS', JOBS)) do
+  local gid = string.match(job, '^c (%S+)$')
+  if gid and not seen[gid] then listing[#listing + 1], seen[gid] = gid, true end
+end
 local left = {}
-if parents then
+if #listing > 0 then
   local touched = {}
-  for gid in string.gmatch(parents, '%S+') do
+  for _, gid in ipairs(listing) do
     if redis.call('ZREM', mzkey(gid), id) == 1 then
       local cost = #id + #(redis.call('HGET', mmkey(gid), id) or '')
       redis.call('HDEL', mmkey(gid), id)

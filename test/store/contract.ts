@@ -1148,6 +1148,28 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     });
 
     describe('member changes, member pages and user versions', () => {
+      it('removes a member deleted while the long swap that adds it settles, from the group and its pages', async () => {
+        const [joining, staying] = await Promise.all([createUser('joining@x.test'), createUser('staying@x.test')]);
+        const values = (prefix: string) => Array.from({ length: 6_000 }, (_, i) => ({ value: `${prefix}-${i}` }));
+        const gid = await createGroup('Big', values('v'));
+        let answered = false;
+        const swap = store.replaceResource(cid, groupWrite(gid, 'Big', [...values('w'), { value: joining }, { value: staying }]), 1).then((outcome) => {
+          answered = true;
+          return outcome;
+        });
+        while ((await store.getResource(cid, 'Group', gid, { members: false }))?.version !== 2) await new Promise((resolve) => setImmediate(resolve));
+        expect(answered).toBe(false);
+        // The group lists the new member already; its reverse entry is not written yet.
+        expect(await store.deleteResource(cid, 'User', joining)).toBe(true);
+        expect(await swap).toMatchObject({ ok: true, version: 2 });
+        const group = await store.getResource(cid, 'Group', gid);
+        expect(group?.members?.some((m) => m.value === joining)).toBe(false);
+        expect(group?.memberCount).toBe(6_001);
+        expect(group!.version).toBeGreaterThan(2);
+        expect(await store.findGroupsWithMember(cid, joining)).toEqual([]);
+        expect((await store.getResource(cid, 'User', staying))?.groups).toEqual([{ value: gid, display: 'Big' }]);
+      });
+
       it('moves every member of a long swap or deletion, and keeps a write to the group made while it settles', async () => {
         // A list long enough to be settled over several steps on both stores (memory: SETTLE_SLICE; Redis:
         // the settle job's batches), with real users at its end (settled last) whose groups and versions are
