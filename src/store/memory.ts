@@ -1,6 +1,8 @@
 /**
- * The in-memory store: plain Maps in one process, for development, demos and tests. Every method runs
- * synchronously inside its promise, so each operation is atomic, mirroring the Redis store's Lua scripts.
+ * The in-memory store: plain Maps in one process, for development, demos and tests. Every write is one
+ * synchronous step inside its promise, so each operation is atomic, mirroring the Redis store's Lua scripts.
+ * As on Redis, a long member list is prepared before that step and its members' reverse entries are
+ * settled after it, a slice at a time (settleLinks; docs/groups.md "Memory store").
  */
 import { MemoryActivityLog } from './activity-log.js';
 import {
@@ -82,10 +84,16 @@ interface Entry {
   memberList: StoredMember[] | null;
   /**
    * Groups: each member's position, increasing in list order (cursor paging, listGroupMembersAfter), as the
-   * Redis store's member scores: a full list numbers them 1…n, an added member gets the highest + 1.
+   * Redis store's member scores, less `memberBase`: a full list numbers its members memberBase + 1…n, above
+   * every position given before it, and an added member gets the highest + 1.
    */
   memberPos: Map<string, number>;
-  /** Groups: the highest position given so far (never reused, so a walk in progress misses no added member). */
+  /** Groups: what memberPos values are counted from (the highest position before the last full list). */
+  memberBase: number;
+  /**
+   * Groups: the highest position given so far. Never reused, and a full list starts above it, so a walk in
+   * progress misses no member that is in the group for the whole walk (it may see one twice).
+   */
   memberTop: number;
   displayName: string;
   /** What this resource counts against maxBytes (resourceBytes), kept current as members come and go. */
@@ -194,8 +202,8 @@ interface Space {
 
 const NO_DELTA: MemberDelta = { removed: [], added: [] };
 
-/** Members whose reverse-index entries one synchronous step moves (settleLinks): about 2-5 ms of work. */
-export const SETTLE_SLICE = 2_000;
+/** Members whose reverse-index entries one synchronous step moves (settleLinks): 2-10 ms of work at 100,000 users. */
+export const SETTLE_SLICE = 1_000;
 
 /** Options of {@link memoryStore}. */
 export type MemoryStoreOptions = TombstoneOptions & EventLogOptions;
@@ -326,18 +334,42 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /**
-   * Swaps in a group's prepared member list: O(old + new) lookups. Answers who left and joined; their
-   * reverse-index entries move with {@link settleLinks}.
+   * Who leaves and who joins when `group`'s list becomes `next`: O(old + new) lookups, with a yield every
+   * SETTLE_SLICE × 10 of them when `sliced` (a list of 100,000 replaced is 10-30 ms of lookups).
    */
-  function setMembers(group: Entry, after: PreparedMembers): MemberDelta {
+  async function memberDelta(group: Entry, next: Map<string, StoredMember>, sliced: boolean): Promise<MemberDelta> {
     const delta: MemberDelta = { removed: [], added: [] };
+    let looked = 0;
+    const step = () => sliced && ++looked % (SETTLE_SLICE * 10) === 0;
+    for (const value of group.members.keys()) {
+      if (!next.has(value)) delta.removed.push(value);
+      if (step()) await yieldToEventLoop();
+    }
+    for (const value of next.keys()) {
+      if (!group.members.has(value)) delta.added.push(value);
+      if (step()) await yieldToEventLoop();
+    }
+    return delta;
+  }
+
+  /**
+   * Swaps in a group's prepared member list. Answers who left and joined (`planned`: computed before the
+   * write's synchronous step, against this list at the version the write expects); their reverse-index
+   * entries move with {@link settleLinks}.
+   */
+  function setMembers(group: Entry, after: PreparedMembers, planned?: MemberDelta): MemberDelta {
     const next = after.members;
-    for (const value of group.members.keys()) if (!next.has(value)) delta.removed.push(value);
-    for (const value of next.keys()) if (!group.members.has(value)) delta.added.push(value);
+    let delta = planned;
+    if (!delta) {
+      delta = { removed: [], added: [] };
+      for (const value of group.members.keys()) if (!next.has(value)) delta.removed.push(value);
+      for (const value of next.keys()) if (!group.members.has(value)) delta.added.push(value);
+    }
     group.members = next;
     group.memberList = null;
     group.memberPos = after.positions;
-    group.memberTop = next.size;
+    group.memberBase = group.memberTop;
+    group.memberTop += next.size;
     return delta;
   }
 
@@ -423,7 +455,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     for (const m of changes.add) {
       if (group.members.has(m.value)) continue;
       group.members.set(m.value, m);
-      group.memberPos.set(m.value, ++group.memberTop);
+      group.memberPos.set(m.value, ++group.memberTop - group.memberBase);
       group.memberList = null;
       delta.added.push(m.value);
     }
@@ -707,6 +739,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         members: new Map(),
         memberList: null,
         memberPos: new Map(),
+        memberBase: 0,
         memberTop: 0,
         displayName: write.displayName ?? '',
         bytes,
@@ -732,6 +765,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const ownBytes = resourceBytes({ ...write, members: [] });
       const members = write.members !== undefined ? prepareMembers(write.members) : null;
       if (phased) await yieldToEventLoop();
+      // Who leaves and joins a long list, worked out before the synchronous step: still right there if the
+      // group is the same entry at the version the write expects (every change of its list moves that).
+      const before = members ? space(connectionId)?.resources[write.kind].get(write.id) : undefined;
+      const long = before !== undefined && before.members.size + members!.members.size > SETTLE_SLICE;
+      const planned = long && before.version === expectedVersion ? { entry: before, delta: await memberDelta(before, members!.members, true) } : null;
       const s = space(connectionId);
       const entry = s?.resources[write.kind].get(write.id);
       if (!s || !entry) return { ok: false, reason: 'not_found' };
@@ -759,7 +797,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       addIndexes(s, write.kind, write.id, added);
       let delta = NO_DELTA;
       if (write.kind === 'Group') {
-        if (members) delta = setMembers(entry, members);
+        if (members) delta = setMembers(entry, members, planned?.entry === entry ? planned.delta : undefined);
         else if (write.memberChanges !== undefined) delta = applyChanges(entry, write.memberChanges);
         entry.displayName = write.displayName ?? '';
       }
@@ -873,7 +911,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (!group) return null;
       const members: StoredMember[] = [];
       let last = after;
-      for (const [value, position] of group.memberPos) {
+      for (const [value, relative] of group.memberPos) {
+        const position = group.memberBase + relative;
         if (position <= after) continue;
         if (members.length === count) return { version: group.version, total: group.members.size, members, next: last };
         members.push({ ...group.members.get(value)! });

@@ -596,6 +596,8 @@ local function writeMembers(w, creating)
   if w.mode == 'full' then
     local keep, was = {}, {}
     for _, m in ipairs(w.members) do keep[m[1]] = true end
+    -- The new list is numbered above every position given before (a walk in progress misses none of it).
+    local base = creating and 0 or topSeq(mz)
     if not creating then
       for _, v in ipairs(redis.call('ZRANGE', mz, 0, -1)) do
         was[v] = true
@@ -607,7 +609,7 @@ local function writeMembers(w, creating)
       redis.call('DEL', mz, mm)
     end
     for i, m in ipairs(w.members) do
-      redis.call('ZADD', mz, i, m[1])
+      redis.call('ZADD', mz, base + i, m[1])
       if m[2] ~= '' then redis.call('HSET', mm, m[1], m[2]) end
       if not was[m[1]] then
         link(m[1], w.id)
@@ -636,7 +638,7 @@ local function writeMembers(w, creating)
     -- The old list becomes the job's trash; the staged one takes its place; SETTLE_JOB then links the new
     -- members and unlinks the old ones that left, in batches.
     if redis.call('EXISTS', mz) == 1 then redis.call('RENAME', mz, jobKey(w.token, 'x')) end
-    redis.call('UNLINK', mm, jobKey(w.token, 'b'))
+    redis.call('UNLINK', mm, jobKey(w.token, 'b'), jobKey(w.token, 'base'))
     if redis.call('EXISTS', jobKey(w.token, 'st')) == 1 then redis.call('RENAME', jobKey(w.token, 'st'), mz) end
     if redis.call('EXISTS', jobKey(w.token, 'sd')) == 1 then redis.call('RENAME', jobKey(w.token, 'sd'), mm) end
     redis.call('HSET', JOBS, w.token, 'c ' .. w.id)
@@ -1410,7 +1412,7 @@ end
 -- Unsettled jobs (staging or trash lists); UNLINK frees large values off the main thread.
 local jobs = redis.call('HKEYS', JOBS)
 for i = 1, math.min(#jobs, tonumber(ARGV[1])) do
-  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x', 'cap' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
+  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x', 'cap', 'base' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
   redis.call('HDEL', JOBS, jobs[i])
 end
 if #jobs > 0 then return math.min(#jobs, tonumber(ARGV[1])) end
@@ -1448,6 +1450,10 @@ local job = redis.call('HGET', JOBS, token)
 if job and job ~= 's ' .. gid then return redis.error_reply('staging token already used') end
 redis.call('HSET', JOBS, token, 's ' .. gid)
 local st, sd, sb = jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb')
+-- The staged list is numbered above every position of the live list (as a full list is, writeMembers); a
+-- write that changes the live list meanwhile moves the group's version, and the swap is refused.
+if not job then redis.call('SET', jobKey(token, 'base'), topSeq(mzkey(gid))) end
+local base = tonumber(redis.call('GET', jobKey(token, 'base')) or '0')
 local n = redis.call('ZCARD', st)
 local bytes = 0
 local last = 3 + 2 * tonumber(ARGV[3])
@@ -1465,7 +1471,7 @@ for i = 4, last, 2 do
   local v, meta = ARGV[i], ARGV[i + 1]
   if not redis.call('ZSCORE', st, v) then
     n = n + 1
-    redis.call('ZADD', st, n, v)
+    redis.call('ZADD', st, base + n, v)
     if meta ~= '' then redis.call('HSET', sd, v, meta) end
     redis.call('RPUSH', sb, v)
     bytes = bytes + #v + #meta
@@ -1506,7 +1512,7 @@ if iso then
 end
 local phase, gid = string.match(job, '^(%S+) (%S+)$')
 if phase == 's' then
-  redis.call('UNLINK', jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb'), jobKey(token, 'b'), jobKey(token, 'cap'))
+  redis.call('UNLINK', jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb'), jobKey(token, 'b'), jobKey(token, 'cap'), jobKey(token, 'base'))
   redis.call('HDEL', JOBS, token)
   return 0
 end

@@ -1124,6 +1124,34 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         }
       });
 
+      it.each([
+        ['short', 10],
+        ['long (staged on Redis, settled in slices in memory)', 2_500],
+      ])('misses no member present throughout a walk across a %s full-list write (a PUT, Okta’s replace)', async (_name, size) => {
+        const members = Array.from({ length: size }, (_, i) => ({ value: `mem${i}` }));
+        const gid = await createGroup('Walked', members);
+        // The IdP removed some members, then sends back the list it has (every other member kept) plus one.
+        const removed = new Set(members.slice(1, 5).map((m) => m.value));
+        const kept = members.filter((m) => !removed.has(m.value));
+        const cut = { ...groupWrite(gid, 'Walked'), members: undefined, memberChanges: { remove: [...removed], add: [] } };
+        expect(await store.replaceResource(cid, cut, 1)).toMatchObject({ ok: true, version: 2 });
+        const page = Math.ceil(size / 4);
+        const first = (await store.listGroupMembersAfter(cid, gid, 0, page))!;
+        const seen = first.members.map((m) => m.value);
+        expect(await store.replaceResource(cid, groupWrite(gid, 'Walked', [...kept, { value: 'newcomer' }]), 2)).toMatchObject({ ok: true, version: 3 });
+        for (let after = first.next; after !== null;) {
+          const read = (await store.listGroupMembersAfter(cid, gid, after, page))!;
+          seen.push(...read.members.map((m) => m.value));
+          after = read.next;
+        }
+        const seenSet = new Set(seen);
+        expect(kept.filter((m) => !seenSet.has(m.value))).toEqual([]);
+        expect(seenSet.has('newcomer')).toBe(true);
+        // The list itself is the one written, in its order.
+        const all = (await store.getResource(cid, 'Group', gid))!.members!.map((m) => m.value);
+        expect(all).toEqual([...kept.map((m) => m.value), 'newcomer']);
+      });
+
       it('walks a group’s members in list order, stable under removals and additions between pages', async () => {
         const members = Array.from({ length: 30 }, (_, i) => ({ value: `mem${i}`, ...(i % 4 === 0 ? { display: `Mem ${i}` } : {}) }));
         const gid = await createGroup('Big', members);
