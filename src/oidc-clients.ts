@@ -3,6 +3,7 @@
  * `customerId`. The IdP type picks the default matching strategy (docs/design-decisions.md §Matching strategies); an explicit strategy wins and
  * can be changed later. Client secrets are stored for the login flow and never returned.
  */
+import { multiTenantIssuerProblem } from './guard/entra-tenant.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { checkCustomerId } from './connections.js';
@@ -23,7 +24,9 @@ export const DEFAULT_SUBJECT_CLAIM: Record<IdpType, string> = { Okta: 'sub', Mic
 
 const settings = {
   idpType: z.enum(['Okta', 'MicrosoftEntra', 'Generic']),
-  issuer: z.url({ protocol: /^https?$/ }),
+  issuer: z.url({ protocol: /^https?$/ }).refine((issuer) => multiTenantIssuerProblem(issuer) === null, {
+    error: (issue) => multiTenantIssuerProblem(String(issue.input)) ?? 'a multi-tenant issuer',
+  }),
   clientId: z.string().min(1).max(500),
   clientSecret: z.string().min(1).max(2000).nullable(),
   redirectUri: z.url({ protocol: /^https?$/ }),

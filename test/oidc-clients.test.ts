@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ScimSsoConfigError } from '../src/index.js';
 import { scimSso } from './support/sso.js';
+import { multiTenantIssuerProblem, templatedIssuerProblem } from '../src/guard/entra-tenant.js';
 import { STORE_KINDS, makeStore } from './support/app.js';
 
 const base = { issuer: 'https://idp.example.com/oauth2/default', clientId: 'client-1', redirectUri: 'https://app.example.com/sso/acme/callback' };
@@ -30,6 +31,33 @@ describe('OIDC clients', () => {
     expect((await sso.updateOidcClient('rve', { requireVerifiedEmail: null })).requireVerifiedEmail).toBeNull();
     await expect(sso.updateOidcClient('rve', { requireVerifiedEmail: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: 'invalid_argument' });
     expect(() => scimSso({ requireVerifiedEmail: 'true' as unknown as boolean })).toThrow(ScimSsoConfigError);
+  });
+
+  it.each([
+    'https://login.microsoftonline.com/organizations/v2.0',
+    'https://login.microsoftonline.com/common/v2.0',
+    'https://login.microsoftonline.com/Consumers/v2.0/',
+    'https://login.microsoftonline.us/organizations/v2.0',
+    'https://login.windows.net/common',
+  ])('refuses the multi-tenant Entra issuer %s on create and update: it would admit people of every tenant', async (issuer) => {
+    const sso = scimSso();
+    const refused = await sso.createOidcClient({ customerId: 'entra-mt', idpType: 'MicrosoftEntra', ...base, issuer }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ScimSsoConfigError);
+    expect((refused as Error).message).toMatch(/multi-tenant Microsoft Entra endpoint/);
+    await sso.createOidcClient({
+      customerId: 'entra-one',
+      idpType: 'MicrosoftEntra',
+      ...base,
+      issuer: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0',
+    });
+    await expect(sso.updateOidcClient('entra-one', { issuer })).rejects.toThrow(/multi-tenant Microsoft Entra endpoint/);
+  });
+
+  it('refuses discovered metadata whose issuer is a {tenantid} template, whatever the host', () => {
+    expect(templatedIssuerProblem('https://login.microsoftonline.com/{tenantid}/v2.0', 'https://sso.example/o')).toMatch(/multi-tenant endpoint/);
+    expect(templatedIssuerProblem('https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0', 'x')).toBeNull();
+    expect(multiTenantIssuerProblem('https://login.microsoftonline.com.evil.example/common/v2.0')).toBeNull();
+    expect(multiTenantIssuerProblem('not a url')).toBeNull();
   });
 
   it('allows one client per customer: a second is a coded error', async () => {

@@ -8,6 +8,7 @@
  * the client's issuer, client id and redirect URI; a callback whose login began under other values is
  * refused as `invalid_response`. Every cache here is a bounded LRU (src/lru.ts).
  */
+import { templatedIssuerProblem } from './entra-tenant.js';
 import { idpFetch } from './idp-fetch.js';
 import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { createHash } from 'node:crypto';
@@ -188,11 +189,18 @@ export class OidcRuntime {
           new SsoLoginError('idp_error', 400, `issuer ${client.issuer} is not https (set allowHttpIssuers only for local testing)`, client.customerId),
         );
       }
-      const started = oidc.discovery(new URL(client.issuer), client.clientId, client.clientSecret ?? undefined, client.clientSecret ? undefined : oidc.None(), {
-        ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
-        // Discovery, JWKS, token and userinfo requests: public addresses only (src/net/outbound-fetch.ts).
-        [oidc.customFetch]: idpFetch(this.options.allowPrivateIdpAddresses ?? this.options.allowHttpIssuers),
-      });
+      const started = oidc
+        .discovery(new URL(client.issuer), client.clientId, client.clientSecret ?? undefined, client.clientSecret ? undefined : oidc.None(), {
+          ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
+          // Discovery, JWKS, token and userinfo requests: public addresses only (src/net/outbound-fetch.ts).
+          [oidc.customFetch]: idpFetch(this.options.allowPrivateIdpAddresses ?? this.options.allowHttpIssuers),
+        })
+        .then((configuration) => {
+          // A `{tenantid}` issuer (Entra's multi-tenant endpoints) admits every tenant (src/guard/entra-tenant.ts).
+          const problem = templatedIssuerProblem(configuration.serverMetadata().issuer, client.issuer);
+          if (problem) throw new SsoLoginError('idp_error', 400, problem, client.customerId);
+          return configuration;
+        });
       pending = started;
       this.discoveries.set(key, started);
       // A failed discovery is not cached: the next login retries.
