@@ -72,9 +72,8 @@ export async function currentSession(
   if (!found || found.grant.kind !== 'session') return { ok: false, refusal: 'unknown' };
   if (found.grant.customerId !== customerId) return { ok: false, refusal: 'foreign_customer' };
   if (found.status !== 'valid') return { ok: false, refusal: found.status };
-  // The link behind the session too: a session's creation time is the portal instance's clock, the link's
-  // and the revocation's are usually the app's admin code's, so a revocation never misses a session opened
-  // on an instance whose clock runs ahead.
+  // The link behind the session too: a session opened from a link that a revocation raced counts as revoked
+  // with it.
   const link = found.grant.linkHash === null ? null : await store.getSetupGrant(found.grant.linkHash);
   if (link?.status === 'revoked') return { ok: false, refusal: 'revoked' };
   return { ok: true, session: { customerId, allow: found.grant.allow, secret, expiresAt: found.grant.expiresAt } };

@@ -7,32 +7,43 @@ import { checkSetupGrant, HASH, SETUP_GRANT_RETENTION_MS, setupGrantStatus, STOR
 
 /**
  * The Redis store's grants. Keys (`<p>` = prefix):
- *   <p>setup:<hash>                 STRING  the grant's JSON, PEXPIREAT its expiry + retention
- *   <p>setup-revoked:{<customerId>} STRING  epoch ms of the customer's last revocation
- * Single-key commands only (no Cluster slot constraint). A grant put while a revocation of its customer
- * runs is revoked or not, never half of it; a revocation never un-revokes (the time only moves forward).
+ *   <p>setup:<hash>                     STRING  `<revocation count when put>:<the grant's JSON>`, PEXPIREAT its expiry + retention
+ *   <p>setup-revocations:{<customerId>} STRING  how many times the customer's grants were revoked (INCR)
+ *   <p>setup-revoked:{<customerId>}     STRING  epoch ms of the last revocation, for grants stored as bare JSON
+ *                                               by an earlier version (compared with their createdAt)
+ * Single-key commands only (no Cluster slot constraint). Revocation is counted, not timed (SetupGrantStore).
  */
 export function redisSetupGrants(client: Redis | Cluster, prefix: string, now: () => number): SetupGrantStore {
   const redis = client as Redis;
   const grantKey = (hash: string) => `${prefix}setup:${hash}`;
+  const countKey = (customerId: string) => `${prefix}setup-revocations:{${customerId}}`;
   const revokedKey = (customerId: string) => `${prefix}setup-revoked:{${customerId}}`;
+  const countOf = async (customerId: string) => Number((await redis.get(countKey(customerId))) ?? 0);
   return {
     async putSetupGrant(grant) {
       const checked = checkSetupGrant(grant);
-      await redis.set(grantKey(checked.hash), JSON.stringify(checked), 'PXAT', checked.expiresAt + SETUP_GRANT_RETENTION_MS);
+      const stamp = await countOf(checked.customerId);
+      await redis.set(grantKey(checked.hash), `${stamp}:${JSON.stringify(checked)}`, 'PXAT', checked.expiresAt + SETUP_GRANT_RETENTION_MS);
     },
     async getSetupGrant(hash) {
       if (typeof hash !== 'string' || !HASH.test(hash)) return null;
       const raw = await redis.get(grantKey(hash));
       if (raw === null) return null;
-      const grant = checkSetupGrant(JSON.parse(raw) as StoredSetupGrant);
+      const stamped = /^(\d+):/.exec(raw);
+      const grant = checkSetupGrant(JSON.parse(stamped ? raw.slice(stamped[0].length) : raw) as StoredSetupGrant);
       if (grant.expiresAt <= now() - SETUP_GRANT_RETENTION_MS) return null;
-      const revokedAt = await redis.get(revokedKey(grant.customerId));
-      return { grant, status: setupGrantStatus(grant, revokedAt === null ? null : Number(revokedAt), now()) };
+      let revoked: boolean;
+      if (stamped) revoked = (await countOf(grant.customerId)) > Number(stamped[1]);
+      else {
+        const revokedAt = await redis.get(revokedKey(grant.customerId));
+        revoked = revokedAt !== null && grant.createdAt <= Number(revokedAt);
+      }
+      return { grant, status: setupGrantStatus(grant, revoked, now()) };
     },
     async revokeSetupGrants(customerId) {
       if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('customerId is not a valid id');
-      // Only forward: a later revocation through an instance with a slower clock cannot shorten the revoked range.
+      await redis.incr(countKey(customerId));
+      // Grants stored by an earlier version carry no count: their revocation time, only ever forward.
       await redis.eval(
         "local c = tonumber(redis.call('GET', KEYS[1]) or '-1') if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 1",
         1,

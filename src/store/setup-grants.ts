@@ -34,16 +34,23 @@ export interface SetupGrantLookup {
 /** How long a grant is remembered after it expired (to tell "expired" from "unknown"). */
 export const SETUP_GRANT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
+/**
+ * Revocation is counted, not timed: each revocation of a customer moves its revocation count on, and a grant
+ * is stamped with the count when it is put; it is revoked once the count has moved past its stamp. No clock
+ * is compared, so neither instances' clock skew nor a revocation and a creation in the same millisecond can
+ * leave a revoked link working or a new one dead. A put that races a revocation may be stamped before it
+ * (revoked: the safe side).
+ */
 export interface SetupGrantStore {
-  /** Stores a grant (a second put of the same hash replaces it). One round trip. */
+  /** Stores a grant, stamped with its customer's revocation count (a second put of the same hash replaces it). Two round trips on Redis. */
   putSetupGrant(grant: StoredSetupGrant): Promise<void>;
   /**
    * The grant with this hash and whether it is valid, expired or revoked (revoked wins over expired); null
    * when it was never stored or is past retention. Two round trips on Redis (grant, then its customer's
-   * revocation time).
+   * revocation count).
    */
   getSetupGrant(hash: string): Promise<SetupGrantLookup | null>;
-  /** Revokes every grant of the customer created up to now (links and sessions). One round trip. */
+  /** Revokes every grant of the customer put up to now (links and sessions). */
   revokeSetupGrants(customerId: string): Promise<void>;
 }
 
@@ -69,35 +76,38 @@ export function checkSetupGrant(grant: StoredSetupGrant): StoredSetupGrant {
   return { hash, kind, customerId, allow: [...allow], createdAt, expiresAt, linkHash };
 }
 
-/** The status of a grant at `now` given its customer's last revocation time (null: never revoked). Pure. */
-export function setupGrantStatus(grant: StoredSetupGrant, revokedAt: number | null, now: number): SetupGrantStatus {
-  if (revokedAt !== null && grant.createdAt <= revokedAt) return 'revoked';
+/** The status of a grant at `now`, given whether a revocation came after it was put. Pure. */
+export function setupGrantStatus(grant: StoredSetupGrant, revoked: boolean, now: number): SetupGrantStatus {
+  if (revoked) return 'revoked';
   return grant.expiresAt <= now ? 'expired' : 'valid';
 }
 
 /** The memory store's grants: two maps, entries past retention dropped as new ones arrive. */
 export function memorySetupGrants(now: () => number): SetupGrantStore {
-  const grants = new Map<string, StoredSetupGrant>();
-  const revoked = new Map<string, number>();
+  const grants = new Map<string, { grant: StoredSetupGrant; stamp: number }>();
+  /** customerId → how many revocations so far. */
+  const revocations = new Map<string, number>();
   const prune = () => {
     const horizon = now() - SETUP_GRANT_RETENTION_MS;
-    for (const [hash, grant] of grants) if (grant.expiresAt <= horizon) grants.delete(hash);
+    for (const [hash, { grant }] of grants) if (grant.expiresAt <= horizon) grants.delete(hash);
   };
   return {
     async putSetupGrant(grant) {
       const checked = checkSetupGrant(grant);
       prune();
-      grants.set(checked.hash, checked);
+      grants.set(checked.hash, { grant: checked, stamp: revocations.get(checked.customerId) ?? 0 });
     },
     async getSetupGrant(hash) {
       if (typeof hash !== 'string' || !HASH.test(hash)) return null;
-      const grant = grants.get(hash);
-      if (!grant || grant.expiresAt <= now() - SETUP_GRANT_RETENTION_MS) return null;
-      return { grant: { ...grant, allow: [...grant.allow] }, status: setupGrantStatus(grant, revoked.get(grant.customerId) ?? null, now()) };
+      const found = grants.get(hash);
+      if (!found || found.grant.expiresAt <= now() - SETUP_GRANT_RETENTION_MS) return null;
+      const { grant, stamp } = found;
+      const revoked = (revocations.get(grant.customerId) ?? 0) > stamp;
+      return { grant: { ...grant, allow: [...grant.allow] }, status: setupGrantStatus(grant, revoked, now()) };
     },
     async revokeSetupGrants(customerId) {
       if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('customerId is not a valid id');
-      revoked.set(customerId, now());
+      revocations.set(customerId, (revocations.get(customerId) ?? 0) + 1);
     },
   };
 }

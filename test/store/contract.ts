@@ -1721,6 +1721,23 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect((await store.getSetupGrant(later.hash))?.status).toBe('expired');
       });
 
+      it('decides revocation by order, not by clocks: the same millisecond, or a creator whose clock runs ahead', async () => {
+        // No clock moves: the revocation and the links around it share one millisecond.
+        const before = grant();
+        await store.putSetupGrant(before);
+        await store.revokeSetupGrants(conn.customerId);
+        const after = grant();
+        await store.putSetupGrant(after);
+        expect((await store.getSetupGrant(before.hash))?.status).toBe('revoked');
+        expect((await store.getSetupGrant(after.hash))?.status).toBe('valid');
+        // A link stamped by an instance whose clock is a minute ahead, revoked by one on time.
+        const ahead = grant({ createdAt: clock.now + 60_000, expiresAt: clock.now + 3_600_000 });
+        await store.putSetupGrant(ahead);
+        await store.revokeSetupGrants(conn.customerId);
+        expect((await store.getSetupGrant(ahead.hash))?.status).toBe('revoked');
+        expect((await store.getSetupGrant(after.hash))?.status).toBe('revoked');
+      });
+
       it('refuses malformed grants', async () => {
         await expect(store.putSetupGrant(grant({ hash: 'abc' }))).rejects.toThrow(TypeError);
         await expect(store.putSetupGrant(grant({ allow: [] }))).rejects.toThrow(TypeError);

@@ -70,6 +70,29 @@ describe('redis store specifics', () => {
     await store.createConnection(conn);
   });
 
+  it('revokes a setup grant stored as bare JSON by an earlier version by its time, and counts revocations for new ones', async () => {
+    const customerId = conn.customerId;
+    const legacy = {
+      hash: 'a'.repeat(64),
+      kind: 'link',
+      customerId,
+      allow: ['sso'],
+      createdAt: Date.now() - 1000,
+      expiresAt: Date.now() + 60_000,
+      linkHash: null,
+    };
+    await t.client.set(`${prefix}setup:${legacy.hash}`, JSON.stringify(legacy));
+    expect((await store.getSetupGrant(legacy.hash))?.status).toBe('valid');
+    await store.revokeSetupGrants(customerId);
+    expect((await store.getSetupGrant(legacy.hash))?.status).toBe('revoked');
+    expect(await t.client.get(`${prefix}setup-revocations:{${customerId}}`)).toBe('1');
+    const fresh = { ...legacy, hash: 'b'.repeat(64), createdAt: Date.now() - 5000 };
+    await store.putSetupGrant(fresh as Parameters<Store['putSetupGrant']>[0]);
+    expect(await t.client.get(`${prefix}setup:${fresh.hash}`)).toMatch(/^1:\{/);
+    // Stamped after the revocation: valid, although its createdAt is older than the revocation's time.
+    expect((await store.getSetupGrant(fresh.hash))?.status).toBe('valid');
+  });
+
   it('stores the SCIM index attribute names as one-byte codes, and still reads, replaces and deletes rows that spell them out', async () => {
     const tagged = `${prefix}{c:${cid}}:`;
     const entries = (row: Buffer) => {
