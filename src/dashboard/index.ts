@@ -26,7 +26,7 @@ import { offsetParam, type DashboardApi } from './api.js';
 import { loadCompare } from './compare-data.js';
 import { comparePage } from './compare-page.js';
 import { createFlash } from './flash.js';
-import { pageHeaders } from './page-headers.js';
+import { pageHeaders, reachedOverHttps } from './page-headers.js';
 import { createCsrf } from './csrf.js';
 import { customerPage, loadCustomer } from './customer-page.js';
 import { customersPage, loadCustomerRows } from './customers-page.js';
@@ -150,7 +150,7 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
       const base = `${request.mountPath.replace(/\/+$/, '')}${prefix}`;
       const { nonce, headers } = pageHeaders('same-origin');
       const cookies: string[] = [];
-      const cookieReq = { headers: request.headers, base, secure: request.secure };
+      const cookieReq = { headers: request.headers, base, secure: reachedOverHttps(request) };
       const setCookie = (line: string) => void cookies.push(line);
       const page = (status: number, body: string): DashboardResponse => ({ status, headers: { ...headers, 'Content-Type': HTML }, cookies, body });
       const json = (status: number, body: unknown): DashboardResponse => ({

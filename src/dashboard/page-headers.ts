@@ -19,3 +19,16 @@ export function pageHeaders(referrerPolicy: 'same-origin' | 'no-referrer'): { no
     },
   };
 }
+
+/**
+ * Whether the browser reached the page over https, so its cookies get `Secure`: the framework says so
+ * (`req.secure`, `ctx.secure`: only when the app trusts its proxy), or a TLS-terminating proxy says so in
+ * `X-Forwarded-Proto`. Believing that header without `trust proxy` is safe here: a lying one can only
+ * make a cookie Secure, which a browser then keeps off plain http.
+ */
+export function reachedOverHttps(request: { secure: boolean; headers: Record<string, string | string[] | undefined> }): boolean {
+  if (request.secure) return true;
+  const forwarded = request.headers['x-forwarded-proto'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',', 1)[0]?.trim().toLowerCase();
+  return first === 'https';
+}

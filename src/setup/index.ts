@@ -21,7 +21,7 @@ import { checkCustomerId } from '../connections.js';
 import { DEFAULT_GRACE_SECONDS, type DashboardRequest, type DashboardResponse } from '../dashboard/index.js';
 import { createFlash } from '../dashboard/flash.js';
 import { ScimSsoConfigError } from '../errors.js';
-import { pageHeaders } from '../dashboard/page-headers.js';
+import { pageHeaders, reachedOverHttps } from '../dashboard/page-headers.js';
 import type { AuditEventInput } from '../events.js';
 import { internalsOf } from '../internal.js';
 import { isMatchingStrategy, type MatchingStrategy } from '../match/strategies.js';
@@ -97,6 +97,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
   }
   const appName = options.appName ?? 'the app';
   const origin = new URL(portalUrl).origin;
+  const httpsPortal = new URL(portalUrl).protocol === 'https:';
   const portalPath = new URL(portalUrl).pathname.replace(/\/+$/, '');
   // At the root the portal would answer every path of the app (the first segment is a customer id).
   if (portalPath === '')
@@ -139,7 +140,8 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
           return fail(404, 'Not found', 'No such setup page.');
         }
         const custBase = `${portalPath}/${encodeURIComponent(customerId)}`;
-        const secure = request.secure;
+        // Secure whenever the portal is https, also behind a proxy the app does not trust (src/dashboard/page-headers.ts).
+        const secure = httpsPortal || reachedOverHttps(request);
         const action = route.join('/');
 
         if (method === 'GET' && route.length === 2 && route[0] === 'link') {

@@ -214,6 +214,14 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
     expect((await f.agent().get(`/admin/customers/${CUSTOMER}/compare`).set(ADMIN)).status).toBe(400);
   });
 
+  it('marks its CSRF cookie Secure over https, also when only a TLS-terminating proxy says so', async () => {
+    const plain = await f.agent().get(`/admin/customers/${CUSTOMER}`).set(ADMIN);
+    expect(String(plain.headers['set-cookie'])).toContain(`${CSRF_COOKIE}=`);
+    expect(String(plain.headers['set-cookie'])).not.toContain('Secure');
+    const proxied = await f.agent().get(`/admin/customers/${CUSTOMER}`).set(ADMIN).set('X-Forwarded-Proto', 'https');
+    expect(String(proxied.headers['set-cookie'])).toMatch(new RegExp(`${CSRF_COOKIE}=[^,]*; Secure`));
+  });
+
   it('refuses POSTs without, with a wrong, or with a foreign CSRF token, changing nothing', async () => {
     const agent = f.agent();
     const page = await agent.get(`/admin/customers/${CUSTOMER}/matching`).set(ADMIN);

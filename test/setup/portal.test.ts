@@ -77,6 +77,13 @@ describe.each(SCIM_TARGETS)('setup portal ($store store, $adapter)', ({ store, a
     expect(f.events.some((e) => e.type === 'setup.ended' && e.customerId === A)).toBe(true);
   });
 
+  it('marks the session cookie Secure when a TLS-terminating proxy says https, trusted or not', async () => {
+    const { url } = await f.sso.createSetupLink(A);
+    const opened = await supertest(f.origin).get(new URL(url).pathname).set('X-Forwarded-Proto', 'https');
+    expect(opened.status).toBe(303);
+    expect(String(opened.headers['set-cookie'])).toMatch(/scim_sso_setup=setup_[^;]+;.*; HttpOnly; SameSite=Lax; Secure/);
+  });
+
   it('refuses pages without a session, and unknown, expired and revoked links with a clear page', async () => {
     const plain = supertest(f.origin);
     const none = await plain.get('/setup/acme/scim');
