@@ -28,8 +28,14 @@ export async function gateSession(runtime: OidcRuntime, request: object, user: u
     try {
       status = await checkAndAuditSession(runtime.store, user, runtime.emit);
     } catch (error) {
-      const mapped = toLoginError(error) ?? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable');
-      return { pass: false, rendered: renderLoginError(mapped, undefined, runtime.options.retryAfterSeconds), logOut: false };
+      // Not a login: the session is kept, and the answer says its check could not run (redirected like the
+      // others when the app gave redirectTo).
+      const mapped = toLoginError(error);
+      const unavailable =
+        mapped === null || mapped.code === 'store_unavailable'
+          ? new SsoLoginError('store_unavailable', 503, 'the user store is unavailable; the session could not be checked, try again shortly')
+          : mapped;
+      return { pass: false, rendered: renderLoginError(unavailable, options.redirectTo, runtime.options.retryAfterSeconds), logOut: false };
     }
     checkedRequests.set(request, status);
     if (status.active && user && typeof user === 'object') Object.assign(user, { groups: status.groups, roles: status.roles });
