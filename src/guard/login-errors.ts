@@ -49,7 +49,8 @@ export function toLoginError(error: unknown, customerId: string | null = null): 
   // openid-client wraps what its fetch threw: the guard's refusal may be the cause.
   const refusedFetch = [error, (error as { cause?: unknown } | null)?.cause].find((e) => e instanceof OutboundFetchError);
   if (refusedFetch) {
-    return new SsoLoginError('idp_error', 400, `the identity provider's address was refused: ${refusedFetch.message}`, customerId, { cause: error });
+    const what = (refusedFetch as OutboundFetchError).refused === 'answer' ? 'answer' : 'address';
+    return new SsoLoginError('idp_error', 400, `the identity provider's ${what} was refused: ${refusedFetch.message}`, customerId, { cause: error });
   }
   // A timeout (openid-client's own, or the signal's reason our fetch rejects with) is an IdP not answering.
   if (isNetworkError(error) || [error, (error as { cause?: unknown } | null)?.cause].some(isTimeout)) {

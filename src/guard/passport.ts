@@ -127,6 +127,24 @@ export interface OidcRuntimeOptions {
 /** The node request under an Express request or a koa-passport mock request (whose Koa context is `req.ctx`). */
 const requestKey = (req: object): object => (req as { ctx?: { req?: object } }).ctx?.req ?? req;
 
+/**
+ * The configuration error behind a discovery whose document names another issuer than the one configured
+ * (openid-client: OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED on `issuer`), e.g. an Okta issuer copied with a
+ * trailing slash: every login of the customer fails until the issuer is fixed, so the message says how.
+ */
+function issuerMismatch(error: unknown, client: StoredOidcClient): SsoLoginError | null {
+  const details = (error as { code?: string; cause?: { attribute?: unknown; body?: { issuer?: unknown } } } | null) ?? {};
+  if (details.code !== 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' || details.cause?.attribute !== 'issuer') return null;
+  const declared = String(details.cause.body?.issuer ?? '').slice(0, 300);
+  return new SsoLoginError(
+    'idp_error',
+    400,
+    `the identity provider declares the issuer "${declared}", not the configured "${client.issuer}": set the customer's OIDC issuer to exactly what the IdP declares (a trailing slash counts)`,
+    client.customerId,
+    { cause: error },
+  );
+}
+
 /** Loads what logins need (customer configuration, IdP discovery, strategies) and keeps bounded caches of it. */
 export class OidcRuntime {
   /** openid-client Configurations by issuer, client id and secret (a changed secret is another entry). */
@@ -207,7 +225,7 @@ export class OidcRuntime {
       started.catch(() => this.discoveries.deleteIf(key, started));
     }
     return pending.catch((error: unknown) => {
-      throw toLoginError(error, client.customerId) ?? error;
+      throw issuerMismatch(error, client) ?? toLoginError(error, client.customerId) ?? error;
     });
   }
 

@@ -64,9 +64,12 @@ export function isPublicAddress(address: string): boolean {
 }
 
 export class OutboundFetchError extends Error {
-  constructor(message: string) {
+  /** What was refused: the address asked for, or the answer it gave (too large, badly encoded). */
+  readonly refused: 'address' | 'answer';
+  constructor(message: string, refused: 'address' | 'answer' = 'address') {
     super(message);
     this.name = 'OutboundFetchError';
+    this.refused = refused;
   }
 }
 
@@ -152,7 +155,7 @@ function decoded(response: IncomingMessage, bodyless: boolean): Readable {
   const decoder = codings.length === 1 ? decoderFor(codings[0]!) : null;
   if (!decoder) {
     response.destroy();
-    throw new OutboundFetchError(`the answer's content encoding "${response.headers['content-encoding']}" is not one this fetch decodes`);
+    throw new OutboundFetchError(`the answer's content encoding "${response.headers['content-encoding']}" is not one this fetch decodes`, 'answer');
   }
   return pipeline(response, decoder, () => {});
 }
@@ -210,21 +213,21 @@ export function outboundFetch(options: OutboundOptions): (url: string | URL, ini
     const declared = Number(response.headers['content-length'] ?? '0');
     if (!response.headers['content-encoding'] && declared > options.maxBytes) {
       response.destroy();
-      throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
+      throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`, 'answer');
     }
     const chunks: Buffer[] = [];
     let size = 0;
     try {
       for await (const chunk of decoded(response, bodyless) as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > options.maxBytes) throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`);
+        if (size > options.maxBytes) throw new OutboundFetchError(`the answer is larger than ${options.maxBytes} bytes`, 'answer');
         chunks.push(chunk);
       }
     } catch (error) {
       response.destroy();
       throw error instanceof OutboundFetchError ? error : failure(error);
     }
-    if (status < 200 || status > 599) throw new OutboundFetchError(`the answer's status ${status} is not one a fetch can hold`);
+    if (status < 200 || status > 599) throw new OutboundFetchError(`the answer's status ${status} is not one a fetch can hold`, 'answer');
     return new Response(bodyless ? null : Buffer.concat(chunks), {
       status,
       statusText: response.statusMessage ?? '',

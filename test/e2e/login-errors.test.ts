@@ -64,6 +64,15 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
       expect(result.headers.get('location')).toMatch(new RegExp(`^${c.issuer}/auth\\?`));
     });
 
+    it('names the issuer the IdP declares when the configured one differs by a trailing slash (a configuration error, not a bad response)', async () => {
+      const slashed = await h.customer({ customerId: `errors-slash-${uid()}`, tenant: 'errors', idpType: 'Okta' });
+      await (await h.instance(0)).sso.updateOidcClient(slashed.customerId, { issuer: `${slashed.issuer}/` });
+      const result = await get(new Browser(), `${origin}${PATHS.login(slashed.customerId)}`);
+      expect(result.status).toBe(400);
+      expect(result.body).toMatchObject({ error: 'idp_error' });
+      expect(String(result.body!.message)).toContain(`declares the issuer "${slashed.issuer}", not the configured "${slashed.issuer}/"`);
+    });
+
     it('answers 401 access_denied when the person cancels at the IdP, and creates no session', async () => {
       const browser = new Browser();
       const page = await browser.navigate(`${origin}${PATHS.login(c.customerId)}`); // no login_hint: the IdP shows its page

@@ -19,7 +19,16 @@ describe('toLoginError for IdP-side failures', () => {
   });
 
   it('answers 400 idp_error for a refused address and 503 for a name that does not resolve', async () => {
-    expect(toLoginError(wrapped(new OutboundFetchError('the host x is not a public address')), 'c')).toMatchObject({ code: 'idp_error', status: 400 });
+    expect(toLoginError(wrapped(new OutboundFetchError('the host x is not a public address')), 'c')).toMatchObject({
+      code: 'idp_error',
+      status: 400,
+      message: "the identity provider's address was refused: the host x is not a public address",
+    });
+    // An answer refused (too large, badly encoded) is not an address refused.
+    expect(toLoginError(wrapped(new OutboundFetchError('the answer is larger than 1000000 bytes', 'answer')), 'c')).toMatchObject({
+      code: 'idp_error',
+      message: "the identity provider's answer was refused: the answer is larger than 1000000 bytes",
+    });
     const unresolvable: HostResolver = (host, callback) => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []);
     const failure = await outboundFetch({ maxBytes: 1000, allowPrivate: false, resolve: unresolvable })('https://idp.example.test/x').catch((e: unknown) => e);
     expect(failure).not.toBeInstanceOf(OutboundFetchError);

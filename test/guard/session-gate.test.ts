@@ -22,7 +22,7 @@ describe('the session gate while the store is down', () => {
   it('answers 503 store_unavailable with Retry-After and keeps the session', async () => {
     const verdict = await gateSession(runtime, {}, user);
     expect(verdict).toMatchObject({ pass: false, logOut: false, rendered: { status: 503, headers: { 'Retry-After': '7' } } });
-    const body = (verdict as { rendered: { body: { error: string; message: string } } }).rendered.body;
+    const body = (verdict as unknown as { rendered: { body: { error: string; message: string } } }).rendered.body;
     expect(body.error).toBe('store_unavailable');
     expect(body.message).toMatch(/session could not be checked/);
   });
