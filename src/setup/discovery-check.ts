@@ -15,11 +15,17 @@ const DISCOVERY_TIMEOUT_SECONDS = 10;
 const codeOf = (error: unknown): string | undefined => (error as { code?: unknown })?.code as string | undefined;
 const causeOf = (error: unknown): unknown => (error as { cause?: unknown })?.cause;
 
+const unreachable = (wellKnown: string) =>
+  `Unreachable: could not get ${wellKnown} from the app's servers. The IdP must be on a public internet address; check the host name.`;
+
 /** The words for a discovery failure. Pure. */
 export function discoveryProblem(issuer: string, error: unknown): string {
   const wellKnown = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-  const guard = [error, causeOf(error)].find((e) => e instanceof OutboundFetchError);
-  if (guard) return `Refused: ${guard.message}. The IdP must be reachable on the internet, and its discovery document at most ${MAX_IDP_ANSWER_BYTES} bytes.`;
+  const guard = [error, causeOf(error)].find((e): e is OutboundFetchError => e instanceof OutboundFetchError);
+  if (guard?.refused === 'answer') return `Refused: ${guard.message}. The discovery document must be JSON of at most ${MAX_IDP_ANSWER_BYTES} bytes.`;
+  // An address refused, a name that does not resolve and a host that does not answer read alike: the form's
+  // user must not learn which names exist on the app's own network.
+  if (guard) return unreachable(wellKnown);
   const code = codeOf(error);
   if (code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') {
     const named = (causeOf(error) as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
@@ -39,9 +45,7 @@ export function discoveryProblem(issuer: string, error: unknown): string {
     return `Unreachable: ${wellKnown} did not answer within ${DISCOVERY_TIMEOUT_SECONDS} seconds.`;
   }
   const network = codeOf(causeOf(error)) ?? codeOf(causeOf(causeOf(error)));
-  if (error instanceof TypeError || network) {
-    return `Unreachable: could not connect to ${wellKnown}${network ? ` (${network})` : ''}. Check the host name, and that the IdP is reachable from the app's servers.`;
-  }
+  if (error instanceof TypeError || network) return unreachable(wellKnown);
   return `The issuer could not be checked: ${wellKnown} gave an unexpected answer.`;
 }
 

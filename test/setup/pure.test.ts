@@ -2,6 +2,7 @@
  * The setup portal's pure parts: the SSO form read as hostile input, the words for discovery failures, the
  * per-IdP steps and mappings for every strategy, and the Test SSO hints.
  */
+import { OutboundFetchError } from '../../src/net/outbound-fetch.js';
 import { describe, expect, it } from 'vitest';
 import { MATCHING_STRATEGIES } from '../../src/match/strategies.js';
 import { checkIssuer, discoveryProblem } from '../../src/setup/discovery-check.js';
@@ -60,6 +61,11 @@ describe('discoveryProblem', () => {
       'Not an OpenID Connect issuer: https://idp.test/t/a/.well-known/openid-configuration answered HTTP 404',
     );
     expect(discoveryProblem(issuer, Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } }))).toContain('Unreachable');
+    // An address refused reads as a name that does not resolve: no oracle of the app's internal names.
+    const refused = discoveryProblem(issuer, new OutboundFetchError('the host redis.internal is not a public address'));
+    expect(refused).toBe(discoveryProblem(issuer, Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } })));
+    expect(refused).not.toContain('redis.internal');
+    expect(discoveryProblem(issuer, new OutboundFetchError('the answer is larger than 1000000 bytes', 'answer'))).toMatch(/^Refused: the answer is larger/);
     expect(discoveryProblem(issuer, Object.assign(new Error('t'), { name: 'TimeoutError' }))).toContain('did not answer within 10 seconds');
   });
 });
@@ -69,7 +75,7 @@ describe('checkIssuer', () => {
     for (const issuer of ['https://127.0.0.1:1/x', 'https://localhost:1/x', 'https://169.254.169.254/latest', 'https://10.0.0.1/x', 'https://[::1]:1/x']) {
       const check = await checkIssuer(issuer, 'client', false);
       expect(check.ok).toBe(false);
-      expect(check.ok ? '' : check.problem).toMatch(/^Refused: the host .* is not a public address/);
+      expect(check.ok ? '' : check.problem).toMatch(/^Unreachable: could not get .* from the app's servers/);
     }
     // With allowHttpIssuers (demos, tests) the fetch is made, and fails as an unreachable host.
     const local = await checkIssuer('http://127.0.0.1:1/x', 'client', true);
