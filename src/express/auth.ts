@@ -72,11 +72,16 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
   };
 }
 
-/** passport's `req.logIn` (added by `passport.initialize()`), typed here so no passport types are needed. */
+/**
+ * passport's `req.logIn` (added by `passport.initialize()`), typed here so no passport types are needed. The
+ * session is regenerated (a new id: no fixation) and keeps its data, as koa-session does: another
+ * customer's login still pending in this browser keeps its state, and the app keeps what it stored before.
+ */
 function logIn(req: Request, user: unknown, done: (error?: unknown) => void): void {
-  const login = (req as { logIn?: (user: unknown, done: (error?: unknown) => void) => void }).logIn;
+  type LogIn = (user: unknown, options: { keepSessionInfo: boolean }, done: (error?: unknown) => void) => void;
+  const login = (req as { logIn?: LogIn }).logIn;
   if (typeof login !== 'function') return done(new ScimSsoConfigError('invalid_argument', 'authRoutes: mount passport.initialize() before the login routes'));
-  login.call(req, user, done);
+  login.call(req, user, { keepSessionInfo: true }, done);
 }
 
 /** Renders ScimUserNotActive and login errors (incl. openid-client's) passed to `next(err)`; passes others on. */

@@ -73,6 +73,25 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
       expect(String(result.body!.message)).toContain(`declares the issuer "${slashed.issuer}", not the configured "${slashed.issuer}/"`);
     });
 
+    it('completes logins of two customers pending in one browser, in either order, the same on every adapter', async () => {
+      const other = await h.customer({ customerId: `errors-other-${uid()}`, tenant: 'errors', idpType: 'Okta' });
+      await other.scim.createUser({ userName: alice.email });
+      const browser = new Browser();
+      const first = await h.startLogin(browser, c.customerId, alice.sub);
+      const second = await h.startLogin(browser, other.customerId, alice.sub);
+      // The first login's session regeneration must not drop the second one's pending state (Koa keeps the
+      // session's data at login; Express's passport drops it unless told to keep it).
+      for (const [callback, customerId] of [
+        [first, c.customerId],
+        [second, other.customerId],
+      ] as const) {
+        const done = await browser.fetch(callback);
+        await done.body?.cancel();
+        expect({ customerId, status: done.status, location: done.headers.get('location') }).toEqual({ customerId, status: 302, location: PATHS.me });
+        expect((await h.me(browser)).body).toMatchObject({ customerId });
+      }
+    });
+
     it('answers 401 access_denied when the person cancels at the IdP, and creates no session', async () => {
       const browser = new Browser();
       const page = await browser.navigate(`${origin}${PATHS.login(c.customerId)}`); // no login_hint: the IdP shows its page
