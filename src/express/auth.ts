@@ -79,7 +79,7 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
  */
 function logIn(req: Request, user: unknown, done: (error?: unknown) => void): void {
   type LogIn = (user: unknown, options: { keepSessionInfo: boolean }, done: (error?: unknown) => void) => void;
-  const login = (req as { logIn?: LogIn }).logIn;
+  const login = (req as unknown as { logIn?: LogIn }).logIn;
   if (typeof login !== 'function') return done(new ScimSsoConfigError('invalid_argument', 'authRoutes: mount passport.initialize() before the login routes'));
   login.call(req, user, { keepSessionInfo: true }, done);
 }

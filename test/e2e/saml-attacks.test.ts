@@ -4,7 +4,7 @@
  * never admitted, never a 500, and leaves no session. Also IdP certificate rotation (two certificates at
  * once) and the signing requirement ('assertion', 'response', 'both').
  */
-import { connect } from 'node:net';
+import { endlessPost } from '../support/endless-body.js';
 import { randomBytes } from 'node:crypto';
 import { requestIdFor, SAML_FAILURES_LOGGED, SAML_REQUEST_TTL_MS } from '../../src/guard/saml.js';
 import { internalsOf } from '../../src/internal.js';
@@ -374,24 +374,9 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       ['an endless body of another type', 'text/plain'],
     ])('refuses %s posted to the ACS by anyone and closes the connection instead of reading on', async (_name, type) => {
       const { origin } = await h.instance();
-      const { hostname, port } = new URL(origin);
-      const socket = connect(Number(port), hostname);
-      const chunk = `SAMLResponse=${'A'.repeat(16 * 1024)}`;
-      let sent = 0;
-      let head = '';
-      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-      socket.on('error', () => {});
-      socket.setEncoding('utf8');
-      socket.on('data', (data: string) => (head += data));
-      socket.write(`POST /sso/${victim.customerId}/saml/acs HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: ${type}\r\nTransfer-Encoding: chunked\r\n\r\n`);
-      const pump = () => {
-        while (!socket.destroyed && sent < 64 * 1024 * 1024) {
-          sent += chunk.length;
-          if (!socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)) return void socket.once('drain', pump);
-        }
-      };
-      pump();
-      await closed;
+      const { hostname } = new URL(origin);
+      const requestHead = `POST /sso/${victim.customerId}/saml/acs HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: ${type}\r\nTransfer-Encoding: chunked\r\n\r\n`;
+      const { head, sent } = await endlessPost(origin, requestHead, `SAMLResponse=${'A'.repeat(16 * 1024)}`, true);
       expect(head).toMatch(/^HTTP\/1\.1 4\d\d /);
       expect(head.toLowerCase()).toContain('connection: close');
       expect(sent).toBeLessThan(16 * 1024 * 1024);

@@ -6,6 +6,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADAPTERS } from '../support/adapters.js';
+import { endlessPost } from '../support/endless-body.js';
 import { scimTestApp, type ScimTestApp } from '../support/app.js';
 
 interface RawResponse {
@@ -99,28 +100,10 @@ describe.each(ADAPTERS)('authentication before the body on %s', (adapter) => {
     ['declared too large', true],
     ['chunked, past the limit', false],
   ])('stops reading a body %s after its 413 and closes the connection (a token holder cannot stream forever)', async (_name, declared) => {
-    const { hostname, port } = new URL(app.origin);
-    const socket = connect(Number(port), hostname);
-    const chunk = 'x'.repeat(16 * 1024);
-    let sent = 0;
-    let head = '';
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.on('error', () => {});
-    socket.setEncoding('utf8');
-    socket.on('data', (data: string) => (head += data));
     const framing = declared ? 'Content-Length: 1000000000' : 'Transfer-Encoding: chunked';
-    socket.write(
-      `POST /scim/v2/Users HTTP/1.1\r\nHost: scim.test\r\nAuthorization: Bearer ${app.token}\r\nContent-Type: application/scim+json\r\n${framing}\r\n\r\n`,
-    );
+    const requestHead = `POST /scim/v2/Users HTTP/1.1\r\nHost: scim.test\r\nAuthorization: Bearer ${app.token}\r\nContent-Type: application/scim+json\r\n${framing}\r\n\r\n`;
     // Keeps sending as fast as the server takes it, until the server closes the connection.
-    const pump = () => {
-      while (!socket.destroyed && sent < 64 * 1024 * 1024) {
-        sent += chunk.length;
-        if (!socket.write(declared ? chunk : `${chunk.length.toString(16)}\r\n${chunk}\r\n`)) return void socket.once('drain', pump);
-      }
-    };
-    pump();
-    await closed;
+    const { head, sent } = await endlessPost(app.origin, requestHead, 'x'.repeat(16 * 1024), !declared);
     expect(head).toMatch(/^HTTP\/1\.1 413 /);
     expect(head.toLowerCase()).toContain('connection: close');
     // Closed long before the client would have stopped: the server read a few chunks past its limit at most.
