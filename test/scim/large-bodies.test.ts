@@ -10,6 +10,7 @@ import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_PART_CHARS, bodyText, joinBody } from '../../src/scim/response-body.js';
 import { makeStore, STORE_KINDS } from '../support/app.js';
+import { ticksDuring } from '../support/event-loop.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -23,15 +24,7 @@ describe('joinBody', () => {
 
   it('encodes a long body in bounded parts, yielding between them, with the same bytes as the joined text', async () => {
     const pieces = Array.from({ length: 400 }, (_, i) => `"é${i}":${'x'.repeat(4000)},`);
-    let immediates = 0;
-    let ticking = true;
-    const tick = () => {
-      immediates++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const body = await joinBody(pieces);
-    ticking = false;
+    const { result: body, ticks: immediates } = await ticksDuring(() => joinBody(pieces));
     expect(Array.isArray(body)).toBe(true);
     const parts = body as readonly Buffer[];
     expect(parts.length).toBeGreaterThan(5);

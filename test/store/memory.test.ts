@@ -2,24 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { memoryStore, SETTLE_SLICE } from '../../src/store/memory.js';
 import { groupWrite, makeConnection, storeContract } from './contract.js';
+import { ticksDuring } from '../support/event-loop.js';
 
 storeContract('memory', async (options) => ({ store: memoryStore(options), cleanup: async () => {} }));
 
 describe('memory store: a long member list settles in slices', () => {
-  /** Runs `work` while a setImmediate ticker counts how often other callbacks got the event loop. */
-  async function ticksDuring<T>(work: () => Promise<T>): Promise<{ result: T; ticks: number }> {
-    let ticks = 0;
-    let running = true;
-    const tick = () => {
-      ticks++;
-      if (running) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const result = await work();
-    running = false;
-    return { result, ticks };
-  }
-
   it('lets other callbacks run between slices of a swap and of a deletion (each member moved once)', async () => {
     const store = memoryStore();
     const conn = makeConnection();

@@ -82,3 +82,17 @@ export function startEventLoopMonitor(label: string) {
 
 /** Lets timers (and the monitor) run: a macrotask turn. */
 export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Runs `work` while a setImmediate ticker counts how often other callbacks got the event loop meanwhile. */
+export async function ticksDuring<T>(work: () => Promise<T>): Promise<{ result: T; ticks: number }> {
+  let ticks = 0;
+  let running = true;
+  const tick = () => {
+    ticks++;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const result = await work();
+  running = false;
+  return { result, ticks };
+}
