@@ -9,6 +9,7 @@ import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, rende
 import { logOutQuietly, type OidcRuntime } from '../guard/passport.js';
 import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
 import { readSamlForm } from '../guard/saml-form.js';
+import { strategyName } from '../guard/passport.js';
 import { gateSession, type GateOptions } from '../guard/session-gate.js';
 import type { AuthRoutesOptions } from './types.js';
 
@@ -73,15 +74,22 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
 }
 
 /**
- * passport's `req.logIn` (added by `passport.initialize()`), typed here so no passport types are needed. The
- * session is regenerated (a new id: no fixation) and keeps its data, as koa-session does: another
- * customer's login still pending in this browser keeps its state, and the app keeps what it stored before.
+ * passport's `req.logIn` (added by `passport.initialize()`), typed here so no passport types are needed. It
+ * regenerates the session (a new id: no fixation) and drops the app's data of whoever was logged in before;
+ * the pending logins of other customers in this browser (their `scim-sso:<customerId>` state) are carried
+ * into the new session, so a second customer's callback still finds its state (koa-session keeps them too).
  */
 function logIn(req: Request, user: unknown, done: (error?: unknown) => void): void {
-  type LogIn = (user: unknown, options: { keepSessionInfo: boolean }, done: (error?: unknown) => void) => void;
+  type LogIn = (user: unknown, done: (error?: unknown) => void) => void;
   const login = (req as unknown as { logIn?: LogIn }).logIn;
   if (typeof login !== 'function') return done(new ScimSsoConfigError('invalid_argument', 'authRoutes: mount passport.initialize() before the login routes'));
-  login.call(req, user, { keepSessionInfo: true }, done);
+  const session = (req as unknown as { session?: Record<string, unknown> }).session;
+  const pending = Object.entries(session ?? {}).filter(([key]) => key.startsWith(strategyName('')));
+  login.call(req, user, (error) => {
+    const fresh = (req as unknown as { session?: Record<string, unknown> }).session;
+    if (!error && fresh) for (const [key, value] of pending) fresh[key] = value;
+    done(error);
+  });
 }
 
 /** Renders ScimUserNotActive and login errors (incl. openid-client's) passed to `next(err)`; passes others on. */

@@ -10,7 +10,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { ScimSsoConfigError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
 import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
-import type { OidcRuntime } from '../guard/passport.js';
+import { strategyName, type OidcRuntime } from '../guard/passport.js';
 import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
 import { readSamlForm } from '../guard/saml-form.js';
 import { gateSession, type GateOptions } from '../guard/session-gate.js';
@@ -150,9 +150,21 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
     const { error, user, info } = outcome as { error?: unknown; user?: unknown; info?: unknown };
     if (error) return fail(ctx, error, customerId);
     if (!user) return fail(ctx, failureToLoginError(info, customerId), customerId);
+    dropPreviousSessionData(ctx);
     await (ctx as unknown as PassportContext).login(user);
     ctx.redirect(options.successRedirect);
   };
+}
+
+/**
+ * As passport's login does on Express (the session regenerated without the app's data): whatever the session
+ * held for whoever was logged in before is dropped at a login, but for the pending logins of other
+ * customers in this browser (their `scim-sso:<customerId>` state). koa-session keeps the data otherwise.
+ */
+function dropPreviousSessionData(ctx: Context): void {
+  const session = (ctx as unknown as { session?: Record<string, unknown> | null }).session;
+  if (!session) return;
+  for (const key of Object.keys(session)) if (!key.startsWith('_') && !key.startsWith(strategyName(''))) delete session[key];
 }
 
 /** Renders ScimUserNotActive and login errors thrown downstream; rethrows the rest. */

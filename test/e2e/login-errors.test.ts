@@ -9,13 +9,31 @@ import { StoreUnavailableError } from '../../src/store/unavailable.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser, parseForms } from '../support/browser.js';
 import { aroundStoreCalls } from '../support/store-calls.js';
-import { ADAPTERS, PATHS, startLoginHarness, uid, type Customer, type LoginHarness } from './harness.js';
+import { ADAPTERS, PATHS, startLoginHarness, uid, type Customer, type Extensions, type LoginHarness } from './harness.js';
 
 /** Store methods that throw StoreUnavailableError while named here: fault injection at the edge. */
 const failing = new Set<keyof Store>();
 
 const withFaults = (store: Store): Store =>
   aroundStoreCalls(store, (method, call) => (failing.has(method as keyof Store) ? Promise.reject(new StoreUnavailableError()) : call()));
+
+/** `GET /note?set=x` keeps x in the app's session; `GET /note` answers it: app data a login must not carry over. */
+const NOTE_ROUTE: Extensions = {
+  express: (app) =>
+    app.get('/note', (req, res) => {
+      const session = req.session as unknown as Record<string, unknown>;
+      if (typeof req.query.set === 'string') session.note = req.query.set;
+      res.type('text').send(String(session.note ?? ''));
+    }),
+  koa: (app) =>
+    app.use(async (ctx, next) => {
+      if (ctx.path !== '/note') return next();
+      const session = ctx.session as unknown as Record<string, unknown>;
+      if (typeof ctx.query.set === 'string') session.note = ctx.query.set;
+      ctx.type = 'text';
+      ctx.body = String(session.note ?? '');
+    }),
+};
 
 /** The callback URL with one query parameter replaced. */
 function withParam(url: string, name: string, value: string): string {
@@ -33,7 +51,7 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
     const bob = { sub: 'bob-errors', email: 'bob@errors.test', email_verified: true };
 
     beforeAll(async () => {
-      h = await startLoginHarness({ store: storeKind, adapter, hint: `errors-${adapter}`, wrapStore: withFaults });
+      h = await startLoginHarness({ store: storeKind, adapter, hint: `errors-${adapter}`, wrapStore: withFaults, extensions: NOTE_ROUTE });
       c = await h.customer({ customerId: `errors-${uid()}`, tenant: 'errors', idpType: 'Okta' });
       origin = (await h.instance(0)).origin;
       h.idp.upsertAccount('errors', alice);
@@ -90,6 +108,18 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
         expect({ customerId, status: done.status, location: done.headers.get('location') }).toEqual({ customerId, status: 302, location: PATHS.me });
         expect((await h.me(browser)).body).toMatchObject({ customerId });
       }
+    });
+
+    it("drops the previous person's app data from the session at the next login, the same on every adapter", async () => {
+      const browser = new Browser();
+      expect((await h.login(browser, c.customerId, alice.sub)).status).toBe(200);
+      const note = (await browser.fetch(`${origin}/note?set=alice-was-here`)).status;
+      expect(note).toBe(200);
+      expect(await (await browser.fetch(`${origin}/note`)).text()).toBe('alice-was-here');
+      // Bob logs in in the same browser without logging out: nothing Alice's session held is his.
+      expect((await h.login(browser, c.customerId, bob.sub)).status).toBe(200);
+      expect(await (await browser.fetch(`${origin}/note`)).text()).toBe('');
+      expect((await h.me(browser)).body).toMatchObject({ subject: bob.sub });
     });
 
     it('answers 401 access_denied when the person cancels at the IdP, and creates no session', async () => {
