@@ -39,6 +39,8 @@ describe('OIDC clients', () => {
     'https://login.microsoftonline.com/Consumers/v2.0/',
     'https://login.microsoftonline.us/organizations/v2.0',
     'https://login.windows.net/common',
+    'https://login.microsoftonline.com/%63onsumers/v2.0',
+    'https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0',
   ])('refuses the multi-tenant Entra issuer %s on create and update: it would admit people of every tenant', async (issuer) => {
     const sso = scimSso();
     const refused = await sso.createOidcClient({ customerId: 'entra-mt', idpType: 'MicrosoftEntra', ...base, issuer }).catch((error: unknown) => error);

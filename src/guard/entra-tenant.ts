@@ -10,8 +10,11 @@
 /** Microsoft's sign-in hosts (public, US government, China, and the v1 token issuer). */
 const ENTRA_HOST =
   /^(?:login\.microsoftonline\.(?:com|us)|login\.partner\.microsoftonline\.cn|login\.chinacloudapi\.cn|login\.windows\.net|sts\.windows\.net)$/i;
-/** The path segments that stand for "any tenant" rather than one tenant. */
-const ANY_TENANT = new Set(['common', 'organizations', 'consumers']);
+/**
+ * The path segments that stand for "any tenant" rather than one tenant, and the tenant id that
+ * `/consumers` declares as its issuer (every personal Microsoft account).
+ */
+const ANY_TENANT = new Set(['common', 'organizations', 'consumers', '9188040d-6c67-4c5b-b112-36a304b66dad']);
 
 /** Why `issuer` cannot be a customer's issuer (an Entra endpoint that admits every tenant), or null. */
 export function multiTenantIssuerProblem(issuer: string): string | null {
@@ -21,9 +24,15 @@ export function multiTenantIssuerProblem(issuer: string): string | null {
   } catch {
     return null;
   }
-  const tenant = url.pathname.split('/')[1]?.toLowerCase() ?? '';
+  let tenant = url.pathname.split('/')[1] ?? '';
+  try {
+    tenant = decodeURIComponent(tenant);
+  } catch {
+    // Not valid percent-encoding: compared as written.
+  }
+  tenant = tenant.toLowerCase();
   if (!ENTRA_HOST.test(url.hostname) || !ANY_TENANT.has(tenant)) return null;
-  return `${issuer} is a multi-tenant Microsoft Entra endpoint: it would admit people of every Entra tenant. Use the customer's own tenant, https://${url.host}/<tenant id>/v2.0`;
+  return `${issuer} is a multi-tenant Microsoft Entra endpoint: it would admit people of every Entra tenant (or every personal Microsoft account). Use the customer's own tenant, https://${url.host}/<tenant id>/v2.0`;
 }
 
 /** Why discovered metadata cannot be used for one customer (its issuer is a `{tenantid}` template), or null. */

@@ -136,6 +136,9 @@ function issuerMismatch(error: unknown, client: StoredOidcClient): SsoLoginError
   const details = (error as { code?: string; cause?: { attribute?: unknown; body?: { issuer?: unknown } } } | null) ?? {};
   if (details.code !== 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' || details.cause?.attribute !== 'issuer') return null;
   const declared = String(details.cause.body?.issuer ?? '').slice(0, 300);
+  // A `{tenantid}` template is no issuer to enter: the configured one is a multi-tenant endpoint.
+  const templated = templatedIssuerProblem(declared, client.issuer);
+  if (templated) return new SsoLoginError('idp_error', 400, templated, client.customerId, { cause: error });
   return new SsoLoginError(
     'idp_error',
     400,

@@ -7,6 +7,7 @@
 import * as oidc from 'openid-client';
 import { MAX_IDP_ANSWER_BYTES, OutboundFetchError } from '../net/outbound-fetch.js';
 import { idpFetch } from '../guard/idp-fetch.js';
+import { multiTenantIssuerProblem, templatedIssuerProblem } from '../guard/entra-tenant.js';
 
 export type IssuerCheck = { ok: true } | { ok: false; problem: string };
 
@@ -29,6 +30,8 @@ export function discoveryProblem(issuer: string, error: unknown): string {
   const code = codeOf(error);
   if (code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') {
     const named = (causeOf(error) as { body?: { issuer?: unknown } } | undefined)?.body?.issuer;
+    const templated = typeof named === 'string' ? templatedIssuerProblem(named, issuer) : null;
+    if (templated) return `Refused: ${templated}.`;
     return typeof named === 'string'
       ? `Issuer mismatch: ${wellKnown} says its issuer is "${named.slice(0, 300)}", not "${issuer}". Enter exactly "${named.slice(0, 300)}".`
       : `Issuer mismatch: the discovery document at ${wellKnown} names another issuer. Enter the issuer exactly as your IdP shows it.`;
@@ -56,14 +59,17 @@ export function discoveryProblem(issuer: string, error: unknown): string {
 export async function checkIssuer(issuer: string, clientId: string, allowHttp: boolean, allowPrivate = allowHttp): Promise<IssuerCheck> {
   const url = new URL(issuer);
   if (url.protocol === 'http:' && !allowHttp) return { ok: false, problem: 'The issuer must be an https URL.' };
+  const multiTenant = multiTenantIssuerProblem(issuer);
+  if (multiTenant) return { ok: false, problem: `Refused: ${multiTenant}.` };
   try {
-    await oidc.discovery(url, clientId, undefined, oidc.None(), {
+    const configuration = await oidc.discovery(url, clientId, undefined, oidc.None(), {
       timeout: DISCOVERY_TIMEOUT_SECONDS,
       // The link holder chose this URL: public addresses only (unless local IdPs are allowed), a capped answer.
       [oidc.customFetch]: idpFetch(allowPrivate),
       ...(url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
     });
-    return { ok: true };
+    const templated = templatedIssuerProblem(configuration.serverMetadata().issuer, issuer);
+    return templated ? { ok: false, problem: `Refused: ${templated}.` } : { ok: true };
   } catch (error) {
     return { ok: false, problem: discoveryProblem(issuer, error) };
   }

@@ -7,10 +7,11 @@ import { checkSetupGrant, HASH, SETUP_GRANT_RETENTION_MS, setupGrantStatus, STOR
 
 /**
  * The Redis store's grants. Keys (`<p>` = prefix):
- *   <p>setup:<hash>                     STRING  `<revocation count when put>:<the grant's JSON>`, PEXPIREAT its expiry + retention
+ *   <p>setup:<hash>                     STRING  the grant's JSON with `revocations`, its customer's revocation count
+ *                                               when put (a field an earlier version ignores), PEXPIREAT its expiry + retention
  *   <p>setup-revocations:{<customerId>} STRING  how many times the customer's grants were revoked (INCR)
- *   <p>setup-revoked:{<customerId>}     STRING  epoch ms of the last revocation, for grants stored as bare JSON
- *                                               by an earlier version (compared with their createdAt)
+ *   <p>setup-revoked:{<customerId>}     STRING  epoch ms of the last revocation, for grants an earlier version
+ *                                               stored without `revocations` (compared with their createdAt)
  * Single-key commands only (no Cluster slot constraint). Revocation is counted, not timed (SetupGrantStore).
  */
 export function redisSetupGrants(client: Redis | Cluster, prefix: string, now: () => number): SetupGrantStore {
@@ -23,17 +24,17 @@ export function redisSetupGrants(client: Redis | Cluster, prefix: string, now: (
     async putSetupGrant(grant) {
       const checked = checkSetupGrant(grant);
       const stamp = await countOf(checked.customerId);
-      await redis.set(grantKey(checked.hash), `${stamp}:${JSON.stringify(checked)}`, 'PXAT', checked.expiresAt + SETUP_GRANT_RETENTION_MS);
+      await redis.set(grantKey(checked.hash), JSON.stringify({ ...checked, revocations: stamp }), 'PXAT', checked.expiresAt + SETUP_GRANT_RETENTION_MS);
     },
     async getSetupGrant(hash) {
       if (typeof hash !== 'string' || !HASH.test(hash)) return null;
       const raw = await redis.get(grantKey(hash));
       if (raw === null) return null;
-      const stamped = /^(\d+):/.exec(raw);
-      const grant = checkSetupGrant(JSON.parse(stamped ? raw.slice(stamped[0].length) : raw) as StoredSetupGrant);
+      const stored = JSON.parse(raw) as StoredSetupGrant & { revocations?: unknown };
+      const grant = checkSetupGrant(stored);
       if (grant.expiresAt <= now() - SETUP_GRANT_RETENTION_MS) return null;
       let revoked: boolean;
-      if (stamped) revoked = (await countOf(grant.customerId)) > Number(stamped[1]);
+      if (Number.isSafeInteger(stored.revocations)) revoked = (await countOf(grant.customerId)) > (stored.revocations as number);
       else {
         const revokedAt = await redis.get(revokedKey(grant.customerId));
         revoked = revokedAt !== null && grant.createdAt <= Number(revokedAt);

@@ -2,7 +2,8 @@
  * Setup grants: what the self-serve setup portal (docs/setup-portal.md) keeps in the store. A grant is a
  * setup link handed to a customer's IT admin, or a portal session opened with one. Either is a secret held
  * only as its SHA-256 hash (hex), scoped to one customer, expiring, and revocable per customer: revoking
- * stamps the customer with a time, and every grant created at or before it counts as revoked. Grants are
+ * counts one more revocation of the customer, and every grant stored before it counts as revoked
+ * (SetupGrantStore below). Grants are
  * kept a while past their expiry (SETUP_GRANT_RETENTION_MS) so that the portal can say "this link has
  * expired" rather than "unknown link"; then they are forgotten.
  */

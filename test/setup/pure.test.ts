@@ -71,6 +71,19 @@ describe('discoveryProblem', () => {
 });
 
 describe('checkIssuer', () => {
+  it('refuses a multi-tenant Entra issuer before fetching anything, and names the rule', async () => {
+    const check = await checkIssuer('https://login.microsoftonline.com/organizations/v2.0', 'client', false);
+    expect(check.ok ? '' : check.problem).toMatch(/^Refused: .* is a multi-tenant Microsoft Entra endpoint/);
+  });
+
+  it('says "multi-tenant" rather than "enter exactly" when the IdP declares a {tenantid} issuer', () => {
+    const mismatch = Object.assign(new Error('x'), {
+      code: 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED',
+      cause: { body: { issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0' } },
+    });
+    expect(discoveryProblem('https://sso.example/common/v2.0', mismatch)).toMatch(/^Refused: .*multi-tenant endpoint/);
+  });
+
   it('never fetches a loopback, private or metadata address unless local IdPs are allowed (server-side request forgery)', async () => {
     for (const issuer of ['https://127.0.0.1:1/x', 'https://localhost:1/x', 'https://169.254.169.254/latest', 'https://10.0.0.1/x', 'https://[::1]:1/x']) {
       const check = await checkIssuer(issuer, 'client', false);
