@@ -104,9 +104,11 @@ export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, pag
   if (!startIndex.ok) return startIndex;
   const count = parseInteger(param('count'), 'count');
   if (!count.ok) return count;
+  // An empty filter is no filter, as an empty count or startIndex is no value: clients that always send the
+  // parameter (SailPoint-style request templates) would otherwise fail every full read.
   const filterText = param('filter');
   let filter: FilterNode | null = null;
-  if (filterText !== null) {
+  if (filterText !== null && filterText.trim() !== '') {
     const parsed = parseFilter(filterText, filterLimits);
     if (!parsed.ok) return parsed;
     const checked = checkFilterValues(ctx.spec.type, parsed.value);

@@ -49,6 +49,15 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect(body).toEqual({ schemas: [LIST], totalResults: 0, startIndex: 1, itemsPerPage: 0, Resources: [] });
   });
 
+  it('reads an empty or blank filter as no filter, in a query and in a .search body', async () => {
+    const all = (await list({ count: 1 })).totalResults;
+    expect(all).toBeGreaterThan(0);
+    expect((await list({ filter: '', count: 1 })).totalResults).toBe(all);
+    expect((await list({ filter: '  ', count: 1 })).totalResults).toBe(all);
+    const search = await t.http.post('/scim/v2/Users/.search').set(t.auth).send({ filter: '', count: 1 });
+    expect([search.status, search.body.totalResults]).toEqual([200, all]);
+  });
+
   it('finds by userName case-insensitively, by externalId exactly', async () => {
     expect((await list({ filter: 'userName eq "PERSON04@example.com"' })).Resources.map((r) => r.id)).toEqual([ids[4]]);
     expect((await list({ filter: 'UserName Eq "person04@EXAMPLE.com"' })).totalResults).toBe(1);
@@ -203,7 +212,8 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
   });
 
   it('refuses a malformed filter with 400 invalidFilter', async () => {
-    for (const filter of ['userName eq', 'userName xx "a"', '(userName eq "a"', '', 'userName eq "a" garbage']) {
+    // (An empty filter is no filter: the test above.)
+    for (const filter of ['userName eq', 'userName xx "a"', '(userName eq "a"', 'userName eq "a" garbage']) {
       const res = await t.http.get('/scim/v2/Users').query({ filter }).set(t.auth);
       expect(res.status, filter).toBe(400);
       expect(res.body).toMatchObject({ status: '400', scimType: 'invalidFilter' });
