@@ -334,21 +334,26 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /**
-   * Who leaves and who joins when `group`'s list becomes `next`: O(old + new) lookups, with a yield every
-   * SETTLE_SLICE × 10 of them when `sliced` (a list of 100,000 replaced is 10-30 ms of lookups).
+   * Who leaves and who joins when `group`'s list becomes `next`, into `delta`: O(old + new) lookups, one
+   * per step, so that the same walk runs whole inside a write's synchronous step (setMembers) or in slices
+   * before it (memberDelta).
    */
-  async function memberDelta(group: Entry, next: Map<string, StoredMember>, sliced: boolean): Promise<MemberDelta> {
-    const delta: MemberDelta = { removed: [], added: [] };
-    let looked = 0;
-    const step = () => sliced && ++looked % (SETTLE_SLICE * 10) === 0;
+  function* deltaSteps(group: Entry, next: Map<string, StoredMember>, delta: MemberDelta): Generator<void> {
     for (const value of group.members.keys()) {
       if (!next.has(value)) delta.removed.push(value);
-      if (step()) await yieldToEventLoop();
+      yield;
     }
     for (const value of next.keys()) {
       if (!group.members.has(value)) delta.added.push(value);
-      if (step()) await yieldToEventLoop();
+      yield;
     }
+  }
+
+  /** deltaSteps before the write's synchronous step, with a yield every SETTLE_SLICE × 10 lookups (a list of 100,000 replaced is 10-30 ms of them). */
+  async function memberDelta(group: Entry, next: Map<string, StoredMember>): Promise<MemberDelta> {
+    const delta: MemberDelta = { removed: [], added: [] };
+    let looked = 0;
+    for (const _ of deltaSteps(group, next, delta)) if (++looked % (SETTLE_SLICE * 10) === 0) await yieldToEventLoop();
     return delta;
   }
 
@@ -362,8 +367,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     let delta = planned;
     if (!delta) {
       delta = { removed: [], added: [] };
-      for (const value of group.members.keys()) if (!next.has(value)) delta.removed.push(value);
-      for (const value of next.keys()) if (!group.members.has(value)) delta.added.push(value);
+      const steps = deltaSteps(group, next, delta);
+      while (!steps.next().done);
     }
     group.members = next;
     group.memberList = null;
@@ -769,7 +774,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       // group is the same entry at the version the write expects (every change of its list moves that).
       const before = members ? space(connectionId)?.resources[write.kind].get(write.id) : undefined;
       const long = before !== undefined && before.members.size + members!.members.size > SETTLE_SLICE;
-      const planned = long && before.version === expectedVersion ? { entry: before, delta: await memberDelta(before, members!.members, true) } : null;
+      const planned = long && before.version === expectedVersion ? { entry: before, delta: await memberDelta(before, members!.members) } : null;
       const s = space(connectionId);
       const entry = s?.resources[write.kind].get(write.id);
       if (!s || !entry) return { ok: false, reason: 'not_found' };
