@@ -7,6 +7,11 @@
  * is encoded as UTF-8 as the socket write would. Every answer's status is checked. Not part of `npm run
  * bench`: to compare two versions of a request path, run it a few times on each, alternating, or under
  * `node --cpu-prof --import tsx` for a profile of that path alone.
+ *
+ * `REQUEST_CPU_COLD=1`: one request at a time, each after 32 MB of memory was walked (not timed), so that
+ * it starts with the CPU caches holding none of its code or data; prints the wall time per request (CPU
+ * time, on the memory store). What a request costs in a server that shares its cores with the load
+ * generator and Redis lies between the two figures (bench/README.md, "Session 17").
  */
 import { Redis } from 'ioredis';
 import { memoryStore } from '../src/index.js';
@@ -54,6 +59,28 @@ const KINDS: Record<string, { make: (i: number) => ScimRequest; status: number }
 /** The users the delete kind deletes, each once (provisioned when that kind is chosen). */
 let doomed: string[] = [];
 
+const cold = process.env.REQUEST_CPU_COLD === '1';
+const cacheFlusher = new Float64Array(cold ? 4 * 1024 * 1024 : 0);
+/** Touches every cache line of 32 MB, evicting what the last request left in the caches. */
+function flushCaches(): void {
+  for (let i = 0; i < cacheFlusher.length; i += 8) cacheFlusher[i]! += 1;
+}
+
+/** Cold mode: the requests one by one, each after flushCaches; answers the nanoseconds spent in them. */
+const runCold = async (kind: string, from: number, count: number): Promise<bigint> => {
+  const { make, status } = KINDS[kind]!;
+  let spent = 0n;
+  for (let i = from; i < from + count; i++) {
+    flushCaches();
+    const request = make(i);
+    const started = process.hrtime.bigint();
+    const response = await sso.handleScim(request);
+    spent += process.hrtime.bigint() - started;
+    if (response.status !== status) throw new Error(`${kind} answered ${response.status}: ${response.body}`);
+  }
+  return spent;
+};
+
 const run = async (kind: string, from: number, count: number) => {
   const { make, status } = KINDS[kind]!;
   let next = from;
@@ -74,6 +101,13 @@ for (const kind of chosen) {
   const count = kind === 'page' ? Math.ceil(requests / 10) : requests;
   if (kind === 'delete') doomed = await provision(sso.handleScim, token, count + Math.ceil(count / 10), (i) => oktaUser('d', i));
   await run(kind, 0, Math.ceil(count / 10)); // warm-up
+  if (cold) {
+    const spent = await runCold(kind, Math.ceil(count / 10), count);
+    console.log(
+      `${kind.padEnd(10)} ${(Number(spent) / 1000 / count).toFixed(1).padStart(7)} µs per request, caches flushed before each (${count} requests, one at a time)`,
+    );
+    continue;
+  }
   const before = process.cpuUsage();
   await run(kind, Math.ceil(count / 10), count);
   const used = process.cpuUsage(before);
