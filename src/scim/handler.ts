@@ -34,6 +34,7 @@ import { createResource, deleteResource, patchResource, readResource, replaceRes
 import { groupSpec } from './groups.js';
 import { groupPieces, readMemberItems, RENDER_PAGE, renderMemberItems, wantsMembers, type MemberItems } from './group-members.js';
 import { joinBody } from './response-body.js';
+import { answerIdpLookup } from './idp-lookup.js';
 import { userSpec } from './users.js';
 import type { StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
@@ -304,6 +305,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   }
 
   async function list(ctx: ResourceContext, request: ScimRequest, query: URLSearchParams): Promise<ScimResponse> {
+    const idpLookup = await answerIdpLookup(ctx, query, options.paging, options.filterLimits, request.baseUrl);
+    if (idpLookup !== null) return rawJsonResponse(200, idpLookup);
     const parsed = unwrap(parseListQuery(ctx, query, options.paging, options.filterLimits));
     const result = await listResources(ctx, parsed, request.baseUrl);
     // Every way of answering (page, sort index, lookups, scan) is held to the same page size.

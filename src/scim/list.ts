@@ -11,7 +11,8 @@
  * - an `eq` on an indexed attribute (`id`, `userName`, `externalId`, `emails.value`, group `displayName`) —
  *   alone, inside an `and`, or in every branch of an `or` — reads only the indexed candidates
  *   (O(matches)); the full filter is then applied to them, so the index never decides a result by itself,
- *   and a `sortBy` sorts them in memory;
+ *   and a `sortBy` sorts them in memory (the IdPs' own lookup, a lone `userName eq` or `externalId eq`, is
+ *   answered before any of this by idp-lookup.ts, with the same answer);
  * - any other filter or `sortBy` scans the connection's resources in creation order in batches
  *   (O(resources)), up to `maxScan` (else 400 `tooMany` naming what the indexes answer), filters and sorts
  *   them in slices that yield to the event loop (sliced-sort.ts).

@@ -1,0 +1,77 @@
+/**
+ * The lookup IdPs send before nearly every write, `GET /Users?filter=userName eq "…"` (Okta, Entra,
+ * OneLogin; `externalId eq "…"` likewise), answered on a short path. In a server whose cores are shared, a
+ * request costs mostly the code and data it touches with the CPU caches cold (bench/README.md, "Session
+ * 17"); the general query path (paging, projection, sort, the filter parser, the lookup plan, the scan
+ * budgets) is most of that, and this request needs none of it.
+ *
+ * The short path takes one shape only: a lone `filter` parameter, `<attribute> eq "<value>"` with single
+ * spaces, lower-case `eq`, a value without escapes, on a user attribute whose index
+ * answers the filter exactly (src/scim/list.ts `indexAnswersExactly`). It answers only when the index holds
+ * at most one user, so no budget of the general path can apply; otherwise, and for every other request,
+ * it answers null and the general path runs. Its answer is the general path's, byte for byte
+ * (test/scim/idp-lookup.test.ts compares them).
+ */
+import { DEFAULT_FILTER_LIMITS, type FilterLimits } from './filter.js';
+import { fold } from '../fold.js';
+import { indexAnswersExactly, listResponsePieces, MAX_PAGE_BYTES, type PagingLimits } from './list.js';
+import { renderResourceJson } from './render.js';
+import type { ResourceContext } from './resources.js';
+import type { ResourceSpec } from './resource-spec.js';
+import { joinBody, type ScimBody } from './response-body.js';
+
+/** `<attribute> eq "<value>"`: a plain attribute name, and a value without quotes or backslashes (so no escapes). */
+const SIMPLE_EQUALITY = /^([A-Za-z][A-Za-z0-9]*) eq "([^"\\]*)"$/;
+
+interface ExactIndex {
+  index: string;
+  folded: boolean;
+}
+
+/** Per resource type: the indexes that answer `<name> eq "…"` exactly, by the attribute's lower-cased name. */
+const exactIndexes = new WeakMap<ResourceSpec, ReadonlyMap<string, ExactIndex>>();
+
+function exactIndexesOf(ctx: ResourceContext): ReadonlyMap<string, ExactIndex> {
+  let found = exactIndexes.get(ctx.spec);
+  if (!found) {
+    const map = new Map<string, ExactIndex>();
+    for (const [name, index] of Object.entries(ctx.spec.equalityIndexes)) {
+      if (!name.includes('.') && indexAnswersExactly(ctx, { kind: 'compare', path: { attribute: name }, op: 'eq', value: '' })) map.set(name, index);
+    }
+    exactIndexes.set(ctx.spec, (found = map));
+  }
+  return found;
+}
+
+/** The index read a query is, when it has the one shape the short path takes; null otherwise. */
+function idpLookupOf(ctx: ResourceContext, query: URLSearchParams, paging: PagingLimits, filterLimits: FilterLimits): { index: string; value: string } | null {
+  if (ctx.spec.kind !== 'User' || query.size !== 1 || Math.min(paging.maxCount, paging.defaultCount) < 1) return null;
+  const filter = query.get('filter');
+  // Over the length limit: the general path's 400.
+  if (filter === null || filter.length > (filterLimits.maxLength ?? DEFAULT_FILTER_LIMITS.maxLength)) return null;
+  const match = SIMPLE_EQUALITY.exec(filter);
+  if (!match || !match[2]!.isWellFormed()) return null;
+  const exact = exactIndexesOf(ctx).get(match[1]!.toLowerCase());
+  if (!exact) return null;
+  return { index: exact.index, value: exact.folded ? fold(match[2]!) : match[2]! };
+}
+
+/**
+ * The ListResponse body of an IdP's lookup, or null when the query is not that shape or the index holds
+ * more than one user: the caller then runs the general path.
+ */
+export async function answerIdpLookup(
+  ctx: ResourceContext,
+  query: URLSearchParams,
+  paging: PagingLimits,
+  filterLimits: FilterLimits,
+  baseUrl: string,
+): Promise<ScimBody | null> {
+  const lookup = idpLookupOf(ctx, query, paging, filterLimits);
+  if (lookup === null) return null;
+  // Read as the general path reads a lookup's candidates: users with their groups.
+  const found = await ctx.store.findByIndex(ctx.connectionId, 'User', lookup.index, lookup.value, { groups: true });
+  if (found.length > 1 || (found.length === 1 && found[0]!.json.length > MAX_PAGE_BYTES)) return null;
+  const items = found.map((user) => renderResourceJson(ctx.spec, user, baseUrl));
+  return joinBody(listResponsePieces(items.length, 1, items));
+}
