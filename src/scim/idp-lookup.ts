@@ -8,13 +8,15 @@
  * The short path takes one shape only: a lone `filter` parameter, `<attribute> eq "<value>"` with single
  * spaces, lower-case `eq`, a value without escapes, on a user attribute whose index
  * answers the filter exactly (src/scim/list.ts `indexAnswersExactly`). It answers only when the index holds
- * at most one user, so no budget of the general path can apply; otherwise, and for every other request,
+ * at most one user, within the general path's budgets; otherwise, and for every other request,
  * it answers null and the general path runs. Its answer is the general path's, byte for byte
  * (test/scim/idp-lookup.test.ts compares them).
  */
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from './filter.js';
 import { fold } from '../fold.js';
-import { indexAnswersExactly, listResponsePieces, MAX_PAGE_BYTES, type PagingLimits } from './list.js';
+import { DEFAULT_MAX_SCAN, indexAnswersExactly, listResponsePieces, MAX_PAGE_BYTES, type PagingLimits } from './list.js';
+import { SCAN_MEMBERSHIPS_PER_RESOURCE } from './limits.js';
+import type { StoredResource } from '../store/store.js';
 import { renderResourceJson } from './render.js';
 import type { ResourceContext } from './resources.js';
 import type { ResourceSpec } from './resource-spec.js';
@@ -41,6 +43,15 @@ function exactIndexesOf(ctx: ResourceContext): ReadonlyMap<string, ExactIndex> {
     exactIndexes.set(ctx.spec, (found = map));
   }
   return found;
+}
+
+/**
+ * Whether the general path would answer this one user rather than refuse it for its size (src/scim/list.ts:
+ * the memberships a lookup may derive, the page's bytes); where it would refuse, it is left to do so.
+ */
+function withinGeneralBudgets(user: StoredResource, paging: PagingLimits): boolean {
+  const memberships = user.groups?.length ?? 0;
+  return memberships <= (paging.maxScan ?? DEFAULT_MAX_SCAN) * SCAN_MEMBERSHIPS_PER_RESOURCE && user.json.length <= MAX_PAGE_BYTES;
 }
 
 /** The index read a query is, when it has the one shape the short path takes; null otherwise. */
@@ -71,7 +82,7 @@ export async function answerIdpLookup(
   if (lookup === null) return null;
   // Read as the general path reads a lookup's candidates: users with their groups.
   const found = await ctx.store.findByIndex(ctx.connectionId, 'User', lookup.index, lookup.value, { groups: true });
-  if (found.length > 1 || (found.length === 1 && found[0]!.json.length > MAX_PAGE_BYTES)) return null;
+  if (found.length > 1 || (found.length === 1 && !withinGeneralBudgets(found[0]!, paging))) return null;
   const items = found.map((user) => renderResourceJson(ctx.spec, user, baseUrl));
   return joinBody(listResponsePieces(items.length, 1, items));
 }

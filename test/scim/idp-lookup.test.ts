@@ -9,6 +9,7 @@ import { answerIdpLookup } from '../../src/scim/idp-lookup.js';
 import type { ResourceContext } from '../../src/scim/resources.js';
 import { bodyText } from '../../src/scim/response-body.js';
 import { userSpec } from '../../src/scim/users.js';
+import { SCAN_MEMBERSHIPS_PER_RESOURCE } from '../../src/scim/limits.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
@@ -58,6 +59,7 @@ describe.each(['memory', 'redis'] as const)('the IdP lookup short path equals th
   let calls: StoreCall[];
   /** What answerIdpLookup needs of the handler's context: the store, the connection and the resource type. */
   let ctx: ResourceContext;
+  let suiteStore: Store;
   let cleanup = async () => {};
 
   const answer = async (query: string) => {
@@ -74,6 +76,7 @@ describe.each(['memory', 'redis'] as const)('the IdP lookup short path equals th
     } else {
       store = memoryStore();
     }
+    suiteStore = store;
     const recorded = recordStoreCalls(store);
     calls = recorded.calls;
     sso = scimSso({ store: recorded.store, rateLimit: false });
@@ -108,6 +111,28 @@ describe.each(['memory', 'redis'] as const)('the IdP lookup short path equals th
     const short = await answerIdpLookup(ctx, new URLSearchParams(encoded), paging, { maxLength: 4096, maxDepth: 32 }, 'http://127.0.0.1/scim/v2');
     expect(short !== null).toBe(shortShape(filter) && filter !== 'externalId eq "shared"');
     if (short !== null) expect(bodyText(short)).toBe(general.body);
+  });
+
+  it('leaves a user the general path refuses for its memberships to the general path (maxScanResources: 1)', async () => {
+    const tight = scimSso({ store: suiteStore, rateLimit: false, maxScanResources: 1 });
+    const { token: tightToken, connectionId } = await tight.createScimConnection({ customerId: `idp-lookup-tight-${kind}` });
+    const send = async (method: string, path: string, options: { body?: unknown; query?: string }) => {
+      const response = await tight.handleScim(scimRequest(tightToken, method, path, options));
+      return { status: response.status, headers: response.headers, body: bodyText(response.body) };
+    };
+    const user = await send('POST', '/Users', { body: { userName: 'member@corp.test' } });
+    const id = (JSON.parse(user.body!) as { id: string }).id;
+    // One more group than the general path derives for one resource of a lookup when maxScan is 1.
+    for (let n = 0; n <= SCAN_MEMBERSHIPS_PER_RESOURCE; n++) {
+      expect((await send('POST', '/Groups', { body: { displayName: `g${n}`, members: [{ value: id }] } })).status).toBe(201);
+    }
+    const query = `filter=${encodeURIComponent('userName eq "member@corp.test"')}`;
+    const alone = await send('GET', '/Users', { query });
+    expect(alone).toEqual(await send('GET', '/Users', { query: `${query}&startIndex=1` }));
+    expect(alone.status).toBe(400);
+    const tightCtx = { store: suiteStore, connectionId, spec: userSpec } as unknown as ResourceContext;
+    const tightPaging = { defaultCount: 100, maxCount: 1000, maxScan: 1 };
+    expect(await answerIdpLookup(tightCtx, new URLSearchParams(query), tightPaging, { maxLength: 4096, maxDepth: 32 }, 'http://x')).toBeNull();
   });
 
   it('reads only the index on the short path, and never with a count of 0 or a second parameter', async () => {
