@@ -305,10 +305,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   }
 
   async function list(ctx: ResourceContext, request: ScimRequest, query: URLSearchParams): Promise<ScimResponse> {
-    const idpLookup = await answerIdpLookup(ctx, query, options.paging, options.filterLimits, request.baseUrl);
-    if (idpLookup !== null) return rawJsonResponse(200, idpLookup);
+    const short = await answerIdpLookup(ctx, query, options.paging, options.filterLimits, request.baseUrl);
+    if (short.body !== null) return rawJsonResponse(200, short.body);
     const parsed = unwrap(parseListQuery(ctx, query, options.paging, options.filterLimits));
-    const result = await listResources(ctx, parsed, request.baseUrl);
+    const result = await listResources(ctx, parsed, request.baseUrl, short.read);
     // Every way of answering (page, sort index, lookups, scan) is held to the same page size.
     if (rowBytesOf(result.resources.map((r) => r.stored)) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, result.resources.length, parsed.startIndex - 1);
     const items: ResourceText[] = [];

@@ -8,13 +8,13 @@
  * The short path takes one shape only: a lone `filter` parameter, `<attribute> eq "<value>"` with single
  * spaces, lower-case `eq`, a value without escapes, on a user attribute whose index
  * answers the filter exactly (src/scim/list.ts `indexAnswersExactly`). It answers only when the index holds
- * at most one user, within the general path's budgets; otherwise, and for every other request,
- * it answers null and the general path runs. Its answer is the general path's, byte for byte
+ * at most one user, within the general path's budgets; otherwise, and for every other request, the
+ * general path runs (reusing the index read, if one was made). Its answer is the general path's, byte for byte
  * (test/scim/idp-lookup.test.ts compares them).
  */
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from './filter.js';
 import { fold } from '../fold.js';
-import { DEFAULT_MAX_SCAN, indexAnswersExactly, listResponsePieces, MAX_PAGE_BYTES, type PagingLimits } from './list.js';
+import { DEFAULT_MAX_SCAN, indexAnswersExactly, listResponsePieces, MAX_PAGE_BYTES, type IndexRead, type PagingLimits } from './list.js';
 import { SCAN_MEMBERSHIPS_PER_RESOURCE } from './limits.js';
 import type { StoredResource } from '../store/store.js';
 import { renderResourceJson } from './render.js';
@@ -68,21 +68,24 @@ function idpLookupOf(ctx: ResourceContext, query: URLSearchParams, paging: Pagin
 }
 
 /**
- * The ListResponse body of an IdP's lookup, or null when the query is not that shape or the index holds
- * more than one user: the caller then runs the general path.
+ * What the short path made of a query: the ListResponse body of an IdP's lookup; or no body, when the query is
+ * not that shape or the index holds more than one user, with the index read made if any (the general path
+ * reuses it rather than read the same users and their groups again).
  */
+export type IdpLookupOutcome = { body: ScimBody } | { body: null; read: IndexRead | null };
+
 export async function answerIdpLookup(
   ctx: ResourceContext,
   query: URLSearchParams,
   paging: PagingLimits,
   filterLimits: FilterLimits,
   baseUrl: string,
-): Promise<ScimBody | null> {
+): Promise<IdpLookupOutcome> {
   const lookup = idpLookupOf(ctx, query, paging, filterLimits);
-  if (lookup === null) return null;
+  if (lookup === null) return { body: null, read: null };
   // Read as the general path reads a lookup's candidates: users with their groups.
   const found = await ctx.store.findByIndex(ctx.connectionId, 'User', lookup.index, lookup.value, { groups: true });
-  if (found.length > 1 || (found.length === 1 && !withinGeneralBudgets(found[0]!, paging))) return null;
+  if (found.length > 1 || (found.length === 1 && !withinGeneralBudgets(found[0]!, paging))) return { body: null, read: { ...lookup, found } };
   const items = found.map((user) => renderResourceJson(ctx.spec, user, baseUrl));
-  return joinBody(listResponsePieces(items.length, 1, items));
+  return { body: await joinBody(listResponsePieces(items.length, 1, items)) };
 }

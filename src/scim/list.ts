@@ -136,6 +136,16 @@ export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, pag
   });
 }
 
+/**
+ * Users an equality index gave for a value, read with their groups: the IdPs' short path (idp-lookup.ts)
+ * hands over what it read when it leaves the answer to this path, so the same rows are never read twice.
+ */
+export interface IndexRead {
+  index: string;
+  value: string;
+  found: StoredResource[];
+}
+
 /** An index read: by id, by an equality index, or the groups listing a member (member-terms.ts). */
 type Lookup = { by: 'id'; value: string } | { by: 'index'; index: string; value: string } | { by: 'member'; value: string };
 
@@ -338,6 +348,7 @@ async function candidates(
   indexing: boolean,
   options: ReadOptions,
   holders: Map<string, ReadonlySet<string>>,
+  alreadyRead: IndexRead | null,
 ): Promise<StoredResource[]> {
   let memberships = 0;
   const charge = (resources: StoredResource[]) => {
@@ -352,7 +363,8 @@ async function candidates(
     const seen = new Map<string, StoredResource>();
     let looked = 0;
     for (const lookup of lookups) {
-      const found = await lookedUp(ctx, lookup, read);
+      const reused = alreadyRead !== null && lookup.by === 'index' && lookup.index === alreadyRead.index && lookup.value === alreadyRead.value;
+      const found = reused ? alreadyRead.found : await lookedUp(ctx, lookup, read);
       if (lookup.by === 'member') holders.set(lookup.value, new Set(found.map((group) => group.id)));
       const fresh = found.filter((resource) => !seen.has(resource.id));
       charge(fresh);
@@ -509,8 +521,8 @@ export interface ListResult {
   resources: ListedResource[];
 }
 
-/** Runs a query: the page's resources (rendered only where filtering or sorting needed it). */
-export async function listResources(ctx: ResourceContext, query: ListQuery, baseUrl: string): Promise<ListResult> {
+/** Runs a query: the page's resources (rendered only where filtering or sorting needed it). `alreadyRead`: see {@link IndexRead}. */
+export async function listResources(ctx: ResourceContext, query: ListQuery, baseUrl: string, alreadyRead: IndexRead | null = null): Promise<ListResult> {
   const offset = query.startIndex - 1;
   // Groups are read without members, and users without their groups, when the projection leaves them out:
   // O(page), whatever their size (100 users in 1,000 groups each are 100,000 memberships to derive).
@@ -555,7 +567,7 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
   const readGroups = lookups !== null || mentions(query.filter, query.sortBy, 'groups');
   const read = ctx.spec.kind === 'Group' ? { members: readMembers } : { groups: readGroups };
   const holders = new Map<string, ReadonlySet<string>>();
-  const all = await candidates(ctx, lookups, query.maxScan, indexing, read, holders);
+  const all = await candidates(ctx, lookups, query.maxScan, indexing, read, holders, ctx.spec.kind === 'User' ? alreadyRead : null);
   if (asked) await findHolders(ctx, asked, holders, query.maxScan);
   const partial = ctx.spec.kind === 'Group' ? options?.members === true && !readMembers : !readGroups && shows(query.projection, 'groups');
   const shown = async (resources: ListedResource[]): Promise<ListedResource[]> => (partial ? readWhole(ctx, resources) : resources);

@@ -102,15 +102,22 @@ describe.each(['memory', 'redis'] as const)('the IdP lookup short path equals th
 
   it.each(FILTERS.map((filter) => [filter.length > 60 ? `${filter.slice(0, 57)}…` : filter, filter]))('%s', async (_, filter) => {
     const encoded = `filter=${encodeURIComponent(filter)}`;
+    const indexReads = () => calls.filter((call) => call.method === 'findByIndex').length;
+    calls.length = 0;
     const alone = await answer(encoded);
+    const readsAlone = indexReads();
+    calls.length = 0;
     const general = await answer(`${encoded}&startIndex=1`);
     expect(alone).toEqual(general);
     // Each filter is answered by the index or refused, whichever path runs.
     expect([200, 400]).toContain(alone.status);
+    // The index is never read twice: when the short path leaves the answer to the general path (two users
+    // share the value), the general path reuses its read.
+    expect(readsAlone).toBe(indexReads());
     // Which path answered: the short one for its shape, unless two users share the value.
     const short = await answerIdpLookup(ctx, new URLSearchParams(encoded), paging, { maxLength: 4096, maxDepth: 32 }, 'http://127.0.0.1/scim/v2');
-    expect(short !== null).toBe(shortShape(filter) && filter !== 'externalId eq "shared"');
-    if (short !== null) expect(bodyText(short)).toBe(general.body);
+    expect(short.body !== null).toBe(shortShape(filter) && filter !== 'externalId eq "shared"');
+    if (short.body !== null) expect(bodyText(short.body)).toBe(general.body);
   });
 
   it('leaves a user the general path refuses for its memberships to the general path (maxScanResources: 1)', async () => {
@@ -132,7 +139,7 @@ describe.each(['memory', 'redis'] as const)('the IdP lookup short path equals th
     expect(alone.status).toBe(400);
     const tightCtx = { store: suiteStore, connectionId, spec: userSpec } as unknown as ResourceContext;
     const tightPaging = { defaultCount: 100, maxCount: 1000, maxScan: 1 };
-    expect(await answerIdpLookup(tightCtx, new URLSearchParams(query), tightPaging, { maxLength: 4096, maxDepth: 32 }, 'http://x')).toBeNull();
+    expect((await answerIdpLookup(tightCtx, new URLSearchParams(query), tightPaging, { maxLength: 4096, maxDepth: 32 }, 'http://x')).body).toBeNull();
   });
 
   it('reads only the index on the short path, and never with a count of 0 or a second parameter', async () => {
@@ -144,8 +151,12 @@ describe.each(['memory', 'redis'] as const)('the IdP lookup short path equals th
     expect(calls.map((call) => call.method)).toEqual(['findByIndex']);
     const limits = { maxLength: 4096, maxDepth: 32 };
     const baseUrl = 'http://127.0.0.1/scim/v2';
-    expect(await answerIdpLookup(ctx, new URLSearchParams(query), { defaultCount: 0, maxCount: 1000 }, limits, baseUrl)).toBeNull();
-    expect(await answerIdpLookup(ctx, new URLSearchParams(`${query}&count=5`), paging, limits, baseUrl)).toBeNull();
-    expect(await answerIdpLookup(ctx, new URLSearchParams(query.replace('filter', 'Filter')), paging, limits, baseUrl)).toBeNull();
+    for (const [declined, declinedPaging] of [
+      [query, { defaultCount: 0, maxCount: 1000 }],
+      [`${query}&count=5`, paging],
+      [query.replace('filter', 'Filter'), paging],
+    ] as const) {
+      expect(await answerIdpLookup(ctx, new URLSearchParams(declined), declinedPaging, limits, baseUrl)).toEqual({ body: null, read: null });
+    }
   });
 });
