@@ -9,8 +9,8 @@
  * Previous tokens in their grace period are checked in the store on every request (their expiry stays
  * exact), and a rotation or deletion through this instance forgets its entries at once.
  */
-import * as crypto from 'node:crypto';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hexDigest } from '../digest.js';
 import { ScimError } from '../errors.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
 import type { Store, StoredConnection } from '../store/store.js';
@@ -20,12 +20,9 @@ export function generateToken(): string {
   return `scim_${randomBytes(32).toString('base64url')}`;
 }
 
-/** Node's one-shot `crypto.hash` (Node 20.12+), a quarter of createHash's cost; createHash on older 20.x. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-
 /** The SHA-256 of a token, hex: what the store keeps and finds connections by. Runs on every SCIM request. */
 export function hashToken(token: string): string {
-  return oneShotHash ? oneShotHash('sha256', token, 'hex') : createHash('sha256').update(token, 'utf8').digest('hex');
+  return hexDigest('sha256', token);
 }
 
 function sameHash(a: string, b: string): boolean {

@@ -6,7 +6,7 @@
  */
 
 import type { ActivityAppend, ActivityLogName } from './activity-log.js';
-import { createHash } from 'node:crypto';
+import { hexDigest } from '../digest.js';
 import { checkWriteEvents, type EventPage, type WriteEvents } from './event-log.js';
 import { assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
 import type { SetupGrantStore } from './setup-grants.js';
@@ -1093,7 +1093,7 @@ export function resolveTombstoneOptions(options: TombstoneOptions): Required<Tom
  * read as "deleted" within one connection, and both are refusals.
  */
 export function tombstoneDigest(attribute: string, value: string): string {
-  return createHash('sha1').update(`${attribute}\u0000${value}`, 'utf8').digest('hex').slice(0, 32);
+  return hexDigest('sha1', `${attribute}\u0000${value}`).slice(0, 32);
 }
 
 /**
