@@ -74,6 +74,9 @@ function idpLookupOf(ctx: ResourceContext, query: URLSearchParams, paging: Pagin
  */
 export type IdpLookupOutcome = { body: ScimBody } | { body: null; read: IndexRead | null };
 
+/** Every query not of the short path's shape (nearly every list request but the IdPs' lookups). */
+const OTHER_SHAPE: IdpLookupOutcome = Object.freeze({ body: null, read: null });
+
 export async function answerIdpLookup(
   ctx: ResourceContext,
   query: URLSearchParams,
@@ -82,7 +85,7 @@ export async function answerIdpLookup(
   baseUrl: string,
 ): Promise<IdpLookupOutcome> {
   const lookup = idpLookupOf(ctx, query, paging, filterLimits);
-  if (lookup === null) return { body: null, read: null };
+  if (lookup === null) return OTHER_SHAPE;
   // Read as the general path reads a lookup's candidates: users with their groups.
   const found = await ctx.store.findByIndex(ctx.connectionId, 'User', lookup.index, lookup.value, { groups: true });
   if (found.length > 1 || (found.length === 1 && !withinGeneralBudgets(found[0]!, paging))) return { body: null, read: { ...lookup, found } };

@@ -14,11 +14,9 @@ import { indexAnswersExactly } from '../../src/scim/list.js';
 import type { JsonObject } from '../../src/scim/normalize.js';
 import type { ResourceContext } from '../../src/scim/resources.js';
 import { userSpec } from '../../src/scim/users.js';
-import { memoryStore } from '../../src/store/memory.js';
-import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
-import { testRedis } from '../support/redis.js';
+import { testStore } from '../support/redis.js';
 import { bodyText } from '../../src/scim/response-body.js';
 
 /** Names that fold together or deliberately do not (docs/folding.md): case, edges, NFC/NFD, Kelvin, dotted I. */
@@ -85,13 +83,7 @@ describe.each(['memory', 'redis'] as const)('index answers equal a full scan (%s
   };
 
   beforeAll(async () => {
-    if (kind === 'redis') {
-      const made = await testRedis('exact-lookup');
-      store = redisStore({ client: made.client, prefix: made.prefix });
-      cleanup = made.cleanup;
-    } else {
-      store = memoryStore();
-    }
+    ({ store, cleanup } = await testStore(kind, 'exact-lookup'));
     sso = scimSso({ store, rateLimit: false });
     ({ token } = await sso.createScimConnection({ customerId: `exact-lookup-${kind}` }));
     for (const [n, userName] of NAMES.entries()) {

@@ -10,11 +10,9 @@ import type { ResourceContext } from '../../src/scim/resources.js';
 import { bodyText } from '../../src/scim/response-body.js';
 import { userSpec } from '../../src/scim/users.js';
 import { SCAN_MEMBERSHIPS_PER_RESOURCE } from '../../src/scim/limits.js';
-import { memoryStore } from '../../src/store/memory.js';
-import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
 import { recordStoreCalls, type StoreCall } from '../support/store-calls.js';
-import { testRedis } from '../support/redis.js';
+import { testStore } from '../support/redis.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
 /** Users: names that fold together or not, a raw control character, externalIds shared by two users or unique. */
@@ -68,14 +66,9 @@ describe.each(['memory', 'redis'] as const)('the IdP lookup short path equals th
   };
 
   beforeAll(async () => {
-    let store: Store;
-    if (kind === 'redis') {
-      const made = await testRedis('idp-lookup');
-      store = redisStore({ client: made.client, prefix: made.prefix });
-      cleanup = made.cleanup;
-    } else {
-      store = memoryStore();
-    }
+    const made = await testStore(kind, 'idp-lookup');
+    const store = made.store;
+    cleanup = made.cleanup;
     suiteStore = store;
     const recorded = recordStoreCalls(store);
     calls = recorded.calls;

@@ -10,11 +10,9 @@ import { groupSpec } from '../../src/scim/groups.js';
 import { listResponse } from '../../src/scim/list.js';
 import { renderResource } from '../../src/scim/render.js';
 import { userSpec } from '../../src/scim/users.js';
-import { memoryStore } from '../../src/store/memory.js';
-import { redisStore } from '../../src/store/redis.js';
 import type { Store } from '../../src/store/store.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
-import { testRedis } from '../support/redis.js';
+import { testStore } from '../support/redis.js';
 import { bodyText } from '../../src/scim/response-body.js';
 
 const BASE = 'https://app.example.com/tenant "ü"/scim/v2';
@@ -33,13 +31,7 @@ describe.each(['memory', 'redis'] as const)('pages rendered from stored text (%s
   };
 
   beforeAll(async () => {
-    if (kind === 'redis') {
-      const made = await testRedis('list-render');
-      store = redisStore({ client: made.client, prefix: made.prefix });
-      cleanup = made.cleanup;
-    } else {
-      store = memoryStore();
-    }
+    ({ store, cleanup } = await testStore(kind, 'list-render'));
     sso = scimSso({ store, rateLimit: false });
     ({ token, connectionId } = await sso.createScimConnection({ customerId: `list-render-${kind}` }));
     const ids: string[] = [];

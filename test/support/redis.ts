@@ -2,7 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type Cluster } from 'ioredis';
 import { inject } from 'vitest';
+import { memoryStore } from '../../src/store/memory.js';
+import { redisStore } from '../../src/store/redis.js';
 import { luaIndexCodes } from '../../src/store/redis-scripts.js';
+import type { Store } from '../../src/store/store.js';
 
 export interface TestRedis {
   client: Redis;
@@ -38,6 +41,13 @@ export async function testRedis(prefixHint: string): Promise<TestRedis> {
       await client.quit();
     },
   };
+}
+
+/** A store for one test file: the memory store, or the Redis store under a key prefix of its own. */
+export async function testStore(kind: 'memory' | 'redis', prefixHint: string): Promise<{ store: Store; cleanup: () => Promise<void> }> {
+  if (kind === 'memory') return { store: memoryStore(), cleanup: async () => {} };
+  const made = await testRedis(prefixHint);
+  return { store: redisStore({ client: made.client, prefix: made.prefix }), cleanup: made.cleanup };
 }
 
 /**
