@@ -2,11 +2,23 @@
  * From validated OIDC claims to what the guard matches on and what it records. Pure functions.
  */
 import type { SsoIdentity, SsoMatchingStrategy } from '../match/strategies.js';
+import { isSsoSubject } from '../store/sso-records.js';
 import type { StoredSsoUser } from '../store/store.js';
 
 export type Claims = Record<string, unknown>;
 
+/** The longest copy of a claim an SSO user record keeps in `claims` (longer values are left out). */
+export const MAX_RECORDED_CLAIM_CHARS = 256;
+
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+
+/**
+ * A claim the guard matches on or records apart from the subject (email, preferred_username, name, the
+ * SAML match attribute): as the subject, at most 1,000 characters without control characters or lone
+ * surrogates, else absent. The IdP is the customer's, and its answer may be up to 1 MB: what it sends
+ * must not make a record, or the pages that list records, that large.
+ */
+const claimText = (value: unknown): string | null => (isSsoSubject(value) ? value : null);
 
 /**
  * `email_verified` as the guard counts it: true only for `true` or the string "true" in any ASCII case (some
@@ -28,10 +40,10 @@ export function subjectOf(claims: Claims, subjectClaim: string): string | null {
 export function identityOf(claims: Claims, subjectClaim: string): SsoIdentity {
   return {
     subject: subjectOf(claims, subjectClaim) ?? '',
-    email: text(claims.email),
+    email: claimText(claims.email),
     emailVerified: emailVerifiedOf(claims),
-    preferredUsername: text(claims.preferred_username),
-    samlAttribute: text(claims.saml_attribute),
+    preferredUsername: claimText(claims.preferred_username),
+    samlAttribute: claimText(claims.saml_attribute),
   };
 }
 
@@ -54,8 +66,13 @@ export function neededClaims(strategy: SsoMatchingStrategy, subjectClaim: string
 
 export const missingClaims = (claims: Claims, needed: string[]) => needed.filter((c) => text(claims[c]) === null);
 
-/** Claims kept on an SSO user record for the matching tool: identity and profile claims, never tokens. */
-const RECORDED_CLAIMS = [
+/**
+ * Claims kept on an SSO user record for the matching tool: identity and profile claims, never tokens. Each
+ * is kept when it is a boolean, a finite number, or a string that claimText accepts within
+ * MAX_RECORDED_CLAIM_CHARS; anything else (objects, arrays, long strings) is left out, so a record stays
+ * within MAX_SSO_RECORD_BYTES (src/store/sso-records.ts) whatever the IdP sends.
+ */
+export const RECORDED_CLAIMS: readonly string[] = [
   'sub',
   'oid',
   'tid',
@@ -81,13 +98,21 @@ export function ssoUserRecord(
   now = new Date().toISOString(),
 ): StoredSsoUser {
   const kept: Record<string, unknown> = {};
-  for (const name of RECORDED_CLAIMS) if (claims[name] !== undefined) kept[name] = claims[name];
+  for (const name of RECORDED_CLAIMS) {
+    if (!Object.hasOwn(claims, name)) continue;
+    const value = claims[name];
+    const recordable =
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value)) ||
+      (claimText(value) !== null && (value as string).length <= MAX_RECORDED_CLAIM_CHARS);
+    if (recordable) kept[name] = value;
+  }
   return {
     subject: identity.subject,
     email: identity.email,
     emailVerified: identity.emailVerified,
     preferredUsername: identity.preferredUsername,
-    name: text(claims.name),
+    name: claimText(claims.name),
     claims: kept,
     firstSeenAt: now,
     lastSeenAt: now,

@@ -101,8 +101,11 @@ end
 return { total, ordered, subjects, values }
 `;
 
-/** Most SSO users one SSO_PAGE call reads (Lua's `unpack` has a limit; longer pages take several calls). */
-const PAGE_CHUNK = 1000;
+/**
+ * Most SSO users one SSO_PAGE call reads (Lua's `unpack` has a limit; longer pages take several calls): at most
+ * 200 × MAX_SSO_RECORD_BYTES (6.4 MB) copied by one script, a few hundred bytes a record in practice.
+ */
+const PAGE_CHUNK = 200;
 
 /** The score of an SSO user in the `seen` set, as the argument Redis parses. */
 const scoreArg = (lastSeenAt: string): string => String(seenScore(lastSeenAt));

@@ -27,6 +27,13 @@ export type OidcMethods = Pick<
 /** The longest SSO subject the stores accept (subjects are hash fields, not key names). */
 export const MAX_SUBJECT_LENGTH = 1000;
 
+/**
+ * The largest SSO user record (its stored JSON) the stores accept. The guard's records stay far below it
+ * (src/guard/identity.ts bounds every value it records: about 25 KB at the very worst, a few hundred bytes
+ * in practice), so that a page of records is bounded too.
+ */
+export const MAX_SSO_RECORD_BYTES = 32 * 1024;
+
 const IDP_TYPES: readonly IdpType[] = ['Okta', 'MicrosoftEntra', 'Generic'];
 const CLAIMS_SOURCES: readonly StoredOidcClient['claimsSource'][] = ['id_token', 'userinfo', 'auto'];
 const OUTCOMES: readonly StoredSsoUser['lastOutcome'][] = ['admitted', 'refused'];
@@ -168,7 +175,11 @@ export function checkSsoUser(u: StoredSsoUser): SsoUserRecord {
     lastReason: strOrNull('lastReason', u.lastReason),
     lastScimUserId: strOrNull('lastScimUserId', u.lastScimUserId),
   };
-  return { subject: u.subject, firstSeenAt: timestamp('firstSeenAt', u.firstSeenAt), lastSeenAt: rest.lastSeenAt, json: JSON.stringify(rest) };
+  const json = JSON.stringify(rest);
+  if (json.length > MAX_SSO_RECORD_BYTES / 3 && Buffer.byteLength(json) > MAX_SSO_RECORD_BYTES) {
+    throw new TypeError(`an SSO user record must be at most ${MAX_SSO_RECORD_BYTES} bytes of JSON`);
+  }
+  return { subject: u.subject, firstSeenAt: timestamp('firstSeenAt', u.firstSeenAt), lastSeenAt: rest.lastSeenAt, json };
 }
 
 /** Rebuilds the SSO user a store holds as `firstSeenAt` plus the JSON of the rest. */

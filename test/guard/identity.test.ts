@@ -1,10 +1,12 @@
 /**
  * Claims as the guard reads them: `email_verified` semantics, `requireVerifiedEmail`, and look-alike claims
- * that must not match (the strategies compare through src/fold.ts only).
+ * that must not match (the strategies compare through src/fold.ts only), and what an SSO user record keeps
+ * of claims the customer's IdP chose (bounded whatever it sends).
  */
 import { describe, expect, it } from 'vitest';
 import { matchPolicyOf } from '../../src/guard/guard.js';
-import { emailVerifiedOf, identityOf } from '../../src/guard/identity.js';
+import { emailVerifiedOf, identityOf, MAX_RECORDED_CLAIM_CHARS, RECORDED_CLAIMS, ssoUserRecord } from '../../src/guard/identity.js';
+import { checkSsoUser, MAX_SSO_RECORD_BYTES } from '../../src/store/sso-records.js';
 import { findMatches, lookupFor, type ScimCandidate } from '../../src/match/strategies.js';
 
 const scim = (userName: string): ScimCandidate => ({ id: userName, userName, externalId: null, active: true });
@@ -78,5 +80,57 @@ describe('look-alike claims never match the ASCII SCIM user they imitate', () =>
   it('case and ASCII whitespace still fold: the real address in capitals matches', () => {
     const identity = identityOf({ sub: 's', email: ' KATE@Corp.Test ', email_verified: 'TRUE' }, 'sub');
     expect(findMatches('OidcEmailToScimUsername', identity, users).map((u) => u.id)).toEqual(['kate@corp.test']);
+  });
+});
+
+describe('what an SSO user record keeps of claims the customer’s IdP chose', () => {
+  const outcome = { admitted: false, reason: 'not_provisioned', scimUserId: null };
+  const record = (claims: Record<string, unknown>) => ssoUserRecord(claims, identityOf(claims, 'sub'), outcome, '2026-01-01T00:00:00.000Z');
+
+  it('keeps strings, booleans and finite numbers; leaves out objects, arrays, long or control-character strings and inherited claims', () => {
+    const claims = Object.assign(Object.create({ locale: 'inherited' }) as Record<string, unknown>, {
+      sub: 's-1',
+      email: 'ann@corp.test',
+      email_verified: true,
+      tid: 42,
+      oid: Number.NaN,
+      given_name: ['Ann'],
+      family_name: { value: 'Lee' },
+      upn: 'a'.repeat(MAX_RECORDED_CLAIM_CHARS + 1),
+      zoneinfo: 'Europe/Paris\u0000',
+      preferred_username: 'x'.repeat(MAX_RECORDED_CLAIM_CHARS),
+      secret_token: 'never recorded',
+    });
+    expect(record(claims).claims).toEqual({
+      sub: 's-1',
+      email: 'ann@corp.test',
+      email_verified: true,
+      tid: 42,
+      preferred_username: 'x'.repeat(MAX_RECORDED_CLAIM_CHARS),
+    });
+  });
+
+  it('treats an email, preferred_username or name over 1,000 characters, or holding control characters, as absent', () => {
+    const long = 'a'.repeat(1001);
+    const r = record({ sub: 's', email: `${long}@corp.test`, preferred_username: 'ann\nlee', name: long });
+    expect([r.email, r.preferredUsername, r.name]).toEqual([null, null, null]);
+    const identity = identityOf({ sub: 's', email: `${long}@corp.test`, saml_attribute: long }, 'sub');
+    expect([identity.email, identity.samlAttribute]).toEqual([null, null]);
+    expect(record({ sub: 's', name: 'n'.repeat(1000) }).name).toBe('n'.repeat(1000));
+  });
+
+  it(`fits in a stored record (${MAX_SSO_RECORD_BYTES} bytes) whatever the claims hold at their longest`, () => {
+    const widest = '€'; // three bytes of UTF-8 for one UTF-16 unit: the most bytes a kept character costs
+    const claims: Record<string, unknown> = {};
+    for (const name of RECORDED_CLAIMS) claims[name] = widest.repeat(MAX_RECORDED_CLAIM_CHARS);
+    Object.assign(claims, { sub: widest.repeat(1000), email: widest.repeat(1000), preferred_username: widest.repeat(1000), name: widest.repeat(1000) });
+    const worst = ssoUserRecord(claims, identityOf(claims, 'sub'), { admitted: false, reason: 'x'.repeat(100), scimUserId: 'y'.repeat(100) });
+    expect(worst.email).toBe(widest.repeat(1000));
+    const { json } = checkSsoUser(worst);
+    expect(Buffer.byteLength(json)).toBeGreaterThan(MAX_SSO_RECORD_BYTES / 2);
+    expect(Buffer.byteLength(json)).toBeLessThanOrEqual(MAX_SSO_RECORD_BYTES);
+    // 700 KB names and nested objects, as a hostile IdP sent them: a record of a few hundred bytes.
+    const hostile = record({ sub: 's', name: 'n'.repeat(700_000), given_name: 'g'.repeat(700_000), family_name: { deep: 'x'.repeat(100_000) } });
+    expect(Buffer.byteLength(checkSsoUser(hostile).json)).toBeLessThan(1000);
   });
 });

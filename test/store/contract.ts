@@ -30,6 +30,7 @@ import {
 import type { ActivityLogName } from '../../src/store/activity-log.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
+import { MAX_SSO_RECORD_BYTES } from '../../src/store/sso-records.js';
 import { eventLogContract } from './events-contract.js';
 
 /** Makes a fresh store (with its own key prefix on Redis) with these options. */
@@ -2006,6 +2007,18 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         });
         await store.recordSsoUser(conn.customerId, later);
         expect(await store.listSsoUsers(conn.customerId)).toEqual([{ ...later, firstSeenAt: t1 }]);
+      });
+
+      it(`refuses a record over ${MAX_SSO_RECORD_BYTES} bytes of JSON, counted in bytes, and keeps the one stored`, async () => {
+        const first = makeSsoUser('sub-1', t1);
+        await store.recordSsoUser(conn.customerId, first);
+        const near = makeSsoUser('sub-1', t2, { claims: { big: 'x'.repeat(MAX_SSO_RECORD_BYTES - 1000) } });
+        await store.recordSsoUser(conn.customerId, near);
+        // Two bytes of UTF-8 per character: under the limit in characters, over it in bytes.
+        const over = makeSsoUser('sub-1', t3, { claims: { big: 'é'.repeat(MAX_SSO_RECORD_BYTES / 2) } });
+        await expect(store.recordSsoUser(conn.customerId, over)).rejects.toThrow(TypeError);
+        await expect(store.recordSsoUser(conn.customerId, makeSsoUser('sub-2', t3, { name: 'n'.repeat(MAX_SSO_RECORD_BYTES) }))).rejects.toThrow(TypeError);
+        expect(await store.listSsoUsers(conn.customerId)).toEqual([{ ...near, firstSeenAt: t1 }]);
       });
 
       it('keeps the earlier firstSeenAt when an older record arrives late', async () => {
