@@ -15,9 +15,10 @@ export const PHASED_MEMBERS = 1_000;
 /** Request bodies larger than this yield once after parsing. */
 export const PHASED_BODY_BYTES = 64 * 1024;
 
-/** Yields when a write or read carries a member list long enough to matter. */
-export async function yieldForMembers(members: readonly unknown[] | undefined): Promise<void> {
-  if (members !== undefined && members.length > PHASED_MEMBERS) await yieldToEventLoop();
+/** Yields when a write or read carries a member list long enough to matter (a list, or how many it holds). */
+export async function yieldForMembers(members: readonly unknown[] | number | undefined): Promise<void> {
+  const count = typeof members === 'number' ? members : (members?.length ?? 0);
+  if (count > PHASED_MEMBERS) await yieldToEventLoop();
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ScimError, scimErrors } from '../errors.js';
-import { MAX_BODY_OBJECT_KEYS } from './limits.js';
+import { MAX_BODY_ARRAY_ITEMS, MAX_BODY_OBJECT_KEYS } from './limits.js';
 
 /** The 413 of a body over `limit` bytes. */
 export const tooLarge = (limit: number): ScimError => new ScimError(413, `the request body exceeds the limit of ${limit} bytes`);
@@ -71,9 +71,18 @@ export interface ParsedBody {
 
 /**
  * The first phase of {@link parseJsonBody}: decoded and parsed, not yet walked by the shape check (a large
- * body's two phases each take milliseconds; the caller may yield between them).
+ * body's phases each take milliseconds; the caller may yield between them, see {@link prescanJsonText}).
  */
 export function parseJsonText(body: unknown, contentType: string | undefined): ParsedBody | ScimError {
+  const text = prescanJsonText(body, contentType);
+  return typeof text === 'string' ? parsePrescanned(text) : text;
+}
+
+/**
+ * Decoding and measuring, the part of {@link parseJsonText} before JSON.parse: the text to parse, a value
+ * a body parser mounted before scim-sso already produced (shape-checked), or the refusal.
+ */
+export function prescanJsonText(body: unknown, contentType: string | undefined): string | ParsedBody | ScimError {
   if (!isJsonMediaType(contentType)) {
     return new ScimError(415, 'send the body as application/scim+json or application/json');
   }
@@ -100,14 +109,18 @@ export function parseJsonText(body: unknown, contentType: string | undefined): P
     const shape = textShape(text);
     if (shape.depth > MAX_BODY_DEPTH) return scimErrors.badRequest('invalidValue', tooDeep);
     if (shape.widest > MAX_BODY_OBJECT_KEYS) return scimErrors.badRequest('invalidValue', tooWide(shape.widest));
+    if (shape.items > MAX_BODY_ARRAY_ITEMS) return scimErrors.badRequest('invalidValue', tooManyItems(shape.items));
   }
-  let value: unknown;
+  return text;
+}
+
+/** JSON.parse of text {@link prescanJsonText} let through. */
+export function parsePrescanned(text: string): ParsedBody | ScimError {
   try {
-    value = JSON.parse(text) as unknown;
+    return { value: JSON.parse(text) as unknown, unchecked: true };
   } catch {
     return scimErrors.badRequest('invalidSyntax', 'the request body is not valid JSON');
   }
-  return { value, unchecked: true };
 }
 
 /** The second phase of {@link parseJsonBody}: the value if its shape passes {@link checkShape}, else a 400. */
@@ -124,6 +137,8 @@ export const MAX_BODY_DEPTH = 64;
 
 const tooWide = (keys: number) => `the body holds an object with ${keys} keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted`;
 const tooDeep = `the body is nested deeper than ${MAX_BODY_DEPTH} levels`;
+const tooManyItems = (items: number) =>
+  `the body holds ${items} array items; at most ${MAX_BODY_ARRAY_ITEMS} are accepted in one request (send a longer member list in several PATCH requests)`;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -132,24 +147,36 @@ const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
 
 /**
  * The shape of JSON text in one pass, strings skipped with indexOf: `widest`, the most keys (colons outside
- * strings) of any object, a repeated key counted each time, and `depth`, the deepest nesting of arrays and
- * objects. The pass stops once `depth` passes MAX_BODY_DEPTH (so it keeps at most that many open levels).
- * Text that is not JSON gets some figures; JSON.parse refuses it after.
+ * strings) of any object, a repeated key counted each time; `depth`, the deepest nesting of arrays and
+ * objects; `items`, the items of all arrays together (as {@link checkShape} counts them). The pass stops
+ * once `depth` passes MAX_BODY_DEPTH (so it keeps at most that many open levels). Text that is not JSON
+ * gets some figures; JSON.parse refuses it after.
  */
-export function textShape(text: string): { widest: number; depth: number } {
+export function textShape(text: string): { widest: number; depth: number; items: number } {
   const open: number[] = []; // per open object its keys so far; -1 for an array
   let widest = 0;
   let depth = 0;
+  let items = 0;
+  let arrayOpened = false; // the last significant character opened an array: the next one says if it is empty
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
+    if (arrayOpened && c !== SPACE && c !== TAB && c !== LF && c !== CR) {
+      arrayOpened = false;
+      if (c !== CLOSE_ARRAY) items++;
+    }
     if (c === QUOTE) {
       // Skip to the closing quote: one not preceded by an odd number of backslashes.
       for (;;) {
         const end = text.indexOf('"', i + 1);
-        if (end === -1) return { widest, depth };
+        if (end === -1) return { widest, depth, items };
         let slashes = 0;
         while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
         i = end;
@@ -158,15 +185,18 @@ export function textShape(text: string): { widest: number; depth: number } {
     } else if (c === COLON) {
       const top = open.length - 1;
       if (top >= 0 && open[top]! >= 0 && ++open[top]! > widest) widest = open[top]!;
+    } else if (c === COMMA) {
+      if (open[open.length - 1] === -1) items++;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       open.push(c === OPEN_OBJECT ? 0 : -1);
+      arrayOpened = c === OPEN_ARRAY;
       if (open.length > depth) {
         depth = open.length;
-        if (depth > MAX_BODY_DEPTH) return { widest, depth };
+        if (depth > MAX_BODY_DEPTH) return { widest, depth, items };
       }
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) open.pop();
   }
-  return { widest, depth };
+  return { widest, depth, items };
 }
 
 /**
@@ -174,21 +204,24 @@ export function textShape(text: string): { widest: number; depth: number } {
  * overflow the stack), strings or keys with lone UTF-16 surrogates (`"\ud800"` is valid JSON but not valid
  * UTF-8: Redis would store U+FFFD instead), numbers JSON cannot write back (`1e999` parses as Infinity,
  * which `JSON.stringify` turns into null), and objects wider than MAX_BODY_OBJECT_KEYS, before any stage
- * walks their keys one by one. The walk recurses at most MAX_BODY_DEPTH calls deep and allocates nothing per
- * value, so a 200,000-element array costs what reading it does.
+ * walks their keys one by one, and more than MAX_BODY_ARRAY_ITEMS array items in all, before any stage works
+ * on them one by one. The walk recurses at most MAX_BODY_DEPTH calls deep and allocates nothing per value.
  */
 export function checkShape(root: unknown): string | null {
-  return shapeProblem(root, 0);
+  const counted = { items: 0 };
+  return shapeProblem(root, 0, counted);
 }
 
-function shapeProblem(value: unknown, depth: number): string | null {
+function shapeProblem(value: unknown, depth: number, counted: { items: number }): string | null {
   if (typeof value === 'string') return value.isWellFormed() ? null : 'the body holds a string with a lone UTF-16 surrogate';
   if (typeof value === 'number') return Number.isFinite(value) ? null : 'the body holds a number too large to represent';
   if (typeof value !== 'object' || value === null) return null;
   if (depth >= MAX_BODY_DEPTH) return tooDeep;
   if (Array.isArray(value)) {
+    counted.items += value.length;
+    if (counted.items > MAX_BODY_ARRAY_ITEMS) return tooManyItems(counted.items);
     for (let i = 0; i < value.length; i++) {
-      const problem = shapeProblem(value[i], depth + 1);
+      const problem = shapeProblem(value[i], depth + 1, counted);
       if (problem !== null) return problem;
     }
     return null;
@@ -198,7 +231,7 @@ function shapeProblem(value: unknown, depth: number): string | null {
   // An own "__proto__" key (JSON.parse makes one) shadows the accessor, so indexing reads the own value.
   for (const key of keys) {
     if (!key.isWellFormed()) return 'the body holds a key with a lone UTF-16 surrogate';
-    const problem = shapeProblem((value as Record<string, unknown>)[key], depth + 1);
+    const problem = shapeProblem((value as Record<string, unknown>)[key], depth + 1, counted);
     if (problem !== null) return problem;
   }
   return null;

@@ -7,7 +7,7 @@
 import { ScimError, scimErrors } from '../errors.js';
 import type { Store, StoredConnection, StoreQuota } from '../store/store.js';
 import { authenticate, type TokenCache } from './auth.js';
-import { parseJsonText, shapeChecked } from './body.js';
+import { parsePrescanned, prescanJsonText, shapeChecked } from './body.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
@@ -204,10 +204,13 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       raw = await request.readBody();
       if (raw instanceof ScimError) throw raw;
     }
-    const parsed = parseJsonText(raw, request.headers['content-type']);
-    if (parsed instanceof ScimError) throw parsed;
-    // A large body is parsed, shape-checked and used in phases of their own: other requests run between them.
+    // A large body is measured, parsed, shape-checked and used in phases of their own: other requests run between them.
     const large = (Buffer.isBuffer(raw) || typeof raw === 'string') && raw.length > PHASED_BODY_BYTES;
+    const text = prescanJsonText(raw, request.headers['content-type']);
+    if (text instanceof ScimError) throw text;
+    if (typeof text === 'string' && large) await yieldToEventLoop();
+    const parsed = typeof text === 'string' ? parsePrescanned(text) : text;
+    if (parsed instanceof ScimError) throw parsed;
     if (!parsed.unchecked) return parsed.value;
     if (large) await yieldToEventLoop();
     const checked = shapeChecked(parsed.value);

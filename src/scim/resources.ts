@@ -14,7 +14,7 @@ import { membersOf } from './groups.js';
 import { keepDeactivation } from './users.js';
 import { yieldForMembers } from '../event-loop.js';
 import { MAX_MEMBERS, SCAN_GROUP_MEMBERS } from './limits.js';
-import type { JsonObject } from './normalize.js';
+import { isObject, type JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest, pathProblem, type PatchOperation } from './patch.js';
 import { etagListMatches } from './render.js';
 import { buildResource, buildResourcePhased, type ResourceSpec } from './resource-spec.js';
@@ -253,17 +253,33 @@ export function replaceResource(ctx: ResourceContext, id: string, body: unknown,
   return updateResource(ctx, id, conditions, (current) => buildResourcePhased(ctx.spec, body, ownedOf(current, id), current), read);
 }
 
-/** PATCH (RFC 7644 §3.5.2): all operations apply, or none. */
-export function patchResource(ctx: ResourceContext, id: string, body: unknown, conditions: Preconditions = {}) {
+/**
+ * PATCH (RFC 7644 §3.5.2): all operations apply, or none. Operations carrying many values (a long member
+ * list) are parsed, planned and checked in phases with a yield between them (src/event-loop.ts).
+ */
+export async function patchResource(ctx: ResourceContext, id: string, body: unknown, conditions: Preconditions = {}): Promise<Result<Updated>> {
   const operations = parsePatchRequest(body, { maxOperations: ctx.maxPatchOperations });
-  if (!operations.ok) return Promise.resolve(operations);
+  if (!operations.ok) return operations;
+  const values = valuesCarried(operations.value);
+  await yieldForMembers(values);
   if (ctx.spec.kind === 'Group') {
     // Member operations become member changes: the group is read and written without its member list.
     const plan = planGroupPatch(operations.value);
+    await yieldForMembers(values);
     if (plan) return patchGroup(ctx, id, plan, conditions);
     return patchWholeGroup(ctx, id, operations.value, conditions);
   }
   return patchInHand(ctx, id, operations.value, conditions);
+}
+
+/** The values the operations carry in arrays, at their top or one level down (`{"members": […]}`): O(operations + keys). */
+function valuesCarried(operations: PatchOperation[]): number {
+  let count = 0;
+  for (const { value } of operations) {
+    if (Array.isArray(value)) count += value.length;
+    else if (isObject(value)) for (const inner of Object.values(value)) if (Array.isArray(inner)) count += inner.length;
+  }
+  return count;
 }
 
 /** A PATCH applied to the whole resource in hand (a group with its member list): read, apply, write. */
@@ -324,7 +340,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     let listed: StoredMember[] = [];
     if (members && members.size > 0) {
       // The members sent, validated and normalised exactly as in a POST (values, limits, display names).
-      const checked = buildResource(ctx.spec, { displayName: 'members', members: [...members.values()] }, owned);
+      const checked = await buildResourcePhased(ctx.spec, { displayName: 'members', members: [...members.values()] }, owned);
       if (!checked.ok) return checked;
       const list = membersOf(checked.value);
       if (!list.ok) return list;

@@ -1,12 +1,13 @@
 /**
- * Request bodies (src/scim/body.ts): the keys of each object are counted, and the nesting measured, in the
- * text before a large body is parsed, so a 1 MB body of 90,000 keys or of 500,000 nested arrays is refused
- * without JSON.parse building it.
+ * Request bodies (src/scim/body.ts): the keys of each object and the items of all arrays are counted, and
+ * the nesting measured, in the text before a large body is parsed, so a 1 MB body of 90,000 keys, of 500,000
+ * nested arrays or of 65,000 one-character members is refused without JSON.parse building it; a small body
+ * gets the same refusals after parsing.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ScimError } from '../../src/errors.js';
 import { checkShape, MAX_BODY_DEPTH, parseJsonBody, textShape } from '../../src/scim/body.js';
-import { MAX_BODY_OBJECT_KEYS } from '../../src/scim/limits.js';
+import { MAX_BODY_ARRAY_ITEMS, MAX_BODY_OBJECT_KEYS } from '../../src/scim/limits.js';
 
 /** The most keys of any object in a parsed value (the reference the text count must agree with). */
 function widestParsed(value: unknown): number {
@@ -23,6 +24,13 @@ function depthParsed(value: unknown): number {
   return 1 + Math.max(0, ...children.map(depthParsed));
 }
 
+/** The items of all arrays in a parsed value together. */
+function itemsParsed(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return (Array.isArray(value) ? value.length : 0) + children.reduce<number>((sum, child) => sum + itemsParsed(child), 0);
+}
+
 const widestObjectKeys = (text: string) => textShape(text).widest;
 
 describe('textShape', () => {
@@ -37,8 +45,12 @@ describe('textShape', () => {
     ['whitespace everywhere', ' { "a" : 1 , "b" : [ 1 , 2 ] , "c" : { "d" : null } } '],
     ['300 members with colons and quotes', JSON.stringify({ members: Array.from({ length: 300 }, (_, i) => ({ value: `m:${i}`, display: `"${i}"` })), x: 1 })],
     ['2,000 objects with escaped quotes', JSON.stringify(Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`k${i}`, { v: `\\:${i}"` }])))],
-  ])('counts the keys and levels JSON.parse makes of %s', (_label, text) => {
-    expect(textShape(text)).toEqual({ widest: widestParsed(JSON.parse(text)), depth: depthParsed(JSON.parse(text)) });
+    ['empty arrays, with and without whitespace, and arrays of one', '{"a":[],"b":[ ],"c":[\n\t],"d":[[]],"e":[[ ],[1]],"f":[""],"g":[","]}'],
+    ['arrays of strings holding commas and brackets', String.raw`[",", "[,]", "\\\",", {"a": [1, 2, ",", [3, [4]]]}]`],
+    ['arrays whose items start with whitespace', '[ 1 ,\n 2 ,\r\n{ } , [ ] ,"x" ]'],
+  ])('counts the keys, levels and array items JSON.parse makes of %s', (_label, text) => {
+    const parsed = JSON.parse(text) as unknown;
+    expect(textShape(text)).toEqual({ widest: widestParsed(parsed), depth: depthParsed(parsed), items: itemsParsed(parsed) });
   });
 
   it('stops measuring once the nesting passes the limit', () => {
@@ -70,6 +82,34 @@ describe('parseJsonBody', () => {
     expect((refused as ScimError).message).toBe(`the body holds an object with 20002 keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted`);
   });
 
+  it(`refuses more than ${MAX_BODY_ARRAY_ITEMS} array items in all, in a large body before parsing it and in a small one after, with the count`, () => {
+    const members = (n: number) => Array.from({ length: n }, (_, i) => ({ value: i.toString(36) }));
+    const patch = (...lists: number[]) =>
+      JSON.stringify({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: lists.map((n) => ({ op: 'add', path: 'members', value: members(n) })),
+      });
+    // One list at the limit passes (the Operations array holds one more item); 65,000 short members fit in 1 MB.
+    expect(parseJsonBody(patch(MAX_BODY_ARRAY_ITEMS - 2), undefined)).not.toBeInstanceOf(ScimError);
+    const big = patch(65_000);
+    expect(big.length).toBeLessThan(1_100_000);
+    const parse = vi.spyOn(JSON, 'parse');
+    const refused = parseJsonBody(Buffer.from(big), 'application/scim+json') as ScimError;
+    expect(parse).not.toHaveBeenCalled();
+    expect(refused.message).toBe(
+      `the body holds 65002 array items; at most ${MAX_BODY_ARRAY_ITEMS} are accepted in one request (send a longer member list in several PATCH requests)`,
+    );
+    // Several lists count together: three of 10,000 are refused as one of 30,000 would be.
+    expect((parseJsonBody(patch(10_000, 10_000, 10_000), undefined) as ScimError).message).toContain('30004 array items');
+    // Below the prescan size: 30,000 items of an array of numbers, refused by the walk after parsing.
+    const numbers = `{"a":[${new Array(30_000).fill(0).join(',')}]}`;
+    expect(numbers.length).toBeLessThan(64 * 1024);
+    expect((parseJsonBody(numbers, undefined) as ScimError).message).toContain('30000 array items');
+    // A body parsed by a parser mounted before scim-sso is walked the same way.
+    expect(checkShape({ members: members(MAX_BODY_ARRAY_ITEMS + 1) })).toContain(`${MAX_BODY_ARRAY_ITEMS + 1} array items`);
+    expect(checkShape({ members: members(MAX_BODY_ARRAY_ITEMS) })).toBeNull();
+  });
+
   it('refuses the same width in a small body after parsing it, with the same message', () => {
     const text = wide(MAX_BODY_OBJECT_KEYS - 2);
     expect(text.length).toBeLessThan(64 * 1024);
@@ -94,8 +134,8 @@ describe('parseJsonBody', () => {
     expect(parseJsonBody(fits, undefined)).not.toBeInstanceOf(ScimError);
   });
 
-  it('walks a wide array without refusing it or stopping early', () => {
-    const values = Array.from({ length: 200_000 }, (_, i) => (i % 2 ? {} : i));
+  it('walks an array as long as the items limit allows without refusing it or stopping early', () => {
+    const values = Array.from({ length: MAX_BODY_ARRAY_ITEMS - 1 }, (_, i) => (i % 2 ? {} : i));
     expect(checkShape({ userName: 'x', y: values })).toBeNull();
     expect(checkShape({ y: [...values, String.raw`\ud800`] })).toBeNull(); // the escape's text, not the code unit
     expect(checkShape({ y: [...values, Infinity] })).toBe('the body holds a number too large to represent');
