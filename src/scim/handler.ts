@@ -357,7 +357,17 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   }
 
   /** A SearchRequest body as the query parameters it stands for. */
+  /**
+   * A SearchRequest's parameters, from its body only (RFC 7644 §3.4.3). A list parameter in the query
+   * string of a `.search` is refused, not ignored: a client that sent its filter there would otherwise get
+   * every resource back as the answer to a lookup.
+   */
   async function searchQuery(request: ScimRequest): Promise<URLSearchParams> {
+    for (const key of request.query.keys()) {
+      if (SEARCH_MEMBERS.has(key.toLowerCase())) {
+        throw scimErrors.badRequest('invalidValue', `POST .search takes "${key}" in its SearchRequest body (RFC 7644 §3.4.3), not in the query string`);
+      }
+    }
     const input = await body(request);
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw scimErrors.badRequest('invalidSyntax', 'a SearchRequest must be a JSON object');

@@ -58,6 +58,24 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect([search.status, search.body.totalResults]).toEqual([200, all]);
   });
 
+  it('refuses list parameters in the query string of a .search (RFC 7644 §3.4.3: they go in the body), any case, and keeps other query parameters', async () => {
+    for (const [path, param] of [
+      ['/scim/v2/Users/.search', 'filter=userName%20eq%20%22person04%40example.com%22'],
+      ['/scim/v2/.search', 'FILTER=userName%20eq%20%22x%22'],
+      ['/scim/v2/Users/.search', 'count=1'],
+      ['/scim/v2/Groups/.search', 'sortBy=displayName'],
+    ] as const) {
+      const refused = await t.http
+        .post(`${path}?${param}`)
+        .set(t.auth)
+        .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], attributes: ['userName'] });
+      expect([refused.status, refused.body.scimType], param).toEqual([400, 'invalidValue']);
+      expect(refused.body.detail, param).toContain(`"${param.split('=')[0]}" in its SearchRequest body`);
+    }
+    const kept = await t.http.post('/scim/v2/Users/.search?trace=1').set(t.auth).send({ filter: 'userName eq "person04@example.com"' });
+    expect([kept.status, kept.body.totalResults]).toEqual([200, 1]);
+  });
+
   it('finds by userName case-insensitively, by externalId exactly', async () => {
     expect((await list({ filter: 'userName eq "PERSON04@example.com"' })).Resources.map((r) => r.id)).toEqual([ids[4]]);
     expect((await list({ filter: 'UserName Eq "person04@EXAMPLE.com"' })).totalResults).toBe(1);
