@@ -35,14 +35,14 @@ export function coerceBoolean(value: unknown): boolean | undefined {
  * `name`, the attribute is `name` inside `where` (the path is only built for a message or a nested object:
  * a 30,000-member list builds none per member).
  */
-export function normalizeValue(def: AttributeDef, value: Json, where: string, name?: string): Result<Json | undefined> {
+export function normalizeValue(def: AttributeDef, value: Json, where: string, name?: string, inEntry = false): Result<Json | undefined> {
   if (value === null) return ok(undefined);
   if (def.multiValued) {
     const items = Array.isArray(value) ? value : [value];
     const out: Json[] = [];
     let primary = false;
     for (const item of items) {
-      const one = normalizeSingle(def, item, where, name);
+      const one = normalizeSingle(def, item, where, name, true);
       if (!one.ok) return one;
       if (one.value === undefined) continue;
       // RFC 7643 §2.4: `primary` true at most once; as a PATCH does (RFC 7644 §3.5.2), the first one wins.
@@ -57,10 +57,10 @@ export function normalizeValue(def: AttributeDef, value: Json, where: string, na
   if (Array.isArray(value)) {
     // A single-valued attribute sent as an array of one (Entra sends `manager` as `[{value}]`).
     if (value.length === 0) return ok(undefined);
-    if (value.length === 1) return normalizeSingle(def, value[0] as Json, where, name);
+    if (value.length === 1) return normalizeSingle(def, value[0] as Json, where, name, inEntry);
     return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} is single-valued but an array was sent`));
   }
-  return normalizeSingle(def, value, where, name);
+  return normalizeSingle(def, value, where, name, inEntry);
 }
 
 const pathOf = (where: string, name: string | undefined): string => (name === undefined ? where : where ? `${where}.${name}` : name);
@@ -71,7 +71,12 @@ function hasKeys(object: JsonObject): boolean {
   return false;
 }
 
-function normalizeSingle(def: AttributeDef, value: Json, where: string, name: string | undefined): Result<Json | undefined> {
+/**
+ * One value. `inEntry`: the value is, or sits in, an entry of a multi-valued attribute (an email, a member),
+ * where an empty string is kept for the entry's own checks to refuse (a member `{"value": ""}` is a 400,
+ * not a member silently dropped); elsewhere an empty string is no value.
+ */
+function normalizeSingle(def: AttributeDef, value: Json, where: string, name: string | undefined, inEntry: boolean): Result<Json | undefined> {
   if (value === null) return ok(undefined);
   switch (def.type) {
     case 'boolean': {
@@ -85,7 +90,7 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string, name: st
         if (typeof value === 'string' && findAttribute(def.subAttributes, 'value')) return ok({ value });
         return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} must be an object`));
       }
-      const out = normalizeObject(def.subAttributes ?? [], value, pathOf(where, name));
+      const out = normalizeObject(def.subAttributes ?? [], value, pathOf(where, name), inEntry);
       if (!out.ok) return out;
       return ok(hasKeys(out.value) ? out.value : undefined);
     }
@@ -93,6 +98,10 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string, name: st
     case 'reference':
     case 'binary':
     case 'dateTime':
+      // An empty string is no value (docs/idp-behaviour.md rule 15): the attribute is absent, as after a
+      // clearing PATCH (`title`, `name.familyName`, `manager.value`; a complex value left without
+      // sub-attributes is absent too). A required attribute sent empty is then refused as missing.
+      if (value === '' && !inEntry) return ok(undefined);
       if (typeof value === 'string') return ok(value);
       if (typeof value === 'number' || typeof value === 'boolean') return ok(String(value));
       return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} must be a string`));
@@ -103,8 +112,11 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string, name: st
   }
 }
 
-/** Normalises the attributes of an object against a list of definitions; unknown keys are kept. */
-export function normalizeObject(defs: AttributeDef[], input: JsonObject, where = ''): Result<JsonObject> {
+/**
+ * Normalises the attributes of an object against a list of definitions; unknown keys are kept, save empty
+ * strings outside a multi-valued attribute's entries (`inEntry`, see normalizeSingle).
+ */
+export function normalizeObject(defs: AttributeDef[], input: JsonObject, where = '', inEntry = false): Result<JsonObject> {
   const out: JsonObject = {};
   const keys = Object.keys(input);
   for (let i = 0; i < keys.length; i++) {
@@ -115,10 +127,10 @@ export function normalizeObject(defs: AttributeDef[], input: JsonObject, where =
     const def = findAttribute(defs, key);
     const name = def?.name ?? key;
     if (!def) {
-      if (value !== null) out[name] = value;
+      if (value !== null && (value !== '' || inEntry)) out[name] = value;
       continue;
     }
-    const normalized = normalizeValue(def, value, where, name);
+    const normalized = normalizeValue(def, value, where, name, inEntry);
     if (!normalized.ok) return normalized;
     if (normalized.value !== undefined) out[name] = normalized.value;
   }

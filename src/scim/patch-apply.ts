@@ -168,8 +168,11 @@ function writeAt(
     if (!primary.ok) return primary;
     put(container, key, list.length ? list : undefined);
   } else if (isObject(next) && isObject(current) && (op === 'add' || !wholeReplace)) {
-    // RFC 7644 §3.5.2.1 / §3.5.2.3: sub-attributes of a complex attribute are merged, the others kept.
+    // RFC 7644 §3.5.2.1 / §3.5.2.3: sub-attributes of a complex attribute are merged, the others kept; one
+    // sent as "" or null is cleared (normalisation left it out of `next`, so the merge alone would keep it).
     mergeComplex(current, next, true);
+    if (isObject(value)) for (const [k, v] of Object.entries(value)) if (isClear(v)) put(current, keyOf(current, k) ?? k, undefined);
+    if (Object.keys(current).length === 0) put(container, key, undefined);
   } else {
     put(container, key, next);
   }

@@ -62,6 +62,44 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
   });
 
   describe('create', () => {
+    it('stores an empty string as no value outside multi-valued entries, on POST, PUT and PATCH alike (docs/idp-behaviour.md rule 15)', async () => {
+      const empty = {
+        title: '',
+        nickName: '',
+        name: { givenName: '', familyName: 'Kept', middleName: '' },
+        [ENTERPRISE]: { department: '', manager: { value: '' }, costCenter: 'CC1' },
+        customString: '',
+      };
+      const user = await create('empty.values@example.com', { schemas: [USER, ENTERPRISE], ...empty });
+      const shown = (body: Record<string, any>) => [body.title, body.nickName, body.name, body[ENTERPRISE], body.customString];
+      expect(shown(user)).toEqual([undefined, undefined, { familyName: 'Kept' }, { costCenter: 'CC1' }, undefined]);
+      const put = await t.http
+        .put(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
+        .send({ ...oktaUser(user.userName as string), schemas: [USER, ENTERPRISE], ...empty, title: '' });
+      expect(put.status).toBe(200);
+      expect(shown(put.body)).toEqual([undefined, undefined, { familyName: 'Kept' }, { costCenter: 'CC1' }, undefined]);
+      // A PATCH writing "" into a complex value leaves no empty sub-attribute, and a manager of "" is no manager.
+      const patched = await t.http
+        .patch(`/scim/v2/Users/${user.id}?attributes=name,${ENTERPRISE}`)
+        .set(t.auth)
+        .send({
+          schemas: [PATCH_OP],
+          Operations: [
+            { op: 'replace', path: 'name', value: { familyName: '', givenName: 'Given' } },
+            { op: 'replace', path: `${ENTERPRISE}:manager`, value: { value: '' } },
+          ],
+        });
+      expect(patched.status).toBe(200);
+      expect([patched.body.name, patched.body[ENTERPRISE]]).toEqual([{ givenName: 'Given' }, { costCenter: 'CC1' }]);
+      // Inside a multi-valued entry the empty string is the entry's own to judge; a required one sent empty is refused.
+      const refused = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send(oktaUser('', { emails: [] }));
+      expect([refused.status, refused.body.scimType]).toEqual([400, 'invalidValue']);
+    });
+
     it('keeps primary true on the first value only (RFC 7643 §2.4), on POST and PUT as a PATCH does', async () => {
       const emails = [
         { value: 'one@example.com', type: 'work', primary: true },
