@@ -12,7 +12,7 @@
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { MAX_OBJECT_KEYS } from './limits.js';
-import { findAttribute, findSchema, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schemas.js';
+import { findAttribute, findSchema, resolveAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schemas.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -148,20 +148,29 @@ function qualifiedKey(type: ResourceTypeDef, key: string): { schema: SchemaDef; 
   return null;
 }
 
+/** An extension attribute named without its URN (`department`, `manager.value`), as resolveAttribute resolves it; else null. */
+function extensionKey(type: ResourceTypeDef, key: string): { schema: SchemaDef; path: string } | null {
+  if (type.extensions.length === 0 || key.includes(':')) return null;
+  const { schemaId } = resolveAttribute(type, key.split('.', 1)[0]!);
+  const schema = schemaId === type.schema.id ? undefined : findSchema(type, schemaId);
+  return schema ? { schema, path: key } : null;
+}
+
 const invalid = (detail: string): Result<never> => fail(scimErrors.badRequest('invalidValue', detail));
 
 /**
  * Puts each URN-qualified attribute key of a POST/PUT body where its unqualified form goes: a core attribute
- * at the top level, an extension attribute in its extension object, `attr.sub` inside `attr`. Naming one
- * attribute both ways is a 400: which of the two the client meant is not ours to guess. Keys qualified with
- * a URN no schema of the type has are kept as sent, as any unknown attribute is. Input is not modified.
- * Linear in the body's keys: each object's names are indexed case-insensitively once.
+ * at the top level, an extension attribute in its extension object, `attr.sub` inside `attr`; so too a key
+ * naming an extension attribute without its URN (`department`), as resolveAttribute reads it in paths.
+ * Naming one attribute two ways is a 400: which of the two the client meant is not ours to guess. Keys
+ * qualified with a URN no schema of the type has are kept as sent, as any unknown attribute is. Input is not
+ * modified. Linear in the body's keys: each object's names are indexed case-insensitively once.
  */
 export function unqualifyKeys(type: ResourceTypeDef, input: JsonObject): Result<JsonObject> {
   const qualified: [string, { schema: SchemaDef; path: string }][] = [];
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(input)) {
-    const found = qualifiedKey(type, key);
+    const found = qualifiedKey(type, key) ?? extensionKey(type, key);
     if (found) qualified.push([key, found]);
     else out[key] = value;
   }

@@ -83,12 +83,8 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
   if (!isAttrName(head)) return invalidPath(text, `"${clip(head)}" is not an attribute name`);
   if (tail !== '' && !isSubAttrName(tail)) return invalidPath(text, `"${clip(tail)}" is not a sub-attribute name`);
 
-  let { schemaId, def, name } = resolveAttribute(type, head, urn);
-  if (!def && urn === undefined) {
-    // An unqualified extension attribute (Entra documents `"path": "manager"`).
-    const extension = type.extensions.find((e) => findAttribute(e.attributes, head));
-    if (extension) ({ schemaId, def, name } = resolveAttribute(type, head, extension.id));
-  }
+  // An unqualified extension attribute (Entra documents `"path": "manager"`) resolves to its extension.
+  const { schemaId, def, name } = resolveAttribute(type, head, urn);
   const out: ResolvedPatchPath = { attribute: name, def, subDef: undefined };
   if (schemaId !== type.schema.id) out.schema = schemaId;
 

@@ -253,8 +253,9 @@ export function findSchema(type: ResourceTypeDef, urn: string): SchemaDef | unde
 }
 
 /**
- * Resolves a top-level attribute name of a resource type: a core or common attribute by its plain name, or
- * an attribute of a schema given by URN (`urn:…:enterprise:2.0:User` + `employeeNumber`).
+ * Resolves a top-level attribute name of a resource type: a core or common attribute by its plain name, an
+ * extension attribute by its plain name when no core attribute has it, or an attribute of a schema given by
+ * URN (`urn:…:enterprise:2.0:User` + `employeeNumber`).
  */
 export function resolveAttribute(type: ResourceTypeDef, name: string, schemaUrn?: string): ResolvedAttribute {
   if (schemaUrn) {
@@ -267,7 +268,15 @@ export function resolveAttribute(type: ResourceTypeDef, name: string, schemaUrn?
     return { schemaId: schema.id, def, name: def?.name ?? name };
   }
   const def = findAttribute(COMMON_ATTRIBUTES, name) ?? findAttribute(type.schema.attributes, name);
-  return { schemaId: type.schema.id, def, name: def?.name ?? name };
+  if (def) return { schemaId: type.schema.id, def, name: def.name };
+  // An extension attribute named without its URN (`manager`, `department`; Entra documents `"path":
+  // "manager"`): RFC 7644 §3.10 lets a server take it when no core attribute has the name. Every reader of
+  // a path (PATCH, filters, projections, sortBy) and POST/PUT bodies (normalize.ts) resolve it so.
+  for (const extension of type.extensions) {
+    const found = findAttribute(extension.attributes, name);
+    if (found) return { schemaId: extension.id, def: found, name: found.name };
+  }
+  return { schemaId: type.schema.id, def: undefined, name };
 }
 
 /** Splits `urn:…:User:employeeNumber.sub` into the URN and the rest, if the path starts with a known schema URN. */

@@ -357,7 +357,11 @@ describe('matchesFilter on users', () => {
     [`${ENT}:costCenter pr`, false],
     ['urn:ietf:params:scim:schemas:core:2.0:User:name.givenName eq "BARBARA"', true],
     ['urn:ietf:params:scim:schemas:core:2.0:User:userName sw "barb"', true],
-    ['employeeNumber eq "701984"', false],
+    // an extension attribute named without its URN resolves to it, as in PATCH paths and bodies (schemas.ts resolveAttribute)
+    ['employeeNumber eq "701984"', true],
+    ['EMPLOYEENUMBER eq "701985"', false],
+    ['manager.value eq "Mgr-1"', true],
+    ['department co "tour"', true],
     // unknown attributes, kept as sent, compared case-insensitively
     ['customflag eq "true"', true],
     ['CUSTOMFLAG sw "tr"', true],

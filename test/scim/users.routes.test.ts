@@ -62,6 +62,40 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
   });
 
   describe('create', () => {
+    it('reads an enterprise attribute named without its URN as that attribute everywhere: bodies, PATCH, filter, attributes, excludedAttributes, sortBy', async () => {
+      const user = await create('unqualified.enterprise@example.com', { department: 'ViaPost', manager: { value: 'm-1' }, employeeNumber: 'E-77' });
+      expect(user.schemas).toEqual([USER, ENTERPRISE]);
+      expect([user.department, user.manager, user[ENTERPRISE]]).toEqual([
+        undefined,
+        undefined,
+        { department: 'ViaPost', manager: { value: 'm-1' }, employeeNumber: 'E-77' },
+      ]);
+      const patched = await t.http
+        .patch(`/scim/v2/Users/${user.id}?attributes=department`)
+        .set(t.auth)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'department', value: 'ViaPatch' }] });
+      expect([patched.status, patched.body[ENTERPRISE]]).toEqual([200, { department: 'ViaPatch' }]);
+      const put = await t.http
+        .put(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
+        .send({ ...oktaUser(user.userName as string), department: 'ViaPut', employeeNumber: 'E-77' });
+      expect([put.status, put.body.department, put.body[ENTERPRISE]]).toEqual([200, undefined, { department: 'ViaPut', employeeNumber: 'E-77' }]);
+      const found = async (query: Record<string, string>) => (await t.http.get('/scim/v2/Users').set(t.auth).query(query)).body as Record<string, any>;
+      expect((await found({ filter: 'employeeNumber eq "E-77"' })).Resources.map((u: { id: string }) => u.id)).toEqual([user.id]);
+      expect((await found({ filter: `id eq "${user.id}"`, attributes: 'employeeNumber' })).Resources).toEqual([
+        { schemas: [USER, ENTERPRISE], id: user.id, [ENTERPRISE]: { employeeNumber: 'E-77' } },
+      ]);
+      const excluded = (await found({ filter: `id eq "${user.id}"`, excludedAttributes: 'department' })).Resources[0];
+      expect(excluded[ENTERPRISE]).toEqual({ employeeNumber: 'E-77' });
+      expect((await found({ filter: 'userName sw "unqualified.enterprise"', sortBy: 'employeeNumber' })).totalResults).toBe(1);
+      // Named both ways in one body: which was meant is not guessed.
+      const both = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send(oktaUser('both.ways@example.com', { department: 'A', [ENTERPRISE]: { department: 'B' } }));
+      expect([both.status, both.body.scimType]).toEqual([400, 'invalidValue']);
+    });
+
     it('stores an empty string as no value outside multi-valued entries, on POST, PUT and PATCH alike (docs/idp-behaviour.md rule 15)', async () => {
       const empty = {
         title: '',
