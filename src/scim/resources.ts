@@ -16,6 +16,7 @@ import { yieldForMembers } from '../event-loop.js';
 import { MAX_MEMBERS, SCAN_GROUP_MEMBERS } from './limits.js';
 import { isObject, type JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest, pathProblem, type PatchOperation } from './patch.js';
+import { jsonEqual } from './patch-apply.js';
 import { etagListMatches } from './render.js';
 import { buildResource, buildResourcePhased, type ResourceSpec } from './resource-spec.js';
 import { createdEvents, deletedEvents, updatedEvents } from './provisioning-events.js';
@@ -215,6 +216,12 @@ async function updateResource(
     // its operations to a copy).
     const before = ctx.spec.kind === 'User' ? current : (JSON.parse(stored.json) as JsonObject);
     const resource = ctx.spec.kind === 'User' ? keepDeactivation(before, next.value) : next.value;
+    // What the kept deactivation undid (`remove active`, `replace active ""` on a deactivated user) may leave
+    // nothing changed: then nothing is written, as for any PATCH or PUT that changes nothing.
+    if (resource !== next.value && sameAttributes(before, resource)) {
+      recentUsers.remember(connectionId, stored);
+      return ok({ stored, previous: stored });
+    }
     const write = ctx.spec.toWrite(resource);
     if (ctx.events) write.events = eventsOf(before, resource, write);
     await yieldForMembers(write.members);
@@ -384,6 +391,13 @@ function eventsOf(before: JsonObject, after: JsonObject, write: ResourceWrite): 
 }
 
 /** Whether two resources differ only in `meta` (a PATCH that changes nothing is not written). */
+/** {@link sameContent} in any key order (keepDeactivation puts `active` back before `meta`). */
+function sameAttributes(a: JsonObject, b: JsonObject): boolean {
+  const { meta: _a, ...restA } = a;
+  const { meta: _b, ...restB } = b;
+  return jsonEqual(restA, restB);
+}
+
 function sameContent(a: JsonObject, b: JsonObject): boolean {
   const { meta: _a, ...restA } = a;
   const { meta: _b, ...restB } = b;

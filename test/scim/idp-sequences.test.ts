@@ -87,9 +87,15 @@ describe.each(SCIM_TARGETS)('IdP sequences on the $store store through $adapter'
       () => patch(`Users/${id}`, [{ op: 'replace', value: { active: null, title: 'Cleared' } }]),
       () => put(`Users/${id}`, { schemas: [USER], userName: 'deactivated.stays@corp.test', title: 'No active' }),
     ];
-    for (const attempt of attempts) {
+    const read = async () => (await app.http.get(`/scim/v2/Users/${id}`).set(app.auth)).body as { active: boolean; meta: { version: string } };
+    for (const [i, attempt] of attempts.entries()) {
+      const before = await read();
       expect((await attempt()).status).toBeLessThan(300);
-      expect((await app.http.get(`/scim/v2/Users/${id}`).set(app.auth)).body.active).toBe(false);
+      const after = await read();
+      expect(after.active).toBe(false);
+      // The first two change nothing once the deactivation is kept: not written (RFC 7644 §3.5.2: no new version).
+      if (i < 2) expect(after.meta.version, `attempt ${i}`).toBe(before.meta.version);
+      else expect(after.meta.version, `attempt ${i}`).not.toBe(before.meta.version);
     }
     // Sending active again is what reactivates.
     expect((await patch(`Users/${id}`, [{ op: 'replace', path: 'active', value: true }])).status).toBe(204);
