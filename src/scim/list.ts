@@ -237,19 +237,33 @@ export function nextScanBatch(count: number, bytes: number): number {
   return Math.max(1, Math.min(SCAN_BATCH, Math.floor((count * SCAN_BATCH_BYTES) / bytes)));
 }
 
-/**
- * A scan over the budget: which requests the indexes answer instead. `indexing`: the request was a sortBy
- * that the sort index will answer once it has indexed what an earlier version stored (sort-backfill.ts).
- */
-function scanTooLarge(ctx: ResourceContext, total: number, max: number, indexing: boolean): ScimError {
+/** A scan over the budget: which requests the indexes answer instead. */
+function scanTooLarge(ctx: ResourceContext, total: number, max: number): ScimError {
   const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
   const sortable = ctx.spec.sortIndexes.map((index) => index.path);
-  const retry = indexing ? '; this connection holds resources stored by an earlier version, which are being indexed for sortBy: retry later' : '';
   return scimErrors.badRequest(
     'tooMany',
     `this filter or sortBy would scan all ${total} ${ctx.spec.type.name} resources of the connection, over this server's limit of ${max}; ` +
       `filter with "eq" on ${indexed.join(', ')} (alone, in an "and", or in every branch of an "or"), ` +
-      `or page without a filter, with sortBy on ${sortable.join(', ')} or none${retry}`,
+      `or page without a filter, with sortBy on ${sortable.join(', ')} or none`,
+  );
+}
+
+/** Seconds a client is asked to wait while a connection's sort index is built (`Retry-After`). */
+const SORT_INDEX_RETRY_SECONDS = 5;
+
+/**
+ * A sortBy the sort index will answer once it has indexed the resources stored before the first sortBy
+ * (or by an earlier version; sort-backfill.ts goes on in the background), over the scan budget meanwhile:
+ * the same request succeeds shortly, so it is a 503 with `Retry-After`, not a 400 a client would not retry.
+ */
+function sortIndexNotReady(ctx: ResourceContext, total: number, max: number): ScimError {
+  return new ScimError(
+    503,
+    `the sort index of this connection's ${total} ${ctx.spec.type.name} resources is being built (on the first sortBy, for what was stored before it); ` +
+      `until it is, this sortBy would scan over this server's limit of ${max}: retry in a few seconds`,
+    undefined,
+    { 'Retry-After': String(SORT_INDEX_RETRY_SECONDS) },
   );
 }
 
@@ -388,7 +402,7 @@ async function candidates(
     // The memory store answers without waiting on I/O: yield between pages so a scan never holds the loop.
     if (offset > 0) await yieldToEventLoop();
     const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, batch, { ...options, rowBytes: SCAN_BATCH_BYTES });
-    if (offset === 0 && page.total > maxScan) throw scanTooLarge(ctx, page.total, maxScan, indexing);
+    if (offset === 0 && page.total > maxScan) throw indexing ? sortIndexNotReady(ctx, page.total, maxScan) : scanTooLarge(ctx, page.total, maxScan);
     charge(page.resources);
     all.push(...page.resources);
     const bytes = rowBytesOf(page.resources);

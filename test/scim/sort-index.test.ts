@@ -188,8 +188,8 @@ describe.each(STORE_KINDS)('sort indexes of data stored before the first sortBy 
           .send({ schemas: [USER], userName });
       const sorted = () => http.get('/scim/v2/Users').query({ sortBy: 'userName', count: '3' }).set(auth);
       const first = await sorted();
-      expect([first.status, first.body.scimType]).toEqual([400, 'tooMany']);
-      expect(first.body.detail).toMatch(/being indexed for sortBy: retry later/);
+      expect([first.status, first.headers['retry-after']]).toEqual([503, '5']);
+      expect(first.body.detail).toMatch(/sort index of this connection's \d+ User resources is being built .*: retry in a few seconds$/);
       // ids[0] (User02100) was created first, so the first request indexed it; the last one (User00001) not yet.
       expect((await rename(ids.at(-1)!, 'User00000b@corp.test')).status).toBe(200);
       expect((await rename(ids[0]!, 'User00000a@corp.test')).status).toBe(200);
