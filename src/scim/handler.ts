@@ -356,11 +356,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return rawJsonResponse(200, await joinBody(listResponsePieces(total, startIndex, items)));
   }
 
-  /** A SearchRequest body as the query parameters it stands for. */
   /**
-   * A SearchRequest's parameters, from its body only (RFC 7644 §3.4.3). A list parameter in the query
-   * string of a `.search` is refused, not ignored: a client that sent its filter there would otherwise get
-   * every resource back as the answer to a lookup.
+   * A SearchRequest body as the query parameters it stands for, from the body only (RFC 7644 §3.4.3). A
+   * list parameter in the query string of a `.search` is refused, not ignored: a client that sent its
+   * filter there would otherwise get every resource back as the answer to a lookup.
    */
   async function searchQuery(request: ScimRequest): Promise<URLSearchParams> {
     for (const key of request.query.keys()) {

@@ -218,7 +218,7 @@ async function updateResource(
     const resource = ctx.spec.kind === 'User' ? keepDeactivation(before, next.value) : next.value;
     // What the kept deactivation undid (`remove active`, `replace active ""` on a deactivated user) may leave
     // nothing changed: then nothing is written, as for any PATCH or PUT that changes nothing.
-    if (resource !== next.value && sameAttributes(before, resource)) {
+    if (resource !== next.value && sameContent(before, resource)) {
       recentUsers.remember(connectionId, stored);
       return ok({ stored, previous: stored });
     }
@@ -390,18 +390,14 @@ function eventsOf(before: JsonObject, after: JsonObject, write: ResourceWrite): 
   return updatedEvents(write.kind, before, after, touchesMembers);
 }
 
-/** Whether two resources differ only in `meta` (a PATCH that changes nothing is not written). */
-/** {@link sameContent} in any key order (keepDeactivation puts `active` back before `meta`). */
-function sameAttributes(a: JsonObject, b: JsonObject): boolean {
-  const { meta: _a, ...restA } = a;
-  const { meta: _b, ...restB } = b;
-  return jsonEqual(restA, restB);
-}
-
+/**
+ * Whether two resources differ only in `meta` (a PATCH that changes nothing is not written), in any key
+ * order (keepDeactivation puts `active` back before `meta`).
+ */
 function sameContent(a: JsonObject, b: JsonObject): boolean {
   const { meta: _a, ...restA } = a;
   const { meta: _b, ...restB } = b;
-  return JSON.stringify(restA) === JSON.stringify(restB);
+  return jsonEqual(restA, restB);
 }
 
 /**
