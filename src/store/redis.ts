@@ -297,18 +297,26 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (changes && changes.add.length + changes.remove.length <= CHUNK) {
         mode = { mode: 'delta', add: changes.add, remove: changes.remove };
       } else if (changes) {
-        // Too many changes for one call: the resulting list replaces the current one (read in pages).
-        const current = await readAllMembers(connectionId, write.id, expectedVersion);
-        if (!Array.isArray(current)) return current;
+        // Too many changes for one call: the resulting list replaces the current one (read in pages, each
+        // page sorted into kept and listed as it arrives, so no turn of the event loop walks the whole list).
         const removed = new Set(changes.remove);
-        const kept = current.filter((m) => !removed.has(m.value));
-        const listed = new Set(kept.map((m) => m.value));
+        const kept: StoredMember[] = [];
+        const listed = new Set<string>();
+        const read = await readAllMembers(connectionId, write.id, expectedVersion, (page) => {
+          for (const m of page) {
+            if (removed.has(m.value)) continue;
+            kept.push(m);
+            listed.add(m.value);
+          }
+        });
+        if (typeof read !== 'number') return read;
         const added = changes.add.filter((m) => !listed.has(m.value));
         // Read at expectedVersion: when nothing would change, nothing is written (keepIfMembersUnchanged).
-        if (write.keepIfMembersUnchanged && kept.length === current.length && added.length === 0) {
+        if (write.keepIfMembersUnchanged && kept.length === read && added.length === 0) {
           return { ok: true, version: expectedVersion, unchanged: true };
         }
-        members = [...kept, ...added];
+        members = kept;
+        for (const m of added) members.push(m);
       }
       if (members !== undefined && members.length <= CHUNK) mode = { mode: 'full', members };
       else if (members !== undefined && script === 'replace' && write.keepIfMembersUnchanged && write.memberChanges === undefined) {
@@ -320,9 +328,12 @@ export function redisStore(options: RedisStoreOptions): Store {
         if (first === null) return { ok: false, reason: 'not_found' };
         if (first.version !== expectedVersion) return { ok: false, reason: 'version_mismatch', currentVersion: first.version };
         if (first.total === members.length) {
-          const current = await readAllMembers(connectionId, write.id, expectedVersion);
-          if (!Array.isArray(current)) return current;
-          if (sameMembers(new Map(current.map((m) => [m.value, m])), members, members.length)) return { ok: true, version: expectedVersion, unchanged: true };
+          const current = new Map<string, StoredMember>();
+          const read = await readAllMembers(connectionId, write.id, expectedVersion, (page) => {
+            for (const m of page) current.set(m.value, m);
+          });
+          if (typeof read !== 'number') return read;
+          if (sameMembers(current, members, members.length)) return { ok: true, version: expectedVersion, unchanged: true };
         }
       }
     }
@@ -341,15 +352,23 @@ export function redisStore(options: RedisStoreOptions): Store {
     return result;
   }
 
-  /** Every member of a group at `expectedVersion`, or the refusal a write at that version gets (not_found, version_mismatch). */
-  async function readAllMembers(connectionId: string, groupId: string, expectedVersion: number): Promise<StoredMember[] | WriteOutcome> {
-    const all: StoredMember[] = [];
-    for (let offset = 0; ; offset += CHUNK) {
+  /**
+   * Hands every member of a group at `expectedVersion` to `take`, a page (at most CHUNK) at a time as each
+   * arrives; answers how many, or the refusal a write at that version gets (not_found, version_mismatch).
+   */
+  async function readAllMembers(
+    connectionId: string,
+    groupId: string,
+    expectedVersion: number,
+    take: (page: StoredMember[]) => void,
+  ): Promise<number | WriteOutcome> {
+    for (let offset = 0, count = 0; ; offset += CHUNK) {
       const page = await memberPage(connectionId, groupId, offset, CHUNK);
       if (page === null) return { ok: false, reason: 'not_found' };
       if (page.version !== expectedVersion) return { ok: false, reason: 'version_mismatch', currentVersion: page.version };
-      all.push(...page.members);
-      if (offset + CHUNK >= page.total) return all;
+      take(page.members);
+      count += page.members.length;
+      if (offset + CHUNK >= page.total) return count;
     }
   }
 
