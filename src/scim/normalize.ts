@@ -151,7 +151,8 @@ function qualifiedKey(type: ResourceTypeDef, key: string): { schema: SchemaDef; 
 /** An extension attribute named without its URN (`department`, `manager.value`), as resolveAttribute resolves it; else null. */
 function extensionKey(type: ResourceTypeDef, key: string): { schema: SchemaDef; path: string } | null {
   if (type.extensions.length === 0 || key.includes(':')) return null;
-  const { schemaId } = resolveAttribute(type, key.split('.', 1)[0]!);
+  const dot = key.indexOf('.');
+  const { schemaId } = resolveAttribute(type, dot === -1 ? key : key.slice(0, dot));
   const schema = schemaId === type.schema.id ? undefined : findSchema(type, schemaId);
   return schema ? { schema, path: key } : null;
 }

@@ -217,8 +217,9 @@ async function updateResource(
     const before = ctx.spec.kind === 'User' ? current : (JSON.parse(stored.json) as JsonObject);
     const resource = ctx.spec.kind === 'User' ? keepDeactivation(before, next.value) : next.value;
     // What the kept deactivation undid (`remove active`, `replace active ""` on a deactivated user) may leave
-    // nothing changed: then nothing is written, as for any PATCH or PUT that changes nothing.
-    if (resource !== next.value && sameContent(before, resource)) {
+    // nothing changed: then nothing is written, as for any PATCH or PUT that changes nothing. Compared in any
+    // key order: keepDeactivation puts `active` back before `meta`, not where it was.
+    if (resource !== next.value && jsonEqual(withoutMeta(before), withoutMeta(resource))) {
       recentUsers.remember(connectionId, stored);
       return ok({ stored, previous: stored });
     }
@@ -390,14 +391,18 @@ function eventsOf(before: JsonObject, after: JsonObject, write: ResourceWrite): 
   return updatedEvents(write.kind, before, after, touchesMembers);
 }
 
+/** A resource without its `meta`. */
+function withoutMeta(resource: JsonObject): JsonObject {
+  const { meta: _meta, ...rest } = resource;
+  return rest;
+}
+
 /**
- * Whether two resources differ only in `meta` (a PATCH that changes nothing is not written), in any key
- * order (keepDeactivation puts `active` back before `meta`).
+ * Whether two resources differ only in `meta` (a PATCH that changes nothing is not written). Compared as
+ * text, in key order: both are built by buildResource, which orders keys one way.
  */
 function sameContent(a: JsonObject, b: JsonObject): boolean {
-  const { meta: _a, ...restA } = a;
-  const { meta: _b, ...restB } = b;
-  return jsonEqual(restA, restB);
+  return JSON.stringify(withoutMeta(a)) === JSON.stringify(withoutMeta(b));
 }
 
 /**
