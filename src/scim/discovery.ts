@@ -2,12 +2,14 @@
  * The discovery endpoints (RFC 7644 §4, RFC 7643 §5–§7), built once per handler from the same schema data
  * and limits the routes use, so what they advertise is what the server does.
  */
+import {
+  DISCOVERY_SCHEMAS,
+  RESOURCE_TYPE_SCHEMA_ID as RESOURCE_TYPE_SCHEMA,
+  SCHEMA_SCHEMA_ID as SCHEMA_SCHEMA,
+  SPC_SCHEMA_ID as SPC_SCHEMA,
+} from './discovery-schemas.js';
 import type { JsonObject } from './normalize.js';
 import { RESOURCE_TYPES, type AttributeDef, type SchemaDef } from './schemas.js';
-
-const SPC_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig';
-const RESOURCE_TYPE_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ResourceType';
-const SCHEMA_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Schema';
 
 export interface DiscoveryLimits {
   maxCount: number;
@@ -52,7 +54,7 @@ function renderSchema(schema: SchemaDef, baseUrl: string): JsonObject {
 }
 
 export function createDiscovery(limits: DiscoveryLimits): Discovery {
-  const allSchemas = [RESOURCE_TYPES.User.schema, ...RESOURCE_TYPES.User.extensions, RESOURCE_TYPES.Group.schema];
+  const allSchemas = [RESOURCE_TYPES.User.schema, ...RESOURCE_TYPES.User.extensions, RESOURCE_TYPES.Group.schema, ...DISCOVERY_SCHEMAS];
   return {
     serviceProviderConfig: (baseUrl) => ({
       schemas: [SPC_SCHEMA],

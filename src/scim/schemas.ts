@@ -32,9 +32,10 @@ export const USER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const GROUP_SCHEMA_ID = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const ENTERPRISE_USER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
-type AttrOptions = Partial<Omit<AttributeDef, 'name' | 'type'>>;
+export type AttrOptions = Partial<Omit<AttributeDef, 'name' | 'type'>>;
 
-function attr(name: string, type: AttributeType, options: AttrOptions = {}): AttributeDef {
+/** An attribute definition with RFC 7643 §7's defaults for whatever `options` leaves out. */
+export function attr(name: string, type: AttributeType, options: AttrOptions = {}): AttributeDef {
   return {
     name,
     type,
@@ -49,7 +50,7 @@ function attr(name: string, type: AttributeType, options: AttrOptions = {}): Att
   };
 }
 
-const str = (name: string, description: string, options: AttrOptions = {}) => attr(name, 'string', { description, ...options });
+export const str = (name: string, description: string, options: AttrOptions = {}) => attr(name, 'string', { description, ...options });
 
 /** The usual sub-attributes of a multi-valued attribute (RFC 7643 §2.4). */
 function multiValued(name: string, description: string, valueType: AttributeType, types: string[], extra: AttributeDef[] = []) {

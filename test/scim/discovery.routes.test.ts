@@ -37,13 +37,33 @@ describe.each(ADAPTERS)('SCIM discovery and other endpoints through %s', (adapte
     expect((await t.http.get('/scim/v2/ResourceTypes/Device').set(t.auth)).status).toBe(404);
   });
 
-  it('serves the User, enterprise User and Group schemas with attribute definitions', async () => {
+  it('serves the User, enterprise User and Group schemas with attribute definitions, then those of the discovery resources', async () => {
     const res = await t.http.get('/scim/v2/Schemas').set(t.auth);
     expect(res.body.Resources.map((s: any) => s.id)).toEqual([
       'urn:ietf:params:scim:schemas:core:2.0:User',
       'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
       'urn:ietf:params:scim:schemas:core:2.0:Group',
+      'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig',
+      'urn:ietf:params:scim:schemas:core:2.0:ResourceType',
+      'urn:ietf:params:scim:schemas:core:2.0:Schema',
     ]);
+    expect(res.body.totalResults).toBe(6);
+    // Every URN a discovery answer carries in `schemas` resolves under /Schemas (RFC 7643 §8.7.2).
+    const carried = new Set<string>();
+    for (const path of ['/scim/v2/ServiceProviderConfig', '/scim/v2/ResourceTypes/User', '/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group']) {
+      for (const urn of (await t.http.get(path).set(t.auth)).body.schemas as string[]) carried.add(urn);
+    }
+    for (const urn of carried) {
+      const schema = await t.http.get(`/scim/v2/Schemas/${urn}`).set(t.auth);
+      expect([schema.status, schema.body.id], urn).toEqual([200, urn]);
+    }
+    // What the ServiceProviderConfig answers is what its schema describes, key for key.
+    const spc = (await t.http.get('/scim/v2/ServiceProviderConfig').set(t.auth)).body as Record<string, any>;
+    const spcSchema = res.body.Resources.find((s: any) => s.id === 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig');
+    const described = new Set(['schemas', 'meta', ...spcSchema.attributes.map((a: any) => a.name)]);
+    expect(Object.keys(spc).filter((key) => !described.has(key))).toEqual([]);
+    const schemeKeys = new Set(spcSchema.attributes.find((a: any) => a.name === 'authenticationSchemes').subAttributes.map((a: any) => a.name));
+    for (const scheme of spc.authenticationSchemes) expect(Object.keys(scheme).filter((key) => !schemeKeys.has(key))).toEqual([]);
     const user = await t.http.get('/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User').set(t.auth);
     expect(user.body.name).toBe('User');
     expect(user.body.description).toBe('User Account');
