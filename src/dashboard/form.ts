@@ -6,8 +6,11 @@
 import type { IncomingMessage } from 'node:http';
 
 export const FORM_LIMIT_BYTES = 16 * 1024;
-/** The most fields a form may carry: the portal's and the dashboard's forms have fewer than 10. */
-export const FORM_MAX_FIELDS = 64;
+/**
+ * The most fields a form may carry. The largest form is the dashboard's Roles page: 3 fields per rule, at
+ * most 200 rules (MAX_ROLE_RULES), and a few more; the others have fewer than 10.
+ */
+export const FORM_MAX_FIELDS = 1_000;
 
 /** An error with the HTTP status the dashboard answers it with. */
 class FormError extends Error {

@@ -7,7 +7,7 @@ import type { StoredSsoUser } from '../store/store.js';
 
 export type Claims = Record<string, unknown>;
 
-/** The longest copy of a claim an SSO user record keeps in `claims` (longer values are left out). */
+/** The longest copy of a claim an SSO user record keeps in `claims`, the SAML match attribute aside (longer values are left out). */
 export const MAX_RECORDED_CLAIM_CHARS = 256;
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
@@ -101,10 +101,11 @@ export function ssoUserRecord(
   for (const name of RECORDED_CLAIMS) {
     if (!Object.hasOwn(claims, name)) continue;
     const value = claims[name];
+    // The SAML match attribute is read back from the copy by the matching report and the compare page
+    // (src/match/report.ts), so it is kept as long as matching takes it.
+    const longest = name === 'saml_attribute' ? Infinity : MAX_RECORDED_CLAIM_CHARS;
     const recordable =
-      typeof value === 'boolean' ||
-      (typeof value === 'number' && Number.isFinite(value)) ||
-      (claimText(value) !== null && (value as string).length <= MAX_RECORDED_CLAIM_CHARS);
+      typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)) || (claimText(value) !== null && (value as string).length <= longest);
     if (recordable) kept[name] = value;
   }
   return {

@@ -77,7 +77,10 @@ function hasKeys(object: JsonObject): boolean {
  * not a member silently dropped); elsewhere an empty string is no value.
  */
 function normalizeSingle(def: AttributeDef, value: Json, where: string, name: string | undefined, inEntry: boolean): Result<Json | undefined> {
-  if (value === null) return ok(undefined);
+  // An empty string is no value (docs/idp-behaviour.md rule 15), whatever the attribute's type: it is absent,
+  // as after a clearing PATCH (`title`, `name.familyName`, `manager` or `manager.value`, `active`; a complex
+  // value left without sub-attributes is absent too). A required attribute sent empty is then refused as missing.
+  if (value === null || (value === '' && !inEntry)) return ok(undefined);
   switch (def.type) {
     case 'boolean': {
       const b = coerceBoolean(value);
@@ -98,10 +101,6 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string, name: st
     case 'reference':
     case 'binary':
     case 'dateTime':
-      // An empty string is no value (docs/idp-behaviour.md rule 15): the attribute is absent, as after a
-      // clearing PATCH (`title`, `name.familyName`, `manager.value`; a complex value left without
-      // sub-attributes is absent too). A required attribute sent empty is then refused as missing.
-      if (value === '' && !inEntry) return ok(undefined);
       if (typeof value === 'string') return ok(value);
       if (typeof value === 'number' || typeof value === 'boolean') return ok(String(value));
       return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} must be a string`));
@@ -161,17 +160,18 @@ const invalid = (detail: string): Result<never> => fail(scimErrors.badRequest('i
 
 /**
  * Puts each URN-qualified attribute key of a POST/PUT body where its unqualified form goes: a core attribute
- * at the top level, an extension attribute in its extension object, `attr.sub` inside `attr`; so too a key
- * naming an extension attribute without its URN (`department`), as resolveAttribute reads it in paths.
- * Naming one attribute two ways is a 400: which of the two the client meant is not ours to guess. Keys
- * qualified with a URN no schema of the type has are kept as sent, as any unknown attribute is. Input is not
- * modified. Linear in the body's keys: each object's names are indexed case-insensitively once.
+ * at the top level, an extension attribute in its extension object, `attr.sub` inside `attr`; with
+ * `bareExtensionNames`, so too a key naming an extension attribute without its URN (`department`), as
+ * resolveAttribute reads it in paths (client bodies only: see {@link placeBareExtensionNames}). Naming one
+ * attribute two ways is a 400: which of the two the client meant is not ours to guess. Keys qualified with
+ * a URN no schema of the type has are kept as sent, as any unknown attribute is. Input is not modified.
+ * Linear in the body's keys: each object's names are indexed case-insensitively once.
  */
-export function unqualifyKeys(type: ResourceTypeDef, input: JsonObject): Result<JsonObject> {
+export function unqualifyKeys(type: ResourceTypeDef, input: JsonObject, bareExtensionNames = false): Result<JsonObject> {
   const qualified: [string, { schema: SchemaDef; path: string }][] = [];
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(input)) {
-    const found = qualifiedKey(type, key) ?? extensionKey(type, key);
+    const found = qualifiedKey(type, key) ?? (bareExtensionNames ? extensionKey(type, key) : null);
     if (found) qualified.push([key, found]);
     else out[key] = value;
   }
@@ -222,6 +222,16 @@ export function unqualifyKeys(type: ResourceTypeDef, input: JsonObject): Result<
     put(parent, sub, input[key]!);
   }
   return ok(out);
+}
+
+/**
+ * A POST or PUT body with its extension attributes named without their URN (`department`, `manager`) moved
+ * into their extension, as a PATCH path naming them reaches them there. Only a client's body: a resource an
+ * earlier version stored with such a key at the top level keeps it there when a PATCH rebuilds it (moving
+ * it then would make it collide with the extension's own value, and refuse every PATCH of that resource).
+ */
+export function placeBareExtensionNames(type: ResourceTypeDef, body: unknown): Result<unknown> {
+  return isObject(body) ? unqualifyKeys(type, body, true) : ok(body);
 }
 
 /**

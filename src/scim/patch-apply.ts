@@ -138,7 +138,10 @@ function writeAt(
   const normalized = def ? normalizeValue(def, value as Json, where) : ok(value);
   if (!normalized.ok) return normalized;
   const next = normalized.value;
+  const merges = !def?.multiValued && (op === 'add' || !wholeReplace);
   if (next === undefined) {
+    // `{"givenName": ""}` merged into `name`: only what it sends empty is cleared (below), not all of `name`.
+    if (merges && isObject(value) && Object.keys(value).length > 0 && isObject(get(container, key))) return clearSentEmpty(container, key, value);
     if (op === 'replace') put(container, key, undefined); // `[]` or `{}`: replace clears, add does nothing
     return done;
   }
@@ -167,12 +170,11 @@ function writeAt(
     const primary = enforceSinglePrimary(state, list, written);
     if (!primary.ok) return primary;
     put(container, key, list.length ? list : undefined);
-  } else if (isObject(next) && isObject(current) && (op === 'add' || !wholeReplace)) {
+  } else if (isObject(next) && isObject(current) && merges) {
     // RFC 7644 §3.5.2.1 / §3.5.2.3: sub-attributes of a complex attribute are merged, the others kept; one
     // sent as "" or null is cleared (normalisation left it out of `next`, so the merge alone would keep it).
     mergeComplex(current, next, true);
-    if (isObject(value)) for (const [k, v] of Object.entries(value)) if (isClear(v)) put(current, keyOf(current, k) ?? k, undefined);
-    if (Object.keys(current).length === 0) put(container, key, undefined);
+    if (isObject(value)) return clearSentEmpty(container, key, value);
   } else {
     put(container, key, next);
   }
@@ -269,6 +271,17 @@ function mergeComplex(target: JsonObject, source: JsonObject, isReference = fals
     for (const k of Object.keys(target)) put(target, k, undefined);
   }
   for (const [k, v] of Object.entries(source)) put(target, k, v);
+}
+
+/**
+ * Clears the sub-attributes of `container[key]` (a complex value) that `sent` gives as "" or null, and the
+ * value itself once nothing is left in it (rule 15 of docs/idp-behaviour.md, within a merge).
+ */
+function clearSentEmpty(container: JsonObject, key: string, sent: JsonObject): Done {
+  const current = get(container, key) as JsonObject;
+  for (const [k, v] of Object.entries(sent)) if (isClear(v)) put(current, keyOf(current, k) ?? k, undefined);
+  if (Object.keys(current).length === 0) put(container, key, undefined);
+  return done;
 }
 
 /** `name.familyName`, `manager.value`: the sub-attribute of a single-valued complex attribute. */
@@ -436,8 +449,9 @@ function valuePathPatch(
   const { def, subDef } = path;
   const sub = path.subAttribute;
   const elementDef: AttributeDef | undefined = def ? { ...def, multiValued: false } : undefined;
-  const asElement = (fields: Json): Result<Json | undefined> => (elementDef ? normalizeValue(elementDef, fields, where) : ok(fields));
-  const normalized = sub ? (subDef ? normalizeValue(subDef, value as Json, where) : ok(value)) : asElement(value as Json);
+  // An element and its sub-attributes are an entry's: an empty string in them is the entry's to judge (normalize.ts).
+  const asElement = (fields: Json): Result<Json | undefined> => (elementDef ? normalizeValue(elementDef, fields, where, undefined, true) : ok(fields));
+  const normalized = sub ? (subDef ? normalizeValue(subDef, value as Json, where, undefined, true) : ok(value)) : asElement(value as Json);
   if (!normalized.ok) return normalized;
   if (normalized.value === undefined) return ok(undefined);
   if (!sub && !isObject(normalized.value)) return bad('invalidValue', `${where} must be an object`);

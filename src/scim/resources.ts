@@ -14,7 +14,7 @@ import { membersOf } from './groups.js';
 import { keepDeactivation } from './users.js';
 import { yieldForMembers } from '../event-loop.js';
 import { MAX_MEMBERS, SCAN_GROUP_MEMBERS } from './limits.js';
-import { isObject, type JsonObject } from './normalize.js';
+import { isObject, placeBareExtensionNames, type JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest, pathProblem, type PatchOperation } from './patch.js';
 import { jsonEqual } from './patch-apply.js';
 import { etagListMatches } from './render.js';
@@ -146,7 +146,9 @@ const preconditionFailed = (id: string) => new ScimError(412, `${id} is at a ver
 
 export async function createResource(ctx: ResourceContext, body: unknown): Promise<Result<StoredResource>> {
   const timestamp = now();
-  const built = await buildResourcePhased(ctx.spec, body, { id: randomUUID(), created: timestamp, lastModified: timestamp });
+  const placed = placeBareExtensionNames(ctx.spec.type, body);
+  if (!placed.ok) return placed;
+  const built = await buildResourcePhased(ctx.spec, placed.value, { id: randomUUID(), created: timestamp, lastModified: timestamp });
   if (!built.ok) return built;
   await yieldForMembers(Array.isArray(built.value.members) ? built.value.members : undefined);
   const write = ctx.spec.toWrite(built.value);
@@ -220,6 +222,7 @@ async function updateResource(
     // nothing changed: then nothing is written, as for any PATCH or PUT that changes nothing. Compared in any
     // key order: keepDeactivation puts `active` back before `meta`, not where it was.
     if (resource !== next.value && jsonEqual(withoutMeta(before), withoutMeta(resource))) {
+      if (fromCopy) continue; // a copy never decides an answer: read the user and compute again
       recentUsers.remember(connectionId, stored);
       return ok({ stored, previous: stored });
     }
@@ -258,7 +261,9 @@ export function replaceResource(ctx: ResourceContext, id: string, body: unknown,
   // A group's PUT replaces its whole member list: the current list is never needed (at 250,000 members,
   // building it as JSON held the event loop 80 ms).
   const read = ctx.spec.kind === 'Group' ? { members: false } : undefined;
-  return updateResource(ctx, id, conditions, (current) => buildResourcePhased(ctx.spec, body, ownedOf(current, id), current), read);
+  const placed = placeBareExtensionNames(ctx.spec.type, body);
+  if (!placed.ok) return Promise.resolve(placed);
+  return updateResource(ctx, id, conditions, (current) => buildResourcePhased(ctx.spec, placed.value, ownedOf(current, id), current), read);
 }
 
 /**

@@ -46,6 +46,13 @@ describe('readForm', () => {
     expect(await outcome(fields(FORM_MAX_FIELDS + 1))).toBe(400);
   });
 
+  it('reads a form as large as the Roles page with its most rules (3 fields per rule, 200 rules, 3 blank rows and a token)', async () => {
+    const rows = Array.from({ length: 203 }, (_, i) => `group=g${i}&role=r${i}&claim=`).join('&');
+    const form = await readForm(formRequest(`${rows}&_csrf=t`), undefined);
+    expect((form['group'] as string[]).length).toBe(203);
+    expect(form['_csrf']).toBe('t');
+  });
+
   it('refuses thousands of distinct empty fields within the byte limit with a 400', async () => {
     let body = '';
     for (let i = 0; body.length + String(i).length + 1 <= FORM_LIMIT_BYTES; i++) body += `${i === 0 ? '' : '&'}${i}`;

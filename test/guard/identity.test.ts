@@ -123,9 +123,17 @@ describe('what an SSO user record keeps of claims the customer’s IdP chose', (
     const widest = '€'; // three bytes of UTF-8 for one UTF-16 unit: the most bytes a kept character costs
     const claims: Record<string, unknown> = {};
     for (const name of RECORDED_CLAIMS) claims[name] = widest.repeat(MAX_RECORDED_CLAIM_CHARS);
-    Object.assign(claims, { sub: widest.repeat(1000), email: widest.repeat(1000), preferred_username: widest.repeat(1000), name: widest.repeat(1000) });
+    Object.assign(claims, {
+      sub: widest.repeat(1000),
+      email: widest.repeat(1000),
+      preferred_username: widest.repeat(1000),
+      name: widest.repeat(1000),
+      saml_attribute: widest.repeat(1000),
+    });
     const worst = ssoUserRecord(claims, identityOf(claims, 'sub'), { admitted: false, reason: 'x'.repeat(100), scimUserId: 'y'.repeat(100) });
     expect(worst.email).toBe(widest.repeat(1000));
+    // The matching report reads the SAML match attribute back from the copy: kept as long as matching takes it.
+    expect(worst.claims['saml_attribute']).toBe(widest.repeat(1000));
     const { json } = checkSsoUser(worst);
     expect(Buffer.byteLength(json)).toBeGreaterThan(MAX_SSO_RECORD_BYTES / 2);
     expect(Buffer.byteLength(json)).toBeLessThanOrEqual(MAX_SSO_RECORD_BYTES);

@@ -545,6 +545,24 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
     expect(worse.status).toBe(400);
   });
 
+  it('keeps a user an earlier version stored with a bare extension name patchable, the top-level key where it was', async () => {
+    counted('legacy resource');
+    const legacy = await send(
+      'POST',
+      '/Users',
+      JSON.stringify({ schemas: [USER, ENTERPRISE], userName: 'legacy.department@example.com', [ENTERPRISE]: { department: 'Ext' } }),
+    );
+    const stored = (await backing.store.getResource(connectionId, 'User', legacy.json!.id))!;
+    // Before 2026-12-05 a POST kept a bare `department` at the top level, beside the extension's.
+    const old = { ...JSON.parse(stored.json), department: 'Top' };
+    expect((await backing.store.replaceResource(connectionId, userSpec.toWrite(old), stored.version)).ok).toBe(true);
+    const patch = (operation: object) => send('PATCH', `/Users/${legacy.json!.id}`, JSON.stringify({ schemas: [PATCH_OP], Operations: [operation] }));
+    expect((await patch({ op: 'replace', path: 'active', value: 'False' })).status).toBe(204);
+    expect((await patch({ op: 'replace', path: 'title', value: 'Still patchable' })).status).toBe(204);
+    const after = (await send('GET', `/Users/${legacy.json!.id}`)).json!;
+    expect([after.active, after.title, after.department, after[ENTERPRISE]]).toEqual([false, 'Still patchable', 'Top', { department: 'Ext' }]);
+  });
+
   it('refuses CPU-heavy request shapes before doing their work', async () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `attr${i}`);
     const shapes: [string, () => Promise<{ status: number; problems: string[]; json?: Record<string, any> }>, string][] = [

@@ -39,6 +39,19 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect(created.meta.resourceType).toBe('Group');
   });
 
+  it('refuses a member emptied through a value path (400) and keeps the list as it was', async () => {
+    const m = await user('emptied.member@example.com');
+    const g = await group('Emptied member', [{ value: m, display: 'M' }]);
+    for (const operation of [
+      { op: 'replace', path: `members[value eq "${m}"]`, value: { value: '' } },
+      { op: 'replace', path: `members[value eq "${m}"].value`, value: '' },
+    ]) {
+      const refused = await patch(g.id as string, [operation]);
+      expect([refused.status, refused.body.status], JSON.stringify(operation)).toEqual([400, '400']);
+    }
+    expect((await get(`/scim/v2/Groups/${g.id}`)).members.map((x: { value: string }) => x.value)).toEqual([m]);
+  });
+
   it('answers a duplicate displayName, compared case-insensitively, with 409 uniqueness', async () => {
     await group('Unique Name');
     const res = await t.http

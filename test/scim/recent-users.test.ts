@@ -95,6 +95,20 @@ describe.each(STORE_KINDS)('PUT and PATCH from a stale copy (%s store)', (kind) 
     expect((await stored(id)).active).toBe(false);
   });
 
+  it('a PUT that changes nothing on a deactivated copy is written when the other instance reactivated and changed the user', async () => {
+    // a's copy: deactivated, title T. b then reactivates with title New; a's PUT of title T without active
+    // changes nothing on the copy (the kept deactivation undoes the missing active) but changes the stored user.
+    const created = await send(a, 'POST', '/Users', { userName: `stale-${serial++}@corp.test`, title: 'T', active: true });
+    const id = created.body.id as string;
+    expect((await send(a, 'PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'active', value: false }))).status).toBe(204);
+    expect((await send(b, 'PUT', `/Users/${id}`, { userName: created.body.userName, title: 'New', active: true })).status).toBe(200);
+    const put = await send(a, 'PUT', `/Users/${id}`, { userName: created.body.userName, title: 'T' });
+    expect([put.status, put.body.title, put.body.meta.version]).toEqual([200, 'T', 'W/"4"']);
+    expect(await stored(id)).toMatchObject({ title: 'T', meta: { version: 'W/"4"' } });
+    // The version a's answer gave is the stored one: an If-Match on the older one is refused.
+    expect((await send(a, 'PATCH', `/Users/${id}`, patch({ op: 'remove', path: 'active' }), 'W/"2"')).status).toBe(412);
+  });
+
   it('a deactivation already made elsewhere is not written or announced again', async () => {
     const { id } = await staleUser(patch({ op: 'replace', path: 'active', value: false }), { active: true });
     const before = audit.filter((e) => e.type === 'user.deactivated').length;

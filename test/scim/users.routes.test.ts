@@ -126,6 +126,25 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
         });
       expect(patched.status).toBe(200);
       expect([patched.body.name, patched.body[ENTERPRISE]]).toEqual([{ givenName: 'Given' }, { costCenter: 'CC1' }]);
+      // Merging a complex value clears only what it sends empty, on replace and add, with a path or without.
+      for (const operation of [
+        { op: 'replace', path: 'name', value: { givenName: '' } },
+        { op: 'add', path: 'name', value: { givenName: '' } },
+        { op: 'add', value: { name: { givenName: '' } } },
+      ]) {
+        await t.http
+          .patch(`/scim/v2/Users/${user.id}`)
+          .set(t.auth)
+          .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'name', value: { givenName: 'G', familyName: 'F' } }] });
+        const merged = await t.http
+          .patch(`/scim/v2/Users/${user.id}?attributes=name`)
+          .set(t.auth)
+          .send({ schemas: [PATCH_OP], Operations: [operation] });
+        expect([merged.status, merged.body.name], JSON.stringify(operation)).toEqual([200, { familyName: 'F' }]);
+      }
+      // A bare "" for a complex or boolean attribute is no value either (`manager: ""`, `active: ""`).
+      const bare = await create('empty.bare@example.com', { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: '', department: 'D' }, active: '' });
+      expect([bare[ENTERPRISE], bare.active]).toEqual([{ department: 'D' }, undefined]);
       // Inside a multi-valued entry the empty string is the entry's own to judge; a required one sent empty is refused.
       const refused = await t.http
         .post('/scim/v2/Users')
