@@ -40,8 +40,20 @@ function fromParams(params: URLSearchParams): Record<string, unknown> {
   return form;
 }
 
+/**
+ * A form a body parser mounted before the dashboard produced (`express.urlencoded`, koa-bodyparser), held to
+ * the same rules as one read here: own fields only, at most FORM_MAX_FIELDS, in an object without a prototype.
+ */
+function fromParsed(parsed: object): Record<string, unknown> {
+  const keys = Object.keys(parsed);
+  if (keys.length > FORM_MAX_FIELDS) throw new FormError(400, 'too many form fields');
+  const form = Object.create(null) as Record<string, unknown>;
+  for (const key of keys) form[key] = (parsed as Record<string, unknown>)[key];
+  return form;
+}
+
 export async function readForm(node: IncomingMessage, parsedBody: unknown): Promise<Record<string, unknown>> {
-  if (parsedBody !== null && typeof parsedBody === 'object' && !Buffer.isBuffer(parsedBody)) return parsedBody as Record<string, unknown>;
+  if (parsedBody !== null && typeof parsedBody === 'object' && !Buffer.isBuffer(parsedBody)) return fromParsed(parsedBody);
   const type = (node.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded' || node.readableEnded) return {};
   const declared = Number(node.headers['content-length'] ?? Number.NaN);

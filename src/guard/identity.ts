@@ -64,7 +64,8 @@ export function neededClaims(strategy: SsoMatchingStrategy, subjectClaim: string
   }
 }
 
-export const missingClaims = (claims: Claims, needed: string[]) => needed.filter((c) => text(claims[c]) === null);
+/** The needed claims the guard could not use as sent (absent, or refused by claimText), which 'auto' then asks userinfo for. */
+export const missingClaims = (claims: Claims, needed: string[]) => needed.filter((c) => claimText(claims[c]) === null);
 
 /**
  * Claims kept on an SSO user record for the matching tool: identity and profile claims, never tokens. Each

@@ -60,6 +60,18 @@ describe('readForm', () => {
     expect(await outcome(body)).toBe(400);
   });
 
+  it('holds a form a parser mounted first produced to the same rules: own fields, no prototype, at most FORM_MAX_FIELDS', async () => {
+    const parsed = Object.assign(Object.create({ inherited: 'x' }) as Record<string, unknown>, { a: '1', b: ['2', '3'] });
+    const form = await readForm(formRequest(''), parsed);
+    expect(Object.getPrototypeOf(form)).toBe(null);
+    expect(Object.entries(form)).toEqual([
+      ['a', '1'],
+      ['b', ['2', '3']],
+    ]);
+    const wide = Object.fromEntries(Array.from({ length: FORM_MAX_FIELDS + 1 }, (_, i) => [`f${i}`, '']));
+    await expect(readForm(formRequest(''), wide)).rejects.toMatchObject({ status: 400 });
+  });
+
   it('refuses a body over the byte limit with a 413, declared or not', async () => {
     expect(await outcome(`a=${'x'.repeat(FORM_LIMIT_BYTES)}`)).toBe(413);
     const undeclared = formRequest(`a=${'x'.repeat(FORM_LIMIT_BYTES)}`);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { matchPolicyOf } from '../../src/guard/guard.js';
-import { emailVerifiedOf, identityOf, MAX_RECORDED_CLAIM_CHARS, RECORDED_CLAIMS, ssoUserRecord } from '../../src/guard/identity.js';
+import { emailVerifiedOf, identityOf, MAX_RECORDED_CLAIM_CHARS, missingClaims, RECORDED_CLAIMS, ssoUserRecord } from '../../src/guard/identity.js';
 import { checkSsoUser, MAX_SSO_RECORD_BYTES } from '../../src/store/sso-records.js';
 import { findMatches, lookupFor, type ScimCandidate } from '../../src/match/strategies.js';
 
@@ -108,6 +108,12 @@ describe('what an SSO user record keeps of claims the customer’s IdP chose', (
       tid: 42,
       preferred_username: 'x'.repeat(MAX_RECORDED_CLAIM_CHARS),
     });
+  });
+
+  it("counts a needed claim the guard cannot use as missing, so that 'auto' asks userinfo for it", () => {
+    expect(missingClaims({ sub: 's', email: `${'a'.repeat(1001)}@corp.test` }, ['email'])).toEqual(['email']);
+    expect(missingClaims({ sub: 's', preferred_username: 'ann\u0000' }, ['preferred_username'])).toEqual(['preferred_username']);
+    expect(missingClaims({ sub: 's', email: 'ann@corp.test' }, ['email', 'sub'])).toEqual([]);
   });
 
   it('treats an email, preferred_username or name over 1,000 characters, or holding control characters, as absent', () => {
