@@ -68,6 +68,18 @@ export function neededClaims(strategy: SsoMatchingStrategy, subjectClaim: string
 export const missingClaims = (claims: Claims, needed: string[]) => needed.filter((c) => claimText(claims[c]) === null);
 
 /**
+ * The claims of the ID token and of userinfo together. The validated ID token wins for claims both carry,
+ * except when userinfo is the configured source (`userinfoWins`), and except for the needed claims the
+ * token carried in a form the guard cannot use (`missing`: what userinfo was asked for). Pure.
+ */
+export function mergeClaims(fromToken: Claims, userinfo: Claims, userinfoWins: boolean, missing: readonly string[]): Claims {
+  if (userinfoWins) return { ...fromToken, ...userinfo };
+  const merged: Claims = { ...userinfo, ...fromToken };
+  for (const name of missing) if (Object.hasOwn(userinfo, name)) merged[name] = userinfo[name];
+  return merged;
+}
+
+/**
  * Claims kept on an SSO user record for the matching tool: identity and profile claims, never tokens. Each
  * is kept when it is a boolean, a finite number, or a string that claimText accepts within
  * MAX_RECORDED_CLAIM_CHARS; anything else (objects, arrays, long strings) is left out, so a record stays

@@ -20,7 +20,7 @@ import { roleMappingOf } from '../roles/role-mapping.js';
 import type { CustomerRecords, Store, StoredOidcClient } from '../store/store.js';
 import { matchPolicyOf, runGuard, strategyOf, type CustomerConfig, type GuardResult } from './guard.js';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
-import { missingClaims, neededClaims, type Claims } from './identity.js';
+import { mergeClaims, missingClaims, neededClaims, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
 import type { Emit } from '../events.js';
 
@@ -268,13 +268,11 @@ export class OidcRuntime {
   async claims(client: StoredOidcClient, tokens: Tokens): Promise<Claims> {
     const fromToken = (tokens.claims() ?? {}) as Claims;
     const strategy = strategyOf(client);
-    const wantUserinfo =
-      client.claimsSource === 'userinfo' ||
-      (client.claimsSource === 'auto' && missingClaims(fromToken, neededClaims(strategy, client.subjectClaim)).length > 0);
+    const missing = client.claimsSource === 'auto' ? missingClaims(fromToken, neededClaims(strategy, client.subjectClaim)) : [];
+    const wantUserinfo = client.claimsSource === 'userinfo' || missing.length > 0;
     if (!wantUserinfo || typeof fromToken.sub !== 'string') return fromToken;
     const userinfo = (await oidc.fetchUserInfo(await this.configuration(client), tokens.access_token, fromToken.sub)) as Claims;
-    // The validated ID token wins over userinfo for claims both carry, except when userinfo is the configured source.
-    return client.claimsSource === 'userinfo' ? { ...fromToken, ...userinfo } : { ...userinfo, ...fromToken };
+    return mergeClaims(fromToken, userinfo, client.claimsSource === 'userinfo', missing);
   }
 
   /** A verify function (passReqToCallback form) that runs the guard, then the app's verify or the default session user. */

@@ -36,7 +36,7 @@ export function coerceBoolean(value: unknown): boolean | undefined {
  * a 30,000-member list builds none per member).
  */
 export function normalizeValue(def: AttributeDef, value: Json, where: string, name?: string, inEntry = false): Result<Json | undefined> {
-  if (value === null) return ok(undefined);
+  if (value === null || (value === '' && !inEntry)) return ok(undefined); // rule 15: see normalizeSingle
   if (def.multiValued) {
     const items = Array.isArray(value) ? value : [value];
     const out: Json[] = [];
@@ -158,6 +158,19 @@ function extensionKey(type: ResourceTypeDef, key: string): { schema: SchemaDef; 
 
 const invalid = (detail: string): Result<never> => fail(scimErrors.badRequest('invalidValue', detail));
 
+/** Whether `input` also names the extension attribute a bare key names: in the extension's object, or as a URN-qualified key. */
+function namesExtensionAttribute(
+  input: JsonObject,
+  qualified: [string, { schema: SchemaDef; path: string }][],
+  named: { schema: SchemaDef; path: string },
+): boolean {
+  const attribute = named.path.split('.', 1)[0]!.toLowerCase();
+  const extensionKeyName = Object.keys(input).find((k) => k.toLowerCase() === named.schema.id.toLowerCase());
+  const extension = extensionKeyName === undefined ? undefined : input[extensionKeyName];
+  if (isObject(extension) && Object.keys(extension).some((k) => k.toLowerCase() === attribute)) return true;
+  return qualified.some(([, q]) => q.schema === named.schema && q.path.split('.', 1)[0]!.toLowerCase() === attribute);
+}
+
 /**
  * Puts each URN-qualified attribute key of a POST/PUT body where its unqualified form goes: a core attribute
  * at the top level, an extension attribute in its extension object, `attr.sub` inside `attr`; with
@@ -169,11 +182,23 @@ const invalid = (detail: string): Result<never> => fail(scimErrors.badRequest('i
  */
 export function unqualifyKeys(type: ResourceTypeDef, input: JsonObject, bareExtensionNames = false): Result<JsonObject> {
   const qualified: [string, { schema: SchemaDef; path: string }][] = [];
+  const bare: [string, { schema: SchemaDef; path: string }][] = [];
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(input)) {
-    const found = qualifiedKey(type, key) ?? (bareExtensionNames ? extensionKey(type, key) : null);
+    // JSON.parse makes "__proto__" an own key; assigning it below would swap the output object's prototype.
+    if (key === '__proto__') return invalid('the attribute name "__proto__" is not allowed');
+    const found = qualifiedKey(type, key);
+    const named = found ? null : bareExtensionNames ? extensionKey(type, key) : null;
     if (found) qualified.push([key, found]);
+    else if (named) bare.push([key, named]);
     else out[key] = value;
+  }
+  // A bare name the body also names with its URN (in the extension object or as a qualified key) stays at
+  // the top level, an unknown attribute as any other: so a resource an earlier version stored that way, read
+  // and sent back whole, is accepted, and the extension's own value is the one the attribute's paths reach.
+  for (const [key, named] of bare) {
+    if (namesExtensionAttribute(input, qualified, named)) out[key] = input[key]!;
+    else qualified.push([key, named]);
   }
   if (qualified.length === 0) return ok(input);
   // Attribute names are case-insensitive: each object's own keys by their lower case, built on first use.

@@ -279,7 +279,15 @@ function mergeComplex(target: JsonObject, source: JsonObject, isReference = fals
  */
 function clearSentEmpty(container: JsonObject, key: string, sent: JsonObject): Done {
   const current = get(container, key) as JsonObject;
-  for (const [k, v] of Object.entries(sent)) if (isClear(v)) put(current, keyOf(current, k) ?? k, undefined);
+  for (const [k, v] of Object.entries(sent)) {
+    if (!isClear(v)) continue;
+    // A reference (`manager`) cleared of its `value` is no reference: its displayName and `$ref` named the old one.
+    if (k.toLowerCase() === 'value') {
+      put(container, key, undefined);
+      return done;
+    }
+    put(current, keyOf(current, k) ?? k, undefined);
+  }
   if (Object.keys(current).length === 0) put(container, key, undefined);
   return done;
 }

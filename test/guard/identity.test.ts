@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { matchPolicyOf } from '../../src/guard/guard.js';
-import { emailVerifiedOf, identityOf, MAX_RECORDED_CLAIM_CHARS, missingClaims, RECORDED_CLAIMS, ssoUserRecord } from '../../src/guard/identity.js';
+import { emailVerifiedOf, identityOf, MAX_RECORDED_CLAIM_CHARS, mergeClaims, missingClaims, RECORDED_CLAIMS, ssoUserRecord } from '../../src/guard/identity.js';
 import { checkSsoUser, MAX_SSO_RECORD_BYTES } from '../../src/store/sso-records.js';
 import { findMatches, lookupFor, type ScimCandidate } from '../../src/match/strategies.js';
 
@@ -108,6 +108,16 @@ describe('what an SSO user record keeps of claims the customer’s IdP chose', (
       tid: 42,
       preferred_username: 'x'.repeat(MAX_RECORDED_CLAIM_CHARS),
     });
+  });
+
+  it('merges userinfo under the ID token, save the needed claims the token had unusable, and over it when userinfo is the source', () => {
+    const token = { sub: 's', email: `${'a'.repeat(1001)}@corp.test`, name: 'Token Name' };
+    const userinfo = { sub: 's', email: 'ann@corp.test', name: 'Userinfo Name', locale: 'fr' };
+    const missing = missingClaims(token, ['email']);
+    expect(mergeClaims(token, userinfo, false, missing)).toEqual({ sub: 's', email: 'ann@corp.test', name: 'Token Name', locale: 'fr' });
+    expect(mergeClaims(token, userinfo, true, [])).toEqual(userinfo);
+    // A claim userinfo lacks stays the token's, even when unusable (the guard then refuses it as missing).
+    expect(mergeClaims(token, { sub: 's' }, false, missing).email).toBe(token.email);
   });
 
   it("counts a needed claim the guard cannot use as missing, so that 'auto' asks userinfo for it", () => {

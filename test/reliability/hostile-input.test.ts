@@ -409,6 +409,9 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
         `{"userName":"p-${name}@example.com","emails":[{"value":"p@example.com","${name}":"y"}]}`,
         `{"userName":"p-${name}@example.com","${ENTERPRISE}":{"${name}":"y"}}`,
         `{"userName":"p-${name}@example.com","unknownThing":{"deeper":{"${name}":1}}}`,
+        // Beside keys that are moved before the body is normalised: a bare extension name, a URN-qualified key.
+        `{"userName":"p-${name}@example.com","department":"D","${name}":{"${ENTERPRISE}":{"employeeNumber":"42"}}}`,
+        `{"userName":"p-${name}@example.com","${ENTERPRISE}:department":"D","${name}":{"${ENTERPRISE}":{"employeeNumber":"42"}}}`,
       ];
       for (const body of bodies) {
         for (const [method, path] of [
@@ -561,6 +564,10 @@ describe.each(STORE_KINDS)('hostile attribute names and work budgets on the %s s
     expect((await patch({ op: 'replace', path: 'title', value: 'Still patchable' })).status).toBe(204);
     const after = (await send('GET', `/Users/${legacy.json!.id}`)).json!;
     expect([after.active, after.title, after.department, after[ENTERPRISE]]).toEqual([false, 'Still patchable', 'Top', { department: 'Ext' }]);
+    // Read and sent back whole by PUT, as a client does: accepted, both values where they were.
+    const { id: _id, meta: _meta, ...whole } = after;
+    const put = await send('PUT', `/Users/${legacy.json!.id}`, JSON.stringify({ ...whole, title: 'Put back' }));
+    expect([put.status, put.json!.title, put.json!.department, put.json![ENTERPRISE]]).toEqual([200, 'Put back', 'Top', { department: 'Ext' }]);
   });
 
   it('refuses CPU-heavy request shapes before doing their work', async () => {
