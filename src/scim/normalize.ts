@@ -158,17 +158,20 @@ function extensionKey(type: ResourceTypeDef, key: string): { schema: SchemaDef; 
 
 const invalid = (detail: string): Result<never> => fail(scimErrors.badRequest('invalidValue', detail));
 
-/** Whether `input` also names the extension attribute a bare key names: in the extension's object, or as a URN-qualified key. */
-function namesExtensionAttribute(
-  input: JsonObject,
-  qualified: [string, { schema: SchemaDef; path: string }][],
-  named: { schema: SchemaDef; path: string },
-): boolean {
-  const attribute = named.path.split('.', 1)[0]!.toLowerCase();
-  const extensionKeyName = Object.keys(input).find((k) => k.toLowerCase() === named.schema.id.toLowerCase());
-  const extension = extensionKeyName === undefined ? undefined : input[extensionKeyName];
-  if (isObject(extension) && Object.keys(extension).some((k) => k.toLowerCase() === attribute)) return true;
-  return qualified.some(([, q]) => q.schema === named.schema && q.path.split('.', 1)[0]!.toLowerCase() === attribute);
+/**
+ * The extension attributes `input` names with their URN, in an extension's object or as a URN-qualified key,
+ * as `<schema id>\0<lower-cased attribute>`: O(the body's keys), built once per body.
+ */
+function namedWithUrn(type: ResourceTypeDef, input: JsonObject, qualified: [string, { schema: SchemaDef; path: string }][]): Set<string> {
+  const named = new Set<string>();
+  const keys = new Map(Object.keys(input).map((k) => [k.toLowerCase(), k]));
+  for (const extension of type.extensions) {
+    const key = keys.get(extension.id.toLowerCase());
+    const object = key === undefined ? undefined : input[key];
+    if (isObject(object)) for (const k of Object.keys(object)) named.add(`${extension.id}\0${k.toLowerCase()}`);
+  }
+  for (const [, q] of qualified) named.add(`${q.schema.id}\0${q.path.split('.', 1)[0]!.toLowerCase()}`);
+  return named;
 }
 
 /**
@@ -196,8 +199,9 @@ export function unqualifyKeys(type: ResourceTypeDef, input: JsonObject, bareExte
   // A bare name the body also names with its URN (in the extension object or as a qualified key) stays at
   // the top level, an unknown attribute as any other: so a resource an earlier version stored that way, read
   // and sent back whole, is accepted, and the extension's own value is the one the attribute's paths reach.
+  const withUrn = bare.length > 0 ? namedWithUrn(type, input, qualified) : null;
   for (const [key, named] of bare) {
-    if (namesExtensionAttribute(input, qualified, named)) out[key] = input[key]!;
+    if (withUrn!.has(`${named.schema.id}\0${named.path.split('.', 1)[0]!.toLowerCase()}`)) out[key] = input[key]!;
     else qualified.push([key, named]);
   }
   if (qualified.length === 0) return ok(input);
