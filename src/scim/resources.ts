@@ -24,6 +24,13 @@ import { createdEvents, deletedEvents, updatedEvents } from './provisioning-even
 /** How many times a write that lost a race is recomputed before giving up with a retryable 503. */
 const MAX_ATTEMPTS = 50;
 
+/**
+ * A group write carrying more member values than this holds the group's write lease (Store.leaseGroup) from
+ * its first read to its write: it takes several steps (the list validated in phases, the store's chunks),
+ * and one-member PATCHes of the same group would otherwise move the version under it at every attempt.
+ */
+const LEASED_MEMBER_VALUES = 1_000;
+
 /** A short random pause before retrying a lost race, growing with the attempt, so racers spread out. */
 const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt * 2)));
 
@@ -180,8 +187,25 @@ export interface Updated {
 }
 
 /**
+ * Runs a group write of `values` member values: past LEASED_MEMBER_VALUES, holding the group's write lease
+ * (`work` gets its token for the store write), else as is. A lease not had in time is a 503, as a write
+ * that kept losing races.
+ */
+async function withGroupLease<T>(ctx: ResourceContext, id: string, values: number, work: (lease?: string) => Promise<Result<T>>): Promise<Result<T>> {
+  if (ctx.spec.kind !== 'Group' || values <= LEASED_MEMBER_VALUES) return work();
+  const lease = await ctx.store.leaseGroup(ctx.connectionId, id);
+  if (lease === null) return fail(busy(ctx, id));
+  try {
+    return await work(lease.token);
+  } finally {
+    await lease.release();
+  }
+}
+
+/**
  * The shared read-compute-write loop of PUT and PATCH. `compute` returns the new resource, or null for "no
- * change"; `read`: how the current resource is read (a group PUT, which replaces the list, reads it without).
+ * change"; `read`: how the current resource is read (a group PUT, which replaces the list, reads it without);
+ * `lease`: the group's write lease the write holds (withGroupLease).
  */
 async function updateResource(
   ctx: ResourceContext,
@@ -189,6 +213,7 @@ async function updateResource(
   conditions: Preconditions,
   compute: (current: JsonObject, stored: StoredResource) => Result<JsonObject | null> | Promise<Result<JsonObject | null>>,
   read?: ReadOptions,
+  lease?: string,
 ): Promise<Result<Updated>> {
   const { recentUsers, connectionId } = ctx;
   // A copy is only a guess (src/scim/recent-users.ts): every outcome but a successful write is decided again.
@@ -227,6 +252,7 @@ async function updateResource(
       return ok({ stored, previous: stored });
     }
     const write = ctx.spec.toWrite(resource);
+    if (lease !== undefined) write.lease = lease;
     if (ctx.events) write.events = eventsOf(before, resource, write);
     await yieldForMembers(write.members);
     const outcome = await ctx.store.replaceResource(connectionId, write, stored.version, ctx.quota);
@@ -263,7 +289,10 @@ export function replaceResource(ctx: ResourceContext, id: string, body: unknown,
   const read = ctx.spec.kind === 'Group' ? { members: false } : undefined;
   const placed = placeBareExtensionNames(ctx.spec.type, body);
   if (!placed.ok) return Promise.resolve(placed);
-  return updateResource(ctx, id, conditions, (current) => buildResourcePhased(ctx.spec, placed.value, ownedOf(current, id), current), read);
+  const members = isObject(placed.value) ? placed.value.members : undefined;
+  return withGroupLease(ctx, id, Array.isArray(members) ? members.length : 0, (lease) =>
+    updateResource(ctx, id, conditions, (current) => buildResourcePhased(ctx.spec, placed.value, ownedOf(current, id), current), read, lease),
+  );
 }
 
 /**
@@ -279,8 +308,8 @@ export async function patchResource(ctx: ResourceContext, id: string, body: unkn
     // Member operations become member changes: the group is read and written without its member list.
     const plan = planGroupPatch(operations.value);
     await yieldForMembers(values);
-    if (plan) return patchGroup(ctx, id, plan, conditions);
-    return patchWholeGroup(ctx, id, operations.value, conditions);
+    if (plan) return withGroupLease(ctx, id, values, (lease) => patchGroup(ctx, id, plan, conditions, lease));
+    return patchWholeGroup(ctx, id, operations.value, conditions, values);
   }
   return patchInHand(ctx, id, operations.value, conditions);
 }
@@ -296,16 +325,23 @@ function valuesCarried(operations: PatchOperation[]): number {
 }
 
 /** A PATCH applied to the whole resource in hand (a group with its member list): read, apply, write. */
-function patchInHand(ctx: ResourceContext, id: string, operations: PatchOperation[], conditions: Preconditions) {
-  return updateResource(ctx, id, conditions, async (current, stored) => {
-    const patched = await applyPatchInSlices(ctx.spec.type, current, operations, ctx.spec.kind === 'User' ? ctx.spec.fromStored(stored) : undefined);
-    if (!patched.ok) return patched;
-    await yieldForMembers(stored.members); // applying, rebuilding and comparing a long list: three phases
-    const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id), current);
-    if (!rebuilt.ok) return rebuilt;
-    await yieldForMembers(stored.members);
-    return ok(sameContent(current, rebuilt.value) ? null : rebuilt.value);
-  });
+function patchInHand(ctx: ResourceContext, id: string, operations: PatchOperation[], conditions: Preconditions, lease?: string) {
+  return updateResource(
+    ctx,
+    id,
+    conditions,
+    async (current, stored) => {
+      const patched = await applyPatchInSlices(ctx.spec.type, current, operations, ctx.spec.kind === 'User' ? ctx.spec.fromStored(stored) : undefined);
+      if (!patched.ok) return patched;
+      await yieldForMembers(stored.members); // applying, rebuilding and comparing a long list: three phases
+      const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id), current);
+      if (!rebuilt.ok) return rebuilt;
+      await yieldForMembers(stored.members);
+      return ok(sameContent(current, rebuilt.value) ? null : rebuilt.value);
+    },
+    undefined,
+    lease,
+  );
 }
 
 /**
@@ -314,7 +350,13 @@ function patchInHand(ctx: ResourceContext, id: string, operations: PatchOperatio
  * SCAN_GROUP_MEMBERS members is refused (400 `tooMany`) after an O(1) read, before its list is loaded: the
  * member operations IdPs send never need it (docs/groups.md).
  */
-async function patchWholeGroup(ctx: ResourceContext, id: string, operations: PatchOperation[], conditions: Preconditions): Promise<Result<Updated>> {
+async function patchWholeGroup(
+  ctx: ResourceContext,
+  id: string,
+  operations: PatchOperation[],
+  conditions: Preconditions,
+  values: number,
+): Promise<Result<Updated>> {
   const problem = pathProblem(ctx.spec.type, operations);
   if (problem) return fail(problem);
   const bare = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
@@ -329,7 +371,8 @@ async function patchWholeGroup(ctx: ResourceContext, id: string, operations: Pat
       ),
     );
   }
-  return patchInHand(ctx, id, operations, conditions);
+  // The list in hand is written whole: as long as the group, or as the values sent.
+  return withGroupLease(ctx, id, Math.max(members, values), (lease) => patchInHand(ctx, id, operations, conditions, lease));
 }
 
 /**
@@ -338,7 +381,7 @@ async function patchWholeGroup(ctx: ResourceContext, id: string, operations: Pat
  * whole list, as that list; both in the one version-checked write. The answer carries no member list
  * (the handler reads one only when the response shows members).
  */
-async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan, conditions: Preconditions): Promise<Result<Updated>> {
+async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan, conditions: Preconditions, lease?: string): Promise<Result<Updated>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
     if (!stored) return fail(notFound(ctx, id));
@@ -370,6 +413,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     await yieldForMembers(listed);
     const { members: _none, ...write } = ctx.spec.toWrite(rebuilt.value);
     const changed: ResourceWrite = { ...write };
+    if (lease !== undefined) changed.lease = lease;
     if (plan.list) changed.members = listed;
     else if (plan.changes) changed.memberChanges = { add: listed, remove: [...plan.changes.remove] };
     if (sameAttributes) changed.keepIfMembersUnchanged = true;

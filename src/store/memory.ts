@@ -66,6 +66,7 @@ import { memorySetupGrants } from './setup-grants.js';
 import { OrderedMap } from '../ordered-map.js';
 import { LAST_MODIFIED_SORT_ATTRIBUTE, lastModifiedSortValue, withLastModified } from './last-modified.js';
 import { PHASED_MEMBERS, yieldToEventLoop } from '../event-loop.js';
+import { inProcessLeases } from './group-lease.js';
 
 interface Entry {
   id: string;
@@ -217,6 +218,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const roleMappings = new Map<string, StoredRoleMapping>();
   const activity = new MemoryActivityLog(now);
   const spaces = new Map<string, Space>();
+  /** Groups' write leases (Store.leaseGroup), by connection and group id. */
+  const leases = inProcessLeases();
+  const leaseKey = (connectionId: string, groupId: string) => `${connectionId}\u0000${groupId}`;
   const consumers = memoryEventConsumers(now, (connectionId) => connections.get(connectionId));
 
   const space = (connectionId: string): Space | undefined => spaces.get(connectionId);
@@ -775,6 +779,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const before = members ? space(connectionId)?.resources[write.kind].get(write.id) : undefined;
       const long = before !== undefined && before.members.size + members!.members.size > SETTLE_SLICE;
       const planned = long && before.version === expectedVersion ? { entry: before, delta: await memberDelta(before, members!.members) } : null;
+      // A group another write holds the lease of is written once that write is done (its version then tells).
+      // The last look is in the same turn as the synchronous step, so no lease is taken between the two.
+      const lease = leaseKey(connectionId, write.id);
+      while (write.kind === 'Group' && leases.blocks(lease, write.lease)) {
+        if (await leases.clear(lease, write.lease)) continue;
+        const current = space(connectionId)?.resources.Group.get(write.id);
+        return current ? { ok: false, reason: 'version_mismatch', currentVersion: current.version } : { ok: false, reason: 'not_found' };
+      }
       const s = space(connectionId);
       const entry = s?.resources[write.kind].get(write.id);
       if (!s || !entry) return { ok: false, reason: 'not_found' };
@@ -879,6 +891,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const s = space(connectionId);
       const entry = s?.resources[kind].get(id);
       return s && entry ? output(s, entry, options) : null;
+    },
+
+    async leaseGroup(connectionId, groupId) {
+      assertStoreId('connectionId', connectionId);
+      return leases.take(leaseKey(connectionId, groupId));
     },
 
     async listGroupMembers(connectionId, groupId, offset, count): Promise<MemberPage | null> {

@@ -23,12 +23,21 @@ export type MembersMode =
 /** The kind code used in keys and script arguments: `u` users, `g` groups. */
 export const KIND_CODE: Record<ResourceKind, string> = { User: 'u', Group: 'g' };
 
-/** The ARGV of the create/replace scripts; see WRITE_PRELUDE in redis-scripts.ts. */
-export function writeArgs(write: ResourceWrite, expectedVersion: number, members: MembersMode, quota?: StoreQuota): (string | number)[] {
+/** How a write holds its group's lease (GROUP_LEASE in redis-scripts.ts): the token, and the bytes later chunks will add. */
+export interface Leased {
+  token: string;
+  reserve?: number;
+}
+
+/**
+ * The ARGV of the create/replace scripts; see WRITE_PRELUDE in redis-scripts.ts. expectedVersion '' (a later
+ * chunk of a chunked write) is only accepted with a lease.
+ */
+export function writeArgs(write: ResourceWrite, expectedVersion: number | '', members: MembersMode, quota?: StoreQuota, lease?: Leased): (string | number)[] {
   const args: (string | number)[] = [KIND_CODE[write.kind], write.id, write.json, expectedVersion, write.displayName ?? '', write.indexes.length];
   for (const e of write.indexes) args.push(e.attribute, e.value, e.unique ? '1' : '0');
   args.push(...sortArgs(write.sortKeys ?? []));
-  args.push(members.mode, write.keepIfMembersUnchanged ? '1' : '0');
+  args.push(members.mode, write.keepIfMembersUnchanged ? '1' : '0', lease?.token ?? '');
   if (members.mode === 'full') {
     args.push(members.members.length);
     for (const m of members.members) args.push(m.value, memberMeta(m));
@@ -38,7 +47,7 @@ export function writeArgs(write: ResourceWrite, expectedVersion: number, members
   } else if (members.mode === 'staged') {
     args.push(members.token);
   }
-  if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes, quota.maxGroupsPerMember ?? '', quota.maxResourcesPerValue ?? '');
+  if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes, quota.maxGroupsPerMember ?? '', quota.maxResourcesPerValue ?? '', lease?.reserve ?? 0);
   else args.push('');
   return args;
 }
@@ -85,7 +94,7 @@ export function outcome(reply: unknown): WriteOutcome {
       return { ok: false, reason: 'version_mismatch', currentVersion: Number(detail) };
     case 'quota':
       return quotaOutcome(String(detail) as QuotaName, Number(third), fourth);
-    // 'too_big' (an inline list over too many old members) and 'staging_lost' are handled by redis.ts.
+    // 'too_big' (an inline list over too many old members), 'staging_lost', 'leased' and 'lease_lost' are handled by redis.ts.
     default:
       throw new Error(`unexpected reply from the Redis store: ${String(status)}`);
   }

@@ -40,7 +40,7 @@ import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { EVENT_LOG_LUA, READ_EVENTS_BODY } from './redis-event-scripts.js';
 import { linkLua } from './lua-link.js';
 import { LAST_MODIFIED_SORT_ATTRIBUTE } from './last-modified.js';
-import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT, PAGE_READ_BYTES, ROWS_PER_SCRIPT } from './store.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, GROUP_IDS_PER_SCRIPT, GROUP_LEASE_MS, PAGE_READ_BYTES, ROWS_PER_SCRIPT } from './store.js';
 
 /**
  * The one-character codes a row's index entries store instead of the SCIM layer's index attribute names
@@ -87,6 +87,7 @@ local function order(k) return base .. k .. ':order' end
 local function rhash(k) return base .. k .. ':r' end
 local function mzkey(gid) return base .. 'g:mz:' .. gid end
 local function mmkey(gid) return base .. 'g:mm:' .. gid end
+local function leaseKey(gid) return base .. 'g:lease:' .. gid end
 local JOBS = base .. 'g:jobs'
 local function jobKey(token, part) return base .. 'g:j:' .. token .. ':' .. part end
 local function ikey(k, attr) return base .. k .. ':i:' .. attr end
@@ -405,13 +406,16 @@ end
 `;
 
 /**
- * Write helpers. ARGV: kind, id, json, expectedVersion, displayName, n, n×(attr, value, '1'|'0'), the sort
+ * Write helpers. ARGV: kind, id, json, expectedVersion ('' for a later chunk of a leased write: the lease,
+ * not the version, keeps others out), displayName, n, n×(attr, value, '1'|'0'), the sort
  * entries s, s×(attr, '1' and the encoded value | '0' and ''), then the members mode, '1' when the write
- * is to be skipped if its members change nothing (keepIfMembersUnchanged) else '0', and the mode's
+ * is to be skipped if its members change nothing (keepIfMembersUnchanged) else '0', the group's write lease
+ * token held by this write or '' (GROUP_LEASE), and the mode's
  * arguments: 'keep' (members unchanged); 'full', m, m×(value, meta) (a whole list of at most MEMBER_CHUNK
  * members); 'delta', r, r×value, a, a×(value, meta) (removals then additions, at most
  * MEMBER_CHUNK in all); 'staged', token (the list staged by STAGE_MEMBERS under that token); then the quota:
- * maxUsers, maxGroups, maxBytes, or a single '' when unchecked.
+ * maxUsers, maxGroups, maxBytes, maxGroupsPerMember, maxResourcesPerValue, the bytes reserved for later
+ * chunks, or a single '' when unchecked.
  */
 const WRITE_PRELUDE = `${PRELUDE}
 local function parseWrite()
@@ -423,8 +427,8 @@ local function parseWrite()
     p = p + 3
   end
   w.sorted, p = readSorted(p + 1, tonumber(ARGV[p]))
-  w.mode, w.keepSame = ARGV[p], ARGV[p + 1] == '1'
-  p = p + 2
+  w.mode, w.keepSame, w.lease = ARGV[p], ARGV[p + 1] == '1', ARGV[p + 2]
+  p = p + 3
   if w.mode == 'full' then
     for i = 1, tonumber(ARGV[p]) do w.members[i] = { ARGV[p + 2 * i - 1], ARGV[p + 2 * i] } end
     p = p + 1 + 2 * #w.members
@@ -439,7 +443,7 @@ local function parseWrite()
   end
   if ARGV[p] ~= '' then
     w.quota = { users = tonumber(ARGV[p]), groups = tonumber(ARGV[p + 1]), bytes = tonumber(ARGV[p + 2]),
-      perMember = tonumber(ARGV[p + 3]), perValue = tonumber(ARGV[p + 4]) }
+      perMember = tonumber(ARGV[p + 3]), perValue = tonumber(ARGV[p + 4]), reserve = tonumber(ARGV[p + 5]) }
   end
   -- What the write counts for (resourceBytes in src/store/store.ts), split in parts.
   w.idxBytes, w.memberBytes = 0, 0
@@ -458,6 +462,8 @@ local function quotaRefusal(w, creating, delta)
     if w.k == 'u' and n >= q.users then return { 'quota', 'users', fmt(q.users) } end
     if w.k == 'g' and n >= q.groups then return { 'quota', 'groups', fmt(q.groups) } end
   end
+  -- reserve: what the later chunks of a chunked member write will add (writeChangesInChunks in redis.ts).
+  delta = delta + (q.reserve or 0)
   if delta > 0 and tonumber(redis.call('GET', BYTES) or '0') + delta > q.bytes then
     return { 'quota', 'bytes', fmt(q.bytes) }
   end
@@ -706,8 +712,21 @@ local w = parseWrite()
 if redis.call('EXISTS', base .. 'conn') == 0 then return { 'not_found' } end
 local seq = seqOf(w.k, w.id)
 if not seq then return { 'not_found' } end
+if w.k == 'g' then
+  -- A group under another write's lease is left alone until it ends (the caller waits, then reads again).
+  local key = leaseKey(w.id)
+  local holder = redis.call('GET', key)
+  if holder and holder ~= w.lease then return { 'leased', redis.call('PTTL', key) } end
+  if w.lease ~= '' then
+    -- A later chunk goes on only under the lease its write started with; a versioned write whose lease
+    -- lapsed takes it again (its version check still stands).
+    if not holder and not w.expected then return { 'lease_lost' } end
+    redis.call('SET', key, w.lease, 'PX', ${GROUP_LEASE_MS})
+  end
+end
+if not w.expected and w.lease == '' then return redis.error_reply('a write without an expected version needs a lease') end
 local cur = parseRes(redis.call('HGET', rhash(w.k), seq))
-if cur.v ~= w.expected then return { 'version_mismatch', cur.v } end
+if w.expected and cur.v ~= w.expected then return { 'version_mismatch', cur.v } end
 if w.keepSame and w.k == 'g' and membersUnchanged(w) then return { 'unchanged', cur.v } end
 -- Most updates (active, names, titles) leave every index entry as it was: then the indexes are not touched.
 local packed = packIndexes(w)
@@ -1403,7 +1422,7 @@ for _, k in ipairs({ 'u', 'g' }) do
   if #ranked > 0 then
     for i = 1, #ranked, 2 do
       redis.call('HDEL', rhash(k), fmt(ranked[i + 1]))
-      if k == 'g' then redis.call('UNLINK', mzkey(ranked[i]), mmkey(ranked[i])) end
+      if k == 'g' then redis.call('UNLINK', mzkey(ranked[i]), mmkey(ranked[i]), leaseKey(ranked[i])) end
       redis.call('ZREM', order(k), ranked[i])
     end
     return #ranked / 2
@@ -1479,6 +1498,66 @@ for i = 4, last, 2 do
 end
 redis.call('INCRBY', jobKey(token, 'b'), bytes)
 return n
+`,
+);
+
+/**
+ * A group's write lease (ARGV: group id, token, 'take' or 'drop'): a write too large for one script holds it
+ * from its first script to its last (writeChangesInChunks and the staged lists in src/store/redis.ts), and
+ * REPLACE_RESOURCE refuses every other write of the group meanwhile ('leased'). 'take' answers 0 when taken,
+ * else the milliseconds the holder's lease has left; 'drop' frees it when the token holds it. It lives
+ * GROUP_LEASE_MS past its holder's last script, so a holder that died frees the group by itself.
+ */
+export const GROUP_LEASE = linkLua(
+  PRELUDE,
+  `
+local key, token = leaseKey(ARGV[1]), ARGV[2]
+if ARGV[3] == 'take' then
+  if redis.call('SET', key, token, 'NX', 'PX', ${GROUP_LEASE_MS}) then return 0 end
+  return math.max(redis.call('PTTL', key), 1)
+end
+if redis.call('GET', key) == token then redis.call('DEL', key) end
+return 0
+`,
+);
+
+/**
+ * What one chunk of a chunked member write would do to a group (ARGV: group id, the most groups per member
+ * or '', r, r×value, a, a×(value, '1' when an earlier chunk of the write removes it else '0' then the meta)), read
+ * only: {version, bytes it adds (negative: frees), 1 if it changes the list else 0, the first value it adds
+ * that joining would take past the most groups per member or ''}; {-1} when the group is gone. Removals
+ * apply before additions, as in the write.
+ */
+export const CHECK_MEMBER_CHANGES = linkLua(
+  PRELUDE,
+  `
+local gid, cap = ARGV[1], tonumber(ARGV[2])
+local seq = seqOf('g', gid)
+if not seq then return { -1 } end
+local version = parseRes(redis.call('HGET', rhash('g'), seq)).v
+local mz, mm = mzkey(gid), mmkey(gid)
+local bytes, changes, over, removed = 0, 0, '', {}
+local p = 3
+for i = 1, tonumber(ARGV[p]) do
+  local v = ARGV[p + i]
+  if not removed[v] and redis.call('ZSCORE', mz, v) then
+    removed[v] = true
+    changes = 1
+    bytes = bytes - #v - #(redis.call('HGET', mm, v) or '')
+  end
+end
+p = p + 1 + tonumber(ARGV[p])
+for i = 1, tonumber(ARGV[p]) do
+  local v, flagged = ARGV[p + 2 * i - 1], ARGV[p + 2 * i]
+  local cycled, meta = string.sub(flagged, 1, 1), string.sub(flagged, 2)
+  local listed = redis.call('ZSCORE', mz, v)
+  if cycled == '1' or removed[v] or not listed then
+    changes = 1
+    bytes = bytes + #v + #meta
+    if over == '' and cap and not listed and joinPasses(v, gid, cap) then over = v end
+  end
+end
+return { version, bytes, changes, over }
 `,
 );
 

@@ -62,8 +62,11 @@ import {
   parseResource,
   sortArgs,
   writeArgs,
+  type Leased,
   type MembersMode,
 } from './redis-codec.js';
+import { leasePause, newLeaseToken } from './group-lease.js';
+import { memberChunks, takeLease } from './redis-group-lease.js';
 import { lastModifiedSortValue } from './last-modified.js';
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
@@ -98,13 +101,16 @@ import {
   sameMembers,
   LOGIN_BATCH,
   PAGE_MEMBERS_BUDGET,
+  type GroupLease,
   type LoginOutcome,
+  type MemberChanges,
   type MemberPage,
   type Page,
   type ReadOptions,
   type CursorPage,
   GROUP_ID_BYTES,
   GROUP_IDS_PER_PAGE,
+  LEASE_WAIT_MS,
   PAGE_READ_BYTES,
   ROWS_PER_SCRIPT,
   type ResourceKind,
@@ -155,6 +161,8 @@ const SCRIPTS = {
   cas: { lua: connLua.CAS_CONNECTION, keys: 1, readOnly: false },
   beginDelete: { lua: connLua.BEGIN_DELETE, keys: 2, readOnly: false },
   stage: { lua: lua.STAGE_MEMBERS, keys: 1, readOnly: false },
+  lease: { lua: lua.GROUP_LEASE, keys: 1, readOnly: false },
+  checkMembers: { lua: lua.CHECK_MEMBER_CHANGES, keys: 1, readOnly: true },
   settle: { lua: lua.SETTLE_JOB, keys: 1, readOnly: false },
   members: { lua: lua.LIST_MEMBERS, keys: 1, readOnly: true },
   after: { lua: lua.LIST_AFTER, keys: 1, readOnly: true },
@@ -279,8 +287,9 @@ export function redisStore(options: RedisStoreOptions): Store {
 
   /**
    * A create or replace. Member lists and changes of at most CHUNK members go inline, in one script; longer
-   * ones are staged in chunks and swapped in by the create/replace script (atomic for readers of the
-   * group), and the reverse index and users' versions are settled after, in batches (docs/groups.md).
+   * lists are staged in chunks and swapped in by the create/replace script (atomic for readers of the
+   * group), and longer changes are applied in chunks under the group's lease; the reverse index and users'
+   * versions are settled after, in batches (docs/groups.md).
    */
   async function writeWith(
     connectionId: string,
@@ -294,61 +303,160 @@ export function redisStore(options: RedisStoreOptions): Store {
     if (write.kind === 'Group') {
       if (script === 'create') members ??= [];
       const changes = write.memberChanges;
-      if (changes && changes.add.length + changes.remove.length <= CHUNK) {
-        mode = { mode: 'delta', add: changes.add, remove: changes.remove };
-      } else if (changes) {
-        // Too many changes for one call: the resulting list replaces the current one (read in pages, each
-        // page sorted into kept and listed as it arrives, so no turn of the event loop walks the whole list).
-        const removed = new Set(changes.remove);
-        const kept: StoredMember[] = [];
-        const listed = new Set<string>();
-        const read = await readAllMembers(connectionId, write.id, expectedVersion, (page) => {
-          for (const m of page) {
-            if (removed.has(m.value)) continue;
-            kept.push(m);
-            listed.add(m.value);
-          }
-        });
-        if (typeof read !== 'number') return read;
-        const added = changes.add.filter((m) => !listed.has(m.value));
-        // Read at expectedVersion: when nothing would change, nothing is written (keepIfMembersUnchanged).
-        if (write.keepIfMembersUnchanged && kept.length === read && added.length === 0) {
-          return { ok: true, version: expectedVersion, unchanged: true };
-        }
-        members = kept;
-        for (const m of added) members.push(m);
+      if (changes && changes.add.length + changes.remove.length > CHUNK && script === 'replace') {
+        return leased(connectionId, write, expectedVersion, (lease) => writeChangesInChunks(connectionId, write, changes, expectedVersion, quota, lease));
       }
+      if (changes) mode = { mode: 'delta', add: changes.add, remove: changes.remove };
       if (members !== undefined && members.length <= CHUNK) mode = { mode: 'full', members };
-      else if (members !== undefined && script === 'replace' && write.keepIfMembersUnchanged && write.memberChanges === undefined) {
-        // Too long to compare inside one script: compared here with the list read at expectedVersion, so that
-        // Okta's full push of an unchanged list writes nothing (keepIfMembersUnchanged). Only a list of the
-        // same length can be the same: the current one is read only then (a short list sent to replace a
-        // group of 250,000 members would otherwise be compared with all of them, 180 ms of event loop).
-        const first = await memberPage(connectionId, write.id, 0, 1);
-        if (first === null) return { ok: false, reason: 'not_found' };
-        if (first.version !== expectedVersion) return { ok: false, reason: 'version_mismatch', currentVersion: first.version };
-        if (first.total === members.length) {
-          const current = new Map<string, StoredMember>();
-          const read = await readAllMembers(connectionId, write.id, expectedVersion, (page) => {
-            for (const m of page) current.set(m.value, m);
-          });
-          if (typeof read !== 'number') return read;
-          if (sameMembers(current, members, members.length)) return { ok: true, version: expectedVersion, unchanged: true };
-        }
-      }
     }
-    const attempt = async (m: MembersMode) =>
-      run(script, tag(connectionId), ...writeArgs(write, expectedVersion, m, quota), ...eventArgs(write.events, now(), eventLog)) as Promise<unknown[]>;
-    let reply = mode.mode === 'keep' && members !== undefined ? null : await attempt(mode);
-    if (reply === null || reply[0] === 'too_big') {
-      const token = await stage(connectionId, write.id, members ?? [], quota);
-      if (token === null) return { ok: false, reason: 'not_found' };
-      reply = await attempt({ mode: 'staged', token });
-      await settle(connectionId, token); // swapped in: settles the new and old lists; refused: drops the staging
+    const long = mode.mode === 'keep' && members !== undefined;
+    const reply = long ? null : await attempt(connectionId, script, write, expectedVersion, mode, quota);
+    if (reply !== null && reply[0] !== 'too_big') return finished(connectionId, write, reply);
+    const list = members ?? [];
+    if (script === 'create') return writeStaged(connectionId, write, list, expectedVersion, quota, script);
+    return leased(connectionId, write, expectedVersion, (lease) => writeStaged(connectionId, write, list, expectedVersion, quota, script, lease));
+  }
+
+  /**
+   * One create or replace script. A group another write holds the lease of ('leased') is waited for and the
+   * script sent again, LEASE_WAIT_MS in all; the write then finds the group's new version, or gives up
+   * ('version_mismatch': the SCIM layer reads again and retries, or answers 503).
+   */
+  async function attempt(
+    connectionId: string,
+    script: 'create' | 'replace',
+    write: ResourceWrite,
+    expectedVersion: number | '',
+    mode: MembersMode,
+    quota: StoreQuota | undefined,
+    lease: Leased | undefined = write.lease === undefined ? undefined : { token: write.lease },
+    events = write.events,
+  ): Promise<unknown[]> {
+    const until = Date.now() + LEASE_WAIT_MS;
+    for (;;) {
+      const args = [...writeArgs(write, expectedVersion, mode, quota, lease), ...eventArgs(events, now(), eventLog)];
+      const reply = (await run(script, tag(connectionId), ...args)) as unknown[];
+      if (reply[0] !== 'leased') return reply;
+      if (Date.now() >= until) return ['version_mismatch', expectedVersion === '' ? 0 : expectedVersion];
+      await leasePause(Number(reply[1]));
     }
+  }
+
+  /** A write's reply as its outcome, announcing its events to this instance's consumers. */
+  function finished(connectionId: string, write: ResourceWrite, reply: unknown[]): WriteOutcome {
     if (reply[0] === 'staging_lost') throw new Error('the staged member list vanished (was the connection deleted?)');
+    if (reply[0] === 'lease_lost') return { ok: false, reason: 'version_mismatch', currentVersion: 0 };
     const result = outcome(reply);
     if (result.ok && write.events) consumers.announce(connectionId);
+    return result;
+  }
+
+  /**
+   * Runs `work` under the lease of the group `write` replaces: the one the write holds (ResourceWrite.lease),
+   * else one taken for it (docs/groups.md, "Writes of more than one step"); a lease not had within
+   * LEASE_WAIT_MS is a lost race (the SCIM layer reads again, or answers 503).
+   */
+  async function leased(
+    connectionId: string,
+    write: ResourceWrite,
+    expectedVersion: number,
+    work: (lease: string) => Promise<WriteOutcome>,
+  ): Promise<WriteOutcome> {
+    if (write.lease !== undefined) return work(write.lease);
+    const lease = await takeLease(run, tag(connectionId), write.id);
+    if (lease === null) return { ok: false, reason: 'version_mismatch', currentVersion: expectedVersion };
+    try {
+      return await work(lease.token);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /**
+   * A member list too long for one script: staged in chunks, then swapped in by the create or replace
+   * script (atomic for readers), then settled. A replace holds the group's lease (`lease`) throughout, so
+   * one-member PATCHes wait for the swap instead of moving the version under it.
+   */
+  async function writeStaged(
+    connectionId: string,
+    write: ResourceWrite,
+    members: StoredMember[],
+    expectedVersion: number,
+    quota: StoreQuota | undefined,
+    script: 'create' | 'replace',
+    lease?: string,
+  ): Promise<WriteOutcome> {
+    if (script === 'replace' && write.keepIfMembersUnchanged && write.memberChanges === undefined) {
+      // Too long to compare inside one script: compared here with the list read at expectedVersion, so that
+      // Okta's full push of an unchanged list writes nothing (keepIfMembersUnchanged). Only a list of the
+      // same length can be the same: the current one is read only then (a short list sent to replace a
+      // group of 250,000 members would otherwise be compared with all of them, 180 ms of event loop).
+      const first = await memberPage(connectionId, write.id, 0, 1);
+      if (first === null) return { ok: false, reason: 'not_found' };
+      if (first.version !== expectedVersion) return { ok: false, reason: 'version_mismatch', currentVersion: first.version };
+      if (first.total === members.length) {
+        const current = new Map<string, StoredMember>();
+        const read = await readAllMembers(connectionId, write.id, expectedVersion, (page) => {
+          for (const m of page) current.set(m.value, m);
+        });
+        if (typeof read !== 'number') return read;
+        if (sameMembers(current, members, members.length)) return { ok: true, version: expectedVersion, unchanged: true };
+      }
+    }
+    const token = await stage(connectionId, write.id, members, quota);
+    if (token === null) return { ok: false, reason: 'not_found' };
+    const held = lease === undefined ? undefined : { token: lease };
+    const reply = await attempt(connectionId, script, write, expectedVersion, { mode: 'staged', token }, quota, held);
+    await settle(connectionId, token); // swapped in: settles the new and old lists; refused: drops the staging
+    return finished(connectionId, write, reply);
+  }
+
+  /**
+   * Member changes too many for one script, applied in chunks of at most CHUNK (removals, then additions)
+   * under the group's lease: O(changes) in all, whatever the group's size. Every chunk is checked first
+   * (CHECK_MEMBER_CHANGES: the version, the per-member limit, the bytes each adds); the first chunk's script
+   * then checks the version and every quota for the whole write (the later chunks' bytes reserved), writes
+   * the record and its changes; the later chunks, sent without a version (the lease keeps other writes
+   * out), only apply their changes and log their member events. A reader may see the list part-way; a
+   * holder that dies part-way leaves the chunks it applied, and the IdP's retry of the same PATCH completes
+   * them (adding a member it has, or removing one it has not, changes nothing).
+   */
+  async function writeChangesInChunks(
+    connectionId: string,
+    write: ResourceWrite,
+    changes: MemberChanges,
+    expectedVersion: number,
+    quota: StoreQuota | undefined,
+    lease: string,
+  ): Promise<WriteOutcome> {
+    const chunks = memberChunks(changes, CHUNK);
+    const added: number[] = [];
+    let changing = false;
+    for (const chunk of chunks) {
+      const args: (string | number)[] = [write.id, quota?.maxGroupsPerMember ?? '', chunk.remove.length, ...chunk.remove, chunk.add.length];
+      chunk.add.forEach((m, i) => args.push(m.value, (chunk.cycled[i] ? '1' : '0') + memberMeta(m)));
+      const [version, bytes, changes, over] = (await run('checkMembers', tag(connectionId), ...args)) as [number, number, number, string];
+      if (Number(version) === -1) return { ok: false, reason: 'not_found' };
+      if (Number(version) !== expectedVersion) return { ok: false, reason: 'version_mismatch', currentVersion: Number(version) };
+      if (over !== '' && quota?.maxGroupsPerMember !== undefined) {
+        return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota.maxGroupsPerMember, member: over };
+      }
+      added.push(Number(bytes));
+      changing ||= Number(changes) === 1;
+    }
+    if (!changing && write.keepIfMembersUnchanged) return { ok: true, version: expectedVersion, unchanged: true };
+    const reserve = added.slice(1).reduce((sum, b) => sum + b, 0);
+    const memberEvents = write.events?.members === undefined ? undefined : { resource: null, members: write.events.members };
+    let result: WriteOutcome = { ok: false, reason: 'not_found' };
+    for (const [i, chunk] of chunks.entries()) {
+      const mode: MembersMode = { mode: 'delta', add: chunk.add, remove: chunk.remove };
+      const reply =
+        i === 0
+          ? await attempt(connectionId, 'replace', write, expectedVersion, mode, quota, { token: lease, reserve })
+          : await attempt(connectionId, 'replace', write, '', mode, undefined, { token: lease }, memberEvents);
+      result = finished(connectionId, write, reply);
+      if (!result.ok) return result;
+    }
     return result;
   }
 
@@ -801,6 +909,13 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertPaging(offset, count);
       if (!isValidStoreId(groupId)) return null;
       return memberPages(connectionId, groupId, offset, count);
+    },
+
+    async leaseGroup(connectionId, groupId): Promise<GroupLease | null> {
+      assertStoreId('connectionId', connectionId);
+      // No group has such an id: nothing to hold (its writes answer not_found).
+      if (!isValidStoreId(groupId)) return { token: newLeaseToken(), release: async () => {} };
+      return takeLease(run, tag(connectionId), groupId);
     },
 
     async listAfter(connectionId, kind, after, count, options) {

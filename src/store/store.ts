@@ -111,7 +111,34 @@ export interface ResourceWrite {
   keepIfMembersUnchanged?: boolean;
   /** The events the write appends to the connection's log, atomically with it (docs/events.md); absent: none. */
   events?: WriteEvents;
+  /**
+   * Groups, replaceResource only: the token of the group's write lease this write holds ({@link Store.leaseGroup}).
+   * Without it, a write of a group another write holds the lease of waits for that lease first.
+   */
+  lease?: string;
 }
+
+/**
+ * A group's write lease, held by a write that takes several steps (docs/groups.md, "Writes of more than one
+ * step"): until it is released, or GROUP_LEASE_MS pass without a write under it, every other replaceResource
+ * of that group waits (at most LEASE_WAIT_MS, then 'version_mismatch').
+ */
+export interface GroupLease {
+  token: string;
+  release(): Promise<void>;
+}
+
+/**
+ * How long a group's write lease lives past its holder's last write under it: a holder that died, or forgot
+ * to release it, frees the group by itself. A holder's steps take milliseconds; this leaves room for a stalled process.
+ */
+export const GROUP_LEASE_MS = 10_000;
+
+/**
+ * How long a write waits in all for another write's lease on its group before it gives up ('version_mismatch':
+ * the SCIM layer reads again and retries, or answers 503).
+ */
+export const LEASE_WAIT_MS = 30_000;
 
 /** How much of a group a read returns. */
 export interface ReadOptions {
@@ -687,6 +714,14 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * group.
    */
   listGroupMembers(connectionId: string, groupId: string, offset: number, count: number): Promise<MemberPage | null>;
+  /**
+   * Takes group `groupId`'s write lease ({@link GroupLease}), waiting while another write holds it; null when
+   * LEASE_WAIT_MS ran out. A write too long for one step (a member list or member changes of more than 1,000)
+   * holds it from its first read to its write, so that one-member writes of the same group wait for it
+   * instead of moving the version under it again and again. Writes under it carry its token
+   * (ResourceWrite.lease). Reads and deletions do not wait.
+   */
+  leaseGroup(connectionId: string, groupId: string): Promise<GroupLease | null>;
 
   /**
    * Up to `count` resources created after position `after` (0: from the first), in creation order:
@@ -900,6 +935,10 @@ export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
     out.memberChanges = { add: cleanMembers(add), remove: [...new Set(remove)] };
   }
   if (write.keepIfMembersUnchanged === true) out.keepIfMembersUnchanged = true;
+  if (write.lease !== undefined) {
+    if (typeof write.lease !== 'string' || !/^[0-9a-f]{32}$/.test(write.lease)) throw new TypeError('lease must be a token from leaseGroup');
+    out.lease = write.lease;
+  }
   return out;
 }
 

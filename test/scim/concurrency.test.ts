@@ -94,4 +94,67 @@ describe.each(STORE_KINDS)('two app instances sharing one %s store', (kind) => {
       expect(user.body.groups?.map((g: { value: string }) => g.value) ?? []).toEqual(expected.includes(id) ? [gid] : []);
     }
   });
+
+  it('applies a PATCH of 2,500 member changes and a PUT of 2,000 members racing 8 streams of one-member PATCHes', { timeout: 60_000 }, async () => {
+    // Before the Redis store's group lease (src/store/redis-group-lease.ts), a write longer than one script
+    // read or staged the whole list, lost its compare-and-set to the small PATCHes again and again, and
+    // answered 503 after 50 attempts.
+    const auth = { Authorization: `Bearer ${token}` };
+    const group = await supertest(apps[0]!)
+      .post('/scim/v2/Groups')
+      .set(auth)
+      .send({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Big race', members: values('old', 1500) });
+    const gid = group.body.id as string;
+    const patchOf = (operation: object) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [operation] });
+    let running = true;
+    const small: number[] = [];
+    // Each stream adds its member and removes it again, through both instances, and ends with an add.
+    const send = async (i: number, op: object) =>
+      small.push(
+        (
+          await supertest(apps[i % 2]!)
+            .patch(`/scim/v2/Groups/${gid}`)
+            .set(auth)
+            .send(patchOf(op))
+        ).status,
+      );
+    const streams = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; ; i++) {
+        await send(i, { op: 'add', path: 'members', value: [{ value: `stream-${w}` }] });
+        if (!running) return;
+        await send(i + 1, { op: 'remove', path: `members[value eq "stream-${w}"]` });
+      }
+    });
+    const big = await supertest(apps[1]!)
+      .patch(`/scim/v2/Groups/${gid}`)
+      .set(auth)
+      .send({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [
+          { op: 'remove', path: 'members', value: values('old', 500) },
+          { op: 'add', path: 'members', value: values('new', 2000) },
+        ],
+      });
+    const put = await supertest(apps[0]!)
+      .put(`/scim/v2/Groups/${gid}`)
+      .set(auth)
+      .send({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Big race', members: values('put', 2000) });
+    running = false;
+    await Promise.all(streams);
+    expect([big.status, put.status]).toEqual([204, 200]);
+    expect(small.length).toBeGreaterThan(8);
+    expect(small.filter((s) => s !== 204)).toEqual([]);
+    const after = await supertest(apps[1]!).get(`/scim/v2/Groups/${gid}`).set(auth);
+    const listed = (after.body.members as { value: string }[]).map((m) => m.value);
+    // The PUT's list, and every stream's member added after it (or before it and again after it).
+    const streamed = listed.filter((v) => v.startsWith('stream-'));
+    expect(listed.filter((v) => !v.startsWith('stream-'))).toEqual(values('put', 2000).map((m) => m.value));
+    expect(new Set(streamed)).toEqual(new Set(Array.from({ length: 8 }, (_, w) => `stream-${w}`)));
+    expect(listed).toHaveLength(2008);
+  });
 });
+
+/** `count` member values `<prefix>-0`… */
+function values(prefix: string, count: number): { value: string }[] {
+  return Array.from({ length: count }, (_, i) => ({ value: `${prefix}-${i}` }));
+}

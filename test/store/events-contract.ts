@@ -225,6 +225,30 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       expect((await readAll(created[2999]!.cursor, 1000)).map((e) => e.cursor)).toEqual(created.slice(3000).map((e) => e.cursor));
     });
 
+    it('logs every member a change list longer than one chunk removes and adds, one removed and added back included', async () => {
+      const values = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ value: `m${from + i}` }));
+      await store.createResource(cid, groupWrite('big', 'Big', values(0, 1500)));
+      // 2,300 changes: 1,200 removals, then 1,100 additions of which 100 are members the removals took out.
+      const changes = { remove: values(0, 1200).map((m) => m.value), add: [...values(0, 100), ...values(5000, 6000)] };
+      const changed = await store.replaceResource(
+        cid,
+        withEvents({ ...groupWrite('big', 'Bigger'), members: undefined, memberChanges: changes }, groupEvents('group.updated', ['displayName'])),
+        1,
+      );
+      expect(changed).toMatchObject({ ok: true });
+      const events = await readAll(null, 700);
+      expect(events.map((e) => e.type)).toEqual([
+        'group.updated',
+        ...Array<string>(1200).fill('group.member_removed'),
+        ...Array<string>(1100).fill('group.member_added'),
+      ]);
+      expect(events.slice(1, 1201).map((e) => e.member)).toEqual(changes.remove);
+      expect(events.slice(1201).map((e) => e.member)).toEqual(changes.add.map((m) => m.value));
+      // The members re-added moved to the end, as in a single write (removals first, then additions).
+      const members = (await store.getResource(cid, 'Group', 'big'))?.members?.map((m) => m.value);
+      expect(members).toEqual([...values(1200, 1500), ...changes.add].map((m) => m.value));
+    });
+
     it('drops events past the retention, and a cursor older than what is kept gets EventsExpiredError', async () => {
       await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
       const first = (await readAll())[0]!.cursor;

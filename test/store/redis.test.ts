@@ -271,13 +271,30 @@ describe('redis store specifics', () => {
       replies.push((await store.getResource(cid, 'Group', gid))?.members?.length);
       replies.push(await store.deleteResource(cid, 'Group', gid));
     }, argCounts);
-    expect(replies).toEqual([{ ok: true, version: 1 }, { ok: true, version: 2 }, { ok: true, version: 3 }, 2000, true]);
+    // The 2,100 changes go in three chunks (600 removals, then 1,000 and 500 additions), each moving the
+    // version (writeChangesInChunks in src/store/redis.ts).
+    expect(replies).toEqual([{ ok: true, version: 1 }, { ok: true, version: 2 }, { ok: true, version: 5 }, 2000, true]);
     // EVALSHA sha numkeys key + (member value, meta) pairs + a few fixed arguments.
     expect(Math.max(...argCounts)).toBeLessThanOrEqual(3 + 2 * MEMBER_CHUNK + 20);
     expect(argCounts.length).toBeGreaterThan(10);
     const left = await keysUnder(t.client, `${prefix}{c:${cid}}:g:j*`);
     expect(left).toEqual([]);
+    // The chunked changes and the staged list held the group's lease, and released it.
+    expect(await keysUnder(t.client, `${prefix}{c:${cid}}:g:lease*`)).toEqual([]);
     expect(await storeProblems(t.client, prefix, cid)).toEqual([]);
+  });
+
+  it('writes a group whose lease holder died once the lease has lapsed', async () => {
+    const gid = randomUUID();
+    expect(await store.createResource(cid, groupWrite(gid, 'Orphaned', [{ value: 'a' }]))).toEqual({ ok: true, version: 1 });
+    // A holder that died leaves its lease to lapse (GROUP_LEASE_MS; shortened here by hand).
+    const key = `${prefix}{c:${cid}}:g:lease:${gid}`;
+    await t.client.set(key, 'f'.repeat(32), 'PX', 300);
+    const outcome = await store.replaceResource(cid, groupWrite(gid, 'Renamed', [{ value: 'b' }]), 1);
+    // Written only after the lease was gone: a write that ignored the lease would find it still there.
+    expect(await t.client.exists(key)).toBe(0);
+    expect(outcome).toEqual({ ok: true, version: 2 });
+    expect((await store.getResource(cid, 'Group', gid))?.members).toEqual([{ value: 'b' }]);
   });
 
   it('answers the login lookup and records an SSO user in one round trip each', async () => {
