@@ -185,7 +185,8 @@ export async function renderMemberItems(members: readonly StoredMember[], baseUr
 /**
  * A group's member list as items under `projection`, read page by page with a yield between pages so a
  * 100,000 member list never holds the event loop for long. Pages are all of one group version (restarted
- * if the group changes meanwhile, up to a few times); answers that version, or null when the group is gone.
+ * if the group changes meanwhile, `attempts` times in all); answers that version (the oldest seen when they
+ * never agreed), or null when the group is gone.
  */
 export async function readMemberItems(
   store: Store,
@@ -193,9 +194,10 @@ export async function readMemberItems(
   groupId: string,
   baseUrl: string,
   projection: Projection,
+  attempts = 5,
 ): Promise<{ version: number; items: MemberItems } | null> {
   let last: { version: number; items: MemberItems } | null = null;
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
     const items: string[] = [];
     let version: number | null = null;
     let consistent = true;

@@ -3,6 +3,7 @@ import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scimSso } from '../support/sso.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
+import type { Store } from '../../src/store/store.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
@@ -158,3 +159,58 @@ describe.each(STORE_KINDS)('two app instances sharing one %s store', (kind) => {
 function values(prefix: string, count: number): { value: string }[] {
   return Array.from({ length: count }, (_, i) => ({ value: `${prefix}-${i}` }));
 }
+
+describe.each(STORE_KINDS)('a group read while its members change, on the %s store', (kind) => {
+  let shared: TestStore;
+  afterAll(async () => {
+    await shared.cleanup();
+  });
+
+  it('is read once more under the group lease, with its writers held back, instead of again and again', { timeout: 60_000 }, async () => {
+    shared = await makeStore(kind, `concurrency-read-${kind}`);
+    // Every member page past the first is read after a one-member PATCH of the group, given up to 200 ms to
+    // land: a read that does not hold the writers back never finds two pages of one version, and one that
+    // does goes on without it (the PATCH then waits for the read).
+    let pages = 0;
+    const fired: Promise<unknown>[] = [];
+    let fire: (n: number) => Promise<unknown> = async () => undefined;
+    const store: Store = {
+      ...shared.store,
+      listGroupMembers: async (connectionId, groupId, offset, count) => {
+        pages++;
+        if (offset > 0) {
+          const patched = fire(pages);
+          fired.push(patched);
+          await Promise.race([patched, new Promise((resolve) => setTimeout(resolve, 200))]);
+        }
+        return shared.store.listGroupMembers(connectionId, groupId, offset, count);
+      },
+    };
+    const sso = scimSso({ store });
+    const { token } = await sso.createScimConnection({ customerId: 'read-race' });
+    const app = express().use(sso);
+    const auth = { Authorization: `Bearer ${token}` };
+    const group = await supertest(app)
+      .post('/scim/v2/Groups')
+      .set(auth)
+      .send({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Read race', members: values('m', 2500) });
+    const gid = group.body.id as string;
+    fire = (n) =>
+      supertest(app)
+        .patch(`/scim/v2/Groups/${gid}`)
+        .set(auth)
+        .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: `churn-${n}` }] }] })
+        .then((r) => r.status);
+    pages = 0;
+    const read = await supertest(app).get(`/scim/v2/Groups/${gid}`).set(auth);
+    expect(read.status).toBe(200);
+    // 2,500 members are three pages (1,000 each): one read that met a change, and one under the lease.
+    expect(pages).toBeLessThanOrEqual(6);
+    const listed = (read.body.members as { value: string }[]).map((m) => m.value);
+    expect(listed.slice(0, 2500)).toEqual(values('m', 2500).map((m) => m.value));
+    // The PATCHes held back went through once the read was done.
+    expect(await Promise.all(fired)).toEqual(fired.map(() => 204));
+    const after = await supertest(app).get(`/scim/v2/Groups/${gid}`).set(auth).query({ excludedAttributes: 'members' });
+    expect(after.body.meta.version).not.toBe(read.body.meta.version);
+  });
+});
