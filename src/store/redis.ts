@@ -178,12 +178,15 @@ const SWEEP_BATCH = 200;
 
 /** Members per script call: staged chunks, settle batches and member pages (see docs/groups.md). */
 const CHUNK = lua.MEMBER_CHUNK;
+/** Members one write script joins or removes itself (inline lists and changes, chunks of longer changes). */
+const INLINE = lua.INLINE_MEMBERS;
 /**
  * Members one SETTLE_JOB call settles: each moves a user's reverse entry and version (and copies its JSON
  * for the event log when an entry still names it). Batches of 1,000 took 10 ms at the median and up to 21 ms
- * on a connection of 100,000 users (a hostile-tenant audit, `SLOWLOG`); 500 keep a script near 5-10 ms.
+ * on a connection of 100,000 users (a hostile-tenant audit, `SLOWLOG`); as many as a write script joins
+ * itself (INLINE_MEMBERS) keep a script to a few milliseconds.
  */
-const SETTLE_BATCH = 500;
+const SETTLE_BATCH = lua.INLINE_MEMBERS;
 
 /** How often a group read restarts when the group changes between its member pages. */
 const MAX_READ_ATTEMPTS = 5;
@@ -286,7 +289,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
 
   /**
-   * A create or replace. Member lists and changes of at most CHUNK members go inline, in one script; longer
+   * A create or replace. Member lists and changes of at most INLINE members go inline, in one script; longer
    * lists are staged in chunks and swapped in by the create/replace script (atomic for readers of the
    * group), and longer changes are applied in chunks under the group's lease; the reverse index and users'
    * versions are settled after, in batches (docs/groups.md).
@@ -303,11 +306,11 @@ export function redisStore(options: RedisStoreOptions): Store {
     if (write.kind === 'Group') {
       if (script === 'create') members ??= [];
       const changes = write.memberChanges;
-      if (changes && changes.add.length + changes.remove.length > CHUNK && script === 'replace') {
+      if (changes && changes.add.length + changes.remove.length > INLINE && script === 'replace') {
         return leased(connectionId, write, expectedVersion, (lease) => writeChangesInChunks(connectionId, write, changes, expectedVersion, quota, lease));
       }
       if (changes) mode = { mode: 'delta', add: changes.add, remove: changes.remove };
-      if (members !== undefined && members.length <= CHUNK) mode = { mode: 'full', members };
+      if (members !== undefined && members.length <= INLINE) mode = { mode: 'full', members };
     }
     const long = mode.mode === 'keep' && members !== undefined;
     const reply = long ? null : await attempt(connectionId, script, write, expectedVersion, mode, quota);
@@ -412,7 +415,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
 
   /**
-   * Member changes too many for one script, applied in chunks of at most CHUNK (removals, then additions)
+   * Member changes too many for one script, applied in chunks of at most INLINE (removals, then additions)
    * under the group's lease: O(changes) in all, whatever the group's size. Every chunk is checked first
    * (CHECK_MEMBER_CHANGES: the version, the per-member limit, the bytes each adds); the first chunk's script
    * then checks the version and every quota for the whole write (the later chunks' bytes reserved), writes
@@ -429,7 +432,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     quota: StoreQuota | undefined,
     lease: string,
   ): Promise<WriteOutcome> {
-    const chunks = memberChunks(changes, CHUNK);
+    const chunks = memberChunks(changes, INLINE);
     const added: number[] = [];
     let changing = false;
     for (const chunk of chunks) {
