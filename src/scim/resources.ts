@@ -60,6 +60,7 @@ function writeError(ctx: ResourceContext, outcome: Exclude<WriteOutcome, { ok: t
     case 'not_found':
       return notFound(ctx, id);
     case 'version_mismatch':
+    case 'interrupted':
       return busy(ctx, id);
     case 'quota':
       if (outcome.quota === 'groupsPerMember') return tooManyGroups(outcome.limit, outcome.member);

@@ -74,10 +74,17 @@ export interface EventLogOptions {
   eventRetentionMs?: number;
   /** Most writes whose events one connection keeps; the oldest go first. Default: 1,000,000. */
   maxEventWrites?: number;
+  /**
+   * Most bytes of resource JSON the log of one connection holds on its own: the versions that later writes
+   * replaced while their entries are kept (an entry shares the current version with its resource, which
+   * costs nothing). Past it the oldest writes go first, as for `maxEventWrites`. Default: 256 MiB.
+   */
+  maxEventBytes?: number;
 }
 
 export const DEFAULT_EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 export const DEFAULT_MAX_EVENT_WRITES = 1_000_000;
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024 * 1024;
 /** Most events one read returns. */
 export const MAX_EVENT_PAGE = 1000;
 /**
@@ -91,9 +98,11 @@ export const EVENT_READ_BYTES = 1_000_000;
 export function resolveEventLogOptions(options: EventLogOptions): Required<EventLogOptions> {
   const retention = options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS;
   const max = options.maxEventWrites ?? DEFAULT_MAX_EVENT_WRITES;
+  const bytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   if (!Number.isSafeInteger(retention) || retention < 1) throw new TypeError('eventRetentionMs must be a positive integer');
   if (!Number.isSafeInteger(max) || max < 1) throw new TypeError('maxEventWrites must be a positive integer');
-  return { eventRetentionMs: retention, maxEventWrites: max };
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw new TypeError('maxEventBytes must be a positive integer');
+  return { eventRetentionMs: retention, maxEventWrites: max, maxEventBytes: bytes };
 }
 
 /**

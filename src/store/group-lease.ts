@@ -6,15 +6,22 @@
 import { randomUUID } from 'node:crypto';
 import { GROUP_LEASE_MS, LEASE_WAIT_MS, type GroupLease } from './store.js';
 
-/** The longest single pause between two looks at a leased group. */
-const LEASE_POLL_MS = 25;
+/** The first and the longest pause between two looks at a leased group; each look waits 1.5× the last. */
+const FIRST_POLL_MS = 4;
+const LEASE_POLL_MS = 100;
 
 /** A fresh lease token: 32 hex digits (no braces or spaces; ResourceWrite.lease is checked against this form). */
 export const newLeaseToken = (): string => randomUUID().replace(/-/g, '');
 
-/** A pause of up to `ms` (at most LEASE_POLL_MS), jittered so that waiting writers do not retry in step. */
-export const leasePause = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * Math.min(Math.max(ms, 1), LEASE_POLL_MS)));
+/**
+ * The pause before look number `look` (0, 1, …) at a lease that has `ms` left: growing from FIRST_POLL_MS by
+ * half each look up to LEASE_POLL_MS, never past what the lease has left, jittered so that waiting writers
+ * do not look in step.
+ */
+export const leasePause = (ms: number, look = 0): Promise<void> => {
+  const longest = Math.min(Math.max(ms, 1), FIRST_POLL_MS * 1.5 ** look, LEASE_POLL_MS);
+  return new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * longest));
+};
 
 /** One lease held in process. */
 interface Held {
@@ -47,11 +54,10 @@ export function inProcessLeases() {
   }
 
   /**
-   * Waits while a lease other than `mine` holds `key`; false when LEASE_WAIT_MS ran out. A caller that must
-   * act in the same turn as the last look checks {@link blocks} after it.
+   * Waits while a lease other than `mine` holds `key`; false when `until` (epoch ms; LEASE_WAIT_MS from now by
+   * default) came first. A caller that must act in the same turn as the last look checks {@link blocks} after it.
    */
-  async function clear(key: string, mine?: string): Promise<boolean> {
-    const until = Date.now() + LEASE_WAIT_MS;
+  async function clear(key: string, mine?: string, until = Date.now() + LEASE_WAIT_MS): Promise<boolean> {
     for (let lease = held.get(key); lease !== undefined && lease.token !== mine; lease = held.get(key)) {
       const left = until - Date.now();
       if (left <= 0) return false;
@@ -64,7 +70,8 @@ export function inProcessLeases() {
 
   /** Takes the lease of `key`, waiting while another holds it; null when LEASE_WAIT_MS ran out. */
   async function take(key: string): Promise<GroupLease | null> {
-    do if (!(await clear(key))) return null;
+    const until = Date.now() + LEASE_WAIT_MS;
+    do if (!(await clear(key, undefined, until))) return null;
     while (held.has(key));
     let free = () => {};
     const freed = new Promise<void>((resolve) => (free = resolve));

@@ -23,6 +23,11 @@ interface Entry extends LoggedWrite {
   memberTypes: { added: string; removed: string } | null;
   removed: string[];
   added: string[];
+  /**
+   * What this entry holds on its own: its JSON once a later write replaced its resource (the Redis store's
+   * copy, src/store/redis-event-scripts.ts), counted against maxEventBytes; 0 while the resource shares it.
+   */
+  ownBytes: number;
 }
 
 /** The members a write removed and added, in the order both stores log them. */
@@ -39,6 +44,10 @@ export class MemoryEventLog {
   private head = 0;
   private lastSeq = 0;
   private lastAt = 0;
+  /** The latest kept entry of each resource that has one (kind and id), whose JSON the resource shares. */
+  private latest = new Map<string, Entry>();
+  /** The sum of the kept entries' ownBytes. */
+  private ownBytes = 0;
 
   constructor(
     private readonly options: Required<EventLogOptions>,
@@ -50,7 +59,7 @@ export class MemoryEventLog {
     const at = Math.max(this.now(), this.lastAt);
     this.lastAt = at;
     const resource = events.resource;
-    this.entries.push({
+    const entry: Entry = {
       at,
       seq: ++this.lastSeq,
       kind,
@@ -61,13 +70,41 @@ export class MemoryEventLog {
       memberTypes: events.members ?? null,
       removed: delta.removed,
       added: delta.added,
-    });
+      ownBytes: 0,
+    };
+    this.entries.push(entry);
+    const key = this.replaced(kind, id);
+    if (json !== null) this.latest.set(key, entry);
     const expiredBefore = this.now() - this.options.eventRetentionMs;
-    while (this.head < this.entries.length && (this.entries[this.head]!.at < expiredBefore || this.size() > this.options.maxEventWrites)) this.head++;
+    const { maxEventWrites, maxEventBytes } = this.options;
+    for (;;) {
+      const oldest = this.entries[this.head];
+      if (oldest === undefined || oldest === entry) break;
+      if (oldest.at >= expiredBefore && this.size() <= maxEventWrites && this.ownBytes <= maxEventBytes) break;
+      this.ownBytes -= oldest.ownBytes;
+      const oldestKey = `${oldest.kind}\u0000${oldest.id}`;
+      if (this.latest.get(oldestKey) === oldest) this.latest.delete(oldestKey);
+      this.head++;
+    }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /**
+   * Resource (kind, id) is rewritten or deleted: its latest entry now holds its version on its own (the Redis
+   * store copies it then, keepShared), and counts against maxEventBytes. Answers the resource's key.
+   */
+  replaced(kind: 'User' | 'Group', id: string): string {
+    const key = `${kind}\u0000${id}`;
+    const previous = this.latest.get(key);
+    if (previous?.json != null) {
+      previous.ownBytes = previous.id.length + 1 + previous.json.length;
+      this.ownBytes += previous.ownBytes;
+    }
+    this.latest.delete(key);
+    return key;
   }
 
   read(after: string | null, limit: number): EventPage {

@@ -18,6 +18,7 @@ import {
   checkRoleMapping,
   crowdedIndex,
   GROUP_IDS_PER_PAGE,
+  LEASE_WAIT_MS,
   GROUP_IDS_PER_SCRIPT,
   groupIdsBytes,
   isValidStoreId,
@@ -306,6 +307,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   /** A resource changed by a cascade: version + 1 and `meta.lastModified` = iso (src/store/last-modified.ts). */
   function touch(s: Space, entry: Entry, iso: string): void {
     entry.version += 1;
+    s.events.replaced(entry.kind, entry.id);
     const json = withLastModified(entry.json, iso);
     const grown = json.length - entry.json.length;
     entry.json = json;
@@ -473,7 +475,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
   /** Appends a write's events to the connection's log, in the write's synchronous step (docs/events.md). */
   function appendEvents(s: Space, kind: ResourceKind, id: string, json: string | null, events: WriteEvents | undefined, delta: MemberDelta = NO_DELTA): void {
-    if (!events) return;
+    if (!events) {
+      s.events.replaced(kind, id); // a write that logs nothing still replaces what the last entry shared
+      return;
+    }
     s.events.append(kind, id, json, events, delta);
     consumers.announce(s.connectionId);
   }
@@ -782,8 +787,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       // A group another write holds the lease of is written once that write is done (its version then tells).
       // The last look is in the same turn as the synchronous step, so no lease is taken between the two.
       const lease = leaseKey(connectionId, write.id);
+      const until = Date.now() + LEASE_WAIT_MS;
       while (write.kind === 'Group' && leases.blocks(lease, write.lease)) {
-        if (await leases.clear(lease, write.lease)) continue;
+        if (await leases.clear(lease, write.lease, until)) continue;
         const current = space(connectionId)?.resources.Group.get(write.id);
         return current ? { ok: false, reason: 'version_mismatch', currentVersion: current.version } : { ok: false, reason: 'not_found' };
       }

@@ -15,6 +15,7 @@
  *   ev:a:<seq>    LIST    the values a staged write added, in the new list's order
  *   ev:j          HASH    seq -> '<id> <JSON>': the resource as entry seq logged it, once its row has moved on
  *   ev:jq         LIST    the seqs of ev:j, in the order the copies were made (trimmed from the head)
+ *   ev:jb         STRING  the bytes of the copies in ev:j (their values' lengths), which maxEventBytes bounds
  *
  * Shared JSON: an entry does not copy the resource JSON its write stored. The row (`<k>:r`, redis-scripts.ts)
  * names the entry that logged its JSON (`e` in its header), and a read of that entry takes the JSON from the
@@ -31,7 +32,7 @@
  * EVENT_LOG_LUA needs `base`, `fmt` and `JOBS` (the resource PRELUDE) before it. The event arguments are
  * the LAST ones of a write script's ARGV (so they never shift the script's own arguments): now ms,
  * retention ms, most writes kept, own type or '', changed JSON, member-added type or '', member-removed
- * type, then their count 7 — or a single 0 when the write logs nothing.
+ * type, most bytes of copies kept, then their count 8 — or a single 0 when the write logs nothing.
  */
 import { EVENT_READ_BYTES } from './event-log.js';
 
@@ -40,7 +41,7 @@ const COUNT_TRIM_BUDGET = 64;
 
 export const EVENT_LOG_LUA = `
 local EV, EVLAST, EVJOBS, EVLISTS = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists'
-local EVJSON, EVJQ = base .. 'ev:j', base .. 'ev:jq'
+local EVJSON, EVJQ, EVBYTES = base .. 'ev:j', base .. 'ev:jq', base .. 'ev:jb'
 local function evList(seq, part) return base .. 'ev:' .. part .. ':' .. seq end
 local function seqOfEntry(id) return tonumber(string.match(id, '%-(%d+)$')) end
 -- The ms and seq of the last entry, read once per script (an append notes the entry it adds).
@@ -92,13 +93,37 @@ local function trimEvents(ev, seq)
     local held = redis.call('XLEN', EV)
     if held > ev.max then dropped = dropped + redis.call('XTRIM', EV, 'MAXLEN', '=', held - math.min(held - ev.max, ${COUNT_TRIM_BUDGET})) end
   end
+  -- Over the bytes of copies: the oldest entries go (at most ${COUNT_TRIM_BUDGET} per write, never this write's),
+  -- with their copies, until the copies kept fit.
+  local copied = tonumber(redis.call('GET', EVBYTES) or '0')
+  if copied > ev.maxBytes then
+    local head, n = redis.call('XRANGE', EV, '-', '+', 'COUNT', ${COUNT_TRIM_BUDGET + 1}), 0
+    while n < #head - 1 and copied > ev.maxBytes do
+      n = n + 1
+      local s = fmt(seqOfEntry(head[n][1]))
+      local size = redis.call('HSTRLEN', EVJSON, s)
+      if size > 0 then
+        redis.call('HDEL', EVJSON, s)
+        copied = copied - size
+      end
+    end
+    if n > 0 then
+      redis.call('XTRIM', EV, 'MINID', '=', head[n + 1][1])
+      redis.call('SET', EVBYTES, copied)
+      dropped = dropped + n
+    end
+  end
   if dropped > 0 then keptMemo = {} elseif seq % 16 ~= 0 then return end
   local head = redis.call('LINDEX', EVJQ, 0)
   if head and tonumber(head) < firstKept() then
-    local queued, n = redis.call('LRANGE', EVJQ, 0, ${COUNT_TRIM_BUDGET - 1}), 0
-    while n < #queued and tonumber(queued[n + 1]) < firstKept() do n = n + 1 end
+    local queued, n, freed = redis.call('LRANGE', EVJQ, 0, ${COUNT_TRIM_BUDGET - 1}), 0, 0
+    while n < #queued and tonumber(queued[n + 1]) < firstKept() do
+      n = n + 1
+      freed = freed + redis.call('HSTRLEN', EVJSON, queued[n])
+    end
     redis.call('HDEL', EVJSON, unpack(queued, 1, n))
     redis.call('LTRIM', EVJQ, n, -1)
+    if freed > 0 then redis.call('DECRBY', EVBYTES, freed) end
   end
   local owned = redis.call('ZRANGE', EVLISTS, 0, 7)
   for _, listed in ipairs(owned) do
@@ -120,8 +145,11 @@ end
 -- id and JSON: while the log holds that entry, the entry keeps a copy. Answers the bytes copied.
 local function keepShared(e, id, json)
   if not e or e < firstKept() then return 0 end
-  redis.call('HSET', EVJSON, fmt(e), id .. ' ' .. json)
-  redis.call('RPUSH', EVJQ, fmt(e))
+  local value = id .. ' ' .. json
+  local before = redis.call('HSTRLEN', EVJSON, fmt(e))
+  redis.call('HSET', EVJSON, fmt(e), value)
+  if before == 0 then redis.call('RPUSH', EVJQ, fmt(e)) end
+  redis.call('INCRBY', EVBYTES, #value - before)
   return #json
 end
 
@@ -133,7 +161,7 @@ local function appendEvents(k, id, rseq, m)
   local n = tonumber(ARGV[#ARGV])
   if n == 0 then return end
   local p = #ARGV - n
-  local ev = { now = tonumber(ARGV[p]), retention = tonumber(ARGV[p + 1]), max = tonumber(ARGV[p + 2]) }
+  local ev = { now = tonumber(ARGV[p]), retention = tonumber(ARGV[p + 1]), max = tonumber(ARGV[p + 2]), maxBytes = tonumber(ARGV[p + 7]) }
   local lastMs, lastSeq = lastEntry()
   local seq = lastSeq + 1
   local entry = fmt(math.max(ev.now, lastMs)) .. '-' .. fmt(seq)

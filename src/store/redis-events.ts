@@ -32,6 +32,7 @@ export function eventArgs(events: WriteEvents | undefined, now: number, options:
     resource?.changed === 'all' ? '' : JSON.stringify(resource?.changed ?? []),
     members?.added ?? '',
     members?.removed ?? '',
+    options.maxEventBytes,
   ];
   return [...args, args.length];
 }

@@ -18,11 +18,11 @@ export type LeaseScript = 'lease';
 export async function takeLease(run: RunScript<LeaseScript>, tag: string, groupId: string): Promise<GroupLease | null> {
   const token = newLeaseToken();
   const until = Date.now() + LEASE_WAIT_MS;
-  for (;;) {
+  for (let look = 0; ; look++) {
     const left = Number(await run('lease', tag, groupId, token, 'take'));
     if (left === 0) return { token, release: async () => void (await run('lease', tag, groupId, token, 'drop')) };
     if (Date.now() >= until) return null;
-    await leasePause(left);
+    await leasePause(left, look);
   }
 }
 

@@ -724,7 +724,7 @@ if w.k == 'g' then
   -- A group under another write's lease is left alone until it ends (the caller waits, then reads again).
   local key = leaseKey(w.id)
   local holder = redis.call('GET', key)
-  if holder and holder ~= w.lease then return { 'leased', redis.call('PTTL', key) } end
+  if holder and holder ~= w.lease then return { 'leased', math.max(redis.call('PTTL', key), 1) } end
   if w.lease ~= '' then
     -- A later chunk goes on only under the lease its write started with; a versioned write whose lease
     -- lapsed takes it again (its version check still stands).
@@ -1450,7 +1450,7 @@ for _, seq in ipairs(owned) do
   redis.call('ZREM', EVLISTS, seq)
 end
 if #owned > 0 then return #owned end
-redis.call('UNLINK', EV, EVLAST, EVJOBS, EVLISTS, EVJSON, EVJQ, base .. 'ev:cursors', base .. 'ev:leases')
+redis.call('UNLINK', EV, EVLAST, EVJOBS, EVLISTS, EVJSON, EVJQ, EVBYTES, base .. 'ev:cursors', base .. 'ev:leases')
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
   sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, BYTES, MB, base .. 'dying')
@@ -1510,16 +1510,22 @@ return n
 );
 
 /**
- * A group's write lease (ARGV: group id, token, 'take' or 'drop'): a write too large for one script holds it
+ * A group's write lease (ARGV: group id, token, 'take', 'peek' or 'drop'): a write too large for one script holds it
  * from its first script to its last (writeChangesInChunks and the staged lists in src/store/redis.ts), and
  * REPLACE_RESOURCE refuses every other write of the group meanwhile ('leased'). 'take' answers 0 when taken,
- * else the milliseconds the holder's lease has left; 'drop' frees it when the token holds it. It lives
- * GROUP_LEASE_MS past its holder's last script, so a holder that died frees the group by itself.
+ * else the milliseconds the holder's lease has left; 'peek' the same without taking it; 'drop' frees it when
+ * the token holds it. It lives GROUP_LEASE_MS past its holder's last script, so a holder that died frees the
+ * group by itself.
  */
 export const GROUP_LEASE = linkLua(
   PRELUDE,
   `
 local key, token = leaseKey(ARGV[1]), ARGV[2]
+-- PTTL is 0 in a lease's last millisecond, and -2 once it is gone.
+if ARGV[3] == 'peek' then
+  local left = redis.call('PTTL', key)
+  return left == -2 and 0 or math.max(left, 1)
+end
 if ARGV[3] == 'take' then
   if redis.call('SET', key, token, 'NX', 'PX', ${GROUP_LEASE_MS}) then return 0 end
   return math.max(redis.call('PTTL', key), 1)

@@ -321,8 +321,9 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
 
   /**
-   * One create or replace script. A group another write holds the lease of ('leased') is waited for and the
-   * script sent again, LEASE_WAIT_MS in all; the write then finds the group's new version, or gives up
+   * One create or replace script. A group another write holds the lease of ('leased') is waited for, looked
+   * at with a cheap script (GROUP_LEASE 'peek') at growing intervals, and the write sent again once the lease
+   * is gone, LEASE_WAIT_MS in all; the write then finds the group's new version, or gives up
    * ('version_mismatch': the SCIM layer reads again and retries, or answers 503).
    */
   async function attempt(
@@ -340,8 +341,11 @@ export function redisStore(options: RedisStoreOptions): Store {
       const args = [...writeArgs(write, expectedVersion, mode, quota, lease), ...eventArgs(events, now(), eventLog)];
       const reply = (await run(script, tag(connectionId), ...args)) as unknown[];
       if (reply[0] !== 'leased') return reply;
-      if (Date.now() >= until) return ['version_mismatch', expectedVersion === '' ? 0 : expectedVersion];
-      await leasePause(Number(reply[1]));
+      for (let left = Number(reply[1]), look = 0; left > 0; look++) {
+        if (Date.now() >= until) return ['version_mismatch', expectedVersion === '' ? 0 : expectedVersion];
+        await leasePause(left, look);
+        left = Number(await run('lease', tag(connectionId), write.id, '', 'peek'));
+      }
     }
   }
 
@@ -448,6 +452,9 @@ export function redisStore(options: RedisStoreOptions): Store {
       changing ||= Number(changes) === 1;
     }
     if (!changing && write.keepIfMembersUnchanged) return { ok: true, version: expectedVersion, unchanged: true };
+    // Decided above for the whole write: no chunk may skip its script (the first checks every quota).
+    const each: ResourceWrite = { ...write };
+    delete each.keepIfMembersUnchanged;
     const reserve = added.slice(1).reduce((sum, b) => sum + b, 0);
     const memberEvents = write.events?.members === undefined ? undefined : { resource: null, members: write.events.members };
     let result: WriteOutcome = { ok: false, reason: 'not_found' };
@@ -455,8 +462,10 @@ export function redisStore(options: RedisStoreOptions): Store {
       const mode: MembersMode = { mode: 'delta', add: chunk.add, remove: chunk.remove };
       const reply =
         i === 0
-          ? await attempt(connectionId, 'replace', write, expectedVersion, mode, quota, { token: lease, reserve })
-          : await attempt(connectionId, 'replace', write, '', mode, undefined, { token: lease }, memberEvents);
+          ? await attempt(connectionId, 'replace', each, expectedVersion, mode, quota, { token: lease, reserve })
+          : await attempt(connectionId, 'replace', each, '', mode, undefined, { token: lease }, memberEvents);
+      // A later chunk whose lease lapsed stops: what the earlier ones applied stays (never a 412 for it).
+      if (i > 0 && reply[0] === 'lease_lost') return { ok: false, reason: 'interrupted' };
       result = finished(connectionId, write, reply);
       if (!result.ok) return result;
     }
@@ -524,12 +533,14 @@ export function redisStore(options: RedisStoreOptions): Store {
 
   /**
    * The group with all its members, read in pages of the group's version. A group that changed while it was
-   * read is read again under its write lease, which holds its writers back (only a deletion moves it then):
-   * re-read while one-member PATCHes kept changing it, a 100,000-member group took 13-19 s to read.
+   * read is read again under its write lease when that is free, which holds its writers back (only a
+   * deletion moves it then): re-read while one-member PATCHes kept changing it, a 100,000-member group took
+   * 13-19 s to read.
    */
   async function withMembers(connectionId: string, group: StoredResource): Promise<StoredResource | null> {
     let row = group;
     let lease: GroupLease | null = null;
+    let triedLease = false;
     try {
       for (let attempt = 0; ; attempt++) {
         const read = await memberRun(connectionId, row.id, 0, Number.MAX_SAFE_INTEGER);
@@ -538,7 +549,15 @@ export function redisStore(options: RedisStoreOptions): Store {
         if (read.consistent && read.page.version === row.version) return out;
         // Never answer a mix with the newer version: the older one can match no conditional request later.
         if (attempt + 1 >= MAX_READ_ATTEMPTS) return { ...out, version: Math.min(row.version, read.page.version) };
-        lease ??= await takeLease(run, tag(connectionId), row.id);
+        // One try, not a wait: the caller may be a write that holds this lease itself (a PATCH that needs
+        // the list in hand), and a lease held by another is only waited for by writes.
+        if (lease === null && !triedLease) {
+          triedLease = true;
+          const token = newLeaseToken();
+          if (Number(await run('lease', tag(connectionId), row.id, token, 'take')) === 0) {
+            lease = { token, release: async () => void (await run('lease', tag(connectionId), row.id, token, 'drop')) };
+          }
+        }
         const fresh = (await run('get', tag(connectionId), 'g', row.id)) as unknown[];
         if (fresh.length === 0) return null;
         row = parseResource('Group', fresh);

@@ -240,6 +240,11 @@ export type WriteOutcome =
   | { ok: false; reason: 'not_found' }
   | { ok: false; reason: 'version_mismatch'; currentVersion: number }
   /**
+   * A write of several steps (a group's member changes applied in chunks, docs/groups.md) stopped part-way,
+   * its lease having lapsed: the steps before stay applied. Sending the same write again completes it.
+   */
+  | { ok: false; reason: 'interrupted' }
+  /**
    * The write would take the connection over `quota` (whose limit is `limit`); nothing changed. For
    * 'groupsPerMember', `member` is a value already in `limit` groups that the write would add to one more;
    * for 'resourcesPerValue', `attribute` is the index whose value `limit` other resources already hold.

@@ -1435,6 +1435,34 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.getUsage(cid)).toEqual({ users: 0, groups: 0, bytes: 0 });
       });
 
+      it('checks every quota of a long change list and answers the version it wrote, whichever of its parts changes nothing', async () => {
+        // Found by a review (2026-12-05): on Redis, a first chunk of members the group had skipped the bytes
+        // check for the whole write, and a last such chunk answered the version from before the write.
+        const gid = await createGroup('Quota', range(0, 300));
+        const used = (await store.getUsage(cid)).bytes;
+        const tight = { maxUsers: 100, maxGroups: 100, maxBytes: used + 1000 };
+        const changes = (add: StoredMember[]) => ({
+          ...groupWrite(gid, 'Quota'),
+          members: undefined,
+          memberChanges: { add, remove: [] },
+          keepIfMembersUnchanged: true,
+        });
+        // Members it has first, then 1,200 new ones: over the quota as a whole.
+        const over = await store.replaceResource(cid, changes([...range(0, 300), ...range(1000, 2200)]), 1, tight);
+        expect(over).toMatchObject({ ok: false, reason: 'quota', quota: 'bytes' });
+        expect(await store.getUsage(cid)).toMatchObject({ bytes: used });
+        expect((await store.getResource(cid, 'Group', gid, { members: false }))?.memberCount).toBe(300);
+        // New members first, then members it has: written, with the version the group now has.
+        const written = await store.replaceResource(cid, changes([...range(1000, 1300), ...range(0, 300)]), 1);
+        expect(written).toMatchObject({ ok: true });
+        expect(written).not.toHaveProperty('unchanged');
+        const stored = await store.getResource(cid, 'Group', gid, { members: false });
+        expect(stored).toMatchObject({ version: written.ok ? written.version : -1, memberCount: 600 });
+        // Only members it has: nothing is written.
+        const all = [...range(0, 300), ...range(1000, 1300)];
+        expect(await store.replaceResource(cid, changes(all), stored!.version)).toEqual({ ok: true, version: stored!.version, unchanged: true });
+      });
+
       it('holds back other writes of a group while its write lease is held, and lets them through once it is released', async () => {
         const gid = await createGroup('Leased', range(0, 5));
         const lease = await store.leaseGroup(cid, gid);

@@ -26,7 +26,7 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
     const now = () => clock.now;
     const DAY = 24 * 60 * 60 * 1000;
 
-    const setUp = async (options: { eventRetentionMs?: number; maxEventWrites?: number } = {}) => {
+    const setUp = async (options: { eventRetentionMs?: number; maxEventWrites?: number; maxEventBytes?: number } = {}) => {
       ({ store, cleanup } = await makeStore({ now, ...options }));
       conn = makeConnection();
       cid = conn.connectionId;
@@ -268,6 +268,31 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       clock.now += 3 * DAY;
       await store.deleteResource(cid, 'User', 'u1', undefined, own('user.deleted'));
       await expect(store.readEvents(cid, first, 10)).rejects.toBeInstanceOf(EventsExpiredError);
+    });
+
+    it('keeps what creations log whatever its size, and the versions later writes replaced within maxEventBytes', async () => {
+      const cap = 20_000;
+      await setUp({ maxEventBytes: cap });
+      const note = 'x'.repeat(3000);
+      const ids = Array.from({ length: 20 }, () => randomUUID());
+      // Creations: each entry shares its user's JSON, which costs the log nothing.
+      for (const id of ids) await store.createResource(cid, withEvents(userWrite(id, id, { json: JSON.stringify({ id, note }) }), own('user.created')));
+      const created = await readAll();
+      expect(created).toHaveLength(20);
+      // Updates of one user: each leaves the version it replaced to the entry that logged it.
+      const version = (v: number) => JSON.stringify({ id: ids[0], note, v });
+      for (let v = 1; v <= 20; v++) {
+        await store.replaceResource(cid, withEvents(userWrite(ids[0]!, ids[0]!, { json: version(v) }), own('user.updated', ['v'])), v);
+      }
+      // The newest versions whose copies fit in the cap are kept (the oldest writes went first), and the
+      // newest entry, which shares the stored JSON.
+      let copies = 0;
+      let expected = 1;
+      for (let v = 19; v >= 1 && (copies += ids[0]!.length + 1 + version(v).length) <= cap; v--) expected++;
+      const kept = await readAll();
+      expect(kept.map((e) => e.type)).toEqual(Array<string>(expected).fill('user.updated'));
+      expect(kept.map((e) => e.json)).toEqual(Array.from({ length: expected }, (_, i) => version(21 - expected + i)));
+      await expect(store.readEvents(cid, created[0]!.cursor, 10)).rejects.toBeInstanceOf(EventsExpiredError);
     });
 
     it('keeps at most maxEventWrites writes, dropping the oldest with their member lists', async () => {

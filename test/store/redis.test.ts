@@ -298,6 +298,99 @@ describe('redis store specifics', () => {
     expect((await store.getResource(cid, 'Group', gid))?.members).toEqual([{ value: 'b' }]);
   });
 
+  /** Wraps the store's script `name` on the test client: `after` runs on each reply before the store sees it. */
+  function afterScript(name: string, after: (reply: unknown) => Promise<void>): () => void {
+    const client = t.client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const names = [...Object.getOwnPropertyNames(client), ...Object.getOwnPropertyNames(Object.getPrototypeOf(client))];
+    const command = names.find((n) => n.startsWith(`scimSso_${name}_`) && !n.endsWith('Buffer'))!;
+    const original = client[command]!;
+    client[command] = async (...args: unknown[]) => {
+      const reply = await original.apply(client, args);
+      await after(reply);
+      return reply;
+    };
+    return () => {
+      client[command] = original;
+    };
+  }
+
+  it('stops a chunked member write whose lease lapsed part-way as interrupted, keeping what it applied', async () => {
+    const gid = randomUUID();
+    expect(await store.createResource(cid, groupWrite(gid, 'Lapsed', []))).toEqual({ ok: true, version: 1 });
+    const key = `${prefix}{c:${cid}}:g:lease:${gid}`;
+    let first = true;
+    // After the first chunk, the lease is gone, as after a stall of GROUP_LEASE_MS.
+    const restore = afterScript('replace', async () => {
+      if (first) await t.client.del(key);
+      first = false;
+    });
+    try {
+      const add = Array.from({ length: 2 * INLINE_MEMBERS }, (_, i) => ({ value: `m${i}` }));
+      const outcome = await store.replaceResource(cid, { ...groupWrite(gid, 'Lapsed'), members: undefined, memberChanges: { add, remove: [] } }, 1);
+      expect(outcome).toEqual({ ok: false, reason: 'interrupted' });
+    } finally {
+      restore();
+    }
+    expect(await store.getResource(cid, 'Group', gid, { members: false })).toMatchObject({ version: 2, memberCount: INLINE_MEMBERS });
+  });
+
+  it('waits for a lease with cheap looks, sending the waiting write again only once it is free', async () => {
+    const gid = randomUUID();
+    expect(await store.createResource(cid, groupWrite(gid, 'Waiting', [{ value: 'a' }]))).toEqual({ ok: true, version: 1 });
+    // Scripts loaded first (a script new to the server goes twice, EVALSHA then EVAL), leases included.
+    await (await store.leaseGroup(cid, gid))!.release();
+    expect(await store.replaceResource(cid, groupWrite(gid, 'Waiting', [{ value: 'b' }]), 1)).toEqual({ ok: true, version: 2 });
+    await t.client.set(`${prefix}{c:${cid}}:g:lease:${gid}`, 'e'.repeat(32), 'PX', 500);
+    const args: number[] = [];
+    const members = Array.from({ length: 200 }, (_, i) => ({ value: `m${i}` }));
+    let outcome: unknown;
+    await commandsDuring(async () => {
+      outcome = await store.replaceResource(cid, groupWrite(gid, 'Waiting', members), 2);
+    }, args);
+    expect(outcome).toEqual({ ok: true, version: 3 });
+    // The write (some 400 arguments) went twice: refused, then written; the looks in between are small.
+    expect(args.filter((n) => n > 100)).toHaveLength(2);
+    expect(args.filter((n) => n <= 100).length).toBeGreaterThan(0);
+  });
+
+  it('reads a changing group whole under a lease its caller holds, without waiting for it', async () => {
+    const users: string[] = [];
+    for (let i = 0; i < 1500; i += 100) {
+      const batch = Array.from({ length: 100 }, (_, j) => `u${i + j}-${randomUUID()}`);
+      await Promise.all(batch.map((u) => store.createResource(cid, userWrite(u, `${u}@corp.test`))));
+      users.push(...batch);
+    }
+    const gid = randomUUID();
+    expect(
+      await store.createResource(
+        cid,
+        groupWrite(
+          gid,
+          'Held',
+          users.map((value) => ({ value })),
+        ),
+      ),
+    ).toEqual({ ok: true, version: 1 });
+    const lease = await store.leaseGroup(cid, gid);
+    // A member deleted between the read's pages moves the group's version (deletions do not wait for leases).
+    let deleted = false;
+    const restore = afterScript('members', async () => {
+      if (!deleted) {
+        deleted = true;
+        expect(await store.deleteResource(cid, 'User', users[1499]!)).toBe(true);
+      }
+    });
+    try {
+      const group = await store.getResource(cid, 'Group', gid);
+      expect(group?.members).toHaveLength(1499);
+    } finally {
+      restore();
+    }
+    // The read neither waited for the caller's lease to lapse nor released it.
+    expect(await t.client.get(`${prefix}{c:${cid}}:g:lease:${gid}`)).toBe(lease!.token);
+    await lease!.release();
+  });
+
   it('answers the login lookup and records an SSO user in one round trip each', async () => {
     const uid = randomUUID();
     await store.createResource(cid, userWrite(uid, 'ann@x.com', { emails: ['ann@x.com'] }));

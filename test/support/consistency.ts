@@ -386,7 +386,7 @@ function parseRecord(buf: Buffer): RawRecord {
 }
 
 const ALLOWED_SUFFIX =
-  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|[ug]:rows|u:gone|ev|ev:last|ev:lists|ev:j|ev:jq|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
+  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|[ug]:rows|u:gone|ev|ev:last|ev:lists|ev:j|ev:jq|ev:jb|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,
@@ -406,6 +406,11 @@ async function checkRedisKeys(
 
   const keys = (await scanKeys(client, `${escapeGlob(tag)}*`)).map((k) => k.slice(tag.length));
   for (const suffix of keys) expect(ALLOWED_SUFFIX.test(suffix), () => `unexpected key ${show(suffix)} under the connection tag`);
+  // The event log's count of the bytes its copies hold is exact (maxEventBytes trims by it).
+  const copies = await client.hgetallBuffer(`${tag}ev:j`);
+  const held = Object.values(copies).reduce((sum, value) => sum + value.length, 0);
+  const copyBytes = Number((await client.get(`${tag}ev:jb`)) ?? 0);
+  expect(copyBytes === held, () => `ev:jb counts ${copyBytes} bytes of copies, ev:j holds ${held}`);
   const attrs = new Set(await client.smembers(`${tag}attrs`));
   let maxSeq = 0;
 
