@@ -16,14 +16,21 @@ export type LeaseScript = 'lease';
  * LEASE_WAIT_MS); null when the wait ran out.
  */
 export async function takeLease(run: RunScript<LeaseScript>, tag: string, groupId: string): Promise<GroupLease | null> {
-  const token = newLeaseToken();
   const until = Date.now() + LEASE_WAIT_MS;
   for (let look = 0; ; look++) {
-    const left = Number(await run('lease', tag, groupId, token, 'take'));
-    if (left === 0) return { token, release: async () => void (await run('lease', tag, groupId, token, 'drop')) };
+    const taken = await tryLease(run, tag, groupId);
+    if (typeof taken !== 'number') return taken;
     if (Date.now() >= until) return null;
-    await leasePause(left, look);
+    await leasePause(taken, look);
   }
+}
+
+/** One try at group `groupId`'s lease: the lease, or the milliseconds its holder's has left. */
+export async function tryLease(run: RunScript<LeaseScript>, tag: string, groupId: string): Promise<GroupLease | number> {
+  const token = newLeaseToken();
+  const left = Number(await run('lease', tag, groupId, token, 'take'));
+  if (left !== 0) return left;
+  return { token, release: async () => void (await run('lease', tag, groupId, token, 'drop')) };
 }
 
 /** One chunk of a chunked member write: removals, or additions (`cycled`: also removed by an earlier chunk). */

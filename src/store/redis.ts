@@ -66,7 +66,7 @@ import {
   type MembersMode,
 } from './redis-codec.js';
 import { leasePause, newLeaseToken } from './group-lease.js';
-import { memberChunks, takeLease } from './redis-group-lease.js';
+import { memberChunks, takeLease, tryLease } from './redis-group-lease.js';
 import { lastModifiedSortValue } from './last-modified.js';
 import { bufferRunner, defineScripts } from './redis-commands.js';
 import * as connLua from './redis-connection-scripts.js';
@@ -551,12 +551,10 @@ export function redisStore(options: RedisStoreOptions): Store {
         if (attempt + 1 >= MAX_READ_ATTEMPTS) return { ...out, version: Math.min(row.version, read.page.version) };
         // One try, not a wait: the caller may be a write that holds this lease itself (a PATCH that needs
         // the list in hand), and a lease held by another is only waited for by writes.
-        if (lease === null && !triedLease) {
+        if (!triedLease) {
           triedLease = true;
-          const token = newLeaseToken();
-          if (Number(await run('lease', tag(connectionId), row.id, token, 'take')) === 0) {
-            lease = { token, release: async () => void (await run('lease', tag(connectionId), row.id, token, 'drop')) };
-          }
+          const taken = await tryLease(run, tag(connectionId), row.id);
+          if (typeof taken !== 'number') lease = taken;
         }
         const fresh = (await run('get', tag(connectionId), 'g', row.id)) as unknown[];
         if (fresh.length === 0) return null;
