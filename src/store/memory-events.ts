@@ -100,7 +100,8 @@ export class MemoryEventLog {
     const key = `${kind}\u0000${id}`;
     const previous = this.latest.get(key);
     if (previous?.json != null) {
-      previous.ownBytes = previous.id.length + 1 + previous.json.length;
+      // Counted as Redis counts its copy: the UTF-8 bytes of `<id> <JSON>`.
+      previous.ownBytes = Buffer.byteLength(previous.id) + 1 + Buffer.byteLength(previous.json);
       this.ownBytes += previous.ownBytes;
     }
     this.latest.delete(key);

@@ -16,6 +16,7 @@
  *   ev:j          HASH    seq -> '<id> <JSON>': the resource as entry seq logged it, once its row has moved on
  *   ev:jq         LIST    the seqs of ev:j, in the order the copies were made (trimmed from the head)
  *   ev:jb         STRING  the bytes of the copies in ev:j (their values' lengths), which maxEventBytes bounds
+ *   ev:jf         STRING  the first seq whose copy trimming has not freed yet (copies are freed by seq)
  *
  * Shared JSON: an entry does not copy the resource JSON its write stored. The row (`<k>:r`, redis-scripts.ts)
  * names the entry that logged its JSON (`e` in its header), and a read of that entry takes the JSON from the
@@ -41,7 +42,7 @@ const COUNT_TRIM_BUDGET = 64;
 
 export const EVENT_LOG_LUA = `
 local EV, EVLAST, EVJOBS, EVLISTS = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists'
-local EVJSON, EVJQ, EVBYTES = base .. 'ev:j', base .. 'ev:jq', base .. 'ev:jb'
+local EVJSON, EVJQ, EVBYTES, EVFREED = base .. 'ev:j', base .. 'ev:jq', base .. 'ev:jb', base .. 'ev:jf'
 local function evList(seq, part) return base .. 'ev:' .. part .. ':' .. seq end
 local function seqOfEntry(id) return tonumber(string.match(id, '%-(%d+)$')) end
 -- The ms and seq of the last entry, read once per script (an append notes the entry it adds).
@@ -95,29 +96,52 @@ local function trimEvents(ev, seq)
     local held = redis.call('XLEN', EV)
     if held > ev.max then dropped = dropped + redis.call('XTRIM', EV, 'MAXLEN', '=', held - math.min(held - ev.max, ${COUNT_TRIM_BUDGET})) end
   end
-  -- Over the bytes of copies: the oldest entries go (at most ${COUNT_TRIM_BUDGET} per write, never this write's),
-  -- with their copies, until the copies kept fit. Looked at when this script copied (keepShared noted the
-  -- total), else by every 16th write (copies a script that logs nothing made), so most writes read nothing.
+  if dropped > 0 then keptMemo = {} end
+  -- The bytes of copies, looked at when this script copied (keepShared noted the total), when entries were
+  -- dropped, or by every 16th write (for copies a script that logs nothing made): most writes read nothing.
   local copied = copiedMemo.total
-  if not copied and seq % 16 == 0 then copied = tonumber(redis.call('GET', EVBYTES) or '0') end
-  if copied and copied > ev.maxBytes then
-    local head, n = redis.call('XRANGE', EV, '-', '+', 'COUNT', ${COUNT_TRIM_BUDGET + 1}), 0
-    while n < #head - 1 and copied > ev.maxBytes do
-      n = n + 1
-      local s = fmt(seqOfEntry(head[n][1]))
-      local size = redis.call('HSTRLEN', EVJSON, s)
+  if not copied and (dropped > 0 or seq % 16 == 0) then copied = tonumber(redis.call('GET', EVBYTES) or '0') end
+  local counted = copied
+  -- Copies of dropped entries are freed by seq (seqs are consecutive), ${COUNT_TRIM_BUDGET} per write from ev:jf, the
+  -- first seq not freed yet: ev:jq, in the order copies were made, can hold a kept entry's copy before a
+  -- dropped one's.
+  local owed = false
+  if copied then
+    local from = tonumber(redis.call('GET', EVFREED) or (dropped > 0 and firstSeq) or firstKept())
+    local to = math.min(firstKept(), from + ${COUNT_TRIM_BUDGET})
+    for s = from, to - 1 do
+      local size = redis.call('HSTRLEN', EVJSON, fmt(s))
       if size > 0 then
-        redis.call('HDEL', EVJSON, s)
+        redis.call('HDEL', EVJSON, fmt(s))
         copied = copied - size
       end
     end
+    if to > from then redis.call('SET', EVFREED, fmt(to)) end
+    owed = to < firstKept()
+  end
+  -- Over the bytes of copies (and none owed): the oldest entries go, at most ${COUNT_TRIM_BUDGET} per write and never
+  -- this write's, with their copies, until the copies kept fit.
+  if copied and not owed and copied > ev.maxBytes then
+    local kept, n = firstKept(), 0
+    local most = math.min(${COUNT_TRIM_BUDGET}, seq - kept)
+    while n < most and copied > ev.maxBytes do
+      local size = redis.call('HSTRLEN', EVJSON, fmt(kept + n))
+      if size > 0 then
+        redis.call('HDEL', EVJSON, fmt(kept + n))
+        copied = copied - size
+      end
+      n = n + 1
+    end
     if n > 0 then
-      redis.call('XTRIM', EV, 'MINID', '=', head[n + 1][1])
-      redis.call('SET', EVBYTES, copied)
+      redis.call('XTRIM', EV, 'MAXLEN', '=', redis.call('XLEN', EV) - n)
+      redis.call('SET', EVFREED, fmt(kept + n))
+      keptMemo = {}
       dropped = dropped + n
     end
   end
-  if dropped > 0 then keptMemo = {} elseif seq % 16 ~= 0 then return end
+  -- A counter that began below what earlier versions had copied never goes under 0.
+  if copied and (copied ~= counted or copied < 0) then redis.call('SET', EVBYTES, math.max(copied, 0)) end
+  if dropped == 0 and seq % 16 ~= 0 then return end
   local head = redis.call('LINDEX', EVJQ, 0)
   if head and tonumber(head) < firstKept() then
     local queued, n, freed = redis.call('LRANGE', EVJQ, 0, ${COUNT_TRIM_BUDGET - 1}), 0, 0
@@ -127,7 +151,7 @@ local function trimEvents(ev, seq)
     end
     redis.call('HDEL', EVJSON, unpack(queued, 1, n))
     redis.call('LTRIM', EVJQ, n, -1)
-    if freed > 0 then redis.call('DECRBY', EVBYTES, freed) end
+    if freed > 0 then redis.call('SET', EVBYTES, math.max(tonumber(redis.call('GET', EVBYTES) or '0') - freed, 0)) end
   end
   local owned = redis.call('ZRANGE', EVLISTS, 0, 7)
   for _, listed in ipairs(owned) do

@@ -295,6 +295,35 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       await expect(store.readEvents(cid, created[0]!.cursor, 10)).rejects.toBeInstanceOf(EventsExpiredError);
     });
 
+    it('drops no more writes for maxEventBytes than it needs, counting UTF-8 bytes, when the count bound dropped some first', async () => {
+      // Found by a review (2026-12-05): on Redis, the copy of an entry the count bound dropped stayed counted
+      // until copies made before it went, and the byte bound dropped a kept write for it; and the memory
+      // store counted UTF-16 units where Redis counts bytes.
+      const user = (id: string, n: number) => userWrite(id, id, { json: JSON.stringify({ id, note: 'é'.repeat(500), n }) });
+      const size = (id: string, n: number) => Buffer.byteLength(`${id} ${user(id, n).json}`);
+      await setUp({ maxEventWrites: 3, maxEventBytes: size('a', 0) + size('b', 0) - 1 });
+      await store.createResource(cid, withEvents(user('a', 0), own('user.created')));
+      await store.createResource(cid, withEvents(user('b', 0), own('user.created')));
+      // b's creation now holds its first version (about 1 KB in UTF-8): under the bound.
+      await store.replaceResource(cid, withEvents(user('b', 1), own('user.updated', ['n'])), 1);
+      // a's creation would hold its first version too, but the count bound drops it (4 writes, 3 kept): the
+      // copies kept are b's alone, still under the bound, so nothing more goes.
+      await store.replaceResource(cid, withEvents(user('a', 1), own('user.updated', ['n'])), 1);
+      expect((await readAll()).map((e) => [e.type, e.id])).toEqual([
+        ['user.created', 'b'],
+        ['user.updated', 'b'],
+        ['user.updated', 'a'],
+      ]);
+      // One more version of b: the count bound drops b's creation with its copy; b's first update now holds
+      // the version it logged, the one copy kept, under the bound.
+      await store.replaceResource(cid, withEvents(user('b', 2), own('user.updated', ['n'])), 2);
+      expect((await readAll()).map((e) => [e.type, e.id])).toEqual([
+        ['user.updated', 'b'],
+        ['user.updated', 'a'],
+        ['user.updated', 'b'],
+      ]);
+    });
+
     it('keeps at most maxEventWrites writes, dropping the oldest with their member lists', async () => {
       await cleanup();
       await setUp({ maxEventWrites: 3 });
