@@ -12,7 +12,8 @@ import { planGroupPatch, type GroupPatchPlan } from './group-members.js';
 import type { RecentUsers } from './recent-users.js';
 import { membersOf } from './groups.js';
 import { keepDeactivation } from './users.js';
-import { yieldForMembers } from '../event-loop.js';
+import { PHASED_MEMBERS, yieldForMembers } from '../event-loop.js';
+import { holding } from '../store/group-lease.js';
 import { MAX_MEMBERS, SCAN_GROUP_MEMBERS } from './limits.js';
 import { isObject, placeBareExtensionNames, type JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest, pathProblem, type PatchOperation } from './patch.js';
@@ -23,13 +24,6 @@ import { createdEvents, deletedEvents, updatedEvents } from './provisioning-even
 
 /** How many times a write that lost a race is recomputed before giving up with a retryable 503. */
 const MAX_ATTEMPTS = 50;
-
-/**
- * A group write carrying more member values than this holds the group's write lease (Store.leaseGroup) from
- * its first read to its write: it takes several steps (the list validated in phases, the store's chunks),
- * and one-member PATCHes of the same group would otherwise move the version under it at every attempt.
- */
-const LEASED_MEMBER_VALUES = 1_000;
 
 /** A short random pause before retrying a lost race, growing with the attempt, so racers spread out. */
 const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 1 + attempt * 2)));
@@ -188,19 +182,15 @@ export interface Updated {
 }
 
 /**
- * Runs a group write of `values` member values: past LEASED_MEMBER_VALUES, holding the group's write lease
- * (`work` gets its token for the store write), else as is. A lease not had in time is a 503, as a write
- * that kept losing races.
+ * Runs a group write of `values` member values: past PHASED_MEMBERS (a write computed in phases, with yields
+ * between them, then written by the store in several steps), holding the group's write lease (`work` gets
+ * its token for the store write), else as is: one-member PATCHes of the same group would otherwise move the
+ * version under it at every attempt. A lease not had in time is a 503, as a write that kept losing races.
  */
 async function withGroupLease<T>(ctx: ResourceContext, id: string, values: number, work: (lease?: string) => Promise<Result<T>>): Promise<Result<T>> {
-  if (ctx.spec.kind !== 'Group' || values <= LEASED_MEMBER_VALUES) return work();
+  if (ctx.spec.kind !== 'Group' || values <= PHASED_MEMBERS) return work();
   const lease = await ctx.store.leaseGroup(ctx.connectionId, id);
-  if (lease === null) return fail(busy(ctx, id));
-  try {
-    return await work(lease.token);
-  } finally {
-    await lease.release();
-  }
+  return holding(lease, () => fail(busy(ctx, id)), work);
 }
 
 /**

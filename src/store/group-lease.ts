@@ -23,6 +23,19 @@ export const leasePause = (ms: number, look = 0): Promise<void> => {
   return new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * longest));
 };
 
+/**
+ * Runs `work` holding `lease` (`work` gets its token), and releases it after, whatever happens; answers
+ * `refused()` when there is no lease (the wait for it ran out).
+ */
+export async function holding<T>(lease: GroupLease | null, refused: () => T, work: (token: string) => Promise<T>): Promise<T> {
+  if (lease === null) return refused();
+  try {
+    return await work(lease.token);
+  } finally {
+    await lease.release();
+  }
+}
+
 /** One lease held in process. */
 interface Held {
   token: string;

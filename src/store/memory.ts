@@ -786,12 +786,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const planned = long && before.version === expectedVersion ? { entry: before, delta: await memberDelta(before, members!.members) } : null;
       // A group another write holds the lease of is written once that write is done (its version then tells).
       // The last look is in the same turn as the synchronous step, so no lease is taken between the two.
-      const lease = leaseKey(connectionId, write.id);
-      const until = Date.now() + LEASE_WAIT_MS;
-      while (write.kind === 'Group' && leases.blocks(lease, write.lease)) {
-        if (await leases.clear(lease, write.lease, until)) continue;
-        const current = space(connectionId)?.resources.Group.get(write.id);
-        return current ? { ok: false, reason: 'version_mismatch', currentVersion: current.version } : { ok: false, reason: 'not_found' };
+      if (write.kind === 'Group') {
+        const lease = leaseKey(connectionId, write.id);
+        const until = Date.now() + LEASE_WAIT_MS;
+        while (leases.blocks(lease, write.lease)) {
+          if (await leases.clear(lease, write.lease, until)) continue;
+          const current = space(connectionId)?.resources.Group.get(write.id);
+          return current ? { ok: false, reason: 'version_mismatch', currentVersion: current.version } : { ok: false, reason: 'not_found' };
+        }
       }
       const s = space(connectionId);
       const entry = s?.resources[write.kind].get(write.id);

@@ -173,11 +173,12 @@ end
 -- id and JSON: while the log holds that entry, the entry keeps a copy. Answers the bytes copied.
 local function keepShared(e, id, json)
   if not e or e < firstKept() then return 0 end
+  -- A row that was copied no longer names its entry (writeRowAndEntry, touchAt), so an entry is copied once;
+  -- HSETNX keeps the first copy, the version the entry logged, should that ever change.
   local value = id .. ' ' .. json
-  local before = redis.call('HSTRLEN', EVJSON, fmt(e))
-  redis.call('HSET', EVJSON, fmt(e), value)
-  if before == 0 then redis.call('RPUSH', EVJQ, fmt(e)) end
-  copiedMemo.total = redis.call('INCRBY', EVBYTES, #value - before)
+  if redis.call('HSETNX', EVJSON, fmt(e), value) == 0 then return 0 end
+  redis.call('RPUSH', EVJQ, fmt(e))
+  copiedMemo.total = redis.call('INCRBY', EVBYTES, #value)
   return #json
 end
 

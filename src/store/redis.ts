@@ -65,7 +65,7 @@ import {
   type Leased,
   type MembersMode,
 } from './redis-codec.js';
-import { leasePause, newLeaseToken } from './group-lease.js';
+import { holding, leasePause, newLeaseToken } from './group-lease.js';
 import { memberChunks, takeLease, tryLease } from './redis-group-lease.js';
 import { lastModifiedSortValue } from './last-modified.js';
 import { bufferRunner, defineScripts } from './redis-commands.js';
@@ -371,12 +371,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   ): Promise<WriteOutcome> {
     if (write.lease !== undefined) return work(write.lease);
     const lease = await takeLease(run, tag(connectionId), write.id);
-    if (lease === null) return { ok: false, reason: 'version_mismatch', currentVersion: expectedVersion };
-    try {
-      return await work(lease.token);
-    } finally {
-      await lease.release();
-    }
+    return holding(lease, (): WriteOutcome => ({ ok: false, reason: 'version_mismatch', currentVersion: expectedVersion }), work);
   }
 
   /**
