@@ -313,19 +313,30 @@ export function tallySsoUsers(tally: ReportTally, plan: SsoUserPlan, answers: Lo
 
 /**
  * Tallies a page of SCIM users, in creation order, after every SSO user: those a strategy's matches did not
- * include are its unmatched ones (examples: the first created). `candidate(i)` reads user i (its JSON
- * parsed): asked only for users no strategy matched (their userName was read when matched) and for
- * examples, so most users of a well-matched customer are never parsed twice.
+ * include are its unmatched ones (examples: the first created). `candidate(seq)` is the user at that
+ * position (its JSON parsed), or null when it was deleted since: asked only where {@link scimUserWanted}
+ * says, so most users of a well-matched customer are never read twice (their userName was read when matched).
  */
-export function tallyScimUsers(tally: ReportTally, seqs: number[], candidate: (i: number) => ScimCandidate): void {
-  seqs.forEach((seq, i) => {
+export function tallyScimUsers(tally: ReportTally, seqs: readonly number[], candidate: (seq: number) => ScimCandidate | null): void {
+  for (const seq of seqs) {
+    let read: ScimCandidate | null = null;
+    if (scimUserWanted(tally, seq) && (read = candidate(seq)) === null) continue; // deleted since its position was read
     tally.scimUsers++;
-    let read: ScimCandidate | undefined;
-    if (!tally.seen.has(seq) && !(read = candidate(i)).userName.includes('@')) tally.noDomain++;
+    if (!tally.seen.has(seq) && !read!.userName.includes('@')) tally.noDomain++;
     for (const { matched, unmatchedScimUsers: list } of tally.strategies) {
-      if (!matched.has(seq) && countFirst(list, REPORT_EXAMPLES)) list.examples.push(scimSummary((read ??= candidate(i))));
+      if (!matched.has(seq) && countFirst(list, REPORT_EXAMPLES)) list.examples.push(scimSummary(read!));
     }
-  });
+  }
+}
+
+/**
+ * Whether tallyScimUsers will read the SCIM user at `seq`: one nobody matched (for the users without a domain),
+ * or one a strategy left unmatched while that strategy still takes examples. Asked before a page is tallied it
+ * may answer yes for a user the page's tally then no longer reads (its examples filled), never the other way.
+ */
+export function scimUserWanted(tally: ReportTally, seq: number): boolean {
+  if (!tally.seen.has(seq)) return true;
+  return tally.strategies.some(({ matched, unmatchedScimUsers: list }) => !matched.has(seq) && list.examples.length < REPORT_EXAMPLES);
 }
 
 const plural = (n: number, one: string, many: string) => (n === 1 ? one : many);

@@ -932,6 +932,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return { resources: page.map((e) => ({ ...output(s, e, options), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
     },
 
+    async pickUsersAfter(connectionId, after, count, wanted) {
+      assertStoreId('connectionId', connectionId);
+      assertCursorPaging(after, count);
+      const s = space(connectionId);
+      if (!s) return { seqs: [], users: [], next: null };
+      const order = s.order.User;
+      const from = order.countUpTo({ seq: after } as Entry);
+      const taken = order.slice(from, from + count + 1);
+      let page = taken.slice(0, count);
+      const picked = page.filter((e) => wanted(e.seq));
+      const read = withinPageBudget(s, picked, undefined);
+      // The budget ended the page at the last picked user it held.
+      if (read.length < picked.length) page = page.slice(0, page.indexOf(read.at(-1)!) + 1);
+      const more = taken.length > page.length;
+      return { seqs: page.map((e) => e.seq), users: read.map((e) => ({ ...output(s, e, undefined), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
+    },
+
     // Walks the group's position map from its start (O(members) to the cursor), like its other member reads.
 
     async listGroupMembersAfter(connectionId, groupId, after, count) {

@@ -1418,6 +1418,32 @@ return { seqs, rows, aux, (cut or #ranked > 2 * count) and 1 or 0 }
 `,
 );
 
+/** The positions of up to ARGV[2] + 1 users after creation number ARGV[1]: flat (id, seq) pairs (pickUsersAfter). */
+export const USER_POSITIONS_AFTER = linkLua(
+  PRELUDE,
+  `
+return redis.call('ZRANGE', order('u'), '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]) + 1, 'WITHSCORES')
+`,
+);
+
+/**
+ * The users at the given positions, with their groups, as LIST_AFTER reads a page (pickUsersAfter). ARGV[1],
+ * ARGV[2]: the row bytes and group ids the page may still hold; then (seq, id) pairs. Reply {rows, aux}: a
+ * row deleted meanwhile is false, and the rows stop where the budget did (at least one).
+ */
+export const USERS_AT = linkLua(
+  PAGE_PRELUDE,
+  `
+local seqs, ids = {}, {}
+for i = 3, #ARGV, 2 do
+  seqs[#seqs + 1] = ARGV[i]
+  ids[#ids + 1] = ARGV[i + 1]
+end
+local rows, aux = pageOf('u', seqs, ids, true, tonumber(ARGV[1]), tonumber(ARGV[2]))
+return { rows, aux }
+`,
+);
+
 /**
  * Deletes up to ARGV[1] users, then groups, of a connection being deleted; once none are left, deletes the
  * indexes and bookkeeping keys. Reply: how many resources it deleted (0 = finished).

@@ -108,6 +108,7 @@ import {
   type Page,
   type ReadOptions,
   type CursorPage,
+  type PickedPage,
   GROUP_ID_BYTES,
   GROUP_IDS_PER_PAGE,
   LEASE_WAIT_MS,
@@ -166,6 +167,8 @@ const SCRIPTS = {
   settle: { lua: lua.SETTLE_JOB, keys: 1, readOnly: false },
   members: { lua: lua.LIST_MEMBERS, keys: 1, readOnly: true },
   after: { lua: lua.LIST_AFTER, keys: 1, readOnly: true },
+  positionsAfter: { lua: lua.USER_POSITIONS_AFTER, keys: 1, readOnly: true },
+  usersAt: { lua: lua.USERS_AT, keys: 1, readOnly: true },
   membersAfter: { lua: lua.LIST_MEMBERS_AFTER, keys: 1, readOnly: true },
   events: { lua: lua.READ_EVENTS, keys: 1, readOnly: true },
   claimLease: { lua: eventLua.CLAIM_EVENT_LEASE, keys: 1, readOnly: false },
@@ -981,6 +984,46 @@ export function redisStore(options: RedisStoreOptions): Store {
         if (left.bytes <= 0 || left.groupIds <= 0) return { resources, next: page.next };
         from = page.next;
       }
+    },
+
+    async pickUsersAfter(connectionId, after, count, wanted) {
+      assertStoreId('connectionId', connectionId);
+      assertCursorPaging(after, count);
+      const ranked = (await run('positionsAfter', tag(connectionId), after, count)) as string[];
+      const seqs: number[] = [];
+      const ids: string[] = [];
+      for (let i = 0; i + 1 < ranked.length && seqs.length < count; i += 2) {
+        ids.push(ranked[i]!);
+        seqs.push(Number(ranked[i + 1]));
+      }
+      const picked = seqs.flatMap((seq, i) => (wanted(seq) ? [i] : []));
+      const users: NumberedResource[] = [];
+      // As listAfter: scripts of ROWS_PER_SCRIPT rows, the page within PAGE_READ_BYTES and GROUP_IDS_PER_PAGE as
+      // a whole; where the budget ends it, the page ends at the last picked user it held.
+      const left = { bytes: PAGE_READ_BYTES, groupIds: GROUP_IDS_PER_PAGE };
+      const endAfter = (i: number): PickedPage => ({ seqs: seqs.slice(0, i + 1), users, next: seqs[i]! });
+      for (let from = 0; from < picked.length; from += ROWS_PER_SCRIPT) {
+        const part = picked.slice(from, from + ROWS_PER_SCRIPT);
+        const args = [left.bytes, left.groupIds, ...part.flatMap((i) => [seqs[i]!, ids[i]!])];
+        const [rows, aux] = (await runBuffer('usersAt', tag(connectionId), ...args)) as [(Buffer | null)[], Buffer[][]];
+        const read = rows.map((row, j) => parseRawRow('User', row, aux[j] ?? []));
+        await fillGroups(
+          connectionId,
+          read.filter((user, j): user is StoredResource => user !== null && aux[j]?.length === 1),
+        );
+        for (const [j, user] of read.entries()) {
+          if (!user) continue;
+          const bytes = user.json.length;
+          const groupIds = (user.groups?.length ?? 0) * GROUP_ID_BYTES;
+          if (users.length > 0 && (bytes > left.bytes || groupIds > left.groupIds)) return endAfter(picked[from + j - 1]!);
+          users.push({ ...user, seq: seqs[part[j]!]! });
+          left.bytes -= bytes;
+          left.groupIds -= groupIds;
+        }
+        const last = from + read.length - 1;
+        if (last < picked.length - 1 && (read.length < part.length || left.bytes <= 0 || left.groupIds <= 0)) return endAfter(picked[last]!);
+      }
+      return { seqs, users, next: ranked.length > 2 * count ? seqs.at(-1)! : null };
     },
 
     async listGroupMembersAfter(connectionId, groupId, after, count) {

@@ -358,6 +358,17 @@ export interface CursorPage {
   next: number | null;
 }
 
+/**
+ * A page of users' creation numbers read by cursor (pickUsersAfter), with the users read in full only where
+ * the caller asked: `seqs` are the page's positions in creation order, `users` those of them `wanted` picked
+ * (a user deleted between the two reads is in `seqs` only), `next` as in {@link CursorPage}.
+ */
+export interface PickedPage {
+  seqs: number[];
+  users: NumberedResource[];
+  next: number | null;
+}
+
 /** A page of a group's members read by cursor (listGroupMembersAfter). */
 export interface MemberCursorPage {
   /** The group's version when the page was read. */
@@ -733,6 +744,15 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * O(log n + count) on Redis. For cursor paging (the directory API); see {@link CursorPage}.
    */
   listAfter(connectionId: string, kind: ResourceKind, after: number, count: number, options?: ReadOptions): Promise<CursorPage>;
+
+  /**
+   * listAfter for a walk that needs few of the users it passes (the matching report's count of the SCIM users
+   * nobody matched): the positions of up to `count` users after `after`, and in full, with their groups,
+   * only the users whose position `wanted` accepts (on Redis a range of the creation order, then the picked
+   * rows; `wanted` is called once per position). The rows read are held to PAGE_READ_BYTES as listAfter's
+   * are: a page ends early at the last picked user its budget held.
+   */
+  pickUsersAfter(connectionId: string, after: number, count: number, wanted: (seq: number) => boolean): Promise<PickedPage>;
 
   /**
    * Up to `count` (at most MEMBER_CHUNK on Redis per call) members of a group after member position `after`

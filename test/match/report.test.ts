@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { buildMatchingReport, type ReportInput } from '../support/report-in-memory.js';
+import { buildMatchingReport, unmatchedBySomeStrategy, type ReportInput } from '../support/report-in-memory.js';
 import { AMBIGUOUS_LISTED, lookupKey, REPORT_EXAMPLES } from '../../src/match/report.js';
 import { fold, localPart } from '../../src/fold.js';
 import { candidateOf } from '../../src/guard/guard.js';
 import { matchingReport, REPORT_PAGE } from '../../src/matching-report.js';
 import { userSpec } from '../../src/scim/users.js';
 import { makeStore, STORE_KINDS } from '../support/app.js';
-import { recordStoreCalls } from '../support/store-calls.js';
+import { aroundStoreCalls, recordStoreCalls } from '../support/store-calls.js';
 import { scimSso } from '../support/sso.js';
 import type { ScimCandidate } from '../../src/match/strategies.js';
-import type { StoredSsoUser } from '../../src/store/store.js';
+import { MAX_CURSOR_PAGE, type PickedPage, type StoredSsoUser } from '../../src/store/store.js';
 import { bodyText } from '../../src/scim/response-body.js';
 
 const sso = (over: Partial<StoredSsoUser> & { subject: string }): StoredSsoUser => ({
@@ -242,7 +242,13 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
       ssoUsers.push(sso({ subject: 'shared-local', email: 'shared@anywhere.example', emailVerified: true }));
       for (let i = 0; i < ssoUsers.length; i += 100) await Promise.all(ssoUsers.slice(i, i + 100).map((u) => store.recordSsoUser(customerId, u)));
 
-      const { store: watched, calls } = recordStoreCalls(store);
+      const pickedUsers: string[] = []; // the SCIM users the second pass read in full
+      const counted = aroundStoreCalls(store, async (method, call) => {
+        const result = await call();
+        if (method === 'pickUsersAfter') pickedUsers.push(...(result as PickedPage).users.map((u) => u.id));
+        return result;
+      });
+      const { store: watched, calls } = recordStoreCalls(counted);
       const report = await matchingReport(watched, customerId);
 
       const live = (await store.listPage(connectionId, 'User', 0, 2000)).resources.map(candidateOf);
@@ -253,7 +259,7 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
           lookupKey('externalId', u.externalId!),
         ]),
       );
-      const expected = buildMatchingReport({
+      const input: ReportInput = {
         customerId,
         currentStrategy: 'OidcEmailToScimUsername',
         idpType: 'Okta',
@@ -262,8 +268,8 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
         ssoUsers: await store.listSsoUsers(customerId),
         scimUsers: live.map(({ id, userName, externalId, active }) => ({ id, userName, externalId, active })),
         deletedLookups,
-      });
-      expect(report).toEqual(expected);
+      };
+      expect(report).toEqual(buildMatchingReport(input));
       // The data really exercises every category somewhere.
       const all = report.strategies.flatMap((s) => [s.admitted, s.inactive, s.deleted, s.affected, s.ambiguous, s.unmatchedScimUsers]);
       expect(all.every((c) => c.examples.length === Math.min(c.count, REPORT_EXAMPLES))).toBe(true);
@@ -274,15 +280,68 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
 
       // Pages and batches only: never a whole list, never more than a page's lookups in one call.
       const methods = new Set(calls.map((c) => c.method));
-      expect([...methods].sort()).toEqual(['findUsersForLoginBatch', 'getCustomer', 'listAfter', 'scanSsoUsers']);
+      expect([...methods].sort()).toEqual(['findUsersForLoginBatch', 'getCustomer', 'pickUsersAfter', 'scanSsoUsers']);
       const scans = calls.filter((c) => c.method === 'scanSsoUsers');
       expect(scans.length).toBeGreaterThanOrEqual(3);
       expect(scans.every((c) => c.args[2] === REPORT_PAGE)).toBe(true);
       const batches = calls.filter((c) => c.method === 'findUsersForLoginBatch');
       expect(batches.length).toBeLessThanOrEqual(scans.length);
       expect(batches.every((c) => (c.args[1] as unknown[]).length <= 5 * REPORT_PAGE)).toBe(true);
-      const pages = Math.ceil((1100 - deleted.length) / REPORT_PAGE);
-      expect(calls.filter((c) => c.method === 'listAfter').map((c) => c.args[3])).toEqual(Array.from({ length: pages }, () => REPORT_PAGE));
+      // The second pass: positions MAX_CURSOR_PAGE at a time, and in full only the users some strategy left
+      // unmatched (none read twice): the others were read when an SSO user matched them.
+      const pages = Math.ceil((1100 - deleted.length) / MAX_CURSOR_PAGE);
+      expect(calls.filter((c) => c.method === 'pickUsersAfter').map((c) => c.args[2])).toEqual(Array.from({ length: pages }, () => MAX_CURSOR_PAGE));
+      const unmatchedBySome = unmatchedBySomeStrategy(input);
+      expect(new Set(pickedUsers).size).toBe(pickedUsers.length);
+      expect(pickedUsers.every((id) => unmatchedBySome.has(id))).toBe(true);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+describe.each(STORE_KINDS)('the matching report on the %s store, second pass', (kind) => {
+  it('reads in full only the SCIM users no SSO user matched, past a page of positions', async () => {
+    const { store, cleanup } = await makeStore(kind, 'report-sparse');
+    try {
+      const app = scimSso({ store });
+      const customerId = `sparse-${kind}`;
+      const { connectionId } = await app.createScimConnection({ customerId });
+      await app.createOidcClient({ customerId, idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });
+      // 1,500 SCIM users (two pages of positions): every 15th never signed in; each of the others is matched
+      // by its SSO user under all five strategies (sub, email, its local part, preferred_username are its userName).
+      const userName = (i: number) => `p${i}@corp.example`;
+      const idle = new Set<string>();
+      for (let i = 0; i < 1500; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, k) => store.createResource(connectionId, userSpec.toWrite({ id: `u${i + k}`, userName: userName(i + k), externalId: userName(i + k) }))),
+        );
+      }
+      const ssoUsers: StoredSsoUser[] = [];
+      for (let i = 0; i < 1500; i++) {
+        if (i % 15 === 7) idle.add(`u${i}`);
+        else ssoUsers.push(sso({ subject: userName(i), email: userName(i), emailVerified: true, preferredUsername: userName(i) }));
+      }
+      for (let i = 0; i < ssoUsers.length; i += 100) await Promise.all(ssoUsers.slice(i, i + 100).map((u) => store.recordSsoUser(customerId, u)));
+
+      const picked: string[] = [];
+      const watched = aroundStoreCalls(store, async (method, call) => {
+        const result = await call();
+        if (method === 'pickUsersAfter') picked.push(...(result as PickedPage).users.map((u) => u.id));
+        return result;
+      });
+      const report = await matchingReport(watched, customerId);
+
+      expect(report.totals).toEqual({ ssoUsers: 1400, scimUsers: 1500 });
+      for (const strategy of report.strategies) {
+        expect({ strategy: strategy.strategy, admitted: strategy.admitted.count, unmatched: strategy.unmatchedScimUsers.count }).toEqual({
+          strategy: strategy.strategy,
+          admitted: 1400,
+          unmatched: 100,
+        });
+        expect(strategy.unmatchedScimUsers.examples.map((u) => u.id)).toEqual([...idle].slice(0, REPORT_EXAMPLES));
+      }
+      expect([...picked].sort()).toEqual([...idle].sort());
     } finally {
       await cleanup();
     }

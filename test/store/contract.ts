@@ -1113,6 +1113,63 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(seen).toEqual([...users.filter((id) => id !== users[6]), ...created]);
       });
 
+      it('picks users by position (pickUsersAfter): every position as listAfter pages them, in full only those wanted', async () => {
+        const users: string[] = [];
+        for (let i = 0; i < 9; i++) users.push(await createUser(`pick${i}@x.test`));
+        const group = await createGroup('Pickers', [{ value: users[4]! }]); // shares the numbering, not listed
+        await store.deleteResource(cid, 'User', users[2]!);
+        const listed = (await store.listAfter(cid, 'User', 0, 1000)).resources;
+        const asked: number[] = [];
+        const first = await store.pickUsersAfter(cid, 0, 5, (seq) => (asked.push(seq), seq % 2 === 0));
+        expect(first.seqs).toEqual(listed.slice(0, 5).map((u) => u.seq));
+        expect(asked).toEqual(first.seqs);
+        expect(first.users).toEqual(listed.slice(0, 5).filter((u) => u.seq % 2 === 0));
+        expect(first.next).toBe(first.seqs.at(-1));
+        const withGroup = await store.pickUsersAfter(cid, 0, 1000, (seq) => seq === listed[3]!.seq);
+        expect(withGroup.users.map((u) => [u.id, u.groups])).toEqual([[users[4], [{ value: group, display: 'Pickers' }]]]);
+        const rest = await store.pickUsersAfter(cid, first.next!, 1000, () => true);
+        expect(rest.seqs).toEqual(listed.slice(5).map((u) => u.seq));
+        expect(rest.users).toEqual(listed.slice(5));
+        expect(rest.next).toBeNull();
+        expect(await store.pickUsersAfter(cid, 0, 1000, () => false)).toEqual({ seqs: listed.map((u) => u.seq), users: [], next: null });
+        expect(await store.pickUsersAfter('no-such-connection', 0, 10, () => true)).toEqual({ seqs: [], users: [], next: null });
+        for (const [after, count] of [
+          [-1, 10],
+          [0, 0],
+          [0, 1001],
+        ] as const) {
+          await expect(store.pickUsersAfter(cid, after, count, () => true)).rejects.toThrow(TypeError);
+        }
+      });
+
+      it('ends a picked page at the last wanted user PAGE_READ_BYTES held, and a walk by what came back loses nobody', async () => {
+        // Users of 35% of the budget each, every other one wanted: a page holds two of the wanted ones.
+        const made: string[] = [];
+        for (let i = 0; i < 8; i++) {
+          const id = randomUUID();
+          const json = JSON.stringify({ id, userName: `wide${i}`, note: 'x'.repeat(PAGE_READ_BYTES * 0.35) });
+          expect(await store.createResource(cid, userWrite(id, `wide${i}`, { json }))).toMatchObject({ ok: true });
+          made.push(id);
+        }
+        const listed = (await store.listAfter(cid, 'User', 0, 1)).resources;
+        const wanted = (seq: number) => (seq - listed[0]!.seq) % 2 === 1;
+        const first = await store.pickUsersAfter(cid, 0, 1000, wanted);
+        expect(first.users.map((u) => u.id)).toEqual([made[1], made[3]]);
+        expect(first.seqs).toHaveLength(4);
+        expect(first.next).toBe(first.users[1]!.seq);
+        const positions: number[] = [...first.seqs];
+        const picked: string[] = first.users.map((u) => u.id);
+        for (let after: number | null = first.next, pages = 0; after !== null; pages++) {
+          expect(pages).toBeLessThan(8);
+          const page = await store.pickUsersAfter(cid, after, 1000, wanted);
+          positions.push(...page.seqs);
+          picked.push(...page.users.map((u) => u.id));
+          after = page.next;
+        }
+        expect(positions).toHaveLength(8);
+        expect(picked).toEqual([made[1], made[3], made[5], made[7]]);
+      });
+
       it('refuses bad paging arguments', async () => {
         for (const [after, count] of [
           [-1, 10],

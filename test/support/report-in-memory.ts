@@ -14,6 +14,7 @@ import {
   type MatchingReport,
   type NumberedCandidate,
   type ReportContext,
+  type ReportTally,
 } from '../../src/match/report.js';
 import { indexValueOf, type ScimCandidate } from '../../src/match/strategies.js';
 
@@ -26,6 +27,24 @@ export interface ReportInput extends ReportContext {
 }
 
 export function buildMatchingReport(input: ReportInput): MatchingReport {
+  const { tally, users } = ssoUsersTallied(input);
+  const bySeq = new Map(users.map((u) => [u.seq, u]));
+  tallyScimUsers(
+    tally,
+    users.map((u) => u.seq),
+    (seq) => bySeq.get(seq) ?? null,
+  );
+  return finishReport(tally);
+}
+
+/** The ids of the SCIM users that at least one strategy matched to no SSO user. */
+export function unmatchedBySomeStrategy(input: ReportInput): Set<string> {
+  const { tally, users } = ssoUsersTallied(input);
+  return new Set(users.filter((u) => tally.strategies.some((s) => !s.matched.has(u.seq))).map((u) => u.id));
+}
+
+/** The report's first pass over every SSO user, the store's index lookups played by maps. */
+function ssoUsersTallied(input: ReportInput): { tally: ReportTally; users: NumberedCandidate[] } {
   const users: NumberedCandidate[] = input.scimUsers.map((u, i) => ({ ...u, seq: i + 1 }));
   const indexes = new Map<string, NumberedCandidate[]>();
   for (const user of users) {
@@ -43,15 +62,10 @@ export function buildMatchingReport(input: ReportInput): MatchingReport {
   const plan = planSsoUsers(tally, input.ssoUsers);
   const answers = plan.distinct.map(({ index, value }) => {
     const key = lookupKey(index, value);
-    const users = indexes.get(key) ?? [];
+    const found = indexes.get(key) ?? [];
     // As the store answers: the tombstone only matters, and is only looked up, when nobody is found.
-    return { users, deletedMatch: users.length === 0 && (input.deletedLookups?.has(key) ?? false) };
+    return { users: found, deletedMatch: found.length === 0 && (input.deletedLookups?.has(key) ?? false) };
   });
   tallySsoUsers(tally, plan, answers);
-  tallyScimUsers(
-    tally,
-    users.map((u) => u.seq),
-    (i) => users[i]!,
-  );
-  return finishReport(tally);
+  return { tally, users };
 }
