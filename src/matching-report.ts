@@ -4,11 +4,12 @@
  * batched store read (findUsersForLoginBatch: the guard's own lookup, tombstones included), then the SCIM
  * users' positions in creation order, MAX_CURSOR_PAGE at a time, to count those nobody matched, reading in full
  * only the users that count needs (pickUsersAfter). What it holds at any time:
- * two pages and their answers, the examples, and a bit per SCIM user per strategy (docs/matching-report.md).
+ * three pages of SSO users and two pages' answers, the examples, and a bit per SCIM user per strategy
+ * (docs/matching-report.md).
  */
 import { candidateOf, matchPolicyOf, sessionGroupsOf } from './guard/guard.js';
 import { roleMappingOf } from './roles/role-mapping.js';
-import { MAX_CURSOR_PAGE, type NumberedResource, type Store, type StoredSsoUser } from './store/store.js';
+import { MAX_CURSOR_PAGE, type NumberedResource, type SsoUserScan, type Store, type StoredSsoUser } from './store/store.js';
 import {
   finishReport,
   planSsoUsers,
@@ -63,23 +64,28 @@ export async function matchingReport(store: Store, customerId: string, requireVe
     policy: saml ? {} : matchPolicyOf(client, requireVerifiedEmail),
     roleMapping: roleMappingOf(roleMapping),
   });
-  // The next page is read and its lookups sent before this one is tallied, so that the store works on them
-  // meanwhile (two pages in memory at most). Reads are marked handled at once: errors surface when awaited.
+  // Three batches are under way at once: one tallied here, one whose lookups the store answers meanwhile, and
+  // the scan of the next, asked for before those lookups so that it is not queued behind them (on Redis a
+  // wave of lookups holds the connection for milliseconds). Reads are marked handled at once: errors surface
+  // when awaited.
   const ahead = <T>(read: Promise<T>): Promise<T> => (read.catch(() => {}), read);
   const lookUp = (users: StoredSsoUser[]) => {
     const plan = planSsoUsers(tally, users);
     const found = connection ? answers(store, connection.connectionId, plan.distinct) : Promise.resolve(plan.distinct.map(() => NO_ANSWER));
     return ahead(found.then((f) => ({ plan, found: f })));
   };
-  let batch = await store.scanSsoUsers(customerId, '0', REPORT_PAGE);
-  let current = lookUp(batch.users);
-  for (;;) {
-    const next = batch.cursor === '0' ? null : await store.scanSsoUsers(customerId, batch.cursor, REPORT_PAGE);
-    const following = next ? lookUp(next.users) : null;
-    const { plan, found } = await current;
-    tallySsoUsers(tally, plan, found);
-    if (!next || !following) break;
-    [batch, current] = [next, following];
+  const scanFrom = (cursor: string) => ahead(store.scanSsoUsers(customerId, cursor, REPORT_PAGE));
+  let scan: Promise<SsoUserScan> | null = scanFrom('0');
+  let looking: ReturnType<typeof lookUp> | null = null;
+  while (scan || looking) {
+    const batch: SsoUserScan | null = scan ? await scan : null;
+    scan = batch && batch.cursor !== '0' ? scanFrom(batch.cursor) : null;
+    const next = batch ? lookUp(batch.users) : null;
+    if (looking) {
+      const { plan, found } = await looking;
+      tallySsoUsers(tally, plan, found);
+    }
+    looking = next;
   }
   // Second pass, once every match is known: the SCIM users none of them included.
   if (connection) {

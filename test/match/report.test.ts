@@ -287,6 +287,11 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
       const batches = calls.filter((c) => c.method === 'findUsersForLoginBatch');
       expect(batches.length).toBeLessThanOrEqual(scans.length);
       expect(batches.every((c) => (c.args[1] as unknown[]).length <= 5 * REPORT_PAGE)).toBe(true);
+      // Each batch's scan is asked for before the previous batch's lookups, so it never waits behind them.
+      const order = calls
+        .filter((c) => c.method === 'scanSsoUsers' || c.method === 'findUsersForLoginBatch')
+        .map((c) => (c.method === 'scanSsoUsers' ? 's' : 'f'));
+      expect(order.join('')).toBe(`ss${'fs'.repeat(scans.length - 2)}ff`);
       // The second pass: positions MAX_CURSOR_PAGE at a time, and in full only the users some strategy left
       // unmatched (none read twice): the others were read when an SSO user matched them.
       const pages = Math.ceil((1100 - deleted.length) / MAX_CURSOR_PAGE);
@@ -314,7 +319,9 @@ describe.each(STORE_KINDS)('the matching report on the %s store, second pass', (
       const idle = new Set<string>();
       for (let i = 0; i < 1500; i += 100) {
         await Promise.all(
-          Array.from({ length: 100 }, (_, k) => store.createResource(connectionId, userSpec.toWrite({ id: `u${i + k}`, userName: userName(i + k), externalId: userName(i + k) }))),
+          Array.from({ length: 100 }, (_, k) =>
+            store.createResource(connectionId, userSpec.toWrite({ id: `u${i + k}`, userName: userName(i + k), externalId: userName(i + k) })),
+          ),
         );
       }
       const ssoUsers: StoredSsoUser[] = [];
