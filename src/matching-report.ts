@@ -93,7 +93,8 @@ export async function matchingReport(store: Store, customerId: string, requireVe
     // signed in, a few in a hundred; the rest are positions, MAX_CURSOR_PAGE a round trip (on this VM a
     // round trip costs the client about as much CPU as decoding a few dozen rows).
     const wanted = (seq: number) => scimUserWanted(tally, seq);
-    const readPage = (after: number) => ahead(store.pickUsersAfter(connection.connectionId, after, MAX_CURSOR_PAGE, wanted));
+    // Without their groups: the second pass counts and names users, and shows no roles.
+    const readPage = (after: number) => ahead(store.pickUsersAfter(connection.connectionId, after, MAX_CURSOR_PAGE, wanted, { groups: false }));
     for (let page = readPage(0); ;) {
       const { seqs, users, next } = await page;
       if (next !== null) page = readPage(next);

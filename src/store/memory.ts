@@ -932,7 +932,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return { resources: page.map((e) => ({ ...output(s, e, options), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
     },
 
-    async pickUsersAfter(connectionId, after, count, wanted) {
+    async pickUsersAfter(connectionId, after, count, wanted, options) {
       assertStoreId('connectionId', connectionId);
       assertCursorPaging(after, count);
       const s = space(connectionId);
@@ -942,11 +942,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const taken = order.slice(from, from + count + 1);
       let page = taken.slice(0, count);
       const picked = page.filter((e) => wanted(e.seq));
-      const read = withinPageBudget(s, picked, undefined);
+      const read = withinPageBudget(s, picked, options);
       // The budget ended the page at the last picked user it held.
       if (read.length < picked.length) page = page.slice(0, page.indexOf(read.at(-1)!) + 1);
       const more = taken.length > page.length;
-      return { seqs: page.map((e) => e.seq), users: read.map((e) => ({ ...output(s, e, undefined), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
+      return { seqs: page.map((e) => e.seq), users: read.map((e) => ({ ...output(s, e, options), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
     },
 
     // Walks the group's position map from its start (O(members) to the cursor), like its other member reads.

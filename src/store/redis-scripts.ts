@@ -1427,19 +1427,19 @@ return redis.call('ZRANGE', order('u'), '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMI
 );
 
 /**
- * The users at the given positions, with their groups, as LIST_AFTER reads a page (pickUsersAfter). ARGV[1],
- * ARGV[2]: the row bytes and group ids the page may still hold; then (seq, id) pairs. Reply {rows, aux}: a
- * row deleted meanwhile is false, and the rows stop where the budget did (at least one).
+ * The users at the given positions, as LIST_AFTER reads a page (pickUsersAfter). ARGV[1]: '0' without their
+ * groups; ARGV[2], ARGV[3]: the row bytes and group ids the page may still hold; then (seq, id) pairs. Reply
+ * {rows, aux}: a row deleted meanwhile is false, and the rows stop where the budget did (at least one).
  */
 export const USERS_AT = linkLua(
   PAGE_PRELUDE,
   `
 local seqs, ids = {}, {}
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   seqs[#seqs + 1] = ARGV[i]
   ids[#ids + 1] = ARGV[i + 1]
 end
-local rows, aux = pageOf('u', seqs, ids, true, tonumber(ARGV[1]), tonumber(ARGV[2]))
+local rows, aux = pageOf('u', seqs, ids, ARGV[1] ~= '0', tonumber(ARGV[2]), tonumber(ARGV[3]))
 return { rows, aux }
 `,
 );

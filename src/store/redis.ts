@@ -986,7 +986,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       }
     },
 
-    async pickUsersAfter(connectionId, after, count, wanted) {
+    async pickUsersAfter(connectionId, after, count, wanted, options) {
       assertStoreId('connectionId', connectionId);
       assertCursorPaging(after, count);
       const ranked = (await run('positionsAfter', tag(connectionId), after, count)) as string[];
@@ -1004,9 +1004,13 @@ export function redisStore(options: RedisStoreOptions): Store {
       const endAfter = (i: number): PickedPage => ({ seqs: seqs.slice(0, i + 1), users, next: seqs[i]! });
       for (let from = 0; from < picked.length; from += ROWS_PER_SCRIPT) {
         const part = picked.slice(from, from + ROWS_PER_SCRIPT);
-        const args = [left.bytes, left.groupIds, ...part.flatMap((i) => [seqs[i]!, ids[i]!])];
+        const args = [groupsFlag(options), left.bytes, left.groupIds, ...part.flatMap((i) => [seqs[i]!, ids[i]!])];
         const [rows, aux] = (await runBuffer('usersAt', tag(connectionId), ...args)) as [(Buffer | null)[], Buffer[][]];
-        const read = rows.map((row, j) => parseRawRow('User', row, aux[j] ?? []));
+        const read = rows.map((row, j) => {
+          const user = parseRawRow('User', row, aux[j] ?? []);
+          if (user && options?.groups === false) delete user.groups;
+          return user;
+        });
         await fillGroups(
           connectionId,
           read.filter((user, j): user is StoredResource => user !== null && aux[j]?.length === 1),

@@ -747,12 +747,13 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
 
   /**
    * listAfter for a walk that needs few of the users it passes (the matching report's count of the SCIM users
-   * nobody matched): the positions of up to `count` users after `after`, and in full, with their groups,
-   * only the users whose position `wanted` accepts (on Redis a range of the creation order, then the picked
+   * nobody matched): the positions of up to `count` users after `after`, and in full only the users whose
+   * position `wanted` accepts (on Redis a range of the creation order, then the picked
    * rows; `wanted` is called once per position). The rows read are held to PAGE_READ_BYTES as listAfter's
-   * are: a page ends early at the last picked user its budget held.
+   * are: a page ends early at the last picked user its budget held. `options.groups: false` reads the users
+   * without their groups, as listAfter does.
    */
-  pickUsersAfter(connectionId: string, after: number, count: number, wanted: (seq: number) => boolean): Promise<PickedPage>;
+  pickUsersAfter(connectionId: string, after: number, count: number, wanted: (seq: number) => boolean, options?: ReadOptions): Promise<PickedPage>;
 
   /**
    * Up to `count` (at most MEMBER_CHUNK on Redis per call) members of a group after member position `after`

@@ -1127,6 +1127,10 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(first.next).toBe(first.seqs.at(-1));
         const withGroup = await store.pickUsersAfter(cid, 0, 1000, (seq) => seq === listed[3]!.seq);
         expect(withGroup.users.map((u) => [u.id, u.groups])).toEqual([[users[4], [{ value: group, display: 'Pickers' }]]]);
+        const bare = await store.pickUsersAfter(cid, 0, 1000, (seq) => seq === listed[3]!.seq, { groups: false });
+        const listedBare = (await store.listAfter(cid, 'User', 0, 1000, { groups: false })).resources;
+        expect(bare.users).toEqual(listedBare.filter((u) => u.seq === listed[3]!.seq));
+        expect(bare.users[0]).not.toHaveProperty('groups');
         const rest = await store.pickUsersAfter(cid, first.next!, 1000, () => true);
         expect(rest.seqs).toEqual(listed.slice(5).map((u) => u.seq));
         expect(rest.users).toEqual(listed.slice(5));
