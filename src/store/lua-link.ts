@@ -49,8 +49,36 @@ export function preludeDefinitions(prelude: string): Definition[] {
   return definitions;
 }
 
+/**
+ * The names `text` uses in code: comments (`--` to the end of the line, outside quoted strings) are left
+ * out, so a definition named only in another's comment is not linked. Until 2026-12-05 comments counted,
+ * and a comment in the event log's keepShared naming touchAt gave every read script (GET_RESOURCE,
+ * FIND_BY_INDEX) the cascade and event log helpers as well: GET_RESOURCE was 12,541 characters with 23
+ * definitions made per call, where 2,792 and 11 do (bench/README.md, "Session 20").
+ */
 function identifiers(text: string): Set<string> {
-  return new Set(text.match(IDENTIFIER) ?? []);
+  return new Set(withoutComments(text).match(IDENTIFIER) ?? []);
+}
+
+/** Lua source without its `--` comments (the preludes use no long brackets `[[ ]]`). */
+export function withoutComments(text: string): string {
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      out += c;
+      if (c === '\\') out += text[++i] ?? '';
+      else if (c === quote) quote = null;
+    } else if (c === '-' && text[i + 1] === '-') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else {
+      if (c === "'" || c === '"') quote = c;
+      out += c;
+    }
+  }
+  return out;
 }
 
 /** The prelude's definitions that `body` needs (directly or through each other), in order, then the body. */

@@ -1,6 +1,6 @@
 /** src/store/lua-link.ts: a script keeps exactly the prelude definitions it uses, in order. */
 import { describe, expect, it } from 'vitest';
-import { linkLua, preludeDefinitions } from '../../src/store/lua-link.js';
+import { linkLua, preludeDefinitions, withoutComments } from '../../src/store/lua-link.js';
 import * as scripts from '../../src/store/redis-scripts.js';
 
 const PRELUDE = `
@@ -47,11 +47,33 @@ describe('linkLua', () => {
     expect(linked).not.toContain('local function g(');
   });
 
+  it('does not link a definition that another one only names in a comment, nor one named in a body comment', () => {
+    const prelude = `${PRELUDE}-- h is not unused()'s caller
+local function h(x) return g(x) end -- see unused
+`;
+    const linked = linkLua(prelude, 'return h(1) -- unlike unused()');
+    expect(linked).toContain('local function h(x)');
+    expect(linked).toContain('local function g(x)');
+    expect(linked).not.toContain('local function unused()');
+    // A quoted "--" is not a comment: what follows it on the line still counts.
+    expect(linkLua(PRELUDE, "return '--' .. unused()")).toContain('local function unused()');
+  });
+
+  it('reads Lua comments as comments, and quoted text as code', () => {
+    expect(withoutComments('local a = 1 -- f()\nlocal b = \'--\' .. g() -- h\nreturn "x\\"--" .. k')).toBe(
+      'local a = 1 \nlocal b = \'--\' .. g() \nreturn "x\\"--" .. k',
+    );
+  });
+
   it("gives the store's read scripts none of the write helpers", () => {
     for (const script of [scripts.GET_RESOURCE, scripts.FIND_BY_INDEX, scripts.LIST_PAGE]) {
       expect(script).toContain('local function auxOf(');
       expect(script).not.toContain('local function parseWrite(');
       expect(script).not.toContain('local function appendEvents(');
+      // Nor the event log's or a cascade's, which comments in the prelude name.
+      expect(script).not.toContain('local function keepShared(');
+      expect(script).not.toContain('local function trimEvents(');
+      expect(script).not.toContain('local function touchAt(');
     }
     expect(scripts.CREATE_RESOURCE).toContain('local function parseWrite(');
   });
