@@ -9,7 +9,7 @@ import { makeStore, STORE_KINDS } from '../support/app.js';
 import { aroundStoreCalls, recordStoreCalls } from '../support/store-calls.js';
 import { scimSso } from '../support/sso.js';
 import type { ScimCandidate } from '../../src/match/strategies.js';
-import { MAX_CURSOR_PAGE, type PickedPage, type StoredSsoUser } from '../../src/store/store.js';
+import { MAX_CURSOR_PAGE, type PickedPage, type Store, type StoredSsoUser } from '../../src/store/store.js';
 import { bodyText } from '../../src/scim/response-body.js';
 
 const sso = (over: Partial<StoredSsoUser> & { subject: string }): StoredSsoUser => ({
@@ -209,10 +209,8 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
   it('is the report over everything held in memory, read in pages and batches only', async () => {
     const { store, cleanup } = await makeStore(kind, 'report-pages');
     try {
-      const app = scimSso({ store });
       const customerId = `pages-${kind}`;
-      const { connectionId } = await app.createScimConnection({ customerId });
-      await app.createOidcClient({ customerId, idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });
+      const connectionId = await oktaCustomer(store, customerId);
       // 1,100 SCIM users: email matches, renamed users found by sub = externalId, deactivated ones, shared
       // local parts (ambiguous by local part), users nobody logs in as, and deleted ones (tombstones).
       const deleted: ScimCandidate[] = [];
@@ -309,10 +307,8 @@ describe.each(STORE_KINDS)('the matching report on the %s store, second pass', (
   it('reads in full only the SCIM users no SSO user matched, past a page of positions', async () => {
     const { store, cleanup } = await makeStore(kind, 'report-sparse');
     try {
-      const app = scimSso({ store });
       const customerId = `sparse-${kind}`;
-      const { connectionId } = await app.createScimConnection({ customerId });
-      await app.createOidcClient({ customerId, idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });
+      const connectionId = await oktaCustomer(store, customerId);
       // 1,500 SCIM users (two pages of positions): every 15th never signed in; each of the others is matched
       // by its SSO user under all five strategies (sub, email, its local part, preferred_username are its userName).
       const userName = (i: number) => `p${i}@corp.example`;
@@ -354,6 +350,14 @@ describe.each(STORE_KINDS)('the matching report on the %s store, second pass', (
     }
   });
 });
+
+/** Sets up a customer with a SCIM connection and an Okta OIDC client; answers the connection's id. */
+async function oktaCustomer(store: Store, customerId: string): Promise<string> {
+  const app = scimSso({ store });
+  const { connectionId } = await app.createScimConnection({ customerId });
+  await app.createOidcClient({ customerId, idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });
+  return connectionId;
+}
 
 /** An SSO user who logged in once with a verified email. */
 function loggedIn(email: string): StoredSsoUser {

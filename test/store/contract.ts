@@ -172,6 +172,17 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       expect(await store.createResource(cid, groupWrite(id, displayName, members))).toEqual({ ok: true, version: 1 });
       return id;
     };
+    /** `count` users `<name>0`, `<name>1`… whose JSON carries `noteChars` more characters each, in order; their ids. */
+    const createWideUsers = async (count: number, name: string, noteChars: number): Promise<string[]> => {
+      const made: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const id = randomUUID();
+        const json = JSON.stringify({ id, userName: `${name}${i}`, note: 'x'.repeat(noteChars) });
+        expect(await store.createResource(cid, userWrite(id, `${name}${i}`, { json }))).toMatchObject({ ok: true });
+        made.push(id);
+      }
+      return made;
+    };
 
     describe('connections', () => {
       it('finds a created connection by customer and by token hash', async () => {
@@ -607,14 +618,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       });
 
       it('holds a cursor page of many rows to PAGE_READ_BYTES as a whole, however many scripts read it (Redis: ROWS_PER_SCRIPT each)', async () => {
-        const rowChars = Math.floor(PAGE_READ_BYTES / 400);
-        const made: string[] = [];
-        for (let i = 0; i < 600; i++) {
-          const id = randomUUID();
-          const json = JSON.stringify({ id, userName: `mid${i}`, note: 'x'.repeat(rowChars) });
-          expect(await store.createResource(cid, userWrite(id, `mid${i}`, { json }))).toMatchObject({ ok: true });
-          made.push(id);
-        }
+        const made = await createWideUsers(600, 'mid', Math.floor(PAGE_READ_BYTES / 400));
         const walked: string[] = [];
         for (let after = 0, pages = 0; ; pages++) {
           expect(pages).toBeLessThan(10);
@@ -632,13 +636,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       it('ends every page read, listPage, listSorted and listAfter, past PAGE_READ_BYTES even without rowBytes, and a walk by what came back loses nothing', async () => {
         // Users of 35% of the budget each: a page of ten holds two (Redis sizes the rows before it reads
         // them, so no script copies more than the budget and one row, whatever count asked for).
-        const heavy: string[] = [];
-        for (let i = 0; i < 7; i++) {
-          const id = randomUUID();
-          const json = JSON.stringify({ id, userName: `big${i}`, note: 'x'.repeat(PAGE_READ_BYTES * 0.35) });
-          expect(await store.createResource(cid, userWrite(id, `big${i}`, { json }))).toMatchObject({ ok: true });
-          heavy.push(id);
-        }
+        const heavy = await createWideUsers(7, 'big', PAGE_READ_BYTES * 0.35);
         const light = await createUser('small');
         const all = [...heavy, light];
         expect(ids((await store.listPage(cid, 'User', 0, 10)).resources)).toEqual(all.slice(0, 2));
@@ -1148,13 +1146,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
 
       it('ends a picked page at the last wanted user PAGE_READ_BYTES held, and a walk by what came back loses nobody', async () => {
         // Users of 35% of the budget each, every other one wanted: a page holds two of the wanted ones.
-        const made: string[] = [];
-        for (let i = 0; i < 8; i++) {
-          const id = randomUUID();
-          const json = JSON.stringify({ id, userName: `wide${i}`, note: 'x'.repeat(PAGE_READ_BYTES * 0.35) });
-          expect(await store.createResource(cid, userWrite(id, `wide${i}`, { json }))).toMatchObject({ ok: true });
-          made.push(id);
-        }
+        const made = await createWideUsers(8, 'wide', PAGE_READ_BYTES * 0.35);
         const listed = (await store.listAfter(cid, 'User', 0, 1)).resources;
         const wanted = (seq: number) => (seq - listed[0]!.seq) % 2 === 1;
         const first = await store.pickUsersAfter(cid, 0, 1000, wanted);
