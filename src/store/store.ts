@@ -748,10 +748,9 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   /**
    * listAfter for a walk that needs few of the users it passes (the matching report's count of the SCIM users
    * nobody matched): the positions of up to `count` users after `after`, and in full only the users whose
-   * position `wanted` accepts (on Redis a range of the creation order, then the picked
-   * rows; `wanted` is called once per position). The rows read are held to PAGE_READ_BYTES as listAfter's
-   * are: a page ends early at the last picked user its budget held. `options.groups: false` reads the users
-   * without their groups, as listAfter does.
+   * position `wanted` accepts (called once per position; on Redis a range of the creation order, then the
+   * picked rows). The rows read are held to PAGE_READ_BYTES as listAfter's are: a page ends early at the last
+   * picked user its budget held. `options.groups: false` reads the users without their groups, as listAfter does.
    */
   pickUsersAfter(connectionId: string, after: number, count: number, wanted: (seq: number) => boolean, options?: ReadOptions): Promise<PickedPage>;
 
