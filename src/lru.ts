@@ -49,10 +49,16 @@ export class Lru<K, V> {
    * (or beyond the weight bound; a value heavier than the whole bound is not kept at all).
    */
   set(key: K, value: V): this {
-    this.remove(key);
-    if (this.bound && this.bound.weigh(value) > this.bound.maxWeight) return this;
+    const weight = this.bound ? this.bound.weigh(value) : 0;
+    if (this.bound && weight > this.bound.maxWeight) {
+      this.remove(key);
+      return this;
+    }
+    // A key already held is updated in place and made the newest (OrderedMap.set): no node is unlinked and
+    // made again, which the recent users' copy of every user read paid on each read.
+    if (this.bound && this.entries.has(key)) this.weight -= this.bound.weigh(this.entries.get(key) as V);
     this.entries.set(key, value);
-    if (this.bound) this.weight += this.bound.weigh(value);
+    this.weight += weight;
     while (this.entries.size > this.capacity || (this.bound && this.weight > this.bound.maxWeight)) {
       this.remove(this.entries.oldest()![0]);
     }
