@@ -604,6 +604,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     return kept === page.length ? page : page.slice(0, kept);
   }
 
+  /** Up to `count` resources of a kind created after position `after`, in creation order: O(log n + count). */
+  function createdAfter(s: Space, kind: ResourceKind, after: number, count: number): Entry[] {
+    const order = s.order[kind];
+    const from = order.countUpTo({ seq: after } as Entry);
+    return order.slice(from, from + count);
+  }
+
   /** The groups listing member `value`, in group creation order. */
   function groupsListing(s: Space, value: string): Entry[] {
     return [...(s.memberOf.get(value) ?? [])]
@@ -923,10 +930,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertCursorPaging(after, count);
       const s = space(connectionId);
       if (!s) return { resources: [], next: null };
-      // O(log n + count): the creation order seeks to the first resource after the cursor.
-      const order = s.order[kind];
-      const from = order.countUpTo({ seq: after } as Entry);
-      const taken = order.slice(from, from + count + 1);
+      const taken = createdAfter(s, kind, after, count + 1);
       const page = withinPageBudget(s, taken.slice(0, count), options);
       const more = taken.length > page.length;
       return { resources: page.map((e) => ({ ...output(s, e, options), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
@@ -937,9 +941,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertCursorPaging(after, count);
       const s = space(connectionId);
       if (!s) return { seqs: [], users: [], next: null };
-      const order = s.order.User;
-      const from = order.countUpTo({ seq: after } as Entry);
-      const taken = order.slice(from, from + count + 1);
+      const taken = createdAfter(s, 'User', after, count + 1);
       let page = taken.slice(0, count);
       const picked = page.filter((e) => wanted(e.seq));
       const read = withinPageBudget(s, picked, options);

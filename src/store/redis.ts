@@ -655,6 +655,19 @@ export function redisStore(options: RedisStoreOptions): Store {
     return { resources: full.map((g) => ({ ...g, seq: seqOf.get(g.id)! })), next: kept.length < resources.length ? kept.at(-1)!.seq : next };
   }
 
+  /**
+   * Whether a page read in parts (listAfter, pickUsersAfter) takes `resource` within what is `left` of its
+   * row bytes and group ids (the page's first always), and if so counts it off.
+   */
+  function takeWithin(left: { bytes: number; groupIds: number }, resource: StoredResource, first: boolean): boolean {
+    const bytes = resource.json.length;
+    const groupIds = (resource.groups?.length ?? 0) * GROUP_ID_BYTES;
+    if (!first && (bytes > left.bytes || groupIds > left.groupIds)) return false;
+    left.bytes -= bytes;
+    left.groupIds -= groupIds;
+    return true;
+  }
+
   /** The first groups of a page whose members stay within PAGE_MEMBERS_BUDGET (at least one). */
   function withinMembersBudget<T extends StoredResource>(groups: T[]): T[] {
     const kept = keptWithin(groups, (g) => g.memberCount ?? 0, PAGE_MEMBERS_BUDGET);
@@ -972,12 +985,8 @@ export function redisStore(options: RedisStoreOptions): Store {
         const asked = Math.min(count - resources.length, ROWS_PER_SCRIPT);
         const page = await afterOnce(connectionId, kind, from, asked, options, left);
         for (const resource of page.resources) {
-          const bytes = resource.json.length;
-          const groupIds = (resource.groups?.length ?? 0) * GROUP_ID_BYTES;
-          if (resources.length > 0 && (bytes > left.bytes || groupIds > left.groupIds)) return { resources, next: resources.at(-1)!.seq };
+          if (!takeWithin(left, resource, resources.length === 0)) return { resources, next: resources.at(-1)!.seq };
           resources.push(resource);
-          left.bytes -= bytes;
-          left.groupIds -= groupIds;
         }
         // A script that ended early (its budget passed) ends the page there.
         if (page.next === null || resources.length >= count || page.resources.length < asked) return { resources, next: page.next };
@@ -1017,12 +1026,8 @@ export function redisStore(options: RedisStoreOptions): Store {
         );
         for (const [j, user] of read.entries()) {
           if (!user) continue;
-          const bytes = user.json.length;
-          const groupIds = (user.groups?.length ?? 0) * GROUP_ID_BYTES;
-          if (users.length > 0 && (bytes > left.bytes || groupIds > left.groupIds)) return endAfter(picked[from + j - 1]!);
+          if (!takeWithin(left, user, users.length === 0)) return endAfter(picked[from + j - 1]!);
           users.push({ ...user, seq: seqs[part[j]!]! });
-          left.bytes -= bytes;
-          left.groupIds -= groupIds;
         }
         const last = from + read.length - 1;
         if (last < picked.length - 1 && (read.length < part.length || left.bytes <= 0 || left.groupIds <= 0)) return endAfter(picked[last]!);

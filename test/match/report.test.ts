@@ -206,11 +206,8 @@ describe('the matching report read from a store', () => {
 });
 
 describe.each(STORE_KINDS)('the matching report read from the %s store a page at a time', (kind) => {
-  it('is the report over everything held in memory, read in pages and batches only', async () => {
-    const { store, cleanup } = await makeStore(kind, 'report-pages');
-    try {
-      const customerId = `pages-${kind}`;
-      const connectionId = await oktaCustomer(store, customerId);
+  it('is the report over everything held in memory, read in pages and batches only', () =>
+    withOktaCustomer(kind, 'pages', async ({ store, customerId, connectionId }) => {
       // 1,100 SCIM users: email matches, renamed users found by sub = externalId, deactivated ones, shared
       // local parts (ambiguous by local part), users nobody logs in as, and deleted ones (tombstones).
       const deleted: ScimCandidate[] = [];
@@ -297,18 +294,12 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
       const unmatchedBySome = unmatchedBySomeStrategy(input);
       expect(new Set(pickedUsers).size).toBe(pickedUsers.length);
       expect(pickedUsers.every((id) => unmatchedBySome.has(id))).toBe(true);
-    } finally {
-      await cleanup();
-    }
-  });
+    }));
 });
 
 describe.each(STORE_KINDS)('the matching report on the %s store, second pass', (kind) => {
-  it('reads in full only the SCIM users no SSO user matched, past a page of positions', async () => {
-    const { store, cleanup } = await makeStore(kind, 'report-sparse');
-    try {
-      const customerId = `sparse-${kind}`;
-      const connectionId = await oktaCustomer(store, customerId);
+  it('reads in full only the SCIM users no SSO user matched, past a page of positions', () =>
+    withOktaCustomer(kind, 'sparse', async ({ store, customerId, connectionId }) => {
       // 1,500 SCIM users (two pages of positions): every 15th never signed in; each of the others is matched
       // by its SSO user under all five strategies (sub, email, its local part, preferred_username are its userName).
       const userName = (i: number) => `p${i}@corp.example`;
@@ -345,18 +336,28 @@ describe.each(STORE_KINDS)('the matching report on the %s store, second pass', (
         expect(strategy.unmatchedScimUsers.examples.map((u) => u.id)).toEqual([...idle].slice(0, REPORT_EXAMPLES));
       }
       expect([...picked].sort()).toEqual([...idle].sort());
-    } finally {
-      await cleanup();
-    }
-  });
+    }));
 });
 
-/** Sets up a customer with a SCIM connection and an Okta OIDC client; answers the connection's id. */
-async function oktaCustomer(store: Store, customerId: string): Promise<string> {
-  const app = scimSso({ store });
-  const { connectionId } = await app.createScimConnection({ customerId });
-  await app.createOidcClient({ customerId, idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });
-  return connectionId;
+/**
+ * Runs `test` on a fresh store of `kind` holding one customer (`<name>-<kind>`) with a SCIM connection and an
+ * Okta OIDC client, and cleans the store up after it.
+ */
+async function withOktaCustomer(
+  kind: (typeof STORE_KINDS)[number],
+  name: string,
+  test: (setup: { store: Store; customerId: string; connectionId: string }) => Promise<void>,
+): Promise<void> {
+  const { store, cleanup } = await makeStore(kind, `report-${name}`);
+  try {
+    const customerId = `${name}-${kind}`;
+    const app = scimSso({ store });
+    const { connectionId } = await app.createScimConnection({ customerId });
+    await app.createOidcClient({ customerId, idpType: 'Okta', issuer: 'https://idp.example.com', clientId: 'c', redirectUri: 'https://app.example.com/cb' });
+    await test({ store, customerId, connectionId });
+  } finally {
+    await cleanup();
+  }
 }
 
 /** An SSO user who logged in once with a verified email. */
