@@ -15,7 +15,24 @@ export interface ExampleApp {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the example app, on another free port when the one picked was taken before the app could listen on
+ * it: freePort's port is free when it answers, and a test file running beside this one (a redis-server, a
+ * demo IdP on port 0) can take it first; the app then exits saying so.
+ */
 export async function startExampleApp(timeoutMs = 60_000): Promise<ExampleApp> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(timeoutMs);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnFreePort(timeoutMs: number): Promise<ExampleApp> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), IDP_PORT: '0' };
   for (const name of ['REDIS_URL', 'SCIM_TOKEN', 'DEMO_ADMIN_PASSWORD']) delete env[name];
@@ -51,7 +68,10 @@ export async function startExampleApp(timeoutMs = 60_000): Promise<ExampleApp> {
 
   const started = Date.now();
   while (!/SCIM base URL: \S+ token: \S+/.test(output)) {
-    if (child.exitCode !== null) throw new Error(`the example app exited (${child.exitCode}):\n${output}`);
+    if (child.exitCode !== null) {
+      const Failure = /cannot listen on 127\.0\.0\.1:\d+: port \d+ is already in use/.test(output) ? PortTakenError : Error;
+      throw new Failure(`the example app exited (${child.exitCode}):\n${output}`);
+    }
     if (Date.now() - started > timeoutMs) {
       await stop();
       throw new Error(`the example app printed no "SCIM base URL" line in ${timeoutMs} ms:\n${output}`);
