@@ -15,6 +15,18 @@ export const PHASED_MEMBERS = 1_000;
 /** Request bodies larger than this yield once after parsing. */
 export const PHASED_BODY_BYTES = 64 * 1024;
 
+/**
+ * Stored resources whose JSON is longer than this are updated in phases (parse, apply, rebuild, compare,
+ * serialise, diff) with a yield between them: on a 1 MB user each phase takes 3-15 ms, and together they
+ * held the loop 30-64 ms.
+ */
+export const PHASED_JSON_CHARS = 64 * 1024;
+
+/** Yields between two steps over a stored resource when it is large: long JSON, or a long member list. */
+export async function yieldForResource(resource: { json: string; members?: readonly unknown[] | undefined }): Promise<void> {
+  if (resource.json.length > PHASED_JSON_CHARS || (resource.members?.length ?? 0) > PHASED_MEMBERS) await yieldToEventLoop();
+}
+
 /** Yields when a write or read carries a member list long enough to matter (a list, or how many it holds). */
 export async function yieldForMembers(members: readonly unknown[] | number | undefined): Promise<void> {
   const count = typeof members === 'number' ? members : (members?.length ?? 0);

@@ -4,28 +4,26 @@
  */
 import type { ScimError } from '../errors.js';
 import type { AuditEventType, Emit } from '../events.js';
-import type { ResourceKind, StoredConnection, StoredResource } from '../store/store.js';
+import type { ResourceKind, StoredConnection } from '../store/store.js';
 import type { ScimRequest } from './http.js';
-import { isActiveUser } from './users.js';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** A successful write: `stored` after it (absent for DELETE) and `previous` before it (PUT, PATCH). */
+/** A successful write; `active`: a written user's `active` before and after it (PUT, PATCH). */
 export interface Written {
   kind: ResourceKind;
   id: string;
   method: string;
   status: number;
-  stored?: StoredResource;
-  previous?: StoredResource;
+  active?: { before: boolean; after: boolean } | undefined;
 }
 
 export function auditWrite(emit: Emit, connection: StoredConnection, write: Written): void {
   if (emit.listening === false) return;
   const noun = write.kind === 'User' ? 'user' : 'group';
   let type = `${noun}.${write.method === 'POST' ? 'created' : write.method === 'DELETE' ? 'deleted' : 'updated'}` as AuditEventType;
-  if (write.kind === 'User' && write.previous && write.stored) {
-    const [before, after] = [isActiveUser(write.previous.json), isActiveUser(write.stored.json)];
+  if (write.active) {
+    const { before, after } = write.active;
     if (before && !after) type = 'user.deactivated';
     if (!before && after) type = 'user.reactivated';
   }

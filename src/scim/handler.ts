@@ -398,7 +398,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     if (method === 'POST') {
       const projection = projectionOf(ctx, request);
       const stored = unwrap(await createResource(ctx, await body(request)));
-      auditWrite(emit, connection, { kind: ctx.spec.kind, id: stored.id, method, status: 201, stored });
+      auditWrite(emit, connection, { kind: ctx.spec.kind, id: stored.id, method, status: 201 });
       return resourceResponse(ctx, request, 201, stored, projection);
     }
     throw methodNotAllowed('GET, HEAD, POST');
@@ -417,15 +417,15 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         return resourceResponse(ctx, request, 200, stored, projection!, group?.members);
       }
       case 'PUT': {
-        const { stored, previous } = unwrap(await replaceResource(ctx, id, await body(request), conditions));
-        auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 200, stored, previous });
+        const { stored, active } = unwrap(await replaceResource(ctx, id, await body(request), conditions));
+        auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 200, active });
         return resourceResponse(ctx, request, 200, stored, projection!);
       }
       case 'PATCH': {
-        const { stored, previous } = unwrap(await patchResource(ctx, id, await body(request), conditions));
+        const { stored, active } = unwrap(await patchResource(ctx, id, await body(request), conditions));
         // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
         const wantsBody = request.query.has('attributes') || request.query.has('excludedAttributes');
-        auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, stored, previous });
+        auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, active });
         if (!wantsBody) return noContent({ ETag: etagOf(stored.version) });
         if (ctx.spec.kind === 'Group' && stored.members === undefined) {
           // A group PATCH writes member changes without reading the list: read what the response shows.

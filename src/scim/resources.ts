@@ -11,8 +11,8 @@ import type { QuotaName, ReadOptions, ResourceWrite, Store, StoredMember, Stored
 import { planGroupPatch, type GroupPatchPlan } from './group-members.js';
 import type { RecentUsers } from './recent-users.js';
 import { membersOf } from './groups.js';
-import { keepDeactivation } from './users.js';
-import { PHASED_MEMBERS, yieldForMembers } from '../event-loop.js';
+import { isActiveUser, keepDeactivation } from './users.js';
+import { PHASED_MEMBERS, yieldForMembers, yieldForResource } from '../event-loop.js';
 import { holding } from '../store/group-lease.js';
 import { MAX_MEMBERS, SCAN_GROUP_MEMBERS } from './limits.js';
 import { isObject, placeBareExtensionNames, type JsonObject } from './normalize.js';
@@ -175,10 +175,14 @@ export async function readResource(ctx: ResourceContext, id: string): Promise<Re
   return ok(stored);
 }
 
-/** A resource after an update, with the version it replaced (for audit events such as deactivation). */
+/** A resource after an update. */
 export interface Updated {
   stored: StoredResource;
-  previous: StoredResource;
+  /**
+   * A written user's `active` before and after, for the audit events that tell deactivation apart: read from
+   * the objects in hand, not by parsing both versions' JSON again.
+   */
+  active?: { before: boolean; after: boolean };
 }
 
 /**
@@ -221,15 +225,19 @@ async function updateResource(
       if (fromCopy) continue;
       return fail(preconditionFailed(id));
     }
-    await yieldForMembers(stored.members); // read, compute and write a long member list in separate phases
+    // Reading, parsing, computing, serialising and diffing a large resource (long JSON or member list) are
+    // separate phases, with a yield between them.
+    await yieldForResource(stored);
     const current = ctx.spec.fromStored(stored);
+    await yieldForResource(stored);
     const next = await compute(current, stored);
     if (fromCopy && (!next.ok || next.value === null)) continue;
     if (!next.ok) return next;
     if (next.value === null) {
       recentUsers.remember(connectionId, stored);
-      return ok({ stored, previous: stored });
+      return ok({ stored });
     }
+    await yieldForResource(stored);
     // As stored: a group without its members. A user's is `current`, which compute only reads (PATCH applies
     // its operations to a copy).
     const before = ctx.spec.kind === 'User' ? current : (JSON.parse(stored.json) as JsonObject);
@@ -240,12 +248,13 @@ async function updateResource(
     if (resource !== next.value && jsonEqual(withoutMeta(before), withoutMeta(resource))) {
       if (fromCopy) continue; // a copy never decides an answer: read the user and compute again
       recentUsers.remember(connectionId, stored);
-      return ok({ stored, previous: stored });
+      return ok({ stored });
     }
     const write = ctx.spec.toWrite(resource);
     if (lease !== undefined) write.lease = lease;
+    await yieldForResource(write);
     if (ctx.events) write.events = eventsOf(before, resource, write);
-    await yieldForMembers(write.members);
+    await yieldForResource(write);
     const outcome = await ctx.store.replaceResource(connectionId, write, stored.version, ctx.quota);
     if (outcome.ok) {
       // What was written is what is stored. A user's derived groups are the store's, as of this write: a group
@@ -255,7 +264,8 @@ async function updateResource(
       const groups = outcome.groups ?? stored.groups;
       if (groups) written.groups = groups;
       recentUsers.remember(connectionId, written);
-      return ok({ stored: written, previous: stored });
+      const active = ctx.spec.kind === 'User' ? { before: isActiveUser(before), after: isActiveUser(resource) } : undefined;
+      return ok({ stored: written, ...(active ? { active } : {}) });
     }
     recentUsers.forget(connectionId, id);
     // The store checks the version before anything else, so any other refusal is about the current user.
@@ -324,10 +334,10 @@ function patchInHand(ctx: ResourceContext, id: string, operations: PatchOperatio
     async (current, stored) => {
       const patched = await applyPatchInSlices(ctx.spec.type, current, operations, ctx.spec.kind === 'User' ? ctx.spec.fromStored(stored) : undefined);
       if (!patched.ok) return patched;
-      await yieldForMembers(stored.members); // applying, rebuilding and comparing a long list: three phases
+      await yieldForResource(stored); // applying, rebuilding and comparing a large resource: three phases
       const rebuilt = buildResource(ctx.spec, patched.value, ownedOf(current, id), current);
       if (!rebuilt.ok) return rebuilt;
-      await yieldForMembers(stored.members);
+      await yieldForResource(stored);
       return ok(sameContent(current, rebuilt.value) ? null : rebuilt.value);
     },
     undefined,
@@ -377,12 +387,17 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
     if (!stored) return fail(notFound(ctx, id));
     if (preconditionFails(conditions, stored.version)) return fail(preconditionFailed(id));
+    // A group with long JSON is parsed, patched, rebuilt, compared, serialised and diffed in phases.
+    await yieldForResource(stored);
     const current = JSON.parse(stored.json) as JsonObject;
+    await yieldForResource(stored);
     const patched = plan.rest.length > 0 ? await applyPatchInSlices(ctx.spec.type, current, plan.rest) : ok(current);
     if (!patched.ok) return patched;
+    await yieldForResource(stored);
     const owned = ownedOf(current, id);
     const rebuilt = buildResource(ctx.spec, patched.value, owned, current);
     if (!rebuilt.ok) return rebuilt;
+    await yieldForResource(stored);
     const members = plan.list ?? plan.changes?.add;
     let listed: StoredMember[] = [];
     if (members && members.size > 0) {
@@ -400,20 +415,22 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     // A PATCH that changes nothing is not written (RFC 7644 §3.5.2.1): without member operations that is
     // known here; with them only the store knows whether they change the members.
     const sameAttributes = sameContent(current, rebuilt.value);
-    if (!plan.list && !plan.changes && sameAttributes) return ok({ stored, previous: stored });
-    await yieldForMembers(listed);
+    if (!plan.list && !plan.changes && sameAttributes) return ok({ stored });
+    await yieldForResource({ json: stored.json, members: listed });
     const { members: _none, ...write } = ctx.spec.toWrite(rebuilt.value);
     const changed: ResourceWrite = { ...write };
     if (lease !== undefined) changed.lease = lease;
     if (plan.list) changed.members = listed;
     else if (plan.changes) changed.memberChanges = { add: listed, remove: [...plan.changes.remove] };
     if (sameAttributes) changed.keepIfMembersUnchanged = true;
+    await yieldForResource(changed);
     if (ctx.events) changed.events = eventsOf(current, rebuilt.value, changed);
+    await yieldForResource(changed);
     const outcome = await ctx.store.replaceResource(ctx.connectionId, changed, stored.version, ctx.quota);
-    if (outcome.ok && outcome.unchanged) return ok({ stored, previous: stored });
+    if (outcome.ok && outcome.unchanged) return ok({ stored });
     if (outcome.ok) {
       const written: StoredResource = { id, kind: 'Group', json: changed.json, version: outcome.version };
-      return ok({ stored: written, previous: stored });
+      return ok({ stored: written });
     }
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
     if (pinsVersion(conditions)) return fail(preconditionFailed(id));
