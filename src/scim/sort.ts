@@ -12,7 +12,7 @@ import { getAttr, getAttrOf, isAttrName, isSubAttrName } from './attribute-acces
 import { MAX_PATH_LENGTH } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { ResourceSpec, SortIndex } from './resource-spec.js';
-import { findAttribute, resolveAttribute, splitSchemaUrn } from './schemas.js';
+import { findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn } from './schemas.js';
 import { sortInSlices } from './sliced-sort.js';
 
 /** A validated `sortBy`: where the attribute lives, its canonical name, an optional sub-attribute, and its case rule. */
@@ -32,7 +32,11 @@ export function parseSortBy(spec: ResourceSpec, text: string | null): Result<Sor
   const bad = () =>
     fail(scimErrors.badRequest('invalidValue', `sortBy: "${text.length > 60 ? `${text.slice(0, 57)}...` : text}" is not an attribute path (RFC 7644 §3.10)`));
   if (text.length > MAX_PATH_LENGTH) return bad();
-  const { urn, rest } = splitSchemaUrn(spec.type, text.trim());
+  const trimmed = text.trim();
+  const known = splitSchemaUrn(spec.type, trimmed);
+  // A custom extension's attribute (`urn:…:CustomExtension:2.0:User:badge`): the URN up to the last ":", as
+  // a filter or a PATCH path reads it, so that a sort finds what a filter on the same path finds.
+  const { urn, rest } = (known.urn === undefined && /^urn:/i.test(trimmed) ? splitCustomUrn(trimmed) : null) ?? known;
   const parts = rest.split('.');
   const [attribute = '', sub] = parts;
   if (parts.length > 2 || !isAttrName(attribute) || (sub !== undefined && !isSubAttrName(sub))) return bad();

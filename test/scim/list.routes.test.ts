@@ -292,3 +292,50 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect(Object.keys(res.body.Resources[0]).sort()).toEqual(['id', 'schemas', 'userName']);
   });
 });
+
+describe.each(['memory', 'redis'] as const)('sortBy on a custom extension attribute (%s store)', (kind) => {
+  // Entra's custom extension attributes and Okta's custom app attributes: a filter and a projection on these
+  // paths found them, while sortBy refused the same path as "not an attribute path".
+  const CUSTOM = 'urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User';
+  let t: ScimTestApp;
+  beforeAll(async () => {
+    t = await scimTestApp(kind, `list-custom-sort-${kind}`);
+    for (const [name, badge] of [
+      ['b', 'B-2'],
+      ['a', 'C-3'],
+      ['c', 'A-1'],
+      ['d', undefined],
+    ] as const) {
+      const res = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({ schemas: [USER, CUSTOM], userName: `${name}@example.com`, ...(badge ? { [CUSTOM]: { badge } } : {}) });
+      expect(res.status).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    expect(t.unexpected).toEqual([]);
+    await t.cleanup();
+  });
+
+  it('sorts by it as a filter finds it, with users without it last ascending and first descending', async () => {
+    const sorted = async (query: Record<string, string>) => {
+      const res = await t.http.get('/scim/v2/Users').query(query).set(t.auth);
+      expect(res.status, res.text).toBe(200);
+      return (res.body.Resources as { userName: string }[]).map((r) => r.userName);
+    };
+    expect(await sorted({ sortBy: `${CUSTOM}:badge` })).toEqual(['c@example.com', 'b@example.com', 'a@example.com', 'd@example.com']);
+    expect(await sorted({ sortBy: `${CUSTOM.toLowerCase()}:BADGE`, sortOrder: 'descending' })).toEqual([
+      'd@example.com',
+      'a@example.com',
+      'b@example.com',
+      'c@example.com',
+    ]);
+    expect(await sorted({ filter: `${CUSTOM}:badge pr`, sortBy: `${CUSTOM}:badge` })).toEqual(['c@example.com', 'b@example.com', 'a@example.com']);
+    const bad = await t.http
+      .get('/scim/v2/Users')
+      .query({ sortBy: `${CUSTOM}:__proto__` })
+      .set(t.auth);
+    expect([bad.status, bad.body.scimType]).toEqual([400, 'invalidValue']);
+  });
+});
