@@ -72,7 +72,11 @@ function locateInResource(resource: JsonObject, type: ResourceTypeDef, path: Att
   const resolved = resolveAttribute(type, path.attribute, path.schema);
   const container = resolved.schemaId === type.schema.id ? resource : getAttr(resource, resolved.schemaId);
   if (!isObject(container)) return { value: undefined, def: resolved.def };
-  return { value: getAttr(container, resolved.name), def: resolved.def, holder: container, key: resolved.name.toLowerCase() };
+  const value = getAttr(container, resolved.name);
+  // A user provisioned without `active` is active (isActiveUser, which the login guard decides by): a filter
+  // on `active` (`active eq true`, a reconciliation's "who is active") finds them as active too.
+  if (value === undefined && container === resource && type.name === 'User' && resolved.name === 'active') return { value: true, def: resolved.def };
+  return { value, def: resolved.def, holder: container, key: resolved.name.toLowerCase() };
 }
 
 /** Paths inside `[...]` are relative to the element (RFC 7644 §3.4.2.2 valuePath); `at`: where the element sits. */

@@ -293,7 +293,7 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
   });
 });
 
-describe.each(['memory', 'redis'] as const)('sortBy on a custom extension attribute (%s store)', (kind) => {
+describe.each(['memory', 'redis'] as const)('users a filter or sort must find as the guard sees them (%s store)', (kind) => {
   // Entra's custom extension attributes and Okta's custom app attributes: a filter and a projection on these
   // paths found them, while sortBy refused the same path as "not an attribute path".
   const CUSTOM = 'urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User';
@@ -337,5 +337,24 @@ describe.each(['memory', 'redis'] as const)('sortBy on a custom extension attrib
       .query({ sortBy: `${CUSTOM}:__proto__` })
       .set(t.auth);
     expect([bad.status, bad.body.scimType]).toEqual([400, 'invalidValue']);
+  });
+
+  it('finds users provisioned without `active` as active, as the login guard admits them', async () => {
+    const count = async (filter: string) => {
+      const res = await t.http.get('/scim/v2/Users').query({ filter }).set(t.auth);
+      expect(res.status, res.text).toBe(200);
+      return res.body.totalResults as number;
+    };
+    // None of the four was sent with `active`.
+    expect([await count('active eq true'), await count('active eq false'), await count('active pr'), await count('not (active eq true)')]).toEqual([
+      4, 0, 4, 0,
+    ]);
+    const [first] = (await t.http.get('/scim/v2/Users').query({ filter: 'userName eq "a@example.com"' }).set(t.auth)).body.Resources as { id: string }[];
+    const deactivated = await t.http
+      .patch(`/scim/v2/Users/${first!.id}`)
+      .set(t.auth)
+      .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    expect(deactivated.status).toBe(204);
+    expect([await count('active eq true'), await count('ACTIVE eq false'), await count(`${USER}:active ne true`)]).toEqual([3, 1, 1]);
   });
 });
