@@ -18,7 +18,10 @@ import {
   type ResourceText,
   MAX_PAGE_BYTES,
   pageTooLarge,
+  LIST_PARAMETERS,
+  paramReader,
   parseListQuery,
+  repeatedParameter,
   rowBytesOf,
   type ListedResource,
   type PagingLimits,
@@ -82,9 +85,6 @@ const RESOURCE_ENDPOINTS = new Map<string, ResourceSpec>([
   ['users', userSpec],
   ['groups', groupSpec],
 ]);
-
-/** The members of a SearchRequest (RFC 7644 §3.4.3), lower-cased; others are type-checked, then ignored. */
-const SEARCH_MEMBERS: ReadonlySet<string> = new Set(['attributes', 'excludedattributes', 'filter', 'sortby', 'sortorder', 'startindex', 'count']);
 
 /** A SearchRequest member as a query parameter: strings, numbers, booleans, and lists of strings (RFC 7644 §3.4.3). */
 function searchParameter(key: string, value: unknown): string | null {
@@ -258,7 +258,10 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
 
   /** The `attributes`/`excludedAttributes` of a request: parsed before any write, so a bad one changes nothing. */
   function projectionOf(ctx: ResourceContext, request: ScimRequest): Projection {
-    return unwrap(parseProjection(ctx.spec.type, request.query.get('attributes'), request.query.get('excludedAttributes')));
+    const repeated = repeatedParameter(request.query.keys());
+    if (repeated) throw repeated;
+    const param = paramReader(request.query);
+    return unwrap(parseProjection(ctx.spec.type, param('attributes'), param('excludedAttributes')));
   }
 
   /** One resource in a response, with its ETag and projection; `members`: a group's member items, rendered apart. */
@@ -375,7 +378,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
    */
   async function searchQuery(request: ScimRequest): Promise<URLSearchParams> {
     for (const key of request.query.keys()) {
-      if (SEARCH_MEMBERS.has(key.toLowerCase())) {
+      if (LIST_PARAMETERS.has(key.toLowerCase())) {
         throw scimErrors.badRequest('invalidValue', `POST .search takes "${key}" in its SearchRequest body (RFC 7644 §3.4.3), not in the query string`);
       }
     }
@@ -383,12 +386,15 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) {
       throw scimErrors.badRequest('invalidSyntax', 'a SearchRequest must be a JSON object');
     }
+    const repeated = repeatedParameter(Object.keys(input));
+    if (repeated) throw repeated;
     const query = new URLSearchParams();
+    // The members of a SearchRequest are the list parameters; others are type-checked, then ignored.
     for (const [key, value] of Object.entries(input)) {
       if (key === 'schemas' || value === null || value === undefined) continue;
       const text = searchParameter(key, value);
       if (text === null) throw scimErrors.badRequest('invalidValue', `SearchRequest "${key}" must be a string, number or list of strings`);
-      if (SEARCH_MEMBERS.has(key.toLowerCase())) query.set(key, text);
+      if (LIST_PARAMETERS.has(key.toLowerCase())) query.set(key, text);
     }
     return query;
   }

@@ -63,11 +63,30 @@ export interface PagingLimits {
 
 export const DEFAULT_MAX_SCAN = 50_000;
 
+/** The list parameters (RFC 7644 §3.4.2; the members of a SearchRequest, §3.4.3), lower-cased. */
+export const LIST_PARAMETERS: ReadonlySet<string> = new Set(['attributes', 'excludedattributes', 'filter', 'sortby', 'sortorder', 'startindex', 'count']);
+
+/**
+ * The 400 for a list parameter given twice, in any case (`filter=a&FILTER=b`, or both in a SearchRequest):
+ * which one a request means is not ours to guess, and a proxy in front may have read the other. Null when
+ * none is.
+ */
+export function repeatedParameter(names: Iterable<string>): ScimError | null {
+  const seen = new Set<string>();
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    if (!LIST_PARAMETERS.has(lower)) continue;
+    if (seen.has(lower)) return scimErrors.badRequest('invalidValue', `${name} is given twice (parameter names are case-insensitive)`);
+    seen.add(lower);
+  }
+  return null;
+}
+
 /**
  * Reads query parameters case-insensitively (clients send `startindex`, `Count`, …): the name as written
  * first, else the first parameter whose name matches in any case. The query is walked once, not per name.
  */
-function paramReader(query: URLSearchParams): (name: string) => string | null {
+export function paramReader(query: URLSearchParams): (name: string) => string | null {
   let lowered: Map<string, string> | null = null;
   return (name) => {
     const direct = query.get(name);
@@ -100,6 +119,8 @@ function parseInteger(text: string | null, name: string): Result<number | null> 
 }
 
 export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, paging: PagingLimits, filterLimits: FilterLimits): Result<ListQuery> {
+  const repeated = repeatedParameter(query.keys());
+  if (repeated) return fail(repeated);
   const param = paramReader(query);
   const startIndex = parseInteger(param('startIndex'), 'startIndex');
   if (!startIndex.ok) return startIndex;

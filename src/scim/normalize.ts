@@ -125,6 +125,10 @@ export function normalizeObject(defs: AttributeDef[], input: JsonObject, where =
     const value = input[key]!;
     const def = findAttribute(defs, key);
     const name = def?.name ?? key;
+    // `userName` and `USERNAME` in one object name one attribute (RFC 7643 §2.1): which value the client meant
+    // is not ours to guess, and a proxy or validator in front may have read the other.
+    if (def && Object.hasOwn(out, name))
+      return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} is given twice, in keys differing only in case`));
     if (!def) {
       if (value !== null && (value !== '' || inEntry)) out[name] = value;
       continue;

@@ -41,6 +41,26 @@ const member = (object: JsonObject, name: string): Json | undefined => {
 };
 
 /**
+ * The first of `names` (lower case) that `object` holds under two keys differing only in case (`path` and
+ * `PATH`): such a request reads one way here and maybe another in a proxy or validator in front. One pass
+ * over the keys, lower-casing only those as long as a name.
+ */
+function givenTwice(object: JsonObject, names: readonly string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const key of Object.keys(object)) {
+    if (!names.some((name) => name.length === key.length)) continue;
+    const lower = key.toLowerCase();
+    if (!names.includes(lower)) continue;
+    if (seen.has(lower)) return lower;
+    seen.add(lower);
+  }
+  return undefined;
+}
+
+const ENVELOPE_KEYS = ['schemas', 'operations'];
+const OPERATION_KEYS = ['op', 'path', 'value'];
+
+/**
  * Validates a PatchOp body (RFC 7644 §3.5.2). Lenient: a missing `schemas` is accepted (Entra's documented
  * examples omit it), but one that is present must name the PatchOp URN; op names are
  * case-insensitive and extra operation keys are ignored. Never throws.
@@ -56,6 +76,8 @@ export function parsePatchRequest(body: unknown, limits: Partial<PatchLimits> = 
 function parseEnvelope(body: unknown, limits: Partial<PatchLimits>): Result<PatchOperation[]> {
   const { maxOperations } = { ...DEFAULT_PATCH_LIMITS, ...limits };
   if (!isPlainObject(body)) return syntax('the PATCH body must be a JSON object');
+  const twice = givenTwice(body, ENVELOPE_KEYS);
+  if (twice) return syntax(`the PATCH body gives ${twice} twice, in keys differing only in case`);
   const schemas = member(body, 'schemas');
   if (schemas !== undefined) {
     const list = Array.isArray(schemas) ? schemas : [schemas];
@@ -73,6 +95,8 @@ function parseEnvelope(body: unknown, limits: Partial<PatchLimits>): Result<Patc
   for (const [index, raw] of operations.entries()) {
     const where = `Operations[${index}]`;
     if (!isPlainObject(raw)) return syntax(`${where}: an operation must be a JSON object`);
+    const given = givenTwice(raw, OPERATION_KEYS);
+    if (given) return syntax(`${where}: ${given} is given twice, in keys differing only in case`);
     const opName = member(raw, 'op');
     const op = typeof opName === 'string' ? opName.trim().toLowerCase() : undefined;
     if (op !== 'add' && op !== 'remove' && op !== 'replace') return syntax(`${where}: op must be "add", "remove" or "replace"`);

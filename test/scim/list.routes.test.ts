@@ -358,3 +358,67 @@ describe.each(['memory', 'redis'] as const)('users a filter or sort must find as
     expect([await count('active eq true'), await count('ACTIVE eq false'), await count(`${USER}:active ne true`)]).toEqual([3, 1, 1]);
   });
 });
+
+describe.each(['memory', 'redis'] as const)('a name given twice in keys differing only in case (%s store)', (kind) => {
+  // Which of the two a request means is not ours to guess, and a proxy or validator in front may have read
+  // the other: each is a 400 that names it, and nothing is written.
+  const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+  let t: ScimTestApp;
+  let id: string;
+  beforeAll(async () => {
+    t = await scimTestApp(kind, `list-twice-${kind}`);
+    const res = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER], userName: 'one@example.com', title: 'Before' });
+    expect(res.status).toBe(201);
+    id = res.body.id;
+  });
+  afterAll(async () => {
+    expect(t.unexpected).toEqual([]);
+    await t.cleanup();
+  });
+
+  it('refuses list parameters given twice, in the query or a SearchRequest', async () => {
+    for (const query of ['filter=userName eq "one@example.com"&FILTER=userName eq "x"', 'count=1&count=2', 'sortBy=userName&sortby=title']) {
+      const res = await t.http.get(`/scim/v2/Users?${query}`).set(t.auth);
+      expect([res.status, res.body.scimType], query).toEqual([400, 'invalidValue']);
+      expect(res.body.detail, query).toMatch(/given twice/);
+    }
+    const searched = await t.http.post('/scim/v2/Users/.search').set(t.auth).type('application/scim+json').send('{"filter":"title pr","Filter":"userName pr"}');
+    expect([searched.status, searched.body.scimType]).toEqual([400, 'invalidValue']);
+    const projected = await t.http.get(`/scim/v2/Users/${id}?attributes=userName&Attributes=title`).set(t.auth);
+    expect([projected.status, projected.body.scimType]).toEqual([400, 'invalidValue']);
+    // Once, in any case, as before.
+    const once = await t.http.get(`/scim/v2/Users/${id}?ATTRIBUTES=userName`).set(t.auth);
+    expect(once.status).toBe(200);
+    expect(Object.keys(once.body).sort()).toEqual(['id', 'schemas', 'userName']);
+  });
+
+  it('refuses an attribute or a PATCH operation member given twice, and writes nothing', async () => {
+    const posted = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .type('application/scim+json')
+      .send(`{"schemas":["${USER}"],"userName":"two@example.com","USERNAME":"three@example.com"}`);
+    expect([posted.status, posted.body.scimType]).toEqual([400, 'invalidValue']);
+    expect(posted.body.detail).toMatch(/userName is given twice/);
+    const nested = await t.http
+      .put(`/scim/v2/Users/${id}`)
+      .set(t.auth)
+      .type('application/scim+json')
+      .send(`{"schemas":["${USER}"],"userName":"one@example.com","name":{"givenName":"A","GivenName":"B"}}`);
+    expect([nested.status, nested.body.scimType]).toEqual([400, 'invalidValue']);
+    for (const body of [
+      `{"schemas":["${PATCH_OP}"],"Operations":[{"op":"replace","path":"title","PATH":"userName","value":"zzz"}]}`,
+      `{"schemas":["${PATCH_OP}"],"Operations":[{"op":"replace","path":"title","value":"x","Value":"y"}]}`,
+      `{"schemas":["${PATCH_OP}"],"Operations":[{"op":"replace","path":"title","value":"x"}],"operations":[{"op":"remove","path":"title"}]}`,
+    ]) {
+      const res = await t.http.patch(`/scim/v2/Users/${id}`).set(t.auth).type('application/scim+json').send(body);
+      expect([res.status, res.body.scimType], body).toEqual([400, 'invalidSyntax']);
+    }
+    const after = await t.http.get(`/scim/v2/Users/${id}`).set(t.auth);
+    expect([after.body.userName, after.body.title, after.body.meta.version]).toEqual(['one@example.com', 'Before', 'W/"1"']);
+    expect((await t.http.get('/scim/v2/Users').set(t.auth)).body.totalResults).toBe(1);
+  });
+});
