@@ -201,6 +201,15 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   async function body(request: ScimRequest): Promise<unknown> {
     let raw = request.body;
     if (raw === undefined && request.readBody) {
+      // A compressed body would otherwise read as invalid UTF-8 (a 400 that hides the cause). A body parser
+      // mounted before scim-sso may inflate it; then `request.body` is already set and this is not reached.
+      const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+      if (encoding && encoding !== 'identity') {
+        throw new ScimError(
+          415,
+          `the body is sent with Content-Encoding: ${encoding.slice(0, 40)}, which this server does not decode; send it uncompressed (RFC 9110 §8.4.1)`,
+        );
+      }
       raw = await request.readBody();
       if (raw instanceof ScimError) throw raw;
     }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { SCIM_JSON, SCIM_TARGETS, scimTestApp, type ScimTestApp } from '../support/app.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -267,6 +268,25 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       const broken = await t.http.post('/scim/v2/Users').set(t.auth).set('Content-Type', 'application/scim+json').send('{"acve": tre,');
       expect(broken.status).toBe(400);
       expect(broken.body).toMatchObject({ status: '400', scimType: 'invalidSyntax' });
+    });
+
+    it('refuses a compressed body with 415 naming its Content-Encoding, and creates nothing', async () => {
+      const userName = 'gzipped@example.com';
+      const res = await fetch(`${t.origin}/scim/v2/Users`, {
+        method: 'POST',
+        headers: { ...t.auth, 'Content-Type': 'application/scim+json', 'Content-Encoding': 'gzip' },
+        body: gzipSync(JSON.stringify(oktaUser(userName))),
+      });
+      expect(res.status).toBe(415);
+      expect(await res.json()).toMatchObject({ schemas: [ERROR], status: '415', detail: expect.stringMatching(/Content-Encoding: gzip/) });
+      const found = await t.http
+        .get('/scim/v2/Users')
+        .query({ filter: `userName eq "${userName}"` })
+        .set(t.auth);
+      expect(found.body.totalResults).toBe(0);
+      // `identity` is no encoding at all.
+      const identity = await t.http.post('/scim/v2/Users').set(t.auth).set('Content-Encoding', 'identity').send(oktaUser(userName));
+      expect(identity.status).toBe(201);
     });
 
     it('refuses invalid UTF-8 with 400 invalidSyntax', async () => {
