@@ -137,6 +137,8 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
         return fail(ctx, error, customerId);
       }
     }
+    // A refused login logs out a session the browser had (logOutQuietly, src/guard/passport.ts); its app data goes too.
+    const wasAuthenticated = (ctx as unknown as Partial<PassportContext>).isAuthenticated?.() === true;
     let outcome: { error?: unknown; user?: unknown; info?: unknown } | null = null;
     try {
       await authenticate(strategy, (error: unknown, user: unknown, info: unknown) => {
@@ -148,20 +150,23 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
     // The strategy answered by itself (a callback without a code starts a new login, as on Express).
     if (outcome === null) return;
     const { error, user, info } = outcome as { error?: unknown; user?: unknown; info?: unknown };
+    if (wasAuthenticated && (ctx as unknown as Partial<PassportContext>).isAuthenticated?.() !== true) dropSessionData(ctx);
     if (error) return fail(ctx, error, customerId);
     if (!user) return fail(ctx, failureToLoginError(info, customerId), customerId);
-    dropPreviousSessionData(ctx);
+    dropSessionData(ctx);
     await (ctx as unknown as PassportContext).login(user);
     ctx.redirect(options.successRedirect);
   };
 }
 
 /**
- * As passport's login does on Express (the session regenerated without the app's data): whatever the session
- * held for whoever was logged in before is dropped at a login, but for the pending logins of other
- * customers in this browser (their `scim-sso:<customerId>` state). koa-session keeps the data otherwise.
+ * As passport's login and logout do on Express (the session regenerated without the app's data): whatever
+ * the session held for whoever was logged in is dropped at a login and when scim-sso logs a session out, but
+ * for the pending logins of other customers in this browser (their `scim-sso:<customerId>` state).
+ * koa-session's regenerate keeps the data otherwise, so a deprovisioned person's app data (an organisation
+ * chosen, an impersonation flag) would outlive their session.
  */
-function dropPreviousSessionData(ctx: Context): void {
+function dropSessionData(ctx: Context): void {
   const session = (ctx as unknown as { session?: Record<string, unknown> | null }).session;
   if (!session) return;
   for (const key of Object.keys(session)) if (!key.startsWith('_') && !key.startsWith(strategyName(''))) delete session[key];
@@ -186,7 +191,10 @@ export function koaRequireActiveUser(runtime: OidcRuntime, options: GateOptions 
     const verdict = await gateSession(runtime, ctx, ctx.state.user, options);
     if (verdict.pass) return next();
     const passportCtx = ctx as unknown as Partial<PassportContext>;
-    if (verdict.logOut && passportCtx.isAuthenticated?.()) await passportCtx.logout?.();
+    if (verdict.logOut && passportCtx.isAuthenticated?.()) {
+      await passportCtx.logout?.();
+      dropSessionData(ctx);
+    }
     sendRendered(ctx, verdict.rendered);
   };
 }
