@@ -19,7 +19,7 @@ import { isActiveUser } from '../scim/users.js';
 import type { JsonObject } from '../scim/normalize.js';
 import { decide, type GuardDecision } from '../match/decide.js';
 import { rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
-import { identityOf, ssoUserRecord, type Claims } from './identity.js';
+import { identityOf, lacksSubjectClaim, ssoUserRecord, type Claims } from './identity.js';
 import type { GuardResult, ScimUserView } from './contract.js';
 
 export type { DefaultSessionUser, GuardResult, ScimUserView, SessionUser } from './contract.js';
@@ -93,6 +93,9 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
   const identity = identityOf(claims, client.subjectClaim);
   if (!identity.subject) {
     throw new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" or "sub" claim`, client.customerId);
+  }
+  if (lacksSubjectClaim(strategy, claims, client.subjectClaim)) {
+    throw new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" claim, which ${strategy} matches on`, client.customerId);
   }
   if (!isSsoSubject(identity.subject)) {
     throw new SsoLoginError('invalid_response', 400, 'the subject claim is too long or holds control characters or a lone UTF-16 surrogate', client.customerId);

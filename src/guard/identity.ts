@@ -37,6 +37,17 @@ export function subjectOf(claims: Claims, subjectClaim: string): string | null {
   return text(claims[subjectClaim]) ?? text(claims.sub);
 }
 
+/**
+ * Whether a strategy matches on the subject and the claims lack the configured subject claim: such a login is
+ * refused (`missing_claim`), never matched on `sub` instead, which for Entra is pairwise (it matches nobody,
+ * and files the person under a second identity) and for a Generic IdP is another claim than the one the
+ * customer chose. Strategies on other claims only file the person under `sub` then.
+ */
+export function lacksSubjectClaim(strategy: SsoMatchingStrategy, claims: Claims, subjectClaim: string): boolean {
+  const onSubject = strategy === 'OidcSubToScimUsername' || strategy === 'OidcSubToScimExternalId';
+  return onSubject && subjectClaim !== 'sub' && text(claims[subjectClaim]) === null;
+}
+
 export function identityOf(claims: Claims, subjectClaim: string): SsoIdentity {
   return {
     subject: subjectOf(claims, subjectClaim) ?? '',

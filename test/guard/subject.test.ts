@@ -32,3 +32,31 @@ describe('the subject claim', () => {
     expect((await store.listSsoUsers('subject-test')).map((u) => u.subject)).toEqual(['user\u{1f600}']);
   });
 });
+
+describe('a configured subject claim (Entra: oid) that the token lacks', () => {
+  const entra = (matchingStrategy: string) => ({ customerId: 'subject-oid', matchingStrategy, subjectClaim: 'oid' }) as never;
+
+  it.each(['OidcSubToScimExternalId', 'OidcSubToScimUsername'])('refuses a login %s would match on sub instead, recording nothing', async (strategy) => {
+    const store = memoryStore();
+    for (const claims of [{ sub: 'pairwise-sub' }, { sub: 'pairwise-sub', oid: 42 }, { sub: 'pairwise-sub', oid: '' }]) {
+      const refused = await runGuard(store, { client: entra(strategy), connection: null }, claims).catch((error: unknown) => error);
+      expect(refused, JSON.stringify(claims)).toBeInstanceOf(SsoLoginError);
+      expect(refused).toMatchObject({ code: 'missing_claim', status: 401, message: expect.stringContaining('"oid"') });
+    }
+    expect(await store.listSsoUsers('subject-oid')).toEqual([]);
+    // With the claim, it is the subject.
+    const admitted = await runGuard(store, { client: entra(strategy), connection: null }, { sub: 'pairwise-sub', oid: 'object-id' });
+    expect(admitted.identity.subject).toBe('object-id');
+  });
+
+  it('files a login on an email strategy under sub, which is all it needs the subject for', async () => {
+    const store = memoryStore();
+    const result = await runGuard(
+      store,
+      { client: entra('OidcEmailToScimUsername'), connection: null },
+      { sub: 'pairwise-sub', email: 'a@corp.test', email_verified: true },
+    );
+    expect(result.decision).toMatchObject({ admit: true });
+    expect((await store.listSsoUsers('subject-oid')).map((u) => u.subject)).toEqual(['pairwise-sub']);
+  });
+});
