@@ -1,6 +1,8 @@
 /**
- * Recognises "the store cannot be reached" among errors, so the SCIM routes answer 503 and the guard fails
- * closed, instead of a generic 500. ioredis reports an unreachable server in a few ways; they are listed here.
+ * Recognises "the store cannot serve now" among errors, so the SCIM routes answer 503 and the guard fails
+ * closed, instead of a generic 500: a server that cannot be reached (ioredis reports it in a few ways), and
+ * one that is up but refuses commands for a while (out of memory, busy with a script, a failed save). They
+ * are listed here.
  */
 
 /** Thrown by stores (or wrapped around client errors) when the backing service is unreachable. */
@@ -34,6 +36,13 @@ const UNAVAILABLE_MESSAGES = [
   // unreachable (MASTERDOWN, with replica-serve-stale-data no), or it refuses writes (READONLY).
   'MASTERDOWN',
   'READONLY',
+  // Up, but refusing for a while: `maxmemory` reached under `noeviction` (a script's first write is refused,
+  // so nothing is half-written), a script running past `busy-reply-threshold`, writes stopped after a failed
+  // snapshot, or too few replicas for `min-replicas-to-write`.
+  'OOM command not allowed',
+  'BUSY Redis is busy',
+  'MISCONF',
+  'NOREPLICAS',
 ];
 
 export function isStoreUnavailable(error: unknown): boolean {

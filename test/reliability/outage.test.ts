@@ -501,6 +501,55 @@ describe('Redis demoted to a replica whose master is unreachable (a failover gon
   }, 30_000);
 });
 
+describe('Redis refusing commands while up: out of memory (noeviction), busy running a script', () => {
+  let redis: RedisProcess;
+  let admin: Redis;
+  let app: App;
+  let close = async () => {};
+
+  beforeAll(async () => {
+    ({ redis, app, close } = await standaloneApp('refusing'));
+    admin = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await close();
+  });
+
+  it('answers 503 + Retry-After (never 500) to writes refused with OOM, writes nothing, and serves again with room', async () => {
+    expect((await app.createUser('before@refusing.test')).status).toBe(201);
+    const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', String(used));
+    expectUnavailable(await app.createUser('oom@refusing.test'));
+    // Reads still answer.
+    expect((await app.call('list', 'GET', '/Users?count=5')).status).toBe(200);
+    await admin.config('SET', 'maxmemory', '0');
+    const listed = await app.call('list', 'GET', `/Users?filter=${encodeURIComponent('userName eq "oom@refusing.test"')}`);
+    expect(listed.body).toMatchObject({ totalResults: 0 });
+    expect((await app.createUser('after@refusing.test')).status).toBe(201);
+    expect(app.samples.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
+    expect(app.unexpected).toEqual([]);
+  }, 30_000);
+
+  it('answers 503 + Retry-After while Redis is BUSY with a long script, and serves once it ends', async () => {
+    await admin.config('SET', 'busy-reply-threshold', '50');
+    // A read-only script that spins for about 1.5 s on another connection.
+    const spinner = new Redis(redis.url);
+    const spinning = spinner.eval(
+      "local t = redis.call('TIME') local stop = t[1] * 1000000 + t[2] + 1500000 while true do t = redis.call('TIME') if t[1] * 1000000 + t[2] > stop then break end end return 1",
+      0,
+    );
+    await sleep(200);
+    expectUnavailable(await app.createUser('busy@refusing.test'));
+    expect(await spinning).toBe(1);
+    spinner.disconnect();
+    expect((await app.createUser('not-busy@refusing.test')).status).toBe(201);
+    expect(app.samples.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
+    expect(app.unexpected).toEqual([]);
+  }, 30_000);
+});
+
 describe('Redis Cluster with masters killed, recommended cluster client', () => {
   let cluster: RedisClusterProcess;
   let client: Cluster;
