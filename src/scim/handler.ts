@@ -439,7 +439,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       case 'PATCH': {
         const { stored, active } = unwrap(await patchResource(ctx, id, await body(request), conditions));
         // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
-        const wantsBody = request.query.has('attributes') || request.query.has('excludedAttributes');
+        const param = paramReader(request.query);
+        const wantsBody = param('attributes') !== null || param('excludedAttributes') !== null;
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, active });
         if (!wantsBody) return noContent({ ETag: etagOf(stored.version) });
         if (ctx.spec.kind === 'Group' && stored.members === undefined) {

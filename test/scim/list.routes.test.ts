@@ -393,6 +393,12 @@ describe.each(['memory', 'redis'] as const)('a name given twice in keys differin
     const once = await t.http.get(`/scim/v2/Users/${id}?ATTRIBUTES=userName`).set(t.auth);
     expect(once.status).toBe(200);
     expect(Object.keys(once.body).sort()).toEqual(['id', 'schemas', 'userName']);
+    // A PATCH asked for attributes in any case answers them, not 204.
+    const patched = await t.http
+      .patch(`/scim/v2/Users/${id}?Attributes=title`)
+      .set(t.auth)
+      .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Before' }] });
+    expect([patched.status, patched.body.title]).toEqual([200, 'Before']);
   });
 
   it('refuses an attribute or a PATCH operation member given twice, and writes nothing', async () => {
