@@ -198,8 +198,11 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
           continue;
         }
         if (page.events.length === 0) {
-          if (page.next !== null && page.next !== cursor) await store.commitEventCursor(group, connectionId, owner, ttl, page.next);
-          return;
+          // Caught up when the cursor stays; a page that only moved it past entries without events reads on.
+          if (page.next === null || page.next === cursor) return;
+          if (!(await store.commitEventCursor(group, connectionId, owner, ttl, page.next))) return;
+          cursor = page.next;
+          continue;
         }
         let finished = true;
         for (const stored of page.events) {

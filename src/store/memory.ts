@@ -475,7 +475,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
   /** Appends a write's events to the connection's log, in the write's synchronous step (docs/events.md). */
   function appendEvents(s: Space, kind: ResourceKind, id: string, json: string | null, events: WriteEvents | undefined, delta: MemberDelta = NO_DELTA): void {
-    if (!events) {
+    // Member events are asked for by every write that sends members; one whose list changed nothing logs no
+    // entry, which would hold no event and still take a seq (as on Redis, logsEvents).
+    if (!events || (events.resource === null && (events.members === undefined || delta.removed.length + delta.added.length === 0))) {
       s.events.replaced(kind, id); // a write that logs nothing still replaces what the last entry shared
       return;
     }

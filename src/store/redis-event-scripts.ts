@@ -37,6 +37,9 @@
  */
 import { EVENT_READ_BYTES } from './event-log.js';
 
+/** Most log entries one READ_EVENTS script walks past, holding events or not, before it answers. */
+export const EVENT_SCAN_ENTRIES = 1000;
+
 /** How many entries one trim may drop by count (time-based trimming drops whole stream nodes). */
 const COUNT_TRIM_BUDGET = 64;
 
@@ -161,10 +164,23 @@ local function trimEvents(ev, seq)
   end
 end
 
--- The seq the entry of this write will have, or nil when the write logs nothing: the row it writes names
--- it (shared JSON, above).
-local function entrySeq()
-  if tonumber(ARGV[#ARGV]) == 0 then return nil end
+-- Whether the write m (nil for a deletion) logs an entry: it has events, and one of them is its own (a type)
+-- or a member change it made. Member events are asked for by every write that sends members, but an entry
+-- whose list changed nothing would hold no event and still take a seq and a share of every page read (a
+-- staged list's changes are known once it settles: it logs).
+local function logsEvents(m)
+  local n = tonumber(ARGV[#ARGV])
+  if n == 0 then return false end
+  local p = #ARGV - n
+  if ARGV[p + 3] ~= '' then return true end
+  if ARGV[p + 5] == '' or not m then return false end
+  return m.mode == 'staged' or #(m.gone or {}) > 0 or #(m.joined or {}) > 0
+end
+
+-- The seq the entry of the write m will have, or nil when it logs nothing: the row it writes names it
+-- (shared JSON, above).
+local function entrySeq(m)
+  if not logsEvents(m) then return nil end
   local _, seq = lastEntry()
   return seq + 1
 end
@@ -187,8 +203,8 @@ end
 -- and added in m.gone / m.joined, or its staged list's job token in m.token). Called once, at the end of a
 -- successful write script, so the entry exists exactly when the write does.
 local function appendEvents(k, id, rseq, m)
+  if not logsEvents(m) then return end
   local n = tonumber(ARGV[#ARGV])
-  if n == 0 then return end
   local p = #ARGV - n
   local ev = { now = tonumber(ARGV[p]), retention = tonumber(ARGV[p + 1]), max = tonumber(ARGV[p + 2]), maxBytes = tonumber(ARGV[p + 7]) }
   local lastMs, lastSeq = lastEntry()
@@ -257,11 +273,16 @@ local function loggedResource(f, seq)
   local at = string.find(saved, ' ', 1, true)
   return string.sub(saved, 1, at - 1), string.sub(saved, at + 1)
 end
-local out, count, bytes = {}, 0, 0
+local out, count, bytes, scanned = {}, 0, 0, 0
 while count < limit do
   local batch = redis.call('XRANGE', EV, start, '+', 'COUNT', 16)
   if #batch == 0 then break end
   for _, e in ipairs(batch) do
+    -- Entries holding no event to return (written by earlier versions for member lists that changed
+    -- nothing) are passed without reading their JSON; past ${EVENT_SCAN_ENTRIES} in one script, the page
+    -- so far is answered with 'more', and the caller reads on.
+    scanned = scanned + 1
+    if scanned > ${EVENT_SCAN_ENTRIES} then return { 'ok', out, 1 } end
     local id, f = e[1], {}
     for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
     start = '(' .. id
@@ -285,7 +306,8 @@ while count < limit do
       if list then return { unpack(list, a + 1, b + 1) } end
       return redis.call('LRANGE', evList(seq, part), a, b)
     end
-    local rid, json = loggedResource(f, seq)
+    local rid, json = f.id or '', nil
+    if to > from then rid, json = loggedResource(f, seq) end
     out[#out + 1] = { id, f.k, rid, json or '', json and 1 or 0, f.ty, f.ch, f.ma or '', f.mr or '', total, from,
       slice(removed, 'r', own, nr), slice(added, 'a', own + nr, na) }
     count = count + math.max(to - from, 0)

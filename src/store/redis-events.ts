@@ -66,7 +66,7 @@ export async function readEventPage(reader: EventReader, connectionId: string, a
   let bytes = 0;
   while (events.length < limit && bytes <= EVENT_READ_BYTES) {
     const asked = Math.min(limit - events.length, EVENTS_PER_SCRIPT);
-    let page: EventPage & { bytes: number };
+    let page: EventPage & { bytes: number; more: boolean };
     try {
       page = await readOnce(reader, connectionId, next, asked, EVENT_READ_BYTES - bytes);
     } catch (error) {
@@ -77,7 +77,7 @@ export async function readEventPage(reader: EventReader, connectionId: string, a
     events.push(...page.events);
     next = page.next;
     bytes += page.bytes;
-    if (page.events.length < asked) break;
+    if (page.events.length < asked && !page.more) break;
   }
   return { events, next };
 }
@@ -89,7 +89,7 @@ async function readOnce(
   after: string | null,
   limit: number,
   budget: number,
-): Promise<EventPage & { bytes: number }> {
+): Promise<EventPage & { bytes: number; more: boolean }> {
   for (let attempt = 0; attempt < MAX_SETTLES_PER_READ; attempt++) {
     const reply = await reader.read(connectionId, after ?? '', limit, budget);
     if (reply[0] === 'expired') throw new EventsExpiredError();
@@ -97,7 +97,8 @@ async function readOnce(
       await reader.settle(connectionId, String(reply[1]));
       continue;
     }
-    return expand(reply[1] as Entry[], after);
+    // 'more': the script stopped after EVENT_SCAN_ENTRIES entries, whatever it found in them.
+    return { ...expand(reply[1] as Entry[], after), more: reply[2] === 1 };
   }
   throw new Error('the event log kept meeting unsettled member lists');
 }

@@ -655,7 +655,7 @@ end
 -- (nil for a creation): its JSON is first copied for the entry that named it.
 local function writeRowAndEntry(w, seq, version, packed, cur)
   if cur then keepShared(cur.e, cur.id, cur.json) end
-  local row = packRes(version, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json, entrySeq())
+  local row = packRes(version, w.id, packed, sortedIfOn(w.k, w.sorted, seq), w.json, entrySeq(w))
   redis.call('HSET', rhash(w.k), seq, row)
   noteRow(w.k, row, cur == nil)
   appendEvents(w.k, w.id, seq, w)

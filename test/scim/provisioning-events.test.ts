@@ -133,6 +133,35 @@ describe.each(STORE_KINDS)('provisioning events of SCIM writes on the %s store',
     expect(events.every((e) => e.id === id)).toBe(true);
   });
 
+  it('logs no entry for a group write whose member list changed nothing: no seq taken, no page without events', async () => {
+    // A large description: entries without events used to count its JSON against a page's 1 MB, so a page
+    // after 12 such writes on Redis came back empty with `next` moved, and a consumer stopped there.
+    const group = { schemas: [GROUP], displayName: 'Unchanged', description: 'd'.repeat(200_000), members: [{ value: 'm1', display: 'One' }] };
+    const id = (await t.http.post('/scim/v2/Groups').set(t.auth).send(group)).body.id as string;
+    const created = await logged();
+    expect(created.map(brief)).toEqual([
+      ['group.created', ['description', 'displayName']],
+      ['group.member_added', 'm1'],
+    ]);
+    const store = internalsOf(t.sso).store;
+    const end = await store.lastEventCursor(connectionId);
+    for (let i = 0; i < 12; i++) expect((await t.http.put(`/scim/v2/Groups/${id}`).set(t.auth).send(group)).status).toBe(200);
+    // A member's display changes, no member joins or leaves.
+    const renamed = await t.http
+      .patch(`/scim/v2/Groups/${id}`)
+      .set(t.auth)
+      .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'members', value: [{ value: 'm1', display: 'Uno' }] }] });
+    expect(renamed.status).toBe(204);
+    expect(await store.lastEventCursor(connectionId)).toBe(end);
+    await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER], userName: 'after-noop@example.com' });
+    const [next, ...rest] = await logged();
+    expect(rest).toEqual([]);
+    expect(next).toMatchObject({ type: 'user.created', seq: created[0]!.seq + 1 });
+  });
+
   it('logs nothing with durableEvents: false', async () => {
     const off = await scimTestApp(kind, `prov-events-off-${kind}`, { durableEvents: false });
     try {

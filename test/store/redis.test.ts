@@ -13,6 +13,7 @@ import {
   type StoredResource,
 } from '../../src/store/store.js';
 import { EVENTS_PER_SCRIPT } from '../../src/store/redis-events.js';
+import { EVENT_SCAN_ENTRIES } from '../../src/store/redis-event-scripts.js';
 import { INLINE_MEMBERS, MEMBER_CHUNK, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';
 import { scanKeys, storeProblems, testRedis, type TestRedis } from '../support/redis.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
@@ -952,6 +953,36 @@ describe('redis store: the event log shares the JSON of the rows (src/store/redi
       [6, null],
     ]);
     expect(await storeProblems(t.client, prefix, cid)).toEqual([]);
+  });
+
+  it('reads past entries an earlier version logged without events, without their JSON, in scripts of at most EVENT_SCAN_ENTRIES', async () => {
+    const prefix = `${t.prefix}share${stores++}:`;
+    const store = redisStore({ client: t.client, prefix });
+    const conn = makeConnection();
+    const cid = conn.connectionId;
+    await store.createConnection(conn);
+    const tag = `${prefix}{c:${cid}}:`;
+    await store.createResource(cid, { ...groupWrite('g1', 'Group 1', []), events: { resource: { type: 'group.created', changed: 'all' } } });
+    const before = await store.lastEventCursor(cid);
+    // What a group PUT that changed no member logged before: member events asked for, none to hold.
+    const empties = EVENT_SCAN_ENTRIES + 500;
+    await t.client.eval(
+      `local last = redis.call('GET', KEYS[1] .. 'ev:last')
+       local ms, seq = string.match(last, '^(%d+)-(%d+)$')
+       for i = 1, tonumber(ARGV[1]) do
+         seq = seq + 1
+         redis.call('XADD', KEYS[1] .. 'ev', ms .. '-' .. seq, 'k', 'g', 's', '1', 'ty', '', 'ch', '[]', 'ma', 'group.member_added',
+           'mr', 'group.member_removed', 'r', cmsgpack.pack({}), 'a', cmsgpack.pack({}))
+         redis.call('SET', KEYS[1] .. 'ev:last', ms .. '-' .. seq)
+       end`,
+      1,
+      tag,
+      empties,
+    );
+    await store.createResource(cid, { ...userWrite('u1', 'u1'), events: { resource: { type: 'user.created', changed: 'all' } } });
+    const page = await store.readEvents(cid, before, 10);
+    expect(page.events.map((e) => [e.type, e.id, e.seq])).toEqual([['user.created', 'u1', 2 + empties]]);
+    expect(page.next).toBe(await store.lastEventCursor(cid));
   });
 
   it('drops the copies a retention trim left past its budget over the later writes, which drop no entry themselves', async () => {
