@@ -195,3 +195,13 @@ export function eventOf(write: LoggedWrite, index: number, total: number, member
 export function cursorExpired(cursor: EventCursor, firstKept: number): boolean {
   return firstKept > cursor.seq + (cursor.index === null ? 1 : 0);
 }
+
+/**
+ * A cursor as a log read takes it: one from before the log began (`startedAt`, the time of its first write),
+ * which an earlier connection of the customer, deleted since, gave out, stands before the log's first write.
+ * Its seq belongs to the other log, so compared with this one's it would hide a trim of this log's first
+ * writes; so a reader behind a trim gets EventsExpiredError, never a silent gap.
+ */
+export function cursorInLog(cursor: EventCursor, startedAt: number | null): EventCursor {
+  return startedAt !== null && cursor.at < startedAt ? { at: startedAt, seq: 0, index: null } : cursor;
+}

@@ -7,6 +7,7 @@
  */
 import {
   cursorExpired,
+  cursorInLog,
   eventOf,
   EventsExpiredError,
   formatCursor,
@@ -44,6 +45,8 @@ export class MemoryEventLog {
   private head = 0;
   private lastSeq = 0;
   private lastAt = 0;
+  /** The time of the log's first write (cursorInLog). */
+  private startedAt: number | null = null;
   /** The latest kept entry of each resource that has one (kind and id), whose JSON the resource shares. */
   private latest = new Map<string, Entry>();
   /** The sum of the kept entries' ownBytes. */
@@ -58,6 +61,7 @@ export class MemoryEventLog {
   append(kind: 'User' | 'Group', id: string, json: string | null, events: WriteEvents, delta: MemberDelta): void {
     const at = Math.max(this.now(), this.lastAt);
     this.lastAt = at;
+    this.startedAt ??= at;
     const resource = events.resource;
     const entry: Entry = {
       at,
@@ -109,7 +113,7 @@ export class MemoryEventLog {
   }
 
   read(after: string | null, limit: number): EventPage {
-    const cursor = after === null ? null : parseCursor(after);
+    const cursor = after === null ? null : cursorInLog(parseCursor(after), this.startedAt);
     const first = this.entries[this.head];
     let at = this.head;
     let index = 0;

@@ -9,6 +9,7 @@
  *                         list, whose changes are in ev:r:<seq> / ev:a:<seq>). Entries written by earlier
  *                         versions of this library carry id and j (the JSON) instead of s, and are read as such.
  *   ev:last       STRING  the id of the last entry (kept when trimming empties the stream)
+ *   ev:since      STRING  the ms of the log's first entry: a cursor from before it is an earlier connection's
  *   ev:jobs       HASH    job token -> seq, while SETTLE_JOB still fills that entry's lists
  *   ev:lists      ZSET    seq -> seq of the entries that own ev:r:<seq> / ev:a:<seq> (trimmed with them)
  *   ev:r:<seq>    LIST    the values a staged write removed, in the old list's order
@@ -45,6 +46,7 @@ const COUNT_TRIM_BUDGET = 64;
 
 export const EVENT_LOG_LUA = `
 local EV, EVLAST, EVJOBS, EVLISTS = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists'
+local EVSINCE = base .. 'ev:since'
 local EVJSON, EVJQ, EVBYTES, EVFREED = base .. 'ev:j', base .. 'ev:jq', base .. 'ev:jb', base .. 'ev:jf'
 local function evList(seq, part) return base .. 'ev:' .. part .. ':' .. seq end
 local function seqOfEntry(id) return tonumber(string.match(id, '%-(%d+)$')) end
@@ -224,6 +226,7 @@ local function appendEvents(k, id, rseq, m)
   end
   redis.call('XADD', EV, entry, unpack(fields))
   redis.call('SET', EVLAST, entry)
+  if seq == 1 then redis.call('SET', EVSINCE, fmt(math.max(ev.now, lastMs))) end
   lastMemo.ms, lastMemo.seq = math.max(ev.now, lastMs), seq
   if keptMemo.read and not keptMemo.seq then keptMemo.ms, keptMemo.seq = lastMemo.ms, seq end
   trimEvents(ev, seq)
@@ -253,9 +256,16 @@ local budget = math.min(tonumber(ARGV[3]) or ${EVENT_READ_BYTES}, ${EVENT_READ_B
 local start, cursorId, skip = '-', nil, -1
 if ARGV[1] ~= '' then
   local ms, seq, index = string.match(ARGV[1], '^(%d+)-(%d+)%.?(%d*)$')
-  if firstKept() > tonumber(seq) + (index == '' and 1 or 0) then return { 'expired' } end
-  cursorId = ms .. '-' .. seq
-  if index == '' then start = '(' .. cursorId else start, skip = cursorId, tonumber(index) end
+  -- A cursor from before this log began (an earlier connection of the customer) stands before its first
+  -- entry: its seq is the other log's (cursorInLog, src/store/event-log.ts).
+  local since = tonumber(redis.call('GET', EVSINCE) or '')
+  if since and tonumber(ms) < since then
+    if firstKept() > 1 then return { 'expired' } end
+  else
+    if firstKept() > tonumber(seq) + (index == '' and 1 or 0) then return { 'expired' } end
+    cursorId = ms .. '-' .. seq
+    if index == '' then start = '(' .. cursorId else start, skip = cursorId, tonumber(index) end
+  end
 end
 -- The resource id and JSON of entry seq (fields f), or nil for a deletion: from the row while it still
 -- names the entry, else from the copy keepShared made (see "Shared JSON" above).

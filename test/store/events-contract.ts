@@ -95,6 +95,23 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       expect((await readAll(kept.cursor, 1)).map((e) => e.id)).toEqual(['n1', 'n2', 'n3']);
     });
 
+    it("tells a cursor kept from a customer's deleted connection to resync once the new connection's log dropped its first writes", async () => {
+      await cleanup();
+      await setUp({ maxEventWrites: 3 });
+      // The old log's cursor is past seq 5; the new log keeps only its seqs 4 to 6 of 6.
+      for (const id of ['u1', 'u2', 'u3', 'u4', 'u5']) await store.createResource(cid, withEvents(userWrite(id, id), own('user.created', ['userName'])));
+      const kept = (await store.lastEventCursor(cid))!;
+      expect(await store.deleteConnection(cid)).toBe(true);
+      clock.now += 1000;
+      conn = makeConnection();
+      cid = conn.connectionId;
+      expect(await store.createConnection(conn)).toBe('created');
+      for (const id of ['n1', 'n2', 'n3', 'n4', 'n5', 'n6']) await store.createResource(cid, withEvents(userWrite(id, id), own('user.created', ['userName'])));
+      expect((await readAll()).map((e) => e.seq)).toEqual([4, 5, 6]);
+      // Compared with the new log's seqs, its 5 would hide the trim of n1 to n3: a silent gap.
+      await expect(store.readEvents(cid, kept, 10)).rejects.toBeInstanceOf(EventsExpiredError);
+    });
+
     it('logs each write with its events, in order, with the resource after it and cursors to read on from', async () => {
       const ann = userWrite('u1', 'ann', { json: '{"userName":"ann"}' });
       expect(await store.createResource(cid, withEvents(ann, own('user.created', ['userName'])))).toEqual({ ok: true, version: 1 });
