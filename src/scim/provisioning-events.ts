@@ -15,6 +15,7 @@ import { UNREPORTED_ATTRIBUTES, type WriteEvents } from '../store/event-log.js';
 import type { AuditEventType } from '../events.js';
 import type { ResourceKind } from '../store/store.js';
 import type { JsonObject } from './normalize.js';
+import { jsonEqual } from './patch-apply.js';
 import { isActiveUser } from './users.js';
 
 /** Every type of provisioning event: the audit trail's SCIM write types, plus one per member change. */
@@ -23,13 +24,15 @@ export type ProvisioningEventType = Extract<AuditEventType, `user.${string}` | `
 const MEMBER_EVENTS = { added: 'group.member_added', removed: 'group.member_removed' } as const satisfies Record<string, ProvisioningEventType>;
 
 /** Equal as JSON values (objects compared by their JSON text, as stored). */
-const same = (a: unknown, b: unknown): boolean => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 
 const noun = (kind: ResourceKind) => (kind === 'User' ? 'user' : 'group');
 
-/** The top-level attributes whose values differ between two stored forms (added and removed ones too). */
+/**
+ * The top-level attributes whose values differ between two stored forms (added and removed ones too), in any
+ * key order: a PUT of the same user with `name`'s keys in another order changes nothing.
+ */
 export function changedAttributes(before: JsonObject, after: JsonObject): string[] {
-  const changed = Object.keys(after).filter((name) => !UNREPORTED_ATTRIBUTES.has(name) && !same(before[name], after[name]));
+  const changed = Object.keys(after).filter((name) => !UNREPORTED_ATTRIBUTES.has(name) && !jsonEqual(before[name], after[name]));
   for (const name of Object.keys(before)) if (!Object.hasOwn(after, name) && !UNREPORTED_ATTRIBUTES.has(name)) changed.push(name);
   return changed;
 }
