@@ -18,8 +18,22 @@ describe('provisioning event rules', () => {
     const after = { schemas: ['a', 'b'], id: '1', userName: 'ann', name: { givenName: 'Anne' }, nickName: 'A', meta: { lastModified: '2' } };
     expect(changedAttributes(before, after).sort()).toEqual(['name', 'nickName', 'title']);
     // The same values with their keys in another order (a PUT of the same user) change nothing; an array's order does.
-    const reordered = { ...before, name: { familyName: 'A', givenName: 'Ann' }, emails: [{ type: 'work', value: 'a@x' }, { value: 'b@x' }] };
-    const original = { ...before, name: { givenName: 'Ann', familyName: 'A' }, emails: [{ value: 'a@x', type: 'work' }, { value: 'b@x' }] };
+    const reordered = {
+      ...before,
+      name: { familyName: 'A', givenName: 'Ann' },
+      emails: [
+        { type: 'work', value: 'a@x' },
+        { value: 'b@x', type: 'home' },
+      ],
+    };
+    const original = {
+      ...before,
+      name: { givenName: 'Ann', familyName: 'A' },
+      emails: [
+        { value: 'a@x', type: 'work' },
+        { value: 'b@x', type: 'home' },
+      ],
+    };
     expect(changedAttributes(original, reordered)).toEqual([]);
     expect(changedAttributes(original, { ...reordered, emails: [...reordered.emails].reverse() })).toEqual(['emails']);
     // A creation's `changed` is 'all', which the stores expand from the JSON they logged when it is read.
