@@ -171,6 +171,7 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
 
   /** Drains one connection's log under its lease, batch by batch. */
   async function drain(connectionId: string): Promise<void> {
+    const claimedAt = Date.now();
     const lease = await store.claimEventLease(group, connectionId, owner, ttl);
     if (!lease) {
       if (live.has(connectionId) || announcedSinceRescan.has(connectionId)) later(connectionId, Math.ceil(ttl / 2));
@@ -178,46 +179,56 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
     }
     let cursor = lease.cursor;
     let lost = false;
-    const heartbeat = setInterval(
-      () => {
-        store.commitEventCursor(group, connectionId, owner, ttl).then((held) => (lost ||= !held), onError);
-      },
-      Math.ceil(ttl / 3),
-    );
+    // Until when the lease is surely this instance's: a renewal sent at t holds it until t + ttl. Another
+    // instance may take the connection over after that, so an event is handed out only while a third of the
+    // lease (a heartbeat's interval) is surely left, room for the handler to finish: heartbeats that hang (a
+    // partition) must not let two instances deliver one customer's events at once.
+    let heldUntil = claimedAt + ttl;
+    const commit = async (to?: string): Promise<boolean> => {
+      const sentAt = Date.now();
+      const held = await store.commitEventCursor(group, connectionId, owner, ttl, to);
+      if (held) heldUntil = Math.max(heldUntil, sentAt + ttl);
+      else lost = true;
+      return held;
+    };
+    const stillHeld = () => !lost && Date.now() < heldUntil - ttl / 3;
+    const heartbeat = setInterval(() => void commit().catch(onError), Math.ceil(ttl / 3));
     heartbeat.unref();
     try {
-      while (!stopping && !lost) {
+      while (!stopping && stillHeld()) {
         let page;
         try {
           page = await store.readEvents(connectionId, cursor, options.batchSize);
         } catch (error) {
           if (!(error instanceof EventsExpiredError)) throw error;
           const end = await resync(connectionId, lease.customerId, error);
-          if (end === null || !(await store.commitEventCursor(group, connectionId, owner, ttl, end))) return;
+          if (end === null || !(await commit(end))) return;
           cursor = end;
           continue;
         }
         if (page.events.length === 0) {
           // Caught up when the cursor stays; a page that only moved it past entries without events reads on.
           if (page.next === null || page.next === cursor) return;
-          if (!(await store.commitEventCursor(group, connectionId, owner, ttl, page.next))) return;
+          if (!(await commit(page.next))) return;
           cursor = page.next;
           continue;
         }
         let finished = true;
         for (const stored of page.events) {
-          if (stopping || lost || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId)))) {
+          if (stopping || !stillHeld() || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId)))) {
             finished = false;
             break;
           }
           cursor = stored.cursor;
         }
         if (finished) cursor = page.next;
-        if (cursor !== null && !(await store.commitEventCursor(group, connectionId, owner, ttl, cursor))) return;
+        if (cursor !== null && !(await commit(cursor))) return;
       }
     } finally {
       clearInterval(heartbeat);
       await store.releaseEventLease(group, connectionId, owner).catch(onError);
+      // Stopped because the lease was not surely held: look again once it has surely lapsed or been renewed.
+      if (!stopping && !stillHeld()) later(connectionId, Math.ceil(ttl / 2));
     }
   }
 

@@ -257,6 +257,50 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     ]);
   });
 
+  it("hands out no event once its lease may lapse while its heartbeats hang (a partition): one instance delivers a customer's events at a time", async () => {
+    const customerId = `partition-${kind}`;
+    const { send } = await customer(customerId);
+    for (let i = 0; i < 30; i++) await send('POST', '/Users', { schemas: [USER], userName: `p${i}@x.test` });
+    // An instance whose lease renewals hang until the test heals the partition (then they answer "lost").
+    let partitioned = false;
+    let heal = () => {};
+    const healed = new Promise<void>((resolve) => (heal = resolve));
+    const cut = new Proxy(backing.store, {
+      get(target, key) {
+        const value = Reflect.get(target, key) as unknown;
+        if (key === 'commitEventCursor') {
+          return (...args: Parameters<Store['commitEventCursor']>) => (partitioned ? healed.then(() => false) : target.commitEventCursor(...args));
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const isolated = scimSso({ store: cut, rateLimit: false, onError: (e) => errors.push(e) });
+    let active = 0;
+    let overlaps = 0;
+    const seen = new Set<number>();
+    const handler = async (event: ProvisioningEvent) => {
+      if (event.customerId !== customerId) return;
+      if (++active > 1) overlaps++;
+      seen.add(event.seq);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      active--;
+    };
+    const options = { group: 'partition', batchSize: 50, visibilityTimeoutMs: 300, pollIntervalMs: 10, retryDelayMs: 1 };
+    const first = isolated.events.consume({ ...options, handler });
+    await waitFor(() => seen.size > 0, 'the first delivery');
+    partitioned = true;
+    const second = other.events.consume({ ...options, handler });
+    try {
+      await waitFor(() => seen.size === 30, 'every event');
+    } finally {
+      await second.stop();
+      heal();
+      await first.stop();
+    }
+    // The old code went on with its batch of 50 beside the instance that took over: handler calls overlapped.
+    expect(overlaps).toBe(0);
+  });
+
   it('stop() waits for the running handler, commits it, and the group goes on from there', async () => {
     const customerId = `stop-${kind}`;
     const { send } = await customer(customerId);
