@@ -77,6 +77,8 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
   const owner = randomUUID().replace(/-/g, '');
   const due = new Set<string>();
   const running = new Map<string, Promise<void>>();
+  /** Drains of a connection that failed in a row (bounded by the connections this consumer drains). */
+  const failedDrains = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
   let stopped = () => {};
@@ -244,9 +246,14 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
         if (running.has(connectionId)) continue;
         due.delete(connectionId);
         const run = drain(connectionId)
+          .then(() => void failedDrains.delete(connectionId))
           .catch((error: unknown) => {
             onError(error);
-            later(connectionId, options.pollIntervalMs);
+            // A drain that keeps failing (a throwing onExpired, an unreachable store) is tried again with
+            // exponential backoff from pollIntervalMs, as a failing handler is, not every poll.
+            const failures = (failedDrains.get(connectionId) ?? 0) + 1;
+            failedDrains.set(connectionId, failures);
+            later(connectionId, Math.min(options.pollIntervalMs * 2 ** (failures - 1), MAX_RETRY_DELAY_MS));
           })
           .finally(() => {
             running.delete(connectionId);

@@ -301,6 +301,39 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     expect(overlaps).toBe(0);
   });
 
+  it('tries a failing onExpired again with backoff, not every poll', async () => {
+    const small = await makeStore(kind, `consume-expired-${kind}`, { maxEventWrites: 2 });
+    const app = scimSso({ store: small.store, rateLimit: false, onError: () => {} });
+    try {
+      const { token } = await app.createScimConnection({ customerId: `expired-${kind}` });
+      const send = sender(app, token);
+      await send('POST', '/Users', { schemas: [USER], userName: 'first@x.test' });
+      let seen = 0;
+      const early = app.events.consume({ group: 'resync', ...FAST, handler: () => void seen++ });
+      await waitFor(() => seen > 0, 'the first event');
+      await early.stop();
+      // The group's cursor falls behind the two writes kept: every drain starts with a resync, which fails.
+      for (let i = 0; i < 5; i++) await send('POST', '/Users', { schemas: [USER], userName: `later${i}@x.test` });
+      let resyncs = 0;
+      const late = app.events.consume({
+        group: 'resync',
+        ...FAST,
+        handler: () => {},
+        onExpired: () => {
+          resyncs++;
+          throw new Error('the CRM is down');
+        },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await late.stop();
+      // Every 10 ms poll would have been about 100 resyncs; doubling from 10 ms fits at most 7 in a second.
+      expect(resyncs).toBeGreaterThanOrEqual(2);
+      expect(resyncs).toBeLessThanOrEqual(8);
+    } finally {
+      await small.cleanup();
+    }
+  });
+
   it('stop() waits for the running handler, commits it, and the group goes on from there', async () => {
     const customerId = `stop-${kind}`;
     const { send } = await customer(customerId);
