@@ -470,7 +470,10 @@ function valuePathPatch(
 /**
  * Deliberate deviation from RFC 7644 §3.5.2.3 (noTarget): add *and* replace on an unmatched value path
  * create the element, as Microsoft's validator expects. Its fields come from the filter's `eq` comparisons;
- * if the result would not match the filter, there is no target.
+ * if the result would not match the filter, there is no target. Nor is there when the attribute's values
+ * carry a `value` (emails, phone numbers, roles, …) and the element would have none:
+ * `emails[type eq "work"].primary` on a user without a work email would create an address-less email and,
+ * being primary, take `primary` from the real one.
  */
 function createdElement(
   state: PatchState,
@@ -484,6 +487,11 @@ function createdElement(
   if (!created.ok) return created;
   const noTarget = () => bad('noTarget', `no value of ${path.attribute} matches the filter, and the filter does not describe one to create`);
   if (!isObject(created.value)) return noTarget();
+  const needsValue = path.def?.subAttributes?.some((sub) => sub.name === 'value') === true;
+  const value = getAttr(created.value, 'value');
+  if (needsValue && (value === undefined || value === null || value === '')) {
+    return bad('noTarget', `no value of ${path.attribute} matches the filter, and the ${path.attribute} value it would create has no "value"`);
+  }
   const charged = chargeFilter(state, filter, path.def, [created.value], `${where}: the value to create`);
   if (!charged.ok) return charged;
   return matchesElement(filter, created.value, path.def) ? ok(created.value) : noTarget();

@@ -700,6 +700,16 @@ describe('applyPatch errors and atomicity', () => {
       0,
     ],
     ['remove without a path', User, user, [{ op: 'remove' }], 'noTarget', 0],
+    // An email without an address, taking `primary` from the real one: nothing the filter describes.
+    [
+      'a value path that matches nothing and would create an email without a value',
+      User,
+      user,
+      [{ op: 'replace', path: 'emails[type eq "home"].primary', value: true }],
+      'noTarget',
+      0,
+    ],
+    ['the same through add, for a role', User, user, [{ op: 'add', path: 'roles[type eq "admin"].display', value: 'Admin' }], 'noTarget', 0],
     ['a different id (Okta rename with a wrong id)', Group, group, [{ op: 'replace', value: { id: 'other', displayName: 'X' } }], 'mutability', 0],
     ['a different id by path', User, user, [{ op: 'replace', path: 'id', value: 'u2' }], 'mutability', 0],
     ['removing userName (required)', User, user, [{ op: 'remove', path: 'userName' }], 'mutability', 0],
