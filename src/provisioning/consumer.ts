@@ -143,19 +143,24 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
     since = lookedAt - CLOCK_SLACK_MS;
   }
 
-  /** Hands one event to the handler, retrying with backoff, then parking it; false when stopped meanwhile. */
-  async function deliver(event: ProvisioningEvent): Promise<boolean> {
+  /**
+   * Hands one event to the handler, retrying with backoff, then parking it; false when stopped meanwhile, or
+   * when the lease is no longer surely held (`held`) before a retry or the parking: another instance may have
+   * the event by then.
+   */
+  async function deliver(event: ProvisioningEvent, held: () => boolean): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await options.handler(event);
         return true;
       } catch (error) {
+        if (!held()) return false;
         if (attempt >= options.maxAttempts) {
           await store.addDeadLetter(group, deadLetterOf(group, event, error, attempt));
           return true;
         }
         // Exponential backoff, capped below Node's timer limit (a longer timeout would fire at once).
-        if (!(await pause(Math.min(options.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)))) return false;
+        if (!(await pause(Math.min(options.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS))) || !held()) return false;
       }
     }
   }
@@ -217,7 +222,7 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
         }
         let finished = true;
         for (const stored of page.events) {
-          if (stopping || !stillHeld() || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId)))) {
+          if (stopping || !stillHeld() || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId), stillHeld))) {
             finished = false;
             break;
           }

@@ -29,6 +29,14 @@ export interface PatchState {
    * each with its key count before the operation: patch.ts measures them after it (widthProblem).
    */
   written: Map<JsonObject, number>;
+  /**
+   * Elements a value path created for an attribute whose values carry a `value`, with that attribute's name:
+   * one still without a `value` when every operation has applied is no target (patch.ts; a later operation
+   * of the same PATCH may set it).
+   */
+  created: { element: JsonObject; attribute: string; operation: number }[];
+  /** The index of the operation being applied. */
+  operation: number;
 }
 
 type Done = Result<void>;
@@ -487,14 +495,29 @@ function createdElement(
   if (!created.ok) return created;
   const noTarget = () => bad('noTarget', `no value of ${path.attribute} matches the filter, and the filter does not describe one to create`);
   if (!isObject(created.value)) return noTarget();
-  const needsValue = path.def?.subAttributes?.some((sub) => sub.name === 'value') === true;
-  const value = getAttr(created.value, 'value');
-  if (needsValue && (value === undefined || value === null || value === '')) {
-    return bad('noTarget', `no value of ${path.attribute} matches the filter, and the ${path.attribute} value it would create has no "value"`);
-  }
   const charged = chargeFilter(state, filter, path.def, [created.value], `${where}: the value to create`);
   if (!charged.ok) return charged;
-  return matchesElement(filter, created.value, path.def) ? ok(created.value) : noTarget();
+  if (!matchesElement(filter, created.value, path.def)) return noTarget();
+  if (path.def?.subAttributes?.some((sub) => sub.name === 'value'))
+    state.created.push({ element: created.value, attribute: path.attribute, operation: state.operation });
+  return ok(created.value);
+}
+
+/** The noTarget of an element a value path created that no operation gave a `value` (PatchState.created). */
+export function valuelessCreation(state: PatchState): Result<void> {
+  for (const { element, attribute, operation } of state.created) {
+    // Not a target any more once a later operation removed it (or its attribute) again.
+    const list = getAttr(state.resource, attribute);
+    if (!Array.isArray(list) || !list.includes(element)) continue;
+    const value = getAttr(element, 'value');
+    if (value === undefined || value === null || value === '') {
+      return bad(
+        'noTarget',
+        `Operations[${operation}]: no value of ${attribute} matched the value path, and the ${attribute} value the PATCH would create has no "value"`,
+      );
+    }
+  }
+  return ok(undefined);
 }
 
 /** {@link atValuePath} on a list the index does not cover (unknown attributes, non-object values); already charged. */

@@ -7,7 +7,7 @@ import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import { MAX_BODY_OBJECT_KEYS } from './limits.js';
 import { deleteAttr, keyOf } from './attribute-access.js';
-import { applyAtPath, type PatchState } from './patch-apply.js';
+import { applyAtPath, valuelessCreation, type PatchState } from './patch-apply.js';
 import { PatchLists } from './patch-list.js';
 import { resolvePatchPath, schemaOfPath, type ResolvedPatchPath } from './patch-path.js';
 import { splitCustomUrn, type ResourceTypeDef } from './schemas.js';
@@ -182,10 +182,11 @@ function* patchSteps(type: ResourceTypeDef, resource: JsonObject, operations: Pa
   } catch {
     return fail(new ScimError(500, 'the stored resource could not be copied'));
   }
-  const state: PatchState = { type, resource: copy, touchedExtensions: new Set(), lists: new PatchLists(), written: new Map() };
+  const state: PatchState = { type, resource: copy, touchedExtensions: new Set(), lists: new PatchLists(), written: new Map(), created: [], operation: 0 };
   for (const [index, operation] of operations.entries()) {
     const where = `Operations[${index}]`;
     let outcome: Result<void>;
+    state.operation = index;
     try {
       state.written.set(state.resource, Object.keys(state.resource).length);
       outcome = applyOperation(state, operation);
@@ -197,6 +198,8 @@ function* patchSteps(type: ResourceTypeDef, resource: JsonObject, operations: Pa
     if (!outcome.ok) return fail(prefixed(where, outcome.error));
     yield;
   }
+  const valueless = valuelessCreation(state);
+  if (!valueless.ok) return valueless;
   state.lists.compact();
   syncSchemas(state);
   return ok(state.resource);

@@ -5,7 +5,7 @@
  */
 import { compareStrategies } from '../dashboard/compare-data.js';
 import { candidateOf, matchPolicyOf } from '../guard/guard.js';
-import { identityOf, type Claims } from '../guard/identity.js';
+import { identityOf, lacksSubjectClaim, type Claims } from '../guard/identity.js';
 import { MATCHING_STRATEGIES, type MatchingStrategy, type SsoIdentity } from '../match/strategies.js';
 import type { Store, StoredOidcClient } from '../store/store.js';
 import { testLoginHints } from './hints.js';
@@ -29,11 +29,14 @@ export async function evaluateTestLogin(
   requireVerifiedEmail: boolean,
 ): Promise<TestEvaluation> {
   const identity = identityOf(claims, client.subjectClaim);
+  // As the guard decides: without the configured subject claim the subject strategies have nothing to match
+  // on (lacksSubjectClaim), whatever `sub` says.
+  const matchable = lacksSubjectClaim('OidcSubToScimExternalId', claims, client.subjectClaim) ? { ...identity, subject: '' } : identity;
   const seen = new Map<string, ReturnType<typeof candidateOf>>();
   const comparisons = await compareStrategies(
     store,
     connectionId,
-    identity,
+    matchable,
     matchPolicyOf(client, requireVerifiedEmail),
     (users) => users.map((u) => seen.get(u.id) ?? seen.set(u.id, candidateOf(u)).get(u.id)!),
     MATCHING_STRATEGIES,

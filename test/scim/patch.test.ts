@@ -324,6 +324,12 @@ describe('applyPatch on Users', () => {
       { emails: [work, { type: 'home', value: 'h@x' }] },
     ],
     [
+      'creates emails[type eq "home"] from its display, given its value by a later operation of the PATCH',
+      user,
+      body({ op: 'add', path: 'emails[type eq "home"].display', value: 'Home' }, { op: 'add', path: 'emails[type eq "home"].value', value: 'h@x' }),
+      { emails: [work, { type: 'home', display: 'Home', value: 'h@x' }] },
+    ],
+    [
       'creates an element from every and-ed eq',
       user,
       body({ op: 'add', path: 'emails[type eq "home" and primary eq true].value', value: 'h@x' }),
@@ -710,6 +716,17 @@ describe('applyPatch errors and atomicity', () => {
       0,
     ],
     ['the same through add, for a role', User, user, [{ op: 'add', path: 'roles[type eq "admin"].display', value: 'Admin' }], 'noTarget', 0],
+    [
+      'a created email that a later operation of the PATCH does not give a value either',
+      User,
+      user,
+      [
+        { op: 'add', path: 'emails[type eq "home"].display', value: 'Home' },
+        { op: 'add', path: 'emails[type eq "home"].primary', value: true },
+      ],
+      'noTarget',
+      0,
+    ],
     ['a different id (Okta rename with a wrong id)', Group, group, [{ op: 'replace', value: { id: 'other', displayName: 'X' } }], 'mutability', 0],
     ['a different id by path', User, user, [{ op: 'replace', path: 'id', value: 'u2' }], 'mutability', 0],
     ['removing userName (required)', User, user, [{ op: 'remove', path: 'userName' }], 'mutability', 0],
