@@ -442,7 +442,7 @@ function atValuePath(
         continue;
       }
       // RFC 7644 §3.5.2.3: replace the selected values; they keep what the filter asserted about them.
-      const replacement = asElement({ ...derivedFields(filter), ...patch });
+      const replacement = asElement(describedElement(filter, patch));
       if (!replacement.ok) return replacement;
       if (!isObject(replacement.value)) continue;
       // Replaced in place, so the element keeps its position and identity in the index.
@@ -491,7 +491,7 @@ function createdElement(
   asElement: (fields: Json) => Result<Json | undefined>,
   where: string,
 ): Result<JsonObject> {
-  const created = asElement({ ...derivedFields(filter), ...patch });
+  const created = asElement(describedElement(filter, patch));
   if (!created.ok) return created;
   const noTarget = () => bad('noTarget', `no value of ${path.attribute} matches the filter, and the filter does not describe one to create`);
   if (!isObject(created.value)) return noTarget();
@@ -569,7 +569,7 @@ function atValuePathScanning(
         written.push(el);
         continue;
       }
-      const replacement = asElement({ ...derivedFields(filter), ...patch });
+      const replacement = asElement(describedElement(filter, patch));
       if (!replacement.ok) return replacement;
       if (replacement.value === undefined) continue;
       list[index] = replacement.value;
@@ -590,8 +590,22 @@ function derivedFields(filter: FilterNode): JsonObject {
     const node = stack.pop() as FilterNode;
     if (node.kind === 'and') stack.push(node.right, node.left);
     else if (node.kind === 'compare' && node.op === 'eq' && !node.path.subAttribute && !node.path.schema && node.value !== null) {
-      if (node.path.attribute !== '__proto__') out[node.path.attribute] = node.value;
+      if (node.path.attribute !== '__proto__') out[keyOf(out, node.path.attribute) ?? node.path.attribute] = node.value;
     }
   }
   return out;
+}
+
+/**
+ * The element a value path describes: the filter's `eq` fields, then the patch's own over them, names
+ * compared in any case (`[type eq "work"]` with `{"Type": "work", …}` is one `type`, not two keys that
+ * normalisation would refuse as a name given twice).
+ */
+function describedElement(filter: FilterNode, patch: JsonObject): JsonObject {
+  const out = derivedFields(filter);
+  for (const key of Object.keys(patch)) {
+    const same = keyOf(out, key);
+    if (same !== undefined) delete out[same];
+  }
+  return { ...out, ...patch };
 }

@@ -120,8 +120,8 @@ export class MemoryEventLog {
     if (cursor) {
       if (cursorExpired(cursor, first?.seq ?? this.lastSeq + 1)) throw new EventsExpiredError();
       // The cursor's own entry, found by arithmetic (seqs are consecutive); a cursor whose entry this log does
-      // not hold (one of an earlier connection of the customer, deleted since) reads what came after its time
-      // and seq, as the Redis stream's ids order them.
+      // not hold reads what came after its time and seq, as the Redis stream's ids order them (one of an
+      // earlier connection of the customer stands before this log's first write: cursorInLog).
       const own = first ? this.head + cursor.seq - first.seq : -1;
       const entry = own >= this.head && own < this.entries.length ? this.entries[own]! : undefined;
       if (entry && entry.at === cursor.at && entry.seq === cursor.seq) {

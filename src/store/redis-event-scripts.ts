@@ -34,7 +34,8 @@
  * EVENT_LOG_LUA needs `base`, `fmt` and `JOBS` (the resource PRELUDE) before it. The event arguments are
  * the LAST ones of a write script's ARGV (so they never shift the script's own arguments): now ms,
  * retention ms, most writes kept, own type or '', changed JSON, member-added type or '', member-removed
- * type, most bytes of copies kept, then their count 8 — or a single 0 when the write logs nothing.
+ * type, most bytes of copies kept, then their count 8 — or a single 0 when the write asks for no events
+ * (one that asks may still log nothing: logsEvents).
  */
 import { EVENT_READ_BYTES } from './event-log.js';
 
@@ -242,7 +243,8 @@ end
 
 /**
  * Reads events (ARGV: cursor or '', limit). Reply {'expired'}, {'unsettled', token} (an entry whose staged
- * list is still settling: settle it, then read again), or {'ok', entries}; each entry {id, k, resource id,
+ * list is still settling: settle it, then read again), or {'ok', entries[, 1]} (1: the script stopped after
+ * EVENT_SCAN_ENTRIES entries, whatever they held: read on); each entry {id, k, resource id,
  * json or '', 1|0 has json, own type, changed, added type, removed type, total events, first index returned,
  * removed values returned, added values returned}. Entries without an event left to return
  * are listed too, so the caller's cursor moves past them.

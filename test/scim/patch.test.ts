@@ -330,6 +330,12 @@ describe('applyPatch on Users', () => {
       { emails: [work, { type: 'home', display: 'Home', value: 'h@x' }] },
     ],
     [
+      "creates a value path's element whose sent keys differ in case from the filter's",
+      user,
+      body({ op: 'replace', path: 'emails[type eq "home"]', value: { Type: 'home', value: 'h@x' } }),
+      { emails: [work, { type: 'home', value: 'h@x' }] },
+    ],
+    [
       'creates an element from every and-ed eq',
       user,
       body({ op: 'add', path: 'emails[type eq "home" and primary eq true].value', value: 'h@x' }),
