@@ -1,12 +1,17 @@
 /**
- * The Customers page: every customer with its SCIM connection and OIDC client (linked to each other when
+ * The Customers page: customers with their SCIM connection and OIDC client (linked to each other when
  * paired), SCIM user and group counts (one `listPage(…, 0, 0)` round trip each), IdP type and strategy.
+ *
+ * One page of CUSTOMERS_PAGE customers at a time, in customer id order, optionally those whose id contains a
+ * search text: the customer ids are read whole (a few bytes each), but only the page's customers are loaded
+ * and rendered. Loading and rendering every customer held the event loop 0.5-0.75 s at 10,000 customers.
  */
 import type { ScimConnection } from '../connections.js';
+import { mapInChunks } from '../event-loop.js';
 import type { OidcClient } from '../oidc-clients.js';
 import type { SamlConnection } from '../saml-connections.js';
 import type { DashboardApi } from './api.js';
-import { enc, html } from './html.js';
+import { enc, html, type SafeHtml } from './html.js';
 import { layout, type PageContext } from './layout.js';
 
 export interface CustomerRow {
@@ -33,16 +38,61 @@ export async function loadCustomerRow(api: DashboardApi, customerId: string): Pr
   return { customerId, connection, client, saml, users: users.total, groups: groups.total };
 }
 
-export async function loadCustomerRows(api: DashboardApi): Promise<CustomerRow[]> {
-  const ids = [...(await api.store.listCustomers())].sort();
-  return Promise.all(ids.map((id) => loadCustomerRow(api, id)));
+/** Customers listed per page. */
+export const CUSTOMERS_PAGE = 50;
+
+/** Customer rows loaded at once (five store reads each). */
+const ROWS_AT_ONCE = 10;
+
+/** A search text longer than any customer id finds nothing; it is cut there rather than refused. */
+const MAX_FIND_CHARS = 200;
+
+/** What the Customers page shows: where it starts, the search text, and one page of rows. */
+export interface CustomerList {
+  offset: number;
+  /** The search text ('' for every customer): customers whose id contains it, in any case. */
+  find: string;
+  /** Customers listed in all (those matching `find`). */
+  total: number;
+  rows: CustomerRow[];
 }
 
-export function customersPage(ctx: PageContext, rows: CustomerRow[]): string {
+/** One page of customers, from `offset` in customer id order, of those whose id contains `find` (any case). */
+export async function loadCustomerRows(api: DashboardApi, offset: number, find: string): Promise<CustomerList> {
+  const wanted = find.slice(0, MAX_FIND_CHARS);
+  const needle = wanted.toLowerCase();
+  let ids = [...(await api.store.listCustomers())].sort();
+  if (needle !== '') ids = ids.filter((id) => id.toLowerCase().includes(needle));
+  const rows = await mapInChunks(ids.slice(offset, offset + CUSTOMERS_PAGE), ROWS_AT_ONCE, (id) => loadCustomerRow(api, id));
+  return { offset, find: wanted, total: ids.length, rows };
+}
+
+/** The search form and the Previous/Next links of the Customers page. */
+function customersPager(ctx: PageContext, list: CustomerList): SafeHtml {
+  const link = (offset: number, find = list.find) => {
+    const q = new URLSearchParams();
+    if (find !== '') q.set('find', find);
+    if (offset > 0) q.set('customers', String(offset));
+    return `${ctx.base}/${q.size ? `?${q}` : ''}`;
+  };
+  const { offset, total, rows } = list;
+  const range = rows.length > 0 ? `Customers ${offset + 1}–${offset + rows.length} of ${total}` : `No customers past ${offset} of ${total}`;
+  return html`<form method="get" action="${ctx.base}/" class="pager" role="search">
+<label for="find-customer">Customer id contains</label> <input id="find-customer" name="find" value="${list.find}" maxlength="${MAX_FIND_CHARS}"> <button type="submit">Find</button>
+${list.find !== '' ? html`<a href="${link(0, '')}">Show every customer</a>` : ''}</form>
+${total > CUSTOMERS_PAGE || offset > 0
+    ? html`<nav class="pager" aria-label="Customer pages"><span>${range}</span>
+${offset > 0 ? html`<a href="${link(Math.max(0, Math.min(offset, total) - CUSTOMERS_PAGE))}">Previous</a>` : ''}
+${offset + rows.length < total && rows.length > 0 ? html`<a href="${link(offset + rows.length)}">Next</a>` : ''}</nav>`
+    : ''}`;
+}
+
+export function customersPage(ctx: PageContext, list: CustomerList): string {
+  const { rows } = list;
   const href = (row: CustomerRow, fragment = '') => `${ctx.base}/customers/${enc(row.customerId)}${fragment}`;
   const body = rows.length
     ? html`<table>
-<caption>${rows.length} customer${rows.length === 1 ? '' : 's'}</caption>
+<caption>${list.total} customer${list.total === 1 ? '' : 's'}${list.find !== '' ? html` whose id contains “${list.find}”` : ''}${rows.length < list.total ? html`, ${rows.length} shown` : ''}</caption>
 <thead><tr><th scope="col">Customer</th><th scope="col">SCIM connection</th><th scope="col">OIDC client</th>
 <th scope="col">SCIM users</th><th scope="col">SCIM groups</th><th scope="col">IdP type</th><th scope="col">Matching strategy</th><th scope="col">Tools</th></tr></thead>
 <tbody>${rows.map((row) => {
@@ -65,10 +115,14 @@ ${paired ? html`<br><span class="muted">paired with</span> <a href="${href(row, 
 <td>${row.client || row.saml ? html`<a href="${href(row, '/matching')}">SCIM Matching</a>` : ''}</td>
 </tr>`;
       })}</tbody></table>`
-    : html`<p>No customer has a SCIM connection or an OIDC client yet.</p>`;
+    : list.find !== ''
+      ? html`<p>No customer id contains “${list.find}”.</p>`
+      : list.total > 0
+        ? html`<p>No customers on this page.</p>`
+        : html`<p>No customer has a SCIM connection or an OIDC client yet.</p>`;
   return layout(ctx, {
     title: 'Customers',
     crumbs: [{ label: 'Customers' }],
-    body: html`<h1>Customers</h1><section aria-labelledby="customers-heading"><h2 id="customers-heading" class="visually-hidden">All customers</h2>${body}</section>`,
+    body: html`<h1>Customers</h1><section aria-labelledby="customers-heading"><h2 id="customers-heading" class="visually-hidden">All customers</h2>${customersPager(ctx, list)}${body}</section>`,
   });
 }

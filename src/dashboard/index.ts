@@ -189,7 +189,8 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
         if (path.endsWith('/') && segments.length > 1) segments.pop();
         const [first, rawCustomerId, action, ...rest] = segments;
         if (method === 'GET' && segments.length === 1 && first === '') {
-          return page(200, customersPage(ctx(), await loadCustomerRows(api)));
+          const find = request.query.get('find') ?? '';
+          return page(200, customersPage(ctx(), await loadCustomerRows(api, offsetParam(request.query.get('customers')), find)));
         }
         if (first !== 'customers' || rawCustomerId === undefined || rest.length > 0) return fail(404, 'Not found', 'No such dashboard page.');
         const customerId = checkCustomerId(rawCustomerId);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardCore } from '../../src/dashboard/index.js';
 import { GROUPS_PAGE, MEMBERS_SHOWN, SSO_PAGE, USERS_PAGE } from '../../src/dashboard/customer-page.js';
+import { CUSTOMERS_PAGE } from '../../src/dashboard/customers-page.js';
 import { userSpec } from '../../src/scim/users.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
 import { scimSso } from '../support/sso.js';
@@ -17,6 +18,8 @@ const SSO_USERS = 2 * SSO_PAGE + 30;
 const SCIM_USERS = USERS_PAGE + 30;
 const GROUPS = GROUPS_PAGE + 5;
 const BIG_GROUP = MEMBERS_SHOWN + 5;
+/** Customers besides CUSTOMER, each with a SCIM connection: more than the Customers page lists at once. */
+const OTHER_CUSTOMERS = Array.from({ length: CUSTOMERS_PAGE + 4 }, (_, i) => `many-${String(i).padStart(3, '0')}`);
 
 describe.each(STORE_KINDS)('dashboard pages on the %s store', (kind) => {
   let made: TestStore;
@@ -55,6 +58,7 @@ describe.each(STORE_KINDS)('dashboard pages on the %s store', (kind) => {
       };
       expect((await made.store.createResource(connectionId, write)).ok).toBe(true);
     }
+    for (const customerId of OTHER_CUSTOMERS) await sso.createScimConnection({ customerId });
     for (let i = 0; i < SSO_USERS; i++) {
       const seen = new Date(Date.UTC(2026, 10, 1, 0, 0, i)).toISOString();
       await made.store.recordSsoUser(CUSTOMER, ssoUser({ subject: `s${i}`, email: `p${i}@paged.test`, lastSeenAt: seen }));
@@ -129,6 +133,40 @@ describe.each(STORE_KINDS)('dashboard pages on the %s store', (kind) => {
     const second = await render(`/admin/customers/${CUSTOMER}?users=${USERS_PAGE}&groups=${GROUPS_PAGE}`);
     expect(second.body).toContain(`Users ${USERS_PAGE + 1}–${SCIM_USERS} of ${SCIM_USERS}`);
     expect(second.body).toContain(`Groups ${GROUPS_PAGE + 1}–${GROUPS} of ${GROUPS}`);
+  });
+
+  it('lists one page of customers in id order, loading only those, and finds customers by a part of their id', async () => {
+    const everyone = [...OTHER_CUSTOMERS, CUSTOMER].sort();
+    const listed = (html: string) => [...html.matchAll(/<th scope="row"><a href="\/admin\/customers\/([^"]+)">/g)].map((m) => m[1]);
+    let first = { status: 0, body: '' };
+    const used = await during(async () => (first = await render('/admin/')));
+    expect(first.status).toBe(200);
+    expect(listed(first.body)).toEqual(everyone.slice(0, CUSTOMERS_PAGE));
+    expect(first.body).toContain(`Customers 1–${CUSTOMERS_PAGE} of ${everyone.length}`);
+    expect(first.body).toContain(`href="/admin/?customers=${CUSTOMERS_PAGE}"`);
+    // Only the listed customers are loaded: their connection and two counts each.
+    expect(used.filter((c) => c.method === 'getConnectionByCustomer')).toHaveLength(CUSTOMERS_PAGE);
+    expect(used.filter((c) => c.method === 'listPage')).toHaveLength(2 * CUSTOMERS_PAGE);
+
+    const second = await render(`/admin/?customers=${CUSTOMERS_PAGE}`);
+    expect(listed(second.body)).toEqual(everyone.slice(CUSTOMERS_PAGE));
+    expect(second.body).toContain(`Customers ${CUSTOMERS_PAGE + 1}–${everyone.length} of ${everyone.length}`);
+    expect(second.body).toContain('href="/admin/">Previous</a>');
+    expect(second.body).not.toContain('>Next</a>');
+
+    const found = await render('/admin/?find=MANY-00');
+    expect(listed(found.body)).toEqual(OTHER_CUSTOMERS.filter((id) => id.startsWith('many-00')));
+    expect(found.body).toContain('value="MANY-00"');
+    expect(found.body).toContain('href="/admin/">Show every customer</a>');
+    const hostile = await render(`/admin/?find=${encodeURIComponent('"><script>x</script>')}`);
+    expect(hostile.status).toBe(200);
+    expect(listed(hostile.body)).toEqual([]);
+    expect(hostile.body).not.toContain('<script>x');
+    expect(hostile.body).toContain('No customer id contains');
+    // Past the end: an empty page that still links back.
+    const past = await render('/admin/?customers=500');
+    expect(listed(past.body)).toEqual([]);
+    expect(past.body).toContain(`href="/admin/?customers=${everyone.length - CUSTOMERS_PAGE}">Previous</a>`);
   });
 
   it('compares one SSO user reading that user and one batched lookup', async () => {
