@@ -46,3 +46,40 @@ export async function mapInChunks<T, R>(items: readonly T[], size: number, fn: (
   }
   return out;
 }
+
+/** Strings sorted in one step up to this many; longer lists are sorted in slices of this size, then merged. */
+export const SORT_SLICE = 8_192;
+
+/** The two sorted lists merged into one, in the default string order (UTF-16 code units, as `sort()`). */
+function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = new Array<string>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = b[j]! < a[i]! ? b[j++]! : a[i++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+/**
+ * `items` sorted as `[...items].sort()` would, without one long step: slices of SORT_SLICE sorted, then
+ * merged pairwise, with a yield after each. One sort of 100,000 customer ids held the loop about 70 ms.
+ */
+export async function sortInSlices(items: readonly string[]): Promise<string[]> {
+  if (items.length <= SORT_SLICE) return [...items].sort();
+  let runs: string[][] = [];
+  for (let from = 0; from < items.length; from += SORT_SLICE) {
+    runs.push(items.slice(from, from + SORT_SLICE).sort());
+    await yieldToEventLoop();
+  }
+  while (runs.length > 1) {
+    const merged: string[][] = [];
+    for (let r = 0; r < runs.length; r += 2) {
+      merged.push(r + 1 < runs.length ? mergeSorted(runs[r]!, runs[r + 1]!) : runs[r]!);
+      await yieldToEventLoop();
+    }
+    runs = merged;
+  }
+  return runs[0]!;
+}

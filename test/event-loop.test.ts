@@ -1,6 +1,6 @@
 /** The event-loop helpers (src/event-loop.ts): work in chunks yields between them, and keeps order. */
 import { describe, expect, it } from 'vitest';
-import { mapInChunks } from '../src/event-loop.js';
+import { SORT_SLICE, mapInChunks, sortInSlices } from '../src/event-loop.js';
 
 describe('mapInChunks', () => {
   it('runs at most `size` at once, in order, with other callbacks between chunks', async () => {
@@ -29,5 +29,26 @@ describe('mapInChunks', () => {
     // The ticker ran after the first chunk and after the second, before the work was all done.
     expect(between).toContain(10);
     expect(between).toContain(20);
+  });
+});
+
+describe('sortInSlices', () => {
+  it('sorts as sort() does, across slices and merges, yielding between them', async () => {
+    for (const length of [0, 1, SORT_SLICE, SORT_SLICE + 1, 5 * SORT_SLICE + 17]) {
+      // Duplicates, shared prefixes, case, and code points past the BMP (compared by UTF-16 code units).
+      const items = Array.from({ length }, (_, i) => `${['a', 'B', 'a😀', 'ä', ''][i % 5]}${(i * 7919) % 1000}`);
+      let turns = 0;
+      let counting = true;
+      const tick = () => {
+        turns++;
+        if (counting) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const sorted = await sortInSlices(items);
+      counting = false;
+      expect(sorted).toEqual([...items].sort());
+      // 6 slices: 6 sorts and 3 + 2 + 1 merges, each followed by a yield.
+      if (length === 5 * SORT_SLICE + 17) expect(turns).toBeGreaterThanOrEqual(12);
+    }
   });
 });

@@ -61,7 +61,7 @@ export interface CustomerList {
 export async function loadCustomerRows(api: DashboardApi, offset: number, find: string): Promise<CustomerList> {
   const wanted = find.slice(0, MAX_FIND_CHARS);
   const needle = wanted.toLowerCase();
-  let ids = [...(await api.store.listCustomers())].sort();
+  let ids = await api.store.listCustomers();
   if (needle !== '') ids = ids.filter((id) => id.toLowerCase().includes(needle));
   const rows = await mapInChunks(ids.slice(offset, offset + CUSTOMERS_PAGE), ROWS_AT_ONCE, (id) => loadCustomerRow(api, id));
   return { offset, find: wanted, total: ids.length, rows };
@@ -80,11 +80,13 @@ function customersPager(ctx: PageContext, list: CustomerList): SafeHtml {
   return html`<form method="get" action="${ctx.base}/" class="pager" role="search">
 <label for="find-customer">Customer id contains</label> <input id="find-customer" name="find" value="${list.find}" maxlength="${MAX_FIND_CHARS}"> <button type="submit">Find</button>
 ${list.find !== '' ? html`<a href="${link(0, '')}">Show every customer</a>` : ''}</form>
-${total > CUSTOMERS_PAGE || offset > 0
+${
+  total > CUSTOMERS_PAGE || offset > 0
     ? html`<nav class="pager" aria-label="Customer pages"><span>${range}</span>
 ${offset > 0 ? html`<a href="${link(Math.max(0, Math.min(offset, total) - CUSTOMERS_PAGE))}">Previous</a>` : ''}
 ${offset + rows.length < total && rows.length > 0 ? html`<a href="${link(offset + rows.length)}">Next</a>` : ''}</nav>`
-    : ''}`;
+    : ''
+}`;
 }
 
 export function customersPage(ctx: PageContext, list: CustomerList): string {

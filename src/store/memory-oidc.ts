@@ -2,6 +2,7 @@
  * The OIDC half of the in-memory store: OIDC clients, SSO users and the customer list. Records are kept as
  * JSON text, like the Redis store keeps them, so both stores copy (and reject) exactly the same data.
  */
+import { sortInSlices } from '../event-loop.js';
 import { bySeenDescending } from '../seen-order.js';
 import {
   checkOidcClient,
@@ -81,7 +82,7 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): 
     },
 
     async listCustomers() {
-      return [...new Set([...connectionCustomers(), ...clients.keys(), ...samls.keys()])].sort();
+      return sortInSlices([...new Set([...connectionCustomers(), ...clients.keys(), ...samls.keys()])]);
     },
 
     async createSamlConnection(connection) {

@@ -216,6 +216,18 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const eventLog = resolveEventLogOptions(options);
   const connections = new Map<string, StoredConnection>();
   const byCustomer = new Map<string, string>();
+  /** Token hash → the connection holding it, current or previous (checked on lookup: a previous one expires). */
+  const byToken = new Map<string, string>();
+
+  /** Stores `next` as its connection, moving the token index from `replaced`'s hashes to `next`'s. */
+  function putConnection(next: StoredConnection, replaced?: StoredConnection): void {
+    for (const hash of [replaced?.tokenHash, replaced?.previousTokenHash]) {
+      if (hash != null && byToken.get(hash) === next.connectionId) byToken.delete(hash);
+    }
+    connections.set(next.connectionId, next);
+    byToken.set(next.tokenHash, next.connectionId);
+    if (next.previousTokenHash !== null) byToken.set(next.previousTokenHash, next.connectionId);
+  }
   const roleMappings = new Map<string, StoredRoleMapping>();
   const activity = new MemoryActivityLog(now);
   const spaces = new Map<string, Space>();
@@ -492,13 +504,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
   /** The connection whose current or unexpired previous token has this hash, if any. */
   function tokenOwner(tokenHash: string): StoredConnection | undefined {
-    // A linear scan is fine for a development store; the Redis store does one GET.
-    for (const c of connections.values()) {
-      if (c.tokenHash === tokenHash) return c;
-      if (c.previousTokenHash === tokenHash && c.previousTokenExpiresAt !== null && c.previousTokenExpiresAt > now()) {
-        return c;
-      }
-    }
+    const id = byToken.get(tokenHash);
+    const c = id === undefined ? undefined : connections.get(id);
+    if (c?.tokenHash === tokenHash) return c;
+    if (c?.previousTokenHash === tokenHash && c.previousTokenExpiresAt !== null && c.previousTokenExpiresAt > now()) return c;
     return undefined;
   }
 
@@ -636,7 +645,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (byCustomer.has(connection.customerId)) return 'exists';
       if (connections.has(connection.connectionId)) throw new Error('connectionId is already in use');
       if (tokensTaken(connection.connectionId, connection)) return 'token_in_use';
-      connections.set(connection.connectionId, copyConnection(connection));
+      putConnection(copyConnection(connection));
       byCustomer.set(connection.customerId, connection.connectionId);
       spaces.set(connection.connectionId, {
         connectionId: connection.connectionId,
@@ -714,7 +723,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         previousTokenHash: tokens.previousTokenHash,
         previousTokenExpiresAt: tokens.previousTokenExpiresAt,
       };
-      connections.set(connectionId, next);
+      putConnection(next, current);
       return { ok: true, connection: copyConnection(next) };
     },
 
@@ -723,6 +732,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const c = connections.get(connectionId);
       if (!c) return false;
       connections.delete(connectionId);
+      for (const hash of [c.tokenHash, c.previousTokenHash]) if (hash !== null && byToken.get(hash) === connectionId) byToken.delete(hash);
       byCustomer.delete(c.customerId);
       spaces.delete(connectionId);
       consumers.forget(connectionId);

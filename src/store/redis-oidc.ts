@@ -16,6 +16,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { defineScripts } from './redis-commands.js';
+import { sortInSlices } from '../event-loop.js';
 import { bySeenDescending, seenScore } from '../seen-order.js';
 import {
   checkOidcClient,
@@ -267,7 +268,7 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
     },
 
     async listCustomers() {
-      return [...(await scanSet(customersKey))].sort();
+      return sortInSlices([...(await scanSet(customersKey))]);
     },
 
     async recordSsoUser(customerId, user) {

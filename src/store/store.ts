@@ -809,7 +809,10 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   replaceOidcClient(client: StoredOidcClient, expectedUpdatedAt?: string): Promise<boolean>;
   /** Deletes the customer's OIDC client and its recorded SSO users; false when it had none. */
   deleteOidcClient(customerId: string): Promise<boolean>;
-  /** Every customer id with a SCIM connection, an OIDC client or a SAML connection (admin pages; not on request paths). */
+  /**
+   * Every customer id with a SCIM connection, an OIDC client or a SAML connection, in the default string
+   * order (admin pages; not on request paths). Sorted in slices (sortInSlices, src/event-loop.ts).
+   */
   listCustomers(): Promise<string[]>;
 
   /** Creates the customer's SAML connection; 'exists' when it has one, 'other_protocol' when it has an OIDC client. Atomic. */

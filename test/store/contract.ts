@@ -287,6 +287,19 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.findConnectionByTokenHash(hash('t3'))).toMatchObject({ previousTokenHash: hash('t2') });
       });
 
+      it('lets another connection take a hash whose grace ended, and keeps it there when the first rotates again', async () => {
+        await store.updateConnectionTokens(cid, { tokenHash: hash('a2'), previousTokenHash: conn.tokenHash, previousTokenExpiresAt: clock.now + 1_000 });
+        clock.now += 1_000;
+        const other = makeConnection({ tokenHash: conn.tokenHash });
+        expect(await store.createConnection(other)).toBe('created');
+        await store.updateConnectionTokens(cid, { tokenHash: hash('a3'), previousTokenHash: hash('a2'), previousTokenExpiresAt: clock.now + 60_000 });
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toMatchObject({ connectionId: other.connectionId });
+        expect(await store.findConnectionByTokenHash(hash('a2'))).toMatchObject({ connectionId: cid });
+        expect(await store.deleteConnection(cid)).toBe(true);
+        expect(await store.findConnectionByTokenHash(conn.tokenHash)).toMatchObject({ connectionId: other.connectionId });
+        expect(await store.findConnectionByTokenHash(hash('a3'))).toBeNull();
+      });
+
       it('returns null when rotating the tokens of an unknown connection', async () => {
         const tokens = { tokenHash: hash('x'), previousTokenHash: null, previousTokenExpiresAt: null };
         expect(await store.updateConnectionTokens('conn-unknown', tokens)).toEqual({ ok: false, reason: 'not_found' });
