@@ -62,10 +62,18 @@ const tokenInUse = () => new ScimSsoConfigError('token_in_use', 'this token is a
 /** The longest overlap of an old and a new token after a rotation. */
 export const MAX_GRACE_SECONDS = 30 * 24 * 60 * 60;
 
-/** Checks a customer id chosen by the app: 1–200 characters, no whitespace, braces or control characters. */
+/**
+ * Checks a customer id chosen by the app: 1–200 characters, no whitespace, braces or control characters, and
+ * not `.` or `..`: the id is a path segment of the login, dashboard and setup URLs, and browsers drop those
+ * two segments (even percent-encoded), so such a customer's pages could not be reached and its setup link
+ * would land on another route of the app.
+ */
 export function checkCustomerId(customerId: unknown): string {
-  if (typeof customerId !== 'string' || !CUSTOMER_ID.test(customerId)) {
-    throw new ScimSsoConfigError('invalid_argument', 'customerId must be a string of 1–200 characters without whitespace, "{", "}" or control characters');
+  if (typeof customerId !== 'string' || !CUSTOMER_ID.test(customerId) || customerId === '.' || customerId === '..') {
+    throw new ScimSsoConfigError(
+      'invalid_argument',
+      'customerId must be a string of 1–200 characters without whitespace, "{", "}" or control characters, and not "." or ".."',
+    );
   }
   return customerId;
 }

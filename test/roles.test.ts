@@ -98,5 +98,11 @@ describe('role mapping management', () => {
     const { sso } = await setUp();
     await expect(sso.setRoleMapping('bad id', { rules: [] })).rejects.toMatchObject({ code: 'invalid_argument' });
     await expect(sso.fetchRoleMapping('{x}')).rejects.toMatchObject({ code: 'invalid_argument' });
+    // Path segments browsers drop: such a customer's pages and links could not be reached.
+    for (const dots of ['.', '..']) {
+      await expect(sso.createScimConnection({ customerId: dots })).rejects.toMatchObject({ code: 'invalid_argument' });
+      await expect(sso.fetchRoleMapping(dots)).rejects.toMatchObject({ code: 'invalid_argument' });
+    }
+    await expect(sso.createScimConnection({ customerId: '...' })).resolves.toMatchObject({ customerId: '...' });
   });
 });

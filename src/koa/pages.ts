@@ -6,9 +6,16 @@ import type { Context } from 'koa';
 import type { DashboardRequest, DashboardResponse } from '../dashboard/index.js';
 import { readForm } from '../dashboard/form.js';
 
-/** The mount prefix koa-mount stripped from `ctx.path`, if any. */
+/** The scheme and host of an absolute-form request target (`GET http://host/path HTTP/1.1`). */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i;
+
+/**
+ * The mount prefix koa-mount stripped from `ctx.path`, if any: a path only. An absolute-form request target
+ * names a host of the client's choosing, which would otherwise lead every link, form and cookie path of the
+ * page (Express's `baseUrl` is a path already).
+ */
 function mountPath(ctx: Context): string {
-  const original = (ctx.originalUrl ?? ctx.url).split('?')[0]!;
+  const original = (ctx.originalUrl ?? ctx.url).split('?')[0]!.replace(ABSOLUTE_FORM, '');
   return original.endsWith(ctx.path) ? original.slice(0, original.length - ctx.path.length) : '';
 }
 

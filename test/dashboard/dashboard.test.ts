@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSRF_COOKIE } from '../../src/dashboard/csrf.js';
 import { dashboard as expressDashboard } from '../../src/express/dashboard.js';
@@ -123,6 +124,23 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
     const scimOnly = /<th scope="row"><a href="\/admin\/customers\/scim-only">scim-only<\/a><\/th>([\s\S]*?)<\/tr>/.exec(res.text)![1]!;
     expect(scimOnly).not.toContain('paired');
     expect(scimOnly).toMatch(/<td>0<\/td><td>0<\/td>/);
+  });
+
+  it('keeps its links on its own path when the request target is in absolute form (GET http://host/…)', async () => {
+    const { port } = new URL(f.origin);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`GET http://attacker.invalid/admin/customers/${CUSTOMER} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nx-test-admin: yes\r\n\r\n`);
+      });
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(answer).toMatch(/Set-Cookie: [^\r]*; Path=\/admin;/i);
+    expect(answer).toContain(`<form method="post" action="/admin/customers/${CUSTOMER}/scim-token"`);
+    expect(answer).not.toContain('attacker.invalid');
   });
 
   it('shows a customer: SCIM users active/inactive, groups with members, SSO users with "Inactive"', async () => {
