@@ -1,11 +1,18 @@
 /**
  * Reads the dashboard's urlencoded forms from the Node request, for every framework alike: a body a parser
  * mounted before the dashboard already produced is used as it is; otherwise the body is read here, up to
- * 16 KB (413 above). A body of another type counts as empty (the CSRF check then refuses the POST).
+ * 16 KB (413 above; the Roles form up to ROLES_FORM_LIMIT_BYTES). A body of another type counts as empty
+ * (the CSRF check then refuses the POST).
  */
 import type { IncomingMessage } from 'node:http';
 
 export const FORM_LIMIT_BYTES = 16 * 1024;
+/**
+ * The dashboard's Roles form sends the whole mapping back: up to 200 rules of a 256-character group and 20
+ * roles of 100 characters, percent-encoded about 1.7 MB at worst (about 450 KB in plain ASCII). Only an
+ * authorized admin reaches it (the dashboard authorizes before it reads a form).
+ */
+export const ROLES_FORM_LIMIT_BYTES = 2 * 1024 * 1024;
 /**
  * The most fields a form may carry. The largest form is the dashboard's Roles page: 3 fields per rule, at
  * most 200 rules (MAX_ROLE_RULES), and a few more; the others have fewer than 10.
@@ -52,17 +59,17 @@ function fromParsed(parsed: object): Record<string, unknown> {
   return form;
 }
 
-export async function readForm(node: IncomingMessage, parsedBody: unknown): Promise<Record<string, unknown>> {
+export async function readForm(node: IncomingMessage, parsedBody: unknown, maxBytes = FORM_LIMIT_BYTES): Promise<Record<string, unknown>> {
   if (parsedBody !== null && typeof parsedBody === 'object' && !Buffer.isBuffer(parsedBody)) return fromParsed(parsedBody);
   const type = (node.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded' || node.readableEnded) return {};
   const declared = Number(node.headers['content-length'] ?? Number.NaN);
-  if (declared > FORM_LIMIT_BYTES) throw new FormError(413, 'form too large');
+  if (declared > maxBytes) throw new FormError(413, 'form too large');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of node as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > FORM_LIMIT_BYTES) throw new FormError(413, 'form too large');
+    if (size > maxBytes) throw new FormError(413, 'form too large');
     chunks.push(chunk);
   }
   return fromParams(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));

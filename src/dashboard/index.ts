@@ -26,6 +26,7 @@ import { offsetParam, type DashboardApi } from './api.js';
 import { loadCompare } from './compare-data.js';
 import { comparePage } from './compare-page.js';
 import { createFlash } from './flash.js';
+import { FORM_LIMIT_BYTES, ROLES_FORM_LIMIT_BYTES } from './form.js';
 import { pageHeaders, reachedOverHttps } from './page-headers.js';
 import { createCsrf } from './csrf.js';
 import { customerPage, loadCustomer } from './customer-page.js';
@@ -66,8 +67,11 @@ export interface DashboardRequest {
   readonly headers: IncomingHttpHeaders;
   /** Whether the browser reached the app over https. */
   readonly secure: boolean;
-  /** The urlencoded form of a POST (src/dashboard/form.ts); rejects with an error carrying a 4xx `status`. */
-  form(): Promise<Record<string, unknown>>;
+  /**
+   * The urlencoded form of a POST (src/dashboard/form.ts), read up to `maxBytes` (default FORM_LIMIT_BYTES);
+   * rejects with an error carrying a 4xx `status`.
+   */
+  form(maxBytes?: number): Promise<Record<string, unknown>>;
 }
 
 /** The dashboard's answer; adapters write it as it is. */
@@ -178,16 +182,17 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
 
       try {
         const method = request.method === 'HEAD' ? 'GET' : request.method;
+        const segments = path.split('/').slice(1).map(decodeURIComponent);
+        if (path.endsWith('/') && segments.length > 1) segments.pop();
+        const [first, rawCustomerId, action, ...rest] = segments;
         let form: Record<string, unknown> = {};
         if (method !== 'GET') {
-          form = await request.form();
+          // The Roles form sends the whole mapping back; the largest one allowed is far over other forms' cap.
+          form = await request.form(action === 'roles' ? ROLES_FORM_LIMIT_BYTES : FORM_LIMIT_BYTES);
           if (!csrf.verify(cookieReq, form)) {
             return fail(403, 'Forbidden', 'The form had expired or did not come from this dashboard (invalid CSRF token). Reload the page and try again.');
           }
         }
-        const segments = path.split('/').slice(1).map(decodeURIComponent);
-        if (path.endsWith('/') && segments.length > 1) segments.pop();
-        const [first, rawCustomerId, action, ...rest] = segments;
         if (method === 'GET' && segments.length === 1 && first === '') {
           const find = request.query.get('find') ?? '';
           return page(200, customersPage(ctx(), await loadCustomerRows(api, offsetParam(request.query.get('customers')), find)));
@@ -286,6 +291,7 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
         }
         if (error instanceof URIError) return fail(400, 'Bad request', 'The URL is not validly percent-encoded.');
         const status = (error as { status?: unknown })?.status;
+        if (status === 413) return fail(413, 'Too large', 'The form is larger than this page accepts.');
         if (typeof status === 'number' && status >= 400 && status < 500) return fail(status, 'Bad request', 'The request could not be read.');
         onError(error);
         return fail(500, 'Error', 'The dashboard failed to handle this request.');

@@ -16,7 +16,7 @@ export function pageRequestOf(req: Request): DashboardRequest {
     mountPath: req.baseUrl,
     headers: req.headers,
     secure: req.secure,
-    form: () => readForm(req, (req as { body?: unknown }).body),
+    form: (maxBytes) => readForm(req, (req as { body?: unknown }).body, maxBytes),
   };
 }
 

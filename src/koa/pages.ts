@@ -28,7 +28,7 @@ export function pageRequestOf(ctx: Context): DashboardRequest {
     mountPath: mountPath(ctx),
     headers: ctx.req.headers,
     secure: ctx.secure,
-    form: () => readForm(ctx.req, (ctx.request as { body?: unknown }).body),
+    form: (maxBytes) => readForm(ctx.req, (ctx.request as { body?: unknown }).body, maxBytes),
   };
 }
 

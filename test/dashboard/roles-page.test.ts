@@ -4,6 +4,8 @@
  * escaped when hostile.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES_FORM_LIMIT_BYTES } from '../../src/dashboard/form.js';
+import { MAX_ROLE_RULES, MAX_ROLES_PER_RULE } from '../../src/roles/role-mapping.js';
 import { ADAPTERS } from '../support/adapters.js';
 import { STORE_KINDS } from '../support/app.js';
 import { ADMIN, CUSTOMER, HOSTILE_NAME, csrfTokenOf, dashboardFixture, type DashboardFixture } from './fixture.js';
@@ -107,6 +109,36 @@ describe.each(STORE_KINDS)('dashboard Roles page (%s store)', (storeKind) => {
       expect(page.text).not.toContain(HOSTILE_NAME);
       expect(page.text).not.toContain('"><b>x');
       expect(page.text).toContain('&quot;&gt;&lt;img');
+    });
+
+    it('saves back, unchanged, the largest mapping allowed, and answers a form past its cap with 413', async () => {
+      // 200 rules of a 253-character group name of 3-byte characters and 20 roles of characters that are
+      // percent-encoded: about 1.6 MB of form, the worst the mapping's limits allow.
+      const role = (j: number) => `${String(j).padStart(2, '0')}${'%&+'.repeat(32)}`;
+      const rules = Array.from({ length: MAX_ROLE_RULES }, (_, i) => ({
+        groupDisplayName: `${'€'.repeat(250)}${String(i).padStart(3, '0')}`,
+        roles: Array.from({ length: MAX_ROLES_PER_RULE }, (_, j) => role(j)),
+      }));
+      const largest = await f.sso.setRoleMapping(CUSTOMER, { rules, defaultRoles: ['member'] });
+      const agent = f.agent();
+      const page = (await agent.get(ROLES).set(ADMIN)).text;
+      const unescape = (v: string) => v.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!);
+      // Every field exactly as the browser would send it back.
+      const fields: [string, string][] = [['_csrf', csrfTokenOf(page)]];
+      for (const m of page.matchAll(/<input id="[^"]+" name="([^"]+)" value="([^"]*)"/g)) fields.push([m[1]!, unescape(m[2]!)]);
+      for (const m of page.matchAll(/<select id="[^"]+" name="([^"]+)">([\s\S]*?)<\/select>/g)) fields.push([m[1]!, /value="(\w+)" selected/.exec(m[2]!)![1]!]);
+      const body = new URLSearchParams(fields).toString();
+      expect(body.length).toBeGreaterThan(1_500_000);
+      const saved = await agent.post(ROLES).set(ADMIN).type('form').send(body);
+      expect(saved.status).toBe(303);
+      expect(await f.sso.fetchRoleMapping(CUSTOMER)).toMatchObject({ rules: largest.rules, defaultRoles: ['member'] });
+      const tooLarge = await agent
+        .post(ROLES)
+        .set(ADMIN)
+        .type('form')
+        .send(`${body}&pad=${'x'.repeat(ROLES_FORM_LIMIT_BYTES)}`);
+      expect(tooLarge.status).toBe(413);
+      expect(tooLarge.text).toContain('The form is larger than this page accepts.');
     });
   });
 });
