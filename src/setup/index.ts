@@ -319,7 +319,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
           // The start form's POST answers a redirect to the IdP, which CSP form-action must allow.
           if (client) {
             const target = await authorizationOrigin(runtime, client);
-            headers['Content-Security-Policy'] = headers['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${target}`);
+            if (target) headers['Content-Security-Policy'] = headers['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${target}`);
           }
           if (method === 'GET' && action === 'test') return page(200, testStartPage(ctx, testRedirectUri(customerId), client !== null));
           if (!client) return page(409, testStartPage(ctx, testRedirectUri(customerId), false));

@@ -50,19 +50,24 @@ function open(session: PortalSession, value: string): Pending | null {
   }
 }
 
+/** An http(s) origin made of a host name or address and a port only: nothing a CSP parser reads as syntax. */
+const PLAIN_ORIGIN = /^https?:\/\/(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
 /**
  * The origin the test login's form redirects to (the IdP's authorization endpoint), for CSP form-action:
  * browsers check that redirect against the policy of the page that submitted the form. The issuer's
- * origin when discovery fails now (the start then reports the failure).
+ * origin when discovery fails now (the start then reports the failure). Null when the origin is not a plain
+ * host: the discovery document is the IdP's, and a host such as `idp.test;sandbox` would add a directive.
  */
-export async function authorizationOrigin(runtime: OidcRuntime, client: StoredOidcClient): Promise<string> {
+export async function authorizationOrigin(runtime: OidcRuntime, client: StoredOidcClient): Promise<string | null> {
+  let origin = new URL(client.issuer).origin;
   try {
     const endpoint = (await runtime.configuration(client)).serverMetadata().authorization_endpoint;
-    if (endpoint) return new URL(endpoint).origin;
+    if (endpoint) origin = new URL(endpoint).origin;
   } catch {
     // Said when the test starts.
   }
-  return new URL(client.issuer).origin;
+  return PLAIN_ORIGIN.test(origin) ? origin : null;
 }
 
 /** Starts a test login: the IdP's authorization URL, and the sealed cookie to set. */

@@ -10,6 +10,9 @@ import { testLoginHints, type StrategyOutcome } from '../../src/setup/hints.js';
 import { mappingFor, scimSteps, SETUP_IDPS } from '../../src/setup/idp-steps.js';
 import { parseSsoForm } from '../../src/setup/sso-form.js';
 import { currentSession, openSession, SESSION_COOKIE } from '../../src/setup/session.js';
+import { authorizationOrigin } from '../../src/setup/test-login.js';
+import type { OidcRuntime } from '../../src/guard/passport.js';
+import type { StoredOidcClient } from '../../src/store/store.js';
 import { scimSso } from '../support/sso.js';
 
 const form = (fields: Record<string, unknown>) => Object.assign(Object.create(null) as Record<string, unknown>, fields);
@@ -177,5 +180,29 @@ describe('portal sessions and revocation', () => {
     expect((await currentSession(sso.store, headers, 'skew')).ok).toBe(true);
     await sso.revokeSetupLinks('skew');
     expect(await currentSession(sso.store, headers, 'skew')).toEqual({ ok: false, refusal: 'revoked' });
+  });
+});
+
+describe('authorizationOrigin', () => {
+  /** A runtime whose discovery answers `endpoint` as the authorization endpoint (or fails). */
+  const runtimeWith = (endpoint: string | Error) =>
+    ({
+      configuration: async () => {
+        if (endpoint instanceof Error) throw endpoint;
+        return { serverMetadata: () => ({ authorization_endpoint: endpoint }) };
+      },
+    }) as unknown as OidcRuntime;
+  const client = { issuer: 'https://acme.okta.com' } as StoredOidcClient;
+
+  it("answers the authorization endpoint's origin, or the issuer's when discovery fails", async () => {
+    expect(await authorizationOrigin(runtimeWith('https://login.acme.test:8443/authorize?x=1'), client)).toBe('https://login.acme.test:8443');
+    expect(await authorizationOrigin(runtimeWith('http://[::1]:3000/auth'), client)).toBe('http://[::1]:3000');
+    expect(await authorizationOrigin(runtimeWith(new Error('down')), client)).toBe('https://acme.okta.com');
+  });
+
+  it('answers null for an origin a CSP parser would read as more than a host (it goes into form-action)', async () => {
+    for (const endpoint of ['https://idp.test;sandbox;report-uri/authorize', "https://idp.test'unsafe-inline'/a", 'https://a_b.test/x']) {
+      expect(await authorizationOrigin(runtimeWith(endpoint), client)).toBeNull();
+    }
   });
 });
