@@ -202,8 +202,11 @@ function evaluateCompare(node: CompareNode, located: Located): boolean {
     const present = someValue(located, from, isPresent);
     return node.op === 'eq' ? !present : node.op === 'ne' ? present : false;
   }
-  // `ne` is the negation of `eq`, so an absent attribute matches `ne` (multi-valued: no value equals).
-  if (node.op === 'ne') return !someValue(located, from, (v, at) => compareOne(v, 'eq', node, def, at));
+  // `ne`, like every operator on a multi-valued attribute, matches when any value matches: some value differs
+  // (RFC 7644 §3.4.2.2). An attribute with no value at all matches `ne` too, as `not (… eq …)` would.
+  if (node.op === 'ne') {
+    return !someValue(located, from, isPresent) || someValue(located, from, (v, at) => !compareOne(v, 'eq', node, def, at));
+  }
   return someValue(located, from, (v, at) => compareOne(v, node.op, node, def, at)); // multi-valued: any value matches
 }
 
@@ -231,10 +234,29 @@ function chargeChars(length: number): void {
   if (length >= SCAN_COMPARE_CHARS) charge(Math.floor(length / SCAN_COMPARE_CHARS));
 }
 
-/** `2015-10-10T14:38:21.8617979-07:00` (7 fractional digits, as .NET writes) is cut to milliseconds for Date.parse. */
+/** An xsd:dateTime (RFC 7643 §2.3.5): date, time, any fractional digits, and an optional offset. */
+const XSD_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/i;
+
+/**
+ * The instant an xsd:dateTime names, in ms, or undefined when the text is not one (`"1"`, `"tomorrow"`, a
+ * date alone, month 13 or February 30). Fractional digits past milliseconds are cut (.NET writes 7); a time
+ * without an offset is read as UTC, the same on every server, not in the server's local time zone.
+ */
 export function instant(text: string): number | undefined {
-  const ms = Date.parse(text.trim().replace(/(\d{2}:\d{2}:\d{2}\.\d{3})\d+/, '$1'));
-  return Number.isNaN(ms) ? undefined : ms;
+  const m = XSD_DATE_TIME.exec(text.trim());
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const at = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls over (month 13, February 30, hour 24) and reads years below 100 as 19xx: refuse those.
+  if (at.getUTCFullYear() !== year || at.getUTCMonth() !== month - 1 || at.getUTCDate() !== day || at.getUTCHours() !== hour) return undefined;
+  if (at.getUTCMinutes() !== minute || at.getUTCSeconds() !== second) return undefined;
+  const ms = at.getTime() + Number(`${m[7] ?? ''}000`.slice(0, 3));
+  const zone = m[8];
+  if (zone === undefined || zone.toUpperCase() === 'Z') return ms;
+  const offsetHours = Number(zone.slice(1, 3));
+  const offsetMinutes = Number(zone.slice(4, 6));
+  if (offsetHours > 14 || offsetMinutes > 59) return undefined;
+  return ms - (zone[0] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
 }
 
 /** One comparison node applied to a stored value: the filter's value and text, the attribute's rules, where the value sits. */

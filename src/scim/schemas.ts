@@ -34,7 +34,10 @@ export const ENTERPRISE_USER_SCHEMA_ID = 'urn:ietf:params:scim:schemas:extension
 
 export type AttrOptions = Partial<Omit<AttributeDef, 'name' | 'type'>>;
 
-/** An attribute definition with RFC 7643 §7's defaults for whatever `options` leaves out. */
+/**
+ * An attribute definition with RFC 7643 §7's defaults for whatever `options` leaves out; a binary value is
+ * case exact (§2.3.6: base64 `QUJD` and `qUJD` are different bytes; erratum 6000 fixes x509Certificates').
+ */
 export function attr(name: string, type: AttributeType, options: AttrOptions = {}): AttributeDef {
   return {
     name,
@@ -42,7 +45,7 @@ export function attr(name: string, type: AttributeType, options: AttrOptions = {
     multiValued: false,
     description: '',
     required: false,
-    caseExact: false,
+    caseExact: type === 'binary',
     mutability: 'readWrite',
     returned: 'default',
     uniqueness: 'none',

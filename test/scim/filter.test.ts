@@ -296,6 +296,13 @@ describe('matchesFilter on users', () => {
     ['meta.created lt "2015-10-10T14:38:22.5-07:00"', true],
     ['meta.created eq "2015-10-10T23:38:22+02:00"', true],
     ['meta.created ge "not a date"', false],
+    // Only an xsd:dateTime is a dateTime (a date alone, a number or words are not); without an offset it is UTC.
+    ['meta.created eq "2015-10-10T21:38:22"', true],
+    ['meta.created eq "2015-10-10T21:38:22.0000000"', true],
+    ['meta.created gt "1"', false],
+    ['meta.created lt "2015-10-11"', false],
+    ['meta.created lt "Dec 6 2026"', false],
+    ['meta.created lt "2015-02-30T00:00:00Z"', false],
     ['meta.lastModified ge "2020-01-01T00:00:00.0000000Z"', true],
     ['active gt false', false],
     ['active lt true', false],
@@ -330,7 +337,11 @@ describe('matchesFilter on users', () => {
     ['emails.value ew "jensen.org"', true],
     ['emails.type eq "home"', true],
     ['emails.type eq "other"', false],
-    ['emails ne "babs@jensen.org"', false],
+    // `ne` too: some value differs (RFC 7644 §3.4.2.2), so a user whose every value equals does not match.
+    ['emails ne "babs@jensen.org"', true],
+    ['emails.type ne "work"', true],
+    ['phoneNumbers.type ne "work"', false],
+    ['ims.value ne "x"', true],
     ['phoneNumbers.value sw "555"', true],
     ['tags eq "alpha"', true],
     ['tags eq "gamma"', false],
@@ -414,6 +425,13 @@ describe('matchesFilter on users', () => {
     ]) {
       expect(() => matchesFilter(parse(text), resource as JsonObject, { type: RESOURCE_TYPES.User })).not.toThrow();
     }
+  });
+
+  it('compares binary values case-exactly (RFC 7643 §2.3.6)', () => {
+    const withCert = { ...barbara, x509Certificates: [{ value: 'QUJD' }] };
+    expect(userMatches('x509Certificates.value eq "QUJD"', withCert)).toBe(true);
+    expect(userMatches('x509Certificates.value eq "qujd"', withCert)).toBe(false);
+    expect(userMatches('x509Certificates[value sw "qU"]', withCert)).toBe(false);
   });
 
   it('looks up canonical keys with a prototype-property name safely', () => {

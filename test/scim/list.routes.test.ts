@@ -245,6 +245,13 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
       'meta.lastModified ge true',
       'not (meta.created eq "yesterday")',
       'userName pr and meta.lastModified le "2026-13-45T99:00:00Z"',
+      // What Date.parse reads as a date, but no xsd:dateTime is (RFC 7643 §2.3.5).
+      'meta.lastModified gt "1"',
+      'meta.lastModified gt "tomorrow 1"',
+      'meta.lastModified gt "Dec 6 2026"',
+      'meta.lastModified gt "2026-12-06"',
+      'meta.lastModified gt "2026-02-30T00:00:00Z"',
+      'meta.lastModified gt "2026-12-06T00:00:00+15:00"',
     ]) {
       const res = await t.http.get('/scim/v2/Users').query({ filter }).set(t.auth);
       expect(res.status, filter).toBe(400);
@@ -255,6 +262,20 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect(all).toBeGreaterThan(0);
     expect((await list({ filter: 'meta.lastModified gt "2000-01-01T00:00:00Z"' })).totalResults).toBe(all);
     expect((await list({ filter: 'meta.created lt "2000-01-01T00:00:00.000+01:00"' })).totalResults).toBe(0);
+    // Without an offset a dateTime is UTC, whatever the server's time zone: an instant just before the newest
+    // change finds it, written with and without the Z.
+    const newest = (await list({ sortBy: 'meta.lastModified', sortOrder: 'descending', count: 1 })).Resources[0]!.meta.lastModified as string;
+    const before = new Date(Date.parse(newest) - 1).toISOString();
+    expect((await list({ filter: `meta.lastModified gt "${before}"` })).totalResults).toBeGreaterThan(0);
+    const withZ = (await list({ filter: `meta.lastModified gt "${before}"` })).totalResults;
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York'; // Date.parse would read the time 5 hours later here
+    try {
+      expect((await list({ filter: `meta.lastModified gt "${before.slice(0, -1)}"` })).totalResults).toBe(withZ);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
     expect((await list({ filter: 'meta.created sw "20"' })).totalResults).toBe(all);
   });
 

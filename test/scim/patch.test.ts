@@ -513,6 +513,18 @@ describe('applyPatch on Users', () => {
   });
 });
 
+describe('applyPatch on binary values', () => {
+  it('compares x509Certificates values case-exactly: QUJD and qUJD are different certificates (RFC 7643 §2.3.6)', () => {
+    const withCert = { ...user(), x509Certificates: [{ value: 'QUJD' }] };
+    const added = patched(User, withCert, body({ op: 'add', path: 'x509Certificates', value: [{ value: 'qUJD' }] }));
+    expect(added.x509Certificates).toEqual([{ value: 'QUJD' }, { value: 'qUJD' }]);
+    const removed = patched(User, added, body({ op: 'remove', path: 'x509Certificates', value: [{ value: 'qujd' }] }));
+    expect(removed.x509Certificates).toEqual([{ value: 'QUJD' }, { value: 'qUJD' }]);
+    const exact = patched(User, added, body({ op: 'remove', path: 'x509Certificates[value eq "qUJD"]' }));
+    expect(exact.x509Certificates).toEqual([{ value: 'QUJD' }]);
+  });
+});
+
 describe('applyPatch on custom extensions (URNs no schema here has)', () => {
   const withCustom = (): JsonObject => ({ ...user(), schemas: [CORE, CUSTOM], [CUSTOM]: { CustomAttribute: 'v1', Other: 'o' } });
 
