@@ -180,7 +180,9 @@ export const GROUP_SCHEMA: SchemaDef = {
         // The member's id: case-exact like every id (RFC 7643 §3.1), so `members[value eq "…"]` matches exactly.
         str('value', 'Identifier of the member of this Group.', { mutability: 'immutable', caseExact: true }),
         attr('$ref', 'reference', { description: 'The URI of the member.', mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
-        str('display', 'A human-readable name of the member.', { mutability: 'immutable' }),
+        // readWrite, not immutable: IdPs rename members in place (`replace members[value eq "…"].display`), and
+        // this server takes that (RFC 7643 §8.7.1 does not define `display` for members).
+        str('display', 'A human-readable name of the member.'),
         str('type', 'The type of the member.', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),
       ],
     }),

@@ -71,6 +71,17 @@ describe.each(ADAPTERS)('SCIM discovery and other endpoints through %s', (adapte
     expect(userName).toMatchObject({ required: true, caseExact: false, uniqueness: 'server' });
     const groups = user.body.attributes.find((a: any) => a.name === 'groups');
     expect(groups.mutability).toBe('readOnly');
+    // What the server does: binary values compare case-exactly; a member's display is renamed in place.
+    const certificates = user.body.attributes.find((a: any) => a.name === 'x509Certificates');
+    expect(certificates.subAttributes.find((a: any) => a.name === 'value')).toMatchObject({ type: 'binary', caseExact: true });
+    const group = await t.http.get('/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group').set(t.auth);
+    const members = group.body.attributes.find((a: any) => a.name === 'members');
+    expect(Object.fromEntries(members.subAttributes.map((a: any) => [a.name, a.mutability]))).toEqual({
+      value: 'immutable',
+      $ref: 'immutable',
+      display: 'readWrite',
+      type: 'immutable',
+    });
   });
 
   it('names referenceTypes on every reference attribute, at every depth (RFC 7643 §7)', async () => {
