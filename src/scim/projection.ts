@@ -9,7 +9,7 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { deleteAttr, isAttrName, isSubAttrName, keyOf } from './attribute-access.js';
 import { MAX_PATH_LENGTH, MAX_PROJECTION_PATHS } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
-import { CUSTOM_URN, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn, type ResourceTypeDef } from './schemas.js';
+import { COMMON_ATTRIBUTES, CUSTOM_URN, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn, type ResourceTypeDef } from './schemas.js';
 
 /** One requested attribute: where it lives (core or an extension URN key), its name, and an optional sub-attribute. */
 interface ProjectedPath {
@@ -61,8 +61,10 @@ function parsePath(type: ResourceTypeDef, parameter: string, text: string): Resu
   const withoutFilter = text.replace(/\[[^\]]*\]/g, '');
   const { urn, rest } = splitSchemaUrn(type, withoutFilter);
   if (urn !== undefined && rest === '') {
-    // The whole extension: `attributes=urn:…:enterprise:2.0:User`.
-    return ok(urn === type.schema.id ? [] : [{ container: null, attribute: urn }]);
+    // The whole extension (`attributes=urn:…:enterprise:2.0:User`), or with the core URN every core
+    // attribute of the schema, as a schema URN names all it holds.
+    if (urn !== type.schema.id) return ok([{ container: null, attribute: urn }]);
+    return ok([...COMMON_ATTRIBUTES, ...type.schema.attributes].map((def) => ({ container: null, attribute: def.name })));
   }
   if (urn === undefined && /^urn:/i.test(withoutFilter)) {
     const paths = customPaths(withoutFilter);

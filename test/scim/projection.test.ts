@@ -66,6 +66,17 @@ describe('applyProjection', () => {
     expect(applyProjection(user(), projection(null, CUSTOM))[CUSTOM]).toBeUndefined();
   });
 
+  it("reads the core schema's URN as every core attribute, as an extension's URN names the whole extension", () => {
+    const core = applyProjection(user(), projection(USER_SCHEMA_ID, null));
+    expect(core).toMatchObject({ id: 'u1', userName: 'ada', emails: user().emails, meta: { resourceType: 'User' } });
+    expect(core[ENT]).toBeUndefined();
+    expect(core[CUSTOM]).toBeUndefined();
+    const both = applyProjection(user(), projection(`${USER_SCHEMA_ID.toUpperCase()},${ENT}`, null));
+    expect(both).toMatchObject({ userName: 'ada', [ENT]: { department: 'R&D', costCenter: '7' } });
+    const withoutCore = applyProjection(user(), projection(null, USER_SCHEMA_ID));
+    expect(Object.keys(withoutCore).sort()).toEqual(['id', 'schemas', CUSTOM, ENT].sort());
+  });
+
   it('leaves out a complex attribute none of whose named sub-attributes is set (RFC 7643 §2.5), not {}', () => {
     const withName = { ...user(), name: { givenName: 'Ada', familyName: 'Lovelace' } };
     expect(applyProjection(withName, projection('name.nickName,userName', null))).toEqual({ schemas: user().schemas, id: 'u1', userName: 'ada' });
