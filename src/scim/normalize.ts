@@ -8,7 +8,9 @@
  * - a key qualified with a schema's URN (`urn:…:core:2.0:User:active`, `urn:…:enterprise:2.0:User:department`,
  *   `…:name.givenName`) is the attribute it names, as in a path-less PATCH (RFC 7644 §3.10);
  * - attributes no schema declares are kept exactly as sent.
- * Values of the wrong type for a known attribute are a 400 `invalidValue`.
+ * Values of the wrong type for a known attribute are a 400 `invalidValue`, but for one case: a number or a
+ * boolean sent for a string attribute is kept as its text (`"employeeNumber": 701984`), as IdPs' attribute
+ * mappings send them.
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { MAX_OBJECT_KEYS } from './limits.js';

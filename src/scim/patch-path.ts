@@ -100,7 +100,9 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
   if (tail !== '') {
     if (def && def.type !== 'complex') return invalidPath(text, `${name} has no sub-attributes`);
     if (def?.multiValued && filterText === undefined) {
-      return invalidPath(text, `${name} is multi-valued: select values with a filter, e.g. ${name}[type eq "work"].${tail}`);
+      // The example filter uses a sub-attribute the attribute has: members have no "work" type.
+      const example = findAttribute(def.subAttributes, 'type') && name !== 'members' ? 'type eq "work"' : 'value eq "…"';
+      return invalidPath(text, `${name} is multi-valued: select values with a filter, e.g. ${name}[${example}].${tail}`);
     }
     const subDef = findAttribute(def?.subAttributes, tail);
     out.subAttribute = subDef?.name ?? tail;

@@ -93,6 +93,13 @@ describe('parsePatchPath', () => {
     expect(result.ok && result.value.filter).toBeDefined();
   });
 
+  it('suggests a filter the attribute can take when a multi-valued sub-attribute is named without one', () => {
+    const emails = parsePatchPath(User, 'emails.value');
+    expect(!emails.ok && emails.error.message).toContain('emails[type eq "work"].value');
+    const members = parsePatchPath(Group, 'members.display');
+    expect(!members.ok && members.error.message).toContain('members[value eq "…"].display');
+  });
+
   it('parses a members value path on groups', () => {
     const result = parsePatchPath(Group, 'members[value eq "89bb"]');
     expect(result.ok && result.value.attribute).toBe('members');
