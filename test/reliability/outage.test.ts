@@ -18,6 +18,7 @@
  * Timings (stop → first 503, restart → first success) are measured and printed, never asserted.
  */
 import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -501,7 +502,7 @@ describe('Redis demoted to a replica whose master is unreachable (a failover gon
   }, 30_000);
 });
 
-describe('Redis refusing commands while up: out of memory (noeviction), busy running a script', () => {
+describe('Redis refusing commands while up: out of memory (noeviction), busy running a script, no replicas, a failed snapshot', () => {
   let redis: RedisProcess;
   let admin: Redis;
   let app: App;
@@ -545,6 +546,41 @@ describe('Redis refusing commands while up: out of memory (noeviction), busy run
     expect(await spinning).toBe(1);
     spinner.disconnect();
     expect((await app.createUser('not-busy@refusing.test')).status).toBe(201);
+    expect(app.samples.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
+    expect(app.unexpected).toEqual([]);
+  }, 30_000);
+
+  it('answers 503 + Retry-After to writes refused for want of replicas (NOREPLICAS), and serves once none are required', async () => {
+    await admin.config('SET', 'min-replicas-to-write', '1');
+    try {
+      expectUnavailable(await app.createUser('noreplicas@refusing.test'));
+      expect((await app.call('list', 'GET', '/Users?count=5')).status).toBe(200);
+    } finally {
+      await admin.config('SET', 'min-replicas-to-write', '0');
+    }
+    expect((await app.createUser('replicated@refusing.test')).status).toBe(201);
+    expect(app.samples.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
+    expect(app.unexpected).toEqual([]);
+  }, 30_000);
+
+  it('answers 503 + Retry-After to writes refused after a failed snapshot (MISCONF), and serves once writes are allowed again', async () => {
+    // A snapshot into Redis's directory, removed under it, fails; with a save point set, Redis then refuses writes.
+    const [, saved] = (await admin.config('GET', 'save')) as [string, string];
+    await admin.config('SET', 'save', '3600 1');
+    rmSync(redis.dir, { recursive: true, force: true });
+    try {
+      await admin.bgsave();
+      for (let i = 0; i < 100 && !/rdb_last_bgsave_status:err/.test(await admin.info('persistence')); i++) await sleep(20);
+      expect(await admin.info('persistence')).toMatch(/rdb_last_bgsave_status:err/);
+      expectUnavailable(await app.createUser('misconf@refusing.test'));
+    } finally {
+      // A snapshot that succeeds ends the refusal.
+      mkdirSync(redis.dir, { recursive: true });
+      await admin.bgsave();
+      for (let i = 0; i < 100 && !/rdb_bgsave_in_progress:0[\s\S]*rdb_last_bgsave_status:ok/.test(await admin.info('persistence')); i++) await sleep(20);
+      await admin.config('SET', 'save', saved);
+    }
+    expect((await app.createUser('saved@refusing.test')).status).toBe(201);
     expect(app.samples.filter((s) => s.status >= 500 && s.status !== 503)).toEqual([]);
     expect(app.unexpected).toEqual([]);
   }, 30_000);
