@@ -5,8 +5,9 @@
  *                                           by one connection at a time (CLAIM_TOKEN)
  *   <p>customer:{<customerId>}      STRING  `<rev>:<connection JSON>`; SET NX makes creation atomic
  *   <p>roles:{<customerId>}         STRING  the customer's role mapping, `{"json":…,"updatedAt":…}`
- *   <p>activity:{<customerId>}:<log> LIST   the customer's activity log, newest first: `scim` requests and
- *                                           refused `logins` (src/store/activity-log.ts), capped, PEXPIRE
+ *   <p>activity:{<customerId>}:<log> LIST   the customer's activity log, newest first: `scim` requests,
+ *                                           `logins` and refused ones, `failures` (src/store/activity-log.ts),
+ *                                           capped, PEXPIRE
  *   <p>{c:<id>}:conn                STRING  `<rev>:<connection JSON>`, the authoritative record
  *   <p>{c:<id>}:dying               STRING  the record while deleteConnection runs (renamed from conn)
  *   <p>{c:<id>}:seq                 STRING  creation counter shared by users and groups
