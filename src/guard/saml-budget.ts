@@ -57,12 +57,13 @@ export function samlResponseOverBudget(xml: string): string | null {
 }
 
 /**
- * Null when xmldom (the parser under node-saml and xml-crypto) reads `xml` without a warning or error, else
- * why not. Those parsers go on after most of them, and some recoveries build nodes countXmlNodes cannot see
- * (`<r a b c …>`: each bare name an attribute; 9,000 of them cost node-saml 0.3-0.6 s), so a response they
- * would have to recover from is refused. Run once the budget holds (a parse of 500 elements takes ~5 ms).
+ * The response parsed by xmldom (the parser under node-saml and xml-crypto), or why it is refused: when the
+ * parser warns or errs. Those parsers go on after most problems, and some recoveries build nodes
+ * countXmlNodes cannot see (`<r a b c …>`: each bare name an attribute; 9,000 of them cost node-saml
+ * 0.3-0.6 s), so a response they would have to recover from is refused. Run once the budget holds (a parse
+ * of 500 elements takes ~5 ms); the document then serves the signature look (saml-signature-check.ts).
  */
-export function samlResponseMalformed(xml: string): string | null {
+export function readSamlResponse(xml: string): Document | string {
   let problem: string | null = null;
   const stop = (message: string) => {
     problem ??= String(message)
@@ -71,10 +72,17 @@ export function samlResponseMalformed(xml: string): string | null {
       .slice(0, 200);
     throw new Error(problem);
   };
+  let doc: Document | undefined;
   try {
-    new DOMParser({ errorHandler: { warning: stop, error: stop, fatalError: stop } }).parseFromString(xml, 'text/xml');
+    doc = new DOMParser({ errorHandler: { warning: stop, error: stop, fatalError: stop } }).parseFromString(xml, 'text/xml');
   } catch (error) {
     problem ??= error instanceof Error ? error.message.slice(0, 200) : 'unreadable';
   }
-  return problem === null ? null : `the SAMLResponse is not well-formed XML (${problem})`;
+  return problem === null && doc ? doc : `the SAMLResponse is not well-formed XML (${problem ?? 'unreadable'})`;
+}
+
+/** Null when xmldom reads `xml` without a warning or error, else why not (readSamlResponse). */
+export function samlResponseMalformed(xml: string): string | null {
+  const read = readSamlResponse(xml);
+  return typeof read === 'string' ? read : null;
 }

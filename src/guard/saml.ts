@@ -14,7 +14,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
-import { MAX_SAML_RESPONSE_CHARS, samlResponseMalformed, samlResponseOverBudget } from './saml-budget.js';
+import { MAX_SAML_RESPONSE_CHARS, readSamlResponse, samlResponseOverBudget } from './saml-budget.js';
+import { samlSignatureProblem } from './saml-signature-check.js';
 import { RateLimiter } from '../scim/rate-limit.js';
 import { DOMParser } from '@xmldom/xmldom';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
@@ -280,8 +281,11 @@ export class SamlRuntime {
       // Parsing and signature lookups cost more than linear time in the number of nodes (src/guard/saml-budget.ts).
       const overBudget = samlResponseOverBudget(xml);
       if (overBudget) throw refused(customerId, overBudget, 413);
-      const malformed = samlResponseMalformed(xml);
-      if (malformed) throw refused(customerId, malformed);
+      const doc = readSamlResponse(xml);
+      if (typeof doc === 'string') throw refused(customerId, doc);
+      // Made-up signatures cost node-saml far more than a parse (src/guard/saml-signature-check.ts).
+      const unsigned = samlSignatureProblem(doc, saml.idpCerts);
+      if (unsigned) throw refused(customerId, unsigned);
       strategyOf(samlGuardSettings(saml));
       let profile: Profile | null;
       try {
