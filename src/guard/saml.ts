@@ -27,7 +27,7 @@ import { isValidStoreId, MAX_SAML_CACHE_TTL_MS, type CustomerRecords, type Store
 import { runGuard, strategyOf, type GuardResult, type GuardSettings } from './guard.js';
 import { logOutQuietly } from './passport.js';
 import { toLoginError } from './login-errors.js';
-import { samlClaims } from './saml-claims.js';
+import { assertionProfile, attr, children, samlClaims, type XmlNode } from './saml-claims.js';
 
 /** How long a login step's AuthnRequest may be answered (10 minutes): checked at the ACS, and the cookie's lifetime. */
 export const SAML_REQUEST_TTL_MS = 10 * 60 * 1000;
@@ -107,13 +107,6 @@ export const SAML_FAILURES_LOGGED = { requestsPerSecond: 0.2, burst: 10 };
 const refused = (customerId: string, message: string, status = 400) =>
   new SsoLoginError('invalid_response', status, `the SAML response was refused: ${message}`, customerId);
 
-type XmlNode = { $?: Record<string, string>; _?: string; [child: string]: unknown };
-const children = (node: XmlNode | undefined, name: string): XmlNode[] => {
-  const value = node && Object.hasOwn(node, name) ? node[name] : undefined;
-  return Array.isArray(value) ? (value as XmlNode[]) : [];
-};
-const attr = (node: XmlNode | undefined, name: string): string | null => (node?.$ && Object.hasOwn(node.$, name) ? (node.$[name] ?? null) : null);
-
 /** The Destination of the response envelope, or null. */
 function destinationOf(responseXml: string): string | null {
   const doc = new DOMParser({ errorHandler: { warning: () => {}, error: () => {}, fatalError: () => {} } }).parseFromString(responseXml, 'text/xml');
@@ -122,10 +115,17 @@ function destinationOf(responseXml: string): string | null {
 
 /**
  * Checks node-saml leaves to the SP, on the SIGNED assertion it returns: issuer, recipient, destination, the
- * subject confirmation's request and validity times. Returns the assertion's ID and how long to remember it
- * (until its NotOnOrAfter plus the clock skew).
+ * subject confirmation's request and validity times. `requestId` is the envelope's InResponseTo, read from
+ * the response's XML (node-saml's profile fills `inResponseTo` from an attribute of that name when the
+ * envelope has none). Returns the assertion, its ID and how long to remember it (until its NotOnOrAfter plus
+ * the clock skew).
  */
-export function checkAssertion(profile: Profile, saml: StoredSamlConnection, nowMs = Date.now()): { assertionId: string; rememberMs: number } {
+export function checkAssertion(
+  profile: Profile,
+  saml: StoredSamlConnection,
+  requestId: string | null,
+  nowMs = Date.now(),
+): { assertion: XmlNode; assertionId: string; rememberMs: number } {
   const assertion = (profile.getAssertion?.() as { Assertion?: XmlNode } | undefined)?.Assertion;
   const id = attr(assertion, 'ID');
   if (!assertion || !id || !isValidStoreId(id)) throw refused(saml.customerId, 'the assertion has no usable ID');
@@ -139,7 +139,7 @@ export function checkAssertion(profile: Profile, saml: StoredSamlConnection, now
   // When only the assertion is signed, the envelope's InResponseTo is anyone's to write: the signed
   // confirmation must name the same request (SAML 2.0 profiles §4.1.4.2), or an IdP-initiated assertion,
   // which names none, could be re-wrapped to answer a login someone else started.
-  if (saml.signed === 'assertion' && confirmations.some((data) => attr(data, 'InResponseTo') !== profile.inResponseTo)) {
+  if (saml.signed === 'assertion' && confirmations.some((data) => attr(data, 'InResponseTo') !== requestId)) {
     throw refused(saml.customerId, `the signed assertion's InResponseTo does not name the request the response answers`);
   }
   // The bearer confirmation's own window (often 5 minutes inside the conditions' hour): node-saml checks it
@@ -165,7 +165,7 @@ export function checkAssertion(profile: Profile, saml: StoredSamlConnection, now
   const end = Math.max(...ends);
   const rememberMs = Math.max(1, Math.ceil(end - nowMs + saml.clockSkewSeconds * 1000));
   if (rememberMs > MAX_SAML_CACHE_TTL_MS) throw refused(saml.customerId, 'the assertion is valid for more than 24 hours');
-  return { assertionId: id, rememberMs };
+  return { assertion, assertionId: id, rememberMs };
 }
 
 /** The node-saml options for a connection (one instance per stored version). */
@@ -296,9 +296,10 @@ export class SamlRuntime {
         throw refused(customerId, message);
       }
       if (!profile) throw refused(customerId, 'the response holds no assertion');
-      const { assertionId, rememberMs } = checkAssertion(profile, saml);
-      this.checkBrowser(saml, profile.inResponseTo, browser);
-      const claims = samlClaims(profile, saml);
+      const requestId = doc.documentElement?.getAttribute('InResponseTo') || null;
+      const { assertion, assertionId, rememberMs } = checkAssertion(profile, saml, requestId);
+      this.checkBrowser(saml, requestId, browser);
+      const claims = samlClaims(assertionProfile(assertion, saml.idpEntityId), saml);
       if (typeof claims.sub !== 'string') throw new SsoLoginError('missing_claim', 401, 'the SAML assertion has no usable NameID', customerId);
       if (!(await this.store.rememberSamlAssertion(customerId, assertionId, rememberMs))) {
         throw refused(customerId, 'the assertion was already used (replay)');

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/index.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
-import { stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
+import { samlAttributeXml, stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
 import { ADAPTERS, startLoginHarness, type HttpResult, type LoginHarness } from './harness.js';
 import { cookieHeaderOf, postToAcs, samlCustomer, samlLogin, startSamlLogin, type SamlCustomer } from './saml-harness.js';
 
@@ -405,6 +405,42 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
     it("signed: 'assertion' (the default) refuses a response whose only signature is the response's", async () => {
       const browser = new Browser();
       await expectRefused(await samlLogin(h, browser, victim, { ...ALICE, sign: 'response' }), browser, /signature/i);
+    });
+
+    it('reads the request answered and the NameID from the XML, not from attributes named after them', async () => {
+      // node-saml's profile takes an attribute named inResponseTo or nameID when the XML has none.
+      const c = await samlCustomer(h, { customerId: 'saml-shadowed', idpType: 'Okta', signed: 'response', idp: victim.idp });
+      await c.scim.createUser({ userName: 'alice@corp.test' });
+      const browser = new Browser();
+      const requestId = await startSamlLogin(h, browser, c);
+      const unsolicited = await c.idp.respond(c.sp, {
+        nameId: 'alice@corp.test',
+        sign: 'response',
+        inResponseTo: null,
+        attributeStatementXml: `<saml:AttributeStatement>${samlAttributeXml('inResponseTo', requestId)}</saml:AttributeStatement>`,
+      });
+      await expectRefused(await postToAcs(h, browser, c, unsolicited), browser, /InResponseTo names no request/);
+      const nameless = await samlLogin(h, new Browser(), c, {
+        nameId: '',
+        sign: 'response',
+        attributeStatementXml: `<saml:AttributeStatement>${samlAttributeXml('nameID', 'alice@corp.test')}</saml:AttributeStatement>`,
+      });
+      expect(nameless).toMatchObject({ status: 401, body: { error: 'missing_claim' } });
+    });
+
+    it('counts an attribute sent twice, in one statement or two, as absent, as one with two values', async () => {
+      const c = await samlCustomer(h, { customerId: 'saml-twice', idpType: 'Okta', matchingStrategy: 'SamlEmailToScimUsername', idp: victim.idp });
+      await c.scim.createUser({ userName: 'alice@corp.test' });
+      const once = `<saml:AttributeStatement>${samlAttributeXml('email', 'alice@corp.test')}</saml:AttributeStatement>`;
+      expect((await samlLogin(h, new Browser(), c, { nameId: 'n-1', attributeStatementXml: once })).status).toBe(200);
+      for (const twice of [
+        `<saml:AttributeStatement>${samlAttributeXml('email', 'mallory@corp.test')}${samlAttributeXml('email', 'alice@corp.test')}</saml:AttributeStatement>`,
+        `<saml:AttributeStatement>${samlAttributeXml('email', 'mallory@corp.test')}</saml:AttributeStatement>${once}`,
+        `<saml:AttributeStatement>${samlAttributeXml('email', 'mallory@corp.test', 'alice@corp.test')}</saml:AttributeStatement>`,
+      ]) {
+        const result = await samlLogin(h, new Browser(), c, { nameId: 'n-2', attributeStatementXml: twice });
+        expect(result, twice).toMatchObject({ status: 403, body: { error: 'ScimUserNotActive', reason: 'not_provisioned' } });
+      }
     });
   });
 });

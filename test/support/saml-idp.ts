@@ -52,12 +52,22 @@ export interface SamlAnswer {
   recipient?: string;
   destination?: string;
   issuer?: string;
-  inResponseTo?: string;
+  /** The request answered; null: none at all, no InResponseTo attribute anywhere (an IdP-initiated response). */
+  inResponseTo?: string | null;
+  /** The attribute statements as raw XML, instead of `attributes` (e.g. one attribute sent twice). */
+  attributeStatementXml?: string;
   notBeforeMs?: number;
   notOnOrAfterMs?: number;
   /** The subject confirmation's own NotOnOrAfter, when it differs from the conditions' (Entra: 5 minutes in an hour). */
   confirmationNotOnOrAfterMs?: number;
 }
+
+/** A placeholder for an InResponseTo the response leaves out (SamlAnswer.inResponseTo null). */
+const NO_REQUEST = '_no-request-placeholder';
+
+/** One attribute as raw statement XML (SamlAnswer.attributeStatementXml), values escaped. */
+export const samlAttributeXml = (name: string, ...values: string[]): string =>
+  `<saml:Attribute Name="${escapeXml(name)}">${values.map((v) => `<saml:AttributeValue xsi:type="xs:string">${escapeXml(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`;
 
 const escapeXml = (value: string) => value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -144,6 +154,8 @@ export function testSamlIdp(entityId = `https://idp-${randomBytes(3).toString('h
         NameIDFormat: answer.nameIdFormat ?? NAMEID_EMAIL,
         NameID: answer.nameId,
         InResponseTo: answer.inResponseTo ?? '',
+        // Replaced below when the response answers no request.
+        ...(answer.inResponseTo === null ? { InResponseTo: NO_REQUEST } : {}),
         AuthnStatement: AUTHN_STATEMENT(issueInstant),
         AttributeStatement: '',
       };
@@ -161,7 +173,8 @@ export function testSamlIdp(entityId = `https://idp-${randomBytes(3).toString('h
               AttributeStatement: '{AttributeStatement}',
             })
               .replace('{AuthnStatement}', values.AuthnStatement)
-              .replace('{AttributeStatement}', attributeStatement(answer.attributes ?? {}));
+              .replace('{AttributeStatement}', answer.attributeStatementXml ?? attributeStatement(answer.attributes ?? {}))
+              .replaceAll(` InResponseTo="${NO_REQUEST}"`, '');
             return { id: values.ID, context: filled };
           },
         },
