@@ -1,7 +1,7 @@
 /** The SAMLResponse node count (src/guard/saml-budget.ts): an upper bound on what an XML parser builds. */
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { countXmlNodes, samlResponseMalformed } from '../src/guard/saml-budget.js';
+import { countXmlNodes, readSamlResponse } from '../src/guard/saml-budget.js';
 
 /** The nodes xmldom builds for `xml`: every element, attribute, text, comment, PI and CDATA node. */
 function domNodes(xml: string): number {
@@ -35,7 +35,7 @@ describe('countXmlNodes', () => {
   });
 });
 
-describe('samlResponseMalformed', () => {
+describe('readSamlResponse', () => {
   it.each([
     ['an attribute without a value', '<r a b="1"/>'],
     ['an unquoted value', '<r a=1/>'],
@@ -44,10 +44,11 @@ describe('samlResponseMalformed', () => {
     ['an unknown entity', '<r>&nope;</r>'],
     ['a repeated attribute', '<r a="1" a="2"/>'],
   ])('refuses %s, which xmldom would recover from', (_name, xml) => {
-    expect(samlResponseMalformed(xml)).toMatch(/^the SAMLResponse is not well-formed XML \(.+\)$/);
+    expect(readSamlResponse(xml)).toMatch(/^the SAMLResponse is not well-formed XML \(.+\)$/);
   });
 
   it('takes well-formed XML, namespaces and comments included', () => {
-    expect(samlResponseMalformed('<?xml version="1.0"?><s:r xmlns:s="urn:x" ID="_1"><!-- c --><s:v>a &amp; b</s:v></s:r>')).toBeNull();
+    const doc = readSamlResponse('<?xml version="1.0"?><s:r xmlns:s="urn:x" ID="_1"><!-- c --><s:v>a &amp; b</s:v></s:r>');
+    expect(typeof doc !== 'string' && doc.documentElement?.getAttribute('ID')).toBe('_1');
   });
 });

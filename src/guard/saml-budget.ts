@@ -6,7 +6,7 @@
  * MAX_SAML_NODES nodes of every kind a parser makes (elements, comments, processing instructions, CDATA,
  * text, attributes), of which at most MAX_SAML_ELEMENTS markup. A real response has 100–200 nodes, about
  * 500 (169 of them markup) for Entra's 150-group claim pretty-printed, and Okta's reach the 64 KB bound
- * first (about 260 groups of five nodes each). Then samlResponseMalformed refuses what the parser would
+ * first (about 260 groups of five nodes each). Then readSamlResponse refuses what the parser would
  * have to repair, since some repairs build nodes the scan cannot count.
  */
 
@@ -79,10 +79,4 @@ export function readSamlResponse(xml: string): Document | string {
     problem ??= error instanceof Error ? error.message.slice(0, 200) : 'unreadable';
   }
   return problem === null && doc ? doc : `the SAMLResponse is not well-formed XML (${problem ?? 'unreadable'})`;
-}
-
-/** Null when xmldom reads `xml` without a warning or error, else why not (readSamlResponse). */
-export function samlResponseMalformed(xml: string): string | null {
-  const read = readSamlResponse(xml);
-  return typeof read === 'string' ? read : null;
 }

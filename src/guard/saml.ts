@@ -17,7 +17,6 @@ import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login
 import { MAX_SAML_RESPONSE_CHARS, readSamlResponse, samlResponseOverBudget } from './saml-budget.js';
 import { samlSignatureProblem } from './saml-signature-check.js';
 import { RateLimiter } from '../scim/rate-limit.js';
-import { DOMParser } from '@xmldom/xmldom';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { SsoLoginError } from '../errors.js';
 import type { Emit } from '../events.js';
@@ -107,23 +106,30 @@ export const SAML_FAILURES_LOGGED = { requestsPerSecond: 0.2, burst: 10 };
 const refused = (customerId: string, message: string, status = 400) =>
   new SsoLoginError('invalid_response', status, `the SAML response was refused: ${message}`, customerId);
 
-/** The Destination of the response envelope, or null. */
-function destinationOf(responseXml: string): string | null {
-  const doc = new DOMParser({ errorHandler: { warning: () => {}, error: () => {}, fatalError: () => {} } }).parseFromString(responseXml, 'text/xml');
-  return doc.documentElement?.getAttribute('Destination') || null;
+/**
+ * What the response envelope says, read from the response's XML as parsed before node-saml ran (the same
+ * text node-saml checked): the request it answers and its Destination. node-saml's profile is not read for
+ * them: it fills `inResponseTo` from an attribute of that name when the envelope has none.
+ */
+export interface Envelope {
+  requestId: string | null;
+  destination: string | null;
 }
+
+export const envelopeOf = (doc: Document): Envelope => ({
+  requestId: doc.documentElement?.getAttribute('InResponseTo') || null,
+  destination: doc.documentElement?.getAttribute('Destination') || null,
+});
 
 /**
  * Checks node-saml leaves to the SP, on the SIGNED assertion it returns: issuer, recipient, destination, the
- * subject confirmation's request and validity times. `requestId` is the envelope's InResponseTo, read from
- * the response's XML (node-saml's profile fills `inResponseTo` from an attribute of that name when the
- * envelope has none). Returns the assertion, its ID and how long to remember it (until its NotOnOrAfter plus
- * the clock skew).
+ * subject confirmation's request and validity times. Returns the assertion, its ID and how long to remember
+ * it (until its NotOnOrAfter plus the clock skew).
  */
 export function checkAssertion(
   profile: Profile,
   saml: StoredSamlConnection,
-  requestId: string | null,
+  envelope: Envelope,
   nowMs = Date.now(),
 ): { assertion: XmlNode; assertionId: string; rememberMs: number } {
   const assertion = (profile.getAssertion?.() as { Assertion?: XmlNode } | undefined)?.Assertion;
@@ -139,7 +145,7 @@ export function checkAssertion(
   // When only the assertion is signed, the envelope's InResponseTo is anyone's to write: the signed
   // confirmation must name the same request (SAML 2.0 profiles §4.1.4.2), or an IdP-initiated assertion,
   // which names none, could be re-wrapped to answer a login someone else started.
-  if (saml.signed === 'assertion' && confirmations.some((data) => attr(data, 'InResponseTo') !== requestId)) {
+  if (saml.signed === 'assertion' && confirmations.some((data) => attr(data, 'InResponseTo') !== envelope.requestId)) {
     throw refused(saml.customerId, `the signed assertion's InResponseTo does not name the request the response answers`);
   }
   // The bearer confirmation's own window (often 5 minutes inside the conditions' hour): node-saml checks it
@@ -153,7 +159,7 @@ export function checkAssertion(
     if (notOnOrAfter !== null && !(nowMs < Date.parse(notOnOrAfter) + skewMs))
       throw refused(saml.customerId, 'the subject confirmation has expired (NotOnOrAfter)');
   }
-  const destination = destinationOf(profile.getSamlResponseXml?.() ?? '');
+  const { destination } = envelope;
   if (destination !== null && destination !== saml.acsUrl) throw refused(saml.customerId, `the response's destination is not this connection's ACS URL`);
   if (saml.signed !== 'assertion' && destination === null) throw refused(saml.customerId, 'the signed response has no Destination');
   const ends = [attr(children(assertion, 'Conditions')[0], 'NotOnOrAfter'), ...confirmations.map((d) => attr(d, 'NotOnOrAfter'))]
@@ -296,9 +302,9 @@ export class SamlRuntime {
         throw refused(customerId, message);
       }
       if (!profile) throw refused(customerId, 'the response holds no assertion');
-      const requestId = doc.documentElement?.getAttribute('InResponseTo') || null;
-      const { assertion, assertionId, rememberMs } = checkAssertion(profile, saml, requestId);
-      this.checkBrowser(saml, requestId, browser);
+      const envelope = envelopeOf(doc);
+      const { assertion, assertionId, rememberMs } = checkAssertion(profile, saml, envelope);
+      this.checkBrowser(saml, envelope.requestId, browser);
       const claims = samlClaims(assertionProfile(assertion, saml.idpEntityId), saml);
       if (typeof claims.sub !== 'string') throw new SsoLoginError('missing_claim', 401, 'the SAML assertion has no usable NameID', customerId);
       if (!(await this.store.rememberSamlAssertion(customerId, assertionId, rememberMs))) {
