@@ -5,6 +5,7 @@
  * (the CSRF check then refuses the POST).
  */
 import type { IncomingMessage } from 'node:http';
+import { parsedBodyOf } from '../parsed-body.js';
 
 export const FORM_LIMIT_BYTES = 16 * 1024;
 /**
@@ -59,7 +60,8 @@ function fromParsed(parsed: object): Record<string, unknown> {
   return form;
 }
 
-export async function readForm(node: IncomingMessage, parsedBody: unknown, maxBytes = FORM_LIMIT_BYTES): Promise<Record<string, unknown>> {
+export async function readForm(node: IncomingMessage, given: unknown, maxBytes = FORM_LIMIT_BYTES): Promise<Record<string, unknown>> {
+  const parsedBody = parsedBodyOf(node, given);
   if (parsedBody !== null && typeof parsedBody === 'object' && !Buffer.isBuffer(parsedBody)) return fromParsed(parsedBody);
   const type = (node.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded' || node.readableEnded) return {};

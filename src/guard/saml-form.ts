@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { SsoLoginError } from '../errors.js';
+import { parsedBodyOf } from '../parsed-body.js';
 import { readBody } from '../scim/body.js';
 import { MAX_SAML_RESPONSE_CHARS } from './saml-budget.js';
 
@@ -22,7 +23,8 @@ function pick(read: (name: string) => unknown): Record<string, string> {
   return form;
 }
 
-export async function readSamlForm(req: IncomingMessage, parsedBody: unknown, customerId: string | null): Promise<Record<string, string>> {
+export async function readSamlForm(req: IncomingMessage, given: unknown, customerId: string | null): Promise<Record<string, string>> {
+  const parsedBody = parsedBodyOf(req, given);
   if (parsedBody && typeof parsedBody === 'object' && !Buffer.isBuffer(parsedBody)) {
     return pick((name) => (Object.hasOwn(parsedBody, name) ? (parsedBody as Record<string, unknown>)[name] : undefined));
   }

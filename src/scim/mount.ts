@@ -6,6 +6,7 @@
  * nobody read.
  */
 import type { IncomingMessage } from 'node:http';
+import { parsedBodyOf } from '../parsed-body.js';
 import { readBody, tooLarge } from './body.js';
 import type { ScimRequest } from './http.js';
 
@@ -64,8 +65,9 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
   const declared = mounted.node.headers['content-length'];
   // A body parser mounted before scim-sso parsed the body with its own limit: one declared larger than
   // maxBodyBytes is still a 413, answered once the token is checked, as for a body read here.
-  const overLimit = mounted.parsedBody !== undefined && declared !== undefined && Number(declared) > maxBodyBytes;
-  const body: unknown = BODY_METHODS.has(method) && !overLimit ? mounted.parsedBody : undefined;
+  const parsedBody = parsedBodyOf(mounted.node, mounted.parsedBody);
+  const overLimit = parsedBody !== undefined && declared !== undefined && Number(declared) > maxBodyBytes;
+  const body: unknown = BODY_METHODS.has(method) && !overLimit ? parsedBody : undefined;
   const unread = body === undefined && BODY_METHODS.has(method) && !mounted.node.readableEnded;
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(mounted.node.headers)) {

@@ -2,8 +2,9 @@
  * The shared part of the HTTP adapters (src/scim/mount.ts): which URLs are SCIM routes, and that a request
  * of the app outside them costs a path compare only (the mount URL is built for SCIM requests alone).
  */
-import { IncomingMessage } from 'node:http';
-import { Socket } from 'node:net';
+import { createServer, IncomingMessage, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { Socket, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import express from 'express';
 import Koa from 'koa';
@@ -16,6 +17,14 @@ function nodeRequest(method: string, url: string, headers: Record<string, string
   req.method = method;
   req.url = url;
   req.headers = headers;
+  return req;
+}
+
+/** The request once a body parser has read it to its end (as express.json or koa-bodyparser do when they parse). */
+async function readByParser(req: IncomingMessage): Promise<IncomingMessage> {
+  req.push(null);
+  req.resume();
+  await new Promise((resolve) => req.once('end', resolve));
   return req;
 }
 
@@ -67,7 +76,12 @@ describe('toScimRequest', () => {
 
   it('takes a body a parser mounted first produced, unless its declared length passes maxBodyBytes (then a 413 once authenticated)', async () => {
     const within = toScimRequest(
-      { node: nodeRequest('POST', '/scim/v2/Users', { 'content-length': '1000' }), url: '/scim/v2/Users', parsedBody: { userName: 'a' }, mountUrl: () => '' },
+      {
+        node: await readByParser(nodeRequest('POST', '/scim/v2/Users', { 'content-length': '1000' })),
+        url: '/scim/v2/Users',
+        parsedBody: { userName: 'a' },
+        mountUrl: () => '',
+      },
       '/scim/v2',
       1000,
       undefined,
@@ -75,13 +89,29 @@ describe('toScimRequest', () => {
     expect(within?.body).toEqual({ userName: 'a' });
     expect(within?.readBody).toBeUndefined();
     const over = toScimRequest(
-      { node: nodeRequest('POST', '/scim/v2/Users', { 'content-length': '1001' }), url: '/scim/v2/Users', parsedBody: { userName: 'a' }, mountUrl: () => '' },
+      {
+        node: await readByParser(nodeRequest('POST', '/scim/v2/Users', { 'content-length': '1001' })),
+        url: '/scim/v2/Users',
+        parsedBody: { userName: 'a' },
+        mountUrl: () => '',
+      },
       '/scim/v2',
       1000,
       undefined,
     );
     expect(over?.body).toBeUndefined();
     expect(await over?.readBody?.()).toMatchObject({ status: 413 });
+  });
+
+  it("reads the body itself when a parser left the stream unread (Koa's parsers set {} for a Content-Type they skip)", () => {
+    const skipped = toScimRequest(
+      { node: nodeRequest('POST', '/scim/v2/Users', { 'content-length': '20' }), url: '/scim/v2/Users', parsedBody: {}, mountUrl: () => '' },
+      '/scim/v2',
+      1000,
+      undefined,
+    );
+    expect(skipped?.body).toBeUndefined();
+    expect(skipped?.readBody).toBeTypeOf('function');
   });
 });
 
@@ -110,5 +140,52 @@ describe('the origin of answers’ URLs without publicBaseUrl', () => {
     expect(await locationOf(trustedKoa.callback())).toBe('https://public.example/scim/v2/ServiceProviderConfig');
     expect(await locationOf(plainExpress)).toBe('http://internal:8080/scim/v2/ServiceProviderConfig');
     expect(await locationOf(plainKoa.callback())).toBe('http://internal:8080/scim/v2/ServiceProviderConfig');
+  });
+});
+
+/**
+ * Koa's common body parser, loaded without its typings: they declare `body` on every Node IncomingMessage,
+ * which would retype Express's `req.body` in the whole project (the example app's included).
+ */
+const { bodyParser } = createRequire(import.meta.url)('@koa/bodyparser') as { bodyParser: () => Koa.Middleware };
+
+describe('with a body parser mounted before scim-sso', () => {
+  it('answers a POST, whatever its Content-Type, as without the parser, on Express (express.json) and Koa (@koa/bodyparser)', async () => {
+    const sso = scimSso({ rateLimit: false });
+    const { token } = await sso.createScimConnection({ customerId: 'parsed-first' });
+    const apps = {
+      none: express().use(sso),
+      express: express()
+        .use(express.json({ type: ['application/json', 'application/scim+json'] }))
+        .use(sso),
+      koa: new Koa().use(bodyParser()).use(sso.koa).callback(),
+    };
+    const servers = await Promise.all(
+      Object.values(apps).map(async (app) => {
+        const server = createServer(app);
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        return server;
+      }),
+    );
+    try {
+      let n = 0;
+      const post = async (server: Server, type: string | null) => {
+        const body = Buffer.from(JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `parsed-${n++}@corp.test` }));
+        const headers: Record<string, string> = { Authorization: `Bearer ${token}`, ...(type ? { 'Content-Type': type } : {}) };
+        const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/scim/v2/Users`, { method: 'POST', headers, body });
+        await res.arrayBuffer();
+        return res.status;
+      };
+      // No Content-Type, the SCIM one, and types neither parser takes: a parser that skips a body leaves it
+      // for scim-sso to read (Koa's set `{}`, which is not the body).
+      for (const type of [null, 'application/scim+json', 'application/json', 'application/vnd.api+json', 'text/plain']) {
+        const statuses: number[] = [];
+        for (const server of servers) statuses.push(await post(server, type));
+        expect(statuses, String(type)).toEqual([statuses[0], statuses[0], statuses[0]]);
+        if (type === null || type.endsWith('json')) expect(statuses[0], String(type)).toBe(201);
+      }
+    } finally {
+      for (const server of servers) server.close();
+    }
   });
 });
