@@ -63,7 +63,10 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
     }
     const strategy = Object.create(prepared.strategy) as object;
     if (route.step === 'login') {
-      return authenticate(strategy, loginStepOptions(req.query.login_hint))(req, res, next);
+      // An error the strategy raises while starting (the IdP unreachable) is a failed login, rendered or sent
+      // to failureRedirect as on Koa, not passed to the app's error handler.
+      const failed: NextFunction = (error?: unknown) => (error ? fail(res, next, error, customerId) : next());
+      return authenticate(strategy, loginStepOptions(req.query.login_hint))(req, res, failed);
     }
     authenticate(strategy, (error: unknown, user: unknown, info: unknown) => {
       if (error) return fail(res, next, error, customerId);
