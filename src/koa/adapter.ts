@@ -50,6 +50,13 @@ function mountPrefix(ctx: Context): string {
   return original.endsWith(ctx.url) ? original.slice(0, original.length - ctx.url.length) : '';
 }
 
+/**
+ * The Host the request names, as sent (X-Forwarded-Host first when the app trusts its proxy), for
+ * requestOrigin to judge as it judges Express's: `ctx.host` turns an invalid `user@evil.test` into
+ * `evil.test`, where Express's answer falls back to `localhost`.
+ */
+const rawHost = (ctx: Context): string => (ctx.app.proxy ? ctx.get('X-Forwarded-Host') : '') || ctx.get('Host') || ctx.get(':authority');
+
 /** Koa middleware serving the SCIM routes under `basePath` and passing every other request on. */
 export function koaScimMiddleware(handler: ScimHandler, options: KoaMountOptions): Middleware {
   return async function scimSsoKoa(ctx: Context, next: Next) {
@@ -58,7 +65,7 @@ export function koaScimMiddleware(handler: ScimHandler, options: KoaMountOptions
         node: ctx.req,
         url: ctx.url,
         parsedBody: (ctx.request as { body?: unknown }).body,
-        mountUrl: () => `${requestOrigin(ctx.protocol, ctx.host)}${mountPrefix(ctx)}`,
+        mountUrl: () => `${requestOrigin(ctx.protocol, rawHost(ctx))}${mountPrefix(ctx)}`,
       },
       options.basePath,
       options.maxBodyBytes,

@@ -46,7 +46,9 @@ const HOST = /^(?:[A-Za-z0-9._~%!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$
 export function requestOrigin(protocol: string, host: string | undefined): string {
   // A list (`a.test, b.test`, which no valid Host header is) counts by its first member, as Koa reads it.
   const first = host?.split(',', 1)[0]!.trim();
-  return `${protocol}://${first !== undefined && HOST.test(first) ? first : 'localhost'}`;
+  // Behind a trusted proxy the protocol is X-Forwarded-Proto, as sent: `HTTPS` is https, `javascript` not a scheme.
+  const scheme = protocol.toLowerCase() === 'https' ? 'https' : 'http';
+  return `${scheme}://${first !== undefined && HOST.test(first) ? first : 'localhost'}`;
 }
 
 /**

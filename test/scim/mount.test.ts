@@ -141,6 +141,31 @@ describe('the origin of answers’ URLs without publicBaseUrl', () => {
     expect(await locationOf(plainExpress)).toBe('http://internal:8080/scim/v2/ServiceProviderConfig');
     expect(await locationOf(plainKoa.callback())).toBe('http://internal:8080/scim/v2/ServiceProviderConfig');
   });
+
+  it('refuses the same malformed hosts and odd forwarded protocols on Express and on Koa', async () => {
+    const sso = scimSso({ rateLimit: false });
+    const { token } = await sso.createScimConnection({ customerId: 'odd-hosts' });
+    const servers = {
+      express: express().set('trust proxy', true).use(sso),
+      koa: new Koa({ proxy: true }).use(sso.koa).callback(),
+    };
+    const locationOf = async (server: Parameters<typeof request>[0], headers: Record<string, string>) => {
+      const res = await request(server)
+        .get('/scim/v2/ServiceProviderConfig')
+        .set({ Authorization: `Bearer ${token}`, ...headers });
+      expect(res.status).toBe(200);
+      return String(res.body.meta.location).replace('/scim/v2/ServiceProviderConfig', '');
+    };
+    for (const [headers, origin] of [
+      [{ Host: 'user@evil.test' }, 'http://localhost'],
+      [{ Host: 'u:p@evil.test:8443' }, 'http://localhost'],
+      [{ 'X-Forwarded-Host': 'user@evil.test' }, 'http://localhost'],
+      [{ Host: 'app.test', 'X-Forwarded-Proto': 'HTTPS' }, 'https://app.test'],
+      [{ Host: 'app.test', 'X-Forwarded-Proto': 'javascript' }, 'http://app.test'],
+    ] as const) {
+      for (const [name, server] of Object.entries(servers)) expect(await locationOf(server, headers), `${name} ${JSON.stringify(headers)}`).toBe(origin);
+    }
+  });
 });
 
 /**
