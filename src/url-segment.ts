@@ -4,3 +4,12 @@
  * IdP's claim, must not make a page or a resource unreadable: a lone surrogate is written as U+FFFD.
  */
 export const urlSegment = (value: string): string => encodeURIComponent(value.toWellFormed());
+
+/** The scheme and host of an absolute-form request target (`GET http://host/path HTTP/1.1`, RFC 9112 §3.2.2). */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i;
+
+/**
+ * The path (and query) of a request target: an absolute-form target loses its scheme and host, which are the
+ * client's to choose and would otherwise lead links, cookie paths or a URL built by prefixing the origin.
+ */
+export const targetPath = (target: string): string => target.replace(ABSOLUTE_FORM, '');

@@ -26,7 +26,7 @@ export function expressScimMiddleware(handler: ScimHandler, options: ExpressMoun
           node: req,
           url: req.url,
           parsedBody: (req as { body?: unknown }).body,
-          // req.protocol and req.host follow X-Forwarded-Proto/-Host when the app trusts its proxy, as Koa's ctx.protocol and ctx.host do with app.proxy.
+          // req.protocol and req.host follow X-Forwarded-Proto/-Host when the app trusts its proxy, as the Koa adapter (rawHost) does with app.proxy.
           mountUrl: () => `${requestOrigin(req.protocol, req.host)}${req.baseUrl}`,
         },
         options.basePath,

@@ -23,6 +23,7 @@ import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportD
 import { mergeClaims, missingClaims, neededClaims, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
 import type { Emit } from '../events.js';
+import { targetPath } from '../url-segment.js';
 
 type Tokens = Parameters<VerifyFunctionWithRequest>[1];
 /** The request type openid-client's Strategy methods take (passport's). */
@@ -73,6 +74,17 @@ export class StateNonceStrategy extends Strategy {
     this.stateSessionKey = options.sessionKey;
     this.binding = bound?.binding;
     this.boundCustomerId = bound?.customerId ?? null;
+  }
+
+  /**
+   * openid-client's URL of the request (protocol, host, then `originalUrl`), from the path of an
+   * absolute-form request target (`GET http://host/sso/acme/login`): prefixed with the origin as it was, it
+   * made no URL, and the login routes answered 500.
+   */
+  override currentUrl(req: StrategyRequest): URL {
+    const original = req as StrategyRequest & { originalUrl?: string };
+    const target = targetPath(original.originalUrl ?? req.url ?? '/');
+    return super.currentUrl(Object.assign(Object.create(req) as StrategyRequest, { originalUrl: target, url: target }));
   }
 
   override authorizationRequestParams<T extends Parameters<Strategy['authorizationRequestParams']>[1]>(req: StrategyRequest, options: T) {

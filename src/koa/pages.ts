@@ -5,9 +5,7 @@
 import type { Context } from 'koa';
 import type { DashboardRequest, DashboardResponse } from '../dashboard/index.js';
 import { readForm } from '../dashboard/form.js';
-
-/** The scheme and host of an absolute-form request target (`GET http://host/path HTTP/1.1`). */
-const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i;
+import { targetPath } from '../url-segment.js';
 
 /**
  * The mount prefix koa-mount stripped from `ctx.path`, if any: a path only. An absolute-form request target
@@ -15,7 +13,7 @@ const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i;
  * page (Express's `baseUrl` is a path already).
  */
 function mountPath(ctx: Context): string {
-  const original = (ctx.originalUrl ?? ctx.url).split('?')[0]!.replace(ABSOLUTE_FORM, '');
+  const original = targetPath((ctx.originalUrl ?? ctx.url).split('?')[0]!);
   return original.endsWith(ctx.path) ? original.slice(0, original.length - ctx.path.length) : '';
 }
 

@@ -3,6 +3,7 @@
  * customers, and a store that goes away mid-login. Every answer is a well-defined 4xx or 503 JSON error;
  * no request in this file produces a 500 (the harness records any, and afterEach asserts there are none).
  */
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { StoreUnavailableError } from '../../src/store/unavailable.js';
@@ -75,6 +76,24 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
       const body = json ? ((await response.json()) as Record<string, unknown>) : (await response.body?.cancel(), null);
       return { status: response.status, body, headers: response.headers };
     }
+
+    it('starts the login for an absolute-form request target (GET http://host/sso/…/login), as for its path', async () => {
+      const { port } = new URL(origin);
+      const head = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(`GET http://attacker.invalid/sso/${c.customerId}/login HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+        });
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk));
+        socket.on('end', () => resolve(text.slice(0, text.indexOf('\r\n\r\n'))));
+        socket.on('error', reject);
+      });
+      expect(head.split('\r\n')[0]).toBe('HTTP/1.1 302 Found');
+      const location = /^location: (.*)$/im.exec(head)![1]!;
+      expect(location.startsWith(h.idp.issuer('errors'))).toBe(true);
+      // The redirect_uri the IdP is sent is the client's, never the client-chosen host.
+      expect(location).not.toContain('attacker.invalid');
+    });
 
     it('starts a new login when the callback is opened without a code, the same on every adapter', async () => {
       const result = await get(new Browser(), `${origin}${PATHS.callback(c.customerId)}`);
