@@ -5,6 +5,7 @@
 import type { Request, Response } from 'express';
 import type { DashboardRequest, DashboardResponse } from '../dashboard/index.js';
 import { readForm } from '../dashboard/form.js';
+import { writeBody } from '../scim/response-body.js';
 
 /** The page request of an Express request (the path below where the middleware is mounted). */
 export function pageRequestOf(req: Request): DashboardRequest {
@@ -24,5 +25,6 @@ export function sendPage(res: Response, answer: DashboardResponse): void {
   res.status(answer.status);
   for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
   if (answer.cookies.length) res.append('Set-Cookie', answer.cookies);
-  res.end(answer.body);
+  // writeBody sets Content-Length where Node leaves it out (HEAD, HTTP/1.0), as Koa does.
+  writeBody(res, answer.body);
 }

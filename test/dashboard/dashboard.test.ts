@@ -126,6 +126,13 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
     expect(scimOnly).toMatch(/<td>0<\/td><td>0<\/td>/);
   });
 
+  it('answers HEAD with the Content-Length of the page a GET answers', async () => {
+    const get = await f.agent().get('/admin/').set(ADMIN);
+    const head = await f.agent().head('/admin/').set(ADMIN);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(String(Buffer.byteLength(get.text)));
+  });
+
   it('keeps its links on its own path when the request target is in absolute form (GET http://host/…)', async () => {
     const { port } = new URL(f.origin);
     const answer = await new Promise<string>((resolve, reject) => {
