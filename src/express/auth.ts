@@ -5,7 +5,7 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { ScimSsoConfigError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
-import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
+import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure, SAML_METADATA_TYPE } from '../guard/login-routes.js';
 import { logOutQuietly, type OidcRuntime } from '../guard/passport.js';
 import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
 import { readSamlForm } from '../guard/saml-form.js';
@@ -58,7 +58,9 @@ export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptio
     if (!prepared.ok) return fail(res, next, prepared.error, prepared.customerId);
     const { customerId } = prepared;
     if (prepared.kind === 'metadata') {
-      res.status(200).type('application/samlmetadata+xml').send(prepared.xml);
+      // res.end, not res.send: no ETag or 304 of Express's own, as on Koa.
+      res.status(200).setHeader('Content-Type', SAML_METADATA_TYPE);
+      res.end(prepared.xml);
       return;
     }
     const strategy = Object.create(prepared.strategy) as object;

@@ -38,6 +38,9 @@ export function matchLoginRoute(method: string, path: string, prefix: string): {
   return null;
 }
 
+/** The Content-Type of the SAML SP metadata, the same from every adapter. */
+export const SAML_METADATA_TYPE = 'application/samlmetadata+xml; charset=utf-8';
+
 /** A passport strategy to run (the adapter hands passport `Object.create(strategy)`), or SP metadata to send. */
 export type PreparedStep =
   | { ok: true; customerId: string; kind: 'passport'; strategy: object }

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import { ScimSsoConfigError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
-import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure } from '../guard/login-routes.js';
+import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure, SAML_METADATA_TYPE } from '../guard/login-routes.js';
 import { strategyName, type OidcRuntime } from '../guard/passport.js';
 import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
 import { readSamlForm } from '../guard/saml-form.js';
@@ -131,7 +131,7 @@ export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOption
     const { customerId } = prepared;
     if (prepared.kind === 'metadata') {
       ctx.status = 200;
-      ctx.type = 'application/samlmetadata+xml';
+      ctx.set('Content-Type', SAML_METADATA_TYPE);
       ctx.body = prepared.xml;
       return;
     }
