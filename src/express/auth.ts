@@ -18,11 +18,12 @@ export type { AuthRoutesOptions, PassportLike } from './types.js';
 /** passport's authenticate as authRoutes calls it. */
 type Authenticate = (strategy: unknown, optionsOrCallback?: unknown) => RequestHandler;
 
+/** Writes the answer as it is, as the Koa adapter does (res.json would add an ETag of Express's own). */
 function send(res: Response, rendered: RenderedLoginError): void {
   res.status(rendered.status);
   for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
-  if (rendered.body) res.json(rendered.body);
-  else res.end();
+  if (rendered.body) res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(rendered.body ? JSON.stringify(rendered.body) : undefined);
 }
 
 /** `GET <prefix>/:customerId/login`, `GET …/callback` (OIDC), `POST …/saml/acs` and `GET …/saml/metadata` (SAML) for every customer. */
