@@ -47,36 +47,44 @@ export async function mapInChunks<T, R>(items: readonly T[], size: number, fn: (
   return out;
 }
 
-/** Strings sorted in one step up to this many; longer lists are sorted in slices of this size, then merged. */
+/** Items sorted in one step up to this many; longer lists are sorted in slices of this size, then merged. */
 export const SORT_SLICE = 8_192;
 
-/** The two sorted lists merged into one, in the default string order (UTF-16 code units, as `sort()`). */
-function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
-  const out: string[] = new Array<string>(a.length + b.length);
+/** The default order of `sort()`: strings by UTF-16 code units. */
+const byCodeUnits = (a: unknown, b: unknown): number => {
+  const x = String(a);
+  const y = String(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/** The two sorted lists merged into one; on ties `a`'s items first (a stable merge). */
+function mergeSorted<T>(a: readonly T[], b: readonly T[], compare: (x: T, y: T) => number): T[] {
+  const out: T[] = new Array<T>(a.length + b.length);
   let i = 0;
   let j = 0;
   let k = 0;
-  while (i < a.length && j < b.length) out[k++] = b[j]! < a[i]! ? b[j++]! : a[i++]!;
+  while (i < a.length && j < b.length) out[k++] = compare(b[j]!, a[i]!) < 0 ? b[j++]! : a[i++]!;
   while (i < a.length) out[k++] = a[i++]!;
   while (j < b.length) out[k++] = b[j++]!;
   return out;
 }
 
 /**
- * `items` sorted as `[...items].sort()` would, without one long step: slices of SORT_SLICE sorted, then
- * merged pairwise, with a yield after each. One sort of 100,000 customer ids held the loop about 70 ms.
+ * `items` sorted as `[...items].sort(compare)` would (stably), without one long step: slices of SORT_SLICE
+ * sorted, then merged pairwise, with a yield after each. One sort of 100,000 customer ids held the loop
+ * about 70 ms, one of 100,000 SSO users by when they were last seen 2.1 s.
  */
-export async function sortInSlices(items: readonly string[]): Promise<string[]> {
-  if (items.length <= SORT_SLICE) return [...items].sort();
-  let runs: string[][] = [];
+export async function sortInSlices<T>(items: readonly T[], compare: (a: T, b: T) => number = byCodeUnits): Promise<T[]> {
+  if (items.length <= SORT_SLICE) return [...items].sort(compare);
+  let runs: T[][] = [];
   for (let from = 0; from < items.length; from += SORT_SLICE) {
-    runs.push(items.slice(from, from + SORT_SLICE).sort());
+    runs.push(items.slice(from, from + SORT_SLICE).sort(compare));
     await yieldToEventLoop();
   }
   while (runs.length > 1) {
-    const merged: string[][] = [];
+    const merged: T[][] = [];
     for (let r = 0; r < runs.length; r += 2) {
-      merged.push(r + 1 < runs.length ? mergeSorted(runs[r]!, runs[r + 1]!) : runs[r]!);
+      merged.push(r + 1 < runs.length ? mergeSorted(runs[r]!, runs[r + 1]!, compare) : runs[r]!);
       await yieldToEventLoop();
     }
     runs = merged;

@@ -52,3 +52,11 @@ describe('sortInSlices', () => {
     }
   });
 });
+
+describe('sortInSlices with a comparator', () => {
+  it('sorts as sort(compare) does, stably, across slices', async () => {
+    const items = Array.from({ length: 3 * SORT_SLICE + 5 }, (_, i) => ({ key: (i * 7919) % 97, at: i }));
+    const byKey = (a: { key: number }, b: { key: number }) => a.key - b.key;
+    expect(await sortInSlices(items, byKey)).toEqual([...items].sort(byKey));
+  });
+});

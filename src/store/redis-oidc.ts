@@ -17,7 +17,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { defineScripts } from './redis-commands.js';
 import { sortInSlices } from '../event-loop.js';
-import { bySeenDescending, seenScore } from '../seen-order.js';
+import { byUtf8, seenScore } from '../seen-order.js';
 import {
   checkOidcClient,
   checkSamlConnection,
@@ -279,14 +279,17 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
 
     async listSsoUsers(customerId) {
       assertStoreId('customerId', customerId);
-      const users: StoredSsoUser[] = [];
+      // Each user keyed once (seenScore parses its timestamp), then sorted in slices: one sort with
+      // bySeenDescending, which parses both timestamps per comparison, held the loop 2.1 s at 100,000 users.
+      const keyed: { user: StoredSsoUser; score: number }[] = [];
       let cursor = '0';
       do {
         const batch = await methods.scanSsoUsers(customerId, cursor, SCAN_COUNT);
         cursor = batch.cursor;
-        users.push(...batch.users);
+        for (const user of batch.users) keyed.push({ user, score: seenScore(user.lastSeenAt) });
       } while (cursor !== '0');
-      return users.sort(bySeenDescending);
+      const sorted = await sortInSlices(keyed, (a, b) => a.score - b.score || byUtf8(a.user.subject, b.user.subject));
+      return sorted.map((entry) => entry.user);
     },
 
     async listSsoUserPage(customerId, offset, count) {

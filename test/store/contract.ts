@@ -32,6 +32,8 @@ import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
 import { MAX_SSO_RECORD_BYTES } from '../../src/store/sso-records.js';
 import { eventLogContract } from './events-contract.js';
+import { SORT_SLICE } from '../../src/event-loop.js';
+import { bySeenDescending, byUtf8 } from '../../src/seen-order.js';
 
 /** Makes a fresh store (with its own key prefix on Redis) with these options. */
 export type MakeStore = (options?: TombstoneOptions & EventLogOptions) => Promise<{ store: Store; cleanup(): Promise<void> }>;
@@ -2187,6 +2189,23 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await expect(store.listSsoUserPage(conn.customerId, -1, 10)).rejects.toThrow(TypeError);
         await expect(store.listSsoUserPage('a b', 0, 10)).rejects.toThrow(TypeError);
       });
+
+      it('lists more SSO users than one sort slice in the order bySeenDescending defines, logins after ties included', async () => {
+        const count = SORT_SLICE + 300;
+        const at = (i: number) => new Date(Date.UTC(2024, 0, 1) + ((i * 7919) % 5000) * 1000).toISOString();
+        for (let i = 0; i < count; i += 500) {
+          await Promise.all(
+            Array.from({ length: Math.min(500, count - i) }, (_, k) => store.recordSsoUser(conn.customerId, makeSsoUser(`u${i + k}`, at(i + k)))),
+          );
+        }
+        // Seen again later: they move to the front, in the memory store's kept order too.
+        for (const i of [5, 4000, count - 1]) await store.recordSsoUser(conn.customerId, makeSsoUser(`u${i}`, '2024-06-01T00:00:00.000Z'));
+        const listed = await store.listSsoUsers(conn.customerId);
+        expect(listed.map((u) => u.subject)).toEqual([...listed].sort(bySeenDescending).map((u) => u.subject));
+        expect(listed).toHaveLength(count);
+        expect(listed.slice(0, 3).map((u) => u.subject)).toEqual([`u${count - 1}`, 'u4000', 'u5'].sort(byUtf8));
+        expect((await store.listSsoUserPage(conn.customerId, 4000, 50)).users).toEqual(listed.slice(4000, 4050));
+      }, 60_000);
 
       it('pages more SSO users than one script reads, recorded in the same millisecond', async () => {
         const subjects = Array.from({ length: 1205 }, (_, i) => `sub-${String(i).padStart(4, '0')}`);
