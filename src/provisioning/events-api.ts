@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { checkCustomerId } from '../connections.js';
 import { parseArgument } from '../errors.js';
+import { mapInChunks, sortInSlices } from '../event-loop.js';
+import { byUtf8 } from '../seen-order.js';
 import { MAX_EVENT_PAGE } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import { startConsumer, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
@@ -51,6 +53,9 @@ export interface ProvisioningEventsApi {
   replayDeadLetter(group: string, id: string, handler: (event: ProvisioningEvent) => void | Promise<void>): Promise<boolean>;
 }
 
+/** Dead letters parsed between two yields. */
+const LETTERS_AT_ONCE = 1_000;
+
 const readOptionsSchema = z.strictObject({
   after: z
     .string()
@@ -62,7 +67,9 @@ const readOptionsSchema = z.strictObject({
 const groupSchema = z.string().regex(/^[^{}\s\p{Cc}]{1,200}$/u, 'a group name is 1-200 characters without braces, whitespace or control characters');
 
 export function provisioningEventsApi(store: Store, onError: (error: unknown) => void): ProvisioningEventsApi {
-  const letters = async (group: string) => (await store.listDeadLetters(parseArgument(groupSchema, group, 'group'))).map(parseDeadLetter);
+  /** The group's letters, parsed a batch at a time and sorted in slices: 100,000 held the loop 1.3-1.6 s at once. */
+  const letters = async (group: string) =>
+    mapInChunks(await store.listDeadLetters(parseArgument(groupSchema, group, 'group')), LETTERS_AT_ONCE, async (stored) => parseDeadLetter(stored));
   return {
     async read(customerId, options = {}) {
       checkCustomerId(customerId);
@@ -81,11 +88,13 @@ export function provisioningEventsApi(store: Store, onError: (error: unknown) =>
     async deadLetters(group, options = {}) {
       const all = await letters(group);
       const mine = options.customerId === undefined ? all : all.filter((l) => l.event.customerId === checkCustomerId(options.customerId));
-      return mine.sort((a, b) => a.failedAt.localeCompare(b.failedAt) || a.id.localeCompare(b.id));
+      return sortInSlices(mine, (a, b) => byUtf8(a.failedAt, b.failedAt) || byUtf8(a.id, b.id));
     },
     async replayDeadLetter(group, id, handler) {
-      const letter = (await letters(group)).find((l) => l.id === id);
-      if (!letter) return false;
+      if (typeof id !== 'string') return false;
+      const stored = await store.getDeadLetter(parseArgument(groupSchema, group, 'group'), id);
+      if (!stored) return false;
+      const letter = parseDeadLetter(stored);
       await handler(letter.event);
       await store.removeDeadLetter(group, id);
       return true;

@@ -75,6 +75,11 @@ export function memoryEventConsumers(now: () => number, connection: (connectionI
         assertGroupName(group);
         return [...(dead.get(group) ?? [])].map(([id, json]) => ({ id, json }));
       },
+      async getDeadLetter(group, id) {
+        assertGroupName(group);
+        const json = dead.get(group)?.get(id);
+        return json === undefined ? null : { id, json };
+      },
       async removeDeadLetter(group, id) {
         assertGroupName(group);
         return dead.get(group)?.delete(id) ?? false;

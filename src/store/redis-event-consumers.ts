@@ -10,9 +10,12 @@
  *   <p>events:dead:{<group>}    HASH  dead letter id -> JSON
  */
 import type { Cluster, Redis } from 'ioredis';
-import { ANNOUNCE_INTERVAL_MS, assertGroupName, type EventConsumerStore } from './event-consumers.js';
+import { ANNOUNCE_INTERVAL_MS, assertGroupName, type EventConsumerStore, type StoredDeadLetter } from './event-consumers.js';
 import type { RunScript } from './redis-commands.js';
 import { assertLeaseArgs } from './store.js';
+
+/** Dead letters one `HSCAN` asks for: each call holds Redis for a batch, not for the whole group. */
+const DEAD_LETTER_SCAN = 1_000;
 
 export interface RedisEventConsumerDeps {
   client: Redis | Cluster;
@@ -83,8 +86,20 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
       },
       async listDeadLetters(group) {
         assertGroupName(group);
-        const all = await redis.hgetall(deadKey(group));
-        return Object.entries(all).map(([id, json]) => ({ id, json }));
+        const letters: StoredDeadLetter[] = [];
+        let cursor = '0';
+        do {
+          const [next, pairs] = await redis.hscan(deadKey(group), cursor, 'COUNT', DEAD_LETTER_SCAN);
+          cursor = next;
+          for (let i = 0; i + 1 < pairs.length; i += 2) letters.push({ id: pairs[i]!, json: pairs[i + 1]! });
+        } while (cursor !== '0');
+        return letters;
+      },
+      async getDeadLetter(group, id) {
+        assertGroupName(group);
+        if (typeof id !== 'string') throw new TypeError('a dead letter id must be a string');
+        const json = await redis.hget(deadKey(group), id);
+        return json === null ? null : { id, json };
       },
       async removeDeadLetter(group, id) {
         assertGroupName(group);

@@ -416,6 +416,21 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       expect(await store.listDeadLetters('billing')).toEqual([{ id: 'b', json: '{"x":2}' }]);
       expect(await store.listDeadLetters('audit')).toEqual([{ id: 'a', json: '{"y":1}' }]);
       await expect(store.listDeadLetters('bad group')).rejects.toBeInstanceOf(TypeError);
+      // One letter by its id, in its own group only.
+      expect(await store.getDeadLetter('billing', 'b')).toEqual({ id: 'b', json: '{"x":2}' });
+      expect(await store.getDeadLetter('billing', 'a')).toBeNull();
+      expect(await store.getDeadLetter('audit', 'b')).toBeNull();
+      await expect(store.getDeadLetter('bad group', 'b')).rejects.toBeInstanceOf(TypeError);
+    });
+
+    it('lists more dead letters than one read of the store takes, each once', async () => {
+      const ids = Array.from({ length: 2_500 }, (_, i) => `letter-${i}`);
+      for (let i = 0; i < ids.length; i += 250) {
+        await Promise.all(ids.slice(i, i + 250).map((id) => store.addDeadLetter('bulk', { id, json: `{"n":"${id}"}` })));
+      }
+      const listed = await store.listDeadLetters('bulk');
+      expect(listed.map((l) => l.id).sort()).toEqual([...ids].sort());
+      expect(listed.every((l) => l.json === `{"n":"${l.id}"}`)).toBe(true);
     });
 
     it('refuses malformed cursors and limits', async () => {
