@@ -7,6 +7,7 @@
  * three pages of SSO users and two pages' answers, the examples, and a bit per SCIM user per strategy
  * (docs/matching-report.md).
  */
+import { yieldToEventLoop } from './event-loop.js';
 import { candidateOf, matchPolicyOf, sessionGroupsOf } from './guard/guard.js';
 import { roleMappingOf } from './roles/role-mapping.js';
 import { MAX_CURSOR_PAGE, type NumberedResource, type SsoUserScan, type Store, type StoredSsoUser } from './store/store.js';
@@ -83,6 +84,8 @@ export async function matchingReport(store: Store, customerId: string, requireVe
     const next = batch ? lookUp(batch.users) : null;
     if (looking) {
       const { plan, found } = await looking;
+      // The replies may have arrived together: planning one batch and tallying the other each take their turn.
+      await yieldToEventLoop();
       tallySsoUsers(tally, plan, found);
     }
     looking = next;
@@ -104,6 +107,7 @@ export async function matchingReport(store: Store, customerId: string, requireVe
         return user ? numbered(user) : null;
       });
       if (next === null) break;
+      await yieldToEventLoop();
     }
   }
   return finishReport(tally);
