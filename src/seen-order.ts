@@ -32,7 +32,11 @@ export function byUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** Most recently seen first (by {@link seenScore}), then by subject ({@link byUtf8}). */
+/**
+ * Most recently seen first (by {@link seenScore}), then by subject ({@link byUtf8}): the order's definition.
+ * The stores sort on the score computed once per user (it parses a timestamp), to the same effect; the
+ * store contract checks them against this (test/store/contract.ts).
+ */
 export function bySeenDescending(a: { lastSeenAt: string; subject: string }, b: { lastSeenAt: string; subject: string }): number {
   return seenScore(a.lastSeenAt) - seenScore(b.lastSeenAt) || byUtf8(a.subject, b.subject);
 }
