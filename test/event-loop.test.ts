@@ -1,6 +1,7 @@
 /** The event-loop helpers (src/event-loop.ts): work in chunks yields between them, and keeps order. */
 import { describe, expect, it } from 'vitest';
 import { SORT_SLICE, mapInChunks, sortInSlices } from '../src/event-loop.js';
+import { ticksDuring } from './support/event-loop.js';
 
 describe('mapInChunks', () => {
   it('runs at most `size` at once, in order, with other callbacks between chunks', async () => {
@@ -37,15 +38,7 @@ describe('sortInSlices', () => {
     for (const length of [0, 1, SORT_SLICE, SORT_SLICE + 1, 5 * SORT_SLICE + 17]) {
       // Duplicates, shared prefixes, case, and code points past the BMP (compared by UTF-16 code units).
       const items = Array.from({ length }, (_, i) => `${['a', 'B', 'a😀', 'ä', ''][i % 5]}${(i * 7919) % 1000}`);
-      let turns = 0;
-      let counting = true;
-      const tick = () => {
-        turns++;
-        if (counting) setImmediate(tick);
-      };
-      setImmediate(tick);
-      const sorted = await sortInSlices(items);
-      counting = false;
+      const { result: sorted, ticks: turns } = await ticksDuring(() => sortInSlices(items));
       expect(sorted).toEqual([...items].sort());
       // 6 slices: 6 sorts and 3 + 2 + 1 merges, each followed by a yield.
       if (length === 5 * SORT_SLICE + 17) expect(turns).toBeGreaterThanOrEqual(12);
