@@ -188,9 +188,9 @@ export async function applyPatchInSlices(
 /**
  * Applies the operations to a copy of the resource, pausing (yield) after each one; returns the result.
  * `workingCopy`: a copy the caller hands over (a user's stored JSON parsed again costs less than half of a
- * structuredClone), written in place.
+ * structuredClone), written in place. Each pause yields the scan work done so far
+ * ({@link PatchLists.scannedSoFar}), by which applyPatchInSlices ends its slices.
  */
-/** Yields, after each operation, the scan work done so far ({@link PatchLists.scannedSoFar}). */
 function* patchSteps(
   type: ResourceTypeDef,
   resource: JsonObject,

@@ -86,14 +86,15 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
       },
       async listDeadLetters(group) {
         assertGroupName(group);
-        const letters: StoredDeadLetter[] = [];
+        // HSCAN may return an entry twice (a rehash between calls): keyed by id, each letter is listed once.
+        const letters = new Map<string, StoredDeadLetter>();
         let cursor = '0';
         do {
           const [next, pairs] = await redis.hscan(deadKey(group), cursor, 'COUNT', DEAD_LETTER_SCAN);
           cursor = next;
-          for (let i = 0; i + 1 < pairs.length; i += 2) letters.push({ id: pairs[i]!, json: pairs[i + 1]! });
+          for (let i = 0; i + 1 < pairs.length; i += 2) letters.set(pairs[i]!, { id: pairs[i]!, json: pairs[i + 1]! });
         } while (cursor !== '0');
-        return letters;
+        return [...letters.values()];
       },
       async getDeadLetter(group, id) {
         assertGroupName(group);
