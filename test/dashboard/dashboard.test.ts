@@ -1,9 +1,9 @@
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSRF_COOKIE } from '../../src/dashboard/csrf.js';
 import { dashboard as expressDashboard } from '../../src/express/dashboard.js';
 import { dashboard as koaDashboard } from '../../src/koa/dashboard.js';
 import { ADAPTERS } from '../support/adapters.js';
+import { rawHttp } from '../support/raw-http.js';
 import { STORE_KINDS } from '../support/app.js';
 import {
   ADMIN,
@@ -134,16 +134,7 @@ describe.each(TARGETS)('dashboard on the %s store, %s', (kind, adapter) => {
   });
 
   it('keeps its links on its own path when the request target is in absolute form (GET http://host/…)', async () => {
-    const { port } = new URL(f.origin);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1', () => {
-        socket.write(`GET http://attacker.invalid/admin/customers/${CUSTOMER} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nx-test-admin: yes\r\n\r\n`);
-      });
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk));
-      socket.on('end', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const answer = await rawHttp(f.origin, `GET http://attacker.invalid/admin/customers/${CUSTOMER} HTTP/1.1`, ADMIN);
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
     expect(answer).toMatch(/Set-Cookie: [^\r]*; Path=\/admin;/i);
     expect(answer).toContain(`<form method="post" action="/admin/customers/${CUSTOMER}/scim-token"`);

@@ -3,12 +3,12 @@
  * customers, and a store that goes away mid-login. Every answer is a well-defined 4xx or 503 JSON error;
  * no request in this file produces a 500 (the harness records any, and afterEach asserts there are none).
  */
-import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { StoreUnavailableError } from '../../src/store/unavailable.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser, parseForms } from '../support/browser.js';
+import { rawHttp } from '../support/raw-http.js';
 import { aroundStoreCalls } from '../support/store-calls.js';
 import { ADAPTERS, PATHS, startLoginHarness, uid, type Customer, type Extensions, type LoginHarness } from './harness.js';
 
@@ -78,16 +78,8 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
     }
 
     it('starts the login for an absolute-form request target (GET http://host/sso/…/login), as for its path', async () => {
-      const { port } = new URL(origin);
-      const head = await new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(port), '127.0.0.1', () => {
-          socket.write(`GET http://attacker.invalid/sso/${c.customerId}/login HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
-        });
-        let text = '';
-        socket.on('data', (chunk) => (text += chunk));
-        socket.on('end', () => resolve(text.slice(0, text.indexOf('\r\n\r\n'))));
-        socket.on('error', reject);
-      });
+      const answer = await rawHttp(origin, `GET http://attacker.invalid/sso/${c.customerId}/login HTTP/1.1`);
+      const head = answer.slice(0, answer.indexOf('\r\n\r\n'));
       expect(head.split('\r\n')[0]).toBe('HTTP/1.1 302 Found');
       const location = /^location: (.*)$/im.exec(head)![1]!;
       expect(location.startsWith(h.idp.issuer('errors'))).toBe(true);
