@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ScimSsoConfigError } from './errors.js';
 import { generateToken, hashToken } from './scim/auth.js';
-import type { Store, StoredConnection } from './store/store.js';
+import { isValidStoreId, type Store, type StoredConnection } from './store/store.js';
 import type { AuditEventType, Emit } from './events.js';
 
 /** A SCIM connection as the app sees it: never the token or its hash. */
@@ -27,8 +27,6 @@ export interface CreatedScimConnection {
   /** The bearer token to paste into the IdP. Returned only here; scim-sso keeps only its hash. */
   token: string;
 }
-
-const CUSTOMER_ID = /^[^\s{}\p{Cc}]{1,200}$/u;
 
 /** Shortest and longest bring-your-own token, and the fewest distinct characters it must use. */
 export const BYO_TOKEN_MIN_LENGTH = 32;
@@ -69,10 +67,11 @@ export const MAX_GRACE_SECONDS = 30 * 24 * 60 * 60;
  * would land on another route of the app.
  */
 export function checkCustomerId(customerId: unknown): string {
-  if (typeof customerId !== 'string' || !CUSTOMER_ID.test(customerId) || customerId === '.' || customerId === '..') {
+  // The stores' own rule (isValidStoreId: 200 UTF-16 units), so an id accepted here is never refused there.
+  if (!isValidStoreId(customerId) || customerId === '.' || customerId === '..') {
     throw new ScimSsoConfigError(
       'invalid_argument',
-      'customerId must be a string of 1–200 characters without whitespace, "{", "}" or control characters, and not "." or ".."',
+      'customerId must be a string of 1–200 characters (UTF-16 code units) without whitespace, "{", "}" or control characters, and not "." or ".."',
     );
   }
   return customerId;

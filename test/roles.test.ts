@@ -104,5 +104,8 @@ describe('role mapping management', () => {
       await expect(sso.fetchRoleMapping(dots)).rejects.toMatchObject({ code: 'invalid_argument' });
     }
     await expect(sso.createScimConnection({ customerId: '...' })).resolves.toMatchObject({ customerId: '...' });
+    // Length is counted as the stores count it (UTF-16 units): 150 emoji are 300 units, 100 are 200.
+    await expect(sso.createScimConnection({ customerId: '😀'.repeat(150) })).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(sso.createScimConnection({ customerId: '😀'.repeat(100) })).resolves.toMatchObject({ customerId: '😀'.repeat(100) });
   });
 });

@@ -3,7 +3,8 @@
  * contract's declarations (src/store/store.ts) never name ioredis: a core-only app compiles without it.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { checkSetupGrant, HASH, SETUP_GRANT_RETENTION_MS, setupGrantStatus, STORE_ID, type SetupGrantStore, type StoredSetupGrant } from './setup-grants.js';
+import { isValidStoreId } from './store.js';
+import { checkSetupGrant, HASH, SETUP_GRANT_RETENTION_MS, setupGrantStatus, type SetupGrantStore, type StoredSetupGrant } from './setup-grants.js';
 
 /**
  * The Redis store's grants. Keys (`<p>` = prefix):
@@ -42,7 +43,7 @@ export function redisSetupGrants(client: Redis | Cluster, prefix: string, now: (
       return { grant, status: setupGrantStatus(grant, revoked, now()) };
     },
     async revokeSetupGrants(customerId) {
-      if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('customerId is not a valid id');
+      if (!isValidStoreId(customerId)) throw new TypeError('customerId is not a valid id');
       await redis.incr(countKey(customerId));
       // Grants stored by an earlier version carry no count: their revocation time, only ever forward.
       await redis.eval(

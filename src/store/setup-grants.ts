@@ -7,6 +7,8 @@
  * kept a while past their expiry (SETUP_GRANT_RETENTION_MS) so that the portal can say "this link has
  * expired" rather than "unknown link"; then they are forgotten.
  */
+import { isValidStoreId } from './store.js';
+
 export type SetupArea = 'sso' | 'scim';
 export const SETUP_AREAS: readonly SetupArea[] = ['sso', 'scim'];
 
@@ -56,7 +58,6 @@ export interface SetupGrantStore {
 }
 
 export const HASH = /^[0-9a-f]{64}$/;
-export const STORE_ID = /^[^\s{}\p{Cc}]{1,200}$/u;
 
 /** Throws a TypeError unless the grant is well-formed; returns a copy holding only its known fields. */
 export function checkSetupGrant(grant: StoredSetupGrant): StoredSetupGrant {
@@ -64,7 +65,7 @@ export function checkSetupGrant(grant: StoredSetupGrant): StoredSetupGrant {
   const { hash, kind, customerId, allow, createdAt, expiresAt, linkHash } = grant;
   if (typeof hash !== 'string' || !HASH.test(hash)) throw new TypeError('setup grant hash must be 64 lower-case hex characters');
   if (kind !== 'link' && kind !== 'session') throw new TypeError("setup grant kind must be 'link' or 'session'");
-  if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('setup grant customerId is not a valid id');
+  if (!isValidStoreId(customerId)) throw new TypeError('setup grant customerId is not a valid id');
   if (!Array.isArray(allow) || allow.length === 0 || allow.length > 2 || !allow.every((a) => SETUP_AREAS.includes(a)) || new Set(allow).size !== allow.length) {
     throw new TypeError("setup grant allow must list 'sso' and/or 'scim' once each");
   }
@@ -107,7 +108,7 @@ export function memorySetupGrants(now: () => number): SetupGrantStore {
       return { grant: { ...grant, allow: [...grant.allow] }, status: setupGrantStatus(grant, revoked, now()) };
     },
     async revokeSetupGrants(customerId) {
-      if (typeof customerId !== 'string' || !STORE_ID.test(customerId)) throw new TypeError('customerId is not a valid id');
+      if (!isValidStoreId(customerId)) throw new TypeError('customerId is not a valid id');
       revocations.set(customerId, (revocations.get(customerId) ?? 0) + 1);
     },
   };

@@ -206,6 +206,10 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
       });
       // An id that can never be a customer id (braces) is unknown too, not a crash.
       expect(await get(browser, `${origin}${PATHS.login('{bad}')}`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
+      // Too long for the stores (150 emoji: 300 UTF-16 units) though short in code points.
+      const long = '😀'.repeat(150);
+      expect(await get(browser, `${origin}${PATHS.login(long)}`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
+      expect(await get(browser, `${origin}${PATHS.callback(long)}?code=x&state=y`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
       // Not validly percent-encoded: still a 404 on both adapters, never a 500.
       expect(await get(browser, `${origin}/sso/%E0%A4%A/login`)).toMatchObject({ status: 404, body: { error: 'unknown_customer' } });
     });
