@@ -3,6 +3,7 @@
  * `customerId`. The IdP type picks the default matching strategy (docs/design-decisions.md §Matching strategies); an explicit strategy wins and
  * can be changed later. Client secrets are stored for the login flow and never returned.
  */
+import { DISCOVERY_ADDRESS_PROBLEM, isDiscoveryAddress } from './guard/discovery-address.js';
 import { multiTenantIssuerProblem } from './guard/entra-tenant.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -26,7 +27,7 @@ const settings = {
   idpType: z.enum(['Okta', 'MicrosoftEntra', 'Generic']),
   issuer: z.url({ protocol: /^https?$/ }).refine((issuer) => multiTenantIssuerProblem(issuer) === null, {
     error: (issue) => multiTenantIssuerProblem(String(issue.input)) ?? 'a multi-tenant issuer',
-  }),
+  }).refine((issuer) => !isDiscoveryAddress(issuer), { error: DISCOVERY_ADDRESS_PROBLEM }),
   clientId: z.string().min(1).max(500),
   clientSecret: z.string().min(1).max(2000).nullable(),
   redirectUri: z.url({ protocol: /^https?$/ }),

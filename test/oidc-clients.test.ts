@@ -55,6 +55,14 @@ describe('OIDC clients', () => {
     await expect(sso.updateOidcClient('entra-one', { issuer })).rejects.toThrow(/multi-tenant Microsoft Entra endpoint/);
   });
 
+  it("refuses an issuer that is its discovery document's address: openid-client would then skip the issuer check", async () => {
+    const sso = scimSso();
+    const wellKnown = 'https://idp.example.com/t/x/.well-known/openid-configuration';
+    await expect(sso.createOidcClient({ customerId: 'wk', idpType: 'Okta', ...base, issuer: wellKnown })).rejects.toThrow(/discovery document's address/);
+    await sso.createOidcClient({ customerId: 'wk', idpType: 'Okta', ...base });
+    await expect(sso.updateOidcClient('wk', { issuer: wellKnown })).rejects.toThrow(/discovery document's address/);
+  });
+
   it('refuses discovered metadata whose issuer is a {tenantid} template, whatever the host', () => {
     expect(templatedIssuerProblem('https://login.microsoftonline.com/{tenantid}/v2.0', 'https://sso.example/o')).toMatch(/multi-tenant endpoint/);
     expect(templatedIssuerProblem('https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0', 'x')).toBeNull();

@@ -9,6 +9,7 @@
  * refused as `invalid_response`. Every cache here is a bounded LRU (src/lru.ts).
  */
 import { templatedIssuerProblem } from './entra-tenant.js';
+import { DISCOVERY_ADDRESS_PROBLEM, isDiscoveryAddress } from './discovery-address.js';
 import { idpFetch } from './idp-fetch.js';
 import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { createHash } from 'node:crypto';
@@ -216,6 +217,11 @@ export class OidcRuntime {
       .digest('base64url');
     let pending = this.discoveries.get(key);
     if (!pending) {
+      // openid-client skips its issuer comparison for an address holding /.well-known/ (it takes it for the
+      // discovery document's own URL): the configured issuer must be the one the IdP declares.
+      if (isDiscoveryAddress(client.issuer)) {
+        return Promise.reject(new SsoLoginError('idp_error', 400, DISCOVERY_ADDRESS_PROBLEM, client.customerId));
+      }
       const insecure = client.issuer.startsWith('http:');
       if (insecure && !this.options.allowHttpIssuers) {
         return Promise.reject(
@@ -240,7 +246,13 @@ export class OidcRuntime {
       started.catch(() => this.discoveries.deleteIf(key, started));
     }
     return pending.catch((error: unknown) => {
-      throw issuerMismatch(error, client) ?? toLoginError(error, client.customerId) ?? error;
+      // Anything else discovery threw (openid-client rethrows a TypeError for an issuer that is no URL) is a
+      // document the guard cannot use: the IdP's fault, never a 500.
+      throw (
+        issuerMismatch(error, client) ??
+        toLoginError(error, client.customerId) ??
+        new SsoLoginError('idp_error', 400, "the identity provider's discovery document could not be used", client.customerId, { cause: error })
+      );
     });
   }
 
