@@ -84,9 +84,19 @@ export const missingClaims = (claims: Claims, needed: string[]) => needed.filter
  * token carried in a form the guard cannot use (`missing`: what userinfo was asked for). Pure.
  */
 export function mergeClaims(fromToken: Claims, userinfo: Claims, userinfoWins: boolean, missing: readonly string[]): Claims {
-  if (userinfoWins) return { ...fromToken, ...userinfo };
-  const merged: Claims = { ...userinfo, ...fromToken };
-  for (const name of missing) if (Object.hasOwn(userinfo, name)) merged[name] = userinfo[name];
+  let merged: Claims;
+  if (userinfoWins) merged = { ...fromToken, ...userinfo };
+  else {
+    merged = { ...userinfo, ...fromToken };
+    for (const name of missing) if (Object.hasOwn(userinfo, name)) merged[name] = userinfo[name];
+  }
+  // An email is as verified as its own source says: the token's email_verified never vouches for an email
+  // only userinfo gave (nor the other way round).
+  const emailSource = merged.email === undefined ? null : Object.hasOwn(userinfo, 'email') && merged.email === userinfo.email ? userinfo : fromToken;
+  if (emailSource) {
+    if (Object.hasOwn(emailSource, 'email_verified')) merged.email_verified = emailSource.email_verified;
+    else delete merged.email_verified;
+  }
   return merged;
 }
 

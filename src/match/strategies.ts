@@ -107,7 +107,9 @@ export function lookupFor(strategy: SsoMatchingStrategy, identity: SsoIdentity, 
     }
     case 'OidcEmailUsernameToScimUsername': {
       const email = usableEmail(identity, policy);
-      return email ? { index: 'userNameLocal', value: fold(localPart(email)) } : null;
+      // An email with nothing before the @ names nobody (an empty local part would match every such userName).
+      const local = email ? fold(localPart(email)) : '';
+      return local ? { index: 'userNameLocal', value: local } : null;
     }
     case 'OidcPreferredUsernameToScimUsername':
       return present(identity.preferredUsername) ? { index: 'userName', value: fold(identity.preferredUsername) } : null;

@@ -120,6 +120,18 @@ describe('what an SSO user record keeps of claims the customer’s IdP chose', (
     expect(mergeClaims(token, { sub: 's' }, false, missing).email).toBe(token.email);
   });
 
+  it("takes email_verified from the source of the email: the token's never vouches for an email only userinfo gave", () => {
+    const userinfo = { sub: 's', email: 'victim@corp.test' };
+    expect(mergeClaims({ sub: 's', email_verified: true }, userinfo, false, [])).toEqual({ sub: 's', email: 'victim@corp.test' });
+    expect(mergeClaims({ sub: 's', email_verified: true }, { ...userinfo, email_verified: false }, false, [])).toMatchObject({ email_verified: false });
+    // The token's email keeps the token's flag; userinfo as the source brings its own.
+    expect(mergeClaims({ sub: 's', email: 'a@corp.test', email_verified: true }, { ...userinfo, email_verified: false }, false, [])).toMatchObject({
+      email: 'a@corp.test',
+      email_verified: true,
+    });
+    expect(mergeClaims({ sub: 's', email: 'a@corp.test', email_verified: true }, userinfo, true, [])).toEqual({ sub: 's', email: 'victim@corp.test' });
+  });
+
   it("counts a needed claim the guard cannot use as missing, so that 'auto' asks userinfo for it", () => {
     expect(missingClaims({ sub: 's', email: `${'a'.repeat(1001)}@corp.test` }, ['email'])).toEqual(['email']);
     expect(missingClaims({ sub: 's', preferred_username: 'ann\u0000' }, ['preferred_username'])).toEqual(['preferred_username']);

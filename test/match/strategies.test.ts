@@ -84,4 +84,11 @@ describe('matching strategies', () => {
     ];
     expect(findMatches('OidcEmailUsernameToScimUsername', sso({ email: 'sam@three.example' }), users).map((u) => u.id)).toEqual(['a', 'b']);
   });
+
+  it('looks nobody up for an email with nothing before the @ (it would match every userName that has nothing there)', () => {
+    for (const email of ['@attacker.test', '@']) {
+      expect(lookupFor('OidcEmailUsernameToScimUsername', sso({ email }))).toBeNull();
+      expect(findMatches('OidcEmailUsernameToScimUsername', sso({ email }), [scim({ id: 'a', userName: '@corp.example' })])).toEqual([]);
+    }
+  });
 });
