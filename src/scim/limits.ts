@@ -32,6 +32,15 @@ export const MAX_BODY_OBJECT_KEYS = 1_000;
  */
 export const MAX_BODY_ARRAY_ITEMS = 25_000;
 
+/**
+ * Most bytes (UTF-8) of one stored resource's JSON, a group's members aside. A body is bounded by
+ * `maxBodyBytes`, but PATCHes add to what is stored: without this bound, thirty `add`s of 0.9 MB grew a user
+ * to 27 MB, whose every later write held the event loop for half a second and Redis for seconds, and whose
+ * pages no list could return. A write past it that would grow the resource is refused; one that shrinks an
+ * older, larger resource is taken. Real users and groups are a few KB.
+ */
+export const MAX_RESOURCE_BYTES = 1_000_000;
+
 /** Most values of a multi-valued attribute (and of any array in an unknown attribute), `members` aside. */
 export const MAX_VALUES = 1_000;
 

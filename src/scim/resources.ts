@@ -14,7 +14,7 @@ import { membersOf } from './groups.js';
 import { isActiveUser, keepDeactivation } from './users.js';
 import { PHASED_MEMBERS, yieldForMembers, yieldForResource } from '../event-loop.js';
 import { holding } from '../store/group-lease.js';
-import { MAX_MEMBERS, SCAN_GROUP_MEMBERS } from './limits.js';
+import { MAX_MEMBERS, MAX_RESOURCE_BYTES, SCAN_GROUP_MEMBERS } from './limits.js';
 import { isObject, placeBareExtensionNames, type JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest, pathProblem, type PatchOperation } from './patch.js';
 import { jsonEqual } from './patch-apply.js';
@@ -144,6 +144,20 @@ function pinsVersion({ ifMatch }: Preconditions): boolean {
   return given(ifMatch) && !ifMatch.split(',').some((tag) => tag.trim() === '*');
 }
 
+/**
+ * The refusal of a write whose JSON passes MAX_RESOURCE_BYTES and is larger than what it replaces (`before`,
+ * '' for a creation), or null. Measured in UTF-8 bytes only when the length could pass the bound.
+ */
+function storedSizeProblem(ctx: ResourceContext, json: string, before: string): ScimError | null {
+  if (json.length * 3 <= MAX_RESOURCE_BYTES) return null;
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= MAX_RESOURCE_BYTES || bytes <= Buffer.byteLength(before)) return null;
+  return scimErrors.badRequest(
+    'invalidValue',
+    `the ${ctx.spec.kind} would be stored as ${bytes} bytes of JSON; at most ${MAX_RESOURCE_BYTES} are kept per resource`,
+  );
+}
+
 const preconditionFailed = (id: string) => new ScimError(412, `${id} is at a version the request's If-Match or If-None-Match refuses`);
 
 export async function createResource(ctx: ResourceContext, body: unknown): Promise<Result<StoredResource>> {
@@ -154,6 +168,8 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   if (!built.ok) return built;
   await yieldForMembers(Array.isArray(built.value.members) ? built.value.members : undefined);
   const write = ctx.spec.toWrite(built.value);
+  const tooLarge = storedSizeProblem(ctx, write.json, '');
+  if (tooLarge) return fail(tooLarge);
   if (ctx.events) write.events = createdEvents(write.kind);
   await yieldForMembers(write.members); // building a long member list and writing it are separate phases
   const outcome = await ctx.store.createResource(ctx.connectionId, write, ctx.quota);
@@ -251,6 +267,8 @@ async function updateResource(
       return ok({ stored });
     }
     const write = ctx.spec.toWrite(resource);
+    const tooLarge = storedSizeProblem(ctx, write.json, stored.json);
+    if (tooLarge) return fail(tooLarge);
     if (lease !== undefined) write.lease = lease;
     await yieldForResource(write);
     if (ctx.events) write.events = eventsOf(before, resource, write);
@@ -418,6 +436,8 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     if (!plan.list && !plan.changes && sameAttributes) return ok({ stored });
     await yieldForResource({ json: stored.json, members: listed });
     const { members: _none, ...write } = ctx.spec.toWrite(rebuilt.value);
+    const tooLarge = storedSizeProblem(ctx, write.json, stored.json);
+    if (tooLarge) return fail(tooLarge);
     const changed: ResourceWrite = { ...write };
     if (lease !== undefined) changed.lease = lease;
     if (plan.list) changed.members = listed;
