@@ -7,16 +7,20 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parsedBodyOf } from '../parsed-body.js';
+import { targetPath } from '../url-segment.js';
 import { readBody, tooLarge } from './body.js';
 import type { ScimRequest } from './http.js';
 
-/** The path below `basePath` for a URL path, or null when the URL is not a SCIM route. */
+/**
+ * The path below `basePath` for a URL path, or null when the URL is not a SCIM route. The base matches
+ * exactly, case included: a proxy or firewall rule in front (nginx `location`, a WAF path rule) compares
+ * paths case-sensitively, and `/SCIM/v2` must not reach SCIM past a rule written for `/scim/v2`. An IdP
+ * sends the URL it was given. Endpoint names below it are matched in any case by the router.
+ */
 export function pathBelow(basePath: string, urlPath: string): string | null {
   const base = basePath.replace(/\/+$/, '');
-  const lowerPath = urlPath.toLowerCase();
-  const lowerBase = base.toLowerCase();
-  if (lowerPath === lowerBase) return '/';
-  if (lowerPath.startsWith(lowerBase + '/')) return urlPath.slice(base.length);
+  if (urlPath === base) return '/';
+  if (urlPath.startsWith(base + '/')) return urlPath.slice(base.length);
   return null;
 }
 
@@ -59,8 +63,10 @@ export const UNREAD_BODY_DRAIN_BYTES = 16 * 1024;
 
 /** Builds the neutral request, or null when the URL is not under basePath. */
 export function toScimRequest(mounted: MountedRequest, basePath: string, maxBodyBytes: number, publicBaseUrl: string | undefined): ScimRequest | null {
-  const questionMark = mounted.url.indexOf('?');
-  const urlPath = questionMark === -1 ? mounted.url : mounted.url.slice(0, questionMark);
+  // An absolute-form target (`GET http://host/scim/v2/…`) counts by its path; its host is not the app's.
+  const url = targetPath(mounted.url);
+  const questionMark = url.indexOf('?');
+  const urlPath = questionMark === -1 ? url : url.slice(0, questionMark);
   const path = pathBelow(basePath, urlPath);
   if (path === null) return null;
   const method = (mounted.node.method ?? 'GET').toUpperCase();
@@ -78,7 +84,7 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
   return {
     method,
     path,
-    query: new URLSearchParams(questionMark === -1 ? '' : mounted.url.slice(questionMark + 1)),
+    query: new URLSearchParams(questionMark === -1 ? '' : url.slice(questionMark + 1)),
     headers,
     body,
     ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, declared) } : {}),

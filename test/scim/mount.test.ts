@@ -10,6 +10,7 @@ import express from 'express';
 import Koa from 'koa';
 import request from 'supertest';
 import { pathBelow, requestOrigin, toScimRequest } from '../../src/scim/mount.js';
+import { rawHttp } from '../support/raw-http.js';
 import { scimSso } from '../support/sso.js';
 
 function nodeRequest(method: string, url: string, headers: Record<string, string> = {}): IncomingMessage {
@@ -33,7 +34,10 @@ describe('pathBelow', () => {
     ['/scim/v2', '/scim/v2', '/'],
     ['/scim/v2/', '/scim/v2', '/'],
     ['/scim/v2', '/scim/v2/Users', '/Users'],
-    ['/scim/v2', '/SCIM/V2/Users/abc', '/Users/abc'],
+    ['/scim/v2', '/scim/v2/USERS/abc', '/USERS/abc'],
+    // The base matches case and all, as the rules of a proxy in front compare it.
+    ['/scim/v2', '/SCIM/V2/Users/abc', null],
+    ['/scim/v2', '/Scim/v2/Users', null],
     ['/scim/v2', '/scim/v2Users', null],
     ['/scim/v2', '/scim', null],
     ['/scim/v2', '/other/scim/v2/Users', null],
@@ -112,6 +116,22 @@ describe('toScimRequest', () => {
     );
     expect(skipped?.body).toBeUndefined();
     expect(skipped?.readBody).toBeTypeOf('function');
+  });
+});
+
+describe('request targets', () => {
+  it('answers an absolute-form target (GET http://host/scim/v2/…, RFC 9112 §3.2.2) as its path, on Express and Koa', async () => {
+    const sso = scimSso({ rateLimit: false });
+    const { token } = await sso.createScimConnection({ customerId: 'absolute-form' });
+    for (const handler of [express().use(sso), new Koa().use(sso.koa).callback()]) {
+      const server = createServer(handler);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const answer = await rawHttp(origin, 'GET http://elsewhere.test/scim/v2/ServiceProviderConfig HTTP/1.1', { Authorization: `Bearer ${token}` });
+      server.close();
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+      expect(answer).toContain('"patch":{"supported":true}');
+    }
   });
 });
 
