@@ -141,7 +141,8 @@ export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, pag
   if (!projection.ok) return projection;
   const sortBy = parseSortBy(ctx.spec, param('sortBy'));
   if (!sortBy.ok) return sortBy;
-  const sortOrder = (param('sortOrder') ?? 'ascending').toLowerCase();
+  // Blank, as every other parameter here: absent (a template that always sends every parameter).
+  const sortOrder = (param('sortOrder')?.trim() || 'ascending').toLowerCase();
   if (sortOrder !== 'ascending' && sortOrder !== 'descending') {
     return fail(scimErrors.badRequest('invalidValue', 'sortOrder must be "ascending" or "descending"'));
   }

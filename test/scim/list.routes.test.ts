@@ -58,6 +58,15 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect([search.status, search.body.totalResults]).toEqual([200, all]);
   });
 
+  it('reads a blank sortBy and sortOrder as none (templates that send every parameter), in a query and a .search body', async () => {
+    const first = (await list({ count: 3 })).Resources.map((r) => r.id);
+    expect((await list({ sortBy: '', sortOrder: '', count: 3 })).Resources.map((r) => r.id)).toEqual(first);
+    expect((await list({ sortOrder: ' ', count: 3 })).Resources.map((r) => r.id)).toEqual(first);
+    const search = await t.http.post('/scim/v2/Users/.search').set(t.auth).send({ sortBy: '', sortOrder: '', count: 3 });
+    expect([search.status, search.body.Resources.map((r: { id: string }) => r.id)]).toEqual([200, first]);
+    expect((await t.http.get('/scim/v2/Users').query({ sortOrder: 'sideways' }).set(t.auth)).status).toBe(400);
+  });
+
   it('refuses list parameters in the query string of a .search (RFC 7644 §3.4.3: they go in the body), any case, and keeps other query parameters', async () => {
     for (const [path, param] of [
       ['/scim/v2/Users/.search', 'filter=userName%20eq%20%22person04%40example.com%22'],
