@@ -89,6 +89,17 @@ local function mzkey(gid) return base .. 'g:mz:' .. gid end
 local function mmkey(gid) return base .. 'g:mm:' .. gid end
 local function leaseKey(gid) return base .. 'g:lease:' .. gid end
 local JOBS = base .. 'g:jobs'
+-- When each job last moved on (ms, Redis's clock), by token: a job whose writer died stops moving, and
+-- STALE_JOBS hands it to whoever finishes it (adoptStaleJobs in src/store/redis.ts).
+local JOBS_MOVED = base .. 'g:jobs:moved'
+local function jobMoved(token)
+  local t = redis.call('TIME')
+  redis.call('ZADD', JOBS_MOVED, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), token)
+end
+local function jobDone(token)
+  redis.call('HDEL', JOBS, token)
+  redis.call('ZREM', JOBS_MOVED, token)
+end
 local function jobKey(token, part) return base .. 'g:j:' .. token .. ':' .. part end
 local function ikey(k, attr) return base .. k .. ':i:' .. attr end
 local function skey(k, attr) return base .. k .. ':s:' .. attr end
@@ -383,9 +394,16 @@ local function topSeq(mz)
   return tonumber(top[2] or '0')
 end
 
+-- Whether value is in group gid's own list: the reverse index says so only once a job that swapped the
+-- list in has settled, and a job whose writer died may never be (until SETTLE_JOB is run for it again), so
+-- every reader of the reverse index confirms each group with it. O(1).
+local function listedIn(gid, value)
+  return redis.call('ZSCORE', mzkey(gid), value) ~= false
+end
+
 -- What is read beside a resource: a user's groups (id, displayName, in group creation order; O(its
 -- groups)), or a group's member count (O(1)). Most users are in no group: one HGET answers that. Reverse
--- entries of groups that are gone (a deletion's job still settling) are skipped.
+-- entries of groups that are gone, or whose list no longer holds the user (a job still settling), are skipped.
 -- parents may be passed when already read (a page reads them with one HMGET).
 local function auxOf(k, id, parents)
   if k ~= 'u' then return { fmt(redis.call('ZCARD', mzkey(id))) } end
@@ -394,7 +412,7 @@ local function auxOf(k, id, parents)
   local groups, aux = {}, {}
   for gid in string.gmatch(parents, '%S+') do
     local gseq = redis.call('ZSCORE', order('g'), gid)
-    if gseq then groups[#groups + 1] = { tonumber(gseq), gid } end
+    if gseq and listedIn(gid, id) then groups[#groups + 1] = { tonumber(gseq), gid } end
   end
   table.sort(groups, function(a, b) return a[1] < b[1] end)
   for _, g in ipairs(groups) do
@@ -648,6 +666,7 @@ local function writeMembers(w, creating)
     if redis.call('EXISTS', jobKey(w.token, 'st')) == 1 then redis.call('RENAME', jobKey(w.token, 'st'), mz) end
     if redis.call('EXISTS', jobKey(w.token, 'sd')) == 1 then redis.call('RENAME', jobKey(w.token, 'sd'), mm) end
     redis.call('HSET', JOBS, w.token, 'c ' .. w.id)
+    jobMoved(w.token)
   end
 end
 -- Writes the row of a created or replaced resource, then its log entry: last, and together, because the row
@@ -861,6 +880,7 @@ if k == 'g' then
   if redis.call('EXISTS', mzkey(id)) == 1 then
     redis.call('RENAME', mzkey(id), jobKey(ARGV[7], 'x'))
     redis.call('HSET', JOBS, ARGV[7], 'c ' .. id)
+    jobMoved(ARGV[7])
   end
 end
 redis.call('INCRBY', BYTES, -freed)
@@ -868,6 +888,7 @@ appendEvents(k, id, nil, nil)
 if #left > 0 then
   callBatched('RPUSH', jobKey(ARGV[7] .. 't', 't'), left)
   redis.call('HSET', JOBS, ARGV[7] .. 't', 't ' .. ARGV[8] .. ' ' .. ARGV[9])
+  jobMoved(ARGV[7] .. 't')
   return 2
 end
 return 1
@@ -982,6 +1003,7 @@ if not seq then return {} end
 local listed, token = nil, seq
 if ARGV[2] == 'i' then listed = redis.call('HGET', ikey(k, ARGV[3]), ARGV[4]) else listed, token = redis.call('HGET', MEMBER, ARGV[4]), id end
 if not string.find(' ' .. (listed or '') .. ' ', ' ' .. token .. ' ', 1, true) then return {} end
+if ARGV[2] == 'm' and not listedIn(id, ARGV[4]) then return {} end
 return load(k, seq)
 `,
 );
@@ -1007,7 +1029,7 @@ export const FIND_GROUPS_WITH_MEMBER = linkLua(
 local groups = {}
 for gid in string.gmatch(redis.call('HGET', MEMBER, ARGV[1]) or '', '%S+') do
   local seq = seqOf('g', gid)
-  if seq then groups[#groups + 1] = { seq, gid } end
+  if seq and listedIn(gid, ARGV[1]) then groups[#groups + 1] = { seq, gid } end
 end
 table.sort(groups, function(a, b) return tonumber(a[1]) < tonumber(b[1]) end)
 local seqs, gids, after, more = {}, {}, tonumber(ARGV[2]), false
@@ -1466,7 +1488,7 @@ end
 local jobs = redis.call('HKEYS', JOBS)
 for i = 1, math.min(#jobs, tonumber(ARGV[1])) do
   for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x', 'cap', 'base' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
-  redis.call('HDEL', JOBS, jobs[i])
+  jobDone(jobs[i])
 end
 if #jobs > 0 then return math.min(#jobs, tonumber(ARGV[1])) end
 -- The event log's member lists, then the log.
@@ -1479,7 +1501,7 @@ if #owned > 0 then return #owned end
 redis.call('UNLINK', EV, EVLAST, EVSINCE, EVJOBS, EVLISTS, EVJSON, EVJQ, EVBYTES, EVFREED, base .. 'ev:cursors', base .. 'ev:leases')
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
-  sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, BYTES, MB, base .. 'dying')
+  sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, BYTES, MB, JOBS_MOVED, base .. 'dying')
 return 0
 `,
 );
@@ -1502,6 +1524,7 @@ if redis.call('EXISTS', base .. 'conn') == 0 then return -1 end
 local job = redis.call('HGET', JOBS, token)
 if job and job ~= 's ' .. gid then return redis.error_reply('staging token already used') end
 redis.call('HSET', JOBS, token, 's ' .. gid)
+jobMoved(token)
 local st, sd, sb = jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb')
 -- The staged list is numbered above every position of the live list (as a full list is, writeMembers); a
 -- write that changes the live list meanwhile moves the group's version, and the swap is refused.
@@ -1614,16 +1637,20 @@ export const SETTLE_JOB = linkLua(
   `
 local token, batch = ARGV[1], tonumber(ARGV[2])
 local job = redis.call('HGET', JOBS, token)
-if not job then return 0 end
+if not job then
+  redis.call('ZREM', JOBS_MOVED, token)
+  return 0
+end
 -- A touch job ('t <iso> <sort value>'): the next groups of its list, within touchWithin's budget.
 local iso, sortValue = string.match(job, '^t (%S+) (%S+)$')
 if iso then
   local list = jobKey(token, 't')
   local gids = redis.call('LRANGE', list, 0, batch - 1)
   if #gids == 0 then
-    redis.call('HDEL', JOBS, token)
+    jobDone(token)
     return 0
   end
+  jobMoved(token)
   local grown, next = touchWithin(gids, 1, iso, sortValue)
   redis.call('LTRIM', list, next - 1, -1)
   redis.call('INCRBY', BYTES, grown)
@@ -1632,9 +1659,10 @@ end
 local phase, gid = string.match(job, '^(%S+) (%S+)$')
 if phase == 's' then
   redis.call('UNLINK', jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb'), jobKey(token, 'b'), jobKey(token, 'cap'), jobKey(token, 'base'))
-  redis.call('HDEL', JOBS, token)
+  jobDone(token)
   return 0
 end
+jobMoved(token)
 local mz, trash, sb = mzkey(gid), jobKey(token, 'x'), jobKey(token, 'sb')
 -- A write that logs member events has its entry's lists filled here: the new values not in the old list
 -- (the kept ones leave the trash, so what remains of it is exactly the removed ones).
@@ -1658,9 +1686,23 @@ for i = 1, #popped, 2 do
 end
 if logged and #gone > 0 then redis.call('RPUSH', evList(logged, 'r'), unpack(gone)) end
 if #popped > 0 then return #popped / 2 end
-redis.call('HDEL', JOBS, token)
+jobDone(token)
 redis.call('HDEL', EVJOBS, token)
 return 0
+`,
+);
+
+/**
+ * The jobs (tokens) that have not moved on for ARGV[1] ms, at most ARGV[2], by Redis's clock: their writers
+ * died or stalled part way (jobMoved). Whoever reads them finishes them with SETTLE_JOB, which is safe
+ * beside a writer that is still alive (each batch is atomic and takes its members from the job's lists).
+ */
+export const STALE_JOBS = linkLua(
+  PRELUDE,
+  `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGE', JOBS_MOVED, '-inf', now - tonumber(ARGV[1]), 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
 `,
 );
 

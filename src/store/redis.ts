@@ -67,6 +67,7 @@ import {
   type MembersMode,
 } from './redis-codec.js';
 import { holding, leasePause, newLeaseToken } from './group-lease.js';
+import { Lru } from '../lru.js';
 import { memberChunks, takeLease, tryLease } from './redis-group-lease.js';
 import { lastModifiedSortValue } from './last-modified.js';
 import { bufferRunner, defineScripts } from './redis-commands.js';
@@ -136,7 +137,21 @@ export interface RedisStoreOptions extends TombstoneOptions, EventLogOptions {
   client: Redis | Cluster;
   /** Prepended to every key. Default: 'scim:'. Must not contain `{` or `}`. */
   prefix?: string;
+  /**
+   * How long a write of several steps (a long member list settling, a deletion's touched groups) may go
+   * without a step before another write of the same connection, on any instance, finishes it: its writer
+   * died or lost Redis part way. Default 60,000 ms.
+   */
+  adoptJobsAfterMs?: number;
 }
+
+/**
+ * Per instance, a connection's stalled jobs are looked for at most this often after one of its writes (or
+ * as often as `adoptJobsAfterMs`, when shorter).
+ */
+const STALE_JOB_CHECK_MS = 10_000;
+/** Connections whose last look this instance remembers (an LRU: a look more is all forgetting costs). */
+const STALE_JOB_CHECKS_KEPT = 10_000;
 
 const SCRIPTS = {
   create: { lua: lua.CREATE_RESOURCE, keys: 1, readOnly: false },
@@ -158,6 +173,7 @@ const SCRIPTS = {
   usage: { lua: lua.GET_USAGE, keys: 1, readOnly: true },
   claimToken: { lua: connLua.CLAIM_TOKEN, keys: 1, readOnly: false },
   sweep: { lua: lua.SWEEP_CONNECTION, keys: 1, readOnly: false },
+  staleJobs: { lua: lua.STALE_JOBS, keys: 1, readOnly: true },
   setIfNewer: { lua: connLua.SET_IF_NEWER, keys: 1, readOnly: false },
   deleteCopy: { lua: connLua.DELETE_COPY, keys: 1, readOnly: false },
   cas: { lua: connLua.CAS_CONNECTION, keys: 1, readOnly: false },
@@ -271,6 +287,34 @@ export function redisStore(options: RedisStoreOptions): Store {
     while (Number(await run('settle', tag(connectionId), token, SETTLE_BATCH)) > 0) {
       // each call settles one batch
     }
+  }
+
+  const adoptAfterMs = options.adoptJobsAfterMs ?? 60_000;
+  if (!Number.isSafeInteger(adoptAfterMs) || adoptAfterMs < 0) throw new TypeError('adoptJobsAfterMs must be a non-negative integer');
+  const staleJobChecks = new Lru<string, number>(STALE_JOB_CHECKS_KEPT);
+
+  /**
+   * Finishes the jobs of a connection that stopped moving: a write of several steps settles its own job
+   * (members' reverse entries, users' versions, touched groups), and one whose process died part way left
+   * it, which only this finishes (docs/groups.md, "If a process dies mid-way"). Settling in batches, so
+   * beside a live writer it only helps.
+   */
+  async function adoptStaleJobs(connectionId: string): Promise<void> {
+    for (let round = 0; round < 8; round++) {
+      const tokens = (await run('staleJobs', tag(connectionId), adoptAfterMs, 16)) as string[];
+      for (const token of tokens) await settle(connectionId, token);
+      if (tokens.length < 16) return;
+    }
+  }
+
+  /** After a write: looks for stalled jobs of the connection, at most every STALE_JOB_CHECK_MS per instance, in the background. */
+  function adoptStaleJobsNow(connectionId: string): void {
+    const at = Date.now();
+    const last = staleJobChecks.get(connectionId);
+    if (last !== undefined && at - last < Math.min(STALE_JOB_CHECK_MS, adoptAfterMs)) return;
+    staleJobChecks.set(connectionId, at);
+    // A failure (Redis away, the connection deleted) is left for the next look: nothing waits on this one.
+    adoptStaleJobs(connectionId).catch(() => staleJobChecks.delete(connectionId));
   }
 
   /**
@@ -881,6 +925,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertQuota(quota);
       const write = normalizeResourceWrite(input);
       if (write.memberChanges !== undefined) throw new TypeError('memberChanges are for replaceResource only');
+      adoptStaleJobsNow(connectionId);
       return writeWith(connectionId, write, 0, quota, 'create');
     },
 
@@ -889,6 +934,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (!Number.isSafeInteger(expectedVersion)) throw new TypeError('expectedVersion must be an integer');
       assertQuota(quota);
       const write = normalizeResourceWrite(input);
+      adoptStaleJobsNow(connectionId);
       return writeWith(connectionId, write, expectedVersion, quota, 'replace');
     },
 
@@ -899,6 +945,7 @@ export function redisStore(options: RedisStoreOptions): Store {
         throw new TypeError('expectedVersion must be an integer');
       }
       if (!isValidStoreId(id)) return false; // such an id can never have been written
+      adoptStaleJobsNow(connectionId);
       const token = newToken();
       const logged = events === undefined ? undefined : { resource: checkWriteEvents(events).resource };
       const at = now();
