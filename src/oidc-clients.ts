@@ -25,9 +25,12 @@ export const DEFAULT_SUBJECT_CLAIM: Record<IdpType, string> = { Okta: 'sub', Mic
 
 const settings = {
   idpType: z.enum(['Okta', 'MicrosoftEntra', 'Generic']),
-  issuer: z.url({ protocol: /^https?$/ }).refine((issuer) => multiTenantIssuerProblem(issuer) === null, {
-    error: (issue) => multiTenantIssuerProblem(String(issue.input)) ?? 'a multi-tenant issuer',
-  }).refine((issuer) => !isDiscoveryAddress(issuer), { error: DISCOVERY_ADDRESS_PROBLEM }),
+  issuer: z
+    .url({ protocol: /^https?$/ })
+    .refine((issuer) => multiTenantIssuerProblem(issuer) === null, {
+      error: (issue) => multiTenantIssuerProblem(String(issue.input)) ?? 'a multi-tenant issuer',
+    })
+    .refine((issuer) => !isDiscoveryAddress(issuer), { error: DISCOVERY_ADDRESS_PROBLEM }),
   clientId: z.string().min(1).max(500),
   clientSecret: z.string().min(1).max(2000).nullable(),
   redirectUri: z.url({ protocol: /^https?$/ }),

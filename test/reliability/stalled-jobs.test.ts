@@ -52,9 +52,13 @@ describe('stalled multi-step writes (redis store)', () => {
     const text = response.body === undefined ? '' : bodyText(response.body);
     return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
   }
-  const groupsOf = async (id: string) => ((await call(healthy, 'GET', `/Users/${id}`)).body!.groups as { value: string }[] | undefined)?.map((g) => g.value) ?? [];
+  const groupsOf = async (id: string) =>
+    ((await call(healthy, 'GET', `/Users/${id}`)).body!.groups as { value: string }[] | undefined)?.map((g) => g.value) ?? [];
   const listing = async (id: string) =>
-    Number((await call(healthy, 'GET', '/Groups', undefined, `filter=${encodeURIComponent(`members[value eq "${id}"]`)}&excludedAttributes=members`)).body!.totalResults);
+    Number(
+      (await call(healthy, 'GET', '/Groups', undefined, `filter=${encodeURIComponent(`members[value eq "${id}"]`)}&excludedAttributes=members`)).body!
+        .totalResults,
+    );
   /** Waits for the healthy instance's background adoption, which a write of the connection starts. */
   async function settled(): Promise<string[]> {
     for (let i = 0; i < 200; i++) {
@@ -67,9 +71,15 @@ describe('stalled multi-step writes (redis store)', () => {
 
   it('a replaced list: the removed member loses the group at once, the added one gets it once the job is adopted', async () => {
     const [removed, added] = [ids[0]!, ids[300]!];
-    const admins = String((await call(healthy, 'POST', '/Groups', { schemas: [GROUP], displayName: 'Admins', members: ids.slice(0, 300).map((value) => ({ value })) })).body!.id);
+    const admins = String(
+      (await call(healthy, 'POST', '/Groups', { schemas: [GROUP], displayName: 'Admins', members: ids.slice(0, 300).map((value) => ({ value })) })).body!.id,
+    );
     expect(await groupsOf(removed)).toEqual([admins]);
-    const put = await call(dying, 'PUT', `/Groups/${admins}`, { schemas: [GROUP], displayName: 'Admins', members: ids.slice(1, 301).map((value) => ({ value })) });
+    const put = await call(dying, 'PUT', `/Groups/${admins}`, {
+      schemas: [GROUP],
+      displayName: 'Admins',
+      members: ids.slice(1, 301).map((value) => ({ value })),
+    });
     expect(put.status).toBeGreaterThanOrEqual(500); // the writer died after its swap
     expect((await storeProblems(redis.client, redis.prefix, connectionId)).length).toBeGreaterThan(0);
     // Readers confirm each group with its list: the removed member is out of the group everywhere at once.
@@ -84,7 +94,9 @@ describe('stalled multi-step writes (redis store)', () => {
   });
 
   it("a deleted group's list: its members' reverse entries go once the job is adopted", async () => {
-    const doomed = String((await call(healthy, 'POST', '/Groups', { schemas: [GROUP], displayName: 'Doomed', members: ids.slice(0, 300).map((value) => ({ value })) })).body!.id);
+    const doomed = String(
+      (await call(healthy, 'POST', '/Groups', { schemas: [GROUP], displayName: 'Doomed', members: ids.slice(0, 300).map((value) => ({ value })) })).body!.id,
+    );
     await call(dying, 'DELETE', `/Groups/${doomed}`);
     expect((await call(healthy, 'GET', `/Groups/${doomed}`)).status).toBe(404);
     expect(await groupsOf(ids[5]!)).not.toContain(doomed);
