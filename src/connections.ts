@@ -93,6 +93,16 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
   const audit = (type: AuditEventType, customerId: string, connectionId: string) =>
     emit({ type, actor: 'admin', outcome: 'success', customerId, connectionId });
 
+  /**
+   * Finishes the customer's connection deletes that were interrupted (a Redis delete sweeps in batches;
+   * its caller may die part way, leaving the data with no way from the customer to it). True if any.
+   */
+  async function finishUnfinishedDeletes(customerId: string): Promise<boolean> {
+    const ids = (await store.unfinishedConnectionDeletes?.(customerId)) ?? [];
+    for (const connectionId of ids) await store.deleteConnection(connectionId);
+    return ids.length > 0;
+  }
+
   async function existing(customerId: string): Promise<StoredConnection> {
     const connection = await store.getConnectionByCustomer(checkCustomerId(customerId));
     if (!connection) throw new ScimSsoConfigError('connection_not_found', `customer "${customerId}" has no SCIM connection`);
@@ -121,6 +131,8 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
         previousTokenExpiresAt: null,
         createdAt: new Date().toISOString(),
       };
+      // The data of a delete that was interrupted goes first: it would otherwise stay, unreachable.
+      await finishUnfinishedDeletes(customerId);
       const created = await store.createConnection(connection);
       if (created === 'exists') {
         throw new ScimSsoConfigError('connection_exists', `customer "${customerId}" already has a SCIM connection`);
@@ -138,10 +150,14 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
       return connection ? toPublic(connection, client?.oidcClientId ?? null) : null;
     },
 
-    /** Deletes the connection with all its users and groups; false if there was none. */
+    /**
+     * Deletes the connection with all its users and groups; false if there was none. Also finishes an earlier
+     * delete of the customer's that was interrupted (then true).
+     */
     async deleteScimConnection(customerId: string): Promise<boolean> {
       const connection = await store.getConnectionByCustomer(checkCustomerId(customerId));
-      if (!connection) return false;
+      const unfinished = await finishUnfinishedDeletes(customerId);
+      if (!connection) return unfinished;
       const deleted = await store.deleteConnection(connection.connectionId);
       onChange(customerId);
       audit('connection.deleted', customerId, connection.connectionId);

@@ -967,6 +967,9 @@ end
 export const GET_RESOURCE = linkLua(
   READ_PRELUDE,
   `
+-- A connection being deleted (its record renamed away, its data swept in batches) has no resources: a
+-- session still naming it must not find its person among what the sweep has not reached yet.
+if redis.call('EXISTS', base .. 'conn') == 0 then return {} end
 local seq = seqOf(ARGV[1], ARGV[2])
 return seq and load(ARGV[1], seq) or {}
 `,

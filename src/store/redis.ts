@@ -241,6 +241,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   // all three on a cluster.
   const customerKey = (customerId: string): string => `${prefix}customer:{${customerId}}`;
   const rolesKey = (customerId: string): string => `${prefix}roles:{${customerId}}`;
+  const deletingKey = (customerId: string): string => `${prefix}deleting:{${customerId}}`;
   const activityKey = (customerId: string, log: ActivityLogName): string => `${prefix}activity:{${customerId}}:${log}`;
   const oidc = redisOidcMethods({ client, prefix, customerKey });
   const consumers = redisEventConsumers({ client, prefix, run, tag, now, customerOf: (raw) => parseRevision(raw).record.customerId });
@@ -904,6 +905,10 @@ export function redisStore(options: RedisStoreOptions): Store {
       // concurrent rotation give up; then the copies outside the tag go, then the tagged data in batches.
       // An interrupted delete leaves `dying`, and calling deleteConnection again finishes it.
       const raw = String(await run('beginDelete', connKey(connectionId), `${tag(connectionId)}dying`));
+      const customerId = raw === '' ? null : parseRevision(raw).record.customerId;
+      // Noted under the customer before its copies go, so that the customer's next delete or create can
+      // finish a delete whose caller died (its copies were the only way from the customer to the id).
+      if (customerId !== null) await redis.sadd(deletingKey(customerId), connectionId);
       if (raw !== '') {
         const { record } = parseRevision(raw);
         const keys = [record.tokenHash, record.previousTokenHash]
@@ -917,7 +922,19 @@ export function redisStore(options: RedisStoreOptions): Store {
         // each call deletes one batch
       }
       await consumers.forget(connectionId);
+      if (customerId !== null) await redis.srem(deletingKey(customerId), connectionId);
       return raw !== '';
+    },
+
+    async unfinishedConnectionDeletes(customerId) {
+      assertStoreId('customerId', customerId);
+      const unfinished: string[] = [];
+      for (const connectionId of await redis.smembers(deletingKey(customerId))) {
+        // A delete whose caller died after its sweep's last batch left only this note: it is finished.
+        if (await redis.exists(`${tag(connectionId)}dying`)) unfinished.push(connectionId);
+        else await redis.srem(deletingKey(customerId), connectionId);
+      }
+      return unfinished;
     },
 
     async createResource(connectionId, input, quota) {

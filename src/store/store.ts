@@ -643,6 +643,12 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   ): Promise<TokenUpdate>;
   /** Deletes the connection and all its users, groups and events. Returns false if it did not exist. */
   deleteConnection(connectionId: string): Promise<boolean>;
+  /**
+   * The customer's connections whose deletion began and has not finished (a store whose deletion takes
+   * several steps, and whose caller died or lost the store part way): `deleteConnection` of each finishes
+   * it. A store that deletes in one step has none and need not implement this.
+   */
+  unfinishedConnectionDeletes?(customerId: string): Promise<string[]>;
 
   /**
    * Creates a resource; fails with 'uniqueness' if a unique index entry is taken, or, given `quota`, with

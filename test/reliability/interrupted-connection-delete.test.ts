@@ -1,0 +1,79 @@
+/**
+ * A SCIM connection delete interrupted part way (Redis store: the record is renamed away, then the data
+ * swept in batches; the caller can die or lose Redis in between). Nothing of it may stay reachable or
+ * stranded: sessions naming the connection end at once, and the customer's next delete or create
+ * finishes the sweep, although the customer no longer names the connection. The "death" is the dying
+ * instance's sweep script failing after its first batch.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { checkSession } from '../../src/guard/session-check.js';
+import { redisStore } from '../../src/store/redis.js';
+import { scanKeys, testRedis, type TestRedis } from '../support/redis.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+describe('an interrupted SCIM connection delete (redis store)', () => {
+  let redis: TestRedis;
+  let dyingClient: Redis;
+  let healthy: ScimSso;
+  let dying: ScimSso;
+  /** Sweep calls of the dying instance: its first one works, the next one fails (reset by each test). */
+  let sweeps = 0;
+
+  beforeAll(async () => {
+    redis = await testRedis('interrupted-delete');
+    dyingClient = new Redis(inject('redisUrl'));
+    healthy = scimSso({ rateLimit: false, store: redisStore({ client: redis.client, prefix: redis.prefix }) });
+    dying = scimSso({ rateLimit: false, store: redisStore({ client: dyingClient, prefix: redis.prefix }) });
+    const sweep = Object.keys(Object.getPrototypeOf(dyingClient) as object)
+      .concat(Object.keys(dyingClient))
+      .find((name) => /^scimSso_sweep_[0-9a-f]{8}$/.test(name))!;
+    const real = (dyingClient as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[sweep]!.bind(dyingClient);
+    (dyingClient as unknown as Record<string, unknown>)[sweep] = (...args: unknown[]) =>
+      ++sweeps === 1 ? real(...args) : Promise.reject(new Error('the process died (simulated)'));
+  });
+  afterAll(async () => {
+    dyingClient?.disconnect();
+    await redis?.cleanup();
+  });
+
+  /** A connection of `customerId` with `users` users; the last user's id (the sweep reaches it last). */
+  async function provisioned(customerId: string, users: number): Promise<{ connectionId: string; lastUser: string }> {
+    const { token, connectionId } = await healthy.createScimConnection({ customerId });
+    let lastUser = '';
+    for (let i = 0; i < users; i++) {
+      const response = await healthy.handleScim(scimRequest(token, 'POST', '/Users', { body: { schemas: [USER], userName: `u${i}@corp.test` } }));
+      expect(response.status).toBe(201);
+      lastUser = String(JSON.parse(String(response.body)).id);
+    }
+    return { connectionId, lastUser };
+  }
+  const keysOf = (connectionId: string) => scanKeys(redis.client, `${redis.prefix}{c:${connectionId}}:*`);
+
+  it('ends sessions naming the connection at once, and the next delete of the customer finishes the sweep', async () => {
+    const { connectionId, lastUser } = await provisioned('acme', 450);
+    const session = { customerId: 'acme', connectionId, scimUserId: lastUser };
+    expect(await checkSession(healthy.store, session)).toMatchObject({ active: true });
+    sweeps = 0;
+    await expect(dying.deleteScimConnection('acme')).rejects.toThrow(/died/);
+    expect(await healthy.fetchScimConnection('acme')).toBeNull();
+    expect((await keysOf(connectionId)).length).toBeGreaterThan(0);
+    // The user is not swept yet, but the connection is being deleted: the session ends.
+    expect(await checkSession(healthy.store, session)).toEqual({ active: false, reason: 'deleted' });
+    expect(await healthy.deleteScimConnection('acme')).toBe(true);
+    expect(await keysOf(connectionId)).toEqual([]);
+    expect(await healthy.deleteScimConnection('acme')).toBe(false);
+  });
+
+  it('a new connection of the customer first finishes the interrupted delete: nothing of the old one is left', async () => {
+    const { connectionId } = await provisioned('globex', 450);
+    sweeps = 0;
+    await expect(dying.deleteScimConnection('globex')).rejects.toThrow(/died/);
+    const created = await healthy.createScimConnection({ customerId: 'globex' });
+    expect(created.connectionId).not.toBe(connectionId);
+    expect(await keysOf(connectionId)).toEqual([]);
+    expect(await healthy.fetchScimConnection('globex')).toMatchObject({ connectionId: created.connectionId });
+  });
+});
