@@ -29,6 +29,36 @@ describe.each(SCIM_TARGETS)('URN-qualified keys on the $store store through $ada
       .send(body as object);
   const count = async (filter: string) => (await t.http.get('/scim/v2/Users').set(t.auth).query({ filter })).body.totalResults as number;
 
+  it('refuses a schema URN followed by "." instead of ":" (a deactivation so written was answered 204 and left the user active)', async () => {
+    const created = await post({ schemas: [USER], userName: 'dotted-urn@corp.test' });
+    const id = String(created.body.id);
+    for (const operation of [
+      { op: 'replace', path: `${USER}.active`, value: false },
+      { op: 'replace', value: { [`${USER}.active`]: false } },
+      { op: 'add', path: `${ENTERPRISE}.department`, value: 'Sales' },
+    ]) {
+      const res = await t.http
+        .patch(`/scim/v2/Users/${id}`)
+        .set(t.auth)
+        .send({ schemas: [PATCH_OP], Operations: [operation] });
+      expect(res.status, JSON.stringify(operation)).toBe(400);
+      expect(res.body.detail).toContain('is written "urn:ietf:params:scim:schemas:');
+    }
+    expect(await count(`userName eq "dotted-urn@corp.test" and active eq true`)).toBe(1);
+    for (const key of [`${USER}.active`, `${ENTERPRISE.toLowerCase()}.department`]) {
+      const res = await post({ schemas: [USER], userName: `dotted-${key.length}@corp.test`, [key]: false });
+      expect([res.status, res.body.scimType], key).toEqual([400, 'invalidValue']);
+      const put = await t.http
+        .put(`/scim/v2/Users/${id}`)
+        .set(t.auth)
+        .send({ schemas: [USER], userName: 'dotted-urn@corp.test', [key]: false });
+      expect(put.status, key).toBe(400);
+    }
+    const stored = await t.http.get(`/scim/v2/Users/${id}`).set(t.auth);
+    expect(stored.body.active).not.toBe(false);
+    expect(stored.body.schemas).toEqual([USER]);
+  });
+
   it('stores core, sub-attribute and extension keys where their plain forms go, and filters find them', async () => {
     const res = await post({
       schemas: [USER, ENTERPRISE],
