@@ -20,6 +20,9 @@ import type { Store } from '../store/store.js';
 import { toProvisioningEvent, type ProvisioningEvent } from './event.js';
 import { deadLetterOf } from './dead-letters.js';
 
+/** A cursor before every write of a connection's log (time and seq 0): reading after it expires once any write was dropped. */
+const BEFORE_FIRST_WRITE = '0-0';
+
 /** The longest wait between two attempts of a failing handler: one hour. */
 const MAX_RETRY_DELAY_MS = 3_600_000;
 
@@ -184,7 +187,10 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
       if (live.has(connectionId) || announcedSinceRescan.has(connectionId)) later(connectionId, Math.ceil(ttl / 2));
       return;
     }
-    let cursor = lease.cursor;
+    // A group's first read of a connection starts before the log's first write, not at the oldest event
+    // kept: when retention or the caps have dropped writes already, the group is told (onExpired) instead
+    // of starting silently past them.
+    let cursor: string | null = lease.cursor ?? BEFORE_FIRST_WRITE;
     let lost = false;
     // Until when the lease is surely this instance's: a renewal sent at t holds it until t + ttl. Another
     // instance may take the connection over after that, so an event is handed out only while a third of the

@@ -301,6 +301,37 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     expect(overlaps).toBe(0);
   });
 
+  it('tells a new group that the log dropped writes before its first read (onExpired), then goes on from the end', async () => {
+    const small = await makeStore(kind, `consume-new-group-${kind}`, { maxEventWrites: 3 });
+    const app = scimSso({ store: small.store, rateLimit: false, onError: () => {} });
+    try {
+      const customerId = `new-group-${kind}`;
+      const { token } = await app.createScimConnection({ customerId });
+      const send = sender(app, token);
+      for (let i = 0; i < 8; i++) await send('POST', '/Users', { schemas: [USER], userName: `early${i}@x.test` });
+      const expired: string[] = [];
+      const delivered: string[] = [];
+      const handle = app.events.consume({
+        group: 'added-later',
+        ...FAST,
+        handler: (event) => void delivered.push(event.type),
+        onExpired: ({ customerId: who }) => void expired.push(who),
+      });
+      try {
+        await waitFor(() => expired.length > 0, 'onExpired');
+        await send('POST', '/Users', { schemas: [USER], userName: 'after@x.test' });
+        await waitFor(() => delivered.length > 0, 'the write after the resync');
+      } finally {
+        await handle.stop();
+      }
+      // The 3 writes kept of the 8 are not handed out as if they were the whole history: the group resyncs.
+      expect(expired).toEqual([customerId]);
+      expect(delivered).toEqual(['user.created']);
+    } finally {
+      await small.cleanup();
+    }
+  });
+
   it('tries a failing onExpired again with backoff, not every poll', async () => {
     const small = await makeStore(kind, `consume-expired-${kind}`, { maxEventWrites: 2 });
     const app = scimSso({ store: small.store, rateLimit: false, onError: () => {} });
