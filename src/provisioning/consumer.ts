@@ -17,7 +17,7 @@ import { parseArgument } from '../errors.js';
 import { ANNOUNCE_INTERVAL_MS } from '../store/event-consumers.js';
 import { EventsExpiredError, MAX_EVENT_PAGE } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
-import { toProvisioningEvent, type ProvisioningEvent } from './event.js';
+import { toProvisioningEvent, type ParsedResources, type ProvisioningEvent } from './event.js';
 import { deadLetterOf } from './dead-letters.js';
 
 /** A cursor before every write of a connection's log (time and seq 0): reading after it expires once any write was dropped. */
@@ -227,8 +227,9 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
           continue;
         }
         let finished = true;
+        const parsed: ParsedResources = new Map();
         for (const stored of page.events) {
-          if (stopping || !stillHeld() || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId), stillHeld))) {
+          if (stopping || !stillHeld() || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId, parsed), stillHeld))) {
             finished = false;
             break;
           }

@@ -12,7 +12,7 @@ import { MAX_EVENT_PAGE } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import { startConsumer, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
 import { parseDeadLetter, type DeadLetter } from './dead-letters.js';
-import { toProvisioningEvent, type ProvisioningEvent } from './event.js';
+import { toProvisioningEvents, type ProvisioningEvent } from './event.js';
 
 export type { ProvisioningEvent } from './event.js';
 
@@ -77,7 +77,7 @@ export function provisioningEventsApi(store: Store, onError: (error: unknown) =>
       const connection = await store.getConnectionByCustomer(customerId);
       if (!connection) return { events: [], next: after ?? null };
       const page = await store.readEvents(connection.connectionId, after ?? null, limit);
-      return { events: page.events.map((e) => toProvisioningEvent(e, customerId, connection.connectionId)), next: page.next };
+      return { events: await toProvisioningEvents(page.events, customerId, connection.connectionId), next: page.next };
     },
     async end(customerId) {
       checkCustomerId(customerId);

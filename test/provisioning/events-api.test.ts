@@ -72,6 +72,25 @@ describe.each(STORE_KINDS)('sso.events on the %s store', (kind) => {
     await expect(t.sso.events.read(customerId, { after: '0-0' })).rejects.toBeInstanceOf(EventsExpiredError);
   });
 
+  it("parses a write's resource once for all its events, shared and frozen, however many member changes it logged", async () => {
+    const users: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      users.push((await t.http.post('/scim/v2/Users').set(t.auth).send({ schemas: [USER], userName: `shared${i}@example.com` })).body.id as string);
+    }
+    const from = await t.sso.events.end(customerId);
+    const group = await t.http
+      .post('/scim/v2/Groups')
+      .set(t.auth)
+      .send({ schemas: [GROUP], displayName: 'Shared', notes: 'x'.repeat(50_000), members: users.map((value) => ({ value })) });
+    const { events } = await t.sso.events.read(customerId, { after: from! });
+    expect(events.map((e) => e.type)).toEqual(['group.created', ...users.map(() => 'group.member_added')]);
+    const resource = events[0]!.resource!;
+    expect(resource).toMatchObject({ id: group.body.id, displayName: 'Shared', notes: 'x'.repeat(50_000) });
+    for (const event of events) expect(event.resource).toBe(resource);
+    expect(Object.isFrozen(resource)).toBe(true);
+    expect(Object.isFrozen(resource.meta)).toBe(true);
+  });
+
   it('refuses bad arguments, and has no events for a customer without a connection', async () => {
     await expect(t.sso.events.read(customerId, { after: 'nope' })).rejects.toBeInstanceOf(ScimSsoConfigError);
     await expect(t.sso.events.read(customerId, { limit: 5000 })).rejects.toBeInstanceOf(ScimSsoConfigError);
