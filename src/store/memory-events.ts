@@ -20,6 +20,9 @@ import {
   type WriteEvents,
 } from './event-log.js';
 
+/** Most old entries one append drops (retention, count and bytes alike); what is left goes with later appends. */
+export const DROPS_PER_APPEND = 4_096;
+
 interface Entry extends LoggedWrite {
   memberTypes: { added: string; removed: string } | null;
   removed: string[];
@@ -81,7 +84,9 @@ export class MemoryEventLog {
     if (json !== null) this.latest.set(key, entry);
     const expiredBefore = this.now() - this.options.eventRetentionMs;
     const { maxEventWrites, maxEventBytes } = this.options;
-    for (;;) {
+    // At most DROPS_PER_APPEND entries go per write: a million-entry sync ageing out at once held the event
+    // loop 1.7 s in one write. Entries past the retention still held are never read (firstKept).
+    for (let dropped = 0; dropped < DROPS_PER_APPEND; dropped++) {
       const oldest = this.entries[this.head];
       if (oldest === undefined || oldest === entry) break;
       if (oldest.at >= expiredBefore && this.size() <= maxEventWrites && this.ownBytes <= maxEventBytes) break;
@@ -114,22 +119,23 @@ export class MemoryEventLog {
 
   read(after: string | null, limit: number): EventPage {
     const cursor = after === null ? null : cursorInLog(parseCursor(after), this.startedAt);
-    const first = this.entries[this.head];
-    let at = this.head;
+    const head = this.firstKept();
+    const first = this.entries[head];
+    let at = head;
     let index = 0;
     if (cursor) {
       if (cursorExpired(cursor, first?.seq ?? this.lastSeq + 1)) throw new EventsExpiredError();
       // The cursor's own entry, found by arithmetic (seqs are consecutive); a cursor whose entry this log does
       // not hold reads what came after its time and seq, as the Redis stream's ids order them (one of an
       // earlier connection of the customer stands before this log's first write: cursorInLog).
-      const own = first ? this.head + cursor.seq - first.seq : -1;
-      const entry = own >= this.head && own < this.entries.length ? this.entries[own]! : undefined;
+      const own = first ? head + cursor.seq - first.seq : -1;
+      const entry = own >= head && own < this.entries.length ? this.entries[own]! : undefined;
       if (entry && entry.at === cursor.at && entry.seq === cursor.seq) {
         at = own;
         if (cursor.index === null) at++;
         else index = cursor.index + 1;
       } else {
-        at = this.firstAfter(cursor);
+        at = this.firstAfter(cursor, head);
       }
     }
     const events: StoredEvent[] = [];
@@ -144,9 +150,24 @@ export class MemoryEventLog {
     return { events, next };
   }
 
-  /** The index of the first kept entry after (at, seq) in the log's order: O(log n). */
-  private firstAfter(cursor: EventCursor): number {
+  /**
+   * The index of the oldest entry a read may return: the first within the retention (O(log n)), as the Redis
+   * store trims by time exactly, whatever appends have not dropped yet (DROPS_PER_APPEND).
+   */
+  private firstKept(): number {
+    const expiredBefore = this.now() - this.options.eventRetentionMs;
     let [low, high] = [this.head, this.entries.length];
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.entries[mid]!.at < expiredBefore) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  /** The index of the first kept entry (from `head`) after (at, seq) in the log's order: O(log n). */
+  private firstAfter(cursor: EventCursor, head: number): number {
+    let [low, high] = [head, this.entries.length];
     while (low < high) {
       const mid = (low + high) >>> 1;
       const e = this.entries[mid]!;

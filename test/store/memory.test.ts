@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { memoryStore, SETTLE_SLICE } from '../../src/store/memory.js';
 import { groupWrite, makeConnection, storeContract } from './contract.js';
 import { ticksDuring } from '../support/event-loop.js';
+import { DROPS_PER_APPEND, MemoryEventLog } from '../../src/store/memory-events.js';
+import { EventsExpiredError } from '../../src/store/event-log.js';
 
 storeContract('memory', async (options) => ({ store: memoryStore(options), cleanup: async () => {} }));
 
@@ -27,5 +29,25 @@ describe('memory store: a long member list settles in slices', () => {
     expect(deletion.result).toBe(true);
     expect(deletion.ticks).toBeGreaterThanOrEqual(size / SETTLE_SLICE - 1);
     expect(await store.findGroupsWithMember(conn.connectionId, 'b-7')).toEqual([]);
+  });
+});
+
+describe('memory store: the event log ages out a large sync in bounded steps', () => {
+  it('drops at most DROPS_PER_APPEND entries per write, and never reads one past the retention', () => {
+    const clock = { now: 1_000_000 };
+    const log = new MemoryEventLog({ eventRetentionMs: 1_000, maxEventWrites: 1_000_000, maxEventBytes: 1e12 }, () => clock.now);
+    const created = { resource: { type: 'user.created', changed: 'all' as const } };
+    const none = { removed: [], added: [] };
+    for (let i = 0; i < 3 * DROPS_PER_APPEND; i++) log.append('User', `u${i}`, `{"id":"u${i}"}`, created, none);
+    const old = log.read(null, 1).next!;
+    clock.now += 2_000;
+    log.append('User', 'late', '{"id":"late"}', created, none);
+    // Held still (the append dropped a bounded share), yet never read: the retention is exact for readers.
+    const held = (log as unknown as { entries: unknown[]; head: number }).entries.length - (log as unknown as { head: number }).head;
+    expect(held).toBe(3 * DROPS_PER_APPEND + 1 - DROPS_PER_APPEND);
+    expect(log.read(null, 10).events.map((e) => e.id)).toEqual(['late']);
+    expect(() => log.read(old, 10)).toThrow(EventsExpiredError);
+    for (let i = 0; i < 2; i++) log.append('User', `later${i}`, `{"id":"later${i}"}`, created, none);
+    expect((log as unknown as { entries: unknown[] }).entries.length - (log as unknown as { head: number }).head).toBe(3);
   });
 });
