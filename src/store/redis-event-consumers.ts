@@ -24,6 +24,8 @@ export interface RedisEventConsumerDeps {
   /** The connection's key tag, `<p>{c:<id>}:`. */
   tag(connectionId: string): string;
   now(): number;
+  /** Whether `now` is a clock the app gave the store (tests): leases are then timed by it, else by Redis's. */
+  clockGiven: boolean;
   /** The customer id in a stored connection record. */
   customerOf(record: string): string;
 }
@@ -44,6 +46,8 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
   const announced = new Map<string, number>();
   const check = assertLeaseArgs;
 
+  /** The `now` argument of the lease scripts: '' lets them read Redis's clock. */
+  const leaseNow = () => (deps.clockGiven ? deps.now() : '');
   return {
     announce(connectionId) {
       const now = deps.now();
@@ -66,7 +70,7 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
       },
       async claimEventLease(group, connectionId, owner, ttlMs) {
         check(group, connectionId, owner, ttlMs);
-        const reply = (await deps.run('claimLease', deps.tag(connectionId), group, owner, deps.now(), ttlMs)) as [string, string, number] | [];
+        const reply = (await deps.run('claimLease', deps.tag(connectionId), group, owner, leaseNow(), ttlMs)) as [string, string, number] | [];
         if (reply.length === 0) return null;
         const [record, cursor, has] = reply;
         return { customerId: deps.customerOf(record), cursor: Number(has) === 1 ? cursor : null };
@@ -74,11 +78,11 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
       async commitEventCursor(group, connectionId, owner, ttlMs, cursor) {
         check(group, connectionId, owner, ttlMs);
         const args = cursor === undefined ? ['0'] : ['1', cursor];
-        return Number(await deps.run('commitCursor', deps.tag(connectionId), group, owner, deps.now(), ttlMs, ...args)) === 1;
+        return Number(await deps.run('commitCursor', deps.tag(connectionId), group, owner, leaseNow(), ttlMs, ...args)) === 1;
       },
       async releaseEventLease(group, connectionId, owner) {
         check(group, connectionId, owner);
-        await deps.run('releaseLease', deps.tag(connectionId), group, owner, deps.now());
+        await deps.run('releaseLease', deps.tag(connectionId), group, owner, leaseNow());
       },
       async addDeadLetter(group, letter) {
         assertGroupName(group);

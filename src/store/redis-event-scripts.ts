@@ -337,6 +337,12 @@ const LEASE_PRELUDE = `
 local base = KEYS[1]
 local CURSORS, LEASES = base .. 'ev:cursors', base .. 'ev:leases'
 local group, owner, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+-- Leases are timed by Redis's clock, shared by every instance (an instance whose clock ran 31 s ahead took a
+-- lease another was renewing); a store given its own clock (tests) sends it instead.
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local function holder()
   local lease = redis.call('HGET', LEASES, group)
   if not lease then return nil, 0 end
@@ -346,7 +352,7 @@ end
 `;
 
 /**
- * Takes or renews a lease (ARGV: group, owner, now ms, ttl ms). Reply: {} when another owner's lease runs
+ * Takes or renews a lease (ARGV: group, owner, now ms or '' for Redis's clock, ttl ms). Reply: {} when another owner's lease runs
  * or the connection is gone, else {connection record, cursor or '', 1 if a cursor was committed else 0}.
  */
 export const CLAIM_EVENT_LEASE = `${LEASE_PRELUDE}

@@ -244,7 +244,15 @@ export function redisStore(options: RedisStoreOptions): Store {
   const deletingKey = (customerId: string): string => `${prefix}deleting:{${customerId}}`;
   const activityKey = (customerId: string, log: ActivityLogName): string => `${prefix}activity:{${customerId}}:${log}`;
   const oidc = redisOidcMethods({ client, prefix, customerKey });
-  const consumers = redisEventConsumers({ client, prefix, run, tag, now, customerOf: (raw) => parseRevision(raw).record.customerId });
+  const consumers = redisEventConsumers({
+    client,
+    prefix,
+    run,
+    tag,
+    now,
+    clockGiven: options.now !== undefined,
+    customerOf: (raw) => parseRevision(raw).record.customerId,
+  });
 
   /** The token keys that must work for `record`: its current token, and its previous one until expiry. */
   function liveTokens(record: StoredConnection): { key: string; hash: string; expiresAt: number | null }[] {

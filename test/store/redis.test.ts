@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
 import {
   LOGIN_BATCH,
@@ -1045,5 +1045,36 @@ describe('redis store: the event log of a long member list whose settling was cu
     } finally {
       client.disconnect();
     }
+  });
+});
+
+describe('redis store: event leases are timed by Redis’s clock', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await testRedis('lease-clock');
+  });
+  afterAll(async () => redis?.cleanup());
+
+  it('stamps a lease from the server’s TIME, so an instance whose clock runs ahead cannot take a lease being renewed', async () => {
+    const conn = makeConnection();
+    await redisStore({ client: redis.client, prefix: redis.prefix }).createConnection(conn);
+    // This instance's clock runs 31 s ahead of the server's.
+    const realNow = Date.now.bind(Date);
+    const skewed = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 31_000);
+    try {
+      const store = redisStore({ client: redis.client, prefix: redis.prefix });
+      expect(await store.claimEventLease('crm', conn.connectionId, 'owner-a', 30_000)).not.toBeNull();
+    } finally {
+      skewed.mockRestore();
+    }
+    const [seconds, micros] = await redis.client.time();
+    const serverNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const lease = await redis.client.hget(`${redis.prefix}{c:${conn.connectionId}}:ev:leases`, 'crm');
+    const until = Number(lease!.split(' ')[1]);
+    expect(until - serverNow).toBeGreaterThan(29_000);
+    expect(until - serverNow).toBeLessThanOrEqual(30_000);
+    // A second store with a clock of its own (a test's) is timed by it: 31 s ahead, it finds the lease run out.
+    const ahead = redisStore({ client: redis.client, prefix: redis.prefix, now: () => Date.now() + 31_000 });
+    expect(await ahead.claimEventLease('crm', conn.connectionId, 'owner-b', 30_000)).not.toBeNull();
   });
 });
