@@ -60,13 +60,15 @@ function isJsonMediaType(contentType: string | undefined): boolean {
 export function parseJsonBody(body: unknown, contentType: string | undefined): unknown | ScimError {
   const parsed = parseJsonText(body, contentType);
   if (parsed instanceof ScimError) return parsed;
-  return parsed.unchecked ? shapeChecked(parsed.value) : parsed.value;
+  return parsed.unchecked ? shapeChecked(parsed.value, parsed.textKeys) : parsed.value;
 }
 
 /** A parsed body: `unchecked` until {@link shapeChecked} has walked it. */
 export interface ParsedBody {
   value: unknown;
   unchecked: boolean;
+  /** The keys of all objects as the text spells them, a repeated key each time (textShape); absent for a body parsed upstream. */
+  textKeys?: number;
 }
 
 /**
@@ -117,16 +119,26 @@ export function prescanJsonText(body: unknown, contentType: string | undefined):
 /** JSON.parse of text {@link prescanJsonText} let through. */
 export function parsePrescanned(text: string): ParsedBody | ScimError {
   try {
-    return { value: JSON.parse(text) as unknown, unchecked: true };
+    return { value: JSON.parse(text) as unknown, unchecked: true, textKeys: textShape(text).keys };
   } catch {
     return scimErrors.badRequest('invalidSyntax', 'the request body is not valid JSON');
   }
 }
 
-/** The second phase of {@link parseJsonBody}: the value if its shape passes {@link checkShape}, else a 400. */
-export function shapeChecked(value: unknown): unknown | ScimError {
-  const problem = checkShape(value);
-  return problem ? scimErrors.badRequest('invalidValue', problem) : value;
+/**
+ * The second phase of {@link parseJsonBody}: the value if its shape passes {@link checkShape}, else a 400.
+ * `textKeys` (the keys its text spells): JSON.parse keeps the last of a key given twice in one object, so
+ * fewer keys parsed than spelt means a repeated key, refused as a case-variant one is (a proxy or validator
+ * in front may read the other value).
+ */
+export function shapeChecked(value: unknown, textKeys?: number): unknown | ScimError {
+  const counted = { items: 0, keys: 0 };
+  const problem = shapeProblem(value, 0, counted);
+  if (problem) return scimErrors.badRequest('invalidValue', problem);
+  if (textKeys !== undefined && counted.keys < textKeys) {
+    return scimErrors.badRequest('invalidValue', 'an object of the body names the same key twice; give each attribute once');
+  }
+  return value;
 }
 
 /** Bodies longer than this have their nesting and objects' keys measured before parsing (about 3 ms per MB). */
@@ -155,14 +167,15 @@ const CR = 0x0d;
 
 /**
  * The shape of JSON text in one pass, strings skipped with indexOf: `widest`, the most keys (colons outside
- * strings) of any object, a repeated key counted each time; `depth`, the deepest nesting of arrays and
+ * strings) of any object, a repeated key counted each time; `keys`, those of all objects together; `depth`, the deepest nesting of arrays and
  * objects; `items`, the items of all arrays together (as {@link checkShape} counts them). The pass stops
  * once `depth` passes MAX_BODY_DEPTH (so it keeps at most that many open levels). Text that is not JSON
  * gets some figures; JSON.parse refuses it after.
  */
-export function textShape(text: string): { widest: number; depth: number; items: number } {
+export function textShape(text: string): { widest: number; depth: number; items: number; keys: number } {
   const open: number[] = []; // per open object its keys so far; -1 for an array
   let widest = 0;
+  let keys = 0;
   let depth = 0;
   let items = 0;
   let arrayOpened = false; // the last significant character opened an array: the next one says if it is empty
@@ -176,7 +189,7 @@ export function textShape(text: string): { widest: number; depth: number; items:
       // Skip to the closing quote: one not preceded by an odd number of backslashes.
       for (;;) {
         const end = text.indexOf('"', i + 1);
-        if (end === -1) return { widest, depth, items };
+        if (end === -1) return { widest, depth, items, keys };
         let slashes = 0;
         while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
         i = end;
@@ -184,7 +197,10 @@ export function textShape(text: string): { widest: number; depth: number; items:
       }
     } else if (c === COLON) {
       const top = open.length - 1;
-      if (top >= 0 && open[top]! >= 0 && ++open[top]! > widest) widest = open[top]!;
+      if (top >= 0 && open[top]! >= 0) {
+        keys++;
+        if (++open[top]! > widest) widest = open[top]!;
+      }
     } else if (c === COMMA) {
       if (open[open.length - 1] === -1) items++;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
@@ -192,11 +208,11 @@ export function textShape(text: string): { widest: number; depth: number; items:
       arrayOpened = c === OPEN_ARRAY;
       if (open.length > depth) {
         depth = open.length;
-        if (depth > MAX_BODY_DEPTH) return { widest, depth, items };
+        if (depth > MAX_BODY_DEPTH) return { widest, depth, items, keys };
       }
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) open.pop();
   }
-  return { widest, depth, items };
+  return { widest, depth, items, keys };
 }
 
 /**
@@ -208,11 +224,11 @@ export function textShape(text: string): { widest: number; depth: number; items:
  * on them one by one. The walk recurses at most MAX_BODY_DEPTH calls deep and allocates nothing per value.
  */
 export function checkShape(root: unknown): string | null {
-  const counted = { items: 0 };
+  const counted = { items: 0, keys: 0 };
   return shapeProblem(root, 0, counted);
 }
 
-function shapeProblem(value: unknown, depth: number, counted: { items: number }): string | null {
+function shapeProblem(value: unknown, depth: number, counted: { items: number; keys: number }): string | null {
   if (typeof value === 'string') return value.isWellFormed() ? null : 'the body holds a string with a lone UTF-16 surrogate';
   if (typeof value === 'number') return Number.isFinite(value) ? null : 'the body holds a number too large to represent';
   if (typeof value !== 'object' || value === null) return null;
@@ -228,6 +244,7 @@ function shapeProblem(value: unknown, depth: number, counted: { items: number })
   }
   const keys = Object.keys(value);
   if (keys.length > MAX_BODY_OBJECT_KEYS) return tooWide(keys.length);
+  counted.keys += keys.length;
   // An own "__proto__" key (JSON.parse makes one) shadows the accessor, so indexing reads the own value.
   for (const key of keys) {
     if (!key.isWellFormed()) return 'the body holds a key with a lone UTF-16 surrogate';

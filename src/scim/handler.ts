@@ -222,7 +222,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     if (parsed instanceof ScimError) throw parsed;
     if (!parsed.unchecked) return parsed.value;
     if (large) await yieldToEventLoop();
-    const checked = shapeChecked(parsed.value);
+    const checked = shapeChecked(parsed.value, parsed.textKeys);
     if (checked instanceof ScimError) throw checked;
     if (large) await yieldToEventLoop();
     return checked;

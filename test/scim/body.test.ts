@@ -31,6 +31,13 @@ function itemsParsed(value: unknown): number {
   return (Array.isArray(value) ? value.length : 0) + children.reduce<number>((sum, child) => sum + itemsParsed(child), 0);
 }
 
+/** The keys of all objects in a parsed value. */
+function keysParsed(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return (Array.isArray(value) ? 0 : children.length) + children.reduce<number>((sum, child) => sum + keysParsed(child), 0);
+}
+
 const widestObjectKeys = (text: string) => textShape(text).widest;
 
 describe('textShape', () => {
@@ -50,7 +57,7 @@ describe('textShape', () => {
     ['arrays whose items start with whitespace', '[ 1 ,\n 2 ,\r\n{ } , [ ] ,"x" ]'],
   ])('counts the keys, levels and array items JSON.parse makes of %s', (_label, text) => {
     const parsed = JSON.parse(text) as unknown;
-    expect(textShape(text)).toEqual({ widest: widestParsed(parsed), depth: depthParsed(parsed), items: itemsParsed(parsed) });
+    expect(textShape(text)).toEqual({ widest: widestParsed(parsed), depth: depthParsed(parsed), items: itemsParsed(parsed), keys: keysParsed(parsed) });
   });
 
   it('stops measuring once the nesting passes the limit', () => {
@@ -73,6 +80,26 @@ describe('textShape', () => {
 
 describe('parseJsonBody', () => {
   afterEach(() => vi.restoreAllMocks());
+
+  it.each([
+    ['at the top level', '{"userName":"a@x.test","userName":"b@x.test"}'],
+    ['in a nested object', '{"userName":"a@x.test","name":{"givenName":"A","givenName":"B"}}'],
+    ['in an array item', '{"Operations":[{"op":"replace","path":"active","value":true,"value":false}]}'],
+    ['with integer-like keys', '{"1":{"a":1},"b":2,"1":{"a":2}}'],
+  ])('refuses a key given twice in one object %s (JSON.parse would keep the last)', (_label, text) => {
+    const refused = parseJsonBody(Buffer.from(text), 'application/scim+json');
+    expect(refused).toBeInstanceOf(ScimError);
+    expect((refused as ScimError).message).toMatch(/same key twice/);
+  });
+
+  it('takes one key in several objects, and keys that differ only in escapes are refused as the same key', () => {
+    expect(parseJsonBody(Buffer.from('{"a":{"value":1},"b":{"value":2},"c":[{"value":3},{"value":4}]}'), 'application/json')).toEqual({
+      a: { value: 1 },
+      b: { value: 2 },
+      c: [{ value: 3 }, { value: 4 }],
+    });
+    expect(parseJsonBody(Buffer.from(String.raw`{"ab":1,"ab":2}`), 'application/json')).toBeInstanceOf(ScimError);
+  });
 
   const wide = (keys: number, pad = 0) => `{"userName":"wide","x":"${'.'.repeat(pad)}",${Array.from({ length: keys }, (_, i) => `"k${i}":1`).join(',')}}`;
 
