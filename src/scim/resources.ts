@@ -158,6 +158,8 @@ function storedSizeProblem(ctx: ResourceContext, json: string, before: string): 
   );
 }
 
+const connectionGone = () => new ScimError(401, "the token's SCIM connection no longer exists", undefined, { 'WWW-Authenticate': 'Bearer realm="SCIM"' });
+
 const preconditionFailed = (id: string) => new ScimError(412, `${id} is at a version the request's If-Match or If-None-Match refuses`);
 
 export async function createResource(ctx: ResourceContext, body: unknown): Promise<Result<StoredResource>> {
@@ -173,6 +175,9 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   if (ctx.events) write.events = createdEvents(write.kind);
   await yieldForMembers(write.members); // building a long member list and writing it are separate phases
   const outcome = await ctx.store.createResource(ctx.connectionId, write, ctx.quota);
+  // A create finds nothing missing but the connection itself: deleted through another instance while this
+  // one still trusted the token (scimTokenCacheMs). The token no longer opens anything.
+  if (!outcome.ok && outcome.reason === 'not_found') return fail(connectionGone());
   if (!outcome.ok) return fail(writeError(ctx, outcome, write.id));
   // A new resource has a fresh random id, so no group can list it yet: what was written is what is stored.
   const stored: StoredResource = { id: write.id, kind: write.kind, json: write.json, version: outcome.version };

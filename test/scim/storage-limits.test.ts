@@ -298,6 +298,23 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
     });
   });
 
+  describe('a connection deleted through another instance', () => {
+    it('answers a POST with a token this instance still trusts 401, not 404 "User … not found"', async () => {
+      const customerId = `${kind}-deleted-elsewhere`;
+      const { token } = await t.a.createScimConnection({ customerId });
+      // a reads the token, and trusts it for scimTokenCacheMs; b deletes the connection and makes a new one.
+      expect((await http(t.a).get('/scim/v2/Users').set(bearer(token))).status).toBe(200);
+      expect(await t.b.deleteScimConnection(customerId)).toBe(true);
+      await t.b.createScimConnection({ customerId });
+      const post = await http(t.a)
+        .post('/scim/v2/Users')
+        .set(bearer(token))
+        .send({ schemas: [USER], userName: 'late@x.test' });
+      expect([post.status, post.body.detail]).toEqual([401, "the token's SCIM connection no longer exists"]);
+      expect(post.headers['www-authenticate']).toBe('Bearer realm="SCIM"');
+    });
+  });
+
   describe('concurrent rotations', () => {
     it('lets exactly one of six rotations through two instances win; its token works, the losers change nothing', async () => {
       const customerId = `${kind}-rotations`;
