@@ -10,7 +10,7 @@ const port = Number(process.env.PORT ?? 3000), appUrl = process.env.APP_URL ?? `
 const issuer = env('OIDC_ISSUER'), clientId = env('OIDC_CLIENT_ID'), clientSecret = env('OIDC_CLIENT_SECRET');
 const redisUrl = env('REDIS_URL'), sessionSecret = env('SESSION_SECRET'); // all read before anything is written
 const sso = scimSso({
-  store: redisStore({ client: new Redis(redisUrl) }),
+  store: redisStore({ client: new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000 }) }), // an outage: 503s, not waits
   allowHttpIssuers: new URL(issuer).hostname === '127.0.0.1', // plain http only for a local demo IdP
 });
 

@@ -10,7 +10,7 @@ const env = (name: string) => process.env[name] || (console.error(`Set ${name}: 
 const port = Number(process.env.PORT ?? 3000), appUrl = process.env.APP_URL ?? `http://127.0.0.1:${port}`;
 const issuer = env('OIDC_ISSUER'), clientId = env('OIDC_CLIENT_ID'), clientSecret = env('OIDC_CLIENT_SECRET');
 const redisUrl = env('REDIS_URL'), sessionSecret = env('SESSION_SECRET'); // all read before anything is written
-const redis = new Redis(redisUrl);
+const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000 }); // an outage: 503s, not waits
 const sso = scimSso({
   store: redisStore({ client: redis }),
   allowHttpIssuers: new URL(issuer).hostname === '127.0.0.1', // plain http only for a local demo IdP
