@@ -105,6 +105,20 @@ const CASE_SPECIAL = /[\u0130\u03a3]/;
  * is its own lower case, and no other character's lower case depends on its neighbours); `İ` stays.
  */
 function lowerNormal(normal: string): string {
+  return renormal(lowerNormalCased(normal));
+}
+
+/**
+ * Lower case may leave NFC text that is no longer NFC: `J` + U+030C (no capital J with caron exists) lower-cases
+ * to `j` + U+030C, which NFC composes to `ǰ` U+01F0. Composed again, so that fold is idempotent and the two
+ * spellings of one letter fold alike (else they index as two userNames, and a login's encoding picks the user).
+ */
+function renormal(lowered: string): string {
+  const normal = lowered.normalize('NFC');
+  return normal === lowered ? lowered : normal;
+}
+
+function lowerNormalCased(normal: string): string {
   if (!CASE_SPECIAL.test(normal)) return normal.toLowerCase();
   // split and join: replaceAll is several times slower over many matches.
   const sigma = normal.includes('\u03a3') ? normal.split('\u03a3').join('\u03c3') : normal;

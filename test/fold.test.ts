@@ -44,6 +44,24 @@ describe('fold', () => {
     expect(fold('ren\u00E9')).not.toBe(fold('rene'));
   });
 
+  it('folds a capital with no precomposed form and its lower-case letter alike (J + caron, ǰ), and is idempotent', () => {
+    expect(fold('J\u030Cohn@corp.test')).toBe(fold('\u01F0ohn@corp.test'));
+    expect(fold('J\u030Cohn@corp.test')).toBe('\u01F0ohn@corp.test');
+    // Every letter of the Basic Multilingual Plane, alone and before a combining mark: folding twice changes nothing.
+    const marks = ['', '\u0301', '\u0308', '\u030C', '\u0331', '\u0342', '\u0345'];
+    const unstable: string[] = [];
+    for (let code = 0x41; code < 0x10000; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const ch = String.fromCharCode(code);
+      if (!/\p{L}/u.test(ch)) continue;
+      for (const mark of marks) {
+        const once = fold(ch + mark);
+        if (fold(once) !== once) unstable.push((ch + mark).normalize('NFD'));
+      }
+    }
+    expect(unstable).toEqual([]);
+  });
+
   it('lower-cases non-ASCII letters that stay non-ASCII (Greek, Cyrillic)', () => {
     expect(fold('ΣΟΦΙΑ')).toBe('σοφια');
     expect(fold('Иван')).toBe('иван');
