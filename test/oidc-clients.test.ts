@@ -61,6 +61,10 @@ describe('OIDC clients', () => {
     await expect(sso.createOidcClient({ customerId: 'wk', idpType: 'Okta', ...base, issuer: wellKnown })).rejects.toThrow(/discovery document's address/);
     await sso.createOidcClient({ customerId: 'wk', idpType: 'Okta', ...base });
     await expect(sso.updateOidcClient('wk', { issuer: wellKnown })).rejects.toThrow(/discovery document's address/);
+    // Backslashes are slashes to a URL parser, and to openid-client.
+    await expect(sso.updateOidcClient('wk', { issuer: 'https://idp.example.com/t\\.well-known\\openid-configuration' })).rejects.toThrow(
+      /discovery document's address/,
+    );
   });
 
   it('refuses discovered metadata whose issuer is a {tenantid} template, whatever the host', () => {

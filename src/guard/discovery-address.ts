@@ -7,5 +7,12 @@
 export const DISCOVERY_ADDRESS_PROBLEM = 'the issuer is a discovery document\'s address (it holds "/.well-known/"): set the issuer the IdP declares in it';
 
 export function isDiscoveryAddress(issuer: string): boolean {
-  return issuer.includes('/.well-known/');
+  // As openid-client reads it: the parsed URL's href (`\` is `/` in an https URL), not the text as given.
+  let href: string;
+  try {
+    href = new URL(issuer).href;
+  } catch {
+    return issuer.includes('/.well-known/');
+  }
+  return href.includes('/.well-known/');
 }

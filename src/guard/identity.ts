@@ -90,11 +90,13 @@ export function mergeClaims(fromToken: Claims, userinfo: Claims, userinfoWins: b
     merged = { ...userinfo, ...fromToken };
     for (const name of missing) if (Object.hasOwn(userinfo, name)) merged[name] = userinfo[name];
   }
-  // An email is as verified as its own source says: the token's email_verified never vouches for an email
-  // only userinfo gave (nor the other way round).
-  const emailSource = merged.email === undefined ? null : Object.hasOwn(userinfo, 'email') && merged.email === userinfo.email ? userinfo : fromToken;
-  if (emailSource) {
-    if (Object.hasOwn(emailSource, 'email_verified')) merged.email_verified = emailSource.email_verified;
+  // An email is as verified as a source that gave that same email says: the token's email_verified never
+  // vouches for an email only userinfo gave (nor the other way round). When both gave it, the one that wins
+  // the merge speaks first, and the other when it says nothing.
+  if (merged.email !== undefined) {
+    const order = userinfoWins ? [userinfo, fromToken] : [fromToken, userinfo];
+    const vouching = order.find((source) => Object.hasOwn(source, 'email') && source.email === merged.email && Object.hasOwn(source, 'email_verified'));
+    if (vouching) merged.email_verified = vouching.email_verified;
     else delete merged.email_verified;
   }
   return merged;

@@ -1511,10 +1511,11 @@ return 0
 
 /**
  * Stages a chunk of a member list that is too long for one call (ARGV: group id, token, m, m×(value, meta),
- * m at most MEMBER_CHUNK, then the most groups per member or ''), under job keys of its own: `st` (sorted
+ * m at most MEMBER_CHUNK, then the most groups per member or '', then '1' for the first chunk else '0'), under job keys of its own: `st` (sorted
  * set, list order), `sd` (metadata), `sb` (a list of the values, for SETTLE_JOB) and `b` (their bytes).
  * Repeated values are kept once. Nothing a reader sees changes; the create/replace script in 'staged' mode
- * swaps the list in. Reply: the staged count, or -1 when the connection is gone. The first new member that
+ * swaps the list in. Reply: the staged count, -1 when the connection is gone, or -2 when a later chunk finds
+ * its job gone. The first new member that
  * joining would take past the most groups allowed is recorded in the job (`cap`), and the swap refuses the
  * write; the check runs here, not at the swap (which stays O(1)), so writes in flight at once may each add
  * the same member past the cap, by one group each.
@@ -1523,9 +1524,12 @@ export const STAGE_MEMBERS = linkLua(
   PRELUDE,
   `
 local gid, token = ARGV[1], ARGV[2]
+local last = 3 + 2 * tonumber(ARGV[3])
 if redis.call('EXISTS', base .. 'conn') == 0 then return -1 end
 local job = redis.call('HGET', JOBS, token)
 if job and job ~= 's ' .. gid then return redis.error_reply('staging token already used') end
+-- A later chunk whose job is gone (dropped as abandoned: STALE_JOBS) must not start the list again from it.
+if not job and ARGV[last + 2] ~= '1' then return -2 end
 redis.call('HSET', JOBS, token, 's ' .. gid)
 jobMoved(token)
 local st, sd, sb = jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb')
@@ -1535,7 +1539,6 @@ if not job then redis.call('SET', jobKey(token, 'base'), topSeq(mzkey(gid))) end
 local base = tonumber(redis.call('GET', jobKey(token, 'base')) or '0')
 local n = redis.call('ZCARD', st)
 local bytes = 0
-local last = 3 + 2 * tonumber(ARGV[3])
 local cap = tonumber(ARGV[last + 1])
 if cap and redis.call('EXISTS', jobKey(token, 'cap')) == 0 then
   for i = 4, last, 2 do
@@ -1695,6 +1698,9 @@ return 0
 `,
 );
 
+/** How long a staging job must not have moved before another write drops it (its writer surely gone). */
+export const STAGING_ABANDONED_MS = 3_600_000;
+
 /**
  * The jobs (tokens) that have not moved on for ARGV[1] ms, at most ARGV[2], by Redis's clock: their writers
  * died or stalled part way (jobMoved). Whoever reads them finishes them with SETTLE_JOB, which is safe
@@ -1705,7 +1711,15 @@ export const STALE_JOBS = linkLua(
   `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZRANGE', JOBS_MOVED, '-inf', now - tonumber(ARGV[1]), 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
+local stale = redis.call('ZRANGE', JOBS_MOVED, '-inf', now - tonumber(ARGV[1]), 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]), 'WITHSCORES')
+local out = {}
+for i = 1, #stale, 2 do
+  -- A staging job is its writer's alone until it swaps: settling one drops the list staged so far, so it
+  -- is adopted only once nobody can still be staging it (STAGING_ABANDONED_MS); the others at once.
+  local job = redis.call('HGET', JOBS, stale[i]) or ''
+  if string.sub(job, 1, 2) ~= 's ' or tonumber(stale[i + 1]) < now - ${STAGING_ABANDONED_MS} then out[#out + 1] = stale[i] end
+end
+return out
 `,
 );
 

@@ -311,8 +311,15 @@ export function redisStore(options: RedisStoreOptions): Store {
   async function adoptStaleJobs(connectionId: string): Promise<void> {
     for (let round = 0; round < 8; round++) {
       const tokens = (await run('staleJobs', tag(connectionId), adoptAfterMs, 16)) as string[];
-      for (const token of tokens) await settle(connectionId, token);
-      if (tokens.length < 16) return;
+      let settled = 0;
+      for (const token of tokens) {
+        // One job that cannot be settled now (Redis away a moment) does not hold back the others.
+        settled += await settle(connectionId, token).then(
+          () => 1,
+          () => 0,
+        );
+      }
+      if (tokens.length < 16 || settled === 0) return;
     }
   }
 
@@ -322,25 +329,29 @@ export function redisStore(options: RedisStoreOptions): Store {
     const last = staleJobChecks.get(connectionId);
     if (last !== undefined && at - last < Math.min(STALE_JOB_CHECK_MS, adoptAfterMs)) return;
     staleJobChecks.set(connectionId, at);
-    // A failure (Redis away, the connection deleted) is left for the next look: nothing waits on this one.
-    adoptStaleJobs(connectionId).catch(() => staleJobChecks.delete(connectionId));
+    // A failure (Redis away, the connection deleted) is left for the next look, STALE_JOB_CHECK_MS on: nothing
+    // waits on this one, and a failing Redis is not asked again on every write.
+    adoptStaleJobs(connectionId).catch(() => {});
   }
 
   /**
    * Stages `members` in chunks under a new job token; null when the connection is gone. STAGE_MEMBERS notes
    * in the job a new member over `quota.maxGroupsPerMember`, and the swap then refuses the write.
    */
-  async function stage(connectionId: string, groupId: string, members: StoredMember[], quota: StoreQuota | undefined): Promise<string | null> {
+  async function stage(connectionId: string, groupId: string, members: StoredMember[], quota: StoreQuota | undefined): Promise<string | 'gone' | 'lost'> {
     const token = newToken();
     for (let i = 0; i === 0 || i < members.length; i += CHUNK) {
       const chunk = members.slice(i, i + CHUNK);
       const args: (string | number)[] = [groupId, token, chunk.length];
       for (const m of chunk) args.push(m.value, memberMeta(m));
-      args.push(quota?.maxGroupsPerMember ?? '');
-      if (Number(await run('stage', tag(connectionId), ...args)) === -1) {
+      args.push(quota?.maxGroupsPerMember ?? '', i === 0 ? '1' : '0');
+      const reply = Number(await run('stage', tag(connectionId), ...args));
+      if (reply === -1) {
         await settle(connectionId, token);
-        return null;
+        return 'gone';
       }
+      // Its job was dropped as abandoned (this writer stalled past STAGING_ABANDONED_MS): nothing was swapped.
+      if (reply === -2) return 'lost';
     }
     return token;
   }
@@ -408,7 +419,8 @@ export function redisStore(options: RedisStoreOptions): Store {
 
   /** A write's reply as its outcome, announcing its events to this instance's consumers. */
   function finished(connectionId: string, write: ResourceWrite, reply: unknown[]): WriteOutcome {
-    if (reply[0] === 'staging_lost') throw new Error('the staged member list vanished (was the connection deleted?)');
+    // The staged list went before the swap (dropped as abandoned, or the connection deleted): nothing changed.
+    if (reply[0] === 'staging_lost') return { ok: false, reason: 'interrupted' };
     if (reply[0] === 'lease_lost') return { ok: false, reason: 'version_mismatch', currentVersion: 0 };
     const result = outcome(reply);
     if (result.ok && write.events) consumers.announce(connectionId);
@@ -463,7 +475,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       }
     }
     const token = await stage(connectionId, write.id, members, quota);
-    if (token === null) return { ok: false, reason: 'not_found' };
+    if (token === 'gone') return { ok: false, reason: 'not_found' };
+    if (token === 'lost') return { ok: false, reason: 'interrupted' };
     const held = lease === undefined ? undefined : { token: lease };
     const reply = await attempt(connectionId, script, write, expectedVersion, { mode: 'staged', token }, quota, held);
     await settle(connectionId, token); // swapped in: settles the new and old lists; refused: drops the staging

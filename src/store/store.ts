@@ -241,7 +241,8 @@ export type WriteOutcome =
   | { ok: false; reason: 'version_mismatch'; currentVersion: number }
   /**
    * A write of several steps (a group's member changes applied in chunks, docs/groups.md) stopped part-way,
-   * its lease having lapsed: the steps before stay applied. Sending the same write again completes it.
+   * its lease having lapsed: the steps before stay applied. Or its staged member list was dropped before the
+   * swap, its writer having stalled for an hour (nothing applied). Sending the same write again completes it.
    */
   | { ok: false; reason: 'interrupted' }
   /**

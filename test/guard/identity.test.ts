@@ -130,6 +130,12 @@ describe('what an SSO user record keeps of claims the customer’s IdP chose', (
       email_verified: true,
     });
     expect(mergeClaims({ sub: 's', email: 'a@corp.test', email_verified: true }, userinfo, true, [])).toEqual({ sub: 's', email: 'victim@corp.test' });
+    // Both gave the same email: a flag either states holds (the merge's winner first).
+    expect(mergeClaims({ sub: 's', email: 'a@corp.test', email_verified: true }, { email: 'a@corp.test' }, false, [])).toMatchObject({ email_verified: true });
+    expect(mergeClaims({ sub: 's', email: 'a@corp.test', email_verified: true }, { email: 'a@corp.test' }, true, [])).toMatchObject({ email_verified: true });
+    expect(mergeClaims({ sub: 's', email: 'a@corp.test', email_verified: true }, { email: 'a@corp.test', email_verified: false }, true, [])).toMatchObject({
+      email_verified: false,
+    });
   });
 
   it("counts a needed claim the guard cannot use as missing, so that 'auto' asks userinfo for it", () => {

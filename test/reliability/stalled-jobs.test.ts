@@ -93,6 +93,69 @@ describe('stalled multi-step writes (redis store)', () => {
     expect(await groupsOf(removed)).toEqual([]);
   });
 
+  /** A scimSso on a client of its own whose `stage` script runs `between(call)` before each call after the first. */
+  async function stagingInstance(between: (call: number) => Promise<void>): Promise<{ sso: ScimSso; client: Redis }> {
+    const client = new Redis(inject('redisUrl'));
+    const sso = scimSso({ rateLimit: false, activityLog: false, durableEvents: false, store: redisStore({ client, prefix: redis.prefix }) });
+    const name = Object.keys(Object.getPrototypeOf(client) as object)
+      .concat(Object.keys(client))
+      .find((n) => /^scimSso_stage_[0-9a-f]{8}$/.test(n))!;
+    const real = (client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name]!.bind(client);
+    let calls = 0;
+    (client as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      if (calls++ > 0) await between(calls);
+      return real(...args);
+    };
+    return { sso, client };
+  }
+  const membersOf = async (id: string) => ((await call(healthy, 'GET', `/Groups/${id}`)).body!.members as unknown[] | undefined)?.length ?? 0;
+  const thousands = (n: number) => Array.from({ length: n }, (_, i) => ({ value: `staged-${i}` }));
+
+  it("leaves a slow writer's staging alone: adoption never cuts a list being staged", async () => {
+    let release = () => {};
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    let reached = () => {};
+    const atStall = new Promise<void>((resolve) => (reached = resolve));
+    const slow = await stagingInstance(async (n) => {
+      if (n === 2) {
+        reached();
+        await stalled;
+      }
+    });
+    try {
+      const post = call(slow.sso, 'POST', '/Groups', { schemas: [GROUP], displayName: 'Slowly staged', members: thousands(2_500) });
+      await atStall;
+      // Another instance writes meanwhile, and looks for stalled jobs (adoptJobsAfterMs 0): the staging is not one.
+      expect((await call(healthy, 'POST', '/Users', { schemas: [USER], userName: 'during-staging@corp.test' })).status).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      release();
+      const created = await post;
+      expect(created.status).toBe(201);
+      expect(await membersOf(String(created.body!.id))).toBe(2_500);
+    } finally {
+      slow.client.disconnect();
+    }
+  });
+
+  it('refuses, changing nothing, a staged write whose staging was dropped under it (503, then a retry completes it)', async () => {
+    const dropping = await stagingInstance(async () => {
+      // What dropping an abandoned staging job does to the writer: its job is gone before its next chunk.
+      const jobs = `${redis.prefix}{c:${connectionId}}:g:jobs`;
+      for (const [token, job] of Object.entries(await redis.client.hgetall(jobs))) if (job.startsWith('s ')) await redis.client.hdel(jobs, token);
+    });
+    try {
+      const body = { schemas: [GROUP], displayName: 'Dropped staging', members: thousands(2_500) };
+      const refused = await call(dropping.sso, 'POST', '/Groups', body);
+      expect(refused.status).toBe(503);
+      expect((await call(healthy, 'GET', '/Groups', undefined, `filter=${encodeURIComponent('displayName eq "Dropped staging"')}`)).body!.totalResults).toBe(0);
+      const retried = await call(healthy, 'POST', '/Groups', body);
+      expect(retried.status).toBe(201);
+      expect(await membersOf(String(retried.body!.id))).toBe(2_500);
+    } finally {
+      dropping.client.disconnect();
+    }
+  });
+
   it("a deleted group's list: its members' reverse entries go once the job is adopted", async () => {
     const doomed = String(
       (await call(healthy, 'POST', '/Groups', { schemas: [GROUP], displayName: 'Doomed', members: ids.slice(0, 300).map((value) => ({ value })) })).body!.id,
