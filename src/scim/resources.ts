@@ -272,7 +272,11 @@ async function updateResource(
       return ok({ stored });
     }
     const write = ctx.spec.toWrite(resource);
-    const tooLarge = storedSizeProblem(ctx, write.json, stored.json);
+    // Deprovisioning is never refused for size: a user stored past the bound before it existed must still
+    // be deactivated by its IdP (the write changes `active` alone, so it grows it by a byte at most).
+    const overBound = storedSizeProblem(ctx, write.json, stored.json);
+    const tooLarge = overBound && !onlyDeactivates(before, resource) ? overBound : null;
+    if (tooLarge && fromCopy) continue; // a copy never decides an answer
     if (tooLarge) return fail(tooLarge);
     if (lease !== undefined) write.lease = lease;
     await yieldForResource(write);
@@ -471,6 +475,14 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
 function eventsOf(before: JsonObject, after: JsonObject, write: ResourceWrite): ResourceWrite['events'] {
   const touchesMembers = write.members !== undefined || write.memberChanges !== undefined;
   return updatedEvents(write.kind, before, after, touchesMembers);
+}
+
+/** Whether a user write changes nothing but `active`, to false (meta aside). Only read for a write past the size bound. */
+function onlyDeactivates(before: JsonObject, after: JsonObject): boolean {
+  if (after.active !== false || before.active === false) return false;
+  const { active: _was, ...restBefore } = withoutMeta(before);
+  const { active: _now, ...restAfter } = withoutMeta(after);
+  return jsonEqual(restBefore, restAfter);
 }
 
 /** A resource without its `meta`. */

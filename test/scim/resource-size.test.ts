@@ -4,11 +4,13 @@
  * for every tenant on each later write. A write that grows a resource past the bound is refused with the
  * resource unchanged; one that shrinks it is taken; PUT of what was read back always fits.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RESOURCE_BYTES } from '../../src/scim/limits.js';
 import { bodyText } from '../../src/scim/response-body.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+import { userWrite } from '../store/contract.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -57,6 +59,37 @@ describe.each(STORE_KINDS)('stored resource size (%s store)', (kind) => {
     const shrunk = await call('PATCH', `/${path}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: 'notes' }] });
     expect(shrunk.status).toBe(204);
     expect((await call('GET', `/${path}/${id}`)).body).not.toHaveProperty('notes');
+  });
+
+  it('deactivates a user stored past the bound before it existed, and refuses any other growth of it', async () => {
+    // Written through the store, as an earlier version let PATCHes grow users.
+    const id = randomUUID();
+    const legacy = {
+      schemas: [USER],
+      id,
+      userName: 'legacy-big@example.com',
+      notes: [chunk(1), chunk(2), chunk(3)],
+      active: true,
+      meta: { resourceType: 'User', created: '2026-01-01T00:00:00.000Z', lastModified: '2026-01-01T00:00:00.000Z' },
+    };
+    const connection = (await sso.store.getConnectionByCustomer(`resource-size-${kind}`))!;
+    expect(await sso.store.createResource(connection.connectionId, userWrite(id, 'legacy-big@example.com', { json: JSON.stringify(legacy) }))).toMatchObject({
+      ok: true,
+    });
+    const grow = await call('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Grown' }] });
+    expect(grow).toMatchObject({ status: 400, body: { scimType: 'invalidValue' } });
+    // Entra's and Okta's deactivations: a PATCH of active alone, and a PUT of the user as read with active false.
+    const patched = await call('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    expect(patched.status).toBe(204);
+    expect((await call('GET', `/Users/${id}`)).body).toMatchObject({ active: false, notes: legacy.notes });
+    const piggyback = await call('PATCH', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'replace', path: 'active', value: true },
+        { op: 'add', path: 'title', value: 'x'.repeat(100) },
+      ],
+    });
+    expect(piggyback.status).toBe(400);
   });
 
   it('refuses a POST and a PUT whose resource would pass the bound', async () => {
