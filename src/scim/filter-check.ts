@@ -8,12 +8,24 @@
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { AttrPath, FilterNode } from './filter-ast.js';
 import { instant } from './filter-eval.js';
-import { findAttribute, resolveAttribute, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+import { dottedSchemaUrn, dottedSchemaUrnProblem, findAttribute, resolveAttribute, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
 /** The definition a path names: from the resource type at the top level, from the element's inside `[...]`. */
 function defOf(type: ResourceTypeDef, element: AttributeDef | undefined, path: AttrPath): AttributeDef | undefined {
   const def = element ? findAttribute(element.subAttributes, path.attribute) : resolveAttribute(type, path.attribute, path.schema).def;
   return path.subAttribute === undefined ? def : findAttribute(def?.subAttributes, path.subAttribute);
+}
+
+/**
+ * The refusal of a path written `<schema URN>.<attribute>` (read by the grammar as the sub-attribute of an
+ * attribute named after the URN's last segment, under a shorter URN), or null: it would match nothing, and an
+ * IdP looking a user up so would create a duplicate (dottedSchemaUrn, src/scim/schemas.ts).
+ */
+function dottedPath(type: ResourceTypeDef, path: AttrPath): string | null {
+  if (path.schema === undefined || path.subAttribute === undefined) return null;
+  const written = `${path.schema}:${path.attribute}.${path.subAttribute}`;
+  const schema = dottedSchemaUrn(type, written);
+  return schema ? dottedSchemaUrnProblem(schema, written) : null;
 }
 
 /** The ordering operators: RFC 7644 §3.4.2.2 makes them on a boolean or binary attribute a 400 `invalidFilter`. */
@@ -26,6 +38,10 @@ const pathName = (path: AttrPath) => [path.attribute, path.subAttribute].filter(
  * dateTime, or an ordering of a boolean or binary value. The tree's depth is bounded by the parser.
  */
 export function checkFilterValues(type: ResourceTypeDef, node: FilterNode, element?: AttributeDef): Result<void> {
+  if ((node.kind === 'compare' || node.kind === 'present' || node.kind === 'valuePath') && !element) {
+    const dotted = dottedPath(type, node.path);
+    if (dotted) return fail(scimErrors.badRequest('invalidFilter', dotted));
+  }
   switch (node.kind) {
     case 'and':
     case 'or': {

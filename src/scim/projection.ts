@@ -9,7 +9,17 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { deleteAttr, isAttrName, isSubAttrName, keyOf } from './attribute-access.js';
 import { MAX_PATH_LENGTH, MAX_PROJECTION_PATHS } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
-import { COMMON_ATTRIBUTES, CUSTOM_URN, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn, type ResourceTypeDef } from './schemas.js';
+import {
+  COMMON_ATTRIBUTES,
+  CUSTOM_URN,
+  dottedSchemaUrn,
+  dottedSchemaUrnProblem,
+  findAttribute,
+  resolveAttribute,
+  splitCustomUrn,
+  splitSchemaUrn,
+  type ResourceTypeDef,
+} from './schemas.js';
 
 /** One requested attribute: where it lives (core or an extension URN key), its name, and an optional sub-attribute. */
 interface ProjectedPath {
@@ -59,6 +69,8 @@ const clip = (text: string) => (text.length > 60 ? `${text.slice(0, 57)}...` : t
 function parsePath(type: ResourceTypeDef, parameter: string, text: string): Result<ProjectedPath[]> {
   if (text.length > MAX_PATH_LENGTH) return invalid(parameter, `an attribute path is longer than ${MAX_PATH_LENGTH} characters`);
   const withoutFilter = text.replace(/\[[^\]]*\]/g, '');
+  const dotted = dottedSchemaUrn(type, withoutFilter);
+  if (dotted) return invalid(parameter, dottedSchemaUrnProblem(dotted, withoutFilter));
   const { urn, rest } = splitSchemaUrn(type, withoutFilter);
   if (urn !== undefined && rest === '') {
     // The whole extension (`attributes=urn:…:enterprise:2.0:User`), or with the core URN every core

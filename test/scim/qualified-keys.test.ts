@@ -57,6 +57,19 @@ describe.each(SCIM_TARGETS)('URN-qualified keys on the $store store through $ada
     const stored = await t.http.get(`/scim/v2/Users/${id}`).set(t.auth);
     expect(stored.body.active).not.toBe(false);
     expect(stored.body.schemas).toEqual([USER]);
+    // Read paths too: a lookup so written would find nobody, and an IdP would create a duplicate.
+    for (const [query, scimType] of [
+      [{ filter: `${USER}.userName eq "dotted-urn@corp.test"` }, 'invalidFilter'],
+      [{ filter: `${ENTERPRISE}.department pr` }, 'invalidFilter'],
+      [{ sortBy: `${USER}.userName` }, 'invalidValue'],
+      [{ attributes: `${USER}.title` }, 'invalidValue'],
+      [{ excludedAttributes: `${USER}.title` }, 'invalidValue'],
+    ] as const) {
+      const res = await t.http.get('/scim/v2/Users').set(t.auth).query(query);
+      expect([res.status, res.body.scimType], JSON.stringify(query)).toEqual([400, scimType]);
+      expect(res.body.detail).toContain('is written "urn:ietf:params:scim:schemas:');
+    }
+    expect(await count(`${USER}:userName eq "dotted-urn@corp.test"`)).toBe(1);
   });
 
   it('stores core, sub-attribute and extension keys where their plain forms go, and filters find them', async () => {
