@@ -394,11 +394,18 @@ local function topSeq(mz)
   return tonumber(top[2] or '0')
 end
 
+-- Whether the connection has a job not yet settled, read once per script: without one, the reverse index
+-- matches every group's list exactly.
+local jobsMemo = {}
+local function unsettled()
+  if jobsMemo.any == nil then jobsMemo.any = redis.call('EXISTS', JOBS) == 1 end
+  return jobsMemo.any
+end
 -- Whether value is in group gid's own list: the reverse index says so only once a job that swapped the
 -- list in has settled, and a job whose writer died may never be (until SETTLE_JOB is run for it again), so
--- every reader of the reverse index confirms each group with it. O(1).
+-- while any job is unsettled every reader of the reverse index confirms each group with it. O(1).
 local function listedIn(gid, value)
-  return redis.call('ZSCORE', mzkey(gid), value) ~= false
+  return not unsettled() or redis.call('ZSCORE', mzkey(gid), value) ~= false
 end
 
 -- What is read beside a resource: a user's groups (id, displayName, in group creation order; O(its
