@@ -99,7 +99,11 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
    */
   async function finishUnfinishedDeletes(customerId: string): Promise<boolean> {
     const ids = (await store.unfinishedConnectionDeletes?.(customerId)) ?? [];
-    for (const connectionId of ids) await store.deleteConnection(connectionId);
+    for (const connectionId of ids) {
+      await store.deleteConnection(connectionId);
+      onChange(customerId);
+      audit('connection.deleted', customerId, connectionId);
+    }
     return ids.length > 0;
   }
 

@@ -1064,6 +1064,8 @@ return { more and seqs[#seqs] or '', loadAll('g', seqs, gids) }
 export const FIND_USERS_FOR_LOGIN = linkLua(
   READ_PRELUDE,
   `
+-- A connection being deleted (its record renamed away) holds nobody, whatever its sweep has not reached.
+if redis.call('EXISTS', base .. 'conn') == 0 then return { {}, 0 } end
 return { findAll('u', ARGV[1], ARGV[2]), buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
 `,
 );
@@ -1084,7 +1086,8 @@ export const LOGIN_AND_RECORD = linkLua(
   `
 ${RECORD_SSO_FUNCTION}
 local users, gone = {}, 0
-if ARGV[1] == '1' then
+-- A connection being deleted (its record renamed away) admits nobody, whatever its sweep has not reached.
+if ARGV[1] == '1' and redis.call('EXISTS', base .. 'conn') == 1 then
   users = findAll('u', ARGV[2], ARGV[3])
   gone = buried(ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))
 end

@@ -21,11 +21,17 @@ describe('an interrupted SCIM connection delete (redis store)', () => {
   let dying: ScimSso;
   /** Sweep calls of the dying instance: its first one works, the next one fails (reset by each test). */
   let sweeps = 0;
+  /** The connections the healthy instance's audit trail reports deleted. */
+  const deletions: string[] = [];
 
   beforeAll(async () => {
     redis = await testRedis('interrupted-delete');
     dyingClient = new Redis(inject('redisUrl'));
-    healthy = scimSso({ rateLimit: false, store: redisStore({ client: redis.client, prefix: redis.prefix }) });
+    healthy = scimSso({
+      rateLimit: false,
+      store: redisStore({ client: redis.client, prefix: redis.prefix }),
+      onEvent: (event) => void (event.type === 'connection.deleted' && deletions.push(String(event.connectionId))),
+    });
     dying = scimSso({ rateLimit: false, store: redisStore({ client: dyingClient, prefix: redis.prefix }) });
     const sweep = Object.keys(Object.getPrototypeOf(dyingClient) as object)
       .concat(Object.keys(dyingClient))
@@ -60,10 +66,12 @@ describe('an interrupted SCIM connection delete (redis store)', () => {
     await expect(dying.deleteScimConnection('acme')).rejects.toThrow(/died/);
     expect(await healthy.fetchScimConnection('acme')).toBeNull();
     expect((await keysOf(connectionId)).length).toBeGreaterThan(0);
-    // The user is not swept yet, but the connection is being deleted: the session ends.
+    // The user is not swept yet, but the connection is being deleted: the session ends, and a login finds nobody.
     expect(await checkSession(healthy.store, session)).toEqual({ active: false, reason: 'deleted' });
+    expect(await healthy.store.findUsersForLogin(connectionId, 'userName', 'u449@corp.test')).toEqual({ users: [], deletedMatch: false });
     expect(await healthy.deleteScimConnection('acme')).toBe(true);
     expect(await keysOf(connectionId)).toEqual([]);
+    expect(deletions).toEqual([connectionId]);
     expect(await healthy.deleteScimConnection('acme')).toBe(false);
   });
 
