@@ -31,7 +31,7 @@ app.use(passport.initialize());
 app.use(passport.session());
 app.use(sso.authRoutes({ passport, successRedirect: '/app', failureRedirect: '/login-refused' })); // under /sso
 app.get('/app', sso.requireActiveUser({ redirectTo: '/login-refused' }), (req, res) => {
-  res.json(req.user); // { customerId, connectionId, scimUserId, userName, subject, email }
+  res.json(req.user); // { customerId, connectionId, scimUserId, userName, subject, email, groups, roles }
 });
 app.get('/login-refused', (req, res) => res.status(403).json(req.query)); // { error, reason }: render your own page
 app.use(sso.errorHandler({ redirectTo: '/login-refused' }));

@@ -17,6 +17,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { ScimSsoConfigError } from '../errors.js';
 
 export const CSRF_COOKIE = 'scim_sso_dashboard_csrf';
 export const CSRF_FIELD = '_csrf';
@@ -56,7 +57,7 @@ export function readCookie(req: { readonly headers: IncomingHttpHeaders }, name:
 
 export function createCsrf(secret?: string): Csrf {
   if (secret !== undefined && (typeof secret !== 'string' || secret.length < 32)) {
-    throw new TypeError('dashboard csrfSecret must be a string of at least 32 characters');
+    throw new ScimSsoConfigError('invalid_argument', 'dashboard csrfSecret must be a string of at least 32 characters');
   }
   const key = secret ?? randomBytes(32);
   const sign = (nonce: string) => createHmac('sha256', key).update(`scim-sso-dashboard-csrf.v1.${nonce}`).digest('base64url');

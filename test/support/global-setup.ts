@@ -28,6 +28,10 @@ declare module 'vitest' {
 const MISSING =
   'Tests need Redis: set REDIS_URL=redis://host:port, or install redis-server ' + '(Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis)';
 
+const MISSING_FOR_CLUSTER =
+  'REDIS_URL is set, but the Redis Cluster tests need a cluster: set REDIS_CLUSTER_NODES=host:port,host:port,host:port, ' +
+  'or install redis-server so that the tests start one (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis)';
+
 const MISSING_CLI =
   'The Redis Cluster tests need redis-cli to create the cluster: ' +
   `${INSTALL_HINT}; on Debian/Ubuntu redis-cli alone comes with apt-get install -y redis-tools. ` +
@@ -83,7 +87,7 @@ async function startAll(): Promise<Started> {
   };
   const needServer = !process.env.REDIS_URL || !process.env.REDIS_CLUSTER_NODES;
   const serverBinary = needServer ? onPath('redis-server') : null;
-  if (needServer && !serverBinary) throw new Error(MISSING);
+  if (needServer && !serverBinary) throw new Error(process.env.REDIS_URL ? MISSING_FOR_CLUSTER : MISSING);
 
   const redis = process.env.REDIS_URL ? Promise.resolve({ url: process.env.REDIS_URL, stop: async () => {} }) : startRedis(serverBinary!);
   const cluster = (async () => {
