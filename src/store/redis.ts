@@ -305,8 +305,9 @@ export function redisStore(options: RedisStoreOptions): Store {
   /**
    * Finishes the jobs of a connection that stopped moving: a write of several steps settles its own job
    * (members' reverse entries, users' versions, touched groups), and one whose process died part way left
-   * it, which only this finishes (docs/groups.md, "If a process dies mid-way"). Settling in batches, so
-   * beside a live writer it only helps.
+   * it, which only this finishes (docs/groups.md, "If a process dies mid-way"). Settling a swapped-in list
+   * or a touch job beside a live writer only helps (each batch is atomic); STALE_JOBS hands out a staging job
+   * only once nobody can still be staging it.
    */
   async function adoptStaleJobs(connectionId: string): Promise<void> {
     for (let round = 0; round < 8; round++) {
@@ -335,8 +336,9 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
 
   /**
-   * Stages `members` in chunks under a new job token; null when the connection is gone. STAGE_MEMBERS notes
-   * in the job a new member over `quota.maxGroupsPerMember`, and the swap then refuses the write.
+   * Stages `members` in chunks under a new job token; 'gone' when the connection is gone, 'lost' when the job
+   * was dropped under a chunk. STAGE_MEMBERS notes in the job a new member over `quota.maxGroupsPerMember`,
+   * and the swap then refuses the write.
    */
   async function stage(connectionId: string, groupId: string, members: StoredMember[], quota: StoreQuota | undefined): Promise<string | 'gone' | 'lost'> {
     const token = newToken();

@@ -75,7 +75,14 @@ describe.each(STORE_KINDS)('sso.events on the %s store', (kind) => {
   it("parses a write's resource once for all its events, shared and frozen, however many member changes it logged", async () => {
     const users: string[] = [];
     for (let i = 0; i < 5; i++) {
-      users.push((await t.http.post('/scim/v2/Users').set(t.auth).send({ schemas: [USER], userName: `shared${i}@example.com` })).body.id as string);
+      users.push(
+        (
+          await t.http
+            .post('/scim/v2/Users')
+            .set(t.auth)
+            .send({ schemas: [USER], userName: `shared${i}@example.com` })
+        ).body.id as string,
+      );
     }
     const from = await t.sso.events.end(customerId);
     const group = await t.http

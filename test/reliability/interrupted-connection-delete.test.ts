@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { checkSession } from '../../src/guard/session-check.js';
 import { redisStore } from '../../src/store/redis.js';
-import { scanKeys, testRedis, type TestRedis } from '../support/redis.js';
+import { scanKeys, testRedis, wrapStoreScript, type TestRedis } from '../support/redis.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -33,12 +33,13 @@ describe('an interrupted SCIM connection delete (redis store)', () => {
       onEvent: (event) => void (event.type === 'connection.deleted' && deletions.push(String(event.connectionId))),
     });
     dying = scimSso({ rateLimit: false, store: redisStore({ client: dyingClient, prefix: redis.prefix }) });
-    const sweep = Object.keys(Object.getPrototypeOf(dyingClient) as object)
-      .concat(Object.keys(dyingClient))
-      .find((name) => /^scimSso_sweep_[0-9a-f]{8}$/.test(name))!;
-    const real = (dyingClient as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[sweep]!.bind(dyingClient);
-    (dyingClient as unknown as Record<string, unknown>)[sweep] = (...args: unknown[]) =>
-      ++sweeps === 1 ? real(...args) : Promise.reject(new Error('the process died (simulated)'));
+    wrapStoreScript(
+      dyingClient,
+      'sweep',
+      (real) =>
+        (...args) =>
+          ++sweeps === 1 ? real(...args) : Promise.reject(new Error('the process died (simulated)')),
+    );
   });
   afterAll(async () => {
     dyingClient?.disconnect();

@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bodyText } from '../../src/scim/response-body.js';
 import { redisStore } from '../../src/store/redis.js';
-import { storeProblems, testRedis, type TestRedis } from '../support/redis.js';
+import { storeProblems, testRedis, wrapStoreScript, type TestRedis } from '../support/redis.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -34,10 +34,7 @@ describe('stalled multi-step writes (redis store)', () => {
     const options = { rateLimit: false, activityLog: false, durableEvents: false } as const;
     healthy = scimSso({ ...options, store: redisStore({ client: redis.client, prefix: redis.prefix, adoptJobsAfterMs: 0 }) });
     dying = scimSso({ ...options, store: redisStore({ client: dyingClient, prefix: redis.prefix }) });
-    const settle = Object.keys(Object.getPrototypeOf(dyingClient) as object)
-      .concat(Object.keys(dyingClient))
-      .find((name) => /^scimSso_settle_[0-9a-f]{8}$/.test(name))!;
-    (dyingClient as unknown as Record<string, unknown>)[settle] = () => Promise.reject(new Error('the process died (simulated)'));
+    wrapStoreScript(dyingClient, 'settle', () => () => Promise.reject(new Error('the process died (simulated)')));
     await healthy.createScimConnection({ customerId: 'stalled-jobs', token: TOKEN });
     connectionId = (await healthy.store.getConnectionByCustomer('stalled-jobs'))!.connectionId;
     for (let i = 0; i < 301; i++) ids.push(String((await call(healthy, 'POST', '/Users', { schemas: [USER], userName: `u${i}@corp.test` })).body!.id));
@@ -97,15 +94,11 @@ describe('stalled multi-step writes (redis store)', () => {
   async function stagingInstance(between: (call: number) => Promise<void>): Promise<{ sso: ScimSso; client: Redis }> {
     const client = new Redis(inject('redisUrl'));
     const sso = scimSso({ rateLimit: false, activityLog: false, durableEvents: false, store: redisStore({ client, prefix: redis.prefix }) });
-    const name = Object.keys(Object.getPrototypeOf(client) as object)
-      .concat(Object.keys(client))
-      .find((n) => /^scimSso_stage_[0-9a-f]{8}$/.test(n))!;
-    const real = (client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name]!.bind(client);
     let calls = 0;
-    (client as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+    wrapStoreScript(client, 'stage', (real) => async (...args) => {
       if (calls++ > 0) await between(calls);
       return real(...args);
-    };
+    });
     return { sso, client };
   }
   const membersOf = async (id: string) => ((await call(healthy, 'GET', `/Groups/${id}`)).body!.members as unknown[] | undefined)?.length ?? 0;

@@ -15,7 +15,7 @@ import {
 import { EVENTS_PER_SCRIPT } from '../../src/store/redis-events.js';
 import { EVENT_SCAN_ENTRIES } from '../../src/store/redis-event-scripts.js';
 import { INLINE_MEMBERS, MEMBER_CHUNK, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';
-import { scanKeys, storeProblems, testRedis, type TestRedis } from '../support/redis.js';
+import { scanKeys, storeProblems, testRedis, wrapStoreScript, type TestRedis } from '../support/redis.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
 
 let t: TestRedis;
@@ -301,18 +301,11 @@ describe('redis store specifics', () => {
 
   /** Wraps the store's script `name` on the test client: `after` runs on each reply before the store sees it. */
   function afterScript(name: string, after: (reply: unknown) => Promise<void>): () => void {
-    const client = t.client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const names = [...Object.getOwnPropertyNames(client), ...Object.getOwnPropertyNames(Object.getPrototypeOf(client))];
-    const command = names.find((n) => n.startsWith(`scimSso_${name}_`) && !n.endsWith('Buffer'))!;
-    const original = client[command]!;
-    client[command] = async (...args: unknown[]) => {
-      const reply = await original.apply(client, args);
+    return wrapStoreScript(t.client, name, (real) => async (...args) => {
+      const reply = await real(...args);
       await after(reply);
       return reply;
-    };
-    return () => {
-      client[command] = original;
-    };
+    });
   }
 
   it('stops a chunked member write whose lease lapsed part-way as interrupted, keeping what it applied', async () => {

@@ -204,3 +204,24 @@ for _, gid in ipairs(dn) do
 end
 return problems
 `;
+
+/** A store script as ioredis runs it (its command on the client, `scimSso_<name>_<hash>`). */
+export type ScriptCall = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * Replaces the store script `name` on `client` (defined there when a store was made on it) with what `wrap`
+ * makes of the real one: how a test makes a step of a write fail, stall or change under it, as a lost
+ * process, a slow instance or another writer would, without mocking Redis.
+ */
+export function wrapStoreScript(client: Redis, name: string, wrap: (real: ScriptCall) => ScriptCall): () => void {
+  const commands = client as unknown as Record<string, ScriptCall>;
+  const names = [...Object.getOwnPropertyNames(client), ...Object.getOwnPropertyNames(Object.getPrototypeOf(client))];
+  const command = names.find((n) => n.startsWith(`scimSso_${name}_`) && !n.endsWith('Buffer'));
+  if (!command) throw new Error(`no script ${name} is defined on this client`);
+  const original = commands[command]!;
+  commands[command] = wrap(original.bind(client));
+  // Restores the real script: the command as it was, own property or inherited.
+  return () => {
+    commands[command] = original;
+  };
+}
