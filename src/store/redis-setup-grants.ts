@@ -3,7 +3,7 @@
  * contract's declarations (src/store/store.ts) never name ioredis: a core-only app compiles without it.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { isValidStoreId } from './store.js';
+import { isValidStoreId } from './store-id.js';
 import { checkSetupGrant, HASH, SETUP_GRANT_RETENTION_MS, setupGrantStatus, type SetupGrantStore, type StoredSetupGrant } from './setup-grants.js';
 
 /**

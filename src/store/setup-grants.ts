@@ -7,7 +7,7 @@
  * kept a while past their expiry (SETUP_GRANT_RETENTION_MS) so that the portal can say "this link has
  * expired" rather than "unknown link"; then they are forgotten.
  */
-import { isValidStoreId } from './store.js';
+import { isValidStoreId } from './store-id.js';
 
 export type SetupArea = 'sso' | 'scim';
 export const SETUP_AREAS: readonly SetupArea[] = ['sso', 'scim'];

@@ -10,6 +10,7 @@ import { hexDigest } from '../digest.js';
 import { checkWriteEvents, type EventPage, type WriteEvents } from './event-log.js';
 import { assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
 import type { SetupGrantStore } from './setup-grants.js';
+import { isValidStoreId, MAX_STORE_ID_LENGTH } from './store-id.js';
 
 export type ResourceKind = 'User' | 'Group';
 
@@ -883,17 +884,7 @@ export function assertSamlCacheArgs(customerId: string, id: string, ttlMs: numbe
   }
 }
 
-/** The longest connection, customer or resource id (and token hash, attribute name) the stores accept. */
-export const MAX_STORE_ID_LENGTH = 200;
-
-/**
- * True when `value` can be a connection id, customer id, resource id or token hash: 1 to 200 characters,
- * no `{` or `}` (they would break Redis Cluster hash tags), no whitespace (the Redis store separates ids by
- * spaces) and no control characters.
- */
-export function isValidStoreId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_STORE_ID_LENGTH && !/[{}\s\p{Cc}]/u.test(value);
-}
+export { isValidStoreId, MAX_STORE_ID_LENGTH } from './store-id.js';
 
 /** Throws a TypeError naming `what` unless `value` passes {@link isValidStoreId}. */
 export function assertStoreId(what: string, value: unknown): asserts value is string {
