@@ -105,17 +105,11 @@ const CASE_SPECIAL = /[\u0130\u03a3]/;
  * is its own lower case, and no other character's lower case depends on its neighbours); `İ` stays.
  */
 function lowerNormal(normal: string): string {
-  return renormal(lowerNormalCased(normal));
-}
-
-/**
- * Lower case may leave NFC text that is no longer NFC: `J` + U+030C (no capital J with caron exists) lower-cases
- * to `j` + U+030C, which NFC composes to `ǰ` U+01F0. Composed again, so that fold is idempotent and the two
- * spellings of one letter fold alike (else they index as two userNames, and a login's encoding picks the user).
- */
-function renormal(lowered: string): string {
-  const normal = lowered.normalize('NFC');
-  return normal === lowered ? lowered : normal;
+  // Lower case may leave NFC text that is no longer NFC: `J` + U+030C (no capital J with caron exists)
+  // lower-cases to `j` + U+030C, which NFC composes to `ǰ` U+01F0. Composed again, so that fold is idempotent
+  // and the two spellings of one letter fold alike (else they index as two userNames, and a login's encoding
+  // picks the user).
+  return lowerNormalCased(normal).normalize('NFC');
 }
 
 function lowerNormalCased(normal: string): string {

@@ -14,16 +14,7 @@
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { MAX_OBJECT_KEYS } from './limits.js';
-import {
-  dottedSchemaUrn,
-  dottedSchemaUrnProblem,
-  findAttribute,
-  findSchema,
-  resolveAttribute,
-  type AttributeDef,
-  type ResourceTypeDef,
-  type SchemaDef,
-} from './schemas.js';
+import { dottedSchemaUrnProblem, findAttribute, findSchema, resolveAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schemas.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -205,8 +196,8 @@ export function unqualifyKeys(type: ResourceTypeDef, input: JsonObject, bareExte
   for (const [key, value] of Object.entries(input)) {
     // JSON.parse makes "__proto__" an own key; assigning it below would swap the output object's prototype.
     if (key === '__proto__') return invalid('the attribute name "__proto__" is not allowed');
-    const dotted = dottedSchemaUrn(type, key);
-    if (dotted) return invalid(dottedSchemaUrnProblem(dotted, key));
+    const dotted = dottedSchemaUrnProblem(type, key);
+    if (dotted) return invalid(dotted);
     const found = qualifiedKey(type, key);
     const named = found ? null : bareExtensionNames ? extensionKey(type, key) : null;
     if (found) qualified.push([key, found]);

@@ -7,16 +7,7 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { isAttrName, isSubAttrName } from './attribute-access.js';
 import { parseFilter, type FilterNode } from './filter.js';
 import { MAX_PATH_LENGTH } from './limits.js';
-import {
-  dottedSchemaUrn,
-  dottedSchemaUrnProblem,
-  findAttribute,
-  resolveAttribute,
-  splitCustomUrn,
-  splitSchemaUrn,
-  type AttributeDef,
-  type ResourceTypeDef,
-} from './schemas.js';
+import { dottedSchemaUrnProblem, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
 /**
  * A parsed PATCH path: `schema` is set only for extension attributes: the canonical URN of an extension the
@@ -60,8 +51,8 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
   if (text.length > MAX_PATH_LENGTH) return invalidPath(text, `longer than ${MAX_PATH_LENGTH} characters`);
   const trimmed = text.trim();
   if (trimmed === '') return invalidPath(text, 'empty');
-  const dotted = dottedSchemaUrn(type, trimmed);
-  if (dotted) return invalidPath(text, dottedSchemaUrnProblem(dotted, trimmed));
+  const dotted = dottedSchemaUrnProblem(type, trimmed);
+  if (dotted) return invalidPath(text, dotted);
   const known = splitSchemaUrn(type, trimmed);
   const custom = known.urn === undefined && /^urn:/i.test(trimmed) ? splitCustomUrn(trimmed) : undefined;
   if (custom === null) return invalidPath(text, 'not a schema URN followed by ":" and an attribute name');

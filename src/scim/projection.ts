@@ -12,7 +12,6 @@ import { isObject, type Json, type JsonObject } from './normalize.js';
 import {
   COMMON_ATTRIBUTES,
   CUSTOM_URN,
-  dottedSchemaUrn,
   dottedSchemaUrnProblem,
   findAttribute,
   resolveAttribute,
@@ -69,8 +68,8 @@ const clip = (text: string) => (text.length > 60 ? `${text.slice(0, 57)}...` : t
 function parsePath(type: ResourceTypeDef, parameter: string, text: string): Result<ProjectedPath[]> {
   if (text.length > MAX_PATH_LENGTH) return invalid(parameter, `an attribute path is longer than ${MAX_PATH_LENGTH} characters`);
   const withoutFilter = text.replace(/\[[^\]]*\]/g, '');
-  const dotted = dottedSchemaUrn(type, withoutFilter);
-  if (dotted) return invalid(parameter, dottedSchemaUrnProblem(dotted, withoutFilter));
+  const dotted = dottedSchemaUrnProblem(type, withoutFilter);
+  if (dotted) return invalid(parameter, dotted);
   const { urn, rest } = splitSchemaUrn(type, withoutFilter);
   if (urn !== undefined && rest === '') {
     // The whole extension (`attributes=urn:…:enterprise:2.0:User`), or with the core URN every core

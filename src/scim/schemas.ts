@@ -297,22 +297,19 @@ export function splitSchemaUrn(type: ResourceTypeDef, path: string): { urn?: str
 }
 
 /**
- * The schema a URN-qualified name would be misread against, or null: `<schema URN>.<attribute>` (a dot
- * where the colon goes, `urn:…:core:2.0:User.active`), which splits at its last colon into a "custom" URN
- * that is a prefix of the type's own schema URN and files the attribute under it. A PATCH deactivating a
- * user so was answered 204 and left the user active; such names are refused, naming the colon form.
+ * The refusal of a name written `<schema URN>.<attribute>` (a dot where the colon goes,
+ * `urn:…:core:2.0:User.active`), naming the form meant; null for any other name. Read literally, it splits
+ * at its last colon into a "custom" URN that is a prefix of the type's own schema URN and files the attribute
+ * under it: a PATCH deactivating a user so was answered 204 and left the user active.
  */
-export function dottedSchemaUrn(type: ResourceTypeDef, name: string): SchemaDef | null {
+export function dottedSchemaUrnProblem(type: ResourceTypeDef, name: string): string | null {
   const lower = name.toLowerCase();
   for (const schema of [type.schema, ...type.extensions]) {
-    if (lower.startsWith(`${schema.id.toLowerCase()}.`)) return schema;
+    if (lower.startsWith(`${schema.id.toLowerCase()}.`)) {
+      return `"${name}" puts a "." after the schema URN; an attribute of ${schema.id} is written "${schema.id}:${name.slice(schema.id.length + 1)}"`;
+    }
   }
   return null;
-}
-
-/** The refusal of a name {@link dottedSchemaUrn} found, naming the form meant. */
-export function dottedSchemaUrnProblem(schema: SchemaDef, name: string): string {
-  return `"${name}" puts a "." after the schema URN; an attribute of ${schema.id} is written "${schema.id}:${name.slice(schema.id.length + 1)}"`;
 }
 
 /** A URN as RFC 8141 shapes it: `urn:<NID>:<NSS>`, no brackets, quotes or spaces (they belong to the path's filter). */

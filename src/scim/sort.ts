@@ -12,7 +12,7 @@ import { getAttr, getAttrOf, isAttrName, isSubAttrName } from './attribute-acces
 import { MAX_PATH_LENGTH } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { ResourceSpec, SortIndex } from './resource-spec.js';
-import { dottedSchemaUrn, dottedSchemaUrnProblem, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn } from './schemas.js';
+import { dottedSchemaUrnProblem, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn } from './schemas.js';
 import { sortInSlices } from './sliced-sort.js';
 
 /** A validated `sortBy`: where the attribute lives, its canonical name, an optional sub-attribute, and its case rule. */
@@ -33,8 +33,8 @@ export function parseSortBy(spec: ResourceSpec, text: string | null): Result<Sor
     fail(scimErrors.badRequest('invalidValue', `sortBy: "${text.length > 60 ? `${text.slice(0, 57)}...` : text}" is not an attribute path (RFC 7644 §3.10)`));
   if (text.length > MAX_PATH_LENGTH) return bad();
   const trimmed = text.trim();
-  const dotted = dottedSchemaUrn(spec.type, trimmed);
-  if (dotted) return fail(scimErrors.badRequest('invalidValue', `sortBy: ${dottedSchemaUrnProblem(dotted, trimmed)}`));
+  const dotted = dottedSchemaUrnProblem(spec.type, trimmed);
+  if (dotted) return fail(scimErrors.badRequest('invalidValue', `sortBy: ${dotted}`));
   const known = splitSchemaUrn(spec.type, trimmed);
   // A custom extension's attribute (`urn:…:CustomExtension:2.0:User:badge`): the URN up to the last ":", as
   // a filter or a PATCH path reads it, so that a sort finds what a filter on the same path finds.

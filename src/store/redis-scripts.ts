@@ -92,9 +92,13 @@ local JOBS = base .. 'g:jobs'
 -- When each job last moved on (ms, Redis's clock), by token: a job whose writer died stops moving, and
 -- STALE_JOBS hands it to whoever finishes it (adoptStaleJobs in src/store/redis.ts).
 local JOBS_MOVED = base .. 'g:jobs:moved'
-local function jobMoved(token)
+-- Redis's clock in ms: the same for every app instance.
+local function redisNowMs()
   local t = redis.call('TIME')
-  redis.call('ZADD', JOBS_MOVED, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), token)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function jobMoved(token)
+  redis.call('ZADD', JOBS_MOVED, redisNowMs(), token)
 end
 local function jobDone(token)
   redis.call('HDEL', JOBS, token)
@@ -1521,14 +1525,14 @@ return 0
 
 /**
  * Stages a chunk of a member list that is too long for one call (ARGV: group id, token, m, m×(value, meta),
- * m at most MEMBER_CHUNK, then the most groups per member or '', then '1' for the first chunk else '0'), under job keys of its own: `st` (sorted
- * set, list order), `sd` (metadata), `sb` (a list of the values, for SETTLE_JOB) and `b` (their bytes).
- * Repeated values are kept once. Nothing a reader sees changes; the create/replace script in 'staged' mode
- * swaps the list in. Reply: the staged count, -1 when the connection is gone, or -2 when a later chunk finds
- * its job gone. The first new member that
- * joining would take past the most groups allowed is recorded in the job (`cap`), and the swap refuses the
- * write; the check runs here, not at the swap (which stays O(1)), so writes in flight at once may each add
- * the same member past the cap, by one group each.
+ * m at most MEMBER_CHUNK, then the most groups per member or '', then '1' for the first chunk else '0'),
+ * under job keys of its own: `st` (sorted set, list order), `sd` (metadata), `sb` (a list of the values, for
+ * SETTLE_JOB) and `b` (their bytes). Repeated values are kept once. Nothing a reader sees changes; the
+ * create/replace script in 'staged' mode swaps the list in. Reply: the staged count, -1 when the connection
+ * is gone, or -2 when a later chunk finds its job gone. The first new member that joining would take past
+ * the most groups allowed is recorded in the job (`cap`), and the swap refuses the write; the check runs
+ * here, not at the swap (which stays O(1)), so writes in flight at once may each add the same member past
+ * the cap, by one group each.
  */
 export const STAGE_MEMBERS = linkLua(
   PRELUDE,
@@ -1713,14 +1717,14 @@ export const STAGING_ABANDONED_MS = 3_600_000;
 
 /**
  * The jobs (tokens) that have not moved on for ARGV[1] ms, at most ARGV[2], by Redis's clock: their writers
- * died or stalled part way (jobMoved). Whoever reads them finishes them with SETTLE_JOB, which is safe
- * beside a writer that is still alive (each batch is atomic and takes its members from the job's lists).
+ * died or stalled part way (jobMoved); a staging job only after STAGING_ABANDONED_MS. Whoever reads them
+ * finishes them with SETTLE_JOB, which for a swapped-in list or a touch job is safe beside a writer that is
+ * still alive (each batch is atomic and takes its members from the job's lists).
  */
 export const STALE_JOBS = linkLua(
   PRELUDE,
   `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = redisNowMs()
 local stale = redis.call('ZRANGE', JOBS_MOVED, '-inf', now - tonumber(ARGV[1]), 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]), 'WITHSCORES')
 local out = {}
 for i = 1, #stale, 2 do
