@@ -2,6 +2,7 @@
 // `npm run lint` in `npm test`. Formatting is Prettier's job (.prettierrc.json), not ESLint's.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import regexp from 'eslint-plugin-regexp';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-artifacts/', '.scratch/'] },
@@ -32,8 +33,13 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
+    plugins: { regexp },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
+      // Every tenant shares one event loop: a pattern that backtracks super-linearly on some input (a SAML
+      // parser's error message holding 47,000 spaces took one replace 2.5 s) is refused here, not found later.
+      'regexp/no-super-linear-backtracking': ['error', { report: 'potential' }],
+      'regexp/no-super-linear-move': ['error', { report: 'potential' }],
       // A Map's first key is reached by walking over every slot deleted since its table was last rebuilt: a
       // cache or queue that drops its oldest entry that way pays O(size) per step once full (docs/login-freshness.md).
       'no-restricted-syntax': [

@@ -10,6 +10,7 @@ import { ScimSsoConfigError } from './errors.js';
 import type { Emit } from './events.js';
 import type { Store } from './store/store.js';
 import { SETUP_AREAS, type SetupArea } from './store/setup-grants.js';
+import { withoutTrailingSlashes } from './url-segment.js';
 
 export type { SetupArea } from './store/setup-grants.js';
 
@@ -51,7 +52,7 @@ export function checkPortalUrl(value: unknown, where: string): string {
       `${where}: the setup portal URL must be an absolute http(s) URL without query or fragment, e.g. 'https://app.example.com/setup'`,
     );
   }
-  return url.href.replace(/\/+$/, '');
+  return withoutTrailingSlashes(url.href);
 }
 
 /** The customer's part of the portal's URLs: `<portal>/<customerId>`. */

@@ -13,3 +13,13 @@ const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i;
  * client's to choose and would otherwise lead links, cookie paths or a URL built by prefixing the origin.
  */
 export const targetPath = (target: string): string => target.replace(ABSOLUTE_FORM, '');
+
+/**
+ * `text` without the slashes it ends with. A loop, not `replace(/\/+$/, '')`: that pattern, tried at every
+ * slash of a long run that something else ends, costs the square of the run's length.
+ */
+export function withoutTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x2f) end--;
+  return end === text.length ? text : text.slice(0, end);
+}

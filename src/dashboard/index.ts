@@ -36,6 +36,7 @@ import { messagePage, type PageContext } from './layout.js';
 import { matchingModel } from './matching-model.js';
 import { matchingPage } from './matching-page.js';
 import { mappingFromForm, rolesPage } from './roles-page.js';
+import { withoutTrailingSlashes } from '../url-segment.js';
 
 /** The options of the dashboard; `Req` is the framework's request (Express `req`, Koa `ctx`). */
 export interface DashboardOptions<Req = unknown> {
@@ -106,7 +107,7 @@ function dashboardPrefix(prefix: unknown): string {
   if (typeof prefix !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(prefix)) {
     throw new ScimSsoConfigError('invalid_argument', "dashboard: prefix must be a path such as '/admin'");
   }
-  return prefix.replace(/\/+$/, '');
+  return withoutTrailingSlashes(prefix);
 }
 
 /** Validates the options and builds the dashboard of a scim-sso instance (core or framework handle). */
@@ -151,7 +152,7 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
     async handle(raw, request) {
       const path = below(request.path);
       if (path === null) return null;
-      const base = `${request.mountPath.replace(/\/+$/, '')}${prefix}`;
+      const base = `${withoutTrailingSlashes(request.mountPath)}${prefix}`;
       const { nonce, headers } = pageHeaders('same-origin');
       const cookies: string[] = [];
       const cookieReq = { headers: request.headers, base, secure: reachedOverHttps(request) };

@@ -9,6 +9,7 @@ import { renderLoginError, type RenderedLoginError } from './render.js';
 import type { OidcRuntime } from './passport.js';
 import { strategyOf } from './guard.js';
 import { samlConfigOf, samlGuardSettings, samlRuntimeFor, type SamlBrowser } from './saml.js';
+import { withoutTrailingSlashes } from '../url-segment.js';
 
 /** The OIDC steps (login, callback), and SAML's ACS and SP metadata (the login step is shared). */
 export type LoginStep = 'login' | 'callback' | 'saml_acs' | 'saml_metadata';
@@ -19,7 +20,7 @@ export function loginPrefix(prefix: unknown, where: string): string {
   if (typeof prefix !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(prefix)) {
     throw new ScimSsoConfigError('invalid_argument', `${where}: prefix must be a path such as '/sso' (use the default unless it collides with your routes)`);
   }
-  return prefix.replace(/\/+$/, '');
+  return withoutTrailingSlashes(prefix);
 }
 
 /**

@@ -66,10 +66,11 @@ export function samlResponseOverBudget(xml: string): string | null {
 export function readSamlResponse(xml: string): Document | string {
   let problem: string | null = null;
   const stop = (message: string) => {
-    problem ??= String(message)
-      .replace(/^\[xmldom \w+\]\s*/, '')
-      .replace(/\s*@#\[line:.*$/s, '')
-      .slice(0, 200);
+    // xmldom ends its messages with `@#[line:…]`, after text it copied from the document (an end tag's
+    // whitespace, say): cut there with indexOf, as a pattern starting with \s* would cost the square of it.
+    const text = String(message).replace(/^\[xmldom \w+\]\s*/, '');
+    const locator = text.indexOf('@#[line:');
+    problem ??= (locator === -1 ? text : text.slice(0, locator).trimEnd()).slice(0, 200);
     throw new Error(problem);
   };
   let doc: Document | undefined;

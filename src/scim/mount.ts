@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parsedBodyOf } from '../parsed-body.js';
-import { targetPath } from '../url-segment.js';
+import { targetPath, withoutTrailingSlashes } from '../url-segment.js';
 import { readBody, tooLarge } from './body.js';
 import type { ScimRequest } from './http.js';
 
@@ -18,7 +18,7 @@ import type { ScimRequest } from './http.js';
  * sends the URL it was given. Endpoint names below it are matched in any case by the router.
  */
 export function pathBelow(basePath: string, urlPath: string): string | null {
-  const base = basePath.replace(/\/+$/, '');
+  const base = withoutTrailingSlashes(basePath);
   if (urlPath === base) return '/';
   if (urlPath.startsWith(base + '/')) return urlPath.slice(base.length);
   return null;
@@ -89,7 +89,7 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
     body,
     ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, declared) } : {}),
     ...(overLimit && BODY_METHODS.has(method) ? { readBody: () => Promise.resolve(tooLarge(maxBodyBytes)) } : {}),
-    baseUrl: publicBaseUrl ? publicBaseUrl.replace(/\/+$/, '') : mounted.mountUrl() + basePath.replace(/\/+$/, ''),
+    baseUrl: publicBaseUrl ? withoutTrailingSlashes(publicBaseUrl) : mounted.mountUrl() + withoutTrailingSlashes(basePath),
   };
 }
 

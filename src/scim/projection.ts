@@ -61,13 +61,30 @@ const invalid = (parameter: string, detail: string) => fail(scimErrors.badReques
 const clip = (text: string) => (text.length > 60 ? `${text.slice(0, 57)}...` : text);
 
 /**
+ * `text` without its bracketed value filters (`emails[type eq "work"].value` → `emails.value`), each `[` up to
+ * the next `]`; an unclosed `[` stays. indexOf, not a pattern: `/\[[^\]]*\]/g` re-reads the rest of the text
+ * from every `[` of a run that no `]` closes.
+ */
+function withoutValueFilters(text: string): string {
+  let out = '';
+  let from = 0;
+  for (let open = text.indexOf('['); open !== -1; open = text.indexOf('[', from)) {
+    const close = text.indexOf(']', open + 1);
+    if (close === -1) break;
+    out += text.slice(from, open);
+    from = close + 1;
+  }
+  return out + text.slice(from);
+}
+
+/**
  * One entry of `attributes`/`excludedAttributes`: `[urn:…:]attribute[.subAttribute]`, names checked against
  * the RFC 7643 §2.1 grammar and resolved to the schema's spelling; under a URN no schema here has, see
  * {@link customPaths}.
  */
 function parsePath(type: ResourceTypeDef, parameter: string, text: string): Result<ProjectedPath[]> {
   if (text.length > MAX_PATH_LENGTH) return invalid(parameter, `an attribute path is longer than ${MAX_PATH_LENGTH} characters`);
-  const withoutFilter = text.replace(/\[[^\]]*\]/g, '');
+  const withoutFilter = withoutValueFilters(text);
   const dotted = dottedSchemaUrnProblem(type, withoutFilter);
   if (dotted) return invalid(parameter, dotted);
   const { urn, rest } = splitSchemaUrn(type, withoutFilter);

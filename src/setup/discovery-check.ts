@@ -8,6 +8,7 @@ import * as oidc from 'openid-client';
 import { MAX_IDP_ANSWER_BYTES, OutboundFetchError } from '../net/outbound-fetch.js';
 import { idpFetch } from '../guard/idp-fetch.js';
 import { multiTenantIssuerProblem, templatedIssuerProblem } from '../guard/entra-tenant.js';
+import { withoutTrailingSlashes } from '../url-segment.js';
 
 export type IssuerCheck = { ok: true } | { ok: false; problem: string };
 
@@ -21,7 +22,7 @@ const unreachable = (wellKnown: string) =>
 
 /** The words for a discovery failure. Pure. */
 export function discoveryProblem(issuer: string, error: unknown): string {
-  const wellKnown = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  const wellKnown = `${withoutTrailingSlashes(issuer)}/.well-known/openid-configuration`;
   const guard = [error, causeOf(error)].find((e): e is OutboundFetchError => e instanceof OutboundFetchError);
   if (guard?.refused === 'answer') return `Refused: ${guard.message}. The discovery document must be JSON of at most ${MAX_IDP_ANSWER_BYTES} bytes.`;
   // An address refused, a name that does not resolve and a host that does not answer read alike: the form's

@@ -43,6 +43,7 @@ import { authorizationOrigin, clearTestCookie, finishTestLogin, startTestLogin }
 import { testResultPage, testStartPage } from './test-page.js';
 import { evaluateTestLogin } from './test-evaluation.js';
 import { parseSsoForm } from './sso-form.js';
+import { withoutTrailingSlashes } from '../url-segment.js';
 
 export interface SetupPortalOptions {
   /** Absolute URL of the portal (where it is mounted). Default: the scimSso option `setupPortalUrl`. */
@@ -98,7 +99,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
   const appName = options.appName ?? 'the app';
   const origin = new URL(portalUrl).origin;
   const httpsPortal = new URL(portalUrl).protocol === 'https:';
-  const portalPath = new URL(portalUrl).pathname.replace(/\/+$/, '');
+  const portalPath = withoutTrailingSlashes(new URL(portalUrl).pathname);
   // At the root the portal would answer every path of the app (the first segment is a customer id).
   if (portalPath === '')
     throw new ScimSsoConfigError('invalid_argument', "setupPortal: the portal URL needs a path of its own, e.g. 'https://app.example.com/setup'");
@@ -112,7 +113,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
   return {
     path: portalPath,
     async handle(request) {
-      const absolute = `${request.mountPath.replace(/\/+$/, '')}${request.path}`;
+      const absolute = `${withoutTrailingSlashes(request.mountPath)}${request.path}`;
       if (!absolute.startsWith(`${portalPath}/`)) return null;
       // The link token is in the first URL: no page may send it on as a Referer.
       const { nonce, headers } = pageHeaders('no-referrer');
