@@ -89,8 +89,8 @@ export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
   return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
 }
 
-/** Applies one operation at a resolved path. `wholeReplace` makes `replace` of a complex attribute not merge. */
-export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined, wholeReplace: boolean): Done {
+/** Applies one operation at a resolved path. */
+export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined): Done {
   const { def, subDef } = path;
   const where = path.subAttribute ? `${path.attribute}.${path.subAttribute}` : path.attribute;
   if (path.schema === undefined && path.attribute.toLowerCase() === 'schemas') {
@@ -112,7 +112,7 @@ export function applyAtPath(state: PatchState, op: PatchOp, path: ResolvedPatchP
   noteWritten(state, container);
   const target = get(container, key);
   if (isObject(target)) noteWritten(state, target);
-  const outcome = writeAt(state, container, key, op, path, value, wholeReplace, where);
+  const outcome = writeAt(state, container, key, op, path, value, where);
   const written = get(container, key);
   if (isObject(written)) noteWritten(state, written);
   return outcome;
@@ -124,16 +124,7 @@ function noteWritten(state: PatchState, object: JsonObject): void {
 }
 
 /** The write of {@link applyAtPath} once the attribute's container and key are known. */
-function writeAt(
-  state: PatchState,
-  container: JsonObject,
-  key: string,
-  op: PatchOp,
-  path: ResolvedPatchPath,
-  value: Json | undefined,
-  wholeReplace: boolean,
-  where: string,
-): Done {
+function writeAt(state: PatchState, container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined, where: string): Done {
   const { def } = path;
   if (path.filter) return atValuePath(state, container, key, op, path, path.filter, value, where);
   if (path.subAttribute) return atSubAttribute(container, key, op, path, value, where);
@@ -146,7 +137,7 @@ function writeAt(
   const normalized = def ? normalizeValue(def, value as Json, where) : ok(value);
   if (!normalized.ok) return normalized;
   const next = normalized.value;
-  const merges = !def?.multiValued && (op === 'add' || !wholeReplace);
+  const merges = !def?.multiValued;
   if (next === undefined) {
     // `{"givenName": ""}` merged into `name`: only what it sends empty is cleared (below), not all of `name`.
     if (merges && isObject(value) && Object.keys(value).length > 0 && isObject(get(container, key))) return clearSentEmpty(container, key, value);

@@ -255,7 +255,7 @@ function applyOperation(state: PatchState, operation: PatchOperation): Result<vo
   if (!resolved.ok) return resolved;
   const readOnly = readOnlyTarget(resolved.value, op);
   if (readOnly) return fail(readOnly);
-  return applyAtPath(state, op, resolved.value, value, false);
+  return applyAtPath(state, op, resolved.value, value);
 }
 
 /**
@@ -271,8 +271,10 @@ function readOnlyTarget(path: ResolvedPatchPath, op: 'add' | 'remove' | 'replace
 
 /**
  * A path-less add/replace. Keys may be plain names, dotted sub-attributes (`name.givenName`), URN-qualified
- * attributes or whole extension objects keyed by URN (Entra). `replace` replaces
- * each named attribute rather than merging into it.
+ * attributes or whole extension objects keyed by URN (Entra). Each key is applied as if it were the path:
+ * a `replace` of `{"name": {"givenName": "B"}}` keeps `familyName`, as `path: "name"` does (RFC 7644
+ * §3.5.2.3: sub-attributes not given are left unchanged). SailPoint sends one such operation per changed
+ * sub-attribute, and Ping's SCIM SDK diffs down to the changed leaves: replacing whole lost the rest.
  */
 function applyWithoutPath(state: PatchState, op: 'add' | 'replace', value: Json): Result<void> {
   if (!isObject(value)) return fail(scimErrors.badRequest('invalidValue', `${op} without a path needs an object value`));
@@ -291,7 +293,7 @@ function applyWithoutPath(state: PatchState, op: 'add' | 'replace', value: Json)
     }
     const path = /^urn:/i.test(key) && isUnknownUrn(state, key) ? customUrnPath(state, key, item) : resolvePatchPath(state.type, key);
     if (!path.ok) return path;
-    const outcome = applyAtPath(state, op, path.value, item, true);
+    const outcome = applyAtPath(state, op, path.value, item);
     if (!outcome.ok) return outcome;
   }
   return ok(undefined);
@@ -329,15 +331,17 @@ function customUrnPath(state: PatchState, key: string, item: Json): Result<Resol
   return resolvePatchPath(state.type, container !== undefined ? `${container}:${split!.rest}` : key);
 }
 
-/** `{"urn:…:enterprise:2.0:User": {…}}`: add merges its attributes, replace swaps the whole extension. */
+/**
+ * `{"urn:…:enterprise:2.0:User": {…}}`: each attribute it gives is added or replaced as with its own path,
+ * the extension's others kept; `null` or `""` clears the extension.
+ */
 function applyExtensionObject(state: PatchState, op: 'add' | 'replace', schema: string, item: Json): Result<void> {
   if (item === null || item === '') return clearExtension(state, schema);
   if (!isObject(item)) return fail(scimErrors.badRequest('invalidValue', `${schema} must be an object`));
-  if (op === 'replace') clearExtension(state, schema);
   for (const [key, sub] of Object.entries(item)) {
     const path = resolvePatchPath(state.type, `${schema}:${key}`);
     if (!path.ok) return path;
-    const outcome = applyAtPath(state, op, path.value, sub, true);
+    const outcome = applyAtPath(state, op, path.value, sub);
     if (!outcome.ok) return outcome;
   }
   return ok(undefined);
