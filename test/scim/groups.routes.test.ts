@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOUCH_SCRIPT_GROUPS } from '../../src/store/redis-scripts.js';
 import { SCIM_TARGETS, scimTestApp, type ScimTestApp, createActiveUser, userRef } from '../support/app.js';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -299,5 +300,41 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     const g = await group('Temporary');
     expect((await t.http.delete(`/scim/v2/Groups/${g.id}`).set(t.auth)).status).toBe(204);
     expect((await t.http.get(`/scim/v2/Groups/${g.id}`).set(t.auth)).status).toBe(404);
+  });
+});
+
+describe.each(SCIM_TARGETS)('a deleted member of many groups on the $store store through $adapter', ({ store: kind, adapter }) => {
+  let t: ScimTestApp;
+  beforeAll(async () => {
+    // Hundreds of group creations in a burst: the per-connection rate limit is not what this tests.
+    t = await scimTestApp(kind, `groups-many-${kind}-${adapter}`, { rateLimit: false }, adapter);
+  });
+  afterAll(async () => {
+    expect(t.unexpected).toEqual([]);
+    await t.cleanup();
+  });
+
+  it('moves every group a deleted user leaves, also past how many groups one Redis script rewrites (TOUCH_SCRIPT_GROUPS)', async () => {
+    const a = await createActiveUser(t, 'leaves.many@example.com');
+    const many: { id: string }[] = [];
+    for (let from = 0; from < TOUCH_SCRIPT_GROUPS + 20; from += 20) {
+      const made = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          t.http
+            .post('/scim/v2/Groups')
+            .set(t.auth)
+            .send({ schemas: [GROUP], displayName: `Many ${from + i}`, members: [{ value: a }] }),
+        ),
+      );
+      expect(made.map((r) => r.status)).toEqual(Array(20).fill(201));
+      many.push(...made.map((r) => r.body as { id: string }));
+    }
+    const versions = async () =>
+      Promise.all(many.map(async (g) => (await t.http.get(`/scim/v2/Groups/${g.id}?attributes=displayName,meta`).set(t.auth)).body.meta.version));
+    const before = await versions();
+    expect((await t.http.delete(`/scim/v2/Users/${a}`).set(t.auth)).status).toBe(204);
+    const after = await versions();
+    expect(after.filter((version, i) => version === before[i])).toEqual([]);
+    expect((await t.http.get(`/scim/v2/Groups/${many.at(-1)!.id}`).set(t.auth)).body.members).toEqual([]);
   });
 });
