@@ -77,14 +77,22 @@ export interface ParsedBody {
  */
 export function parseJsonText(body: unknown, contentType: string | undefined): ParsedBody | ScimError {
   const text = prescanJsonText(body, contentType);
-  return typeof text === 'string' ? parsePrescanned(text) : text;
+  return text instanceof PrescannedText ? parsePrescanned(text) : text;
+}
+
+/** Body text ready for JSON.parse, with the keys its text spells when the prescan already counted them. */
+export class PrescannedText {
+  constructor(
+    readonly text: string,
+    readonly textKeys?: number,
+  ) {}
 }
 
 /**
  * Decoding and measuring, the part of {@link parseJsonText} before JSON.parse: the text to parse, a value
  * a body parser mounted before scim-sso already produced (shape-checked), or the refusal.
  */
-export function prescanJsonText(body: unknown, contentType: string | undefined): string | ParsedBody | ScimError {
+export function prescanJsonText(body: unknown, contentType: string | undefined): PrescannedText | ParsedBody | ScimError {
   if (!isJsonMediaType(contentType)) {
     return new ScimError(415, 'send the body as application/scim+json or application/json');
   }
@@ -112,14 +120,15 @@ export function prescanJsonText(body: unknown, contentType: string | undefined):
     if (shape.depth > MAX_BODY_DEPTH) return scimErrors.badRequest('invalidValue', tooDeep);
     if (shape.widest > MAX_BODY_OBJECT_KEYS) return scimErrors.badRequest('invalidValue', tooWide(shape.widest));
     if (shape.items > MAX_BODY_ARRAY_ITEMS) return scimErrors.badRequest('invalidValue', tooManyItems(shape.items));
+    return new PrescannedText(text, shape.keys);
   }
-  return text;
+  return new PrescannedText(text);
 }
 
-/** JSON.parse of text {@link prescanJsonText} let through. */
-export function parsePrescanned(text: string): ParsedBody | ScimError {
+/** JSON.parse of text {@link prescanJsonText} let through (its keys counted here unless the prescan did). */
+export function parsePrescanned({ text, textKeys }: PrescannedText): ParsedBody | ScimError {
   try {
-    return { value: JSON.parse(text) as unknown, unchecked: true, textKeys: textShape(text).keys };
+    return { value: JSON.parse(text) as unknown, unchecked: true, textKeys: textKeys ?? textShape(text).keys };
   } catch {
     return scimErrors.badRequest('invalidSyntax', 'the request body is not valid JSON');
   }

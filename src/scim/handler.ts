@@ -7,7 +7,7 @@
 import { ScimError, scimErrors } from '../errors.js';
 import type { Store, StoredConnection, StoreQuota } from '../store/store.js';
 import { authenticate, type TokenCache } from './auth.js';
-import { parsePrescanned, prescanJsonText, shapeChecked } from './body.js';
+import { PrescannedText, parsePrescanned, prescanJsonText, shapeChecked } from './body.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
@@ -217,8 +217,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const large = (Buffer.isBuffer(raw) || typeof raw === 'string') && raw.length > PHASED_BODY_BYTES;
     const text = prescanJsonText(raw, request.headers['content-type']);
     if (text instanceof ScimError) throw text;
-    if (typeof text === 'string' && large) await yieldToEventLoop();
-    const parsed = typeof text === 'string' ? parsePrescanned(text) : text;
+    if (text instanceof PrescannedText && large) await yieldToEventLoop();
+    const parsed = text instanceof PrescannedText ? parsePrescanned(text) : text;
     if (parsed instanceof ScimError) throw parsed;
     if (!parsed.unchecked) return parsed.value;
     if (large) await yieldToEventLoop();

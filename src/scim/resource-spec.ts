@@ -63,20 +63,25 @@ export interface ServerOwned {
  */
 export function buildResource(spec: ResourceSpec, input: unknown, owned: ServerOwned, previous?: JsonObject): Result<JsonObject> {
   const normalized = normalizeInput(spec, input);
-  return normalized.ok ? assembleResource(spec, normalized.value, owned, previous) : normalized;
+  if (!normalized.ok) return normalized;
+  const assembled = assembleResource(spec, normalized.value, owned, previous);
+  return assembled.ok ? validated(spec, assembled.value) : assembled;
 }
 
 /**
- * {@link buildResource} in two phases with a yield between them when the input carries a long member list
- * (src/event-loop.ts): normalising 30,000 members, then checking and validating them, each take
- * milliseconds of their own.
+ * {@link buildResource} in three phases with a yield between them when the input carries a long member list
+ * (src/event-loop.ts): normalising 20,000 members, checking them against the limits and validating them
+ * took 16, 7 and 13 ms of one 1 MB PATCH (audit 24).
  */
 export async function buildResourcePhased(spec: ResourceSpec, input: unknown, owned: ServerOwned, previous?: JsonObject): Promise<Result<JsonObject>> {
   const normalized = normalizeInput(spec, input);
   if (!normalized.ok) return normalized;
-  const members = normalized.value.members;
-  await yieldForMembers(Array.isArray(members) ? members : undefined);
-  return assembleResource(spec, normalized.value, owned, previous);
+  const members = Array.isArray(normalized.value.members) ? normalized.value.members : undefined;
+  await yieldForMembers(members);
+  const assembled = assembleResource(spec, normalized.value, owned, previous);
+  if (!assembled.ok) return assembled;
+  await yieldForMembers(members);
+  return validated(spec, assembled.value);
 }
 
 /** Client input as a JSON object with its attributes normalised (normalize.ts). */
@@ -88,7 +93,7 @@ function normalizeInput(spec: ResourceSpec, input: unknown): Result<JsonObject> 
   return normalizeResource(spec.type, input, spec.coreDefs);
 }
 
-/** The stored form from normalised input: readOnly input dropped, `schemas`, `id` and `meta` set, limits and validation checked. */
+/** The stored form from normalised input: readOnly input dropped, `schemas`, `id` and `meta` set, limits checked (not yet {@link validated}). */
 function assembleResource(spec: ResourceSpec, normalized: JsonObject, owned: ServerOwned, previous?: JsonObject): Result<JsonObject> {
   const { schemas: sentSchemas, id: _id, meta: _meta, externalId, ...attributes } = normalized;
   for (const name of spec.ignoredInput) delete attributes[name];
@@ -105,7 +110,11 @@ function assembleResource(spec: ResourceSpec, normalized: JsonObject, owned: Ser
   Object.assign(resource, attributes);
   resource.meta = { resourceType: spec.type.name, created: owned.created, lastModified: owned.lastModified };
   const withinLimits = checkResourceLimits(resource, previous);
-  if (!withinLimits.ok) return withinLimits;
+  return withinLimits.ok ? ok(resource) : withinLimits;
+}
+
+/** The assembled resource if it is valid for its type (a group's member list is read here, once). */
+function validated(spec: ResourceSpec, resource: JsonObject): Result<JsonObject> {
   const valid = spec.validate(resource);
   return valid.ok ? ok(resource) : valid;
 }
