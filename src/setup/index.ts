@@ -37,7 +37,8 @@ import { idpOfType, isSetupIdp } from './idp-steps.js';
 import { portalMessage, type PortalContext } from './layout.js';
 import { overviewPage } from './overview-page.js';
 import { scimPage, statusLine } from './scim-page.js';
-import { cookieLine, csrfTokenOf, csrfValid, currentSession, openSession, SESSION_COOKIE, type Refusal } from './session.js';
+import { cookieLine, csrfTokenOf, csrfValid, currentSession, LINK_OPENS, openSession, SESSION_COOKIE, type Refusal } from './session.js';
+import { RateLimiter } from '../scim/rate-limit.js';
 import { samlSsoPage, ssoPage, type SsoFormValues } from './sso-page.js';
 import { authorizationOrigin, clearTestCookie, finishTestLogin, startTestLogin } from './test-login.js';
 import { testResultPage, testStartPage } from './test-page.js';
@@ -83,6 +84,11 @@ const REFUSALS: Record<Refusal | 'none', { status: number; title: string; messag
     title: 'Wrong setup link',
     message: 'This setup link or session belongs to another organisation’s setup. Open the link you received for this one.',
   },
+  too_many_opens: {
+    status: 429,
+    title: 'Opened too often',
+    message: 'This setup link was opened many times in a short while. Wait a minute, then open it again.',
+  },
 };
 
 /** Validates the options and builds the portal of a scim-sso instance (core or framework handle). */
@@ -107,6 +113,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
   const loginRedirectUri = options.loginRedirectUri ?? ((customerId: string) => `${origin}/sso/${encodeURIComponent(customerId)}/callback`);
   const keepsLog = internals.options.activityLog !== false;
   const testRedirectUri = (customerId: string) => `${portalCustomerUrl(portalUrl, customerId)}/test/callback`;
+  const linkOpens = new RateLimiter(LINK_OPENS);
   const audit = (event: Omit<AuditEventInput, 'actor' | 'connectionId'> & { connectionId?: string | null }) =>
     emit({ actor: 'setup', connectionId: null, ...event });
 
@@ -121,10 +128,12 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
       const page = (status: number, body: string): SetupResponse => ({ status, headers: { ...headers, 'Content-Type': HTML }, cookies, body });
       const redirect = (location: string): SetupResponse => ({ status: 303, headers: { ...headers, Location: location }, cookies, body: '' });
       const fail = (status: number, title: string, message: string) => page(status, portalMessage(nonce, title, message));
-      const refuse = (refusal: Refusal | 'none', customerId: string | null) => {
+      const refuse = (refusal: Refusal | 'none', customerId: string | null, retryAfter?: number) => {
         if (refusal !== 'none') audit({ type: 'setup.refused', outcome: 'failure', customerId, reason: refusal });
         const r = REFUSALS[refusal];
-        return fail(r.status, r.title, r.message);
+        const refused = fail(r.status, r.title, r.message);
+        if (retryAfter !== undefined) refused.headers['Retry-After'] = String(retryAfter);
+        return refused;
       };
 
       try {
@@ -146,8 +155,8 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
         const action = route.join('/');
 
         if (method === 'GET' && route.length === 2 && route[0] === 'link') {
-          const opened = await openSession(store, customerId, route[1]!);
-          if (!opened.ok) return refuse(opened.refusal, opened.refusal === 'foreign_customer' ? null : customerId);
+          const opened = await openSession(store, linkOpens, customerId, route[1]!);
+          if (!opened.ok) return refuse(opened.refusal, opened.refusal === 'foreign_customer' ? null : customerId, opened.retryAfter);
           const maxAge = Math.max(1, Math.floor((opened.session.expiresAt - Date.now()) / 1000));
           cookies.push(cookieLine(SESSION_COOKIE, opened.session.secret, custBase, maxAge, secure));
           audit({ type: 'setup.opened', outcome: 'success', customerId });

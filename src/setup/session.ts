@@ -15,6 +15,7 @@ import { readCookie } from '../dashboard/csrf.js';
 import { hashSetupSecret, newSetupSecret, SETUP_TOKEN } from '../setup-links.js';
 import type { SetupArea, StoredSetupGrant } from '../store/setup-grants.js';
 import type { Store } from '../store/store.js';
+import type { RateLimit, RateLimiter } from '../scim/rate-limit.js';
 
 export const SESSION_COOKIE = 'scim_sso_setup';
 /** The longest a portal session lasts (it also ends with its link). */
@@ -29,23 +30,36 @@ export interface PortalSession {
 }
 
 /** Why a link or session was refused (the page and the audit event say it). */
-export type Refusal = 'unknown' | 'expired' | 'revoked' | 'foreign_customer';
+export type Refusal = 'unknown' | 'expired' | 'revoked' | 'foreign_customer' | 'too_many_opens';
+
+/**
+ * Opens of one link, per instance: 20 at once, then one every 6 s. Each open stores a session, so this bounds
+ * what one link holder can add to the shared store (audit 24: 5,000 opens in 4 s, each kept a week then).
+ */
+export const LINK_OPENS: RateLimit = { requestsPerSecond: 1 / 6, burst: 20 };
 
 export const cookieLine = (name: string, value: string, path: string, maxAgeSeconds: number, secure: boolean): string =>
   [`${name}=${value}`, `Path=${path}`, `Max-Age=${maxAgeSeconds}`, 'HttpOnly', 'SameSite=Lax', ...(secure ? ['Secure'] : [])].join('; ');
 
-/** Exchanges a link token for a new session of the same customer; the refusal otherwise. */
+/**
+ * Exchanges a link token for a new session of the same customer; the refusal otherwise. `opens` counts the
+ * opens of each valid link (only a valid link's holder can use up its opens, never someone who merely knows
+ * the customer id); `retryAfter` is in seconds.
+ */
 export async function openSession(
   store: Store,
+  opens: RateLimiter,
   customerId: string,
   token: string,
   now = Date.now(),
-): Promise<{ ok: true; session: PortalSession } | { ok: false; refusal: Refusal }> {
+): Promise<{ ok: true; session: PortalSession } | { ok: false; refusal: Refusal; retryAfter?: number }> {
   if (!SETUP_TOKEN.test(token)) return { ok: false, refusal: 'unknown' };
   const found = await store.getSetupGrant(hashSetupSecret(token));
   if (!found || found.grant.kind !== 'link') return { ok: false, refusal: 'unknown' };
   if (found.grant.customerId !== customerId) return { ok: false, refusal: 'foreign_customer' };
   if (found.status !== 'valid') return { ok: false, refusal: found.status };
+  const retryAfter = opens.take(found.grant.hash, now);
+  if (retryAfter > 0) return { ok: false, refusal: 'too_many_opens', retryAfter };
   const secret = newSetupSecret();
   const grant: StoredSetupGrant = {
     hash: hashSetupSecret(secret),

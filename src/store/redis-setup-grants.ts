@@ -4,7 +4,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { isValidStoreId } from './store-id.js';
-import { checkSetupGrant, HASH, SETUP_GRANT_RETENTION_MS, setupGrantStatus, type SetupGrantStore, type StoredSetupGrant } from './setup-grants.js';
+import { checkSetupGrant, HASH, keptUntil, setupGrantStatus, type SetupGrantStore, type StoredSetupGrant } from './setup-grants.js';
 
 /**
  * The Redis store's grants. Keys (`<p>` = prefix):
@@ -25,7 +25,7 @@ export function redisSetupGrants(client: Redis | Cluster, prefix: string, now: (
     async putSetupGrant(grant) {
       const checked = checkSetupGrant(grant);
       const stamp = await countOf(checked.customerId);
-      await redis.set(grantKey(checked.hash), JSON.stringify({ ...checked, revocations: stamp }), 'PXAT', checked.expiresAt + SETUP_GRANT_RETENTION_MS);
+      await redis.set(grantKey(checked.hash), JSON.stringify({ ...checked, revocations: stamp }), 'PXAT', keptUntil(checked));
     },
     async getSetupGrant(hash) {
       if (typeof hash !== 'string' || !HASH.test(hash)) return null;
@@ -33,7 +33,7 @@ export function redisSetupGrants(client: Redis | Cluster, prefix: string, now: (
       if (raw === null) return null;
       const stored = JSON.parse(raw) as StoredSetupGrant & { revocations?: unknown };
       const grant = checkSetupGrant(stored);
-      if (grant.expiresAt <= now() - SETUP_GRANT_RETENTION_MS) return null;
+      if (keptUntil(grant) <= now()) return null;
       let revoked: boolean;
       if (Number.isSafeInteger(stored.revocations)) revoked = (await countOf(grant.customerId)) > (stored.revocations as number);
       else {

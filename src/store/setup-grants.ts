@@ -4,8 +4,9 @@
  * only as its SHA-256 hash (hex), scoped to one customer, expiring, and revocable per customer: revoking
  * counts one more revocation of the customer, and every grant stored before it counts as revoked
  * (SetupGrantStore below). Grants are
- * kept a while past their expiry (SETUP_GRANT_RETENTION_MS) so that the portal can say "this link has
- * expired" rather than "unknown link"; then they are forgotten.
+ * kept a while past their expiry (SETUP_GRANT_RETENTION_MS, a week, for links; SESSION_GRANT_RETENTION_MS,
+ * an hour, for sessions) so that the portal can say "this link has expired" rather than "unknown link";
+ * then they are forgotten.
  */
 import { isValidStoreId } from './store-id.js';
 
@@ -34,8 +35,19 @@ export interface SetupGrantLookup {
   status: SetupGrantStatus;
 }
 
-/** How long a grant is remembered after it expired (to tell "expired" from "unknown"). */
+/** How long a link is remembered after it expired (to tell "expired" from "unknown"). */
 export const SETUP_GRANT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * How long a portal session is remembered after it ended: an hour, to say "expired" to a tab left open.
+ * Not a link's week: every open of a link stores a session, and a week of them per open let one link
+ * holder grow the shared store without bound (audit 24).
+ */
+export const SESSION_GRANT_RETENTION_MS = 60 * 60 * 1000;
+
+/** Until when a grant is kept: its expiry plus its kind's retention. */
+export const keptUntil = (grant: StoredSetupGrant): number =>
+  grant.expiresAt + (grant.kind === 'session' ? SESSION_GRANT_RETENTION_MS : SETUP_GRANT_RETENTION_MS);
 
 /**
  * Revocation is counted, not timed: each revocation of a customer moves its revocation count on, and a grant
@@ -90,8 +102,8 @@ export function memorySetupGrants(now: () => number): SetupGrantStore {
   /** customerId → how many revocations so far. */
   const revocations = new Map<string, number>();
   const prune = () => {
-    const horizon = now() - SETUP_GRANT_RETENTION_MS;
-    for (const [hash, { grant }] of grants) if (grant.expiresAt <= horizon) grants.delete(hash);
+    const at = now();
+    for (const [hash, { grant }] of grants) if (keptUntil(grant) <= at) grants.delete(hash);
   };
   return {
     async putSetupGrant(grant) {
@@ -102,7 +114,7 @@ export function memorySetupGrants(now: () => number): SetupGrantStore {
     async getSetupGrant(hash) {
       if (typeof hash !== 'string' || !HASH.test(hash)) return null;
       const found = grants.get(hash);
-      if (!found || found.grant.expiresAt <= now() - SETUP_GRANT_RETENTION_MS) return null;
+      if (!found || keptUntil(found.grant) <= now()) return null;
       const { grant, stamp } = found;
       const revoked = (revocations.get(grant.customerId) ?? 0) > stamp;
       return { grant: { ...grant, allow: [...grant.allow] }, status: setupGrantStatus(grant, revoked, now()) };

@@ -9,7 +9,8 @@ import { checkIssuer, discoveryProblem } from '../../src/setup/discovery-check.j
 import { testLoginHints, type StrategyOutcome } from '../../src/setup/hints.js';
 import { mappingFor, scimSteps, SETUP_IDPS } from '../../src/setup/idp-steps.js';
 import { parseSsoForm } from '../../src/setup/sso-form.js';
-import { currentSession, openSession, SESSION_COOKIE } from '../../src/setup/session.js';
+import { currentSession, LINK_OPENS, openSession, SESSION_COOKIE } from '../../src/setup/session.js';
+import { RateLimiter } from '../../src/scim/rate-limit.js';
 import { authorizationOrigin } from '../../src/setup/test-login.js';
 import type { OidcRuntime } from '../../src/guard/passport.js';
 import type { StoredOidcClient } from '../../src/store/store.js';
@@ -174,12 +175,28 @@ describe('portal sessions and revocation', () => {
     const { url } = await sso.createSetupLink('skew');
     const token = url.split('/').at(-1)!;
     // The portal instance that opened the session is 10 minutes ahead of the app's admin code.
-    const opened = await openSession(sso.store, 'skew', token, Date.now() + 10 * 60_000);
+    const opened = await openSession(sso.store, new RateLimiter(LINK_OPENS), 'skew', token, Date.now() + 10 * 60_000);
     expect(opened.ok).toBe(true);
     const headers = { cookie: `${SESSION_COOKIE}=${opened.ok ? opened.session.secret : ''}` };
     expect((await currentSession(sso.store, headers, 'skew')).ok).toBe(true);
     await sso.revokeSetupLinks('skew');
     expect(await currentSession(sso.store, headers, 'skew')).toEqual({ ok: false, refusal: 'revoked' });
+  });
+});
+
+describe('opening a setup link', () => {
+  it('opens LINK_OPENS.burst sessions at once, then one per refill, per link; a wrong token uses up nothing', async () => {
+    const sso = scimSso({ setupPortalUrl: 'https://app.test/setup' });
+    const tokenOf = async (customerId: string) => (await sso.createSetupLink(customerId)).url.split('/').at(-1)!;
+    const [one, other] = [await tokenOf('busy'), await tokenOf('busy')];
+    const opens = new RateLimiter(LINK_OPENS);
+    const now = Date.now();
+    for (let i = 0; i < 50; i++) expect((await openSession(sso.store, opens, 'busy', 'x'.repeat(43), now)).ok).toBe(false);
+    for (let i = 0; i < LINK_OPENS.burst; i++) expect((await openSession(sso.store, opens, 'busy', one, now)).ok).toBe(true);
+    expect(await openSession(sso.store, opens, 'busy', one, now)).toEqual({ ok: false, refusal: 'too_many_opens', retryAfter: 6 });
+    // Another link of the same customer has opens of its own; the first one's come back with time.
+    expect((await openSession(sso.store, opens, 'busy', other, now)).ok).toBe(true);
+    expect((await openSession(sso.store, opens, 'busy', one, now + 6_000)).ok).toBe(true);
   });
 });
 

@@ -29,7 +29,7 @@ import {
 } from '../../src/store/store.js';
 import type { ActivityLogName } from '../../src/store/activity-log.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
-import { SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
+import { SESSION_GRANT_RETENTION_MS, SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
 import { MAX_SSO_RECORD_BYTES } from '../../src/store/sso-records.js';
 import { eventLogContract } from './events-contract.js';
 import { SORT_SLICE } from '../../src/event-loop.js';
@@ -1828,6 +1828,17 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.getSetupGrant(link.hash)).toEqual({ grant: link, status: 'expired' });
         clock.now += SETUP_GRANT_RETENTION_MS;
         expect(await store.getSetupGrant(link.hash)).toBeNull();
+      });
+
+      it('forgets a session an hour after it ended, while a link is remembered a week', async () => {
+        const link = grant();
+        const session = grant({ kind: 'session', linkHash: link.hash });
+        for (const g of [link, session]) await store.putSetupGrant(g);
+        clock.now += 60_000 + SESSION_GRANT_RETENTION_MS - 1;
+        expect((await store.getSetupGrant(session.hash))?.status).toBe('expired');
+        clock.now += 1;
+        expect(await store.getSetupGrant(session.hash)).toBeNull();
+        expect((await store.getSetupGrant(link.hash))?.status).toBe('expired');
       });
 
       it('revokes every grant of one customer created up to the revocation, links and sessions, and no other customer’s', async () => {
