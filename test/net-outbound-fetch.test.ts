@@ -31,10 +31,15 @@ describe('isPublicAddress', () => {
     'fec0::1',
     '64:ff9b:1::1',
     '100::1',
+    '2001::1',
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+    '2001:db8::1',
+    '3fff::1',
+    '5f00::1',
     'ff02::1',
     'not-an-ip',
   ])('refuses %s', (address) => expect(isPublicAddress(address)).toBe(false));
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('allows %s', (address) =>
+  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8'])('allows %s', (address) =>
     expect(isPublicAddress(address)).toBe(true),
   );
 });

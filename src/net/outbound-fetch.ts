@@ -41,6 +41,12 @@ for (const [network, prefix] of [
   ['64:ff9b::', 96],
   ['64:ff9b:1::', 48],
   ['100::', 64],
+  // IETF protocol assignments (Teredo's 2001::/32, which carries an IPv4 address, among them) and the
+  // documentation ranges: none is a public server's address.
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['3fff::', 20],
+  ['5f00::', 16],
   ['2002::', 16],
   ['fec0::', 10],
   ['fc00::', 7],
