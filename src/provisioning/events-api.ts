@@ -56,10 +56,18 @@ export interface ProvisioningEventsApi {
 /** Dead letters parsed between two yields. */
 const LETTERS_AT_ONCE = 1_000;
 
+/**
+ * How far past this instance's clock a cursor's time may be: the log's times are the store's clock (Redis's
+ * on Redis), which may run ahead of an instance, never by a day. A cursor further ahead was made by nothing
+ * (a corrupted or hand-written one), and reading after it would answer no event, ever, without a word.
+ */
+const CURSOR_CLOCK_SLACK_MS = 24 * 60 * 60 * 1000;
+
 const readOptionsSchema = z.strictObject({
   after: z
     .string()
     .regex(/^\d{1,15}-\d{1,15}(\.\d{1,9})?$/, 'not an event cursor')
+    .refine((cursor) => Number(/^\d+/.exec(cursor)?.[0] ?? 0) <= Date.now() + CURSOR_CLOCK_SLACK_MS, 'a cursor from the future: no event log wrote it')
     .optional(),
   limit: z.number().int().min(1).max(MAX_EVENT_PAGE).default(100),
 });

@@ -1163,9 +1163,10 @@ export function tombstoneDigest(attribute: string, value: string): string {
 
 /**
  * Most lookups one Redis script of findUsersForLoginBatch takes (longer batches are split, sent together):
- * 500 held Redis 25-42 ms per script at enterprise sizes (an audit, 2026-12-05), 125 about a quarter.
+ * 500 held Redis 25-42 ms per script at enterprise sizes (an audit, 2026-12-05), 125 about a quarter, and
+ * up to 51 ms on a machine loaded by one tenant's heavy requests (audit 24, at 1,000,000 users); 64 half that.
  */
-export const LOGIN_BATCH = 125;
+export const LOGIN_BATCH = 64;
 
 /**
  * Most rows one Redis script of a cursor read (listAfter) or a client page's read returns: each row costs the

@@ -101,6 +101,10 @@ describe.each(STORE_KINDS)('sso.events on the %s store', (kind) => {
   it('refuses bad arguments, and has no events for a customer without a connection', async () => {
     await expect(t.sso.events.read(customerId, { after: 'nope' })).rejects.toBeInstanceOf(ScimSsoConfigError);
     await expect(t.sso.events.read(customerId, { limit: 5000 })).rejects.toBeInstanceOf(ScimSsoConfigError);
+    // A cursor no log can have written (a corrupted one) would answer no event ever after, without a word.
+    await expect(t.sso.events.read(customerId, { after: '999999999999999-999999999999999.999999999' })).rejects.toThrow(/cursor from the future/);
+    await expect(t.sso.events.read(customerId, { after: `${Date.now() + 2 * 86_400_000}-0` })).rejects.toBeInstanceOf(ScimSsoConfigError);
+    await expect(t.sso.events.read(customerId, { after: (await t.sso.events.end(customerId))! })).resolves.toMatchObject({ events: [] });
     await expect(t.sso.events.read('no-such-customer')).resolves.toEqual({ events: [], next: null });
   });
 });
