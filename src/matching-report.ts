@@ -95,17 +95,21 @@ export async function matchingReport(store: Store, customerId: string, requireVe
     // Only the users the tally will read are read in full: in a customer whose SCIM users have mostly
     // signed in, a few in a hundred; the rest are positions, MAX_CURSOR_PAGE a round trip (on this VM a
     // round trip costs the client about as much CPU as decoding a few dozen rows).
-    const wanted = (seq: number) => scimUserWanted(tally, seq);
-    // Without their groups: the second pass counts and names users, and shows no roles.
-    const readPage = (after: number) => ahead(store.pickUsersAfter(connection.connectionId, after, MAX_CURSOR_PAGE, wanted, { groups: false }));
+    const wanted = (seq: number) => scimUserWanted(tally, seq, true);
+    // Without their groups: the second pass counts and names users, and shows no roles. With their folded
+    // userNames from the index entries: the users nobody matched are counted without a domain from those, not
+    // read whole (at 1,000,000 SCIM users of whom 50,000 signed in, reading them took 18 s).
+    const readPage = (after: number) =>
+      ahead(store.pickUsersAfter(connection.connectionId, after, MAX_CURSOR_PAGE, wanted, { groups: false, userNames: true }));
     for (let page = readPage(0); ;) {
-      const { seqs, users, next } = await page;
+      const { seqs, users, next, userNames } = await page;
       if (next !== null) page = readPage(next);
       const bySeq = new Map(users.map((user) => [user.seq, user]));
-      tallyScimUsers(tally, seqs, (seq) => {
+      const candidate = (seq: number) => {
         const user = bySeq.get(seq);
         return user ? numbered(user) : null;
-      });
+      };
+      tallyScimUsers(tally, seqs, candidate, userNames);
       if (next === null) break;
       await yieldToEventLoop();
     }

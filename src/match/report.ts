@@ -317,25 +317,36 @@ export function tallySsoUsers(tally: ReportTally, plan: SsoUserPlan, answers: Lo
  * position (its JSON parsed), or null when it was deleted since: asked only where {@link scimUserWanted}
  * says, so most users of a well-matched customer are never read twice (their userName was read when matched).
  */
-export function tallyScimUsers(tally: ReportTally, seqs: readonly number[], candidate: (seq: number) => ScimCandidate | null): void {
-  for (const seq of seqs) {
+/**
+ * Tallies a page of SCIM users by position. `userNames` (folded, aligned with `seqs`, from the store's index
+ * entries) count the users nobody matched whose userName has no domain; without them those users are read
+ * in full for it. `candidate` reads a user in full (null: deleted since its position was read).
+ */
+export function tallyScimUsers(
+  tally: ReportTally,
+  seqs: readonly number[],
+  candidate: (seq: number) => ScimCandidate | null,
+  userNames?: readonly string[],
+): void {
+  seqs.forEach((seq, i) => {
     let read: ScimCandidate | null = null;
-    if (scimUserWanted(tally, seq) && (read = candidate(seq)) === null) continue; // deleted since its position was read
+    if (scimUserWanted(tally, seq, userNames !== undefined) && (read = candidate(seq)) === null) return;
     tally.scimUsers++;
-    if (!tally.seen.has(seq) && !read!.userName.includes('@')) tally.noDomain++;
+    if (!tally.seen.has(seq) && !(userNames?.[i] ?? read!.userName).includes('@')) tally.noDomain++;
     for (const { matched, unmatchedScimUsers: list } of tally.strategies) {
       if (!matched.has(seq) && countFirst(list, REPORT_EXAMPLES)) list.examples.push(scimSummary(read!));
     }
-  }
+  });
 }
 
 /**
- * Whether tallyScimUsers will read the SCIM user at `seq`: one nobody matched (for the users without a domain),
- * or one a strategy left unmatched while that strategy still takes examples. Asked before a page is tallied it
- * may answer yes for a user the page's tally then no longer reads (its examples filled), never the other way.
+ * Whether tallyScimUsers will read the SCIM user at `seq`: one a strategy left unmatched while that strategy
+ * still takes examples, or, unless its userName is known (`namesKnown`), one nobody matched (for the users
+ * without a domain). Asked before a page is tallied it may answer yes for a user the page's tally then no
+ * longer reads (its examples filled), never the other way.
  */
-export function scimUserWanted(tally: ReportTally, seq: number): boolean {
-  if (!tally.seen.has(seq)) return true;
+export function scimUserWanted(tally: ReportTally, seq: number, namesKnown = false): boolean {
+  if (!namesKnown && !tally.seen.has(seq)) return true;
   return tally.strategies.some(({ matched, unmatchedScimUsers: list }) => !matched.has(seq) && list.examples.length < REPORT_EXAMPLES);
 }
 

@@ -41,6 +41,7 @@ import {
   type MemberPage,
   type NumberedLoginLookup,
   type NumberedResource,
+  type PickedPage,
   type Page,
   type ReadOptions,
   type ResourceKind,
@@ -960,7 +961,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       // The budget ended the page at the last picked user it held.
       if (read.length < picked.length) page = page.slice(0, page.indexOf(read.at(-1)!) + 1);
       const more = taken.length > page.length;
-      return { seqs: page.map((e) => e.seq), users: read.map((e) => ({ ...output(s, e, options), seq: e.seq })), next: more ? page.at(-1)!.seq : null };
+      const out: PickedPage = {
+        seqs: page.map((e) => e.seq),
+        users: read.map((e) => ({ ...output(s, e, options), seq: e.seq })),
+        next: more ? page.at(-1)!.seq : null,
+      };
+      if (options?.userNames) out.userNames = page.map((e) => e.indexes.find((i) => i.attribute === 'userName')?.value ?? '');
+      return out;
     },
 
     // Walks the group's position map from its start (O(members) to the cursor), like its other member reads.

@@ -1463,11 +1463,36 @@ return { seqs, rows, aux, (cut or #ranked > 2 * count) and 1 or 0 }
 `,
 );
 
-/** The positions of up to ARGV[2] + 1 users after creation number ARGV[1]: flat (id, seq) pairs (pickUsersAfter). */
+/**
+ * The positions of up to ARGV[2] + 1 users after creation number ARGV[1]: flat (id, seq) pairs (pickUsersAfter).
+ * With ARGV[3] = '1', also each user's folded userName from its row's index entries (never its JSON), as
+ * {cut, flat (id, seq, userName or '') triples}: the rows are read within ${PAGE_READ_BYTES} bytes (readRows), and
+ * cut = 1 when that budget ended the list early.
+ */
 export const USER_POSITIONS_AFTER = linkLua(
   PRELUDE,
   `
-return redis.call('ZRANGE', order('u'), '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]) + 1, 'WITHSCORES')
+local ranked = redis.call('ZRANGE', order('u'), '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]) + 1, 'WITHSCORES')
+if ARGV[3] ~= '1' then return ranked end
+local seqs = {}
+for i = 2, #ranked, 2 do seqs[#seqs + 1] = ranked[i] end
+local rows, named = readRows('u', seqs, ${PAGE_READ_BYTES}), {}
+for i = 1, #rows do
+  local row, name = rows[i], ''
+  if row then
+    local il, xl, p = string.match(row, '^%d+:(%d+):(%d+)()')
+    p = string.find(row, ':', p, true) + 1 + tonumber(il)
+    local flat = unpackIndexes(string.sub(row, p, p + tonumber(xl) - 1))
+    for j = 1, #flat, 2 do
+      if flat[j] == 'userName' then
+        name = flat[j + 1]
+        break
+      end
+    end
+  end
+  named[#named + 1], named[#named + 2], named[#named + 3] = ranked[2 * i - 1], ranked[2 * i], name
+end
+return { #rows < #seqs and 1 or 0, named }
 `,
 );
 

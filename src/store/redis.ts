@@ -1086,19 +1086,26 @@ export function redisStore(options: RedisStoreOptions): Store {
     async pickUsersAfter(connectionId, after, count, wanted, options) {
       assertStoreId('connectionId', connectionId);
       assertCursorPaging(after, count);
-      const ranked = (await run('positionsAfter', tag(connectionId), after, count)) as string[];
+      const withNames = options?.userNames === true;
+      const reply = (await run('positionsAfter', tag(connectionId), after, count, withNames ? '1' : '0')) as string[] | [number, string[]];
+      // (id, seq) pairs, or (id, seq, userName) triples and whether the rows' budget cut them short.
+      const [cut, flat, width] = withNames ? [Number(reply[0]) === 1, reply[1] as string[], 3] : [false, reply as string[], 2];
       const seqs: number[] = [];
       const ids: string[] = [];
-      for (let i = 0; i + 1 < ranked.length && seqs.length < count; i += 2) {
-        ids.push(ranked[i]!);
-        seqs.push(Number(ranked[i + 1]));
+      const userNames: string[] = [];
+      for (let i = 0; i + 1 < flat.length && seqs.length < count; i += width) {
+        ids.push(flat[i]!);
+        seqs.push(Number(flat[i + 1]));
+        if (withNames) userNames.push(flat[i + 2]!);
       }
+      const more = cut || flat.length > width * count;
       const picked = seqs.flatMap((seq, i) => (wanted(seq) ? [i] : []));
       const users: NumberedResource[] = [];
       // As listAfter: scripts of ROWS_PER_SCRIPT rows, the page within PAGE_READ_BYTES and GROUP_IDS_PER_PAGE as
       // a whole; where the budget ends it, the page ends at the last picked user it held.
       const left = { bytes: PAGE_READ_BYTES, groupIds: GROUP_IDS_PER_PAGE };
-      const endAfter = (i: number): PickedPage => ({ seqs: seqs.slice(0, i + 1), users, next: seqs[i]! });
+      const named = (page: PickedPage): PickedPage => (withNames ? { ...page, userNames: userNames.slice(0, page.seqs.length) } : page);
+      const endAfter = (i: number): PickedPage => named({ seqs: seqs.slice(0, i + 1), users, next: seqs[i]! });
       for (let from = 0; from < picked.length; from += ROWS_PER_SCRIPT) {
         const part = picked.slice(from, from + ROWS_PER_SCRIPT);
         const args = [groupsFlag(options), left.bytes, left.groupIds, ...part.flatMap((i) => [seqs[i]!, ids[i]!])];
@@ -1120,7 +1127,7 @@ export function redisStore(options: RedisStoreOptions): Store {
         const last = from + read.length - 1;
         if (last < picked.length - 1 && (read.length < part.length || left.bytes <= 0 || left.groupIds <= 0)) return endAfter(picked[last]!);
       }
-      return { seqs, users, next: ranked.length > 2 * count ? seqs.at(-1)! : null };
+      return named({ seqs, users, next: more && seqs.length > 0 ? seqs.at(-1)! : null });
     },
 
     async listGroupMembersAfter(connectionId, groupId, after, count) {

@@ -369,6 +369,12 @@ export interface PickedPage {
   seqs: number[];
   users: NumberedResource[];
   next: number | null;
+  /**
+   * With `userNames: true`, each position's folded userName ('' for a user without one), read from the
+   * user's index entries, not its JSON: the report counts userNames without a domain from these, and reads
+   * in full only the users it shows.
+   */
+  userNames?: string[];
 }
 
 /** A page of a group's members read by cursor (listGroupMembersAfter). */
@@ -758,9 +764,17 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * nobody matched): the positions of up to `count` users after `after`, and in full only the users whose
    * position `wanted` accepts (called once per position; on Redis a range of the creation order, then the
    * picked rows). The rows read are held to PAGE_READ_BYTES as listAfter's are: a page ends early at the last
-   * picked user its budget held. `options.groups: false` reads the users without their groups, as listAfter does.
+   * picked user its budget held. `options.groups: false` reads the users without their groups, as listAfter does;
+   * `userNames: true` adds each position's folded userName ({@link PickedPage.userNames}; on Redis from the
+   * rows, within PAGE_READ_BYTES of them, which may end the page early too).
    */
-  pickUsersAfter(connectionId: string, after: number, count: number, wanted: (seq: number) => boolean, options?: ReadOptions): Promise<PickedPage>;
+  pickUsersAfter(
+    connectionId: string,
+    after: number,
+    count: number,
+    wanted: (seq: number) => boolean,
+    options?: ReadOptions & { userNames?: boolean },
+  ): Promise<PickedPage>;
 
   /**
    * Up to `count` (at most MEMBER_CHUNK on Redis per call) members of a group after member position `after`

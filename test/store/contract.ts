@@ -1144,6 +1144,12 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const listedBare = (await store.listAfter(cid, 'User', 0, 1000, { groups: false })).resources;
         expect(bare.users).toEqual(listedBare.filter((u) => u.seq === listed[3]!.seq));
         expect(bare.users[0]).not.toHaveProperty('groups');
+        // Each position's folded userName, from the index entries, when asked (the report's domain count).
+        const upper = await createUser('Pick.Upper@X.TEST');
+        const named = await store.pickUsersAfter(cid, first.next!, 1000, () => false, { userNames: true });
+        expect(named.userNames).toEqual([...listed.slice(5).map((u) => (JSON.parse(u.json) as { userName: string }).userName), 'pick.upper@x.test']);
+        expect(named.seqs).toHaveLength(named.userNames!.length);
+        expect(await store.deleteResource(cid, 'User', upper)).toBe(true);
         const rest = await store.pickUsersAfter(cid, first.next!, 1000, () => true);
         expect(rest.seqs).toEqual(listed.slice(5).map((u) => u.seq));
         expect(rest.users).toEqual(listed.slice(5));
