@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { checkCustomerId } from '../connections.js';
-import { parseArgument } from '../errors.js';
+import { parseArgument, ScimSsoConfigError } from '../errors.js';
 import { mapInChunks, sortInSlices } from '../event-loop.js';
 import { byUtf8 } from '../seen-order.js';
-import { MAX_EVENT_PAGE } from '../store/event-log.js';
+import { MAX_EVENT_PAGE, parseCursor } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import { startConsumer, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
 import { parseDeadLetter, type DeadLetter } from './dead-letters.js';
@@ -57,17 +57,25 @@ export interface ProvisioningEventsApi {
 const LETTERS_AT_ONCE = 1_000;
 
 /**
- * How far past this instance's clock a cursor's time may be: the log's times are the store's clock (Redis's
- * on Redis), which may run ahead of an instance, never by a day. A cursor further ahead was made by nothing
- * (a corrupted or hand-written one), and reading after it would answer no event, ever, without a word.
+ * How far past both this instance's clock and the log's last write a cursor's time may be (the log's times are
+ * the store's clock, Redis's on Redis, which may run ahead of an instance, never by a day). A cursor further
+ * ahead was made by nothing (a corrupted or hand-written one), and reading after it would answer no event,
+ * ever, without a word.
  */
 const CURSOR_CLOCK_SLACK_MS = 24 * 60 * 60 * 1000;
+
+/** Refuses a cursor no log can have written (see CURSOR_CLOCK_SLACK_MS); `end` is the log's last cursor. */
+function checkNotFromTheFuture(after: string, end: string | null): void {
+  const latest = Math.max(Date.now(), end === null ? 0 : parseCursor(end).at);
+  if (parseCursor(after).at > latest + CURSOR_CLOCK_SLACK_MS) {
+    throw new ScimSsoConfigError('invalid_argument', 'events.read: after: a cursor from the future, which no event log wrote');
+  }
+}
 
 const readOptionsSchema = z.strictObject({
   after: z
     .string()
     .regex(/^\d{1,15}-\d{1,15}(\.\d{1,9})?$/, 'not an event cursor')
-    .refine((cursor) => Number(/^\d+/.exec(cursor)?.[0] ?? 0) <= Date.now() + CURSOR_CLOCK_SLACK_MS, 'a cursor from the future: no event log wrote it')
     .optional(),
   limit: z.number().int().min(1).max(MAX_EVENT_PAGE).default(100),
 });
@@ -84,6 +92,7 @@ export function provisioningEventsApi(store: Store, onError: (error: unknown) =>
       const { after, limit } = parseArgument(readOptionsSchema, options, 'events.read');
       const connection = await store.getConnectionByCustomer(customerId);
       if (!connection) return { events: [], next: after ?? null };
+      if (after !== undefined) checkNotFromTheFuture(after, await store.lastEventCursor(connection.connectionId));
       const page = await store.readEvents(connection.connectionId, after ?? null, limit);
       return { events: await toProvisioningEvents(page.events, customerId, connection.connectionId), next: page.next };
     },

@@ -286,12 +286,14 @@ function applyWithoutPath(state: PatchState, op: 'add' | 'replace', value: Json)
       if (!core.ok) return core;
       continue;
     }
-    if (schema !== undefined) {
-      const extension = applyExtensionObject(state, op, schema, item);
-      if (!extension.ok) return extension;
+    const custom = /^urn:/i.test(key) && isUnknownUrn(state, key);
+    const extension = schema ?? (custom ? wholeCustomExtension(state, key, item) : undefined);
+    if (extension !== undefined) {
+      const applied = applyExtensionObject(state, op, extension, item, schema === undefined);
+      if (!applied.ok) return applied;
       continue;
     }
-    const path = /^urn:/i.test(key) && isUnknownUrn(state, key) ? customUrnPath(state, key, item) : resolvePatchPath(state.type, key);
+    const path = custom ? customAttributePath(state, key) : resolvePatchPath(state.type, key);
     if (!path.ok) return path;
     const outcome = applyAtPath(state, op, path.value, item);
     if (!outcome.ok) return outcome;
@@ -317,29 +319,39 @@ function customExtensionKey(state: PatchState, text: string): string | undefined
  * A path-less key under a URN no schema of the type has: a custom extension (Entra, Okta and OneLogin send
  * them as `{"<urn>": {…}}` or `{"<urn>:<attribute>": …}`). It names the whole extension when the resource
  * carries that URN, or when its value is an object and the resource carries no extension the key could
- * qualify an attribute of; otherwise one attribute, after the key's last ":". The extension is kept under its
- * URN as POST keeps it, so filters and reads find what PATCH wrote.
+ * qualify an attribute of: answers the URN to keep it under (the resource's spelling when it has one).
+ * Otherwise it is one attribute ({@link customAttributePath}). The extension is kept under its URN as POST
+ * keeps it, so filters and reads find what PATCH wrote.
  */
-function customUrnPath(state: PatchState, key: string, item: Json): Result<ResolvedPatchPath> {
+function wholeCustomExtension(state: PatchState, key: string, item: Json): string | undefined {
   const whole = customExtensionKey(state, key);
+  if (whole !== undefined) return whole;
   const split = splitCustomUrn(key);
   const container = split === null ? undefined : customExtensionKey(state, split.urn);
-  if (whole !== undefined || (isObject(item) && container === undefined)) {
-    state.touchedExtensions.add(whole ?? key);
-    return ok({ attribute: whole ?? key, def: undefined, subDef: undefined });
-  }
+  return isObject(item) && container === undefined ? key : undefined;
+}
+
+/** A custom URN key naming one attribute, after its last ":" (in the extension the resource carries, if any). */
+function customAttributePath(state: PatchState, key: string): Result<ResolvedPatchPath> {
+  const split = splitCustomUrn(key);
+  const container = split === null ? undefined : customExtensionKey(state, split.urn);
   return resolvePatchPath(state.type, container !== undefined ? `${container}:${split!.rest}` : key);
 }
 
 /**
- * `{"urn:…:enterprise:2.0:User": {…}}`: each attribute it gives is added or replaced as with its own path,
- * the extension's others kept; `null` or `""` clears the extension.
+ * `{"urn:…:enterprise:2.0:User": {…}}`, or a custom extension's (`custom`: its keys are kept as sent, no
+ * schema names them): each attribute it gives is added or replaced as with its own path, the extension's
+ * others kept; `null`, `""`, or `{}` to replace, clears the extension.
  */
-function applyExtensionObject(state: PatchState, op: 'add' | 'replace', schema: string, item: Json): Result<void> {
+function applyExtensionObject(state: PatchState, op: 'add' | 'replace', schema: string, item: Json, custom = false): Result<void> {
   if (item === null || item === '') return clearExtension(state, schema);
   if (!isObject(item)) return fail(scimErrors.badRequest('invalidValue', `${schema} must be an object`));
+  if (op === 'replace' && Object.keys(item).length === 0) return clearExtension(state, schema);
+  state.touchedExtensions.add(schema);
   for (const [key, sub] of Object.entries(item)) {
-    const path = resolvePatchPath(state.type, `${schema}:${key}`);
+    const path: Result<ResolvedPatchPath> = custom
+      ? ok({ schema, attribute: key, def: undefined, subDef: undefined })
+      : resolvePatchPath(state.type, `${schema}:${key}`);
     if (!path.ok) return path;
     const outcome = applyAtPath(state, op, path.value, sub);
     if (!outcome.ok) return outcome;

@@ -87,7 +87,7 @@ const REFUSALS: Record<Refusal | 'none', { status: number; title: string; messag
   too_many_opens: {
     status: 429,
     title: 'Opened too often',
-    message: 'This setup link was opened many times in a short while. Wait a minute, then open it again.',
+    message: 'This setup link was opened many times in a short while. Wait a few seconds, then open it again.',
   },
 };
 
@@ -216,9 +216,10 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
 
         if (method === 'POST' && action === 'logout') {
           cookies.push(cookieLine(SESSION_COOKIE, '', custBase, 0, secure));
-          // The session's grant is replaced by an expired copy: the cookie, if kept, opens nothing.
+          // The session's grant is replaced by a copy that expires now: the cookie, if kept, opens nothing and
+          // is told so for the hour a session is kept past its end (expiring at its creation, an older one was gone).
           const found = await store.getSetupGrant(hashSetupSecret(session.secret));
-          if (found) await store.putSetupGrant({ ...found.grant, expiresAt: found.grant.createdAt + 1 });
+          if (found) await store.putSetupGrant({ ...found.grant, expiresAt: Math.max(Date.now(), found.grant.createdAt + 1) });
           audit({ type: 'setup.ended', outcome: 'success', customerId });
           return fail(200, 'Setup session ended', 'You can close this page. Open your setup link again to come back.');
         }

@@ -1025,7 +1025,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         for (const e of entries) work += 1 + groupIdsBytes(s.memberOf.get(e.id) ?? []);
         if (work > GROUP_IDS_PER_SCRIPT) {
           work = 0;
-          await new Promise((resolve) => setImmediate(resolve));
+          await yieldToEventLoop();
         }
         const users = entries.map(numbered);
         answers.push({ users, deletedMatch: users.length === 0 && buried(s, attribute, value) });

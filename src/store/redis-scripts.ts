@@ -66,8 +66,9 @@ const TOUCH_TAIL = 80;
 
 /**
  * The bytes of group records after which a script stops giving groups a new version and lastModified
- * (touchAt; it finishes the record under way): a deleted member's groups past it are touched by SETTLE_JOB, a batch at a time, so that a user in 1,000
- * groups of 1 MB each never holds Redis for one long script.
+ * (touchAt; it finishes the record under way): a deleted member's groups past it (or past TOUCH_SCRIPT_GROUPS of
+ * them) are touched by SETTLE_JOB, a batch at a time, so that a user in 1,000 groups of 1 MB each never holds
+ * Redis for one long script.
  */
 export const TOUCH_SCRIPT_BYTES = 1_000_000;
 
@@ -824,7 +825,7 @@ const TRIM_BUDGET = 64;
  * entry in `u:gone` (digest scored by deletion time; read by FIND_USERS_FOR_LOGIN), and the oldest
  * tombstones go: at most ${TRIM_BUDGET} past the retention, then those over the cap, at most the entries
  * added plus ${TRIM_BUDGET}, so every delete's work stays bounded. The groups it leaves are touched within
- * TOUCH_SCRIPT_BYTES of their records; the rest are left to a touch job (token ARGV[7] .. 't'). Reply 1, 2
+ * TOUCH_SCRIPT_BYTES of their records and TOUCH_SCRIPT_GROUPS of them; the rest are left to a touch job (token ARGV[7] .. 't'). Reply 1, 2
  * (deleted, with a touch job to settle), 0, or {'version_mismatch', v}.
  */
 export const DELETE_RESOURCE = linkLua(
@@ -1677,7 +1678,7 @@ return { version, bytes, changes, over }
 
 /**
  * Settles one batch (ARGV: token, batch size) of a job. A touch job ('t', left by DELETE_RESOURCE) gives the
- * next groups of its list a new version and lastModified, within TOUCH_SCRIPT_BYTES of their records. A
+ * next groups of its list a new version and lastModified, within TOUCH_SCRIPT_BYTES of their records and TOUCH_SCRIPT_GROUPS of them. A
  * staging job ('s') that was never swapped in is dropped whole (UNLINK). A swapped-in or deletion job ('c'): first the new members (`sb`) that were not
  * members before (not in the trash `x`) and still are join the reverse index and get a new version; then
  * the old members (`x`) that are no longer members leave it and get a new version. Each member's reverse
@@ -1696,7 +1697,7 @@ end
 local iso, sortValue = string.match(job, '^t (%S+) (%S+)$')
 if iso then
   local list = jobKey(token, 't')
-  local gids = redis.call('LRANGE', list, 0, batch - 1)
+  local gids = redis.call('LRANGE', list, 0, math.min(batch, ${TOUCH_SCRIPT_GROUPS}) - 1)
   if #gids == 0 then
     jobDone(token)
     return 0

@@ -1007,7 +1007,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       const deleted = Number(reply) >= 1;
       // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).
       if (deleted && kind === 'Group') await settle(connectionId, token);
-      // The groups it left past one script's budget are touched in batches too (TOUCH_SCRIPT_BYTES).
+      // The groups it left past one script's budget are touched in batches too (TOUCH_SCRIPT_BYTES, TOUCH_SCRIPT_GROUPS).
       if (Number(reply) === 2) await settle(connectionId, `${token}t`);
       if (deleted && logged) consumers.announce(connectionId);
       return deleted;

@@ -317,7 +317,7 @@ describe.each(SCIM_TARGETS)('a deleted member of many groups on the $store store
   it('moves every group a deleted user leaves, also past how many groups one Redis script rewrites (TOUCH_SCRIPT_GROUPS)', async () => {
     const a = await createActiveUser(t, 'leaves.many@example.com');
     const many: { id: string }[] = [];
-    for (let from = 0; from < TOUCH_SCRIPT_GROUPS + 20; from += 20) {
+    for (let from = 0; from < TOUCH_SCRIPT_GROUPS + 1; from += 20) {
       const made = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           t.http

@@ -496,6 +496,18 @@ describe('applyPatch on Users', () => {
       { [ENT]: { costCenter: '4130', department: 'R&D' } },
     ],
     [
+      'clears a whole extension replaced with {}',
+      () => ({ ...user(), schemas: [CORE, ENT], [ENT]: { costCenter: '4130' } }),
+      body({ op: 'replace', value: { [ENT]: {} } }),
+      { [ENT]: undefined, schemas: [CORE] },
+    ],
+    [
+      'clears a whole extension named by the path and replaced with {}',
+      () => ({ ...user(), schemas: [CORE, ENT], [ENT]: { costCenter: '4130' } }),
+      body({ op: 'replace', path: ENT, value: {} }),
+      { [ENT]: undefined, schemas: [CORE] },
+    ],
+    [
       'clears a whole extension replaced with null',
       () => ({ ...user(), schemas: [CORE, ENT], [ENT]: { costCenter: '4130' } }),
       body({ op: 'replace', value: { [ENT]: null } }),
@@ -620,6 +632,31 @@ describe('applyPatch on custom extensions (URNs no schema here has)', () => {
       withCustom,
       body({ op: 'replace', path: CUSTOM, value: { Other: 'z' } }),
       { [CUSTOM]: { CustomAttribute: 'v1', Other: 'z' }, schemas: [CORE, CUSTOM] },
+    ],
+    [
+      'applies each key of a whole custom extension object as its own path would: a new value keeps the others',
+      () => ({ ...user(), schemas: [CORE, CUSTOM], [CUSTOM]: { value: 'cv', nested: { x: 1, y: 2 }, other: 'o' } }),
+      body({ op: 'replace', value: { [CUSTOM]: { value: 'new', nested: { x: 9 } } } }),
+      { [CUSTOM]: { value: 'new', nested: { x: 9, y: 2 }, other: 'o' } },
+    ],
+    [
+      'clears only the key a whole custom extension object gives as ""',
+      () => ({ ...user(), schemas: [CORE, CUSTOM], [CUSTOM]: { value: 'cv', other: 'o' } }),
+      body({ op: 'replace', value: { [CUSTOM]: { value: '' } } }),
+      { [CUSTOM]: { other: 'o' } },
+    ],
+    ['clears a custom extension replaced with {}', withCustom, body({ op: 'replace', value: { [CUSTOM]: {} } }), { [CUSTOM]: undefined, schemas: [CORE] }],
+    [
+      'clears a custom extension named by the path and replaced with {}',
+      withCustom,
+      body({ op: 'replace', path: CUSTOM, value: {} }),
+      { [CUSTOM]: undefined, schemas: [CORE] },
+    ],
+    [
+      'leaves a custom extension as it is on an add of {}',
+      withCustom,
+      body({ op: 'add', value: { [CUSTOM]: {} } }),
+      { [CUSTOM]: { CustomAttribute: 'v1', Other: 'o' } },
     ],
     [
       'removes an attribute, and the extension with its URN once it is empty',

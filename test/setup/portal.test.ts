@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScimSsoConfigError } from '../../src/index.js';
 import { setupPortal as expressSetupPortal } from '../../src/express/setup.js';
 import { internalsOf } from '../../src/internal.js';
+import { LINK_OPENS } from '../../src/setup/session.js';
 import { scimSso } from '../support/sso.js';
 import { Browser, parseForms } from '../support/browser.js';
 import { A, B, USER_SCHEMA, open, portalFixture, submit, type PortalFixture } from './fixture.js';
@@ -114,6 +115,18 @@ describe.each(SCIM_TARGETS)('setup portal ($store store, $adapter)', ({ store, a
     const ended = await agent.get('/setup/acme/scim');
     expect(ended.status).toBe(410);
     expect(f.events.filter((e) => e.type === 'setup.refused').map((e) => e.reason)).toEqual(expect.arrayContaining(['unknown', 'expired', 'revoked']));
+  });
+
+  it('answers 429 with Retry-After to a link opened past LINK_OPENS, and says why', async () => {
+    const { url } = await f.sso.createSetupLink(A);
+    const path = new URL(url).pathname;
+    const opens = await Promise.all(Array.from({ length: LINK_OPENS.burst + 1 }, () => supertest(f.origin).get(path)));
+    const statuses = opens.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array(LINK_OPENS.burst).fill(303), 429]);
+    const refused = opens.find((r) => r.status === 429)!;
+    expect(refused.headers['retry-after']).toBe('6');
+    expect(refused.text).toContain('opened many times');
+    expect(f.events.filter((e) => e.type === 'setup.refused').map((e) => e.reason)).toContain('too_many_opens');
   });
 
   it("refuses customer A's link and session on customer B's pages, and A's pages never show B's data", async () => {

@@ -11,6 +11,7 @@ import { mappingFor, scimSteps, SETUP_IDPS } from '../../src/setup/idp-steps.js'
 import { parseSsoForm } from '../../src/setup/sso-form.js';
 import { currentSession, LINK_OPENS, openSession, SESSION_COOKIE } from '../../src/setup/session.js';
 import { RateLimiter } from '../../src/scim/rate-limit.js';
+import { newSetupSecret } from '../../src/setup-links.js';
 import { authorizationOrigin } from '../../src/setup/test-login.js';
 import type { OidcRuntime } from '../../src/guard/passport.js';
 import type { StoredOidcClient } from '../../src/store/store.js';
@@ -191,7 +192,12 @@ describe('opening a setup link', () => {
     const [one, other] = [await tokenOf('busy'), await tokenOf('busy')];
     const opens = new RateLimiter(LINK_OPENS);
     const now = Date.now();
-    for (let i = 0; i < 50; i++) expect((await openSession(sso.store, opens, 'busy', 'x'.repeat(43), now)).ok).toBe(false);
+    // Unknown tokens, and another customer's valid link used on this customer, are refused before any open is counted.
+    const foreign = await tokenOf('elsewhere');
+    for (let i = 0; i < 50; i++) {
+      expect((await openSession(sso.store, opens, 'busy', newSetupSecret(), now)).ok).toBe(false);
+      expect(await openSession(sso.store, opens, 'busy', foreign, now)).toEqual({ ok: false, refusal: 'foreign_customer' });
+    }
     for (let i = 0; i < LINK_OPENS.burst; i++) expect((await openSession(sso.store, opens, 'busy', one, now)).ok).toBe(true);
     expect(await openSession(sso.store, opens, 'busy', one, now)).toEqual({ ok: false, refusal: 'too_many_opens', retryAfter: 6 });
     // Another link of the same customer has opens of its own; the first one's come back with time.

@@ -80,8 +80,8 @@ export function startEventLoopMonitor(label: string) {
   };
 }
 
-/** Lets timers (and the monitor) run: a macrotask turn. */
-export const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Lets timers (and the monitor) run between a test's requests: the library's own yield (src/event-loop.ts). */
+export { yieldToEventLoop } from '../../src/event-loop.js';
 
 /** Runs `work` while a setImmediate ticker counts how often other callbacks got the event loop meanwhile. */
 export async function ticksDuring<T>(work: () => Promise<T>): Promise<{ result: T; ticks: number }> {
