@@ -296,7 +296,7 @@ export class OidcRuntime {
     const wantUserinfo = client.claimsSource === 'userinfo' || missing.length > 0;
     if (!wantUserinfo || typeof fromToken.sub !== 'string') return fromToken;
     const userinfo = (await oidc.fetchUserInfo(await this.configuration(client), tokens.access_token, fromToken.sub)) as Claims;
-    return mergeClaims(fromToken, userinfo, client.claimsSource === 'userinfo', missing);
+    return mergeClaims(fromToken, userinfo, client.claimsSource === 'userinfo', missing, client.subjectClaim);
   }
 
   /** A verify function (passReqToCallback form) that runs the guard, then the app's verify or the default session user. */

@@ -5,7 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { matchPolicyOf } from '../../src/guard/guard.js';
-import { emailVerifiedOf, identityOf, MAX_RECORDED_CLAIM_CHARS, mergeClaims, missingClaims, RECORDED_CLAIMS, ssoUserRecord } from '../../src/guard/identity.js';
+import {
+  emailVerifiedOf,
+  identityOf,
+  MAX_RECORDED_CLAIM_CHARS,
+  MERGED_OTHER_CLAIMS,
+  mergeClaims,
+  missingClaims,
+  RECORDED_CLAIMS,
+  ssoUserRecord,
+  type Claims,
+} from '../../src/guard/identity.js';
 import { checkSsoUser, MAX_SSO_RECORD_BYTES } from '../../src/store/sso-records.js';
 import { findMatches, lookupFor, type ScimCandidate } from '../../src/match/strategies.js';
 
@@ -108,6 +118,19 @@ describe('what an SSO user record keeps of claims the customer’s IdP chose', (
       tid: 42,
       preferred_username: 'x'.repeat(MAX_RECORDED_CLAIM_CHARS),
     });
+  });
+
+  it('keeps the claims the guard reads and MERGED_OTHER_CLAIMS others, however many the IdP sends', () => {
+    const many: Claims = JSON.parse(
+      `{"__proto__":{"polluted":true},${Array.from({ length: 100_000 }, (_, n) => `"c${n}":${n}`).join(',')},"oid":"o-1","email":"ann@corp.test","sub":"s"}`,
+    );
+    const merged = mergeClaims({ sub: 's', name: 'Ann' }, many, true, [], 'oid');
+    expect(merged).toMatchObject({ sub: 's', oid: 'o-1', email: 'ann@corp.test', name: 'Ann' });
+    expect(Object.keys(merged).filter((k) => /^c\d+$/.test(k))).toHaveLength(MERGED_OTHER_CLAIMS);
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect((merged as { polluted?: unknown }).polluted).toBeUndefined();
+    // A custom subject claim is kept even past the others.
+    expect(mergeClaims(many, { sub: 's' }, false, [], 'c99999').c99999).toBe(99_999);
   });
 
   it('merges userinfo under the ID token, save the needed claims the token had unusable, and over it when userinfo is the source', () => {
