@@ -1,7 +1,7 @@
 /** The SAMLResponse node count (src/guard/saml-budget.ts): an upper bound on what an XML parser builds. */
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { countXmlNodes, readSamlResponse } from '../src/guard/saml-budget.js';
+import { countXmlNodes, MAX_SAML_NODES, readSamlResponse, samlResponseOverBudget } from '../src/guard/saml-budget.js';
 
 /** The nodes xmldom builds for `xml`: every element, attribute, text, comment, PI and CDATA node. */
 function domNodes(xml: string): number {
@@ -23,6 +23,8 @@ describe('countXmlNodes', () => {
     ['a > inside an attribute value', '<r a=">" b="1" c="2"><x d="e"/>t</r>'],
     ['quotes and = in a comment', '<r><!-- a="1" \' " --><x y="2"/></r>'],
     ['entities in text', '<r>a &amp; b &lt; c<x/>d</r>'],
+    ['spaces and newlines around =', '<r a = "1"\n b=\n\'2\'><x\tc\t=\t"3"/></r>'],
+    ['LDAP DNs in text', '<r><v>CN=App,OU=Groups,DC=corp,DC=example</v><v k="x">a=b</v></r>'],
   ])('counts at least the nodes xmldom builds for %s', (_name, xml) => {
     const { nodes, markup } = countXmlNodes(xml);
     expect(nodes).toBeGreaterThanOrEqual(domNodes(xml));
@@ -32,6 +34,16 @@ describe('countXmlNodes', () => {
   it('counts markup (elements, comments, PIs, CDATA) apart from the other nodes', () => {
     expect(countXmlNodes('<r><a/><!----><?p?><![CDATA[x]]></r>')).toEqual({ nodes: 5, markup: 5 });
     expect(countXmlNodes('<r a="1" b="2">t<c/>u</r>')).toEqual({ nodes: 6, markup: 2 });
+  });
+});
+
+describe('samlResponseOverBudget', () => {
+  it("takes AD FS's and PingFederate's groups as LDAP DNs: the = of a DN is text, not an attribute", () => {
+    const group = (i: number) => `<saml:AttributeValue>CN=App-Group-${i},OU=Security Groups,OU=Corp,DC=corp,DC=example,DC=com</saml:AttributeValue>`;
+    const xml = `<saml:Attribute Name="http://schemas.xmlsoap.org/claims/Group">${Array.from({ length: 250 }, (_, i) => group(i)).join('')}</saml:Attribute>`;
+    expect(countXmlNodes(xml).nodes).toBeGreaterThanOrEqual(domNodes(xml));
+    expect(countXmlNodes(xml).nodes).toBeLessThan(MAX_SAML_NODES);
+    expect(samlResponseOverBudget(xml)).toBeNull();
   });
 });
 

@@ -1,5 +1,7 @@
 /** Pure parts of the SAML login: the strategies' lookups, the claims read from an assertion, the memory caches' bounds. */
+import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
+import { signedPartHint } from '../src/guard/saml.js';
 import { lookupFor, type SsoIdentity } from '../src/match/strategies.js';
 import { samlClaims } from '../src/guard/saml-claims.js';
 import { memorySamlCache } from '../src/store/memory-saml-cache.js';
@@ -58,5 +60,28 @@ describe('memory SAML assertion cache: bounds', () => {
     expect(await cache.rememberSamlAssertion('c', '_b', 10_000)).toBe(false);
     now += 200; // _a expired: room again
     expect(await cache.rememberSamlAssertion('c', '_c', 10_000)).toBe(true);
+  });
+});
+
+describe('signedPartHint', () => {
+  const doc = (xml: string) => new DOMParser().parseFromString(xml, 'text/xml') as unknown as Document;
+  const NS =
+    'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:ds="http://www.w3.org/2000/09/xmldsig#"';
+  const responseOnly = doc(`<samlp:Response ${NS}><ds:Signature/><saml:Assertion/></samlp:Response>`);
+  const assertionOnly = doc(`<samlp:Response ${NS}><saml:Assertion><ds:Signature/></saml:Assertion></samlp:Response>`);
+  const both = doc(`<samlp:Response ${NS}><ds:Signature/><saml:Assertion><ds:Signature/></saml:Assertion></samlp:Response>`);
+
+  it("names the setting that would take a response signed elsewhere than the connection's signed asks", () => {
+    expect(signedPartHint(responseOnly, 'assertion')).toContain("set the connection's signed to 'response'");
+    expect(signedPartHint(responseOnly, 'both')).toContain("set the connection's signed to 'response'");
+    expect(signedPartHint(assertionOnly, 'response')).toContain("set the connection's signed to 'assertion'");
+    expect(signedPartHint(assertionOnly, 'both')).toContain("set the connection's signed to 'assertion'");
+  });
+
+  it('says nothing when the signatures are where the setting asks', () => {
+    expect(signedPartHint(responseOnly, 'response')).toBe('');
+    expect(signedPartHint(assertionOnly, 'assertion')).toBe('');
+    expect(signedPartHint(both, 'both')).toBe('');
+    expect(signedPartHint(both, 'assertion')).toBe('');
   });
 });

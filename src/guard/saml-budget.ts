@@ -31,7 +31,11 @@ const EQ = 0x3d; // =
  * An upper bound on the DOM nodes of XML text, in one pass that allocates nothing and keeps no state an
  * attacker could confuse (quotes, comments): every `<` but an end tag's (an element, comment, processing
  * instruction or CDATA section; one inside a comment only overcounts), every `>` followed by text (each
- * text node starts right after one), and every `=` (each attribute has one; one in text overcounts).
+ * text node starts right after one), and every `=` followed by a quote, whitespace between (each attribute
+ * has one, as XML quotes every value; one in text overcounts). An `=` in text before anything else is not
+ * counted: AD FS and PingFederate send groups as LDAP DNs (`CN=App,OU=Groups,DC=corp,DC=example`), and
+ * counting each `=` refused a 30 KB response of 180 groups, 434 nodes, as 1,522 (audit 24). A value left
+ * unquoted builds nodes uncounted here, and readSamlResponse refuses it (the parser warns).
  */
 export function countXmlNodes(xml: string): { nodes: number; markup: number } {
   let markup = 0;
@@ -42,10 +46,21 @@ export function countXmlNodes(xml: string): { nodes: number; markup: number } {
       if (xml.charCodeAt(at + 1) !== SLASH) markup++;
     } else if (c === GT) {
       if (at + 1 < xml.length && xml.charCodeAt(at + 1) !== LT) other++;
-    } else if (c === EQ) other++;
+    } else if (c === EQ) {
+      // The whitespace skipped here ends at the next non-space character, so the pass stays linear.
+      let next = at + 1;
+      while (next < xml.length && isXmlSpace(xml.charCodeAt(next))) next++;
+      const quote = xml.charCodeAt(next);
+      if (quote === DOUBLE_QUOTE || quote === SINGLE_QUOTE) other++;
+    }
   }
   return { nodes: markup + other, markup };
 }
+
+const DOUBLE_QUOTE = 0x22;
+const SINGLE_QUOTE = 0x27;
+/** XML's S: space, tab, CR, LF. */
+const isXmlSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 
 /** Null when a decoded SAMLResponse (at most MAX_SAML_RESPONSE_CHARS base64, checked before) holds few enough nodes, else what is wrong. */
 export function samlResponseOverBudget(xml: string): string | null {

@@ -22,7 +22,15 @@ import { SsoLoginError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
 import { roleMappingOf, type RoleMapping } from '../roles/role-mapping.js';
-import { isValidStoreId, MAX_SAML_CACHE_TTL_MS, type CustomerRecords, type Store, type StoredConnection, type StoredSamlConnection } from '../store/store.js';
+import {
+  isValidStoreId,
+  MAX_SAML_CACHE_TTL_MS,
+  type CustomerRecords,
+  type Store,
+  type StoredConnection,
+  type SamlSignedPart,
+  type StoredSamlConnection,
+} from '../store/store.js';
 import { runGuard, strategyOf, type GuardResult, type GuardSettings } from './guard.js';
 import { logOutQuietly } from './passport.js';
 import { toLoginError } from './login-errors.js';
@@ -105,6 +113,27 @@ export const SAML_FAILURES_LOGGED = { requestsPerSecond: 0.2, burst: 10 };
 
 const refused = (customerId: string, message: string, status = 400) =>
   new SsoLoginError('invalid_response', status, `the SAML response was refused: ${message}`, customerId);
+
+/**
+ * When node-saml refused a response whose signatures sit elsewhere than the connection's `signed` setting asks
+ * (JumpCloud, Google and Entra can be set to sign the response only): which setting would take it, for the
+ * refusal's message; '' otherwise. A hint only: the signature itself is checked all the same.
+ */
+export function signedPartHint(doc: Document, signed: SamlSignedPart): string {
+  const root = doc.documentElement;
+  if (!root) return '';
+  const signedHere = (element: Element) => Array.from(element.childNodes).some((n) => n.nodeType === 1 && (n as Element).localName === 'Signature');
+  const assertions = Array.from(root.childNodes).filter((n): n is Element => n.nodeType === 1 && (n as Element).localName === 'Assertion');
+  const responseSigned = signedHere(root);
+  const assertionsSigned = assertions.length > 0 && assertions.every(signedHere);
+  if (signed !== 'response' && responseSigned && !assertionsSigned) {
+    return " (the IdP signed the response, not the assertion: set the connection's signed to 'response', or have the IdP sign the assertion)";
+  }
+  if (signed !== 'assertion' && !responseSigned && assertionsSigned) {
+    return " (the IdP signed the assertion, not the response: set the connection's signed to 'assertion', or have the IdP sign the response)";
+  }
+  return '';
+}
 
 /**
  * What the response envelope says, read from the response's XML as parsed before node-saml ran (the same
@@ -256,6 +285,10 @@ export class SamlRuntime {
    * the assertion cache makes each assertion count once whichever browser posts it.
    */
   private checkBrowser(saml: StoredSamlConnection, requestId: unknown, browser: SamlBrowser, nowMs = Date.now()): void {
+    if (requestId === null || requestId === undefined) {
+      // Okta's and Entra's dashboard tiles post an answer to no request: say so, not "names no request".
+      throw refused(saml.customerId, 'the response answers no request (an IdP-initiated login, which this app does not accept): start the login from the app');
+    }
     if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) {
       throw refused(saml.customerId, `the response's InResponseTo names no request of this app`);
     }
@@ -299,7 +332,7 @@ export class SamlRuntime {
       } catch (error) {
         if (toLoginError(error, customerId)?.status === 503) throw error;
         const message = error instanceof Error ? error.message.slice(0, 300) : 'invalid';
-        throw refused(customerId, message);
+        throw refused(customerId, `${message}${signedPartHint(doc, saml.signed)}`);
       }
       if (!profile) throw refused(customerId, 'the response holds no assertion');
       const envelope = envelopeOf(doc);

@@ -419,7 +419,7 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
         inResponseTo: null,
         attributeStatementXml: `<saml:AttributeStatement>${samlAttributeXml('inResponseTo', requestId)}</saml:AttributeStatement>`,
       });
-      await expectRefused(await postToAcs(h, browser, c, unsolicited), browser, /InResponseTo names no request/);
+      await expectRefused(await postToAcs(h, browser, c, unsolicited), browser, /answers no request \(an IdP-initiated login/);
       const nameless = await samlLogin(h, new Browser(), c, {
         nameId: '',
         sign: 'response',
