@@ -9,7 +9,7 @@ import { outboundFetch } from '../net/outbound-fetch.js';
 /**
  * The largest answer of a customer's OIDC IdP read during a login (discovery, JWKS, token, userinfo): real
  * ones are a few KB. openid-client parses an ID token's claims and undici a userinfo answer in one step each:
- * at the general 1 MB bound (MAX_IDP_ANSWER_BYTES), 70,000 claims held the event loop 35-144 ms for every
+ * at the 1 MB bound used until 2026-12-06, 70,000 claims held the event loop 35-144 ms for every
  * tenant (audit 24); at 256 KB a few ms.
  */
 export const MAX_OIDC_ANSWER_BYTES = 256 * 1024;

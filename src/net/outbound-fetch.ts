@@ -112,9 +112,6 @@ function assertPublicLiteral(url: URL): void {
   if (isIP(host) && !isPublicAddress(host)) throw new OutboundFetchError(`the host ${url.hostname} is not a public address`);
 }
 
-/** The largest answer an IdP endpoint may send (discovery, JWKS, token, userinfo, metadata). */
-export const MAX_IDP_ANSWER_BYTES = 1_000_000;
-
 export interface OutboundOptions {
   /** Largest answer read, in bytes. */
   maxBytes: number;

@@ -5,8 +5,8 @@
  * a byte cap, and only public addresses are fetched unless the instance allows local IdPs (src/net/outbound-fetch.ts).
  */
 import * as oidc from 'openid-client';
-import { MAX_IDP_ANSWER_BYTES, OutboundFetchError } from '../net/outbound-fetch.js';
-import { idpFetch } from '../guard/idp-fetch.js';
+import { OutboundFetchError } from '../net/outbound-fetch.js';
+import { idpFetch, MAX_OIDC_ANSWER_BYTES } from '../guard/idp-fetch.js';
 import { multiTenantIssuerProblem, templatedIssuerProblem } from '../guard/entra-tenant.js';
 import { withoutTrailingSlashes } from '../url-segment.js';
 
@@ -24,7 +24,7 @@ const unreachable = (wellKnown: string) =>
 export function discoveryProblem(issuer: string, error: unknown): string {
   const wellKnown = `${withoutTrailingSlashes(issuer)}/.well-known/openid-configuration`;
   const guard = [error, causeOf(error)].find((e): e is OutboundFetchError => e instanceof OutboundFetchError);
-  if (guard?.refused === 'answer') return `Refused: ${guard.message}. The discovery document must be JSON of at most ${MAX_IDP_ANSWER_BYTES} bytes.`;
+  if (guard?.refused === 'answer') return `Refused: ${guard.message}. The discovery document must be JSON of at most ${MAX_OIDC_ANSWER_BYTES} bytes.`;
   // An address refused, a name that does not resolve and a host that does not answer read alike: the form's
   // user must not learn which names exist on the app's own network.
   if (guard) return unreachable(wellKnown);
