@@ -1087,18 +1087,21 @@ export function redisStore(options: RedisStoreOptions): Store {
       assertStoreId('connectionId', connectionId);
       assertCursorPaging(after, count);
       const withNames = options?.userNames === true;
-      const reply = (await run('positionsAfter', tag(connectionId), after, count, withNames ? '1' : '0')) as string[] | [number, string[]];
+      // Names are read from the rows, about 7 µs a row in Lua: at most ROWS_PER_SCRIPT positions a call then
+      // (1,000 held Redis 7-16 ms a script on 200,000 users).
+      const positions = withNames ? Math.min(count, ROWS_PER_SCRIPT) : count;
+      const reply = (await run('positionsAfter', tag(connectionId), after, positions, withNames ? '1' : '0')) as string[] | [number, string[]];
       // (id, seq) pairs, or (id, seq, userName) triples and whether the rows' budget cut them short.
       const [cut, flat, width] = withNames ? [Number(reply[0]) === 1, reply[1] as string[], 3] : [false, reply as string[], 2];
       const seqs: number[] = [];
       const ids: string[] = [];
       const userNames: string[] = [];
-      for (let i = 0; i + 1 < flat.length && seqs.length < count; i += width) {
+      for (let i = 0; i + 1 < flat.length && seqs.length < positions; i += width) {
         ids.push(flat[i]!);
         seqs.push(Number(flat[i + 1]));
         if (withNames) userNames.push(flat[i + 2]!);
       }
-      const more = cut || flat.length > width * count;
+      const more = cut || flat.length > width * positions;
       const picked = seqs.flatMap((seq, i) => (wanted(seq) ? [i] : []));
       const users: NumberedResource[] = [];
       // As listAfter: scripts of ROWS_PER_SCRIPT rows, the page within PAGE_READ_BYTES and GROUP_IDS_PER_PAGE as

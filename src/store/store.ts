@@ -766,7 +766,7 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * picked rows). The rows read are held to PAGE_READ_BYTES as listAfter's are: a page ends early at the last
    * picked user its budget held. `options.groups: false` reads the users without their groups, as listAfter does;
    * `userNames: true` adds each position's folded userName ({@link PickedPage.userNames}; on Redis from the
-   * rows, within PAGE_READ_BYTES of them, which may end the page early too).
+   * rows, ROWS_PER_SCRIPT positions at most and within PAGE_READ_BYTES of rows, which may end the page early too).
    */
   pickUsersAfter(
     connectionId: string,

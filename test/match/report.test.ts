@@ -9,7 +9,7 @@ import { makeStore, STORE_KINDS } from '../support/app.js';
 import { aroundStoreCalls, recordStoreCalls } from '../support/store-calls.js';
 import { scimSso } from '../support/sso.js';
 import type { ScimCandidate } from '../../src/match/strategies.js';
-import { MAX_CURSOR_PAGE, type PickedPage, type Store, type StoredSsoUser } from '../../src/store/store.js';
+import { MAX_CURSOR_PAGE, ROWS_PER_SCRIPT, type PickedPage, type Store, type StoredSsoUser } from '../../src/store/store.js';
 import { bodyText } from '../../src/scim/response-body.js';
 
 const sso = (over: Partial<StoredSsoUser> & { subject: string }): StoredSsoUser => ({
@@ -287,9 +287,10 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
         .filter((c) => c.method === 'scanSsoUsers' || c.method === 'findUsersForLoginBatch')
         .map((c) => (c.method === 'scanSsoUsers' ? 's' : 'f'));
       expect(order.join('')).toBe(`ss${'fs'.repeat(scans.length - 2)}ff`);
-      // The second pass: positions MAX_CURSOR_PAGE at a time, and in full only the users some strategy left
-      // unmatched (none read twice): the others were read when an SSO user matched them.
-      const pages = Math.ceil((1100 - deleted.length) / MAX_CURSOR_PAGE);
+      // The second pass: positions MAX_CURSOR_PAGE at a time (ROWS_PER_SCRIPT on Redis, whose names are read
+      // from the rows), and in full only the users some strategy left unmatched (none read twice): the others
+      // were read when an SSO user matched them.
+      const pages = Math.ceil((1100 - deleted.length) / (kind === 'redis' ? ROWS_PER_SCRIPT : MAX_CURSOR_PAGE));
       expect(calls.filter((c) => c.method === 'pickUsersAfter').map((c) => c.args[2])).toEqual(Array.from({ length: pages }, () => MAX_CURSOR_PAGE));
       const unmatchedBySome = unmatchedBySomeStrategy(input);
       expect(new Set(pickedUsers).size).toBe(pickedUsers.length);
@@ -336,9 +337,9 @@ describe.each(STORE_KINDS)('the matching report on the %s store, second pass', (
         });
         expect(strategy.unmatchedScimUsers.examples.map((u) => u.id)).toEqual([...idle].slice(0, REPORT_EXAMPLES));
       }
-      // Read whole: the examples, and at most the idle users of the page of positions read ahead while the
-      // examples filled (two pages: 134 of 300). The 150 without a domain were counted from the index entries.
-      const idleInTwoPages = [...idle].filter((id) => Number(id.slice(1)) < 2 * MAX_CURSOR_PAGE);
+      // Read whole: the examples, and at most the idle users of the positions up to the examples' last one and
+      // the page read ahead meanwhile (at most 184 of 300). The 150 without a domain were counted from their names.
+      const idleInTwoPages = [...idle].filter((id) => Number(id.slice(1)) < REPORT_EXAMPLES * 15 + 2 * MAX_CURSOR_PAGE);
       expect(picked.every((id) => idle.has(id))).toBe(true);
       expect(picked).toEqual(expect.arrayContaining([...idle].slice(0, REPORT_EXAMPLES)));
       expect(picked.length).toBeLessThanOrEqual(idleInTwoPages.length);
