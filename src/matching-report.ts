@@ -27,6 +27,9 @@ import { isSsoMatchingStrategy, type StoreLookup } from './match/strategies.js';
 /** SSO users per scan batch. */
 export const REPORT_PAGE = 250;
 
+/** SSO users tallied between two yields. */
+const TALLY_SLICE = 125;
+
 /** What a customer without a SCIM connection finds: nobody (the report then says "affected" for everyone). */
 const NO_ANSWER: LookupAnswer = { users: [], deletedMatch: false };
 
@@ -84,9 +87,12 @@ export async function matchingReport(store: Store, customerId: string, requireVe
     const next = batch ? lookUp(batch.users) : null;
     if (looking) {
       const { plan, found } = await looking;
-      // The replies may have arrived together: planning one batch and tallying the other each take their turn.
-      await yieldToEventLoop();
-      tallySsoUsers(tally, plan, found);
+      // The replies may have arrived together: planning one batch and tallying the other each take their turn,
+      // and the tally itself goes TALLY_SLICE users a turn (a page of 250 took up to 37 ms, audit 24).
+      for (let from = 0; from < plan.users.length; from += TALLY_SLICE) {
+        await yieldToEventLoop();
+        tallySsoUsers(tally, plan, found, from, from + TALLY_SLICE);
+      }
     }
     looking = next;
   }

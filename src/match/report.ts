@@ -256,14 +256,15 @@ function keep<T extends object>(list: Examples<T>, at: number, key: SeenKey, ite
 }
 
 /**
- * Tallies a planned page of SSO users under every strategy; `answers[i]` is what the store answered for
+ * Tallies a planned page of SSO users under every strategy, those from `from` up to `to` (the whole page by
+ * default; the report tallies it in slices with a yield between); `answers[i]` is what the store answered for
  * `plan.distinct[i]`. Each decision is the guard's own (the strategy's lookup and `matchesOf`, as
  * `findMatches` does, then `decide`), so the report can never disagree with a login. Examples are made
  * only when kept: most users cost no allocation beyond the decision.
  */
-export function tallySsoUsers(tally: ReportTally, plan: SsoUserPlan, answers: LookupAnswer[]): void {
+export function tallySsoUsers(tally: ReportTally, plan: SsoUserPlan, answers: LookupAnswer[], from = 0, to = plan.users.length): void {
   const { users, at: positions, distinct } = plan;
-  for (let u = 0; u < users.length; u++) {
+  for (let u = from; u < Math.min(to, users.length); u++) {
     const user = users[u]!;
     tally.ssoUsers++;
     if (!user.email) tally.withoutEmail++;
