@@ -286,14 +286,14 @@ function applyWithoutPath(state: PatchState, op: 'add' | 'replace', value: Json)
       if (!core.ok) return core;
       continue;
     }
-    const custom = /^urn:/i.test(key) && isUnknownUrn(state, key);
-    const extension = schema ?? (custom ? wholeCustomExtension(state, key, item) : undefined);
+    const custom = /^urn:/i.test(key) && isUnknownUrn(state, key) ? customUrnTarget(state, key, item) : undefined;
+    const extension = schema ?? (typeof custom === 'string' ? custom : undefined);
     if (extension !== undefined) {
       const applied = applyExtensionObject(state, op, extension, item, schema === undefined);
       if (!applied.ok) return applied;
       continue;
     }
-    const path = custom ? customAttributePath(state, key) : resolvePatchPath(state.type, key);
+    const path = custom && typeof custom !== 'string' ? custom : resolvePatchPath(state.type, key);
     if (!path.ok) return path;
     const outcome = applyAtPath(state, op, path.value, item);
     if (!outcome.ok) return outcome;
@@ -320,21 +320,15 @@ function customExtensionKey(state: PatchState, text: string): string | undefined
  * them as `{"<urn>": {…}}` or `{"<urn>:<attribute>": …}`). It names the whole extension when the resource
  * carries that URN, or when its value is an object and the resource carries no extension the key could
  * qualify an attribute of: answers the URN to keep it under (the resource's spelling when it has one).
- * Otherwise it is one attribute ({@link customAttributePath}). The extension is kept under its URN as POST
- * keeps it, so filters and reads find what PATCH wrote.
+ * Otherwise it is one attribute, after the key's last ":": answers its path. The extension is kept under its
+ * URN as POST keeps it, so filters and reads find what PATCH wrote.
  */
-function wholeCustomExtension(state: PatchState, key: string, item: Json): string | undefined {
+function customUrnTarget(state: PatchState, key: string, item: Json): string | Result<ResolvedPatchPath> {
   const whole = customExtensionKey(state, key);
   if (whole !== undefined) return whole;
   const split = splitCustomUrn(key);
   const container = split === null ? undefined : customExtensionKey(state, split.urn);
-  return isObject(item) && container === undefined ? key : undefined;
-}
-
-/** A custom URN key naming one attribute, after its last ":" (in the extension the resource carries, if any). */
-function customAttributePath(state: PatchState, key: string): Result<ResolvedPatchPath> {
-  const split = splitCustomUrn(key);
-  const container = split === null ? undefined : customExtensionKey(state, split.urn);
+  if (container === undefined && isObject(item)) return key;
   return resolvePatchPath(state.type, container !== undefined ? `${container}:${split!.rest}` : key);
 }
 
