@@ -81,6 +81,34 @@ export function bindingCookieHeader(acsUrl: string, requestId: string, value: st
   return `${bindingCookie(requestId)}=${value}; Path=${url.pathname}; Max-Age=${maxAgeSeconds}; HttpOnly; ${site}`;
 }
 
+/**
+ * How recently a browser that posts an IdP-initiated response may have started a login for the same
+ * customer before the ACS refuses it rather than start another (SamlRuntime.restart): 60 s, far more
+ * than an IdP takes to answer a person already signed in, and far less than anyone takes to give up on a
+ * login and click the app's tile instead.
+ */
+export const SAML_RESTART_GUARD_MS = 60_000;
+
+/**
+ * When the latest login this browser started for `customerId` began (ms), from its binding cookies (each
+ * checked as checkBrowser does: its nonce and start time must derive the request ID in its name), or null.
+ * Bounded as cookieValue is.
+ */
+export function latestLoginStart(customerId: string, header: string | undefined): number | null {
+  if (typeof header !== 'string' || header.length > 16_384) return null;
+  let latest: number | null = null;
+  for (const part of header.split(';', 100)) {
+    const eq = part.indexOf('=');
+    const name = eq > 0 ? part.slice(0, eq).trim() : '';
+    const requestId = name.startsWith(bindingCookie('')) ? name.slice(bindingCookie('').length) : '';
+    const binding = REQUEST_ID.test(requestId) ? BINDING.exec(part.slice(eq + 1).trim()) : null;
+    if (!binding) continue;
+    const startedAt = parseInt(binding[2]!, 36);
+    if (requestIdFor(customerId, binding[1]!, startedAt) === requestId && (latest === null || startedAt > latest)) latest = startedAt;
+  }
+  return latest;
+}
+
 /** One cookie's value from a Cookie header (bounded: at most 100 cookies are looked at), or null. */
 export function cookieValue(header: string | undefined, name: string): string | null {
   if (typeof header !== 'string' || header.length > 16_384) return null;
@@ -174,7 +202,8 @@ export function checkAssertion(
   // When only the assertion is signed, the envelope's InResponseTo is anyone's to write: the signed
   // confirmation must name the same request (SAML 2.0 profiles §4.1.4.2), or an IdP-initiated assertion,
   // which names none, could be re-wrapped to answer a login someone else started.
-  if (saml.signed === 'assertion' && confirmations.some((data) => attr(data, 'InResponseTo') !== envelope.requestId)) {
+  // An empty InResponseTo names no request, as envelopeOf reads the envelope's.
+  if (saml.signed === 'assertion' && confirmations.some((data) => (attr(data, 'InResponseTo') || null) !== envelope.requestId)) {
     throw refused(saml.customerId, `the signed assertion's InResponseTo does not name the request the response answers`);
   }
   // The bearer confirmation's own window (often 5 minutes inside the conditions' hour): node-saml checks it
@@ -279,17 +308,32 @@ export class SamlRuntime {
   }
 
   /**
-   * Refuses a response that answers no login started in this browser for this customer within
-   * SAML_REQUEST_TTL_MS (login CSRF, an unsolicited response, another customer's request, a stale one): the
-   * binding cookie's nonce and start time must derive the request ID the response names. Clears the cookie;
-   * the assertion cache makes each assertion count once whichever browser posts it.
+   * What the ACS does with a valid response that answers no request (an IdP-initiated login: Okta's and
+   * Entra's dashboard tiles): it is never taken, since it could have been posted by anyone's page (login
+   * CSRF) or replayed from anyone's browser; the browser is sent to start an SP-initiated login instead,
+   * which the IdP, where the person is signed in, answers at once. A browser that started a login for
+   * this customer within SAML_RESTART_GUARD_MS is refused instead: an IdP that answers the app's own
+   * request without naming it would otherwise send the browser round and round.
    */
-  private checkBrowser(saml: StoredSamlConnection, requestId: unknown, browser: SamlBrowser, nowMs = Date.now()): void {
-    if (requestId === null || requestId === undefined) {
-      // Okta's and Entra's dashboard tiles post an answer to no request: say so, not "names no request".
-      throw refused(saml.customerId, 'the response answers no request (an IdP-initiated login, which this app does not accept): start the login from the app');
+  private async restart(saml: StoredSamlConnection, browser: SamlBrowser, nowMs = Date.now()): Promise<{ restart: string }> {
+    const started = latestLoginStart(saml.customerId, browser.cookieHeader);
+    if (started !== null && Math.abs(nowMs - started) < SAML_RESTART_GUARD_MS) {
+      throw refused(
+        saml.customerId,
+        `the response answers no request (an IdP-initiated login) although this browser started a login ${Math.round(Math.abs(nowMs - started) / 1000)} s ago: the IdP must answer the app's AuthnRequest with its InResponseTo; start the login from the app`,
+      );
     }
-    if (typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) {
+    return { restart: await this.loginUrl(saml, browser) };
+  }
+
+  /**
+   * Refuses a response that answers no login started in this browser for this customer within
+   * SAML_REQUEST_TTL_MS (login CSRF, another customer's request, a stale one): the binding cookie's nonce
+   * and start time must derive the request ID the response names. Clears the cookie; the assertion cache
+   * makes each assertion count once whichever browser posts it.
+   */
+  private checkBrowser(saml: StoredSamlConnection, requestId: string, browser: SamlBrowser, nowMs = Date.now()): void {
+    if (!REQUEST_ID.test(requestId)) {
       throw refused(saml.customerId, `the response's InResponseTo names no request of this app`);
     }
     const binding = BINDING.exec(cookieValue(browser.cookieHeader, bindingCookie(requestId)) ?? '');
@@ -303,8 +347,11 @@ export class SamlRuntime {
     if (!(Math.abs(nowMs - startedAt) <= SAML_REQUEST_TTL_MS)) throw refused(saml.customerId, 'the login was started more than 10 minutes ago; start it again');
   }
 
-  /** Validates a posted SAMLResponse and runs the guard: the result, or a thrown SsoLoginError / ScimUserNotActive. */
-  async acs(config: SamlCustomerConfig, body: unknown, browser: SamlBrowser, req: object): Promise<GuardResult> {
+  /**
+   * Validates a posted SAMLResponse and runs the guard: the result, a login to start instead (`restart`, the
+   * IdP's URL: an IdP-initiated response, see restart), or a thrown SsoLoginError / ScimUserNotActive.
+   */
+  async acs(config: SamlCustomerConfig, body: unknown, browser: SamlBrowser, req: object): Promise<GuardResult | { restart: string }> {
     const { saml } = config;
     const customerId = saml.customerId;
     const connectionId = config.connection?.connectionId ?? null;
@@ -337,6 +384,7 @@ export class SamlRuntime {
       if (!profile) throw refused(customerId, 'the response holds no assertion');
       const envelope = envelopeOf(doc);
       const { assertion, assertionId, rememberMs } = checkAssertion(profile, saml, envelope);
+      if (envelope.requestId === null) return await this.restart(saml, browser);
       this.checkBrowser(saml, envelope.requestId, browser);
       const claims = samlClaims(assertionProfile(assertion, saml.idpEntityId), saml);
       if (typeof claims.sub !== 'string') throw new SsoLoginError('missing_claim', 401, 'the SAML assertion has no usable NameID', customerId);
@@ -363,7 +411,7 @@ export class SamlRuntime {
     const run = (req: object): Promise<{ redirect: string } | { user: unknown }> =>
       step === 'login'
         ? this.loginUrl(config.saml, browser).then((redirect) => ({ redirect }))
-        : this.acs(config, body, browser, req).then((r) => ({ user: r.sessionUser }));
+        : this.acs(config, body, browser, req).then((r) => ('restart' in r ? { redirect: r.restart } : { user: r.sessionUser }));
     return {
       name: `scim-sso-saml:${config.saml.customerId}`,
       authenticate(this: StrategyActions, req: object) {

@@ -13,9 +13,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/index.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
-import { samlAttributeXml, stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
+import { isIdpRedirect, samlAttributeXml, stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
 import { ADAPTERS, startLoginHarness, type HttpResult, type LoginHarness } from './harness.js';
-import { cookieHeaderOf, postToAcs, samlCustomer, samlLogin, startSamlLogin, type SamlCustomer } from './saml-harness.js';
+import { cookieHeaderOf, postToAcs, samlCustomer, samlLogin, samlPaths, startSamlLogin, type SamlCustomer } from './saml-harness.js';
 
 const ALICE: SamlAnswer = { nameId: 'alice@corp.test', attributes: { email: 'alice@corp.test' } };
 
@@ -236,10 +236,65 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       await expectRefused(await postToAcs(h, browser, victim, response), browser, /InResponseTo/);
     });
 
-    it('refuses an unsolicited response (no InResponseTo: IdP-initiated logins are not taken)', async () => {
+    /** Posts a SAMLResponse to the ACS as a browser would, without following the answer's redirect. */
+    async function postOnce(browser: Browser, customer: SamlCustomer, samlResponse: string) {
+      const { origin } = await h.instance(customer.instance);
+      const response = await browser.fetch(`${origin}${samlPaths.acs(customer.customerId)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ SAMLResponse: samlResponse }).toString(),
+      });
+      await response.body?.cancel();
+      return { status: response.status, location: response.headers.get('location') };
+    }
+
+    it('never takes an IdP-initiated response (a dashboard tile): it starts a login of its own, which the IdP answers', async () => {
+      // Without InResponseTo anywhere (Okta's and Entra's tiles), and with it empty.
+      for (const inResponseTo of [null, '']) {
+        events.splice(0);
+        const browser = new Browser();
+        const unsolicited = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo });
+        const tile = await postOnce(browser, victim, unsolicited);
+        expect(tile.status).toBe(302);
+        expect(isIdpRedirect(tile.location, victim.idp)).toBe(true);
+        // The response itself logged nobody in and was not reported as a login.
+        expect(await h.me(browser)).toMatchObject({ status: 401 });
+        expect(events.filter((e) => e.type.startsWith('login.'))).toEqual([]);
+        // The same response posted again (by anyone) only starts another login.
+        expect(isIdpRedirect((await postOnce(new Browser(), victim, unsolicited)).location, victim.idp)).toBe(true);
+        const requestId = await victim.idp.requestIdOf(tile.location!, victim.sp);
+        const result = await postToAcs(h, browser, victim, await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: requestId }));
+        expect(result.status, JSON.stringify(result.body)).toBe(200);
+        expect(result.body).toMatchObject({ subject: 'alice@corp.test', userName: 'alice@corp.test' });
+      }
+    });
+
+    it('refuses an IdP-initiated response that is not genuine instead of starting a login', async () => {
+      for (const answer of [
+        { key: 'attacker' as const },
+        { sign: 'none' as const },
+        { issuer: 'https://evil.test/saml' },
+        { audience: 'https://evil.test/sp' },
+      ]) {
+        const browser = new Browser();
+        const response = await victim.idp.respond(victim.sp, { ...ALICE, ...answer, inResponseTo: null });
+        await expectRefused(await postToAcs(h, browser, victim, response), browser, /.+/);
+      }
+    });
+
+    it('refuses an IdP-initiated response to a browser that has just started a login for the customer (no loop)', async () => {
       const browser = new Browser();
-      const response = await victim.idp.respond(victim.sp, ALICE);
-      await expectRefused(await postToAcs(h, browser, victim, response), browser, /InResponseTo/);
+      await startSamlLogin(h, browser, victim);
+      const unsolicited = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: null });
+      await expectRefused(
+        await postToAcs(h, browser, victim, unsolicited),
+        browser,
+        /answers no request \(an IdP-initiated login\) although this browser started a login \d+ s ago/,
+      );
+      // A login started for another customer does not count.
+      const elsewhere = new Browser();
+      await startSamlLogin(h, elsewhere, other);
+      expect(isIdpRedirect((await postOnce(elsewhere, victim, unsolicited)).location, victim.idp)).toBe(true);
     });
 
     it('refuses an IdP-initiated assertion re-wrapped in an envelope naming a login the attacker started', async () => {
@@ -337,7 +392,8 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
 
     it('answers random and mangled posts with a 4xx, never a 500 and never a session (fixed seed)', async () => {
       const { origin } = await h.instance();
-      const genuine = await victim.idp.respond(victim.sp, ALICE);
+      // A genuine answer to a login another browser started (an unsolicited one would start a login: a 302).
+      const genuine = await victim.idp.respond(victim.sp, { ...ALICE, inResponseTo: await startSamlLogin(h, new Browser(), victim) });
       const xml = Buffer.from(genuine, 'base64').toString('utf8');
       await fc.assert(
         fc.asyncProperty(
@@ -419,6 +475,8 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
         inResponseTo: null,
         attributeStatementXml: `<saml:AttributeStatement>${samlAttributeXml('inResponseTo', requestId)}</saml:AttributeStatement>`,
       });
+      // Without the attribute's request, the response answers none: an IdP-initiated one, refused here as
+      // this browser has just started a login (it would otherwise start one, never be taken).
       await expectRefused(await postToAcs(h, browser, c, unsolicited), browser, /answers no request \(an IdP-initiated login/);
       const nameless = await samlLogin(h, new Browser(), c, {
         nameId: '',
