@@ -7,7 +7,7 @@ import type { DemoAccount } from '../../example-app/demo-idp.js';
 import type { MatchingStrategy } from '../../src/match/strategies.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
-import { ADAPTERS, provisionFor, startLoginHarness, type Customer, type LoginHarness, type Outcome } from './harness.js';
+import { ADAPTERS, PATHS, provisionFor, startLoginHarness, type Customer, type LoginHarness, type Outcome } from './harness.js';
 
 /** An IdP account and the SCIM user(s) provisioned for it. */
 interface Person {
@@ -189,6 +189,19 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
           groups: [],
           roles: [],
         });
+      });
+
+      it("an Okta tile's initiate-login request (iss, target_link_uri) logs in as the login URL does", async () => {
+        const c = await h.customer({ customerId: 'okta-tile', tenant: 'okta', idpType: 'Okta' });
+        h.idp.upsertAccount('okta', { sub: '00u-tile', email: 'tile@okta.test', email_verified: true });
+        await c.scim.createUser({ userName: 'tile@okta.test' });
+        const { origin } = await h.instance();
+        // login_hint only picks the demo IdP's account (a person at a real IdP is signed in already).
+        const query = new URLSearchParams({ iss: h.idp.issuer('okta'), target_link_uri: `${origin}/somewhere`, login_hint: '00u-tile' });
+        const browser = new Browser();
+        const result = await browser.navigate(`${origin}${PATHS.login(c.customerId)}?${query}`);
+        expect(result.response.status).toBe(200);
+        expect(await result.response.json()).toMatchObject({ customerId: 'okta-tile', userName: 'tile@okta.test', subject: '00u-tile' });
       });
 
       it('MicrosoftEntra matches the oid claim (not the pairwise sub) to the SCIM externalId', async () => {
