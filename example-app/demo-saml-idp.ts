@@ -5,6 +5,8 @@
  *
  * `GET <origin>/saml/sso?SAMLRequest=…` (HTTP-Redirect) shows one button per account; choosing one answers
  * with an auto-submitting form that POSTs the signed SAMLResponse to the app's ACS, as a real IdP does.
+ * `GET <origin>/saml/apps` is the IdP's app dashboard: one tile per account, each posting a response that
+ * answers no request (an IdP-initiated login, as Okta's and Entra's tiles do).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -78,16 +80,26 @@ export async function startDemoSamlIdp(options: { port?: number; accounts: SamlD
       const request = (parsed.extract as { request?: { id?: string }; issuer?: string }).request;
       const issuer = (parsed.extract as { issuer?: string }).issuer ?? spEntity;
       if (!request?.id || !sps.has(issuer)) return void res.status(400).send('unknown AuthnRequest');
-      const buttons = options.accounts
-        .map(
-          (a, i) =>
-            `<li><form method="post" action="/saml/sso/answer"><input type="hidden" name="request" value="${escape(request.id!)}"><input type="hidden" name="sp" value="${escape(issuer)}"><input type="hidden" name="account" value="${i}"><button>${escape(a.label)}</button></form></li>`,
-        )
-        .join('');
+      const buttons = options.accounts.map((a, i) => answerButton(request.id!, issuer, i, a.label)).join('');
       res.type('html').send(`<!doctype html><title>Demo SAML IdP</title><h1>Demo SAML IdP (Entra-style)</h1><p>Sign in as:</p><ul>${buttons}</ul>`);
     } catch {
       res.status(400).send('the SAMLRequest could not be read');
     }
+  });
+
+  /** One account's button: a form answering `requestId` ('' for none: a dashboard tile) for the SP. */
+  const answerButton = (requestId: string, spEntity: string, index: number, label: string) =>
+    `<li><form method="post" action="/saml/sso/answer"><input type="hidden" name="request" value="${escape(requestId)}"><input type="hidden" name="sp" value="${escape(spEntity)}"><input type="hidden" name="account" value="${index}"><button>${escape(label)}</button></form></li>`;
+
+  app.get('/saml/apps', (_req, res) => {
+    const [spEntity] = [...sps.keys()];
+    if (!spEntity) return void res.status(400).send('no service provider registered');
+    const tiles = options.accounts.map((a, i) => answerButton('', spEntity, i, `Open the app as ${a.label}`)).join('');
+    res
+      .type('html')
+      .send(
+        `<!doctype html><title>Demo SAML IdP: apps</title><h1>Demo SAML IdP: your apps</h1><p>Each tile posts a response that answers no request (an IdP-initiated login); the app starts a login of its own, which this IdP answers on its sign-in page.</p><ul>${tiles}</ul>`,
+      );
   });
 
   app.post('/saml/sso/answer', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
@@ -95,7 +107,7 @@ export async function startDemoSamlIdp(options: { port?: number; accounts: SamlD
     const sp = sps.get(spEntity);
     const account = options.accounts[Number(req.body?.account)];
     const requestId = String(req.body?.request ?? '');
-    if (!sp || !account || !/^[A-Za-z0-9_-]{1,100}$/.test(requestId)) return void res.status(400).send('bad answer');
+    if (!sp || !account || !/^[A-Za-z0-9_-]{0,100}$/.test(requestId)) return void res.status(400).send('bad answer');
     const now = Date.now();
     const at = (ms: number) => new Date(now + ms).toISOString();
     const acsUrl = acsOf.get(spEntity)!;

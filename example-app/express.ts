@@ -54,7 +54,7 @@ app.get('/', (req, res) => {
     .send(
       homePage(DEMO_CUSTOMER, DEMO_PEOPLE, req.user as DefaultSessionUser | undefined).replace(
         '</main>',
-        `${samlLoginSection(SAML_DEMO_CUSTOMER, SAML_DEMO_PEOPLE)}${adminSection(req.session?.demoAdmin === true)}</main>`,
+        `${samlLoginSection(SAML_DEMO_CUSTOMER, SAML_DEMO_PEOPLE, demo.samlIdp.entityId)}${adminSection(req.session?.demoAdmin === true)}</main>`,
       ),
     );
 });

@@ -41,7 +41,7 @@ app.use(async (ctx, next) => {
     ctx.type = 'html';
     ctx.body = homePage(DEMO_CUSTOMER, DEMO_PEOPLE, ctx.state.user as DefaultSessionUser | undefined).replace(
       '</main>',
-      `${samlLoginSection(SAML_DEMO_CUSTOMER, SAML_DEMO_PEOPLE)}</main>`,
+      `${samlLoginSection(SAML_DEMO_CUSTOMER, SAML_DEMO_PEOPLE, demo.samlIdp.entityId)}</main>`,
     );
   } else if (ctx.method === 'GET' && ctx.path === '/me') {
     await requireActive(ctx, async () => {

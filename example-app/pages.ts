@@ -38,12 +38,16 @@ ${session}
   );
 }
 
-/** The SAML demo customer's part of the home page: one login link (the demo SAML IdP shows the accounts). */
-export function samlLoginSection(customerId: string, people: SamlDemoPerson[]): string {
+/**
+ * The SAML demo customer's part of the home page: one login link (the demo SAML IdP shows the accounts), and
+ * the demo IdP's app dashboard (`idpEntityId`/apps), whose tiles start IdP-initiated logins.
+ */
+export function samlLoginSection(customerId: string, people: SamlDemoPerson[], idpEntityId: string): string {
   const expected = people.map((p) => `<li>${escape(p.account.label)} — expected: ${EXPECTED[p.scim]}</li>`).join('\n');
   return `<h2>Log in by SAML</h2>
 <p>Customer <code>${escape(customerId)}</code> logs in through a SAML 2.0 IdP (an embedded Entra-style demo IdP); the same guard applies.</p>
 <p><a class="button" href="/sso/${encodeURIComponent(customerId)}/login">Log in to ${escape(customerId)} by SAML</a></p>
+<p>Or start from <a href="${escape(idpEntityId)}/apps">the IdP's app dashboard</a>, as a person clicking the app's tile in Okta or Entra does.</p>
 <ul>${expected}</ul>`;
 }
 

@@ -39,6 +39,24 @@ describe('example app: the SAML demo customer', () => {
     expect(await result.response.text()).toContain('grace@initech.test');
   });
 
+  it("starts a login of its own from the IdP's app tile (an IdP-initiated response), which admits Grace", async () => {
+    const browser = new Browser();
+    const idpEntityId = /demo SAML IdP: (\S+)/.exec(app.output())![1]!;
+    const home = await browser.navigate(`${app.origin}/`);
+    expect(await home.response.text()).toContain(`${idpEntityId}/apps`);
+    const dashboard = await browser.navigate(`${idpEntityId}/apps`);
+    const tile = parseForms(await dashboard.response.text(), dashboard.url).find((f) => f.text.includes('Grace'));
+    expect(tile?.fields.request).toBe('');
+    // The tile's response is not taken: the app sends the browser back to the IdP with a request of its own.
+    const signIn = await browser.submit(tile!);
+    expect(signIn.url.startsWith(`${idpEntityId}/sso?SAMLRequest=`)).toBe(true);
+    const chosen = parseForms(await signIn.response.text(), signIn.url).find((f) => f.text.includes('Grace'));
+    expect(chosen?.fields.request).toMatch(/^_[0-9a-f]{40}$/);
+    const result = await browser.submit(chosen!);
+    expect(result.url).toBe(`${app.origin}/me`);
+    expect(await result.response.text()).toContain('grace@initech.test');
+  });
+
   it('refuses Heidi (deactivated) and Ivan (never provisioned)', async () => {
     for (const [name, reason] of [
       ['Heidi', 'deactivated'],
