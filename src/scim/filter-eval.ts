@@ -238,11 +238,30 @@ function chargeChars(length: number): void {
 const XSD_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/i;
 
 /**
- * The instant an xsd:dateTime names, in ms, or undefined when the text is not one (`"1"`, `"tomorrow"`, a
- * date alone, month 13 or February 30). Fractional digits past milliseconds are cut (.NET writes 7); a time
- * without an offset is read as UTC, the same on every server, not in the server's local time zone.
+ * The instant an xsd:dateTime names, in whole ms, or undefined when the text is not one (`"1"`, `"tomorrow"`,
+ * a date alone, month 13 or February 30). A time without an offset is read as UTC, the same on every server,
+ * not in the server's local time zone. Digits past the millisecond (.NET writes 7) are not in the ms:
+ * {@link instantOrder} compares them.
  */
 export function instant(text: string): number | undefined {
+  return parseInstant(text)?.ms;
+}
+
+/**
+ * Sign of a − b for two xsd:dateTimes as instants, to any fractional digit (RFC 7643 §2.3.5 allows any
+ * number), or undefined when either is not one.
+ */
+export function instantOrder(a: string, b: string): number | undefined {
+  const x = parseInstant(a);
+  const y = parseInstant(b);
+  if (x === undefined || y === undefined) return undefined;
+  if (x.ms !== y.ms) return Math.sign(x.ms - y.ms);
+  // Digit strings without trailing zeros compare as the fractions they write ("5" > "45", "4" < "45").
+  return x.beyondMs < y.beyondMs ? -1 : x.beyondMs > y.beyondMs ? 1 : 0;
+}
+
+/** An xsd:dateTime as whole ms and its fractional digits past the millisecond, trailing zeros trimmed. */
+function parseInstant(text: string): { ms: number; beyondMs: string } | undefined {
   const m = XSD_DATE_TIME.exec(text.trim());
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
@@ -250,13 +269,17 @@ export function instant(text: string): number | undefined {
   // Date.UTC rolls over (month 13, February 30, hour 24) and reads years below 100 as 19xx: refuse those.
   if (at.getUTCFullYear() !== year || at.getUTCMonth() !== month - 1 || at.getUTCDate() !== day || at.getUTCHours() !== hour) return undefined;
   if (at.getUTCMinutes() !== minute || at.getUTCSeconds() !== second) return undefined;
-  const ms = at.getTime() + Number(`${m[7] ?? ''}000`.slice(0, 3));
+  const fraction = m[7] ?? '';
+  const ms = at.getTime() + Number(`${fraction}000`.slice(0, 3));
+  let end = fraction.length;
+  while (end > 3 && fraction.charCodeAt(end - 1) === 0x30 /* '0' */) end--;
+  const beyondMs = fraction.slice(3, end);
   const zone = m[8];
-  if (zone === undefined || zone.toUpperCase() === 'Z') return ms;
+  if (zone === undefined || zone.toUpperCase() === 'Z') return { ms, beyondMs };
   const offsetHours = Number(zone.slice(1, 3));
   const offsetMinutes = Number(zone.slice(4, 6));
   if (offsetHours > 14 || offsetMinutes > 59) return undefined;
-  return ms - (zone[0] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  return { ms: ms - (zone[0] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000, beyondMs };
 }
 
 /** One comparison node applied to a stored value: the filter's value and text, the attribute's rules, where the value sits. */
@@ -309,9 +332,8 @@ function equals(actual: string | number | boolean, { node, expected, text, def, 
   }
   if (def?.type === 'dateTime') {
     chargeChars(actual.length);
-    const a = instant(actual);
-    const b = instant(text);
-    if (a !== undefined && b !== undefined) return a === b;
+    const order = instantOrder(actual, text);
+    if (order !== undefined) return order === 0;
   }
   const a = folded(actual, caseExact, at);
   const b = foldedText(node, text, caseExact);
@@ -331,9 +353,7 @@ function ordering(actual: string | number | boolean, { node, expected, text, def
   if (def?.type === 'dateTime') {
     // dateTime compares as instants (RFC 7644 §3.4.2.2: "the chronological order").
     chargeChars(actual.length);
-    const a = instant(actual);
-    const b = instant(text);
-    return a === undefined || b === undefined ? undefined : Math.sign(a - b);
+    return instantOrder(actual, text);
   }
   const a = folded(actual, caseExact, at); // strings: lexicographic (RFC 7644 §3.4.2.2), honouring caseExact
   const b = foldedText(node, text, caseExact);

@@ -304,6 +304,14 @@ describe('matchesFilter on users', () => {
     ['meta.created lt "Dec 6 2026"', false],
     ['meta.created lt "2015-02-30T00:00:00Z"', false],
     ['meta.lastModified ge "2020-01-01T00:00:00.0000000Z"', true],
+    // Every fractional digit counts, past the millisecond too (RFC 7643 §2.3.5: any number of them).
+    ['meta.created eq "2015-10-10T21:38:22.0001Z"', false],
+    ['meta.created ne "2015-10-10T21:38:22.0001Z"', true],
+    ['meta.created lt "2015-10-10T21:38:22.0009Z"', true],
+    ['meta.created ge "2015-10-10T21:38:22.0009Z"', false],
+    ['meta.created le "2015-10-10T21:38:22.00000001Z"', true],
+    ['meta.created gt "2015-10-10T21:38:21.9999999Z"', true],
+    ['meta.created gt "2015-10-10T21:38:22.000000000Z"', false],
     ['active gt false', false],
     ['active lt true', false],
     // booleans, numbers, null
