@@ -33,7 +33,7 @@ import { etagListMatches, etagOf, locationOf, renderResource, renderResourceJson
 import type { JsonObject } from './normalize.js';
 import type { ResourceSpec } from './resource-spec.js';
 import { RecentUsers } from './recent-users.js';
-import { createResource, deleteResource, patchResource, readResource, replaceResource, type ResourceContext } from './resources.js';
+import { createResource, deleteResource, patchResource, preconditionFailed, readResource, replaceResource, type ResourceContext } from './resources.js';
 import { groupSpec } from './groups.js';
 import { groupPieces, readMemberItems, RENDER_PAGE, renderMemberItems, wantsMembers, type MemberItems } from './group-members.js';
 import { joinBody } from './response-body.js';
@@ -426,6 +426,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       case 'GET': {
         const group = ctx.spec.kind === 'Group' ? await readGroup(ctx, id, projection!, request.baseUrl) : null;
         const stored = group ? group.stored : unwrap(await readResource(ctx, id));
+        // RFC 9110 §13.2.2: If-Match first (a read pinned to a version another write has passed is a 412).
+        if (conditions.ifMatch && !etagListMatches(conditions.ifMatch, stored.version)) throw preconditionFailed(id);
         if (conditions.ifNoneMatch && etagListMatches(conditions.ifNoneMatch, stored.version)) {
           return { status: 304, headers: { ETag: etagOf(stored.version) } };
         }
@@ -438,9 +440,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       }
       case 'PATCH': {
         const { stored, active } = unwrap(await patchResource(ctx, id, await body(request), conditions));
-        // RFC 7644 §3.5.2: 204 unless the client asked for attributes back.
+        // RFC 7644 §3.5.2: 204 unless the client asked for attributes back (an empty parameter asks for none, as parseProjection reads it).
         const param = paramReader(request.query);
-        const wantsBody = param('attributes') !== null || param('excludedAttributes') !== null;
+        const wantsBody = Boolean(param('attributes')) || Boolean(param('excludedAttributes'));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, active });
         if (!wantsBody) return noContent({ ETag: etagOf(stored.version) });
         if (ctx.spec.kind === 'Group' && stored.members === undefined) {

@@ -160,7 +160,7 @@ function storedSizeProblem(ctx: ResourceContext, json: string, before: string): 
 
 const connectionGone = () => new ScimError(401, "the token's SCIM connection no longer exists", undefined, { 'WWW-Authenticate': 'Bearer realm="SCIM"' });
 
-const preconditionFailed = (id: string) => new ScimError(412, `${id} is at a version the request's If-Match or If-None-Match refuses`);
+export const preconditionFailed = (id: string) => new ScimError(412, `${id} is at a version the request's If-Match or If-None-Match refuses`);
 
 export async function createResource(ctx: ResourceContext, body: unknown): Promise<Result<StoredResource>> {
   const timestamp = now();

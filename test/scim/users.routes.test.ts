@@ -574,6 +574,28 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       for (const tag of ['W/"999"', '"999"', `W/"${version}0"`]) expect((await conditional(tag)).status, tag).toBe(200);
     });
 
+    it('answers a GET or HEAD whose If-Match lists no current ETag with 412 (RFC 9110 §13.1.1), and reads it otherwise; an empty attributes= on PATCH is none', async () => {
+      const user = await create('if-match-read@example.com');
+      for (const method of ['get', 'head'] as const) {
+        const conditional = (tag: string) => t.http[method](`/scim/v2/Users/${user.id}`).set(t.auth).set('If-Match', tag);
+        for (const tag of ['W/"999"', '"999"']) {
+          const res = await conditional(tag);
+          expect(res.status, `${method} ${tag}`).toBe(412);
+          if (method === 'get') expect(res.body, tag).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '412' });
+        }
+        for (const tag of ['*', user.meta.version, `W/"999", ${user.meta.version}`]) expect((await conditional(tag)).status, `${method} ${tag}`).toBe(200);
+      }
+      // A PATCH answers 204 unless attributes are asked for: an empty parameter asks for none.
+      const patch = (value: string) => ({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value }] });
+      for (const query of ['?attributes=', '?excludedAttributes=', '?attributes=&excludedAttributes=']) {
+        expect((await t.http.patch(`/scim/v2/Users/${user.id}${query}`).set(t.auth).send(patch('x'))).status, query).toBe(204);
+      }
+      expect((await t.http.patch(`/scim/v2/Users/${user.id}?attributes=nickName`).set(t.auth).send(patch('y'))).body).toMatchObject({ nickName: 'y' });
+      // If-Match is checked first: a stale If-Match is a 412 even where If-None-Match alone would be a 304.
+      const both = await t.http.get(`/scim/v2/Users/${user.id}`).set(t.auth).set('If-Match', 'W/"999"').set('If-None-Match', '*');
+      expect(both.status).toBe(412);
+    });
+
     it('refuses a PUT, PATCH or DELETE whose If-None-Match lists the current version or * (412, nothing written), and lets another version through', async () => {
       const user = await create('if-none-match-write@example.com');
       const patch = (value: string) => ({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'nickName', value }] });
