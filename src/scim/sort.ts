@@ -21,6 +21,8 @@ export interface SortKey {
   attribute: string;
   subAttribute?: string;
   caseExact: boolean;
+  /** What a resource without the attribute sorts as, when not "no value": a user's `active` (true, as filters read it). */
+  absentAs?: boolean;
 }
 
 /**
@@ -50,6 +52,8 @@ export function parseSortBy(spec: ResourceSpec, text: string | null): Result<Sor
     caseExact: (subDef ?? resolved.def)?.caseExact ?? false,
   };
   if (sub !== undefined) key.subAttribute = subDef?.name ?? sub;
+  // A user without `active` is active (isActiveUser; locateInResource in src/scim/filter-eval.ts reads it so).
+  else if (spec.type.name === 'User' && key.container === null && resolved.name === 'active') key.absentAs = true;
   return ok(key);
 }
 
@@ -64,6 +68,7 @@ export function sortValue(resource: JsonObject, key: SortKey): SortValue {
     value = items.find((v) => getAttrOf(v, 'primary') === true) ?? items[0];
   }
   if (isObject(value)) value = getAttr(value, key.subAttribute ?? 'value');
+  if (value === undefined && key.absentAs !== undefined) return key.absentAs;
   if (value === undefined || value === null || typeof value === 'object') return null;
   return typeof value === 'string' && !key.caseExact ? value.toLowerCase() : value;
 }

@@ -369,7 +369,7 @@ describe.each(['memory', 'redis'] as const)('users a filter or sort must find as
     expect([bad.status, bad.body.scimType]).toEqual([400, 'invalidValue']);
   });
 
-  it('finds users provisioned without `active` as active, as the login guard admits them', async () => {
+  it('finds and sorts users provisioned without `active` as active, as the login guard admits them', async () => {
     const count = async (filter: string) => {
       const res = await t.http.get('/scim/v2/Users').query({ filter }).set(t.auth);
       expect(res.status, res.text).toBe(200);
@@ -386,6 +386,17 @@ describe.each(['memory', 'redis'] as const)('users a filter or sort must find as
       .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
     expect(deactivated.status).toBe(204);
     expect([await count('active eq true'), await count('ACTIVE eq false'), await count(`${USER}:active ne true`)]).toEqual([3, 1, 1]);
+    // sortBy reads them as active too: without `active`, b and c sort with d (made active explicitly) in
+    // creation order, not after it as values missing.
+    const [last] = (await t.http.get('/scim/v2/Users').query({ filter: 'userName eq "d@example.com"' }).set(t.auth)).body.Resources as { id: string }[];
+    const activated = await t.http
+      .patch(`/scim/v2/Users/${last!.id}`)
+      .set(t.auth)
+      .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: true }] });
+    expect(activated.status).toBe(204);
+    const byActive = async (sortOrder: string) =>
+      ((await t.http.get('/scim/v2/Users').query({ sortBy: 'active', sortOrder }).set(t.auth)).body.Resources as { userName: string }[]).map((r) => r.userName);
+    expect(await byActive('ascending')).toEqual(['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com']);
   });
 });
 
