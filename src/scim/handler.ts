@@ -131,6 +131,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   });
 
   async function route(request: ScimRequest, connection: StoredConnection): Promise<ScimResponse> {
+    if (request.queryProblem) throw scimErrors.badRequest('invalidValue', request.queryProblem);
     const segments = request.path
       .split('/')
       .filter((s) => s !== '')

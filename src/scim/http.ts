@@ -7,6 +7,8 @@ export interface ScimRequest {
   /** The path below `basePath`, e.g. `/Users/2819c223`. */
   path: string;
   query: URLSearchParams;
+  /** Why the query string cannot be read as sent (lossyQuery in src/scim/mount.ts): the request is a 400. */
+  queryProblem?: string;
   /** Header names lower-cased. */
   headers: Record<string, string | undefined>;
   /** The raw body, or a value a body parser mounted before scim-sso already produced. */

@@ -68,14 +68,24 @@ export const LIST_PARAMETERS: ReadonlySet<string> = new Set(['attributes', 'excl
 
 /**
  * The 400 for a list parameter given twice, in any case (`filter=a&FILTER=b`, or both in a SearchRequest):
- * which one a request means is not ours to guess, and a proxy in front may have read the other. Null when
- * none is.
+ * which one a request means is not ours to guess, and a proxy in front may have read the other; and for one
+ * named with a bracket suffix or spaces (`filter[]=…`, `attributes[0]=…`, as qs-style clients write lists),
+ * which, read as an unknown parameter, would silently answer an unfiltered list. Null when none is.
  */
 export function repeatedParameter(names: Iterable<string>): ScimError | null {
   const seen = new Set<string>();
   for (const name of names) {
     const lower = name.toLowerCase();
-    if (!LIST_PARAMETERS.has(lower)) continue;
+    if (!LIST_PARAMETERS.has(lower)) {
+      const bracket = lower.indexOf('[');
+      if (LIST_PARAMETERS.has((bracket === -1 ? lower : lower.slice(0, bracket)).trim())) {
+        return scimErrors.badRequest(
+          'invalidValue',
+          `"${name.slice(0, 60)}" is not a list parameter: send it as ${(bracket === -1 ? name : name.slice(0, bracket)).trim()}=…, once`,
+        );
+      }
+      continue;
+    }
     if (seen.has(lower)) return scimErrors.badRequest('invalidValue', `${name} is given twice (parameter names are case-insensitive)`);
     seen.add(lower);
   }

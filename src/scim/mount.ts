@@ -56,6 +56,22 @@ export function requestOrigin(protocol: string, host: string | undefined): strin
 }
 
 /**
+ * Whether reading `rawQuery` would lose what it says: percent-escapes that spell invalid UTF-8 (`%ff`),
+ * which URLSearchParams turns into U+FFFD silently, so that a filter would look for a value the client never
+ * sent (a path or a body so encoded is a 400 too). A `%` that starts no escape (`co "50%"`) is kept as is,
+ * as URLSearchParams keeps it: nothing is lost.
+ */
+export function lossyQuery(rawQuery: string): boolean {
+  if (!rawQuery.includes('%')) return false;
+  try {
+    decodeURIComponent(rawQuery.replace(/%(?![0-9A-Fa-f]{2})/g, '%25'));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
  * An unread body up to this size is drained after the response so the connection can be kept alive;
  * anything larger (or of unknown length) closes the connection instead of reading it.
  */
@@ -70,6 +86,7 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
   const path = pathBelow(basePath, urlPath);
   if (path === null) return null;
   const method = (mounted.node.method ?? 'GET').toUpperCase();
+  const rawQuery = questionMark === -1 ? '' : url.slice(questionMark + 1);
   const declared = mounted.node.headers['content-length'];
   // A body parser mounted before scim-sso parsed the body with its own limit: one declared larger than
   // maxBodyBytes is still a 413, answered once the token is checked, as for a body read here.
@@ -84,7 +101,8 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
   return {
     method,
     path,
-    query: new URLSearchParams(questionMark === -1 ? '' : url.slice(questionMark + 1)),
+    query: new URLSearchParams(rawQuery),
+    ...(lossyQuery(rawQuery) ? { queryProblem: 'the query string is not valid percent-encoded UTF-8' } : {}),
     headers,
     body,
     ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, declared) } : {}),

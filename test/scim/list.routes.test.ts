@@ -202,6 +202,23 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
     expect(bad.body.scimType).toBe('invalidValue');
   });
 
+  it('refuses list parameters it would otherwise ignore or misread: bracketed names and lossy percent-encoding (400, never an unfiltered list)', async () => {
+    const raw = async (query: string) => t.http.get(`/scim/v2/Users?${query}`).set(t.auth);
+    for (const query of ['filter[]=userName%20eq%20%22x%22', 'FILTER[0]=x', 'attributes[a]=userName', 'count%20=1', 'sortBy[]=userName']) {
+      const res = await raw(query);
+      expect(res.status, query).toBe(400);
+      expect(res.body, query).toMatchObject({ scimType: 'invalidValue' });
+      expect(res.body.detail, query).toContain('is not a list parameter');
+    }
+    for (const query of ['filter=userName%20eq%20%22%ff%22', 'filter=userName%20eq%20%22%C3%22', 'attributes=%E0%80%80']) {
+      const res = await raw(query);
+      expect([res.status, res.body.detail], query).toEqual([400, 'the query string is not valid percent-encoded UTF-8']);
+    }
+    // A `%` that starts no escape is kept as sent (nothing lost), and other unknown parameters are ignored.
+    expect((await raw('filter=userName%20co%20%2250%%22')).body.totalResults).toBe(0);
+    expect((await raw('filter=userName%20co%20%22person01%22&utm[x]=1')).body.totalResults).toBe(1);
+  });
+
   it('pages a filtered result stably', async () => {
     const a = await list({ filter: 'name.familyName eq "Even"', startIndex: 1, count: 4 });
     const b = await list({ filter: 'name.familyName eq "Even"', startIndex: 5, count: 4 });
