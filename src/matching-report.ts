@@ -2,8 +2,9 @@
  * Reads what the matching report needs from the store a page at a time and builds it (src/match/report.ts):
  * the SSO users in scan batches of REPORT_PAGE, each batch's lookups under the five strategies in one
  * batched store read (findUsersForLoginBatch: the guard's own lookup, tombstones included), then the SCIM
- * users' positions in creation order, MAX_CURSOR_PAGE at a time, to count those nobody matched, reading in full
- * only the users that count needs (pickUsersAfter). What it holds at any time:
+ * users' positions in creation order, asked for MAX_CURSOR_PAGE at a time (the Redis store answers at most
+ * ROWS_PER_SCRIPT of them a call, with userNames; the memory store all MAX_CURSOR_PAGE), to count those nobody
+ * matched, reading in full only the users that count needs (pickUsersAfter). What it holds at any time:
  * three pages of SSO users and two pages' answers, the examples, and a bit per SCIM user per strategy
  * (docs/matching-report.md).
  */
@@ -99,7 +100,7 @@ export async function matchingReport(store: Store, customerId: string, requireVe
   // Second pass, once every match is known: the SCIM users none of them included.
   if (connection) {
     // Only the users the tally will read are read in full: in a customer whose SCIM users have mostly
-    // signed in, a few in a hundred; the rest are positions, MAX_CURSOR_PAGE a round trip (on this VM a
+    // signed in, a few in a hundred; the rest are positions, ROWS_PER_SCRIPT a round trip on Redis (on this VM a
     // round trip costs the client about as much CPU as decoding a few dozen rows).
     const wanted = (seq: number) => scimUserWanted(tally, seq, true);
     // Without their groups: the second pass counts and names users, and shows no roles. With their folded

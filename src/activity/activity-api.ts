@@ -21,7 +21,7 @@ export interface RefusedLogin extends LoginEntry {
 export interface CustomerActivity {
   /** The customer's recent SCIM requests, newest first. */
   requests: ScimRequestEntry[];
-  /** The most recent of them ("last request from your IdP: 2 min ago, 200"), or null. */
+  /** The most recent of them ("Last request from your IdP: 2 min ago, POST /Users → 201"), or null. */
   lastRequest: ScimRequestEntry | null;
   /**
    * Recent logins that were refused (ScimUserNotActive) or failed, newest first, each with a fix hint; within

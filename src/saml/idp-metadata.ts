@@ -54,7 +54,7 @@ export function parseIdpMetadata(xml: string): IdpSettings {
 
 /**
  * Fetches metadata from the IdP's URL through the outbound guard (src/net/outbound-fetch.ts): public
- * addresses only unless `allowPrivate` (the instance's allowHttpIssuers), no redirects, at most
+ * addresses only unless `allowPrivate` (the instance's allowPrivateIdpAddresses, or allowHttpIssuers), no redirects, at most
  * MAX_METADATA_BYTES, within `timeoutMs`.
  */
 export async function fetchIdpMetadata(url: string, allowPrivate: boolean, timeoutMs = 10_000): Promise<string> {

@@ -130,6 +130,7 @@ export const SCAN_RESOURCE_WORK = 50_000;
 export const SCAN_SLICE_WORK = 20_000;
 /** Characters per work unit: compared (a search over a two-byte string reads up to ~8 ns per character). */
 export const SCAN_COMPARE_CHARS = 32;
-/** Characters per work unit: folded (src/fold.ts), and parsed when a resource is read. */
+/** Characters per work unit: folded (src/fold.ts). */
 export const SCAN_FOLD_CHARS = 64;
+/** Characters per work unit: a resource's JSON read (parsed) by a scan. */
 export const SCAN_PARSE_CHARS = 128;

@@ -23,7 +23,7 @@ export interface ScimPageData {
   graceHours: number;
 }
 
-/** "Last request from your IdP: 2 min ago, 200", or why there is none (the dashboard's line, src/dashboard/activity-section.ts). */
+/** "Last request from your IdP: 2 min ago, POST /Users → 201", or why there is none (the dashboard's line, src/dashboard/activity-section.ts). */
 export function statusLine(last: ScimRequestEntry | null | undefined): SafeHtml {
   if (last === undefined) return html`<p class="muted" id="scim-status">The live status is not available on this server (no activity log).</p>`;
   return html`<div id="scim-status">${lastRequestLine(last, Date.now())}</div>`;

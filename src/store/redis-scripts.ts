@@ -1130,9 +1130,9 @@ return { users, gone, 1, outcome, reason or '', id or '' }
 /**
  * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, then per index attribute:
  * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
- * one for the rows of every user found (each once), and their groups as groupsWithin reads them. The reply is six
+ * one for the rows of every user found (each once), and their groups as groupsWithin reads them. The reply is eight
  * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
- * {seqs, rows, groups, refs, tombstones, deferred}. rows are the stored rows of the users found (as LIST_PAGE returns
+ * {seqs, rows, groups, refs, tombstones, deferred, answered, oversized}. rows are the stored rows of the users found (as LIST_PAGE returns
  * them) and seqs their seqs, space-separated; groups is flat: for each row in some group, its position,
  * how many groups, then (group id, displayName) pairs; refs lists per lookup, comma-separated and in ARGV
  * order, the 1-based row positions of what it found, space-separated and in creation order; tombstones has
@@ -1142,7 +1142,9 @@ return { users, gone, 1, outcome, reason or '', id or '' }
  * GROUP_IDS_PER_SCRIPT), space-separated: the caller reads them with USER_GROUPS, so no script holds Redis
  * for long however many groups the users found are in. The seventh item is how many lookups, in ARGV order,
  * this script answered: it stops before the lookup whose users' rows would pass PAGE_READ_BYTES (at least
- * one), and the caller sends the rest again.
+ * one), and the caller sends the rest again. The eighth is '' unless the first lookup alone passes
+ * PAGE_READ_BYTES: then the creation numbers of its users, space-separated (every other item empty, the
+ * seventh 0), for the caller to read one row per script.
  */
 export const FIND_USERS_FOR_LOGIN_BATCH = linkLua(
   READ_PRELUDE,
