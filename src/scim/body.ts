@@ -13,9 +13,10 @@ export const tooLarge = (limit: number): ScimError => new ScimError(413, `the re
 /**
  * Reads a Node request stream up to `limit` bytes. A larger body is a 413 and nothing more of it is read:
  * the stream is paused, and `settleUnreadBody` (src/scim/mount.ts) then closes the connection after the
- * answer, so a client cannot make the server take in an endless body after its 413.
+ * answer, so a client cannot make the server take in an endless body after its 413. With `deadlineMs`, a
+ * body not complete by then is a 408, and what came of it is dropped the same way.
  */
-export function readBody(stream: Readable, limit: number, declaredLength?: string): Promise<Buffer | ScimError> {
+export function readBody(stream: Readable, limit: number, declaredLength?: string, deadlineMs?: number): Promise<Buffer | ScimError> {
   if (declaredLength !== undefined && Number(declaredLength) > limit) {
     stream.pause();
     return Promise.resolve(tooLarge(limit));
@@ -27,6 +28,7 @@ export function readBody(stream: Readable, limit: number, declaredLength?: strin
     const finish = (result: Buffer | ScimError) => {
       if (done) return;
       done = true;
+      clearTimeout(deadline);
       resolve(result);
     };
     const onData = (chunk: Buffer) => {
@@ -39,6 +41,15 @@ export function readBody(stream: Readable, limit: number, declaredLength?: strin
       }
       chunks.push(chunk);
     };
+    const deadline =
+      deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            stream.off('data', onData);
+            stream.pause();
+            chunks.length = 0;
+            finish(new ScimError(408, `the request body did not arrive within ${Math.ceil(deadlineMs / 1000)} s`));
+          }, deadlineMs).unref();
     stream.on('data', onData);
     stream.on('end', () => finish(Buffer.concat(chunks)));
     stream.on('error', () => finish(scimErrors.badRequest('invalidSyntax', 'the request body could not be read')));
