@@ -36,4 +36,7 @@ export function sendPage(ctx: Context, answer: DashboardResponse): void {
   if (answer.cookies.length) ctx.append('Set-Cookie', answer.cookies);
   // Headers first: Koa keeps an explicit Content-Type when the body is set (and a string body keeps the 303).
   ctx.body = answer.body;
+  // An empty body (a redirect) goes without the text/plain Koa would type it with, as on Express; not with
+  // ctx.body = null, which would turn the 303 into a 204.
+  if (answer.body === '' && !Object.keys(answer.headers).some((name) => name.toLowerCase() === 'content-type')) ctx.remove('Content-Type');
 }
