@@ -49,8 +49,9 @@ export const optionsSchema = z.strictObject({
   /** Most operations accepted in one PATCH. Default: 1000. */
   maxPatchOperations: z.number().int().min(1).default(1000),
   /**
-   * Per-connection quotas, enforced atomically by the store: a create or a growing update over one is
-   * answered 507 with a SCIM error; updates that shrink and deletes always pass. `maxBytes` counts the
+   * Per-connection quotas, enforced by the store in the script (or step) that writes: a create or a growing
+   * update over one is answered 507 with a SCIM error (a member PATCH written in chunks checks each chunk, so
+   * one refused part-way keeps the chunks before it: docs/storage-limits.md); updates that shrink and deletes always pass. `maxBytes` counts the
    * stored JSON, index values and group members (see docs/storage-limits.md). Default: { maxUsers:
    * 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB }: twice what a 1,000,000-user enterprise needs.
    * `maxGroupsPerMember` (default 1,000) bounds the groups one member may join: every read of a user

@@ -13,7 +13,7 @@ import { DEFAULT_QUOTA } from '../../src/options.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import { STORE_KINDS, type StoreKind } from '../support/app.js';
-import { testRedis } from '../support/redis.js';
+import { testRedis, wrapStoreScript } from '../support/redis.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -334,5 +334,123 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
         current = winner;
       }
     });
+  });
+});
+
+describe('quotas across a member PATCH written in chunks, with another instance writing between them (redis store)', () => {
+  const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+  const addMembers = (values: string[]) => ({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: values.map((value) => ({ value })) }] });
+
+  /**
+   * Two instances on one Redis prefix, made with a quota once it is known (`instances`), the second's
+   * REPLACE_RESOURCE calls counted so that a test can act between chunks.
+   */
+  async function pair(hint: string) {
+    const redis = await testRedis(hint);
+    const second = new Redis(inject('redisUrl'));
+    const instances = (quota: ScimSsoOptions['quota']) => ({
+      a: scimSso({ store: redisStore({ client: redis.client, prefix: redis.prefix }), quota, rateLimit: false }),
+      b: scimSso({ store: redisStore({ client: second, prefix: redis.prefix }), quota, rateLimit: false }),
+    });
+    /** Runs `between` once, before b's `call`-th REPLACE_RESOURCE (its second chunk when 2). */
+    const beforeCall = (call: number, between: () => Promise<void>) => {
+      let calls = 0;
+      return wrapStoreScript(second, 'replace', (real) => async (...args) => {
+        if (++calls === call) await between();
+        return real(...args);
+      });
+    };
+    return { instances, beforeCall, cleanup: async () => (await second.quit(), await redis.cleanup()) };
+  }
+
+  it('re-checks maxGroupsPerMember in each later chunk (the first chunk checked it before another instance took the last place)', async () => {
+    const p = await pair('limits-chunked-per-member');
+    const { a, b } = p.instances({ maxGroupsPerMember: 3 });
+    try {
+      const { token } = await a.createScimConnection({ customerId: 'chunked-per-member' });
+      const api = http(a);
+      const ann = (await api.post('/scim/v2/Users').set(bearer(token)).send(user('ann'))).body.id as string;
+      const groups: string[] = [];
+      for (const name of ['G0', 'G1', 'G2', 'G3'])
+        groups.push(
+          (
+            await api
+              .post('/scim/v2/Groups')
+              .set(bearer(token))
+              .send({ schemas: [GROUP], displayName: name })
+          ).body.id,
+        );
+      for (const g of groups.slice(0, 2))
+        expect(
+          (
+            await api
+              .patch(`/scim/v2/Groups/${g}`)
+              .set(bearer(token))
+              .send(addMembers([ann]))
+          ).status,
+        ).toBe(204);
+      // Ann is in the third chunk of 600 values (250 a chunk); before the second, instance a gives her her third group.
+      const values = Array.from({ length: 600 }, (_, i) => (i === 550 ? ann : `v-${i}`));
+      let between = 0;
+      const restore = p.beforeCall(2, async () => {
+        between = (
+          await api
+            .patch(`/scim/v2/Groups/${groups[3]}`)
+            .set(bearer(token))
+            .send(addMembers([ann]))
+        ).status;
+      });
+      const big = await http(b).patch(`/scim/v2/Groups/${groups[2]}`).set(bearer(token)).send(addMembers(values));
+      restore();
+      expect(between).toBe(204);
+      expect(big.status).toBe(507);
+      expect(big.body.detail).toContain(`member "${ann}"`);
+      const annGroups = (await api.get(`/scim/v2/Users/${ann}`).set(bearer(token))).body.groups as { value: string }[];
+      expect(annGroups.map((g) => g.value).sort()).toEqual([groups[0], groups[1], groups[3]].sort());
+      // The chunks before the refused one stay, as when a writer dies part-way.
+      const kept = await api.get(`/scim/v2/Groups/${groups[2]}`).set(bearer(token));
+      expect(kept.body.members).toHaveLength(500);
+    } finally {
+      await p.cleanup();
+    }
+  });
+
+  it('re-checks maxBytes in each later chunk: writes another instance made between chunks are not overrun', async () => {
+    const p = await pair('limits-chunked-bytes');
+    const unlimited = p.instances(undefined).a;
+    const { token, connectionId } = await unlimited.createScimConnection({ customerId: 'chunked-bytes' });
+    const group = (
+      await http(unlimited)
+        .post('/scim/v2/Groups')
+        .set(bearer(token))
+        .send({ schemas: [GROUP], displayName: 'Big' })
+    ).body.id as string;
+    const values = Array.from({ length: 600 }, (_, i) => `value-${String(i).padStart(5, '0')}`);
+    const base = (await unlimited.store.getUsage(connectionId)).bytes;
+    const maxBytes = base + values.join('').length + 2_000;
+    const { a, b } = p.instances({ maxBytes });
+    try {
+      const statuses: number[] = [];
+      const restore = p.beforeCall(2, async () => {
+        for (let i = 0; i < 4; i++) {
+          statuses.push(
+            (
+              await http(a)
+                .post('/scim/v2/Users')
+                .set(bearer(token))
+                .send(user(`fill-${i}`, { displayName: 'x'.repeat(400) }))
+            ).status,
+          );
+        }
+      });
+      const big = await http(b).patch(`/scim/v2/Groups/${group}`).set(bearer(token)).send(addMembers(values));
+      restore();
+      expect(statuses).toEqual([201, 201, 201, 201]);
+      expect(big.status).toBe(507);
+      expect(big.body.detail).toContain(`quota of ${maxBytes} bytes`);
+      expect((await a.store.getUsage(connectionId)).bytes).toBeLessThanOrEqual(maxBytes);
+    } finally {
+      await p.cleanup();
+    }
   });
 });
