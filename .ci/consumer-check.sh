@@ -5,6 +5,7 @@
 #   express  scim-sso + express (no koa)
 #   koa      scim-sso + koa (no express)
 #   redis    scim-sso + ioredis (no framework)
+#   cjs      scim-sso + express in a CommonJS project (require() of the ES module, Node >= 20.19)
 # Each project compiles its app (.ci/consumer/<name>.ts) with tsc, skipLibCheck false, and runs it.
 # Prints the matrix; exits non-zero on any failure. Needs the registry (npm install).
 set -euo pipefail
@@ -34,22 +35,27 @@ declare -A installs=(
   [express]="express@$(dev express) @types/express@$(dev @types/express)"
   [koa]="koa@$(dev koa) @types/koa@$(dev @types/koa)"
   [redis]="ioredis@$(dev ioredis)"
+  [cjs]="express@$(dev express) @types/express@$(dev @types/express)"
 )
 declare -A absent=(
   [core]="express koa ioredis passport koa-passport"
   [express]="koa koa-passport ioredis passport"
   [koa]="express koa-passport ioredis passport"
   [redis]="express koa passport koa-passport"
+  [cjs]="koa koa-passport ioredis passport"
 )
 
 rows=()
 failed=0
-for name in core express koa redis; do
+for name in core express koa redis cjs; do
   dir="$work/$name"
   mkdir -p "$dir"
   cp ".ci/consumer/$name.ts" "$dir/app.ts"
+  # Every project an ES module but cjs, a CommonJS one (no "type"), whose imports compile to require().
+  module_type=', "type": "module"'
+  [ "$name" = cjs ] && module_type=''
   cat >"$dir/package.json" <<JSON
-{ "name": "consumer-$name", "private": true, "type": "module" }
+{ "name": "consumer-$name", "private": true$module_type }
 JSON
   cat >"$dir/tsconfig.json" <<'JSON'
 {
