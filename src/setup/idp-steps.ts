@@ -53,19 +53,32 @@ export function comparedBy(strategy: MatchingStrategy, subjectClaim: string): { 
   }
 }
 
-/** The IdP attribute that ends up in the login claim the strategy compares, for the mapping line. */
+/**
+ * The IdP attribute that ends up in the login claim the strategy compares, for the mapping line, in the words
+ * of the IdP's admin console (where each IdP sets it: the steps' mapping detail). Checked against the IdPs'
+ * documentation on 2026-12-06 (docs/setup-portal.md, "The IdPs' own words").
+ */
 function sourceAttribute(idp: SetupIdp, strategy: MatchingStrategy): string {
-  const { claim } = comparedBy(strategy, 'sub');
+  const { claim, localPart } = comparedBy(strategy, 'sub');
   const subject = claim === 'sub';
   switch (idp) {
     case 'okta':
-      return subject ? 'the Okta user id (user.id, the ID token’s sub)' : claim === 'email' ? 'user.email' : 'user.login (Okta Username)';
+      // An Okta SCIM app's userName is its Application username (Sign On tab), not an attribute mapping.
+      if (subject) return 'the Okta user id (user.getInternalProperty("id"), the ID token’s sub)';
+      if (claim === 'email')
+        return localPart
+          ? 'the email or its part before "@" (Application username format: Email, or Email prefix)'
+          : 'the email (Application username format: Email)';
+      return 'the Okta username (Application username format: Okta username, the default)';
     case 'entra':
       return subject ? 'objectId (the ID token’s oid)' : claim === 'email' ? 'mail' : 'userPrincipalName (the ID token’s preferred_username)';
     case 'onelogin':
-      return subject ? 'the OneLogin user id ({$user.id})' : claim === 'email' ? 'Email ({$user.email})' : 'Username ({$user.username})';
+      if (subject) return 'the OneLogin user id ({$user.id}, the ID token’s sub)';
+      return claim === 'email' ? 'Email (Parameters → SCIM Username)' : 'Username (Parameters → SCIM Username)';
     case 'jumpcloud':
-      return subject ? 'the JumpCloud user id' : claim === 'email' ? 'email' : 'username';
+      // JumpCloud sends its username as userName, and its usernames cannot hold "@".
+      if (subject) return 'the JumpCloud user id';
+      return claim === 'email' ? (localPart ? 'username (equal to the part of the email before "@")' : 'username (which cannot hold an email)') : 'username';
   }
 }
 
@@ -93,12 +106,16 @@ export function scimSteps({ idp, scimBaseUrl, strategy, appName }: StepsInput): 
     title: `Map ${mapping.scimAttribute} ← ${mapping.idpAttribute}`,
     detail: `Needed for single sign-on: ${mapping.because}`,
   };
+  // Okta and Entra provision through an app of their own: neither adds SCIM to the OpenID Connect app people
+  // sign in with (Okta: SAML or SWA integrations only; Entra: not to an app registration's enterprise app).
+  const provisioningApp = `${appName} provisioning`;
   switch (idp) {
     case 'okta':
       return [
         {
-          title: `In the Okta Admin Console, open Applications → ${appName} → General → App Settings, tick "Enable SCIM provisioning", Save.`,
+          title: `In the Okta Admin Console, create the app that provisions (Okta cannot add SCIM to an OpenID Connect app): Applications → Applications → Create App Integration → SWA (or SAML 2.0), named "${provisioningApp}", with "Do not display application icon to users" ticked.`,
         },
+        { title: 'In it: General → App Settings → Edit → Provisioning: SCIM (older consoles: tick "Enable SCIM provisioning"), Save.' },
         {
           title: 'Open the Provisioning tab → Integration → Edit, and fill in:',
           fields: [
@@ -113,34 +130,39 @@ export function scimSteps({ idp, scimBaseUrl, strategy, appName }: StepsInput): 
         { title: 'Provisioning → To App → Edit: enable Create Users, Update User Attributes and Deactivate Users, Save.' },
         {
           ...mapStep,
-          detail: `${mapStep.detail} In Okta: Provisioning → To App → ${appName} Attribute Mappings${strategy === 'OidcSubToScimExternalId' ? ' (Okta sends its user id as externalId by itself; keep it)' : ''}. Okta never deletes users: it deactivates them, and the app then refuses their login.`,
+          detail: `${mapStep.detail} In Okta: ${strategy === 'OidcSubToScimExternalId' ? `Directory → Profile Editor → ${provisioningApp}: if it has no externalId attribute, Add Attribute (variable and external name externalId, external namespace urn:ietf:params:scim:schemas:core:2.0:User); then Mappings → Okta User to ${provisioningApp}: externalId ← user.getInternalProperty("id"), Save` : `${provisioningApp} → Sign On → Edit → Credentials Details → Application username format: ${oktaFormat(strategy)} → Save (Update now, for people already assigned)`}. Okta never deletes users: it deactivates them, and the app then refuses their login.`,
         },
-        { title: `Assignments: assign the people (or groups) who use ${appName}; Push Groups for the groups the app should see.` },
+        {
+          title: `Assignments: assign the same people (or groups) as the ${appName} sign-in app; Push Groups for the groups the app should see.`,
+        },
       ];
     case 'entra':
       return [
         {
-          title: `In the Microsoft Entra admin center, open Enterprise applications → ${appName} → Provisioning → Get started; Provisioning Mode: Automatic.`,
+          title: `In the Microsoft Entra admin center, create the app that provisions (Entra cannot provision through the app registration people sign in with): Enterprise applications → New application → Create your own application → "${provisioningApp}", "Integrate any other application you don't find in the gallery (Non-gallery)" → Create.`,
         },
         {
-          title: 'Under Admin Credentials, fill in:',
+          title: 'Open it → Provisioning → New configuration (older screens: Get started, Provisioning Mode: Automatic, Admin Credentials), and fill in:',
           fields: [
             { label: 'Tenant URL', value: scimBaseUrl, copy: true },
             { label: 'Secret Token', value: 'the SCIM token above' },
           ],
-          detail: 'Test Connection (it looks up a random user and expects none), then Save.',
+          detail: 'Test connection (it looks up a random user and expects none), then Create (older screens: Save).',
         },
         {
           ...mapStep,
-          detail: `${mapStep.detail} In Entra: Mappings → Provision Microsoft Entra ID Users → Add New Mapping (or edit): Source attribute ${mapping.idpAttribute.split(' ')[0]}, Target attribute ${mapping.scimAttribute}.${strategy === 'OidcSubToScimExternalId' ? ' Entra’s ID-token sub is different per application; objectId is the one identifier both sides share.' : ''}`,
+          detail: `${mapStep.detail} In Entra: Attribute mapping (older screens: Mappings) → Provision Microsoft Entra ID Users → ${entraMapping(mapping)}${strategy === 'OidcSubToScimExternalId' ? ' Entra’s ID-token sub is different per application; objectId (the oid claim) is the same in every app of the tenant, this one and the sign-in app alike.' : ''}`,
         },
-        { title: 'Users and groups: assign the people who use the app; then set Provisioning Status to On and Save.' },
+        {
+          title:
+            'Users and groups: assign the same people (or groups) as the sign-in app; then Provisioning → Start provisioning (older screens: Provisioning Status On, Save). Entra syncs about every 40 minutes.',
+        },
       ];
     case 'onelogin':
       return [
         {
           title:
-            'In OneLogin, open Applications → your SCIM app (a "SCIM Provisioner with SAML (SCIM v2 Core)" app, or your OIDC app’s SCIM settings) → Configuration.',
+            'In OneLogin, Applications → Add App → "SCIM Provisioner with SAML (SCIM v2 Core)" → Save (it only provisions, beside your OpenID Connect app; nobody signs in through it); then its Configuration tab.',
         },
         {
           title: 'Fill in:',
@@ -152,7 +174,7 @@ export function scimSteps({ idp, scimBaseUrl, strategy, appName }: StepsInput): 
         },
         {
           ...mapStep,
-          detail: `${mapStep.detail} In OneLogin the SCIM JSON Template decides it: set "${mapping.scimAttribute}" to ${mapping.idpAttribute}.`,
+          detail: `${mapStep.detail} In OneLogin: ${mapping.idpAttribute.includes('SCIM Username') ? `the Parameters tab → SCIM Username: ${mapping.idpAttribute.split(' ')[0]} (the SCIM JSON Template sends it as userName).` : `the SCIM JSON Template decides it: set "${mapping.scimAttribute}" to ${mapping.idpAttribute}.`}`,
         },
         {
           title: 'Provisioning tab: tick "Enable provisioning", choose what happens when a user is deleted or suspended (both work), Save; then assign users.',
@@ -169,11 +191,44 @@ export function scimSteps({ idp, scimBaseUrl, strategy, appName }: StepsInput): 
           ],
           detail: 'Test Connection creates a test user and group and deletes them again; then Activate and Save.',
         },
-        {
-          ...mapStep,
-          detail: `${mapStep.detail} JumpCloud sends username as userName and email as emails; ${strategy === 'OidcEmailToScimUsername' || strategy === 'OidcEmailUsernameToScimUsername' ? 'make sure usernames are the people’s email addresses (or their part before "@").' : strategy === 'OidcPreferredUsernameToScimUsername' ? 'keep the username claim in the SSO app’s attributes.' : 'JumpCloud does not let you choose externalId: ask the app to switch this customer to an email strategy.'}`,
-        },
+        { ...mapStep, detail: `${mapStep.detail} ${jumpCloudMapping(strategy)}` },
         { title: 'User Groups: bind the groups whose members use the app.' },
       ];
+  }
+}
+
+/** The Application username format that makes an Okta SCIM app send the userName a strategy compares. */
+function oktaFormat(strategy: MatchingStrategy): string {
+  switch (strategy) {
+    case 'OidcEmailToScimUsername':
+      return 'Email';
+    case 'OidcEmailUsernameToScimUsername':
+      return 'Email (or Email prefix)';
+    case 'OidcPreferredUsernameToScimUsername':
+      return 'Okta username (the default)';
+    default:
+      return 'Custom, user.getInternalProperty("id")';
+  }
+}
+
+/** Entra's provisioning app maps externalId ← mailNickname and userName ← userPrincipalName by default: the row to edit. */
+function entraMapping(mapping: AttributeMapping): string {
+  const source = mapping.idpAttribute.split(' ')[0]!;
+  const current = mapping.scimAttribute === 'externalId' ? 'mailNickname' : 'userPrincipalName';
+  if (source === current) return `the ${mapping.scimAttribute} row already maps ${source} (the default): keep it.`;
+  return `edit the existing ${mapping.scimAttribute} row (by default ${current}): Source attribute ${source}, OK, Save.`;
+}
+
+/** What a strategy needs of JumpCloud, which sends its username (never holding "@") as userName and lets no one choose externalId. */
+function jumpCloudMapping(strategy: MatchingStrategy): string {
+  switch (strategy) {
+    case 'OidcEmailToScimUsername':
+      return 'JumpCloud sends the username as userName, and its usernames cannot hold "@": with this strategy no login can match. Ask the app’s team for OidcEmailUsernameToScimUsername (usernames equal to the part of the email before "@") or OidcPreferredUsernameToScimUsername.';
+    case 'OidcEmailUsernameToScimUsername':
+      return 'JumpCloud sends the username as userName: make each username the part of the person’s email before "@".';
+    case 'OidcPreferredUsernameToScimUsername':
+      return 'JumpCloud sends the username as userName; its OpenID Connect app does not send preferred_username by default: SSO tab → Attribute Mapping → add preferred_username ← username, Save.';
+    default:
+      return 'JumpCloud does not let you choose externalId or userName: ask the app’s team to switch this customer to OidcPreferredUsernameToScimUsername.';
   }
 }

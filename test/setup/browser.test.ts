@@ -30,7 +30,7 @@ const WALKS: Walk[] = [
     match: { sub: '00u-olga', scim: { userName: 'olga@okta-co.test', externalId: '00u-olga' }, userName: 'olga@okta-co.test' },
     // Provisioned with a legacy userName: the email strategy cannot find her.
     mismatch: { sub: '00u-pete', scim: { userName: 'pete.legacy', externalId: '00u-pete' } },
-    hint: 'map userName ← user.email',
+    hint: 'map userName ← the email (Application username format: Email)',
   },
   {
     customerId: 'entra-co',

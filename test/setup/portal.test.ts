@@ -329,7 +329,7 @@ describe.each(SCIM_TARGETS)('setup portal ($store store, $adapter)', ({ store, a
     const ben = await test('00u-ben');
     expect(ben.html).toMatch(/id="test-outcome"><span class="badge bad">Refused: not_provisioned/);
     expect(ben.html).toContain('id="test-hints"');
-    expect(ben.html).toContain('map userName ← user.email');
+    expect(ben.html).toContain('map userName ← the email (Application username format: Email)');
     // Nothing recorded, no app session: the guard's SSO users stay empty.
     expect(await f.sso.listSsoUsers(A)).toEqual([]);
     expect(f.events.filter((e) => e.type === 'setup.test_login').map((e) => [e.outcome, e.reason ?? null])).toEqual([

@@ -112,10 +112,32 @@ describe('IdP steps', () => {
       }
     }
   });
-  it('maps Entra externalId ← objectId for OidcSubToScimExternalId, and Okta userName ← user.email for the email strategy', () => {
+  it('maps Entra externalId ← objectId for OidcSubToScimExternalId, and Okta userName ← the email (its Application username) for the email strategy', () => {
     expect(mappingFor('entra', 'OidcSubToScimExternalId')).toMatchObject({ scimAttribute: 'externalId', idpAttribute: expect.stringMatching(/^objectId/) });
-    expect(mappingFor('okta', 'OidcEmailToScimUsername')).toMatchObject({ scimAttribute: 'userName', idpAttribute: 'user.email' });
+    expect(mappingFor('okta', 'OidcEmailToScimUsername')).toMatchObject({
+      scimAttribute: 'userName',
+      idpAttribute: 'the email (Application username format: Email)',
+    });
     expect(mappingFor('entra', 'OidcPreferredUsernameToScimUsername').idpAttribute).toMatch(/^userPrincipalName/);
+  });
+
+  it('sends Okta and Entra admins to an app of its own for provisioning (neither provisions through an OpenID Connect app), named after the app', () => {
+    const text = (idp: 'okta' | 'entra') =>
+      scimSteps({ idp, scimBaseUrl: 'https://app.test/scim/v2', strategy: 'OidcEmailToScimUsername', appName: 'Notes' })
+        .map((s) => `${s.title} ${s.detail ?? ''}`)
+        .join('\n');
+    expect(text('okta')).toContain('Create App Integration → SWA (or SAML 2.0), named "Notes provisioning"');
+    expect(text('okta')).toContain('Application username format: Email');
+    expect(text('entra')).toContain('Create your own application → "Notes provisioning"');
+    expect(text('entra')).toContain('edit the existing userName row (by default userPrincipalName): Source attribute mail');
+  });
+
+  it('tells a JumpCloud admin that an email strategy cannot match (JumpCloud usernames hold no "@"), and what would', () => {
+    const [map] = scimSteps({ idp: 'jumpcloud', scimBaseUrl: 'https://app.test/scim/v2', strategy: 'OidcEmailToScimUsername', appName: 'Notes' }).filter((s) =>
+      s.title.startsWith('Map'),
+    );
+    expect(map!.detail).toContain('no login can match');
+    expect(map!.detail).toContain('OidcEmailUsernameToScimUsername');
   });
 });
 
