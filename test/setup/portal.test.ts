@@ -226,6 +226,7 @@ describe.each(SCIM_TARGETS)('setup portal ($store store, $adapter)', ({ store, a
     expect(page.text).toContain('signs in to this app by SAML 2.0');
     expect(page.text).toContain(acsUrl);
     expect(page.text).toContain(`${f.origin}/sso/${customerId}/saml/metadata`);
+    expect(page.text).toContain(`${f.origin}/sso/${customerId}/login`);
     expect(page.text).not.toContain('name="issuer"');
     const csrf = csrfOf((await agent.get(`/setup/${customerId}/`)).text);
     const post = await agent
