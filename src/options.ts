@@ -50,8 +50,8 @@ export const optionsSchema = z.strictObject({
   maxPatchOperations: z.number().int().min(1).default(1000),
   /**
    * Per-connection quotas, enforced by the store in the script (or step) that writes: a create or a growing
-   * update over one is answered 507 with a SCIM error (a member PATCH written in chunks checks each chunk, so
-   * one refused part-way keeps the chunks before it: docs/storage-limits.md); updates that shrink and deletes always pass. `maxBytes` counts the
+   * update over one is answered 507 with a SCIM error (writes through other instances may pass one by what
+   * they add while a chunked member write is under way: docs/storage-limits.md); updates that shrink and deletes always pass. `maxBytes` counts the
    * stored JSON, index values and group members (see docs/storage-limits.md). Default: { maxUsers:
    * 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB }: twice what a 1,000,000-user enterprise needs.
    * `maxGroupsPerMember` (default 1,000) bounds the groups one member may join: every read of a user

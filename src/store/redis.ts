@@ -491,8 +491,8 @@ export function redisStore(options: RedisStoreOptions): Store {
    * (CHECK_MEMBER_CHANGES: the version, the per-member limit, the bytes each adds); the first chunk's script
    * then checks the version and every quota for the whole write (the later chunks' bytes reserved), writes
    * the record and its changes; the later chunks, sent without a version (the lease keeps other writes
-   * of this group out), check the quotas again for what they add (other groups' writes may have taken the
-   * room meanwhile: a refusal ends the write there), apply their changes and log their member events. A reader may see the list part-way; a
+   * of this group out), apply their changes and log their member events (the first chunk's reservation is
+   * its own arithmetic: writes of other groups between chunks are not counted against it). A reader may see the list part-way; a
    * holder that dies part-way leaves the chunks it applied, and the IdP's retry of the same PATCH completes
    * them (adding a member it has, or removing one it has not, changes nothing).
    */
@@ -531,11 +531,11 @@ export function redisStore(options: RedisStoreOptions): Store {
       const reply =
         i === 0
           ? await attempt(connectionId, 'replace', each, expectedVersion, mode, quota, { token: lease, reserve })
-          : // Each later chunk checks the quotas again: the first one's reservation is not held in Redis, and
-            // writes of other groups through other instances may have taken the room since.
-            await attempt(connectionId, 'replace', each, '', mode, quota, { token: lease }, memberEvents);
-      // A later chunk whose lease lapsed stops: what the earlier ones applied stays (never a 412 for it), as
-      // it does when a quota refuses a later chunk (507).
+          : // Not checked against the quotas again: the PATCH is applied whole once its first chunk took it, so
+            // writes through other instances between chunks may take the connection past a quota by what
+            // they add (docs/storage-limits.md), never a PATCH answered 507 part-applied.
+            await attempt(connectionId, 'replace', each, '', mode, undefined, { token: lease }, memberEvents);
+      // A later chunk whose lease lapsed stops: what the earlier ones applied stays (never a 412 for it).
       if (i > 0 && reply[0] === 'lease_lost') return { ok: false, reason: 'interrupted' };
       result = finished(connectionId, write, reply);
       if (!result.ok) return result;

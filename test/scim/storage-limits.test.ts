@@ -337,7 +337,7 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
   });
 });
 
-describe('quotas across a member PATCH written in chunks, with another instance writing between them (redis store)', () => {
+describe('quotas across a member PATCH written in chunks, with another instance writing between them (redis store): the PATCH is atomic', () => {
   const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
   const addMembers = (values: string[]) => ({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: values.map((value) => ({ value })) }] });
 
@@ -363,7 +363,7 @@ describe('quotas across a member PATCH written in chunks, with another instance 
     return { instances, beforeCall, cleanup: async () => (await second.quit(), await redis.cleanup()) };
   }
 
-  it('re-checks maxGroupsPerMember in each later chunk (the first chunk checked it before another instance took the last place)', async () => {
+  it('applies the PATCH whole when another instance took the last place of maxGroupsPerMember between its chunks, and refuses the next join', async () => {
     const p = await pair('limits-chunked-per-member');
     const { a, b } = p.instances({ maxGroupsPerMember: 3 });
     try {
@@ -403,19 +403,32 @@ describe('quotas across a member PATCH written in chunks, with another instance 
       const big = await http(b).patch(`/scim/v2/Groups/${groups[2]}`).set(bearer(token)).send(addMembers(values));
       restore();
       expect(between).toBe(204);
-      expect(big.status).toBe(507);
-      expect(big.body.detail).toContain(`member "${ann}"`);
+      // Never a 507 with part of the PATCH applied: the first chunk took the whole write.
+      expect(big.status).toBe(204);
+      expect((await api.get(`/scim/v2/Groups/${groups[2]}`).set(bearer(token))).body.members).toHaveLength(600);
+      // One group past the limit (documented), by the other instance's write between the chunks, and no further.
       const annGroups = (await api.get(`/scim/v2/Users/${ann}`).set(bearer(token))).body.groups as { value: string }[];
-      expect(annGroups.map((g) => g.value).sort()).toEqual([groups[0], groups[1], groups[3]].sort());
-      // The chunks before the refused one stay, as when a writer dies part-way.
-      const kept = await api.get(`/scim/v2/Groups/${groups[2]}`).set(bearer(token));
-      expect(kept.body.members).toHaveLength(500);
+      expect(annGroups).toHaveLength(4);
+      const fifth = (
+        await api
+          .post('/scim/v2/Groups')
+          .set(bearer(token))
+          .send({ schemas: [GROUP], displayName: 'G4' })
+      ).body.id as string;
+      expect(
+        (
+          await api
+            .patch(`/scim/v2/Groups/${fifth}`)
+            .set(bearer(token))
+            .send(addMembers([ann]))
+        ).status,
+      ).toBe(507);
     } finally {
       await p.cleanup();
     }
   });
 
-  it('re-checks maxBytes in each later chunk: writes another instance made between chunks are not overrun', async () => {
+  it('applies the PATCH whole when another instance wrote between its chunks, past maxBytes by what it wrote at most, then refuses growing writes', async () => {
     const p = await pair('limits-chunked-bytes');
     const unlimited = p.instances(undefined).a;
     const { token, connectionId } = await unlimited.createScimConnection({ customerId: 'chunked-bytes' });
@@ -446,9 +459,13 @@ describe('quotas across a member PATCH written in chunks, with another instance 
       const big = await http(b).patch(`/scim/v2/Groups/${group}`).set(bearer(token)).send(addMembers(values));
       restore();
       expect(statuses).toEqual([201, 201, 201, 201]);
-      expect(big.status).toBe(507);
-      expect(big.body.detail).toContain(`quota of ${maxBytes} bytes`);
-      expect((await a.store.getUsage(connectionId)).bytes).toBeLessThanOrEqual(maxBytes);
+      expect(big.status).toBe(204);
+      const used = (await a.store.getUsage(connectionId)).bytes;
+      // Past the quota by less than what the four users between the chunks took (about 4 × 450 bytes).
+      expect(used).toBeGreaterThan(maxBytes);
+      expect(used - maxBytes).toBeLessThan(4 * 600);
+      const next = await http(a).post('/scim/v2/Users').set(bearer(token)).send(user('after'));
+      expect([next.status, next.body.detail]).toEqual([507, expect.stringContaining(`quota of ${maxBytes} bytes`)]);
     } finally {
       await p.cleanup();
     }
