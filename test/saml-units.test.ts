@@ -1,7 +1,7 @@
 /** Pure parts of the SAML login: the strategies' lookups, the claims read from an assertion, the memory caches' bounds. */
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { latestLoginStart, requestIdFor, signedPartHint } from '../src/guard/saml.js';
+import { latestRestart, requestIdFor, signedPartHint } from '../src/guard/saml.js';
 import { lookupFor, type SsoIdentity } from '../src/match/strategies.js';
 import { samlClaims } from '../src/guard/saml-claims.js';
 import { memorySamlCache } from '../src/store/memory-saml-cache.js';
@@ -86,24 +86,30 @@ describe('signedPartHint', () => {
   });
 });
 
-describe('latestLoginStart (the ACS restarting an IdP-initiated login)', () => {
-  const binding = (customerId: string, nonce: string, startedAt: number) =>
-    `scimsso_saml${requestIdFor(customerId, nonce, startedAt)}=${nonce}.${startedAt.toString(36)}`;
+describe('latestRestart (the ACS restarting an IdP-initiated login)', () => {
+  const binding = (customerId: string, nonce: string, startedAt: number, restarted = true) =>
+    `scimsso_saml${requestIdFor(customerId, nonce, startedAt)}=${nonce}.${startedAt.toString(36)}${restarted ? '.r' : ''}`;
   const nonce = (c: string) => c.repeat(43);
 
-  it("answers the latest start among the customer's genuine binding cookies", () => {
+  it("answers the latest start among the customer's well-formed cookies of logins the ACS started", () => {
     const header = [binding('acme', nonce('a'), 1_000), 'session=x', binding('acme', nonce('b'), 5_000), binding('other', nonce('c'), 9_000)].join('; ');
-    expect(latestLoginStart('acme', header)).toBe(5_000);
-    expect(latestLoginStart('other', header)).toBe(9_000);
-    expect(latestLoginStart('nobody', header)).toBeNull();
+    expect(latestRestart('acme', header)).toBe(5_000);
+    expect(latestRestart('other', header)).toBe(9_000);
+    expect(latestRestart('nobody', header)).toBeNull();
+  });
+
+  it('leaves out logins the person started at the app (no .r mark)', () => {
+    expect(latestRestart('acme', binding('acme', nonce('a'), 7_000, false))).toBeNull();
+    expect(latestRestart('acme', [binding('acme', nonce('a'), 7_000, false), binding('acme', nonce('b'), 2_000)].join('; '))).toBe(2_000);
   });
 
   it('ignores a cookie whose name its value does not derive (a start time moved), malformed ones and oversized headers', () => {
     const genuine = binding('acme', nonce('a'), 1_000);
-    const moved = genuine.replace(/\.[0-9a-z]+$/, `.${(99_000).toString(36)}`);
-    expect(latestLoginStart('acme', moved)).toBeNull();
-    expect(latestLoginStart('acme', 'scimsso_saml_x=1; scimsso_saml=; =; ;')).toBeNull();
-    expect(latestLoginStart('acme', `${genuine}; pad=${'x'.repeat(16_384)}`)).toBeNull();
-    expect(latestLoginStart('acme', undefined)).toBeNull();
+    const moved = genuine.replace(/\.[0-9a-z]+\.r$/, `.${(99_000).toString(36)}.r`);
+    expect(moved).not.toBe(genuine);
+    expect(latestRestart('acme', moved)).toBeNull();
+    expect(latestRestart('acme', 'scimsso_saml_x=1; scimsso_saml=; =; ;')).toBeNull();
+    expect(latestRestart('acme', `${genuine}; pad=${'x'.repeat(16_384)}`)).toBeNull();
+    expect(latestRestart('acme', undefined)).toBeNull();
   });
 });

@@ -41,8 +41,11 @@ export const SAML_REQUEST_TTL_MS = 10 * 60 * 1000;
 
 /** The AuthnRequest IDs this app makes: `_` and 40 hex digits. Anything else in an InResponseTo was never issued. */
 const REQUEST_ID = /^_[0-9a-f]{40}$/;
-/** A binding cookie's value as the login step makes it: a nonce (32 random bytes, base64url), `.`, the start time (ms, base 36). */
-const BINDING = /^([A-Za-z0-9_-]{43})\.([0-9a-z]{1,11})$/;
+/**
+ * A binding cookie's value as the login step makes it: a nonce (32 random bytes, base64url), `.`, the start
+ * time (ms, base 36), and `.r` when the ACS started the login for an IdP-initiated response (SamlRuntime.restart).
+ */
+const BINDING = /^([A-Za-z0-9_-]{43})\.([0-9a-z]{1,11})(\.r)?$/;
 
 /**
  * The AuthnRequest ID of a login started at `startedAt` (ms) with `nonce` for `customerId`: a digest of the
@@ -82,19 +85,20 @@ export function bindingCookieHeader(acsUrl: string, requestId: string, value: st
 }
 
 /**
- * How recently a browser that posts an IdP-initiated response may have started a login for the same
- * customer before the ACS refuses it rather than start another (SamlRuntime.restart): 60 s, far more
- * than an IdP takes to answer a person already signed in, and far less than anyone takes to give up on a
- * login and click the app's tile instead.
+ * How recently the ACS may have started a login for an IdP-initiated response in a browser before it refuses
+ * another such response there rather than start another (SamlRuntime.restart): 60 s, far more than an IdP
+ * takes to answer a person already signed in.
  */
 export const SAML_RESTART_GUARD_MS = 60_000;
 
 /**
- * When the latest login this browser started for `customerId` began (ms), from its binding cookies (each
- * checked as checkBrowser does: its nonce and start time must derive the request ID in its name), or null.
- * Bounded as cookieValue is.
+ * When the latest login the ACS started in this browser for `customerId` (for an IdP-initiated response,
+ * SamlRuntime.restart) began (ms), from its binding cookies marked `.r` and well formed (their nonce and
+ * start time derive the request ID in their name, as checkBrowser checks), or null. A login the person
+ * started at the app does not count: a tile clicked after an abandoned login is still restarted. Bounded
+ * as cookieValue is.
  */
-export function latestLoginStart(customerId: string, header: string | undefined): number | null {
+export function latestRestart(customerId: string, header: string | undefined): number | null {
   if (typeof header !== 'string' || header.length > 16_384) return null;
   let latest: number | null = null;
   for (const part of header.split(';', 100)) {
@@ -102,7 +106,7 @@ export function latestLoginStart(customerId: string, header: string | undefined)
     const name = eq > 0 ? part.slice(0, eq).trim() : '';
     const requestId = name.startsWith(bindingCookie('')) ? name.slice(bindingCookie('').length) : '';
     const binding = REQUEST_ID.test(requestId) ? BINDING.exec(part.slice(eq + 1).trim()) : null;
-    if (!binding) continue;
+    if (!binding?.[3]) continue;
     const startedAt = parseInt(binding[2]!, 36);
     if (requestIdFor(customerId, binding[1]!, startedAt) === requestId && (latest === null || startedAt > latest)) latest = startedAt;
   }
@@ -294,13 +298,13 @@ export class SamlRuntime {
    * The IdP URL a login step redirects to. The AuthnRequest is bound to this browser without the store: a
    * random nonce goes into a cookie, and the request ID is derived from it (requestIdFor).
    */
-  async loginUrl(saml: StoredSamlConnection, browser: SamlBrowser): Promise<string> {
+  async loginUrl(saml: StoredSamlConnection, browser: SamlBrowser, restarted = false): Promise<string> {
     try {
       const nonce = randomBytes(32).toString('base64url');
       const startedAt = Date.now();
       const requestId = requestIdFor(saml.customerId, nonce, startedAt);
       const url = await requestIdSource.run(requestId, () => this.saml(saml).getAuthorizeUrlAsync('', undefined, {}));
-      browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, `${nonce}.${startedAt.toString(36)}`, SAML_REQUEST_TTL_MS / 1000));
+      browser.setCookie(bindingCookieHeader(saml.acsUrl, requestId, `${nonce}.${startedAt.toString(36)}${restarted ? '.r' : ''}`, SAML_REQUEST_TTL_MS / 1000));
       return url;
     } catch (error) {
       throw toLoginError(error, saml.customerId) ?? error;
@@ -311,19 +315,19 @@ export class SamlRuntime {
    * What the ACS does with a valid response that answers no request (an IdP-initiated login: Okta's and
    * Entra's dashboard tiles): it is never taken, since it could have been posted by anyone's page (login
    * CSRF) or replayed from anyone's browser; the browser is sent to start an SP-initiated login instead,
-   * which the IdP, where the person is signed in, answers at once. A browser that started a login for
-   * this customer within SAML_RESTART_GUARD_MS is refused instead: an IdP that answers the app's own
-   * request without naming it would otherwise send the browser round and round.
+   * which the IdP, where the person is signed in, answers at once. A browser for which the ACS did so within
+   * SAML_RESTART_GUARD_MS is refused instead: an IdP that answers the app's own request without naming it
+   * would otherwise send the browser round and round.
    */
   private async restart(saml: StoredSamlConnection, browser: SamlBrowser, nowMs = Date.now()): Promise<{ restart: string }> {
-    const started = latestLoginStart(saml.customerId, browser.cookieHeader);
+    const started = latestRestart(saml.customerId, browser.cookieHeader);
     if (started !== null && Math.abs(nowMs - started) < SAML_RESTART_GUARD_MS) {
       throw refused(
         saml.customerId,
-        `the response answers no request (an IdP-initiated login) although this browser started a login ${Math.round(Math.abs(nowMs - started) / 1000)} s ago: the IdP must answer the app's AuthnRequest with its InResponseTo; start the login from the app`,
+        `the response answers no request (an IdP-initiated login) although this app sent the IdP a request for it ${Math.round(Math.abs(nowMs - started) / 1000)} s ago: the IdP must answer the app's AuthnRequest with its InResponseTo; start the login from the app`,
       );
     }
-    return { restart: await this.loginUrl(saml, browser) };
+    return { restart: await this.loginUrl(saml, browser, true) };
   }
 
   /**
@@ -411,7 +415,9 @@ export class SamlRuntime {
     const run = (req: object): Promise<{ redirect: string } | { user: unknown }> =>
       step === 'login'
         ? this.loginUrl(config.saml, browser).then((redirect) => ({ redirect }))
-        : this.acs(config, body, browser, req).then((r) => ('restart' in r ? { redirect: r.restart } : { user: r.sessionUser }));
+        : this.acs(config, body, browser, req).then((r) =>
+            Object.hasOwn(r, 'restart') ? { redirect: (r as { restart: string }).restart } : { user: (r as GuardResult).sessionUser },
+          );
     return {
       name: `scim-sso-saml:${config.saml.customerId}`,
       authenticate(this: StrategyActions, req: object) {

@@ -14,7 +14,8 @@ export const tooLarge = (limit: number): ScimError => new ScimError(413, `the re
  * Reads a Node request stream up to `limit` bytes. A larger body is a 413 and nothing more of it is read:
  * the stream is paused, and `settleUnreadBody` (src/scim/mount.ts) then closes the connection after the
  * answer, so a client cannot make the server take in an endless body after its 413. With `deadlineMs`, a
- * body not complete by then is a 408, and what came of it is dropped the same way.
+ * body not complete by then is a 408, what came of it is dropped, and the caller closes the connection
+ * (the SAML ACS's adapters answer it with `Connection: close`).
  */
 export function readBody(stream: Readable, limit: number, declaredLength?: string, deadlineMs?: number): Promise<Buffer | ScimError> {
   if (declaredLength !== undefined && Number(declaredLength) > limit) {

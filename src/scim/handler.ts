@@ -19,6 +19,7 @@ import {
   MAX_PAGE_BYTES,
   pageTooLarge,
   LIST_PARAMETERS,
+  listParameterNamed,
   paramReader,
   parseListQuery,
   repeatedParameter,
@@ -388,8 +389,11 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
    */
   async function searchQuery(request: ScimRequest): Promise<URLSearchParams> {
     for (const key of request.query.keys()) {
-      if (LIST_PARAMETERS.has(key.toLowerCase())) {
-        throw scimErrors.badRequest('invalidValue', `POST .search takes "${key}" in its SearchRequest body (RFC 7644 §3.4.3), not in the query string`);
+      if (listParameterNamed(key) !== null) {
+        throw scimErrors.badRequest(
+          'invalidValue',
+          `POST .search takes "${key.slice(0, 60)}" in its SearchRequest body (RFC 7644 §3.4.3), not in the query string`,
+        );
       }
     }
     const input = await body(request);

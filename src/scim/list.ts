@@ -67,27 +67,34 @@ export const DEFAULT_MAX_SCAN = 50_000;
 export const LIST_PARAMETERS: ReadonlySet<string> = new Set(['attributes', 'excludedattributes', 'filter', 'sortby', 'sortorder', 'startindex', 'count']);
 
 /**
+ * The list parameter a query or SearchRequest name stands for, lower-cased: the name itself in any case, or
+ * written with a bracket suffix or spaces (`filter[]`, `attributes[0]`, ` count`, as qs-style clients write
+ * lists); null for any other name. `exact` tells the two apart.
+ */
+export function listParameterNamed(name: string): { parameter: string; exact: boolean } | null {
+  const lower = name.toLowerCase();
+  if (LIST_PARAMETERS.has(lower)) return { parameter: lower, exact: true };
+  const bracket = lower.indexOf('[');
+  const base = (bracket === -1 ? lower : lower.slice(0, bracket)).trim();
+  return LIST_PARAMETERS.has(base) ? { parameter: base, exact: false } : null;
+}
+
+/**
  * The 400 for a list parameter given twice, in any case (`filter=a&FILTER=b`, or both in a SearchRequest):
  * which one a request means is not ours to guess, and a proxy in front may have read the other; and for one
- * named with a bracket suffix or spaces (`filter[]=…`, `attributes[0]=…`, as qs-style clients write lists),
- * which, read as an unknown parameter, would silently answer an unfiltered list. Null when none is.
+ * named with a bracket suffix or spaces (listParameterNamed), which, read as an unknown parameter, would
+ * silently answer an unfiltered list. Null when none is.
  */
 export function repeatedParameter(names: Iterable<string>): ScimError | null {
   const seen = new Set<string>();
   for (const name of names) {
-    const lower = name.toLowerCase();
-    if (!LIST_PARAMETERS.has(lower)) {
-      const bracket = lower.indexOf('[');
-      if (LIST_PARAMETERS.has((bracket === -1 ? lower : lower.slice(0, bracket)).trim())) {
-        return scimErrors.badRequest(
-          'invalidValue',
-          `"${name.slice(0, 60)}" is not a list parameter: send it as ${(bracket === -1 ? name : name.slice(0, bracket)).trim()}=…, once`,
-        );
-      }
-      continue;
+    const named = listParameterNamed(name);
+    if (named === null) continue;
+    if (!named.exact) {
+      return scimErrors.badRequest('invalidValue', `"${name.slice(0, 60)}" is not a list parameter: send it as ${named.parameter}=…, once`);
     }
-    if (seen.has(lower)) return scimErrors.badRequest('invalidValue', `${name} is given twice (parameter names are case-insensitive)`);
-    seen.add(lower);
+    if (seen.has(named.parameter)) return scimErrors.badRequest('invalidValue', `${name} is given twice (parameter names are case-insensitive)`);
+    seen.add(named.parameter);
   }
   return null;
 }

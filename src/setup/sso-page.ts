@@ -66,15 +66,15 @@ ${data.error ? html`<p class="error" role="alert" id="sso-error">${data.error}</
  */
 export function samlSsoPage(ctx: PortalContext, saml: SamlConnection): string {
   const metadataUrl = saml.acsUrl.replace(/\/acs$/, '/metadata');
-  // The login step beside the ACS (<prefix>/<customerId>/saml/acs → <prefix>/<customerId>/login).
-  const loginUrl = saml.acsUrl.replace(/\/saml\/acs$/, '/login');
+  // The login step beside the ACS (<prefix>/<customerId>/saml/acs → <prefix>/<customerId>/login), when the ACS URL is of that shape.
+  const loginUrl = saml.acsUrl.endsWith('/saml/acs') ? `${saml.acsUrl.slice(0, -'/saml/acs'.length)}/login` : null;
   const body = html`<p class="status" role="status" id="saml">Your organisation signs in to this app by SAML 2.0. The app manages the SAML connection; enter these values in your IdP's SAML application.</p>
 <section aria-labelledby="sp"><h2 id="sp">Service provider values for your IdP</h2>
 <dl class="fields"><dt>Entity ID (audience)</dt><dd>${copyable('sp-entity-id', saml.spEntityId, 'the entity ID')}</dd>
 <dt>ACS (reply) URL</dt><dd>${copyable('acs-url', saml.acsUrl, 'the ACS URL')}</dd>
 <dt>Metadata URL</dt><dd>${copyable('sp-metadata', metadataUrl, 'the metadata URL')}</dd>
-<dt>Sign on URL (optional)</dt><dd>${copyable('sign-on-url', loginUrl, 'the sign-on URL')}</dd></dl>
-<p class="help">The sign-on URL starts a login at the app: Entra's "Sign on URL" field takes it, and the app's tile in My Apps then starts there. Tiles work without it too.</p>
+${loginUrl === null ? '' : html`<dt>Sign on URL (optional)</dt><dd>${copyable('sign-on-url', loginUrl, 'the sign-on URL')}</dd>`}</dl>
+${loginUrl === null ? '' : html`<p class="help">The sign-on URL starts a login at the app: Entra's "Sign on URL" field takes it, and the app's tile in My Apps then starts there. Tiles work without it too.</p>`}
 <p class="help">Matching: <code>${saml.matchingStrategy}</code>${saml.matchingStrategy === 'SamlAttributeToScimExternalId' ? html` on the attribute <code>${saml.matchAttribute}</code>` : ''}. Signed ${saml.signed === 'both' ? 'responses and assertions' : `${saml.signed}s`} are required.</p></section>`;
   return portalLayout(ctx, 'sso', 'Single sign-on', body);
 }

@@ -214,6 +214,10 @@ describe.each(SCIM_TARGETS)('SCIM list queries on the $store store through $adap
       const res = await raw(query);
       expect([res.status, res.body.detail], query).toEqual([400, 'the query string is not valid percent-encoded UTF-8']);
     }
+    // Nor in the query string of a .search, where list parameters do not belong at all.
+    const search = await t.http.post('/scim/v2/Users/.search?filter[]=userName%20eq%20%22x%22').set(t.auth).send({});
+    expect([search.status, search.body.scimType]).toEqual([400, 'invalidValue']);
+    expect(search.body.detail).toContain('in its SearchRequest body');
     // A `%` that starts no escape is kept as sent (nothing lost), and other unknown parameters are ignored.
     expect((await raw('filter=userName%20co%20%2250%%22')).body.totalResults).toBe(0);
     expect((await raw('filter=userName%20co%20%22person01%22&utm[x]=1')).body.totalResults).toBe(1);
