@@ -5,6 +5,7 @@
  * arithmetic; a cursor from elsewhere in O(log n)). A write's member lists are kept as the arrays the write
  * computed.
  */
+import { ShardedMap } from '../sharded-map.js';
 import {
   cursorExpired,
   cursorInLog,
@@ -51,7 +52,7 @@ export class MemoryEventLog {
   /** The time of the log's first write (cursorInLog). */
   private startedAt: number | null = null;
   /** The latest kept entry of each resource that has one (kind and id), whose JSON the resource shares. */
-  private latest = new Map<string, Entry>();
+  private latest = new ShardedMap<Entry>();
   /** The sum of the kept entries' ownBytes. */
   private ownBytes = 0;
 

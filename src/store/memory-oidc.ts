@@ -2,6 +2,7 @@
  * The OIDC half of the in-memory store: OIDC clients, SSO users and the customer list. Records are kept as
  * JSON text, like the Redis store keeps them, so both stores copy (and reject) exactly the same data.
  */
+import { ShardedMap } from '../sharded-map.js';
 import { mapInChunks, sortInSlices } from '../event-loop.js';
 import { byUtf8, seenScore } from '../seen-order.js';
 import { OrderedIndex } from './ordered-index.js';
@@ -30,7 +31,7 @@ interface SsoEntry {
 
 /** A customer's SSO users. */
 interface SsoSpace {
-  bySubject: Map<string, SsoEntry>;
+  bySubject: ShardedMap<SsoEntry>;
   /** Subjects in the order first recorded (never removed one by one): what scans walk, by index. */
   arrival: string[];
   /**
@@ -124,7 +125,7 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): 
       assertStoreId('customerId', customerId);
       const record = checkSsoUser(user);
       let space = ssoUsers.get(customerId);
-      if (!space) ssoUsers.set(customerId, (space = { bySubject: new Map(), arrival: [], order: new OrderedIndex(bySeen) }));
+      if (!space) ssoUsers.set(customerId, (space = { bySubject: new ShardedMap(), arrival: [], order: new OrderedIndex(bySeen) }));
       const old = space.bySubject.get(record.subject);
       const firstSeenAt = old ? earlierTimestamp(old.firstSeenAt, record.firstSeenAt) : record.firstSeenAt;
       if (!old) space.arrival.push(record.subject);

@@ -60,6 +60,7 @@ import {
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
 import { memorySamlCache } from './memory-saml-cache.js';
+import { ShardedMap } from '../sharded-map.js';
 import { OrderedIndex } from './ordered-index.js';
 import { assertEventLimit, checkWriteEvents, resolveEventLogOptions, type EventLogOptions, type WriteEvents } from './event-log.js';
 import { MemoryEventLog, type MemberDelta } from './memory-events.js';
@@ -171,7 +172,7 @@ const byCreation = (a: Entry, b: Entry): number => a.seq - b.seq;
 interface Space {
   connectionId: string;
   seq: number;
-  resources: Record<ResourceKind, Map<string, Entry>>;
+  resources: Record<ResourceKind, ShardedMap<Entry>>;
   /** The resources of each kind in creation order (with ranks, for pages). */
   order: Record<ResourceKind, OrderedIndex<Entry>>;
   /** Per kind, attribute → the sort index of that attribute. */
@@ -183,9 +184,9 @@ interface Space {
    */
   sorting: Record<ResourceKind, 'off' | number | 'done'>;
   /** Per kind, attribute → value → ids in insertion order. */
-  indexes: Record<ResourceKind, Map<string, Map<string, string[]>>>;
+  indexes: Record<ResourceKind, Map<string, ShardedMap<string[]>>>;
   /** member id → ids of the groups listing it. */
-  memberOf: Map<string, Set<string>>;
+  memberOf: ShardedMap<Set<string>>;
   /**
    * Groups whose member links a write is still settling after its synchronous step (settleLinks), with how
    * many such writes: they may list a member its reverse entry does not name yet.
@@ -261,7 +262,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   function addIndexes(s: Space, kind: ResourceKind, id: string, entries: IndexEntry[]): void {
     for (const entry of entries) {
       let values = s.indexes[kind].get(entry.attribute);
-      if (!values) s.indexes[kind].set(entry.attribute, (values = new Map()));
+      if (!values) s.indexes[kind].set(entry.attribute, (values = new ShardedMap()));
       const ids = values.get(entry.value) ?? [];
       if (!ids.includes(id)) values.set(entry.value, [...ids, id]);
     }
@@ -651,12 +652,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       spaces.set(connection.connectionId, {
         connectionId: connection.connectionId,
         seq: 0,
-        resources: { User: new Map(), Group: new Map() },
+        resources: { User: new ShardedMap(), Group: new ShardedMap() },
         order: { User: new OrderedIndex(byCreation), Group: new OrderedIndex(byCreation) },
         sorted: { User: new Map(), Group: new Map() },
         sorting: { User: 'off', Group: 'off' },
         indexes: { User: new Map(), Group: new Map() },
-        memberOf: new Map(),
+        memberOf: new ShardedMap(),
         settling: new Map(),
         gone: new OrderedMap(),
         bytes: 0,
