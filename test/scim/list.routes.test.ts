@@ -400,21 +400,25 @@ describe.each(['memory', 'redis'] as const)('users a filter or sort must find as
     expect([await count('active eq true'), await count('active eq false'), await count('active pr'), await count('not (active eq true)')]).toEqual([
       4, 0, 4, 0,
     ]);
-    const [first] = (await t.http.get('/scim/v2/Users').query({ filter: 'userName eq "a@example.com"' }).set(t.auth)).body.Resources as { id: string }[];
-    const deactivated = await t.http
-      .patch(`/scim/v2/Users/${first!.id}`)
-      .set(t.auth)
-      .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
-    expect(deactivated.status).toBe(204);
+    /** Entra's PATCH of `active` on the user named `userName`. */
+    const setActive = async (userName: string, value: boolean) => {
+      const [user] = (
+        await t.http
+          .get('/scim/v2/Users')
+          .query({ filter: `userName eq "${userName}"` })
+          .set(t.auth)
+      ).body.Resources as { id: string }[];
+      const patched = await t.http
+        .patch(`/scim/v2/Users/${user!.id}`)
+        .set(t.auth)
+        .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value }] });
+      expect(patched.status).toBe(204);
+    };
+    await setActive('a@example.com', false);
     expect([await count('active eq true'), await count('ACTIVE eq false'), await count(`${USER}:active ne true`)]).toEqual([3, 1, 1]);
     // sortBy reads them as active too: without `active`, b and c sort with d (made active explicitly) in
     // creation order, not after it as values missing.
-    const [last] = (await t.http.get('/scim/v2/Users').query({ filter: 'userName eq "d@example.com"' }).set(t.auth)).body.Resources as { id: string }[];
-    const activated = await t.http
-      .patch(`/scim/v2/Users/${last!.id}`)
-      .set(t.auth)
-      .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: true }] });
-    expect(activated.status).toBe(204);
+    await setActive('d@example.com', true);
     const byActive = async (sortOrder: string) =>
       ((await t.http.get('/scim/v2/Users').query({ sortBy: 'active', sortOrder }).set(t.auth)).body.Resources as { userName: string }[]).map((r) => r.userName);
     expect(await byActive('ascending')).toEqual(['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com']);
