@@ -370,35 +370,29 @@ describe('quotas across a member PATCH written in chunks, with another instance 
       const { token } = await a.createScimConnection({ customerId: 'chunked-per-member' });
       const api = http(a);
       const ann = (await api.post('/scim/v2/Users').set(bearer(token)).send(user('ann'))).body.id as string;
+      const newGroup = async (displayName: string) =>
+        (
+          await api
+            .post('/scim/v2/Groups')
+            .set(bearer(token))
+            .send({ schemas: [GROUP], displayName })
+        ).body.id as string;
+      /** Instance a adds ann to the group; answers the status. */
+      const join = async (groupId: string) =>
+        (
+          await api
+            .patch(`/scim/v2/Groups/${groupId}`)
+            .set(bearer(token))
+            .send(addMembers([ann]))
+        ).status;
       const groups: string[] = [];
-      for (const name of ['G0', 'G1', 'G2', 'G3'])
-        groups.push(
-          (
-            await api
-              .post('/scim/v2/Groups')
-              .set(bearer(token))
-              .send({ schemas: [GROUP], displayName: name })
-          ).body.id,
-        );
-      for (const g of groups.slice(0, 2))
-        expect(
-          (
-            await api
-              .patch(`/scim/v2/Groups/${g}`)
-              .set(bearer(token))
-              .send(addMembers([ann]))
-          ).status,
-        ).toBe(204);
+      for (const name of ['G0', 'G1', 'G2', 'G3']) groups.push(await newGroup(name));
+      for (const g of groups.slice(0, 2)) expect(await join(g)).toBe(204);
       // Ann is in the third chunk of 600 values (250 a chunk); before the second, instance a gives her her third group.
       const values = Array.from({ length: 600 }, (_, i) => (i === 550 ? ann : `v-${i}`));
       let between = 0;
       const restore = p.beforeCall(2, async () => {
-        between = (
-          await api
-            .patch(`/scim/v2/Groups/${groups[3]}`)
-            .set(bearer(token))
-            .send(addMembers([ann]))
-        ).status;
+        between = await join(groups[3]!);
       });
       const big = await http(b).patch(`/scim/v2/Groups/${groups[2]}`).set(bearer(token)).send(addMembers(values));
       restore();
@@ -409,20 +403,7 @@ describe('quotas across a member PATCH written in chunks, with another instance 
       // One group past the limit (documented), by the other instance's write between the chunks, and no further.
       const annGroups = (await api.get(`/scim/v2/Users/${ann}`).set(bearer(token))).body.groups as { value: string }[];
       expect(annGroups).toHaveLength(4);
-      const fifth = (
-        await api
-          .post('/scim/v2/Groups')
-          .set(bearer(token))
-          .send({ schemas: [GROUP], displayName: 'G4' })
-      ).body.id as string;
-      expect(
-        (
-          await api
-            .patch(`/scim/v2/Groups/${fifth}`)
-            .set(bearer(token))
-            .send(addMembers([ann]))
-        ).status,
-      ).toBe(507);
+      expect(await join(await newGroup('G4'))).toBe(507);
     } finally {
       await p.cleanup();
     }
