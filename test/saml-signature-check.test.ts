@@ -38,7 +38,8 @@ describe('samlSignatureProblem', () => {
 
   it('refuses a genuine signature whose SignedInfo was changed, and lets an unsigned response go on for node-saml to refuse', async () => {
     const xml = Buffer.from(await idp.respond(sp, { nameId: 'ann@corp.test' }), 'base64').toString('utf8');
-    const tampered = readSamlResponse(xml.replace(/(<(?:\w+:)?DigestValue>)./, (_, open: string) => `${open}A`));
+    // The digest's first character becomes a different one (always: a fixed 'A' left one digest in 64 untouched).
+    const tampered = readSamlResponse(xml.replace(/(<(?:\w+:)?DigestValue>)(.)/, (_, open: string, first: string) => `${open}${first === 'A' ? 'B' : 'A'}`));
     expect(typeof tampered !== 'string' && samlSignatureProblem(tampered, [SAML_KEYS.idp.cert])).toMatch(/^Invalid signature/);
     const unsigned = readSamlResponse(stripSignatures(xml));
     expect(typeof unsigned !== 'string' && samlSignatureProblem(unsigned, [SAML_KEYS.idp.cert])).toBeNull();
