@@ -1,7 +1,7 @@
 /** Pure parts of the SAML login: the strategies' lookups, the claims read from an assertion, the memory caches' bounds. */
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { latestRestart, requestIdFor, signedPartHint } from '../src/guard/saml.js';
+import { latestRestart, replayWindowMs, requestIdFor, SAML_REQUEST_TTL_MS, signedPartHint } from '../src/guard/saml.js';
 import { lookupFor, type SsoIdentity } from '../src/match/strategies.js';
 import { samlClaims } from '../src/guard/saml-claims.js';
 import { memorySamlCache } from '../src/store/memory-saml-cache.js';
@@ -51,15 +51,30 @@ describe('samlClaims', () => {
 });
 
 describe('memory SAML assertion cache: bounds', () => {
-  it('a full assertion cache refuses rather than forget a live assertion', async () => {
+  it("a customer's full share refuses rather than forget a live assertion, and refuses that customer only", async () => {
     let now = 1_000;
-    const cache = memorySamlCache({ maxEntries: 2, now: () => now });
+    const cache = memorySamlCache({ maxEntriesPerCustomer: 2, now: () => now });
     expect(await cache.rememberSamlAssertion('c', '_a', 100)).toBe(true);
     expect(await cache.rememberSamlAssertion('c', '_b', 10_000)).toBe(true);
     await expect(cache.rememberSamlAssertion('c', '_c', 10_000)).rejects.toThrow(/full/);
     expect(await cache.rememberSamlAssertion('c', '_b', 10_000)).toBe(false);
-    now += 200; // _a expired: room again
+    // Another customer's logins go on, the same assertion ID included (IDs are per customer).
+    expect(await cache.rememberSamlAssertion('d', '_c', 10_000)).toBe(true);
+    expect(await cache.rememberSamlAssertion('d', '_b', 10_000)).toBe(true);
+    expect(await cache.rememberSamlAssertion('d', '_b', 10_000)).toBe(false);
+    now += 200; // c's _a expired: room again
     expect(await cache.rememberSamlAssertion('c', '_c', 10_000)).toBe(true);
+  });
+});
+
+describe('replayWindowMs (how long an assertion ID is remembered)', () => {
+  const started = 5_000_000;
+  it("keeps it until the assertion expires or until no instance takes its login's response, whichever is first", () => {
+    const day = 24 * 3_600_000;
+    expect(replayWindowMs(day, started, started + 1_000)).toBe(2 * SAML_REQUEST_TTL_MS - 1_000);
+    expect(replayWindowMs(300_000, started, started + 1_000)).toBe(300_000);
+    // Posted 10 minutes after the start by a clock 10 minutes ahead: still at least a millisecond.
+    expect(replayWindowMs(day, started, started + 2 * SAML_REQUEST_TTL_MS + 5)).toBe(1);
   });
 });
 

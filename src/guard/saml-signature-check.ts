@@ -29,8 +29,8 @@ interface SignedInfoCheck {
   findSignatureAlgorithm?: (name: string | undefined) => { verifySignature(material: string, key: string, signatureValue: string): boolean };
 }
 
-/** Whether the signature's SignedInfo is signed by one of `certs` (PEM); null when xml-crypto cannot tell. */
-function signedInfoVerifies(doc: Document, signature: Element, certs: readonly string[]): boolean | null {
+/** The certificates of `certs` (PEM) that signed the signature's SignedInfo; null when xml-crypto cannot tell. */
+function signedInfoSigners(doc: Document, signature: Element, certs: readonly string[]): string[] | null {
   const signed = new SignedXml() as unknown as SignedInfoCheck;
   if (typeof signed.getCanonSignedInfoXml !== 'function' || typeof signed.findSignatureAlgorithm !== 'function') return null;
   try {
@@ -38,8 +38,8 @@ function signedInfoVerifies(doc: Document, signature: Element, certs: readonly s
     const material = signed.getCanonSignedInfoXml(doc);
     const algorithm = signed.findSignatureAlgorithm(signed.signatureAlgorithm);
     const value = signed.signatureValue;
-    if (typeof value !== 'string' || value === '') return false;
-    return certs.some((cert) => {
+    if (typeof value !== 'string' || value === '') return [];
+    return certs.filter((cert) => {
       try {
         return algorithm.verifySignature(material, cert, value) === true;
       } catch {
@@ -48,24 +48,56 @@ function signedInfoVerifies(doc: Document, signature: Element, certs: readonly s
     });
   } catch {
     // A signature xml-crypto cannot read (no SignedInfo, an unknown algorithm) fails its check as well.
-    return false;
+    return [];
   }
 }
 
+const SAML_ASSERTION = 'urn:oasis:names:tc:SAML:2.0:assertion';
+
 /**
- * Null when the response may go on to node-saml's check: it has no signature (node-saml says what is
- * missing, at no cost), or one whose SignedInfo one of `certs` signed, or xml-crypto cannot tell; else why
- * it is refused.
+ * Why a signature sits where node-saml never looks for one, or null: node-saml checks only a signature that
+ * is a child of the response (the root) or of an assertion directly under it, whose one Reference names that
+ * element's ID. A signature anywhere else, or naming another element, was never made for this response:
+ * typically one copied from another message the IdP signed, whose SignedInfo verifies.
  */
-export function samlSignatureProblem(doc: Document, certs: readonly string[]): string | null {
+function misplaced(signature: Element): string | null {
+  const parent = signature.parentNode as Element | null;
+  const root = signature.ownerDocument?.documentElement;
+  const placed = parent === root || (parent?.localName === 'Assertion' && parent.namespaceURI === SAML_ASSERTION && parent.parentNode === root);
+  if (!parent || !placed) return 'a signature sits where no SAML signature goes';
+  const references = signature.getElementsByTagNameNS(XMLDSIG, 'Reference');
+  const id = parent.getAttribute('ID');
+  if (references.length !== 1 || !id || references.item(0)!.getAttribute('URI') !== `#${id}`) {
+    return 'a signature does not name the element it signs';
+  }
+  return null;
+}
+
+/** What the look decided: why the response is refused, or the certificates node-saml should check it with. */
+export type SignatureLook = { refused: string } | { certs: readonly string[] };
+
+/**
+ * Looks at every signature of a parsed response before node-saml does. Refused: more than
+ * MAX_SAML_SIGNATURES; one placed where node-saml would not check it, or naming another element; one whose
+ * SignedInfo none of `certs` signed. Otherwise the certificates that signed them (node-saml checks with
+ * those alone, so a response costs its digests once, not once per certificate), or all of `certs` when the
+ * response has no signature (node-saml says what is missing) or xml-crypto cannot tell.
+ */
+export function lookAtSamlSignatures(doc: Document, certs: readonly string[]): SignatureLook {
   const signatures = doc.getElementsByTagNameNS(XMLDSIG, 'Signature');
-  if (signatures.length === 0) return null;
+  if (signatures.length === 0) return { certs };
   if (signatures.length > MAX_SAML_SIGNATURES) {
-    return `the SAMLResponse holds ${signatures.length} XML signatures; at most ${MAX_SAML_SIGNATURES} are accepted`;
+    return { refused: `the SAMLResponse holds ${signatures.length} XML signatures; at most ${MAX_SAML_SIGNATURES} are accepted` };
   }
+  const signers = new Set<string>();
   for (let i = 0; i < signatures.length; i++) {
-    const verified = signedInfoVerifies(doc, signatures.item(i)!, certs);
-    if (verified !== false) return null;
+    const signature = signatures.item(i)!;
+    const problem = misplaced(signature);
+    if (problem) return { refused: `Invalid signature: ${problem}` };
+    const verified = signedInfoSigners(doc, signature, certs);
+    if (verified === null) return { certs };
+    if (verified.length === 0) return { refused: 'Invalid signature: a signature of the SAMLResponse is not made with a certificate of this connection' };
+    for (const cert of verified) signers.add(cert);
   }
-  return 'Invalid signature: no signature of the SAMLResponse is made with a certificate of this connection';
+  return { certs: certs.filter((cert) => signers.has(cert)) };
 }

@@ -15,7 +15,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { MAX_SAML_RESPONSE_CHARS, readSamlResponse, samlResponseOverBudget } from './saml-budget.js';
-import { samlSignatureProblem } from './saml-signature-check.js';
+import { lookAtSamlSignatures } from './saml-signature-check.js';
 import { RateLimiter } from '../scim/rate-limit.js';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { SsoLoginError } from '../errors.js';
@@ -236,14 +236,25 @@ export function checkAssertion(
   return { assertion, assertionId: id, rememberMs };
 }
 
-/** The node-saml options for a connection (one instance per stored version). */
-function samlOptions(saml: StoredSamlConnection): ConstructorParameters<typeof SAML>[0] {
+/**
+ * How long an assertion ID must be remembered: until the assertion expires (rememberMs, from checkAssertion),
+ * but no longer than any instance could still take a response to its login. checkBrowser refuses one more
+ * than SAML_REQUEST_TTL_MS from the login's start by the instance's own clock; another SAML_REQUEST_TTL_MS
+ * covers instances whose clocks differ (the same allowance checkBrowser makes). An IdP's 24-hour assertions
+ * are kept 20 minutes, not 24 hours: a customer minting responses in a loop holds 72 times fewer entries.
+ */
+export function replayWindowMs(rememberMs: number, startedAt: number, nowMs = Date.now()): number {
+  return Math.max(1, Math.min(rememberMs, startedAt + 2 * SAML_REQUEST_TTL_MS - nowMs));
+}
+
+/** The node-saml options for a connection (one instance per stored version and certificates checked with). */
+function samlOptions(saml: StoredSamlConnection, idpCerts: readonly string[]): ConstructorParameters<typeof SAML>[0] {
   return {
     callbackUrl: saml.acsUrl,
     entryPoint: saml.entryPoint,
     issuer: saml.spEntityId,
     audience: saml.spEntityId,
-    idpCert: saml.idpCerts,
+    idpCert: [...idpCerts],
     idpIssuer: saml.idpEntityId,
     wantAssertionsSigned: saml.signed !== 'response',
     wantAuthnResponseSigned: saml.signed !== 'assertion',
@@ -278,12 +289,16 @@ export class SamlRuntime {
     this.failuresLogged = new RateLimiter(SAML_FAILURES_LOGGED);
   }
 
-  /** The node-saml instance for exactly this stored version of the connection. */
-  saml(saml: StoredSamlConnection): SAML {
-    const key = JSON.stringify([saml.customerId, saml.samlConnectionId, saml.updatedAt]);
+  /**
+   * The node-saml instance for exactly this stored version of the connection, checking signatures with
+   * `idpCerts` (some of the connection's certificates: those that signed the response being checked).
+   */
+  saml(saml: StoredSamlConnection, idpCerts: readonly string[] = saml.idpCerts): SAML {
+    const chosen = saml.idpCerts.map((cert) => (idpCerts.includes(cert) ? 1 : 0)).join('');
+    const key = JSON.stringify([saml.customerId, saml.samlConnectionId, saml.updatedAt, chosen]);
     let found = this.instances.get(key);
     if (!found) {
-      found = new SAML(samlOptions(saml));
+      found = new SAML(samlOptions(saml, idpCerts));
       this.instances.set(key, found);
     }
     return found;
@@ -334,9 +349,9 @@ export class SamlRuntime {
    * Refuses a response that answers no login started in this browser for this customer within
    * SAML_REQUEST_TTL_MS (login CSRF, another customer's request, a stale one): the binding cookie's nonce
    * and start time must derive the request ID the response names. Clears the cookie; the assertion cache
-   * makes each assertion count once whichever browser posts it.
+   * makes each assertion count once whichever browser posts it. Answers when the login started.
    */
-  private checkBrowser(saml: StoredSamlConnection, requestId: string, browser: SamlBrowser, nowMs = Date.now()): void {
+  private checkBrowser(saml: StoredSamlConnection, requestId: string, browser: SamlBrowser, nowMs = Date.now()): number {
     if (!REQUEST_ID.test(requestId)) {
       throw refused(saml.customerId, `the response's InResponseTo names no request of this app`);
     }
@@ -349,6 +364,7 @@ export class SamlRuntime {
     }
     // Within 10 minutes either way: another instance's clock may run a little ahead of this one's.
     if (!(Math.abs(nowMs - startedAt) <= SAML_REQUEST_TTL_MS)) throw refused(saml.customerId, 'the login was started more than 10 minutes ago; start it again');
+    return startedAt;
   }
 
   /**
@@ -374,12 +390,12 @@ export class SamlRuntime {
       const doc = readSamlResponse(xml);
       if (typeof doc === 'string') throw refused(customerId, doc);
       // Made-up signatures cost node-saml far more than a parse (src/guard/saml-signature-check.ts).
-      const unsigned = samlSignatureProblem(doc, saml.idpCerts);
-      if (unsigned) throw refused(customerId, unsigned);
+      const signatures = lookAtSamlSignatures(doc, saml.idpCerts);
+      if ('refused' in signatures) throw refused(customerId, signatures.refused);
       strategyOf(samlGuardSettings(saml));
       let profile: Profile | null;
       try {
-        profile = (await this.saml(saml).validatePostResponseAsync({ SAMLResponse: response })).profile;
+        profile = (await this.saml(saml, signatures.certs).validatePostResponseAsync({ SAMLResponse: response })).profile;
       } catch (error) {
         if (toLoginError(error, customerId)?.status === 503) throw error;
         const message = error instanceof Error ? error.message.slice(0, 300) : 'invalid';
@@ -389,10 +405,10 @@ export class SamlRuntime {
       const envelope = envelopeOf(doc);
       const { assertion, assertionId, rememberMs } = checkAssertion(profile, saml, envelope);
       if (envelope.requestId === null) return await this.restart(saml, browser);
-      this.checkBrowser(saml, envelope.requestId, browser);
+      const startedAt = this.checkBrowser(saml, envelope.requestId, browser);
       const claims = samlClaims(assertionProfile(assertion, saml.idpEntityId), saml);
       if (typeof claims.sub !== 'string') throw new SsoLoginError('missing_claim', 401, 'the SAML assertion has no usable NameID', customerId);
-      if (!(await this.store.rememberSamlAssertion(customerId, assertionId, rememberMs))) {
+      if (!(await this.store.rememberSamlAssertion(customerId, assertionId, replayWindowMs(rememberMs, startedAt)))) {
         throw refused(customerId, 'the assertion was already used (replay)');
       }
       result = await runGuard(this.store, { client: samlGuardSettings(saml), connection: config.connection, roleMapping: config.roleMapping }, claims, {});

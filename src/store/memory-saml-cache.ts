@@ -1,7 +1,10 @@
 /**
  * The SAML assertion cache of the in-memory store (Store.rememberSamlAssertion; docs/saml.md §What the store
- * caches). Entries expire; the cache holds at most `maxEntries`, the expired ones swept first when it is full
- * (src/store/expiring-keys.ts: amortised O(log n) per call).
+ * caches). Entries expire; each customer's share holds at most `maxEntriesPerCustomer`, the expired ones swept
+ * first when it is full (src/store/expiring-keys.ts: amortised O(log n) per call). A full share refuses that
+ * customer's logins only: one customer whose IdP (or an insider at it) mints responses in a loop cannot fill
+ * a cache every customer relies on (audit 26: one shared cache of 100,000 entries, once full, refused every
+ * customer's SAML logins with a 503).
  */
 import { ExpiringKeys } from './expiring-keys.js';
 import { StoreUnavailableError } from './unavailable.js';
@@ -9,23 +12,25 @@ import { assertSamlCacheArgs, type Store } from './store.js';
 
 export type SamlCacheMethods = Pick<Store, 'rememberSamlAssertion'>;
 
-/** How many assertion IDs the cache keeps at most (a login adds one). */
-export const MAX_MEMORY_SAML_ENTRIES = 100_000;
+/**
+ * How many assertion IDs one customer's share keeps at most (a login adds one, kept at most about 20 minutes:
+ * docs/saml.md §What the store caches): 25 logins a second for 20 minutes.
+ */
+export const MAX_MEMORY_SAML_ENTRIES_PER_CUSTOMER = 30_000;
 
-/** A customer and an id as one key (customer ids hold no whitespace, so the space cannot be ambiguous). */
-const keyOf = (customerId: string, id: string) => `${customerId} ${id}`;
-
-export function memorySamlCache(options: { maxEntries?: number; now?: () => number } = {}): SamlCacheMethods {
-  const max = options.maxEntries ?? MAX_MEMORY_SAML_ENTRIES;
+export function memorySamlCache(options: { maxEntriesPerCustomer?: number; now?: () => number } = {}): SamlCacheMethods {
+  const max = options.maxEntriesPerCustomer ?? MAX_MEMORY_SAML_ENTRIES_PER_CUSTOMER;
   const now = options.now ?? Date.now;
-  const assertions = new ExpiringKeys(max, now);
+  const shares = new Map<string, ExpiringKeys>();
   return {
     async rememberSamlAssertion(customerId, assertionId, ttlMs) {
       assertSamlCacheArgs(customerId, assertionId, ttlMs);
-      const key = keyOf(customerId, assertionId);
-      if (assertions.get(key) !== null) return false;
-      // A full assertion cache must not forget a live assertion (it could be replayed): fail closed.
-      if (!assertions.add(key, '1', ttlMs, false)) throw new StoreUnavailableError('the SAML assertion cache is full; retry later');
+      let assertions = shares.get(customerId);
+      if (assertions === undefined) shares.set(customerId, (assertions = new ExpiringKeys(max, now)));
+      if (assertions.get(assertionId) !== null) return false;
+      // A full share must not forget a live assertion (it could be replayed): fail closed, for this customer.
+      if (!assertions.add(assertionId, '1', ttlMs, false))
+        throw new StoreUnavailableError(`the SAML assertion cache of customer ${customerId} is full; retry later`);
       return true;
     },
   };
