@@ -17,7 +17,7 @@ describe.each(STORE_KINDS)('directory API (%s store)', (kind) => {
   const customer = 'directory-customer';
   const ids: string[] = [];
 
-  async function scim(method: 'post' | 'patch' | 'delete', path: string, body?: object): Promise<any> {
+  async function scim(method: 'post' | 'put' | 'patch' | 'delete', path: string, body?: object): Promise<any> {
     const response = await app.http[method](`/scim/v2${path}`).set(app.auth).send(body);
     expect(response.status, JSON.stringify(response.body)).toBeLessThan(300);
     return response.body;
@@ -187,6 +187,32 @@ describe.each(STORE_KINDS)('directory API (%s store)', (kind) => {
     expect(seen.at(-1)).toEqual({ id: 'late-member', display: 'Late', type: null });
     expect(await app.sso.directory.listGroupMembers(customer, 'no-such-group')).toBeNull();
   });
+
+  it.each(['a later PATCH', 'a whole-list PUT'] as const)(
+    'a member walk reads members that %s added after the members at the end of the list had left',
+    async (write) => {
+      const members = ids.map((value) => ({ value }));
+      const group = await scim('post', '/Groups', { schemas: [GROUP], displayName: `Tail ${write}`, members });
+      const seen = await walk(
+        (cursor) => app.sso.directory.listGroupMembers(customer, group.id, { cursor, limit: 8 }),
+        async (page) => {
+          if (page !== 0) return;
+          // The walk has read positions 1-8; the last five members leave, then two newcomers join.
+          const leaving = ids.slice(5).map((value) => ({ value }));
+          await scim('patch', `/Groups/${group.id}`, { schemas: [PATCH], Operations: [{ op: 'remove', path: 'members', value: leaving }] });
+          const newcomers = [{ value: 'newcomer-1' }, { value: 'newcomer-2' }];
+          if (write === 'a later PATCH') {
+            await scim('patch', `/Groups/${group.id}`, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: newcomers }] });
+          } else {
+            await scim('put', `/Groups/${group.id}`, { schemas: [GROUP], displayName: `Tail ${write}`, members: [{ value: ids[0] }, ...newcomers] });
+          }
+        },
+      );
+      // Before (Redis): the newcomers took positions 6 and 7 again, which the walk had passed: it read neither.
+      expect(seen.map((m) => m.id)).toEqual(expect.arrayContaining(['newcomer-1', 'newcomer-2']));
+      expect(seen.map((m) => m.id).slice(0, 8)).toEqual(ids.slice(0, 8));
+    },
+  );
 
   it('reads stored fields of the wrong type as null or leaves them out, never throwing', () => {
     const stored = {

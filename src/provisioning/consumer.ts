@@ -19,9 +19,16 @@ import { EventsExpiredError, MAX_EVENT_PAGE } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import { toProvisioningEvent, type ParsedResources, type ProvisioningEvent } from './event.js';
 import { deadLetterOf } from './dead-letters.js';
+import { BEFORE_FIRST_WRITE, logTag } from './public-cursor.js';
 
-/** A cursor before every write of a connection's log (time and seq 0): reading after it expires once any write was dropped. */
-const BEFORE_FIRST_WRITE = '0-0';
+/**
+ * How old the last confirmation of a lease may be when an event is handed out. Older, the lease is renewed
+ * first, which fails once the connection was deleted: a consumer stops handing out a deleted connection's
+ * events within this time, not at its next heartbeat (a third of the visibility timeout, 10 s by default),
+ * which let a whole batch (100 events) out after `deleteScimConnection` had resolved (audit 26). A renewal
+ * is one store call, so a consumer makes at most 10 more a second while it delivers.
+ */
+export const LEASE_RECHECK_MS = 100;
 
 /** The longest wait between two attempts of a failing handler: one hour. */
 const MAX_RETRY_DELAY_MS = 3_600_000;
@@ -197,14 +204,19 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
     // lease (a heartbeat's interval) is surely left, room for the handler to finish: heartbeats that hang (a
     // partition) must not let two instances deliver one customer's events at once.
     let heldUntil = claimedAt + ttl;
+    let confirmedAt = claimedAt;
     const commit = async (to?: string): Promise<boolean> => {
       const sentAt = Date.now();
       const held = await store.commitEventCursor(group, connectionId, owner, ttl, to);
-      if (held) heldUntil = Math.max(heldUntil, sentAt + ttl);
-      else lost = true;
+      if (held) {
+        heldUntil = Math.max(heldUntil, sentAt + ttl);
+        confirmedAt = Math.max(confirmedAt, sentAt);
+      } else lost = true;
       return held;
     };
     const stillHeld = () => !lost && Date.now() < heldUntil - ttl / 3;
+    /** Whether an event may be handed out now: the lease is surely held, renewed first when its last confirmation is old. */
+    const mayHandOut = async () => stillHeld() && (Date.now() - confirmedAt < LEASE_RECHECK_MS || ((await commit()) && stillHeld()));
     const heartbeat = setInterval(() => void commit().catch(onError), Math.ceil(ttl / 3));
     heartbeat.unref();
     try {
@@ -228,8 +240,9 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
         }
         let finished = true;
         const parsed: ParsedResources = new Map();
+        const tag = logTag(connectionId);
         for (const stored of page.events) {
-          if (stopping || !stillHeld() || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId, parsed), stillHeld))) {
+          if (stopping || !(await mayHandOut()) || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId, parsed, tag), stillHeld))) {
             finished = false;
             break;
           }

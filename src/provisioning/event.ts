@@ -2,6 +2,7 @@
 import type { ProvisioningEventType } from '../scim/provisioning-events.js';
 import type { StoredEvent } from '../store/event-log.js';
 import { yieldToEventLoop } from '../event-loop.js';
+import { logTag, publicCursor } from './public-cursor.js';
 
 /** One provisioning event: a SCIM write, or one group member it removed or added. */
 export interface ProvisioningEvent {
@@ -36,11 +37,20 @@ export interface ProvisioningEvent {
  */
 export type ParsedResources = Map<string, Record<string, unknown>>;
 
-/** A stored event as the app sees it; `parsed`: the page's resources parsed so far (see ParsedResources). */
-export function toProvisioningEvent(event: StoredEvent, customerId: string, connectionId: string, parsed: ParsedResources = new Map()): ProvisioningEvent {
+/**
+ * A stored event as the app sees it; `parsed`: the page's resources parsed so far (see ParsedResources);
+ * `tag`: the log's (src/provisioning/public-cursor.ts), which the event's cursor names.
+ */
+export function toProvisioningEvent(
+  event: StoredEvent,
+  customerId: string,
+  connectionId: string,
+  parsed: ParsedResources = new Map(),
+  tag = logTag(connectionId),
+): ProvisioningEvent {
   const out: ProvisioningEvent = {
     type: event.type as ProvisioningEventType,
-    cursor: event.cursor,
+    cursor: publicCursor(event.cursor, tag),
     seq: event.seq,
     index: event.index,
     at: new Date(event.at).toISOString(),
@@ -65,6 +75,7 @@ const PARSED_CHARS_PER_SLICE = 1_000_000;
  */
 export async function toProvisioningEvents(events: readonly StoredEvent[], customerId: string, connectionId: string): Promise<ProvisioningEvent[]> {
   const parsed: ParsedResources = new Map();
+  const tag = logTag(connectionId);
   const out: ProvisioningEvent[] = [];
   let chars = 0;
   for (const event of events) {
@@ -75,7 +86,7 @@ export async function toProvisioningEvents(events: readonly StoredEvent[], custo
       }
       chars += event.json.length;
     }
-    out.push(toProvisioningEvent(event, customerId, connectionId, parsed));
+    out.push(toProvisioningEvent(event, customerId, connectionId, parsed, tag));
   }
   return out;
 }

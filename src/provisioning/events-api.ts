@@ -12,6 +12,7 @@ import { MAX_EVENT_PAGE, parseCursor } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import { startConsumer, type ConsumeOptions, type ConsumerHandle } from './consumer.js';
 import { parseDeadLetter, type DeadLetter } from './dead-letters.js';
+import { logTag, PUBLIC_CURSOR, publicCursor, storeCursorOf } from './public-cursor.js';
 import { toProvisioningEvents, type ProvisioningEvent } from './event.js';
 
 export type { ProvisioningEvent } from './event.js';
@@ -69,6 +70,7 @@ const CURSOR_CLOCK_SLACK_MS = 24 * 60 * 60 * 1000;
  * a cursor past this instance's clock and the slack, so a read with a sound cursor costs no round trip more.
  */
 async function checkNotFromTheFuture(after: string, lastCursor: () => Promise<string | null>): Promise<void> {
+  // `after` is a store cursor here (its log's tag taken off); the log's last one is a store cursor too.
   const at = parseCursor(after).at;
   if (at <= Date.now() + CURSOR_CLOCK_SLACK_MS) return;
   const end = await lastCursor();
@@ -78,10 +80,7 @@ async function checkNotFromTheFuture(after: string, lastCursor: () => Promise<st
 }
 
 const readOptionsSchema = z.strictObject({
-  after: z
-    .string()
-    .regex(/^\d{1,15}-\d{1,15}(\.\d{1,9})?$/, 'not an event cursor')
-    .optional(),
+  after: z.string().regex(PUBLIC_CURSOR, 'not an event cursor').optional(),
   limit: z.number().int().min(1).max(MAX_EVENT_PAGE).default(100),
 });
 
@@ -97,14 +96,19 @@ export function provisioningEventsApi(store: Store, onError: (error: unknown) =>
       const { after, limit } = parseArgument(readOptionsSchema, options, 'events.read');
       const connection = await store.getConnectionByCustomer(customerId);
       if (!connection) return { events: [], next: after ?? null };
-      if (after !== undefined) await checkNotFromTheFuture(after, () => store.lastEventCursor(connection.connectionId));
-      const page = await store.readEvents(connection.connectionId, after ?? null, limit);
-      return { events: await toProvisioningEvents(page.events, customerId, connection.connectionId), next: page.next };
+      const { connectionId } = connection;
+      const tag = logTag(connectionId);
+      // A cursor of an earlier connection's log stands before this log's first write.
+      const from = after === undefined ? null : storeCursorOf(after, tag)!;
+      if (from && !from.foreign) await checkNotFromTheFuture(from.storeCursor, () => store.lastEventCursor(connectionId));
+      const page = await store.readEvents(connectionId, from?.storeCursor ?? null, limit);
+      return { events: await toProvisioningEvents(page.events, customerId, connectionId), next: page.next === null ? null : publicCursor(page.next, tag) };
     },
     async end(customerId) {
       checkCustomerId(customerId);
       const connection = await store.getConnectionByCustomer(customerId);
-      return connection ? store.lastEventCursor(connection.connectionId) : null;
+      const last = connection ? await store.lastEventCursor(connection.connectionId) : null;
+      return last === null ? null : publicCursor(last, logTag(connection!.connectionId));
     },
     consume: (options) => startConsumer(store, options, onError),
     async deadLetters(group, options = {}) {

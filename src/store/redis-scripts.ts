@@ -4,7 +4,7 @@
  * Cluster slot, and (b) a client-side ioredis `keyPrefix`, applied to KEYS[1], reaches every derived key.
  *
  * Key suffixes under the tag (see redis.ts for the full layout): `conn`, `dying`, `seq`, `attrs`, `member`,
- * `g:dn`, `g:mz:<groupId>`, `g:mm:<groupId>`, `g:mb`, `g:jobs`, `g:j:<token>:<part>`, `bytes`, `<k>:order`,
+ * `g:dn`, `g:mz:<groupId>`, `g:mm:<groupId>`, `g:mb`, `g:top`, `g:jobs`, `g:j:<token>:<part>`, `bytes`, `<k>:order`,
  * `<k>:r`, `<k>:i:<attribute>`, `<k>:s:<attribute>`, `<k>:sorted`, with `<k>` = `u` (users) or `g` (groups),
  * and the user tombstones `u:gone` (a sorted set of digests scored by deletion time).
  *
@@ -119,6 +119,8 @@ local function rowsKey(k) return base .. k .. ':rows' end
 local GONE = base .. 'u:gone'
 local BYTES = base .. 'bytes'
 local MB = base .. 'g:mb'
+-- Group id -> the highest member position it ever gave (topSeq): kept past the members that held it.
+local GTOP = base .. 'g:top'
 local function fmt(n) return string.format('%d', tonumber(n)) end
 ${EVENT_LOG_LUA}
 
@@ -399,10 +401,16 @@ local function unlink(value, gid)
   bumpUser(value)
 end
 
--- The highest insertion seq of group gid's members (0 when it has none): new members go after it.
-local function topSeq(mz)
-  local top = redis.call('ZRANGE', mz, -1, -1, 'WITHSCORES')
-  return tonumber(top[2] or '0')
+-- The highest position group gid ever gave a member (0 when none): new members go after it, so a member walk
+-- in progress never meets a position it has passed. The list's own top is not enough: once the members at
+-- its end left, the next ones took their positions again, and a walk past them missed them (audit 26).
+-- noteTop records each top given, in GTOP; groups written before it have none, and their list's top counts.
+local function topSeq(gid)
+  local top = redis.call('ZRANGE', mzkey(gid), -1, -1, 'WITHSCORES')
+  return math.max(tonumber(top[2] or '0'), tonumber(redis.call('HGET', GTOP, gid) or '0'))
+end
+local function noteTop(gid, top)
+  if top > 0 then redis.call('HSET', GTOP, gid, fmt(top)) end
 end
 
 -- Whether the connection has a job not yet settled, read once per script: without one, the reverse index
@@ -639,7 +647,7 @@ local function writeMembers(w, creating)
     local keep, was = {}, {}
     for _, m in ipairs(w.members) do keep[m[1]] = true end
     -- The new list is numbered above every position given before (a walk in progress misses none of it).
-    local base = creating and 0 or topSeq(mz)
+    local base = creating and 0 or topSeq(w.id)
     if not creating then
       for _, v in ipairs(redis.call('ZRANGE', mz, 0, -1)) do
         was[v] = true
@@ -658,7 +666,9 @@ local function writeMembers(w, creating)
         w.joined[#w.joined + 1] = m[1]
       end
     end
+    noteTop(w.id, base + #w.members)
   elseif w.mode == 'delta' then
+    local n = topSeq(w.id)
     for _, v in ipairs(w.remove) do
       if redis.call('ZREM', mz, v) == 1 then
         redis.call('HDEL', mm, v)
@@ -666,7 +676,7 @@ local function writeMembers(w, creating)
         w.gone[#w.gone + 1] = v
       end
     end
-    local n = topSeq(mz)
+    local top = n
     for _, m in ipairs(w.add) do
       if not redis.call('ZSCORE', mz, m[1]) then
         n = n + 1
@@ -676,12 +686,14 @@ local function writeMembers(w, creating)
         w.joined[#w.joined + 1] = m[1]
       end
     end
+    if n > top then noteTop(w.id, n) end
   elseif w.mode == 'staged' then
     -- The old list becomes the job's trash; the staged one takes its place; SETTLE_JOB then links the new
     -- members and unlinks the old ones that left, in batches.
     if redis.call('EXISTS', mz) == 1 then redis.call('RENAME', mz, jobKey(w.token, 'x')) end
     redis.call('UNLINK', mm, jobKey(w.token, 'b'), jobKey(w.token, 'base'))
     if redis.call('EXISTS', jobKey(w.token, 'st')) == 1 then redis.call('RENAME', jobKey(w.token, 'st'), mz) end
+    noteTop(w.id, topSeq(w.id))
     if redis.call('EXISTS', jobKey(w.token, 'sd')) == 1 then redis.call('RENAME', jobKey(w.token, 'sd'), mm) end
     redis.call('HSET', JOBS, w.token, 'c ' .. w.id)
     jobMoved(w.token)
@@ -739,6 +751,7 @@ if w.k == 'g' then
   redis.call('HSET', MB, w.id, members)
   -- Nothing may be left of an earlier group with this id (deletion renames its list away; this is a guard).
   redis.call('UNLINK', mzkey(w.id), mmkey(w.id))
+  redis.call('HDEL', GTOP, w.id)
   writeMembers(w, true)
 end
 writeRowAndEntry(w, seq, 1, packed, nil)
@@ -894,6 +907,7 @@ if k == 'g' then
   freed = freed + tonumber(redis.call('HGET', MB, id) or '0')
   redis.call('HDEL', DN, id)
   redis.call('HDEL', MB, id)
+  redis.call('HDEL', GTOP, id)
   redis.call('UNLINK', mmkey(id))
   if redis.call('EXISTS', mzkey(id)) == 1 then
     redis.call('RENAME', mzkey(id), jobKey(ARGV[7], 'x'))
@@ -1552,7 +1566,7 @@ if #owned > 0 then return #owned end
 redis.call('UNLINK', EV, EVLAST, EVSINCE, EVJOBS, EVLISTS, EVJSON, EVJQ, EVBYTES, EVFREED, base .. 'ev:cursors', base .. 'ev:leases')
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
-  sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, BYTES, MB, JOBS_MOVED, base .. 'dying')
+  sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, BYTES, MB, GTOP, JOBS_MOVED, base .. 'dying')
 return 0
 `,
 );
@@ -1583,7 +1597,7 @@ jobMoved(token)
 local st, sd, sb = jobKey(token, 'st'), jobKey(token, 'sd'), jobKey(token, 'sb')
 -- The staged list is numbered above every position of the live list (as a full list is, writeMembers); a
 -- write that changes the live list meanwhile moves the group's version, and the swap is refused.
-if not job then redis.call('SET', jobKey(token, 'base'), topSeq(mzkey(gid))) end
+if not job then redis.call('SET', jobKey(token, 'base'), topSeq(gid)) end
 local base = tonumber(redis.call('GET', jobKey(token, 'base')) or '0')
 local n = redis.call('ZCARD', st)
 local bytes = 0

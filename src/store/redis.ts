@@ -29,6 +29,8 @@
  *   <p>{c:<id>}:g:mm:<groupId>      HASH    member value -> `[display, type?]` JSON (members with either)
  *   <p>{c:<id>}:member              HASH    member value -> space-separated ids of groups listing it
  *   <p>{c:<id>}:g:mb                HASH    group id -> bytes its members count for (quota accounting)
+ *   <p>{c:<id>}:g:top               HASH    group id -> the highest member position it ever gave (new members
+ *                                           go above it, so a member walk never meets a position it passed)
  *   <p>{c:<id>}:g:jobs              HASH    job token -> `s <gid>` (staging a long list) or `c <gid>`
  *                                           (a swapped-in or deleted list still settling)
  *   <p>{c:<id>}:g:j:<token>:<part>  various a job's staged list (`st` ZSET, `sd` HASH, `sb` LIST, `b`

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisioningEvent } from '../../src/index.js';
+import { LEASE_RECHECK_MS } from '../../src/provisioning/consumer.js';
 import { ANNOUNCE_INTERVAL_MS } from '../../src/store/event-consumers.js';
 import type { Store } from '../../src/store/store.js';
 import { redisStore } from '../../src/store/redis.js';
@@ -155,6 +156,38 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
       const settled = claims.get(connectionId);
       await new Promise((resolve) => setTimeout(resolve, 1000)); // before: a claim every 100 ms, for ever
       expect(claims.get(connectionId)).toBe(settled);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it("hands out a deleted connection's events for at most LEASE_RECHECK_MS after the deletion, not the rest of its batch", async () => {
+    const send = (await customer(`deleted-mid-batch-${kind}`)).send;
+    for (let i = 0; i < 40; i++) expect((await send('POST', '/Users', { schemas: [USER], userName: `batch${i}@example.com` })).status).toBe(201);
+    let handedOut = 0;
+    let afterDeletion = -1;
+    const consumer = sso.events.consume({
+      group: `deleted-mid-batch-${kind}`,
+      ...FAST,
+      batchSize: 100,
+      handler: async (event) => {
+        if (event.customerId !== `deleted-mid-batch-${kind}`) return;
+        handedOut++;
+        if (afterDeletion >= 0) afterDeletion++;
+        if (handedOut === 3) {
+          await sso.deleteScimConnection(`deleted-mid-batch-${kind}`);
+          afterDeletion = 0;
+        }
+        // Each event takes at least 20 ms: at most LEASE_RECHECK_MS / 20 of them start after a confirmation.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      },
+    });
+    try {
+      await waitFor(() => afterDeletion >= 0, 'the deletion');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Before: the other 37 events of the batch, until the next heartbeat (a third of 5 s) found the lease gone.
+      expect(afterDeletion).toBeLessThanOrEqual(LEASE_RECHECK_MS / 20 + 1);
+      expect(handedOut).toBeLessThan(40);
     } finally {
       await consumer.stop();
     }

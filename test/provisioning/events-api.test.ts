@@ -108,6 +108,38 @@ describe.each(STORE_KINDS)('sso.events on the %s store', (kind) => {
     await expect(t.sso.events.read('no-such-customer')).resolves.toEqual({ events: [], next: null });
   });
 
+  it("reads every event of a customer's new connection after a cursor of its old one, whichever clock wrote them", async () => {
+    const again = `${customerId}-again`;
+    const post = (token: string, userName: string) =>
+      t.http
+        .post('/scim/v2/Users')
+        .set({ authorization: `Bearer ${token}` })
+        .send({ schemas: [USER], userName });
+    const saved = clock.now;
+    // The old log's writes are stamped a minute ahead (an instance whose clock ran ahead, or one stepped back since).
+    clock.now += 60_000;
+    const old = await t.sso.createScimConnection({ customerId: again });
+    for (const name of ['a', 'b']) expect((await post(old.token, `${name}@example.com`)).status).toBe(201);
+    const oldCursor = (await t.sso.events.end(again))!;
+    await t.sso.deleteScimConnection(again);
+    clock.now = saved;
+    const fresh = await t.sso.createScimConnection({ customerId: again });
+    for (const name of ['c', 'd', 'e']) expect((await post(fresh.token, `${name}@example.com`)).status).toBe(201);
+    const page = await t.sso.events.read(again, { after: oldCursor });
+    expect(page.events.map((e) => e.resource?.userName)).toEqual(['c@example.com', 'd@example.com', 'e@example.com']);
+    expect(page.events.every((e) => e.connectionId === fresh.connectionId)).toBe(true);
+    expect(page.next).toBe(await t.sso.events.end(again));
+    // The cursor names its log: the same place without that name is read by its time, as cursors given out
+    // before logs were named are, and stands after the new log's writes.
+    expect(oldCursor).toMatch(/^\d+-2~[0-9a-f]{12}$/);
+    await expect(t.sso.events.read(again, { after: oldCursor.split('~')[0] })).resolves.toMatchObject({ events: [] });
+    // Once the new log dropped its first write, the old cursor is behind the retention: resync, never a gap.
+    clock.now += 120_000;
+    expect((await post(fresh.token, 'f@example.com')).status).toBe(201);
+    await expect(t.sso.events.read(again, { after: oldCursor })).rejects.toBeInstanceOf(EventsExpiredError);
+    clock.now = saved;
+  });
+
   it("takes the cursors of a log whose store clock runs days ahead of the instance's", async () => {
     clock.now += 3 * 86_400_000;
     const before = (await t.sso.events.end(customerId))!;
