@@ -31,6 +31,12 @@ const refusal = (doc: Document, certs: readonly string[]) => {
   return 'refused' in look ? look.refused : null;
 };
 
+/** A genuine signature the IdP made for a response to another SP, and an unsigned response to this one. */
+async function borrowedSignature(): Promise<{ borrowed: string; unsigned: string }> {
+  const elsewhere = await xmlOf({ sign: 'response', inResponseTo: '_other' }, { entityId: 'https://other-sp.test/saml', acsUrl: 'https://other-sp.test/acs' });
+  return { borrowed: SIGNATURE.exec(elsewhere)![0], unsigned: stripSignatures(await xmlOf({ sign: 'assertion' })) };
+}
+
 describe('lookAtSamlSignatures', () => {
   it.each(['assertion', 'response', 'both'] as const)(
     'lets a response through whose %s the IdP signed, naming the certificate that signed it',
@@ -77,12 +83,7 @@ describe('lookAtSamlSignatures', () => {
   });
 
   it('refuses a genuine signature copied from another message the IdP signed, placed where node-saml does not look', async () => {
-    const elsewhere = await xmlOf(
-      { sign: 'response', inResponseTo: '_other' },
-      { entityId: 'https://other-sp.test/saml', acsUrl: 'https://other-sp.test/acs' },
-    );
-    const borrowed = SIGNATURE.exec(elsewhere)![0];
-    const unsigned = stripSignatures(await xmlOf({ sign: 'assertion' }));
+    const { borrowed, unsigned } = await borrowedSignature();
     // Inside an attribute value, in the status, as a grandchild of the assertion: nowhere node-saml checks.
     const places = [
       unsigned.replace(/(<(?:\w+:)?AttributeValue[^>]*>)/, `$1${borrowed}`),
@@ -96,12 +97,7 @@ describe('lookAtSamlSignatures', () => {
   });
 
   it('refuses a genuine signature placed on a response or assertion whose ID it does not name', async () => {
-    const elsewhere = await xmlOf(
-      { sign: 'response', inResponseTo: '_other' },
-      { entityId: 'https://other-sp.test/saml', acsUrl: 'https://other-sp.test/acs' },
-    );
-    const borrowed = SIGNATURE.exec(elsewhere)![0];
-    const unsigned = stripSignatures(await xmlOf({ sign: 'assertion' }));
+    const { borrowed, unsigned } = await borrowedSignature();
     const onResponse = unsigned.replace(/(<(?:\w+:)?Status>)/, `${borrowed}$1`);
     expect(onResponse).not.toBe(unsigned);
     expect(refusal(parse(onResponse), [current.cert])).toBe('Invalid signature: a signature does not name the element it signs');
