@@ -78,7 +78,11 @@ const optionsSchema = z.strictObject({
   onExpired: z.custom<NonNullable<ConsumeOptions['onExpired']>>((v) => typeof v === 'function', 'onExpired must be a function').optional(),
 });
 
-/** Announcements this much older than the last look are read again (writers' clocks may be behind). */
+/**
+ * Announcements this much older than the last look are read again. Both are on the store's clock (Redis's),
+ * which stamps every announcement; the slack covers a store given a clock per instance (tests) and a Redis
+ * failover to a server whose clock differs a little.
+ */
 const CLOCK_SLACK_MS = 5_000;
 
 export function startConsumer(store: Store, input: ConsumeOptions, onError: (error: unknown) => void): ConsumerHandle {
@@ -105,7 +109,8 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
    */
   let live = new Set<string>();
   const announcedSinceRescan = new Set<string>();
-  let since = Date.now() - CLOCK_SLACK_MS;
+  /** Where the next look starts, on the store's clock (null: not known before the first look). */
+  let since: number | null = null;
 
   /** Waits `ms`, or until stopped or `early` settles; answers false when stopped. */
   const pause = async (ms: number, early?: Promise<void>): Promise<boolean> => {
@@ -135,12 +140,14 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
       }
       for (const connectionId of found) due.add(connectionId);
       // Announcements of connections gone, once too old to be read again (CLOCK_SLACK_MS), are forgotten.
-      for (const [connectionId, at] of announced) if (!found.has(connectionId) && at < since) announced.delete(connectionId);
+      for (const [connectionId, at] of announced) if (!found.has(connectionId) && since !== null && at < since) announced.delete(connectionId);
       live = found;
       announcedSinceRescan.clear();
     }
-    const lookedAt = Date.now();
-    for (const { connectionId, at } of await store.activeEventConnections(since)) {
+    // The first look starts CLOCK_SLACK_MS before the store's clock, read first (from past every announcement).
+    since ??= (await store.activeEventConnections(Number.MAX_SAFE_INTEGER)).now - CLOCK_SLACK_MS;
+    const { now, connections } = await store.activeEventConnections(since);
+    for (const { connectionId, at } of connections) {
       // The same announcement read again (the slack window) is not news; any other time is, even an earlier
       // one: instances stamp announcements with their own clocks, so a later write can carry an earlier time.
       if (announced.get(connectionId) === at) continue;
@@ -150,7 +157,7 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
       // Writes right after an announcement go unannounced for a while: look again once that is over.
       later(connectionId, ANNOUNCE_INTERVAL_MS + options.pollIntervalMs);
     }
-    since = lookedAt - CLOCK_SLACK_MS;
+    since = now - CLOCK_SLACK_MS;
   }
 
   /**

@@ -32,10 +32,12 @@ export const ANNOUNCE_INTERVAL_MS = 1000;
 
 export interface EventConsumerStore {
   /**
-   * The connections whose logs were written to at or after `since` (epoch ms on the store's clock), with
-   * the time of the last such write, as the writes announced them: best effort (an announcement lost with a crash is found by a consumer's rescan).
+   * The connections whose logs were written to at or after `since` (epoch ms on the store's clock: Redis's,
+   * shared by every instance), with the time of the last such write, as the writes announced them: best
+   * effort (an announcement lost with a crash is found by a consumer's rescan). `now`: the store's clock at
+   * the read, from which a consumer counts its next `since`, so that no instance's own clock takes part.
    */
-  activeEventConnections(since: number): Promise<{ connectionId: string; at: number }[]>;
+  activeEventConnections(since: number): Promise<{ now: number; connections: { connectionId: string; at: number }[] }>;
   /**
    * Takes (or renews) the lease of `owner` on the connection's log for `group`, for `ttlMs`; null when
    * another owner's lease has not expired, or when there is no such connection.

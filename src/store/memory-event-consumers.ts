@@ -41,7 +41,8 @@ export function memoryEventConsumers(now: () => number, connection: (connectionI
     },
     methods: {
       async activeEventConnections(since) {
-        return [...active].filter(([, at]) => at >= since).map(([connectionId, at]) => ({ connectionId, at }));
+        const connections = [...active].filter(([, at]) => at >= since).map(([connectionId, at]) => ({ connectionId, at }));
+        return { now: now(), connections };
       },
       async claimEventLease(group, connectionId, owner, ttlMs) {
         check(group, connectionId, owner, ttlMs);

@@ -2,9 +2,9 @@
  * The Redis store's consumer-group state (src/store/event-consumers.ts). Cursors and leases live under the
  * connection's hash tag (Lua in redis-event-scripts.ts); two keys are global, each one key so one slot:
  *
- *   <p>events:active            ZSET  connection id -> ms of its last announced write that logged events.
- *                                     Written after the write, by a separate fire-and-forget ZADD (it is in
- *                                     another Cluster slot than the write's script), at most once per
+ *   <p>events:active            ZSET  connection id -> ms (Redis's clock) of its last announced write that
+ *                                     logged events. Written after the write, by a separate fire-and-forget
+ *                                     script (another Cluster slot than the write's script), at most once per
  *                                     ANNOUNCE_INTERVAL_MS per connection and app instance: best effort, and
  *                                     consumers rescan every connection now and then, so a lost one only delays.
  *   <p>events:dead:{<group>}    HASH  dead letter id -> JSON
@@ -20,7 +20,7 @@ const DEAD_LETTER_SCAN = 1_000;
 export interface RedisEventConsumerDeps {
   client: Redis | Cluster;
   prefix: string;
-  run: RunScript<'claimLease' | 'commitCursor' | 'releaseLease'>;
+  run: RunScript<'claimLease' | 'commitCursor' | 'releaseLease' | 'announce' | 'announcedSince'>;
   /** The connection's key tag, `<p>{c:<id>}:`. */
   tag(connectionId: string): string;
   now(): number;
@@ -55,7 +55,7 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
       if (last !== undefined && now >= last && now - last < ANNOUNCE_INTERVAL_MS) return;
       if (announced.size >= 10_000) announced.clear();
       announced.set(connectionId, now);
-      redis.zadd(activeKey, now, connectionId).catch(() => {});
+      deps.run('announce', activeKey, connectionId, leaseNow()).catch(() => {});
     },
     async forget(connectionId) {
       announced.delete(connectionId);
@@ -63,10 +63,10 @@ export function redisEventConsumers(deps: RedisEventConsumerDeps): RedisEventCon
     },
     methods: {
       async activeEventConnections(since) {
-        const flat = await redis.zrangebyscore(activeKey, Math.floor(since), '+inf', 'WITHSCORES');
-        const out: { connectionId: string; at: number }[] = [];
-        for (let i = 0; i + 1 < flat.length; i += 2) out.push({ connectionId: flat[i]!, at: Number(flat[i + 1]) });
-        return out;
+        const [now, flat] = (await deps.run('announcedSince', activeKey, Math.floor(since), leaseNow())) as [string, string[]];
+        const connections: { connectionId: string; at: number }[] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) connections.push({ connectionId: flat[i]!, at: Number(flat[i + 1]) });
+        return { now: Number(now), connections };
       },
       async claimEventLease(group, connectionId, owner, ttlMs) {
         check(group, connectionId, owner, ttlMs);

@@ -333,6 +333,34 @@ return { 'ok', out }
 `;
 
 /** Consumer-group state under the connection's tag: `ev:cursors` group -> cursor, `ev:leases` group -> `<owner> <until ms>`. */
+/**
+ * Announces a connection's new events (KEYS: events:active; ARGV: connection id, ms or '' for Redis's clock),
+ * stamped by Redis's clock, which every instance shares: stamped by each writer's own, a writer whose clock
+ * ran behind the consumers' by more than their slack went unseen until the next rescan (audit 26).
+ */
+export const ANNOUNCE_CONNECTION = `
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 1
+`;
+
+/**
+ * The connections announced at or after a time (KEYS: events:active; ARGV: since ms, ms or '' for Redis's
+ * clock): {now, flat list of connection id and ms}.
+ */
+export const ANNOUNCED_SINCE = `
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+return { string.format('%d', now), redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES') }
+`;
+
 const LEASE_PRELUDE = `
 local base = KEYS[1]
 local CURSORS, LEASES = base .. 'ev:cursors', base .. 'ev:leases'

@@ -193,6 +193,8 @@ const SCRIPTS = {
   claimLease: { lua: eventLua.CLAIM_EVENT_LEASE, keys: 1, readOnly: false },
   commitCursor: { lua: eventLua.COMMIT_EVENT_CURSOR, keys: 1, readOnly: false },
   releaseLease: { lua: eventLua.RELEASE_EVENT_LEASE, keys: 1, readOnly: false },
+  announce: { lua: eventLua.ANNOUNCE_CONNECTION, keys: 1, readOnly: false },
+  announcedSince: { lua: eventLua.ANNOUNCED_SINCE, keys: 1, readOnly: true },
 } as const;
 
 /** Resources deleted per round trip by deleteConnection. */

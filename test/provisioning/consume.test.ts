@@ -4,7 +4,7 @@
  * letter (replayable), and stop() waits for the handler running. Crashes with real processes:
  * test/provisioning/consume-crash.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ProvisioningEvent } from '../../src/index.js';
 import { LEASE_RECHECK_MS } from '../../src/provisioning/consumer.js';
 import { ANNOUNCE_INTERVAL_MS } from '../../src/store/event-consumers.js';
@@ -195,6 +195,29 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
 
   // Redis only: instances with clocks of their own are separate stores on one backing; a memory store is one
   // process's, with one clock.
+  // Redis only: the memory store is one process, with one clock for writers and consumers.
+  it.runIf(kind !== 'memory')("stamps announcements with Redis's clock, which consumers count from: not the writing instance's", async () => {
+    const { token } = await sso.createScimConnection({ customerId: 'lagging-writer' });
+    const connectionId = (await backing.store.getConnectionByCustomer('lagging-writer'))!.connectionId;
+    // The writing instance's clock (the store's, when the app gives it none) a minute behind, for this write.
+    const realNow = Date.now.bind(Date);
+    const lagging = vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 60_000);
+    let status: number;
+    try {
+      status = (await sender(sso, token)('POST', '/Users', { schemas: [USER], userName: 'lagging@example.com' })).status;
+    } finally {
+      lagging.mockRestore();
+    }
+    expect(status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the announcement is fire-and-forget
+    // A consumer on a clock of its own counts from the store's `now`, Redis's: the announcement is within it.
+    const { now, connections } = await backing.store.activeEventConnections(realNow() - 600_000);
+    const at = connections.find((c) => c.connectionId === connectionId)?.at;
+    // Before: stamped a minute early, below any consumer's 5 s window, so found only by the next rescan.
+    expect(at).toBeGreaterThan(now - 5_000);
+    expect(at).toBeLessThanOrEqual(now);
+  });
+
   it.runIf(kind !== 'memory')('delivers at once a write announced with an earlier time than one before it (instances whose clocks differ)', async () => {
     // Two app instances on one Redis: Y's clock 2 s ahead of X's (within the slack consumers read with).
     const { client, prefix } = backing.redis!;

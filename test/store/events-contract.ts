@@ -396,10 +396,10 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       await store.createConnection(other);
       await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
       await store.createResource(other.connectionId, userWrite('u1', 'ann')); // logs nothing
-      expect(await store.activeEventConnections(since)).toEqual([{ connectionId: cid, at: clock.now }]);
-      expect(await store.activeEventConnections(since + 1)).toEqual([]);
+      expect(await store.activeEventConnections(since)).toEqual({ now: clock.now, connections: [{ connectionId: cid, at: clock.now }] });
+      expect(await store.activeEventConnections(since + 1)).toEqual({ now: clock.now, connections: [] });
       await store.deleteConnection(cid);
-      expect(await store.activeEventConnections(since)).toEqual([]);
+      expect(await store.activeEventConnections(since)).toEqual({ now: clock.now, connections: [] });
     });
 
     it('keeps dead letters per group until removed', async () => {
