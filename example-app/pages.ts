@@ -102,7 +102,7 @@ export async function membersPage(sso: Pick<ScimSsoCore, 'directory'>, customerI
     `<h1>Members of <code>${escape(customerId)}</code></h1>
 <p>What the organisation's IdP provisioned over SCIM, read with <code>sso.directory.listUsers</code>.</p>
 <table id="members"><thead><tr><th>Name</th><th>userName</th><th>Status</th><th>Groups</th></tr></thead><tbody>${rows}</tbody></table>${next}
-<h2>Groups</h2><ul id="groups">${groups.map((g) => `<li>${escape(g.displayName)} (${g.memberCount} members)</li>`).join('')}</ul>
+<h2>Groups</h2><ul id="groups">${groups.map((g) => `<li>${escape(g.displayName)} (${g.memberCount} member${g.memberCount === 1 ? '' : 's'})</li>`).join('')}</ul>
 <p><a href="/me">Your session</a> · <a href="/">Home</a></p>`,
   );
 }

@@ -20,7 +20,7 @@ function userList(model: MatchingModel, id: string, users: ListedUser[], total: 
 function affectedRegion(model: MatchingModel, s: StrategyModel): SafeHtml {
   return html`<h2 id="affected-heading">Affected users</h2>
 <p id="affected-summary">${summaryText(s)}</p>
-${s.affected === 0 ? html`<p id="affected-empty">No affected users: every SSO user matches a SCIM user under ${s.strategy}.</p>` : ''}
+${s.affected === 0 ? html`<p id="affected-empty">No affected users: under ${s.strategy}, no SSO user would be refused as deactivated or never provisioned.</p>` : ''}
 ${userList(model, 'affected-list', s.affectedUsers, s.affected)}
 ${s.ambiguous ? html`<h3>Ambiguous: they match several SCIM users</h3>${userList(model, 'ambiguous-list', s.ambiguousUsers, s.ambiguous)}` : ''}`;
 }

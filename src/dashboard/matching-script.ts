@@ -49,7 +49,7 @@ export const MATCHING_SCRIPT = raw(`(function () {
     var parts = [el('h2', { id: 'affected-heading' }, 'Affected users')];
     parts.push(el('p', { id: 'affected-summary' }, summary(s)));
     if (s.affected === 0) {
-      parts.push(el('p', { id: 'affected-empty' }, 'No affected users: every SSO user matches a SCIM user under ' + s.strategy + '.'));
+      parts.push(el('p', { id: 'affected-empty' }, 'No affected users: under ' + s.strategy + ', no SSO user would be refused as deactivated or never provisioned.'));
     }
     parts.push.apply(parts, userList('affected-list', s.affectedUsers, s.affected));
     if (s.ambiguous) {
