@@ -124,6 +124,8 @@ export type SsoLoginErrorCode =
   | 'invalid_response'
   | 'token_exchange_failed'
   | 'missing_claim'
+  /** The login's claims name another tenant than the customer's OIDC client requires (src/guard/tenant-claims.ts). */
+  | 'outside_tenant'
   | 'store_unavailable'
   | 'idp_unreachable'
   /** The customer's stored matching strategy is unknown to this version (src/guard/guard.ts strategyOf). */
@@ -133,7 +135,8 @@ export type SsoLoginErrorCode =
 
 /**
  * A login that could not complete for a reason other than the SCIM guard: the IdP said no, the response
- * failed validation, or a dependency is down. `status` is 400, 401, 404, 413, 429 or 503 — never a 500.
+ * failed validation, the person is outside the customer's tenant, or a dependency is down. `status` is 400, 401,
+ * 403, 404, 413, 429 or 503 — never a 500.
  */
 export class SsoLoginError extends Error {
   readonly code: SsoLoginErrorCode;

@@ -5,6 +5,8 @@
  */
 import { DISCOVERY_ADDRESS_PROBLEM, isDiscoveryAddress } from './guard/discovery-address.js';
 import { multiTenantIssuerProblem } from './guard/entra-tenant.js';
+import { sharedIssuerProblem } from './guard/tenant-claims.js';
+import { CLAIM_NAME, MAX_REQUIRED_CLAIM_VALUES, MAX_REQUIRED_CLAIMS } from './store/sso-records.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { checkCustomerId } from './connections.js';
@@ -35,12 +37,46 @@ const settings = {
   clientSecret: z.string().min(1).max(2000).nullable(),
   redirectUri: z.url({ protocol: /^https?$/ }),
   matchingStrategy: z.enum(MATCHING_STRATEGIES),
-  subjectClaim: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'subjectClaim must be a claim name'),
+  subjectClaim: z
+    .string()
+    .regex(CLAIM_NAME, 'subjectClaim must be a claim name')
+    .refine((name) => !UNVERIFIED_SUBJECT_CLAIMS.has(name), {
+      error:
+        'subjectClaim must be an identifier the IdP assigns (sub, oid, an employee id): an email or username claim can be set by people and is not checked as verified',
+    }),
   claimsSource: z.enum(['id_token', 'userinfo', 'auto']),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are OAuth scope tokens')).min(1),
   /** true: the email strategies need email_verified true; false: absent is enough; null: the instance default. */
   requireVerifiedEmail: z.boolean().nullable(),
+  /** Claims a login must carry with one of the values listed (src/guard/tenant-claims.ts). */
+  requiredClaims: z
+    .record(z.string().regex(CLAIM_NAME, 'requiredClaims names claims'), z.array(z.string().min(1).max(500)).min(1).max(MAX_REQUIRED_CLAIM_VALUES))
+    .refine((claims) => Object.keys(claims).length <= MAX_REQUIRED_CLAIMS, { error: `requiredClaims names at most ${MAX_REQUIRED_CLAIMS} claims` }),
 };
+
+/**
+ * Claims refused as subjectClaim: people or admins set them, and no IdP vouches for them as it does for an
+ * email with `email_verified` (which the subject strategies do not read): matched on, they would let anyone
+ * whose IdP profile says so log in as that user (audit 26).
+ */
+const UNVERIFIED_SUBJECT_CLAIMS: ReadonlySet<string> = new Set([
+  'email',
+  'preferred_username',
+  'upn',
+  'unique_name',
+  'name',
+  'nickname',
+  'given_name',
+  'family_name',
+  'phone_number',
+  'email_verified',
+]);
+
+/** Throws unless the client's issuer gets the claims a shared issuer needs (src/guard/tenant-claims.ts). */
+function checkSharedIssuer(client: Pick<StoredOidcClient, 'issuer' | 'requiredClaims'>, what: string): void {
+  const problem = sharedIssuerProblem(client.issuer, client.requiredClaims);
+  if (problem) throw new ScimSsoConfigError('invalid_argument', `${what}: ${problem}`);
+}
 
 const createSchema = z.strictObject({
   customerId: z.string(),
@@ -51,6 +87,7 @@ const createSchema = z.strictObject({
   claimsSource: settings.claimsSource.optional(),
   scopes: settings.scopes.optional(),
   requireVerifiedEmail: settings.requireVerifiedEmail.optional(),
+  requiredClaims: settings.requiredClaims.optional(),
 });
 
 const updateSchema = z.strictObject(settings).partial();
@@ -77,6 +114,8 @@ export interface OidcClient {
    * follows the scimSso instance's `requireVerifiedEmail`. docs/login-freshness.md.
    */
   requireVerifiedEmail: boolean | null;
+  /** Claims a login must carry with one of the values listed ({} : none); required for Google's issuer (`hd`). */
+  requiredClaims: Record<string, string[]>;
   /** The SCIM connection of the same customer, or null when there is none. */
   scimConnectionId: string | null;
   createdAt: string;
@@ -97,6 +136,7 @@ export function toPublicOidcClient(client: StoredOidcClient, scimConnectionId: s
     claimsSource: client.claimsSource,
     scopes: [...client.scopes],
     requireVerifiedEmail: client.requireVerifiedEmail ?? null,
+    requiredClaims: structuredClone(client.requiredClaims ?? {}),
     scimConnectionId,
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,
@@ -146,10 +186,12 @@ export function oidcClientManager(store: Store, onChange: (customerId: string) =
         claimsSource: parsed.claimsSource ?? 'auto',
         scopes: parsed.scopes ?? ['openid', 'email', 'profile'],
         requireVerifiedEmail: parsed.requireVerifiedEmail ?? null,
+        requiredClaims: parsed.requiredClaims ?? {},
         createdAt: now,
         updatedAt: now,
       };
       if (!client.scopes.includes('openid')) client.scopes.unshift('openid');
+      checkSharedIssuer(client, 'createOidcClient');
       const created = await store.createOidcClient(client);
       if (created === 'exists') throw new ScimSsoConfigError('oidc_client_exists', `customer "${customerId}" already has an OIDC client`);
       if (created === 'other_protocol') {
@@ -171,6 +213,7 @@ export function oidcClientManager(store: Store, onChange: (customerId: string) =
         const current = await store.getOidcClient(customerId);
         if (!current) throw new ScimSsoConfigError('oidc_client_not_found', `customer "${customerId}" has no OIDC client`);
         const next = merged(current, changes);
+        checkSharedIssuer(next, 'updateOidcClient');
         if (await store.replaceOidcClient(next, current.updatedAt)) {
           changed('oidc_client.updated', customerId);
           return toPublicOidcClient(next, await pairedConnectionId(customerId));

@@ -74,6 +74,61 @@ describe('OIDC clients', () => {
     expect(multiTenantIssuerProblem('not a url')).toBeNull();
   });
 
+  it("requires Google's tenant claim (hd) for Google's shared issuer, at creation and at every update", async () => {
+    const sso = scimSso();
+    const google = { ...base, issuer: 'https://accounts.google.com', idpType: 'Generic' as const };
+    for (const issuer of ['https://accounts.google.com', 'https://ACCOUNTS.google.com.', 'https://accounts.google.com/']) {
+      await expect(sso.createOidcClient({ customerId: 'g-none', ...google, issuer })).rejects.toThrow(/requiredClaims: \{ hd:/);
+    }
+    await expect(sso.createOidcClient({ customerId: 'g-none', ...google, requiredClaims: { tid: ['x'] } })).rejects.toThrow(/hd/);
+    const created = await sso.createOidcClient({ customerId: 'g', ...google, requiredClaims: { hd: ['corp.example'] } });
+    expect(created.requiredClaims).toEqual({ hd: ['corp.example'] });
+    await expect(sso.updateOidcClient('g', { requiredClaims: {} })).rejects.toBeInstanceOf(ScimSsoConfigError);
+    expect((await sso.fetchOidcClient('g'))!.requiredClaims).toEqual({ hd: ['corp.example'] });
+    // Another client moving to Google must bring the claim along.
+    await sso.createOidcClient({ customerId: 'moving', idpType: 'Okta', ...base });
+    expect((await sso.fetchOidcClient('moving'))!.requiredClaims).toEqual({});
+    await expect(sso.updateOidcClient('moving', { issuer: 'https://accounts.google.com' })).rejects.toThrow(/hd/);
+    expect((await sso.updateOidcClient('moving', { issuer: 'https://accounts.google.com', requiredClaims: { hd: ['m.example'] } })).issuer).toBe(
+      'https://accounts.google.com',
+    );
+  });
+
+  it('refuses required claims that are not claim names with a bounded list of strings', async () => {
+    const sso = scimSso();
+    const bad: unknown[] = [
+      { 'not a name': ['x'] },
+      { hd: [] },
+      { hd: [''] },
+      { hd: 'corp.example' },
+      { hd: Array.from({ length: 101 }, (_, i) => `d${i}.example`) },
+      Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`c${i}`, ['x']])),
+    ];
+    for (const requiredClaims of bad) {
+      await expect(sso.createOidcClient({ customerId: 'rc', idpType: 'Okta', ...base, requiredClaims } as never)).rejects.toBeInstanceOf(ScimSsoConfigError);
+    }
+    expect(await sso.fetchOidcClient('rc')).toBeNull();
+    // An own "__proto__" key (JSON.parse makes one) is dropped, never set as a prototype.
+    const dropped = await sso.createOidcClient({
+      customerId: 'rc',
+      idpType: 'Okta',
+      ...base,
+      requiredClaims: JSON.parse('{"__proto__": ["x"], "tid": ["t"]}'),
+    });
+    expect(dropped.requiredClaims).toEqual({ tid: ['t'] });
+    expect(Object.getPrototypeOf(dropped.requiredClaims)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>)[0]).toBeUndefined();
+  });
+
+  it('refuses as subjectClaim the claims people can set and no IdP vouches for', async () => {
+    const sso = scimSso();
+    for (const subjectClaim of ['email', 'preferred_username', 'upn', 'unique_name', 'name']) {
+      await expect(sso.createOidcClient({ customerId: 'sc', idpType: 'Okta', ...base, subjectClaim })).rejects.toThrow(/subjectClaim must be an identifier/);
+    }
+    expect((await sso.createOidcClient({ customerId: 'sc', idpType: 'Okta', ...base, subjectClaim: 'employee_id' })).subjectClaim).toBe('employee_id');
+    await expect(sso.updateOidcClient('sc', { subjectClaim: 'email' })).rejects.toBeInstanceOf(ScimSsoConfigError);
+  });
+
   it('allows one client per customer: a second is a coded error', async () => {
     const sso = scimSso();
     await sso.createOidcClient({ customerId: 'once', idpType: 'Okta', ...base });

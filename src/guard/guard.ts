@@ -20,6 +20,7 @@ import type { JsonObject } from '../scim/normalize.js';
 import { decide, type GuardDecision } from '../match/decide.js';
 import { rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
 import { identityOf, lacksSubjectClaim, ssoUserRecord, type Claims } from './identity.js';
+import { requiredClaimsProblem } from './tenant-claims.js';
 import type { GuardResult, ScimUserView } from './contract.js';
 
 export type { DefaultSessionUser, GuardResult, ScimUserView, SessionUser } from './contract.js';
@@ -40,7 +41,9 @@ export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidat
  * What the guard reads of a customer's SSO connection (an OIDC client, or the SAML form of
  * src/guard/saml.ts, which says `protocol: 'saml'`).
  */
-export type GuardSettings = Pick<StoredOidcClient, 'customerId' | 'matchingStrategy' | 'subjectClaim' | 'requireVerifiedEmail'> & { protocol?: SsoProtocol };
+export type GuardSettings = Pick<StoredOidcClient, 'customerId' | 'matchingStrategy' | 'subjectClaim' | 'requireVerifiedEmail' | 'requiredClaims'> & {
+  protocol?: SsoProtocol;
+};
 
 /** The customer as the guard sees it: its SSO connection's settings, SCIM connection and role mapping. */
 export interface GuardConfig {
@@ -100,6 +103,9 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
   if (!isSsoSubject(identity.subject)) {
     throw new SsoLoginError('invalid_response', 400, 'the subject claim is too long or holds control characters or a lone UTF-16 surrogate', client.customerId);
   }
+  // Before anything is looked up or recorded: a person outside the customer's tenant is nobody's user here.
+  const outside = requiredClaimsProblem(claims, client.requiredClaims);
+  if (outside) throw new SsoLoginError('outside_tenant', 403, outside, client.customerId);
   try {
     // One store call looks the person up and records the attempt with the outcome it implies
     // (Store.recordLogin; one round trip on the memory store and standalone Redis, docs/round-trips.md).

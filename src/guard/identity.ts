@@ -78,6 +78,22 @@ export function neededClaims(strategy: SsoMatchingStrategy, subjectClaim: string
 /** The needed claims the guard could not use as sent (absent, or refused by claimText), which 'auto' then asks userinfo for. */
 export const missingClaims = (claims: Claims, needed: string[]) => needed.filter((c) => claimText(claims[c]) === null);
 
+/**
+ * Why an ID token's claims show it was not issued to this client of this issuer (`issuers`: the issuer as
+ * configured and as its discovery document names it), or null. openid-client checks this against the
+ * configuration the Strategy was built with; an app that builds its own Strategy and calls `guardVerify`
+ * may build it from another client (the customer's previous IdP, another customer's), and the guard reads
+ * the customer's client as stored now (audit 26). Pure.
+ */
+export function tokenOriginProblem(claims: Claims, issuers: readonly string[], clientId: string): string | null {
+  const iss = Object.hasOwn(claims, 'iss') ? claims.iss : undefined;
+  if (typeof iss !== 'string' || !issuers.includes(iss)) return `the ID token's issuer is not this customer's OIDC issuer (${issuers[0]})`;
+  const aud = Object.hasOwn(claims, 'aud') ? claims.aud : undefined;
+  const audiences = Array.isArray(aud) ? aud : [aud];
+  if (!audiences.includes(clientId)) return "the ID token was not issued to this customer's OIDC client id";
+  return null;
+}
+
 /** Claims a merge keeps besides those the guard reads: more than the Test SSO page lists (40). */
 export const MERGED_OTHER_CLAIMS = 64;
 
@@ -89,7 +105,14 @@ export const MERGED_OTHER_CLAIMS = 64;
  * SSO page: the IdP is the customer's, and spreading 100,000 claims of a userinfo answer held the event loop
  * 60-85 ms (audit 24). Pure.
  */
-export function mergeClaims(fromToken: Claims, userinfo: Claims, userinfoWins: boolean, missing: readonly string[], subjectClaim = 'sub'): Claims {
+export function mergeClaims(
+  fromToken: Claims,
+  userinfo: Claims,
+  userinfoWins: boolean,
+  missing: readonly string[],
+  subjectClaim = 'sub',
+  required: readonly string[] = [],
+): Claims {
   const [first, second] = userinfoWins ? [userinfo, fromToken] : [fromToken, userinfo];
   const merged: Claims = {};
   const take = (name: string) => {
@@ -97,7 +120,7 @@ export function mergeClaims(fromToken: Claims, userinfo: Claims, userinfoWins: b
     if (Object.hasOwn(first, name)) merged[name] = first[name];
     else if (Object.hasOwn(second, name)) merged[name] = second[name];
   };
-  for (const name of [subjectClaim, ...RECORDED_CLAIMS]) take(name);
+  for (const name of [subjectClaim, ...required, ...RECORDED_CLAIMS]) take(name);
   let others = 0;
   for (const source of [first, second]) {
     for (const name in source) {
@@ -130,6 +153,8 @@ export const RECORDED_CLAIMS: readonly string[] = [
   'sub',
   'oid',
   'tid',
+  // Google's Workspace domain (absent for personal accounts): the tenant a Google client requires.
+  'hd',
   'iss',
   'email',
   'email_verified',

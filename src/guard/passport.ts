@@ -21,7 +21,7 @@ import { roleMappingOf } from '../roles/role-mapping.js';
 import type { CustomerRecords, Store, StoredOidcClient } from '../store/store.js';
 import { matchPolicyOf, runGuard, strategyOf, type CustomerConfig, type GuardResult } from './guard.js';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
-import { mergeClaims, missingClaims, neededClaims, type Claims } from './identity.js';
+import { mergeClaims, missingClaims, neededClaims, tokenOriginProblem, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
 import type { Emit } from '../events.js';
 import { targetPath } from '../url-segment.js';
@@ -288,15 +288,23 @@ export class OidcRuntime {
     );
   }
 
-  /** The claims the guard matches on: ID token claims, plus userinfo when configured or when a needed claim is missing. */
+  /**
+   * The claims the guard matches on: ID token claims, plus userinfo when configured or when a needed claim is
+   * missing. Refuses an ID token that the customer's client as stored now did not receive (tokenOriginProblem).
+   */
   async claims(client: StoredOidcClient, tokens: Tokens): Promise<Claims> {
     const fromToken = (tokens.claims() ?? {}) as Claims;
+    // The issuer as configured decides without a fetch; the one discovery names (an Entra v1 token's
+    // sts.windows.net), from the cached configuration, only when the token names another.
+    let origin = tokenOriginProblem(fromToken, [client.issuer], client.clientId);
+    if (origin) origin = tokenOriginProblem(fromToken, [client.issuer, (await this.configuration(client)).serverMetadata().issuer], client.clientId);
+    if (origin) throw new SsoLoginError('invalid_response', 400, origin, client.customerId);
     const strategy = strategyOf(client);
     const missing = client.claimsSource === 'auto' ? missingClaims(fromToken, neededClaims(strategy, client.subjectClaim)) : [];
     const wantUserinfo = client.claimsSource === 'userinfo' || missing.length > 0;
     if (!wantUserinfo || typeof fromToken.sub !== 'string') return fromToken;
     const userinfo = (await oidc.fetchUserInfo(await this.configuration(client), tokens.access_token, fromToken.sub)) as Claims;
-    return mergeClaims(fromToken, userinfo, client.claimsSource === 'userinfo', missing, client.subjectClaim);
+    return mergeClaims(fromToken, userinfo, client.claimsSource === 'userinfo', missing, client.subjectClaim, Object.keys(client.requiredClaims ?? {}));
   }
 
   /** A verify function (passReqToCallback form) that runs the guard, then the app's verify or the default session user. */

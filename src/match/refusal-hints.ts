@@ -78,6 +78,8 @@ export function refusalHint(reason: string, strategy: string | null): string {
       return compared
         ? `The IdP did not send ${compared.claim}, which the matching strategy needs. Add it to the scopes or the claims the IdP issues for this application.`
         : 'The IdP did not send a claim the matching strategy needs. Add it to the scopes or the claims the IdP issues.';
+    case 'outside_tenant':
+      return "The person signed in with an account outside your organisation's tenant (for Google: not your Workspace domain). Sign in with the organisation's account, or add the tenant to the SSO settings' required claims.";
     case 'invalid_response':
       return "The answer of your IdP failed validation: for OIDC check the issuer, client id and secret; for SAML the IdP's signing certificate, entity ID and the app's ACS URL; for both, the IdP's clock.";
     case 'token_exchange_failed':

@@ -43,7 +43,7 @@ import { samlSsoPage, ssoPage, type SsoFormValues } from './sso-page.js';
 import { authorizationOrigin, clearTestCookie, finishTestLogin, startTestLogin } from './test-login.js';
 import { testResultPage, testStartPage } from './test-page.js';
 import { evaluateTestLogin } from './test-evaluation.js';
-import { parseSsoForm } from './sso-form.js';
+import { parseSsoForm, withWorkspaceDomain } from './sso-form.js';
 import { withoutTrailingSlashes } from '../url-segment.js';
 
 export interface SetupPortalOptions {
@@ -313,11 +313,24 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
             audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'discovery_failed' });
             return again(400, check.problem, values);
           }
-          const settings = { idpType: values.idpType as 'Okta' | 'MicrosoftEntra' | 'Generic', issuer: values.issuer, clientId: values.clientId, scopes };
-          if (stored) {
-            await sso.updateOidcClient(customerId, { ...settings, ...(clientSecret ? { clientSecret } : {}) });
-          } else {
-            await sso.createOidcClient({ customerId, ...settings, redirectUri, ...(clientSecret ? { clientSecret } : {}) });
+          const settings = {
+            idpType: values.idpType as 'Okta' | 'MicrosoftEntra' | 'Generic',
+            issuer: values.issuer,
+            clientId: values.clientId,
+            scopes,
+            requiredClaims: withWorkspaceDomain(stored?.requiredClaims ?? {}, values.workspaceDomain),
+          };
+          try {
+            if (stored) {
+              await sso.updateOidcClient(customerId, { ...settings, ...(clientSecret ? { clientSecret } : {}) });
+            } else {
+              await sso.createOidcClient({ customerId, ...settings, redirectUri, ...(clientSecret ? { clientSecret } : {}) });
+            }
+          } catch (error) {
+            // A setting the client refuses (Google's issuer without a Workspace domain): said on the form.
+            if (!(error instanceof ScimSsoConfigError) || error.code !== 'invalid_argument') throw error;
+            audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'invalid_form' });
+            return again(400, error.message.replace(/^(?:create|update)OidcClient: /, ''), values);
           }
           audit({ type: 'setup.oidc_client_saved', outcome: 'success', customerId });
           return redirect(`${custBase}/sso?saved=1`);

@@ -8,6 +8,8 @@ import type { SsoFormValues } from './sso-page.js';
 const IDP_TYPES = ['Okta', 'MicrosoftEntra', 'Generic'];
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
 const MAX_SCOPES = 20;
+/** A domain name: labels of letters, digits and hyphens, at least two (Google's `hd` is the domain itself). */
+const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 export type ParsedSsoForm =
   { ok: true; values: SsoFormValues; clientSecret: string | null; scopes: string[] } | { ok: false; error: string; values: SsoFormValues };
@@ -23,11 +25,13 @@ export function parseSsoForm(form: Record<string, unknown>): ParsedSsoForm {
   const clientId = field(form, 'clientId', 500);
   const clientSecret = field(form, 'clientSecret', 2000);
   const scopesText = field(form, 'scopes', 500);
+  const workspaceDomain = field(form, 'workspaceDomain', 253);
   const values: SsoFormValues = {
     idpType: idpType && IDP_TYPES.includes(idpType) ? idpType : 'Okta',
     issuer: (issuer ?? '').trim(),
     clientId: (clientId ?? '').trim(),
     scopes: (scopesText ?? '').trim(),
+    workspaceDomain: (workspaceDomain ?? '').trim().toLowerCase(),
   };
   const error = (message: string): ParsedSsoForm => ({ ok: false, error: message, values });
   if (!idpType || !IDP_TYPES.includes(idpType)) return error('Choose the identity provider.');
@@ -41,5 +45,17 @@ export function parseSsoForm(form: Record<string, unknown>): ParsedSsoForm {
   const scopes = values.scopes.split(/\s+/).filter(Boolean);
   if (scopes.length > MAX_SCOPES || !scopes.every((s) => SCOPE.test(s))) return error(`Scopes are up to ${MAX_SCOPES} OAuth scope names separated by spaces.`);
   if (!scopes.includes('openid')) scopes.unshift('openid');
+  if (workspaceDomain === null || (values.workspaceDomain !== '' && !DOMAIN.test(values.workspaceDomain))) {
+    return error('The Google Workspace domain is a domain name such as example.com.');
+  }
   return { ok: true, values, clientSecret: clientSecret === '' ? null : clientSecret, scopes };
+}
+
+/**
+ * The client's required claims with the form's Google Workspace domain as `hd` (none when the field is
+ * empty); claims the app required through the API are kept.
+ */
+export function withWorkspaceDomain(current: Readonly<Record<string, string[]>>, domain: string): Record<string, string[]> {
+  const kept = Object.fromEntries(Object.entries(current).filter(([name]) => name !== 'hd'));
+  return domain === '' ? kept : { ...kept, hd: [domain] };
 }

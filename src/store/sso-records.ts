@@ -53,6 +53,33 @@ function boolOrNull(what: string, value: unknown): boolean | null {
   return value;
 }
 
+/** A claim name as OIDC clients name one (subjectClaim, requiredClaims); never `__proto__`. */
+export const CLAIM_NAME = /^(?!__proto__$)[A-Za-z0-9_.:-]{1,100}$/;
+
+/** Most claims an OIDC client may require, and most values each may accept. */
+export const MAX_REQUIRED_CLAIMS = 10;
+export const MAX_REQUIRED_CLAIM_VALUES = 100;
+
+/** A copy of an OIDC client's required claims: own names of claim-name form, each 1-100 strings of 1-500 characters. */
+function requiredClaimsOf(value: unknown): Record<string, string[]> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('requiredClaims must be an object');
+  const names = Object.keys(value);
+  if (names.length > MAX_REQUIRED_CLAIMS) throw new TypeError(`requiredClaims names at most ${MAX_REQUIRED_CLAIMS} claims`);
+  const out: Record<string, string[]> = {};
+  for (const name of names) {
+    const accepted = (value as Record<string, unknown>)[name];
+    const valid =
+      CLAIM_NAME.test(name) &&
+      Array.isArray(accepted) &&
+      accepted.length >= 1 &&
+      accepted.length <= MAX_REQUIRED_CLAIM_VALUES &&
+      accepted.every((v) => typeof v === 'string' && v.length >= 1 && v.length <= 500);
+    if (!valid) throw new TypeError(`requiredClaims.${name.slice(0, 100)} must be a claim name with 1 to ${MAX_REQUIRED_CLAIM_VALUES} accepted strings`);
+    Object.defineProperty(out, name, { value: [...(accepted as string[])], enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
 function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) throw new TypeError(`${what} must be one of ${allowed.join(', ')}`);
   return value as T;
@@ -96,6 +123,7 @@ export function checkOidcClient(c: StoredOidcClient): StoredOidcClient {
     scopes: [...c.scopes],
     // Optional: records written before the field existed (and callers that omit it) keep not having it.
     ...(c.requireVerifiedEmail === undefined ? {} : { requireVerifiedEmail: boolOrNull('requireVerifiedEmail', c.requireVerifiedEmail) }),
+    ...(c.requiredClaims === undefined ? {} : { requiredClaims: requiredClaimsOf(c.requiredClaims) }),
     createdAt: str('createdAt', c.createdAt),
     updatedAt: str('updatedAt', c.updatedAt),
   };

@@ -525,6 +525,11 @@ export interface StoredOidcClient {
    * absent (records written before the field existed) follows the scimSso instance's default.
    */
   requireVerifiedEmail?: boolean | null;
+  /**
+   * Claims a login must carry, each with one of the values listed (the tenant of a shared issuer: Google's
+   * `hd`; src/guard/tenant-claims.ts). Absent (records written before the field existed): none.
+   */
+  requiredClaims?: Record<string, string[]>;
   createdAt: string;
   updatedAt: string;
 }

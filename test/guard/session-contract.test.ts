@@ -30,7 +30,9 @@ async function setUp() {
     baseUrl: 'https://app.example.test/scim/v2',
   });
   const scimUserId = (JSON.parse(bodyText(created.body)!) as { id: string }).id;
-  const tokens = { claims: () => ({ sub: 'ann', email: 'ann@contract.test', email_verified: true }) } as unknown as LoginTokens;
+  const tokens = {
+    claims: () => ({ iss: 'https://idp.example.test', aud: 'c', sub: 'ann', email: 'ann@contract.test', email_verified: true }),
+  } as unknown as LoginTokens;
   /** Runs the guard's verify with the app's verify; resolves with what passport would receive. */
   const login = (verify: AppVerify) =>
     new Promise<{ error: unknown; user: unknown }>((resolve) => {

@@ -1996,6 +1996,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           clientSecret: null,
           subjectClaim: 'oid',
           scopes: [],
+          requiredClaims: { tid: ['t-1', 't-2'] },
           updatedAt: '2024-02-01T00:00:00.000Z',
         });
         expect(await store.replaceOidcClient(next)).toBe(true);
