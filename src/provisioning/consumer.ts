@@ -149,7 +149,7 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
     const { now, connections } = await store.activeEventConnections(since);
     for (const { connectionId, at } of connections) {
       // The same announcement read again (the slack window) is not news; any other time is, even an earlier
-      // one: instances stamp announcements with their own clocks, so a later write can carry an earlier time.
+      // one: a later write can carry an earlier time (stores given a clock per instance, a Redis failover).
       if (announced.get(connectionId) === at) continue;
       announced.set(connectionId, at);
       announcedSinceRescan.add(connectionId);

@@ -386,7 +386,7 @@ function parseRecord(buf: Buffer): RawRecord {
 }
 
 const ALLOWED_SUFFIX =
-  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|[ug]:rows|u:gone|ev|ev:last|ev:since|ev:lists|ev:j|ev:jq|ev:jb|ev:jf|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
+  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:top|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|[ug]:rows|u:gone|ev|ev:last|ev:since|ev:lists|ev:j|ev:jq|ev:jb|ev:jf|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,
@@ -519,6 +519,12 @@ async function checkRedisKeys(
     const gid = suffix.slice(5);
     expect(liveGroups.has(gid), () => `member key ${suffix} exists for a group that is gone`);
     expect((liveGroups.get(gid)?.members?.length ?? 0) > 0, () => `member key ${suffix} exists but the group has no members`);
+  }
+  // Each group's highest member position given (g:top) names a live group and is at least its list's top.
+  for (const [gid, top] of Object.entries(await client.hgetall(`${tag}g:top`))) {
+    expect(liveGroups.has(gid), () => `g:top names ${gid}, a group that is gone`);
+    const last = await client.zrange(`${tag}g:mz:${gid}`, '-1', '-1', 'WITHSCORES');
+    expect(last.length === 0 || Number(top) >= Number(last[1]), () => `g:top of ${gid} is ${top}, below its list's top position ${last[1]}`);
   }
   const dn = await client.hgetall(`${tag}g:dn`);
   expect(Object.keys(dn).length === live.Group.length, () => `g:dn has ${Object.keys(dn).length} groups, ${live.Group.length} are live`);
