@@ -5,7 +5,7 @@
  */
 import { DISCOVERY_ADDRESS_PROBLEM, isDiscoveryAddress } from './guard/discovery-address.js';
 import { multiTenantIssuerProblem } from './guard/entra-tenant.js';
-import { sharedIssuerProblem } from './guard/tenant-claims.js';
+import { sharedIssuerProblem, subjectClaimProblem } from './guard/tenant-claims.js';
 import { CLAIM_NAME, MAX_REQUIRED_CLAIM_VALUES, MAX_REQUIRED_CLAIMS } from './store/sso-records.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -40,10 +40,7 @@ const settings = {
   subjectClaim: z
     .string()
     .regex(CLAIM_NAME, 'subjectClaim must be a claim name')
-    .refine((name) => !UNVERIFIED_SUBJECT_CLAIMS.has(name), {
-      error:
-        'subjectClaim must be an identifier the IdP assigns (sub, oid, an employee id): an email or username claim can be set by people and is not checked as verified',
-    }),
+    .refine((name) => subjectClaimProblem(name) === null, { error: (issue) => subjectClaimProblem(String(issue.input)) ?? 'not a subject claim' }),
   claimsSource: z.enum(['id_token', 'userinfo', 'auto']),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are OAuth scope tokens')).min(1),
   /** true: the email strategies need email_verified true; false: absent is enough; null: the instance default. */
@@ -53,24 +50,6 @@ const settings = {
     .record(z.string().regex(CLAIM_NAME, 'requiredClaims names claims'), z.array(z.string().min(1).max(500)).min(1).max(MAX_REQUIRED_CLAIM_VALUES))
     .refine((claims) => Object.keys(claims).length <= MAX_REQUIRED_CLAIMS, { error: `requiredClaims names at most ${MAX_REQUIRED_CLAIMS} claims` }),
 };
-
-/**
- * Claims refused as subjectClaim: people or admins set them, and no IdP vouches for them as it does for an
- * email with `email_verified` (which the subject strategies do not read): matched on, they would let anyone
- * whose IdP profile says so log in as that user (audit 26).
- */
-const UNVERIFIED_SUBJECT_CLAIMS: ReadonlySet<string> = new Set([
-  'email',
-  'preferred_username',
-  'upn',
-  'unique_name',
-  'name',
-  'nickname',
-  'given_name',
-  'family_name',
-  'phone_number',
-  'email_verified',
-]);
 
 /** Throws unless the client's issuer gets the claims a shared issuer needs (src/guard/tenant-claims.ts). */
 function checkSharedIssuer(client: Pick<StoredOidcClient, 'issuer' | 'requiredClaims'>, what: string): void {

@@ -23,6 +23,7 @@ import { matchPolicyOf, runGuard, strategyOf, type CustomerConfig, type GuardRes
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
 import { mergeClaims, missingClaims, neededClaims, tokenOriginProblem, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
+import { storedClientProblem } from './tenant-claims.js';
 import type { Emit } from '../events.js';
 import { targetPath } from '../url-segment.js';
 
@@ -207,6 +208,16 @@ export class OidcRuntime {
     if (!customer.client) throw new SsoLoginError('unknown_customer', 404, `customer "${customerId}" has no OIDC client`, customerId);
     // An unknown stored strategy refuses both login steps (before the IdP is involved), not a fallback.
     strategyOf(customer.client);
+    // So do settings refused since the client was stored (src/guard/tenant-claims.ts storedClientProblem).
+    const refused = storedClientProblem(customer.client);
+    if (refused) {
+      throw new SsoLoginError(
+        'unsupported_strategy',
+        503,
+        `the OIDC client of customer "${customerId}" is refused: ${refused}; every login is refused until updateOidcClient fixes it`,
+        customerId,
+      );
+    }
     return { client: customer.client, connection: customer.connection, roleMapping: roleMappingOf(customer.roleMapping) };
   }
 

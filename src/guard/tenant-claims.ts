@@ -10,7 +10,11 @@
  */
 import type { Claims } from './identity.js';
 
-/** Claim name -> the values a login's claim may have (compared case-insensitively: domains, tenant GUIDs). */
+/**
+ * Claim name -> the values a login's claim may have, compared with ASCII letters folded (domains, tenant
+ * GUIDs; folding beyond ASCII would let a Kelvin sign stand for a k). A claim that is a list passes when one
+ * of its strings is accepted.
+ */
 export type RequiredClaims = Readonly<Record<string, readonly string[]>>;
 
 /** Hosts of issuers shared by every tenant, and the claim that names the tenant there. */
@@ -21,14 +25,19 @@ export function requiredClaimsProblem(claims: Claims, required: RequiredClaims |
   if (!required) return null;
   for (const [name, accepted] of Object.entries(required)) {
     const value = Object.hasOwn(claims, name) ? claims[name] : undefined;
-    if (typeof value !== 'string') return `the login has no "${name}" claim, which this customer's OIDC client requires`;
-    const folded = value.toLowerCase();
-    if (!accepted.some((v) => v.toLowerCase() === folded)) {
-      return `the login's "${name}" claim is "${value.slice(0, 200)}", which this customer's OIDC client does not accept: the person is not in the customer's tenant`;
+    if (value === undefined) return `the login has no "${name}" claim, which this customer's OIDC client requires`;
+    const values = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+    if (values.length === 0) return `the login's "${name}" claim holds no string, and this customer's OIDC client requires one`;
+    const allowed = new Set(accepted.map(foldAscii));
+    if (!values.some((v) => allowed.has(foldAscii(v)))) {
+      return `the login's "${name}" claim is ${JSON.stringify(value).slice(0, 200)}, which this customer's OIDC client does not accept: the person is not in the customer's tenant`;
     }
   }
   return null;
 }
+
+/** ASCII letters lower-cased, nothing else changed. */
+const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 /** Why a client of `issuer` must require more claims than `required` (a shared issuer's tenant claim), or null. Pure. */
 export function sharedIssuerProblem(issuer: string, required: RequiredClaims | undefined): string | null {
@@ -41,4 +50,40 @@ export function sharedIssuerProblem(issuer: string, required: RequiredClaims | u
   const tenantClaim = SHARED_ISSUERS.get(host);
   if (tenantClaim === undefined || (required?.[tenantClaim]?.length ?? 0) > 0) return null;
   return `${issuer} signs logins for every account it has, not only the customer's: set requiredClaims: { ${tenantClaim}: ['<the customer's domain>'] } so that only the customer's accounts log in`;
+}
+
+/**
+ * Claims refused as an OIDC client's subjectClaim (compared case-insensitively): people or admins set them,
+ * and no IdP vouches for them as it does for an email with `email_verified` (which the subject strategies do
+ * not read): matched on, they would let anyone whose IdP profile says so log in as that user (audit 26).
+ */
+const UNVERIFIED_SUBJECT_CLAIMS: ReadonlySet<string> = new Set([
+  'email',
+  'email_verified',
+  'mail',
+  'preferred_username',
+  'username',
+  'login',
+  'upn',
+  'unique_name',
+  'name',
+  'nickname',
+  'given_name',
+  'family_name',
+  'phone_number',
+]);
+
+/** Why `name` cannot be a subject claim, or null. Pure. */
+export function subjectClaimProblem(name: string): string | null {
+  if (!UNVERIFIED_SUBJECT_CLAIMS.has(name.toLowerCase())) return null;
+  return `subjectClaim must be an identifier the IdP assigns (sub, oid, an employee id): "${name}" can be set by people and is not checked as verified`;
+}
+
+/**
+ * Why a stored OIDC client cannot be used for logins, or null: settings that creating or updating it refuses
+ * now, kept by a client stored before (Google's issuer without `hd` required, a subject claim people set).
+ * Such a client refuses every login until it is updated, rather than admit outsiders as it did. Pure.
+ */
+export function storedClientProblem(client: { issuer: string; subjectClaim: string; requiredClaims?: RequiredClaims }): string | null {
+  return sharedIssuerProblem(client.issuer, client.requiredClaims) ?? subjectClaimProblem(client.subjectClaim);
 }

@@ -26,7 +26,8 @@ import { BEFORE_FIRST_WRITE, logTag } from './public-cursor.js';
  * first, which fails once the connection was deleted: a consumer stops handing out a deleted connection's
  * events within this time, not at its next heartbeat (a third of the visibility timeout, 10 s by default),
  * which let a whole batch (100 events) out after `deleteScimConnection` had resolved (audit 26). A renewal
- * is one store call, so a consumer makes at most 10 more a second while it delivers.
+ * is one store call, so each connection being drained costs at most 10 more a second (`concurrency` of them
+ * per instance).
  */
 export const LEASE_RECHECK_MS = 100;
 
@@ -165,19 +166,19 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
    * when the lease is no longer surely held (`held`) before a retry or the parking: another instance may have
    * the event by then.
    */
-  async function deliver(event: ProvisioningEvent, held: () => boolean): Promise<boolean> {
+  async function deliver(event: ProvisioningEvent, held: () => Promise<boolean>): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
         await options.handler(event);
         return true;
       } catch (error) {
-        if (!held()) return false;
+        if (!(await held())) return false;
         if (attempt >= options.maxAttempts) {
           await store.addDeadLetter(group, deadLetterOf(group, event, error, attempt));
           return true;
         }
         // Exponential backoff, capped below Node's timer limit (a longer timeout would fire at once).
-        if (!(await pause(Math.min(options.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS))) || !held()) return false;
+        if (!(await pause(Math.min(options.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS))) || !(await held())) return false;
       }
     }
   }
@@ -222,8 +223,21 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
       return held;
     };
     const stillHeld = () => !lost && Date.now() < heldUntil - ttl / 3;
-    /** Whether an event may be handed out now: the lease is surely held, renewed first when its last confirmation is old. */
-    const mayHandOut = async () => stillHeld() && (Date.now() - confirmedAt < LEASE_RECHECK_MS || ((await commit()) && stillHeld()));
+    /**
+     * Whether an event may be handed out (or retried, or parked) now: the lease is surely held, renewed first
+     * when its last confirmation is old. A renewal that fails (the store unreachable) answers false: the
+     * batch stops there and commits what it handed out, as a stop does.
+     */
+    const mayHandOut = async (): Promise<boolean> => {
+      if (!stillHeld()) return false;
+      if (Date.now() - confirmedAt < LEASE_RECHECK_MS) return true;
+      try {
+        return (await commit()) && stillHeld();
+      } catch (error) {
+        onError(error);
+        return false;
+      }
+    };
     const heartbeat = setInterval(() => void commit().catch(onError), Math.ceil(ttl / 3));
     heartbeat.unref();
     try {
@@ -249,7 +263,7 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
         const parsed: ParsedResources = new Map();
         const tag = logTag(connectionId);
         for (const stored of page.events) {
-          if (stopping || !(await mayHandOut()) || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId, parsed, tag), stillHeld))) {
+          if (stopping || !(await mayHandOut()) || !(await deliver(toProvisioningEvent(stored, lease.customerId, connectionId, parsed, tag), mayHandOut))) {
             finished = false;
             break;
           }

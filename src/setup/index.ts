@@ -43,7 +43,7 @@ import { samlSsoPage, ssoPage, type SsoFormValues } from './sso-page.js';
 import { authorizationOrigin, clearTestCookie, finishTestLogin, startTestLogin } from './test-login.js';
 import { testResultPage, testStartPage } from './test-page.js';
 import { evaluateTestLogin } from './test-evaluation.js';
-import { parseSsoForm, withWorkspaceDomain } from './sso-form.js';
+import { parseSsoForm, withWorkspaceDomains } from './sso-form.js';
 import { withoutTrailingSlashes } from '../url-segment.js';
 
 export interface SetupPortalOptions {
@@ -296,7 +296,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
             audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'invalid_form' });
             return again(400, parsed.error, parsed.values);
           }
-          const { values, clientSecret, scopes } = parsed;
+          const { values, clientSecret, scopes, workspaceDomains } = parsed;
           const stored = await store.getOidcClient(customerId);
           if (stored?.clientSecret && !clientSecret && (stored.issuer !== values.issuer || stored.clientId !== values.clientId)) {
             // The stored secret belongs to one IdP application: kept for another issuer or client ID, the next
@@ -318,7 +318,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
             issuer: values.issuer,
             clientId: values.clientId,
             scopes,
-            requiredClaims: withWorkspaceDomain(stored?.requiredClaims ?? {}, values.workspaceDomain),
+            requiredClaims: withWorkspaceDomains(stored?.requiredClaims ?? {}, workspaceDomains),
           };
           try {
             if (stored) {

@@ -9,10 +9,12 @@ const IDP_TYPES = ['Okta', 'MicrosoftEntra', 'Generic'];
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
 const MAX_SCOPES = 20;
 /** A domain name: labels of letters, digits and hyphens, at least two (Google's `hd` is the domain itself). */
+const MAX_DOMAINS = 100;
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 export type ParsedSsoForm =
-  { ok: true; values: SsoFormValues; clientSecret: string | null; scopes: string[] } | { ok: false; error: string; values: SsoFormValues };
+  | { ok: true; values: SsoFormValues; clientSecret: string | null; scopes: string[]; workspaceDomains: string[] }
+  | { ok: false; error: string; values: SsoFormValues };
 
 const field = (form: Record<string, unknown>, name: string, max: number): string | null => {
   const value = Object.hasOwn(form, name) ? form[name] : '';
@@ -25,13 +27,13 @@ export function parseSsoForm(form: Record<string, unknown>): ParsedSsoForm {
   const clientId = field(form, 'clientId', 500);
   const clientSecret = field(form, 'clientSecret', 2000);
   const scopesText = field(form, 'scopes', 500);
-  const workspaceDomain = field(form, 'workspaceDomain', 253);
+  const workspaceDomains = field(form, 'workspaceDomains', 2000);
   const values: SsoFormValues = {
     idpType: idpType && IDP_TYPES.includes(idpType) ? idpType : 'Okta',
     issuer: (issuer ?? '').trim(),
     clientId: (clientId ?? '').trim(),
     scopes: (scopesText ?? '').trim(),
-    workspaceDomain: (workspaceDomain ?? '').trim().toLowerCase(),
+    workspaceDomains: (workspaceDomains ?? '').trim().toLowerCase(),
   };
   const error = (message: string): ParsedSsoForm => ({ ok: false, error: message, values });
   if (!idpType || !IDP_TYPES.includes(idpType)) return error('Choose the identity provider.');
@@ -45,17 +47,18 @@ export function parseSsoForm(form: Record<string, unknown>): ParsedSsoForm {
   const scopes = values.scopes.split(/\s+/).filter(Boolean);
   if (scopes.length > MAX_SCOPES || !scopes.every((s) => SCOPE.test(s))) return error(`Scopes are up to ${MAX_SCOPES} OAuth scope names separated by spaces.`);
   if (!scopes.includes('openid')) scopes.unshift('openid');
-  if (workspaceDomain === null || (values.workspaceDomain !== '' && !DOMAIN.test(values.workspaceDomain))) {
-    return error('The Google Workspace domain is a domain name such as example.com.');
+  const domains = values.workspaceDomains.split(/[\s,]+/).filter(Boolean);
+  if (workspaceDomains === null || domains.length > MAX_DOMAINS || !domains.every((d) => DOMAIN.test(d))) {
+    return error(`The Google Workspace domains are up to ${MAX_DOMAINS} domain names such as example.com, separated by commas.`);
   }
-  return { ok: true, values, clientSecret: clientSecret === '' ? null : clientSecret, scopes };
+  return { ok: true, values, clientSecret: clientSecret === '' ? null : clientSecret, scopes, workspaceDomains: [...new Set(domains)] };
 }
 
 /**
- * The client's required claims with the form's Google Workspace domain as `hd` (none when the field is
+ * The client's required claims with the form's Google Workspace domains as `hd` (none when the field is
  * empty); claims the app required through the API are kept.
  */
-export function withWorkspaceDomain(current: Readonly<Record<string, string[]>>, domain: string): Record<string, string[]> {
+export function withWorkspaceDomains(current: Readonly<Record<string, string[]>>, domains: readonly string[]): Record<string, string[]> {
   const kept = Object.fromEntries(Object.entries(current).filter(([name]) => name !== 'hd'));
-  return domain === '' ? kept : { ...kept, hd: [domain] };
+  return domains.length === 0 ? kept : { ...kept, hd: [...domains] };
 }

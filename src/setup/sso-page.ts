@@ -12,8 +12,8 @@ export interface SsoFormValues {
   issuer: string;
   clientId: string;
   scopes: string;
-  /** Google only: the Workspace domain logins must carry (`hd`), '' for none. */
-  workspaceDomain: string;
+  /** Google only: the Workspace domains logins must carry (`hd`), separated by commas; '' for none. */
+  workspaceDomains: string;
 }
 
 export interface SsoPageData {
@@ -39,7 +39,7 @@ export function ssoPage(ctx: PortalContext, data: SsoPageData): string {
     issuer: client?.issuer ?? '',
     clientId: client?.clientId ?? '',
     scopes: (client?.scopes ?? ['openid', 'email', 'profile']).join(' '),
-    workspaceDomain: client?.requiredClaims.hd?.[0] ?? '',
+    workspaceDomains: (client?.requiredClaims.hd ?? []).join(', '),
   };
   const body = html`${data.saved ? html`<p class="status" role="status" id="saved">Saved. The issuer answered its discovery document; the next login uses these settings.</p>` : ''}
 ${data.error ? html`<p class="error" role="alert" id="sso-error">${data.error}</p>` : ''}
@@ -59,8 +59,8 @@ ${data.error ? html`<p class="error" role="alert" id="sso-error">${data.error}</
 <p class="help" id="secret-help">${client?.hasClientSecret ? 'A secret is stored (it is never shown). Leave this empty to keep it; a new issuer or client ID needs its secret entered again.' : 'Leave empty for a public client (PKCE only).'}</p></div>
 <div class="field"><label for="scopes">Scopes</label><input id="scopes" name="scopes" type="text" maxlength="500" value="${values.scopes}" aria-describedby="scopes-help">
 <p class="help" id="scopes-help">Space-separated; openid is always included.</p></div>
-<div class="field"><label for="workspaceDomain">Google Workspace domain</label><input id="workspaceDomain" name="workspaceDomain" type="text" maxlength="253" value="${values.workspaceDomain}" autocomplete="off" aria-describedby="domain-help">
-<p class="help" id="domain-help">Only for Google (issuer https://accounts.google.com), and required there: your Workspace domain, such as example.com. Google signs logins for every Google account; those of other domains and personal accounts are refused.</p></div>
+<div class="field"><label for="workspaceDomains">Google Workspace domains</label><input id="workspaceDomains" name="workspaceDomains" type="text" maxlength="2000" value="${values.workspaceDomains}" autocomplete="off" aria-describedby="domain-help">
+<p class="help" id="domain-help">Only for Google (issuer https://accounts.google.com), and required there: your Workspace domains, such as example.com, separated by commas. Google signs logins for every Google account; those of other domains and personal accounts are refused.</p></div>
 <button type="submit">Check and save</button></form></section>`;
   return portalLayout(ctx, 'sso', 'Single sign-on', body);
 }

@@ -67,6 +67,25 @@ describe('logins outside the customer', () => {
     },
   );
 
+  it.each([
+    ["Google's issuer without hd required", { issuer: 'https://accounts.google.com' }],
+    ['a subject claim people set', { subjectClaim: 'Email' }],
+  ])('refuses every login of a client stored before its settings were refused (%s), until it is updated', async (_name, stale) => {
+    const c = await h.customer({ customerId: `stale-${uid()}`, tenant: 'stale', idpType: 'Generic' });
+    const sub = `s-${uid()}`;
+    h.idp.upsertAccount('stale', { sub, email: `${sub}@corp.example`, email_verified: true });
+    await c.scim.createUser({ userName: `${sub}@corp.example`, active: true });
+    const stored = (await h.store.getOidcClient(c.customerId))!;
+    // Written as an earlier version would have (the API refuses these settings now).
+    expect(await h.store.replaceOidcClient({ ...stored, ...stale, updatedAt: new Date(Date.parse(stored.updatedAt) + 1).toISOString() })).toBe(true);
+    const refused = await h.login(new Browser(), c.customerId, sub);
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ error: 'unsupported_strategy', message: expect.stringMatching(/every login is refused until updateOidcClient/) });
+    const { sso } = await h.instance(0);
+    await sso.updateOidcClient(c.customerId, { issuer: stored.issuer, subjectClaim: 'sub' });
+    expect((await h.login(new Browser(), c.customerId, sub)).status).toBe(200);
+  });
+
   it("refuses, through an app-built Strategy and guardVerify, tokens of a client that is no longer the customer's", async () => {
     const inst = await h.instance(0);
     const c = await h.customer({ customerId: `c-${uid()}`, tenant: 'gv-old', idpType: 'Okta' });

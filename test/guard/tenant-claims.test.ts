@@ -8,12 +8,17 @@ describe('requiredClaimsProblem', () => {
   it('accepts a claim with one of the values, compared case-insensitively', () => {
     expect(requiredClaimsProblem({ hd: 'corp.example' }, required)).toBeNull();
     expect(requiredClaimsProblem({ hd: 'CORP-EU.example' }, required)).toBeNull();
+    expect(requiredClaimsProblem({ hd: ['other.example', 'corp.example'] }, required)).toBeNull();
     expect(requiredClaimsProblem({}, undefined)).toBeNull();
     expect(requiredClaimsProblem({}, {})).toBeNull();
   });
-  it('refuses a missing, non-string, inherited or other value', () => {
+  it('refuses a missing, non-string, inherited or other value, and folds ASCII letters only', () => {
     expect(requiredClaimsProblem({}, required)).toMatch(/no "hd" claim/);
-    expect(requiredClaimsProblem({ hd: ['corp.example'] }, required)).toMatch(/no "hd" claim/);
+    expect(requiredClaimsProblem({ hd: true }, required)).toMatch(/holds no string/);
+    expect(requiredClaimsProblem({ hd: [1, null] }, required)).toMatch(/holds no string/);
+    expect(requiredClaimsProblem({ hd: ['other.example'] }, required)).toMatch(/does not accept/);
+    // A Kelvin sign lower-cases to k in Unicode: it is not the k of an accepted value.
+    expect(requiredClaimsProblem({ tid: '\u212Aey' }, { tid: ['key'] })).toMatch(/does not accept/);
     expect(requiredClaimsProblem(Object.create({ hd: 'corp.example' }) as Record<string, unknown>, required)).toMatch(/no "hd" claim/);
     expect(requiredClaimsProblem({ hd: 'other.example' }, required)).toMatch(/"other.example", which this customer's OIDC client does not accept/);
     expect(requiredClaimsProblem({ hd: 'corp.example', tid: 't2' }, { ...required, tid: ['t1'] })).toMatch(/"tid"/);

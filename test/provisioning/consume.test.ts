@@ -193,8 +193,47 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     }
   });
 
-  // Redis only: instances with clocks of their own are separate stores on one backing; a memory store is one
-  // process's, with one clock.
+  it('goes on without handing an event out twice when a renewal before an event fails once (a store blip)', async () => {
+    let failNext = false;
+    const blipping: Store = {
+      ...backing.store,
+      commitEventCursor: async (group, connectionId, owner, ttl, cursor) => {
+        if (cursor === undefined && failNext) {
+          failNext = false;
+          throw new Error('a store blip');
+        }
+        return backing.store.commitEventCursor(group, connectionId, owner, ttl, cursor);
+      },
+    };
+    const blips: unknown[] = [];
+    const app = scimSso({ store: blipping, rateLimit: false, onError: (e) => blips.push(e) });
+    const customerId = `blip-${kind}`;
+    const send = sender(app, (await app.createScimConnection({ customerId })).token);
+    for (let i = 0; i < 12; i++) expect((await send('POST', '/Users', { schemas: [USER], userName: `blip${i}@example.com` })).status).toBe(201);
+    const seen: string[] = [];
+    const consumer = app.events.consume({
+      group: `blip-${kind}`,
+      ...FAST,
+      handler: async (event) => {
+        if (event.customerId !== customerId) return;
+        seen.push(event.cursor);
+        if (seen.length === 5) failNext = true;
+        // Slower than LEASE_RECHECK_MS: the lease is renewed before each next event.
+        await new Promise((resolve) => setTimeout(resolve, LEASE_RECHECK_MS + 10));
+      },
+    });
+    try {
+      await waitFor(() => seen.length >= 12, 'every event');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Before: the error left the drain before its cursor was committed, and the 5 events went out again.
+      expect(seen).toHaveLength(12);
+      expect(new Set(seen).size).toBe(12);
+      expect(blips.map(String)).toEqual(['Error: a store blip']);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   // Redis only: the memory store is one process, with one clock for writers and consumers.
   it.runIf(kind !== 'memory')("stamps announcements with Redis's clock, which consumers count from: not the writing instance's", async () => {
     const { token } = await sso.createScimConnection({ customerId: 'lagging-writer' });
@@ -218,6 +257,8 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     expect(at).toBeLessThanOrEqual(now);
   });
 
+  // Redis only: instances with clocks of their own are separate stores on one backing; a memory store is one
+  // process's, with one clock.
   it.runIf(kind !== 'memory')('delivers at once a write announced with an earlier time than one before it (instances whose clocks differ)', async () => {
     // Two app instances on one Redis: Y's clock 2 s ahead of X's (within the slack consumers read with).
     const { client, prefix } = backing.redis!;

@@ -265,7 +265,7 @@ describe.each(SCIM_TARGETS)('setup portal ($store store, $adapter)', ({ store, a
       [{ issuer: f.idp.issuer(A), clientId: '' }, 'Enter the client ID'],
       [{ issuer: f.idp.issuer(A), idpType: 'Keycloak' }, 'Choose the identity provider'],
       [{ issuer: f.idp.issuer(A), scopes: 'openid "bad"' }, 'OAuth scope names'],
-      [{ issuer: f.idp.issuer(A), workspaceDomain: 'not a domain' }, 'Google Workspace domain'],
+      [{ issuer: f.idp.issuer(A), workspaceDomains: 'not_a_domain' }, 'Google Workspace domains'],
       [{ issuer: 'http://127.0.0.1:1/nothing' }, 'Unreachable'],
       [{ issuer: `${f.origin}/nothing-here` }, 'Not an OpenID Connect issuer'],
       [{ issuer: `${f.idp.issuer(A)}/` }, 'Issuer mismatch'],
@@ -305,16 +305,17 @@ describe.each(SCIM_TARGETS)('setup portal ($store store, $adapter)', ({ store, a
       requiredClaims: {},
     });
     expect(f.events.some((e) => e.type === 'setup.oidc_client_saved' && e.customerId === A)).toBe(true);
-    // A Google Workspace domain becomes the client's required hd claim, shown back on the form; emptied, it goes.
+    // Google Workspace domains become the client's required hd claim, all of them shown back on the form (a
+    // save keeps them all); emptied, the claim goes.
     const fields = { idpType: 'Okta', issuer: f.idp.issuer(A), clientId, clientSecret: '', scopes: 'openid email profile' };
     const withDomain = await submit(browser, await open(browser, `${f.origin}/setup/acme/sso`), '/setup/acme/sso', {
       ...fields,
-      workspaceDomain: 'Acme.Example',
+      workspaceDomains: 'Acme.Example, acme-eu.example',
     });
     expect(withDomain.url).toBe(`${f.origin}/setup/acme/sso?saved=1`);
-    expect(await withDomain.response.text()).toContain('value="acme.example"');
-    expect((await f.sso.fetchOidcClient(A))!.requiredClaims).toEqual({ hd: ['acme.example'] });
-    await submit(browser, await open(browser, `${f.origin}/setup/acme/sso`), '/setup/acme/sso', { ...fields, workspaceDomain: '' });
+    expect(await withDomain.response.text()).toContain('value="acme.example, acme-eu.example"');
+    expect((await f.sso.fetchOidcClient(A))!.requiredClaims).toEqual({ hd: ['acme.example', 'acme-eu.example'] });
+    await submit(browser, await open(browser, `${f.origin}/setup/acme/sso`), '/setup/acme/sso', { ...fields, workspaceDomains: '' });
     expect((await f.sso.fetchOidcClient(A))!.requiredClaims).toEqual({});
 
     // Provision one person over SCIM; log in as them (matches) and as someone not provisioned (mismatch).

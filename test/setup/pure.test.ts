@@ -8,7 +8,7 @@ import { MATCHING_STRATEGIES } from '../../src/match/strategies.js';
 import { checkIssuer, discoveryProblem } from '../../src/setup/discovery-check.js';
 import { testLoginHints, type StrategyOutcome } from '../../src/setup/hints.js';
 import { mappingFor, scimSteps, SETUP_IDPS } from '../../src/setup/idp-steps.js';
-import { parseSsoForm, withWorkspaceDomain } from '../../src/setup/sso-form.js';
+import { parseSsoForm, withWorkspaceDomains } from '../../src/setup/sso-form.js';
 import { currentSession, LINK_OPENS, openSession, SESSION_COOKIE } from '../../src/setup/session.js';
 import { RateLimiter } from '../../src/scim/rate-limit.js';
 import { newSetupSecret } from '../../src/setup-links.js';
@@ -24,9 +24,10 @@ describe('parseSsoForm', () => {
   it('reads a good form, adds openid, and keeps an empty secret as "keep the stored one"', () => {
     expect(parseSsoForm(form(good))).toEqual({
       ok: true,
-      values: { idpType: 'Okta', issuer: 'https://acme.okta.com', clientId: 'abc', scopes: 'email profile', workspaceDomain: '' },
+      values: { idpType: 'Okta', issuer: 'https://acme.okta.com', clientId: 'abc', scopes: 'email profile', workspaceDomains: '' },
       clientSecret: null,
       scopes: ['openid', 'email', 'profile'],
+      workspaceDomains: [],
     });
   });
 
@@ -41,21 +42,22 @@ describe('parseSsoForm', () => {
     ['a client id that is not a string', { clientId: { toString: (): string => 'x' } }, 'Enter the client ID'],
     ['a secret over 2000 characters', { clientSecret: 'x'.repeat(2001) }, 'client secret'],
     ['21 scopes', { scopes: Array.from({ length: 21 }, (_, i) => `s${i}`).join(' ') }, 'OAuth scope names'],
-    ['a Workspace domain that is not a domain', { workspaceDomain: 'corp example' }, 'Google Workspace domain'],
-    ['a Workspace domain without a dot', { workspaceDomain: 'localhost' }, 'Google Workspace domain'],
-    ['a Workspace domain that is not a string', { workspaceDomain: ['a.example'] }, 'Google Workspace domain'],
+    ['a Workspace domain that is not a domain', { workspaceDomains: 'corp_example' }, 'Google Workspace domains'],
+    ['a Workspace domain without a dot', { workspaceDomains: 'a.example, localhost' }, 'Google Workspace domains'],
+    ['Workspace domains that are not a string', { workspaceDomains: ['a.example'] }, 'Google Workspace domains'],
+    ['101 Workspace domains', { workspaceDomains: Array.from({ length: 101 }, (_, i) => `d${i}.example`).join(',') }, 'up to 100'],
   ])('refuses %s', (_name, fields, message) => {
     const parsed = parseSsoForm(form({ ...good, ...fields }));
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.error).toContain(message);
   });
 
-  it('reads a Workspace domain in lower case, and sets it as hd beside the claims the app required', () => {
-    const parsed = parseSsoForm(form({ ...good, workspaceDomain: ' Corp.Example ' }));
-    expect(parsed.ok && parsed.values.workspaceDomain).toBe('corp.example');
-    expect(withWorkspaceDomain({ tid: ['t'] }, 'corp.example')).toEqual({ tid: ['t'], hd: ['corp.example'] });
-    expect(withWorkspaceDomain({ tid: ['t'], hd: ['old.example'] }, '')).toEqual({ tid: ['t'] });
-    expect(withWorkspaceDomain({}, '')).toEqual({});
+  it('reads Workspace domains in lower case, and sets them as hd beside the claims the app required', () => {
+    const parsed = parseSsoForm(form({ ...good, workspaceDomains: ' Corp.Example, corp-eu.example corp.example ' }));
+    expect(parsed.ok && parsed.workspaceDomains).toEqual(['corp.example', 'corp-eu.example']);
+    expect(withWorkspaceDomains({ tid: ['t'] }, ['corp.example'])).toEqual({ tid: ['t'], hd: ['corp.example'] });
+    expect(withWorkspaceDomains({ tid: ['t'], hd: ['old.example'] }, [])).toEqual({ tid: ['t'] });
+    expect(withWorkspaceDomains({}, [])).toEqual({});
   });
 
   it('reads own fields only', () => {
