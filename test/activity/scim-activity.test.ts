@@ -4,7 +4,7 @@
  * tokens, query strings, client-chosen path segments); one customer's log never shows another's; the log
  * stays bounded; and a request writes nothing to the store for it (entries go in batches, off the path).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADAPTERS } from '../support/adapters.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
@@ -143,8 +143,8 @@ describe.each(STORE_KINDS)('SCIM activity log (%s store)', (storeKind) => {
         baseUrl: 'http://other.test/scim/v2',
       });
       expect(response.status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect((await sso.activity(customerId)).requests.map((r) => r.path)).toEqual(['/Users']);
+      // Polled: the other instance flushes every 20 ms, and a fixed wait failed on a loop stalled past it.
+      await vi.waitFor(async () => expect((await sso.activity(customerId)).requests.map((r) => r.path)).toEqual(['/Users']), { timeout: 5_000, interval: 20 });
     });
 
     it('is off with activityLog: false', async () => {

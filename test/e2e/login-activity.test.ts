@@ -4,7 +4,7 @@
  * mapping to fix; admitted logins are not listed; no token or secret is kept; and another instance sees
  * them once the refusing instance has flushed.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADAPTERS } from '../support/adapters.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
@@ -59,9 +59,15 @@ describe.each(STORE_KINDS)('refused logins in the activity log (%s store)', (sto
       h.idp.upsertAccount('la', { sub: dan, oid: `oid-${dan}`, email: `${dan}@corp.test` });
       await c.scim.createUser({ userName: `${dan}@corp.test`, externalId: 'some-other-object-id', active: true });
       expect((await h.login(new Browser(), customerId, dan, 1)).status).toBe(403);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const { refusedLogins } = await (await h.instance(0)).sso.activity(customerId);
-      expect(refusedLogins).toHaveLength(1);
+      // Polled: the refusing instance flushes on a timer, and a fixed wait failed on a loop stalled past it.
+      const refusedLogins = await vi.waitFor(
+        async () => {
+          const { refusedLogins: listed } = await (await h.instance(0)).sso.activity(customerId);
+          expect(listed).toHaveLength(1);
+          return listed;
+        },
+        { timeout: 5_000, interval: 20 },
+      );
       expect(refusedLogins[0]).toMatchObject({ reason: 'not_provisioned', strategy: 'OidcSubToScimExternalId' });
       expect(refusedLogins[0]!.hint).toMatch(/externalId ← objectId/);
     });

@@ -5,10 +5,10 @@ import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
 
 describe.each(STORE_KINDS)('SCIM token rotation end to end on the %s store', (kind) => {
   let t: ScimTestApp;
-  /** The store's clock: the grace period is crossed by moving it, not by sleeping. */
-  let offset = 0;
+  /** The store's clock: the grace period is crossed by setting it, not by sleeping (null: the real one). */
+  let clock: number | null = null;
   beforeAll(async () => {
-    t = await scimTestApp(kind, `tokens-${kind}`, {}, 'express', { now: () => Date.now() + offset });
+    t = await scimTestApp(kind, `tokens-${kind}`, {}, 'express', { now: () => clock ?? Date.now() });
   });
   afterAll(async () => {
     await t.cleanup();
@@ -23,12 +23,13 @@ describe.each(STORE_KINDS)('SCIM token rotation end to end on the %s store', (ki
     expect(second).not.toBe(first);
     expect(second).toMatch(/^scim_[A-Za-z0-9_-]{43}$/);
     expect([await status(first), await status(second)]).toEqual([200, 200]);
-    expect((await t.sso.fetchScimConnection(customerId))?.previousTokenExpiresAt).not.toBeNull();
-    offset = 3_599_000; // a second before the end of the grace period
+    const expiresAt = Date.parse((await t.sso.fetchScimConnection(customerId))!.previousTokenExpiresAt!);
+    // From the stored end of the grace period: an offset from the rotation failed when a second passed between.
+    clock = expiresAt - 1_000; // a second before the end of the grace period
     expect([await status(first), await status(second)]).toEqual([200, 200]);
-    offset = 3_601_000;
+    clock = expiresAt + 1_000;
     expect([await status(first), await status(second)]).toEqual([401, 200]);
-    offset = 0;
+    clock = null;
   });
 
   it('refuses the old token at once without a grace period, and a token of a deleted connection', async () => {

@@ -980,7 +980,9 @@ describe('redis store: the event log shares the JSON of the rows (src/store/redi
 
   it('drops the copies a retention trim left past its budget over the later writes, which drop no entry themselves', async () => {
     const prefix = `${t.prefix}share${stores++}:`;
-    const store = redisStore({ client: t.client, prefix, eventRetentionMs: 300 });
+    // A clock of the test's: on the wall clock, the 200 writes and then the 16 had to fit in 300 ms each.
+    let clock = Date.now();
+    const store = redisStore({ client: t.client, prefix, eventRetentionMs: 300, now: () => clock });
     const conn = makeConnection();
     const cid = conn.connectionId;
     await store.createConnection(conn);
@@ -990,7 +992,7 @@ describe('redis store: the event log shares the JSON of the rows (src/store/redi
     for (const id of ids) await store.createResource(cid, { ...userWrite(id, id), events: { resource: { type: 'user.created', changed: 'all' } } });
     for (const id of ids) await store.replaceResource(cid, { ...userWrite(id, id), json: '{"v":2}', events: updated }, 1);
     expect(await t.client.hlen(`${tag}ev:j`)).toBe(100); // each creation's entry kept the JSON it replaced
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    clock += 400;
 
     // This write drops all 200 entries, and 64 of the 100 copies (its budget).
     await store.replaceResource(cid, { ...userWrite('u0', 'u0'), json: '{"v":3}', events: updated }, 2);
