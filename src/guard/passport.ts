@@ -86,7 +86,9 @@ export class StateNonceStrategy extends Strategy {
   override currentUrl(req: StrategyRequest): URL {
     const original = req as StrategyRequest & { originalUrl?: string };
     const target = targetPath(original.originalUrl ?? req.url ?? '/');
-    return super.currentUrl(Object.assign(Object.create(req) as StrategyRequest, { originalUrl: target, url: target }));
+    // Defined, not assigned: Fastify's request has `originalUrl` and `url` as getters only, and assigning
+    // them threw (a 500 at every login step; audit 26).
+    return super.currentUrl(Object.create(req, { originalUrl: { value: target }, url: { value: target } }) as StrategyRequest);
   }
 
   override authorizationRequestParams<T extends Parameters<Strategy['authorizationRequestParams']>[1]>(req: StrategyRequest, options: T) {
@@ -102,6 +104,12 @@ export class StateNonceStrategy extends Strategy {
     options: T,
   ): void {
     const self = this as unknown as StateNonceStrategy & StrategyActions;
+    // openid-client's own errors (a tampered state, an IdP error, a refused code) reach the app as the
+    // documented SsoLoginError, whatever framework drives the strategy: only authRoutes mapped them before.
+    if (typeof self.error === 'function') {
+      const reportError = self.error.bind(self);
+      self.error = (error: unknown) => reportError(toLoginError(error, self.boundCustomerId) ?? error);
+    }
     const session = (req as unknown as SessionHolder).session;
     const key = self.stateSessionKey;
     if (self.binding && key && session && !self.shouldInitiateAuthRequest(req, self.currentUrl(req), options)) {
@@ -383,7 +391,15 @@ export const asLoginStrategy = (strategy: Strategy): OidcLoginStrategy => strate
 
 /** A refused login must not leave a session the browser already had (docs/oidc-and-passport.md §The openid-client Strategy). */
 export async function logOutQuietly(req: LoginRequest | object): Promise<void> {
-  const r = req as { isAuthenticated?: () => boolean; logout?: (done: (err?: unknown) => void) => void };
+  const r = req as { isAuthenticated?: () => boolean; logout?: (done: (err?: unknown) => void) => unknown };
   if (typeof r.logout !== 'function' || !r.isAuthenticated?.()) return;
-  await new Promise<void>((resolve) => r.logout!(() => resolve()));
+  // passport's logout calls back; @fastify/passport's returns a promise and never calls back (it hung).
+  await new Promise<void>((resolve) => {
+    const returned = r.logout!(() => resolve());
+    if (returned instanceof Promise)
+      returned.then(
+        () => resolve(),
+        () => resolve(),
+      );
+  });
 }

@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parsedBodyOf } from '../parsed-body.js';
 import { targetPath, withoutTrailingSlashes } from '../url-segment.js';
+import { ScimError } from '../errors.js';
 import { readBody, tooLarge } from './body.js';
 import type { ScimRequest } from './http.js';
 
@@ -77,6 +78,16 @@ export function lossyQuery(rawQuery: string): boolean {
  */
 export const UNREAD_BODY_DRAIN_BYTES = 16 * 1024;
 
+/** Whether the request declares a body: a non-zero Content-Length, or a chunked one. */
+const hasBody = (headers: IncomingMessage['headers']): boolean =>
+  (headers['content-length'] !== undefined && headers['content-length'] !== '0') || /chunked/i.test(String(headers['transfer-encoding'] ?? ''));
+
+/** The answer to a body something else read before scim-sso without handing it over (the app's wiring). */
+const BODY_READ_ELSEWHERE = new ScimError(
+  400,
+  'the request body was read before scim-sso and not handed over: give scim-sso the parsed body as req.body, or let it read the stream (README, "Bodies parsed before scim-sso")',
+);
+
 /** Builds the neutral request, or null when the URL is not under basePath. */
 export function toScimRequest(mounted: MountedRequest, basePath: string, maxBodyBytes: number, publicBaseUrl: string | undefined): ScimRequest | null {
   // An absolute-form target (`GET http://host/scim/v2/…`) counts by its path; its host is not the app's.
@@ -94,6 +105,9 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
   const overLimit = parsedBody !== undefined && declared !== undefined && Number(declared) > maxBodyBytes;
   const body: unknown = BODY_METHODS.has(method) && !overLimit ? parsedBody : undefined;
   const unread = body === undefined && BODY_METHODS.has(method) && !mounted.node.readableEnded;
+  // Read already, and not handed over as `req.body` (a framework's parser, e.g. Fastify's `request.body`):
+  // said as what it is, not as a missing body (docs: README "Bodies parsed before scim-sso").
+  const consumed = body === undefined && BODY_METHODS.has(method) && mounted.node.readableEnded && hasBody(mounted.node.headers);
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(mounted.node.headers)) {
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -106,6 +120,7 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
     headers,
     body,
     ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, declared) } : {}),
+    ...(consumed ? { readBody: () => Promise.resolve(BODY_READ_ELSEWHERE) } : {}),
     ...(overLimit && BODY_METHODS.has(method) ? { readBody: () => Promise.resolve(tooLarge(maxBodyBytes)) } : {}),
     baseUrl: publicBaseUrl ? withoutTrailingSlashes(publicBaseUrl) : mounted.mountUrl() + withoutTrailingSlashes(basePath),
   };
