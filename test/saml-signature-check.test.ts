@@ -54,7 +54,7 @@ describe('lookAtSamlSignatures', () => {
   it.each(['assertion', 'response', 'both'] as const)('refuses a response whose %s only a key the connection does not hold signed', async (sign) => {
     const doc = await parsed({ sign, key: 'attacker' });
     expect(refusal(doc, [current.cert, next.cert])).toMatch(
-      /^Invalid signature: a signature of the SAMLResponse is not made with a certificate of this connection/,
+      /^Invalid signature: the (response|assertion)'s signature is not made with a certificate of this connection/,
     );
     // The same response, with the attacker's certificate configured, goes on.
     expect(lookAtSamlSignatures(doc, [attacker.cert])).toEqual({ certs: [attacker.cert] });
@@ -79,7 +79,9 @@ describe('lookAtSamlSignatures', () => {
       (_, open: string, issuer: string) => `${open}${issuer}${madeUp.replace(/URI="#[^"]+"/, `URI="#${assertionId}"`)}`,
     );
     expect(withBoth).not.toBe(xml);
-    expect(refusal(parse(withBoth), [current.cert])).toMatch(/not made with a certificate of this connection/);
+    expect(refusal(parse(withBoth), [current.cert])).toMatch(
+      /the assertion's signature is not made with a certificate of this connection \(add the certificate the IdP signs the assertion with\)/,
+    );
   });
 
   it('refuses a genuine signature copied from another message the IdP signed, placed where node-saml does not look', async () => {

@@ -42,6 +42,14 @@ function record(reporters: LoginReporters, customerId: string, entry: LoginEntry
 }
 
 /** Reports a login that broke before a decision; answers the error to fail it with (a login error when it is one). */
+/**
+ * Failed logins anybody can cause that a customer's activity log takes per second from one instance, and in
+ * a burst (the rest go to the audit trail only): posts to the SAML ACS, and logins of any account of a shared
+ * issuer refused as outside the tenant. Kept in the 100-entry log, a slow sender would push every real
+ * refusal out within minutes.
+ */
+export const ANONYMOUS_FAILURES_LOGGED = { requestsPerSecond: 0.2, burst: 10 };
+
 export function reportLoginFailure(reporters: LoginReporters, customerId: string, connectionId: string | null, error: unknown): unknown {
   const mapped = toLoginError(error, customerId);
   const reason = mapped?.code ?? 'error';

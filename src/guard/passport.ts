@@ -11,7 +11,7 @@
 import { templatedIssuerProblem } from './entra-tenant.js';
 import { DISCOVERY_ADDRESS_PROBLEM, isDiscoveryAddress } from './discovery-address.js';
 import { idpFetch } from './idp-fetch.js';
-import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
+import { ANONYMOUS_FAILURES_LOGGED, reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { Strategy, type StrategyOptionsWithRequest, type VerifyFunctionWithRequest } from 'openid-client/passport';
@@ -23,6 +23,7 @@ import { matchPolicyOf, runGuard, strategyOf, type CustomerConfig, type GuardRes
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
 import { mergeClaims, missingClaims, neededClaims, tokenOriginProblem, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
+import { RateLimiter } from '../scim/rate-limit.js';
 import { storedClientProblem } from './tenant-claims.js';
 import type { Emit } from '../events.js';
 import { targetPath } from '../url-segment.js';
@@ -178,6 +179,7 @@ export class OidcRuntime {
   private readonly strategies: Lru<string, StateNonceStrategy>;
   /** The configuration a login route read for this request, handed to the verify step (no second read). */
   private readonly readForRequest = new WeakMap<object, CustomerConfig>();
+  private readonly outsidersLogged = new RateLimiter(ANONYMOUS_FAILURES_LOGGED);
 
   constructor(
     readonly store: Store,
@@ -313,8 +315,9 @@ export class OidcRuntime {
    */
   async claims(client: StoredOidcClient, tokens: Tokens): Promise<Claims> {
     const fromToken = (tokens.claims() ?? {}) as Claims;
-    // The issuer as configured decides without a fetch; the one discovery names (an Entra v1 token's
-    // sts.windows.net), from the cached configuration, only when the token names another.
+    // The issuer as configured decides without a fetch; the one discovery names, from the cached
+    // configuration, only when the token names another (openid-client lets Microsoft's hosts declare another
+    // issuer than the one configured; elsewhere the two are equal and this second look finds nothing new).
     let origin = tokenOriginProblem(fromToken, [client.issuer], client.clientId);
     if (origin) origin = tokenOriginProblem(fromToken, [client.issuer, (await this.configuration(client)).serverMetadata().issuer], client.clientId);
     if (origin) throw new SsoLoginError('invalid_response', 400, origin, client.customerId);
@@ -339,7 +342,10 @@ export class OidcRuntime {
         const policy = matchPolicyOf(config.client, this.options.requireVerifiedEmail);
         result = await runGuard(this.store, config, await this.claims(config.client, tokens), policy);
       } catch (error) {
-        return verified(reportLoginFailure({ emit: this.emit, onLoginRefused: this.options.onLoginRefused }, customerId, connectionId, error));
+        // Logins of outsiders (any account of a shared issuer) reach the activity log a few at a time.
+        const outsider = error instanceof SsoLoginError && error.code === 'outside_tenant' && this.outsidersLogged.take(customerId) !== 0;
+        const reporters = outsider ? { emit: this.emit } : { emit: this.emit, onLoginRefused: this.options.onLoginRefused };
+        return verified(reportLoginFailure(reporters, customerId, connectionId, error));
       }
       const refused = reportDecision({ emit: this.emit, onLoginRefused: this.options.onLoginRefused }, customerId, connectionId, result);
       if (refused) {

@@ -5,13 +5,18 @@
  * hashes the element the signature covers, and only then checks the signature value, once per configured
  * certificate. So a forged response within the node budget (450 elements) carrying two made-up signatures
  * cost it 100-160 ms with one certificate and three times that with three, for anyone who can post to the
- * ACS. A signature value is computed over the signature's SignedInfo alone, a few hundred bytes: when no
- * signature's SignedInfo verifies under any of the connection's certificates, node-saml's check cannot pass
- * either, and the response is refused here, in the time of the parse it already had.
+ * ACS. A signature value is computed over the signature's SignedInfo alone, a few hundred bytes: every
+ * signature must sit where node-saml checks one, name the element it sits in, and have its SignedInfo
+ * verify under one of the connection's certificates, or the response is refused here, in the time of the
+ * parse it already had. node-saml then checks with the certificates that signed (a signature copied from
+ * another message the IdP signed verifies here, and only node-saml's digest refuses it: once per
+ * certificate it tries).
  *
  * SignedInfo is canonicalised by xml-crypto itself (the same methods its checkSignature calls), so this never
- * disagrees with node-saml on a genuine response. Those methods are not in xml-crypto's typings: if a later
- * version lacks them, the look is skipped (null) and node-saml's full check decides, as before.
+ * disagrees with node-saml on a genuine response, with one exception: a response whose unrequired part is
+ * signed with a key the connection does not hold (node-saml ignores that signature; here it is refused, with
+ * the part named). Those methods are not in xml-crypto's typings: if a later version lacks them, the look is
+ * skipped and node-saml's full check decides, with every certificate.
  */
 import { SignedXml } from 'xml-crypto';
 
@@ -96,7 +101,12 @@ export function lookAtSamlSignatures(doc: Document, certs: readonly string[]): S
     if (problem) return { refused: `Invalid signature: ${problem}` };
     const verified = signedInfoSigners(doc, signature, certs);
     if (verified === null) return { certs };
-    if (verified.length === 0) return { refused: 'Invalid signature: a signature of the SAMLResponse is not made with a certificate of this connection' };
+    if (verified.length === 0) {
+      const part = signature.parentNode === doc.documentElement ? 'response' : 'assertion';
+      return {
+        refused: `Invalid signature: the ${part}'s signature is not made with a certificate of this connection (add the certificate the IdP signs the ${part} with)`,
+      };
+    }
     for (const cert of verified) signers.add(cert);
   }
   return { certs: certs.filter((cert) => signers.has(cert)) };

@@ -6,14 +6,15 @@
  * connection's, the subject confirmation must be valid now and name the request, the response must answer a
  * login started in this browser within 10 minutes (its request ID is derived from a nonce and the start time
  * in the browser's cookie: nothing is stored when a login starts), and an assertion is taken once (its ID is
- * remembered in the store until its NotOnOrAfter). Then the guard runs, as for OIDC.
+ * remembered in the store until its NotOnOrAfter, at most 20 minutes after its login started: replayWindowMs).
+ * Then the guard runs, as for OIDC.
  *
  * The login step and the ACS are passport strategies (plain objects with `authenticate`), so the adapters
  * drive SAML logins exactly as OIDC ones.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
+import { ANONYMOUS_FAILURES_LOGGED, reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { MAX_SAML_RESPONSE_CHARS, readSamlResponse, samlResponseOverBudget } from './saml-budget.js';
 import { lookAtSamlSignatures } from './saml-signature-check.js';
 import { RateLimiter } from '../scim/rate-limit.js';
@@ -141,7 +142,7 @@ export const samlGuardSettings = (saml: StoredSamlConnection): GuardSettings => 
 });
 
 /** Failed SAML logins a customer's activity log takes per second from one instance, and in a burst. */
-export const SAML_FAILURES_LOGGED = { requestsPerSecond: 0.2, burst: 10 };
+export const SAML_FAILURES_LOGGED = ANONYMOUS_FAILURES_LOGGED;
 
 const refused = (customerId: string, message: string, status = 400) =>
   new SsoLoginError('invalid_response', status, `the SAML response was refused: ${message}`, customerId);

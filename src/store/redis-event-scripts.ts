@@ -332,18 +332,23 @@ end
 return { 'ok', out }
 `;
 
-/** Consumer-group state under the connection's tag: `ev:cursors` group -> cursor, `ev:leases` group -> `<owner> <until ms>`. */
+/**
+ * `now`: the ms of ARGV[n] when given (a store given a clock: tests), else Redis's clock, which every app
+ * instance shares.
+ */
+const nowFromArg = (n: number) => `
+local now = tonumber(ARGV[${n}])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end`;
+
 /**
  * Announces a connection's new events (KEYS: events:active; ARGV: connection id, ms or '' for Redis's clock),
  * stamped by Redis's clock, which every instance shares: stamped by each writer's own, a writer whose clock
  * ran behind the consumers' by more than their slack went unseen until the next rescan (audit 26).
  */
-export const ANNOUNCE_CONNECTION = `
-local now = tonumber(ARGV[2])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+export const ANNOUNCE_CONNECTION = `${nowFromArg(2)}
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 return 1
 `;
@@ -352,25 +357,17 @@ return 1
  * The connections announced at or after a time (KEYS: events:active; ARGV: since ms, ms or '' for Redis's
  * clock): {now, flat list of connection id and ms}.
  */
-export const ANNOUNCED_SINCE = `
-local now = tonumber(ARGV[2])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+export const ANNOUNCED_SINCE = `${nowFromArg(2)}
 return { string.format('%d', now), redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES') }
 `;
 
+/** Consumer-group state under the connection's tag: `ev:cursors` group -> cursor, `ev:leases` group -> `<owner> <until ms>`. */
 const LEASE_PRELUDE = `
 local base = KEYS[1]
 local CURSORS, LEASES = base .. 'ev:cursors', base .. 'ev:leases'
-local group, owner, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local group, owner = ARGV[1], ARGV[2]
 -- Leases are timed by Redis's clock, shared by every instance (an instance whose clock ran 31 s ahead took a
--- lease another was renewing); a store given its own clock (tests) sends it instead.
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+-- lease another was renewing); a store given its own clock (tests) sends it instead.${nowFromArg(3)}
 local function holder()
   local lease = redis.call('HGET', LEASES, group)
   if not lease then return nil, 0 end

@@ -8,7 +8,8 @@
  */
 import * as oidc from 'openid-client';
 import { Strategy } from 'openid-client/passport';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ANONYMOUS_FAILURES_LOGGED } from '../../src/guard/login-report.js';
 import { Browser } from '../support/browser.js';
 import { startLoginHarness, uid, type LoginHarness } from './harness.js';
 
@@ -66,6 +67,21 @@ describe('logins outside the customer', () => {
       expect(recorded).toEqual([member]);
     },
   );
+
+  it("lets outsiders' refusals into the customer's activity log a few at a time (anyone with an account of the issuer can cause them)", async () => {
+    const b = await h.customer({ customerId: `flood-${uid()}`, tenant: 'shared', idpType: 'Generic' });
+    const { sso } = await h.instance(0);
+    await sso.updateOidcClient(b.customerId, { requiredClaims: { hd: [`${b.customerId}.example`] } });
+    const sub = `g-${uid()}`;
+    h.idp.upsertAccount('shared', { sub, email: `${sub}@elsewhere.example`, email_verified: true });
+    for (let i = 0; i < ANONYMOUS_FAILURES_LOGGED.burst + 3; i++) expect((await h.login(new Browser(), b.customerId, sub)).status).toBe(403);
+    await vi.waitFor(async () => expect((await sso.activity(b.customerId)).refusedLogins.length).toBeGreaterThan(0), { timeout: 5_000, interval: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // past any later flush
+    const logged = (await sso.activity(b.customerId)).refusedLogins;
+    // Before: every one of them, so that a loop of such logins pushed the real refusals out of the log.
+    expect(logged.length).toBeLessThanOrEqual(ANONYMOUS_FAILURES_LOGGED.burst + 1);
+    expect(logged.every((entry) => entry.reason === 'outside_tenant')).toBe(true);
+  });
 
   it.each([
     ["Google's issuer without hd required", { issuer: 'https://accounts.google.com' }],
