@@ -128,7 +128,7 @@ export type SsoLoginErrorCode =
   | 'outside_tenant'
   | 'store_unavailable'
   | 'idp_unreachable'
-  /** The customer's stored matching strategy is unknown to this version (src/guard/guard.ts strategyOf). */
+  /** The customer's stored matching strategy is unknown to this version, or a stored OIDC client has settings now refused (src/guard/tenant-claims.ts storedClientProblem). */
   | 'unsupported_strategy'
   /** Not raised since SAML login starts stopped being rate-limited (docs/saml.md); kept so code naming it compiles. */
   | 'too_many_logins';
