@@ -41,7 +41,6 @@ function record(reporters: LoginReporters, customerId: string, entry: LoginEntry
   }
 }
 
-/** Reports a login that broke before a decision; answers the error to fail it with (a login error when it is one). */
 /**
  * Failed logins anybody can cause that a customer's activity log takes per second from one instance, and in
  * a burst (the rest go to the audit trail only): posts to the SAML ACS, and logins of any account of a shared
@@ -50,6 +49,7 @@ function record(reporters: LoginReporters, customerId: string, entry: LoginEntry
  */
 export const ANONYMOUS_FAILURES_LOGGED = { requestsPerSecond: 0.2, burst: 10 };
 
+/** Reports a login that broke before a decision; answers the error to fail it with (a login error when it is one). */
 export function reportLoginFailure(reporters: LoginReporters, customerId: string, connectionId: string | null, error: unknown): unknown {
   const mapped = toLoginError(error, customerId);
   const reason = mapped?.code ?? 'error';

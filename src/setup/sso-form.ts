@@ -8,8 +8,9 @@ import type { SsoFormValues } from './sso-page.js';
 const IDP_TYPES = ['Okta', 'MicrosoftEntra', 'Generic'];
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
 const MAX_SCOPES = 20;
-/** A domain name: labels of letters, digits and hyphens, at least two (Google's `hd` is the domain itself). */
+/** Most Google Workspace domains the form takes (the client's `requiredClaims` limit). */
 const MAX_DOMAINS = 100;
+/** A domain name: labels of letters, digits and hyphens, at least two (Google's `hd` is the domain itself). */
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 export type ParsedSsoForm =
