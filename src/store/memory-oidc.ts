@@ -15,7 +15,10 @@ import {
   parseOidcClient,
   parseSamlConnection,
   parseSsoUser,
+  resolveSsoRecordOptions,
+  SSO_DROPS_PER_RECORD,
   type OidcMethods,
+  type SsoRecordOptions,
 } from './sso-records.js';
 import { assertCursor, assertPaging, assertStoreId, type StoredSsoUser } from './store.js';
 
@@ -27,13 +30,19 @@ interface SsoEntry {
   /** seenScore(lastSeenAt), computed once: the order's key. */
   score: number;
   json: string;
+  /** When the subject was first recorded, as a number counting up from 1 per customer: a scan's order and cursor. */
+  arrival: number;
 }
 
 /** A customer's SSO users. */
 interface SsoSpace {
   bySubject: ShardedMap<SsoEntry>;
-  /** Subjects in the order first recorded (never removed one by one): what scans walk, by index. */
-  arrival: string[];
+  /**
+   * The entries in the order first recorded: what scans walk, a cursor being the arrival number of the next
+   * entry, so one stays valid whatever is dropped meanwhile.
+   */
+  byArrival: OrderedIndex<SsoEntry>;
+  nextArrival: number;
   /**
    * The entries in listSsoUsers' order (most recently seen first, then by subject: src/seen-order.ts), kept
    * as logins come: O(log n) per login, O(log n + page) per page. Sorting again at the next page read after
@@ -49,8 +58,21 @@ const PARSE_BATCH = 1_000;
 
 const toUser = (e: SsoEntry): StoredSsoUser => parseSsoUser(e.firstSeenAt, e.json);
 
+const byArrival = (a: SsoEntry, b: SsoEntry): number => a.arrival - b.arrival;
+
+/** Past `max` SSO users, drops the least recently seen (at most SSO_DROPS_PER_RECORD). */
+function dropLeastSeen(space: SsoSpace, max: number): void {
+  for (let i = 0; i < SSO_DROPS_PER_RECORD && space.bySubject.size > max; i++) {
+    const last = space.order.at(space.order.size - 1)!;
+    space.order.delete(last);
+    space.byArrival.delete(last);
+    space.bySubject.delete(last.subject);
+  }
+}
+
 /** In-memory OIDC clients and SSO users; `connectionCustomers` lists the customers with a SCIM connection. */
-export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): OidcMethods {
+export function memoryOidcMethods(connectionCustomers: () => Iterable<string>, options: SsoRecordOptions = {}): OidcMethods {
+  const { maxSsoUsersPerCustomer } = resolveSsoRecordOptions(options);
   /** customerId → the client as JSON. */
   const clients = new Map<string, string>();
   /** customerId → the SAML connection as JSON (a customer is in `clients` or here, never both). */
@@ -125,14 +147,22 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): 
       assertStoreId('customerId', customerId);
       const record = checkSsoUser(user);
       let space = ssoUsers.get(customerId);
-      if (!space) ssoUsers.set(customerId, (space = { bySubject: new ShardedMap(), arrival: [], order: new OrderedIndex(bySeen) }));
+      if (!space) {
+        space = { bySubject: new ShardedMap(), byArrival: new OrderedIndex(byArrival), nextArrival: 1, order: new OrderedIndex(bySeen) };
+        ssoUsers.set(customerId, space);
+      }
       const old = space.bySubject.get(record.subject);
       const firstSeenAt = old ? earlierTimestamp(old.firstSeenAt, record.firstSeenAt) : record.firstSeenAt;
-      if (!old) space.arrival.push(record.subject);
-      else space.order.delete(old);
-      const entry = { subject: record.subject, firstSeenAt, lastSeenAt: record.lastSeenAt, score: seenScore(record.lastSeenAt), json: record.json };
+      if (old) {
+        space.order.delete(old);
+        space.byArrival.delete(old);
+      }
+      const arrival = old ? old.arrival : space.nextArrival++;
+      const entry = { subject: record.subject, firstSeenAt, lastSeenAt: record.lastSeenAt, score: seenScore(record.lastSeenAt), json: record.json, arrival };
       space.bySubject.set(record.subject, entry);
       space.order.insert(entry);
+      space.byArrival.insert(entry);
+      if (!old) dropLeastSeen(space, maxSsoUsersPerCustomer);
     },
 
     async listSsoUsers(customerId) {
@@ -158,10 +188,11 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>): 
       assertPaging(0, count);
       const space = ssoUsers.get(customerId);
       if (!space) return { cursor: '0', users: [] };
-      const from = Number(cursor);
-      const to = from + Math.max(1, count);
-      const users = space.arrival.slice(from, to).map((subject) => toUser(space.bySubject.get(subject)!));
-      return { cursor: to < space.arrival.length ? String(to) : '0', users };
+      // The entries from the cursor's arrival number on, and the one after them (the next cursor).
+      const from = space.byArrival.countUpTo({ arrival: Number(cursor) - 1 } as SsoEntry);
+      const entries = space.byArrival.slice(from, from + Math.max(1, count) + 1);
+      const next = entries.length > Math.max(1, count) ? entries.pop()! : undefined;
+      return { cursor: next ? String(next.arrival) : '0', users: entries.map(toUser) };
     },
 
     async getSsoUser(customerId, subject) {

@@ -59,6 +59,7 @@ import {
   type WriteOutcome,
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
+import type { SsoRecordOptions } from './sso-records.js';
 import { memorySamlCache } from './memory-saml-cache.js';
 import { ShardedMap } from '../sharded-map.js';
 import { OrderedIndex } from './ordered-index.js';
@@ -223,7 +224,7 @@ const NO_DELTA: MemberDelta = { removed: [], added: [] };
 export const SETTLE_SLICE = 1_000;
 
 /** Options of {@link memoryStore}. */
-export type MemoryStoreOptions = TombstoneOptions & EventLogOptions;
+export type MemoryStoreOptions = TombstoneOptions & EventLogOptions & SsoRecordOptions;
 
 /** A store that keeps everything in this process's memory (lost on restart, not shared). */
 export function memoryStore(options: MemoryStoreOptions = {}): Store {
@@ -1130,7 +1131,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return !s || s.sorting[kind] === 'done' ? 'done' : 'more';
     },
 
-    ...memoryOidcMethods(() => byCustomer.keys()),
+    ...memoryOidcMethods(() => byCustomer.keys(), options),
     ...memorySamlCache({ now }),
     ...consumers.methods,
     ...memorySetupGrants(now),

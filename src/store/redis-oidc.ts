@@ -26,6 +26,7 @@ import {
   parseOidcClient,
   parseSamlConnection,
   parseSsoUser,
+  SSO_DROPS_PER_RECORD,
   type OidcMethods,
 } from './sso-records.js';
 import { assertCursor, assertPaging, assertStoreId, type StoredSsoUser } from './store.js';
@@ -55,10 +56,11 @@ return 1
 
 /**
  * The Lua function behind RECORD_SSO_USER, shared with LOGIN_AND_RECORD (src/store/redis-scripts.ts):
- * recordSso(hash key, seen key, subject, firstSeenAt, JSON of the other fields, seen score). It upserts
- * the SSO user, keeping the earlier of the stored and the new firstSeenAt, and moves it in the page order.
- * The stored JSON is never decoded: firstSeenAt sits before the first newline (timestamps hold no control
- * characters). Strings are compared byte by byte, because Lua's `<` follows the server's locale.
+ * recordSso(hash key, seen key, subject, firstSeenAt, JSON of the other fields, seen score, most users kept).
+ * It upserts the SSO user, keeping the earlier of the stored and the new firstSeenAt, and moves it in the
+ * page order; a new subject past the cap drops the least recently seen (dropLeastSeen). The stored JSON is
+ * never decoded: firstSeenAt sits before the first newline (timestamps hold no control characters). Strings
+ * are compared byte by byte, because Lua's `<` follows the server's locale.
  */
 export const RECORD_SSO_FUNCTION = `
 local function before(a, b)
@@ -68,7 +70,17 @@ local function before(a, b)
   end
   return #a < #b
 end
-local function recordSso(key, seenKey, subject, first, json, score)
+-- Past max users, drops the least recently seen, the end of the seen order (at most ${SSO_DROPS_PER_RECORD}: a
+-- lowered cap is reached over the next logins). Only while the order holds every user: users an older
+-- version recorded join it at the first page read (fillSeen), and until then nothing is dropped.
+local function dropLeastSeen(key, seenKey, max)
+  local n = redis.call('HLEN', key)
+  if n <= max or redis.call('ZCARD', seenKey) < n then return end
+  local gone = redis.call('ZRANGE', seenKey, -math.min(n - max, ${SSO_DROPS_PER_RECORD}), -1)
+  redis.call('HDEL', key, unpack(gone))
+  redis.call('ZREM', seenKey, unpack(gone))
+end
+local function recordSso(key, seenKey, subject, first, json, score, max)
   local old = redis.call('HGET', key, subject)
   if old then
     local nl = string.find(old, '\\n', 1, true)
@@ -76,13 +88,14 @@ local function recordSso(key, seenKey, subject, first, json, score)
   end
   redis.call('HSET', key, subject, first .. '\\n' .. json)
   redis.call('ZADD', seenKey, score, subject)
+  if not old then dropLeastSeen(key, seenKey, tonumber(max)) end
   return 1
 end
 `;
 
-/** Upserts one SSO user (KEYS: the SSO hash, the seen set; ARGV: subject, firstSeenAt, JSON, score). Reply 1. */
+/** Upserts one SSO user (KEYS: the SSO hash, the seen set; ARGV: subject, firstSeenAt, JSON, score, most users kept). Reply 1. */
 export const RECORD_SSO_USER = `${RECORD_SSO_FUNCTION}
-return recordSso(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return recordSso(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `;
 
 /**
@@ -132,7 +145,12 @@ const SCAN_COUNT = 500;
  * The OIDC methods of the Redis store, and the customer set the connection methods keep up to date.
  * `customerKey` names the connection's customer copy (its existence means "has a SCIM connection").
  */
-export function redisOidcMethods(options: { client: Redis | Cluster; prefix: string; customerKey: (customerId: string) => string }): {
+export function redisOidcMethods(options: {
+  client: Redis | Cluster;
+  prefix: string;
+  customerKey: (customerId: string) => string;
+  maxSsoUsersPerCustomer: number;
+}): {
   methods: OidcMethods;
   customers: CustomerSet;
   oidcKey: (customerId: string) => string;
@@ -140,7 +158,7 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
   ssoKey: (customerId: string) => string;
   seenKey: (customerId: string) => string;
 } {
-  const { client, prefix, customerKey } = options;
+  const { client, prefix, customerKey, maxSsoUsersPerCustomer } = options;
   const redis = client as Redis; // Redis and Cluster share these signatures; the cast only picks one.
   const run = defineScripts(client, {
     recordSso: { lua: RECORD_SSO_USER, keys: 2, readOnly: false },
@@ -274,7 +292,16 @@ export function redisOidcMethods(options: { client: Redis | Cluster; prefix: str
     async recordSsoUser(customerId, user) {
       assertStoreId('customerId', customerId);
       const record = checkSsoUser(user);
-      await run('recordSso', ssoKey(customerId), seenKey(customerId), record.subject, record.firstSeenAt, record.json, scoreArg(record.lastSeenAt));
+      await run(
+        'recordSso',
+        ssoKey(customerId),
+        seenKey(customerId),
+        record.subject,
+        record.firstSeenAt,
+        record.json,
+        scoreArg(record.lastSeenAt),
+        maxSsoUsersPerCustomer,
+      );
     },
 
     async listSsoUsers(customerId) {

@@ -77,7 +77,7 @@ import * as connLua from './redis-connection-scripts.js';
 import { redisOidcMethods } from './redis-oidc.js';
 import { redisSamlCache } from './redis-saml-cache.js';
 import { seenScore } from '../seen-order.js';
-import { checkSsoUser, parseOidcClient, parseSamlConnection } from './sso-records.js';
+import { checkSsoUser, parseOidcClient, parseSamlConnection, resolveSsoRecordOptions, type SsoRecordOptions } from './sso-records.js';
 import * as lua from './redis-scripts.js';
 import { checkWriteEvents, resolveEventLogOptions, type EventLogOptions } from './event-log.js';
 import { eventArgs, readEventPage } from './redis-events.js';
@@ -134,7 +134,7 @@ import {
 } from './store.js';
 
 /** Options of {@link redisStore}. */
-export interface RedisStoreOptions extends TombstoneOptions, EventLogOptions {
+export interface RedisStoreOptions extends TombstoneOptions, EventLogOptions, SsoRecordOptions {
   /** The app's ioredis client (standalone or Cluster); the store never closes it. */
   client: Redis | Cluster;
   /** Prepended to every key. Default: 'scim:'. Must not contain `{` or `}`. */
@@ -247,7 +247,8 @@ export function redisStore(options: RedisStoreOptions): Store {
   const rolesKey = (customerId: string): string => `${prefix}roles:{${customerId}}`;
   const deletingKey = (customerId: string): string => `${prefix}deleting:{${customerId}}`;
   const activityKey = (customerId: string, log: ActivityLogName): string => `${prefix}activity:{${customerId}}:${log}`;
-  const oidc = redisOidcMethods({ client, prefix, customerKey });
+  const { maxSsoUsersPerCustomer } = resolveSsoRecordOptions(options);
+  const oidc = redisOidcMethods({ client, prefix, customerKey, maxSsoUsersPerCustomer });
   const consumers = redisEventConsumers({
     client,
     prefix,
@@ -1339,7 +1340,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       const args = [lookup ? '1' : '0', lookup?.attribute ?? '', lookup?.value ?? '', now(), retention, attempt.inactiveWhenFalse];
       const keys = [tag(attempt.connectionId), oidc.ssoKey(customerId), oidc.seenKey(customerId)];
       const score = String(seenScore(record.lastSeenAt));
-      const reply = (await run('loginRecord', ...keys, ...args, record.subject, record.firstSeenAt, json, score)) as [
+      const reply = (await run('loginRecord', ...keys, ...args, record.subject, record.firstSeenAt, json, score, maxSsoUsersPerCustomer)) as [
         unknown[][],
         number,
         number,

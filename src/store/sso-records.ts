@@ -53,6 +53,33 @@ function boolOrNull(what: string, value: unknown): boolean | null {
   return value;
 }
 
+/** The SSO user records the stores keep per customer (see {@link SsoRecordOptions}). */
+export interface SsoRecordOptions {
+  /**
+   * Most SSO user records (the matching report's and the dashboard's: one per subject that tried to log in)
+   * kept per customer; past it, recording a new subject drops the least recently seen. The customer's own
+   * IdP decides which subjects log in, so without a bound it could grow the storage every customer shares
+   * by one record per login. Default: 2,000,000 (the default `quota.maxUsers`, twice a 1,000,000-user
+   * enterprise).
+   */
+  maxSsoUsersPerCustomer?: number;
+}
+
+export const DEFAULT_MAX_SSO_USERS_PER_CUSTOMER = 2_000_000;
+
+/**
+ * Most records one recording drops: a cap lowered below what a customer holds is reached over the next
+ * logins, never in one long step.
+ */
+export const SSO_DROPS_PER_RECORD = 64;
+
+/** Validates {@link SsoRecordOptions} and fills in the default. */
+export function resolveSsoRecordOptions(options: SsoRecordOptions): Required<SsoRecordOptions> {
+  const max = options.maxSsoUsersPerCustomer ?? DEFAULT_MAX_SSO_USERS_PER_CUSTOMER;
+  if (!Number.isSafeInteger(max) || max < 1) throw new TypeError('maxSsoUsersPerCustomer must be a positive integer');
+  return { maxSsoUsersPerCustomer: max };
+}
+
 /** A claim name as OIDC clients name one (subjectClaim, requiredClaims); never `__proto__`. */
 export const CLAIM_NAME = /^(?!__proto__$)[A-Za-z0-9_.:-]{1,100}$/;
 

@@ -858,6 +858,7 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
 
   /**
    * Records a login attempt: inserts or updates the SSO user with this subject (keeping `firstSeenAt`).
+   * A new subject past the store's `maxSsoUsersPerCustomer` drops the least recently seen (src/store/sso-records.ts).
    * One round trip.
    */
   recordSsoUser(customerId: string, user: StoredSsoUser): Promise<void>;
@@ -879,8 +880,8 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   listSsoUserPage(customerId: string, offset: number, count: number): Promise<SsoUserPage>;
   /**
    * The customer's SSO users a batch at a time, in no particular order: start with cursor '0', pass on the
-   * cursor answered, stop when it is '0'. Every SSO user recorded before the scan starts is answered exactly
-   * once (SSO users are never removed one by one); one first recorded during the scan may or may not be.
+   * cursor answered, stop when it is '0'. Every SSO user recorded before the scan starts and kept until it
+   * ends is answered exactly once; one first recorded, or dropped by the cap, during the scan may or may not be.
    * About `count` per batch (a hint); one round trip each, memory O(batch).
    */
   scanSsoUsers(customerId: string, cursor: string, count: number): Promise<SsoUserScan>;

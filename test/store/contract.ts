@@ -30,13 +30,13 @@ import {
 import type { ActivityLogName } from '../../src/store/activity-log.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SESSION_GRANT_RETENTION_MS, SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
-import { MAX_SSO_RECORD_BYTES } from '../../src/store/sso-records.js';
+import { MAX_SSO_RECORD_BYTES, type SsoRecordOptions } from '../../src/store/sso-records.js';
 import { eventLogContract } from './events-contract.js';
 import { SORT_SLICE } from '../../src/event-loop.js';
 import { bySeenDescending, byUtf8 } from '../../src/seen-order.js';
 
 /** Makes a fresh store (with its own key prefix on Redis) with these options. */
-export type MakeStore = (options?: TombstoneOptions & EventLogOptions) => Promise<{ store: Store; cleanup(): Promise<void> }>;
+export type MakeStore = (options?: TombstoneOptions & EventLogOptions & SsoRecordOptions) => Promise<{ store: Store; cleanup(): Promise<void> }>;
 
 const hash = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -2256,6 +2256,81 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(fresh.users.find((u) => u.subject === 'sub-3')).toEqual(makeSsoUser('sub-3', t2, { firstSeenAt: t1 }));
         expect(await store.scanSsoUsers(`cust-${randomUUID()}`, '0', 10)).toEqual({ cursor: '0', users: [] });
         for (const bad of ['', '-1', 'x', '1.5']) await expect(store.scanSsoUsers(conn.customerId, bad, 10)).rejects.toThrow(TypeError);
+      });
+
+      describe('at most maxSsoUsersPerCustomer per customer', () => {
+        const at = (minute: number) => new Date(Date.UTC(2024, 2, 1, 10, minute)).toISOString();
+        const subjectsOf = async (s: Store, customerId: string) => (await s.listSsoUsers(customerId)).map((u) => u.subject);
+        let capped: Store;
+        beforeEach(async () => {
+          ({ store: capped } = await makeStore({ now, maxSsoUsersPerCustomer: 5 }));
+        });
+        afterEach(async () => {
+          await capped.close?.();
+        });
+
+        it('refuses a cap that is not a positive integer', async () => {
+          for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+            await expect(makeStore({ maxSsoUsersPerCustomer: bad })).rejects.toThrow(/maxSsoUsersPerCustomer/);
+          }
+        });
+
+        it('drops the least recently seen for a new subject past the cap, per customer', async () => {
+          for (let i = 0; i < 5; i++) await capped.recordSsoUser(conn.customerId, makeSsoUser(`s${i}`, at(i)));
+          const other = `cust-${randomUUID()}`;
+          for (let i = 0; i < 5; i++) await capped.recordSsoUser(other, makeSsoUser(`o${i}`, at(i)));
+          // s0 logs in again: now the most recent; an update at the cap drops nobody.
+          await capped.recordSsoUser(conn.customerId, makeSsoUser('s0', at(10)));
+          expect(await subjectsOf(capped, conn.customerId)).toEqual(['s0', 's4', 's3', 's2', 's1']);
+          await capped.recordSsoUser(conn.customerId, makeSsoUser('s5', at(11)));
+          expect(await subjectsOf(capped, conn.customerId)).toEqual(['s5', 's0', 's4', 's3', 's2']);
+          expect(await capped.getSsoUser(conn.customerId, 's1')).toBeNull();
+          for (const s of ['s6', 's7', 's8']) await capped.recordSsoUser(conn.customerId, makeSsoUser(s, at(12)));
+          expect(await subjectsOf(capped, conn.customerId)).toEqual(['s6', 's7', 's8', 's5', 's0']);
+          expect(await capped.listSsoUserPage(conn.customerId, 0, 10)).toMatchObject({ total: 5 });
+          const scanned = (await capped.scanSsoUsers(conn.customerId, '0', 1000)).users.map((u) => u.subject);
+          expect(scanned.sort()).toEqual(['s0', 's5', 's6', 's7', 's8']);
+          // The other customer's records are its own: none of them was dropped.
+          expect(await subjectsOf(capped, other)).toEqual(['o4', 'o3', 'o2', 'o1', 'o0']);
+          // A dropped subject that logs in again is recorded anew.
+          await capped.recordSsoUser(conn.customerId, makeSsoUser('s1', at(20)));
+          expect(await capped.getSsoUser(conn.customerId, 's1')).toEqual(makeSsoUser('s1', at(20)));
+          expect(await subjectsOf(capped, conn.customerId)).toEqual(['s1', 's6', 's7', 's8', 's5']);
+        });
+
+        it('drops through recordLogin too, whatever the login decides', async () => {
+          for (let i = 0; i < 5; i++) await capped.recordSsoUser(conn.customerId, makeSsoUser(`s${i}`, at(i)));
+          const attempt = { connectionId: null, lookup: null, inactiveWhenFalse: 'active', user: makeSsoUser('new', at(30)) };
+          expect((await capped.recordLogin(conn.customerId, attempt)).recorded).toMatchObject({ lastOutcome: 'admitted' });
+          expect(await subjectsOf(capped, conn.customerId)).toEqual(['new', 's4', 's3', 's2', 's1']);
+          expect(await capped.createConnection(conn)).toBe('created');
+          const looked = { ...attempt, connectionId: cid, lookup: { attribute: 'userName', value: 'nobody' }, user: makeSsoUser('newer', at(31)) };
+          expect((await capped.recordLogin(conn.customerId, looked)).recorded).toMatchObject({ lastOutcome: 'refused', lastReason: 'not_provisioned' });
+          expect(await subjectsOf(capped, conn.customerId)).toEqual(['newer', 'new', 's4', 's3', 's2']);
+        });
+
+        it('answers each kept user once to a scan while the cap drops others and new ones arrive', async () => {
+          for (let i = 0; i < 5; i++) await capped.recordSsoUser(conn.customerId, makeSsoUser(`s${i}`, at(i)));
+          const scanned: string[] = [];
+          let cursor = '0';
+          let batches = 0;
+          do {
+            const batch = await capped.scanSsoUsers(conn.customerId, cursor, 1);
+            cursor = batch.cursor;
+            scanned.push(...batch.users.map((u) => u.subject));
+            // s3 and s4 stay the most recent all along; each new subject drops the least recently seen.
+            if (++batches === 2) {
+              for (const s of ['s3', 's4']) await capped.recordSsoUser(conn.customerId, makeSsoUser(s, at(50)));
+              for (let i = 0; i < 3000; i++) await capped.recordSsoUser(conn.customerId, makeSsoUser(`n${i}`, at(40)));
+            }
+          } while (cursor !== '0' && batches < 10_000);
+          expect(cursor).toBe('0');
+          expect(new Set(scanned).size).toBe(scanned.length);
+          expect(scanned).toEqual(expect.arrayContaining(['s3', 's4']));
+          const kept = await subjectsOf(capped, conn.customerId);
+          expect(kept.slice(0, 2)).toEqual(['s3', 's4']);
+          expect(kept).toHaveLength(5);
+        }, 60_000);
       });
 
       it('reads one SSO user by subject', async () => {

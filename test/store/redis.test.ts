@@ -17,6 +17,7 @@ import { EVENT_SCAN_ENTRIES } from '../../src/store/redis-event-scripts.js';
 import { INLINE_MEMBERS, MEMBER_CHUNK, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';
 import { scanKeys, storeProblems, testRedis, wrapStoreScript, type TestRedis } from '../support/redis.js';
 import { groupWrite, makeConnection, makeOidcClient, makeSsoUser, storeContract, userWrite } from './contract.js';
+import { SSO_DROPS_PER_RECORD } from '../../src/store/sso-records.js';
 
 let t: TestRedis;
 beforeAll(async () => {
@@ -383,6 +384,30 @@ describe('redis store specifics', () => {
     // The read neither waited for the caller's lease to lapse nor released it.
     expect(await t.client.get(`${prefix}{c:${cid}}:g:lease:${gid}`)).toBe(lease!.token);
     await lease!.release();
+  });
+
+  it('reaches a lowered SSO user cap over the next logins, and drops nothing while older records are unordered', async () => {
+    const at = (second: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, second)).toISOString();
+    for (let i = 0; i < 100; i++) await store.recordSsoUser(conn.customerId, makeSsoUser(`s${String(i).padStart(3, '0')}`, at(i)));
+    const lowered = redisStore({ client: t.client, prefix, maxSsoUsersPerCustomer: 10 });
+    const hash = `${prefix}sso:{s:${conn.customerId}}:users`;
+    // One new subject drops at most SSO_DROPS_PER_RECORD; the next ones go on until the cap holds.
+    await lowered.recordSsoUser(conn.customerId, makeSsoUser('n1', at(200)));
+    expect(await t.client.hlen(hash)).toBe(101 - SSO_DROPS_PER_RECORD);
+    await lowered.recordSsoUser(conn.customerId, makeSsoUser('n2', at(201)));
+    expect(await t.client.hlen(hash)).toBe(10);
+    const kept = (await lowered.listSsoUsers(conn.customerId)).map((u) => u.subject);
+    expect(kept).toEqual(['n2', 'n1', 's099', 's098', 's097', 's096', 's095', 's094', 's093', 's092']);
+
+    // A record an older version wrote (hash only, not in the seen order) stops the drops until a page read orders it.
+    const { firstSeenAt, ...rest } = makeSsoUser('legacy', at(1));
+    await t.client.hset(hash, 'legacy', `${firstSeenAt}\n${JSON.stringify(rest)}`);
+    await lowered.recordSsoUser(conn.customerId, makeSsoUser('n3', at(202)));
+    expect(await t.client.hlen(hash)).toBe(12);
+    expect((await lowered.listSsoUserPage(conn.customerId, 0, 1)).total).toBe(12);
+    await lowered.recordSsoUser(conn.customerId, makeSsoUser('n4', at(203)));
+    expect(await t.client.hlen(hash)).toBe(10);
+    expect(await lowered.getSsoUser(conn.customerId, 'legacy')).toBeNull();
   });
 
   it('answers the login lookup and records an SSO user in one round trip each', async () => {
