@@ -75,14 +75,36 @@ export interface EventLogOptions {
   /** Most writes whose events one connection keeps; the oldest go first. Default: 1,000,000. */
   maxEventWrites?: number;
   /**
-   * Most bytes of resource JSON the log of one connection holds on its own: the versions that later writes
-   * replaced while their entries are kept (an entry shares the current version with its resource, which
-   * costs nothing). Past it the oldest writes go first, as for `maxEventWrites`. Default: 256 MiB.
+   * Most bytes the log of one connection holds on its own: the versions that later writes replaced while
+   * their entries are kept (an entry shares the current version with its resource, which costs nothing),
+   * and what an entry lists itself, its member values and changed attribute names, when that passes
+   * {@link COUNTED_ENTRY_BYTES}. Past it the oldest writes go first, as for `maxEventWrites`. Default: 256 MiB.
    */
   maxEventBytes?: number;
 }
 
 export const DEFAULT_EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/**
+ * An entry that lists at least this many bytes of its own (member values and changed attribute names, UTF-8)
+ * counts them against maxEventBytes. Smaller ones, nearly all (a PATCH of `active` lists 10), are not
+ * counted: at most maxEventWrites × this many bytes, and no bookkeeping per ordinary write. Counted, a
+ * client that adds and removes 250 long member values write after write would grow the log without bound
+ * (257 KB a write, an audit of 2026-12-06) while its quota stays put.
+ */
+export const COUNTED_ENTRY_BYTES = 256;
+
+/** A resource event's changed attribute names as both stores log them: JSON text, '' for 'all' (a creation). */
+export function changedText(changed: readonly string[] | 'all' | undefined): string {
+  return changed === 'all' ? '' : JSON.stringify(changed ?? []);
+}
+
+/** The bytes an entry lists of its own (see {@link COUNTED_ENTRY_BYTES}), 0 when under that. */
+export function entryOwnBytes(changed: string, removed: readonly string[], added: readonly string[]): number {
+  let bytes = Buffer.byteLength(changed);
+  for (const value of removed) bytes += Buffer.byteLength(value);
+  for (const value of added) bytes += Buffer.byteLength(value);
+  return bytes >= COUNTED_ENTRY_BYTES ? bytes : 0;
+}
 export const DEFAULT_MAX_EVENT_WRITES = 1_000_000;
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024 * 1024;
 /** Most events one read returns. */

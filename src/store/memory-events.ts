@@ -7,8 +7,10 @@
  */
 import { ShardedMap } from '../sharded-map.js';
 import {
+  changedText,
   cursorExpired,
   cursorInLog,
+  entryOwnBytes,
   eventOf,
   EventsExpiredError,
   formatCursor,
@@ -29,8 +31,9 @@ interface Entry extends LoggedWrite {
   removed: string[];
   added: string[];
   /**
-   * What this entry holds on its own: its JSON once a later write replaced its resource (the Redis store's
-   * copy, src/store/redis-event-scripts.ts), counted against maxEventBytes; 0 while the resource shares it.
+   * What this entry holds on its own, counted against maxEventBytes: what it lists (entryOwnBytes: its
+   * member values and changed names, when they reach COUNTED_ENTRY_BYTES), and its JSON once a later write
+   * replaced its resource (the Redis store's copy, src/store/redis-event-scripts.ts).
    */
   ownBytes: number;
 }
@@ -67,6 +70,11 @@ export class MemoryEventLog {
     this.lastAt = at;
     this.startedAt ??= at;
     const resource = events.resource;
+    const memberTypes = events.members ?? null;
+    // Member lists are kept only when member events are asked for, as the Redis store logs them.
+    const removed = memberTypes ? delta.removed : [];
+    const added = memberTypes ? delta.added : [];
+    const ownBytes = entryOwnBytes(changedText(resource?.changed), removed, added);
     const entry: Entry = {
       at,
       seq: ++this.lastSeq,
@@ -75,12 +83,13 @@ export class MemoryEventLog {
       json,
       type: resource?.type ?? null,
       changed: resource?.changed ?? [],
-      memberTypes: events.members ?? null,
-      removed: delta.removed,
-      added: delta.added,
-      ownBytes: 0,
+      memberTypes,
+      removed,
+      added,
+      ownBytes,
     };
     this.entries.push(entry);
+    this.ownBytes += ownBytes;
     const key = this.replaced(kind, id);
     if (json !== null) this.latest.set(key, entry);
     const expiredBefore = this.now() - this.options.eventRetentionMs;
@@ -111,8 +120,9 @@ export class MemoryEventLog {
     const previous = this.latest.get(key);
     if (previous?.json != null) {
       // Counted as Redis counts its copy: the UTF-8 bytes of `<id> <JSON>`.
-      previous.ownBytes = Buffer.byteLength(previous.id) + 1 + Buffer.byteLength(previous.json);
-      this.ownBytes += previous.ownBytes;
+      const copy = Buffer.byteLength(previous.id) + 1 + Buffer.byteLength(previous.json);
+      previous.ownBytes += copy;
+      this.ownBytes += copy;
     }
     this.latest.delete(key);
     return key;

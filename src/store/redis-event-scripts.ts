@@ -16,7 +16,10 @@
  *   ev:a:<seq>    LIST    the values a staged write added, in the new list's order
  *   ev:j          HASH    seq -> '<id> <JSON>': the resource as entry seq logged it, once its row has moved on
  *   ev:jq         LIST    the seqs of ev:j, in the order the copies were made (trimmed from the head)
- *   ev:jb         STRING  the bytes of the copies in ev:j (their values' lengths), which maxEventBytes bounds
+ *   ev:ob         HASH    seq -> the bytes an entry lists of its own: its changed names and member values when
+ *                         they reach COUNTED_ENTRY_BYTES, and the values of its ev:r / ev:a lists, as they fill
+ *   ev:jb         STRING  the bytes of the copies in ev:j (their values' lengths) and of ev:ob's values:
+ *                         what maxEventBytes bounds
  *   ev:jf         STRING  the first seq whose copy trimming has not freed yet (copies are freed by seq)
  *
  * Shared JSON: an entry does not copy the resource JSON its write stored. The row (`<k>:r`, redis-scripts.ts)
@@ -37,7 +40,7 @@
  * type, most bytes of copies kept, then their count 8 — or a single 0 when the write asks for no events
  * (one that asks may still log nothing: logsEvents).
  */
-import { EVENT_READ_BYTES } from './event-log.js';
+import { COUNTED_ENTRY_BYTES, EVENT_READ_BYTES } from './event-log.js';
 
 /** Most log entries one READ_EVENTS script walks past, holding events or not, before it answers. */
 export const EVENT_SCAN_ENTRIES = 1000;
@@ -49,6 +52,7 @@ export const EVENT_LOG_LUA = `
 local EV, EVLAST, EVJOBS, EVLISTS = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists'
 local EVSINCE = base .. 'ev:since'
 local EVJSON, EVJQ, EVBYTES, EVFREED = base .. 'ev:j', base .. 'ev:jq', base .. 'ev:jb', base .. 'ev:jf'
+local EVOWN = base .. 'ev:ob'
 local function evList(seq, part) return base .. 'ev:' .. part .. ':' .. seq end
 local function seqOfEntry(id) return tonumber(string.match(id, '%-(%d+)$')) end
 -- The ms and seq of the last entry, read once per script (an append notes the entry it adds).
@@ -63,7 +67,7 @@ end
 -- The ms and seq of the oldest entry kept (nil, nil when the log is empty), read once per script: trimEvents
 -- forgets them when it drops entries, and an append to an empty log makes its entry the oldest.
 local keptMemo = {}
--- The bytes of copies after this script's last copy (keepShared), or nil when it made none.
+-- The bytes ev:jb counts after this script last added to it (keepShared, countOwn), or nil when it did not.
 local copiedMemo = {}
 local function firstEntry()
   if not keptMemo.read then
@@ -82,6 +86,27 @@ local function firstKept()
   if seq then return seq end
   local _, last = lastEntry()
   return last + 1
+end
+
+-- The bytes of the values listed.
+local function listedBytes(values)
+  local n = 0
+  for _, v in ipairs(values) do n = n + #v end
+  return n
+end
+-- Counts bytes that kept entry seq lists of its own (ev:ob) against maxEventBytes, with the copies.
+local function countOwn(seq, bytes)
+  if bytes <= 0 or seq < firstKept() then return end
+  redis.call('HINCRBY', EVOWN, fmt(seq), bytes)
+  copiedMemo.total = redis.call('INCRBY', EVBYTES, bytes)
+end
+-- Frees the copy of entry seq's JSON and the count of what it listed of its own; answers the bytes freed.
+local function freeEntry(seq)
+  local size = redis.call('HSTRLEN', EVJSON, fmt(seq))
+  if size > 0 then redis.call('HDEL', EVJSON, fmt(seq)) end
+  local own = tonumber(redis.call('HGET', EVOWN, fmt(seq)) or '0')
+  if own > 0 then redis.call('HDEL', EVOWN, fmt(seq)) end
+  return size + own
 end
 
 -- Drops entries past the retention (exact: whole stream nodes go in O(1) each) and over the count (at
@@ -103,39 +128,30 @@ local function trimEvents(ev, seq)
     if held > ev.max then dropped = dropped + redis.call('XTRIM', EV, 'MAXLEN', '=', held - math.min(held - ev.max, ${COUNT_TRIM_BUDGET})) end
   end
   if dropped > 0 then keptMemo = {} end
-  -- The bytes of copies, looked at when this script copied (keepShared noted the total), when entries were
-  -- dropped, or by every 16th write (for copies a script that logs nothing made): most writes read nothing.
+  -- The bytes counted (copies and what entries list of their own), looked at when this script added to them
+  -- (keepShared and countOwn noted the total), when entries were dropped, or by every 16th write (for copies
+  -- a script that logs nothing made, and lists SETTLE_JOB filled): most writes read nothing.
   local copied = copiedMemo.total
   if not copied and (dropped > 0 or seq % 16 == 0) then copied = tonumber(redis.call('GET', EVBYTES) or '0') end
   local counted = copied
-  -- Copies of dropped entries are freed by seq (seqs are consecutive), ${COUNT_TRIM_BUDGET} per write from ev:jf, the
+  -- Copies and own counts of dropped entries are freed by seq (seqs are consecutive), ${COUNT_TRIM_BUDGET} per write from ev:jf, the
   -- first seq not freed yet: ev:jq, in the order copies were made, can hold a kept entry's copy before a
   -- dropped one's.
   local owed = false
   if copied then
     local from = tonumber(redis.call('GET', EVFREED) or (dropped > 0 and firstSeq) or firstKept())
     local to = math.min(firstKept(), from + ${COUNT_TRIM_BUDGET})
-    for s = from, to - 1 do
-      local size = redis.call('HSTRLEN', EVJSON, fmt(s))
-      if size > 0 then
-        redis.call('HDEL', EVJSON, fmt(s))
-        copied = copied - size
-      end
-    end
+    for s = from, to - 1 do copied = copied - freeEntry(s) end
     if to > from then redis.call('SET', EVFREED, fmt(to)) end
     owed = to < firstKept()
   end
-  -- Over the bytes of copies (and none owed): the oldest entries go, at most ${COUNT_TRIM_BUDGET} per write and never
-  -- this write's, with their copies, until the copies kept fit.
+  -- Over maxEventBytes (and nothing owed): the oldest entries go, at most ${COUNT_TRIM_BUDGET} per write and never
+  -- this write's, with their copies and counts, until what is counted fits.
   if copied and not owed and copied > ev.maxBytes then
     local kept, n = firstKept(), 0
     local most = math.min(${COUNT_TRIM_BUDGET}, seq - kept)
     while n < most and copied > ev.maxBytes do
-      local size = redis.call('HSTRLEN', EVJSON, fmt(kept + n))
-      if size > 0 then
-        redis.call('HDEL', EVJSON, fmt(kept + n))
-        copied = copied - size
-      end
+      copied = copied - freeEntry(kept + n)
       n = n + 1
     end
     if n > 0 then
@@ -226,10 +242,15 @@ local function appendEvents(k, id, rseq, m)
     end
   end
   redis.call('XADD', EV, entry, unpack(fields))
+  -- What the entry lists of its own (COUNTED_ENTRY_BYTES in src/store/event-log.ts: entryOwnBytes), counted
+  -- once the entry is the last kept.
+  local own = #ARGV[p + 4]
+  if ARGV[p + 5] ~= '' and m and m.mode ~= 'staged' then own = own + listedBytes(m.gone or {}) + listedBytes(m.joined or {}) end
   redis.call('SET', EVLAST, entry)
   if seq == 1 then redis.call('SET', EVSINCE, fmt(math.max(ev.now, lastMs))) end
   lastMemo.ms, lastMemo.seq = math.max(ev.now, lastMs), seq
   if keptMemo.read and not keptMemo.seq then keptMemo.ms, keptMemo.seq = lastMemo.ms, seq end
+  if own >= ${COUNTED_ENTRY_BYTES} then countOwn(seq, own) end
   trimEvents(ev, seq)
 end
 

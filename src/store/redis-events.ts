@@ -14,6 +14,7 @@ import {
   type LoggedWrite,
   type StoredEvent,
   type WriteEvents,
+  changedText,
 } from './event-log.js';
 
 /** How many times a read settles an unfinished staged list before giving up (each settle finishes one). */
@@ -29,7 +30,7 @@ export function eventArgs(events: WriteEvents | undefined, now: number, options:
     options.maxEventWrites,
     resource?.type ?? '',
     // '' stands for 'all' (a creation): the names are listed from the JSON when the event is read.
-    resource?.changed === 'all' ? '' : JSON.stringify(resource?.changed ?? []),
+    changedText(resource?.changed),
     members?.added ?? '',
     members?.removed ?? '',
     options.maxEventBytes,

@@ -1564,7 +1564,7 @@ for _, seq in ipairs(owned) do
   redis.call('ZREM', EVLISTS, seq)
 end
 if #owned > 0 then return #owned end
-redis.call('UNLINK', EV, EVLAST, EVSINCE, EVJOBS, EVLISTS, EVJSON, EVJQ, EVBYTES, EVFREED, base .. 'ev:cursors', base .. 'ev:leases')
+redis.call('UNLINK', EV, EVLAST, EVSINCE, EVJOBS, EVLISTS, EVJSON, EVJQ, EVBYTES, EVFREED, EVOWN, base .. 'ev:cursors', base .. 'ev:leases')
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
   sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, BYTES, MB, GTOP, JOBS_MOVED, base .. 'dying')
@@ -1744,7 +1744,10 @@ if added then
     if redis.call('ZSCORE', mz, v) and not was then link(v, gid) end
     if logged and was then redis.call('ZREM', trash, v) elseif logged then joined[#joined + 1] = v end
   end
-  if #joined > 0 then redis.call('RPUSH', evList(logged, 'a'), unpack(joined)) end
+  if #joined > 0 then
+    redis.call('RPUSH', evList(logged, 'a'), unpack(joined))
+    countOwn(tonumber(logged), listedBytes(joined))
+  end
   return #added
 end
 local popped = redis.call('ZPOPMIN', trash, batch)
@@ -1753,7 +1756,10 @@ for i = 1, #popped, 2 do
   if not redis.call('ZSCORE', mz, popped[i]) then unlink(popped[i], gid) end
   gone[#gone + 1] = popped[i]
 end
-if logged and #gone > 0 then redis.call('RPUSH', evList(logged, 'r'), unpack(gone)) end
+if logged and #gone > 0 then
+  redis.call('RPUSH', evList(logged, 'r'), unpack(gone))
+  countOwn(tonumber(logged), listedBytes(gone))
+end
 if #popped > 0 then return #popped / 2 end
 jobDone(token)
 redis.call('HDEL', EVJOBS, token)

@@ -358,6 +358,52 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       expect((await store.readEvents(cid, cursors[1]!, 1)).events[0]).toMatchObject({ seq: 3, index: 0 });
     });
 
+    it('counts the member values and changed names entries list against maxEventBytes, not only copies', async () => {
+      // Found by an audit (2026-12-06): adding and removing 250 long values write after write grew the log
+      // by 257 KB a write, counted nowhere, while the group (and the quota) stayed the same size.
+      await cleanup();
+      await setUp({ maxEventBytes: 60_000 });
+      const long = (i: number) => ({ value: `m${i}-${'x'.repeat(196)}` });
+      const values = Array.from({ length: 200 }, (_, i) => long(i)); // about 40 KB an entry
+      await store.createResource(cid, withEvents(groupWrite('g', 'G'), groupEvents('group.created')));
+      const first = (await store.lastEventCursor(cid))!;
+      let version = 1;
+      for (let round = 0; round < 6; round++) {
+        const add = { ...groupWrite('g', 'G'), members: undefined, memberChanges: { add: values, remove: [] } };
+        await store.replaceResource(cid, withEvents(add, groupEvents(null)), version++);
+        const remove = { ...groupWrite('g', 'G'), members: undefined, memberChanges: { add: [], remove: values.map((v) => v.value) } };
+        await store.replaceResource(cid, withEvents(remove, groupEvents(null)), version++);
+      }
+      // Two such entries pass the bound: only the newest write is kept.
+      const kept = await readAll();
+      expect(kept).toHaveLength(200);
+      expect(new Set(kept.map((e) => e.type))).toEqual(new Set(['group.member_removed']));
+      await expect(store.readEvents(cid, first, 10)).rejects.toBeInstanceOf(EventsExpiredError);
+
+      // Entries that list little of their own (COUNTED_ENTRY_BYTES) are not counted: a bound of 1 byte keeps them.
+      await cleanup();
+      await setUp({ maxEventBytes: 1 });
+      await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
+      for (let v = 1; v <= 30; v++)
+        await store.replaceResource(cid, withEvents(userWrite('u1', 'ann', { json: JSON.stringify({ id: 'u1', v }) }), own('user.updated', ['active'])), v);
+      // Each update leaves the version it replaced to its entry: those copies are what the bound drops.
+      expect((await readAll()).map((e) => e.type)).toEqual(['user.updated']);
+    });
+
+    it('counts the member lists of long list replacements against maxEventBytes (staged on Redis)', async () => {
+      await cleanup();
+      await setUp({ maxEventBytes: 150_000 });
+      const values = (tag: string) => Array.from({ length: 1000 }, (_, i) => ({ value: `${tag}${i}-${'y'.repeat(94)}` })); // 100 KB a list
+      await store.createResource(cid, withEvents(groupWrite('g', 'G', values('a')), groupEvents('group.created')));
+      const first = (await store.lastEventCursor(cid))!;
+      for (let i = 0; i < 4; i++) await store.replaceResource(cid, withEvents(groupWrite('g', 'G', values(`v${i}-`)), groupEvents(null)), i + 1);
+      // A replacement lists 1,000 values removed and 1,000 added (200 KB): only the newest is kept.
+      const kept = await readAll();
+      expect(kept).toHaveLength(2000);
+      expect(kept.filter((e) => e.type === 'group.member_added').every((e) => e.member!.startsWith('v3-'))).toBe(true);
+      await expect(store.readEvents(cid, first, 10)).rejects.toBeInstanceOf(EventsExpiredError);
+    });
+
     it('deletes the events with the connection; an unknown connection has an empty log', async () => {
       await store.createResource(cid, withEvents(userWrite('u1', 'ann'), own('user.created')));
       expect(await store.deleteConnection(cid)).toBe(true);

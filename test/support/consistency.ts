@@ -386,7 +386,7 @@ function parseRecord(buf: Buffer): RawRecord {
 }
 
 const ALLOWED_SUFFIX =
-  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:top|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|[ug]:rows|u:gone|ev|ev:last|ev:since|ev:lists|ev:j|ev:jq|ev:jb|ev:jf|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
+  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:top|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|[ug]:rows|u:gone|ev|ev:last|ev:since|ev:lists|ev:j|ev:jq|ev:jb|ev:jf|ev:ob|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,
@@ -406,11 +406,13 @@ async function checkRedisKeys(
 
   const keys = (await scanKeys(client, `${escapeGlob(tag)}*`)).map((k) => k.slice(tag.length));
   for (const suffix of keys) expect(ALLOWED_SUFFIX.test(suffix), () => `unexpected key ${show(suffix)} under the connection tag`);
-  // The event log's count of the bytes its copies hold is exact (maxEventBytes trims by it).
+  // The event log's count of the bytes it holds on its own is exact (maxEventBytes trims by it): its copies,
+  // and what entries list of their own (ev:ob).
   const copies = await client.hgetallBuffer(`${tag}ev:j`);
-  const held = Object.values(copies).reduce((sum, value) => sum + value.length, 0);
-  const copyBytes = Number((await client.get(`${tag}ev:jb`)) ?? 0);
-  expect(copyBytes === held, () => `ev:jb counts ${copyBytes} bytes of copies, ev:j holds ${held}`);
+  const copied = Object.values(copies).reduce((sum, value) => sum + value.length, 0);
+  const listed = Object.values(await client.hgetall(`${tag}ev:ob`)).reduce((sum, value) => sum + Number(value), 0);
+  const logBytes = Number((await client.get(`${tag}ev:jb`)) ?? 0);
+  expect(logBytes === copied + listed, () => `ev:jb counts ${logBytes} bytes, ev:j holds ${copied} and ev:ob ${listed}`);
   const attrs = new Set(await client.smembers(`${tag}attrs`));
   let maxSeq = 0;
 
