@@ -97,9 +97,9 @@ export class Lru<K, V> {
 
 /** Capacities of the per-process caches (docs/login-freshness.md says why these numbers). */
 export const CACHE_LIMITS = {
-  /** openid-client Configurations (discovery + client credentials), one per distinct issuer/client/secret. */
+  /** openid-client Configurations (discovery + client credentials), one per customer. */
   discoveries: 1000,
-  /** Built passport strategies, one per customer and stored client version. */
+  /** Built passport strategies, one per customer (for its stored client version). */
   strategies: 1000,
   /** SCIM rate-limit token buckets, one per connection that sent a request. */
   rateLimitBuckets: 10_000,

@@ -23,6 +23,9 @@ function isTimeout(error: unknown): boolean {
 /** Turns a login failure into ScimUserNotActive / SsoLoginError; returns null for errors that are not login errors. */
 export function toLoginError(error: unknown, customerId: string | null = null): ScimUserNotActive | SsoLoginError | null {
   if (error instanceof ScimUserNotActive || error instanceof SsoLoginError) return error;
+  // openid-client wraps what its fetch threw: a refusal the guard's fetch made (src/guard/discovery-document.ts) stands.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause instanceof SsoLoginError) return cause;
   // A customer id in the URL that is not validly percent-encoded names no customer.
   if (error instanceof URIError) return new SsoLoginError('unknown_customer', 404, 'the customer id in the URL is not validly percent-encoded', customerId);
   // passport's own AuthenticationError (`failWithError`) carries no reason: a failed state check or a denial.

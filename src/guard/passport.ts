@@ -11,6 +11,7 @@
 import { templatedIssuerProblem } from './entra-tenant.js';
 import { DISCOVERY_ADDRESS_PROBLEM, isDiscoveryAddress } from './discovery-address.js';
 import { idpFetch } from './idp-fetch.js';
+import { discoveryMetadataFetch } from './discovery-document.js';
 import { ANONYMOUS_FAILURES_LOGGED, reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
@@ -173,10 +174,13 @@ function issuerMismatch(error: unknown, client: StoredOidcClient): SsoLoginError
 
 /** Loads what logins need (customer configuration, IdP discovery, strategies) and keeps bounded caches of it. */
 export class OidcRuntime {
-  /** openid-client Configurations by issuer, client id and secret (a changed secret is another entry). */
-  private readonly discoveries: Lru<string, Promise<oidc.Configuration>>;
-  /** Strategies by customer and stored client version (`oidcClientId`, `updatedAt`). */
-  private readonly strategies: Lru<string, StateNonceStrategy>;
+  /**
+   * openid-client Configurations, one per customer, for the issuer, client id and secret it was made for
+   * (`fingerprint`): a customer whose settings change replaces its entry, so no customer holds more than one.
+   */
+  private readonly discoveries: Lru<string, { fingerprint: string; configuration: Promise<oidc.Configuration> }>;
+  /** Strategies, one per customer, for the stored client version it was built for (`oidcClientId`, `updatedAt`). */
+  private readonly strategies: Lru<string, { version: string; strategy: StateNonceStrategy }>;
   /** The configuration a login route read for this request, handed to the verify step (no second read). */
   private readonly readForRequest = new WeakMap<object, CustomerConfig>();
   private readonly outsidersLogged = new RateLimiter(ANONYMOUS_FAILURES_LOGGED);
@@ -233,10 +237,11 @@ export class OidcRuntime {
 
   /** openid-client's configuration for a client, from cached discovery. */
   configuration(client: StoredOidcClient): Promise<oidc.Configuration> {
-    const key = createHash('sha256')
+    const fingerprint = createHash('sha256')
       .update(JSON.stringify([client.issuer, client.clientId, client.clientSecret]))
       .digest('base64url');
-    let pending = this.discoveries.get(key);
+    const cached = this.discoveries.get(client.customerId);
+    let pending = cached?.fingerprint === fingerprint ? cached.configuration : undefined;
     if (!pending) {
       // openid-client skips its issuer comparison for an address holding /.well-known/ (it takes it for the
       // discovery document's own URL): the configured issuer must be the one the IdP declares.
@@ -253,7 +258,8 @@ export class OidcRuntime {
         .discovery(new URL(client.issuer), client.clientId, client.clientSecret ?? undefined, client.clientSecret ? undefined : oidc.None(), {
           ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
           // Discovery, JWKS, token and userinfo requests: public addresses only (src/net/outbound-fetch.ts).
-          [oidc.customFetch]: idpFetch(this.options.allowPrivateIdpAddresses ?? this.options.allowHttpIssuers),
+          // The discovery document reaches openid-client as its metadata only (src/guard/discovery-document.ts).
+          [oidc.customFetch]: discoveryMetadataFetch(idpFetch(this.options.allowPrivateIdpAddresses ?? this.options.allowHttpIssuers), client.customerId),
         })
         .then((configuration) => {
           // A `{tenantid}` issuer (Entra's multi-tenant endpoints) admits every tenant (src/guard/entra-tenant.ts).
@@ -262,9 +268,10 @@ export class OidcRuntime {
           return configuration;
         });
       pending = started;
-      this.discoveries.set(key, started);
+      const entry = { fingerprint, configuration: started };
+      this.discoveries.set(client.customerId, entry);
       // A failed discovery is not cached: the next login retries.
-      started.catch(() => this.discoveries.deleteIf(key, started));
+      started.catch(() => this.discoveries.deleteIf(client.customerId, entry));
     }
     return pending.catch((error: unknown) => {
       // Anything else discovery threw (openid-client rethrows a TypeError for an issuer that is no URL) is a
@@ -285,12 +292,12 @@ export class OidcRuntime {
   async routeStrategy(config: CustomerConfig, req?: object): Promise<StateNonceStrategy> {
     const { client } = config;
     if (req) this.readForRequest.set(requestKey(req), config);
-    const key = JSON.stringify([client.customerId, client.oidcClientId, client.updatedAt]);
-    const cached = this.strategies.get(key);
-    if (cached) return cached;
-    const built = await this.build(client, this.guardVerify(client.customerId));
-    this.strategies.set(key, built);
-    return built;
+    const version = JSON.stringify([client.oidcClientId, client.updatedAt]);
+    const cached = this.strategies.get(client.customerId);
+    if (cached?.version === version) return cached.strategy;
+    const strategy = await this.build(client, this.guardVerify(client.customerId));
+    this.strategies.set(client.customerId, { version, strategy });
+    return strategy;
   }
 
   private async build(client: StoredOidcClient, verify: VerifyFunctionWithRequest): Promise<StateNonceStrategy> {

@@ -1,6 +1,6 @@
 /**
- * The login runtime's per-process caches are bounded LRUs keyed by what the store holds: discovery per
- * issuer/client/secret, strategies per customer and stored client version. Real oidc-provider, real store.
+ * The login runtime's per-process caches are bounded LRUs keyed by customer: discovery for the customer's
+ * issuer/client/secret, strategies for its stored client version. Real oidc-provider, real store.
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { memoryStore } from '../../src/store/memory.js';
 import type { StoredOidcClient } from '../../src/store/store.js';
 import { startDemoIdp, type DemoIdp } from '../../example-app/demo-idp.js';
 import { OidcRuntime } from '../../src/guard/passport.js';
+import { MAX_METADATA_LIST_ITEMS } from '../../src/guard/discovery-document.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
 
@@ -53,6 +54,24 @@ describe.each(STORE_KINDS)('login runtime caches (%s store)', (kind) => {
     expect(runtime.cacheSizes).toEqual({ discoveries: 3, strategies: 3 });
   });
 
+  it('keeps one discovery and one strategy per customer, however often its client changes', async () => {
+    // Found by an audit (2026-12-06): keyed by issuer, client and secret, a setup-link holder saving new
+    // secrets filled the 1,000 entries with one customer's Configurations.
+    const runtime = new OidcRuntime(made.store, { allowHttpIssuers: true, retryAfterSeconds: 5 });
+    const other = await runtime.routeStrategy(await runtime.load('cache-1'));
+    const configurations = new Set<unknown>();
+    for (let i = 0; i < 5; i++) {
+      await sso.updateOidcClient('cache-0', { clientSecret: `rotated-${i}` });
+      const config = await runtime.load('cache-0');
+      configurations.add(await runtime.configuration(config.client));
+      await runtime.routeStrategy(config);
+      expect(runtime.cacheSizes).toEqual({ discoveries: 2, strategies: 2 });
+    }
+    // Each secret got its own Configuration, replacing the last; the other customer's entries stayed.
+    expect(configurations.size).toBe(5);
+    expect(await runtime.routeStrategy(await runtime.load('cache-1'))).toBe(other);
+  });
+
   it('keys strategies by the stored client version: an update through another instance yields a new strategy here, the same version the same one', async () => {
     const runtime = new OidcRuntime(made.store, { allowHttpIssuers: true, retryAfterSeconds: 5 });
     const first = await runtime.routeStrategy(await runtime.load('cache-0'));
@@ -76,7 +95,26 @@ describe('discovery documents the guard cannot use', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ issuer: 'not a url', authorization_endpoint: `${origin}/auth`, token_endpoint: `${origin}/token`, jwks_uri: `${origin}/jwks` }));
+      const endpoints = { authorization_endpoint: `${origin}/auth`, token_endpoint: `${origin}/token`, jwks_uri: `${origin}/jwks` };
+      const tenant = /^\/(padded|heavy)\//.exec(req.url ?? '')?.[1];
+      if (tenant === 'padded') {
+        const scopes = Array.from({ length: 500 }, (_, i) => `scope${i}`);
+        const mtls = { token_endpoint: `${origin}/mtls` };
+        res.end(
+          JSON.stringify({
+            issuer: `${origin}/padded`,
+            ...endpoints,
+            padding: Array(85_000).fill({}),
+            objects: [{ a: 1 }],
+            scopes_supported: scopes,
+            mtls_endpoint_aliases: mtls,
+          }),
+        );
+      } else if (tenant === 'heavy') {
+        res.end(JSON.stringify({ issuer: `${origin}/heavy`, ...endpoints, service_documentation: 'x'.repeat(70_000) }));
+      } else {
+        res.end(JSON.stringify({ issuer: 'not a url', ...endpoints }));
+      }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -97,6 +135,26 @@ describe('discovery documents the guard cannot use', () => {
     scopes: ['openid', 'email'],
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
+  });
+
+  it('keeps only the metadata of a padded discovery document, and refuses one with more than 64 KB of it', async () => {
+    const runtime = new OidcRuntime(memoryStore(), { allowHttpIssuers: true, allowPrivateIdpAddresses: true, retryAfterSeconds: 5 });
+    const metadata = (await runtime.configuration(client(`${origin}/padded`))).serverMetadata() as Record<string, unknown>;
+    expect(metadata).toMatchObject({
+      issuer: `${origin}/padded`,
+      token_endpoint: `${origin}/token`,
+      mtls_endpoint_aliases: { token_endpoint: `${origin}/mtls` },
+    });
+    // 85,000 empty objects (5 MB of heap once parsed) and a list of objects are no metadata: dropped.
+    expect(Object.hasOwn(metadata, 'padding')).toBe(false);
+    expect(Object.hasOwn(metadata, 'objects')).toBe(false);
+    expect(metadata.scopes_supported).toHaveLength(MAX_METADATA_LIST_ITEMS);
+    const refused = await runtime.configuration(client(`${origin}/heavy`)).catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      code: 'idp_error',
+      status: 400,
+      message: expect.stringMatching(/discovery document holds \d+ KB of metadata, more than the 64 KB kept/),
+    });
   });
 
   it.each([
