@@ -8,7 +8,18 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-/** `parsedBody` when a parser read the request to produce it, else undefined. */
+/** Whether the request declares a body: a non-zero Content-Length, or a chunked one (RFC 9112 §6.3). */
+export function declaresBody(headers: IncomingMessage['headers']): boolean {
+  return (headers['content-length'] !== undefined && headers['content-length'] !== '0') || /chunked/i.test(String(headers['transfer-encoding'] ?? ''));
+}
+
+/**
+ * `parsedBody` when a parser read the request to produce it, else undefined. A request that declares no body
+ * (no Content-Length and no Transfer-Encoding, or `Content-Length: 0`) has none, whatever a parser set:
+ * body parsers answer an empty body with `{}`, which a `.search` took as a SearchRequest listing everything
+ * (an audit of 2026-12-06; without a parser the same request is a 400). A chunked body of zero bytes
+ * cannot be told from a sent `{}` by its headers: a parser's `{}` is taken then.
+ */
 export function parsedBodyOf(node: IncomingMessage, parsedBody: unknown): unknown {
-  return parsedBody !== undefined && node.readableEnded ? parsedBody : undefined;
+  return parsedBody !== undefined && node.readableEnded && declaresBody(node.headers) ? parsedBody : undefined;
 }

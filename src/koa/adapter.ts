@@ -17,7 +17,7 @@ import { gateSession, type GateOptions } from '../guard/session-gate.js';
 import type { ScimHandler } from '../scim/handler.js';
 import type { ScimResponse } from '../scim/http.js';
 import { requestOrigin, settleUnreadBody, toScimRequest } from '../scim/mount.js';
-import { partsLength } from '../scim/response-body.js';
+import { partsLength, sendWithin } from '../scim/response-body.js';
 import type { KoaAuthRoutesOptions } from './types.js';
 
 export type { KoaAuthRoutesOptions, KoaPassportLike } from './types.js';
@@ -38,9 +38,10 @@ function sendScim(ctx: Context, response: ScimResponse): void {
     ctx.remove('Content-Type');
   } else if (typeof body === 'string') ctx.body = body;
   else {
-    // A large body's encoded parts (src/scim/response-body.ts), streamed as they are.
+    // A large body's encoded parts (src/scim/response-body.ts), streamed as they are, within BODY_SEND_MS.
     ctx.body = Readable.from(body);
     ctx.length = partsLength(body);
+    sendWithin(ctx.res);
   }
 }
 

@@ -33,6 +33,7 @@ import { applyProjection, isIdentity, parseProjection, type Projection } from '.
 import { etagListMatches, etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
 import type { JsonObject } from './normalize.js';
 import type { ResourceSpec } from './resource-spec.js';
+import { BodyReads } from './body-reads.js';
 import { RecentUsers } from './recent-users.js';
 import { createResource, deleteResource, patchResource, preconditionFailed, readResource, replaceResource, type ResourceContext } from './resources.js';
 import { groupSpec } from './groups.js';
@@ -124,6 +125,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : null;
   const { emit } = options;
   const recentUsers = new RecentUsers();
+  const bodyReads = new BodyReads();
 
   const discovery = createDiscovery({
     maxCount: options.paging.maxCount,
@@ -210,6 +212,15 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         throw new ScimError(
           415,
           `the body is sent with Content-Encoding: ${encoding.slice(0, 40)}, which this server does not decode; send it uncompressed (RFC 9110 §8.4.1)`,
+        );
+      }
+      // Node undoes `chunked` only: any other transfer coding (`gzip, chunked`) would read as invalid UTF-8.
+      const codings = (request.headers['transfer-encoding'] ?? '').split(',').map((coding) => coding.trim().toLowerCase());
+      const coded = codings.find((coding) => coding !== '' && coding !== 'chunked');
+      if (coded !== undefined) {
+        throw new ScimError(
+          415,
+          `the body is sent with Transfer-Encoding: ${coded.slice(0, 40)}, which this server does not decode; send it uncoded (RFC 9112 §6.1)`,
         );
       }
       raw = await request.readBody();
@@ -515,7 +526,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         return errorResponse(new ScimError(429, 'too many requests for this connection; retry later', undefined, { 'Retry-After': String(wait) }));
       }
       // HEAD is GET without its body (RFC 9110 §9.3.2): the adapters' HTTP servers leave the body out.
-      const response = await route(request.method === 'HEAD' ? { ...request, method: 'GET' } : request, connection);
+      const counted = bodyReads.counted(request, connection.connectionId);
+      const response = await route(request.method === 'HEAD' ? { ...counted, method: 'GET' } : counted, connection);
       answered(request, connection, startedAt, started, response.status, null);
       return response;
     } catch (error) {

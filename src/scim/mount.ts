@@ -6,10 +6,11 @@
  * nobody read.
  */
 import type { IncomingMessage } from 'node:http';
-import { parsedBodyOf } from '../parsed-body.js';
+import { declaresBody, parsedBodyOf } from '../parsed-body.js';
 import { targetPath, withoutTrailingSlashes } from '../url-segment.js';
 import { ScimError } from '../errors.js';
 import { readBody, tooLarge } from './body.js';
+import { SCIM_BODY_READ_MS } from './body-reads.js';
 import type { ScimRequest } from './http.js';
 
 /**
@@ -78,10 +79,6 @@ export function lossyQuery(rawQuery: string): boolean {
  */
 export const UNREAD_BODY_DRAIN_BYTES = 16 * 1024;
 
-/** Whether the request declares a body: a non-zero Content-Length, or a chunked one. */
-const hasBody = (headers: IncomingMessage['headers']): boolean =>
-  (headers['content-length'] !== undefined && headers['content-length'] !== '0') || /chunked/i.test(String(headers['transfer-encoding'] ?? ''));
-
 /** The answer to a body something else read before scim-sso without handing it over (the app's wiring). */
 const BODY_READ_ELSEWHERE = new ScimError(
   400,
@@ -107,7 +104,7 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
   const unread = body === undefined && BODY_METHODS.has(method) && !mounted.node.readableEnded;
   // Read already, and not handed over as `req.body` (a framework's parser, e.g. Fastify's `request.body`):
   // said as what it is, not as a missing body (docs: README "Bodies parsed before scim-sso").
-  const consumed = body === undefined && BODY_METHODS.has(method) && mounted.node.readableEnded && hasBody(mounted.node.headers);
+  const consumed = body === undefined && BODY_METHODS.has(method) && mounted.node.readableEnded && declaresBody(mounted.node.headers);
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(mounted.node.headers)) {
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -119,7 +116,7 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
     ...(lossyQuery(rawQuery) ? { queryProblem: 'the query string is not valid percent-encoded UTF-8' } : {}),
     headers,
     body,
-    ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, declared) } : {}),
+    ...(unread ? { readBody: () => readBody(mounted.node, maxBodyBytes, declared, SCIM_BODY_READ_MS) } : {}),
     ...(consumed ? { readBody: () => Promise.resolve(BODY_READ_ELSEWHERE) } : {}),
     ...(overLimit && BODY_METHODS.has(method) ? { readBody: () => Promise.resolve(tooLarge(maxBodyBytes)) } : {}),
     baseUrl: publicBaseUrl ? withoutTrailingSlashes(publicBaseUrl) : mounted.mountUrl() + withoutTrailingSlashes(basePath),

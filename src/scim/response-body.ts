@@ -53,8 +53,25 @@ export function bodyText(body: ScimBody | undefined): string | undefined {
 }
 
 /**
+ * How long a body in parts may take to reach a client (about 110 KB/s for the largest, 13 MB). Node queues
+ * what the socket cannot take yet, and has no deadline of its own for an answer (`server.timeout` is 0): a
+ * client that never reads kept its answer in memory (10 such of 8 MB held 68 MB for as long as they
+ * stayed; an audit of 2026-12-06). Past it the connection is destroyed.
+ */
+export const BODY_SEND_MS = 120_000;
+
+/** Destroys the connection of `res` if its answer has not gone out within {@link BODY_SEND_MS}. */
+export function sendWithin(res: ServerResponse): void {
+  const deadline = setTimeout(() => {
+    if (!res.writableFinished) res.destroy();
+  }, BODY_SEND_MS).unref();
+  res.once('close', () => clearTimeout(deadline));
+}
+
+/**
  * Ends `res` with `body`. Parts are handed to the socket as they are: they are already encoded, so
- * writing them is no work of the event loop's; Node queues what the socket cannot take yet.
+ * writing them is no work of the event loop's; Node queues what the socket cannot take yet, for at most
+ * {@link BODY_SEND_MS}.
  */
 export function writeBody(res: ServerResponse, body: ScimBody | undefined): void {
   if (body === undefined || typeof body === 'string') {
@@ -65,6 +82,7 @@ export function writeBody(res: ServerResponse, body: ScimBody | undefined): void
     return;
   }
   res.setHeader('Content-Length', partsLength(body));
+  sendWithin(res);
   for (const part of body) res.write(part);
   res.end();
 }

@@ -17,8 +17,8 @@ function formRequest(body: string): IncomingMessage {
 }
 
 /** The request once a body parser has read it (as express.urlencoded or koa-bodyparser do when they parse). */
-async function readByParser(): Promise<IncomingMessage> {
-  const stream = formRequest('');
+async function readByParser(body = 'a=1&b=2&b=3'): Promise<IncomingMessage> {
+  const stream = formRequest(body);
   for await (const chunk of stream as AsyncIterable<Buffer>) void chunk;
   return stream;
 }

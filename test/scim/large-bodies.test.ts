@@ -7,8 +7,8 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import express from 'express';
 import Koa from 'koa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BODY_PART_CHARS, bodyText, joinBody } from '../../src/scim/response-body.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BODY_PART_CHARS, BODY_SEND_MS, bodyText, joinBody, writeBody } from '../../src/scim/response-body.js';
 import { makeStore, STORE_KINDS } from '../support/app.js';
 import { ticksDuring } from '../support/event-loop.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
@@ -16,6 +16,40 @@ import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const MEMBERS = 3_000;
+
+describe('an answer in parts the client does not read', () => {
+  it(`is given up after ${BODY_SEND_MS / 1000} s: its connection is destroyed, what was queued freed`, async () => {
+    // Found by an audit (2026-12-06): Node has no deadline for an answer, and 10 clients that never read
+    // 8 MB answers held 68 MB for as long as they stayed connected.
+    // 64 MB, more than the kernel's socket buffers take, so that Node holds the rest.
+    const part = Buffer.alloc(1024 * 1024, 0x61);
+    const parts = Array.from({ length: 64 }, () => part);
+    let answer: import('node:http').ServerResponse | undefined;
+    const server = createServer((_req, res) => {
+      answer = res;
+      writeBody(res, parts);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      socket.pause(); // never reads
+      socket.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+      while (!answer) await new Promise((resolve) => setImmediate(resolve));
+      const closed = new Promise((resolve) => answer!.once('close', resolve));
+      await vi.advanceTimersByTimeAsync(BODY_SEND_MS - 1);
+      expect(answer.destroyed).toBe(false);
+      expect(answer.writableFinished).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await closed;
+      expect(answer.destroyed).toBe(true);
+      socket.destroy();
+    } finally {
+      vi.useRealTimers();
+      server.close();
+    }
+  });
+});
 
 describe('joinBody', () => {
   it('keeps a short body one string', async () => {

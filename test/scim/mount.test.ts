@@ -5,11 +5,13 @@
 import { createServer, IncomingMessage, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { Socket, type AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import express from 'express';
 import Koa from 'koa';
 import request from 'supertest';
-import { pathBelow, requestOrigin, toScimRequest } from '../../src/scim/mount.js';
+import { pathBelow, requestOrigin, settleUnreadBody, toScimRequest } from '../../src/scim/mount.js';
+import { SCIM_BODY_READ_MS } from '../../src/scim/body-reads.js';
+import { ScimError } from '../../src/errors.js';
 import { rawHttp } from '../support/raw-http.js';
 import { scimSso } from '../support/sso.js';
 
@@ -194,7 +196,80 @@ describe('the origin of answers’ URLs without publicBaseUrl', () => {
  */
 const { bodyParser } = createRequire(import.meta.url)('@koa/bodyparser') as { bodyParser: () => Koa.Middleware };
 
+describe('a body that does not arrive', () => {
+  it(`is a 408 after ${SCIM_BODY_READ_MS / 1000} s, and the connection is closed after the answer`, async () => {
+    vi.useFakeTimers();
+    try {
+      const req = nodeRequest('POST', '/scim/v2/Users', { host: 'app.test', 'content-length': '100' });
+      const request = toScimRequest(
+        { node: req, url: '/scim/v2/Users', parsedBody: undefined, mountUrl: () => 'http://app.test' },
+        '/scim/v2',
+        1000,
+        undefined,
+      )!;
+      req.push(Buffer.from('{"userName":'));
+      const read = request.readBody!();
+      await vi.advanceTimersByTimeAsync(SCIM_BODY_READ_MS - 1);
+      let settled = false;
+      void read.then(() => (settled = true));
+      await Promise.resolve();
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      const result = await read;
+      expect(result).toBeInstanceOf(ScimError);
+      expect((result as ScimError).status).toBe(408);
+      expect(settleUnreadBody(req, {})).toEqual({ Connection: 'close' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('with a body parser mounted before scim-sso', () => {
+  it('answers a .search without a body as without the parser: 400 invalidSyntax, not the whole list', async () => {
+    // Found by an audit (2026-12-06): parsers set `{}` for an empty body, and @koa/bodyparser's `{}` for a
+    // request without one was taken as a SearchRequest listing every user.
+    const sso = scimSso({ rateLimit: false });
+    const { token } = await sso.createScimConnection({ customerId: 'parsed-empty' });
+    const apps = {
+      none: express().use(sso),
+      express: express()
+        .use(express.json({ type: ['application/json', 'application/scim+json'] }))
+        .use(sso),
+      koa: new Koa().use(bodyParser()).use(sso.koa).callback(),
+    };
+    const servers = await Promise.all(
+      Object.values(apps).map(async (app) => {
+        const server = createServer(app);
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        return server;
+      }),
+    );
+    try {
+      for (const server of servers) {
+        const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        const created = await fetch(`${origin}/scim/v2/Users`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
+          body: JSON.stringify({ userName: `someone-${origin}` }),
+        });
+        expect(created.status).toBe(201);
+        const withoutBody: Record<string, string>[] = [
+          { 'Content-Type': 'application/scim+json' },
+          { 'Content-Type': 'application/scim+json', 'Content-Length': '0' },
+        ];
+        for (const headers of withoutBody) {
+          const answer = await rawHttp(origin, 'POST /scim/v2/Users/.search HTTP/1.1', { Authorization: `Bearer ${token}`, ...headers });
+          expect(answer, `${origin} ${JSON.stringify(headers)}`).toMatch(/^HTTP\/1\.1 400 /);
+          expect(answer).toContain('"scimType":"invalidSyntax"');
+          expect(answer).not.toContain('totalResults');
+        }
+      }
+    } finally {
+      for (const server of servers) server.close();
+    }
+  });
+
   it('answers a POST, whatever its Content-Type, as without the parser, on Express (express.json) and Koa (@koa/bodyparser)', async () => {
     const sso = scimSso({ rateLimit: false });
     const { token } = await sso.createScimConnection({ customerId: 'parsed-first' });

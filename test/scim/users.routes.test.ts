@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
+import { rawHttp } from '../support/raw-http.js';
 import { gzipSync } from 'node:zlib';
 import { SCIM_JSON, SCIM_TARGETS, scimTestApp, type ScimTestApp } from '../support/app.js';
 
@@ -287,6 +288,17 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       // `identity` is no encoding at all.
       const identity = await t.http.post('/scim/v2/Users').set(t.auth).set('Content-Encoding', 'identity').send(oktaUser(userName));
       expect(identity.status).toBe(201);
+    });
+
+    it('refuses a body with a transfer coding other than chunked with 415 naming it', async () => {
+      const answer = await rawHttp(
+        t.origin,
+        'POST /scim/v2/Users HTTP/1.1',
+        { ...t.auth, 'Content-Type': 'application/scim+json', 'Transfer-Encoding': 'gzip, chunked' },
+        'a\r\n0123456789\r\n0\r\n\r\n',
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 415 /);
+      expect(answer).toContain('Transfer-Encoding: gzip');
     });
 
     it('refuses invalid UTF-8 with 400 invalidSyntax', async () => {
