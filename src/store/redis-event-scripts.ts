@@ -15,12 +15,14 @@
  *   ev:r:<seq>    LIST    the values a staged write removed, in the old list's order
  *   ev:a:<seq>    LIST    the values a staged write added, in the new list's order
  *   ev:j          HASH    seq -> '<id> <JSON>': the resource as entry seq logged it, once its row has moved on
- *   ev:jq         LIST    the seqs of ev:j, in the order the copies were made (trimmed from the head)
+ *   ev:held       ZSET    seq -> seq of the entries that hold a copy in ev:j or a count in ev:ob: what freeing
+ *                         walks once they are dropped, skipping the entries that hold neither
+ *   ev:jq         LIST    copies made before ev:held existed, by seq in the order made (freed from the head)
  *   ev:ob         HASH    seq -> the bytes an entry lists of its own: its changed names and member values when
  *                         they reach COUNTED_ENTRY_BYTES, and the values of its ev:r / ev:a lists, as they fill
  *   ev:jb         STRING  the bytes of the copies in ev:j (their values' lengths) and of ev:ob's values:
  *                         what maxEventBytes bounds
- *   ev:jf         STRING  the first seq whose copy trimming has not freed yet (copies are freed by seq)
+ *   ev:jf         STRING  (earlier versions) the first seq whose copy was not freed yet; no longer read
  *
  * Shared JSON: an entry does not copy the resource JSON its write stored. The row (`<k>:r`, redis-scripts.ts)
  * names the entry that logged its JSON (`e` in its header), and a read of that entry takes the JSON from the
@@ -52,7 +54,7 @@ export const EVENT_LOG_LUA = `
 local EV, EVLAST, EVJOBS, EVLISTS = base .. 'ev', base .. 'ev:last', base .. 'ev:jobs', base .. 'ev:lists'
 local EVSINCE = base .. 'ev:since'
 local EVJSON, EVJQ, EVBYTES, EVFREED = base .. 'ev:j', base .. 'ev:jq', base .. 'ev:jb', base .. 'ev:jf'
-local EVOWN = base .. 'ev:ob'
+local EVOWN, EVHELD = base .. 'ev:ob', base .. 'ev:held'
 local function evList(seq, part) return base .. 'ev:' .. part .. ':' .. seq end
 local function seqOfEntry(id) return tonumber(string.match(id, '%-(%d+)$')) end
 -- The ms and seq of the last entry, read once per script (an append notes the entry it adds).
@@ -98,6 +100,7 @@ end
 local function countOwn(seq, bytes)
   if bytes <= 0 or seq < firstKept() then return end
   redis.call('HINCRBY', EVOWN, fmt(seq), bytes)
+  redis.call('ZADD', EVHELD, seq, fmt(seq))
   copiedMemo.total = redis.call('INCRBY', EVBYTES, bytes)
 end
 -- Frees the copy of entry seq's JSON and the count of what it listed of its own; answers the bytes freed.
@@ -106,13 +109,14 @@ local function freeEntry(seq)
   if size > 0 then redis.call('HDEL', EVJSON, fmt(seq)) end
   local own = tonumber(redis.call('HGET', EVOWN, fmt(seq)) or '0')
   if own > 0 then redis.call('HDEL', EVOWN, fmt(seq)) end
+  redis.call('ZREM', EVHELD, fmt(seq))
   return size + own
 end
 
 -- Drops entries past the retention (exact: whole stream nodes go in O(1) each) and over the count (at
--- most ${COUNT_TRIM_BUDGET} per write), then the side data of dropped entries: the member lists of at most 8
--- and the copies of at most ${COUNT_TRIM_BUDGET}. Copies are listed in ev:jq in the order they were made, not by
--- seq, so one can outlive its entry until the copies made before it go: never longer than the retention.
+-- most ${COUNT_TRIM_BUDGET} per write), then the side data of dropped entries: the member lists of at most 8,
+-- and the copies and counts of at most ${COUNT_TRIM_BUDGET} entries that hold one (ev:held). Copies an earlier
+-- version listed in ev:jq are freed from its head, in the order they were made.
 -- Most writes drop nothing, and that is known from the oldest entry alone: its ms against the retention, and
 -- its seq against the last one (seqs grow by one per entry and only the head is trimmed, so the log holds at
 -- most last - first + 1 entries). The side data is then looked at only by every 16th write, for what an
@@ -134,16 +138,16 @@ local function trimEvents(ev, seq)
   local copied = copiedMemo.total
   if not copied and (dropped > 0 or seq % 16 == 0) then copied = tonumber(redis.call('GET', EVBYTES) or '0') end
   local counted = copied
-  -- Copies and own counts of dropped entries are freed by seq (seqs are consecutive), ${COUNT_TRIM_BUDGET} per write from ev:jf, the
-  -- first seq not freed yet: ev:jq, in the order copies were made, can hold a kept entry's copy before a
-  -- dropped one's.
+  -- Copies and counts of dropped entries are freed ${COUNT_TRIM_BUDGET} entries per write, found in ev:held: a
+  -- million dropped entries that hold nothing (most do) cost nothing to pass, so what is counted soon
+  -- matches the entries kept again (owed until then: what it counts is not all theirs). Walking every dropped
+  -- seq, as before 2026-12-06, kept the byte bound off for a write per 64 of them (a review found a
+  -- retention trim of 3,000 small entries let the log hold 37 times maxEventBytes meanwhile).
   local owed = false
   if copied then
-    local from = tonumber(redis.call('GET', EVFREED) or (dropped > 0 and firstSeq) or firstKept())
-    local to = math.min(firstKept(), from + ${COUNT_TRIM_BUDGET})
-    for s = from, to - 1 do copied = copied - freeEntry(s) end
-    if to > from then redis.call('SET', EVFREED, fmt(to)) end
-    owed = to < firstKept()
+    local below = redis.call('ZRANGE', EVHELD, '-inf', '(' .. fmt(firstKept()), 'BYSCORE', 'LIMIT', 0, ${COUNT_TRIM_BUDGET})
+    for _, s in ipairs(below) do copied = copied - freeEntry(tonumber(s)) end
+    owed = #below == ${COUNT_TRIM_BUDGET}
   end
   -- Over maxEventBytes (and nothing owed): the oldest entries go, at most ${COUNT_TRIM_BUDGET} per write and never
   -- this write's, with their copies and counts, until what is counted fits.
@@ -156,7 +160,6 @@ local function trimEvents(ev, seq)
     end
     if n > 0 then
       redis.call('XTRIM', EV, 'MAXLEN', '=', redis.call('XLEN', EV) - n)
-      redis.call('SET', EVFREED, fmt(kept + n))
       keptMemo = {}
       dropped = dropped + n
     end
@@ -212,7 +215,7 @@ local function keepShared(e, id, json)
   -- HSETNX keeps the first copy, the version the entry logged, should that ever change.
   local value = id .. ' ' .. json
   if redis.call('HSETNX', EVJSON, fmt(e), value) == 0 then return 0 end
-  redis.call('RPUSH', EVJQ, fmt(e))
+  redis.call('ZADD', EVHELD, e, fmt(e))
   copiedMemo.total = redis.call('INCRBY', EVBYTES, #value)
   return #json
 end

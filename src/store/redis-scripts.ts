@@ -1564,7 +1564,7 @@ for _, seq in ipairs(owned) do
   redis.call('ZREM', EVLISTS, seq)
 end
 if #owned > 0 then return #owned end
-redis.call('UNLINK', EV, EVLAST, EVSINCE, EVJOBS, EVLISTS, EVJSON, EVJQ, EVBYTES, EVFREED, EVOWN, base .. 'ev:cursors', base .. 'ev:leases')
+redis.call('UNLINK', EV, EVLAST, EVSINCE, EVJOBS, EVLISTS, EVJSON, EVJQ, EVBYTES, EVFREED, EVOWN, EVHELD, base .. 'ev:cursors', base .. 'ev:leases')
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
   sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, BYTES, MB, GTOP, JOBS_MOVED, base .. 'dying')

@@ -390,6 +390,24 @@ export function eventLogContract(name: string, makeStore: MakeStore): void {
       expect((await readAll()).map((e) => e.type)).toEqual(['user.updated']);
     });
 
+    it('keeps maxEventBytes right after a retention trim drops many entries at once', async () => {
+      // Found by a review (2026-12-06): on Redis the side data of dropped entries was freed 64 seqs a write,
+      // and the byte bound waited for it: after 3,000 small entries expired, 40 KB member lists piled up.
+      await cleanup();
+      await setUp({ maxEventBytes: 50_000, eventRetentionMs: DAY });
+      await store.createResource(cid, withEvents(groupWrite('g', 'G'), groupEvents('group.created')));
+      for (let i = 0; i < 1500; i++) await store.createResource(cid, withEvents(userWrite(`u${i}`, `u${i}`), own('user.created')));
+      clock.now += 2 * DAY;
+      const values = Array.from({ length: 200 }, (_, i) => ({ value: `m${i}-${'x'.repeat(196)}` })); // about 40 KB a write
+      let version = 1;
+      for (let w = 0; w < 6; w++) {
+        const changes = w % 2 === 0 ? { add: values, remove: [] } : { add: [], remove: values.map((v) => v.value) };
+        await store.replaceResource(cid, withEvents({ ...groupWrite('g', 'G'), members: undefined, memberChanges: changes }, groupEvents(null)), version++);
+        // Two such writes pass the bound: the newest alone is kept, from the first write after the trim on.
+        expect(await readAll(), `write ${w}`).toHaveLength(200);
+      }
+    }, 60_000);
+
     it('counts the member lists of long list replacements against maxEventBytes (staged on Redis)', async () => {
       await cleanup();
       await setUp({ maxEventBytes: 150_000 });

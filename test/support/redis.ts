@@ -195,8 +195,12 @@ for _, seq in ipairs(redis.call('LRANGE', base .. 'ev:jq', 0, -1)) do
   if queued[seq] then problem('the copy of event entry ' .. seq .. ' is queued twice') end
   queued[seq] = true
 end
+local function held(seq) return redis.call('ZSCORE', base .. 'ev:held', seq) == tostring(tonumber(seq)) end
 for _, seq in ipairs(redis.call('HKEYS', base .. 'ev:j')) do
-  if not queued[seq] then problem('the copy of event entry ' .. seq .. ' is not queued for trimming') end
+  if not queued[seq] and not held(seq) then problem('the copy of event entry ' .. seq .. ' is not listed for freeing') end
+end
+for _, seq in ipairs(redis.call('HKEYS', base .. 'ev:ob')) do
+  if not held(seq) then problem('the count of event entry ' .. seq .. ' is not listed for freeing') end
 end
 local dn = redis.call('HKEYS', base .. 'g:dn')
 for _, gid in ipairs(dn) do
