@@ -32,6 +32,8 @@ interface SsoEntry {
   json: string;
   /** When the subject was first recorded, as a number counting up from 1 per customer: a scan's order and cursor. */
   arrival: number;
+  /** The UTF-8 bytes of `<firstSeenAt>\n<json>`, as the Redis store counts its stored value. */
+  bytes: number;
 }
 
 /** A customer's SSO users. */
@@ -43,6 +45,8 @@ interface SsoSpace {
    */
   byArrival: OrderedIndex<SsoEntry>;
   nextArrival: number;
+  /** The sum of the entries' bytes. */
+  bytes: number;
   /**
    * The entries in listSsoUsers' order (most recently seen first, then by subject: src/seen-order.ts), kept
    * as logins come: O(log n) per login, O(log n + page) per page. Sorting again at the next page read after
@@ -60,19 +64,27 @@ const toUser = (e: SsoEntry): StoredSsoUser => parseSsoUser(e.firstSeenAt, e.jso
 
 const byArrival = (a: SsoEntry, b: SsoEntry): number => a.arrival - b.arrival;
 
-/** Past `max` SSO users, drops the least recently seen (at most SSO_DROPS_PER_RECORD). */
-function dropLeastSeen(space: SsoSpace, max: number): void {
-  for (let i = 0; i < SSO_DROPS_PER_RECORD && space.bySubject.size > max; i++) {
-    const last = space.order.at(space.order.size - 1)!;
+/**
+ * Past `max` SSO users or `maxBytes` bytes, drops the least recently seen, never `kept` (the entry just
+ * recorded: should it be the least recently seen, the one before it goes); at most SSO_DROPS_PER_RECORD, as
+ * the Redis store does (src/store/redis-oidc.ts).
+ */
+function dropLeastSeen(space: SsoSpace, kept: SsoEntry, max: number, maxBytes: number): void {
+  for (let i = 0; i < SSO_DROPS_PER_RECORD && (space.bySubject.size > max || space.bytes > maxBytes); i++) {
+    const end = space.order.size - 1;
+    const rank = space.order.at(end) === kept ? end - 1 : end;
+    if (rank < 0) return;
+    const last = space.order.at(rank)!;
     space.order.delete(last);
     space.byArrival.delete(last);
     space.bySubject.delete(last.subject);
+    space.bytes -= last.bytes;
   }
 }
 
 /** In-memory OIDC clients and SSO users; `connectionCustomers` lists the customers with a SCIM connection. */
 export function memoryOidcMethods(connectionCustomers: () => Iterable<string>, options: SsoRecordOptions = {}): OidcMethods {
-  const { maxSsoUsersPerCustomer } = resolveSsoRecordOptions(options);
+  const { maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer } = resolveSsoRecordOptions(options);
   /** customerId → the client as JSON. */
   const clients = new Map<string, string>();
   /** customerId → the SAML connection as JSON (a customer is in `clients` or here, never both). */
@@ -148,7 +160,7 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>, o
       const record = checkSsoUser(user);
       let space = ssoUsers.get(customerId);
       if (!space) {
-        space = { bySubject: new ShardedMap(), byArrival: new OrderedIndex(byArrival), nextArrival: 1, order: new OrderedIndex(bySeen) };
+        space = { bySubject: new ShardedMap(), byArrival: new OrderedIndex(byArrival), nextArrival: 1, bytes: 0, order: new OrderedIndex(bySeen) };
         ssoUsers.set(customerId, space);
       }
       const old = space.bySubject.get(record.subject);
@@ -156,13 +168,24 @@ export function memoryOidcMethods(connectionCustomers: () => Iterable<string>, o
       if (old) {
         space.order.delete(old);
         space.byArrival.delete(old);
+        space.bytes -= old.bytes;
       }
       const arrival = old ? old.arrival : space.nextArrival++;
-      const entry = { subject: record.subject, firstSeenAt, lastSeenAt: record.lastSeenAt, score: seenScore(record.lastSeenAt), json: record.json, arrival };
+      const bytes = Buffer.byteLength(firstSeenAt) + 1 + Buffer.byteLength(record.json);
+      const entry = {
+        subject: record.subject,
+        firstSeenAt,
+        lastSeenAt: record.lastSeenAt,
+        score: seenScore(record.lastSeenAt),
+        json: record.json,
+        arrival,
+        bytes,
+      };
       space.bySubject.set(record.subject, entry);
       space.order.insert(entry);
       space.byArrival.insert(entry);
-      if (!old) dropLeastSeen(space, maxSsoUsersPerCustomer);
+      space.bytes += bytes;
+      dropLeastSeen(space, entry, maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer);
     },
 
     async listSsoUsers(customerId) {

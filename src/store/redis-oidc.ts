@@ -70,32 +70,59 @@ local function before(a, b)
   end
   return #a < #b
 end
--- Past max users, drops the least recently seen, the end of the seen order (at most ${SSO_DROPS_PER_RECORD}: a
--- lowered cap is reached over the next logins). Only while the order holds every user: users an older
--- version recorded join it at the first page read (fillSeen), and until then nothing is dropped.
-local function dropLeastSeen(key, seenKey, max)
+-- Past max users or maxBytes bytes (bytes: the count after this record), drops the least recently seen, the
+-- end of the seen order, never the subject just recorded (should it be the least recently seen, the one
+-- before it goes); at most ${SSO_DROPS_PER_RECORD}, so a lowered cap is reached
+-- over the next logins. Only while the order holds every user: users an older version recorded join it at
+-- the first page read (fillSeen), and until then nothing is dropped.
+local function dropLeastSeen(key, seenKey, bytesKey, subject, max, maxBytes, bytes)
   local n = redis.call('HLEN', key)
-  if n <= max or redis.call('ZCARD', seenKey) < n then return end
-  local gone = redis.call('ZRANGE', seenKey, -math.min(n - max, ${SSO_DROPS_PER_RECORD}), -1)
-  redis.call('HDEL', key, unpack(gone))
-  redis.call('ZREM', seenKey, unpack(gone))
+  if (n <= max and bytes <= maxBytes) or redis.call('ZCARD', seenKey) < n then return end
+  local dropped = 0
+  while dropped < ${SSO_DROPS_PER_RECORD} and n > 1 and (n > max or bytes > maxBytes) do
+    local ends = redis.call('ZRANGE', seenKey, -2, -1)
+    local last = ends[#ends] == subject and ends[#ends - 1] or ends[#ends]
+    if not last or last == subject then break end
+    bytes = bytes - redis.call('HSTRLEN', key, last)
+    redis.call('HDEL', key, last)
+    redis.call('ZREM', seenKey, last)
+    n, dropped = n - 1, dropped + 1
+  end
+  -- Records of an older version were never counted: the count does not go below what is left.
+  redis.call('SET', bytesKey, math.max(bytes, 0))
 end
-local function recordSso(key, seenKey, subject, first, json, score, max)
+local function recordSso(key, seenKey, bytesKey, subject, first, json, score, max, maxBytes)
   local old = redis.call('HGET', key, subject)
   if old then
     local nl = string.find(old, '\\n', 1, true)
     if nl and before(string.sub(old, 1, nl - 1), first) then first = string.sub(old, 1, nl - 1) end
   end
-  redis.call('HSET', key, subject, first .. '\\n' .. json)
+  local value = first .. '\\n' .. json
+  redis.call('HSET', key, subject, value)
   redis.call('ZADD', seenKey, score, subject)
-  if not old then dropLeastSeen(key, seenKey, tonumber(max)) end
+  local bytes = redis.call('INCRBY', bytesKey, #value - (old and #old or 0))
+  dropLeastSeen(key, seenKey, bytesKey, subject, tonumber(max), tonumber(maxBytes), bytes)
   return 1
 end
 `;
 
-/** Upserts one SSO user (KEYS: the SSO hash, the seen set; ARGV: subject, firstSeenAt, JSON, score, most users kept). Reply 1. */
+/**
+ * Upserts one SSO user (KEYS: the SSO hash, the seen set, the bytes count; ARGV: subject, firstSeenAt, JSON,
+ * score, most users kept, most bytes kept). Reply 1.
+ */
 export const RECORD_SSO_USER = `${RECORD_SSO_FUNCTION}
-return recordSso(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return recordSso(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+`;
+
+/**
+ * Adds to the seen set (KEYS[2]) the subjects of ARGV pairs (score, subject) that the SSO hash (KEYS[1])
+ * holds and the set lacks: a subject dropped between fillSeen's HSCAN and this is not put back.
+ */
+export const FILL_SEEN = `
+for i = 1, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[1], ARGV[i + 1]) == 1 then redis.call('ZADD', KEYS[2], 'NX', ARGV[i], ARGV[i + 1]) end
+end
+return 1
 `;
 
 /**
@@ -150,6 +177,7 @@ export function redisOidcMethods(options: {
   prefix: string;
   customerKey: (customerId: string) => string;
   maxSsoUsersPerCustomer: number;
+  maxSsoUserBytesPerCustomer: number;
 }): {
   methods: OidcMethods;
   customers: CustomerSet;
@@ -157,11 +185,13 @@ export function redisOidcMethods(options: {
   samlKey: (customerId: string) => string;
   ssoKey: (customerId: string) => string;
   seenKey: (customerId: string) => string;
+  ssoBytesKey: (customerId: string) => string;
 } {
-  const { client, prefix, customerKey, maxSsoUsersPerCustomer } = options;
+  const { client, prefix, customerKey, maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer } = options;
   const redis = client as Redis; // Redis and Cluster share these signatures; the cast only picks one.
   const run = defineScripts(client, {
-    recordSso: { lua: RECORD_SSO_USER, keys: 2, readOnly: false },
+    recordSso: { lua: RECORD_SSO_USER, keys: 3, readOnly: false },
+    fillSeen: { lua: FILL_SEEN, keys: 2, readOnly: false },
     replaceOidc: { lua: REPLACE_OIDC_CLIENT, keys: 1, readOnly: false },
     createSso: { lua: CREATE_SSO_RECORD, keys: 2, readOnly: false },
     ssoPage: { lua: SSO_PAGE, keys: 2, readOnly: true },
@@ -172,6 +202,7 @@ export function redisOidcMethods(options: {
   const samlKey = (customerId: string): string => `${prefix}saml:{${customerId}}`;
   const ssoKey = (customerId: string): string => `${prefix}sso:{s:${customerId}}:users`;
   const seenKey = (customerId: string): string => `${prefix}sso:{s:${customerId}}:seen`;
+  const ssoBytesKey = (customerId: string): string => `${prefix}sso:{s:${customerId}}:bytes`;
 
   // Creators write their key, then SADD; release SREMs, then checks both keys and SADDs back if either
   // exists. So a customer that has a connection or client is always listed (a creator that stops between
@@ -220,7 +251,7 @@ export function redisOidcMethods(options: {
       cursor = next;
       const args: string[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) args.push(scoreArg(parseStored(flat[i + 1]!).lastSeenAt), flat[i]!);
-      if (args.length) await redis.zadd(seenKey(customerId), 'NX', ...args);
+      if (args.length) await run('fillSeen', ssoKey(customerId), seenKey(customerId), ...args);
     } while (cursor !== '0');
   }
 
@@ -260,7 +291,7 @@ export function redisOidcMethods(options: {
 
     async deleteSamlConnection(customerId) {
       assertStoreId('customerId', customerId);
-      const [removed] = await Promise.all([redis.del(samlKey(customerId)), redis.unlink(ssoKey(customerId), seenKey(customerId))]);
+      const [removed] = await Promise.all([redis.del(samlKey(customerId)), redis.unlink(ssoKey(customerId), seenKey(customerId), ssoBytesKey(customerId))]);
       await customers.release(customerId);
       return removed === 1;
     },
@@ -280,7 +311,7 @@ export function redisOidcMethods(options: {
       assertStoreId('customerId', customerId);
       // Two keys in two slots: not atomic. A login recorded meanwhile may leave SSO users behind; the
       // next createOidcClient then finds them, which is harmless (they are that customer's people).
-      const [removed] = await Promise.all([redis.del(oidcKey(customerId)), redis.unlink(ssoKey(customerId), seenKey(customerId))]);
+      const [removed] = await Promise.all([redis.del(oidcKey(customerId)), redis.unlink(ssoKey(customerId), seenKey(customerId), ssoBytesKey(customerId))]);
       await customers.release(customerId);
       return removed === 1;
     },
@@ -296,11 +327,13 @@ export function redisOidcMethods(options: {
         'recordSso',
         ssoKey(customerId),
         seenKey(customerId),
+        ssoBytesKey(customerId),
         record.subject,
         record.firstSeenAt,
         record.json,
         scoreArg(record.lastSeenAt),
         maxSsoUsersPerCustomer,
+        maxSsoUserBytesPerCustomer,
       );
     },
 
@@ -351,5 +384,5 @@ export function redisOidcMethods(options: {
       return raw === null ? null : parseStored(raw);
     },
   };
-  return { methods, customers, oidcKey, samlKey, ssoKey, seenKey };
+  return { methods, customers, oidcKey, samlKey, ssoKey, seenKey, ssoBytesKey };
 }

@@ -1097,7 +1097,7 @@ return { findAll('u', ARGV[1], ARGV[2]), buried(ARGV[1], ARGV[2], tonumber(ARGV[
 
 /**
  * The login guard's decision step (KEYS[1] = the connection's tag, KEYS[2] = the customer's SSO user hash,
- * KEYS[3] = its seen set; ARGV: '1' to look up or '0', attribute, value, now ms, retention ms, the activity
+ * KEYS[3] = its seen set, KEYS[4] = its bytes count; ARGV: '1' to look up or '0', attribute, value, now ms, retention ms, the activity
  * attribute, subject, firstSeenAt, the attempt's JSON without its outcome fields, its seen score, the most SSO
  * users the customer keeps):
  * FIND_USERS_FOR_LOGIN's lookup, then the outcome of loginOutcome (src/store/store.ts) from it, recorded as
@@ -1137,7 +1137,7 @@ elseif gone == 1 then reason = 'deleted'
 else reason = 'not_provisioned' end
 local json = string.sub(ARGV[9], 1, -2) .. ',"lastOutcome":"' .. outcome .. '","lastReason":' ..
   (reason and ('"' .. reason .. '"') or 'null') .. ',"lastScimUserId":' .. (id and cjson.encode(id) or 'null') .. '}'
-recordSso(KEYS[2], KEYS[3], ARGV[7], ARGV[8], json, ARGV[10], ARGV[11])
+recordSso(KEYS[2], KEYS[3], KEYS[4], ARGV[7], ARGV[8], json, ARGV[10], ARGV[11], ARGV[12])
 return { users, gone, 1, outcome, reason or '', id or '' }
 `,
 );

@@ -165,7 +165,7 @@ const SCRIPTS = {
   groupsWith: { lua: lua.FIND_GROUPS_WITH_MEMBER, keys: 1, readOnly: true },
   groups: { lua: lua.USER_GROUPS, keys: 1, readOnly: true },
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
-  loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 3, readOnly: false },
+  loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 4, readOnly: false },
   loginBatch: { lua: lua.FIND_USERS_FOR_LOGIN_BATCH, keys: 1, readOnly: true },
   userBySeq: { lua: lua.GET_USER_BY_SEQ, keys: 1, readOnly: true },
   page: { lua: lua.LIST_PAGE, keys: 1, readOnly: true },
@@ -247,8 +247,8 @@ export function redisStore(options: RedisStoreOptions): Store {
   const rolesKey = (customerId: string): string => `${prefix}roles:{${customerId}}`;
   const deletingKey = (customerId: string): string => `${prefix}deleting:{${customerId}}`;
   const activityKey = (customerId: string, log: ActivityLogName): string => `${prefix}activity:{${customerId}}:${log}`;
-  const { maxSsoUsersPerCustomer } = resolveSsoRecordOptions(options);
-  const oidc = redisOidcMethods({ client, prefix, customerKey, maxSsoUsersPerCustomer });
+  const { maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer } = resolveSsoRecordOptions(options);
+  const oidc = redisOidcMethods({ client, prefix, customerKey, maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer });
   const consumers = redisEventConsumers({
     client,
     prefix,
@@ -1338,16 +1338,19 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (!record.json.endsWith(UNDECIDED_SUFFIX)) throw new Error('unexpected SSO user record layout');
       const json = `${record.json.slice(0, -UNDECIDED_SUFFIX.length)}}`;
       const args = [lookup ? '1' : '0', lookup?.attribute ?? '', lookup?.value ?? '', now(), retention, attempt.inactiveWhenFalse];
-      const keys = [tag(attempt.connectionId), oidc.ssoKey(customerId), oidc.seenKey(customerId)];
+      const keys = [tag(attempt.connectionId), oidc.ssoKey(customerId), oidc.seenKey(customerId), oidc.ssoBytesKey(customerId)];
       const score = String(seenScore(record.lastSeenAt));
-      const reply = (await run('loginRecord', ...keys, ...args, record.subject, record.firstSeenAt, json, score, maxSsoUsersPerCustomer)) as [
-        unknown[][],
-        number,
-        number,
-        string,
-        string,
-        string,
-      ];
+      const reply = (await run(
+        'loginRecord',
+        ...keys,
+        ...args,
+        record.subject,
+        record.firstSeenAt,
+        json,
+        score,
+        maxSsoUsersPerCustomer,
+        maxSsoUserBytesPerCustomer,
+      )) as [unknown[][], number, number, string, string, string];
       const [users, gone, done, outcome, reason, id] = reply;
       const found = {
         users: lookup ? await parseFound(attempt.connectionId, 'User', users, { source: 'i', ...lookup }) : [],

@@ -63,9 +63,17 @@ export interface SsoRecordOptions {
    * enterprise).
    */
   maxSsoUsersPerCustomer?: number;
+  /**
+   * Most bytes of SSO user records kept per customer (each record's stored form: `firstSeenAt`, a newline
+   * and its JSON, in UTF-8), enforced as `maxSsoUsersPerCustomer` is. Records are a few hundred bytes, but
+   * an IdP can make each up to 32 KB (MAX_SSO_RECORD_BYTES) with made-up claims: 2,000,000 of those would
+   * be 64 GB. Default: 1 GiB (about 2,000,000 ordinary records).
+   */
+  maxSsoUserBytesPerCustomer?: number;
 }
 
 export const DEFAULT_MAX_SSO_USERS_PER_CUSTOMER = 2_000_000;
+export const DEFAULT_MAX_SSO_USER_BYTES_PER_CUSTOMER = 1024 ** 3;
 
 /**
  * Most records one recording drops: a cap lowered below what a customer holds is reached over the next
@@ -77,7 +85,9 @@ export const SSO_DROPS_PER_RECORD = 64;
 export function resolveSsoRecordOptions(options: SsoRecordOptions): Required<SsoRecordOptions> {
   const max = options.maxSsoUsersPerCustomer ?? DEFAULT_MAX_SSO_USERS_PER_CUSTOMER;
   if (!Number.isSafeInteger(max) || max < 1) throw new TypeError('maxSsoUsersPerCustomer must be a positive integer');
-  return { maxSsoUsersPerCustomer: max };
+  const maxBytes = options.maxSsoUserBytesPerCustomer ?? DEFAULT_MAX_SSO_USER_BYTES_PER_CUSTOMER;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new TypeError('maxSsoUserBytesPerCustomer must be a positive integer');
+  return { maxSsoUsersPerCustomer: max, maxSsoUserBytesPerCustomer: maxBytes };
 }
 
 /** A claim name as OIDC clients name one (subjectClaim, requiredClaims); never `__proto__`. */

@@ -858,7 +858,8 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
 
   /**
    * Records a login attempt: inserts or updates the SSO user with this subject (keeping `firstSeenAt`).
-   * A new subject past the store's `maxSsoUsersPerCustomer` drops the least recently seen (src/store/sso-records.ts).
+   * Past the store's `maxSsoUsersPerCustomer` or `maxSsoUserBytesPerCustomer` the least recently seen are
+   * dropped (src/store/sso-records.ts).
    * One round trip.
    */
   recordSsoUser(customerId: string, user: StoredSsoUser): Promise<void>;
@@ -881,7 +882,8 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   /**
    * The customer's SSO users a batch at a time, in no particular order: start with cursor '0', pass on the
    * cursor answered, stop when it is '0'. Every SSO user recorded before the scan starts and kept until it
-   * ends is answered exactly once; one first recorded, or dropped by the cap, during the scan may or may not be.
+   * ends is answered, once (on Redis possibly twice while a lowered cap shrinks the hash: HSCAN); one first
+   * recorded, or dropped by the cap, during the scan may or may not be.
    * About `count` per batch (a hint); one round trip each, memory O(batch).
    */
   scanSsoUsers(customerId: string, cursor: string, count: number): Promise<SsoUserScan>;

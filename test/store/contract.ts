@@ -2272,6 +2272,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         it('refuses a cap that is not a positive integer', async () => {
           for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
             await expect(makeStore({ maxSsoUsersPerCustomer: bad })).rejects.toThrow(/maxSsoUsersPerCustomer/);
+            await expect(makeStore({ maxSsoUserBytesPerCustomer: bad })).rejects.toThrow(/maxSsoUserBytesPerCustomer/);
           }
         });
 
@@ -2296,6 +2297,27 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           await capped.recordSsoUser(conn.customerId, makeSsoUser('s1', at(20)));
           expect(await capped.getSsoUser(conn.customerId, 's1')).toEqual(makeSsoUser('s1', at(20)));
           expect(await subjectsOf(capped, conn.customerId)).toEqual(['s1', 's6', 's7', 's8', 's5']);
+        });
+
+        it('drops the least recently seen past maxSsoUserBytesPerCustomer too, never the record just made', async () => {
+          // Found by a review (2026-12-06): an IdP can make each record 9-32 KB with made-up claims, so a
+          // count alone let one customer hold tens of GB.
+          const { store: small } = await makeStore({ now, maxSsoUserBytesPerCustomer: 4000 });
+          const padded = (subject: string, minute: number) => makeSsoUser(subject, at(minute), { claims: { sub: subject, pad: 'p'.repeat(900) } });
+          for (let i = 0; i < 10; i++) await small.recordSsoUser(conn.customerId, padded(`b${i}`, i));
+          // Records of about 1.2 KB each: three fit in 4,000 bytes, four do not.
+          expect(await subjectsOf(small, conn.customerId)).toEqual(['b9', 'b8', 'b7']);
+          // A record over the whole budget is kept alone, until the next one.
+          const huge = makeSsoUser('huge', at(20), { claims: { pad: 'h'.repeat(6000) } });
+          await small.recordSsoUser(conn.customerId, huge);
+          expect(await subjectsOf(small, conn.customerId)).toEqual(['huge']);
+          await small.recordSsoUser(conn.customerId, padded('after', 21));
+          expect(await subjectsOf(small, conn.customerId)).toEqual(['after']);
+          // Through recordLogin as well.
+          const attempt = { connectionId: null, lookup: null, inactiveWhenFalse: 'active', user: padded('login', 22) };
+          await small.recordLogin(conn.customerId, attempt);
+          expect(await subjectsOf(small, conn.customerId)).toEqual(['login', 'after']);
+          await small.close?.();
         });
 
         it('drops through recordLogin too, whatever the login decides', async () => {

@@ -249,9 +249,10 @@ describe('redis store specifics', () => {
       expect(page.total).toBe(1101);
       expect(page.users.map((u) => u.subject)).toEqual(['old-0000', 'new', 'old-1099']);
     });
-    // The short order is filled with HSCAN batches and ZADD NX, then the page is read again.
+    // The short order is filled with HSCAN batches and a script per batch (ZADD NX of the subjects the hash
+    // still holds), then the page is read again.
     expect(commands.filter((c) => c === 'hscan').length).toBeGreaterThan(1);
-    expect(commands.filter((c) => c === 'zadd').length).toBeGreaterThan(1);
+    expect(commands.filter((c) => c === 'evalsha' || c === 'eval').length).toBeGreaterThan(2);
     expect(await t.client.zcard(seen)).toBe(1101);
     expect(await t.client.zscore(seen, 'old-0000')).toBe(String(-Date.parse('2025-02-01T00:00:00.000Z')));
     // From then on a page is one script.
@@ -408,6 +409,30 @@ describe('redis store specifics', () => {
     await lowered.recordSsoUser(conn.customerId, makeSsoUser('n4', at(203)));
     expect(await t.client.hlen(hash)).toBe(10);
     expect(await lowered.getSsoUser(conn.customerId, 'legacy')).toBeNull();
+  });
+
+  it('puts no subject dropped meanwhile back into the seen order when ordering older records', async () => {
+    // Found by a review (2026-12-06): fillSeen's HSCAN and its ZADD NX were two steps; a subject the cap
+    // dropped between them came back to the order without its record, and the page total counted it.
+    const hash = `${prefix}sso:{s:${conn.customerId}}:users`;
+    const seen = `${prefix}sso:{s:${conn.customerId}}:seen`;
+    for (const subject of ['old-a', 'old-b', 'old-c']) {
+      const { firstSeenAt, ...rest } = makeSsoUser(subject, '2024-01-01T00:00:00.000Z');
+      await t.client.hset(hash, subject, `${firstSeenAt}\n${JSON.stringify(rest)}`);
+    }
+    // Between the scan and the fill, another instance drops old-b.
+    const restore = wrapStoreScript(t.client, 'fillSeen', (real) => async (...args) => {
+      await t.client.hdel(hash, 'old-b');
+      return real(...args);
+    });
+    try {
+      const page = await store.listSsoUserPage(conn.customerId, 0, 10);
+      expect(page.users.map((u) => u.subject).sort()).toEqual(['old-a', 'old-c']);
+      expect(page.total).toBe(2);
+    } finally {
+      restore();
+    }
+    expect((await t.client.zrange(seen, '0', '-1')).sort()).toEqual(['old-a', 'old-c']);
   });
 
   it('answers the login lookup and records an SSO user in one round trip each', async () => {
