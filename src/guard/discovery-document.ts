@@ -4,14 +4,17 @@
  * 256 KB of JSON (the most an IdP answer is read, src/guard/idp-fetch.ts) padded with empty objects parses to
  * about 5.3 MB of heap (audit, 2026-12-06), so 1,000 cached customers could hold gigabytes of the process
  * every customer shares. Metadata (RFC 8414, OpenID Connect Discovery 1.0) is strings, numbers, booleans,
- * lists of strings and `mtls_endpoint_aliases` (an object of strings): only those are kept, within
- * {@link MAX_DISCOVERY_METADATA_BYTES}; a document whose metadata is larger is refused.
+ * lists of strings and `mtls_endpoint_aliases` (an object of strings): only those are kept, at most
+ * {@link MAX_METADATA_NAMES} of them, within {@link MAX_DISCOVERY_METADATA_BYTES}; a document whose metadata is
+ * larger is refused. Empty lists are kept: oauth4webapi reads `[]` and an absent list differently.
  */
 import type * as oidc from 'openid-client';
 import { SsoLoginError } from '../errors.js';
 
 /** The most metadata kept of a discovery document, as JSON text (real ones: 1.5 KB for Google to about 8 KB). */
-export const MAX_DISCOVERY_METADATA_BYTES = 64 * 1024;
+export const MAX_DISCOVERY_METADATA_BYTES = 32 * 1024;
+/** The most metadata names kept (real documents have 25 to 70; those past it are dropped). */
+export const MAX_METADATA_NAMES = 256;
 /** The most strings a list of metadata keeps (the longest real `*_supported` lists hold a few dozen). */
 export const MAX_METADATA_LIST_ITEMS = 100;
 /** The most entries an object of metadata keeps (`mtls_endpoint_aliases` names a handful of endpoints). */
@@ -25,7 +28,8 @@ function keptValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.every(isString) ? value.slice(0, MAX_METADATA_LIST_ITEMS) : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
   const names = Object.keys(value);
-  if (names.length > MAX_METADATA_OBJECT_KEYS) return undefined;
+  // Empty objects are no metadata, and 64 KB of them (`"k1":{},…`) weighed nine times their text in heap.
+  if (names.length === 0 || names.length > MAX_METADATA_OBJECT_KEYS) return undefined;
   const out: Record<string, string> = {};
   for (const name of names) {
     const item = (value as Record<string, unknown>)[name];
@@ -42,9 +46,12 @@ function keptValue(value: unknown): unknown {
 export function metadataOf(document: unknown): unknown {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) return document;
   const out: Record<string, unknown> = {};
+  let kept = 0;
   for (const name of Object.keys(document)) {
     const value = keptValue((document as Record<string, unknown>)[name]);
-    if (value !== undefined) Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    if (value === undefined) continue;
+    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    if (++kept === MAX_METADATA_NAMES) break;
   }
   return out;
 }
