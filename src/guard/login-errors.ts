@@ -23,8 +23,9 @@ function isTimeout(error: unknown): boolean {
 /** Turns a login failure into ScimUserNotActive / SsoLoginError; returns null for errors that are not login errors. */
 export function toLoginError(error: unknown, customerId: string | null = null): ScimUserNotActive | SsoLoginError | null {
   if (error instanceof ScimUserNotActive || error instanceof SsoLoginError) return error;
-  // openid-client wraps what its fetch threw: a refusal the guard's fetch made (src/guard/discovery-document.ts) stands.
+  // openid-client wraps what its fetch threw: the error and its cause are both looked at below.
   const cause = (error as { cause?: unknown } | null)?.cause;
+  // A refusal the guard's own fetch made (src/guard/discovery-document.ts) stands.
   if (cause instanceof SsoLoginError) return cause;
   // A customer id in the URL that is not validly percent-encoded names no customer.
   if (error instanceof URIError) return new SsoLoginError('unknown_customer', 404, 'the customer id in the URL is not validly percent-encoded', customerId);
@@ -49,14 +50,13 @@ export function toLoginError(error: unknown, customerId: string | null = null): 
   if (isStoreUnavailable(error)) {
     return new SsoLoginError('store_unavailable', 503, 'the user store is unavailable; the login was refused', customerId, { cause: error });
   }
-  // openid-client wraps what its fetch threw: the guard's refusal may be the cause.
-  const refusedFetch = [error, (error as { cause?: unknown } | null)?.cause].find((e) => e instanceof OutboundFetchError);
+  const refusedFetch = [error, cause].find((e) => e instanceof OutboundFetchError);
   if (refusedFetch) {
     const what = (refusedFetch as OutboundFetchError).refused === 'answer' ? 'answer' : 'address';
     return new SsoLoginError('idp_error', 400, `the identity provider's ${what} was refused: ${refusedFetch.message}`, customerId, { cause: error });
   }
   // A timeout (openid-client's own, or the signal's reason our fetch rejects with) is an IdP not answering.
-  if (isNetworkError(error) || [error, (error as { cause?: unknown } | null)?.cause].some(isTimeout)) {
+  if (isNetworkError(error) || [error, cause].some(isTimeout)) {
     return new SsoLoginError('idp_unreachable', 503, 'the identity provider could not be reached', customerId, { cause: error });
   }
   if (error instanceof oidc.ClientError || (error instanceof Error && /^OAUTH_/.test((error as { code?: string }).code ?? ''))) {
