@@ -5,7 +5,6 @@
  * app's passport 0.7); koa-passport hands verify a mock `req` whose Koa context is `req.ctx`; errors arrive
  * as thrown exceptions.
  */
-import { Readable } from 'node:stream';
 import type { Context, Middleware, Next } from 'koa';
 import { ScimSsoConfigError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
@@ -17,7 +16,7 @@ import { gateSession, type GateOptions } from '../guard/session-gate.js';
 import type { ScimHandler } from '../scim/handler.js';
 import type { ScimResponse } from '../scim/http.js';
 import { requestOrigin, settleUnreadBody, toScimRequest } from '../scim/mount.js';
-import { partsLength, sendWithin } from '../scim/response-body.js';
+import { writeBody } from '../scim/response-body.js';
 import type { KoaAuthRoutesOptions } from './types.js';
 
 export type { KoaAuthRoutesOptions, KoaPassportLike } from './types.js';
@@ -38,10 +37,10 @@ function sendScim(ctx: Context, response: ScimResponse): void {
     ctx.remove('Content-Type');
   } else if (typeof body === 'string') ctx.body = body;
   else {
-    // A large body's encoded parts (src/scim/response-body.ts), streamed as they are, within BODY_SEND_MS.
-    ctx.body = Readable.from(body);
-    ctx.length = partsLength(body);
-    sendWithin(ctx.res);
+    // A large body's encoded parts (src/scim/response-body.ts), written to the socket as the Express adapter
+    // writes them: a stream body made Koa log a stack trace for every client that left before its end.
+    ctx.respond = false;
+    writeBody(ctx.res, body);
   }
 }
 
