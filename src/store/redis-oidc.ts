@@ -56,11 +56,12 @@ return 1
 
 /**
  * The Lua function behind RECORD_SSO_USER, shared with LOGIN_AND_RECORD (src/store/redis-scripts.ts):
- * recordSso(hash key, seen key, subject, firstSeenAt, JSON of the other fields, seen score, most users kept).
- * It upserts the SSO user, keeping the earlier of the stored and the new firstSeenAt, and moves it in the
- * page order; a new subject past the cap drops the least recently seen (dropLeastSeen). The stored JSON is
- * never decoded: firstSeenAt sits before the first newline (timestamps hold no control characters). Strings
- * are compared byte by byte, because Lua's `<` follows the server's locale.
+ * recordSso(hash key, seen key, bytes key, subject, firstSeenAt, JSON of the other fields, seen score, most
+ * users kept, most bytes kept). It upserts the SSO user, keeping the earlier of the stored and the new
+ * firstSeenAt, moves it in the page order and counts its bytes; past either cap the least recently seen go
+ * (dropLeastSeen). The stored JSON is never decoded: firstSeenAt sits before the first newline (timestamps
+ * hold no control characters). Strings are compared byte by byte, because Lua's `<` follows the server's
+ * locale.
  */
 export const RECORD_SSO_FUNCTION = `
 local function before(a, b)
@@ -72,9 +73,9 @@ local function before(a, b)
 end
 -- Past max users or maxBytes bytes (bytes: the count after this record), drops the least recently seen, the
 -- end of the seen order, never the subject just recorded (should it be the least recently seen, the one
--- before it goes); at most ${SSO_DROPS_PER_RECORD}, so a lowered cap is reached
--- over the next logins. Only while the order holds every user: users an older version recorded join it at
--- the first page read (fillSeen), and until then nothing is dropped.
+-- before it goes); at most ${SSO_DROPS_PER_RECORD}, so a lowered cap is reached over the next logins. Only while
+-- the order holds every user: users an older version recorded join it at the first page read (fillSeen),
+-- and until then nothing is dropped.
 local function dropLeastSeen(key, seenKey, bytesKey, subject, max, maxBytes, bytes)
   local n = redis.call('HLEN', key)
   if (n <= max and bytes <= maxBytes) or redis.call('ZCARD', seenKey) < n then return end

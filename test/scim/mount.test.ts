@@ -225,26 +225,31 @@ describe('a body that does not arrive', () => {
   });
 });
 
+/** Servers of scim-sso without a parser, after express.json, and after @koa/bodyparser, listening. */
+function parserFirstServers(sso: ReturnType<typeof scimSso>): Promise<Server[]> {
+  const apps = {
+    none: express().use(sso),
+    express: express()
+      .use(express.json({ type: ['application/json', 'application/scim+json'] }))
+      .use(sso),
+    koa: new Koa().use(bodyParser()).use(sso.koa).callback(),
+  };
+  return Promise.all(
+    Object.values(apps).map(async (app) => {
+      const server = createServer(app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return server;
+    }),
+  );
+}
+
 describe('with a body parser mounted before scim-sso', () => {
   it('answers a .search without a body as without the parser: 400 invalidSyntax, not the whole list', async () => {
     // Found by an audit (2026-12-06): parsers set `{}` for an empty body, and @koa/bodyparser's `{}` for a
     // request without one was taken as a SearchRequest listing every user.
     const sso = scimSso({ rateLimit: false });
     const { token } = await sso.createScimConnection({ customerId: 'parsed-empty' });
-    const apps = {
-      none: express().use(sso),
-      express: express()
-        .use(express.json({ type: ['application/json', 'application/scim+json'] }))
-        .use(sso),
-      koa: new Koa().use(bodyParser()).use(sso.koa).callback(),
-    };
-    const servers = await Promise.all(
-      Object.values(apps).map(async (app) => {
-        const server = createServer(app);
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        return server;
-      }),
-    );
+    const servers = await parserFirstServers(sso);
     try {
       for (const server of servers) {
         const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -273,20 +278,7 @@ describe('with a body parser mounted before scim-sso', () => {
   it('answers a POST, whatever its Content-Type, as without the parser, on Express (express.json) and Koa (@koa/bodyparser)', async () => {
     const sso = scimSso({ rateLimit: false });
     const { token } = await sso.createScimConnection({ customerId: 'parsed-first' });
-    const apps = {
-      none: express().use(sso),
-      express: express()
-        .use(express.json({ type: ['application/json', 'application/scim+json'] }))
-        .use(sso),
-      koa: new Koa().use(bodyParser()).use(sso.koa).callback(),
-    };
-    const servers = await Promise.all(
-      Object.values(apps).map(async (app) => {
-        const server = createServer(app);
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        return server;
-      }),
-    );
+    const servers = await parserFirstServers(sso);
     try {
       let n = 0;
       const post = async (server: Server, type: string | null) => {
