@@ -59,9 +59,30 @@ export interface CustomerConfig extends GuardConfig {
   roleMapping?: RoleMapping | null;
 }
 
-/** The groups of a stored user, as the session user carries them. */
+/** The groups of a stored user, as roles are computed from them (all of them). */
 export function sessionGroupsOf(stored: Pick<StoredResource, 'groups'>): SessionGroup[] {
   return (stored.groups ?? []).map((g) => ({ id: g.value, displayName: g.display }));
+}
+
+/**
+ * About the most characters of groups a session user carries (ids, names and their JSON punctuation): some
+ * 250 groups of ordinary names. A person may be in 1,000 groups of 1,024-character names, which made every
+ * session of theirs about 1 MB in the app's session store, each login a new one (an audit of 2026-12-06:
+ * 23 MB a second into a shared Redis from one customer's IdP and SCIM client).
+ */
+export const SESSION_GROUPS_CHARS = 16_384;
+
+/**
+ * `groups` as the session user carries them: in order, as far as {@link SESSION_GROUPS_CHARS} go, with
+ * `truncated` when some were left out (roles are computed from all of them before this).
+ */
+export function sessionGroupsKept(groups: SessionGroup[]): { groups: SessionGroup[]; truncated: boolean } {
+  let chars = 0;
+  for (let i = 0; i < groups.length; i++) {
+    chars += groups[i]!.id.length + groups[i]!.displayName.length + 32;
+    if (chars > SESSION_GROUPS_CHARS) return { groups: groups.slice(0, i), truncated: true };
+  }
+  return { groups, truncated: false };
 }
 
 /**
@@ -122,6 +143,7 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
     const scimUser: ScimUserView | null = decision.admit && decision.scimUser ? (matches.find((m) => m.id === decision.scimUser!.id) ?? null) : null;
     const admittedStored = scimUser ? found.users.find((u) => u.id === scimUser.id) : undefined;
     const groups = admittedStored ? sessionGroupsOf(admittedStored) : [];
+    const kept = sessionGroupsKept(groups);
     const reason = decision.admit ? null : decision.reason;
     const outcome = { admitted: decision.admit, reason, scimUserId: decision.scimUser?.id ?? null };
     // The store restates decide()'s rule (it may not import it): should the two ever differ, this decision
@@ -147,7 +169,8 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
         userName: scimUser?.userName ?? null,
         subject: identity.subject,
         email: identity.email,
-        groups,
+        groups: kept.groups,
+        ...(kept.truncated ? { groupsTruncated: true } : {}),
         roles: decision.admit ? rolesFor(config.roleMapping ?? null, groups) : [],
       },
     };

@@ -6,12 +6,13 @@
  */
 import type { Store } from '../store/store.js';
 import type { Emit } from '../events.js';
-import { sessionGroupsOf, type SessionUser } from './guard.js';
+import { sessionGroupsKept, sessionGroupsOf, type SessionUser } from './guard.js';
 import { isActiveUser } from '../scim/users.js';
 import { roleMappingOf, rolesFor, type SessionGroup } from '../roles/role-mapping.js';
 
 export type SessionStatus =
-  { active: true; groups: SessionGroup[]; roles: string[] } | { active: false; reason: 'deactivated' | 'deleted' | 'not_provisioned' | 'not_logged_in' };
+  | { active: true; groups: SessionGroup[]; groupsTruncated: boolean; roles: string[] }
+  | { active: false; reason: 'deactivated' | 'deleted' | 'not_provisioned' | 'not_logged_in' };
 
 /** The fields of the session user the check reads (the default session user has them all). */
 export type SessionRef = Pick<SessionUser, 'customerId' | 'connectionId' | 'scimUserId'>;
@@ -55,7 +56,9 @@ export async function checkSession(store: Store, ref: SessionRef | null): Promis
   // usually switched on after SSO), the session's person was never matched to a SCIM user: end it.
   if (!ref.scimUserId) {
     const [connection, mapping] = await Promise.all([store.getConnectionByCustomer(ref.customerId), store.getRoleMapping(ref.customerId)]);
-    return connection ? { active: false, reason: 'not_provisioned' } : { active: true, groups: [], roles: rolesFor(roleMappingOf(mapping), []) };
+    return connection
+      ? { active: false, reason: 'not_provisioned' }
+      : { active: true, groups: [], groupsTruncated: false, roles: rolesFor(roleMappingOf(mapping), []) };
   }
   const connectionId = ref.connectionId ?? (await store.getConnectionByCustomer(ref.customerId))?.connectionId;
   if (!connectionId) return { active: false, reason: 'deleted' };
@@ -63,5 +66,6 @@ export async function checkSession(store: Store, ref: SessionRef | null): Promis
   if (!stored) return { active: false, reason: 'deleted' };
   if (!isActiveUser(stored.json)) return { active: false, reason: 'deactivated' };
   const groups = sessionGroupsOf(stored);
-  return { active: true, groups, roles: rolesFor(roleMappingOf(mapping), groups) };
+  const kept = sessionGroupsKept(groups);
+  return { active: true, groups: kept.groups, groupsTruncated: kept.truncated, roles: rolesFor(roleMappingOf(mapping), groups) };
 }

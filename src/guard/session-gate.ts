@@ -38,7 +38,11 @@ export async function gateSession(runtime: OidcRuntime, request: object, user: u
       return { pass: false, rendered: renderLoginError(unavailable, options.redirectTo, runtime.options.retryAfterSeconds), logOut: false };
     }
     checkedRequests.set(request, status);
-    if (status.active && user && typeof user === 'object') Object.assign(user, { groups: status.groups, roles: status.roles });
+    if (status.active && user && typeof user === 'object') {
+      const session = Object.assign(user, { groups: status.groups, roles: status.roles }) as { groupsTruncated?: true };
+      if (status.groupsTruncated) session.groupsTruncated = true;
+      else delete session.groupsTruncated;
+    }
   }
   if (!status.active) return { pass: false, rendered: renderSessionEnded(status.reason, options.redirectTo), logOut: status.reason !== 'not_logged_in' };
   if (options.role !== undefined && !status.roles.includes(options.role))

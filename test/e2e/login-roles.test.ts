@@ -7,6 +7,7 @@
 import Router from '@koa/router';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../support/app.js';
+import { SESSION_GROUPS_CHARS } from '../../src/guard/guard.js';
 import { Browser } from '../support/browser.js';
 import { ADAPTERS, SCIM_PATCH_SCHEMA, startLoginHarness, uid, type Customer, type Extensions, type LoginHarness } from './harness.js';
 
@@ -91,6 +92,36 @@ describe.each(STORE_KINDS)('roles from groups (%s store)', (storeKind) => {
         { id: staffId, displayName: 'Staff' },
       ]);
       expect(await get(browser, '/admin')).toMatchObject({ status: 200, body: { roles: ['admin', 'editor', 'viewer', 'member'] } });
+    });
+
+    it('keeps about 16,000 characters of groups in the session, roles from all of them', async () => {
+      // Found by an audit (2026-12-06): 1,000 groups of 1,024-character names made each session about 1 MB.
+      const { c, sub, userId } = await setup();
+      const long = Array.from({ length: 30 }, (_, i) => `${String(i).padStart(2, '0')}-${'n'.repeat(1000)}`);
+      let lastId = '';
+      for (const displayName of long) {
+        const created = await scim(c, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName, members: [{ value: userId }] });
+        expect(created.status).toBe(201);
+        lastId = created.body.id as string;
+      }
+      const { sso } = await h.instance(0);
+      await sso.setRoleMapping(c.customerId, { rules: [{ groupId: lastId, roles: ['admin'] }], defaultRoles: [] });
+      const browser = new Browser();
+      const login = await h.login(browser, c.customerId, sub);
+      expect(login.status).toBe(200);
+      const kept = login.body.groups as { displayName: string }[];
+      expect(kept.length).toBeGreaterThan(10);
+      expect(kept.length).toBeLessThan(32);
+      expect(JSON.stringify(kept).length).toBeLessThanOrEqual(SESSION_GROUPS_CHARS);
+      expect(login.body.groupsTruncated).toBe(true);
+      // The role comes from a group the session does not list.
+      expect(kept.some((g) => g.displayName === long.at(-1))).toBe(false);
+      expect(login.body.roles).toEqual(['admin']);
+      // requireRole refreshes them the same way.
+      const admin = await get(browser, '/admin');
+      expect(admin.status).toBe(200);
+      expect(admin.body).toMatchObject({ groupsTruncated: true, roles: ['admin'] });
+      expect(admin.body.groups).toHaveLength(kept.length);
     });
 
     it('a person removed from the admins group in the IdP loses the role in their live session at the next request', async () => {
