@@ -38,7 +38,8 @@ function sendScim(ctx: Context, response: ScimResponse): void {
   } else if (typeof body === 'string') ctx.body = body;
   else {
     // A large body's encoded parts (src/scim/response-body.ts), written to the socket as the Express adapter
-    // writes them: a stream body made Koa log a stack trace for every client that left before its end.
+    // writes them, within BODY_SEND_MS: a stream body also made Koa report "Premature close" for every client
+    // that left before its end (a read ECONNRESET of such a client Koa reports on any route).
     ctx.respond = false;
     writeBody(ctx.res, body);
   }

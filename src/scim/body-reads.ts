@@ -4,8 +4,9 @@
  * 1 MB stalled just before their end held 41 MB of the process every tenant shares, and Node gives up on
  * them only after its `requestTimeout` of 300 s (an audit of 2026-12-06). So a body has
  * {@link SCIM_BODY_READ_MS} to arrive (408, src/scim/body.ts), and a connection has at most
- * {@link MAX_BODIES_READ_AT_ONCE} arriving at once: the next is refused unread with 429 and `Retry-After`,
- * and the connection is closed after the answer (settleUnreadBody, src/scim/mount.ts). IdPs send one
+ * {@link MAX_BODIES_READ_AT_ONCE} arriving at once: the next is refused unread with 429 and `Retry-After`, and
+ * after the answer its body is drained if it is declared at most 16 KB, else the connection is closed
+ * (settleUnreadBody, src/scim/mount.ts). IdPs send one
  * connection's requests a few at a time; the benchmark sends 16.
  */
 import { ScimError } from '../errors.js';

@@ -148,6 +148,23 @@ local function trimEvents(ev, seq)
     local below = redis.call('ZRANGE', EVHELD, '-inf', '(' .. fmt(firstKept()), 'BYSCORE', 'LIMIT', 0, ${COUNT_TRIM_BUDGET})
     for _, s in ipairs(below) do copied = copied - freeEntry(tonumber(s)) end
     owed = #below == ${COUNT_TRIM_BUDGET}
+    -- Copies an earlier version listed in ev:jq, in the order made, are freed from its head before the bound
+    -- is judged (a review found them counted against the entries kept), when entries were dropped or by every
+    -- 16th write; owed while its head is still a dropped entry's.
+    if dropped > 0 or seq % 16 == 0 then
+      local head = redis.call('LINDEX', EVJQ, 0)
+      if head and tonumber(head) < firstKept() then
+        local queued, n = redis.call('LRANGE', EVJQ, 0, ${COUNT_TRIM_BUDGET - 1}), 0
+        while n < #queued and tonumber(queued[n + 1]) < firstKept() do
+          n = n + 1
+          copied = copied - redis.call('HSTRLEN', EVJSON, queued[n])
+        end
+        redis.call('HDEL', EVJSON, unpack(queued, 1, n))
+        redis.call('LTRIM', EVJQ, n, -1)
+        local after = redis.call('LINDEX', EVJQ, 0)
+        owed = owed or (after ~= false and tonumber(after) < firstKept())
+      end
+    end
   end
   -- Over maxEventBytes (and nothing owed): the oldest entries go, at most ${COUNT_TRIM_BUDGET} per write and never
   -- this write's, with their copies and counts, until what is counted fits.
@@ -167,17 +184,6 @@ local function trimEvents(ev, seq)
   -- A counter that began below what earlier versions had copied never goes under 0.
   if copied and (copied ~= counted or copied < 0) then redis.call('SET', EVBYTES, math.max(copied, 0)) end
   if dropped == 0 and seq % 16 ~= 0 then return end
-  local head = redis.call('LINDEX', EVJQ, 0)
-  if head and tonumber(head) < firstKept() then
-    local queued, n, freed = redis.call('LRANGE', EVJQ, 0, ${COUNT_TRIM_BUDGET - 1}), 0, 0
-    while n < #queued and tonumber(queued[n + 1]) < firstKept() do
-      n = n + 1
-      freed = freed + redis.call('HSTRLEN', EVJSON, queued[n])
-    end
-    redis.call('HDEL', EVJSON, unpack(queued, 1, n))
-    redis.call('LTRIM', EVJQ, n, -1)
-    if freed > 0 then redis.call('SET', EVBYTES, math.max(tonumber(redis.call('GET', EVBYTES) or '0') - freed, 0)) end
-  end
   local owned = redis.call('ZRANGE', EVLISTS, 0, 7)
   for _, listed in ipairs(owned) do
     if tonumber(listed) >= firstKept() then break end

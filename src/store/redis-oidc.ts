@@ -78,19 +78,19 @@ end
 -- and until then nothing is dropped.
 local function dropLeastSeen(key, seenKey, bytesKey, subject, max, maxBytes, bytes)
   local n = redis.call('HLEN', key)
-  if (n <= max and bytes <= maxBytes) or redis.call('ZCARD', seenKey) < n then return end
+  local function over() return n > max or (bytes ~= nil and bytes > maxBytes) end
+  if not over() or redis.call('ZCARD', seenKey) < n then return end
   local dropped = 0
-  while dropped < ${SSO_DROPS_PER_RECORD} and n > 1 and (n > max or bytes > maxBytes) do
+  while dropped < ${SSO_DROPS_PER_RECORD} and n > 1 and over() do
     local ends = redis.call('ZRANGE', seenKey, -2, -1)
     local last = ends[#ends] == subject and ends[#ends - 1] or ends[#ends]
     if not last or last == subject then break end
-    bytes = bytes - redis.call('HSTRLEN', key, last)
+    if bytes ~= nil then bytes = bytes - redis.call('HSTRLEN', key, last) end
     redis.call('HDEL', key, last)
     redis.call('ZREM', seenKey, last)
     n, dropped = n - 1, dropped + 1
   end
-  -- Records of an older version were never counted: the count does not go below what is left.
-  redis.call('SET', bytesKey, math.max(bytes, 0))
+  if bytes ~= nil then redis.call('SET', bytesKey, bytes) end
 end
 local function recordSso(key, seenKey, bytesKey, subject, first, json, score, max, maxBytes)
   local old = redis.call('HGET', key, subject)
@@ -101,7 +101,13 @@ local function recordSso(key, seenKey, bytesKey, subject, first, json, score, ma
   local value = first .. '\\n' .. json
   redis.call('HSET', key, subject, value)
   redis.call('ZADD', seenKey, score, subject)
-  local bytes = redis.call('INCRBY', bytesKey, #value - (old and #old or 0))
+  -- The bytes count holds every record or does not exist: it starts with a customer's first record, and
+  -- records an older version wrote are summed into it by the first page read (catchUp). Until then only the
+  -- count cap applies.
+  local bytes = nil
+  if redis.call('EXISTS', bytesKey) == 1 or (not old and redis.call('HLEN', key) == 1) then
+    bytes = redis.call('INCRBY', bytesKey, #value - (old and #old or 0))
+  end
   dropLeastSeen(key, seenKey, bytesKey, subject, tonumber(max), tonumber(maxBytes), bytes)
   return 1
 end
@@ -127,12 +133,14 @@ return 1
 `;
 
 /**
- * One page of SSO users (KEYS: the SSO hash, the seen set; ARGV: offset, count): {users in the hash, users
- * in the order, subjects of the page, their stored values ('' for one missing from the hash)}. The caller
- * fills the order in first when it holds fewer users than the hash.
+ * One page of SSO users (KEYS: the SSO hash, the seen set, the bytes count; ARGV: offset, count): {users in
+ * the hash, users in the order, subjects of the page, their stored values ('' for one missing from the
+ * hash), 1 if the bytes count exists (or there is nothing to count) else 0}. The caller fills the order and
+ * the count in first when the order holds fewer users than the hash or the count is missing (catchUp).
  */
 export const SSO_PAGE = `
 local total, ordered = redis.call('HLEN', KEYS[1]), redis.call('ZCARD', KEYS[2])
+local counted = total == 0 and 1 or redis.call('EXISTS', KEYS[3])
 local offset, count = tonumber(ARGV[1]), tonumber(ARGV[2])
 local subjects, values = {}, {}
 if count > 0 and offset < ordered then
@@ -140,7 +148,7 @@ if count > 0 and offset < ordered then
   values = redis.call('HMGET', KEYS[1], unpack(subjects))
   for i = 1, #subjects do values[i] = values[i] or '' end
 end
-return { total, ordered, subjects, values }
+return { total, ordered, subjects, values, counted }
 `;
 
 /**
@@ -195,7 +203,7 @@ export function redisOidcMethods(options: {
     fillSeen: { lua: FILL_SEEN, keys: 2, readOnly: false },
     replaceOidc: { lua: REPLACE_OIDC_CLIENT, keys: 1, readOnly: false },
     createSso: { lua: CREATE_SSO_RECORD, keys: 2, readOnly: false },
-    ssoPage: { lua: SSO_PAGE, keys: 2, readOnly: true },
+    ssoPage: { lua: SSO_PAGE, keys: 3, readOnly: true },
   });
   const customersKey = `${prefix}customers`;
   // Same hash tag as the customer key (redis.ts): one MGET reads both, even on a cluster.
@@ -242,24 +250,41 @@ export function redisOidcMethods(options: {
   }
 
   /**
-   * Adds to `seen` the SSO users it lacks (recorded before it existed, or by an older version), in HSCAN
-   * batches; NX keeps the score of any user a login moved meanwhile.
+   * Brings records an older version wrote into what this one keeps of them, in HSCAN batches: `order` adds
+   * to `seen` the SSO users it lacks (NX keeps the score of any user a login moved meanwhile); `count` sums
+   * their bytes into the bytes count, which logins leave alone while it is missing (RECORD_SSO_FUNCTION), so
+   * the byte cap applies from then on (logins recorded during the scan are not in the sum: a few records).
    */
-  async function fillSeen(customerId: string): Promise<void> {
+  async function catchUp(customerId: string, work: { order: boolean; count: boolean }): Promise<void> {
     let cursor = '0';
+    let bytes = 0;
     do {
       const [next, flat] = await scanBatch(customerId, cursor, SCAN_COUNT);
       cursor = next;
       const args: string[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) args.push(scoreArg(parseStored(flat[i + 1]!).lastSeenAt), flat[i]!);
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        if (work.order) args.push(scoreArg(parseStored(flat[i + 1]!).lastSeenAt), flat[i]!);
+        bytes += Buffer.byteLength(flat[i + 1]!);
+      }
       if (args.length) await run('fillSeen', ssoKey(customerId), seenKey(customerId), ...args);
     } while (cursor !== '0');
+    if (work.count) await redis.set(ssoBytesKey(customerId), bytes, 'NX');
   }
 
-  /** SSO_PAGE's reply, its values parsed. */
-  async function ssoPage(customerId: string, offset: number, count: number): Promise<{ total: number; ordered: number; users: StoredSsoUser[] }> {
-    const [total, ordered, , values] = (await run('ssoPage', ssoKey(customerId), seenKey(customerId), offset, count)) as [number, number, string[], string[]];
-    return { total: Number(total), ordered: Number(ordered), users: values.filter((v) => v !== '').map(parseStored) };
+  /** SSO_PAGE's reply, its values parsed; `counted`: the customer's records are all in its bytes count. */
+  async function ssoPage(
+    customerId: string,
+    offset: number,
+    count: number,
+  ): Promise<{ total: number; ordered: number; counted: boolean; users: StoredSsoUser[] }> {
+    const [total, ordered, , values, counted] = (await run('ssoPage', ssoKey(customerId), seenKey(customerId), ssoBytesKey(customerId), offset, count)) as [
+      number,
+      number,
+      string[],
+      string[],
+      number,
+    ];
+    return { total: Number(total), ordered: Number(ordered), counted: Number(counted) === 1, users: values.filter((v) => v !== '').map(parseStored) };
   }
 
   const methods: OidcMethods = {
@@ -357,8 +382,8 @@ export function redisOidcMethods(options: {
       assertStoreId('customerId', customerId);
       assertPaging(offset, count);
       let page = await ssoPage(customerId, offset, Math.min(count, PAGE_CHUNK));
-      if (page.ordered < page.total) {
-        await fillSeen(customerId);
+      if (page.ordered < page.total || !page.counted) {
+        await catchUp(customerId, { order: page.ordered < page.total, count: !page.counted });
         page = await ssoPage(customerId, offset, Math.min(count, PAGE_CHUNK));
       }
       const users = page.users;

@@ -57,7 +57,7 @@ function boolOrNull(what: string, value: unknown): boolean | null {
 export interface SsoRecordOptions {
   /**
    * Most SSO user records (the matching report's and the dashboard's: one per subject that tried to log in)
-   * kept per customer; past it, recording a new subject drops the least recently seen. The customer's own
+   * kept per customer; past it, a recording drops the least recently seen. The customer's own
    * IdP decides which subjects log in, so without a bound it could grow the storage every customer shares
    * by one record per login. Default: 2,000,000 (the default `quota.maxUsers`, twice a 1,000,000-user
    * enterprise).

@@ -411,6 +411,37 @@ describe('redis store specifics', () => {
     expect(await lowered.getSsoUser(conn.customerId, 'legacy')).toBeNull();
   });
 
+  it('counts the bytes of records an older version wrote at the first page read, and only then caps by bytes', async () => {
+    // Found by a review (2026-12-06): counting from 0 over such records left the count below the hash for good.
+    const hash = `${prefix}sso:{s:${conn.customerId}}:users`;
+    const bytesKey = `${prefix}sso:{s:${conn.customerId}}:bytes`;
+    const padded = (subject: string, second: number) =>
+      makeSsoUser(subject, new Date(Date.UTC(2024, 0, 1, 0, 0, second)).toISOString(), { claims: { pad: 'p'.repeat(900) } });
+    for (let i = 0; i < 20; i++) {
+      const { firstSeenAt, ...rest } = padded(`old-${i}`, i);
+      await t.client.hset(hash, `old-${i}`, `${firstSeenAt}\n${JSON.stringify(rest)}`);
+    }
+    const capped = redisStore({ client: t.client, prefix, maxSsoUserBytesPerCustomer: 5000 });
+    // Logins before the count exists: the count cap only.
+    await capped.recordSsoUser(conn.customerId, padded('new-0', 100));
+    expect(await t.client.exists(bytesKey)).toBe(0);
+    expect(await t.client.hlen(hash)).toBe(21);
+    // The first page read orders and counts them.
+    expect((await capped.listSsoUserPage(conn.customerId, 0, 1)).total).toBe(21);
+    const held = async () => {
+      let sum = 0;
+      for (const value of Object.values(await t.client.hgetallBuffer(hash))) sum += value.length;
+      return sum;
+    };
+    expect(Number(await t.client.get(bytesKey))).toBe(await held());
+    // From then on the byte cap holds, the count stays exact, and the least recently seen go first.
+    await capped.recordSsoUser(conn.customerId, padded('new-1', 101));
+    expect(await held()).toBeLessThanOrEqual(5000);
+    expect(Number(await t.client.get(bytesKey))).toBe(await held());
+    expect((await capped.listSsoUsers(conn.customerId)).map((u) => u.subject)[0]).toBe('new-1');
+    expect(await capped.getSsoUser(conn.customerId, 'old-0')).toBeNull();
+  });
+
   it('puts no subject dropped meanwhile back into the seen order when ordering older records', async () => {
     // Found by a review (2026-12-06): fillSeen's HSCAN and its ZADD NX were two steps; a subject the cap
     // dropped between them came back to the order without its record, and the page total counted it.
