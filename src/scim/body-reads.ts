@@ -6,8 +6,8 @@
  * {@link SCIM_BODY_READ_MS} to arrive (408, src/scim/body.ts), and a connection has at most
  * {@link MAX_BODIES_READ_AT_ONCE} arriving at once: the next is refused unread with 429 and `Retry-After`, and
  * after the answer its body is drained if it is declared at most 16 KB, else the connection is closed
- * (settleUnreadBody, src/scim/mount.ts). IdPs send one
- * connection's requests a few at a time; the benchmark sends 16.
+ * (settleUnreadBody, src/scim/mount.ts). IdPs send one connection's requests a few at a time; the benchmark
+ * sends 16.
  */
 import { ScimError } from '../errors.js';
 import type { ScimRequest } from './http.js';

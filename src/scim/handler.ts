@@ -117,6 +117,15 @@ function methodNotAllowed(allowed: string): ScimError {
   return new ScimError(405, `method not allowed here; allowed: ${allowed}`, undefined, { Allow: allowed });
 }
 
+/** Throws 415 naming the first coding of `header` (a list) other than `undone`: a body this server cannot read. */
+function refuseCoding(request: ScimRequest, header: 'Content-Encoding' | 'Transfer-Encoding', undone: string, rfc: string): void {
+  const codings = (request.headers[header.toLowerCase()] ?? '').split(',').map((coding) => coding.trim().toLowerCase());
+  const coded = codings.find((coding) => coding !== '' && coding !== undone);
+  if (coded !== undefined) {
+    throw new ScimError(415, `the body is sent with ${header}: ${coded.slice(0, 40)}, which this server does not decode; send it without (${rfc})`);
+  }
+}
+
 function notImplemented(what: string): ScimError {
   return new ScimError(501, `${what} is not supported by this server (see /ServiceProviderConfig)`);
 }
@@ -207,22 +216,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     if (raw === undefined && request.readBody) {
       // A compressed body would otherwise read as invalid UTF-8 (a 400 that hides the cause). A body parser
       // mounted before scim-sso may inflate it; then `request.body` is already set and this is not reached.
-      const encoding = request.headers['content-encoding']?.trim().toLowerCase();
-      if (encoding && encoding !== 'identity') {
-        throw new ScimError(
-          415,
-          `the body is sent with Content-Encoding: ${encoding.slice(0, 40)}, which this server does not decode; send it uncompressed (RFC 9110 §8.4.1)`,
-        );
-      }
-      // Node undoes `chunked` only: any other transfer coding (`gzip, chunked`) would read as invalid UTF-8.
-      const codings = (request.headers['transfer-encoding'] ?? '').split(',').map((coding) => coding.trim().toLowerCase());
-      const coded = codings.find((coding) => coding !== '' && coding !== 'chunked');
-      if (coded !== undefined) {
-        throw new ScimError(
-          415,
-          `the body is sent with Transfer-Encoding: ${coded.slice(0, 40)}, which this server does not decode; send it uncoded (RFC 9112 §6.1)`,
-        );
-      }
+      // Node undoes the transfer coding `chunked` only (`gzip, chunked` is refused the same way).
+      refuseCoding(request, 'Content-Encoding', 'identity', 'RFC 9110 §8.4.1');
+      refuseCoding(request, 'Transfer-Encoding', 'chunked', 'RFC 9112 §6.1');
       raw = await request.readBody();
       if (raw instanceof ScimError) throw raw;
     }

@@ -61,7 +61,7 @@ export function bodyText(body: ScimBody | undefined): string | undefined {
 export const BODY_SEND_MS = 120_000;
 
 /** Destroys the connection of `res` if its answer has not gone out within {@link BODY_SEND_MS}. */
-export function sendWithin(res: ServerResponse): void {
+function sendWithin(res: ServerResponse): void {
   const deadline = setTimeout(() => {
     if (!res.writableFinished) res.destroy();
   }, BODY_SEND_MS).unref();

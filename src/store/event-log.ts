@@ -84,12 +84,14 @@ export interface EventLogOptions {
 }
 
 export const DEFAULT_EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const DEFAULT_MAX_EVENT_WRITES = 1_000_000;
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024 * 1024;
 /**
  * An entry that lists at least this many bytes of its own (member values and changed attribute names, UTF-8)
  * counts them against maxEventBytes. Smaller ones, nearly all (a PATCH of `active` lists 10), are not
- * counted: at most maxEventWrites × this many bytes, and no bookkeeping per ordinary write. Counted, a
- * client that adds and removes 250 long member values write after write would grow the log without bound
- * (257 KB a write, an audit of 2026-12-06) while its quota stays put.
+ * counted: at most maxEventWrites × this many bytes, and no bookkeeping per ordinary write. Before entries
+ * were counted, a client adding and removing 250 long member values write after write grew the log without
+ * bound (257 KB a write, an audit of 2026-12-06) while its quota stayed put.
  */
 export const COUNTED_ENTRY_BYTES = 256;
 
@@ -105,8 +107,7 @@ export function entryOwnBytes(changed: string, removed: readonly string[], added
   for (const value of added) bytes += Buffer.byteLength(value);
   return bytes >= COUNTED_ENTRY_BYTES ? bytes : 0;
 }
-export const DEFAULT_MAX_EVENT_WRITES = 1_000_000;
-export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024 * 1024;
+
 /** Most events one read returns. */
 export const MAX_EVENT_PAGE = 1000;
 /**
