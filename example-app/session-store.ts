@@ -1,6 +1,6 @@
 /**
  * A server-side session store for koa-session. koa-session's default keeps the whole session in a cookie
- * the browser can read — which would expose openid-client's PKCE verifier, state and nonce. Sessions here
+ * the browser can read — which would expose the session user's groups and roles. Sessions here
  * stay in process memory with their expiry; use a shared store (Redis) when running several instances.
  */
 export function memorySessionStore() {

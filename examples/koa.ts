@@ -24,7 +24,7 @@ if (await sso.fetchOidcClient('acme')) await sso.updateOidcClient('acme', oidc);
 else await sso.createOidcClient({ customerId: 'acme', ...oidc });
 
 // Sessions live in Redis and the cookie holds only their id: koa-session's default keeps the whole session in
-// a cookie the browser can read, which would expose openid-client's PKCE verifier, state and nonce.
+// a cookie the browser can read, which would expose the session user's groups and roles.
 const sessions = {
   get: async (id: string) => JSON.parse((await redis.get(`session:${id}`)) ?? 'null'),
   set: async (id: string, value: unknown, maxAge: number) => void (await redis.set(`session:${id}`, JSON.stringify(value), 'PX', maxAge)),

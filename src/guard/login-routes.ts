@@ -8,7 +8,8 @@ import { toLoginError } from './login-errors.js';
 import { renderLoginError, type RenderedLoginError } from './render.js';
 import type { OidcRuntime } from './passport.js';
 import { strategyOf } from './guard.js';
-import { samlConfigOf, samlGuardSettings, samlRuntimeFor, type SamlBrowser } from './saml.js';
+import { samlConfigOf, samlGuardSettings, samlRuntimeFor } from './saml.js';
+import type { LoginBrowser } from './login-browser.js';
 import { withoutTrailingSlashes } from '../url-segment.js';
 
 /** The OIDC steps (login, callback), and SAML's ACS and SP metadata (the login step is shared). */
@@ -52,8 +53,8 @@ export type PreparedStep =
  * Decodes and checks the customer id, reads the customer's SSO connection (OIDC client or SAML connection)
  * and SCIM connection from the store (one round trip, at every step) and returns the strategy built for
  * exactly that stored connection (for SAML's ACS, over the posted `body`), or the SAML SP metadata. `browser`
- * is how SAML steps read and set their binding cookie (src/guard/saml.ts). At the
- * callback, `req` receives the configuration for the guard. An id that is malformed or names no OIDC client
+ * is how both protocols keep the login in progress in a cookie (SAML's binding, src/guard/saml.ts; OIDC's
+ * state, src/guard/oidc-login-cookie.ts). At the callback, `req` receives the configuration for the guard. An id that is malformed or names no OIDC client
  * is a 404 `unknown_customer`.
  *
  * Hand passport `Object.create(strategy)`, never the cached instance itself: passport sets the request's
@@ -64,7 +65,7 @@ export async function prepareLoginStep(
   rawCustomerId: string,
   step: LoginStep,
   req: object,
-  browser: SamlBrowser,
+  browser: LoginBrowser,
   body?: unknown,
 ): Promise<PreparedStep> {
   let customerId = rawCustomerId;
@@ -85,7 +86,12 @@ export async function prepareLoginStep(
     if (step === 'saml_acs' || step === 'saml_metadata')
       throw new SsoLoginError('unknown_customer', 404, `no SAML connection for customer "${customerId}"`, customerId);
     const config = runtime.configOf(customerId, records);
-    return { ok: true, customerId, kind: 'passport', strategy: await runtime.routeStrategy(config, step === 'callback' ? req : undefined) };
+    return {
+      ok: true,
+      customerId,
+      kind: 'passport',
+      strategy: (await runtime.routeStrategy(config, step === 'callback' ? req : undefined)).forBrowser(browser),
+    };
   } catch (error) {
     if (error instanceof ScimSsoConfigError || error instanceof URIError) {
       return { ok: false, customerId, error: new SsoLoginError('unknown_customer', 404, `no SSO connection for customer "${customerId.slice(0, 200)}"`, null) };

@@ -28,6 +28,8 @@ import { RateLimiter } from '../scim/rate-limit.js';
 import { storedClientProblem } from './tenant-claims.js';
 import type { Emit } from '../events.js';
 import { targetPath } from '../url-segment.js';
+import { cookieValue, type LoginBrowser } from './login-browser.js';
+import { decodeOidcLogin, encodeOidcLogin, OIDC_LOGIN_TTL_MS, oidcLoginCookieHeader, oidcLoginCookieName, type OidcLoginState } from './oidc-login-cookie.js';
 
 type Tokens = Parameters<VerifyFunctionWithRequest>[1];
 /** The request type openid-client's Strategy methods take (passport's). */
@@ -59,12 +61,13 @@ export function bindingOfState(state: unknown): string | null {
 }
 
 type SessionHolder = { session?: Record<string, unknown> };
-type StrategyActions = { error(error: unknown): void };
+type StrategyActions = { error(error: unknown): void; redirect(url: string, status?: number): void };
 
 /**
  * openid-client's Strategy, sending `state` and `nonce` as well as PKCE (by default it sends only PKCE).
  * With a `binding` (clientBinding), the state carries it, and a callback whose saved state was made under
- * another binding is refused before any token request.
+ * another binding is refused before any token request. On the login routes (forBrowser), the login state
+ * travels in a cookie instead of the session (src/guard/oidc-login-cookie.ts).
  */
 export class StateNonceStrategy extends Strategy {
   // Plain properties, not #private ones: passport runs each request on Object.create(strategy), which
@@ -72,12 +75,21 @@ export class StateNonceStrategy extends Strategy {
   protected readonly stateSessionKey: string | undefined;
   protected readonly binding: string | undefined;
   protected readonly boundCustomerId: string | null;
+  protected readonly callbackUri: string | undefined;
+  /** The browser of a login route's request (forBrowser). */
+  protected readonly loginBrowser: LoginBrowser | undefined;
 
   constructor(options: StrategyOptionsWithRequest, verify: VerifyFunctionWithRequest, bound?: { binding: string; customerId: string }) {
     super(options, verify);
     this.stateSessionKey = options.sessionKey;
     this.binding = bound?.binding;
     this.boundCustomerId = bound?.customerId ?? null;
+    this.callbackUri = options.callbackURL === undefined ? undefined : String(options.callbackURL);
+  }
+
+  /** This strategy for one request of the login routes: its login state is kept in `browser`'s cookie. */
+  forBrowser(browser: LoginBrowser): StateNonceStrategy {
+    return Object.create(this, { loginBrowser: { value: browser } }) as StateNonceStrategy;
   }
 
   /**
@@ -114,7 +126,9 @@ export class StateNonceStrategy extends Strategy {
     }
     const session = (req as unknown as SessionHolder).session;
     const key = self.stateSessionKey;
-    if (self.binding && key && session && !self.shouldInitiateAuthRequest(req, self.currentUrl(req), options)) {
+    const initiating = self.shouldInitiateAuthRequest(req, self.currentUrl(req), options);
+    if (session && key) self.keepLoginInCookie(session, key, initiating);
+    if (self.binding && key && session && !initiating) {
       const saved = session[key] as { code_verifier?: unknown; state?: unknown } | undefined;
       // No saved state at all is openid-client's own failure ("Unable to verify authorization request state").
       if (saved?.code_verifier && bindingOfState(saved.state) !== self.binding) {
@@ -130,6 +144,42 @@ export class StateNonceStrategy extends Strategy {
       }
     }
     return Strategy.prototype.authenticate.call(this, req, options);
+  }
+
+  /**
+   * On the login routes, the session only passes the login state between openid-client and the cookie, in
+   * the same tick: at the start it leaves the session for the cookie before the redirect (or is dropped when
+   * the start fails), and at the callback it comes from the cookie just before openid-client takes it out.
+   * The session is left as it was, so a session middleware saves nothing for a login start. A callback
+   * without the cookie keeps what the session holds (a login started before an upgrade).
+   */
+  private keepLoginInCookie(session: Record<string, unknown>, key: string, initiating: boolean): void {
+    const self = this as unknown as StateNonceStrategy & StrategyActions;
+    const { loginBrowser: browser, boundCustomerId: customerId, callbackUri } = self;
+    if (!browser || customerId === null || !callbackUri) return;
+    if (initiating) {
+      const [redirect, fail] = [self.redirect.bind(self), self.error.bind(self)];
+      self.redirect = (url, status) => {
+        const login = session[key] as OidcLoginState | undefined;
+        delete session[key];
+        if (login?.code_verifier) {
+          browser.setCookie(oidcLoginCookieHeader(customerId, callbackUri, encodeOidcLogin(login, Date.now()), OIDC_LOGIN_TTL_MS / 1000));
+        }
+        redirect(url, status);
+      };
+      self.error = (error) => {
+        delete session[key];
+        fail(error);
+      };
+      return;
+    }
+    const value = cookieValue(browser.cookieHeader, oidcLoginCookieName(customerId));
+    if (value === null) return;
+    // Good for one callback, whatever it brings.
+    browser.setCookie(oidcLoginCookieHeader(customerId, callbackUri, '', 0));
+    const login = decodeOidcLogin(value, Date.now());
+    if (login) session[key] = login;
+    else delete session[key];
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { cookieValue, type LoginBrowser } from './login-browser.js';
 import { ANONYMOUS_FAILURES_LOGGED, reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { MAX_SAML_RESPONSE_CHARS, readSamlResponse, samlResponseOverBudget } from './saml-budget.js';
 import { lookAtSamlSignatures } from './saml-signature-check.js';
@@ -65,11 +66,8 @@ function generateRequestId(): string {
   return requestIdSource.getStore() ?? `_${randomBytes(20).toString('hex')}`;
 }
 
-/** How the login step and the ACS reach the browser: its Cookie header, and a way to add a Set-Cookie. */
-export interface SamlBrowser {
-  cookieHeader: string | undefined;
-  setCookie(header: string): void;
-}
+/** How the login step and the ACS reach the browser (src/guard/login-browser.ts). */
+export type SamlBrowser = LoginBrowser;
 
 /** The cookie that carries a request's browser nonce: one per login started, so two tabs do not collide. */
 const bindingCookie = (requestId: string) => `scimsso_saml${requestId}`;
@@ -112,17 +110,6 @@ export function latestRestart(customerId: string, header: string | undefined): n
     if (requestIdFor(customerId, binding[1]!, startedAt) === requestId && (latest === null || startedAt > latest)) latest = startedAt;
   }
   return latest;
-}
-
-/** One cookie's value from a Cookie header (bounded: at most 100 cookies are looked at), or null. */
-export function cookieValue(header: string | undefined, name: string): string | null {
-  if (typeof header !== 'string' || header.length > 16_384) return null;
-  const parts = header.split(';', 100);
-  for (const part of parts) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return null;
 }
 
 /** A customer's SAML connection with what the guard needs alongside it, read in one store round trip. */

@@ -118,7 +118,7 @@ function expressSessionStore(ctx: AppContext): { secret: string; store?: session
 
 /**
  * Koa 3: the same app as `buildExpressApp`, in Koa's terms. koa-session on a SERVER-SIDE store (koa-session's
- * default cookie store would put the PKCE verifier, state and nonce in a readable cookie), the instance's own
+ * default cookie store would put the session user in a readable cookie), the instance's own
  * KoaPassport, `sso.koaAuthRoutes` under /sso, `/me` behind `sso.koa.requireActiveUser()` answering
  * `ctx.state.user` as JSON. No failureRedirect: refusals and login errors answer JSON.
  *
@@ -168,16 +168,38 @@ export function buildKoaApp(ctx: AppContext<'koa'>, extensions: Extensions): Koa
 /** A koa-session external store (server-side), as example-app/session-store.ts builds it. */
 type KoaSessionStore = ReturnType<typeof memorySessionStore>;
 
+/** The sessions a koa-session store holds now (sessionCount). */
+function counted(store: KoaSessionStore): { store: KoaSessionStore; count: () => number } {
+  const keys = new Set<string>();
+  return {
+    store: {
+      get: (key) => store.get(key),
+      set: (key, value, maxAge) => (keys.add(key), store.set(key, value, maxAge)),
+      destroy: (key) => (keys.delete(key), store.destroy(key)),
+    },
+    count: () => keys.size,
+  };
+}
+
 /** Per-instance server-side sessions, or one store and signing key for all instances when sessions are shared. */
 function koaSessionStore(ctx: AppContext): { secret: string; store: KoaSessionStore } {
-  const own = () => ({ secret: `harness-${randomBytes(8).toString('hex')}`, store: memorySessionStore() });
+  const own = () => ({ secret: `harness-${randomBytes(8).toString('hex')}`, ...counted(memorySessionStore()) });
   if (!ctx.sharedSessions) return own();
-  let shared = ctx.shared.get('koa-session') as { secret: string; store: KoaSessionStore } | undefined;
+  let shared = ctx.shared.get('koa-session') as ReturnType<typeof own> | undefined;
   if (!shared) {
     shared = own();
     ctx.shared.set('koa-session', shared);
   }
   return shared;
+}
+
+/** How many sessions the shared session store holds (sharedSessions only). */
+async function sharedSessionCount(shared: Map<string, unknown>): Promise<number> {
+  const koa = shared.get('koa-session') as { count: () => number } | undefined;
+  if (koa) return koa.count();
+  const express = shared.get('express-session') as { store: session.MemoryStore } | undefined;
+  if (!express) throw new Error('harness: sessionCount needs sharedSessions and a started instance');
+  return new Promise((resolve, reject) => express.store.length((error, length) => (error ? reject(error) : resolve(length ?? 0))));
 }
 
 const BUILDERS: { [A in AdapterKind]: AppBuilder<A> } = {
@@ -293,12 +315,17 @@ export interface LoginHarness {
   customer(options: CustomerOptions): Promise<Customer>;
   /** A full login: `/sso/<customer>/login?login_hint=<sub>` with every redirect followed; body parsed as JSON. */
   login(browser: Browser, customerId: string, sub: string, instance?: number): Promise<HttpResult>;
-  /** Follows the login up to (not including) the app's callback and returns the callback URL. */
-  startLogin(browser: Browser, customerId: string, sub?: string, instance?: number): Promise<string>;
+  /**
+   * Follows the login up to (not including) the app's callback and returns the callback URL; started at
+   * `startPath` (default `/sso/<customer>/login`).
+   */
+  startLogin(browser: Browser, customerId: string, sub?: string, instance?: number, startPath?: string): Promise<string>;
   /** `GET /me` on an instance. */
   me(browser: Browser, instance?: number): Promise<HttpResult>;
   /** A SCIM client with `token`, talking to instance `n` (for customers made without `customer()`). */
   scim(token: string, instance?: number): ScimClient;
+  /** How many sessions the instances' shared session store holds (with `sharedSessions`). */
+  sessionCount(): Promise<number>;
   /** Adds a request observer on every instance; returns a function that removes it. */
   observe(observer: (req: IncomingMessage, res: ServerResponse, instance: number) => void): () => void;
   /** Responses with status 500 (or any 5xx other than 503), and errors scim-sso reported as unexpected. */
@@ -483,10 +510,10 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
     return { status: result.response.status, body: await parseBody(result.response), url: result.url, headers: result.response.headers };
   }
 
-  async function startLogin(browser: Browser, customerId: string, sub?: string, n?: number): Promise<string> {
+  async function startLogin(browser: Browser, customerId: string, sub?: string, n?: number, startPath = PATHS.login(customerId)): Promise<string> {
     const { origin } = await instance(instanceFor(customerId, n));
     const callback = `${origin}${PATHS.callback(customerId)}`;
-    let url = `${origin}${PATHS.login(customerId)}${sub ? `?${new URLSearchParams({ login_hint: sub })}` : ''}`;
+    let url = `${origin}${startPath}${sub ? `?${new URLSearchParams({ login_hint: sub })}` : ''}`;
     for (let hops = 0; hops < 20; hops++) {
       const response = await browser.fetch(url);
       const location = response.headers.get('location');
@@ -517,6 +544,7 @@ export async function startLoginHarness(options: HarnessOptions): Promise<LoginH
     startLogin,
     me,
     scim: (token, n = 0) => scimClient(token, n),
+    sessionCount: () => sharedSessionCount(shared),
     observe(observer) {
       observers.add(observer);
       return () => void observers.delete(observer);

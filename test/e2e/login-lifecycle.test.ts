@@ -11,6 +11,7 @@ import { Strategy } from 'openid-client/passport';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
+import { oidcLoginCookieName } from '../../src/guard/oidc-login-cookie.js';
 import { ADAPTERS, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Extensions, type LoginHarness } from './harness.js';
 
 /** Entra's deactivation and reactivation: `Replace` with a capital R and the boolean as a string. */
@@ -203,10 +204,12 @@ describe.each(STORE_KINDS)('login lifecycle (%s store)', (storeKind) => {
     it('issues a new session id at login (no session fixation)', async () => {
       const { c, sub } = await customerWithPerson('fixation');
       const browser = new Browser();
-      const callback = await h.startLogin(browser, c.customerId, sub);
       const { origin } = await h.instance(0);
+      expect((await h.login(browser, c.customerId, sub)).status).toBe(200);
       const before = browser.cookies(origin)[SESSION_COOKIE];
-      expect(before).toBeDefined(); // the login transaction (PKCE, state, nonce) lives in the session
+      expect(before).toBeDefined(); // the first login's session
+      const callback = await h.startLogin(browser, c.customerId, sub);
+      expect(browser.cookies(origin)[SESSION_COOKIE]).toBe(before); // a login start leaves the session alone
       expect((await browser.navigate(callback)).response.status).toBe(200);
       const after = browser.cookies(origin)[SESSION_COOKIE];
       expect(after).toBeDefined();
@@ -475,14 +478,14 @@ describe.each(STORE_KINDS)('login lifecycle across instances with shared session
 
     /**
      * Starts the login on instance `from`; the IdP's redirect comes back to instance `to`, with the cookies of
-     * `from` (behind one load balancer both are one origin): the session cookie, and its signature where the
-     * session middleware signs it in a cookie of its own (koa-session's `app.sid.sig`).
+     * `from` (behind one load balancer both are one origin): the login's state cookie, and the session cookie
+     * when the browser has a session.
      */
     async function loginAcross(browser: Browser, customerId: string, sub: string, from: number, to: number) {
       const callback = new URL(await h.startLogin(browser, customerId, sub, from));
       const [a, b] = [await h.instance(from), await h.instance(to)];
       const cookies = browser.cookies(a.origin);
-      expect(cookies[SESSION_COOKIE]).toBeDefined();
+      expect(cookies[oidcLoginCookieName(customerId)]).toBeDefined();
       const target = `${b.origin}${callback.pathname}${callback.search}`;
       const cookie = Object.entries(cookies)
         .map(([name, value]) => `${name}=${value}`)

@@ -1,0 +1,21 @@
+/**
+ * How a login route reaches the browser without the app's session: its Cookie header, and a way to add a
+ * Set-Cookie. Both protocols keep a login in progress in a cookie of its own (SAML's binding cookie,
+ * src/guard/saml.ts; OIDC's login state, src/guard/oidc-login-cookie.ts), so a login start, which anyone may
+ * make, stores nothing on the server.
+ */
+export interface LoginBrowser {
+  cookieHeader: string | undefined;
+  setCookie(header: string): void;
+}
+
+/** One cookie's value from a Cookie header (bounded: at most 100 cookies are looked at), or null. */
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (typeof header !== 'string' || header.length > 16_384) return null;
+  const parts = header.split(';', 100);
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}

@@ -1,0 +1,187 @@
+/**
+ * Where an OIDC login in progress is kept on the login routes: in a cookie of its own, sent only to the
+ * callback, good for one callback and OIDC_LOGIN_TTL_MS; never in the app's session store, so anonymous
+ * login starts in a loop add nothing to it (src/guard/oidc-login-cookie.ts). Real IdP, real passport and
+ * session middleware, sessions shared by the instances so the test can count them.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Browser } from '../support/browser.js';
+import { decodeOidcLogin, encodeOidcLogin, OIDC_LOGIN_TTL_MS, oidcLoginCookieName } from '../../src/guard/oidc-login-cookie.js';
+import { ADAPTERS, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Extensions, type LoginHarness } from './harness.js';
+
+/** A login started where the app runs `sso.strategy()` in its own passport: the state goes to the session. */
+const LEGACY_START = (customerId: string) => `/legacy/${encodeURIComponent(customerId)}/login`;
+
+const legacyStart: { [K in AdapterKind]-?: NonNullable<Extensions[K]> } = {
+  express(app, { sso, passport }) {
+    app.get('/legacy/:customerId/login', async (req, res, next) => {
+      const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;
+      passport.authenticate(await sso.strategy(String(req.params.customerId)), { loginHint } as object)(req, res, next);
+    });
+  },
+  koa(app, { sso, passport }) {
+    app.use(async (ctx, next) => {
+      const match = /^\/legacy\/([^/]+)\/login$/.exec(ctx.path);
+      if (!match) return next();
+      const loginHint = typeof ctx.query.login_hint === 'string' ? ctx.query.login_hint : undefined;
+      // koa-passport's types name strategies by string; its passport 0.6 takes an instance too.
+      const strategy = (await sso.strategy(decodeURIComponent(match[1]!))) as unknown as string;
+      await passport.authenticate(strategy, { loginHint } as object)(ctx, next);
+    });
+  },
+};
+
+describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (adapter) => {
+  let h: LoginHarness;
+  beforeAll(async () => {
+    h = await startLoginHarness({ store: 'memory', adapter, hint: `start-state-${adapter}`, sharedSessions: true, extensions: legacyStart });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  afterEach(() => {
+    expect({ server: h.serverErrors.splice(0), idp: h.idp.errors.splice(0) }).toEqual({ server: [], idp: [] });
+  });
+
+  /** A customer with a person provisioned; on its own IdP `tenant` when a browser signs in to two at once. */
+  async function customerWithPerson(name: string, tenant = 'start-state') {
+    const customerId = `${name}-${uid()}`;
+    const c = await h.customer({ customerId, tenant, idpType: 'Okta' });
+    const sub = `${customerId}-sub`;
+    h.idp.upsertAccount(tenant, { sub, email: `${customerId}@corp.test`, email_verified: true });
+    const id = await c.scim.createUser({ userName: `${customerId}@corp.test` });
+    return { customerId, sub, id };
+  }
+
+  /** The callback with exactly `cookie` as the Cookie header (no jar): status and Set-Cookie lines. */
+  async function callbackWith(callback: string, cookie: string) {
+    const response = await fetch(callback, { headers: { cookie }, redirect: 'manual' });
+    await response.body?.cancel();
+    return { status: response.status, setCookies: response.headers.getSetCookie() };
+  }
+
+  it('anonymous login starts add no session: each sets only its own cookie, sent to the callback only', async () => {
+    const { customerId } = await customerWithPerson('anon');
+    const { origin } = await h.instance(0);
+    const before = await h.sessionCount();
+    for (let i = 0; i < 50; i++) {
+      const response = await fetch(`${origin}${PATHS.login(customerId)}`, { redirect: 'manual' });
+      await response.body?.cancel();
+      expect(response.status).toBe(302);
+      const cookies = response.headers.getSetCookie();
+      expect(cookies).toHaveLength(1);
+      expect(cookies[0]).toMatch(new RegExp(`^${oidcLoginCookieName(customerId)}=[A-Za-z0-9_-]+; `));
+      expect(cookies[0]).toContain(`; Path=${PATHS.callback(customerId)}; Max-Age=${OIDC_LOGIN_TTL_MS / 1000}; HttpOnly; SameSite=Lax`);
+    }
+    expect(await h.sessionCount()).toBe(before);
+  });
+
+  it('a login completes from its cookie alone; the cookie is cleared and the same callback again is refused', async () => {
+    const { customerId, sub, id } = await customerWithPerson('once');
+    const browser = new Browser();
+    const { origin } = await h.instance(0);
+    const callback = await h.startLogin(browser, customerId, sub);
+    expect(Object.keys(browser.cookies(origin))).toEqual([oidcLoginCookieName(customerId)]);
+    const cookie = `${oidcLoginCookieName(customerId)}=${browser.cookies(origin)[oidcLoginCookieName(customerId)]}`;
+    const sessions = await h.sessionCount();
+
+    const first = await browser.navigate(callback);
+    expect(first.response.status).toBe(200);
+    await first.response.body?.cancel();
+    expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId, scimUserId: id } });
+    expect(Object.keys(browser.cookies(origin)).filter((name) => name.startsWith('scimsso_oidc_'))).toEqual([]);
+    expect(await h.sessionCount()).toBe(sessions + 1);
+
+    // Replayed with the cookie as it was (a copy kept elsewhere): the IdP's code is spent, so no login.
+    const replay = await callbackWith(callback, cookie);
+    expect(replay.status).toBe(400);
+    expect(replay.setCookies.some((line) => line.startsWith(`${oidcLoginCookieName(customerId)}=;`))).toBe(true);
+    expect(await h.sessionCount()).toBe(sessions + 1);
+  });
+
+  it('refuses a callback whose cookie is missing, expired, altered or of another customer, and makes no session', async () => {
+    const { customerId, sub } = await customerWithPerson('refused');
+    const other = await customerWithPerson('other');
+    const browser = new Browser();
+    const { origin } = await h.instance(0);
+    const callback = await h.startLogin(browser, customerId, sub);
+    const name = oidcLoginCookieName(customerId);
+    const value = browser.cookies(origin)[name]!;
+    const login = decodeOidcLogin(value, Date.now());
+    expect(login).not.toBeNull();
+    const sessions = await h.sessionCount();
+
+    const expired = encodeOidcLogin(login!, Date.now() - OIDC_LOGIN_TTL_MS - 1_000);
+    const altered = encodeOidcLogin({ ...login!, state: `${login!.state}x` }, Date.now());
+    for (const cookie of [
+      '',
+      `${name}=${expired}`,
+      `${name}=${altered}`,
+      `${name}=${value.slice(0, -2)}`,
+      `${oidcLoginCookieName(other.customerId)}=${value}`,
+    ]) {
+      expect((await callbackWith(callback, cookie)).status, cookie).toBe(400);
+    }
+    expect(await h.sessionCount()).toBe(sessions);
+    // The login itself was not spent by the refusals.
+    const admitted = await callbackWith(callback, `${name}=${value}`);
+    expect(admitted).toMatchObject({ status: 302 });
+    expect(await h.sessionCount()).toBe(sessions + 1);
+  });
+
+  it('two logins in progress for two customers in one browser both complete', async () => {
+    const a = await customerWithPerson('two-a');
+    const b = await customerWithPerson('two-b', 'start-state-b');
+    const browser = new Browser();
+    const callbackA = await h.startLogin(browser, a.customerId, a.sub);
+    const callbackB = await h.startLogin(browser, b.customerId, b.sub);
+    const second = await browser.navigate(callbackB);
+    await second.response.body?.cancel();
+    expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId: b.customerId, scimUserId: b.id } });
+    const first = await browser.navigate(callbackA);
+    await first.response.body?.cancel();
+    expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId: a.customerId, scimUserId: a.id } });
+  });
+
+  it("a login whose state is in the session (sso.strategy() in the app's passport, or started before an upgrade) completes at the login routes' callback", async () => {
+    const { customerId, sub, id } = await customerWithPerson('legacy');
+    const browser = new Browser();
+    const { origin } = await h.instance(0);
+    const callback = await h.startLogin(browser, customerId, sub, 0, LEGACY_START(customerId));
+    expect(browser.cookies(origin)[SESSION_COOKIE]).toBeDefined();
+    expect(browser.cookies(origin)[oidcLoginCookieName(customerId)]).toBeUndefined();
+    const done = await browser.navigate(callback);
+    await done.response.body?.cancel();
+    expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId, scimUserId: id } });
+  });
+});
+
+describe('the login cookie value (decodeOidcLogin)', () => {
+  const login = { code_verifier: 'v'.repeat(43), state: 'abc.def', nonce: 'n0nce', max_age: 300 };
+  const now = 1_800_000_000_000;
+
+  it('reads back what was written within OIDC_LOGIN_TTL_MS, and nothing older, newer or malformed', () => {
+    expect(decodeOidcLogin(encodeOidcLogin(login, now - OIDC_LOGIN_TTL_MS), now)).toEqual(login);
+    expect(decodeOidcLogin(encodeOidcLogin({ code_verifier: login.code_verifier }, now), now)).toEqual({ code_verifier: login.code_verifier });
+    expect(decodeOidcLogin(encodeOidcLogin(login, now - OIDC_LOGIN_TTL_MS - 1), now)).toBeNull();
+    expect(decodeOidcLogin(encodeOidcLogin(login, now + 1), now)).toBeNull();
+    const raw = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const bad of [
+      null,
+      '',
+      'not base64 json',
+      raw({ code_verifier: login.code_verifier }),
+      raw([login.code_verifier, null, null, null]),
+      raw(['short', null, null, null, now]),
+      raw([login.code_verifier, 'has space', null, null, now]),
+      raw([login.code_verifier, null, { toString: 1 }, null, now]),
+      raw([login.code_verifier, null, null, -1, now]),
+      raw([login.code_verifier, null, null, 1.5, now]),
+      raw([login.code_verifier, null, null, null, String(now)]),
+      raw([login.code_verifier, 's'.repeat(257), null, null, now]),
+      'A'.repeat(1_025),
+    ]) {
+      expect(decodeOidcLogin(bad, now), String(bad).slice(0, 60)).toBeNull();
+    }
+  });
+});
