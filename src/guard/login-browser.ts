@@ -19,3 +19,13 @@ export function cookieValue(header: string | undefined, name: string): string | 
   }
   return null;
 }
+
+/**
+ * The Path attribute of a cookie only `url` (a callback or ACS) should receive: its path, or, when the path
+ * holds a `;` (which would end the attribute), the path up to the last `/` before it. Pure.
+ */
+export function cookiePathOf(url: URL): string {
+  const path = url.pathname;
+  const semicolon = path.indexOf(';');
+  return semicolon === -1 ? path : path.slice(0, path.lastIndexOf('/', semicolon) + 1);
+}

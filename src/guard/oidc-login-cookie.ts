@@ -15,9 +15,12 @@
  * their own session id as well, and a sealed value obtained from their own login start as well).
  */
 import { createHash } from 'node:crypto';
+import { cookiePathOf } from './login-browser.js';
 
 /** How long a login may take between its start and the callback (an IdP's sign-in, MFA, a password reset). */
 export const OIDC_LOGIN_TTL_MS = 15 * 60_000;
+/** How far ahead of the callback's clock a start may be dated: another instance's clock may run ahead. */
+export const INSTANCE_CLOCK_SKEW_MS = 60_000;
 
 /** The login state openid-client's Strategy reads at the callback (its `req.session[sessionKey]`). */
 export interface OidcLoginState {
@@ -39,7 +42,7 @@ export const oidcLoginCookieName = (customerId: string): string => `scimsso_oidc
 export function oidcLoginCookieHeader(customerId: string, redirectUri: string, value: string, maxAgeSeconds: number): string {
   const url = new URL(redirectUri);
   const secure = url.protocol === 'https:' ? '; Secure' : '';
-  return `${oidcLoginCookieName(customerId)}=${value}; Path=${url.pathname}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`;
+  return `${oidcLoginCookieName(customerId)}=${value}; Path=${cookiePathOf(url)}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`;
 }
 
 /** The cookie value of a login state started at `startedAt` (ms). Pure. */
@@ -49,7 +52,7 @@ export function encodeOidcLogin(login: OidcLoginState, startedAt: number): strin
 
 /**
  * The login state in a cookie value, or null when there is none, it is malformed, or it was started more
- * than OIDC_LOGIN_TTL_MS before `now` (or after it). Pure.
+ * than OIDC_LOGIN_TTL_MS before `now` (or more than INSTANCE_CLOCK_SKEW_MS after it). Pure.
  */
 export function decodeOidcLogin(value: string | null, now: number): OidcLoginState | null {
   if (!value || value.length > MAX_VALUE_CHARS) return null;
@@ -64,7 +67,7 @@ export function decodeOidcLogin(value: string | null, now: number): OidcLoginSta
   if (typeof verifier !== 'string' || !VERIFIER.test(verifier)) return null;
   if (!optional(state, (s) => typeof s === 'string' && TOKEN.test(s)) || !optional(nonce, (n) => typeof n === 'string' && TOKEN.test(n))) return null;
   if (!optional(maxAge, (m) => Number.isSafeInteger(m) && (m as number) >= 0)) return null;
-  if (typeof startedAt !== 'number' || !(startedAt <= now && now - startedAt <= OIDC_LOGIN_TTL_MS)) return null;
+  if (typeof startedAt !== 'number' || !(startedAt - now <= INSTANCE_CLOCK_SKEW_MS && now - startedAt <= OIDC_LOGIN_TTL_MS)) return null;
   return {
     code_verifier: verifier,
     ...(state === null ? {} : { state: state as string }),

@@ -14,7 +14,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { cookieValue, type LoginBrowser } from './login-browser.js';
+import { cookiePathOf, cookieValue, type LoginBrowser } from './login-browser.js';
 import { ANONYMOUS_FAILURES_LOGGED, reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { MAX_SAML_RESPONSE_CHARS, readSamlResponse, samlResponseOverBudget } from './saml-budget.js';
 import { lookAtSamlSignatures } from './saml-signature-check.js';
@@ -80,7 +80,7 @@ const bindingCookie = (requestId: string) => `scimsso_saml${requestId}`;
 export function bindingCookieHeader(acsUrl: string, requestId: string, value: string, maxAgeSeconds: number): string {
   const url = new URL(acsUrl);
   const site = url.protocol === 'https:' ? 'SameSite=None; Secure' : 'SameSite=Lax';
-  return `${bindingCookie(requestId)}=${value}; Path=${url.pathname}; Max-Age=${maxAgeSeconds}; HttpOnly; ${site}`;
+  return `${bindingCookie(requestId)}=${value}; Path=${cookiePathOf(url)}; Max-Age=${maxAgeSeconds}; HttpOnly; ${site}`;
 }
 
 /**
