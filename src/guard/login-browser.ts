@@ -22,10 +22,15 @@ export function cookieValue(header: string | undefined, name: string): string | 
 
 /**
  * The Path attribute of a cookie only `url` (a callback or ACS) should receive: its path, or, when the path
- * holds a `;` (which would end the attribute), the path up to the last `/` before it. Pure.
+ * holds a `;` (which would end the attribute), cookieFolderOf. Pure.
  */
 export function cookiePathOf(url: URL): string {
+  return url.pathname.includes(';') ? cookieFolderOf(url) : url.pathname;
+}
+
+/** The path of `url` up to its last `/` (before any `;`): a cookie Path for the routes beside `url`. Pure. */
+export function cookieFolderOf(url: URL): string {
   const path = url.pathname;
   const semicolon = path.indexOf(';');
-  return semicolon === -1 ? path : path.slice(0, path.lastIndexOf('/', semicolon) + 1);
+  return path.slice(0, path.lastIndexOf('/', semicolon === -1 ? path.length : semicolon) + 1);
 }

@@ -29,7 +29,16 @@ import { storedClientProblem } from './tenant-claims.js';
 import type { Emit } from '../events.js';
 import { targetPath } from '../url-segment.js';
 import { cookieValue, type LoginBrowser } from './login-browser.js';
-import { decodeOidcLogin, encodeOidcLogin, OIDC_LOGIN_TTL_MS, oidcLoginCookieHeader, oidcLoginCookieName, type OidcLoginState } from './oidc-login-cookie.js';
+import {
+  decodeOidcLogins,
+  encodeOidcLogins,
+  OIDC_LOGIN_TTL_MS,
+  oidcLoginCookieHeader,
+  oidcLoginCookieName,
+  PENDING_LOGINS,
+  type OidcLoginState,
+  type PendingLogin,
+} from './oidc-login-cookie.js';
 
 type Tokens = Parameters<VerifyFunctionWithRequest>[1];
 /** The request type openid-client's Strategy methods take (passport's). */
@@ -126,8 +135,9 @@ export class StateNonceStrategy extends Strategy {
     }
     const session = (req as unknown as SessionHolder).session;
     const key = self.stateSessionKey;
-    const initiating = self.shouldInitiateAuthRequest(req, self.currentUrl(req), options);
-    if (session && key) self.keepLoginInCookie(session, key, initiating);
+    const url = self.currentUrl(req);
+    const initiating = self.shouldInitiateAuthRequest(req, url, options);
+    if (session && key) self.keepLoginInCookie(session, key, url, initiating);
     if (self.binding && key && session && !initiating) {
       const saved = session[key] as { code_verifier?: unknown; state?: unknown } | undefined;
       // No saved state at all is openid-client's own failure ("Unable to verify authorization request state").
@@ -149,23 +159,33 @@ export class StateNonceStrategy extends Strategy {
   /**
    * On the login routes, the session only passes the login state between openid-client and the cookie, in
    * the same tick: at the start it leaves the session for the cookie before the redirect (or is dropped when
-   * the start fails), and at the callback it comes from the cookie just before openid-client takes it out.
-   * The session is left as it was, so a session middleware saves nothing for a login start. A callback
-   * without the cookie keeps what the session holds (a login started before an upgrade).
+   * the start fails), and at the callback the login the returned `state` names comes from the cookie just
+   * before openid-client takes it out (and leaves the cookie: each login is good for one callback). The
+   * session is left as it was, so a session middleware saves nothing for a login start. A callback whose
+   * login is not in the cookie uses what the session holds (a login started by `strategy()`, or before an
+   * upgrade).
    */
-  private keepLoginInCookie(session: Record<string, unknown>, key: string, initiating: boolean): void {
+  private keepLoginInCookie(session: Record<string, unknown>, key: string, url: URL, initiating: boolean): void {
     const self = this as unknown as StateNonceStrategy & StrategyActions;
     const { loginBrowser: browser, boundCustomerId: customerId, callbackUri } = self;
     if (!browser || customerId === null || !callbackUri) return;
+    const value = cookieValue(browser.cookieHeader, oidcLoginCookieName(customerId));
+    const write = (pending: PendingLogin[]) =>
+      browser.setCookie(
+        pending.length
+          ? oidcLoginCookieHeader(customerId, callbackUri, encodeOidcLogins(pending), OIDC_LOGIN_TTL_MS / 1000)
+          : oidcLoginCookieHeader(customerId, callbackUri, '', 0),
+      );
     if (initiating) {
       const [redirect, fail] = [self.redirect.bind(self), self.error.bind(self)];
-      self.redirect = (url, status) => {
+      self.redirect = (location, status) => {
         const login = session[key] as OidcLoginState | undefined;
         delete session[key];
         if (login?.code_verifier) {
-          browser.setCookie(oidcLoginCookieHeader(customerId, callbackUri, encodeOidcLogin(login, Date.now()), OIDC_LOGIN_TTL_MS / 1000));
+          const now = Date.now();
+          write([{ login, startedAt: now }, ...decodeOidcLogins(value, now).slice(0, PENDING_LOGINS - 1)]);
         }
-        redirect(url, status);
+        redirect(location, status);
       };
       self.error = (error) => {
         delete session[key];
@@ -173,13 +193,13 @@ export class StateNonceStrategy extends Strategy {
       };
       return;
     }
-    const value = cookieValue(browser.cookieHeader, oidcLoginCookieName(customerId));
     if (value === null) return;
-    // Good for one callback, whatever it brings.
-    browser.setCookie(oidcLoginCookieHeader(customerId, callbackUri, '', 0));
-    const login = decodeOidcLogin(value, Date.now());
-    if (login) session[key] = login;
-    else delete session[key];
+    const pending = decodeOidcLogins(value, Date.now());
+    const returned = url.searchParams.get('state');
+    const taken = pending.find(({ login }) => login.state === returned);
+    if (!taken) return;
+    write(pending.filter((entry) => entry !== taken));
+    session[key] = taken.login;
   }
 }
 

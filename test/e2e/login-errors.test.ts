@@ -162,13 +162,15 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
       expect(await h.me(browser)).toMatchObject({ status: 401 });
     });
 
-    it('answers 400 invalid_response to a callback whose state was forged, and the real one no longer works', async () => {
+    it('answers 400 invalid_response to a callback whose state was forged, which cannot cancel the login under way', async () => {
       const browser = new Browser();
       const callback = await h.startLogin(browser, c.customerId, alice.sub);
       expect(await get(browser, withParam(callback, 'state', 'forged-state'))).toMatchObject({ status: 400, body: { error: 'invalid_response' } });
-      // The attempt consumed the login transaction: the genuine callback is refused too, never admitted.
-      expect(await get(browser, callback)).toMatchObject({ status: 400, body: { error: 'invalid_response' } });
       expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+      // The login cookie keeps each login under its own state (src/guard/oidc-login-cookie.ts): a forged
+      // callback (login CSRF) takes none of them, and the person's own callback still completes.
+      expect(await get(browser, callback)).toMatchObject({ status: 302 });
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { userName: alice.email } });
     });
 
     it('refuses a replayed callback URL: the second use answers 400/401, never 500', async () => {
@@ -184,7 +186,7 @@ describe.each(STORE_KINDS)('login errors (%s store)', (storeKind) => {
       const browser = new Browser();
       const first = await h.startLogin(browser, c.customerId, alice.sub);
       expect(await get(browser, first)).toMatchObject({ status: 302 });
-      // A new login in the same browser puts a fresh state in the session; the IdP then sees the old code again.
+      // A new login in the same browser saves a fresh state; the IdP then sees the old code again.
       const second = await h.startLogin(browser, c.customerId, alice.sub);
       const replayed = withParam(second, 'code', new URL(first).searchParams.get('code')!);
       expect(await get(browser, replayed)).toMatchObject({ status: 400, body: { error: 'token_exchange_failed' } });

@@ -1,13 +1,21 @@
 /**
  * Where an OIDC login in progress is kept on the login routes: in a cookie of its own, sent only to the
- * callback, good for one callback and OIDC_LOGIN_TTL_MS; never in the app's session store, so anonymous
+ * customer's login routes, each login good for one callback and OIDC_LOGIN_TTL_MS; never in the app's
+ * session store, so anonymous
  * login starts in a loop add nothing to it (src/guard/oidc-login-cookie.ts). Real IdP, real passport and
  * session middleware, sessions shared by the instances so the test can count them.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../support/browser.js';
-import { decodeOidcLogin, encodeOidcLogin, INSTANCE_CLOCK_SKEW_MS, OIDC_LOGIN_TTL_MS, oidcLoginCookieName } from '../../src/guard/oidc-login-cookie.js';
-import { cookiePathOf } from '../../src/guard/login-browser.js';
+import {
+  decodeOidcLogins,
+  encodeOidcLogins,
+  INSTANCE_CLOCK_SKEW_MS,
+  OIDC_LOGIN_TTL_MS,
+  oidcLoginCookieName,
+  PENDING_LOGINS,
+} from '../../src/guard/oidc-login-cookie.js';
+import { cookieFolderOf, cookiePathOf } from '../../src/guard/login-browser.js';
 import { ADAPTERS, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Extensions, type LoginHarness } from './harness.js';
 
 /** A login started where the app runs `sso.strategy()` in its own passport: the state goes to the session. */
@@ -61,7 +69,7 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
     return { status: response.status, setCookies: response.headers.getSetCookie() };
   }
 
-  it('anonymous login starts add no session: each sets only its own cookie, sent to the callback only', async () => {
+  it("anonymous login starts add no session: each sets only its own cookie, sent to the customer's login routes only", async () => {
     const { customerId } = await customerWithPerson('anon');
     const { origin } = await h.instance(0);
     const before = await h.sessionCount();
@@ -72,7 +80,7 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
       const cookies = response.headers.getSetCookie();
       expect(cookies).toHaveLength(1);
       expect(cookies[0]).toMatch(new RegExp(`^${oidcLoginCookieName(customerId)}=[A-Za-z0-9_-]+; `));
-      expect(cookies[0]).toContain(`; Path=${PATHS.callback(customerId)}; Max-Age=${OIDC_LOGIN_TTL_MS / 1000}; HttpOnly; SameSite=Lax`);
+      expect(cookies[0]).toContain(`; Path=${PATHS.ssoBase}/${customerId}/; Max-Age=${OIDC_LOGIN_TTL_MS / 1000}; HttpOnly; SameSite=Lax`);
     }
     expect(await h.sessionCount()).toBe(before);
   });
@@ -108,12 +116,13 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
     const callback = await h.startLogin(browser, customerId, sub);
     const name = oidcLoginCookieName(customerId);
     const value = browser.cookies(origin)[name]!;
-    const login = decodeOidcLogin(value, Date.now());
-    expect(login).not.toBeNull();
+    const [pending, ...none] = decodeOidcLogins(value, Date.now());
+    expect(none).toEqual([]);
+    const login = pending!.login;
     const sessions = await h.sessionCount();
 
-    const expired = encodeOidcLogin(login!, Date.now() - OIDC_LOGIN_TTL_MS - 1_000);
-    const altered = encodeOidcLogin({ ...login!, state: `${login!.state}x` }, Date.now());
+    const expired = encodeOidcLogins([{ login, startedAt: Date.now() - OIDC_LOGIN_TTL_MS - 1_000 }]);
+    const altered = encodeOidcLogins([{ login: { ...login, state: `${login.state}x` }, startedAt: Date.now() }]);
     for (const cookie of [
       '',
       `${name}=${expired}`,
@@ -144,6 +153,26 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
     expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId: a.customerId, scimUserId: a.id } });
   });
 
+  it('two logins of one customer in two tabs both complete, in either order; past PENDING_LOGINS the oldest is dropped', async () => {
+    const { customerId, sub, id } = await customerWithPerson('tabs');
+    const browser = new Browser();
+    const callbacks: string[] = [];
+    for (let i = 0; i <= PENDING_LOGINS; i++) callbacks.push(await h.startLogin(browser, customerId, sub));
+    // The oldest was dropped by the last start; the others complete, the first started last.
+    const [dropped, ...kept] = callbacks;
+    const refused = await browser.navigate(dropped!);
+    await refused.response.body?.cancel();
+    expect(refused.response.status).toBe(400);
+    for (const callback of kept.reverse()) {
+      const done = await browser.navigate(callback);
+      await done.response.body?.cancel();
+      expect(done.response.status).toBe(200);
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId, scimUserId: id } });
+    }
+    const { origin } = await h.instance(0);
+    expect(browser.cookies(origin)[oidcLoginCookieName(customerId)]).toBeUndefined();
+  });
+
   it("a login whose state is in the session (sso.strategy() in the app's passport, or started before an upgrade) completes at the login routes' callback", async () => {
     const { customerId, sub, id } = await customerWithPerson('legacy');
     const browser = new Browser();
@@ -157,42 +186,53 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
   });
 });
 
-describe('cookiePathOf', () => {
-  it('is the path, or the path up to the last / before a ; (which would end the attribute)', () => {
+describe('cookiePathOf and cookieFolderOf', () => {
+  it('are the path and its folder, cut before a ; (which would end the attribute)', () => {
     expect(cookiePathOf(new URL('https://app.test/sso/acme/callback?x=1'))).toBe('/sso/acme/callback');
+    expect(cookieFolderOf(new URL('https://app.test/sso/acme/callback?x=1'))).toBe('/sso/acme/');
     expect(cookiePathOf(new URL('https://app.test/sso/a;b/callback'))).toBe('/sso/');
+    expect(cookieFolderOf(new URL('https://app.test/sso/a;b/callback'))).toBe('/sso/');
     expect(cookiePathOf(new URL('https://app.test/cb;x'))).toBe('/');
   });
 });
 
-describe('the login cookie value (decodeOidcLogin)', () => {
+describe('the login cookie value (decodeOidcLogins)', () => {
   const login = { code_verifier: 'v'.repeat(43), state: 'abc.def', nonce: 'n0nce', max_age: 300 };
   const now = 1_800_000_000_000;
+  const at = (startedAt: number) => ({ login, startedAt });
+  const raw = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const entry = (...fields: unknown[]) => [login.code_verifier, null, null, null, now].map((f, i) => (i < fields.length ? fields[i] : f));
 
-  it('reads back what was written within OIDC_LOGIN_TTL_MS, and nothing older, newer or malformed', () => {
-    expect(decodeOidcLogin(encodeOidcLogin(login, now - OIDC_LOGIN_TTL_MS), now)).toEqual(login);
-    expect(decodeOidcLogin(encodeOidcLogin({ code_verifier: login.code_verifier }, now), now)).toEqual({ code_verifier: login.code_verifier });
-    expect(decodeOidcLogin(encodeOidcLogin(login, now - OIDC_LOGIN_TTL_MS - 1), now)).toBeNull();
+  it('reads back what was written within OIDC_LOGIN_TTL_MS, and no entry older, newer or malformed', () => {
+    expect(decodeOidcLogins(encodeOidcLogins([at(now - OIDC_LOGIN_TTL_MS)]), now)).toEqual([at(now - OIDC_LOGIN_TTL_MS)]);
+    const bare = { login: { code_verifier: login.code_verifier }, startedAt: now };
+    expect(decodeOidcLogins(encodeOidcLogins([bare]), now)).toEqual([bare]);
+    expect(decodeOidcLogins(encodeOidcLogins([at(now - OIDC_LOGIN_TTL_MS - 1)]), now)).toEqual([]);
     // Dated by an instance whose clock runs ahead: a minute is allowed, no more.
-    expect(decodeOidcLogin(encodeOidcLogin(login, now + INSTANCE_CLOCK_SKEW_MS), now)).toEqual(login);
-    expect(decodeOidcLogin(encodeOidcLogin(login, now + INSTANCE_CLOCK_SKEW_MS + 1), now)).toBeNull();
-    const raw = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    for (const bad of [
-      null,
-      '',
-      'not base64 json',
-      raw({ code_verifier: login.code_verifier }),
-      raw([login.code_verifier, null, null, null]),
-      raw(['short', null, null, null, now]),
-      raw([login.code_verifier, 'has space', null, null, now]),
-      raw([login.code_verifier, null, { toString: 1 }, null, now]),
-      raw([login.code_verifier, null, null, -1, now]),
-      raw([login.code_verifier, null, null, 1.5, now]),
-      raw([login.code_verifier, null, null, null, String(now)]),
-      raw([login.code_verifier, 's'.repeat(257), null, null, now]),
-      'A'.repeat(1_025),
-    ]) {
-      expect(decodeOidcLogin(bad, now), String(bad).slice(0, 60)).toBeNull();
+    expect(decodeOidcLogins(encodeOidcLogins([at(now + INSTANCE_CLOCK_SKEW_MS)]), now)).toEqual([at(now + INSTANCE_CLOCK_SKEW_MS)]);
+    expect(decodeOidcLogins(encodeOidcLogins([at(now + INSTANCE_CLOCK_SKEW_MS + 1)]), now)).toEqual([]);
+    for (const bad of [null, '', 'not base64 json', raw({ code_verifier: login.code_verifier }), raw(entry()), 'A'.repeat(3_073)]) {
+      expect(decodeOidcLogins(bad, now), String(bad).slice(0, 60)).toEqual([]);
     }
+    for (const bad of [
+      entry().slice(0, 4),
+      entry('short'),
+      entry(login.code_verifier, 'has space'),
+      entry(login.code_verifier, null, { toString: 1 }),
+      entry(login.code_verifier, null, null, -1),
+      entry(login.code_verifier, null, null, 1.5),
+      entry(login.code_verifier, null, null, null, String(now)),
+      entry(login.code_verifier, 's'.repeat(257)),
+    ]) {
+      // A malformed entry is left out; the others stay.
+      expect(decodeOidcLogins(raw([bad, entry()]), now), JSON.stringify(bad).slice(0, 80)).toEqual([
+        { login: { code_verifier: login.code_verifier }, startedAt: now },
+      ]);
+    }
+  });
+
+  it('keeps at most PENDING_LOGINS entries, the first ones (newest first)', () => {
+    const many = Array.from({ length: PENDING_LOGINS + 2 }, (_, i) => at(now - i));
+    expect(decodeOidcLogins(encodeOidcLogins(many), now)).toEqual(many.slice(0, PENDING_LOGINS));
   });
 });
