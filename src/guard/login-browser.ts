@@ -9,6 +9,23 @@ export interface LoginBrowser {
   setCookie(header: string): void;
 }
 
+/**
+ * The browser behind a passport request, when the framework lets a Set-Cookie reach its response: Express
+ * (`req.res`, Node's ServerResponse) and koa-passport (`req.ctx`, the Koa context). Undefined otherwise
+ * (Fastify's request has neither).
+ */
+export function browserOfRequest(req: object): LoginBrowser | undefined {
+  const { headers, ctx, res } = req as {
+    headers?: { cookie?: unknown };
+    ctx?: { append?: (name: string, value: string) => void };
+    res?: { appendHeader?: (name: string, value: string) => void };
+  };
+  const cookieHeader = typeof headers?.cookie === 'string' ? headers.cookie : undefined;
+  if (typeof ctx?.append === 'function') return { cookieHeader, setCookie: (line) => ctx.append!('Set-Cookie', line) };
+  if (typeof res?.appendHeader === 'function') return { cookieHeader, setCookie: (line) => void res.appendHeader!('Set-Cookie', line) };
+  return undefined;
+}
+
 /** One cookie's value from a Cookie header (bounded: at most 100 cookies are looked at), or null. */
 export function cookieValue(header: string | undefined, name: string): string | null {
   if (typeof header !== 'string' || header.length > 16_384) return null;

@@ -53,8 +53,9 @@ export type PreparedStep =
  * Decodes and checks the customer id, reads the customer's SSO connection (OIDC client or SAML connection)
  * and SCIM connection from the store (one round trip, at every step) and returns the strategy built for
  * exactly that stored connection (for SAML's ACS, over the posted `body`), or the SAML SP metadata. `browser`
- * is how both protocols keep the login in progress in a cookie (SAML's binding, src/guard/saml.ts; OIDC's
- * state, src/guard/oidc-login-cookie.ts). At the callback, `req` receives the configuration for the guard. An id that is malformed or names no OIDC client
+ * is how SAML steps read and set their binding cookie (src/guard/saml.ts; OIDC's strategy finds the browser
+ * on the request itself: src/guard/oidc-login-cookie.ts). The OIDC login step only starts logins; at the
+ * callback, `req` receives the configuration for the guard. An id that is malformed or names no OIDC client
  * is a 404 `unknown_customer`.
  *
  * Hand passport `Object.create(strategy)`, never the cached instance itself: passport sets the request's
@@ -90,7 +91,7 @@ export async function prepareLoginStep(
       ok: true,
       customerId,
       kind: 'passport',
-      strategy: (await runtime.routeStrategy(config, step === 'callback' ? req : undefined)).forBrowser(browser),
+      strategy: step === 'login' ? (await runtime.routeStrategy(config)).startingOnly() : await runtime.routeStrategy(config, req),
     };
   } catch (error) {
     if (error instanceof ScimSsoConfigError || error instanceof URIError) {

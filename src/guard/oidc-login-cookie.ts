@@ -1,7 +1,8 @@
 /**
  * The OIDC login in progress (PKCE verifier, `state`, `nonce`, `max_age`: what openid-client's Strategy keeps
- * between the login step and the callback) travels in a cookie of its own on the login routes, instead of in
- * the app's session. A login start, which anyone may make in a loop, then stores nothing on the server: no
+ * between the login step and the callback) travels in a cookie of its own instead of the app's session,
+ * wherever passport's request lets a Set-Cookie reach the browser (Express, Koa: the login routes and
+ * `sso.strategy()` alike; src/guard/login-browser.ts browserOfRequest). A login start, which anyone may make in a loop, then stores nothing on the server: no
  * session in the app's session store, nothing in Redis (docs/oidc-and-passport.md §Where a login in progress
  * is kept).
  *

@@ -28,7 +28,7 @@ import { RateLimiter } from '../scim/rate-limit.js';
 import { storedClientProblem } from './tenant-claims.js';
 import type { Emit } from '../events.js';
 import { targetPath } from '../url-segment.js';
-import { cookieValue, type LoginBrowser } from './login-browser.js';
+import { browserOfRequest, cookieValue, type LoginBrowser } from './login-browser.js';
 import {
   decodeOidcLogins,
   encodeOidcLogins,
@@ -75,8 +75,9 @@ type StrategyActions = { error(error: unknown): void; redirect(url: string, stat
 /**
  * openid-client's Strategy, sending `state` and `nonce` as well as PKCE (by default it sends only PKCE).
  * With a `binding` (clientBinding), the state carries it, and a callback whose saved state was made under
- * another binding is refused before any token request. On the login routes (forBrowser), the login state
- * travels in a cookie instead of the session (src/guard/oidc-login-cookie.ts).
+ * another binding is refused before any token request. Where the request lets a Set-Cookie reach the
+ * browser (Express, Koa), the login state travels in a cookie instead of the session
+ * (src/guard/oidc-login-cookie.ts).
  */
 export class StateNonceStrategy extends Strategy {
   // Plain properties, not #private ones: passport runs each request on Object.create(strategy), which
@@ -85,8 +86,6 @@ export class StateNonceStrategy extends Strategy {
   protected readonly binding: string | undefined;
   protected readonly boundCustomerId: string | null;
   protected readonly callbackUri: string | undefined;
-  /** The browser of a login route's request (forBrowser). */
-  protected readonly loginBrowser: LoginBrowser | undefined;
 
   constructor(options: StrategyOptionsWithRequest, verify: VerifyFunctionWithRequest, bound?: { binding: string; customerId: string }) {
     super(options, verify);
@@ -96,9 +95,13 @@ export class StateNonceStrategy extends Strategy {
     this.callbackUri = options.callbackURL === undefined ? undefined : String(options.callbackURL);
   }
 
-  /** This strategy for one request of the login routes: its login state is kept in `browser`'s cookie. */
-  forBrowser(browser: LoginBrowser): StateNonceStrategy {
-    return Object.create(this, { loginBrowser: { value: browser } }) as StateNonceStrategy;
+  /**
+   * This strategy for a login step: it starts a login whatever the query holds. openid-client finishes a
+   * login at any URL whose query carries `code`, `error` or `response`, which at the login step would skip
+   * what the callback route does (its redirect, its error answers, dropping the previous session's data).
+   */
+  startingOnly(): StateNonceStrategy {
+    return Object.create(this, { shouldInitiateAuthRequest: { value: () => true } }) as StateNonceStrategy;
   }
 
   /**
@@ -137,7 +140,8 @@ export class StateNonceStrategy extends Strategy {
     const key = self.stateSessionKey;
     const url = self.currentUrl(req);
     const initiating = self.shouldInitiateAuthRequest(req, url, options);
-    if (session && key) self.keepLoginInCookie(session, key, url, initiating);
+    const browser = browserOfRequest(req);
+    if (session && key && browser) self.keepLoginInCookie(session, key, browser, url, initiating);
     if (self.binding && key && session && !initiating) {
       const saved = session[key] as { code_verifier?: unknown; state?: unknown } | undefined;
       // No saved state at all is openid-client's own failure ("Unable to verify authorization request state").
@@ -157,18 +161,18 @@ export class StateNonceStrategy extends Strategy {
   }
 
   /**
-   * On the login routes, the session only passes the login state between openid-client and the cookie, in
+   * With a browser to set cookies on, the session only passes the login state between openid-client and the cookie, in
    * the same tick: at the start it leaves the session for the cookie before the redirect (or is dropped when
    * the start fails), and at the callback the login the returned `state` names comes from the cookie just
    * before openid-client takes it out (and leaves the cookie: each login is good for one callback). The
    * session is left as it was, so a session middleware saves nothing for a login start. A callback whose
-   * login is not in the cookie uses what the session holds (a login started by `strategy()`, or before an
-   * upgrade).
+   * login is not in the cookie uses what the session holds (a login started where no cookie could be set,
+   * or before an upgrade).
    */
-  private keepLoginInCookie(session: Record<string, unknown>, key: string, url: URL, initiating: boolean): void {
+  private keepLoginInCookie(session: Record<string, unknown>, key: string, browser: LoginBrowser, url: URL, initiating: boolean): void {
     const self = this as unknown as StateNonceStrategy & StrategyActions;
-    const { loginBrowser: browser, boundCustomerId: customerId, callbackUri } = self;
-    if (!browser || customerId === null || !callbackUri) return;
+    const { boundCustomerId: customerId, callbackUri } = self;
+    if (customerId === null || !callbackUri) return;
     const value = cookieValue(browser.cookieHeader, oidcLoginCookieName(customerId));
     const write = (pending: PendingLogin[]) =>
       browser.setCookie(

@@ -18,19 +18,26 @@ import {
 import { cookieFolderOf, cookiePathOf } from '../../src/guard/login-browser.js';
 import { ADAPTERS, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Extensions, type LoginHarness } from './harness.js';
 
-/** A login started where the app runs `sso.strategy()` in its own passport: the state goes to the session. */
-const LEGACY_START = (customerId: string) => `/legacy/${encodeURIComponent(customerId)}/login`;
+/** A login started by `sso.strategy()` in the app's own route. */
+const OWN_START = (customerId: string) => `/own/${encodeURIComponent(customerId)}/login`;
+/** The same on a request that lets no Set-Cookie reach the browser (as Fastify's): the state goes to the session. */
+const SESSION_START = (customerId: string) => `/own-no-response/${encodeURIComponent(customerId)}/login`;
 
-const legacyStart: { [K in AdapterKind]-?: NonNullable<Extensions[K]> } = {
+const ownStart: { [K in AdapterKind]-?: NonNullable<Extensions[K]> } = {
   express(app, { sso, passport }) {
-    app.get('/legacy/:customerId/login', async (req, res, next) => {
+    app.get('/own/:customerId/login', async (req, res, next) => {
       const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;
       passport.authenticate(await sso.strategy(String(req.params.customerId)), { loginHint } as object)(req, res, next);
+    });
+    app.get('/own-no-response/:customerId/login', async (req, res, next) => {
+      const loginHint = typeof req.query.login_hint === 'string' ? req.query.login_hint : undefined;
+      const bare = Object.create(req, { res: { value: undefined } }) as typeof req;
+      passport.authenticate(await sso.strategy(String(req.params.customerId)), { loginHint } as object)(bare, res, next);
     });
   },
   koa(app, { sso, passport }) {
     app.use(async (ctx, next) => {
-      const match = /^\/legacy\/([^/]+)\/login$/.exec(ctx.path);
+      const match = /^\/own\/([^/]+)\/login$/.exec(ctx.path);
       if (!match) return next();
       const loginHint = typeof ctx.query.login_hint === 'string' ? ctx.query.login_hint : undefined;
       // koa-passport's types name strategies by string; its passport 0.6 takes an instance too.
@@ -43,7 +50,7 @@ const legacyStart: { [K in AdapterKind]-?: NonNullable<Extensions[K]> } = {
 describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (adapter) => {
   let h: LoginHarness;
   beforeAll(async () => {
-    h = await startLoginHarness({ store: 'memory', adapter, hint: `start-state-${adapter}`, sharedSessions: true, extensions: legacyStart });
+    h = await startLoginHarness({ store: 'memory', adapter, hint: `start-state-${adapter}`, sharedSessions: true, extensions: ownStart });
   });
   afterAll(async () => {
     await h?.close();
@@ -173,16 +180,49 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
     expect(browser.cookies(origin)[oidcLoginCookieName(customerId)]).toBeUndefined();
   });
 
-  it("a login whose state is in the session (sso.strategy() in the app's passport, or started before an upgrade) completes at the login routes' callback", async () => {
-    const { customerId, sub, id } = await customerWithPerson('legacy');
+  it("sso.strategy() in the app's own route keeps the login in the cookie too, and the login routes' callback completes it", async () => {
+    const { customerId, sub, id } = await customerWithPerson('own');
     const browser = new Browser();
     const { origin } = await h.instance(0);
-    const callback = await h.startLogin(browser, customerId, sub, 0, LEGACY_START(customerId));
-    expect(browser.cookies(origin)[SESSION_COOKIE]).toBeDefined();
-    expect(browser.cookies(origin)[oidcLoginCookieName(customerId)]).toBeUndefined();
+    const sessions = await h.sessionCount();
+    const callback = await h.startLogin(browser, customerId, sub, 0, OWN_START(customerId));
+    expect(Object.keys(browser.cookies(origin))).toEqual([oidcLoginCookieName(customerId)]);
+    expect(await h.sessionCount()).toBe(sessions);
     const done = await browser.navigate(callback);
     await done.response.body?.cancel();
     expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId, scimUserId: id } });
+  });
+
+  it.runIf(adapter === 'express')(
+    'a login whose state is in the session (no response to set a cookie on, or started before an upgrade) completes at the callback',
+    async () => {
+      const { customerId, sub, id } = await customerWithPerson('session');
+      const browser = new Browser();
+      const { origin } = await h.instance(0);
+      const callback = await h.startLogin(browser, customerId, sub, 0, SESSION_START(customerId));
+      expect(Object.keys(browser.cookies(origin))).toEqual([SESSION_COOKIE]);
+      const done = await browser.navigate(callback);
+      await done.response.body?.cancel();
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId, scimUserId: id } });
+    },
+  );
+
+  it('the login step only starts logins: a code and state brought to it start a new one and log nobody in', async () => {
+    const { customerId, sub } = await customerWithPerson('step');
+    const browser = new Browser();
+    const { origin } = await h.instance(0);
+    const callback = new URL(await h.startLogin(browser, customerId, sub));
+    const sessions = await h.sessionCount();
+    const atLogin = await browser.fetch(`${origin}${PATHS.login(customerId)}${callback.search}`);
+    await atLogin.body?.cancel();
+    expect(atLogin.status).toBe(302);
+    expect(new URL(atLogin.headers.get('location')!).searchParams.get('client_id')).not.toBeNull(); // the IdP's authorize URL
+    expect(await h.me(browser)).toMatchObject({ status: 401 });
+    expect(await h.sessionCount()).toBe(sessions);
+    // Both logins are under way now; the first still completes at the callback.
+    const done = await browser.navigate(callback.href);
+    await done.response.body?.cancel();
+    expect(done.response.status).toBe(200);
   });
 });
 
