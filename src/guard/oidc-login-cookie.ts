@@ -6,8 +6,9 @@
  * session in the app's session store, nothing in Redis (docs/oidc-and-passport.md §Where a login in progress
  * is kept).
  *
- * Cookie `scimsso_oidc_<digest of the customer id>`: Path = the redirect URI's folder (`<prefix>/<customerId>/`:
- * the customer's login step and callback receive it, no other route), Max-Age = OIDC_LOGIN_TTL_MS, HttpOnly,
+ * Cookie `scimsso_oidc_<digest of the Strategy's session key>` (one per customer: the key is
+ * `scim-sso:<customerId>`): Path = the redirect URI's folder (`<prefix>/<customerId>/`: the customer's login
+ * step and callback receive it, no other route), Max-Age = OIDC_LOGIN_TTL_MS, HttpOnly,
  * SameSite=Lax (the IdP sends the browser back by a top-level GET, which carries Lax cookies), Secure when the
  * redirect URI is https. It holds the customer's last PENDING_LOGINS logins under way in this browser, so
  * two tabs do not undo each other; the callback takes the one its `state` names.
@@ -47,13 +48,13 @@ const TOKEN = /^[A-Za-z0-9._~-]{1,256}$/;
 /** Far more than PENDING_LOGINS of this library's logins take (about 250 characters each), within a browser's 4 KB. */
 const MAX_VALUE_CHARS = 3_072;
 
-export const oidcLoginCookieName = (customerId: string): string => `scimsso_oidc_${createHash('sha256').update(customerId).digest('base64url').slice(0, 16)}`;
+export const oidcLoginCookieName = (sessionKey: string): string => `scimsso_oidc_${createHash('sha256').update(sessionKey).digest('base64url').slice(0, 16)}`;
 
 /** The cookie's Set-Cookie line; an empty value with `maxAgeSeconds` 0 clears it. */
-export function oidcLoginCookieHeader(customerId: string, redirectUri: string, value: string, maxAgeSeconds: number): string {
+export function oidcLoginCookieHeader(sessionKey: string, redirectUri: string, value: string, maxAgeSeconds: number): string {
   const url = new URL(redirectUri);
   const secure = url.protocol === 'https:' ? '; Secure' : '';
-  return `${oidcLoginCookieName(customerId)}=${value}; Path=${cookieFolderOf(url)}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`;
+  return `${oidcLoginCookieName(sessionKey)}=${value}; Path=${cookieFolderOf(url)}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure}`;
 }
 
 /** The cookie value of logins under way, newest first. Pure. */

@@ -141,7 +141,9 @@ export class StateNonceStrategy extends Strategy {
     const url = self.currentUrl(req);
     const initiating = self.shouldInitiateAuthRequest(req, url, options);
     const browser = browserOfRequest(req);
-    if (session && key && browser) self.keepLoginInCookie(session, key, browser, url, initiating);
+    // The redirect URI the IdP returns to (openid-client's choice too): the cookie's Path is its folder.
+    const redirectUri = String((options as { callbackURL?: unknown }).callbackURL ?? self.callbackUri ?? '');
+    if (session && key && browser && URL.canParse(redirectUri)) self.keepLoginInCookie(session, key, browser, url, redirectUri, initiating);
     if (self.binding && key && session && !initiating) {
       const saved = session[key] as { code_verifier?: unknown; state?: unknown } | undefined;
       // No saved state at all is openid-client's own failure ("Unable to verify authorization request state").
@@ -169,16 +171,14 @@ export class StateNonceStrategy extends Strategy {
    * login is not in the cookie uses what the session holds (a login started where no cookie could be set,
    * or before an upgrade).
    */
-  private keepLoginInCookie(session: Record<string, unknown>, key: string, browser: LoginBrowser, url: URL, initiating: boolean): void {
+  private keepLoginInCookie(session: Record<string, unknown>, key: string, browser: LoginBrowser, url: URL, redirectUri: string, initiating: boolean): void {
     const self = this as unknown as StateNonceStrategy & StrategyActions;
-    const { boundCustomerId: customerId, callbackUri } = self;
-    if (customerId === null || !callbackUri) return;
-    const value = cookieValue(browser.cookieHeader, oidcLoginCookieName(customerId));
+    const value = cookieValue(browser.cookieHeader, oidcLoginCookieName(key));
     const write = (pending: PendingLogin[]) =>
       browser.setCookie(
         pending.length
-          ? oidcLoginCookieHeader(customerId, callbackUri, encodeOidcLogins(pending), OIDC_LOGIN_TTL_MS / 1000)
-          : oidcLoginCookieHeader(customerId, callbackUri, '', 0),
+          ? oidcLoginCookieHeader(key, redirectUri, encodeOidcLogins(pending), OIDC_LOGIN_TTL_MS / 1000)
+          : oidcLoginCookieHeader(key, redirectUri, '', 0),
       );
     if (initiating) {
       const [redirect, fail] = [self.redirect.bind(self), self.error.bind(self)];

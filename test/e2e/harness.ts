@@ -20,6 +20,8 @@ import type { AuditEvent, ScimSsoOptions } from '../../src/index.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
 import type { IdpType, Store } from '../../src/store/store.js';
 import type { MatchingStrategy } from '../../src/match/strategies.js';
+import { oidcLoginCookieName } from '../../src/guard/oidc-login-cookie.js';
+import { strategyName } from '../../src/guard/passport.js';
 import { startDemoIdp, type DemoAccount, type DemoClient, type DemoIdp } from '../../example-app/demo-idp.js';
 import type { Browser } from '../support/browser.js';
 import { memorySessionStore } from '../../example-app/session-store.js';
@@ -104,6 +106,8 @@ export function buildExpressApp(ctx: AppContext<'express'>, extensions: Extensio
 
 /** The session cookie's name on every adapter. */
 export const SESSION_COOKIE = 'app.sid';
+/** The name of the cookie that holds a customer's OIDC logins under way (src/guard/oidc-login-cookie.ts). */
+export const loginCookieOf = (customerId: string): string => oidcLoginCookieName(strategyName(customerId));
 
 /** Per-instance memory sessions, or one store and secret for all instances when sessions are shared. */
 function expressSessionStore(ctx: AppContext): { secret: string; store?: session.Store } {

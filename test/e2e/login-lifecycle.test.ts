@@ -11,8 +11,7 @@ import { Strategy } from 'openid-client/passport';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
-import { oidcLoginCookieName } from '../../src/guard/oidc-login-cookie.js';
-import { ADAPTERS, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Extensions, type LoginHarness } from './harness.js';
+import { ADAPTERS, loginCookieOf, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Extensions, type LoginHarness } from './harness.js';
 
 /** Entra's deactivation and reactivation: `Replace` with a capital R and the boolean as a string. */
 const ENTRA_DEACTIVATE = [{ op: 'Replace', path: 'active', value: 'False' }];
@@ -485,7 +484,7 @@ describe.each(STORE_KINDS)('login lifecycle across instances with shared session
       const callback = new URL(await h.startLogin(browser, customerId, sub, from));
       const [a, b] = [await h.instance(from), await h.instance(to)];
       const cookies = browser.cookies(a.origin);
-      expect(cookies[oidcLoginCookieName(customerId)]).toBeDefined();
+      expect(cookies[loginCookieOf(customerId)]).toBeDefined();
       const target = `${b.origin}${callback.pathname}${callback.search}`;
       const cookie = Object.entries(cookies)
         .map(([name, value]) => `${name}=${value}`)

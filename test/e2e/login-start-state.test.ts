@@ -7,16 +7,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../support/browser.js';
-import {
-  decodeOidcLogins,
-  encodeOidcLogins,
-  INSTANCE_CLOCK_SKEW_MS,
-  OIDC_LOGIN_TTL_MS,
-  oidcLoginCookieName,
-  PENDING_LOGINS,
-} from '../../src/guard/oidc-login-cookie.js';
+import { decodeOidcLogins, encodeOidcLogins, INSTANCE_CLOCK_SKEW_MS, OIDC_LOGIN_TTL_MS, PENDING_LOGINS } from '../../src/guard/oidc-login-cookie.js';
 import { cookieFolderOf, cookiePathOf } from '../../src/guard/login-browser.js';
-import { ADAPTERS, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Extensions, type LoginHarness } from './harness.js';
+import { ADAPTERS, loginCookieOf, PATHS, SESSION_COOKIE, startLoginHarness, uid, type AdapterKind, type Extensions, type LoginHarness } from './harness.js';
 
 /** A login started by `sso.strategy()` in the app's own route. */
 const OWN_START = (customerId: string) => `/own/${encodeURIComponent(customerId)}/login`;
@@ -86,7 +79,7 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
       expect(response.status).toBe(302);
       const cookies = response.headers.getSetCookie();
       expect(cookies).toHaveLength(1);
-      expect(cookies[0]).toMatch(new RegExp(`^${oidcLoginCookieName(customerId)}=[A-Za-z0-9_-]+; `));
+      expect(cookies[0]).toMatch(new RegExp(`^${loginCookieOf(customerId)}=[A-Za-z0-9_-]+; `));
       expect(cookies[0]).toContain(`; Path=${PATHS.ssoBase}/${customerId}/; Max-Age=${OIDC_LOGIN_TTL_MS / 1000}; HttpOnly; SameSite=Lax`);
     }
     expect(await h.sessionCount()).toBe(before);
@@ -97,8 +90,8 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
     const browser = new Browser();
     const { origin } = await h.instance(0);
     const callback = await h.startLogin(browser, customerId, sub);
-    expect(Object.keys(browser.cookies(origin))).toEqual([oidcLoginCookieName(customerId)]);
-    const cookie = `${oidcLoginCookieName(customerId)}=${browser.cookies(origin)[oidcLoginCookieName(customerId)]}`;
+    expect(Object.keys(browser.cookies(origin))).toEqual([loginCookieOf(customerId)]);
+    const cookie = `${loginCookieOf(customerId)}=${browser.cookies(origin)[loginCookieOf(customerId)]}`;
     const sessions = await h.sessionCount();
 
     const first = await browser.navigate(callback);
@@ -111,7 +104,7 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
     // Replayed with the cookie as it was (a copy kept elsewhere): the IdP's code is spent, so no login.
     const replay = await callbackWith(callback, cookie);
     expect(replay.status).toBe(400);
-    expect(replay.setCookies.some((line) => line.startsWith(`${oidcLoginCookieName(customerId)}=;`))).toBe(true);
+    expect(replay.setCookies.some((line) => line.startsWith(`${loginCookieOf(customerId)}=;`))).toBe(true);
     expect(await h.sessionCount()).toBe(sessions + 1);
   });
 
@@ -121,7 +114,7 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
     const browser = new Browser();
     const { origin } = await h.instance(0);
     const callback = await h.startLogin(browser, customerId, sub);
-    const name = oidcLoginCookieName(customerId);
+    const name = loginCookieOf(customerId);
     const value = browser.cookies(origin)[name]!;
     const [pending, ...none] = decodeOidcLogins(value, Date.now());
     expect(none).toEqual([]);
@@ -130,13 +123,7 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
 
     const expired = encodeOidcLogins([{ login, startedAt: Date.now() - OIDC_LOGIN_TTL_MS - 1_000 }]);
     const altered = encodeOidcLogins([{ login: { ...login, state: `${login.state}x` }, startedAt: Date.now() }]);
-    for (const cookie of [
-      '',
-      `${name}=${expired}`,
-      `${name}=${altered}`,
-      `${name}=${value.slice(0, -2)}`,
-      `${oidcLoginCookieName(other.customerId)}=${value}`,
-    ]) {
+    for (const cookie of ['', `${name}=${expired}`, `${name}=${altered}`, `${name}=${value.slice(0, -2)}`, `${loginCookieOf(other.customerId)}=${value}`]) {
       expect((await callbackWith(callback, cookie)).status, cookie).toBe(400);
     }
     expect(await h.sessionCount()).toBe(sessions);
@@ -177,7 +164,7 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
       expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId, scimUserId: id } });
     }
     const { origin } = await h.instance(0);
-    expect(browser.cookies(origin)[oidcLoginCookieName(customerId)]).toBeUndefined();
+    expect(browser.cookies(origin)[loginCookieOf(customerId)]).toBeUndefined();
   });
 
   it("sso.strategy() in the app's own route keeps the login in the cookie too, and the login routes' callback completes it", async () => {
@@ -186,7 +173,7 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
     const { origin } = await h.instance(0);
     const sessions = await h.sessionCount();
     const callback = await h.startLogin(browser, customerId, sub, 0, OWN_START(customerId));
-    expect(Object.keys(browser.cookies(origin))).toEqual([oidcLoginCookieName(customerId)]);
+    expect(Object.keys(browser.cookies(origin))).toEqual([loginCookieOf(customerId)]);
     expect(await h.sessionCount()).toBe(sessions);
     const done = await browser.navigate(callback);
     await done.response.body?.cancel();
