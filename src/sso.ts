@@ -220,6 +220,6 @@ async function handleNodeScim(internals: Internals, req: IncomingMessage, res: S
   const response = await internals.handleScim(request);
   res.statusCode = response.status;
   for (const [name, value] of Object.entries(settleUnreadBody(req, response.headers))) res.setHeader(name, value);
-  writeBody(res, response.body);
+  writeBody(res, response.body, response.sent);
   return true;
 }

@@ -14,7 +14,7 @@ export interface ExpressMountOptions {
 function send(res: Response, response: ScimResponse): void {
   res.status(response.status);
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
-  writeBody(res, response.body);
+  writeBody(res, response.body, response.sent);
 }
 
 /** Express middleware serving the SCIM routes under `basePath` and passing every other request on. */

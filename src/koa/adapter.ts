@@ -41,7 +41,7 @@ function sendScim(ctx: Context, response: ScimResponse): void {
     // writes them, within BODY_SEND_MS: a stream body also made Koa report "Premature close" for every client
     // that left before its end (a read ECONNRESET of such a client Koa reports on any route).
     ctx.respond = false;
-    writeBody(ctx.res, body);
+    writeBody(ctx.res, body, response.sent);
   }
 }
 

@@ -34,6 +34,7 @@ import { etagListMatches, etagOf, locationOf, renderResource, renderResourceJson
 import type { JsonObject } from './normalize.js';
 import type { ResourceSpec } from './resource-spec.js';
 import { BodyReads } from './body-reads.js';
+import { HeavyTicket, HeavyWork, MEMBER_READ_BYTES } from './heavy-work.js';
 import { RecentUsers } from './recent-users.js';
 import { createResource, deleteResource, patchResource, preconditionFailed, readResource, replaceResource, type ResourceContext } from './resources.js';
 import { groupSpec } from './groups.js';
@@ -135,6 +136,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   const { emit } = options;
   const recentUsers = new RecentUsers();
   const bodyReads = new BodyReads();
+  const heavyWork = new HeavyWork();
 
   const discovery = createDiscovery({
     maxCount: options.paging.maxCount,
@@ -142,7 +144,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     maxBodyBytes: options.maxBodyBytes,
   });
 
-  async function route(request: ScimRequest, connection: StoredConnection): Promise<ScimResponse> {
+  async function route(request: ScimRequest, connection: StoredConnection, heavy: HeavyTicket): Promise<ScimResponse> {
     if (request.queryProblem) throw scimErrors.badRequest('invalidValue', request.queryProblem);
     const segments = request.path
       .split('/')
@@ -161,6 +163,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       quota: options.quota,
       events: options.events,
       recentUsers,
+      heavy,
     });
     const spec = RESOURCE_ENDPOINTS.get(endpoint);
     if (spec) {
@@ -333,6 +336,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
     if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
     if (!wantsMembers(projection)) return { consistent: true, read: { stored } };
+    ctx.heavy.charge((stored.memberCount ?? 0) * MEMBER_READ_BYTES);
     const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection, attempts);
     if (!members) throw scimErrors.notFound(`Group ${id} not found`);
     if (members.version === stored.version) return { consistent: true, read: { stored, members: members.items } };
@@ -500,6 +504,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const startedAt = Date.now();
     const started = performance.now();
     let connection: StoredConnection | null = null;
+    let heavy: HeavyTicket | null = null;
     try {
       const authenticated = await authenticate(options.store, request.headers.authorization, Date.now(), options.tokenCache);
       if (authenticated instanceof ScimError) {
@@ -523,10 +528,13 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       }
       // HEAD is GET without its body (RFC 9110 §9.3.2): the adapters' HTTP servers leave the body out.
       const counted = bodyReads.counted(request, connection.connectionId);
-      const response = await route(request.method === 'HEAD' ? { ...counted, method: 'GET' } : counted, connection);
+      heavy = heavyWork.ticket(connection.connectionId);
+      const response = await route(request.method === 'HEAD' ? { ...counted, method: 'GET' } : counted, connection, heavy);
       answered(request, connection, startedAt, started, response.status, null);
-      return response;
+      const sent = heavy.settle(response.body);
+      return sent ? { ...response, sent } : response;
     } catch (error) {
+      heavy?.settle(undefined);
       const scimError = toScimError(error);
       auditFailure(emit, request, connection, scimError);
       answered(request, connection, startedAt, started, scimError.status, scimError.scimType ?? null);

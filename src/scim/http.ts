@@ -27,6 +27,12 @@ export interface ScimResponse {
   headers: Record<string, string>;
   /** One string, or a large body's encoded parts (src/scim/response-body.ts). */
   body?: ScimBody;
+  /**
+   * Set on a large answer that holds one of its connection's heavy-request slots (src/scim/heavy-work.ts):
+   * call it once the body has been written, or the client has gone. Without the call the slot is given back
+   * when the body is collected.
+   */
+  sent?: () => void;
 }
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';

@@ -21,6 +21,7 @@
  * SCAN_WORK_PER_RESOURCE units per resource of `maxScan`, one resource's evaluation SCAN_RESOURCE_WORK;
  * past either, 400 `tooMany` as soon as the work passes it.
  */
+import { readWeight } from './heavy-work.js';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { fold } from '../fold.js';
 import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT, type Page, type ReadOptions, type StoredResource } from '../store/store.js';
@@ -389,51 +390,62 @@ function inCreationOrder(resources: StoredResource[]): StoredResource[] {
 /** The group memberships (a user's groups) or members (a group's) a stored resource carries. */
 const membershipsOf = (resource: StoredResource): number => (resource.groups?.length ?? 0) + (resource.members?.length ?? 0);
 
-/**
- * Every resource of the connection that could match, in creation order (a scan over the budget throws
- * tooMany). `options`: how groups are read (with their members?) and users (with their groups?); lookups
- * always read users with their groups, since they are few.
- */
-async function candidates(
-  ctx: ResourceContext,
-  lookups: Lookup[] | null,
-  maxScan: number,
-  indexing: boolean,
-  options: ReadOptions,
-  holders: Map<string, ReadonlySet<string>>,
-  alreadyRead: IndexRead | null,
-): Promise<StoredResource[]> {
+/** Charges what a scan or lookups read (memberships, a group too large to scan) against their budget. */
+function membershipCharge(ctx: ResourceContext, maxScan: number): (resources: readonly StoredResource[]) => void {
   let memberships = 0;
-  const charge = (resources: StoredResource[]) => {
+  return (resources) => {
     for (const resource of resources) {
       if (resource.members && resource.members.length > SCAN_GROUP_MEMBERS) throw groupTooLarge(ctx, resource);
       memberships += membershipsOf(resource);
     }
     if (memberships > maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE) throw scanTooHeavy(ctx, maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE);
   };
-  if (lookups) {
-    const read = { ...options, groups: true };
-    const seen = new Map<string, StoredResource>();
-    let looked = 0;
-    for (const lookup of lookups) {
-      const reused = alreadyRead !== null && lookup.by === 'index' && lookup.index === alreadyRead.index && lookup.value === alreadyRead.value;
-      const found = reused ? alreadyRead.found : await lookedUp(ctx, lookup, read);
-      if (lookup.by === 'member') holders.set(lookup.value, new Set(found.map((group) => group.id)));
-      const fresh = found.filter((resource) => !seen.has(resource.id));
-      charge(fresh);
-      for (const resource of fresh) {
-        seen.set(resource.id, resource);
-        looked += resource.json.length;
-      }
-      if (seen.size > maxScan) throw lookupsTooLarge(ctx, maxScan);
-      if (looked > SCAN_MAX_BYTES) throw scanTooBig(ctx);
+}
+
+/**
+ * Every resource the lookups find, in creation order (over the budget: tooMany). Users are read with their
+ * groups, since they are few; `options` says how groups are read (with their members?).
+ */
+async function lookedUpCandidates(
+  ctx: ResourceContext,
+  lookups: Lookup[],
+  maxScan: number,
+  options: ReadOptions,
+  holders: Map<string, ReadonlySet<string>>,
+  alreadyRead: IndexRead | null,
+): Promise<StoredResource[]> {
+  const charge = membershipCharge(ctx, maxScan);
+  const read = { ...options, groups: true };
+  const seen = new Map<string, StoredResource>();
+  let looked = 0;
+  for (const lookup of lookups) {
+    const reused = alreadyRead !== null && lookup.by === 'index' && lookup.index === alreadyRead.index && lookup.value === alreadyRead.value;
+    const found = reused ? alreadyRead.found : await lookedUp(ctx, lookup, read);
+    if (lookup.by === 'member') holders.set(lookup.value, new Set(found.map((group) => group.id)));
+    const fresh = found.filter((resource) => !seen.has(resource.id));
+    charge(fresh);
+    ctx.heavy.charge(readWeight(fresh));
+    for (const resource of fresh) {
+      seen.set(resource.id, resource);
+      looked += resource.json.length;
     }
-    // Several lookups (`externalId eq "x" or userName eq "y"`): in lookup order, a resource created later
-    // would land between earlier answers and shift the pages a client is walking. Ordered by creation time
-    // instead, whichever of them answer, a new match comes last.
-    return lookups.length > 1 ? inCreationOrder([...seen.values()]) : [...seen.values()];
+    if (seen.size > maxScan) throw lookupsTooLarge(ctx, maxScan);
+    if (looked > SCAN_MAX_BYTES) throw scanTooBig(ctx);
   }
-  const all: StoredResource[] = [];
+  // Several lookups (`externalId eq "x" or userName eq "y"`): in lookup order, a resource created later
+  // would land between earlier answers and shift the pages a client is walking. Ordered by creation time
+  // instead, whichever of them answer, a new match comes last.
+  return lookups.length > 1 ? inCreationOrder([...seen.values()]) : [...seen.values()];
+}
+
+/**
+ * The connection's resources in creation order, one store page at a time (over the budget: tooMany). Each
+ * page is let go once the caller has looked at it: a scan holds one page of rows, not all it read (40 scans
+ * of 125 MB connections held one each and ran the process out of heap; an audit of 2026-12-06).
+ * `options`: how groups are read (with their members?) and users (with their groups?).
+ */
+async function* scannedCandidates(ctx: ResourceContext, maxScan: number, indexing: boolean, options: ReadOptions): AsyncGenerator<readonly StoredResource[]> {
+  const charge = membershipCharge(ctx, maxScan);
   let read = 0;
   // A page may end early (users in very many groups: GROUP_IDS_PER_PAGE), so the walk steps by what it got.
   // Pages are sized by the bytes the last one held (nextScanBatch), starting small.
@@ -443,13 +455,14 @@ async function candidates(
     const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, batch, { ...options, rowBytes: SCAN_BATCH_BYTES });
     if (offset === 0 && page.total > maxScan) throw indexing ? sortIndexNotReady(ctx, page.total, maxScan) : scanTooLarge(ctx, page.total, maxScan);
     charge(page.resources);
-    all.push(...page.resources);
+    ctx.heavy.charge(readWeight(page.resources));
     const bytes = rowBytesOf(page.resources);
     read += bytes;
     if (read > SCAN_MAX_BYTES) throw scanTooBig(ctx);
+    yield page.resources;
     batch = nextScanBatch(page.resources.length, bytes);
     offset += page.resources.length;
-    if (page.resources.length === 0 || offset >= page.total) return all;
+    if (page.resources.length === 0 || offset >= page.total) return;
   }
 }
 
@@ -509,11 +522,14 @@ async function readWhole(ctx: ResourceContext, page: ListedResource[]): Promise<
     // Sequential: each group's members are read in pages of their own.
     for (const listed of page.slice(0, kept)) {
       const full = await ctx.store.getResource(ctx.connectionId, 'Group', listed.stored.id);
-      if (full) whole.push({ stored: full, rendered: null });
+      if (!full) continue;
+      ctx.heavy.charge(readWeight([full]));
+      whole.push({ stored: full, rendered: null });
     }
     return whole;
   }
   const users = await Promise.all(page.map((listed) => ctx.store.getResource(ctx.connectionId, 'User', listed.stored.id)));
+  ctx.heavy.charge(readWeight(users.filter((user) => user !== null)));
   for (const user of users) if (user) whole.push({ stored: user, rendered: null });
   return whole;
 }
@@ -543,6 +559,7 @@ async function readClientPage(
     const at = offset + resources.length;
     const page = await read(at, Math.min(count - resources.length, ask), SCAN_BATCH_BYTES);
     if (page === null) return null;
+    ctx.heavy.charge(readWeight(page.resources));
     const bytes = rowBytesOf(page.resources);
     resources.push(...page.resources);
     if ((total += bytes) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, resources.length, offset);
@@ -586,10 +603,15 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     startIndex: query.startIndex,
     resources: page.resources.map((stored) => ({ stored, rendered: null })),
   });
+  /** A page of groups read with their members in one store call, weighed as it arrives. */
+  const withMembers = (page: Page | null): Page | null => {
+    if (page) ctx.heavy.charge(readWeight(page.resources));
+    return page;
+  };
   if (!query.filter && !query.sortBy) {
     // count=0 asks for totalResults only; listPage with 0 still returns the total. A page of groups with their
     // members is one read: the store ends it early past PAGE_MEMBERS_BUDGET members, on purpose.
-    if (options?.members) return pageOf(await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count, options));
+    if (options?.members) return pageOf(withMembers(await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count, options))!);
     const read = (at: number, count: number, rowBytes: number) => ctx.store.listPage(ctx.connectionId, ctx.spec.kind, at, count, { ...options, rowBytes });
     return pageOf((await readClientPage(ctx, offset, query.count, read))!);
   }
@@ -598,7 +620,7 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     const order = { attribute: index.attribute, descending: query.descending };
     const sorted = () =>
       options?.members
-        ? ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, query.count, options)
+        ? ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, query.count, options).then(withMembers)
         : readClientPage(ctx, offset, query.count, (at, count, rowBytes) =>
             ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, at, count, { ...options, rowBytes }),
           );
@@ -620,51 +642,75 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
   const readGroups = lookups !== null || mentions(query.filter, query.sortBy, 'groups');
   const read = ctx.spec.kind === 'Group' ? { members: readMembers } : { groups: readGroups };
   const holders = new Map<string, ReadonlySet<string>>();
-  const all = await candidates(ctx, lookups, query.maxScan, indexing, read, holders, ctx.spec.kind === 'User' ? alreadyRead : null);
+  const looked = lookups && (await lookedUpCandidates(ctx, lookups, query.maxScan, read, holders, ctx.spec.kind === 'User' ? alreadyRead : null));
   if (asked) await findHolders(ctx, asked, holders, query.maxScan);
   const partial = ctx.spec.kind === 'Group' ? options?.members === true && !readMembers : !readGroups && shows(query.projection, 'groups');
   const shown = async (resources: ListedResource[]): Promise<ListedResource[]> => (partial ? readWhole(ctx, resources) : resources);
-  if (query.filter && !query.sortBy && indexAnswersExactly(ctx, query.filter)) {
-    const resources = all.slice(offset, offset + query.count).map((stored) => ({ stored, rendered: null }));
-    return { total: all.length, startIndex: query.startIndex, resources: await shown(resources) };
+  if (looked && query.filter && !query.sortBy && indexAnswersExactly(ctx, query.filter)) {
+    const resources = looked.slice(offset, offset + query.count).map((stored) => ({ stored, rendered: null }));
+    return { total: looked.length, startIndex: query.startIndex, resources: await shown(resources) };
   }
   const scope = { type: ctx.spec.type };
-  // Without sortBy only the page's matches are kept (the rest are counted); with it, each match's sort key
-  // and stored form, not its rendered one (rendered again for the page): a scan holds little beyond what it read.
-  const matches: (ListedResource & Keyed)[] = [];
+  // Without sortBy only the page's matches are kept (the rest are counted); with it, each match's id and sort
+  // key, its row read again if it lands on the page: a scan holds one store page of rows, and the page's.
+  const page: (ListedResource & Keyed)[] = [];
+  const keyed: (Keyed & { id: string })[] = [];
   let matched = 0;
   let windowBytes = 0;
   // Evaluated in slices of bounded work (reading each resource, its memberships, and each value the filter
   // compares, by length), with a yield between them, so a scan never holds the event loop for long.
   const meter = new WorkMeter(query.maxScan * SCAN_WORK_PER_RESOURCE);
   try {
-    for (const stored of all) {
-      await meter.nextResource();
-      meter.chargeScan(1 + Math.floor(stored.json.length / SCAN_PARSE_CHARS));
-      meter.chargeSlice(membershipsOf(stored));
-      const rendered = renderResource(ctx.spec, stored, baseUrl);
-      const target = asked?.length ? withAskedMembers(rendered, stored.id, asked, holders) : rendered;
-      if (query.filter && !matchesFilter(query.filter, target, scope, meter)) continue;
-      const position = matched++;
-      if (!query.sortBy) {
-        if (position >= offset && position < offset + query.count) {
-          matches.push({ stored, rendered, key: null, position });
-          // A page that will be refused for its size is refused now, not after the whole scan.
-          if ((windowBytes += stored.json.length) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, matches.length, offset);
+    for await (const batch of looked ? [looked] : scannedCandidates(ctx, query.maxScan, indexing, read)) {
+      for (const stored of batch) {
+        await meter.nextResource();
+        meter.chargeScan(1 + Math.floor(stored.json.length / SCAN_PARSE_CHARS));
+        meter.chargeSlice(membershipsOf(stored));
+        const rendered = renderResource(ctx.spec, stored, baseUrl);
+        const target = asked?.length ? withAskedMembers(rendered, stored.id, asked, holders) : rendered;
+        if (query.filter && !matchesFilter(query.filter, target, scope, meter)) continue;
+        const position = matched++;
+        if (!query.sortBy) {
+          if (position >= offset && position < offset + query.count) {
+            page.push({ stored, rendered, key: null, position });
+            // A page that will be refused for its size is refused now, not after the whole scan.
+            if ((windowBytes += stored.json.length) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, page.length, offset);
+          }
+          continue;
         }
-        continue;
+        const key = sortValue(rendered, query.sortBy);
+        if (typeof key === 'string') meter.chargeScan(Math.floor(key.length / SCAN_FOLD_CHARS));
+        keyed.push({ id: stored.id, key, position });
       }
-      const key = sortValue(rendered, query.sortBy);
-      if (typeof key === 'string') meter.chargeScan(Math.floor(key.length / SCAN_FOLD_CHARS));
-      matches.push({ stored, rendered: null, key, position });
     }
   } catch (error) {
     if (error instanceof WorkBudgetExceeded) throw scanTooMuchWork(ctx, error);
     throw error;
   }
-  if (!query.sortBy) return { total: matched, startIndex: query.startIndex, resources: await shown(matches) };
-  const sorted = await sortKeyed(matches, query.descending);
-  return { total: matched, startIndex: query.startIndex, resources: await shown(sorted.slice(offset, offset + query.count)) };
+  if (!query.sortBy) return { total: matched, startIndex: query.startIndex, resources: await shown(page) };
+  const sorted = await sortKeyed(keyed, query.descending);
+  const rows = await readByIds(ctx, sorted.slice(offset, offset + query.count), read, offset);
+  return { total: matched, startIndex: query.startIndex, resources: await shown(rows) };
+}
+
+/**
+ * The rows of a sorted page, read again by id in the page's order (as the scan read them: `read`); one
+ * deleted since the scan is left out. At most MAX_PAGE_BYTES of rows, as any page (`offset`: the page's, for
+ * the refusal).
+ */
+async function readByIds(ctx: ResourceContext, entries: readonly { id: string }[], read: ReadOptions, offset: number): Promise<ListedResource[]> {
+  const rows: ListedResource[] = [];
+  let bytes = 0;
+  for (let i = 0; i < entries.length; i += SCAN_BATCH) {
+    const found = await Promise.all(entries.slice(i, i + SCAN_BATCH).map(({ id }) => ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id, read)));
+    for (const stored of found) {
+      if (!stored) continue;
+      ctx.heavy.charge(readWeight([stored]));
+      if ((bytes += stored.json.length) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, rows.length + 1, offset);
+      rows.push({ stored, rendered: null });
+    }
+  }
+  return rows;
 }
 
 export function listResponse(total: number, startIndex: number, items: JsonObject[]): JsonObject {

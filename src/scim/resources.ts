@@ -5,6 +5,7 @@
  * behave as if applied in some serial order. `If-Match` (RFC 7644 §3.14) turns a lost race into 412. A user's
  * PUT or PATCH starts from this instance's last copy of it when it has one (src/scim/recent-users.ts).
  */
+import type { HeavyTicket } from './heavy-work.js';
 import { randomUUID } from 'node:crypto';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import type { QuotaName, ReadOptions, ResourceWrite, Store, StoredMember, StoredResource, StoreQuota, WriteOutcome } from '../store/store.js';
@@ -39,6 +40,8 @@ export interface ResourceContext {
   events: boolean;
   /** This instance's last copies of users, where their next PUT or PATCH starts. */
   recentUsers: RecentUsers;
+  /** What this request has read so far, and the heavy-request slot it holds past a limit (src/scim/heavy-work.ts). */
+  heavy: HeavyTicket;
 }
 
 const now = () => new Date().toISOString();

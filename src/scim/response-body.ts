@@ -71,9 +71,11 @@ function sendWithin(res: ServerResponse): void {
 /**
  * Ends `res` with `body`. Parts are handed to the socket as they are: they are already encoded, so
  * writing them is no work of the event loop's; Node queues what the socket cannot take yet, for at most
- * {@link BODY_SEND_MS}.
+ * {@link BODY_SEND_MS}. `sent` (the response's, src/scim/http.ts) is called once the connection is done
+ * with the answer: written, or closed.
  */
-export function writeBody(res: ServerResponse, body: ScimBody | undefined): void {
+export function writeBody(res: ServerResponse, body: ScimBody | undefined, sent?: () => void): void {
+  if (sent) res.once('close', sent);
   if (body === undefined || typeof body === 'string') {
     // Node sets Content-Length from the body it sends, except in an answer to HEAD (no body is sent) and to
     // an HTTP/1.0 client (it closes the connection instead); Koa sets it in both, and so does this.

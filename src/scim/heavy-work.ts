@@ -1,0 +1,110 @@
+/**
+ * Requests of one SCIM connection that read much at once: a scan (a filter or sortBy no index answers), a
+ * page of heavy resources, a group's long member list. Each holds what it reads and the answer it builds (a
+ * 100,000-member group is a 13 MB answer), and an answer in parts stays in memory until the client has read
+ * it. The rate limit counts requests, not their weight: 40 scans of one tenant's 125 MB connection ran the
+ * process out of heap, and 380 clients that never read a large group's answer held 2.8 GB (an audit of
+ * 2026-12-06), in the process every tenant shares.
+ *
+ * So a request that has read more than HEAVY_READ_BYTES takes one of its connection's MAX_HEAVY_AT_ONCE
+ * slots, or is refused with 429 and `Retry-After`. It keeps the slot until its answer has been written (the
+ * adapters call the response's `sent`), or, when nobody writes it (an app calling `handleScim` in process),
+ * until the answer is collected; a failed request gives it back at once. A connection then holds at most
+ * that many heavy reads and unread large answers, whatever its clients do.
+ */
+import { ScimError } from '../errors.js';
+import type { ScimBody } from './response-body.js';
+
+/** What a request may read before it counts as heavy: a page of 1,000 ordinary users, or 10,000 members. */
+export const HEAVY_READ_BYTES = 2_000_000;
+/** Heavy requests of one SCIM connection at once, their answers included until written. */
+export const MAX_HEAVY_AT_ONCE = 4;
+/** What one group membership weighs in a read and its answer (a member's value, display and `$ref`). */
+export const MEMBER_READ_BYTES = 100;
+
+/** What reading some resources weighs: their JSON and the memberships they carry. Pure. */
+export function readWeight(resources: readonly { json: string; groups?: readonly unknown[]; members?: readonly unknown[] }[]): number {
+  let bytes = 0;
+  for (const r of resources) bytes += r.json.length + ((r.groups?.length ?? 0) + (r.members?.length ?? 0)) * MEMBER_READ_BYTES;
+  return bytes;
+}
+
+export class HeavyWork {
+  /** Connection id → slots taken; an entry exists only while one is. */
+  private readonly taken = new Map<string, number>();
+  /** Answers nobody reported written: their slot goes when they are collected. */
+  private readonly unwritten = new FinalizationRegistry<() => void>((release) => release());
+
+  /** The weight of one request of `connectionId`, from its first read to its answer. */
+  ticket(connectionId: string): HeavyTicket {
+    return new HeavyTicket(() => this.take(connectionId), this.unwritten);
+  }
+
+  /** Slots `connectionId` holds now (tests). */
+  held(connectionId: string): number {
+    return this.taken.get(connectionId) ?? 0;
+  }
+
+  /** A slot of `connectionId`, as the function that gives it back (once); null when all are taken. */
+  private take(connectionId: string): (() => void) | null {
+    const now = this.taken.get(connectionId) ?? 0;
+    if (now >= MAX_HEAVY_AT_ONCE) return null;
+    this.taken.set(connectionId, now + 1);
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      const left = (this.taken.get(connectionId) ?? 1) - 1;
+      if (left > 0) this.taken.set(connectionId, left);
+      else this.taken.delete(connectionId);
+    };
+  }
+}
+
+export class HeavyTicket {
+  private read = 0;
+  private release: (() => void) | null = null;
+
+  constructor(
+    private readonly take: () => (() => void) | null,
+    private readonly unwritten: FinalizationRegistry<() => void>,
+  ) {}
+
+  /** Counts `bytes` this request has read; past HEAVY_READ_BYTES it takes a slot, or throws 429. */
+  charge(bytes: number): void {
+    if (this.release) return;
+    this.read += bytes;
+    if (this.read <= HEAVY_READ_BYTES) return;
+    this.release = this.take();
+    if (!this.release) {
+      throw new ScimError(
+        429,
+        `${MAX_HEAVY_AT_ONCE} requests of this connection that read much (scans of filters or sorts no index answers, ` +
+          `pages of heavy resources, groups with long member lists) are under way or their answers are still being sent; ` +
+          'retry later, ask for fewer resources or without members, or filter with "eq" on an indexed attribute',
+        undefined,
+        { 'Retry-After': '1' },
+      );
+    }
+  }
+
+  /**
+   * Ends the ticket with the request's answer: a slot goes with an answer in parts until `sent` (returned)
+   * is called or the parts are collected, and at once otherwise (a small answer, a failure).
+   */
+  settle(body: ScimBody | undefined): (() => void) | undefined {
+    const release = this.release;
+    if (!release) return undefined;
+    this.release = null;
+    if (body === undefined || typeof body === 'string') {
+      release();
+      return undefined;
+    }
+    const token = {};
+    this.unwritten.register(body, release, token);
+    return () => {
+      this.unwritten.unregister(token);
+      release();
+    };
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Heavy requests per SCIM connection (src/scim/heavy-work.ts): a request that has read more than
+ * HEAVY_READ_BYTES holds one of its connection's MAX_HEAVY_AT_ONCE slots until its answer is written (the
+ * response's `sent`) or collected; past them a heavy request is refused with 429, while light requests and
+ * other connections go on. Before, 40 scans or 380 unread large answers of one tenant took the process's
+ * memory (an audit of 2026-12-06).
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import express from 'express';
+import Koa from 'koa';
+import vm from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEAVY_READ_BYTES, HeavyWork, MAX_HEAVY_AT_ONCE } from '../../src/scim/heavy-work.js';
+import type { ScimResponse } from '../../src/scim/http.js';
+import { bodyText } from '../../src/scim/response-body.js';
+import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+/** Runs full collections until `done` holds (finalizers run after a collection, on a later task). */
+async function collectUntil(done: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 50 && !done(); i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return done();
+}
+
+describe('HeavyWork', () => {
+  it('takes a slot only past HEAVY_READ_BYTES, at most MAX_HEAVY_AT_ONCE per connection, given back once', () => {
+    const work = new HeavyWork();
+    const light = work.ticket('a');
+    light.charge(HEAVY_READ_BYTES);
+    expect(work.held('a')).toBe(0);
+    const tickets = Array.from({ length: MAX_HEAVY_AT_ONCE }, () => work.ticket('a'));
+    for (const ticket of tickets) ticket.charge(HEAVY_READ_BYTES + 1);
+    expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE);
+    const refused = (() => {
+      try {
+        work.ticket('a').charge(HEAVY_READ_BYTES + 1);
+        return null;
+      } catch (error) {
+        return error as { status: number; headers?: Record<string, string> };
+      }
+    })();
+    expect(refused).toMatchObject({ status: 429, headers: { 'Retry-After': '1' } });
+    // Another connection has its own slots.
+    work.ticket('b').charge(HEAVY_READ_BYTES + 1);
+    expect(work.held('b')).toBe(1);
+    // A small answer or a failure gives the slot back at once; an answer in parts when sent, once.
+    expect(tickets[0]!.settle('{}')).toBeUndefined();
+    expect(tickets[1]!.settle(undefined)).toBeUndefined();
+    const sent = tickets[2]!.settle([Buffer.from('x')]);
+    expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE - 2);
+    sent!();
+    sent!();
+    expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE - 3);
+    expect(light.settle([Buffer.from('x')])).toBeUndefined(); // no slot, nothing to give back
+  });
+
+  it('gives the slot of an answer in parts back when nobody reports it written and it is collected', async () => {
+    const work = new HeavyWork();
+    const ticket = work.ticket('a');
+    ticket.charge(HEAVY_READ_BYTES + 1);
+    (() => void ticket.settle([Buffer.alloc(1024)]))();
+    expect(await collectUntil(() => work.held('a') === 0)).toBe(true);
+  });
+});
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+/** The servers that write SCIM answers: Express, Koa and plain Node (handleScimRequest). */
+const SERVERS = {
+  express: (sso: ScimSso) => createServer(express().use(sso)),
+  koa: (sso: ScimSso) => createServer(new Koa().use(sso.koa).callback()),
+  node: (sso: ScimSso) =>
+    createServer((req, res) => {
+      void sso.handleScimRequest(req, res).then((served) => {
+        if (!served) res.writeHead(404).end();
+      });
+    }),
+};
+/** Users of about 30 KB: a page of 100 of them reads about 3 MB, past HEAVY_READ_BYTES. */
+const roles = Array.from({ length: 200 }, (_, i) => ({ value: `role-${i}-${'r'.repeat(140)}` }));
+
+describe.each(STORE_KINDS)('heavy requests of one connection (%s store)', (kind) => {
+  let made: TestStore;
+  let sso: ScimSso;
+  let token: string;
+  let other: string;
+  let someone: string;
+
+  beforeAll(async () => {
+    made = await makeStore(kind, `heavy-work-${kind}`);
+    sso = scimSso({ store: made.store, rateLimit: false });
+    ({ token } = await sso.createScimConnection({ customerId: `heavy-${kind}` }));
+    ({ token: other } = await sso.createScimConnection({ customerId: `heavy-other-${kind}` }));
+    for (const t of [token, other]) {
+      for (let i = 0; i < 120; i += 20) {
+        const created = await Promise.all(
+          Array.from({ length: 20 }, (_, j) =>
+            sso.handleScim(scimRequest(t, 'POST', '/Users', { body: { schemas: [USER], userName: `h${i + j}@heavy.test`, roles } })),
+          ),
+        );
+        expect(created.map((r) => r.status)).toEqual(created.map(() => 201));
+        someone = (JSON.parse(bodyText(created[0]!.body)!) as { id: string }).id;
+      }
+    }
+  });
+  afterAll(async () => {
+    await made?.cleanup();
+  });
+
+  const page = (t: string, query = 'count=100') => sso.handleScim(scimRequest(t, 'GET', '/Users', { query }));
+
+  it('holds a slot per unwritten large answer: past MAX_HEAVY_AT_ONCE a heavy request is refused, light ones and other connections are not', async () => {
+    const held: ScimResponse[] = [];
+    for (let i = 0; i < MAX_HEAVY_AT_ONCE; i++) held.push(await page(token));
+    expect(held.map((r) => [r.status, Array.isArray(r.body), typeof r.sent])).toEqual(held.map(() => [200, true, 'function']));
+
+    for (const query of ['count=100', 'filter=title eq "nobody"', 'sortBy=title&count=2']) {
+      const refused = await page(token, query);
+      expect(refused.status, query).toBe(429);
+      expect(refused.headers['Retry-After']).toBe('1');
+      expect(JSON.parse(bodyText(refused.body)!)).toMatchObject({ status: '429', detail: expect.stringContaining('read much') });
+    }
+    // Light requests of the same connection, and heavy ones of another, go on.
+    expect((await page(token, 'count=3')).status).toBe(200);
+    expect((await sso.handleScim(scimRequest(token, 'GET', `/Users/${someone}`))).status).toBe(404); // someone is the other connection's
+    expect((await page(other)).status).toBe(200);
+
+    // An answer reported written frees its slot for the next heavy request.
+    held.shift()!.sent!();
+    const next = await page(token);
+    expect(next.status).toBe(200);
+    next.sent!();
+    for (const response of held) response.sent!();
+  });
+
+  it.each(Object.keys(SERVERS))('the %s adapter reports a large answer written: its slot is free for the next heavy request', async (name) => {
+    const server = SERVERS[name as keyof typeof SERVERS](sso);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/scim/v2/Users?count=100`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { Resources: unknown[] }).Resources).toHaveLength(100);
+      // Its slot was given back when the answer went out: every slot is free for answers held in process.
+      const held: ScimResponse[] = [];
+      for (let i = 0; i < MAX_HEAVY_AT_ONCE; i++) held.push(await page(token));
+      expect(held.map((r) => r.status)).toEqual(held.map(() => 200));
+      for (const r of held) r.sent!();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('frees the slots of answers nobody reported written once they are collected', async () => {
+    await (async () => {
+      for (let i = 0; i < MAX_HEAVY_AT_ONCE; i++) expect((await page(token)).status).toBe(200);
+    })();
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 200; i++) {
+      await collectUntil(() => false);
+      const response = await page(token);
+      status = response.status;
+      response.sent?.();
+    }
+    expect(status).toBe(200);
+  });
+});
