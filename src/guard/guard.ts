@@ -110,23 +110,32 @@ export function strategyOf(client: Pick<GuardSettings, 'customerId' | 'matchingS
   );
 }
 
+/**
+ * Why the guard refuses these claims before any strategy runs, or null: no subject, no subject claim the
+ * strategy matches on, a subject no record may hold, a person outside the customer's tenant. Test SSO shows
+ * the same (src/setup/test-evaluation.ts). Pure.
+ */
+export function claimsRefusal(client: GuardSettings, claims: Claims, strategy: SsoMatchingStrategy): SsoLoginError | null {
+  const subject = identityOf(claims, client.subjectClaim).subject;
+  if (!subject) return new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" or "sub" claim`, client.customerId);
+  if (lacksSubjectClaim(strategy, claims, client.subjectClaim)) {
+    return new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" claim, which ${strategy} matches on`, client.customerId);
+  }
+  if (!isSsoSubject(subject)) {
+    return new SsoLoginError('invalid_response', 400, 'the subject claim is too long or holds control characters or a lone UTF-16 surrogate', client.customerId);
+  }
+  // Before anything is looked up or recorded: a person outside the customer's tenant is nobody's user here.
+  const outside = requiredClaimsProblem(claims, client.requiredClaims);
+  return outside ? new SsoLoginError('outside_tenant', 403, outside, client.customerId) : null;
+}
+
 /** Runs the guard. Throws SsoLoginError('store_unavailable', 503) when the store cannot be reached: fail closed. */
 export async function runGuard(store: Store, config: GuardConfig, claims: Claims, policy: MatchPolicy = matchPolicyOf(config.client)): Promise<GuardResult> {
   const { client, connection } = config;
   const strategy = strategyOf(client);
+  const refused = claimsRefusal(client, claims, strategy);
+  if (refused) throw refused;
   const identity = identityOf(claims, client.subjectClaim);
-  if (!identity.subject) {
-    throw new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" or "sub" claim`, client.customerId);
-  }
-  if (lacksSubjectClaim(strategy, claims, client.subjectClaim)) {
-    throw new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" claim, which ${strategy} matches on`, client.customerId);
-  }
-  if (!isSsoSubject(identity.subject)) {
-    throw new SsoLoginError('invalid_response', 400, 'the subject claim is too long or holds control characters or a lone UTF-16 surrogate', client.customerId);
-  }
-  // Before anything is looked up or recorded: a person outside the customer's tenant is nobody's user here.
-  const outside = requiredClaimsProblem(claims, client.requiredClaims);
-  if (outside) throw new SsoLoginError('outside_tenant', 403, outside, client.customerId);
   try {
     // One store call looks the person up and records the attempt with the outcome it implies
     // (Store.recordLogin; one round trip on the memory store and standalone Redis, docs/round-trips.md).

@@ -94,6 +94,35 @@ export function tokenOriginProblem(claims: Claims, issuers: readonly string[], c
   return null;
 }
 
+/** The deepest a claim's value may nest: real claims nest two or three levels (`address`, Entra's `_claim_sources`). */
+export const MAX_CLAIM_DEPTH = 16;
+
+/**
+ * The claims whose values nest at most MAX_CLAIM_DEPTH levels; deeper ones are left out. Such a claim is
+ * nobody's identity, and code that serialises claims recursively (JSON.stringify included) overflows the
+ * stack at a few thousand levels: one customer's IdP sending one answered its logins and Test SSO with 500
+ * (audit 28). Walked without recursion, and only an object with such a claim is copied. Pure.
+ */
+export function withoutDeepClaims(claims: Claims): Claims {
+  let kept: Claims | null = null;
+  for (const name of Object.keys(claims)) {
+    if (nestsWithin(claims[name], MAX_CLAIM_DEPTH)) continue;
+    kept ??= Object.fromEntries(Object.entries(claims));
+    delete kept[name];
+  }
+  return kept ?? claims;
+}
+
+function nestsWithin(value: unknown, levels: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== 'object') continue;
+    if (next.depth >= levels) return false;
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
+  }
+  return true;
+}
+
 /** Claims a merge keeps besides those the guard reads: more than the Test SSO page lists (40). */
 export const MERGED_OTHER_CLAIMS = 64;
 

@@ -22,7 +22,7 @@ import { roleMappingOf } from '../roles/role-mapping.js';
 import type { CustomerRecords, Store, StoredOidcClient } from '../store/store.js';
 import { matchPolicyOf, runGuard, strategyOf, type CustomerConfig, type GuardResult } from './guard.js';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
-import { mergeClaims, missingClaims, neededClaims, tokenOriginProblem, type Claims } from './identity.js';
+import { mergeClaims, missingClaims, neededClaims, tokenOriginProblem, withoutDeepClaims, type Claims } from './identity.js';
 import { toLoginError } from './login-errors.js';
 import { RateLimiter } from '../scim/rate-limit.js';
 import { storedClientProblem } from './tenant-claims.js';
@@ -395,7 +395,7 @@ export class OidcRuntime {
    * missing. Refuses an ID token that the customer's client as stored now did not receive (tokenOriginProblem).
    */
   async claims(client: StoredOidcClient, tokens: Tokens): Promise<Claims> {
-    const fromToken = (tokens.claims() ?? {}) as Claims;
+    const fromToken = withoutDeepClaims((tokens.claims() ?? {}) as Claims);
     // The issuer as configured decides without a fetch; the one discovery names, from the cached
     // configuration, only when the token names another (openid-client lets Microsoft's hosts declare another
     // issuer than the one configured; elsewhere the two are equal and this second look finds nothing new).
@@ -406,7 +406,7 @@ export class OidcRuntime {
     const missing = client.claimsSource === 'auto' ? missingClaims(fromToken, neededClaims(strategy, client.subjectClaim)) : [];
     const wantUserinfo = client.claimsSource === 'userinfo' || missing.length > 0;
     if (!wantUserinfo || typeof fromToken.sub !== 'string') return fromToken;
-    const userinfo = (await oidc.fetchUserInfo(await this.configuration(client), tokens.access_token, fromToken.sub)) as Claims;
+    const userinfo = withoutDeepClaims((await oidc.fetchUserInfo(await this.configuration(client), tokens.access_token, fromToken.sub)) as Claims);
     return mergeClaims(fromToken, userinfo, client.claimsSource === 'userinfo', missing, client.subjectClaim, Object.keys(client.requiredClaims ?? {}));
   }
 

@@ -4,9 +4,8 @@
  * current strategy, and the hints to fix a mismatch (hints.ts).
  */
 import { compareStrategies } from '../dashboard/compare-data.js';
-import { candidateOf, matchPolicyOf } from '../guard/guard.js';
+import { candidateOf, claimsRefusal, matchPolicyOf } from '../guard/guard.js';
 import { identityOf, lacksSubjectClaim, type Claims } from '../guard/identity.js';
-import { requiredClaimsProblem } from '../guard/tenant-claims.js';
 import { MATCHING_STRATEGIES, type MatchingStrategy, type SsoIdentity } from '../match/strategies.js';
 import type { Store, StoredOidcClient } from '../store/store.js';
 import { testLoginHints } from './hints.js';
@@ -56,8 +55,9 @@ export async function evaluateTestLogin(
     userName: r.decision.scimUser ? (seen.get(r.decision.scimUser.id)?.userName ?? null) : null,
   }));
   const hints = testLoginHints({ idp, current: strategy, subjectClaim: client.subjectClaim, outcomes });
-  // The guard refuses such a login before any strategy runs (src/guard/guard.ts runGuard).
-  const outside = requiredClaimsProblem(claims, client.requiredClaims);
-  if (outside) hints.unshift(`A login with these claims is refused (outside_tenant) whatever the strategy: ${outside}.`);
-  return { identity, current: rows.find((r) => r.strategy === strategy)!, result: { claims, current: strategy, rows, hints } };
+  // The guard refuses such a login before any strategy runs (src/guard/guard.ts claimsRefusal).
+  const refused = claimsRefusal(client, claims, strategy);
+  const refusedFirst = refused ? { code: refused.code, message: refused.message } : null;
+  if (refused) hints.unshift(`A login with these claims is refused (${refused.code}) whatever the strategy: ${refused.message}.`);
+  return { identity, current: rows.find((r) => r.strategy === strategy)!, result: { claims, current: strategy, rows, hints, refusedFirst } };
 }

@@ -27,6 +27,8 @@ export interface TestResult {
   current: MatchingStrategy;
   rows: TestRow[];
   hints: string[];
+  /** Why the guard refuses these claims before any strategy runs (src/guard/guard.ts claimsRefusal), or null. */
+  refusedFirst: { code: string; message: string } | null;
 }
 
 /** Claims shown, in this order first; values bounded. */
@@ -63,7 +65,11 @@ export function testResultPage(ctx: PortalContext, result: TestResult): string {
   const ordered = [...SHOWN_FIRST.filter((n) => Object.hasOwn(result.claims, n)), ...names.filter((n) => !SHOWN_FIRST.includes(n))].slice(0, MAX_CLAIMS);
   const current = result.rows.find((r) => r.strategy === result.current)!;
   const body = html`<section aria-labelledby="verdict"><h2 id="verdict">Outcome under the current strategy</h2>
-<p id="test-outcome">${outcome(current.decision, current.matched)} with <code>${result.current}</code></p>
+<p id="test-outcome">${
+    result.refusedFirst
+      ? html`<span class="badge bad">Refused: ${result.refusedFirst.code}</span> before any strategy`
+      : html`${outcome(current.decision, current.matched)} with <code>${result.current}</code>`
+  }</p>
 ${result.hints.length ? html`<div class="notice" id="test-hints"><h3>How to fix it</h3><ul>${result.hints.map((h) => html`<li>${h}</li>`)}</ul></div>` : ''}
 </section>
 <section aria-labelledby="claims-h"><h2 id="claims-h">Validated claims</h2>

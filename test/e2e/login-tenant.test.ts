@@ -6,6 +6,7 @@
  * - an app-built Strategy whose client is not the customer's as stored now (the customer moved to another
  *   IdP): guardVerify refuses its tokens (`invalid_response`) instead of matching them.
  */
+import { MAX_CLAIM_DEPTH } from '../../src/guard/identity.js';
 import * as oidc from 'openid-client';
 import { Strategy } from 'openid-client/passport';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -67,6 +68,22 @@ describe('logins outside the customer', () => {
       expect(recorded).toEqual([member]);
     },
   );
+
+  it('leaves out a claim nested deeper than MAX_CLAIM_DEPTH: a required claim holding one counts as absent', async () => {
+    const b = await h.customer({ customerId: `deep-${uid()}`, tenant: 'shared', idpType: 'Generic' });
+    const domain = `${b.customerId}.example`;
+    const { sso } = await h.instance(0);
+    await sso.updateOidcClient(b.customerId, { requiredClaims: { hd: [domain] } });
+    await b.scim.createUser({ userName: `alice@${domain}`, active: true });
+    let deep: unknown = 'x';
+    for (let i = 0; i < MAX_CLAIM_DEPTH; i++) deep = [deep];
+    const sub = `deep-${uid()}`;
+    // A list claim matches by any element: with the deep element kept, the domain beside it admitted her.
+    h.idp.upsertAccount('shared', { sub, email: `alice@${domain}`, email_verified: true, hd: [domain, deep] });
+    const refused = await h.login(new Browser(), b.customerId, sub);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(403);
+    expect(refused.body).toMatchObject({ error: 'outside_tenant' });
+  });
 
   it("lets outsiders' refusals into the customer's activity log a few at a time (anyone with an account of the issuer can cause them)", async () => {
     const b = await h.customer({ customerId: `flood-${uid()}`, tenant: 'shared', idpType: 'Generic' });

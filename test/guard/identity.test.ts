@@ -8,12 +8,14 @@ import { matchPolicyOf } from '../../src/guard/guard.js';
 import {
   emailVerifiedOf,
   identityOf,
+  MAX_CLAIM_DEPTH,
   MAX_RECORDED_CLAIM_CHARS,
   MERGED_OTHER_CLAIMS,
   mergeClaims,
   missingClaims,
   RECORDED_CLAIMS,
   ssoUserRecord,
+  withoutDeepClaims,
   type Claims,
 } from '../../src/guard/identity.js';
 import { checkSsoUser, MAX_SSO_RECORD_BYTES } from '../../src/store/sso-records.js';
@@ -197,5 +199,30 @@ describe('what an SSO user record keeps of claims the customer’s IdP chose', (
     // 700 KB names and nested objects, as a hostile IdP sent them: a record of a few hundred bytes.
     const hostile = record({ sub: 's', name: 'n'.repeat(700_000), given_name: 'g'.repeat(700_000), family_name: { deep: 'x'.repeat(100_000) } });
     expect(Buffer.byteLength(checkSsoUser(hostile).json)).toBeLessThan(1000);
+  });
+});
+
+describe('withoutDeepClaims', () => {
+  const nested = (levels: number): unknown => {
+    let value: unknown = 'x';
+    for (let i = 0; i < levels; i++) value = i % 2 ? { v: value } : [value];
+    return value;
+  };
+
+  it('leaves out claims nested deeper than MAX_CLAIM_DEPTH, without recursion, and keeps the rest as they are', () => {
+    const claims: Claims = {
+      sub: 'a',
+      address: { street_address: 'x' },
+      ok: nested(MAX_CLAIM_DEPTH),
+      deep: nested(MAX_CLAIM_DEPTH + 1),
+      abyss: nested(200_000),
+    };
+    const kept = withoutDeepClaims(claims);
+    expect(Object.keys(kept)).toEqual(['sub', 'address', 'ok']);
+    expect(kept.ok).toBe(claims.ok);
+    expect(() => JSON.stringify(kept)).not.toThrow();
+    // Nothing to leave out: the same object.
+    const plain: Claims = { sub: 'a', groups: ['g1', 'g2'], address: { country: 'x' } };
+    expect(withoutDeepClaims(plain)).toBe(plain);
   });
 });

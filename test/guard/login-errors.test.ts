@@ -18,11 +18,12 @@ describe('toLoginError for IdP-side failures', () => {
     }
   });
 
-  it('answers 400 idp_error for a refused address and 503 for a name that does not resolve', async () => {
+  it('answers a refused address as a name that does not resolve (503 idp_unreachable, one message), a refused answer 400', async () => {
+    // Telling them apart would let an IdP's discovery document probe the app's internal names (audit 28).
     expect(toLoginError(wrapped(new OutboundFetchError('the host x is not a public address')), 'c')).toMatchObject({
-      code: 'idp_error',
-      status: 400,
-      message: "the identity provider's address was refused: the host x is not a public address",
+      code: 'idp_unreachable',
+      status: 503,
+      message: 'the identity provider could not be reached',
     });
     // An answer refused (too large, badly encoded) is not an address refused.
     expect(toLoginError(wrapped(new OutboundFetchError('the answer is larger than 1000000 bytes', 'answer')), 'c')).toMatchObject({
