@@ -122,7 +122,12 @@ export function claimsRefusal(client: GuardSettings, claims: Claims, strategy: S
     return new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" claim, which ${strategy} matches on`, client.customerId);
   }
   if (!isSsoSubject(subject)) {
-    return new SsoLoginError('invalid_response', 400, 'the subject claim is too long or holds control characters or a lone UTF-16 surrogate', client.customerId);
+    return new SsoLoginError(
+      'invalid_response',
+      400,
+      'the subject claim is too long or holds control characters or a lone UTF-16 surrogate',
+      client.customerId,
+    );
   }
   // Before anything is looked up or recorded: a person outside the customer's tenant is nobody's user here.
   const outside = requiredClaimsProblem(claims, client.requiredClaims);
