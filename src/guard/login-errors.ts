@@ -50,14 +50,15 @@ export function toLoginError(error: unknown, customerId: string | null = null): 
   if (isStoreUnavailable(error)) {
     return new SsoLoginError('store_unavailable', 503, 'the user store is unavailable; the login was refused', customerId, { cause: error });
   }
-  const refusedFetch = [error, cause].find((e) => e instanceof OutboundFetchError);
-  if (refusedFetch && (refusedFetch as OutboundFetchError).refused === 'answer') {
-    return new SsoLoginError('idp_error', 400, `the identity provider's answer was refused: ${refusedFetch.message}`, customerId, { cause: error });
+  const refusedFetch = [error, cause].find((e): e is OutboundFetchError => e instanceof OutboundFetchError);
+  if (refusedFetch && refusedFetch.refused !== 'name') {
+    const what = refusedFetch.refused === 'answer' ? 'answer' : 'address';
+    return new SsoLoginError('idp_error', 400, `the identity provider's ${what} was refused: ${refusedFetch.message}`, customerId, { cause: error });
   }
-  // An address refused (not public) answers as a host that does not resolve or answer: the IdP's discovery
-  // document names the hosts, and telling the two apart would let whoever controls it probe which names
-  // exist on the app's own network (as the setup portal's discovery check, src/setup/discovery-check.ts).
-  // The cause, kept on the error, names the host for the app's logs.
+  // A host name refused for what it resolves to answers as one that does not resolve or answer: the IdP's
+  // discovery document names the hosts, and telling the two apart would let whoever controls it probe which
+  // names exist on the app's own network (as the setup portal's discovery check does not). The cause, kept
+  // on the error, names the host for the app's logs.
   // A timeout (openid-client's own, or the signal's reason our fetch rejects with) is an IdP not answering.
   if (refusedFetch || isNetworkError(error) || [error, cause].some(isTimeout)) {
     return new SsoLoginError('idp_unreachable', 503, 'the identity provider could not be reached', customerId, { cause: error });

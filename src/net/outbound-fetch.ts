@@ -70,9 +70,13 @@ export function isPublicAddress(address: string): boolean {
 }
 
 export class OutboundFetchError extends Error {
-  /** What was refused: the address asked for, or the answer it gave (too large, badly encoded). */
-  readonly refused: 'address' | 'answer';
-  constructor(message: string, refused: 'address' | 'answer' = 'address') {
+  /**
+   * What was refused: the address asked for (an IP literal, or a scheme), what a host name resolved to
+   * (`name`: telling it apart from a name that does not resolve would say which names exist on the app's
+   * network), or the answer it gave (too large, badly encoded).
+   */
+  readonly refused: 'address' | 'name' | 'answer';
+  constructor(message: string, refused: 'address' | 'name' | 'answer' = 'address') {
     super(message);
     this.name = 'OutboundFetchError';
     this.refused = refused;
@@ -92,7 +96,7 @@ type LookupCallback = (error: Error | null, address: string | LookupAddress[], f
  */
 export function publicOnlyLookup(resolve: HostResolver = systemResolver) {
   return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-    const refuse = (why: string) => callback(new OutboundFetchError(`the host ${hostname} ${why}`), []);
+    const refuse = (why: string) => callback(new OutboundFetchError(`the host ${hostname} ${why}`, 'name'), []);
     resolve(hostname, (error, addresses) => {
       // A name that does not resolve (now) is a network failure, not a refused address: passed on as such.
       if (error) return callback(error, []);

@@ -75,7 +75,11 @@ function sendWithin(res: ServerResponse): void {
  * with the answer: written, or closed.
  */
 export function writeBody(res: ServerResponse, body: ScimBody | undefined, sent?: () => void): void {
-  if (sent) res.once('close', sent);
+  // A client that left while the answer was built has closed `res` already: 'close' will not come again.
+  if (sent) {
+    if (res.destroyed) sent();
+    else res.once('close', sent);
+  }
   if (body === undefined || typeof body === 'string') {
     // Node sets Content-Length from the body it sends, except in an answer to HEAD (no body is sent) and to
     // an HTTP/1.0 client (it closes the connection instead); Koa sets it in both, and so does this.

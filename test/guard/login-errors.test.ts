@@ -18,12 +18,18 @@ describe('toLoginError for IdP-side failures', () => {
     }
   });
 
-  it('answers a refused address as a name that does not resolve (503 idp_unreachable, one message), a refused answer 400', async () => {
+  it('answers a name refused for its address as one that does not resolve (503, one message); a refused IP literal or answer 400', async () => {
     // Telling them apart would let an IdP's discovery document probe the app's internal names (audit 28).
-    expect(toLoginError(wrapped(new OutboundFetchError('the host x is not a public address')), 'c')).toMatchObject({
+    expect(toLoginError(wrapped(new OutboundFetchError('the host x is not a public address', 'name')), 'c')).toMatchObject({
       code: 'idp_unreachable',
       status: 503,
       message: 'the identity provider could not be reached',
+    });
+    // An IP literal's address is no secret: said plainly.
+    expect(toLoginError(wrapped(new OutboundFetchError('the host 10.0.0.1 is not a public address')), 'c')).toMatchObject({
+      code: 'idp_error',
+      status: 400,
+      message: "the identity provider's address was refused: the host 10.0.0.1 is not a public address",
     });
     // An answer refused (too large, badly encoded) is not an address refused.
     expect(toLoginError(wrapped(new OutboundFetchError('the answer is larger than 1000000 bytes', 'answer')), 'c')).toMatchObject({

@@ -14,7 +14,7 @@ import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEAVY_READ_BYTES, HeavyWork, MAX_HEAVY_AT_ONCE } from '../../src/scim/heavy-work.js';
 import type { ScimResponse } from '../../src/scim/http.js';
-import { bodyText } from '../../src/scim/response-body.js';
+import { bodyText, writeBody } from '../../src/scim/response-body.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
@@ -60,6 +60,24 @@ describe('HeavyWork', () => {
     sent!();
     expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE - 3);
     expect(light.settle([Buffer.from('x')])).toBeUndefined(); // no slot, nothing to give back
+  });
+
+  it('reports an answer written when its client left before it was ready (its connection closed already)', async () => {
+    const server = createServer((req, res) => {
+      res.once('close', () => {
+        let sent = 0;
+        writeBody(res, [Buffer.from('x')], () => sent++);
+        answered(sent);
+      });
+      req.socket.destroy();
+    });
+    let answered!: (sent: number) => void;
+    const outcome = new Promise<number>((resolve) => (answered = resolve));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
+    expect(await outcome).toBe(1);
+    await new Promise((resolve) => server.close(resolve));
   });
 
   it('gives the slot of an answer in parts back when nobody reports it written and it is collected', async () => {

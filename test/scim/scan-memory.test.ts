@@ -33,6 +33,8 @@ describe('a scan holds one store page of rows at a time (redis store)', () => {
     const listPage = store.listPage.bind(store);
     store.listPage = async (...args: Parameters<Store['listPage']>): Promise<Page> => {
       if (watch) {
+        // A WeakRef keeps its target for the rest of the job that made or read it: collect in a later task.
+        await new Promise((resolve) => setImmediate(resolve));
         gc();
         watch.alive.push(watch.pages.slice(0, -1).reduce((n, page) => n + page.filter((ref) => ref.deref() !== undefined).length, 0));
       }
