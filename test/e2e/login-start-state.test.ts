@@ -180,6 +180,8 @@ describe.each(ADAPTERS)('OIDC login state on the login routes (%s adapter)', (ad
     expect(await h.me(browser)).toMatchObject({ status: 200, body: { customerId, scimUserId: id } });
   });
 
+  // Express only: koa-passport's request always carries the Koa context to set a cookie on; a request with no
+  // response (Fastify's) is simulated on Express by hiding `req.res` (SESSION_START).
   it.runIf(adapter === 'express')(
     'a login whose state is in the session (no response to set a cookie on, or started before an upgrade) completes at the callback',
     async () => {
