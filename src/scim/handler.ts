@@ -313,30 +313,32 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
    * with its members read page by page (src/scim/group-members.ts), all of the group's version. A group that
    * changed while it was read is read again under its write lease (Store.leaseGroup), which holds its
    * writers back for the read: re-read while one-member PATCHes kept changing it, a 100,000-member group took
-   * 13-19 s to read (up to 25 reads).
+   * 13-19 s to read (up to 25 reads). `afterWrite`: the request wrote already, so its heavy-request slot is
+   * taken if free but never refused for (src/scim/heavy-work.ts).
    */
   async function readGroup(
     ctx: ResourceContext,
     id: string,
     projection: Projection,
     baseUrl: string,
+    afterWrite = false,
   ): Promise<{ stored: StoredResource; members?: MemberItems }> {
-    const first = await readGroupOnce(ctx, id, projection, baseUrl, 1);
+    const first = await readGroupOnce(ctx, id, projection, baseUrl, 1, afterWrite);
     if (first.consistent) return first.read;
     const lease = await ctx.store.leaseGroup(ctx.connectionId, id);
     try {
-      return (await readGroupOnce(ctx, id, projection, baseUrl, 5)).read;
+      return (await readGroupOnce(ctx, id, projection, baseUrl, 5, afterWrite)).read;
     } finally {
       await lease?.release();
     }
   }
 
   /** readGroup's read, its member pages restarted `attempts` times at most; `consistent`: all of one version. */
-  async function readGroupOnce(ctx: ResourceContext, id: string, projection: Projection, baseUrl: string, attempts: number) {
+  async function readGroupOnce(ctx: ResourceContext, id: string, projection: Projection, baseUrl: string, attempts: number, afterWrite: boolean) {
     const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
     if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
     if (!wantsMembers(projection)) return { consistent: true, read: { stored } };
-    ctx.heavy.charge((stored.memberCount ?? 0) * MEMBER_READ_BYTES);
+    ctx.heavy.charge((stored.memberCount ?? 0) * MEMBER_READ_BYTES, !afterWrite);
     const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection, attempts);
     if (!members) throw scimErrors.notFound(`Group ${id} not found`);
     if (members.version === stored.version) return { consistent: true, read: { stored, members: members.items } };
@@ -455,15 +457,21 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         return resourceResponse(ctx, request, 200, stored, projection!);
       }
       case 'PATCH': {
-        const { stored, active } = unwrap(await patchResource(ctx, id, await body(request), conditions));
         // RFC 7644 §3.5.2: 204 unless the client asked for attributes back (an empty parameter asks for none, as parseProjection reads it).
         const param = paramReader(request.query);
         const wantsBody = Boolean(param('attributes')) || Boolean(param('excludedAttributes'));
+        // A group answered with its members is weighed before the write: refused after it, the PATCH would be
+        // applied, and then applied again by the client's retry.
+        if (wantsBody && ctx.spec.kind === 'Group' && wantsMembers(projection!)) {
+          const bare = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
+          ctx.heavy.charge((bare?.memberCount ?? 0) * MEMBER_READ_BYTES);
+        }
+        const { stored, active } = unwrap(await patchResource(ctx, id, await body(request), conditions));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, active });
         if (!wantsBody) return noContent({ ETag: etagOf(stored.version) });
         if (ctx.spec.kind === 'Group' && stored.members === undefined) {
           // A group PATCH writes member changes without reading the list: read what the response shows.
-          const group = await readGroup(ctx, id, projection!, request.baseUrl);
+          const group = await readGroup(ctx, id, projection!, request.baseUrl, true);
           return resourceResponse(ctx, request, 200, group.stored, projection!, group.members);
         }
         return resourceResponse(ctx, request, 200, stored, projection!);
@@ -531,7 +539,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       heavy = heavyWork.ticket(connection.connectionId);
       const response = await route(request.method === 'HEAD' ? { ...counted, method: 'GET' } : counted, connection, heavy);
       answered(request, connection, startedAt, started, response.status, null);
-      const sent = heavy.settle(response.body);
+      const sent = heavy.settle(response.body, request.reportsSent === true);
       return sent ? { ...response, sent } : response;
     } catch (error) {
       heavy?.settle(undefined);

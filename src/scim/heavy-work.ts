@@ -7,15 +7,16 @@
  * 2026-12-06), in the process every tenant shares.
  *
  * So a request that has read more than HEAVY_READ_BYTES takes one of its connection's MAX_HEAVY_AT_ONCE
- * slots, or is refused with 429 and `Retry-After`. It keeps the slot until its answer has been written (the
- * adapters call the response's `sent`), or, when nobody writes it (an app calling `handleScim` in process),
- * until the answer is collected; a failed request gives it back at once. A connection then holds at most
- * that many heavy reads and unread large answers, whatever its clients do.
+ * slots, or is refused with 429 and `Retry-After`. Through the adapters it keeps the slot until its answer
+ * has been written (they call the response's `sent`; should they not, until the answer is collected); an app
+ * calling `handleScim` in process holds the answer itself, and the slot goes when it is returned; a failed
+ * request gives it back at once. A connection then holds at most that many heavy reads and unread large
+ * answers, whatever its clients do.
  */
 import { ScimError } from '../errors.js';
 import type { ScimBody } from './response-body.js';
 
-/** What a request may read before it counts as heavy: a page of 1,000 ordinary users, or 10,000 members. */
+/** What a request may read before it counts as heavy: a page of 1,000 ordinary users, or 20,000 members. */
 export const HEAVY_READ_BYTES = 2_000_000;
 /** Heavy requests of one SCIM connection at once, their answers included until written. */
 export const MAX_HEAVY_AT_ONCE = 4;
@@ -70,13 +71,17 @@ export class HeavyTicket {
     private readonly unwritten: FinalizationRegistry<() => void>,
   ) {}
 
-  /** Counts `bytes` this request has read; past HEAVY_READ_BYTES it takes a slot, or throws 429. */
-  charge(bytes: number): void {
+  /**
+   * Counts `bytes` this request has read; past HEAVY_READ_BYTES it takes a slot, or throws 429. With
+   * `refusable` false (a read after the request's write, which a refusal would have the client send again)
+   * it takes a slot when one is free and goes on without one otherwise.
+   */
+  charge(bytes: number, refusable = true): void {
     if (this.release) return;
     this.read += bytes;
     if (this.read <= HEAVY_READ_BYTES) return;
     this.release = this.take();
-    if (!this.release) {
+    if (!this.release && refusable) {
       throw new ScimError(
         429,
         `${MAX_HEAVY_AT_ONCE} requests of this connection that read much (scans of filters or sorts no index answers, ` +
@@ -89,14 +94,15 @@ export class HeavyTicket {
   }
 
   /**
-   * Ends the ticket with the request's answer: a slot goes with an answer in parts until `sent` (returned)
-   * is called or the parts are collected, and at once otherwise (a small answer, a failure).
+   * Ends the ticket with the request's answer: a slot goes with an answer in parts, when the writer
+   * `reportsSent`, until `sent` (returned) is called or the parts are collected, and at once otherwise (a
+   * small answer, a failure, an answer handed to an in-process caller).
    */
-  settle(body: ScimBody | undefined): (() => void) | undefined {
+  settle(body: ScimBody | undefined, reportsSent = false): (() => void) | undefined {
     const release = this.release;
     if (!release) return undefined;
     this.release = null;
-    if (body === undefined || typeof body === 'string') {
+    if (body === undefined || typeof body === 'string' || !reportsSent) {
       release();
       return undefined;
     }

@@ -20,6 +20,12 @@ export interface ScimRequest {
   readBody?: () => Promise<Buffer | ScimError>;
   /** Absolute URL of `basePath` as the client sees it, used for `Location` and `meta.location`. */
   baseUrl: string;
+  /**
+   * Whether whoever writes the answer calls its `sent` (ScimResponse) once written: the adapters do
+   * (toScimRequest), so a large answer holds its heavy-request slot until then (src/scim/heavy-work.ts). An
+   * app calling `handleScim` in process holds the answer itself: its slot goes when the answer is returned.
+   */
+  reportsSent?: boolean;
 }
 
 export interface ScimResponse {
@@ -28,9 +34,9 @@ export interface ScimResponse {
   /** One string, or a large body's encoded parts (src/scim/response-body.ts). */
   body?: ScimBody;
   /**
-   * Set on a large answer that holds one of its connection's heavy-request slots (src/scim/heavy-work.ts):
-   * call it once the body has been written, or the client has gone. Without the call the slot is given back
-   * when the body is collected.
+   * Set on a large answer that holds one of its connection's heavy-request slots (src/scim/heavy-work.ts),
+   * when the request `reportsSent`: call it once the body has been written, or the client has gone. Should
+   * the call never come, the slot is given back when the body is collected.
    */
   sent?: () => void;
 }

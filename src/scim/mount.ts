@@ -120,6 +120,8 @@ export function toScimRequest(mounted: MountedRequest, basePath: string, maxBody
     ...(consumed ? { readBody: () => Promise.resolve(BODY_READ_ELSEWHERE) } : {}),
     ...(overLimit && BODY_METHODS.has(method) ? { readBody: () => Promise.resolve(tooLarge(maxBodyBytes)) } : {}),
     baseUrl: publicBaseUrl ? withoutTrailingSlashes(publicBaseUrl) : mounted.mountUrl() + withoutTrailingSlashes(basePath),
+    // Every adapter writes the answer with writeBody, which calls its `sent`.
+    reportsSent: true,
   };
 }
 

@@ -390,14 +390,16 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
               idp,
               internals.options.requireVerifiedEmail,
             );
+            // As the page says: refused before matching, or the current strategy's decision.
+            const reason = result.refusedFirst?.code ?? (now.decision.admit ? null : now.decision.reason);
             audit({
               type: 'setup.test_login',
-              outcome: now.decision.admit ? 'success' : 'failure',
+              outcome: reason === null ? 'success' : 'failure',
               customerId,
               connectionId: connection?.connectionId ?? null,
               subject: identity.subject,
               strategy,
-              ...(now.decision.admit ? {} : { reason: now.decision.reason }),
+              ...(reason === null ? {} : { reason }),
             });
             return page(200, testResultPage(ctx, result));
           }

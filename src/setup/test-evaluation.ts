@@ -58,6 +58,8 @@ export async function evaluateTestLogin(
   // The guard refuses such a login before any strategy runs (src/guard/guard.ts claimsRefusal).
   const refused = claimsRefusal(client, claims, strategy);
   const refusedFirst = refused ? { code: refused.code, message: refused.message } : null;
-  if (refused) hints.unshift(`A login with these claims is refused (${refused.code}) whatever the strategy: ${refused.message}.`);
+  // Only a missing subject claim depends on the strategy (the subject strategies match on it).
+  const under = refused?.code === 'missing_claim' && identity.subject ? `under ${strategy}` : 'whatever the strategy';
+  if (refused) hints.unshift(`A login with these claims is refused (${refused.code}) ${under}: ${refused.message}.`);
   return { identity, current: rows.find((r) => r.strategy === strategy)!, result: { claims, current: strategy, rows, hints, refusedFirst } };
 }

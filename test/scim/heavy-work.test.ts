@@ -51,15 +51,18 @@ describe('HeavyWork', () => {
     // Another connection has its own slots.
     work.ticket('b').charge(HEAVY_READ_BYTES + 1);
     expect(work.held('b')).toBe(1);
-    // A small answer or a failure gives the slot back at once; an answer in parts when sent, once.
-    expect(tickets[0]!.settle('{}')).toBeUndefined();
-    expect(tickets[1]!.settle(undefined)).toBeUndefined();
-    const sent = tickets[2]!.settle([Buffer.from('x')]);
+    // A small answer or a failure gives the slot back at once; an answer in parts written by an adapter when
+    // sent, once; one handed to an in-process caller at once.
+    expect(tickets[0]!.settle('{}', true)).toBeUndefined();
+    expect(tickets[1]!.settle(undefined, true)).toBeUndefined();
+    const sent = tickets[2]!.settle([Buffer.from('x')], true);
     expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE - 2);
     sent!();
     sent!();
     expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE - 3);
-    expect(light.settle([Buffer.from('x')])).toBeUndefined(); // no slot, nothing to give back
+    expect(tickets[3]!.settle([Buffer.from('x')], false)).toBeUndefined();
+    expect(work.held('a')).toBe(0);
+    expect(light.settle([Buffer.from('x')], true)).toBeUndefined(); // no slot, nothing to give back
   });
 
   it('reports an answer written when its client left before it was ready (its connection closed already)', async () => {
@@ -84,12 +87,14 @@ describe('HeavyWork', () => {
     const work = new HeavyWork();
     const ticket = work.ticket('a');
     ticket.charge(HEAVY_READ_BYTES + 1);
-    (() => void ticket.settle([Buffer.alloc(1024)]))();
+    (() => void ticket.settle([Buffer.alloc(1024)], true))();
     expect(await collectUntil(() => work.held('a') === 0)).toBe(true);
   });
 });
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 /** The servers that write SCIM answers: Express, Koa and plain Node (handleScimRequest). */
 const SERVERS = {
@@ -133,7 +138,9 @@ describe.each(STORE_KINDS)('heavy requests of one connection (%s store)', (kind)
     await made?.cleanup();
   });
 
-  const page = (t: string, query = 'count=100') => sso.handleScim(scimRequest(t, 'GET', '/Users', { query }));
+  /** A request as the adapters hand it over: they report its answer written (`sent`). */
+  const adapted = (...args: Parameters<typeof scimRequest>) => ({ ...scimRequest(...args), reportsSent: true });
+  const page = (t: string, query = 'count=100') => sso.handleScim(adapted(t, 'GET', '/Users', { query }));
 
   it('holds a slot per unwritten large answer: past MAX_HEAVY_AT_ONCE a heavy request is refused, light ones and other connections are not', async () => {
     const held: ScimResponse[] = [];
@@ -175,6 +182,38 @@ describe.each(STORE_KINDS)('heavy requests of one connection (%s store)', (kind)
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it('gives an in-process caller (no reportsSent) its slot back with the answer: sequential heavy requests all answer', async () => {
+    for (let i = 0; i < MAX_HEAVY_AT_ONCE * 3; i++) {
+      const response = await sso.handleScim(scimRequest(token, 'GET', '/Users', { query: 'count=100' }));
+      expect(response.status).toBe(200);
+      expect(response.sent).toBeUndefined();
+    }
+  });
+
+  it('weighs a group PATCH that asks for its members back before writing: refused, it wrote nothing', async () => {
+    const members = Array.from({ length: 20_500 }, (_, i) => ({ value: `m${i}` }));
+    const created = await sso.handleScim(scimRequest(token, 'POST', '/Groups', { body: { schemas: [GROUP], displayName: `big-${kind}`, members } }));
+    expect(created.status).toBe(201);
+    const id = (JSON.parse(bodyText(created.body)!) as { id: string }).id;
+    const rename = (name: string) =>
+      sso.handleScim(
+        adapted(token, 'PATCH', `/Groups/${id}`, {
+          query: 'attributes=displayName,members',
+          body: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'displayName', value: name }] },
+        }),
+      );
+    const held: ScimResponse[] = [];
+    for (let i = 0; i < MAX_HEAVY_AT_ONCE; i++) held.push(await page(token));
+    expect((await rename('renamed while busy')).status).toBe(429);
+    const bare = await sso.handleScim(scimRequest(token, 'GET', `/Groups/${id}`, { query: 'excludedAttributes=members' }));
+    expect(JSON.parse(bodyText(bare.body)!)).toMatchObject({ displayName: `big-${kind}`, meta: { version: 'W/"1"' } });
+    for (const response of held) response.sent!();
+    const renamed = await rename('renamed');
+    expect(renamed.status).toBe(200);
+    expect(JSON.parse(bodyText(renamed.body)!)).toMatchObject({ displayName: 'renamed', members: expect.any(Array) });
+    renamed.sent?.();
   });
 
   it('frees the slots of answers nobody reported written once they are collected', async () => {

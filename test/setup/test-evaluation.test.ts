@@ -40,6 +40,26 @@ describe('Test SSO verdict for claims refused before matching', () => {
     expect(result.hints[0]).toContain(`refused (${code})`);
   });
 
+  it('says when the refusal depends on the strategy (a subject strategy without its subject claim)', async () => {
+    const store = memoryStore();
+    const sso = scimSso({ store });
+    await sso.createOidcClient({
+      customerId: 'acme',
+      idpType: 'Generic',
+      issuer: 'https://idp.corp.test',
+      clientId: 'app',
+      clientSecret: 'secret',
+      redirectUri: 'https://app.test/sso/acme/callback',
+      matchingStrategy: 'OidcSubToScimExternalId',
+      subjectClaim: 'uid',
+    });
+    const client = (await store.getOidcClient('acme')) as StoredOidcClient;
+    const claims = { sub: 'a', email: 'a@corp.test', email_verified: true };
+    const { result } = await evaluateTestLogin(store, null, client, claims, 'OidcSubToScimExternalId', 'okta', true);
+    expect(result.refusedFirst).toMatchObject({ code: 'missing_claim' });
+    expect(result.hints[0]).toContain('refused (missing_claim) under OidcSubToScimExternalId');
+  });
+
   it('is null for claims the strategies get to decide', async () => {
     const store = memoryStore();
     const sso = scimSso({ store });
