@@ -8,8 +8,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
-import express from 'express';
-import Koa from 'koa';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEAVY_READ_BYTES, HeavyWork, MAX_HEAVY_AT_ONCE } from '../../src/scim/heavy-work.js';
@@ -17,6 +15,7 @@ import type { ScimResponse } from '../../src/scim/http.js';
 import { bodyText, writeBody } from '../../src/scim/response-body.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+import { SCIM_SERVERS } from '../support/scim-servers.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -96,17 +95,6 @@ const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
-/** The servers that write SCIM answers: Express, Koa and plain Node (handleScimRequest). */
-const SERVERS = {
-  express: (sso: ScimSso) => createServer(express().use(sso)),
-  koa: (sso: ScimSso) => createServer(new Koa().use(sso.koa).callback()),
-  node: (sso: ScimSso) =>
-    createServer((req, res) => {
-      void sso.handleScimRequest(req, res).then((served) => {
-        if (!served) res.writeHead(404).end();
-      });
-    }),
-};
 /** Users of about 30 KB: a page of 100 of them reads about 3 MB, past HEAVY_READ_BYTES. */
 const roles = Array.from({ length: 200 }, (_, i) => ({ value: `role-${i}-${'r'.repeat(140)}` }));
 
@@ -166,8 +154,8 @@ describe.each(STORE_KINDS)('heavy requests of one connection (%s store)', (kind)
     for (const response of held) response.sent!();
   });
 
-  it.each(Object.keys(SERVERS))('the %s adapter reports a large answer written: its slot is free for the next heavy request', async (name) => {
-    const server = SERVERS[name as keyof typeof SERVERS](sso);
+  it.each(Object.keys(SCIM_SERVERS))('the %s adapter reports a large answer written: its slot is free for the next heavy request', async (name) => {
+    const server = SCIM_SERVERS[name as keyof typeof SCIM_SERVERS](sso);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as AddressInfo;

@@ -5,13 +5,12 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import express from 'express';
-import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BODY_PART_CHARS, BODY_SEND_MS, bodyText, joinBody, writeBody } from '../../src/scim/response-body.js';
 import { makeStore, STORE_KINDS } from '../support/app.js';
 import { ticksDuring } from '../support/event-loop.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+import { SCIM_SERVERS } from '../support/scim-servers.js';
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -83,16 +82,7 @@ function get(origin: string, path: string, token: string, method = 'GET'): Promi
   });
 }
 
-const ADAPTERS = {
-  express: (sso: ScimSso) => createServer(express().use(sso)),
-  koa: (sso: ScimSso) => createServer(new Koa().use(sso.koa).callback()),
-  node: (sso: ScimSso) =>
-    createServer((req, res) => {
-      void sso.handleScimRequest(req, res).then((served) => {
-        if (!served) res.writeHead(404).end();
-      });
-    }),
-};
+const ADAPTERS = SCIM_SERVERS;
 
 describe.each(STORE_KINDS)('large bodies on the %s store', (kind) => {
   let sso: ScimSso;

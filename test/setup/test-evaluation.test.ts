@@ -10,6 +10,21 @@ import { evaluateTestLogin } from '../../src/setup/test-evaluation.js';
 import type { StoredOidcClient } from '../../src/store/store.js';
 import { scimSso } from '../support/sso.js';
 
+/** A memory store holding customer acme's OIDC client with `settings`, and that client as stored. */
+async function customerWith(settings: Partial<Parameters<ReturnType<typeof scimSso>['createOidcClient']>[0]>) {
+  const store = memoryStore();
+  await scimSso({ store }).createOidcClient({
+    customerId: 'acme',
+    idpType: 'Generic',
+    issuer: 'https://idp.corp.test',
+    clientId: 'app',
+    clientSecret: 'secret',
+    redirectUri: 'https://app.test/sso/acme/callback',
+    ...settings,
+  });
+  return { store, client: (await store.getOidcClient('acme')) as StoredOidcClient };
+}
+
 describe('Test SSO verdict for claims refused before matching', () => {
   it.each([
     ['a subject with control characters', { sub: 'a\u0000b\u202e', email: 'a@corp.test', email_verified: true }, 'invalid_response', {}],
@@ -21,19 +36,7 @@ describe('Test SSO verdict for claims refused before matching', () => {
       { hd: ['corp.test'] },
     ],
   ])('%s: refused with the code the login answers', async (_name, claims, code, requiredClaims) => {
-    const store = memoryStore();
-    const sso = scimSso({ store });
-    await sso.createOidcClient({
-      customerId: 'acme',
-      idpType: 'Generic',
-      issuer: 'https://idp.corp.test',
-      clientId: 'app',
-      clientSecret: 'secret',
-      redirectUri: 'https://app.test/sso/acme/callback',
-      matchingStrategy: 'OidcEmailToScimUsername',
-      requiredClaims,
-    });
-    const client = (await store.getOidcClient('acme')) as StoredOidcClient;
+    const { store, client } = await customerWith({ matchingStrategy: 'OidcEmailToScimUsername', requiredClaims });
     expect(claimsRefusal(client, claims, 'OidcEmailToScimUsername')?.code).toBe(code);
     const { result } = await evaluateTestLogin(store, null, client, claims, 'OidcEmailToScimUsername', 'okta', true);
     expect(result.refusedFirst).toMatchObject({ code });
@@ -41,19 +44,7 @@ describe('Test SSO verdict for claims refused before matching', () => {
   });
 
   it('says when the refusal depends on the strategy (a subject strategy without its subject claim)', async () => {
-    const store = memoryStore();
-    const sso = scimSso({ store });
-    await sso.createOidcClient({
-      customerId: 'acme',
-      idpType: 'Generic',
-      issuer: 'https://idp.corp.test',
-      clientId: 'app',
-      clientSecret: 'secret',
-      redirectUri: 'https://app.test/sso/acme/callback',
-      matchingStrategy: 'OidcSubToScimExternalId',
-      subjectClaim: 'uid',
-    });
-    const client = (await store.getOidcClient('acme')) as StoredOidcClient;
+    const { store, client } = await customerWith({ matchingStrategy: 'OidcSubToScimExternalId', subjectClaim: 'uid' });
     const claims = { sub: 'a', email: 'a@corp.test', email_verified: true };
     const { result } = await evaluateTestLogin(store, null, client, claims, 'OidcSubToScimExternalId', 'okta', true);
     expect(result.refusedFirst).toMatchObject({ code: 'missing_claim' });
@@ -61,17 +52,7 @@ describe('Test SSO verdict for claims refused before matching', () => {
   });
 
   it('is null for claims the strategies get to decide', async () => {
-    const store = memoryStore();
-    const sso = scimSso({ store });
-    await sso.createOidcClient({
-      customerId: 'acme',
-      idpType: 'Generic',
-      issuer: 'https://idp.corp.test',
-      clientId: 'app',
-      clientSecret: 'secret',
-      redirectUri: 'https://app.test/sso/acme/callback',
-    });
-    const client = (await store.getOidcClient('acme')) as StoredOidcClient;
+    const { store, client } = await customerWith({});
     const { result } = await evaluateTestLogin(
       store,
       null,
