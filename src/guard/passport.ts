@@ -163,13 +163,13 @@ export class StateNonceStrategy extends Strategy {
   }
 
   /**
-   * With a browser to set cookies on, the session only passes the login state between openid-client and the cookie, in
-   * the same tick: at the start it leaves the session for the cookie before the redirect (or is dropped when
-   * the start fails), and at the callback the login the returned `state` names comes from the cookie just
-   * before openid-client takes it out (and leaves the cookie: each login is good for one callback). The
-   * session is left as it was, so a session middleware saves nothing for a login start. A callback whose
-   * login is not in the cookie uses what the session holds (a login started where no cookie could be set,
-   * or before an upgrade).
+   * With a browser to set cookies on, the session only passes the login state between openid-client and the
+   * cookie, in the same tick. At the start the state leaves the session for the cookie before the redirect
+   * (or is dropped when the start fails). At the callback the login the returned `state` names is taken out
+   * of the cookie (each login is good for one callback) and put in the session just before openid-client
+   * takes it. The session is left as it was, so a session middleware saves nothing for a login start. A
+   * callback whose login is not in the cookie uses what the session holds (a login started where no cookie
+   * could be set, or before an upgrade).
    */
   private keepLoginInCookie(session: Record<string, unknown>, key: string, browser: LoginBrowser, url: URL, redirectUri: string, initiating: boolean): void {
     const self = this as unknown as StateNonceStrategy & StrategyActions;
