@@ -77,8 +77,11 @@ describe('a scan holds one store page of rows at a time (redis store)', () => {
     const { response, pages, alive } = await watched(query);
     expect(response.status).toBe(200);
     expect(pages).toBeGreaterThanOrEqual(5); // the scan read the connection in several pages
-    // From the third read on, the pages before the previous one are behind the scan.
-    expect(alive.slice(2)).toEqual(alive.slice(2).map(() => kept));
+    // What the scan has left behind (the pages before the previous one) is collected: at most one page of
+    // them has been seen to outlive a collection now and then on a loaded machine (a page of up to 250
+    // rows, SCAN_BATCH), never more, whereas a scan that kept what it read held every earlier page (350,
+    // 600, 850… rows at these reads).
+    expect(Math.max(...alive.slice(2))).toBeLessThanOrEqual(kept + 250);
   });
 
   it('a sorted scan answers the page a sort of everything would give', async () => {
