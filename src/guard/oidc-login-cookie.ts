@@ -2,16 +2,16 @@
  * The OIDC login in progress (PKCE verifier, `state`, `nonce`, `max_age`: what openid-client's Strategy keeps
  * between the login step and the callback) travels in a cookie of its own instead of the app's session,
  * wherever passport's request lets a Set-Cookie reach the browser (Express, Koa: the login routes and
- * `sso.strategy()` alike; src/guard/login-browser.ts browserOfRequest). A login start, which anyone may make in a loop, then stores nothing on the server: no
- * session in the app's session store, nothing in Redis (docs/oidc-and-passport.md §Where a login in progress
- * is kept).
+ * `sso.strategy()` alike; browserOfRequest in src/guard/login-browser.ts). A login start, which anyone may
+ * make in a loop, then stores nothing on the server: no session in the app's session store, nothing in Redis
+ * (docs/oidc-and-passport.md §Where a login in progress is kept).
  *
  * Cookie `scimsso_oidc_<digest of the Strategy's session key>` (one per customer: the key is
- * `scim-sso:<customerId>`): Path = the redirect URI's folder (`<prefix>/<customerId>/`: the customer's login
- * step and callback receive it, no other route), Max-Age = OIDC_LOGIN_TTL_MS, HttpOnly,
- * SameSite=Lax (the IdP sends the browser back by a top-level GET, which carries Lax cookies), Secure when the
- * redirect URI is https. It holds the customer's last PENDING_LOGINS logins under way in this browser, so
- * two tabs do not undo each other; the callback takes the one its `state` names.
+ * `scim-sso:<customerId>`): Path = the folder of the redirect URI (`<prefix>/<customerId>/` on the login
+ * routes: the customer's login step and callback receive it, no other route), Max-Age = OIDC_LOGIN_TTL_MS,
+ * HttpOnly, SameSite=Lax (the IdP sends the browser back by a top-level GET, which carries Lax cookies),
+ * Secure when the redirect URI is https. It holds the customer's last PENDING_LOGINS logins under way in
+ * this browser, so two tabs do not undo each other; the callback takes the one its `state` names.
  *
  * The value holds what the session held, readable by whoever holds the browser's cookies, as a session id
  * would let them read the session: no signature or encryption (an attacker who plants cookies could plant
