@@ -11,6 +11,7 @@ import {
   type ScimCandidate,
   type SsoMatchingStrategy,
   type SsoProtocol,
+  type SsoIdentity,
 } from '../match/strategies.js';
 import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
@@ -115,8 +116,8 @@ export function strategyOf(client: Pick<GuardSettings, 'customerId' | 'matchingS
  * strategy matches on, a subject no record may hold, a person outside the customer's tenant. Test SSO shows
  * the same (src/setup/test-evaluation.ts). Pure.
  */
-export function claimsRefusal(client: GuardSettings, claims: Claims, strategy: SsoMatchingStrategy): SsoLoginError | null {
-  const subject = identityOf(claims, client.subjectClaim).subject;
+export function claimsRefusal(client: GuardSettings, claims: Claims, identity: SsoIdentity, strategy: SsoMatchingStrategy): SsoLoginError | null {
+  const { subject } = identity;
   if (!subject) return new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" or "sub" claim`, client.customerId);
   if (lacksSubjectClaim(strategy, claims, client.subjectClaim)) {
     return new SsoLoginError('missing_claim', 401, `the ID token has no "${client.subjectClaim}" claim, which ${strategy} matches on`, client.customerId);
@@ -138,9 +139,9 @@ export function claimsRefusal(client: GuardSettings, claims: Claims, strategy: S
 export async function runGuard(store: Store, config: GuardConfig, claims: Claims, policy: MatchPolicy = matchPolicyOf(config.client)): Promise<GuardResult> {
   const { client, connection } = config;
   const strategy = strategyOf(client);
-  const refused = claimsRefusal(client, claims, strategy);
-  if (refused) throw refused;
   const identity = identityOf(claims, client.subjectClaim);
+  const refused = claimsRefusal(client, claims, identity, strategy);
+  if (refused) throw refused;
   try {
     // One store call looks the person up and records the attempt with the outcome it implies
     // (Store.recordLogin; one round trip on the memory store and standalone Redis, docs/round-trips.md).

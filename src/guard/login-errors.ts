@@ -57,8 +57,8 @@ export function toLoginError(error: unknown, customerId: string | null = null): 
   }
   // A host name refused for what it resolves to answers as one that does not resolve or answer: the IdP's
   // discovery document names the hosts, and telling the two apart would let whoever controls it probe which
-  // names exist on the app's own network (as the setup portal's discovery check does not). The cause, kept
-  // on the error, names the host for the app's logs.
+  // names exist on the app's own network (the setup portal's discovery check does not tell them apart
+  // either). The cause, kept on the error, names the host for the app's logs.
   // A timeout (openid-client's own, or the signal's reason our fetch rejects with) is an IdP not answering.
   if (refusedFetch || isNetworkError(error) || [error, cause].some(isTimeout)) {
     return new SsoLoginError('idp_unreachable', 503, 'the identity provider could not be reached', customerId, { cause: error });

@@ -66,9 +66,6 @@ function generateRequestId(): string {
   return requestIdSource.getStore() ?? `_${randomBytes(20).toString('hex')}`;
 }
 
-/** How the login step and the ACS reach the browser (src/guard/login-browser.ts). */
-export type SamlBrowser = LoginBrowser;
-
 /** The cookie that carries a request's browser nonce: one per login started, so two tabs do not collide. */
 const bindingCookie = (requestId: string) => `scimsso_saml${requestId}`;
 
@@ -301,7 +298,7 @@ export class SamlRuntime {
    * The IdP URL a login step redirects to. The AuthnRequest is bound to this browser without the store: a
    * random nonce goes into a cookie, and the request ID is derived from it (requestIdFor).
    */
-  async loginUrl(saml: StoredSamlConnection, browser: SamlBrowser, restarted = false): Promise<string> {
+  async loginUrl(saml: StoredSamlConnection, browser: LoginBrowser, restarted = false): Promise<string> {
     try {
       const nonce = randomBytes(32).toString('base64url');
       const startedAt = Date.now();
@@ -322,7 +319,7 @@ export class SamlRuntime {
    * SAML_RESTART_GUARD_MS is refused instead: an IdP that answers the app's own request without naming it
    * would otherwise send the browser round and round.
    */
-  private async restart(saml: StoredSamlConnection, browser: SamlBrowser, nowMs = Date.now()): Promise<{ restart: string }> {
+  private async restart(saml: StoredSamlConnection, browser: LoginBrowser, nowMs = Date.now()): Promise<{ restart: string }> {
     const started = latestRestart(saml.customerId, browser.cookieHeader);
     if (started !== null && Math.abs(nowMs - started) < SAML_RESTART_GUARD_MS) {
       throw refused(
@@ -339,7 +336,7 @@ export class SamlRuntime {
    * and start time must derive the request ID the response names. Clears the cookie; the assertion cache
    * makes each assertion count once whichever browser posts it. Answers when the login started.
    */
-  private checkBrowser(saml: StoredSamlConnection, requestId: string, browser: SamlBrowser, nowMs = Date.now()): number {
+  private checkBrowser(saml: StoredSamlConnection, requestId: string, browser: LoginBrowser, nowMs = Date.now()): number {
     if (!REQUEST_ID.test(requestId)) {
       throw refused(saml.customerId, `the response's InResponseTo names no request of this app`);
     }
@@ -359,7 +356,7 @@ export class SamlRuntime {
    * Validates a posted SAMLResponse and runs the guard: the result, a login to start instead (`restart`, the
    * IdP's URL: an IdP-initiated response, see restart), or a thrown SsoLoginError / ScimUserNotActive.
    */
-  async acs(config: SamlCustomerConfig, body: unknown, browser: SamlBrowser, req: object): Promise<GuardResult | { restart: string }> {
+  async acs(config: SamlCustomerConfig, body: unknown, browser: LoginBrowser, req: object): Promise<GuardResult | { restart: string }> {
     const { saml } = config;
     const customerId = saml.customerId;
     const connectionId = config.connection?.connectionId ?? null;
@@ -415,7 +412,7 @@ export class SamlRuntime {
   }
 
   /** The passport strategy of one login step: 'login' redirects to the IdP, 'acs' takes `body`'s SAMLResponse. */
-  strategy(config: SamlCustomerConfig, step: 'login' | 'acs', browser: SamlBrowser, body?: unknown): object {
+  strategy(config: SamlCustomerConfig, step: 'login' | 'acs', browser: LoginBrowser, body?: unknown): object {
     const run = (req: object): Promise<{ redirect: string } | { user: unknown }> =>
       step === 'login'
         ? this.loginUrl(config.saml, browser).then((redirect) => ({ redirect }))

@@ -688,8 +688,10 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
     throw error;
   }
   if (!query.sortBy) return { total: matched, startIndex: query.startIndex, resources: await shown(page) };
-  const sorted = await sortKeyed(keyed, query.descending);
-  const rows = await readByIds(ctx, sorted.slice(offset, offset + query.count), read, offset);
+  const sorted = (await sortKeyed(keyed, query.descending)).slice(offset, offset + query.count);
+  // Lookups' rows are all in hand already; a scan's page is read again by id.
+  const inHand = looked && new Map(looked.map((stored) => [stored.id, stored]));
+  const rows = inHand ? sorted.map(({ id }) => ({ stored: inHand.get(id)!, rendered: null })) : await readByIds(ctx, sorted, read, offset);
   return { total: matched, startIndex: query.startIndex, resources: await shown(rows) };
 }
 

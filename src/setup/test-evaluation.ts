@@ -56,7 +56,7 @@ export async function evaluateTestLogin(
   }));
   const hints = testLoginHints({ idp, current: strategy, subjectClaim: client.subjectClaim, outcomes });
   // The guard refuses such a login before any strategy runs (src/guard/guard.ts claimsRefusal).
-  const refused = claimsRefusal(client, claims, strategy);
+  const refused = claimsRefusal(client, claims, identity, strategy);
   const refusedFirst = refused ? { code: refused.code, message: refused.message } : null;
   // Only a missing subject claim depends on the strategy (the subject strategies match on it).
   const under = refused?.code === 'missing_claim' && identity.subject ? `under ${strategy}` : 'whatever the strategy';

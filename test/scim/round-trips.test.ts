@@ -156,6 +156,10 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
     }
   });
 
+  it('an indexed lookup sorted by any attribute: 1 (its rows are in hand, not read again by id)', async () => {
+    expectCalls(await count('GET', '/Users?filter=userName%20eq%20%22warm%40corp.test%22&sortBy=title', 200), ['findByIndex']);
+  });
+
   it('POST: 1', async () => {
     expectCalls(await count('POST', '/Users', 201, { userName: `new-${serial++}@corp.test` }), ['createResource'], true);
   });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../src/index.js';
 import { claimsRefusal } from '../../src/guard/guard.js';
+import { identityOf } from '../../src/guard/identity.js';
 import { evaluateTestLogin } from '../../src/setup/test-evaluation.js';
 import type { StoredOidcClient } from '../../src/store/store.js';
 import { scimSso } from '../support/sso.js';
@@ -37,7 +38,7 @@ describe('Test SSO verdict for claims refused before matching', () => {
     ],
   ])('%s: refused with the code the login answers', async (_name, claims, code, requiredClaims) => {
     const { store, client } = await customerWith({ matchingStrategy: 'OidcEmailToScimUsername', requiredClaims });
-    expect(claimsRefusal(client, claims, 'OidcEmailToScimUsername')?.code).toBe(code);
+    expect(claimsRefusal(client, claims, identityOf(claims, client.subjectClaim), 'OidcEmailToScimUsername')?.code).toBe(code);
     const { result } = await evaluateTestLogin(store, null, client, claims, 'OidcEmailToScimUsername', 'okta', true);
     expect(result.refusedFirst).toMatchObject({ code });
     expect(result.hints[0]).toContain(`refused (${code})`);
