@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import { ScimError, scimErrors } from '../errors.js';
 import { MAX_BODY_ARRAY_ITEMS, MAX_BODY_OBJECT_KEYS } from './limits.js';
+import { PHASED_BODY_BYTES, yieldToEventLoop } from '../event-loop.js';
 
 /** The 413 of a body over `limit` bytes. */
 export const tooLarge = (limit: number): ScimError => new ScimError(413, `the request body exceeds the limit of ${limit} bytes`);
@@ -66,34 +67,27 @@ function isJsonMediaType(contentType: string | undefined): boolean {
 }
 
 /**
- * Turns the body an adapter got into a JSON value. A value already parsed by a body parser mounted before
- * scim-sso is taken as is; raw bytes must be UTF-8 JSON.
+ * Turns the body an adapter got into a JSON value, or the refusal. A value already parsed by a body parser
+ * mounted before scim-sso is shape-checked and taken as is; raw bytes must be UTF-8 JSON. A body longer than
+ * PHASED_BODY_BYTES is measured, parsed and shape-checked in phases with a yield between them (each takes
+ * milliseconds on a large body), so other requests run in between.
  */
-export function parseJsonBody(body: unknown, contentType: string | undefined): unknown | ScimError {
-  const parsed = parseJsonText(body, contentType);
-  if (parsed instanceof ScimError) return parsed;
-  return parsed.unchecked ? shapeChecked(parsed.value, parsed.textKeys) : parsed.value;
-}
-
-/** A parsed body: `unchecked` until {@link shapeChecked} has walked it. */
-export interface ParsedBody {
-  value: unknown;
-  unchecked: boolean;
-  /** The keys of all objects as the text spells them, a repeated key each time (textShape); absent for a body parsed upstream. */
-  textKeys?: number;
-}
-
-/**
- * The first phase of {@link parseJsonBody}: decoded and parsed, not yet walked by the shape check (a large
- * body's phases each take milliseconds; the caller may yield between them, see {@link prescanJsonText}).
- */
-export function parseJsonText(body: unknown, contentType: string | undefined): ParsedBody | ScimError {
+export async function parseJsonBody(body: unknown, contentType: string | undefined): Promise<unknown> {
+  const large = (Buffer.isBuffer(body) || typeof body === 'string') && body.length > PHASED_BODY_BYTES;
   const text = prescanJsonText(body, contentType);
-  return text instanceof PrescannedText ? parsePrescanned(text) : text;
+  if (text instanceof ScimError) return text;
+  if (!(text instanceof PrescannedText)) return text.checked;
+  if (large) await yieldToEventLoop();
+  const parsed = parsePrescanned(text);
+  if (parsed instanceof ScimError) return parsed;
+  if (large) await yieldToEventLoop();
+  const checked = shapeChecked(parsed.value, parsed.textKeys);
+  if (large && !(checked instanceof ScimError)) await yieldToEventLoop();
+  return checked;
 }
 
 /** Body text ready for JSON.parse, with the keys its text spells when the prescan already counted them. */
-export class PrescannedText {
+class PrescannedText {
   constructor(
     readonly text: string,
     readonly textKeys?: number,
@@ -101,10 +95,10 @@ export class PrescannedText {
 }
 
 /**
- * Decoding and measuring, the part of {@link parseJsonText} before JSON.parse: the text to parse, a value
+ * Decoding and measuring, the phase of {@link parseJsonBody} before JSON.parse: the text to parse, a value
  * a body parser mounted before scim-sso already produced (shape-checked), or the refusal.
  */
-export function prescanJsonText(body: unknown, contentType: string | undefined): PrescannedText | ParsedBody | ScimError {
+function prescanJsonText(body: unknown, contentType: string | undefined): PrescannedText | { checked: unknown } | ScimError {
   if (!isJsonMediaType(contentType)) {
     return new ScimError(415, 'send the body as application/scim+json or application/json');
   }
@@ -121,7 +115,7 @@ export function prescanJsonText(body: unknown, contentType: string | undefined):
   } else {
     // Parsed by a body parser mounted before scim-sso: apply the same shape checks.
     const problem = checkShape(body);
-    return problem ? scimErrors.badRequest('invalidValue', problem) : { value: body, unchecked: false };
+    return problem ? scimErrors.badRequest('invalidValue', problem) : { checked: body };
   }
   if (text.trim() === '') return scimErrors.badRequest('invalidSyntax', 'a JSON request body is required');
   // Measured in the text, before JSON.parse builds a 90,000-key object or 500,000 nested arrays from a 1 MB
@@ -137,22 +131,22 @@ export function prescanJsonText(body: unknown, contentType: string | undefined):
   return new PrescannedText(text);
 }
 
-/** JSON.parse of text {@link prescanJsonText} let through (its keys counted here unless the prescan did). */
-export function parsePrescanned({ text, textKeys }: PrescannedText): ParsedBody | ScimError {
+/** JSON.parse of text {@link prescanJsonText} let through, with the keys its text spells (counted here unless the prescan did). */
+function parsePrescanned({ text, textKeys }: PrescannedText): { value: unknown; textKeys: number } | ScimError {
   try {
-    return { value: JSON.parse(text) as unknown, unchecked: true, textKeys: textKeys ?? textShape(text).keys };
+    return { value: JSON.parse(text) as unknown, textKeys: textKeys ?? textShape(text).keys };
   } catch {
     return scimErrors.badRequest('invalidSyntax', 'the request body is not valid JSON');
   }
 }
 
 /**
- * The second phase of {@link parseJsonBody}: the value if its shape passes {@link checkShape}, else a 400.
+ * The last phase of {@link parseJsonBody}: the value if its shape passes {@link checkShape}, else a 400.
  * `textKeys` (the keys its text spells): JSON.parse keeps the last of a key given twice in one object, so
  * fewer keys parsed than spelt means a repeated key, refused as a case-variant one is (a proxy or validator
  * in front may read the other value).
  */
-export function shapeChecked(value: unknown, textKeys?: number): unknown | ScimError {
+function shapeChecked(value: unknown, textKeys?: number): unknown | ScimError {
   const counted = { items: 0, keys: 0 };
   const problem = shapeProblem(value, 0, counted);
   if (problem) return scimErrors.badRequest('invalidValue', problem);

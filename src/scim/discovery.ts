@@ -60,9 +60,11 @@ export function createDiscovery(limits: DiscoveryLimits): Discovery {
       schemas: [SPC_SCHEMA],
       documentationUri: limits.documentationUri ?? 'https://github.com/scim-sso/scim-sso#readme',
       patch: { supported: true },
-      // Bulk is not supported; maxPayloadSize still tells clients the largest body any endpoint accepts
-      // (RFC 7643 §5 has no other place for it). docs/limits.md lists every limit.
-      bulk: { supported: false, maxOperations: 0, maxPayloadSize: limits.maxBodyBytes },
+      // Bulk is not supported, but RFC 7643 §5 has no other place for the limits of a request: maxPayloadSize
+      // is the largest body any endpoint accepts, maxOperations the most operations in one PATCH (authentik
+      // sends a group's members one operation each, in PATCHes of bulk.maxOperations; with 0 it sent them all
+      // in one, refused past maxPatchOperations). docs/limits.md lists every limit.
+      bulk: { supported: false, maxOperations: limits.maxPatchOperations, maxPayloadSize: limits.maxBodyBytes },
       filter: { supported: true, maxResults: limits.maxCount },
       changePassword: { supported: false },
       sort: { supported: true },

@@ -7,7 +7,7 @@
 import { ScimError, scimErrors } from '../errors.js';
 import type { Store, StoredConnection, StoreQuota } from '../store/store.js';
 import { authenticate, type TokenCache } from './auth.js';
-import { PrescannedText, parsePrescanned, prescanJsonText, shapeChecked } from './body.js';
+import { parseJsonBody } from './body.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
@@ -27,7 +27,7 @@ import {
   type ListedResource,
   type PagingLimits,
 } from './list.js';
-import { PHASED_BODY_BYTES, yieldToEventLoop } from '../event-loop.js';
+import { yieldToEventLoop } from '../event-loop.js';
 import { MAX_PROJECTION_PATHS } from './limits.js';
 import { applyProjection, isIdentity, parseProjection, type Projection } from './projection.js';
 import { etagListMatches, etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
@@ -225,19 +225,9 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       raw = await request.readBody();
       if (raw instanceof ScimError) throw raw;
     }
-    // A large body is measured, parsed, shape-checked and used in phases of their own: other requests run between them.
-    const large = (Buffer.isBuffer(raw) || typeof raw === 'string') && raw.length > PHASED_BODY_BYTES;
-    const text = prescanJsonText(raw, request.headers['content-type']);
-    if (text instanceof ScimError) throw text;
-    if (text instanceof PrescannedText && large) await yieldToEventLoop();
-    const parsed = text instanceof PrescannedText ? parsePrescanned(text) : text;
+    const parsed = await parseJsonBody(raw, request.headers['content-type']);
     if (parsed instanceof ScimError) throw parsed;
-    if (!parsed.unchecked) return parsed.value;
-    if (large) await yieldToEventLoop();
-    const checked = shapeChecked(parsed.value, parsed.textKeys);
-    if (checked instanceof ScimError) throw checked;
-    if (large) await yieldToEventLoop();
-    return checked;
+    return parsed;
   }
 
   function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: ScimError }): T {

@@ -46,7 +46,7 @@ export function normalizeValue(def: AttributeDef, value: Json, where: string, na
     for (const item of items) {
       const one = normalizeSingle(def, item, where, name, true);
       if (!one.ok) return one;
-      if (one.value === undefined) continue;
+      if (one.value === undefined || (def.type === 'complex' && holdsNoData(def, one.value))) continue;
       // RFC 7643 §2.4: `primary` true at most once; as a PATCH does (RFC 7644 §3.5.2), the first one wins.
       if (isObject(one.value) && one.value.primary === true) {
         if (primary) one.value = { ...one.value, primary: false };
@@ -63,6 +63,42 @@ export function normalizeValue(def: AttributeDef, value: Json, where: string, na
     return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} is single-valued but an array was sent`));
   }
   return normalizeSingle(def, value, where, name, inEntry);
+}
+
+/** Sub-attributes that describe an entry of a multi-valued attribute rather than hold what it is. */
+const DESCRIPTORS: ReadonlySet<string> = new Set(['type', 'primary']);
+
+/**
+ * Whether an entry of a multi-valued attribute holds nothing but its `type` and `primary`, empty strings read
+ * as no value (rule 15): an email or a phone number without a value, an address of empty fields. OneLogin's
+ * templates send `{"value": "", "type": "work", "primary": true}` for a user without an email; kept, it would
+ * be a primary email without an address. Such entries are left out of every write (docs/idp-behaviour.md
+ * rule 21). Not a group's members: `{"value": ""}` there is a 400, never a member silently dropped.
+ */
+export function holdsNoData(def: AttributeDef, entry: Json): boolean {
+  if (def.name === 'members' || !isObject(entry)) return false;
+  for (const key in entry) {
+    if (!Object.hasOwn(entry, key) || DESCRIPTORS.has(key.toLowerCase())) continue;
+    const value = entry[key];
+    if (value !== null && value !== '') return false;
+  }
+  return true;
+}
+
+/**
+ * Leaves out the entries of the resource's multi-valued complex attributes that {@link holdsNoData} (a
+ * PATCH that cleared an email's `value` leaves `{"type": "work"}`), in place; an attribute left without
+ * entries is removed. O(the entries of those attributes).
+ */
+export function dropEntriesWithoutData(type: ResourceTypeDef, resource: JsonObject): void {
+  for (const def of type.schema.attributes) {
+    if (!def.multiValued || def.type !== 'complex' || !Object.hasOwn(resource, def.name)) continue;
+    const list = resource[def.name];
+    if (!Array.isArray(list) || !list.some((entry) => holdsNoData(def, entry))) continue;
+    const kept = list.filter((entry) => !holdsNoData(def, entry));
+    if (kept.length > 0) resource[def.name] = kept;
+    else delete resource[def.name];
+  }
 }
 
 const pathOf = (where: string, name: string | undefined): string => (name === undefined ? where : where ? `${where}.${name}` : name);

@@ -78,7 +78,7 @@ describe('textShape', () => {
   });
 });
 
-describe('parseJsonBody', () => {
+describe('parseJsonBody', async () => {
   afterEach(() => vi.restoreAllMocks());
 
   it.each([
@@ -86,30 +86,30 @@ describe('parseJsonBody', () => {
     ['in a nested object', '{"userName":"a@x.test","name":{"givenName":"A","givenName":"B"}}'],
     ['in an array item', '{"Operations":[{"op":"replace","path":"active","value":true,"value":false}]}'],
     ['with integer-like keys', '{"1":{"a":1},"b":2,"1":{"a":2}}'],
-  ])('refuses a key given twice in one object %s (JSON.parse would keep the last)', (_label, text) => {
-    const refused = parseJsonBody(Buffer.from(text), 'application/scim+json');
+  ])('refuses a key given twice in one object %s (JSON.parse would keep the last)', async (_label, text) => {
+    const refused = await parseJsonBody(Buffer.from(text), 'application/scim+json');
     expect(refused).toBeInstanceOf(ScimError);
     expect((refused as ScimError).message).toMatch(/same key twice/);
   });
 
-  it('takes one key in several objects, and keys that differ only in escapes are refused as the same key', () => {
-    expect(parseJsonBody(Buffer.from('{"a":{"value":1},"b":{"value":2},"c":[{"value":3},{"value":4}]}'), 'application/json')).toEqual({
+  it('takes one key in several objects, and keys that differ only in escapes are refused as the same key', async () => {
+    expect(await parseJsonBody(Buffer.from('{"a":{"value":1},"b":{"value":2},"c":[{"value":3},{"value":4}]}'), 'application/json')).toEqual({
       a: { value: 1 },
       b: { value: 2 },
       c: [{ value: 3 }, { value: 4 }],
     });
-    expect(parseJsonBody(Buffer.from(String.raw`{"ab":1,"ab":2}`), 'application/json')).toBeInstanceOf(ScimError);
+    expect(await parseJsonBody(Buffer.from(String.raw`{"ab":1,"ab":2}`), 'application/json')).toBeInstanceOf(ScimError);
   });
 
   const wide = (keys: number, pad = 0) => `{"userName":"wide","x":"${'.'.repeat(pad)}",${Array.from({ length: keys }, (_, i) => `"k${i}":1`).join(',')}}`;
 
-  it('refuses a large body with an object over the limit before parsing it, with the count of its keys', () => {
-    const refused = parseJsonBody(Buffer.from(wide(20_000)), 'application/scim+json');
+  it('refuses a large body with an object over the limit before parsing it, with the count of its keys', async () => {
+    const refused = await parseJsonBody(Buffer.from(wide(20_000)), 'application/scim+json');
     expect(refused).toBeInstanceOf(ScimError);
     expect((refused as ScimError).message).toBe(`the body holds an object with 20002 keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted`);
   });
 
-  it(`refuses more than ${MAX_BODY_ARRAY_ITEMS} array items in all, in a large body before parsing it and in a small one after, with the count`, () => {
+  it(`refuses more than ${MAX_BODY_ARRAY_ITEMS} array items in all, in a large body before parsing it and in a small one after, with the count`, async () => {
     const members = (n: number) => Array.from({ length: n }, (_, i) => ({ value: i.toString(36) }));
     const patch = (...lists: number[]) =>
       JSON.stringify({
@@ -117,31 +117,31 @@ describe('parseJsonBody', () => {
         Operations: lists.map((n) => ({ op: 'add', path: 'members', value: members(n) })),
       });
     // One list at the limit passes (the Operations array holds one more item); 65,000 short members fit in 1 MB.
-    expect(parseJsonBody(patch(MAX_BODY_ARRAY_ITEMS - 2), undefined)).not.toBeInstanceOf(ScimError);
+    expect(await parseJsonBody(patch(MAX_BODY_ARRAY_ITEMS - 2), undefined)).not.toBeInstanceOf(ScimError);
     const big = patch(65_000);
     expect(big.length).toBeLessThan(1_100_000);
     const parse = vi.spyOn(JSON, 'parse');
-    const refused = parseJsonBody(Buffer.from(big), 'application/scim+json') as ScimError;
+    const refused = (await parseJsonBody(Buffer.from(big), 'application/scim+json')) as ScimError;
     expect(parse).not.toHaveBeenCalled();
     expect(refused.message).toBe(
       `the body holds 65002 array items; at most ${MAX_BODY_ARRAY_ITEMS} are accepted in one request (send a longer member list in several PATCH requests)`,
     );
     // Several lists count together: three of 10,000 are refused as one of 30,000 would be.
-    expect((parseJsonBody(patch(10_000, 10_000, 10_000), undefined) as ScimError).message).toContain('30004 array items');
+    expect(((await parseJsonBody(patch(10_000, 10_000, 10_000), undefined)) as ScimError).message).toContain('30004 array items');
     // Below the prescan size: 30,000 items of an array of numbers, refused by the walk after parsing.
     const numbers = `{"a":[${new Array(30_000).fill(0).join(',')}]}`;
     expect(numbers.length).toBeLessThan(64 * 1024);
-    expect((parseJsonBody(numbers, undefined) as ScimError).message).toContain('30000 array items');
+    expect(((await parseJsonBody(numbers, undefined)) as ScimError).message).toContain('30000 array items');
     // A body parsed by a parser mounted before scim-sso is walked the same way.
     expect(checkShape({ members: members(MAX_BODY_ARRAY_ITEMS + 1) })).toContain(`${MAX_BODY_ARRAY_ITEMS + 1} array items`);
     expect(checkShape({ members: members(MAX_BODY_ARRAY_ITEMS) })).toBeNull();
   });
 
-  it('refuses the same width in a small body after parsing it, with the same message', () => {
+  it('refuses the same width in a small body after parsing it, with the same message', async () => {
     const text = wide(MAX_BODY_OBJECT_KEYS - 2);
     expect(text.length).toBeLessThan(64 * 1024);
-    expect(Object.keys(parseJsonBody(text, undefined) as object)).toHaveLength(MAX_BODY_OBJECT_KEYS);
-    expect((parseJsonBody(wide(MAX_BODY_OBJECT_KEYS - 1), undefined) as ScimError).message).toBe(
+    expect(Object.keys((await parseJsonBody(text, undefined)) as object)).toHaveLength(MAX_BODY_OBJECT_KEYS);
+    expect(((await parseJsonBody(wide(MAX_BODY_OBJECT_KEYS - 1), undefined)) as ScimError).message).toBe(
       `the body holds an object with ${MAX_BODY_OBJECT_KEYS + 1} keys; at most ${MAX_BODY_OBJECT_KEYS} are accepted`,
     );
   });
@@ -150,18 +150,18 @@ describe('parseJsonBody', () => {
     ['arrays', `{"userName":"deep","x":${'['.repeat(400_000)}1${']'.repeat(400_000)}}`],
     ['objects', `{"userName":"deep","x":${'{"a":'.repeat(150_000)}1${'}'.repeat(150_000)}}`],
     ['arrays left open', '['.repeat(999_990)],
-  ])('refuses a large body of nested %s before parsing it, as the small one after', (_label, text) => {
+  ])('refuses a large body of nested %s before parsing it, as the small one after', async (_label, text) => {
     const parse = vi.spyOn(JSON, 'parse');
-    const refused = parseJsonBody(Buffer.from(text), 'application/scim+json');
+    const refused = await parseJsonBody(Buffer.from(text), 'application/scim+json');
     expect(parse).not.toHaveBeenCalled();
     expect((refused as ScimError).message).toBe(`the body is nested deeper than ${MAX_BODY_DEPTH} levels`);
     const small = `${'['.repeat(MAX_BODY_DEPTH + 1)}${']'.repeat(MAX_BODY_DEPTH + 1)}`;
-    expect((parseJsonBody(small, undefined) as ScimError).message).toBe(`the body is nested deeper than ${MAX_BODY_DEPTH} levels`);
+    expect(((await parseJsonBody(small, undefined)) as ScimError).message).toBe(`the body is nested deeper than ${MAX_BODY_DEPTH} levels`);
     const fits = `${'['.repeat(MAX_BODY_DEPTH)}${']'.repeat(MAX_BODY_DEPTH)}`;
-    expect(parseJsonBody(fits, undefined)).not.toBeInstanceOf(ScimError);
+    expect(await parseJsonBody(fits, undefined)).not.toBeInstanceOf(ScimError);
   });
 
-  it('walks an array as long as the items limit allows without refusing it or stopping early', () => {
+  it('walks an array as long as the items limit allows without refusing it or stopping early', async () => {
     const values = Array.from({ length: MAX_BODY_ARRAY_ITEMS - 1 }, (_, i) => (i % 2 ? {} : i));
     expect(checkShape({ userName: 'x', y: values })).toBeNull();
     expect(checkShape({ y: [...values, String.raw`\ud800`] })).toBeNull(); // the escape's text, not the code unit
@@ -169,11 +169,26 @@ describe('parseJsonBody', () => {
     expect(checkShape({ y: [...values, String.fromCharCode(0xd800)] })).toBe('the body holds a string with a lone UTF-16 surrogate');
   });
 
-  it('accepts a large body whose objects are within the limit, and reports invalid JSON as such', () => {
+  it('lets other work run between the phases of a large body, and parses a small one without yielding', async () => {
+    const turns = async (text: string) => {
+      let ran = 0;
+      const tick = () => {
+        ran += 1;
+        if (ran < 10) setImmediate(tick);
+      };
+      setImmediate(tick);
+      expect(await parseJsonBody(Buffer.from(text), 'application/scim+json')).not.toBeInstanceOf(ScimError);
+      return ran;
+    };
+    expect(await turns(wide(10, 100_000))).toBeGreaterThanOrEqual(3);
+    expect(await turns(wide(10, 100))).toBe(0);
+  });
+
+  it('accepts a large body whose objects are within the limit, and reports invalid JSON as such', async () => {
     const text = wide(MAX_BODY_OBJECT_KEYS - 2, 100_000);
     expect(text.length).toBeGreaterThan(64 * 1024);
-    expect(Object.keys(parseJsonBody(text, undefined) as object)).toHaveLength(MAX_BODY_OBJECT_KEYS);
-    const broken = parseJsonBody(`${text.slice(0, -1)},`, undefined);
+    expect(Object.keys((await parseJsonBody(text, undefined)) as object)).toHaveLength(MAX_BODY_OBJECT_KEYS);
+    const broken = await parseJsonBody(`${text.slice(0, -1)},`, undefined);
     expect((broken as ScimError).message).toBe('the request body is not valid JSON');
   });
 });

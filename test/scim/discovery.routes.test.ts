@@ -19,7 +19,8 @@ describe.each(ADAPTERS)('SCIM discovery and other endpoints through %s', (adapte
     expect(res.body).toMatchObject({
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
       patch: { supported: true },
-      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 1_000_000 },
+      // maxOperations is the PATCH operations limit (authentik sends PATCHes of at most that many).
+      bulk: { supported: false, maxOperations: 1000, maxPayloadSize: 1_000_000 },
       filter: { supported: true, maxResults: 250 },
       changePassword: { supported: false },
       sort: { supported: true },

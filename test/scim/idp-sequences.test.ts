@@ -130,6 +130,46 @@ describe.each(SCIM_TARGETS)('IdP sequences on the $store store through $adapter'
     expect(read.body.members.map((x: any) => x.value).sort()).toEqual([a.body.id, b.body.id].sort());
   });
 
+  it('takes PATCH values wrapped in an array of one, as keycloak-scim (SCIM-SDK up to 1.34) sends them', async () => {
+    const created = await post('Users', user('wrapped@corp.test', { name: { givenName: 'Old' } }));
+    const res = await patch(`Users/${created.body.id}`, [
+      { op: 'replace', path: 'active', value: ['false'] },
+      { op: 'replace', path: 'displayName', value: ['Wrapped Name'] },
+      { op: 'replace', path: 'name.givenName', value: ['New'] },
+    ]);
+    expect(res.status).toBe(204);
+    const read = await app.http.get(`/scim/v2/Users/${created.body.id}`).set(app.auth);
+    expect([read.body.active, read.body.displayName, read.body.name.givenName]).toEqual([false, 'Wrapped Name', 'New']);
+  });
+
+  it("takes authentik's membership sync: one operation per member, in PATCHes of bulk.maxOperations", async () => {
+    // authentik (providers/scim/clients/groups.py, _patch_chunked) splits a group's members into PATCHes of
+    // ServiceProviderConfig bulk.maxOperations operations, and sends them all in one PATCH when that is 0.
+    const config = await app.http.get('/scim/v2/ServiceProviderConfig').set(app.auth);
+    const chunk: number = config.body.bulk.maxOperations;
+    expect(chunk).toBeGreaterThan(0);
+    const group = await post('Groups', { schemas: [GROUP], displayName: 'authentik sync' });
+    const path = `Groups/${group.body.id}`;
+    const op = (verb: string, value: string) => ({ op: verb, path: 'members', value: [{ value }] });
+    const send = async (ops: object[]) => {
+      for (let i = 0; i < ops.length; i += chunk) expect((await patch(path, ops.slice(i, i + chunk))).status).toBe(204);
+    };
+    const added = Array.from({ length: 2 * chunk + 10 }, (_, i) => `ak-${i}`);
+    await send(added.map((value) => op('add', value)));
+    // patch_compare_users: the differences, adds then removes, in the same chunks.
+    const removed = added.slice(0, chunk + 5);
+    await send([...['ak-new-1', 'ak-new-2'].map((value) => op('add', value)), ...removed.map((value) => op('remove', value))]);
+    const read = await app.http.get(`/scim/v2/${path}`).set(app.auth);
+    const expected = [...added.slice(chunk + 5), 'ak-new-1', 'ak-new-2'];
+    expect(read.body.members.map((m: any) => m.value).sort()).toEqual(expected.sort());
+    // One operation more than advertised is refused, saying the limit.
+    const over = await patch(
+      path,
+      Array.from({ length: chunk + 1 }, (_, i) => op('add', `ak-over-${i}`)),
+    );
+    expect([over.status, over.body.detail]).toEqual([400, `Operations has ${chunk + 1} operations; at most ${chunk} are allowed`]);
+  });
+
   it('keeps the members of a group through a replace that omits them', async () => {
     const a = await post('Users', user('member-a@corp.test'));
     const b = await post('Users', user('member-b@corp.test'));

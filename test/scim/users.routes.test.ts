@@ -178,6 +178,64 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       expect([refused.status, refused.body.scimType]).toEqual([400, 'invalidValue']);
     });
 
+    it('leaves out entries of multi-valued attributes that hold no data, on POST, PUT and PATCH alike (docs/idp-behaviour.md rule 21)', async () => {
+      // OneLogin's templates send placeholders left empty for a user without an email, a phone or an address.
+      const placeholders = {
+        emails: [
+          { value: '', type: 'work', primary: true },
+          { value: 'real@example.com', type: 'home', primary: true },
+        ],
+        phoneNumbers: [{ value: '', type: 'work' }],
+        addresses: [{ locality: '', region: '', country: '', type: 'work', primary: true }],
+        ims: [''],
+      };
+      const user = await create('placeholders@example.com', placeholders);
+      const lists = (body: Record<string, any>) => [body.emails, body.phoneNumbers, body.addresses, body.ims];
+      // The real email is the primary one: the empty entry never took it.
+      expect(lists(user)).toEqual([[{ value: 'real@example.com', type: 'home', primary: true }], undefined, undefined, undefined]);
+      const put = await t.http
+        .put(`/scim/v2/Users/${user.id}`)
+        .set(t.auth)
+        .send({ ...oktaUser(user.userName as string), ...placeholders });
+      expect([put.status, ...lists(put.body)]).toEqual([200, [{ value: 'real@example.com', type: 'home', primary: true }], undefined, undefined, undefined]);
+      // A PATCH clearing or removing an entry's value leaves no entry behind; one adding an empty entry adds nothing.
+      const patch = (Operations: object[]) =>
+        t.http
+          .patch(`/scim/v2/Users/${user.id}?attributes=emails,phoneNumbers,addresses`)
+          .set(t.auth)
+          .send({ schemas: [PATCH_OP], Operations });
+      const setUp = await patch([
+        {
+          op: 'add',
+          path: 'phoneNumbers',
+          value: [
+            { value: '+1 555 0100', type: 'work' },
+            { value: '+1 555 0199', type: 'mobile' },
+          ],
+        },
+        { op: 'add', path: 'addresses', value: [{ locality: 'Lyon', type: 'work' }] },
+      ]);
+      expect(setUp.status).toBe(200);
+      const cleared = await patch([
+        { op: 'replace', path: 'emails[type eq "home"].value', value: '' },
+        { op: 'remove', path: 'phoneNumbers[type eq "work"].value' },
+        { op: 'replace', path: 'addresses[type eq "work"].locality', value: '' },
+        { op: 'add', path: 'emails', value: [{ value: '', type: 'other' }] },
+      ]);
+      expect([cleared.status, cleared.body.emails, cleared.body.phoneNumbers, cleared.body.addresses]).toEqual([
+        200,
+        undefined,
+        [{ value: '+1 555 0199', type: 'mobile' }],
+        undefined,
+      ]);
+      // A group's member sent without a value is still refused, never silently dropped.
+      const group = await t.http
+        .post('/scim/v2/Groups')
+        .set(t.auth)
+        .send({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Placeholders', members: [{ value: '' }] });
+      expect([group.status, group.body.scimType]).toEqual([400, 'invalidValue']);
+    });
+
     it('keeps primary true on the first value only (RFC 7643 §2.4), on POST and PUT as a PATCH does', async () => {
       const emails = [
         { value: 'one@example.com', type: 'work', primary: true },
