@@ -39,7 +39,7 @@ export const BYO_TOKEN_MIN_DISTINCT = 8;
  * `aaaa…`, `abab…` and similar placeholders). A floor against obvious mistakes, not an entropy proof:
  * generated tokens (256 random bits) remain the recommendation.
  */
-export function checkByoToken(token: unknown): string {
+function checkByoToken(token: unknown): string {
   if (
     typeof token !== 'string' ||
     token.length < BYO_TOKEN_MIN_LENGTH ||
@@ -89,7 +89,7 @@ function toPublic(connection: StoredConnection, oidcClientId: string | null, now
   };
 }
 
-export function connectionManager(store: Store, onChange: (customerId: string) => void = () => {}, emit: Emit = () => {}) {
+export function connectionManager(store: Store, emit: Emit = () => {}) {
   const audit = (type: AuditEventType, customerId: string, connectionId: string) =>
     emit({ type, actor: 'admin', outcome: 'success', customerId, connectionId });
 
@@ -101,7 +101,6 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
     const ids = (await store.unfinishedConnectionDeletes?.(customerId)) ?? [];
     for (const connectionId of ids) {
       await store.deleteConnection(connectionId);
-      onChange(customerId);
       audit('connection.deleted', customerId, connectionId);
     }
     return ids.length > 0;
@@ -142,7 +141,6 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
         throw new ScimSsoConfigError('connection_exists', `customer "${customerId}" already has a SCIM connection`);
       }
       if (created === 'token_in_use') throw tokenInUse();
-      onChange(customerId);
       audit('connection.created', customerId, connection.connectionId);
       return { connectionId: connection.connectionId, customerId, token };
     },
@@ -163,7 +161,6 @@ export function connectionManager(store: Store, onChange: (customerId: string) =
       const unfinished = await finishUnfinishedDeletes(customerId);
       if (!connection) return unfinished;
       const deleted = await store.deleteConnection(connection.connectionId);
-      onChange(customerId);
       audit('connection.deleted', customerId, connection.connectionId);
       return deleted;
     },

@@ -7,23 +7,18 @@
 import { ScimSsoConfigError } from './errors.js';
 import type { Emit } from './events.js';
 import type { ActivityRecorder } from './activity/recorder.js';
-import type { OidcRuntime } from './guard/passport.js';
+import type { LoginRuntime } from './guard/passport.js';
 import type { ResolvedOptions } from './options.js';
 import type { ScimHandler } from './scim/handler.js';
+import type { ScimMountOptions } from './scim/mount.js';
 import type { Store } from './store/store.js';
-
-export interface MountOptions {
-  basePath: string;
-  maxBodyBytes: number;
-  publicBaseUrl: string | undefined;
-}
 
 export interface Internals {
   readonly options: Readonly<ResolvedOptions>;
   readonly store: Store;
   readonly handleScim: ScimHandler;
-  readonly runtime: OidcRuntime;
-  readonly mount: MountOptions;
+  readonly runtime: LoginRuntime;
+  readonly mount: ScimMountOptions;
   readonly emit: Emit;
   readonly onError: (error: unknown) => void;
   /** The activity log's buffer, or null when `activityLog: false` (src/activity/recorder.ts). */

@@ -139,9 +139,8 @@ function merged(current: StoredOidcClient, changes: UpdateOidcClientInput): Stor
   return next;
 }
 
-export function oidcClientManager(store: Store, onChange: (customerId: string) => void = () => {}, emit: Emit = () => {}) {
+export function oidcClientManager(store: Store, emit: Emit = () => {}) {
   const changed = (type: AuditEventType, customerId: string) => {
-    onChange(customerId);
     emit({ type, actor: 'admin', outcome: 'success', customerId, connectionId: null });
   };
   const pairedConnectionId = async (customerId: string) => (await store.getConnectionByCustomer(customerId))?.connectionId ?? null;

@@ -105,7 +105,7 @@ export function toPublicSamlConnection(c: StoredSamlConnection, scimConnectionId
 }
 
 /** A certificate as PEM, after checking it parses as X.509 (a base64 DER body gets the PEM armour). */
-export function certificatePem(input: string, what: string): string {
+function certificatePem(input: string, what: string): string {
   const body = input
     .replace(/-----(BEGIN|END) CERTIFICATE-----/g, '')
     .replace(/\s+/g, '')

@@ -9,7 +9,7 @@ import { checkCustomerId, connectionManager, type CreatedScimConnection, type Sc
 import { ScimSsoConfigError } from './errors.js';
 import { createEmitter } from './events.js';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy } from './guard/contract.js';
-import { asGuardVerify, asLoginStrategy, OidcRuntime } from './guard/passport.js';
+import { asGuardVerify, asLoginStrategy, LoginRuntime } from './guard/passport.js';
 import { registerInternals, type Internals } from './internal.js';
 import { matchingReport } from './matching-report.js';
 import type { MatchingReport } from './match/report.js';
@@ -140,7 +140,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
   const mount = { basePath: options.basePath, maxBodyBytes: options.maxBodyBytes, publicBaseUrl: options.publicBaseUrl };
   // No cache is invalidated by "this instance made the change": login steps read the store and pick the
   // strategy built for the stored client version (src/guard/passport.ts), so every instance is current.
-  const runtime = new OidcRuntime(
+  const runtime = new LoginRuntime(
     store,
     {
       allowHttpIssuers: options.allowHttpIssuers,
@@ -152,8 +152,18 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     emit,
   );
   const internals: Internals = { options, store, handleScim, runtime, mount, emit, onError, activity };
-  const connections = connectionManager(store, undefined, emit);
-  const clients = oidcClientManager(store, undefined, emit);
+  const connections = connectionManager(store, emit);
+  /** A change of a customer's tokens, then the customer forgotten by this instance's token cache, whatever its outcome. */
+  const forgettingTokens =
+    <A extends unknown[], R>(change: (customerId: string, ...rest: A) => Promise<R>) =>
+    async (customerId: string, ...rest: A): Promise<R> => {
+      try {
+        return await change(customerId, ...rest);
+      } finally {
+        if (typeof customerId === 'string') tokenCache.forgetCustomer(customerId);
+      }
+    };
+  const clients = oidcClientManager(store, emit);
   const samls = samlConnectionManager(store, emit, { allowHttp: options.allowHttpIssuers, allowPrivate: privateIdpAddressesAllowed(options) });
   const roles = roleMappingsApi(store, emit);
   const setupLinks = setupLinkManager(store, options.setupPortalUrl, emit);
@@ -164,20 +174,8 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
     events: provisioningEventsApi(store, onError),
     createScimConnection: connections.createScimConnection,
     fetchScimConnection: connections.fetchScimConnection,
-    deleteScimConnection: async (customerId) => {
-      try {
-        return await connections.deleteScimConnection(customerId);
-      } finally {
-        if (typeof customerId === 'string') tokenCache.forgetCustomer(customerId);
-      }
-    },
-    rotateScimToken: async (customerId, rotate) => {
-      try {
-        return await connections.rotateScimToken(customerId, rotate);
-      } finally {
-        if (typeof customerId === 'string') tokenCache.forgetCustomer(customerId);
-      }
-    },
+    deleteScimConnection: forgettingTokens(connections.deleteScimConnection),
+    rotateScimToken: forgettingTokens(connections.rotateScimToken),
     createOidcClient: clients.createOidcClient,
     updateOidcClient: clients.updateOidcClient,
     fetchOidcClient: clients.fetchOidcClient,
@@ -212,9 +210,7 @@ async function handleNodeScim(internals: Internals, req: IncomingMessage, res: S
       parsedBody: (req as { body?: unknown }).body,
       mountUrl: () => requestOrigin((req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http', req.headers.host),
     },
-    mount.basePath,
-    mount.maxBodyBytes,
-    mount.publicBaseUrl,
+    mount,
   );
   if (request === null) return false;
   const response = await internals.handleScim(request);

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { isPublicAddress, outboundFetch, OutboundFetchError, type HostResolver } from '../src/net/outbound-fetch.js';
-import { OidcRuntime } from '../src/guard/passport.js';
+import { LoginRuntime } from '../src/guard/passport.js';
 import { SsoLoginError } from '../src/errors.js';
 import { memoryStore } from '../src/store/memory.js';
 import { makeOidcClient } from './store/contract.js';
@@ -182,7 +182,7 @@ describe('outboundFetch against DNS rebinding', () => {
 
 describe('every request to an OIDC IdP goes through the guard', () => {
   it('refuses a login whose issuer is a loopback, private or metadata address (a clear idp_error, no request made)', async () => {
-    const runtime = new OidcRuntime(memoryStore(), { allowHttpIssuers: false, retryAfterSeconds: 5 });
+    const runtime = new LoginRuntime(memoryStore(), { allowHttpIssuers: false, retryAfterSeconds: 5 });
     for (const issuer of ['https://127.0.0.1:1/t', 'https://169.254.169.254/latest', 'https://10.1.2.3/t']) {
       const failure = await runtime.configuration(makeOidcClient('guarded', { issuer })).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(SsoLoginError);

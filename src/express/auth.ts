@@ -5,8 +5,8 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { ScimSsoConfigError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
-import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure, SAML_METADATA_TYPE } from '../guard/login-routes.js';
-import { logOutQuietly, type OidcRuntime } from '../guard/passport.js';
+import { checkAuthRoutesOptions, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure, SAML_METADATA_TYPE } from '../guard/login-routes.js';
+import { logOutQuietly, type LoginRuntime } from '../guard/passport.js';
 import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
 import { readSamlForm } from '../guard/saml-form.js';
 import { strategyName } from '../guard/passport.js';
@@ -27,13 +27,9 @@ function send(res: Response, rendered: RenderedLoginError): void {
 }
 
 /** `GET <prefix>/:customerId/login`, `GET …/callback` (OIDC), `POST …/saml/acs` and `GET …/saml/metadata` (SAML) for every customer. */
-export function expressAuthRoutes(runtime: OidcRuntime, options: AuthRoutesOptions): RequestHandler {
-  if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {
-    throw new ScimSsoConfigError('invalid_argument', 'authRoutes: pass your passport instance as { passport }');
-  }
-  if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'authRoutes: successRedirect is required');
+export function expressAuthRoutes(runtime: LoginRuntime, options: AuthRoutesOptions): RequestHandler {
+  const prefix = checkAuthRoutesOptions(options, 'passport');
   const authenticate = options.passport.authenticate.bind(options.passport) as Authenticate;
-  const prefix = loginPrefix(options.prefix, 'authRoutes');
 
   const fail = (res: Response, next: NextFunction, error: unknown, customerId: string | null) => {
     const rendered = renderLoginFailure(error, customerId, options.failureRedirect, runtime.options.retryAfterSeconds);
@@ -112,7 +108,7 @@ export function expressErrorHandler(options: { redirectTo?: string } = {}, retry
  * session user's `groups` and `roles` (one store round trip per request); with `role`, also answers 403 to a
  * user who does not hold it (requireRole).
  */
-export function expressRequireActiveUser(runtime: OidcRuntime, options: GateOptions = {}): RequestHandler {
+export function expressRequireActiveUser(runtime: LoginRuntime, options: GateOptions = {}): RequestHandler {
   return async (req, res, next) => {
     const verdict = await gateSession(runtime, req, (req as { user?: unknown }).user, options);
     if (verdict.pass) return next();

@@ -2,14 +2,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ScimResponse } from '../scim/http.js';
 import type { ScimHandler } from '../scim/handler.js';
-import { requestOrigin, settleUnreadBody, toScimRequest } from '../scim/mount.js';
+import { requestOrigin, settleUnreadBody, toScimRequest, type ScimMountOptions } from '../scim/mount.js';
 import { writeBody } from '../scim/response-body.js';
-
-export interface ExpressMountOptions {
-  basePath: string;
-  maxBodyBytes: number;
-  publicBaseUrl: string | undefined;
-}
 
 function send(res: Response, response: ScimResponse): void {
   res.status(response.status);
@@ -18,7 +12,7 @@ function send(res: Response, response: ScimResponse): void {
 }
 
 /** Express middleware serving the SCIM routes under `basePath` and passing every other request on. */
-export function expressScimMiddleware(handler: ScimHandler, options: ExpressMountOptions): RequestHandler {
+export function expressScimMiddleware(handler: ScimHandler, options: ScimMountOptions): RequestHandler {
   return async function scimSsoMiddleware(req: Request, res: Response, next: NextFunction) {
     try {
       const request = toScimRequest(
@@ -29,9 +23,7 @@ export function expressScimMiddleware(handler: ScimHandler, options: ExpressMoun
           // req.protocol and req.host follow X-Forwarded-Proto/-Host when the app trusts its proxy, as the Koa adapter (rawHost) does with app.proxy.
           mountUrl: () => `${requestOrigin(req.protocol, req.host)}${req.baseUrl}`,
         },
-        options.basePath,
-        options.maxBodyBytes,
-        options.publicBaseUrl,
+        options,
       );
       if (request === null) return next();
       const response = await handler(request);

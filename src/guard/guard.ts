@@ -1,6 +1,8 @@
 /**
  * The guard itself, framework-neutral: given a customer's configuration and validated claims, look the
- * person up and record the attempt (one store call, Store.recordLogin), and decide. Passport and Koa glue call this.
+ * person up and record the attempt (one store call, Store.recordLogin; a second only when the recorded outcome
+ * differs from the decision), and decide. The OIDC verify step (src/guard/passport.ts) and the SAML ACS
+ * (src/guard/saml.ts) call it.
  */
 import { ScimUserNotActive, SsoLoginError } from '../errors.js';
 import {

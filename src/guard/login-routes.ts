@@ -6,7 +6,7 @@ import { checkCustomerId } from '../connections.js';
 import { ScimSsoConfigError, SsoLoginError, type ScimUserNotActive } from '../errors.js';
 import { toLoginError } from './login-errors.js';
 import { renderLoginError, type RenderedLoginError } from './render.js';
-import type { OidcRuntime } from './passport.js';
+import type { LoginRuntime } from './passport.js';
 import { strategyOf } from './guard.js';
 import { samlConfigOf, samlGuardSettings, samlRuntimeFor } from './saml.js';
 import type { LoginBrowser } from './login-browser.js';
@@ -22,6 +22,21 @@ export function loginPrefix(prefix: unknown, where: string): string {
     throw new ScimSsoConfigError('invalid_argument', `${where}: prefix must be a path such as '/sso' (use the default unless it collides with your routes)`);
   }
   return withoutTrailingSlashes(prefix);
+}
+
+/**
+ * Checks what `authRoutes` is given on either framework (`passport`: the app's passport instance, or its
+ * KoaPassport) and returns the routes' prefix.
+ */
+export function checkAuthRoutesOptions(
+  options: { passport?: { use?: unknown; authenticate?: unknown }; successRedirect?: unknown; prefix?: unknown } | undefined,
+  passportName: string,
+): string {
+  if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {
+    throw new ScimSsoConfigError('invalid_argument', `authRoutes: pass your ${passportName} instance as { passport }`);
+  }
+  if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'authRoutes: successRedirect is required');
+  return loginPrefix(options.prefix, 'authRoutes');
 }
 
 /**
@@ -55,14 +70,14 @@ export type PreparedStep =
  * exactly that stored connection (for SAML's ACS, over the posted `body`), or the SAML SP metadata. `browser`
  * is how SAML steps read and set their binding cookie (src/guard/saml.ts; OIDC's strategy finds the browser
  * on the request itself: src/guard/oidc-login-cookie.ts). The OIDC login step only starts logins; at the
- * callback, `req` receives the configuration for the guard. An id that is malformed or names no OIDC client
- * is a 404 `unknown_customer`.
+ * callback, `req` receives the configuration for the guard. An id that is malformed or names no SSO connection
+ * (OIDC client or SAML connection) is a 404 `unknown_customer`.
  *
  * Hand passport `Object.create(strategy)`, never the cached instance itself: passport sets the request's
  * `success`/`fail`/`error` on the object it is given, and concurrent requests would overwrite each other.
  */
 export async function prepareLoginStep(
-  runtime: OidcRuntime,
+  runtime: LoginRuntime,
   rawCustomerId: string,
   step: LoginStep,
   req: object,

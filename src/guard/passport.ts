@@ -207,7 +207,7 @@ export class StateNonceStrategy extends Strategy {
   }
 }
 
-export interface OidcRuntimeOptions {
+export interface LoginRuntimeOptions {
   /** Allow `http://` issuers: for tests and local demo IdPs only. */
   allowHttpIssuers: boolean;
   /** Let requests to IdPs reach loopback and private addresses (src/net/outbound-fetch.ts). Default: allowHttpIssuers. */
@@ -247,7 +247,7 @@ function issuerMismatch(error: unknown, client: StoredOidcClient): SsoLoginError
 }
 
 /** Loads what logins need (customer configuration, IdP discovery, strategies) and keeps bounded caches of it. */
-export class OidcRuntime {
+export class LoginRuntime {
   /**
    * openid-client Configurations, one per customer, for the issuer, client id and secret it was made for
    * (`fingerprint`): a customer whose settings change replaces its entry, so no customer holds more than one.
@@ -261,7 +261,7 @@ export class OidcRuntime {
 
   constructor(
     readonly store: Store,
-    readonly options: OidcRuntimeOptions,
+    readonly options: LoginRuntimeOptions,
     readonly emit: Emit = () => {},
   ) {
     this.discoveries = new Lru(options.cacheLimits?.discoveries ?? CACHE_LIMITS.discoveries);

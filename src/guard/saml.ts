@@ -162,7 +162,7 @@ export interface Envelope {
   destination: string | null;
 }
 
-export const envelopeOf = (doc: Document): Envelope => ({
+const envelopeOf = (doc: Document): Envelope => ({
   requestId: doc.documentElement?.getAttribute('InResponseTo') || null,
   destination: doc.documentElement?.getAttribute('Destination') || null,
 });
@@ -172,7 +172,7 @@ export const envelopeOf = (doc: Document): Envelope => ({
  * subject confirmation's request and validity times. Returns the assertion, its ID and how long to remember
  * it (until its NotOnOrAfter plus the clock skew).
  */
-export function checkAssertion(
+function checkAssertion(
   profile: Profile,
   saml: StoredSamlConnection,
   envelope: Envelope,

@@ -5,7 +5,7 @@
  */
 import { SsoLoginError } from '../errors.js';
 import { toLoginError } from './login-errors.js';
-import type { OidcRuntime } from './passport.js';
+import type { LoginRuntime } from './passport.js';
 import { renderLoginError, renderSessionEnded, withQuery, type RenderedLoginError } from './render.js';
 import { checkAndAuditSession, type SessionStatus } from './session-check.js';
 
@@ -22,7 +22,7 @@ export interface GateOptions {
 const checkedRequests = new WeakMap<object, SessionStatus>();
 
 /** Checks the request's session (once per request) and decides. Never throws: an unreachable store fails closed. */
-export async function gateSession(runtime: OidcRuntime, request: object, user: unknown, options: GateOptions = {}): Promise<GateVerdict> {
+export async function gateSession(runtime: LoginRuntime, request: object, user: unknown, options: GateOptions = {}): Promise<GateVerdict> {
   let status = checkedRequests.get(request);
   if (!status) {
     try {
@@ -51,7 +51,7 @@ export async function gateSession(runtime: OidcRuntime, request: object, user: u
 }
 
 /** A request `requireRole` turned away: 403 `{ error: 'forbidden', reason: 'missing_role', role, message }`, or a redirect. */
-export function renderMissingRole(role: string, redirectTo?: string): RenderedLoginError {
+function renderMissingRole(role: string, redirectTo?: string): RenderedLoginError {
   const params = { error: 'forbidden', reason: 'missing_role', role };
   if (redirectTo) return { status: 302, headers: { Location: withQuery(redirectTo, params) } };
   const message = `this needs the role "${role}", which your groups in your organisation's identity provider do not give you`;

@@ -7,7 +7,8 @@ import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy } from '..
 import { internalsOf, registerInternals } from '../internal.js';
 import { checkRole } from '../roles/role-mapping.js';
 import type { ScimSsoCore } from '../sso.js';
-import { koaAuthRoutes, koaErrorHandler, koaRequireActiveUser, koaScimMiddleware } from './adapter.js';
+import { koaAuthRoutes, koaErrorHandler, koaRequireActiveUser } from './auth.js';
+import { koaScimMiddleware } from './scim.js';
 import type { KoaAuthRoutesOptions } from './types.js';
 
 /** Where `errorHandler` and `requireActiveUser` send the browser instead of answering JSON. */

@@ -1,5 +1,5 @@
 /**
- * The public option types of the Koa login routes, apart from src/koa/adapter.ts so that the published
+ * The public option types of the Koa login routes, apart from src/koa/auth.ts so that the published
  * declarations of `scim-sso/koa` do not reach the login runtime's (which name passport's types).
  */
 

@@ -190,7 +190,7 @@ export interface IndexRead {
 type Lookup = { by: 'id'; value: string } | { by: 'index'; index: string; value: string } | { by: 'member'; value: string };
 
 /** Index lookups whose union is a superset of the filter's matches, or null when none exists. */
-export function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | null {
+function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | null {
   switch (node.kind) {
     case 'and':
       return planLookups(ctx, node.left) ?? planLookups(ctx, node.right);

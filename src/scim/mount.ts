@@ -85,8 +85,15 @@ const BODY_READ_ELSEWHERE = new ScimError(
   'the request body was read before scim-sso and not handed over: give scim-sso the parsed body as req.body, or let it read the stream (README, "Bodies parsed before scim-sso")',
 );
 
-/** Builds the neutral request, or null when the URL is not under basePath. */
-export function toScimRequest(mounted: MountedRequest, basePath: string, maxBodyBytes: number, publicBaseUrl: string | undefined): ScimRequest | null {
+/** Where the SCIM routes are mounted and what their requests may carry: the same for every adapter. */
+export interface ScimMountOptions {
+  basePath: string;
+  maxBodyBytes: number;
+  publicBaseUrl: string | undefined;
+}
+
+/** Builds the neutral request, or null when the URL is not under `mount.basePath`. */
+export function toScimRequest(mounted: MountedRequest, { basePath, maxBodyBytes, publicBaseUrl }: ScimMountOptions): ScimRequest | null {
   // An absolute-form target (`GET http://host/scim/v2/…`) counts by its path; its host is not the app's.
   const url = targetPath(mounted.url);
   const questionMark = url.indexOf('?');

@@ -153,7 +153,7 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string, name: st
  * Normalises the attributes of an object against a list of definitions; unknown keys are kept, save empty
  * strings outside a multi-valued attribute's entries (`inEntry`, see normalizeSingle).
  */
-export function normalizeObject(defs: AttributeDef[], input: JsonObject, where = '', inEntry = false): Result<JsonObject> {
+function normalizeObject(defs: AttributeDef[], input: JsonObject, where = '', inEntry = false): Result<JsonObject> {
   const out: JsonObject = {};
   const keys = Object.keys(input);
   for (let i = 0; i < keys.length; i++) {
@@ -225,7 +225,7 @@ function namedWithUrn(type: ResourceTypeDef, input: JsonObject, qualified: [stri
  * a URN no schema of the type has are kept as sent, as any unknown attribute is. Input is not modified.
  * Linear in the body's keys: each object's names are indexed case-insensitively once.
  */
-export function unqualifyKeys(type: ResourceTypeDef, input: JsonObject, bareExtensionNames = false): Result<JsonObject> {
+function unqualifyKeys(type: ResourceTypeDef, input: JsonObject, bareExtensionNames = false): Result<JsonObject> {
   const qualified: [string, { schema: SchemaDef; path: string }][] = [];
   const bare: [string, { schema: SchemaDef; path: string }][] = [];
   const out: JsonObject = {};

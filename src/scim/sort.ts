@@ -115,7 +115,7 @@ export interface Keyed {
  * then the resources without the attribute in position order; descending is the exact reverse, so those come
  * first ("ordered last if ascending and first if descending").
  */
-export function compareSorted(descending: boolean): (a: Keyed, b: Keyed) => number {
+function compareSorted(descending: boolean): (a: Keyed, b: Keyed) => number {
   return (a, b) => {
     let order: number;
     if (a.key === null || b.key === null) order = a.key === b.key ? a.position - b.position : a.key === null ? 1 : -1;

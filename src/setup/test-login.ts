@@ -11,7 +11,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import type { IncomingHttpHeaders } from 'node:http';
 import * as oidc from 'openid-client';
 import { readCookie } from '../dashboard/csrf.js';
-import type { OidcRuntime } from '../guard/passport.js';
+import type { LoginRuntime } from '../guard/passport.js';
 import type { Claims } from '../guard/identity.js';
 import type { StoredOidcClient } from '../store/store.js';
 import { cookieLine, type PortalSession } from './session.js';
@@ -59,7 +59,7 @@ const PLAIN_ORIGIN = /^https?:\/\/(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.?|\[[0-9a-f:.]
  * origin when discovery fails now (the start then reports the failure). Null when the origin is not a plain
  * host: the discovery document is the IdP's, and a host such as `idp.test;sandbox` would add a directive.
  */
-export async function authorizationOrigin(runtime: OidcRuntime, client: StoredOidcClient): Promise<string | null> {
+export async function authorizationOrigin(runtime: LoginRuntime, client: StoredOidcClient): Promise<string | null> {
   let origin = new URL(client.issuer).origin;
   try {
     const endpoint = (await runtime.configuration(client)).serverMetadata().authorization_endpoint;
@@ -72,7 +72,7 @@ export async function authorizationOrigin(runtime: OidcRuntime, client: StoredOi
 
 /** Starts a test login: the IdP's authorization URL, and the sealed cookie to set. */
 export async function startTestLogin(
-  runtime: OidcRuntime,
+  runtime: LoginRuntime,
   client: StoredOidcClient,
   session: PortalSession,
   redirectUri: string,
@@ -103,7 +103,7 @@ export type TestLoginResult = { ok: true; claims: Claims } | { ok: false; proble
  * redirect URI with the callback's query.
  */
 export async function finishTestLogin(
-  runtime: OidcRuntime,
+  runtime: LoginRuntime,
   client: StoredOidcClient,
   session: PortalSession,
   headers: IncomingHttpHeaders,

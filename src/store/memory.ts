@@ -57,6 +57,8 @@ import {
   type TokenUpdate,
   type TombstoneOptions,
   type WriteOutcome,
+  assertConnectionTokens,
+  type ConnectionTokens,
 } from './store.js';
 import { memoryOidcMethods } from './memory-oidc.js';
 import type { SsoRecordOptions } from './sso-records.js';
@@ -528,7 +530,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /** True when a hash `tokens` would make work is another connection's live token. */
-  function tokensTaken(connectionId: string, tokens: Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>): boolean {
+  function tokensTaken(connectionId: string, tokens: ConnectionTokens): boolean {
     const live = [tokens.tokenHash];
     if (tokens.previousTokenHash !== null && tokens.previousTokenExpiresAt !== null && tokens.previousTokenExpiresAt > now()) {
       live.push(tokens.previousTokenHash);
@@ -657,7 +659,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     async createConnection(connection) {
       assertStoreId('connectionId', connection.connectionId);
       assertStoreId('customerId', connection.customerId);
-      checkTokens(connection);
+      assertConnectionTokens(connection);
       if (byCustomer.has(connection.customerId)) return 'exists';
       if (connections.has(connection.connectionId)) throw new Error('connectionId is already in use');
       if (tokensTaken(connection.connectionId, connection)) return 'token_in_use';
@@ -727,7 +729,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
     async updateConnectionTokens(connectionId, tokens, expectedTokenHash): Promise<TokenUpdate> {
       assertStoreId('connectionId', connectionId);
-      checkTokens(tokens);
+      assertConnectionTokens(tokens);
       if (expectedTokenHash !== undefined) assertStoreId('expectedTokenHash', expectedTokenHash);
       const current = connections.get(connectionId);
       if (!current) return { ok: false, reason: 'not_found' };
@@ -1143,13 +1145,4 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     async close() {},
   };
   return store;
-}
-
-/** The token checks both stores apply (the Redis store writes these values into keys and PEXPIREAT). */
-function checkTokens(tokens: Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>): void {
-  assertStoreId('tokenHash', tokens.tokenHash);
-  if (tokens.previousTokenHash !== null) assertStoreId('previousTokenHash', tokens.previousTokenHash);
-  if (tokens.previousTokenExpiresAt !== null && !Number.isFinite(tokens.previousTokenExpiresAt)) {
-    throw new TypeError('previousTokenExpiresAt must be epoch milliseconds or null');
-  }
 }

@@ -131,6 +131,8 @@ import {
   type TombstoneOptions,
   type TokenUpdate,
   type WriteOutcome,
+  assertConnectionTokens,
+  type ConnectionTokens,
 } from './store.js';
 
 /** Options of {@link redisStore}. */
@@ -1381,9 +1383,7 @@ type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer
 const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };
 const UNDECIDED_SUFFIX = ',"lastOutcome":"admitted","lastReason":null,"lastScimUserId":null}';
 
-function pickTokens(
-  tokens: Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>,
-): Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'> {
+function pickTokens(tokens: ConnectionTokens): ConnectionTokens {
   return {
     tokenHash: tokens.tokenHash,
     previousTokenHash: tokens.previousTokenHash,
@@ -1395,11 +1395,7 @@ function pickTokens(
 function checkConnection(c: StoredConnection): StoredConnection {
   assertStoreId('connectionId', c.connectionId);
   assertStoreId('customerId', c.customerId);
-  assertStoreId('tokenHash', c.tokenHash);
-  if (c.previousTokenHash !== null) assertStoreId('previousTokenHash', c.previousTokenHash);
-  if (c.previousTokenExpiresAt !== null && !Number.isFinite(c.previousTokenExpiresAt)) {
-    throw new TypeError('previousTokenExpiresAt must be epoch milliseconds or null');
-  }
+  assertConnectionTokens(c);
   return {
     connectionId: c.connectionId,
     customerId: c.customerId,

@@ -136,7 +136,7 @@ export function isSsoSubject(subject: unknown): subject is string {
 }
 
 /** Throws a TypeError unless {@link isSsoSubject}. */
-export function assertSsoSubject(subject: unknown): asserts subject is string {
+function assertSsoSubject(subject: unknown): asserts subject is string {
   if (!isSsoSubject(subject)) throw new TypeError(`subject must be 1-${MAX_SUBJECT_LENGTH} characters without control characters or lone surrogates`);
 }
 

@@ -496,7 +496,7 @@ export function loginOutcome(hasConnection: boolean, users: { id: string; inacti
 }
 
 /** Whether a stored user's JSON has `attribute: false` at its top level (recordLogin's activity test). */
-export function inactiveIn(json: string, attribute: string): boolean {
+function inactiveIn(json: string, attribute: string): boolean {
   const parsed = JSON.parse(json) as unknown;
   return typeof parsed === 'object' && parsed !== null && (parsed as Record<string, unknown>)[attribute] === false;
 }
@@ -649,11 +649,7 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * equals it (compare-and-set: of concurrent rotations from one state, exactly one wins). Refuses new
    * hashes that are another connection's live tokens. The hash of a token that stops working is forgotten.
    */
-  updateConnectionTokens(
-    connectionId: string,
-    tokens: Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>,
-    expectedTokenHash?: string,
-  ): Promise<TokenUpdate>;
+  updateConnectionTokens(connectionId: string, tokens: ConnectionTokens, expectedTokenHash?: string): Promise<TokenUpdate>;
   /** Deletes the connection and all its users, groups and events. Returns false if it did not exist. */
   deleteConnection(connectionId: string): Promise<boolean>;
   /**
@@ -907,6 +903,18 @@ export function assertSamlCacheArgs(customerId: string, id: string, ttlMs: numbe
 }
 
 export { isValidStoreId, MAX_STORE_ID_LENGTH } from './store-id.js';
+
+/** A connection's tokens: the hashes its bearer tokens are found by, and when the previous one stops working. */
+export type ConnectionTokens = Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>;
+
+/** The token checks both stores apply (the Redis store writes these values into keys and PEXPIREAT). */
+export function assertConnectionTokens(tokens: ConnectionTokens): void {
+  assertStoreId('tokenHash', tokens.tokenHash);
+  if (tokens.previousTokenHash !== null) assertStoreId('previousTokenHash', tokens.previousTokenHash);
+  if (tokens.previousTokenExpiresAt !== null && !Number.isFinite(tokens.previousTokenExpiresAt)) {
+    throw new TypeError('previousTokenExpiresAt must be epoch milliseconds or null');
+  }
+}
 
 /** Throws a TypeError naming `what` unless `value` passes {@link isValidStoreId}. */
 export function assertStoreId(what: string, value: unknown): asserts value is string {

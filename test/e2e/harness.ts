@@ -123,7 +123,7 @@ function expressSessionStore(ctx: AppContext): { secret: string; store?: session
 /**
  * Koa 3: the same app as `buildExpressApp`, in Koa's terms. koa-session on a SERVER-SIDE store (koa-session's
  * default cookie store would put the session user in a readable cookie), the instance's own
- * KoaPassport, `sso.koaAuthRoutes` under /sso, `/me` behind `sso.koa.requireActiveUser()` answering
+ * KoaPassport, `sso.koa.authRoutes` under /sso, `/me` behind `sso.koa.requireActiveUser()` answering
  * `ctx.state.user` as JSON. No failureRedirect: refusals and login errors answer JSON.
  *
  * Koa has no error middleware after the routes: errors are thrown back up the stack, so the catchers wrap

@@ -8,7 +8,7 @@ import { SsoLoginError } from '../../src/errors.js';
 import { memoryStore } from '../../src/store/memory.js';
 import type { StoredOidcClient } from '../../src/store/store.js';
 import { startDemoIdp, type DemoIdp } from '../../example-app/demo-idp.js';
-import { OidcRuntime } from '../../src/guard/passport.js';
+import { LoginRuntime } from '../../src/guard/passport.js';
 import { MAX_METADATA_LIST_ITEMS, MAX_METADATA_NAMES } from '../../src/guard/discovery-document.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
@@ -43,7 +43,7 @@ describe.each(STORE_KINDS)('login runtime caches (%s store)', (kind) => {
   });
 
   it('never holds more discoveries or strategies than their bounds, however many customers log in', async () => {
-    const runtime = new OidcRuntime(made.store, { allowHttpIssuers: true, retryAfterSeconds: 5, cacheLimits: { discoveries: 3, strategies: 3 } });
+    const runtime = new LoginRuntime(made.store, { allowHttpIssuers: true, retryAfterSeconds: 5, cacheLimits: { discoveries: 3, strategies: 3 } });
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 8; i++) {
         await runtime.routeStrategy(await runtime.load(`cache-${i}`));
@@ -57,7 +57,7 @@ describe.each(STORE_KINDS)('login runtime caches (%s store)', (kind) => {
   it('keeps one discovery and one strategy per customer, however often its client changes', async () => {
     // Found by an audit (2026-12-06): keyed by issuer, client and secret, a setup-link holder saving new
     // secrets filled the 1,000 entries with one customer's Configurations.
-    const runtime = new OidcRuntime(made.store, { allowHttpIssuers: true, retryAfterSeconds: 5 });
+    const runtime = new LoginRuntime(made.store, { allowHttpIssuers: true, retryAfterSeconds: 5 });
     const other = await runtime.routeStrategy(await runtime.load('cache-1'));
     const configurations = new Set<unknown>();
     for (let i = 0; i < 5; i++) {
@@ -73,7 +73,7 @@ describe.each(STORE_KINDS)('login runtime caches (%s store)', (kind) => {
   });
 
   it('keys strategies by the stored client version: an update through another instance yields a new strategy here, the same version the same one', async () => {
-    const runtime = new OidcRuntime(made.store, { allowHttpIssuers: true, retryAfterSeconds: 5 });
+    const runtime = new LoginRuntime(made.store, { allowHttpIssuers: true, retryAfterSeconds: 5 });
     const first = await runtime.routeStrategy(await runtime.load('cache-0'));
     expect(await runtime.routeStrategy(await runtime.load('cache-0'))).toBe(first);
     // Another instance (its own scimSso on the same store) changes the client; this runtime was not told.
@@ -142,7 +142,7 @@ describe('discovery documents the guard cannot use', () => {
   });
 
   it('keeps only the metadata of a padded discovery document, and refuses one with more than 32 KB of it', async () => {
-    const runtime = new OidcRuntime(memoryStore(), { allowHttpIssuers: true, allowPrivateIdpAddresses: true, retryAfterSeconds: 5 });
+    const runtime = new LoginRuntime(memoryStore(), { allowHttpIssuers: true, allowPrivateIdpAddresses: true, retryAfterSeconds: 5 });
     const metadata = (await runtime.configuration(client(`${origin}/padded`))).serverMetadata() as Record<string, unknown>;
     expect(metadata).toMatchObject({
       issuer: `${origin}/padded`,
@@ -171,7 +171,7 @@ describe('discovery documents the guard cannot use', () => {
     ["an issuer stored as the discovery document's address", () => `${origin}/t/.well-known/openid-configuration`, /discovery document's address/],
   ])('answers 400 idp_error for %s', async (_, issuer, message) => {
     const store = memoryStore();
-    const runtime = new OidcRuntime(store, { allowHttpIssuers: true, allowPrivateIdpAddresses: true, retryAfterSeconds: 5 });
+    const runtime = new LoginRuntime(store, { allowHttpIssuers: true, allowPrivateIdpAddresses: true, retryAfterSeconds: 5 });
     const refused = await runtime.configuration(client(issuer())).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(SsoLoginError);
     expect(refused).toMatchObject({ code: 'idp_error', status: 400, message: expect.stringMatching(message) });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gateSession } from '../../src/guard/session-gate.js';
-import type { OidcRuntime } from '../../src/guard/passport.js';
+import type { LoginRuntime } from '../../src/guard/passport.js';
 import { memoryStore } from '../../src/store/memory.js';
 import type { Store } from '../../src/store/store.js';
 import { StoreUnavailableError } from '../../src/store/unavailable.js';
@@ -15,7 +15,7 @@ const downStore = new Proxy(memoryStore(), {
   get: (target, name) =>
     typeof target[name as keyof Store] === 'function' ? () => Promise.reject(new StoreUnavailableError('down')) : target[name as keyof Store],
 });
-const runtime = { store: downStore, emit: () => {}, options: { retryAfterSeconds: 7 } } as unknown as OidcRuntime;
+const runtime = { store: downStore, emit: () => {}, options: { retryAfterSeconds: 7 } } as unknown as LoginRuntime;
 const user = { customerId: 'acme', connectionId: 'conn-1', scimUserId: 'u-1' };
 
 describe('the session gate while the store is down', () => {

@@ -53,16 +53,19 @@ describe('toScimRequest', () => {
 
   it('passes a request outside basePath on without building its mount URL', () => {
     const req = nodeRequest('GET', '/dashboard?x=1', { host: 'app.example' });
-    expect(toScimRequest({ node: req, url: '/dashboard?x=1', parsedBody: undefined, mountUrl: mountUrlNeverBuilt }, '/scim/v2', 1000, undefined)).toBeNull();
+    expect(
+      toScimRequest(
+        { node: req, url: '/dashboard?x=1', parsedBody: undefined, mountUrl: mountUrlNeverBuilt },
+        { basePath: '/scim/v2', maxBodyBytes: 1000, publicBaseUrl: undefined },
+      ),
+    ).toBeNull();
   });
 
   it('never builds the mount URL when the app set publicBaseUrl', () => {
     const req = nodeRequest('GET', '/scim/v2/Users?count=1', { host: 'internal:8080' });
     const request = toScimRequest(
       { node: req, url: '/scim/v2/Users?count=1', parsedBody: undefined, mountUrl: mountUrlNeverBuilt },
-      '/scim/v2',
-      1000,
-      'https://app.example/scim/v2/',
+      { basePath: '/scim/v2', maxBodyBytes: 1000, publicBaseUrl: 'https://app.example/scim/v2/' },
     );
     expect(request).toMatchObject({ method: 'GET', path: '/Users', baseUrl: 'https://app.example/scim/v2' });
     expect(request?.query.get('count')).toBe('1');
@@ -75,7 +78,10 @@ describe('toScimRequest', () => {
       built++;
       return 'https://app.example/tenant';
     };
-    const request = toScimRequest({ node: req, url: '/scim/v2/Users', parsedBody: undefined, mountUrl }, '/scim/v2', 1000, undefined);
+    const request = toScimRequest(
+      { node: req, url: '/scim/v2/Users', parsedBody: undefined, mountUrl },
+      { basePath: '/scim/v2', maxBodyBytes: 1000, publicBaseUrl: undefined },
+    );
     expect(request?.baseUrl).toBe('https://app.example/tenant/scim/v2');
     expect(built).toBe(1);
   });
@@ -88,9 +94,7 @@ describe('toScimRequest', () => {
         parsedBody: { userName: 'a' },
         mountUrl: () => '',
       },
-      '/scim/v2',
-      1000,
-      undefined,
+      { basePath: '/scim/v2', maxBodyBytes: 1000, publicBaseUrl: undefined },
     );
     expect(within?.body).toEqual({ userName: 'a' });
     expect(within?.readBody).toBeUndefined();
@@ -101,9 +105,7 @@ describe('toScimRequest', () => {
         parsedBody: { userName: 'a' },
         mountUrl: () => '',
       },
-      '/scim/v2',
-      1000,
-      undefined,
+      { basePath: '/scim/v2', maxBodyBytes: 1000, publicBaseUrl: undefined },
     );
     expect(over?.body).toBeUndefined();
     expect(await over?.readBody?.()).toMatchObject({ status: 413 });
@@ -112,9 +114,7 @@ describe('toScimRequest', () => {
   it("reads the body itself when a parser left the stream unread (Koa's parsers set {} for a Content-Type they skip)", () => {
     const skipped = toScimRequest(
       { node: nodeRequest('POST', '/scim/v2/Users', { 'content-length': '20' }), url: '/scim/v2/Users', parsedBody: {}, mountUrl: () => '' },
-      '/scim/v2',
-      1000,
-      undefined,
+      { basePath: '/scim/v2', maxBodyBytes: 1000, publicBaseUrl: undefined },
     );
     expect(skipped?.body).toBeUndefined();
     expect(skipped?.readBody).toBeTypeOf('function');
@@ -203,9 +203,7 @@ describe('a body that does not arrive', () => {
       const req = nodeRequest('POST', '/scim/v2/Users', { host: 'app.test', 'content-length': '100' });
       const request = toScimRequest(
         { node: req, url: '/scim/v2/Users', parsedBody: undefined, mountUrl: () => 'http://app.test' },
-        '/scim/v2',
-        1000,
-        undefined,
+        { basePath: '/scim/v2', maxBodyBytes: 1000, publicBaseUrl: undefined },
       )!;
       req.push(Buffer.from('{"userName":'));
       const read = request.readBody!();

@@ -13,7 +13,7 @@ import { currentSession, LINK_OPENS, openSession, SESSION_COOKIE } from '../../s
 import { RateLimiter } from '../../src/scim/rate-limit.js';
 import { newSetupSecret } from '../../src/setup-links.js';
 import { authorizationOrigin } from '../../src/setup/test-login.js';
-import type { OidcRuntime } from '../../src/guard/passport.js';
+import type { LoginRuntime } from '../../src/guard/passport.js';
 import type { StoredOidcClient } from '../../src/store/store.js';
 import { scimSso } from '../support/sso.js';
 
@@ -249,7 +249,7 @@ describe('authorizationOrigin', () => {
         if (endpoint instanceof Error) throw endpoint;
         return { serverMetadata: () => ({ authorization_endpoint: endpoint }) };
       },
-    }) as unknown as OidcRuntime;
+    }) as unknown as LoginRuntime;
   const client = { issuer: 'https://acme.okta.com' } as StoredOidcClient;
 
   it("answers the authorization endpoint's origin, or the issuer's when discovery fails", async () => {

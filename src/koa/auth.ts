@@ -1,89 +1,25 @@
 /**
- * The Koa adapter: the same SCIM routes, login routes, error rendering and session check as Express,
- * translated from the framework-neutral core (scim/handler, guard/*). Koa differences that matter
- * (docs/oidc-and-passport.md §Koa): the login routes run on the app's own KoaPassport (its nested passport 0.6 is not the
- * app's passport 0.7); koa-passport hands verify a mock `req` whose Koa context is `req.ctx`; errors arrive
- * as thrown exceptions.
+ * The Koa adapter of the login routes, the error rendering and the session check, as src/express/auth.ts is
+ * for Express, over the framework-neutral guard (src/guard/). Koa differences that matter
+ * (docs/oidc-and-passport.md §Koa): the login routes run on the app's own KoaPassport (its nested passport 0.6
+ * is not the app's passport 0.7); koa-passport hands verify a mock `req` whose Koa context is `req.ctx`;
+ * errors arrive as thrown exceptions.
  */
 import type { Context, Middleware, Next } from 'koa';
-import { ScimSsoConfigError } from '../errors.js';
 import { failureToLoginError, toLoginError } from '../guard/login-errors.js';
-import { loginPrefix, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure, SAML_METADATA_TYPE } from '../guard/login-routes.js';
-import { strategyName, type OidcRuntime } from '../guard/passport.js';
+import { checkAuthRoutesOptions, loginStepOptions, matchLoginRoute, prepareLoginStep, renderLoginFailure, SAML_METADATA_TYPE } from '../guard/login-routes.js';
+import { strategyName, type LoginRuntime } from '../guard/passport.js';
 import { renderLoginError, type RenderedLoginError } from '../guard/render.js';
 import { readSamlForm } from '../guard/saml-form.js';
 import { gateSession, type GateOptions } from '../guard/session-gate.js';
-import type { ScimHandler } from '../scim/handler.js';
-import type { ScimResponse } from '../scim/http.js';
-import { requestOrigin, settleUnreadBody, toScimRequest } from '../scim/mount.js';
-import { writeBody } from '../scim/response-body.js';
 import type { KoaAuthRoutesOptions } from './types.js';
 
-export type { KoaAuthRoutesOptions, KoaPassportLike } from './types.js';
-
-export interface KoaMountOptions {
-  basePath: string;
-  maxBodyBytes: number;
-  publicBaseUrl: string | undefined;
-}
-
-function sendScim(ctx: Context, response: ScimResponse): void {
-  ctx.status = response.status;
-  // Headers first: Koa keeps an explicit Content-Type when the body is set.
-  for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
-  const { body } = response;
-  if (body === undefined) {
-    ctx.body = null;
-    ctx.remove('Content-Type');
-  } else if (typeof body === 'string') ctx.body = body;
-  else {
-    // A large body's encoded parts (src/scim/response-body.ts), written to the socket as the Express adapter
-    // writes them, within BODY_SEND_MS: a stream body also made Koa report "Premature close" for every client
-    // that left before its end (a read ECONNRESET of such a client Koa reports on any route).
-    ctx.respond = false;
-    writeBody(ctx.res, body, response.sent);
-  }
-}
-
-/** The mount prefix koa-mount stripped from `ctx.url`, if any. */
-function mountPrefix(ctx: Context): string {
-  const original = ctx.originalUrl ?? ctx.url;
-  return original.endsWith(ctx.url) ? original.slice(0, original.length - ctx.url.length) : '';
-}
-
-/**
- * The Host the request names, as sent (X-Forwarded-Host first when the app trusts its proxy), for
- * requestOrigin to judge as it judges Express's: `ctx.host` turns an invalid `user@evil.test` into
- * `evil.test`, where Express's answer falls back to `localhost`.
- */
-const rawHost = (ctx: Context): string => (ctx.app.proxy ? ctx.get('X-Forwarded-Host') : '') || ctx.get('Host') || ctx.get(':authority');
-
-/** Koa middleware serving the SCIM routes under `basePath` and passing every other request on. */
-export function koaScimMiddleware(handler: ScimHandler, options: KoaMountOptions): Middleware {
-  return async function scimSsoKoa(ctx: Context, next: Next) {
-    const request = toScimRequest(
-      {
-        node: ctx.req,
-        url: ctx.url,
-        parsedBody: (ctx.request as { body?: unknown }).body,
-        mountUrl: () => `${requestOrigin(ctx.protocol, rawHost(ctx))}${mountPrefix(ctx)}`,
-      },
-      options.basePath,
-      options.maxBodyBytes,
-      options.publicBaseUrl,
-    );
-    if (request === null) return next();
-    const response = await handler(request);
-    sendScim(ctx, { ...response, headers: settleUnreadBody(ctx.req, response.headers) });
-  };
-}
-
 function sendRendered(ctx: Context, rendered: RenderedLoginError): void {
-  ctx.status = rendered.status;
   for (const [name, value] of Object.entries(rendered.headers)) {
     if (name === 'Location') ctx.redirect(value);
     else ctx.set(name, value);
   }
+  // After the headers: ctx.redirect sets a 302 of its own.
   ctx.status = rendered.status;
   if (rendered.body) ctx.body = rendered.body;
 }
@@ -99,13 +35,9 @@ interface PassportContext {
 }
 
 /** `GET <prefix>/:customerId/login`, `GET …/callback` (OIDC), `POST …/saml/acs` and `GET …/saml/metadata` (SAML) for every customer. */
-export function koaAuthRoutes(runtime: OidcRuntime, options: KoaAuthRoutesOptions): Middleware {
-  if (!options?.passport || typeof options.passport.use !== 'function' || typeof options.passport.authenticate !== 'function') {
-    throw new ScimSsoConfigError('invalid_argument', 'koaAuthRoutes: pass your KoaPassport instance as { passport }');
-  }
-  if (typeof options.successRedirect !== 'string') throw new ScimSsoConfigError('invalid_argument', 'koaAuthRoutes: successRedirect is required');
+export function koaAuthRoutes(runtime: LoginRuntime, options: KoaAuthRoutesOptions): Middleware {
+  const prefix = checkAuthRoutesOptions(options, 'KoaPassport');
   const authenticate = options.passport.authenticate.bind(options.passport) as KoaAuthenticate;
-  const prefix = loginPrefix(options.prefix, 'authRoutes');
 
   const fail = (ctx: Context, error: unknown, customerId: string | null) => {
     const rendered = renderLoginFailure(error, customerId, options.failureRedirect, runtime.options.retryAfterSeconds);
@@ -194,7 +126,7 @@ export function koaErrorHandler(options: { redirectTo?: string } = {}, retryAfte
 }
 
 /** Koa's requireActiveUser and requireRole: src/guard/session-gate.ts does the work (see expressRequireActiveUser). */
-export function koaRequireActiveUser(runtime: OidcRuntime, options: GateOptions = {}): Middleware {
+export function koaRequireActiveUser(runtime: LoginRuntime, options: GateOptions = {}): Middleware {
   return async function scimSsoKoaRequireActive(ctx: Context, next: Next) {
     const verdict = await gateSession(runtime, ctx, ctx.state.user, options);
     if (verdict.pass) return next();
