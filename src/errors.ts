@@ -91,6 +91,12 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: ScimError }
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const fail = (error: ScimError): { ok: false; error: ScimError } => ({ ok: false, error });
 
+/** The value of a Result, or its SCIM error thrown (the handler turns it into the answer). */
+export function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw result.error;
+  return result.value;
+}
+
 /** Why the guard refused a login (docs/design-decisions.md §Guard outcomes). */
 export type ScimUserNotActiveReason = 'deactivated' | 'deleted' | 'not_provisioned' | 'ambiguous';
 

@@ -4,10 +4,9 @@
  * unexpected failure is logged through `onError` and answered with a 500 that holds no internals, and an
  * unreachable store with a 503 and `Retry-After`.
  */
-import { ScimError, scimErrors } from '../errors.js';
+import { ScimError, scimErrors, unwrap } from '../errors.js';
 import type { Store, StoredConnection, StoreQuota } from '../store/store.js';
 import { authenticate, type TokenCache } from './auth.js';
-import { parseJsonBody } from './body.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
@@ -18,31 +17,25 @@ import {
   type ResourceText,
   MAX_PAGE_BYTES,
   pageTooLarge,
-  LIST_PARAMETERS,
-  listParameterNamed,
   paramReader,
   parseListQuery,
-  repeatedParameter,
   rowBytesOf,
-  type ListedResource,
   type PagingLimits,
 } from './list.js';
-import { yieldToEventLoop } from '../event-loop.js';
-import { MAX_PROJECTION_PATHS } from './limits.js';
-import { applyProjection, isIdentity, parseProjection, type Projection } from './projection.js';
-import { etagListMatches, etagOf, locationOf, renderResource, renderResourceJson } from './render.js';
-import type { JsonObject } from './normalize.js';
+import { etagListMatches, etagOf } from './render.js';
 import type { ResourceSpec } from './resource-spec.js';
 import { BodyReads } from './body-reads.js';
 import { HeavyTicket, HeavyWork, MEMBER_READ_BYTES } from './heavy-work.js';
 import { RecentUsers } from './recent-users.js';
 import { createResource, deleteResource, patchResource, preconditionFailed, readResource, replaceResource, type ResourceContext } from './resources.js';
 import { groupSpec } from './groups.js';
-import { groupPieces, readMemberItems, RENDER_PAGE, renderMemberItems, wantsMembers, type MemberItems } from './group-members.js';
+import { wantsMembers } from './group-members.js';
+import { readGroup } from './group-read.js';
+import { projectionOf, requestJson, searchQuery } from './request-input.js';
+import { renderPage, resourceResponse } from './resource-response.js';
 import { joinBody } from './response-body.js';
 import { answerIdpLookup } from './idp-lookup.js';
 import { userSpec } from './users.js';
-import type { StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import type { Emit } from '../events.js';
 import { auditFailure, auditWrite } from './audit.js';
@@ -89,46 +82,27 @@ const RESOURCE_ENDPOINTS = new Map<string, ResourceSpec>([
   ['groups', groupSpec],
 ]);
 
-/** A SearchRequest member as a query parameter: strings, numbers, booleans, and lists of strings (RFC 7644 §3.4.3). */
-function searchParameter(key: string, value: unknown): string | null {
-  // A whole number too large for plain digits (1e21) is written out, so startIndex and count clamp it as in a query.
-  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) {
-    // Refused before any joining or parsing: 3,000 names would cost seconds of projection work.
-    if (value.length > MAX_PROJECTION_PATHS) {
-      throw scimErrors.badRequest('invalidValue', `SearchRequest "${key}" lists ${value.length} values; at most ${MAX_PROJECTION_PATHS} are accepted`);
-    }
-    if (value.every((v) => typeof v === 'string')) return value.join(',');
-  }
-  return null;
-}
-
 /** The discovery endpoints (lower-cased), which describe the server rather than list resources (RFC 7644 §4). */
 const DISCOVERY_ENDPOINTS: ReadonlySet<string> = new Set(['serviceproviderconfig', 'resourcetypes', 'schemas']);
 
 const notFound = (path: string) => scimErrors.notFound(`no SCIM endpoint at ${path}`);
 
-/** Characters of resources rendered between two yields while a page is rendered (about 256 KB of text). */
-const RENDER_SLICE_CHARS = 256 * 1024;
-/** About the characters of one derived group a user's rendering builds (`value`, `$ref`, `display`, `type`). */
-const GROUP_VIEW_CHARS = 128;
-
 function methodNotAllowed(allowed: string): ScimError {
   return new ScimError(405, `method not allowed here; allowed: ${allowed}`, undefined, { Allow: allowed });
 }
 
-/** Throws 415 naming the first coding of `header` (a list) other than `undone`: a body this server cannot read. */
-function refuseCoding(request: ScimRequest, header: 'Content-Encoding' | 'Transfer-Encoding', undone: string, rfc: string): void {
-  const codings = (request.headers[header.toLowerCase()] ?? '').split(',').map((coding) => coding.trim().toLowerCase());
-  const coded = codings.find((coding) => coding !== '' && coding !== undone);
-  if (coded !== undefined) {
-    throw new ScimError(415, `the body is sent with ${header}: ${coded.slice(0, 40)}, which this server does not decode; send it without (${rfc})`);
-  }
-}
-
 function notImplemented(what: string): ScimError {
   return new ScimError(501, `${what} is not supported by this server (see /ServiceProviderConfig)`);
+}
+
+/** A discovery endpoint's list (RFC 7644 §4), or the item `id` names (case-insensitively). */
+function discoveryList(items: Record<string, unknown>[], id: string | undefined, kind: string): ScimResponse {
+  if (id === undefined) {
+    return jsonResponse(200, listResponse(items.length, 1, items as never));
+  }
+  const found = items.find((item) => String(item.id).toLowerCase() === id.toLowerCase());
+  if (!found) throw scimErrors.notFound(`${kind} ${id} not found`);
+  return jsonResponse(200, found);
 }
 
 export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
@@ -204,138 +178,6 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     }
   }
 
-  function discoveryList(items: Record<string, unknown>[], id: string | undefined, kind: string): ScimResponse {
-    if (id === undefined) {
-      return jsonResponse(200, listResponse(items.length, 1, items as never));
-    }
-    const found = items.find((item) => String(item.id).toLowerCase() === id.toLowerCase());
-    if (!found) throw scimErrors.notFound(`${kind} ${id} not found`);
-    return jsonResponse(200, found);
-  }
-
-  /** The parsed body, read from the wire now if the adapter left it unread (after authentication). */
-  async function body(request: ScimRequest): Promise<unknown> {
-    let raw = request.body;
-    if (raw === undefined && request.readBody) {
-      // A compressed body would otherwise read as invalid UTF-8 (a 400 that hides the cause). A body parser
-      // mounted before scim-sso may inflate it; then `request.body` is already set and this is not reached.
-      // Node undoes the transfer coding `chunked` only (`gzip, chunked` is refused the same way).
-      refuseCoding(request, 'Content-Encoding', 'identity', 'RFC 9110 §8.4.1');
-      refuseCoding(request, 'Transfer-Encoding', 'chunked', 'RFC 9112 §6.1');
-      raw = await request.readBody();
-      if (raw instanceof ScimError) throw raw;
-    }
-    const parsed = await parseJsonBody(raw, request.headers['content-type']);
-    if (parsed instanceof ScimError) throw parsed;
-    return parsed;
-  }
-
-  function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: ScimError }): T {
-    if (!result.ok) throw result.error;
-    return result.value;
-  }
-
-  /** A resource as response text: spliced from the stored JSON when no projection asks to reshape it. */
-  function resourceJson(ctx: ResourceContext, stored: StoredResource, rendered: JsonObject | null, projection: Projection, baseUrl: string): string {
-    if (isIdentity(projection)) return renderResourceJson(ctx.spec, stored, baseUrl);
-    return JSON.stringify(applyProjection(rendered ?? renderResource(ctx.spec, stored, baseUrl), projection));
-  }
-
-  /**
-   * A page's resources as response texts (a long group's as body pieces), with a yield after each
-   * RENDER_SLICE_CHARS of text rendered and a long member list rendered in slices: a page of 100 users with
-   * 1,000 roles each, or one group of 100,000 members, never holds the event loop for the whole page.
-   */
-  async function renderPage(ctx: ResourceContext, resources: ListedResource[], projection: Projection, baseUrl: string, into: ResourceText[]): Promise<void> {
-    let sinceYield = 0;
-    for (const { stored, rendered } of resources) {
-      if (stored.members !== undefined && stored.members.length > RENDER_PAGE) {
-        into.push(groupPieces(ctx.spec, stored, await renderMemberItems(stored.members, baseUrl, projection), baseUrl, projection));
-        await yieldToEventLoop();
-        sinceYield = 0;
-        continue;
-      }
-      const text = resourceJson(ctx, stored, rendered, projection, baseUrl);
-      into.push(text);
-      // The work is what was read and built, not only what is sent: a projection can shrink a large user
-      // with 1,000 groups to its userName.
-      sinceYield += text.length + stored.json.length + GROUP_VIEW_CHARS * (stored.groups?.length ?? 0);
-      if (sinceYield > RENDER_SLICE_CHARS) {
-        await yieldToEventLoop();
-        sinceYield = 0;
-      }
-    }
-  }
-
-  /** The `attributes`/`excludedAttributes` of a request: parsed before any write, so a bad one changes nothing. */
-  function projectionOf(ctx: ResourceContext, request: ScimRequest): Projection {
-    const repeated = repeatedParameter(request.query.keys());
-    if (repeated) throw repeated;
-    const param = paramReader(request.query);
-    return unwrap(parseProjection(ctx.spec.type, param('attributes'), param('excludedAttributes')));
-  }
-
-  /** One resource in a response, with its ETag and projection; `members`: a group's member items, rendered apart. */
-  async function resourceResponse(
-    ctx: ResourceContext,
-    request: ScimRequest,
-    status: number,
-    stored: StoredResource,
-    projection: Projection,
-    members?: MemberItems,
-  ): Promise<ScimResponse> {
-    // Rendering a long member list is a phase of its own, in slices (src/event-loop.ts).
-    if (members === undefined && stored.members !== undefined && stored.members.length > RENDER_PAGE) {
-      members = await renderMemberItems(stored.members, request.baseUrl, projection);
-    }
-    const headers: Record<string, string> = { ETag: etagOf(stored.version) };
-    if (status === 201) headers.Location = locationOf(ctx.spec, request.baseUrl, stored.id);
-    const { baseUrl } = request;
-    const body =
-      members === undefined
-        ? resourceJson(ctx, stored, null, projection, baseUrl)
-        : await joinBody(groupPieces(ctx.spec, stored, members, baseUrl, projection));
-    return rawJsonResponse(status, body, headers);
-  }
-
-  /**
-   * A group as a response shows it: read without members (O(1)) when the projection leaves them out, else
-   * with its members read page by page (src/scim/group-members.ts), all of the group's version. A group that
-   * changed while it was read is read again under its write lease (Store.leaseGroup), which holds its
-   * writers back for the read: re-read while one-member PATCHes kept changing it, a 100,000-member group took
-   * 13-19 s to read (up to 25 reads). `afterWrite`: the request wrote already, so its heavy-request slot is
-   * taken if free but never refused for (src/scim/heavy-work.ts).
-   */
-  async function readGroup(
-    ctx: ResourceContext,
-    id: string,
-    projection: Projection,
-    baseUrl: string,
-    afterWrite = false,
-  ): Promise<{ stored: StoredResource; members?: MemberItems }> {
-    const first = await readGroupOnce(ctx, id, projection, baseUrl, 1, afterWrite);
-    if (first.consistent) return first.read;
-    const lease = await ctx.store.leaseGroup(ctx.connectionId, id);
-    try {
-      return (await readGroupOnce(ctx, id, projection, baseUrl, 5, afterWrite)).read;
-    } finally {
-      await lease?.release();
-    }
-  }
-
-  /** readGroup's read, its member pages restarted `attempts` times at most; `consistent`: all of one version. */
-  async function readGroupOnce(ctx: ResourceContext, id: string, projection: Projection, baseUrl: string, attempts: number, afterWrite: boolean) {
-    const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
-    if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
-    if (!wantsMembers(projection)) return { consistent: true, read: { stored } };
-    ctx.heavy.charge((stored.memberCount ?? 0) * MEMBER_READ_BYTES, !afterWrite);
-    const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection, attempts);
-    if (!members) throw scimErrors.notFound(`Group ${id} not found`);
-    if (members.version === stored.version) return { consistent: true, read: { stored, members: members.items } };
-    // Changed in between: answer with the older version (no later If-None-Match matches it).
-    return { consistent: false, read: { stored: { ...stored, version: Math.min(stored.version, members.version) }, members: members.items } };
-  }
-
   async function list(ctx: ResourceContext, request: ScimRequest, query: URLSearchParams): Promise<ScimResponse> {
     const short = await answerIdpLookup(ctx, query, options.paging, options.filterLimits, request.baseUrl);
     if (short.body !== null) return rawJsonResponse(200, short.body);
@@ -385,42 +227,11 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     return rawJsonResponse(200, await joinBody(listResponsePieces(total, startIndex, items)));
   }
 
-  /**
-   * A SearchRequest body as the query parameters it stands for, from the body only (RFC 7644 §3.4.3). A
-   * list parameter in the query string of a `.search` is refused, not ignored: a client that sent its
-   * filter there would otherwise get every resource back as the answer to a lookup.
-   */
-  async function searchQuery(request: ScimRequest): Promise<URLSearchParams> {
-    for (const key of request.query.keys()) {
-      if (listParameterNamed(key) !== null) {
-        throw scimErrors.badRequest(
-          'invalidValue',
-          `POST .search takes "${key.slice(0, 60)}" in its SearchRequest body (RFC 7644 §3.4.3), not in the query string`,
-        );
-      }
-    }
-    const input = await body(request);
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      throw scimErrors.badRequest('invalidSyntax', 'a SearchRequest must be a JSON object');
-    }
-    const repeated = repeatedParameter(Object.keys(input));
-    if (repeated) throw repeated;
-    const query = new URLSearchParams();
-    // The members of a SearchRequest are the list parameters; others are type-checked, then ignored.
-    for (const [key, value] of Object.entries(input)) {
-      if (key === 'schemas' || value === null || value === undefined) continue;
-      const text = searchParameter(key, value);
-      if (text === null) throw scimErrors.badRequest('invalidValue', `SearchRequest "${key}" must be a string, number or list of strings`);
-      if (LIST_PARAMETERS.has(key.toLowerCase())) query.set(key, text);
-    }
-    return query;
-  }
-
   async function collection(ctx: ResourceContext, request: ScimRequest, method: string, connection: StoredConnection): Promise<ScimResponse> {
     if (method === 'GET') return list(ctx, request, request.query);
     if (method === 'POST') {
       const projection = projectionOf(ctx, request);
-      const stored = unwrap(await createResource(ctx, await body(request)));
+      const stored = unwrap(await createResource(ctx, await requestJson(request)));
       auditWrite(emit, connection, { kind: ctx.spec.kind, id: stored.id, method, status: 201 });
       return resourceResponse(ctx, request, 201, stored, projection);
     }
@@ -442,7 +253,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         return resourceResponse(ctx, request, 200, stored, projection!, group?.members);
       }
       case 'PUT': {
-        const { stored, active } = unwrap(await replaceResource(ctx, id, await body(request), conditions));
+        const { stored, active } = unwrap(await replaceResource(ctx, id, await requestJson(request), conditions));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 200, active });
         return resourceResponse(ctx, request, 200, stored, projection!);
       }
@@ -456,7 +267,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
           const bare = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
           ctx.heavy.charge((bare?.memberCount ?? 0) * MEMBER_READ_BYTES);
         }
-        const { stored, active } = unwrap(await patchResource(ctx, id, await body(request), conditions));
+        const { stored, active } = unwrap(await patchResource(ctx, id, await requestJson(request), conditions));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, active });
         if (!wantsBody) return noContent({ ETag: etagOf(stored.version) });
         if (ctx.spec.kind === 'Group' && stored.members === undefined) {
