@@ -10,12 +10,14 @@ import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEAVY_READ_BYTES, HeavyWork, MAX_HEAVY_AT_ONCE } from '../../src/scim/heavy-work.js';
+import { expectedWeight, HEAVY_READ_BYTES, HeavyWork, MAX_HEAVY_AT_ONCE } from '../../src/scim/heavy-work.js';
 import type { ScimResponse } from '../../src/scim/http.js';
 import { bodyText, writeBody } from '../../src/scim/response-body.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { SCIM_SERVERS } from '../support/scim-servers.js';
+import { aroundStoreCalls } from '../support/store-calls.js';
+import type { Page } from '../../src/store/store.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -64,6 +66,24 @@ describe('HeavyWork', () => {
     expect(light.settle([Buffer.from('x')], true)).toBeUndefined(); // no slot, nothing to give back
   });
 
+  it('takes a slot for a request expected to read past HEAVY_READ_BYTES before it reads it, or refuses it then', () => {
+    const work = new HeavyWork();
+    expect(expectedWeight(1000, 10, 2000)).toBe(200_000);
+    expect(expectedWeight(0, 0, 5)).toBe(0);
+    const light = work.ticket('a');
+    light.expect(HEAVY_READ_BYTES);
+    expect(work.held('a')).toBe(0);
+    const tickets = Array.from({ length: MAX_HEAVY_AT_ONCE }, () => work.ticket('a'));
+    for (const ticket of tickets) ticket.expect(HEAVY_READ_BYTES + 1);
+    expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE);
+    // Once it holds a slot, what it then reads changes nothing.
+    tickets[0]!.charge(10 * HEAVY_READ_BYTES);
+    expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE);
+    expect(() => work.ticket('a').expect(HEAVY_READ_BYTES + 1)).toThrow(expect.objectContaining({ status: 429 }));
+    for (const ticket of tickets) ticket.settle(undefined);
+    expect(work.held('a')).toBe(0);
+  });
+
   it('reports an answer written when its client left before it was ready (its connection closed already)', async () => {
     const server = createServer((req, res) => {
       res.once('close', () => {
@@ -104,10 +124,20 @@ describe.each(STORE_KINDS)('heavy requests of one connection (%s store)', (kind)
   let token: string;
   let other: string;
   let someone: string;
+  let pageBytes = 0;
 
   beforeAll(async () => {
     made = await makeStore(kind, `heavy-work-${kind}`);
-    sso = scimSso({ store: made.store, rateLimit: false });
+    // Counts the rows the SCIM layer reads in pages, to see what a refused request read.
+    const counted = aroundStoreCalls(made.store, (method, call) => {
+      const result = call();
+      if (method !== 'listPage' && method !== 'listSorted') return result;
+      return (result as Promise<Page | null>).then((page) => {
+        for (const resource of page?.resources ?? []) pageBytes += resource.json.length;
+        return page;
+      });
+    });
+    sso = scimSso({ store: counted, rateLimit: false });
     ({ token } = await sso.createScimConnection({ customerId: `heavy-${kind}` }));
     ({ token: other } = await sso.createScimConnection({ customerId: `heavy-other-${kind}` }));
     for (const t of [token, other]) {
@@ -136,8 +166,13 @@ describe.each(STORE_KINDS)('heavy requests of one connection (%s store)', (kind)
     expect(held.map((r) => [r.status, Array.isArray(r.body), typeof r.sent])).toEqual(held.map(() => [200, true, 'function']));
 
     for (const query of ['count=100', 'filter=title eq "nobody"', 'sortBy=title&count=2']) {
+      pageBytes = 0;
       const refused = await page(token, query);
       expect(refused.status, query).toBe(429);
+      // Refused on what its first store page (256 KB of rows) says the rest weighs, before reading the rest
+      // (it read 2 MB first before: the refused requests of a burst of 380 read 1.2-1.6 GB).
+      expect(pageBytes, query).toBeGreaterThan(0);
+      expect(pageBytes, query).toBeLessThan(256 * 1024 + 40_000);
       expect(refused.headers['Retry-After']).toBe('1');
       expect(JSON.parse(bodyText(refused.body)!)).toMatchObject({ status: '429', detail: expect.stringContaining('read much') });
     }

@@ -50,6 +50,40 @@ describe('an answer in parts the client does not read', () => {
   });
 });
 
+describe('an answer in parts', () => {
+  it('is handed to the socket a part at a time as the client reads, never queued whole, and arrives byte for byte', async () => {
+    // Found by an audit (2026-12-06): written all at once, a 13 MB answer went to the kernel in one system
+    // call that held the event loop 34-46 ms.
+    const parts = Array.from({ length: 48 }, (_, i) => Buffer.alloc(256 * 1024, 0x41 + (i % 26)));
+    let answer: import('node:http').ServerResponse | undefined;
+    const server = createServer((_req, res) => {
+      answer = res;
+      writeBody(res, parts);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      socket.pause();
+      socket.write('GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      while (!answer) await new Promise((resolve) => setImmediate(resolve));
+      // While the client reads nothing, Node holds at most the part the socket did not take (the kernel's
+      // buffers hold some more): not the 12 MB answer.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(answer.writableLength).toBeLessThanOrEqual(2 * 256 * 1024);
+      expect(answer.writableFinished).toBe(false);
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.resume();
+      await new Promise((resolve) => socket.once('end', resolve));
+      const raw = Buffer.concat(received);
+      const body = raw.subarray(raw.indexOf('\r\n\r\n') + 4);
+      expect(body.equals(Buffer.concat(parts))).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('joinBody', () => {
   it('keeps a short body one string', async () => {
     expect(await joinBody(['{"a":', '1', '}'])).toBe('{"a":1}');
