@@ -16,35 +16,28 @@
  *   GET  /:customerId/activity        Recent SCIM requests and refused logins
  *   POST /:customerId/logout          End the portal session
  */
-import { privateIdpAddressesAllowed } from '../options.js';
 import { checkCustomerId } from '../connections.js';
-import { DEFAULT_GRACE_SECONDS, type DashboardRequest, type DashboardResponse } from '../dashboard/index.js';
+import type { DashboardRequest, DashboardResponse } from '../dashboard/index.js';
 import { createFlash } from '../dashboard/flash.js';
 import { ScimSsoConfigError } from '../errors.js';
 import { pageHeaders, reachedOverHttps } from '../dashboard/page-headers.js';
 import type { AuditEventInput } from '../events.js';
 import { internalsOf } from '../internal.js';
-import { isMatchingStrategy, type MatchingStrategy } from '../match/strategies.js';
-import { DEFAULT_STRATEGY } from '../oidc-clients.js';
-import { hashToken } from '../scim/auth.js';
 import { checkPortalUrl, portalCustomerUrl } from '../setup-links.js';
 import type { ScimSsoCore } from '../sso.js';
 import { hashSetupSecret } from '../setup-links.js';
 import type { SetupArea } from '../store/setup-grants.js';
 import { activityPage } from './activity-page.js';
-import { checkIssuer } from './discovery-check.js';
-import { idpOfType, isSetupIdp } from './idp-steps.js';
 import { portalMessage, type PortalContext } from './layout.js';
 import { overviewPage } from './overview-page.js';
-import { scimPage, statusLine } from './scim-page.js';
+import { statusLine } from './scim-page.js';
 import { cookieLine, csrfTokenOf, csrfValid, currentSession, LINK_OPENS, openSession, SESSION_COOKIE, type Refusal } from './session.js';
 import { RateLimiter } from '../scim/rate-limit.js';
-import { samlSsoPage, ssoPage, type SsoFormValues } from './sso-page.js';
-import { authorizationOrigin, clearTestCookie, finishTestLogin, startTestLogin } from './test-login.js';
-import { testResultPage, testStartPage } from './test-page.js';
-import { evaluateTestLogin } from './test-evaluation.js';
-import { parseSsoForm, withWorkspaceDomains } from './sso-form.js';
 import { withoutTrailingSlashes } from '../url-segment.js';
+import type { Portal, PortalTurn } from './portal-turn.js';
+import { scimRoute } from './scim-routes.js';
+import { ssoRoute } from './sso-routes.js';
+import { testLoginRoute } from './test-routes.js';
 
 export interface SetupPortalOptions {
   /** Absolute URL of the portal (where it is mounted). Default: the scimSso option `setupPortalUrl`. */
@@ -69,6 +62,15 @@ export interface SetupPortalCore {
 }
 
 const HTML = 'text/html; charset=utf-8';
+
+/** The portal's pages of one setup area, by the path below the customer's that names them (a route answers null for a method it has no page for). */
+const AREA_PAGES: ReadonlyMap<string, { area: SetupArea; route: (portal: Portal, turn: PortalTurn) => Promise<SetupResponse | null> }> = new Map([
+  ['scim', { area: 'scim', route: scimRoute }],
+  ['scim/token', { area: 'scim', route: scimRoute }],
+  ['sso', { area: 'sso', route: ssoRoute }],
+  ['test', { area: 'sso', route: testLoginRoute }],
+  ['test/callback', { area: 'sso', route: testLoginRoute }],
+]);
 const ACTIVITY_LIMIT = 50;
 const REFUSALS: Record<Refusal | 'none', { status: number; title: string; message: string }> = {
   none: { status: 401, title: 'Open your setup link', message: 'This page is reached through the setup link you received. Open that link again to continue.' },
@@ -116,6 +118,7 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
   const linkOpens = new RateLimiter(LINK_OPENS);
   const audit = (event: Omit<AuditEventInput, 'actor' | 'connectionId'> & { connectionId?: string | null }) =>
     emit({ actor: 'setup', connectionId: null, ...event });
+  const portal: Portal = { sso, store, runtime, options: internals.options, scimBaseUrl, keepsLog, loginRedirectUri, testRedirectUri, audit };
 
   return {
     path: portalPath,
@@ -184,14 +187,23 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
           return fail(405, 'Method not allowed', 'Only GET and POST are used here.');
         }
 
-        const flash = createFlash(session.secret);
-        const cookieReq = { headers: request.headers, base: custBase, secure };
-        const setCookie = (line: string) => void cookies.push(line);
-        const clientIdp = async () => {
-          const client = await store.getOidcClient(customerId);
-          const strategy: MatchingStrategy =
-            client && isMatchingStrategy(client.matchingStrategy) ? client.matchingStrategy : DEFAULT_STRATEGY[client?.idpType ?? 'Okta'];
-          return { client, strategy, idp: idpOfType(client?.idpType) };
+        const turn: PortalTurn = {
+          request,
+          method: method === 'POST' ? 'POST' : 'GET',
+          action,
+          form,
+          customerId,
+          session,
+          ctx,
+          secure,
+          headers,
+          cookies,
+          flash: createFlash(session.secret),
+          cookieReq: { headers: request.headers, base: custBase, secure },
+          setCookie: (line: string) => void cookies.push(line),
+          page,
+          redirect,
+          fail,
         };
 
         if (method === 'GET' && action === '') {
@@ -224,185 +236,10 @@ export function createSetupPortalCore(sso: ScimSsoCore, options: SetupPortalOpti
           return fail(200, 'Setup session ended', 'You can close this page. Open your setup link again to come back.');
         }
 
-        if (action === 'scim' || action === 'scim/token') {
-          const refused = needs('scim');
-          if (refused) return refused;
-          if (method === 'POST' && action === 'scim/token') {
-            const existing = await sso.fetchScimConnection(customerId);
-            let token: string;
-            try {
-              token = existing
-                ? (await sso.rotateScimToken(customerId, { graceSeconds: DEFAULT_GRACE_SECONDS })).token
-                : (await sso.createScimConnection({ customerId })).token;
-            } catch (error) {
-              if (error instanceof ScimSsoConfigError && (error.code === 'rotation_conflict' || error.code === 'connection_exists')) {
-                return fail(
-                  409,
-                  'Conflict',
-                  'Someone else changed the SCIM token at the same moment. Open the SCIM page again and issue a new token if you need one.',
-                );
-              }
-              throw error;
-            }
-            const connection = await store.getConnectionByCustomer(customerId);
-            audit({ type: 'setup.scim_token_issued', outcome: 'success', customerId, connectionId: connection?.connectionId ?? null });
-            // POST → 303 → GET: the token is shown once; a reload shows it no more.
-            flash.put(cookieReq, setCookie, `${custBase}/scim`, token, hashToken(token));
-            return redirect(`${custBase}/scim`);
-          }
-          if (method === 'GET' && action === 'scim') {
-            const [connection, { strategy, idp }, activity] = await Promise.all([
-              sso.fetchScimConnection(customerId),
-              clientIdp(),
-              keepsLog ? sso.activity(customerId, { limit: 1 }) : null,
-            ]);
-            const tokenHash = flash.pending(cookieReq) ? ((await store.getConnectionByCustomer(customerId))?.tokenHash ?? null) : null;
-            const revealedToken = flash.take(cookieReq, setCookie, `${custBase}/scim`, tokenHash);
-            const asked = request.query.get('idp');
-            return page(
-              200,
-              scimPage(ctx, {
-                scimBaseUrl,
-                hasConnection: connection !== null,
-                previousTokenExpiresAt: connection?.previousTokenExpiresAt ?? null,
-                revealedToken,
-                idp: isSetupIdp(asked) ? asked : idp,
-                strategy,
-                lastRequest: activity ? activity.lastRequest : undefined,
-                graceHours: DEFAULT_GRACE_SECONDS / 3600,
-              }),
-            );
-          }
-        }
-
-        if (action === 'sso') {
-          const refused = needs('sso');
-          if (refused) return refused;
-          // A SAML customer: the app manages its connection; the portal shows the SP values and changes nothing.
-          const saml = await sso.fetchSamlConnection(customerId);
-          if (saml)
-            return method === 'GET'
-              ? page(200, samlSsoPage(ctx, saml))
-              : fail(409, 'Conflict', 'This organisation signs in by SAML; the app manages its SAML connection.');
-          const redirectUri = loginRedirectUri(customerId);
-          const uris = { redirectUri, testRedirectUri: testRedirectUri(customerId) };
-          if (method === 'GET') {
-            return page(200, ssoPage(ctx, { client: await sso.fetchOidcClient(customerId), ...uris, saved: request.query.get('saved') === '1' }));
-          }
-          const parsed = parseSsoForm(form);
-          const again = async (status: number, error: string, values: SsoFormValues) =>
-            page(status, ssoPage(ctx, { client: await sso.fetchOidcClient(customerId), ...uris, values, error }));
-          if (!parsed.ok) {
-            audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'invalid_form' });
-            return again(400, parsed.error, parsed.values);
-          }
-          const { values, clientSecret, scopes, workspaceDomains } = parsed;
-          const stored = await store.getOidcClient(customerId);
-          if (stored?.clientSecret && !clientSecret && (stored.issuer !== values.issuer || stored.clientId !== values.clientId)) {
-            // The stored secret belongs to one IdP application: kept for another issuer or client ID, the next
-            // token request would hand it to whoever runs that issuer (anyone holding a setup link).
-            audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'secret_required' });
-            return again(
-              400,
-              'The issuer or client ID changed: enter the client secret of that application (the stored secret is kept only for the same issuer and client ID).',
-              values,
-            );
-          }
-          const check = await checkIssuer(values.issuer, values.clientId, internals.options.allowHttpIssuers, privateIdpAddressesAllowed(internals.options));
-          if (!check.ok) {
-            audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'discovery_failed' });
-            return again(400, check.problem, values);
-          }
-          const settings = {
-            idpType: values.idpType as 'Okta' | 'MicrosoftEntra' | 'Generic',
-            issuer: values.issuer,
-            clientId: values.clientId,
-            scopes,
-            requiredClaims: withWorkspaceDomains(stored?.requiredClaims ?? {}, workspaceDomains),
-          };
-          try {
-            if (stored) {
-              await sso.updateOidcClient(customerId, { ...settings, ...(clientSecret ? { clientSecret } : {}) });
-            } else {
-              await sso.createOidcClient({ customerId, ...settings, redirectUri, ...(clientSecret ? { clientSecret } : {}) });
-            }
-          } catch (error) {
-            // A setting the client refuses (Google's issuer without a Workspace domain): said on the form.
-            if (!(error instanceof ScimSsoConfigError) || error.code !== 'invalid_argument') throw error;
-            audit({ type: 'setup.oidc_client_rejected', outcome: 'failure', customerId, reason: 'invalid_form' });
-            return again(400, error.message.replace(/^(?:create|update)OidcClient: /, ''), values);
-          }
-          audit({ type: 'setup.oidc_client_saved', outcome: 'success', customerId });
-          return redirect(`${custBase}/sso?saved=1`);
-        }
-
-        if (action === 'test' || action === 'test/callback') {
-          const refused = needs('sso');
-          if (refused) return refused;
-          const client = await store.getOidcClient(customerId);
-          // The start form's POST answers a redirect to the IdP, which CSP form-action must allow.
-          if (client) {
-            const target = await authorizationOrigin(runtime, client);
-            if (target) headers['Content-Security-Policy'] = headers['Content-Security-Policy']!.replace("form-action 'self'", `form-action 'self' ${target}`);
-          }
-          if (method === 'GET' && action === 'test') return page(200, testStartPage(ctx, testRedirectUri(customerId), client !== null));
-          if (!client) return page(409, testStartPage(ctx, testRedirectUri(customerId), false));
-          if (method === 'POST' && action === 'test') {
-            const hint = typeof form.loginHint === 'string' && form.loginHint.length <= 300 ? form.loginHint.trim() : '';
-            let started;
-            try {
-              started = await startTestLogin(runtime, client, session, testRedirectUri(customerId), custBase, secure, hint || null);
-            } catch {
-              return page(
-                502,
-                testStartPage(
-                  ctx,
-                  testRedirectUri(customerId),
-                  true,
-                  'Your IdP could not be reached to start the login (its discovery document failed). Check the issuer on the Single sign-on page.',
-                ),
-              );
-            }
-            cookies.push(started.cookie);
-            return redirect(started.location);
-          }
-          if (method === 'GET' && action === 'test/callback') {
-            cookies.push(clearTestCookie(custBase, secure));
-            const callbackUrl = new URL(testRedirectUri(customerId));
-            callbackUrl.search = request.query.toString();
-            const finished = await finishTestLogin(runtime, client, session, request.headers, callbackUrl);
-            if (!finished.ok) {
-              audit({ type: 'setup.test_login', outcome: 'failure', customerId, reason: 'login_failed' });
-              return page(400, testStartPage(ctx, testRedirectUri(customerId), true, finished.problem));
-            }
-            const connection = await store.getConnectionByCustomer(customerId);
-            const { strategy, idp } = await clientIdp();
-            const {
-              identity,
-              current: now,
-              result,
-            } = await evaluateTestLogin(
-              store,
-              connection?.connectionId ?? null,
-              client,
-              finished.claims,
-              strategy,
-              idp,
-              internals.options.requireVerifiedEmail,
-            );
-            // As the page says: refused before matching, or the current strategy's decision.
-            const reason = result.refusedFirst?.code ?? (now.decision.admit ? null : now.decision.reason);
-            audit({
-              type: 'setup.test_login',
-              outcome: reason === null ? 'success' : 'failure',
-              customerId,
-              connectionId: connection?.connectionId ?? null,
-              subject: identity.subject,
-              strategy,
-              ...(reason === null ? {} : { reason }),
-            });
-            return page(200, testResultPage(ctx, result));
-          }
+        const area = AREA_PAGES.get(action);
+        if (area) {
+          const answer = needs(area.area) ?? (await area.route(portal, turn));
+          if (answer) return answer;
         }
 
         if (method === 'GET' && action === 'activity') {
