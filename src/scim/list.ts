@@ -24,7 +24,7 @@
 import { expectedWeight, readWeight } from './heavy-work.js';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { fold } from '../fold.js';
-import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT, type Page, type ReadOptions, type StoredResource } from '../store/store.js';
+import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT, type Page, type ReadOptions, type SortOrder, type StoredResource } from '../store/store.js';
 import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from '../event-loop.js';
@@ -611,44 +611,73 @@ export interface ListResult {
 /** Runs a query: the page's resources (rendered only where filtering or sorting needed it). `alreadyRead`: see {@link IndexRead}. */
 export async function listResources(ctx: ResourceContext, query: ListQuery, baseUrl: string, alreadyRead: IndexRead | null = null): Promise<ListResult> {
   const offset = query.startIndex - 1;
-  // Groups are read without members, and users without their groups, when the projection leaves them out:
-  // O(page), whatever their size (100 users in 1,000 groups each are 100,000 memberships to derive).
-  const options = ctx.spec.kind === 'Group' ? { members: wantsMembers(query.projection) } : { groups: shows(query.projection, 'groups') };
-  const index = query.sortBy && sortIndexOf(ctx.spec, query.sortBy);
+  const options = shownReadOptions(ctx, query.projection);
   const pageOf = (page: Page): ListResult => ({
     total: page.total,
     startIndex: query.startIndex,
     resources: page.resources.map((stored) => ({ stored, rendered: null })),
   });
-  /** A page of groups read with their members in one store call, weighed as it arrives. */
-  const withMembers = (page: Page | null): Page | null => {
-    if (page) ctx.heavy.charge(readWeight(page.resources));
-    return page;
-  };
-  if (!query.filter && !query.sortBy) {
-    // count=0 asks for totalResults only; listPage with 0 still returns the total. A page of groups with their
-    // members is one read: the store ends it early past PAGE_MEMBERS_BUDGET members, on purpose.
-    if (options?.members) return pageOf(withMembers(await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, query.count, options))!);
-    const read = (at: number, count: number, rowBytes: number) => ctx.store.listPage(ctx.connectionId, ctx.spec.kind, at, count, { ...options, rowBytes });
-    return pageOf((await readClientPage(ctx, offset, query.count, read))!);
-  }
+  if (!query.filter && !query.sortBy) return pageOf(await creationOrderPage(ctx, offset, query.count, options));
+  const index = query.sortBy && sortIndexOf(ctx.spec, query.sortBy);
   let indexing = false;
   if (!query.filter && index) {
-    const order = { attribute: index.attribute, descending: query.descending };
-    const sorted = () =>
-      options?.members
-        ? ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, query.count, options).then(withMembers)
-        : readClientPage(ctx, offset, query.count, (at, count, rowBytes) =>
-            ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, at, count, { ...options, rowBytes }),
-          );
-    let page = await sorted();
-    // Resources stored by an earlier version are not indexed yet: index a bounded share of them, then answer
-    // from the index if that finished, else by scanning (within the budget).
-    if (page === null && (await indexSortBacklog(ctx))) page = await sorted();
+    const page = await sortIndexPage(ctx, { attribute: index.attribute, descending: query.descending }, offset, query.count, options);
     if (page) return pageOf(page);
-    continueSortBacklog(ctx);
     indexing = true;
   }
+  return filteredPage(ctx, query, baseUrl, alreadyRead, indexing);
+}
+
+/**
+ * How a page's resources are read for what `projection` shows: groups without their members and users without
+ * their groups when it leaves them out, O(page) whatever their size (100 users in 1,000 groups each are
+ * 100,000 memberships to derive).
+ */
+function shownReadOptions(ctx: ResourceContext, projection: Projection): ReadOptions {
+  return ctx.spec.kind === 'Group' ? { members: wantsMembers(projection) } : { groups: shows(projection, 'groups') };
+}
+
+/** A page of groups read with their members in one store call, weighed as it arrives. */
+function weighed(ctx: ResourceContext, page: Page | null): Page | null {
+  if (page) ctx.heavy.charge(readWeight(page.resources));
+  return page;
+}
+
+/**
+ * A page without a filter or sort, in creation order (O(page)). count=0 asks for totalResults only (the
+ * store still answers the total). A page of groups with their members is one read: the store ends it early
+ * past PAGE_MEMBERS_BUDGET members, on purpose.
+ */
+async function creationOrderPage(ctx: ResourceContext, offset: number, count: number, options: ReadOptions): Promise<Page> {
+  if (options.members) return weighed(ctx, await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, count, options))!;
+  const read = (at: number, n: number, rowBytes: number) => ctx.store.listPage(ctx.connectionId, ctx.spec.kind, at, n, { ...options, rowBytes });
+  return (await readClientPage(ctx, offset, count, read))!;
+}
+
+/**
+ * A page from the store's sort index (O(log n + page)), or null while the index does not hold the resources
+ * stored before it (or by an earlier version): a bounded share of them is indexed first, and if that did not
+ * finish the rest goes on in the background (sort-backfill.ts) and the caller scans.
+ */
+async function sortIndexPage(ctx: ResourceContext, order: SortOrder, offset: number, count: number, options: ReadOptions): Promise<Page | null> {
+  const sorted = () =>
+    options.members
+      ? ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, offset, count, options).then((page) => weighed(ctx, page))
+      : readClientPage(ctx, offset, count, (at, n, rowBytes) => ctx.store.listSorted(ctx.connectionId, ctx.spec.kind, order, at, n, { ...options, rowBytes }));
+  let page = await sorted();
+  if (page === null && (await indexSortBacklog(ctx))) page = await sorted();
+  if (page === null) continueSortBacklog(ctx);
+  return page;
+}
+
+/**
+ * A page of a filter, or of a sort no index answers (`indexing`: one whose index is being built): index
+ * lookups where the filter allows (planLookups), else a scan of the connection in store pages, evaluated
+ * in slices of bounded work.
+ */
+async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: string, alreadyRead: IndexRead | null, indexing: boolean): Promise<ListResult> {
+  const offset = query.startIndex - 1;
+  const options = shownReadOptions(ctx, query.projection);
   const lookups = query.filter ? planLookups(ctx, query.filter) : null;
   // Groups are read with their members, and a scan's users with their groups, only where the filter or sort
   // names them (and, for members, the reverse index cannot answer: member-terms.ts); the page shown is then
@@ -661,7 +690,7 @@ export async function listResources(ctx: ResourceContext, query: ListQuery, base
   const holders = new Map<string, ReadonlySet<string>>();
   const looked = lookups && (await lookedUpCandidates(ctx, lookups, query.maxScan, read, holders, ctx.spec.kind === 'User' ? alreadyRead : null));
   if (asked) await findHolders(ctx, asked, holders, query.maxScan);
-  const partial = ctx.spec.kind === 'Group' ? options?.members === true && !readMembers : !readGroups && shows(query.projection, 'groups');
+  const partial = ctx.spec.kind === 'Group' ? options.members === true && !readMembers : !readGroups && shows(query.projection, 'groups');
   const shown = async (resources: ListedResource[]): Promise<ListedResource[]> => (partial ? readWhole(ctx, resources) : resources);
   if (looked && query.filter && !query.sortBy && indexAnswersExactly(ctx, query.filter)) {
     const resources = looked.slice(offset, offset + query.count).map((stored) => ({ stored, rendered: null }));
