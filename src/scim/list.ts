@@ -272,9 +272,10 @@ const FIRST_SCAN_BATCH = 100;
 const SCAN_BATCH_BYTES = 1_000_000;
 /**
  * The JSON of a scan's or a client page's first store page, which tells what the rest will weigh
- * (HeavyTicket.expect): a request refused for its weight has read no more than this.
+ * (HeavyTicket.expect): a request refused for its weight has read no more than this. A page of 100 users of
+ * up to 5 KB is still one read.
  */
-const FIRST_READ_BYTES = 256 * 1024;
+const FIRST_READ_BYTES = 512 * 1024;
 
 /** How many resources to read next, after a page of `count` resources whose JSON was `bytes` long. */
 export function nextScanBatch(count: number, bytes: number): number {
