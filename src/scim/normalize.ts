@@ -37,7 +37,14 @@ export function coerceBoolean(value: unknown): boolean | undefined {
  * `name`, the attribute is `name` inside `where` (the path is only built for a message or a nested object:
  * a 30,000-member list builds none per member).
  */
-export function normalizeValue(def: AttributeDef, value: Json, where: string, name?: string, inEntry = false): Result<Json | undefined> {
+export function normalizeValue(
+  def: AttributeDef,
+  value: Json,
+  where: string,
+  name?: string,
+  inEntry = false,
+  keepEntriesWithoutData = false,
+): Result<Json | undefined> {
   if (value === null || (value === '' && !inEntry)) return ok(undefined); // rule 15: see normalizeSingle
   if (def.multiValued) {
     const items = Array.isArray(value) ? value : [value];
@@ -46,7 +53,7 @@ export function normalizeValue(def: AttributeDef, value: Json, where: string, na
     for (const item of items) {
       const one = normalizeSingle(def, item, where, name, true);
       if (!one.ok) return one;
-      if (one.value === undefined || (def.type === 'complex' && holdsNoData(def, one.value))) continue;
+      if (one.value === undefined || (!keepEntriesWithoutData && def.type === 'complex' && holdsNoData(def, one.value))) continue;
       // RFC 7643 §2.4: `primary` true at most once; as a PATCH does (RFC 7644 §3.5.2), the first one wins.
       if (isObject(one.value) && one.value.primary === true) {
         if (primary) one.value = { ...one.value, primary: false };
@@ -64,6 +71,15 @@ export function normalizeValue(def: AttributeDef, value: Json, where: string, na
   }
   return normalizeSingle(def, value, where, name, inEntry);
 }
+
+/**
+ * {@link normalizeValue} for one PATCH operation's value: entries holding no data are kept, for a later
+ * operation of the same PATCH to fill (`add emails [{"type": "work", "primary": true}]`, then `replace
+ * emails[type eq "work"].value`); those still empty once every operation has applied are dropped then
+ * (dropEntriesWithoutData, src/scim/patch.ts).
+ */
+export const normalizeOperationValue = (def: AttributeDef, value: Json, where: string): Result<Json | undefined> =>
+  normalizeValue(def, value, where, undefined, false, true);
 
 /** Sub-attributes that describe an entry of a multi-valued attribute rather than hold what it is. */
 const DESCRIPTORS: ReadonlySet<string> = new Set(['type', 'primary']);

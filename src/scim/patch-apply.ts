@@ -8,7 +8,7 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { FilterNode } from './filter.js';
 import { getAttr, keyOf, setAttr } from './attribute-access.js';
 import { matchesElement } from './filter-eval.js';
-import { isObject, normalizeValue, type Json, type JsonObject } from './normalize.js';
+import { isObject, normalizeOperationValue, normalizeValue, type Json, type JsonObject } from './normalize.js';
 import type { ResolvedPatchPath } from './patch-path.js';
 import { comparisonsOf, equalityKey, filterWork, pinnedValue, valueKey, type PatchLists } from './patch-list.js';
 import { MAX_PATCH_SCAN } from './limits.js';
@@ -134,7 +134,7 @@ function writeAt(state: PatchState, container: JsonObject, key: string, op: Patc
     return done;
   }
 
-  const normalized = def ? normalizeValue(def, value as Json, where) : ok(value);
+  const normalized = def ? normalizeOperationValue(def, value as Json, where) : ok(value);
   if (!normalized.ok) return normalized;
   const next = normalized.value;
   const merges = !def?.multiValued;
@@ -301,7 +301,7 @@ function atSubAttribute(container: JsonObject, key: string, op: PatchOp, path: R
     if (Object.keys(current).length === 0) put(container, key, undefined);
     return done;
   }
-  const normalized = path.subDef ? normalizeValue(path.subDef, value as Json, where) : ok(value);
+  const normalized = path.subDef ? normalizeOperationValue(path.subDef, value as Json, where) : ok(value);
   if (!normalized.ok) return normalized;
   if (normalized.value === undefined) return done;
   const target: JsonObject = isObject(current) ? current : {};
@@ -317,7 +317,7 @@ function removeValues(state: PatchState, container: JsonObject, key: string, def
     put(container, key, undefined);
     return done;
   }
-  const normalized = def ? normalizeValue(def, value, where) : ok(value);
+  const normalized = def ? normalizeOperationValue(def, value, where) : ok(value);
   if (!normalized.ok) return normalized;
   // Values are identified by their `value` sub-attribute when they have one (members, emails).
   const byValue = !def || def.subAttributes?.some((s) => s.name === 'value') === true;

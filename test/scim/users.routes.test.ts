@@ -228,6 +228,13 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
         [{ value: '+1 555 0199', type: 'mobile' }],
         undefined,
       ]);
+      // Entries are judged once every operation has applied: one added empty and filled by a later operation
+      // of the same PATCH keeps what it was added with.
+      const filled = await patch([
+        { op: 'add', path: 'emails', value: [{ type: 'work', primary: true }] },
+        { op: 'replace', path: 'emails[type eq "work"].value', value: 'filled@example.com' },
+      ]);
+      expect([filled.status, filled.body.emails]).toEqual([200, [{ type: 'work', primary: true, value: 'filled@example.com' }]]);
       // A group's member sent without a value is still refused, never silently dropped.
       const group = await t.http
         .post('/scim/v2/Groups')
