@@ -15,27 +15,20 @@
  *   GET  /customers/:customerId/roles        Roles: the role mapping (IdP groups → app roles)
  *   POST /customers/:customerId/roles        Save the role mapping (setRoleMapping), then 303 to the page
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { checkCustomerId } from '../connections.js';
 import { ScimSsoConfigError } from '../errors.js';
 import { internalsOf } from '../internal.js';
-import { isMatchingStrategy, isSamlMatchingStrategy } from '../match/strategies.js';
-import { hashToken } from '../scim/auth.js';
 import type { ScimSsoCore } from '../sso.js';
 import { offsetParam, type DashboardApi } from './api.js';
-import { loadCompare } from './compare-data.js';
-import { comparePage } from './compare-page.js';
 import { createFlash } from './flash.js';
 import { FORM_LIMIT_BYTES, ROLES_FORM_LIMIT_BYTES } from './form.js';
 import { pageHeaders, reachedOverHttps } from './page-headers.js';
 import { createCsrf } from './csrf.js';
-import { customerPage, loadCustomer } from './customer-page.js';
+import { CUSTOMER_ROUTES } from './customer-routes.js';
+import type { DashboardRequest, DashboardResponse } from './exchange.js';
 import { customersPage, loadCustomerRows } from './customers-page.js';
 import { enc, html, type SafeHtml } from './html.js';
 import { messagePage, type PageContext } from './layout.js';
-import { matchingModel } from './matching-model.js';
-import { matchingPage } from './matching-page.js';
-import { mappingFromForm, rolesPage } from './roles-page.js';
 import { withoutTrailingSlashes } from '../url-segment.js';
 
 /** The options of the dashboard; `Req` is the framework's request (Express `req`, Koa `ctx`). */
@@ -56,33 +49,7 @@ export interface DashboardOptions<Req = unknown> {
   prefix?: string;
 }
 
-/** One dashboard request, as the adapters hand it over. */
-export interface DashboardRequest {
-  /** Upper-case HTTP method. */
-  readonly method: string;
-  /** The URL path below the mount point (`/admin/customers/acme`), still percent-encoded. */
-  readonly path: string;
-  readonly query: URLSearchParams;
-  /** The absolute path of the mount point as the browser sees it (Express `req.baseUrl`; '' at the root). */
-  readonly mountPath: string;
-  readonly headers: IncomingHttpHeaders;
-  /** Whether the browser reached the app over https. */
-  readonly secure: boolean;
-  /**
-   * The urlencoded form of a POST (src/dashboard/form.ts), read up to `maxBytes` (default FORM_LIMIT_BYTES);
-   * rejects with an error carrying a 4xx `status`.
-   */
-  form(maxBytes?: number): Promise<Record<string, unknown>>;
-}
-
-/** The dashboard's answer; adapters write it as it is. */
-export interface DashboardResponse {
-  status: number;
-  headers: Record<string, string>;
-  /** `Set-Cookie` lines. */
-  cookies: string[];
-  body: string;
-}
+export type { DashboardRequest, DashboardResponse } from './exchange.js';
 
 export interface DashboardCore<Req> {
   /** The prefix requests must be under (`/admin`). */
@@ -91,13 +58,7 @@ export interface DashboardCore<Req> {
   handle(raw: Req, request: DashboardRequest): Promise<DashboardResponse | null>;
 }
 
-const GRACE_CHOICES = new Set([0, 3600, 86_400]);
-/**
- * The grace a rotation gets unless the admin chooses otherwise: one hour. With none, the IdP's provisioning
- * fails (401) from the rotation until someone pastes the new token into it, and IdPs pause or quarantine an
- * app after repeated failures; an hour covers the paste. For a leaked token the form offers "stop at once".
- */
-export const DEFAULT_GRACE_SECONDS = 3600;
+export { DEFAULT_GRACE_SECONDS } from './customer-routes.js';
 
 const HTML = 'text/html; charset=utf-8';
 
@@ -120,8 +81,6 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
     throw new ScimSsoConfigError('invalid_argument', 'dashboard: loginUrl must be a path or an http(s) URL');
   }
   const prefix = dashboardPrefix(options.prefix);
-  /** Whether the customer has an SSO connection (OIDC client or SAML connection): the matching pages need one. */
-  const hasSso = async (customerId: string) => (await sso.fetchOidcClient(customerId)) !== null || (await sso.fetchSamlConnection(customerId)) !== null;
   const api: DashboardApi = {
     fetchScimConnection: sso.fetchScimConnection,
     fetchOidcClient: sso.fetchOidcClient,
@@ -200,91 +159,23 @@ export function createDashboardCore<Req>(sso: ScimSsoCore, options: DashboardOpt
         }
         if (first !== 'customers' || rawCustomerId === undefined || rest.length > 0) return fail(404, 'Not found', 'No such dashboard page.');
         const customerId = checkCustomerId(rawCustomerId);
-        const customerUrl = `${base}/customers/${enc(customerId)}`;
-
-        if (method === 'GET' && action === undefined) {
-          const offsets = {
-            users: offsetParam(request.query.get('users')),
-            groups: offsetParam(request.query.get('groups')),
-            sso: offsetParam(request.query.get('sso')),
-          };
-          const data = await loadCustomer(api, customerId, offsets);
-          if (!data) return fail(404, 'Not found', `No customer "${customerId}".`);
-          // The reveal is sealed to the token hash the shared store holds now: it opens on any instance.
-          const tokenHash = flash.pending(cookieReq) ? ((await api.store.getConnectionByCustomer(customerId))?.tokenHash ?? null) : null;
-          const rotatedToken = flash.take(cookieReq, setCookie, customerUrl, tokenHash);
-          return page(200, customerPage(ctx(), data, rotatedToken ?? undefined));
-        }
-
-        if (method === 'POST' && action === 'scim-token') {
-          const grace = Number(form.graceSeconds ?? DEFAULT_GRACE_SECONDS);
-          if (!GRACE_CHOICES.has(grace)) return fail(400, 'Bad request', 'Choose how long the old token keeps working.');
-          let token: string;
-          try {
-            ({ token } = await api.rotateScimToken(customerId, { graceSeconds: grace }));
-          } catch (error) {
-            // Two admins rotated at once: the other rotation won and its token is the live one; nothing changed here.
-            if (!(error instanceof ScimSsoConfigError) || error.code !== 'rotation_conflict') throw error;
-            return fail(
-              409,
-              'Conflict',
-              'Another rotation of this token happened at the same moment and won. Its new token is the current one; this rotation changed nothing.',
-            );
-          }
-          // POST → 303 → GET: the new token is shown once, and reloading the page cannot rotate it again.
-          flash.put(cookieReq, setCookie, customerUrl, token, hashToken(token));
-          return redirect(customerUrl);
-        }
-
-        if (method === 'GET' && action === 'matching.json') {
-          if (!(await hasSso(customerId))) return json(404, { error: 'sso_connection_not_found' });
-          return json(200, await api.matchingReport(customerId));
-        }
-
-        if (method === 'GET' && action === 'matching') {
-          if (!(await hasSso(customerId))) return fail(404, 'Not found', `Customer "${customerId}" has no OIDC client or SAML connection.`);
-          const model = matchingModel(await api.matchingReport(customerId), `${customerUrl}/compare?subject=`);
-          const requested = request.query.get('strategy') ?? undefined;
-          return page(200, matchingPage(ctx(), model, { requested, saved: request.query.get('saved') === '1' }));
-        }
-
-        if (method === 'POST' && action === 'matching') {
-          const strategy = form.strategy;
-          if (await api.fetchSamlConnection(customerId)) {
-            if (!isSamlMatchingStrategy(strategy)) return fail(400, 'Bad request', 'Unknown SAML matching strategy.');
-            await api.updateSamlConnection(customerId, { matchingStrategy: strategy });
-            return redirect(`${customerUrl}/matching?saved=1`);
-          }
-          if (!isMatchingStrategy(strategy)) return fail(400, 'Bad request', 'Unknown matching strategy.');
-          await api.updateOidcClient(customerId, { matchingStrategy: strategy });
-          return redirect(`${customerUrl}/matching?saved=1`);
-        }
-
-        if (method === 'GET' && action === 'compare') {
-          const subject = request.query.get('subject');
-          if (subject === null || subject === '') return fail(400, 'Bad request', 'Which SSO user? (?subject=…)');
-          const data = await loadCompare(api, customerId, subject);
-          if (!data) return fail(404, 'Not found', `Customer "${customerId}" has no SSO user "${subject}".`);
-          return page(200, comparePage(ctx(), data));
-        }
-
-        if (method === 'GET' && action === 'roles') {
-          const mapping = await api.fetchRoleMapping(customerId);
-          return page(200, rolesPage(ctx(), customerId, mapping, { saved: request.query.get('saved') === '1' }));
-        }
-
-        if (method === 'POST' && action === 'roles') {
-          try {
-            await api.setRoleMapping(customerId, mappingFromForm(form));
-          } catch (error) {
-            if (!(error instanceof ScimSsoConfigError) || error.code !== 'invalid_argument') throw error;
-            // The form comes back as it was stored, with what was wrong (nothing was saved).
-            return page(400, rolesPage(ctx(), customerId, await api.fetchRoleMapping(customerId), { saved: false, error: error.message }));
-          }
-          return redirect(`${customerUrl}/roles?saved=1`);
-        }
-
-        return fail(404, 'Not found', 'No such dashboard page.');
+        const route = CUSTOMER_ROUTES.get(action === undefined ? method : `${method} ${action}`);
+        if (!route) return fail(404, 'Not found', 'No such dashboard page.');
+        return await route({
+          api,
+          customerId,
+          customerUrl: `${base}/customers/${enc(customerId)}`,
+          query: request.query,
+          form,
+          ctx,
+          flash,
+          cookieReq,
+          setCookie,
+          page,
+          json,
+          redirect,
+          fail,
+        });
       } catch (error) {
         if (error instanceof ScimSsoConfigError) {
           const notFound = error.code === 'connection_not_found' || error.code === 'oidc_client_not_found' || error.code === 'invalid_argument';
