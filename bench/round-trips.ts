@@ -1,7 +1,7 @@
 /**
  * Round trips a server child makes to Redis, counted on the client side: every write to the ioredis
  * client's socket is one message the server then waits on. A single command is one write; a pipeline (or
- * MULTI) is one write for all its commands (ioredis batches them, node_modules/ioredis/built/Pipeline.js);
+ * MULTI) is one write for all its commands (ioredis batches them: its Pipeline class);
  * an EVALSHA is one write however many commands its script runs. Commands sent in parallel (Promise.all)
  * count once each: they are separate messages, though not sequential waits. Redis's own view (INFO
  * commandstats, every command including those run inside scripts) is in bench/cost.ts.
