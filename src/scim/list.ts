@@ -698,9 +698,13 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
     return { total: looked.length, startIndex: query.startIndex, resources: await shown(resources) };
   }
   const scope = { type: ctx.spec.type };
-  // Without sortBy only the page's matches are kept (the rest are counted); with it, each match's id and sort
-  // key, its row read again if it lands on the page: a scan holds one store page of rows, and the page's.
-  const page: (ListedResource & Keyed)[] = [];
+  // Without sortBy only the page's matches are kept (the rest are counted): their rows where lookups hold them
+  // all already, else their ids, the rows read again once the scan is done; with sortBy, each match's id and
+  // sort key, its row read again if it lands on the page. A scan holds one store page of rows, never its
+  // answer's: 4 scans of one tenant each gathering 8 MB of matching rows made the young generation's
+  // collections 36-48 ms (an audit of 2026-12-06).
+  const page: ListedResource[] = [];
+  const pageIds: { id: string }[] = [];
   const keyed: (Keyed & { id: string })[] = [];
   let matched = 0;
   let windowBytes = 0;
@@ -719,9 +723,10 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
         const position = matched++;
         if (!query.sortBy) {
           if (position >= offset && position < offset + query.count) {
-            page.push({ stored, rendered, key: null, position });
+            if (looked) page.push({ stored, rendered });
+            else pageIds.push({ id: stored.id });
             // A page that will be refused for its size is refused now, not after the whole scan.
-            if ((windowBytes += stored.json.length) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, page.length, offset);
+            if ((windowBytes += stored.json.length) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, page.length + pageIds.length, offset);
           }
           continue;
         }
@@ -734,7 +739,8 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
     if (error instanceof WorkBudgetExceeded) throw scanTooMuchWork(ctx, error);
     throw error;
   }
-  if (!query.sortBy) return { total: matched, startIndex: query.startIndex, resources: await shown(page) };
+  if (!query.sortBy)
+    return { total: matched, startIndex: query.startIndex, resources: await shown(looked ? page : await readByIds(ctx, pageIds, read, offset)) };
   const sorted = (await sortKeyed(keyed, query.descending)).slice(offset, offset + query.count);
   // Lookups' rows are all in hand already; a scan's page is read again by id.
   const inHand = looked && new Map(looked.map((stored) => [stored.id, stored]));
@@ -743,7 +749,7 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
 }
 
 /**
- * The rows of a sorted page, read again by id in the page's order (as the scan read them: `read`); one
+ * The rows of a scan's page, read again by id in the page's order (as the scan read them: `read`); one
  * deleted since the scan is left out. At most MAX_PAGE_BYTES of rows, as any page (`offset`: the page's, for
  * the refusal).
  */
