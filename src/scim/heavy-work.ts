@@ -46,7 +46,11 @@ export class HeavyWork {
 
   /** The weight of one request of `connectionId`, from its first read to its answer. */
   ticket(connectionId: string): HeavyTicket {
-    return new HeavyTicket(() => this.take(connectionId), this.unwritten);
+    return new HeavyTicket(
+      () => this.take(connectionId),
+      () => this.held(connectionId) >= MAX_HEAVY_AT_ONCE,
+      this.unwritten,
+    );
   }
 
   /** Slots `connectionId` holds now (tests). */
@@ -76,8 +80,18 @@ export class HeavyTicket {
 
   constructor(
     private readonly take: () => (() => void) | null,
+    private readonly full: () => boolean,
     private readonly unwritten: FinalizationRegistry<() => void>,
   ) {}
+
+  /**
+   * Whether a heavy request would be refused now: every slot of the connection is taken, none by this
+   * request. Its first read is then made small, so that, refused, it has read next to nothing (in a burst
+   * of 380 requests of one tenant, 376 refused ones each reading a first 512 KB made 36-68 ms collections).
+   */
+  get crowded(): boolean {
+    return this.release === null && this.full();
+  }
 
   /**
    * Counts `bytes` this request has read; past HEAVY_READ_BYTES it takes a slot, or throws 429. With

@@ -79,9 +79,12 @@ describe('HeavyWork', () => {
     // Once it holds a slot, what it then reads changes nothing.
     tickets[0]!.charge(10 * HEAVY_READ_BYTES);
     expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE);
+    // Crowded: every slot taken, none by this request (its first read is then made small).
+    expect([work.ticket('a').crowded, tickets[0]!.crowded, work.ticket('b').crowded]).toEqual([true, false, false]);
     expect(() => work.ticket('a').expect(HEAVY_READ_BYTES + 1)).toThrow(expect.objectContaining({ status: 429 }));
     for (const ticket of tickets) ticket.settle(undefined);
     expect(work.held('a')).toBe(0);
+    expect(work.ticket('a').crowded).toBe(false);
   });
 
   it('reports an answer written when its client left before it was ready (its connection closed already)', async () => {
@@ -169,13 +172,18 @@ describe.each(STORE_KINDS)('heavy requests of one connection (%s store)', (kind)
       pageBytes = 0;
       const refused = await page(token, query);
       expect(refused.status, query).toBe(429);
-      // Refused on what its first store page (512 KB of rows) says the rest weighs, before reading the rest
-      // (it read 2 MB first before: the refused requests of a burst of 380 read 1.2-1.6 GB).
+      // Refused on what its first store page says the rest weighs, before reading the rest; with every slot
+      // taken that page is about one row (16 KB of rows, the store's page ends after one: these users are
+      // 31 KB). Before, a refused request read 2 MB first: those of a burst of 380 read 1.2-1.6 GB.
       expect(pageBytes, query).toBeGreaterThan(0);
-      expect(pageBytes, query).toBeLessThan(512 * 1024 + 40_000);
+      expect(pageBytes, query).toBeLessThan(16 * 1024 + 40_000);
       expect(refused.headers['Retry-After']).toBe('1');
       expect(JSON.parse(bodyText(refused.body)!)).toMatchObject({ status: '429', detail: expect.stringContaining('read much') });
     }
+    // A request that is light after all still answers while the connection is crowded (its first read small).
+    pageBytes = 0;
+    const light = await page(token, 'count=2');
+    expect([light.status, (JSON.parse(bodyText(light.body)!) as { itemsPerPage: number }).itemsPerPage]).toEqual([200, 2]);
     // Light requests of the same connection, and heavy ones of another, go on.
     expect((await page(token, 'count=3')).status).toBe(200);
     expect((await sso.handleScim(scimRequest(token, 'GET', `/Users/${someone}`))).status).toBe(404); // someone is the other connection's
