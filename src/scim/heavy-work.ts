@@ -41,6 +41,8 @@ export function readWeight(resources: readonly { json: string; groups?: readonly
 export class HeavyWork {
   /** Connection id → slots taken; an entry exists only while one is. */
   private readonly taken = new Map<string, number>();
+  /** Connection id → scans reading their first store page; an entry exists only while one is. */
+  private readonly scansReading = new Map<string, number>();
   /** Answers nobody reported written: their slot goes when they are collected. */
   private readonly unwritten = new FinalizationRegistry<() => void>((release) => release());
 
@@ -48,9 +50,26 @@ export class HeavyWork {
   ticket(connectionId: string): HeavyTicket {
     return new HeavyTicket(
       () => this.take(connectionId),
-      () => this.held(connectionId) >= MAX_HEAVY_AT_ONCE,
+      (scan) => this.crowded(connectionId, scan),
+      (delta) => this.noteScanReading(connectionId, delta),
       this.unwritten,
     );
+  }
+
+  /**
+   * Whether a heavy request of `connectionId` would find no slot: every slot taken, or, for a scan, the slots
+   * taken and the scans reading their first page together as many (in a burst, every request sends its first
+   * read before any has come back to take a slot).
+   */
+  private crowded(connectionId: string, scan: boolean): boolean {
+    const busy = (this.taken.get(connectionId) ?? 0) + (scan ? (this.scansReading.get(connectionId) ?? 0) : 0);
+    return busy >= MAX_HEAVY_AT_ONCE;
+  }
+
+  private noteScanReading(connectionId: string, delta: number): void {
+    const now = (this.scansReading.get(connectionId) ?? 0) + delta;
+    if (now > 0) this.scansReading.set(connectionId, now);
+    else this.scansReading.delete(connectionId);
   }
 
   /** Slots `connectionId` holds now (tests). */
@@ -80,17 +99,27 @@ export class HeavyTicket {
 
   constructor(
     private readonly take: () => (() => void) | null,
-    private readonly full: () => boolean,
+    private readonly crowded: (scan: boolean) => boolean,
+    private readonly noteScanReading: (delta: number) => void,
     private readonly unwritten: FinalizationRegistry<() => void>,
   ) {}
 
   /**
-   * Whether a heavy request would be refused now: every slot of the connection is taken, none by this
-   * request. Its first read is then made small, so that, refused, it has read next to nothing (in a burst
-   * of 380 requests of one tenant, 376 refused ones each reading a first 512 KB made 36-68 ms collections).
+   * Runs the request's first store read, `read(crowded)`, which tells what the rest will weigh (`expect`):
+   * `crowded` when a heavy request of its connection would find no slot now (every slot taken, or, for a
+   * `scan`, taken or about to be by the scans reading their first page), so that it reads a row or so and,
+   * refused, has read next to nothing. In a burst of 380 requests of one tenant, the 376 refused ones each
+   * reading a first 512 KB made 36-68 ms collections. Client pages count only slots taken: concurrent pages
+   * of ordinary users keep reading in one round trip.
    */
-  get crowded(): boolean {
-    return this.release === null && this.full();
+  async firstRead<T>(read: (crowded: boolean) => Promise<T>, scan: boolean): Promise<T> {
+    const crowded = this.release === null && this.crowded(scan);
+    if (scan) this.noteScanReading(1);
+    try {
+      return await read(crowded);
+    } finally {
+      if (scan) this.noteScanReading(-1);
+    }
   }
 
   /**

@@ -276,11 +276,11 @@ const SCAN_BATCH_BYTES = 1_000_000;
  * up to 5 KB is still one read.
  */
 const FIRST_READ_BYTES = 512 * 1024;
-/** The same while every heavy slot of the connection is taken (HeavyTicket.crowded): a row or so. */
+/** The same while a heavy request of the connection would find no slot (HeavyTicket.firstRead): a row or so. */
 const CROWDED_FIRST_READ_BYTES = 16 * 1024;
 
-/** What a request's first store page may hold (FIRST_READ_BYTES, or less while its connection is crowded). */
-const firstReadBytes = (ctx: ResourceContext): number => (ctx.heavy.crowded ? CROWDED_FIRST_READ_BYTES : FIRST_READ_BYTES);
+/** What a request's first store page may hold. */
+const firstReadBytes = (crowded: boolean): number => (crowded ? CROWDED_FIRST_READ_BYTES : FIRST_READ_BYTES);
 
 /** How many resources to read next, after a page of `count` resources whose JSON was `bytes` long. */
 export function nextScanBatch(count: number, bytes: number): number {
@@ -463,10 +463,8 @@ async function* scannedCandidates(ctx: ResourceContext, maxScan: number, indexin
   for (let offset = 0, batch = FIRST_SCAN_BATCH; ;) {
     // The memory store answers without waiting on I/O: yield between pages so a scan never holds the loop.
     if (offset > 0) await yieldToEventLoop();
-    const page = await ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, batch, {
-      ...options,
-      rowBytes: offset === 0 ? firstReadBytes(ctx) : SCAN_BATCH_BYTES,
-    });
+    const list = (rowBytes: number) => ctx.store.listPage(ctx.connectionId, ctx.spec.kind, offset, batch, { ...options, rowBytes });
+    const page = offset === 0 ? await ctx.heavy.firstRead((crowded) => list(firstReadBytes(crowded)), true) : await list(SCAN_BATCH_BYTES);
     if (offset === 0 && page.total > maxScan) throw indexing ? sortIndexNotReady(ctx, page.total, maxScan) : scanTooLarge(ctx, page.total, maxScan);
     charge(page.resources);
     const weight = readWeight(page.resources);
@@ -578,7 +576,8 @@ async function readClientPage(
     const first = resources.length === 0;
     if (!first) await yieldToEventLoop();
     const at = offset + resources.length;
-    const page = await read(at, Math.min(count - resources.length, ask), first ? firstReadBytes(ctx) : SCAN_BATCH_BYTES);
+    const asked = Math.min(count - resources.length, ask);
+    const page = first ? await ctx.heavy.firstRead((crowded) => read(at, asked, firstReadBytes(crowded)), false) : await read(at, asked, SCAN_BATCH_BYTES);
     if (page === null) return null;
     const weight = readWeight(page.resources);
     if (first) ctx.heavy.expect(expectedWeight(weight, page.resources.length, Math.min(count, page.total - offset)));

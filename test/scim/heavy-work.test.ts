@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectedWeight, HEAVY_READ_BYTES, HeavyWork, MAX_HEAVY_AT_ONCE } from '../../src/scim/heavy-work.js';
+import { expectedWeight, HEAVY_READ_BYTES, HeavyTicket, HeavyWork, MAX_HEAVY_AT_ONCE } from '../../src/scim/heavy-work.js';
 import type { ScimResponse } from '../../src/scim/http.js';
 import { bodyText, writeBody } from '../../src/scim/response-body.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
@@ -66,7 +66,10 @@ describe('HeavyWork', () => {
     expect(light.settle([Buffer.from('x')], true)).toBeUndefined(); // no slot, nothing to give back
   });
 
-  it('takes a slot for a request expected to read past HEAVY_READ_BYTES before it reads it, or refuses it then', () => {
+  /** Whether `ticket`'s first read would be made small (HeavyTicket.firstRead). */
+  const crowdedOf = (ticket: HeavyTicket, scan = false) => ticket.firstRead(async (crowded) => crowded, scan);
+
+  it('takes a slot for a request expected to read past HEAVY_READ_BYTES before it reads it, or refuses it then', async () => {
     const work = new HeavyWork();
     expect(expectedWeight(1000, 10, 2000)).toBe(200_000);
     expect(expectedWeight(0, 0, 5)).toBe(0);
@@ -80,11 +83,30 @@ describe('HeavyWork', () => {
     tickets[0]!.charge(10 * HEAVY_READ_BYTES);
     expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE);
     // Crowded: every slot taken, none by this request (its first read is then made small).
-    expect([work.ticket('a').crowded, tickets[0]!.crowded, work.ticket('b').crowded]).toEqual([true, false, false]);
+    expect(await Promise.all([crowdedOf(work.ticket('a')), crowdedOf(tickets[0]!), crowdedOf(work.ticket('b'))])).toEqual([true, false, false]);
     expect(() => work.ticket('a').expect(HEAVY_READ_BYTES + 1)).toThrow(expect.objectContaining({ status: 429 }));
     for (const ticket of tickets) ticket.settle(undefined);
     expect(work.held('a')).toBe(0);
-    expect(work.ticket('a').crowded).toBe(false);
+    expect(await crowdedOf(work.ticket('a'))).toBe(false);
+  });
+
+  it('makes the first read of a scan small while as many scans read theirs as there are slots (a burst sends them all before any takes one)', async () => {
+    const work = new HeavyWork();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const reading = Array.from({ length: MAX_HEAVY_AT_ONCE }, () =>
+      work.ticket('c').firstRead(async (crowded) => {
+        await gate;
+        return crowded;
+      }, true),
+    );
+    expect(await crowdedOf(work.ticket('c'), true)).toBe(true);
+    // A client page counts only the slots taken: concurrent pages of ordinary users keep their one read.
+    expect(await crowdedOf(work.ticket('c'), false)).toBe(false);
+    expect(await crowdedOf(work.ticket('d'), true)).toBe(false);
+    open();
+    expect(await Promise.all(reading)).toEqual(reading.map(() => false));
+    expect(await crowdedOf(work.ticket('c'), true)).toBe(false);
   });
 
   it('reports an answer written when its client left before it was ready (its connection closed already)', async () => {
