@@ -75,8 +75,8 @@ export function normalizeValue(
 /**
  * {@link normalizeValue} for one PATCH operation's value: entries holding no data are kept, for a later
  * operation of the same PATCH to fill (`add emails [{"type": "work", "primary": true}]`, then `replace
- * emails[type eq "work"].value`); those still empty once every operation has applied are dropped then
- * (dropEntriesWithoutData, src/scim/patch.ts).
+ * emails[type eq "work"].value`); those still empty once every operation has applied are dropped when the
+ * PATCH's result is built as any write is (buildResource, src/scim/resources.ts).
  */
 export const normalizeOperationValue = (def: AttributeDef, value: Json, where: string): Result<Json | undefined> =>
   normalizeValue(def, value, where, undefined, false, true);
@@ -99,22 +99,6 @@ export function holdsNoData(def: AttributeDef, entry: Json): boolean {
     if (value !== null && value !== '') return false;
   }
   return true;
-}
-
-/**
- * Leaves out the entries of the resource's multi-valued complex attributes that {@link holdsNoData} (a
- * PATCH that cleared an email's `value` leaves `{"type": "work"}`), in place; an attribute left without
- * entries is removed. O(the entries of those attributes).
- */
-export function dropEntriesWithoutData(type: ResourceTypeDef, resource: JsonObject): void {
-  for (const def of type.schema.attributes) {
-    if (!def.multiValued || def.type !== 'complex' || !Object.hasOwn(resource, def.name)) continue;
-    const list = resource[def.name];
-    if (!Array.isArray(list) || !list.some((entry) => holdsNoData(def, entry))) continue;
-    const kept = list.filter((entry) => !holdsNoData(def, entry));
-    if (kept.length > 0) resource[def.name] = kept;
-    else delete resource[def.name];
-  }
 }
 
 const pathOf = (where: string, name: string | undefined): string => (name === undefined ? where : where ? `${where}.${name}` : name);

@@ -4,7 +4,7 @@
  */
 import { yieldToEventLoop } from '../event-loop.js';
 import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
-import { dropEntriesWithoutData, isObject, type Json, type JsonObject } from './normalize.js';
+import { isObject, type Json, type JsonObject } from './normalize.js';
 import { MAX_BODY_OBJECT_KEYS } from './limits.js';
 import { deleteAttr, keyOf } from './attribute-access.js';
 import { applyAtPath, valuelessCreation, type PatchState } from './patch-apply.js';
@@ -222,7 +222,6 @@ function* patchSteps(
   const valueless = valuelessCreation(state);
   if (!valueless.ok) return valueless;
   state.lists.compact();
-  dropEntriesWithoutData(state.type, state.resource);
   syncSchemas(state);
   return ok(state.resource);
 }

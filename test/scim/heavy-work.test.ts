@@ -32,14 +32,23 @@ async function collectUntil(done: () => boolean): Promise<boolean> {
 }
 
 describe('HeavyWork', () => {
-  it('takes a slot only past HEAVY_READ_BYTES, at most MAX_HEAVY_AT_ONCE per connection, given back once', () => {
-    const work = new HeavyWork();
+  /**
+   * A request of connection 'a' weighed at the threshold (`weigh`: HeavyTicket.charge or .expect) takes no
+   * slot, and MAX_HEAVY_AT_ONCE weighed just past it take them all; answers the light ticket and the heavy ones.
+   */
+  function fillSlots(work: HeavyWork, weigh: (ticket: HeavyTicket, bytes: number) => void) {
     const light = work.ticket('a');
-    light.charge(HEAVY_READ_BYTES);
+    weigh(light, HEAVY_READ_BYTES);
     expect(work.held('a')).toBe(0);
     const tickets = Array.from({ length: MAX_HEAVY_AT_ONCE }, () => work.ticket('a'));
-    for (const ticket of tickets) ticket.charge(HEAVY_READ_BYTES + 1);
+    for (const ticket of tickets) weigh(ticket, HEAVY_READ_BYTES + 1);
     expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE);
+    return { light, tickets };
+  }
+
+  it('takes a slot only past HEAVY_READ_BYTES, at most MAX_HEAVY_AT_ONCE per connection, given back once', () => {
+    const work = new HeavyWork();
+    const { light, tickets } = fillSlots(work, (ticket, bytes) => ticket.charge(bytes));
     const refused = (() => {
       try {
         work.ticket('a').charge(HEAVY_READ_BYTES + 1);
@@ -73,12 +82,7 @@ describe('HeavyWork', () => {
     const work = new HeavyWork();
     expect(expectedWeight(1000, 10, 2000)).toBe(200_000);
     expect(expectedWeight(0, 0, 5)).toBe(0);
-    const light = work.ticket('a');
-    light.expect(HEAVY_READ_BYTES);
-    expect(work.held('a')).toBe(0);
-    const tickets = Array.from({ length: MAX_HEAVY_AT_ONCE }, () => work.ticket('a'));
-    for (const ticket of tickets) ticket.expect(HEAVY_READ_BYTES + 1);
-    expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE);
+    const { tickets } = fillSlots(work, (ticket, bytes) => ticket.expect(bytes));
     // Once it holds a slot, what it then reads changes nothing.
     tickets[0]!.charge(10 * HEAVY_READ_BYTES);
     expect(work.held('a')).toBe(MAX_HEAVY_AT_ONCE);
