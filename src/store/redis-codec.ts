@@ -94,7 +94,7 @@ export function outcome(reply: unknown): WriteOutcome {
       return { ok: false, reason: 'version_mismatch', currentVersion: Number(detail) };
     case 'quota':
       return quotaOutcome(String(detail) as QuotaName, Number(third), fourth);
-    // 'too_big' (an inline list over too many old members), 'staging_lost', 'leased' and 'lease_lost' are handled by redis.ts.
+    // 'too_big' (an inline list over too many old members), 'staging_lost', 'leased' and 'lease_lost' are handled by redis-writes.ts.
     default:
       throw new Error(`unexpected reply from the Redis store: ${String(status)}`);
   }

@@ -16,6 +16,8 @@ import {
   type WriteEvents,
   changedText,
 } from './event-log.js';
+import type { RedisContext } from './redis-context.js';
+import { assertStoreId, type Store } from './store.js';
 
 /** How many times a read settles an unfinished staged list before giving up (each settle finishes one). */
 const MAX_SETTLES_PER_READ = 8;
@@ -130,4 +132,25 @@ function expand(entries: Entry[], after: string | null): EventPage & { bytes: nu
     next = index >= n ? formatCursor({ at: cursor.at, seq: cursor.seq, index: null }) : (events[events.length - 1]?.cursor ?? next);
   }
   return { events, next, bytes };
+}
+
+/** The store's event reads: pages of events (settling what a read finds unfinished with `settle`) and the last cursor. */
+export function redisEventReads(ctx: RedisContext, settle: EventReader['settle']): Pick<Store, 'readEvents' | 'lastEventCursor'> {
+  const { redis, run, tag } = ctx;
+  return {
+    async readEvents(connectionId, after, limit) {
+      assertStoreId('connectionId', connectionId);
+      const reader = {
+        read: async (cid: string, from: string, n: number, budget: number) => (await run('events', tag(cid), from, n, budget)) as unknown[],
+        settle,
+      };
+      return readEventPage(reader, connectionId, after, limit);
+    },
+
+    async lastEventCursor(connectionId) {
+      assertStoreId('connectionId', connectionId);
+      const last = await redis.get(`${tag(connectionId)}ev:last`);
+      return last;
+    },
+  };
 }

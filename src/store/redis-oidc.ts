@@ -206,7 +206,7 @@ export function redisOidcMethods(options: {
     ssoPage: { lua: SSO_PAGE, keys: 3, readOnly: true },
   });
   const customersKey = `${prefix}customers`;
-  // Same hash tag as the customer key (redis.ts): one MGET reads both, even on a cluster.
+  // Same hash tag as the customer key (redis-context.ts): one MGET reads both, even on a cluster.
   const oidcKey = (customerId: string): string => `${prefix}oidc:{${customerId}}`;
   const samlKey = (customerId: string): string => `${prefix}saml:{${customerId}}`;
   const ssoKey = (customerId: string): string => `${prefix}sso:{s:${customerId}}:users`;
@@ -412,3 +412,6 @@ export function redisOidcMethods(options: {
   };
   return { methods, customers, oidcKey, samlKey, ssoKey, seenKey, ssoBytesKey };
 }
+
+/** The OIDC part of the Redis store, as the connection and login parts use it. */
+export type RedisOidc = ReturnType<typeof redisOidcMethods>;

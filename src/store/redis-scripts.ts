@@ -97,7 +97,7 @@ local function mmkey(gid) return base .. 'g:mm:' .. gid end
 local function leaseKey(gid) return base .. 'g:lease:' .. gid end
 local JOBS = base .. 'g:jobs'
 -- When each job last moved on (ms, Redis's clock), by token: a job whose writer died stops moving, and
--- STALE_JOBS hands it to whoever finishes it (adoptStaleJobs in src/store/redis.ts).
+-- STALE_JOBS hands it to whoever finishes it (adoptStaleJobs in src/store/redis-writes.ts).
 local JOBS_MOVED = base .. 'g:jobs:moved'
 -- Redis's clock in ms: the same for every app instance.
 local function redisNowMs()
@@ -506,7 +506,7 @@ local function quotaRefusal(w, creating, delta)
     if w.k == 'u' and n >= q.users then return { 'quota', 'users', fmt(q.users) } end
     if w.k == 'g' and n >= q.groups then return { 'quota', 'groups', fmt(q.groups) } end
   end
-  -- reserve: what the later chunks of a chunked member write will add (writeChangesInChunks in redis.ts).
+  -- reserve: what the later chunks of a chunked member write will add (writeChangesInChunks in redis-writes.ts).
   delta = delta + (q.reserve or 0)
   if delta > 0 and tonumber(redis.call('GET', BYTES) or '0') + delta > q.bytes then
     return { 'quota', 'bytes', fmt(q.bytes) }
@@ -1629,7 +1629,7 @@ return n
 
 /**
  * A group's write lease (ARGV: group id, token, 'take', 'peek' or 'drop'): a write too large for one script holds it
- * from its first script to its last (writeChangesInChunks and the staged lists in src/store/redis.ts), and
+ * from its first script to its last (writeChangesInChunks and the staged lists in src/store/redis-writes.ts), and
  * REPLACE_RESOURCE refuses every other write of the group meanwhile ('leased'). 'take' answers 0 when taken,
  * else the milliseconds the holder's lease has left; 'peek' the same without taking it; 'drop' frees it when
  * the token holds it. It lives GROUP_LEASE_MS past its holder's last script, so a holder that died frees the

@@ -39,7 +39,7 @@ describe.each(STORE_KINDS)('large groups through SCIM on the %s store', (kind) =
 
   it('builds a 5,000-member group with PATCHes of 1,000 members and edits it one member at a time', async () => {
     const gid = await createGroup('All employees');
-    // Each PATCH moves the ETag (on Redis by one per chunk of INLINE_MEMBERS changes, src/store/redis.ts).
+    // Each PATCH moves the ETag (on Redis by one per chunk of INLINE_MEMBERS changes, src/store/redis-writes.ts).
     const versions = [1];
     for (let i = 0; i < 5; i++) {
       const res = await patch(gid, [{ op: 'add', path: 'members', value: values(1000, i * 1000) }]);

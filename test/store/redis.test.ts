@@ -275,7 +275,7 @@ describe('redis store specifics', () => {
       replies.push(await store.deleteResource(cid, 'Group', gid));
     }, argCounts);
     // The 2,100 changes go in chunks of INLINE_MEMBERS (600 removals, then 1,500 additions), each moving
-    // the version (writeChangesInChunks in src/store/redis.ts).
+    // the version (writeChangesInChunks in src/store/redis-writes.ts).
     const chunks = Math.ceil(600 / INLINE_MEMBERS) + Math.ceil(1500 / INLINE_MEMBERS);
     expect(replies).toEqual([{ ok: true, version: 1 }, { ok: true, version: 2 }, { ok: true, version: 2 + chunks }, 2000, true]);
     // EVALSHA sha numkeys key + (member value, meta) pairs + a few fixed arguments.

@@ -1,0 +1,194 @@
+/**
+ * The login guard's reads and writes on Redis: the users a login matches (one or many lookups a script),
+ * and the lookup, decision and SSO user record in one script where they share a Cluster slot
+ * (docs/round-trips.md §Login).
+ */
+import { parseRawRow, parseResource } from './redis-codec.js';
+import type { RedisContext } from './redis-context.js';
+import type { RedisOidc } from './redis-oidc.js';
+import type { RedisReads } from './redis-reads.js';
+import { seenScore } from '../seen-order.js';
+import { checkSsoUser } from './sso-records.js';
+import {
+  assertIndexAttribute,
+  assertLookups,
+  assertStoreId,
+  recordLoginInSteps,
+  LOGIN_BATCH,
+  type LoginOutcome,
+  type NumberedLoginLookup,
+  type NumberedResource,
+  type Store,
+} from './store.js';
+
+/** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
+type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer, number, Buffer];
+
+/** The outcome fields recordLogin sends for the script to fill in, and how checkSsoUser's JSON ends with them. */
+const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };
+const UNDECIDED_SUFFIX = ',"lastOutcome":"admitted","lastReason":null,"lastScimUserId":null}';
+
+export type RedisLoginMethods = Pick<Store, 'findUsersForLogin' | 'findUsersForLoginBatch' | 'recordLogin'>;
+
+/** What the login methods are told by the store's options. */
+export interface RedisLoginOptions {
+  retention: number;
+  maxSsoUsersPerCustomer: number;
+  maxSsoUserBytesPerCustomer: number;
+}
+
+export function redisLogins(
+  ctx: RedisContext,
+  options: RedisLoginOptions,
+  reads: Pick<RedisReads, 'parseFound' | 'fillGroups'>,
+  oidc: RedisOidc,
+): RedisLoginMethods {
+  const { run, runBuffer, tag, now } = ctx;
+  const { retention, maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer } = options;
+  const { parseFound, fillGroups } = reads;
+  const cluster = (ctx.client as { isCluster?: boolean }).isCluster === true;
+  const methods: RedisLoginMethods = {
+    async findUsersForLogin(connectionId, attribute, value) {
+      assertStoreId('connectionId', connectionId);
+      assertIndexAttribute(attribute);
+      if (typeof value !== 'string') throw new TypeError('index value must be a string');
+      const [users, gone] = (await run('login', tag(connectionId), attribute, value, now(), retention)) as [unknown[][], number];
+      return { users: await parseFound(connectionId, 'User', users, { source: 'i', attribute, value }), deletedMatch: Number(gone) === 1 };
+    },
+
+    async findUsersForLoginBatch(connectionId, lookups) {
+      assertStoreId('connectionId', connectionId);
+      assertLookups(lookups);
+      // Scripts of at most LOGIN_BATCH lookups, sent together (one round trip), so that logins are not held
+      // up behind one long script. Each script takes its lookups grouped by attribute.
+      const chunkOf = (indexes: number[]) => {
+        const byAttribute = new Map<string, number[]>();
+        for (const i of indexes) {
+          const group = byAttribute.get(lookups[i]!.attribute);
+          if (group) group.push(i);
+          else byAttribute.set(lookups[i]!.attribute, [i]);
+        }
+        const args: (string | number)[] = [now(), retention];
+        for (const [attribute, at] of byAttribute) args.push(attribute, at.length, ...at.map((i) => lookups[i]!.value));
+        return { at: [...byAttribute.values()].flat(), args };
+      };
+      let chunks: { at: number[]; args: (string | number)[] }[] = [];
+      for (let from = 0; from < lookups.length; from += LOGIN_BATCH) {
+        chunks.push(chunkOf(Array.from({ length: Math.min(LOGIN_BATCH, lookups.length - from) }, (_, j) => from + j)));
+      }
+      const answers: NumberedLoginLookup[] = new Array(lookups.length);
+      const byId = new Map<string, NumberedResource>(); // one object per user, across scripts too
+      const deferred: NumberedResource[] = []; // users whose groups a script left out (fillGroups)
+      const heavy: { lookup: number; seqs: string[] }[] = []; // first lookups too heavy for one script
+      const retried = new Set<number>(); // heavy lookups whose holders all vanished, looked up again once
+      /** Takes in one script's reply for the lookups `at` (in the order sent); returns the lookups it left. */
+      const takeReply = ([seqs, rows, groups, refs, gone, later, answered, oversized]: BatchReply, at: number[]): number[] => {
+        if (Number(answered) === 0) {
+          heavy.push({ lookup: at[0]!, seqs: oversized.toString().split(' ') });
+          return at.slice(1);
+        }
+        const aux = new Map<number, Buffer[]>();
+        for (let i = 0; i < groups.length; i += 2 + 2 * Number(groups[i + 1])) {
+          aux.set(Number(groups[i]), groups.slice(i + 2, i + 2 + 2 * Number(groups[i + 1])) as Buffer[]);
+        }
+        const seq = seqs.toString().split(' ');
+        const users = rows.map((row, i) => {
+          const user = parseRawRow('User', row, aux.get(i + 1) ?? []) as NumberedResource;
+          user.seq = Number(seq[i]);
+          const first = byId.get(user.id) ?? user;
+          byId.set(user.id, first);
+          return first;
+        });
+        for (const n of later.toString().split(' ')) if (n !== '') deferred.push(users[Number(n) - 1]!);
+        const found = refs.toString().split(',');
+        const buried = gone.toString();
+        const done = Number(answered);
+        at.slice(0, done).forEach((i, p) => {
+          const ref = found[p]!;
+          answers[i] = { users: ref === '' ? [] : ref.split(' ').map((n) => users[Number(n) - 1]!), deletedMatch: buried[p] === '1' };
+        });
+        return at.slice(done);
+      };
+      /** A lookup whose holders pass PAGE_READ_BYTES together: each holder read by a script of its own. */
+      const readHeavy = async ({ lookup, seqs }: { lookup: number; seqs: string[] }) => {
+        const replies = (await Promise.all(seqs.map((seq) => run('userBySeq', tag(connectionId), seq)))) as unknown[][];
+        const users = replies.flatMap((reply, i) => {
+          if (reply.length === 0) return []; // deleted since the batch script
+          const user = parseResource('User', reply) as NumberedResource;
+          user.seq = Number(seqs[i]);
+          const first = byId.get(user.id) ?? user;
+          byId.set(user.id, first);
+          return [first];
+        });
+        if (users.length > 0) answers[lookup] = { users, deletedMatch: false };
+        // All of them deleted meanwhile: the lookup goes again (another may hold the value now), once.
+        else if (!retried.has(lookup)) retried.add(lookup);
+        else
+          answers[lookup] = {
+            users: [],
+            deletedMatch: (await methods.findUsersForLogin(connectionId, lookups[lookup]!.attribute, lookups[lookup]!.value)).deletedMatch,
+          };
+      };
+      // A script answers its lookups up to PAGE_READ_BYTES of rows (at least one, or a first one's holders
+      // only): those it left go again.
+      while (chunks.length > 0) {
+        const replies = await Promise.all(chunks.map(({ args }) => runBuffer('loginBatch', tag(connectionId), ...args) as Promise<BatchReply>));
+        chunks = replies.flatMap((reply, c) => {
+          const left = takeReply(reply, chunks[c]!.at);
+          return left.length > 0 ? [chunkOf(left)] : [];
+        });
+        const read = heavy.splice(0);
+        await Promise.all(read.map(readHeavy));
+        const again = read.filter(({ lookup }) => answers[lookup] === undefined).map(({ lookup }) => lookup);
+        if (again.length > 0) chunks.push(chunkOf(again));
+      }
+      await fillGroups(connectionId, [...new Set(deferred)]);
+      return answers;
+    },
+
+    async recordLogin(customerId, attempt) {
+      // On a Cluster the SSO user hash ({s:<customerId>}) and the connection ({c:<id>}) are in different
+      // slots: lookup and record are two round trips there (docs/round-trips.md §Login).
+      if (cluster || attempt.connectionId === null)
+        return recordLoginInSteps({ findUsersForLogin: methods.findUsersForLogin, recordSsoUser: oidc.methods.recordSsoUser }, customerId, attempt);
+      assertStoreId('customerId', customerId);
+      assertStoreId('connectionId', attempt.connectionId);
+      assertIndexAttribute(attempt.inactiveWhenFalse);
+      const { lookup } = attempt;
+      if (lookup) {
+        assertIndexAttribute(lookup.attribute);
+        if (typeof lookup.value !== 'string') throw new TypeError('index value must be a string');
+      }
+      const record = checkSsoUser({ ...attempt.user, ...UNDECIDED });
+      if (!record.json.endsWith(UNDECIDED_SUFFIX)) throw new Error('unexpected SSO user record layout');
+      const json = `${record.json.slice(0, -UNDECIDED_SUFFIX.length)}}`;
+      const args = [lookup ? '1' : '0', lookup?.attribute ?? '', lookup?.value ?? '', now(), retention, attempt.inactiveWhenFalse];
+      const keys = [tag(attempt.connectionId), oidc.ssoKey(customerId), oidc.seenKey(customerId), oidc.ssoBytesKey(customerId)];
+      const score = String(seenScore(record.lastSeenAt));
+      const reply = (await run(
+        'loginRecord',
+        ...keys,
+        ...args,
+        record.subject,
+        record.firstSeenAt,
+        json,
+        score,
+        maxSsoUsersPerCustomer,
+        maxSsoUserBytesPerCustomer,
+      )) as [unknown[][], number, number, string, string, string];
+      const [users, gone, done, outcome, reason, id] = reply;
+      const found = {
+        users: lookup ? await parseFound(attempt.connectionId, 'User', users, { source: 'i', ...lookup }) : [],
+        deletedMatch: Number(gone) === 1,
+      };
+      if (Number(done) !== 1) return { found, recorded: null };
+      const recorded: LoginOutcome = {
+        lastOutcome: outcome === 'admitted' ? 'admitted' : 'refused',
+        lastReason: reason === '' ? null : reason,
+        lastScimUserId: id === '' ? null : id,
+      };
+      return { found, recorded };
+    },
+  };
+  return methods;
+}
