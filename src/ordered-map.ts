@@ -1,6 +1,6 @@
 /**
  * A map that keeps its keys in the order they were last set, with the oldest reachable in O(1): the recency
- * list of the Lru (src/lru.ts) and the memory store's tombstones (src/store/memory.ts), which drop their
+ * list of the Lru (src/lru.ts) and the memory store's tombstones (src/store/memory-space.ts), which drop their
  * oldest entries as new ones come.
  *
  * Not a Map's own insertion order: reaching a Map's first key (`keys().next()`, or a loop that breaks at the

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { memoryStore, SETTLE_SLICE } from '../../src/store/memory.js';
+import { memoryStore } from '../../src/store/memory.js';
+import { SETTLE_SLICE } from '../../src/store/memory-members.js';
 import { groupWrite, makeConnection, storeContract } from './contract.js';
 import { ticksDuring } from '../support/event-loop.js';
 import { DROPS_PER_APPEND, MemoryEventLog } from '../../src/store/memory-events.js';

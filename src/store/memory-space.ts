@@ -1,0 +1,337 @@
+/**
+ * One connection's resources in the memory store (its Space): the entries, their creation order, indexes,
+ * sort indexes and reverse member entries, and the pure steps that keep them in line and read them. The
+ * store (memory.ts) runs these steps inside each write's synchronous step.
+ */
+import { MemoryEventLog } from './memory-events.js';
+import { LAST_MODIFIED_SORT_ATTRIBUTE, lastModifiedSortValue, withLastModified } from './last-modified.js';
+import { OrderedIndex } from './ordered-index.js';
+import { OrderedMap } from '../ordered-map.js';
+import { ShardedMap } from '../sharded-map.js';
+import type { EventLogOptions } from './event-log.js';
+import {
+  crowdedIndex,
+  GROUP_IDS_PER_PAGE,
+  groupIdsBytes,
+  keptWithin,
+  memberOverCap,
+  PAGE_MEMBERS_BUDGET,
+  PAGE_READ_BYTES,
+  type IndexEntry,
+  type ReadOptions,
+  type ResourceKind,
+  type ResourceWrite,
+  type SortEntry,
+  type StoredMember,
+  type StoredMembership,
+  type StoredResource,
+  type StoreQuota,
+  type WriteOutcome,
+} from './store.js';
+
+export interface Entry {
+  id: string;
+  kind: ResourceKind;
+  json: string;
+  version: number;
+  /** Creation order within the connection (shared by users and groups, like the Redis counter). */
+  seq: number;
+  indexes: IndexEntry[];
+  /** The sort entries of its last write, in the sort indexes only once `sortIndexed` (see Space.sorting). */
+  sortKeys: SortEntry[];
+  sortIndexed: boolean;
+  /** Groups: member value -> member, in the order added (a Map keeps insertion order). */
+  members: Map<string, StoredMember>;
+  /** Groups: the members as an array for paging, rebuilt lazily after a change (null = stale). */
+  memberList: StoredMember[] | null;
+  /**
+   * Groups: each member's position, increasing in list order (cursor paging, listGroupMembersAfter), as the
+   * Redis store's member scores, less `memberBase`: a full list numbers its members memberBase + 1…n, above
+   * every position given before it, and an added member gets the highest + 1.
+   */
+  memberPos: Map<string, number>;
+  /** Groups: what memberPos values are counted from (the highest position before the last full list). */
+  memberBase: number;
+  /**
+   * Groups: the highest position given so far. Never reused, and a full list starts above it, so a walk in
+   * progress misses no member that is in the group for the whole walk (it may see one twice).
+   */
+  memberTop: number;
+  displayName: string;
+  /** What this resource counts against maxBytes (resourceBytes), kept current as members come and go. */
+  bytes: number;
+  /** The part of `bytes` that is not members (JSON and index entries), so a write needs no pass over the old members. */
+  ownBytes: number;
+}
+
+/** One resource in a sort index: its value for the attribute (null: none) and the resource. */
+interface Sorted {
+  value: string | null;
+  entry: Entry;
+}
+
+/** A sort index: entries by value then creation, nulls last. */
+type SortIndex = OrderedIndex<Sorted>;
+
+/** The index entries a write drops and those it adds (the ones it keeps stay where they are). */
+export function changedIndexes(before: IndexEntry[], after: IndexEntry[]): [gone: IndexEntry[], added: IndexEntry[]] {
+  if (before.length * after.length <= 64) {
+    // The usual handful of entries: pairwise costs less than building keys.
+    const same = (a: IndexEntry, b: IndexEntry) => a.attribute === b.attribute && a.value === b.value;
+    return [before.filter((e) => !after.some((f) => same(e, f))), after.filter((e) => !before.some((f) => same(e, f)))];
+  }
+  const key = (e: IndexEntry) => `${e.attribute}\0${e.value}`;
+  const had = new Set(before.map(key));
+  const has = new Set(after.map(key));
+  return [before.filter((e) => !has.has(key(e))), after.filter((e) => !had.has(key(e)))];
+}
+
+/** listSorted's ascending order: by value, null after every value, then by creation. */
+function bySortValue(a: Sorted, b: Sorted): number {
+  if (a.value !== b.value) {
+    if (a.value === null) return 1;
+    if (b.value === null) return -1;
+    return a.value < b.value ? -1 : 1;
+  }
+  return a.entry.seq - b.entry.seq;
+}
+
+export const byCreation = (a: Entry, b: Entry): number => a.seq - b.seq;
+
+export interface Space {
+  connectionId: string;
+  seq: number;
+  resources: Record<ResourceKind, ShardedMap<Entry>>;
+  /** The resources of each kind in creation order (with ranks, for pages). */
+  order: Record<ResourceKind, OrderedIndex<Entry>>;
+  /** Per kind, attribute → the sort index of that attribute. */
+  sorted: Record<ResourceKind, Map<string, SortIndex>>;
+  /**
+   * Per kind, as the Redis store's `<k>:sorted` marker: 'off' until a client first sorts (no write pays for
+   * sort indexes before), then the seq through which sortBacklog has indexed what was stored before, then
+   * 'done' (listSorted answers by a sort attribute only then).
+   */
+  sorting: Record<ResourceKind, 'off' | number | 'done'>;
+  /** Per kind, attribute → value → ids in insertion order. */
+  indexes: Record<ResourceKind, Map<string, ShardedMap<string[]>>>;
+  /** member id → ids of the groups listing it. */
+  memberOf: ShardedMap<Set<string>>;
+  /**
+   * Groups whose member links a write is still settling after its synchronous step (settleLinks), with how
+   * many such writes: they may list a member its reverse entry does not name yet.
+   */
+  settling: Map<string, number>;
+  /**
+   * Tombstones of deleted users: tombstoneDigest(attribute, value) → deletion time (epoch ms), oldest
+   * first (a re-deleted value moves to the end), like the Redis store's sorted set; trimmed from the oldest
+   * in O(1) per tombstone (src/ordered-map.ts).
+   */
+  gone: OrderedMap<string, number>;
+  /** Sum of the live resources' `bytes`. */
+  bytes: number;
+  /** The connection's durable event log (src/store/memory-events.ts). */
+  events: MemoryEventLog;
+}
+
+/** An empty space for a new connection. */
+export function newSpace(connectionId: string, eventLog: Required<EventLogOptions>, now: () => number): Space {
+  return {
+    connectionId,
+    seq: 0,
+    resources: { User: new ShardedMap(), Group: new ShardedMap() },
+    order: { User: new OrderedIndex(byCreation), Group: new OrderedIndex(byCreation) },
+    sorted: { User: new Map(), Group: new Map() },
+    sorting: { User: 'off', Group: 'off' },
+    indexes: { User: new Map(), Group: new Map() },
+    memberOf: new ShardedMap(),
+    settling: new Map(),
+    gone: new OrderedMap(),
+    bytes: 0,
+    events: new MemoryEventLog(eventLog, now),
+  };
+}
+
+function idsAt(s: Space, kind: ResourceKind, attribute: string, value: string): string[] {
+  return s.indexes[kind].get(attribute)?.get(value) ?? [];
+}
+
+/** The attribute of the first unique entry of `entries` (the write's, or those a replace adds) held by another resource. */
+export function conflict(s: Space, write: ResourceWrite, entries = write.indexes): string | null {
+  for (const entry of entries) {
+    if (!entry.unique) continue;
+    if (idsAt(s, write.kind, entry.attribute, entry.value).some((other) => other !== write.id)) {
+      return entry.attribute;
+    }
+  }
+  return null;
+}
+
+export function addIndexes(s: Space, kind: ResourceKind, id: string, entries: IndexEntry[]): void {
+  for (const entry of entries) {
+    let values = s.indexes[kind].get(entry.attribute);
+    if (!values) s.indexes[kind].set(entry.attribute, (values = new ShardedMap()));
+    const ids = values.get(entry.value) ?? [];
+    if (!ids.includes(id)) values.set(entry.value, [...ids, id]);
+  }
+}
+
+export function addSortKeys(s: Space, entry: Entry, keys: SortEntry[] = entry.sortKeys): void {
+  entry.sortIndexed = true;
+  for (const { attribute, value } of keys) {
+    let index = s.sorted[entry.kind].get(attribute);
+    if (!index) s.sorted[entry.kind].set(attribute, (index = new OrderedIndex(bySortValue)));
+    index.insert({ value, entry });
+  }
+}
+
+/**
+ * A write's new sort entries: kept on the entry, and moved in the sort indexes (only the keys whose value
+ * changed; the others keep their place) once the kind's indexes are on.
+ */
+export function replaceSortKeys(s: Space, entry: Entry, next: SortEntry[]): void {
+  if (!entry.sortIndexed) {
+    entry.sortKeys = next;
+    if (s.sorting[entry.kind] !== 'off') addSortKeys(s, entry);
+    return;
+  }
+  const same = (a: SortEntry, b: SortEntry) => a.attribute === b.attribute && a.value === b.value;
+  removeSortKeys(
+    s,
+    entry,
+    entry.sortKeys.filter((old) => !next.some((key) => same(key, old))),
+  );
+  addSortKeys(
+    s,
+    entry,
+    next.filter((key) => !entry.sortKeys.some((old) => same(key, old))),
+  );
+  entry.sortKeys = next;
+}
+
+export function removeSortKeys(s: Space, entry: Entry, keys: SortEntry[] = entry.sortKeys): void {
+  if (!entry.sortIndexed) return;
+  for (const { attribute, value } of keys) {
+    const index = s.sorted[entry.kind].get(attribute);
+    index?.delete({ value, entry });
+  }
+}
+
+export function removeIndexes(s: Space, kind: ResourceKind, id: string, entries: IndexEntry[]): void {
+  for (const entry of entries) {
+    const values = s.indexes[kind].get(entry.attribute);
+    const rest = (values?.get(entry.value) ?? []).filter((other) => other !== id);
+    if (rest.length > 0) values?.set(entry.value, rest);
+    else values?.delete(entry.value);
+  }
+}
+
+/** A resource changed by a cascade: version + 1 and `meta.lastModified` = iso (src/store/last-modified.ts). */
+export function touch(s: Space, entry: Entry, iso: string): void {
+  entry.version += 1;
+  s.events.replaced(entry.kind, entry.id);
+  const json = withLastModified(entry.json, iso);
+  const grown = json.length - entry.json.length;
+  entry.json = json;
+  entry.ownBytes += grown;
+  entry.bytes += grown;
+  s.bytes += grown;
+  const value = lastModifiedSortValue(iso);
+  const keys = entry.sortKeys.map((key) => (key.attribute === LAST_MODIFIED_SORT_ATTRIBUTE && key.value !== null ? { ...key, value } : key));
+  replaceSortKeys(s, entry, keys);
+}
+
+export function listOf(group: Entry): StoredMember[] {
+  if (group.memberList === null) group.memberList = [...group.members.values()];
+  return group.memberList;
+}
+
+/**
+ * The quota a write would exceed, checked in the same order as the Redis scripts, or null. `entries`: the
+ * write's index entries that are new to the resource (all of a creation's).
+ */
+export function overQuota(
+  s: Space,
+  write: ResourceWrite,
+  current: Entry | null,
+  delta: number,
+  quota: StoreQuota | undefined,
+  entries = write.indexes,
+): WriteOutcome | null {
+  if (!quota) return null;
+  const creating = current === null;
+  if (creating && write.kind === 'User' && s.resources.User.size >= quota.maxUsers) {
+    return { ok: false, reason: 'quota', quota: 'users', limit: quota.maxUsers };
+  }
+  if (creating && write.kind === 'Group' && s.resources.Group.size >= quota.maxGroups) {
+    return { ok: false, reason: 'quota', quota: 'groups', limit: quota.maxGroups };
+  }
+  // A write that does not grow the connection is never refused, even when it is already over.
+  if (delta > 0 && s.bytes + delta > quota.maxBytes) return { ok: false, reason: 'quota', quota: 'bytes', limit: quota.maxBytes };
+  const member = memberOverCap(
+    write,
+    quota,
+    (value) => groupIdsBytes(s.memberOf.get(value) ?? []),
+    (value) => current?.members.has(value) ?? false,
+  );
+  if (member !== null) return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota.maxGroupsPerMember!, member };
+  const attribute = crowdedIndex(write.id, entries, quota, (name, value) => idsAt(s, write.kind, name, value));
+  if (attribute !== null) return { ok: false, reason: 'quota', quota: 'resourcesPerValue', limit: quota.maxResourcesPerValue!, attribute };
+  return null;
+}
+
+/** The entries index value (attribute, value) points at, in creation order. */
+export function entriesAt(s: Space, kind: ResourceKind, attribute: string, value: string): Entry[] {
+  return idsAt(s, kind, attribute, value)
+    .map((id) => s.resources[kind].get(id))
+    .filter((e): e is Entry => e !== undefined)
+    .sort((a, b) => a.seq - b.seq);
+}
+
+export function found(s: Space, kind: ResourceKind, attribute: string, value: string, options?: ReadOptions): StoredResource[] {
+  return entriesAt(s, kind, attribute, value).map((e) => output(s, e, options));
+}
+
+export function output(s: Space, entry: Entry, options?: ReadOptions): StoredResource {
+  const out: StoredResource = { id: entry.id, kind: entry.kind, json: entry.json, version: entry.version };
+  if (entry.kind === 'Group') {
+    if (options?.members !== false) out.members = listOf(entry).map((m) => ({ ...m }));
+    out.memberCount = entry.members.size;
+  } else if (options?.groups !== false) {
+    out.groups = groupsOf(s, entry.id);
+  }
+  return out;
+}
+
+/**
+ * The first entries of a page within its budget, as on Redis: rows within `rowBytes` (listPage's
+ * ReadOptions.rowBytes, at most PAGE_READ_BYTES), users whose groups stay within GROUP_IDS_PER_PAGE, groups read with members whose
+ * members stay within PAGE_MEMBERS_BUDGET.
+ */
+export function withinPageBudget(s: Space, page: Entry[], options: ReadOptions | undefined, rowBytes?: number): Entry[] {
+  let kept = keptWithin(page, (e) => e.json.length, Math.min(rowBytes ?? PAGE_READ_BYTES, PAGE_READ_BYTES));
+  if (kept < page.length) page = page.slice(0, kept);
+  if (page[0]?.kind === 'Group' && options?.members !== false) kept = keptWithin(page, (e) => e.members.size, PAGE_MEMBERS_BUDGET);
+  if (page[0]?.kind === 'User' && options?.groups !== false && s.memberOf.size > 0)
+    kept = keptWithin(page, (e) => groupIdsBytes(s.memberOf.get(e.id) ?? []), GROUP_IDS_PER_PAGE);
+  return kept === page.length ? page : page.slice(0, kept);
+}
+
+/** Up to `count` resources of a kind created after position `after`, in creation order: O(log n + count). */
+export function createdAfter(s: Space, kind: ResourceKind, after: number, count: number): Entry[] {
+  const order = s.order[kind];
+  const from = order.countUpTo({ seq: after } as Entry);
+  return order.slice(from, from + count);
+}
+
+/** The groups listing member `value`, in group creation order. */
+export function groupsListing(s: Space, value: string): Entry[] {
+  return [...(s.memberOf.get(value) ?? [])]
+    .map((gid) => s.resources.Group.get(gid))
+    .filter((g): g is Entry => g !== undefined)
+    .sort((a, b) => a.seq - b.seq);
+}
+
+/** A user's groups as reads derive them: in group creation order, with their current displayName. */
+export function groupsOf(s: Space, userId: string): StoredMembership[] {
+  return groupsListing(s, userId).map((g) => ({ value: g.id, display: g.displayName }));
+}
