@@ -697,6 +697,10 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
   if (asked) await findHolders(ctx, asked, holders, query.maxScan);
   const partial = ctx.spec.kind === 'Group' ? options.members === true && !readMembers : !readGroups && shows(query.projection, 'groups');
   const shown = async (resources: ListedResource[]): Promise<ListedResource[]> => (partial ? readWhole(ctx, resources) : resources);
+  // A scan's page is read again by id once the scan is done: its users then with their groups at once, where
+  // the answer shows them (read as the scan read them and then whole, each user was read twice).
+  const reread = async (entries: readonly { id: string }[]): Promise<ListedResource[]> =>
+    partial && ctx.spec.kind === 'User' ? readByIds(ctx, entries, options, offset) : shown(await readByIds(ctx, entries, read, offset));
   if (looked && query.filter && !query.sortBy && indexAnswersExactly(ctx, query.filter)) {
     const resources = looked.slice(offset, offset + query.count).map((stored) => ({ stored, rendered: null }));
     return { total: looked.length, startIndex: query.startIndex, resources: await shown(resources) };
@@ -743,13 +747,12 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
     if (error instanceof WorkBudgetExceeded) throw scanTooMuchWork(ctx, error);
     throw error;
   }
-  if (!query.sortBy)
-    return { total: matched, startIndex: query.startIndex, resources: await shown(looked ? page : await readByIds(ctx, pageIds, read, offset)) };
+  if (!query.sortBy) return { total: matched, startIndex: query.startIndex, resources: looked ? await shown(page) : await reread(pageIds) };
   const sorted = (await sortKeyed(keyed, query.descending)).slice(offset, offset + query.count);
   // Lookups' rows are all in hand already; a scan's page is read again by id.
   const inHand = looked && new Map(looked.map((stored) => [stored.id, stored]));
-  const rows = inHand ? sorted.map(({ id }) => ({ stored: inHand.get(id)!, rendered: null })) : await readByIds(ctx, sorted, read, offset);
-  return { total: matched, startIndex: query.startIndex, resources: await shown(rows) };
+  const rows = inHand ? await shown(sorted.map(({ id }) => ({ stored: inHand.get(id)!, rendered: null }))) : await reread(sorted);
+  return { total: matched, startIndex: query.startIndex, resources: rows };
 }
 
 /**

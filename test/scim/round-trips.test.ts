@@ -103,8 +103,8 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
   const otherRequest = (method: string, path: string, body?: unknown) => scimRequest(token, method, path, { body });
 
   /** A user created by the other instance: this one has no copy of it. */
-  async function otherInstanceUser(userName: string): Promise<string> {
-    const created = await otherSso.handleScim(otherRequest('POST', '/Users', { userName }));
+  async function otherInstanceUser(userName: string, more: Record<string, unknown> = {}): Promise<string> {
+    const created = await otherSso.handleScim(otherRequest('POST', '/Users', { userName, ...more }));
     expect(created.status).toBe(201);
     return JSON.parse(bodyText(created.body) ?? '{}').id;
   }
@@ -158,6 +158,16 @@ describe.each<Kind>(['memory', 'redis', 'redis cluster'])('SCIM round trips per 
 
   it('an indexed lookup sorted by any attribute: 1 (its rows are in hand, not read again by id)', async () => {
     expectCalls(await count('GET', '/Users?filter=userName%20eq%20%22warm%40corp.test%22&sortBy=title', 200), ['findByIndex']);
+  });
+
+  it('a scan (a filter no index answers): its store page, then one read per user shown, with its groups', async () => {
+    // Shown with their groups (the default projection) or not, each user of the page is read once again by
+    // id: before, a page whose answer shows groups was read a second time to add them.
+    for (const n of [1, 2, 3]) await otherInstanceUser(`titled-${n}-${serial++}@corp.test`, { title: 'Engineer' });
+    for (const query of ['filter=title%20pr', 'filter=title%20pr&attributes=userName', 'filter=title%20pr&sortBy=nickName']) {
+      const counted = await count('GET', `/Users?${query}&count=2`, 200);
+      expectCalls(counted, ['listPage', 'getResource', 'getResource']);
+    }
   });
 
   it('POST: 1', async () => {
