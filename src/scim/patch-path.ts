@@ -47,6 +47,31 @@ export function parsePatchPath(type: ResourceTypeDef, text: string): Result<Patc
 
 /** Like {@link parsePatchPath}, also returning the attribute definitions. */
 export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<ResolvedPatchPath> {
+  const scoped = splitPathSchema(type, text);
+  if (!scoped.ok) return scoped;
+  const parts = splitPathParts(text, scoped.value.rest);
+  if (!parts.ok) return parts;
+  const { head, filterText, tail } = parts.value;
+  // An unqualified extension attribute (Entra documents `"path": "manager"`) resolves to its extension.
+  const { schemaId, def, name } = resolveAttribute(type, head, scoped.value.urn);
+  const out: ResolvedPatchPath = { attribute: name, def, subDef: undefined };
+  if (schemaId !== type.schema.id) out.schema = schemaId;
+  if (filterText !== undefined) {
+    const filter = valueFilter(text, name, def, filterText);
+    if (!filter.ok) return filter;
+    out.filter = filter.value;
+  }
+  if (tail !== '') {
+    const sub = subAttributeOf(text, name, def, tail, filterText !== undefined);
+    if (!sub.ok) return sub;
+    out.subAttribute = sub.value.name;
+    out.subDef = sub.value.def;
+  }
+  return ok(out);
+}
+
+/** The path's schema URN, if it has one (`urn` undefined: none), and what follows it. */
+function splitPathSchema(type: ResourceTypeDef, text: string): Result<{ urn: string | undefined; rest: string }> {
   if (typeof text !== 'string') return invalidPath(String(text), 'not a string');
   if (text.length > MAX_PATH_LENGTH) return invalidPath(text, `longer than ${MAX_PATH_LENGTH} characters`);
   const trimmed = text.trim();
@@ -58,8 +83,14 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
   if (custom === null) return invalidPath(text, 'not a schema URN followed by ":" and an attribute name');
   const { urn, rest } = custom ?? known;
   if (urn !== undefined && rest === '') return invalidPath(text, 'names a schema, not an attribute');
+  return ok({ urn, rest });
+}
 
-  // Split `attr[filter].sub` / `attr.sub` / `attr`. The filter may hold `]` or `[` inside quoted strings.
+/**
+ * Splits `attr[filter].sub` / `attr.sub` / `attr` (`tail` '' when there is no sub-attribute); the filter
+ * may hold `]` or `[` inside quoted strings. Checks the names' grammar, not what they name.
+ */
+function splitPathParts(text: string, rest: string): Result<{ head: string; filterText: string | undefined; tail: string }> {
   let head = rest;
   let filterText: string | undefined;
   let tail = '';
@@ -84,33 +115,35 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
   }
   if (!isAttrName(head)) return invalidPath(text, `"${clip(head)}" is not an attribute name`);
   if (tail !== '' && !isSubAttrName(tail)) return invalidPath(text, `"${clip(tail)}" is not a sub-attribute name`);
+  return ok({ head, filterText, tail });
+}
 
-  // An unqualified extension attribute (Entra documents `"path": "manager"`) resolves to its extension.
-  const { schemaId, def, name } = resolveAttribute(type, head, urn);
-  const out: ResolvedPatchPath = { attribute: name, def, subDef: undefined };
-  if (schemaId !== type.schema.id) out.schema = schemaId;
+/** The value filter of `name[filter]`, which only a multi-valued complex attribute (or an undeclared one) may have. */
+function valueFilter(text: string, name: string, def: AttributeDef | undefined, filterText: string): Result<FilterNode> {
+  if (def && (!def.multiValued || def.type !== 'complex')) return invalidPath(text, `${name} is not a multi-valued complex attribute`);
+  const filter = parseFilter(filterText);
+  // RFC 7644 §3.12 table 9 lists PATCH path filters under `invalidFilter`.
+  if (!filter.ok)
+    return fail(scimErrors.badRequest(filter.error.scimType ?? 'invalidFilter', `invalid filter in path "${clip(text)}": ${filter.error.message}`));
+  return filter;
+}
 
-  if (filterText !== undefined) {
-    if (def && (!def.multiValued || def.type !== 'complex')) return invalidPath(text, `${name} is not a multi-valued complex attribute`);
-    const filter = parseFilter(filterText);
-    if (!filter.ok) {
-      // RFC 7644 §3.12 table 9 lists PATCH path filters under `invalidFilter`.
-      return fail(scimErrors.badRequest(filter.error.scimType ?? 'invalidFilter', `invalid filter in path "${clip(text)}": ${filter.error.message}`));
-    }
-    out.filter = filter.value;
+/** The sub-attribute `tail` of `name` in the schema's spelling; a multi-valued attribute's only through a value filter (`filtered`). */
+function subAttributeOf(
+  text: string,
+  name: string,
+  def: AttributeDef | undefined,
+  tail: string,
+  filtered: boolean,
+): Result<{ name: string; def: AttributeDef | undefined }> {
+  if (def && def.type !== 'complex') return invalidPath(text, `${name} has no sub-attributes`);
+  if (def?.multiValued && !filtered) {
+    // The example filter uses a sub-attribute the attribute has: members have no "work" type.
+    const example = findAttribute(def.subAttributes, 'type') && name !== 'members' ? 'type eq "work"' : 'value eq "…"';
+    return invalidPath(text, `${name} is multi-valued: select values with a filter, e.g. ${name}[${example}].${tail}`);
   }
-  if (tail !== '') {
-    if (def && def.type !== 'complex') return invalidPath(text, `${name} has no sub-attributes`);
-    if (def?.multiValued && filterText === undefined) {
-      // The example filter uses a sub-attribute the attribute has: members have no "work" type.
-      const example = findAttribute(def.subAttributes, 'type') && name !== 'members' ? 'type eq "work"' : 'value eq "…"';
-      return invalidPath(text, `${name} is multi-valued: select values with a filter, e.g. ${name}[${example}].${tail}`);
-    }
-    const subDef = findAttribute(def?.subAttributes, tail);
-    out.subAttribute = subDef?.name ?? tail;
-    out.subDef = subDef;
-  }
-  return ok(out);
+  const subDef = findAttribute(def?.subAttributes, tail);
+  return ok({ name: subDef?.name ?? tail, def: subDef });
 }
 
 /** The index of the `]` closing the `[` at `open`, skipping quoted strings; -1 if unbalanced or nested. */

@@ -37,29 +37,38 @@ function checkValue(name: string, value: Json): string | null {
       return `${name} is ${value.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted`;
     return null;
   }
-  if (name === 'schemas' && Array.isArray(value)) {
-    if (value.length > MAX_OBJECT_KEYS) return `schemas lists ${value.length} URNs; at most ${MAX_OBJECT_KEYS} are accepted`;
-    const long = value.find((urn) => typeof urn === 'string' && urn.length > MAX_NAME_LENGTH);
-    return long === undefined ? null : `schemas holds a URN longer than ${MAX_NAME_LENGTH} characters`;
-  }
+  if (name === 'schemas' && Array.isArray(value)) return checkSchemas(value);
   if (Array.isArray(value) && value.length <= maxValues) {
-    // The common case, and the big one (45,000 members): flat elements, checked without the general walk.
-    let flat = true;
-    for (const item of value) {
-      if (!isObject(item)) {
-        flat = false;
-        break;
-      }
-      const problem = checkFlatElement(name, item);
-      if (problem === undefined) {
-        flat = false;
-        break;
-      }
-      if (problem !== null) return problem;
-    }
-    if (flat) return null;
+    const flat = checkFlatList(name, value);
+    if (flat !== undefined) return flat;
   }
-  // Iterative walk: depth is already bounded by body.ts (MAX_BODY_DEPTH), width is bounded here.
+  return walkValue(name, value, maxValues);
+}
+
+function checkSchemas(urns: Json[]): string | null {
+  if (urns.length > MAX_OBJECT_KEYS) return `schemas lists ${urns.length} URNs; at most ${MAX_OBJECT_KEYS} are accepted`;
+  const long = urns.find((urn) => typeof urn === 'string' && urn.length > MAX_NAME_LENGTH);
+  return long === undefined ? null : `schemas holds a URN longer than ${MAX_NAME_LENGTH} characters`;
+}
+
+/**
+ * The common case, and the big one (45,000 members): a list of flat elements, checked without the general
+ * walk. Why it breaks the budget, null when it is fine, undefined when an element is not flat (walkValue).
+ */
+function checkFlatList(name: string, list: Json[]): string | null | undefined {
+  for (const item of list) {
+    if (!isObject(item)) return undefined;
+    const problem = checkFlatElement(name, item);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
+/**
+ * The general check of a value: iterative, since depth is already bounded by body.ts (MAX_BODY_DEPTH);
+ * width is bounded here (`maxValues` for the attribute's own list, MAX_VALUES below it).
+ */
+function walkValue(name: string, value: Json, maxValues: number): string | null {
   const stack: { node: Json; where: string; top: boolean }[] = [{ node: value, where: name, top: true }];
   while (stack.length) {
     const { node, where, top } = stack.pop()!;
@@ -76,19 +85,26 @@ function checkValue(name: string, value: Json): string | null {
       continue;
     }
     if (!isObject(node)) continue;
-    const keys = Object.keys(node);
-    if (keys.length > MAX_OBJECT_KEYS) return `${where} has ${keys.length} sub-attributes; at most ${MAX_OBJECT_KEYS} are accepted`;
-    for (const key of keys) {
-      if (!isSubAttrName(key) || isReservedName(key)) return `${where} holds ${shown(key)}, which is not an attribute name (RFC 7643 §2.1)`;
-      const item = node[key]!;
-      if (typeof item === 'string') {
-        if (key === 'value' && where === name) {
-          const problem = checkElementValue(name, item);
-          if (problem) return problem;
-        }
-      } else if (typeof item === 'object' && item !== null) {
-        stack.push({ node: item, where: `${where}.${key}`, top: false });
+    const problem = checkObjectKeys(name, node, where, stack);
+    if (problem) return problem;
+  }
+  return null;
+}
+
+/** One object of walkValue: its keys' count and names, its `value` when it is an element of the attribute; pushes what it nests. */
+function checkObjectKeys(name: string, node: JsonObject, where: string, stack: { node: Json; where: string; top: boolean }[]): string | null {
+  const keys = Object.keys(node);
+  if (keys.length > MAX_OBJECT_KEYS) return `${where} has ${keys.length} sub-attributes; at most ${MAX_OBJECT_KEYS} are accepted`;
+  for (const key of keys) {
+    if (!isSubAttrName(key) || isReservedName(key)) return `${where} holds ${shown(key)}, which is not an attribute name (RFC 7643 §2.1)`;
+    const item = node[key]!;
+    if (typeof item === 'string') {
+      if (key === 'value' && where === name) {
+        const problem = checkElementValue(name, item);
+        if (problem) return problem;
       }
+    } else if (typeof item === 'object' && item !== null) {
+      stack.push({ node: item, where: `${where}.${key}`, top: false });
     }
   }
   return null;
