@@ -705,54 +705,77 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
     const resources = looked.slice(offset, offset + query.count).map((stored) => ({ stored, rendered: null }));
     return { total: looked.length, startIndex: query.startIndex, resources: await shown(resources) };
   }
-  const scope = { type: ctx.spec.type };
-  // Without sortBy only the page's matches are kept (the rest are counted): their rows where lookups hold them
-  // all already, else their ids, the rows read again once the scan is done; with sortBy, each match's id and
-  // sort key, its row read again if it lands on the page. A scan holds one store page of rows, never its
-  // answer's: 4 scans of one tenant each gathering 8 MB of matching rows made the young generation's
-  // collections 36-48 ms (an audit of 2026-12-06).
-  const page: ListedResource[] = [];
-  const pageIds: { id: string }[] = [];
-  const keyed: (Keyed & { id: string })[] = [];
-  let matched = 0;
-  let windowBytes = 0;
-  // Evaluated in slices of bounded work (reading each resource, its memberships, and each value the filter
-  // compares, by length), with a yield between them, so a scan never holds the event loop for long.
-  const meter = new WorkMeter(query.maxScan * SCAN_WORK_PER_RESOURCE);
-  try {
-    for await (const batch of looked ? [looked] : scannedCandidates(ctx, query.maxScan, indexing, read)) {
-      for (const stored of batch) {
-        await meter.nextResource();
-        meter.chargeScan(1 + Math.floor(stored.json.length / SCAN_PARSE_CHARS));
-        meter.chargeSlice(membershipsOf(stored));
-        const rendered = renderResource(ctx.spec, stored, baseUrl);
-        const target = asked?.length ? withAskedMembers(rendered, stored.id, asked, holders) : rendered;
-        if (query.filter && !matchesFilter(query.filter, target, scope, meter)) continue;
-        const position = matched++;
-        if (!query.sortBy) {
-          if (position >= offset && position < offset + query.count) {
-            if (looked) page.push({ stored, rendered });
-            else pageIds.push({ id: stored.id });
-            // A page that will be refused for its size is refused now, not after the whole scan.
-            if ((windowBytes += stored.json.length) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, page.length + pageIds.length, offset);
-          }
-          continue;
-        }
-        const key = sortValue(rendered, query.sortBy);
-        if (typeof key === 'string') meter.chargeScan(Math.floor(key.length / SCAN_FOLD_CHARS));
-        keyed.push({ id: stored.id, key, position });
-      }
-    }
-  } catch (error) {
-    if (error instanceof WorkBudgetExceeded) throw scanTooMuchWork(ctx, error);
-    throw error;
-  }
+  const candidates = looked ? [looked] : scannedCandidates(ctx, query.maxScan, indexing, read);
+  const { matched, page, pageIds, keyed } = await matchesForPage(ctx, query, baseUrl, candidates, looked !== null, (rendered, id) =>
+    asked?.length ? withAskedMembers(rendered, id, asked, holders) : rendered,
+  );
   if (!query.sortBy) return { total: matched, startIndex: query.startIndex, resources: looked ? await shown(page) : await reread(pageIds) };
   const sorted = (await sortKeyed(keyed, query.descending)).slice(offset, offset + query.count);
   // Lookups' rows are all in hand already; a scan's page is read again by id.
   const inHand = looked && new Map(looked.map((stored) => [stored.id, stored]));
   const rows = inHand ? await shown(sorted.map(({ id }) => ({ stored: inHand.get(id)!, rendered: null }))) : await reread(sorted);
   return { total: matched, startIndex: query.startIndex, resources: rows };
+}
+
+/** What a scan kept of its matches: their count, and the page's (rows in hand, or ids), or every match's sort key. */
+interface ScanMatches {
+  matched: number;
+  page: ListedResource[];
+  pageIds: { id: string }[];
+  keyed: (Keyed & { id: string })[];
+}
+
+/**
+ * Evaluates the filter over `batches` (lookups' rows, or a scan's store pages) and keeps what the page needs.
+ * Without sortBy only the page's matches are kept (the rest are counted): their rows where lookups hold them
+ * all already (`inHand`), else their ids, the rows read again once the scan is done; with sortBy, each
+ * match's id and sort key, its row read again if it lands on the page. A scan holds one store page of rows,
+ * never its answer's: 4 scans of one tenant each gathering 8 MB of matching rows made the young
+ * generation's collections 36-48 ms (an audit of 2026-12-06). Evaluated in slices of bounded work (reading
+ * each resource, its memberships, and each value the filter compares, by length), with a yield between them,
+ * so a scan never holds the event loop for long. `target`: what the filter sees of a rendered resource.
+ */
+async function matchesForPage(
+  ctx: ResourceContext,
+  query: ListQuery,
+  baseUrl: string,
+  batches: Iterable<readonly StoredResource[]> | AsyncIterable<readonly StoredResource[]>,
+  inHand: boolean,
+  target: (rendered: JsonObject, id: string) => JsonObject,
+): Promise<ScanMatches> {
+  const offset = query.startIndex - 1;
+  const scope = { type: ctx.spec.type };
+  const kept: ScanMatches = { matched: 0, page: [], pageIds: [], keyed: [] };
+  let windowBytes = 0;
+  const meter = new WorkMeter(query.maxScan * SCAN_WORK_PER_RESOURCE);
+  try {
+    for await (const batch of batches) {
+      for (const stored of batch) {
+        await meter.nextResource();
+        meter.chargeScan(1 + Math.floor(stored.json.length / SCAN_PARSE_CHARS));
+        meter.chargeSlice(membershipsOf(stored));
+        const rendered = renderResource(ctx.spec, stored, baseUrl);
+        if (query.filter && !matchesFilter(query.filter, target(rendered, stored.id), scope, meter)) continue;
+        const position = kept.matched++;
+        if (!query.sortBy) {
+          if (position >= offset && position < offset + query.count) {
+            if (inHand) kept.page.push({ stored, rendered });
+            else kept.pageIds.push({ id: stored.id });
+            // A page that will be refused for its size is refused now, not after the whole scan.
+            if ((windowBytes += stored.json.length) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, kept.page.length + kept.pageIds.length, offset);
+          }
+          continue;
+        }
+        const key = sortValue(rendered, query.sortBy);
+        if (typeof key === 'string') meter.chargeScan(Math.floor(key.length / SCAN_FOLD_CHARS));
+        kept.keyed.push({ id: stored.id, key, position });
+      }
+    }
+  } catch (error) {
+    if (error instanceof WorkBudgetExceeded) throw scanTooMuchWork(ctx, error);
+    throw error;
+  }
+  return kept;
 }
 
 /**
