@@ -145,20 +145,7 @@ function writeAt(state: PatchState, container: JsonObject, key: string, op: Patc
     return done;
   }
   const indexed = op === 'add' ? state.lists.of(container, key, def) : null;
-  if (indexed) {
-    // RFC 7644 §3.5.2.1: add appends; an identical value is not added twice (an index lookup per value).
-    const written: Json[] = [];
-    const byValue = identifiedByValue(def);
-    const items = toList(next);
-    const keyed = charge(state, indexed.addWork(items, byValue), `${where}: keying ${items.length} values among ${indexed.size}`);
-    if (!keyed.ok) return keyed;
-    for (const item of items) {
-      if (!isObject(item) || indexed.has(item, byValue)) continue;
-      indexed.append(item);
-      written.push(item);
-    }
-    return enforceSinglePrimary(state, indexed.items, written);
-  }
+  if (indexed) return addToIndexedList(state, indexed, next, def, where);
   const current = get(container, key);
   if (def?.multiValued || (!def && Array.isArray(current) && Array.isArray(next))) {
     // §3.5.2.3: replace sets all values (and add to a list of unknown or non-object values appends).
@@ -178,6 +165,27 @@ function writeAt(state: PatchState, container: JsonObject, key: string, op: Patc
     put(container, key, next);
   }
   return done;
+}
+
+/** RFC 7644 §3.5.2.1: add appends; an identical value is not added twice (an index lookup per value). */
+function addToIndexedList(
+  state: PatchState,
+  indexed: NonNullable<ReturnType<PatchState['lists']['of']>>,
+  next: Json,
+  def: AttributeDef | undefined,
+  where: string,
+): Done {
+  const written: Json[] = [];
+  const byValue = identifiedByValue(def);
+  const items = toList(next);
+  const keyed = charge(state, indexed.addWork(items, byValue), `${where}: keying ${items.length} values among ${indexed.size}`);
+  if (!keyed.ok) return keyed;
+  for (const item of items) {
+    if (!isObject(item) || indexed.has(item, byValue)) continue;
+    indexed.append(item);
+    written.push(item);
+  }
+  return enforceSinglePrimary(state, indexed.items, written);
 }
 
 /** readOnly attributes (`id`, `meta`, `groups`): writes are ignored (RFC 7644 §3.5.1 spirit), removal refused. */

@@ -56,19 +56,19 @@ export const NO_DELTA: MemberDelta = { removed: [], added: [] };
 export const SETTLE_SLICE = 1_000;
 
 /** A live user's derived `groups` changed: its version moves on (RFC 7644 §3.14). */
-export function bumpUser(s: Space, value: string): void {
+function bumpUser(s: Space, value: string): void {
   const user = s.resources.User.get(value);
   if (user) user.version += 1;
 }
 
-export function link(s: Space, groupId: string, value: string): void {
+function link(s: Space, groupId: string, value: string): void {
   let groups = s.memberOf.get(value);
   if (!groups) s.memberOf.set(value, (groups = new Set()));
   groups.add(groupId);
   bumpUser(s, value);
 }
 
-export function unlink(s: Space, groupId: string, value: string): void {
+function unlink(s: Space, groupId: string, value: string): void {
   const groups = s.memberOf.get(value);
   groups?.delete(groupId);
   if (groups?.size === 0) s.memberOf.delete(value);

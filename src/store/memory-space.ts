@@ -96,7 +96,7 @@ function bySortValue(a: Sorted, b: Sorted): number {
   return a.entry.seq - b.entry.seq;
 }
 
-export const byCreation = (a: Entry, b: Entry): number => a.seq - b.seq;
+const byCreation = (a: Entry, b: Entry): number => a.seq - b.seq;
 
 export interface Space {
   connectionId: string;

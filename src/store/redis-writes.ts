@@ -58,8 +58,8 @@ const newToken = (): string => randomUUID().replace(/-/g, '');
 
 /** What the resource writes are told by the store's options. */
 export interface RedisWriteOptions {
-  /** adoptJobsAfterMs of RedisStoreOptions (checked here). */
-  adoptJobsAfterMs: number | undefined;
+  /** adoptJobsAfterMs of RedisStoreOptions, its default applied. */
+  adoptJobsAfterMs: number;
   retention: number;
   maxTombstones: number;
   eventLog: Required<EventLogOptions>;
@@ -87,8 +87,7 @@ export function redisWrites(
     }
   }
 
-  const adoptAfterMs = options.adoptJobsAfterMs ?? 60_000;
-  if (!Number.isSafeInteger(adoptAfterMs) || adoptAfterMs < 0) throw new TypeError('adoptJobsAfterMs must be a non-negative integer');
+  const adoptAfterMs = options.adoptJobsAfterMs;
   const staleJobChecks = new Lru<string, number>(STALE_JOB_CHECKS_KEPT);
 
   /**

@@ -96,6 +96,8 @@ export function redisStore(options: RedisStoreOptions): Store {
   const { tombstoneRetentionMs: retention, maxTombstones, now } = resolveTombstoneOptions(options);
   const eventLog = resolveEventLogOptions(options);
   const sso = resolveSsoRecordOptions(options);
+  const adoptJobsAfterMs = options.adoptJobsAfterMs ?? 60_000;
+  if (!Number.isSafeInteger(adoptJobsAfterMs) || adoptJobsAfterMs < 0) throw new TypeError('adoptJobsAfterMs must be a non-negative integer');
   const ctx = redisContext(client, prefix, now);
   const oidc = redisOidcMethods({ client, prefix, customerKey: ctx.customerKey, ...sso });
   const consumers = redisEventConsumers({
@@ -109,7 +111,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   });
   const members = redisMemberReads(ctx);
   const reads = redisReads(ctx, members);
-  const writes = redisWrites(ctx, { adoptJobsAfterMs: options.adoptJobsAfterMs, retention, maxTombstones, eventLog }, members, consumers);
+  const writes = redisWrites(ctx, { adoptJobsAfterMs, retention, maxTombstones, eventLog }, members, consumers);
   return {
     kind: 'redis',
     ...redisConnections(ctx, oidc, consumers),
