@@ -53,9 +53,12 @@ export function normalizeValue(
     for (const item of items) {
       const one = normalizeSingle(def, item, where, name, true);
       if (!one.ok) return one;
-      if (one.value === undefined || (!keepEntriesWithoutData && def.type === 'complex' && holdsNoData(def, one.value))) continue;
-      // RFC 7643 §2.4: `primary` true at most once; as a PATCH does (RFC 7644 §3.5.2), the first one wins.
-      if (isObject(one.value) && one.value.primary === true) {
+      if (one.value === undefined) continue;
+      const withoutData = def.type === 'complex' && holdsNoData(def, one.value);
+      if (withoutData && !keepEntriesWithoutData) continue;
+      // RFC 7643 §2.4: `primary` true at most once; as a PATCH does (RFC 7644 §3.5.2), the first one wins. An
+      // entry a PATCH keeps without data wins nothing (it is left out once the PATCH is applied).
+      if (isObject(one.value) && one.value.primary === true && !withoutData) {
         if (primary) one.value = { ...one.value, primary: false };
         primary = true;
       }

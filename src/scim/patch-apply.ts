@@ -8,9 +8,9 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { FilterNode } from './filter.js';
 import { getAttr, keyOf, setAttr } from './attribute-access.js';
 import { matchesElement } from './filter-eval.js';
-import { isObject, normalizeOperationValue, normalizeValue, type Json, type JsonObject } from './normalize.js';
+import { holdsNoData, isObject, normalizeOperationValue, normalizeValue, type Json, type JsonObject } from './normalize.js';
 import type { ResolvedPatchPath } from './patch-path.js';
-import { comparisonsOf, equalityKey, filterWork, pinnedValue, valueKey, type PatchLists } from './patch-list.js';
+import { comparisonsOf, equalityKey, filterWork, pinnedValue, valueKey, type IndexedList, type PatchLists } from './patch-list.js';
 import { MAX_PATCH_SCAN } from './limits.js';
 import type { AttributeDef, ResourceTypeDef } from './schemas.js';
 
@@ -140,7 +140,7 @@ function writeAt(state: PatchState, container: JsonObject, key: string, op: Patc
   const merges = !def?.multiValued;
   if (next === undefined) {
     // `{"givenName": ""}` merged into `name`: only what it sends empty is cleared (below), not all of `name`.
-    if (merges && isObject(value) && Object.keys(value).length > 0 && isObject(get(container, key))) return clearSentEmpty(container, key, value);
+    if (merges && isObject(value) && Object.keys(value).length > 0 && isObject(get(container, key))) return clearSentEmpty(container, key, value, def);
     if (op === 'replace') put(container, key, undefined); // `[]` or `{}`: replace clears, add does nothing
     return done;
   }
@@ -153,14 +153,14 @@ function writeAt(state: PatchState, container: JsonObject, key: string, op: Patc
     const charged = charge(state, list.length, `${where}: ${list.length} values`);
     if (!charged.ok) return charged;
     const written = appendValues(list, toList(next), def);
-    const primary = enforceSinglePrimary(state, list, written);
+    const primary = enforceSinglePrimary(state, list, written, def);
     if (!primary.ok) return primary;
     put(container, key, list.length ? list : undefined);
   } else if (isObject(next) && isObject(current) && merges) {
     // RFC 7644 §3.5.2.1 / §3.5.2.3: sub-attributes of a complex attribute are merged, the others kept; one
     // sent as "" or null is cleared (normalisation left it out of `next`, so the merge alone would keep it).
     mergeComplex(current, next, true);
-    if (isObject(value)) return clearSentEmpty(container, key, value);
+    if (isObject(value)) return clearSentEmpty(container, key, value, def);
   } else {
     put(container, key, next);
   }
@@ -185,7 +185,7 @@ function addToIndexedList(
     indexed.append(item);
     written.push(item);
   }
-  return enforceSinglePrimary(state, indexed.items, written);
+  return enforceSinglePrimary(state, indexed, written, def);
 }
 
 /** readOnly attributes (`id`, `meta`, `groups`): writes are ignored (RFC 7644 §3.5.1 spirit), removal refused. */
@@ -259,13 +259,26 @@ function appendValues(list: Json[], items: Json[], def: AttributeDef | undefined
   return written;
 }
 
-/** RFC 7644 §3.5.2: setting `primary` true on one value sets it false on the others (the first written wins). */
-function enforceSinglePrimary(state: PatchState, list: Json[], written: Json[]): Done {
-  const winner = written.find((el) => isObject(el) && el.primary === true);
+/**
+ * RFC 7644 §3.5.2: setting `primary` true on one value sets it false on the others (the first written wins).
+ * An entry holding no data (`{"value": "", "primary": true}`: OneLogin's placeholder) wins nothing: it is left
+ * out of the write (docs/idp-behaviour.md rule 21), so it must not take `primary` from the real one; once a
+ * later operation gives it data, that operation makes it win. An indexed list's keys hold `primary`: each
+ * entry it demotes is keyed out and back in.
+ */
+function enforceSinglePrimary(state: PatchState, list: Json[] | IndexedList, written: Json[], def: AttributeDef | undefined): Done {
+  const winner = written.find((el) => isObject(el) && el.primary === true && !(def && holdsNoData(def, el)));
   if (!winner) return done;
-  const charged = charge(state, list.length, `primary among ${list.length} values`);
+  const indexed = Array.isArray(list) ? undefined : list;
+  const entries = indexed ? indexed.live() : (list as Json[]);
+  const charged = charge(state, entries.length, `primary among ${entries.length} values`);
   if (!charged.ok) return charged;
-  for (const el of list) if (el !== winner && isObject(el) && el.primary === true) el.primary = false;
+  for (const el of entries) {
+    if (el === winner || !isObject(el) || el.primary !== true) continue;
+    indexed?.unindex(el);
+    el.primary = false;
+    indexed?.index(el);
+  }
   return done;
 }
 
@@ -284,12 +297,11 @@ function mergeComplex(target: JsonObject, source: JsonObject, isReference = fals
  * Clears the sub-attributes of `container[key]` (a complex value) that `sent` gives as "" or null, and the
  * value itself once nothing is left in it (rule 15 of docs/idp-behaviour.md, within a merge).
  */
-function clearSentEmpty(container: JsonObject, key: string, sent: JsonObject): Done {
+function clearSentEmpty(container: JsonObject, key: string, sent: JsonObject, def: AttributeDef | undefined): Done {
   const current = get(container, key) as JsonObject;
   for (const [k, v] of Object.entries(sent)) {
     if (!isClear(v)) continue;
-    // A reference (`manager`) cleared of its `value` is no reference: its displayName and `$ref` named the old one.
-    if (k.toLowerCase() === 'value') {
+    if (clearsReference(def, current, k)) {
       put(container, key, undefined);
       return done;
     }
@@ -299,12 +311,27 @@ function clearSentEmpty(container: JsonObject, key: string, sent: JsonObject): D
   return done;
 }
 
+/**
+ * Whether clearing sub-attribute `sub` of the single-valued complex value `current` clears all of it: a
+ * reference (`manager`) cleared of its `value` is no reference, its `displayName` and `$ref` named the old
+ * one (docs/idp-behaviour.md rules 7 and 15), whether the PATCH names `manager` or `manager.value`. A
+ * reference is an attribute whose schema gives it a `value` (one no schema declares: that holds one).
+ */
+function clearsReference(def: AttributeDef | undefined, current: JsonObject, sub: string): boolean {
+  if (sub.toLowerCase() !== 'value') return false;
+  return def ? def.subAttributes?.some((s) => s.name === 'value') === true : keyOf(current, 'value') !== undefined;
+}
+
 /** `name.familyName`, `manager.value`: the sub-attribute of a single-valued complex attribute. */
 function atSubAttribute(container: JsonObject, key: string, op: PatchOp, path: ResolvedPatchPath, value: Json | undefined, where: string): Done {
   const sub = path.subAttribute as string;
   const current = get(container, key);
   if (op === 'remove' || isClear(value)) {
     if (!isObject(current)) return done; // removing something absent is a no-op
+    if (clearsReference(path.def, current, sub)) {
+      put(container, key, undefined);
+      return done;
+    }
     put(current, keyOf(current, sub) ?? sub, undefined);
     if (Object.keys(current).length === 0) put(container, key, undefined);
     return done;
@@ -452,7 +479,7 @@ function atValuePath(
       written.push(el);
     }
   }
-  return enforceSinglePrimary(state, indexed.items, written);
+  return enforceSinglePrimary(state, indexed, written, def);
 }
 
 /** What an add/replace at a value path writes: the sub-attribute or element fields, and how to shape an element. */
@@ -575,7 +602,7 @@ function atValuePathScanning(
       written.push(replacement.value);
     }
   }
-  const primary = enforceSinglePrimary(state, list, written);
+  const primary = enforceSinglePrimary(state, list, written, path.def);
   if (!primary.ok) return primary;
   put(container, key, list);
   return done;

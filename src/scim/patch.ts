@@ -219,9 +219,10 @@ function* patchSteps(
     if (!outcome.ok) return fail(prefixed(where, outcome.error));
     yield state.lists.scannedSoFar;
   }
+  // Compacted first: an element a later operation removed is no longer in its list (removal only marks it).
+  state.lists.compact();
   const valueless = valuelessCreation(state);
   if (!valueless.ok) return valueless;
-  state.lists.compact();
   syncSchemas(state);
   return ok(state.resource);
 }

@@ -495,11 +495,24 @@ function withoutMeta(resource: JsonObject): JsonObject {
 }
 
 /**
+ * A resource as sameContent compares it: without its `meta`, and without empty lists, which a stored
+ * resource never holds but a group read with its members does (`members: []`, groupSpec.fromStored).
+ */
+function comparable(resource: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(resource)) {
+    if (key === 'meta' || (Array.isArray(value) && value.length === 0)) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
  * Whether two resources differ only in `meta` (a PATCH that changes nothing is not written). Compared as
  * text, in key order: both are built by buildResource, which orders keys one way.
  */
 function sameContent(a: JsonObject, b: JsonObject): boolean {
-  return JSON.stringify(withoutMeta(a)) === JSON.stringify(withoutMeta(b));
+  return JSON.stringify(comparable(a)) === JSON.stringify(comparable(b));
 }
 
 /**

@@ -123,6 +123,13 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
       expect((await patch(g.id, operations)).status).toBe(204);
       expect(await meta()).toEqual(before);
     }
+    // A PATCH that reads the member list in hand, on a group with no members (read as `members: []`, built
+    // without them): before, it was written.
+    const empty = await group('No-op Empty Group', []);
+    const emptyMeta = async () => (await get(`/scim/v2/Groups/${empty.id}`)).meta as { version: string; lastModified: string };
+    const emptyBefore = await emptyMeta();
+    expect((await patch(empty.id, [{ op: 'remove', path: 'members[value eq "nobody"].display' }])).status).toBe(204);
+    expect(await emptyMeta()).toEqual(emptyBefore);
     // A member's display is part of the list: replacing it is a change.
     expect((await patch(g.id, [{ op: 'replace', path: 'members', value: [{ value: a }, { value: b, display: 'B2' }] }])).status).toBe(204);
     const changed = await meta();

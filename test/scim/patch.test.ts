@@ -558,6 +558,82 @@ describe('applyPatch on Users', () => {
       body({ op: 'remove', path: 'nickName' }, { op: 'remove', path: 'phoneNumbers[type eq "fax"]' }, { op: 'remove', path: `${ENT}:manager.value` }),
       { nickName: undefined, phoneNumbers: undefined, [ENT]: undefined, schemas: [CORE] },
     ],
+    // A reference cleared of its value is no reference, through manager.value as through manager (rules 7
+    // and 15 of docs/idp-behaviour.md): before, the old manager's $ref and displayName stayed.
+    ...[
+      { op: 'remove', path: `${ENT}:manager.value` },
+      { op: 'replace', path: `${ENT}:manager.value`, value: '' },
+      { op: 'replace', path: 'manager.value', value: null },
+    ].map((operation): [string, () => JsonObject, JsonObject, Record<string, unknown>] => [
+      `clears the whole manager with ${operation.op} ${operation.path}${'value' in operation ? ` ${JSON.stringify(operation.value)}` : ''}`,
+      userWithManager,
+      body(operation),
+      { [ENT]: undefined, schemas: [CORE] },
+    ]),
+    [
+      'clears name.value, which name does not have, without clearing name',
+      () => ({ ...user(), name: { givenName: 'B', value: 'x' } }),
+      body({ op: 'remove', path: 'name.value' }),
+      { name: { givenName: 'B' } },
+    ],
+    // An entry holding no data is left out of the write (rule 21): it takes primary from no one.
+    [
+      "keeps the real email primary beside OneLogin's placeholder email",
+      user,
+      body({ op: 'add', path: 'emails', value: [{ value: '', type: 'work', primary: true }] }),
+      { emails: [work, { value: '', type: 'work', primary: true }] },
+    ],
+    [
+      'keeps the real email primary beside an entry of only type and primary, added path-less',
+      user,
+      body({ op: 'add', value: { emails: [{ type: 'home', primary: true }] } }),
+      { emails: [work, { type: 'home', primary: true }] },
+    ],
+    [
+      'keeps primary on the real email of a replaced list whose first entry holds no data',
+      user,
+      body({ op: 'replace', path: 'emails', value: [{ value: '', type: 'home', primary: true }, work] }),
+      { emails: [{ value: '', type: 'home', primary: false }, work] },
+    ],
+    [
+      'moves primary to a placeholder once a later operation gives it an address',
+      user,
+      body({ op: 'add', path: 'emails', value: [{ type: 'home', primary: true }] }, { op: 'replace', path: 'emails[type eq "home"].value', value: 'h@x' }),
+      {
+        emails: [
+          { ...work, primary: false },
+          { type: 'home', primary: true, value: 'h@x' },
+        ],
+      },
+    ],
+    // Later operations of one PATCH see the primary an earlier one moved (the list's index is keyed by it).
+    [
+      'does not add again an email an earlier operation of the same PATCH made non-primary',
+      user,
+      body(
+        { op: 'add', path: 'emails', value: [{ value: 'h@x', type: 'home', primary: true }] },
+        { op: 'add', path: 'emails', value: [{ value: work.value, type: 'work' }] },
+      ),
+      {
+        emails: [
+          { ...work, primary: false },
+          { value: 'h@x', type: 'home', primary: true },
+        ],
+      },
+    ],
+    [
+      'finds by its new primary an email an earlier operation of the same PATCH made non-primary',
+      user,
+      body({ op: 'add', path: 'emails', value: [{ value: 'h@x', type: 'home', primary: true }] }, { op: 'remove', path: 'emails[primary eq false]' }),
+      { emails: [{ value: 'h@x', type: 'home', primary: true }] },
+    ],
+    // An element a value path created is no target for valuelessCreation once a later operation removed it.
+    [
+      'creates an email through a value path and removes it again in the same PATCH',
+      user,
+      body({ op: 'replace', path: 'emails[type eq "home"].display', value: 'Home' }, { op: 'remove', path: 'emails[type eq "home"]' }),
+      { emails: [work] },
+    ],
   ])('%s', (_name, make, request, expected) => {
     expect(pick(patched(User, make(), request), expected)).toEqual(expected);
   });

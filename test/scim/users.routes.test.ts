@@ -235,6 +235,9 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
         { op: 'replace', path: 'emails[type eq "work"].value', value: 'filled@example.com' },
       ]);
       expect([filled.status, filled.body.emails]).toEqual([200, [{ type: 'work', primary: true, value: 'filled@example.com' }]]);
+      // An entry a PATCH adds empty, and no later operation fills, takes primary from no one (it took it before).
+      const placeholder = await patch([{ op: 'add', path: 'emails', value: [{ value: '', type: 'home', primary: true }] }]);
+      expect([placeholder.status, placeholder.body.emails]).toEqual([200, [{ type: 'work', primary: true, value: 'filled@example.com' }]]);
       // A group's member sent without a value is still refused, never silently dropped.
       const group = await t.http
         .post('/scim/v2/Groups')
