@@ -168,13 +168,7 @@ function writeAt(state: PatchState, container: JsonObject, key: string, op: Patc
 }
 
 /** RFC 7644 §3.5.2.1: add appends; an identical value is not added twice (an index lookup per value). */
-function addToIndexedList(
-  state: PatchState,
-  indexed: NonNullable<ReturnType<PatchState['lists']['of']>>,
-  next: Json,
-  def: AttributeDef | undefined,
-  where: string,
-): Done {
+function addToIndexedList(state: PatchState, indexed: IndexedList, next: Json, def: AttributeDef | undefined, where: string): Done {
   const written: Json[] = [];
   const byValue = identifiedByValue(def);
   const items = toList(next);
