@@ -560,11 +560,13 @@ describe('applyPatch on Users', () => {
     ],
     // A reference cleared of its value is no reference, through manager.value as through manager (rules 7
     // and 15 of docs/idp-behaviour.md): before, the old manager's $ref and displayName stayed.
-    ...[
-      { op: 'remove', path: `${ENT}:manager.value` },
-      { op: 'replace', path: `${ENT}:manager.value`, value: '' },
-      { op: 'replace', path: 'manager.value', value: null },
-    ].map((operation): [string, () => JsonObject, JsonObject, Record<string, unknown>] => [
+    ...(
+      [
+        { op: 'remove', path: `${ENT}:manager.value` },
+        { op: 'replace', path: `${ENT}:manager.value`, value: '' },
+        { op: 'replace', path: 'manager.value', value: null },
+      ] as JsonObject[]
+    ).map((operation): [string, () => JsonObject, JsonObject, Record<string, unknown>] => [
       `clears the whole manager with ${operation.op} ${operation.path}${'value' in operation ? ` ${JSON.stringify(operation.value)}` : ''}`,
       userWithManager,
       body(operation),
