@@ -9,6 +9,7 @@ import { fold } from '../fold.js';
 import { decide, type GuardDecision } from '../match/decide.js';
 import { candidateOf, matchPolicyOf, type ScimUserView } from '../guard/guard.js';
 import {
+  matchesDistinctPeople,
   findMatches,
   isSsoMatchingStrategy,
   lookupFor,
@@ -112,7 +113,12 @@ export async function compareStrategies<C extends ScimCandidate, S extends SsoMa
   return planned.map(({ strategy, lookup }) => {
     const answer = answerOf.get(strategy);
     const matched: ScimCandidate[] = answer ? findMatches(strategy, identity, add(answer.users), policy) : [];
-    const decision = decide({ hasConnection: connectionId !== null, matches: matched, deletedMatch: answer?.deletedMatch ?? false });
+    const decision = decide({
+      hasConnection: connectionId !== null,
+      matches: matched,
+      deletedMatch: answer?.deletedMatch ?? false,
+      distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index),
+    });
     return { strategy, lookup, matchedIds: matched.map((m) => m.id), decision };
   });
 }

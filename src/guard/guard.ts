@@ -6,6 +6,7 @@
  */
 import { ScimUserNotActive, SsoLoginError } from '../errors.js';
 import {
+  matchesDistinctPeople,
   findMatches,
   lookupFor,
   strategiesFor,
@@ -156,7 +157,12 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
     });
     // The index narrows; the strategy decides (the same pure function the matching report uses).
     const matches = findMatches(strategy, identity, found.users.map(candidateOf), policy);
-    const decision: GuardDecision = decide({ hasConnection: connection !== null, matches, deletedMatch: found.deletedMatch });
+    const decision: GuardDecision = decide({
+      hasConnection: connection !== null,
+      matches,
+      deletedMatch: found.deletedMatch,
+      distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index),
+    });
     const scimUser: ScimUserView | null = decision.admit && decision.scimUser ? (matches.find((m) => m.id === decision.scimUser!.id) ?? null) : null;
     const admittedStored = scimUser ? found.users.find((u) => u.id === scimUser.id) : undefined;
     const groups = admittedStored ? sessionGroupsOf(admittedStored) : [];

@@ -15,18 +15,26 @@ export interface GuardFacts {
   matches: ScimCandidate[];
   /** Whether a SCIM user that once matched this lookup was deleted. */
   deletedMatch: boolean;
+  /**
+   * Whether the lookup's matches are different people, active or not (matchesDistinctPeople in
+   * strategies.ts: the local part of a userName, where alice@corp and alice@subsidiary both match "alice"),
+   * so that any two are ambiguous. Default false.
+   */
+  distinctPeople?: boolean;
 }
 
 /**
  * Ambiguity counts active matches only. IdPs replace a user by deactivating it and POSTing a new one with
  * the same externalId (Okta on re-assignment and some renames): the deactivated record is history, the
  * active one is the person's account. Two or more *active* matches are ambiguous; no active match among
- * several inactive ones is `deactivated` (reporting the most recently created of them).
+ * several inactive ones is `deactivated` (reporting the most recently created of them). Where the matches
+ * are different people (`distinctPeople`), any two are ambiguous: a deactivated alice@corp logging in must
+ * not be admitted as the active alice@subsidiary.
  */
 export function decide(facts: GuardFacts): GuardDecision {
   if (!facts.hasConnection) return { admit: true, scimUser: null };
   const active = facts.matches.filter((user) => user.active);
-  if (active.length > 1) return { admit: false, reason: 'ambiguous', scimUser: null };
+  if ((facts.distinctPeople ? facts.matches : active).length > 1) return { admit: false, reason: 'ambiguous', scimUser: null };
   if (active.length === 1) return { admit: true, scimUser: active[0]! };
   const latest = facts.matches.at(-1);
   if (latest) return { admit: false, reason: 'deactivated', scimUser: latest };

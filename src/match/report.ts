@@ -18,6 +18,7 @@ import { countFirst, countInOrder, keepAt, noExamples, type Examples } from './e
 import { rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
 import { SeqSet } from './seq-set.js';
 import {
+  matchesDistinctPeople,
   strategiesFor,
   type SsoProtocol,
   lookupFor,
@@ -276,14 +277,20 @@ export function tallySsoUsers(tally: ReportTally, plan: SsoUserPlan, answers: Lo
       const s = tally.strategies[k]!;
       const position = positions[u]![k]!;
       const found = position === -1 ? NOTHING : answers[position]!;
-      const matches = matchesOf(position === -1 ? null : distinct[position]!, found.users);
+      const lookup = position === -1 ? null : distinct[position]!;
+      const matches = matchesOf(lookup, found.users);
       for (const m of matches) {
         s.matched.add(m.seq);
         if (tally.seen.has(m.seq)) continue;
         tally.seen.add(m.seq);
         if (!m.userName.includes('@')) tally.noDomain++;
       }
-      const decision = decide({ hasConnection: true, matches, deletedMatch: found.deletedMatch });
+      const decision = decide({
+        hasConnection: true,
+        matches,
+        deletedMatch: found.deletedMatch,
+        distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index),
+      });
       if (decision.admit || decision.reason === 'deactivated') {
         const scimUser = decision.scimUser!;
         const list = decision.admit ? s.admitted : s.inactive;

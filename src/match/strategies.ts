@@ -127,6 +127,14 @@ export function lookupFor(strategy: SsoMatchingStrategy, identity: SsoIdentity, 
   }
 }
 
+/**
+ * Whether two SCIM users a lookup of `index` matches are different people, whatever their `active`: the
+ * local part of a userName is shared across domains (alice@corp, alice@subsidiary), where `userName` and
+ * `externalId` are one person's (an inactive match beside the active one is that person's history).
+ * The stores restate it (loginOutcome in src/store/store.ts, LOGIN_AND_RECORD).
+ */
+export const matchesDistinctPeople = (index: MatchIndex): boolean => index === 'userNameLocal';
+
 /** The value a SCIM user has in a store index (what a lookup of that index compares to). */
 export function indexValueOf(index: MatchIndex, user: ScimCandidate): string | null {
   switch (index) {

@@ -1130,7 +1130,8 @@ for _, u in ipairs(users) do
   end
 end
 local outcome, reason, id = 'refused', nil, nil
-if n > 1 then reason = 'ambiguous'
+-- The local part of a userName matches different people: any two are ambiguous (matchesDistinctPeople).
+if n > 1 or (ARGV[2] == 'userNameLocal' and #users > 1) then reason = 'ambiguous'
 elseif n == 1 then outcome, id = 'admitted', active
 elseif last then reason, id = 'deactivated', last
 elseif gone == 1 then reason = 'deleted'

@@ -485,10 +485,16 @@ export interface RecordedLogin {
  * `deleted` when a deleted user held the value, else `not_provisioned`. The Redis store's Lua mirrors this
  * (LOGIN_AND_RECORD in src/store/redis-scripts.ts).
  */
-export function loginOutcome(hasConnection: boolean, users: { id: string; inactive: boolean }[], deletedMatch: boolean): LoginOutcome {
+export function loginOutcome(
+  hasConnection: boolean,
+  users: { id: string; inactive: boolean }[],
+  deletedMatch: boolean,
+  lookupAttribute: string | null,
+): LoginOutcome {
   if (!hasConnection) return { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };
   const active = users.filter((u) => !u.inactive);
-  if (active.length > 1) return { lastOutcome: 'refused', lastReason: 'ambiguous', lastScimUserId: null };
+  // The local part of a userName matches different people: any two are ambiguous (matchesDistinctPeople).
+  if ((lookupAttribute === 'userNameLocal' ? users : active).length > 1) return { lastOutcome: 'refused', lastReason: 'ambiguous', lastScimUserId: null };
   if (active.length === 1) return { lastOutcome: 'admitted', lastReason: null, lastScimUserId: active[0]!.id };
   const latest = users.at(-1);
   if (latest) return { lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: latest.id };
@@ -1252,7 +1258,7 @@ export async function recordLoginInSteps(
   } catch {
     return { found, recorded: null }; // not JSON (written by hand): the caller decides and records
   }
-  const recorded = loginOutcome(connectionId !== null, users, found.deletedMatch);
+  const recorded = loginOutcome(connectionId !== null, users, found.deletedMatch, lookup?.attribute ?? null);
   await store.recordSsoUser(customerId, { ...attempt.user, ...recorded });
   return { found, recorded };
 }

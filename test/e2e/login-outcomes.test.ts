@@ -158,6 +158,24 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
         expect(result.body).toMatchObject({ scimUserId: id, userName: 'pat.nodomain' });
       });
 
+      it('OidcEmailUsernameToScimUsername refuses as ambiguous a deactivated user beside an active one of another domain', async () => {
+        // Two people share the local part: the person whose own SCIM user is deactivated must not come in as the
+        // other (an inactive match beside an active one is history only where the SCIM side is one person's).
+        const customer = customers.get('OidcEmailUsernameToScimUsername')!;
+        h.idp.upsertAccount(customer.tenant, { sub: 'shared-local-sub', email: 'shared.local@corp.example', email_verified: true });
+        const own = await customer.scim.createUser({ userName: 'shared.local@corp.example' });
+        await customer.scim.createUser({ userName: 'shared.local@subsidiary.example' });
+        expect(await h.login(new Browser(), customer.customerId, 'shared-local-sub')).toMatchObject({
+          status: 403,
+          body: { error: 'ScimUserNotActive', reason: 'ambiguous' },
+        });
+        await customer.scim.patch(own, [{ op: 'replace', path: 'active', value: false }]);
+        expect(await h.login(new Browser(), customer.customerId, 'shared-local-sub')).toMatchObject({
+          status: 403,
+          body: { error: 'ScimUserNotActive', reason: 'ambiguous' },
+        });
+      });
+
       it('OidcSubToScimExternalId compares case-exactly (RFC 7643 §3.1)', async () => {
         const customer = customers.get('OidcSubToScimExternalId')!;
         h.idp.upsertAccount(customer.tenant, { sub: 'CaseExactSub', email: 'case@idp.test', email_verified: true });

@@ -48,6 +48,17 @@ describe('guard decision', () => {
       { hasConnection: true, matches: [user(false, 'old'), user(false, 'newer')], deletedMatch: false },
       { admit: false, reason: 'deactivated', scimUser: user(false, 'newer') },
     ],
+    // The local part of a userName: alice@corp and alice@subsidiary are two people, active or not.
+    [
+      'where matches are different people, an active one beside a deactivated one is ambiguous',
+      { hasConnection: true, matches: [user(false, 'corp'), user(true, 'subsidiary')], deletedMatch: false, distinctPeople: true },
+      { admit: false, reason: 'ambiguous', scimUser: null },
+    ],
+    [
+      'where matches are different people, one active match is still admitted',
+      { hasConnection: true, matches: [user(true, 'corp')], deletedMatch: false, distinctPeople: true },
+      { admit: true, scimUser: user(true, 'corp') },
+    ],
     ['a live match wins over a deleted one', { hasConnection: true, matches: [user(true)], deletedMatch: true }, { admit: true, scimUser: user(true) }],
   ] as [string, GuardFacts, unknown][])('%s', (_name, facts, expected) => {
     expect(decide(facts)).toEqual(expected);
