@@ -20,6 +20,17 @@ function isTimeout(error: unknown): boolean {
   return name === 'TimeoutError' || code === 'OAUTH_TIMEOUT';
 }
 
+/**
+ * Whether a login failed because of who logged in, after the IdP authenticated them in this browser: a
+ * person outside the customer's tenant (`outside_tenant`), or one the IdP vouched for without the claim the
+ * customer matches on (`missing_claim`). Such a refusal ends the session the browser already had, as a
+ * ScimUserNotActive refusal does (docs/oidc-and-passport.md); a failure of the IdP, the network or the store
+ * leaves it alone.
+ */
+export function refusesThePerson(error: unknown): boolean {
+  return error instanceof SsoLoginError && (error.code === 'outside_tenant' || error.code === 'missing_claim');
+}
+
 /** Turns a login failure into ScimUserNotActive / SsoLoginError; returns null for errors that are not login errors. */
 export function toLoginError(error: unknown, customerId: string | null = null): ScimUserNotActive | SsoLoginError | null {
   if (error instanceof ScimUserNotActive || error instanceof SsoLoginError) return error;

@@ -23,7 +23,7 @@ import type { CustomerRecords, Store, StoredOidcClient } from '../store/store.js
 import { matchPolicyOf, runGuard, strategyOf, type CustomerConfig, type GuardResult } from './guard.js';
 import type { AppVerify, GuardVerify, LoginRequest, OidcLoginStrategy, PassportDone, SessionUser } from './contract.js';
 import { mergeClaims, missingClaims, neededClaims, tokenOriginProblem, withoutDeepClaims, type Claims } from './identity.js';
-import { toLoginError } from './login-errors.js';
+import { refusesThePerson, toLoginError } from './login-errors.js';
 import { RateLimiter } from '../scim/rate-limit.js';
 import { storedClientProblem } from './tenant-claims.js';
 import type { Emit } from '../events.js';
@@ -426,6 +426,7 @@ export class LoginRuntime {
         // Logins of outsiders (any account of a shared issuer) reach the activity log a few at a time.
         const outsider = error instanceof SsoLoginError && error.code === 'outside_tenant' && this.outsidersLogged.take(customerId) !== 0;
         const reporters = outsider ? { emit: this.emit } : { emit: this.emit, onLoginRefused: this.options.onLoginRefused };
+        if (refusesThePerson(error)) await logOutQuietly(req);
         return verified(reportLoginFailure(reporters, customerId, connectionId, error));
       }
       const refused = reportDecision({ emit: this.emit, onLoginRefused: this.options.onLoginRefused }, customerId, connectionId, result);

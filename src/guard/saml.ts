@@ -35,7 +35,7 @@ import {
 } from '../store/store.js';
 import { runGuard, strategyOf, type GuardResult, type GuardSettings } from './guard.js';
 import { logOutQuietly } from './passport.js';
-import { toLoginError } from './login-errors.js';
+import { refusesThePerson, toLoginError } from './login-errors.js';
 import { assertionProfile, attr, children, samlClaims, type XmlNode } from './saml-claims.js';
 
 /** How long a login step's AuthnRequest may be answered (10 minutes): checked at the ACS, and the cookie's lifetime. */
@@ -401,6 +401,7 @@ export class SamlRuntime {
       // The ACS is public: anyone may post junk to it. Failures go to the audit trail, but the customer's
       // activity log (100 entries) takes them only a few at a time, so junk cannot push out real refusals.
       const toActivityLog = this.failuresLogged.take(customerId) === 0;
+      if (refusesThePerson(error)) await logOutQuietly(req);
       throw reportLoginFailure(toActivityLog ? this : { emit: this.emit }, customerId, connectionId, error);
     }
     const refusedLogin = reportDecision(this, customerId, connectionId, result);

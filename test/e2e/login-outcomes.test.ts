@@ -148,6 +148,45 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
       });
     });
 
+    it('ends the session the browser had when it refuses who logged in before any match (outside_tenant, missing_claim)', async () => {
+      // As a ScimUserNotActive refusal does (the table above): before, alice stayed logged in.
+      const tenantBound = await h.customer({ customerId: `ends-tenant-${adapter}`, tenant: 'outcomes', idpType: 'Generic' });
+      await (await h.instance(0)).sso.updateOidcClient(tenantBound.customerId, { requiredClaims: { hd: ['corp.example'] } });
+      const onEmployeeId = await h.customer({
+        customerId: `ends-claim-${adapter}`,
+        tenant: 'outcomes',
+        idpType: 'Generic',
+        matchingStrategy: 'OidcSubToScimExternalId',
+        subjectClaim: 'employee_id',
+      });
+      h.idp.upsertAccount('outcomes', {
+        sub: `ends-alice-${adapter}`,
+        email: `ends.alice.${adapter}@corp.example`,
+        email_verified: true,
+        hd: 'corp.example',
+        employee_id: `e-${adapter}`,
+      } as never);
+      h.idp.upsertAccount('outcomes', {
+        sub: `ends-mallory-${adapter}`,
+        email: `ends.mallory.${adapter}@corp.example`,
+        email_verified: true,
+        hd: 'other.example',
+      } as never);
+      await tenantBound.scim.createUser({ userName: `ends.alice.${adapter}@corp.example` });
+      await onEmployeeId.scim.createUser({ userName: `ends.alice.${adapter}@corp.example`, externalId: `e-${adapter}` });
+      for (const [customer, code, status] of [
+        [tenantBound, 'outside_tenant', 403],
+        [onEmployeeId, 'missing_claim', 401],
+      ] as const) {
+        const browser = new Browser();
+        expect((await h.login(browser, customer.customerId, `ends-alice-${adapter}`)).status).toBe(200);
+        expect((await h.me(browser)).status).toBe(200);
+        const refused = await h.login(browser, customer.customerId, `ends-mallory-${adapter}`);
+        expect([refused.status, refused.body]).toMatchObject([status, { error: code }]);
+        expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+      }
+    });
+
     describe('comparison rules', () => {
       it('OidcEmailUsernameToScimUsername matches a userName without a domain by its whole value', async () => {
         const customer = customers.get('OidcEmailUsernameToScimUsername')!;
