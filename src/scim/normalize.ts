@@ -220,6 +220,30 @@ function namedWithUrn(type: ResourceTypeDef, input: JsonObject, qualified: [stri
 }
 
 /**
+ * A body holding its core attributes in an object keyed by the core schema's URN
+ * (`{"urn:ietf:params:scim:schemas:core:2.0:User": {"title": "T"}}`), as extensions hold theirs: each of
+ * them as a URN-qualified key, which unqualifyKeys then places (a path-less PATCH applies the same object to
+ * the core attributes). Kept as it was, the object was stored as an unknown attribute, `password` inside it
+ * included (a bug hunt, 2026-12-06).
+ */
+function withCoreObjectFlattened(type: ResourceTypeDef, body: JsonObject): Result<JsonObject> {
+  const core = type.schema.id.toLowerCase();
+  const key = Object.keys(body).find((k) => k.toLowerCase() === core);
+  if (key === undefined) return ok(body);
+  const inner = body[key];
+  if (!isObject(inner)) return invalid(`${key} must be an object holding core attributes`);
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(body)) if (k !== key) out[k] = v;
+  for (const [k, v] of Object.entries(inner)) {
+    if (k.includes(':')) return invalid(`${key} holds "${k.length > 40 ? `${k.slice(0, 37)}...` : k}", which is not a core attribute name`);
+    const qualifiedKey = `${type.schema.id}:${k}`;
+    if (Object.hasOwn(out, qualifiedKey)) return invalid(`${qualifiedKey} is named twice; send one of them`);
+    out[qualifiedKey] = v;
+  }
+  return ok(out);
+}
+
+/**
  * Puts each URN-qualified attribute key of a POST/PUT body where its unqualified form goes: a core attribute
  * at the top level, an extension attribute in its extension object, `attr.sub` inside `attr`; with
  * `bareExtensionNames`, so too a key naming an extension attribute without its URN (`department`), as
@@ -228,7 +252,10 @@ function namedWithUrn(type: ResourceTypeDef, input: JsonObject, qualified: [stri
  * a URN no schema of the type has are kept as sent, as any unknown attribute is. Input is not modified.
  * Linear in the body's keys: each object's names are indexed case-insensitively once.
  */
-function unqualifyKeys(type: ResourceTypeDef, input: JsonObject, bareExtensionNames = false): Result<JsonObject> {
+function unqualifyKeys(type: ResourceTypeDef, body: JsonObject, bareExtensionNames = false): Result<JsonObject> {
+  const flattened = withCoreObjectFlattened(type, body);
+  if (!flattened.ok) return flattened;
+  const input = flattened.value;
   const qualified: [string, { schema: SchemaDef; path: string }][] = [];
   const bare: [string, { schema: SchemaDef; path: string }][] = [];
   const out: JsonObject = {};

@@ -106,6 +106,30 @@ describe.each(SCIM_TARGETS)('URN-qualified keys on the $store store through $ada
     expect((await t.http.get(`/scim/v2/Users/${active.body.id}`).set(t.auth)).body.active).toBe(false);
   });
 
+  it('takes core attributes held in an object keyed by the core URN as those attributes, on POST and on PUT', async () => {
+    // Before: the object was stored as an unknown attribute, the password inside it returned on every read,
+    // and the user, sent inactive, was active.
+    const created = await post({ schemas: [USER], userName: 'core-object@corp.test', [USER]: { password: 'hunter2', active: false, title: 'T' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ active: false, title: 'T' });
+    expect(created.body[USER]).toBeUndefined();
+    expect(JSON.stringify((await t.http.get(`/scim/v2/Users/${created.body.id}`).set(t.auth)).body)).not.toContain('hunter2');
+    expect(await count('userName eq "core-object@corp.test" and active eq false')).toBe(1);
+    const put = await t.http
+      .put(`/scim/v2/Users/${created.body.id}`)
+      .set(t.auth)
+      .send({ schemas: [USER], userName: 'core-object@corp.test', [USER.toUpperCase()]: { active: true, title: 'U' } });
+    expect([put.status, put.body.active, put.body.title, put.body[USER.toUpperCase()]]).toEqual([200, true, 'U', undefined]);
+    // Named twice, or not an object: refused, as a qualified key named twice is.
+    for (const body of [
+      { schemas: [USER], userName: 'core-object-2@corp.test', title: 'A', [USER]: { title: 'B' } },
+      { schemas: [USER], userName: 'core-object-3@corp.test', [USER]: 'title' },
+    ]) {
+      const refused = await post(body);
+      expect([refused.status, refused.body.scimType]).toEqual([400, 'invalidValue']);
+    }
+  });
+
   it('refuses a body naming one attribute both plainly and qualified, whatever the case', async () => {
     const cases = [
       { userName: 'twice-1', active: true, [`${USER}:active`]: false },
