@@ -229,7 +229,9 @@ function selected(resource: JsonObject, selection: Selection): JsonObject {
         if (Object.keys(kept).length > 0) target[key] = kept;
       }
     }
-    if (found.key !== null && Object.keys(target).length > 0) out[found.key] = target;
+    // An extension the selection also names whole (`attributes=<urn>,<urn>:department`) stays whole: the
+    // list asks for the union (RFC 7644 §3.4.2.5), whichever comes first.
+    if (found.key !== null && Object.keys(target).length > 0 && !Object.hasOwn(out, found.key)) out[found.key] = target;
   }
   // Keep the original attribute order.
   const ordered: JsonObject = {};

@@ -56,6 +56,14 @@ describe('applyProjection', () => {
     }
   });
 
+  it('prefers a whole extension to its attributes, in either order (the list asks for the union)', () => {
+    // Before: the extension named after its attribute was cut down to that attribute.
+    for (const list of [`${ENT},${ENT}:department`, `${ENT}:department,${ENT}`, `${ENT},department`, `${CUSTOM},${CUSTOM}:tier`, `${CUSTOM}:tier,${CUSTOM}`]) {
+      const kept = applyProjection(user(), projection(list, null));
+      expect([kept[ENT] ?? null, kept[CUSTOM] ?? null], list).toEqual(list.includes(CUSTOM) ? [null, user()[CUSTOM]] : [user()[ENT], null]);
+    }
+  });
+
   it('reaches extension and custom extension attributes, and leaves out an extension emptied', () => {
     const kept = applyProjection(user(), projection(`${ENT}:department,${CUSTOM}:tier,userName`, null));
     expect(kept).toMatchObject({ userName: 'ada', [ENT]: { department: 'R&D' }, [CUSTOM]: { tier: 'gold' } });
