@@ -702,13 +702,13 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
   const target = (rendered: JsonObject, id: string): JsonObject => (asked?.length ? withAskedMembers(rendered, id, asked, holders) : rendered);
   // Resources read again after they matched may have changed since: one that no longer matches is left out,
   // as one deleted meanwhile is (a page never shows a resource its filter does not select).
-  const stillMatching = (rows: ListedResource[], readWhole = false): ListedResource[] => {
+  const stillMatching = (rows: ListedResource[], readInWhole = false): ListedResource[] => {
     if (!query.filter) return rows;
     const meter = new WorkMeter(query.maxScan * SCAN_WORK_PER_RESOURCE);
     const scope = { type: ctx.spec.type };
     // Groups read whole for the answer: their members are not what the filter reads (it would have read
     // them in the scan: then they are not read whole), and rendering 100,000 of them to check it costs.
-    const forFilter = (stored: StoredResource) => (!readWhole || stored.members === undefined ? stored : { ...stored, members: undefined });
+    const forFilter = (stored: StoredResource) => (!readInWhole || stored.members === undefined ? stored : { ...stored, members: undefined });
     try {
       return rows.filter(({ stored }) => matchesFilter(query.filter!, target(renderResource(ctx.spec, forFilter(stored), baseUrl), stored.id), scope, meter));
     } catch (error) {
