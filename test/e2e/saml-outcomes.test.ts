@@ -124,6 +124,19 @@ describe.each(STORE_KINDS)('SAML login outcomes (%s store)', (storeKind) => {
       });
     });
 
+    it('a login refused before any match (an assertion without a usable NameID) ends the session the browser had', async () => {
+      // As a ScimUserNotActive refusal does: before, the session of whoever was logged in stayed.
+      const customer = customers.get('SamlNameIdToScimUsername')!;
+      const person = PEOPLE.SamlNameIdToScimUsername('kept', 'admitted');
+      await provisionFor(customer.scim, person.users, 'admitted');
+      const browser = new Browser();
+      expect((await samlLogin(h, browser, customer, person.answer)).status).toBe(200);
+      expect((await h.me(browser)).status).toBe(200);
+      const refused = await samlLogin(h, browser, customer, { ...person.answer, nameId: ' ' });
+      expect([refused.status, refused.body]).toMatchObject([401, { error: 'missing_claim' }]);
+      expect(await h.me(browser)).toMatchObject({ status: 401, body: { error: 'unauthenticated' } });
+    });
+
     it('a deactivation after login ends the session at the next request', async () => {
       const customer = customers.get('SamlNameIdToScimUsername')!;
       const person = PEOPLE.SamlNameIdToScimUsername('later', 'admitted');
