@@ -228,7 +228,14 @@ function namedWithUrn(type: ResourceTypeDef, input: JsonObject, qualified: [stri
  */
 function withCoreObjectFlattened(type: ResourceTypeDef, body: JsonObject): Result<JsonObject> {
   const core = type.schema.id.toLowerCase();
-  const key = Object.keys(body).find((k) => k.toLowerCase() === core);
+  // Every write's body passes here: only a key of the URN's length is lower-cased.
+  let key: string | undefined;
+  for (const k in body) {
+    if (k.length === core.length && Object.hasOwn(body, k) && k.toLowerCase() === core) {
+      key = k;
+      break;
+    }
+  }
   if (key === undefined) return ok(body);
   const inner = body[key];
   if (!isObject(inner)) return invalid(`${key} must be an object holding core attributes`);
