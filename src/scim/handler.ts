@@ -198,7 +198,8 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
   /**
    * POST /.search (RFC 7644 §3.4.3) across Users and Groups: one result list, Users first then Groups, each
    * in its own order (creation, or `sortBy` within the type); `startIndex`/`count` page over the whole list
-   * and `totalResults` counts both. A filter on an attribute one type lacks matches nothing of that type.
+   * and `totalResults` counts both. A filter on an attribute one type's schemas lack matches only resources of
+   * that type that carry it as an unknown attribute (kept as sent), as it does on that type's own endpoint.
    * Costs what the two per-type queries cost, with at most one page of resources read in all.
    */
   async function rootSearch(contexts: ResourceContext[], request: ScimRequest): Promise<ScimResponse> {
