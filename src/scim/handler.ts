@@ -10,18 +10,10 @@ import { authenticate, type TokenCache } from './auth.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
-import {
-  listResources,
-  listResponse,
-  listResponsePieces,
-  type ResourceText,
-  MAX_PAGE_BYTES,
-  pageTooLarge,
-  paramReader,
-  parseListQuery,
-  rowBytesOf,
-  type PagingLimits,
-} from './list.js';
+import { listResources, rowBytesOf } from './list.js';
+import { paramReader, parseListQuery, type PagingLimits } from './list-query.js';
+import { MAX_PAGE_BYTES, pageTooLarge } from './list-refusals.js';
+import { listResponse, listResponsePieces, type ResourceText } from './list-response.js';
 import { etagListMatches, etagOf } from './render.js';
 import type { ResourceSpec } from './resource-spec.js';
 import { BodyReads } from './body-reads.js';

@@ -14,7 +14,10 @@
  */
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from './filter.js';
 import { fold } from '../fold.js';
-import { DEFAULT_MAX_SCAN, indexAnswersExactly, listResponsePieces, MAX_PAGE_BYTES, type IndexRead, type PagingLimits } from './list.js';
+import { indexAnswersExactly, type IndexRead } from './list.js';
+import { DEFAULT_MAX_SCAN, type PagingLimits } from './list-query.js';
+import { MAX_PAGE_BYTES } from './list-refusals.js';
+import { listResponsePieces } from './list-response.js';
 import { SCAN_MEMBERSHIPS_PER_RESOURCE } from './limits.js';
 import type { StoredResource } from '../store/store.js';
 import { renderResourceJson } from './render.js';

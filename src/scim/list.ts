@@ -20,161 +20,40 @@
  * length. A slice ends after SCAN_SLICE_WORK units (or LIST_YIELD_EVERY resources); a request may spend
  * SCAN_WORK_PER_RESOURCE units per resource of `maxScan`, one resource's evaluation SCAN_RESOURCE_WORK;
  * past either, 400 `tooMany` as soon as the work passes it.
+ *
+ * The query's parameters are read by list-query.ts, its refusals built by list-refusals.ts, and the
+ * ListResponse by list-response.ts.
  */
 import { expectedWeight, readWeight } from './heavy-work.js';
-import { fail, ok, ScimError, scimErrors, type Result } from '../errors.js';
 import { fold } from '../fold.js';
 import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT, type Page, type ReadOptions, type SortOrder, type StoredResource } from '../store/store.js';
-import { parseFilter, type FilterLimits, type FilterNode } from './filter.js';
+import type { FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from '../event-loop.js';
 import { SCAN_FOLD_CHARS, SCAN_GROUP_MEMBERS, SCAN_MEMBERSHIPS_PER_RESOURCE, SCAN_PARSE_CHARS, SCAN_WORK_PER_RESOURCE } from './limits.js';
+import {
+  groupTooLarge,
+  lookupsTooLarge,
+  MAX_PAGE_BYTES,
+  pageTooLarge,
+  SCAN_MAX_BYTES,
+  scanTooBig,
+  scanTooHeavy,
+  scanTooLarge,
+  scanTooMuchWork,
+  sortIndexNotReady,
+} from './list-refusals.js';
+import type { ListQuery } from './list-query.js';
 import { WorkBudgetExceeded, WorkMeter } from './scan-work.js';
 import type { JsonObject } from './normalize.js';
-import { parseProjection, type Projection } from './projection.js';
+import type { Projection } from './projection.js';
 import { shows, wantsMembers } from './group-members.js';
 import { askedMember, askedMembers, withAskedMembers } from './member-terms.js';
 import { renderResource } from './render.js';
 import type { ResourceContext } from './resources.js';
 import { resolveAttribute } from './schemas.js';
-import { checkFilterValues } from './filter-check.js';
 import { continueSortBacklog, indexSortBacklog } from './sort-backfill.js';
-import { parseSortBy, sortIndexOf, sortKeyed, sortValue, type Keyed, type SortKey } from './sort.js';
-
-export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-
-export interface ListQuery {
-  filter: FilterNode | null;
-  /** 1-based (RFC 7644 §3.4.2.4). */
-  startIndex: number;
-  count: number;
-  sortBy: SortKey | null;
-  descending: boolean;
-  projection: Projection;
-  /** Most resources a scan (a filter no index answers, or a `sortBy` no sort index answers) may read; more is a 400 `tooMany`. */
-  maxScan: number;
-}
-
-export interface PagingLimits {
-  defaultCount: number;
-  maxCount: number;
-  /** See {@link ListQuery.maxScan}. Default: DEFAULT_MAX_SCAN. */
-  maxScan?: number;
-}
-
-export const DEFAULT_MAX_SCAN = 50_000;
-
-/** The list parameters (RFC 7644 §3.4.2; the members of a SearchRequest, §3.4.3), lower-cased. */
-export const LIST_PARAMETERS: ReadonlySet<string> = new Set(['attributes', 'excludedattributes', 'filter', 'sortby', 'sortorder', 'startindex', 'count']);
-
-/**
- * The list parameter a query or SearchRequest name stands for, lower-cased: the name itself in any case, or
- * written with a bracket suffix or spaces (`filter[]`, `attributes[0]`, ` count`, as qs-style clients write
- * lists); null for any other name. `exact` tells the two apart.
- */
-export function listParameterNamed(name: string): { parameter: string; exact: boolean } | null {
-  const lower = name.toLowerCase();
-  if (LIST_PARAMETERS.has(lower)) return { parameter: lower, exact: true };
-  const bracket = lower.indexOf('[');
-  const base = (bracket === -1 ? lower : lower.slice(0, bracket)).trim();
-  return LIST_PARAMETERS.has(base) ? { parameter: base, exact: false } : null;
-}
-
-/**
- * The 400 for a list parameter given twice, in any case (`filter=a&FILTER=b`, or both in a SearchRequest):
- * which one a request means is not ours to guess, and a proxy in front may have read the other; and for one
- * named with a bracket suffix or spaces (listParameterNamed), which, read as an unknown parameter, would
- * silently answer an unfiltered list. Null when none is.
- */
-export function repeatedParameter(names: Iterable<string>): ScimError | null {
-  const seen = new Set<string>();
-  for (const name of names) {
-    const named = listParameterNamed(name);
-    if (named === null) continue;
-    if (!named.exact) {
-      return scimErrors.badRequest('invalidValue', `"${name.slice(0, 60)}" is not a list parameter: send it as ${named.parameter}=…, once`);
-    }
-    if (seen.has(named.parameter)) return scimErrors.badRequest('invalidValue', `${name} is given twice (parameter names are case-insensitive)`);
-    seen.add(named.parameter);
-  }
-  return null;
-}
-
-/**
- * Reads query parameters case-insensitively (clients send `startindex`, `Count`, …): the name as written
- * first, else the first parameter whose name matches in any case. The query is walked once, not per name.
- */
-export function paramReader(query: URLSearchParams): (name: string) => string | null {
-  let lowered: Map<string, string> | null = null;
-  return (name) => {
-    const direct = query.get(name);
-    if (direct !== null) return direct;
-    if (lowered === null) {
-      lowered = new Map();
-      for (const [key, value] of query) {
-        const lower = key.toLowerCase();
-        if (!lowered.has(lower)) lowered.set(lower, value);
-      }
-    }
-    return lowered.get(name.toLowerCase()) ?? null;
-  };
-}
-
-/**
- * An integer query parameter. One of more digits than a safe integer holds is clamped to
- * ±Number.MAX_SAFE_INTEGER: RFC 7644 §3.4.2.4 answers a `startIndex` past the end with an empty page and
- * caps a large `count`, whatever their size.
- */
-function parseInteger(text: string | null, name: string): Result<number | null> {
-  if (text === null || text.trim() === '') return ok(null);
-  // No two parts of the pattern can match the same characters, so it runs in linear time whatever a client
-  // sends (`0*(\d+)` took seconds on a body of zeros followed by a letter).
-  const match = /^\s*([-+]?)(\d+)\s*$/.exec(text);
-  if (!match) return fail(scimErrors.badRequest('invalidValue', `${name} must be an integer`));
-  const digits = match[2]!.replace(/^0+/, '') || '0';
-  const magnitude = digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number.parseInt(digits, 10);
-  return ok(match[1] === '-' ? -magnitude : magnitude);
-}
-
-export function parseListQuery(ctx: ResourceContext, query: URLSearchParams, paging: PagingLimits, filterLimits: FilterLimits): Result<ListQuery> {
-  const repeated = repeatedParameter(query.keys());
-  if (repeated) return fail(repeated);
-  const param = paramReader(query);
-  const startIndex = parseInteger(param('startIndex'), 'startIndex');
-  if (!startIndex.ok) return startIndex;
-  const count = parseInteger(param('count'), 'count');
-  if (!count.ok) return count;
-  // An empty filter is no filter, as an empty count or startIndex is no value: clients that always send the
-  // parameter (SailPoint-style request templates) would otherwise fail every full read.
-  const filterText = param('filter');
-  let filter: FilterNode | null = null;
-  if (filterText !== null && filterText.trim() !== '') {
-    const parsed = parseFilter(filterText, filterLimits);
-    if (!parsed.ok) return parsed;
-    const checked = checkFilterValues(ctx.spec.type, parsed.value);
-    if (!checked.ok) return checked;
-    filter = parsed.value;
-  }
-  const projection = parseProjection(ctx.spec.type, param('attributes'), param('excludedAttributes'));
-  if (!projection.ok) return projection;
-  const sortBy = parseSortBy(ctx.spec, param('sortBy'));
-  if (!sortBy.ok) return sortBy;
-  // Blank, as every other parameter here: absent (a template that always sends every parameter).
-  const sortOrder = (param('sortOrder')?.trim() || 'ascending').toLowerCase();
-  if (sortOrder !== 'ascending' && sortOrder !== 'descending') {
-    return fail(scimErrors.badRequest('invalidValue', 'sortOrder must be "ascending" or "descending"'));
-  }
-  return ok({
-    filter,
-    // RFC 7644 §3.4.2.4: startIndex < 1 is read as 1; a negative count as 0; count is capped at maxCount.
-    startIndex: Math.max(1, startIndex.value ?? 1),
-    count: Math.min(paging.maxCount, Math.max(0, count.value ?? paging.defaultCount)),
-    sortBy: sortBy.value,
-    descending: sortOrder === 'descending',
-    projection: projection.value,
-    maxScan: paging.maxScan ?? DEFAULT_MAX_SCAN,
-  });
-}
+import { sortIndexOf, sortKeyed, sortValue, type Keyed, type SortKey } from './sort.js';
 
 /**
  * Users an equality index gave for a value, read with their groups: the IdPs' short path (idp-lookup.ts)
@@ -289,99 +168,6 @@ const firstReadBytes = (crowded: boolean): number => (crowded ? CROWDED_FIRST_RE
 export function nextScanBatch(count: number, bytes: number): number {
   if (count === 0 || bytes <= 0) return SCAN_BATCH;
   return Math.max(1, Math.min(SCAN_BATCH, Math.floor((count * SCAN_BATCH_BYTES) / bytes)));
-}
-
-/** A scan over the budget: which requests the indexes answer instead. */
-function scanTooLarge(ctx: ResourceContext, total: number, max: number): ScimError {
-  const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
-  const sortable = ctx.spec.sortIndexes.map((index) => index.path);
-  return scimErrors.badRequest(
-    'tooMany',
-    `this filter or sortBy would scan all ${total} ${ctx.spec.type.name} resources of the connection, over this server's limit of ${max}; ` +
-      `filter with "eq" on ${indexed.join(', ')} (alone, in an "and", or in every branch of an "or"), ` +
-      `or page without a filter, with sortBy on ${sortable.join(', ')} or none`,
-  );
-}
-
-/** Seconds a client is asked to wait while a connection's sort index is built (`Retry-After`). */
-const SORT_INDEX_RETRY_SECONDS = 5;
-
-/**
- * A sortBy the sort index will answer once it has indexed the resources stored before the first sortBy
- * (or by an earlier version; sort-backfill.ts goes on in the background), over the scan budget meanwhile:
- * the same request succeeds shortly, so it is a 503 with `Retry-After`, not a 400 a client would not retry.
- */
-function sortIndexNotReady(ctx: ResourceContext, total: number, max: number): ScimError {
-  return new ScimError(
-    503,
-    `the sort index of this connection's ${total} ${ctx.spec.type.name} resources is being built (on the first sortBy, for what was stored before it); ` +
-      `until it is, this sortBy would scan over this server's limit of ${max}: retry in a few seconds`,
-    undefined,
-    { 'Retry-After': String(SORT_INDEX_RETRY_SECONDS) },
-  );
-}
-
-/**
- * Stored bytes a scan may read (and hold while it evaluates): 50,000 users (`maxScanResources`) of 2.5 KB.
- * One tenant's scans must not fill the process's memory, which every tenant shares.
- */
-export const SCAN_MAX_BYTES = 128 * 1024 * 1024;
-
-/** A scan over SCAN_MAX_BYTES. */
-function scanTooBig(ctx: ResourceContext): ScimError {
-  const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
-  return scimErrors.badRequest(
-    'tooMany',
-    `this filter or sortBy would scan more than ${SCAN_MAX_BYTES / 1024 / 1024} MB of the connection's ${ctx.spec.type.name} resources, ` +
-      `over this server's limit; filter with "eq" on ${indexed.join(', ')} (alone, in an "and", or in every branch of an "or")`,
-  );
-}
-
-/** A scan whose resources carry more group memberships or members than `max`. */
-function scanTooHeavy(ctx: ResourceContext, max: number): ScimError {
-  const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
-  const what = ctx.spec.kind === 'User' ? 'users are in' : 'groups hold';
-  return scimErrors.badRequest(
-    'tooMany',
-    `this filter or sortBy would scan resources whose ${what} more than ${max} group memberships in all, over this server's limit; ` +
-      `filter with "eq" on ${indexed.join(', ')}`,
-  );
-}
-
-/** Index reads (a long `or` of them, or of members in many groups) that find more than the scan budget. */
-function lookupsTooLarge(ctx: ResourceContext, max: number): ScimError {
-  return scimErrors.badRequest(
-    'tooMany',
-    `this filter's index lookups find more than ${max} ${ctx.spec.type.name} resources, over this server's limit; filter with fewer "eq" terms`,
-  );
-}
-
-/** A filter that reads member lists, on a group with more than SCAN_GROUP_MEMBERS members. */
-function groupTooLarge(ctx: ResourceContext, group: StoredResource): ScimError {
-  return scimErrors.badRequest(
-    'tooMany',
-    `this filter reads the members of group ${group.id}, which has ${group.members?.length} members, over this server's limit of ` +
-      `${SCAN_GROUP_MEMBERS} for filters on members; filter on members with members[value eq "id"] only (answered from an index ` +
-      `whatever the group's size), and read the members of one group with GET ${ctx.spec.type.endpoint}/{id}`,
-  );
-}
-
-/**
- * A filter (or sortBy) whose evaluation passed the work budget (scan-work.ts): of the whole request, or on
- * one resource. Names what the indexes answer, as {@link scanTooLarge} does.
- */
-function scanTooMuchWork(ctx: ResourceContext, over: WorkBudgetExceeded): ScimError {
-  const indexed = ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')];
-  const name = ctx.spec.type.name;
-  const what =
-    over.scope === 'request'
-      ? `this filter or sortBy would do more work scanning the connection's ${name} resources than this server's limit of ${over.limit} units ` +
-        `(each value read by each comparison, and the length of the strings compared, count); ` +
-        `filter with "eq" on ${indexed.join(', ')} (alone, in an "and", or in every branch of an "or"), or with fewer comparisons`
-      : `this filter would do more work on one ${name} resource than this server's limit of ${over.limit} units ` +
-        `(each value read by each comparison, and the length of the strings compared, count); ` +
-        `use fewer comparisons on its long or many-valued attributes, or filter with "eq" on ${indexed.join(', ')}`;
-  return scimErrors.badRequest('tooMany', what);
 }
 
 /** A stored resource's `meta.created` (written by the SCIM layer, ISO 8601 in UTC: sorts as text), '' if none. */
@@ -552,13 +338,6 @@ async function readWhole(ctx: ResourceContext, page: ListedResource[]): Promise<
 }
 
 /**
- * Stored bytes of rows one client page may hold: a larger page is refused (400 `tooMany`) rather than built.
- * The rows a page holds live until its answer is built, through the young generation's collections: at 16 MB
- * one such collection held the event loop 43-75 ms (an audit of 2026-12-06), at 8 MB 12-21 ms.
- */
-export const MAX_PAGE_BYTES = 8 * 1024 * 1024;
-
-/**
  * A client's page, read from the store (`read`: listPage or listSorted from an offset) SCAN_BATCH_BYTES of
  * rows at a time with a yield between reads, so a page of heavy resources is never decoded or held in one
  * piece. The page is whole (Okta's import steps `startIndex` by `count`: a short page would skip users)
@@ -595,14 +374,6 @@ async function readClientPage(
 
 /** The stored bytes of some rows (what MAX_PAGE_BYTES and the scan limits count). */
 export const rowBytesOf = (resources: readonly { json: string }[]): number => resources.reduce((sum, r) => sum + r.json.length, 0);
-
-/** A page of `count` resources from `offset` whose rows passed MAX_PAGE_BYTES. */
-export function pageTooLarge(ctx: ResourceContext, count: number, offset: number): ScimError {
-  return scimErrors.badRequest(
-    'tooMany',
-    `the ${count} ${ctx.spec.type.endpoint.slice(1)} from startIndex ${offset + 1} hold more than ${MAX_PAGE_BYTES / 1024 / 1024} MB; ask for a smaller count`,
-  );
-}
 
 /** One resource of a page: as stored, and rendered when filtering or sorting already needed it. */
 export interface ListedResource {
@@ -817,23 +588,4 @@ async function readByIds(ctx: ResourceContext, entries: readonly { id: string }[
     }
   }
   return rows;
-}
-
-export function listResponse(total: number, startIndex: number, items: JsonObject[]): JsonObject {
-  return { schemas: [LIST_RESPONSE_SCHEMA], totalResults: total, startIndex, itemsPerPage: items.length, Resources: items };
-}
-
-/** A resource as response text, or a long group's as body pieces (src/scim/group-members.ts groupPieces). */
-export type ResourceText = string | readonly string[];
-
-/** A ListResponse as body pieces (src/scim/response-body.ts joins them), from resources already serialised. */
-export function listResponsePieces(total: number, startIndex: number, items: readonly ResourceText[]): string[] {
-  const pieces = [`{"schemas":["${LIST_RESPONSE_SCHEMA}"],"totalResults":${total},"startIndex":${startIndex},"itemsPerPage":${items.length},"Resources":[`];
-  items.forEach((item, i) => {
-    if (i > 0) pieces.push(',');
-    if (typeof item === 'string') pieces.push(item);
-    else for (const piece of item) pieces.push(piece);
-  });
-  pieces.push(']}');
-  return pieces;
 }

@@ -7,7 +7,7 @@ import { ScimError, scimErrors, unwrap } from '../errors.js';
 import { parseJsonBody } from './body.js';
 import type { ScimRequest } from './http.js';
 import { MAX_PROJECTION_PATHS } from './limits.js';
-import { LIST_PARAMETERS, listParameterNamed, paramReader, repeatedParameter } from './list.js';
+import { LIST_PARAMETERS, listParameterNamed, paramReader, repeatedParameter } from './list-query.js';
 import { parseProjection, type Projection } from './projection.js';
 import type { ResourceContext } from './resources.js';
 

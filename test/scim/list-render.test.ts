@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupSpec } from '../../src/scim/groups.js';
-import { listResponse } from '../../src/scim/list.js';
+import { listResponse } from '../../src/scim/list-response.js';
 import { renderResource } from '../../src/scim/render.js';
 import { userSpec } from '../../src/scim/users.js';
 import type { Store } from '../../src/store/store.js';

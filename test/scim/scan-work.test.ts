@@ -7,7 +7,8 @@
  * Work is asserted as counts (slices, folds, units), never as timings.
  */
 import fc from 'fast-check';
-import { MAX_PAGE_BYTES, nextScanBatch } from '../../src/scim/list.js';
+import { nextScanBatch } from '../../src/scim/list.js';
+import { MAX_PAGE_BYTES } from '../../src/scim/list-refusals.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fold, foldCase, SINGLETON_RANGES } from '../../src/fold.js';
 import { parseFilter, type FilterNode } from '../../src/scim/filter.js';
