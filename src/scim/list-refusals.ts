@@ -9,7 +9,7 @@ import { SCAN_GROUP_MEMBERS } from './limits.js';
 import type { ResourceContext } from './resources.js';
 import type { WorkBudgetExceeded } from './scan-work.js';
 
-/** The paths an `eq` filter is answered on from an index (`emails` is named by its `emails.value`). */
+/** The paths an `eq` filter is answered on from an index (`emails`, the same index as `emails.value`, named once). */
 function indexedPaths(ctx: ResourceContext): string {
   return ['id', ...Object.keys(ctx.spec.equalityIndexes).filter((path) => path !== 'emails')].join(', ');
 }
