@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { getAttrOf, keyOf } from './attribute-access.js';
 import { yieldToEventLoop } from '../event-loop.js';
+import { weightBeyondEstimate } from './heavy-work.js';
 import { memberViews, renderResource } from './render.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { PatchOperation } from './patch.js';
@@ -186,7 +187,8 @@ export async function renderMemberItems(members: readonly StoredMember[], baseUr
  * A group's member list as items under `projection`, read page by page with a yield between pages so a
  * 100,000 member list never holds the event loop for long. Pages are all of one group version (restarted
  * if the group changes meanwhile, `attempts` times in all); answers that version (the oldest seen when they
- * never agreed), or null when the group is gone.
+ * never agreed), or null when the group is gone. `charge` is given what each page weighs beyond
+ * MEMBER_READ_BYTES a member (heavy-work.ts), which the caller charged before reading.
  */
 export async function readMemberItems(
   store: Store,
@@ -195,6 +197,7 @@ export async function readMemberItems(
   baseUrl: string,
   projection: Projection,
   attempts = 5,
+  charge: (bytes: number) => void = () => {},
 ): Promise<{ version: number; items: MemberItems } | null> {
   let last: { version: number; items: MemberItems } | null = null;
   for (let attempt = 0; attempt < attempts; attempt++) {
@@ -205,6 +208,7 @@ export async function readMemberItems(
       if (offset > 0) await yieldToEventLoop();
       const page = await store.listGroupMembers(connectionId, groupId, offset, RENDER_PAGE);
       if (page === null) return null;
+      charge(weightBeyondEstimate(page.members));
       if (version === null) version = page.version;
       else if (page.version !== version) {
         consistent = false;

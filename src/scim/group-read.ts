@@ -37,7 +37,7 @@ async function readGroupOnce(ctx: ResourceContext, id: string, projection: Proje
   if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
   if (!wantsMembers(projection)) return { consistent: true, read: { stored } };
   ctx.heavy.charge((stored.memberCount ?? 0) * MEMBER_READ_BYTES, !afterWrite);
-  const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection, attempts);
+  const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection, attempts, (bytes) => ctx.heavy.charge(bytes, !afterWrite));
   if (!members) throw scimErrors.notFound(`Group ${id} not found`);
   if (members.version === stored.version) return { consistent: true, read: { stored, members: members.items } };
   // Changed in between: answer with the older version (no later If-None-Match matches it).

@@ -20,8 +20,36 @@ import type { ScimBody } from './response-body.js';
 export const HEAVY_READ_BYTES = 2_000_000;
 /** Heavy requests of one SCIM connection at once, their answers included until written. */
 export const MAX_HEAVY_AT_ONCE = 4;
-/** What one group membership weighs in a read and its answer (a member's value, display and `$ref`). */
+/**
+ * What one group membership weighs in a read and its answer (a member's value, display and `$ref`) before it
+ * is read: what an IdP's members weigh. Once read, a membership weighs what it holds ({@link membershipWeight}).
+ */
 export const MEMBER_READ_BYTES = 100;
+
+/** A group's member, or a user's group, as read: the strings a read holds and an answer repeats. */
+interface Membership {
+  value: string;
+  display?: string;
+  type?: string;
+}
+
+/**
+ * What one membership read weighs: its strings, `value` twice (its `$ref` repeats it), at least
+ * MEMBER_READ_BYTES. A member's strings are bounded (src/scim/resource-limits.ts), but at their bound
+ * (1,024 characters each) a member weighs 30 times an IdP's: counted as 100 bytes, 20,000 such members read
+ * as light. Pure.
+ */
+export function membershipWeight(membership: Membership): number {
+  const strings = 2 * membership.value.length + (membership.display?.length ?? 0) + (membership.type?.length ?? 0);
+  return strings > MEMBER_READ_BYTES ? strings : MEMBER_READ_BYTES;
+}
+
+/** What memberships read weigh beyond MEMBER_READ_BYTES each (what was charged for them before they were read). Pure. */
+export function weightBeyondEstimate(memberships: readonly Membership[]): number {
+  let extra = 0;
+  for (const membership of memberships) extra += membershipWeight(membership) - MEMBER_READ_BYTES;
+  return extra;
+}
 
 /**
  * What reading `total` resources will weigh, from a first page of them (`read`, weighing `readBytes`): the
@@ -32,9 +60,13 @@ export function expectedWeight(readBytes: number, read: number, total: number): 
 }
 
 /** What reading some resources weighs: their JSON and the memberships they carry. Pure. */
-export function readWeight(resources: readonly { json: string; groups?: readonly unknown[]; members?: readonly unknown[] }[]): number {
+export function readWeight(resources: readonly { json: string; groups?: readonly Membership[]; members?: readonly Membership[] }[]): number {
   let bytes = 0;
-  for (const r of resources) bytes += r.json.length + ((r.groups?.length ?? 0) + (r.members?.length ?? 0)) * MEMBER_READ_BYTES;
+  for (const r of resources) {
+    bytes += r.json.length;
+    for (const membership of r.groups ?? []) bytes += membershipWeight(membership);
+    for (const membership of r.members ?? []) bytes += membershipWeight(membership);
+  }
   return bytes;
 }
 

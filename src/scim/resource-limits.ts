@@ -78,7 +78,7 @@ function walkValue(name: string, value: Json, maxValues: number): string | null 
       for (const item of node) {
         if (typeof item === 'object' && item !== null) stack.push({ node: item, where, top: false });
         else if (top && typeof item === 'string') {
-          const problem = checkElementValue(name, item);
+          const problem = checkElementString(name, 'value', item);
           if (problem) return problem;
         }
       }
@@ -99,8 +99,8 @@ function checkObjectKeys(name: string, node: JsonObject, where: string, stack: {
     if (!isSubAttrName(key) || isReservedName(key)) return `${where} holds ${shown(key)}, which is not an attribute name (RFC 7643 §2.1)`;
     const item = node[key]!;
     if (typeof item === 'string') {
-      if (key === 'value' && where === name) {
-        const problem = checkElementValue(name, item);
+      if (where === name) {
+        const problem = checkElementString(name, key, item);
         if (problem) return problem;
       }
     } else if (typeof item === 'object' && item !== null) {
@@ -128,20 +128,27 @@ function checkFlatElement(name: string, item: JsonObject): string | null | undef
     }
     const v = item[key];
     if (typeof v === 'object' && v !== null) return undefined;
-    if (key === 'value' && typeof v === 'string') {
-      const problem = checkElementValue(name, v);
+    if (typeof v === 'string') {
+      const problem = checkElementString(name, key, v);
       if (problem) return problem;
     }
   }
   return null;
 }
 
-/** Length limits of the `value` of one element of `emails` and `members`. */
-function checkElementValue(name: string, value: string): string | null {
-  if (name === 'emails' && value.length > MAX_EMAIL_LENGTH)
+/** A group member's strings with a length limit: each is stored with the member and shown in every read of the group. */
+const MEMBER_STRINGS: ReadonlySet<string> = new Set(['value', 'display', 'displayName', 'type']);
+
+/**
+ * Length limits of a string sub-attribute (`key`) of one element of `emails` (its `value`) and `members`
+ * (its `value`, `display` and `type`: a member list is read and answered whole, so its strings are bounded
+ * as identifiers are, or one group of a few members could be an answer of gigabytes).
+ */
+function checkElementString(name: string, key: string, value: string): string | null {
+  if (name === 'emails' && key === 'value' && value.length > MAX_EMAIL_LENGTH)
     return `an emails value is ${value.length} characters long; at most ${MAX_EMAIL_LENGTH} are accepted`;
-  if (name === 'members' && value.length > MAX_IDENTIFIER_LENGTH)
-    return `a members value is ${value.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted`;
+  if (name === 'members' && value.length > MAX_IDENTIFIER_LENGTH && MEMBER_STRINGS.has(key))
+    return `a members ${key} is ${value.length} characters long; at most ${MAX_IDENTIFIER_LENGTH} are accepted`;
   return null;
 }
 

@@ -273,6 +273,31 @@ describe.each(STORE_KINDS)('heavy requests of one connection (%s store)', (kind)
     renamed.sent?.();
   });
 
+  it('weighs a group read by what its members hold: 2,100 members of 1,024-character displays are heavy', async () => {
+    // 100 bytes a member before reading (MEMBER_READ_BYTES) would weigh them 210 KB: light. They hold 2.2 MB.
+    const created = await sso.handleScim(scimRequest(token, 'POST', '/Groups', { body: { schemas: [GROUP], displayName: `long-displays-${kind}` } }));
+    const id = (JSON.parse(bodyText(created.body)!) as { id: string }).id;
+    for (let from = 0; from < 2_100; from += 500) {
+      const value = Array.from({ length: Math.min(500, 2_100 - from) }, (_, i) => ({ value: `d${from + i}`, display: 'd'.repeat(1_024) }));
+      const added = await sso.handleScim(
+        scimRequest(token, 'PATCH', `/Groups/${id}`, { body: { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value }] } }),
+      );
+      expect(added.status).toBe(204);
+    }
+    const held: ScimResponse[] = [];
+    for (let i = 0; i < MAX_HEAVY_AT_ONCE; i++) held.push(await page(token));
+    const refused = await sso.handleScim(adapted(token, 'GET', `/Groups/${id}`));
+    expect(refused.status).toBe(429);
+    // Without its members the group is light, crowded or not.
+    expect((await sso.handleScim(adapted(token, 'GET', `/Groups/${id}`, { query: 'excludedAttributes=members' }))).status).toBe(200);
+    for (const response of held) response.sent!();
+    const read = await sso.handleScim(adapted(token, 'GET', `/Groups/${id}`));
+    expect(read.status).toBe(200);
+    expect((JSON.parse(bodyText(read.body)!) as { members: unknown[] }).members).toHaveLength(2_100);
+    expect(typeof read.sent).toBe('function'); // it holds a slot until written
+    read.sent!();
+  });
+
   it('frees the slots of answers nobody reported written once they are collected', async () => {
     await (async () => {
       for (let i = 0; i < MAX_HEAVY_AT_ONCE; i++) expect((await page(token)).status).toBe(200);
