@@ -138,6 +138,16 @@ export function claimsRefusal(client: GuardSettings, claims: Claims, identity: S
   return outside ? new SsoLoginError('outside_tenant', 403, outside, client.customerId) : null;
 }
 
+/**
+ * The admitted user with its groups: as found, or read again when the lookup left them unread (LoginLookup:
+ * it reads the groups of the one active holder only, and the strategy admitted another, one of several
+ * active holders the strategy told apart). One more round trip then; a user deleted meanwhile has none.
+ */
+async function withGroups(store: Store, connection: StoredConnection | null, user: StoredResource): Promise<Pick<StoredResource, 'groups'>> {
+  if (user.groups !== undefined || connection === null) return user;
+  return (await store.getResource(connection.connectionId, 'User', user.id)) ?? { groups: [] };
+}
+
 /** Runs the guard. Throws SsoLoginError('store_unavailable', 503) when the store cannot be reached: fail closed. */
 export async function runGuard(store: Store, config: GuardConfig, claims: Claims, policy: MatchPolicy = matchPolicyOf(config.client)): Promise<GuardResult> {
   const { client, connection } = config;
@@ -165,7 +175,7 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
     });
     const scimUser: ScimUserView | null = decision.admit && decision.scimUser ? (matches.find((m) => m.id === decision.scimUser!.id) ?? null) : null;
     const admittedStored = scimUser ? found.users.find((u) => u.id === scimUser.id) : undefined;
-    const groups = admittedStored ? sessionGroupsOf(admittedStored) : [];
+    const groups = admittedStored ? sessionGroupsOf(await withGroups(store, connection, admittedStored)) : [];
     const kept = sessionGroupsKept(groups);
     const reason = decision.admit ? null : decision.reason;
     const outcome = { admitted: decision.admit, reason, scimUserId: decision.scimUser?.id ?? null };

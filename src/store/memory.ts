@@ -438,14 +438,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return s ? groupsListing(s, value).map((g) => output(s, g, options)) : [];
     },
 
-    async findUsersForLoginBatch(connectionId, lookups) {
+    async findUsersForLoginBatch(connectionId, lookups, options) {
       assertStoreId('connectionId', connectionId);
       assertLookups(lookups);
       const s = space(connectionId);
       if (!s) return lookups.map(() => ({ users: [], deletedMatch: false }));
       const byId = new Map<string, NumberedResource>(); // one object per user, whichever lookups find it
       const numbered = (e: Entry): NumberedResource => {
-        const user = byId.get(e.id) ?? { ...output(s, e), seq: e.seq };
+        const user = byId.get(e.id) ?? { ...output(s, e, options?.groups === false ? { groups: false } : undefined), seq: e.seq };
         byId.set(e.id, user);
         return user;
       };
@@ -455,7 +455,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       let work = 0;
       for (const { attribute, value } of lookups) {
         const entries = entriesAt(s, 'User', attribute, value);
-        for (const e of entries) work += 1 + groupIdsBytes(s.memberOf.get(e.id) ?? []);
+        for (const e of entries) work += 1 + (options?.groups === false ? 0 : groupIdsBytes(s.memberOf.get(e.id) ?? []));
         if (work > GROUP_IDS_PER_SCRIPT) {
           work = 0;
           await yieldToEventLoop();

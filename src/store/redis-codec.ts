@@ -113,12 +113,16 @@ export function parseResource(kind: ResourceKind, row: unknown[]): StoredResourc
   const [id, json, version, aux] = row as [string, string, string, string[]];
   const out: StoredResource = { id, kind, json, version: Number(version) };
   if (kind === 'User') {
-    out.groups = membershipsOf(aux);
+    // {'-'}: the script left the user's groups unread (loginHolders in redis-scripts.ts): none are claimed.
+    if (!(aux.length === 1 && aux[0] === GROUPS_UNREAD)) out.groups = membershipsOf(aux);
     return out;
   }
   out.memberCount = Number(aux[0] ?? 0);
   return out;
 }
+
+/** The aux a script gives a user whose groups it did not read (as opposed to {'*'}: read them with USER_GROUPS). */
+export const GROUPS_UNREAD = '-';
 
 /** A user's groups from auxOf's flat (group id, displayName) pairs. */
 export function membershipsOf(flat: string[]): StoredMembership[] {

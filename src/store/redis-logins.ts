@@ -13,16 +13,21 @@ import {
   assertIndexAttribute,
   assertLookups,
   assertStoreId,
+  inactiveIn,
   recordLoginInSteps,
   LOGIN_BATCH,
   type LoginOutcome,
   type NumberedLoginLookup,
   type NumberedResource,
   type Store,
+  type StoredResource,
 } from './store.js';
 
 /** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
 type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer, number, Buffer];
+
+/** The activity attribute of findUsersForLogin's users (recordLogin is told its attempt's). */
+const LOGIN_ACTIVITY = 'active';
 
 /** The outcome fields recordLogin sends for the script to fill in, and how checkSsoUser's JSON ends with them. */
 const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };
@@ -47,18 +52,38 @@ export function redisLogins(
   const { retention, maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer } = options;
   const { parseFound, fillGroups } = reads;
   const cluster = (ctx.client as { isCluster?: boolean }).isCluster === true;
+
+  /**
+   * What a login's lookup found, as its script leaves it (loginHolders in redis-scripts.ts): the groups of the
+   * one active holder read, nobody else's. Holders the script deferred (rows past its byte budget) are read
+   * without their groups too, so when the one active holder is among them its groups are read here.
+   */
+  async function loginHolders(connectionId: string, rows: unknown[][], lookup: { attribute: string; value: string }, activity: string): Promise<StoredResource[]> {
+    const users = await parseFound(connectionId, 'User', rows, { source: 'i', ...lookup }, true);
+    const active = users.filter((user) => {
+      try {
+        return !inactiveIn(user.json, activity);
+      } catch {
+        return false; // not JSON (written by hand): the caller decides without it
+      }
+    });
+    if (active.length === 1 && active[0]!.groups === undefined) await fillGroups(connectionId, active);
+    return users;
+  }
+
   const methods: RedisLoginMethods = {
     async findUsersForLogin(connectionId, attribute, value) {
       assertStoreId('connectionId', connectionId);
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
-      const [users, gone] = (await run('login', tag(connectionId), attribute, value, now(), retention)) as [unknown[][], number];
-      return { users: await parseFound(connectionId, 'User', users, { source: 'i', attribute, value }), deletedMatch: Number(gone) === 1 };
+      const [users, gone] = (await run('login', tag(connectionId), attribute, value, now(), retention, LOGIN_ACTIVITY)) as [unknown[][], number];
+      return { users: await loginHolders(connectionId, users, { attribute, value }, LOGIN_ACTIVITY), deletedMatch: Number(gone) === 1 };
     },
 
-    async findUsersForLoginBatch(connectionId, lookups) {
+    async findUsersForLoginBatch(connectionId, lookups, options) {
       assertStoreId('connectionId', connectionId);
       assertLookups(lookups);
+      const groupsFlag = options?.groups === false ? '0' : '1';
       // Scripts of at most LOGIN_BATCH lookups, sent together (one round trip), so that logins are not held
       // up behind one long script. Each script takes its lookups grouped by attribute.
       const chunkOf = (indexes: number[]) => {
@@ -68,7 +93,7 @@ export function redisLogins(
           if (group) group.push(i);
           else byAttribute.set(lookups[i]!.attribute, [i]);
         }
-        const args: (string | number)[] = [now(), retention];
+        const args: (string | number)[] = [now(), retention, groupsFlag];
         for (const [attribute, at] of byAttribute) args.push(attribute, at.length, ...at.map((i) => lookups[i]!.value));
         return { at: [...byAttribute.values()].flat(), args };
       };
@@ -94,6 +119,7 @@ export function redisLogins(
         const seq = seqs.toString().split(' ');
         const users = rows.map((row, i) => {
           const user = parseRawRow('User', row, aux.get(i + 1) ?? []) as NumberedResource;
+          if (groupsFlag === '0') delete user.groups;
           user.seq = Number(seq[i]);
           const first = byId.get(user.id) ?? user;
           byId.set(user.id, first);
@@ -111,7 +137,7 @@ export function redisLogins(
       };
       /** A lookup whose holders pass PAGE_READ_BYTES together: each holder read by a script of its own. */
       const readHeavy = async ({ lookup, seqs }: { lookup: number; seqs: string[] }) => {
-        const replies = (await Promise.all(seqs.map((seq) => run('userBySeq', tag(connectionId), seq)))) as unknown[][];
+        const replies = (await Promise.all(seqs.map((seq) => run('userBySeq', tag(connectionId), seq, groupsFlag)))) as unknown[][];
         const users = replies.flatMap((reply, i) => {
           if (reply.length === 0) return []; // deleted since the batch script
           const user = parseResource('User', reply) as NumberedResource;
@@ -178,7 +204,7 @@ export function redisLogins(
       )) as [unknown[][], number, number, string, string, string];
       const [users, gone, done, outcome, reason, id] = reply;
       const found = {
-        users: lookup ? await parseFound(attempt.connectionId, 'User', users, { source: 'i', ...lookup }) : [],
+        users: lookup ? await loginHolders(attempt.connectionId, users, lookup, attempt.inactiveWhenFalse) : [],
         deletedMatch: Number(gone) === 1,
       };
       if (Number(done) !== 1) return { found, recorded: null };

@@ -3,7 +3,7 @@
  * scans and the directory API, each one script of bounded work (PAGE_READ_BYTES, ROWS_PER_SCRIPT), and the
  * groups of users a script left without them (USER_GROUPS).
  */
-import { KIND_CODE, membershipsOf, parseRawRow, parseResource, sortArgs } from './redis-codec.js';
+import { GROUPS_UNREAD, KIND_CODE, membershipsOf, parseRawRow, parseResource, sortArgs } from './redis-codec.js';
 import type { RedisContext } from './redis-context.js';
 import type { RedisMemberReads } from './redis-member-reads.js';
 import { MEMBER_CHUNK as CHUNK } from './redis-scripts.js';
@@ -57,7 +57,7 @@ export type RedisReadMethods = Pick<
 
 export interface RedisReads {
   methods: RedisReadMethods;
-  parseFound(connectionId: string, kind: ResourceKind, rows: unknown[][], lookup: Lookup): Promise<StoredResource[]>;
+  parseFound(connectionId: string, kind: ResourceKind, rows: unknown[][], lookup: Lookup, groupsUnread?: boolean): Promise<StoredResource[]>;
   fillGroups(connectionId: string, users: StoredResource[]): Promise<void>;
 }
 
@@ -85,22 +85,24 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'w
   const groupsFlag = (options: ReadOptions | undefined): string => (options?.groups === false ? '0' : '1');
 
   /**
-   * What a lookup found (findAll in redis-scripts.ts), as StoredResources with users' groups all read. Rows the script left past its byte budget (version -1) are read
+   * What a lookup found (findAll in redis-scripts.ts), as StoredResources with users' groups all read, but
+   * those the script left unread (aux {'-'}; `groupsUnread`: so are those of the rows read here). Rows the script left past its byte budget (version -1) are read
    * one script each, and kept only if they still hold what was looked up (`lookup`: an index value, or the
    * member whose groups were listed), so a deferred read never answers a resource changed meanwhile.
    */
-  async function parseFound(connectionId: string, kind: ResourceKind, rows: unknown[][], lookup: Lookup): Promise<StoredResource[]> {
+  async function parseFound(connectionId: string, kind: ResourceKind, rows: unknown[][], lookup: Lookup, groupsUnread = false): Promise<StoredResource[]> {
     const { source, attribute, value } = lookup;
-    const deferred = await Promise.all(
-      rows.map((row) => (Number(row[2]) === -1 ? run('holder', tag(connectionId), KIND_CODE[kind], source, attribute, value, String(row[0])) : null)),
-    );
+    const holder = (id: string) => run('holder', tag(connectionId), KIND_CODE[kind], source, attribute, value, id, groupsUnread ? '0' : '1');
+    const deferred = await Promise.all(rows.map((row) => (Number(row[2]) === -1 ? holder(String(row[0])) : null)));
     rows = rows.map((row, i) => (deferred[i] ? (deferred[i] as unknown[]) : row)).filter((row) => row.length > 0 && Number(row[2]) !== -1);
     const found = rows.map((row) => parseResource(kind, row));
-    if (kind === 'User')
+    if (kind === 'User') {
+      const aux = (i: number) => rows[i]![3] as unknown[];
       await fillGroups(
         connectionId,
-        found.filter((_, i) => (rows[i]![3] as unknown[]).length === 1),
+        found.filter((_, i) => aux(i).length === 1 && aux(i)[0] !== GROUPS_UNREAD),
       );
+    }
     return found;
   }
 

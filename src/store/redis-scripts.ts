@@ -932,11 +932,11 @@ return 1
  * pairs in group creation order, and for a group, {member count} (members are read by LIST_MEMBERS).
  */
 const READ_PRELUDE = `${PRELUDE}
-local function load(k, seq)
+local function load(k, seq, withoutGroups)
   local s = redis.call('HGET', rhash(k), seq)
   if not s then return nil end
   local r = parseRes(s)
-  return { r.id, r.json, r.v, auxOf(k, r.id) }
+  return { r.id, r.json, r.v, (withoutGroups and k == 'u') and { '-' } or auxOf(k, r.id) }
 end
 
 -- The groups of users ids[1..n], as auxOf reads them, as far as ${GROUP_IDS_PER_SCRIPT} bytes of their
@@ -966,7 +966,7 @@ end
 -- ${PAGE_READ_BYTES} bytes go (readRows; PAGE_READ_BYTES); the others come back deferred, {id, '', -1, {}},
 -- for the caller to read one script each. Users' groups as groupsWithin gives them. ids: the resources' ids
 -- when the caller has them (else a deferred one's is found by its seq).
-local function loadAll(k, seqs, ids)
+local function loadAll(k, seqs, ids, withoutGroups)
   local rows, out, loaded = readRows(k, seqs, ${PAGE_READ_BYTES}), {}, {}
   for i, s in ipairs(seqs) do
     if i > #rows then
@@ -978,6 +978,10 @@ local function loadAll(k, seqs, ids)
       loaded[#loaded + 1] = out[#out]
     end
   end
+  if withoutGroups and k == 'u' then
+    for _, r in ipairs(loaded) do r[4] = { '-' } end
+    return out
+  end
   local names = {}
   for i, r in ipairs(loaded) do names[i] = r[1] end
   local aux = k == 'u' and groupsWithin(names, #names) or {}
@@ -987,11 +991,36 @@ end
 
 -- The resources that index value (attr, value) of kind k points at, in creation order (loadAll: up to 100
 -- holders, each up to a resource's limit, are never copied by one script).
-local function findAll(k, attr, value)
+local function findAll(k, attr, value, withoutGroups)
   local seqs = {}
   for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
   table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
-  return loadAll(k, seqs)
+  return loadAll(k, seqs, nil, withoutGroups)
+end
+
+-- Whether a loaded user (findAll's {id, json, version, aux}) is active by the activity attribute: its JSON
+-- decodes and does not hold the attribute as false (isActiveUser). nil when it was deferred or does not decode.
+local function activeHolder(u, activity)
+  if u[3] == -1 then return nil end
+  local ok, doc = pcall(cjson.decode, u[2])
+  if not ok or type(doc) ~= 'table' then return nil end
+  return doc[activity] ~= false
+end
+
+-- The users a login's index value points at (findAll), with the groups of the only one a login can admit:
+-- the one active holder; none when two or more are active (ambiguous) or none is. The others' aux is {'-'}:
+-- groups not read. Reading every holder's groups made one login of a value held by 100 users in 1,000 groups
+-- each derive 100,000 memberships (an audit, 2026-12-07); a session needs the admitted user's only.
+local function loginHolders(attr, value, activity)
+  local users, admissible = findAll('u', attr, value, true), nil
+  for _, u in ipairs(users) do
+    if activeHolder(u, activity) then
+      if admissible then return users end
+      admissible = u
+    end
+  end
+  if admissible then admissible[4] = groupsWithin({ admissible[1] }, 1)[1] end
+  return users
 end
 `;
 
@@ -1025,9 +1054,10 @@ return out
 
 /**
  * Reads one resource a lookup deferred (findAll's budget), if it is still what the lookup found (ARGV: kind,
- * 'i' for an index value or 'm' for the groups listing a member, attribute, value, id): the index entry of
- * the value still lists its seq, or the member's reverse entry the group. Reply: the loaded resource, or an
- * empty array (gone, or no longer holding the value).
+ * 'i' for an index value or 'm' for the groups listing a member, attribute, value, id, and '0' to leave a
+ * user's groups unread, as loginHolders leaves them): the index entry of the value still lists its seq, or
+ * the member's reverse entry the group. Reply: the loaded resource, or an empty array (gone, or no longer
+ * holding the value).
  */
 export const GET_HOLDER = linkLua(
   READ_PRELUDE,
@@ -1039,7 +1069,7 @@ local listed, token = nil, seq
 if ARGV[2] == 'i' then listed = redis.call('HGET', ikey(k, ARGV[3]), ARGV[4]) else listed, token = redis.call('HGET', MEMBER, ARGV[4]), id end
 if not string.find(' ' .. (listed or '') .. ' ', ' ' .. token .. ' ', 1, true) then return {} end
 if ARGV[2] == 'm' and not listedIn(id, ARGV[4]) then return {} end
-return load(k, seq)
+return load(k, seq, ARGV[6] == '0')
 `,
 );
 
@@ -1082,16 +1112,16 @@ return { more and seqs[#seqs] or '', loadAll('g', seqs, gids) }
 );
 
 /**
- * The login guard's whole lookup (ARGV: attribute, value, now ms, retention ms): the users that index value
- * points at, in creation order, and 1 if a deleted user left a tombstone for it within the retention (else
- * 0). Reply {users, 0|1}.
+ * The login guard's whole lookup (ARGV: attribute, value, now ms, retention ms, the activity attribute): the
+ * users that index value points at, in creation order (loginHolders: the groups of the one a login can admit
+ * only), and 1 if a deleted user left a tombstone for it within the retention (else 0). Reply {users, 0|1}.
  */
 export const FIND_USERS_FOR_LOGIN = linkLua(
   READ_PRELUDE,
   `
 -- A connection being deleted (its record renamed away) holds nobody, whatever its sweep has not reached.
 if redis.call('EXISTS', base .. 'conn') == 0 then return { {}, 0 } end
-return { findAll('u', ARGV[1], ARGV[2]), buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
+return { loginHolders(ARGV[1], ARGV[2], ARGV[5]), buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
 `,
 );
 
@@ -1100,7 +1130,7 @@ return { findAll('u', ARGV[1], ARGV[2]), buried(ARGV[1], ARGV[2], tonumber(ARGV[
  * KEYS[3] = its seen set, KEYS[4] = its bytes count; ARGV: '1' to look up or '0', attribute, value, now ms, retention ms, the activity
  * attribute, subject, firstSeenAt, the attempt's JSON without its outcome fields, its seen score, the most SSO
  * users the customer keeps):
- * FIND_USERS_FOR_LOGIN's lookup, then the outcome of loginOutcome (src/store/store.ts) from it, recorded as
+ * FIND_USERS_FOR_LOGIN's lookup (loginHolders), then the outcome of loginOutcome (src/store/store.ts) from it, recorded as
  * RECORD_SSO_USER records. Reading a user's activity is the one place a script decodes resource JSON
  * (cjson, read only, never re-encoded); a user it cannot decode leaves the attempt unrecorded (reply flag
  * 0) for the caller to record. The connection's key and the SSO keys are in different Cluster slots: the
@@ -1114,17 +1144,16 @@ ${RECORD_SSO_FUNCTION}
 local users, gone = {}, 0
 -- A connection being deleted (its record renamed away) admits nobody, whatever its sweep has not reached.
 if ARGV[1] == '1' and redis.call('EXISTS', base .. 'conn') == 1 then
-  users = findAll('u', ARGV[2], ARGV[3])
+  users = loginHolders(ARGV[2], ARGV[3], ARGV[6])
   gone = buried(ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))
 end
 local n, active, last = 0, nil, nil
 for _, u in ipairs(users) do
   -- A deferred user (findAll's budget) or one that does not decode: the caller decides and records.
-  if u[3] == -1 then return { users, gone, 0, '', '', '' } end
-  local ok, doc = pcall(cjson.decode, u[2])
-  if not ok or type(doc) ~= 'table' then return { users, gone, 0, '', '', '' } end
+  local isActive = activeHolder(u, ARGV[6])
+  if isActive == nil then return { users, gone, 0, '', '', '' } end
   last = u[1]
-  if doc[ARGV[6]] ~= false then
+  if isActive then
     n = n + 1
     active = u[1]
   end
@@ -1144,7 +1173,8 @@ return { users, gone, 1, outcome, reason or '', id or '' }
 );
 
 /**
- * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, then per index attribute:
+ * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, '1' to read the users' groups
+ * or '0' (an empty groups item then, nothing deferred), then per index attribute:
  * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
  * one for the rows of every user found (each once), and their groups as groupsWithin reads them. The reply is eight
  * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
@@ -1165,9 +1195,9 @@ return { users, gone, 1, outcome, reason or '', id or '' }
 export const FIND_USERS_FOR_LOGIN_BATCH = linkLua(
   READ_PRELUDE,
   `
-local now, retention = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, retention, withGroups = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
 local attrs, values, held = {}, {}, {}
-local a = 3
+local a = 4
 while a <= #ARGV do
   local attr, count = ARGV[a], tonumber(ARGV[a + 1])
   local got = redis.call('HMGET', ikey('u', attr), unpack(ARGV, a + 2, a + 1 + count))
@@ -1220,7 +1250,7 @@ for from = 1, #seqs, ${MEMBER_CHUNK} do
   end
 end
 local groups, deferred = {}, {}
-local aux = redis.call('EXISTS', MEMBER) == 1 and groupsWithin(ids, #ids) or {}
+local aux = withGroups and redis.call('EXISTS', MEMBER) == 1 and groupsWithin(ids, #ids) or {}
 for i, a in ipairs(aux) do
   if #a == 1 then
     deferred[#deferred + 1] = i
@@ -1245,11 +1275,14 @@ return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.c
 `,
 );
 
-/** Reads a user by its creation number (ARGV: seq), for a batch lookup too heavy for one script. Reply: as GET_RESOURCE. */
+/**
+ * Reads a user by its creation number (ARGV: seq, '0' to leave its groups unread), for a batch lookup too heavy
+ * for one script. Reply: as GET_RESOURCE.
+ */
 export const GET_USER_BY_SEQ = linkLua(
   READ_PRELUDE,
   `
-return load('u', ARGV[1]) or {}
+return load('u', ARGV[1], ARGV[2] == '0') or {}
 `,
 );
 

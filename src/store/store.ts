@@ -407,7 +407,12 @@ export interface SortFill {
 
 /** What the login guard reads in its one round trip. */
 export interface LoginLookup {
-  /** The users whose index `attribute` holds `value`, in creation order. */
+  /**
+   * The users whose index `attribute` holds `value`, in creation order. When exactly one of them is active
+   * (`active` not false: the only one a login can admit) it carries its `groups`; the others may carry none
+   * (`groups` absent: not read, which is not "in no group"). A value held by 100 users in 1,000 groups each
+   * would otherwise make every login of it read 100,000 memberships (an audit, 2026-12-07).
+   */
   users: StoredResource[];
   /**
    * Whether a user deleted from this connection held this index value. Only deleteResource of a user
@@ -417,6 +422,12 @@ export interface LoginLookup {
    * consulted only when `users` is empty (to tell a deleted user from one never provisioned).
    */
   deletedMatch: boolean;
+}
+
+/** What findUsersForLoginBatch reads besides the users. */
+export interface LoginBatchOptions {
+  /** false: the users come without `groups` (not read), for callers that show or tally no groups (Test SSO). Default: true. */
+  groups?: boolean;
 }
 
 /** A resource with its creation number in its connection: the order findByIndex and listPage follow, never reused. */
@@ -501,8 +512,8 @@ export function loginOutcome(
   return { lastOutcome: 'refused', lastReason: deletedMatch ? 'deleted' : 'not_provisioned', lastScimUserId: null };
 }
 
-/** Whether a stored user's JSON has `attribute: false` at its top level (recordLogin's activity test). */
-function inactiveIn(json: string, attribute: string): boolean {
+/** Whether a stored user's JSON has `attribute: false` at its top level (recordLogin's activity test). Throws on text that is not JSON. */
+export function inactiveIn(json: string, attribute: string): boolean {
   const parsed = JSON.parse(json) as unknown;
   return typeof parsed === 'object' && parsed !== null && (parsed as Record<string, unknown>)[attribute] === false;
 }
@@ -823,7 +834,7 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * user that several lookups find is read once and is the same object in each answer. Redis runs it as
    * scripts of at most {@link LOGIN_BATCH} lookups sent together, so other clients' commands run in between.
    */
-  findUsersForLoginBatch(connectionId: string, lookups: { attribute: string; value: string }[]): Promise<NumberedLoginLookup[]>;
+  findUsersForLoginBatch(connectionId: string, lookups: { attribute: string; value: string }[], options?: LoginBatchOptions): Promise<NumberedLoginLookup[]>;
 
   /**
    * Creates the customer's OIDC client; 'exists' when it already has one, 'other_protocol' when it has a
