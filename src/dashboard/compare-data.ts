@@ -2,7 +2,8 @@
  * The Compare page's data: one SSO user, and for each strategy the SCIM users the guard would look at and
  * what it would decide. It runs the guard's own steps — `lookupFor`, the store's login lookup (the five in
  * one batched read), `findMatches`, `decide` — so the page can never disagree with a real login. It reads
- * the one SSO user and the SCIM users its lookups find: nothing grows with the customer.
+ * the one SSO user and the SCIM users its lookups find: nothing grows with the customer. It shows the first
+ * CANDIDATES_SHOWN of those users, each with the first of its groups (LIST_CHARS, name-list.ts).
  */
 import type { ScimConnection } from '../connections.js';
 import { fold } from '../fold.js';
@@ -24,8 +25,13 @@ import type { OidcClient } from '../oidc-clients.js';
 import type { SamlConnection } from '../saml-connections.js';
 import type { Store, StoredResource, StoredSsoUser } from '../store/store.js';
 import type { DashboardApi } from './api.js';
+import { firstNames, type NamesShown } from './name-list.js';
 
-export type Candidate = ScimUserView & ScimCandidate & { groups: string[] };
+/**
+ * A SCIM user the page shows, with the first of its groups' names (LIST_CHARS, name-list.ts) and how many
+ * more; null when the store did not read its groups (LoginLookup), which is not "in no group".
+ */
+export type Candidate = ScimUserView & ScimCandidate & { groups: NamesShown | null };
 
 export interface StrategyComparison {
   strategy: SsoMatchingStrategy;
@@ -45,8 +51,13 @@ export interface CompareData {
   identity: SsoIdentity;
   /** The matching policy the guard applies to this customer (requireVerifiedEmail). */
   policy: MatchPolicy;
-  /** Every SCIM user some strategy looks at, plus those whose emails hold the SSO user's email. */
+  /**
+   * The SCIM users shown side by side: of every SCIM user some strategy looks at, plus those whose emails
+   * hold the SSO user's email, the first CANDIDATES_SHOWN, taking each lookup's first ones in turn.
+   */
   candidates: Candidate[];
+  /** How many more SCIM users the lookups found (the strategies' outcomes count them all). */
+  moreCandidates: number;
   strategies: StrategyComparison[];
 }
 
@@ -57,6 +68,26 @@ export const identityOfSsoUser = (u: StoredSsoUser): SsoIdentity => ({
   preferredUsername: u.preferredUsername,
   samlAttribute: typeof u.claims.saml_attribute === 'string' ? u.claims.saml_attribute : null,
 });
+
+/**
+ * SCIM users the Compare page shows side by side. A lookup finds up to 100 (quota.maxResourcesPerValue) and
+ * the page asks up to six (five strategies and the email): 300 candidates at their limits made a 3.7 MB page,
+ * 20 MB when their values were all quotes (`&quot;`), 60-400 ms to build.
+ */
+export const CANDIDATES_SHOWN = 20;
+
+/**
+ * The first `count` candidates, taking each lookup's next one in turn (so each strategy's first matches are
+ * there however many another lookup found), in the order they were first found.
+ */
+function shownCandidates(all: Map<string, Candidate>, lookups: Candidate[][], count: number): Candidate[] {
+  const shown = new Set<string>();
+  const longest = Math.max(0, ...lookups.map((found) => found.length));
+  for (let i = 0; i < longest && shown.size < count; i++) {
+    for (const found of lookups) if (i < found.length && shown.size < count) shown.add(found[i]!.id);
+  }
+  return [...all.values()].filter((c) => shown.has(c.id));
+}
 
 /** Null when the customer has no SSO user with this subject. */
 export async function loadCompare(api: DashboardApi, customerId: string, subject: string): Promise<CompareData | null> {
@@ -71,26 +102,33 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
   // SAML has no email_verified: the guard applies no email policy to SAML logins (src/guard/saml.ts).
   const policy = saml ? {} : matchPolicyOf(client, api.options.requireVerifiedEmail);
   const candidates = new Map<string, Candidate>();
-  const add = (users: StoredResource[]) =>
-    users.map((stored) => {
+  const lookups: Candidate[][] = [];
+  const add = (users: StoredResource[]) => {
+    const found = users.map((stored) => {
       const existing = candidates.get(stored.id);
       if (existing) return existing;
-      const candidate: Candidate = { ...candidateOf(stored), groups: (stored.groups ?? []).map((g) => g.display) };
+      const candidate: Candidate = { ...candidateOf(stored), groups: stored.groups ? firstNames(stored.groups, (g) => g.display) : null };
       candidates.set(stored.id, candidate);
       return candidate;
     });
+    lookups.push(found);
+    return found;
+  };
 
   const strategies = await compareStrategies(api.store, connection?.connectionId ?? null, identity, policy, add, strategiesFor(saml ? 'saml' : 'oidc'));
   // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
   if (connection && ssoUser.email) add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email)));
 
-  return { customerId, client, saml, connection, ssoUser, identity, policy, candidates: [...candidates.values()], strategies };
+  const shown = shownCandidates(candidates, lookups, CANDIDATES_SHOWN);
+  return { customerId, client, saml, connection, ssoUser, identity, policy, candidates: shown, moreCandidates: candidates.size - shown.length, strategies };
 }
 
 /**
  * For each strategy: its lookup, the SCIM users it matches and the guard's decision, from ONE batched store
  * read (the guard's own steps; nothing is recorded). `add` receives every SCIM user found and returns them
- * as the caller keeps them. Shared by the Compare page and the setup portal's Test SSO.
+ * as the caller keeps them (with their groups unless `readGroups` is false: Test SSO shows none, and a value
+ * many users in many groups hold would make each test read all their memberships). Shared by the Compare
+ * page and the setup portal's Test SSO.
  */
 export async function compareStrategies<C extends ScimCandidate, S extends SsoMatchingStrategy>(
   store: Store,
@@ -99,6 +137,7 @@ export async function compareStrategies<C extends ScimCandidate, S extends SsoMa
   policy: MatchPolicy,
   add: (users: StoredResource[]) => C[],
   strategies: readonly S[],
+  readGroups = true,
 ): Promise<(StrategyComparison & { strategy: S })[]> {
   const planned = strategies.map((strategy) => ({ strategy, lookup: lookupFor(strategy, identity, policy) }));
   const asked = connectionId ? planned.filter((p): p is { strategy: S; lookup: StoreLookup } => p.lookup !== null) : [];
@@ -107,6 +146,7 @@ export async function compareStrategies<C extends ScimCandidate, S extends SsoMa
       ? await store.findUsersForLoginBatch(
           connectionId,
           asked.map(({ lookup }) => ({ attribute: lookup.index, value: lookup.value })),
+          { groups: readGroups },
         )
       : [];
   const answerOf = new Map(asked.map(({ strategy }, i) => [strategy, found[i]!]));

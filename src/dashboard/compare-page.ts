@@ -1,7 +1,8 @@
 /**
  * The Compare page: one SSO user's claims side by side with the candidate SCIM user(s), one row per
  * strategy with the two compared values highlighted (green when they match, red when not, and said in
- * words too), and the outcome the guard would give under that strategy.
+ * words too), and the outcome the guard would give under that strategy. Candidates and their emails and
+ * groups are shown as far as CANDIDATES_SHOWN and LIST_CHARS go (compare-data.ts, name-list.ts).
  */
 import { localPart } from '../fold.js';
 import { matches, type MatchPolicy, type SsoIdentity, type SsoMatchingStrategy } from '../match/strategies.js';
@@ -9,6 +10,7 @@ import type { GuardDecision } from '../match/decide.js';
 import { currentStrategyOf, type Candidate, type CompareData, type StrategyComparison } from './compare-data.js';
 import { enc, html, type SafeHtml } from './html.js';
 import { layout, time, type PageContext } from './layout.js';
+import { firstNames, inlineNames, moreNote } from './name-list.js';
 
 interface Sides {
   /** The SSO claim compared, e.g. `email`. */
@@ -84,22 +86,27 @@ function row(data: CompareData, s: StrategyComparison, subjectClaim: string, cur
 
 const claimValue = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
 
+const emailOf = (e: unknown): string =>
+  e && typeof e === 'object' && typeof (e as { value?: unknown }).value === 'string' ? (e as { value: string }).value : '';
+
 function candidateDetails(c: Candidate): SafeHtml {
-  const emails = Array.isArray(c.resource.emails)
-    ? (c.resource.emails as unknown[])
-        .map((e) => (e && typeof e === 'object' && typeof (e as { value?: unknown }).value === 'string' ? (e as { value: string }).value : ''))
-        .filter(Boolean)
-    : [];
+  const emails = Array.isArray(c.resource.emails) ? (c.resource.emails as unknown[]).filter((e) => emailOf(e) !== '') : [];
   return html`<table><caption>SCIM user <code>${c.userName}</code></caption><tbody>
 <tr><th scope="row">id</th><td><code>${c.id}</code></td></tr>
 <tr><th scope="row">userName</th><td>${c.userName}</td></tr>
 <tr><th scope="row">externalId</th><td>${c.externalId ?? '—'}</td></tr>
-<tr><th scope="row">emails</th><td>${emails.join(', ') || '—'}</td></tr>
+<tr><th scope="row">emails</th><td>${inlineNames(firstNames(emails, emailOf), 'email')}</td></tr>
 <tr><th scope="row">displayName</th><td>${typeof c.resource.displayName === 'string' ? c.resource.displayName : '—'}</td></tr>
 <tr><th scope="row">active</th><td>${c.active ? html`<span class="badge ok">Active</span>` : html`<span class="badge bad">Inactive</span>`}</td></tr>
-<tr><th scope="row">groups</th><td>${c.groups.join(', ') || '—'}</td></tr>
+<tr><th scope="row">groups</th><td>${c.groups ? inlineNames(c.groups, 'group') : html`<span class="muted">not read</span>`}</td></tr>
 </tbody></table>`;
 }
+
+/** The SCIM users the lookups found beyond those shown (CANDIDATES_SHOWN, compare-data.ts). */
+const moreCandidates = (data: CompareData): SafeHtml =>
+  data.moreCandidates > 0
+    ? html`<p class="more-candidates">${moreNote(data.moreCandidates, 'SCIM user')} <span class="muted">found by these lookups, not shown: each outcome counts them all.</span></p>`
+    : html``;
 
 export function comparePage(ctx: PageContext, data: CompareData): string {
   const subjectClaim = data.client?.subjectClaim ?? 'sub';
@@ -118,6 +125,7 @@ ${data.candidates.length ? '' : html`<p id="no-candidates">No SCIM user matches 
     (c) => html`<th scope="col">SCIM user <code>${c.userName}</code></th>`,
   )}<th scope="col">Login outcome</th></tr></thead>
 <tbody>${data.strategies.map((s) => row(data, s, subjectClaim, current))}</tbody></table>
+${moreCandidates(data)}
 <p><a href="${customerHref}/matching">Back to SCIM Matching</a></p></section>
 <section aria-labelledby="sso-heading"><h2 id="sso-heading">SSO user</h2>
 <table id="sso-claims"><caption>Last login ${time(u.lastSeenAt)}, first ${time(u.firstSeenAt)}</caption><tbody>
@@ -129,7 +137,7 @@ ${data.candidates.length ? '' : html`<p id="no-candidates">No SCIM user matches 
 ${claims.map(([k, v]) => html`<tr><th scope="row"><code>${k}</code></th><td>${claimValue(v)}</td></tr>`)}
 </tbody></table></section>
 <section aria-labelledby="candidates-heading"><h2 id="candidates-heading">Candidate SCIM users</h2>
-${data.candidates.length ? data.candidates.map(candidateDetails) : html`<p>None.</p>`}</section>`;
+${data.candidates.length ? data.candidates.map(candidateDetails) : html`<p>None.</p>`}${moreCandidates(data)}</section>`;
   return layout(ctx, {
     title: `Compare ${who}`,
     crumbs: [

@@ -3,7 +3,9 @@
  * inactive), groups with their first members, SSO users with their last outcome (never provisioned →
  * "Inactive", PropelAuth's wording), and SCIM token rotation (a POST whose answer shows the new token once).
  * Each list is one page read from the store (users, groups and SSO users by offset, each group's first
- * MEMBERS_SHOWN members): a render costs the same for 100 users as for 100,000.
+ * MEMBERS_SHOWN members): a render costs the same for 100 users as for 100,000. A user's groups, a group's
+ * members and an SSO user's roles show as far as LIST_CHARS goes, then how many more (name-list.ts): a
+ * customer's SCIM client can put each user in 1,000 groups of 1,024-character names.
  */
 import { candidateOf } from '../guard/guard.js';
 import type { ScimConnection } from '../connections.js';
@@ -15,6 +17,7 @@ import { sessionGroupsOf } from '../guard/guard.js';
 import { roleMappingOf, rolesFor } from '../roles/role-mapping.js';
 import { mapInChunks } from '../event-loop.js';
 import { enc, html, type SafeHtml } from './html.js';
+import { firstNames, inlineNames, moreNote } from './name-list.js';
 import { csrfField, layout, time, type PageContext } from './layout.js';
 import { activitySection } from './activity-section.js';
 import type { CustomerActivity } from '../activity/activity-api.js';
@@ -22,7 +25,7 @@ import type { CustomerActivity } from '../activity/activity-api.js';
 export const USERS_PAGE = 100;
 export const GROUPS_PAGE = 50;
 export const SSO_PAGE = 100;
-/** Members listed per group (the count shows them all). */
+/** Members read per group (the count shows them all); those shown are cut at LIST_CHARS too. */
 export const MEMBERS_SHOWN = 20;
 /** Entries shown of each activity list. */
 export const ACTIVITY_SHOWN = 20;
@@ -214,8 +217,13 @@ function usersSection(ctx: PageContext, data: CustomerData): SafeHtml {
   const rows = data.users.resources.map((stored) => {
     const user = candidateOf(stored);
     const display = typeof user.resource.displayName === 'string' ? user.resource.displayName : '';
+    const groups = inlineNames(
+      firstNames(stored.groups ?? [], (g) => g.display),
+      'group',
+      '',
+    );
     return html`<tr><th scope="row">${user.userName}</th><td>${user.externalId ?? '—'}</td><td>${display}</td>
-<td>${status(user.active, user.active ? 'Active' : 'Inactive')}</td><td>${(stored.groups ?? []).map((g) => g.display).join(', ')}</td></tr>`;
+<td>${status(user.active, user.active ? 'Active' : 'Inactive')}</td><td>${groups}</td></tr>`;
   });
   return html`<section id="users" aria-labelledby="users-heading"><h2 id="users-heading">SCIM users (${data.users.total})</h2>
 ${rows.length ? html`<table><thead><tr><th scope="col">userName</th><th scope="col">externalId</th><th scope="col">Display name</th><th scope="col">Status</th><th scope="col">Groups</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No SCIM users.</p>`}
@@ -225,9 +233,10 @@ ${pager(ctx, data, 'users', USERS_PAGE, data.users.total, 'Users', data.users.re
 function groupsSection(ctx: PageContext, data: CustomerData): SafeHtml {
   const rows = data.groups.rows.map(({ group: stored, size, members }) => {
     const group = JSON.parse(stored.json) as { displayName?: unknown };
+    const shown = firstNames(members, (m) => m.display ?? data.memberNames.get(m.value) ?? m.value, { total: size });
     return html`<tr><th scope="row">${typeof group.displayName === 'string' ? group.displayName : stored.id}</th><td>${size}</td>
-<td>${members.length ? html`<ul class="plain">${members.map((m) => html`<li>${m.display ?? data.memberNames.get(m.value) ?? m.value}</li>`)}</ul>` : html`<span class="muted">no members</span>`}
-${size > members.length ? html`<p class="muted">and ${size - members.length} more</p>` : ''}</td></tr>`;
+<td>${shown.names.length ? html`<ul class="plain">${shown.names.map((name) => html`<li>${name}</li>`)}</ul>` : html`<span class="muted">no members</span>`}
+${shown.more > 0 ? html`<p>${moreNote(shown.more, 'member')}</p>` : ''}</td></tr>`;
   });
   return html`<section id="groups" aria-labelledby="groups-heading"><h2 id="groups-heading">SCIM groups (${data.groups.total})</h2>
 ${rows.length ? html`<table><thead><tr><th scope="col">Group</th><th scope="col">Size</th><th scope="col">Members</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No SCIM groups.</p>`}
@@ -237,8 +246,13 @@ ${pager(ctx, data, 'groups', GROUPS_PAGE, data.groups.total, 'Groups', data.grou
 function ssoSection(ctx: PageContext, data: CustomerData): SafeHtml {
   const rows = data.ssoUsers.users.map((u) => {
     const s = ssoStatus(u);
+    const roles = inlineNames(
+      firstNames(data.ssoRoles.get(u.subject) ?? [], (role) => role),
+      'role',
+      '',
+    );
     return html`<tr><th scope="row">${u.email ?? u.preferredUsername ?? u.subject}</th><td><code>${u.subject}</code></td><td>${u.name ?? ''}</td>
-<td>${time(u.lastSeenAt)}</td><td>${status(s.ok, s.label)}</td><td>${(data.ssoRoles.get(u.subject) ?? []).join(', ')}</td>
+<td>${time(u.lastSeenAt)}</td><td>${status(s.ok, s.label)}</td><td>${roles}</td>
 <td><a href="${ctx.base}/customers/${enc(data.customerId)}/compare?subject=${enc(u.subject)}">Compare</a></td></tr>`;
   });
   return html`<section id="sso" aria-labelledby="sso-heading"><h2 id="sso-heading">SSO users (${data.ssoUsers.total})</h2>

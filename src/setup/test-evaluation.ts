@@ -40,6 +40,7 @@ export async function evaluateTestLogin(
     matchPolicyOf(client, requireVerifiedEmail),
     (users) => users.map((u) => seen.get(u.id) ?? seen.set(u.id, candidateOf(u)).get(u.id)!),
     MATCHING_STRATEGIES,
+    false,
   );
   const rows: TestRow[] = comparisons.map((c) => ({
     strategy: c.strategy,
