@@ -4,7 +4,7 @@
  * A customer's SCIM client decides how long these lists are: 50 users each in 1,000 groups of
  * 1,024-character names, within every SCIM limit, made the customer page 51.7 MB and held the event loop
  * 0.7-1.5 s while it was built; 100 such users sharing an externalId made the Compare page 102.7 MB and
- * 0.9-1.4 s (a hostile-tenant probe, 2026-12-06). The whole lists stay readable through SCIM and the
+ * 0.9-1.4 s (a hostile-tenant probe, 2026-12-07). The whole lists stay readable through SCIM and the
  * directory API. Every page that shows such a list goes through `firstNames`.
  */
 import { html, type SafeHtml } from './html.js';

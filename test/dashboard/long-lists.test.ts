@@ -2,7 +2,7 @@
  * Lists of names on the customer and Compare pages are shown as far as LIST_CHARS goes, with how many more
  * there are (src/dashboard/name-list.ts): a customer's SCIM client can put each user in 1,000 groups of
  * 1,024-character names, which made the customer page 51.7 MB and the Compare page 102.7 MB (a hostile-tenant
- * probe, 2026-12-06). The Compare page shows CANDIDATES_SHOWN SCIM users side by side. Sizes are asserted in
+ * probe, 2026-12-07). The Compare page shows CANDIDATES_SHOWN SCIM users side by side. Sizes are asserted in
  * bytes, never in time. Called through the framework-neutral dashboard handler, as paging.test.ts does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
