@@ -4,6 +4,7 @@
  * and the hints to fix a mismatch. Nothing here signs anyone in to the app.
  */
 import { html, type SafeHtml } from '../dashboard/html.js';
+import { moreNote } from '../dashboard/name-list.js';
 import type { GuardDecision } from '../match/decide.js';
 import type { MatchingStrategy, StoreLookup } from '../match/strategies.js';
 import { copyable, csrfInput, portalLayout, type PortalContext } from './layout.js';
@@ -14,6 +15,12 @@ export interface TestCandidate {
   externalId: string | null;
   active: boolean;
 }
+
+/**
+ * SCIM users a strategy's row lists: a value may have 100 holders (quota.maxResourcesPerValue) of 1,024-character
+ * userNames and externalIds, and five rows of them would be megabytes of page; the rest are counted.
+ */
+export const MATCHED_SHOWN = 10;
 
 export interface TestRow {
   strategy: MatchingStrategy;
@@ -39,6 +46,17 @@ const claimText = (value: unknown): string => {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 };
+
+/** A row's SCIM users: the first MATCHED_SHOWN, then how many more. */
+function matchedList(matched: TestCandidate[]): SafeHtml {
+  const shown = matched
+    .slice(0, MATCHED_SHOWN)
+    .map(
+      (m) =>
+        html`<div>${m.userName}${m.externalId ? html` <span class="muted">(externalId ${m.externalId})</span>` : ''}${m.active ? '' : ' — deactivated'}</div>`,
+    );
+  return html`${shown}${matched.length > MATCHED_SHOWN ? html`<div>${moreNote(matched.length - MATCHED_SHOWN, 'SCIM user')}</div>` : ''}`;
+}
 
 function outcome(decision: GuardDecision, matched: TestCandidate[]): SafeHtml {
   if (decision.admit) {
@@ -82,7 +100,7 @@ ${result.hints.length ? html`<div class="notice" id="test-hints"><h3>How to fix 
       r,
     ) => html`<tr${r.strategy === result.current ? html` class="current"` : ''} data-strategy="${r.strategy}"><th scope="row">${r.strategy}${r.strategy === result.current ? ' (current)' : ''}</th>
 <td>${r.lookup ? html`<code>${r.lookup.index} = ${r.lookup.value}</code>` : html`<span class="muted">the login lacks the claim</span>`}</td>
-<td>${r.matched.length ? r.matched.map((m) => html`<div>${m.userName}${m.externalId ? html` <span class="muted">(externalId ${m.externalId})</span>` : ''}${m.active ? '' : ' — deactivated'}</div>`) : html`<span class="muted">none</span>`}</td>
+<td>${r.matched.length ? matchedList(r.matched) : html`<span class="muted">none</span>`}</td>
 <td>${outcome(r.decision, r.matched)}</td></tr>`,
   )}</tbody></table></section>
 <p><a href="${ctx.base}/test">Run another test login</a></p>`;

@@ -13,6 +13,7 @@ import { currentSession, LINK_OPENS, openSession, SESSION_COOKIE } from '../../s
 import { RateLimiter } from '../../src/scim/rate-limit.js';
 import { newSetupSecret } from '../../src/setup-links.js';
 import { authorizationOrigin } from '../../src/setup/test-login.js';
+import { MATCHED_SHOWN, testResultPage } from '../../src/setup/test-page.js';
 import type { LoginRuntime } from '../../src/guard/passport.js';
 import type { StoredOidcClient } from '../../src/store/store.js';
 import { scimSso } from '../support/sso.js';
@@ -262,5 +263,31 @@ describe('authorizationOrigin', () => {
     for (const endpoint of ['https://idp.test;sandbox;report-uri/authorize', "https://idp.test'unsafe-inline'/a", 'https://a_b.test/x']) {
       expect(await authorizationOrigin(runtimeWith(endpoint), client)).toBeNull();
     }
+  });
+});
+
+describe('the Test SSO result page', () => {
+  const ctx = { base: '/setup/acme', nonce: 'n', csrfToken: 't', customerId: 'acme', appName: 'App', allow: ['scim', 'sso'] } as const;
+  const holders = Array.from({ length: 100 }, (_, i) => ({ id: `u${i}`, userName: `${'"'.repeat(1_000)}${i}`, externalId: 'x'.repeat(1_024), active: true }));
+  const result = {
+    claims: { sub: 'x' },
+    current: 'OidcSubToScimExternalId' as const,
+    rows: MATCHING_STRATEGIES.map((strategy) => ({
+      strategy,
+      lookup: { index: 'externalId', value: 'x' },
+      matched: holders,
+      decision: { admit: false, reason: 'ambiguous' } as const,
+    })),
+    hints: [],
+    refusal: null,
+  };
+
+  it('lists the first MATCHED_SHOWN SCIM users of each strategy and counts the rest (100 holders of a value at their longest)', () => {
+    const page = testResultPage({ ...ctx, allow: [...ctx.allow] }, result as never);
+    expect(page.match(new RegExp(`… and ${100 - MATCHED_SHOWN} more SCIM users`, 'g'))).toHaveLength(MATCHING_STRATEGIES.length);
+    expect(page).toContain(`${'&quot;'.repeat(1_000)}${MATCHED_SHOWN - 1} <span`);
+    expect(page).not.toContain(`${'&quot;'.repeat(1_000)}${MATCHED_SHOWN} <span`);
+    // Five rows of 100 such users were 31 MB of page.
+    expect(page.length).toBeLessThan(MATCHING_STRATEGIES.length * MATCHED_SHOWN * 9_000 + 20_000);
   });
 });
