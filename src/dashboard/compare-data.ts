@@ -89,6 +89,14 @@ function shownCandidates(all: Map<string, Candidate>, lookups: Candidate[][], co
   return [...all.values()].filter((c) => shown.has(c.id));
 }
 
+/** Reads the groups of the candidates shown (one user read each, together), as far as LIST_CHARS goes for each. */
+async function withGroupsShown(store: Store, connectionId: string, shown: Candidate[]): Promise<void> {
+  const read = await Promise.all(shown.map((candidate) => store.getResource(connectionId, 'User', candidate.id)));
+  read.forEach((user, i) => {
+    shown[i]!.groups = user?.groups ? firstNames(user.groups, (g) => g.display) : null;
+  });
+}
+
 /** Null when the customer has no SSO user with this subject. */
 export async function loadCompare(api: DashboardApi, customerId: string, subject: string): Promise<CompareData | null> {
   const [client, saml, connection, ssoUser] = await Promise.all([
@@ -115,11 +123,14 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
     return found;
   };
 
-  const strategies = await compareStrategies(api.store, connection?.connectionId ?? null, identity, policy, add, strategiesFor(saml ? 'saml' : 'oidc'));
+  // The lookups read no groups: a value may have 100 holders in 1,000 groups each. The groups of the
+  // candidates shown are read below, one user each.
+  const strategies = await compareStrategies(api.store, connection?.connectionId ?? null, identity, policy, add, strategiesFor(saml ? 'saml' : 'oidc'), false);
   // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
-  if (connection && ssoUser.email) add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email)));
+  if (connection && ssoUser.email) add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email), { groups: false }));
 
   const shown = shownCandidates(candidates, lookups, CANDIDATES_SHOWN);
+  if (connection) await withGroupsShown(api.store, connection.connectionId, shown);
   return { customerId, client, saml, connection, ssoUser, identity, policy, candidates: shown, moreCandidates: candidates.size - shown.length, strategies };
 }
 

@@ -265,8 +265,9 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'w
         assertResourceKind(kind);
         assertIndexAttribute(attribute);
         if (typeof value !== 'string') throw new TypeError('index value must be a string');
-        const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value)) as unknown[][];
-        const found = await parseFound(connectionId, kind, reply, { source: 'i', attribute, value });
+        const withoutGroups = kind === 'User' && options?.groups === false;
+        const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value, withoutGroups ? '0' : '1')) as unknown[][];
+        const found = await parseFound(connectionId, kind, reply, { source: 'i', attribute, value }, withoutGroups);
         return kind === 'Group' && options?.members !== false ? allWithMembers(connectionId, found) : found;
       },
 

@@ -1073,11 +1073,14 @@ return load(k, seq, ARGV[6] == '0')
 `,
 );
 
-/** Reads the resources an index value points at (ARGV: kind, attribute, value), in creation order. */
+/**
+ * Reads the resources an index value points at (ARGV: kind, attribute, value, '0' to leave users' groups
+ * unread), in creation order.
+ */
 export const FIND_BY_INDEX = linkLua(
   READ_PRELUDE,
   `
-return findAll(ARGV[1], ARGV[2], ARGV[3])
+return findAll(ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '0')
 `,
 );
 

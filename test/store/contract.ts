@@ -1634,6 +1634,9 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(found.users.map(withoutGroups)).toEqual(byIndex.map(withoutGroups));
         expect(found.deletedMatch).toBe(false);
         expect(ids(found.users)).toEqual([a, b]);
+        // Asked without groups, an index read reads none (the Compare page reads those of the users it shows).
+        const bare = await store.findByIndex(cid, 'User', 'email', 'shared@x.com', { groups: false });
+        expect([ids(bare), bare.some((u) => 'groups' in u)]).toEqual([[a, b], false]);
         // The one active holder of a value carries its groups (the others may not: LoginLookup).
         const json = JSON.stringify({ id: a, userName: 'ann@one.com', emails: ['shared@x.com'], active: false });
         expect(await store.replaceResource(cid, userWrite(a, 'ann@one.com', { emails: ['shared@x.com'], json }), 1)).toMatchObject({ ok: true });
