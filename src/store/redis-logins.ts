@@ -58,7 +58,12 @@ export function redisLogins(
    * one active holder read, nobody else's. Holders the script deferred (rows past its byte budget) are read
    * without their groups too, so when the one active holder is among them its groups are read here.
    */
-  async function loginHolders(connectionId: string, rows: unknown[][], lookup: { attribute: string; value: string }, activity: string): Promise<StoredResource[]> {
+  async function loginHolders(
+    connectionId: string,
+    rows: unknown[][],
+    lookup: { attribute: string; value: string },
+    activity: string,
+  ): Promise<StoredResource[]> {
     const users = await parseFound(connectionId, 'User', rows, { source: 'i', ...lookup }, true);
     const active = users.filter((user) => {
       try {
