@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { getAttrOf, keyOf } from './attribute-access.js';
 import { yieldToEventLoop } from '../event-loop.js';
-import { weightBeyondEstimate } from './heavy-work.js';
+import { membershipsWeight } from './heavy-work.js';
 import { memberViews, renderResource } from './render.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { PatchOperation } from './patch.js';
@@ -156,6 +156,20 @@ export function planGroupPatch(operations: PatchOperation[]): GroupPatchPlan | n
 export const RENDER_PAGE = 1000;
 
 /**
+ * What one page of members read from the store may weigh (membershipWeight): 1,000 IdP members are about
+ * 100 KB, but 1,000 members whose value, display and type are at their 1,024-character limit are 4 MB, whose
+ * rendering held the event loop 21-58 ms in one turn (a hostile-tenant probe, 2026-12-07). The next page asks
+ * for as many members as this holds at the last page's weight.
+ */
+const RENDER_PAGE_BYTES = 512 * 1024;
+
+/** Members to read next, after a page of `count` members that weighed `bytes`: at most RENDER_PAGE, at least 1. */
+function nextMemberPage(count: number, bytes: number): number {
+  if (count === 0 || bytes <= 0) return RENDER_PAGE;
+  return Math.max(1, Math.min(RENDER_PAGE, Math.floor((count * RENDER_PAGE_BYTES) / bytes)));
+}
+
+/**
  * A member list rendered as JSON array items: one text per RENDER_PAGE members, each the members' JSON
  * objects joined by commas (no brackets; none for an empty list). Kept apart so that a long list is never
  * one string: the response joins and encodes it part by part (src/scim/response-body.ts).
@@ -172,13 +186,19 @@ function viewsJson(members: readonly StoredMember[], baseUrl: string, projection
   return Array.isArray(shaped) ? JSON.stringify(shaped).slice(1, -1) : '';
 }
 
-/** A member list in hand as items under `projection`, RENDER_PAGE members at a time with a yield between. */
+/**
+ * A member list in hand as items under `projection`, RENDER_PAGE members at a time (fewer where they weigh
+ * more than RENDER_PAGE_BYTES) with a yield between.
+ */
 export async function renderMemberItems(members: readonly StoredMember[], baseUrl: string, projection: Projection): Promise<MemberItems> {
   const items: string[] = [];
-  for (let from = 0; from < members.length; from += RENDER_PAGE) {
+  for (let from = 0, size = RENDER_PAGE; from < members.length;) {
     if (from > 0) await yieldToEventLoop();
-    const part = viewsJson(members.slice(from, from + RENDER_PAGE), baseUrl, projection);
+    const slice = members.slice(from, from + size);
+    const part = viewsJson(slice, baseUrl, projection);
     if (part !== '') items.push(part);
+    from += slice.length;
+    size = nextMemberPage(slice.length, membershipsWeight(slice));
   }
   return items;
 }
@@ -187,8 +207,8 @@ export async function renderMemberItems(members: readonly StoredMember[], baseUr
  * A group's member list as items under `projection`, read page by page with a yield between pages so a
  * 100,000 member list never holds the event loop for long. Pages are all of one group version (restarted
  * if the group changes meanwhile, `attempts` times in all); answers that version (the oldest seen when they
- * never agreed), or null when the group is gone. `charge` is given what each page weighs beyond
- * MEMBER_READ_BYTES a member (heavy-work.ts), which the caller charged before reading.
+ * never agreed), or null when the group is gone. Pages hold RENDER_PAGE members, fewer where they weigh
+ * more than RENDER_PAGE_BYTES, and `firstPage` at first; `onPage` sees each as it is read (to weigh it).
  */
 export async function readMemberItems(
   store: Store,
@@ -197,18 +217,19 @@ export async function readMemberItems(
   baseUrl: string,
   projection: Projection,
   attempts = 5,
-  charge: (bytes: number) => void = () => {},
+  onPage: (members: readonly StoredMember[], total: number, first: boolean) => void = () => {},
+  firstPage = RENDER_PAGE,
 ): Promise<{ version: number; items: MemberItems } | null> {
   let last: { version: number; items: MemberItems } | null = null;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const items: string[] = [];
     let version: number | null = null;
     let consistent = true;
-    for (let offset = 0; ; offset += RENDER_PAGE) {
+    for (let offset = 0, size = firstPage; ;) {
       if (offset > 0) await yieldToEventLoop();
-      const page = await store.listGroupMembers(connectionId, groupId, offset, RENDER_PAGE);
+      const page = await store.listGroupMembers(connectionId, groupId, offset, size);
       if (page === null) return null;
-      charge(weightBeyondEstimate(page.members));
+      onPage(page.members, page.total, offset === 0);
       if (version === null) version = page.version;
       else if (page.version !== version) {
         consistent = false;
@@ -216,7 +237,9 @@ export async function readMemberItems(
       }
       const part = viewsJson(page.members, baseUrl, projection);
       if (part !== '') items.push(part);
-      if (offset + RENDER_PAGE >= page.total) break;
+      offset += page.members.length;
+      if (page.members.length === 0 || offset >= page.total) break;
+      size = nextMemberPage(page.members.length, membershipsWeight(page.members));
     }
     last = { version: version ?? 0, items };
     if (consistent) return last;

@@ -1,10 +1,13 @@
 /** A group read as a response shows it: its members, if asked, all of one version of the group. */
 import { scimErrors } from '../errors.js';
-import type { StoredResource } from '../store/store.js';
-import { readMemberItems, wantsMembers, type MemberItems } from './group-members.js';
-import { MEMBER_READ_BYTES } from './heavy-work.js';
+import type { StoredMember, StoredResource } from '../store/store.js';
+import { readMemberItems, RENDER_PAGE, wantsMembers, type MemberItems } from './group-members.js';
+import { expectedWeight, MEMBER_READ_BYTES, membershipsWeight, weightBeyondEstimate } from './heavy-work.js';
 import type { Projection } from './projection.js';
 import type { ResourceContext } from './resources.js';
+
+/** Members of a group read's first page while the connection's heavy slots are all taken (a few KB at most). */
+const CROWDED_FIRST_MEMBERS = 16;
 
 /**
  * A group as a response shows it: read without members (O(1)) when the projection leaves them out, else
@@ -36,8 +39,17 @@ async function readGroupOnce(ctx: ResourceContext, id: string, projection: Proje
   const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
   if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
   if (!wantsMembers(projection)) return { consistent: true, read: { stored } };
-  ctx.heavy.charge((stored.memberCount ?? 0) * MEMBER_READ_BYTES, !afterWrite);
-  const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection, attempts, (bytes) => ctx.heavy.charge(bytes, !afterWrite));
+  const refusable = !afterWrite;
+  // While the connection's heavy slots are all taken, the first page is a few members: what they weigh tells
+  // whether the whole list is heavy, and a refused read has read no more (as a scan's first page, list.ts).
+  const crowded = await ctx.heavy.firstRead(async (crowded) => crowded, false);
+  ctx.heavy.charge((stored.memberCount ?? 0) * MEMBER_READ_BYTES, refusable);
+  const weigh = (page: readonly StoredMember[], total: number, first: boolean) => {
+    if (first && refusable) ctx.heavy.expect(expectedWeight(membershipsWeight(page), page.length, total));
+    ctx.heavy.charge(weightBeyondEstimate(page), refusable);
+  };
+  const firstPage = crowded ? CROWDED_FIRST_MEMBERS : RENDER_PAGE;
+  const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection, attempts, weigh, firstPage);
   if (!members) throw scimErrors.notFound(`Group ${id} not found`);
   if (members.version === stored.version) return { consistent: true, read: { stored, members: members.items } };
   // Changed in between: answer with the older version (no later If-None-Match matches it).

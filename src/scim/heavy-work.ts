@@ -44,6 +44,13 @@ export function membershipWeight(membership: Membership): number {
   return strings > MEMBER_READ_BYTES ? strings : MEMBER_READ_BYTES;
 }
 
+/** What memberships read weigh (membershipWeight each). Pure. */
+export function membershipsWeight(memberships: readonly Membership[]): number {
+  let bytes = 0;
+  for (const membership of memberships) bytes += membershipWeight(membership);
+  return bytes;
+}
+
 /** What memberships read weigh beyond MEMBER_READ_BYTES each (what was charged for them before they were read). Pure. */
 export function weightBeyondEstimate(memberships: readonly Membership[]): number {
   let extra = 0;
