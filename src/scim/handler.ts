@@ -10,7 +10,7 @@ import { authenticate, type TokenCache } from './auth.js';
 import { createDiscovery } from './discovery.js';
 import type { FilterLimits } from './filter.js';
 import { errorResponse, jsonResponse, noContent, rawJsonResponse, type ScimRequest, type ScimResponse } from './http.js';
-import { listResources, rowBytesOf } from './list.js';
+import { listResources, pageBytesOf } from './list.js';
 import { paramReader, parseListQuery, type PagingLimits } from './list-query.js';
 import { MAX_PAGE_BYTES, pageTooLarge } from './list-refusals.js';
 import { listResponse, listResponsePieces, type ResourceText } from './list-response.js';
@@ -176,7 +176,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     const parsed = unwrap(parseListQuery(ctx, query, options.paging, options.filterLimits));
     const result = await listResources(ctx, parsed, request.baseUrl, short.read);
     // Every way of answering (page, sort index, lookups, scan) is held to the same page size.
-    if (rowBytesOf(result.resources.map((r) => r.stored)) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, result.resources.length, parsed.startIndex - 1);
+    if (pageBytesOf(result.resources.map((r) => r.stored)) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, result.resources.length, parsed.startIndex - 1);
     const items: ResourceText[] = [];
     await renderPage(ctx, result.resources, parsed.projection, request.baseUrl, items);
     return rawJsonResponse(200, await joinBody(listResponsePieces(result.total, result.startIndex, items)));
@@ -206,7 +206,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     for (const [i, ctx] of contexts.entries()) {
       const own = parsed[i]!;
       const result = await listResources(ctx, { ...own, startIndex: skip + 1, count: room }, request.baseUrl);
-      bytes += rowBytesOf(result.resources.map((r) => r.stored));
+      bytes += pageBytesOf(result.resources.map((r) => r.stored));
       if (bytes > MAX_PAGE_BYTES) throw pageTooLarge(ctx, items.length + result.resources.length, startIndex - 1);
       total += result.total;
       await renderPage(ctx, result.resources, own.projection, request.baseUrl, items);

@@ -24,7 +24,7 @@
  * The query's parameters are read by list-query.ts, its refusals built by list-refusals.ts, and the
  * ListResponse by list-response.ts.
  */
-import { expectedWeight, readWeight } from './heavy-work.js';
+import { expectedWeight, membershipsWeight, readWeight } from './heavy-work.js';
 import { fold } from '../fold.js';
 import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT, type Page, type ReadOptions, type SortOrder, type StoredResource } from '../store/store.js';
 import type { FilterNode } from './filter.js';
@@ -259,7 +259,7 @@ async function* scannedCandidates(ctx: ResourceContext, maxScan: number, indexin
     const weight = readWeight(page.resources);
     if (offset === 0) ctx.heavy.expect(expectedWeight(weight, page.resources.length, page.total));
     ctx.heavy.charge(weight);
-    const bytes = rowBytesOf(page.resources);
+    const bytes = pageBytesOf(page.resources);
     read += bytes;
     if (read > SCAN_MAX_BYTES) throw scanTooBig(ctx);
     yield page.resources;
@@ -364,7 +364,7 @@ async function readClientPage(
     const weight = readWeight(page.resources);
     if (first) ctx.heavy.expect(expectedWeight(weight, page.resources.length, Math.min(count, page.total - offset)));
     ctx.heavy.charge(weight);
-    const bytes = rowBytesOf(page.resources);
+    const bytes = pageBytesOf(page.resources);
     resources.push(...page.resources);
     if ((total += bytes) > MAX_PAGE_BYTES) throw pageTooLarge(ctx, resources.length, offset);
     if (page.resources.length === 0 || resources.length >= count || at + page.resources.length >= page.total) return { total: page.total, resources };
@@ -372,8 +372,17 @@ async function readClientPage(
   }
 }
 
-/** The stored bytes of some rows (what MAX_PAGE_BYTES and the scan limits count). */
-export const rowBytesOf = (resources: readonly { json: string }[]): number => resources.reduce((sum, r) => sum + r.json.length, 0);
+/**
+ * What some resources weigh in a page (what MAX_PAGE_BYTES and the scan limits count): their stored JSON and
+ * users' derived groups (membershipWeight), which a user in 1,000 groups of 1,024-character names makes 1 MB:
+ * 100 such users made a 118 MB page (a hostile-tenant probe, 2026-12-07). A group's members have a budget of
+ * their own (PAGE_MEMBERS_BUDGET).
+ */
+export function pageBytesOf(resources: readonly StoredResource[]): number {
+  let bytes = 0;
+  for (const resource of resources) bytes += resource.json.length + (resource.groups ? membershipsWeight(resource.groups) : 0);
+  return bytes;
+}
 
 /** One resource of a page: as stored, and rendered when filtering or sorting already needed it. */
 export interface ListedResource {

@@ -24,6 +24,7 @@ import { aroundStoreCalls } from '../support/store-calls.js';
 import { bodyText } from '../../src/scim/response-body.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const scope = { type: RESOURCE_TYPES.User };
 
 function filterOf(text: string): FilterNode {
@@ -325,6 +326,28 @@ describe.each(STORE_KINDS)('scans measured in work on the %s store', (kind) => {
     expect([smaller.status, smaller.body.itemsPerPage]).toEqual([200, 10]);
     await t.sso.deleteScimConnection(`page-bytes-${kind}`);
   });
+
+  it("counts users' derived groups in a page's bytes: users in many long-named groups are a page refused past MAX_PAGE_BYTES", async () => {
+    const { token } = await t.sso.createScimConnection({ customerId: `page-groups-${kind}` });
+    const send = async (method: string, path: string, query = '', body?: unknown) => {
+      const response = await t.sso.handleScim(scimRequest(token, method, path, { query, body }));
+      return { status: response.status, body: JSON.parse(bodyText(response.body) ?? '{}') as { id?: string; scimType?: string; itemsPerPage?: number } };
+    };
+    // 10 users, each in 800 groups of 1,024-character names: 0.9 MB of groups each, JSON of 100 bytes.
+    const users: { value: string }[] = [];
+    for (let i = 0; i < 10; i++) users.push({ value: (await send('POST', '/Users', '', { schemas: [USER], userName: `member${i}@corp.test` })).body.id! });
+    for (let g = 0; g < 800; g++) {
+      const created = await send('POST', '/Groups', '', { schemas: [GROUP], displayName: `${String(g).padStart(4, '0')}${'g'.repeat(1_020)}`, members: users });
+      expect(created.status).toBe(201);
+    }
+    const refused = await send('GET', '/Users', 'count=10');
+    expect([refused.status, refused.body.scimType]).toEqual([400, 'tooMany']);
+    const smaller = await send('GET', '/Users', 'count=5');
+    expect([smaller.status, smaller.body.itemsPerPage]).toEqual([200, 5]);
+    // Without their groups the same users are a small page.
+    expect((await send('GET', '/Users', 'count=10&excludedAttributes=groups')).body.itemsPerPage).toBe(10);
+    await t.sso.deleteScimConnection(`page-groups-${kind}`);
+  }, 120_000);
 
   it('folds a long stored string once per request, and refuses comparisons that would read it too often', async () => {
     const note = '\u00e9'.repeat(200_000); // 400 KB of UTF-8
