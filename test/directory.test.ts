@@ -257,3 +257,45 @@ describe.each(STORE_KINDS)('directory API (%s store)', (kind) => {
     await expect(app.sso.directory.getGroup(customer, 'x'.repeat(201))).rejects.toMatchObject({ code: 'invalid_argument' });
   });
 });
+
+describe.each(STORE_KINDS)('directory pages of users in many long-named groups (%s store)', (kind) => {
+  let app: ScimTestApp;
+  const ids: string[] = [];
+
+  beforeAll(async () => {
+    app = await scimTestApp(kind, 'directory-heavy');
+    for (let i = 0; i < 12; i++) {
+      const created = await app.http
+        .post('/scim/v2/Users')
+        .set(app.auth)
+        .send({ schemas: [USER], userName: `heavy${i}@corp.test` });
+      ids.push(created.body.id as string);
+    }
+    // 500 groups of 1,024-character names holding every user: each user carries 0.5 MB of group ids and names.
+    for (let g = 0; g < 500; g++) {
+      const displayName = `${String(g).padStart(3, '0')}${'n'.repeat(1_021)}`;
+      const created = await app.http
+        .post('/scim/v2/Groups')
+        .set(app.auth)
+        .send({ schemas: [GROUP], displayName, members: ids.map((value) => ({ value })) });
+      expect(created.status).toBe(201);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await app?.cleanup();
+  });
+
+  it('ends a page past 4 MB of users and their groups, and its cursor goes on from there: every user once', async () => {
+    const first = await app.sso.directory.listUsers('directory-heavy-customer', { limit: 100 });
+    expect(first.items.length).toBeGreaterThan(0);
+    expect(first.items.length).toBeLessThan(ids.length);
+    expect(first.items[0]!.groups).toHaveLength(500);
+    const seen = first.items.map((u) => u.id);
+    for (let cursor = first.nextCursor; cursor !== null;) {
+      const page = await app.sso.directory.listUsers('directory-heavy-customer', { limit: 100, cursor });
+      seen.push(...page.items.map((u) => u.id));
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual(ids);
+  });
+});
