@@ -14,8 +14,11 @@ import { ANNOUNCE_INTERVAL_MS, assertGroupName, type EventConsumerStore, type St
 import type { RunScript } from './redis-commands.js';
 import { assertLeaseArgs } from './store.js';
 
-/** Dead letters one `HSCAN` asks for: each call holds Redis for a batch, not for the whole group. */
-const DEAD_LETTER_SCAN = 1_000;
+/**
+ * Dead letters one `HSCAN` asks for: each call holds Redis for a batch, not for the whole group, and each
+ * reply is a few MB at most (a letter keeps up to about 70 KB: src/provisioning/dead-letters.ts).
+ */
+const DEAD_LETTER_SCAN = 100;
 
 export interface RedisEventConsumerDeps {
   client: Redis | Cluster;

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ProvisioningEvent } from '../../src/index.js';
 import { LEASE_RECHECK_MS } from '../../src/provisioning/consumer.js';
+import { MAX_LETTER_RESOURCE_CHARS } from '../../src/provisioning/dead-letters.js';
 import { ANNOUNCE_INTERVAL_MS } from '../../src/store/event-consumers.js';
 import type { Store } from '../../src/store/store.js';
 import { redisStore } from '../../src/store/redis.js';
@@ -16,6 +17,7 @@ import { bodyText } from '../../src/scim/response-body.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const FAST = { pollIntervalMs: 10, retryDelayMs: 1, visibilityTimeoutMs: 5_000 };
 
 /** Waits until `done()` holds (polling), or fails after 15 s. */
@@ -326,6 +328,32 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     expect(replayed).toEqual([letters[0]!.event.cursor]);
     expect(await sso.events.deadLetters('fragile', { customerId })).toEqual([]);
     expect(await sso.events.replayDeadLetter('fragile', letters[0]!.id, () => {})).toBe(false);
+  });
+
+  it('leaves a resource over MAX_LETTER_RESOURCE_CHARS out of its dead letter, and a replay hands the resource as it is then', async () => {
+    const customerId = `dead-large-${kind}`;
+    const { send } = await customer(customerId);
+    const handle = sso.events.consume({
+      group: 'fragile-large',
+      maxAttempts: 1,
+      ...FAST,
+      handler: (event) => {
+        if (event.customerId === customerId && event.type === 'user.created') throw new Error('cannot handle it');
+      },
+    });
+    const created = await send('POST', '/Users', { schemas: [USER], userName: 'large@x.test', note: 'n'.repeat(MAX_LETTER_RESOURCE_CHARS) });
+    const id = (JSON.parse(bodyText(created.body)!) as { id: string }).id;
+    try {
+      await waitFor(async () => (await sso.events.deadLetters('fragile-large', { customerId })).length === 1, 'the dead letter');
+    } finally {
+      await handle.stop();
+    }
+    const [letter] = await sso.events.deadLetters('fragile-large', { customerId });
+    expect(letter).toMatchObject({ resourceLeftOut: true, event: { type: 'user.created', resourceId: id, resource: null } });
+    await send('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'title', value: 'since' }] });
+    const replayed: unknown[] = [];
+    expect(await sso.events.replayDeadLetter('fragile-large', letter!.id, (e) => void replayed.push(e.resource))).toBe(true);
+    expect(replayed).toEqual([expect.objectContaining({ id, userName: 'large@x.test', title: 'since' })]);
   });
 
   it('parks an event whose handler throws a value that cannot become text, and goes on', async () => {
