@@ -15,6 +15,7 @@ import type { StoredSsoUser } from '../../src/store/store.js';
 import type { AdapterKind } from '../support/adapters.js';
 import { makeStore, type StoreKind } from '../support/app.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
+import { createDashboardCore } from '../../src/dashboard/index.js';
 
 export const CUSTOMER = 'acme';
 export const SCIM_ONLY = 'scim-only';
@@ -163,4 +164,22 @@ export function csrfTokenOf(page: string): string {
   const match = /name="_csrf" value="([^"]+)"/.exec(page);
   if (!match) throw new Error('no CSRF field in the page');
   return match[1]!;
+}
+
+/** A GET of the dashboard's framework-neutral handler (authorizing everyone): the page's status and HTML. */
+export function dashboardRenderer(sso: Parameters<typeof createDashboardCore<null>>[0]): (path: string) => Promise<{ status: number; body: string }> {
+  const dashboard = createDashboardCore<null>(sso, { authorize: () => true });
+  return async (path) => {
+    const url = new URL(path, 'http://dashboard.test');
+    const response = await dashboard.handle(null, {
+      method: 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      mountPath: '',
+      headers: {},
+      secure: false,
+      form: async () => ({}),
+    });
+    return { status: response!.status, body: response!.body };
+  };
 }

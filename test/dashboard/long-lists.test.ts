@@ -6,14 +6,13 @@
  * bytes, never in time. Called through the framework-neutral dashboard handler, as paging.test.ts does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboardCore } from '../../src/dashboard/index.js';
 import { CANDIDATES_SHOWN } from '../../src/dashboard/compare-data.js';
 import { GROUPS_PAGE, MEMBERS_SHOWN } from '../../src/dashboard/customer-page.js';
 import { LIST_CHARS, firstNames } from '../../src/dashboard/name-list.js';
 import { userSpec } from '../../src/scim/users.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
 import { scimSso } from '../support/sso.js';
-import { ssoUser } from './fixture.js';
+import { dashboardRenderer, ssoUser } from './fixture.js';
 
 const CUSTOMER = 'long';
 /** Users sharing externalId "X" (more than the Compare page shows), each in every long group. */
@@ -92,20 +91,7 @@ describe.each(STORE_KINDS)('long name lists on the dashboard, %s store', (kind) 
     );
     await made.store.recordSsoUser(CUSTOMER, ssoUser({ subject: 'X', email: 'solo@long.test', lastReason: 'ambiguous' }));
 
-    const dashboard = createDashboardCore<null>(sso, { authorize: () => true });
-    render = async (path) => {
-      const url = new URL(path, 'http://dashboard.test');
-      const response = await dashboard.handle(null, {
-        method: 'GET',
-        path: url.pathname,
-        query: url.searchParams,
-        mountPath: '',
-        headers: {},
-        secure: false,
-        form: async () => ({}),
-      });
-      return { status: response!.status, body: response!.body };
-    };
+    render = dashboardRenderer(sso);
   });
   afterAll(async () => {
     await made.cleanup();

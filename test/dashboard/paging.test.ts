@@ -4,14 +4,13 @@
  * page one SSO user and one batched lookup. Called through the framework-neutral dashboard handler.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboardCore } from '../../src/dashboard/index.js';
 import { GROUPS_PAGE, MEMBERS_SHOWN, SSO_PAGE, USERS_PAGE } from '../../src/dashboard/customer-page.js';
 import { CUSTOMERS_PAGE } from '../../src/dashboard/customers-page.js';
 import { userSpec } from '../../src/scim/users.js';
 import { STORE_KINDS, makeStore, type TestStore } from '../support/app.js';
 import { scimSso } from '../support/sso.js';
 import { recordStoreCalls, type StoreCall } from '../support/store-calls.js';
-import { ssoUser } from './fixture.js';
+import { dashboardRenderer, ssoUser } from './fixture.js';
 
 const CUSTOMER = 'paged';
 const SSO_USERS = 2 * SSO_PAGE + 30;
@@ -63,20 +62,7 @@ describe.each(STORE_KINDS)('dashboard pages on the %s store', (kind) => {
       const seen = new Date(Date.UTC(2026, 10, 1, 0, 0, i)).toISOString();
       await made.store.recordSsoUser(CUSTOMER, ssoUser({ subject: `s${i}`, email: `p${i}@paged.test`, lastSeenAt: seen }));
     }
-    const dashboard = createDashboardCore<null>(sso, { authorize: () => true });
-    render = async (path) => {
-      const url = new URL(path, 'http://dashboard.test');
-      const response = await dashboard.handle(null, {
-        method: 'GET',
-        path: url.pathname,
-        query: url.searchParams,
-        mountPath: '',
-        headers: {},
-        secure: false,
-        form: async () => ({}),
-      });
-      return { status: response!.status, body: response!.body };
-    };
+    render = dashboardRenderer(sso);
   });
   afterAll(async () => {
     await made.cleanup();
