@@ -28,7 +28,7 @@ const consumer = sso.events.consume({
   handler: (event) => crm.apply(event), // at least once, in order per customer; a throw is retried, then parked
   onExpired: ({ customerId }) => crm.resync(customerId),
 });
-const parked = await sso.events.deadLetters('crm-sync'); // [{ id, group, event, error, attempts, failedAt }]
+const parked = await sso.events.deadLetters('crm-sync'); // [{ id, group, event, error, attempts, failedAt, resourceLeftOut? }]
 for (const letter of parked) await sso.events.replayDeadLetter('crm-sync', letter.id, (event) => crm.apply(event));
 await consumer.stop(); // on shutdown: waits for the running handlers
 // #endregion consume
