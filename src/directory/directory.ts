@@ -8,7 +8,8 @@ import { checkCustomerId } from '../connections.js';
 import { ScimSsoConfigError } from '../errors.js';
 import { fold } from '../fold.js';
 import { USER_INDEX } from '../scim/users.js';
-import { keptWithin, MAX_CURSOR_PAGE, type Store, type StoredResource } from '../store/store.js';
+import { answerWeight } from '../scim/heavy-work.js';
+import { keptWithin, MAX_CURSOR_PAGE, type Store } from '../store/store.js';
 import { groupView, memberView, userView, type DirectoryGroup, type DirectoryMember, type DirectoryUser } from './views.js';
 
 export type { DirectoryGroup, DirectoryMember, DirectoryUser } from './views.js';
@@ -44,19 +45,14 @@ export interface DirectoryApi {
 const DEFAULT_LIMIT = 100;
 
 /**
- * What one page of users may hold (their JSON and their groups' ids and names): past it the page ends early,
+ * What one page of users may hold (their JSON and their groups' ids and names: answerWeight, as SCIM pages
+ * weigh them): past it the page ends early,
  * after at least one user, and its cursor goes on from there. A user in 1,000 groups of 1,024-character names
  * holds 1 MB of them: 50 such users were a 54 MB page, which an app serialising it spent 0.6-0.7 s on in one
  * turn (a hostile-tenant probe, 2026-12-07).
  */
 const USER_PAGE_BYTES = 4 * 1024 * 1024;
 
-/** What a user weighs in a page of the directory: its JSON and its groups' ids and names. */
-function userBytes(user: StoredResource): number {
-  let bytes = user.json.length;
-  for (const group of user.groups ?? []) bytes += group.value.length + group.display.length;
-  return bytes;
-}
 const CURSOR = /^d1\.([0-9a-z]{1,11})$/;
 
 const encodeCursor = (position: number): string => `d1.${position.toString(36)}`;
@@ -135,7 +131,7 @@ export function directoryApi(store: Store): DirectoryApi {
         return { items: items.map(userView), nextCursor: next };
       }
       const page = await store.listAfter(connectionId, 'User', after, limit);
-      const kept = keptWithin(page.resources, userBytes, USER_PAGE_BYTES);
+      const kept = keptWithin(page.resources, answerWeight, USER_PAGE_BYTES);
       const next = kept < page.resources.length ? page.resources[kept - 1]!.seq : page.next;
       return { items: page.resources.slice(0, kept).map(userView), nextCursor: next === null ? null : encodeCursor(next) };
     },

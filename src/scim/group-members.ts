@@ -208,7 +208,8 @@ export async function renderMemberItems(members: readonly StoredMember[], baseUr
  * 100,000 member list never holds the event loop for long. Pages are all of one group version (restarted
  * if the group changes meanwhile, `attempts` times in all); answers that version (the oldest seen when they
  * never agreed), or null when the group is gone. Pages hold RENDER_PAGE members, fewer where they weigh
- * more than RENDER_PAGE_BYTES, and `firstPage` at first; `onPage` sees each as it is read (to weigh it).
+ * more than RENDER_PAGE_BYTES, and `firstPage` at first; `onPage` is told what each weighs
+ * (membershipsWeight) and holds as it is read.
  */
 export async function readMemberItems(
   store: Store,
@@ -217,7 +218,7 @@ export async function readMemberItems(
   baseUrl: string,
   projection: Projection,
   attempts = 5,
-  onPage: (members: readonly StoredMember[], total: number, first: boolean) => void = () => {},
+  onPage: (weight: number, read: number, total: number, first: boolean) => void = () => {},
   firstPage = RENDER_PAGE,
 ): Promise<{ version: number; items: MemberItems } | null> {
   let last: { version: number; items: MemberItems } | null = null;
@@ -229,7 +230,8 @@ export async function readMemberItems(
       if (offset > 0) await yieldToEventLoop();
       const page = await store.listGroupMembers(connectionId, groupId, offset, size);
       if (page === null) return null;
-      onPage(page.members, page.total, offset === 0);
+      const weight = membershipsWeight(page.members);
+      onPage(weight, page.members.length, page.total, offset === 0);
       if (version === null) version = page.version;
       else if (page.version !== version) {
         consistent = false;
@@ -239,7 +241,7 @@ export async function readMemberItems(
       if (part !== '') items.push(part);
       offset += page.members.length;
       if (page.members.length === 0 || offset >= page.total) break;
-      size = nextMemberPage(page.members.length, membershipsWeight(page.members));
+      size = nextMemberPage(page.members.length, weight);
     }
     last = { version: version ?? 0, items };
     if (consistent) return last;

@@ -1,8 +1,8 @@
 /** A group read as a response shows it: its members, if asked, all of one version of the group. */
 import { scimErrors } from '../errors.js';
-import type { StoredMember, StoredResource } from '../store/store.js';
+import type { StoredResource } from '../store/store.js';
 import { readMemberItems, RENDER_PAGE, wantsMembers, type MemberItems } from './group-members.js';
-import { expectedWeight, MEMBER_READ_BYTES, membershipsWeight, weightBeyondEstimate } from './heavy-work.js';
+import { expectedWeight, MEMBER_READ_BYTES } from './heavy-work.js';
 import type { Projection } from './projection.js';
 import type { ResourceContext } from './resources.js';
 
@@ -44,9 +44,10 @@ async function readGroupOnce(ctx: ResourceContext, id: string, projection: Proje
   // whether the whole list is heavy, and a refused read has read no more (as a scan's first page, list.ts).
   const crowded = await ctx.heavy.firstRead(async (crowded) => crowded, false);
   ctx.heavy.charge((stored.memberCount ?? 0) * MEMBER_READ_BYTES, refusable);
-  const weigh = (page: readonly StoredMember[], total: number, first: boolean) => {
-    if (first && refusable) ctx.heavy.expect(expectedWeight(membershipsWeight(page), page.length, total));
-    ctx.heavy.charge(weightBeyondEstimate(page), refusable);
+  // Each page weighs what its members hold beyond the MEMBER_READ_BYTES each charged above.
+  const weigh = (weight: number, read: number, total: number, first: boolean) => {
+    if (first && refusable) ctx.heavy.expect(expectedWeight(weight, read, total));
+    ctx.heavy.charge(weight - read * MEMBER_READ_BYTES, refusable);
   };
   const firstPage = crowded ? CROWDED_FIRST_MEMBERS : RENDER_PAGE;
   const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection, attempts, weigh, firstPage);

@@ -51,11 +51,13 @@ export function membershipsWeight(memberships: readonly Membership[]): number {
   return bytes;
 }
 
-/** What memberships read weigh beyond MEMBER_READ_BYTES each (what was charged for them before they were read). Pure. */
-export function weightBeyondEstimate(memberships: readonly Membership[]): number {
-  let extra = 0;
-  for (const membership of memberships) extra += membershipWeight(membership) - MEMBER_READ_BYTES;
-  return extra;
+/**
+ * What one resource read weighs in a page's answer: its stored JSON and a user's derived groups, which a
+ * user in 1,000 groups of 1,024-character names makes 1 MB. A group's members are not counted: pages of groups
+ * have a member budget of their own (PAGE_MEMBERS_BUDGET). Pure.
+ */
+export function answerWeight(resource: { json: string; groups?: readonly Membership[] }): number {
+  return resource.json.length + (resource.groups ? membershipsWeight(resource.groups) : 0);
 }
 
 /**
@@ -69,11 +71,7 @@ export function expectedWeight(readBytes: number, read: number, total: number): 
 /** What reading some resources weighs: their JSON and the memberships they carry. Pure. */
 export function readWeight(resources: readonly { json: string; groups?: readonly Membership[]; members?: readonly Membership[] }[]): number {
   let bytes = 0;
-  for (const r of resources) {
-    bytes += r.json.length;
-    for (const membership of r.groups ?? []) bytes += membershipWeight(membership);
-    for (const membership of r.members ?? []) bytes += membershipWeight(membership);
-  }
+  for (const r of resources) bytes += answerWeight(r) + (r.members ? membershipsWeight(r.members) : 0);
   return bytes;
 }
 

@@ -24,7 +24,7 @@
  * The query's parameters are read by list-query.ts, its refusals built by list-refusals.ts, and the
  * ListResponse by list-response.ts.
  */
-import { expectedWeight, membershipsWeight, readWeight } from './heavy-work.js';
+import { answerWeight, expectedWeight, readWeight } from './heavy-work.js';
 import { fold } from '../fold.js';
 import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT, type Page, type ReadOptions, type SortOrder, type StoredResource } from '../store/store.js';
 import type { FilterNode } from './filter.js';
@@ -373,14 +373,13 @@ async function readClientPage(
 }
 
 /**
- * What some resources weigh in a page (what MAX_PAGE_BYTES and the scan limits count): their stored JSON and
- * users' derived groups (membershipWeight), which a user in 1,000 groups of 1,024-character names makes 1 MB:
- * 100 such users made a 118 MB page (a hostile-tenant probe, 2026-12-07). A group's members have a budget of
- * their own (PAGE_MEMBERS_BUDGET).
+ * What some resources weigh in a page (what MAX_PAGE_BYTES and the scan limits count): answerWeight, their
+ * JSON and users' derived groups; while only the JSON counted, 100 users in 1,000 groups of 1,024-character
+ * names made a 118 MB page (a hostile-tenant probe, 2026-12-07).
  */
 export function pageBytesOf(resources: readonly StoredResource[]): number {
   let bytes = 0;
-  for (const resource of resources) bytes += resource.json.length + (resource.groups ? membershipsWeight(resource.groups) : 0);
+  for (const resource of resources) bytes += answerWeight(resource);
   return bytes;
 }
 

@@ -56,7 +56,8 @@ export function redisLogins(
   /**
    * What a login's lookup found, as its script leaves it (loginHolders in redis-scripts.ts): the groups of the
    * one active holder read, nobody else's. Holders the script deferred (rows past its byte budget) are read
-   * without their groups too, so when the one active holder is among them its groups are read here.
+   * without their groups too, so when the one active holder is among them its groups are read here. When the
+   * script read someone's groups (an admitted login's usual case), no other holder can be the only active one.
    */
   async function loginHolders(
     connectionId: string,
@@ -65,6 +66,7 @@ export function redisLogins(
     activity: string,
   ): Promise<StoredResource[]> {
     const users = await parseFound(connectionId, 'User', rows, { source: 'i', ...lookup }, true);
+    if (users.length === 0 || users.some((user) => user.groups !== undefined)) return users;
     const active = users.filter((user) => {
       try {
         return !inactiveIn(user.json, activity);

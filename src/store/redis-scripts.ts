@@ -1011,16 +1011,21 @@ end
 -- the one active holder; none when two or more are active (ambiguous) or none is. The others' aux is {'-'}:
 -- groups not read. Reading every holder's groups made one login of a value held by 100 users in 1,000 groups
 -- each derive 100,000 memberships (an audit, 2026-12-07); a session needs the admitted user's only.
+-- Returns the users, how many are active (nil when one was deferred or does not decode: the caller decides
+-- then), and the active one when it is alone; each holder's JSON is decoded once.
 local function loginHolders(attr, value, activity)
-  local users, admissible = findAll('u', attr, value, true), nil
+  local users, active, admissible, unsure = findAll('u', attr, value, true), 0, nil, false
   for _, u in ipairs(users) do
-    if activeHolder(u, activity) then
-      if admissible then return users end
+    local isActive = activeHolder(u, activity)
+    if isActive == nil then
+      unsure = true
+    elseif isActive then
+      active = active + 1
       admissible = u
     end
   end
-  if admissible then admissible[4] = groupsWithin({ admissible[1] }, 1)[1] end
-  return users
+  if active == 1 then admissible[4] = groupsWithin({ admissible[1] }, 1)[1] end
+  return users, (not unsure) and active or nil, active == 1 and admissible or nil
 end
 `;
 
@@ -1124,7 +1129,8 @@ export const FIND_USERS_FOR_LOGIN = linkLua(
   `
 -- A connection being deleted (its record renamed away) holds nobody, whatever its sweep has not reached.
 if redis.call('EXISTS', base .. 'conn') == 0 then return { {}, 0 } end
-return { loginHolders(ARGV[1], ARGV[2], ARGV[5]), buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
+local users = loginHolders(ARGV[1], ARGV[2], ARGV[5])
+return { users, buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
 `,
 );
 
@@ -1144,28 +1150,19 @@ export const LOGIN_AND_RECORD = linkLua(
   READ_PRELUDE,
   `
 ${RECORD_SSO_FUNCTION}
-local users, gone = {}, 0
+local users, n, admissible, gone = {}, 0, nil, 0
 -- A connection being deleted (its record renamed away) admits nobody, whatever its sweep has not reached.
 if ARGV[1] == '1' and redis.call('EXISTS', base .. 'conn') == 1 then
-  users = loginHolders(ARGV[2], ARGV[3], ARGV[6])
+  users, n, admissible = loginHolders(ARGV[2], ARGV[3], ARGV[6])
   gone = buried(ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))
 end
-local n, active, last = 0, nil, nil
-for _, u in ipairs(users) do
-  -- A deferred user (findAll's budget) or one that does not decode: the caller decides and records.
-  local isActive = activeHolder(u, ARGV[6])
-  if isActive == nil then return { users, gone, 0, '', '', '' } end
-  last = u[1]
-  if isActive then
-    n = n + 1
-    active = u[1]
-  end
-end
+-- A deferred user (findAll's budget) or one that does not decode: the caller decides and records.
+if n == nil then return { users, gone, 0, '', '', '' } end
 local outcome, reason, id = 'refused', nil, nil
 -- The local part of a userName matches different people: any two are ambiguous (matchesDistinctPeople).
 if n > 1 or (ARGV[2] == 'userNameLocal' and #users > 1) then reason = 'ambiguous'
-elseif n == 1 then outcome, id = 'admitted', active
-elseif last then reason, id = 'deactivated', last
+elseif n == 1 then outcome, id = 'admitted', admissible[1]
+elseif #users > 0 then reason, id = 'deactivated', users[#users][1]
 elseif gone == 1 then reason = 'deleted'
 else reason = 'not_provisioned' end
 local json = string.sub(ARGV[9], 1, -2) .. ',"lastOutcome":"' .. outcome .. '","lastReason":' ..
