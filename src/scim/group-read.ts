@@ -40,16 +40,15 @@ async function readGroupOnce(ctx: ResourceContext, id: string, projection: Proje
   if (!stored) throw scimErrors.notFound(`Group ${id} not found`);
   if (!wantsMembers(projection)) return { consistent: true, read: { stored } };
   const refusable = !afterWrite;
-  // While the connection's heavy slots are all taken, the first page is a few members: what they weigh tells
-  // whether the whole list is heavy, and a refused read has read no more (as a scan's first page, list.ts).
-  const crowded = await ctx.heavy.firstRead(async (crowded) => crowded, false);
   ctx.heavy.charge((stored.memberCount ?? 0) * MEMBER_READ_BYTES, refusable);
   // Each page weighs what its members hold beyond the MEMBER_READ_BYTES each charged above.
   const weigh = (weight: number, read: number, total: number, first: boolean) => {
     if (first && refusable) ctx.heavy.expect(expectedWeight(weight, read, total));
     ctx.heavy.charge(weight - read * MEMBER_READ_BYTES, refusable);
   };
-  const firstPage = crowded ? CROWDED_FIRST_MEMBERS : RENDER_PAGE;
+  // While the connection's heavy slots are all taken, the first page is a few members: what they weigh tells
+  // whether the whole list is heavy, and a refused read has read no more (as a scan's first page, list.ts).
+  const firstPage = ctx.heavy.isCrowded() ? CROWDED_FIRST_MEMBERS : RENDER_PAGE;
   const members = await readMemberItems(ctx.store, ctx.connectionId, id, baseUrl, projection, attempts, weigh, firstPage);
   if (!members) throw scimErrors.notFound(`Group ${id} not found`);
   if (members.version === stored.version) return { consistent: true, read: { stored, members: members.items } };

@@ -141,6 +141,11 @@ export class HeavyTicket {
     private readonly unwritten: FinalizationRegistry<() => void>,
   ) {}
 
+  /** Whether this request, holding no slot, would find none were it heavy now (firstRead's `crowded`). */
+  isCrowded(scan = false): boolean {
+    return this.release === null && this.crowded(scan);
+  }
+
   /**
    * Runs the request's first store read, `read(crowded)`, which tells what the rest will weigh (`expect`):
    * `crowded` when a heavy request of its connection would find no slot now (every slot taken, or, for a
@@ -150,7 +155,7 @@ export class HeavyTicket {
    * of ordinary users keep reading in one round trip.
    */
   async firstRead<T>(read: (crowded: boolean) => Promise<T>, scan: boolean): Promise<T> {
-    const crowded = this.release === null && this.crowded(scan);
+    const crowded = this.isCrowded(scan);
     if (scan) this.noteScanReading(1);
     try {
       return await read(crowded);
