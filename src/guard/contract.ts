@@ -46,8 +46,8 @@ export interface DefaultSessionUser extends SessionUser {
   email: string | null;
   /**
    * The SCIM groups the person is a direct member of, at login; `requireActiveUser` refreshes them on
-   * every request (empty without a SCIM connection). At most about 16,000 characters of them
-   * (SESSION_GROUPS_CHARS, src/guard/guard.ts), in order: the session store keeps them with every session.
+   * every request (empty without a SCIM connection). At most about 16,000 bytes of them
+   * (SESSION_GROUPS_BYTES, src/guard/guard.ts), in order: the session store keeps them with every session.
    */
   groups: SessionGroup[];
   /** Present (true) when `groups` leaves some out; `roles` come from all of them. The directory API lists them all. */

@@ -16,7 +16,7 @@ import {
   type SsoProtocol,
   type SsoIdentity,
 } from '../match/strategies.js';
-import type { Store, StoredConnection, StoredOidcClient, StoredResource } from '../store/store.js';
+import { sessionGroupBytes, type Store, type StoredConnection, type StoredOidcClient, type StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isSsoSubject } from '../store/sso-records.js';
 import { isActiveUser } from '../scim/users.js';
@@ -69,22 +69,23 @@ export function sessionGroupsOf(stored: Pick<StoredResource, 'groups'>): Session
 }
 
 /**
- * About the most characters of groups a session user carries (ids, names and their JSON punctuation): some
- * 250 groups of ordinary names. A person may be in 1,000 groups of 1,024-character names, which made every
- * session of theirs about 1 MB in the app's session store, each login a new one (an audit of 2026-12-06:
- * 23 MB a second into a shared Redis from one customer's IdP and SCIM client).
+ * About the most bytes of groups a session user carries (ids, names and their JSON punctuation:
+ * sessionGroupBytes, src/store/store.ts): some 250 groups of ordinary names. A person may be in 1,000 groups
+ * of 1,024-character names, which made every session of theirs about 1 MB in the app's session store, each
+ * login a new one (an audit of 2026-12-06: 23 MB a second into a shared Redis from one customer's IdP and
+ * SCIM client). The session check reads no more names than these on each request (Store.readSessionUser).
  */
-export const SESSION_GROUPS_CHARS = 16_384;
+export const SESSION_GROUPS_BYTES = 16_384;
 
 /**
- * `groups` as the session user carries them: in order, as far as {@link SESSION_GROUPS_CHARS} go, with
+ * `groups` as the session user carries them: in order, as far as {@link SESSION_GROUPS_BYTES} go, with
  * `truncated` when some were left out (roles are computed from all of them before this).
  */
 export function sessionGroupsKept(groups: SessionGroup[]): { groups: SessionGroup[]; truncated: boolean } {
-  let chars = 0;
+  let bytes = 0;
   for (let i = 0; i < groups.length; i++) {
-    chars += groups[i]!.id.length + groups[i]!.displayName.length + 32;
-    if (chars > SESSION_GROUPS_CHARS) return { groups: groups.slice(0, i), truncated: true };
+    bytes += sessionGroupBytes(groups[i]!.id, groups[i]!.displayName);
+    if (bytes > SESSION_GROUPS_BYTES) return { groups: groups.slice(0, i), truncated: true };
   }
   return { groups, truncated: false };
 }

@@ -1,14 +1,19 @@
 /**
  * Whether a logged-in person is still active in SCIM, and their groups and roles now: one store round trip
- * per request (the SCIM user and the customer's role mapping are read side by side). Used by
+ * per request (the SCIM user and the customer's role mapping are read side by side), a second only for a
+ * person in more groups than the session keeps whose customer maps roles by group name. Used by
  * `requireActiveUser` and `requireRole` on Express and Koa, so a deprovisioned person's live session ends at
- * their next request, and a person removed from a group loses its roles at their next request.
+ * their next request, and a person removed from a group loses its roles at their next request. What one
+ * check reads is bounded whatever the person's groups and JSON weigh (Store.readSessionUser).
  */
 import type { Store } from '../store/store.js';
 import type { Emit } from '../events.js';
-import { sessionGroupsKept, sessionGroupsOf, type SessionUser } from './guard.js';
+import { SESSION_GROUPS_BYTES, sessionGroupsOf, type SessionUser } from './guard.js';
 import { isActiveUser } from '../scim/users.js';
-import { roleMappingOf, rolesFor, type SessionGroup } from '../roles/role-mapping.js';
+import { GROUP_INDEX } from '../scim/groups.js';
+import { fold } from '../fold.js';
+import { Lru } from '../lru.js';
+import { roleMappingOf, rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
 
 export type SessionStatus =
   | { active: true; groups: SessionGroup[]; groupsTruncated: boolean; roles: string[] }
@@ -62,10 +67,65 @@ export async function checkSession(store: Store, ref: SessionRef | null): Promis
   }
   const connectionId = ref.connectionId ?? (await store.getConnectionByCustomer(ref.customerId))?.connectionId;
   if (!connectionId) return { active: false, reason: 'deleted' };
-  const [stored, mapping] = await Promise.all([store.getResource(connectionId, 'User', ref.scimUserId), store.getRoleMapping(ref.customerId)]);
-  if (!stored) return { active: false, reason: 'deleted' };
-  if (!isActiveUser(stored.json)) return { active: false, reason: 'deactivated' };
-  const groups = sessionGroupsOf(stored);
-  const kept = sessionGroupsKept(groups);
-  return { active: true, groups: kept.groups, groupsTruncated: kept.truncated, roles: rolesFor(roleMappingOf(mapping), groups) };
+  const versions = knownVersionsOf(store);
+  const key = `${connectionId}\n${ref.scimUserId}`;
+  const known = versions.get(key);
+  const [read, stored] = await Promise.all([
+    store.readSessionUser(connectionId, ref.scimUserId, { knownVersion: known?.version ?? null, namedBytes: SESSION_GROUPS_BYTES }),
+    store.getRoleMapping(ref.customerId),
+  ]);
+  if (!read) {
+    versions.delete(key);
+    return { active: false, reason: 'deleted' };
+  }
+  const active = read.json === null && known ? known.active : isActiveUser(read.json ?? '{}');
+  versions.set(key, { version: read.version, active });
+  if (!active) return { active: false, reason: 'deactivated' };
+  const groups = sessionGroupsOf(read);
+  const mapping = roleMappingOf(stored);
+  const roles = rolesFor(mapping, [...groups, ...(await otherGroupsForRoles(store, connectionId, mapping, groups, read.moreGroupIds))]);
+  return { active: true, groups, groupsTruncated: read.moreGroupIds.length > 0, roles };
+}
+
+/**
+ * Each session user's last version read, and whether it was active: the next check of the same version
+ * reads no JSON (a user's JSON may be 1 MB). A version moves with every write of the user, its groups
+ * included. Per store (two instances of the library in one process may use the same ids), bounded.
+ */
+const knownVersions = new WeakMap<Store, Lru<string, { version: number; active: boolean }>>();
+export const KNOWN_SESSION_VERSIONS = 10_000;
+
+function knownVersionsOf(store: Store): Lru<string, { version: number; active: boolean }> {
+  let versions = knownVersions.get(store);
+  if (!versions) knownVersions.set(store, (versions = new Lru(KNOWN_SESSION_VERSIONS)));
+  return versions;
+}
+
+/**
+ * What roles need of the groups whose names the session read left out (`moreGroupIds`): their ids, for rules
+ * by id, and for each rule by name that the named groups do not satisfy, whether one of them bears that name,
+ * found through the groups' displayName index. O(rules) lookups, in one round trip, instead of reading every
+ * name of a person in 1,000 groups; none at all for a person whose groups were all named.
+ */
+async function otherGroupsForRoles(
+  store: Store,
+  connectionId: string,
+  mapping: RoleMapping | null,
+  named: readonly SessionGroup[],
+  moreGroupIds: readonly string[],
+): Promise<SessionGroup[]> {
+  if (!mapping || moreGroupIds.length === 0) return [];
+  const others: SessionGroup[] = moreGroupIds.map((id) => ({ id, displayName: '' }));
+  const namedNames = new Set(named.map((g) => fold(g.displayName)));
+  const wanted = new Set<string>();
+  for (const rule of mapping.rules) if ('groupDisplayName' in rule && !namedNames.has(fold(rule.groupDisplayName))) wanted.add(fold(rule.groupDisplayName));
+  if (wanted.size === 0) return others;
+  const ids = new Set(moreGroupIds);
+  // Group names are unique per connection (folded): a group found by a rule's name bears that name.
+  const names = [...wanted];
+  const found = await Promise.all(names.map((name) => store.findByIndex(connectionId, 'Group', GROUP_INDEX.displayName, name, { members: false })));
+  found.forEach((groups, i) => {
+    for (const group of groups) if (ids.has(group.id)) others.push({ id: group.id, displayName: names[i]! });
+  });
+  return others;
 }

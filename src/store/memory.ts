@@ -72,6 +72,7 @@ import {
   recordLoginInSteps,
   resolveTombstoneOptions,
   resourceBytes,
+  sessionGroupsWithin,
   sortedRun,
   TOMBSTONE_TRIM_BUDGET,
   tombstoneDigest,
@@ -352,6 +353,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const s = space(connectionId);
       const entry = s?.resources[kind].get(id);
       return s && entry ? output(s, entry, options) : null;
+    },
+
+    async readSessionUser(connectionId, userId, { knownVersion, namedBytes }) {
+      assertStoreId('connectionId', connectionId);
+      const s = space(connectionId);
+      const entry = s?.resources.User.get(userId);
+      if (!s || !entry) return null;
+      const json = entry.version === knownVersion ? null : entry.json;
+      return { version: entry.version, json, ...sessionGroupsWithin(groupsOf(s, entry.id), namedBytes) };
     },
 
     async leaseGroup(connectionId, groupId) {

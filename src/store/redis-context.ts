@@ -17,6 +17,7 @@ export const SCRIPTS = {
   find: { lua: lua.FIND_BY_INDEX, keys: 1, readOnly: true },
   groupsWith: { lua: lua.FIND_GROUPS_WITH_MEMBER, keys: 1, readOnly: true },
   groups: { lua: lua.USER_GROUPS, keys: 1, readOnly: true },
+  sessionUser: { lua: lua.READ_SESSION_USER, keys: 1, readOnly: true },
   login: { lua: lua.FIND_USERS_FOR_LOGIN, keys: 1, readOnly: true },
   loginRecord: { lua: lua.LOGIN_AND_RECORD, keys: 4, readOnly: false },
   loginBatch: { lua: lua.FIND_USERS_FOR_LOGIN_BATCH, keys: 1, readOnly: true },

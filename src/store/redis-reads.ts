@@ -45,6 +45,7 @@ export type RedisReadMethods = Pick<
   Store,
   | 'getUsage'
   | 'getResource'
+  | 'readSessionUser'
   | 'listAfter'
   | 'pickUsersAfter'
   | 'findByIndex'
@@ -183,6 +184,16 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'w
         if (reply.length === 0) return null;
         const resource = parseResource(kind, reply);
         return kind === 'Group' && options?.members !== false ? withMembers(connectionId, resource) : resource;
+      },
+
+      async readSessionUser(connectionId, userId, { knownVersion, namedBytes }) {
+        assertStoreId('connectionId', connectionId);
+        if (!isValidStoreId(userId)) return null;
+        const reply = (await run('sessionUser', tag(connectionId), userId, knownVersion === null ? '' : String(knownVersion), String(namedBytes))) as
+          [] | [string, string, '0' | '1', string[], string[]];
+        if (reply.length === 0) return null;
+        const [version, json, sent, named, moreGroupIds] = reply;
+        return { version: Number(version), json: sent === '1' ? json : null, groups: membershipsOf(named), moreGroupIds };
       },
 
       async listAfter(connectionId, kind, after, count, options) {

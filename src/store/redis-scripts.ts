@@ -428,22 +428,27 @@ local function listedIn(gid, value)
 end
 
 -- What is read beside a resource: a user's groups (id, displayName, in group creation order; O(its
--- groups)), or a group's member count (O(1)). Most users are in no group: one HGET answers that. Reverse
+-- groups); groupIdsOf: their ids alone), or a group's member count (O(1)). Most users are in no group: one HGET answers that. Reverse
 -- entries of groups that are gone, or whose list no longer holds the user (a job still settling), are skipped.
 -- parents may be passed when already read (a page reads them with one HMGET).
-local function auxOf(k, id, parents)
-  if k ~= 'u' then return { fmt(redis.call('ZCARD', mzkey(id))) } end
+local function groupIdsOf(id, parents)
   if parents == nil then parents = redis.call('HGET', MEMBER, id) end
   if not parents then return {} end
-  local groups, aux = {}, {}
+  local groups, ids = {}, {}
   for gid in string.gmatch(parents, '%S+') do
     local gseq = redis.call('ZSCORE', order('g'), gid)
     if gseq and listedIn(gid, id) then groups[#groups + 1] = { tonumber(gseq), gid } end
   end
   table.sort(groups, function(a, b) return a[1] < b[1] end)
-  for _, g in ipairs(groups) do
-    aux[#aux + 1] = g[2]
-    aux[#aux + 1] = redis.call('HGET', DN, g[2]) or ''
+  for i, g in ipairs(groups) do ids[i] = g[2] end
+  return ids
+end
+local function auxOf(k, id, parents)
+  if k ~= 'u' then return { fmt(redis.call('ZCARD', mzkey(id))) } end
+  local aux = {}
+  for _, gid in ipairs(groupIdsOf(id, parents)) do
+    aux[#aux + 1] = gid
+    aux[#aux + 1] = redis.call('HGET', DN, gid) or ''
   end
   return aux
 end
@@ -1038,6 +1043,40 @@ export const GET_RESOURCE = linkLua(
 if redis.call('EXISTS', base .. 'conn') == 0 then return {} end
 local seq = seqOf(ARGV[1], ARGV[2])
 return seq and load(ARGV[1], seq) or {}
+`,
+);
+
+/**
+ * A logged-in user as a session check reads it (Store.readSessionUser). ARGV: user id, the version the caller
+ * knows ('' for none), the bytes of groups to name (sessionGroupBytes: id, name and 32 each). Reply: {} when
+ * there is no such user, else {version, json ('' when the version is the known one), '1' when the JSON came,
+ * flat (group id, displayName) pairs of the named groups, the ids of the others}: the others' names are
+ * not read, so the reply does not grow with them.
+ */
+export const READ_SESSION_USER = linkLua(
+  READ_PRELUDE,
+  `
+if redis.call('EXISTS', base .. 'conn') == 0 then return {} end
+local seq = seqOf('u', ARGV[1])
+if not seq then return {} end
+local r = parseRes(redis.call('HGET', rhash('u'), seq))
+local budget, spent, named, more = tonumber(ARGV[3]), 0, {}, {}
+for _, gid in ipairs(groupIdsOf(r.id)) do
+  if #more == 0 then
+    local name = redis.call('HGET', DN, gid) or ''
+    spent = spent + #gid + #name + 32
+    if spent <= budget then
+      named[#named + 1] = gid
+      named[#named + 1] = name
+    else
+      more[1] = gid
+    end
+  else
+    more[#more + 1] = gid
+  end
+end
+local known = fmt(r.v) == ARGV[2]
+return { fmt(r.v), known and '' or r.json, known and '0' or '1', named, more }
 `,
 );
 

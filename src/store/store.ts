@@ -69,6 +69,36 @@ export interface StoredMembership {
 }
 
 /**
+ * The bytes a group takes of a session's budget of groups (SESSION_GROUPS_BYTES in src/guard/guard.ts): its id
+ * and name in UTF-8, and 32 for the JSON around them. Stores count with it what they name in a
+ * {@link SessionUserRead}, so what a store names a session keeps whole.
+ */
+export function sessionGroupBytes(id: string, displayName: string): number {
+  return Buffer.byteLength(id) + Buffer.byteLength(displayName) + 32;
+}
+
+/** A user's groups as a {@link SessionUserRead} gives them: named while within `namedBytes`, then ids only. */
+export function sessionGroupsWithin(groups: readonly StoredMembership[], namedBytes: number): Pick<SessionUserRead, 'groups' | 'moreGroupIds'> {
+  let spent = 0;
+  for (let i = 0; i < groups.length; i++) {
+    spent += sessionGroupBytes(groups[i]!.value, groups[i]!.display);
+    if (spent > namedBytes) return { groups: groups.slice(0, i), moreGroupIds: groups.slice(i).map((g) => g.value) };
+  }
+  return { groups: [...groups], moreGroupIds: [] };
+}
+
+/** What a session check reads of its person on every request ({@link Store.readSessionUser}). */
+export interface SessionUserRead {
+  version: number;
+  /** The user's JSON; null when `version` is the `knownVersion` the caller passed. */
+  json: string | null;
+  /** The user's first groups, in group creation order, with their displayNames: as far as `namedBytes` go. */
+  groups: StoredMembership[];
+  /** The ids of the user's other groups, in order after `groups`: their names were not read. */
+  moreGroupIds: string[];
+}
+
+/**
  * Changes to a group's members (replaceResource only): `remove` is applied first, then `add`. Adding a value
  * the group already lists keeps the listed member as it is (position, display, type); removing a value it
  * does not list does nothing. Costs O(k) for k changes, whatever the group's size (see docs/groups.md).
@@ -718,6 +748,15 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * its members are read in pages of bounded size, all of one version.
    */
   getResource(connectionId: string, kind: ResourceKind, id: string, options?: ReadOptions): Promise<StoredResource | null>;
+  /**
+   * A logged-in user as a session check needs it on every request of the app (src/guard/session-check.ts):
+   * its version, its JSON unless its version is `knownVersion` (the caller remembers what it needs of that
+   * version), its groups in order with their displayNames while {@link sessionGroupBytes} of them stay within
+   * `namedBytes`, and only the ids of the rest. One round trip, whose size does not grow with the user's
+   * other groups' names nor, while the user is unchanged, with its JSON: a user in 1,000 groups of
+   * 1,024-character names was 1 MB read and parsed on every request. Null when there is no such user.
+   */
+  readSessionUser(connectionId: string, userId: string, options: { knownVersion: number | null; namedBytes: number }): Promise<SessionUserRead | null>;
   /** The resources whose index `attribute` holds `value`, in creation order. One round trip (without members). */
   findByIndex(connectionId: string, kind: ResourceKind, attribute: string, value: string, options?: ReadOptions): Promise<StoredResource[]>;
   /**

@@ -160,7 +160,7 @@ describe.each(STORE_KINDS)('login cost (%s store)', (storeKind) => {
       for (let i = 0; i < 5; i++) expect(await h.me(browser)).toMatchObject({ status: 200, body: { roles: ['member'] } });
       expect(sessionCosts).toHaveLength(5);
       for (const cost of sessionCosts) {
-        expect([...cost.storeCalls].sort()).toEqual(['getResource', 'getRoleMapping']);
+        expect([...cost.storeCalls].sort()).toEqual(['getRoleMapping', 'readSessionUser']);
         // Both calls start before either settles: their commands are in flight together (one round trip).
         expect(cost.timeline.slice(0, 2).every((event) => event.startsWith('>'))).toBe(true);
         expect(cost.redisCommands).toHaveLength(storeKind === 'redis' ? 2 : 0);

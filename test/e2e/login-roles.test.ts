@@ -7,7 +7,7 @@
 import Router from '@koa/router';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from '../support/app.js';
-import { SESSION_GROUPS_CHARS } from '../../src/guard/guard.js';
+import { SESSION_GROUPS_BYTES } from '../../src/guard/guard.js';
 import { Browser } from '../support/browser.js';
 import { ADAPTERS, SCIM_PATCH_SCHEMA, startLoginHarness, uid, type Customer, type Extensions, type LoginHarness } from './harness.js';
 
@@ -112,7 +112,7 @@ describe.each(STORE_KINDS)('roles from groups (%s store)', (storeKind) => {
       const kept = login.body.groups as { displayName: string }[];
       expect(kept.length).toBeGreaterThan(10);
       expect(kept.length).toBeLessThan(32);
-      expect(JSON.stringify(kept).length).toBeLessThanOrEqual(SESSION_GROUPS_CHARS);
+      expect(JSON.stringify(kept).length).toBeLessThanOrEqual(SESSION_GROUPS_BYTES);
       expect(login.body.groupsTruncated).toBe(true);
       // The role comes from a group the session does not list.
       expect(kept.some((g) => g.displayName === long.at(-1))).toBe(false);
@@ -122,6 +122,46 @@ describe.each(STORE_KINDS)('roles from groups (%s store)', (storeKind) => {
       expect(admin.status).toBe(200);
       expect(admin.body).toMatchObject({ groupsTruncated: true, roles: ['admin'] });
       expect(admin.body.groups).toHaveLength(kept.length);
+    });
+
+    it('gives roles by name from groups whose names the session check does not read, and follows their renames', async () => {
+      // The check names groups only as far as the session keeps them (Store.readSessionUser); a rule by name
+      // is answered for the others through the groups' name index.
+      const { c, sub, userId } = await setup();
+      const names = [...Array.from({ length: 29 }, (_, i) => `${String(i).padStart(2, '0')}-${'n'.repeat(1000)}`), 'Auditors'];
+      const ids: string[] = [];
+      for (const displayName of names) {
+        const created = await scim(c, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName, members: [{ value: userId }] });
+        expect(created.status).toBe(201);
+        ids.push(created.body.id as string);
+      }
+      // A group of a mapped name that the person is not in gives nothing.
+      expect((await scim(c, 'POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Auditors-Elsewhere' })).status).toBe(201);
+      const { sso } = await h.instance(0);
+      await sso.setRoleMapping(c.customerId, {
+        rules: [
+          { groupDisplayName: 'AUDITORS', roles: ['auditor'] },
+          { groupDisplayName: 'auditors-elsewhere', roles: ['outsider'] },
+          { groupDisplayName: 'app-admins', roles: ['admin'] },
+        ],
+      });
+      const browser = new Browser();
+      const login = await h.login(browser, c.customerId, sub);
+      expect(login.status).toBe(200);
+      expect(login.body.roles).toEqual(['auditor', 'admin']);
+      const first = await h.me(browser);
+      expect(first).toMatchObject({ status: 200, body: { groupsTruncated: true, roles: ['auditor', 'admin'] } });
+      const named = first.body.groups as { id: string; displayName: string }[];
+      expect(named.map((g) => g.displayName)).not.toContain('Auditors');
+      expect(named.slice(0, 2).map((g) => g.displayName)).toEqual(['App-Admins', 'Staff']);
+      expect(named.slice(2).map((g) => g.id)).toEqual(ids.slice(0, named.length - 2));
+
+      const rename = (displayName: string) =>
+        scim(c, 'PATCH', `/Groups/${ids.at(-1)}`, { schemas: [SCIM_PATCH_SCHEMA], Operations: [{ op: 'replace', path: 'displayName', value: displayName }] });
+      expect((await rename('Former-Auditors')).status).toBeLessThan(300);
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { roles: ['admin'] } });
+      expect((await rename('Auditors')).status).toBeLessThan(300);
+      expect(await h.me(browser)).toMatchObject({ status: 200, body: { roles: ['auditor', 'admin'] } });
     });
 
     it('a person removed from the admins group in the IdP loses the role in their live session at the next request', async () => {

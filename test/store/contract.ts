@@ -25,6 +25,7 @@ import {
   normalizeResourceWrite,
   PAGE_MEMBERS_BUDGET,
   PAGE_READ_BYTES,
+  sessionGroupBytes,
   resourceBytes,
 } from '../../src/store/store.js';
 import type { ActivityLogName } from '../../src/store/activity-log.js';
@@ -983,6 +984,47 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         ]);
         expect((await store.findByIndex(cid, 'User', 'userName', 'ann'))[0]?.groups).toEqual(user?.groups);
         expect((await store.listPage(cid, 'User', 0, 1)).resources[0]?.groups).toEqual(user?.groups);
+      });
+
+      it('reads a session user with the names of its first groups only, and its JSON only when its version moved', async () => {
+        const uid = await createUser('ann');
+        expect(await store.readSessionUser(cid, 'no-such-user', { knownVersion: null, namedBytes: 1_000 })).toBeNull();
+        expect(await store.readSessionUser(cid, uid, { knownVersion: null, namedBytes: 1_000 })).toEqual({
+          version: 1,
+          json: (await store.getResource(cid, 'User', uid))!.json,
+          groups: [],
+          moreGroupIds: [],
+        });
+        // 20 groups of 500-character names: the first budget's worth named, the rest ids alone.
+        const gids: string[] = [];
+        for (let i = 0; i < 20; i++) gids.push(await createGroup(`${String(i).padStart(2, '0')}${'n'.repeat(498)}`, [{ value: uid }]));
+        const whole = (await store.getResource(cid, 'User', uid))!;
+        const read = (await store.readSessionUser(cid, uid, { knownVersion: null, namedBytes: 3_000 }))!;
+        expect(read.version).toBe(whole.version);
+        expect(read.json).toBe(whole.json);
+        const spent = read.groups.reduce((sum, g) => sum + sessionGroupBytes(g.value, g.display), 0);
+        expect(spent).toBeLessThanOrEqual(3_000);
+        expect(spent + sessionGroupBytes(gids[read.groups.length]!, whole.groups![read.groups.length]!.display)).toBeGreaterThan(3_000);
+        expect(read.groups).toEqual(whole.groups!.slice(0, read.groups.length));
+        expect(read.groups.length).toBe(5);
+        expect(read.moreGroupIds).toEqual(gids.slice(5));
+        // The version the caller knows: no JSON; groups as ever (a rename moves no version).
+        await store.replaceResource(cid, groupWrite(gids[0]!, 'Renamed', [{ value: uid }]), 1);
+        expect(await store.readSessionUser(cid, uid, { knownVersion: whole.version, namedBytes: 3_000 })).toMatchObject({
+          version: whole.version,
+          json: null,
+          groups: expect.arrayContaining([{ value: gids[0], display: 'Renamed' }]),
+        });
+        // A write moves the version: the JSON comes again.
+        await store.replaceResource(cid, userWrite(uid, 'ann', { json: JSON.stringify({ id: uid, userName: 'ann', active: false }) }), whole.version);
+        expect(await store.readSessionUser(cid, uid, { knownVersion: whole.version, namedBytes: 0 })).toEqual({
+          version: whole.version + 1,
+          json: JSON.stringify({ id: uid, userName: 'ann', active: false }),
+          groups: [],
+          moreGroupIds: gids,
+        });
+        await store.deleteResource(cid, 'User', uid);
+        expect(await store.readSessionUser(cid, uid, { knownVersion: whole.version + 1, namedBytes: 3_000 })).toBeNull();
       });
 
       it('reflects a group rename in its members’ groups without bumping the users again', async () => {
