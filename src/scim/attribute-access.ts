@@ -7,7 +7,9 @@
  * - lookups are case-insensitive (RFC 7643 §2.1) over OWN properties only: a name never reaches
  *   `Object.prototype` (`__proto__`, `constructor`, `hasOwnProperty`, …), whatever it is;
  * - the case-insensitive fallback uses a lower-cased key map built once per object (and kept up to date
- *   by {@link setAttr} / {@link deleteAttr}), so N lookups on an object of W keys cost O(N + W), not O(N·W);
+ *   by {@link setAttr} / {@link deleteAttr}), so N lookups on an object of W keys cost O(N + W), not O(N·W):
+ *   an object read through {@link keyOf} is written through those two only (a key written directly is
+ *   missed by later lookups once the object is wider than 8 keys);
  * - names of `Object.prototype` members (and `prototype`) are reserved: they match nothing when read and are refused when
  *   written (src/scim/resource-limits.ts), so no stored resource ever shadows them.
  */
@@ -27,10 +29,7 @@ export const isSubAttrName = (name: string): boolean => name === '$ref' || isAtt
 /** A schema URN written as a key (`{"urn:…:enterprise:2.0:User": {…}}`). */
 export const isUrnKey = (name: string): boolean => name.length <= MAX_NAME_LENGTH && URN_KEY.test(name);
 
-const RESERVED: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype'].map((n) => n.toLowerCase()));
-
-/** Whether a name is (case-insensitively) that of an `Object.prototype` member (`constructor`, `toString`, `__proto__`, …) or `prototype`. */
-export const isReservedName = (name: string): boolean => RESERVED.has(name.toLowerCase());
+export { isReservedName } from './reserved-names.js';
 
 /** Objects at most this wide are scanned; wider ones get a cached lower-cased key map. */
 const SCAN_WIDTH = 8;

@@ -14,6 +14,7 @@
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { MAX_OBJECT_KEYS } from './limits.js';
+import { isReservedName } from './reserved-names.js';
 import { dottedSchemaUrnProblem, findAttribute, findSchema, resolveAttribute, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './schemas.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -302,7 +303,7 @@ function unqualifyKeys(type: ResourceTypeDef, body: JsonObject, bareExtensionNam
   const owned = new Set<JsonObject>([out]);
   /** The object at `target[name]`, copied into place the first time (the input stays as sent), or a new one. */
   const ownObject = (target: JsonObject, name: string): JsonObject | null => {
-    const current = target[name] ?? {};
+    const current = (Object.hasOwn(target, name) ? target[name] : undefined) ?? {};
     if (!isObject(current)) return null;
     if (owned.has(current)) return current;
     const copy: JsonObject = { ...current };
@@ -312,7 +313,7 @@ function unqualifyKeys(type: ResourceTypeDef, body: JsonObject, bareExtensionNam
   };
   for (const [key, { schema, path }] of qualified) {
     const parts = path.split('.');
-    if (parts.length > 2 || parts.some((p) => p === '' || p === '__proto__')) return invalid(`${key} is not an attribute of ${schema.id}`);
+    if (parts.length > 2 || parts.some((p) => p === '' || isReservedName(p))) return invalid(`${key} is not an attribute of ${schema.id}`);
     let target: JsonObject | null = out;
     if (schema.id !== type.schema.id) {
       target = ownObject(out, namesOf(out).get(schema.id.toLowerCase()) ?? schema.id);

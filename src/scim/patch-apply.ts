@@ -6,7 +6,7 @@
  */
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { FilterNode } from './filter.js';
-import { getAttr, keyOf, setAttr } from './attribute-access.js';
+import { deleteAttr, getAttr, keyOf, setAttr } from './attribute-access.js';
 import { matchesElement } from './filter-eval.js';
 import { holdsNoData, isObject, normalizeOperationValue, normalizeValue, type Json, type JsonObject } from './normalize.js';
 import type { ResolvedPatchPath } from './patch-path.js';
@@ -610,7 +610,7 @@ function derivedFields(filter: FilterNode): JsonObject {
     const node = stack.pop() as FilterNode;
     if (node.kind === 'and') stack.push(node.right, node.left);
     else if (node.kind === 'compare' && node.op === 'eq' && !node.path.subAttribute && !node.path.schema && node.value !== null) {
-      if (node.path.attribute !== '__proto__') out[keyOf(out, node.path.attribute) ?? node.path.attribute] = node.value;
+      if (node.path.attribute !== '__proto__') setAttr(out, keyOf(out, node.path.attribute) ?? node.path.attribute, node.value);
     }
   }
   return out;
@@ -623,9 +623,6 @@ function derivedFields(filter: FilterNode): JsonObject {
  */
 function describedElement(filter: FilterNode, patch: JsonObject): JsonObject {
   const out = derivedFields(filter);
-  for (const key of Object.keys(patch)) {
-    const same = keyOf(out, key);
-    if (same !== undefined) delete out[same];
-  }
+  for (const key of Object.keys(patch)) deleteAttr(out, key);
   return { ...out, ...patch };
 }

@@ -154,7 +154,9 @@ function checkElementString(name: string, key: string, value: string): string | 
 
 /** Why an extension object (`{"urn:…:enterprise:2.0:User": {…}}`) breaks the budget, or null. */
 function checkExtension(urn: string, value: Json): string | null {
-  if (!isObject(value)) return null; // normalisation already refused non-objects for known extensions
+  // Normalisation refused non-objects for the extensions it knows; any other URN key is held to the limits
+  // of an attribute, as a list or a value of it is (reserved names, keys per object, values per list).
+  if (!isObject(value)) return checkValue(urn, value);
   const keys = Object.keys(value);
   if (keys.length > MAX_OBJECT_KEYS) return `${urn} has ${keys.length} attributes; at most ${MAX_OBJECT_KEYS} are accepted`;
   for (const key of keys) {

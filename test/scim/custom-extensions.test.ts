@@ -57,6 +57,36 @@ describe.each(SCIM_TARGETS)('custom extensions on the $store store through $adap
     expect(removed.meta.version).toBe('W/"4"');
   });
 
+  it('holds a URN key whose value is no object to the limits of any attribute, on POST and PATCH', async () => {
+    // A list under a custom URN key skipped every check: reserved keys (`__proto__`) stored and handed to
+    // the app by reads, the directory and events; 20,000 values and elements of 900 keys accepted.
+    const hostile: [string, unknown, RegExp][] = [
+      ['a list holding __proto__', [{ ['__proto__']: { polluted: 1 } }], /holds "__proto__", which is not an attribute name/],
+      ['a list holding constructor', [{ constructor: { prototype: { x: 1 } } }], /holds "constructor"/],
+      ['20,000 values', Array.from({ length: 20_000 }, (_, i) => i), /has 20000 values; at most 1000 are accepted/],
+      ['an element of 900 keys', [Object.fromEntries(Array.from({ length: 900 }, (_, i) => [`k${i}`, 1]))], /more than 100 sub-attributes/],
+    ];
+    const userName = `urn-value-${kind}-${adapter}`;
+    const created = await t.http
+      .post('/scim/v2/Users')
+      .set(t.auth)
+      .send({ schemas: [USER], userName, 'urn:foo:bar': 'plain' });
+    expect(created.status).toBe(201);
+    const at = `/scim/v2/Users/${created.body.id}`;
+    for (const [what, value, detail] of hostile) {
+      // A computed ['__proto__'] key is an own key, sent as a client's body would be.
+      const posted = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({ schemas: [USER], userName: `${userName}-2`, 'urn:foo:bar': value });
+      expect([posted.status, posted.body.scimType], what).toEqual([400, 'invalidValue']);
+      expect(posted.body.detail, what).toMatch(detail);
+      expect((await patch(at, { op: 'replace', path: 'urn:foo:bar', value })).status, what).toBe(400);
+    }
+    expect((await get(at))['urn:foo:bar']).toBe('plain');
+    expect(await count(`userName eq "${userName}-2"`)).toBe(0);
+  });
+
   it('refuses a PATCH whose custom path is no URN and attribute, and changes nothing', async () => {
     const created = await t.http
       .post('/scim/v2/Users')

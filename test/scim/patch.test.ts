@@ -975,6 +975,20 @@ describe('applyPatch errors and atomicity', () => {
   });
 });
 
+describe('value paths with many terms', () => {
+  // The element a value path describes was built by direct writes, which the case-insensitive key cache
+  // (src/scim/attribute-access.ts, built past 8 keys) did not see: the same filter with 9 leading terms
+  // made a `type` and a `TYPE` of one element, refused as a name given twice (7 terms: accepted).
+  it.each([1, 7, 9, 20])('reads a filter naming one attribute in two cases the same way after %i other terms', (terms) => {
+    const pad = Array.from({ length: terms }, (_, i) => `x${i} eq "1"`).join(' and ');
+    const addresses = patched(User, user(), body({ op: 'replace', path: `addresses[${pad} and type eq "work" and TYPE eq "work"].locality`, value: 'Paris' }))
+      .addresses as JsonObject[];
+    expect(addresses).toHaveLength(1);
+    expect(Object.keys(addresses[0]!).filter((k) => k.toLowerCase() === 'type')).toEqual(['type']);
+    expect(addresses[0]!.locality).toBe('Paris');
+  });
+});
+
 describe('hostile input', () => {
   it.each<[string, unknown]>([
     ['a __proto__ path', body({ op: 'add', path: '__proto__', value: { polluted: true } })],

@@ -147,10 +147,13 @@ describe.each(SCIM_TARGETS)('URN-qualified keys on the $store store through $ada
   });
 
   it('refuses qualified keys that are not attribute paths, and keeps keys of unknown URNs as sent', async () => {
-    for (const key of [`${USER}:name.givenName.x`, `${USER}:__proto__`, `${USER}:name.__proto__`, `${USER}:.title`]) {
+    // toString, constructor and __lookupGetter__ were looked up on Object.prototype, and refused only as "not an object".
+    const reserved = ['__proto__', 'toString.x', 'constructor.x', '__lookupGetter__.x', 'name.hasOwnProperty', 'Prototype.x'].map((p) => `${USER}:${p}`);
+    for (const key of [`${USER}:name.givenName.x`, `${USER}:.title`, ...reserved]) {
       const res = await post({ schemas: [USER], userName: 'bad-path', [key]: 'x' });
       expect(res.status, key).toBe(400);
       expect(res.body.scimType).toBe('invalidValue');
+      expect(res.body.detail, key).toBe(`${key} is not an attribute of ${USER}`);
     }
     const unknown = 'urn:example:params:other:1.0:User:tier';
     const res = await post({ schemas: [USER], userName: 'unknown-urn', [unknown]: 'gold' });
