@@ -78,7 +78,8 @@ export async function checkSession(store: Store, ref: SessionRef | null): Promis
     versions.delete(key);
     return { active: false, reason: 'deleted' };
   }
-  const active = read.json === null && known ? known.active : isActiveUser(read.json ?? '{}');
+  // No JSON: the version is the one remembered (a store answering otherwise fails closed).
+  const active = read.json !== null ? isActiveUser(read.json) : known?.version === read.version && known.active;
   versions.set(key, { version: read.version, active });
   if (!active) return { active: false, reason: 'deactivated' };
   const groups = sessionGroupsOf(read);
