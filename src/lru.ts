@@ -109,4 +109,6 @@ export const CACHE_LIMITS = {
   recentUsers: 10_000,
   /** The most UTF-16 code units of user JSON and group memberships those hold together (about 32 MB). */
   recentUsersChars: 16 * 1024 * 1024,
+  /** Session users' last version checked and whether it was active, per store (src/guard/session-check.ts). */
+  sessionVersions: 10_000,
 } as const;

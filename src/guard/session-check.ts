@@ -12,7 +12,7 @@ import { SESSION_GROUPS_BYTES, sessionGroupsOf, type SessionUser } from './guard
 import { isActiveUser } from '../scim/users.js';
 import { GROUP_INDEX } from '../scim/groups.js';
 import { fold } from '../fold.js';
-import { Lru } from '../lru.js';
+import { CACHE_LIMITS, Lru } from '../lru.js';
 import { roleMappingOf, rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
 
 export type SessionStatus =
@@ -94,11 +94,10 @@ export async function checkSession(store: Store, ref: SessionRef | null): Promis
  * included. Per store (two instances of the library in one process may use the same ids), bounded.
  */
 const knownVersions = new WeakMap<Store, Lru<string, { version: number; active: boolean }>>();
-export const KNOWN_SESSION_VERSIONS = 10_000;
 
 function knownVersionsOf(store: Store): Lru<string, { version: number; active: boolean }> {
   let versions = knownVersions.get(store);
-  if (!versions) knownVersions.set(store, (versions = new Lru(KNOWN_SESSION_VERSIONS)));
+  if (!versions) knownVersions.set(store, (versions = new Lru(CACHE_LIMITS.sessionVersions)));
   return versions;
 }
 
