@@ -83,7 +83,7 @@ export function lookupsTooLarge(ctx: ResourceContext, max: number): ScimError {
 export function groupTooLarge(ctx: ResourceContext, group: StoredResource): ScimError {
   return scimErrors.badRequest(
     'tooMany',
-    `this filter reads the members of group ${group.id}, which has ${group.members?.length} members, over this server's limit of ` +
+    `this filter reads the members of group ${group.id}, which has ${group.memberCount ?? group.members?.length} members, over this server's limit of ` +
       `${SCAN_GROUP_MEMBERS} for filters on members; filter on members with members[value eq "id"] only (answered from an index ` +
       `whatever the group's size), and read the members of one group with GET ${ctx.spec.type.endpoint}/{id}`,
   );

@@ -190,12 +190,17 @@ function inCreationOrder(resources: StoredResource[]): StoredResource[] {
 /** The group memberships (a user's groups) or members (a group's) a stored resource carries. */
 const membershipsOf = (resource: StoredResource): number => (resource.groups?.length ?? 0) + (resource.members?.length ?? 0);
 
-/** Charges what a scan or lookups read (memberships, a group too large to scan) against their budget. */
-function membershipCharge(ctx: ResourceContext, maxScan: number): (resources: readonly StoredResource[]) => void {
+/**
+ * Charges what a scan or lookups read (memberships, a group too large to scan) against their budget. Groups
+ * are read with their members only up to SCAN_GROUP_MEMBERS (`read.membersUpTo`): a larger one comes without
+ * them, refused by its count before its members are read (a 250,000-member group was read whole first).
+ */
+function membershipCharge(ctx: ResourceContext, maxScan: number, read: ReadOptions): (resources: readonly StoredResource[]) => void {
   let memberships = 0;
+  const readsMembers = ctx.spec.kind === 'Group' && read.members === true;
   return (resources) => {
     for (const resource of resources) {
-      if (resource.members && resource.members.length > SCAN_GROUP_MEMBERS) throw groupTooLarge(ctx, resource);
+      if (readsMembers && (resource.memberCount ?? resource.members?.length ?? 0) > SCAN_GROUP_MEMBERS) throw groupTooLarge(ctx, resource);
       memberships += membershipsOf(resource);
     }
     if (memberships > maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE) throw scanTooHeavy(ctx, maxScan * SCAN_MEMBERSHIPS_PER_RESOURCE);
@@ -214,8 +219,8 @@ async function lookedUpCandidates(
   holders: Map<string, ReadonlySet<string>>,
   alreadyRead: IndexRead | null,
 ): Promise<StoredResource[]> {
-  const charge = membershipCharge(ctx, maxScan);
   const read = { ...options, groups: true };
+  const charge = membershipCharge(ctx, maxScan, read);
   const seen = new Map<string, StoredResource>();
   let looked = 0;
   for (const lookup of lookups) {
@@ -245,7 +250,7 @@ async function lookedUpCandidates(
  * `options`: how groups are read (with their members?) and users (with their groups?).
  */
 async function* scannedCandidates(ctx: ResourceContext, maxScan: number, indexing: boolean, options: ReadOptions): AsyncGenerator<readonly StoredResource[]> {
-  const charge = membershipCharge(ctx, maxScan);
+  const charge = membershipCharge(ctx, maxScan, options);
   let read = 0;
   // A page may end early (users in very many groups: GROUP_IDS_PER_PAGE), so the walk steps by what it got.
   // Pages are sized by the bytes the last one held (nextScanBatch), starting small.
@@ -473,7 +478,7 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
   const asked = ctx.spec.kind === 'Group' && query.filter && !sortsOnMembers ? askedMembers(ctx, query.filter) : null;
   const readMembers = mentions(query.filter, query.sortBy, 'members') && asked === null;
   const readGroups = lookups !== null || mentions(query.filter, query.sortBy, 'groups');
-  const read = ctx.spec.kind === 'Group' ? { members: readMembers } : { groups: readGroups };
+  const read = ctx.spec.kind === 'Group' ? { members: readMembers, membersUpTo: SCAN_GROUP_MEMBERS } : { groups: readGroups };
   const holders = new Map<string, ReadonlySet<string>>();
   const looked = lookups && (await lookedUpCandidates(ctx, lookups, query.maxScan, read, holders, ctx.spec.kind === 'User' ? alreadyRead : null));
   if (asked) await findHolders(ctx, asked, holders, query.maxScan);

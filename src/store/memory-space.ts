@@ -294,7 +294,7 @@ export function found(s: Space, kind: ResourceKind, attribute: string, value: st
 export function output(s: Space, entry: Entry, options?: ReadOptions): StoredResource {
   const out: StoredResource = { id: entry.id, kind: entry.kind, json: entry.json, version: entry.version };
   if (entry.kind === 'Group') {
-    if (options?.members !== false) out.members = listOf(entry).map((m) => ({ ...m }));
+    if (options?.members !== false && entry.members.size <= (options?.membersUpTo ?? Infinity)) out.members = listOf(entry).map((m) => ({ ...m }));
     out.memberCount = entry.members.size;
   } else if (options?.groups !== false) {
     out.groups = groupsOf(s, entry.id);
@@ -310,7 +310,10 @@ export function output(s: Space, entry: Entry, options?: ReadOptions): StoredRes
 export function withinPageBudget(s: Space, page: Entry[], options: ReadOptions | undefined, rowBytes?: number): Entry[] {
   let kept = keptWithin(page, (e) => e.json.length, Math.min(rowBytes ?? PAGE_READ_BYTES, PAGE_READ_BYTES));
   if (kept < page.length) page = page.slice(0, kept);
-  if (page[0]?.kind === 'Group' && options?.members !== false) kept = keptWithin(page, (e) => e.members.size, PAGE_MEMBERS_BUDGET);
+  if (page[0]?.kind === 'Group' && options?.members !== false) {
+    const upTo = options?.membersUpTo ?? Infinity;
+    kept = keptWithin(page, (e) => (e.members.size > upTo ? 0 : e.members.size), PAGE_MEMBERS_BUDGET);
+  }
   if (page[0]?.kind === 'User' && options?.groups !== false && s.memberOf.size > 0)
     kept = keptWithin(page, (e) => groupIdsBytes(s.memberOf.get(e.id) ?? []), GROUP_IDS_PER_PAGE);
   return kept === page.length ? page : page.slice(0, kept);

@@ -31,8 +31,8 @@ export interface RedisMemberReads {
   readAllMembers(connectionId: string, groupId: string, expectedVersion: number, take: (page: StoredMember[]) => void): Promise<number | WriteOutcome>;
   memberPage(connectionId: string, groupId: string, offset: number, count: number): Promise<MemberPage | null>;
   withMembers(connectionId: string, group: StoredResource): Promise<StoredResource | null>;
-  allWithMembers(connectionId: string, groups: StoredResource[]): Promise<StoredResource[]>;
-  withinMembersBudget<T extends StoredResource>(groups: T[]): T[];
+  allWithMembers(connectionId: string, groups: StoredResource[], upTo?: number): Promise<StoredResource[]>;
+  withinMembersBudget<T extends StoredResource>(groups: T[], upTo?: number): T[];
 }
 
 export function redisMemberReads(ctx: RedisContext): RedisMemberReads {
@@ -132,15 +132,16 @@ export function redisMemberReads(ctx: RedisContext): RedisMemberReads {
   }
 
   /** The first groups of a page whose members stay within PAGE_MEMBERS_BUDGET (at least one). */
-  function withinMembersBudget<T extends StoredResource>(groups: T[]): T[] {
-    const kept = keptWithin(groups, (g) => g.memberCount ?? 0, PAGE_MEMBERS_BUDGET);
+  function withinMembersBudget<T extends StoredResource>(groups: T[], upTo = Infinity): T[] {
+    const kept = keptWithin(groups, (g) => ((g.memberCount ?? 0) > upTo ? 0 : (g.memberCount ?? 0)), PAGE_MEMBERS_BUDGET);
     return kept === groups.length ? groups : groups.slice(0, kept);
   }
 
-  async function allWithMembers(connectionId: string, groups: StoredResource[]): Promise<StoredResource[]> {
+  /** The groups with their members, but those of more than `upTo` members (ReadOptions.membersUpTo), which come as they are. */
+  async function allWithMembers(connectionId: string, groups: StoredResource[], upTo = Infinity): Promise<StoredResource[]> {
     const out: StoredResource[] = [];
     for (const g of groups) {
-      const full = await withMembers(connectionId, g);
+      const full = (g.memberCount ?? 0) > upTo ? g : await withMembers(connectionId, g);
       if (full) out.push(full);
     }
     return out;

@@ -62,9 +62,9 @@ export interface RedisReads {
   fillGroups(connectionId: string, users: StoredResource[]): Promise<void>;
 }
 
-export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'withMembers' | 'allWithMembers' | 'withinMembersBudget'>): RedisReads {
+export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'allWithMembers' | 'withinMembersBudget'>): RedisReads {
   const { run, runBuffer, tag } = ctx;
-  const { withMembers, allWithMembers, withinMembersBudget } = members;
+  const { allWithMembers, withinMembersBudget } = members;
 
   /** A LIST_PAGE or LIST_SORTED reply as a page (groups with their members unless told otherwise). */
   async function pageFrom(connectionId: string, kind: ResourceKind, reply: PageReply, options?: ReadOptions): Promise<Page> {
@@ -78,7 +78,8 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'w
       if (resource && kind === 'User' && aux[i]?.length === 1) later.push(resource);
     });
     await fillGroups(connectionId, later);
-    const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, withinMembersBudget(resources)) : resources;
+    const upTo = options?.membersUpTo;
+    const withAll = kind === 'Group' && options?.members !== false ? await allWithMembers(connectionId, withinMembersBudget(resources, upTo), upTo) : resources;
     return { total: Number(total), resources: withAll };
   }
 
@@ -149,9 +150,9 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'w
     const next = Number(more) === 1 && last ? Number(last.toString()) : null;
     if (kind !== 'Group' || options?.members === false) return { resources, next };
     // Groups with their members (a group deleted meanwhile drops out), as many as the budget allows.
-    const kept = withinMembersBudget(resources);
+    const kept = withinMembersBudget(resources, options?.membersUpTo);
     const seqOf = new Map(kept.map((r) => [r.id, r.seq]));
-    const full = await allWithMembers(connectionId, kept);
+    const full = await allWithMembers(connectionId, kept, options?.membersUpTo);
     return { resources: full.map((g) => ({ ...g, seq: seqOf.get(g.id)! })), next: kept.length < resources.length ? kept.at(-1)!.seq : next };
   }
 
@@ -183,7 +184,7 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'w
         const reply = (await run('get', tag(connectionId), KIND_CODE[kind], id)) as unknown[];
         if (reply.length === 0) return null;
         const resource = parseResource(kind, reply);
-        return kind === 'Group' && options?.members !== false ? withMembers(connectionId, resource) : resource;
+        return kind === 'Group' && options?.members !== false ? ((await allWithMembers(connectionId, [resource], options?.membersUpTo))[0] ?? null) : resource;
       },
 
       async readSessionUser(connectionId, userId, { knownVersion, namedBytes }) {
@@ -279,7 +280,7 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'w
         const withoutGroups = kind === 'User' && options?.groups === false;
         const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value, withoutGroups ? '0' : '1')) as unknown[][];
         const found = await parseFound(connectionId, kind, reply, { source: 'i', attribute, value }, withoutGroups);
-        return kind === 'Group' && options?.members !== false ? allWithMembers(connectionId, found) : found;
+        return kind === 'Group' && options?.members !== false ? allWithMembers(connectionId, found, options?.membersUpTo) : found;
       },
 
       async findGroupsWithMember(connectionId, value, options) {
@@ -294,7 +295,7 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'w
           after = String(last);
         }
         const found = await parseFound(connectionId, 'Group', rows, { source: 'm', attribute: '', value });
-        return options?.members !== false ? allWithMembers(connectionId, found) : found;
+        return options?.members !== false ? allWithMembers(connectionId, found, options?.membersUpTo) : found;
       },
 
       async listPage(connectionId, kind, offset, count, options) {

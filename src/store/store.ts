@@ -179,6 +179,12 @@ export interface ReadOptions {
    */
   members?: boolean;
   /**
+   * Groups with more members than this come without `members` (their `memberCount` says how many), and do
+   * not count against a page's PAGE_MEMBERS_BUDGET: a caller that refuses such groups (a scan filtering on
+   * members) learns it in O(1) instead of reading 250,000 members first. Default: no limit.
+   */
+  membersUpTo?: number;
+  /**
    * Whether users come with their derived `groups` (default true). False leaves `groups` out, costs no
    * group read, and does not measure the page against GROUP_IDS_PER_PAGE. Honoured by listPage, listSorted
    * and listAfter (a scan that needs no groups reads without them).

@@ -971,6 +971,23 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect((await store.getResource(cid, 'Group', gid))?.members).toEqual(reordered);
       });
 
+      it('leaves out the members of groups larger than membersUpTo in every read, their count kept', async () => {
+        const small = await createGroup('Small', [{ value: 'a' }, { value: 'b' }]);
+        const large = await createGroup('Large', [{ value: 'a' }, { value: 'b' }, { value: 'c' }]);
+        const upTo = { membersUpTo: 2 };
+        const shape = (groups: StoredResource[]) => groups.map((g) => [g.id, g.memberCount, g.members?.length]);
+        const expected = [
+          [small, 2, 2],
+          [large, 3, undefined],
+        ];
+        expect(shape([(await store.getResource(cid, 'Group', small, upTo))!, (await store.getResource(cid, 'Group', large, upTo))!])).toEqual(expected);
+        expect(shape((await store.listPage(cid, 'Group', 0, 10, upTo)).resources)).toEqual(expected);
+        expect(shape((await store.listAfter(cid, 'Group', 0, 10, upTo)).resources)).toEqual(expected);
+        expect(shape(await store.findByIndex(cid, 'Group', 'displayName', 'large', upTo))).toEqual([expected[1]]);
+        expect(shape(await store.findGroupsWithMember(cid, 'c', upTo))).toEqual([expected[1]]);
+        expect(shape((await store.listPage(cid, 'Group', 0, 10)).resources)).toEqual([expected[0], [large, 3, 3]]);
+      });
+
       it('derives user.groups with group display names, in group creation order', async () => {
         const uid = await createUser('ann');
         const second = randomUUID();
