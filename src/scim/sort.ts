@@ -124,7 +124,13 @@ function compareSorted(descending: boolean): (a: Keyed, b: Keyed) => number {
   };
 }
 
-/** Sorts keyed resources in slices that yield to the event loop (sliced-sort.ts). */
+/** Characters of a string key one unit of sort work covers (a comparison reads up to the shorter key). */
+const SORT_KEY_CHARS_PER_UNIT = 64;
+
+/** What comparing a keyed resource costs, in units of a short key (sliced-sort.ts). */
+export const keyWeight = (keyed: Keyed): number => (typeof keyed.key === 'string' ? 1 + Math.floor(keyed.key.length / SORT_KEY_CHARS_PER_UNIT) : 1);
+
+/** Sorts keyed resources in slices that yield to the event loop, long keys weighing more (sliced-sort.ts). */
 export function sortKeyed<T extends Keyed>(resources: readonly T[], descending: boolean): Promise<T[]> {
-  return sortInSlices(resources, compareSorted(descending));
+  return sortInSlices(resources, compareSorted(descending), keyWeight);
 }
