@@ -1,7 +1,7 @@
 /** The SAMLResponse node count (src/guard/saml-budget.ts): an upper bound on what an XML parser builds. */
 import { DOMParser } from '@xmldom/xmldom';
 import { describe, expect, it } from 'vitest';
-import { countXmlNodes, MAX_SAML_NODES, readSamlResponse, samlResponseOverBudget } from '../src/guard/saml-budget.js';
+import { countXmlNodes, MAX_SAML_DEPTH, MAX_SAML_NODES, readSamlResponse, samlResponseOverBudget } from '../src/guard/saml-budget.js';
 
 /** The nodes xmldom builds for `xml`: every element, attribute, text, comment, PI and CDATA node. */
 function domNodes(xml: string): number {
@@ -44,6 +44,18 @@ describe('samlResponseOverBudget', () => {
     expect(countXmlNodes(xml).nodes).toBeGreaterThanOrEqual(domNodes(xml));
     expect(countXmlNodes(xml).nodes).toBeLessThan(MAX_SAML_NODES);
     expect(samlResponseOverBudget(xml)).toBeNull();
+  });
+});
+
+describe('samlResponseOverBudget on the shape of the tags', () => {
+  // Found by an audit (2026-12-07): 490 namespaced elements nested in a signature's SignedInfo, within the
+  // counts, cost the parser and the canonicalisation 75-138 ms before any signature was checked.
+  const nested = (depth: number) =>
+    `<r xmlns:ds="urn:ds"><ds:SignedInfo>${Array.from({ length: depth }, (_, i) => `<ds:e${i}>`).join('')}${Array.from({ length: depth }, (_, i) => `</ds:e${depth - 1 - i}>`).join('')}</ds:SignedInfo></r>`;
+
+  it(`refuses elements nested more than ${MAX_SAML_DEPTH} deep, and takes ${MAX_SAML_DEPTH}`, () => {
+    expect(samlResponseOverBudget(nested(490))).toBe(`the SAMLResponse nests XML elements more than ${MAX_SAML_DEPTH} deep`);
+    expect(samlResponseOverBudget(nested(MAX_SAML_DEPTH - 2))).toBeNull();
   });
 });
 

@@ -4,7 +4,8 @@
  * (10,000 sibling elements, 53 KB, blocked the event loop for seconds; 6,700 empty comments, 48 KB, for
  * 0.5–1 s). So the decoded XML is checked first, with a linear scan (src/saml/xml-bounds.ts): at most
  * MAX_SAML_NODES nodes of every kind a parser makes (elements, comments, processing instructions, CDATA,
- * text, attributes), of which at most MAX_SAML_ELEMENTS markup. A real response has 100–200 nodes, about
+ * text, attributes), of which at most MAX_SAML_ELEMENTS markup, nested at most MAX_SAML_DEPTH deep (Okta
+ * declares two namespaces on each group value, so their count is left to the node bound). A real response has 100–200 nodes, about
  * 500 (169 of them markup) for Entra's 150-group claim pretty-printed, and Okta's reach the 64 KB bound
  * first (about 260 groups of five nodes each). Then readSamlResponse refuses what the parser would
  * have to repair, since some repairs build nodes the scan cannot count.
@@ -19,15 +20,23 @@ export const MAX_SAML_NODES = 1_500;
  * kind (950 sibling elements: 67–76 ms; 950 comments: 19–25 ms).
  */
 export const MAX_SAML_ELEMENTS = 500;
+/**
+ * The deepest nesting of elements a response may have: real ones nest about 10 deep (Response, Assertion,
+ * Signature, SignedInfo, Reference, Transforms, Transform). 490 namespaced elements nested inside a
+ * signature's SignedInfo, within the counts above, cost xmldom and xml-crypto's canonicalisation 75-138 ms
+ * where 495 siblings cost 51 (an audit, 2026-12-07), before any signature was found valid.
+ */
+export const MAX_SAML_DEPTH = 32;
 
-import { countXmlNodes, parseXmlStrictly } from '../saml/xml-bounds.js';
+import { countXmlNodes, parseXmlStrictly, scanXml } from '../saml/xml-bounds.js';
 
 /** The scan the ACS counts with (src/saml/xml-bounds.ts, shared with the IdP metadata's budget). */
 export { countXmlNodes };
 
 /** Null when a decoded SAMLResponse (at most MAX_SAML_RESPONSE_CHARS base64, checked before) holds few enough nodes, else what is wrong. */
 export function samlResponseOverBudget(xml: string): string | null {
-  const { nodes, markup } = countXmlNodes(xml);
+  const { nodes, markup, depth } = scanXml(xml, MAX_SAML_DEPTH);
+  if (depth > MAX_SAML_DEPTH) return `the SAMLResponse nests XML elements more than ${MAX_SAML_DEPTH} deep`;
   if (markup > MAX_SAML_ELEMENTS)
     return `the SAMLResponse holds ${markup} XML elements, comments or processing instructions; at most ${MAX_SAML_ELEMENTS} are accepted`;
   if (nodes > MAX_SAML_NODES) return `the SAMLResponse holds ${nodes} XML nodes; at most ${MAX_SAML_NODES} are accepted`;

@@ -374,6 +374,8 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       // Few elements, many other nodes: attributes, namespace declarations, text between elements.
       ['attributes', `<a ${Array.from({ length: 3000 }, (_, i) => `a${i}=""`).join(' ')}/>`, /holds \d+ XML nodes; at most 1500/, 413],
       ['namespace declarations', `<a ${Array.from({ length: 2000 }, (_, i) => `xmlns:n${i}="u"`).join(' ')}/>`, /holds \d+ XML nodes; at most 1500/, 413],
+      // Elements nested deep within the counts (in a signature's SignedInfo, xml-crypto canonicalises them).
+      ['nested elements', `${'<e>'.repeat(400)}${'</e>'.repeat(400)}`, /nests XML elements more than 32 deep/, 413],
       ['text and attributes between elements', '<a b="1" c="2"/>t'.repeat(490), /holds \d+ XML nodes; at most 1500/, 413],
       // Attribute names without `=value`: xmldom warns and makes each an attribute, which the node count
       // cannot see (9,000 cost node-saml 0.3-0.6 s); anything the parser would have to recover from is refused.
