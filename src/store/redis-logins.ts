@@ -8,6 +8,7 @@ import type { RedisContext } from './redis-context.js';
 import type { RedisOidc } from './redis-oidc.js';
 import type { RedisReads } from './redis-reads.js';
 import { seenScore } from '../seen-order.js';
+import { yieldForResource } from '../event-loop.js';
 import { checkSsoUser } from './sso-records.js';
 import {
   assertIndexAttribute,
@@ -67,13 +68,16 @@ export function redisLogins(
   ): Promise<StoredResource[]> {
     const users = await parseFound(connectionId, 'User', rows, { source: 'i', ...lookup }, true);
     if (users.length === 0 || users.some((user) => user.groups !== undefined)) return users;
-    const active = users.filter((user) => {
+    // Each holder parsed in a turn of its own when large (the script left them to us past LOGIN_DECODE_BYTES).
+    const active: StoredResource[] = [];
+    for (const user of users) {
       try {
-        return !inactiveIn(user.json, activity);
+        if (!inactiveIn(user.json, activity)) active.push(user);
       } catch {
-        return false; // not JSON (written by hand): the caller decides without it
+        // not JSON (written by hand): the caller decides without it
       }
-    });
+      await yieldForResource(user);
+    }
     if (active.length === 1 && active[0]!.groups === undefined) await fillGroups(connectionId, active);
     return users;
   }

@@ -85,6 +85,12 @@ export const TOUCH_SCRIPT_GROUPS = 200;
  */
 const ZMSCORE_BATCH = 1000;
 
+/**
+ * The most bytes of user JSON one login script decodes to learn who is active (activeHolder); past them the
+ * app decides, one user a turn (src/store/redis-logins.ts). A login of ordinary holders decodes a few KB.
+ */
+export const LOGIN_DECODE_BYTES = 256 * 1024;
+
 /** Helpers shared by every resource script. */
 /**
  * The largest row of a kind whose rows key says 'small'. Scripts that read many rows (readRows in
@@ -1022,9 +1028,13 @@ local function findAll(k, attr, value, withoutGroups)
 end
 
 -- Whether a loaded user (findAll's {id, json, version, aux}) is active by the activity attribute: its JSON
--- decodes and does not hold the attribute as false (isActiveUser). nil when it was deferred or does not decode.
-local function activeHolder(u, activity)
-  if u[3] == -1 then return nil end
+-- decodes and does not hold the attribute as false (isActiveUser). nil when it was deferred, does not decode,
+-- or would take the script's decoding past ${LOGIN_DECODE_BYTES} bytes (budget.left; LOGIN_DECODE_BYTES): the
+-- caller then decides in the app, a user at a time (cjson took about 35 ms a megabyte, and 100 holders of
+-- 0.8 MB would have held Redis for seconds).
+local function activeHolder(u, activity, budget)
+  if u[3] == -1 or #u[2] > budget.left then return nil end
+  budget.left = budget.left - #u[2]
   local ok, doc = pcall(cjson.decode, u[2])
   if not ok or type(doc) ~= 'table' then return nil end
   return doc[activity] ~= false
@@ -1038,8 +1048,9 @@ end
 -- then), and the active one when it is alone; each holder's JSON is decoded once.
 local function loginHolders(attr, value, activity)
   local users, active, admissible, unsure = findAll('u', attr, value, true), 0, nil, false
+  local budget = { left = ${LOGIN_DECODE_BYTES} }
   for _, u in ipairs(users) do
-    local isActive = activeHolder(u, activity)
+    local isActive = activeHolder(u, activity, budget)
     if isActive == nil then
       unsure = true
     elseif isActive then
