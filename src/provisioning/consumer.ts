@@ -20,6 +20,7 @@ import type { Store } from '../store/store.js';
 import { toProvisioningEvent, type ParsedResources, type ProvisioningEvent } from './event.js';
 import { deadLetterOf } from './dead-letters.js';
 import { BEFORE_FIRST_WRITE, logTag } from './public-cursor.js';
+import { yieldForResource } from '../event-loop.js';
 
 /**
  * How old the last confirmation of a lease may be when an event is handed out. Older, the lease is renewed
@@ -268,6 +269,9 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
             break;
           }
           cursor = stored.cursor;
+          // A large resource is parsed in a turn of its own: on the memory store nothing else yields here,
+          // and 100 events of a 0.8 MB user held the loop 2.2-2.9 s (an audit, 2026-12-07).
+          await yieldForResource({ json: stored.json ?? '' });
         }
         if (finished) cursor = page.next;
         if (cursor !== null && !(await commit(cursor))) return;
