@@ -8,7 +8,7 @@
  * three pages of SSO users and two pages' answers, the examples, and a bit per SCIM user per strategy
  * (docs/matching-report.md).
  */
-import { yieldToEventLoop } from './event-loop.js';
+import { yieldForResource, yieldToEventLoop } from './event-loop.js';
 import { candidateOf, matchPolicyOf, sessionGroupsOf } from './guard/guard.js';
 import { roleMappingOf } from './roles/role-mapping.js';
 import { MAX_CURSOR_PAGE, type NumberedResource, type SsoUserScan, type Store, type StoredSsoUser } from './store/store.js';
@@ -53,12 +53,21 @@ async function answers(store: Store, connectionId: string, lookups: StoreLookup[
     { groups: withGroups },
   );
   const parsed = new Map<NumberedResource, NumberedCandidate>(); // the batch answers a user found twice as one object
-  const candidate = (user: NumberedResource) => {
-    const c = parsed.get(user) ?? numbered(user);
-    parsed.set(user, c);
-    return c;
-  };
-  return found.map(({ users, deletedMatch }) => ({ users: users.map(candidate), deletedMatch }));
+  const out: LookupAnswer[] = [];
+  for (const { users, deletedMatch } of found) {
+    const candidates: NumberedCandidate[] = [];
+    for (const user of users) {
+      let c = parsed.get(user);
+      if (!c) {
+        parsed.set(user, (c = numbered(user)));
+        // A large user parsed in a turn of its own (a batch's holders may be 100 users of 0.8 MB).
+        await yieldForResource(user);
+      }
+      candidates.push(c);
+    }
+    out.push({ users: candidates, deletedMatch });
+  }
+  return out;
 }
 
 /** `requireVerifiedEmail` is the instance default, for clients that leave it null. */

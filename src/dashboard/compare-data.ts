@@ -5,6 +5,7 @@
  * the one SSO user and the SCIM users its lookups find: nothing grows with the customer. It shows the first
  * CANDIDATES_SHOWN of those users, each with the first of its groups (LIST_CHARS, name-list.ts).
  */
+import { yieldForResource } from '../event-loop.js';
 import type { ScimConnection } from '../connections.js';
 import { fold } from '../fold.js';
 import { decide, type GuardDecision } from '../match/decide.js';
@@ -111,14 +112,17 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
   const policy = saml ? {} : matchPolicyOf(client, api.options.requireVerifiedEmail);
   const candidates = new Map<string, Candidate>();
   const lookups: Candidate[][] = [];
-  const add = (users: StoredResource[]) => {
-    const found = users.map((stored) => {
-      const existing = candidates.get(stored.id);
-      if (existing) return existing;
-      const candidate: Candidate = { ...candidateOf(stored), groups: stored.groups ? firstNames(stored.groups, (g) => g.display) : null };
-      candidates.set(stored.id, candidate);
-      return candidate;
-    });
+  const add = async (users: StoredResource[]) => {
+    const found: Candidate[] = [];
+    for (const stored of users) {
+      let candidate = candidates.get(stored.id);
+      if (!candidate) {
+        candidate = { ...candidateOf(stored), groups: stored.groups ? firstNames(stored.groups, (g) => g.display) : null };
+        candidates.set(stored.id, candidate);
+        await yieldForResource(stored); // a large user parsed in a turn of its own
+      }
+      found.push(candidate);
+    }
     lookups.push(found);
     return found;
   };
@@ -127,7 +131,7 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
   // candidates shown are read below, one user each.
   const strategies = await compareStrategies(api.store, connection?.connectionId ?? null, identity, policy, add, strategiesFor(saml ? 'saml' : 'oidc'), false);
   // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
-  if (connection && ssoUser.email) add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email), { groups: false }));
+  if (connection && ssoUser.email) await add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email), { groups: false }));
 
   const shown = shownCandidates(candidates, lookups, CANDIDATES_SHOWN);
   if (connection) await withGroupsShown(api.store, connection.connectionId, shown);
@@ -146,7 +150,7 @@ export async function compareStrategies<C extends ScimCandidate, S extends SsoMa
   connectionId: string | null,
   identity: SsoIdentity,
   policy: MatchPolicy,
-  add: (users: StoredResource[]) => C[],
+  add: (users: StoredResource[]) => C[] | Promise<C[]>,
   strategies: readonly S[],
   readGroups = true,
 ): Promise<(StrategyComparison & { strategy: S })[]> {
@@ -161,17 +165,19 @@ export async function compareStrategies<C extends ScimCandidate, S extends SsoMa
         )
       : [];
   const answerOf = new Map(asked.map(({ strategy }, i) => [strategy, found[i]!]));
-  return planned.map(({ strategy, lookup }) => {
+  const comparisons: (StrategyComparison & { strategy: S })[] = [];
+  for (const { strategy, lookup } of planned) {
     const answer = answerOf.get(strategy);
-    const matched: ScimCandidate[] = answer ? findMatches(strategy, identity, add(answer.users), policy) : [];
+    const matched: ScimCandidate[] = answer ? findMatches(strategy, identity, await add(answer.users), policy) : [];
     const decision = decide({
       hasConnection: connectionId !== null,
       matches: matched,
       deletedMatch: answer?.deletedMatch ?? false,
       distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index),
     });
-    return { strategy, lookup, matchedIds: matched.map((m) => m.id), decision };
-  });
+    comparisons.push({ strategy, lookup, matchedIds: matched.map((m) => m.id), decision });
+  }
+  return comparisons;
 }
 
 export const currentStrategyOf = (data: CompareData): SsoMatchingStrategy | null => {

@@ -4,6 +4,7 @@
  * current strategy, and the hints to fix a mismatch (hints.ts).
  */
 import { compareStrategies } from '../dashboard/compare-data.js';
+import { yieldForResource } from '../event-loop.js';
 import { candidateOf, claimsRefusal, matchPolicyOf } from '../guard/guard.js';
 import { identityOf, lacksSubjectClaim, type Claims } from '../guard/identity.js';
 import { MATCHING_STRATEGIES, type MatchingStrategy, type SsoIdentity } from '../match/strategies.js';
@@ -38,7 +39,18 @@ export async function evaluateTestLogin(
     connectionId,
     matchable,
     matchPolicyOf(client, requireVerifiedEmail),
-    (users) => users.map((u) => seen.get(u.id) ?? seen.set(u.id, candidateOf(u)).get(u.id)!),
+    async (users) => {
+      const found: ReturnType<typeof candidateOf>[] = [];
+      for (const user of users) {
+        let candidate = seen.get(user.id);
+        if (!candidate) {
+          seen.set(user.id, (candidate = candidateOf(user)));
+          await yieldForResource(user); // a large user parsed in a turn of its own
+        }
+        found.push(candidate);
+      }
+      return found;
+    },
     MATCHING_STRATEGIES,
     false,
   );
