@@ -441,7 +441,7 @@ local function listedIn(gid, value)
 end
 
 -- What is read beside a resource: a user's groups (id, displayName, in group creation order; O(its
--- groups); groupIdsOf: their ids alone), or a group's member count (O(1)). Most users are in no group: one HGET answers that. Reverse
+-- groups); groupIdsOf: their ids alone, and their creation numbers), or a group's member count (O(1)). Most users are in no group: one HGET answers that. Reverse
 -- entries of groups that are gone, or whose list no longer holds the user (a job still settling), are skipped.
 -- parents may be passed when already read (a page reads them with one HMGET).
 local function groupIdsOf(id, parents)
@@ -464,8 +464,9 @@ local function groupIdsOf(id, parents)
     end
   end
   table.sort(seqs)
-  for i, gseq in ipairs(seqs) do seqs[i] = bySeq[gseq] end
-  return seqs
+  local ids = {}
+  for i, gseq in ipairs(seqs) do ids[i] = bySeq[gseq] end
+  return ids, seqs
 end
 local function auxOf(k, id, parents)
   if k ~= 'u' then return { fmt(redis.call('ZCARD', mzkey(id))) } end
@@ -1167,20 +1168,15 @@ return findAll(ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '0')
 export const FIND_GROUPS_WITH_MEMBER = linkLua(
   READ_PRELUDE,
   `
-local groups = {}
-for gid in string.gmatch(redis.call('HGET', MEMBER, ARGV[1]) or '', '%S+') do
-  local seq = seqOf('g', gid)
-  if seq and listedIn(gid, ARGV[1]) then groups[#groups + 1] = { seq, gid } end
-end
-table.sort(groups, function(a, b) return tonumber(a[1]) < tonumber(b[1]) end)
+local listed, listedSeqs = groupIdsOf(ARGV[1])
 local seqs, gids, after, more = {}, {}, tonumber(ARGV[2]), false
-for _, g in ipairs(groups) do
-  if tonumber(g[1]) > after then
+for i, gid in ipairs(listed) do
+  if listedSeqs[i] > after then
     if #seqs == ${ROWS_PER_SCRIPT} then
       more = true
       break
     end
-    seqs[#seqs + 1], gids[#gids + 1] = g[1], g[2]
+    seqs[#seqs + 1], gids[#gids + 1] = fmt(listedSeqs[i]), gid
   end
 end
 return { more and seqs[#seqs] or '', loadAll('g', seqs, gids) }
