@@ -13,13 +13,14 @@ import { sortEntries } from './sort.js';
 /**
  * Resources one backlog read and one fill take: a Redis fill costs about 28 µs a resource (FILL_SORT_INDEX
  * held Redis 13–15 ms for 500 on a connection of 100,000 users, 34–47 ms under load), and more in a larger
- * connection (slices of 125 took up to 18–20 ms at 1,000,000 users under load, audit 24), so 64 keep a script
+ * connection (slices of 125 took up to 18–20 ms at 1,000,000 users under load, audit 24; slices of 64 took
+ * 80–90 µs a resource there, 193 of 15,600 scripts over 10 ms, an audit of 2026-12-07), so 32 keep a script
  * to a few ms.
  */
-export const BACKLOG_SLICE = 64;
+export const BACKLOG_SLICE = 32;
 
-/** Resources one request reads from the backlog at most (32 slices of BACKLOG_SLICE, 2 round trips each). */
-export const BACKLOG_PER_REQUEST = 32 * BACKLOG_SLICE;
+/** Resources one request reads from the backlog at most (64 slices of BACKLOG_SLICE, 2 round trips each). */
+export const BACKLOG_PER_REQUEST = 64 * BACKLOG_SLICE;
 
 /** Indexes up to BACKLOG_PER_REQUEST resources of the backlog; answers whether the sort indexes are complete. */
 export async function indexSortBacklog(ctx: ResourceContext): Promise<boolean> {
