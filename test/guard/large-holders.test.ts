@@ -11,26 +11,13 @@ import { bodyText } from '../../src/scim/response-body.js';
 import { LOGIN_DECODE_BYTES } from '../../src/store/redis-scripts.js';
 import type { StoredConnection } from '../../src/store/store.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
+import { ticksDuring } from '../support/event-loop.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 /** Holders of one externalId, each with this much more JSON: together past what one script decodes. */
 const NOTE_CHARS = 200_000;
 const HOLDERS = Math.ceil((2 * LOGIN_DECODE_BYTES) / NOTE_CHARS) + 1;
-
-/** How many turns of the event loop `work` spans (a setImmediate ticker counts them). */
-async function turnsOf<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let running = true;
-  const tick = () => {
-    turns++;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const result = await work();
-  running = false;
-  return { result, turns };
-}
 
 describe.each(STORE_KINDS)('logins over large holders (%s store)', (kind) => {
   let made: TestStore;
@@ -59,7 +46,7 @@ describe.each(STORE_KINDS)('logins over large holders (%s store)', (kind) => {
   });
 
   it('admits the one active holder, the holders parsed a turn each', async () => {
-    const { result, turns } = await turnsOf(() => runGuard(made.store, { client, connection }, { sub: 'shared' }));
+    const { result, ticks: turns } = await ticksDuring(() => runGuard(made.store, { client, connection }, { sub: 'shared' }));
     expect(result.scimUser?.id).toBe(activeId);
     expect(turns).toBeGreaterThanOrEqual(HOLDERS);
     const found = await made.store.findUsersForLogin(connection.connectionId, 'externalId', 'shared');
@@ -68,7 +55,7 @@ describe.each(STORE_KINDS)('logins over large holders (%s store)', (kind) => {
 
   it('parses large candidates in turns of their own', async () => {
     const found = await made.store.findUsersForLogin(connection.connectionId, 'externalId', 'shared');
-    const { result, turns } = await turnsOf(() => candidatesOf(found.users));
+    const { result, ticks: turns } = await ticksDuring(() => candidatesOf(found.users));
     expect(result.map((c) => c.active)).toEqual(Array.from({ length: HOLDERS }, (_, i) => i === HOLDERS - 1));
     expect(turns).toBeGreaterThanOrEqual(HOLDERS);
   });
