@@ -441,12 +441,13 @@ local function listedIn(gid, value)
 end
 
 -- What is read beside a resource: a user's groups (id, displayName, in group creation order; O(its
--- groups); groupIdsOf: their ids alone, and their creation numbers), or a group's member count (O(1)). Most users are in no group: one HGET answers that. Reverse
--- entries of groups that are gone, or whose list no longer holds the user (a job still settling), are skipped.
--- parents may be passed when already read (a page reads them with one HMGET).
+-- groups)), or a group's member count (O(1)); groupIdsOf gives a user's groups' ids alone, and their creation
+-- numbers. Most users are in no group: one HGET answers that. Reverse entries of groups that are gone, or
+-- whose list no longer holds the user (a job still settling), are skipped. parents may be passed when
+-- already read (a page reads them with one HMGET).
 local function groupIdsOf(id, parents)
   if parents == nil then parents = redis.call('HGET', MEMBER, id) end
-  if not parents then return {} end
+  if not parents then return {}, {} end
   local listed, seqs, bySeq = {}, {}, {}
   for gid in string.gmatch(parents, '%S+') do listed[#listed + 1] = gid end
   -- The groups' creation numbers (unique per group), ZMSCORE_BATCH at a time: one command instead of one per
