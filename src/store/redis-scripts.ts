@@ -91,6 +91,16 @@ const ZMSCORE_BATCH = 1000;
  */
 export const LOGIN_DECODE_BYTES = 256 * 1024;
 
+/**
+ * The bytes of user records one script rewrites to give users whose groups changed a new version
+ * (bumpUser): each bump copies the whole record. Past it, the rest go to the connection's bump job,
+ * settled by the same request (BUMP_JOB).
+ */
+export const BUMP_SCRIPT_BYTES = 1_000_000;
+
+/** The token of a connection's bump job: the users whose new version a write left for later (SETTLE_JOB). */
+export const BUMP_JOB = 'bumps';
+
 /** Helpers shared by every resource script. */
 /**
  * The largest row of a kind whose rows key says 'small'. Scripts that read many rows (readRows in
@@ -315,12 +325,14 @@ local function removeIndexes(k, seq, packed)
   for i = 1, #old, 2 do removeFrom(ikey(k, old[i]), old[i + 1], seq) end
 end
 
--- Increments the version of the resource at seq, rewriting only its '<version>:' header.
+-- Increments the version of the resource at seq, rewriting only its '<version>:' header; answers the bytes
+-- of the record it rewrote (the whole record is copied).
 local function bumpAt(k, seq)
   local s = redis.call('HGET', rhash(k), seq)
-  if not s then return end
+  if not s then return 0 end
   local v, p = string.match(s, '^(%d+)()')
   redis.call('HSET', rhash(k), seq, fmt(tonumber(v) + 1) .. string.sub(s, p))
+  return #s
 end
 
 -- A resource changed by a cascade (a group a deleted member left): version + 1 and meta.lastModified = iso,
@@ -380,9 +392,28 @@ local function touchWithin(gids, from, iso, sortValue)
 end
 
 -- A live user whose derived groups changed gets a new version (RFC 7644 §3.14); other values are ignored.
+-- Each bump rewrites the user's record, so past ${BUMP_SCRIPT_BYTES} bytes of them in one script
+-- (BUMP_SCRIPT_BYTES) the users left are handed to the connection's bump job (deferBumps, SETTLE_JOB), which
+-- the same request settles: 250 users of 200 KB added in one script held Redis 250-300 ms.
+local bumps = { bytes = 0, left = {} }
 local function bumpUser(value)
   local seq = seqOf('u', value)
-  if seq then bumpAt('u', seq) end
+  if not seq then return end
+  if bumps.bytes >= ${BUMP_SCRIPT_BYTES} then
+    bumps.left[#bumps.left + 1] = value
+  else
+    bumps.bytes = bumps.bytes + bumpAt('u', seq)
+  end
+end
+-- Hands the users left past the budget to the bump job (token BUMP_JOB); true when there were some,
+-- for the caller to settle it.
+local function deferBumps()
+  if #bumps.left == 0 then return false end
+  callBatched('RPUSH', jobKey('${BUMP_JOB}', 'v'), bumps.left)
+  redis.call('HSET', JOBS, '${BUMP_JOB}', 'v')
+  jobMoved('${BUMP_JOB}')
+  bumps.left = {}
+  return true
 end
 
 -- Whether field of hash h (a space-separated list: an index entry, a reverse-index entry) lists at least n
@@ -786,6 +817,7 @@ if w.k == 'g' then
   writeMembers(w, true)
 end
 writeRowAndEntry(w, seq, 1, packed, nil)
+if deferBumps() then return { 'ok', 1, '${BUMP_JOB}' } end
 return { 'ok', 1 }
 `,
 );
@@ -853,6 +885,7 @@ end
 writeRowAndEntry(w, seq, cur.v + 1, packed, cur)
 -- A user's groups as they are now: what the answer to this write shows (a renamed group moved no version).
 if w.k == 'u' then return { 'ok', cur.v + 1, auxOf('u', w.id) } end
+if deferBumps() then return { 'ok', cur.v + 1, '${BUMP_JOB}' } end
 return { 'ok', cur.v + 1 }
 `,
 );
@@ -1649,10 +1682,11 @@ for _, k in ipairs({ 'u', 'g' }) do
     return #ranked / 2
   end
 end
--- Unsettled jobs (staging or trash lists); UNLINK frees large values off the main thread.
+-- Unsettled jobs (staging or trash lists, the groups a touch job and the users the bump job have left);
+-- UNLINK frees large values off the main thread.
 local jobs = redis.call('HKEYS', JOBS)
 for i = 1, math.min(#jobs, tonumber(ARGV[1])) do
-  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x', 'cap', 'base' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
+  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x', 'cap', 'base', 't', 'v' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
   jobDone(jobs[i])
 end
 if #jobs > 0 then return math.min(#jobs, tonumber(ARGV[1])) end
@@ -1809,6 +1843,18 @@ if not job then
   redis.call('ZREM', JOBS_MOVED, token)
   return 0
 end
+-- The bump job ('v'): the next users of its list get their new version, within bumpUser's budget.
+if job == 'v' then
+  local list, done = jobKey(token, 'v'), 0
+  while done < batch and bumps.bytes < ${BUMP_SCRIPT_BYTES} do
+    local id = redis.call('LPOP', list)
+    if not id then break end
+    bumpUser(id)
+    done = done + 1
+  end
+  if done == 0 then jobDone(token) else jobMoved(token) end
+  return done
+end
 -- A touch job ('t <iso> <sort value>'): the next groups of its list, within touchWithin's budget.
 local iso, sortValue = string.match(job, '^t (%S+) (%S+)$')
 if iso then
@@ -1847,6 +1893,7 @@ if added then
     redis.call('RPUSH', evList(logged, 'a'), unpack(joined))
     countOwn(tonumber(logged), listedBytes(joined))
   end
+  deferBumps()
   return #added
 end
 local popped = redis.call('ZPOPMIN', trash, batch)
@@ -1859,6 +1906,7 @@ if logged and #gone > 0 then
   redis.call('RPUSH', evList(logged, 'r'), unpack(gone))
   countOwn(tonumber(logged), listedBytes(gone))
 end
+deferBumps()
 if #popped > 0 then return #popped / 2 end
 jobDone(token)
 redis.call('HDEL', EVJOBS, token)

@@ -15,7 +15,7 @@ import type { RedisEventConsumers } from './redis-event-consumers.js';
 import { eventArgs } from './redis-events.js';
 import { memberChunks, takeLease } from './redis-group-lease.js';
 import type { RedisMemberReads } from './redis-member-reads.js';
-import { INLINE_MEMBERS, MEMBER_CHUNK } from './redis-scripts.js';
+import { BUMP_JOB, INLINE_MEMBERS, MEMBER_CHUNK } from './redis-scripts.js';
 import {
   assertQuota,
   assertResourceKind,
@@ -85,6 +85,8 @@ export function redisWrites(
     while (Number(await run('settle', tag(connectionId), token, SETTLE_BATCH)) > 0) {
       // each call settles one batch
     }
+    // The users the job's batches left past their budget for new versions (BUMP_SCRIPT_BYTES).
+    if (token !== BUMP_JOB) await settle(connectionId, BUMP_JOB);
   }
 
   const adoptAfterMs = options.adoptJobsAfterMs;
@@ -207,11 +209,15 @@ export function redisWrites(
     }
   }
 
-  /** A write's reply as its outcome, announcing its events to this instance's consumers. */
-  function finished(connectionId: string, write: ResourceWrite, reply: unknown[]): WriteOutcome {
+  /**
+   * A write's reply as its outcome, announcing its events to this instance's consumers; the users whose new
+   * version the script left to the bump job (past BUMP_SCRIPT_BYTES of their records) get it first.
+   */
+  async function finished(connectionId: string, write: ResourceWrite, reply: unknown[]): Promise<WriteOutcome> {
     // The staged list went before the swap (dropped as abandoned, or the connection deleted): nothing changed.
     if (reply[0] === 'staging_lost') return { ok: false, reason: 'interrupted' };
     if (reply[0] === 'lease_lost') return { ok: false, reason: 'version_mismatch', currentVersion: 0 };
+    if (reply[0] === 'ok' && reply[2] === BUMP_JOB) await settle(connectionId, BUMP_JOB);
     const result = outcome(reply);
     if (result.ok && write.events) consumers.announce(connectionId);
     return result;
@@ -325,7 +331,7 @@ export function redisWrites(
             await attempt(connectionId, 'replace', each, '', mode, undefined, { token: lease }, memberEvents);
       // A later chunk whose lease lapsed stops: what the earlier ones applied stays (never a 412 for it).
       if (i > 0 && reply[0] === 'lease_lost') return { ok: false, reason: 'interrupted' };
-      result = finished(connectionId, write, reply);
+      result = await finished(connectionId, write, reply);
       if (!result.ok) return result;
     }
     return result;
