@@ -5,13 +5,13 @@
  * which the same write settles in scripts of that budget: every version still moves once, before the write
  * answers. Script calls are counted through ioredis's tracing channel, never timed.
  */
-import { tracingChannel } from 'node:diagnostics_channel';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
 import { BUMP_JOB, BUMP_SCRIPT_BYTES } from '../../src/store/redis-scripts.js';
 import type { Store } from '../../src/store/store.js';
 import { testRedis, type TestRedis } from '../support/redis.js';
+import { traceRedisCommands } from '../support/store-calls.js';
 import { groupWrite, makeConnection, userWrite } from './contract.js';
 
 const USER_CHARS = 100_000;
@@ -44,22 +44,13 @@ describe('the version bumps of a member write on Redis', () => {
   /** The script calls (EVALSHA) `work` makes that name the bump job. */
   async function bumpJobCalls(work: () => Promise<unknown>): Promise<number> {
     let calls = 0;
-    const channel = tracingChannel<unknown, { command: string; args?: unknown[] }>('ioredis:command');
-    const noop = () => {};
-    const handlers = {
-      start: (context: { command: string; args?: unknown[] }) => {
-        if (context.command === 'evalsha' && context.args?.some((a) => String(a) === BUMP_JOB)) calls++;
-      },
-      end: noop,
-      asyncStart: noop,
-      asyncEnd: noop,
-      error: noop,
-    };
-    channel.subscribe(handlers);
+    const stop = traceRedisCommands((command, args) => {
+      if (command === 'evalsha' && args.some((a) => String(a) === BUMP_JOB)) calls++;
+    });
     try {
       await work();
     } finally {
-      channel.unsubscribe(handlers);
+      stop();
     }
     return calls;
   }

@@ -30,16 +30,22 @@ export function recordStoreCalls(store: Store): { store: Store; calls: StoreCall
 }
 
 const noop = () => {};
-const commandChannel = tracingChannel<unknown, { command: string }>('ioredis:command');
+const commandChannel = tracingChannel<unknown, { command: string; args?: unknown[] }>('ioredis:command');
 const batchChannel = tracingChannel<unknown, object>('ioredis:batch');
 
 /**
- * Calls `onCommand` with each command name ioredis starts, and with `<batch>` for each pipeline or MULTI,
- * until the returned function is called.
+ * Calls `onCommand` with each command name ioredis starts (and its arguments as ioredis shows them to
+ * tracers), and with `<batch>` for each pipeline or MULTI, until the returned function is called.
  */
-export function traceRedisCommands(onCommand: (command: string) => void): () => void {
-  const commands = { start: (context: { command: string }) => onCommand(context.command), end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
-  const batches = { start: () => onCommand('<batch>'), end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
+export function traceRedisCommands(onCommand: (command: string, args: readonly unknown[]) => void): () => void {
+  const commands = {
+    start: (context: { command: string; args?: unknown[] }) => onCommand(context.command, context.args ?? []),
+    end: noop,
+    asyncStart: noop,
+    asyncEnd: noop,
+    error: noop,
+  };
+  const batches = { start: () => onCommand('<batch>', []), end: noop, asyncStart: noop, asyncEnd: noop, error: noop };
   commandChannel.subscribe(commands);
   batchChannel.subscribe(batches);
   return () => {
