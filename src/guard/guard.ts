@@ -17,7 +17,7 @@ import {
   type SsoProtocol,
   type SsoIdentity,
 } from '../match/strategies.js';
-import { sessionGroupBytes, type Store, type StoredConnection, type StoredOidcClient, type StoredResource } from '../store/store.js';
+import { sessionGroupsFitting, type Store, type StoredConnection, type StoredOidcClient, type StoredResource } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isSsoSubject } from '../store/sso-records.js';
 import { isActiveUser } from '../scim/users.js';
@@ -96,12 +96,8 @@ export const SESSION_GROUPS_BYTES = 16_384;
  * `truncated` when some were left out (roles are computed from all of them before this).
  */
 export function sessionGroupsKept(groups: SessionGroup[]): { groups: SessionGroup[]; truncated: boolean } {
-  let bytes = 0;
-  for (let i = 0; i < groups.length; i++) {
-    bytes += sessionGroupBytes(groups[i]!.id, groups[i]!.displayName);
-    if (bytes > SESSION_GROUPS_BYTES) return { groups: groups.slice(0, i), truncated: true };
-  }
-  return { groups, truncated: false };
+  const kept = sessionGroupsFitting(groups, (g) => [g.id, g.displayName], SESSION_GROUPS_BYTES);
+  return kept === groups.length ? { groups, truncated: false } : { groups: groups.slice(0, kept), truncated: true };
 }
 
 /**

@@ -78,14 +78,20 @@ export function sessionGroupBytes(id: string, displayName: string): number {
   return Buffer.byteLength(id) + Buffer.byteLength(displayName) + 32;
 }
 
-/** A user's groups as a {@link SessionUserRead} gives them: named while within `namedBytes`, then ids only. */
-export function sessionGroupsWithin(groups: readonly StoredMembership[], namedBytes: number): Pick<SessionUserRead, 'groups' | 'moreGroupIds'> {
+/** How many of `groups`, in order, fit in `budget` bytes as {@link sessionGroupBytes} counts them (maybe none). */
+export function sessionGroupsFitting<T>(groups: readonly T[], idAndName: (group: T) => [string, string], budget: number): number {
   let spent = 0;
   for (let i = 0; i < groups.length; i++) {
-    spent += sessionGroupBytes(groups[i]!.value, groups[i]!.display);
-    if (spent > namedBytes) return { groups: groups.slice(0, i), moreGroupIds: groups.slice(i).map((g) => g.value) };
+    spent += sessionGroupBytes(...idAndName(groups[i]!));
+    if (spent > budget) return i;
   }
-  return { groups: [...groups], moreGroupIds: [] };
+  return groups.length;
+}
+
+/** A user's groups as a {@link SessionUserRead} gives them: named while within `namedBytes`, then ids only. */
+export function sessionGroupsWithin(groups: readonly StoredMembership[], namedBytes: number): Pick<SessionUserRead, 'groups' | 'moreGroupIds'> {
+  const named = sessionGroupsFitting(groups, (g) => [g.value, g.display], namedBytes);
+  return { groups: groups.slice(0, named), moreGroupIds: groups.slice(named).map((g) => g.value) };
 }
 
 /** What a session check reads of its person on every request ({@link Store.readSessionUser}). */

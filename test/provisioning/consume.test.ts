@@ -12,6 +12,7 @@ import { ANNOUNCE_INTERVAL_MS } from '../../src/store/event-consumers.js';
 import type { Store } from '../../src/store/store.js';
 import { redisStore } from '../../src/store/redis.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
+import { startTurnCounter } from '../support/event-loop.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
 import { bodyText } from '../../src/scim/response-body.js';
 
@@ -340,24 +341,18 @@ describe.each(STORE_KINDS)('sso.events.consume on the %s store', (kind) => {
     const titles = 20;
     for (let i = 0; i < titles; i++) await send('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'title', value: `t${i}` }] });
     const turnsAt: number[] = [];
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      turns++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const counter = startTurnCounter();
     const handle = sso.events.consume({
       group: 'wide-reader',
       ...FAST,
       handler: (event) => {
-        if (event.customerId === customerId) turnsAt.push(turns);
+        if (event.customerId === customerId) turnsAt.push(counter.turns());
       },
     });
     try {
       await waitFor(() => turnsAt.length === titles + 1, 'every event');
     } finally {
-      ticking = false;
+      counter.stop();
       await handle.stop();
     }
     // No two events of the customer were handed out in the same turn.

@@ -83,16 +83,25 @@ export function startEventLoopMonitor(label: string) {
 /** Lets timers (and the monitor) run between a test's requests: the library's own yield (src/event-loop.ts). */
 export { yieldToEventLoop } from '../../src/event-loop.js';
 
-/** Runs `work` while a setImmediate ticker counts how often other callbacks got the event loop meanwhile. */
-export async function ticksDuring<T>(work: () => Promise<T>): Promise<{ result: T; ticks: number }> {
-  let ticks = 0;
+/** A setImmediate ticker: how many turns of the event loop other callbacks got since it started, until stopped. */
+export function startTurnCounter(): { turns(): number; stop(): void } {
+  let turns = 0;
   let running = true;
   const tick = () => {
-    ticks++;
+    turns++;
     if (running) setImmediate(tick);
   };
   setImmediate(tick);
-  const result = await work();
-  running = false;
-  return { result, ticks };
+  return { turns: () => turns, stop: () => void (running = false) };
+}
+
+/** Runs `work` while a setImmediate ticker counts how often other callbacks got the event loop meanwhile. */
+export async function ticksDuring<T>(work: () => Promise<T>): Promise<{ result: T; ticks: number }> {
+  const counter = startTurnCounter();
+  try {
+    const result = await work();
+    return { result, ticks: counter.turns() };
+  } finally {
+    counter.stop();
+  }
 }
