@@ -3,7 +3,7 @@
  * leaves. Its `meta.lastModified` moves with its version, in its JSON and in its `meta.lastModified` sort
  * entry, so that a client reading changes by `meta.lastModified` (a filter or `sortBy`) sees it. The SCIM
  * layer writes `meta` as a resource's last attribute (src/scim/resource-spec.ts), which is what lets a store
- * set it without parsing the JSON. The Redis store does the same in Lua (touchAt, src/store/redis-scripts.ts).
+ * set it without parsing the JSON. The Redis store does the same in Lua (touchAt, src/store/redis-lua-prelude.ts).
  */
 
 /** The sort index attribute that holds `meta.lastModified` (src/scim/users.ts, src/scim/groups.ts). */

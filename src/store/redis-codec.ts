@@ -1,4 +1,4 @@
-/** Arguments and replies of the Redis store's resource scripts (see redis-scripts.ts). */
+/** Arguments and replies of the Redis store's resource scripts (redis-scripts.ts lists them). */
 import {
   memberMeta,
   parseMemberMeta,
@@ -23,14 +23,14 @@ export type MembersMode =
 /** The kind code used in keys and script arguments: `u` users, `g` groups. */
 export const KIND_CODE: Record<ResourceKind, string> = { User: 'u', Group: 'g' };
 
-/** How a write holds its group's lease (GROUP_LEASE in redis-scripts.ts): the token, and the bytes later chunks will add. */
+/** How a write holds its group's lease (GROUP_LEASE in redis-member-scripts.ts): the token, and the bytes later chunks will add. */
 export interface Leased {
   token: string;
   reserve?: number;
 }
 
 /**
- * The ARGV of the create/replace scripts; see WRITE_PRELUDE in redis-scripts.ts. expectedVersion '' (a later
+ * The ARGV of the create/replace scripts; see WRITE_PRELUDE in redis-write-scripts.ts. expectedVersion '' (a later
  * chunk of a chunked write) is only accepted with a lease.
  */
 export function writeArgs(write: ResourceWrite, expectedVersion: number | '', members: MembersMode, quota?: StoreQuota, lease?: Leased): (string | number)[] {
@@ -113,7 +113,7 @@ export function parseResource(kind: ResourceKind, row: unknown[]): StoredResourc
   const [id, json, version, aux] = row as [string, string, string, string[]];
   const out: StoredResource = { id, kind, json, version: Number(version) };
   if (kind === 'User') {
-    // {'-'}: the script left the user's groups unread (loginHolders in redis-scripts.ts): none are claimed.
+    // {'-'}: the script left the user's groups unread (loginHolders in redis-login-scripts.ts): none are claimed.
     if (!(aux.length === 1 && aux[0] === GROUPS_UNREAD)) out.groups = membershipsOf(aux);
     return out;
   }

@@ -2,8 +2,11 @@
  * Lua sources of the Redis store's connection records (see redis.ts). Connection copies (the `conn` record,
  * token keys, customer key) are stored as `<rev>:<json>`; `rev` increases on every rotation so that writes of
  * a slower, older rotation never overwrite a newer one. Every script takes one key, except BEGIN_DELETE,
- * whose two keys (`conn`, `dying`) share the connection's hash tag.
+ * whose two keys (`conn`, `dying`) share the connection's hash tag. SWEEP_CONNECTION deletes, in batches,
+ * the data of a connection being deleted.
  */
+import { linkLua } from './lua-link.js';
+import { PRELUDE } from './redis-lua-prelude.js';
 
 /** Writes KEYS[1] = ARGV[2] unless it holds a newer rev than ARGV[1]; ARGV[3] = PEXPIREAT ms or ''; ARGV[4] = 'xx' to only overwrite. */
 export const SET_IF_NEWER = `
@@ -82,3 +85,44 @@ redis.call('SET', KEYS[1], ARGV[3])
 if ARGV[4] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end
 return 1
 `;
+
+/**
+ * Deletes up to ARGV[1] users, then groups, of a connection being deleted; once none are left, deletes the
+ * indexes and bookkeeping keys. Reply: how many resources it deleted (0 = finished).
+ */
+export const SWEEP_CONNECTION = linkLua(
+  PRELUDE,
+  `
+for _, k in ipairs({ 'u', 'g' }) do
+  local ranked = redis.call('ZRANGE', order(k), 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+  if #ranked > 0 then
+    for i = 1, #ranked, 2 do
+      redis.call('HDEL', rhash(k), fmt(ranked[i + 1]))
+      if k == 'g' then redis.call('UNLINK', mzkey(ranked[i]), mmkey(ranked[i]), leaseKey(ranked[i])) end
+      redis.call('ZREM', order(k), ranked[i])
+    end
+    return #ranked / 2
+  end
+end
+-- Unsettled jobs (staging or trash lists, the groups a touch job and the users the bump job have left);
+-- UNLINK frees large values off the main thread.
+local jobs = redis.call('HKEYS', JOBS)
+for i = 1, math.min(#jobs, tonumber(ARGV[1])) do
+  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x', 'cap', 'base', 't', 'v' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
+  jobDone(jobs[i])
+end
+if #jobs > 0 then return math.min(#jobs, tonumber(ARGV[1])) end
+-- The event log's member lists, then the log.
+local owned = redis.call('ZRANGE', EVLISTS, 0, tonumber(ARGV[1]) - 1)
+for _, seq in ipairs(owned) do
+  redis.call('UNLINK', evList(seq, 'r'), evList(seq, 'a'))
+  redis.call('ZREM', EVLISTS, seq)
+end
+if #owned > 0 then return #owned end
+redis.call('UNLINK', EV, EVLAST, EVSINCE, EVJOBS, EVLISTS, EVJSON, EVJQ, EVBYTES, EVFREED, EVOWN, EVHELD, base .. 'ev:cursors', base .. 'ev:leases')
+for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
+redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
+  sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, BYTES, MB, GTOP, JOBS_MOVED, base .. 'dying')
+return 0
+`,
+);

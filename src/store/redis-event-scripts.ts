@@ -24,7 +24,7 @@
  *                         what maxEventBytes bounds
  *   ev:jf         STRING  (earlier versions) the first seq whose copy was not freed yet; no longer read
  *
- * Shared JSON: an entry does not copy the resource JSON its write stored. The row (`<k>:r`, redis-scripts.ts)
+ * Shared JSON: an entry does not copy the resource JSON its write stored. The row (`<k>:r`, redis-lua-prelude.ts)
  * names the entry that logged its JSON (`e` in its header), and a read of that entry takes the JSON from the
  * row. Before a script rewrites or deletes a row, keepShared copies the JSON to ev:j under that entry's seq,
  * if the log still holds the entry; a row whose JSON no entry logged (a write that logs nothing, a cascade's

@@ -55,7 +55,7 @@ export function redisLogins(
   const cluster = (ctx.client as { isCluster?: boolean }).isCluster === true;
 
   /**
-   * What a login's lookup found, as its script leaves it (loginHolders in redis-scripts.ts): the groups of the
+   * What a login's lookup found, as its script leaves it (loginHolders in redis-login-scripts.ts): the groups of the
    * one active holder read, nobody else's. Holders the script deferred (rows past its byte budget) are read
    * without their groups too, so when the one active holder is among them its groups are read here. When the
    * script read someone's groups (an admitted login's usual case), no other holder can be the only active one.

@@ -55,7 +55,7 @@ return 1
 `;
 
 /**
- * The Lua function behind RECORD_SSO_USER, shared with LOGIN_AND_RECORD (src/store/redis-scripts.ts):
+ * The Lua function behind RECORD_SSO_USER, shared with LOGIN_AND_RECORD (src/store/redis-login-scripts.ts):
  * recordSso(hash key, seen key, bytes key, subject, firstSeenAt, JSON of the other fields, seen score, most
  * users kept, most bytes kept). It upserts the SSO user, keeping the earlier of the stored and the new
  * firstSeenAt, moves it in the page order and counts its bytes; past either cap the least recently seen go

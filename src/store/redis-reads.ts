@@ -87,7 +87,7 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'a
   const groupsFlag = (options: ReadOptions | undefined): string => (options?.groups === false ? '0' : '1');
 
   /**
-   * What a lookup found (findAll in redis-scripts.ts), as StoredResources with users' groups all read, but
+   * What a lookup found (findAll in redis-lua-prelude.ts), as StoredResources with users' groups all read, but
    * those the script left unread (aux {'-'}; `groupsUnread`: so are those of the rows read here). Rows the script left past its byte budget (version -1) are read
    * one script each, and kept only if they still hold what was looked up (`lookup`: an index value, or the
    * member whose groups were listed), so a deferred read never answers a resource changed meanwhile.

@@ -20,7 +20,7 @@
  *   <p>{c:<id>}:<k>:i:<attribute>   HASH    index value -> space-separated seqs
  *   <p>{c:<id>}:<k>:s:<attribute>   ZSET    sort index, all scores 0: `<value>\0<seq code>` or, without a
  *                                           value, `\xff<seq code>`; byte order is the sort order, read by
- *                                           rank (see redis-scripts.ts, docs/sorting.md)
+ *                                           rank (see redis-lua-prelude.ts, docs/sorting.md)
  *   <p>{c:<id>}:<k>:sorted          STRING  absent: sort indexes off (writes keep no sort members; the first
  *                                           sortBy switches them on); 'done' when every resource of the kind
  *                                           has its sort members, else how far FILL_SORT_INDEX got

@@ -210,7 +210,7 @@ export interface ReadOptions {
 /**
  * The most bytes of stored rows one page read (listPage, listSorted, listAfter) returns, whatever its
  * `count` and rowBytes: past them the page ends early, after at least one resource. On Redis the rows are
- * read within it (readRows in src/store/redis-scripts.ts), so one script copies at most about twice this: a
+ * read within it (readRows in src/store/redis-lua-prelude.ts), so one script copies at most about twice this: a
  * page of 100 users of 920 KB each, within every resource limit, held Redis for about a second in one HMGET.
  * The memory store counts the JSON's characters and Redis the stored row's bytes, so their pages can end
  * one row apart.
@@ -537,7 +537,7 @@ export interface RecordedLogin {
  * not `false` are active: two or more active, refused `ambiguous`; one, admitted as that user; none active
  * but some found, refused `deactivated` as the last found (most recently created); none found, refused
  * `deleted` when a deleted user held the value, else `not_provisioned`. The Redis store's Lua mirrors this
- * (LOGIN_AND_RECORD in src/store/redis-scripts.ts).
+ * (LOGIN_AND_RECORD in src/store/redis-login-scripts.ts).
  */
 export function loginOutcome(
   hasConnection: boolean,
@@ -1090,7 +1090,7 @@ export interface RankRun {
 /**
  * Where listSorted's page [offset, offset + count) lies in an ascending index of `total` entries (the null
  * values last, in creation order): ascending, those ranks; descending, the index read backwards from its end.
- * LIST_SORTED in redis-scripts.ts does the same arithmetic in Lua.
+ * LIST_SORTED in redis-page-scripts.ts does the same arithmetic in Lua.
  */
 export function sortedRun(total: number, descending: boolean, offset: number, count: number): RankRun | null {
   const end = Math.min(total, offset + count);

@@ -1,6 +1,6 @@
 /**
  * A login whose looked-up value is held by large users (src/guard/guard.ts candidatesOf; LOGIN_DECODE_BYTES in
- * src/store/redis-scripts.ts): 100 users of 0.8 MB sharing an externalId held the event loop 1.5-4 s in one
+ * src/store/redis-login-scripts.ts): 100 users of 0.8 MB sharing an externalId held the event loop 1.5-4 s in one
  * turn per login, and on Redis the script would have decoded every one of them (an audit, 2026-12-07). The
  * script decodes at most LOGIN_DECODE_BYTES and leaves the rest to the app, which parses a large user a turn;
  * the decision is the same. Turns are counted, never timed.

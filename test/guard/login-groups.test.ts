@@ -1,6 +1,6 @@
 /**
  * A login reads the groups of the one user it can admit, not of every user its lookup finds
- * (src/store/store.ts LoginLookup; loginHolders in src/store/redis-scripts.ts): a value held by 100 users in
+ * (src/store/store.ts LoginLookup; loginHolders in src/store/redis-login-scripts.ts): a value held by 100 users in
  * 1,000 groups each made every login of it, and every Test SSO, read 100,000 memberships, 1.3-2.1 s a login
  * on a shared process (a hostile-tenant audit, 2026-12-07). The session still gets the admitted user's
  * groups whichever way they were read.

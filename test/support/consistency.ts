@@ -359,7 +359,7 @@ export function decodeStringArray(buf: Buffer): string[] {
   return out;
 }
 
-/** Attribute names by the one-character codes a row's index entries use (src/store/redis-scripts.ts). */
+/** Attribute names by the one-character codes a row's index entries use (src/store/redis-lua-prelude.ts). */
 const INDEX_NAME: Record<string, string> = Object.fromEntries(Object.entries(INDEX_ATTRIBUTE_CODES).map(([name, code]) => [code, name]));
 
 interface RawRecord {
@@ -370,7 +370,7 @@ interface RawRecord {
 }
 
 function parseRecord(buf: Buffer): RawRecord {
-  // '<v>:<len id>:<len x>[/<len s>[/<event entry seq>]]:' (src/store/redis-scripts.ts, parseRes)
+  // '<v>:<len id>:<len x>[/<len s>[/<event entry seq>]]:' (src/store/redis-lua-prelude.ts, parseRes)
   const head = /^(\d+):(\d+):(\d+)(?:\/(\d+)(?:\/\d+)?)?:/.exec(buf.subarray(0, 64).toString('latin1'));
   if (!head) throw new Error('record header is malformed');
   const p = head[0].length;

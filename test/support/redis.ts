@@ -110,7 +110,7 @@ for _, k in ipairs({ 'u', 'g' }) do
   for seq, r in pairs(res) do
     if not ordered[seq] then problem(k .. ': resource ' .. r.id .. ' (seq ' .. seq .. ') is missing from order') end
     local entries = cmsgpack.unpack(r.x)
-    -- Attribute codes of the index entries (INDEX_CODE in src/store/redis-scripts.ts).
+    -- Attribute codes of the index entries (INDEX_CODE in src/store/redis-lua-prelude.ts).
     local names = { ${luaIndexCodes((name, code) => `[${code}] = '${name}'`)} }
     for i = 1, #entries, 2 do entries[i] = names[entries[i]] or entries[i] end
     for i = 1, #entries, 2 do

@@ -1,0 +1,210 @@
+/**
+ * The Redis store's login lookups: the holders of the value a login looks up, which of them is active, the
+ * tombstone of a deleted holder, and the login's record, in one script (FIND_USERS_FOR_LOGIN,
+ * LOGIN_AND_RECORD), and the matching report's batched lookups (FIND_USERS_FOR_LOGIN_BATCH).
+ */
+import { linkLua } from './lua-link.js';
+import { READ_PRELUDE } from './redis-lua-prelude.js';
+import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
+import { MEMBER_CHUNK } from './redis-write-scripts.js';
+import { PAGE_READ_BYTES } from './store.js';
+
+/**
+ * The most bytes of user JSON one login script decodes to learn who is active (activeHolder); past them the
+ * app decides, one user a turn (src/store/redis-logins.ts). A login of ordinary holders decodes a few KB.
+ */
+export const LOGIN_DECODE_BYTES = 256 * 1024;
+
+/** The read helpers and what a login adds: which of a value's holders are active (activeHolder, loginHolders). */
+const LOGIN_PRELUDE = `${READ_PRELUDE}
+-- Whether a loaded user (findAll's {id, json, version, aux}) is active by the activity attribute: its JSON
+-- decodes and does not hold the attribute as false (isActiveUser). nil when it was deferred, does not decode,
+-- or would take the script's decoding past ${LOGIN_DECODE_BYTES} bytes (budget.left; LOGIN_DECODE_BYTES): the
+-- caller then decides in the app, a user at a time (cjson took about 35 ms a megabyte, and 100 holders of
+-- 0.8 MB would have held Redis for seconds).
+local function activeHolder(u, activity, budget)
+  if u[3] == -1 or #u[2] > budget.left then return nil end
+  budget.left = budget.left - #u[2]
+  local ok, doc = pcall(cjson.decode, u[2])
+  if not ok or type(doc) ~= 'table' then return nil end
+  return doc[activity] ~= false
+end
+
+-- The users a login's index value points at (findAll), with the groups of the only one a login can admit:
+-- the one active holder; none when two or more are active (ambiguous) or none is. The others' aux is {'-'}:
+-- groups not read. Reading every holder's groups made one login of a value held by 100 users in 1,000 groups
+-- each derive 100,000 memberships (an audit, 2026-12-07); a session needs the admitted user's only.
+-- Returns the users, how many are active (nil when one was deferred or does not decode: the caller decides
+-- then), and the active one when it is alone; each holder's JSON is decoded once.
+local function loginHolders(attr, value, activity)
+  local users, active, admissible, unsure = findAll('u', attr, value, true), 0, nil, false
+  local budget = { left = ${LOGIN_DECODE_BYTES} }
+  for _, u in ipairs(users) do
+    local isActive = activeHolder(u, activity, budget)
+    if isActive == nil then
+      unsure = true
+    elseif isActive then
+      active = active + 1
+      admissible = u
+    end
+  end
+  if active == 1 then admissible[4] = groupsWithin({ admissible[1] }, 1)[1] end
+  return users, (not unsure) and active or nil, active == 1 and admissible or nil
+end
+`;
+
+/**
+ * The login guard's whole lookup (ARGV: attribute, value, now ms, retention ms, the activity attribute): the
+ * users that index value points at, in creation order (loginHolders: the groups of the one a login can admit
+ * only), and 1 if a deleted user left a tombstone for it within the retention (else 0). Reply {users, 0|1}.
+ */
+export const FIND_USERS_FOR_LOGIN = linkLua(
+  LOGIN_PRELUDE,
+  `
+-- A connection being deleted (its record renamed away) holds nobody, whatever its sweep has not reached.
+if redis.call('EXISTS', base .. 'conn') == 0 then return { {}, 0 } end
+local users = loginHolders(ARGV[1], ARGV[2], ARGV[5])
+return { users, buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
+`,
+);
+
+/**
+ * The login guard's decision step (KEYS[1] = the connection's tag, KEYS[2] = the customer's SSO user hash,
+ * KEYS[3] = its seen set, KEYS[4] = its bytes count; ARGV: '1' to look up or '0', attribute, value, now ms, retention ms, the activity
+ * attribute, subject, firstSeenAt, the attempt's JSON without its outcome fields, its seen score, the most SSO
+ * users the customer keeps):
+ * FIND_USERS_FOR_LOGIN's lookup (loginHolders), then the outcome of loginOutcome (src/store/store.ts) from it, recorded as
+ * RECORD_SSO_USER records. Reading a user's activity is the one place a script decodes resource JSON
+ * (cjson, read only, never re-encoded); a user it cannot decode leaves the attempt unrecorded (reply flag
+ * 0) for the caller to record. The connection's key and the SSO keys are in different Cluster slots: the
+ * Redis store runs this on standalone Redis only. Reply {users,
+ * 0|1 tombstone, 1|0 recorded, outcome, reason or '', scim user id or ''}.
+ */
+export const LOGIN_AND_RECORD = linkLua(
+  LOGIN_PRELUDE,
+  `
+${RECORD_SSO_FUNCTION}
+local users, n, admissible, gone = {}, 0, nil, 0
+-- A connection being deleted (its record renamed away) admits nobody, whatever its sweep has not reached.
+if ARGV[1] == '1' and redis.call('EXISTS', base .. 'conn') == 1 then
+  users, n, admissible = loginHolders(ARGV[2], ARGV[3], ARGV[6])
+  gone = buried(ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))
+end
+-- A deferred user (findAll's budget) or one that does not decode: the caller decides and records.
+if n == nil then return { users, gone, 0, '', '', '' } end
+local outcome, reason, id = 'refused', nil, nil
+-- The local part of a userName matches different people: any two are ambiguous (matchesDistinctPeople).
+if n > 1 or (ARGV[2] == 'userNameLocal' and #users > 1) then reason = 'ambiguous'
+elseif n == 1 then outcome, id = 'admitted', admissible[1]
+elseif #users > 0 then reason, id = 'deactivated', users[#users][1]
+elseif gone == 1 then reason = 'deleted'
+else reason = 'not_provisioned' end
+local json = string.sub(ARGV[9], 1, -2) .. ',"lastOutcome":"' .. outcome .. '","lastReason":' ..
+  (reason and ('"' .. reason .. '"') or 'null') .. ',"lastScimUserId":' .. (id and cjson.encode(id) or 'null') .. '}'
+recordSso(KEYS[2], KEYS[3], KEYS[4], ARGV[7], ARGV[8], json, ARGV[10], ARGV[11], ARGV[12])
+return { users, gone, 1, outcome, reason or '', id or '' }
+`,
+);
+
+/**
+ * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, '1' to read the users' groups
+ * or '0' (an empty groups item then, nothing deferred), then per index attribute:
+ * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
+ * one for the rows of every user found (each once), and their groups as groupsWithin reads them. The reply is eight
+ * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
+ * {seqs, rows, groups, refs, tombstones, deferred, answered, oversized}. rows are the stored rows of the users found (as LIST_PAGE returns
+ * them) and seqs their seqs, space-separated; groups is flat: for each row in some group, its position,
+ * how many groups, then (group id, displayName) pairs; refs lists per lookup, comma-separated and in ARGV
+ * order, the 1-based row positions of what it found, space-separated and in creation order; tombstones has
+ * one character per lookup, 1 if a deleted user held its value, looked up only when it found no user (a
+ * digest costs more than the rest of a lookup, and it is consulted only then) and the connection has
+ * tombstones at all, else 0. deferred lists the rows whose groups this script left out (past
+ * GROUP_IDS_PER_SCRIPT), space-separated: the caller reads them with USER_GROUPS, so no script holds Redis
+ * for long however many groups the users found are in. The seventh item is how many lookups, in ARGV order,
+ * this script answered: it stops before the lookup whose users' rows would pass PAGE_READ_BYTES (at least
+ * one), and the caller sends the rest again. The eighth is '' unless the first lookup alone passes
+ * PAGE_READ_BYTES: then the creation numbers of its users, space-separated (every other item empty, the
+ * seventh 0), for the caller to read one row per script.
+ */
+export const FIND_USERS_FOR_LOGIN_BATCH = linkLua(
+  LOGIN_PRELUDE,
+  `
+local now, retention, withGroups = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
+local attrs, values, held = {}, {}, {}
+local a = 4
+while a <= #ARGV do
+  local attr, count = ARGV[a], tonumber(ARGV[a + 1])
+  local got = redis.call('HMGET', ikey('u', attr), unpack(ARGV, a + 2, a + 1 + count))
+  for j = 1, count do
+    attrs[#attrs + 1] = attr
+    values[#values + 1] = ARGV[a + 1 + j]
+    held[#held + 1] = got[j] or ''
+  end
+  a = a + 2 + count
+end
+local n, bytes = #held, 0
+local seqs, position, found = {}, {}, {}
+for i = 1, n do
+  local list, before = {}, #seqs
+  for s in string.gmatch(held[i], '%S+') do
+    if not position[s] then
+      seqs[#seqs + 1] = s
+      position[s] = #seqs
+    end
+    list[#list + 1] = s
+  end
+  -- The new rows are sized before they are read: past ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES), this lookup
+  -- and the rest are left to the caller's next script; a first lookup that passes it alone (up to 100 heavy
+  -- holders) is answered with its holders' creation numbers only, for the caller to read one row per script.
+  for j = before + 1, #seqs do bytes = bytes + redis.call('HSTRLEN', rhash('u'), seqs[j]) end
+  if #list > 1 then table.sort(list, function(x, y) return tonumber(x) < tonumber(y) end) end
+  if bytes > ${PAGE_READ_BYTES} then
+    if i == 1 then return { '', {}, {}, '', '', '', 0, table.concat(list, ' ') } end
+    for j = #seqs, before + 1, -1 do
+      position[seqs[j]] = nil
+      seqs[j] = nil
+    end
+    n = i - 1
+    break
+  end
+  found[i] = list
+end
+local rows, live, ids, kept = {}, {}, {}, {}
+for from = 1, #seqs, ${MEMBER_CHUNK} do
+  local part = redis.call('HMGET', rhash('u'), unpack(seqs, from, math.min(from + ${MEMBER_CHUNK} - 1, #seqs)))
+  for j = 1, #part do
+    local row = part[j]
+    if row then
+      rows[#rows + 1] = row
+      live[from + j - 1] = #rows
+      kept[#rows] = seqs[from + j - 1]
+      local idLength, p = string.match(row, '^%d+:(%d+):[%d/]+:()')
+      ids[#rows] = string.sub(row, p, p + tonumber(idLength) - 1)
+    end
+  end
+end
+local groups, deferred = {}, {}
+local aux = withGroups and redis.call('EXISTS', MEMBER) == 1 and groupsWithin(ids, #ids) or {}
+for i, a in ipairs(aux) do
+  if #a == 1 then
+    deferred[#deferred + 1] = i
+  elseif #a > 0 then
+    groups[#groups + 1] = i
+    groups[#groups + 1] = #a / 2
+    for _, v in ipairs(a) do groups[#groups + 1] = v end
+  end
+end
+local anyGone = redis.call('EXISTS', GONE) == 1
+local refs, gone = {}, {}
+for i = 1, n do
+  local at = {}
+  for _, s in ipairs(found[i]) do
+    local p = live[position[s]]
+    if p then at[#at + 1] = p end
+  end
+  refs[i] = table.concat(at, ' ')
+  gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0'
+end
+return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone), table.concat(deferred, ' '), n, '' }
+`,
+);
