@@ -1,6 +1,6 @@
 /**
  * Hex digests of short texts on request paths: a SCIM request's bearer token (src/scim/auth.ts), a deleted
- * user's tombstones (src/store/store.ts). Node's one-shot `crypto.hash` (Node 20.12+) costs about a quarter
+ * user's tombstones (src/store/tombstones.ts). Node's one-shot `crypto.hash` (Node 20.12+) costs about a quarter
  * of createHash's on such inputs; earlier 20.x releases fall back to createHash.
  */
 import * as crypto from 'node:crypto';

@@ -11,7 +11,8 @@
 import { yieldForResource, yieldToEventLoop } from './event-loop.js';
 import { candidateOf, matchPolicyOf, sessionGroupsOf } from './guard/guard.js';
 import { roleMappingOf } from './roles/role-mapping.js';
-import { MAX_CURSOR_PAGE, type NumberedResource, type SsoUserScan, type Store, type StoredSsoUser } from './store/store.js';
+import { type NumberedResource, type SsoUserScan, type Store, type StoredSsoUser } from './store/store.js';
+import { MAX_CURSOR_PAGE } from './store/store-checks.js';
 import {
   finishReport,
   planSsoUsers,

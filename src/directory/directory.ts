@@ -9,7 +9,9 @@ import { ScimSsoConfigError } from '../errors.js';
 import { fold } from '../fold.js';
 import { USER_INDEX } from '../scim/users.js';
 import { answerWeight } from '../scim/heavy-work.js';
-import { keptWithin, MAX_CURSOR_PAGE, type Store } from '../store/store.js';
+import { type Store } from '../store/store.js';
+import { keptWithin } from '../store/read-budgets.js';
+import { MAX_CURSOR_PAGE } from '../store/store-checks.js';
 import { groupView, memberView, userView, type DirectoryGroup, type DirectoryMember, type DirectoryUser } from './views.js';
 
 export type { DirectoryGroup, DirectoryMember, DirectoryUser } from './views.js';

@@ -17,7 +17,8 @@ import {
   type SsoProtocol,
   type SsoIdentity,
 } from '../match/strategies.js';
-import { sessionGroupsFitting, type Store, type StoredConnection, type StoredOidcClient, type StoredResource } from '../store/store.js';
+import { type Store, type StoredConnection, type StoredOidcClient, type StoredResource } from '../store/store.js';
+import { sessionGroupsFitting } from '../store/read-budgets.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isSsoSubject } from '../store/sso-records.js';
 import { isActiveUser } from '../scim/users.js';
@@ -84,7 +85,7 @@ export function sessionGroupsOf(stored: Pick<StoredResource, 'groups'>): Session
 
 /**
  * About the most bytes of groups a session user carries (ids, names and their JSON punctuation:
- * sessionGroupBytes, src/store/store.ts): some 250 groups of ordinary names. A person may be in 1,000 groups
+ * sessionGroupBytes, src/store/read-budgets.ts): some 250 groups of ordinary names. A person may be in 1,000 groups
  * of 1,024-character names, which made every session of theirs about 1 MB in the app's session store, each
  * login a new one (an audit of 2026-12-06: 23 MB a second into a shared Redis from one customer's IdP and
  * SCIM client). The session check reads no more names than these on each request (Store.readSessionUser).

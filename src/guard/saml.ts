@@ -24,15 +24,8 @@ import { SsoLoginError } from '../errors.js';
 import type { Emit } from '../events.js';
 import { CACHE_LIMITS, Lru } from '../lru.js';
 import { roleMappingOf, type RoleMapping } from '../roles/role-mapping.js';
-import {
-  isValidStoreId,
-  MAX_SAML_CACHE_TTL_MS,
-  type CustomerRecords,
-  type Store,
-  type StoredConnection,
-  type SamlSignedPart,
-  type StoredSamlConnection,
-} from '../store/store.js';
+import { isValidStoreId, type CustomerRecords, type Store, type StoredConnection, type SamlSignedPart, type StoredSamlConnection } from '../store/store.js';
+import { MAX_SAML_CACHE_TTL_MS } from '../store/store-checks.js';
 import { runGuard, strategyOf, type GuardResult, type GuardSettings } from './guard.js';
 import { logOutQuietly } from './passport.js';
 import { refusesThePerson, toLoginError } from './login-errors.js';

@@ -131,7 +131,7 @@ export function lookupFor(strategy: SsoMatchingStrategy, identity: SsoIdentity, 
  * Whether two SCIM users a lookup of `index` matches are different people, whatever their `active`: the
  * local part of a userName is shared across domains (alice@corp, alice@subsidiary), where `userName` and
  * `externalId` are one person's (an inactive match beside the active one is that person's history).
- * The stores restate it (loginOutcome in src/store/store.ts, LOGIN_AND_RECORD).
+ * The stores restate it (loginOutcome in src/store/login-outcome.ts, LOGIN_AND_RECORD).
  */
 export const matchesDistinctPeople = (index: MatchIndex): boolean => index === 'userNameLocal';
 

@@ -26,7 +26,8 @@
  */
 import { answerWeight, expectedWeight, readWeight } from './heavy-work.js';
 import { fold } from '../fold.js';
-import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT, type Page, type ReadOptions, type SortOrder, type StoredResource } from '../store/store.js';
+import { type Page, type ReadOptions, type SortOrder, type StoredResource } from '../store/store.js';
+import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT } from '../store/read-budgets.js';
 import type { FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from '../event-loop.js';

@@ -7,7 +7,7 @@
  * letters opaque JSON.
  */
 
-/** Group names follow the rules of store ids (src/store/store.ts isValidStoreId): they go into keys. */
+/** Group names follow the rules of store ids (isValidStoreId, src/store/store-id.ts): they go into keys. */
 const GROUP_NAME = /^[^{}\s\p{Cc}]{1,200}$/u;
 
 /** What a lease holder learns when it takes a connection's lease. */

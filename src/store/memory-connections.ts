@@ -2,17 +2,9 @@
  * The memory store's connections: each record, its customer and its tokens (current, and previous until it
  * expires), and the customers' role mappings.
  */
-import {
-  assertConnectionTokens,
-  assertStoreId,
-  checkRoleMapping,
-  isValidStoreId,
-  type ConnectionTokens,
-  type Store,
-  type StoredConnection,
-  type StoredRoleMapping,
-  type TokenUpdate,
-} from './store.js';
+import { isValidStoreId, type Store, type StoredConnection, type StoredRoleMapping, type TokenUpdate } from './store.js';
+import { assertConnectionTokens, assertStoreId, checkRoleMapping } from './store-checks.js';
+import type { ConnectionTokens } from './store.js';
 
 export interface MemoryConnections {
   methods: Pick<

@@ -3,7 +3,8 @@
  * connection and group, the connections written to lately, and dead letters, in maps of this process.
  */
 import { assertGroupName, type EventConsumerStore } from './event-consumers.js';
-import { assertLeaseArgs, type StoredConnection } from './store.js';
+import { type StoredConnection } from './store.js';
+import { assertLeaseArgs } from './store-checks.js';
 
 interface Position {
   cursor: string | null;

@@ -6,7 +6,8 @@
 import { yieldToEventLoop } from '../event-loop.js';
 import type { MemberDelta } from './memory-events.js';
 import type { Entry, Space } from './memory-space.js';
-import { memberBytes, sameMembers, type MemberChanges, type ResourceWrite, type StoredMember } from './store.js';
+import { type MemberChanges, type ResourceWrite, type StoredMember } from './store.js';
+import { memberBytes, sameMembers } from './write-weights.js';
 
 /**
  * A group's new member list, built from the write alone before the write takes its synchronous step: a long

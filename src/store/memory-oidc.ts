@@ -20,7 +20,8 @@ import {
   type OidcMethods,
   type SsoRecordOptions,
 } from './sso-records.js';
-import { assertCursor, assertPaging, assertStoreId, type StoredSsoUser } from './store.js';
+import { type StoredSsoUser } from './store.js';
+import { assertCursor, assertPaging, assertStoreId } from './store-checks.js';
 
 /** One SSO user as kept: firstSeenAt apart (the store picks it), lastSeenAt apart (the order), the rest as JSON. */
 interface SsoEntry {

@@ -8,7 +8,8 @@
  */
 import { ExpiringKeys } from './expiring-keys.js';
 import { StoreUnavailableError } from './unavailable.js';
-import { assertSamlCacheArgs, type Store } from './store.js';
+import { type Store } from './store.js';
+import { assertSamlCacheArgs } from './store-checks.js';
 
 export type SamlCacheMethods = Pick<Store, 'rememberSamlAssertion'>;
 

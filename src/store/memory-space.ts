@@ -10,13 +10,6 @@ import { OrderedMap } from '../ordered-map.js';
 import { ShardedMap } from '../sharded-map.js';
 import type { EventLogOptions } from './event-log.js';
 import {
-  crowdedIndex,
-  GROUP_IDS_PER_PAGE,
-  groupIdsBytes,
-  keptWithin,
-  memberOverCap,
-  PAGE_MEMBERS_BUDGET,
-  PAGE_READ_BYTES,
   type IndexEntry,
   type ReadOptions,
   type ResourceKind,
@@ -28,6 +21,8 @@ import {
   type StoreQuota,
   type WriteOutcome,
 } from './store.js';
+import { crowdedIndex, memberOverCap } from './write-weights.js';
+import { GROUP_IDS_PER_PAGE, groupIdsBytes, keptWithin, PAGE_MEMBERS_BUDGET, PAGE_READ_BYTES } from './read-budgets.js';
 
 export interface Entry {
   id: string;

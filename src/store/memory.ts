@@ -55,27 +55,7 @@ import type { OrderedIndex } from './ordered-index.js';
 import { memorySetupGrants } from './setup-grants.js';
 import type { SsoRecordOptions } from './sso-records.js';
 import {
-  assertCursorPaging,
-  assertIndexAttribute,
-  assertLookups,
-  assertPaging,
-  assertQuota,
-  assertResourceKind,
-  assertRowBytes,
-  assertSortOrder,
-  assertStoreId,
-  GROUP_IDS_PER_SCRIPT,
-  groupIdsBytes,
   LEASE_WAIT_MS,
-  memberBytes,
-  normalizeResourceWrite,
-  recordLoginInSteps,
-  resolveTombstoneOptions,
-  resourceBytes,
-  sessionGroupsWithin,
-  sortedRun,
-  TOMBSTONE_TRIM_BUDGET,
-  tombstoneDigest,
   type IndexEntry,
   type LoginLookup,
   type MemberPage,
@@ -86,9 +66,25 @@ import {
   type ResourceKind,
   type Store,
   type StoredMember,
-  type TombstoneOptions,
   type WriteOutcome,
 } from './store.js';
+import {
+  assertCursorPaging,
+  assertIndexAttribute,
+  assertLookups,
+  assertPaging,
+  assertQuota,
+  assertResourceKind,
+  assertRowBytes,
+  assertSortOrder,
+  assertStoreId,
+  normalizeResourceWrite,
+} from './store-checks.js';
+import { GROUP_IDS_PER_SCRIPT, groupIdsBytes, sessionGroupsWithin } from './read-budgets.js';
+import { memberBytes, resourceBytes } from './write-weights.js';
+import { recordLoginInSteps } from './login-outcome.js';
+import { resolveTombstoneOptions, TOMBSTONE_TRIM_BUDGET, tombstoneDigest, type TombstoneOptions } from './tombstones.js';
+import { sortedRun } from './sort-runs.js';
 
 /** Options of {@link memoryStore}. */
 export type MemoryStoreOptions = TombstoneOptions & EventLogOptions & SsoRecordOptions;

@@ -1,7 +1,8 @@
 /** The customers' activity logs on Redis: one capped LIST per customer and log, newest first (activity-log.ts). */
 import { checkActivityAppend, type ActivityAppend, type ActivityLogName } from './activity-log.js';
 import type { RedisContext } from './redis-context.js';
-import { assertStoreId, type Store } from './store.js';
+import { type Store } from './store.js';
+import { assertStoreId } from './store-checks.js';
 
 export function redisActivityLog(ctx: RedisContext): Pick<Store, 'appendActivity' | 'readActivity'> {
   const { redis, prefix } = ctx;

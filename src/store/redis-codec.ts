@@ -1,7 +1,5 @@
 /** Arguments and replies of the Redis store's resource scripts (redis-scripts.ts lists them). */
 import {
-  memberMeta,
-  parseMemberMeta,
   type QuotaName,
   type ResourceKind,
   type ResourceWrite,
@@ -12,6 +10,7 @@ import {
   type StoreQuota,
   type WriteOutcome,
 } from './store.js';
+import { memberMeta, parseMemberMeta } from './write-weights.js';
 
 /**
  * How a write hands group members to the create/replace scripts: 'keep' (unchanged), the whole list or the

@@ -7,17 +7,9 @@ import type { RedisEventConsumers } from './redis-event-consumers.js';
 import type { RedisContext } from './redis-context.js';
 import type { RedisOidc } from './redis-oidc.js';
 import { parseOidcClient, parseSamlConnection } from './sso-records.js';
-import {
-  assertConnectionTokens,
-  assertStoreId,
-  checkRoleMapping,
-  isValidStoreId,
-  type ConnectionTokens,
-  type Store,
-  type StoredConnection,
-  type StoredRoleMapping,
-  type TokenUpdate,
-} from './store.js';
+import { isValidStoreId, type Store, type StoredConnection, type StoredRoleMapping, type TokenUpdate } from './store.js';
+import { assertConnectionTokens, assertStoreId, checkRoleMapping } from './store-checks.js';
+import type { ConnectionTokens } from './store.js';
 
 /** Resources deleted per round trip by deleteConnection. */
 const SWEEP_BATCH = 200;

@@ -12,7 +12,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ANNOUNCE_INTERVAL_MS, assertGroupName, type EventConsumerStore, type StoredDeadLetter } from './event-consumers.js';
 import type { RunScript } from './redis-commands.js';
-import { assertLeaseArgs } from './store.js';
+import { assertLeaseArgs } from './store-checks.js';
 
 /**
  * Dead letters one `HSCAN` asks for: each call holds Redis for a batch, not for the whole group, and each

@@ -17,7 +17,8 @@ import {
   changedText,
 } from './event-log.js';
 import type { RedisContext } from './redis-context.js';
-import { assertStoreId, type Store } from './store.js';
+import { type Store } from './store.js';
+import { assertStoreId } from './store-checks.js';
 
 /** How many times a read settles an unfinished staged list before giving up (each settle finishes one). */
 const MAX_SETTLES_PER_READ = 8;

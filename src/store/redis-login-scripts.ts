@@ -7,7 +7,7 @@ import { linkLua } from './lua-link.js';
 import { READ_PRELUDE } from './redis-lua-prelude.js';
 import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
 import { MEMBER_CHUNK } from './redis-write-scripts.js';
-import { PAGE_READ_BYTES } from './store.js';
+import { PAGE_READ_BYTES } from './read-budgets.js';
 
 /**
  * The most bytes of user JSON one login script decodes to learn who is active (activeHolder); past them the
@@ -73,7 +73,7 @@ return { users, buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
  * KEYS[3] = its seen set, KEYS[4] = its bytes count; ARGV: '1' to look up or '0', attribute, value, now ms, retention ms, the activity
  * attribute, subject, firstSeenAt, the attempt's JSON without its outcome fields, its seen score, the most SSO
  * users the customer keeps):
- * FIND_USERS_FOR_LOGIN's lookup (loginHolders), then the outcome of loginOutcome (src/store/store.ts) from it, recorded as
+ * FIND_USERS_FOR_LOGIN's lookup (loginHolders), then the outcome of loginOutcome (src/store/login-outcome.ts) from it, recorded as
  * RECORD_SSO_USER records. Reading a user's activity is the one place a script decodes resource JSON
  * (cjson, read only, never re-encoded); a user it cannot decode leaves the attempt unrecorded (reply flag
  * 0) for the caller to record. The connection's key and the SSO keys are in different Cluster slots: the

@@ -10,19 +10,10 @@ import type { RedisReads } from './redis-reads.js';
 import { seenScore } from '../seen-order.js';
 import { yieldForResource } from '../event-loop.js';
 import { checkSsoUser } from './sso-records.js';
-import {
-  assertIndexAttribute,
-  assertLookups,
-  assertStoreId,
-  inactiveIn,
-  recordLoginInSteps,
-  LOGIN_BATCH,
-  type LoginOutcome,
-  type NumberedLoginLookup,
-  type NumberedResource,
-  type Store,
-  type StoredResource,
-} from './store.js';
+import { type LoginOutcome, type NumberedLoginLookup, type NumberedResource, type Store, type StoredResource } from './store.js';
+import { assertIndexAttribute, assertLookups, assertStoreId } from './store-checks.js';
+import { inactiveIn, recordLoginInSteps } from './login-outcome.js';
+import { LOGIN_BATCH } from './read-budgets.js';
 
 /** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
 type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer, number, Buffer];

@@ -43,7 +43,7 @@
 
 import { EVENT_LOG_LUA } from './redis-event-scripts.js';
 import { LAST_MODIFIED_SORT_ATTRIBUTE } from './last-modified.js';
-import { GROUP_ID_BYTES, GROUP_IDS_PER_SCRIPT, PAGE_READ_BYTES } from './store.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_SCRIPT, PAGE_READ_BYTES } from './read-budgets.js';
 
 /**
  * The one-character codes a row's index entries store instead of the SCIM layer's index attribute names
@@ -191,7 +191,7 @@ local function callBatched(cmd, key, items)
 end
 
 -- The tombstone of an index value: the first 32 hex digits of SHA-1(attribute NUL value); the same as
--- tombstoneDigest in src/store/store.ts, so a 400 KB value costs 32 bytes.
+-- tombstoneDigest in src/store/tombstones.ts, so a 400 KB value costs 32 bytes.
 local function digest(attr, value) return string.sub(redis.sha1hex(attr .. '\0' .. value), 1, 32) end
 
 -- 1 if a deleted user held (attr, value) less than \`retention\` ms before \`now\`, else 0.
@@ -214,7 +214,7 @@ local function unpackIndexes(packed)
   return flat
 end
 
--- The bytes packed index entries count for (attributes and values; see resourceBytes in src/store/store.ts).
+-- The bytes packed index entries count for (attributes and values; see resourceBytes in src/store/write-weights.ts).
 local function idxBytes(packed)
   local n = 0
   local flat = unpackIndexes(packed)
@@ -425,7 +425,7 @@ local function listsAtLeast(h, field, n)
 end
 
 -- Whether value joining group gid takes its reverse-index entry past cap groups of ${GROUP_ID_BYTES} bytes
--- each (joinPassesCap in src/store/store.ts): one HSTRLEN, whatever the entry's length.
+-- each (joinPassesCap in src/store/read-budgets.ts): one HSTRLEN, whatever the entry's length.
 local function joinPasses(value, gid, cap)
   local length = redis.call('HSTRLEN', MEMBER, value)
   local after = length == 0 and #gid or length + 1 + #gid
@@ -521,7 +521,7 @@ local function load(k, seq, withoutGroups)
 end
 
 -- The groups of users ids[1..n], as auxOf reads them, as far as ${GROUP_IDS_PER_SCRIPT} bytes of their
--- reverse-index entries go (GROUP_IDS_PER_SCRIPT in src/store/store.ts): the first user in some group
+-- reverse-index entries go (GROUP_IDS_PER_SCRIPT in src/store/read-budgets.ts): the first user in some group
 -- always, then each whose entry still fits; the others get {'*'}, which the caller reads with USER_GROUPS.
 -- entries: the users' entries when the caller read them already (false: in no group); else each is read
 -- here, once (an entry is at most maxGroupsPerMember ids long).

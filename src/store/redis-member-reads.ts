@@ -7,20 +7,9 @@ import { parseMembers, parseResource } from './redis-codec.js';
 import type { RedisContext } from './redis-context.js';
 import { takeLease, tryLease } from './redis-group-lease.js';
 import { MEMBER_CHUNK as CHUNK } from './redis-scripts.js';
-import {
-  assertCursorPaging,
-  assertPaging,
-  assertStoreId,
-  isValidStoreId,
-  keptWithin,
-  PAGE_MEMBERS_BUDGET,
-  type GroupLease,
-  type MemberPage,
-  type Store,
-  type StoredMember,
-  type StoredResource,
-  type WriteOutcome,
-} from './store.js';
+import { isValidStoreId, type GroupLease, type MemberPage, type Store, type StoredMember, type StoredResource, type WriteOutcome } from './store.js';
+import { assertCursorPaging, assertPaging, assertStoreId } from './store-checks.js';
+import { keptWithin, PAGE_MEMBERS_BUDGET } from './read-budgets.js';
 
 /** How often a group read restarts when the group changes between its member pages. */
 const MAX_READ_ATTEMPTS = 5;

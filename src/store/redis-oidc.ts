@@ -29,7 +29,8 @@ import {
   SSO_DROPS_PER_RECORD,
   type OidcMethods,
 } from './sso-records.js';
-import { assertCursor, assertPaging, assertStoreId, type StoredSsoUser } from './store.js';
+import { type StoredSsoUser } from './store.js';
+import { assertCursor, assertPaging, assertStoreId } from './store-checks.js';
 
 /**
  * Creates an SSO connection record (KEYS[1]) unless it exists (reply 0) or the customer's record of the

@@ -5,7 +5,7 @@
  */
 import { linkLua } from './lua-link.js';
 import { PRELUDE, READ_PRELUDE } from './redis-lua-prelude.js';
-import { GROUP_IDS_PER_PAGE, PAGE_READ_BYTES } from './store.js';
+import { GROUP_IDS_PER_PAGE, PAGE_READ_BYTES } from './read-budgets.js';
 
 /** Users whose reverse-index entries a page reads per HMGET, checking its budget between two. */
 const PAGE_ENTRIES_CHUNK = 20;
@@ -23,7 +23,7 @@ const PAGE_ENTRIES_CHUNK = 20;
 const PAGE_PRELUDE = `${READ_PRELUDE}
 local function pageOf(k, seqs, ids, withGroups, rowBytes, groupIds)
   if #seqs == 0 then return {}, {} end
-  -- Read within the budget whatever the rows hold (readRows; PAGE_READ_BYTES in src/store/store.ts).
+  -- Read within the budget whatever the rows hold (readRows; PAGE_READ_BYTES in src/store/read-budgets.ts).
   local rows, aux = readRows(k, seqs, math.min(rowBytes or ${PAGE_READ_BYTES}, ${PAGE_READ_BYTES})), {}
   local n = #rows
   if not ids then
@@ -95,7 +95,7 @@ return { total, rows, aux }
 
 /**
  * Reads one page in a sort order (ARGV: kind, sort attribute or '' for creation order, '1' descending or
- * '0', offset, count, '0' to leave users' groups out, the most bytes of rows or '' for no limit): the ranks of sortedRun in src/store/store.ts, read with ZRANGE by rank (O(log n +
+ * '0', offset, count, '0' to leave users' groups out, the most bytes of rows or '' for no limit): the ranks of sortedRun in src/store/sort-runs.ts, read with ZRANGE by rank (O(log n +
  * page) whatever the offset). Reply {total, rows, aux} as LIST_PAGE, or {-1, {}, {}} when the kind holds
  * resources not indexed yet (see `<k>:sorted`).
  */

@@ -7,7 +7,7 @@
 import { linkLua } from './lua-link.js';
 import { READ_EVENTS_BODY } from './redis-event-scripts.js';
 import { PRELUDE, READ_PRELUDE } from './redis-lua-prelude.js';
-import { ROWS_PER_SCRIPT } from './store.js';
+import { ROWS_PER_SCRIPT } from './read-budgets.js';
 
 /** Reads one resource (ARGV: kind, id). Reply: the loaded resource, or an empty array. */
 export const GET_RESOURCE = linkLua(

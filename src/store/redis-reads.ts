@@ -8,19 +8,7 @@ import type { RedisContext } from './redis-context.js';
 import type { RedisMemberReads } from './redis-member-reads.js';
 import { MEMBER_CHUNK as CHUNK } from './redis-scripts.js';
 import {
-  assertCursorPaging,
-  assertPaging,
-  assertResourceKind,
-  assertRowBytes,
-  assertSortOrder,
-  assertStoreId,
-  assertIndexAttribute,
   isValidStoreId,
-  normalizeSortKeys,
-  GROUP_ID_BYTES,
-  GROUP_IDS_PER_PAGE,
-  PAGE_READ_BYTES,
-  ROWS_PER_SCRIPT,
   type CursorPage,
   type NumberedResource,
   type Page,
@@ -30,6 +18,17 @@ import {
   type Store,
   type StoredResource,
 } from './store.js';
+import {
+  assertCursorPaging,
+  assertPaging,
+  assertResourceKind,
+  assertRowBytes,
+  assertSortOrder,
+  assertStoreId,
+  assertIndexAttribute,
+  normalizeSortKeys,
+} from './store-checks.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, PAGE_READ_BYTES, ROWS_PER_SCRIPT } from './read-budgets.js';
 
 /** What LIST_PAGE and LIST_SORTED answer, read as bytes: {total, rows, aux}. */
 type PageReply = [number | Buffer, (Buffer | null)[], Buffer[][]];

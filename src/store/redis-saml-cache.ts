@@ -6,7 +6,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { SamlCacheMethods } from './memory-saml-cache.js';
-import { assertSamlCacheArgs } from './store.js';
+import { assertSamlCacheArgs } from './store-checks.js';
 
 export function redisSamlCache(client: Redis | Cluster, prefix: string): SamlCacheMethods {
   const redis = client as Redis; // Redis and Cluster share these signatures; the cast only picks one.

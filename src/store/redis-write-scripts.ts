@@ -47,7 +47,7 @@ local function parseWrite()
     w.quota = { users = tonumber(ARGV[p]), groups = tonumber(ARGV[p + 1]), bytes = tonumber(ARGV[p + 2]),
       perMember = tonumber(ARGV[p + 3]), perValue = tonumber(ARGV[p + 4]), reserve = tonumber(ARGV[p + 5]) }
   end
-  -- What the write counts for (resourceBytes in src/store/store.ts), split in parts.
+  -- What the write counts for (resourceBytes in src/store/write-weights.ts), split in parts.
   w.idxBytes, w.memberBytes = 0, 0
   for _, e in ipairs(w.idx) do w.idxBytes = w.idxBytes + #e[1] + #e[2] end
   for _, mm in ipairs(w.members) do w.memberBytes = w.memberBytes + #mm[1] + #mm[2] end
@@ -383,7 +383,7 @@ return { 'ok', cur.v + 1 }
 `,
 );
 
-/** Most tombstones past their retention that one delete drops (TOMBSTONE_TRIM_BUDGET in src/store/store.ts). */
+/** Most tombstones past their retention that one delete drops (TOMBSTONE_TRIM_BUDGET in src/store/tombstones.ts). */
 const TRIM_BUDGET = 64;
 
 /**

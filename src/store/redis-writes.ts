@@ -17,14 +17,8 @@ import { memberChunks, takeLease } from './redis-group-lease.js';
 import type { RedisMemberReads } from './redis-member-reads.js';
 import { BUMP_JOB, INLINE_MEMBERS, MEMBER_CHUNK } from './redis-scripts.js';
 import {
-  assertQuota,
-  assertResourceKind,
-  assertStoreId,
   isValidStoreId,
   LEASE_WAIT_MS,
-  memberMeta,
-  normalizeResourceWrite,
-  sameMembers,
   type MemberChanges,
   type ResourceWrite,
   type Store,
@@ -32,6 +26,8 @@ import {
   type StoreQuota,
   type WriteOutcome,
 } from './store.js';
+import { assertQuota, assertResourceKind, assertStoreId, normalizeResourceWrite } from './store-checks.js';
+import { memberMeta, sameMembers } from './write-weights.js';
 
 /**
  * Per instance, a connection's stalled jobs are looked for at most this often after one of its writes (or

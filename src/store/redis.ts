@@ -70,7 +70,8 @@ import { redisSamlCache } from './redis-saml-cache.js';
 import { redisSetupGrants } from './redis-setup-grants.js';
 import { redisWrites } from './redis-writes.js';
 import { resolveSsoRecordOptions, type SsoRecordOptions } from './sso-records.js';
-import { resolveTombstoneOptions, type Store, type TombstoneOptions } from './store.js';
+import { type Store } from './store.js';
+import { resolveTombstoneOptions, type TombstoneOptions } from './tombstones.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions extends TombstoneOptions, EventLogOptions, SsoRecordOptions {

@@ -3,7 +3,8 @@
  * accept, store and return exactly the same thing. Both records travel as JSON text inside the stores: what
  * comes out is always a fresh copy, never an object a caller could use to change the store.
  */
-import { assertStoreId, type IdpType, type SamlSignedPart, type Store, type StoredOidcClient, type StoredSamlConnection, type StoredSsoUser } from './store.js';
+import { type IdpType, type SamlSignedPart, type Store, type StoredOidcClient, type StoredSamlConnection, type StoredSsoUser } from './store.js';
+import { assertStoreId } from './store-checks.js';
 
 /** The Store methods about OIDC clients, SSO users and customers (memory-oidc.ts, redis-oidc.ts). */
 export type OidcMethods = Pick<

@@ -6,12 +6,9 @@
  */
 
 import type { ActivityAppend, ActivityLogName } from './activity-log.js';
-import { hexDigest } from '../digest.js';
-import { yieldForResource } from '../event-loop.js';
-import { checkWriteEvents, type EventPage, type WriteEvents } from './event-log.js';
-import { assertGroupName, assertTtl, type EventConsumerStore } from './event-consumers.js';
+import type { EventPage, WriteEvents } from './event-log.js';
+import type { EventConsumerStore } from './event-consumers.js';
 import type { SetupGrantStore } from './setup-grants.js';
-import { isValidStoreId, MAX_STORE_ID_LENGTH } from './store-id.js';
 
 export type ResourceKind = 'User' | 'Group';
 
@@ -27,6 +24,9 @@ export interface StoredConnection {
   previousTokenExpiresAt: number | null;
   createdAt: string;
 }
+
+/** A connection's tokens: the hashes its bearer tokens are found by, and when the previous one stops working. */
+export type ConnectionTokens = Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>;
 
 /**
  * One entry of a secondary index: `attribute` names the index (e.g. `userName`, `externalId`, `email`),
@@ -67,31 +67,6 @@ export interface StoredMember {
 export interface StoredMembership {
   value: string;
   display: string;
-}
-
-/**
- * The bytes a group takes of a session's budget of groups (SESSION_GROUPS_BYTES in src/guard/guard.ts): its id
- * and name in UTF-8, and 32 for the JSON around them. Stores count with it what they name in a
- * {@link SessionUserRead}, so what a store names a session keeps whole.
- */
-export function sessionGroupBytes(id: string, displayName: string): number {
-  return Buffer.byteLength(id) + Buffer.byteLength(displayName) + 32;
-}
-
-/** How many of `groups`, in order, fit in `budget` bytes as {@link sessionGroupBytes} counts them (maybe none). */
-export function sessionGroupsFitting<T>(groups: readonly T[], idAndName: (group: T) => [string, string], budget: number): number {
-  let spent = 0;
-  for (let i = 0; i < groups.length; i++) {
-    spent += sessionGroupBytes(...idAndName(groups[i]!));
-    if (spent > budget) return i;
-  }
-  return groups.length;
-}
-
-/** A user's groups as a {@link SessionUserRead} gives them: named while within `namedBytes`, then ids only. */
-export function sessionGroupsWithin(groups: readonly StoredMembership[], namedBytes: number): Pick<SessionUserRead, 'groups' | 'moreGroupIds'> {
-  const named = sessionGroupsFitting(groups, (g) => [g.value, g.display], namedBytes);
-  return { groups: groups.slice(0, named), moreGroupIds: groups.slice(named).map((g) => g.value) };
 }
 
 /** What a session check reads of its person on every request ({@link Store.readSessionUser}). */
@@ -207,16 +182,6 @@ export interface ReadOptions {
   rowBytes?: number;
 }
 
-/**
- * The most bytes of stored rows one page read (listPage, listSorted, listAfter) returns, whatever its
- * `count` and rowBytes: past them the page ends early, after at least one resource. On Redis the rows are
- * read within it (readRows in src/store/redis-lua-prelude.ts), so one script copies at most about twice this: a
- * page of 100 users of 920 KB each, within every resource limit, held Redis for about a second in one HMGET.
- * The memory store counts the JSON's characters and Redis the stored row's bytes, so their pages can end
- * one row apart.
- */
-export const PAGE_READ_BYTES = 1_000_000;
-
 /** One page of a group's members, in the order they were added (see listGroupMembers). */
 export interface MemberPage {
   /** The group's version when the page was read (pages of one version form a consistent list). */
@@ -328,67 +293,6 @@ export type TokenUpdate =
 export interface Page {
   total: number;
   resources: StoredResource[];
-}
-
-/**
- * The bytes a server-issued group id (a UUID: 36 characters) takes in a user's reverse-index entry, with its
- * separator. The group bounds below are counted in these bytes, so that a write checks the per-member
- * limit with one `HSTRLEN` instead of reading the entry: for ids the SCIM layer issues, bytes ÷ 37 is the
- * exact count.
- */
-export const GROUP_ID_BYTES = 37;
-
-/**
- * How much of the group reverse index (the ids of the groups listing each user, space-separated: what
- * {@link groupIdsBytes} counts) one Redis script derives groups for: 37,000 bytes, 1,000 memberships. A
- * read derives each user's groups (5-10 µs of Lua per membership: 2,000 held Redis 10-25 ms in an audit
- * at enterprise sizes, 2026-12-05); the users of a page or lookup past this budget have theirs read by
- * further scripts of the same budget, so no script holds Redis for long.
- */
-export const GROUP_IDS_PER_SCRIPT = 1_000 * GROUP_ID_BYTES;
-
-/**
- * How much of the reverse index the users of one page read (listPage, listSorted, listAfter) may carry in
- * all: 1,850,000 bytes, 50,000 memberships (about 4 MB of SCIM JSON). Past it the page ends early, after at
- * least one user; a page of 100 users in 500 groups each is whole.
- */
-export const GROUP_IDS_PER_PAGE = 50_000 * GROUP_ID_BYTES;
-
-/** The bytes of a user's reverse-index entry: its groups' ids joined by single spaces. */
-export function groupIdsBytes(groupIds: Iterable<string>): number {
-  let bytes = -1;
-  for (const id of groupIds) bytes += Buffer.byteLength(id) + 1;
-  return Math.max(0, bytes);
-}
-
-/**
- * Whether joining group `groupId` takes a member whose reverse-index entry holds `entryBytes` past
- * `maxGroupsPerMember` (counted in GROUP_ID_BYTES: the member's groups for server-issued ids).
- */
-export function joinPassesCap(entryBytes: number, groupId: string, maxGroupsPerMember: number): boolean {
-  const after = entryBytes === 0 ? Buffer.byteLength(groupId) : entryBytes + 1 + Buffer.byteLength(groupId);
-  return after > maxGroupsPerMember * GROUP_ID_BYTES - 1;
-}
-
-/**
- * How many members the groups of one page read *with their members* (listPage, listSorted, listAfter
- * without `members: false`) may carry in all: 100,000, about 10 MB of SCIM JSON. Past it the page ends
- * early, after at least one group (whose members the 250,000 a group may hold bound). Without it, a page of
- * 100 groups of 100,000 members would be read, held and answered whole: a gigabyte.
- */
-export const PAGE_MEMBERS_BUDGET = 100_000;
-
-/**
- * How many items of a page (in page order; `costOf`: a user's groupIdsBytes, a group's member count, added up
- * lazily) one page read keeps so that their costs stay within `budget`: always at least one.
- */
-export function keptWithin<T>(items: readonly T[], costOf: (item: T) => number, budget: number): number {
-  let spent = 0;
-  for (let i = 0; i < items.length; i++) {
-    spent += costOf(items[i]!);
-    if (spent > budget && i > 0) return i;
-  }
-  return items.length;
 }
 
 /**
@@ -530,37 +434,6 @@ export interface RecordedLogin {
   recorded: LoginOutcome | null;
 }
 
-/**
- * The outcome recordLogin records, from what it found: the rule of src/match/decide.ts, restated here
- * because the store may not depend on the guard (the guard checks that the two agree, and records again
- * if they ever do not). No connection: admitted. Among the users found, those whose activity attribute is
- * not `false` are active: two or more active, refused `ambiguous`; one, admitted as that user; none active
- * but some found, refused `deactivated` as the last found (most recently created); none found, refused
- * `deleted` when a deleted user held the value, else `not_provisioned`. The Redis store's Lua mirrors this
- * (LOGIN_AND_RECORD in src/store/redis-login-scripts.ts).
- */
-export function loginOutcome(
-  hasConnection: boolean,
-  users: { id: string; inactive: boolean }[],
-  deletedMatch: boolean,
-  lookupAttribute: string | null,
-): LoginOutcome {
-  if (!hasConnection) return { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };
-  const active = users.filter((u) => !u.inactive);
-  // The local part of a userName matches different people: any two are ambiguous (matchesDistinctPeople).
-  if ((lookupAttribute === 'userNameLocal' ? users : active).length > 1) return { lastOutcome: 'refused', lastReason: 'ambiguous', lastScimUserId: null };
-  if (active.length === 1) return { lastOutcome: 'admitted', lastReason: null, lastScimUserId: active[0]!.id };
-  const latest = users.at(-1);
-  if (latest) return { lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: latest.id };
-  return { lastOutcome: 'refused', lastReason: deletedMatch ? 'deleted' : 'not_provisioned', lastScimUserId: null };
-}
-
-/** Whether a stored user's JSON has `attribute: false` at its top level (recordLogin's activity test). Throws on text that is not JSON. */
-export function inactiveIn(json: string, attribute: string): boolean {
-  const parsed = JSON.parse(json) as unknown;
-  return typeof parsed === 'object' && parsed !== null && (parsed as Record<string, unknown>)[attribute] === false;
-}
-
 /** The IdP kinds an OIDC client can be; they set the default matching strategy. */
 export type IdpType = 'Okta' | 'MicrosoftEntra' | 'Generic';
 
@@ -646,18 +519,6 @@ export interface CustomerRecords {
   saml: StoredSamlConnection | null;
   roleMapping: StoredRoleMapping | null;
 }
-
-/** Checks a role mapping before either store keeps it. */
-export function checkRoleMapping(mapping: StoredRoleMapping): StoredRoleMapping {
-  if (typeof mapping.json !== 'string' || mapping.json.length > MAX_ROLE_MAPPING_BYTES) {
-    throw new TypeError(`a role mapping is JSON text of at most ${MAX_ROLE_MAPPING_BYTES} characters`);
-  }
-  if (typeof mapping.updatedAt !== 'string' || mapping.updatedAt.length > 40) throw new TypeError('updatedAt must be an ISO 8601 time');
-  return { json: mapping.json, updatedAt: mapping.updatedAt };
-}
-
-/** The largest role mapping the stores keep (200 rules of 20 roles fit well below it). */
-export const MAX_ROLE_MAPPING_BYTES = 1_000_000;
 
 /** A person who tried to log in through a customer's OIDC client (admitted or not), by subject. */
 export interface StoredSsoUser {
@@ -959,381 +820,4 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   close?(): Promise<void>;
 }
 
-/** The longest a SAML assertion ID stays remembered (a day). */
-export const MAX_SAML_CACHE_TTL_MS = 24 * 60 * 60 * 1000;
-
-/** Checks the arguments of the SAML assertion cache (ids are key names on Redis). */
-export function assertSamlCacheArgs(customerId: string, id: string, ttlMs: number): void {
-  assertStoreId('customerId', customerId);
-  assertStoreId('SAML message id', id);
-  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_SAML_CACHE_TTL_MS) {
-    throw new TypeError(`ttlMs must be an integer from 1 to ${MAX_SAML_CACHE_TTL_MS}`);
-  }
-}
-
 export { isValidStoreId, MAX_STORE_ID_LENGTH } from './store-id.js';
-
-/** A connection's tokens: the hashes its bearer tokens are found by, and when the previous one stops working. */
-export type ConnectionTokens = Pick<StoredConnection, 'tokenHash' | 'previousTokenHash' | 'previousTokenExpiresAt'>;
-
-/** The token checks both stores apply (the Redis store writes these values into keys and PEXPIREAT). */
-export function assertConnectionTokens(tokens: ConnectionTokens): void {
-  assertStoreId('tokenHash', tokens.tokenHash);
-  if (tokens.previousTokenHash !== null) assertStoreId('previousTokenHash', tokens.previousTokenHash);
-  if (tokens.previousTokenExpiresAt !== null && !Number.isFinite(tokens.previousTokenExpiresAt)) {
-    throw new TypeError('previousTokenExpiresAt must be epoch milliseconds or null');
-  }
-}
-
-/** Throws a TypeError naming `what` unless `value` passes {@link isValidStoreId}. */
-export function assertStoreId(what: string, value: unknown): asserts value is string {
-  if (!isValidStoreId(value)) {
-    throw new TypeError(`${what} must be 1-${MAX_STORE_ID_LENGTH} characters without braces, whitespace or control characters`);
-  }
-}
-
-/** Throws a TypeError unless `kind` is 'User' or 'Group'. */
-export function assertResourceKind(kind: unknown): asserts kind is ResourceKind {
-  if (kind !== 'User' && kind !== 'Group') throw new TypeError(`kind must be 'User' or 'Group'`);
-}
-
-/** Throws a TypeError unless `attribute` can name an index: 1 to 200 characters, no control characters. */
-export function assertIndexAttribute(attribute: unknown): asserts attribute is string {
-  if (typeof attribute !== 'string' || attribute.length === 0 || attribute.length > MAX_STORE_ID_LENGTH || /\p{Cc}/u.test(attribute)) {
-    throw new TypeError('index attribute must be 1-200 characters without control characters');
-  }
-}
-
-/** Throws a TypeError unless every lookup has an index attribute and a string value (each attribute checked once). */
-export function assertLookups(lookups: { attribute: string; value: string }[]): void {
-  if (!Array.isArray(lookups)) throw new TypeError('lookups must be an array');
-  const checked = new Set<string>();
-  for (const { attribute, value } of lookups) {
-    if (!checked.has(attribute)) {
-      assertIndexAttribute(attribute);
-      checked.add(attribute);
-    }
-    if (typeof value !== 'string') throw new TypeError('index value must be a string');
-  }
-}
-
-/**
- * Validates a write the same way for every store and returns a clean copy: index entries deduplicated (a
- * value claimed both unique and non-unique counts as unique), members deduplicated by `value` (first one
- * wins) and reduced to their string `value`/`display`/`type`; member changes likewise (`add` deduplicated,
- * `remove` deduplicated). Throws a TypeError on malformed input.
- */
-export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
-  assertResourceKind(write.kind);
-  assertStoreId('resource id', write.id);
-  if (typeof write.json !== 'string') throw new TypeError('json must be a string');
-  const indexes = new Map<string, IndexEntry>();
-  for (const entry of write.indexes) {
-    assertIndexAttribute(entry.attribute);
-    if (typeof entry.value !== 'string') throw new TypeError('index value must be a string');
-    const key = `${entry.attribute}\u0000${entry.value}`;
-    const unique = entry.unique === true || indexes.get(key)?.unique === true;
-    indexes.set(key, { attribute: entry.attribute, value: entry.value, unique });
-  }
-  const out: ResourceWrite = { id: write.id, kind: write.kind, json: write.json, indexes: [...indexes.values()] };
-  if (write.sortKeys !== undefined) out.sortKeys = normalizeSortKeys(write.sortKeys);
-  if (write.events !== undefined) out.events = checkWriteEvents(write.events);
-  if (write.kind === 'User') {
-    if (write.members !== undefined || write.memberChanges !== undefined) throw new TypeError('members are for groups only');
-    return out;
-  }
-  if (write.displayName !== undefined && typeof write.displayName !== 'string') {
-    throw new TypeError('displayName must be a string');
-  }
-  out.displayName = write.displayName ?? '';
-  if (write.members !== undefined && write.memberChanges !== undefined) {
-    throw new TypeError('a write carries either members or memberChanges, not both');
-  }
-  if (write.members !== undefined) {
-    if (!Array.isArray(write.members)) throw new TypeError('members must be an array');
-    out.members = cleanMembers(write.members);
-  }
-  if (write.memberChanges !== undefined) {
-    const { add, remove } = write.memberChanges;
-    if (!Array.isArray(add) || !Array.isArray(remove)) throw new TypeError('memberChanges needs add and remove arrays');
-    for (const value of remove) if (typeof value !== 'string') throw new TypeError('member value must be a string');
-    out.memberChanges = { add: cleanMembers(add), remove: [...new Set(remove)] };
-  }
-  if (write.keepIfMembersUnchanged === true) out.keepIfMembersUnchanged = true;
-  if (write.lease !== undefined) {
-    if (typeof write.lease !== 'string' || !/^[0-9a-f]{32}$/.test(write.lease)) throw new TypeError('lease must be a token from leaseGroup');
-    out.lease = write.lease;
-  }
-  return out;
-}
-
-/** Checked sort entries, reduced to attribute and value; throws a TypeError on a repeated attribute. */
-export function normalizeSortKeys(entries: SortEntry[]): SortEntry[] {
-  if (!Array.isArray(entries)) throw new TypeError('sortKeys must be an array');
-  const seen = new Set<string>();
-  return entries.map((entry) => {
-    assertIndexAttribute(entry?.attribute);
-    if (entry.value !== null && typeof entry.value !== 'string') throw new TypeError('sort value must be a string or null');
-    if (seen.has(entry.attribute)) throw new TypeError(`sortKeys list ${entry.attribute} twice`);
-    seen.add(entry.attribute);
-    return { attribute: entry.attribute, value: entry.value };
-  });
-}
-
-/** A run of ranks in a sort index, ascending [from, to), read backwards when `reverse`. */
-export interface RankRun {
-  from: number;
-  to: number;
-  reverse: boolean;
-}
-
-/**
- * Where listSorted's page [offset, offset + count) lies in an ascending index of `total` entries (the null
- * values last, in creation order): ascending, those ranks; descending, the index read backwards from its end.
- * LIST_SORTED in redis-page-scripts.ts does the same arithmetic in Lua.
- */
-export function sortedRun(total: number, descending: boolean, offset: number, count: number): RankRun | null {
-  const end = Math.min(total, offset + count);
-  if (offset >= end) return null;
-  return descending ? { from: total - end, to: total - offset, reverse: true } : { from: offset, to: end, reverse: false };
-}
-
-/** Throws a TypeError unless `order` is a SortOrder. */
-export function assertSortOrder(order: SortOrder): void {
-  if (order === null || typeof order !== 'object' || typeof order.descending !== 'boolean') throw new TypeError('order needs attribute and descending');
-  if (order.attribute !== null) assertIndexAttribute(order.attribute);
-}
-
-/** Whether a group's members (by value) hold exactly `next` (without repeated values), with the same display and type, in any order. */
-export function sameMembers(current: ReadonlyMap<string, StoredMember>, next: Iterable<StoredMember>, nextSize: number): boolean {
-  if (current.size !== nextSize) return false;
-  for (const m of next) {
-    const had = current.get(m.value);
-    if (had === undefined || had.display !== m.display || had.type !== m.type) return false;
-  }
-  return true;
-}
-
-/** Members deduplicated by value (first wins), reduced to string value/display/type. */
-function cleanMembers(list: StoredMember[]): StoredMember[] {
-  const members = new Map<string, StoredMember>();
-  for (const member of list) {
-    if (typeof member?.value !== 'string') throw new TypeError('member value must be a string');
-    if (members.has(member.value)) continue;
-    const copy: StoredMember = { value: member.value };
-    if (typeof member.display === 'string') copy.display = member.display;
-    if (typeof member.type === 'string') copy.type = member.type;
-    members.set(member.value, copy);
-  }
-  return [...members.values()];
-}
-
-/**
- * The metadata the stores keep per group member: `[display, type]` as JSON with trailing nulls cut, or ''
- * when the member has neither (most members: Entra sends only `value`). The order is kept apart (a sorted
- * set score on Redis), so it does not count.
- */
-export function memberMeta(member: StoredMember): string {
-  if (member.display === undefined && member.type === undefined) return '';
-  const meta: (string | null)[] = [member.display ?? null, member.type ?? null];
-  while (meta[meta.length - 1] === null) meta.pop();
-  return JSON.stringify(meta);
-}
-
-/** Reads {@link memberMeta} back into a member. */
-export function parseMemberMeta(value: string, meta: string): StoredMember {
-  const member: StoredMember = { value };
-  if (meta === '') return member;
-  const [display, type] = JSON.parse(meta) as [(string | null)?, (string | null)?];
-  if (typeof display === 'string') member.display = display;
-  if (typeof type === 'string') member.type = type;
-  return member;
-}
-
-const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
-
-/** The bytes one group member counts for: its value and its stored metadata ({@link memberMeta}). */
-export function memberBytes(member: StoredMember): number {
-  return utf8(member.value) + utf8(memberMeta(member));
-}
-
-/**
- * The bytes a (normalised) write counts for against the `maxBytes` quota: the UTF-8 bytes of its JSON, of
- * each index entry's attribute and value, and of each group member's value and metadata (display, type). Both stores keep
- * this exact sum per connection (Redis adds its own per-key overhead on top, roughly the same again).
- */
-export function resourceBytes(write: ResourceWrite): number {
-  let bytes = utf8(write.json);
-  for (const e of write.indexes) bytes += utf8(e.attribute) + utf8(e.value);
-  for (const m of write.members ?? []) bytes += memberBytes(m);
-  return bytes;
-}
-
-/** Throws a TypeError unless `quota` holds non-negative safe integers (the per-member and per-value ones may be absent). */
-export function assertQuota(quota: StoreQuota | undefined): void {
-  if (quota === undefined) return;
-  for (const key of ['maxUsers', 'maxGroups', 'maxBytes', 'maxGroupsPerMember', 'maxResourcesPerValue'] as const) {
-    const v = quota[key];
-    if ((key === 'maxGroupsPerMember' || key === 'maxResourcesPerValue') && v === undefined) continue;
-    if (!Number.isSafeInteger(v) || (v as number) < 0) throw new TypeError(`quota.${key} must be a non-negative integer`);
-  }
-}
-
-/**
- * The attribute of the first non-unique entry of `entries` (written for resource `id`) whose value
- * `quota.maxResourcesPerValue` other resources already hold, or null. `holders(attribute, value)` lists the
- * ids holding a value.
- */
-export function crowdedIndex(
-  id: string,
-  entries: readonly IndexEntry[],
-  quota: StoreQuota | undefined,
-  holders: (attribute: string, value: string) => readonly string[],
-): string | null {
-  const cap = quota?.maxResourcesPerValue;
-  if (cap === undefined) return null;
-  for (const entry of entries) {
-    if (entry.unique) continue;
-    const ids = holders(entry.attribute, entry.value);
-    if (ids.length >= cap && !ids.includes(id)) return entry.attribute;
-  }
-  return null;
-}
-
-/**
- * The first member a group write adds whom joining would take past `quota.maxGroupsPerMember`
- * ({@link joinPassesCap}), or null. `entryBytes(value)` is the groupIdsBytes of a value's groups;
- * `isMember(value)` says whether the group already lists it (then the write adds no membership). Both
- * stores answer the same; Redis checks in its script.
- */
-export function memberOverCap(
-  write: ResourceWrite,
-  quota: StoreQuota | undefined,
-  entryBytes: (value: string) => number,
-  isMember: (value: string) => boolean,
-): string | null {
-  const cap = quota?.maxGroupsPerMember;
-  if (cap === undefined || write.kind !== 'Group') return null;
-  for (const m of write.members ?? write.memberChanges?.add ?? []) {
-    // Only a member that joins can pass its cap; asking that first spares a long list of kept members
-    // their entries' byte counts.
-    if (!isMember(m.value) && joinPassesCap(entryBytes(m.value), write.id, cap)) return m.value;
-  }
-  return null;
-}
-
-/** How long a deletion tombstone counts by default: 90 days, the matching report's horizon. */
-export const DEFAULT_TOMBSTONE_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
-/** How many tombstones (index entries of deleted users) one connection keeps at most by default. */
-export const DEFAULT_MAX_TOMBSTONES = 1_000_000;
-/** Tombstones past their retention dropped per delete at most (keeps every delete's work bounded). */
-export const TOMBSTONE_TRIM_BUDGET = 64;
-
-/** The tombstone options both stores take. */
-export interface TombstoneOptions {
-  /** How long a deleted user's index values count as "deleted" (ms). Default: 90 days. */
-  tombstoneRetentionMs?: number;
-  /** Most tombstones per connection; the oldest go first. Default: 1,000,000. */
-  maxTombstones?: number;
-  /** The clock (epoch ms) for tombstones and token expiry. Default: Date.now. For tests. */
-  now?: () => number;
-}
-
-/** Validates {@link TombstoneOptions} and fills in the defaults. */
-export function resolveTombstoneOptions(options: TombstoneOptions): Required<TombstoneOptions> {
-  const retention = options.tombstoneRetentionMs ?? DEFAULT_TOMBSTONE_RETENTION_MS;
-  const max = options.maxTombstones ?? DEFAULT_MAX_TOMBSTONES;
-  if (!Number.isSafeInteger(retention) || retention < 1) throw new TypeError('tombstoneRetentionMs must be a positive integer');
-  if (!Number.isSafeInteger(max) || max < 0) throw new TypeError('maxTombstones must be a non-negative integer');
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function') throw new TypeError('now must be a function returning epoch milliseconds');
-  return { tombstoneRetentionMs: retention, maxTombstones: max, now };
-}
-
-/**
- * The tombstone of index value (attribute, value): the first 16 bytes of SHA-1(attribute NUL value), as 32
- * hex characters, whatever the value's length. SHA-1 because it is the one digest Redis's Lua offers (the
- * Redis store computes it inside its delete script); a collision could only make a never-provisioned login
- * read as "deleted" within one connection, and both are refusals.
- */
-export function tombstoneDigest(attribute: string, value: string): string {
-  return hexDigest('sha1', `${attribute}\u0000${value}`).slice(0, 32);
-}
-
-/**
- * Most lookups one Redis script of findUsersForLoginBatch takes (longer batches are split, sent together):
- * 500 held Redis 25-42 ms per script at enterprise sizes (an audit, 2026-12-05), 125 about a quarter, and
- * up to 51 ms on a machine loaded by one tenant's heavy requests (audit 24, at 1,000,000 users); 64 half that.
- */
-export const LOGIN_BATCH = 64;
-
-/**
- * Most rows one Redis script of a cursor read (listAfter) or a client page's read returns: each row costs the
- * script 12-30 µs with its groups, so 1,000 held Redis 12-36 ms (the same audit); longer pages take several.
- */
-export const ROWS_PER_SCRIPT = 250;
-
-/** Throws a TypeError unless `cursor` is a scan cursor: '0' or another decimal the store answered. */
-export function assertCursor(cursor: unknown): asserts cursor is string {
-  if (typeof cursor !== 'string' || !/^\d{1,20}$/.test(cursor)) throw new TypeError('cursor must be a decimal string');
-}
-
-/** Throws a TypeError unless ReadOptions.rowBytes, when given, is a positive safe integer. */
-export function assertRowBytes(options: ReadOptions | undefined): void {
-  const rowBytes = options?.rowBytes;
-  if (rowBytes !== undefined && (!Number.isSafeInteger(rowBytes) || rowBytes < 1)) throw new TypeError('rowBytes must be a positive integer');
-}
-
-/** Throws a TypeError unless offset and count are non-negative safe integers. */
-export function assertPaging(offset: number, count: number): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0) {
-    throw new TypeError('offset and count must be non-negative integers');
-  }
-}
-
-/** The most a cursor page may ask for (listAfter, listGroupMembersAfter). */
-export const MAX_CURSOR_PAGE = 1000;
-
-export function assertCursorPaging(after: number, count: number): void {
-  if (!Number.isSafeInteger(after) || after < 0 || !Number.isSafeInteger(count) || count < 1 || count > MAX_CURSOR_PAGE) {
-    throw new TypeError(`after must be a non-negative integer and count an integer from 1 to ${MAX_CURSOR_PAGE}`);
-  }
-}
-
-/**
- * recordLogin in two steps on any store: findUsersForLogin, then recordSsoUser with the outcome
- * {@link loginOutcome} picks. The memory store's recordLogin (both steps in process), and the Redis store's
- * on a Cluster (two round trips: the SSO users and the connection are in different slots).
- */
-export async function recordLoginInSteps(
-  store: Pick<Store, 'findUsersForLogin' | 'recordSsoUser'>,
-  customerId: string,
-  attempt: LoginAttempt,
-): Promise<RecordedLogin> {
-  assertStoreId('customerId', customerId);
-  assertIndexAttribute(attempt.inactiveWhenFalse);
-  const { connectionId, lookup } = attempt;
-  const found: LoginLookup =
-    connectionId !== null && lookup !== null ? await store.findUsersForLogin(connectionId, lookup.attribute, lookup.value) : { users: [], deletedMatch: false };
-  const users: { id: string; inactive: boolean }[] = [];
-  try {
-    // A large holder parsed in a turn of its own: 100 holders of 0.8 MB were seconds in one.
-    for (const u of found.users) {
-      users.push({ id: u.id, inactive: inactiveIn(u.json, attempt.inactiveWhenFalse) });
-      await yieldForResource(u);
-    }
-  } catch {
-    return { found, recorded: null }; // not JSON (written by hand): the caller decides and records
-  }
-  const recorded = loginOutcome(connectionId !== null, users, found.deletedMatch, lookup?.attribute ?? null);
-  await store.recordSsoUser(customerId, { ...attempt.user, ...recorded });
-  return { found, recorded };
-}
-
-/** The checks every event lease and cursor call makes of its arguments, on both stores. */
-export function assertLeaseArgs(group: string, connectionId: string, owner: string, ttlMs?: number): void {
-  assertGroupName(group);
-  assertStoreId('connectionId', connectionId);
-  assertStoreId('owner', owner);
-  if (ttlMs !== undefined) assertTtl(ttlMs);
-}

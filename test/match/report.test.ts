@@ -9,7 +9,9 @@ import { makeStore, STORE_KINDS } from '../support/app.js';
 import { aroundStoreCalls, recordStoreCalls } from '../support/store-calls.js';
 import { scimSso } from '../support/sso.js';
 import type { ScimCandidate } from '../../src/match/strategies.js';
-import { MAX_CURSOR_PAGE, ROWS_PER_SCRIPT, type PickedPage, type Store, type StoredSsoUser } from '../../src/store/store.js';
+import { type PickedPage, type Store, type StoredSsoUser } from '../../src/store/store.js';
+import { MAX_CURSOR_PAGE } from '../../src/store/store-checks.js';
+import { ROWS_PER_SCRIPT } from '../../src/store/read-budgets.js';
 import { bodyText } from '../../src/scim/response-body.js';
 
 const sso = (over: Partial<StoredSsoUser> & { subject: string }): StoredSsoUser => ({

@@ -5,7 +5,7 @@
  * (GROUP_IDS_PER_SCRIPT) have theirs read by further scripts: pages stay whole. Scans count what they hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP_ID_BYTES, GROUP_IDS_PER_SCRIPT, PAGE_MEMBERS_BUDGET } from '../../src/store/store.js';
+import { GROUP_ID_BYTES, GROUP_IDS_PER_SCRIPT, PAGE_MEMBERS_BUDGET } from '../../src/store/read-budgets.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { bodyText } from '../../src/scim/response-body.js';

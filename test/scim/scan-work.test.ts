@@ -17,7 +17,7 @@ import { LIST_YIELD_EVERY, SCAN_RESOURCE_WORK, SCAN_SLICE_WORK, SCAN_WORK_PER_RE
 import type { JsonObject } from '../../src/scim/normalize.js';
 import { scanWorkStats, WorkBudgetExceeded, WorkMeter } from '../../src/scim/scan-work.js';
 import { RESOURCE_TYPES } from '../../src/scim/schemas.js';
-import { ROWS_PER_SCRIPT } from '../../src/store/store.js';
+import { ROWS_PER_SCRIPT } from '../../src/store/read-budgets.js';
 import { STORE_KINDS, scimTestApp, type ScimTestApp } from '../support/app.js';
 import { scimRequest, scimSso } from '../support/sso.js';
 import { aroundStoreCalls } from '../support/store-calls.js';

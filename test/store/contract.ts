@@ -15,19 +15,18 @@ import type {
   StoredOidcClient,
   StoredSamlConnection,
   StoredSsoUser,
-  TombstoneOptions,
 } from '../../src/store/store.js';
+import type { TombstoneOptions } from '../../src/store/tombstones.js';
 import {
   GROUP_ID_BYTES,
   GROUP_IDS_PER_PAGE,
   GROUP_IDS_PER_SCRIPT,
-  memberBytes,
-  normalizeResourceWrite,
   PAGE_MEMBERS_BUDGET,
   PAGE_READ_BYTES,
   sessionGroupBytes,
-  resourceBytes,
-} from '../../src/store/store.js';
+} from '../../src/store/read-budgets.js';
+import { memberBytes, resourceBytes } from '../../src/store/write-weights.js';
+import { normalizeResourceWrite } from '../../src/store/store-checks.js';
 import type { ActivityLogName } from '../../src/store/activity-log.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SESSION_GRANT_RETENTION_MS, SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';

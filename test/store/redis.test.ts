@@ -3,15 +3,9 @@ import { tracingChannel } from 'node:diagnostics_channel';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { redisStore } from '../../src/store/redis.js';
-import {
-  LOGIN_BATCH,
-  PAGE_READ_BYTES,
-  ROWS_PER_SCRIPT,
-  tombstoneDigest,
-  type Store,
-  type StoredConnection,
-  type StoredResource,
-} from '../../src/store/store.js';
+import { type Store, type StoredConnection, type StoredResource } from '../../src/store/store.js';
+import { LOGIN_BATCH, PAGE_READ_BYTES, ROWS_PER_SCRIPT } from '../../src/store/read-budgets.js';
+import { tombstoneDigest } from '../../src/store/tombstones.js';
 import { EVENTS_PER_SCRIPT } from '../../src/store/redis-events.js';
 import { EVENT_SCAN_ENTRIES } from '../../src/store/redis-event-scripts.js';
 import { INLINE_MEMBERS, MEMBER_CHUNK, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';

@@ -534,7 +534,7 @@ async function checkRedisKeys(
     const want = parsed.get(`Group:${g.id}`)?.displayName;
     expect(dn[g.id] === want, () => `g:dn of ${g.id} is ${JSON.stringify(dn[g.id])} but its displayName is ${JSON.stringify(want)}`);
   }
-  // The quota's byte counter equals what the live data counts for (resourceBytes in src/store/store.ts).
+  // The quota's byte counter equals what the live data counts for (resourceBytes in src/store/write-weights.ts).
   const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
   let bytes = 0;
   for (const kind of KINDS) {
