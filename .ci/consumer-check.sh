@@ -22,9 +22,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 
-# The tarball: package.json, README.md, LICENSE, and dist's JS and declarations; no source maps, no src/.
+# The tarball: package.json, README.md, LICENSE, docs/*.md (the README's links) and dist's JS and declarations;
+# no source maps, no src/.
 tar -tzf "$tarball" | sed 's#^package/##' | sort >"$work/contents"
-unexpected=$(grep -vE '^(package\.json|README\.md|LICENSE|dist/.+\.(js|d\.ts))$' "$work/contents" || true)
+unexpected=$(grep -vE '^(package\.json|README\.md|LICENSE|docs/[a-z-]+\.md|dist/.+\.(js|d\.ts))$' "$work/contents" || true)
 files=$(wc -l <"$work/contents" | tr -d ' ')
 if [ -n "$unexpected" ]; then
   echo "consumer-check: unexpected files in the tarball:"; echo "$unexpected"; exit 1

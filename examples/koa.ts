@@ -12,7 +12,7 @@ const issuer = env('OIDC_ISSUER'), clientId = env('OIDC_CLIENT_ID'), clientSecre
 const redisUrl = env('REDIS_URL'), sessionSecret = env('SESSION_SECRET'); // all read before anything is written
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000 }); // an outage: 503s, not waits
 const sso = scimSso({
-  store: redisStore({ client: redis }),
+  store: redisStore({ client: redis, prefix: 'scim:' }), // every key it writes starts with the prefix (this is the default)
   allowHttpIssuers: new URL(issuer).hostname === '127.0.0.1', // plain http only for a local demo IdP
 });
 
@@ -26,9 +26,9 @@ else await sso.createOidcClient({ customerId: 'acme', ...oidc });
 // Sessions live in Redis and the cookie holds only their id: koa-session's default keeps the whole session in
 // a cookie the browser can read, which would expose the session user's groups and roles.
 const sessions = {
-  get: async (id: string) => JSON.parse((await redis.get(`session:${id}`)) ?? 'null'),
-  set: async (id: string, value: unknown, maxAge: number) => void (await redis.set(`session:${id}`, JSON.stringify(value), 'PX', maxAge)),
-  destroy: async (id: string) => void (await redis.del(`session:${id}`)),
+  get: async (id: string) => JSON.parse((await redis.get(`app:session:${id}`)) ?? 'null'),
+  set: async (id: string, value: unknown, maxAge: number) => void (await redis.set(`app:session:${id}`, JSON.stringify(value), 'PX', maxAge)),
+  destroy: async (id: string) => void (await redis.del(`app:session:${id}`)),
 };
 
 const passport = new koaPassport.KoaPassport();

@@ -8,8 +8,10 @@ declare const url: string;
 declare const nodes: { host: string; port: number }[];
 
 // #region options
-new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000,
-                 retryStrategy: (times) => Math.min(times * 100, 1000) });
-new Cluster(nodes, { enableOfflineQueue: false, clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
-                     redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 } });
+const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000,
+                               commandTimeout: 2000, retryStrategy: (times) => Math.min(times * 100, 1000) });
+await redis.connect(); // without the offline queue, a command sent before the connection is up fails at once
+const cluster = new Cluster(nodes, { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: (times) => Math.min(times * 100, 1000),
+                                     redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 } });
+await cluster.connect();
 // #endregion options

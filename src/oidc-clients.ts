@@ -57,6 +57,16 @@ function checkSharedIssuer(client: Pick<StoredOidcClient, 'issuer' | 'requiredCl
   if (problem) throw new ScimSsoConfigError('invalid_argument', `${what}: ${problem}`);
 }
 
+/**
+ * Throws unless the issuer is https or the instance allows http ones (`allowHttpIssuers`): every login of such
+ * a client would be refused at its start (src/guard/passport.ts), so it is a configuration mistake, said here.
+ */
+function checkIssuerScheme(issuer: string, allowHttp: boolean, what: string): void {
+  if (!allowHttp && new URL(issuer).protocol !== 'https:') {
+    throw new ScimSsoConfigError('invalid_argument', `${what}: issuer ${issuer} is not https (allowHttpIssuers is for local testing)`);
+  }
+}
+
 const createSchema = z.strictObject({
   customerId: z.string(),
   ...settings,
@@ -139,7 +149,7 @@ function merged(current: StoredOidcClient, changes: UpdateOidcClientInput): Stor
   return next;
 }
 
-export function oidcClientManager(store: Store, emit: Emit = () => {}) {
+export function oidcClientManager(store: Store, emit: Emit = () => {}, allowHttpIssuers = false) {
   const changed = (type: AuditEventType, customerId: string) => {
     emit({ type, actor: 'admin', outcome: 'success', customerId, connectionId: null });
   };
@@ -169,6 +179,7 @@ export function oidcClientManager(store: Store, emit: Emit = () => {}) {
         updatedAt: now,
       };
       if (!client.scopes.includes('openid')) client.scopes.unshift('openid');
+      checkIssuerScheme(client.issuer, allowHttpIssuers, 'createOidcClient');
       checkSharedIssuer(client, 'createOidcClient');
       const created = await store.createOidcClient(client);
       if (created === 'exists') throw new ScimSsoConfigError('oidc_client_exists', `customer "${customerId}" already has an OIDC client`);
@@ -186,6 +197,7 @@ export function oidcClientManager(store: Store, emit: Emit = () => {}) {
     async updateOidcClient(customerId: string, patch: UpdateOidcClientInput): Promise<OidcClient> {
       checkCustomerId(customerId);
       const changes = parse(updateSchema, patch, 'updateOidcClient');
+      if (changes.issuer !== undefined) checkIssuerScheme(changes.issuer, allowHttpIssuers, 'updateOidcClient');
       // Read, merge, compare-and-set on updatedAt: concurrent updates (dashboard Save, app code) all land.
       for (let attempt = 0; attempt < 10; attempt++) {
         const current = await store.getOidcClient(customerId);

@@ -163,7 +163,7 @@ export function createScimSso(input: ScimSsoOptions = {}): ScimSsoCore {
         if (typeof customerId === 'string') tokenCache.forgetCustomer(customerId);
       }
     };
-  const clients = oidcClientManager(store, emit);
+  const clients = oidcClientManager(store, emit, options.allowHttpIssuers);
   const samls = samlConnectionManager(store, emit, { allowHttp: options.allowHttpIssuers, allowPrivate: privateIdpAddressesAllowed(options) });
   const roles = roleMappingsApi(store, emit);
   const setupLinks = setupLinkManager(store, options.setupPortalUrl, emit);

@@ -23,6 +23,22 @@ describe('OIDC clients', () => {
     expect(okta.claimsSource).toBe('auto');
   });
 
+  it('refuses an http issuer when it is made, unless the instance allows http issuers (every login of it would fail)', async () => {
+    const http = { ...base, issuer: 'http://idp.example.com/oauth2/default' };
+    const strict = scimSso();
+    await expect(strict.createOidcClient({ customerId: 'plain', idpType: 'Okta', ...http })).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringContaining('is not https'),
+    });
+    expect(await strict.fetchOidcClient('plain')).toBeNull();
+    await strict.createOidcClient({ customerId: 'tls', idpType: 'Okta', ...base });
+    await expect(strict.updateOidcClient('tls', { issuer: http.issuer })).rejects.toMatchObject({ code: 'invalid_argument' });
+    expect((await strict.fetchOidcClient('tls'))!.issuer).toBe(base.issuer);
+    const local = scimSso({ allowHttpIssuers: true });
+    expect((await local.createOidcClient({ customerId: 'plain', idpType: 'Okta', ...http })).issuer).toBe(http.issuer);
+    expect((await local.updateOidcClient('plain', { issuer: 'http://other.example.com' })).issuer).toBe('http://other.example.com');
+  });
+
   it('keeps requireVerifiedEmail per client: null (follow the instance) by default, settable to true, false or back to null', async () => {
     const sso = scimSso();
     expect((await sso.createOidcClient({ customerId: 'rve', idpType: 'Okta', ...base })).requireVerifiedEmail).toBeNull();

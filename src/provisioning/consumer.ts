@@ -57,7 +57,7 @@ export interface ConsumeOptions {
   /**
    * Called when the group fell behind the retention on a connection (events it never handled were dropped):
    * resynchronise the customer from the directory API, then the group goes on from the log's end as it was
-   * before this call. Without it, the connection is reported to `onError` and left where it is.
+   * before this call. Without it, the connection is reported to the `onError` of scimSso's options and left where it is.
    */
   onExpired?: (info: { customerId: string; error: EventsExpiredError }) => void | Promise<void>;
 }

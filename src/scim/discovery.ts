@@ -15,7 +15,6 @@ export interface DiscoveryLimits {
   maxCount: number;
   maxPatchOperations: number;
   maxBodyBytes: number;
-  documentationUri?: string;
 }
 
 export interface Discovery {
@@ -58,7 +57,6 @@ export function createDiscovery(limits: DiscoveryLimits): Discovery {
   return {
     serviceProviderConfig: (baseUrl) => ({
       schemas: [SPC_SCHEMA],
-      documentationUri: limits.documentationUri ?? 'https://github.com/scim-sso/scim-sso#readme',
       patch: { supported: true },
       // Bulk is not supported, but RFC 7643 §5 has no other place for the limits of a request: maxPayloadSize
       // is the largest body any endpoint accepts, maxOperations the most operations in one PATCH (authentik

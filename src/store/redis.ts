@@ -72,6 +72,7 @@ import { redisWrites } from './redis-writes.js';
 import { resolveSsoRecordOptions, type SsoRecordOptions } from './sso-records.js';
 import { type Store } from './store.js';
 import { resolveTombstoneOptions, type TombstoneOptions } from './tombstones.js';
+import { reportingUnavailable } from './unavailable.js';
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions extends TombstoneOptions, EventLogOptions, SsoRecordOptions {
@@ -113,7 +114,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   const members = redisMemberReads(ctx);
   const reads = redisReads(ctx, members);
   const writes = redisWrites(ctx, { adoptJobsAfterMs, retention, maxTombstones, eventLog }, members, consumers);
-  return {
+  return reportingUnavailable({
     kind: 'redis',
     ...redisConnections(ctx, oidc, consumers),
     ...redisActivityLog(ctx),
@@ -129,5 +130,5 @@ export function redisStore(options: RedisStoreOptions): Store {
     async close() {
       // The client belongs to the app; the store holds nothing else.
     },
-  };
+  });
 }

@@ -60,3 +60,27 @@ function saysUnavailable(error: unknown): boolean {
   if (error.name === 'MaxRetriesPerRequestError') return true;
   return UNAVAILABLE_MESSAGES.some((m) => error.message.includes(m));
 }
+
+/**
+ * The store's methods with every failure to reach the backing service thrown as a StoreUnavailableError
+ * (the client's error as its `cause`), other errors as they are: an app catches an outage by class, from
+ * `sso.directory`, `sso.events` or a configuration call alike, whichever client error ioredis raised (an
+ * integrator's walkthrough, 2026-12-07, got `MaxRetriesPerRequestError` and "Stream isn't writeable" from
+ * them). Calls between the store's own parts are not wrapped; only what it hands out is.
+ */
+export function reportingUnavailable<T extends object>(store: T): T {
+  const wrapped = { ...store } as Record<string, unknown>;
+  for (const [name, method] of Object.entries(store)) {
+    if (typeof method !== 'function') continue;
+    wrapped[name] = function (this: unknown, ...args: unknown[]): unknown {
+      const result: unknown = method.apply(this, args);
+      return result instanceof Promise ? result.catch(asUnavailable) : result;
+    };
+  }
+  return wrapped as T;
+}
+
+function asUnavailable(error: unknown): never {
+  if (error instanceof StoreUnavailableError || !isStoreUnavailable(error)) throw error;
+  throw new StoreUnavailableError(`the store is unavailable: ${(error as Error).message}`, { cause: error });
+}
