@@ -82,7 +82,7 @@ JSON
   rows+=("$(printf '%-8s %-44s %-10s %-24s %s' "$name" "scim-sso ${installs[$name]}" "$install" "$compile" "$run")")
 done
 
-echo "consumer-check: $(basename "$tarball"), $files files (package.json, README.md, LICENSE, dist JS + d.ts only)"
+echo "consumer-check: $(basename "$tarball"), $files files (package.json, README.md, LICENSE, docs, dist JS + d.ts only)"
 printf '%-8s %-44s %-10s %-24s %s\n' project "installed (+ typescript, @types/node)" install "tsc skipLibCheck:false" run
 for row in "${rows[@]}"; do echo "$row"; done
 exit "$failed"
