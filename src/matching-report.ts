@@ -9,7 +9,7 @@
  * (docs/matching-report.md).
  */
 import { yieldForResource, yieldToEventLoop } from './event-loop.js';
-import { candidateOf, matchPolicyOf, sessionGroupsOf } from './guard/guard.js';
+import { loginCandidateOf, matchPolicyOf, sessionGroupsOf } from './guard/guard.js';
 import { roleMappingOf } from './roles/role-mapping.js';
 import { type NumberedResource, type SsoUserScan, type Store, type StoredSsoUser } from './store/store.js';
 import { MAX_CURSOR_PAGE } from './store/store-checks.js';
@@ -35,10 +35,9 @@ const TALLY_SLICE = 125;
 /** What a customer without a SCIM connection finds: nobody (the report then says "affected" for everyone). */
 const NO_ANSWER: LookupAnswer = { users: [], deletedMatch: false };
 
-/** The parts of a stored user that matching reads (its JSON parsed once, then dropped). */
+/** The parts of a stored user that matching reads (its login facts). */
 function numbered(user: NumberedResource): NumberedCandidate {
-  const { id, userName, externalId, active } = candidateOf(user);
-  return { id, userName, externalId, active, seq: user.seq, groups: sessionGroupsOf(user) };
+  return { ...loginCandidateOf(user), seq: user.seq, groups: sessionGroupsOf(user) };
 }
 
 /**

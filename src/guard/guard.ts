@@ -19,6 +19,7 @@ import {
 } from '../match/strategies.js';
 import { type Store, type StoredConnection, type StoredOidcClient, type StoredResource } from '../store/store.js';
 import { sessionGroupsFitting } from '../store/read-budgets.js';
+import { loginFactsOf } from '../store/login-outcome.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isSsoSubject } from '../store/sso-records.js';
 import { isActiveUser } from '../scim/users.js';
@@ -32,19 +33,33 @@ import type { GuardResult, ScimUserView } from './contract.js';
 export type { DefaultSessionUser, GuardResult, ScimUserView, SessionUser } from './contract.js';
 
 /**
- * candidateOf of each user, a large one parsed in a turn of its own: the holders of one looked-up value may
- * be 100 users of up to 1 MB each (100 of 0.8 MB held the loop 1.5-4 s in one turn, an audit of 2026-12-07).
+ * What the decision reads of each holder of a login's value: its login facts (loginFactsOf, which the store's
+ * activity test shares), not its resource. The holders may be 100 users of up to 1 MB each: a large one is
+ * parsed in a turn of its own (100 of 0.8 MB held the loop 1.5-4 s in one turn, an audit of 2026-12-07), and
+ * only the admitted one's resource is parsed again, after the decision (scimUserView).
  */
-export async function candidatesOf(users: readonly StoredResource[]): Promise<(ScimUserView & ScimCandidate)[]> {
-  const out: (ScimUserView & ScimCandidate)[] = [];
+export async function candidatesOf(users: readonly StoredResource[]): Promise<ScimCandidate[]> {
+  const out: ScimCandidate[] = [];
   for (const user of users) {
-    out.push(candidateOf(user));
+    out.push(loginCandidateOf(user));
     await yieldForResource(user);
   }
   return out;
 }
 
-/** Reads the matching-relevant parts of a stored SCIM user. */
+/** A stored SCIM user as matching reads it, from its login facts (a user without `active` is active: isActiveUser). */
+export function loginCandidateOf(stored: StoredResource): ScimCandidate {
+  const facts = loginFactsOf(stored);
+  return { id: stored.id, userName: facts.userName ?? '', externalId: facts.externalId, active: !facts.falseMembers.has('active') };
+}
+
+/** The admitted holder as the app gets it: its facts and its whole resource. */
+const scimUserView = (candidate: ScimCandidate, stored: StoredResource): ScimUserView => ({
+  ...candidate,
+  resource: JSON.parse(stored.json) as Record<string, unknown>,
+});
+
+/** Reads the matching-relevant parts of a stored SCIM user, and the whole resource (pages that show it). */
 export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidate {
   const resource = JSON.parse(stored.json) as Record<string, unknown>;
   return {
@@ -185,8 +200,9 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
       deletedMatch: found.deletedMatch,
       distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index),
     });
-    const scimUser: ScimUserView | null = decision.admit && decision.scimUser ? (matches.find((m) => m.id === decision.scimUser!.id) ?? null) : null;
-    const admittedStored = scimUser ? found.users.find((u) => u.id === scimUser.id) : undefined;
+    const admitted = decision.admit && decision.scimUser ? matches.find((m) => m.id === decision.scimUser!.id) : undefined;
+    const admittedStored = admitted ? found.users.find((u) => u.id === admitted.id) : undefined;
+    const scimUser: ScimUserView | null = admitted && admittedStored ? scimUserView(admitted, admittedStored) : null;
     const groups = admittedStored ? sessionGroupsOf(await withGroups(store, connection, admittedStored)) : [];
     const kept = sessionGroupsKept(groups);
     const reason = decision.admit ? null : decision.reason;

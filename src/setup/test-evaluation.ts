@@ -5,9 +5,9 @@
  */
 import { compareStrategies } from '../dashboard/compare-data.js';
 import { yieldForResource } from '../event-loop.js';
-import { candidateOf, claimsRefusal, matchPolicyOf } from '../guard/guard.js';
+import { claimsRefusal, loginCandidateOf, matchPolicyOf } from '../guard/guard.js';
 import { identityOf, lacksSubjectClaim, type Claims } from '../guard/identity.js';
-import { MATCHING_STRATEGIES, type MatchingStrategy, type SsoIdentity } from '../match/strategies.js';
+import { MATCHING_STRATEGIES, type MatchingStrategy, type ScimCandidate, type SsoIdentity } from '../match/strategies.js';
 import type { Store, StoredOidcClient } from '../store/store.js';
 import { testLoginHints } from './hints.js';
 import type { SetupIdp } from './idp-steps.js';
@@ -33,18 +33,18 @@ export async function evaluateTestLogin(
   // As the guard decides: without the configured subject claim the subject strategies have nothing to match
   // on (lacksSubjectClaim), whatever `sub` says.
   const matchable = lacksSubjectClaim('OidcSubToScimExternalId', claims, client.subjectClaim) ? { ...identity, subject: '' } : identity;
-  const seen = new Map<string, ReturnType<typeof candidateOf>>();
+  const seen = new Map<string, ScimCandidate>();
   const comparisons = await compareStrategies(
     store,
     connectionId,
     matchable,
     matchPolicyOf(client, requireVerifiedEmail),
     async (users) => {
-      const found: ReturnType<typeof candidateOf>[] = [];
+      const found: ScimCandidate[] = [];
       for (const user of users) {
         let candidate = seen.get(user.id);
         if (!candidate) {
-          seen.set(user.id, (candidate = candidateOf(user)));
+          seen.set(user.id, (candidate = loginCandidateOf(user)));
           await yieldForResource(user); // a large user parsed in a turn of its own
         }
         found.push(candidate);

@@ -12,7 +12,7 @@ import { yieldForResource } from '../event-loop.js';
 import { checkSsoUser } from './sso-records.js';
 import { type LoginOutcome, type NumberedLoginLookup, type NumberedResource, type Store, type StoredResource } from './store.js';
 import { assertIndexAttribute, assertLookups, assertStoreId } from './store-checks.js';
-import { inactiveIn, recordLoginInSteps } from './login-outcome.js';
+import { inactiveHolder, recordLoginInSteps } from './login-outcome.js';
 import { LOGIN_BATCH } from './read-budgets.js';
 
 /** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
@@ -63,7 +63,7 @@ export function redisLogins(
     const active: StoredResource[] = [];
     for (const user of users) {
       try {
-        if (!inactiveIn(user.json, activity)) active.push(user);
+        if (!inactiveHolder(user, activity)) active.push(user);
       } catch {
         // not JSON (written by hand): the caller decides without it
       }

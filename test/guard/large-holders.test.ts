@@ -3,7 +3,10 @@
  * src/store/redis-login-scripts.ts): 100 users of 0.8 MB sharing an externalId held the event loop 1.5-4 s in one
  * turn per login, and on Redis the script would have decoded every one of them (an audit, 2026-12-07). The
  * script decodes at most LOGIN_DECODE_BYTES and leaves the rest to the app, which parses a large user a turn;
- * the decision is the same. Turns are counted, never timed.
+ * the decision is the same. Each holder's JSON is parsed once per login (the store's activity test and the
+ * guard's match share it: src/store/login-outcome.ts loginFactsOf) and only the admitted one's again, for
+ * its resource: twice each before, every parsed holder kept until the decision (166 MB of heap for 100 of
+ * 0.5 MB, a probe of 2026-12-07). Turns and parses are counted, never timed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { candidatesOf, runGuard } from '../../src/guard/guard.js';
@@ -53,10 +56,31 @@ describe.each(STORE_KINDS)('logins over large holders (%s store)', (kind) => {
     expect(found.users).toHaveLength(HOLDERS);
   });
 
-  it('parses large candidates in turns of their own', async () => {
+  it('parses large candidates in turns of their own, keeping their facts and not their resources', async () => {
     const found = await made.store.findUsersForLogin(connection.connectionId, 'externalId', 'shared');
     const { result, ticks: turns } = await ticksDuring(() => candidatesOf(found.users));
     expect(result.map((c) => c.active)).toEqual(Array.from({ length: HOLDERS }, (_, i) => i === HOLDERS - 1));
+    expect(result.map((c) => [c.userName, c.externalId])).toEqual(Array.from({ length: HOLDERS }, (_, i) => [`h${i}@large.test`, 'shared']));
+    for (const candidate of result) expect(candidate).not.toHaveProperty('resource');
     expect(turns).toBeGreaterThanOrEqual(HOLDERS);
+  });
+
+  it('parses each holder once in a login, and the admitted one again for the resource the app gets', async () => {
+    const parse = JSON.parse;
+    let holderParses = 0;
+    JSON.parse = ((text: string, reviver?: Parameters<typeof parse>[1]) => {
+      if (typeof text === 'string' && text.length > NOTE_CHARS) holderParses++;
+      return parse(text, reviver);
+    }) as typeof JSON.parse;
+    let result: Awaited<ReturnType<typeof runGuard>>;
+    try {
+      result = await runGuard(made.store, { client, connection }, { sub: 'shared' });
+    } finally {
+      JSON.parse = parse;
+    }
+    expect(result.scimUser?.id).toBe(activeId);
+    expect(result.scimUser?.resource).toMatchObject({ userName: `h${HOLDERS - 1}@large.test`, externalId: 'shared', active: true });
+    expect((result.scimUser?.resource as { notes: string }).notes).toHaveLength(NOTE_CHARS);
+    expect(holderParses).toBe(HOLDERS + 1);
   });
 });
