@@ -97,8 +97,8 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
   const failedDrains = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
-  let stopped = () => {};
-  const stop = new Promise<void>((resolve) => (stopped = resolve));
+  /** The pauses under way (their wake-ups): stop() ends them all. */
+  const pausing = new Set<() => void>();
   /** Ends the main loop's idle wait early (a drain finished: a slot is free). */
   let kick = () => {};
   let lastRescan = -Infinity;
@@ -114,13 +114,23 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
   /** Where the next look starts, on the store's clock (null: not known before the first look). */
   let since: number | null = null;
 
-  /** Waits `ms`, or until stopped or `early` settles; answers false when stopped. */
-  const pause = async (ms: number, early?: Promise<void>): Promise<boolean> => {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))), stop, ...(early ? [early] : [])]);
-    clearTimeout(timer);
-    return !stopping;
-  };
+  /**
+   * Waits `ms`, or until stopped or `early` settles; answers false when stopped. Not a Promise.race with one
+   * promise settled at stop: every race left a reaction on it until the stop, and an idle consumer polling
+   * every second grew its heap with every poll (a soak audit, 2026-12-07).
+   */
+  const pause = (ms: number, early?: Promise<void>): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
+      if (stopping) return resolve(false);
+      const wake = () => {
+        clearTimeout(timer);
+        pausing.delete(wake);
+        resolve(!stopping);
+      };
+      const timer = setTimeout(wake, ms);
+      pausing.add(wake);
+      void early?.then(wake);
+    });
 
   /** Looks at the connection again after `ms` (its lease is another instance's now). */
   const later = (connectionId: string, ms: number) => {
@@ -321,7 +331,7 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
   return {
     async stop() {
       stopping = true;
-      stopped();
+      for (const wake of [...pausing]) wake();
       for (const timer of timers) clearTimeout(timer);
       await loop;
     },
