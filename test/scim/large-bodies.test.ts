@@ -5,12 +5,17 @@
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BODY_PART_CHARS, BODY_SEND_MS, bodyText, joinBody, writeBody } from '../../src/scim/response-body.js';
 import { makeStore, STORE_KINDS } from '../support/app.js';
 import { ticksDuring } from '../support/event-loop.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 import { SCIM_SERVERS } from '../support/scim-servers.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -45,6 +50,39 @@ describe('an answer in parts the client does not read', () => {
       socket.destroy();
     } finally {
       vi.useRealTimers();
+      server.close();
+    }
+  });
+});
+
+describe('an answer in parts to a client gone before it was built', () => {
+  it('is not written, and nothing holds its parts', async () => {
+    // Found by a soak audit (2026-12-07): the deadline and listeners set on a response already closed kept
+    // each such answer's parts for BODY_SEND_MS (20 GETs of a 3.7 MB group, each left at once: 67 MB).
+    const collected: string[] = [];
+    const registry = new FinalizationRegistry<string>((name) => collected.push(name));
+    let sent = 0;
+    const server = createServer((_req, res) => {
+      res.once('close', () => {
+        const parts = Array.from({ length: 4 }, () => Buffer.alloc(256 * 1024, 0x61));
+        parts.forEach((part, i) => registry.register(part, `part ${i}`));
+        writeBody(res, parts, () => sent++);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      socket.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+      while (sent === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let i = 0; i < 50 && collected.length < 4; i++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(sent).toBe(1);
+      expect(collected.sort()).toEqual(['part 0', 'part 1', 'part 2', 'part 3']);
+    } finally {
       server.close();
     }
   });
