@@ -41,19 +41,19 @@ export class ExpiringKeys {
   }
 
   /**
-   * Adds `key` (replacing its entry). When the cache is full, the expired entries go first; if it is still
-   * full, `evict` drops the entry that expires first (the oldest, when every entry has the same lifetime),
-   * else the add is refused (false).
+   * Adds `key` (replacing its entry). The expired entries go first, on every add (each once: amortised O(log n)),
+   * so the cache holds what is live, not what a busy hour left until it fills (a soak audit, 2026-12-07: every
+   * SAML login's assertion id stayed until its customer's share was full). When it is still full, `evict`
+   * drops the entry that expires first (the oldest, when every entry has the same lifetime), else the add is
+   * refused (false).
    */
   add(key: string, value: string, ttlMs: number, evict: boolean): boolean {
+    const now = this.now();
+    let first = this.peek();
+    for (; first !== undefined && first.expiry <= now; first = this.peek()) this.delete(this.pop()!.key);
     if (this.entries.size >= this.maxEntries && !this.entries.has(key)) {
-      const now = this.now();
-      let first = this.peek();
-      for (; first !== undefined && first.expiry <= now; first = this.peek()) this.delete(this.pop()!.key);
-      if (this.entries.size >= this.maxEntries) {
-        if (!evict) return false;
-        if (first !== undefined) this.delete(this.pop()!.key);
-      }
+      if (!evict) return false;
+      if (first !== undefined) this.delete(this.pop()!.key);
     }
     this.delete(key);
     const entry: Entry = { key, value, expiry: this.now() + ttlMs, seq: this.seq++ };

@@ -1,7 +1,7 @@
 /**
  * The SAML assertion cache of the in-memory store (Store.rememberSamlAssertion; docs/saml.md §What the store
- * caches). Entries expire; each customer's share holds at most `maxEntriesPerCustomer`, the expired ones swept
- * first when it is full (src/store/expiring-keys.ts: amortised O(log n) per call). A full share refuses that
+ * caches). Entries expire; each customer's share holds at most `maxEntriesPerCustomer`, and each login of the
+ * customer sweeps the expired ones first (src/store/expiring-keys.ts: amortised O(log n) per call). A full share refuses that
  * customer's logins only: one customer whose IdP (or an insider at it) mints responses in a loop cannot fill
  * a cache every customer relies on (audit 26: one shared cache of 100,000 entries, once full, refused every
  * customer's SAML logins with a 503).

@@ -37,14 +37,13 @@ describe('ExpiringKeys', () => {
             model.delete(key);
           } else {
             let added = true;
+            // Every add sweeps what has expired, full or not.
+            for (const [k, e] of model) if (e.expiry <= now) model.delete(k);
             if (model.size >= max && !model.has(key)) {
-              for (const [k, e] of model) if (e.expiry <= now) model.delete(k);
-              if (model.size >= max) {
-                if (o.evict) {
-                  const first = [...model].sort(([, a], [, b]) => a.expiry - b.expiry || a.seq - b.seq)[0]!;
-                  model.delete(first[0]);
-                } else added = false;
-              }
+              if (o.evict) {
+                const first = [...model].sort(([, a], [, b]) => a.expiry - b.expiry || a.seq - b.seq)[0]!;
+                model.delete(first[0]);
+              } else added = false;
             }
             if (added) model.set(key, { value: `v${step}`, expiry: now + o.ttl, seq: seq++ });
             expect(keys.add(key, `v${step}`, o.ttl, o.evict)).toBe(added);
@@ -54,6 +53,15 @@ describe('ExpiringKeys', () => {
         for (const [key, e] of model) expect(keys.get(key)).toBe(e.expiry > now ? e.value : null);
       }),
     );
+  });
+
+  it('holds only live entries after an add, however far from full (each SAML login left its id until the share filled)', () => {
+    let now = 0;
+    const keys = new ExpiringKeys(30_000, () => now);
+    for (let i = 0; i < 1000; i++) keys.add(`old${i}`, '1', 50, false);
+    now = 50;
+    keys.add('new', '1', 50, false);
+    expect(keys.size).toBe(1);
   });
 
   it('keeps its order through heap rebuilds: many replaced and deleted keys, then a full cache evicts the first to expire', () => {
