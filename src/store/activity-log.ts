@@ -43,7 +43,26 @@ export class MemoryActivityLog {
       const current = this.lists.get(key);
       const list = current && current.expiresAt > now ? current.entries : [];
       const merged = [...entries].reverse().concat(list).slice(0, maxEntries);
+      this.lists.delete(key); // set again last: the map stays in the order lists were last written
       this.lists.set(key, { entries: merged, expiresAt: now + ttlMs });
+    }
+    this.dropExpired(now);
+  }
+
+  /** How many lists the log holds (expired ones included until an append drops them). */
+  get size(): number {
+    return this.lists.size;
+  }
+
+  /**
+   * Drops the expired lists at the front of the map, which is in the order they were last written, so in
+   * expiry order under one retention; each list is dropped once. Without it a deleted or idle customer's
+   * lists stayed for the life of the process (a soak audit, 2026-12-07), where Redis expires their keys.
+   */
+  private dropExpired(now: number): void {
+    for (const [key, list] of this.lists) {
+      if (list.expiresAt > now) break;
+      this.lists.delete(key);
     }
   }
 

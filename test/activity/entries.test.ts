@@ -9,6 +9,7 @@ import { loggedPath, parseLoginEntry, parseScimRequestEntry, scimRequestEntry } 
 import { ActivityRecorder, MAX_PENDING_ENTRIES } from '../../src/activity/recorder.js';
 import { refusalHint } from '../../src/match/refusal-hints.js';
 import { MATCHING_STRATEGIES, SAML_MATCHING_STRATEGIES } from '../../src/match/strategies.js';
+import { MemoryActivityLog } from '../../src/store/activity-log.js';
 import { memoryStore } from '../../src/store/memory.js';
 import { StoreUnavailableError } from '../../src/store/unavailable.js';
 
@@ -147,5 +148,28 @@ describe('ActivityRecorder', () => {
     await recorder.flush();
     expect(errors).toEqual([]);
     expect(recorder.dropped).toBe(2);
+  });
+});
+
+describe('MemoryActivityLog', () => {
+  it('drops the lists of customers idle past the retention once the log is written again, as Redis expires them', () => {
+    let now = 0;
+    const log = new MemoryActivityLog(() => now);
+    const append = (customerId: string) => log.append([{ customerId, log: 'scim', entries: ['{}'], maxEntries: 200 }], 1000);
+    for (let i = 0; i < 50; i++) append(`gone-${i}`);
+    now = 500;
+    append('busy');
+    expect(log.size).toBe(51);
+    now = 1200; // the 50 expired at 1000; busy, written at 500, lives to 1500
+    append('late');
+    expect(log.size).toBe(2);
+    expect(log.read('busy', 'scim', 10)).toEqual(['{}']);
+    expect(log.read('gone-0', 'scim', 10)).toEqual([]);
+    now = 1600;
+    append('busy'); // written again: kept, and moved behind the list written after it
+    expect(log.size).toBe(2);
+    now = 2300; // late expired at 2200, busy lives to 2600
+    append('other');
+    expect([log.size, log.read('busy', 'scim', 10).length, log.read('late', 'scim', 10).length]).toEqual([2, 1, 0]);
   });
 });
