@@ -19,11 +19,9 @@ import {
 } from '../match/strategies.js';
 import { type Store, type StoredConnection, type StoredOidcClient, type StoredResource } from '../store/store.js';
 import { sessionGroupsFitting } from '../store/read-budgets.js';
-import { loginFactsOf } from '../store/login-outcome.js';
+import { loginFactsKnown, loginFactsOf, loginFactsOfParsed, type LoginFacts } from '../store/login-outcome.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { isSsoSubject } from '../store/sso-records.js';
-import { isActiveUser } from '../scim/users.js';
-import type { JsonObject } from '../scim/normalize.js';
 import { decide, type GuardDecision } from '../match/decide.js';
 import { rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
 import { identityOf, lacksSubjectClaim, ssoUserRecord, type Claims } from './identity.js';
@@ -41,16 +39,11 @@ export type { DefaultSessionUser, GuardResult, ScimUserView, SessionUser } from 
 export async function candidatesOf(users: readonly StoredResource[]): Promise<ScimCandidate[]> {
   const out: ScimCandidate[] = [];
   for (const user of users) {
+    const parsing = !loginFactsKnown(user); // the store's activity test may have read them already
     out.push(loginCandidateOf(user));
-    await yieldForResource(user);
+    if (parsing) await yieldForResource(user);
   }
   return out;
-}
-
-/** A stored SCIM user as matching reads it, from its login facts (a user without `active` is active: isActiveUser). */
-export function loginCandidateOf(stored: StoredResource): ScimCandidate {
-  const facts = loginFactsOf(stored);
-  return { id: stored.id, userName: facts.userName ?? '', externalId: facts.externalId, active: !facts.falseMembers.has('active') };
 }
 
 /** The admitted holder as the app gets it: its facts and its whole resource. */
@@ -59,16 +52,22 @@ const scimUserView = (candidate: ScimCandidate, stored: StoredResource): ScimUse
   resource: JSON.parse(stored.json) as Record<string, unknown>,
 });
 
-/** Reads the matching-relevant parts of a stored SCIM user, and the whole resource (pages that show it). */
+/** A user as matching reads it, from its login facts: active unless `active` is false (isActiveUser's rule). */
+const candidateFrom = (id: string, facts: LoginFacts): ScimCandidate => ({
+  id,
+  userName: facts.userName ?? '',
+  externalId: facts.externalId,
+  active: !facts.falseMembers.has('active'),
+});
+
+/** A stored SCIM user as matching reads it (its JSON parsed once per object: loginFactsOf). */
+export const loginCandidateOf = (stored: StoredResource): ScimCandidate => candidateFrom(stored.id, loginFactsOf(stored));
+
+/** A stored SCIM user as matching reads it, and its whole resource (pages that show it). Throws unless its JSON is an object. */
 export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidate {
-  const resource = JSON.parse(stored.json) as Record<string, unknown>;
-  return {
-    id: stored.id,
-    userName: typeof resource.userName === 'string' ? resource.userName : '',
-    externalId: typeof resource.externalId === 'string' ? resource.externalId : null,
-    active: isActiveUser(resource as JsonObject),
-    resource,
-  };
+  const resource = JSON.parse(stored.json) as unknown;
+  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) throw new TypeError('a stored user is not a JSON object');
+  return { ...candidateFrom(stored.id, loginFactsOfParsed(resource)), resource: resource as Record<string, unknown> };
 }
 
 /**

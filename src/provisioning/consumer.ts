@@ -129,7 +129,7 @@ export function startConsumer(store: Store, input: ConsumeOptions, onError: (err
       };
       const timer = setTimeout(wake, ms);
       pausing.add(wake);
-      void early?.then(wake);
+      void early?.then(wake, wake);
     });
 
   /** Looks at the connection again after `ms` (its lease is another instance's now). */

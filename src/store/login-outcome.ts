@@ -41,8 +41,23 @@ export interface LoginFacts {
   falseMembers: ReadonlySet<string>;
 }
 
-/** Facts by the StoredResource object they were read from: each store read makes new objects, so none goes stale. */
-const factsRead = new WeakMap<StoredResource, LoginFacts>();
+/**
+ * Facts by the StoredResource object they were read from, with the JSON they were read from: the built-in
+ * stores make new objects on each read, but a custom store may hand the same object back with new JSON.
+ */
+const factsRead = new WeakMap<StoredResource, { json: string; facts: LoginFacts }>();
+
+/** The login facts of a resource already parsed (its top level: an object, else no members at all). */
+export function loginFactsOfParsed(parsed: unknown): LoginFacts {
+  const top = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  const falseMembers = new Set<string>();
+  for (const name of Object.keys(top)) if (top[name] === false) falseMembers.add(name);
+  const own = (name: string) => (Object.hasOwn(top, name) && typeof top[name] === 'string' ? top[name] : null);
+  return { userName: own('userName'), externalId: own('externalId'), falseMembers };
+}
+
+/** Whether loginFactsOf has the facts of this object's JSON already (no parse needed). */
+export const loginFactsKnown = (stored: StoredResource): boolean => factsRead.get(stored)?.json === stored.json;
 
 /**
  * The login facts of a stored user, its JSON parsed once per StoredResource object: a login's holders (up to
@@ -52,15 +67,10 @@ const factsRead = new WeakMap<StoredResource, LoginFacts>();
  * outlive the parse. Throws on text that is not JSON.
  */
 export function loginFactsOf(stored: StoredResource): LoginFacts {
-  let facts = factsRead.get(stored);
-  if (facts) return facts;
-  const parsed = JSON.parse(stored.json) as unknown;
-  const top = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-  const falseMembers = new Set<string>();
-  for (const name of Object.keys(top)) if (top[name] === false) falseMembers.add(name);
-  const own = (name: string) => (Object.hasOwn(top, name) && typeof top[name] === 'string' ? top[name] : null);
-  facts = { userName: own('userName'), externalId: own('externalId'), falseMembers };
-  factsRead.set(stored, facts);
+  const read = factsRead.get(stored);
+  if (read?.json === stored.json) return read.facts;
+  const facts = loginFactsOfParsed(JSON.parse(stored.json));
+  factsRead.set(stored, { json: stored.json, facts });
   return facts;
 }
 

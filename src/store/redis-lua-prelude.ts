@@ -249,7 +249,7 @@ local function packRes(v, id, x, s, json, e)
   return fmt(v) .. ':' .. #id .. ':' .. #x .. lengths .. ':' .. id .. x .. s .. json
 end
 
--- The sort index member of a resource at seq (see the top of this file): '1' and its encoded value,
+-- The sort index member of a resource at seq (see the top of src/store/redis-lua-prelude.ts): '1' and its encoded value,
 -- or '0' when it has none.
 local function sortMember(flag, value, seq)
   local code = string.char(64 + #seq) .. seq

@@ -57,6 +57,8 @@ export function isStoreUnavailable(error: unknown): boolean {
 function saysUnavailable(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
   if (!(error instanceof Error)) return false;
+  // A refused argument, whatever its message quotes (a claim named READONLY): never an outage.
+  if (error instanceof TypeError || error instanceof RangeError) return false;
   if (error.name === 'MaxRetriesPerRequestError') return true;
   return UNAVAILABLE_MESSAGES.some((m) => error.message.includes(m));
 }

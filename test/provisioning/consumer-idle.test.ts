@@ -32,11 +32,13 @@ it('keeps no memory per idle poll', async () => {
   await sleep(500); // past the first look and its allocations
   const before = heapUsed();
   const pollsBefore = polls;
-  await sleep(4000);
+  // Enough polls for 316 bytes each to stand far above the noise, however slow the machine's timers run.
+  const until = Date.now() + 20_000;
+  while (polls - pollsBefore < 3000 && Date.now() < until) await sleep(250);
   const grown = heapUsed() - before;
   const idlePolls = polls - pollsBefore;
   await consumer.stop();
-  expect(idlePolls).toBeGreaterThan(1000);
+  expect(idlePolls).toBeGreaterThanOrEqual(1000);
   // Before the fix: about 316 bytes a poll. Noise of a few tens of KB over thousands of polls stays far below.
   expect(grown / idlePolls).toBeLessThan(60);
-}, 20_000);
+}, 30_000);

@@ -11,7 +11,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scimSso } from '../support/sso.js';
 import { redisStore } from '../../src/store/redis.js';
-import { StoreUnavailableError } from '../../src/store/unavailable.js';
+import { reportingUnavailable, StoreUnavailableError } from '../../src/store/unavailable.js';
 
 /** A local port nothing listens on (taken, then let go). */
 async function closedPort(): Promise<number> {
@@ -64,6 +64,20 @@ it('lets errors that are not outages through as they are', async () => {
   const sso = await unreachableSso({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   // An argument the store refuses before it sends anything: the same TypeError as with Redis up.
   const error: unknown = await sso.store.getResource('not an id', 'User', 'x').then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TypeError);
+  expect(error).not.toBeInstanceOf(StoreUnavailableError);
+});
+
+it('does not take a refused argument for an outage, whatever its message quotes', async () => {
+  const wrapped = reportingUnavailable({
+    refuse: async () => {
+      throw new TypeError('requiredClaims.READONLY must name claims'); // READONLY is also a Redis outage reply
+    },
+  });
+  const error: unknown = await wrapped.refuse().then(
     () => null,
     (e: unknown) => e,
   );
