@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fold, localPart } from '../../src/fold.js';
 import { decide } from '../../src/match/decide.js';
-import { candidateOf, runGuard } from '../../src/guard/guard.js';
+import { loginCandidateOf, runGuard } from '../../src/guard/guard.js';
 import { scimSso, type ScimSso } from '../support/sso.js';
 import { findMatches, MATCHING_STRATEGIES, type MatchingStrategy } from '../../src/match/strategies.js';
 import type { StoredConnection, StoredOidcClient } from '../../src/store/store.js';
@@ -427,8 +427,8 @@ describe.each(STORE_KINDS)('tenant isolation on the %s store', (kind: StoreKind)
         const a = await createTenant('a', population.a);
         const b = await createTenant('b', population.b);
         const bIds = new Set(b.users.map((u) => u.id));
-        const aUsers = (await backing.store.listPage(a.connection.connectionId, 'User', 0, 1000)).resources.map(candidateOf);
-        const bUsers = (await backing.store.listPage(b.connection.connectionId, 'User', 0, 1000)).resources.map(candidateOf);
+        const aUsers = (await backing.store.listPage(a.connection.connectionId, 'User', 0, 1000)).resources.map(loginCandidateOf);
+        const bUsers = (await backing.store.listPage(b.connection.connectionId, 'User', 0, 1000)).resources.map(loginCandidateOf);
         const client = (t: Tenant, strategy: MatchingStrategy): StoredOidcClient => ({
           oidcClientId: `oidc-${t.customerId}`,
           customerId: t.customerId,
