@@ -50,7 +50,7 @@ async function answers(store: Store, connectionId: string, lookups: StoreLookup[
   const found = await store.findUsersForLoginBatch(
     connectionId,
     lookups.map((l) => ({ attribute: l.index, value: l.value })),
-    { groups: withGroups },
+    { groups: withGroups, projections: true },
   );
   const parsed = new Map<NumberedResource, NumberedCandidate>(); // the batch answers a user found twice as one object
   const out: LookupAnswer[] = [];

@@ -24,7 +24,7 @@ import {
 } from '../match/strategies.js';
 import type { OidcClient } from '../oidc-clients.js';
 import type { SamlConnection } from '../saml-connections.js';
-import type { Store, StoredResource, StoredSsoUser } from '../store/store.js';
+import type { LoginBatchOptions, Store, StoredResource, StoredSsoUser } from '../store/store.js';
 import type { DashboardApi } from './api.js';
 import { firstNames, type NamesShown } from './name-list.js';
 
@@ -129,7 +129,9 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
 
   // The lookups read no groups: a value may have 100 holders in 1,000 groups each. The groups of the
   // candidates shown are read below, one user each.
-  const strategies = await compareStrategies(api.store, connection?.connectionId ?? null, identity, policy, add, strategiesFor(saml ? 'saml' : 'oidc'), false);
+  const strategies = await compareStrategies(api.store, connection?.connectionId ?? null, identity, policy, add, strategiesFor(saml ? 'saml' : 'oidc'), {
+    groups: false,
+  });
   // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
   if (connection && ssoUser.email) await add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email), { groups: false }));
 
@@ -141,8 +143,9 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
 /**
  * For each strategy: its lookup, the SCIM users it matches and the guard's decision, from ONE batched store
  * read (the guard's own steps; nothing is recorded). `add` receives every SCIM user found and returns them
- * as the caller keeps them (with their groups unless `readGroups` is false: Test SSO shows none, and a value
- * many users in many groups hold would make each test read all their memberships). Shared by the Compare
+ * as the caller keeps them (with their groups unless `read.groups` is false: Test SSO shows none, and a value
+ * many users in many groups hold would make each test read all their memberships; as their login projection
+ * when `read.projections` is true, for a caller that keeps only their login facts). Shared by the Compare
  * page and the setup portal's Test SSO.
  */
 export async function compareStrategies<C extends ScimCandidate, S extends SsoMatchingStrategy>(
@@ -152,7 +155,7 @@ export async function compareStrategies<C extends ScimCandidate, S extends SsoMa
   policy: MatchPolicy,
   add: (users: StoredResource[]) => C[] | Promise<C[]>,
   strategies: readonly S[],
-  readGroups = true,
+  read: LoginBatchOptions = {},
 ): Promise<(StrategyComparison & { strategy: S })[]> {
   const planned = strategies.map((strategy) => ({ strategy, lookup: lookupFor(strategy, identity, policy) }));
   const asked = connectionId ? planned.filter((p): p is { strategy: S; lookup: StoreLookup } => p.lookup !== null) : [];
@@ -161,7 +164,7 @@ export async function compareStrategies<C extends ScimCandidate, S extends SsoMa
       ? await store.findUsersForLoginBatch(
           connectionId,
           asked.map(({ lookup }) => ({ attribute: lookup.index, value: lookup.value })),
-          { groups: readGroups },
+          read,
         )
       : [];
   const answerOf = new Map(asked.map(({ strategy }, i) => [strategy, found[i]!]));

@@ -165,13 +165,14 @@ export function claimsRefusal(client: GuardSettings, claims: Claims, identity: S
 }
 
 /**
- * The admitted user with its groups: as found, or read again when the lookup left them unread (LoginLookup:
- * it reads the groups of the one active holder only, and the strategy admitted another, one of several
- * active holders the strategy told apart). One more round trip then; a user deleted meanwhile has none.
+ * The admitted user whole and with its groups: as found, or read again when the lookup left its groups unread
+ * (LoginLookup: it reads the groups of the one active holder only, and the strategy admitted another, one of
+ * several active holders the strategy told apart) or gave only its login projection (LoginLookup.projected:
+ * a large user). One more round trip then; a user deleted meanwhile is the one found, in no group.
  */
-async function withGroups(store: Store, connection: StoredConnection | null, user: StoredResource): Promise<Pick<StoredResource, 'groups'>> {
-  if (user.groups !== undefined || connection === null) return user;
-  return (await store.getResource(connection.connectionId, 'User', user.id)) ?? { groups: [] };
+async function admittedWhole(store: Store, connection: StoredConnection | null, user: StoredResource, projected: boolean): Promise<StoredResource> {
+  if ((user.groups !== undefined && !projected) || connection === null) return user;
+  return (await store.getResource(connection.connectionId, 'User', user.id)) ?? { ...user, groups: [] };
 }
 
 /** Runs the guard. Throws SsoLoginError('store_unavailable', 503) when the store cannot be reached: fail closed. */
@@ -200,9 +201,10 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
       distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index),
     });
     const admitted = decision.admit && decision.scimUser ? matches.find((m) => m.id === decision.scimUser!.id) : undefined;
-    const admittedStored = admitted ? found.users.find((u) => u.id === admitted.id) : undefined;
+    const admittedFound = admitted ? found.users.find((u) => u.id === admitted.id) : undefined;
+    const admittedStored = admittedFound && (await admittedWhole(store, connection, admittedFound, found.projected?.has(admittedFound.id) === true));
     const scimUser: ScimUserView | null = admitted && admittedStored ? scimUserView(admitted, admittedStored) : null;
-    const groups = admittedStored ? sessionGroupsOf(await withGroups(store, connection, admittedStored)) : [];
+    const groups = admittedStored ? sessionGroupsOf(admittedStored) : [];
     const kept = sessionGroupsKept(groups);
     const reason = decision.admit ? null : decision.reason;
     const outcome = { admitted: decision.admit, reason, scimUserId: decision.scimUser?.id ?? null };

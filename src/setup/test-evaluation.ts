@@ -52,7 +52,7 @@ export async function evaluateTestLogin(
       return found;
     },
     MATCHING_STRATEGIES,
-    false,
+    { groups: false, projections: true }, // shows no groups, and reads only what a login decides on
   );
   const rows: TestRow[] = comparisons.map((c) => ({
     strategy: c.strategy,

@@ -74,6 +74,38 @@ export function loginFactsOf(stored: StoredResource): LoginFacts {
   return facts;
 }
 
+/**
+ * Users whose JSON is at least this long (UTF-16 units) are also stored as their login projection
+ * (loginProjectionOf), which a login's lookup reads instead of them (LoginLookup.projected): a login's cost
+ * then does not grow with the size of the users holding its value. Ordinary users (a few KB) are read whole:
+ * their projection would save nothing and cost every write a parse and Redis a hash field.
+ */
+export const LOGIN_PROJECTION_CHARS = 16 * 1024;
+
+/**
+ * A user's login projection: the JSON of the top-level members a login reads (LoginFacts: `userName` and
+ * `externalId` when strings, and every member whose value is `false`), so that loginFactsOf reads the same facts
+ * from it as from the user. null for JSON shorter than LOGIN_PROJECTION_CHARS, and for text that is not a JSON
+ * object (a login then reads the user whole). Parses the JSON: O(its size), on writes of large users only.
+ */
+export function loginProjectionOf(json: string): string | null {
+  if (json.length < LOGIN_PROJECTION_CHARS) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+  const { userName, externalId, falseMembers } = loginFactsOfParsed(parsed);
+  // Written out member by member: a name such as `__proto__` stays a plain member of the JSON.
+  const members: string[] = [];
+  if (userName !== null) members.push(`"userName":${JSON.stringify(userName)}`);
+  if (externalId !== null) members.push(`"externalId":${JSON.stringify(externalId)}`);
+  for (const name of falseMembers) members.push(`${JSON.stringify(name)}:false`);
+  return `{${members.join(',')}}`;
+}
+
 /** Whether a stored user has `attribute: false` at its top level (recordLogin's activity test). Throws on text that is not JSON. */
 export const inactiveHolder = (stored: StoredResource, attribute: string): boolean => loginFactsOf(stored).falseMembers.has(attribute);
 

@@ -11,6 +11,7 @@ import { ShardedMap } from '../sharded-map.js';
 import type { EventLogOptions } from './event-log.js';
 import {
   type IndexEntry,
+  type LoginLookup,
   type ReadOptions,
   type ResourceKind,
   type ResourceWrite,
@@ -57,6 +58,8 @@ export interface Entry {
   bytes: number;
   /** The part of `bytes` that is not members (JSON and index entries), so a write needs no pass over the old members. */
   ownBytes: number;
+  /** Users of at least LOGIN_PROJECTION_CHARS: their login projection (loginProjectionOf), which logins read; else null. */
+  loginProjection: string | null;
 }
 
 /** One resource in a sort index: its value for the attribute (null: none) and the resource. */
@@ -284,6 +287,21 @@ export function entriesAt(s: Space, kind: ResourceKind, attribute: string, value
 
 export function found(s: Space, kind: ResourceKind, attribute: string, value: string, options?: ReadOptions): StoredResource[] {
   return entriesAt(s, kind, attribute, value).map((e) => output(s, e, options));
+}
+
+/**
+ * What a login's lookup finds (Store.findUsersForLogin): the users holding the value, those with a login
+ * projection as it (LoginLookup.projected), so that a login parses a few members of each large holder
+ * instead of all of it; the guard reads whole the one it admits.
+ */
+export function foundForLogin(s: Space, attribute: string, value: string): Pick<LoginLookup, 'users' | 'projected'> {
+  const projected = new Set<string>();
+  const users = entriesAt(s, 'User', attribute, value).map((e) => {
+    if (e.loginProjection === null) return output(s, e);
+    projected.add(e.id);
+    return { ...output(s, e), json: e.loginProjection };
+  });
+  return projected.size > 0 ? { users, projected } : { users };
 }
 
 export function output(s: Space, entry: Entry, options?: ReadOptions): StoredResource {

@@ -37,6 +37,7 @@ import {
   createdAfter,
   entriesAt,
   found,
+  foundForLogin,
   groupsListing,
   groupsOf,
   listOf,
@@ -82,7 +83,7 @@ import {
 } from './store-checks.js';
 import { GROUP_IDS_PER_SCRIPT, groupIdsBytes, sessionGroupsWithin } from './read-budgets.js';
 import { memberBytes, resourceBytes } from './write-weights.js';
-import { recordLoginInSteps } from './login-outcome.js';
+import { loginProjectionOf, recordLoginInSteps } from './login-outcome.js';
 import { resolveTombstoneOptions, TOMBSTONE_TRIM_BUDGET, tombstoneDigest, type TombstoneOptions } from './tombstones.js';
 import { sortedRun } from './sort-runs.js';
 
@@ -180,6 +181,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (phased) await yieldToEventLoop();
       const ownBytes = resourceBytes({ ...write, members: [] });
       const members = write.kind === 'Group' ? prepareMembers(write.members ?? []) : null;
+      const projection = write.kind === 'User' ? loginProjectionOf(write.json) : null;
       if (phased) await yieldToEventLoop();
       const s = space(connectionId);
       if (!s) return { ok: false, reason: 'not_found' };
@@ -208,6 +210,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         displayName: write.displayName ?? '',
         bytes,
         ownBytes,
+        loginProjection: projection,
       };
       existing.set(write.id, entry);
       s.order[write.kind].insert(entry);
@@ -228,6 +231,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (phased) await yieldToEventLoop();
       const ownBytes = resourceBytes({ ...write, members: [] });
       const members = write.members !== undefined ? prepareMembers(write.members) : null;
+      const projection = write.kind === 'User' ? loginProjectionOf(write.json) : null;
       if (phased) await yieldToEventLoop();
       // Who leaves and joins a long list, worked out before the synchronous step: still right there if the
       // group is the same entry at the version the write expects (every change of its list moves that).
@@ -277,6 +281,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         entry.displayName = write.displayName ?? '';
       }
       entry.json = write.json;
+      if (write.kind === 'User') entry.loginProjection = projection;
       entry.indexes = write.indexes;
       replaceSortKeys(s, entry, write.sortKeys ?? []);
       entry.version += 1;
@@ -450,8 +455,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const s = space(connectionId);
       if (!s) return lookups.map(() => ({ users: [], deletedMatch: false }));
       const byId = new Map<string, NumberedResource>(); // one object per user, whichever lookups find it
+      const projecting = options?.projections === true;
       const numbered = (e: Entry): NumberedResource => {
         const user = byId.get(e.id) ?? { ...output(s, e, options?.groups === false ? { groups: false } : undefined), seq: e.seq };
+        if (projecting && e.loginProjection !== null) user.json = e.loginProjection;
         byId.set(e.id, user);
         return user;
       };
@@ -467,7 +474,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
           await yieldToEventLoop();
         }
         const users = entries.map(numbered);
-        answers.push({ users, deletedMatch: users.length === 0 && buried(s, attribute, value) });
+        const answer: NumberedLoginLookup = { users, deletedMatch: users.length === 0 && buried(s, attribute, value) };
+        const projected = projecting ? entries.filter((e) => e.loginProjection !== null).map((e) => e.id) : [];
+        if (projected.length > 0) answer.projected = new Set(projected);
+        answers.push(answer);
       }
       return answers;
     },
@@ -478,7 +488,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const s = space(connectionId);
       if (!s) return { users: [], deletedMatch: false };
-      return { users: found(s, 'User', attribute, value), deletedMatch: buried(s, attribute, value) };
+      return { ...foundForLogin(s, attribute, value), deletedMatch: buried(s, attribute, value) };
     },
 
     async getUsage(connectionId) {

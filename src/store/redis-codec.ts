@@ -11,6 +11,7 @@ import {
   type WriteOutcome,
 } from './store.js';
 import { memberMeta, parseMemberMeta } from './write-weights.js';
+import { loginProjectionOf } from './login-outcome.js';
 
 /**
  * How a write hands group members to the create/replace scripts: 'keep' (unchanged), the whole list or the
@@ -48,6 +49,7 @@ export function writeArgs(write: ResourceWrite, expectedVersion: number | '', me
   }
   if (quota) args.push(quota.maxUsers, quota.maxGroups, quota.maxBytes, quota.maxGroupsPerMember ?? '', quota.maxResourcesPerValue ?? '', lease?.reserve ?? 0);
   else args.push('');
+  args.push(write.kind === 'User' ? (loginProjectionOf(write.json) ?? '') : '');
   return args;
 }
 

@@ -122,7 +122,7 @@ if #owned > 0 then return #owned end
 redis.call('UNLINK', EV, EVLAST, EVSINCE, EVJOBS, EVLISTS, EVJSON, EVJQ, EVBYTES, EVFREED, EVOWN, EVHELD, base .. 'ev:cursors', base .. 'ev:leases')
 for _, suffix in ipairs(redis.call('SMEMBERS', base .. 'attrs')) do redis.call('UNLINK', base .. suffix) end
 redis.call('UNLINK', base .. 'attrs', MEMBER, DN, base .. 'seq', order('u'), order('g'), rhash('u'), rhash('g'),
-  sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, BYTES, MB, GTOP, JOBS_MOVED, base .. 'dying')
+  sortedKey('u'), sortedKey('g'), rowsKey('u'), rowsKey('g'), GONE, LP, BYTES, MB, GTOP, JOBS_MOVED, base .. 'dying')
 return 0
 `,
 );

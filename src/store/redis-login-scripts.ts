@@ -15,6 +15,9 @@ import { PAGE_READ_BYTES } from './read-budgets.js';
  */
 export const LOGIN_DECODE_BYTES = 256 * 1024;
 
+/** The fifth item of a user a login script gives as its login projection instead of its row (loginFound). */
+export const PROJECTED_HOLDER = 'p';
+
 /** The read helpers and what a login adds: which of a value's holders are active (activeHolder, loginHolders). */
 const LOGIN_PRELUDE = `${READ_PRELUDE}
 -- Whether a loaded user (findAll's {id, json, version, aux}) is active by the activity attribute: its JSON
@@ -30,26 +33,61 @@ local function activeHolder(u, activity, budget)
   return doc[activity] ~= false
 end
 
--- The users a login's index value points at (findAll), with the groups of the only one a login can admit:
--- the one active holder; none when two or more are active (ambiguous) or none is. The others' aux is {'-'}:
--- groups not read. Reading every holder's groups made one login of a value held by 100 users in 1,000 groups
--- each derive 100,000 memberships (an audit, 2026-12-07); a session needs the admitted user's only.
--- Returns the users, how many are active (nil when one was deferred or does not decode: the caller decides
--- then), and the active one when it is alone; each holder's JSON is decoded once.
+-- The users a login's index value points at, in creation order, as findAll reads them (groups unread), but
+-- for those with a login projection (LP: large users), which stand in for their rows: {id, projection JSON,
+-- version, {'-'}, PROJECTED_HOLDER}, their seq in seqOfProjected. So a login over 100 holders of 0.8 MB
+-- copies a few hundred bytes of each, not 80 MB (a projected user is read whole only if it is admitted).
+local function loginFound(attr, value, seqOfProjected)
+  local seqs, projections = seqsAt('u', attr, value), {}
+  -- In HMGETs of at most ${MEMBER_CHUNK}: a store without quotas may let thousands of users share a value.
+  for from = 1, #seqs, ${MEMBER_CHUNK} do
+    local part = redis.call('HMGET', LP, unpack(seqs, from, math.min(from + ${MEMBER_CHUNK} - 1, #seqs)))
+    for j = 1, #part do projections[from + j - 1] = part[j] end
+  end
+  local rows = {}
+  for i, s in ipairs(seqs) do
+    if not projections[i] then rows[#rows + 1] = s end
+  end
+  if #rows == #seqs then return loadAll('u', seqs, nil, true) end
+  -- Index and rows are written together, so every seq without a projection has its row, in this order.
+  local loaded, nextRow, users = loadAll('u', rows, nil, true), 1, {}
+  for i, s in ipairs(seqs) do
+    if projections[i] then
+      local p = parseProjection(projections[i])
+      users[#users + 1] = { p[1], p[2], p[3], { '-' }, '${PROJECTED_HOLDER}' }
+      seqOfProjected[users[#users]] = s
+    elseif loaded[nextRow] then
+      users[#users + 1] = loaded[nextRow]
+      nextRow = nextRow + 1
+    end
+  end
+  return users
+end
+
+-- The users a login's index value points at (loginFound), with the groups of the only one a login can
+-- admit: the one active holder, whole; none when two or more are active (ambiguous) or none is. The others'
+-- aux is {'-'}: groups not read. Reading every holder's groups made one login of a value held by 100 users
+-- in 1,000 groups each derive 100,000 memberships (an audit, 2026-12-07); a session needs the admitted
+-- user's only. Returns the users, how many are active (nil when one was deferred or does not decode: the
+-- caller decides then), and the active one when it is alone; each holder's JSON is decoded once.
 local function loginHolders(attr, value, activity)
-  local users, active, admissible, unsure = findAll('u', attr, value, true), 0, nil, false
+  local seqOfProjected = {}
+  local users, active, admissible, unsure = loginFound(attr, value, seqOfProjected), 0, nil, false
   local budget = { left = ${LOGIN_DECODE_BYTES} }
-  for _, u in ipairs(users) do
+  for i, u in ipairs(users) do
     local isActive = activeHolder(u, activity, budget)
     if isActive == nil then
       unsure = true
     elseif isActive then
       active = active + 1
-      admissible = u
+      admissible = i
     end
   end
-  if active == 1 then admissible[4] = groupsWithin({ admissible[1] }, 1)[1] end
-  return users, (not unsure) and active or nil, active == 1 and admissible or nil
+  if active ~= 1 then return users, (not unsure) and active or nil, nil end
+  local seq = seqOfProjected[users[admissible]]
+  if seq then users[admissible] = load('u', seq, true) or users[admissible] end
+  users[admissible][4] = groupsWithin({ users[admissible][1] }, 1)[1]
+  return users, (not unsure) and active or nil, users[admissible]
 end
 `;
 
@@ -108,7 +146,9 @@ return { users, gone, 1, outcome, reason or '', id or '' }
 
 /**
  * FIND_USERS_FOR_LOGIN for many lookups, read in bulk (ARGV: now ms, retention ms, '1' to read the users' groups
- * or '0' (an empty groups item then, nothing deferred), then per index attribute:
+ * or '0' (an empty groups item then, nothing deferred), '1' to read users that have a login projection as it
+ * (LoginBatchOptions.projections: each such row is then the projection packed as a row, packRes with no
+ * index or sort entries) or '0', then per index attribute:
  * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
  * one for the rows of every user found (each once), and their groups as groupsWithin reads them. The reply is eight
  * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
@@ -124,14 +164,15 @@ return { users, gone, 1, outcome, reason or '', id or '' }
  * this script answered: it stops before the lookup whose users' rows would pass PAGE_READ_BYTES (at least
  * one), and the caller sends the rest again. The eighth is '' unless the first lookup alone passes
  * PAGE_READ_BYTES: then the creation numbers of its users, space-separated (every other item empty, the
- * seventh 0), for the caller to read one row per script.
+ * seventh 0), for the caller to read one row per script. The ninth lists the rows that are projections,
+ * space-separated (1-based).
  */
 export const FIND_USERS_FOR_LOGIN_BATCH = linkLua(
   LOGIN_PRELUDE,
   `
-local now, retention, withGroups = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
+local now, retention, withGroups, projecting = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4] == '1'
 local attrs, values, held = {}, {}, {}
-local a = 4
+local a = 5
 while a <= #ARGV do
   local attr, count = ARGV[a], tonumber(ARGV[a + 1])
   local got = redis.call('HMGET', ikey('u', attr), unpack(ARGV, a + 2, a + 1 + count))
@@ -143,7 +184,25 @@ while a <= #ARGV do
   a = a + 2 + count
 end
 local n, bytes = #held, 0
-local seqs, position, found = {}, {}, {}
+local seqs, position, found, projection = {}, {}, {}, {}
+-- The login projections of seqs[from..to] (when asked for), in projection: their bytes, or the rows' sizes.
+local function sizeOf(from, to)
+  local total = 0
+  for c = from, to, ${MEMBER_CHUNK} do
+    local last = math.min(c + ${MEMBER_CHUNK} - 1, to)
+    local part = projecting and redis.call('HMGET', LP, unpack(seqs, c, last)) or {}
+    for j = c, last do
+      local p = part[j - c + 1]
+      if p then
+        projection[seqs[j]] = p
+        total = total + #p
+      else
+        total = total + redis.call('HSTRLEN', rhash('u'), seqs[j])
+      end
+    end
+  end
+  return total
+end
 for i = 1, n do
   local list, before = {}, #seqs
   for s in string.gmatch(held[i], '%S+') do
@@ -156,10 +215,10 @@ for i = 1, n do
   -- The new rows are sized before they are read: past ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES), this lookup
   -- and the rest are left to the caller's next script; a first lookup that passes it alone (up to 100 heavy
   -- holders) is answered with its holders' creation numbers only, for the caller to read one row per script.
-  for j = before + 1, #seqs do bytes = bytes + redis.call('HSTRLEN', rhash('u'), seqs[j]) end
+  bytes = bytes + sizeOf(before + 1, #seqs)
   if #list > 1 then table.sort(list, function(x, y) return tonumber(x) < tonumber(y) end) end
   if bytes > ${PAGE_READ_BYTES} then
-    if i == 1 then return { '', {}, {}, '', '', '', 0, table.concat(list, ' ') } end
+    if i == 1 then return { '', {}, {}, '', '', '', 0, table.concat(list, ' '), '' } end
     for j = #seqs, before + 1, -1 do
       position[seqs[j]] = nil
       seqs[j] = nil
@@ -169,17 +228,31 @@ for i = 1, n do
   end
   found[i] = list
 end
-local rows, live, ids, kept = {}, {}, {}, {}
+local rows, live, ids, kept, projected = {}, {}, {}, {}, {}
 for from = 1, #seqs, ${MEMBER_CHUNK} do
-  local part = redis.call('HMGET', rhash('u'), unpack(seqs, from, math.min(from + ${MEMBER_CHUNK} - 1, #seqs)))
-  for j = 1, #part do
-    local row = part[j]
+  local last = math.min(from + ${MEMBER_CHUNK} - 1, #seqs)
+  local wanted = {}
+  for j = from, last do
+    if not projection[seqs[j]] then wanted[#wanted + 1] = seqs[j] end
+  end
+  local part = #wanted > 0 and redis.call('HMGET', rhash('u'), unpack(wanted)) or {}
+  local nextRow = 1
+  for j = from, last do
+    local row, p = nil, projection[seqs[j]]
+    if p then
+      local u = parseProjection(p)
+      row = packRes(u[3], u[1], '', '', u[2])
+      projected[#projected + 1] = #rows + 1
+    else
+      row = part[nextRow]
+      nextRow = nextRow + 1
+    end
     if row then
       rows[#rows + 1] = row
-      live[from + j - 1] = #rows
-      kept[#rows] = seqs[from + j - 1]
-      local idLength, p = string.match(row, '^%d+:(%d+):[%d/]+:()')
-      ids[#rows] = string.sub(row, p, p + tonumber(idLength) - 1)
+      live[j] = #rows
+      kept[#rows] = seqs[j]
+      local idLength, at = string.match(row, '^%d+:(%d+):[%d/]+:()')
+      ids[#rows] = string.sub(row, at, at + tonumber(idLength) - 1)
     end
   end
 end
@@ -205,6 +278,6 @@ for i = 1, n do
   refs[i] = table.concat(at, ' ')
   gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0'
 end
-return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone), table.concat(deferred, ' '), n, '' }
+return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone), table.concat(deferred, ' '), n, '', table.concat(projected, ' ') }
 `,
 );

@@ -10,13 +10,17 @@ import type { RedisReads } from './redis-reads.js';
 import { seenScore } from '../seen-order.js';
 import { yieldForResource } from '../event-loop.js';
 import { checkSsoUser } from './sso-records.js';
-import { type LoginOutcome, type NumberedLoginLookup, type NumberedResource, type Store, type StoredResource } from './store.js';
+import { type LoginLookup, type LoginOutcome, type NumberedLoginLookup, type NumberedResource, type Store, type StoredResource } from './store.js';
 import { assertIndexAttribute, assertLookups, assertStoreId } from './store-checks.js';
 import { inactiveHolder, recordLoginInSteps } from './login-outcome.js';
 import { LOGIN_BATCH } from './read-budgets.js';
+import { PROJECTED_HOLDER } from './redis-login-scripts.js';
 
-/** FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs, tombstones. */
-type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer, number, Buffer];
+/**
+ * FIND_USERS_FOR_LOGIN_BATCH's reply, read as bytes: seqs, rows, groups (positions and counts as integers), refs,
+ * tombstones, deferred, answered, oversized, projected rows.
+ */
+type BatchReply = [Buffer, Buffer[], (Buffer | number)[], Buffer, Buffer, Buffer, number, Buffer, Buffer];
 
 /** The activity attribute of findUsersForLogin's users (recordLogin is told its attempt's). */
 const LOGIN_ACTIVITY = 'active';
@@ -56,9 +60,12 @@ export function redisLogins(
     rows: unknown[][],
     lookup: { attribute: string; value: string },
     activity: string,
-  ): Promise<StoredResource[]> {
+  ): Promise<Pick<LoginLookup, 'users' | 'projected'>> {
+    // Large users come as their login projection (loginFound in redis-login-scripts.ts), never deferred.
+    const projected = new Set(rows.filter((row) => row[4] === PROJECTED_HOLDER).map((row) => String(row[0])));
     const users = await parseFound(connectionId, 'User', rows, { source: 'i', ...lookup }, true);
-    if (users.length === 0 || users.some((user) => user.groups !== undefined)) return users;
+    const found = projected.size > 0 ? { users, projected } : { users };
+    if (users.length === 0 || users.some((user) => user.groups !== undefined)) return found;
     // Each holder parsed in a turn of its own when large (the script left them to us past LOGIN_DECODE_BYTES).
     const active: StoredResource[] = [];
     for (const user of users) {
@@ -70,7 +77,7 @@ export function redisLogins(
       await yieldForResource(user);
     }
     if (active.length === 1 && active[0]!.groups === undefined) await fillGroups(connectionId, active);
-    return users;
+    return found;
   }
 
   const methods: RedisLoginMethods = {
@@ -79,13 +86,14 @@ export function redisLogins(
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const [users, gone] = (await run('login', tag(connectionId), attribute, value, now(), retention, LOGIN_ACTIVITY)) as [unknown[][], number];
-      return { users: await loginHolders(connectionId, users, { attribute, value }, LOGIN_ACTIVITY), deletedMatch: Number(gone) === 1 };
+      return { ...(await loginHolders(connectionId, users, { attribute, value }, LOGIN_ACTIVITY)), deletedMatch: Number(gone) === 1 };
     },
 
     async findUsersForLoginBatch(connectionId, lookups, options) {
       assertStoreId('connectionId', connectionId);
       assertLookups(lookups);
       const groupsFlag = options?.groups === false ? '0' : '1';
+      const projecting = options?.projections === true;
       // Scripts of at most LOGIN_BATCH lookups, sent together (one round trip), so that logins are not held
       // up behind one long script. Each script takes its lookups grouped by attribute.
       const chunkOf = (indexes: number[]) => {
@@ -95,7 +103,7 @@ export function redisLogins(
           if (group) group.push(i);
           else byAttribute.set(lookups[i]!.attribute, [i]);
         }
-        const args: (string | number)[] = [now(), retention, groupsFlag];
+        const args: (string | number)[] = [now(), retention, groupsFlag, projecting ? '1' : '0'];
         for (const [attribute, at] of byAttribute) args.push(attribute, at.length, ...at.map((i) => lookups[i]!.value));
         return { at: [...byAttribute.values()].flat(), args };
       };
@@ -109,7 +117,7 @@ export function redisLogins(
       const heavy: { lookup: number; seqs: string[] }[] = []; // first lookups too heavy for one script
       const retried = new Set<number>(); // heavy lookups whose holders all vanished, looked up again once
       /** Takes in one script's reply for the lookups `at` (in the order sent); returns the lookups it left. */
-      const takeReply = ([seqs, rows, groups, refs, gone, later, answered, oversized]: BatchReply, at: number[]): number[] => {
+      const takeReply = ([seqs, rows, groups, refs, gone, later, answered, oversized, projectedRows]: BatchReply, at: number[]): number[] => {
         if (Number(answered) === 0) {
           heavy.push({ lookup: at[0]!, seqs: oversized.toString().split(' ') });
           return at.slice(1);
@@ -131,9 +139,19 @@ export function redisLogins(
         const found = refs.toString().split(',');
         const buried = gone.toString();
         const done = Number(answered);
+        const projectedAt = new Set(
+          projectedRows
+            .toString()
+            .split(' ')
+            .filter((n) => n !== '')
+            .map(Number),
+        );
         at.slice(0, done).forEach((i, p) => {
           const ref = found[p]!;
-          answers[i] = { users: ref === '' ? [] : ref.split(' ').map((n) => users[Number(n) - 1]!), deletedMatch: buried[p] === '1' };
+          const positions = ref === '' ? [] : ref.split(' ').map(Number);
+          answers[i] = { users: positions.map((n) => users[n - 1]!), deletedMatch: buried[p] === '1' };
+          const projected = positions.filter((n) => projectedAt.has(n)).map((n) => users[n - 1]!.id);
+          if (projected.length > 0) answers[i].projected = new Set(projected);
         });
         return at.slice(done);
       };
@@ -205,8 +223,8 @@ export function redisLogins(
         maxSsoUserBytesPerCustomer,
       )) as [unknown[][], number, number, string, string, string];
       const [users, gone, done, outcome, reason, id] = reply;
-      const found = {
-        users: lookup ? await loginHolders(attempt.connectionId, users, lookup, attempt.inactiveWhenFalse) : [],
+      const found: LoginLookup = {
+        ...(lookup ? await loginHolders(attempt.connectionId, users, lookup, attempt.inactiveWhenFalse) : { users: [] }),
         deletedMatch: Number(gone) === 1,
       };
       if (Number(done) !== 1) return { found, recorded: null };

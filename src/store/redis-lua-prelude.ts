@@ -11,7 +11,10 @@
  * Key suffixes under the tag (see redis.ts for the full layout): `conn`, `dying`, `seq`, `attrs`, `member`,
  * `g:dn`, `g:mz:<groupId>`, `g:mm:<groupId>`, `g:mb`, `g:top`, `g:jobs`, `g:j:<token>:<part>`, `bytes`, `<k>:order`,
  * `<k>:r`, `<k>:i:<attribute>`, `<k>:s:<attribute>`, `<k>:sorted`, with `<k>` = `u` (users) or `g` (groups),
- * and the user tombstones `u:gone` (a sorted set of digests scored by deletion time).
+ * the user tombstones `u:gone` (a sorted set of digests scored by deletion time), and `u:lp`, the login
+ * projections of large users (seq -> `<version>:<id length>:<id><projection JSON>`: loginProjectionOf in
+ * src/store/login-outcome.ts; only users of at least LOGIN_PROJECTION_CHARS have one), which a login reads
+ * instead of their rows (loginHolders in redis-login-scripts.ts).
  *
  * Sort indexes (docs/sorting.md): `<k>:s:<attribute>` is a sorted set, every score 0, so that it is ordered
  * by member bytes and read by rank (ZRANGE start stop: O(log n + page) whatever the offset). A member is
@@ -44,6 +47,7 @@
 import { EVENT_LOG_LUA } from './redis-event-scripts.js';
 import { LAST_MODIFIED_SORT_ATTRIBUTE } from './last-modified.js';
 import { GROUP_ID_BYTES, GROUP_IDS_PER_SCRIPT, PAGE_READ_BYTES } from './read-budgets.js';
+import { LOGIN_PROJECTION_CHARS } from './login-outcome.js';
 
 /**
  * The one-character codes a row's index entries store instead of the SCIM layer's index attribute names
@@ -137,6 +141,7 @@ local function skey(k, attr) return base .. k .. ':s:' .. attr end
 local function sortedKey(k) return base .. k .. ':sorted' end
 local function rowsKey(k) return base .. k .. ':rows' end
 local GONE = base .. 'u:gone'
+local LP = base .. 'u:lp'
 local BYTES = base .. 'bytes'
 local MB = base .. 'g:mb'
 -- Group id -> the highest member position it ever gave (topSeq): kept past the members that held it.
@@ -247,6 +252,21 @@ local function packRes(v, id, x, s, json, e)
   local lengths = ''
   if e then lengths = '/' .. #s .. '/' .. fmt(e) elseif s ~= '' then lengths = '/' .. #s end
   return fmt(v) .. ':' .. #id .. ':' .. #x .. lengths .. ':' .. id .. x .. s .. json
+end
+-- A user's login projection as the write scripts keep it in LP beside its row (w.lp: '' when the write
+-- sent none), and as loginHolders reads it: {id, projection JSON, version}. A write that sends none for a user
+-- whose old JSON could have had one (${LOGIN_PROJECTION_CHARS} bytes or more) drops the old one.
+local function keepProjection(w, seq, version, oldJson)
+  if w.lp ~= '' then
+    redis.call('HSET', LP, seq, fmt(version) .. ':' .. #w.id .. ':' .. w.id .. w.lp)
+  elseif oldJson and #oldJson >= ${LOGIN_PROJECTION_CHARS} then
+    redis.call('HDEL', LP, seq)
+  end
+end
+local function parseProjection(p)
+  local v, il, at = string.match(p, '^(%d+):(%d+):()')
+  il = tonumber(il)
+  return { string.sub(p, at, at + il - 1), string.sub(p, at + il), tonumber(v) }
 end
 
 -- The sort index member of a resource at seq (see the top of src/store/redis-lua-prelude.ts): '1' and its encoded value,
@@ -570,12 +590,17 @@ local function loadAll(k, seqs, ids, withoutGroups)
   return out
 end
 
--- The resources that index value (attr, value) of kind k points at, in creation order (loadAll: up to 100
--- holders, each up to a resource's limit, are never copied by one script).
-local function findAll(k, attr, value, withoutGroups)
+-- The seqs that index value (attr, value) of kind k points at, in creation order.
+local function seqsAt(k, attr, value)
   local seqs = {}
   for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
   table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
-  return loadAll(k, seqs, nil, withoutGroups)
+  return seqs
+end
+
+-- The resources that index value (attr, value) of kind k points at, in creation order (loadAll: up to 100
+-- holders, each up to a resource's limit, are never copied by one script).
+local function findAll(k, attr, value, withoutGroups)
+  return loadAll(k, seqsAt(k, attr, value), nil, withoutGroups)
 end
 `;

@@ -6,6 +6,7 @@
 import { linkLua } from './lua-link.js';
 import { BUMP_JOB, PRELUDE } from './redis-lua-prelude.js';
 import { GROUP_LEASE_MS } from './store.js';
+import { LOGIN_PROJECTION_CHARS } from './login-outcome.js';
 
 /**
  * Write helpers. ARGV: kind, id, json, expectedVersion ('' for a later chunk of a leased write: the lease,
@@ -17,7 +18,7 @@ import { GROUP_LEASE_MS } from './store.js';
  * members); 'delta', r, r×value, a, a×(value, meta) (removals then additions, at most
  * INLINE_MEMBERS in all); 'staged', token (the list staged by STAGE_MEMBERS under that token); then the quota:
  * maxUsers, maxGroups, maxBytes, maxGroupsPerMember, maxResourcesPerValue, the bytes reserved for later
- * chunks, or a single '' when unchecked.
+ * chunks, or a single '' when unchecked; then a user's login projection, or '' (none: loginProjectionOf).
  */
 const WRITE_PRELUDE = `${PRELUDE}
 local function parseWrite()
@@ -46,7 +47,11 @@ local function parseWrite()
   if ARGV[p] ~= '' then
     w.quota = { users = tonumber(ARGV[p]), groups = tonumber(ARGV[p + 1]), bytes = tonumber(ARGV[p + 2]),
       perMember = tonumber(ARGV[p + 3]), perValue = tonumber(ARGV[p + 4]), reserve = tonumber(ARGV[p + 5]) }
+    p = p + 6
+  else
+    p = p + 1
   end
+  w.lp = ARGV[p]
   -- What the write counts for (resourceBytes in src/store/write-weights.ts), split in parts.
   w.idxBytes, w.memberBytes = 0, 0
   for _, e in ipairs(w.idx) do w.idxBytes = w.idxBytes + #e[1] + #e[2] end
@@ -310,6 +315,7 @@ if w.k == 'g' then
   writeMembers(w, true)
 end
 writeRowAndEntry(w, seq, 1, packed, nil)
+if w.k == 'u' then keepProjection(w, seq, 1, nil) end
 if deferBumps() then return { 'ok', 1, '${BUMP_JOB}' } end
 return { 'ok', 1 }
 `,
@@ -377,7 +383,10 @@ if w.k == 'g' then
 end
 writeRowAndEntry(w, seq, cur.v + 1, packed, cur)
 -- A user's groups as they are now: what the answer to this write shows (a renamed group moved no version).
-if w.k == 'u' then return { 'ok', cur.v + 1, auxOf('u', w.id) } end
+if w.k == 'u' then
+  keepProjection(w, seq, cur.v + 1, cur.json)
+  return { 'ok', cur.v + 1, auxOf('u', w.id) }
+end
 if deferBumps() then return { 'ok', cur.v + 1, '${BUMP_JOB}' } end
 return { 'ok', cur.v + 1 }
 `,
@@ -429,6 +438,7 @@ removeSorted(k, cur.s)
 redis.call('ZREM', order(k), id)
 keepShared(cur.e, cur.id, cur.json)
 redis.call('HDEL', rhash(k), seq)
+if k == 'u' and #cur.json >= ${LOGIN_PROJECTION_CHARS} then redis.call('HDEL', LP, seq) end
 -- The groups listing it: those its reverse entry names, and any whose new list is still settling (a 'c'
 -- job: the swap is done, the members' reverse entries are written in batches after it), which may list it
 -- before its entry names them.

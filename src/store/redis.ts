@@ -38,6 +38,8 @@
  *   <p>{c:<id>}:bytes               STRING  bytes the connection's resources count for (resourceBytes)
  *   <p>{c:<id>}:u:gone              ZSET    user tombstones: tombstoneDigest(attribute, value), scored by
  *                                           deletion ms; trimmed by retention and cap in the delete script
+ *   <p>{c:<id>}:u:lp                HASH    user seq -> `<version>:<id length>:<id><login projection>`, for
+ *                                           users of at least LOGIN_PROJECTION_CHARS only (login-outcome.ts)
  *   <p>{c:<id>}:attrs               SET     the `<k>:i:<attribute>` and `<k>:s:<attribute>` suffixes in use
  *                                           (for deleteConnection)
  *   <p>{c:<id>}:ev, ev:*            various the durable event log (see redis-event-scripts.ts)

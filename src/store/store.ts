@@ -362,6 +362,15 @@ export interface LoginLookup {
    */
   users: StoredResource[];
   /**
+   * The ids of the users found that come as their login projection, not whole: their `json` holds only the
+   * top-level members a login reads (loginProjectionOf in src/store/login-outcome.ts: `userName`,
+   * `externalId` and the members that are `false`), and their `version` is the one their own last write
+   * gave them (a membership change since may have moved it). Only users of at least LOGIN_PROJECTION_CHARS of
+   * JSON come so, and on Redis never the one active holder, which comes whole. Read a projected user with
+   * getResource for the rest. Absent or empty: every user came whole.
+   */
+  projected?: ReadonlySet<string>;
+  /**
    * Whether a user deleted from this connection held this index value. Only deleteResource of a user
    * leaves such a tombstone (a fixed-size digest per index entry, kept for the store's tombstone retention
    * and within its per-connection cap, oldest dropped first); a value a user dropped by being replaced (e.g.
@@ -375,6 +384,12 @@ export interface LoginLookup {
 export interface LoginBatchOptions {
   /** false: the users come without `groups` (not read), for callers that show or tally no groups (Test SSO). Default: true. */
   groups?: boolean;
+  /**
+   * true: users that have a login projection come as it (LoginLookup.projected, in each answer), for callers
+   * that read only what a login decides on (the matching report, Test SSO), whose cost then does not grow with
+   * the size of the users found. Default: false, every user whole (the Compare page shows them).
+   */
+  projections?: boolean;
 }
 
 /** A resource with its creation number in its connection: the order findByIndex and listPage follow, never reused. */

@@ -284,8 +284,9 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
       const batches = calls.filter((c) => c.method === 'findUsersForLoginBatch');
       expect(batches.length).toBeLessThanOrEqual(scans.length);
       expect(batches.every((c) => (c.args[1] as unknown[]).length <= 5 * REPORT_PAGE)).toBe(true);
-      // Without a role mapping no example has roles: the lookups read no groups.
-      expect(batches.map((c) => c.args[2])).toEqual(batches.map(() => ({ groups: false })));
+      // Without a role mapping no example has roles: the lookups read no groups, and large users as their
+      // login projection (the report reads nothing else of them).
+      expect(batches.map((c) => c.args[2])).toEqual(batches.map(() => ({ groups: false, projections: true })));
       // Each batch's scan is asked for before the previous batch's lookups, so it never waits behind them.
       const order = calls
         .filter((c) => c.method === 'scanSsoUsers' || c.method === 'findUsersForLoginBatch')

@@ -27,6 +27,7 @@ import {
 } from '../../src/store/read-budgets.js';
 import { memberBytes, resourceBytes } from '../../src/store/write-weights.js';
 import { normalizeResourceWrite } from '../../src/store/store-checks.js';
+import { loginProjectionOf } from '../../src/store/login-outcome.js';
 import type { ActivityLogName } from '../../src/store/activity-log.js';
 import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SESSION_GRANT_RETENTION_MS, SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
@@ -1673,9 +1674,18 @@ export function storeContract(name: string, makeStore: MakeStore): void {
       const withoutGroups = ({ groups: _groups, ...user }: StoredResource) => user;
 
       async function expectAnswersAsAlone(lookups: { attribute: string; value: string }[], batch: NumberedLoginLookup[]): Promise<void> {
+        // Asked for projections, the batch gives every large user as its login projection, the rest whole.
+        const projectedBatch = await store.findUsersForLoginBatch(cid, lookups, { projections: true });
+        const projectionOr = (user: StoredResource) => loginProjectionOf(user.json) ?? user.json;
         for (const [i, { attribute, value }] of lookups.entries()) {
           const one = await store.findUsersForLogin(cid, attribute, value);
-          expect(batch[i]!.users.map(({ seq: _, ...user }) => withoutGroups(user))).toEqual(one.users.map(withoutGroups));
+          // Whole in the batch; in the lookup, as its login projection where it says so (LoginLookup.projected).
+          const asLookupReadsIt = (user: StoredResource) => (one.projected?.has(user.id) ? { ...user, json: projectionOr(user) } : user);
+          expect(batch[i]!.users.map(({ seq: _, ...user }) => withoutGroups(asLookupReadsIt(user)))).toEqual(one.users.map(withoutGroups));
+          expect(batch[i]!.projected).toBeUndefined();
+          expect(projectedBatch[i]!.users.map((user) => [user.id, user.json])).toEqual(batch[i]!.users.map((user) => [user.id, projectionOr(user)]));
+          const large = batch[i]!.users.filter((user) => loginProjectionOf(user.json) !== null).map((user) => user.id);
+          expect(projectedBatch[i]!.projected).toEqual(large.length > 0 ? new Set(large) : undefined);
           // The groups a lookup read are the batch's (which reads every user's).
           for (const [j, user] of one.users.entries()) if (user.groups) expect(batch[i]!.users[j]!.groups).toEqual(user.groups);
           expect(batch[i]!.deletedMatch).toBe(one.users.length === 0 && one.deletedMatch);
