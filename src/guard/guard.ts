@@ -17,7 +17,7 @@ import {
   type SsoProtocol,
   type SsoIdentity,
 } from '../match/strategies.js';
-import { type Store, type StoredConnection, type StoredOidcClient, type StoredResource } from '../store/store.js';
+import { type LoginLookup, type Store, type StoredConnection, type StoredOidcClient, type StoredResource } from '../store/store.js';
 import { sessionGroupsFitting } from '../store/read-budgets.js';
 import { loginFactsKnown, loginFactsOf, loginFactsOfParsed, type LoginFacts } from '../store/login-outcome.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
@@ -164,16 +164,48 @@ export function claimsRefusal(client: GuardSettings, claims: Claims, identity: S
   return outside ? new SsoLoginError('outside_tenant', 403, outside, client.customerId) : null;
 }
 
-/**
- * The admitted user whole and with its groups: as found, or read again when the lookup left its groups unread
- * (LoginLookup: it reads the groups of the one active holder only, and the strategy admitted another, one of
- * several active holders the strategy told apart) or gave only its login projection (LoginLookup.projected:
- * a large user). One more round trip then; a user deleted meanwhile is the one found, in no group.
- */
-async function admittedWhole(store: Store, connection: StoredConnection | null, user: StoredResource, projected: boolean): Promise<StoredResource> {
-  if ((user.groups !== undefined && !projected) || connection === null) return user;
-  return (await store.getResource(connection.connectionId, 'User', user.id)) ?? { ...user, groups: [] };
+/** What a login decides on, and the user it admits, whole and with its groups. */
+interface LoginDecision {
+  matches: ScimCandidate[];
+  decision: GuardDecision;
+  admitted: ScimCandidate | undefined;
+  admittedStored: StoredResource | undefined;
 }
+
+/**
+ * Decides on the holders a login's lookup found, then gets the admitted one whole and with its groups: as
+ * found, or read again when the lookup left its groups unread (LoginLookup: it reads the groups of the one
+ * active holder only, and the strategy admitted another, one of several active holders the strategy told
+ * apart) or gave only its login projection (LoginLookup.projected: a large user). One more round trip then.
+ * A user read again whose facts are no longer those the lookup read (a write in between, or a projection left
+ * stale by an instance of an earlier version: docs/round-trips.md, "Large users") is decided on again as it
+ * now is, or without it if it is gone, so a login never admits on facts its user no longer holds.
+ */
+async function decideLogin(
+  store: Store,
+  connection: StoredConnection | null,
+  found: LoginLookup,
+  decideOn: (candidates: ScimCandidate[]) => { matches: ScimCandidate[]; decision: GuardDecision },
+): Promise<LoginDecision> {
+  const candidates = await candidatesOf(found.users);
+  const first = decideOn(candidates);
+  const admitted = admittedIn(first);
+  const stored = admitted ? found.users.find((u) => u.id === admitted.id) : undefined;
+  if (!admitted || !stored) return { ...first, admitted: undefined, admittedStored: undefined };
+  if ((stored.groups !== undefined && !found.projected?.has(stored.id)) || connection === null) return { ...first, admitted, admittedStored: stored };
+  const whole = await store.getResource(connection.connectionId, 'User', stored.id);
+  const now = whole ? loginCandidateOf(whole) : null;
+  if (now && sameFacts(now, admitted)) return { ...first, admitted, admittedStored: whole! };
+  const again = decideOn(candidates.flatMap((c) => (c.id !== stored.id ? [c] : now ? [now] : [])));
+  const readmitted = admittedIn(again);
+  return { ...again, admitted: readmitted, admittedStored: readmitted && readmitted.id === whole?.id ? whole : undefined };
+}
+
+/** The match a decision admits, if it admits one. */
+const admittedIn = ({ matches, decision }: { matches: ScimCandidate[]; decision: GuardDecision }): ScimCandidate | undefined =>
+  decision.admit && decision.scimUser ? matches.find((m) => m.id === decision.scimUser!.id) : undefined;
+
+const sameFacts = (a: ScimCandidate, b: ScimCandidate): boolean => a.userName === b.userName && a.externalId === b.externalId && a.active === b.active;
 
 /** Runs the guard. Throws SsoLoginError('store_unavailable', 503) when the store cannot be reached: fail closed. */
 export async function runGuard(store: Store, config: GuardConfig, claims: Claims, policy: MatchPolicy = matchPolicyOf(config.client)): Promise<GuardResult> {
@@ -193,16 +225,11 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
       user: ssoUserRecord(claims, identity, { admitted: true, reason: null, scimUserId: null }),
     });
     // The index narrows; the strategy decides (the same pure function the matching report uses).
-    const matches = findMatches(strategy, identity, await candidatesOf(found.users), policy);
-    const decision: GuardDecision = decide({
-      hasConnection: connection !== null,
-      matches,
-      deletedMatch: found.deletedMatch,
-      distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index),
+    const { decision, admitted, admittedStored } = await decideLogin(store, connection, found, (candidates) => {
+      const matches = findMatches(strategy, identity, candidates, policy);
+      const facts = { hasConnection: connection !== null, matches, deletedMatch: found.deletedMatch };
+      return { matches, decision: decide({ ...facts, distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index) }) };
     });
-    const admitted = decision.admit && decision.scimUser ? matches.find((m) => m.id === decision.scimUser!.id) : undefined;
-    const admittedFound = admitted ? found.users.find((u) => u.id === admitted.id) : undefined;
-    const admittedStored = admittedFound && (await admittedWhole(store, connection, admittedFound, found.projected?.has(admittedFound.id) === true));
     const scimUser: ScimUserView | null = admitted && admittedStored ? scimUserView(admitted, admittedStored) : null;
     const groups = admittedStored ? sessionGroupsOf(admittedStored) : [];
     const kept = sessionGroupsKept(groups);

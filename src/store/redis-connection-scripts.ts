@@ -98,6 +98,8 @@ for _, k in ipairs({ 'u', 'g' }) do
   if #ranked > 0 then
     for i = 1, #ranked, 2 do
       redis.call('HDEL', rhash(k), fmt(ranked[i + 1]))
+      -- A user's login projection goes with its row: the batch lookup reads projections without its row.
+      if k == 'u' then redis.call('HDEL', LP, fmt(ranked[i + 1])) end
       if k == 'g' then redis.call('UNLINK', mzkey(ranked[i]), mmkey(ranked[i]), leaseKey(ranked[i])) end
       redis.call('ZREM', order(k), ranked[i])
     end

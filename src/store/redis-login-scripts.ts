@@ -44,9 +44,16 @@ local function loginFound(attr, value, seqOfProjected)
     local part = redis.call('HMGET', LP, unpack(seqs, from, math.min(from + ${MEMBER_CHUNK} - 1, #seqs)))
     for j = 1, #part do projections[from + j - 1] = part[j] end
   end
-  local rows = {}
+  -- Projections are read within ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES), as rows are: past them, a holder is
+  -- read as its row (loadAll, which defers what its own budget leaves to further scripts).
+  local rows, spent = {}, 0
   for i, s in ipairs(seqs) do
-    if not projections[i] then rows[#rows + 1] = s end
+    if projections[i] and spent + #projections[i] <= ${PAGE_READ_BYTES} then
+      spent = spent + #projections[i]
+    else
+      projections[i] = false
+      rows[#rows + 1] = s
+    end
   end
   if #rows == #seqs then return loadAll('u', seqs, nil, true) end
   -- Index and rows are written together, so every seq without a projection has its row, in this order.
@@ -150,7 +157,7 @@ return { users, gone, 1, outcome, reason or '', id or '' }
  * (LoginBatchOptions.projections: each such row is then the projection packed as a row, packRes with no
  * index or sort entries) or '0', then per index attribute:
  * the attribute, how many values, the values; at most MEMBER_CHUNK values in all): one HMGET per attribute,
- * one for the rows of every user found (each once), and their groups as groupsWithin reads them. The reply is eight
+ * one for the rows of every user found (each once), and their groups as groupsWithin reads them. The reply is nine
  * items, whatever the number of lookups (a reply of many small items costs the client more than the data):
  * {seqs, rows, groups, refs, tombstones, deferred, answered, oversized}. rows are the stored rows of the users found (as LIST_PAGE returns
  * them) and seqs their seqs, space-separated; groups is flat: for each row in some group, its position,

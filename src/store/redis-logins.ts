@@ -113,6 +113,12 @@ export function redisLogins(
       }
       const answers: NumberedLoginLookup[] = new Array(lookups.length);
       const byId = new Map<string, NumberedResource>(); // one object per user, across scripts too
+      // The user objects made of a login projection: an answer lists those it holds, whichever script made them.
+      const projections = new WeakSet<NumberedResource>();
+      const answerOf = (users: NumberedResource[], deletedMatch: boolean): NumberedLoginLookup => {
+        const projected = users.filter((user) => projections.has(user)).map((user) => user.id);
+        return projected.length > 0 ? { users, deletedMatch, projected: new Set(projected) } : { users, deletedMatch };
+      };
       const deferred: NumberedResource[] = []; // users whose groups a script left out (fillGroups)
       const heavy: { lookup: number; seqs: string[] }[] = []; // first lookups too heavy for one script
       const retried = new Set<number>(); // heavy lookups whose holders all vanished, looked up again once
@@ -127,10 +133,18 @@ export function redisLogins(
           aux.set(Number(groups[i]), groups.slice(i + 2, i + 2 + 2 * Number(groups[i + 1])) as Buffer[]);
         }
         const seq = seqs.toString().split(' ');
+        const projectedAt = new Set(
+          projectedRows
+            .toString()
+            .split(' ')
+            .filter((n) => n !== '')
+            .map(Number),
+        );
         const users = rows.map((row, i) => {
           const user = parseRawRow('User', row, aux.get(i + 1) ?? []) as NumberedResource;
           if (groupsFlag === '0') delete user.groups;
           user.seq = Number(seq[i]);
+          if (projectedAt.has(i + 1)) projections.add(user);
           const first = byId.get(user.id) ?? user;
           byId.set(user.id, first);
           return first;
@@ -139,19 +153,13 @@ export function redisLogins(
         const found = refs.toString().split(',');
         const buried = gone.toString();
         const done = Number(answered);
-        const projectedAt = new Set(
-          projectedRows
-            .toString()
-            .split(' ')
-            .filter((n) => n !== '')
-            .map(Number),
-        );
         at.slice(0, done).forEach((i, p) => {
           const ref = found[p]!;
           const positions = ref === '' ? [] : ref.split(' ').map(Number);
-          answers[i] = { users: positions.map((n) => users[n - 1]!), deletedMatch: buried[p] === '1' };
-          const projected = positions.filter((n) => projectedAt.has(n)).map((n) => users[n - 1]!.id);
-          if (projected.length > 0) answers[i].projected = new Set(projected);
+          answers[i] = answerOf(
+            positions.map((n) => users[n - 1]!),
+            buried[p] === '1',
+          );
         });
         return at.slice(done);
       };
@@ -166,7 +174,8 @@ export function redisLogins(
           byId.set(user.id, first);
           return [first];
         });
-        if (users.length > 0) answers[lookup] = { users, deletedMatch: false };
+        // Read whole here, but a user an earlier script of the batch gave as its projection is that object.
+        if (users.length > 0) answers[lookup] = answerOf(users, false);
         // All of them deleted meanwhile: the lookup goes again (another may hold the value now), once.
         else if (!retried.has(lookup)) retried.add(lookup);
         else

@@ -366,8 +366,9 @@ export interface LoginLookup {
    * top-level members a login reads (loginProjectionOf in src/store/login-outcome.ts: `userName`,
    * `externalId` and the members that are `false`), and their `version` is the one their own last write
    * gave them (a membership change since may have moved it). Only users of at least LOGIN_PROJECTION_CHARS of
-   * JSON come so, and on Redis never the one active holder, which comes whole. Read a projected user with
-   * getResource for the rest. Absent or empty: every user came whole.
+   * JSON come so; on Redis the one active holder comes whole when the lookup's script decides (it leaves the
+   * decision to the app only for holders past its read or decoding budget). Read a projected user with getResource for the rest. Absent or
+   * empty: every user came whole.
    */
   projected?: ReadonlySet<string>;
   /**

@@ -14,7 +14,8 @@ import { identityOf } from '../../src/guard/identity.js';
 import { bodyText } from '../../src/scim/response-body.js';
 import { LOGIN_PROJECTION_CHARS } from '../../src/store/login-outcome.js';
 import { LOGIN_DECODE_BYTES } from '../../src/store/redis-scripts.js';
-import type { LoginBatchOptions, StoredConnection } from '../../src/store/store.js';
+import { PAGE_READ_BYTES } from '../../src/store/read-budgets.js';
+import type { LoginBatchOptions, Store, StoredConnection } from '../../src/store/store.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
 import { scanKeys } from '../support/redis.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
@@ -157,6 +158,25 @@ describe.each(STORE_KINDS)('logins over large holders (%s store)', (kind) => {
     for (const user of plain!.users) expect((JSON.parse(user.json) as { notes: string }).notes).toHaveLength(NOTE_CHARS);
   });
 
+  it('lists in each answer of a batch exactly the users it gives as projections, across the scripts that read it', async () => {
+    // A large user, then holders of the same value under the projection size but past PAGE_READ_BYTES together
+    // (Redis: that lookup is read a holder per script, the large one already read, as a projection, by the
+    // lookup before it).
+    const large = (await scim('POST', '/Users', holder(0, 'mixed', true), 201))!.id;
+    const small = 'n'.repeat(LOGIN_PROJECTION_CHARS - 2_000);
+    for (let i = 1; i <= Math.ceil(PAGE_READ_BYTES / small.length) + 2; i++) await scim('POST', '/Users', holder(i, 'mixed', false, small), 201);
+    const lookups = [
+      { attribute: 'userName', value: 'h0-mixed@large.test' },
+      { attribute: 'externalId', value: 'mixed' },
+    ];
+    const answers = await made.store.findUsersForLoginBatch(connection.connectionId, lookups, { groups: false, projections: true });
+    expect(answers[0]!.users.map((u) => u.id)).toEqual([large]);
+    expect(answers[1]!.users[0]!.id).toBe(large);
+    for (const answer of answers) {
+      for (const user of answer.users) expect(answer.projected?.has(user.id) ?? false, user.id).toBe(!user.json.includes('"notes"'));
+    }
+  });
+
   it("follows a large user's writes: deactivated, reactivated, shrunk, grown again, deleted", async () => {
     const { id } = (await scim('POST', '/Users', holder(0, 'lifecycle', true), 201))!;
     expect((await login('lifecycle')).decision.admit).toBe(true);
@@ -221,5 +241,63 @@ describe('a large user stored without its login projection (Redis: written by an
     expect(await client.hlen(projections)).toBe(1);
     expect(await made.store.deleteConnection(connection.connectionId)).toBe(true);
     expect(await scanKeys(client, `${prefix}{c:${connection.connectionId}}:*`)).toEqual([]);
+  });
+});
+
+describe('a large user whose facts changed after the lookup read them', () => {
+  const USER_BODY = (externalId: string, active: boolean) => ({
+    schemas: [USER],
+    userName: `${externalId}@large.test`,
+    externalId,
+    active,
+    notes: 'n'.repeat(NOTE_CHARS),
+  });
+  const deactivate = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] };
+  const client = (customerId: string) => ({ customerId, matchingStrategy: 'OidcSubToScimExternalId', subjectClaim: 'sub' }) as const;
+
+  it('is decided on as it is now (memory: deactivated between the lookup and the read of the user it admits)', async () => {
+    const made = await makeStore('memory', 'large-holders-race');
+    const sso = scimSso({ store: made.store, rateLimit: false, maxBodyBytes: 2_000_000 });
+    const { token } = await sso.createScimConnection({ customerId: 'race' });
+    const connection = (await made.store.getConnectionByCustomer('race'))!;
+    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: USER_BODY('race', true) }));
+    const { id } = JSON.parse(bodyText(created.body)!) as { id: string };
+    // The lookup reads the user active (as its projection); the user is deactivated before the guard reads it whole.
+    const racing: Store = {
+      ...made.store,
+      recordLogin: async (customerId, attempt) => {
+        const recorded = await made.store.recordLogin(customerId, attempt);
+        expect(recorded.found.projected).toEqual(new Set([id]));
+        expect((await sso.handleScim(scimRequest(token, 'PATCH', `/Users/${id}`, { body: deactivate }))).status).toBe(204);
+        return recorded;
+      },
+    };
+    const result = await runGuard(racing, { client: client('race'), connection }, { sub: 'race' });
+    expect(result.decision).toMatchObject({ admit: false, reason: 'deactivated', scimUser: { id, active: false } });
+    expect(result.scimUser).toBeNull();
+    // The attempt is recorded as decided, not as the lookup's outcome.
+    expect(await made.store.getSsoUser('race', 'race')).toMatchObject({ lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: id });
+  });
+
+  it('is decided on as it is now (Redis: a projection an earlier version left stale)', async () => {
+    const made = await makeStore('redis', 'large-holders-stale');
+    try {
+      const sso = scimSso({ store: made.store, rateLimit: false, maxBodyBytes: 2_000_000 });
+      const { token } = await sso.createScimConnection({ customerId: 'stale' });
+      const connection = (await made.store.getConnectionByCustomer('stale'))!;
+      const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: USER_BODY('stale', true) }));
+      const { id } = JSON.parse(bodyText(created.body)!) as { id: string };
+      const { client: redis, prefix } = made.redis!;
+      const projections = `${prefix}{c:${connection.connectionId}}:u:lp`;
+      const [seq, active] = Object.entries(await redis.hgetall(projections))[0]!;
+      expect((await sso.handleScim(scimRequest(token, 'PATCH', `/Users/${id}`, { body: deactivate }))).status).toBe(204);
+      // What an instance of an earlier version leaves: the row deactivated, the projection still active.
+      await redis.hset(projections, seq, active);
+      const result = await runGuard(made.store, { client: client('stale'), connection }, { sub: 'stale' });
+      expect(result.decision).toMatchObject({ admit: false, reason: 'deactivated', scimUser: { id, active: false } });
+      expect(await made.store.getSsoUser('stale', 'stale')).toMatchObject({ lastOutcome: 'refused', lastReason: 'deactivated' });
+    } finally {
+      await made.cleanup();
+    }
   });
 });

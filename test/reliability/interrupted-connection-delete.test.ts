@@ -76,6 +76,28 @@ describe('an interrupted SCIM connection delete (redis store)', () => {
     expect(await healthy.deleteScimConnection('acme')).toBe(false);
   });
 
+  it("drops a swept user's login projection with its row, so that no lookup finds it meanwhile", async () => {
+    const { token, connectionId } = await healthy.createScimConnection({ customerId: 'initech' });
+    // Users of 16 KB of JSON or more keep a login projection (u:lp) beside their row; these are swept first.
+    for (let i = 0; i < 3; i++) {
+      const body = { schemas: [USER], userName: `big${i}@corp.test`, externalId: 'big', notes: 'n'.repeat(20_000) };
+      expect((await healthy.handleScim(scimRequest(token, 'POST', '/Users', { body }))).status).toBe(201);
+    }
+    for (let i = 0; i < 300; i++) {
+      const body = { schemas: [USER], userName: `u${i}@corp.test` };
+      expect((await healthy.handleScim(scimRequest(token, 'POST', '/Users', { body }))).status).toBe(201);
+    }
+    const projections = `${redis.prefix}{c:${connectionId}}:u:lp`;
+    expect(await redis.client.hlen(projections)).toBe(3);
+    sweeps = 0;
+    await expect(dying.deleteScimConnection('initech')).rejects.toThrow(/died/);
+    expect(await redis.client.hlen(projections)).toBe(0);
+    const [found] = await healthy.store.findUsersForLoginBatch(connectionId, [{ attribute: 'externalId', value: 'big' }], { projections: true });
+    expect(found!.users).toEqual([]);
+    expect(await healthy.deleteScimConnection('initech')).toBe(true);
+    expect(await keysOf(connectionId)).toEqual([]);
+  });
+
   it('a new connection of the customer first finishes the interrupted delete: nothing of the old one is left', async () => {
     const { connectionId } = await provisioned('globex', 450);
     sweeps = 0;

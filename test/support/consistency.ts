@@ -40,6 +40,7 @@ import { sortEntries } from '../../src/scim/sort.js';
 import { userSpec } from '../../src/scim/users.js';
 import type { IndexEntry, ResourceKind, Store, StoredResource } from '../../src/store/store.js';
 import { INDEX_ATTRIBUTE_CODES, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';
+import { loginProjectionOf } from '../../src/store/login-outcome.js';
 
 export interface RedisInspection {
   client: Redis;
@@ -386,7 +387,7 @@ function parseRecord(buf: Buffer): RawRecord {
 }
 
 const ALLOWED_SUFFIX =
-  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:top|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|[ug]:rows|u:gone|ev|ev:last|ev:since|ev:lists|ev:j|ev:jq|ev:jb|ev:jf|ev:ob|ev:held|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
+  /^(conn|seq|attrs|member|bytes|g:dn|g:mb|g:top|g:mz:.+|g:mm:.+|[ug]:order|[ug]:r|[ug]:i:.+|[ug]:s:.+|[ug]:sorted|[ug]:rows|u:gone|u:lp|ev|ev:last|ev:since|ev:lists|ev:j|ev:jq|ev:jb|ev:jf|ev:ob|ev:held|ev:cursors|ev:leases|ev:[ar]:\d+)$/;
 
 async function checkRedisKeys(
   redis: RedisInspection,
@@ -446,6 +447,26 @@ async function checkRedisKeys(
       }
     }
     expect(seqOfId.size === live[kind].length, () => `${k}:order has ${seqOfId.size} ids but listPage finds ${live[kind].length}`);
+
+    // Login projections (u:lp): exactly the large users have one, and it is what their JSON projects to.
+    if (kind === 'User') {
+      const projections = await client.hgetall(`${tag}u:lp`);
+      for (const [seq, value] of Object.entries(projections)) {
+        const record = records.User.get(seq);
+        const head = /^(\d+):(\d+):/.exec(value);
+        const id = head ? value.slice(head[0].length, head[0].length + Number(head[2])) : '';
+        const projection = head ? value.slice(head[0].length + Number(head[2])) : '';
+        expect(record !== undefined && record.id === id, () => `u:lp field ${seq} names ${show(id)}, which is not the user at that seq`);
+        if (record) expect(projection === loginProjectionOf(record.json), () => `u:lp of ${record.id} is not what its JSON projects to`);
+      }
+      for (const [seq, record] of records.User) {
+        const want = loginProjectionOf(record.json);
+        expect(
+          want === null || seq in projections,
+          () => `user ${record.id} (seq ${seq}) has ${record.json.length} characters of JSON but no login projection`,
+        );
+      }
+    }
 
     // Each record's own entries (what replace/delete will remove) equal what its JSON produces.
     for (const [seq, record] of records[kind]) {
