@@ -195,7 +195,7 @@ async function decideLogin(
   if ((stored.groups !== undefined && !found.projected?.has(stored.id)) || connection === null) return { ...first, admitted, admittedStored: stored };
   const whole = await store.getResource(connection.connectionId, 'User', stored.id);
   const now = whole ? loginCandidateOf(whole) : null;
-  if (now && sameFacts(now, admitted)) return { ...first, admitted, admittedStored: whole! };
+  if (whole && now && sameFacts(now, admitted)) return { ...first, admitted, admittedStored: whole };
   const again = decideOn(candidates.flatMap((c) => (c.id !== stored.id ? [c] : now ? [now] : [])));
   const readmitted = admittedIn(again);
   return { ...again, admitted: readmitted, admittedStored: readmitted && readmitted.id === whole?.id ? whole : undefined };
@@ -205,6 +205,7 @@ async function decideLogin(
 const admittedIn = ({ matches, decision }: { matches: ScimCandidate[]; decision: GuardDecision }): ScimCandidate | undefined =>
   decision.admit && decision.scimUser ? matches.find((m) => m.id === decision.scimUser!.id) : undefined;
 
+/** Whether two readings of a user hold the same login facts. */
 const sameFacts = (a: ScimCandidate, b: ScimCandidate): boolean => a.userName === b.userName && a.externalId === b.externalId && a.active === b.active;
 
 /** Runs the guard. Throws SsoLoginError('store_unavailable', 503) when the store cannot be reached: fail closed. */
