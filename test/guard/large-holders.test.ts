@@ -8,7 +8,7 @@
  * parsed are counted, never timed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareStrategies } from '../../src/dashboard/compare-data.js';
+import { CANDIDATES_SHOWN, compareStrategies } from '../../src/dashboard/compare-data.js';
 import { candidatesOf, loginCandidateOf, runGuard } from '../../src/guard/guard.js';
 import { identityOf } from '../../src/guard/identity.js';
 import { bodyText } from '../../src/scim/response-body.js';
@@ -17,6 +17,7 @@ import { LOGIN_DECODE_BYTES } from '../../src/store/redis-scripts.js';
 import { PAGE_READ_BYTES } from '../../src/store/read-budgets.js';
 import type { LoginBatchOptions, Store, StoredConnection } from '../../src/store/store.js';
 import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
+import { dashboardRenderer, ssoUser } from '../dashboard/fixture.js';
 import { scanKeys } from '../support/redis.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
@@ -175,6 +176,21 @@ describe.each(STORE_KINDS)('logins over large holders (%s store)', (kind) => {
     for (const answer of answers) {
       for (const user of answer.users) expect(answer.projected?.has(user.id) ?? false, user.id).toBe(!user.json.includes('"notes"'));
     }
+  });
+
+  it('shows the Compare page over more large holders than it shows, parsing whole only those it shows', async () => {
+    const many = CANDIDATES_SHOWN + 5;
+    const note = 'n'.repeat(LOGIN_PROJECTION_CHARS + 100);
+    for (let i = 0; i < many; i++) await scim('POST', '/Users', holder(i, 'many', i === 0, note), 201);
+    await sso.createOidcClient({ customerId, idpType: 'Okta', issuer: 'https://idp.example.test', clientId: 'c', redirectUri: 'https://app.example.test/cb' });
+    await made.store.recordSsoUser(customerId, ssoUser({ subject: 'many', lastOutcome: 'admitted', lastReason: null }));
+    const render = dashboardRenderer(sso);
+    const { result: page, parses } = await countingParses(LOGIN_PROJECTION_CHARS, () => render(`/admin/customers/${customerId}/compare?subject=many`));
+    expect(page.status).toBe(200);
+    const columns = [...page.body.matchAll(/<th scope="col">SCIM user <code>([^<]*)<\/code><\/th>/g)].map((m) => m[1]);
+    expect(columns).toEqual(Array.from({ length: CANDIDATES_SHOWN }, (_, i) => `h${i}-many@large.test`));
+    // Each shown holder read whole once (its emails and displayName are shown); before, every holder found.
+    expect(parses).toBe(CANDIDATES_SHOWN);
   });
 
   it("follows a large user's writes: deactivated, reactivated, shrunk, grown again, deleted", async () => {
