@@ -32,7 +32,12 @@ import { firstNames, type NamesShown } from './name-list.js';
  * A SCIM user the page shows, with the first of its groups' names (LIST_CHARS, name-list.ts) and how many
  * more; null when the store did not read its groups (LoginLookup), which is not "in no group".
  */
-export type Candidate = ScimUserView & ScimCandidate & { groups: NamesShown | null };
+export type Candidate = ScimUserView &
+  ScimCandidate & {
+    groups: NamesShown | null;
+    /** Deleted between the lookup that found it and the read of what the page shows of it. */
+    goneSinceFound?: boolean;
+  };
 
 export interface StrategyComparison {
   strategy: SsoMatchingStrategy;
@@ -99,6 +104,7 @@ async function withGroupsShown(store: Store, connectionId: string, shown: Candid
   for (const [i, user] of read.entries()) {
     const candidate = shown[i]!;
     candidate.groups = user?.groups ? firstNames(user.groups, (g) => g.display) : null;
+    if (!user) candidate.goneSinceFound = true;
     if (user && unread.has(candidate.id)) {
       candidate.resource = candidateOf(user).resource;
       await yieldForResource(user); // a large user parsed in a turn of its own

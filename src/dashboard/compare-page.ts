@@ -91,7 +91,8 @@ const emailOf = (e: unknown): string =>
 
 function candidateDetails(c: Candidate): SafeHtml {
   const emails = Array.isArray(c.resource.emails) ? (c.resource.emails as unknown[]).filter((e) => emailOf(e) !== '') : [];
-  return html`<table><caption>SCIM user <code>${c.userName}</code></caption><tbody>
+  const gone = c.goneSinceFound ? html` <span class="badge bad">deleted since found</span>` : '';
+  return html`<table><caption>SCIM user <code>${c.userName}</code>${gone}</caption><tbody>
 <tr><th scope="row">id</th><td><code>${c.id}</code></td></tr>
 <tr><th scope="row">userName</th><td>${c.userName}</td></tr>
 <tr><th scope="row">externalId</th><td>${c.externalId ?? '—'}</td></tr>

@@ -185,10 +185,10 @@ async function decideLogin(
   store: Store,
   connection: StoredConnection | null,
   found: LoginLookup,
-  decideOn: (candidates: ScimCandidate[]) => { matches: ScimCandidate[]; decision: GuardDecision },
+  decideOn: (candidates: ScimCandidate[], deletedMatch: boolean) => { matches: ScimCandidate[]; decision: GuardDecision },
 ): Promise<LoginDecision> {
   const candidates = await candidatesOf(found.users);
-  const first = decideOn(candidates);
+  const first = decideOn(candidates, found.deletedMatch);
   const admitted = admittedIn(first);
   const stored = admitted ? found.users.find((u) => u.id === admitted.id) : undefined;
   if (!admitted || !stored) return { ...first, admitted: undefined, admittedStored: undefined };
@@ -196,7 +196,11 @@ async function decideLogin(
   const whole = await store.getResource(connection.connectionId, 'User', stored.id);
   const now = whole ? loginCandidateOf(whole) : null;
   if (whole && now && sameFacts(now, admitted)) return { ...first, admitted, admittedStored: whole };
-  const again = decideOn(candidates.flatMap((c) => (c.id !== stored.id ? [c] : now ? [now] : [])));
+  // Gone since the lookup: deleted, so a deleted user held the value (the lookup's tombstone check came before).
+  const again = decideOn(
+    candidates.flatMap((c) => (c.id !== stored.id ? [c] : now ? [now] : [])),
+    found.deletedMatch || now === null,
+  );
   const readmitted = admittedIn(again);
   return { ...again, admitted: readmitted, admittedStored: readmitted && readmitted.id === whole?.id ? whole : undefined };
 }
@@ -226,9 +230,9 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
       user: ssoUserRecord(claims, identity, { admitted: true, reason: null, scimUserId: null }),
     });
     // The index narrows; the strategy decides (the same pure function the matching report uses).
-    const { decision, admitted, admittedStored } = await decideLogin(store, connection, found, (candidates) => {
+    const { decision, admitted, admittedStored } = await decideLogin(store, connection, found, (candidates, deletedMatch) => {
       const matches = findMatches(strategy, identity, candidates, policy);
-      const facts = { hasConnection: connection !== null, matches, deletedMatch: found.deletedMatch };
+      const facts = { hasConnection: connection !== null, matches, deletedMatch };
       return { matches, decision: decide({ ...facts, distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index) }) };
     });
     const scimUser: ScimUserView | null = admitted && admittedStored ? scimUserView(admitted, admittedStored) : null;

@@ -295,6 +295,55 @@ describe('a large user whose facts changed after the lookup read them', () => {
     expect(await made.store.getSsoUser('race', 'race')).toMatchObject({ lastOutcome: 'refused', lastReason: 'deactivated', lastScimUserId: id });
   });
 
+  it('is refused as deleted when it is gone by the time the guard reads it whole (memory)', async () => {
+    const made = await makeStore('memory', 'large-holders-gone');
+    const sso = scimSso({ store: made.store, rateLimit: false, maxBodyBytes: 2_000_000 });
+    const { token } = await sso.createScimConnection({ customerId: 'gone' });
+    const connection = (await made.store.getConnectionByCustomer('gone'))!;
+    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: USER_BODY('gone', true) }));
+    const { id } = JSON.parse(bodyText(created.body)!) as { id: string };
+    const deleting: Store = {
+      ...made.store,
+      getResource: async (...args) => {
+        expect((await sso.handleScim(scimRequest(token, 'DELETE', `/Users/${id}`))).status).toBe(204);
+        return made.store.getResource(...args);
+      },
+    };
+    const result = await runGuard(deleting, { client: client('gone'), connection }, { sub: 'gone' });
+    expect(result.decision).toEqual({ admit: false, reason: 'deleted', scimUser: null });
+    expect(await made.store.getSsoUser('gone', 'gone')).toMatchObject({ lastOutcome: 'refused', lastReason: 'deleted', lastScimUserId: null });
+  });
+
+  it.each(STORE_KINDS)('is shown by the Compare page as deleted since found when it is gone by the time the page reads it (%s)', async (kind) => {
+    const made = await makeStore(kind, 'large-holders-compare-gone');
+    try {
+      const sso = scimSso({ store: made.store, rateLimit: false, maxBodyBytes: 2_000_000 });
+      const { token } = await sso.createScimConnection({ customerId: 'cgone' });
+      const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: { ...USER_BODY('cgone', true), displayName: 'Shown Name' } }));
+      const { id } = JSON.parse(bodyText(created.body)!) as { id: string };
+      await sso.createOidcClient({
+        customerId: 'cgone',
+        idpType: 'Okta',
+        issuer: 'https://idp.example.test',
+        clientId: 'c',
+        redirectUri: 'https://app.example.test/cb',
+      });
+      await made.store.recordSsoUser('cgone', ssoUser({ subject: 'cgone' }));
+      const deleting: Store = {
+        ...made.store,
+        getResource: async (...args) => {
+          await sso.handleScim(scimRequest(token, 'DELETE', `/Users/${id}`));
+          return made.store.getResource(...args);
+        },
+      };
+      const page = await dashboardRenderer(scimSso({ store: deleting, rateLimit: false }))(`/admin/customers/cgone/compare?subject=cgone`);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('SCIM user <code>cgone@large.test</code> <span class="badge bad">deleted since found</span>');
+    } finally {
+      await made.cleanup();
+    }
+  });
+
   it('is decided on as it is now (Redis: a projection an earlier version left stale)', async () => {
     const made = await makeStore('redis', 'large-holders-stale');
     try {
