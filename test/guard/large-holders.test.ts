@@ -16,7 +16,7 @@ import { LOGIN_PROJECTION_CHARS } from '../../src/store/login-outcome.js';
 import { LOGIN_DECODE_BYTES } from '../../src/store/redis-scripts.js';
 import { PAGE_READ_BYTES } from '../../src/store/read-budgets.js';
 import type { LoginBatchOptions, Store, StoredConnection } from '../../src/store/store.js';
-import { makeStore, STORE_KINDS, type TestStore } from '../support/app.js';
+import { makeStore, STORE_KINDS, type StoreKind, type TestStore } from '../support/app.js';
 import { dashboardRenderer, ssoUser } from '../dashboard/fixture.js';
 import { scanKeys } from '../support/redis.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
@@ -270,14 +270,19 @@ describe('a large user whose facts changed after the lookup read them', () => {
   });
   const deactivate = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] };
   const client = (customerId: string) => ({ customerId, matchingStrategy: 'OidcSubToScimExternalId', subjectClaim: 'sub' }) as const;
+  /** A store whose customer `customerId` has one large active user, of externalId `customerId`. */
+  async function oneLargeUser(kind: StoreKind, customerId: string, extra: Record<string, unknown> = {}) {
+    const made = await makeStore(kind, `large-holders-${customerId}`);
+    const sso = scimSso({ store: made.store, rateLimit: false, maxBodyBytes: 2_000_000 });
+    const { token } = await sso.createScimConnection({ customerId });
+    const connection = (await made.store.getConnectionByCustomer(customerId))!;
+    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: { ...USER_BODY(customerId, true), ...extra } }));
+    const { id } = JSON.parse(bodyText(created.body)!) as { id: string };
+    return { made, sso, token, connection, id };
+  }
 
   it('is decided on as it is now (memory: deactivated between the lookup and the read of the user it admits)', async () => {
-    const made = await makeStore('memory', 'large-holders-race');
-    const sso = scimSso({ store: made.store, rateLimit: false, maxBodyBytes: 2_000_000 });
-    const { token } = await sso.createScimConnection({ customerId: 'race' });
-    const connection = (await made.store.getConnectionByCustomer('race'))!;
-    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: USER_BODY('race', true) }));
-    const { id } = JSON.parse(bodyText(created.body)!) as { id: string };
+    const { made, sso, token, connection, id } = await oneLargeUser('memory', 'race');
     // The lookup reads the user active (as its projection); the user is deactivated before the guard reads it whole.
     const racing: Store = {
       ...made.store,
@@ -296,12 +301,7 @@ describe('a large user whose facts changed after the lookup read them', () => {
   });
 
   it('is refused as deleted when it is gone by the time the guard reads it whole (memory)', async () => {
-    const made = await makeStore('memory', 'large-holders-gone');
-    const sso = scimSso({ store: made.store, rateLimit: false, maxBodyBytes: 2_000_000 });
-    const { token } = await sso.createScimConnection({ customerId: 'gone' });
-    const connection = (await made.store.getConnectionByCustomer('gone'))!;
-    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: USER_BODY('gone', true) }));
-    const { id } = JSON.parse(bodyText(created.body)!) as { id: string };
+    const { made, sso, token, connection, id } = await oneLargeUser('memory', 'gone');
     const deleting: Store = {
       ...made.store,
       getResource: async (...args) => {
@@ -315,12 +315,8 @@ describe('a large user whose facts changed after the lookup read them', () => {
   });
 
   it.each(STORE_KINDS)('is shown by the Compare page as deleted since found when it is gone by the time the page reads it (%s)', async (kind) => {
-    const made = await makeStore(kind, 'large-holders-compare-gone');
+    const { made, sso, token, id } = await oneLargeUser(kind, 'cgone', { displayName: 'Shown Name' });
     try {
-      const sso = scimSso({ store: made.store, rateLimit: false, maxBodyBytes: 2_000_000 });
-      const { token } = await sso.createScimConnection({ customerId: 'cgone' });
-      const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: { ...USER_BODY('cgone', true), displayName: 'Shown Name' } }));
-      const { id } = JSON.parse(bodyText(created.body)!) as { id: string };
       await sso.createOidcClient({
         customerId: 'cgone',
         idpType: 'Okta',
@@ -345,13 +341,8 @@ describe('a large user whose facts changed after the lookup read them', () => {
   });
 
   it('is decided on as it is now (Redis: a projection an earlier version left stale)', async () => {
-    const made = await makeStore('redis', 'large-holders-stale');
+    const { made, sso, token, connection, id } = await oneLargeUser('redis', 'stale');
     try {
-      const sso = scimSso({ store: made.store, rateLimit: false, maxBodyBytes: 2_000_000 });
-      const { token } = await sso.createScimConnection({ customerId: 'stale' });
-      const connection = (await made.store.getConnectionByCustomer('stale'))!;
-      const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: USER_BODY('stale', true) }));
-      const { id } = JSON.parse(bodyText(created.body)!) as { id: string };
       const { client: redis, prefix } = made.redis!;
       const projections = `${prefix}{c:${connection.connectionId}}:u:lp`;
       const [seq, active] = Object.entries(await redis.hgetall(projections))[0]!;
