@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { checkCustomerId } from '../connections.js';
 import { parseArgument, ScimSsoConfigError } from '../errors.js';
-import { mapInChunks, sortInSlices } from '../event-loop.js';
+import { mapInChunks } from '../event-loop.js';
+import { sortInSlices } from '../sliced-sort.js';
 import { byUtf8 } from '../seen-order.js';
 import { MAX_EVENT_PAGE, parseCursor } from '../store/event-log.js';
 import type { Store } from '../store/store.js';

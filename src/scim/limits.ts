@@ -96,12 +96,6 @@ export const SCAN_MEMBERSHIPS_PER_RESOURCE = 10;
 export const SCAN_GROUP_MEMBERS = 20_000;
 
 /**
- * Comparisons a sort of a scanned list makes between two yields: sorting 50,000 resources in one call
- * blocks the event loop for 50-100 ms, so sliced-sort.ts merges in steps of this many (a few ms each).
- */
-export const SORT_YIELD_EVERY = 10_000;
-
-/**
  * What a PATCH comparison costs beyond its one {@link MAX_PATCH_SCAN} unit when its strings are long: folding
  * a string that is not ASCII (src/fold.ts, caseExact=false) takes up to about 110 ns a character (strings
  * not in NFC: singletons, combining marks), so every {@link PATCH_SCAN_FOLDED_CHARS} characters cost one

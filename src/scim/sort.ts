@@ -13,7 +13,7 @@ import { MAX_PATH_LENGTH } from './limits.js';
 import { isObject, type Json, type JsonObject } from './normalize.js';
 import type { ResourceSpec, SortIndex } from './resource-spec.js';
 import { dottedSchemaUrnProblem, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn } from './schemas.js';
-import { sortInSlices } from './sliced-sort.js';
+import { sortInSlices } from '../sliced-sort.js';
 
 /** A validated `sortBy`: where the attribute lives, its canonical name, an optional sub-attribute, and its case rule. */
 export interface SortKey {
@@ -127,10 +127,10 @@ function compareSorted(descending: boolean): (a: Keyed, b: Keyed) => number {
 /** Characters of a string key one unit of sort work covers (a comparison reads up to the shorter key). */
 const SORT_KEY_CHARS_PER_UNIT = 64;
 
-/** What comparing a keyed resource costs, in units of a short key (sliced-sort.ts). */
+/** What comparing a keyed resource costs, in units of a short key (src/sliced-sort.ts). */
 export const keyWeight = (keyed: Keyed): number => (typeof keyed.key === 'string' ? 1 + Math.floor(keyed.key.length / SORT_KEY_CHARS_PER_UNIT) : 1);
 
-/** Sorts keyed resources in slices that yield to the event loop, long keys weighing more (sliced-sort.ts). */
+/** Sorts keyed resources in slices that yield to the event loop, long keys weighing more (src/sliced-sort.ts). */
 export function sortKeyed<T extends Keyed>(resources: readonly T[], descending: boolean): Promise<T[]> {
   return sortInSlices(resources, compareSorted(descending), keyWeight);
 }

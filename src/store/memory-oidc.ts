@@ -3,7 +3,8 @@
  * JSON text, like the Redis store keeps them, so both stores copy (and reject) exactly the same data.
  */
 import { ShardedMap } from '../sharded-map.js';
-import { mapInChunks, sortInSlices } from '../event-loop.js';
+import { mapInChunks } from '../event-loop.js';
+import { sortInSlices } from '../sliced-sort.js';
 import { byUtf8, seenScore } from '../seen-order.js';
 import { OrderedIndex } from './ordered-index.js';
 import {

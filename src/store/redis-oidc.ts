@@ -16,7 +16,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { defineScripts } from './redis-commands.js';
-import { sortInSlices } from '../event-loop.js';
+import { sortInSlices } from '../sliced-sort.js';
 import { byUtf8, seenScore } from '../seen-order.js';
 import {
   checkOidcClient,

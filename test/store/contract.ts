@@ -33,7 +33,7 @@ import type { EventLogOptions } from '../../src/store/event-log.js';
 import { SESSION_GRANT_RETENTION_MS, SETUP_GRANT_RETENTION_MS, type StoredSetupGrant } from '../../src/store/setup-grants.js';
 import { MAX_SSO_RECORD_BYTES, type SsoRecordOptions } from '../../src/store/sso-records.js';
 import { eventLogContract } from './events-contract.js';
-import { SORT_SLICE } from '../../src/event-loop.js';
+import { SORT_RUN_WEIGHT } from '../../src/sliced-sort.js';
 import { bySeenDescending, byUtf8 } from '../../src/seen-order.js';
 
 /** Makes a fresh store (with its own key prefix on Redis) with these options. */
@@ -2289,8 +2289,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await expect(store.listSsoUserPage('a b', 0, 10)).rejects.toThrow(TypeError);
       });
 
-      it('lists more SSO users than one sort slice in the order bySeenDescending defines, logins after ties included', async () => {
-        const count = SORT_SLICE + 300;
+      it('lists more SSO users than one sort run in the order bySeenDescending defines, logins after ties included', async () => {
+        const count = 16 * SORT_RUN_WEIGHT + 300;
         const at = (i: number) => new Date(Date.UTC(2024, 0, 1) + ((i * 7919) % 5000) * 1000).toISOString();
         for (let i = 0; i < count; i += 500) {
           await Promise.all(

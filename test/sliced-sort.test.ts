@@ -1,19 +1,30 @@
 /**
- * The sort of scanned lists (src/scim/sliced-sort.ts): the same order as a stable Array.prototype.sort, and
- * other callbacks run while it works (it yields), whatever the length.
+ * The sort of long lists (src/sliced-sort.ts): the same order as a stable Array.prototype.sort, and other
+ * callbacks run while it works (it yields), whatever the length.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LIST_YIELD_EVERY, SORT_YIELD_EVERY } from '../../src/scim/limits.js';
-import { sortInSlices } from '../../src/scim/sliced-sort.js';
-import { keyWeight } from '../../src/scim/sort.js';
+import { SORT_RUN_WEIGHT, SORT_YIELD_EVERY, sortInSlices } from '../src/sliced-sort.js';
+import { keyWeight } from '../src/scim/sort.js';
+import { ticksDuring } from './support/event-loop.js';
 
 const byKey = (a: { key: number }, b: { key: number }) => a.key - b.key;
 
 describe('sortInSlices', () => {
+  it('sorts strings as sort() does without a comparator, yielding between runs and merges', async () => {
+    for (const length of [0, 1, SORT_RUN_WEIGHT, SORT_RUN_WEIGHT + 1, 5 * SORT_RUN_WEIGHT + 17]) {
+      // Duplicates, shared prefixes, case, and code points past the BMP (compared by UTF-16 code units).
+      const items = Array.from({ length }, (_, i) => `${['a', 'B', 'a😀', 'ä', ''][i % 5]}${(i * 7919) % 1000}`);
+      const { result: sorted, ticks: turns } = await ticksDuring(() => sortInSlices(items));
+      expect(sorted).toEqual([...items].sort());
+      // 6 runs: a yield before each run but the first, and none inside a merge this short.
+      if (length === 5 * SORT_RUN_WEIGHT + 17) expect(turns).toBeGreaterThanOrEqual(5);
+    }
+  });
+
   it('orders like a stable sort, equal keys in their original order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 3 * LIST_YIELD_EVERY + 7 }), async (keys) => {
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 3 * SORT_RUN_WEIGHT + 7 }), async (keys) => {
         const items = keys.map((key, position) => ({ key, position }));
         expect(await sortInSlices(items, byKey)).toEqual([...items].sort(byKey));
       }),
@@ -29,7 +40,7 @@ describe('sortInSlices', () => {
   });
 
   it('lets other callbacks run before a long sort finishes', async () => {
-    const items = Array.from({ length: 20 * LIST_YIELD_EVERY }, (_, i) => ({ key: (i * 7_919) % 1_000 }));
+    const items = Array.from({ length: 20 * SORT_RUN_WEIGHT }, (_, i) => ({ key: (i * 7_919) % 1_000 }));
     let ranMeanwhile = false;
     setImmediate(() => (ranMeanwhile = true));
     const sorted = sortInSlices(items, byKey).then((out) => ({ out, ranMeanwhile }));
@@ -70,9 +81,9 @@ describe('sortInSlices', () => {
     running = false;
     most = Math.max(most, chars);
     expect(sorted).toEqual([...items].sort(compare));
-    // A turn compares about SORT_YIELD_EVERY units of 64 characters, or one run of LIST_YIELD_EVERY units
+    // A turn compares about SORT_YIELD_EVERY units of 64 characters, or one run of SORT_RUN_WEIGHT units
     // (a run of n items sorts in about n log n comparisons); without weights, all 450 keys were one run.
-    const run = Math.ceil(LIST_YIELD_EVERY / keyWeight(items[0]!)) + 1;
+    const run = Math.ceil(SORT_RUN_WEIGHT / keyWeight(items[0]!)) + 1;
     expect(most).toBeLessThanOrEqual(Math.max(SORT_YIELD_EVERY * 64 + 2 * items[0]!.key.length, run * Math.log2(run + 1) * 2 * items[0]!.key.length));
     expect(most).toBeLessThan(450 * items[0]!.key.length);
   });
