@@ -246,13 +246,16 @@ function applyOperation(state: PatchState, operation: PatchOperation): Result<vo
     // RFC 7644 §3.5.2.1 / §3.5.2.3: no path means the value holds the attributes to add or replace.
     return applyWithoutPath(state, op, value);
   }
-  const schema = schemaOfPath(state.type, path) ?? customExtensionKey(state, path);
+  // A custom URN path is read as the same key path-less would be (customUrnTarget): a whole extension the
+  // resource carries, or, with an object to add, one it does not carry yet.
+  const custom = /^urn:/i.test(path) && isUnknownUrn(state, path) ? customUrnTarget(state, path, op === 'remove' ? null : (value ?? null)) : undefined;
+  const schema = schemaOfPath(state.type, path) ?? (typeof custom === 'string' ? custom : undefined);
   if (schema !== undefined) {
     // A path naming a whole schema (`urn:…:enterprise:2.0:User`): not in the RFC grammar, but unambiguous.
     if (op !== 'remove') return applyWithoutPath(state, op, { [schema]: value ?? null });
     return clearExtension(state, schema);
   }
-  const resolved = resolvePatchPath(state.type, path);
+  const resolved = custom !== undefined && typeof custom !== 'string' ? custom : resolvePatchPath(state.type, path);
   if (!resolved.ok) return resolved;
   const readOnly = readOnlyTarget(resolved.value, op);
   if (readOnly) return fail(readOnly);

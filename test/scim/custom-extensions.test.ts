@@ -57,6 +57,40 @@ describe.each(SCIM_TARGETS)('custom extensions on the $store store through $adap
     expect(removed.meta.version).toBe('W/"4"');
   });
 
+  it('adds an extension a user does not carry yet by a path naming its URN, as the path-less form does', async () => {
+    // Found by an audit (2026-12-07): the path form kept {"badge": …} under "…:2.0" → "User", a cut-off
+    // URN no filter or read of the extension found, while the path-less form kept it whole.
+    const OKTA = 'urn:okta:acme_app:1.0:user:custom';
+    for (const urn of [CUSTOM, OKTA]) {
+      const made = async (suffix: string) => {
+        const created = await t.http
+          .post('/scim/v2/Users')
+          .set(t.auth)
+          .send({ schemas: [USER], userName: `whole-${suffix}-${urn}-${kind}-${adapter}` });
+        expect(created.status).toBe(201);
+        return `/scim/v2/Users/${created.body.id}`;
+      };
+      const byPath = await made('path');
+      const pathLess = await made('pathless');
+      for (const op of ['add', 'replace']) {
+        expect((await patch(byPath, { op, path: urn, value: { badge: `B-${op}` } })).status).toBe(204);
+        expect((await patch(pathLess, { op, value: { [urn]: { badge: `B-${op}` } } })).status).toBe(204);
+      }
+      const [a, b] = [await get(byPath), await get(pathLess)];
+      expect(a[urn]).toEqual({ badge: 'B-replace' });
+      expect(a.schemas).toEqual([USER, urn]);
+      expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+      expect(b[urn]).toEqual(a[urn]);
+      expect(await count(`${urn}:badge eq "B-replace"`)).toBe(2);
+      expect((await patch(byPath, { op: 'remove', path: urn })).status).toBe(204);
+      expect((await get(byPath))[urn]).toBeUndefined();
+      // The same keys are refused as in the path-less form.
+      const hostile = await patch(pathLess, { op: 'add', path: urn, value: JSON.parse('{"__proto__": {"polluted": 1}}') as object });
+      expect([hostile.status, hostile.body.scimType]).toEqual([400, 'invalidValue']);
+      expect((await get(pathLess))[urn]).toEqual({ badge: 'B-replace' });
+    }
+  });
+
   it('holds a URN key whose value is no object to the limits of any attribute, on POST and PATCH', async () => {
     // A list under a custom URN key skipped every check: reserved keys (`__proto__`) stored and handed to
     // the app by reads, the directory and events; 20,000 values and elements of 900 keys accepted.
