@@ -106,11 +106,11 @@ for _, k in ipairs({ 'u', 'g' }) do
     return #ranked / 2
   end
 end
--- Unsettled jobs (staging or trash lists, the groups a touch job and the users the bump job have left);
+-- Unsettled jobs (staging or trash lists, the groups a touch job, the users and reverse-index moves the bump job have left);
 -- UNLINK frees large values off the main thread.
 local jobs = redis.call('HKEYS', JOBS)
 for i = 1, math.min(#jobs, tonumber(ARGV[1])) do
-  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x', 'cap', 'base', 't', 'v' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
+  for _, part in ipairs({ 'st', 'sd', 'sb', 'b', 'x', 'cap', 'base', 't', 'v', 'r' }) do redis.call('UNLINK', jobKey(jobs[i], part)) end
   jobDone(jobs[i])
 end
 if #jobs > 0 then return math.min(#jobs, tonumber(ARGV[1])) end

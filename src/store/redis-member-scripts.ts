@@ -4,7 +4,7 @@
  * versions, touches) in bounded batches, finding jobs left behind, and pages of a group's members.
  */
 import { linkLua } from './lua-link.js';
-import { BUMP_SCRIPT_BYTES, PRELUDE, TOUCH_SCRIPT_GROUPS } from './redis-lua-prelude.js';
+import { BUMP_SCRIPT_BYTES, PRELUDE, REVERSE_SCRIPT_BYTES, TOUCH_SCRIPT_GROUPS } from './redis-lua-prelude.js';
 import { MEMBER_CHUNK } from './redis-write-scripts.js';
 import { GROUP_LEASE_MS } from './store.js';
 
@@ -146,15 +146,24 @@ if not job then
   redis.call('ZREM', JOBS_MOVED, token)
   return 0
 end
--- The bump job ('v'): the next users of its list get their new version, within bumpUser's budget.
+-- The bump job ('v'): first the reverse-index moves left to it (settleMove, within their budget), then the
+-- next users of its list get their new version, within bumpUser's budget.
 if job == 'v' then
-  local list, done = jobKey(token, 'v'), 0
+  local moveList, list, done = jobKey(token, 'r'), jobKey(token, 'v'), 0
+  while done < batch and moves.bytes < ${REVERSE_SCRIPT_BYTES} and bumps.bytes < ${BUMP_SCRIPT_BYTES} do
+    local move = redis.call('LPOP', moveList)
+    if not move then break end
+    settleMove(move)
+    done = done + 1
+  end
   while done < batch and bumps.bytes < ${BUMP_SCRIPT_BYTES} do
     local id = redis.call('LPOP', list)
     if not id then break end
     bumpUser(id)
     done = done + 1
   end
+  -- settleMove's bumps past their budget go back to the list.
+  deferBumps()
   if done == 0 then jobDone(token) else jobMoved(token) end
   return done
 end
