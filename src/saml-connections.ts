@@ -11,6 +11,7 @@ import { parseArgument as parse, ScimSsoConfigError } from './errors.js';
 import type { AuditEventType, Emit } from './events.js';
 import { SAML_MATCHING_STRATEGIES, type SamlMatchingStrategy } from './match/strategies.js';
 import { fetchIdpMetadata, MAX_IDP_CERTS, MAX_METADATA_BYTES, parseIdpMetadata, type IdpSettings } from './saml/idp-metadata.js';
+import { signingKeyProblem } from './saml/signing-key.js';
 import type { IdpType, SamlSignedPart, Store, StoredSamlConnection } from './store/store.js';
 
 /** Default strategy per IdP type: Entra's object identifier ↔ externalId; Okta's NameID (the email) ↔ userName. */
@@ -104,18 +105,21 @@ export function toPublicSamlConnection(c: StoredSamlConnection, scimConnectionId
   return { ...c, idpCerts: [...c.idpCerts], matchingStrategy: c.matchingStrategy as SamlMatchingStrategy, scimConnectionId };
 }
 
-/** A certificate as PEM, after checking it parses as X.509 (a base64 DER body gets the PEM armour). */
+/** A certificate as PEM, after checking it parses as X.509 and its key is one the ACS can afford to check with (src/saml/signing-key.ts); a base64 DER body gets the PEM armour. */
 function certificatePem(input: string, what: string): string {
   const body = input
     .replace(/-----(BEGIN|END) CERTIFICATE-----/g, '')
     .replace(/\s+/g, '')
     .trim();
   const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)?.join('\n') ?? ''}\n-----END CERTIFICATE-----\n`;
+  let cert: X509Certificate;
   try {
-    new X509Certificate(pem);
+    cert = new X509Certificate(pem);
   } catch {
     throw new ScimSsoConfigError('invalid_argument', `${what}: idpCert is not an X.509 certificate (PEM or base64 DER)`);
   }
+  const problem = signingKeyProblem(cert);
+  if (problem) throw new ScimSsoConfigError('invalid_argument', `${what}: the IdP certificate is refused: ${problem}`);
   return pem;
 }
 

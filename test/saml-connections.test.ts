@@ -125,6 +125,14 @@ describe('SAML connections', () => {
       /X\.509/,
     );
     await rejectsWith(sso.createSamlConnection({ ...base, idpMetadataXml: '<nope/>' }), 'invalid_argument', /EntityDescriptor/);
+    // A key every signature check would pay 25 times over for (src/saml/signing-key.ts), given either way.
+    const bigExponent = /the IdP certificate is refused: its RSA public exponent has 3056 bits; at most 32 are accepted/;
+    await rejectsWith(sso.createSamlConnection({ ...base, idpMetadataXml: idp.metadata(['idp', 'bigExponent']) }), 'invalid_argument', bigExponent);
+    await rejectsWith(
+      sso.createSamlConnection({ ...base, entryPoint: 'https://idp.test/sso', idpIssuer: 'x', idpCert: SAML_KEYS.bigExponent.cert }),
+      'invalid_argument',
+      bigExponent,
+    );
     await rejectsWith(sso.createSamlConnection({ ...base, idpMetadataXml: '<!DOCTYPE x [<!ENTITY a "b">]><x/>' }), 'invalid_argument', /DOCTYPE/);
     await rejectsWith(
       sso.createSamlConnection({ ...base, idpMetadataXml: idp.metadata(), matchingStrategy: 'OidcSubToScimUsername' as never }),

@@ -110,6 +110,17 @@ describe('lookAtSamlSignatures', () => {
     expect(lookAtSamlSignatures(parse(renamed), [next.cert, current.cert, attacker.cert])).toEqual({ certs: [current.cert] });
   });
 
+  it('refuses an element signed twice before checking any signature', async () => {
+    // Found by an audit (2026-12-07): four copies of one genuine signature on the response were four checks
+    // per certificate, for anyone holding one message the IdP signed. With no certificate at all, the
+    // refusal still names the copies: nothing was checked.
+    const xml = await xmlOf({ sign: 'response' });
+    const genuine = SIGNATURE.exec(xml)![0];
+    const twice = parse(xml.replace(genuine, genuine + genuine));
+    expect(refusal(twice, [])).toBe('Invalid signature: an element carries more than one signature');
+    expect(refusal(twice, [current.cert])).toBe('Invalid signature: an element carries more than one signature');
+  });
+
   it(`refuses more than ${MAX_SAML_SIGNATURES} signatures before checking any`, async () => {
     const xml = await xmlOf({ sign: 'both' });
     const signature = SIGNATURE.exec(xml)![0];

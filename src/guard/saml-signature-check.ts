@@ -34,7 +34,7 @@ interface SignedInfoCheck {
   findSignatureAlgorithm?: (name: string | undefined) => { verifySignature(material: string, key: string, signatureValue: string): boolean };
 }
 
-/** The certificates of `certs` (PEM) that signed the signature's SignedInfo; null when xml-crypto cannot tell. */
+/** The certificate of `certs` (PEM) that signed the signature's SignedInfo, in a list; null when xml-crypto cannot tell. */
 function signedInfoSigners(doc: Document, signature: Element, certs: readonly string[]): string[] | null {
   const signed = new SignedXml() as unknown as SignedInfoCheck;
   if (typeof signed.getCanonSignedInfoXml !== 'function' || typeof signed.findSignatureAlgorithm !== 'function') return null;
@@ -44,13 +44,15 @@ function signedInfoSigners(doc: Document, signature: Element, certs: readonly st
     const algorithm = signed.findSignatureAlgorithm(signed.signatureAlgorithm);
     const value = signed.signatureValue;
     if (typeof value !== 'string' || value === '') return [];
-    return certs.filter((cert) => {
+    // The first that verifies: each check is a public-key operation, and one is enough to name the signer.
+    const signer = certs.find((cert) => {
       try {
         return algorithm.verifySignature(material, cert, value) === true;
       } catch {
         return false;
       }
     });
+    return signer === undefined ? [] : [signer];
   } catch {
     // A signature xml-crypto cannot read (no SignedInfo, an unknown algorithm) fails its check as well.
     return [];
@@ -83,8 +85,8 @@ export type SignatureLook = { refused: string } | { certs: readonly string[] };
 
 /**
  * Looks at every signature of a parsed response before node-saml does. Refused: more than
- * MAX_SAML_SIGNATURES; one placed where node-saml would not check it, or naming another element; one whose
- * SignedInfo none of `certs` signed. Otherwise the certificates that signed them (node-saml checks with
+ * MAX_SAML_SIGNATURES; one placed where node-saml would not check it, naming another element, or beside
+ * another on the same element; one whose SignedInfo none of `certs` signed. Otherwise the certificates that signed them (node-saml checks with
  * those alone, so a response costs its digests once, not once per certificate), or all of `certs` when the
  * response has no signature (node-saml says what is missing) or xml-crypto cannot tell.
  */
@@ -94,11 +96,18 @@ export function lookAtSamlSignatures(doc: Document, certs: readonly string[]): S
   if (signatures.length > MAX_SAML_SIGNATURES) {
     return { refused: `the SAMLResponse holds ${signatures.length} XML signatures; at most ${MAX_SAML_SIGNATURES} are accepted` };
   }
+  // Every signature's place first, before any public-key operation: one element signed twice (node-saml
+  // refuses it) was four checks of the same signature per certificate for anyone holding one signed message.
+  const signed = new Set<Node>();
+  for (let i = 0; i < signatures.length; i++) {
+    const signature = signatures.item(i)!;
+    const problem = misplaced(signature) ?? (signed.has(signature.parentNode!) ? 'an element carries more than one signature' : null);
+    if (problem) return { refused: `Invalid signature: ${problem}` };
+    signed.add(signature.parentNode!);
+  }
   const signers = new Set<string>();
   for (let i = 0; i < signatures.length; i++) {
     const signature = signatures.item(i)!;
-    const problem = misplaced(signature);
-    if (problem) return { refused: `Invalid signature: ${problem}` };
     const verified = signedInfoSigners(doc, signature, certs);
     if (verified === null) return { certs };
     if (verified.length === 0) {

@@ -18,6 +18,7 @@ import { cookiePathOf, cookieValue, type LoginBrowser } from './login-browser.js
 import { ANONYMOUS_FAILURES_LOGGED, reportDecision, reportLoginFailure, type OnLoginRefused } from './login-report.js';
 import { MAX_SAML_RESPONSE_CHARS, readSamlResponse, samlResponseOverBudget } from './saml-budget.js';
 import { lookAtSamlSignatures } from './saml-signature-check.js';
+import { affordableCerts } from '../saml/signing-key.js';
 import { RateLimiter } from '../scim/rate-limit.js';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { SsoLoginError } from '../errors.js';
@@ -368,7 +369,7 @@ export class SamlRuntime {
       const doc = readSamlResponse(xml);
       if (typeof doc === 'string') throw refused(customerId, doc);
       // Made-up signatures cost node-saml far more than a parse (src/guard/saml-signature-check.ts).
-      const signatures = lookAtSamlSignatures(doc, saml.idpCerts);
+      const signatures = lookAtSamlSignatures(doc, affordableCerts(saml.idpCerts));
       if ('refused' in signatures) throw refused(customerId, signatures.refused);
       strategyOf(samlGuardSettings(saml));
       let profile: Profile | null;

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/index.js';
 import { STORE_KINDS } from '../support/app.js';
 import { Browser } from '../support/browser.js';
-import { isIdpRedirect, samlAttributeXml, stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
+import { isIdpRedirect, SAML_KEYS, samlAttributeXml, stripSignatures, wrapWithInjectedAssertion, type SamlAnswer } from '../support/saml-idp.js';
 import { ADAPTERS, startLoginHarness, type HttpResult, type LoginHarness } from './harness.js';
 import { cookieHeaderOf, postToAcs, samlCustomer, samlLogin, samlPaths, startSamlLogin, type SamlCustomer } from './saml-harness.js';
 
@@ -67,6 +67,19 @@ describe.each(STORE_KINDS)('SAML attacks (%s store)', (storeKind) => {
       ]);
       expect(logins[0]).toMatchObject({ subject: 'alice@corp.test', strategy: 'SamlNameIdToScimUsername' });
       expect(JSON.stringify(events)).not.toContain('SAMLResponse');
+    });
+
+    it('never checks a signature with a key too costly to check, kept by a connection saved before that check', async () => {
+      // An RSA exponent of 3,056 bits made every check 7.7 ms (an audit, 2026-12-07); saving one is refused
+      // now (test/saml-connections.test.ts), and one saved before is ignored: its responses are not taken.
+      const costly = await samlCustomer(h, { customerId: 'saml-costly-key', idpType: 'Okta' });
+      await costly.scim.createUser({ userName: 'alice@corp.test' });
+      const stored = (await h.store.getSamlConnection('saml-costly-key'))!;
+      expect(await h.store.replaceSamlConnection({ ...stored, idpCerts: [...stored.idpCerts, SAML_KEYS.bigExponent.cert] }, stored.updatedAt)).toBe(true);
+      const browser = new Browser();
+      await expectRefused(await samlLogin(h, browser, costly, { ...ALICE, key: 'bigExponent' }), browser, /not made with a certificate of this connection/);
+      // The connection's ordinary certificate still works.
+      expect((await samlLogin(h, new Browser(), costly, ALICE)).status).toBe(200);
     });
 
     it('refuses an unsigned response', async () => {

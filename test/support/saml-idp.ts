@@ -19,11 +19,13 @@ samlify.setSchemaValidator({ validate: () => Promise.resolve('skipped: the test 
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/saml/${name}`, import.meta.url), 'utf8');
 
-/** The IdP's key pairs: its current signing key, the next one (rotation) and an attacker's. */
+/** The IdP's key pairs: its current signing key, the next one (rotation), an attacker's, and one too costly to check with. */
 export const SAML_KEYS = {
   idp: { key: fixture('idp.key.pem'), cert: fixture('idp.cert.pem') },
   next: { key: fixture('idp-next.key.pem'), cert: fixture('idp-next.cert.pem') },
   attacker: { key: fixture('attacker.key.pem'), cert: fixture('attacker.cert.pem') },
+  /** An RSA key of 3,072 bits whose public exponent has 3,056 (src/saml/signing-key.ts refuses it). */
+  bigExponent: { key: fixture('big-exponent.key.pem'), cert: fixture('big-exponent.cert.pem') },
 } as const;
 
 export type SamlKeyName = keyof typeof SAML_KEYS;
