@@ -43,6 +43,11 @@ export interface SessionUser {
 export interface DefaultSessionUser extends SessionUser {
   userName: string | null;
   subject: string;
+  /**
+   * The IdP's `email` claim (a SAML connection's email attribute); null without one, and null when the IdP
+   * says it has not verified it (`email_verified` present and not true). Entra never sends `email_verified`,
+   * so its `email` is kept as the IdP gives it.
+   */
   email: string | null;
   /**
    * The SCIM groups the person is a direct member of, at login; `requireActiveUser` refreshes them on

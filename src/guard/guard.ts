@@ -262,7 +262,9 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
         scimUserId: scimUser?.id ?? null,
         userName: scimUser?.userName ?? null,
         subject: identity.subject,
-        email: identity.email,
+        // An address the IdP said it has not verified is nobody's to act on: an app linking accounts by
+        // email would trust what any user of that IdP typed (a strategy on the subject admits them anyway).
+        email: identity.emailVerified === false ? null : identity.email,
         groups: kept.groups,
         ...(kept.truncated ? { groupsTruncated: true } : {}),
         roles: decision.admit ? rolesFor(config.roleMapping ?? null, groups) : [],

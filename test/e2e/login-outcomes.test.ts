@@ -146,6 +146,18 @@ describe.each(STORE_KINDS)('login outcomes (%s store)', (storeKind) => {
         expect(admitted.status, JSON.stringify(admitted.body)).toBe(200);
         expect(admitted.body).toMatchObject({ subject: unstated.account.sub, email: unstated.account.email });
       });
+
+      it('hands the app no unverified email when a strategy on the subject admits the person', async () => {
+        // Found by an audit (2026-12-07): the session user's email was the claim as typed, which an app that
+        // links accounts by email would have trusted.
+        const customer = customers.get('OidcSubToScimExternalId')!;
+        const person = PEOPLE.OidcSubToScimExternalId('unverified-mail', 'admitted');
+        person.account.email_verified = false;
+        await provision(customer, person, 'admitted');
+        const admitted = await h.login(new Browser(), customer.customerId, person.account.sub);
+        expect(admitted.status, JSON.stringify(admitted.body)).toBe(200);
+        expect(admitted.body).toMatchObject({ subject: person.account.sub, email: null });
+      });
     });
 
     it('ends the session the browser had when it refuses who logged in before any match (outside_tenant, missing_claim)', async () => {
