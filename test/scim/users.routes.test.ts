@@ -40,6 +40,33 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
     return res.body as Record<string, any>;
   };
 
+  describe('numbers sent for strings', () => {
+    it('keeps a number as its text, and refuses one too long to keep exactly instead of storing other digits', async () => {
+      // Found by an audit (2026-12-07): 112233445566778899001 was stored as "112233445566778900000", and the
+      // IdP's lookup by its own digits found nobody.
+      const raw = (body: string) => t.http.post('/scim/v2/Users').set(t.auth).set('content-type', 'application/scim+json').send(body);
+      const kept = await raw(`{"schemas":["${USER}"],"userName":"numbers-${kind}-${adapter}","externalId":9007199254740991}`);
+      expect(kept.status).toBe(201);
+      expect(kept.body.externalId).toBe('9007199254740991');
+      for (const [key, value] of [
+        ['externalId', '112233445566778899001'],
+        ['externalId', '9007199254740993'],
+        ['displayName', '-9007199254740993'],
+      ]) {
+        const refused = await raw(`{"schemas":["${USER}"],"userName":"unsafe-${kind}-${adapter}","${key}":${value}}`);
+        expect([refused.status, refused.body.scimType], `${key}: ${value}`).toEqual([400, 'invalidValue']);
+        expect(refused.body.detail).toBe(`${key} is a number too long to keep exactly (over 2^53); send it as a string`);
+      }
+      const patched = await t.http
+        .patch(`/scim/v2/Users/${kept.body.id}`)
+        .set(t.auth)
+        .set('content-type', 'application/scim+json')
+        .send(`{"schemas":["${PATCH_OP}"],"Operations":[{"op":"replace","value":{"${ENTERPRISE}":{"employeeNumber":112233445566778899001}}}]}`);
+      expect([patched.status, patched.body.scimType]).toEqual([400, 'invalidValue']);
+      expect((await t.http.get(`/scim/v2/Users/${kept.body.id}`).set(t.auth)).body.meta.version).toBe('W/"1"');
+    });
+  });
+
   describe('authentication', () => {
     it('answers a request without a token with 401 and a SCIM error body', async () => {
       const res = await t.http.get('/scim/v2/Users');
