@@ -23,7 +23,7 @@ import { createResource, deleteResource, patchResource, preconditionFailed, read
 import { groupSpec } from './groups.js';
 import { wantsMembers } from './group-members.js';
 import { readGroup } from './group-read.js';
-import { projectionOf, requestJson, searchQuery } from './request-input.js';
+import { projectionOf, requestBody, requestJson, searchQuery } from './request-input.js';
 import { renderPage, resourceResponse } from './resource-response.js';
 import { joinBody } from './response-body.js';
 import { answerIdpLookup } from './idp-lookup.js';
@@ -231,6 +231,15 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
     throw methodNotAllowed('GET, HEAD, POST');
   }
 
+  /**
+   * `write` of the request's body, with a context that knows the body's bytes (ResourceContext.bodyBytes: what
+   * a write waiting for a group's lease holds). The body is held no longer than `write` runs.
+   */
+  async function withBody<T>(ctx: ResourceContext, request: ScimRequest, write: (weighed: ResourceContext, body: unknown) => Promise<T>): Promise<T> {
+    const { value, bytes } = await requestBody(request);
+    return write({ ...ctx, bodyBytes: bytes }, value);
+  }
+
   async function single(ctx: ResourceContext, request: ScimRequest, method: string, id: string, connection: StoredConnection): Promise<ScimResponse> {
     const conditions = { ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'] };
     const projection = ['GET', 'PUT', 'PATCH'].includes(method) ? projectionOf(ctx, request) : null;
@@ -246,7 +255,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         return resourceResponse(ctx, request, 200, stored, projection!, group?.members);
       }
       case 'PUT': {
-        const { stored, active } = unwrap(await replaceResource(ctx, id, await requestJson(request), conditions));
+        const { stored, active } = unwrap(await withBody(ctx, request, (weighed, body) => replaceResource(weighed, id, body, conditions)));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: 200, active });
         return resourceResponse(ctx, request, 200, stored, projection!);
       }
@@ -260,7 +269,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
           const bare = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
           ctx.heavy.charge((bare?.memberCount ?? 0) * MEMBER_READ_BYTES);
         }
-        const { stored, active } = unwrap(await patchResource(ctx, id, await requestJson(request), conditions));
+        const { stored, active } = unwrap(await withBody(ctx, request, (weighed, body) => patchResource(weighed, id, body, conditions)));
         auditWrite(emit, connection, { kind: ctx.spec.kind, id, method, status: wantsBody ? 200 : 204, active });
         if (!wantsBody) return noContent({ ETag: etagOf(stored.version) });
         if (ctx.spec.kind === 'Group' && stored.members === undefined) {

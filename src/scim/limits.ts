@@ -128,3 +128,17 @@ export const SCAN_COMPARE_CHARS = 32;
 export const SCAN_FOLD_CHARS = 64;
 /** Characters per work unit: a resource's JSON read (parsed) by a scan. */
 export const SCAN_PARSE_CHARS = 128;
+
+/**
+ * What the group writes waiting for a group's write lease may hold (src/scim/lease-waiters.ts), in bytes as
+ * waiterWeight estimates them, per SCIM connection and in the process: past either, the next is refused with
+ * 503 and `Retry-After` instead of waiting up to LEASE_WAIT_MS. A waiter weighs its body's bytes plus
+ * LEASE_WAITER_BYTES_PER_VALUE per member value it carries (measured 135-196: a PATCH of 20,000 values,
+ * 689 KB, holds 3.9 MB parsed and planned), at least LEASE_WAITER_MIN_BYTES (which also bounds the light
+ * waiters polling the store). A connection's waiters then hold about 32 MB (8 such PATCHes, or 250 light
+ * writes), the process's about 128 MB; an IdP sends one group's writes one or a few at a time.
+ */
+export const LEASE_WAIT_BYTES_PER_CONNECTION = 32_000_000;
+export const LEASE_WAIT_BYTES = 128_000_000;
+export const LEASE_WAITER_BYTES_PER_VALUE = 160;
+export const LEASE_WAITER_MIN_BYTES = 128_000;

@@ -22,6 +22,14 @@ function refuseCoding(request: ScimRequest, header: 'Content-Encoding' | 'Transf
 
 /** The parsed body, read from the wire now if the adapter left it unread (after authentication). */
 export async function requestJson(request: ScimRequest): Promise<unknown> {
+  return (await requestBody(request)).value;
+}
+
+/**
+ * The parsed body ({@link requestJson}) and its bytes: as read, or for a body a parser mounted before scim-sso
+ * produced, as its `Content-Length` declared them (0 when it declared none).
+ */
+export async function requestBody(request: ScimRequest): Promise<{ value: unknown; bytes: number }> {
   let raw = request.body;
   if (raw === undefined && request.readBody) {
     // A compressed body would otherwise read as invalid UTF-8 (a 400 that hides the cause). A body parser
@@ -34,7 +42,8 @@ export async function requestJson(request: ScimRequest): Promise<unknown> {
   }
   const parsed = await parseJsonBody(raw, request.headers['content-type']);
   if (parsed instanceof ScimError) throw parsed;
-  return parsed;
+  const bytes = Buffer.isBuffer(raw) || typeof raw === 'string' ? raw.length : Number(request.headers['content-length'] ?? 0);
+  return { value: parsed, bytes: Number.isFinite(bytes) ? bytes : 0 };
 }
 
 /** The `attributes`/`excludedAttributes` of a request: parsed before any write, so a bad one changes nothing. */

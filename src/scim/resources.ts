@@ -15,6 +15,7 @@ import { membersOf } from './groups.js';
 import { isActiveUser, keepDeactivation } from './users.js';
 import { PHASED_MEMBERS, yieldForMembers, yieldForResource } from '../event-loop.js';
 import { holding } from '../store/group-lease.js';
+import { leaseWaiters, waiterWeight } from './lease-waiters.js';
 import { MAX_MEMBERS, MAX_RESOURCE_BYTES, SCAN_GROUP_MEMBERS } from './limits.js';
 import { isObject, placeBareExtensionNames, type JsonObject } from './normalize.js';
 import { applyPatchInSlices, parsePatchRequest, pathProblem, type PatchOperation } from './patch.js';
@@ -42,6 +43,8 @@ export interface ResourceContext {
   recentUsers: RecentUsers;
   /** What this request has read so far, and the heavy-request slot it holds past a limit (src/scim/heavy-work.ts). */
   heavy: HeavyTicket;
+  /** The bytes of the request's body (none: 0), which a write waiting for a group's lease holds (src/scim/lease-waiters.ts). */
+  bodyBytes?: number;
 }
 
 const now = () => new Date().toISOString();
@@ -67,11 +70,13 @@ function writeError(ctx: ResourceContext, outcome: Exclude<WriteOutcome, { ok: t
 }
 
 /**
- * A write that kept losing races: 503 with `Retry-After`, not 409. IdPs read every 409 as "uniqueness:
- * the resource already exists" (RFC 7644 §3.3) and switch to matching or give up, while a 503 is retried.
+ * A write that kept losing races, or that may not wait for the group's lease (`why`, src/scim/lease-waiters.ts):
+ * 503 with `Retry-After`, not 409. IdPs read every 409 as "uniqueness: the resource already exists" (RFC 7644
+ * §3.3) and switch to matching or give up, while a 503 is retried.
  */
-function busy(ctx: ResourceContext, id: string): ScimError {
-  return new ScimError(503, `${ctx.spec.kind} ${id} is being changed concurrently; retry`, undefined, { 'Retry-After': '1' });
+function busy(ctx: ResourceContext, id: string, why?: string): ScimError {
+  const detail = `${ctx.spec.kind} ${id} is being changed concurrently${why === undefined ? '' : `, and ${why}`}; retry`;
+  return new ScimError(503, detail, undefined, { 'Retry-After': '1' });
 }
 
 type ConnectionQuota = Exclude<QuotaName, 'groupsPerMember' | 'resourcesPerValue'>;
@@ -213,12 +218,34 @@ export interface Updated {
  * Runs a group write of `values` member values: past PHASED_MEMBERS (a write computed in phases, with yields
  * between them, then written by the store in several steps), holding the group's write lease (`work` gets
  * its token for the store write), else as is: one-member PATCHes of the same group would otherwise move the
- * version under it at every attempt. A lease not had in time is a 503, as a write that kept losing races.
+ * version under it at every attempt. A lease not had in time is a 503, as a write that kept losing races;
+ * so is one the request may not wait for, holding its body and the `carried` member values it parsed
+ * (src/scim/lease-waiters.ts).
  */
-async function withGroupLease<T>(ctx: ResourceContext, id: string, values: number, work: (lease?: string) => Promise<Result<T>>): Promise<Result<T>> {
+async function withGroupLease<T>(
+  ctx: ResourceContext,
+  id: string,
+  values: number,
+  carried: number,
+  work: (lease?: string) => Promise<Result<T>>,
+): Promise<Result<T>> {
   if (ctx.spec.kind !== 'Group' || values <= PHASED_MEMBERS) return work();
-  const lease = await ctx.store.leaseGroup(ctx.connectionId, id);
-  return holding(lease, () => fail(busy(ctx, id)), work);
+  const lease = await leaseWaiters.wait(ctx.connectionId, waiterWeight(ctx.bodyBytes ?? 0, carried), () => ctx.store.leaseGroup(ctx.connectionId, id));
+  if ('refused' in lease) return fail(busy(ctx, id, lease.refused));
+  return holding(lease.waited, () => fail(busy(ctx, id)), work);
+}
+
+/**
+ * The store's replace of `write` at `version`. A group write holding no lease waits in the store while
+ * another write holds the group's (up to LEASE_WAIT_MS), holding its body and write: it is counted as a
+ * lease waiter, and refused (503) when it may not wait.
+ */
+async function replaceStored(ctx: ResourceContext, write: ResourceWrite, version: number): Promise<WriteOutcome | ScimError> {
+  const replace = () => ctx.store.replaceResource(ctx.connectionId, write, version, ctx.quota);
+  if (write.kind !== 'Group' || write.lease !== undefined) return replace();
+  const changes = write.memberChanges ? write.memberChanges.add.length + write.memberChanges.remove.length : 0;
+  const counted = await leaseWaiters.wait(ctx.connectionId, waiterWeight(ctx.bodyBytes ?? 0, (write.members?.length ?? 0) + changes), replace);
+  return 'waited' in counted ? counted.waited : busy(ctx, write.id, counted.refused);
 }
 
 /**
@@ -285,7 +312,8 @@ async function updateResource(
     await yieldForResource(write);
     if (ctx.events) write.events = eventsOf(before, resource, write);
     await yieldForResource(write);
-    const outcome = await ctx.store.replaceResource(connectionId, write, stored.version, ctx.quota);
+    const outcome = await replaceStored(ctx, write, stored.version);
+    if (outcome instanceof ScimError) return fail(outcome);
     if (outcome.ok) {
       // What was written is what is stored. A user's derived groups are the store's, as of this write: a group
       // renamed since `stored` was read (or copied) moved no version, so they may differ from its.
@@ -321,7 +349,8 @@ export function replaceResource(ctx: ResourceContext, id: string, body: unknown,
   const placed = placeBareExtensionNames(ctx.spec.type, body);
   if (!placed.ok) return Promise.resolve(placed);
   const members = isObject(placed.value) ? placed.value.members : undefined;
-  return withGroupLease(ctx, id, Array.isArray(members) ? members.length : 0, (lease) =>
+  const values = Array.isArray(members) ? members.length : 0;
+  return withGroupLease(ctx, id, values, values, (lease) =>
     updateResource(ctx, id, conditions, (current) => buildResourcePhased(ctx.spec, placed.value, ownedOf(current, id), current), read, lease),
   );
 }
@@ -339,7 +368,7 @@ export async function patchResource(ctx: ResourceContext, id: string, body: unkn
     // Member operations become member changes: the group is read and written without its member list.
     const plan = planGroupPatch(operations.value);
     await yieldForMembers(values);
-    if (plan) return withGroupLease(ctx, id, values, (lease) => patchGroup(ctx, id, plan, conditions, lease));
+    if (plan) return withGroupLease(ctx, id, values, values, (lease) => patchGroup(ctx, id, plan, conditions, lease));
     return patchWholeGroup(ctx, id, operations.value, conditions, values);
   }
   return patchInHand(ctx, id, operations.value, conditions);
@@ -403,7 +432,7 @@ async function patchWholeGroup(
     );
   }
   // The list in hand is written whole: as long as the group, or as the values sent.
-  return withGroupLease(ctx, id, Math.max(members, values), (lease) => patchInHand(ctx, id, operations, conditions, lease));
+  return withGroupLease(ctx, id, Math.max(members, values), values, (lease) => patchInHand(ctx, id, operations, conditions, lease));
 }
 
 /**
@@ -458,7 +487,8 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     await yieldForResource(changed);
     if (ctx.events) changed.events = eventsOf(current, rebuilt.value, changed);
     await yieldForResource(changed);
-    const outcome = await ctx.store.replaceResource(ctx.connectionId, changed, stored.version, ctx.quota);
+    const outcome = await replaceStored(ctx, changed, stored.version);
+    if (outcome instanceof ScimError) return fail(outcome);
     if (outcome.ok && outcome.unchanged) return ok({ stored });
     if (outcome.ok) {
       const written: StoredResource = { id, kind: 'Group', json: changed.json, version: outcome.version };
