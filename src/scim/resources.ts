@@ -12,7 +12,7 @@ import type { QuotaName, ReadOptions, ResourceWrite, Store, StoredMember, Stored
 import { planGroupPatch, type GroupPatchPlan } from './group-members.js';
 import type { RecentUsers } from './recent-users.js';
 import { membersOf } from './groups.js';
-import { isActiveUser, keepDeactivation } from './users.js';
+import { isActiveUser, settleActive } from './users.js';
 import { PHASED_MEMBERS, yieldForMembers, yieldForResource } from '../event-loop.js';
 import { holding } from '../store/group-lease.js';
 import { leaseWaiters, waiterWeight } from './lease-waiters.js';
@@ -177,7 +177,7 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   const built = await buildResourcePhased(ctx.spec, placed.value, { id: randomUUID(), created: timestamp, lastModified: timestamp });
   if (!built.ok) return built;
   await yieldForMembers(Array.isArray(built.value.members) ? built.value.members : undefined);
-  const write = ctx.spec.toWrite(built.value);
+  const write = ctx.spec.toWrite(ctx.spec.kind === 'User' ? settleActive(null, built.value) : built.value);
   const tooLarge = storedSizeProblem(ctx, write.json, '');
   if (tooLarge) return fail(tooLarge);
   if (ctx.events) write.events = createdEvents(write.kind);
@@ -292,10 +292,10 @@ async function updateResource(
     // As stored: a group without its members. A user's is `current`, which compute only reads (PATCH applies
     // its operations to a copy).
     const before = ctx.spec.kind === 'User' ? current : (JSON.parse(stored.json) as JsonObject);
-    const resource = ctx.spec.kind === 'User' ? keepDeactivation(before, next.value) : next.value;
-    // What the kept deactivation undid (`remove active`, `replace active ""` on a deactivated user) may leave
-    // nothing changed: then nothing is written, as for any PATCH or PUT that changes nothing. Compared in any
-    // key order: keepDeactivation puts `active` back before `meta`, not where it was.
+    const resource = ctx.spec.kind === 'User' ? settleActive(before, next.value) : next.value;
+    // What the kept `active` undid (`remove active`, `replace active ""`) may leave nothing changed: then
+    // nothing is written, as for any PATCH or PUT that changes nothing. Compared in any key order:
+    // settleActive puts `active` back before `meta`, not where it was.
     if (resource !== next.value && jsonEqual(withoutMeta(before), withoutMeta(resource))) {
       if (fromCopy) continue; // a copy never decides an answer: read the user and compute again
       recentUsers.remember(connectionId, stored);

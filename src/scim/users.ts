@@ -23,13 +23,16 @@ export function isActiveUser(user: string | JsonObject): boolean {
 }
 
 /**
- * A deactivated user stays deactivated until a client sends `active` again: a PUT that omits `active`, or a
- * PATCH that removes or clears it (Entra's `replace active ""`), would otherwise make a missing `active`
- * count as active (the rule above) and silently let a deprovisioned person log in.
+ * `active` as every write leaves it: given, or else what the user counts as. A user created without it is
+ * stored `active: true`, so that reads show what filters and the login guard treat it as (Okta's checks and
+ * Entra's comparisons read it back). A deactivated user stays deactivated until a client sends `active`
+ * again: a PUT that omits it, or a PATCH that removes or clears it (Entra's `replace active ""`), would
+ * otherwise make a missing `active` count as active (the rule above) and silently let a deprovisioned person
+ * log in. `previous` is null for a creation.
  */
-export function keepDeactivation(previous: JsonObject, next: JsonObject): JsonObject {
-  if (previous.active === false && next.active === undefined) return insertBeforeMeta(next, 'active', false);
-  return next;
+export function settleActive(previous: JsonObject | null, next: JsonObject): JsonObject {
+  if (next.active !== undefined) return next;
+  return insertBeforeMeta(next, 'active', previous?.active !== false);
 }
 
 export const userSpec: ResourceSpec = {

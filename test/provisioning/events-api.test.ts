@@ -40,8 +40,9 @@ describe.each(STORE_KINDS)('sso.events on the %s store', (kind) => {
         connectionId: connection!.connectionId,
         resourceType: 'User',
         resourceId: user.body.id,
-        resource: expect.objectContaining({ id: user.body.id, userName: 'ann@example.com' }),
-        changed: ['userName'],
+        // A user created without `active` is stored active (src/scim/users.ts settleActive).
+        resource: expect.objectContaining({ id: user.body.id, userName: 'ann@example.com', active: true }),
+        changed: ['userName', 'active'],
       },
       expect.objectContaining({ type: 'group.created', seq: 2, index: 0, resourceId: group.body.id, changed: ['displayName'] }),
       expect.objectContaining({ type: 'group.member_added', seq: 2, index: 1, member: { value: user.body.id }, changed: [] }),

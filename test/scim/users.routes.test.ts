@@ -40,6 +40,42 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
     return res.body as Record<string, any>;
   };
 
+  describe('active', () => {
+    it('shows a user created without active as active, and keeps what it was through a PUT or PATCH that omits or clears it', async () => {
+      // Found by an audit (2026-12-07): such a user matched `active eq true` and logged in, but no read
+      // showed `active` (Okta's checks read it back).
+      const made = await t.http
+        .post('/scim/v2/Users')
+        .set(t.auth)
+        .send({ schemas: [USER], userName: `no-active-${kind}-${adapter}` });
+      expect([made.status, made.body.active]).toEqual([201, true]);
+      const at = `/scim/v2/Users/${made.body.id}`;
+      expect((await t.http.get(at).set(t.auth)).body.active).toBe(true);
+      const listed = await t.http
+        .get('/scim/v2/Users')
+        .set(t.auth)
+        .query({ filter: `userName eq "no-active-${kind}-${adapter}"` });
+      expect(listed.body.Resources[0].active).toBe(true);
+      // Removing `active` from an active user changes nothing: it counts as active either way.
+      const removed = await t.http
+        .patch(at)
+        .set(t.auth)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'remove', path: 'active' }] });
+      expect(removed.status).toBeLessThan(300);
+      expect((await t.http.get(at).set(t.auth)).body).toMatchObject({ active: true, meta: { version: 'W/"1"' } });
+      // Deactivated, then a PUT without `active`: still deactivated.
+      await t.http
+        .patch(at)
+        .set(t.auth)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+      const put = await t.http
+        .put(at)
+        .set(t.auth)
+        .send({ schemas: [USER], userName: `no-active-${kind}-${adapter}`, title: 'T' });
+      expect([put.status, put.body.active, put.body.title]).toEqual([200, false, 'T']);
+    });
+  });
+
   describe('numbers sent for strings', () => {
     it('keeps a number as its text, and refuses one too long to keep exactly instead of storing other digits', async () => {
       // Found by an audit (2026-12-07): 112233445566778899001 was stored as "112233445566778900000", and the
@@ -196,7 +232,8 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       const bareList = await create('empty.list@example.com', { emails: '', phoneNumbers: '' });
       expect([bareList.emails, bareList.phoneNumbers]).toEqual([undefined, undefined]);
       const bare = await create('empty.bare@example.com', { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: '', department: 'D' }, active: '' });
-      expect([bare[ENTERPRISE], bare.active]).toEqual([{ department: 'D' }, undefined]);
+      // `active: ""` is no value, and a user created without `active` is stored active (settleActive).
+      expect([bare[ENTERPRISE], bare.active]).toEqual([{ department: 'D' }, true]);
       // Inside a multi-valued entry the empty string is the entry's own to judge; a required one sent empty is refused.
       const refused = await t.http
         .post('/scim/v2/Users')
