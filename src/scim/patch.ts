@@ -78,13 +78,9 @@ function parseEnvelope(body: unknown, limits: Partial<PatchLimits>): Result<Patc
   if (!isPlainObject(body)) return syntax('the PATCH body must be a JSON object');
   const twice = givenTwice(body, ENVELOPE_KEYS);
   if (twice) return syntax(`the PATCH body gives ${twice} twice, in keys differing only in case`);
-  const schemas = member(body, 'schemas');
-  if (schemas !== undefined) {
-    const list = Array.isArray(schemas) ? schemas : [schemas];
-    if (!list.some((s) => typeof s === 'string' && s.toLowerCase() === PATCH_OP_SCHEMA.toLowerCase())) {
-      return syntax(`schemas must contain "${PATCH_OP_SCHEMA}"`);
-    }
-  }
+  // `schemas` is not checked, as in a POST or PUT (README, "Deliberate deviations"): clients send the PatchOp
+  // URN misspelled (`…:schemas:core:2.0:PatchOp`), a resource's URN, or none, and `Operations` says what the
+  // body is. A SCIM 1.1 PATCH (attributes, no `Operations`) is still refused below.
   const operations = member(body, 'Operations');
   if (!Array.isArray(operations) || operations.length === 0) return syntax('Operations must be a non-empty array');
   if (operations.length > maxOperations) {

@@ -154,6 +154,14 @@ describe('parsePatchRequest', () => {
       [{ op: 'replace', value: { active: false } }],
     ],
     ['a null value', body({ op: 'replace', path: 'title', value: null }), [{ op: 'replace', path: 'title', value: null }]],
+    // `schemas` is not checked (README, "Deliberate deviations"): Operations says what the body is.
+    ['a foreign schemas', { schemas: [CORE], Operations: [{ op: 'add', path: 'title', value: 'x' }] }, [{ op: 'add', path: 'title', value: 'x' }]],
+    [
+      'the PatchOp URN misspelled (cybozu-go/scim)',
+      { schemas: ['urn:ietf:params:scim:schemas:core:2.0:PatchOp'], Operations: [{ op: 'add', path: 'title', value: 'x' }] },
+      [{ op: 'add', path: 'title', value: 'x' }],
+    ],
+    ['an empty schemas', { schemas: [], Operations: [{ op: 'remove', path: 'title' }] }, [{ op: 'remove', path: 'title' }]],
   ])('accepts %s', (_name, request, expected) => {
     expect(parsePatchRequest(request)).toEqual({ ok: true, value: expected });
   });
@@ -165,7 +173,8 @@ describe('parsePatchRequest', () => {
     ['no Operations', { schemas: [PATCH_OP_SCHEMA] }, 'invalidSyntax'],
     ['empty Operations', body(), 'invalidSyntax'],
     ['Operations as an object', { schemas: [PATCH_OP_SCHEMA], Operations: { op: 'add' } }, 'invalidSyntax'],
-    ['a foreign schemas', { schemas: [CORE], Operations: [{ op: 'add', path: 'title', value: 'x' }] }, 'invalidSyntax'],
+    // SCIM 1.1's PATCH: the attributes themselves, no Operations.
+    ['a SCIM 1.1 body', { schemas: ['urn:scim:schemas:core:1.0'], title: 'x' }, 'invalidSyntax'],
     ['an operation that is not an object', body('add'), 'invalidSyntax'],
     ['an unknown op', body({ op: 'move', path: 'title' }), 'invalidSyntax'],
     ['a missing op', body({ path: 'title', value: 'x' }), 'invalidSyntax'],
