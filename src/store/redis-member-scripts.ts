@@ -7,6 +7,7 @@ import { linkLua } from './lua-link.js';
 import { BUMP_SCRIPT_BYTES, PRELUDE, REVERSE_SCRIPT_BYTES, TOUCH_SCRIPT_GROUPS } from './redis-lua-prelude.js';
 import { MEMBER_CHUNK } from './redis-write-scripts.js';
 import { GROUP_LEASE_MS } from './store.js';
+import { MEMBERSHIP_BYTES } from './write-weights.js';
 
 /**
  * Stages a chunk of a member list that is too long for one call (ARGV: group id, token, m, m×(value, meta),
@@ -55,7 +56,7 @@ for i = 4, last, 2 do
     redis.call('ZADD', st, base + n, v)
     if meta ~= '' then redis.call('HSET', sd, v, meta) end
     redis.call('RPUSH', sb, v)
-    bytes = bytes + #v + #meta
+    bytes = bytes + #v + #meta + ${MEMBERSHIP_BYTES}
   end
 end
 redis.call('INCRBY', jobKey(token, 'b'), bytes)
@@ -111,7 +112,7 @@ for i = 1, tonumber(ARGV[p]) do
   if not removed[v] and redis.call('ZSCORE', mz, v) then
     removed[v] = true
     changes = 1
-    bytes = bytes - #v - #(redis.call('HGET', mm, v) or '')
+    bytes = bytes - #v - #(redis.call('HGET', mm, v) or '') - ${MEMBERSHIP_BYTES}
   end
 end
 p = p + 1 + tonumber(ARGV[p])
@@ -121,7 +122,7 @@ for i = 1, tonumber(ARGV[p]) do
   local listed = redis.call('ZSCORE', mz, v)
   if cycled == '1' or removed[v] or not listed then
     changes = 1
-    bytes = bytes + #v + #meta
+    bytes = bytes + #v + #meta + ${MEMBERSHIP_BYTES}
     if over == '' and cap and not listed and joinPasses(v, gid, cap) then over = v end
   end
 end

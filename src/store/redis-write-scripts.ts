@@ -7,6 +7,7 @@ import { linkLua } from './lua-link.js';
 import { BUMP_JOB, PRELUDE } from './redis-lua-prelude.js';
 import { GROUP_LEASE_MS } from './store.js';
 import { LOGIN_PROJECTION_CHARS } from './login-outcome.js';
+import { MEMBERSHIP_BYTES } from './write-weights.js';
 
 /**
  * Write helpers. ARGV: kind, id, json, expectedVersion ('' for a later chunk of a leased write: the lease,
@@ -55,7 +56,7 @@ local function parseWrite()
   -- What the write counts for (resourceBytes in src/store/write-weights.ts), split in parts.
   w.idxBytes, w.memberBytes = 0, 0
   for _, e in ipairs(w.idx) do w.idxBytes = w.idxBytes + #e[1] + #e[2] end
-  for _, mm in ipairs(w.members) do w.memberBytes = w.memberBytes + #mm[1] + #mm[2] end
+  for _, mm in ipairs(w.members) do w.memberBytes = w.memberBytes + #mm[1] + #mm[2] + ${MEMBERSHIP_BYTES} end
   return w
 end
 
@@ -170,11 +171,11 @@ local function membersAfter(w, before)
   for _, v in ipairs(w.remove) do
     if redis.call('ZSCORE', mz, v) then
       removed[v] = true
-      after = after - #v - #(redis.call('HGET', mm, v) or '')
+      after = after - #v - #(redis.call('HGET', mm, v) or '') - ${MEMBERSHIP_BYTES}
     end
   end
   for _, m in ipairs(w.add) do
-    if removed[m[1]] or not redis.call('ZSCORE', mz, m[1]) then after = after + #m[1] + #m[2] end
+    if removed[m[1]] or not redis.call('ZSCORE', mz, m[1]) then after = after + #m[1] + #m[2] + ${MEMBERSHIP_BYTES} end
   end
   return after
 end
@@ -456,7 +457,7 @@ if #listing > 0 then
   local touched = {}
   for _, gid in ipairs(listing) do
     if redis.call('ZREM', mzkey(gid), id) == 1 then
-      local cost = #id + #(redis.call('HGET', mmkey(gid), id) or '')
+      local cost = #id + #(redis.call('HGET', mmkey(gid), id) or '') + ${MEMBERSHIP_BYTES}
       redis.call('HDEL', mmkey(gid), id)
       redis.call('HINCRBY', MB, gid, -cost)
       freed = freed + cost

@@ -40,9 +40,19 @@ export function parseMemberMeta(value: string, meta: string): StoredMember {
 
 const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8');
 
-/** The bytes one group member counts for: its value and its stored metadata ({@link memberMeta}). */
+/**
+ * What one membership counts for beyond its value and metadata: on Redis it is an entry of the group's
+ * ordered list (value and position), its member's reverse-index entry (the group's id, GROUP_ID_BYTES) and a
+ * user version's share, about 290 bytes of `used_memory` in all (docs/groups.md). Counted as the value's
+ * bytes alone, 40 groups of 5,000 one-character members used 55 times what they counted for (a hostile-tenant
+ * audit, 2026-12-07); with this, a membership counts for about as much against `maxBytes` as a user's JSON
+ * does against the memory it takes (docs/storage-limits.md).
+ */
+export const MEMBERSHIP_BYTES = 80;
+
+/** The bytes one group member counts for: its value, its stored metadata ({@link memberMeta}) and MEMBERSHIP_BYTES. */
 export function memberBytes(member: StoredMember): number {
-  return utf8(member.value) + utf8(memberMeta(member));
+  return utf8(member.value) + utf8(memberMeta(member)) + MEMBERSHIP_BYTES;
 }
 
 /**

@@ -14,6 +14,7 @@ import { memoryStore } from '../../src/store/memory.js';
 import { redisStore } from '../../src/store/redis.js';
 import { STORE_KINDS, type StoreKind } from '../support/app.js';
 import { testRedis, wrapStoreScript } from '../support/redis.js';
+import { MEMBERSHIP_BYTES, memberBytes } from '../../src/store/write-weights.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -117,6 +118,28 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
       expect((await api.get(`/scim/v2/Users/${id}`).set(bearer(token))).body.displayName).toBe('Ann');
       const smaller = await api.put(`/scim/v2/Users/${id}`).set(bearer(token)).send(user('ann'));
       expect(smaller.status).toBe(200);
+    });
+
+    it('counts each membership for MEMBERSHIP_BYTES beyond its value, so that short member values cannot fill the store past maxBytes', async () => {
+      // Found by an audit (2026-12-07): 40 groups of 5,000 one-character members counted for 0.56 MB and took
+      // 30.6 MB of Redis, 55 times the quota's measure.
+      const budget = 40 * MEMBERSHIP_BYTES;
+      const capped = await twoInstances(kind, `limits-memberships-${kind}`, { quota: { maxBytes: 1_000 + budget }, rateLimit: false });
+      try {
+        const { token } = await capped.a.createScimConnection({ customerId: `${kind}-quota-memberships` });
+        const api = http(capped.a);
+        const group = (displayName: string, count: number) =>
+          api
+            .post('/scim/v2/Groups')
+            .set(bearer(token))
+            .send({ schemas: [GROUP], displayName, members: Array.from({ length: count }, (_, i) => ({ value: String(i) })) });
+        // 60 one- or two-character values are 110 bytes, but 60 memberships.
+        const refused = await group('Many', 60);
+        expect([refused.status, refused.body.detail]).toEqual([507, expect.stringContaining(`quota of ${1_000 + budget} bytes`)]);
+        expect((await group('Some', 30)).status).toBe(201);
+      } finally {
+        await capped.cleanup();
+      }
     });
 
     it('answers a group write that puts a member past maxGroupsPerMember with 507 naming it, changing nothing', async () => {
@@ -421,7 +444,7 @@ describe('quotas across a member PATCH written in chunks, with another instance 
     ).body.id as string;
     const values = Array.from({ length: 600 }, (_, i) => `value-${String(i).padStart(5, '0')}`);
     const base = (await unlimited.store.getUsage(connectionId)).bytes;
-    const maxBytes = base + values.join('').length + 2_000;
+    const maxBytes = base + values.reduce((n, value) => n + memberBytes({ value }), 0) + 2_000;
     const { a, b } = p.instances({ maxBytes });
     try {
       const statuses: number[] = [];

@@ -41,6 +41,7 @@ import { userSpec } from '../../src/scim/users.js';
 import type { IndexEntry, ResourceKind, Store, StoredResource } from '../../src/store/store.js';
 import { INDEX_ATTRIBUTE_CODES, SMALL_ROW_BYTES } from '../../src/store/redis-scripts.js';
 import { loginProjectionOf } from '../../src/store/login-outcome.js';
+import { MEMBERSHIP_BYTES } from '../../src/store/write-weights.js';
 
 export interface RedisInspection {
   client: Redis;
@@ -566,7 +567,7 @@ async function checkRedisKeys(
     const values = await client.zrange(`${tag}g:mz:${g.id}`, '0', '-1');
     const metas = await client.hgetall(`${tag}g:mm:${g.id}`);
     // Own keys only: member values are client data (`valueOf`, `__proto__`…).
-    const own = values.reduce((n, value) => n + utf8(value) + utf8(Object.hasOwn(metas, value) ? metas[value]! : ''), 0);
+    const own = values.reduce((n, value) => n + utf8(value) + utf8(Object.hasOwn(metas, value) ? metas[value]! : '') + MEMBERSHIP_BYTES, 0);
     expect(Number(memberBytes[g.id] ?? 0) === own, () => `g:mb of ${g.id} is ${memberBytes[g.id]} but its members count for ${own} bytes`);
     bytes += own;
   }
