@@ -118,7 +118,12 @@ function certificatePem(input: string, what: string): string {
   } catch {
     throw new ScimSsoConfigError('invalid_argument', `${what}: idpCert is not an X.509 certificate (PEM or base64 DER)`);
   }
-  const problem = signingKeyProblem(cert);
+  let problem: string | null;
+  try {
+    problem = signingKeyProblem(cert);
+  } catch {
+    problem = 'its public key cannot be read';
+  }
   if (problem) throw new ScimSsoConfigError('invalid_argument', `${what}: the IdP certificate is refused: ${problem}`);
   return pem;
 }

@@ -147,7 +147,7 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string, name: st
       // IdP mappings send numbers for strings (an employee number); one past 2^53 lost its last digits in
       // the parse, and kept so, a lookup by the digits the IdP holds would never find it.
       if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
-        return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} is a number too long to keep exactly (over 2^53); send it as a string`));
+        return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} is a number too long to keep exactly (past 2^53 - 1); send it as a string`));
       }
       if (typeof value === 'number' || typeof value === 'boolean') return ok(String(value));
       return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} must be a string`));

@@ -328,7 +328,8 @@ function customUrnTarget(state: PatchState, key: string, item: Json): string | R
   if (whole !== undefined) return whole;
   const split = splitCustomUrn(key);
   const container = split === null ? undefined : customExtensionKey(state, split.urn);
-  if (container === undefined && isObject(item)) return key;
+  // A value filter (`urn:x:ext:emails[type eq "work"]`) names an attribute, never an extension's URN.
+  if (container === undefined && isObject(item) && !key.includes('[')) return key;
   return resolvePatchPath(state.type, container !== undefined ? `${container}:${split!.rest}` : key);
 }
 

@@ -42,7 +42,7 @@ export async function requestBody(request: ScimRequest): Promise<{ value: unknow
   }
   const parsed = await parseJsonBody(raw, request.headers['content-type']);
   if (parsed instanceof ScimError) throw parsed;
-  const bytes = Buffer.isBuffer(raw) || typeof raw === 'string' ? raw.length : Number(request.headers['content-length'] ?? 0);
+  const bytes = Buffer.isBuffer(raw) ? raw.length : typeof raw === 'string' ? Buffer.byteLength(raw) : Number(request.headers['content-length'] ?? 0);
   return { value: parsed, bytes: Number.isFinite(bytes) ? bytes : 0 };
 }
 

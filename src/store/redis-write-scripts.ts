@@ -452,6 +452,12 @@ for _, job in ipairs(redis.call('HVALS', JOBS)) do
   local gid = string.match(job, '^c (%S+)$')
   if gid and not seen[gid] then listing[#listing + 1], seen[gid] = gid, true end
 end
+-- Joins left to the bump job (link, past REVERSE_SCRIPT_BYTES): the group lists the member before its entry
+-- names the group. Their list holds at most the moves of the writes still settling.
+for _, move in ipairs(redis.call('LRANGE', jobKey('${BUMP_JOB}', 'r'), 0, -1)) do
+  local gid = string.match(move, '^(%S+) ')
+  if gid and not seen[gid] and string.sub(move, #gid + 2) == id then listing[#listing + 1], seen[gid] = gid, true end
+end
 local left = {}
 if #listing > 0 then
   local touched = {}

@@ -780,7 +780,7 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   deleteOidcClient(customerId: string): Promise<boolean>;
   /**
    * Every customer id with a SCIM connection, an OIDC client or a SAML connection, in the default string
-   * order (admin pages; not on request paths). Sorted in slices (sortInSlices, src/event-loop.ts).
+   * order (admin pages; not on request paths). Sorted in slices (sortInSlices, src/sliced-sort.ts).
    */
   listCustomers(): Promise<string[]>;
 

@@ -84,6 +84,12 @@ describe.each(SCIM_TARGETS)('custom extensions on the $store store through $adap
       expect(await count(`${urn}:badge eq "B-replace"`)).toBe(2);
       expect((await patch(byPath, { op: 'remove', path: urn })).status).toBe(204);
       expect((await get(byPath))[urn]).toBeUndefined();
+      // A value filter under the URN names an attribute of the extension, not an extension of its own.
+      const filtered = await patch(byPath, { op: 'add', path: `${urn}:emails[type eq "work"]`, value: { value: 'w@x.test' } });
+      expect(filtered.status).toBe(204);
+      const withEmails = await get(byPath);
+      expect(withEmails[urn]).toEqual({ emails: [{ type: 'work', value: 'w@x.test' }] });
+      expect(Object.keys(withEmails).filter((key) => key.includes('['))).toEqual([]);
       // The same keys are refused as in the path-less form.
       const hostile = await patch(pathLess, { op: 'add', path: urn, value: JSON.parse('{"__proto__": {"polluted": 1}}') as object });
       expect([hostile.status, hostile.body.scimType]).toEqual([400, 'invalidValue']);
