@@ -446,43 +446,34 @@ local function bumpUser(value)
     bumps.bytes = bumps.bytes + bumpAt('u', seq)
   end
 end
--- Hands the users left past the budget to the bump job (token BUMP_JOB); true when there were some,
--- for the caller to settle it.
 -- Reverse-index moves are weighed by the entries they rewrite: a member's entry lists up to 1,000 group ids
 -- (37 KB), and Redis copies it into Lua and back for each move, so 250 such members leaving a group in one
 -- script held Redis 190 ms (audit, 2026-12-07). Past ${REVERSE_SCRIPT_BYTES} bytes of entries (REVERSE_SCRIPT_BYTES)
 -- the moves left go to the bump job as "<gid> <value>" (settleMove), which the same request settles. Until
--- then the job is unsettled, so readers of the reverse index confirm each group with its list (listsMember).
+-- then the job is unsettled, so readers of the reverse index confirm each group with its list (listedIn).
 local moves = { bytes = 0, left = {} }
 
--- Value joins / leaves group gid in the reverse index, and a user's version moves on (now, or deferred).
-local function link(value, gid)
-  if moves.bytes >= ${REVERSE_SCRIPT_BYTES} then
-    moves.left[#moves.left + 1] = gid .. ' ' .. value
-    return
-  end
-  moves.bytes = moves.bytes + #gid + addTo(MEMBER, value, gid)
+-- Value's entry made to list gid (join) or not, and a user's version moved on.
+local function applyMove(value, gid, join)
+  moves.bytes = moves.bytes + #gid + (join and addTo(MEMBER, value, gid) or removeFrom(MEMBER, value, gid))
   bumpUser(value)
 end
-local function unlink(value, gid)
+-- Value joins / leaves group gid in the reverse index: now, or past the budget through the bump job.
+local function moveOrDefer(value, gid, join)
   if moves.bytes >= ${REVERSE_SCRIPT_BYTES} then
     moves.left[#moves.left + 1] = gid .. ' ' .. value
-    return
+  else
+    applyMove(value, gid, join)
   end
-  moves.bytes = moves.bytes + #gid + removeFrom(MEMBER, value, gid)
-  bumpUser(value)
 end
+local function link(value, gid) moveOrDefer(value, gid, true) end
+local function unlink(value, gid) moveOrDefer(value, gid, false) end
 
 -- A deferred move settled: value's entry lists gid exactly when group gid lists value then, whatever writes
 -- came between (a later unlink found nothing to remove, or a later link found gid listed already).
 local function settleMove(move)
   local gid, value = string.match(move, '^(%S+) (.*)$')
-  if redis.call('ZSCORE', mzkey(gid), value) then
-    moves.bytes = moves.bytes + #gid + addTo(MEMBER, value, gid)
-  else
-    moves.bytes = moves.bytes + #gid + removeFrom(MEMBER, value, gid)
-  end
-  bumpUser(value)
+  applyMove(value, gid, redis.call('ZSCORE', mzkey(gid), value) ~= false)
 end
 
 -- Hands the users left past the budget, and the reverse-index moves, to the bump job (token BUMP_JOB); true
@@ -515,7 +506,6 @@ local function joinPasses(value, gid, cap)
   local after = length == 0 and #gid or length + 1 + #gid
   return after > cap * ${GROUP_ID_BYTES} - 1
 end
-
 
 -- The highest position group gid ever gave a member (0 when none): new members go after it, so a member walk
 -- in progress never meets a position it has passed. The list's own top is not enough: once the members at
