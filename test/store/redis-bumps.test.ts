@@ -32,6 +32,15 @@ async function bumpJobCalls(work: () => Promise<unknown>): Promise<number> {
   return calls;
 }
 
+/** A Redis store under a prefix of its own, with one connection. */
+async function storeWithConnection(hint: string): Promise<{ redis: TestRedis; store: Store; cid: string }> {
+  const redis = await testRedis(hint);
+  const store = redisStore({ client: redis.client, prefix: redis.prefix });
+  const connection = makeConnection();
+  await store.createConnection(connection);
+  return { redis, store, cid: connection.connectionId };
+}
+
 const USER_CHARS = 100_000;
 /** Enough users that their records pass the budget three times over. */
 const USERS = Math.ceil((3 * BUMP_SCRIPT_BYTES) / USER_CHARS);
@@ -43,11 +52,7 @@ describe('the version bumps of a member write on Redis', () => {
   const users: string[] = [];
 
   beforeAll(async () => {
-    redis = await testRedis('bumps');
-    store = redisStore({ client: redis.client, prefix: redis.prefix });
-    const connection = makeConnection();
-    await store.createConnection(connection);
-    cid = connection.connectionId;
+    ({ redis, store, cid } = await storeWithConnection('bumps'));
     for (let i = 0; i < USERS; i++) {
       const id = randomUUID();
       const json = JSON.stringify({ id, userName: `u${i}@bumps.test`, note: 'n'.repeat(USER_CHARS) });
@@ -95,11 +100,7 @@ describe('the reverse-index moves of a member write on Redis', () => {
   const groups: string[] = [];
 
   beforeAll(async () => {
-    redis = await testRedis('reverse-moves');
-    store = redisStore({ client: redis.client, prefix: redis.prefix });
-    const connection = makeConnection();
-    await store.createConnection(connection);
-    cid = connection.connectionId;
+    ({ redis, store, cid } = await storeWithConnection('reverse-moves'));
     for (let i = 0; i < MEMBERS; i++) {
       const id = randomUUID();
       expect((await store.createResource(cid, userWrite(id, `m${i}@moves.test`))).ok).toBe(true);
