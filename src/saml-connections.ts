@@ -105,7 +105,10 @@ export function toPublicSamlConnection(c: StoredSamlConnection, scimConnectionId
   return { ...c, idpCerts: [...c.idpCerts], matchingStrategy: c.matchingStrategy as SamlMatchingStrategy, scimConnectionId };
 }
 
-/** A certificate as PEM, after checking it parses as X.509 and its key is one the ACS can afford to check with (src/saml/signing-key.ts); a base64 DER body gets the PEM armour. */
+/**
+ * A certificate as PEM (a base64 DER body gets the PEM armour), after checking it parses as X.509 and its key
+ * is one the ACS can afford to check signatures with (src/saml/signing-key.ts).
+ */
 function certificatePem(input: string, what: string): string {
   const body = input
     .replace(/-----(BEGIN|END) CERTIFICATE-----/g, '')

@@ -34,7 +34,7 @@ interface SignedInfoCheck {
   findSignatureAlgorithm?: (name: string | undefined) => { verifySignature(material: string, key: string, signatureValue: string): boolean };
 }
 
-/** The certificate of `certs` (PEM) that signed the signature's SignedInfo, in a list; null when xml-crypto cannot tell. */
+/** The certificate of `certs` (PEM) that signed the signature's SignedInfo, in a list (none: empty); null when xml-crypto cannot tell. */
 function signedInfoSigners(doc: Document, signature: Element, certs: readonly string[]): string[] | null {
   const signed = new SignedXml() as unknown as SignedInfoCheck;
   if (typeof signed.getCanonSignedInfoXml !== 'function' || typeof signed.findSignatureAlgorithm !== 'function') return null;
@@ -86,9 +86,10 @@ export type SignatureLook = { refused: string } | { certs: readonly string[] };
 /**
  * Looks at every signature of a parsed response before node-saml does. Refused: more than
  * MAX_SAML_SIGNATURES; one placed where node-saml would not check it, naming another element, or beside
- * another on the same element; one whose SignedInfo none of `certs` signed. Otherwise the certificates that signed them (node-saml checks with
- * those alone, so a response costs its digests once, not once per certificate), or all of `certs` when the
- * response has no signature (node-saml says what is missing) or xml-crypto cannot tell.
+ * another on the same element; one whose SignedInfo none of `certs` signed. Otherwise the certificates that
+ * signed them (node-saml checks with those alone, so a response costs its digests once, not once per
+ * certificate), or all of `certs` when the response has no signature (node-saml says what is missing) or
+ * xml-crypto cannot tell.
  */
 export function lookAtSamlSignatures(doc: Document, certs: readonly string[]): SignatureLook {
   const signatures = doc.getElementsByTagNameNS(XMLDSIG, 'Signature');
