@@ -3,7 +3,8 @@
  * public exponent's length: every IdP uses 65537 (17 bits), but X.509 allows an exponent as long as the
  * modulus, and one of 3,056 bits made each check 7.7 ms instead of 0.3, in the ACS that checks every post
  * anyone makes, on the loop every tenant shares (an audit, 2026-12-07). xml-crypto checks RSA signatures
- * only; EC keys are cheap to try and simply never verify.
+ * only (PKCS#1 v1.5 and PSS): a certificate with any other key would never let a login through, so it is
+ * refused when saved, with the reason, instead of failing every login after.
  */
 import { X509Certificate } from 'node:crypto';
 import { Lru } from '../lru.js';
@@ -17,8 +18,7 @@ export const MAX_RSA_MODULUS_BITS = 8192;
 export function signingKeyProblem(cert: X509Certificate): string | null {
   const key = cert.publicKey;
   const type = key.asymmetricKeyType;
-  if (type === 'ec') return null;
-  if (type !== 'rsa' && type !== 'rsa-pss') return `its key type (${type ?? 'unknown'}) cannot check SAML signatures; use an RSA certificate`;
+  if (type !== 'rsa' && type !== 'rsa-pss') return `its key type (${type ?? 'unknown'}) cannot check SAML signatures here; use an RSA certificate`;
   const { modulusLength = 0, publicExponent = 0n } = key.asymmetricKeyDetails ?? {};
   const exponentBits = publicExponent.toString(2).length;
   if (exponentBits > MAX_RSA_EXPONENT_BITS)
