@@ -1,10 +1,11 @@
 /**
  * `npx tsx bench/shared-values.ts [users] [maxResourcesPerValue]` (defaults: 20,000 and the default quota,
  * 100): what users sharing one externalId and one email cost. Creates `users` users that all send the same
- * externalId and email (those past the quota are refused with 507), printing the create script's time as
- * the value's holders grow, then the longest Redis script (SLOWLOG) of a filter on each shared value. A
- * lookup by a value reads every user holding it, and adding a holder rewrites the value's index entry
- * (docs/storage-limits.md). Not part of `npm run bench`.
+ * externalId and email (past the quota the values are crowded: the users are stored, counted but not listed),
+ * printing the create script's time as the value's holders grow, then the longest Redis script (SLOWLOG) of a
+ * filter on each shared value (400 tooMany once crowded). A lookup by a value reads every user it lists, and
+ * adding a listed holder rewrites the value's index entry (docs/storage-limits.md, "Crowded values"). Not
+ * part of `npm run bench`.
  */
 import { Redis } from 'ioredis';
 import { redisStore } from '../src/redis.js';

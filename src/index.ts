@@ -13,6 +13,7 @@ export { memoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { Store, IdpType, StoredSsoUser as SsoUser } from './store/store.js';
 export { StoreUnavailableError } from './store/unavailable.js';
 export { EventsExpiredError } from './store/event-log.js';
+export { CrowdedValueError } from './store/crowded-values.js';
 export type { ProvisioningEvent, ProvisioningEventPage, ProvisioningEventsApi, ReadEventsOptions } from './provisioning/events-api.js';
 export type { ConsumeOptions, ConsumerHandle } from './provisioning/consumer.js';
 export type { DeadLetter } from './provisioning/dead-letters.js';

@@ -54,7 +54,7 @@ async function answers(store: Store, connectionId: string, lookups: StoreLookup[
   );
   const parsed = new Map<NumberedResource, NumberedCandidate>(); // the batch answers a user found twice as one object
   const out: LookupAnswer[] = [];
-  for (const { users, deletedMatch } of found) {
+  for (const { users, deletedMatch, crowded } of found) {
     const candidates: NumberedCandidate[] = [];
     for (const user of users) {
       let c = parsed.get(user);
@@ -65,7 +65,7 @@ async function answers(store: Store, connectionId: string, lookups: StoreLookup[
       }
       candidates.push(c);
     }
-    out.push({ users: candidates, deletedMatch });
+    out.push(crowded ? { users: candidates, deletedMatch, crowded } : { users: candidates, deletedMatch });
   }
   return out;
 }

@@ -56,8 +56,9 @@ export const optionsSchema = z.strictObject({
    * 2_000_000, maxGroups: 200_000, maxBytes: 8 GiB }: twice what a 1,000,000-user enterprise needs.
    * `maxGroupsPerMember` (default 1,000) bounds the groups one member may join: every read of a user
    * derives its groups, so it bounds what one user costs each read (docs/groups.md).
-   * `maxResourcesPerValue` (default 100) bounds the users (or groups) sharing one externalId, email or
-   * userName local part: a lookup by such a value reads every holder (docs/storage-limits.md).
+   * `maxResourcesPerValue` (default 100) bounds the users (or groups) one externalId, email or userName
+   * local part lists: more may share it, but a lookup by such a crowded value is refused instead of reading
+   * every holder (docs/storage-limits.md, "Crowded values").
    */
   quota: z
     .strictObject({

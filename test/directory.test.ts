@@ -299,3 +299,27 @@ describe.each(STORE_KINDS)('directory pages of users in many long-named groups (
     expect(seen).toEqual(ids);
   });
 });
+
+describe.each(STORE_KINDS)('directory API over a crowded value (%s store)', (kind) => {
+  it('throws CrowdedValueError for a filter value more users share than maxResourcesPerValue, and reads the others', async () => {
+    const app = await scimTestApp(kind, 'directory-crowded', { quota: { maxResourcesPerValue: 2 } });
+    try {
+      for (const name of ['a', 'b', 'c']) {
+        const created = await app.http
+          .post('/scim/v2/Users')
+          .set(app.auth)
+          .send({ schemas: [USER], userName: `${name}@corp.test`, emails: [{ value: 'noemail@corp.test' }] });
+        expect(created.status).toBe(201);
+      }
+      const customer = 'directory-crowded-customer';
+      await expect(app.sso.directory.listUsers(customer, { filter: { email: 'NoEmail@corp.test' } })).rejects.toMatchObject({
+        name: 'CrowdedValueError',
+        attribute: 'email',
+      });
+      expect((await app.sso.directory.listUsers(customer, { filter: { userName: 'c@corp.test' } })).items.map((u) => u.userName)).toEqual(['c@corp.test']);
+      expect((await app.sso.directory.listUsers(customer)).items).toHaveLength(3);
+    } finally {
+      await app.cleanup();
+    }
+  });
+});

@@ -25,6 +25,7 @@ import {
 import type { OidcClient } from '../oidc-clients.js';
 import type { SamlConnection } from '../saml-connections.js';
 import type { LoginBatchOptions, Store, StoredResource, StoredSsoUser } from '../store/store.js';
+import { CrowdedValueError } from '../store/crowded-values.js';
 import type { DashboardApi } from './api.js';
 import { firstNames, type NamesShown } from './name-list.js';
 
@@ -154,11 +155,22 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
     projections: true,
   });
   // The person is often findable by email among SCIM emails even when no strategy matches: show them too.
-  if (connection && ssoUser.email) await add(await api.store.findByIndex(connection.connectionId, 'User', 'email', fold(ssoUser.email), { groups: false }));
+  // A crowded address (src/store/crowded-values.ts) names nobody: its holders are not shown.
+  if (connection && ssoUser.email) await add(await holdersOf(api.store, connection.connectionId, fold(ssoUser.email)));
 
   const shown = shownCandidates(candidates, lookups, CANDIDATES_SHOWN);
   if (connection) await withGroupsShown(api.store, connection.connectionId, shown, unread);
   return { customerId, client, saml, connection, ssoUser, identity, policy, candidates: shown, moreCandidates: candidates.size - shown.length, strategies };
+}
+
+/** The SCIM users holding an email address, none when it is crowded. */
+async function holdersOf(store: Store, connectionId: string, email: string): Promise<StoredResource[]> {
+  try {
+    return await store.findByIndex(connectionId, 'User', 'email', email, { groups: false });
+  } catch (error) {
+    if (error instanceof CrowdedValueError) return [];
+    throw error;
+  }
 }
 
 /**
@@ -199,6 +211,7 @@ export async function compareStrategies<C extends ScimCandidate, S extends SsoMa
       matches: matched,
       deletedMatch: answer?.deletedMatch ?? false,
       distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index),
+      crowded: answer?.crowded === true,
     });
     comparisons.push({ strategy, lookup, matchedIds: matched.map((m) => m.id), decision });
   }

@@ -33,6 +33,7 @@ export interface PageOptions {
 export type UserFilter = { userName: string } | { externalId: string } | { email: string };
 
 export interface DirectoryApi {
+  /** Throws CrowdedValueError (src/store/crowded-values.ts) for a filter value more users share than quota.maxResourcesPerValue. */
   listUsers(customerId: string, options?: PageOptions & { filter?: UserFilter }): Promise<DirectoryPage<DirectoryUser>>;
   getUser(customerId: string, id: string): Promise<DirectoryUser | null>;
   listGroups(customerId: string, options?: PageOptions): Promise<DirectoryPage<DirectoryGroup>>;
@@ -125,7 +126,8 @@ export function directoryApi(store: Store): DirectoryApi {
       if (!connectionId) return { items: [], nextCursor: null };
       if (lookup) {
         // An index answers with few users (one per userName, at most maxResourcesPerValue per email or
-        // externalId), in creation order: pages of them, each cursor naming the last user it returned.
+        // externalId; more throw CrowdedValueError), in creation order: pages of them, each cursor naming
+        // the last user it returned.
         const found = await store.findByIndex(connectionId, 'User', lookup.attribute, lookup.value);
         const from = filteredStart(found, options.cursor);
         const items = found.slice(from, from + limit);

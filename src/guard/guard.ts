@@ -233,7 +233,10 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
     const { decision, admitted, admittedStored } = await decideLogin(store, connection, found, (candidates, deletedMatch) => {
       const matches = findMatches(strategy, identity, candidates, policy);
       const facts = { hasConnection: connection !== null, matches, deletedMatch };
-      return { matches, decision: decide({ ...facts, distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index) }) };
+      return {
+        matches,
+        decision: decide({ ...facts, distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index), crowded: found.crowded === true }),
+      };
     });
     const scimUser: ScimUserView | null = admitted && admittedStored ? scimUserView(admitted, admittedStored) : null;
     const groups = admittedStored ? sessionGroupsOf(admittedStored) : [];

@@ -21,6 +21,11 @@ export interface GuardFacts {
    * so that any two are ambiguous. Default false.
    */
   distinctPeople?: boolean;
+  /**
+   * Whether more SCIM users hold the looked-up value than the store lists for one value (LoginLookup.crowded,
+   * src/store/crowded-values.ts): `matches` is then empty, and the login is `ambiguous`. Default false.
+   */
+  crowded?: boolean;
 }
 
 /**
@@ -29,10 +34,12 @@ export interface GuardFacts {
  * active one is the person's account. Two or more *active* matches are ambiguous; no active match among
  * several inactive ones is `deactivated` (reporting the most recently created of them). Where the matches
  * are different people (`distinctPeople`), any two are ambiguous: a deactivated alice@corp logging in must
- * not be admitted as the active alice@subsidiary.
+ * not be admitted as the active alice@subsidiary. A value more users hold than the store lists (a placeholder
+ * address given to hundreds) names nobody: ambiguous.
  */
 export function decide(facts: GuardFacts): GuardDecision {
   if (!facts.hasConnection) return { admit: true, scimUser: null };
+  if (facts.crowded) return { admit: false, reason: 'ambiguous', scimUser: null };
   const active = facts.matches.filter((user) => user.active);
   if ((facts.distinctPeople ? facts.matches : active).length > 1) return { admit: false, reason: 'ambiguous', scimUser: null };
   if (active.length === 1) return { admit: true, scimUser: active[0]! };

@@ -120,10 +120,11 @@ export interface ReportContext {
 /** A SCIM user as matching sees it, with its creation number in the connection (the store's `seq`). */
 export type NumberedCandidate = ScimCandidate & { seq: number; groups?: SessionGroup[] };
 
-/** What the store answered for one lookup: the users it found, in creation order, and its tombstone flag. */
+/** What the store answered for one lookup: the users it found, in creation order, its tombstone flag, and whether the value is crowded (LoginLookup.crowded). */
 export interface LookupAnswer {
   users: NumberedCandidate[];
   deletedMatch: boolean;
+  crowded?: true;
 }
 
 interface StrategyTally extends StrategyEvaluation {
@@ -290,6 +291,7 @@ export function tallySsoUsers(tally: ReportTally, plan: SsoUserPlan, answers: Lo
         matches,
         deletedMatch: found.deletedMatch,
         distinctPeople: lookup !== null && matchesDistinctPeople(lookup.index),
+        crowded: found.crowded === true,
       });
       if (decision.admit || decision.reason === 'deactivated') {
         const scimUser = decision.scimUser!;

@@ -14,7 +14,7 @@
  */
 import { DEFAULT_FILTER_LIMITS, type FilterLimits } from './filter.js';
 import { fold } from '../fold.js';
-import { indexAnswersExactly, type IndexRead } from './list.js';
+import { findIndexed, indexAnswersExactly, type IndexRead } from './list.js';
 import { DEFAULT_MAX_SCAN, type PagingLimits } from './list-query.js';
 import { MAX_PAGE_BYTES } from './list-refusals.js';
 import { listResponsePieces } from './list-response.js';
@@ -90,7 +90,7 @@ export async function answerIdpLookup(
   const lookup = idpLookupOf(ctx, query, paging, filterLimits);
   if (lookup === null) return OTHER_SHAPE;
   // Read as the general path reads a lookup's candidates: users with their groups.
-  const found = await ctx.store.findByIndex(ctx.connectionId, 'User', lookup.index, lookup.value, { groups: true });
+  const found = await findIndexed(ctx, lookup.index, lookup.value, { groups: true });
   if (found.length > 1 || (found.length === 1 && !withinGeneralBudgets(found[0]!, paging))) return { body: null, read: { ...lookup, found } };
   const items = found.map((user) => renderResourceJson(ctx.spec, user, baseUrl));
   return { body: await joinBody(listResponsePieces(items.length, 1, items)) };

@@ -4,6 +4,7 @@
  * (list.ts plans them), a smaller `count`, or a later retry.
  */
 import { ScimError, scimErrors } from '../errors.js';
+import type { CrowdedValueError } from '../store/crowded-values.js';
 import type { StoredResource } from '../store/store.js';
 import { SCAN_GROUP_MEMBERS } from './limits.js';
 import type { ResourceContext } from './resources.js';
@@ -119,5 +120,22 @@ export function pageTooLarge(ctx: ResourceContext, count: number, offset: number
   return scimErrors.badRequest(
     'tooMany',
     `the ${count} ${ctx.spec.type.endpoint.slice(1)} from startIndex ${offset + 1} hold more than ${MAX_PAGE_BYTES / 1024 / 1024} MB; ask for a smaller count`,
+  );
+}
+
+/** What the store's index attributes are called in SCIM terms (src/scim/users.ts, src/scim/groups.ts). */
+const INDEX_WHAT: Record<string, string> = { externalId: 'externalId', email: 'email address (emails.value)', userNameLocal: 'userName before the @' };
+
+/**
+ * A lookup of a crowded value (src/store/crowded-values.ts): more resources hold it than the store lists for
+ * one value, so the answer would be most of them or none. Which filters name one resource instead.
+ */
+export function crowdedLookup(ctx: ResourceContext, error: CrowdedValueError): ScimError {
+  const what = (Object.hasOwn(INDEX_WHAT, error.attribute) ? INDEX_WHAT[error.attribute] : undefined) ?? error.attribute;
+  const unique = ctx.spec.kind === 'User' ? 'id or userName' : 'id';
+  return scimErrors.badRequest(
+    'tooMany',
+    `more than ${ctx.quota.maxResourcesPerValue ?? 'the'} ${ctx.spec.type.name} resources of this connection share this ${what}, over this server's limit ` +
+      `per value (quota.maxResourcesPerValue); filter with "eq" on ${unique}, which name one resource`,
   );
 }

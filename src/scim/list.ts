@@ -27,12 +27,14 @@
 import { answerWeight, expectedWeight, readWeight } from './heavy-work.js';
 import { fold } from '../fold.js';
 import { type Page, type ReadOptions, type SortOrder, type StoredResource } from '../store/store.js';
+import { CrowdedValueError } from '../store/crowded-values.js';
 import { keptWithin, PAGE_MEMBERS_BUDGET, ROWS_PER_SCRIPT } from '../store/read-budgets.js';
 import type { FilterNode } from './filter.js';
 import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from '../event-loop.js';
 import { SCAN_FOLD_CHARS, SCAN_GROUP_MEMBERS, SCAN_MEMBERSHIPS_PER_RESOURCE, SCAN_PARSE_CHARS, SCAN_WORK_PER_RESOURCE } from './limits.js';
 import {
+  crowdedLookup,
   groupTooLarge,
   lookupsTooLarge,
   MAX_PAGE_BYTES,
@@ -275,6 +277,15 @@ async function* scannedCandidates(ctx: ResourceContext, maxScan: number, indexin
   }
 }
 
+/** The resources holding an index value, in creation order; a crowded value is a 400 `tooMany` (crowdedLookup). */
+export async function findIndexed(ctx: ResourceContext, index: string, value: string, read: ReadOptions): Promise<StoredResource[]> {
+  try {
+    return await ctx.store.findByIndex(ctx.connectionId, ctx.spec.kind, index, value, read);
+  } catch (error) {
+    throw error instanceof CrowdedValueError ? crowdedLookup(ctx, error) : error;
+  }
+}
+
 /** The resources one index read finds, in creation order. */
 async function lookedUp(ctx: ResourceContext, lookup: Lookup, read: ReadOptions): Promise<StoredResource[]> {
   const { store, connectionId } = ctx;
@@ -284,7 +295,7 @@ async function lookedUp(ctx: ResourceContext, lookup: Lookup, read: ReadOptions)
       return found ? [found] : [];
     }
     case 'index':
-      return store.findByIndex(connectionId, ctx.spec.kind, lookup.index, lookup.value, read);
+      return findIndexed(ctx, lookup.index, lookup.value, read);
     case 'member':
       return store.findGroupsWithMember(connectionId, lookup.value, read);
   }

@@ -64,7 +64,6 @@ function writeError(ctx: ResourceContext, outcome: Exclude<WriteOutcome, { ok: t
       return busy(ctx, id);
     case 'quota':
       if (outcome.quota === 'groupsPerMember') return tooManyGroups(outcome.limit, outcome.member);
-      if (outcome.quota === 'resourcesPerValue') return tooManySharing(ctx, outcome.limit, outcome.attribute);
       return quotaExceeded(outcome.quota, outcome.limit);
   }
 }
@@ -79,7 +78,7 @@ function busy(ctx: ResourceContext, id: string, why?: string): ScimError {
   return new ScimError(503, detail, undefined, { 'Retry-After': '1' });
 }
 
-type ConnectionQuota = Exclude<QuotaName, 'groupsPerMember' | 'resourcesPerValue'>;
+type ConnectionQuota = Exclude<QuotaName, 'groupsPerMember'>;
 
 const QUOTA_WHAT: Record<ConnectionQuota, string> = { users: 'users', groups: 'groups', bytes: 'bytes of stored resources' };
 
@@ -106,21 +105,6 @@ function tooManyGroups(limit: number, member: string | undefined): ScimError {
   return new ScimError(
     507,
     `${who} is already in ${limit} groups, the most this SCIM connection allows per member; remove it from some groups or ask the application's operator to raise quota.maxGroupsPerMember`,
-  );
-}
-
-/** What the store's index attributes are called in SCIM terms (src/scim/users.ts, src/scim/groups.ts). */
-const INDEX_WHAT: Record<string, string> = { externalId: 'externalId', email: 'email address (emails.value)', userNameLocal: 'userName before the @' };
-
-/**
- * A write whose non-unique value (an externalId, an email) `limit` other resources already hold: 507 as for
- * the quotas. A lookup by that value reads every holder, so the limit bounds what one filter or login costs.
- */
-function tooManySharing(ctx: ResourceContext, limit: number, attribute: string | undefined): ScimError {
-  const what = (attribute !== undefined && Object.hasOwn(INDEX_WHAT, attribute) ? INDEX_WHAT[attribute] : undefined) ?? 'indexed value';
-  return new ScimError(
-    507,
-    `${limit} ${ctx.spec.type.name} resources of this SCIM connection already have this ${what}, the most allowed per value; change it or ask the application's operator to raise quota.maxResourcesPerValue`,
   );
 }
 

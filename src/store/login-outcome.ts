@@ -10,7 +10,7 @@ import { assertIndexAttribute, assertStoreId } from './store-checks.js';
 /**
  * The outcome recordLogin records, from what it found: the rule of src/match/decide.ts, restated here
  * because the store may not depend on the guard (the guard checks that the two agree, and records again
- * if they ever do not). No connection: admitted. Among the users found, those whose activity attribute is
+ * if they ever do not). No connection: admitted. A crowded value (LoginLookup.crowded): `ambiguous`. Among the users found, those whose activity attribute is
  * not `false` are active: two or more active, refused `ambiguous`; one, admitted as that user; none active
  * but some found, refused `deactivated` as the last found (most recently created); none found, refused
  * `deleted` when a deleted user held the value, else `not_provisioned`. The Redis store's Lua mirrors this
@@ -21,8 +21,10 @@ export function loginOutcome(
   users: { id: string; inactive: boolean }[],
   deletedMatch: boolean,
   lookupAttribute: string | null,
+  crowded = false,
 ): LoginOutcome {
   if (!hasConnection) return { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };
+  if (crowded) return { lastOutcome: 'refused', lastReason: 'ambiguous', lastScimUserId: null };
   const active = users.filter((u) => !u.inactive);
   // The local part of a userName matches different people: any two are ambiguous (matchesDistinctPeople).
   if ((lookupAttribute === 'userNameLocal' ? users : active).length > 1) return { lastOutcome: 'refused', lastReason: 'ambiguous', lastScimUserId: null };
@@ -134,7 +136,7 @@ export async function recordLoginInSteps(
   } catch {
     return { found, recorded: null }; // not JSON (written by hand): the caller decides and records
   }
-  const recorded = loginOutcome(connectionId !== null, users, found.deletedMatch, lookup?.attribute ?? null);
+  const recorded = loginOutcome(connectionId !== null, users, found.deletedMatch, lookup?.attribute ?? null, found.crowded === true);
   await store.recordSsoUser(customerId, { ...attempt.user, ...recorded });
   return { found, recorded };
 }

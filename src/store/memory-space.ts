@@ -22,7 +22,8 @@ import {
   type StoreQuota,
   type WriteOutcome,
 } from './store.js';
-import { crowdedIndex, memberOverCap } from './write-weights.js';
+import { memberOverCap } from './write-weights.js';
+import { CrowdedValueError, withHolder, withoutHolder, type IndexHolders } from './crowded-values.js';
 import { GROUP_IDS_PER_PAGE, groupIdsBytes, keptWithin, PAGE_MEMBERS_BUDGET, PAGE_READ_BYTES } from './read-budgets.js';
 
 export interface Entry {
@@ -110,8 +111,8 @@ export interface Space {
    * 'done' (listSorted answers by a sort attribute only then).
    */
   sorting: Record<ResourceKind, 'off' | number | 'done'>;
-  /** Per kind, attribute → value → ids in insertion order. */
-  indexes: Record<ResourceKind, Map<string, ShardedMap<string[]>>>;
+  /** Per kind, attribute → value → the ids holding it in insertion order (at most the cap of a crowded value: src/store/crowded-values.ts). */
+  indexes: Record<ResourceKind, Map<string, ShardedMap<IndexHolders>>>;
   /** member id → ids of the groups listing it. */
   memberOf: ShardedMap<Set<string>>;
   /**
@@ -149,27 +150,34 @@ export function newSpace(connectionId: string, eventLog: Required<EventLogOption
   };
 }
 
+function holdersAt(s: Space, kind: ResourceKind, attribute: string, value: string): IndexHolders | null {
+  return s.indexes[kind].get(attribute)?.get(value) ?? null;
+}
+
+/** The ids holding an index value (a crowded one's: CrowdedValueError). */
 function idsAt(s: Space, kind: ResourceKind, attribute: string, value: string): string[] {
-  return s.indexes[kind].get(attribute)?.get(value) ?? [];
+  const holders = holdersAt(s, kind, attribute, value);
+  if (holders && holders.unlisted > 0) throw new CrowdedValueError(attribute);
+  return holders?.ids ?? [];
 }
 
 /** The attribute of the first unique entry of `entries` (the write's, or those a replace adds) held by another resource. */
 export function conflict(s: Space, write: ResourceWrite, entries = write.indexes): string | null {
   for (const entry of entries) {
     if (!entry.unique) continue;
-    if (idsAt(s, write.kind, entry.attribute, entry.value).some((other) => other !== write.id)) {
+    if ((holdersAt(s, write.kind, entry.attribute, entry.value)?.ids ?? []).some((other) => other !== write.id)) {
       return entry.attribute;
     }
   }
   return null;
 }
 
-export function addIndexes(s: Space, kind: ResourceKind, id: string, entries: IndexEntry[]): void {
+/** Adds `id` to its index values; a non-unique one lists at most `perValue` holders (crowded past them). */
+export function addIndexes(s: Space, kind: ResourceKind, id: string, entries: IndexEntry[], perValue: number | undefined): void {
   for (const entry of entries) {
     let values = s.indexes[kind].get(entry.attribute);
     if (!values) s.indexes[kind].set(entry.attribute, (values = new ShardedMap()));
-    const ids = values.get(entry.value) ?? [];
-    if (!ids.includes(id)) values.set(entry.value, [...ids, id]);
+    values.set(entry.value, withHolder(values.get(entry.value) ?? null, id, entry.unique ? undefined : perValue));
   }
 }
 
@@ -217,9 +225,11 @@ export function removeSortKeys(s: Space, entry: Entry, keys: SortEntry[] = entry
 export function removeIndexes(s: Space, kind: ResourceKind, id: string, entries: IndexEntry[]): void {
   for (const entry of entries) {
     const values = s.indexes[kind].get(entry.attribute);
-    const rest = (values?.get(entry.value) ?? []).filter((other) => other !== id);
-    if (rest.length > 0) values?.set(entry.value, rest);
-    else values?.delete(entry.value);
+    const holders = values?.get(entry.value);
+    if (!values || !holders) continue;
+    const rest = withoutHolder(holders, id);
+    if (rest) values.set(entry.value, rest);
+    else values.delete(entry.value);
   }
 }
 
@@ -243,18 +253,8 @@ export function listOf(group: Entry): StoredMember[] {
   return group.memberList;
 }
 
-/**
- * The quota a write would exceed, checked in the same order as the Redis scripts, or null. `entries`: the
- * write's index entries that are new to the resource (all of a creation's).
- */
-export function overQuota(
-  s: Space,
-  write: ResourceWrite,
-  current: Entry | null,
-  delta: number,
-  quota: StoreQuota | undefined,
-  entries = write.indexes,
-): WriteOutcome | null {
+/** The quota a write would exceed, checked in the same order as the Redis scripts, or null. */
+export function overQuota(s: Space, write: ResourceWrite, current: Entry | null, delta: number, quota: StoreQuota | undefined): WriteOutcome | null {
   if (!quota) return null;
   const creating = current === null;
   if (creating && write.kind === 'User' && s.resources.User.size >= quota.maxUsers) {
@@ -272,12 +272,10 @@ export function overQuota(
     (value) => current?.members.has(value) ?? false,
   );
   if (member !== null) return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota.maxGroupsPerMember!, member };
-  const attribute = crowdedIndex(write.id, entries, quota, (name, value) => idsAt(s, write.kind, name, value));
-  if (attribute !== null) return { ok: false, reason: 'quota', quota: 'resourcesPerValue', limit: quota.maxResourcesPerValue!, attribute };
   return null;
 }
 
-/** The entries index value (attribute, value) points at, in creation order. */
+/** The entries index value (attribute, value) points at, in creation order (a crowded value: CrowdedValueError). */
 export function entriesAt(s: Space, kind: ResourceKind, attribute: string, value: string): Entry[] {
   return idsAt(s, kind, attribute, value)
     .map((id) => s.resources[kind].get(id))
@@ -289,12 +287,18 @@ export function found(s: Space, kind: ResourceKind, attribute: string, value: st
   return entriesAt(s, kind, attribute, value).map((e) => output(s, e, options));
 }
 
+/** Whether more users hold the value than its index entry lists (src/store/crowded-values.ts). */
+export function crowded(s: Space, kind: ResourceKind, attribute: string, value: string): boolean {
+  return (holdersAt(s, kind, attribute, value)?.unlisted ?? 0) > 0;
+}
+
 /**
  * What a login's lookup finds (Store.findUsersForLogin): the users holding the value, those with a login
  * projection as it (LoginLookup.projected), so that a login parses a few members of each large holder
- * instead of all of it; the guard reads whole the one it admits.
+ * instead of all of it; the guard reads whole the one it admits. A crowded value: nobody read, `crowded`.
  */
-export function foundForLogin(s: Space, attribute: string, value: string): Pick<LoginLookup, 'users' | 'projected'> {
+export function foundForLogin(s: Space, attribute: string, value: string): Pick<LoginLookup, 'users' | 'projected' | 'crowded'> {
+  if (crowded(s, 'User', attribute, value)) return { users: [], crowded: true };
   const projected = new Set<string>();
   const users = entriesAt(s, 'User', attribute, value).map((e) => {
     if (e.loginProjection === null) return output(s, e);

@@ -35,6 +35,7 @@ import {
   changedIndexes,
   conflict,
   createdAfter,
+  crowded,
   entriesAt,
   found,
   foundForLogin,
@@ -214,7 +215,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       };
       existing.set(write.id, entry);
       s.order[write.kind].insert(entry);
-      addIndexes(s, write.kind, write.id, write.indexes);
+      addIndexes(s, write.kind, write.id, write.indexes, quota?.maxResourcesPerValue);
       if (s.sorting[write.kind] !== 'off') addSortKeys(s, entry);
       const delta = members ? setMembers(entry, members) : NO_DELTA;
       appendEvents(s, write.kind, write.id, write.json, write.events, delta);
@@ -257,7 +258,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       }
       if (write.keepIfMembersUnchanged && membersUnchanged(entry, write, members)) return { ok: true, version: entry.version, unchanged: true };
       // Only the index entries that change move (a PUT or PATCH usually changes one or two), and only those
-      // it adds can collide or crowd: the ones it keeps are this resource's already (as on Redis).
+      // it adds can collide: the ones it keeps are this resource's already (as on Redis).
       const [gone, added] = changedIndexes(entry.indexes, write.indexes);
       const taken = conflict(s, write, added);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
@@ -267,13 +268,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (members) newMembers = members.bytes;
       else if (write.memberChanges !== undefined) newMembers = oldMembers + changeBytes(entry, write.memberChanges);
       const bytes = ownBytes + newMembers;
-      const refused = overQuota(s, write, entry, bytes - entry.bytes, quota, added);
+      const refused = overQuota(s, write, entry, bytes - entry.bytes, quota);
       if (refused) return refused;
       s.bytes += bytes - entry.bytes;
       entry.bytes = bytes;
       entry.ownBytes = ownBytes;
       removeIndexes(s, write.kind, write.id, gone);
-      addIndexes(s, write.kind, write.id, added);
+      addIndexes(s, write.kind, write.id, added, quota?.maxResourcesPerValue);
       let delta = NO_DELTA;
       if (write.kind === 'Group') {
         if (members) delta = setMembers(entry, members, planned?.entry === entry ? planned.delta : undefined);
@@ -467,6 +468,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       const answers: NumberedLoginLookup[] = [];
       let work = 0;
       for (const { attribute, value } of lookups) {
+        if (crowded(s, 'User', attribute, value)) {
+          answers.push({ users: [], deletedMatch: false, crowded: true });
+          continue;
+        }
         const entries = entriesAt(s, 'User', attribute, value);
         for (const e of entries) work += 1 + (options?.groups === false ? 0 : groupIdsBytes(s.memberOf.get(e.id) ?? []));
         if (work > GROUP_IDS_PER_SCRIPT) {

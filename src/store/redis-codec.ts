@@ -101,12 +101,9 @@ export function outcome(reply: unknown): WriteOutcome {
   }
 }
 
-/** A quota refusal; `about` is the member (groupsPerMember) or the index attribute (resourcesPerValue) refused. */
+/** A quota refusal; `about` is the member refused (groupsPerMember). */
 function quotaOutcome(quota: QuotaName, limit: number, about: string | undefined): WriteOutcome {
-  if (about === undefined) return { ok: false, reason: 'quota', quota, limit };
-  return quota === 'groupsPerMember'
-    ? { ok: false, reason: 'quota', quota, limit, member: String(about) }
-    : { ok: false, reason: 'quota', quota, limit, attribute: String(about) };
+  return about === undefined ? { ok: false, reason: 'quota', quota, limit } : { ok: false, reason: 'quota', quota, limit, member: String(about) };
 }
 
 /** Turns a loaded {id, json, version, aux} reply (see READ_PRELUDE) into a StoredResource (groups without members). */

@@ -37,8 +37,11 @@ end
 -- for those with a login projection (LP: large users), which stand in for their rows: {id, projection JSON,
 -- version, {'-'}, PROJECTED_HOLDER}, their seq in seqOfProjected. So a login over 100 holders of 0.8 MB
 -- copies a few hundred bytes of each, not 80 MB (a projected user is read whole only if it is admitted).
+-- A crowded value (src/store/crowded-values.ts): nobody, and true.
 local function loginFound(attr, value, seqOfProjected)
-  local seqs, projections = seqsAt('u', attr, value), {}
+  local seqs, crowded = seqsAt('u', attr, value)
+  if crowded then return {}, true end
+  local projections = {}
   -- In HMGETs of at most ${MEMBER_CHUNK}: a store without quotas may let thousands of users share a value.
   for from = 1, #seqs, ${MEMBER_CHUNK} do
     local part = redis.call('HMGET', LP, unpack(seqs, from, math.min(from + ${MEMBER_CHUNK} - 1, #seqs)))
@@ -76,10 +79,13 @@ end
 -- aux is {'-'}: groups not read. Reading every holder's groups made one login of a value held by 100 users
 -- in 1,000 groups each derive 100,000 memberships (an audit, 2026-12-07); a session needs the admitted
 -- user's only. Returns the users, how many are active (nil when one was deferred or does not decode: the
--- caller decides then), and the active one when it is alone; each holder's JSON is decoded once.
+-- caller decides then), the active one when it is alone, and whether the value is crowded (then nobody is
+-- read); each holder's JSON is decoded once.
 local function loginHolders(attr, value, activity)
   local seqOfProjected = {}
-  local users, active, admissible, unsure = loginFound(attr, value, seqOfProjected), 0, nil, false
+  local users, crowded = loginFound(attr, value, seqOfProjected)
+  if crowded then return {}, 0, nil, true end
+  local active, admissible, unsure = 0, nil, false
   local budget = { left = ${LOGIN_DECODE_BYTES} }
   for i, u in ipairs(users) do
     local isActive = activeHolder(u, activity, budget)
@@ -90,26 +96,28 @@ local function loginHolders(attr, value, activity)
       admissible = i
     end
   end
-  if active ~= 1 then return users, (not unsure) and active or nil, nil end
+  if active ~= 1 then return users, (not unsure) and active or nil, nil, false end
   local seq = seqOfProjected[users[admissible]]
   if seq then users[admissible] = load('u', seq, true) or users[admissible] end
   users[admissible][4] = groupsWithin({ users[admissible][1] }, 1)[1]
-  return users, (not unsure) and active or nil, users[admissible]
+  return users, (not unsure) and active or nil, users[admissible], false
 end
 `;
 
 /**
  * The login guard's whole lookup (ARGV: attribute, value, now ms, retention ms, the activity attribute): the
  * users that index value points at, in creation order (loginHolders: the groups of the one a login can admit
- * only), and 1 if a deleted user left a tombstone for it within the retention (else 0). Reply {users, 0|1}.
+ * only), 1 if a deleted user left a tombstone for it within the retention (else 0), and 1 if the value is
+ * crowded (then no users, no tombstone). Reply {users, 0|1, 0|1}.
  */
 export const FIND_USERS_FOR_LOGIN = linkLua(
   LOGIN_PRELUDE,
   `
 -- A connection being deleted (its record renamed away) holds nobody, whatever its sweep has not reached.
-if redis.call('EXISTS', base .. 'conn') == 0 then return { {}, 0 } end
-local users = loginHolders(ARGV[1], ARGV[2], ARGV[5])
-return { users, buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
+if redis.call('EXISTS', base .. 'conn') == 0 then return { {}, 0, 0 } end
+local users, _, _, crowded = loginHolders(ARGV[1], ARGV[2], ARGV[5])
+if crowded then return { {}, 0, 1 } end
+return { users, buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])), 0 }
 `,
 );
 
@@ -123,23 +131,25 @@ return { users, buried(ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])) }
  * (cjson, read only, never re-encoded); a user it cannot decode leaves the attempt unrecorded (reply flag
  * 0) for the caller to record. The connection's key and the SSO keys are in different Cluster slots: the
  * Redis store runs this on standalone Redis only. Reply {users,
- * 0|1 tombstone, 1|0 recorded, outcome, reason or '', scim user id or ''}.
+ * 0|1 tombstone, 1|0 recorded, outcome, reason or '', scim user id or '', 1|0 crowded}.
  */
 export const LOGIN_AND_RECORD = linkLua(
   LOGIN_PRELUDE,
   `
 ${RECORD_SSO_FUNCTION}
-local users, n, admissible, gone = {}, 0, nil, 0
+local users, n, admissible, gone, crowded = {}, 0, nil, 0, false
 -- A connection being deleted (its record renamed away) admits nobody, whatever its sweep has not reached.
 if ARGV[1] == '1' and redis.call('EXISTS', base .. 'conn') == 1 then
-  users, n, admissible = loginHolders(ARGV[2], ARGV[3], ARGV[6])
-  gone = buried(ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]))
+  users, n, admissible, crowded = loginHolders(ARGV[2], ARGV[3], ARGV[6])
+  if not crowded then gone = buried(ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])) end
 end
+local crowdedFlag = crowded and 1 or 0
 -- A deferred user (findAll's budget) or one that does not decode: the caller decides and records.
-if n == nil then return { users, gone, 0, '', '', '' } end
+if n == nil then return { users, gone, 0, '', '', '', crowdedFlag } end
 local outcome, reason, id = 'refused', nil, nil
--- The local part of a userName matches different people: any two are ambiguous (matchesDistinctPeople).
-if n > 1 or (ARGV[2] == 'userNameLocal' and #users > 1) then reason = 'ambiguous'
+-- A crowded value names nobody; the local part of a userName matches different people: any two are
+-- ambiguous (matchesDistinctPeople).
+if crowded or n > 1 or (ARGV[2] == 'userNameLocal' and #users > 1) then reason = 'ambiguous'
 elseif n == 1 then outcome, id = 'admitted', admissible[1]
 elseif #users > 0 then reason, id = 'deactivated', users[#users][1]
 elseif gone == 1 then reason = 'deleted'
@@ -147,7 +157,7 @@ else reason = 'not_provisioned' end
 local json = string.sub(ARGV[9], 1, -2) .. ',"lastOutcome":"' .. outcome .. '","lastReason":' ..
   (reason and ('"' .. reason .. '"') or 'null') .. ',"lastScimUserId":' .. (id and cjson.encode(id) or 'null') .. '}'
 recordSso(KEYS[2], KEYS[3], KEYS[4], ARGV[7], ARGV[8], json, ARGV[10], ARGV[11], ARGV[12])
-return { users, gone, 1, outcome, reason or '', id or '' }
+return { users, gone, 1, outcome, reason or '', id or '', crowdedFlag }
 `,
 );
 
@@ -165,7 +175,7 @@ return { users, gone, 1, outcome, reason or '', id or '' }
  * order, the 1-based row positions of what it found, space-separated and in creation order; tombstones has
  * one character per lookup, 1 if a deleted user held its value, looked up only when it found no user (a
  * digest costs more than the rest of a lookup, and it is consulted only then) and the connection has
- * tombstones at all, else 0. deferred lists the rows whose groups this script left out (past
+ * tombstones at all, c if the value is crowded (nobody read: src/store/crowded-values.ts), else 0. deferred lists the rows whose groups this script left out (past
  * GROUP_IDS_PER_SCRIPT), space-separated: the caller reads them with USER_GROUPS, so no script holds Redis
  * for long however many groups the users found are in. The seventh item is how many lookups, in ARGV order,
  * this script answered: it stops before the lookup whose users' rows would pass PAGE_READ_BYTES (at least
@@ -210,9 +220,13 @@ local function sizeOf(from, to)
   end
   return total
 end
+local crowded = {}
 for i = 1, n do
   local list, before = {}, #seqs
-  for s in string.gmatch(held[i], '%S+') do
+  -- A crowded value (src/store/crowded-values.ts) reads nobody.
+  local unlisted, listed = splitHolders(held[i])
+  crowded[i] = unlisted > 0
+  for s in string.gmatch(crowded[i] and '' or listed, '%S+') do
     if not position[s] then
       seqs[#seqs + 1] = s
       position[s] = #seqs
@@ -283,7 +297,8 @@ for i = 1, n do
     if p then at[#at + 1] = p end
   end
   refs[i] = table.concat(at, ' ')
-  gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0'
+  if crowded[i] then gone[i] = 'c'
+  else gone[i] = ((anyGone and #at == 0) and buried(attrs[i], values[i], now, retention) or 0) == 1 and '1' or '0' end
 end
 return { table.concat(kept, ' '), rows, groups, table.concat(refs, ','), table.concat(gone), table.concat(deferred, ' '), n, '', table.concat(projected, ' ') }
 `,

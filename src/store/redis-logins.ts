@@ -29,6 +29,9 @@ const LOGIN_ACTIVITY = 'active';
 const UNDECIDED: LoginOutcome = { lastOutcome: 'admitted', lastReason: null, lastScimUserId: null };
 const UNDECIDED_SUFFIX = ',"lastOutcome":"admitted","lastReason":null,"lastScimUserId":null}';
 
+/** What a login lookup of a crowded value answers (src/store/crowded-values.ts): nobody read. */
+const crowdedLookup = (): LoginLookup & NumberedLoginLookup => ({ users: [], deletedMatch: false, crowded: true });
+
 export type RedisLoginMethods = Pick<Store, 'findUsersForLogin' | 'findUsersForLoginBatch' | 'recordLogin'>;
 
 /** What the login methods are told by the store's options. */
@@ -85,7 +88,12 @@ export function redisLogins(
       assertStoreId('connectionId', connectionId);
       assertIndexAttribute(attribute);
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
-      const [users, gone] = (await run('login', tag(connectionId), attribute, value, now(), retention, LOGIN_ACTIVITY)) as [unknown[][], number];
+      const [users, gone, crowded] = (await run('login', tag(connectionId), attribute, value, now(), retention, LOGIN_ACTIVITY)) as [
+        unknown[][],
+        number,
+        number,
+      ];
+      if (Number(crowded) === 1) return crowdedLookup();
       return { ...(await loginHolders(connectionId, users, { attribute, value }, LOGIN_ACTIVITY)), deletedMatch: Number(gone) === 1 };
     },
 
@@ -154,6 +162,10 @@ export function redisLogins(
         const buried = gone.toString();
         const done = Number(answered);
         at.slice(0, done).forEach((i, p) => {
+          if (buried[p] === 'c') {
+            answers[i] = crowdedLookup();
+            return;
+          }
           const ref = found[p]!;
           const positions = ref === '' ? [] : ref.split(' ').map(Number);
           answers[i] = answerOf(
@@ -230,12 +242,15 @@ export function redisLogins(
         score,
         maxSsoUsersPerCustomer,
         maxSsoUserBytesPerCustomer,
-      )) as [unknown[][], number, number, string, string, string];
-      const [users, gone, done, outcome, reason, id] = reply;
-      const found: LoginLookup = {
-        ...(lookup ? await loginHolders(attempt.connectionId, users, lookup, attempt.inactiveWhenFalse) : { users: [] }),
-        deletedMatch: Number(gone) === 1,
-      };
+      )) as [unknown[][], number, number, string, string, string, number];
+      const [users, gone, done, outcome, reason, id, crowded] = reply;
+      const found: LoginLookup =
+        Number(crowded) === 1
+          ? crowdedLookup()
+          : {
+              ...(lookup ? await loginHolders(attempt.connectionId, users, lookup, attempt.inactiveWhenFalse) : { users: [] }),
+              deletedMatch: Number(gone) === 1,
+            };
       if (Number(done) !== 1) return { found, recorded: null };
       const recorded: LoginOutcome = {
         lastOutcome: outcome === 'admitted' ? 'admitted' : 'refused',

@@ -48,6 +48,7 @@ import { EVENT_LOG_LUA } from './redis-event-scripts.js';
 import { LAST_MODIFIED_SORT_ATTRIBUTE } from './last-modified.js';
 import { GROUP_ID_BYTES, GROUP_IDS_PER_SCRIPT, PAGE_READ_BYTES } from './read-budgets.js';
 import { LOGIN_PROJECTION_CHARS } from './login-outcome.js';
+import { CROWDED_REPLY } from './crowded-values.js';
 
 /**
  * The one-character codes a row's index entries store instead of the SCIM layer's index attribute names
@@ -361,9 +362,54 @@ local function removeFrom(h, field, item)
   return read
 end
 
+-- An index entry is '[+<unlisted> ]<seq> <seq>...': the holders it lists, and how many more hold the value
+-- unlisted once it is crowded (src/store/crowded-values.ts). Answers unlisted and the listed part.
+local function splitHolders(entry)
+  local n, listed = string.match(entry, '^%+(%d+) ?(.*)$')
+  if n then return tonumber(n), listed end
+  return 0, entry
+end
+
+local function joinHolders(unlisted, listed)
+  if unlisted == 0 then return listed end
+  return '+' .. fmt(unlisted) .. (listed == '' and '' or ' ' .. listed)
+end
+
+-- Adds holder seq to index value (h, value): listed while fewer than cap are listed, else counted (cap nil:
+-- always listed); withHolder in src/store/crowded-values.ts.
+local function addHolder(h, value, seq, cap)
+  if redis.call('HSETNX', h, value, seq) == 1 then return end
+  local cur = redis.call('HGET', h, value)
+  local unlisted, listed = splitHolders(cur)
+  if listed ~= '' and findItem(listed, seq, 1) then return end
+  local full = false
+  if cap and listed ~= '' and #listed >= 2 * cap - 1 then
+    local _, spaces = string.gsub(listed, ' ', ' ')
+    full = spaces + 1 >= cap
+  end
+  if full then unlisted = unlisted + 1 else listed = listed == '' and seq or listed .. ' ' .. seq end
+  redis.call('HSET', h, value, joinHolders(unlisted, listed))
+end
+
+-- Removes holder seq from index value (h, value): from the list when listed, else from the unlisted count
+-- (the caller knows seq held it: one of the resource's own entries); withoutHolder in crowded-values.ts.
+local function removeHolder(h, value, seq)
+  local cur = redis.call('HGET', h, value)
+  if not cur then return end
+  local unlisted, listed = splitHolders(cur)
+  local s, e = findItem(listed, seq, 1)
+  if s then
+    if s == 1 then listed = string.sub(listed, e + 2) else listed = string.sub(listed, 1, s - 2) .. string.sub(listed, e + 1) end
+  elseif unlisted > 0 then
+    unlisted = unlisted - 1
+  end
+  local entry = joinHolders(unlisted, listed)
+  if entry == '' then redis.call('HDEL', h, value) elseif entry ~= cur then redis.call('HSET', h, value, entry) end
+end
+
 local function removeIndexes(k, seq, packed)
   local old = unpackIndexes(packed)
-  for i = 1, #old, 2 do removeFrom(ikey(k, old[i]), old[i + 1], seq) end
+  for i = 1, #old, 2 do removeHolder(ikey(k, old[i]), old[i + 1], seq) end
 end
 
 -- Increments the version of the resource at seq, rewriting only its '<version>:' header; answers the bytes
@@ -486,17 +532,6 @@ local function deferBumps()
   jobMoved('${BUMP_JOB}')
   bumps.left, moves.left = {}, {}
   return true
-end
-
--- Whether field of hash h (a space-separated list: an index entry, a reverse-index entry) lists at least n
--- items. The entry's length bounds the count (each item is at least one character and a space), so a
--- short list costs one HSTRLEN.
-local function listsAtLeast(h, field, n)
-  local length = redis.call('HSTRLEN', h, field)
-  if length == 0 then return n <= 0 end
-  if length < 2 * n - 1 then return false end
-  local _, spaces = string.gsub(redis.call('HGET', h, field) or '', ' ', ' ')
-  return spaces + 1 >= n
 end
 
 -- Whether value joining group gid takes its reverse-index entry past cap groups of ${GROUP_ID_BYTES} bytes
@@ -635,17 +670,30 @@ local function loadAll(k, seqs, ids, withoutGroups)
   return out
 end
 
--- The seqs that index value (attr, value) of kind k points at, in creation order.
-local function seqsAt(k, attr, value)
+-- The seqs an index entry lists, in creation order, and whether more hold its value unlisted (crowded).
+local function listedSeqs(entry)
+  local unlisted, listed = splitHolders(entry or '')
   local seqs = {}
-  for s in string.gmatch(redis.call('HGET', ikey(k, attr), value) or '', '%S+') do seqs[#seqs + 1] = s end
+  for s in string.gmatch(listed, '%S+') do seqs[#seqs + 1] = s end
   table.sort(seqs, function(a, b) return tonumber(a) < tonumber(b) end)
-  return seqs
+  return seqs, unlisted > 0
+end
+
+-- The seqs that index value (attr, value) of kind k points at, in creation order, and whether it is crowded.
+local function seqsAt(k, attr, value)
+  return listedSeqs(redis.call('HGET', ikey(k, attr), value))
+end
+
+-- The reply of a lookup of a crowded value: an error the store turns into CrowdedValueError.
+local function crowdedReply(attr)
+  return redis.error_reply('${CROWDED_REPLY} ' .. attr)
 end
 
 -- The resources that index value (attr, value) of kind k points at, in creation order (loadAll: up to 100
--- holders, each up to a resource's limit, are never copied by one script).
+-- holders, each up to a resource's limit, are never copied by one script); a crowded value: crowdedReply.
 local function findAll(k, attr, value, withoutGroups)
-  return loadAll(k, seqsAt(k, attr, value), nil, withoutGroups)
+  local seqs, crowded = seqsAt(k, attr, value)
+  if crowded then return crowdedReply(attr) end
+  return loadAll(k, seqs, nil, withoutGroups)
 end
 `;

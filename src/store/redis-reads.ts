@@ -3,6 +3,7 @@
  * scans and the directory API, each one script of bounded work (PAGE_READ_BYTES, ROWS_PER_SCRIPT), and the
  * groups of users a script left without them (USER_GROUPS).
  */
+import { crowdedValueOf } from './crowded-values.js';
 import { GROUPS_UNREAD, KIND_CODE, membershipsOf, parseRawRow, parseResource, sortArgs } from './redis-codec.js';
 import type { RedisContext } from './redis-context.js';
 import type { RedisMemberReads } from './redis-member-reads.js';
@@ -277,7 +278,9 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'a
         assertIndexAttribute(attribute);
         if (typeof value !== 'string') throw new TypeError('index value must be a string');
         const withoutGroups = kind === 'User' && options?.groups === false;
-        const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value, withoutGroups ? '0' : '1')) as unknown[][];
+        const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value, withoutGroups ? '0' : '1').catch((error: unknown) => {
+          throw crowdedValueOf(error) ?? error;
+        })) as unknown[][];
         const found = await parseFound(connectionId, kind, reply, { source: 'i', attribute, value }, withoutGroups);
         return kind === 'Group' && options?.members !== false ? allWithMembers(connectionId, found, options?.membersUpTo) : found;
       },

@@ -98,21 +98,6 @@ local function joinRefusal(w)
   return nil
 end
 
--- The quota reply when a non-unique index value of w is already held by q.perValue other resources (mine:
--- the seq of the resource written, nil for a create), or nil. Checked before anything changes; O(1) per
--- entry unless its value is near the cap.
-local function crowdRefusal(w, mine)
-  local cap = w.quota and w.quota.perValue
-  if not cap then return nil end
-  for _, e in ipairs(w.idx) do
-    local h = ikey(w.k, e[1])
-    if e[3] ~= '1' and listsAtLeast(h, e[2], cap) and not (mine and string.find(' ' .. redis.call('HGET', h, e[2]) .. ' ', ' ' .. mine .. ' ', 1, true)) then
-      return { 'quota', 'resourcesPerValue', fmt(cap), e[1] }
-    end
-  end
-  return nil
-end
-
 -- The attribute of the first unique entry that another resource (seq other than mine) holds, or nil.
 local function conflict(w, mine)
   for _, e in ipairs(w.idx) do
@@ -138,11 +123,13 @@ local function packIndexes(w)
   return cmsgpack.pack(flat)
 end
 
--- Adds the entries for seq and returns them packed for storing with the resource.
+-- Adds the entries for seq and returns them packed for storing with the resource. A non-unique value lists
+-- at most q.perValue holders (addHolder: crowded past them).
 local function addIndexes(w, seq)
   local names, seen = {}, {}
+  local cap = w.quota and w.quota.perValue
   for _, e in ipairs(w.idx) do
-    addTo(ikey(w.k, e[1]), e[2], seq)
+    addHolder(ikey(w.k, e[1]), e[2], seq, e[3] ~= '1' and cap or nil)
     -- One SADD for the write's attributes, each named once (a user's emails share one).
     if not seen[e[1]] then
       seen[e[1]] = true
@@ -301,7 +288,7 @@ if w.k == 'g' then
   if not members then return { 'staging_lost' } end
 end
 local bytes = #w.json + w.idxBytes + members
-local refused = quotaRefusal(w, true, bytes) or joinRefusal(w) or crowdRefusal(w, nil)
+local refused = quotaRefusal(w, true, bytes) or joinRefusal(w)
 if refused then return refused end
 redis.call('INCRBY', BYTES, bytes)
 local seq = fmt(redis.call('INCR', base .. 'seq'))
@@ -369,7 +356,7 @@ if w.k == 'g' then
   w.memberBytes = members
 end
 local delta = after - before
-local refused = quotaRefusal(w, false, delta) or joinRefusal(w) or (changed and crowdRefusal(w, seq))
+local refused = quotaRefusal(w, false, delta) or joinRefusal(w)
 if refused then return refused end
 redis.call('INCRBY', BYTES, delta)
 if changed then

@@ -226,15 +226,17 @@ export interface StoreQuota {
    */
   maxGroupsPerMember?: number;
   /**
-   * Most resources of a kind that may share one value of a non-unique index (a user's externalId, an email,
-   * the local part of a userName); unchecked when absent. A lookup by a value reads every resource holding
-   * it, so this bounds what one lookup (a SCIM filter, a login) and one write of such a value cost.
+   * Most resources of a kind one value of a non-unique index (a user's externalId, an email, the local part of
+   * a userName) lists; unbounded when absent. A write adding a holder past them is not refused: the value
+   * becomes crowded, and a lookup by it throws CrowdedValueError (a login lookup answers `crowded`)
+   * instead of reading every holder (src/store/crowded-values.ts). So this bounds what one lookup (a SCIM
+   * filter, a login) and one write of such a value cost.
    */
   maxResourcesPerValue?: number;
 }
 
 /** Which quota a write would exceed. */
-export type QuotaName = 'users' | 'groups' | 'bytes' | 'groupsPerMember' | 'resourcesPerValue';
+export type QuotaName = 'users' | 'groups' | 'bytes' | 'groupsPerMember';
 
 export type WriteOutcome =
   /**
@@ -256,10 +258,9 @@ export type WriteOutcome =
   | { ok: false; reason: 'interrupted' }
   /**
    * The write would take the connection over `quota` (whose limit is `limit`); nothing changed. For
-   * 'groupsPerMember', `member` is a value already in `limit` groups that the write would add to one more;
-   * for 'resourcesPerValue', `attribute` is the index whose value `limit` other resources already hold.
+   * 'groupsPerMember', `member` is a value already in `limit` groups that the write would add to one more.
    */
-  | { ok: false; reason: 'quota'; quota: QuotaName; limit: number; member?: string; attribute?: string };
+  | { ok: false; reason: 'quota'; quota: QuotaName; limit: number; member?: string };
 
 /**
  * What deleteResource answers: true (deleted), false (no such resource), or, given an expected version, the
@@ -379,6 +380,12 @@ export interface LoginLookup {
    * consulted only when `users` is empty (to tell a deleted user from one never provisioned).
    */
   deletedMatch: boolean;
+  /**
+   * true: more users hold the value than its index entry lists (quota.maxResourcesPerValue; src/store/crowded-values.ts),
+   * so none was read (`users` is empty, `deletedMatch` false): the login cannot name one person, and is
+   * refused `ambiguous`.
+   */
+  crowded?: true;
 }
 
 /** What findUsersForLoginBatch reads besides the users. */
@@ -647,7 +654,10 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * 1,024-character names was 1 MB read and parsed on every request. Null when there is no such user.
    */
   readSessionUser(connectionId: string, userId: string, options: { knownVersion: number | null; namedBytes: number }): Promise<SessionUserRead | null>;
-  /** The resources whose index `attribute` holds `value`, in creation order. One round trip (without members). */
+  /**
+   * The resources whose index `attribute` holds `value`, in creation order. One round trip (without members).
+   * Throws CrowdedValueError (src/store/crowded-values.ts) when more hold it than quota.maxResourcesPerValue let the index list.
+   */
   findByIndex(connectionId: string, kind: ResourceKind, attribute: string, value: string, options?: ReadOptions): Promise<StoredResource[]>;
   /**
    * The groups that list `value` as a member, in creation order, from the members' reverse index: O(groups

@@ -4,7 +4,7 @@
  * past its groups cap, and a member's display and type as one stored string.
  */
 import { joinPassesCap } from './read-budgets.js';
-import type { IndexEntry, ResourceWrite, StoredMember, StoreQuota } from './store.js';
+import type { ResourceWrite, StoredMember, StoreQuota } from './store.js';
 
 /** Whether a group's members (by value) hold exactly `next` (without repeated values), with the same display and type, in any order. */
 export function sameMembers(current: ReadonlyMap<string, StoredMember>, next: Iterable<StoredMember>, nextSize: number): boolean {
@@ -65,27 +65,6 @@ export function resourceBytes(write: ResourceWrite): number {
   for (const e of write.indexes) bytes += utf8(e.attribute) + utf8(e.value);
   for (const m of write.members ?? []) bytes += memberBytes(m);
   return bytes;
-}
-
-/**
- * The attribute of the first non-unique entry of `entries` (written for resource `id`) whose value
- * `quota.maxResourcesPerValue` other resources already hold, or null. `holders(attribute, value)` lists the
- * ids holding a value.
- */
-export function crowdedIndex(
-  id: string,
-  entries: readonly IndexEntry[],
-  quota: StoreQuota | undefined,
-  holders: (attribute: string, value: string) => readonly string[],
-): string | null {
-  const cap = quota?.maxResourcesPerValue;
-  if (cap === undefined) return null;
-  for (const entry of entries) {
-    if (entry.unique) continue;
-    const ids = holders(entry.attribute, entry.value);
-    if (ids.length >= cap && !ids.includes(id)) return entry.attribute;
-  }
-  return null;
 }
 
 /**

@@ -60,6 +60,17 @@ describe('guard decision', () => {
       { admit: true, scimUser: user(true, 'corp') },
     ],
     ['a live match wins over a deleted one', { hasConnection: true, matches: [user(true)], deletedMatch: true }, { admit: true, scimUser: user(true) }],
+    // More users hold the value than the store lists for one (a placeholder address): it names nobody.
+    [
+      'a crowded value is ambiguous',
+      { hasConnection: true, matches: [], deletedMatch: false, crowded: true },
+      { admit: false, reason: 'ambiguous', scimUser: null },
+    ],
+    [
+      'a crowded value without a connection is admitted',
+      { hasConnection: false, matches: [], deletedMatch: false, crowded: true },
+      { admit: true, scimUser: null },
+    ],
   ] as [string, GuardFacts, unknown][])('%s', (_name, facts, expected) => {
     expect(decide(facts)).toEqual(expected);
   });

@@ -205,6 +205,40 @@ describe('the matching report read from a store', () => {
     expect(byEmail.affected.examples.map((u) => u.email)).toEqual(['never@corp.example']);
     expect([byEmail.admitted.count, byEmail.deleted.count, byEmail.affected.count]).toEqual([1, 1, 1]);
   });
+
+  it('counts a login by a crowded value as ambiguous, as the guard refuses it', async () => {
+    const app = scimSso({ quota: { maxResourcesPerValue: 2 } });
+    const { token } = await app.createScimConnection({ customerId: 'crowd' });
+    await app.createOidcClient({
+      customerId: 'crowd',
+      idpType: 'Okta',
+      issuer: 'https://idp.example.com',
+      clientId: 'c',
+      redirectUri: 'https://app.example.com/cb',
+    });
+    // Three users share an externalId, one of them active: the value is crowded past the quota of 2.
+    for (const [userName, active] of [
+      ['a@corp.example', true],
+      ['b@corp.example', false],
+      ['c@corp.example', false],
+    ] as const) {
+      const created = await app.handleScim({
+        method: 'POST',
+        path: '/Users',
+        query: new URLSearchParams(),
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify({ userName, externalId: '00ushared', active }),
+        baseUrl: 'https://app.example.com/scim/v2',
+      });
+      expect(created.status).toBe(201);
+    }
+    await app.store.recordSsoUser('crowd', sso({ subject: '00ushared', email: 'a@corp.example', emailVerified: true }));
+    const report = await app.matchingReport('crowd');
+    const bySub = report.strategies.find((s) => s.strategy === 'OidcSubToScimExternalId')!;
+    const byEmail = report.strategies.find((s) => s.strategy === 'OidcEmailToScimUsername')!;
+    expect([bySub.admitted.count, bySub.ambiguous.count]).toEqual([0, 1]);
+    expect([byEmail.admitted.count, byEmail.ambiguous.count]).toEqual([1, 0]);
+  });
 });
 
 describe.each(STORE_KINDS)('the matching report read from the %s store a page at a time', (kind) => {

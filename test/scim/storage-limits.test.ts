@@ -181,26 +181,54 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
       }
     });
 
-    it('answers a user whose externalId or email maxResourcesPerValue others hold with 507 naming the attribute', async () => {
+    it('stores users past maxResourcesPerValue sharing a value, and answers a filter on that value 400 tooMany naming the ones that work', async () => {
       const capped = await twoInstances(kind, `limits-per-value-${kind}`, { quota: { maxResourcesPerValue: 2 }, rateLimit: false });
       try {
         const { token } = await capped.a.createScimConnection({ customerId: `${kind}-quota-per-value` });
         const post = (sso: ScimSso, userName: string, extra: Record<string, unknown>) =>
           http(sso).post('/scim/v2/Users').set(bearer(token)).send(user(userName, extra));
+        const filter = (sso: ScimSso, expression: string) => http(sso).get('/scim/v2/Users').query({ filter: expression }).set(bearer(token));
         expect((await post(capped.a, 'ann@a.example', { externalId: 'shared' })).status).toBe(201);
         expect((await post(capped.b, 'bob@a.example', { externalId: 'shared' })).status).toBe(201);
-        const over = await post(capped.a, 'cid@a.example', { externalId: 'shared' });
-        expect([over.status, over.body.schemas, over.body.detail]).toEqual([
-          507,
+        expect((await filter(capped.a, 'externalId eq "shared"')).body.totalResults).toBe(2);
+        // A directory's placeholder values: the third holder is provisioned like any other user.
+        const third = await post(capped.a, 'cid@a.example', { externalId: 'shared' });
+        expect(third.status).toBe(201);
+        const crowded = await filter(capped.b, 'externalId eq "shared"');
+        expect([crowded.status, crowded.body.schemas, crowded.body.scimType, crowded.body.detail]).toEqual([
+          400,
           [ERROR],
-          expect.stringContaining('2 User resources of this SCIM connection already have this externalId'),
+          'tooMany',
+          expect.stringMatching(/more than 2 User resources of this connection share this externalId.*"eq" on id or userName/),
         ]);
+        // The same through the IdPs' lookup shape (count=1, a single eq) and through .search.
+        expect((await http(capped.a).get('/scim/v2/Users').query({ filter: 'externalId eq "shared"', count: 1 }).set(bearer(token))).body.scimType).toBe(
+          'tooMany',
+        );
+        const search = await http(capped.a)
+          .post('/scim/v2/Users/.search')
+          .set(bearer(token))
+          .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'externalId eq "shared"' });
+        expect([search.status, search.body.scimType]).toEqual([400, 'tooMany']);
+        // Each of them is found by what names one user, and reads back whole.
+        expect((await filter(capped.a, 'userName eq "cid@a.example"')).body.Resources[0]).toMatchObject({ id: third.body.id, externalId: 'shared' });
+        expect((await http(capped.b).get(`/scim/v2/Users/${third.body.id}`).set(bearer(token))).body.externalId).toBe('shared');
         const email = { emails: [{ value: 'team@a.example' }] };
-        expect((await post(capped.a, 'dan@a.example', email)).status).toBe(201);
-        expect((await post(capped.a, 'eve@a.example', email)).status).toBe(201);
-        expect((await post(capped.b, 'fay@a.example', email)).body.detail).toContain('email address (emails.value)');
+        for (const name of ['dan', 'eve', 'fay']) expect((await post(capped.a, `${name}@a.example`, email)).status).toBe(201);
+        expect((await filter(capped.b, 'emails.value eq "TEAM@a.example"')).body.detail).toContain('email address (emails.value)');
+        expect((await filter(capped.b, 'emails[value eq "team@a.example"]')).body.scimType).toBe('tooMany');
         const list = await http(capped.a).get('/scim/v2/Users').set(bearer(token));
-        expect(list.body.totalResults).toBe(4);
+        expect(list.body.totalResults).toBe(6);
+        // Once the third holder of "shared" takes another value, the filter answers again.
+        const moved = await http(capped.b)
+          .patch(`/scim/v2/Users/${third.body.id}`)
+          .set(bearer(token))
+          .send({
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+            Operations: [{ op: 'replace', path: 'externalId', value: 'own' }],
+          });
+        expect(moved.status).toBe(204);
+        expect((await filter(capped.a, 'externalId eq "shared"')).body.totalResults).toBe(2);
       } finally {
         await capped.cleanup();
       }

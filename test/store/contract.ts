@@ -2914,33 +2914,74 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         });
       });
 
-      it('refuses a write that would give a non-unique value more than maxResourcesPerValue holders, changing nothing', async () => {
+      it('lists maxResourcesPerValue holders of a non-unique value and counts the rest: lookups of it are refused until they leave', async () => {
         const capped = { ...roomy, maxResourcesPerValue: 2 };
-        const refusal = (attribute: string) => ({ ok: false, reason: 'quota', quota: 'resourcesPerValue', limit: 2, attribute });
+        const crowded = (attribute: string) => expect.objectContaining({ name: 'CrowdedValueError', attribute });
+        const login = (attribute: string, value: string) => store.findUsersForLogin(cid, attribute, value);
         expect(await store.createResource(cid, userWrite('u1', 'ann@a.example', { externalId: 'e', emails: ['x@y.example'] }), capped)).toMatchObject({
           ok: true,
         });
         expect(await store.createResource(cid, userWrite('u2', 'ann@b.example', { externalId: 'e' }), capped)).toMatchObject({ ok: true });
-        // The userName's local part ("ann") is held twice too.
-        expect(await store.createResource(cid, userWrite('u3', 'ann@c.example', { externalId: 'f' }), capped)).toEqual(refusal('userNameLocal'));
-        expect(await store.createResource(cid, userWrite('u3', 'cid@c.example', { externalId: 'e' }), capped)).toEqual(refusal('externalId'));
-        expect(await store.getResource(cid, 'User', 'u3')).toBeNull();
         expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'e'))).toEqual(['u1', 'u2']);
-        expect(await store.createResource(cid, userWrite('u3', 'cid@c.example', { externalId: 'f', emails: ['x@y.example'] }), capped)).toMatchObject({
+        // A third holder is stored, not refused: the value is crowded (the userName's local part "ann" too).
+        expect(await store.createResource(cid, userWrite('u3', 'ann@c.example', { externalId: 'e' }), capped)).toEqual({ ok: true, version: 1 });
+        expect(await store.getResource(cid, 'User', 'u3')).toMatchObject({ id: 'u3' });
+        await expect(store.findByIndex(cid, 'User', 'externalId', 'e')).rejects.toEqual(crowded('externalId'));
+        await expect(store.findByIndex(cid, 'User', 'userNameLocal', 'ann')).rejects.toEqual(crowded('userNameLocal'));
+        expect(await login('externalId', 'e')).toEqual({ users: [], deletedMatch: false, crowded: true });
+        const batch = await store.findUsersForLoginBatch(cid, [
+          { attribute: 'externalId', value: 'e' },
+          { attribute: 'email', value: 'x@y.example' },
+        ]);
+        expect(batch.map((answer) => [ids(answer.users), answer.crowded ?? false])).toEqual([
+          [[], true],
+          [['u1'], false],
+        ]);
+        // Unique values are never crowded; other values of the crowded holders are read as ever.
+        expect(ids(await store.findByIndex(cid, 'User', 'userName', 'ann@c.example'))).toEqual(['u3']);
+        expect(ids(await store.findByIndex(cid, 'User', 'email', 'x@y.example'))).toEqual(['u1']);
+        // A fourth holder and a replace that keeps the value change nothing of that.
+        expect(await store.createResource(cid, userWrite('u4', 'dan@d.example', { externalId: 'e' }), capped)).toMatchObject({ ok: true });
+        expect(await store.replaceResource(cid, userWrite('u1', 'ann@a.example', { externalId: 'e', emails: ['z@y.example'] }), 1, capped)).toMatchObject({
           ok: true,
         });
-        // A replace keeping the values it holds passes; one taking a crowded value is refused and changes nothing.
-        expect(
-          await store.replaceResource(cid, userWrite('u1', 'ann@a.example', { externalId: 'e', emails: ['x@y.example', 'z@y.example'] }), 1, capped),
-        ).toMatchObject({ ok: true });
-        expect(await store.replaceResource(cid, userWrite('u3', 'cid@c.example', { externalId: 'e', emails: ['x@y.example'] }), 1, capped)).toEqual(
-          refusal('externalId'),
-        );
-        expect(await store.getResource(cid, 'User', 'u3')).toMatchObject({ version: 1 });
-        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'f'))).toEqual(['u3']);
-        // Without the key the count is not checked.
-        expect(await store.createResource(cid, userWrite('u4', 'ann@d.example', { externalId: 'e' }), roomy)).toMatchObject({ ok: true });
-        expect(await store.findByIndex(cid, 'User', 'externalId', 'e')).toHaveLength(3);
+        await expect(store.findByIndex(cid, 'User', 'externalId', 'e')).rejects.toEqual(crowded('externalId'));
+        // The holders it counts leaving, by a new value or a delete: then it is read again.
+        expect(await store.replaceResource(cid, userWrite('u3', 'ann@c.example', { externalId: 'f' }), 1, capped)).toMatchObject({ ok: true });
+        await expect(store.findByIndex(cid, 'User', 'externalId', 'e')).rejects.toEqual(crowded('externalId'));
+        expect(await store.deleteResource(cid, 'User', 'u4')).toBe(true);
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'e'))).toEqual(['u1', 'u2']);
+        expect(ids((await login('externalId', 'e')).users)).toEqual(['u1', 'u2']);
+        // "ann": u3 is counted, not listed; once it is gone too, u1 and u2.
+        await expect(store.findByIndex(cid, 'User', 'userNameLocal', 'ann')).rejects.toEqual(crowded('userNameLocal'));
+        expect(await store.deleteResource(cid, 'User', 'u3')).toBe(true);
+        expect(ids(await store.findByIndex(cid, 'User', 'userNameLocal', 'ann'))).toEqual(['u1', 'u2']);
+        // A listed holder leaving makes room: the next holder is listed.
+        expect(await store.deleteResource(cid, 'User', 'u2')).toBe(true);
+        expect(await store.createResource(cid, userWrite('u5', 'eve@e.example', { externalId: 'e' }), capped)).toMatchObject({ ok: true });
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'e'))).toEqual(['u1', 'u5']);
+        for (const id of ['u1', 'u5']) expect(await store.deleteResource(cid, 'User', id)).toBe(true);
+        expect(await store.findByIndex(cid, 'User', 'externalId', 'e')).toEqual([]);
+        expect(await login('externalId', 'e')).toMatchObject({ users: [], deletedMatch: true });
+        // Without the key every holder is listed.
+        for (const id of ['v1', 'v2', 'v3'])
+          expect(await store.createResource(cid, userWrite(id, `${id}@v.example`, { externalId: 'g' }), roomy)).toMatchObject({ ok: true });
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'g'))).toEqual(['v1', 'v2', 'v3']);
+      });
+
+      it('refuses a login of a crowded value as ambiguous when it records it', async () => {
+        const capped = { ...roomy, maxResourcesPerValue: 1 };
+        for (const id of ['p1', 'p2'])
+          expect(await store.createResource(cid, userWrite(id, `${id}@p.example`, { emails: ['shared@p.example'] }), capped)).toMatchObject({ ok: true });
+        const attempt = {
+          connectionId: cid,
+          lookup: { attribute: 'email', value: 'shared@p.example' },
+          inactiveWhenFalse: 'active',
+          user: makeSsoUser('crowded-login', new Date(now()).toISOString()),
+        };
+        const { found, recorded } = await store.recordLogin(conn.customerId, attempt);
+        expect(found).toEqual({ users: [], deletedMatch: false, crowded: true });
+        expect(recorded).toEqual({ lastOutcome: 'refused', lastReason: 'ambiguous', lastScimUserId: null });
       });
 
       it('rejects malformed quotas', async () => {
