@@ -32,6 +32,8 @@ interface Located {
   def: AttributeDef | undefined;
   holder?: object;
   key?: string | number;
+  /** The value is not stored but assumed (a `primary` left out is false): compared, but neither present nor null. */
+  assumed?: true;
 }
 type Locate = (path: AttrPath) => Located;
 type CompareNode = Extract<FilterNode, { kind: 'compare' }>;
@@ -88,8 +90,17 @@ function locateInElement(element: Json | undefined, def: AttributeDef | undefine
   }
   const sub = findAttribute(def?.subAttributes, path.attribute);
   const name = sub?.name ?? path.attribute;
-  return { value: getAttr(element, name), def: sub, holder: element, key: name.toLowerCase() };
+  const value = getAttr(element, name);
+  if (value === undefined && assumesFalse(sub)) return { value: false, def: sub, assumed: true };
+  return { value, def: sub, holder: element, key: name.toLowerCase() };
 }
+
+/**
+ * Whether a sub-attribute left out of a multi-valued attribute's element is read as false: `primary` (RFC
+ * 7643 §2.4: "If not specified, the value of 'primary' SHALL be assumed to be 'false'"), so that
+ * `emails[primary eq false]` finds the emails sent without it.
+ */
+const assumesFalse = (sub: AttributeDef | undefined): boolean => sub?.name === 'primary' && sub.type === 'boolean';
 
 /** Where a value sits: `holder[key]` (an object and a lower-cased name, or an array and an index). */
 interface Slot {
@@ -113,7 +124,7 @@ function eachValue(value: Json | undefined, holder: object | undefined, key: str
  * elements of a (possibly multi-valued) complex attribute, with its simple elements too when
  * `from.simple` (a complex attribute compared without a sub-attribute compares its `value`s).
  */
-function someValue(located: Located, from: { sub: string; simple: boolean } | null, visit: (value: Json, at: Slot) => boolean): boolean {
+function someValue(located: Located, from: ValuesFrom | null, visit: (value: Json, at: Slot) => boolean): boolean {
   const charged = (value: Json, at: Slot): boolean => {
     charge(1);
     return visit(value, at);
@@ -123,8 +134,17 @@ function someValue(located: Located, from: { sub: string; simple: boolean } | nu
   return eachValue(located.value, located.holder, located.key, (item, at) => {
     if (!isObject(item)) return from.simple && charged(item, at);
     charge(1);
-    return eachValue(getAttr(item, from.sub), item, key, charged);
+    const value = getAttr(item, from.sub);
+    if (value === undefined && from.assumeFalse) return charged(false, { holder: undefined, key: 0 });
+    return eachValue(value, item, key, charged);
   });
+}
+
+/** Where someValue reads: a sub-attribute of each element (and simple elements too when `simple`); `assumeFalse`: an element without it has it false (assumesFalse). */
+interface ValuesFrom {
+  sub: string;
+  simple: boolean;
+  assumeFalse?: boolean;
 }
 
 /** The values of a sub-attribute across all elements of a (possibly multi-valued) complex attribute. */
@@ -144,6 +164,7 @@ function evaluate(node: FilterNode, locate: Locate): boolean {
       return !evaluate(node.filter, locate);
     case 'present': {
       const located = locate(node.path);
+      if (located.assumed) return false;
       const values = node.path.subAttribute ? subValues(located, node.path.subAttribute).values : [located.value];
       charge(values.length);
       return values.some(isPresent);
@@ -185,11 +206,12 @@ function isPresent(value: Json | undefined): boolean {
 }
 
 function evaluateCompare(node: CompareNode, located: Located): boolean {
-  let from: { sub: string; simple: boolean } | null = null;
+  let from: ValuesFrom | null = null;
   let def: AttributeDef | undefined;
+  if (located.assumed && node.value === null) return node.op === 'eq'; // an assumed value is unassigned for `eq null`
   if (node.path.subAttribute) {
     def = findAttribute(located.def?.subAttributes, node.path.subAttribute);
-    from = { sub: def?.name ?? node.path.subAttribute, simple: false };
+    from = { sub: def?.name ?? node.path.subAttribute, simple: false, assumeFalse: node.value !== null && assumesFalse(def) };
   } else if (located.def?.type === 'complex' || toList(located.value).some(isObject)) {
     // A complex attribute compared without a sub-attribute (`emails co "x"`) compares its `value`s.
     from = { sub: 'value', simple: true };

@@ -7,6 +7,7 @@ import { fail, ok, scimErrors, type Result } from '../errors.js';
 import { isAttrName, isSubAttrName } from './attribute-access.js';
 import { parseFilter, type FilterNode } from './filter.js';
 import { MAX_PATH_LENGTH } from './limits.js';
+import { memberRefsAsValues } from './member-ref.js';
 import { dottedSchemaUrnProblem, findAttribute, resolveAttribute, splitCustomUrn, splitSchemaUrn, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
 /**
@@ -125,7 +126,8 @@ function valueFilter(text: string, name: string, def: AttributeDef | undefined, 
   // RFC 7644 §3.12 table 9 lists PATCH path filters under `invalidFilter`.
   if (!filter.ok)
     return fail(scimErrors.badRequest(filter.error.scimType ?? 'invalidFilter', `invalid filter in path "${clip(text)}": ${filter.error.message}`));
-  return filter;
+  // A group's members keep no `$ref`: terms on it become terms on what it is derived from (member-ref.ts).
+  return name === 'members' ? memberRefsAsValues(filter.value) : filter;
 }
 
 /** The sub-attribute `tail` of `name` in the schema's spelling; a multi-valued attribute's only through a value filter (`filtered`). */

@@ -273,6 +273,13 @@ describe('matchesFilter on users', () => {
     ['id eq "ab12-cd34"', false],
     ['meta.resourceType eq "User"', true],
     ['meta.resourceType eq "user"', false],
+    // RFC 7643 §2.4: the home email, sent without `primary`, is not the primary one.
+    ['emails.primary eq false', true],
+    ['emails[primary eq false and type eq "home"]', true],
+    ['phoneNumbers.primary eq false', true],
+    ['phoneNumbers.primary eq true', false],
+    ['phoneNumbers[primary pr]', false],
+    ['phoneNumbers.primary pr', false],
     ['meta.location eq "https://h/scim/v2/Users/ab12-cd34"', false],
     // co / sw / ew
     ['userName co "JENSEN@"', true],
@@ -487,6 +494,14 @@ describe('matchesElement', () => {
     ['primary eq true', { value: 'b@example.com', primary: true }, true],
     ['primary eq "true"', { value: 'b@example.com', primary: false }, false],
     ['value eq "x"', { Value: 'X' }, true],
+    // RFC 7643 §2.4: a `primary` not sent is false, for comparisons; it is neither present nor null.
+    ['primary eq false', { value: 'b@example.com' }, true],
+    ['primary ne true', { value: 'b@example.com' }, true],
+    ['primary eq true', { value: 'b@example.com' }, false],
+    ['not (primary eq false)', { value: 'b@example.com' }, false],
+    ['primary pr', { value: 'b@example.com' }, false],
+    ['primary eq null', { value: 'b@example.com' }, true],
+    ['primary eq false', { value: 'b@example.com', primary: true }, false],
   ])('evaluates %s against an emails element %j to %s', (text, element, expected) => {
     expect(matchesElement(parse(text), element as JsonObject, emails)).toBe(expected);
   });

@@ -53,6 +53,23 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect((await get(`/scim/v2/Groups/${g.id}`)).members.map((x: { value: string }) => x.value)).toEqual([m]);
   });
 
+  it('selects members by the $ref it serves in a PATCH value filter, as a list filter does', async () => {
+    const [a, b] = [await user('ref.a@example.com'), await user('ref.b@example.com')];
+    const g = await group('By $ref', [{ value: a }, { value: b, display: 'B' }]);
+    const served = (await get(`/scim/v2/Groups/${g.id}`)).members as { value: string; $ref: string }[];
+    const refOf = (id: string) => served.find((m) => m.value === id)!.$ref;
+    expect((await get(`/scim/v2/Groups?filter=${encodeURIComponent(`members[$ref eq "${refOf(a)}"]`)}`)).totalResults).toBe(1);
+    // A $ref no member has, and a group's $ref for a user member, select nobody.
+    for (const ref of ['https://elsewhere.example/Users/nobody', refOf(a).replace('/Users/', '/Groups/')]) {
+      expect((await patch(g.id as string, [{ op: 'remove', path: `members[$ref eq "${ref}"]` }])).status).toBe(204);
+    }
+    expect((await patch(g.id as string, [{ op: 'replace', path: `members[$ref eq "${refOf(b)}"].display`, value: 'Bee' }])).status).toBe(204);
+    expect((await patch(g.id as string, [{ op: 'remove', path: `members[$ref eq "${refOf(a)}"]` }])).status).toBe(204);
+    expect((await get(`/scim/v2/Groups/${g.id}`)).members.map((m: { value: string; display?: string }) => [m.value, m.display])).toEqual([[b, 'Bee']]);
+    const refused = await patch(g.id as string, [{ op: 'remove', path: `members[$ref co "${b}"]` }]);
+    expect([refused.status, refused.body.scimType]).toEqual([400, 'invalidFilter']);
+  });
+
   it('answers a duplicate displayName, compared case-insensitively, with 409 uniqueness', async () => {
     await group('Unique Name');
     const res = await t.http

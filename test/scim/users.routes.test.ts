@@ -40,6 +40,28 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
     return res.body as Record<string, any>;
   };
 
+  it('reads a primary left out as false (RFC 7643 §2.4) in list filters and PATCH value filters', async () => {
+    const userName = `primary-${kind}-${adapter}@example.com`;
+    const made = await create(userName, {
+      emails: [
+        { value: userName, type: 'work', primary: true },
+        { value: `home-${userName}`, type: 'home' },
+      ],
+    });
+    for (const filter of [`userName eq "${userName}" and emails[primary eq false]`, `userName eq "${userName}" and emails.primary eq false`]) {
+      expect((await t.http.get('/scim/v2/Users').set(t.auth).query({ filter })).body.totalResults, filter).toBe(1);
+    }
+    const patched = await t.http
+      .patch(`/scim/v2/Users/${made.id}`)
+      .set(t.auth)
+      .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'emails[primary eq false].display', value: 'Home' }] });
+    expect(patched.status).toBe(204);
+    expect((await t.http.get(`/scim/v2/Users/${made.id}`).set(t.auth)).body.emails).toEqual([
+      { value: userName, type: 'work', primary: true },
+      { value: `home-${userName}`, type: 'home', display: 'Home' },
+    ]);
+  });
+
   describe('active', () => {
     it('shows a user created without active as active, and keeps what it was through a PUT or PATCH that omits or clears it', async () => {
       // Found by an audit (2026-12-07): such a user matched `active eq true` and logged in, but no read
