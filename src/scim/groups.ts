@@ -50,7 +50,7 @@ export const groupSpec: ResourceSpec = {
   type: RESOURCE_TYPES.Group,
   coreDefs: withCommon(RESOURCE_TYPES.Group),
   equalityIndexes: {
-    displayname: { index: GROUP_INDEX.displayName, folded: true },
+    displayname: { index: GROUP_INDEX.displayName, folded: true, unique: true },
     externalid: { index: GROUP_INDEX.externalId, folded: false },
   },
   sortIndexes: [

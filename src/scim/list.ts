@@ -74,8 +74,13 @@ type Lookup = { by: 'id'; value: string } | { by: 'index'; index: string; value:
 /** Index lookups whose union is a superset of the filter's matches, or null when none exists. */
 function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | null {
   switch (node.kind) {
-    case 'and':
-      return planLookups(ctx, node.left) ?? planLookups(ctx, node.right);
+    case 'and': {
+      // Either side's lookups find a superset of the matches: the side naming single resources reads less,
+      // and is never a crowded value (`externalId eq "shared" and userName eq "bob"`).
+      const left = planLookups(ctx, node.left);
+      const right = planLookups(ctx, node.right);
+      return left && right && !namesSingles(ctx, left) && namesSingles(ctx, right) ? right : (left ?? right);
+    }
     case 'or': {
       const left = planLookups(ctx, node.left);
       const right = left && planLookups(ctx, node.right);
@@ -100,6 +105,12 @@ function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | null {
     default:
       return null;
   }
+}
+
+/** Whether each lookup of `plan` finds one resource at most: by id, or by a unique index. */
+function namesSingles(ctx: ResourceContext, plan: Lookup[]): boolean {
+  const unique = new Set(Object.values(ctx.spec.equalityIndexes).flatMap((index) => (index.unique ? [index.index] : [])));
+  return plan.every((lookup) => lookup.by === 'id' || (lookup.by === 'index' && unique.has(lookup.index)));
 }
 
 function innerEquality(node: FilterNode): string | null {

@@ -58,7 +58,7 @@ export function resolvePatchPath(type: ResourceTypeDef, text: string): Result<Re
   const out: ResolvedPatchPath = { attribute: name, def, subDef: undefined };
   if (schemaId !== type.schema.id) out.schema = schemaId;
   if (filterText !== undefined) {
-    const filter = valueFilter(text, name, def, filterText);
+    const filter = valueFilter(text, name, def, filterText, schemaId === type.schema.id && type.name === 'Group' && name === 'members');
     if (!filter.ok) return filter;
     out.filter = filter.value;
   }
@@ -120,14 +120,14 @@ function splitPathParts(text: string, rest: string): Result<{ head: string; filt
 }
 
 /** The value filter of `name[filter]`, which only a multi-valued complex attribute (or an undeclared one) may have. */
-function valueFilter(text: string, name: string, def: AttributeDef | undefined, filterText: string): Result<FilterNode> {
+function valueFilter(text: string, name: string, def: AttributeDef | undefined, filterText: string, groupMembers: boolean): Result<FilterNode> {
   if (def && (!def.multiValued || def.type !== 'complex')) return invalidPath(text, `${name} is not a multi-valued complex attribute`);
   const filter = parseFilter(filterText);
   // RFC 7644 §3.12 table 9 lists PATCH path filters under `invalidFilter`.
   if (!filter.ok)
     return fail(scimErrors.badRequest(filter.error.scimType ?? 'invalidFilter', `invalid filter in path "${clip(text)}": ${filter.error.message}`));
   // A group's members keep no `$ref`: terms on it become terms on what it is derived from (member-ref.ts).
-  return name === 'members' ? memberRefsAsValues(filter.value) : filter;
+  return groupMembers ? memberRefsAsValues(filter.value) : filter;
 }
 
 /** The sub-attribute `tail` of `name` in the schema's spelling; a multi-valued attribute's only through a value filter (`filtered`). */

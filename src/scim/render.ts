@@ -7,6 +7,7 @@ import type { StoredMember, StoredResource } from '../store/store.js';
 import type { JsonObject } from './normalize.js';
 import { insertBeforeMeta, type ResourceSpec } from './resource-spec.js';
 import { urlSegment } from '../url-segment.js';
+import { fold } from '../fold.js';
 
 export const etagOf = (version: number): string => `W/"${version}"`;
 
@@ -37,12 +38,19 @@ function groupsOf(stored: StoredResource, baseUrl: string) {
 }
 
 /**
+ * Whether a member's `type` says Group, compared as a filter compares it (folded: trimmed, any case), so that
+ * its `$ref` and `type eq "Group"` agree (member-ref.ts). The usual spellings skip the fold: a group of
+ * 100,000 members renders each.
+ */
+const isGroupType = (type: string | undefined): boolean => type === 'Group' || (type !== undefined && type !== 'User' && fold(type) === 'group');
+
+/**
  * Group members as clients see them, with the `$ref` the Group schema declares (RFC 7643 §4.2): a member
  * whose `type` is `Group` points at /Groups, any other at /Users (IdPs send users without a `type`).
  */
 export function memberViews(members: readonly StoredMember[], baseUrl: string): Record<string, string>[] {
   return members.map((m) => {
-    const endpoint = m.type?.toLowerCase() === 'group' ? 'Groups' : 'Users';
+    const endpoint = isGroupType(m.type) ? 'Groups' : 'Users';
     const view: Record<string, string> = { value: m.value, $ref: `${baseUrl}/${endpoint}/${urlSegment(m.value)}` };
     if (m.display !== undefined) view.display = m.display;
     if (m.type !== undefined) view.type = m.type;

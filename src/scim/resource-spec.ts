@@ -15,6 +15,8 @@ export interface EqualityIndex {
   index: string;
   /** Whether index values are folded (case-insensitive attributes). */
   folded: boolean;
+  /** Whether one resource at most holds a value (`userName`, a group's `displayName`): never a crowded value. */
+  unique?: true;
 }
 
 /** A `sortBy` path answered from a store sort index (see sort.ts and list.ts). */

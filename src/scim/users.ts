@@ -40,7 +40,7 @@ export const userSpec: ResourceSpec = {
   type: RESOURCE_TYPES.User,
   coreDefs: withCommon(RESOURCE_TYPES.User),
   equalityIndexes: {
-    username: { index: USER_INDEX.userName, folded: true },
+    username: { index: USER_INDEX.userName, folded: true, unique: true },
     externalid: { index: USER_INDEX.externalId, folded: false },
     'emails.value': { index: USER_INDEX.email, folded: true },
     emails: { index: USER_INDEX.email, folded: true },

@@ -31,9 +31,10 @@ export interface IndexHolders {
 
 /**
  * Adds holder `id` to `holders` (null: none yet): listed while fewer than `cap` are listed, else counted.
- * `cap` undefined: always listed. Returns the new entry (the old one is not changed). A counted holder is
- * never listed later (which it is, the store cannot tell), so a value stays crowded until the counted
- * holders are gone, even if fewer than `cap` hold it by then.
+ * `cap` undefined: always listed. Returns the new entry (the old one is not changed). The store cannot tell
+ * which holders it counts, so a value stays crowded until they are gone, even if fewer than `cap` hold it by
+ * then; a write changing any indexed value of a resource removes and adds all its entries again (both
+ * stores), so a counted holder written so is listed if there is room.
  */
 export function withHolder(holders: IndexHolders | null, id: string, cap: number | undefined): IndexHolders {
   if (!holders) return { ids: [id], unlisted: 0 };

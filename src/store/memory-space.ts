@@ -72,17 +72,20 @@ interface Sorted {
 /** A sort index: entries by value then creation, nulls last. */
 type SortIndex = OrderedIndex<Sorted>;
 
-/** The index entries a write drops and those it adds (the ones it keeps stay where they are). */
-export function changedIndexes(before: IndexEntry[], after: IndexEntry[]): [gone: IndexEntry[], added: IndexEntry[]] {
+/** Whether two lists of index entries are the same, in the same order (the Redis store compares them packed). */
+export function sameIndexes(a: readonly IndexEntry[], b: readonly IndexEntry[]): boolean {
+  return a.length === b.length && a.every((e, i) => e.attribute === b[i]!.attribute && e.value === b[i]!.value);
+}
+
+/** The index entries of `after` that `before` does not have (a write's new values, the ones that can collide). */
+export function addedIndexes(before: IndexEntry[], after: IndexEntry[]): IndexEntry[] {
   if (before.length * after.length <= 64) {
     // The usual handful of entries: pairwise costs less than building keys.
-    const same = (a: IndexEntry, b: IndexEntry) => a.attribute === b.attribute && a.value === b.value;
-    return [before.filter((e) => !after.some((f) => same(e, f))), after.filter((e) => !before.some((f) => same(e, f)))];
+    return after.filter((e) => !before.some((f) => e.attribute === f.attribute && e.value === f.value));
   }
   const key = (e: IndexEntry) => `${e.attribute}\0${e.value}`;
   const had = new Set(before.map(key));
-  const has = new Set(after.map(key));
-  return [before.filter((e) => !has.has(key(e))), after.filter((e) => !had.has(key(e)))];
+  return after.filter((e) => !had.has(key(e)));
 }
 
 /** listSorted's ascending order: by value, null after every value, then by creation. */

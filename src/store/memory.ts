@@ -32,7 +32,7 @@ import { memorySamlCache } from './memory-saml-cache.js';
 import {
   addIndexes,
   addSortKeys,
-  changedIndexes,
+  addedIndexes,
   conflict,
   createdAfter,
   crowded,
@@ -46,6 +46,7 @@ import {
   output,
   overQuota,
   removeIndexes,
+  sameIndexes,
   removeSortKeys,
   replaceSortKeys,
   touch,
@@ -257,9 +258,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         return { ok: false, reason: 'version_mismatch', currentVersion: entry.version };
       }
       if (write.keepIfMembersUnchanged && membersUnchanged(entry, write, members)) return { ok: true, version: entry.version, unchanged: true };
-      // Only the index entries that change move (a PUT or PATCH usually changes one or two), and only those
-      // it adds can collide: the ones it keeps are this resource's already (as on Redis).
-      const [gone, added] = changedIndexes(entry.indexes, write.indexes);
+      // Only the index entries it adds can collide: the ones it keeps are this resource's already (as on Redis).
+      const added = addedIndexes(entry.indexes, write.indexes);
       const taken = conflict(s, write, added);
       if (taken !== null) return { ok: false, reason: 'uniqueness', attribute: taken };
       // The bytes of everything but the members, then the members' (old, and after this write).
@@ -273,8 +273,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       s.bytes += bytes - entry.bytes;
       entry.bytes = bytes;
       entry.ownBytes = ownBytes;
-      removeIndexes(s, write.kind, write.id, gone);
-      addIndexes(s, write.kind, write.id, added, quota?.maxResourcesPerValue);
+      // Most writes (active, names) leave every entry as it was; one that changes any re-enters them all, as
+      // the Redis store does, so a holder a crowded value counted is listed again if there is room now.
+      if (!sameIndexes(entry.indexes, write.indexes)) {
+        removeIndexes(s, write.kind, write.id, entry.indexes);
+        addIndexes(s, write.kind, write.id, write.indexes, quota?.maxResourcesPerValue);
+      }
       let delta = NO_DELTA;
       if (write.kind === 'Group') {
         if (members) delta = setMembers(entry, members, planned?.entry === entry ? planned.delta : undefined);
@@ -493,7 +497,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       if (typeof value !== 'string') throw new TypeError('index value must be a string');
       const s = space(connectionId);
       if (!s) return { users: [], deletedMatch: false };
-      return { ...foundForLogin(s, attribute, value), deletedMatch: buried(s, attribute, value) };
+      const found = foundForLogin(s, attribute, value);
+      // A crowded value reads no tombstone (LoginLookup.crowded), as on Redis.
+      return { ...found, deletedMatch: !found.crowded && buried(s, attribute, value) };
     },
 
     async getUsage(connectionId) {

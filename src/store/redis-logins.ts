@@ -190,11 +190,10 @@ export function redisLogins(
         if (users.length > 0) answers[lookup] = answerOf(users, false);
         // All of them deleted meanwhile: the lookup goes again (another may hold the value now), once.
         else if (!retried.has(lookup)) retried.add(lookup);
-        else
-          answers[lookup] = {
-            users: [],
-            deletedMatch: (await methods.findUsersForLogin(connectionId, lookups[lookup]!.attribute, lookups[lookup]!.value)).deletedMatch,
-          };
+        else {
+          const again = await methods.findUsersForLogin(connectionId, lookups[lookup]!.attribute, lookups[lookup]!.value);
+          answers[lookup] = again.crowded ? crowdedLookup() : { users: [], deletedMatch: again.deletedMatch };
+        }
       };
       // A script answers its lookups up to PAGE_READ_BYTES of rows (at least one, or a first one's holders
       // only): those it left go again.

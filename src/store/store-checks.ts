@@ -175,6 +175,8 @@ export function assertQuota(quota: StoreQuota | undefined): void {
     const v = quota[key];
     if ((key === 'maxGroupsPerMember' || key === 'maxResourcesPerValue') && v === undefined) continue;
     if (!Number.isSafeInteger(v) || (v as number) < 0) throw new TypeError(`quota.${key} must be a non-negative integer`);
+    // A value lists its first holder whatever the cap (src/store/crowded-values.ts): 0 would mean 1.
+    if (key === 'maxResourcesPerValue' && v === 0) throw new TypeError('quota.maxResourcesPerValue must be at least 1');
   }
 }
 

@@ -210,6 +210,10 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
           .set(bearer(token))
           .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'externalId eq "shared"' });
         expect([search.status, search.body.scimType]).toEqual([400, 'tooMany']);
+        // Beside a term that names one user, the crowded term is only checked, in either order.
+        for (const both of ['externalId eq "shared" and userName eq "cid@a.example"', 'userName eq "cid@a.example" and externalId eq "shared"']) {
+          expect((await filter(capped.a, both)).body.totalResults, both).toBe(1);
+        }
         // Each of them is found by what names one user, and reads back whole.
         expect((await filter(capped.a, 'userName eq "cid@a.example"')).body.Resources[0]).toMatchObject({ id: third.body.id, externalId: 'shared' });
         expect((await http(capped.b).get(`/scim/v2/Users/${third.body.id}`).set(bearer(token))).body.externalId).toBe('shared');

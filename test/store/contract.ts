@@ -2969,6 +2969,25 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'g'))).toEqual(['v1', 'v2', 'v3']);
       });
 
+      it('lists a counted holder again when a write changes its indexed values while there is room, on both stores alike', async () => {
+        // Found by a review (2026-12-07): the Redis store re-entered every entry of such a write, the memory
+        // store only the changed ones, so the two answered differently.
+        const capped = { ...roomy, maxResourcesPerValue: 1 };
+        expect(await store.createResource(cid, userWrite('a', 'a@x.example', { externalId: 'e' }), capped)).toMatchObject({ ok: true });
+        expect(await store.createResource(cid, userWrite('b', 'b@x.example', { externalId: 'e' }), capped)).toMatchObject({ ok: true });
+        expect(await store.deleteResource(cid, 'User', 'a')).toBe(true);
+        // b alone holds it, counted: still crowded, and its tombstone is not read.
+        await expect(store.findByIndex(cid, 'User', 'externalId', 'e')).rejects.toMatchObject({ name: 'CrowdedValueError' });
+        expect(await store.findUsersForLogin(cid, 'externalId', 'e')).toEqual({ users: [], deletedMatch: false, crowded: true });
+        // A write keeping its values changes nothing of that; one changing any of them lists b.
+        expect(await store.replaceResource(cid, userWrite('b', 'b@x.example', { externalId: 'e', json: '{"v":2}' }), 1, capped)).toMatchObject({ ok: true });
+        await expect(store.findByIndex(cid, 'User', 'externalId', 'e')).rejects.toMatchObject({ name: 'CrowdedValueError' });
+        expect(await store.replaceResource(cid, userWrite('b', 'b@x.example', { externalId: 'e', emails: ['b@y.example'] }), 2, capped)).toMatchObject({
+          ok: true,
+        });
+        expect(ids(await store.findByIndex(cid, 'User', 'externalId', 'e'))).toEqual(['b']);
+      });
+
       it('refuses a login of a crowded value as ambiguous when it records it', async () => {
         const capped = { ...roomy, maxResourcesPerValue: 1 };
         for (const id of ['p1', 'p2'])
@@ -2991,6 +3010,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
           { ...roomy, maxGroups: Number.NaN },
           { ...roomy, maxGroupsPerMember: -1 },
           { ...roomy, maxResourcesPerValue: 0.5 },
+          { ...roomy, maxResourcesPerValue: 0 },
         ]) {
           await expect(store.createResource(cid, userWrite('u1', 'a'), quota)).rejects.toThrow(TypeError);
         }
