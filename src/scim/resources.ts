@@ -170,6 +170,17 @@ export async function createResource(ctx: ResourceContext, body: unknown): Promi
   // A create finds nothing missing but the connection itself: deleted through another instance while this
   // one still trusted the token (scimTokenCacheMs). The token no longer opens anything.
   if (!outcome.ok && outcome.reason === 'not_found') return fail(connectionGone());
+  if (!outcome.ok && outcome.reason === 'uniqueness' && outcome.attribute === 'id') {
+    // The id is this request's own random one: only this write can have taken it. ioredis sends a command
+    // again when the connection dropped before its reply (autoResendUnfulfilledCommands), so the write was
+    // applied and its second run refused: the IdP got 409 for its own create and never learnt the id (an
+    // audit of Redis deployments, 2026-12-07). Answer what was created.
+    const created = await ctx.store.getResource(ctx.connectionId, write.kind, write.id);
+    if (created) {
+      ctx.recentUsers.remember(ctx.connectionId, created);
+      return ok(created);
+    }
+  }
   if (!outcome.ok) return fail(writeError(ctx, outcome, write.id));
   // A new resource has a fresh random id, so no group can list it yet: what was written is what is stored.
   const stored: StoredResource = { id: write.id, kind: write.kind, json: write.json, version: outcome.version };

@@ -1,0 +1,68 @@
+/**
+ * A reply lost after Redis applied a write: the connection drops between the script and its answer (a TCP
+ * proxy in front of the test Redis cuts it). With the recommended ioredis options the client sends the
+ * command again once it has reconnected (autoResendUnfulfilledCommands), so the write runs twice. A create's
+ * second run found its own id taken and the IdP got 409 for a user that exists and whose id it never learnt
+ * (an audit of Redis deployments, 2026-12-07): the IdP must get the user it created, once.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { redisStore } from '../../src/store/redis.js';
+import { redisProxy, type RedisProxy } from '../support/redis-proxy.js';
+import { storeProblems, testRedis, type TestRedis } from '../support/redis.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+import { bodyText } from '../../src/scim/response-body.js';
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+describe('a write whose reply is lost (redis store)', () => {
+  let redis: TestRedis;
+  let proxy: RedisProxy;
+  let proxied: Redis;
+  let sso: ScimSso;
+  let token: string;
+  let connectionId: string;
+
+  beforeAll(async () => {
+    redis = await testRedis('lost-reply');
+    proxy = await redisProxy(inject('redisUrl'));
+    // The README's recommended options (examples/redis-options.ts).
+    proxied = new Redis(proxy.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      commandTimeout: 2000,
+      retryStrategy: (times) => Math.min(times * 100, 1000),
+    });
+    await proxied.connect();
+    sso = scimSso({ rateLimit: false, store: redisStore({ client: proxied, prefix: redis.prefix }) });
+    ({ token, connectionId } = await sso.createScimConnection({ customerId: 'lost-reply' }));
+  });
+  afterAll(async () => {
+    proxied?.disconnect();
+    await proxy?.close();
+    await redis?.cleanup();
+  });
+
+  const send = async (method: string, path: string, body?: unknown, query?: string) => {
+    const response = await sso.handleScim(scimRequest(token, method, path, { body, query }));
+    const text = bodyText(response.body);
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
+  };
+
+  it('answers a create whose first run was applied with the user it created, not 409', async () => {
+    const userName = 'lost.reply@corp.example';
+    const runs = proxy.count(userName);
+    proxy.loseReplyTo(userName);
+    const created = await send('POST', '/Users', { schemas: [USER], userName, externalId: 'ext-lost' });
+    // The create script reached Redis twice: once before the drop, once resent after the reconnect.
+    expect(runs()).toBe(2);
+    expect([created.status, created.body?.userName, created.body?.externalId]).toEqual([201, userName, 'ext-lost']);
+    const read = await send('GET', `/Users/${created.body!.id}`);
+    expect([read.status, read.body?.meta.version]).toEqual([200, created.body!.meta.version]);
+    const listed = await send('GET', '/Users', undefined, `filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
+    expect(listed.body?.totalResults).toBe(1);
+    expect(await storeProblems(redis.client, redis.prefix, connectionId)).toEqual([]);
+  });
+});
