@@ -57,6 +57,7 @@
  * indexes, against ~2.8× for one STRING key per resource and ~3.2× for one HASH key per resource. The four
  * sort indexes of a user add about 600 bytes (~3.3× in all; test/store/redis.test.ts, docs/sorting.md).
  */
+import { evictionGuard } from './redis-eviction.js';
 import type { Cluster, Redis } from 'ioredis';
 import { resolveEventLogOptions, type EventLogOptions } from './event-log.js';
 import { redisActivityLog } from './redis-activity.js';
@@ -116,21 +117,25 @@ export function redisStore(options: RedisStoreOptions): Store {
   const members = redisMemberReads(ctx);
   const reads = redisReads(ctx, members);
   const writes = redisWrites(ctx, { adoptJobsAfterMs, retention, maxTombstones, eventLog }, members, consumers);
-  return reportingUnavailable({
-    kind: 'redis',
-    ...redisConnections(ctx, oidc, consumers),
-    ...redisActivityLog(ctx),
-    ...writes.methods,
-    ...redisEventReads(ctx, writes.settle),
-    ...reads.methods,
-    ...members.methods,
-    ...redisLogins(ctx, { retention, ...sso }, reads, oidc),
-    ...oidc.methods,
-    ...redisSamlCache(client, prefix),
-    ...consumers.methods,
-    ...redisSetupGrants(client, prefix, now),
-    async close() {
-      // The client belongs to the app; the store holds nothing else.
+  const eviction = evictionGuard(client);
+  return reportingUnavailable(
+    {
+      kind: 'redis',
+      ...redisConnections(ctx, oidc, consumers),
+      ...redisActivityLog(ctx),
+      ...writes.methods,
+      ...redisEventReads(ctx, writes.settle),
+      ...reads.methods,
+      ...members.methods,
+      ...redisLogins(ctx, { retention, ...sso }, reads, oidc),
+      ...oidc.methods,
+      ...redisSamlCache(client, prefix),
+      ...consumers.methods,
+      ...redisSetupGrants(client, prefix, now),
+      async close() {
+        // The client belongs to the app; the store holds nothing else.
+      },
     },
-  });
+    () => eviction.refusal(),
+  );
 }

@@ -43,6 +43,10 @@ const UNAVAILABLE_MESSAGES = [
   'BUSY Redis is busy',
   'MISCONF',
   'NOREPLICAS',
+  // A script stopped by SCRIPT KILL, and an ACL user refused a command the store needs (a misconfiguration,
+  // answered as an outage: 503 and a refused login, never a 500; docs/storage-limits.md, "Redis settings").
+  'Script killed',
+  'NOPERM',
 ];
 
 export function isStoreUnavailable(error: unknown): boolean {
@@ -68,13 +72,17 @@ function saysUnavailable(error: unknown): boolean {
  * (the client's error as its `cause`), other errors as they are: an app catches an outage by class, from
  * `sso.directory`, `sso.events` or a configuration call alike, whichever client error ioredis raised (an
  * integrator's walkthrough, 2026-12-07, got `MaxRetriesPerRequestError` and "Stream isn't writeable" from
- * them). Calls between the store's own parts are not wrapped; only what it hands out is.
+ * them). Calls between the store's own parts are not wrapped; only what it hands out is. `refusal`: an
+ * error every call but `close` rejects with instead, while it gives one (the Redis store's eviction check,
+ * src/store/redis-eviction.ts).
  */
-export function reportingUnavailable<T extends object>(store: T): T {
+export function reportingUnavailable<T extends object>(store: T, refusal?: () => Error | null): T {
   const wrapped = { ...store } as Record<string, unknown>;
   for (const [name, method] of Object.entries(store)) {
     if (typeof method !== 'function') continue;
     wrapped[name] = function (this: unknown, ...args: unknown[]): unknown {
+      const refused = name === 'close' ? null : refusal?.();
+      if (refused) return Promise.reject(refused);
       const result: unknown = method.apply(this, args);
       return result instanceof Promise ? result.catch(asUnavailable) : result;
     };

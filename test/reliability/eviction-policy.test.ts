@@ -1,0 +1,97 @@
+/**
+ * Redis's eviction policy (src/store/redis-eviction.ts), on a private redis-server whose policy the test
+ * sets (the shared test Redis is left alone). Under `allkeys-*` with a `maxmemory`, Redis may drop any key,
+ * and a deactivated user could then be admitted: the store refuses every call (SCIM 503, logins refused) and
+ * warns; a `volatile-*` policy only warns; `noeviction`, or no `maxmemory`, is served as ever.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evictionOf, unsafeEviction } from '../../src/store/redis-eviction.js';
+import { redisStore } from '../../src/store/redis.js';
+import { StoreUnavailableError } from '../../src/store/unavailable.js';
+import { RedisProcess } from '../support/redis-process.js';
+import { scimRequest, scimSso } from '../support/sso.js';
+
+describe('the Redis eviction policy', () => {
+  let server: RedisProcess;
+  let admin: Redis;
+  const warnings: string[] = [];
+  const onWarning = (warning: Error & { code?: string }) => {
+    if (warning.code === 'SCIM_SSO_REDIS_EVICTION') warnings.push(warning.message);
+  };
+
+  beforeAll(async () => {
+    server = await RedisProcess.start({ persistence: 'none' });
+    admin = new Redis(server.url);
+    process.on('warning', onWarning);
+  });
+  afterAll(async () => {
+    process.off('warning', onWarning);
+    admin?.disconnect();
+    await server?.close();
+  });
+
+  /** A fresh store and app on the private server, with the policy set first. */
+  async function appUnder(policy: string, maxmemory: string) {
+    await admin.config('SET', 'maxmemory-policy', policy);
+    await admin.config('SET', 'maxmemory', maxmemory);
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const sso = scimSso({ rateLimit: false, store: redisStore({ client, prefix: `evict:${policy}:` }) });
+    return { sso, client };
+  }
+
+  /** The store's first call starts the policy check; what comes after it has the answer. */
+  async function afterCheck(sso: ReturnType<typeof scimSso>): Promise<void> {
+    await sso.store.getConnectionByCustomer('nobody').catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  it('refuses every call under allkeys-lru with a maxmemory, saying why, and serves again once it is noeviction', async () => {
+    const { sso, client } = await appUnder('allkeys-lru', '100mb');
+    try {
+      await afterCheck(sso);
+      const refused = await sso.createScimConnection({ customerId: 'evicting' }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(StoreUnavailableError);
+      expect(String((refused as Error).message)).toContain('maxmemory-policy noeviction');
+      expect(warnings.some((w) => w.includes('allkeys-lru'))).toBe(true);
+      // A SCIM request is a 503 with Retry-After, never a 500.
+      const answer = await sso.handleScim(scimRequest('any-token', 'GET', '/Users'));
+      expect([answer.status, answer.headers['Retry-After'] ?? answer.headers['retry-after']]).toEqual([503, expect.any(String)]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('serves under noeviction, and under allkeys-lru without a maxmemory (nothing is evicted then)', async () => {
+    for (const [policy, maxmemory] of [
+      ['noeviction', '100mb'],
+      ['allkeys-lru', '0'],
+    ] as const) {
+      const { sso, client } = await appUnder(policy, maxmemory);
+      try {
+        await afterCheck(sso);
+        expect((await sso.createScimConnection({ customerId: `served-${policy}` })).token).toEqual(expect.any(String));
+      } finally {
+        client.disconnect();
+      }
+    }
+  });
+
+  it('serves under volatile-lru, with a warning: only keys with a time to live are evicted', async () => {
+    const { sso, client } = await appUnder('volatile-lru', '100mb');
+    try {
+      await afterCheck(sso);
+      expect((await sso.createScimConnection({ customerId: 'volatile' })).token).toEqual(expect.any(String));
+      expect(warnings.some((w) => w.includes('volatile-lru') && w.includes('SAML replay cache'))).toBe(true);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('reads the policy from INFO memory', () => {
+    expect(evictionOf('# Memory\r\nmaxmemory:104857600\r\nmaxmemory_policy:allkeys-lfu\r\n')).toEqual({ policy: 'allkeys-lfu', maxmemory: 104857600 });
+    expect(evictionOf('# Memory\r\nused_memory:1\r\n')).toBeNull();
+    expect(unsafeEviction({ policy: 'allkeys-random', maxmemory: 1 })).toContain('allkeys-random');
+    expect(unsafeEviction({ policy: 'volatile-ttl', maxmemory: 1 })).toBeNull();
+  });
+});
