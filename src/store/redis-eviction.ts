@@ -5,8 +5,9 @@
  * userName accepted). An audit of Redis deployments (2026-12-07) saw 15 of 150 deactivated users admitted
  * after one customer filled memory. So the store fails closed while such a policy is set: every call throws
  * StoreUnavailableError (SCIM answers 503, logins are refused `store_unavailable`) with the reason, and a
- * process warning says how to fix it. A `volatile-*` policy drops only keys with a time to live (the SAML
- * replay cache, group write leases, setup grants): a warning only. docs/storage-limits.md, "Redis settings".
+ * process warning says how to fix it. A `volatile-*` policy drops only keys with a time to live (group write
+ * leases, a rotated token's grace, setup links, the activity log; none lets anyone in): a warning only.
+ * docs/redis-deployment.md.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { StoreUnavailableError } from './unavailable.js';
@@ -35,7 +36,7 @@ function volatileWarning(eviction: { policy: string; maxmemory: number }): strin
   if (eviction.maxmemory === 0 || !eviction.policy.startsWith('volatile-')) return null;
   return (
     `Redis evicts keys with a time to live under maxmemory-policy ${eviction.policy}: when memory is full, ` +
-    `scim-sso's SAML replay cache and group write leases may be dropped; set maxmemory-policy noeviction`
+    `scim-sso's group write leases, setup links and activity log may be dropped; set maxmemory-policy noeviction`
   );
 }
 

@@ -82,7 +82,7 @@ describe('the Redis eviction policy', () => {
     try {
       await afterCheck(sso);
       expect((await sso.createScimConnection({ customerId: 'volatile' })).token).toEqual(expect.any(String));
-      expect(warnings.some((w) => w.includes('volatile-lru') && w.includes('SAML replay cache'))).toBe(true);
+      expect(warnings.some((w) => w.includes('volatile-lru') && w.includes('group write leases'))).toBe(true);
     } finally {
       client.disconnect();
     }

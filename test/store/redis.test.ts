@@ -66,6 +66,24 @@ describe('redis store specifics', () => {
     await store.createConnection(conn);
   });
 
+  it('keeps SAML assertion IDs without a time to live, so that no eviction policy drops a live one, and reads the earlier layout', async () => {
+    // Found by an audit of Redis deployments (2026-12-07): a key per ID expiring by PX was the first thing a
+    // volatile-* policy evicted, and a replayed assertion was then taken again.
+    const customerId = conn.customerId;
+    expect(await store.rememberSamlAssertion(customerId, '_t1', 200)).toBe(true);
+    const keys = await keysUnder(t.client, `${prefix}samlseen:*`);
+    expect(keys).toEqual([`${prefix}samlseen:{${customerId}}`]);
+    expect(await t.client.pttl(keys[0]!)).toBe(-1);
+    expect(await store.rememberSamlAssertion(customerId, '_t1', 200)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Expired (the assertion's NotOnOrAfter has passed, so the guard refuses it before asking): forgotten.
+    expect(await store.rememberSamlAssertion(customerId, '_t1', 60_000)).toBe(true);
+    expect(await t.client.zcard(keys[0]!)).toBe(1);
+    // An ID an instance of the earlier version remembered is a replay too.
+    await t.client.set(`${prefix}samlseen:{${customerId}}:_old`, '1', 'PX', 60_000);
+    expect(await store.rememberSamlAssertion(customerId, '_old', 60_000)).toBe(false);
+  });
+
   it('revokes a setup grant stored as bare JSON by an earlier version by its time, and counts revocations for new ones', async () => {
     const customerId = conn.customerId;
     const legacy = {
