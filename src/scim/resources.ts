@@ -259,6 +259,8 @@ async function updateResource(
   const { recentUsers, connectionId } = ctx;
   // A copy is only a guess (src/scim/recent-users.ts): every outcome but a successful write is decided again.
   let copy = ctx.spec.kind === 'User' ? recentUsers.get(connectionId, id) : undefined;
+  /** The last write sent: its JSON, the version it makes, and the resource before and after it. */
+  let sent: { json: string; version: number; before: JsonObject; resource: JsonObject } | null = null;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const fromCopy = copy !== undefined;
     const stored = copy ?? (await ctx.store.getResource(connectionId, ctx.spec.kind, id, read));
@@ -269,6 +271,12 @@ async function updateResource(
     }
     if (preconditionFails(conditions, stored.version)) {
       if (fromCopy) continue;
+      // This request's own write, applied by a first run whose reply was lost (ioredis sends a command again
+      // after a reconnect, and its second run found the version moved: docs/redis-deployment.md).
+      if (sent && !fromCopy && stored.version === sent.version && stored.json === sent.json) {
+        recentUsers.remember(connectionId, stored);
+        return ok(updatedAs(ctx, stored, sent.before, sent.resource));
+      }
       return fail(preconditionFailed(id));
     }
     // Reading, parsing, computing, serialising and diffing a large resource (long JSON or member list) are
@@ -307,6 +315,7 @@ async function updateResource(
     await yieldForResource(write);
     if (ctx.events) write.events = eventsOf(before, resource, write);
     await yieldForResource(write);
+    sent = { json: write.json, version: stored.version + 1, before, resource };
     const outcome = await replaceStored(ctx, write, stored.version);
     if (outcome instanceof ScimError) return fail(outcome);
     if (outcome.ok) {
@@ -317,17 +326,22 @@ async function updateResource(
       const groups = outcome.groups ?? stored.groups;
       if (groups) written.groups = groups;
       recentUsers.remember(connectionId, written);
-      const active = ctx.spec.kind === 'User' ? { before: isActiveUser(before), after: isActiveUser(resource) } : undefined;
-      return ok({ stored: written, ...(active ? { active } : {}) });
+      return ok(updatedAs(ctx, written, before, resource));
     }
     recentUsers.forget(connectionId, id);
     // The store checks the version before anything else, so any other refusal is about the current user.
     if (outcome.reason !== 'version_mismatch') return fail(writeError(ctx, outcome, id));
     if (fromCopy) continue; // the copy was stale: read the user, with no pause (no race was lost)
-    if (pinsVersion(conditions)) return fail(preconditionFailed(id));
+    // Under If-Match the next read decides: 412, unless what it finds is this very write (sent below).
+    if (pinsVersion(conditions)) continue;
     await backoff(attempt);
   }
   return fail(busy(ctx, id));
+}
+
+/** A written resource as an update answers it, with a user's activity before and after. */
+function updatedAs(ctx: ResourceContext, stored: StoredResource, before: JsonObject, after: JsonObject): Updated {
+  return ctx.spec.kind === 'User' ? { stored, active: { before: isActiveUser(before), after: isActiveUser(after) } } : { stored };
 }
 
 /** The server-owned parts of an existing resource. */

@@ -40,29 +40,52 @@ function volatileWarning(eviction: { policy: string; maxmemory: number }): strin
   );
 }
 
+/** How long a call waits for the first check (a server that does not answer fails the call itself anyway). */
+const FIRST_CHECK_WAIT_MS = 2_000;
+
+/** Whether INFO itself is refused (an ACL, a renamed command): the check is skipped then, with a warning. */
+const infoRefused = (error: unknown): boolean => error instanceof Error && /NOPERM|unknown command/i.test(error.message);
+
 export interface EvictionGuard {
-  /** The error every store call throws while the policy is unsafe, else null; starts a check when one is due. */
-  refusal(): StoreUnavailableError | null;
+  /**
+   * What a store call does first: null (go on), the error it fails with while the policy is unsafe, or a
+   * promise to wait for before asking again (until a first check has answered). Starts a check when one is due.
+   */
+  gate(): StoreUnavailableError | Promise<void> | null;
 }
 
-/** Reads the policy of every master of `client` at the first call and every EVICTION_CHECK_MS after. */
+/**
+ * Reads the policy of every master of `client` before the first call goes on, and every EVICTION_CHECK_MS
+ * after in the background; the last answer stands while a check fails (a master down, a reconnect).
+ */
 export function evictionGuard(client: Redis | Cluster, now: () => number = Date.now): EvictionGuard {
-  let unsafe: string | null = null;
+  let verdict: 'unknown' | 'safe' | 'skipped' | StoreUnavailableError = 'unknown';
   let checkedAt = -Infinity;
-  let checking = false;
+  let inFlight: Promise<void> | null = null;
   const warned = new Set<string>();
   const warnOnce = (message: string) => {
     if (warned.has(message)) return;
     warned.add(message);
     process.emitWarning(message, { code: 'SCIM_SSO_REDIS_EVICTION' });
   };
-  const check = async () => {
-    checking = true;
+  const read = async (): Promise<string[]> => {
+    const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client];
+    // A Cluster lists no master while it connects or reconnects: no answer, not a safe one.
+    if (nodes.length === 0) throw new Error('no Redis master to ask');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('INFO did not answer')), FIRST_CHECK_WAIT_MS);
+    });
     try {
-      const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client];
-      const infos = await Promise.all(nodes.map((node) => node.info('memory')));
-      checkedAt = now();
-      unsafe = null;
+      return await Promise.race([Promise.all(nodes.map((node) => node.info('memory'))), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const check = async () => {
+    try {
+      const infos = await read();
+      let unsafe: string | null = null;
       for (const info of infos) {
         const eviction = evictionOf(info);
         if (!eviction) continue;
@@ -70,17 +93,26 @@ export function evictionGuard(client: Redis | Cluster, now: () => number = Date.
         const warning = unsafeEviction(eviction) ?? volatileWarning(eviction);
         if (warning) warnOnce(warning);
       }
-    } catch {
-      // Not connected yet, or INFO refused (an ACL): the next call tries again, a few seconds on.
-      checkedAt = now() - EVICTION_CHECK_MS + 5_000;
+      verdict = unsafe === null ? 'safe' : new StoreUnavailableError(`the store is unavailable: ${unsafe}`);
+      checkedAt = now();
+    } catch (error) {
+      if (infoRefused(error)) {
+        verdict = 'skipped';
+        checkedAt = now();
+        warnOnce('Redis refuses INFO to this client: scim-sso cannot check its maxmemory-policy, which must be noeviction (docs/redis-deployment.md)');
+      } else if (verdict !== 'unknown') {
+        // The last answer stands; ask again a few seconds on.
+        checkedAt = now() - EVICTION_CHECK_MS + 5_000;
+      }
     } finally {
-      checking = false;
+      inFlight = null;
     }
   };
   return {
-    refusal() {
-      if (!checking && now() - checkedAt >= EVICTION_CHECK_MS) void check();
-      return unsafe === null ? null : new StoreUnavailableError(`the store is unavailable: ${unsafe}`);
+    gate() {
+      if (verdict === 'unknown') return (inFlight ??= check());
+      if (inFlight === null && now() - checkedAt >= EVICTION_CHECK_MS) inFlight = check();
+      return verdict instanceof StoreUnavailableError ? verdict : null;
     },
   };
 }

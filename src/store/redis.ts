@@ -136,6 +136,6 @@ export function redisStore(options: RedisStoreOptions): Store {
         // The client belongs to the app; the store holds nothing else.
       },
     },
-    () => eviction.refusal(),
+    () => eviction.gate(),
   );
 }

@@ -44,7 +44,7 @@ const UNAVAILABLE_MESSAGES = [
   'MISCONF',
   'NOREPLICAS',
   // A script stopped by SCRIPT KILL, and an ACL user refused a command the store needs (a misconfiguration,
-  // answered as an outage: 503 and a refused login, never a 500; docs/storage-limits.md, "Redis settings").
+  // answered as an outage: 503 and a refused login, never a 500; docs/redis-deployment.md).
   'Script killed',
   'NOPERM',
 ];
@@ -72,19 +72,28 @@ function saysUnavailable(error: unknown): boolean {
  * (the client's error as its `cause`), other errors as they are: an app catches an outage by class, from
  * `sso.directory`, `sso.events` or a configuration call alike, whichever client error ioredis raised (an
  * integrator's walkthrough, 2026-12-07, got `MaxRetriesPerRequestError` and "Stream isn't writeable" from
- * them). Calls between the store's own parts are not wrapped; only what it hands out is. `refusal`: an
- * error every call but `close` rejects with instead, while it gives one (the Redis store's eviction check,
- * src/store/redis-eviction.ts).
+ * them). Calls between the store's own parts are not wrapped; only what it hands out is. `gate`: asked
+ * before every call but `close`: an error to fail with instead, a promise to wait for first, or null (the
+ * Redis store's eviction check, src/store/redis-eviction.ts).
  */
-export function reportingUnavailable<T extends object>(store: T, refusal?: () => Error | null): T {
+export function reportingUnavailable<T extends object>(store: T, gate?: () => Error | Promise<void> | null): T {
   const wrapped = { ...store } as Record<string, unknown>;
   for (const [name, method] of Object.entries(store)) {
     if (typeof method !== 'function') continue;
     wrapped[name] = function (this: unknown, ...args: unknown[]): unknown {
-      const refused = name === 'close' ? null : refusal?.();
-      if (refused) return Promise.reject(refused);
-      const result: unknown = method.apply(this, args);
-      return result instanceof Promise ? result.catch(asUnavailable) : result;
+      const call = (): unknown => {
+        const result: unknown = method.apply(this, args);
+        return result instanceof Promise ? result.catch(asUnavailable) : result;
+      };
+      const gated = name === 'close' ? null : (gate?.() ?? null);
+      if (gated === null) return call();
+      if (gated instanceof Error) return Promise.reject(gated);
+      // Waited for once: then only a refusal stops the call (a check that could not answer lets it go on).
+      return gated.then(() => {
+        const after = gate!();
+        if (after instanceof Error) throw after;
+        return call();
+      });
     };
   }
   return wrapped as T;

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evictionOf, unsafeEviction } from '../../src/store/redis-eviction.js';
+import { EVICTION_CHECK_MS, evictionGuard, evictionOf, unsafeEviction } from '../../src/store/redis-eviction.js';
 import { redisStore } from '../../src/store/redis.js';
 import { StoreUnavailableError } from '../../src/store/unavailable.js';
 import { RedisProcess } from '../support/redis-process.js';
@@ -40,19 +40,14 @@ describe('the Redis eviction policy', () => {
     return { sso, client };
   }
 
-  /** The store's first call starts the policy check; what comes after it has the answer. */
-  async function afterCheck(sso: ReturnType<typeof scimSso>): Promise<void> {
-    await sso.store.getConnectionByCustomer('nobody').catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-
-  it('refuses every call under allkeys-lru with a maxmemory, saying why, and serves again once it is noeviction', async () => {
+  it('refuses every call under allkeys-lru with a maxmemory, the first one included, saying why', async () => {
     const { sso, client } = await appUnder('allkeys-lru', '100mb');
     try {
-      await afterCheck(sso);
+      // Found by a review (2026-12-07): calls went on until a first check had answered.
       const refused = await sso.createScimConnection({ customerId: 'evicting' }).catch((error: unknown) => error);
-      expect(refused).toBeInstanceOf(StoreUnavailableError);
+      expect(refused, String(refused)).toBeInstanceOf(StoreUnavailableError);
       expect(String((refused as Error).message)).toContain('maxmemory-policy noeviction');
+      await new Promise((resolve) => setImmediate(resolve)); // a process warning is emitted on the next tick
       expect(warnings.some((w) => w.includes('allkeys-lru'))).toBe(true);
       // A SCIM request is a 503 with Retry-After, never a 500.
       const answer = await sso.handleScim(scimRequest('any-token', 'GET', '/Users'));
@@ -69,7 +64,6 @@ describe('the Redis eviction policy', () => {
     ] as const) {
       const { sso, client } = await appUnder(policy, maxmemory);
       try {
-        await afterCheck(sso);
         expect((await sso.createScimConnection({ customerId: `served-${policy}` })).token).toEqual(expect.any(String));
       } finally {
         client.disconnect();
@@ -80,9 +74,29 @@ describe('the Redis eviction policy', () => {
   it('serves under volatile-lru, with a warning: only keys with a time to live are evicted', async () => {
     const { sso, client } = await appUnder('volatile-lru', '100mb');
     try {
-      await afterCheck(sso);
       expect((await sso.createScimConnection({ customerId: 'volatile' })).token).toEqual(expect.any(String));
+      await new Promise((resolve) => setImmediate(resolve));
       expect(warnings.some((w) => w.includes('volatile-lru') && w.includes('group write leases'))).toBe(true);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('checks again while calls come, and refuses from the first check that finds the policy changed', async () => {
+    const now = { ms: Date.now() };
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', '100mb');
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    const guard = evictionGuard(client, () => now.ms);
+    try {
+      await guard.gate();
+      expect(guard.gate()).toBeNull();
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lfu');
+      expect(guard.gate()).toBeNull(); // the last answer stands until the next check
+      now.ms += EVICTION_CHECK_MS;
+      expect(guard.gate()).toBeNull(); // starts the check, in the background
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(guard.gate()).toBeInstanceOf(StoreUnavailableError);
     } finally {
       client.disconnect();
     }

@@ -45,8 +45,10 @@ describe('a write whose reply is lost (redis store)', () => {
     await redis?.cleanup();
   });
 
-  const send = async (method: string, path: string, body?: unknown, query?: string) => {
-    const response = await sso.handleScim(scimRequest(token, method, path, { body, query }));
+  const send = async (method: string, path: string, body?: unknown, query?: string, headers: Record<string, string> = {}) => {
+    const request = scimRequest(token, method, path, { body, query });
+    Object.assign(request.headers, headers);
+    const response = await sso.handleScim(request);
     const text = bodyText(response.body);
     return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
   };
@@ -64,5 +66,33 @@ describe('a write whose reply is lost (redis store)', () => {
     const listed = await send('GET', '/Users', undefined, `filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
     expect(listed.body?.totalResults).toBe(1);
     expect(await storeProblems(redis.client, redis.prefix, connectionId)).toEqual([]);
+  });
+
+  it('answers a PATCH under If-Match whose first run was applied as written, not 412', async () => {
+    const made = await send('POST', '/Users', { schemas: [USER], userName: 'pinned@corp.example', active: true });
+    const version = made.body!.meta.version as string;
+    const runs = proxy.count('"active":false');
+    proxy.loseReplyTo('"active":false');
+    const patched = await send(
+      'PATCH',
+      `/Users/${made.body!.id}`,
+      { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] },
+      'attributes=active',
+      { 'if-match': version },
+    );
+    expect(runs()).toBe(2);
+    expect([patched.status, patched.body?.active]).toEqual([200, false]);
+    const read = await send('GET', `/Users/${made.body!.id}`);
+    // Written once: the version moved by one.
+    expect([read.body?.active, read.body?.meta.version]).toEqual([false, version.replace(/\d+/, (n) => String(Number(n) + 1))]);
+    // A version really moved on by another write is still a 412.
+    const stale = await send(
+      'PATCH',
+      `/Users/${made.body!.id}`,
+      { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: true }] },
+      undefined,
+      { 'if-match': version },
+    );
+    expect(stale.status).toBe(412);
   });
 });
