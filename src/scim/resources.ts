@@ -273,7 +273,7 @@ async function updateResource(
       if (fromCopy) continue;
       // This request's own write, applied by a first run whose reply was lost (ioredis sends a command again
       // after a reconnect, and its second run found the version moved: docs/redis-deployment.md).
-      if (sent && !fromCopy && stored.version === sent.version && stored.json === sent.json) {
+      if (sent && stored.version === sent.version && stored.json === sent.json) {
         recentUsers.remember(connectionId, stored);
         return ok(updatedAs(ctx, stored, sent.before, sent.resource));
       }
