@@ -223,7 +223,7 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
     // One store call looks the person up and records the attempt with the outcome it implies
     // (Store.recordLogin; one round trip on the memory store and standalone Redis, docs/round-trips.md).
     const lookup = connection ? lookupFor(strategy, identity, policy) : null;
-    const { found, recorded } = await store.recordLogin(client.customerId, {
+    const { found, recorded, recordRefused } = await store.recordLogin(client.customerId, {
       connectionId: connection?.connectionId ?? null,
       lookup: lookup ? { attribute: lookup.index, value: lookup.value } : null,
       inactiveWhenFalse: 'active',
@@ -244,12 +244,13 @@ export async function runGuard(store: Store, config: GuardConfig, claims: Claims
     const reason = decision.admit ? null : decision.reason;
     const outcome = { admitted: decision.admit, reason, scimUserId: decision.scimUser?.id ?? null };
     // The store restates decide()'s rule (it may not import it): should the two ever differ, this decision
-    // is the one recorded, at the cost of a second round trip.
+    // is the one recorded, at the cost of a second round trip. A store refusing writes records nothing.
     if (
-      !recorded ||
-      recorded.lastOutcome !== (outcome.admitted ? 'admitted' : 'refused') ||
-      recorded.lastReason !== reason ||
-      recorded.lastScimUserId !== outcome.scimUserId
+      !recordRefused &&
+      (!recorded ||
+        recorded.lastOutcome !== (outcome.admitted ? 'admitted' : 'refused') ||
+        recorded.lastReason !== reason ||
+        recorded.lastScimUserId !== outcome.scimUserId)
     ) {
       await store.recordSsoUser(client.customerId, ssoUserRecord(claims, identity, outcome));
     }

@@ -3,6 +3,7 @@
  * lookup found, the activity test it reads of each, and the same in steps for a store whose one script
  * could not decide.
  */
+import { refusesWritesOnly } from './unavailable.js';
 import { yieldForResource } from '../event-loop.js';
 import type { LoginAttempt, LoginLookup, LoginOutcome, RecordedLogin, Store, StoredResource } from './store.js';
 import { assertIndexAttribute, assertStoreId } from './store-checks.js';
@@ -137,6 +138,12 @@ export async function recordLoginInSteps(
     return { found, recorded: null }; // not JSON (written by hand): the caller decides and records
   }
   const recorded = loginOutcome(connectionId !== null, users, found.deletedMatch, lookup?.attribute ?? null, found.crowded === true);
-  await store.recordSsoUser(customerId, { ...attempt.user, ...recorded });
+  try {
+    await store.recordSsoUser(customerId, { ...attempt.user, ...recorded });
+  } catch (error) {
+    // Redis full or waiting for replicas: the lookup was read from current data, only the record is lost.
+    if (refusesWritesOnly(error)) return { found, recorded: null, recordRefused: true };
+    throw error;
+  }
   return { found, recorded };
 }

@@ -3,6 +3,7 @@
  * and the lookup, decision and SSO user record in one script where they share a Cluster slot
  * (docs/round-trips.md §Login).
  */
+import { refusesWritesOnly } from './unavailable.js';
 import { parseRawRow, parseResource } from './redis-codec.js';
 import type { RedisContext } from './redis-context.js';
 import type { RedisOidc } from './redis-oidc.js';
@@ -231,17 +232,26 @@ export function redisLogins(
       const args = [lookup ? '1' : '0', lookup?.attribute ?? '', lookup?.value ?? '', now(), retention, attempt.inactiveWhenFalse];
       const keys = [tag(attempt.connectionId), oidc.ssoKey(customerId), oidc.seenKey(customerId), oidc.ssoBytesKey(customerId)];
       const score = String(seenScore(record.lastSeenAt));
-      const reply = (await run(
-        'loginRecord',
-        ...keys,
-        ...args,
-        record.subject,
-        record.firstSeenAt,
-        json,
-        score,
-        maxSsoUsersPerCustomer,
-        maxSsoUserBytesPerCustomer,
-      )) as [unknown[][], number, number, string, string, string, number];
+      let reply: [unknown[][], number, number, string, string, string, number];
+      try {
+        reply = (await run(
+          'loginRecord',
+          ...keys,
+          ...args,
+          record.subject,
+          record.firstSeenAt,
+          json,
+          score,
+          maxSsoUsersPerCustomer,
+          maxSsoUserBytesPerCustomer,
+        )) as typeof reply;
+      } catch (error) {
+        // Redis full (noeviction) or waiting for replicas refuses the record, not the lookup: a login is
+        // decided on what it reads, and only its record is lost (a replica's READONLY still refuses it).
+        if (!refusesWritesOnly(error)) throw error;
+        const found = lookup ? await methods.findUsersForLogin(attempt.connectionId, lookup.attribute, lookup.value) : { users: [], deletedMatch: false };
+        return { found, recorded: null, recordRefused: true };
+      }
       const [users, gone, done, outcome, reason, id, crowded] = reply;
       const found: LoginLookup =
         Number(crowded) === 1

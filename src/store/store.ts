@@ -455,6 +455,12 @@ export interface RecordedLogin {
    * (then nothing was recorded: the caller records the attempt itself with recordSsoUser).
    */
   recorded: LoginOutcome | null;
+  /**
+   * true: the store refuses writes for now, though its data is current (Redis full under `noeviction`,
+   * waiting for replicas, a failed snapshot): `found` was read, nothing was recorded, and the caller does not
+   * try to record either. A login is decided on what it reads; only its record is lost.
+   */
+  recordRefused?: true;
 }
 
 /** The IdP kinds an OIDC client can be; they set the default matching strategy. */

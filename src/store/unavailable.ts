@@ -49,6 +49,16 @@ const UNAVAILABLE_MESSAGES = [
   'NOPERM',
 ];
 
+/**
+ * Whether the store refuses writes while its data stays current and readable: Redis at `maxmemory` under
+ * `noeviction`, too few replicas for `min-replicas-to-write`, writes stopped after a failed snapshot. Not a
+ * replica's READONLY: a replica may be behind its master (a deactivation not there yet).
+ */
+export function refusesWritesOnly(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return message.includes('OOM command not allowed') || message.includes('NOREPLICAS') || message.includes('MISCONF');
+}
+
 export function isStoreUnavailable(error: unknown): boolean {
   if (saysUnavailable(error)) return true;
   // A transaction Redis discarded (EXECABORT) carries the errors of its commands: unavailable if one was.

@@ -538,6 +538,56 @@ describe('Redis refusing commands while up: out of memory (noeviction), busy run
     expect(app.unexpected).toEqual([]);
   }, 30_000);
 
+  it('decides logins while Redis is full or waits for replicas (its data is current), recording nothing; refuses them on a replica', async () => {
+    // Found by an audit of Redis deployments (2026-12-07): every login was refused store_unavailable while
+    // Redis refused writes, active people included, since the lookup and its record were one script.
+    const customerId = `${'refusing'}-scim`;
+    const active = await app.createUser('active@refusing.test');
+    const gone = await app.createUser('gone@refusing.test');
+    expect([active.status, gone.status]).toEqual([201, 201]);
+    const deactivated = await app.call('deactivate', 'PATCH', `/Users/${(gone.body as { id: string }).id}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'active', value: false }],
+    });
+    expect(deactivated.status).toBe(204);
+    const store = app.sso.store;
+    const guardConfig = { client: makeGuardClient(customerId), connection: await store.getConnectionByCustomer(customerId) };
+    const login = (email: string) =>
+      runGuard(store, guardConfig, { sub: `sub-${email}`, email, email_verified: true }).then(
+        (result) => (result.decision.admit ? `admitted ${result.sessionUser.userName}` : `refused ${result.decision.reason}`),
+        (error: unknown) => `error ${(error as { code?: string }).code ?? String(error)}`,
+      );
+    const refuseWrites = async (how: 'oom' | 'noreplicas') => {
+      if (how === 'noreplicas') return void (await admin.config('SET', 'min-replicas-to-write', '1'));
+      const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', String(Math.floor(used / 2)));
+    };
+    for (const how of ['oom', 'noreplicas'] as const) {
+      await refuseWrites(how);
+      try {
+        expect(await login('active@refusing.test'), how).toBe('admitted active@refusing.test');
+        expect(await login('gone@refusing.test'), how).toBe('refused deactivated');
+        expect(await login('never@refusing.test'), how).toBe('refused not_provisioned');
+      } finally {
+        await admin.config('SET', 'maxmemory', '0');
+        await admin.config('SET', 'min-replicas-to-write', '0');
+      }
+    }
+    // Nothing was recorded meanwhile: the attempts are not in the customer's SSO users.
+    expect((await store.listSsoUsers(customerId)).map((u) => u.subject)).toEqual([]);
+    // A replica may be behind its master (a deactivation not there yet): logins are refused there.
+    await admin.call('REPLICAOF', '127.0.0.1', String(redis.port === 1 ? 2 : 1));
+    try {
+      await admin.config('SET', 'replica-serve-stale-data', 'yes');
+      expect(await login('active@refusing.test')).toBe('error store_unavailable');
+    } finally {
+      await admin.call('REPLICAOF', 'NO', 'ONE');
+    }
+    expect(await login('active@refusing.test')).toBe('admitted active@refusing.test');
+    expect(app.unexpected).toEqual([]);
+  }, 30_000);
+
   it('answers 503 + Retry-After while Redis is BUSY with a long script, and serves once it ends', async () => {
     await admin.config('SET', 'busy-reply-threshold', '50');
     // A read-only script that spins for about 1.5 s on another connection.
