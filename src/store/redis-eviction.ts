@@ -89,8 +89,9 @@ export function evictionGuard(client: Redis | Cluster, now: () => number = Date.
       for (const info of infos) {
         const eviction = evictionOf(info);
         if (!eviction) continue;
-        unsafe ??= unsafeEviction(eviction);
-        const warning = unsafeEviction(eviction) ?? volatileWarning(eviction);
+        const refusal = unsafeEviction(eviction);
+        unsafe ??= refusal;
+        const warning = refusal ?? volatileWarning(eviction);
         if (warning) warnOnce(warning);
       }
       verdict = unsafe === null ? 'safe' : new StoreUnavailableError(`the store is unavailable: ${unsafe}`);
