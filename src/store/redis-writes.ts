@@ -214,6 +214,9 @@ export function redisWrites(
     if (reply[0] === 'staging_lost') return { ok: false, reason: 'interrupted' };
     if (reply[0] === 'lease_lost') return { ok: false, reason: 'version_mismatch', currentVersion: 0 };
     if (reply[0] === 'ok' && reply[2] === BUMP_JOB) await settle(connectionId, BUMP_JOB);
+    // A create finding its own id taken is a second run after a lost reply (ids are the store's own UUIDs):
+    // the first run may have left users to the bump job, and its 'ok' never came back to settle them.
+    if (reply[0] === 'uniqueness' && reply[1] === 'id') await settle(connectionId, BUMP_JOB);
     const result = outcome(reply);
     if (result.ok && write.events) consumers.announce(connectionId);
     return result;

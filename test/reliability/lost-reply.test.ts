@@ -95,4 +95,30 @@ describe('a write whose reply is lost (redis store)', () => {
     );
     expect(stale.status).toBe(412);
   });
+
+  it('settles the member versions a group create left to its bump job when its reply was lost', async () => {
+    // 250 members of 5 KB each: their new versions pass the 1 MB one script rewrites (BUMP_SCRIPT_BYTES), so
+    // the first run leaves the rest to the bump job, which only its lost 'ok' would have settled.
+    const title = 'x'.repeat(5_000);
+    const ids: string[] = [];
+    for (let i = 0; i < 250; i++) {
+      const made = await send('POST', '/Users', { schemas: [USER], userName: `member${i}@corp.example`, title });
+      ids.push(made.body!.id as string);
+    }
+    const displayName = 'Lost reply with many members';
+    const runs = proxy.count(displayName);
+    proxy.loseReplyTo(displayName);
+    const group = await send('POST', '/Groups', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName,
+      members: ids.map((value) => ({ value })),
+    });
+    expect(runs()).toBe(2);
+    expect([group.status, group.body?.members?.length]).toEqual([201, 250]);
+    const versions = new Set<string>();
+    for (const id of ids) versions.add((await send('GET', `/Users/${id}`)).body!.meta.version as string);
+    // Every member's version moved once, with the group's creation, before the 201.
+    expect([...versions]).toEqual(['W/"2"']);
+    expect(await storeProblems(redis.client, redis.prefix, connectionId)).toEqual([]);
+  });
 });
