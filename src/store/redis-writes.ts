@@ -9,7 +9,7 @@ import { checkWriteEvents, type EventLogOptions } from './event-log.js';
 import { holding, leasePause } from './group-lease.js';
 import { lastModifiedSortValue } from './last-modified.js';
 import { Lru } from '../lru.js';
-import { encodeSortValue, KIND_CODE, outcome, writeArgs, type Leased, type MembersMode } from './redis-codec.js';
+import { encodeSortValue, KIND_CODE, outcome, parseResource, writeArgs, type Leased, type MembersMode } from './redis-codec.js';
 import type { RedisContext } from './redis-context.js';
 import type { RedisEventConsumers } from './redis-event-consumers.js';
 import { eventArgs } from './redis-events.js';
@@ -214,9 +214,11 @@ export function redisWrites(
     if (reply[0] === 'staging_lost') return { ok: false, reason: 'interrupted' };
     if (reply[0] === 'lease_lost') return { ok: false, reason: 'version_mismatch', currentVersion: 0 };
     if (reply[0] === 'ok' && reply[2] === BUMP_JOB) await settle(connectionId, BUMP_JOB);
-    // A create finding its own id taken is a second run after a lost reply (ids are the store's own UUIDs):
-    // the first run may have left users to the bump job, and its 'ok' never came back to settle them.
-    if (reply[0] === 'uniqueness' && reply[1] === 'id') await settle(connectionId, BUMP_JOB);
+    // A group write refused as a create finding its id taken (ids are the store's own UUIDs) or for its
+    // version may be the second run of one whose reply was lost: the first run may have left users to the
+    // bump job, and its 'ok' never came back to settle them.
+    const secondRun = reply[0] === 'version_mismatch' || (reply[0] === 'uniqueness' && reply[1] === 'id');
+    if (write.kind === 'Group' && secondRun) await settle(connectionId, BUMP_JOB);
     const result = outcome(reply);
     if (result.ok && write.events) consumers.announce(connectionId);
     return result;
@@ -289,6 +291,19 @@ export function redisWrites(
    * holder that dies part-way leaves the chunks it applied, and the IdP's retry of the same PATCH completes
    * them (adding a member it has, or removing one it has not, changes nothing).
    */
+  /**
+   * Whether a first chunk's version mismatch is its own write, applied by a first run whose reply was lost
+   * (ioredis sends a command again after a reconnect: docs/redis-deployment.md): the group is one version on
+   * and stored exactly as the chunk wrote it (its JSON carries this write's `lastModified`).
+   */
+  async function ownFirstChunk(connectionId: string, write: ResourceWrite, expectedVersion: number, reply: unknown[]): Promise<boolean> {
+    if (reply[0] !== 'version_mismatch' || Number(reply[1]) !== expectedVersion + 1) return false;
+    const row = (await run('get', tag(connectionId), KIND_CODE.Group, write.id)) as unknown[];
+    if (row.length === 0 || parseResource('Group', row).json !== write.json) return false;
+    await settle(connectionId, BUMP_JOB);
+    return true;
+  }
+
   async function writeChangesInChunks(
     connectionId: string,
     write: ResourceWrite,
@@ -330,6 +345,11 @@ export function redisWrites(
             await attempt(connectionId, 'replace', each, '', mode, undefined, { token: lease }, memberEvents);
       // A later chunk whose lease lapsed stops: what the earlier ones applied stays (never a 412 for it).
       if (i > 0 && reply[0] === 'lease_lost') return { ok: false, reason: 'interrupted' };
+      // The first chunk's own write, applied by a first run whose reply was lost: the later chunks go on.
+      if (i === 0 && (await ownFirstChunk(connectionId, each, expectedVersion, reply))) {
+        result = { ok: true, version: expectedVersion + 1 };
+        continue;
+      }
       result = await finished(connectionId, write, reply);
       if (!result.ok) return result;
     }
@@ -383,10 +403,13 @@ export function redisWrites(
         const reply = await run('delete', tag(connectionId), ...args);
         if (Array.isArray(reply)) return { ok: false, reason: 'version_mismatch', currentVersion: Number(reply[1]) };
         const deleted = Number(reply) >= 1;
+        // Nothing found may be the second run of a delete whose reply was lost (docs/redis-deployment.md): the
+        // jobs its first run left under this request's token are settled as if it had answered.
+        const maybeSecondRun = Number(reply) === 0;
         // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).
-        if (deleted && kind === 'Group') await settle(connectionId, token);
+        if ((deleted && kind === 'Group') || maybeSecondRun) await settle(connectionId, token);
         // The groups it left past one script's budget are touched in batches too (TOUCH_SCRIPT_BYTES, TOUCH_SCRIPT_GROUPS).
-        if (Number(reply) === 2) await settle(connectionId, `${token}t`);
+        if (Number(reply) === 2 || maybeSecondRun) await settle(connectionId, `${token}t`);
         if (deleted && logged) consumers.announce(connectionId);
         return deleted;
       },

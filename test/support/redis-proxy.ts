@@ -9,8 +9,8 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 export interface RedisProxy {
   /** The proxy's address, for a client: `redis://127.0.0.1:<port>`. */
   url: string;
-  /** Drops the connections right after the next command that holds `marker` has reached Redis. */
-  loseReplyTo(marker: string): void;
+  /** Drops the connections right after the `nth` next command that holds `marker` has reached Redis. */
+  loseReplyTo(marker: string, nth?: number): void;
   /** How many times a command holding `marker` has passed since `count` was called for it. */
   count(marker: string): () => number;
   close(): Promise<void>;
@@ -18,7 +18,7 @@ export interface RedisProxy {
 
 export async function redisProxy(upstreamUrl: string): Promise<RedisProxy> {
   const upstream = new URL(upstreamUrl);
-  let armed: string | null = null;
+  let armed: { marker: string; left: number } | null = null;
   const seen = new Map<string, number>();
   const sockets = new Set<Socket>();
   const server = createServer((down) => {
@@ -35,7 +35,7 @@ export async function redisProxy(upstreamUrl: string): Promise<RedisProxy> {
       const text = chunk.toString('latin1');
       for (const [marker, n] of seen) if (text.includes(marker)) seen.set(marker, n + 1);
       up.write(chunk);
-      if (armed !== null && text.includes(armed)) {
+      if (armed !== null && text.includes(armed.marker) && --armed.left === 0) {
         armed = null;
         dropping = true;
         // Redis applies it in well under 50 ms; the reply never reaches the client.
@@ -53,8 +53,8 @@ export async function redisProxy(upstreamUrl: string): Promise<RedisProxy> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    loseReplyTo(marker) {
-      armed = marker;
+    loseReplyTo(marker, nth = 1) {
+      armed = { marker, left: nth };
     },
     count(marker) {
       seen.set(marker, 0);
