@@ -71,19 +71,25 @@ export interface IndexRead {
 /** An index read: by id, by an equality index, or the groups listing a member (member-terms.ts). */
 type Lookup = { by: 'id'; value: string } | { by: 'index'; index: string; value: string } | { by: 'member'; value: string };
 
-/** Index lookups whose union is a superset of the filter's matches, or null when none exists. */
-function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | null {
+/** An index lookup found crowded (CrowdedValueError), by index and value, which planLookups then plans around. */
+const crowdedKey = (index: string, value: string) => `${index}\u0000${value}`;
+
+/**
+ * Index lookups whose union is a superset of the filter's matches, or null when none exists; `crowded`:
+ * lookups found crowded, which the plan may not use.
+ */
+function planLookups(ctx: ResourceContext, node: FilterNode, crowded: ReadonlySet<string> = new Set()): Lookup[] | null {
   switch (node.kind) {
     case 'and': {
       // Either side's lookups find a superset of the matches: the side naming single resources reads less,
       // and is never a crowded value (`externalId eq "shared" and userName eq "bob"`).
-      const left = planLookups(ctx, node.left);
-      const right = planLookups(ctx, node.right);
+      const left = planLookups(ctx, node.left, crowded);
+      const right = planLookups(ctx, node.right, crowded);
       return left && right && !namesSingles(ctx, left) && namesSingles(ctx, right) ? right : (left ?? right);
     }
     case 'or': {
-      const left = planLookups(ctx, node.left);
-      const right = left && planLookups(ctx, node.right);
+      const left = planLookups(ctx, node.left, crowded);
+      const right = left && planLookups(ctx, node.right, crowded);
       return left && right ? [...left, ...right] : null;
     }
     case 'valuePath': {
@@ -92,7 +98,7 @@ function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | null {
       // emails[type eq "work"].value eq "x" is parsed as valuePath(emails, and(type eq "work", value eq "x")).
       const inner = innerEquality(node.filter);
       if (!inner) return null;
-      return equalityLookup(ctx, node.path.schema, node.path.attribute, 'value', inner);
+      return uncrowded(equalityLookup(ctx, node.path.schema, node.path.attribute, 'value', inner), crowded);
     }
     case 'compare': {
       const member = askedMember(ctx, node);
@@ -100,11 +106,16 @@ function planLookups(ctx: ResourceContext, node: FilterNode): Lookup[] | null {
       if (node.op !== 'eq') return null;
       const value = typeof node.value === 'string' ? node.value : typeof node.value === 'number' ? (node.raw ?? String(node.value)) : null;
       if (value === null) return null;
-      return equalityLookup(ctx, node.path.schema, node.path.attribute, node.path.subAttribute, value);
+      return uncrowded(equalityLookup(ctx, node.path.schema, node.path.attribute, node.path.subAttribute, value), crowded);
     }
     default:
       return null;
   }
+}
+
+/** The plan, or null when one of its lookups was found crowded. */
+function uncrowded(plan: Lookup[] | null, crowded: ReadonlySet<string>): Lookup[] | null {
+  return plan && crowded.size > 0 && plan.some((lookup) => lookup.by === 'index' && crowded.has(crowdedKey(lookup.index, lookup.value))) ? null : plan;
 }
 
 /** Whether each lookup of `plan` finds one resource at most: by id, or by a unique index. */
@@ -225,6 +236,42 @@ function membershipCharge(ctx: ResourceContext, maxScan: number, read: ReadOptio
  * Every resource the lookups find, in creation order (over the budget: tooMany). Users are read with their
  * groups, since they are few; `options` says how groups are read (with their members?).
  */
+/**
+ * The candidates of the filter's index lookups. A lookup by a crowded value is planned around where the
+ * filter allows (an `and` another side of which an index answers: `externalId eq "shared" and
+ * emails.value eq "x"`, in either order), else it is a 400 `tooMany` (crowdedLookup).
+ */
+async function plannedCandidates(
+  ctx: ResourceContext,
+  filter: FilterNode,
+  lookups: Lookup[],
+  ...rest: [maxScan: number, options: ReadOptions, holders: Map<string, ReadonlySet<string>>, alreadyRead: IndexRead | null]
+): Promise<StoredResource[]> {
+  const crowded = new Set<string>();
+  for (let plan: Lookup[] | null = lookups; ; ) {
+    try {
+      return await lookedUpCandidates(ctx, plan, ...rest);
+    } catch (error) {
+      if (!(error instanceof CrowdedLookup)) throw error;
+      crowded.add(crowdedKey(error.index, error.value));
+      // Each round leaves out one more lookup of the filter's: it ends.
+      plan = planLookups(ctx, filter, crowded);
+      if (plan === null) throw crowdedLookup(ctx, error.cause);
+    }
+  }
+}
+
+/** A lookup of lookedUpCandidates that found its value crowded. */
+class CrowdedLookup extends Error {
+  constructor(
+    readonly index: string,
+    readonly value: string,
+    override readonly cause: CrowdedValueError,
+  ) {
+    super(cause.message);
+  }
+}
+
 async function lookedUpCandidates(
   ctx: ResourceContext,
   lookups: Lookup[],
@@ -306,7 +353,11 @@ async function lookedUp(ctx: ResourceContext, lookup: Lookup, read: ReadOptions)
       return found ? [found] : [];
     }
     case 'index':
-      return findIndexed(ctx, lookup.index, lookup.value, read);
+      try {
+        return await store.findByIndex(connectionId, ctx.spec.kind, lookup.index, lookup.value, read);
+      } catch (error) {
+        throw error instanceof CrowdedValueError ? new CrowdedLookup(lookup.index, lookup.value, error) : error;
+      }
     case 'member':
       return store.findGroupsWithMember(connectionId, lookup.value, read);
   }
@@ -503,7 +554,7 @@ async function filteredPage(ctx: ResourceContext, query: ListQuery, baseUrl: str
   const readGroups = lookups !== null || mentions(query.filter, query.sortBy, 'groups');
   const read = ctx.spec.kind === 'Group' ? { members: readMembers, membersUpTo: SCAN_GROUP_MEMBERS } : { groups: readGroups };
   const holders = new Map<string, ReadonlySet<string>>();
-  const looked = lookups && (await lookedUpCandidates(ctx, lookups, query.maxScan, read, holders, ctx.spec.kind === 'User' ? alreadyRead : null));
+  const looked = lookups && (await plannedCandidates(ctx, query.filter!, lookups, query.maxScan, read, holders, ctx.spec.kind === 'User' ? alreadyRead : null));
   if (asked) await findHolders(ctx, asked, holders, query.maxScan);
   const partial = ctx.spec.kind === 'Group' ? options.members === true && !readMembers : !readGroups && shows(query.projection, 'groups');
   const target = (rendered: JsonObject, id: string): JsonObject => (asked?.length ? withAskedMembers(rendered, id, asked, holders) : rendered);

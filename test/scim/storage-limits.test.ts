@@ -221,8 +221,15 @@ describe.each(STORE_KINDS)('storage limits and token ownership on the %s store',
         for (const name of ['dan', 'eve', 'fay']) expect((await post(capped.a, `${name}@a.example`, email)).status).toBe(201);
         expect((await filter(capped.b, 'emails.value eq "TEAM@a.example"')).body.detail).toContain('email address (emails.value)');
         expect((await filter(capped.b, 'emails[value eq "team@a.example"]')).body.scimType).toBe('tooMany');
+        // Beside another indexed term that is not crowded, in either order, that term's lookup answers.
+        expect((await post(capped.a, 'gus@a.example', { ...email, externalId: 'gus-own' })).status).toBe(201);
+        for (const both of ['emails.value eq "team@a.example" and externalId eq "gus-own"', 'externalId eq "gus-own" and emails[value eq "team@a.example"]']) {
+          const found = await filter(capped.b, both);
+          expect([found.status, found.body.Resources?.map((u: { userName: string }) => u.userName)], both).toEqual([200, ['gus@a.example']]);
+        }
+        expect((await filter(capped.b, 'emails.value eq "team@a.example" or externalId eq "gus-own"')).body.scimType).toBe('tooMany');
         const list = await http(capped.a).get('/scim/v2/Users').set(bearer(token));
-        expect(list.body.totalResults).toBe(6);
+        expect(list.body.totalResults).toBe(7);
         // Once the third holder of "shared" takes another value, the filter answers again.
         const moved = await http(capped.b)
           .patch(`/scim/v2/Users/${third.body.id}`)
