@@ -137,7 +137,7 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string, name: st
       }
       const out = normalizeObject(def.subAttributes ?? [], value, pathOf(where, name), inEntry);
       if (!out.ok) return out;
-      return ok(hasKeys(out.value) ? out.value : undefined);
+      return ok(hasKeys(out.value) && !blankReference(def, out.value, inEntry) ? out.value : undefined);
     }
     case 'string':
     case 'reference':
@@ -156,6 +156,17 @@ function normalizeSingle(def: AttributeDef, value: Json, where: string, name: st
       if (typeof value === 'number') return ok(value);
       return fail(scimErrors.badRequest('invalidValue', `${pathOf(where, name)} must be a number`));
   }
+}
+
+/**
+ * Whether a single-valued reference (`manager`) names nobody: no `value`, and nothing but blank strings
+ * beside it. OneLogin's template sends `{"value": "", "displayName": " "}` for a user without a manager (its
+ * two name placeholders, empty): stored, it was a manager every `manager pr` filter found (rule 7 of
+ * docs/idp-behaviour.md). A `displayName` sent without a `value` is kept.
+ */
+function blankReference(def: AttributeDef, value: JsonObject, inEntry: boolean): boolean {
+  if (inEntry || def.multiValued || !findAttribute(def.subAttributes, 'value') || Object.hasOwn(value, 'value')) return false;
+  return Object.values(value).every((sub) => typeof sub === 'string' && sub.trim() === '');
 }
 
 /**

@@ -264,6 +264,25 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
       expect([refused.status, refused.body.scimType]).toEqual([400, 'invalidValue']);
     });
 
+    it("stores no manager from OneLogin's template for a user without one, and clears a real one with it (rule 7)", async () => {
+      // Its two name placeholders, empty, leave a displayName of one space beside an empty value.
+      const blank = { value: '', displayName: ' ' };
+      const created = await create('no.manager@example.com', { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: blank, department: 'D' } });
+      expect(created[ENTERPRISE]).toEqual({ department: 'D' });
+      const managed = await create('managed@example.com', { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: { value: 'boss-id', displayName: 'Bob' } } });
+      const cleared = await t.http
+        .patch(`/scim/v2/Users/${managed.id}`)
+        .set(t.auth)
+        .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { [ENTERPRISE]: { manager: blank } } }] });
+      expect(cleared.status).toBe(204);
+      expect((await t.http.get(`/scim/v2/Users/${managed.id}`).set(t.auth)).body[ENTERPRISE]).toBeUndefined();
+      const found = await t.http.get('/scim/v2/Users').query({ filter: `${ENTERPRISE}:manager pr` }).set(t.auth);
+      expect(found.body.totalResults).toBe(0);
+      // A displayName sent without a value is kept, as sent (README, deviations).
+      const named = await create('named.manager@example.com', { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: { displayName: 'Bob' } } });
+      expect(named[ENTERPRISE]).toEqual({ manager: { displayName: 'Bob' } });
+    });
+
     it('leaves out entries of multi-valued attributes that hold no data, on POST, PUT and PATCH alike (docs/idp-behaviour.md rule 21)', async () => {
       // OneLogin's templates send placeholders left empty for a user without an email, a phone or an address.
       const placeholders = {
