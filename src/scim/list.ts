@@ -233,10 +233,6 @@ function membershipCharge(ctx: ResourceContext, maxScan: number, read: ReadOptio
 }
 
 /**
- * Every resource the lookups find, in creation order (over the budget: tooMany). Users are read with their
- * groups, since they are few; `options` says how groups are read (with their members?).
- */
-/**
  * The candidates of the filter's index lookups. A lookup by a crowded value is planned around where the
  * filter allows (an `and` another side of which an index answers: `externalId eq "shared" and
  * emails.value eq "x"`, in either order), else it is a 400 `tooMany` (crowdedLookup).
@@ -248,7 +244,7 @@ async function plannedCandidates(
   ...rest: [maxScan: number, options: ReadOptions, holders: Map<string, ReadonlySet<string>>, alreadyRead: IndexRead | null]
 ): Promise<StoredResource[]> {
   const crowded = new Set<string>();
-  for (let plan: Lookup[] | null = lookups; ; ) {
+  for (let plan: Lookup[] | null = lookups; ;) {
     try {
       return await lookedUpCandidates(ctx, plan, ...rest);
     } catch (error) {
@@ -272,6 +268,10 @@ class CrowdedLookup extends Error {
   }
 }
 
+/**
+ * Every resource the lookups find, in creation order (over the budget: tooMany). Users are read with their
+ * groups, since they are few; `options` says how groups are read (with their members?).
+ */
 async function lookedUpCandidates(
   ctx: ResourceContext,
   lookups: Lookup[],

@@ -281,17 +281,6 @@ export function redisWrites(
   }
 
   /**
-   * Member changes too many for one script, applied in chunks of at most INLINE (removals, then additions)
-   * under the group's lease: O(changes) in all, whatever the group's size. Every chunk is checked first
-   * (CHECK_MEMBER_CHANGES: the version, the per-member limit, the bytes each adds); the first chunk's script
-   * then checks the version and every quota for the whole write (the later chunks' bytes reserved), writes
-   * the record and its changes; the later chunks, sent without a version (the lease keeps other writes
-   * of this group out), apply their changes and log their member events (the first chunk's reservation is
-   * its own arithmetic: writes of other groups between chunks are not counted against it). A reader may see the list part-way; a
-   * holder that dies part-way leaves the chunks it applied, and the IdP's retry of the same PATCH completes
-   * them (adding a member it has, or removing one it has not, changes nothing).
-   */
-  /**
    * Whether a first chunk's version mismatch is its own write, applied by a first run whose reply was lost
    * (ioredis sends a command again after a reconnect: docs/redis-deployment.md): the group is one version on
    * and stored exactly as the chunk wrote it (its JSON carries this write's `lastModified`).
@@ -304,6 +293,17 @@ export function redisWrites(
     return true;
   }
 
+  /**
+   * Member changes too many for one script, applied in chunks of at most INLINE (removals, then additions)
+   * under the group's lease: O(changes) in all, whatever the group's size. Every chunk is checked first
+   * (CHECK_MEMBER_CHANGES: the version, the per-member limit, the bytes each adds); the first chunk's script
+   * then checks the version and every quota for the whole write (the later chunks' bytes reserved), writes
+   * the record and its changes; the later chunks, sent without a version (the lease keeps other writes
+   * of this group out), apply their changes and log their member events (the first chunk's reservation is
+   * its own arithmetic: writes of other groups between chunks are not counted against it). A reader may see the list part-way; a
+   * holder that dies part-way leaves the chunks it applied, and the IdP's retry of the same PATCH completes
+   * them (adding a member it has, or removing one it has not, changes nothing).
+   */
   async function writeChangesInChunks(
     connectionId: string,
     write: ResourceWrite,
@@ -407,7 +407,7 @@ export function redisWrites(
         // jobs its first run left under this request's token are settled as if it had answered.
         const maybeSecondRun = Number(reply) === 0;
         // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).
-        if ((deleted && kind === 'Group') || maybeSecondRun) await settle(connectionId, token);
+        if ((deleted || maybeSecondRun) && kind === 'Group') await settle(connectionId, token);
         // The groups it left past one script's budget are touched in batches too (TOUCH_SCRIPT_BYTES, TOUCH_SCRIPT_GROUPS).
         if (Number(reply) === 2 || maybeSecondRun) await settle(connectionId, `${token}t`);
         if (deleted && logged) consumers.announce(connectionId);

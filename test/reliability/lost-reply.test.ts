@@ -157,7 +157,12 @@ describe('a write whose reply is lost (redis store)', () => {
     // 30 groups of 90 KB: touching them all passes the 1 MB one script rewrites (TOUCH_SCRIPT_BYTES).
     const groups: string[] = [];
     for (let i = 0; i < 30; i++) {
-      const made = await send('POST', '/Groups', { schemas: [GROUP], displayName: `Touched ${i}`, members: [{ value: user.body!.id }], notes: 'n'.repeat(90_000) });
+      const made = await send('POST', '/Groups', {
+        schemas: [GROUP],
+        displayName: `Touched ${i}`,
+        members: [{ value: user.body!.id }],
+        notes: 'n'.repeat(90_000),
+      });
       groups.push(made.body!.id as string);
     }
     proxy.loseReplyTo(user.body!.id as string);

@@ -276,7 +276,10 @@ describe.each(SCIM_TARGETS)('SCIM /Users on the $store store through $adapter', 
         .send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { [ENTERPRISE]: { manager: blank } } }] });
       expect(cleared.status).toBe(204);
       expect((await t.http.get(`/scim/v2/Users/${managed.id}`).set(t.auth)).body[ENTERPRISE]).toBeUndefined();
-      const found = await t.http.get('/scim/v2/Users').query({ filter: `${ENTERPRISE}:manager pr` }).set(t.auth);
+      const found = await t.http
+        .get('/scim/v2/Users')
+        .query({ filter: `${ENTERPRISE}:manager pr` })
+        .set(t.auth);
       expect(found.body.totalResults).toBe(0);
       // A displayName sent without a value is kept, as sent (README, deviations).
       const named = await create('named.manager@example.com', { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: { displayName: 'Bob' } } });
