@@ -13,7 +13,7 @@ import { encodeSortValue, KIND_CODE, outcome, parseResource, writeArgs, type Lea
 import type { RedisContext } from './redis-context.js';
 import type { RedisEventConsumers } from './redis-event-consumers.js';
 import { eventArgs } from './redis-events.js';
-import { memberChunks, takeLease } from './redis-group-lease.js';
+import { memberChunks, takeLease, type MemberChunk } from './redis-group-lease.js';
 import type { RedisMemberReads } from './redis-member-reads.js';
 import { BUMP_JOB, INLINE_MEMBERS, MEMBER_CHUNK } from './redis-scripts.js';
 import {
@@ -280,15 +280,27 @@ export function redisWrites(
     return finished(connectionId, write, reply);
   }
 
+  /** CHECK_MEMBER_CHANGES of one chunk: its version, the bytes it adds, whether it changes anything, a member over the cap. */
+  async function checkChunk(connectionId: string, groupId: string, chunk: MemberChunk, cap: number | undefined, asCycled = true) {
+    const args: (string | number)[] = [groupId, cap ?? '', chunk.remove.length, ...chunk.remove, chunk.add.length];
+    chunk.add.forEach((m, i) => args.push(m.value, (asCycled && chunk.cycled[i] ? '1' : '0') + memberMeta(m)));
+    const [version, bytes, changes, over] = (await run('checkMembers', tag(connectionId), ...args)) as [number, number, number, string];
+    return { version: Number(version), bytes: Number(bytes), changes: Number(changes) === 1, over };
+  }
+
   /**
    * Whether a first chunk's version mismatch is its own write, applied by a first run whose reply was lost
-   * (ioredis sends a command again after a reconnect: docs/redis-deployment.md): the group is one version on
-   * and stored exactly as the chunk wrote it (its JSON carries this write's `lastModified`).
+   * (ioredis sends a command again after a reconnect: docs/redis-deployment.md): the group is one version on,
+   * stored as the chunk wrote it (its JSON carries this write's `lastModified`), and holds the chunk's
+   * changes. A user's deletion touching the group the same millisecond (it takes no lease) matches the first
+   * two, not the third.
    */
-  async function ownFirstChunk(connectionId: string, write: ResourceWrite, expectedVersion: number, reply: unknown[]): Promise<boolean> {
+  async function ownFirstChunk(connectionId: string, write: ResourceWrite, chunk: MemberChunk, expectedVersion: number, reply: unknown[]): Promise<boolean> {
     if (reply[0] !== 'version_mismatch' || Number(reply[1]) !== expectedVersion + 1) return false;
     const row = (await run('get', tag(connectionId), KIND_CODE.Group, write.id)) as unknown[];
     if (row.length === 0 || parseResource('Group', row).json !== write.json) return false;
+    const check = await checkChunk(connectionId, write.id, chunk, undefined, false);
+    if (check.version !== expectedVersion + 1 || check.changes) return false;
     await settle(connectionId, BUMP_JOB);
     return true;
   }
@@ -316,16 +328,14 @@ export function redisWrites(
     const added: number[] = [];
     let changing = false;
     for (const chunk of chunks) {
-      const args: (string | number)[] = [write.id, quota?.maxGroupsPerMember ?? '', chunk.remove.length, ...chunk.remove, chunk.add.length];
-      chunk.add.forEach((m, i) => args.push(m.value, (chunk.cycled[i] ? '1' : '0') + memberMeta(m)));
-      const [version, bytes, changes, over] = (await run('checkMembers', tag(connectionId), ...args)) as [number, number, number, string];
-      if (Number(version) === -1) return { ok: false, reason: 'not_found' };
-      if (Number(version) !== expectedVersion) return { ok: false, reason: 'version_mismatch', currentVersion: Number(version) };
+      const { version, bytes, changes, over } = await checkChunk(connectionId, write.id, chunk, quota?.maxGroupsPerMember);
+      if (version === -1) return { ok: false, reason: 'not_found' };
+      if (version !== expectedVersion) return { ok: false, reason: 'version_mismatch', currentVersion: version };
       if (over !== '' && quota?.maxGroupsPerMember !== undefined) {
         return { ok: false, reason: 'quota', quota: 'groupsPerMember', limit: quota.maxGroupsPerMember, member: over };
       }
-      added.push(Number(bytes));
-      changing ||= Number(changes) === 1;
+      added.push(bytes);
+      changing ||= changes;
     }
     if (!changing && write.keepIfMembersUnchanged) return { ok: true, version: expectedVersion, unchanged: true };
     // Decided above for the whole write: no chunk may skip its script (the first checks every quota).
@@ -346,7 +356,7 @@ export function redisWrites(
       // A later chunk whose lease lapsed stops: what the earlier ones applied stays (never a 412 for it).
       if (i > 0 && reply[0] === 'lease_lost') return { ok: false, reason: 'interrupted' };
       // The first chunk's own write, applied by a first run whose reply was lost: the later chunks go on.
-      if (i === 0 && (await ownFirstChunk(connectionId, each, expectedVersion, reply))) {
+      if (i === 0 && (await ownFirstChunk(connectionId, each, chunk, expectedVersion, reply))) {
         result = { ok: true, version: expectedVersion + 1 };
         continue;
       }
