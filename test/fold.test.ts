@@ -64,10 +64,6 @@ describe('fold', () => {
 
   it('lower-cases non-ASCII letters that stay non-ASCII (Greek, Cyrillic)', () => {
     expect(fold('ΣΟΦΙΑ')).toBe('σοφια');
-    // Final sigma folds as Σ does: a name in capitals and in small letters is one name.
-    expect(fold('ΟΔΥΣΣΕΑΣ@corp.test')).toBe('οδυσσεασ@corp.test');
-    expect(fold('οδυσσεας@corp.test')).toBe(fold('ΟΔΥΣΣΕΑΣ@corp.test'));
-    expect(foldCase('Σς')).toBe('σσ');
     expect(fold('Иван')).toBe('иван');
   });
 

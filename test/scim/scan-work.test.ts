@@ -51,8 +51,6 @@ const reference = (() => {
     let out = '';
     for (const ch of run.normalize('NFC')) {
       if (ch.length === 1 && ch.charCodeAt(0) < 0x80) out += ch.toLowerCase();
-      else if (ch === '\u03c2')
-        out += '\u03c3'; // final sigma folds as Unicode's case folding has it
       else out += hasAscii(ch.toLowerCase()) ? ch : ch.toLowerCase();
     }
     return out;
