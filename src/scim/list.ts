@@ -244,18 +244,22 @@ async function plannedCandidates(
   ...rest: [maxScan: number, options: ReadOptions, holders: Map<string, ReadonlySet<string>>, alreadyRead: IndexRead | null]
 ): Promise<StoredResource[]> {
   const crowded = new Set<string>();
-  for (let plan: Lookup[] | null = lookups; ;) {
+  for (let plan: Lookup[] | null = lookups, round = 1; ; round++) {
     try {
       return await lookedUpCandidates(ctx, plan, ...rest);
     } catch (error) {
       if (!(error instanceof CrowdedLookup)) throw error;
       crowded.add(crowdedKey(error.index, error.value));
-      // Each round leaves out one more lookup of the filter's: it ends.
-      plan = planLookups(ctx, filter, crowded);
+      // Each round leaves out one more lookup of the filter's and reads again those before it: a few rounds
+      // at most, so that a filter of many crowded terms costs a few times one plan's reads, not one per term.
+      plan = round < CROWDED_PLAN_ROUNDS ? planLookups(ctx, filter, crowded) : null;
       if (plan === null) throw crowdedLookup(ctx, error.cause);
     }
   }
 }
+
+/** Most plans a filter's lookups are tried in, each without the crowded values the ones before met. */
+const CROWDED_PLAN_ROUNDS = 3;
 
 /** A lookup of lookedUpCandidates that found its value crowded. */
 class CrowdedLookup extends Error {
