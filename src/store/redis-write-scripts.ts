@@ -279,7 +279,9 @@ export const CREATE_RESOURCE = linkLua(
   `
 local w = parseWrite()
 if redis.call('EXISTS', base .. 'conn') == 0 then return { 'not_found' } end
-if seqOf(w.k, w.id) then return { 'uniqueness', 'id' } end
+-- The id taken: the second run of a create whose reply was lost (ids are the store's UUIDs); the third
+-- element says whether the bump job its first run may have fed has work left.
+if seqOf(w.k, w.id) then return { 'uniqueness', 'id', redis.call('HEXISTS', JOBS, '${BUMP_JOB}') } end
 local taken = conflict(w, nil)
 if taken then return { 'uniqueness', taken } end
 local members = 0
@@ -334,7 +336,8 @@ if w.k == 'g' then
 end
 if not w.expected and w.lease == '' then return redis.error_reply('a write without an expected version needs a lease') end
 local cur = parseRes(redis.call('HGET', rhash(w.k), seq))
-if w.expected and cur.v ~= w.expected then return { 'version_mismatch', cur.v } end
+-- The third element, as for a create's taken id: maybe a second run after a lost reply (redis-writes.ts).
+if w.expected and cur.v ~= w.expected then return { 'version_mismatch', cur.v, redis.call('HEXISTS', JOBS, '${BUMP_JOB}') } end
 if w.keepSame and w.k == 'g' and membersUnchanged(w) then return { 'unchanged', cur.v } end
 -- Most updates (active, names, titles) leave every index entry as it was: then the indexes are not touched.
 local packed = packIndexes(w)
@@ -393,14 +396,18 @@ const TRIM_BUDGET = 64;
  * tombstones go: at most ${TRIM_BUDGET} past the retention, then those over the cap, at most the entries
  * added plus ${TRIM_BUDGET}, so every delete's work stays bounded. The groups it leaves are touched within
  * TOUCH_SCRIPT_BYTES of their records and TOUCH_SCRIPT_GROUPS of them; the rest are left to a touch job (token ARGV[7] .. 't'). Reply 1, 2
- * (deleted, with a touch job to settle), 0, or {'version_mismatch', v}.
+ * (deleted, with a touch job to settle), 0 (not found), 3 (not found, but a job of this token is left: the
+ * second run of a delete whose reply was lost), or {'version_mismatch', v}.
  */
 export const DELETE_RESOURCE = linkLua(
   PRELUDE,
   `
 local k, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local seq = seqOf(k, id)
-if not seq then return 0 end
+if not seq then
+  local left = redis.call('HEXISTS', JOBS, ARGV[7]) == 1 or redis.call('HEXISTS', JOBS, ARGV[7] .. 't') == 1
+  return left and 3 or 0
+end
 local cur = parseRes(redis.call('HGET', rhash(k), seq))
 if ARGV[4] ~= '' and cur.v ~= tonumber(ARGV[4]) then return { 'version_mismatch', cur.v } end
 local packed = cur.x

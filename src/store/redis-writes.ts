@@ -216,9 +216,9 @@ export function redisWrites(
     if (reply[0] === 'ok' && reply[2] === BUMP_JOB) await settle(connectionId, BUMP_JOB);
     // A group write refused as a create finding its id taken (ids are the store's own UUIDs) or for its
     // version may be the second run of one whose reply was lost: the first run may have left users to the
-    // bump job, and its 'ok' never came back to settle them.
+    // bump job, and its 'ok' never came back to settle them. The script says whether that job has work left.
     const secondRun = reply[0] === 'version_mismatch' || (reply[0] === 'uniqueness' && reply[1] === 'id');
-    if (write.kind === 'Group' && secondRun) await settle(connectionId, BUMP_JOB);
+    if (write.kind === 'Group' && secondRun && Number(reply[2]) === 1) await settle(connectionId, BUMP_JOB);
     const result = outcome(reply);
     if (result.ok && write.events) consumers.announce(connectionId);
     return result;
@@ -412,10 +412,10 @@ export function redisWrites(
         ];
         const reply = await run('delete', tag(connectionId), ...args);
         if (Array.isArray(reply)) return { ok: false, reason: 'version_mismatch', currentVersion: Number(reply[1]) };
-        const deleted = Number(reply) >= 1;
-        // Nothing found may be the second run of a delete whose reply was lost (docs/redis-deployment.md): the
-        // jobs its first run left under this request's token are settled as if it had answered.
-        const maybeSecondRun = Number(reply) === 0;
+        const deleted = Number(reply) === 1 || Number(reply) === 2;
+        // Nothing found, with jobs of this request's token left: the second run of a delete whose reply was
+        // lost (docs/redis-deployment.md), whose first run's jobs are settled as if it had answered.
+        const maybeSecondRun = Number(reply) === 3;
         // A deleted group's member list was renamed to the job's trash: settle it (bounded batches).
         if ((deleted || maybeSecondRun) && kind === 'Group') await settle(connectionId, token);
         // The groups it left past one script's budget are touched in batches too (TOUCH_SCRIPT_BYTES, TOUCH_SCRIPT_GROUPS).
