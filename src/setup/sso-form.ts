@@ -42,7 +42,10 @@ export function parseSsoForm(form: Record<string, unknown>): ParsedSsoForm {
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
     return error('The issuer must be a URL such as https://your-org.okta.com, without query or fragment.');
   }
-  if (!values.clientId || /\p{Cc}/u.test(values.clientId)) return error('Enter the client ID of the application in your IdP.');
+  // Control and text-direction characters: a client ID is shown to the app's admins (src/dashboard/html.ts).
+  if (!values.clientId || /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(values.clientId)) {
+    return error('Enter the client ID of the application in your IdP.');
+  }
   if (clientSecret === null || /\p{Cc}/u.test(clientSecret)) return error('The client secret is too long or holds control characters.');
   if (scopesText === null) return error('The scopes are too long.');
   const scopes = values.scopes.split(/\s+/).filter(Boolean);

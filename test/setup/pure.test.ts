@@ -40,6 +40,7 @@ describe('parseSsoForm', () => {
     ['an issuer with credentials', { issuer: 'https://user:pw@acme.okta.com' }, 'The issuer must be a URL'],
     ['an issuer over 2000 characters', { issuer: `https://acme.okta.com/${'a'.repeat(2000)}` }, 'The issuer must be a URL'],
     ['a client id with a control character', { clientId: 'a\u0000b' }, 'Enter the client ID'],
+    ['a client id with a text-direction override', { clientId: 'acme-app\u202e (verified) ' }, 'Enter the client ID'],
     ['a client id that is not a string', { clientId: { toString: (): string => 'x' } }, 'Enter the client ID'],
     ['a secret over 2000 characters', { clientSecret: 'x'.repeat(2001) }, 'client secret'],
     ['21 scopes', { scopes: Array.from({ length: 21 }, (_, i) => `s${i}`).join(' ') }, 'OAuth scope names'],
