@@ -2,6 +2,7 @@
  * HTML building for the dashboard: a tagged template that escapes every interpolated value unless it is
  * already `SafeHtml` (built by this template or by `raw`). Nothing reaches a page unescaped by accident.
  */
+import { showTextDirectionControls } from '../text-direction.js';
 import { urlSegment } from '../url-segment.js';
 
 export class SafeHtml {
@@ -13,16 +14,9 @@ export class SafeHtml {
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
-/**
- * Text-direction controls (embeddings, overrides, isolates, marks). Values an IdP or a customer's admin
- * typed could use them to show an admin other text than they hold (`acme-app\u202E…` read backwards):
- * they are shown as their code point instead.
- */
-const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Escapes text for element content and quoted attribute values; text-direction controls are shown as `[U+202E]`. */
+/** Escapes text for element content and quoted attribute values; text-direction controls are shown as `[U+202E]` (src/text-direction.ts). */
 function escapeHtml(value: string): string {
-  return value.replace(/[&<>"'`]/g, (c) => ENTITIES[c]!).replace(BIDI_CONTROLS, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+  return showTextDirectionControls(value.replace(/[&<>"'`]/g, (c) => ENTITIES[c]!));
 }
 
 /** Marks trusted markup (constants of this module's callers only, never data). */

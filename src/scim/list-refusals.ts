@@ -130,7 +130,7 @@ const INDEX_WHAT: Record<string, string> = { externalId: 'externalId', email: 'e
  * A lookup of a crowded value (src/store/crowded-values.ts): more resources hold it than the store lists for
  * one value, so the answer would be most of them or none. Which filters name one resource instead.
  */
-export function crowdedLookup(ctx: ResourceContext, error: CrowdedValueError): ScimError {
+export function lookupTooCrowded(ctx: ResourceContext, error: CrowdedValueError): ScimError {
   const what = (Object.hasOwn(INDEX_WHAT, error.attribute) ? INDEX_WHAT[error.attribute] : undefined) ?? error.attribute;
   const unique = ctx.spec.kind === 'User' ? 'id or userName' : 'id';
   return scimErrors.badRequest(

@@ -34,7 +34,7 @@ import { matchesFilter } from './filter-eval.js';
 import { yieldToEventLoop } from '../event-loop.js';
 import { SCAN_FOLD_CHARS, SCAN_GROUP_MEMBERS, SCAN_MEMBERSHIPS_PER_RESOURCE, SCAN_PARSE_CHARS, SCAN_WORK_PER_RESOURCE } from './limits.js';
 import {
-  crowdedLookup,
+  lookupTooCrowded,
   groupTooLarge,
   lookupsTooLarge,
   MAX_PAGE_BYTES,
@@ -235,7 +235,7 @@ function membershipCharge(ctx: ResourceContext, maxScan: number, read: ReadOptio
 /**
  * The candidates of the filter's index lookups. A lookup by a crowded value is planned around where the
  * filter allows (an `and` another side of which an index answers: `externalId eq "shared" and
- * emails.value eq "x"`, in either order), else it is a 400 `tooMany` (crowdedLookup).
+ * emails.value eq "x"`, in either order), else it is a 400 `tooMany` (lookupTooCrowded).
  */
 async function plannedCandidates(
   ctx: ResourceContext,
@@ -253,7 +253,7 @@ async function plannedCandidates(
       // Each round leaves out one more lookup of the filter's and reads again those before it: a few rounds
       // at most, so that a filter of many crowded terms costs a few times one plan's reads, not one per term.
       plan = round < CROWDED_PLAN_ROUNDS ? planLookups(ctx, filter, crowded) : null;
-      if (plan === null) throw crowdedLookup(ctx, error.cause);
+      if (plan === null) throw lookupTooCrowded(ctx, error.cause);
     }
   }
 }
@@ -339,12 +339,12 @@ async function* scannedCandidates(ctx: ResourceContext, maxScan: number, indexin
   }
 }
 
-/** The resources holding an index value, in creation order; a crowded value is a 400 `tooMany` (crowdedLookup). */
+/** The resources holding an index value, in creation order; a crowded value is a 400 `tooMany` (lookupTooCrowded). */
 export async function findIndexed(ctx: ResourceContext, index: string, value: string, read: ReadOptions): Promise<StoredResource[]> {
   try {
     return await ctx.store.findByIndex(ctx.connectionId, ctx.spec.kind, index, value, read);
   } catch (error) {
-    throw error instanceof CrowdedValueError ? crowdedLookup(ctx, error) : error;
+    throw error instanceof CrowdedValueError ? lookupTooCrowded(ctx, error) : error;
   }
 }
 

@@ -3,6 +3,7 @@
  * without query or fragment, a client id without control characters, at most 20 OAuth scope tokens.
  * Pure; the live discovery check comes after (discovery-check.ts).
  */
+import { hasTextDirectionControl } from '../text-direction.js';
 import type { SsoFormValues } from './sso-page.js';
 
 const IDP_TYPES = ['Okta', 'MicrosoftEntra', 'Generic'];
@@ -42,8 +43,8 @@ export function parseSsoForm(form: Record<string, unknown>): ParsedSsoForm {
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
     return error('The issuer must be a URL such as https://your-org.okta.com, without query or fragment.');
   }
-  // Control and text-direction characters: a client ID is shown to the app's admins (src/dashboard/html.ts).
-  if (!values.clientId || /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(values.clientId)) {
+  // Control and text-direction characters: a client ID is shown to the app's admins (src/text-direction.ts).
+  if (!values.clientId || /\p{Cc}/u.test(values.clientId) || hasTextDirectionControl(values.clientId)) {
     return error('Enter the client ID of the application in your IdP.');
   }
   if (clientSecret === null || /\p{Cc}/u.test(clientSecret)) return error('The client secret is too long or holds control characters.');
