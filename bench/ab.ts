@@ -2,7 +2,7 @@
  * `npx tsx bench/ab.ts <other checkout> [phase] [store]`: this work tree's SCIM server against the same
  * server built from another checkout of scim-sso, with the limit server as the control, in alternating
  * slices. For two versions of a request path on this shared 2-core VM it is steadier than two runs of
- * `npm run bench`, though a run can still swing by 0.1: repeat it (bench/README.md, "Session 17").
+ * `npm run bench`, though a run can still swing by 0.1: repeat it (bench/HISTORY.md, "Session 17").
  *
  *   git worktree add ../base HEAD && ln -s "$PWD/node_modules" ../base/node_modules
  *   npx tsx bench/ab.ts ../base absent memory

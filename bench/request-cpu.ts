@@ -11,7 +11,7 @@
  * `REQUEST_CPU_COLD=1`: one request at a time, each after 32 MB of memory was walked (not timed), so that
  * it starts with the CPU caches holding none of its code or data; prints the wall time per request (CPU
  * time, on the memory store). What a request costs in a server that shares its cores with the load
- * generator and Redis lies between the two figures (bench/README.md, "Session 17").
+ * generator and Redis lies between the two figures (bench/HISTORY.md, "Session 17").
  */
 import { Redis } from 'ioredis';
 import { memoryStore } from '../src/index.js';

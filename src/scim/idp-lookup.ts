@@ -1,7 +1,7 @@
 /**
  * The lookup IdPs send before nearly every write, `GET /Users?filter=userName eq "…"` (Okta, Entra,
  * OneLogin; `externalId eq "…"` likewise), answered on a short path. In a server whose cores are shared, a
- * request costs mostly the code and data it touches with the CPU caches cold (bench/README.md, "Session
+ * request costs mostly the code and data it touches with the CPU caches cold (bench/HISTORY.md, "Session
  * 17"); the general query path (paging, projection, sort, the filter parser, the lookup plan, the scan
  * budgets) is most of that, and this request needs none of it.
  *

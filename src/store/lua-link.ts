@@ -2,7 +2,7 @@
  * Keeps a script's shared helpers to the ones it uses. Redis runs a script's whole text on every EVALSHA:
  * each top-level `local function` of a prelude is a closure made again per call, and each `local X = base ..
  * '…'` a string built again, whether or not the script calls them. With every helper of the preludes
- * that is about a third of a small read's script time (bench/README.md, "Lua preludes").
+ * that is about a third of a small read's script time (bench/HISTORY.md, "Lua preludes").
  *
  * A prelude is a sequence of top-level definitions, each starting at column 0 with `local` (comment lines
  * before it belong to it, indented lines and `end` after it too). `linkLua` keeps, in their order, the
@@ -54,7 +54,7 @@ export function preludeDefinitions(prelude: string): Definition[] {
  * out, so a definition named only in another's comment is not linked. Until 2026-12-05 comments counted,
  * and a comment in the event log's keepShared naming touchAt gave every read script (GET_RESOURCE,
  * FIND_BY_INDEX) the cascade and event log helpers as well: GET_RESOURCE was 12,541 characters with 23
- * definitions made per call, where 2,792 and 11 do (bench/README.md, "Session 20").
+ * definitions made per call, where 2,792 and 11 do (bench/HISTORY.md, "Session 20").
  */
 function identifiers(text: string): Set<string> {
   return new Set(withoutComments(text).match(IDENTIFIER) ?? []);
