@@ -26,7 +26,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { createDashboardCore } from '../src/dashboard/index.js';
-import { candidateOf } from '../src/guard/guard.js';
+import { shownCandidateOf } from '../src/guard/guard.js';
 import { redisStore } from '../src/redis.js';
 import { userSpec } from '../src/scim/users.js';
 import { createScimSso } from '../src/sso.js';
@@ -145,7 +145,7 @@ async function wholeConnectionMB(store: Store, connectionId: string): Promise<nu
   const scim = [];
   for (let offset = 0; ;) {
     const page = await store.listPage(connectionId, 'User', offset, 500);
-    scim.push(...page.resources.map(candidateOf));
+    scim.push(...page.resources.map(shownCandidateOf));
     offset += page.resources.length;
     if (page.resources.length === 0 || offset >= page.total) break;
   }

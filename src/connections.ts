@@ -77,8 +77,8 @@ export function checkCustomerId(customerId: unknown): string {
   return customerId;
 }
 
-function toPublic(connection: StoredConnection, oidcClientId: string | null, now = Date.now()): ScimConnection {
-  const previousValid = connection.previousTokenExpiresAt !== null && connection.previousTokenExpiresAt > now;
+function toPublic(connection: StoredConnection, oidcClientId: string | null): ScimConnection {
+  const previousValid = connection.previousTokenExpiresAt !== null && connection.previousTokenExpiresAt > Date.now();
   return {
     connectionId: connection.connectionId,
     customerId: connection.customerId,

@@ -1,6 +1,6 @@
 /**
  * Reads what the matching report needs from the store a page at a time and builds it (src/match/report.ts):
- * the SSO users in scan batches of REPORT_PAGE, each batch's lookups under the five strategies in one
+ * the SSO users in scan batches of REPORT_PAGE, each batch's lookups under the protocol's strategies in one
  * batched store read (findUsersForLoginBatch: the guard's own lookup, tombstones included), then the SCIM
  * users' positions in creation order, asked for MAX_CURSOR_PAGE at a time (the Redis store answers at most
  * ROWS_PER_SCRIPT of them a call, with userNames; the memory store all MAX_CURSOR_PAGE), to count those nobody

@@ -1,7 +1,7 @@
 /**
  * The Compare page's data: one SSO user, and for each strategy the SCIM users the guard would look at and
- * what it would decide. It runs the guard's own steps — `lookupFor`, the store's login lookup (the five in
- * one batched read), `findMatches`, `decide` — so the page can never disagree with a real login. It reads
+ * what it would decide. It runs the guard's own steps — `lookupFor`, the store's login lookup (every strategy's
+ * in one batched read), `findMatches`, `decide` — so the page can never disagree with a real login. It reads
  * the one SSO user and the SCIM users its lookups find: nothing grows with the customer. It shows the first
  * CANDIDATES_SHOWN of those users, each with the first of its groups (LIST_CHARS, name-list.ts).
  */
@@ -9,10 +9,11 @@ import { yieldForResource } from '../event-loop.js';
 import type { ScimConnection } from '../connections.js';
 import { fold } from '../fold.js';
 import { decide, type GuardDecision } from '../match/decide.js';
-import { candidateOf, loginCandidateOf, matchPolicyOf, type ScimUserView } from '../guard/guard.js';
+import { shownCandidateOf, loginCandidateOf, matchPolicyOf, type ScimUserView } from '../guard/guard.js';
 import {
   matchesDistinctPeople,
   findMatches,
+  identityOfSsoUser,
   isSsoMatchingStrategy,
   lookupFor,
   strategiesFor,
@@ -68,17 +69,9 @@ export interface CompareData {
   strategies: StrategyComparison[];
 }
 
-export const identityOfSsoUser = (u: StoredSsoUser): SsoIdentity => ({
-  subject: u.subject,
-  email: u.email,
-  emailVerified: u.emailVerified,
-  preferredUsername: u.preferredUsername,
-  samlAttribute: typeof u.claims.saml_attribute === 'string' ? u.claims.saml_attribute : null,
-});
-
 /**
  * SCIM users the Compare page shows side by side. A lookup finds up to 100 (quota.maxResourcesPerValue) and
- * the page asks up to six (five strategies and the email): 300 candidates at their limits made a 3.7 MB page,
+ * the page asks up to six (five OIDC strategies and the email): 300 candidates at their limits made a 3.7 MB page,
  * 20 MB when their values were all quotes (`&quot;`), 60-400 ms to build.
  */
 export const CANDIDATES_SHOWN = 20;
@@ -107,7 +100,7 @@ async function withGroupsShown(store: Store, connectionId: string, shown: Candid
     candidate.groups = user?.groups ? firstNames(user.groups, (g) => g.display) : null;
     if (!user) candidate.goneSinceFound = true;
     if (user && unread.has(candidate.id)) {
-      candidate.resource = candidateOf(user).resource;
+      candidate.resource = shownCandidateOf(user).resource;
       await yieldForResource(user); // a large user parsed in a turn of its own
     }
   }
@@ -137,7 +130,7 @@ export async function loadCompare(api: DashboardApi, customerId: string, subject
         candidates.set(stored.id, candidate);
         unread.add(stored.id);
       } else if (!candidate) {
-        candidate = { ...candidateOf(stored), groups: stored.groups ? firstNames(stored.groups, (g) => g.display) : null };
+        candidate = { ...shownCandidateOf(stored), groups: stored.groups ? firstNames(stored.groups, (g) => g.display) : null };
         candidates.set(stored.id, candidate);
         await yieldForResource(stored); // a large user parsed in a turn of its own
       }

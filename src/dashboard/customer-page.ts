@@ -7,7 +7,7 @@
  * members and an SSO user's roles show as far as LIST_CHARS goes, then how many more (name-list.ts): a
  * customer's SCIM client can put each user in 1,000 groups of 1,024-character names.
  */
-import { candidateOf } from '../guard/guard.js';
+import { shownCandidateOf } from '../guard/guard.js';
 import type { ScimConnection } from '../connections.js';
 import type { OidcClient } from '../oidc-clients.js';
 import type { SamlConnection } from '../saml-connections.js';
@@ -136,7 +136,7 @@ export const MEMBER_NAME_CHARS = 2 * 1024 * 1024;
 async function memberNames(api: DashboardApi, connection: ScimConnection | null, users: StoredResource[], groups: GroupRow[]): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   if (!connection) return names;
-  for (const user of users) names.set(user.id, candidateOf(user).userName);
+  for (const user of users) names.set(user.id, shownCandidateOf(user).userName);
   const missing = new Set<string>();
   for (const { members } of groups) {
     for (const m of members) if (m.display === undefined && !names.has(m.value)) missing.add(m.value);
@@ -148,7 +148,7 @@ async function memberNames(api: DashboardApi, connection: ScimConnection | null,
     for (const user of found) {
       if (!user || read > MEMBER_NAME_CHARS) continue;
       read += user.json.length;
-      names.set(user.id, candidateOf(user).userName);
+      names.set(user.id, shownCandidateOf(user).userName);
       await yieldForResource(user);
     }
   }
@@ -236,7 +236,7 @@ function clientSection(ctx: PageContext, data: CustomerData): SafeHtml {
 
 function usersSection(ctx: PageContext, data: CustomerData): SafeHtml {
   const rows = data.users.resources.map((stored) => {
-    const user = candidateOf(stored);
+    const user = shownCandidateOf(stored);
     const display = typeof user.resource.displayName === 'string' ? user.resource.displayName : '';
     const groups = inlineNames(
       firstNames(stored.groups ?? [], (g) => g.display),

@@ -64,7 +64,7 @@ const candidateFrom = (id: string, facts: LoginFacts): ScimCandidate => ({
 export const loginCandidateOf = (stored: StoredResource): ScimCandidate => candidateFrom(stored.id, loginFactsOf(stored));
 
 /** A stored SCIM user as matching reads it, and its whole resource (pages that show it). Throws unless its JSON is an object. */
-export function candidateOf(stored: StoredResource): ScimUserView & ScimCandidate {
+export function shownCandidateOf(stored: StoredResource): ScimUserView & ScimCandidate {
   const resource = JSON.parse(stored.json) as unknown;
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) throw new TypeError('a stored user is not a JSON object');
   return { ...candidateFrom(stored.id, loginFactsOfParsed(resource)), resource: resource as Record<string, unknown> };

@@ -170,7 +170,7 @@ function checkAssertion(
   profile: Profile,
   saml: StoredSamlConnection,
   envelope: Envelope,
-  nowMs = Date.now(),
+  nowMs: number,
 ): { assertion: XmlNode; assertionId: string; rememberMs: number } {
   const assertion = (profile.getAssertion?.() as { Assertion?: XmlNode } | undefined)?.Assertion;
   const id = attr(assertion, 'ID');
@@ -222,7 +222,7 @@ function checkAssertion(
  * covers instances whose clocks differ (the same allowance checkBrowser makes). An IdP's 24-hour assertions
  * are kept 20 minutes, not 24 hours: a customer minting responses in a loop holds 72 times fewer entries.
  */
-export function replayWindowMs(rememberMs: number, startedAt: number, nowMs = Date.now()): number {
+export function replayWindowMs(rememberMs: number, startedAt: number, nowMs: number): number {
   return Math.max(1, Math.min(rememberMs, startedAt + 2 * SAML_REQUEST_TTL_MS - nowMs));
 }
 
@@ -313,7 +313,7 @@ export class SamlRuntime {
    * SAML_RESTART_GUARD_MS is refused instead: an IdP that answers the app's own request without naming it
    * would otherwise send the browser round and round.
    */
-  private async restart(saml: StoredSamlConnection, browser: LoginBrowser, nowMs = Date.now()): Promise<{ restart: string }> {
+  private async restart(saml: StoredSamlConnection, browser: LoginBrowser, nowMs: number): Promise<{ restart: string }> {
     const started = latestRestart(saml.customerId, browser.cookieHeader);
     if (started !== null && Math.abs(nowMs - started) < SAML_RESTART_GUARD_MS) {
       throw refused(
@@ -330,7 +330,7 @@ export class SamlRuntime {
    * and start time must derive the request ID the response names. Clears the cookie; the assertion cache
    * makes each assertion count once whichever browser posts it. Answers when the login started.
    */
-  private checkBrowser(saml: StoredSamlConnection, requestId: string, browser: LoginBrowser, nowMs = Date.now()): number {
+  private checkBrowser(saml: StoredSamlConnection, requestId: string, browser: LoginBrowser, nowMs: number): number {
     if (!REQUEST_ID.test(requestId)) {
       throw refused(saml.customerId, `the response's InResponseTo names no request of this app`);
     }
@@ -382,12 +382,14 @@ export class SamlRuntime {
       }
       if (!profile) throw refused(customerId, 'the response holds no assertion');
       const envelope = envelopeOf(doc);
-      const { assertion, assertionId, rememberMs } = checkAssertion(profile, saml, envelope);
-      if (envelope.requestId === null) return await this.restart(saml, browser);
-      const startedAt = this.checkBrowser(saml, envelope.requestId, browser);
+      // One instant for every time check below, taken once the signature is checked.
+      const nowMs = Date.now();
+      const { assertion, assertionId, rememberMs } = checkAssertion(profile, saml, envelope, nowMs);
+      if (envelope.requestId === null) return await this.restart(saml, browser, nowMs);
+      const startedAt = this.checkBrowser(saml, envelope.requestId, browser, nowMs);
       const claims = samlClaims(assertionProfile(assertion, saml.idpEntityId), saml);
       if (typeof claims.sub !== 'string') throw new SsoLoginError('missing_claim', 401, 'the SAML assertion has no usable NameID', customerId);
-      if (!(await this.store.rememberSamlAssertion(customerId, assertionId, replayWindowMs(rememberMs, startedAt)))) {
+      if (!(await this.store.rememberSamlAssertion(customerId, assertionId, replayWindowMs(rememberMs, startedAt, nowMs)))) {
         throw refused(customerId, 'the assertion was already used (replay)');
       }
       result = await runGuard(this.store, { client: samlGuardSettings(saml), connection: config.connection, roleMapping: config.roleMapping }, claims, {});

@@ -1,8 +1,9 @@
 /**
- * The SCIM Matching report: a dry run of all five strategies over a customer's recorded SSO users and SCIM
- * users, changing nothing. For each strategy it counts the SSO users who would be admitted, refused as
- * deactivated, deleted, not provisioned ("affected") or ambiguous, and the SCIM users nobody matched, with a
- * few examples of each; then it recommends a strategy with its reason in words.
+ * The SCIM Matching report: a dry run of every strategy of the connection's protocol (five for OIDC, four
+ * for SAML: src/match/strategies.ts) over a customer's recorded SSO users and SCIM users, changing nothing.
+ * For each strategy it counts the SSO users who would be admitted, refused as deactivated, deleted, not
+ * provisioned ("affected") or ambiguous, and the SCIM users nobody matched, with a few examples of each;
+ * then it recommends a strategy with its reason in words.
  *
  * It is built a page at a time, so that its memory does not grow with the customer (src/matching-report.ts
  * reads the pages; docs/matching-report.md): `planSsoUsers` says what a page of SSO users needs looked up,
@@ -18,6 +19,7 @@ import { countFirst, countInOrder, keepAt, noExamples, type Examples } from './e
 import { rolesFor, type RoleMapping, type SessionGroup } from '../roles/role-mapping.js';
 import { SeqSet } from './seq-set.js';
 import {
+  identityOfSsoUser,
   matchesDistinctPeople,
   strategiesFor,
   type SsoProtocol,
@@ -27,7 +29,6 @@ import {
   type MatchPolicy,
   type SsoMatchingStrategy,
   type ScimCandidate,
-  type SsoIdentity,
   type StoreLookup,
 } from './strategies.js';
 
@@ -111,7 +112,7 @@ export interface ReportContext {
   subjectClaim: string | null;
   /** The protocol of the customer's SSO connection: which strategies are evaluated. Default 'oidc'. */
   protocol?: SsoProtocol;
-  /** The client's matching policy (guard.ts matchPolicyOf), as the guard applies it. Default: {}. */
+  /** The client's matching policy (matchPolicyOf, src/guard/guard.ts), as the guard applies it. Default: {}. */
   policy?: MatchPolicy;
   /** The customer's role mapping (src/roles/role-mapping.ts): admitted examples show their roles. */
   roleMapping?: RoleMapping | null;
@@ -152,14 +153,6 @@ export interface ReportTally {
 
 /** The key of a lookup, to find its answer again (lookups of several strategies and users coincide). */
 export const lookupKey = (index: MatchIndex, value: string): string => `${index}\u0000${value}`;
-
-const identityOf = (u: StoredSsoUser): SsoIdentity => ({
-  subject: u.subject,
-  email: u.email,
-  emailVerified: u.emailVerified,
-  preferredUsername: u.preferredUsername,
-  samlAttribute: typeof u.claims.saml_attribute === 'string' ? u.claims.saml_attribute : null,
-});
 
 const summary = (u: StoredSsoUser): SsoUserSummary => ({
   subject: u.subject,
@@ -213,12 +206,12 @@ export interface SsoUserPlan {
   at: number[][];
 }
 
-/** What a page of SSO users needs looked up under the five strategies. */
+/** What a page of SSO users needs looked up under the protocol's strategies. */
 export function planSsoUsers(tally: ReportTally, users: StoredSsoUser[]): SsoUserPlan {
   const positions = new Map<string, number>();
   const distinct: StoreLookup[] = [];
   const at = users.map((user) => {
-    const identity = identityOf(user);
+    const identity = identityOfSsoUser(user);
     return tally.strategies.map(({ strategy }) => {
       const lookup = lookupFor(strategy, identity, tally.context.policy);
       if (!lookup) return -1;

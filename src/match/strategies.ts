@@ -4,6 +4,7 @@
  * matching report and the dashboard all use these, so they can never disagree.
  */
 import { fold, foldsEmpty, localPart } from '../fold.js';
+import type { StoredSsoUser } from '../store/store.js';
 
 /** The five strategies of an OIDC client. */
 export const MATCHING_STRATEGIES = [
@@ -44,7 +45,7 @@ export interface SsoIdentity {
   subject: string;
   email: string | null;
   /**
-   * `email_verified` read by `emailVerifiedOf` (guard/identity.ts): true, false (any other value sent), or
+   * `email_verified` read by `emailVerifiedOf` (src/guard/identity.ts): true, false (any other value sent), or
    * null when the IdP sent none. False disqualifies the email; null does too under `requireVerifiedEmail`.
    */
   emailVerified: boolean | null;
@@ -52,6 +53,15 @@ export interface SsoIdentity {
   /** SAML only: the value of the connection's match attribute (SamlAttributeToScimExternalId), else null or absent. */
   samlAttribute?: string | null;
 }
+
+/** The identity a recorded SSO user last logged in with: what the report and the Compare page match, as a login would. */
+export const identityOfSsoUser = (u: StoredSsoUser): SsoIdentity => ({
+  subject: u.subject,
+  email: u.email,
+  emailVerified: u.emailVerified,
+  preferredUsername: u.preferredUsername,
+  samlAttribute: typeof u.claims.saml_attribute === 'string' ? u.claims.saml_attribute : null,
+});
 
 /** The parts of a SCIM user that matching looks at. */
 export interface ScimCandidate {
@@ -62,7 +72,7 @@ export interface ScimCandidate {
   active: boolean;
 }
 
-/** Store indexes the strategies read (the SCIM user indexes of users.ts). */
+/** Store indexes the strategies read (the SCIM user indexes of src/scim/users.ts). */
 export type MatchIndex = 'userName' | 'externalId' | 'userNameLocal';
 
 export interface StoreLookup {
@@ -70,7 +80,7 @@ export interface StoreLookup {
   value: string;
 }
 
-/** How the email strategies treat `email_verified`; the customer's OIDC client decides (oidc-clients.ts). */
+/** How the email strategies treat `email_verified`; the customer's OIDC client decides (src/oidc-clients.ts). */
 export interface MatchPolicy {
   /** An email counts only when `email_verified` is true; absent counts as unverified. Default false. */
   requireVerifiedEmail?: boolean;

@@ -12,6 +12,10 @@ const REDIRECT_BINDING = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
 
 /** The largest metadata document read (Entra's is about 20 kB; federation aggregates are not supported). */
 export const MAX_METADATA_BYTES = 1_000_000;
+
+/** How long the IdP's metadata URL has to answer, body included. */
+const METADATA_FETCH_MS = 10_000;
+
 /** At most this many signing certificates are kept (two while the IdP rotates, one spare). */
 export const MAX_IDP_CERTS = 3;
 
@@ -114,10 +118,10 @@ export function parseIdpMetadata(xml: string): IdpSettings {
 /**
  * Fetches metadata from the IdP's URL through the outbound guard (src/net/outbound-fetch.ts): public
  * addresses only unless `allowPrivate` (the instance's allowPrivateIdpAddresses, or allowHttpIssuers), no redirects, at most
- * MAX_METADATA_BYTES, within `timeoutMs`.
+ * MAX_METADATA_BYTES, within METADATA_FETCH_MS.
  */
-export async function fetchIdpMetadata(url: string, allowPrivate: boolean, timeoutMs = 10_000): Promise<string> {
-  const response = await outboundFetch({ maxBytes: MAX_METADATA_BYTES, allowPrivate })(url, { signal: AbortSignal.timeout(timeoutMs) });
+export async function fetchIdpMetadata(url: string, allowPrivate: boolean): Promise<string> {
+  const response = await outboundFetch({ maxBytes: MAX_METADATA_BYTES, allowPrivate })(url, { signal: AbortSignal.timeout(METADATA_FETCH_MS) });
   if (!response.ok) throw new Error(`the IdP metadata URL answered ${response.status}`);
   return response.text();
 }

@@ -1,5 +1,5 @@
 /**
- * The audit events of SCIM traffic (see events.ts): one per successful write — with deactivation and
+ * The audit events of SCIM traffic (see src/events.ts): one per successful write — with deactivation and
  * reactivation told apart — and one per refused write, unreachable store, or unauthenticated request.
  */
 import type { ScimError } from '../errors.js';

@@ -49,9 +49,13 @@ export function matchesFilter(node: FilterNode, resource: JsonObject, scope: Fil
   return metered(workMeter, () => evaluate(node, (path) => locateInResource(resource, scope.type, path)));
 }
 
-/** Evaluate a filter against one element of a multi-valued complex attribute (used by PATCH value paths like members[value eq "x"]). */
-export function matchesElement(node: FilterNode, element: Json, elementDef: AttributeDef | undefined, workMeter?: WorkMeter): boolean {
-  return metered(workMeter, () => evaluate(node, (path) => locateInElement(element, elementDef, path)));
+/**
+ * Evaluate a filter against one element of a multi-valued complex attribute (used by PATCH value paths like
+ * members[value eq "x"]). Not metered here: a PATCH charges a value filter before evaluating it (chargeFilter,
+ * src/scim/patch-apply.ts).
+ */
+export function matchesElement(node: FilterNode, element: Json, elementDef: AttributeDef | undefined): boolean {
+  return metered(undefined, () => evaluate(node, (path) => locateInElement(element, elementDef, path)));
 }
 
 function metered(workMeter: WorkMeter | undefined, run: () => boolean): boolean {

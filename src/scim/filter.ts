@@ -54,24 +54,6 @@ export function parseFilter(text: string, limits: Partial<FilterLimits> = {}): R
   }
 }
 
-/** Parses a bare attribute path (`name.givenName`, `urn:…:User:manager.value`); errors are 400 `invalidPath`. */
-export function parseAttrPath(text: string): Result<AttrPath> {
-  if (typeof text !== 'string') return fail(scimErrors.badRequest('invalidPath', 'The attribute path must be a string'));
-  const cursor = new Cursor(text);
-  try {
-    cursor.skipWs();
-    const at = cursor.pos;
-    const pathText = cursor.readPathText();
-    if (!pathText) cursor.expected('an attribute path');
-    cursor.skipWs();
-    if (!cursor.atEnd) cursor.fail(`unexpected ${cursor.describe()} after the attribute path`);
-    return ok(cursor.toAttrPath(pathText, at));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : 'invalid attribute path';
-    return fail(scimErrors.badRequest('invalidPath', message.replace(/^Invalid filter/, 'Invalid attribute path')));
-  }
-}
-
 /** The limits given, without keys set to undefined (which would override the defaults). */
 function definedOnly(limits: Partial<FilterLimits>): Partial<FilterLimits> {
   const out: Partial<FilterLimits> = {};

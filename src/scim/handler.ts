@@ -1,6 +1,6 @@
 /**
  * The SCIM service, framework-neutral: {method, path, query, headers, body} → {status, headers, body}.
- * Adapters (express.ts, koa.ts) only translate. Every error leaves as an RFC 7644 §3.12 body; an
+ * The adapters (src/express/scim.ts, src/koa/scim.ts, over src/scim/mount.ts) only translate. Every error leaves as an RFC 7644 §3.12 body; an
  * unexpected failure is logged through `onError` and answered with a 500 that holds no internals, and an
  * unreachable store with a 503 and `Retry-After`.
  */
@@ -19,7 +19,7 @@ import type { ResourceSpec } from './resource-spec.js';
 import { BodyReads } from './body-reads.js';
 import { HeavyTicket, HeavyWork, MEMBER_READ_BYTES } from './heavy-work.js';
 import { RecentUsers } from './recent-users.js';
-import { createResource, deleteResource, patchResource, preconditionFailed, readResource, replaceResource, type ResourceContext } from './resources.js';
+import { createResource, deleteResource, patchResource, preconditionFailedError, readResource, replaceResource, type ResourceContext } from './resources.js';
 import { groupSpec } from './groups.js';
 import { wantsMembers } from './group-members.js';
 import { readGroup } from './group-read.js';
@@ -248,7 +248,7 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
         const group = ctx.spec.kind === 'Group' ? await readGroup(ctx, id, projection!, request.baseUrl) : null;
         const stored = group ? group.stored : unwrap(await readResource(ctx, id));
         // RFC 9110 §13.2.2: If-Match first (a read pinned to a version another write has passed is a 412).
-        if (conditions.ifMatch && !etagListMatches(conditions.ifMatch, stored.version)) throw preconditionFailed(id);
+        if (conditions.ifMatch && !etagListMatches(conditions.ifMatch, stored.version)) throw preconditionFailedError(id);
         if (conditions.ifNoneMatch && etagListMatches(conditions.ifNoneMatch, stored.version)) {
           return { status: 304, headers: { ETag: etagOf(stored.version) } };
         }

@@ -15,7 +15,7 @@
  *   answered before any of this by idp-lookup.ts, with the same answer);
  * - any other filter or `sortBy` scans the connection's resources in creation order in batches
  *   (O(resources)), up to `maxScan` (else 400 `tooMany` naming what the indexes answer), filters and sorts
- *   them in slices that yield to the event loop (sliced-sort.ts).
+ *   them in slices that yield to the event loop (src/sliced-sort.ts).
  * Filtering is measured in work, not resources (scan-work.ts): the values each comparison reads and their
  * length. A slice ends after SCAN_SLICE_WORK units (or LIST_YIELD_EVERY resources); a request may spend
  * SCAN_WORK_PER_RESOURCE units per resource of `maxScan`, one resource's evaluation SCAN_RESOURCE_WORK;

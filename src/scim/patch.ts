@@ -12,8 +12,6 @@ import { PatchLists } from './patch-list.js';
 import { resolvePatchPath, schemaOfPath, type ResolvedPatchPath } from './patch-path.js';
 import { splitCustomUrn, type ResourceTypeDef } from './schemas.js';
 
-export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-
 /** Bounds on a PATCH request. */
 export interface PatchLimits {
   /** Most operations in one request; more is a 400 `invalidValue`. */

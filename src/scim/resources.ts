@@ -152,7 +152,7 @@ function storedSizeProblem(ctx: ResourceContext, json: string, before: string): 
 
 const connectionGone = () => new ScimError(401, "the token's SCIM connection no longer exists", undefined, { 'WWW-Authenticate': 'Bearer realm="SCIM"' });
 
-export const preconditionFailed = (id: string) => new ScimError(412, `${id} is at a version the request's If-Match or If-None-Match refuses`);
+export const preconditionFailedError = (id: string) => new ScimError(412, `${id} is at a version the request's If-Match or If-None-Match refuses`);
 
 export async function createResource(ctx: ResourceContext, body: unknown): Promise<Result<StoredResource>> {
   const timestamp = now();
@@ -279,7 +279,7 @@ async function updateResource(
         recentUsers.remember(connectionId, stored);
         return ok(updatedAs(ctx, stored, sent.before, sent.resource));
       }
-      return fail(preconditionFailed(id));
+      return fail(preconditionFailedError(id));
     }
     // Reading, parsing, computing, serialising and diffing a large resource (long JSON or member list) are
     // separate phases, with a yield between them.
@@ -456,7 +456,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const stored = await ctx.store.getResource(ctx.connectionId, 'Group', id, { members: false });
     if (!stored) return fail(notFound(ctx, id));
-    if (preconditionFails(conditions, stored.version)) return fail(preconditionFailed(id));
+    if (preconditionFails(conditions, stored.version)) return fail(preconditionFailedError(id));
     // A group with long JSON is parsed, patched, rebuilt, compared, serialised and diffed in phases.
     await yieldForResource(stored);
     const current = JSON.parse(stored.json) as JsonObject;
@@ -509,7 +509,7 @@ async function patchGroup(ctx: ResourceContext, id: string, plan: GroupPatchPlan
     // Under If-Match a lost race is a 412, even one lost to this request's own first run whose reply was
     // lost: a group's JSON leaves its members out, so it cannot tell this write from another request's made
     // the same millisecond with other members (updateResource tells a user's own write by its JSON).
-    if (pinsVersion(conditions)) return fail(preconditionFailed(id));
+    if (pinsVersion(conditions)) return fail(preconditionFailedError(id));
     await backoff(attempt);
   }
   return fail(busy(ctx, id));
@@ -572,7 +572,7 @@ export async function deleteResource(ctx: ResourceContext, id: string, condition
     if (conditional) {
       const stored = await ctx.store.getResource(ctx.connectionId, ctx.spec.kind, id, { members: false });
       if (!stored) return fail(notFound(ctx, id));
-      if (preconditionFails(conditions, stored.version)) return fail(preconditionFailed(id));
+      if (preconditionFails(conditions, stored.version)) return fail(preconditionFailedError(id));
       // `If-Match: *` alone holds for any version: no need to pin one.
       if (pinsVersion(conditions) || given(conditions.ifNoneMatch)) expectedVersion = stored.version;
     }
@@ -580,7 +580,7 @@ export async function deleteResource(ctx: ResourceContext, id: string, condition
     ctx.recentUsers.forget(ctx.connectionId, id);
     if (deleted === true) return ok(undefined);
     if (deleted === false) return fail(notFound(ctx, id));
-    if (pinsVersion(conditions)) return fail(preconditionFailed(id));
+    if (pinsVersion(conditions)) return fail(preconditionFailedError(id));
     await backoff(attempt);
   }
   return fail(busy(ctx, id));

@@ -56,7 +56,7 @@ export function attr(name: string, type: AttributeType, options: AttrOptions = {
 export const str = (name: string, description: string, options: AttrOptions = {}) => attr(name, 'string', { description, ...options });
 
 /** The usual sub-attributes of a multi-valued attribute (RFC 7643 §2.4). */
-function multiValued(name: string, description: string, valueType: AttributeType, types: string[], extra: AttributeDef[] = []) {
+function multiValued(name: string, description: string, valueType: AttributeType, types: string[]) {
   // RFC 7643 §7: every reference attribute names its referenceTypes (photos.value is an external URI).
   const reference = valueType === 'reference' ? { referenceTypes: ['external'] } : {};
   return attr(name, 'complex', {
@@ -67,7 +67,6 @@ function multiValued(name: string, description: string, valueType: AttributeType
       str('display', 'A human-readable name, primarily used for display purposes.'),
       str('type', `A label indicating the ${name} entry's function.`, types.length ? { canonicalValues: types } : {}),
       attr('primary', 'boolean', { description: 'Whether this is the primary value of the attribute.' }),
-      ...extra,
     ],
   });
 }

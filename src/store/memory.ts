@@ -27,7 +27,7 @@ import {
   USER_MEMBER_POSITIONS,
   USER_MEMBERS,
 } from './memory-members.js';
-import { memoryOidcMethods } from './memory-oidc.js';
+import { memorySsoMethods } from './memory-sso.js';
 import { memorySamlCache } from './memory-saml-cache.js';
 import {
   addIndexes,
@@ -74,6 +74,7 @@ import {
 import {
   assertCursorPaging,
   assertIndexAttribute,
+  assertIndexValue,
   assertLookups,
   assertPaging,
   assertQuota,
@@ -442,7 +443,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       assertStoreId('connectionId', connectionId);
       assertResourceKind(kind);
       assertIndexAttribute(attribute);
-      if (typeof value !== 'string') throw new TypeError('index value must be a string');
+      assertIndexValue(value);
       const s = space(connectionId);
       return s ? found(s, kind, attribute, value, options) : [];
     },
@@ -494,7 +495,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     async findUsersForLogin(connectionId, attribute, value): Promise<LoginLookup> {
       assertStoreId('connectionId', connectionId);
       assertIndexAttribute(attribute);
-      if (typeof value !== 'string') throw new TypeError('index value must be a string');
+      assertIndexValue(value);
       const s = space(connectionId);
       if (!s) return { users: [], deletedMatch: false };
       const found = foundForLogin(s, attribute, value);
@@ -576,7 +577,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return !s || s.sorting[kind] === 'done' ? 'done' : 'more';
     },
 
-    ...memoryOidcMethods(() => connections.customerIds(), options),
+    ...memorySsoMethods(() => connections.customerIds(), options),
     ...memorySamlCache({ now }),
     ...consumers.methods,
     ...memorySetupGrants(now),

@@ -5,7 +5,7 @@
  */
 import type { RedisEventConsumers } from './redis-event-consumers.js';
 import type { RedisContext } from './redis-context.js';
-import type { RedisOidc } from './redis-oidc.js';
+import type { RedisSso } from './redis-sso.js';
 import { parseOidcClient, parseSamlConnection } from './sso-records.js';
 import { isValidStoreId, type Store, type StoredConnection, type StoredRoleMapping, type TokenUpdate } from './store.js';
 import { assertConnectionTokens, assertStoreId, checkRoleMapping } from './store-checks.js';
@@ -33,7 +33,7 @@ export type RedisConnectionMethods = Pick<
   | 'unfinishedConnectionDeletes'
 >;
 
-export function redisConnections(ctx: RedisContext, oidc: RedisOidc, consumers: Pick<RedisEventConsumers, 'forget'>): RedisConnectionMethods {
+export function redisConnections(ctx: RedisContext, oidc: RedisSso, consumers: Pick<RedisEventConsumers, 'forget'>): RedisConnectionMethods {
   const { redis, run, tag, customerKey, now, prefix } = ctx;
   const connKey = (connectionId: string): string => `${tag(connectionId)}conn`;
   const tokenKey = (hash: string): string => `${prefix}token:${hash}`;
@@ -87,7 +87,7 @@ export function redisConnections(ctx: RedisContext, oidc: RedisOidc, consumers: 
       // token undoes the first two steps). A crash in between leaves nothing half-usable: before the
       // customer key nothing finds the record; before the token keys no request authenticates, and the
       // app can still find the connection by customer to rotate its token or delete it. The customer set
-      // (listCustomers) is added to after the customer key: see redis-oidc.ts for why that order.
+      // (listCustomers) is added to after the customer key: see redis-sso.ts for why that order.
       if ((await redis.set(connKey(record.connectionId), value, 'NX')) === null) {
         if ((await redis.exists(customerKey(record.customerId))) === 1) return 'exists';
         throw new Error('connectionId is already in use');

@@ -42,7 +42,7 @@ export interface MemberChunk {
 
 /**
  * Pure: member changes cut into chunks of at most `size` values, removals first, then additions, in the
- * order a single write applies them (StoreContract: removals first, then additions appended at the end).
+ * order a single write applies them (MemberChanges, src/store/store.ts: additions are appended at the end).
  */
 export function memberChunks(changes: MemberChanges, size: number): MemberChunk[] {
   const chunks: MemberChunk[] = [];

@@ -5,7 +5,7 @@
  */
 import { linkLua } from './lua-link.js';
 import { READ_PRELUDE } from './redis-lua-prelude.js';
-import { RECORD_SSO_FUNCTION } from './redis-oidc.js';
+import { RECORD_SSO_FUNCTION } from './redis-sso.js';
 import { MEMBER_CHUNK } from './redis-write-scripts.js';
 import { PAGE_READ_BYTES } from './read-budgets.js';
 

@@ -6,13 +6,13 @@
 import { refusesWritesOnly } from './unavailable.js';
 import { parseRawRow, parseResource } from './redis-codec.js';
 import type { RedisContext } from './redis-context.js';
-import type { RedisOidc } from './redis-oidc.js';
+import type { RedisSso } from './redis-sso.js';
 import type { RedisReads } from './redis-reads.js';
 import { seenScore } from '../seen-order.js';
 import { yieldForResource } from '../event-loop.js';
 import { checkSsoUser } from './sso-records.js';
 import { type LoginLookup, type LoginOutcome, type NumberedLoginLookup, type NumberedResource, type Store, type StoredResource } from './store.js';
-import { assertIndexAttribute, assertLookups, assertStoreId } from './store-checks.js';
+import { assertIndexAttribute, assertIndexValue, assertLookups, assertStoreId } from './store-checks.js';
 import { inactiveHolder, recordLoginInSteps } from './login-outcome.js';
 import { LOGIN_BATCH } from './read-budgets.js';
 import { PROJECTED_HOLDER } from './redis-login-scripts.js';
@@ -46,7 +46,7 @@ export function redisLogins(
   ctx: RedisContext,
   options: RedisLoginOptions,
   reads: Pick<RedisReads, 'parseFound' | 'fillGroups'>,
-  oidc: RedisOidc,
+  oidc: RedisSso,
 ): RedisLoginMethods {
   const { run, runBuffer, tag, now } = ctx;
   const { retention, maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer } = options;
@@ -88,7 +88,7 @@ export function redisLogins(
     async findUsersForLogin(connectionId, attribute, value) {
       assertStoreId('connectionId', connectionId);
       assertIndexAttribute(attribute);
-      if (typeof value !== 'string') throw new TypeError('index value must be a string');
+      assertIndexValue(value);
       const [users, gone, crowded] = (await run('login', tag(connectionId), attribute, value, now(), retention, LOGIN_ACTIVITY)) as [
         unknown[][],
         number,
@@ -224,7 +224,7 @@ export function redisLogins(
       const { lookup } = attempt;
       if (lookup) {
         assertIndexAttribute(lookup.attribute);
-        if (typeof lookup.value !== 'string') throw new TypeError('index value must be a string');
+        assertIndexValue(lookup.value);
       }
       const record = checkSsoUser({ ...attempt.user, ...UNDECIDED });
       if (!record.json.endsWith(UNDECIDED_SUFFIX)) throw new Error('unexpected SSO user record layout');

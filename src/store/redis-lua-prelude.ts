@@ -2,7 +2,7 @@
  * What every Lua script of the Redis store shares: the key layout, the rules every script keeps, and the
  * preludes (PRELUDE, READ_PRELUDE) whose helpers linkLua links into each script. The scripts themselves
  * are in redis-write-scripts.ts, redis-read-scripts.ts, redis-login-scripts.ts, redis-page-scripts.ts,
- * redis-member-scripts.ts and redis-connection-scripts.ts (redis-scripts.ts lists them all).
+ * redis-member-scripts.ts and redis-connection-scripts.ts (redis-scripts.ts lists them).
  *
  * Resource scripts take one key, KEYS[1] = `<prefix>{c:<connectionId>}:`,
  * and derive every other key from it, so that (a) all keys share the connection's hash tag, hence one

@@ -27,6 +27,7 @@ import {
   assertSortOrder,
   assertStoreId,
   assertIndexAttribute,
+  assertIndexValue,
   normalizeSortKeys,
 } from './store-checks.js';
 import { GROUP_ID_BYTES, GROUP_IDS_PER_PAGE, PAGE_READ_BYTES, ROWS_PER_SCRIPT } from './read-budgets.js';
@@ -276,7 +277,7 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'a
         assertStoreId('connectionId', connectionId);
         assertResourceKind(kind);
         assertIndexAttribute(attribute);
-        if (typeof value !== 'string') throw new TypeError('index value must be a string');
+        assertIndexValue(value);
         const withoutGroups = kind === 'User' && options?.groups === false;
         const reply = (await run('find', tag(connectionId), KIND_CODE[kind], attribute, value, withoutGroups ? '0' : '1').catch((error: unknown) => {
           throw crowdedValueOf(error) ?? error;

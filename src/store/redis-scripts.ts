@@ -1,7 +1,9 @@
 /**
- * Every Lua script of the Redis store, by what it does; each file's header says more, and
- * redis-lua-prelude.ts holds the key layout and the rules every script keeps. src/store/redis-context.ts
- * registers them as ioredis commands.
+ * The Lua scripts of the Redis store's resources, connections, logins and events, by what they do; each
+ * file's header says more, and redis-lua-prelude.ts holds the key layout and the rules every script keeps.
+ * src/store/redis-context.ts registers them as ioredis commands (the event scripts imported on their own).
+ * The scripts of SSO records (redis-sso.ts), the SAML replay cache (redis-saml-cache.ts) and setup grants
+ * (redis-setup-grants.ts) live beside the code that runs them.
  *
  * - redis-lua-prelude.ts: the shared helpers (PRELUDE, READ_PRELUDE) and the limits they apply.
  * - redis-write-scripts.ts: create, replace and delete a resource.

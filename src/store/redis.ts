@@ -44,7 +44,7 @@
  *                                           (for deleteConnection)
  *   <p>{c:<id>}:ev, ev:*            various the durable event log (see redis-event-scripts.ts)
  *
- * OIDC clients, SSO users and the customer set are described in redis-oidc.ts; setup links and portal
+ * SSO connections, SSO users and the customer set are described in redis-sso.ts; setup links and portal
  * sessions in redis-setup-grants.ts. The store's parts, each a file: the scripts and the keys they share
  * (redis-context.ts), connections and tokens (redis-connections.ts), resource writes (redis-writes.ts),
  * reads (redis-reads.ts), group members (redis-member-reads.ts), logins (redis-logins.ts), events
@@ -67,7 +67,7 @@ import { redisEventConsumers } from './redis-event-consumers.js';
 import { redisEventReads } from './redis-events.js';
 import { redisLogins } from './redis-logins.js';
 import { redisMemberReads } from './redis-member-reads.js';
-import { redisOidcMethods } from './redis-oidc.js';
+import { redisSsoMethods } from './redis-sso.js';
 import { redisReads } from './redis-reads.js';
 import { redisSamlCache } from './redis-saml-cache.js';
 import { redisSetupGrants } from './redis-setup-grants.js';
@@ -104,7 +104,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   const adoptJobsAfterMs = options.adoptJobsAfterMs ?? 60_000;
   if (!Number.isSafeInteger(adoptJobsAfterMs) || adoptJobsAfterMs < 0) throw new TypeError('adoptJobsAfterMs must be a non-negative integer');
   const ctx = redisContext(client, prefix, now);
-  const oidc = redisOidcMethods({ client, prefix, customerKey: ctx.customerKey, ...sso });
+  const oidc = redisSsoMethods({ client, prefix, customerKey: ctx.customerKey, ...sso });
   const consumers = redisEventConsumers({
     client,
     prefix,

@@ -1,13 +1,13 @@
 /**
- * Validation and copying of the OIDC client and SSO user records, shared by both stores so that they
+ * Validation and copying of the SSO connection records (OIDC clients, SAML connections) and SSO users, shared by both stores so that they
  * accept, store and return exactly the same thing. Both records travel as JSON text inside the stores: what
  * comes out is always a fresh copy, never an object a caller could use to change the store.
  */
 import { type IdpType, type SamlSignedPart, type Store, type StoredOidcClient, type StoredSamlConnection, type StoredSsoUser } from './store.js';
 import { assertStoreId } from './store-checks.js';
 
-/** The Store methods about OIDC clients, SSO users and customers (memory-oidc.ts, redis-oidc.ts). */
-export type OidcMethods = Pick<
+/** The Store methods about SSO connections, SSO users and customers (src/store/memory-sso.ts, src/store/redis-sso.ts). */
+export type SsoMethods = Pick<
   Store,
   | 'createOidcClient'
   | 'getOidcClient'

@@ -86,6 +86,11 @@ export function assertIndexAttribute(attribute: unknown): asserts attribute is s
   }
 }
 
+/** Throws a TypeError unless an index value is a string. */
+export function assertIndexValue(value: unknown): asserts value is string {
+  if (typeof value !== 'string') throw new TypeError('index value must be a string');
+}
+
 /** Throws a TypeError unless every lookup has an index attribute and a string value (each attribute checked once). */
 export function assertLookups(lookups: { attribute: string; value: string }[]): void {
   if (!Array.isArray(lookups)) throw new TypeError('lookups must be an array');
@@ -95,7 +100,7 @@ export function assertLookups(lookups: { attribute: string; value: string }[]): 
       assertIndexAttribute(attribute);
       checked.add(attribute);
     }
-    if (typeof value !== 'string') throw new TypeError('index value must be a string');
+    assertIndexValue(value);
   }
 }
 
@@ -112,7 +117,7 @@ export function normalizeResourceWrite(write: ResourceWrite): ResourceWrite {
   const indexes = new Map<string, IndexEntry>();
   for (const entry of write.indexes) {
     assertIndexAttribute(entry.attribute);
-    if (typeof entry.value !== 'string') throw new TypeError('index value must be a string');
+    assertIndexValue(entry.value);
     const key = `${entry.attribute}\u0000${entry.value}`;
     const unique = entry.unique === true || indexes.get(key)?.unique === true;
     indexes.set(key, { attribute: entry.attribute, value: entry.value, unique });

@@ -476,7 +476,7 @@ export interface StoredOidcClient {
   /** Kept so the app can authenticate to the IdP; never returned by the public fetch API. */
   clientSecret: string | null;
   redirectUri: string;
-  /** One of the five strategy names (match/strategies.ts). */
+  /** One of the five strategy names (src/match/strategies.ts). */
   matchingStrategy: string;
   /** The claim used as the subject: 'sub', or 'oid' for Entra. */
   subjectClaim: string;
@@ -527,7 +527,7 @@ export interface StoredSamlConnection {
   spEntityId: string;
   /** This app's assertion consumer service URL for the customer: the recipient and destination. */
   acsUrl: string;
-  /** One of the SAML strategy names (match/strategies.ts). */
+  /** One of the SAML strategy names (src/match/strategies.ts). */
   matchingStrategy: string;
   /** The attribute SamlAttributeToScimExternalId reads (Entra: its object identifier claim). */
   matchAttribute: string;

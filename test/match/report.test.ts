@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildMatchingReport, unmatchedBySomeStrategy, type ReportInput } from '../support/report-in-memory.js';
 import { AMBIGUOUS_LISTED, lookupKey, REPORT_EXAMPLES } from '../../src/match/report.js';
 import { fold, localPart } from '../../src/fold.js';
-import { candidateOf } from '../../src/guard/guard.js';
+import { shownCandidateOf } from '../../src/guard/guard.js';
 import { matchingReport, REPORT_PAGE } from '../../src/matching-report.js';
 import { userSpec } from '../../src/scim/users.js';
 import { makeStore, STORE_KINDS } from '../support/app.js';
@@ -282,7 +282,7 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
       const { store: watched, calls } = recordStoreCalls(counted);
       const report = await matchingReport(watched, customerId);
 
-      const live = (await store.listPage(connectionId, 'User', 0, 2000)).resources.map(candidateOf);
+      const live = (await store.listPage(connectionId, 'User', 0, 2000)).resources.map(shownCandidateOf);
       const deletedLookups = new Set(
         deleted.flatMap((u) => [
           lookupKey('userName', fold(u.userName)),

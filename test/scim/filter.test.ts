@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAttrPath, parseFilter, type FilterNode } from '../../src/scim/filter.js';
+import { parseFilter, type FilterNode } from '../../src/scim/filter.js';
 import { matchesElement, matchesFilter } from '../../src/scim/filter-eval.js';
 import { MAX_FILTER_TERMS } from '../../src/scim/limits.js';
 import type { JsonObject } from '../../src/scim/normalize.js';
@@ -231,29 +231,6 @@ describe('filter term budget', () => {
     // Comparisons inside value paths count too.
     const inBrackets = `emails[${Array.from({ length: MAX_FILTER_TERMS + 1 }, () => 'type eq "w"').join(' or ')}]`;
     expect(parseFilter(inBrackets).ok).toBe(false);
-  });
-});
-
-describe('parseAttrPath', () => {
-  it.each<[string, unknown]>([
-    ['userName', { attribute: 'userName' }],
-    ['name.givenName', { attribute: 'name', subAttribute: 'givenName' }],
-    ['meta.created', { attribute: 'meta', subAttribute: 'created' }],
-    [`${ENT}:employeeNumber`, { schema: ENT, attribute: 'employeeNumber' }],
-    [`${ENT}:manager.value`, { schema: ENT, attribute: 'manager', subAttribute: 'value' }],
-    ['members.$ref', { attribute: 'members', subAttribute: '$ref' }],
-  ])('parses %s', (text, expected) => {
-    expect(parseAttrPath(text)).toEqual({ ok: true, value: expected });
-  });
-
-  it.each(['', 'name.givenName.x', '1abc', 'emails[type eq "work"]', 'user name', 'a:b'])('rejects %j', (text) => {
-    const result = parseAttrPath(text);
-    expect(result.ok).toBe(false);
-    if (!result.ok) {
-      expect(result.error.status).toBe(400);
-      expect(result.error.scimType).toBe('invalidPath');
-      expect(result.error.message).toMatch(/^Invalid attribute path/);
-    }
   });
 });
 

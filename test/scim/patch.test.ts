@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ScimType } from '../../src/errors.js';
 import type { Json, JsonObject } from '../../src/scim/normalize.js';
-import { applyPatch, parsePatchRequest, PATCH_OP_SCHEMA, type PatchOperation } from '../../src/scim/patch.js';
+import { applyPatch, parsePatchRequest, type PatchOperation } from '../../src/scim/patch.js';
 import { parsePatchPath } from '../../src/scim/patch-path.js';
 import { ENTERPRISE_USER_SCHEMA_ID as ENT, GROUP_SCHEMA_ID, RESOURCE_TYPES, USER_SCHEMA_ID, type ResourceTypeDef } from '../../src/scim/schemas.js';
 
+/** The schema of a PATCH request's body (RFC 7644 §3.5.2): what IdPs send; scim-sso does not require it. */
+const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const User = RESOURCE_TYPES.User;
 const Group = RESOURCE_TYPES.Group;
 const CORE = USER_SCHEMA_ID;

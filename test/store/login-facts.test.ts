@@ -5,7 +5,7 @@
  * user's login projection (loginProjectionOf), which logins read instead of it, holds the same facts.
  */
 import { describe, expect, it } from 'vitest';
-import { candidateOf, loginCandidateOf } from '../../src/guard/guard.js';
+import { shownCandidateOf, loginCandidateOf } from '../../src/guard/guard.js';
 import { inactiveHolder, LOGIN_PROJECTION_CHARS, loginFactsKnown, loginFactsOf, loginFactsOfParsed, loginProjectionOf } from '../../src/store/login-outcome.js';
 import type { StoredResource } from '../../src/store/store.js';
 
@@ -23,14 +23,14 @@ describe('loginFactsOf', () => {
   ])('reads %s as isActiveUser and the match read it', (json, expected) => {
     expect(loginCandidateOf(user(json))).toEqual({ id: 'u1', ...expected });
     // The pages that show a user read the same facts from the resource they parse.
-    expect(candidateOf(user(json))).toMatchObject({ id: 'u1', ...expected });
+    expect(shownCandidateOf(user(json))).toMatchObject({ id: 'u1', ...expected });
     expect(inactiveHolder(user(json), 'active')).toBe(!expected.active);
   });
 
   it('reads a JSON that is no object as holding nothing; the pages that show a user refuse it', () => {
     for (const json of ['null', '[{"active":false}]', '"ann"']) {
       expect(loginCandidateOf(user(json))).toEqual({ id: 'u1', userName: '', externalId: null, active: true });
-      expect(() => candidateOf(user(json))).toThrow(TypeError);
+      expect(() => shownCandidateOf(user(json))).toThrow(TypeError);
     }
   });
 

@@ -1,5 +1,6 @@
 /**
- * The OIDC half of the Redis store. Keys (`<p>` = prefix):
+ * The SSO half of the Redis store: SSO connections (OIDC clients and SAML connections), SSO users and the
+ * customer set. Keys (`<p>` = prefix):
  *
  *   <p>oidc:{<customerId>}           STRING  the customer's OIDC client (JSON); SET NX makes creation atomic
  *   <p>sso:{s:<customerId>}:users    HASH    subject -> `<firstSeenAt>\n<JSON of the other fields>`
@@ -27,7 +28,7 @@ import {
   parseSamlConnection,
   parseSsoUser,
   SSO_DROPS_PER_RECORD,
-  type OidcMethods,
+  type SsoMethods,
 } from './sso-records.js';
 import { type StoredSsoUser } from './store.js';
 import { assertCursor, assertPaging, assertStoreId } from './store-checks.js';
@@ -44,10 +45,10 @@ return 1
 `;
 
 /**
- * Replaces an OIDC client (KEYS[1]; ARGV: new JSON, expected updatedAt or '') only if it exists and, when
+ * Replaces an SSO connection record, an OIDC client's or a SAML connection's (KEYS[1]; ARGV: new JSON, expected updatedAt or '') only if it exists and, when
  * an expected updatedAt is given, the stored one equals it. Reply 1 or 0. The JSON is our own flat record.
  */
-export const REPLACE_OIDC_CLIENT = `
+export const REPLACE_SSO_RECORD = `
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
 if ARGV[2] ~= '' and cjson.decode(current).updatedAt ~= ARGV[2] then return 0 end
@@ -179,17 +180,17 @@ export interface CustomerSet {
 const SCAN_COUNT = 500;
 
 /**
- * The OIDC methods of the Redis store, and the customer set the connection methods keep up to date.
+ * The SSO methods of the Redis store (SSO connections and users), and the customer set the connection methods keep up to date.
  * `customerKey` names the connection's customer copy (its existence means "has a SCIM connection").
  */
-export function redisOidcMethods(options: {
+export function redisSsoMethods(options: {
   client: Redis | Cluster;
   prefix: string;
   customerKey: (customerId: string) => string;
   maxSsoUsersPerCustomer: number;
   maxSsoUserBytesPerCustomer: number;
 }): {
-  methods: OidcMethods;
+  methods: SsoMethods;
   customers: CustomerSet;
   oidcKey: (customerId: string) => string;
   samlKey: (customerId: string) => string;
@@ -202,7 +203,7 @@ export function redisOidcMethods(options: {
   const run = defineScripts(client, {
     recordSso: { lua: RECORD_SSO_USER, keys: 3, readOnly: false },
     fillSeen: { lua: FILL_SEEN, keys: 2, readOnly: false },
-    replaceOidc: { lua: REPLACE_OIDC_CLIENT, keys: 1, readOnly: false },
+    replaceSso: { lua: REPLACE_SSO_RECORD, keys: 1, readOnly: false },
     createSso: { lua: CREATE_SSO_RECORD, keys: 2, readOnly: false },
     ssoPage: { lua: SSO_PAGE, keys: 3, readOnly: true },
   });
@@ -288,7 +289,7 @@ export function redisOidcMethods(options: {
     return { total: Number(total), ordered: Number(ordered), counted: Number(counted) === 1, users: values.filter((v) => v !== '').map(parseStored) };
   }
 
-  const methods: OidcMethods = {
+  const methods: SsoMethods = {
     async createOidcClient(input) {
       const client = checkOidcClient(input);
       const created = Number(await run('createSso', oidcKey(client.customerId), samlKey(client.customerId), JSON.stringify(client)));
@@ -313,7 +314,7 @@ export function redisOidcMethods(options: {
 
     async replaceSamlConnection(input, expectedUpdatedAt) {
       const record = checkSamlConnection(input);
-      return Number(await run('replaceOidc', samlKey(record.customerId), JSON.stringify(record), expectedUpdatedAt ?? '')) === 1;
+      return Number(await run('replaceSso', samlKey(record.customerId), JSON.stringify(record), expectedUpdatedAt ?? '')) === 1;
     },
 
     async deleteSamlConnection(customerId) {
@@ -331,7 +332,7 @@ export function redisOidcMethods(options: {
 
     async replaceOidcClient(input, expectedUpdatedAt) {
       const client = checkOidcClient(input);
-      return Number(await run('replaceOidc', oidcKey(client.customerId), JSON.stringify(client), expectedUpdatedAt ?? '')) === 1;
+      return Number(await run('replaceSso', oidcKey(client.customerId), JSON.stringify(client), expectedUpdatedAt ?? '')) === 1;
     },
 
     async deleteOidcClient(customerId) {
@@ -414,5 +415,5 @@ export function redisOidcMethods(options: {
   return { methods, customers, oidcKey, samlKey, ssoKey, seenKey, ssoBytesKey };
 }
 
-/** The OIDC part of the Redis store, as the connection and login parts use it. */
-export type RedisOidc = ReturnType<typeof redisOidcMethods>;
+/** The SSO part of the Redis store, as the connection and login parts use it. */
+export type RedisSso = ReturnType<typeof redisSsoMethods>;

@@ -1,6 +1,7 @@
 /**
- * The OIDC half of the in-memory store: OIDC clients, SSO users and the customer list. Records are kept as
- * JSON text, like the Redis store keeps them, so both stores copy (and reject) exactly the same data.
+ * The SSO half of the in-memory store: SSO connections (OIDC clients and SAML connections), SSO users and
+ * the customer list. Records are kept as JSON text, like the Redis store keeps them, so both stores copy (and
+ * reject) exactly the same data.
  */
 import { ShardedMap } from '../sharded-map.js';
 import { mapInChunks } from '../event-loop.js';
@@ -18,7 +19,7 @@ import {
   parseSsoUser,
   resolveSsoRecordOptions,
   SSO_DROPS_PER_RECORD,
-  type OidcMethods,
+  type SsoMethods,
   type SsoRecordOptions,
 } from './sso-records.js';
 import { type StoredSsoUser } from './store.js';
@@ -69,7 +70,7 @@ const byArrival = (a: SsoEntry, b: SsoEntry): number => a.arrival - b.arrival;
 /**
  * Past `max` SSO users or `maxBytes` bytes, drops the least recently seen, never `kept` (the entry just
  * recorded: should it be the least recently seen, the one before it goes); at most SSO_DROPS_PER_RECORD, as
- * the Redis store does (src/store/redis-oidc.ts).
+ * the Redis store does (src/store/redis-sso.ts).
  */
 function dropLeastSeen(space: SsoSpace, kept: SsoEntry, max: number, maxBytes: number): void {
   for (let i = 0; i < SSO_DROPS_PER_RECORD && (space.bySubject.size > max || space.bytes > maxBytes); i++) {
@@ -84,8 +85,8 @@ function dropLeastSeen(space: SsoSpace, kept: SsoEntry, max: number, maxBytes: n
   }
 }
 
-/** In-memory OIDC clients and SSO users; `connectionCustomers` lists the customers with a SCIM connection. */
-export function memoryOidcMethods(connectionCustomers: () => Iterable<string>, options: SsoRecordOptions = {}): OidcMethods {
+/** In-memory SSO connections (OIDC clients, SAML connections) and SSO users; `connectionCustomers` lists the customers with a SCIM connection. */
+export function memorySsoMethods(connectionCustomers: () => Iterable<string>, options: SsoRecordOptions = {}): SsoMethods {
   const { maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer } = resolveSsoRecordOptions(options);
   /** customerId → the client as JSON. */
   const clients = new Map<string, string>();
