@@ -80,7 +80,10 @@ export interface ScimSsoCore extends ScimConnectionsApi, OidcClientsApi, SamlCon
   readonly events: ProvisioningEventsApi;
   /** Every login attempt through the customer's OIDC client or SAML connection, most recent first. */
   listSsoUsers(customerId: string): Promise<StoredSsoUser[]>;
-  /** The SCIM Matching report: every strategy of the customer's protocol (five for OIDC, four for SAML) evaluated on its SSO and SCIM users, with a recommendation. */
+  /**
+   * The SCIM Matching report: every strategy of the customer's protocol (five for OIDC, four for SAML)
+   * evaluated on its SSO and SCIM users, with a recommendation.
+   */
   matchingReport(customerId: string): Promise<MatchingReport>;
   /**
    * A verify function for an openid-client passport Strategy the app builds itself

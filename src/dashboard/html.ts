@@ -14,7 +14,10 @@ export class SafeHtml {
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
-/** Escapes text for element content and quoted attribute values; text-direction controls are shown as `[U+202E]` (src/text-direction.ts). */
+/**
+ * Escapes text for element content and quoted attribute values; text-direction controls are shown as
+ * `[U+202E]` (src/text-direction.ts).
+ */
 function escapeHtml(value: string): string {
   return showTextDirectionControls(value.replace(/[&<>"'`]/g, (c) => ENTITIES[c]!));
 }

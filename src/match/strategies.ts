@@ -54,7 +54,7 @@ export interface SsoIdentity {
   samlAttribute?: string | null;
 }
 
-/** The identity a recorded SSO user last logged in with: what the report and the Compare page match, as a login would. */
+/** The identity a recorded SSO user last logged in with: what the report and the Compare page match. */
 export const identityOfSsoUser = (u: StoredSsoUser): SsoIdentity => ({
   subject: u.subject,
   email: u.email,

@@ -1,8 +1,8 @@
 /**
  * The SCIM service, framework-neutral: {method, path, query, headers, body} → {status, headers, body}.
- * The adapters (src/express/scim.ts, src/koa/scim.ts, over src/scim/mount.ts) only translate. Every error leaves as an RFC 7644 §3.12 body; an
- * unexpected failure is logged through `onError` and answered with a 500 that holds no internals, and an
- * unreachable store with a 503 and `Retry-After`.
+ * The adapters (src/express/scim.ts, src/koa/scim.ts, over src/scim/mount.ts) only translate. Every error
+ * leaves as an RFC 7644 §3.12 body; an unexpected failure is logged through `onError` and answered with a
+ * 500 that holds no internals, and an unreachable store with a 503 and `Retry-After`.
  */
 import { ScimError, scimErrors, unwrap } from '../errors.js';
 import type { Store, StoredConnection, StoreQuota } from '../store/store.js';

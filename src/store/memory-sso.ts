@@ -85,7 +85,10 @@ function dropLeastSeen(space: SsoSpace, kept: SsoEntry, max: number, maxBytes: n
   }
 }
 
-/** In-memory SSO connections (OIDC clients, SAML connections) and SSO users; `connectionCustomers` lists the customers with a SCIM connection. */
+/**
+ * In-memory SSO connections (OIDC clients, SAML connections) and SSO users; `connectionCustomers` lists the
+ * customers with a SCIM connection.
+ */
 export function memorySsoMethods(connectionCustomers: () => Iterable<string>, options: SsoRecordOptions = {}): SsoMethods {
   const { maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer } = resolveSsoRecordOptions(options);
   /** customerId → the client as JSON. */

@@ -33,7 +33,7 @@ export type RedisConnectionMethods = Pick<
   | 'unfinishedConnectionDeletes'
 >;
 
-export function redisConnections(ctx: RedisContext, oidc: RedisSso, consumers: Pick<RedisEventConsumers, 'forget'>): RedisConnectionMethods {
+export function redisConnections(ctx: RedisContext, ssoPart: RedisSso, consumers: Pick<RedisEventConsumers, 'forget'>): RedisConnectionMethods {
   const { redis, run, tag, customerKey, now, prefix } = ctx;
   const connKey = (connectionId: string): string => `${tag(connectionId)}conn`;
   const tokenKey = (hash: string): string => `${prefix}token:${hash}`;
@@ -101,7 +101,7 @@ export function redisConnections(ctx: RedisContext, oidc: RedisSso, consumers: P
         await redis.del(connKey(record.connectionId));
         return 'token_in_use';
       }
-      await oidc.customers.add(record.customerId);
+      await ssoPart.customers.add(record.customerId);
       return 'created';
     },
 
@@ -115,8 +115,8 @@ export function redisConnections(ctx: RedisContext, oidc: RedisSso, consumers: P
       assertStoreId('customerId', customerId);
       const [connection, client, saml, roles] = await redis.mget(
         customerKey(customerId),
-        oidc.oidcKey(customerId),
-        oidc.samlKey(customerId),
+        ssoPart.oidcKey(customerId),
+        ssoPart.samlKey(customerId),
         rolesKey(customerId),
       );
       return {
@@ -229,7 +229,7 @@ export function redisConnections(ctx: RedisContext, oidc: RedisSso, consumers: P
           .map(tokenKey)
           .concat(customerKey(record.customerId));
         await Promise.all(keys.map((key) => run('deleteCopy', key, connectionId, '')));
-        await oidc.customers.release(record.customerId);
+        await ssoPart.customers.release(record.customerId);
       }
       while (Number(await run('sweep', tag(connectionId), SWEEP_BATCH)) > 0) {
         // each call deletes one batch

@@ -46,7 +46,7 @@ export function redisLogins(
   ctx: RedisContext,
   options: RedisLoginOptions,
   reads: Pick<RedisReads, 'parseFound' | 'fillGroups'>,
-  oidc: RedisSso,
+  ssoPart: RedisSso,
 ): RedisLoginMethods {
   const { run, runBuffer, tag, now } = ctx;
   const { retention, maxSsoUsersPerCustomer, maxSsoUserBytesPerCustomer } = options;
@@ -217,7 +217,7 @@ export function redisLogins(
       // On a Cluster the SSO user hash ({s:<customerId>}) and the connection ({c:<id>}) are in different
       // slots: lookup and record are two round trips there (docs/round-trips.md §Login).
       if (cluster || attempt.connectionId === null)
-        return recordLoginInSteps({ findUsersForLogin: methods.findUsersForLogin, recordSsoUser: oidc.methods.recordSsoUser }, customerId, attempt);
+        return recordLoginInSteps({ findUsersForLogin: methods.findUsersForLogin, recordSsoUser: ssoPart.methods.recordSsoUser }, customerId, attempt);
       assertStoreId('customerId', customerId);
       assertStoreId('connectionId', attempt.connectionId);
       assertIndexAttribute(attempt.inactiveWhenFalse);
@@ -230,7 +230,7 @@ export function redisLogins(
       if (!record.json.endsWith(UNDECIDED_SUFFIX)) throw new Error('unexpected SSO user record layout');
       const json = `${record.json.slice(0, -UNDECIDED_SUFFIX.length)}}`;
       const args = [lookup ? '1' : '0', lookup?.attribute ?? '', lookup?.value ?? '', now(), retention, attempt.inactiveWhenFalse];
-      const keys = [tag(attempt.connectionId), oidc.ssoKey(customerId), oidc.seenKey(customerId), oidc.ssoBytesKey(customerId)];
+      const keys = [tag(attempt.connectionId), ssoPart.ssoKey(customerId), ssoPart.seenKey(customerId), ssoPart.ssoBytesKey(customerId)];
       const score = String(seenScore(record.lastSeenAt));
       let reply: [unknown[][], number, number, string, string, string, number];
       try {

@@ -45,8 +45,9 @@ return 1
 `;
 
 /**
- * Replaces an SSO connection record, an OIDC client's or a SAML connection's (KEYS[1]; ARGV: new JSON, expected updatedAt or '') only if it exists and, when
- * an expected updatedAt is given, the stored one equals it. Reply 1 or 0. The JSON is our own flat record.
+ * Replaces an SSO connection record, an OIDC client's or a SAML connection's (KEYS[1]; ARGV: new JSON,
+ * expected updatedAt or '') only if it exists and, when an expected updatedAt is given, the stored one
+ * equals it. Reply 1 or 0. The JSON is our own flat record.
  */
 export const REPLACE_SSO_RECORD = `
 local current = redis.call('GET', KEYS[1])
@@ -180,7 +181,8 @@ export interface CustomerSet {
 const SCAN_COUNT = 500;
 
 /**
- * The SSO methods of the Redis store (SSO connections and users), and the customer set the connection methods keep up to date.
+ * The SSO methods of the Redis store (SSO connections and users), and the customer set the connection
+ * methods keep up to date.
  * `customerKey` names the connection's customer copy (its existence means "has a SCIM connection").
  */
 export function redisSsoMethods(options: {

@@ -104,7 +104,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   const adoptJobsAfterMs = options.adoptJobsAfterMs ?? 60_000;
   if (!Number.isSafeInteger(adoptJobsAfterMs) || adoptJobsAfterMs < 0) throw new TypeError('adoptJobsAfterMs must be a non-negative integer');
   const ctx = redisContext(client, prefix, now);
-  const oidc = redisSsoMethods({ client, prefix, customerKey: ctx.customerKey, ...sso });
+  const ssoPart = redisSsoMethods({ client, prefix, customerKey: ctx.customerKey, ...sso });
   const consumers = redisEventConsumers({
     client,
     prefix,
@@ -121,14 +121,14 @@ export function redisStore(options: RedisStoreOptions): Store {
   return reportingUnavailable(
     {
       kind: 'redis',
-      ...redisConnections(ctx, oidc, consumers),
+      ...redisConnections(ctx, ssoPart, consumers),
       ...redisActivityLog(ctx),
       ...writes.methods,
       ...redisEventReads(ctx, writes.settle),
       ...reads.methods,
       ...members.methods,
-      ...redisLogins(ctx, { retention, ...sso }, reads, oidc),
-      ...oidc.methods,
+      ...redisLogins(ctx, { retention, ...sso }, reads, ssoPart),
+      ...ssoPart.methods,
       ...redisSamlCache(client, prefix),
       ...consumers.methods,
       ...redisSetupGrants(client, prefix, now),

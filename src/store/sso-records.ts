@@ -1,12 +1,13 @@
 /**
- * Validation and copying of the SSO connection records (OIDC clients, SAML connections) and SSO users, shared by both stores so that they
- * accept, store and return exactly the same thing. Both records travel as JSON text inside the stores: what
- * comes out is always a fresh copy, never an object a caller could use to change the store.
+ * Validation and copying of the SSO connection records (OIDC clients, SAML connections) and SSO users,
+ * shared by both stores so that they accept, store and return exactly the same thing. The records travel as
+ * JSON text inside the stores: what comes out is always a fresh copy, never an object a caller could use to
+ * change the store.
  */
 import { type IdpType, type SamlSignedPart, type Store, type StoredOidcClient, type StoredSamlConnection, type StoredSsoUser } from './store.js';
 import { assertStoreId } from './store-checks.js';
 
-/** The Store methods about SSO connections, SSO users and customers (src/store/memory-sso.ts, src/store/redis-sso.ts). */
+/** The Store methods about SSO connections, SSO users and customers (memory-sso.ts, redis-sso.ts). */
 export type SsoMethods = Pick<
   Store,
   | 'createOidcClient'
