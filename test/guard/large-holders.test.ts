@@ -156,6 +156,7 @@ describe.each(STORE_KINDS)('logins over large holders (%s store)', (kind) => {
     expect(whole.parses).toBe(HOLDERS);
     const [plain] = await made.store.findUsersForLoginBatch(connection.connectionId, [lookups[0]!], { groups: false });
     expect(plain!.projected).toBeUndefined();
+    expect(plain!.users.map((u) => u.id)).toEqual(ids);
     for (const user of plain!.users) expect((JSON.parse(user.json) as { notes: string }).notes).toHaveLength(NOTE_CHARS);
   });
 

@@ -102,6 +102,7 @@ describe.each(['memory', 'redis'] as const)('pages rendered from stored text (%s
 
   it('a user read by id: the same text as its rendering', async () => {
     const page = await store.listPage(connectionId, 'User', 0, 100);
+    expect(page.resources).toHaveLength(12);
     for (const listed of page.resources) {
       const fast = await call('GET', `/Users/${encodeURIComponent(listed.id)}`);
       const stored = await store.getResource(connectionId, 'User', listed.id);
