@@ -187,7 +187,9 @@ return { users, gone, 1, outcome, reason or '', id or '', crowdedFlag }
 export const FIND_USERS_FOR_LOGIN_BATCH = linkLua(
   LOGIN_PRELUDE,
   `
-local now, retention, withGroups, projecting = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1', ARGV[4] == '1'
+local now, retention, withGroups = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'
+-- Projections asked for and some user has one (most connections have no user that large: no HMGET then).
+local projecting = ARGV[4] == '1' and redis.call('EXISTS', LP) == 1
 local attrs, values, held = {}, {}, {}
 local a = 5
 while a <= #ARGV do
