@@ -482,8 +482,12 @@ end
 -- Each bump rewrites the user's record, so past ${BUMP_SCRIPT_BYTES} bytes of them in one script
 -- (BUMP_SCRIPT_BYTES) the users left are handed to the connection's bump job (deferBumps, SETTLE_JOB), which
 -- the same request settles: 250 users of 200 KB added in one script held Redis 250-300 ms.
-local bumps = { bytes = 0, left = {} }
+-- A user is bumped once per script, however many of its memberships the script moves (a PATCH removing and
+-- adding it again moves two), as the memory store does once per write.
+local bumps = { bytes = 0, left = {}, seen = {} }
 local function bumpUser(value)
+  if bumps.seen[value] then return end
+  bumps.seen[value] = true
   local seq = seqOf('u', value)
   if not seq then return end
   if bumps.bytes >= ${BUMP_SCRIPT_BYTES} then

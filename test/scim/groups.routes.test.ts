@@ -118,6 +118,23 @@ describe.each(SCIM_TARGETS)('SCIM /Groups on the $store store through $adapter',
     expect((await get(`/scim/v2/Groups/${g.id}`)).members).toEqual([]);
   });
 
+  it("moves a member's version once for a PATCH that removes and adds it again, as for any membership change", async () => {
+    const [a, b] = [await user('again.a@example.com'), await user('again.b@example.com')];
+    const g = await group('Again Group', [{ value: a }, { value: b }]);
+    const versionOf = async (id: string) => (await get(`/scim/v2/Users/${id}`)).meta.version as string;
+    const number = (version: string) => Number(/^W\/"(\d+)"$/.exec(version)![1]);
+    // Entra's form (remove by value, then add), and Okta's (remove by value filter, then add).
+    for (const remove of [
+      { op: 'remove', path: 'members', value: [{ value: a }] },
+      { op: 'remove', path: `members[value eq "${a}"]` },
+    ]) {
+      const [beforeA, beforeB] = [number(await versionOf(a)), number(await versionOf(b))];
+      expect((await patch(g.id, [remove, { op: 'add', path: 'members', value: [{ value: a }] }])).status).toBe(204);
+      expect([number(await versionOf(a)), number(await versionOf(b))]).toEqual([beforeA + 1, beforeB]);
+      expect((await get(`/scim/v2/Users/${a}`)).groups.map((x: { value: string }) => x.value)).toEqual([g.id]);
+    }
+  });
+
   it('writes nothing for a member PATCH that changes nothing: same version and lastModified (RFC 7644 §3.5.2.1)', async () => {
     const [a, b] = [await user('noop.a@example.com'), await user('noop.b@example.com')];
     const g = await group('No-op Group', [{ value: a }, { value: b, display: 'B' }]);
