@@ -42,6 +42,7 @@ import {
   materializeBody,
   requestArb,
   resolvePlaceholders,
+  resolveQueryPlaceholders,
   stringsIn,
   USER,
   GROUP,
@@ -231,6 +232,7 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
           const endpoint = (decode(segments[0]) ?? '').toLowerCase();
           const self = decode(segments[1]);
           const body = r.body ? materializeBody(r.body, (text) => resolvePlaceholders(text, known, self)) : undefined;
+          const query = resolveQueryPlaceholders(r.query, known, self); // filters naming resources that exist
           if (body && body.length < 200_000) {
             try {
               stringsIn(JSON.parse(body.toString('utf8')), probes);
@@ -239,7 +241,7 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
             }
           }
           const describeRequest = () =>
-            `${r.via} ${r.method} ${preview(path, 120)}${r.query ? ` ?${preview(r.query, 200)}` : ''} auth=${r.auth}` +
+            `${r.via} ${r.method} ${preview(path, 120)}${query ? ` ?${preview(query, 200)}` : ''} auth=${r.auth}` +
             `${Object.keys(r.headers).length ? ` headers=${JSON.stringify(r.headers)}` : ''}` +
             `${body ? ` body(${body.length} B)=${preview(body.toString('utf8'), 400)}` : ''}${r.chunked ? ' chunked' : ''}`;
 
@@ -253,7 +255,8 @@ describe.each(STORE_KINDS)('fuzzing the SCIM endpoint on the %s store', (kind: S
           await yieldToEventLoop();
           monitor.step(`${r.method} ${path.replace(UUID, '<id>').slice(0, 40)} (${r.tag ?? 'base'}, ${body?.length ?? 0} B)`);
           try {
-            outcome = r.via === 'http' ? await viaHttp(token, r, path, body) : await viaHandler(token, r, path, body);
+            const sent = { ...r, query };
+            outcome = r.via === 'http' ? await viaHttp(token, sent, path, body) : await viaHandler(token, sent, path, body);
           } catch (error) {
             record(`request failed: ${String(error)}`, describeRequest());
             return;

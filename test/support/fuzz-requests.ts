@@ -1382,6 +1382,16 @@ export function resolvePlaceholders(text: string, known: Known, self: string | u
   });
 }
 
+/**
+ * A raw query string with its placeholders resolved: those URLSearchParams encoded (`%40%40u%3A0%40%40`)
+ * become the encoded value, so that generated filters name resources that exist.
+ */
+export function resolveQueryPlaceholders(query: string, known: Known, self: string | undefined): string {
+  return resolvePlaceholders(query, known, self).replace(/%40%40(u|g|un|UN|gn|self)(?:%3A(\d+))?%40%40/g, (_, kind: string, n: string | undefined) =>
+    encodeURIComponent(resolvePlaceholders(`@@${kind}${n === undefined ? '' : `:${n}`}@@`, known, self)),
+  );
+}
+
 /** The bytes of a body (placeholders resolved); huge and deep bodies are built here. */
 export function materializeBody(spec: BodySpec, resolve: (text: string) => string): Buffer {
   switch (spec.kind) {
