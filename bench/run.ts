@@ -10,7 +10,8 @@ import { referenceWalk, type Dataset } from './phases.js';
 import { startRedis } from './redis-server.js';
 import { runGuardBench, type GuardSettings } from './guard.js';
 import { runLogins, type LoginSettings } from './logins.js';
-import { runMatchingBench, type MatchingSettings } from './matching.js';
+import { startChild } from './child.js';
+import type { MatchingRow, MatchingSettings } from './matching.js';
 import { measureMemory } from './memory.js';
 import {
   costTable,
@@ -202,8 +203,13 @@ try {
   }
   if (wants('report')) {
     const sizes = config.report.sizes.map((n) => `${n} + ${n}`).join(' → ');
-    log(`\n## Matching report and customer page: ${sizes} SCIM + SSO users in one customer (Redis, in process)`);
-    report.matching = await runMatchingBench(redis.url, config.report, log);
+    log(`\n## Matching report and customer page: ${sizes} SCIM + SSO users in one customer (Redis, compiled, in a process of its own)`);
+    const child = await startChild('matching', './matching-child.ts', {});
+    try {
+      report.matching = await child.call<MatchingRow[]>('run', redis.url, config.report);
+    } finally {
+      await child.stop();
+    }
     log(`\n${matchingTable(report.matching)}`);
   }
   if (report.memory.length > 0) log(`\n## Memory\n\n${memoryTable(report.memory)}`);

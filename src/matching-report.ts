@@ -9,7 +9,7 @@
  * (docs/matching-report.md).
  */
 import { yieldForResource, yieldToEventLoop } from './event-loop.js';
-import { loginCandidateOf, matchPolicyOf, sessionGroupsOf } from './guard/guard.js';
+import { matchPolicyOf, onceReadCandidateOf, sessionGroupsOf } from './guard/guard.js';
 import { roleMappingOf } from './roles/role-mapping.js';
 import { type NumberedResource, type SsoUserScan, type Store, type StoredSsoUser } from './store/store.js';
 import { MAX_CURSOR_PAGE } from './store/store-checks.js';
@@ -35,9 +35,12 @@ const TALLY_SLICE = 125;
 /** What a customer without a SCIM connection finds: nobody (the report then says "affected" for everyone). */
 const NO_ANSWER: LookupAnswer = { users: [], deletedMatch: false };
 
-/** The parts of a stored user that matching reads (its login facts). */
+/** The parts of a stored user that matching reads (its login facts). Completes the new candidate in place: a copy per user showed in profiles. */
 function numbered(user: NumberedResource): NumberedCandidate {
-  return { ...loginCandidateOf(user), seq: user.seq, groups: sessionGroupsOf(user) };
+  const candidate = onceReadCandidateOf(user) as NumberedCandidate;
+  candidate.seq = user.seq;
+  candidate.groups = sessionGroupsOf(user);
+  return candidate;
 }
 
 /**

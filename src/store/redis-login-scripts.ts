@@ -4,7 +4,7 @@
  * LOGIN_AND_RECORD), and the matching report's batched lookups (FIND_USERS_FOR_LOGIN_BATCH).
  */
 import { linkLua } from './lua-link.js';
-import { READ_PRELUDE } from './redis-lua-prelude.js';
+import { READ_PRELUDE, SMALL_ROW_BYTES } from './redis-lua-prelude.js';
 import { RECORD_SSO_FUNCTION } from './redis-sso.js';
 import { MEMBER_CHUNK } from './redis-write-scripts.js';
 import { PAGE_READ_BYTES } from './read-budgets.js';
@@ -204,6 +204,13 @@ while a <= #ARGV do
 end
 local n, bytes = #held, 0
 local seqs, position, found, projection = {}, {}, {}, {}
+-- While the users' rows key says 'small' (SMALL_ROW_BYTES), bytes is an upper bound (that size a row) and
+-- no row is sized: one HSTRLEN a user was a tenth of this script's Redis time in the matching report. Once
+-- the bound passes the budget, the rows read so far are sized (exactRowBytes) and every later one is.
+local exact = redis.call('GET', rowsKey('u')) ~= 'small'
+local function rowBytes(seq)
+  return exact and redis.call('HSTRLEN', rhash('u'), seq) or ${SMALL_ROW_BYTES + 64}
+end
 -- The login projections of seqs[from..to] (when asked for), in projection: their bytes, or the rows' sizes.
 local function sizeOf(from, to)
   local total = 0
@@ -216,10 +223,17 @@ local function sizeOf(from, to)
         projection[seqs[j]] = p
         total = total + #p
       else
-        total = total + redis.call('HSTRLEN', rhash('u'), seqs[j])
+        total = total + rowBytes(seqs[j])
       end
     end
   end
+  return total
+end
+-- The exact bytes of seqs[1..to]: their projections (sizeOf found them) or their rows' sizes.
+local function exactRowBytes(to)
+  exact = true
+  local total = 0
+  for j = 1, to do total = total + (projection[seqs[j]] and #projection[seqs[j]] or rowBytes(seqs[j])) end
   return total
 end
 local crowded = {}
@@ -239,6 +253,7 @@ for i = 1, n do
   -- and the rest are left to the caller's next script; a first lookup that passes it alone (up to 100 heavy
   -- holders) is answered with its holders' creation numbers only, for the caller to read one row per script.
   bytes = bytes + sizeOf(before + 1, #seqs)
+  if bytes > ${PAGE_READ_BYTES} and not exact then bytes = exactRowBytes(#seqs) end
   if #list > 1 then table.sort(list, function(x, y) return tonumber(x) < tonumber(y) end) end
   if bytes > ${PAGE_READ_BYTES} then
     if i == 1 then return { '', {}, {}, '', '', '', 0, table.concat(list, ' '), '' } end
@@ -274,13 +289,19 @@ for from = 1, #seqs, ${MEMBER_CHUNK} do
       rows[#rows + 1] = row
       live[j] = #rows
       kept[#rows] = seqs[j]
-      local idLength, at = string.match(row, '^%d+:(%d+):[%d/]+:()')
-      ids[#rows] = string.sub(row, at, at + tonumber(idLength) - 1)
     end
   end
 end
 local groups, deferred = {}, {}
-local aux = withGroups and redis.call('EXISTS', MEMBER) == 1 and groupsWithin(ids, #ids) or {}
+local aux = {}
+if withGroups and redis.call('EXISTS', MEMBER) == 1 then
+  -- The users' ids, from their rows' headers (only here: the report asks without groups).
+  for i, row in ipairs(rows) do
+    local idLength, at = string.match(row, '^%d+:(%d+):[%d/]+:()')
+    ids[i] = string.sub(row, at, at + tonumber(idLength) - 1)
+  end
+  aux = groupsWithin(ids, #ids)
+end
 for i, a in ipairs(aux) do
   if #a == 1 then
     deferred[#deferred + 1] = i

@@ -251,8 +251,11 @@ export function checkSsoUser(u: StoredSsoUser): SsoUserRecord {
 
 /** Rebuilds the SSO user a store holds as `firstSeenAt` plus the JSON of the rest. */
 export function parseSsoUser(firstSeenAt: string, json: string): StoredSsoUser {
-  const rest = JSON.parse(json) as Omit<StoredSsoUser, 'firstSeenAt'>;
-  return { ...rest, firstSeenAt };
+  // Completed in place, not copied: the matching report parses every SSO user of a customer.
+  const user = JSON.parse(json) as StoredSsoUser | null;
+  if (typeof user !== 'object' || user === null) throw new TypeError('a stored SSO user is not a JSON object');
+  user.firstSeenAt = firstSeenAt;
+  return user;
 }
 
 /**

@@ -591,6 +591,51 @@ describe('redis store specifics', () => {
     expect(await keysUnder(t.client, `${tagged}*`)).toEqual([]);
   });
 
+  it('answers a batch of small users without sizing their rows, and sizes them once their upper bound passes PAGE_READ_BYTES', async () => {
+    const tagged = `${prefix}{c:${cid}}:`;
+    // 128 users of about 7.9 KB, two per externalId: 64 lookups (one script) whose rows pass the budget
+    // together (1.01 MB), though each is small.
+    for (let i = 0; i < 128; i++) {
+      const id = randomUUID();
+      const write = userWrite(id, `slim${i}`, { externalId: `pair${i >> 1}`, json: JSON.stringify({ id, userName: `slim${i}`, note: 'x'.repeat(7900) }) });
+      expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+    }
+    expect(await t.client.get(`${tagged}u:rows`)).toBe('small');
+    const scripts = (commands: string[]) => commands.filter((c) => c === 'eval' || c === 'evalsha');
+    const pairs = Array.from({ length: LOGIN_BATCH }, (_, i) => ({ attribute: 'externalId', value: `pair${i}` }));
+    // The client's round trips, and the HSTRLENs the scripts run on this connection's rows (MONITOR sees a
+    // script's commands; other test files' are told apart by their keys).
+    const traced = async (fn: () => Promise<unknown>) => {
+      const monitor = await t.client.monitor();
+      const sized: string[] = [];
+      const mark = `${tagged}monitor-mark`;
+      let marked = false;
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (String(args[0]).toLowerCase() === 'hstrlen' && String(args[1]).startsWith(tagged)) sized.push(String(args[2]));
+        if (args[1] === mark) marked = true;
+      });
+      const commands = await commandsDuring(fn);
+      await t.client.set(mark, '1'); // the monitor sees it after every command before it
+      await vi.waitFor(() => expect(marked).toBe(true));
+      monitor.disconnect();
+      await t.client.del(mark);
+      return { scripts: scripts(commands).length, sized: sized.length };
+    };
+    // Half the lookups: 64 rows, under the budget even at SMALL_ROW_BYTES each. No row is sized.
+    let half: Awaited<ReturnType<Store['findUsersForLoginBatch']>> = [];
+    expect(await traced(async () => (half = await store.findUsersForLoginBatch(cid, pairs.slice(0, 32))))).toEqual({ scripts: 1, sized: 0 });
+    expect(half.map((a) => a.users.map((u) => u.seq))).toEqual(Array.from({ length: 32 }, (_, i) => [2 * i + 1, 2 * i + 2]));
+    // All of them: the bound passes the budget, the rows are sized, and the lookups past it go in a second script.
+    let whole: Awaited<ReturnType<Store['findUsersForLoginBatch']>> = [];
+    const wholeCost = await traced(async () => (whole = await store.findUsersForLoginBatch(cid, pairs)));
+    expect(wholeCost.scripts).toBe(2);
+    expect(wholeCost.sized).toBeGreaterThan(0);
+    expect(whole.map((a) => a.users.map((u) => u.seq))).toEqual(Array.from({ length: LOGIN_BATCH }, (_, i) => [2 * i + 1, 2 * i + 2]));
+    expect(whole.map((a) => a.users.map((u) => u.id))).toEqual(
+      await Promise.all(pairs.map(async ({ value }) => (await store.findUsersForLogin(cid, 'externalId', value)).users.map((u) => u.id))),
+    );
+  });
+
   it("reads a value's holders past PAGE_READ_BYTES, and a batch's lookups past it, in further scripts", async () => {
     const note = 'x'.repeat(PAGE_READ_BYTES * 0.4);
     for (let i = 0; i < 4; i++) {
