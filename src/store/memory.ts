@@ -416,7 +416,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         users: read.map((e) => ({ ...output(s, e, options), seq: e.seq })),
         next: more ? page.at(-1)!.seq : null,
       };
-      if (options?.userNames) out.userNames = page.map((e) => e.indexes.find((i) => i.attribute === 'userName')?.value ?? '');
+      const names = options?.userNames;
+      if (names) out.userNames = page.map((e) => (names === true || names(e.seq) ? (e.indexes.find((i) => i.attribute === 'userName')?.value ?? '') : ''));
       return out;
     },
 

@@ -41,6 +41,7 @@ export const SCRIPTS = {
   members: { lua: lua.LIST_MEMBERS, keys: 1, readOnly: true },
   after: { lua: lua.LIST_AFTER, keys: 1, readOnly: true },
   positionsAfter: { lua: lua.USER_POSITIONS_AFTER, keys: 1, readOnly: true },
+  namesAt: { lua: lua.USER_NAMES_AT, keys: 1, readOnly: true },
   usersAt: { lua: lua.USERS_AT, keys: 1, readOnly: true },
   membersAfter: { lua: lua.LIST_MEMBERS_AFTER, keys: 1, readOnly: true },
   events: { lua: lua.READ_EVENTS, keys: 1, readOnly: true },

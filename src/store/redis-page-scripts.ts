@@ -1,7 +1,7 @@
 /**
  * The Redis store's pages of resources: by creation order (LIST_PAGE, LIST_AFTER), by a sort index
  * (LIST_SORTED), the sort indexes' background build (SORT_BACKLOG, FILL_SORT_INDEX), and users by position
- * (USER_POSITIONS_AFTER, USERS_AT). Each page is bounded in rows, bytes and reverse-index entries.
+ * (USER_POSITIONS_AFTER, USER_NAMES_AT, USERS_AT). Each page is bounded in rows, bytes and reverse-index entries.
  */
 import { linkLua } from './lua-link.js';
 import { PRELUDE, READ_PRELUDE } from './redis-lua-prelude.js';
@@ -233,21 +233,30 @@ return { seqs, rows, aux, (cut or #ranked > 2 * count) and 1 or 0 }
 
 /**
  * The positions of up to ARGV[2] + 1 users after creation number ARGV[1]: flat (id, seq) pairs (pickUsersAfter).
- * With ARGV[3] = '1', also each user's folded userName from its row's index entries (never its JSON), as
- * {cut, flat (id, seq, userName or '') triples}: the rows are read within ${PAGE_READ_BYTES} bytes (readRows), and
- * cut = 1 when that budget ended the list early.
+ * O(log n + count): no row is read.
  */
 export const USER_POSITIONS_AFTER = linkLua(
   PRELUDE,
   `
-local ranked = redis.call('ZRANGE', order('u'), '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]) + 1, 'WITHSCORES')
-if ARGV[3] ~= '1' then return ranked end
-local seqs = {}
-for i = 2, #ranked, 2 do seqs[#seqs + 1] = ranked[i] end
-local rows, named = readRows('u', seqs, ${PAGE_READ_BYTES}), {}
+return redis.call('ZRANGE', order('u'), '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]) + 1, 'WITHSCORES')
+`,
+);
+
+/**
+ * The folded userNames of the users at creation numbers ARGV[1..], from their rows' index entries (never
+ * their JSON), for pickUsersAfter's `userNames`: one per row read, '' for a user without one, false for a
+ * user deleted since its position was read. The rows are read within ${PAGE_READ_BYTES} bytes (readRows, at
+ * least one): a shorter reply than asked means the budget ended it. Reading the rows is most of the cost
+ * (a few µs a row), which is why only the positions a caller names are read.
+ */
+export const USER_NAMES_AT = linkLua(
+  PRELUDE,
+  `
+local rows, named = readRows('u', ARGV, ${PAGE_READ_BYTES}), {}
 for i = 1, #rows do
-  local row, name = rows[i], ''
+  local row, name = rows[i], false
   if row then
+    name = ''
     local il, xl, p = string.match(row, '^%d+:(%d+):(%d+)()')
     p = string.find(row, ':', p, true) + 1 + tonumber(il)
     local flat = unpackIndexes(string.sub(row, p, p + tonumber(xl) - 1))
@@ -258,9 +267,9 @@ for i = 1, #rows do
       end
     end
   end
-  named[#named + 1], named[#named + 2], named[#named + 3] = ranked[2 * i - 1], ranked[2 * i], name
+  named[i] = name
 end
-return { #rows < #seqs and 1 or 0, named }
+return named
 `,
 );
 

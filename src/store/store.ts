@@ -318,7 +318,8 @@ export interface PickedPage {
   users: NumberedResource[];
   next: number | null;
   /**
-   * With `userNames: true`, each position's folded userName ('' for a user without one), read from the
+   * With `userNames`, each position's folded userName ('' for a user without one, or whose position the
+   * `userNames` function declined), read from the
    * user's index entries, not its JSON: the report counts userNames without a domain from these, and reads
    * in full only the users it shows.
    */
@@ -729,14 +730,16 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * picked rows). The rows read are held to PAGE_READ_BYTES as listAfter's are: a page ends early at the last
    * picked user its budget held. `options.groups: false` reads the users without their groups, as listAfter does;
    * `userNames: true` adds each position's folded userName ({@link PickedPage.userNames}; on Redis from the
-   * rows, ROWS_PER_SCRIPT positions at most and within PAGE_READ_BYTES of rows, which may end the page early too).
+   * rows, ROWS_PER_SCRIPT a script, within PAGE_READ_BYTES of rows a script, which may end the page early too);
+   * a function adds those of the positions it accepts only, '' for the others (on Redis only those rows are read).
+   * A user deleted between its position and its name is left out of the page.
    */
   pickUsersAfter(
     connectionId: string,
     after: number,
     count: number,
     wanted: (seq: number) => boolean,
-    options?: ReadOptions & { userNames?: boolean },
+    options?: ReadOptions & { userNames?: boolean | ((seq: number) => boolean) },
   ): Promise<PickedPage>;
 
   /**

@@ -11,7 +11,6 @@ import { scimSso } from '../support/sso.js';
 import type { ScimCandidate } from '../../src/match/strategies.js';
 import { type PickedPage, type Store, type StoredSsoUser } from '../../src/store/store.js';
 import { MAX_CURSOR_PAGE } from '../../src/store/store-checks.js';
-import { ROWS_PER_SCRIPT } from '../../src/store/read-budgets.js';
 import { bodyText } from '../../src/scim/response-body.js';
 
 const sso = (over: Partial<StoredSsoUser> & { subject: string }): StoredSsoUser => ({
@@ -326,10 +325,9 @@ describe.each(STORE_KINDS)('the matching report read from the %s store a page at
         .filter((c) => c.method === 'scanSsoUsers' || c.method === 'findUsersForLoginBatch')
         .map((c) => (c.method === 'scanSsoUsers' ? 's' : 'f'));
       expect(order.join('')).toBe(`ss${'fs'.repeat(scans.length - 2)}ff`);
-      // The second pass: positions MAX_CURSOR_PAGE at a time (ROWS_PER_SCRIPT on Redis, whose names are read
-      // from the rows), and in full only the users some strategy left unmatched (none read twice): the others
-      // were read when an SSO user matched them.
-      const pages = Math.ceil((1100 - deleted.length) / (kind === 'redis' ? ROWS_PER_SCRIPT : MAX_CURSOR_PAGE));
+      // The second pass: positions MAX_CURSOR_PAGE at a time, and in full only the users some strategy left
+      // unmatched (none read twice): the others were read when an SSO user matched them.
+      const pages = Math.ceil((1100 - deleted.length) / MAX_CURSOR_PAGE);
       expect(calls.filter((c) => c.method === 'pickUsersAfter').map((c) => c.args[2])).toEqual(Array.from({ length: pages }, () => MAX_CURSOR_PAGE));
       const unmatchedBySome = unmatchedBySomeStrategy(input);
       expect(new Set(pickedUsers).size).toBe(pickedUsers.length);

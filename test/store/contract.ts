@@ -1208,6 +1208,12 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const named = await store.pickUsersAfter(cid, first.next!, 1000, () => false, { userNames: true });
         expect(named.userNames).toEqual([...listed.slice(5).map((u) => (JSON.parse(u.json) as { userName: string }).userName), 'pick.upper@x.test']);
         expect(named.seqs).toHaveLength(named.userNames!.length);
+        // Only the names of the positions a userNames function accepts; '' for the others.
+        const some = await store.pickUsersAfter(cid, first.next!, 1000, () => false, { userNames: (seq) => seq % 2 === 1 });
+        expect(some.seqs).toEqual(named.seqs);
+        expect(some.userNames).toEqual(named.userNames!.map((name, i) => (named.seqs[i]! % 2 === 1 ? name : '')));
+        expect(some.userNames!.filter((name) => name !== '').length).toBeGreaterThan(0);
+        expect(some.userNames!.filter((name) => name === '').length).toBeGreaterThan(0);
         expect(await store.deleteResource(cid, 'User', upper)).toBe(true);
         const rest = await store.pickUsersAfter(cid, first.next!, 1000, () => true);
         expect(rest.seqs).toEqual(listed.slice(5).map((u) => u.seq));

@@ -322,6 +322,39 @@ describe('redis store specifics', () => {
     });
   }
 
+  it("reads userNames only where asked, leaves out users deleted before their names were read, and ends a page where the names' budget did", async () => {
+    const note = 'x'.repeat(PAGE_READ_BYTES * 0.3);
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const id = randomUUID();
+      // Users 4-7 are heavy: three of them pass PAGE_READ_BYTES together.
+      const write =
+        i < 4 ? userWrite(id, `Named${i}@X.test`) : { ...userWrite(id, `Named${i}@X.test`), json: JSON.stringify({ id, userName: `Named${i}@X.test`, note }) };
+      expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+      ids.push(id);
+    }
+    const seqs = (await store.listAfter(cid, 'User', 0, 100, { groups: false })).resources.map((u) => u.seq);
+    // User 1 is deleted between the positions and the names: it is not in the page, and the walk goes on.
+    const restore = afterScript('positionsAfter', async () => {
+      restore();
+      expect(await store.deleteResource(cid, 'User', ids[1]!)).toBe(true);
+    });
+    const asked: number[] = [];
+    const page = await store.pickUsersAfter(cid, 0, 4, () => false, { userNames: (seq) => (asked.push(seq), seq !== seqs[2]) });
+    expect(asked).toEqual(seqs.slice(0, 4));
+    expect(page.seqs).toEqual([seqs[0], seqs[2], seqs[3]]);
+    expect(page.userNames).toEqual(['named0@x.test', '', 'named3@x.test']);
+    expect(page.next).toBe(seqs[3]);
+    // The heavy users' names: the rows' budget ends the page after two of them, and the next page goes on.
+    const heavy = await store.pickUsersAfter(cid, page.next!, 100, () => false, { userNames: true });
+    expect(heavy.seqs).toEqual(seqs.slice(4, 7).slice(0, heavy.seqs.length));
+    expect(heavy.seqs.length).toBeLessThan(4);
+    expect(heavy.next).toBe(heavy.seqs.at(-1));
+    const rest = await store.pickUsersAfter(cid, heavy.next!, 100, () => false, { userNames: true });
+    expect([...heavy.userNames!, ...rest.userNames!]).toEqual([4, 5, 6, 7].map((i) => `named${i}@x.test`));
+    expect(rest.next).toBeNull();
+  });
+
   it('stops a chunked member write whose lease lapsed part-way as interrupted, keeping what it applied', async () => {
     const gid = randomUUID();
     expect(await store.createResource(cid, groupWrite(gid, 'Lapsed', []))).toEqual({ ok: true, version: 1 });
