@@ -304,7 +304,8 @@ async function lookedUpCandidates(
   }
   // Several lookups (`externalId eq "x" or userName eq "y"`): in lookup order, a resource created later
   // would land between earlier answers and shift the pages a client is walking. Ordered by creation time
-  // instead, whichever of them answer, a new match comes last.
+  // instead, whichever of them answer, a new match comes last, unless it was created in the same millisecond
+  // as an earlier one (ties go by id; docs/known-limitations.md).
   return lookups.length > 1 ? inCreationOrder([...seen.values()]) : [...seen.values()];
 }
 
