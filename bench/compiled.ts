@@ -1,11 +1,11 @@
 /**
- * The bench's server processes (limit, scim-redis, scim-memory, the login app) run compiled JavaScript, as
+ * The bench's server processes (limit, scim-redis, scim-memory, the login app, section 5's report) run compiled JavaScript, as
  * an app runs the published package (tsc's dist/), not the TypeScript sources through tsx. Under tsx,
  * esbuild's keepNames wraps every nested function in a `__name(fn, "name")` call that runs at each
  * creation: `bench/request-cpu.ts` measured a memory lookup at 22.6–24.1 µs of CPU in process through tsx
  * and 13.1–19.6 µs compiled. Both the limit and scim-sso are compiled alike (bench/tsconfig.build.json, once
- * per process into .scratch/bench-build/); the sections that run in the bench's own process (guard, events,
- * matching report) still run through tsx, which only makes their figures more conservative.
+ * per process into .scratch/bench-build/); the sections that run in the bench's own process (guard, events)
+ * still run through tsx, which only makes their figures more conservative.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
