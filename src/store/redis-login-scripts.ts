@@ -249,7 +249,8 @@ for i = 1, n do
     end
     list[#list + 1] = s
   end
-  -- The new rows are sized before they are read: past ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES), this lookup
+  -- The new rows are counted before they are read (by their upper bound while the rows are small, else
+  -- sized): past ${PAGE_READ_BYTES} bytes (PAGE_READ_BYTES), this lookup
   -- and the rest are left to the caller's next script; a first lookup that passes it alone (up to 100 heavy
   -- holders) is answered with its holders' creation numbers only, for the caller to read one row per script.
   bytes = bytes + sizeOf(before + 1, #seqs)

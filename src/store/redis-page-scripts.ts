@@ -243,19 +243,23 @@ return redis.call('ZRANGE', order('u'), '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMI
 );
 
 /**
- * The folded userNames of the users at creation numbers ARGV[1..], from their rows' index entries (never
- * their JSON), for pickUsersAfter's `userNames`: one per row read, '' for a user without one, false for a
- * user deleted since its position was read. The rows are read within ${PAGE_READ_BYTES} bytes (readRows, at
- * least one): a shorter reply than asked means the budget ended it. Reading the rows is most of the cost
- * (a few µs a row), which is why only the positions a caller names are read.
+ * The folded userNames of the users at creation numbers ARGV[2..], from their rows' index entries (never
+ * their JSON), for pickUsersAfter's `userNames`: {the bytes of rows read, names}, a name for each row read,
+ * '' for a user without one, false for a user deleted since its position was read. The rows are read within
+ * ARGV[1] bytes (what is left of the page's PAGE_READ_BYTES; readRows, at least one): fewer names than asked
+ * means that budget ended them. Reading the rows is most of the cost (a few µs a row), which is why only the
+ * positions a caller names are read.
  */
 export const USER_NAMES_AT = linkLua(
   PRELUDE,
   `
-local rows, named = readRows('u', ARGV, ${PAGE_READ_BYTES}), {}
+local seqs = {}
+for i = 2, #ARGV do seqs[#seqs + 1] = ARGV[i] end
+local rows, named, bytes = readRows('u', seqs, tonumber(ARGV[1])), {}, 0
 for i = 1, #rows do
   local row, name = rows[i], false
   if row then
+    bytes = bytes + #row
     name = ''
     local il, xl, p = string.match(row, '^%d+:(%d+):(%d+)()')
     p = string.find(row, ':', p, true) + 1 + tonumber(il)
@@ -269,7 +273,7 @@ for i = 1, #rows do
   end
   named[i] = name
 end
-return named
+return { bytes, named }
 `,
 );
 

@@ -238,16 +238,20 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'a
         let userNames: string[] = [];
         let last = seqs.at(-1); // where the next page starts, though this page's last users were deleted since
         if (namesWanted) {
-          // Names only where asked, from the rows (a few µs a row in Lua), ROWS_PER_SCRIPT a script: the report
-          // asks for those of the users nobody matched, in most customers a few in a hundred.
+          // Names only where asked, from the rows (a few µs a row in Lua), ROWS_PER_SCRIPT a script and within
+          // PAGE_READ_BYTES of rows for the page: the report asks for those of the users nobody matched, in most
+          // customers a few in a hundred.
           userNames = seqs.map(() => '');
           const gone = new Set<number>(); // deleted since their positions were read: left out of the page
           const asked = seqs.flatMap((seq, i) => (namesWanted(seq) ? [i] : []));
+          let bytesLeft = PAGE_READ_BYTES;
           for (let from = 0; from < asked.length; from += ROWS_PER_SCRIPT) {
             const part = asked.slice(from, from + ROWS_PER_SCRIPT);
-            const names = (await run('namesAt', tag(connectionId), ...part.map((i) => seqs[i]!))) as (string | null)[];
+            const [bytes, names] = (await run('namesAt', tag(connectionId), bytesLeft, ...part.map((i) => seqs[i]!))) as [number, (string | null)[]];
+            bytesLeft -= Number(bytes);
             names.forEach((name, j) => (name === null ? gone.add(part[j]!) : (userNames[part[j]!] = name)));
-            if (names.length < part.length) {
+            const spent = bytesLeft <= 0 && from + ROWS_PER_SCRIPT < asked.length;
+            if (names.length < part.length || spent) {
               // The rows' budget ended the page at the last name it read.
               const end = part[names.length - 1]! + 1;
               [seqs, ids, userNames, more] = [seqs.slice(0, end), ids.slice(0, end), userNames.slice(0, end), true];

@@ -730,9 +730,10 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
    * picked rows). The rows read are held to PAGE_READ_BYTES as listAfter's are: a page ends early at the last
    * picked user its budget held. `options.groups: false` reads the users without their groups, as listAfter does;
    * `userNames: true` adds each position's folded userName ({@link PickedPage.userNames}; on Redis from the
-   * rows, ROWS_PER_SCRIPT a script, within PAGE_READ_BYTES of rows a script, which may end the page early too);
+   * rows, ROWS_PER_SCRIPT a script, within PAGE_READ_BYTES of rows for the page, which may end it early too);
    * a function adds those of the positions it accepts only, '' for the others (on Redis only those rows are read).
-   * A user deleted between its position and its name is left out of the page.
+   * A user whose name was asked, deleted between the read of its position and that of its name, is left out of
+   * the page.
    */
   pickUsersAfter(
     connectionId: string,

@@ -323,35 +323,65 @@ describe('redis store specifics', () => {
   }
 
   it("reads userNames only where asked, leaves out users deleted before their names were read, and ends a page where the names' budget did", async () => {
-    const note = 'x'.repeat(PAGE_READ_BYTES * 0.3);
+    const note = 'x'.repeat(PAGE_READ_BYTES * 0.4);
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) {
       const id = randomUUID();
-      // Users 4-7 are heavy: three of them pass PAGE_READ_BYTES together.
+      // Users 4-7 are heavy: three of them pass PAGE_READ_BYTES together, two do not.
       const write =
         i < 4 ? userWrite(id, `Named${i}@X.test`) : { ...userWrite(id, `Named${i}@X.test`), json: JSON.stringify({ id, userName: `Named${i}@X.test`, note }) };
       expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
       ids.push(id);
     }
     const seqs = (await store.listAfter(cid, 'User', 0, 100, { groups: false })).resources.map((u) => u.seq);
-    // User 1 is deleted between the positions and the names: it is not in the page, and the walk goes on.
+    // The positions whose names the script is asked for.
+    const namesRead: string[][] = [];
+    const stopRecording = wrapStoreScript(t.client, 'namesAt', (real) => async (...args) => {
+      namesRead.push((args as unknown[]).slice(2).map(String)); // after the key and the bytes left
+      return real(...args);
+    });
+    // Users 1 and 3 are deleted between the positions and the names: they are not in the page, and the walk
+    // goes on after the last position read (3), not the last user kept.
     const restore = afterScript('positionsAfter', async () => {
       restore();
       expect(await store.deleteResource(cid, 'User', ids[1]!)).toBe(true);
+      expect(await store.deleteResource(cid, 'User', ids[3]!)).toBe(true);
     });
     const asked: number[] = [];
     const page = await store.pickUsersAfter(cid, 0, 4, () => false, { userNames: (seq) => (asked.push(seq), seq !== seqs[2]) });
     expect(asked).toEqual(seqs.slice(0, 4));
-    expect(page.seqs).toEqual([seqs[0], seqs[2], seqs[3]]);
-    expect(page.userNames).toEqual(['named0@x.test', '', 'named3@x.test']);
+    expect(namesRead).toEqual([[seqs[0], seqs[1], seqs[3]].map(String)]); // never the declined position
+    expect(page.seqs).toEqual([seqs[0], seqs[2]]);
+    expect(page.userNames).toEqual(['named0@x.test', '']);
     expect(page.next).toBe(seqs[3]);
     // The heavy users' names: the rows' budget ends the page after two of them, and the next page goes on.
     const heavy = await store.pickUsersAfter(cid, page.next!, 100, () => false, { userNames: true });
-    expect(heavy.seqs).toEqual(seqs.slice(4, 7).slice(0, heavy.seqs.length));
-    expect(heavy.seqs.length).toBeLessThan(4);
-    expect(heavy.next).toBe(heavy.seqs.at(-1));
+    expect(heavy.seqs).toEqual(seqs.slice(4, 6));
+    expect(heavy.userNames).toEqual(['named4@x.test', 'named5@x.test']);
+    expect(heavy.next).toBe(seqs[5]);
     const rest = await store.pickUsersAfter(cid, heavy.next!, 100, () => false, { userNames: true });
-    expect([...heavy.userNames!, ...rest.userNames!]).toEqual([4, 5, 6, 7].map((i) => `named${i}@x.test`));
+    expect(rest.userNames).toEqual(['named6@x.test', 'named7@x.test']);
+    expect(rest.next).toBeNull();
+    stopRecording();
+  });
+
+  it("holds a page's names to PAGE_READ_BYTES of rows across its scripts", async () => {
+    // 500 users of about 2.5 KB: the first script's 250 rows are about 0.65 MB, so the second has about 0.35
+    // MB left and ends the page there (each script on its own budget would have read all 500).
+    const note = 'x'.repeat(2500);
+    for (let i = 0; i < 500; i++) {
+      const id = randomUUID();
+      expect(await store.createResource(cid, { ...userWrite(id, `wide${i}`), json: JSON.stringify({ id, userName: `wide${i}`, note }) })).toMatchObject({
+        ok: true,
+      });
+    }
+    const page = await store.pickUsersAfter(cid, 0, 1000, () => false, { userNames: true });
+    expect(page.seqs.length).toBeGreaterThan(ROWS_PER_SCRIPT);
+    expect(page.seqs.length).toBeLessThan(450);
+    expect(page.userNames).toEqual(page.seqs.map((_, i) => `wide${i}`));
+    expect(page.next).toBe(page.seqs.at(-1));
+    const rest = await store.pickUsersAfter(cid, page.next!, 1000, () => false, { userNames: true });
+    expect([...page.userNames!, ...rest.userNames!]).toEqual(Array.from({ length: 500 }, (_, i) => `wide${i}`));
     expect(rest.next).toBeNull();
   });
 
@@ -667,6 +697,19 @@ describe('redis store specifics', () => {
     expect(whole.map((a) => a.users.map((u) => u.id))).toEqual(
       await Promise.all(pairs.map(async ({ value }) => (await store.findUsersForLogin(cid, 'externalId', value)).users.map((u) => u.id))),
     );
+    // 128 users of about 6 KB: their bound passes the budget but their bytes (0.78 MB) do not. Sized, one script.
+    for (let i = 0; i < 128; i++) {
+      const id = randomUUID();
+      const write = userWrite(id, `six${i}`, { externalId: `six${i >> 1}`, json: JSON.stringify({ id, userName: `six${i}`, note: 'x'.repeat(6000) }) });
+      expect(await store.createResource(cid, write)).toMatchObject({ ok: true });
+    }
+    expect(await t.client.get(`${tagged}u:rows`)).toBe('small');
+    const sixes = Array.from({ length: LOGIN_BATCH }, (_, i) => ({ attribute: 'externalId', value: `six${i}` }));
+    let fitting: Awaited<ReturnType<Store['findUsersForLoginBatch']>> = [];
+    const fittingCost = await traced(async () => (fitting = await store.findUsersForLoginBatch(cid, sixes)));
+    expect(fittingCost.scripts).toBe(1);
+    expect(fittingCost.sized).toBeGreaterThan(0);
+    expect(fitting.map((a) => a.users.map((u) => u.seq))).toEqual(Array.from({ length: LOGIN_BATCH }, (_, i) => [129 + 2 * i, 130 + 2 * i]));
   });
 
   it("reads a value's holders past PAGE_READ_BYTES, and a batch's lookups past it, in further scripts", async () => {
