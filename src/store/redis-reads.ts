@@ -110,6 +110,32 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'a
   }
 
   /**
+   * The folded userNames of the positions `seqs` that `asked` accepts, '' for the others (pickUsersAfter's
+   * `userNames`), from the rows (a few µs a row in Lua): ROWS_PER_SCRIPT a script, within PAGE_READ_BYTES of
+   * rows in all. `end`: how many positions the names cover (fewer than all when the budget ended them);
+   * `gone`: the positions whose user was deleted since.
+   */
+  async function userNamesAt(
+    connectionId: string,
+    seqs: number[],
+    asked: (seq: number) => boolean,
+  ): Promise<{ names: string[]; end: number; gone: Set<number> }> {
+    const names = seqs.map(() => '');
+    const gone = new Set<number>();
+    const at = seqs.flatMap((seq, i) => (asked(seq) ? [i] : []));
+    let bytesLeft = PAGE_READ_BYTES;
+    for (let from = 0; from < at.length; from += ROWS_PER_SCRIPT) {
+      const part = at.slice(from, from + ROWS_PER_SCRIPT);
+      const [bytes, read] = (await run('namesAt', tag(connectionId), bytesLeft, ...part.map((i) => seqs[i]!))) as [number, (string | null)[]];
+      bytesLeft -= Number(bytes);
+      read.forEach((name, j) => (name === null ? gone.add(part[j]!) : (names[part[j]!] = name)));
+      // The rows' budget ended the names at the last one read.
+      if (read.length < part.length || (bytesLeft <= 0 && from + ROWS_PER_SCRIPT < at.length)) return { names, end: part[read.length - 1]! + 1, gone };
+    }
+    return { names, end: seqs.length, gone };
+  }
+
+  /**
    * Reads with USER_GROUPS the groups of the users a script left without them (aux {'*'}: past its budget,
    * GROUP_IDS_PER_SCRIPT), a script's worth at a time: as they are now, which may be newer than the row.
    */
@@ -238,31 +264,12 @@ export function redisReads(ctx: RedisContext, members: Pick<RedisMemberReads, 'a
         let userNames: string[] = [];
         let last = seqs.at(-1); // where the next page starts, though this page's last users were deleted since
         if (namesWanted) {
-          // Names only where asked, from the rows (a few µs a row in Lua), ROWS_PER_SCRIPT a script and within
-          // PAGE_READ_BYTES of rows for the page: the report asks for those of the users nobody matched, in most
-          // customers a few in a hundred.
-          userNames = seqs.map(() => '');
-          const gone = new Set<number>(); // deleted since their positions were read: left out of the page
-          const asked = seqs.flatMap((seq, i) => (namesWanted(seq) ? [i] : []));
-          let bytesLeft = PAGE_READ_BYTES;
-          for (let from = 0; from < asked.length; from += ROWS_PER_SCRIPT) {
-            const part = asked.slice(from, from + ROWS_PER_SCRIPT);
-            const [bytes, names] = (await run('namesAt', tag(connectionId), bytesLeft, ...part.map((i) => seqs[i]!))) as [number, (string | null)[]];
-            bytesLeft -= Number(bytes);
-            names.forEach((name, j) => (name === null ? gone.add(part[j]!) : (userNames[part[j]!] = name)));
-            const spent = bytesLeft <= 0 && from + ROWS_PER_SCRIPT < asked.length;
-            if (names.length < part.length || spent) {
-              // The rows' budget ended the page at the last name it read.
-              const end = part[names.length - 1]! + 1;
-              [seqs, ids, userNames, more] = [seqs.slice(0, end), ids.slice(0, end), userNames.slice(0, end), true];
-              break;
-            }
-          }
+          const read = await userNamesAt(connectionId, seqs, namesWanted);
+          if (read.end < seqs.length) [seqs, ids, more] = [seqs.slice(0, read.end), ids.slice(0, read.end), true];
           last = seqs.at(-1);
-          if (gone.size > 0) {
-            const kept = (_: unknown, i: number) => !gone.has(i);
-            [seqs, ids, userNames] = [seqs.filter(kept), ids.filter(kept), userNames.filter(kept)];
-          }
+          // Users deleted since their positions were read are left out of the page.
+          const kept = (_: unknown, i: number) => !read.gone.has(i);
+          [seqs, ids, userNames] = [seqs.filter(kept), ids.filter(kept), read.names.slice(0, read.end).filter(kept)];
         }
         const picked = seqs.flatMap((seq, i) => (wanted(seq) ? [i] : []));
         const users: NumberedResource[] = [];
