@@ -9,16 +9,17 @@ import { sortInSlices } from '../sliced-sort.js';
 import { byUtf8, seenScore } from '../seen-order.js';
 import { OrderedIndex } from './ordered-index.js';
 import {
-  checkOidcClient,
-  checkSamlConnection,
   checkSsoUser,
   earlierTimestamp,
   isSsoSubject,
-  parseOidcClient,
-  parseSamlConnection,
+  namedSsoConnectionMethods,
+  OIDC_CLIENT_RECORDS,
   parseSsoUser,
   resolveSsoRecordOptions,
+  SAML_CONNECTION_RECORDS,
   SSO_DROPS_PER_RECORD,
+  type SsoConnectionKind,
+  type SsoConnectionRecords,
   type SsoMethods,
   type SsoRecordOptions,
 } from './sso-records.js';
@@ -98,67 +99,46 @@ export function memorySsoMethods(connectionCustomers: () => Iterable<string>, op
   /** customerId → its SSO users. */
   const ssoUsers = new Map<string, SsoSpace>();
 
+  /** One protocol's records (`own`), beside the other protocol's (`other`). */
+  function connectionRecords<R extends { customerId: string; updatedAt: string }>(
+    kind: SsoConnectionKind<R>,
+    own: Map<string, string>,
+    other: Map<string, string>,
+  ): SsoConnectionRecords<R> {
+    return {
+      async create(input) {
+        const record = kind.check(input);
+        if (own.has(record.customerId)) return 'exists';
+        if (other.has(record.customerId)) return 'other_protocol';
+        own.set(record.customerId, JSON.stringify(record));
+        return 'created';
+      },
+      async get(customerId) {
+        assertStoreId('customerId', customerId);
+        const json = own.get(customerId);
+        return json === undefined ? null : kind.parse(json);
+      },
+      async replace(input, expectedUpdatedAt) {
+        const record = kind.check(input);
+        const current = own.get(record.customerId);
+        if (current === undefined) return false;
+        if (expectedUpdatedAt !== undefined && kind.parse(current).updatedAt !== expectedUpdatedAt) return false;
+        own.set(record.customerId, JSON.stringify(record));
+        return true;
+      },
+      async delete(customerId) {
+        assertStoreId('customerId', customerId);
+        ssoUsers.delete(customerId);
+        return own.delete(customerId);
+      },
+    };
+  }
+
   return {
-    async createOidcClient(client) {
-      const record = checkOidcClient(client);
-      if (clients.has(record.customerId)) return 'exists';
-      if (samls.has(record.customerId)) return 'other_protocol';
-      clients.set(record.customerId, JSON.stringify(record));
-      return 'created';
-    },
-
-    async getOidcClient(customerId) {
-      assertStoreId('customerId', customerId);
-      const json = clients.get(customerId);
-      return json === undefined ? null : parseOidcClient(json);
-    },
-
-    async replaceOidcClient(client, expectedUpdatedAt) {
-      const record = checkOidcClient(client);
-      const current = clients.get(record.customerId);
-      if (current === undefined) return false;
-      if (expectedUpdatedAt !== undefined && parseOidcClient(current).updatedAt !== expectedUpdatedAt) return false;
-      clients.set(record.customerId, JSON.stringify(record));
-      return true;
-    },
-
-    async deleteOidcClient(customerId) {
-      assertStoreId('customerId', customerId);
-      ssoUsers.delete(customerId);
-      return clients.delete(customerId);
-    },
+    ...namedSsoConnectionMethods(connectionRecords(OIDC_CLIENT_RECORDS, clients, samls), connectionRecords(SAML_CONNECTION_RECORDS, samls, clients)),
 
     async listCustomers() {
       return sortInSlices([...new Set([...connectionCustomers(), ...clients.keys(), ...samls.keys()])]);
-    },
-
-    async createSamlConnection(connection) {
-      const record = checkSamlConnection(connection);
-      if (samls.has(record.customerId)) return 'exists';
-      if (clients.has(record.customerId)) return 'other_protocol';
-      samls.set(record.customerId, JSON.stringify(record));
-      return 'created';
-    },
-
-    async getSamlConnection(customerId) {
-      assertStoreId('customerId', customerId);
-      const json = samls.get(customerId);
-      return json === undefined ? null : parseSamlConnection(json);
-    },
-
-    async replaceSamlConnection(connection, expectedUpdatedAt) {
-      const record = checkSamlConnection(connection);
-      const current = samls.get(record.customerId);
-      if (current === undefined) return false;
-      if (expectedUpdatedAt !== undefined && parseSamlConnection(current).updatedAt !== expectedUpdatedAt) return false;
-      samls.set(record.customerId, JSON.stringify(record));
-      return true;
-    },
-
-    async deleteSamlConnection(customerId) {
-      assertStoreId('customerId', customerId);
-      ssoUsers.delete(customerId);
-      return samls.delete(customerId);
     },
 
     async recordSsoUser(customerId, user) {

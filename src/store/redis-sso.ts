@@ -20,14 +20,15 @@ import { defineScripts } from './redis-commands.js';
 import { sortInSlices } from '../sliced-sort.js';
 import { byUtf8, seenScore } from '../seen-order.js';
 import {
-  checkOidcClient,
-  checkSamlConnection,
   checkSsoUser,
   isSsoSubject,
-  parseOidcClient,
-  parseSamlConnection,
+  namedSsoConnectionMethods,
+  OIDC_CLIENT_RECORDS,
   parseSsoUser,
+  SAML_CONNECTION_RECORDS,
   SSO_DROPS_PER_RECORD,
+  type SsoConnectionKind,
+  type SsoConnectionRecords,
   type SsoMethods,
 } from './sso-records.js';
 import { type StoredSsoUser } from './store.js';
@@ -291,60 +292,43 @@ export function redisSsoMethods(options: {
     return { total: Number(total), ordered: Number(ordered), counted: Number(counted) === 1, users: values.filter((v) => v !== '').map(parseStored) };
   }
 
+  /** One protocol's records under `keyOf`, beside the other protocol's under `otherKeyOf` (same hash tag). */
+  function connectionRecords<R extends { customerId: string; updatedAt: string }>(
+    kind: SsoConnectionKind<R>,
+    keyOf: (customerId: string) => string,
+    otherKeyOf: (customerId: string) => string,
+  ): SsoConnectionRecords<R> {
+    return {
+      async create(input) {
+        const record = kind.check(input);
+        const created = Number(await run('createSso', keyOf(record.customerId), otherKeyOf(record.customerId), JSON.stringify(record)));
+        if (created !== 1) return created === 2 ? 'other_protocol' : 'exists';
+        await customers.add(record.customerId);
+        return 'created';
+      },
+      async get(customerId) {
+        assertStoreId('customerId', customerId);
+        const raw = await redis.get(keyOf(customerId));
+        return raw === null ? null : kind.parse(raw);
+      },
+      async replace(input, expectedUpdatedAt) {
+        const record = kind.check(input);
+        return Number(await run('replaceSso', keyOf(record.customerId), JSON.stringify(record), expectedUpdatedAt ?? '')) === 1;
+      },
+      async delete(customerId) {
+        assertStoreId('customerId', customerId);
+        // The record and the SSO users are in two slots: not atomic. A login recorded meanwhile may leave SSO
+        // users behind; the next record created for the customer then finds them, which is harmless (they
+        // are that customer's people).
+        const [removed] = await Promise.all([redis.del(keyOf(customerId)), redis.unlink(ssoKey(customerId), seenKey(customerId), ssoBytesKey(customerId))]);
+        await customers.release(customerId);
+        return removed === 1;
+      },
+    };
+  }
+
   const methods: SsoMethods = {
-    async createOidcClient(input) {
-      const client = checkOidcClient(input);
-      const created = Number(await run('createSso', oidcKey(client.customerId), samlKey(client.customerId), JSON.stringify(client)));
-      if (created !== 1) return created === 2 ? 'other_protocol' : 'exists';
-      await customers.add(client.customerId);
-      return 'created';
-    },
-
-    async createSamlConnection(input) {
-      const record = checkSamlConnection(input);
-      const created = Number(await run('createSso', samlKey(record.customerId), oidcKey(record.customerId), JSON.stringify(record)));
-      if (created !== 1) return created === 2 ? 'other_protocol' : 'exists';
-      await customers.add(record.customerId);
-      return 'created';
-    },
-
-    async getSamlConnection(customerId) {
-      assertStoreId('customerId', customerId);
-      const raw = await redis.get(samlKey(customerId));
-      return raw === null ? null : parseSamlConnection(raw);
-    },
-
-    async replaceSamlConnection(input, expectedUpdatedAt) {
-      const record = checkSamlConnection(input);
-      return Number(await run('replaceSso', samlKey(record.customerId), JSON.stringify(record), expectedUpdatedAt ?? '')) === 1;
-    },
-
-    async deleteSamlConnection(customerId) {
-      assertStoreId('customerId', customerId);
-      const [removed] = await Promise.all([redis.del(samlKey(customerId)), redis.unlink(ssoKey(customerId), seenKey(customerId), ssoBytesKey(customerId))]);
-      await customers.release(customerId);
-      return removed === 1;
-    },
-
-    async getOidcClient(customerId) {
-      assertStoreId('customerId', customerId);
-      const raw = await redis.get(oidcKey(customerId));
-      return raw === null ? null : parseOidcClient(raw);
-    },
-
-    async replaceOidcClient(input, expectedUpdatedAt) {
-      const client = checkOidcClient(input);
-      return Number(await run('replaceSso', oidcKey(client.customerId), JSON.stringify(client), expectedUpdatedAt ?? '')) === 1;
-    },
-
-    async deleteOidcClient(customerId) {
-      assertStoreId('customerId', customerId);
-      // Two keys in two slots: not atomic. A login recorded meanwhile may leave SSO users behind; the
-      // next createOidcClient then finds them, which is harmless (they are that customer's people).
-      const [removed] = await Promise.all([redis.del(oidcKey(customerId)), redis.unlink(ssoKey(customerId), seenKey(customerId), ssoBytesKey(customerId))]);
-      await customers.release(customerId);
-      return removed === 1;
-    },
+    ...namedSsoConnectionMethods(connectionRecords(OIDC_CLIENT_RECORDS, oidcKey, samlKey), connectionRecords(SAML_CONNECTION_RECORDS, samlKey, oidcKey)),
 
     async listCustomers() {
       return sortInSlices([...(await scanSet(customersKey))]);

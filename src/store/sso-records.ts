@@ -209,6 +209,46 @@ export function parseOidcClient(json: string): StoredOidcClient {
 }
 
 /**
+ * One protocol's SSO connection records, as a store keeps them: a customer has an OIDC client or a SAML
+ * connection, never both, and the two are created, read, replaced (compare-and-set on `updatedAt`) and
+ * deleted alike. Each store writes these four once (memory-sso.ts, redis-sso.ts) and names them per protocol
+ * with {@link namedSsoConnectionMethods}.
+ */
+export interface SsoConnectionRecords<R> {
+  create(record: R): Promise<'created' | 'exists' | 'other_protocol'>;
+  get(customerId: string): Promise<R | null>;
+  replace(record: R, expectedUpdatedAt?: string): Promise<boolean>;
+  /** Deletes the record and the customer's SSO users; false if there was no record. */
+  delete(customerId: string): Promise<boolean>;
+}
+
+/** How one protocol's records are checked on the way in and read back from the JSON a store holds. */
+export interface SsoConnectionKind<R extends { customerId: string; updatedAt: string }> {
+  check(record: R): R;
+  parse(json: string): R;
+}
+
+export const OIDC_CLIENT_RECORDS: SsoConnectionKind<StoredOidcClient> = { check: checkOidcClient, parse: parseOidcClient };
+export const SAML_CONNECTION_RECORDS: SsoConnectionKind<StoredSamlConnection> = { check: checkSamlConnection, parse: parseSamlConnection };
+
+/** The Store's methods about SSO connection records, named per protocol. */
+export function namedSsoConnectionMethods(
+  oidc: SsoConnectionRecords<StoredOidcClient>,
+  saml: SsoConnectionRecords<StoredSamlConnection>,
+): Pick<SsoMethods, `${'create' | 'get' | 'replace' | 'delete'}${'OidcClient' | 'SamlConnection'}`> {
+  return {
+    createOidcClient: oidc.create,
+    getOidcClient: oidc.get,
+    replaceOidcClient: oidc.replace,
+    deleteOidcClient: oidc.delete,
+    createSamlConnection: saml.create,
+    getSamlConnection: saml.get,
+    replaceSamlConnection: saml.replace,
+    deleteSamlConnection: saml.delete,
+  };
+}
+
+/**
  * An SSO user split the way the stores keep it: `firstSeenAt` on its own (the store decides which one to
  * keep) and the rest as JSON text (`claims` go through JSON, so they must be JSON data).
  */
