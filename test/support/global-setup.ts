@@ -53,6 +53,22 @@ async function startRedis(binary: string): Promise<{ url: string; stop: Stop }> 
   throw lastError;
 }
 
+/**
+ * A test Redis Cluster, tried up to three times: a port found free may be taken before its node binds it
+ * (a node's bus port too), and once in a while (not reproduced since) a start failed with nothing else
+ * running. Each failure is printed, so that a flaky start shows in the log instead of passing unseen.
+ */
+async function startCluster(serverBinary: string, cliBinary: string): Promise<RedisClusterProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await RedisClusterProcess.start({ serverBinary, cliBinary });
+    } catch (error) {
+      if (attempt === 3) throw error;
+      console.warn(`[global-setup] Redis Cluster start ${attempt} of 3 failed, trying again: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
 /** Parses REDIS_CLUSTER_NODES (`host:port,host:port`). */
 function parseClusterNodes(value: string): ClusterNode[] {
   const nodes = value
@@ -94,7 +110,7 @@ async function startAll(): Promise<Started> {
     if (process.env.REDIS_CLUSTER_NODES) return { nodes: parseClusterNodes(process.env.REDIS_CLUSTER_NODES), stop: async () => {} };
     const cliBinary = onPath('redis-cli');
     if (!cliBinary) throw new Error(MISSING_CLI);
-    const cluster = await RedisClusterProcess.start({ serverBinary: serverBinary!, cliBinary });
+    const cluster = await startCluster(serverBinary!, cliBinary);
     if (process.env.SCIM_SSO_TEST_VERBOSE || process.env.CI) {
       console.log(`[global-setup] Redis Cluster: 3 masters on ${cluster.nodes.map((n) => n.port).join(', ')}, ready in ${cluster.startupMs} ms`);
     }
