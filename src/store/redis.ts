@@ -69,6 +69,7 @@ import { redisLogins } from './redis-logins.js';
 import { redisMemberReads } from './redis-member-reads.js';
 import { redisSsoMethods } from './redis-sso.js';
 import { redisReads } from './redis-reads.js';
+import { acknowledgedWrites, replicaAcks, type ReplicaAckOptions } from './redis-replica-acks.js';
 import { redisSamlCache } from './redis-saml-cache.js';
 import { redisSetupGrants } from './redis-setup-grants.js';
 import { redisWrites } from './redis-writes.js';
@@ -89,6 +90,13 @@ export interface RedisStoreOptions extends TombstoneOptions, EventLogOptions, Ss
    * died or lost Redis part way. Default 60,000 ms.
    */
   adoptJobsAfterMs?: number;
+  /**
+   * Answer each SCIM write (users, groups) only once this many replicas hold it, waiting at most
+   * `timeoutMs` (Redis's `WAIT`, on a connection of the store's own); past it the write is answered 503 and
+   * the IdP sends it again. Off by default: Redis replicates asynchronously, and a failover can lose a
+   * write it answered (a deactivation: the person can log in again). docs/redis-deployment.md.
+   */
+  replicaAcks?: ReplicaAckOptions;
 }
 
 /** A SCIM store on Redis (standalone or Cluster); see the key layout at the top of this file. */
@@ -117,13 +125,14 @@ export function redisStore(options: RedisStoreOptions): Store {
   const members = redisMemberReads(ctx);
   const reads = redisReads(ctx, members);
   const writes = redisWrites(ctx, { adoptJobsAfterMs, retention, maxTombstones, eventLog }, members, consumers);
+  const acks = options.replicaAcks === undefined ? null : replicaAcks(client, options.replicaAcks);
   const eviction = evictionGuard(client);
   return reportingUnavailable(
     {
       kind: 'redis',
       ...redisConnections(ctx, ssoPart, consumers),
       ...redisActivityLog(ctx),
-      ...writes.methods,
+      ...(acks ? acknowledgedWrites(writes.methods, acks, (connectionId) => `${ctx.tag(connectionId)}ack`) : writes.methods),
       ...redisEventReads(ctx, writes.settle),
       ...reads.methods,
       ...members.methods,
@@ -133,7 +142,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       ...consumers.methods,
       ...redisSetupGrants(client, prefix, now),
       async close() {
-        // The client belongs to the app; the store holds nothing else.
+        // The client belongs to the app; the store holds only the connection replicaAcks opened.
+        await acks?.close();
       },
     },
     () => eviction.gate(),

@@ -158,6 +158,8 @@ export interface RedisProcessOptions {
    * Default 'aof'.
    */
   persistence?: 'aof' | 'none';
+  /** More redis-server arguments (`--replicaof 127.0.0.1 <port>` makes a replica). */
+  args?: string[];
 }
 
 /**
@@ -177,6 +179,7 @@ export class RedisProcess {
     this.dir = dir;
     this.#args = ['--dir', dir, '--save', ''];
     this.#args.push(...(options.persistence === 'none' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always']));
+    this.#args.push(...(options.args ?? []));
   }
 
   /** Starts a new server on a free port. */

@@ -1,0 +1,144 @@
+/**
+ * Resource writes acknowledged by replicas before they are answered (`replicaAcks` of RedisStoreOptions).
+ * Redis replicates asynchronously: a deactivation the primary applied and answered, but had not sent to its
+ * replica when the replica was promoted, is lost, and the IdP, which got its 2xx, never sends it again. With
+ * `replicaAcks`, a SCIM write is answered only once `replicas` replicas hold it (Redis's `WAIT`), else it is
+ * a 503 that the IdP retries (docs/redis-deployment.md).
+ *
+ * `WAIT` waits for the writes of the connection it is sent on. Sent on the app's shared client it would hold
+ * every other request behind it while replicas answer (and for `timeoutMs` while one is away), so it goes on
+ * a connection of its own (`client.duplicate()`), after a small write there, which Redis orders after every
+ * write already answered on any connection: replicas that hold the marker hold those writes too. Writes
+ * that end while a `WAIT` is out share the next one (a group commit), so concurrent writes cost one `WAIT`
+ * between them, not one each. On a Cluster the marker carries the connection's hash tag, so the pair goes
+ * to the master that holds the connection's keys.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { Store } from './store.js';
+import { StoreUnavailableError } from './unavailable.js';
+
+/** How many replicas must hold a write before it is answered, and how long to wait for them. */
+export interface ReplicaAckOptions {
+  /** Replicas that must acknowledge each write: 1 or more. */
+  replicas: number;
+  /** Most milliseconds a write waits for them; past it the write is answered 503 (it stays on the primary). */
+  timeoutMs: number;
+}
+
+/** The marker's time to live: it only has to outlive its `WAIT`. */
+const MARKER_TTL_MS = 60_000;
+
+/** Throws a TypeError unless `options` are whole numbers in range. */
+export function checkReplicaAckOptions(options: ReplicaAckOptions): ReplicaAckOptions {
+  const { replicas, timeoutMs } = options;
+  if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 100) throw new TypeError('replicaAcks.replicas must be an integer from 1 to 100');
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) throw new TypeError('replicaAcks.timeoutMs must be an integer from 1 to 60,000');
+  return { replicas, timeoutMs };
+}
+
+/**
+ * A connection like `client` (its nodes, credentials, TLS, retry strategy), connecting now and queueing
+ * what is sent before it is up (the app's client may be lazy and without an offline queue, as README
+ * "Guarantees" recommends: its duplicate would then refuse every command), and with `timeoutMs` more of
+ * `commandTimeout`, so that a WAIT is not cut short by the client's own timeout.
+ */
+function ownConnection(client: Redis | Cluster, timeoutMs: number): Redis | Cluster {
+  const longer = (commandTimeout: number | undefined) => (commandTimeout === undefined ? {} : { commandTimeout: commandTimeout + timeoutMs });
+  if (client.isCluster) {
+    const cluster = client as Cluster;
+    const redisOptions = { ...cluster.options.redisOptions, ...longer(cluster.options.redisOptions?.commandTimeout) };
+    return cluster.duplicate(undefined, { lazyConnect: false, enableOfflineQueue: true, redisOptions });
+  }
+  const redis = client as Redis;
+  return redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, ...longer(redis.options.commandTimeout) });
+}
+
+/** One marker key's waits: the one out, and whether writes ended after it was sent (they need the next). */
+interface Barrier {
+  out: Promise<void> | null;
+  next: Promise<void> | null;
+}
+
+export interface ReplicaAcks {
+  /** Resolves once `replicas` replicas hold every write answered on the primary before this call. */
+  confirm(markerKey: string): Promise<void>;
+  /** Closes the connection WAIT is sent on, if one was opened. */
+  close(): Promise<void>;
+}
+
+export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions): ReplicaAcks {
+  const { replicas, timeoutMs } = checkReplicaAckOptions(options);
+  let own: Redis | Cluster | null = null;
+  /**
+   * The connection WAIT is sent on, made at the first write (a store that never writes opens none), and
+   * closed when the app's client ends (its `quit()`), so that it never keeps the process alive on its own.
+   */
+  const connection = (): Redis | Cluster => {
+    if (own) return own;
+    const made = ownConnection(client, timeoutMs);
+    client.once('end', () => made.disconnect());
+    // Its failures reach the writes waiting on it (a 503 each); ioredis prints an error no listener takes.
+    made.on('error', () => {});
+    return (own = made);
+  };
+  const barriers = new Map<string, Barrier>();
+
+  async function waitOnce(markerKey: string): Promise<void> {
+    const replies = (await connection().pipeline().set(markerKey, '1', 'PX', MARKER_TTL_MS).wait(replicas, timeoutMs).exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    const acknowledged = Number(replies[1]?.[1]);
+    if (!(acknowledged >= replicas)) {
+      throw new StoreUnavailableError(`the write was applied but ${acknowledged} of ${replicas} replicas acknowledged it within ${timeoutMs} ms`);
+    }
+  }
+
+  function confirm(markerKey: string): Promise<void> {
+    let barrier = barriers.get(markerKey);
+    if (!barrier) barriers.set(markerKey, (barrier = { out: null, next: null }));
+    const b = barrier;
+    if (!b.out) return start(markerKey, b);
+    // A WAIT is out, sent before this write ended: it may not cover it. Join the one sent after it.
+    b.next ??= b.out.then(
+      () => start(markerKey, b, true),
+      () => start(markerKey, b, true),
+    );
+    return b.next;
+  }
+
+  function start(markerKey: string, b: Barrier, fromNext = false): Promise<void> {
+    if (fromNext) b.next = null;
+    const out = waitOnce(markerKey).finally(() => {
+      if (b.out === out) b.out = null;
+      if (!b.out && !b.next) barriers.delete(markerKey);
+    });
+    b.out = out;
+    return out;
+  }
+
+  return {
+    confirm,
+    close: async () => {
+      await own?.quit().catch(() => {});
+      own = null;
+    },
+  };
+}
+
+type ResourceWrites = Pick<Store, 'createResource' | 'replaceResource' | 'deleteResource'>;
+
+/**
+ * `writes`, each answered only once replicas hold the state it answers on: after every outcome, since a
+ * refusal may rest on a write not yet replicated (an IdP's retried DELETE answered 404 on a deletion the
+ * primary holds alone). `markerKey` gives a connection's marker, under the connection's hash tag.
+ */
+export function acknowledgedWrites(writes: ResourceWrites, acks: ReplicaAcks, markerKey: (connectionId: string) => string): ResourceWrites {
+  const confirmed = async <T>(connectionId: string, outcome: T): Promise<T> => {
+    await acks.confirm(markerKey(connectionId));
+    return outcome;
+  };
+  return {
+    createResource: async (connectionId, ...rest) => confirmed(connectionId, await writes.createResource(connectionId, ...rest)),
+    replaceResource: async (connectionId, ...rest) => confirmed(connectionId, await writes.replaceResource(connectionId, ...rest)),
+    deleteResource: async (connectionId, ...rest) => confirmed(connectionId, await writes.deleteResource(connectionId, ...rest)),
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * `replicaAcks` (src/store/redis-replica-acks.ts): SCIM writes answered only once a replica holds them, on a
+ * private primary and replica of the test's own (the shared test Redis has no replica). The replica is
+ * stopped with SIGSTOP to make it late: it keeps its link but acknowledges nothing until resumed.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisStore } from '../../src/store/redis.js';
+import { RedisProcess, rawCommand } from '../support/redis-process.js';
+import { testCluster } from '../support/cluster.js';
+import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+/** Resolves once the replica's link to its primary is up and the primary counts it. */
+async function replicationUp(primary: RedisProcess, replica: RedisProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const link = await rawCommand(replica.port, 'INFO replication');
+    const counted = await rawCommand(primary.port, 'INFO replication');
+    if (link?.includes('master_link_status:up') && counted?.includes('connected_slaves:1')) return;
+    await sleep(50);
+  }
+  throw new Error('the test replica never linked to its primary');
+}
+
+/** Calls of WAIT the server has answered so far. */
+async function waitCalls(client: Redis): Promise<number> {
+  const stats = await client.info('commandstats');
+  return Number(/cmdstat_wait:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+}
+
+describe('replicaAcks: writes acknowledged by replicas', () => {
+  let primary: RedisProcess;
+  let replica: RedisProcess;
+  let client: Redis;
+  let onReplica: Redis;
+  const unexpected: unknown[] = [];
+
+  beforeAll(async () => {
+    primary = await RedisProcess.start({ persistence: 'none' });
+    replica = await RedisProcess.start({ persistence: 'none', args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+    await replicationUp(primary, replica);
+    // README "Guarantees"' options: lazy, without an offline queue, a command timeout under the longest wait.
+    client = new Redis(primary.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 });
+    await client.connect();
+    onReplica = new Redis(replica.url);
+  });
+  afterAll(async () => {
+    replica?.resume();
+    await client?.quit();
+    onReplica?.disconnect();
+    await replica?.close();
+    await primary?.close();
+  });
+
+  /** An app on the primary whose store waits `timeoutMs` for one replica, with a fresh connection. */
+  async function app(name: string, timeoutMs: number): Promise<{ sso: ScimSso; token: string; connectionId: string; prefix: string }> {
+    const prefix = `acks:${name}:`;
+    const sso = scimSso({
+      rateLimit: false,
+      store: redisStore({ client, prefix, replicaAcks: { replicas: 1, timeoutMs } }),
+      onError: (e) => unexpected.push(e),
+    });
+    const { token, connectionId } = await sso.createScimConnection({ customerId: name });
+    return { sso, token, connectionId, prefix };
+  }
+
+  const newUser = (name: string) => ({ schemas: [USER], userName: `${name}@example.com`, externalId: name, active: true });
+  const deactivate = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] };
+
+  it('answers a write only once the replica holds it', async () => {
+    const { sso, token, connectionId, prefix } = await app('held', 10_000);
+    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('ada') }));
+    expect(created.status).toBe(201);
+    const id = (JSON.parse(created.body as string) as { id: string }).id;
+
+    replica.pause();
+    let answered = false;
+    const patched = sso.handleScim(scimRequest(token, 'PATCH', `/Users/${id}`, { body: deactivate })).finally(() => (answered = true));
+    await sleep(300);
+    // Without replicaAcks the PATCH is answered within milliseconds, the replica still holding active: true.
+    expect(answered).toBe(false);
+    replica.resume();
+    expect((await patched).status).toBe(204);
+    // Read on the replica right after the answer: the deactivation is there.
+    const rows = await onReplica.hvals(`${prefix}{c:${connectionId}}:u:r`);
+    expect(rows.some((row) => row.includes('"active":false'))).toBe(true);
+    expect(unexpected).toEqual([]);
+  });
+
+  it('answers 503 when no replica acknowledges in time; the write stays on the primary and its retry succeeds', async () => {
+    const { sso, token } = await app('late', 200);
+    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('bo') }));
+    const id = (JSON.parse(created.body as string) as { id: string }).id;
+
+    replica.pause();
+    try {
+      const refused = await sso.handleScim(scimRequest(token, 'PATCH', `/Users/${id}`, { body: deactivate }));
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.body as string)).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503' });
+      expect(refused.headers['Retry-After']).toEqual(expect.any(String));
+      // Applied on the primary (Redis's WAIT never undoes a write): a read there sees it.
+      const read = await sso.handleScim(scimRequest(token, 'GET', `/Users/${id}`));
+      expect(JSON.parse(read.body as string)).toMatchObject({ active: false });
+      // A refusal rests on what the primary holds, so it waits too: a DELETE of a user not there is no 404 yet.
+      const missing = await sso.handleScim(scimRequest(token, 'DELETE', '/Users/not-there'));
+      expect(missing.status).toBe(503);
+    } finally {
+      replica.resume();
+    }
+    const retried = await sso.handleScim(scimRequest(token, 'PATCH', `/Users/${id}`, { body: deactivate }));
+    expect(retried.status).toBe(204);
+    expect(unexpected).toEqual([]);
+  });
+
+  it("waits up to timeoutMs even past the app client's commandTimeout", async () => {
+    const quick = new Redis(primary.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 100 });
+    await quick.connect();
+    try {
+      const sso = scimSso({ rateLimit: false, store: redisStore({ client: quick, prefix: 'acks:quick:', replicaAcks: { replicas: 1, timeoutMs: 3_000 } }) });
+      const { token } = await sso.createScimConnection({ customerId: 'quick' });
+      replica.pause();
+      const created = sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('quick') }));
+      await sleep(400);
+      replica.resume();
+      // Cut at 100 ms, the WAIT would have failed (503) while the replica was stopped.
+      expect((await created).status).toBe(201);
+    } finally {
+      replica.resume();
+      await quick.quit();
+    }
+  });
+
+  it('lets reads through while the replica is late', async () => {
+    const { sso, token } = await app('reads', 10_000);
+    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('cy') }));
+    const id = (JSON.parse(created.body as string) as { id: string }).id;
+    replica.pause();
+    try {
+      const read = await Promise.race([sso.handleScim(scimRequest(token, 'GET', `/Users/${id}`)), sleep(5_000).then(() => 'still waiting')]);
+      expect(read).toMatchObject({ status: 200 });
+      const listed = await Promise.race([
+        sso.handleScim(scimRequest(token, 'GET', '/Users', { query: 'filter=userName eq "cy@example.com"' })),
+        sleep(5_000).then(() => 'still waiting'),
+      ]);
+      expect(listed).toMatchObject({ status: 200 });
+    } finally {
+      replica.resume();
+    }
+  });
+
+  it('sends one WAIT for writes that end while another is out, not one each', async () => {
+    const { sso, token } = await app('shared', 10_000);
+    await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('warm-up') }));
+    const before = await waitCalls(client);
+    replica.pause();
+    const writes = Array.from({ length: 20 }, (_, i) => sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser(`many-${i}`) })));
+    await sleep(300);
+    replica.resume();
+    const statuses = (await Promise.all(writes)).map((answer) => answer.status);
+    expect(statuses).toEqual(Array(20).fill(201));
+    // The first write's WAIT, then one for the 19 that ended while it was out (20 without the sharing).
+    const calls = (await waitCalls(client)) - before;
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(3);
+  });
+
+  it('closes its own connection with the store, and with the app client', async () => {
+    const otherClient = new Redis(primary.url);
+    await otherClient.ping();
+    const store = redisStore({ client: otherClient, prefix: 'acks:close:', replicaAcks: { replicas: 1, timeoutMs: 1000 } });
+    const clientsBefore = Number(/connected_clients:(\d+)/.exec(await client.info('clients'))?.[1]);
+    const sso = scimSso({ rateLimit: false, store });
+    const { token } = await sso.createScimConnection({ customerId: 'closing' });
+    expect((await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('dee') }))).status).toBe(201);
+    const clientsDuring = Number(/connected_clients:(\d+)/.exec(await client.info('clients'))?.[1]);
+    expect(clientsDuring).toBe(clientsBefore + 1);
+    await otherClient.quit();
+    for (let i = 0; i < 100 && Number(/connected_clients:(\d+)/.exec(await client.info('clients'))?.[1]) > clientsBefore - 1; i++) await sleep(20);
+    // The app's client and the store's own are both gone.
+    expect(Number(/connected_clients:(\d+)/.exec(await client.info('clients'))?.[1])).toBe(clientsBefore - 1);
+  });
+
+  it('refuses options out of range', () => {
+    for (const replicaAcks of [
+      { replicas: 0, timeoutMs: 100 },
+      { replicas: 1.5, timeoutMs: 100 },
+      { replicas: 1, timeoutMs: 0 },
+      { replicas: 1, timeoutMs: 60_001 },
+      { replicas: 1, timeoutMs: Number.NaN },
+    ]) {
+      expect(() => redisStore({ client, prefix: 'acks:bad:', replicaAcks }), JSON.stringify(replicaAcks)).toThrow(TypeError);
+    }
+  });
+});
+
+describe('replicaAcks on a Redis Cluster', () => {
+  it("sends WAIT to the master holding the connection's keys: with no replica there, a write is a 503, never a 500", async () => {
+    const t = await testCluster('acks');
+    try {
+      const unexpected: unknown[] = [];
+      const sso = scimSso({
+        rateLimit: false,
+        store: redisStore({ client: t.client, prefix: t.prefix, replicaAcks: { replicas: 1, timeoutMs: 50 } }),
+        onError: (e) => unexpected.push(e),
+      });
+      const { token, connectionId } = await sso.createScimConnection({ customerId: 'acks-cluster' });
+      const masters = t.client.nodes('master');
+      const before = await Promise.all(masters.map(waitCalls));
+      const answer = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: { schemas: [USER], userName: 'eve@example.com' } }));
+      expect(answer.status).toBe(503);
+      expect(unexpected).toEqual([]);
+      // The marker was written beside the connection's keys, and the WAIT went to their master (a WAIT
+      // elsewhere waits for nothing of theirs): the one master whose WAIT count moved holds the marker.
+      const marker = `${t.prefix}{c:${connectionId}}:ack`;
+      expect(await t.client.cluster('KEYSLOT', marker)).toBe(await t.client.cluster('KEYSLOT', `${t.prefix}{c:${connectionId}}:seq`));
+      const after = await Promise.all(masters.map(waitCalls));
+      const waited = masters.filter((_, i) => after[i]! > before[i]!);
+      expect(waited).toHaveLength(1);
+      expect(await waited[0]!.exists(marker)).toBe(1);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
