@@ -5,15 +5,17 @@
  * `replicaAcks`, a SCIM write is answered only once `replicas` replicas hold it (Redis's `WAIT`), else it is
  * a 503 that the IdP retries (docs/redis-deployment.md).
  *
- * `WAIT` waits for the writes of the connection it is sent on. Sent on the app's shared client it would hold
- * every other request behind it while replicas answer (and for `timeoutMs` while one is away), so it goes on
- * a connection of its own (`client.duplicate()`), after a small write there, which Redis orders after every
- * write already answered on any connection: replicas that hold the marker hold those writes too. Writes
- * that end while a `WAIT` is out share the next one (a group commit), so concurrent writes cost one `WAIT`
- * between them, not one each. On a Cluster the marker carries the connection's hash tag, so the pair goes
- * to the master that holds the connection's keys.
+ * `WAIT` waits for the writes of the connection it is sent on, and blocks that connection meanwhile. Sent on
+ * the app's shared client it would hold every other request behind it while replicas answer (and for
+ * `timeoutMs` while one is away), so it goes on a connection of the store's own (`client.duplicate()`),
+ * after a small write there (the marker), which Redis orders after every write it has already answered on
+ * any connection: replicas that hold the marker hold those writes too. Writes that end while a `WAIT` is out
+ * share the next one (a group commit): one `WAIT` at a time per Redis server, whichever tenants wrote, so
+ * none queues behind another's on the store's connection. On a Cluster that is one per master, and the
+ * marker carries the connection's hash tag, so the pair goes to the master holding the connection's keys.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { clusterSlot } from './cluster-slot.js';
 import type { Store } from './store.js';
 import { StoreUnavailableError } from './unavailable.js';
 
@@ -53,14 +55,18 @@ function ownConnection(client: Redis | Cluster, timeoutMs: number): Redis | Clus
   return redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, ...longer(redis.options.commandTimeout) });
 }
 
-/** One marker key's waits: the one out, and whether writes ended after it was sent (they need the next). */
+/** One Redis server's waits: the one out, the one writes that ended after it was sent will share. */
 interface Barrier {
   out: Promise<void> | null;
   next: Promise<void> | null;
 }
 
 export interface ReplicaAcks {
-  /** Resolves once `replicas` replicas hold every write answered on the primary before this call. */
+  /**
+   * Resolves once `replicas` replicas hold every write the primary answered before this call, on the Redis
+   * server holding `markerKey` (a key beside the written ones: the same Cluster slot); rejects with a
+   * StoreUnavailableError when they do not within `timeoutMs`, or the wait cannot be sent.
+   */
   confirm(markerKey: string): Promise<void>;
   /** Closes the connection WAIT is sent on, if one was opened. */
   close(): Promise<void>;
@@ -69,23 +75,44 @@ export interface ReplicaAcks {
 export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions): ReplicaAcks {
   const { replicas, timeoutMs } = checkReplicaAckOptions(options);
   let own: Redis | Cluster | null = null;
-  /**
-   * The connection WAIT is sent on, made at the first write (a store that never writes opens none), and
-   * closed when the app's client ends (its `quit()`), so that it never keeps the process alive on its own.
-   */
+  // The app's client ended (its quit()): so does the store's connection, which must never keep the process
+  // alive on its own; should the app connect its client again, the next write opens a new one.
+  const onEnd = () => {
+    own?.disconnect();
+    own = null;
+  };
+  /** The connection WAIT is sent on, made at the first write (a store that never writes opens none). */
   const connection = (): Redis | Cluster => {
     if (own) return own;
-    const made = ownConnection(client, timeoutMs);
-    client.once('end', () => made.disconnect());
+    own = ownConnection(client, timeoutMs);
+    client.once('end', onEnd);
     // Its failures reach the writes waiting on it (a 503 each); ioredis prints an error no listener takes.
-    made.on('error', () => {});
-    return (own = made);
+    own.on('error', () => {});
+    return own;
   };
+  /** Barriers by Redis server: one on a standalone server, one per master on a Cluster (by the app's slot map). */
   const barriers = new Map<string, Barrier>();
+  const serverOf = (markerKey: string): string => {
+    if (!client.isCluster) return '';
+    const slot = clusterSlot(markerKey);
+    return (client as Cluster).slots[slot]?.[0] ?? `slot ${slot}`;
+  };
 
   async function waitOnce(markerKey: string): Promise<void> {
-    const replies = (await connection().pipeline().set(markerKey, '1', 'PX', MARKER_TTL_MS).wait(replicas, timeoutMs).exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
+    const on = connection();
+    let replies: [Error | null, unknown][];
+    try {
+      replies = (await on.pipeline().set(markerKey, '1', 'PX', MARKER_TTL_MS).wait(replicas, timeoutMs).exec()) ?? [];
+      for (const [error] of replies) if (error) throw error;
+    } catch (error) {
+      // The write is applied; only its acknowledgement failed, so the answer is a 503 the IdP retries: a
+      // refused or unknown WAIT, the connection away, or a slot that moved (the pipeline is not redirected,
+      // so the slot map is refreshed for the retry).
+      if (/^(MOVED|ASK) /.test((error as Error).message ?? '')) (on as Cluster).refreshSlotsCache?.();
+      throw new StoreUnavailableError(`the write was applied but its replicas could not be asked to acknowledge it: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     const acknowledged = Number(replies[1]?.[1]);
     if (!(acknowledged >= replicas)) {
       throw new StoreUnavailableError(`the write was applied but ${acknowledged} of ${replicas} replicas acknowledged it within ${timeoutMs} ms`);
@@ -93,23 +120,25 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
   }
 
   function confirm(markerKey: string): Promise<void> {
-    let barrier = barriers.get(markerKey);
-    if (!barrier) barriers.set(markerKey, (barrier = { out: null, next: null }));
+    const server = serverOf(markerKey);
+    let barrier = barriers.get(server);
+    if (!barrier) barriers.set(server, (barrier = { out: null, next: null }));
     const b = barrier;
-    if (!b.out) return start(markerKey, b);
-    // A WAIT is out, sent before this write ended: it may not cover it. Join the one sent after it.
+    if (!b.out) return start(server, markerKey, b);
+    // A WAIT is out, sent before this write ended: it may not cover it. Share the one sent after it; any
+    // marker on this server will do for it.
     b.next ??= b.out.then(
-      () => start(markerKey, b, true),
-      () => start(markerKey, b, true),
+      () => start(server, markerKey, b, true),
+      () => start(server, markerKey, b, true),
     );
     return b.next;
   }
 
-  function start(markerKey: string, b: Barrier, fromNext = false): Promise<void> {
+  function start(server: string, markerKey: string, b: Barrier, fromNext = false): Promise<void> {
     if (fromNext) b.next = null;
     const out = waitOnce(markerKey).finally(() => {
       if (b.out === out) b.out = null;
-      if (!b.out && !b.next) barriers.delete(markerKey);
+      if (!b.out && !b.next && barriers.get(server) === b) barriers.delete(server);
     });
     b.out = out;
     return out;
@@ -118,8 +147,10 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
   return {
     confirm,
     close: async () => {
-      await own?.quit().catch(() => {});
+      client.off('end', onEnd);
+      const closing = own;
       own = null;
+      await closing?.quit().catch(() => {});
     },
   };
 }

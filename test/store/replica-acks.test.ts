@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterSlot } from '../../src/store/cluster-slot.js';
 import { redisStore } from '../../src/store/redis.js';
 import { RedisProcess, rawCommand } from '../support/redis-process.js';
 import { testCluster } from '../support/cluster.js';
@@ -116,16 +117,16 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
   });
 
   it("waits up to timeoutMs even past the app client's commandTimeout", async () => {
-    const quick = new Redis(primary.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 100 });
+    const quick = new Redis(primary.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500 });
     await quick.connect();
     try {
-      const sso = scimSso({ rateLimit: false, store: redisStore({ client: quick, prefix: 'acks:quick:', replicaAcks: { replicas: 1, timeoutMs: 3_000 } }) });
+      const sso = scimSso({ rateLimit: false, store: redisStore({ client: quick, prefix: 'acks:quick:', replicaAcks: { replicas: 1, timeoutMs: 5_000 } }) });
       const { token } = await sso.createScimConnection({ customerId: 'quick' });
       replica.pause();
       const created = sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('quick') }));
-      await sleep(400);
+      await sleep(1_200);
       replica.resume();
-      // Cut at 100 ms, the WAIT would have failed (503) while the replica was stopped.
+      // Cut at 500 ms, the WAIT would have failed (503) while the replica was stopped.
       expect((await created).status).toBe(201);
     } finally {
       replica.resume();
@@ -151,20 +152,74 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
     }
   });
 
-  it('sends one WAIT for writes that end while another is out, not one each', async () => {
-    const { sso, token } = await app('shared', 10_000);
-    await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('warm-up') }));
+  it("sends one WAIT at a time for every tenant's writes, shared by those that end while one is out", async () => {
+    // One store, as an app instance has: four customers' connections share its WAITs.
+    const sso = scimSso({ rateLimit: false, store: redisStore({ client, prefix: 'acks:shared:', replicaAcks: { replicas: 1, timeoutMs: 10_000 } }) });
+    const tokens = await Promise.all(['a', 'b', 'c', 'd'].map(async (name) => (await sso.createScimConnection({ customerId: `shared-${name}` })).token));
+    await sso.handleScim(scimRequest(tokens[0]!, 'POST', '/Users', { body: newUser('warm-up') }));
     const before = await waitCalls(client);
     replica.pause();
-    const writes = Array.from({ length: 20 }, (_, i) => sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser(`many-${i}`) })));
+    const writes = tokens.flatMap((token, t) =>
+      Array.from({ length: 5 }, (_, i) => sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser(`many-${t}-${i}`) }))),
+    );
     await sleep(300);
     replica.resume();
     const statuses = (await Promise.all(writes)).map((answer) => answer.status);
     expect(statuses).toEqual(Array(20).fill(201));
-    // The first write's WAIT, then one for the 19 that ended while it was out (20 without the sharing).
+    // The first write's WAIT, then one for the 19 that ended while it was out: 20 without the sharing, 8
+    // with a WAIT per customer (each queueing behind the others' on the store's one connection).
     const calls = (await waitCalls(client)) - before;
     expect(calls).toBeGreaterThanOrEqual(1);
     expect(calls).toBeLessThanOrEqual(3);
+  });
+
+  it('answers 503, not 500, when the server refuses WAIT', async () => {
+    const noWait = await RedisProcess.start({ persistence: 'none', args: ['--rename-command', 'WAIT', '""'] });
+    const plain = new Redis(noWait.url, { maxRetriesPerRequest: 1 });
+    try {
+      const errors: unknown[] = [];
+      const sso = scimSso({
+        rateLimit: false,
+        store: redisStore({ client: plain, prefix: 'acks:nowait:', replicaAcks: { replicas: 1, timeoutMs: 100 } }),
+        onError: (e) => errors.push(e),
+      });
+      const { token } = await sso.createScimConnection({ customerId: 'no-wait' });
+      const answer = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('eve') }));
+      expect(answer.status).toBe(503);
+      expect(answer.body).not.toContain('wait');
+      expect(errors).toEqual([]);
+    } finally {
+      await plain.quit();
+      await noWait.close();
+    }
+  });
+
+  it("leaves no listener on the app's client once closed, and opens a new connection after the client reconnects", async () => {
+    const shared = new Redis(primary.url);
+    try {
+      const listeners = shared.listenerCount('end');
+      for (let round = 0; round < 12; round++) {
+        const store = redisStore({ client: shared, prefix: `acks:listeners:${round}:`, replicaAcks: { replicas: 1, timeoutMs: 1000 } });
+        const sso = scimSso({ rateLimit: false, store });
+        const { token } = await sso.createScimConnection({ customerId: 'listeners' });
+        expect((await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser(`l${round}`) }))).status).toBe(201);
+        await store.close!();
+      }
+      expect(shared.listenerCount('end')).toBe(listeners);
+
+      const store = redisStore({ client: shared, prefix: 'acks:reconnect:', replicaAcks: { replicas: 1, timeoutMs: 1000 } });
+      const sso = scimSso({ rateLimit: false, store });
+      const { token } = await sso.createScimConnection({ customerId: 'reconnect' });
+      expect((await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('before') }))).status).toBe(201);
+      const ended = new Promise((resolve) => shared.once('end', resolve));
+      await shared.quit();
+      await ended;
+      await shared.connect();
+      expect((await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('after') }))).status).toBe(201);
+      await store.close!();
+    } finally {
+      shared.disconnect();
+    }
   });
 
   it('closes its own connection with the store, and with the app client', async () => {
@@ -197,6 +252,17 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
 });
 
 describe('replicaAcks on a Redis Cluster', () => {
+  it('computes the hash slot of a key as the cluster does', async () => {
+    const t = await testCluster('slots');
+    try {
+      const keys = ['', 'a', 'user:1000', '{user1000}.following', 'foo{}{bar}', 'foo{{bar}}zap', 'foo{bar}{zap}', '{}', '{c:é}:ack', 'scim:{c:1f2e}:u:r'];
+      for (let i = 0; i < 200; i++) keys.push(`scim:{c:${i.toString(36)}-${'ü'.repeat(i % 3)}}:ack`);
+      for (const key of keys) expect(clusterSlot(key), key).toBe(Number(await t.client.cluster('KEYSLOT', key)));
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it("sends WAIT to the master holding the connection's keys: with no replica there, a write is a 503, never a 500", async () => {
     const t = await testCluster('acks');
     try {
