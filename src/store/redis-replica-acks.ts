@@ -55,6 +55,22 @@ function ownConnection(client: Redis | Cluster, timeoutMs: number): Redis | Clus
   return redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, ...longer(redis.options.commandTimeout) });
 }
 
+/**
+ * One marker key per master of `cluster`, in a slot it holds by the cluster's slot map (`<prefix>ack:{n}`,
+ * the first n that lands on each): a few tries per master.
+ */
+function markerPerMaster(cluster: Cluster, prefix: string): string[] {
+  const masters = new Set<string>();
+  for (const owners of cluster.slots) if (owners?.[0]) masters.add(owners[0]);
+  const found = new Map<string, string>();
+  for (let n = 0; found.size < masters.size && n < 100_000; n++) {
+    const key = `${prefix}ack:{${n}}`;
+    const owner = cluster.slots[clusterSlot(key)]?.[0];
+    if (owner && !found.has(owner)) found.set(owner, key);
+  }
+  return [...found.values()];
+}
+
 /** One Redis server's waits: the one out, the one writes that ended after it was sent will share. */
 interface Barrier {
   out: Promise<void> | null;
@@ -68,6 +84,8 @@ export interface ReplicaAcks {
    * StoreUnavailableError when they do not within `timeoutMs`, or the wait cannot be sent.
    */
   confirm(markerKey: string): Promise<void>;
+  /** As {@link confirm}, on every Redis server (every master of a Cluster), markers under `prefix`. */
+  confirmEverywhere(prefix: string): Promise<void>;
   /** Closes the connection WAIT is sent on, if one was opened. */
   close(): Promise<void>;
 }
@@ -144,8 +162,15 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
     return out;
   }
 
+  function confirmEverywhere(prefix: string): Promise<void> {
+    const markers = client.isCluster ? markerPerMaster(client as Cluster, prefix) : [];
+    if (markers.length === 0) return confirm(`${prefix}ack`);
+    return Promise.all(markers.map(confirm)).then(() => {});
+  }
+
   return {
     confirm,
+    confirmEverywhere,
     close: async () => {
       client.off('end', onEnd);
       const closing = own;
@@ -155,21 +180,45 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
   };
 }
 
-type ResourceWrites = Pick<Store, 'createResource' | 'replaceResource' | 'deleteResource'>;
+/** The store's writes that change who may provision or log in, besides the SCIM writes: each touches keys in several slots. */
+const SETTINGS_WRITES = [
+  'createConnection',
+  'updateConnectionTokens',
+  'deleteConnection',
+  'setRoleMapping',
+  'createOidcClient',
+  'replaceOidcClient',
+  'deleteOidcClient',
+  'createSamlConnection',
+  'replaceSamlConnection',
+  'deleteSamlConnection',
+  'putSetupGrant',
+  'revokeSetupGrants',
+] as const;
 
 /**
- * `writes`, each answered only once replicas hold the state it answers on: after every outcome, since a
- * refusal may rest on a write not yet replicated (an IdP's retried DELETE answered 404 on a deletion the
- * primary holds alone). `markerKey` gives a connection's marker, under the connection's hash tag.
+ * `store` with its writes answered only once replicas hold the state they answer on, after every outcome,
+ * since a refusal may rest on a write not yet replicated (an IdP's retried DELETE answered 404 on a deletion
+ * the primary holds alone). SCIM writes wait on the server holding their connection (`tag(connectionId)`
+ * names its keys); writes of settings (tokens, connections, SSO settings, role mappings, setup links) on
+ * every master, since their keys lie in several slots. Logins' records, the SAML replay cache, the activity
+ * log and event consumers' cursors do not wait (docs/redis-deployment.md).
  */
-export function acknowledgedWrites(writes: ResourceWrites, acks: ReplicaAcks, markerKey: (connectionId: string) => string): ResourceWrites {
-  const confirmed = async <T>(connectionId: string, outcome: T): Promise<T> => {
-    await acks.confirm(markerKey(connectionId));
-    return outcome;
-  };
-  return {
-    createResource: async (connectionId, ...rest) => confirmed(connectionId, await writes.createResource(connectionId, ...rest)),
-    replaceResource: async (connectionId, ...rest) => confirmed(connectionId, await writes.replaceResource(connectionId, ...rest)),
-    deleteResource: async (connectionId, ...rest) => confirmed(connectionId, await writes.deleteResource(connectionId, ...rest)),
-  };
+export function withReplicaAcks<S extends Store>(store: S, acks: ReplicaAcks, prefix: string, tag: (connectionId: string) => string): S {
+  const wrapped = { ...store } as Record<string, unknown>;
+  const after =
+    (method: (...args: never[]) => Promise<unknown>, confirm: (args: unknown[]) => Promise<void>) =>
+    async (...args: never[]) => {
+      const outcome = await method(...args);
+      await confirm(args);
+      return outcome;
+    };
+  for (const name of ['createResource', 'replaceResource', 'deleteResource'] as const) {
+    wrapped[name] = after(store[name].bind(store) as never, (args) => acks.confirm(`${tag(args[0] as string)}ack`));
+  }
+  for (const name of SETTINGS_WRITES) {
+    const method = (store as unknown as Record<string, unknown>)[name];
+    if (typeof method === 'function') wrapped[name] = after(method.bind(store) as never, () => acks.confirmEverywhere(prefix));
+  }
+  return wrapped as S;
 }

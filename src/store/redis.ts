@@ -69,7 +69,7 @@ import { redisLogins } from './redis-logins.js';
 import { redisMemberReads } from './redis-member-reads.js';
 import { redisSsoMethods } from './redis-sso.js';
 import { redisReads } from './redis-reads.js';
-import { acknowledgedWrites, replicaAcks, type ReplicaAckOptions } from './redis-replica-acks.js';
+import { replicaAcks, withReplicaAcks, type ReplicaAckOptions } from './redis-replica-acks.js';
 import { redisSamlCache } from './redis-saml-cache.js';
 import { redisSetupGrants } from './redis-setup-grants.js';
 import { redisWrites } from './redis-writes.js';
@@ -127,25 +127,23 @@ export function redisStore(options: RedisStoreOptions): Store {
   const writes = redisWrites(ctx, { adoptJobsAfterMs, retention, maxTombstones, eventLog }, members, consumers);
   const acks = options.replicaAcks === undefined ? null : replicaAcks(client, options.replicaAcks);
   const eviction = evictionGuard(client);
-  return reportingUnavailable(
-    {
-      kind: 'redis',
-      ...redisConnections(ctx, ssoPart, consumers),
-      ...redisActivityLog(ctx),
-      ...(acks ? acknowledgedWrites(writes.methods, acks, (connectionId) => `${ctx.tag(connectionId)}ack`) : writes.methods),
-      ...redisEventReads(ctx, writes.settle),
-      ...reads.methods,
-      ...members.methods,
-      ...redisLogins(ctx, { retention, ...sso }, reads, ssoPart),
-      ...ssoPart.methods,
-      ...redisSamlCache(client, prefix),
-      ...consumers.methods,
-      ...redisSetupGrants(client, prefix, now),
-      async close() {
-        // The client belongs to the app; the store holds only the connection replicaAcks opened.
-        await acks?.close();
-      },
+  const store: Store = {
+    kind: 'redis',
+    ...redisConnections(ctx, ssoPart, consumers),
+    ...redisActivityLog(ctx),
+    ...writes.methods,
+    ...redisEventReads(ctx, writes.settle),
+    ...reads.methods,
+    ...members.methods,
+    ...redisLogins(ctx, { retention, ...sso }, reads, ssoPart),
+    ...ssoPart.methods,
+    ...redisSamlCache(client, prefix),
+    ...consumers.methods,
+    ...redisSetupGrants(client, prefix, now),
+    async close() {
+      // The client belongs to the app; the store holds only the connection replicaAcks opened.
+      await acks?.close();
     },
-    () => eviction.gate(),
-  );
+  };
+  return reportingUnavailable(acks ? withReplicaAcks(store, acks, prefix, ctx.tag) : store, () => eviction.gate());
 }

@@ -5,8 +5,10 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/scim/auth.js';
 import { clusterSlot } from '../../src/store/cluster-slot.js';
 import { redisStore } from '../../src/store/redis.js';
+import { StoreUnavailableError } from '../../src/store/unavailable.js';
 import { RedisProcess, rawCommand } from '../support/redis-process.js';
 import { testCluster } from '../support/cluster.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
@@ -178,12 +180,15 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
     const plain = new Redis(noWait.url, { maxRetriesPerRequest: 1 });
     try {
       const errors: unknown[] = [];
+      // The connection is made without acks: a settings write waits too, and would be refused the same way.
+      const { token } = await scimSso({ rateLimit: false, store: redisStore({ client: plain, prefix: 'acks:nowait:' }) }).createScimConnection({
+        customerId: 'no-wait',
+      });
       const sso = scimSso({
         rateLimit: false,
         store: redisStore({ client: plain, prefix: 'acks:nowait:', replicaAcks: { replicas: 1, timeoutMs: 100 } }),
         onError: (e) => errors.push(e),
       });
-      const { token } = await sso.createScimConnection({ customerId: 'no-wait' });
       const answer = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('eve') }));
       expect(answer.status).toBe(503);
       expect(answer.body).not.toContain('wait');
@@ -238,6 +243,20 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
     expect(Number(/connected_clients:(\d+)/.exec(await client.info('clients'))?.[1])).toBe(clientsBefore - 1);
   });
 
+  it('answers a settings write (a token rotation) only once the replica holds it', async () => {
+    const { sso, connectionId, prefix } = await app('rotated', 10_000);
+    replica.pause();
+    let answered = false;
+    const rotated = sso.rotateScimToken('rotated').finally(() => (answered = true));
+    await sleep(300);
+    expect(answered).toBe(false);
+    replica.resume();
+    const { token } = await rotated;
+    // The new token works on the replica's copy of the connection right after the answer.
+    const record = await onReplica.get(`${prefix}{c:${connectionId}}:conn`);
+    expect(record).toContain(hashToken(token));
+  });
+
   it('refuses options out of range', () => {
     for (const replicaAcks of [
       { replicas: 0, timeoutMs: 100 },
@@ -272,7 +291,8 @@ describe('replicaAcks on a Redis Cluster', () => {
         store: redisStore({ client: t.client, prefix: t.prefix, replicaAcks: { replicas: 1, timeoutMs: 50 } }),
         onError: (e) => unexpected.push(e),
       });
-      const { token, connectionId } = await sso.createScimConnection({ customerId: 'acks-cluster' });
+      const plain = scimSso({ rateLimit: false, store: redisStore({ client: t.client, prefix: t.prefix }) });
+      const { token, connectionId } = await plain.createScimConnection({ customerId: 'acks-cluster' });
       const masters = t.client.nodes('master');
       const before = await Promise.all(masters.map(waitCalls));
       const answer = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: { schemas: [USER], userName: 'eve@example.com' } }));
@@ -286,6 +306,12 @@ describe('replicaAcks on a Redis Cluster', () => {
       const waited = masters.filter((_, i) => after[i]! > before[i]!);
       expect(waited).toHaveLength(1);
       expect(await waited[0]!.exists(marker)).toBe(1);
+
+      // A settings write touches keys in several slots: it waits on every master, and is refused the same way.
+      const rotated = await sso.rotateScimToken('acks-cluster').catch((error: unknown) => error);
+      expect(rotated).toBeInstanceOf(StoreUnavailableError);
+      const last = await Promise.all(masters.map(waitCalls));
+      expect(masters.filter((_, i) => last[i]! > after[i]!)).toHaveLength(masters.length);
     } finally {
       await t.cleanup();
     }
