@@ -1,24 +1,17 @@
 /**
  * Section "events", in this process, on Redis (docs/events.md): (a) SCIM write throughput with durable
- * events on against off — two instances on one Redis (own prefixes), driven through `handleScim` with the
- * same mix (POST a user, PATCH it), in alternating slices so that load from other processes hits both alike;
+ * events on against off — two instances on one Redis (own prefixes), driven with the write mix of
+ * bench/write-mix.ts (POST a user, PATCH it, alternating slices);
  * (b) consumer throughput: a consumer group with a no-op handler draining a backlog of logged events.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { redisStore } from '../src/redis.js';
 import { unlimitedSso, type BenchSso } from './sso-options.js';
-import { entraActivePatch, oktaUser } from './users.js';
-import { bodyText } from '../src/scim/response-body.js';
+import { alternatingWrites, type WriteMixSettings } from './write-mix.js';
 
-export interface EventSettings {
-  /** Concurrent writers per slice. */
-  concurrency: number;
-  /** Slices per variant (alternating on, off, on, off…). */
-  slices: number;
-  /** Seconds per slice. */
-  seconds: number;
-}
+/** Concurrency, slices per variant and seconds per slice of the write mix (bench/write-mix.ts). */
+export type EventSettings = WriteMixSettings;
 
 export interface EventFigures {
   writesPerSecondOn: number;
@@ -35,49 +28,13 @@ async function instance(url: string, durableEvents: boolean): Promise<{ sso: Ben
   return { sso, token, client };
 }
 
-/** Writes (POST then PATCH of a user) for `seconds` with `concurrency` writers; answers the writes done. */
-async function writeFor(target: { sso: BenchSso; token: string }, tag: string, settings: EventSettings, counter: { n: number }): Promise<number> {
-  const until = Date.now() + settings.seconds * 1000;
-  let writes = 0;
-  const send = (method: string, path: string, body: unknown) =>
-    target.sso.handleScim({
-      method,
-      path,
-      query: new URLSearchParams(),
-      headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/scim+json' },
-      body: Buffer.from(JSON.stringify(body)),
-      baseUrl: 'http://bench/scim/v2',
-    });
-  await Promise.all(
-    Array.from({ length: settings.concurrency }, async () => {
-      while (Date.now() < until) {
-        const created = await send('POST', '/Users', oktaUser(tag, counter.n++));
-        if (created.status !== 201) throw new Error(`bench events: POST answered ${created.status}`);
-        const id = (JSON.parse(bodyText(created.body)!) as { id: string }).id;
-        const patched = await send('PATCH', `/Users/${id}`, entraActivePatch(false));
-        if (patched.status >= 300) throw new Error(`bench events: PATCH answered ${patched.status}`);
-        writes += 2;
-      }
-    }),
-  );
-  return writes;
-}
-
 export async function runEventsBench(url: string, settings: EventSettings, log: (s: string) => void): Promise<EventFigures> {
   const on = await instance(url, true);
   const off = await instance(url, false);
-  const totals = { on: 0, off: 0 };
-  const counter = { n: 0 };
   try {
-    // Warm both up first (JIT, script cache, connection pools): not counted.
-    for (const target of [on, off]) await writeFor(target, 'warm', { ...settings, seconds: Math.min(1, settings.seconds) }, counter);
-    for (let slice = 0; slice < settings.slices * 2; slice++) {
-      const variant = slice % 2 === 0 ? 'on' : 'off';
-      totals[variant] += await writeFor(variant === 'on' ? on : off, `ev${variant}`, settings, counter);
-    }
-    const seconds = settings.slices * settings.seconds;
-    const writesPerSecondOn = totals.on / seconds;
-    const writesPerSecondOff = totals.off / seconds;
+    const rates = await alternatingWrites(on, off, settings);
+    const writesPerSecondOn = rates.a;
+    const writesPerSecondOff = rates.b;
     log(`  writes/s with events ${writesPerSecondOn.toFixed(0)}, without ${writesPerSecondOff.toFixed(0)}`);
 
     // (b) The backlog: everything (a) logged, drained by one consumer.

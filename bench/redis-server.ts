@@ -24,11 +24,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<BenchRedis> {
+/** Starts one; `args` are more redis-server arguments (`--replicaof 127.0.0.1 <port>` makes a replica). */
+export async function startRedis(args: string[] = []): Promise<BenchRedis> {
   const port = await freePort();
   const proc = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory', '0', '--maxmemory-policy', 'noeviction'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory', '0', '--maxmemory-policy', 'noeviction', ...args],
     {
       stdio: 'ignore',
     },

@@ -59,6 +59,7 @@ export interface Report {
   logins: Record<string, unknown> | null;
   /** The events section (bench/events.ts). */
   events: Record<string, unknown> | null;
+  replicas: Record<string, unknown> | null;
   /** The matching report and customer page section (bench/matching.ts), one row per size. */
   matching: MatchingRow[];
   memory: Record<string, unknown>[];

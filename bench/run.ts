@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,events,report,memory] [--runs N]
+ * `npm run bench [-- --quick] [--json FILE] [--only phases,scale,groups,guard,logins,events,replicas,report,memory] [--runs N]
  * [--scale-max N]`: scim-sso against the limit of Express + Redis on this machine, in one run. See
  * bench/README.md for how to read the output.
  */
@@ -33,6 +33,7 @@ import { groupTable, runGroupScale, type GroupScaleSettings } from './groups.js'
 import { loadFresh, startServers } from './servers.js';
 import { emptyLength } from './load.js';
 import { runEventsBench, type EventSettings } from './events.js';
+import { runReplicaBench } from './replicas.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -59,6 +60,7 @@ const config = quick
       guard: { users: 1000, calls: 300 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 1, rounds: 2, secondsPerRound: 1, users: 300 } satisfies LoginSettings,
       events: { concurrency: 8, slices: 2, seconds: 0.5 } satisfies EventSettings,
+      replicas: { concurrency: 8, slices: 2, seconds: 0.5 } satisfies EventSettings,
       report: { sizes: [2000], reportRuns: 2, renders: 20 } satisfies MatchingSettings,
     }
   : {
@@ -77,6 +79,7 @@ const config = quick
       guard: { users: 10_000, calls: 2000 } satisfies GuardSettings,
       logins: { concurrency: 8, warmup: 3, rounds: 8, secondsPerRound: 1.5, users: 2000 } satisfies LoginSettings,
       events: { concurrency: 16, slices: 6, seconds: 2 } satisfies EventSettings,
+      replicas: { concurrency: 16, slices: 6, seconds: 2 } satisfies EventSettings,
       report: { sizes: [10_000, 100_000], reportRuns: 3, renders: 50 } satisfies MatchingSettings,
     };
 
@@ -117,6 +120,7 @@ const report: Report = {
   guard: null,
   logins: null,
   events: null,
+  replicas: null,
   matching: [],
   memory: [],
   targets: [],
@@ -200,6 +204,13 @@ try {
     const events = await runEventsBench(redis.url, config.events, log);
     report.events = { ...events };
     log(`\n${keyValueTable('events', report.events)}`);
+  }
+  if (wants('replicas')) {
+    log(
+      `\n## Replicas: SCIM writes (POST + PATCH) with replicaAcks (1 replica, 1 s) vs without, on a primary and replica of their own, ${config.replicas.slices} alternating slices of ${config.replicas.seconds} s each, concurrency ${config.replicas.concurrency}`,
+    );
+    report.replicas = { ...(await runReplicaBench(config.replicas, log)) };
+    log(`\n${keyValueTable('replicas', report.replicas)}`);
   }
   if (wants('report')) {
     const sizes = config.report.sizes.map((n) => `${n} + ${n}`).join(' → ');
