@@ -3,13 +3,13 @@
  * private primary and replica of the test's own (the shared test Redis has no replica). The replica is
  * stopped with SIGSTOP to make it late: it keeps its link but acknowledges nothing until resumed.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/scim/auth.js';
 import { clusterSlot } from '../../src/store/cluster-slot.js';
 import { redisStore } from '../../src/store/redis.js';
 import { StoreUnavailableError } from '../../src/store/unavailable.js';
-import { RedisProcess, rawCommand } from '../support/redis-process.js';
+import { RedisClusterProcess, RedisProcess, rawCommand } from '../support/redis-process.js';
 import { testCluster } from '../support/cluster.js';
 import { scimRequest, scimSso, type ScimSso } from '../support/sso.js';
 
@@ -314,6 +314,62 @@ describe('replicaAcks on a Redis Cluster', () => {
       expect(masters.filter((_, i) => last[i]! > after[i]!)).toHaveLength(masters.length);
     } finally {
       await t.cleanup();
+    }
+  });
+});
+
+describe("replicaAcks while a slot moves (a Redis Cluster of this test's own)", () => {
+  it("answers 503, not 500, when the connection's slot moved under the store's own connection, and follows it", async () => {
+    const cluster = await RedisClusterProcess.start();
+    const client = new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    try {
+      const prefix = 'acks:moved:';
+      const { token, connectionId } = await scimSso({ rateLimit: false, store: redisStore({ client, prefix }) }).createScimConnection({ customerId: 'moved' });
+      const errors: unknown[] = [];
+      const sso = scimSso({
+        rateLimit: false,
+        store: redisStore({ client, prefix, replicaAcks: { replicas: 1, timeoutMs: 20 } }),
+        onError: (e) => errors.push(e),
+      });
+      const post = (name: string) => sso.handleScim(scimRequest(token, 'POST', '/Users', { body: { schemas: [USER], userName: `${name}@example.com` } }));
+      // The store's connection learns the slot map (no replica here: every write is a 503 after its WAIT).
+      expect((await post('first')).status).toBe(503);
+
+      // Move the connection's slot, keys and all, to another master, as a resharding does.
+      const slot = clusterSlot(`${prefix}{c:${connectionId}}:ack`);
+      const ids = await Promise.all(cluster.nodes.map(async ({ port }) => ({ port, id: (await rawCommand(port, 'CLUSTER MYID'))! })));
+      const source = ids.find(({ port }) => client.slots[slot]![0] === `127.0.0.1:${port}`)!;
+      const target = ids.find(({ port }) => port !== source.port)!;
+      const [from, to] = [source, target].map(({ port }) => new Redis({ port, host: '127.0.0.1' })) as [Redis, Redis];
+      try {
+        await to.cluster('SETSLOT', slot, 'IMPORTING', source.id);
+        await from.cluster('SETSLOT', slot, 'MIGRATING', target.id);
+        for (;;) {
+          const keys = (await from.cluster('GETKEYSINSLOT', slot, 100)) as string[];
+          if (keys.length === 0) break;
+          await from.migrate('127.0.0.1', target.port, '', 0, 5000, 'KEYS', ...keys);
+        }
+        for (const { port } of ids) expect(await rawCommand(port, `CLUSTER SETSLOT ${slot} NODE ${target.id}`)).toBe('OK');
+      } finally {
+        from.disconnect();
+      }
+      const waitsBefore = await waitCalls(to);
+
+      // The app's client follows the move on its own; the store's connection is told MOVED: a 503, no 500.
+      const moved = await post('moved');
+      expect(moved.status).toBe(503);
+      expect(errors).toEqual([]);
+      // And its slot map is refreshed for the retry: the next WAIT goes to the slot's new master.
+      for (let i = 0; i < 50 && (await waitCalls(to)) === waitsBefore; i++) {
+        expect((await post(`retry-${i}`)).status).toBe(503);
+        await sleep(50);
+      }
+      expect(await waitCalls(to)).toBeGreaterThan(waitsBefore);
+      expect(errors).toEqual([]);
+      to.disconnect();
+    } finally {
+      client.disconnect();
+      await cluster.close();
     }
   });
 });
