@@ -1,9 +1,10 @@
 /**
- * Resource writes acknowledged by replicas before they are answered (`replicaAcks` of RedisStoreOptions).
- * Redis replicates asynchronously: a deactivation the primary applied and answered, but had not sent to its
- * replica when the replica was promoted, is lost, and the IdP, which got its 2xx, never sends it again. With
- * `replicaAcks`, a SCIM write is answered only once `replicas` replicas hold it (Redis's `WAIT`), else it is
- * a 503 that the IdP retries (docs/redis-deployment.md).
+ * Writes acknowledged by replicas before they are answered (`replicaAcks` of RedisStoreOptions). Redis
+ * replicates asynchronously: a deactivation the primary applied and answered, but had not sent to its
+ * replica when the replica was promoted, is lost, and the IdP, which got its 2xx, never sends it again; so
+ * is a token rotation that revoked a leaked token. With `replicaAcks`, a SCIM write or a change of settings
+ * is answered only once `replicas` replicas hold it (Redis's `WAIT`), else it is a 503 that the IdP (or the
+ * admin) retries (docs/redis-deployment.md).
  *
  * `WAIT` waits for the writes of the connection it is sent on, and blocks that connection meanwhile. Sent on
  * the app's shared client it would hold every other request behind it while replicas answer (and for
@@ -15,6 +16,7 @@
  * marker carries the connection's hash tag, so the pair goes to the master holding the connection's keys.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { yieldToEventLoop } from '../event-loop.js';
 import { clusterSlot } from './cluster-slot.js';
 import type { Store } from './store.js';
 import { StoreUnavailableError } from './unavailable.js';
@@ -56,20 +58,29 @@ function ownConnection(client: Redis | Cluster, timeoutMs: number): Redis | Clus
 }
 
 /**
- * One marker key per master of `cluster`, in a slot it holds by the cluster's slot map (`<prefix>ack:{n}`,
- * the first n that lands on each): a few tries per master.
+ * One marker key per master of `cluster`, in a slot it holds by the cluster's slot map: `<prefix>ack:{n}`,
+ * the first n that lands on each, remembered in `known` while it still lands there. A few tries per master
+ * usually; a master holding few slots may take thousands, so the search yields every
+ * {@link MARKER_TRIES_PER_STEP} tries and gives up after {@link MARKER_TRIES} (that write is then a 503).
  */
-function markerPerMaster(cluster: Cluster, prefix: string): string[] {
+async function markerPerMaster(cluster: Cluster, prefix: string, known: Map<string, string>): Promise<string[]> {
   const masters = new Set<string>();
   for (const owners of cluster.slots) if (owners?.[0]) masters.add(owners[0]);
-  const found = new Map<string, string>();
-  for (let n = 0; found.size < masters.size && n < 100_000; n++) {
+  const ownerOf = (key: string) => cluster.slots[clusterSlot(key)]?.[0];
+  for (const [master, key] of known) if (!masters.has(master) || ownerOf(key) !== master) known.delete(master);
+  for (let n = 0; known.size < masters.size; n++) {
+    if (n === MARKER_TRIES) throw new StoreUnavailableError(`no marker key found for every master of the cluster in ${MARKER_TRIES} tries`);
+    if (n > 0 && n % MARKER_TRIES_PER_STEP === 0) await yieldToEventLoop();
     const key = `${prefix}ack:{${n}}`;
-    const owner = cluster.slots[clusterSlot(key)]?.[0];
-    if (owner && !found.has(owner)) found.set(owner, key);
+    const owner = ownerOf(key);
+    if (owner && !known.has(owner)) known.set(owner, key);
   }
-  return [...found.values()];
+  return [...known.values()];
 }
+
+/** Tries of markerPerMaster between two yields (about 1 ms), and in all (16 × the slots a master may hold). */
+const MARKER_TRIES_PER_STEP = 1_000;
+const MARKER_TRIES = 16 * 16_384;
 
 /** One Redis server's waits: the one out, the one writes that ended after it was sent will share. */
 interface Barrier {
@@ -162,10 +173,11 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
     return out;
   }
 
-  function confirmEverywhere(prefix: string): Promise<void> {
-    const markers = client.isCluster ? markerPerMaster(client as Cluster, prefix) : [];
+  const knownMarkers = new Map<string, string>();
+  async function confirmEverywhere(prefix: string): Promise<void> {
+    const markers = client.isCluster ? await markerPerMaster(client as Cluster, prefix, knownMarkers) : [];
     if (markers.length === 0) return confirm(`${prefix}ack`);
-    return Promise.all(markers.map(confirm)).then(() => {});
+    await Promise.all(markers.map(confirm));
   }
 
   return {
