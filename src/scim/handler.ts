@@ -77,6 +77,10 @@ const RESOURCE_ENDPOINTS = new Map<string, ResourceSpec>([
 /** The discovery endpoints (lower-cased), which describe the server rather than list resources (RFC 7644 §4). */
 const DISCOVERY_ENDPOINTS: ReadonlySet<string> = new Set(['serviceproviderconfig', 'resourcetypes', 'schemas']);
 
+const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Whether a request may write (a search is a read sent as POST, RFC 7644 §3.4.3). */
+const isWrite = (request: ScimRequest): boolean => WRITE_METHODS.has(request.method.toUpperCase()) && !/\/\.search\/?$/i.test(request.path);
+
 const notFound = (path: string) => scimErrors.notFound(`no SCIM endpoint at ${path}`);
 
 function methodNotAllowed(allowed: string): ScimError {
@@ -341,12 +345,22 @@ export function createScimHandler(options: ScimHandlerOptions): ScimHandler {
       const counted = bodyReads.counted(request, connection.connectionId);
       heavy = heavyWork.ticket(connection.connectionId);
       const response = await route(request.method === 'HEAD' ? { ...counted, method: 'GET' } : counted, connection, heavy);
+      if (isWrite(request)) await options.store.confirmWrites?.(connection.connectionId);
       answered(request, connection, startedAt, started, response.status, null);
       const sent = heavy.settle(response.body, request.reportsSent === true);
       return sent ? { ...response, sent } : response;
     } catch (error) {
       heavy?.settle(undefined);
-      const scimError = toScimError(error);
+      let scimError = toScimError(error);
+      // A refusal of a write may rest on an earlier write too (a DELETE's 404 on a deletion only the primary
+      // holds); one that failed its own confirmation is a 503 already, and is not confirmed again.
+      if (connection && scimError.status < 500 && isWrite(request) && options.store.confirmWrites) {
+        const { connectionId } = connection;
+        scimError = await options.store.confirmWrites(connectionId).then(
+          () => scimError,
+          (confirmError: unknown) => toScimError(confirmError),
+        );
+      }
       auditFailure(emit, request, connection, scimError);
       answered(request, connection, startedAt, started, scimError.status, scimError.scimType ?? null);
       return errorResponse(scimError);

@@ -40,18 +40,23 @@ export function checkReplicaAckOptions(options: ReplicaAckOptions): ReplicaAckOp
   return { replicas, timeoutMs };
 }
 
+/** The store connection's `commandTimeout` when the app's client has none: a WAIT's own time and this much more. */
+const OWN_COMMAND_MARGIN_MS = 2_000;
+
 /**
- * A connection like `client` (its nodes, credentials, TLS, retry strategy), connecting now and queueing
- * what is sent before it is up (the app's client may be lazy and without an offline queue, as README
- * "Guarantees" recommends: its duplicate would then refuse every command), and with `timeoutMs` more of
- * `commandTimeout`, so that a WAIT is not cut short by the client's own timeout.
+ * A connection like `client` (its credentials, TLS, retry strategy; a Cluster: its current masters, then its
+ * startup nodes), connecting now and queueing what is sent before it is up (the app's client may be lazy and
+ * without an offline queue, as README "Guarantees" recommends: its duplicate would then refuse every
+ * command), with a `commandTimeout` of `timeoutMs` more than the client's (or than
+ * {@link OWN_COMMAND_MARGIN_MS} when it has none), so that a WAIT is not cut short, and nothing waits longer.
  */
 function ownConnection(client: Redis | Cluster, timeoutMs: number): Redis | Cluster {
-  const longer = (commandTimeout: number | undefined) => (commandTimeout === undefined ? {} : { commandTimeout: commandTimeout + timeoutMs });
+  const longer = (commandTimeout: number | undefined) => ({ commandTimeout: (commandTimeout ?? OWN_COMMAND_MARGIN_MS) + timeoutMs });
   if (client.isCluster) {
     const cluster = client as Cluster;
     const redisOptions = { ...cluster.options.redisOptions, ...longer(cluster.options.redisOptions?.commandTimeout) };
-    return cluster.duplicate(undefined, { lazyConnect: false, enableOfflineQueue: true, redisOptions });
+    const masters = cluster.nodes('master').map((node) => ({ host: node.options.host, port: node.options.port }));
+    return cluster.duplicate(masters.length > 0 ? masters : undefined, { lazyConnect: false, enableOfflineQueue: true, redisOptions });
   }
   const redis = client as Redis;
   return redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, ...longer(redis.options.commandTimeout) });
@@ -104,20 +109,29 @@ export interface ReplicaAcks {
 export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions): ReplicaAcks {
   const { replicas, timeoutMs } = checkReplicaAckOptions(options);
   let own: Redis | Cluster | null = null;
+  let closed = false;
   // The app's client ended (its quit()): so does the store's connection, which must never keep the process
   // alive on its own; should the app connect its client again, the next write opens a new one.
   const onEnd = () => {
     own?.disconnect();
     own = null;
   };
-  /** The connection WAIT is sent on, made at the first write (a store that never writes opens none). */
+  /**
+   * The connection WAIT is sent on, made at the first write (a store that never writes opens none), and
+   * again after it ended on its own (its retry strategy gave up).
+   */
   const connection = (): Redis | Cluster => {
+    if (closed) throw new StoreUnavailableError('the store is closed');
     if (own) return own;
-    own = ownConnection(client, timeoutMs);
+    const made = ownConnection(client, timeoutMs);
+    own = made;
     client.once('end', onEnd);
+    made.once('end', () => {
+      if (own === made) own = null;
+    });
     // Its failures reach the writes waiting on it (a 503 each); ioredis prints an error no listener takes.
-    own.on('error', () => {});
-    return own;
+    made.on('error', () => {});
+    return made;
   };
   /** Barriers by Redis server: one on a standalone server, one per master on a Cluster (by the app's slot map). */
   const barriers = new Map<string, Barrier>();
@@ -127,11 +141,20 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
     return (client as Cluster).slots[slot]?.[0] ?? `slot ${slot}`;
   };
 
-  async function waitOnce(markerKey: string): Promise<void> {
+  /**
+   * Where the marker and WAIT of `server` go: on a Cluster, the store's connection to that master itself
+   * (the writes went where the app's slot map sent them, so a WAIT elsewhere would wait for nothing of
+   * theirs; a marker whose slot has moved is refused there, MOVED); routed by the marker's slot while that
+   * connection does not know the master yet.
+   */
+  const sender = (on: Redis | Cluster, server: string): Redis | Cluster =>
+    (on.isCluster && (on as Cluster).nodes('master').find((node) => `${node.options.host}:${node.options.port}` === server)) || on;
+
+  async function waitOnce(server: string, markerKey: string): Promise<void> {
     const on = connection();
     let replies: [Error | null, unknown][];
     try {
-      replies = (await on.pipeline().set(markerKey, '1', 'PX', MARKER_TTL_MS).wait(replicas, timeoutMs).exec()) ?? [];
+      replies = (await sender(on, server).pipeline().set(markerKey, '1', 'PX', MARKER_TTL_MS).wait(replicas, timeoutMs).exec()) ?? [];
       for (const [error] of replies) if (error) throw error;
     } catch (error) {
       // The write is applied; only its acknowledgement failed, so the answer is a 503 the IdP retries: a
@@ -165,7 +188,7 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
 
   function start(server: string, markerKey: string, b: Barrier, fromNext = false): Promise<void> {
     if (fromNext) b.next = null;
-    const out = waitOnce(markerKey).finally(() => {
+    const out = waitOnce(server, markerKey).finally(() => {
       if (b.out === out) b.out = null;
       if (!b.out && !b.next && barriers.get(server) === b) barriers.delete(server);
     });
@@ -184,6 +207,7 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
     confirm,
     confirmEverywhere,
     close: async () => {
+      closed = true;
       client.off('end', onEnd);
       const closing = own;
       own = null;
@@ -209,28 +233,24 @@ const SETTINGS_WRITES = [
 ] as const;
 
 /**
- * `store` with its writes answered only once replicas hold the state they answer on, after every outcome,
- * since a refusal may rest on a write not yet replicated (an IdP's retried DELETE answered 404 on a deletion
- * the primary holds alone). SCIM writes wait on the server holding their connection (`tag(connectionId)`
- * names its keys); writes of settings (tokens, connections, SSO settings, role mappings, setup links) on
- * every master, since their keys lie in several slots. Logins' records, the SAML replay cache, the activity
- * log and event consumers' cursors do not wait (docs/redis-deployment.md).
+ * `store` with `confirmWrites` (which the SCIM layer awaits before answering a write request, whatever its
+ * outcome: src/scim/handler.ts) waiting on the server holding the connection's keys (`tag(connectionId)`
+ * names them), and its writes of settings (tokens, connections, SSO settings, role mappings, setup links)
+ * answered only once replicas hold them, on every master, since their keys lie in several slots. Logins'
+ * records, the SAML replay cache, the activity log and event consumers' cursors do not wait
+ * (docs/redis-deployment.md).
  */
 export function withReplicaAcks<S extends Store>(store: S, acks: ReplicaAcks, prefix: string, tag: (connectionId: string) => string): S {
   const wrapped = { ...store } as Record<string, unknown>;
-  const after =
-    (method: (...args: never[]) => Promise<unknown>, confirm: (args: unknown[]) => Promise<void>) =>
-    async (...args: never[]) => {
-      const outcome = await method(...args);
-      await confirm(args);
-      return outcome;
-    };
-  for (const name of ['createResource', 'replaceResource', 'deleteResource'] as const) {
-    wrapped[name] = after(store[name].bind(store) as never, (args) => acks.confirm(`${tag(args[0] as string)}ack`));
-  }
+  wrapped.confirmWrites = (connectionId: string) => acks.confirm(`${tag(connectionId)}ack`);
   for (const name of SETTINGS_WRITES) {
     const method = (store as unknown as Record<string, unknown>)[name];
-    if (typeof method === 'function') wrapped[name] = after(method.bind(store) as never, () => acks.confirmEverywhere(prefix));
+    if (typeof method !== 'function') continue;
+    wrapped[name] = async (...args: unknown[]) => {
+      const outcome: unknown = await (method as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+      await acks.confirmEverywhere(prefix);
+      return outcome;
+    };
   }
   return wrapped as S;
 }

@@ -91,10 +91,11 @@ export interface RedisStoreOptions extends TombstoneOptions, EventLogOptions, Ss
    */
   adoptJobsAfterMs?: number;
   /**
-   * Answer each SCIM write (users, groups) only once this many replicas hold it, waiting at most
-   * `timeoutMs` (Redis's `WAIT`, on a connection of the store's own); past it the write is answered 503 and
-   * the IdP sends it again. Off by default: Redis replicates asynchronously, and a failover can lose a
-   * write it answered (a deactivation: the person can log in again). docs/redis-deployment.md.
+   * Answer each SCIM write request, and each change of tokens, connections and SSO settings, only once this
+   * many replicas hold it, waiting at most about `timeoutMs` (Redis's `WAIT`, on a connection of the store's
+   * own); past it the answer is a 503 (the write stays on the primary) and the IdP sends it again. Off by
+   * default: Redis replicates asynchronously, and a failover can lose a write it answered (a deactivation:
+   * the person can log in again). docs/redis-deployment.md, "Failover and replicaAcks".
    */
   replicaAcks?: ReplicaAckOptions;
 }

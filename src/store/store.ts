@@ -852,6 +852,14 @@ export interface Store extends EventConsumerStore, SetupGrantStore {
   /** The customer's SSO user with this subject, or null. One round trip. */
   getSsoUser(customerId: string, subject: string): Promise<StoredSsoUser | null>;
 
+  /**
+   * Resolves once what the store has answered so far for this connection is as durable as the store was
+   * asked to make it (the Redis store's `replicaAcks`: held by that many replicas), else rejects with
+   * StoreUnavailableError. The SCIM layer calls it before answering a write request, whatever its outcome:
+   * an answer may rest on an earlier write only the primary holds (a retried PATCH that changes nothing, a
+   * DELETE answered 404). Absent where there is nothing to wait for.
+   */
+  confirmWrites?(connectionId: string): Promise<void>;
   /** Releases what the store holds (not the app's Redis client). */
   close?(): Promise<void>;
 }

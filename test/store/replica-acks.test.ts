@@ -142,13 +142,17 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
     const id = (JSON.parse(created.body as string) as { id: string }).id;
     replica.pause();
     try {
-      const read = await Promise.race([sso.handleScim(scimRequest(token, 'GET', `/Users/${id}`)), sleep(5_000).then(() => 'still waiting')]);
-      expect(read).toMatchObject({ status: 200 });
-      const listed = await Promise.race([
-        sso.handleScim(scimRequest(token, 'GET', '/Users', { query: 'filter=userName eq "cy@example.com"' })),
-        sleep(5_000).then(() => 'still waiting'),
-      ]);
-      expect(listed).toMatchObject({ status: 200 });
+      // A write waits on the stopped replica; reads sent after it are answered before it.
+      let written = false;
+      const write = sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('cy-2') })).finally(() => (written = true));
+      expect(await sso.handleScim(scimRequest(token, 'GET', `/Users/${id}`))).toMatchObject({ status: 200 });
+      expect(await sso.handleScim(scimRequest(token, 'GET', '/Users', { query: 'filter=userName eq "cy@example.com"' }))).toMatchObject({ status: 200 });
+      // A search is a read sent as POST: it does not wait either.
+      const search = { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq "cy@example.com"' };
+      expect(await sso.handleScim(scimRequest(token, 'POST', '/Users/.search', { body: search }))).toMatchObject({ status: 200 });
+      expect(written).toBe(false);
+      replica.resume();
+      expect((await write).status).toBe(201);
     } finally {
       replica.resume();
     }
@@ -158,13 +162,20 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
     // One store, as an app instance has: four customers' connections share its WAITs.
     const sso = scimSso({ rateLimit: false, store: redisStore({ client, prefix: 'acks:shared:', replicaAcks: { replicas: 1, timeoutMs: 10_000 } }) });
     const tokens = await Promise.all(['a', 'b', 'c', 'd'].map(async (name) => (await sso.createScimConnection({ customerId: `shared-${name}` })).token));
+    const connections = await Promise.all(tokens.map((_, t) => sso.store.getConnectionByCustomer(`shared-${'abcd'[t]}`)));
+    const rowKeys = connections.map((connection) => `acks:shared:{c:${connection!.connectionId}}:u:r`);
     await sso.handleScim(scimRequest(tokens[0]!, 'POST', '/Users', { body: newUser('warm-up') }));
     const before = await waitCalls(client);
     replica.pause();
     const writes = tokens.flatMap((token, t) =>
       Array.from({ length: 5 }, (_, i) => sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser(`many-${t}-${i}`) }))),
     );
-    await sleep(300);
+    // Every write is on the primary (and waiting) before the replica answers again.
+    for (let users = 0; users < 21;) {
+      await sleep(20);
+      users = 0;
+      for (const key of rowKeys) users += await client.hlen(key);
+    }
     replica.resume();
     const statuses = (await Promise.all(writes)).map((answer) => answer.status);
     expect(statuses).toEqual(Array(20).fill(201));
@@ -222,6 +233,9 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
       await shared.connect();
       expect((await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('after') }))).status).toBe(201);
       await store.close!();
+      // Closed, the store opens nothing again: a write answers 503, and no listener is left.
+      expect((await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('closed') }))).status).toBe(503);
+      expect(shared.listenerCount('end')).toBe(listeners);
     } finally {
       shared.disconnect();
     }
@@ -255,6 +269,30 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
     // The new token works on the replica's copy of the connection right after the answer.
     const record = await onReplica.get(`${prefix}{c:${connectionId}}:conn`);
     expect(record).toContain(hashToken(token));
+  });
+
+  it('answers a retry 503 while the replica is still away, though it changes nothing more', async () => {
+    const { sso, token } = await app('retried', 200);
+    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('fay') }));
+    const id = (JSON.parse(created.body as string) as { id: string }).id;
+    replica.pause();
+    try {
+      expect((await sso.handleScim(scimRequest(token, 'PATCH', `/Users/${id}`, { body: deactivate }))).status).toBe(503);
+      // The retry finds the user deactivated already (this instance's copy says so): nothing to write, and
+      // still not a 2xx, since only the primary holds the deactivation.
+      expect((await sso.handleScim(scimRequest(token, 'PATCH', `/Users/${id}`, { body: deactivate }))).status).toBe(503);
+      expect((await sso.handleScim(scimRequest(token, 'DELETE', `/Users/${id}`))).status).toBe(503);
+      // And a DELETE retried after the deletion only the primary holds is no 404 yet.
+      const deleteRetry = await sso.handleScim({
+        ...scimRequest(token, 'DELETE', `/Users/${id}`),
+        headers: { ...scimRequest(token, 'DELETE', `/Users/${id}`).headers, 'if-match': '*' },
+      });
+      expect(deleteRetry.status).toBe(503);
+    } finally {
+      replica.resume();
+    }
+    expect((await sso.handleScim(scimRequest(token, 'DELETE', `/Users/${id}`))).status).toBe(404);
+    expect(unexpected).toEqual([]);
   });
 
   it('refuses options out of range', () => {
