@@ -70,14 +70,19 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
     return { sso, token, connectionId, prefix };
   }
 
+  /** {@link app}, with one user created (through a write that waited for the replica: it was up). */
+  async function appWithUser(name: string, timeoutMs: number, userName: string) {
+    const made = await app(name, timeoutMs);
+    const created = await made.sso.handleScim(scimRequest(made.token, 'POST', '/Users', { body: newUser(userName) }));
+    expect(created.status).toBe(201);
+    return { ...made, id: (JSON.parse(created.body as string) as { id: string }).id };
+  }
+
   const newUser = (name: string) => ({ schemas: [USER], userName: `${name}@example.com`, externalId: name, active: true });
   const deactivate = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] };
 
   it('answers a write only once the replica holds it', async () => {
-    const { sso, token, connectionId, prefix } = await app('held', 10_000);
-    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('ada') }));
-    expect(created.status).toBe(201);
-    const id = (JSON.parse(created.body as string) as { id: string }).id;
+    const { sso, token, connectionId, prefix, id } = await appWithUser('held', 10_000, 'ada');
 
     replica.pause();
     let answered = false;
@@ -94,9 +99,7 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
   });
 
   it('answers 503 when no replica acknowledges in time; the write stays on the primary and its retry succeeds', async () => {
-    const { sso, token } = await app('late', 200);
-    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('bo') }));
-    const id = (JSON.parse(created.body as string) as { id: string }).id;
+    const { sso, token, id } = await appWithUser('late', 200, 'bo');
 
     replica.pause();
     try {
@@ -137,9 +140,7 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
   });
 
   it('lets reads through while the replica is late', async () => {
-    const { sso, token } = await app('reads', 10_000);
-    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('cy') }));
-    const id = (JSON.parse(created.body as string) as { id: string }).id;
+    const { sso, token, id } = await appWithUser('reads', 10_000, 'cy');
     replica.pause();
     try {
       // A write waits on the stopped replica; reads sent after it are answered before it.
@@ -272,9 +273,7 @@ describe('replicaAcks: writes acknowledged by replicas', () => {
   });
 
   it('answers a retry 503 while the replica is still away, though it changes nothing more', async () => {
-    const { sso, token } = await app('retried', 200);
-    const created = await sso.handleScim(scimRequest(token, 'POST', '/Users', { body: newUser('fay') }));
-    const id = (JSON.parse(created.body as string) as { id: string }).id;
+    const { sso, token, id } = await appWithUser('retried', 200, 'fay');
     replica.pause();
     try {
       expect((await sso.handleScim(scimRequest(token, 'PATCH', `/Users/${id}`, { body: deactivate }))).status).toBe(503);
