@@ -110,9 +110,12 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
   const { replicas, timeoutMs } = checkReplicaAckOptions(options);
   let own: Redis | Cluster | null = null;
   let closed = false;
+  /** Whether onEnd is registered on the app's client (once, however often the store's connection is made). */
+  let listening = false;
   // The app's client ended (its quit()): so does the store's connection, which must never keep the process
   // alive on its own; should the app connect its client again, the next write opens a new one.
   const onEnd = () => {
+    listening = false;
     own?.disconnect();
     own = null;
   };
@@ -125,7 +128,8 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
     if (own) return own;
     const made = ownConnection(client, timeoutMs);
     own = made;
-    client.once('end', onEnd);
+    if (!listening) client.once('end', onEnd);
+    listening = true;
     made.once('end', () => {
       if (own === made) own = null;
     });
@@ -209,6 +213,7 @@ export function replicaAcks(client: Redis | Cluster, options: ReplicaAckOptions)
     close: async () => {
       closed = true;
       client.off('end', onEnd);
+      listening = false;
       const closing = own;
       own = null;
       await closing?.quit().catch(() => {});
