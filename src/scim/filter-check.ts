@@ -8,7 +8,7 @@
 import { fail, ok, scimErrors, type Result } from '../errors.js';
 import type { AttrPath, FilterNode } from './filter-ast.js';
 import { instant } from './filter-eval.js';
-import { dottedSchemaUrnProblem, findAttribute, resolveAttribute, type AttributeDef, type ResourceTypeDef } from './schemas.js';
+import { bareSchemaUrnProblem, dottedSchemaUrnProblem, findAttribute, resolveAttribute, type AttributeDef, type ResourceTypeDef } from './schemas.js';
 
 /** The definition a path names: from the resource type at the top level, from the element's inside `[...]`. */
 function defOf(type: ResourceTypeDef, element: AttributeDef | undefined, path: AttrPath): AttributeDef | undefined {
@@ -18,11 +18,13 @@ function defOf(type: ResourceTypeDef, element: AttributeDef | undefined, path: A
 
 /**
  * The refusal of a path written `<schema URN>.<attribute>` (read by the grammar as the sub-attribute of an
- * attribute named after the URN's last segment, under a shorter URN), or null: it would match nothing, and an
- * IdP looking a user up so would create a duplicate (dottedSchemaUrnProblem, src/scim/schemas.ts).
+ * attribute named after the URN's last segment, under a shorter URN) or as a schema URN alone, or null: it
+ * would match nothing, and an IdP looking a user up so would create a duplicate (dottedSchemaUrnProblem,
+ * bareSchemaUrnProblem, src/scim/schemas.ts).
  */
 function dottedPath(type: ResourceTypeDef, path: AttrPath): string | null {
-  if (path.schema === undefined || path.subAttribute === undefined) return null;
+  if (path.schema === undefined) return null;
+  if (path.subAttribute === undefined) return bareSchemaUrnProblem(type, `${path.schema}:${path.attribute}`);
   return dottedSchemaUrnProblem(type, `${path.schema}:${path.attribute}.${path.subAttribute}`);
 }
 

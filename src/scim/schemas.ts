@@ -313,6 +313,21 @@ export function dottedSchemaUrnProblem(type: ResourceTypeDef, name: string): str
   return null;
 }
 
+/**
+ * The refusal of a filter path that is a schema URN of the type alone (`<enterprise URN> pr`), or null. The
+ * grammar reads it as an attribute named after the URN's last segment (`User`) under a shorter URN, which no
+ * resource carries: `pr` matched nobody and `not (… pr)` everybody, whatever the users' extension held. A
+ * filter's path names an attribute after the URN (RFC 7644 §3.4.2.2, `attrPath`).
+ */
+export function bareSchemaUrnProblem(type: ResourceTypeDef, name: string): string | null {
+  if (!name.includes(':')) return null;
+  const lower = name.toLowerCase();
+  const schema = [type.schema, ...type.extensions].find((s) => s.id.toLowerCase() === lower);
+  if (!schema) return null;
+  const example = schema.attributes[0]?.name ?? 'attribute';
+  return `"${name}" is a schema URN, not an attribute: a filter names an attribute after it, "${schema.id}:<attribute>" (e.g. "${schema.id}:${example} pr")`;
+}
+
 /** A URN as RFC 8141 shapes it: `urn:<NID>:<NSS>`, no brackets, quotes or spaces (they belong to the path's filter). */
 export const CUSTOM_URN = /^urn:[a-z0-9][a-z0-9-]{0,31}:[^\s"[\]]+$/i;
 

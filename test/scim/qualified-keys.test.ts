@@ -72,6 +72,24 @@ describe.each(SCIM_TARGETS)('URN-qualified keys on the $store store through $ada
     expect(await count(`${USER}:userName eq "dotted-urn@corp.test"`)).toBe(1);
   });
 
+  it('refuses a filter on a schema URN alone (it matched nobody, and its negation everybody)', async () => {
+    await post({ schemas: [USER, ENTERPRISE], userName: 'bare-urn@corp.test', [ENTERPRISE]: { department: 'Bare' } });
+    for (const filter of [
+      `${ENTERPRISE} pr`,
+      `not (${ENTERPRISE} pr)`,
+      `${ENTERPRISE.toUpperCase()} pr`,
+      `${USER} pr`,
+      `userName pr and ${ENTERPRISE}[department eq "Bare"]`,
+    ]) {
+      const res = await t.http.get('/scim/v2/Users').set(t.auth).query({ filter });
+      expect([res.status, res.body.scimType], filter).toEqual([400, 'invalidFilter']);
+      expect(res.body.detail, filter).toContain('is a schema URN, not an attribute');
+    }
+    // Its attributes, named after it, are filters as ever.
+    expect(await count(`${ENTERPRISE}:department pr and userName eq "bare-urn@corp.test"`)).toBe(1);
+    expect(await count(`not (${ENTERPRISE}:department pr) and userName eq "bare-urn@corp.test"`)).toBe(0);
+  });
+
   it('stores core, sub-attribute and extension keys where their plain forms go, and filters find them', async () => {
     const res = await post({
       schemas: [USER, ENTERPRISE],
